@@ -1,0 +1,182 @@
+"""Composition root: builds every component from the settings and owns start-up/shutdown order.
+
+Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
+dispatch) → bot. Stop is the reverse, and lets in-flight work finish first. The HTTP server's
+lifespan drives both, so SIGTERM to uvicorn runs the whole sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import uvicorn
+from starlette.applications import Starlette
+
+from feedsvc import metrics
+from feedsvc.config import Settings
+from feedsvc.db import Database, upgrade
+from feedsvc.ingest import Ingestor, TickResult
+from feedsvc.scheduler import Jobs
+from feedsvc.source import SqlSource, builtin_source, external_source
+from feedsvc.topic_index import TopicIndex
+from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Roles:
+    http: bool = True
+    scheduler: bool = True
+    bot: bool = True
+
+
+def make_source(settings: Settings, db: Database) -> SqlSource:
+    if settings.source.url:
+        return external_source(settings.source.url, settings.source.table, settings.source.columns)
+    return builtin_source(db.engine)
+
+
+class Service:
+    def __init__(self, settings: Settings, roles: Roles = Roles()) -> None:
+        self.settings = settings
+        self.roles = roles
+        self.db = Database(settings.database.url)
+        self.index = TopicIndex()
+        self._source: SqlSource | None = None
+        self._ingestor: Ingestor | None = None
+        self.jobs = Jobs()
+        self.started_at: datetime | None = None
+        self.on_tick: list[Callable[[TickResult], None]] = []
+
+    @property
+    def ingestor(self) -> Ingestor:
+        """Built lazily: an external source is reflected on first use, not at import time."""
+        if self._ingestor is None:
+            self._source = make_source(self.settings, self.db)
+            s = self.settings.source
+            self._ingestor = Ingestor(
+                self.db,
+                self._source,
+                self.index,
+                tz=self.settings.source_tz,
+                poll_seconds=s.poll_seconds,
+                overlap_seconds=s.overlap_seconds,
+                batch_size=s.batch_size,
+            )
+        return self._ingestor
+
+    def prepare(self) -> None:
+        """Blocking start-up work: schema, topics file, matcher."""
+        upgrade(self.db)
+        topics = self.settings.topics
+        if topics.import_on_start and topics.file.is_file():
+            try:
+                specs = load_topics_file(topics.file)
+            except TopicsFileError as exc:
+                log.error("topics file not imported:\n%s", exc)
+            else:
+                with self.db.write() as conn:
+                    summary = sync_topics(conn, specs, self.db.now())
+                log.info("topics file %s: %s", topics.file, summary)
+        with self.db.read() as conn:
+            self.index.refresh(conn)
+
+    def ingest_tick(self) -> TickResult:
+        result = self.ingestor.tick()
+        _record_metrics(result)
+        for callback in self.on_tick:
+            callback(result)
+        if result.stored or result.rejected:
+            log.info(
+                "ingest: %d new, %d updated, %d rejected", result.new, result.updated,
+                result.rejected,
+            )  # fmt: skip
+        return result
+
+    async def start(self) -> None:
+        await asyncio.to_thread(self.prepare)
+        self.started_at = self.db.now()
+        if self.roles.scheduler:
+
+            async def ingest() -> None:
+                await asyncio.to_thread(self.ingest_tick)
+
+            self.jobs.every("ingest", self.settings.source.poll_seconds, ingest)
+            self.jobs.start()
+        log.info("feedsvc started (roles: %s)", self.roles)
+
+    async def stop(self) -> None:
+        log.info("feedsvc stopping")
+        await self.jobs.stop()
+        self.db.dispose()
+        log.info("feedsvc stopped")
+
+
+def _record_metrics(result: TickResult) -> None:
+    if result.skipped:
+        metrics.INGEST_TICKS.labels("backoff").inc()
+        return
+    metrics.INGEST_TICKS.labels("error" if result.error else "ok").inc()
+    if result.error is None:
+        metrics.LAST_INGEST.set_to_current_time()
+    metrics.INGESTED.labels("new").inc(result.new)
+    metrics.INGESTED.labels("updated").inc(result.updated)
+    metrics.REJECTED.inc(result.rejected)
+    metrics.MATCHES.inc(sum(len(c.topic_ids) for c in result.changes))
+
+
+def create_app(service: Service) -> Starlette:
+    from feedsvc.web import routes
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = Starlette(routes=routes(service), lifespan=lifespan)
+    app.state.service = service
+    return app
+
+
+async def serve(settings: Settings, roles: Roles, service: Service | None = None) -> None:
+    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server."""
+    service = service or Service(settings, roles)
+    if roles.http:
+        app = create_app(service)
+        config = uvicorn.Config(
+            app,
+            host=settings.http.host,
+            port=settings.http.port,
+            log_config=None,
+            lifespan="on",
+            timeout_graceful_shutdown=5,
+            server_header=False,
+        )
+        server = uvicorn.Server(config)
+        # uvicorn re-raises the signal it handled once it has shut down, to the handler that
+        # was installed before it: make that a no-op so a SIGTERM'd service exits 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        await server.serve()
+        if not server.started:
+            raise SystemExit(1)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()

@@ -1,0 +1,61 @@
+"""Shared CLI plumbing: ``--config`` on every command, settings loading, error printing."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, NoReturn, TypeVar
+
+import click
+
+from feedsvc.config import ConfigError, Settings, config_path, load_config
+from feedsvc.logs import setup_logging
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=click.Path(dir_okay=False),
+        default=None,
+        help="Config file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present).",
+    )(func)
+
+
+def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
+    click.echo(f"feedsvc: {message}", err=True)
+    raise SystemExit(code)
+
+
+def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings:
+    path = config_path(config_file)
+    try:
+        settings = load_config(path)
+    except ConfigError as exc:
+        click.echo(f"feedsvc: invalid configuration ({exc.source}):", err=True)
+        for problem in exc.problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(EXIT_USAGE) from None
+    if logging_:
+        configure_logging(settings)
+    return settings
+
+
+def configure_logging(settings: Settings) -> None:
+    setup_logging(settings.log.level, settings.log.format, _secrets(settings))
+
+
+def _secrets(settings: Settings) -> list[str]:
+    out = []
+    for getter in (settings.telegram_token, settings.admin_token):
+        try:
+            value = getter()
+        except OSError:
+            value = None
+        if value:
+            out.append(value)
+    return out

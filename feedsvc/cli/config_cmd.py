@@ -1,0 +1,53 @@
+"""``feedsvc config check|show``."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from feedsvc.cli.common import EXIT_USAGE, config_option, load_settings
+from feedsvc.config import ConfigError, config_path, load_config, secret_warnings
+from feedsvc.topics_file import TopicsFileError, load_topics_file
+
+
+@click.group()
+def config() -> None:
+    """Check or show the configuration."""
+
+
+@config.command("check")
+@config_option
+def check(config_file: str | None) -> None:
+    """Validate the config (and the topics file); print every problem; exit 2 if any."""
+    path = config_path(config_file)
+    problems: list[str] = []
+    try:
+        settings = load_config(path)
+    except ConfigError as exc:
+        problems = [str(p) for p in exc.problems]
+        settings = None
+    if settings is not None and settings.topics.file.is_file():
+        try:
+            load_topics_file(settings.topics.file)
+        except TopicsFileError as exc:
+            problems += [f"topics.file: {p}" for p in exc.problems]
+    elif settings is not None and settings.topics.import_on_start:
+        problems.append(f"topics.file: file not found: {settings.topics.file}")
+    for warning in secret_warnings(path):
+        click.echo(f"warning: {warning}", err=True)
+    source = str(path) if path else "built-in defaults"
+    if problems:
+        click.echo(f"{source}: {len(problems)} problem(s):", err=True)
+        for problem in problems:
+            click.echo(f"  {problem}", err=True)
+        raise SystemExit(EXIT_USAGE)
+    click.echo(f"{source}: OK")
+
+
+@config.command("show")
+@config_option
+def show(config_file: str | None) -> None:
+    """Print the effective configuration as JSON (secrets masked)."""
+    settings = load_settings(config_file, logging_=False)
+    click.echo(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))

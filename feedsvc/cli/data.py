@@ -1,0 +1,103 @@
+"""``feedsvc db``, ``feedsvc import``, ``feedsvc render``."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from typing import TextIO
+
+import click
+
+from feedsvc.articles import read_jsonl
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
+from feedsvc.db import Database, upgrade
+from feedsvc.db.engine import current_revision
+from feedsvc.importer import import_articles
+
+
+@click.group()
+def db() -> None:
+    """State database maintenance."""
+
+
+@db.command("upgrade")
+@config_option
+def db_upgrade(config_file: str | None) -> None:
+    """Create or upgrade the state DB and the built-in source table."""
+    settings = load_settings(config_file)
+    database = Database(settings.database.url)
+    upgrade(database)
+    click.echo(f"database at revision {current_revision(database)}")
+
+
+@db.command("current")
+@config_option
+def db_current(config_file: str | None) -> None:
+    """Print the state DB's schema revision."""
+    settings = load_settings(config_file)
+    click.echo(current_revision(Database(settings.database.url)) or "empty")
+
+
+@click.command("import")
+@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"))
+@config_option
+def import_cmd(file: TextIO, config_file: str | None) -> None:
+    """Import JSON Lines articles (FILE, or - for stdin) into the built-in source table.
+
+    Prints inserted / updated / unchanged / rejected; exit 0 only if nothing was rejected.
+    """
+    settings = load_settings(config_file)
+    database = Database(settings.database.url)
+    upgrade(database)
+    size = _size(file)
+
+    def reject(r: object) -> None:
+        click.echo(f"rejected {r}", err=True)
+
+    with click.progressbar(
+        length=size or 0, label="importing", file=sys.stderr,
+        hidden=not (sys.stderr.isatty() and size),
+    ) as bar:  # fmt: skip
+
+        def lines() -> Iterator[str]:
+            for line in file:
+                bar.update(len(line.encode("utf-8", "replace")))
+                yield line
+
+        report = import_articles(
+            database,
+            read_jsonl(lines(), settings.tz),
+            now=lambda: datetime.now(UTC),
+            on_reject=reject,
+        )
+    click.echo(report.summary())
+    if report.rejected:
+        raise SystemExit(EXIT_FAILED)
+
+
+def _size(file: TextIO) -> int | None:
+    """Bytes in a regular file (for the progress bar); None for stdin and pipes."""
+    try:
+        return os.fstat(file.fileno()).st_size or None
+    except (OSError, AttributeError, ValueError):
+        return None
+
+
+@click.command("render")
+@click.argument("slug")
+@click.option("--format", "fmt", type=click.Choice(["rss", "atom", "json"]), default="rss")
+@click.option("--limit", type=click.IntRange(1, 200), default=50)
+@config_option
+def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
+    """Print one topic feed to stdout."""
+    settings = load_settings(config_file)
+    try:
+        from feedsvc.publish import render_topic_feed
+    except ImportError:
+        fail("feeds are not available yet in this build", EXIT_USAGE)
+    body = render_topic_feed(settings, slug, fmt, limit)
+    if body is None:
+        fail(f"unknown topic {slug!r} (see `feedsvc topics list`)", EXIT_FAILED)
+    sys.stdout.buffer.write(body)

@@ -1,0 +1,115 @@
+"""``feedsvc run``, ``feedsvc demo``, ``feedsvc status``."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+from pathlib import Path
+
+import click
+
+from feedsvc import demo as gen_module
+from feedsvc.app import Roles, Service, serve
+from feedsvc.cli.common import config_option, configure_logging, fail, load_settings
+from feedsvc.config import ConfigError, Settings, config_path, load_config
+from feedsvc.status import collect_status
+
+log = logging.getLogger("feedsvc.demo")
+
+
+@click.command()
+@config_option
+@click.option("--no-http", is_flag=True, help="Do not serve HTTP (a worker replica).")
+@click.option("--no-scheduler", is_flag=True, help="Do not ingest or dispatch (a web replica).")
+@click.option("--no-bot", is_flag=True, help="Do not poll Telegram for bot commands.")
+@click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+def run(
+    config_file: str | None, no_http: bool, no_scheduler: bool, no_bot: bool, log_json: bool
+) -> None:
+    """Run the service in the foreground until SIGTERM/SIGINT."""
+    settings = load_settings(config_file, logging_=False)
+    if log_json:
+        settings.log.format = "json"
+    configure_logging(settings)
+    roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
+    asyncio.run(serve(settings, roles))
+
+
+@click.command()
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
+              help="Where the demo DB lives (default: ./var/demo, or a temp dir).")  # fmt: skip
+@click.option("--articles", type=click.IntRange(0, 100_000), default=300, show_default=True)
+@click.option("--every", type=click.FloatRange(0.2, 3600), default=5.0, show_default=True,
+              help="Seconds between new generated articles.")  # fmt: skip
+@config_option
+def demo(port: int, directory: str | None, articles: int, every: float,
+         config_file: str | None) -> None:  # fmt: skip
+    """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
+    base = Path(directory) if directory else _demo_dir()
+    base.mkdir(parents=True, exist_ok=True)
+    db_file = base / "demo.db"
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
+    overrides = {
+        "database": {"url": f"sqlite:///{db_file}"},
+        "source": {"url": None, "poll_seconds": 2.0},
+        "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
+    }
+    try:
+        settings = load_config(config_path(config_file), overrides)
+    except ConfigError as exc:
+        fail(f"invalid configuration: {exc}", 2)
+    configure_logging(settings)
+    if not settings.topics.file.is_file():
+        fail(f"topics file {settings.topics.file} not found: run the demo from the repository "
+             "root, or set topics.file", 2)  # fmt: skip
+    asyncio.run(_demo(settings, articles, every))
+
+
+def _demo_dir() -> Path:
+    try:
+        path = Path("var/demo")
+        path.mkdir(parents=True, exist_ok=True)
+        return path
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
+
+
+async def _demo(settings: Settings, count: int, every: float) -> None:
+    service = Service(settings, Roles())
+    await asyncio.to_thread(service.prepare)
+    gen = gen_module.ArticleGenerator(seed=2026)
+    seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen)
+
+    async def add() -> None:
+        article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
+        log.info("demo: new source article %s: %s", article.source_key, article.title)
+
+    service.jobs.every("demo-generator", every, add, start_now=False)
+    url = settings.http.public_url
+    click.echo(
+        f"\nfeedsvc demo: {seeded} sample articles seeded, one more every {every:g} s.\n"
+        f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
+        f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
+        f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
+        f"  database {settings.database.url}\nCtrl-C to stop.\n"
+    )
+    await serve(settings, Roles(), service=service)
+
+
+@click.command()
+@config_option
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def status(config_file: str | None, as_json: bool) -> None:
+    """What the service is doing: last ingest, lag, counts, queue depth."""
+    settings = load_settings(config_file)
+    facts = collect_status(Service(settings, Roles()))
+    if as_json:
+        click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=str))
+        return
+    width = max(len(k) for k in facts)
+    for key, value in facts.items():
+        click.echo(f"{key.ljust(width)}  {value}")

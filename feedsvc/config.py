@@ -1,0 +1,287 @@
+"""Configuration: ``config/feedsvc.toml`` + ``FEEDSVC_<SECTION>__<KEY>`` env overrides.
+
+Validation collects *every* problem with its dotted key before giving up, because an operator
+fixing a config one error per restart is a bad afternoon. Secrets are :class:`SecretStr` so they
+never show up in reprs or logs, and may come from env or ``*_file`` keys.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+DEFAULT_CONFIG = Path("config/feedsvc.toml")
+SECRET_KEYS = (("telegram", "token"), ("admin", "token"))
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class DatabaseSettings(_Section):
+    url: str = "sqlite:///var/feedsvc.db"
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        try:
+            make_url(value)
+        except ArgumentError as exc:
+            raise ValueError(f"not a SQLAlchemy URL: {exc}") from None
+        return value
+
+
+class SourceColumns(_Section):
+    """Which column of an external source holds each article field (absent → null)."""
+
+    id: str = "id"
+    cursor: str = "changed_at"
+    source_key: str = "source_key"
+    url: str = "url"
+    title: str = "title"
+    summary: str | None = "summary"
+    body: str | None = "body"
+    author: str | None = "author"
+    section: str | None = "section"
+    tags: str | None = "tags"
+    image_url: str | None = "image_url"
+    published_at: str = "published_at"
+    updated_at: str | None = "updated_at"
+
+
+class SourceSettings(_Section):
+    url: str | None = None
+    table: str = "source_articles"
+    poll_seconds: float = Field(default=30.0, gt=0, le=86400)
+    overlap_seconds: float = Field(default=300.0, ge=0, le=7 * 86400)
+    batch_size: int = Field(default=500, ge=1, le=100_000)
+    timezone: str | None = None
+    columns: SourceColumns = SourceColumns()
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    cache_seconds: int = Field(default=300, ge=0, le=86400)
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    admins: list[int] = []
+    global_rate: float = Field(default=25.0, gt=0, le=30)
+    alert_max_age_hours: float = Field(default=48.0, gt=0)
+
+
+class AdminSettings(_Section):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    language: Literal["vi", "en"] = "vi"
+
+
+class SiteSettings(_Section):
+    title: str = "Tin tức"
+    url: str = "https://example.vn/"
+    timezone: str = "Asia/Ho_Chi_Minh"
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+
+class TopicsSettings(_Section):
+    file: Path = Path("config/topics.toml")
+    import_on_start: bool = True
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="FEEDSVC_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
+    )
+
+    database: DatabaseSettings = DatabaseSettings()
+    source: SourceSettings = SourceSettings()
+    http: HttpSettings = HttpSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    admin: AdminSettings = AdminSettings()
+    site: SiteSettings = SiteSettings()
+    topics: TopicsSettings = TopicsSettings()
+    log: LogSettings = LogSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The TOML file arrives as init kwargs; env must win over it.
+        return (env_settings, init_settings)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def source_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.source.timezone or self.site.timezone)
+
+    def telegram_token(self) -> str | None:
+        return _secret(self.telegram.token, self.telegram.token_file)
+
+    def admin_token(self) -> str | None:
+        return _secret(self.admin.token, self.admin.token_file)
+
+
+def _absolute_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if path is not None:
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration, each naming its key."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [Problem(str(path), f"invalid TOML: {exc}")]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem(str(path), f"cannot read: {exc.strerror}")]) from None
+
+
+def _describe(err: Any) -> Problem:
+    loc = ".".join(str(part) for part in err["loc"])
+    message = str(err["msg"])
+    if err["type"] == "extra_forbidden":
+        message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
+    elif (
+        err["type"] != "value_error"
+        and "token" not in loc
+        and err.get("input") is not None
+        and not isinstance(err["input"], dict)
+    ):
+        message = f"{message} (got {err['input']!r})"
+    message = message.removeprefix("Value error, ")
+    return Problem(loc, message)
+
+
+def _semantic_problems(settings: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    for section, model in (("telegram", settings.telegram), ("admin", settings.admin)):
+        path = model.token_file
+        if path is not None and not path.is_file():
+            problems.append(Problem(f"{section}.token_file", f"file not found: {path}"))
+    if settings.source.timezone:
+        try:
+            ZoneInfo(settings.source.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                Problem("source.timezone", f"unknown IANA timezone {settings.source.timezone!r}")
+            )
+    if settings.source.url:
+        try:
+            make_url(settings.source.url)
+        except ArgumentError as exc:
+            problems.append(Problem("source.url", f"not a SQLAlchemy URL: {exc}"))
+    return problems
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """``--config`` wins, then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml`` if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("FEEDSVC_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load and validate; raises :class:`ConfigError` listing every problem."""
+    data = _read_toml(path) if path is not None else {}
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    source = str(path) if path else "defaults"
+    try:
+        settings = Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
+    problems = _semantic_problems(settings)
+    if problems:
+        raise ConfigError(source, problems)
+    return settings
+
+
+def secret_warnings(path: Path | None) -> list[Problem]:
+    """Secrets written into the config file work, but belong in env or a ``*_file``."""
+    if path is None or not path.is_file():
+        return []
+    data = _read_toml(path)
+    return [
+        Problem(
+            f"{section}.{key}",
+            "secret in the config file; prefer env "
+            f"FEEDSVC_{section.upper()}__{key.upper()} or {section}.{key}_file",
+        )
+        for section, key in SECRET_KEYS
+        if isinstance(data.get(section), dict) and data[section].get(key)
+    ]

@@ -1,0 +1,239 @@
+"""feedsvc's own tables (SQLAlchemy Core), the single description the store and migrations share.
+
+Migrations are written by hand in ``migrations/versions``; a test checks that the migrated
+database matches this metadata, so the two can never silently drift.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Stores UTC, returns aware UTC datetimes on every backend (SQLite keeps no zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        assert isinstance(value, datetime)
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# A BIGINT that is still SQLite's rowid alias (plain BigInteger PKs do not autoincrement there).
+BigId = BigInteger().with_variant(Integer(), "sqlite")
+
+# The built-in source (SPEC §3): written only by `feedsvc import` and the demo, read by ingest
+# exactly like an external CMS table. `changed_at` is the ingest cursor column.
+source_articles = Table(
+    "source_articles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_key", String(255), nullable=False, unique=True),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text),
+    Column("body", Text),
+    Column("author", Text),
+    Column("section", Text),
+    Column("tags", JSON),
+    Column("image_url", Text),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    Column("changed_at", UTCDateTime, nullable=False),
+    Index(None, "changed_at", "id"),
+)
+
+# feedsvc's own copy of every ingested article, so feeds and alerts survive a source outage.
+articles = Table(
+    "articles",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source_key", String(255), nullable=False, unique=True),
+    Column("version", UTCDateTime, nullable=False),
+    Column("url", Text, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("summary", Text),
+    Column("body", Text),
+    Column("author", Text),
+    Column("section", Text),
+    Column("tags", JSON, nullable=False),
+    Column("image_url", Text),
+    Column("published_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime),
+    # normalised syllable keys (accent-sensitive and folded), for preview/backfill search
+    Column("search_text", Text, nullable=False, default=""),
+    # where the cursor saw it, for the overlap re-read
+    Column("source_cursor", UTCDateTime, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_changed_at", UTCDateTime, nullable=False),
+    Index(None, "published_at"),
+    Index(None, "source_cursor"),
+    Index(None, "last_changed_at"),
+)
+
+topics = Table(
+    "topics",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("slug", String(100), nullable=False, unique=True),
+    Column("title", Text, nullable=False),
+    Column("description", Text, nullable=False, default=""),
+    Column("query", Text, nullable=False),
+    Column("enabled", Boolean, nullable=False, default=True),
+    Column("origin", String(20), nullable=False, default="api"),  # file | api | cli
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+article_topics = Table(
+    "article_topics",
+    metadata,
+    Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), primary_key=True),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE"), primary_key=True),
+    Column("terms", JSON, nullable=False),
+    Column("matched_at", UTCDateTime, nullable=False),
+    Index(None, "topic_id", "article_id"),
+)
+
+# Per-chat state: pacing and 429 pauses live here so they survive restarts.
+chats = Table(
+    "chats",
+    metadata,
+    Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
+    Column("type", String(20), nullable=False),  # private | group | supergroup | channel
+    Column("title", Text),
+    Column("paused", Boolean, nullable=False, default=False),  # /pause by the user
+    Column("blocked_until", UTCDateTime),  # 429 retry_after
+    Column("next_send_at", UTCDateTime),  # pacing
+    Column("failures", Integer, nullable=False, default=0),
+    Column("disabled_reason", Text),
+    Column("link_preview", Boolean, nullable=False, default=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+subscriptions = Table(
+    "subscriptions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.chat_id", ondelete="CASCADE", onupdate="CASCADE"),
+        nullable=False,
+    ),
+    Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE")),
+    Column("query", Text),  # a chat's own query when topic_id is null
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("chat_id", "topic_id"),
+    UniqueConstraint("chat_id", "query"),
+)
+
+# The outbox: one row per (chat, article), whatever number of the chat's topics matched.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "chat_id",
+        BigInteger,
+        ForeignKey("chats.chat_id", ondelete="CASCADE", onupdate="CASCADE"),
+        nullable=False,
+    ),
+    Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
+    Column("topics", JSON, nullable=False),  # topic titles/labels listed in the message
+    Column("state", String(20), nullable=False, default="pending"),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("ambiguous", Integer, nullable=False, default=0),
+    Column("plain_text", Boolean, nullable=False, default=False),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(64)),
+    Column("message_id", BigInteger),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("chat_id", "article_id"),
+    Index(None, "state", "due_at"),
+)
+
+source_cursors = Table(
+    "source_cursors",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("cursor_ts", UTCDateTime),
+    Column("cursor_id", String(255)),
+    Column("last_tick_at", UTCDateTime),
+    Column("last_success_at", UTCDateTime),
+    Column("last_error", Text),
+    Column("failures", Integer, nullable=False, default=0),
+)
+
+feed_snapshots = Table(
+    "feed_snapshots",
+    metadata,
+    Column("topic_slug", String(100), primary_key=True),
+    Column("format", String(10), primary_key=True),
+    Column("body", LargeBinary, nullable=False),
+    Column("etag", String(100), nullable=False),
+    Column("last_modified", UTCDateTime, nullable=False),
+    Column("rendered_at", UTCDateTime, nullable=False),
+)
+
+# Named leases (ingest leader, bot poller) for replicas sharing one state DB.
+leases = Table(
+    "leases",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("holder", String(100), nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+# Shared send budget (token bucket) across replicas.
+rate_buckets = Table(
+    "rate_buckets",
+    metadata,
+    Column("name", String(100), primary_key=True),
+    Column("tokens", Float, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

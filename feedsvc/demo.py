@@ -1,0 +1,158 @@
+"""Generated sample articles for ``feedsvc demo`` and the benchmarks.
+
+The text is written for this project (templates over Hải Phòng place names, sections and
+people), deterministic for a given seed, and varied enough that every shipped topic has hits
+and misses: public-security stories, courts, traffic, and Kiến Thụy's old and new commune names.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.importer import import_articles
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+ARCHIVE_SPAN = timedelta(days=30)
+
+PLACES = [
+    "Kiến Thụy", "Núi Đối", "Đoàn Xá", "Tân Trào", "Đại Hà", "Ngũ Đoan", "Kiến Hải", "Kiến Hưng",
+    "Kiến Minh", "Nghi Dương", "Đồ Sơn", "Lê Chân", "Ngô Quyền", "Hải An", "An Dương",
+    "Thủy Nguyên", "Vĩnh Bảo", "Tiên Lãng", "Kiến An", "Dương Kinh", "Hồng Bàng", "Cát Bà",
+]  # fmt: skip
+AUTHORS = ["Minh Châu", "Thu Hà", "Quang Huy", "Hoàng Lan", "Đức Thịnh", "Ngọc Ánh", "Văn Toàn"]
+PEOPLE = ["Nguyễn Văn H.", "Trần Thị M.", "Phạm Văn K.", "Lê Thị T.", "Vũ Đình S.", "Đỗ Văn Q."]
+
+SECTIONS: dict[str, dict[str, list[str]]] = {
+    "An ninh - Trật tự": {
+        "titles": [
+            "Công an {place} triệt phá đường dây đánh bạc qua mạng",
+            "Bắt giữ đối tượng trộm cắp tài sản tại {place}",
+            "{place}: Tăng cường tuần tra bảo đảm an ninh trật tự dịp cuối năm",
+            "Công an huyện phối hợp xử lý nhóm thanh niên gây rối ở {place}",
+        ],
+        "tags": ["An ninh - Trật tự", "Công an"],
+        "sentences": [
+            "Lực lượng công an đã lập biên bản và thu giữ tang vật.",
+            "Đối tượng {person} khai nhận hành vi của mình.",
+            "Vụ việc đang được cơ quan điều tra tiếp tục làm rõ.",
+            "Người dân được khuyến cáo nâng cao cảnh giác với tội phạm công nghệ cao.",
+        ],
+    },
+    "Pháp luật": {
+        "titles": [
+            "Tòa án nhân dân thành phố xét xử vụ án lừa đảo tại {place}",
+            "Tuyên án bị cáo chiếm đoạt tài sản ở {place}",
+            "Viện kiểm sát truy tố nhóm đối tượng vi phạm quy định về đất đai",
+        ],
+        "tags": ["Pháp luật", "Tòa án"],
+        "sentences": [
+            "Hội đồng xét xử tuyên phạt bị cáo {person} mức án tù giam.",
+            "Phiên tòa thu hút đông đảo người dân đến theo dõi.",
+            "Đại diện viện kiểm sát giữ nguyên quan điểm truy tố.",
+        ],
+    },
+    "Giao thông": {
+        "titles": [
+            "Tai nạn giao thông trên đường tỉnh qua {place}, một người bị thương",
+            "{place}: Xử lý hơn 200 trường hợp vi phạm nồng độ cồn",
+            "Thông xe cầu mới nối {place} với trung tâm thành phố",
+        ],
+        "tags": ["Giao thông", "An toàn giao thông"],
+        "sentences": [
+            "Cảnh sát giao thông đã có mặt phân luồng, bảo đảm an toàn cho người đi đường.",
+            "Người điều khiển xe máy {person} được đưa đi cấp cứu kịp thời.",
+            "Lực lượng chức năng khuyến cáo người dân đã uống rượu bia thì không lái xe.",
+        ],
+    },
+    "Thời sự": {
+        "titles": [
+            "{place} tổng kết công tác năm, đề ra nhiệm vụ trọng tâm",
+            "Hội nghị bàn giải pháp phát triển kinh tế - xã hội tại {place}",
+            "Lãnh đạo thành phố thăm và làm việc tại {place}",
+        ],
+        "tags": ["Thời sự", "Chính quyền"],
+        "sentences": [
+            "Hội nghị đánh giá kết quả thực hiện các chỉ tiêu trong năm.",
+            "Thu ngân sách trên địa bàn đạt và vượt kế hoạch đề ra.",
+            "Các đại biểu thảo luận giải pháp giải phóng mặt bằng các dự án trọng điểm.",
+        ],
+    },
+    "Văn hóa - Xã hội": {
+        "titles": [
+            "Lễ hội truyền thống ở {place} thu hút hàng nghìn du khách",
+            "Trao nhà tình nghĩa cho hộ khó khăn tại {place}",
+            "Thư viện lưu động về với học sinh {place}",
+        ],
+        "tags": ["Văn hóa", "Xã hội"],
+        "sentences": [
+            "Chương trình mang lại niềm vui cho người dân địa phương.",
+            "Các em học sinh hào hứng tham gia hoạt động đọc sách.",
+            "Nhiều hoạt động văn hóa, thể thao diễn ra sôi nổi.",
+        ],
+    },
+}
+
+
+class ArticleGenerator:
+    """Deterministic for a seed; ``make(at)`` gives one article published at ``at``."""
+
+    def __init__(self, seed: int = 1, prefix: str = "DEMO") -> None:
+        self.rng = random.Random(seed)
+        self.prefix = prefix
+        self.counter = 0
+
+    def _fill(self, template: str) -> str:
+        return template.format(place=self.rng.choice(PLACES), person=self.rng.choice(PEOPLE))
+
+    def _body(self, section: dict[str, list[str]], paragraphs: int) -> str:
+        parts = []
+        for _ in range(paragraphs):
+            sentences = [self._fill(s) for s in self.rng.sample(section["sentences"], 2)]
+            parts.append(f"<p>{' '.join(sentences)} Ghi nhận tại {self.rng.choice(PLACES)}.</p>")
+        return "\n".join(parts)
+
+    def make(self, at: datetime, paragraphs: int = 4) -> Article:
+        self.counter += 1
+        name = self.rng.choice(list(SECTIONS))
+        section = SECTIONS[name]
+        title = self._fill(self.rng.choice(section["titles"]))
+        body = self._body(section, paragraphs)
+        key = f"{self.prefix}-{at:%Y%m%d}-{self.counter:06d}"
+        return Article(
+            source_key=key,
+            url=f"https://example.vn/{at:%Y/%m/%d}/{key.lower()}.html",
+            title=title,
+            summary=self._fill(self.rng.choice(section["sentences"])),
+            body=body,
+            author=self.rng.choice(AUTHORS),
+            section=name,
+            tags=tuple(section["tags"]),
+            image_url=f"https://example.vn/images/{key.lower()}.jpg",
+            published_at=at.astimezone(TZ).replace(microsecond=0),
+        )
+
+    def archive(self, count: int, end: datetime, span: timedelta) -> Iterator[Article]:
+        """``count`` articles spread over ``span`` before ``end``, oldest first."""
+        step = span / max(count, 1)
+        for i in range(count):
+            yield self.make(end - span + step * i)
+
+
+def seed(db: Database, count: int, gen: ArticleGenerator) -> int:
+    """Fill the built-in source with an archive (old enough not to alert anyone)."""
+    now = datetime.now(UTC)
+    archive = gen.archive(count, now - timedelta(days=3), ARCHIVE_SPAN)
+    items = ((i, a) for i, a in enumerate(archive))
+    report = import_articles(db, items, now=lambda: datetime.now(UTC))
+    return report.counts.inserted
+
+
+def add_one(db: Database, gen: ArticleGenerator) -> Article:
+    article = gen.make(datetime.now(UTC))
+    import_articles(db, [(0, article)], now=lambda: datetime.now(UTC))
+    return article

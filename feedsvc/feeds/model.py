@@ -1,0 +1,178 @@
+"""What every feed format needs, computed once from stored articles.
+
+Articles come from the database (or a CMS) and may hold anything; :func:`prepare_items` turns
+them into :class:`FeedItem` values whose strings are XML-safe and whose HTML is sanitised, so
+the per-format writers only lay them out. Identity (:func:`article_guid`) and URLs
+(:func:`feed_urls`) live here too because the HTTP layer and the CLI need the same answers.
+"""
+
+from __future__ import annotations
+
+import mimetypes
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from urllib.parse import quote, urlsplit
+
+from feedsvc.articles import Article
+from feedsvc.feeds.sanitize import absolute_url, plain_text, sanitize_html, xml_clean
+
+FORMATS = ("rss", "atom", "json")
+
+MEDIA_TYPES = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+
+#: ``updated`` of a feed with no items: fixed so an empty feed is byte-identical every time.
+EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+
+#: The date part of our ``tag:`` URIs (RFC 4151). It must never change: ids are forever.
+TAG_DATE = "2024"
+
+SUMMARY_CHARS = 300
+UNTITLED = "(Không có tiêu đề)"
+
+_TAG_SAFE = "-._~!$'()*+,;=:@/"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedMeta:
+    """Feed-level data for one format of one feed (the caller builds one per format).
+
+    ``self_url`` is this format's own URL (see :func:`feed_urls`); ``site_url`` is the
+    publisher's site, used as RSS ``<link>`` / Atom ``rel=alternate`` / JSON ``home_page_url``.
+    ``feed_id`` must be stable for the life of the feed (see :func:`feed_id`).
+    """
+
+    title: str
+    description: str
+    site_url: str
+    self_url: str
+    feed_id: str
+    language: str = "vi"
+    hub_url: str | None = None
+    stylesheet_url: str | None = None
+    author: str | None = None  # publisher name for Atom/JSON; defaults to the site host
+
+
+@dataclass(frozen=True, slots=True)
+class FeedItem:
+    """One article, cleaned and ready to lay out in any format."""
+
+    guid: str
+    url: str
+    title: str
+    summary_html: str | None  # sanitised; None when the article has no summary
+    summary_text: str  # plain excerpt (summary, else body, else title)
+    content_html: str | None  # sanitised body, else summary; None when neither exists
+    author: str | None
+    categories: tuple[str, ...]
+    image_url: str | None
+    image_type: str | None
+    published: datetime  # UTC, whole seconds
+    updated: datetime  # UTC, whole seconds, >= published
+
+
+def _host(url: str) -> str:
+    host = urlsplit(url).hostname
+    return (host or "localhost").lower().rstrip(".")
+
+
+def article_guid(site_url: str, source_key: str) -> str:
+    """Stable item id: ``tag:HOST,2024:article/KEY``.
+
+    Derived from the configured *site* host and the source key only, so it is the same in every
+    format and does not depend on the Host header, the scheme, or the article URL (which an
+    editor may change).
+    """
+    key = quote(xml_clean(source_key), safe=_TAG_SAFE)
+    return f"tag:{_host(site_url)},{TAG_DATE}:article/{key}"
+
+
+def feed_id(public_url: str, slug: str) -> str:
+    """Stable feed id (Atom ``<id>``) from the public URL's host and the slug."""
+    return f"tag:{_host(public_url)},{TAG_DATE}:feed/{quote(xml_clean(slug), safe=_TAG_SAFE)}"
+
+
+def feed_urls(public_url: str, slug: str) -> dict[str, str]:
+    """``{"rss": ".../feeds/SLUG.rss", "atom": ..., "json": ...}`` under ``public_url``."""
+    base = public_url.rstrip("/")
+    path = quote(slug, safe="-._~")
+    return {fmt: f"{base}/feeds/{path}.{fmt}" for fmt in FORMATS}
+
+
+def search_feed_urls(public_url: str, query: str) -> dict[str, str]:
+    """Self URLs of the ad-hoc search feeds for ``query`` (percent-encoded, UTF-8)."""
+    base = public_url.rstrip("/")
+    q = quote(query, safe="")
+    return {fmt: f"{base}/feeds/search.{fmt}?q={q}" for fmt in FORMATS}
+
+
+def utc_seconds(dt: datetime) -> datetime:
+    """Aware UTC with whole seconds: every format shows the same instant the same way."""
+    return dt.astimezone(UTC).replace(microsecond=0)
+
+
+def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    kept: list[str] = []
+    folded: set[str] = set()
+    for value in values:
+        text = " ".join(xml_clean(value).split()) if value else ""
+        if text and text.casefold() not in folded:
+            kept.append(text)
+            folded.add(text.casefold())
+    return tuple(kept)
+
+
+def _image(article: Article) -> tuple[str | None, str | None]:
+    if not article.image_url:
+        return None, None
+    url = absolute_url(article.image_url, article.url)
+    if url is None:
+        return None, None
+    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    return url, guessed if guessed and guessed.startswith("image/") else "image/jpeg"
+
+
+def prepare_item(site_url: str, article: Article) -> FeedItem:
+    """Clean one article; never raises on odd content (that is the point)."""
+    url = absolute_url(article.url, site_url) or site_url
+    summary_html = sanitize_html(article.summary, url) if article.summary else None
+    body_html = sanitize_html(article.body, url) if article.body else None
+    title = " ".join(xml_clean(article.title).split()) or UNTITLED
+    excerpt = plain_text(article.summary or article.body or "", SUMMARY_CHARS)
+    author = " ".join(xml_clean(article.author).split()) if article.author else ""
+    image_url, image_type = _image(article)
+    published = utc_seconds(article.published_at)
+    updated = utc_seconds(article.updated_at) if article.updated_at else published
+    return FeedItem(
+        guid=article_guid(site_url, article.source_key),
+        url=url,
+        title=title,
+        summary_html=summary_html or None,
+        summary_text=excerpt or title,
+        content_html=body_html or summary_html or None,
+        author=author or None,
+        categories=_unique((article.section, *article.tags)),
+        image_url=image_url,
+        image_type=image_type,
+        published=published,
+        updated=max(updated, published),
+    )
+
+
+def newest_first(articles: Iterable[Article]) -> list[Article]:
+    """Sort by publication time, newest first; ties broken by source key for stable output."""
+    return sorted(articles, key=lambda a: (utc_seconds(a.published_at), a.source_key), reverse=True)
+
+
+def prepare_items(site_url: str, articles: Sequence[Article]) -> list[FeedItem]:
+    """Articles → items, newest first."""
+    return [prepare_item(site_url, a) for a in newest_first(articles)]
+
+
+def feed_updated(items: Sequence[FeedItem]) -> datetime:
+    """Feed-level updated/lastBuildDate: the newest item date, so output depends on data only."""
+    return max((item.updated for item in items), default=EMPTY_FEED_DATE)

@@ -1,0 +1,34 @@
+"""Topic matching that is correct for Vietnamese (SPEC §4).
+
+Pure code: no I/O, no database, no logging configuration.  Build a :class:`Document` once per
+article (:func:`document_from_article`), parse queries once (:func:`parse_query`), then call
+:func:`match_document` / :func:`explain` for one query or :class:`TopicMatcher` for many topics.
+"""
+
+from .document import Document, Field, document_from_article, document_from_text, search_keys
+from .evaluate import Explanation, Hit, explain, match_document
+from .multi import TopicMatcher
+from .normalize import normalize_query_terms, syllable_keys, visible_text
+from .parser import parse_query
+from .query import FIELDS, Query, QueryError, Term
+
+__all__ = [
+    "FIELDS",
+    "Document",
+    "Explanation",
+    "Field",
+    "Hit",
+    "Query",
+    "QueryError",
+    "Term",
+    "TopicMatcher",
+    "document_from_article",
+    "document_from_text",
+    "explain",
+    "match_document",
+    "normalize_query_terms",
+    "parse_query",
+    "search_keys",
+    "syllable_keys",
+    "visible_text",
+]

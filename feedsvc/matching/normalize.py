@@ -1,0 +1,218 @@
+"""The one text normaliser shared by documents and queries (SPEC §4 "Matching semantics").
+
+Everything that compares text — ingest, query parsing, single and many-topic matching, preview and
+search keys — goes through this module, so the document side and the query side cannot drift.
+
+Pipeline for one field:
+
+1. :func:`visible_text` — HTML to the text a reader sees: tags and attributes dropped, entities
+   decoded, ``<script>``/``<style>`` content dropped, block elements turned into ``"\\n"`` (a
+   sentence break); invisible format characters (soft hyphen, zero-width chars, bidi marks; Unicode
+   category Cf) deleted so they cannot split a word; NFC.  The result is what snippets are cut
+   from, so highlight spans index into it.
+2. Sentence breaks come from punctuation (see :data:`BREAK_CHARS`).  A hyphen, slash,
+   en or em dash and quotes are *not* breaks, only separators (SPEC: "a hyphen or slash inside a
+   tag or title is just a separator"; dashes and quotes often sit inside a name or clause).
+   ``. , :`` between two digits ("1.000", "1,5", "10:30") are number formatting, not breaks.
+3. Syllables are runs of letters and digits (plus stray combining marks) on NFC text: "5a" is one,
+   "covid-19" is two.  Each syllable gets two keys (:func:`syllable_keys`):
+
+   * *exact*: lower case, Ð/ð read as Đ/đ, the tone mark taken off the vowel and appended as a
+     digit (1 sắc, 2 huyền, 3 hỏi, 4 ngã, 5 nặng), so placement never matters (hòa = hoà → "hoa2",
+     "qúy" → "quy1" like "quý") while the vowel quality marks (â ê ô ơ ư ă, đ) are kept.  A syllable
+     that contains a digit always gets a suffix digit ("0" when toneless) so "a2" cannot collide
+     with "à".
+   * *folded*: every mark removed and đ → d ("Kiến Thụy" → "kien thuy"); used by ``~`` terms.
+
+A field's syllables are stored as two *streams*: ``" k1 k2 | k3 "`` — keys separated by single
+spaces, ``|`` at each sentence break.  A term or phrase is then the needle ``" k1 k2 "``, and
+"occurs as whole adjacent syllables within one sentence" is a plain substring test, in Python for
+one query and in an Aho-Corasick automaton for many topics.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import unicodedata
+from typing import NamedTuple
+
+from .html_text import html_to_text
+
+#: Characters that end a sentence for phrase matching (in addition to block elements).
+BREAK_CHARS = ".,;:!?…()[]{}|•·¡¿。，、；：！？\n\r\u2028\u2029"
+
+_TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
+_COMBINING = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
+_WORD = rf"[^\W_](?:[^\W_]|[{_COMBINING}])*"
+_BREAK = (
+    r"[;!?…()\[\]{}|•·¡¿。，、；：！？\n\r\u2028\u2029]"
+    r"|(?<!\d)[.,:]|[.,:](?!\d)"  # "1.000", "1,5", "10:30" are numbers, not breaks
+)
+#: One scan finds syllables and sentence breaks; group 1 is set for a syllable.
+_ITEM_RE = re.compile(f"({_WORD})|{_BREAK}")
+#: The same scan for the hot path, returning plain strings (a break is its punctuation char).
+_ITEMS_RE = re.compile(f"{_WORD}|{_BREAK}")
+_CF_RE = re.compile(
+    "["
+    + "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf")
+    + "\U000e0000-\U000e007f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
+    + "]"
+)
+_HTML_HINT_RE = re.compile(r"[<&]")
+_LINES_RE = re.compile("\r\n?|[\u2028\u2029\x0b\x0c\x1c-\x1e\x85]")
+
+def clean_text(text: str) -> str:
+    """Delete invisible format characters, then NFC (deleting first lets marks compose).
+
+    Other line breaks become ``"\n"``, the one line break the tokenisers know.
+    """
+    if _LINES_RE.search(text):
+        text = _LINES_RE.sub("\n", text)
+    if _CF_RE.search(text):
+        text = _CF_RE.sub("", text)
+    if not unicodedata.is_normalized("NFC", text):
+        text = unicodedata.normalize("NFC", text)
+    return text
+
+
+def visible_text(markup: str | None) -> str:
+    """The text a reader sees in ``markup`` (HTML or plain text), cleaned; never raises.
+
+    Plain text (no ``<`` or ``&``) skips the parser: its newlines stay sentence breaks.
+    """
+    if not markup:
+        return ""
+    if _HTML_HINT_RE.search(markup):
+        markup = html_to_text(markup)
+    return clean_text(markup)
+
+
+_EXACT: dict[str, str] = {}
+_FOLDED: dict[str, str] = {}
+_CACHE_MAX = 200_000
+_BREAK_ITEMS = set(BREAK_CHARS)
+
+
+def _compute_keys(token: str) -> tuple[str, str]:
+    low = token.lower().replace("ð", "đ")
+    decomposed = unicodedata.normalize("NFD", low)
+    tone = ""
+    base: list[str] = []
+    folded: list[str] = []
+    for ch in decomposed:
+        digit = _TONES.get(ch)
+        if digit is not None:
+            tone = tone or digit
+            continue
+        base.append(ch)
+        if not unicodedata.combining(ch):
+            folded.append(ch)
+    exact = unicodedata.normalize("NFC", "".join(base))
+    if any(c.isdigit() for c in exact):
+        tone = tone or "0"
+    return sys.intern(exact + tone), sys.intern("".join(folded).replace("đ", "d"))
+
+
+def _remember(item: str) -> None:
+    """Fill the key caches for one scanned item (a break char maps to ``|``)."""
+    if len(_EXACT) >= _CACHE_MAX:
+        _EXACT.clear()
+        _FOLDED.clear()
+    if item in _BREAK_ITEMS:
+        _EXACT[item] = _FOLDED[item] = "|"
+    else:
+        _EXACT[item], _FOLDED[item] = _compute_keys(item)
+
+
+def syllable_keys(token: str) -> tuple[str, str]:
+    """``(exact, folded)`` keys of one syllable (see module doc); cached, it is the hot path."""
+    if token not in _EXACT:
+        _remember(token)
+    return _EXACT[token], _FOLDED[token]
+
+
+class Streams(NamedTuple):
+    """A field's syllable keys as searchable strings (see module doc)."""
+
+    exact: str
+    folded: str
+
+
+_CHUNK_EXACT: dict[str, str] = {}
+_CHUNK_FOLDED: dict[str, str] = {}
+
+
+def _remember_chunk(chunk: str) -> None:
+    """Keys of one whitespace-separated chunk, each followed by a space ("Thụy," → "thuy5 | ")."""
+    if len(_CHUNK_EXACT) >= _CACHE_MAX:
+        _CHUNK_EXACT.clear()
+        _CHUNK_FOLDED.clear()
+    items = _ITEMS_RE.findall(chunk)
+    for item in items:
+        if item not in _EXACT:
+            _remember(item)
+    _CHUNK_EXACT[chunk] = "".join([_EXACT[i] + " " for i in items])
+    _CHUNK_FOLDED[chunk] = "".join([_FOLDED[i] + " " for i in items])
+
+
+def streams(text: str) -> Streams:
+    """Build both key streams of cleaned ``text``; the hot path run for every article.
+
+    Scanning whitespace-separated chunks gives exactly the items of :func:`tokens` (no item
+    spans whitespace, and the digit look-arounds see whitespace either way), but lets a dict
+    of chunks replace most regex work: a news text reuses a few thousand distinct chunks.
+    Runs of breaks may leave ``| |`` in a stream; harmless, as no needle contains ``|``.
+    """
+    chunks = text.replace("\n", " | ").split()
+    try:
+        exact = "".join(map(_CHUNK_EXACT.__getitem__, chunks))
+    except KeyError:
+        for chunk in chunks:
+            if chunk not in _CHUNK_EXACT:
+                _remember_chunk(chunk)
+        exact = "".join(map(_CHUNK_EXACT.__getitem__, chunks))
+    return Streams(" " + exact, " " + "".join(map(_CHUNK_FOLDED.__getitem__, chunks)))
+
+
+class Token(NamedTuple):
+    """One syllable with its place in the visible text (for highlighting and explain)."""
+
+    start: int
+    end: int
+    sentence: int
+    exact: str
+    folded: str
+
+
+def tokens(text: str) -> list[Token]:
+    """All syllables of cleaned ``text`` with spans; same scan as :func:`streams`."""
+    out: list[Token] = []
+    number = 0
+    for m in _ITEM_RE.finditer(text):
+        if m.group(1) is None:
+            number += bool(out) and out[-1].sentence == number
+            continue
+        exact, folded = syllable_keys(m.group())
+        out.append(Token(m.start(), m.end(), number, exact, folded))
+    return out
+
+
+def normalize_query_terms(text: str) -> list[list[tuple[str, str]]]:
+    """Syllable keys of query text, one list per sentence: ``[[(exact, folded), ...], ...]``.
+
+    Uses the very same cleaning and scan as documents; the parser rejects a phrase that has more
+    than one sentence (it could never match).
+    """
+    groups: list[list[tuple[str, str]]] = []
+    current: list[tuple[str, str]] = []
+    for m in _ITEM_RE.finditer(clean_text(text)):
+        if m.group(1) is None:
+            if current:
+                groups.append(current)
+                current = []
+            continue
+        current.append(syllable_keys(m.group()))
+    if current:
+        groups.append(current)
+    return groups

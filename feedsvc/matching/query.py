@@ -1,0 +1,201 @@
+"""The topic filter language of SPEC §4: lexer, parser, AST and errors.
+
+Grammar (operators are upper case; lower-case "and"/"or"/"not" are ordinary words)::
+
+    expr    := unary ( (AND? unary)* | (OR unary)* )    -- one kind of connective per level
+    unary   := (NOT | "-") unary | "~" unary | FIELD ":" unary | primary
+    primary := WORD | "PHRASE" | @slug | "(" expr ")"
+
+* A bare word that normalises to several syllables ("covid-19", "Kiến-Thụy") is a phrase.
+* ``field:`` and ``~`` apply to everything under them; an inner explicit field wins.
+* ``@slug`` is replaced by the other topic's parsed query (under the same field/``~`` context).
+* The query must not match an empty article (checked by evaluating it with every term false):
+  that rejects "only negative terms" and also ``a OR -b``, which would match nearly everything.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+MAX_QUERY_CHARS = 2000
+MAX_TERMS = 100
+MAX_NESTING = 20
+MAX_REF_DEPTH = 10
+MAX_EXPANDED_TERMS = 1000
+
+#: Field name → bit.  A term's ``mask`` says where it may match.
+FIELDS = {"title": 1, "body": 2, "tag": 4, "section": 8, "author": 16}
+DEFAULT_MASK = FIELDS["title"] | FIELDS["body"]
+_OPERATORS = {"AND", "OR", "NOT"}
+_STOP = set(' \t\r\n()"“”')
+_SLUG_RE = re.compile(r"[A-Za-z0-9_-]+")
+_FIELD_RE = re.compile(r"([A-Za-z]+):")
+
+
+class QueryError(ValueError):
+    """A query that cannot be used; ``position`` is a 0-based offset into the query text."""
+
+    def __init__(self, message: str, position: int | None = None, hint: str | None = None):
+        self.message = message
+        self.position = position
+        self.hint = hint
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"at {self.position}: " if self.position is not None else ""
+        tail = f" (hint: {self.hint})" if self.hint else ""
+        return f"{where}{self.message}{tail}"
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or phrase: syllable keys that must occur adjacent, in order, in one sentence."""
+
+    keys: tuple[str, ...]  # exact keys, or folded keys when ``folded``
+    folded: bool
+    mask: int
+    label: str  # as the user wrote it, e.g. ``title:"Kiến Thụy"``
+    position: int
+
+    @property
+    def needle(self) -> str:
+        """The substring to look for in a key stream (see :mod:`.normalize`)."""
+        return " " + " ".join(self.keys) + " "
+
+
+@dataclass(frozen=True, slots=True)
+class Not:
+    child: Node
+
+
+@dataclass(frozen=True, slots=True)
+class And:
+    children: tuple[Node, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Or:
+    children: tuple[Node, ...]
+
+
+Node = Term | Not | And | Or
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed query with ``@`` references expanded; immutable and reusable."""
+
+    text: str
+    root: Node
+
+    def terms(self) -> Iterator[tuple[Term, bool]]:
+        """Every term with its polarity (True = positive, i.e. under an even number of NOTs)."""
+        return iter_terms(self.root)
+
+
+def iter_terms(node: Node, positive: bool = True) -> Iterator[tuple[Term, bool]]:
+    if isinstance(node, Term):
+        yield node, positive
+    elif isinstance(node, Not):
+        yield from iter_terms(node.child, not positive)
+    else:
+        for child in node.children:
+            yield from iter_terms(child, positive)
+
+
+def evaluate(node: Node, test: Callable[[Term], bool]) -> bool:
+    """Evaluate ``node`` with ``test`` deciding each term."""
+    if isinstance(node, Term):
+        return test(node)
+    if isinstance(node, Not):
+        return not evaluate(node.child, test)
+    if isinstance(node, And):
+        return all(evaluate(c, test) for c in node.children)
+    return any(evaluate(c, test) for c in node.children)
+
+
+@dataclass(frozen=True, slots=True)
+class Tok:
+    kind: str  # WORD PHRASE REF FIELD LPAREN RPAREN AND OR NOT MINUS TILDE
+    text: str
+    pos: int
+
+
+def _attached(text: str, i: int, what: str) -> None:
+    """A prefix operator must be glued to its operand ("-a", "~a", "title:a")."""
+    if i >= len(text) or text[i].isspace():
+        raise QueryError(
+            f"{what} must be followed directly by a term",
+            i - 1,
+            f"write it without a space, e.g. {what}term",
+        )
+
+
+def _lex_word(text: str, i: int) -> tuple[Tok, int]:
+    j = i
+    while j < len(text) and text[j] not in _STOP:
+        j += 1
+    word = text[i:j]
+    field = _FIELD_RE.match(word)
+    if field:
+        name = field.group(1)
+        if name.lower() not in FIELDS:
+            valid = ", ".join(FIELDS)
+            raise QueryError(
+                f"unknown field {name!r}; valid fields are {valid}",
+                i,
+                "put text that contains ':' in quotes",
+            )
+        end = i + field.end()
+        _attached(text, end, f"{name}:")
+        return Tok("FIELD", name.lower(), i), end
+    if word in _OPERATORS:
+        return Tok(word, word, i), j
+    return Tok("WORD", word, i), j
+
+
+def _lex_quote(text: str, i: int) -> tuple[Tok, int]:
+    closers = '"' if text[i] == '"' else '"”'
+    j = i + 1
+    while j < len(text) and text[j] not in closers:
+        j += 1
+    if j >= len(text):
+        raise QueryError("unterminated phrase", i, 'close it with a second "')
+    return Tok("PHRASE", text[i + 1 : j], i), j + 1
+
+
+def lex(text: str) -> list[Tok]:
+    """Split query text into tokens; raises :class:`QueryError` at the offending character."""
+    out: list[Tok] = []
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+        elif ch in "()":
+            out.append(Tok("LPAREN" if ch == "(" else "RPAREN", ch, i))
+            i += 1
+        elif ch in '"“':
+            tok, i = _lex_quote(text, i)
+            out.append(tok)
+        elif ch == "”":
+            raise QueryError("closing quote without an opening one", i)
+        elif ch in "-~":
+            _attached(text, i + 1, ch)
+            out.append(Tok("MINUS" if ch == "-" else "TILDE", ch, i))
+            i += 1
+        elif ch == "@":
+            m = _SLUG_RE.match(text, i + 1)
+            if not m:
+                raise QueryError("'@' must be followed by a topic slug", i, "e.g. @kien-thuy")
+            out.append(Tok("REF", m.group(), i))
+            i = m.end()
+        else:
+            tok, i = _lex_word(text, i)
+            out.append(tok)
+    return out
+
+
+Resolver = Callable[[str], str | None]

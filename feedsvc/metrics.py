@@ -1,0 +1,39 @@
+"""Prometheus metrics, one registry per process (what /metrics serves)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+REGISTRY = CollectorRegistry(auto_describe=True)
+
+INGEST_TICKS = Counter(
+    "feedsvc_ingest_ticks", "Ingest ticks by outcome", ["outcome"], registry=REGISTRY
+)
+INGESTED = Counter(
+    "feedsvc_articles_ingested", "Articles stored by ingest", ["kind"], registry=REGISTRY
+)
+REJECTED = Counter(
+    "feedsvc_articles_rejected", "Source rows rejected as invalid", registry=REGISTRY
+)
+INGEST_LAG = Gauge(
+    "feedsvc_ingest_lag_seconds",
+    "Seconds since the last successful ingest tick",
+    registry=REGISTRY,
+)
+LAST_INGEST = Gauge(
+    "feedsvc_ingest_last_success_timestamp", "Unix time of the last good tick", registry=REGISTRY
+)
+MATCHES = Counter("feedsvc_topic_matches", "Article-topic matches stored", registry=REGISTRY)
+DELIVERIES = Counter(
+    "feedsvc_deliveries", "Telegram deliveries finished, by outcome", ["outcome"],
+    registry=REGISTRY,
+)  # fmt: skip
+QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)
+RENDER_SECONDS = Histogram(
+    "feedsvc_feed_render_seconds", "Feed render time", ["format"], registry=REGISTRY,
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)  # fmt: skip
+HTTP_REQUESTS = Counter(
+    "feedsvc_http_requests", "HTTP requests by route kind and status", ["route", "status"],
+    registry=REGISTRY,
+)  # fmt: skip

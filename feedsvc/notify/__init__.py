@@ -1,0 +1,16 @@
+"""Alerts: message formatting and the senders the dispatcher uses (SPEC §6)."""
+
+from feedsvc.notify.console import ConsoleSender
+from feedsvc.notify.message import AlertMessage, format_alert, utf16_len
+from feedsvc.notify.telegram import OutcomeKind, Sender, SendOutcome, TelegramSender
+
+__all__ = [
+    "AlertMessage",
+    "ConsoleSender",
+    "OutcomeKind",
+    "SendOutcome",
+    "Sender",
+    "TelegramSender",
+    "format_alert",
+    "utf16_len",
+]

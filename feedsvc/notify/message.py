@@ -1,0 +1,166 @@
+"""Alert formatting: one article → one Telegram message (SPEC §6 "Message").
+
+Pure functions, no I/O, so every limit can be property-tested. Telegram's HTML parse mode has
+no escaping helper and counts lengths in UTF-16 code units *after* entity parsing, so this module
+escapes every piece of article text with :func:`html.escape` and budgets on the visible text.
+Trimming happens on plain text *before* escaping: a cut can never land inside an entity or a
+tag, and it steps back rather than split a surrogate pair.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+from html.parser import HTMLParser
+
+from feedsvc.articles import Article
+
+TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
+CAPTION_LIMIT = 1024  # sendPhoto caption
+ELLIPSIS = "…"
+# Caps so one absurd field (a 2 MB title) cannot crowd out the rest of the message.
+TITLE_CAP, META_CAP, TOPICS_CAP, URL_CAP = 300, 120, 300, 2000
+MIN_SUMMARY = 40  # below this a summary is noise: leave it out
+TOPICS_LABEL = "Chủ đề: "
+
+_BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # controls, lone surrogates
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True, slots=True)
+class AlertMessage:
+    """What the sender needs. ``text`` is Telegram HTML; ``plain_text`` is the no-parse-mode
+    fallback for "can't parse entities"; ``is_caption`` means ``text`` fits a photo caption."""
+
+    text: str
+    plain_text: str
+    photo_url: str | None = None
+    is_caption: bool = False
+
+
+def utf16_len(text: str) -> int:
+    """Length in UTF-16 code units, Telegram's unit (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def trim_utf16(text: str, limit: int) -> str:
+    """``text`` cut to at most ``limit`` UTF-16 units, ending in "…" when cut.
+
+    Prefers a word boundary in the last 30 % of the budget; a code point is never split (a
+    Python ``str`` holds whole code points, so stepping by characters keeps pairs intact).
+    """
+    if utf16_len(text) <= limit:
+        return text
+    if limit < 1:
+        return ""
+    budget, used, end = limit - 1, 0, 0  # one unit for the ellipsis
+    for end, char in enumerate(text):  # noqa: B007 - `end` is the cut point after the loop
+        used += 2 if ord(char) > 0xFFFF else 1
+        if used > budget:
+            break
+    cut = text[:end]
+    space = cut.rfind(" ")
+    if space >= len(cut) * 0.7:
+        cut = cut[:space]
+    return cut.rstrip() + ELLIPSIS
+
+
+class _TextExtractor(HTMLParser):
+    """Visible text of an HTML fragment; script/style dropped, blocks become spaces."""
+
+    _SKIP = frozenset({"script", "style", "template", "noscript"})
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skipping = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skipping += 1
+        self.parts.append(" ")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skipping:
+            self._skipping -= 1
+        self.parts.append(" ")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skipping:
+            self.parts.append(data)
+
+
+def visible_text(fragment: str) -> str:
+    """Plain text of an HTML (or plain) fragment, whitespace collapsed, cleaned for Telegram."""
+    if "<" in fragment or "&" in fragment:
+        parser = _TextExtractor()
+        parser.feed(fragment)
+        parser.close()
+        fragment = "".join(parser.parts)
+    return _clean(fragment)
+
+
+def _clean(text: str) -> str:
+    """NFC, no control characters or lone surrogates (UTF-8 encoding would fail), one line."""
+    text = unicodedata.normalize("NFC", _BAD_CHARS.sub(" ", text))
+    return _SPACES.sub(" ", text).strip()
+
+
+def format_alert(
+    article: Article, topic_titles: Sequence[str], tz: tzinfo, with_image: bool = False
+) -> AlertMessage:
+    """The alert for ``article`` matching ``topic_titles`` (one message listing all topics).
+
+    Layout: bold linked title; "section · HH:MM dd/mm/YYYY" in the site's timezone; the summary
+    (or the body's start) trimmed to fit; the topic names. With ``with_image`` and an http(s)
+    image the text is a caption (1024 units), else a message (4096 units).
+    """
+    photo = article.image_url if with_image else None
+    if photo is not None and not photo.startswith(("http://", "https://")):
+        photo = None
+    limit = CAPTION_LIMIT if photo else TEXT_LIMIT
+
+    url = article.url.strip()
+    title = trim_utf16(_clean(article.title) or url, TITLE_CAP)
+    when = article.published_at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    section = _clean(article.section or "")
+    meta = trim_utf16(f"{section} · {when}" if section else when, META_CAP)
+    topics = [t for t in (_clean(t) for t in topic_titles) if t]
+    topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
+    summary = visible_text(article.summary or article.body or "")
+
+    def compose(link: str | None, as_html: bool) -> str:
+        # Visible layout: title \n meta [\n\n summary] [\n\n topics] [\n url]
+        fixed = utf16_len(title) + 1 + utf16_len(meta)
+        fixed += 2 + utf16_len(topic_line) if topic_line else 0
+        fixed += 1 + utf16_len(link) if link else 0
+        room = limit - fixed - 2
+        body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
+        esc = html.escape if as_html else _identity
+        head = (f'<a href="{html.escape(url)}"><b>{esc(title)}</b></a>\n<i>{esc(meta)}</i>'
+                if as_html else f"{title}\n{meta}")
+        parts = [head]
+        if body:
+            parts.append(esc(body))
+        if topic_line:
+            parts.append(esc(topic_line))
+        text = "\n\n".join(parts)
+        return f"{text}\n{link}" if link else text
+
+    plain_link = url if utf16_len(url) <= URL_CAP else None
+    if plain_link and utf16_len(plain_link) + TITLE_CAP + META_CAP + TOPICS_CAP + 8 > limit:
+        plain_link = None  # a URL too long for a caption: the fallback goes without it
+    return AlertMessage(
+        text=compose(None, as_html=True),
+        plain_text=compose(plain_link, as_html=False),
+        photo_url=photo,
+        is_caption=photo is not None,
+    )
+
+
+def _identity(text: str) -> str:
+    return text

@@ -1,0 +1,277 @@
+"""The sending edge: one alert → one Bot API call → a :class:`SendOutcome` the dispatcher stores.
+
+Everything python-telegram-bot can raise is folded into a small closed set of outcomes (SPEC §6
+"Delivery semantics"), so the dispatcher decides retries and terminal states from data, never
+from exception types or message strings. Order of ``except`` clauses matters: ``RetryAfter`` and
+``ChatMigrated`` first (PTB raises them whatever the HTTP status), then ``Forbidden`` and
+``BadRequest``, then ``TimedOut`` (a ``NetworkError``), then ``NetworkError``.
+
+The bot token is a credential: it is scrubbed from every description returned and from the
+``httpx`` request log (which prints full URLs, ``/bot<TOKEN>/`` included, at INFO).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import warnings
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Protocol, Self
+
+import httpx
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+from telegram.error import (
+    BadRequest,
+    ChatMigrated,
+    Forbidden,
+    NetworkError,
+    RetryAfter,
+    TelegramError,
+    TimedOut,
+)
+from telegram.request import HTTPXRequest
+
+from feedsvc.notify.message import AlertMessage
+
+log = logging.getLogger("feedsvc.notify")
+DEFAULT_BASE_URL = "https://api.telegram.org/bot"
+_TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
+
+
+class OutcomeKind(StrEnum):
+    SENT = "sent"
+    RETRY_AFTER = "retry_after"  # 429: pause this chat for `seconds`, keep the message
+    MIGRATED = "migrated"  # group became a supergroup: rewrite chat id, re-send
+    BLOCKED = "blocked"  # 403 / no rights: the chat refuses the bot
+    CHAT_NOT_FOUND = "chat_not_found"
+    PARSE_ERROR = "parse_error"  # "can't parse entities": re-send once with send_plain
+    BAD_CONTENT = "bad_content"  # other 400s: this message can never be sent as is
+    TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
+    AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
+
+
+@dataclass(frozen=True, slots=True)
+class SendOutcome:
+    """The classified result of one send; build with the class methods."""
+
+    kind: OutcomeKind
+    message_id: int | None = None
+    seconds: float | None = None  # RETRY_AFTER
+    new_chat_id: int | None = None  # MIGRATED
+    description: str = ""  # Telegram's (or the transport's) words, token-free
+
+    @classmethod
+    def sent(cls, message_id: int, description: str = "") -> SendOutcome:
+        return cls(OutcomeKind.SENT, message_id=message_id, description=description)
+
+    @classmethod
+    def retry_after(cls, seconds: float, description: str = "") -> SendOutcome:
+        return cls(OutcomeKind.RETRY_AFTER, seconds=seconds, description=description)
+
+    @classmethod
+    def migrated(cls, new_chat_id: int, description: str = "") -> SendOutcome:
+        return cls(OutcomeKind.MIGRATED, new_chat_id=new_chat_id, description=description)
+
+    @classmethod
+    def blocked(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.BLOCKED, description=description)
+
+    @classmethod
+    def chat_not_found(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.CHAT_NOT_FOUND, description=description)
+
+    @classmethod
+    def parse_error(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.PARSE_ERROR, description=description)
+
+    @classmethod
+    def bad_content(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.BAD_CONTENT, description=description)
+
+    @classmethod
+    def transient(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.TRANSIENT, description=description)
+
+    @classmethod
+    def ambiguous(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.AMBIGUOUS, description=description)
+
+    @property
+    def delivered(self) -> bool:
+        return self.kind is OutcomeKind.SENT
+
+
+class Sender(Protocol):
+    """What the dispatcher needs from a notifier (Telegram or console)."""
+
+    async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome: ...
+
+    async def send_plain(
+        self, chat_id: int, msg: AlertMessage, link_preview: bool
+    ) -> SendOutcome: ...
+
+
+def scrub_token(text: str, token: str | None = None) -> str:
+    """``text`` without the bot token (the given one, and anything shaped like a token)."""
+    if token:
+        text = text.replace(token, "<token>")
+    return _TOKEN_RE.sub("<token>", text)
+
+
+class _ScrubFilter(logging.Filter):
+    """Rewrites log records of a logger so they never carry a bot token."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        clean = scrub_token(message)
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+# Loggers known to print the token: httpx logs every URL at INFO, PTB's bots log their base URL
+# at DEBUG. Filters on a logger apply to records created on it, hence the exact names.
+_LEAKY_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
+                  "telegram.ext.Updater")
+
+
+def install_log_scrubber() -> None:
+    """Idempotently scrub tokens from loggers that print them; call before creating a Bot."""
+    for name in _LEAKY_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _ScrubFilter) for f in logger.filters):
+            logger.addFilter(_ScrubFilter())
+
+
+class TelegramSender:
+    """Sends alerts through a python-telegram-bot :class:`~telegram.Bot`.
+
+    Timeouts default to connect 5 s, read 10 s, write 10 s, pool 5 s; tests pass short ones.
+    Use ``async with TelegramSender(...)`` (or :meth:`start`/:meth:`close`).
+    """
+
+    def __init__(
+        self,
+        token: str,
+        *,
+        base_url: str = DEFAULT_BASE_URL,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        write_timeout: float = 10.0,
+        pool_timeout: float = 5.0,
+        pool_size: int = 64,
+    ) -> None:
+        self._token = token
+        install_log_scrubber()  # before Bot(): its constructor logs the URL with the token
+        request = HTTPXRequest(
+            connection_pool_size=pool_size,
+            connect_timeout=connect_timeout,
+            read_timeout=read_timeout,
+            write_timeout=write_timeout,
+            pool_timeout=pool_timeout,
+            media_write_timeout=write_timeout,
+        )
+        self.bot = Bot(token, base_url=base_url, request=request)
+
+    async def start(self) -> None:
+        """Open the HTTP pool. No ``getMe`` here: a dead network must not stop the service."""
+        await self.bot.request.initialize()
+
+    async def close(self) -> None:
+        await self.bot.request.shutdown()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
+        """Send ``msg`` as HTML; a photo the server rejects falls back to a text message."""
+        if msg.photo_url and msg.is_caption:
+            photo = await self._call(self.bot.send_photo(
+                chat_id, msg.photo_url, caption=msg.text, parse_mode=ParseMode.HTML))
+            if photo.kind is not OutcomeKind.BAD_CONTENT:
+                return photo
+            log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
+        return await self._call(self.bot.send_message(
+            chat_id, msg.text, parse_mode=ParseMode.HTML,
+            link_preview_options=LinkPreviewOptions(is_disabled=not link_preview)))
+
+    async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
+        """The "can't parse entities" fallback: ``msg.plain_text`` with no parse mode."""
+        return await self._call(self.bot.send_message(
+            chat_id, msg.plain_text,
+            link_preview_options=LinkPreviewOptions(is_disabled=not link_preview)))
+
+    async def _call(self, request: Awaitable[Message]) -> SendOutcome:
+        outcome = await classify(request, self._token)
+        if not outcome.delivered:
+            log.debug("send outcome %s: %s", outcome.kind, outcome.description)
+        return outcome
+
+
+async def classify(request: Awaitable[Message], token: str | None = None) -> SendOutcome:
+    """Await one Bot API call and fold its result or exception into a :class:`SendOutcome`."""
+    try:
+        message = await request
+    except RetryAfter as exc:
+        return SendOutcome.retry_after(_seconds(exc), _describe(exc, token))
+    except ChatMigrated as exc:
+        return SendOutcome.migrated(exc.new_chat_id, _describe(exc, token))
+    except Forbidden as exc:
+        text = _describe(exc, token)
+        if "chat not found" in text.lower():
+            return SendOutcome.chat_not_found(text)
+        return SendOutcome.blocked(text)
+    except BadRequest as exc:
+        return _bad_request(_describe(exc, token))
+    except TimedOut as exc:
+        cause = exc.__cause__
+        if isinstance(cause, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.WriteTimeout):
+            # Nothing (or an incomplete request) reached the server: Telegram cannot act on it.
+            return SendOutcome.transient(_describe(exc, token, cause))
+        return SendOutcome.ambiguous(_describe(exc, token, cause))
+    except NetworkError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, httpx.ReadError | httpx.RemoteProtocolError):
+            # The connection died after the request went out: it may have been processed.
+            return SendOutcome.ambiguous(_describe(exc, token, cause))
+        return SendOutcome.transient(_describe(exc, token, cause))  # 5xx, connect errors
+    except TelegramError as exc:
+        text = _describe(exc, token)
+        if "invalid server response" in text.lower():  # 2xx with a body we cannot read
+            return SendOutcome.ambiguous(text)
+        return SendOutcome.transient(text)  # InvalidToken, Conflict, EndPointNotFound
+    return SendOutcome.sent(message.message_id)
+
+
+def _bad_request(text: str) -> SendOutcome:
+    lowered = text.lower()
+    if any(s in lowered for s in ("can't parse entities", "can't find end tag")):
+        return SendOutcome.parse_error(text)
+    if any(s in lowered for s in ("chat not found", "peer_id_invalid", "chat_id is empty")):
+        return SendOutcome.chat_not_found(text)
+    if any(s in lowered for s in ("not enough rights", "have no rights", "write_forbidden")):
+        return SendOutcome.blocked(text)
+    return SendOutcome.bad_content(text)
+
+
+def _seconds(exc: RetryAfter) -> float:
+    with warnings.catch_warnings():  # PTB 22 warns that the int form becomes a timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def _describe(exc: Exception, token: str | None, cause: BaseException | None = None) -> str:
+    text = str(exc) or type(exc).__name__
+    if cause is not None and type(cause).__name__ not in text:
+        text = f"{text} ({type(cause).__name__})"
+    return scrub_token(text, token)
+

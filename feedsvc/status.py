@@ -1,0 +1,48 @@
+"""The operator's facts, shared by ``feedsvc status``, ``/api/status`` and the admin page."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import func, select
+
+from feedsvc.db.schema import articles, deliveries, source_articles, topics
+from feedsvc.store.cursors import get_cursor
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+
+def collect_status(service: Service) -> dict[str, Any]:
+    db = service.db
+    now = db.now()
+    with db.read() as conn:
+        cursor = get_cursor(conn, service.ingestor.source.name)
+
+        def count(stmt: Any) -> int:
+            return int(conn.execute(stmt).scalar_one())
+
+        facts: dict[str, Any] = {
+            "database": db.engine.url.render_as_string(hide_password=True),
+            "source": service.ingestor.source.name,
+            "last_ingest_tick": cursor.last_tick_at,
+            "last_ingest_success": cursor.last_success_at,
+            "ingest_lag_seconds": (
+                round((now - cursor.last_success_at).total_seconds(), 1)
+                if cursor.last_success_at else None
+            ),
+            "ingest_cursor": f"{cursor.ts} / {cursor.id}" if cursor.ts else None,
+            "last_ingest_error": cursor.last_error,
+            "articles_stored": count(select(func.count()).select_from(articles)),
+            "topics_enabled": count(
+                select(func.count()).select_from(topics).where(topics.c.enabled.is_(True))
+            ),
+            "deliveries_pending": count(
+                select(func.count())
+                .select_from(deliveries)
+                .where(deliveries.c.state.in_(["pending", "sending"]))
+            ),
+        }  # fmt: skip
+        if service.ingestor.source.name == "builtin":
+            facts["source_articles"] = count(select(func.count()).select_from(source_articles))
+    return facts

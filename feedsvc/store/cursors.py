@@ -1,0 +1,67 @@
+"""The ingest cursor per source: a (timestamp, id) keyset position plus health bookkeeping."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, insert, select, update
+
+from feedsvc.db.schema import source_cursors as t
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    ts: datetime | None
+    id: str | None
+    last_tick_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+
+
+def get_cursor(conn: Connection, name: str) -> Cursor:
+    row = conn.execute(select(t).where(t.c.name == name)).first()
+    if row is None:
+        return Cursor(None, None)
+    m = row._mapping
+    return Cursor(
+        m["cursor_ts"],
+        m["cursor_id"],
+        m["last_tick_at"],
+        m["last_success_at"],
+        m["last_error"],
+        m["failures"],
+    )
+
+
+def _ensure(conn: Connection, name: str) -> None:
+    if conn.execute(select(t.c.name).where(t.c.name == name)).first() is None:
+        conn.execute(insert(t).values(name=name, failures=0))
+
+
+def record_success(
+    conn: Connection, name: str, ts: datetime | None, id_: str | None, now: datetime
+) -> None:
+    """Advance the cursor (if ``ts`` is given) in the caller's transaction, with the articles."""
+    _ensure(conn, name)
+    values: dict[str, object] = {
+        "last_tick_at": now,
+        "last_success_at": now,
+        "last_error": None,
+        "failures": 0,
+    }
+    if ts is not None:
+        values |= {"cursor_ts": ts, "cursor_id": id_}
+    conn.execute(update(t).where(t.c.name == name).values(**values))
+
+
+def record_failure(conn: Connection, name: str, error: str, now: datetime) -> int:
+    """Note a failed tick without touching the cursor; returns the consecutive failure count."""
+    _ensure(conn, name)
+    conn.execute(
+        update(t)
+        .where(t.c.name == name)
+        .values(last_tick_at=now, last_error=error[:2000], failures=t.c.failures + 1)
+    )
+    return int(conn.execute(select(t.c.failures).where(t.c.name == name)).scalar_one())

@@ -1,0 +1,134 @@
+"""Topics and their matches. The state DB is the one source of truth for topics."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+
+from feedsvc.db.schema import article_topics, topics
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic as an admin writes it (file, CLI, API)."""
+
+    slug: str
+    title: str
+    query: str
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: int
+    slug: str
+    title: str
+    description: str
+    query: str
+    enabled: bool
+    origin: str
+    updated_at: datetime
+
+    @property
+    def spec(self) -> TopicSpec:
+        return TopicSpec(self.slug, self.title, self.query, self.description, self.enabled)
+
+
+def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:
+    stmt = select(topics).order_by(topics.c.slug)
+    if enabled_only:
+        stmt = stmt.where(topics.c.enabled.is_(True))
+    return [_topic(row._mapping) for row in conn.execute(stmt)]
+
+
+def get_topic(conn: Connection, slug: str) -> Topic | None:
+    row = conn.execute(select(topics).where(topics.c.slug == slug)).first()
+    return _topic(row._mapping) if row else None
+
+
+def _topic(m: RowMapping) -> Topic:
+    return Topic(
+        id=int(m["id"]),
+        slug=str(m["slug"]),
+        title=str(m["title"]),
+        description=str(m["description"] or ""),
+        query=str(m["query"]),
+        enabled=bool(m["enabled"]),
+        origin=str(m["origin"]),
+        updated_at=m["updated_at"],
+    )
+
+
+def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) -> str:
+    """Create or update by slug; returns ``created``, ``updated`` or ``unchanged``."""
+    current = get_topic(conn, spec.slug)
+    values = {
+        "title": spec.title,
+        "description": spec.description,
+        "query": spec.query,
+        "enabled": spec.enabled,
+    }
+    if current is None:
+        conn.execute(
+            insert(topics).values(
+                slug=spec.slug, origin=origin, created_at=now, updated_at=now, **values
+            )
+        )
+        return "created"
+    if current.spec == spec:
+        return "unchanged"
+    conn.execute(update(topics).where(topics.c.id == current.id).values(updated_at=now, **values))
+    return "updated"
+
+
+def set_enabled(conn: Connection, slug: str, enabled: bool, now: datetime) -> bool:
+    result = conn.execute(
+        update(topics)
+        .where(topics.c.slug == slug, topics.c.enabled.is_(not enabled))
+        .values(enabled=enabled, updated_at=now)
+    )
+    return result.rowcount > 0
+
+
+def delete_topic(conn: Connection, slug: str) -> bool:
+    topic = get_topic(conn, slug)
+    if topic is None:
+        return False
+    conn.execute(delete(article_topics).where(article_topics.c.topic_id == topic.id))
+    conn.execute(delete(topics).where(topics.c.id == topic.id))
+    return True
+
+
+def store_matches(
+    conn: Connection,
+    article_id: int,
+    matched: Mapping[int, Sequence[str]],
+    now: datetime,
+    *,
+    replace: bool,
+) -> None:
+    """Record which topics an article matches (``topic_id → matched terms``).
+
+    ``replace`` drops matches the article no longer has: an edited article can leave a topic.
+    """
+    if replace:
+        conn.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
+    if matched:
+        conn.execute(
+            insert(article_topics),
+            [
+                {"article_id": article_id, "topic_id": tid, "terms": list(terms), "matched_at": now}
+                for tid, terms in matched.items()
+            ],
+        )
+
+
+def topic_ids_of_article(conn: Connection, article_id: int) -> set[int]:
+    rows = conn.execute(
+        select(article_topics.c.topic_id).where(article_topics.c.article_id == article_id)
+    ).scalars()
+    return set(rows)

@@ -1,0 +1,145 @@
+"""``config/topics.toml``: topics kept in version control, imported into the state DB.
+
+The file is validated as a whole before anything is written: a typo in one topic must not
+half-apply a change (and every problem is reported, with the topic and the key).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection
+
+from feedsvc.matching import QueryError, parse_query
+from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
+
+SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+KEYS = {"slug", "title", "description", "query", "enabled"}
+
+
+class TopicsFileError(Exception):
+    def __init__(self, path: str, problems: list[str]) -> None:
+        self.path = path
+        self.problems = problems
+        super().__init__("\n".join(f"{path}: {p}" for p in problems))
+
+
+def validate_slug(slug: str) -> str | None:
+    if not SLUG.match(slug):
+        return "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long"
+    if slug == "search":
+        return "'search' is reserved for /feeds/search"
+    return None
+
+
+def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
+    where = f"topic #{i + 1}"
+    if not isinstance(raw, dict):
+        problems.append(f"{where}: expected a table [[topic]]")
+        return None
+    slug = raw.get("slug")
+    if isinstance(slug, str):
+        where = f"topic #{i + 1} ({slug})"
+    for key in sorted(set(raw) - KEYS):
+        problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(KEYS))})")
+    for key in ("slug", "title", "query"):
+        if not isinstance(raw.get(key), str) or not raw[key].strip():
+            problems.append(f"{where}: {key} is required (a non-empty string)")
+    if not isinstance(raw.get("description", ""), str):
+        problems.append(f"{where}: description must be a string")
+    if not isinstance(raw.get("enabled", True), bool):
+        problems.append(f"{where}: enabled must be true or false")
+    if isinstance(slug, str) and (err := validate_slug(slug)):
+        problems.append(f"{where}: slug {err}")
+    try:
+        return TopicSpec(
+            slug=str(raw["slug"]),
+            title=str(raw["title"]).strip(),
+            query=str(raw["query"]).strip(),
+            description=str(raw.get("description", "")).strip(),
+            enabled=bool(raw.get("enabled", True)),
+        )
+    except KeyError:
+        return None
+
+
+def check_queries(specs: Sequence[TopicSpec], known: dict[str, str] | None = None) -> list[str]:
+    """Parse every query with ``@slug`` resolved among these specs (then ``known``)."""
+    queries = dict(known or {}) | {s.slug: s.query for s in specs}
+    problems = []
+    for spec in specs:
+        try:
+            parse_query(spec.query, queries.get)
+        except QueryError as exc:
+            problems.append(f"topic {spec.slug}: query: {exc}")
+    return problems
+
+
+def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
+    raw_topics = data.get("topic", [])
+    problems: list[str] = []
+    if not isinstance(raw_topics, list):
+        raise TopicsFileError(path, ["'topic' must be an array of tables ([[topic]])"])
+    for key in sorted(set(data) - {"topic"}):
+        problems.append(f"unknown top-level key {key!r} (expected [[topic]] tables)")
+    specs = [s for i, raw in enumerate(raw_topics) if (s := _spec(i, raw, problems))]
+    seen: set[str] = set()
+    for spec in specs:
+        if spec.slug in seen:
+            problems.append(f"topic {spec.slug}: slug appears more than once")
+        seen.add(spec.slug)
+    if not problems:
+        problems = check_queries(specs)
+    if problems:
+        raise TopicsFileError(path, problems)
+    return specs
+
+
+def load_topics_file(path: Path) -> list[TopicSpec]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise TopicsFileError(str(path), [f"cannot read: {exc.strerror}"]) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise TopicsFileError(str(path), [f"invalid TOML: {exc}"]) from None
+    return parse_topics(data, str(path))
+
+
+def dump_topics(specs: Sequence[TopicSpec]) -> str:
+    """TOML for ``feedsvc topics export`` (round-trips through :func:`parse_topics`)."""
+
+    def q(value: str) -> str:
+        if "'" not in value and "\n" not in value:
+            return f"'{value}'"
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+    parts = ["# feedsvc topics — exported; edit and re-import with `feedsvc topics import`.\n"]
+    for s in specs:
+        parts.append(
+            f"\n[[topic]]\nslug = {q(s.slug)}\ntitle = {q(s.title)}\n"
+            f"description = {q(s.description)}\nquery = {q(s.query)}\n"
+            + ("" if s.enabled else "enabled = false\n")
+        )
+    return "".join(parts)
+
+
+def sync_topics(conn: Connection, specs: Sequence[TopicSpec], now: datetime) -> str:
+    """Apply a topics file: new and changed topics saved; file topics gone from it disabled.
+
+    Topics created through the API or CLI are left alone: the file owns only its own topics.
+    A removed topic is disabled, not deleted, so its feed history is not lost by a typo.
+    """
+    counts = {"created": 0, "updated": 0, "unchanged": 0, "disabled": 0}
+    for spec in specs:
+        counts[save_topic(conn, spec, "file", now)] += 1
+    in_file = {s.slug for s in specs}
+    for topic in list_topics(conn):
+        if topic.origin == "file" and topic.slug not in in_file and topic.enabled:
+            set_enabled(conn, topic.slug, False, now)
+            counts["disabled"] += 1
+    return ", ".join(f"{n} {k}" for k, n in counts.items())

@@ -1,0 +1,16 @@
+"""HTTP: health and metrics, feeds, and (later) the admin UI and API."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.routing import BaseRoute
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+
+def routes(service: Service) -> list[BaseRoute]:
+    from feedsvc.web.health import health_routes
+
+    return [*health_routes(service)]

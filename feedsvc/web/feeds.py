@@ -1,0 +1,165 @@
+"""Feed-serving routes (SPEC §5), decoupled from storage by the :class:`FeedBackend` protocol.
+
+Routes are plain Starlette ``Route`` handlers with no per-request middleware work: a cached topic
+feed costs one backend dictionary lookup plus :func:`snapshot_response`.
+
+Threading: ``snapshot``, ``opml`` and ``index_html`` are called on the event loop and must be
+cheap (in-memory snapshots). ``search`` queries the database and renders, so it runs in
+Starlette's thread pool; feed renders are serialised by ``feedsvc.feeds.xmlfeeds.RENDER_LOCK``
+because feedgen swaps the process locale while formatting RSS dates.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import UTC, datetime
+from importlib import resources
+from typing import Protocol, cast
+from urllib.parse import parse_qsl
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from feedsvc.web.http_cache import Snapshot, make_snapshot, snapshot_response, text_response
+
+FORMATS = ("rss", "atom", "json")
+DEFAULT_LIMIT = 50
+MAX_LIMIT = 200
+SEARCH_SLUG = "search"
+ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created any moment
+
+
+class FeedBackend(Protocol):
+    """What the HTTP layer needs from storage (implemented by the lead's snapshot cache)."""
+
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        """The topic feed, or None for an unknown/disabled slug (→ 404). No DB when cached."""
+        ...
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
+        """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)."""
+        ...
+
+    def opml(self) -> Snapshot:
+        """OPML 2.0 of all enabled topic feeds (see ``feedsvc.feeds.opml.render_opml``)."""
+        ...
+
+    def index_html(self) -> Snapshot:
+        """The ``/`` page (see ``feedsvc.feeds.index.render_index``), ``text/html``."""
+        ...
+
+
+class BadRequest(ValueError):
+    """A request parameter we cannot serve; its text is the 400 body."""
+
+
+def query_params(request: Request) -> dict[str, str]:
+    """Query parameters decoded as UTF-8 whether the client sent raw bytes or %-escapes.
+
+    Starlette decodes the raw query string as Latin-1, which garbles ``?q=Kiến`` sent
+    unescaped (some feed readers do); decoding the bytes as UTF-8 first handles both forms.
+    """
+    raw: bytes = request.scope.get("query_string", b"")
+    text = raw.decode("utf-8", errors="replace")
+    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
+
+
+def parse_limit(value: str | None) -> int:
+    """``?limit=``: default 50; an integer ≥ 1, values above 200 are capped at 200."""
+    if value is None or value == "":
+        return DEFAULT_LIMIT
+    try:
+        limit = int(value.strip())
+    except ValueError:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}") from None
+    if limit < 1:
+        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}")
+    return min(limit, MAX_LIMIT)
+
+
+def split_feed_name(name: str) -> tuple[str, str] | None:
+    """``"kien-thuy.rss"`` → ``("kien-thuy", "rss")``; None if there is no known extension."""
+    slug, dot, fmt = name.rpartition(".")
+    if not dot or not slug or fmt not in FORMATS:
+        return None
+    return slug, fmt
+
+
+def _load_xsl() -> Snapshot | None:
+    try:
+        body = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_bytes()
+    except (FileNotFoundError, OSError):
+        return None
+    return make_snapshot(body, "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
+
+
+def query_error_type() -> type[Exception]:
+    """``feedsvc.matching.QueryError`` if that module defines it yet, else ``ValueError``.
+
+    Looked up at route-building time so this module does not depend on the matcher's import.
+    """
+    try:
+        module = importlib.import_module("feedsvc.matching")
+    except ImportError:
+        return ValueError
+    return cast(type[Exception], getattr(module, "QueryError", ValueError))
+
+
+def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
+    """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
+    ``/`` and ``/feed.xsl``. ``cache_seconds`` feeds ``Cache-Control: public, max-age=N``.
+
+    GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
+    """
+
+    def serve(request: Request, snapshot: Snapshot) -> Response:
+        return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
+
+    async def feed(request: Request) -> Response:
+        parsed = split_feed_name(request.path_params["name"])
+        if parsed is None:
+            return text_response(404, "Not found: feeds end in .rss, .atom or .json\n")
+        slug, fmt = parsed
+        params = query_params(request)
+        try:
+            limit = parse_limit(params.get("limit"))
+            if slug == SEARCH_SLUG:
+                return serve(request, await _search(params, fmt, limit))
+        except BadRequest as exc:
+            return text_response(400, f"{exc}\n")
+        snapshot = backend.snapshot(slug, fmt, limit)
+        if snapshot is None:
+            return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
+        return serve(request, snapshot)
+
+    async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
+        query = params.get("q", "").strip()
+        if not query:
+            raise BadRequest("missing query: use /feeds/search.rss?q=WORDS")
+        try:
+            return await run_in_threadpool(backend.search, query, fmt, limit)
+        except query_error as exc:
+            raise BadRequest(f"invalid query: {exc}") from exc
+
+    async def opml(request: Request) -> Response:
+        return serve(request, backend.opml())
+
+    async def index(request: Request) -> Response:
+        return serve(request, backend.index_html())
+
+    xsl = _load_xsl()
+    query_error = query_error_type()
+
+    async def stylesheet(request: Request) -> Response:
+        if xsl is None:
+            return text_response(404, "No stylesheet\n")
+        return serve(request, xsl)
+
+    return [
+        Route("/", index, methods=["GET", "HEAD"], name="index"),
+        Route("/feeds.opml", opml, methods=["GET", "HEAD"], name="opml"),
+        Route("/feed.xsl", stylesheet, methods=["GET", "HEAD"], name="feed_xsl"),
+        Route("/feeds/{name}", feed, methods=["GET", "HEAD"], name="feed"),
+    ]

@@ -1,0 +1,84 @@
+"""Shared fixtures: state databases on SQLite (always) and the machine's real PostgreSQL.
+
+PostgreSQL tests get a schema of their own per test (cheap, isolated); they skip with the
+reason when the server is not reachable, and `.ci/run` starts it, so in CI they run.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from feedsvc.db import Database, upgrade
+
+PG_ADMIN_URL = os.environ.get(
+    "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+PG_TEST_DB = "feedsvc_test"
+
+
+def _pg_available() -> str | None:
+    try:
+        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            exists = conn.execute(
+                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_TEST_DB}
+            ).first()
+            if not exists:
+                conn.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any failure means: skip, and say why
+        return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}"
+
+
+_PG_SKIP: str | bool | None = False
+
+
+def pg_skip_reason() -> str | None:
+    global _PG_SKIP
+    if _PG_SKIP is False:
+        _PG_SKIP = _pg_available()
+    return _PG_SKIP if isinstance(_PG_SKIP, str) else None
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh, empty schema in the feedsvc_test database, dropped afterwards."""
+    reason = pg_skip_reason()
+    if reason:
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    base = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    yield f"{base}?options=-csearch_path%3D{schema}"
+    with engine.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite:///{tmp_path / 'state.db'}"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("pg_url"))
+
+
+@pytest.fixture
+def db(db_url: str) -> Iterator[Database]:
+    database = Database(db_url)
+    upgrade(database)
+    yield database
+    database.dispose()

@@ -1,0 +1,41 @@
+"""Small builders for test articles (our own sample text, never the seeds)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from feedsvc.articles import Article
+
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+T0 = datetime(2026, 11, 20, 10, 34, tzinfo=VN)
+
+
+def article(n: int = 1, **over: Any) -> Article:
+    values: dict[str, Any] = {
+        "source_key": f"TEST-{n:05d}",
+        "url": f"https://example.vn/tin/{n}.html",
+        "title": f"Công an Kiến Thụy bắt đối tượng trộm cắp số {n}",
+        "summary": "Lực lượng công an nhanh chóng làm rõ vụ việc.",
+        "body": "<p>Sáng nay, người dân xã Đoàn Xá phát hiện sự việc.</p>",
+        "author": "Minh Châu",
+        "section": "An ninh - Trật tự",
+        "tags": ("An ninh - Trật tự",),
+        "published_at": T0 + timedelta(minutes=n),
+    }
+    values.update(over)
+    return Article(**values)
+
+
+def jsonl(*items: Article | dict[str, Any] | str) -> str:
+    lines = []
+    for item in items:
+        if isinstance(item, Article):
+            lines.append(json.dumps(item.to_json(), ensure_ascii=False))
+        elif isinstance(item, dict):
+            lines.append(json.dumps(item, ensure_ascii=False))
+        else:
+            lines.append(item)
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,689 @@
+"""A fake Telegram Bot API server on 127.0.0.1 for tests (no test may reach the real Telegram).
+
+It speaks enough of the Bot API for python-telegram-bot: form, JSON and multipart bodies, full
+Message objects, Telegram's error shapes. Beyond a mock it *checks* what real Telegram would:
+HTML parse mode (allowed tags, entities, nesting), UTF-16 length limits, and pacing (see
+:class:`Limit`). Faults are scripted per chat and consumed by the next sends to that chat.
+
+The server runs in a background thread with its own event loop, so it serves async tests, sync
+tests and feedsvc subprocesses alike; all state sits behind one lock. Run it by hand with
+``python tests/fakebot.py`` to point a dev instance at it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import math
+import re
+import socket
+import threading
+import time
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager, suppress
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.datastructures import UploadFile
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+T = TypeVar("T")
+DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
+_ADMIN_RIGHTS = [
+    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
+    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
+    "can_edit_stories", "can_delete_stories", "can_post_messages", "can_edit_messages",
+    "can_pin_messages",
+]
+
+# --- HTML parse-mode checker -------------------------------------------------------------------
+_TAG_ATTRS: dict[str, frozenset[str]] = {
+    **dict.fromkeys(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler",
+                     "pre"], frozenset()),
+    "a": frozenset({"href"}), "span": frozenset({"class"}), "code": frozenset({"class"}),
+    "blockquote": frozenset({"expandable"}), "tg-emoji": frozenset({"emoji-id"}),
+}
+# Telegram: named entities lt/gt/amp/quot only, plus numeric ones (html.escape emits &#x27;).
+_ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
+_SPECIAL = re.compile(r"[<&]")
+_CLOSE = re.compile(r"</([a-zA-Z][a-zA-Z0-9-]*)\s*>")
+_ATTR = r"""\s+[a-zA-Z-]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s>"'<]+))?"""
+_OPEN = re.compile(rf"<([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTR})*)\s*>")
+_ATTR_ONE = re.compile(r"""([a-zA-Z-]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
+
+
+class EntityError(ValueError):
+    """Raised by :func:`check_html` with the description Telegram would give."""
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures lengths in UTF-16 code units (an emoji outside the BMP counts 2)."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def _unescape_attr(value: str, offset: int) -> str:
+    if any(_ENTITY.match(value, m.start()) is None for m in re.finditer("&", value)):
+        raise EntityError(f"can't parse entities: unsupported entity at byte offset {offset}")
+    return html.unescape(value)
+
+
+def check_html(text: str) -> str:
+    """Validate ``text`` as Telegram HTML; return the visible text (what length limits count)."""
+    out: list[str] = []
+    stack: list[str] = []
+    i = 0
+    while (m := _SPECIAL.search(text, i)) is not None:
+        out.append(text[i : m.start()])
+        i = m.start()
+        offset = len(text[:i].encode())
+        if text[i] == "&":
+            ent = _ENTITY.match(text, i)
+            if ent is None:
+                raise EntityError(f"can't parse entities: bad entity at byte offset {offset}")
+            out.append(html.unescape(ent.group()))
+            i = ent.end()
+        elif close := _CLOSE.match(text, i):
+            name = close.group(1).lower()
+            if not stack or stack[-1] != name:
+                raise EntityError(f'can\'t parse entities: unexpected end tag "{name}" at byte '
+                                  f"offset {offset}")
+            stack.pop()
+            i = close.end()
+        elif opened := _OPEN.match(text, i):
+            name = opened.group(1).lower()
+            if name not in _TAG_ATTRS:
+                raise EntityError(f'can\'t parse entities: unsupported start tag "{name}" at byte '
+                                  f"offset {offset}")
+            for attr in _ATTR_ONE.finditer(opened.group(2)):
+                key, raw = attr.group(1).lower(), (attr.group(2) or "").strip("\"'")
+                value = _unescape_attr(raw, offset)
+                bad_class = key == "class" and not (
+                    (name == "span" and value == "tg-spoiler")
+                    or (name == "code" and value.startswith("language-")))
+                if key not in _TAG_ATTRS[name] or bad_class:
+                    raise EntityError(f"can't parse entities: unsupported attribute \"{key}\" of "
+                                      f'tag "{name}" at byte offset {offset}')
+            stack.append(name)
+            i = opened.end()
+        else:
+            raise EntityError(f"can't parse entities: unexpected '<' at byte offset {offset}")
+    if stack:
+        raise EntityError("can't parse entities: can't find end tag corresponding to start tag "
+                          f'"{stack[-1]}"')
+    return "".join(out) + text[i:]
+
+
+# --- records and scripting -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` messages in any ``window`` seconds.
+
+    Rule: a delivery at time t violates the limit when the ``count``-th previous delivery to the
+    same scope happened after ``t - window * (1 - jitter)``. With jitter 0.05: two messages to a
+    private chat less than 0.95 s apart, or 21 to a group within 57 s, are violations.
+    """
+
+    count: int
+    window: float
+
+
+@dataclass(frozen=True)
+class Violation:
+    kind: str  # "private" | "group" | "global"
+    chat_id: int
+    at: float  # time.monotonic()
+    limit: Limit
+    enforced: bool  # True: answered 429 instead of delivering
+
+
+@dataclass(frozen=True)
+class SentMessage:
+    """A message the fake accepted (delivered), as the client sent it."""
+
+    chat_id: int
+    message_id: int
+    method: str  # "sendmessage" | "sendphoto"
+    text: str | None
+    caption: str | None
+    photo: str | None
+    parse_mode: str | None
+    params: dict[str, Any]
+    at: float  # time.monotonic() of delivery
+    visible: str = ""  # text/caption after entity parsing (what the user sees)
+
+    @property
+    def body(self) -> str:
+        return self.text if self.text is not None else self.caption or ""
+
+    @property
+    def link_preview_disabled(self) -> bool:
+        opts = self.params.get("link_preview_options")
+        opts = json.loads(opts) if isinstance(opts, str) else opts or {}
+        return bool(opts.get("is_disabled") or self.params.get("disable_web_page_preview"))
+
+
+@dataclass(frozen=True)
+class ApiCall:
+    method: str
+    chat_id: int | None
+    status: int
+    at: float
+
+
+@dataclass(frozen=True)
+class Fault:
+    """One scripted answer; build with the class methods."""
+
+    status: int = 0  # 0: answer normally (after ``delay``)
+    description: str = ""
+    parameters: dict[str, Any] | None = None
+    delay: float = 0.0
+    deliver_first: bool = False  # record as delivered, then stall ``delay`` before answering
+    photo_only: bool = False  # only consumed by sendPhoto
+
+    @classmethod
+    def flood(cls, retry_after: int) -> Fault:
+        return cls(429, f"Too Many Requests: retry after {retry_after}",
+                   {"retry_after": retry_after})
+
+    @classmethod
+    def blocked(cls) -> Fault:
+        return cls(403, "Forbidden: bot was blocked by the user")
+
+    @classmethod
+    def chat_not_found(cls) -> Fault:
+        return cls(400, "Bad Request: chat not found")
+
+    @classmethod
+    def migrate(cls, new_chat_id: int) -> Fault:
+        return cls(400, "Bad Request: group chat was upgraded to a supergroup chat",
+                   {"migrate_to_chat_id": new_chat_id})
+
+    @classmethod
+    def parse_error(cls, detail: str = "unsupported start tag \"x\" at byte offset 0") -> Fault:
+        return cls(400, f"Bad Request: can't parse entities: {detail}")
+
+    @classmethod
+    def server_error(cls, status: int = 500) -> Fault:
+        return cls(status, {502: "Bad Gateway"}.get(status, "Internal Server Error"))
+
+    @classmethod
+    def photo_rejected(cls) -> Fault:
+        return cls(400, "Bad Request: wrong file identifier/HTTP URL specified", photo_only=True)
+
+    @classmethod
+    def slow(cls, delay: float) -> Fault:
+        return cls(delay=delay)
+
+    @classmethod
+    def late(cls, delay: float) -> Fault:
+        return cls(delay=delay, deliver_first=True)
+
+
+@dataclass
+class FakeChat:
+    id: int
+    type: str  # private | group | supergroup | channel
+    title: str | None = None
+    username: str | None = None
+    admins: list[int] = field(default_factory=list)
+    bot_status: str = "member"  # add_chat() defaults to "administrator"
+    blocked: bool = False  # 403 on every send
+    gone: bool = False  # 400 chat not found on every send
+    migrated_to: int | None = None
+    last_message_id: int = 0
+
+    def to_api(self) -> dict[str, Any]:
+        name = {"first_name": self.title or "User"} if self.type == "private" else {
+            "title": self.title or f"Chat {self.id}"}
+        return {"id": self.id, "type": self.type, **name,
+                **({"username": self.username} if self.username else {})}
+
+
+class _ApiError(Exception):
+    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
+        super().__init__(description)
+        self.status, self.description, self.parameters = status, description, parameters
+
+
+# --- the server ----------------------------------------------------------------------------------
+class FakeBotAPI:
+    """The fake. ``with FakeBotAPI() as fake:`` or ``start()``/``stop()``; see module docstring."""
+
+    def __init__(self, token: str = DEFAULT_TOKEN, *, port: int = 0, auto_create_chats: bool = True,
+                 enforce_pacing: bool = False, private_limit: Limit = Limit(1, 1.0),
+                 group_limit: Limit = Limit(20, 60.0), global_limit: Limit = Limit(25, 1.0),
+                 jitter: float = 0.05) -> None:
+        self.token, self._port = token, port
+        self.bot_id = int(token.split(":")[0])
+        self.auto_create_chats, self.enforce_pacing = auto_create_chats, enforce_pacing
+        self.jitter = jitter
+        self.limits = {"private": private_limit, "group": group_limit, "global": global_limit}
+        self._cond = threading.Condition(threading.RLock())
+        self._chats: dict[int, FakeChat] = {}
+        self._faults: dict[int, deque[Fault]] = defaultdict(deque)
+        self._sent: list[SentMessage] = []
+        self._violations: list[Violation] = []
+        self._calls: list[ApiCall] = []
+        self._in_flight = 0
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = 1
+        self._times: dict[Any, deque[float]] = defaultdict(deque)
+        self.commands: list[dict[str, Any]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._stopping: asyncio.Event | None = None
+        self._new_update: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._server: uvicorn.Server | None = None
+        self._thread: threading.Thread | None = None
+        self.base_url = ""
+
+    # lifecycle
+    def start(self) -> FakeBotAPI:
+        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(("127.0.0.1", self._port))
+        sock.listen(128)  # clients may connect (and queue) before uvicorn accepts: no start race
+        self.port = sock.getsockname()[1]
+        self.base_url = f"http://127.0.0.1:{self.port}/bot"
+        app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint,
+                                      methods=["GET", "POST"])], lifespan=self._lifespan)
+        config = uvicorn.Config(app, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=2)
+        self._server = uvicorn.Server(config)
+        server = self._server
+        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve([sock])),
+                                        name="fakebot", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(10):
+            raise RuntimeError("fake Bot API server did not start within 10 s")
+        return self
+
+    def stop(self) -> None:
+        if self._loop is not None and self._stopping is not None:
+            self._loop.call_soon_threadsafe(self._stopping.set)  # end stalls...
+            if self._new_update is not None:
+                self._loop.call_soon_threadsafe(self._new_update.set)  # ...and long polls
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(10)
+
+    def __enter__(self) -> FakeBotAPI:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    @asynccontextmanager
+    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        self._loop = asyncio.get_running_loop()
+        self._stopping, self._new_update = asyncio.Event(), asyncio.Event()
+        self._ready.set()
+        yield
+
+    # test API: chats and scripting
+    def add_chat(self, chat_id: int, type: str, title: str | None = None, *,
+                 admins: list[int] | tuple[int, ...] = (), username: str | None = None,
+                 bot_status: str = "administrator") -> FakeChat:
+        with self._cond:
+            chat = FakeChat(chat_id, type, title, username, list(admins), bot_status)
+            self._chats[chat_id] = chat
+            return chat
+
+    def chat(self, chat_id: int) -> FakeChat:
+        """The chat, created from the id's sign when unknown (>0 private, -100… supergroup)."""
+        with self._cond:
+            if chat_id not in self._chats:
+                kind = "private" if chat_id > 0 else (
+                    "supergroup" if str(chat_id).startswith("-100") else "group")
+                self._chats[chat_id] = FakeChat(chat_id, kind)
+            return self._chats[chat_id]
+
+    def script(self, chat_id: int, *faults: Fault) -> None:
+        with self._cond:
+            self._faults[chat_id].extend(faults)
+
+    def block(self, chat_id: int) -> None:
+        self.chat(chat_id).blocked = True
+
+    def delete_chat(self, chat_id: int) -> None:
+        self.chat(chat_id).gone = True
+
+    def migrate_chat(self, old_id: int, new_id: int) -> None:
+        """Permanent: every later send to ``old_id`` answers 400 migrate."""
+        old = self.chat(old_id)
+        old.migrated_to = new_id
+        self.add_chat(new_id, "supergroup", old.title, admins=old.admins)
+
+    # test API: updates
+    def inject_update(self, update: dict[str, Any]) -> int:
+        with self._cond:
+            update = {**update, "update_id": update.get("update_id", self._next_update_id)}
+            self._next_update_id = update["update_id"] + 1
+            self._updates.append(update)
+            self._cond.notify_all()
+        if self._loop is not None and self._new_update is not None:
+            self._loop.call_soon_threadsafe(self._new_update.set)
+        return int(update["update_id"])
+
+    def _user(self, user_id: int, first_name: str = "User") -> dict[str, Any]:
+        return {"id": user_id, "is_bot": False, "first_name": first_name}
+
+    def _new_message(self, chat: FakeChat, **fields: Any) -> dict[str, Any]:
+        chat.last_message_id += 1
+        return {"message_id": chat.last_message_id, "date": int(time.time()),
+                "chat": chat.to_api(), **fields}
+
+    def user_sends(self, chat_id: int, user_id: int, text: str, *,
+                   first_name: str = "User") -> int:
+        """A user's message (a command when it starts with "/"): the update id."""
+        with self._cond:
+            chat = self.chat(chat_id)
+            extra: dict[str, Any] = {}
+            if text.startswith("/"):
+                extra["entities"] = [{"type": "bot_command", "offset": 0,
+                                      "length": utf16_len(text.split()[0])}]
+            msg = self._new_message(chat, text=text, **{"from": self._user(user_id, first_name)},
+                                    **extra)
+        return self.inject_update({"message": msg})
+
+    def channel_post(self, chat_id: int, text: str) -> int:
+        with self._cond:
+            chat = self.chat(chat_id)
+            msg = self._new_message(chat, text=text, sender_chat=chat.to_api())
+        return self.inject_update({"channel_post": msg})
+
+    def member_update(self, chat_id: int, by_user_id: int, new_status: str,
+                      old_status: str = "left") -> int:
+        """A ``my_chat_member`` update: the bot was added/promoted/removed by ``by_user_id``."""
+        with self._cond:
+            chat = self.chat(chat_id)
+            chat.bot_status = new_status
+            update = {"chat": chat.to_api(), "from": self._user(by_user_id),
+                      "date": int(time.time()),
+                      "old_chat_member": self._member(self.bot_id, old_status),
+                      "new_chat_member": self._member(self.bot_id, new_status)}
+        return self.inject_update({"my_chat_member": update})
+
+    @property
+    def pending_updates(self) -> int:
+        """Injected updates the bot has not confirmed (via a later getUpdates offset) yet."""
+        with self._cond:
+            return len(self._updates)
+
+    # test API: observations
+    def messages(self, chat_id: int) -> list[SentMessage]:
+        with self._cond:
+            return [m for m in self._sent if m.chat_id == chat_id]
+
+    @property
+    def all_messages(self) -> list[SentMessage]:
+        with self._cond:
+            return list(self._sent)
+
+    @property
+    def violations(self) -> list[Violation]:
+        with self._cond:
+            return list(self._violations)
+
+    @property
+    def calls(self) -> list[ApiCall]:
+        with self._cond:
+            return list(self._calls)
+
+    @property
+    def in_flight(self) -> int:
+        """Requests being handled right now (e.g. stalled by a slow or late fault)."""
+        with self._cond:
+            return self._in_flight
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Block until ``predicate()`` is truthy (woken by every change, re-checked every 50 ms)."""
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            raise RuntimeError("wait_for would block the event loop: use `await fake.await_for`")
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (result := predicate()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(min(remaining, 0.05))
+            return result
+
+    async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Async twin of :meth:`wait_for`: polls every 10 ms until the deadline."""
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.01)
+        return result
+
+    # HTTP side
+    async def _endpoint(self, request: Request) -> JSONResponse:
+        token, method = request.path_params["token"], request.path_params["method"].lower()
+        if token != self.token:
+            return _error(_ApiError(401, "Unauthorized"))
+        params: dict[str, Any] = dict(request.query_params)
+        if request.method == "POST":
+            if request.headers.get("content-type", "").startswith("application/json"):
+                params.update(await request.json())
+            else:
+                async with request.form() as form:
+                    for key, value in form.multi_items():
+                        params[key] = (f"<upload {value.filename}>"
+                                       if isinstance(value, UploadFile) else value)
+        chat_id = _int_or_none(params.get("chat_id"))
+        with self._cond:
+            self._in_flight += 1
+        try:
+            handler = getattr(self, f"_m_{method}", None)
+            if handler is None:
+                raise _ApiError(404, "Not Found")
+            result = await handler(params)
+            response = JSONResponse({"ok": True, "result": result})
+        except _ApiError as exc:
+            response = _error(exc)
+        finally:
+            with self._cond:
+                self._in_flight -= 1
+        with self._cond:
+            self._calls.append(ApiCall(method, chat_id, response.status_code, time.monotonic()))
+            self._cond.notify_all()
+        return response
+
+    async def _stall(self, seconds: float) -> bool:
+        """Wait ``seconds``; False when cut short because the server is stopping."""
+        assert self._stopping is not None
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+            return False
+        return True
+
+    def _find_chat(self, params: dict[str, Any]) -> FakeChat:
+        raw = params.get("chat_id")
+        with self._cond:
+            if isinstance(raw, str) and raw.startswith("@"):
+                for chat in self._chats.values():
+                    if chat.username and f"@{chat.username}" == raw:
+                        return chat
+            elif (chat_id := _int_or_none(raw)) is not None and (
+                    chat_id in self._chats or self.auto_create_chats):
+                return self.chat(chat_id)
+        raise _ApiError(400, "Bad Request: chat not found")
+
+    def _member(self, user_id: int, status: str) -> dict[str, Any]:
+        user = ({"id": self.bot_id, "is_bot": True, "first_name": "feedsvc test",
+                 "username": "feedsvc_test_bot"} if user_id == self.bot_id else self._user(user_id))
+        member: dict[str, Any] = {"status": status, "user": user}
+        if status == "creator":
+            member["is_anonymous"] = False
+        elif status == "administrator":
+            member.update({"can_be_edited": False, "is_anonymous": False},
+                          **dict.fromkeys(_ADMIN_RIGHTS, True))
+        elif status == "kicked":
+            member["until_date"] = 0
+        return member
+
+    async def _m_getme(self, p: dict[str, Any]) -> Any:
+        return self._member(self.bot_id, "member")["user"] | {
+            "can_join_groups": True, "can_read_all_group_messages": False,
+            "supports_inline_queries": False}
+
+    async def _m_getupdates(self, p: dict[str, Any]) -> Any:
+        assert self._loop is not None and self._new_update is not None
+        offset, limit = int(p.get("offset") or 0), int(p.get("limit") or 100)
+        deadline = self._loop.time() + float(p.get("timeout") or 0)
+        while True:
+            with self._cond:
+                if offset:  # like Telegram: an offset confirms (forgets) every earlier update
+                    self._updates = [u for u in self._updates if u["update_id"] >= offset]
+                    self._cond.notify_all()
+                batch = [u for u in self._updates if u["update_id"] >= offset][:limit]
+                self._new_update.clear()
+            remaining = deadline - self._loop.time()
+            if batch or remaining <= 0 or (self._stopping and self._stopping.is_set()):
+                return batch
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._new_update.wait(), remaining)
+
+    async def _m_sendmessage(self, p: dict[str, Any]) -> Any:
+        return await self._send("sendmessage", p)
+
+    async def _m_sendphoto(self, p: dict[str, Any]) -> Any:
+        return await self._send("sendphoto", p)
+
+    async def _m_getchat(self, p: dict[str, Any]) -> Any:
+        gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
+                               "premium_subscription", "gifts_from_channels"), False)
+        return self._find_chat(p).to_api() | {"accent_color_id": 0, "max_reaction_count": 11,
+                                              "accepted_gift_types": gifts}
+
+    async def _m_getchatmember(self, p: dict[str, Any]) -> Any:
+        chat, user_id = self._find_chat(p), int(p["user_id"])
+        if user_id == self.bot_id:
+            return self._member(user_id, chat.bot_status)
+        if user_id in chat.admins:
+            return self._member(user_id, "administrator")
+        return self._member(user_id, "left" if chat.type == "channel" else "member")
+
+    async def _m_getchatadministrators(self, p: dict[str, Any]) -> Any:
+        chat = self._find_chat(p)
+        bot = [self.bot_id] if chat.bot_status in ("administrator", "creator") else []
+        return [self._member(uid, "administrator") for uid in [*chat.admins, *bot]]
+
+    async def _m_setmycommands(self, p: dict[str, Any]) -> Any:
+        cmds = p.get("commands") or "[]"
+        self.commands = json.loads(cmds) if isinstance(cmds, str) else list(cmds)
+        return True
+
+    async def _m_getmycommands(self, p: dict[str, Any]) -> Any:
+        return self.commands
+
+    async def _m_deletewebhook(self, p: dict[str, Any]) -> Any:
+        return True
+
+    _m_deletemycommands = _m_close = _m_logout = _m_deletewebhook
+
+    async def _send(self, method: str, p: dict[str, Any]) -> Any:
+        chat = self._find_chat(p)
+        with self._cond:
+            queue = self._faults[chat.id]
+            fault = queue.popleft() if queue and (
+                method == "sendphoto" or not queue[0].photo_only) else None
+        if fault and fault.delay and not fault.deliver_first and not await self._stall(fault.delay):
+            raise _ApiError(503, "Service Unavailable")  # stopping: do not deliver after the test
+        if fault and fault.status:
+            raise _ApiError(fault.status, fault.description, fault.parameters)
+        if chat.migrated_to is not None:
+            raise _ApiError(400, Fault.migrate(chat.migrated_to).description,
+                            {"migrate_to_chat_id": chat.migrated_to})
+        if chat.gone:
+            raise _ApiError(400, "Bad Request: chat not found")
+        if chat.blocked:
+            raise _ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
+                            else f"Forbidden: bot was kicked from the {chat.type} chat")
+        key, limit = ("text", 4096) if method == "sendmessage" else ("caption", 1024)
+        body = str(p.get(key) or "")
+        visible = body
+        if str(p.get("parse_mode") or "").lower() == "html":
+            try:
+                visible = check_html(body)
+            except EntityError as exc:
+                raise _ApiError(400, f"Bad Request: {exc}") from None
+        if key == "text" and not visible.strip():
+            raise _ApiError(400, "Bad Request: message text is empty")
+        if utf16_len(visible) > limit:
+            raise _ApiError(400, "Bad Request: message is too long" if key == "text"
+                            else "Bad Request: message caption is too long")
+        with self._cond:
+            self._pace(chat)
+            payload = self._new_message(chat, **{key: visible})
+            if chat.type != "channel":
+                payload["from"] = self._member(self.bot_id, "member")["user"]
+            if method == "sendphoto":
+                payload["photo"] = [{"file_id": f"photo-{chat.id}-{payload['message_id']}",
+                                     "file_unique_id": f"u{payload['message_id']}",
+                                     "width": 800, "height": 600}]
+            self._sent.append(SentMessage(
+                chat.id, payload["message_id"], method, body if key == "text" else None,
+                body if key == "caption" else None, p.get("photo"), p.get("parse_mode"),
+                dict(p), time.monotonic(), visible))
+            self._cond.notify_all()
+        if fault and fault.deliver_first:
+            await self._stall(fault.delay)
+        return payload
+
+    def _pace(self, chat: FakeChat) -> None:
+        """Check (and when enforcing, apply) the limits; caller holds the lock."""
+        now = time.monotonic()
+        scopes = [("private" if chat.id > 0 else "group", chat.id), ("global", "*")]
+        wait = 0.0
+        for kind, scope in scopes:
+            limit, times = self.limits[kind], self._times[scope]
+            if len(times) >= limit.count and now - times[-limit.count] < limit.window * (
+                    1 - self.jitter):
+                self._violations.append(Violation(kind, chat.id, now, limit, self.enforce_pacing))
+                wait = max(wait, times[-limit.count] + limit.window - now)
+        if wait and self.enforce_pacing:
+            retry = max(1, math.ceil(wait))
+            raise _ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+        for _, scope in scopes:
+            self._times[scope].append(now)
+            while len(self._times[scope]) > 100:
+                self._times[scope].popleft()
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _error(exc: _ApiError) -> JSONResponse:
+    body: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
+    headers = {}
+    if exc.parameters:
+        body["parameters"] = exc.parameters
+        if "retry_after" in exc.parameters:
+            headers["Retry-After"] = str(exc.parameters["retry_after"])
+    return JSONResponse(body, status_code=exc.status, headers=headers)
+
+
+if __name__ == "__main__":  # manual use: point a dev feedsvc's telegram.base_url here
+    with FakeBotAPI(port=8081) as fake:
+        print(f"fake Bot API at {fake.base_url}  token {fake.token}  (Ctrl-C to stop)")
+        with suppress(KeyboardInterrupt):
+            threading.Event().wait()

@@ -1,0 +1,125 @@
+"""``feedsvc match`` driven through Click's test runner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from click.testing import CliRunner
+
+from feedsvc.cli.match import match
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def article(key: str, title: str, body: str = "", **extra: Any) -> str:
+    record = {
+        "source_key": key,
+        "url": f"https://example.vn/{key}",
+        "title": title,
+        "body": body,
+        "published_at": "2025-03-01T08:00:00",
+        **extra,
+    }
+    return json.dumps(record, ensure_ascii=False)
+
+
+LINES = [
+    article("A1", "Công an huyện Kiến Thuỵ ra quân", "<p>Bảo đảm an ninh dịp Tết.</p>"),
+    article("A2", "Du lịch Vạn Ninh", "<p>Ông Công Anh kể chuyện</p>"),
+    "{not json",
+    article("A3", "Tai nạn giao thông ở Núi Đối", "<p>Xe tải va chạm xe máy</p>"),
+    json.dumps({"source_key": "A4", "title": "thiếu url"}),
+    "",
+    article("A5", "Tòa án xét xử", "<p>Bị cáo nhận tội</p>", tags=["Pháp luật"]),
+]
+STDIN = "\n".join(LINES) + "\n"
+
+
+def run(*args: str, stdin: str = STDIN) -> Any:
+    return CliRunner().invoke(match, list(args), input=stdin)
+
+
+def test_query_prints_matching_keys_and_reports_bad_lines() -> None:
+    result = run("--query", '"an ninh" OR "công an"')
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["A1"]
+    assert "line 3" in result.stderr and "invalid JSON" in result.stderr
+    assert "line 5" in result.stderr and "url" in result.stderr
+
+
+def test_explain_shows_terms_fields_and_snippets() -> None:
+    result = run("--query", '"an ninh" OR "công an"', "--explain")
+    assert result.exit_code == 0
+    lines = result.stdout.splitlines()
+    assert lines[0] == "A1"
+    assert '  "công an" in title: [[Công an]] huyện Kiến Thuỵ ra quân' in lines
+    assert '  "an ninh" in body: Bảo đảm [[an ninh]] dịp Tết.' in lines
+
+
+def test_folded_query() -> None:
+    result = run("--query", '~"kien thuy"')
+    assert result.stdout.splitlines() == ["A1"]
+
+
+def test_invalid_query_exits_2_with_position() -> None:
+    result = run("--query", "a b OR c")
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert "invalid query: at 4: AND and OR are mixed" in result.stderr
+    assert "hint: add parentheses" in result.stderr
+    assert "      ^" in result.stderr  # caret under the OR
+
+
+def test_exactly_one_mode_is_required() -> None:
+    assert run().exit_code == 2
+    both = run("--query", "a", "--topics", str(ROOT / "config" / "topics.toml"))
+    assert both.exit_code == 2
+    assert "exactly one" in both.stderr
+
+
+def test_topics_file(tmp_path: Path) -> None:
+    result = run("--topics", str(ROOT / "config" / "topics.toml"))
+    assert result.exit_code == 0
+    rows = dict(line.split("\t") for line in result.stdout.splitlines())
+    assert rows["A1"].split(",") == ["kien-thuy", "an-ninh", "kien-thuy-an-ninh"]
+    assert rows["A3"].split(",") == ["kien-thuy", "giao-thong"]
+    assert rows["A5"] == "phap-luat"
+    assert "A2" not in rows
+
+
+def test_topics_file_disabled_and_broken_topics(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(
+        """
+[[topic]]
+slug = "base"
+title = "Base"
+query = '"Núi Đối"'
+enabled = false
+
+[[topic]]
+slug = "uses-base"
+title = "Uses"
+query = "@base tai"
+
+[[topic]]
+slug = "broken"
+title = "Broken"
+query = "a OR b c"
+""",
+        encoding="utf-8",
+    )
+    result = run("--topics", str(path))
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == ["A3\tuses-base"]
+    assert "topic 'broken' skipped" in result.stderr
+
+
+def test_topics_file_invalid_toml(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[[topic]\nslug=", encoding="utf-8")
+    result = run("--topics", str(path))
+    assert result.exit_code == 2
+    assert "bad.toml" in result.stderr

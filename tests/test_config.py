@@ -1,0 +1,113 @@
+"""Configuration: defaults, the TOML file, env overrides, and reporting every problem by key."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import cli
+from feedsvc.config import ConfigError, load_config, secret_warnings
+
+SHIPPED = Path(__file__).parent.parent / "config" / "feedsvc.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_defaults_are_safe(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FEEDSVC_CONFIG", raising=False)
+    s = load_config(None)
+    assert s.database.url.startswith("sqlite:///var/")
+    assert s.http.host == "127.0.0.1"
+    assert s.site.timezone == "Asia/Ho_Chi_Minh"
+    assert s.telegram.global_rate == 25
+    assert s.telegram_token() is None
+
+
+def test_shipped_config_is_valid_and_documents_every_key() -> None:
+    s = load_config(SHIPPED)
+    text = SHIPPED.read_text(encoding="utf-8")
+    for key in (
+        "topics.file", "database.url", "source.url", "source.table", "source.poll_seconds",
+        "http.host", "http.port", "http.public_url", "telegram.token", "telegram.base_url",
+        "telegram.admins", "telegram.global_rate", "admin.token", "site.title", "site.url",
+        "site.timezone",
+    ):  # fmt: skip
+        section, name = key.split(".")
+        assert hasattr(getattr(s, section), name), key
+        assert f"[{section}]" in text and name in text, f"{key} not documented"
+
+
+def test_env_overrides_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = write(tmp_path, "[http]\nport = 9000\n[telegram]\nadmins = [1]\n")
+    monkeypatch.setenv("FEEDSVC_HTTP__PORT", "9100")
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__ADMINS", "[5, 6]")
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", "123:secret-token")
+    s = load_config(path)
+    assert s.http.port == 9100
+    assert s.telegram.admins == [5, 6]
+    assert s.telegram_token() == "123:secret-token"
+    assert "secret-token" not in repr(s)
+
+
+def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        '[http]\nport = "eighty"\nprot = 1\n[site]\ntimezone = "Mars/Olympus"\n'
+        'url = "example.vn"\n[telegram]\nglobal_rate = 100\n[sorce]\nurl = "x"\n',
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    keys = {p.key for p in info.value.problems}
+    assert keys == {
+        "http.port", "http.prot", "site.timezone", "site.url", "telegram.global_rate", "sorce",
+    }  # fmt: skip
+    text = str(info.value)
+    assert "'eighty'" in text and "Mars/Olympus" in text and "unknown key" in text
+
+
+def test_toml_syntax_error_names_line(tmp_path: Path) -> None:
+    path = write(tmp_path, "[http]\nport = 80\nhost = \n")
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+    assert "line 3" in str(info.value)
+
+
+def test_token_file(tmp_path: Path) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("42:from-a-file\n")
+    path = write(tmp_path, f'[telegram]\ntoken_file = "{secret}"\n')
+    assert load_config(path).telegram_token() == "42:from-a-file"
+    missing = write(tmp_path, '[admin]\ntoken_file = "/nonexistent/token"\n')
+    with pytest.raises(ConfigError, match=r"admin\.token_file"):
+        load_config(missing)
+
+
+def test_secret_in_file_is_warned(tmp_path: Path) -> None:
+    path = write(tmp_path, '[admin]\ntoken = "hunter2-long"\n')
+    warnings = secret_warnings(path)
+    assert [w.key for w in warnings] == ["admin.token"]
+    assert "hunter2" not in str(warnings[0])
+
+
+def test_config_check_cli(tmp_path: Path) -> None:
+    runner = CliRunner()
+    good = runner.invoke(cli, ["config", "check", "--config", str(SHIPPED)])
+    assert good.exit_code == 0, good.output
+    bad = write(tmp_path, "[http]\nport = -5\n[source]\npoll_seconds = 0\n")
+    result = runner.invoke(cli, ["config", "check", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "http.port" in result.output and "source.poll_seconds" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_run_refuses_bad_config(tmp_path: Path) -> None:
+    bad = write(tmp_path, "[database]\nurl = 'not a url'\n[http]\nport = 'x'\n")
+    result = CliRunner().invoke(cli, ["run", "--config", str(bad)])
+    assert result.exit_code == 2
+    assert "database.url" in result.output and "http.port" in result.output

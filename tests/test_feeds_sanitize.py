@@ -1,0 +1,121 @@
+"""HTML sanitising and XML character cleaning for feed content."""
+
+from __future__ import annotations
+
+import pytest
+
+from feedsvc.feeds.sanitize import (
+    READ_MORE,
+    absolute_url,
+    plain_text,
+    sanitize_html,
+    xml_clean,
+)
+
+BASE = "https://baohaiphong.example/thoi-su/bai-viet.html"
+
+
+@pytest.mark.parametrize(
+    ("dirty", "clean"),
+    [
+        ("Hải\x00 Phòng\x0b", "Hải Phòng"),
+        ("lone \ud800 surrogate \udfff", "lone  surrogate "),
+        ("not \ufffe chars \uffff", "not  chars "),
+        ("C1 \x85 and DEL \x7f", "C1  and DEL "),
+        ("tab\tnew\nline\r", "tab\tnew\nline\r"),
+        ("emoji 🚓 stays", "emoji 🚓 stays"),
+        ("Kiến Thụy", "Kiến Thụy"),
+    ],
+)
+def test_xml_clean(dirty: str, clean: str) -> None:
+    assert xml_clean(dirty) == clean
+
+
+def test_scripts_styles_and_events_removed() -> None:
+    html = (
+        "<p onclick='steal()' onmouseover=\"x\">Tin <b>nóng</b></p>"
+        "<script>document.cookie</script><style>body{display:none}</style>"
+        "<iframe src='https://evil.example/'></iframe><img src=x onerror=alert(1)>"
+    )
+    out = sanitize_html(html, BASE)
+    for bad in ("onclick", "onmouseover", "onerror", "script", "cookie", "style", "iframe"):
+        assert bad not in out
+    assert "<b>nóng</b>" in out
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(1)",
+        " JaVaScRiPt:alert(1)",
+        "java\tscript:alert(1)",
+        "vbscript:msgbox(1)",
+        "data:text/html;base64,PHNjcmlwdD4=",
+    ],
+)
+def test_dangerous_urls_removed(url: str) -> None:
+    out = sanitize_html(f'<a href="{url}">bấm</a><img src="{url}">', BASE)
+    assert "script:" not in out.lower() and "data:" not in out
+    assert "bấm" in out
+
+
+def test_relative_urls_made_absolute() -> None:
+    out = sanitize_html(
+        '<a href="/ho-so/1">a</a><a href="../anh.html">b</a><img src="anh/1.jpg">'
+        '<a href="//cdn.example/x">c</a><a href="#muc-2">d</a><blockquote cite="/nguon">q'
+        "</blockquote>",
+        BASE,
+    )
+    assert 'href="https://baohaiphong.example/ho-so/1"' in out
+    assert 'href="https://baohaiphong.example/anh.html"' in out
+    assert 'src="https://baohaiphong.example/thoi-su/anh/1.jpg"' in out
+    assert 'href="https://cdn.example/x"' in out
+    assert f'href="{BASE}#muc-2"' in out
+    assert 'cite="https://baohaiphong.example/nguon"' in out
+
+
+def test_absolute_urls_and_mailto_kept() -> None:
+    out = sanitize_html(
+        '<a href="https://x.example/a?b=1&amp;c=2">x</a><a href="mailto:a@b.vn">m</a>', BASE
+    )
+    assert 'href="https://x.example/a?b=1&amp;c=2"' in out and 'href="mailto:a@b.vn"' in out
+
+
+def test_broken_markup_is_balanced() -> None:
+    out = sanitize_html("<p>Mở <b>đậm <i>nghiêng</p> <div>", BASE)
+    assert out.count("<b>") == out.count("</b>") and out.count("<i>") == out.count("</i>")
+
+
+def test_huge_body_is_capped_with_read_more_link() -> None:
+    body = "<p>" + "Tin tức Hải Phòng. " * 20_000 + "</p>"
+    out = sanitize_html(body, BASE, max_chars=10_000)
+    assert len(out) < 11_000
+    assert READ_MORE in out and f'href="{BASE}"' in out
+    assert sanitize_html("<p>ngắn</p>", BASE, max_chars=10_000) == "<p>ngắn</p>"
+
+
+def test_control_characters_removed_from_html() -> None:
+    out = sanitize_html("<p>a\x0bb\ud83dc\x00</p>", BASE)
+    assert out == "<p>abc</p>"
+
+
+def test_plain_text() -> None:
+    assert plain_text("<p>Một</p><p>Hai&nbsp;&amp; ba</p><br>bốn") == "Một Hai & ba bốn"
+    assert plain_text("<script>x()</script>Chỉ chữ") == "Chỉ chữ"
+    assert plain_text("a < b và c > d") == "a < b và c > d"
+    text = plain_text("Công an " * 100, max_chars=30)
+    assert len(text) <= 31 and text.endswith("…") and not text.startswith(" ")
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("/anh.jpg", "https://baohaiphong.example/anh.jpg"),
+        ("https://cdn.example/a.png", "https://cdn.example/a.png"),
+        ("javascript:alert(1)", None),
+        ("http://[::1", None),
+        ("data:image/png;base64,AAAA", None),
+    ],
+)
+def test_absolute_url(url: str, expected: str | None) -> None:
+    assert absolute_url(url, BASE) == expected

@@ -1,0 +1,142 @@
+"""Alert formatting: escaping, layout and Telegram's UTF-16 limits, checked by the fake's parser."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from fakebot import check_html
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedsvc.articles import Article
+from feedsvc.notify import AlertMessage, format_alert, utf16_len
+from feedsvc.notify.message import CAPTION_LIMIT, TEXT_LIMIT, trim_utf16, visible_text
+
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+WHEN = datetime(2021, 12, 15, 3, 34, tzinfo=UTC)  # 10:34 in Hanoi
+
+
+def _article(**kw: object) -> Article:
+    fields: dict[str, object] = {"source_key": "k1", "url": "https://news.example/a?x=1&y=2",
+                                 "title": "Title", "published_at": WHEN}
+    fields.update(kw)
+    return Article(**fields)  # type: ignore[arg-type]
+
+
+def _check(msg: AlertMessage) -> str:
+    """The fake's verdict: valid Telegram HTML within the limit; returns the visible text."""
+    visible = check_html(msg.text)
+    limit = CAPTION_LIMIT if msg.is_caption else TEXT_LIMIT
+    assert utf16_len(visible) <= limit
+    assert utf16_len(msg.plain_text) <= limit
+    msg.text.encode("utf-8")  # no lone surrogates: httpx must be able to send it
+    msg.plain_text.encode("utf-8")
+    return visible
+
+
+def test_layout() -> None:
+    msg = format_alert(_article(section="Thời sự", summary="Tóm tắt."), ["Kiến Thụy", "Hải Phòng"],
+                       TZ)
+    assert msg.text == (
+        '<a href="https://news.example/a?x=1&amp;y=2"><b>Title</b></a>\n'
+        "<i>Thời sự · 10:34 15/12/2021</i>\n\nTóm tắt.\n\nChủ đề: Kiến Thụy, Hải Phòng"
+    )
+    assert msg.plain_text == (
+        "Title\nThời sự · 10:34 15/12/2021\n\nTóm tắt.\n\nChủ đề: Kiến Thụy, Hải Phòng\n"
+        "https://news.example/a?x=1&y=2"
+    )
+    assert msg.photo_url is None and not msg.is_caption
+    _check(msg)
+
+
+def test_everything_is_escaped() -> None:
+    hostile = "<b>A & B</b> \"q\" 's' &amp;"
+    msg = format_alert(_article(title=hostile, summary=hostile, section=hostile,
+                                url='https://x.example/?a="<>"'), [hostile], TZ)
+    visible = _check(msg)
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in msg.text
+    assert visible.count("<b>A & B</b> \"q\" 's' &amp;") == 3  # title, section, topic: verbatim
+    assert "\n\nA & B \"q\" 's' &\n\n" in visible  # the summary is HTML: its text, escaped
+    assert "\n\nA &amp; B &quot;q&quot; &#x27;s&#x27; &amp;\n\n" in msg.text
+    assert 'href="https://x.example/?a=&quot;&lt;&gt;&quot;"' in msg.text
+
+
+def test_summary_falls_back_to_visible_body_text() -> None:
+    body = "<p>Hello <script>alert(1)</script><b>world</b>&nbsp;&amp; more</p><style>p{}</style>"
+    msg = format_alert(_article(body=body), [], TZ)
+    assert "Hello world\xa0&amp; more" in msg.text or "Hello world &amp; more" in msg.text
+    assert "alert" not in msg.text and "Chủ đề" not in msg.text
+    assert visible_text(" a \n\t b ") == "a b"
+
+
+def test_section_missing_shows_time_only_and_empty_title_uses_url() -> None:
+    msg = format_alert(_article(title=" "), [], TZ)
+    assert "<i>10:34 15/12/2021</i>" in msg.text
+    assert "<b>https://news.example/a?x=1&amp;y=2</b>" in msg.text
+
+
+@pytest.mark.parametrize("unit", ["a", "é", "😀", "👨‍👩‍👧"])
+def test_long_summary_is_trimmed_to_the_limit(unit: str) -> None:
+    msg = format_alert(_article(summary=unit * 5000), ["T"], TZ)
+    visible = _check(msg)
+    assert utf16_len(visible) > TEXT_LIMIT - 20  # the budget is used, not wasted
+    assert "…" in visible
+
+
+def test_caption_limit_with_image() -> None:
+    art = _article(summary="😀 " * 3000, image_url="https://img.example/a.jpg")
+    msg = format_alert(art, ["T"], TZ, with_image=True)
+    assert msg.is_caption and msg.photo_url == "https://img.example/a.jpg"
+    assert CAPTION_LIMIT - 20 < utf16_len(_check(msg)) <= CAPTION_LIMIT
+    assert not format_alert(art, ["T"], TZ).is_caption  # image not asked for
+    no_image = format_alert(_article(), [], TZ, with_image=True)
+    assert not no_image.is_caption and no_image.photo_url is None
+    bad_scheme = format_alert(_article(image_url="file:///etc/passwd"), [], TZ, with_image=True)
+    assert bad_scheme.photo_url is None
+
+
+def test_absurd_fields_stay_within_limits() -> None:
+    art = _article(title="T" * 10_000, section="S" * 10_000, summary="x " * 10_000,
+                   url="https://e.example/" + "p" * 5000, image_url="https://i.example/i.jpg")
+    for with_image in (False, True):
+        msg = format_alert(art, ["topic " * 500] * 50, TZ, with_image=with_image)
+        _check(msg)
+
+
+def test_trim_utf16() -> None:
+    assert trim_utf16("abc", 3) == "abc"
+    assert trim_utf16("abcd", 3) == "ab…"
+    assert trim_utf16("a😀b", 3) == "a…"  # the emoji's pair would not fit: not split
+    assert trim_utf16("😀😀", 3) == "😀…"
+    assert trim_utf16("word another thing", 15) == "word another…"
+    assert trim_utf16("abc", 0) == ""
+
+
+def test_control_chars_and_lone_surrogates_are_cleaned() -> None:
+    msg = format_alert(_article(title="a\x00b\ud800c", summary="s\x1bt"), [], TZ)
+    _check(msg)
+    assert "\x00" not in msg.text and "\ud800" not in msg.text
+
+
+_pieces = st.one_of(
+    st.sampled_from([*"<>&\"';/=#x \n", "&amp;", "&lt;", "</b>", "<b>", "\ud83d", "😀", "ệ"]),
+    st.characters(codec=None, exclude_categories=()),  # any code point, surrogates included
+)
+_hostile = st.lists(_pieces, max_size=200).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    title=_hostile, summary=st.one_of(st.none(), _hostile), body=st.one_of(st.none(), _hostile),
+    section=st.one_of(st.none(), _hostile), topics=st.lists(_hostile, max_size=4),
+    repeat=st.integers(1, 40), with_image=st.booleans(),
+)
+def test_fake_accepts_every_formatted_message(
+    title: str, summary: str | None, body: str | None, section: str | None,
+    topics: list[str], repeat: int, with_image: bool,
+) -> None:
+    art = _article(title=title, summary=summary and summary * repeat, body=body, section=section,
+                   image_url="https://img.example/a.jpg")
+    _check(format_alert(art, topics, TZ, with_image=with_image))

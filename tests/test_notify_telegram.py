@@ -1,0 +1,195 @@
+"""TelegramSender against the fake Bot API over real HTTP: every fault → its SendOutcome."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from fakebot import FakeBotAPI, Fault
+
+from feedsvc.articles import Article
+from feedsvc.notify import (
+    AlertMessage,
+    ConsoleSender,
+    OutcomeKind,
+    SendOutcome,
+    TelegramSender,
+    format_alert,
+)
+from feedsvc.notify.telegram import scrub_token
+
+ARTICLE = Article(source_key="k", url="https://news.example/a", title="A < B & C",
+                  published_at=datetime(2021, 12, 15, 3, 34, tzinfo=UTC),
+                  summary="Tóm tắt", image_url="https://img.example/a.jpg")
+TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+MSG = format_alert(ARTICLE, ["Kiến Thụy"], TZ)
+PHOTO_MSG = format_alert(ARTICLE, ["Kiến Thụy"], TZ, with_image=True)
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as server:
+        yield server
+
+
+def _sender(fake: FakeBotAPI, **kw: float) -> TelegramSender:
+    timeouts = {"connect_timeout": 0.5, "read_timeout": 0.5, "write_timeout": 0.5,
+                "pool_timeout": 0.5, **kw}
+    return TelegramSender(fake.token, base_url=fake.base_url, **timeouts)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+async def sender(fake: FakeBotAPI) -> AsyncIterator[TelegramSender]:
+    async with _sender(fake) as s:
+        yield s
+
+
+def _token_free(outcome: SendOutcome, fake: FakeBotAPI) -> None:
+    assert fake.token not in outcome.description
+    assert fake.token.split(":")[1] not in outcome.description
+
+
+async def test_sent_as_html_with_link_preview_setting(fake: FakeBotAPI,
+                                                      sender: TelegramSender) -> None:
+    first = await sender.send(42, MSG, link_preview=False)
+    second = await sender.send(42, MSG, link_preview=True)
+    assert (first, second) == (SendOutcome.sent(1), SendOutcome.sent(2))
+    delivered = fake.messages(42)
+    assert delivered[0].parse_mode == "HTML" and delivered[0].text == MSG.text
+    assert delivered[0].link_preview_disabled and not delivered[1].link_preview_disabled
+
+
+@pytest.mark.parametrize(
+    ("fault", "expected"),
+    [
+        (Fault.flood(3), SendOutcome.retry_after(3.0)),
+        (Fault.migrate(-100555), SendOutcome.migrated(-100555)),
+        (Fault.blocked(), SendOutcome.blocked("Forbidden: bot was blocked by the user")),
+        (Fault.chat_not_found(), SendOutcome.chat_not_found("Chat not found")),
+        (Fault(403, "Forbidden: chat not found"), SendOutcome.chat_not_found("")),
+        (Fault(400, "Bad Request: not enough rights to send text messages to the chat"),
+         SendOutcome.blocked("")),
+        (Fault.parse_error(), SendOutcome.parse_error("")),
+        (Fault(400, "Bad Request: message is too long"), SendOutcome.bad_content("")),
+        (Fault.server_error(500), SendOutcome.transient("Internal Server Error")),
+        (Fault.server_error(502), SendOutcome.transient("Bad Gateway")),
+    ],
+)
+async def test_fault_outcomes(fake: FakeBotAPI, sender: TelegramSender, fault: Fault,
+                              expected: SendOutcome) -> None:
+    fake.script(-7, fault)
+    outcome = await sender.send(-7, MSG, link_preview=False)
+    assert outcome.kind is expected.kind
+    assert (outcome.seconds, outcome.new_chat_id) == (expected.seconds, expected.new_chat_id)
+    if expected.description:
+        assert outcome.description == expected.description
+    assert outcome.description and not outcome.delivered
+    _token_free(outcome, fake)
+    assert fake.messages(-7) == []
+
+
+async def test_parse_error_then_plain(fake: FakeBotAPI, sender: TelegramSender) -> None:
+    fake.script(5, Fault.parse_error())
+    assert (await sender.send(5, MSG, link_preview=False)).kind is OutcomeKind.PARSE_ERROR
+    assert await sender.send_plain(5, MSG, link_preview=False) == SendOutcome.sent(1)
+    plain = fake.messages(5)[0]
+    assert plain.parse_mode is None and plain.text == MSG.plain_text
+
+
+async def test_really_malformed_html_is_a_parse_error(fake: FakeBotAPI,
+                                                      sender: TelegramSender) -> None:
+    broken = AlertMessage(text="<b>1 < 2</b>", plain_text="1 < 2")
+    assert (await sender.send(1, broken, link_preview=False)).kind is OutcomeKind.PARSE_ERROR
+    too_long = AlertMessage(text="x" * 4097, plain_text="x")
+    assert (await sender.send(1, too_long, link_preview=False)).kind is OutcomeKind.BAD_CONTENT
+
+
+async def test_photo_and_fallback_to_text(fake: FakeBotAPI, sender: TelegramSender) -> None:
+    assert PHOTO_MSG.is_caption
+    assert (await sender.send(9, PHOTO_MSG, link_preview=False)).delivered
+    fake.script(9, Fault.photo_rejected())
+    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(2)
+    photo, text = fake.messages(9)
+    assert (photo.method, photo.photo, photo.caption) == ("sendphoto", PHOTO_MSG.photo_url,
+                                                          PHOTO_MSG.text)
+    assert (text.method, text.text) == ("sendmessage", PHOTO_MSG.text)
+    fake.script(9, Fault.blocked())  # a refusing chat is not a photo problem: no fallback
+    assert (await sender.send(9, PHOTO_MSG, link_preview=False)).kind is OutcomeKind.BLOCKED
+    assert len(fake.messages(9)) == 2
+
+
+async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI,
+                                                  sender: TelegramSender) -> None:
+    fake.script(3, Fault.slow(0.2))
+    assert await sender.send(3, MSG, link_preview=False) == SendOutcome.sent(1)
+
+
+async def test_late_answer_is_ambiguous_and_delivered(fake: FakeBotAPI,
+                                                      sender: TelegramSender) -> None:
+    fake.script(3, Fault.late(2.0))
+    outcome = await sender.send(3, MSG, link_preview=False)
+    assert outcome.kind is OutcomeKind.AMBIGUOUS and "ReadTimeout" in outcome.description
+    assert [m.text for m in fake.messages(3)] == [MSG.text]
+    _token_free(outcome, fake)
+
+
+async def test_slow_beyond_timeout_is_ambiguous_though_undelivered(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    fake.script(3, Fault.slow(2.0))  # the client cannot tell this from a late answer
+    assert (await sender.send(3, MSG, link_preview=False)).kind is OutcomeKind.AMBIGUOUS
+    assert fake.messages(3) == []
+
+
+async def test_pool_timeout_is_transient(fake: FakeBotAPI) -> None:
+    async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2.0,
+                              pool_timeout=0.1, pool_size=1) as sender:
+        fake.script(1, Fault.slow(0.5))
+        slow = asyncio.create_task(sender.send(1, MSG, link_preview=False))
+        await fake.await_for(lambda: fake.in_flight)  # the only connection is now busy
+        blocked = await sender.send(2, MSG, link_preview=False)
+        assert (await slow).delivered
+    assert blocked.kind is OutcomeKind.TRANSIENT and "Pool timeout" in blocked.description
+    assert fake.messages(2) == []
+
+
+async def test_connection_refused_is_transient() -> None:
+    fake = FakeBotAPI().start()
+    fake.stop()  # nothing listens on that port any more
+    async with _sender(fake) as sender:
+        outcome = await sender.send(1, MSG, link_preview=False)
+    assert outcome.kind is OutcomeKind.TRANSIENT and "ConnectError" in outcome.description
+
+
+async def test_token_never_leaks(fake: FakeBotAPI, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    fake.script(1, Fault(400, f"Bad Request: odd echo of bot{fake.token}/sendMessage"))
+    async with _sender(fake) as sender:
+        outcome = await sender.send(1, MSG, link_preview=False)
+        assert outcome.kind is OutcomeKind.BAD_CONTENT and "<token>" in outcome.description
+        _token_free(outcome, fake)
+        assert (await sender.send(1, MSG, link_preview=False)).delivered
+    async with TelegramSender("123456789:AAwrongTokenButWellFormed_xyz",
+                              base_url=fake.base_url) as wrong:
+        refused = await wrong.send(1, MSG, link_preview=False)
+    assert refused.kind is OutcomeKind.TRANSIENT and "wrongToken" not in refused.description
+    assert caplog.records and not [r for r in caplog.records
+                                   if fake.token.split(":")[1] in r.getMessage()
+                                   or "wrongToken" in r.getMessage()]
+
+
+def test_scrub_token() -> None:
+    assert scrub_token("url /bot123456789:AAabcdefghijklmnopqrstuvwxyz/x") == "url /bot<token>/x"
+    assert scrub_token("short 1:ab here", "1:ab") == "short <token> here"
+
+
+async def test_console_sender_logs(caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.INFO, logger="feedsvc.notify")
+    console = ConsoleSender()
+    assert await console.send(5, MSG, link_preview=True) == SendOutcome.sent(1)
+    assert await console.send_plain(5, PHOTO_MSG, link_preview=True) == SendOutcome.sent(2)
+    assert "A < B & C" in caplog.text and "chat 5" in caplog.text

@@ -1,0 +1,133 @@
+"""`feedsvc run` and `feedsvc demo` as real subprocesses: health, readiness, clean SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from feedsvc.db.schema import articles
+
+ROOT = Path(__file__).parent.parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, timeout=2)
+    except httpx.HTTPError:
+        return None
+
+
+def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", *args],
+        cwd=cwd, env={**os.environ, **env},
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    (tmp_path / "config").mkdir()
+    topics = (ROOT / "config" / "topics.toml").read_text(encoding="utf-8")
+    (tmp_path / "config" / "topics.toml").write_text(topics, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def proc_cleanup() -> Iterator[list[subprocess.Popen[bytes]]]:
+    procs: list[subprocess.Popen[bytes]] = []
+    yield procs
+    for p in procs:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
+def test_run_serves_health_and_stops_on_sigterm(
+    workdir: Path, proc_cleanup: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    env = {"FEEDSVC_HTTP__PORT": str(port), "FEEDSVC_SOURCE__POLL_SECONDS": "1"}
+    proc = start(["run"], env, workdir)
+    proc_cleanup.append(proc)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200,
+               30, "/healthz")  # fmt: skip
+    wait_until(lambda: (r := get(f"{base}/readyz")) is not None and r.status_code == 200,
+               15, "/readyz")  # fmt: skip
+    ready = httpx.get(f"{base}/readyz").json()
+    assert ready["ready"] is True and ready["database"] == "ok"
+    metrics = httpx.get(f"{base}/metrics").text
+    assert "feedsvc_ingest_ticks_total" in metrics
+    t0 = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    code = proc.wait(timeout=10)
+    elapsed = time.monotonic() - t0
+    output = proc.stdout.read().decode() if proc.stdout else ""
+    assert code == 0, output
+    assert elapsed < 5, f"took {elapsed:.1f} s to stop"
+    assert "feedsvc stopped" in output
+    assert (workdir / "var" / "feedsvc.db").is_file()
+
+
+def test_run_with_broken_config_exits_nonzero(workdir: Path) -> None:
+    bad = workdir / "bad.toml"
+    bad.write_text("[http]\nport = 99999\n[site]\ntimezone = 'Nowhere/Town'\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--config", str(bad)],
+        cwd=workdir, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "http.port" in result.stderr and "site.timezone" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_demo_ingests_new_articles_within_seconds(
+    workdir: Path, proc_cleanup: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    demo_dir = workdir / "demo"
+    proc = start(
+        ["demo", "--port", str(port), "--dir", str(demo_dir), "--articles", "30", "--every", "1"],
+        {}, workdir,
+    )  # fmt: skip
+    proc_cleanup.append(proc)
+    base = f"http://127.0.0.1:{port}"
+    wait_until(lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200,
+               30, "demo /healthz")  # fmt: skip
+    engine = create_engine(f"sqlite:///{demo_dir / 'demo.db'}")
+
+    def stored() -> int:
+        with engine.connect() as conn:
+            return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
+
+    wait_until(lambda: stored() >= 30, 15, "the seeded articles to be ingested")
+    wait_until(lambda: stored() >= 33, 20, "generated articles to be ingested")
+    engine.dispose()
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0

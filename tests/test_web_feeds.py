@@ -1,0 +1,423 @@
+"""Feed-serving HTTP layer over an in-memory fake backend: conditional GET, HEAD, gzip, errors."""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from html.parser import HTMLParser
+from typing import Any
+
+import feedparser
+import pytest
+from httpx import ASGITransport, AsyncClient
+from lxml import etree
+from starlette.applications import Starlette
+
+from feedsvc.articles import Article
+from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
+from feedsvc.feeds.index import IndexTopic, render_index
+from feedsvc.matching import QueryError
+from feedsvc.web.feeds import feed_routes
+from feedsvc.web.http_cache import (
+    Snapshot,
+    accepts_gzip,
+    gzip_etag,
+    http_date,
+    make_snapshot,
+    parse_if_none_match,
+)
+
+PUBLIC = "https://tin.baohaiphong.example"
+SITE = "https://baohaiphong.example/"
+ICT = timezone(timedelta(hours=7))
+MAX_AGE = 120
+MEDIA = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+TOPICS = [
+    IndexTopic("kien-thuy", "Kiến Thụy", "Tin huyện Kiến Thụy"),
+    IndexTopic("an-ninh", "An ninh <trật tự> & pháp luật", ""),
+]
+ARTICLES = [
+    Article(
+        source_key=f"HP-2022-05-{day:02d}-{n}",
+        url=f"https://baohaiphong.example/kien-thuy/bai-{day}-{n}.html",
+        title=f"Kiến Thụy: tin số {n} ngày {day}/5",
+        published_at=datetime(2022, 5, day, 9, n, tzinfo=ICT),
+        body="<p>Người dân xã Tú Sơn phản ánh tình trạng xe quá tải. " * 20 + "</p>",
+        section="Thời sự",
+    )
+    for day in (1, 2, 3)
+    for n in (1, 2)
+]
+
+
+@dataclass
+class FakeBackend:
+    """Pre-rendered snapshots, like the lead's cache; records search calls."""
+
+    searches: list[tuple[str, str, int]] = field(default_factory=list)
+    snapshots: dict[tuple[str, str, int], Snapshot] = field(default_factory=dict)
+
+    def _render(self, slug: str, fmt: str, articles: list[Article]) -> Snapshot:
+        meta = FeedMeta(
+            "Kiến Thụy", "Tin", SITE, feed_urls(PUBLIC, slug)[fmt], feed_id(PUBLIC, slug)
+        )
+        body = render_feed(meta, articles, fmt)
+        newest = max((a.published_at for a in articles), default=datetime(1970, 1, 1, tzinfo=UTC))
+        return make_snapshot(body, MEDIA[fmt], newest)
+
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        if slug not in ("kien-thuy", "rong"):
+            return None
+        key = (slug, fmt, limit)
+        if key not in self.snapshots:
+            chosen = ARTICLES[:limit] if slug == "kien-thuy" else []
+            self.snapshots[key] = self._render(slug, fmt, chosen)
+        return self.snapshots[key]
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
+        self.searches.append((query, fmt, limit))
+        if query.count('"') % 2:
+            raise QueryError("unbalanced quote", position=0)
+        hits = [a for a in ARTICLES if query.lower() in a.title.lower()][:limit]
+        return self._render("search", fmt, hits)
+
+    def opml(self) -> Snapshot:
+        feeds = [(t.title, feed_urls(PUBLIC, t.slug)["rss"], SITE) for t in TOPICS]
+        body = render_opml("Báo Hải Phòng", feeds)
+        return make_snapshot(body, "text/x-opml", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def index_html(self) -> Snapshot:
+        body = render_index("Báo Hải Phòng", SITE, PUBLIC, TOPICS)
+        return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+
+@pytest.fixture
+def backend() -> FakeBackend:
+    return FakeBackend()
+
+
+@pytest.fixture
+async def client(backend: FakeBackend) -> AsyncIterator[AsyncClient]:
+    app = Starlette(routes=feed_routes(backend, MAX_AGE))
+    async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
+        yield ac
+
+
+def identity(**headers: str) -> dict[str, str]:
+    """Request headers without gzip, so bodies and ETags are the identity ones."""
+    return {"accept-encoding": "identity", **headers}
+
+
+@pytest.mark.parametrize(("fmt", "version"), [("rss", "rss20"), ("atom", "atom10")])
+async def test_topic_feed(client: AsyncClient, fmt: str, version: str) -> None:
+    response = await client.get(f"/feeds/kien-thuy.{fmt}", headers=identity())
+    assert response.status_code == 200
+    assert response.headers["content-type"] == f"{MEDIA[fmt]}; charset=utf-8"
+    assert response.headers["cache-control"] == f"public, max-age={MAX_AGE}"
+    assert response.headers["etag"].startswith('"') and response.headers["etag"].endswith('"')
+    assert response.headers["last-modified"] == "Tue, 03 May 2022 02:02:00 GMT"
+    assert response.headers["vary"] == "Accept-Encoding"
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0 and parsed.version == version and len(parsed.entries) == 6
+
+
+async def test_json_feed(client: AsyncClient) -> None:
+    response = await client.get("/feeds/kien-thuy.json", headers=identity())
+    assert response.headers["content-type"] == "application/feed+json; charset=utf-8"
+    assert response.json()["version"] == "https://jsonfeed.org/version/1.1"
+
+
+async def test_limit(client: AsyncClient, backend: FakeBackend) -> None:
+    two = await client.get("/feeds/kien-thuy.rss?limit=2")
+    assert len(feedparser.parse(two.content).entries) == 2
+    await client.get("/feeds/kien-thuy.rss?limit=5000")
+    await client.get("/feeds/kien-thuy.rss")
+    assert {key[2] for key in backend.snapshots} == {2, 200, 50}
+
+
+@pytest.mark.parametrize("limit", ["abc", "0", "-3", "1.5", "%20"])
+async def test_bad_limit_is_400(client: AsyncClient, limit: str) -> None:
+    response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "limit" in response.text
+
+
+@pytest.mark.parametrize("path", ["/feeds/khong-co.rss", "/feeds/kien-thuy.xml", "/feeds/rss"])
+async def test_unknown_is_404(client: AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+async def test_empty_feed(client: AsyncClient) -> None:
+    response = await client.get("/feeds/rong.atom", headers=identity())
+    assert response.status_code == 200
+    parsed = feedparser.parse(response.content)
+    assert parsed.bozo == 0 and parsed.entries == []
+    assert response.headers["last-modified"] == "Thu, 01 Jan 1970 00:00:00 GMT"
+
+
+# --- conditional GET ---------------------------------------------------------------------
+
+
+async def fresh(client: AsyncClient, **headers: str) -> tuple[str, str]:
+    first = await client.get("/feeds/kien-thuy.rss", headers=identity(**headers))
+    return first.headers["etag"], first.headers["last-modified"]
+
+
+def assert_304(response: Any, etag: str) -> None:
+    assert response.status_code == 304
+    assert response.content == b""
+    assert response.headers["etag"] == etag
+    assert response.headers["cache-control"] == f"public, max-age={MAX_AGE}"
+
+
+async def test_if_none_match_hit(client: AsyncClient) -> None:
+    etag, _ = await fresh(client)
+    assert_304(
+        await client.get("/feeds/kien-thuy.rss", headers=identity(**{"if-none-match": etag})), etag
+    )
+
+
+async def test_if_none_match_wins_over_if_modified_since(client: AsyncClient) -> None:
+    etag, last_modified = await fresh(client)
+    headers = identity(**{"if-none-match": '"somethingelse"', "if-modified-since": last_modified})
+    response = await client.get("/feeds/kien-thuy.rss", headers=headers)
+    assert response.status_code == 200 and response.headers["etag"] == etag
+    # and a matching INM with a stale IMS is still 304
+    stale = identity(
+        **{"if-none-match": etag, "if-modified-since": http_date(datetime(2000, 1, 1, tzinfo=UTC))}
+    )
+    assert_304(await client.get("/feeds/kien-thuy.rss", headers=stale), etag)
+
+
+@pytest.mark.parametrize(
+    ("since", "status"),
+    [
+        ("Tue, 03 May 2022 02:02:00 GMT", 304),  # exactly Last-Modified
+        ("Wed, 04 May 2022 00:00:00 GMT", 304),  # later
+        ("Tue, 03 May 2022 02:01:59 GMT", 200),  # one second earlier
+        ("not a date", 200),
+    ],
+)
+async def test_if_modified_since_only(client: AsyncClient, since: str, status: int) -> None:
+    response = await client.get(
+        "/feeds/kien-thuy.rss", headers=identity(**{"if-modified-since": since})
+    )
+    assert response.status_code == status
+    if status == 304:
+        assert_304(response, (await fresh(client))[0])
+
+
+async def test_weak_and_multiple_etags(client: AsyncClient) -> None:
+    etag, _ = await fresh(client)
+    for inm in (f"W/{etag}", f'"x", {etag}', f'W/"y" ,  W/{etag}'):
+        assert_304(
+            await client.get("/feeds/kien-thuy.rss", headers=identity(**{"if-none-match": inm})),
+            etag,
+        )
+    miss = await client.get(
+        "/feeds/kien-thuy.rss", headers=identity(**{"if-none-match": '"x", W/"y"'})
+    )
+    assert miss.status_code == 200
+
+
+async def test_if_none_match_star(client: AsyncClient) -> None:
+    etag, _ = await fresh(client)
+    assert_304(
+        await client.get("/feeds/kien-thuy.rss", headers=identity(**{"if-none-match": "*"})), etag
+    )
+
+
+async def test_head(client: AsyncClient) -> None:
+    get = await client.get("/feeds/kien-thuy.atom", headers=identity())
+    head = await client.head("/feeds/kien-thuy.atom", headers=identity())
+    assert head.status_code == 200 and head.content == b""
+    assert head.headers["content-length"] == str(len(get.content))
+    for name in ("etag", "last-modified", "content-type", "cache-control"):
+        assert head.headers[name] == get.headers[name]
+    inm = await client.head(
+        "/feeds/kien-thuy.atom", headers=identity(**{"if-none-match": get.headers["etag"]})
+    )
+    assert_304(inm, get.headers["etag"])
+
+
+async def test_gzip(client: AsyncClient) -> None:
+    plain = await client.get("/feeds/kien-thuy.rss", headers=identity())
+    zipped = await client.get("/feeds/kien-thuy.rss", headers={"accept-encoding": "gzip, deflate"})
+    assert zipped.headers["content-encoding"] == "gzip"
+    assert zipped.content == plain.content  # httpx decodes it
+    assert zipped.headers["etag"] == gzip_etag(plain.headers["etag"]) != plain.headers["etag"]
+    assert int(zipped.headers["content-length"]) < len(plain.content)
+    async with client.stream(
+        "GET", "/feeds/kien-thuy.rss", headers={"accept-encoding": "gzip"}
+    ) as s:
+        raw = b"".join([chunk async for chunk in s.aiter_raw()])
+    assert raw[:2] == b"\x1f\x8b" and gzip.decompress(raw) == plain.content
+    # either variant's tag revalidates, and the 304 repeats the tag the client holds
+    for held in (plain.headers["etag"], zipped.headers["etag"]):
+        again = await client.get(
+            "/feeds/kien-thuy.rss", headers={"accept-encoding": "gzip", "if-none-match": held}
+        )
+        assert_304(again, held)
+    refused = await client.get("/feeds/kien-thuy.rss", headers={"accept-encoding": "gzip;q=0, br"})
+    assert "content-encoding" not in refused.headers
+
+
+def test_gzip_bytes_are_cached_per_etag() -> None:
+    from feedsvc.web.http_cache import GzipCache
+
+    cache = GzipCache(max_entries=2)
+    first = cache.get('"a"', b"x" * 1000)
+    assert cache.get('"a"', b"ignored") is first  # not recompressed
+    cache.get('"b"', b"y" * 1000)
+    cache.get('"c"', b"z" * 1000)
+    assert len(cache) == 2 and cache.get('"a"', b"new") == gzip.compress(
+        b"new", compresslevel=6, mtime=0
+    )
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        (None, False),
+        ("gzip", True),
+        ("GZIP;q=0.5", True),
+        ("gzip;q=0", False),
+        ("*", True),
+        ("br, *;q=0", False),
+        ("gzip;q=0, *", False),
+        ("deflate, br", False),
+    ],
+)
+def test_accepts_gzip(header: str | None, expected: bool) -> None:
+    assert accepts_gzip(header) is expected
+
+
+def test_parse_if_none_match() -> None:
+    assert parse_if_none_match("*") is None
+    assert parse_if_none_match('W/"a", "b",,') == ['"a"', '"b"']
+
+
+# --- search ------------------------------------------------------------------------------
+
+
+async def test_search(client: AsyncClient, backend: FakeBackend) -> None:
+    response = await client.get("/feeds/search.rss?q=tin+số+1&limit=3", headers=identity())
+    assert response.status_code == 200
+    assert len(feedparser.parse(response.content).entries) == 3
+    assert backend.searches == [("tin số 1", "rss", 3)]
+
+
+@pytest.mark.parametrize(
+    "path", ["/feeds/search.atom", "/feeds/search.atom?q=", "/feeds/search.atom?q=%20"]
+)
+async def test_search_missing_q_is_400(client: AsyncClient, path: str) -> None:
+    response = await client.get(path)
+    assert response.status_code == 400 and "missing query" in response.text
+
+
+async def test_search_bad_query_is_400_with_message(client: AsyncClient) -> None:
+    response = await client.get('/feeds/search.json?q="an ninh')
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert "at 0: unbalanced quote" in response.text
+
+
+async def raw_get(app: Starlette, path: bytes, query: bytes) -> tuple[int, bytes]:
+    """Call the ASGI app with a raw query string, as some feed readers send it unescaped."""
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": path.decode(),
+        "raw_path": path,
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"testserver")],
+        "server": ("testserver", 80),
+        "client": ("127.0.0.1", 1234),
+    }
+    sent: list[dict[str, Any]] = []
+
+    async def receive() -> dict[str, Any]:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    await app(scope, receive, send)
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body
+
+
+async def test_non_ascii_query_raw_and_percent_encoded(backend: FakeBackend) -> None:
+    app = Starlette(routes=feed_routes(backend, MAX_AGE))
+    word = "Kiến Thụy"
+    raw_status, raw_body = await raw_get(app, b"/feeds/search.rss", b"q=" + word.encode("utf-8"))
+    enc_status, enc_body = await raw_get(app, b"/feeds/search.rss", b"q=Ki%E1%BA%BFn+Th%E1%BB%A5y")
+    assert raw_status == enc_status == 200
+    assert raw_body == enc_body and len(feedparser.parse(raw_body).entries) == 6
+    assert [q for q, _, _ in backend.searches] == [word, word]
+
+
+# --- OPML, index, stylesheet ---------------------------------------------------------------
+
+
+async def test_opml(client: AsyncClient) -> None:
+    response = await client.get("/feeds.opml", headers=identity())
+    assert response.headers["content-type"] == "text/x-opml; charset=utf-8"
+    root = etree.fromstring(response.content)
+    outlines = root.findall("body/outline")
+    assert [o.get("xmlUrl") for o in outlines] == [feed_urls(PUBLIC, t.slug)["rss"] for t in TOPICS]
+    assert outlines[1].get("text") == "An ninh <trật tự> & pháp luật"
+    assert_304(
+        await client.get(
+            "/feeds.opml", headers=identity(**{"if-none-match": response.headers["etag"]})
+        ),
+        response.headers["etag"],
+    )
+
+
+class LinkCollector(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.links: list[dict[str, str | None]] = []
+        self.meta: list[dict[str, str | None]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "link":
+            self.links.append(dict(attrs))
+        elif tag == "meta":
+            self.meta.append(dict(attrs))
+
+
+async def test_index_page_autodiscovery(client: AsyncClient) -> None:
+    response = await client.get("/", headers=identity())
+    assert response.headers["content-type"] == "text/html; charset=utf-8"
+    collector = LinkCollector()
+    collector.feed(response.text)
+    alternates = [link for link in collector.links if link.get("rel") == "alternate"]
+    expected = [(MEDIA[fmt], url) for t in TOPICS for fmt, url in feed_urls(PUBLIC, t.slug).items()]
+    assert [(link["type"], link["href"]) for link in alternates] == expected
+    assert alternates[3]["title"] == "An ninh <trật tự> & pháp luật (RSS)"
+    assert "An ninh &lt;trật tự&gt; &amp; pháp luật" in response.text  # escaped in the body
+    assert "<trật tự>" not in response.text
+    assert any(m.get("name") == "viewport" for m in collector.meta)
+    assert f"<code>{PUBLIC}/feeds/kien-thuy.rss</code>" in response.text
+
+
+async def test_stylesheet(client: AsyncClient) -> None:
+    response = await client.get("/feed.xsl", headers=identity())
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "text/xsl; charset=utf-8"
+    etree.XSLT(etree.fromstring(response.content))  # a valid stylesheet
