@@ -37,13 +37,15 @@ def fill(db: Database, rows: int) -> None:
     for base in range(0, rows, chunk):
         batch = [
             {
-                "source_key": f"BULK-{i:08d}", "url": f"https://example.vn/{i}",
+                "source_key": f"BULK-{i:08d}",
+                "url": f"https://example.vn/{i}",
                 "title": f"Tin số {i}",
-                "tags": [], "published_at": start + timedelta(seconds=i),
+                "tags": [],
+                "published_at": start + timedelta(seconds=i),
                 "changed_at": start + timedelta(seconds=i),
             }
             for i in range(base, min(rows, base + chunk))
-        ]  # fmt: skip
+        ]
         with db.write() as conn:
             conn.execute(insert(source_articles), batch)
     with db.write() as conn:
@@ -61,8 +63,15 @@ def idle_tick(url: str, rows: int) -> tuple[float, float]:
         raw = db.engine.raw_connection()
         raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
         raw.close()
-    ing = Ingestor(db, builtin_source(db.engine), TopicIndex(), tz=UTC,
-                   poll_seconds=30, overlap_seconds=300, batch_size=500)  # fmt: skip
+    ing = Ingestor(
+        db,
+        builtin_source(db.engine),
+        TopicIndex(),
+        tz=UTC,
+        poll_seconds=30,
+        overlap_seconds=300,
+        batch_size=500,
+    )
 
     ing.tick()  # catch up on the rows inside the overlap window, as a running service would
 
@@ -99,13 +108,17 @@ def main() -> None:
             t0 = time.perf_counter()
             med, p95 = idle_tick(f"sqlite:///{tmp}/idle-{rows}.db", rows)
             results[rows] = med
-            print(f"idle tick, SQLite, {rows:>9,} source rows: median {med:6.2f} ms, "
-                  f"p95 {p95:6.2f} ms   (setup {time.perf_counter() - t0:.0f} s)")  # fmt: skip
+            print(
+                f"idle tick, SQLite, {rows:>9,} source rows: median {med:6.2f} ms, "
+                f"p95 {p95:6.2f} ms   (setup {time.perf_counter() - t0:.0f} s)"
+            )
         ratio = results[args.big] / results[args.small]
         print(f"idle tick ratio {args.big:,} / {args.small:,} rows: {ratio:.2f}x (goal <= 2x)")
         rate = import_rate(f"sqlite:///{tmp}/import.db", args.import_count)
-        print(f"import into SQLite: {rate:,.0f} articles/s over {args.import_count:,} "
-              "articles of ~2 KB (goal >= 5,000/s)")  # fmt: skip
+        print(
+            f"import into SQLite: {rate:,.0f} articles/s over {args.import_count:,} "
+            "articles of ~2 KB (goal >= 5,000/s)"
+        )
 
 
 if __name__ == "__main__":

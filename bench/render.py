@@ -10,15 +10,18 @@ Usage: .venv/bin/python bench/render.py [--repeat N] [--markdown FILE]
 from __future__ import annotations
 
 import argparse
+import os
 import platform
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from feedsvc.articles import Article
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_formats
+from feedsvc.feeds.model import clear_item_cache
 
 PUBLIC = "https://tin.baohaiphong.example"
 SITE = "https://baohaiphong.example/"
@@ -70,15 +73,22 @@ def meta(fmt: str) -> FeedMeta:
     )
 
 
-def time_ms(fn: object, repeat: int) -> tuple[float, float]:
-    """Median and best of ``repeat`` runs, in milliseconds."""
-    assert callable(fn)
-    runs = []
+def time_ms(fn: Callable[[], object], repeat: int, cold: bool = True) -> tuple[float, float, float]:
+    """(median wall, best wall, median CPU) of ``repeat`` runs, in ms.
+
+    ``cold`` empties the prepared-item memo before each run. CPU time (``process_time``) is
+    reported because wall time on a shared, loaded box also counts time spent waiting for a core.
+    """
+    walls, cpus = [], []
+    fn()  # warm the memo for the warm case (and imports/first-call paths for both)
     for _ in range(repeat):
-        t0 = time.perf_counter()
+        if cold:
+            clear_item_cache()
+        t0, c0 = time.perf_counter(), time.process_time()
         fn()
-        runs.append((time.perf_counter() - t0) * 1000)
-    return statistics.median(runs), min(runs)
+        cpus.append((time.process_time() - c0) * 1000)
+        walls.append((time.perf_counter() - t0) * 1000)
+    return statistics.median(walls), min(walls), statistics.median(cpus)
 
 
 def main() -> int:
@@ -87,6 +97,9 @@ def main() -> int:
     parser.add_argument("--markdown", type=Path, default=None)
     args = parser.parse_args()
 
+    load = "n/a"
+    if hasattr(os, "getloadavg"):
+        load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
     render_feed(meta("rss"), make_articles(5), "rss")  # import / first-call warm-up only
     rows = []
     for count in (50, 500):
@@ -94,29 +107,48 @@ def main() -> int:
         repeat = args.repeat if count == 50 else max(5, args.repeat // 3)
         for fmt in ("rss", "atom", "json"):
             m = meta(fmt)
-            median, best = time_ms(lambda m=m, f=fmt: render_feed(m, articles, f), repeat)
-            size = len(render_feed(m, articles, fmt))
-            ok = "yes" if median < GOALS_MS[count] else "NO"
-            rows.append((count, fmt, median, best, size, GOALS_MS[count], ok))
+
+            def one(m: FeedMeta = m, f: str = fmt, a: list[Article] = articles) -> bytes:
+                return render_feed(m, a, f)
+
+            cold, best, cpu = time_ms(one, repeat)
+            _, _, warm = time_ms(one, repeat, cold=False)
+            ok = "yes" if cpu < GOALS_MS[count] else "NO"
+            goal = f"{GOALS_MS[count]:.0f}"
+            rows.append((count, fmt, cold, best, cpu, warm, len(one()), goal, ok))
         metas = {fmt: meta(fmt) for fmt in ("rss", "atom", "json")}
-        median, best = time_ms(lambda ms=metas: render_formats(ms, articles), repeat)
-        rows.append((count, "all 3 (render_formats)", median, best, 0, 3 * GOALS_MS[count], "-"))
+
+        def three(ms: dict[str, FeedMeta] = metas, a: list[Article] = articles) -> object:
+            return render_formats(ms, a)
+
+        cold, best, cpu = time_ms(three, repeat)
+        _, _, warm = time_ms(three, repeat, cold=False)
+        goal = f"{3 * GOALS_MS[count]:.0f}"
+        ok = "yes" if cpu < 3 * GOALS_MS[count] else "NO"
+        rows.append((count, "all three (render_formats)", cold, best, cpu, warm, 0, goal, ok))
 
     lines = [
-        "# Feed render benchmark (cold render, `bench/render.py`)",
+        "# Feed render benchmark (`bench/render.py`)",
         "",
-        f"- Machine: {cpu_model()}, {platform.system()} {platform.release()}, "
-        f"Python {platform.python_version()} ({sys.implementation.name})",
+        f"- Machine: {cpu_model()} ({os.cpu_count()} vCPU), {platform.system()} "
+        f"{platform.release()}, Python {platform.python_version()} "
+        f"({sys.implementation.name}); load average at start {load}",
         f"- Date: {datetime.now(UTC):%Y-%m-%d %H:%M} UTC; repeat: {args.repeat} (50 items), "
-        f"{max(5, args.repeat // 3)} (500 items); times are per render, sanitising included.",
+        f"{max(5, args.repeat // 3)} (500 items). Articles: ~3 KB HTML body, summary, author, "
+        "section, 2 tags, image.",
+        "- **cold**: memo of sanitised items emptied before each run (render right after ingest "
+        "of all-new articles). **warm**: items already sanitised (re-render of a feed whose "
+        "articles were seen before; only feedgen/JSON layout runs).",
         "",
-        "| items | format | median ms | best ms | bytes | goal ms | meets goal |",
-        "| ---: | --- | ---: | ---: | ---: | ---: | --- |",
+        "| items | format | cold wall median ms | cold wall best ms | cold CPU median ms "
+        "| warm CPU median ms | bytes | goal ms | cold CPU meets goal |",
+        "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
-    for count, fmt, median, best, size, goal, ok in rows:
+    for count, fmt, cold, best, cpu, warm, size, goal, ok in rows:
         size_text = f"{size:,}" if size else "-"
         lines.append(
-            f"| {count} | {fmt} | {median:.2f} | {best:.2f} | {size_text} | {goal:.0f} | {ok} |"
+            f"| {count} | {fmt} | {cold:.2f} | {best:.2f} | {cpu:.2f} | {warm:.2f} "
+            f"| {size_text} | {goal} | {ok} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)

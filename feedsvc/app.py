@@ -10,10 +10,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import uvicorn
 from starlette.applications import Starlette
@@ -21,13 +21,18 @@ from starlette.applications import Starlette
 from feedsvc import metrics
 from feedsvc.config import Settings
 from feedsvc.db import Database, upgrade
-from feedsvc.ingest import Ingestor, TickResult
+from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
+from feedsvc.ingest import Change, Ingestor, TickResult
+from feedsvc.outbox import Outbox
+from feedsvc.publish import FeedPublisher
 from feedsvc.scheduler import Jobs
 from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
 
 log = logging.getLogger(__name__)
+
+FEEDS_SYNC_SECONDS = 5.0
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,21 @@ class Service:
         self.jobs = Jobs()
         self.started_at: datetime | None = None
         self.on_tick: list[Callable[[TickResult], None]] = []
+        tg = settings.telegram
+        self.sender = choose_sender(settings.telegram_token(), tg.base_url)
+        self.dispatcher = Dispatcher(
+            self.db,
+            self.sender,
+            settings.tz,
+            DispatchSettings(
+                global_rate=tg.global_rate,
+                images=tg.images,
+                lease=timedelta(seconds=tg.lease_seconds),
+            ),
+        )
+        self._dispatch_task: asyncio.Task[None] | None = None
+        self.publisher = FeedPublisher(self.db, settings)
+        self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def ingestor(self) -> Ingestor:
@@ -70,7 +90,16 @@ class Service:
                 overlap_seconds=s.overlap_seconds,
                 batch_size=s.batch_size,
             )
+            max_age = timedelta(hours=self.settings.telegram.alert_max_age_hours)
+            self._ingestor.hooks.append(Outbox(max_age))
+            self._ingestor.after_commit.append(self._after_ingest)
         return self._ingestor
+
+    def _after_ingest(self, changes: Sequence[Change]) -> None:
+        """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""
+        if self._loop is not None and any(c.is_new for c in changes):
+            self._loop.call_soon_threadsafe(self.dispatcher.wake.set)
+        self.publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
 
     def prepare(self) -> None:
         """Blocking start-up work: schema, topics file, matcher."""
@@ -87,6 +116,7 @@ class Service:
                 log.info("topics file %s: %s", topics.file, summary)
         with self.db.read() as conn:
             self.index.refresh(conn)
+        self.publisher.sync()
 
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
@@ -95,26 +125,43 @@ class Service:
             callback(result)
         if result.stored or result.rejected:
             log.info(
-                "ingest: %d new, %d updated, %d rejected", result.new, result.updated,
+                "ingest: %d new, %d updated, %d rejected",
+                result.new,
+                result.updated,
                 result.rejected,
-            )  # fmt: skip
+            )
         return result
 
     async def start(self) -> None:
+        self._loop = asyncio.get_running_loop()
         await asyncio.to_thread(self.prepare)
         self.started_at = self.db.now()
         if self.roles.scheduler:
+            await self.sender.start()
+            self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
 
             async def ingest() -> None:
                 await asyncio.to_thread(self.ingest_tick)
 
             self.jobs.every("ingest", self.settings.source.poll_seconds, ingest)
-            self.jobs.start()
+
+        async def feeds_sync() -> None:  # topic edits, and other replicas' renders
+            await asyncio.to_thread(self.publisher.sync)
+
+        self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
+        self.jobs.start()
         log.info("feedsvc started (roles: %s)", self.roles)
 
     async def stop(self) -> None:
         log.info("feedsvc stopping")
         await self.jobs.stop()
+        if self._dispatch_task is not None:
+            self.dispatcher.stop()  # lets in-flight sends finish and be recorded
+            try:
+                await asyncio.wait_for(self._dispatch_task, timeout=15)
+            except TimeoutError:
+                log.warning("dispatcher did not drain in time; leases will expire and retry")
+            await self.sender.close()
         self.db.dispose()
         log.info("feedsvc stopped")
 

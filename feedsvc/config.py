@@ -87,6 +87,8 @@ class TelegramSettings(_Section):
     admins: list[int] = []
     global_rate: float = Field(default=25.0, gt=0, le=30)
     alert_max_age_hours: float = Field(default=48.0, gt=0)
+    images: bool = False
+    lease_seconds: float = Field(default=60.0, ge=5, le=3600)
 
 
 class AdminSettings(_Section):

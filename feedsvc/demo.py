@@ -15,15 +15,36 @@ from zoneinfo import ZoneInfo
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.importer import import_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import list_topics
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ARCHIVE_SPAN = timedelta(days=30)
 
 PLACES = [
-    "Kiến Thụy", "Núi Đối", "Đoàn Xá", "Tân Trào", "Đại Hà", "Ngũ Đoan", "Kiến Hải", "Kiến Hưng",
-    "Kiến Minh", "Nghi Dương", "Đồ Sơn", "Lê Chân", "Ngô Quyền", "Hải An", "An Dương",
-    "Thủy Nguyên", "Vĩnh Bảo", "Tiên Lãng", "Kiến An", "Dương Kinh", "Hồng Bàng", "Cát Bà",
-]  # fmt: skip
+    "Kiến Thụy",
+    "Núi Đối",
+    "Đoàn Xá",
+    "Tân Trào",
+    "Đại Hà",
+    "Ngũ Đoan",
+    "Kiến Hải",
+    "Kiến Hưng",
+    "Kiến Minh",
+    "Nghi Dương",
+    "Đồ Sơn",
+    "Lê Chân",
+    "Ngô Quyền",
+    "Hải An",
+    "An Dương",
+    "Thủy Nguyên",
+    "Vĩnh Bảo",
+    "Tiên Lãng",
+    "Kiến An",
+    "Dương Kinh",
+    "Hồng Bàng",
+    "Cát Bà",
+]
 AUTHORS = ["Minh Châu", "Thu Hà", "Quang Huy", "Hoàng Lan", "Đức Thịnh", "Ngọc Ánh", "Văn Toàn"]
 PEOPLE = ["Nguyễn Văn H.", "Trần Thị M.", "Phạm Văn K.", "Lê Thị T.", "Vũ Đình S.", "Đỗ Văn Q."]
 
@@ -156,3 +177,17 @@ def add_one(db: Database, gen: ArticleGenerator) -> Article:
     article = gen.make(datetime.now(UTC))
     import_articles(db, [(0, article)], now=lambda: datetime.now(UTC))
     return article
+
+
+DEMO_CHAT = 1  # the console "chat" the demo's alerts go to when no bot token is configured
+
+
+def subscribe_console(db: Database) -> int:
+    """Subscribe the demo's console chat to every enabled topic, so alerts visibly flow."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        ensure_chat(conn, DEMO_CHAT, "private", "demo console", now)
+        topics = list_topics(conn, enabled_only=True)
+        for topic in topics:
+            subscribe(conn, DEMO_CHAT, topic_id=topic.id, query=None, now=now)
+    return len(topics)

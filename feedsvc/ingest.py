@@ -122,8 +122,11 @@ class Ingestor:
         self._retry_at = now + timedelta(seconds=delay)
         log.warning(
             "ingest from %s failed (%d in a row), retrying in %.0f s: %s",
-            self.source.name, failures, delay, error,
-        )  # fmt: skip
+            self.source.name,
+            failures,
+            delay,
+            error,
+        )
 
     def _run(self, result: TickResult) -> None:
         with self.db.read() as conn:

@@ -25,15 +25,22 @@ LAST_INGEST = Gauge(
 )
 MATCHES = Counter("feedsvc_topic_matches", "Article-topic matches stored", registry=REGISTRY)
 DELIVERIES = Counter(
-    "feedsvc_deliveries", "Telegram deliveries finished, by outcome", ["outcome"],
+    "feedsvc_deliveries",
+    "Telegram deliveries finished, by outcome",
+    ["outcome"],
     registry=REGISTRY,
-)  # fmt: skip
+)
 QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)
 RENDER_SECONDS = Histogram(
-    "feedsvc_feed_render_seconds", "Feed render time", ["format"], registry=REGISTRY,
-    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
-)  # fmt: skip
-HTTP_REQUESTS = Counter(
-    "feedsvc_http_requests", "HTTP requests by route kind and status", ["route", "status"],
+    "feedsvc_feed_render_seconds",
+    "Feed render time",
+    ["format"],
     registry=REGISTRY,
-)  # fmt: skip
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0),
+)
+HTTP_REQUESTS = Counter(
+    "feedsvc_http_requests",
+    "HTTP requests by route kind and status",
+    ["route", "status"],
+    registry=REGISTRY,
+)

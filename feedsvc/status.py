@@ -29,7 +29,8 @@ def collect_status(service: Service) -> dict[str, Any]:
             "last_ingest_success": cursor.last_success_at,
             "ingest_lag_seconds": (
                 round((now - cursor.last_success_at).total_seconds(), 1)
-                if cursor.last_success_at else None
+                if cursor.last_success_at
+                else None
             ),
             "ingest_cursor": f"{cursor.ts} / {cursor.id}" if cursor.ts else None,
             "last_ingest_error": cursor.last_error,
@@ -42,7 +43,7 @@ def collect_status(service: Service) -> dict[str, Any]:
                 .select_from(deliveries)
                 .where(deliveries.c.state.in_(["pending", "sending"]))
             ),
-        }  # fmt: skip
+        }
         if service.ingestor.source.name == "builtin":
             facts["source_articles"] = count(select(func.count()).select_from(source_articles))
     return facts

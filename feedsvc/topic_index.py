@@ -57,8 +57,12 @@ class TopicIndex:
         version = self._version(conn)
         if self._compiled is not None and self._compiled.version == version:
             return
-        enabled = list_topics(conn, enabled_only=True)
-        matcher = TopicMatcher.build({t.slug: t.query for t in enabled})
+        every = list_topics(conn)
+        enabled = [t for t in every if t.enabled]
+        # a disabled topic still lends its query to `@slug` references, it just never matches
+        matcher = TopicMatcher.build(
+            {t.slug: t.query for t in enabled}, refs={t.slug: t.query for t in every}
+        )
         for slug, err in matcher.errors.items():
             log.error("topic %s has an invalid query and is skipped: %s", slug, err)
         with self._lock:

@@ -33,11 +33,23 @@ def test_shipped_config_is_valid_and_documents_every_key() -> None:
     s = load_config(SHIPPED)
     text = SHIPPED.read_text(encoding="utf-8")
     for key in (
-        "topics.file", "database.url", "source.url", "source.table", "source.poll_seconds",
-        "http.host", "http.port", "http.public_url", "telegram.token", "telegram.base_url",
-        "telegram.admins", "telegram.global_rate", "admin.token", "site.title", "site.url",
+        "topics.file",
+        "database.url",
+        "source.url",
+        "source.table",
+        "source.poll_seconds",
+        "http.host",
+        "http.port",
+        "http.public_url",
+        "telegram.token",
+        "telegram.base_url",
+        "telegram.admins",
+        "telegram.global_rate",
+        "admin.token",
+        "site.title",
+        "site.url",
         "site.timezone",
-    ):  # fmt: skip
+    ):
         section, name = key.split(".")
         assert hasattr(getattr(s, section), name), key
         assert f"[{section}]" in text and name in text, f"{key} not documented"
@@ -65,8 +77,13 @@ def test_every_problem_is_reported_with_its_key(tmp_path: Path) -> None:
         load_config(path)
     keys = {p.key for p in info.value.problems}
     assert keys == {
-        "http.port", "http.prot", "site.timezone", "site.url", "telegram.global_rate", "sorce",
-    }  # fmt: skip
+        "http.port",
+        "http.prot",
+        "site.timezone",
+        "site.url",
+        "telegram.global_rate",
+        "sorce",
+    }
     text = str(info.value)
     assert "'eighty'" in text and "Mars/Olympus" in text and "unknown key" in text
 

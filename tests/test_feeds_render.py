@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import feedparser
 import pytest
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 
 from feedsvc.articles import Article
 from feedsvc.feeds import (
@@ -70,7 +70,7 @@ def meta(fmt: str, *, slug: str = "kien-thuy", **extra: str) -> FeedMeta:
         site_url=SITE,
         self_url=feed_urls(PUBLIC, slug)[fmt],
         feed_id=feed_id(PUBLIC, slug),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 
@@ -293,3 +293,26 @@ def test_opml_lists_feeds() -> None:
     assert [o.get("text") for o in outlines] == ["Kiến Thụy", "An ninh <trật tự>"]
     assert outlines[0].get("xmlUrl") == f"{PUBLIC}/feeds/kien-thuy.rss"
     assert all(o.get("type") == "rss" and o.get("htmlUrl") == SITE for o in outlines)
+
+
+def test_duplicate_source_keys_keep_latest_version() -> None:
+    edited = Article(
+        source_key=OLD.source_key,
+        url=OLD.url,
+        title="Kiến Thụy: bắt giữ đối tượng trộm cắp (cập nhật)",
+        published_at=OLD.published_at,
+        updated_at=datetime(2021, 12, 15, 12, 0, tzinfo=ICT),
+    )
+    for fmt in ("rss", "atom"):
+        titles = [e.title for e in parse(fmt, [OLD, edited, NEW]).entries]
+        assert titles == [NEW.title, edited.title]
+
+
+def test_title_markup_and_entities_become_text() -> None:
+    odd = Article(
+        source_key="HP-X-1",
+        url="https://baohaiphong.example/x.html",
+        title="<b>Nóng:</b> &quot;Cầu Rào&quot; &amp; giao thông",
+        published_at=datetime(2022, 1, 1, tzinfo=UTC),
+    )
+    assert parse("rss", [odd]).entries[0].title == '"Cầu Rào" & giao thông'.join(["Nóng: ", ""])

@@ -34,10 +34,19 @@ def test_good_and_bad_lines(db: Database) -> None:
         "{not json",
         {"source_key": "B-1", "url": "https://example.vn/b", "title": "Thiếu ngày"},
         article(2),
-        {"source_key": "B-2", "url": "https://example.vn/b2", "title": "x",
-         "published_at": "15/12/2021"},
-        {"source_key": "B-3", "url": "https://example.vn/b3", "title": "x",
-         "published_at": "2021-12-15T10:34:00", "tags": [1]},
+        {
+            "source_key": "B-2",
+            "url": "https://example.vn/b2",
+            "title": "x",
+            "published_at": "15/12/2021",
+        },
+        {
+            "source_key": "B-3",
+            "url": "https://example.vn/b3",
+            "title": "x",
+            "published_at": "2021-12-15T10:34:00",
+            "tags": [1],
+        },
         "[1, 2]",
         article(3),
     )
@@ -66,8 +75,17 @@ def test_reimport_is_idempotent_and_updates_need_newer_version(db: Database) -> 
 
 
 def test_naive_timestamp_is_site_time(db: Database) -> None:
-    run_import(db, jsonl({"source_key": "N-1", "url": "https://example.vn/n", "title": "t",
-                          "published_at": "2021-12-15T10:34:00"}))  # fmt: skip
+    run_import(
+        db,
+        jsonl(
+            {
+                "source_key": "N-1",
+                "url": "https://example.vn/n",
+                "title": "t",
+                "published_at": "2021-12-15T10:34:00",
+            }
+        ),
+    )
     with db.read() as conn:
         published = conn.execute(select(source_articles.c.published_at)).scalar_one()
     assert published == datetime(2021, 12, 15, 3, 34, tzinfo=UTC)

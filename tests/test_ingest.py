@@ -29,9 +29,14 @@ def add(db: Database, *items: Article, at: datetime | None = None) -> None:
 @pytest.fixture
 def ingestor(db: Database) -> Iterator[Ingestor]:
     yield Ingestor(
-        db, builtin_source(db.engine), TopicIndex(), tz=VN,
-        poll_seconds=1, overlap_seconds=300, batch_size=100,
-    )  # fmt: skip
+        db,
+        builtin_source(db.engine),
+        TopicIndex(),
+        tz=VN,
+        poll_seconds=1,
+        overlap_seconds=300,
+        batch_size=100,
+    )
 
 
 def stored_keys(db: Database) -> list[str]:
@@ -78,8 +83,15 @@ def test_update_changes_copy_but_is_not_new(db: Database, ingestor: Ingestor) ->
 
 
 def test_batches_catch_up_in_one_tick(db: Database) -> None:
-    ing = Ingestor(db, builtin_source(db.engine), TopicIndex(), tz=VN,
-                   poll_seconds=1, overlap_seconds=0, batch_size=2)  # fmt: skip
+    ing = Ingestor(
+        db,
+        builtin_source(db.engine),
+        TopicIndex(),
+        tz=VN,
+        poll_seconds=1,
+        overlap_seconds=0,
+        batch_size=2,
+    )
     add(db, *(article(i) for i in range(1, 8)))
     assert ing.tick().new == 7
     with db.read() as conn:
@@ -113,14 +125,14 @@ def test_source_outage_keeps_cursor_and_backs_off(db: Database, ingestor: Ingest
 
 def test_idle_tick_is_constant_queries(db: Database, ingestor: Ingestor) -> None:
     statements: list[str] = []
-    event.listen(db.engine, "before_cursor_execute",
-                 lambda *args: statements.append(args[2]))  # fmt: skip
+    event.listen(db.engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
     # BEGINs aside, an idle tick is: topics version, cursor, two window counts, the keyset
     # read, and the tick bookkeeping — whatever the table size.
     counts = []
     for size in (10, 300):
-        add(db, *(article(i) for i in range(1, size + 1)),
-            at=datetime.now(UTC) - timedelta(hours=1))  # fmt: skip
+        add(
+            db, *(article(i) for i in range(1, size + 1)), at=datetime.now(UTC) - timedelta(hours=1)
+        )
         ingestor.tick()
         statements.clear()
         ingestor.tick()
@@ -137,10 +149,14 @@ def test_matches_are_stored_on_ingest(db: Database, ingestor: Ingestor) -> None:
     result = ingestor.tick()
     assert result.new == 2
     with db.read() as conn:
-        rows = conn.execute(
-            select(articles.c.source_key, func.count(article_topics.c.topic_id))
-            .join(article_topics, article_topics.c.article_id == articles.c.id)
-            .group_by(articles.c.source_key)
-        ).tuples().all()
+        rows = (
+            conn.execute(
+                select(articles.c.source_key, func.count(article_topics.c.topic_id))
+                .join(article_topics, article_topics.c.article_id == articles.c.id)
+                .group_by(articles.c.source_key)
+            )
+            .tuples()
+            .all()
+        )
     assert sorted(rows) == [("TEST-00001", 1), ("TEST-00002", 1)]
     assert all(len(c.topic_ids) == 1 for c in result.changes)

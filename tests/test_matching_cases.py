@@ -14,6 +14,7 @@ from feedsvc.matching import (
     Document,
     TopicMatcher,
     document_from_text,
+    explain,
     match_document,
     parse_query,
 )
@@ -23,7 +24,7 @@ def nfd(s: str) -> str:
     return unicodedata.normalize("NFD", s)
 
 
-def D(title: str = "", body: str = "", **kw: Any) -> dict[str, Any]:  # noqa: N802
+def D(title: str = "", body: str = "", **kw: Any) -> dict[str, Any]:
     return {"title": title, "body_html": body, **kw}
 
 
@@ -201,3 +202,51 @@ def test_case_many_topic_matcher_agrees(
 def test_enough_cases() -> None:
     assert len(CASES) >= 60
     assert len({c[0] for c in CASES}) == len(CASES)
+
+
+def test_explain_reports_terms_fields_and_escaped_snippets() -> None:
+    q = parse_query('"Kiến Thụy"')
+    doc = document_from_text(
+        "Tin <vắn> & nhanh", "<p>Mở đầu &lt;x&gt;, lễ hội ở Kiến Thuỵ năm nay rất đông.</p>"
+    )
+    result = explain(q, doc)
+    assert result is not None
+    assert [(h.term, h.field) for h in result.hits] == [('"Kiến Thụy"', "body")]
+    hit = result.hits[0]
+    assert hit.snippet_text == "Mở đầu <x>, lễ hội ở [[Kiến Thuỵ]] năm nay rất đông."
+    assert hit.snippet_html == "Mở đầu &lt;x&gt;, lễ hội ở <mark>Kiến Thuỵ</mark> năm nay rất đông."
+    assert result.to_json() == {
+        "hits": [
+            {
+                "term": '"Kiến Thụy"',
+                "field": "body",
+                "snippet_html": hit.snippet_html,
+                "snippet_text": hit.snippet_text,
+            }
+        ]
+    }
+
+
+def test_explain_none_without_match_and_skips_negative_terms() -> None:
+    q = parse_query("cháy -nổ")
+    assert explain(q, document_from_text("Cháy và nổ")) is None
+    result = explain(q, document_from_text("Cháy nhà", tags=["Cháy"]))
+    assert result is not None
+    assert [(h.term, h.field) for h in result.hits] == [("cháy", "title")]
+
+
+def test_explain_long_text_is_trimmed_around_the_match() -> None:
+    filler = " ".join(["chữ"] * 60)
+    doc = document_from_text("Tin", f"<p>{filler} Núi Đối {filler}</p>")
+    result = explain(parse_query('"Núi Đối"'), doc)
+    assert result is not None
+    text = result.hits[0].snippet_text
+    assert text.startswith("…") and text.endswith("…") and "[[Núi Đối]]" in text
+    assert len(text) < 160
+
+
+def test_explain_highlights_nfd_and_soft_hyphen_text() -> None:
+    doc = document_from_text(nfd("Về Kiế\u00adn Thụy"))
+    result = explain(parse_query('"kiến thụy"'), doc)
+    assert result is not None
+    assert result.hits[0].snippet_text == "Về [[Kiến Thụy]]"

@@ -13,6 +13,7 @@ from feedsvc.matching import (
     match_document,
     parse_query,
 )
+from feedsvc.matching.multi import triggers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -101,7 +102,10 @@ def test_shipped_topics_parse_and_match() -> None:
 
 def test_many_random_topics_agree_with_naive_loop() -> None:
     rng = random.Random(7)
-    vocab = "an ninh công anh vạn kiến thụy thủy hòa hoà đoàn xá núi đối tai nạn cháy".split()
+    vocab = [
+        "an", "ninh", "công", "anh", "vạn", "kiến", "thụy", "thủy", "hòa", "hoà", "đoàn", "xá",
+        "núi", "đối", "tai", "nạn", "cháy",
+    ]  # fmt: skip
 
     def phrase() -> str:
         return " ".join(rng.choice(vocab) for _ in range(rng.randint(1, 2)))
@@ -126,3 +130,25 @@ def test_many_random_topics_agree_with_naive_loop() -> None:
         doc = document_from_text(phrase(), f"<p>{text}</p>", tags=[phrase()])
         naive = {slug for slug, q in parsed.items() if match_document(q, doc)}
         assert set(m.match(doc)) == naive
+
+
+def test_triggers_pick_the_selective_side_of_an_and() -> None:
+    q = parse_query('"Núi Đối" (cháy OR nổ)')
+    trig = triggers(q.root)
+    assert trig is not None
+    assert {t.label for t in trig[1]} == {'"Núi Đối"'}
+
+
+def test_triggers_of_or_are_the_union() -> None:
+    trig = triggers(parse_query("a OR (b c) OR ~d").root)
+    assert trig is not None
+    assert {t.label for t in trig[1]} == {"a", "b", "~d"}
+
+
+def test_topic_without_triggers_is_still_found() -> None:
+    q = "NOT NOT an"
+    assert triggers(parse_query(q).root) is None
+    m = TopicMatcher.build({"t": q, "u": "(an OR -x) ninh"})
+    assert m.match(document_from_text("an ninh")) == {"t": ["an"], "u": ["an", "ninh"]}
+    assert m.match(document_from_text("ninh")) == {"u": ["ninh"]}
+    assert m.match(document_from_text("x")) == {}

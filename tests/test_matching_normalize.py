@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import unicodedata
+from html.parser import HTMLParser
 
 import pytest
 
 from feedsvc.articles import parse_article
 from feedsvc.matching import document_from_article, document_from_text, search_keys
+from feedsvc.matching.html_text import BLOCK_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import (
     clean_text,
     normalize_query_terms,
@@ -162,3 +164,88 @@ def test_search_keys_have_both_forms_deduplicated() -> None:
     keys = search_keys(doc).split()
     assert keys == ["kiên1", "thuy5", "kien", "thuy", "hoa2", "hoa"]
     assert "|" not in keys
+
+
+class _Reference(HTMLParser):
+    """A slow, obviously-correct extractor on top of html.parser, to check the fast scanner."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in SKIP_TAGS:
+            self.skip += 1
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in SKIP_TAGS:
+            self.skip -= 1
+        elif tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in BLOCK_TAGS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self.skip:
+            self.parts.append(data.replace("\n", " ").replace("\r", " "))
+
+
+def reference_text(markup: str) -> str:
+    parser = _Reference()
+    parser.feed(markup)
+    parser.close()
+    return "".join(parser.parts)
+
+
+SAMPLES = [
+    "<p>Công an <b>huyện</b> Kiến&nbsp;Thụy</p><p>Tin &amp; ảnh</p>",
+    '<div class="x"><a href="/a?b=1&amp;c=2" title="a > b">Liên kết</a></div>',
+    "<ul><li>Một</li><li>Hai<br/>Ba</li></ul><hr><h2>Bốn</h2>",
+    "<script>if (a < b) { x = '</p>'; }</script><p>Sau script</p>",
+    "<STYLE type='text/css'>p{}</STYLE><P>Chữ hoa</P>",
+    "<!-- chú thích <p>ẩn</p> --><p>hiện</p><!DOCTYPE html>",
+    "<table><tr><td>a</td><td>b</td></tr></table>Giá 5 < 7 và 3<4",
+    "<p>Tr&#7853;t t&#x1EF1; &quot;đô thị&quot; &hellip; &#39;x&#39;</p>",
+    '<img src="a.jpg" alt="không phải chữ"><figure><figcaption>Chú thích</figcaption></figure>',
+    "<p>dòng\nmới\r\nvẫn là một câu</p>",
+]
+
+
+@pytest.mark.parametrize("markup", SAMPLES)
+def test_fast_html_scanner_agrees_with_html_parser(markup: str) -> None:
+    assert html_to_text(markup) == reference_text(markup)
+
+
+def test_fast_html_scanner_agrees_on_generated_articles() -> None:
+    import random
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    try:
+        from matching import Generator  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    gen = Generator(seed=random.Random(3).randint(0, 1000))
+    for _ in range(50):
+        body = str(gen.article()["body"])
+        assert html_to_text(body) == reference_text(body)
+
+
+def test_unterminated_markup_is_handled() -> None:
+    assert html_to_text("a <!-- never closed <p>x</p>") == "a "
+    assert html_to_text("<script>forever") == ""
+    assert "b" in html_to_text("a <p b")  # not a complete tag: kept as text
+
+
+def test_cf_ranges_match_unicodedata() -> None:
+    from feedsvc.matching.normalize import CF_RANGES
+
+    listed = {c for lo, hi in CF_RANGES for c in range(lo, hi + 1)}
+    actual = {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
+    assert actual <= listed  # a newer Unicode may add some; extra listed ones are harmless

@@ -117,7 +117,7 @@ def test_html_like_noise_never_raises(text: str) -> None:
     document_from_text(text, text)
 
 
-query_alphabet = st.sampled_from(list('()"“”-~@:*/ \taAbOR') + ["AND", "OR", "NOT", "title:", "x"])
+query_alphabet = st.sampled_from([*'()"“”-~@:*/ \taAbOR', "AND", "OR", "NOT", "title:", "x"])
 
 
 @settings(max_examples=500, deadline=None)

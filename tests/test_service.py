@@ -45,9 +45,11 @@ def get(url: str) -> httpx.Response | None:
 def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         [sys.executable, "-m", "feedsvc", *args],
-        cwd=cwd, env={**os.environ, **env},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        cwd=cwd,
+        env={**os.environ, **env},
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
 
 
 @pytest.fixture
@@ -76,10 +78,12 @@ def test_run_serves_health_and_stops_on_sigterm(
     proc = start(["run"], env, workdir)
     proc_cleanup.append(proc)
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200,
-               30, "/healthz")  # fmt: skip
-    wait_until(lambda: (r := get(f"{base}/readyz")) is not None and r.status_code == 200,
-               15, "/readyz")  # fmt: skip
+    wait_until(
+        lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200, 30, "/healthz"
+    )
+    wait_until(
+        lambda: (r := get(f"{base}/readyz")) is not None and r.status_code == 200, 15, "/readyz"
+    )
     ready = httpx.get(f"{base}/readyz").json()
     assert ready["ready"] is True and ready["database"] == "ok"
     metrics = httpx.get(f"{base}/metrics").text
@@ -100,8 +104,11 @@ def test_run_with_broken_config_exits_nonzero(workdir: Path) -> None:
     bad.write_text("[http]\nport = 99999\n[site]\ntimezone = 'Nowhere/Town'\n")
     result = subprocess.run(
         [sys.executable, "-m", "feedsvc", "run", "--config", str(bad)],
-        cwd=workdir, capture_output=True, text=True, timeout=60,
-    )  # fmt: skip
+        cwd=workdir,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "http.port" in result.stderr and "site.timezone" in result.stderr
     assert "Traceback" not in result.stderr
@@ -114,12 +121,16 @@ def test_demo_ingests_new_articles_within_seconds(
     demo_dir = workdir / "demo"
     proc = start(
         ["demo", "--port", str(port), "--dir", str(demo_dir), "--articles", "30", "--every", "1"],
-        {}, workdir,
-    )  # fmt: skip
+        {},
+        workdir,
+    )
     proc_cleanup.append(proc)
     base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200,
-               30, "demo /healthz")  # fmt: skip
+    wait_until(
+        lambda: (r := get(f"{base}/healthz")) is not None and r.status_code == 200,
+        30,
+        "demo /healthz",
+    )
     engine = create_engine(f"sqlite:///{demo_dir / 'demo.db'}")
 
     def stored() -> int:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gzip
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, MutableMapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
 from html.parser import HTMLParser
@@ -12,7 +12,7 @@ from typing import Any
 import feedparser
 import pytest
 from httpx import ASGITransport, AsyncClient
-from lxml import etree
+from lxml import etree  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 
 from feedsvc.articles import Article
@@ -347,12 +347,12 @@ async def raw_get(app: Starlette, path: bytes, query: bytes) -> tuple[int, bytes
         "server": ("testserver", 80),
         "client": ("127.0.0.1", 1234),
     }
-    sent: list[dict[str, Any]] = []
+    sent: list[MutableMapping[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
         return {"type": "http.request", "body": b"", "more_body": False}
 
-    async def send(message: dict[str, Any]) -> None:
+    async def send(message: MutableMapping[str, Any]) -> None:
         sent.append(message)
 
     await app(scope, receive, send)

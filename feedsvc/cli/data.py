@@ -57,9 +57,11 @@ def import_cmd(file: TextIO, config_file: str | None) -> None:
         click.echo(f"rejected {r}", err=True)
 
     with click.progressbar(
-        length=size or 0, label="importing", file=sys.stderr,
+        length=size or 0,
+        label="importing",
+        file=sys.stderr,
         hidden=not (sys.stderr.isatty() and size),
-    ) as bar:  # fmt: skip
+    ) as bar:
 
         def lines() -> Iterator[str]:
             for line in file:

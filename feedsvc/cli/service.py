@@ -39,14 +39,25 @@ def run(
 
 @click.command()
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
-@click.option("--dir", "directory", type=click.Path(file_okay=False), default=None,
-              help="Where the demo DB lives (default: ./var/demo, or a temp dir).")  # fmt: skip
+@click.option(
+    "--dir",
+    "directory",
+    type=click.Path(file_okay=False),
+    default=None,
+    help="Where the demo DB lives (default: ./var/demo, or a temp dir).",
+)
 @click.option("--articles", type=click.IntRange(0, 100_000), default=300, show_default=True)
-@click.option("--every", type=click.FloatRange(0.2, 3600), default=5.0, show_default=True,
-              help="Seconds between new generated articles.")  # fmt: skip
+@click.option(
+    "--every",
+    type=click.FloatRange(0.2, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between new generated articles.",
+)
 @config_option
-def demo(port: int, directory: str | None, articles: int, every: float,
-         config_file: str | None) -> None:  # fmt: skip
+def demo(
+    port: int, directory: str | None, articles: int, every: float, config_file: str | None
+) -> None:
     """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
     base = Path(directory) if directory else _demo_dir()
     base.mkdir(parents=True, exist_ok=True)
@@ -64,8 +75,11 @@ def demo(port: int, directory: str | None, articles: int, every: float,
         fail(f"invalid configuration: {exc}", 2)
     configure_logging(settings)
     if not settings.topics.file.is_file():
-        fail(f"topics file {settings.topics.file} not found: run the demo from the repository "
-             "root, or set topics.file", 2)  # fmt: skip
+        fail(
+            f"topics file {settings.topics.file} not found: run the demo from the repository "
+            "root, or set topics.file",
+            2,
+        )
     asyncio.run(_demo(settings, articles, every))
 
 
@@ -83,6 +97,8 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
     await asyncio.to_thread(service.prepare)
     gen = gen_module.ArticleGenerator(seed=2026)
     seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen)
+    if not settings.telegram_token():
+        await asyncio.to_thread(gen_module.subscribe_console, service.db)
 
     async def add() -> None:
         article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
@@ -95,7 +111,9 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
         f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
         f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
-        f"  database {settings.database.url}\nCtrl-C to stop.\n"
+        f"  database {settings.database.url}\n"
+        "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
+        "send them to Telegram instead). Ctrl-C to stop.\n"
     )
     await serve(settings, Roles(), service=service)
 

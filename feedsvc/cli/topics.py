@@ -58,8 +58,9 @@ def list_cmd(config_file: str | None) -> None:
 @click.option("--description", default="")
 @click.option("--disabled", is_flag=True)
 @config_option
-def add(slug: str, title: str, query: str, description: str, disabled: bool,
-        config_file: str | None) -> None:  # fmt: skip
+def add(
+    slug: str, title: str, query: str, description: str, disabled: bool, config_file: str | None
+) -> None:
     """Create or update a topic (the query is validated first)."""
     if err := validate_slug(slug):
         fail(f"slug {slug!r}: {err}", EXIT_USAGE)

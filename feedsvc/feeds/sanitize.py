@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import html
 import re
-from urllib.parse import quote, urljoin
+from contextvars import ContextVar
+from urllib.parse import quote, urljoin, urlsplit
 
 import nh3
 
@@ -40,6 +41,13 @@ _HTTP = ("http://", "https://")
 _SAFE_PREFIXES = ("http://", "https://", "mailto:")
 # RFC 3986 reserved + unreserved characters and "%": everything else gets percent-encoded.
 _URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
+_URI_CHARS = re.compile(r"[A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*\Z")
+# An absolute http(s) URI that needs no work: plain host (IPv6 literals take the slow path,
+# which validates them) and only URI characters after it.
+_CLEAN_ABSOLUTE = re.compile(
+    r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@]+"
+    r"(?:[/?#][A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*)?\Z"
+)
 
 _BLOCK_BOUNDARY = re.compile(
     r"<\s*(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?section|/?article"
@@ -72,11 +80,60 @@ def absolute_url(url: str, base: str) -> str | None:
 
 
 def _resolve(url: str, base: str) -> str | None:
+    """Join and percent-encode; the common shapes skip ``urljoin`` (the render hot spot)."""
+    url = xml_clean(url).strip()
+    if _CLEAN_ABSOLUTE.match(url):
+        return url  # already an absolute http(s) URI: by far the most common case
+    base = xml_clean(base).strip()
     try:
-        joined = urljoin(xml_clean(base).strip(), xml_clean(url).strip())
+        if url.startswith("/") and not url.startswith("//") and _CLEAN_ABSOLUTE.match(base):
+            parts = urlsplit(base)
+            joined = f"{parts.scheme}://{parts.netloc}{url}"
+        else:
+            joined = urljoin(base, url)
     except ValueError:  # e.g. a broken IPv6 literal "http://[::1"
         return None
-    return quote(joined, safe=_URI_SAFE)
+    return joined if _URI_CHARS.match(joined) else quote(joined, safe=_URI_SAFE)
+
+
+# The article URL being sanitised against, for the shared cleaner's attribute filter. A
+# ContextVar keeps concurrent sanitising (threads, tasks) from seeing each other's base.
+_BASE: ContextVar[tuple[str, str]] = ContextVar("_BASE", default=("", ""))
+
+
+def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
+    """nh3 callback: make URL attributes absolute; drop any that cannot be made safe."""
+    if attr not in _URL_ATTRS:
+        return value
+    if _CLEAN_ABSOLUTE.match(value):
+        return value
+    base, origin = _BASE.get()
+    if origin and value.startswith("/") and not value.startswith("//") and _URI_CHARS.match(value):
+        return origin + value  # site-relative path: the next most common case
+    resolved = _resolve(value, base)
+    # Only absolute safe URLs survive: a reader has no base to resolve anything else with.
+    safe = resolved is not None and resolved.lower().startswith(_SAFE_PREFIXES)
+    return resolved if safe else None
+
+
+# Built once: nh3.clean() would rebuild the allow-lists on every call.
+_CLEANER = nh3.Cleaner(
+    url_schemes=_URL_SCHEMES,
+    attribute_filter=_filter_attribute,
+    strip_comments=True,
+    link_rel="noopener noreferrer",
+)
+
+
+_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, attributes={})
+
+
+def _origin(url: str) -> str:
+    """``https://host[:port]`` of a clean absolute URL, else "" (then urljoin does the work)."""
+    if not _CLEAN_ABSOLUTE.match(url):
+        return ""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS) -> str:
@@ -90,22 +147,13 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
     truncated = len(text) > max_chars
     if truncated:
         text = text[:max_chars]
-
-    def resolve(tag: str, attr: str, value: str) -> str | None:
-        if attr not in _URL_ATTRS:
-            return value
-        resolved = _resolve(value, base_url)
-        # Only absolute safe URLs survive: a reader has no base to resolve anything else with.
-        safe = resolved is not None and resolved.lower().startswith(_SAFE_PREFIXES)
-        return resolved if safe else None
-
-    cleaned = nh3.clean(
-        text,
-        url_schemes=_URL_SCHEMES,
-        attribute_filter=resolve,
-        strip_comments=True,
-        link_rel="noopener noreferrer",
-    )
+    elif "<" not in text and "&" not in text:
+        return html.escape(text, quote=False)  # plain text: no markup to clean, skip the parser
+    token = _BASE.set((base_url, _origin(base_url)))
+    try:
+        cleaned = _CLEANER.clean(text)
+    finally:
+        _BASE.reset(token)
     if truncated:
         link = html.escape(base_url, quote=True)
         cleaned += f'<p><a href="{link}">{READ_MORE} …</a></p>'
@@ -118,9 +166,11 @@ def plain_text(fragment: str, max_chars: int | None = None) -> str:
     Block elements become spaces so "<p>a</p><p>b</p>" reads "a b", not "ab". ``max_chars``
     shortens at a word boundary and appends an ellipsis.
     """
-    text = _BLOCK_BOUNDARY.sub(" ", xml_clean(fragment))
-    text = html.unescape(nh3.clean(text, tags=set(), clean_content_tags={"script", "style"}))
-    text = _WHITESPACE.sub(" ", xml_clean(text)).strip()
+    text = xml_clean(fragment)
+    if "<" in text or "&" in text:  # plain text skips the HTML parser
+        text = html.unescape(_TEXT_CLEANER.clean(_BLOCK_BOUNDARY.sub(" ", text)))
+        text = xml_clean(text)  # entities such as &#1; may decode to illegal characters
+    text = _WHITESPACE.sub(" ", text).strip()
     if max_chars is not None and len(text) > max_chars:
         cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
         text = cut.rstrip(" ,.;:") + "…"

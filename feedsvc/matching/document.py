@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from feedsvc.articles import Article
 
 from .normalize import streams, visible_text
 from .query import FIELDS
 
-#: Field name → bit, and the order fields are laid out in a document.
+#: The order fields are laid out in a document (bits: :data:`feedsvc.matching.query.FIELDS`).
 FIELD_ORDER = ("title", "body", "tag", "section", "author")
 
 
@@ -30,39 +30,12 @@ class Field:
 
 @dataclass(frozen=True, slots=True)
 class Document:
-    """All fields of one article.
+    """All fields of one article, in :data:`FIELD_ORDER` (each tag is its own field).
 
-    ``exact_all``/``folded_all`` are the field streams joined by ``"\\n"`` (never part of a needle,
-    so nothing can match across fields or tags); ``*_starts[i]`` is where field ``i`` begins in
-    them and ``bits[i]`` its field bit, which lets the many-topic matcher map an automaton hit back
-    to its field.
+    Nothing can match across two fields or two tags: each is searched on its own.
     """
 
     fields: tuple[Field, ...]
-    exact_all: str = field(init=False)
-    folded_all: str = field(init=False)
-    exact_starts: tuple[int, ...] = field(init=False)
-    folded_starts: tuple[int, ...] = field(init=False)
-    bits: tuple[int, ...] = field(init=False)
-
-    def __post_init__(self) -> None:
-        exact = [f.exact for f in self.fields]
-        folded = [f.folded for f in self.fields]
-        object.__setattr__(self, "exact_all", "\n".join(exact))
-        object.__setattr__(self, "folded_all", "\n".join(folded))
-        object.__setattr__(self, "exact_starts", _starts(exact))
-        object.__setattr__(self, "folded_starts", _starts(folded))
-        object.__setattr__(self, "bits", tuple(f.bit for f in self.fields))
-
-
-def _starts(parts: list[str]) -> tuple[int, ...]:
-    """Offsets of ``parts`` in ``"\n".join(parts)``."""
-    out: list[int] = []
-    offset = 0
-    for p in parts:
-        out.append(offset)
-        offset += len(p) + 1
-    return tuple(out)
 
 
 def make_field(name: str, markup: str | None) -> Field | None:

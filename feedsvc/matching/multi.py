@@ -5,19 +5,18 @@ Every term of every topic becomes a needle (``" k1 k2 "``) in one of two Aho-Cor
 that occurs and in which fields — which is *all* a query needs, so topics are then evaluated from
 that table without touching the text again.
 
-Only *candidate* topics are evaluated: a topic is a candidate when one of its trigger terms was
-found.  The triggers are its positive terms (under an even number of NOTs).  This is complete
-because the parser rejects any query that is true when every term is false: in negation normal
-form a query is monotone in its literals, so with every positive term absent it is at most its
-all-false value, i.e. false.  Hence every match has at least one positive term present, ``a OR b``
-included.
+Only *candidate* topics are evaluated: a topic is a candidate when one of its *trigger* needles
+was found, where every match of the topic needs at least one trigger present (:func:`triggers`):
+a term triggers itself, an OR needs a trigger of any branch (union), an AND needs all its
+children, so the triggers of its most selective positive child suffice, and anything under a NOT
+gives none.  A topic left without triggers (e.g. ``NOT NOT a``) is evaluated for every article —
+correct, just slower.  (The parser already rejects queries that an empty article would match.)
 
 A built matcher is immutable: rebuild it when topics change and swap the reference.
 """
 
 from __future__ import annotations
 
-from bisect import bisect_right
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -26,7 +25,7 @@ import ahocorasick
 
 from .document import Document
 from .parser import parse_topic
-from .query import And, Node, Not, Query, QueryError, Term
+from .query import And, Node, Not, Or, Query, QueryError, Term
 
 Found = dict[int, int]  # needle id → bitmask of fields where it occurs
 Check = Callable[[Found], bool]
@@ -38,6 +37,7 @@ class _Topic:
     query: Query
     check: Check
     positives: tuple[tuple[int, int, str], ...]  # (needle id, field mask, label)
+    triggers: tuple[int, ...] | None  # needle ids; None: evaluate on every article
 
 
 class _Needles:
@@ -64,18 +64,46 @@ class _Needles:
         return auto
 
 
+def _weight(term: Term) -> float:
+    """Rough frequency estimate: longer phrases are rarer; folded keys merge more syllables."""
+    return (2.0 if term.folded else 1.0) * 0.1 ** (len(term.keys) - 1)
+
+
+def triggers(node: Node) -> tuple[float, frozenset[Term]] | None:
+    """``(estimated frequency, terms)`` such that a match needs one of them; None if none can."""
+    if isinstance(node, Term):
+        return _weight(node), frozenset((node,))
+    if isinstance(node, Not):
+        return None
+    found = [triggers(c) for c in node.children]
+    if isinstance(node, And):
+        usable = [t for t in found if t is not None]
+        return min(usable, key=lambda t: (t[0], len(t[1]))) if usable else None
+    if any(t is None for t in found):
+        return None
+    sets = [t for t in found if t is not None]
+    return sum(t[0] for t in sets), frozenset().union(*(t[1] for t in sets))
+
+
 def _compile(node: Node, needles: _Needles) -> Check:
-    """Turn an AST into a closure over the ``found`` table."""
+    """Turn an AST into a closure over the ``found`` table.
+
+    An OR of terms (place-name alias lists, the common case) becomes one flat loop over
+    ``(needle, mask)`` pairs instead of a closure per term.
+    """
     if isinstance(node, Term):
         nid, mask = needles.id(node), node.mask
         return lambda found: bool(found.get(nid, 0) & mask)
     if isinstance(node, Not):
         inner = _compile(node.child, needles)
         return lambda found: not inner(found)
+    if isinstance(node, Or) and all(isinstance(c, Term) for c in node.children):
+        pairs = tuple((needles.id(t), t.mask) for t in node.children if isinstance(t, Term))
+        return lambda found: any(found.get(nid, 0) & mask for nid, mask in pairs)
     parts = tuple(_compile(c, needles) for c in node.children)
     if isinstance(node, And):
-        return lambda found: all(p(found) for p in parts)
-    return lambda found: any(p(found) for p in parts)
+        return lambda found: all(part(found) for part in parts)
+    return lambda found: any(part(found) for part in parts)
 
 
 class TopicMatcher:
@@ -88,11 +116,21 @@ class TopicMatcher:
         self._exact = needles.automaton(False)
         self._folded = needles.automaton(True)
         self.errors = errors
-        triggers: dict[int, list[int]] = {}
+        by_needle: dict[int, list[int]] = {}
+        direct: dict[int, list[tuple[int, int, int]]] = {}
+        always: list[int] = []
         for index, topic in enumerate(topics):
-            for nid in dict.fromkeys(nid for nid, _mask, _label in topic.positives):
-                triggers.setdefault(nid, []).append(index)
-        self._triggers = {nid: tuple(ix) for nid, ix in triggers.items()}
+            if _is_flat_or(topic.query.root):
+                for ordinal, (nid, mask, _label) in enumerate(topic.positives):
+                    direct.setdefault(nid, []).append((index, mask, ordinal))
+            elif topic.triggers is None:
+                always.append(index)
+            else:
+                for nid in topic.triggers:
+                    by_needle.setdefault(nid, []).append(index)
+        self._always = tuple(always)
+        self._triggers = {nid: tuple(ix) for nid, ix in by_needle.items()}
+        self._direct = {nid: tuple(entries) for nid, entries in direct.items()}
 
     @classmethod
     def build(
@@ -122,7 +160,10 @@ class TopicMatcher:
                 for term, positive in query.terms()
                 if positive
             )
-            compiled.append(_Topic(slug, query, _compile(query.root, needles), positives))
+            trig = triggers(query.root)
+            trigger_ids = None if trig is None else tuple(needles.id(t) for t in trig[1])
+            check = _compile(query.root, needles)
+            compiled.append(_Topic(slug, query, check, positives, trigger_ids))
         return cls(compiled, needles, errors)
 
     def __len__(self) -> int:
@@ -138,39 +179,53 @@ class TopicMatcher:
     def scan(self, d: Document) -> Found:
         """Every needle present in ``d`` with the fields it occurs in."""
         found: Found = {}
-        if self._exact is not None and d.fields:
-            _scan(self._exact, d.exact_all, d.exact_starts, d.bits, found)
-        if self._folded is not None and d.fields:
-            _scan(self._folded, d.folded_all, d.folded_starts, d.bits, found)
+        exact, folded = self._exact, self._folded
+        for f in d.fields:
+            bit = f.bit
+            if exact is not None:
+                for _end, nid in exact.iter(f.exact):
+                    found[nid] = found.get(nid, 0) | bit
+            if folded is not None:
+                for _end, nid in folded.iter(f.folded):
+                    found[nid] = found.get(nid, 0) | bit
         return found
 
     def match(self, d: Document) -> dict[str, list[str]]:
-        """``slug → matched term labels`` for every matching topic, in topic order."""
+        """``slug → matched term labels`` for every matching topic, in topic order.
+
+        Labels are in query order.  A flat OR of terms (alias lists, beats) is decided straight
+        from the found table; other topics are evaluated when one of their triggers was found.
+        """
         found = self.scan(d)
-        candidates: set[int] = set()
-        triggers = self._triggers
-        for nid in found:
-            hit = triggers.get(nid)
-            if hit is not None:
-                candidates.update(hit)
-        result: dict[str, list[str]] = {}
-        for index in sorted(candidates):
+        hits: dict[int, list[int]] = {}  # topic index → ordinals of its matched positive terms
+        candidates: set[int] = set(self._always)
+        direct, triggers = self._direct, self._triggers
+        for nid, bits in found.items():
+            for index, mask, ordinal in direct.get(nid, ()):
+                if bits & mask:
+                    hits.setdefault(index, []).append(ordinal)
+            more = triggers.get(nid)
+            if more is not None:
+                candidates.update(more)
+        for index in candidates:
             topic = self._topics[index]
             if topic.check(found):
-                labels = (lab for nid, mask, lab in topic.positives if found.get(nid, 0) & mask)
-                result[topic.slug] = list(dict.fromkeys(labels))
+                terms = enumerate(topic.positives)
+                hits[index] = [i for i, (nid, mask, _) in terms if found.get(nid, 0) & mask]
+        result: dict[str, list[str]] = {}
+        topics = self._topics
+        for index in sorted(hits):
+            found_terms, ordinals = topics[index].positives, hits[index]
+            if len(ordinals) == 1:  # the common case, kept cheap
+                labels = [found_terms[ordinals[0]][2]]
+            else:
+                labels = list(dict.fromkeys(found_terms[i][2] for i in sorted(ordinals)))
+            result[topics[index].slug] = labels
         return result
 
 
-def _scan(
-    auto: Any, text: str, starts: tuple[int, ...], bits: tuple[int, ...], found: Found
-) -> None:
-    """Record each automaton hit in ``found`` under the bit of the field it falls in."""
-    if len(starts) == 1:
-        bit = bits[0]
-        for _end, nid in auto.iter(text):
-            found[nid] = found.get(nid, 0) | bit
-        return
-    for end, nid in auto.iter(text):
-        bit = bits[bisect_right(starts, end) - 1]
-        found[nid] = found.get(nid, 0) | bit
+def _is_flat_or(node: Node) -> bool:
+    """A single term or an OR of terms: true exactly when one of its terms is present."""
+    return isinstance(node, Term) or (
+        isinstance(node, Or) and all(isinstance(c, Term) for c in node.children)
+    )

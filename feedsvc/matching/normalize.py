@@ -5,11 +5,11 @@ search keys — goes through this module, so the document side and the query sid
 
 Pipeline for one field:
 
-1. :func:`visible_text` — HTML to the text a reader sees: tags and attributes dropped, entities
-   decoded, ``<script>``/``<style>`` content dropped, block elements turned into ``"\\n"`` (a
-   sentence break); invisible format characters (soft hyphen, zero-width chars, bidi marks; Unicode
-   category Cf) deleted so they cannot split a word; NFC.  The result is what snippets are cut
-   from, so highlight spans index into it.
+1. :func:`visible_text` — HTML to the text a reader sees (:mod:`.html_text`): tags and
+   attributes dropped, entities decoded, ``<script>``/``<style>`` content dropped, block elements
+   turned into ``"\\n"`` (a sentence break); invisible format characters (soft hyphen,
+   zero-width chars, bidi marks; Unicode category Cf) deleted so they cannot split a word; NFC.
+   The result is what snippets are cut from, so highlight spans index into it.
 2. Sentence breaks come from punctuation (see :data:`BREAK_CHARS`).  A hyphen, slash,
    en or em dash and quotes are *not* breaks, only separators (SPEC: "a hyphen or slash inside a
    tag or title is just a separator"; dashes and quotes often sit inside a name or clause).
@@ -25,9 +25,10 @@ Pipeline for one field:
    * *folded*: every mark removed and đ → d ("Kiến Thụy" → "kien thuy"); used by ``~`` terms.
 
 A field's syllables are stored as two *streams*: ``" k1 k2 | k3 "`` — keys separated by single
-spaces, ``|`` at each sentence break.  A term or phrase is then the needle ``" k1 k2 "``, and
-"occurs as whole adjacent syllables within one sentence" is a plain substring test, in Python for
-one query and in an Aho-Corasick automaton for many topics.
+spaces, ``|`` at each sentence break (NBSP and other spaces are plain separators).  A term or
+phrase is then the needle ``" k1 k2 "``, and "occurs as whole adjacent syllables within one
+sentence" is a plain substring test, in Python for one query and in an Aho-Corasick automaton
+for many topics.
 """
 
 from __future__ import annotations
@@ -53,24 +54,51 @@ _BREAK = (
 _ITEM_RE = re.compile(f"({_WORD})|{_BREAK}")
 #: The same scan for the hot path, returning plain strings (a break is its punctuation char).
 _ITEMS_RE = re.compile(f"{_WORD}|{_BREAK}")
-_CF_RE = re.compile(
-    "["
-    + "".join(chr(c) for c in range(0x10000) if unicodedata.category(chr(c)) == "Cf")
-    + "\U000e0000-\U000e007f\U0001bca0-\U0001bca3\U0001d173-\U0001d17a"
-    + "]"
+
+
+def _char_class(codes: list[int]) -> str:
+    """A compact regex character class (ranges) for ``codes``; a short class scans faster."""
+    codes = sorted(set(codes))
+    parts: list[str] = []
+    i = 0
+    while i < len(codes):
+        j = i
+        while j + 1 < len(codes) and codes[j + 1] == codes[j] + 1:
+            j += 1
+        lo, hi = re.escape(chr(codes[i])), re.escape(chr(codes[j]))
+        parts.append(lo if i == j else f"{lo}-{hi}")
+        i = j + 1
+    return "[" + "".join(parts) + "]"
+
+
+#: Invisible format characters: Unicode category Cf (soft hyphen, zero-width chars, bidi marks…)
+#: as inclusive ranges; a literal because scanning all code points at import takes ~0.5 s.
+#: ``tests/test_matching_normalize.py`` checks it against ``unicodedata``.
+CF_RANGES = (
+    (0x00AD, 0x00AD), (0x0600, 0x0605), (0x061C, 0x061C), (0x06DD, 0x06DD), (0x070F, 0x070F),
+    (0x0890, 0x0891), (0x08E2, 0x08E2), (0x180E, 0x180E), (0x200B, 0x200F), (0x202A, 0x202E),
+    (0x2060, 0x2064), (0x2066, 0x206F), (0xFEFF, 0xFEFF), (0xFFF9, 0xFFFB), (0x110BD, 0x110BD),
+    (0x110CD, 0x110CD), (0x13430, 0x13438), (0x1BCA0, 0x1BCA3), (0x1D173, 0x1D17A),
+    (0xE0001, 0xE0001), (0xE0020, 0xE007F),
 )
+_CF_CODES = [c for lo, hi in CF_RANGES for c in range(lo, hi + 1)]
+_CF_RE = re.compile(_char_class(_CF_CODES))
+#: Line breaks other than "\n".
+_LINE_CODES = [0x0D, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]
+_LINES_RE = re.compile("\r\n?|" + _char_class(_LINE_CODES))
+#: Either of the above: one scan decides whether any clean-up is needed (the common case: none).
+_SPECIAL_RE = re.compile(_char_class(_CF_CODES + _LINE_CODES))
 _HTML_HINT_RE = re.compile(r"[<&]")
-_LINES_RE = re.compile("\r\n?|[\u2028\u2029\x0b\x0c\x1c-\x1e\x85]")
+
 
 def clean_text(text: str) -> str:
     """Delete invisible format characters, then NFC (deleting first lets marks compose).
 
-    Other line breaks become ``"\n"``, the one line break the tokenisers know.
+    Other line breaks become ``"\\n"``, the one line break the tokenisers know.
     """
-    if _LINES_RE.search(text):
-        text = _LINES_RE.sub("\n", text)
-    if _CF_RE.search(text):
-        text = _CF_RE.sub("", text)
+    # isprintable() is a fast C pre-check: Cf and line-break characters are never printable
+    if not text.replace("\n", " ").isprintable() and _SPECIAL_RE.search(text):
+        text = _CF_RE.sub("", _LINES_RE.sub("\n", text))
     if not unicodedata.is_normalized("NFC", text):
         text = unicodedata.normalize("NFC", text)
     return text

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MAX_QUERY_CHARS = 2000
 MAX_TERMS = 100
@@ -58,11 +58,11 @@ class Term:
     mask: int
     label: str  # as the user wrote it, e.g. ``title:"Kiến Thụy"``
     position: int
+    #: The substring to look for in a key stream (see :mod:`.normalize`); computed once.
+    needle: str = field(init=False, compare=False)
 
-    @property
-    def needle(self) -> str:
-        """The substring to look for in a key stream (see :mod:`.normalize`)."""
-        return " " + " ".join(self.keys) + " "
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "needle", " " + " ".join(self.keys) + " ")
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,6 +21,12 @@ class ConsoleSender:
     def __init__(self) -> None:
         self._ids = itertools.count(1)
 
+    async def start(self) -> None:
+        """Nothing to open: the console is always there."""
+
+    async def close(self) -> None:
+        """Nothing to close."""
+
     async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
         """Log the plain-text form (readable in a terminal) and report it sent."""
         message_id = next(self._ids)

@@ -114,6 +114,10 @@ class Sender(Protocol):
         self, chat_id: int, msg: AlertMessage, link_preview: bool
     ) -> SendOutcome: ...
 
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
 
 def scrub_token(text: str, token: str | None = None) -> str:
     """``text`` without the bot token (the given one, and anything shaped like a token)."""

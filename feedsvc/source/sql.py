@@ -31,9 +31,18 @@ from feedsvc.config import SourceColumns
 from feedsvc.db.schema import source_articles
 
 FIELDS = (
-    "source_key", "url", "title", "summary", "body", "author", "section", "tags", "image_url",
-    "published_at", "updated_at",
-)  # fmt: skip
+    "source_key",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "author",
+    "section",
+    "tags",
+    "image_url",
+    "published_at",
+    "updated_at",
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,6 +11,10 @@ if TYPE_CHECKING:
 
 
 def routes(service: Service) -> list[BaseRoute]:
+    from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
 
-    return [*health_routes(service)]
+    return [
+        *health_routes(service),
+        *feed_routes(service.publisher, service.settings.http.cache_seconds),
+    ]

@@ -129,7 +129,10 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
                 return serve(request, await _search(params, fmt, limit))
         except BadRequest as exc:
             return text_response(400, f"{exc}\n")
-        snapshot = backend.snapshot(slug, fmt, limit)
+        if limit == DEFAULT_LIMIT:  # the cached snapshot: a dictionary lookup
+            snapshot = backend.snapshot(slug, fmt, limit)
+        else:  # a non-default limit may render, off the event loop
+            snapshot = await run_in_threadpool(backend.snapshot, slug, fmt, limit)
         if snapshot is None:
             return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
         return serve(request, snapshot)

@@ -203,5 +203,9 @@ def text_response(status: int, message: str, max_age: int = 0) -> Response:
     return Response(
         content=message.encode("utf-8"),
         status_code=status,
-        headers={"content-type": "text/plain; charset=utf-8", "cache-control": cache},
+        headers={
+            "content-type": "text/plain; charset=utf-8",
+            "cache-control": cache,
+            "x-content-type-options": "nosniff",  # the query text is echoed: never sniff HTML
+        },
     )

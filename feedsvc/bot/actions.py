@@ -1,0 +1,143 @@
+"""The bot's database work, synchronous (the DB layer is sync SQLAlchemy): handlers run these in
+``asyncio.to_thread`` so a slow database never stalls the event loop the dispatcher shares.
+
+Each function is one transaction and returns the reply text, so a handler is "check permission,
+call one action, reply" and the rules (topic slug first, else a query; idempotence; limits) sit in
+one place that tests can read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from html import escape
+
+from feedsvc.bot import texts
+from feedsvc.db import Database
+from feedsvc.matching import QueryError, parse_query
+from feedsvc.store import subscriptions as subs
+from feedsvc.store.deliveries import migrate_chat
+from feedsvc.store.topics import Topic, get_topic, list_topics
+
+MAX_QUERY_CHARS = 500
+MAX_SUBSCRIPTIONS = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """The chat a command acts on: the chat it came from, or a channel named in it."""
+
+    chat_id: int
+    type: str
+    title: str | None
+    label: str | None = None  # "@channel" when acting on a channel from a private chat
+
+
+def normalise(arg: str) -> str:
+    """One spelling per query (whitespace collapsed), so idempotence does not hinge on spaces."""
+    return " ".join(arg.split())
+
+
+def register(db: Database, target: Target) -> None:
+    """Record the chat and make it live again: it is talking to the bot, so it is reachable."""
+    with db.write() as conn:
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+        subs.reenable_chat(conn, target.chat_id)
+
+
+def enabled_topics(db: Database) -> str:
+    with db.read() as conn:
+        return texts.topics(list_topics(conn, enabled_only=True))
+
+
+def is_topic(db: Database, slug: str) -> bool:
+    with db.read() as conn:
+        return get_topic(conn, slug) is not None
+
+
+def subscribe(db: Database, target: Target, arg: str) -> str:
+    arg = normalise(arg)
+    if len(arg) > MAX_QUERY_CHARS:
+        return texts.QUERY_TOO_LONG.format(limit=MAX_QUERY_CHARS)
+    with db.write() as conn:
+        now = db.now()
+        topic = get_topic(conn, arg)
+        if topic is not None and not topic.enabled:
+            return texts.topic_disabled(arg)
+        if topic is None:
+            known = {t.slug: t.query for t in list_topics(conn, enabled_only=True)}
+            try:
+                parse_query(arg, known.get)
+            except QueryError as exc:
+                return texts.invalid_query(arg, str(exc))
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
+        subs.reenable_chat(conn, target.chat_id)
+        if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
+            return texts.TOO_MANY.format(limit=MAX_SUBSCRIPTIONS)
+        what = _label(topic, arg)
+        added = subs.subscribe(
+            conn, target.chat_id, topic_id=topic.id if topic else None,
+            query=None if topic else arg, now=now,
+        )  # fmt: skip
+    return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
+
+
+def unsubscribe(db: Database, target: Target, arg: str) -> str:
+    """By topic slug, by the query's text, or by its number in ``/list`` (in that order)."""
+    arg = normalise(arg)
+    with db.write() as conn:
+        topic = get_topic(conn, arg)
+        what = _label(topic, arg)
+        if topic is not None:
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
+        else:
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=arg)
+        if not removed and arg.isdigit():
+            current = subs.list_subscriptions(conn, target.chat_id)
+            if 1 <= int(arg) <= len(current):
+                chosen = current[int(arg) - 1]
+                removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
+                what = _sub_label(chosen)
+    if not removed:
+        return texts.not_subscribed(arg)
+    return texts.unsubscribed(what, target.label)
+
+
+def list_for(db: Database, target: Target) -> str:
+    with db.read() as conn:
+        chat = subs.get_chat(conn, target.chat_id)
+        items = subs.list_subscriptions(conn, target.chat_id)
+    paused = chat.paused if chat else False
+    disabled = chat.disabled_reason if chat else None
+    return texts.subscription_list(items, paused, disabled, target.label)
+
+
+def set_paused(db: Database, target: Target, paused: bool) -> str:
+    with db.write() as conn:
+        chat = subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+        subs.reenable_chat(conn, target.chat_id)
+        changed = chat.paused != paused
+        if changed:
+            subs.set_paused(conn, target.chat_id, paused)
+    return texts.paused(paused, changed, target.label)
+
+
+def follow_migration(db: Database, old: int, new: int) -> None:
+    """A group became a supergroup: its subscriptions and queued alerts follow the new id."""
+    with db.write() as conn:
+        migrate_chat(conn, old, new)
+        subs.adopt_subscriptions(conn, old, new, db.now())
+
+
+def bot_removed(db: Database, chat_id: int, reason: str) -> bool:
+    with db.write() as conn:
+        return subs.disable_chat(conn, chat_id, reason)
+
+
+def _label(topic: Topic | None, arg: str) -> str:
+    return texts.topic_label(topic) if topic is not None else texts.query_label(arg)
+
+
+def _sub_label(sub: subs.Subscription) -> str:
+    if sub.topic_slug is not None:
+        return f"<b>{escape(sub.topic_title or sub.topic_slug)}</b>"
+    return texts.query_label(sub.query or "")

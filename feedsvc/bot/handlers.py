@@ -1,0 +1,252 @@
+"""python-telegram-bot handlers: who may do what, which chat a command acts on, then one action.
+
+Permissions: anyone in a private chat manages that chat; in a group only its admins (or the
+configured bot admins) change subscriptions; a channel is managed from a private chat by a
+configured admin who is also an admin of the channel, with the bot an admin there too (otherwise
+the alerts could never be posted). Arguments are the raw text after the command, so quotes and
+multi-word phrases survive ("/sub \"công an\" OR \"an ninh\"").
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import traceback
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+from telegram import Chat, LinkPreviewOptions, Message, Update
+from telegram.constants import ChatMemberStatus, ChatType, ParseMode
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ChatMemberHandler,
+    CommandHandler,
+    ContextTypes,
+    ExtBot,
+    MessageHandler,
+    filters,
+)
+
+from feedsvc.bot import actions, texts
+from feedsvc.bot.actions import Target
+from feedsvc.db import Database
+from feedsvc.notify.telegram import scrub_token
+
+log = logging.getLogger("feedsvc.bot")
+Context = ContextTypes.DEFAULT_TYPE
+BotApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None]
+ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
+GONE_STATUSES = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
+# A channel named in a command: @username (Telegram: 5-32 chars) or a -100… numeric id.
+_CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100\d{5,}")
+
+
+def command_arg(message: Message) -> str:
+    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched (CommandHandler's args split it)."""
+    parts = (message.text or "").split(maxsplit=1)
+    return parts[1].strip() if len(parts) > 1 else ""
+
+
+class Handlers:
+    """The bot's callbacks; :meth:`install` registers them on an :class:`Application`."""
+
+    def __init__(self, db: Database, admins: list[int], token: str) -> None:
+        self.db = db
+        self.admins = frozenset(admins)
+        self._token = token
+
+    def install(self, app: BotApp) -> None:
+        only_messages = filters.UpdateType.MESSAGE
+        commands: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
+            "start": self.start, "help": self.help, "topics": self.topics, "sub": self.sub,
+            "unsub": self.unsub, "list": self.list, "pause": self.pause, "resume": self.resume,
+        }  # fmt: skip
+        for name, callback in commands.items():
+            app.add_handler(CommandHandler(name, callback, filters=only_messages))
+        app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
+        app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
+        app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
+        app.add_error_handler(self.error)
+
+    # --- commands ---------------------------------------------------------------------------
+    async def start(self, update: Update, context: Context) -> None:
+        message, chat = _message(update), _chat(update)
+        await asyncio.to_thread(actions.register, self.db, _own(chat))
+        await _reply(message, texts.START)
+
+    async def help(self, update: Update, context: Context) -> None:
+        await _reply(_message(update), texts.HELP)
+
+    async def topics(self, update: Update, context: Context) -> None:
+        await _reply(_message(update), await asyncio.to_thread(actions.enabled_topics, self.db))
+
+    async def sub(self, update: Update, context: Context) -> None:
+        await self._change(update, context, actions.subscribe, texts.SUB_USAGE)
+
+    async def unsub(self, update: Update, context: Context) -> None:
+        await self._change(update, context, actions.unsubscribe, texts.UNSUB_USAGE)
+
+    async def list(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message), write=False)
+        if found is not None:
+            await _reply(message, await asyncio.to_thread(actions.list_for, self.db, found[0]))
+
+    async def pause(self, update: Update, context: Context) -> None:
+        await self._set_paused(update, context, True)
+
+    async def resume(self, update: Update, context: Context) -> None:
+        await self._set_paused(update, context, False)
+
+    async def unknown(self, update: Update, context: Context) -> None:
+        """Hint at /help, but only when the command is ours: groups host other bots too."""
+        message = _message(update)
+        head = (message.text or "").split(maxsplit=1)[0]
+        _, _, addressee = head.partition("@")
+        if (
+            message.chat.type == ChatType.PRIVATE
+            or addressee.lower() == (context.bot.username or "").lower()
+        ):
+            await _reply(message, texts.UNKNOWN_COMMAND)
+
+    # --- service updates --------------------------------------------------------------------
+    async def migrated(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        if message.migrate_to_chat_id:
+            old, new = message.chat.id, message.migrate_to_chat_id
+        elif message.migrate_from_chat_id:
+            old, new = message.migrate_from_chat_id, message.chat.id
+        else:
+            return
+        log.info("chat %s migrated to supergroup %s", old, new)
+        await asyncio.to_thread(actions.follow_migration, self.db, old, new)
+
+    async def member(self, update: Update, context: Context) -> None:
+        """Bot removed/kicked/blocked → chat disabled; added back/unblocked → live again."""
+        change = update.my_chat_member
+        if change is None:
+            return
+        chat, status = change.chat, change.new_chat_member.status
+        if status in GONE_STATUSES:
+            reason = "bot bị chặn" if chat.type == ChatType.PRIVATE else f"bot bị xoá ({status})"
+            if await asyncio.to_thread(actions.bot_removed, self.db, chat.id, reason):
+                log.info("chat %s disabled: %s", chat.id, reason)
+        elif change.old_chat_member.status in GONE_STATUSES:
+            await asyncio.to_thread(actions.register, self.db, _own(chat))
+            log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
+
+    async def error(self, update: object, context: Context) -> None:
+        """Log (token-free, traceback included) and apologise; never show a traceback."""
+        err = context.error
+        detail = "".join(traceback.format_exception(err)) if err else "unknown error"
+        log.error("bot handler failed: %s", scrub_token(detail, self._token))
+        if isinstance(update, Update) and update.effective_message is not None:
+            try:
+                await _reply(update.effective_message, texts.APOLOGY)
+            except TelegramError as exc:
+                log.warning("could not apologise: %s", scrub_token(str(exc), self._token))
+
+    # --- helpers ----------------------------------------------------------------------------
+    async def _change(
+        self, update: Update, context: Context, action: Callable[[Database, Target, str], str],
+        usage: str,
+    ) -> None:  # fmt: skip
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message))
+        if found is None:
+            return
+        target, arg = found
+        if not arg:
+            await _reply(message, usage)
+            return
+        await _reply(message, await asyncio.to_thread(action, self.db, target, arg))
+
+    async def _set_paused(self, update: Update, context: Context, paused: bool) -> None:
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message))
+        if found is not None:
+            reply = await asyncio.to_thread(actions.set_paused, self.db, found[0], paused)
+            await _reply(message, reply)
+
+    async def _target(
+        self, update: Update, context: Context, arg: str, *, write: bool = True
+    ) -> tuple[Target, str] | None:
+        """The chat to act on and the rest of the argument; None when refused (already said)."""
+        message, chat = _message(update), _chat(update)
+        user_id = update.effective_user.id if update.effective_user else None
+        parts = arg.split(maxsplit=1)
+        first, rest = (parts[0], parts[1] if len(parts) > 1 else "") if parts else ("", "")
+        if chat.type == ChatType.PRIVATE and _CHANNEL_REF.fullmatch(first):
+            is_ref = first.startswith("@") and await asyncio.to_thread(
+                actions.is_topic, self.db, first[1:]
+            )
+            if not is_ref:  # "@slug" of a topic is a query reference, not a channel
+                if user_id not in self.admins:
+                    await _reply(message, texts.NOT_BOT_ADMIN)
+                    return None
+                assert user_id is not None
+                channel = await _channel(context, first, user_id)
+                if isinstance(channel, str):
+                    await _reply(message, channel)
+                    return None
+                return channel, rest.strip()
+        if write and not await self._may_change(message, context, user_id):
+            await _reply(message, texts.NOT_GROUP_ADMIN)
+            return None
+        return _own(chat), arg
+
+    async def _may_change(self, message: Message, context: Context, user_id: int | None) -> bool:
+        chat = message.chat
+        if chat.type == ChatType.PRIVATE or (user_id is not None and user_id in self.admins):
+            return True
+        if message.sender_chat is not None and message.sender_chat.id == chat.id:
+            return True  # an anonymous group admin speaks as the group itself
+        if user_id is None:
+            return False
+        member = await context.bot.get_chat_member(chat.id, user_id)
+        return member.status in ADMIN_STATUSES
+
+
+async def _channel(context: Context, ref: str, user_id: int) -> Target | str:
+    """Resolve ``@name``/``-100…`` to a channel both the sender and the bot administer."""
+    bot = context.bot
+    try:
+        chat = await bot.get_chat(ref if ref.startswith("@") else int(ref))
+    except (BadRequest, Forbidden):
+        return texts.channel_not_found(ref)
+    if chat.type != ChatType.CHANNEL:
+        return texts.not_a_channel(ref)
+    label = f"@{chat.username}" if chat.username else chat.title or ref
+    try:
+        sender = await bot.get_chat_member(chat.id, user_id)
+        me = await bot.get_chat_member(chat.id, bot.id)
+    except (BadRequest, Forbidden):
+        return texts.bot_not_channel_admin(label)
+    if sender.status not in ADMIN_STATUSES:
+        return texts.sender_not_channel_admin(label)
+    if me.status not in ADMIN_STATUSES:
+        return texts.bot_not_channel_admin(label)
+    return Target(chat.id, ChatType.CHANNEL, chat.title, label=f"kênh {label}")
+
+
+def _own(chat: Chat) -> Target:
+    title = chat.title or chat.effective_name
+    return Target(chat.id, chat.type, title)
+
+
+def _message(update: Update) -> Message:
+    assert update.effective_message is not None  # the filters only pass message updates
+    return update.effective_message
+
+
+def _chat(update: Update) -> Chat:
+    assert update.effective_chat is not None
+    return update.effective_chat
+
+
+async def _reply(message: Message, text: str) -> None:
+    await message.reply_text(
+        text, parse_mode=ParseMode.HTML, link_preview_options=LinkPreviewOptions(is_disabled=True)
+    )

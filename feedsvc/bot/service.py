@@ -1,0 +1,243 @@
+"""The bot's lifecycle: a PTB Application that polls only while this replica holds the lease.
+
+Telegram allows one ``getUpdates`` per token (409 Conflict otherwise), and replicas share the state
+DB, so polling is guarded by the ``bot-poller`` lease (:mod:`feedsvc.store.leases`): the holder
+renews it every ``renew_seconds``; a standby checks every ``standby_seconds`` and takes over once
+the lease has expired (``lease_seconds`` after the last renewal) or was released by a clean stop.
+
+Nothing here may take the service down: a dead network, a wrong token or a database hiccup is
+logged (token-free) and retried, while the web server and the dispatcher keep running.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import os
+import socket
+import ssl
+import time
+from contextlib import suppress
+from datetime import timedelta
+
+import certifi
+from telegram import BotCommand, Update
+from telegram.error import TelegramError
+from telegram.ext import ApplicationBuilder
+from telegram.request import HTTPXRequest
+
+from feedsvc.bot import texts
+from feedsvc.bot.handlers import BotApp, Handlers
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.notify.telegram import install_log_scrubber, scrub_token
+from feedsvc.store import leases
+
+log = logging.getLogger("feedsvc.bot")
+LEASE_NAME = "bot-poller"
+MAX_BACKOFF = 5
+# httpx writes a request's headers and body separately: without TCP_NODELAY, Nagle holds the body
+# until the server's delayed ACK (~40 ms per request).
+NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)  # doublings of standby_seconds after repeated start failures
+
+
+@functools.cache
+def tls_context() -> ssl.SSLContext:
+    """One verified TLS context per process: building one (loading CA certs) costs ~50 ms."""
+    return ssl.create_default_context(cafile=certifi.where())
+
+
+def file_url(base_url: str) -> str:
+    """``https://api.telegram.org/bot`` → ``https://api.telegram.org/file/bot`` (same host)."""
+    if base_url.endswith("/bot"):
+        return base_url[: -len("/bot")] + "/file/bot"
+    return base_url.rstrip("/") + "/file/"
+
+
+class BotService:
+    """Commands and subscription management over Telegram; see the module docstring.
+
+    ``start()`` returns at once (polling begins in a background task when the lease is won);
+    ``stop()`` stops polling, shuts PTB down and releases the lease so a standby takes over now.
+    Without a token both are no-ops: the service runs and alerts go to the console notifier.
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        *,
+        poll_interval: float = 0.0,
+        poll_timeout: float = 10.0,
+        lease_seconds: float = 30.0,
+        renew_seconds: float = 10.0,
+        standby_seconds: float = 3.0,
+        holder: str | None = None,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+    ) -> None:
+        if not 0 < renew_seconds < lease_seconds:
+            raise ValueError("renew_seconds must be positive and shorter than lease_seconds")
+        self.db = db
+        self.settings = settings
+        self.poll_interval = poll_interval
+        self.poll_timeout = poll_timeout
+        self.lease = timedelta(seconds=lease_seconds)
+        self.renew_seconds = renew_seconds
+        self.standby_seconds = standby_seconds
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self._timeouts = (connect_timeout, read_timeout)
+        self._token: str | None = None
+        self._app: BotApp | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._renewed_at = 0.0
+        self.polling = False
+        self.lease_checks = 0  # lets tests wait for "the standby looked N times" without sleeps
+
+    # --- lifecycle ----------------------------------------------------------------------------
+    async def start(self) -> None:
+        if self._task is not None:
+            return
+        self._token = self.settings.telegram_token()
+        if not self._token:
+            log.info("bot: no telegram token configured; commands are disabled")
+            return
+        install_log_scrubber()  # before the Application: PTB logs its base URL (with the token)
+        self._app = self._build(self._token)
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="bot-poller")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping.set()
+        try:
+            await asyncio.wait_for(task, timeout=10)
+        except TimeoutError:
+            log.warning("bot: lease loop did not stop in time; cancelled")
+        await self._stop_polling()
+        if self._app is not None:
+            try:
+                await self._app.shutdown()
+            except Exception as exc:
+                log.warning("bot: shutdown failed: %s", self._scrub(exc))
+        try:
+            await asyncio.to_thread(self._release)
+        except Exception as exc:
+            log.warning("bot: could not release the lease (it will expire): %s", exc)
+
+    def _build(self, token: str) -> BotApp:
+        base = self.settings.telegram.base_url
+        app = (
+            ApplicationBuilder()
+            .token(token)
+            .base_url(base)
+            .base_file_url(file_url(base))
+            .request(self._request(pool=16))
+            .get_updates_request(self._request(pool=1))
+            .job_queue(None)
+            .build()
+        )
+        Handlers(self.db, self.settings.telegram.admins, token).install(app)
+        return app
+
+    def _request(self, pool: int) -> HTTPXRequest:
+        connect, read = self._timeouts
+        return HTTPXRequest(
+            connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
+            write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
+            socket_options=NO_DELAY,
+        )  # fmt: skip
+
+    # --- the lease loop -----------------------------------------------------------------------
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            held = await self._check_lease()
+            if held and not self.polling:
+                if await self._start_polling():
+                    failures = 0
+                else:
+                    failures += 1
+                    await asyncio.to_thread(self._release)  # let a healthier replica try
+            elif not held and self.polling:
+                log.warning("bot: the poller lease went to another replica; polling stopped")
+                await self._stop_polling()
+            delay = self.renew_seconds if self.polling else (
+                self.standby_seconds * 2 ** min(failures, MAX_BACKOFF))  # fmt: skip
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _check_lease(self) -> bool:
+        """Acquire or renew. On a DB error keep polling only while the last renewal is valid."""
+        try:
+            held = await asyncio.to_thread(self._acquire)
+        except Exception as exc:
+            log.warning("bot: lease check failed: %s", exc)
+            held = self.polling and time.monotonic() - self._renewed_at < (
+                self.lease.total_seconds() - self.renew_seconds)  # fmt: skip
+        else:
+            if held:
+                self._renewed_at = time.monotonic()
+        self.lease_checks += 1
+        return held
+
+    def _acquire(self) -> bool:
+        with self.db.write() as conn:
+            return leases.acquire(conn, LEASE_NAME, self.holder, self.lease, self.db.now())
+
+    def _release(self) -> None:
+        with self.db.write() as conn:
+            leases.release(conn, LEASE_NAME, self.holder)
+
+    # --- polling ------------------------------------------------------------------------------
+    async def _start_polling(self) -> bool:
+        app = self._app
+        assert app is not None and app.updater is not None
+        try:
+            await app.initialize()  # getMe: fails on a dead network or a wrong token
+            if not app.running:
+                await app.start()
+            await self._set_commands()
+            await app.updater.start_polling(  # also deletes any webhook (bootstrap)
+                poll_interval=self.poll_interval,
+                timeout=int(self.poll_timeout),
+                allowed_updates=[Update.MESSAGE, Update.MY_CHAT_MEMBER],
+                error_callback=self._polling_error,
+            )
+        except TelegramError as exc:
+            log.warning("bot: cannot start polling yet (%s); will retry", self._scrub(exc))
+            await self._stop_polling()
+            return False
+        self.polling = True
+        log.info("bot: polling as @%s (lease holder %s)", app.bot.username, self.holder)
+        return True
+
+    async def _stop_polling(self) -> None:
+        app, self.polling = self._app, False
+        if app is None:
+            return
+        try:
+            if app.updater is not None and app.updater.running:
+                await app.updater.stop()
+            if app.running:
+                await app.stop()
+        except Exception as exc:
+            log.warning("bot: stopping polling failed: %s", self._scrub(exc))
+
+    async def _set_commands(self) -> None:
+        """Best effort: the command menu is a nicety, not a reason to stay offline."""
+        assert self._app is not None
+        try:
+            await self._app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+        except TelegramError as exc:
+            log.warning("bot: set_my_commands failed: %s", self._scrub(exc))
+
+    def _polling_error(self, exc: TelegramError) -> None:
+        log.warning("bot: getUpdates failed (PTB retries): %s", self._scrub(exc))
+
+    def _scrub(self, exc: BaseException) -> str:
+        return scrub_token(f"{type(exc).__name__}: {exc}", self._token)

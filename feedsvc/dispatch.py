@@ -1,0 +1,248 @@
+"""The dispatcher: claims due deliveries, sends them, then records the outcome.
+
+Send-then-commit: a delivery is marked ``sent`` only after Telegram returned its message id, so
+a crash between the two costs at most one duplicate, never a lost alert. Pacing is booked at
+claim time in the DB (per chat ``next_send_at``, the shared token bucket), so it holds across
+restarts and replicas; a 429 pauses only its chat and the message stays queued.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import Connection
+
+from feedsvc import metrics
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.notify import OutcomeKind, Sender, SendOutcome, format_alert
+from feedsvc.store import deliveries as q
+from feedsvc.store import rate
+from feedsvc.store.articles import articles_by_ids
+
+log = logging.getLogger(__name__)
+
+BUCKET = "telegram-global"
+MAX_BACKOFF = 300.0
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    global_rate: float = 25.0
+    lease: timedelta = timedelta(seconds=60)
+    disable_after: int = 3  # hard failures in a row before a chat is disabled
+    max_attempts: int = 25  # transient failures before a delivery becomes a dead letter
+    max_in_flight: int = 64
+    poll_seconds: float = 1.0
+    images: bool = False
+    backoff_base: float = 2.0  # seconds; doubles per attempt up to MAX_BACKOFF
+
+
+def default_owner() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        db: Database,
+        sender: Sender,
+        tz: tzinfo,
+        settings: DispatchSettings = DispatchSettings(),
+        owner: str | None = None,
+    ) -> None:
+        self.db = db
+        self.sender = sender
+        self.tz = tz
+        self.cfg = settings
+        self.owner = owner or default_owner()
+        self.wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
+        self._recorder = _BatchRecorder(self._record_many)
+
+    # -- the loop --------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Claim and send until :meth:`stop`; in-flight sends are awaited and recorded."""
+        if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
+            await asyncio.to_thread(self._recover, True)
+        while not self._stop.is_set():
+            try:
+                wait = await self.step()
+            except Exception:
+                log.exception("dispatcher step failed; retrying")
+                wait = self.cfg.poll_seconds
+            if wait > 0:
+                await self._sleep(wait)
+        await self.drain()
+
+    async def _sleep(self, seconds: float) -> None:
+        self.wake.clear()
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                stop = asyncio.ensure_future(self._stop.wait())
+                wake = asyncio.ensure_future(self.wake.wait())
+                try:
+                    await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    stop.cancel()
+                    wake.cancel()
+
+    async def step(self) -> float:
+        """Claim what the budget allows and start sending; returns how long to wait next."""
+        room = self.cfg.max_in_flight - len(self._tasks)
+        if room <= 0:
+            return 0.05
+        claimed, wait = await asyncio.to_thread(self._claim, room)
+        for delivery, article in claimed:
+            await self._slots.acquire()
+            task = asyncio.create_task(self._deliver(delivery, article))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        if claimed:
+            return wait
+        return min(self.cfg.poll_seconds, wait) if wait else self.cfg.poll_seconds
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    # -- DB side (threads) ---------------------------------------------------------------
+    def _recover(self, all_leases: bool = False) -> int:
+        with self.db.write() as conn:
+            now = self.db.now()
+            horizon = now + self.cfg.lease + timedelta(days=1) if all_leases else now
+            return q.recover_expired(conn, horizon)
+
+    def _claim(self, room: int) -> tuple[list[tuple[q.Claimed, Article | None]], float]:
+        with self.db.write() as conn:
+            now = self.db.now()
+            q.recover_expired(conn, now)
+            taken, wait = rate.take(conn, BUCKET, self.cfg.global_rate, 1.0, room, now)
+            if taken == 0:
+                return [], wait
+            claimed = q.claim(conn, self.owner, now, taken, self.cfg.lease)
+            rate.give_back(conn, BUCKET, taken - len(claimed))
+            found = articles_by_ids(conn, [c.article_id for c in claimed])
+            metrics.QUEUE_DEPTH.set(q.queue_depth(conn))
+        return [(c, found.get(c.article_id)) for c in claimed], wait
+
+    # -- one delivery ------------------------------------------------------------------
+    async def _deliver(self, d: q.Claimed, article: Article | None) -> None:
+        try:
+            if article is None:
+                outcome = SendOutcome.bad_content("article no longer stored")
+            else:
+                msg = format_alert(article, d.topics, self.tz, with_image=self.cfg.images)
+                send = self.sender.send_plain if d.plain_text else self.sender.send
+                try:
+                    outcome = await send(d.chat_id, msg, d.link_preview)
+                except Exception as exc:  # a sender bug must not lose the delivery
+                    log.exception("sender raised for delivery %s", d.id)
+                    outcome = SendOutcome.transient(f"{type(exc).__name__}")
+            await self._recorder.record(d, outcome)
+            metrics.DELIVERIES.labels(outcome.kind.value).inc()
+            for callback in self.on_outcome:
+                callback(d.id, outcome)
+        except Exception:
+            log.exception("could not record delivery %s; its lease will expire and retry", d.id)
+        finally:
+            self._slots.release()
+            self.wake.set()
+
+    def _backoff(self, attempts: int) -> timedelta:
+        return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))
+
+    def _record_many(self, outcomes: Sequence[tuple[q.Claimed, SendOutcome]]) -> None:
+        with self.db.write() as conn:
+            now = self.db.now()
+            for d, o in outcomes:
+                q.book_next_send(conn, d.chat_id, d.chat_type, now)
+                self._record(conn, now, d, o)
+
+    def _record(self, conn: Connection, now: datetime, d: q.Claimed, o: SendOutcome) -> None:
+        kind, owner, text = o.kind, self.owner, o.description
+        if kind is OutcomeKind.SENT:
+            q.mark_sent(conn, d.id, owner, o.message_id or 0, now)
+            q.chat_succeeded(conn, d.chat_id)
+        elif kind is OutcomeKind.RETRY_AFTER:
+            until = now + timedelta(seconds=o.seconds or 1)
+            q.block_chat_until(conn, d.chat_id, until)
+            q.retry_later(conn, d.id, owner, until, text)
+            log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
+        elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
+            q.retry_later(conn, d.id, owner, now, text)
+            q.migrate_chat(conn, d.chat_id, o.new_chat_id)
+            log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
+        elif kind in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND):
+            q.mark_terminal(conn, d.id, owner, kind.value, text, now)
+            if q.chat_failed(conn, d.chat_id, text, self.cfg.disable_after, now):
+                log.warning("chat %s disabled: %s", d.chat_id, text)
+        elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
+            q.retry_later(conn, d.id, owner, now, text, plain_text=True)
+        elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT):
+            q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
+        elif d.attempts + 1 >= self.cfg.max_attempts:
+            q.mark_terminal(conn, d.id, owner, "failed", text, now)
+        else:  # transient or ambiguous: try again later (ambiguous may duplicate, counted)
+            due = now + self._backoff(d.attempts)
+            q.retry_later(conn, d.id, owner, due, text, ambiguous=kind is OutcomeKind.AMBIGUOUS)
+
+
+class _BatchRecorder:
+    """Records outcomes that finish together in one write transaction.
+
+    A burst of sends (many chats at once) then has one short commit between "Telegram accepted"
+    and "we know it", instead of a queue of commits: that gap is the only place where a crash
+    turns into a duplicate message.
+    """
+
+    def __init__(self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None]) -> None:
+        self._write = write
+        self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, d: q.Claimed, o: SendOutcome) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((d, o, done))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    await asyncio.to_thread(self._write, [(d, o) for d, o, _ in batch])
+                except Exception as exc:
+                    for _, _, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for _, _, done in batch:
+                        done.set_result(None)
+        finally:
+            self._flushing = False
+
+
+def choose_sender(token: str | None, base_url: str) -> Sender:
+    """Telegram when a token is configured, else the console (the demo's alerts)."""
+    from feedsvc.notify import ConsoleSender, TelegramSender
+
+    if token:
+        return TelegramSender(token, base_url=base_url)
+    return ConsoleSender()

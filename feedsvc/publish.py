@@ -1,0 +1,255 @@
+"""Feed snapshots: rendered once when ingest changes a topic, served from memory.
+
+The HTTP routes (``feedsvc.web.feeds``) read this object's in-memory snapshots, so serving a
+topic feed touches no database. Snapshots are also stored in ``feed_snapshots`` so every replica
+serves the same bytes and ETags: a replica that did not render a change picks it up on its next
+``sync`` tick. Re-rendering identical data yields identical bytes (dates come from the data),
+so an unchanged feed keeps its ETag and readers keep getting 304s.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from feedsvc import metrics
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats, render_opml
+from feedsvc.feeds.index import IndexTopic, render_index
+from feedsvc.feeds.model import search_feed_urls
+from feedsvc.matching import document_from_article, match_document, parse_query
+from feedsvc.store.articles import latest_articles, topic_articles
+from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
+from feedsvc.store.topics import Topic, list_topics
+from feedsvc.web.http_cache import Snapshot, make_snapshot
+
+log = logging.getLogger(__name__)
+
+MEDIA = {
+    "rss": "application/rss+xml",
+    "atom": "application/atom+xml",
+    "json": "application/feed+json",
+}
+DEFAULT_LIMIT = 50
+SEARCH_SCAN = 5000  # newest stored articles an ad-hoc search feed looks through
+SEARCH_TTL = 60.0  # seconds a search feed is cached
+CACHE_ENTRIES = 256
+
+
+class _TTLCache:
+    def __init__(self, ttl: float, size: int = CACHE_ENTRIES) -> None:
+        self.ttl, self.size = ttl, size
+        self._data: OrderedDict[tuple[object, ...], tuple[float, Snapshot]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> Snapshot | None:
+        with self._lock:
+            hit = self._data.get(key)
+            if hit is None or hit[0] < time.monotonic():
+                return None
+            self._data.move_to_end(key)
+            return hit[1]
+
+    def put(self, key: tuple[object, ...], snap: Snapshot) -> None:
+        with self._lock:
+            self._data[key] = (time.monotonic() + self.ttl, snap)
+            self._data.move_to_end(key)
+            while len(self._data) > self.size:
+                self._data.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class FeedPublisher:
+    """Implements :class:`feedsvc.web.feeds.FeedBackend` over the state DB."""
+
+    def __init__(self, db: Database, settings: Settings) -> None:
+        self.db = db
+        self.settings = settings
+        self.public_url = settings.http.public_url.rstrip("/")
+        self._snaps: dict[tuple[str, str], Snapshot] = {}
+        self._rendered_versions: dict[str, datetime] = {}  # slug → topic.updated_at rendered
+        self._topics: dict[str, Topic] = {}
+        self._synced_at: datetime | None = None
+        self._opml: Snapshot | None = None
+        self._index: Snapshot | None = None
+        self._search = _TTLCache(SEARCH_TTL)
+        self._limits = _TTLCache(SEARCH_TTL)
+        self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
+
+    # -- rendering -------------------------------------------------------------------
+    def _metas(
+        self, title: str, description: str, urls: dict[str, str], id_: str
+    ) -> dict[str, FeedMeta]:
+        site = self.settings.site
+        return {
+            fmt: FeedMeta(
+                title=title,
+                description=description or title,
+                site_url=site.url,
+                self_url=url,
+                feed_id=id_,
+                author=site.title,
+                stylesheet_url=None if fmt == "json" else f"{self.public_url}/feed.xsl",
+            )
+            for fmt, url in urls.items()
+        }
+
+    def topic_metas(self, topic: Topic) -> dict[str, FeedMeta]:
+        title = f"{topic.title} — {self.settings.site.title}"
+        urls = feed_urls(self.public_url, topic.slug)
+        return self._metas(title, topic.description, urls, feed_id(self.public_url, topic.slug))
+
+    def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
+        with self.db.read() as conn:
+            items = topic_articles(conn, topic.id, limit)
+        t0 = time.perf_counter()
+        bodies = render_formats(self.topic_metas(topic), items)
+        metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
+        return bodies
+
+    # -- snapshots -------------------------------------------------------------------
+    def refresh(self, slugs: Iterable[str] | None = None) -> int:
+        """Re-render the given topics (default: those new or edited since their last render),
+        store changed snapshots, and update memory. Returns how many feeds changed."""
+        with self._lock:
+            with self.db.read() as conn:
+                topics = {t.slug: t for t in list_topics(conn)}
+            wanted = (
+                set(slugs)
+                if slugs is not None
+                else {
+                    s for s, t in topics.items() if self._rendered_versions.get(s) != t.updated_at
+                }
+            )
+            changed = 0
+            now = self.db.now()
+            for slug in sorted(wanted & set(topics)):
+                topic = topics[slug]
+                for fmt, body in self._render_topic(topic, DEFAULT_LIMIT).items():
+                    changed += self._store(slug, fmt, body, now)
+                self._rendered_versions[slug] = topic.updated_at
+            if topics != self._topics:
+                self._topics = topics
+                self._rebuild_pages(now)
+            if changed:
+                self._limits.clear()
+                self._search.clear()
+            return changed
+
+    def _store(self, slug: str, fmt: str, body: bytes, now: datetime) -> int:
+        current = self._snaps.get((slug, fmt))
+        candidate = make_snapshot(body, MEDIA[fmt], now)
+        if current is not None and current.etag == candidate.etag:
+            return 0
+        with self.db.write() as conn:
+            stored = put_snapshot(conn, StoredSnapshot(slug, fmt, body, candidate.etag, now), now)
+        if stored or current is None:
+            self._snaps[(slug, fmt)] = candidate
+        return 1
+
+    def sync(self) -> None:
+        """Load snapshots other replicas rendered, then render what is stale here."""
+        with self.db.read() as conn:
+            fresh = get_snapshots(conn, self._synced_at)
+        self._synced_at = self.db.now()
+        with self._lock:
+            for s in fresh:
+                current = self._snaps.get((s.slug, s.fmt))
+                if current is None or current.etag != s.etag:
+                    self._snaps[(s.slug, s.fmt)] = Snapshot(
+                        s.body, s.etag, s.last_modified, MEDIA.get(s.fmt, "application/xml")
+                    )
+        self.refresh()
+
+    def on_ingest(self, topic_ids: set[int]) -> None:
+        slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]
+        if slugs:
+            self.refresh(slugs)
+
+    def _rebuild_pages(self, now: datetime) -> None:
+        enabled = [t for t in self._topics.values() if t.enabled]
+        site = self.settings.site
+        feeds = [(t.title, feed_urls(self.public_url, t.slug)["rss"], site.url) for t in enabled]
+        opml = render_opml(site.title, feeds)
+        if self._opml is None or self._opml.body != opml:
+            self._opml = make_snapshot(opml, "text/x-opml", now)
+        page = render_index(
+            site.title,
+            site.url,
+            self.public_url,
+            [IndexTopic(t.slug, t.title, t.description) for t in enabled],
+        )
+        if self._index is None or self._index.body != page:
+            self._index = make_snapshot(page, "text/html", now)
+
+    # -- FeedBackend ------------------------------------------------------------------
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return None
+        if limit == DEFAULT_LIMIT:
+            return self._snaps.get((slug, fmt))
+        key = (slug, fmt, limit, topic.updated_at)
+        snap = self._limits.get(key)
+        if snap is None:  # a rare non-default ?limit=: rendered on demand, cached briefly
+            base = self._snaps.get((slug, fmt))
+            body = self._render_topic(topic, limit)[fmt]
+            last = base.last_modified if base else datetime.now(UTC)
+            snap = make_snapshot(body, MEDIA[fmt], last)
+            self._limits.put(key, snap)
+        return snap
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
+        key = (query, fmt, limit)
+        cached = self._search.get(key)
+        if cached is not None:
+            return cached
+        queries = {s: t.query for s, t in self._topics.items()}
+        parsed = parse_query(query, queries.get)  # QueryError → 400
+        with self.db.read() as conn:
+            recent = latest_articles(conn, SEARCH_SCAN)
+        found = [
+            s.article for s in recent if match_document(parsed, document_from_article(s.article))
+        ][:limit]
+        urls = search_feed_urls(self.public_url, query)
+        title = f"“{query}” — {self.settings.site.title}"
+        metas = self._metas(title, f"Tìm kiếm: {query}", urls, urls["atom"])
+        body = render_formats(metas, found)[fmt]
+        last = max(
+            (a.updated_at or a.published_at for a in found),
+            default=datetime(1970, 1, 1, tzinfo=UTC),
+        )
+        snap = make_snapshot(body, MEDIA[fmt], last)
+        self._search.put(key, snap)
+        return snap
+
+    def opml(self) -> Snapshot:
+        if self._opml is None:
+            self._rebuild_pages(datetime.now(UTC))
+        assert self._opml is not None
+        return self._opml
+
+    def index_html(self) -> Snapshot:
+        if self._index is None:
+            self._rebuild_pages(datetime.now(UTC))
+        assert self._index is not None
+        return self._index
+
+
+def render_topic_feed(settings: Settings, slug: str, fmt: str, limit: int) -> bytes | None:
+    """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
+    publisher = FeedPublisher(Database(settings.database.url), settings)
+    with publisher.db.read() as conn:
+        topics = {t.slug: t for t in list_topics(conn)}
+    topic = topics.get(slug)
+    if topic is None:
+        return None
+    return publisher._render_topic(topic, limit)[fmt]

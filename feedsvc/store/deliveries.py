@@ -1,0 +1,272 @@
+"""The outbox: deliveries claimed under leases, paced per chat, finished exactly once.
+
+States: ``pending`` → ``sending`` (leased) → ``sent`` | ``blocked`` | ``chat_not_found`` |
+``bad_content`` | ``disabled`` | ``failed``. A crash leaves rows ``sending``; they return to
+``pending`` when their lease expires, which is the only way a message can be sent twice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from feedsvc.db.schema import chats, deliveries
+
+TERMINAL = ("sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed")
+GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
+PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    id: int
+    chat_id: int
+    chat_type: str
+    article_id: int
+    topics: list[str]
+    attempts: int
+    plain_text: bool
+    link_preview: bool
+
+
+def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
+    """Insert deliveries, silently skipping (chat, article) pairs that already exist."""
+    if not rows:
+        return 0
+    dialect = conn.dialect.name
+    if dialect == "sqlite":
+        stmt: Any = sqlite_insert(deliveries).on_conflict_do_nothing()
+    elif dialect == "postgresql":
+        stmt = pg_insert(deliveries).on_conflict_do_nothing()
+    else:  # pragma: no cover - MySQL is a source only
+        stmt = insert(deliveries).prefix_with("IGNORE")
+    return int(conn.execute(stmt, list(rows)).rowcount or 0)
+
+
+def recover_expired(conn: Connection, now: datetime) -> int:
+    """Leases that ran out (a crashed or killed sender) go back to the queue."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.state == "sending", deliveries.c.lease_until < now)
+        .values(
+            state="pending",
+            lease_until=None,
+            lease_owner=None,
+            ambiguous=deliveries.c.ambiguous + 1,
+        )
+    )
+    return result.rowcount
+
+
+def _claimable(now: datetime, limit: int) -> Any:
+    """The oldest unfinished delivery of each chat that may be sent to now (in order per chat)."""
+    head = (
+        select(func.min(deliveries.c.id))
+        .where(deliveries.c.state.in_(("pending", "sending")))
+        .group_by(deliveries.c.chat_id)
+        .scalar_subquery()
+    )
+    return (
+        select(deliveries.c.id)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(
+            deliveries.c.state == "pending",
+            deliveries.c.due_at <= now,
+            deliveries.c.id.in_(head),
+            or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
+            or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+        )
+        .order_by(deliveries.c.id)
+        .limit(limit)
+    )
+
+
+def claim(
+    conn: Connection, owner: str, now: datetime, limit: int, lease: timedelta
+) -> list[Claimed]:
+    """Lease up to ``limit`` deliveries (one per chat) and book each chat's next send slot."""
+    if limit <= 0:
+        return []
+    ids_stmt = _claimable(now, limit)
+    if conn.dialect.name == "postgresql":
+        ids_stmt = ids_stmt.with_for_update(of=deliveries, skip_locked=True)
+    ids = list(conn.execute(ids_stmt).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.id.in_(ids), deliveries.c.state == "pending")
+        .values(state="sending", lease_owner=owner, lease_until=now + lease)
+    )
+    rows = conn.execute(
+        select(
+            deliveries.c.id,
+            deliveries.c.chat_id,
+            chats.c.type,
+            deliveries.c.article_id,
+            deliveries.c.topics,
+            deliveries.c.attempts,
+            deliveries.c.plain_text,
+            chats.c.link_preview,
+        )
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner)
+        .order_by(deliveries.c.id)
+    ).tuples()
+    claimed = [Claimed(*row) for row in rows]
+    for c in claimed:
+        book_next_send(conn, c.chat_id, c.chat_type, now)
+    return claimed
+
+
+def book_next_send(conn: Connection, chat_id: int, chat_type: str, now: datetime) -> None:
+    """The chat's next send may start one pacing interval from ``now``.
+
+    Booked at claim time and again when the outcome is recorded: anchoring on the answer, not
+    the request, keeps the gap even when one request is slow and the next one fast.
+    """
+    gap = PRIVATE_INTERVAL if chat_type == "private" else GROUP_INTERVAL
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(next_send_at=now + gap))
+
+
+def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
+    """Update a leased row only if we still hold the lease (a slow sender may have lost it)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == id_,
+            deliveries.c.state == "sending",
+            deliveries.c.lease_owner == owner,
+        )
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def mark_sent(conn: Connection, id_: int, owner: str, message_id: int, now: datetime) -> bool:
+    ok = _finish(
+        conn,
+        id_,
+        owner,
+        state="sent",
+        message_id=message_id,
+        finished_at=now,
+        attempts=deliveries.c.attempts + 1,
+        error=None,
+    )
+    return ok
+
+
+def mark_terminal(
+    conn: Connection, id_: int, owner: str, state: str, error: str, now: datetime
+) -> bool:
+    assert state in TERMINAL and state != "sent"
+    return _finish(
+        conn,
+        id_,
+        owner,
+        state=state,
+        error=error[:1000],
+        finished_at=now,
+        attempts=deliveries.c.attempts + 1,
+    )
+
+
+def retry_later(
+    conn: Connection,
+    id_: int,
+    owner: str,
+    due: datetime,
+    error: str,
+    *,
+    plain_text: bool | None = None,
+    ambiguous: bool = False,
+) -> bool:
+    values: dict[str, Any] = {
+        "state": "pending",
+        "due_at": due,
+        "error": error[:1000],
+        "attempts": deliveries.c.attempts + 1,
+    }
+    if plain_text is not None:
+        values["plain_text"] = plain_text
+    if ambiguous:
+        values["ambiguous"] = deliveries.c.ambiguous + 1
+    return _finish(conn, id_, owner, **values)
+
+
+def block_chat_until(conn: Connection, chat_id: int, until: datetime) -> None:
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(blocked_until=until))
+
+
+def chat_succeeded(conn: Connection, chat_id: int) -> None:
+    conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id, chats.c.failures > 0).values(failures=0)
+    )
+
+
+def chat_failed(
+    conn: Connection, chat_id: int, reason: str, disable_after: int, now: datetime
+) -> bool:
+    """Count a hard failure; at ``disable_after`` in a row the chat is disabled and its queue
+    closed as ``disabled``. Returns True when this call disabled it."""
+    conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id).values(failures=chats.c.failures + 1)
+    )
+    failures = conn.execute(select(chats.c.failures).where(chats.c.chat_id == chat_id)).scalar()
+    if failures is None or failures < disable_after:
+        return False
+    conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id).values(disabled_reason=reason[:500])
+    )
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.chat_id == chat_id, deliveries.c.state == "pending")
+        .values(state="disabled", error=f"chat disabled: {reason}"[:1000], finished_at=now)
+    )
+    return True
+
+
+def migrate_chat(conn: Connection, old: int, new: int) -> None:
+    """A group became a supergroup: move the chat (FKs cascade) unless the new id exists."""
+    exists = conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == new)).first()
+    if exists is None:
+        conn.execute(
+            update(chats).where(chats.c.chat_id == old).values(chat_id=new, type="supergroup")
+        )
+        return
+    # Both exist (the bot already knew the supergroup): keep the new one, move the queue over.
+    conn.execute(update(deliveries).where(deliveries.c.chat_id == old).values(chat_id=new))
+
+
+def next_due(conn: Connection, now: datetime) -> datetime | None:
+    """When the dispatcher should look again if nothing is claimable right now."""
+    stmt = select(func.min(func.coalesce(deliveries.c.due_at, now))).where(
+        deliveries.c.state == "pending"
+    )
+    due = conn.execute(stmt).scalar()
+    return due if isinstance(due, datetime) else None
+
+
+def queue_depth(conn: Connection) -> int:
+    stmt = select(func.count()).where(deliveries.c.state.in_(("pending", "sending")))
+    return int(conn.execute(stmt).scalar_one())
+
+
+def resend(conn: Connection, id_: int, now: datetime) -> bool:
+    """Put a dead letter (any terminal state but sent) back in the queue."""
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id == id_,
+            and_(deliveries.c.state.in_(TERMINAL), deliveries.c.state != "sent"),
+        )
+        .values(state="pending", due_at=now, finished_at=None, plain_text=False)
+    )
+    return result.rowcount == 1

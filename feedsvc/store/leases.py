@@ -1,0 +1,57 @@
+"""Named leases in the shared state DB: "only one replica does X at a time" (bot poller, ingest).
+
+A lease is a row ``(name, holder, expires_at)``. Acquiring and renewing are the same single
+conditional UPDATE (mine, or expired → mine until ``now + ttl``), so two replicas racing for an
+expired lease cannot both win: the database serialises the row update and re-checks the WHERE.
+The INSERT for a lease that does not exist yet runs in a savepoint, so losing that race is a plain
+"not acquired" rather than an aborted transaction. ``now`` must come from :meth:`Database.now`
+so every replica compares against the same clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, delete, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
+
+from feedsvc.db.schema import leases
+
+
+@dataclass(frozen=True, slots=True)
+class Lease:
+    name: str
+    holder: str
+    expires_at: datetime
+
+
+def acquire(conn: Connection, name: str, holder: str, ttl: timedelta, now: datetime) -> bool:
+    """Take or renew ``name`` for ``holder`` until ``now + ttl``; False if another holds it."""
+    expires = now + ttl
+    result = conn.execute(
+        update(leases)
+        .where(leases.c.name == name, or_(leases.c.holder == holder, leases.c.expires_at < now))
+        .values(holder=holder, expires_at=expires)
+    )
+    if result.rowcount == 1:
+        return True
+    if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
+        return False  # held by someone else and not expired
+    try:
+        with conn.begin_nested():
+            conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
+    except IntegrityError:
+        return False  # another replica inserted it first
+    return True
+
+
+def release(conn: Connection, name: str, holder: str) -> bool:
+    """Give the lease up (clean shutdown) so a standby can take over without waiting for expiry."""
+    result = conn.execute(delete(leases).where(leases.c.name == name, leases.c.holder == holder))
+    return result.rowcount == 1
+
+
+def get(conn: Connection, name: str) -> Lease | None:
+    row = conn.execute(select(leases).where(leases.c.name == name)).first()
+    return Lease(row.name, row.holder, row.expires_at) if row is not None else None

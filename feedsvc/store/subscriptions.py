@@ -1,0 +1,193 @@
+"""Chats and their subscriptions (to a topic, or to the chat's own query)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from feedsvc.db.schema import chats, subscriptions, topics
+
+
+@dataclass(frozen=True, slots=True)
+class Chat:
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool
+    disabled_reason: str | None
+    link_preview: bool
+
+
+@dataclass(frozen=True, slots=True)
+class Subscription:
+    id: int
+    chat_id: int
+    topic_slug: str | None
+    topic_title: str | None
+    query: str | None
+
+    @property
+    def label(self) -> str:
+        return self.topic_title or self.topic_slug or f"“{self.query}”"
+
+
+def ensure_chat(
+    conn: Connection, chat_id: int, type_: str, title: str | None, now: datetime
+) -> Chat:
+    row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).first()
+    if row is None:
+        conn.execute(
+            insert(chats).values(
+                chat_id=chat_id, type=type_, title=title, paused=False, failures=0,
+                link_preview=False, created_at=now,
+            )
+        )
+    elif row.title != title or row.type != type_:
+        conn.execute(
+            update(chats).where(chats.c.chat_id == chat_id).values(type=type_, title=title)
+        )
+    chat = get_chat(conn, chat_id)
+    assert chat is not None
+    return chat
+
+
+def get_chat(conn: Connection, chat_id: int) -> Chat | None:
+    row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).first()
+    if row is None:
+        return None
+    return Chat(row.chat_id, row.type, row.title, row.paused, row.disabled_reason,
+                row.link_preview)
+
+
+def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(paused=paused))
+
+
+def reenable_chat(conn: Connection, chat_id: int) -> None:
+    """A chat that talks to the bot again (e.g. /start after blocking it) is live again."""
+    conn.execute(
+        update(chats)
+        .where(chats.c.chat_id == chat_id, chats.c.disabled_reason.is_not(None))
+        .values(disabled_reason=None, failures=0)
+    )
+
+
+def disable_chat(conn: Connection, chat_id: int, reason: str) -> bool:
+    """The bot was removed, kicked or blocked: stop queueing alerts for this chat, keep its subs."""
+    result = conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id).values(disabled_reason=reason)
+    )
+    return result.rowcount == 1
+
+
+def subscribe(
+    conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None, now: datetime
+) -> bool:
+    """Idempotent: returns False when the chat already had this subscription."""
+    cond = (
+        subscriptions.c.topic_id == topic_id if topic_id is not None
+        else subscriptions.c.query == query
+    )
+    exists = conn.execute(
+        select(subscriptions.c.id).where(subscriptions.c.chat_id == chat_id, cond)
+    ).first()
+    if exists:
+        return False
+    conn.execute(
+        insert(subscriptions).values(chat_id=chat_id, topic_id=topic_id, query=query,
+                                     created_at=now)
+    )
+    return True
+
+
+def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None) -> int:
+    cond = (
+        subscriptions.c.topic_id == topic_id if topic_id is not None
+        else subscriptions.c.query == query
+    )
+    result = conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id, cond))
+    return result.rowcount
+
+
+def list_subscriptions(conn: Connection, chat_id: int | None = None) -> list[Subscription]:
+    stmt = (
+        select(subscriptions.c.id, subscriptions.c.chat_id, topics.c.slug, topics.c.title,
+               subscriptions.c.query)
+        .select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
+        .order_by(subscriptions.c.chat_id, subscriptions.c.id)
+    )
+    if chat_id is not None:
+        stmt = stmt.where(subscriptions.c.chat_id == chat_id)
+    return [Subscription(*row) for row in conn.execute(stmt).tuples()]
+
+
+def subscriptions_version(conn: Connection) -> tuple[object, ...]:
+    row = conn.execute(
+        select(func.count(), func.max(subscriptions.c.id)).select_from(subscriptions)
+    ).one()
+    return tuple(row)
+
+
+def live_topic_subscribers(conn: Connection, topic_ids: set[int]) -> list[tuple[int, int]]:
+    """``(chat_id, topic_id)`` for chats that are neither paused nor disabled."""
+    if not topic_ids:
+        return []
+    stmt = (
+        select(subscriptions.c.chat_id, subscriptions.c.topic_id)
+        .join(chats, chats.c.chat_id == subscriptions.c.chat_id)
+        .where(
+            subscriptions.c.topic_id.in_(topic_ids),
+            chats.c.paused.is_(False),
+            chats.c.disabled_reason.is_(None),
+        )
+    )
+    return [(int(c), int(t)) for c, t in conn.execute(stmt).tuples()]
+
+
+def live_query_subscriptions(conn: Connection) -> list[tuple[int, int, str]]:
+    """``(subscription id, chat_id, query)`` of own-query subscriptions of live chats."""
+    stmt = (
+        select(subscriptions.c.id, subscriptions.c.chat_id, subscriptions.c.query)
+        .join(chats, chats.c.chat_id == subscriptions.c.chat_id)
+        .where(
+            subscriptions.c.query.is_not(None),
+            chats.c.paused.is_(False),
+            chats.c.disabled_reason.is_(None),
+        )
+    )
+    return [(int(i), int(c), str(q)) for i, c, q in conn.execute(stmt).tuples()]
+
+
+def unsubscribe_id(conn: Connection, chat_id: int, subscription_id: int) -> int:
+    """Remove one subscription by id (``/unsub 2`` picks it from ``/list``), only in this chat."""
+    result = conn.execute(
+        delete(subscriptions).where(
+            subscriptions.c.chat_id == chat_id, subscriptions.c.id == subscription_id
+        )
+    )
+    return result.rowcount
+
+
+def count_subscriptions(conn: Connection, chat_id: int) -> int:
+    stmt = select(func.count()).select_from(subscriptions).where(subscriptions.c.chat_id == chat_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> int:
+    """After a group → supergroup migration, give ``new`` every subscription ``old`` still has.
+
+    ``deliveries.migrate_chat`` renames the chat when the supergroup is unknown; when both rows
+    exist (the supergroup talked to the bot first) it only moves the queue, so the subscriptions
+    are merged here and the old chat row, now empty, is dropped. Returns subscriptions moved.
+    """
+    if get_chat(conn, old) is None or get_chat(conn, new) is None:
+        return 0
+    moved = 0
+    for sub in conn.execute(select(subscriptions).where(subscriptions.c.chat_id == old)):
+        if subscribe(conn, new, topic_id=sub.topic_id, query=sub.query, now=now):
+            moved += 1
+    conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == old))
+    conn.execute(delete(chats).where(chats.c.chat_id == old))
+    return moved

@@ -1,0 +1,378 @@
+"""The bot's commands, driven through real python-telegram-bot against the fake Bot API over HTTP.
+
+Every test runs on SQLite and on the real PostgreSQL (the ``db`` fixture). Replies are observed at
+the fake (``visible`` is the text after Telegram's HTML parsing, so escaping is checked too) and
+database effects read back through the store; the bot writes before it replies, so a reply seen
+means the transaction committed.
+"""
+
+from __future__ import annotations
+
+import socket
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from types import SimpleNamespace
+from typing import Any
+
+import fakebot
+import pytest
+from fakebot import FakeBotAPI
+from pydantic import SecretStr
+
+from feedsvc.bot import BotService, actions
+from feedsvc.config import Settings, TelegramSettings
+from feedsvc.db import Database, upgrade
+from feedsvc.store import subscriptions as subs
+from feedsvc.store.topics import TopicSpec, save_topic
+
+ADMIN = 1000  # in telegram.admins
+OTHER_ADMIN = 1001  # in telegram.admins, but not an admin of the test channel
+USER = 42
+TOPICS = [
+    TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy" OR "Núi Đối"', "Tin Kiến Thụy"),
+    TopicSpec("the-thao", "Thể thao", '"bóng đá" OR "thể thao"', "Bóng đá & <mọi môn>"),
+    TopicSpec("cu", "Chủ đề cũ", "cũ", "", enabled=False),
+]
+
+
+def make_bot(db: Database, fake_url: str, token: str, holder: str = "a", **kw: Any) -> BotService:
+    settings = Settings(
+        telegram=TelegramSettings(
+            token=SecretStr(token), base_url=fake_url, admins=[ADMIN, OTHER_ADMIN]
+        )
+    )
+    timing: dict[str, Any] = {
+        "poll_timeout": 1, "lease_seconds": 1.5, "renew_seconds": 0.2, "standby_seconds": 0.05,
+        "connect_timeout": 1, "read_timeout": 2,
+    }  # fmt: skip
+    return BotService(db, settings, holder=holder, **(timing | kw))
+
+
+def seed_topics(db: Database) -> None:
+    with db.write() as conn:
+        for spec in TOPICS:
+            save_topic(conn, spec, "cli", db.now())
+
+
+def subs_of(db: Database, chat_id: int) -> list[str]:
+    """This chat's subscriptions as slugs or query texts, in creation order."""
+    with db.read() as conn:
+        return [s.topic_slug or s.query or "" for s in subs.list_subscriptions(conn, chat_id)]
+
+
+def chat_row(db: Database, chat_id: int) -> subs.Chat | None:
+    with db.read() as conn:
+        return subs.get_chat(conn, chat_id)
+
+
+async def ask(fake: FakeBotAPI, chat_id: int, text: str, user_id: int | None = None) -> str:
+    """Send ``text`` as ``user_id`` (default: the private chat's user) and return the reply."""
+    before = len(fake.messages(chat_id))
+    fake.user_sends(chat_id, user_id if user_id is not None else chat_id, text)
+    replies = await fake.await_for(lambda: fake.messages(chat_id)[before:], timeout=5)
+    assert replies[0].parse_mode == "HTML"
+    return replies[0].visible
+
+
+class _NoDelaySocket(socket.socket):
+    def listen(self, backlog: int = 128) -> None:
+        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
+        super().listen(backlog)
+
+
+@contextmanager
+def fast_fake() -> Iterator[FakeBotAPI]:
+    """A fake Bot API whose sockets answer without Nagle's ~45 ms delay (see below)."""
+    # The fake's sockets run with Nagle on: every answer costs ~45 ms (delayed ACK), which made
+    # these tests 3x slower. Scoped to the bot tests until tests/fakebot.py sets TCP_NODELAY.
+    shim = SimpleNamespace(**(vars(socket) | {"socket": _NoDelaySocket}))
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(fakebot, "socket", shim)
+        server = FakeBotAPI().start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with fast_fake() as server:
+        server.add_chat(-1001234567, "channel", "Tin nhanh", admins=[ADMIN], username="tinnhanh")
+        server.add_chat(-5, "group", "Nhóm", admins=[7])
+        yield server
+
+
+@asynccontextmanager
+async def running(db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    seed_topics(db)
+    service = make_bot(db, fake.base_url, fake.token)
+    await service.start()
+    try:
+        await fake.await_for(lambda: service.polling, timeout=5)
+        yield service
+    finally:
+        await service.stop()
+
+
+@pytest.fixture
+async def bot(db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    """The bot on both backends: for tests whose point is a database effect."""
+    async with running(db, fake) as service:
+        yield service
+
+
+@pytest.fixture
+def lite_db(sqlite_url: str) -> Iterator[Database]:
+    database = Database(sqlite_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    """The bot on SQLite only: for tests about replies and permissions, not SQL."""
+    async with running(lite_db, fake) as service:
+        yield service
+
+
+# --- basics ----------------------------------------------------------------------------------
+async def test_start_registers_and_reenables_a_blocked_chat(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    with lite_db.write() as conn:
+        subs.ensure_chat(conn, USER, "private", "U", lite_db.now())
+        subs.disable_chat(conn, USER, "bot bị chặn")
+    assert "Xin chào" in await ask(fake, USER, "/start")
+    row = chat_row(lite_db, USER)
+    assert row is not None and row.type == "private" and row.disabled_reason is None
+
+
+async def test_help_menu_and_webhook(fake: FakeBotAPI, lite_bot: BotService) -> None:
+    reply = await ask(fake, USER, "/help")
+    assert "/sub <chủ đề hoặc truy vấn>" in reply and "/pause" in reply
+    assert {c["command"] for c in fake.commands} >= {"start", "sub", "unsub", "list", "pause"}
+    assert any(c.method == "deletewebhook" for c in fake.calls)
+
+
+async def test_topics_lists_enabled_topics_escaped(fake: FakeBotAPI, lite_bot: BotService) -> None:
+    reply = await ask(fake, USER, "/topics")
+    assert "kien-thuy — Kiến Thụy: Tin Kiến Thụy" in reply
+    assert "Bóng đá & <mọi môn>" in reply  # escaped on the way out, intact for the reader
+    assert "cu —" not in reply
+
+
+async def test_unknown_command_hint_only_when_addressed(
+    fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    assert "/help" in await ask(fake, USER, "/frobnicate")
+    fake.user_sends(-5, 8, "/otherbots_command")  # groups host other bots: stay quiet
+    assert "/help" in await ask(fake, -5, "/nope@feedsvc_test_bot", user_id=8)
+    assert len(fake.messages(-5)) == 1
+
+
+# --- /sub, /unsub, /list ---------------------------------------------------------------------
+async def test_sub_topic_is_idempotent(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
+    assert "Đã đăng ký: Thể thao (the-thao)" in await ask(fake, USER, "/sub the-thao")
+    assert "Đã đăng ký rồi" in await ask(fake, USER, "/sub the-thao")
+    assert subs_of(db, USER) == ["the-thao"]
+
+
+async def test_sub_multiword_quoted_query(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
+    reply = await ask(fake, USER, '/sub "công an"   OR "an ninh"')
+    assert 'Đã đăng ký: truy vấn "công an" OR "an ninh"' in reply
+    assert "Đã đăng ký rồi" in await ask(fake, USER, '/sub "công an" OR "an ninh"')
+    assert "Đã đăng ký" in await ask(fake, USER, "/sub Kiến Thụy @the-thao")
+    assert subs_of(db, USER) == ['"công an" OR "an ninh"', "Kiến Thụy @the-thao"]
+
+
+async def test_invalid_query_gets_parser_message(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    cases = {
+        "nguon:abc": "unknown field 'nguon'",
+        '"công an': "at 0:",
+        "@khong-co": "unknown topic @khong-co",
+        "-bóng": "no positive term",
+    }
+    for query, expected in cases.items():
+        reply = await ask(fake, USER, f"/sub {query}")
+        assert reply.startswith(f"Truy vấn không hợp lệ: {query}\n"), reply
+        assert expected in reply, reply
+    assert subs_of(lite_db, USER) == []
+
+
+async def test_sub_usage_and_disabled_topic(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    assert "Cách dùng" in await ask(fake, USER, "/sub")
+    assert "Cách dùng" in await ask(fake, USER, "/unsub   ")
+    assert "đang tạm ngưng" in await ask(fake, USER, "/sub cu")
+    assert subs_of(lite_db, USER) == []
+
+
+async def test_unsub_by_slug_query_and_number(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    for arg in ("the-thao", "kien-thuy", '"an ninh"', "xe buýt"):
+        await ask(fake, USER, f"/sub {arg}")
+    assert "Đã huỷ đăng ký: Thể thao" in await ask(fake, USER, "/unsub the-thao")
+    assert 'Đã huỷ đăng ký: truy vấn "an ninh"' in await ask(fake, USER, '/unsub "an ninh"')
+    assert "Đã huỷ đăng ký: Kiến Thụy" in await ask(fake, USER, "/unsub 1")
+    assert "Không có đăng ký" in await ask(fake, USER, "/unsub the-thao")
+    assert "Không có đăng ký" in await ask(fake, USER, "/unsub 7")
+    assert subs_of(db, USER) == ["xe buýt"]
+
+
+async def test_list_and_pause_resume(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
+    assert "Chưa có đăng ký nào" in await ask(fake, USER, "/list")
+    await ask(fake, USER, "/sub the-thao")
+    await ask(fake, USER, "/sub <b>AT&T</b>")
+    assert "Đã tạm dừng" in await ask(fake, USER, "/pause")
+    assert (row := chat_row(db, USER)) is not None and row.paused
+    assert "Đang tạm dừng rồi" in await ask(fake, USER, "/pause")
+    listing = await ask(fake, USER, "/list")
+    assert "đang tạm dừng" in listing
+    assert "1. Thể thao (the-thao)" in listing and "2. truy vấn <b>AT&T</b>" in listing
+    assert "Đã bật lại" in await ask(fake, USER, "/resume")
+    assert (row := chat_row(db, USER)) is not None and not row.paused
+    assert "đang tạm dừng" not in await ask(fake, USER, "/list")
+
+
+# --- groups ----------------------------------------------------------------------------------
+async def test_group_only_admins_change_subscriptions(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    assert "Chỉ quản trị viên" in await ask(fake, -5, "/sub the-thao", user_id=8)
+    assert "Chỉ quản trị viên" in await ask(fake, -5, "/pause", user_id=8)
+    assert subs_of(db, -5) == []
+    assert "Đã đăng ký" in await ask(fake, -5, "/sub@feedsvc_test_bot the-thao", user_id=7)
+    assert "Đã đăng ký" in await ask(fake, -5, "/sub kien-thuy", user_id=ADMIN)  # bot admin
+    assert "1. Thể thao" in await ask(fake, -5, "/list", user_id=8)  # reading is open
+    assert subs_of(db, -5) == ["the-thao", "kien-thuy"]
+    row = chat_row(db, -5)
+    assert row is not None and (row.type, row.title) == ("group", "Nhóm")
+
+
+# --- channels --------------------------------------------------------------------------------
+async def test_channel_subscription_from_admin_private_chat(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    channel = -1001234567
+    reply = await ask(fake, ADMIN, "/sub @tinnhanh the-thao")
+    assert reply == "Đã đăng ký cho kênh @tinnhanh: Thể thao (the-thao)"
+    assert "Đã đăng ký" in await ask(fake, ADMIN, f'/sub {channel} "an ninh"')
+    assert subs_of(db, channel) == ["the-thao", '"an ninh"']
+    assert subs_of(db, ADMIN) == []
+    row = chat_row(db, channel)
+    assert row is not None and (row.type, row.title) == ("channel", "Tin nhanh")
+    assert "1. Thể thao" in await ask(fake, ADMIN, "/list @tinnhanh")
+    assert "Đã tạm dừng thông báo cho kênh" in await ask(fake, ADMIN, "/pause @tinnhanh")
+    assert "Đã huỷ" in await ask(fake, ADMIN, "/unsub @tinnhanh the-thao")
+    assert subs_of(db, channel) == ['"an ninh"']
+    assert fake.messages(channel) == []  # nothing was posted to the channel itself
+
+
+async def test_channel_refusals(lite_db: Database, fake: FakeBotAPI, lite_bot: BotService) -> None:
+    fake.add_chat(
+        -1009999999, "channel", "Khác", admins=[ADMIN], username="kenhkhac", bot_status="member"
+    )
+    assert "Chỉ quản trị viên của bot" in await ask(fake, USER, "/sub @tinnhanh the-thao")
+    assert "Bạn không phải quản trị viên của kênh @tinnhanh" in await ask(
+        fake, OTHER_ADMIN, "/sub @tinnhanh the-thao"
+    )
+    assert "Bot chưa là quản trị viên của kênh @kenhkhac" in await ask(
+        fake, ADMIN, "/sub @kenhkhac the-thao"
+    )
+    assert "Không tìm thấy kênh @khongcokenh" in await ask(fake, ADMIN, "/sub @khongcokenh x")
+    assert "không phải là kênh" in await ask(fake, ADMIN, "/list -1005555555")
+    for chat_id in (-1001234567, -1009999999, USER, OTHER_ADMIN, ADMIN):
+        assert subs_of(lite_db, chat_id) == []
+
+
+async def test_topic_reference_is_not_a_channel(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    with lite_db.write() as conn:
+        save_topic(conn, TopicSpec("thoitiet", "Thời tiết", "mưa OR bão"), "cli", lite_db.now())
+    assert "Đã đăng ký: truy vấn @thoitiet" in await ask(fake, ADMIN, "/sub @thoitiet")
+    assert subs_of(lite_db, ADMIN) == ["@thoitiet"]
+
+
+# --- migration and membership ----------------------------------------------------------------
+def _service_message(chat: dict[str, Any], **fields: Any) -> dict[str, Any]:
+    return {
+        "message": {
+            "message_id": 99,
+            "date": int(time.time()),
+            "chat": chat,
+            "from": {"id": 7, "is_bot": False, "first_name": "A"},
+            **fields,
+        }
+    }
+
+
+async def test_group_migration_moves_subscriptions(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    await ask(fake, -5, "/sub the-thao", user_id=7)
+    await ask(fake, -5, "/pause", user_id=7)
+    fake.inject_update(
+        _service_message({"id": -5, "type": "group", "title": "Nhóm"}, migrate_to_chat_id=-1005)
+    )
+    await fake.await_for(lambda: subs_of(db, -1005) == ["the-thao"], timeout=5)
+    assert subs_of(db, -5) == [] and chat_row(db, -5) is None
+    row = chat_row(db, -1005)
+    assert row is not None and row.type == "supergroup" and row.paused
+
+
+async def test_migration_when_supergroup_already_known(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    fake.add_chat(-1006, "supergroup", "Siêu nhóm", admins=[7])
+    await ask(fake, -5, "/sub the-thao", user_id=7)
+    await ask(fake, -5, '/sub "an ninh"', user_id=7)
+    await ask(fake, -1006, "/sub the-thao", user_id=7)
+    fake.inject_update(
+        _service_message(
+            {"id": -1006, "type": "supergroup", "title": "Siêu nhóm"}, migrate_from_chat_id=-5
+        )
+    )
+    await fake.await_for(lambda: chat_row(db, -5) is None, timeout=5)
+    assert subs_of(db, -1006) == ["the-thao", '"an ninh"']
+
+
+async def test_bot_removed_disables_and_readded_reenables(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    await ask(fake, -5, "/sub the-thao", user_id=7)
+    await ask(fake, USER, "/sub the-thao")
+    fake.member_update(-5, 7, "kicked", old_status="member")
+    fake.member_update(USER, USER, "kicked", old_status="member")  # a user blocking the bot
+    await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason, timeout=5)
+    await fake.await_for(lambda: (r := chat_row(db, USER)) and r.disabled_reason, timeout=5)
+    assert (r := chat_row(db, USER)) is not None and r.disabled_reason == "bot bị chặn"
+    with db.read() as conn:
+        assert subs.live_topic_subscribers(conn, {1, 2}) == []
+    fake.member_update(-5, 7, "member", old_status="left")
+    await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason is None, timeout=5)
+    assert subs_of(db, -5) == ["the-thao"]  # the subscriptions survived the removal
+    fake.member_update(-77, 7, "administrator", old_status="left")  # added to a new group
+    await fake.await_for(lambda: chat_row(db, -77) is not None, timeout=5)
+
+
+# --- errors ----------------------------------------------------------------------------------
+async def test_handler_error_is_logged_and_user_gets_apology(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    def boom(*_: object) -> str:
+        raise RuntimeError("database exploded")
+
+    monkeypatch.setattr(actions, "subscribe", boom)
+    assert "Xin lỗi" in await ask(fake, USER, "/sub the-thao")
+    assert "database exploded" in caplog.text and "bot handler failed" in caplog.text
+    assert "Traceback" not in fake.messages(USER)[-1].visible
+    assert "/help" in await ask(fake, USER, "/whatever")  # the bot keeps serving

@@ -1,0 +1,173 @@
+"""One poller per token across replicas (the ``bot-poller`` lease), and a lifecycle that never
+takes the service down nor leaks the token into logs."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+import pytest
+from fakebot import FakeBotAPI
+from sqlalchemy import update
+from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
+
+from feedsvc.bot import LEASE_NAME, BotService
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.db.schema import leases as leases_table
+from feedsvc.store import leases
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with fast_fake() as server:
+        yield server
+
+
+async def wait_until(predicate: Callable[[], bool], timeout: float) -> None:
+    """Poll ``predicate`` every 10 ms until true; TimeoutError at the deadline."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.01)
+
+
+def holder_of(db: Database) -> str | None:
+    with db.read() as conn:
+        lease = leases.get(conn, LEASE_NAME)
+    return lease.holder if lease else None
+
+
+def test_lease_store_acquire_renew_expire_release(db: Database) -> None:
+    ttl = timedelta(seconds=30)
+    t0 = db.now()
+    with db.write() as conn:
+        assert leases.acquire(conn, "x", "a", ttl, t0)
+        assert not leases.acquire(conn, "x", "b", ttl, t0 + timedelta(seconds=29))
+        assert leases.acquire(conn, "x", "a", ttl, t0 + timedelta(seconds=20))  # renew
+        assert not leases.acquire(conn, "x", "b", ttl, t0 + timedelta(seconds=49))
+        assert leases.acquire(conn, "x", "b", ttl, t0 + timedelta(seconds=51))  # a expired
+        assert not leases.acquire(conn, "x", "a", ttl, t0 + timedelta(seconds=52))
+        assert leases.acquire(conn, "y", "a", ttl, t0)  # names are independent
+        assert not leases.release(conn, "x", "a")  # only the holder releases
+        assert leases.release(conn, "x", "b")
+        assert leases.get(conn, "x") is None
+        assert leases.acquire(conn, "x", "a", ttl, t0 + timedelta(seconds=53))
+    with db.read() as conn:
+        lease = leases.get(conn, "x")
+    assert lease is not None and lease.holder == "a"
+    assert lease.expires_at == t0 + timedelta(seconds=83)
+
+
+async def test_one_replica_polls_and_standby_takes_over(db: Database, fake: FakeBotAPI) -> None:
+    seed_topics(db)
+    first, second = (
+        make_bot(db, fake.base_url, fake.token, "a"),
+        make_bot(db, fake.base_url, fake.token, "b"),
+    )
+    await first.start()
+    await fake.await_for(lambda: first.polling, timeout=5)
+    await second.start()
+    try:
+        await fake.await_for(lambda: second.lease_checks >= 5, timeout=5)
+        assert first.polling and not second.polling and holder_of(db) == "a"
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub the-thao")
+        await first.stop()  # clean stop releases the lease: no waiting for expiry
+        await fake.await_for(lambda: second.polling, timeout=3)
+        assert holder_of(db) == "b"
+        assert "1. Thể thao" in await ask(fake, USER, "/list")
+        assert len(fake.messages(USER)) == 2  # every update answered once, by one replica
+    finally:
+        await first.stop()
+        await second.stop()
+    assert holder_of(db) is None
+
+
+async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeBotAPI) -> None:
+    with db.write() as conn:  # a replica that died without releasing its lease
+        assert leases.acquire(conn, LEASE_NAME, "dead:1", timedelta(seconds=1), db.now())
+    bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5)
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.lease_checks >= 3, timeout=5)
+        assert not bot.polling  # the dead holder's lease is still valid
+        await fake.await_for(lambda: bot.polling, timeout=3)
+        assert holder_of(db) == "a"
+        assert "/sub" in await ask(fake, ADMIN, "/help")
+    finally:
+        await bot.stop()
+
+
+async def test_lease_lost_stops_polling(db: Database, fake: FakeBotAPI) -> None:
+    bot = make_bot(db, fake.base_url, fake.token, "a")
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        with db.write() as conn:  # another replica won it (e.g. after we stalled past expiry)
+            conn.execute(
+                update(leases_table)
+                .where(leases_table.c.name == LEASE_NAME)
+                .values(holder="other:2", expires_at=db.now() + timedelta(seconds=60))
+            )
+        await fake.await_for(lambda: not bot.polling, timeout=3)
+        assert holder_of(db) == "other:2"
+    finally:
+        await bot.stop()
+    assert holder_of(db) == "other:2"  # stop releases only its own lease
+
+
+async def test_without_token_the_bot_is_off(sqlite_url: str) -> None:
+    db = Database(sqlite_url)
+    bot = BotService(db, Settings())
+    await bot.start()
+    assert not bot.polling
+    await bot.stop()
+    db.dispose()
+
+
+def _dead_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+async def test_network_failure_at_start_is_survived(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    token = "987654321:AAUnreachableTokenMustNotLeak_xyz"
+    bot = make_bot(db, f"http://127.0.0.1:{_dead_port()}/bot", token, "a", connect_timeout=0.2)
+    await bot.start()  # returns at once; polling is retried in the background
+    try:
+        await wait_until(lambda: bot.lease_checks >= 3, timeout=5)
+        assert not bot.polling
+        assert holder_of(db) is None  # released after the failure: a healthier replica may poll
+    finally:
+        await bot.stop()
+    assert "cannot start polling yet" in caplog.text
+    assert token not in caplog.text and token.split(":")[1] not in caplog.text
+
+
+async def test_token_never_reaches_logs(
+    db: Database, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    seed_topics(db)
+    bot = make_bot(db, fake.base_url, fake.token, "a")
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        await ask(fake, USER, "/sub the-thao")
+        await ask(fake, ADMIN, "/sub @khongco x")  # a failing getChat
+        fake.member_update(USER, USER, "kicked", old_status="member")
+        await fake.await_for(lambda: fake.pending_updates == 0, timeout=5)
+    finally:
+        await bot.stop()
+    assert "getUpdates" in caplog.text  # DEBUG records were captured...
+    secret = fake.token.split(":")[1]
+    assert fake.token not in caplog.text and secret not in caplog.text  # ...without the token

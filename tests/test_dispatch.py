@@ -1,0 +1,263 @@
+"""The dispatcher against the fake Bot API over real HTTP: outcomes, pacing, no loss, no spam."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import re
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import VN, article
+from fakebot import FakeBotAPI, Fault
+from sqlalchemy import select
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.db.schema import chats, deliveries, subscriptions
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.ingest import Ingestor
+from feedsvc.notify import TelegramSender
+from feedsvc.outbox import Outbox
+from feedsvc.source import builtin_source
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+from feedsvc.topic_index import TopicIndex
+
+PRIVATE, PRIVATE2, GROUP = 1001, 1002, -2001
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as server:
+        yield server
+
+
+@dataclass
+class Env:
+    db: Database
+    fake: FakeBotAPI
+    ingestor: Ingestor
+    sender: TelegramSender
+    n: int = 0
+
+    def publish(self, *items: Article) -> None:
+        with self.db.write() as conn:
+            upsert_source_articles(conn, list(items), datetime.now(UTC))
+        assert self.ingestor.tick().error is None
+
+    def fresh(self, **over: object) -> Article:
+        self.n += 1
+        return article(self.n, published_at=datetime.now(VN), **over)
+
+    def states(self) -> list[tuple[int, str, int]]:
+        with self.db.read() as conn:
+            rows = conn.execute(
+                select(deliveries.c.chat_id, deliveries.c.state, deliveries.c.ambiguous).order_by(
+                    deliveries.c.id
+                )
+            ).tuples()
+            return [tuple(r) for r in rows]  # type: ignore[misc]
+
+    async def dispatch_until_done(self, timeout: float = 15, **cfg: object) -> Dispatcher:
+        settings = replace(DispatchSettings(backoff_base=0.05, poll_seconds=0.05), **cfg)
+        d = Dispatcher(self.db, self.sender, VN, settings)
+        task = asyncio.create_task(d.run())
+        deadline = asyncio.get_running_loop().time() + timeout
+        try:
+            while any(s in ("pending", "sending") for _, s, _ in self.states()):
+                assert asyncio.get_running_loop().time() < deadline, self.states()
+                await asyncio.sleep(0.05)
+        finally:
+            d.stop()
+            await task
+        return d
+
+
+def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str) -> None:
+    with db.write() as conn:
+        now = datetime.now(UTC)
+        ensure_chat(conn, chat_id, type_, f"chat {chat_id}", now)
+        for slug in slugs:
+            topic = get_topic(conn, slug)
+            assert topic is not None
+            subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+
+
+@pytest.fixture
+async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "cli", now)
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+    ing = Ingestor(
+        db,
+        builtin_source(db.engine),
+        TopicIndex(),
+        tz=VN,
+        poll_seconds=1,
+        overlap_seconds=300,
+        batch_size=100,
+    )
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    fake.add_chat(GROUP, "group", "Nhóm tin")
+    sender = TelegramSender(
+        fake.token, base_url=fake.base_url, read_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
+    )
+    await sender.start()
+    yield Env(db, fake, ing, sender)
+    await sender.close()
+
+
+async def test_each_chat_gets_each_article_once(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh", "kien-thuy")  # both match
+    subscribe_chat(env.db, GROUP, "group", "an-ninh")
+    env.publish(env.fresh(), env.fresh())
+    await env.dispatch_until_done()
+    assert [s for _, s, _ in env.states()] == ["sent"] * 4
+    private = env.fake.messages(PRIVATE)
+    assert len(private) == 2 and len(env.fake.messages(GROUP)) == 2
+    assert "An ninh" in private[0].body and "Kiến Thụy" in private[0].body  # one message, 2 topics
+    assert private[0].parse_mode == "HTML"
+    with env.db.read() as conn:
+        ids = (
+            conn.execute(select(deliveries.c.message_id).where(deliveries.c.chat_id == PRIVATE))
+            .scalars()
+            .all()
+        )
+    assert sorted(ids) == sorted(m.message_id for m in private)
+    assert env.fake.violations == []
+
+
+async def test_restart_and_update_send_nothing_again(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    a = env.fresh()
+    env.publish(a)
+    await env.dispatch_until_done()
+    env.publish(replace(a, title="Công an: cập nhật", updated_at=datetime.now(VN)))
+    env.ingestor.tick()
+    await env.dispatch_until_done(timeout=2)  # a fresh dispatcher = a restart
+    assert len(env.fake.messages(PRIVATE)) == 1
+    assert len(env.states()) == 1
+
+
+async def test_429_pauses_only_that_chat_and_keeps_the_message(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    subscribe_chat(env.db, PRIVATE2, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.flood(2))
+    env.publish(env.fresh())
+    t0 = asyncio.get_running_loop().time()
+    await env.dispatch_until_done()
+    assert [s for _, s, _ in env.states()] == ["sent", "sent"]
+    first, other = env.fake.messages(PRIVATE)[0], env.fake.messages(PRIVATE2)[0]
+    assert other.at < first.at  # the other chat was not held up by the pause
+    assert asyncio.get_running_loop().time() - t0 >= 2
+    with env.db.read() as conn:
+        paused = conn.execute(select(chats.c.blocked_until).where(chats.c.chat_id == PRIVATE))
+        assert paused.scalar() is not None  # persisted, survives a restart
+
+
+async def test_blocked_chat_is_disabled_after_repeated_failures(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.block(PRIVATE)
+    env.publish(*(env.fresh() for _ in range(4)))
+    await env.dispatch_until_done(disable_after=3)
+    states = [s for _, s, _ in env.states()]
+    assert states == ["blocked", "blocked", "blocked", "disabled"]
+    with env.db.read() as conn:
+        reason = conn.execute(select(chats.c.disabled_reason).where(chats.c.chat_id == PRIVATE))
+        assert "blocked" in (reason.scalar() or "")
+        errors = conn.execute(select(deliveries.c.error)).scalars().all()
+    assert all(e for e in errors)
+    env.publish(env.fresh())  # a disabled chat gets nothing queued
+    assert len(env.states()) == 4
+
+
+async def test_chat_not_found_is_terminal(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.chat_not_found())
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    assert [s for _, s, _ in env.states()] == ["chat_not_found"]
+
+
+async def test_group_migrated_to_supergroup_is_followed(env: Env) -> None:
+    subscribe_chat(env.db, GROUP, "group", "an-ninh")
+    env.fake.migrate_chat(GROUP, -1009999)
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    assert [(c, s) for c, s, _ in env.states()] == [(-1009999, "sent")]
+    assert len(env.fake.messages(-1009999)) == 1
+    with env.db.read() as conn:
+        subs = conn.execute(select(subscriptions.c.chat_id)).scalars().all()
+    assert subs == [-1009999]
+
+
+async def test_parse_error_resent_once_as_plain_text(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    subscribe_chat(env.db, PRIVATE2, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.parse_error())
+    env.fake.script(PRIVATE2, Fault.parse_error(), Fault.parse_error())
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    by_chat = {c: s for c, s, _ in env.states()}
+    assert by_chat == {PRIVATE: "sent", PRIVATE2: "bad_content"}
+    (msg,) = env.fake.messages(PRIVATE)
+    assert msg.parse_mode is None and "https://example.vn/" in msg.body
+
+
+async def test_server_errors_are_retried(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.server_error(500), Fault.server_error(502))
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    assert [s for _, s, _ in env.states()] == ["sent"]
+    assert len(env.fake.messages(PRIVATE)) == 1
+
+
+async def test_ambiguous_timeout_resends_at_most_once_and_is_counted(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.late(1.5))  # delivered, answer after the 0.5 s read timeout
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    assert env.states() == [(PRIVATE, "sent", 1)]
+    assert len(env.fake.messages(PRIVATE)) == 2  # the one allowed duplicate
+
+
+async def test_private_chat_pacing_holds(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(*(env.fresh() for _ in range(4)))
+    await env.dispatch_until_done()
+    times = [m.at for m in env.fake.messages(PRIVATE)]
+    assert len(times) == 4
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(times))
+    assert env.fake.violations == []
+    numbers = [
+        int(re.search(r"số (\d+)", m.body).group(1))  # type: ignore[union-attr]
+        for m in env.fake.messages(PRIVATE)
+    ]
+    assert numbers == sorted(numbers)  # in order per chat
+
+
+async def test_global_budget_is_respected(env: Env) -> None:
+    chat_ids = list(range(5000, 5040))
+    for chat_id in chat_ids:
+        subscribe_chat(env.db, chat_id, "private", "an-ninh")
+    env.publish(env.fresh())
+    t0 = asyncio.get_running_loop().time()
+    await env.dispatch_until_done(timeout=30, global_rate=20.0)
+    elapsed = asyncio.get_running_loop().time() - t0
+    assert len(env.fake.all_messages) == 40
+    assert elapsed >= 1.5  # 40 messages at 20/s cannot take less than ~2 s
+    env.fake.limits["global"] = type(env.fake.limits["global"])(20, 1.0)
+    times = sorted(m.at for m in env.fake.all_messages)
+    assert all(times[i + 20] - times[i] >= 0.95 for i in range(len(times) - 20))
+
+
+async def test_old_articles_do_not_alert(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(article(900, published_at=datetime.now(VN) - timedelta(days=5)))
+    assert env.states() == []
