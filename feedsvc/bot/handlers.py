@@ -103,7 +103,7 @@ class Handlers:
     async def unknown(self, update: Update, context: Context) -> None:
         """Hint at /help, but only when the command is ours: groups host other bots too."""
         message = _message(update)
-        head = (message.text or "").split(maxsplit=1)[0]
+        head = (message.text or "/").split(maxsplit=1)[0]
         _, _, addressee = head.partition("@")
         if (
             message.chat.type == ChatType.PRIVATE

@@ -36,10 +36,7 @@ from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
-MAX_BACKOFF = 5
-# httpx writes a request's headers and body separately: without TCP_NODELAY, Nagle holds the body
-# until the server's delayed ACK (~40 ms per request).
-NO_DELAY = ((socket.IPPROTO_TCP, socket.TCP_NODELAY, 1),)  # doublings of standby_seconds after repeated start failures
+MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
 
 
 @functools.cache
@@ -118,6 +115,8 @@ class BotService:
             await asyncio.wait_for(task, timeout=10)
         except TimeoutError:
             log.warning("bot: lease loop did not stop in time; cancelled")
+        except Exception as exc:
+            log.error("bot: lease loop failed: %s", self._scrub(exc))
         await self._stop_polling()
         if self._app is not None:
             try:
@@ -149,27 +148,35 @@ class BotService:
         return HTTPXRequest(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
-            socket_options=NO_DELAY,
         )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------
     async def _run(self) -> None:
         failures = 0
         while not self._stopping.is_set():
-            held = await self._check_lease()
-            if held and not self.polling:
-                if await self._start_polling():
-                    failures = 0
-                else:
-                    failures += 1
-                    await asyncio.to_thread(self._release)  # let a healthier replica try
-            elif not held and self.polling:
-                log.warning("bot: the poller lease went to another replica; polling stopped")
+            try:
+                failures = await self._step(failures)
+            except Exception as exc:  # a bug here must not end polling for good: reset, retry
+                log.error("bot: lease loop error: %s", self._scrub(exc))
                 await self._stop_polling()
+                failures += 1
             delay = self.renew_seconds if self.polling else (
                 self.standby_seconds * 2 ** min(failures, MAX_BACKOFF))  # fmt: skip
             with suppress(TimeoutError):
                 await asyncio.wait_for(self._stopping.wait(), delay)
+
+    async def _step(self, failures: int) -> int:
+        """One look at the lease: start or stop polling accordingly; returns the failure count."""
+        held = await self._check_lease()
+        if held and not self.polling:
+            if await self._start_polling():
+                return 0
+            await asyncio.to_thread(self._release)  # let a healthier replica try
+            return failures + 1
+        if not held and self.polling:
+            log.warning("bot: the poller lease went to another replica; polling stopped")
+            await self._stop_polling()
+        return failures
 
     async def _check_lease(self) -> bool:
         """Acquire or renew. On a DB error keep polling only while the last renewal is valid."""

@@ -44,6 +44,23 @@ NOT_BOT_ADMIN = "Chỉ quản trị viên của bot mới quản lý được đ
 NO_TOPICS = "Chưa có chủ đề nào."
 QUERY_TOO_LONG = "Truy vấn quá dài (tối đa {limit} ký tự)."
 TOO_MANY = "Đã đạt giới hạn {limit} đăng ký. Huỷ bớt bằng /unsub."
+# Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
+# visible text and Vietnamese stays in the BMP, so capping the source length is safe.
+MAX_REPLY = 3900
+MAX_SHOWN_QUERY = 120
+
+
+def fit(lines: list[str]) -> str:
+    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit."""
+    out: list[str] = []
+    size = 0
+    for i, line in enumerate(lines):
+        if size + len(line) + 1 > MAX_REPLY - 40:
+            out.append(f"… và {len(lines) - i} mục khác")
+            break
+        out.append(line)
+        size += len(line) + 1
+    return "\n".join(out)
 
 
 def where(label: str | None) -> str:
@@ -95,7 +112,7 @@ def topics(items: list[Topic]) -> str:
         if t.description:
             line += f": {escape(t.description)}"
         lines.append(line)
-    return "\n".join(lines)
+    return fit(lines)
 
 
 def subscription_list(
@@ -114,8 +131,11 @@ def subscription_list(
             title = escape(sub.topic_title or sub.topic_slug)
             lines.append(f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)")
         else:
-            lines.append(f"{i}. {query_label(sub.query or '')}")
-    return "\n".join(lines)
+            query = sub.query or ""
+            if len(query) > MAX_SHOWN_QUERY:
+                query = query[: MAX_SHOWN_QUERY - 1] + "…"
+            lines.append(f"{i}. {query_label(query)}")
+    return fit(lines)
 
 
 def paused(now_paused: bool, changed: bool, label: str | None) -> str:

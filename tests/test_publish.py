@@ -1,0 +1,107 @@
+"""Feed snapshots over a real state DB: rendered on ingest, served from memory, shared."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import feedparser
+from factories import VN, article
+from sqlalchemy import event
+
+from feedsvc.config import load_config
+from feedsvc.db import Database
+from feedsvc.ingest import Ingestor
+from feedsvc.publish import FeedPublisher
+from feedsvc.source import builtin_source
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
+from feedsvc.topic_index import TopicIndex
+
+
+def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"', "Huyện cũ"), "cli", now)
+    settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
+    publisher = FeedPublisher(db, settings)
+    ing = Ingestor(
+        db,
+        builtin_source(db.engine),
+        TopicIndex(),
+        tz=VN,
+        poll_seconds=1,
+        overlap_seconds=60,
+        batch_size=100,
+    )
+    ing.after_commit.append(
+        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
+    )
+    publisher.sync()
+    return ing, publisher
+
+
+def publish(db: Database, ing: Ingestor, *items: object) -> None:
+    with db.write() as conn:
+        upsert_source_articles(conn, list(items), datetime.now(UTC))  # type: ignore[arg-type]
+    assert ing.tick().error is None
+
+
+def test_ingest_renders_and_serving_touches_no_db(db: Database) -> None:
+    ing, pub = setup(db)
+    empty = pub.snapshot("kien-thuy", "rss", 50)
+    assert empty is not None and feedparser.parse(empty.body).entries == []
+    publish(db, ing, article(1), article(2))
+    snap = pub.snapshot("kien-thuy", "atom", 50)
+    assert snap is not None and snap.etag != empty.etag
+    parsed = feedparser.parse(snap.body)
+    assert parsed.bozo == 0 and len(parsed.entries) == 2
+    assert parsed.feed.links[0].href.startswith("https://")
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    for fmt in ("rss", "atom", "json"):
+        assert pub.snapshot("kien-thuy", fmt, 50) is not None
+    pub.opml()
+    pub.index_html()
+    assert statements == []
+
+
+def test_unchanged_data_keeps_bytes_and_etag(db: Database) -> None:
+    ing, pub = setup(db)
+    publish(db, ing, article(1))
+    before = pub.snapshot("kien-thuy", "rss", 50)
+    assert pub.refresh(["kien-thuy"]) == 0
+    fresh = FeedPublisher(db, pub.settings)  # another replica, rendering from scratch
+    fresh.refresh(["kien-thuy"])
+    after = fresh.snapshot("kien-thuy", "rss", 50)
+    assert before is not None and after is not None
+    assert (after.body, after.etag) == (before.body, before.etag)
+
+
+def test_replica_sync_and_topic_state(db: Database) -> None:
+    ing, pub = setup(db)
+    other = FeedPublisher(db, pub.settings)
+    other.sync()
+    publish(db, ing, article(1, published_at=datetime.now(VN) - timedelta(hours=1)))
+    other.sync()
+    mine, theirs = pub.snapshot("kien-thuy", "json", 50), other.snapshot("kien-thuy", "json", 50)
+    assert mine is not None and theirs is not None and mine.etag == theirs.etag
+    assert pub.snapshot("khong-co", "rss", 50) is None
+    with db.write() as conn:
+        set_enabled(conn, "kien-thuy", False, datetime.now(UTC))
+    pub.sync()
+    assert pub.snapshot("kien-thuy", "rss", 50) is None
+    assert b"kien-thuy" not in pub.opml().body
+
+
+def test_search_and_limits(db: Database) -> None:
+    ing, pub = setup(db)
+    publish(
+        db,
+        ing,
+        *(article(i) for i in range(1, 6)),
+        article(9, title="Giải bóng đá", body="<p>Sân vận động.</p>", summary=None),
+    )
+    found = feedparser.parse(pub.search('"bóng đá"', "rss", 50).body)
+    assert [e.title for e in found.entries] == ["Giải bóng đá"]
+    limited = pub.snapshot("kien-thuy", "rss", 2)
+    assert limited is not None and len(feedparser.parse(limited.body).entries) == 2
