@@ -40,15 +40,17 @@ def free_port() -> int:
 
 def wait_http(url: str, timeout: float = 60) -> httpx.Response:
     deadline = time.monotonic() + timeout
+    last: Exception | None = None
     while time.monotonic() < deadline:
         try:
             r = httpx.get(url, timeout=2)
             if r.status_code == 200:
                 return r
-        except httpx.HTTPError:
-            pass
+            last = RuntimeError(f"HTTP {r.status_code}: {r.text[:200]}")
+        except httpx.HTTPError as exc:
+            last = exc
         time.sleep(0.2)
-    raise SystemExit(f"timed out waiting for {url}")
+    raise SystemExit(f"timed out waiting for {url}: {last!r}")
 
 
 def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
@@ -68,7 +70,7 @@ def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
     subprocess.run([sys.executable, "-m", "feedsvc", "import", "a.jsonl"], cwd=work, env=env,
                    check=True, capture_output=True)
     proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-bot"], cwd=work,
-                            env=env, stdout=subprocess.DEVNULL, stderr=(work / "log").open("w"))
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for the snapshot with all 50 items
@@ -128,6 +130,7 @@ def main() -> None:
     print(f"machine: {machine()}")
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the file
         svc, svc_url = start_feedsvc(work / "svc", free_port())
         ngx = None
         try:
