@@ -3,6 +3,11 @@
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
 dispatch) → bot. Stop is the reverse, and lets in-flight work finish first. The HTTP server's
 lifespan drives both, so SIGTERM to uvicorn runs the whole sequence.
+
+Replicas (PostgreSQL state DB): every replica runs the ingest job, but only the holder of the
+``ingest`` lease does the work (:class:`feedsvc.ingest.IngestLease`); an ingest commit that
+queued deliveries NOTIFYs, and every replica's :class:`feedsvc.wakeups.WakeListener` wakes its
+dispatcher (which still polls every second). On SQLite none of this is wired: one process.
 """
 
 from __future__ import annotations
@@ -23,13 +28,21 @@ from feedsvc.bot import BotService
 from feedsvc.config import Settings
 from feedsvc.db import Database, upgrade
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
-from feedsvc.ingest import Change, Ingestor, TickResult
+from feedsvc.ingest import (
+    WAKE_CHANNEL,
+    Change,
+    IngestLease,
+    Ingestor,
+    TickResult,
+    notify_new_deliveries,
+)
 from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.scheduler import Jobs
 from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
+from feedsvc.wakeups import WakeListener
 
 log = logging.getLogger(__name__)
 
@@ -44,8 +57,9 @@ class Roles:
 
 
 def make_source(settings: Settings, db: Database) -> SqlSource:
-    if settings.source.url:
-        return external_source(settings.source.url, settings.source.table, settings.source.columns)
+    source = settings.source
+    if source.url:
+        return external_source(source.url, source.table, source.columns, settings.source_tz)
     return builtin_source(db.engine)
 
 
@@ -76,6 +90,7 @@ class Service:
         self.publisher = FeedPublisher(self.db, settings)
         self.bot: BotService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake_listener: WakeListener | None = None
 
     @property
     def ingestor(self) -> Ingestor:
@@ -91,9 +106,15 @@ class Service:
                 poll_seconds=s.poll_seconds,
                 overlap_seconds=s.overlap_seconds,
                 batch_size=s.batch_size,
+                lease=(
+                    IngestLease(self.dispatcher.owner, s.poll_seconds)
+                    if self.db.dialect == "postgresql"
+                    else None
+                ),
             )
             max_age = timedelta(hours=self.settings.telegram.alert_max_age_hours)
             self._ingestor.hooks.append(Outbox(max_age))
+            self._ingestor.hooks.append(notify_new_deliveries)  # after the outbox, same tx
             self._ingestor.after_commit.append(self._after_ingest)
         return self._ingestor
 
@@ -141,6 +162,12 @@ class Service:
         if self.roles.scheduler:
             await self.sender.start()
             self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+            if self.db.dialect == "postgresql":
+                loop = self._loop
+                self._wake_listener = WakeListener(
+                    self.db.url, WAKE_CHANNEL, lambda: loop.call_soon_threadsafe(self._wake)
+                )
+                self._wake_listener.start()
 
             async def ingest() -> None:
                 await asyncio.to_thread(self.ingest_tick)
@@ -157,11 +184,21 @@ class Service:
             await self.bot.start()
         log.info("feedsvc started (roles: %s)", self.roles)
 
+    def _wake(self) -> None:
+        self.dispatcher.wake.set()
+
     async def stop(self) -> None:
         log.info("feedsvc stopping")
         if self.bot is not None:
             await self.bot.stop()
         await self.jobs.stop()
+        if self._wake_listener is not None:
+            await asyncio.to_thread(self._wake_listener.stop)
+        if self._ingestor is not None and self._ingestor.lease is not None:
+            try:  # a standby takes over now rather than after the lease expires
+                await asyncio.to_thread(self._ingestor.lease.release, self.db)
+            except Exception as exc:
+                log.warning("could not release the ingest lease (it will expire): %s", exc)
         if self._dispatch_task is not None:
             self.dispatcher.stop()  # lets in-flight sends finish and be recorded
             try:
@@ -169,13 +206,15 @@ class Service:
             except TimeoutError:
                 log.warning("dispatcher did not drain in time; leases will expire and retry")
             await self.sender.close()
+        if self._source is not None and self.settings.source.url:
+            self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
         self.db.dispose()
         log.info("feedsvc stopped")
 
 
 def _record_metrics(result: TickResult) -> None:
     if result.skipped:
-        metrics.INGEST_TICKS.labels("backoff").inc()
+        metrics.INGEST_TICKS.labels("standby" if result.standby else "backoff").inc()
         return
     metrics.INGEST_TICKS.labels("error" if result.error else "ok").inc()
     if result.error is None:

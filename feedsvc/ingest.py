@@ -5,6 +5,14 @@ with a later timestamp (long transactions), each tick also checks an overlap win
 cursor: when the number of source rows in it differs from what we stored, the window is re-read
 and de-duplicated by ``source_key`` + version. An idle tick is therefore a handful of indexed
 count/limit queries whatever the table size.
+
+Cursor values stay in the source's native form (:mod:`feedsvc.source.cursor`): they are read,
+stored (as text in ``source_cursors.cursor_id``) and bound back exactly as the CMS holds them;
+only our own bookkeeping (``articles.source_cursor``, the window count) uses UTC instants.
+
+With several replicas on one PostgreSQL state DB, an :class:`IngestLease` makes one of them the
+ingest leader: the lease is taken at the start of each tick and re-checked inside every write
+transaction, so a leader that stalled past its lease cannot commit over its successor.
 """
 
 from __future__ import annotations
@@ -15,20 +23,68 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any, Protocol
 
-from sqlalchemy import Connection
+from sqlalchemy import Connection, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
-from feedsvc.source import SourceRow, SqlSource
+from feedsvc.db.schema import deliveries
+from feedsvc.source import SourceError, SourceRow, SqlSource
 from feedsvc.store import articles as article_store
-from feedsvc.store import cursors
+from feedsvc.store import cursors, leases
 from feedsvc.store.topics import store_matches, topic_ids_of_article
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
+INGEST_LEASE = "ingest"
+LEASE_MIN_SECONDS = 10.0
+WAKE_CHANNEL = "feedsvc_deliveries"
+
+
+class LeaseLost(Exception):
+    """Another replica took the ingest lease while this one was mid-tick: roll back."""
+
+
+class IngestLease:
+    """The ``ingest`` lease (:mod:`feedsvc.store.leases`, DB clock): one leader per state DB.
+
+    The TTL is three poll intervals (at least 10 s): a leader renews it every tick, so it only
+    lapses when the leader died or stalled, and a standby takes over within TTL + one poll.
+    """
+
+    def __init__(self, holder: str, poll_seconds: float) -> None:
+        self.holder = holder
+        self.ttl = timedelta(seconds=max(3 * poll_seconds, LEASE_MIN_SECONDS))
+        self.held = False
+
+    def take(self, db: Database) -> bool:
+        with db.write() as conn:
+            self.held = self.renew(conn, db.now())
+        return self.held
+
+    def renew(self, conn: Connection, now: datetime) -> bool:
+        return leases.acquire(conn, INGEST_LEASE, self.holder, self.ttl, now)
+
+    def release(self, db: Database) -> None:
+        if self.held:
+            with db.write() as conn:
+                leases.release(conn, INGEST_LEASE, self.holder)
+            self.held = False
+
+
+def notify_new_deliveries(conn: Connection, changes: Sequence[Change], now: datetime) -> None:
+    """Transaction hook (PostgreSQL): wake every replica's dispatcher when this commit queued
+    deliveries. NOTIFY is transactional (sent on commit, dropped on rollback) and goes to OUR
+    state DB only, never the CMS. It is a hint; dispatchers also poll."""
+    if conn.dialect.name != "postgresql" or not any(c.is_new for c in changes):
+        return
+    queued = conn.execute(
+        select(deliveries.c.id).where(deliveries.c.created_at == now).limit(1)
+    ).first()
+    if queued is not None:
+        conn.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +119,7 @@ class TickResult:
     updated: int = 0
     rejected: int = 0
     skipped: bool = False
+    standby: bool = False  # another replica holds the ingest lease
     error: str | None = None
     changes: list[Change] = field(default_factory=list)
 
@@ -79,6 +136,7 @@ class Ingestor:
         overlap_seconds: float,
         batch_size: int,
         max_batches: int = 50,
+        lease: IngestLease | None = None,
     ) -> None:
         self.db = db
         self.source = source
@@ -91,6 +149,7 @@ class Ingestor:
         self.hooks: list[TransactionHook] = []
         self.after_commit: list[AfterCommit] = []
         self._retry_at: datetime | None = None
+        self.lease = lease
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises for source or state DB trouble (logged, backed off)."""
@@ -100,14 +159,20 @@ class Ingestor:
             result.skipped = True
             return result
         try:
+            if self.lease is not None and not self.lease.take(self.db):
+                result.skipped = result.standby = True
+                return result
             self._run(result)
-        except SQLAlchemyError as exc:
+        except LeaseLost:
+            log.warning("ingest: lease lost mid-tick to another replica; batch rolled back")
+            result.standby = True
+        except (SQLAlchemyError, SourceError) as exc:
             self._failed(result, exc)
         else:
             self._retry_at = None
         return result
 
-    def _failed(self, result: TickResult, exc: SQLAlchemyError) -> None:
+    def _failed(self, result: TickResult, exc: SQLAlchemyError | SourceError) -> None:
         error = f"{type(exc).__name__}: {exc.orig if hasattr(exc, 'orig') else exc!s}"
         error = error.splitlines()[0][:500]
         result.error = error
@@ -132,28 +197,41 @@ class Ingestor:
         with self.db.read() as conn:
             self.index.refresh(conn)
             cursor = cursors.get_cursor(conn, self.source.name)
-        if cursor.ts is not None and self.overlap:
-            self._recheck_window(cursor.ts, result)
-        ts, id_ = cursor.ts, self.source.native_id(cursor.id) if cursor.id is not None else None
+        codec = self.source.codec  # reflects the source table on first use
+        ts, raw_id = codec.decode(cursor.ts, cursor.id)
+        if ts is not None and self.overlap:
+            self._recheck_window(ts, result)
+        id_ = self.source.native_id(raw_id) if raw_id is not None else None
         for _ in range(self.max_batches):
             rows = self.source.after(ts, id_, self.batch_size)
             if not rows:
                 break
-            ts, id_ = rows[-1].cursor_ts, rows[-1].id
-            self._store(rows, result, advance_to=(ts, str(id_)))
+            last = rows[-1]
+            ts, id_ = last.cursor, last.id
+            self._store(rows, result, advance_to=(last.cursor_ts, codec.encode(ts, id_)))
             if len(rows) < self.batch_size:
                 break
         else:
             log.info("ingest: %d batches this tick, continuing next tick", self.max_batches)
         if result.read == 0:
+            now = self.db.now()
             with self.db.write() as conn:
-                cursors.record_success(conn, self.source.name, None, None, self.db.now())
+                self._check_lease(conn, now)
+                cursors.record_success(conn, self.source.name, None, None, now)
 
-    def _recheck_window(self, hi: datetime, result: TickResult) -> None:
-        lo = hi - self.overlap
+    def _check_lease(self, conn: Connection, now: datetime) -> None:
+        """Fencing: renewing takes the lease row lock until this transaction ends."""
+        if self.lease is not None and not self.lease.renew(conn, now):
+            raise LeaseLost
+
+    def _recheck_window(self, hi: Any, result: TickResult) -> None:
+        """``hi`` is the native cursor value; the source is asked in native terms, our copy in
+        UTC instants of the same bounds."""
+        codec = self.source.codec
+        lo = codec.minus(hi, self.overlap.total_seconds())
         in_source = self.source.count_between(lo, hi)
         with self.db.read() as conn:
-            stored = article_store.count_in_window(conn, lo, hi)
+            stored = article_store.count_in_window(conn, codec.instant(lo), codec.instant(hi))
         if in_source != stored:
             log.debug("overlap window %s..%s: source %d, stored %d", lo, hi, in_source, stored)
             self._store(self.source.between(lo, hi), result, advance_to=None)
@@ -179,6 +257,7 @@ class Ingestor:
         changes: list[Change] = []
         with self.db.write() as conn:
             now = self.db.now()
+            self._check_lease(conn, now)
             known = article_store.known_versions(conn, (a.source_key for _, a in parsed))
             for row, article in parsed:
                 change = self._apply(conn, row, article, known.get(article.source_key), now)

@@ -88,13 +88,12 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     for key in sorted(set(data) - {"topic"}):
         problems.append(f"unknown top-level key {key!r} (expected [[topic]] tables)")
     specs = [s for i, raw in enumerate(raw_topics) if (s := _spec(i, raw, problems))]
-    seen: set[str] = set()
-    for spec in specs:
-        if spec.slug in seen:
-            problems.append(f"topic {spec.slug}: slug appears more than once")
-        seen.add(spec.slug)
-    if not problems:
-        problems = check_queries(specs)
+    slugs = [
+        r["slug"] for r in raw_topics if isinstance(r, dict) and isinstance(r.get("slug"), str)
+    ]
+    for slug in sorted({s for s in slugs if slugs.count(s) > 1}):
+        problems.append(f"topic {slug}: slug appears more than once")
+    problems += check_queries([s for s in specs if s.query])
     if problems:
         raise TopicsFileError(path, problems)
     return specs

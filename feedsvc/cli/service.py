@@ -12,7 +12,13 @@ import click
 
 from feedsvc import demo as gen_module
 from feedsvc.app import Roles, Service, serve
-from feedsvc.cli.common import config_option, configure_logging, fail, load_settings
+from feedsvc.cli.common import (
+    config_option,
+    configure_logging,
+    fail,
+    load_settings,
+    run_async,
+)
 from feedsvc.config import ConfigError, Settings, config_path, load_config
 from feedsvc.status import collect_status
 
@@ -34,7 +40,7 @@ def run(
         settings.log.format = "json"
     configure_logging(settings)
     roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
-    asyncio.run(serve(settings, roles))
+    run_async(serve(settings, roles))
 
 
 @click.command()
@@ -80,7 +86,7 @@ def demo(
             "root, or set topics.file",
             2,
         )
-    asyncio.run(_demo(settings, articles, every))
+    run_async(_demo(settings, articles, every))
 
 
 def _demo_dir() -> Path:

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TextIO, TypeVar
 
 import click
 
+from feedsvc import operations as ops
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
 from feedsvc.config import Settings
 from feedsvc.db import Database, upgrade
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview as run_preview
 from feedsvc.store import topics as store
-from feedsvc.topics_file import (
-    TopicsFileError,
-    check_queries,
-    dump_topics,
-    load_topics_file,
-    sync_topics,
-    validate_slug,
-)
+from feedsvc.topics_file import TopicsFileError, dump_topics, load_topics_file, sync_topics
+
+T = TypeVar("T")
 
 
 def _db(settings: Settings) -> Database:
@@ -62,15 +59,8 @@ def add(
     slug: str, title: str, query: str, description: str, disabled: bool, config_file: str | None
 ) -> None:
     """Create or update a topic (the query is validated first)."""
-    if err := validate_slug(slug):
-        fail(f"slug {slug!r}: {err}", EXIT_USAGE)
-    db = _db(load_settings(config_file))
     spec = store.TopicSpec(slug, title.strip(), query.strip(), description.strip(), not disabled)
-    with db.write() as conn:
-        known = {t.slug: t.query for t in store.list_topics(conn)}
-        if problems := check_queries([spec], known):
-            fail("\n".join(problems), EXIT_USAGE)
-        outcome = store.save_topic(conn, spec, "cli", _now())
+    outcome = _run(lambda db: ops.save_topic(db, spec, "cli"), config_file)
     click.echo(f"{slug}: {outcome}")
 
 
@@ -79,13 +69,7 @@ def add(
 @config_option
 def remove(slug: str, config_file: str | None) -> None:
     """Delete a topic and its matches (use `disable` to keep its history)."""
-    db = _db(load_settings(config_file))
-    with db.write() as conn:
-        dependants = [t.slug for t in store.list_topics(conn) if f"@{slug}" in t.query]
-        if dependants:
-            fail(f"{slug} is used by {', '.join(dependants)}; change those first", EXIT_USAGE)
-        if not store.delete_topic(conn, slug):
-            fail(f"unknown topic {slug!r}", EXIT_FAILED)
+    _run(lambda db: ops.delete_topic(db, slug), config_file)
     click.echo(f"{slug}: removed")
 
 
@@ -94,7 +78,8 @@ def remove(slug: str, config_file: str | None) -> None:
 @config_option
 def enable(slug: str, config_file: str | None) -> None:
     """Enable a topic."""
-    _set_enabled(slug, True, config_file)
+    _run(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
+    click.echo(f"{slug}: enabled")
 
 
 @topics.command("disable")
@@ -102,16 +87,36 @@ def enable(slug: str, config_file: str | None) -> None:
 @config_option
 def disable(slug: str, config_file: str | None) -> None:
     """Disable a topic (its feed and matches are kept)."""
-    _set_enabled(slug, False, config_file)
+    _run(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
+    click.echo(f"{slug}: disabled")
 
 
-def _set_enabled(slug: str, enabled: bool, config_file: str | None) -> None:
+@topics.command("backfill")
+@click.argument("slug")
+@click.option(
+    "--days",
+    type=click.FloatRange(0, 36500),
+    default=30,
+    show_default=True,
+    help="Only articles published in the last N days (0: all).",
+)
+@config_option
+def backfill(slug: str, days: float, config_file: str | None) -> None:
+    """Fill a topic's feed from already stored articles (sends no alerts)."""
+    result = _run(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
+    click.echo(
+        f"{slug}: scanned {result.scanned}, matched {result.matched}, "
+        f"added {result.added} to the feed"
+    )
+
+
+def _run(action: Callable[[Database], T], config_file: str | None) -> T:
+    """Run one operation, turning its errors into a message and the CLI's exit codes."""
     db = _db(load_settings(config_file))
-    with db.write() as conn:
-        if store.get_topic(conn, slug) is None:
-            fail(f"unknown topic {slug!r}", EXIT_FAILED)
-        store.set_enabled(conn, slug, enabled, _now())
-    click.echo(f"{slug}: {'enabled' if enabled else 'disabled'}")
+    try:
+        return action(db)
+    except ops.OperationError as exc:
+        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
 
 
 @topics.command("import")

@@ -141,8 +141,11 @@ def format_alert(
         room = limit - fixed - 2
         body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
         esc = html.escape if as_html else _identity
-        head = (f'<a href="{html.escape(url)}"><b>{esc(title)}</b></a>\n<i>{esc(meta)}</i>'
-                if as_html else f"{title}\n{meta}")
+        head = (
+            f'<a href="{html.escape(url)}"><b>{esc(title)}</b></a>\n<i>{esc(meta)}</i>'
+            if as_html
+            else f"{title}\n{meta}"
+        )
         parts = [head]
         if body:
             parts.append(esc(body))

@@ -139,8 +139,13 @@ class _ScrubFilter(logging.Filter):
 
 # Loggers known to print the token: httpx logs every URL at INFO, PTB's bots log their base URL
 # at DEBUG. Filters on a logger apply to records created on it, hence the exact names.
-_LEAKY_LOGGERS = ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.Application",
-                  "telegram.ext.Updater")
+_LEAKY_LOGGERS = (
+    "httpx",
+    "telegram.Bot",
+    "telegram.ext.ExtBot",
+    "telegram.ext.Application",
+    "telegram.ext.Updater",
+)
 
 
 def install_log_scrubber() -> None:
@@ -198,20 +203,32 @@ class TelegramSender:
     async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
         """Send ``msg`` as HTML; a photo the server rejects falls back to a text message."""
         if msg.photo_url and msg.is_caption:
-            photo = await self._call(self.bot.send_photo(
-                chat_id, msg.photo_url, caption=msg.text, parse_mode=ParseMode.HTML))
+            photo = await self._call(
+                self.bot.send_photo(
+                    chat_id, msg.photo_url, caption=msg.text, parse_mode=ParseMode.HTML
+                )
+            )
             if photo.kind is not OutcomeKind.BAD_CONTENT:
                 return photo
             log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
-        return await self._call(self.bot.send_message(
-            chat_id, msg.text, parse_mode=ParseMode.HTML,
-            link_preview_options=LinkPreviewOptions(is_disabled=not link_preview)))
+        return await self._call(
+            self.bot.send_message(
+                chat_id,
+                msg.text,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
+            )
+        )
 
     async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
         """The "can't parse entities" fallback: ``msg.plain_text`` with no parse mode."""
-        return await self._call(self.bot.send_message(
-            chat_id, msg.plain_text,
-            link_preview_options=LinkPreviewOptions(is_disabled=not link_preview)))
+        return await self._call(
+            self.bot.send_message(
+                chat_id,
+                msg.plain_text,
+                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
+            )
+        )
 
     async def _call(self, request: Awaitable[Message]) -> SendOutcome:
         outcome = await classify(request, self._token)
@@ -278,4 +295,3 @@ def _describe(exc: Exception, token: str | None, cause: BaseException | None = N
     if cause is not None and type(cause).__name__ not in text:
         text = f"{text} ({type(cause).__name__})"
     return scrub_token(text, token)
-

@@ -1,17 +1,20 @@
 """One reader for every source: a SQL table, a column mapping, and a keyset cursor.
 
 The built-in ``source_articles`` table is read through exactly the same code as a CMS table, so
-the path the demo and tests exercise is the one production uses.
+the path the demo and tests exercise is the one production uses. An external table is reflected
+on first use, not at construction: a CMS that is down while feedsvc boots is an ingest error
+(logged, backed off, retried), never a crash.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime, tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
     Engine,
     Integer,
@@ -29,6 +32,7 @@ from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.schema import source_articles
+from feedsvc.source.cursor import CursorCodec, CursorTypeError
 
 FIELDS = (
     "source_key",
@@ -43,64 +47,210 @@ FIELDS = (
     "published_at",
     "updated_at",
 )
+REQUIRED = frozenset({"source_key", "url", "title", "published_at"})
+_TEXT_FIELDS = frozenset(FIELDS) - {"tags", "published_at", "updated_at"}
+
+
+class SourceError(Exception):
+    """The mapping does not fit the table; ``problems`` are ``(config key, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
 
 
 @dataclass(frozen=True, slots=True)
 class SourceRow:
-    cursor_ts: datetime
+    cursor: Any  # the cursor column's value exactly as the source holds it
+    cursor_ts: datetime  # the same moment, aware UTC, for our own bookkeeping
     id: Any
     record: dict[str, Any]  # SPEC §3 field names → raw values, for parse_article
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """Where one article field comes from: a column, an SQL expression, or nothing (null)."""
+
+    field: str
+    kind: str  # "column" | "expression" | "absent"
+    source: str | None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class _Bound:
+    table: Table
+    ts: ColumnElement[Any]
+    id: Column[Any]
+    codec: CursorCodec
+    fields: list[ColumnElement[Any]]
+    mapping: list[FieldMap]
+
+
+def _column(table: Table, name: str) -> Column[Any] | None:
+    if name in table.c:
+        return table.c[name]
+    folded = {c.name.lower(): c for c in table.c}  # MySQL names are case-insensitive
+    return folded.get(name.lower())
+
+
+def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> _Bound:
+    """Check the mapping against the reflected table; raises :class:`SourceError` with all
+    problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
+    operator named explicitly must exist, so a typo is an error rather than silent nulls."""
+    problems: list[tuple[str, str]] = []
+    names = ", ".join(c.name for c in table.c)
+
+    def missing(key: str, name: str) -> None:
+        problems.append(
+            (f"source.columns.{key}", f'column "{name}" not in table {table.name} ({names})')
+        )
+
+    id_col = _column(table, columns.id)
+    if id_col is None:
+        missing("id", columns.id)
+    ts_col = _column(table, columns.cursor)
+    codec: CursorCodec | None = None
+    if ts_col is None:
+        missing("cursor", columns.cursor)
+    else:
+        try:
+            codec = CursorCodec.for_column(ts_col, dialect, tz)
+        except CursorTypeError as exc:
+            problems.append(("source.columns.cursor", str(exc)))
+    fields: list[ColumnElement[Any]] = []
+    mapping: list[FieldMap] = []
+    for field in FIELDS:
+        expr = getattr(columns, field)
+        if expr is None or not expr.strip():
+            if field in REQUIRED:
+                problems.append((f"source.columns.{field}", "is required"))
+            mapping.append(FieldMap(field, "absent", None))
+            continue
+        col = _column(table, expr) if expr.isidentifier() else None
+        if col is not None:
+            fields.append(col.label(f"f_{field}"))
+            mapping.append(FieldMap(field, "column", col.name, str(col.type)))
+        elif expr.isidentifier():
+            if field in REQUIRED or field in columns.model_fields_set:
+                missing(field, expr)
+            mapping.append(FieldMap(field, "absent", expr))
+        else:
+            fields.append(literal_column(expr).label(f"f_{field}"))
+            mapping.append(FieldMap(field, "expression", expr))
+    if problems:
+        raise SourceError(problems)
+    assert id_col is not None and ts_col is not None and codec is not None
+    return _Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping)
+
+
+def _clean(field: str, value: Any) -> Any:
+    """Driver values → what :func:`parse_article` takes (CMS ids are ints, MySQL may say bytes)."""
+    if isinstance(value, bytes | bytearray):
+        value = bytes(value).decode("utf-8", "replace")
+    if field in _TEXT_FIELDS and isinstance(value, int | Decimal):
+        return str(value)
+    if field in ("published_at", "updated_at") and type(value) is date:
+        return datetime(value.year, value.month, value.day)
+    return value
 
 
 class SqlSource:
     """Keyset reads on ``(cursor column, id)``; only ever SELECTs."""
 
-    def __init__(self, engine: Engine, table: Table, columns: SourceColumns, name: str) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        table: Table | str,
+        columns: SourceColumns,
+        name: str,
+        tz: tzinfo = UTC,
+    ) -> None:
         self.engine = engine
-        self.table = table
+        self.columns = columns
         self.name = name
-        self.ts = table.c[columns.cursor]
-        self.id = table.c[columns.id]
-        self._fields: list[ColumnElement[Any]] = []
-        for field in FIELDS:
-            expr = getattr(columns, field)
-            if expr is None:
-                continue
-            col = table.c[expr] if expr in table.c else literal_column(expr)
-            self._fields.append(col.label(f"f_{field}"))
+        self.tz = tz
+        self._table = table
+        self._b: _Bound | None = None
 
+    # -- lazy reflection -----------------------------------------------------------------------
+    def bind(self) -> _Bound:
+        """Reflect (once) and check the mapping; raises SQLAlchemyError or SourceError."""
+        if self._b is None:
+            table = self._table
+            if isinstance(table, str):
+                schema, _, name = table.rpartition(".")
+                table = Table(name, MetaData(), autoload_with=self.engine, schema=schema or None)
+            self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
+        return self._b
+
+    @property
+    def table(self) -> Table:
+        return self.bind().table
+
+    @property
+    def codec(self) -> CursorCodec:
+        return self.bind().codec
+
+    @property
+    def mapping(self) -> list[FieldMap]:
+        return self.bind().mapping
+
+    # -- reads ---------------------------------------------------------------------------------
     def _select(self) -> Select[Any]:
-        return select(self.ts.label("c_ts"), self.id.label("c_id"), *self._fields)
+        b = self.bind()
+        return select(b.ts.label("c_ts"), b.id.label("c_id"), *b.fields).select_from(b.table)
 
     def _rows(self, stmt: Select[Any]) -> list[SourceRow]:
         with self.engine.connect() as conn:
             result = conn.execute(stmt).mappings().all()
+        codec = self.codec
         out = []
         for m in result:
-            record = {k[2:]: v for k, v in m.items() if k.startswith("f_")}
-            out.append(SourceRow(m["c_ts"], m["c_id"], record))
+            record = {k[2:]: _clean(k[2:], v) for k, v in m.items() if k.startswith("f_")}
+            out.append(SourceRow(m["c_ts"], codec.instant(m["c_ts"]), m["c_id"], record))
         return out
 
     def native_id(self, value: str) -> Any:
-        return int(value) if isinstance(self.id.type, Integer) else value
+        return int(value) if isinstance(self.bind().id.type, Integer) else value
 
-    def after(self, ts: datetime | None, id_: Any, limit: int) -> list[SourceRow]:
-        """Rows strictly after the keyset position, oldest first."""
-        stmt = self._select().order_by(self.ts, self.id).limit(limit)
+    def after(self, ts: Any, id_: Any, limit: int) -> list[SourceRow]:
+        """Rows strictly after the keyset position (native values), oldest first."""
+        b = self.bind()
+        stmt = self._select().order_by(b.ts, b.id).limit(limit)
         if ts is not None:
             # `ts >= x AND (...)` rather than a bare OR, so every backend uses the index range
-            stmt = stmt.where(self.ts >= ts, or_(self.ts > ts, self.id > id_))
+            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
         return self._rows(stmt)
 
-    def count_between(self, lo: datetime, hi: datetime) -> int:
-        stmt = select(func.count()).select_from(self.table).where(self.ts >= lo, self.ts <= hi)
+    def count_between(self, lo: Any, hi: Any) -> int:
+        b = self.bind()
+        stmt = select(func.count()).select_from(b.table).where(b.ts >= lo, b.ts <= hi)
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
-    def between(self, lo: datetime, hi: datetime) -> list[SourceRow]:
+    def between(self, lo: Any, hi: Any) -> list[SourceRow]:
         """The overlap window, re-read when counts say a late commit landed in it."""
-        stmt = self._select().where(self.ts >= lo, self.ts <= hi).order_by(self.ts, self.id)
+        b = self.bind()
+        stmt = self._select().where(b.ts >= lo, b.ts <= hi).order_by(b.ts, b.id)
         return self._rows(stmt)
+
+    def latest(self, limit: int) -> list[SourceRow]:
+        """The newest rows (``feedsvc source check`` samples)."""
+        b = self.bind()
+        return self._rows(self._select().order_by(b.ts.desc(), b.id.desc()).limit(limit))
+
+    def probe(self, field: str) -> None:
+        """Run one mapped expression on its own, so a failing one is reported by its key."""
+        b = self.bind()
+        label = f"f_{field}"
+        for col in b.fields:
+            if col.name == label:
+                with self.engine.connect() as conn:
+                    conn.execute(select(col).select_from(b.table).limit(1)).all()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
 
 
 def builtin_source(engine: Engine) -> SqlSource:
@@ -124,25 +274,27 @@ def _read_only(engine: Engine) -> None:
         cur = dbapi_conn.cursor()
         cur.execute(statement)
         cur.close()
+        if backend == "postgresql":  # SET is transactional there: a rollback would undo it
+            dbapi_conn.commit()
 
 
-def external_source(url: str, table: str, columns: SourceColumns) -> SqlSource:
+def source_engine(url: str) -> Engine:
+    """A read-only engine for a CMS URL; nothing connects until first use."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "mysql" and parsed.drivername == "mysql":
         parsed = parsed.set(drivername="mysql+pymysql")
-    engine = create_engine(parsed, pool_pre_ping=True)
+    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    if parsed.get_backend_name() == "mysql":
+        kwargs["connect_args"] = {"connect_timeout": 5, "charset": "utf8mb4"}
+    elif parsed.get_backend_name() == "postgresql":
+        kwargs["connect_args"] = {"connect_timeout": 5}
+    engine = create_engine(parsed, **kwargs)
     _read_only(engine)
-    reflected = Table(table, MetaData(), autoload_with=engine)
-    return SqlSource(engine, reflected, columns, f"external:{table}")
+    return engine
 
 
-def missing_columns(source_columns: Sequence[str], columns: SourceColumns) -> list[str]:
-    """Mapping entries naming a column the table lacks (SQL expressions are not checked)."""
-    names = set(source_columns)
-    return [
-        f"source.columns.{field}"
-        for field, value in columns.model_dump().items()
-        if isinstance(value, str) and value.isidentifier() and value not in names
-    ]
+def external_source(url: str, table: str, columns: SourceColumns, tz: tzinfo = UTC) -> SqlSource:
+    """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
+    return SqlSource(source_engine(url), table, columns, f"external:{table}", tz)

@@ -16,7 +16,7 @@ from sqlalchemy import Connection, and_, func, insert, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from feedsvc.db.schema import chats, deliveries
+from feedsvc.db.schema import article_topics, articles, chats, deliveries
 
 TERMINAL = ("sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed")
 GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
@@ -270,3 +270,102 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
         .values(state="pending", due_at=now, finished_at=None, plain_text=False)
     )
     return result.rowcount == 1
+
+
+DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
+STATES = ("pending", "sending", *TERMINAL)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One outbox row as the admin sees it: the article, the chat and what happened."""
+
+    id: int
+    chat_id: int
+    chat_title: str | None
+    article_id: int
+    article_title: str
+    article_url: str
+    topics: list[str]
+    state: str
+    attempts: int
+    error: str | None
+    due_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def _rows_select() -> Any:
+    return (
+        select(
+            deliveries.c.id, deliveries.c.chat_id, chats.c.title, deliveries.c.article_id,
+            articles.c.title, articles.c.url, deliveries.c.topics, deliveries.c.state,
+            deliveries.c.attempts, deliveries.c.error, deliveries.c.due_at,
+            deliveries.c.created_at, deliveries.c.finished_at,
+        )
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .join(articles, articles.c.id == deliveries.c.article_id)
+    )  # fmt: skip
+
+
+def _to_rows(result: Any) -> list[DeliveryRow]:
+    out = []
+    for row in result.tuples():
+        values = list(row)
+        values[6] = list(values[6] or [])
+        out.append(DeliveryRow(*values))
+    return out
+
+
+def _listing_filter(stmt: Any, state: str | None, chat_id: int | None, topic_id: int | None) -> Any:
+    if state == DEAD:
+        stmt = stmt.where(deliveries.c.state.in_([s for s in TERMINAL if s != "sent"]))
+    elif state is not None:
+        stmt = stmt.where(deliveries.c.state == state)
+    if chat_id is not None:
+        stmt = stmt.where(deliveries.c.chat_id == chat_id)
+    if topic_id is not None:  # the delivered article matched this topic
+        stmt = stmt.where(
+            select(article_topics.c.article_id)
+            .where(
+                article_topics.c.article_id == deliveries.c.article_id,
+                article_topics.c.topic_id == topic_id,
+            )
+            .exists()
+        )
+    return stmt
+
+
+def list_deliveries(
+    conn: Connection,
+    *,
+    state: str | None = None,
+    chat_id: int | None = None,
+    topic_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[DeliveryRow], int]:
+    """Newest first, with the total matching the filters (for paging). ``state`` may be
+    :data:`DEAD`."""
+    total_stmt = _listing_filter(
+        select(func.count()).select_from(deliveries), state, chat_id, topic_id
+    )
+    total = int(conn.execute(total_stmt).scalar_one())
+    stmt = _rows_select().order_by(deliveries.c.id.desc()).limit(limit).offset(offset)
+    stmt = _listing_filter(stmt, state, chat_id, topic_id)
+    return _to_rows(conn.execute(stmt)), total
+
+
+def delivery_state(conn: Connection, id_: int) -> str | None:
+    return conn.execute(select(deliveries.c.state).where(deliveries.c.id == id_)).scalar()
+
+
+def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
+    """The latest deliveries that recorded an error (retrying or dead), newest first."""
+    stmt = (
+        _rows_select()
+        .where(deliveries.c.error.is_not(None))
+        .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
+        .limit(limit)
+    )
+    return _to_rows(conn.execute(stmt))

@@ -40,8 +40,13 @@ def ensure_chat(
     if row is None:
         conn.execute(
             insert(chats).values(
-                chat_id=chat_id, type=type_, title=title, paused=False, failures=0,
-                link_preview=False, created_at=now,
+                chat_id=chat_id,
+                type=type_,
+                title=title,
+                paused=False,
+                failures=0,
+                link_preview=False,
+                created_at=now,
             )
         )
     elif row.title != title or row.type != type_:
@@ -57,8 +62,7 @@ def get_chat(conn: Connection, chat_id: int) -> Chat | None:
     row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).first()
     if row is None:
         return None
-    return Chat(row.chat_id, row.type, row.title, row.paused, row.disabled_reason,
-                row.link_preview)
+    return Chat(row.chat_id, row.type, row.title, row.paused, row.disabled_reason, row.link_preview)
 
 
 def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
@@ -87,7 +91,8 @@ def subscribe(
 ) -> bool:
     """Idempotent: returns False when the chat already had this subscription."""
     cond = (
-        subscriptions.c.topic_id == topic_id if topic_id is not None
+        subscriptions.c.topic_id == topic_id
+        if topic_id is not None
         else subscriptions.c.query == query
     )
     exists = conn.execute(
@@ -96,15 +101,17 @@ def subscribe(
     if exists:
         return False
     conn.execute(
-        insert(subscriptions).values(chat_id=chat_id, topic_id=topic_id, query=query,
-                                     created_at=now)
+        insert(subscriptions).values(
+            chat_id=chat_id, topic_id=topic_id, query=query, created_at=now
+        )
     )
     return True
 
 
 def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None) -> int:
     cond = (
-        subscriptions.c.topic_id == topic_id if topic_id is not None
+        subscriptions.c.topic_id == topic_id
+        if topic_id is not None
         else subscriptions.c.query == query
     )
     result = conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == chat_id, cond))
@@ -113,8 +120,13 @@ def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: 
 
 def list_subscriptions(conn: Connection, chat_id: int | None = None) -> list[Subscription]:
     stmt = (
-        select(subscriptions.c.id, subscriptions.c.chat_id, topics.c.slug, topics.c.title,
-               subscriptions.c.query)
+        select(
+            subscriptions.c.id,
+            subscriptions.c.chat_id,
+            topics.c.slug,
+            topics.c.title,
+            subscriptions.c.query,
+        )
         .select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
         .order_by(subscriptions.c.chat_id, subscriptions.c.id)
     )
@@ -191,3 +203,74 @@ def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> 
     conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == old))
     conn.execute(delete(chats).where(chats.c.chat_id == old))
     return moved
+
+
+def get_subscription(conn: Connection, subscription_id: int) -> Subscription | None:
+    stmt = (
+        select(
+            subscriptions.c.id,
+            subscriptions.c.chat_id,
+            topics.c.slug,
+            topics.c.title,
+            subscriptions.c.query,
+        )
+        .select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
+        .where(subscriptions.c.id == subscription_id)
+    )
+    row = conn.execute(stmt).tuples().first()
+    return Subscription(*row) if row else None
+
+
+def find_subscription(
+    conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None
+) -> int | None:
+    cond = (
+        subscriptions.c.topic_id == topic_id
+        if topic_id is not None
+        else subscriptions.c.query == query
+    )
+    stmt = select(subscriptions.c.id).where(subscriptions.c.chat_id == chat_id, cond)
+    found = conn.execute(stmt).scalar()
+    return int(found) if found is not None else None
+
+
+def delete_subscription(conn: Connection, subscription_id: int) -> bool:
+    """Remove one subscription by id, whatever its chat (the admin's view, not a chat's)."""
+    result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class ChatPause:
+    """A chat that is not receiving alerts right now, and why."""
+
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool  # by the chat itself (/pause) or an admin
+    blocked_until: datetime | None  # Telegram's 429 retry_after, when still in the future
+    disabled_reason: str | None
+
+
+def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
+    stmt = (
+        select(
+            chats.c.chat_id,
+            chats.c.type,
+            chats.c.title,
+            chats.c.paused,
+            chats.c.blocked_until,
+            chats.c.disabled_reason,
+        )
+        .where(
+            (chats.c.blocked_until > now)
+            | chats.c.paused.is_(True)
+            | chats.c.disabled_reason.is_not(None)
+        )
+        .order_by(chats.c.chat_id)
+    )
+    out = []
+    for chat_id, type_, title, paused, blocked, reason in conn.execute(stmt).tuples():
+        blocked = blocked if blocked is not None and blocked > now else None
+        out.append(ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason))
+    return out

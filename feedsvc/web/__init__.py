@@ -11,10 +11,14 @@ if TYPE_CHECKING:
 
 
 def routes(service: Service) -> list[BaseRoute]:
+    from feedsvc.web.admin import admin_routes
+    from feedsvc.web.api import api_routes
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
 
     return [
         *health_routes(service),
         *feed_routes(service.publisher, service.settings.http.cache_seconds),
+        *api_routes(service),
+        *admin_routes(service),
     ]

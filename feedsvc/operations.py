@@ -1,0 +1,278 @@
+"""Admin use cases shared by the CLI, the JSON API, the web admin and the bot.
+
+Each function validates, runs one transaction and returns plain data, so every front end
+enforces the same rules (slug format, query validity, references) and reports the same errors.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from feedsvc import metrics
+from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
+from feedsvc.bot.actions import normalise as normalise_query
+from feedsvc.db import Database
+from feedsvc.db.schema import article_topics, articles
+from feedsvc.matching import QueryError, TopicMatcher, document_from_article, parse_query
+from feedsvc.store import deliveries as delivery_store
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.store import topics as topic_store
+from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
+from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.topics_file import check_queries, validate_slug
+
+
+class OperationError(Exception):
+    """A request that cannot be done; ``kind`` maps to an HTTP status / CLI exit code.
+
+    kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1).
+    ``position`` is the character offset of a query error, when there is one.
+    """
+
+    def __init__(
+        self, kind: str, message: str, *, field: str | None = None, position: int | None = None
+    ) -> None:
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.field = field
+        self.position = position
+
+
+def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
+    try:
+        parse_query(spec.query, (known | {spec.slug: spec.query}).get)
+    except QueryError as exc:
+        raise OperationError("invalid", str(exc), field="query", position=exc.position) from None
+
+
+def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
+    """Create or update a topic after validating slug, title and query (with ``@refs``)."""
+    if err := validate_slug(spec.slug):
+        raise OperationError("invalid", f"slug {err}", field="slug")
+    if not spec.title.strip():
+        raise OperationError("invalid", "title is required", field="title")
+    with db.write() as conn:
+        existing = {t.slug: t for t in topic_store.list_topics(conn)}
+        if create_only and spec.slug in existing:
+            raise OperationError("conflict", f"topic {spec.slug} already exists", field="slug")
+        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
+        # other topics that reference this one must still parse with the new query
+        problems = check_queries(
+            [t.spec for s, t in existing.items() if f"@{spec.slug}" in t.query],
+            {s: t.query for s, t in existing.items()} | {spec.slug: spec.query},
+        )
+        if problems:
+            raise OperationError("invalid", "; ".join(problems), field="query")
+        return topic_store.save_topic(conn, spec, origin, db.now())
+
+
+def get_topic(db: Database, slug: str) -> Topic:
+    with db.read() as conn:
+        topic = topic_store.get_topic(conn, slug)
+    if topic is None:
+        raise OperationError("not_found", f"unknown topic {slug!r}")
+    return topic
+
+
+def delete_topic(db: Database, slug: str) -> None:
+    with db.write() as conn:
+        dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
+        if dependants:
+            raise OperationError(
+                "conflict", f"{slug} is used by {', '.join(dependants)}; change those first"
+            )
+        if not topic_store.delete_topic(conn, slug):
+            raise OperationError("not_found", f"unknown topic {slug!r}")
+
+
+def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
+    with db.write() as conn:
+        if topic_store.get_topic(conn, slug) is None:
+            raise OperationError("not_found", f"unknown topic {slug!r}")
+        topic_store.set_enabled(conn, slug, enabled, db.now())
+
+
+@dataclass(frozen=True)
+class BackfillResult:
+    scanned: int
+    matched: int
+    added: int
+
+
+def backfill_topic(
+    db: Database, slug: str, days: float | None = 30, batch: int = 2000
+) -> BackfillResult:
+    """Match stored articles (of the last ``days``) against a topic and fill its feed.
+
+    No alerts: deliveries are only ever created by ingest for new articles.
+    """
+    topic = get_topic(db, slug)
+    with db.read() as conn:
+        known = {t.slug: t.query for t in topic_store.list_topics(conn)}
+    matcher = TopicMatcher.build({slug: topic.query}, refs=known)
+    if slug in matcher.errors:
+        raise OperationError("invalid", str(matcher.errors[slug]), field="query")
+    scanned = matched = added = 0
+    last_id = 0
+    since = db.now() - timedelta(days=days) if days else None
+    while True:
+        with db.read() as conn:
+            stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
+            if since is not None:
+                stmt = stmt.where(articles.c.published_at >= since)
+            rows = conn.execute(stmt.order_by(articles.c.id).limit(batch)).all()
+            have = set(
+                conn.execute(
+                    select(article_topics.c.article_id).where(article_topics.c.topic_id == topic.id)
+                ).scalars()
+            )
+        if not rows:
+            break
+        last_id = rows[-1].id
+        scanned += len(rows)
+        hits = {}
+        for row in rows:
+            terms = matcher.match(document_from_article(row_to_article(row))).get(slug)
+            if terms is not None:
+                matched += 1
+                if row.id not in have:
+                    hits[row.id] = terms
+        if hits:
+            with db.write() as conn:
+                now = db.now()
+                for article_id, terms in hits.items():
+                    topic_store.store_matches(
+                        conn, article_id, {topic.id: terms}, now, replace=False
+                    )
+            added += len(hits)
+    return BackfillResult(scanned, matched, added)
+
+
+def resend_delivery(db: Database, delivery_id: int) -> None:
+    """Queue a dead letter again; a delivery still queued or already sent is a conflict."""
+    with db.write() as conn:
+        if not delivery_store.resend(conn, delivery_id, db.now()):
+            state = delivery_store.delivery_state(conn, delivery_id)
+            if state is None:
+                raise OperationError("not_found", f"unknown delivery {delivery_id}")
+            raise OperationError(
+                "conflict", f"delivery {delivery_id} is {state}, not a dead letter"
+            )
+
+
+CHAT_TYPES = ("private", "group", "supergroup", "channel")
+
+
+def add_subscription(
+    db: Database, chat_id: int, chat_type: str, *, topic: str | None, query: str | None
+) -> tuple[sub_store.Subscription, bool]:
+    """Subscribe a chat to a topic or to its own query, with the bot's rules (enabled topics
+    only, queries parsed against enabled topics, length and count limits). Idempotent: returns
+    the subscription and whether it was created."""
+    if chat_type not in CHAT_TYPES:
+        raise OperationError("invalid", f"chat_type must be one of {CHAT_TYPES}", field="chat_type")
+    if (topic is None) == (query is None):
+        raise OperationError("invalid", "give exactly one of topic or query", field="topic")
+    if query is not None:
+        query = normalise_query(query)
+        if not query:
+            raise OperationError("invalid", "query is empty", field="query")
+        if len(query) > MAX_QUERY_CHARS:
+            raise OperationError(
+                "invalid", f"query longer than {MAX_QUERY_CHARS} characters", field="query"
+            )
+    with db.write() as conn:
+        now = db.now()
+        topic_id = None
+        if topic is not None:
+            found = topic_store.get_topic(conn, topic)
+            if found is None or not found.enabled:
+                state = "unknown" if found is None else "disabled"
+                raise OperationError("invalid", f"{state} topic {topic!r}", field="topic")
+            topic_id = found.id
+        else:
+            known = {t.slug: t.query for t in topic_store.list_topics(conn, enabled_only=True)}
+            try:
+                parse_query(query or "", known.get)
+            except QueryError as exc:
+                raise OperationError(
+                    "invalid", str(exc), field="query", position=exc.position
+                ) from None
+        chat = sub_store.get_chat(conn, chat_id)
+        sub_store.ensure_chat(conn, chat_id, chat_type, chat.title if chat else None, now)
+        existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
+        if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
+            raise OperationError(
+                "conflict", f"chat {chat_id} already has {MAX_SUBSCRIPTIONS} subscriptions"
+            )
+        created = sub_store.subscribe(conn, chat_id, topic_id=topic_id, query=query, now=now)
+        sub_id = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
+        sub = sub_store.get_subscription(conn, sub_id or 0)
+    assert sub is not None
+    return sub, created
+
+
+def remove_subscription(db: Database, subscription_id: int) -> sub_store.Subscription:
+    with db.write() as conn:
+        sub = sub_store.get_subscription(conn, subscription_id)
+        if sub is None or not sub_store.delete_subscription(conn, subscription_id):
+            raise OperationError("not_found", f"unknown subscription {subscription_id}")
+    return sub
+
+
+def set_chat_paused(db: Database, chat_id: int, paused: bool) -> sub_store.Chat:
+    """Pause or resume a chat's alerts (what the chat's own /pause and /resume do)."""
+    with db.write() as conn:
+        if sub_store.get_chat(conn, chat_id) is None:
+            raise OperationError("not_found", f"unknown chat {chat_id}")
+        sub_store.set_paused(conn, chat_id, paused)
+        chat = sub_store.get_chat(conn, chat_id)
+    assert chat is not None
+    return chat
+
+
+def list_deliveries(
+    db: Database,
+    *,
+    state: str | None = None,
+    chat_id: int | None = None,
+    topic: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[delivery_store.DeliveryRow], int]:
+    """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
+    a state or ``dead`` (every dead letter)."""
+    if state is not None and state not in (*delivery_store.STATES, delivery_store.DEAD):
+        raise OperationError("invalid", f"unknown delivery state {state!r}", field="state")
+    with db.read() as conn:
+        topic_id = None
+        if topic is not None:
+            found = topic_store.get_topic(conn, topic)
+            if found is None:
+                return [], 0
+            topic_id = found.id
+        return delivery_store.list_deliveries(
+            conn, state=state, chat_id=chat_id, topic_id=topic_id, limit=limit, offset=offset
+        )
+
+
+@dataclass(frozen=True)
+class StatusDetails:
+    """What :func:`feedsvc.status.collect_status` leaves out: the outbox's side."""
+
+    queue_depth: int
+    chat_pauses: list[sub_store.ChatPause]
+    recent_errors: list[delivery_store.DeliveryRow]
+
+
+def status_details(db: Database, errors: int = 10) -> StatusDetails:
+    with db.read() as conn:
+        depth = delivery_store.queue_depth(conn)
+        pauses = sub_store.chat_pauses(conn, db.now())
+        recent = delivery_store.recent_errors(conn, errors)
+    metrics.QUEUE_DEPTH.set(depth)  # also fresh on replicas that do not dispatch
+    return StatusDetails(depth, pauses, recent)

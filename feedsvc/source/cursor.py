@@ -1,0 +1,150 @@
+"""The ingest cursor in the source's own terms.
+
+A cursor value is kept and bound back exactly as the source column holds it, because converting
+it on the way loses rows: a SQLite text timestamp ``'2021-12-15 10:34:00'`` read as a datetime
+and bound back as ``'2021-12-15 10:34:00.000000'`` compares *greater* than itself as text, and an
+aware UTC datetime bound to a MariaDB ``DATETIME`` is written out without its zone (7 hours off
+in Vietnam). So each cursor column gets a :class:`CursorCodec` by its type:
+
+``aware``  timestamp-with-zone columns (PostgreSQL ``timestamptz``, the built-in table): aware
+           datetimes, compared as instants.
+``naive``  ``DATETIME`` / ``timestamp`` without zone: naive datetimes *in the source's zone*;
+           only our own bookkeeping converts them to UTC (``source.timezone``).
+``text``   text columns, and every date/time column on SQLite (stored as text there): the raw
+           string, compared as text; it must be a sortable ISO 8601 form.
+``epoch``  integer/numeric Unix seconds.
+
+The state DB stores the native value as text (:meth:`encode`) next to its UTC instant; the
+instant serves the overlap window over our own ``articles.source_cursor`` and the status page.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from typing import Any, Literal
+
+from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, String, type_coerce
+
+from feedsvc.db.schema import UTCDateTime
+
+Kind = Literal["aware", "naive", "text", "epoch"]
+_ISO_TAIL = re.compile(r"(\.\d+)?([+-]\d\d:?\d\d|Z)?$")
+
+
+class CursorTypeError(ValueError):
+    """The cursor column's type cannot be ordered as a point in time."""
+
+
+@dataclass(frozen=True, slots=True)
+class CursorCodec:
+    kind: Kind
+    tz: tzinfo  # the zone naive source values are in
+
+    @classmethod
+    def for_column(cls, column: Column[Any], dialect: str, tz: tzinfo) -> CursorCodec:
+        t = column.type
+        if isinstance(t, UTCDateTime):
+            return cls("aware", tz)
+        if dialect == "sqlite" and isinstance(t, DateTime | Date | String):
+            return cls("text", tz)
+        if isinstance(t, DateTime):
+            return cls("aware" if t.timezone else "naive", tz)
+        if isinstance(t, String):
+            return cls("text", tz)
+        if isinstance(t, Integer | Numeric):
+            return cls("epoch", tz)
+        raise CursorTypeError(
+            f"column {column.name!r} has type {t}, which is not a timestamp, an ISO text or "
+            "Unix seconds"
+        )
+
+    def expr(self, column: ColumnElement[Any]) -> ColumnElement[Any]:
+        """The column as compared and read: raw text for ``text`` (no driver conversion)."""
+        return type_coerce(column, String()) if self.kind == "text" else column
+
+    # -- native value ↔ instant ----------------------------------------------------------------
+    def instant(self, value: Any) -> datetime:
+        """The aware UTC moment a native value stands for (our own bookkeeping only)."""
+        if self.kind == "epoch":
+            return datetime.fromtimestamp(float(value), UTC)
+        if isinstance(value, bytes):
+            value = value.decode()
+        if isinstance(value, str):
+            text = value.strip()
+            value = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+        if isinstance(value, date) and not isinstance(value, datetime):
+            value = datetime(value.year, value.month, value.day)
+        if not isinstance(value, datetime):
+            raise CursorTypeError(f"cursor value {value!r} is not a timestamp")
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=self.tz)
+        moment: datetime = value.astimezone(UTC)
+        return moment
+
+    def minus(self, value: Any, seconds: float) -> Any:
+        """``value - seconds`` in the same native form (the overlap window's lower bound)."""
+        if self.kind == "epoch":
+            if isinstance(value, Decimal):
+                return value - Decimal(str(seconds))
+            return int(value - seconds) if isinstance(value, int) else value - seconds
+        if self.kind == "text":
+            return _shift_text(str(value), -seconds)
+        return value - timedelta(seconds=seconds)
+
+    def from_instant(self, moment: datetime) -> Any:
+        """A native value for an instant (cursors stored before native values were kept)."""
+        if self.kind == "aware":
+            return moment
+        local = moment.astimezone(self.tz).replace(tzinfo=None)
+        if self.kind == "naive":
+            return local
+        if self.kind == "epoch":
+            return moment.timestamp()
+        return local.isoformat(sep=" ")
+
+    # -- storage in source_cursors.cursor_id ---------------------------------------------------
+    def encode(self, value: Any, id_: Any) -> str:
+        """``cursor_id`` text: JSON ``[native, id]`` so both survive a restart unchanged."""
+        if isinstance(value, bytes):
+            value = value.decode()
+        native: Any = value.isoformat() if isinstance(value, datetime | date) else value
+        if isinstance(native, Decimal):
+            native = str(native)
+        return json.dumps([native, str(id_)], ensure_ascii=False, separators=(",", ":"))
+
+    def decode(self, stored_ts: datetime | None, stored_id: str | None) -> tuple[Any, str | None]:
+        """Back to ``(native value, id text)``; an old plain-id cursor is rebuilt from its UTC."""
+        if stored_id is not None and stored_id.startswith("["):
+            native, id_ = json.loads(stored_id)
+            if self.kind in ("aware", "naive") and isinstance(native, str):
+                native = datetime.fromisoformat(native)
+            elif self.kind == "epoch" and isinstance(native, str):
+                native = Decimal(native)
+            return native, id_
+        if stored_ts is None:
+            return None, None
+        return self.from_instant(stored_ts), stored_id
+
+
+def _shift_text(text: str, seconds: float) -> str:
+    """Shift an ISO text timestamp, keeping its exact shape (separator, fraction, offset)."""
+    moment = datetime.fromisoformat(text[:-1] + "+00:00" if text.endswith("Z") else text)
+    shifted = moment + timedelta(seconds=seconds)
+    head = (
+        shifted.strftime("%Y-%m-%d")
+        if len(text) <= 10
+        else shifted.strftime(
+            f"%Y-%m-%d{text[10]}%H:%M" + (":%S" if len(text) >= 19 and text[16] == ":" else "")
+        )
+    )
+    tail = _ISO_TAIL.search(text[19:] if len(text) > 19 else "")
+    fraction, offset = (tail.group(1), tail.group(2)) if tail else (None, None)
+    if fraction:
+        head += "." + f"{shifted.microsecond:06d}"[: len(fraction) - 1].ljust(
+            len(fraction) - 1, "0"
+        )
+    return head + (offset or "")

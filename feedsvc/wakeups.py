@@ -1,0 +1,70 @@
+"""LISTEN side of the dispatcher wake-up (PostgreSQL state DB only).
+
+An ingest commit that queued deliveries sends ``NOTIFY feedsvc_deliveries`` on our own state DB
+(:func:`feedsvc.ingest.notify_new_deliveries`); every replica listens here and wakes its
+dispatcher at once instead of at its next 1 s poll. A notification is only a hint — it is lost
+while this connection is down — so the dispatcher keeps polling, and after every (re)connect we
+wake it once in case something was missed.
+
+A plain thread with a blocking psycopg connection: it needs no event loop of its own and stops
+within ``POLL_SECONDS`` of :meth:`WakeListener.stop`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+import psycopg
+from sqlalchemy.engine import make_url
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+MAX_RETRY_SECONDS = 30.0
+
+
+def libpq_url(sqlalchemy_url: str) -> str:
+    """``postgresql+psycopg://…?options=…`` → a URI libpq accepts (same host, db, options)."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+class WakeListener:
+    def __init__(self, url: str, channel: str, on_wake: Callable[[], object]) -> None:
+        self.url = libpq_url(url)
+        self.channel = channel
+        self.on_wake = on_wake
+        self.received = 0  # notifications seen (tests, status)
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self._run, name="wake-listener", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=POLL_SECONDS + 5)
+
+    def _run(self) -> None:
+        delay = 1.0
+        while not self._stop.is_set():
+            try:
+                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                    conn.execute(f"LISTEN {self.channel}")
+                    delay = 1.0
+                    self.on_wake()  # anything queued while we were not listening
+                    while not self._stop.is_set():
+                        for _ in conn.notifies(timeout=POLL_SECONDS):
+                            self.received += 1
+                            self.on_wake()
+            except psycopg.Error as exc:
+                log.warning("wake-up listener: %s; reconnecting in %.0f s", exc, delay)
+                self._stop.wait(delay)
+                delay = min(delay * 2, MAX_RETRY_SECONDS)
+            except Exception:  # never let the hint path die silently
+                log.exception("wake-up listener failed; reconnecting")
+                self._stop.wait(delay)

@@ -1,0 +1,249 @@
+"""The web admin at ``/admin``: login, sessions, CSRF and rendering (pages in ``admin_pages``).
+
+Every request goes through :meth:`Admin.guard`: without a configured admin token the admin is
+closed (503, never open); without a valid session it redirects to the login page; a POST needs
+the session's CSRF token (form field ``csrf`` or header ``X-CSRF-Token``) and, when the browser
+sends one, a same-site ``Origin``. Pages are Jinja2 with autoescape on, so every value a topic
+or a chat supplies is rendered as text.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import jinja2
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from feedsvc.web import admin_auth as auth
+from feedsvc.web.i18n import translator
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+PREFIX = "/admin"
+STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
+SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    # Only our own script and style: an injected <script> would not run even if it got through.
+    "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; "
+    "img-src 'self' data:; frame-ancestors 'none'; form-action 'self'; base-uri 'none'",
+}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """One authenticated request: the session's key and CSRF token, for templates and checks."""
+
+    request: Request
+    key: bytes
+    session: auth.Session
+    csrf: str
+
+
+Handler = Callable[[Request, Ctx], Awaitable[Response]]
+
+
+class Admin:
+    def __init__(self, service: Service) -> None:
+        self.service = service
+        self.settings = service.settings
+        self.t = translator(self.settings.admin.language)
+        self.secure = self.settings.http.public_url.startswith("https://")
+        self.limiter = auth.LoginLimiter()
+        self._revoked: dict[str, float] = {}  # logged-out session ids → when they expire
+        self._lock = threading.Lock()
+        self.env = jinja2.Environment(
+            loader=jinja2.PackageLoader("feedsvc.web", "templates"),
+            autoescape=True,
+            undefined=jinja2.StrictUndefined,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals.update(
+            t=self.t, prefix=PREFIX, lang=self.settings.admin.language, site=self.settings.site
+        )
+
+    # -- helpers --------------------------------------------------------------------------
+    def key(self) -> bytes | None:
+        """Read per request, so a changed token (env or file) takes effect on the next restart
+        or file change and logs every session out."""
+        token = self.settings.admin_token()
+        return auth.derive_key(token) if token else None
+
+    def page(
+        self, name: str, ctx: Ctx | None = None, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        flash = None
+        if ctx is not None:
+            raw = auth.unsign_value(ctx.key, ctx.request.cookies.get(auth.FLASH_COOKIE))
+            if raw:
+                try:
+                    flash = json.loads(raw)
+                except ValueError:
+                    flash = None
+        html = self.env.get_template(name).render(
+            csrf=ctx.csrf if ctx else "", flash=flash, logged_in=ctx is not None, **values
+        )
+        response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+        if flash is not None:
+            response.delete_cookie(auth.FLASH_COOKIE, path=auth.COOKIE_PATH)
+        return response
+
+    def message(self, text: str, status: int) -> HTMLResponse:
+        return self.page("message.html", None, status, text=text)
+
+    def redirect(self, ctx: Ctx, path: str, flash: str | None = None, ok: bool = True) -> Response:
+        """303 after a POST (so reload does not resubmit), with a one-shot flash message."""
+        response = RedirectResponse(PREFIX + path, status_code=303, headers=SECURITY_HEADERS)
+        if flash is not None:
+            value = auth.sign_value(ctx.key, json.dumps({"ok": ok, "text": flash}))
+            self._cookie(response, auth.FLASH_COOKIE, value, 120)
+        return response
+
+    def _cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
+        response.set_cookie(
+            name,
+            value,
+            max_age=max_age,
+            path=auth.COOKIE_PATH,
+            httponly=True,
+            samesite="strict",
+            secure=self.secure,
+        )
+
+    def revoked(self, sid: str) -> bool:
+        with self._lock:
+            now = time.time()
+            for old in [s for s, exp in self._revoked.items() if exp < now]:
+                del self._revoked[old]
+            return sid in self._revoked
+
+    # -- the guard ------------------------------------------------------------------------
+    def guard(self, handler: Handler, *, json_errors: bool = False) -> Callable[..., Any]:
+        async def endpoint(request: Request) -> Response:
+            key = self.key()
+            if key is None:
+                return self.message(self.t("not_configured"), 503)
+            session = auth.read_session(key, request.cookies.get(auth.SESSION_COOKIE))
+            if session is None or self.revoked(session.id):
+                if request.method != "GET" or json_errors:
+                    return self._deny(json_errors, 401, "login required")
+                target = quote(request.url.path, safe="/")
+                return RedirectResponse(f"{PREFIX}/login?next={target}", status_code=303)
+            ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
+            if request.method == "POST":
+                if not auth.origin_allowed(request, self.settings.http.public_url):
+                    return self._deny(json_errors, 403, "cross-origin request refused")
+                given = request.headers.get("x-csrf-token")
+                if given is None and "form" in request.headers.get("content-type", ""):
+                    given = str((await request.form()).get("csrf") or "")
+                if not auth.check_csrf(key, session.id, given):
+                    return self._deny(json_errors, 403, "missing or wrong CSRF token")
+            return await handler(request, ctx)
+
+        return endpoint
+
+    def _deny(self, as_json: bool, status: int, reason: str) -> Response:
+        if as_json:
+            return JSONResponse({"error": reason}, status_code=status, headers=SECURITY_HEADERS)
+        return self.message(self.t("forbidden") if status == 403 else reason, status)
+
+    # -- login / logout -------------------------------------------------------------------
+    def client(self, request: Request) -> str:
+        return request.client.host if request.client else "unknown"
+
+    async def login(self, request: Request) -> Response:
+        key = self.key()
+        if key is None:
+            return self.message(self.t("not_configured"), 503)
+        next_path = request.query_params.get("next", "")
+        if not next_path.startswith(PREFIX + "/") or next_path.startswith(PREFIX + "//"):
+            next_path = PREFIX + "/topics"
+        if request.method == "GET":
+            return self._login_form(key, next_path)
+        if not auth.origin_allowed(request, self.settings.http.public_url):
+            return self.message(self.t("forbidden"), 403)
+        form = await request.form()
+        nonce = auth.unsign_value(key, request.cookies.get(auth.LOGIN_COOKIE))
+        if nonce is None or not auth.check_csrf(key, "login:" + nonce, str(form.get("csrf", ""))):
+            return self.message(self.t("forbidden"), 403)
+        client = self.client(request)
+        wait = self.limiter.blocked(client)
+        if wait is not None:
+            response = self._login_form(
+                key, next_path, self.t("login_limited", seconds=round(wait)), 429
+            )
+            response.headers["Retry-After"] = str(round(wait))
+            return response
+        token = self.settings.admin_token() or ""
+        if not auth.check_token(str(form.get("token", "")), token):
+            self.limiter.failed(client)
+            return self._login_form(key, next_path, self.t("login_failed"), 401)
+        self.limiter.succeeded(client)
+        done = RedirectResponse(next_path, status_code=303)
+        self._cookie(done, auth.SESSION_COOKIE, auth.new_session_cookie(key), auth.SESSION_SECONDS)
+        done.delete_cookie(auth.LOGIN_COOKIE, path=auth.COOKIE_PATH)
+        return done
+
+    def _login_form(
+        self, key: bytes, next_path: str, error: str | None = None, status: int = 200
+    ) -> HTMLResponse:
+        import secrets
+
+        nonce = secrets.token_urlsafe(12)
+        response = self.page(
+            "login.html",
+            None,
+            status,
+            error=error,
+            next=next_path,
+            login_csrf=auth.csrf_token(key, "login:" + nonce),
+        )
+        self._cookie(response, auth.LOGIN_COOKIE, auth.sign_value(key, nonce), 3600)
+        return response
+
+    async def logout(self, request: Request, ctx: Ctx) -> Response:
+        with self._lock:
+            self._revoked[ctx.session.id] = ctx.session.issued + auth.SESSION_SECONDS
+        response = RedirectResponse(f"{PREFIX}/login", status_code=303)
+        response.delete_cookie(auth.SESSION_COOKIE, path=auth.COOKIE_PATH)
+        return response
+
+    async def static(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        if name not in STATIC:
+            return Response("not found", status_code=404)
+        body = resources.files("feedsvc.web").joinpath("static", name).read_bytes()
+        return Response(
+            body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"}
+        )
+
+
+def admin_routes(service: Service) -> list[BaseRoute]:
+    from feedsvc.web.admin_pages import page_routes
+
+    admin = Admin(service)
+
+    async def home(request: Request) -> Response:
+        return RedirectResponse(f"{PREFIX}/topics", status_code=303)
+
+    return [
+        Route(PREFIX, home, methods=["GET"]),
+        Route(PREFIX + "/", home, methods=["GET"]),
+        Route(PREFIX + "/login", admin.login, methods=["GET", "POST"]),
+        Route(PREFIX + "/logout", admin.guard(admin.logout), methods=["POST"]),
+        Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
+        *page_routes(admin),
+    ]

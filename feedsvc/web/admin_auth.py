@@ -1,0 +1,152 @@
+"""Web admin sessions, CSRF tokens and the login rate limit — stateless, keyed by the admin token.
+
+Every secret is derived from the admin token with HMAC, so nothing has to be stored: a restart
+keeps sessions valid, and changing the token invalidates every session, CSRF token and flash
+message at once (that is how an operator logs everyone out). A session cookie is
+``<id>.<issued unix time>.<hmac>``; the CSRF token of a session is an HMAC of its id, so a
+page from one session cannot be replayed in another, and a cross-site form cannot know it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from starlette.requests import Request
+
+SESSION_COOKIE = "feedsvc_admin"
+LOGIN_COOKIE = "feedsvc_login"  # pre-session nonce: the login form has a CSRF token too
+FLASH_COOKIE = "feedsvc_flash"
+COOKIE_PATH = "/admin"
+SESSION_SECONDS = 12 * 3600
+LOGIN_FAILURES = 5  # failures allowed per window and client address, then 429
+LOGIN_WINDOW = 60.0
+
+
+def derive_key(token: str) -> bytes:
+    """The signing key: an HMAC of a fixed label, so the raw token never signs anything."""
+    return hmac.new(token.encode(), b"feedsvc-session", hashlib.sha256).digest()
+
+
+def _sign(key: bytes, purpose: str, value: str) -> str:
+    return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
+
+
+def check_token(given: str, expected: str) -> bool:
+    """Constant-time comparison of the submitted admin token."""
+    return hmac.compare_digest(given.encode(), expected.encode())
+
+
+@dataclass(frozen=True)
+class Session:
+    id: str
+    issued: int
+
+
+def new_session_cookie(key: bytes, now: float | None = None) -> str:
+    sid = secrets.token_urlsafe(18)
+    issued = int(now if now is not None else time.time())
+    return f"{sid}.{issued}.{_sign(key, 'session', f'{sid}.{issued}')}"
+
+
+def read_session(key: bytes, cookie: str | None, now: float | None = None) -> Session | None:
+    """The session in a cookie when its signature is valid and it has not expired."""
+    if not cookie or cookie.count(".") != 2:
+        return None
+    sid, issued, sig = cookie.split(".")
+    if not hmac.compare_digest(sig, _sign(key, "session", f"{sid}.{issued}")):
+        return None
+    try:
+        at = int(issued)
+    except ValueError:
+        return None
+    current = now if now is not None else time.time()
+    if not at - 60 <= current <= at + SESSION_SECONDS:
+        return None
+    return Session(sid, at)
+
+
+def csrf_token(key: bytes, session_id: str) -> str:
+    return _sign(key, "csrf", session_id)
+
+
+def check_csrf(key: bytes, session_id: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(str(given), csrf_token(key, session_id))
+
+
+def sign_value(key: bytes, value: str) -> str:
+    """``value|hmac`` for small client-held values (the flash message, the login nonce)."""
+    return f"{value}|{_sign(key, 'value', value)}"
+
+
+def unsign_value(key: bytes, signed: str | None) -> str | None:
+    if not signed or "|" not in signed:
+        return None
+    value, sig = signed.rsplit("|", 1)
+    return value if hmac.compare_digest(sig, _sign(key, "value", value)) else None
+
+
+def origin_allowed(request: Request, public_url: str) -> bool:
+    """A browser's ``Origin`` on a POST must be this site (its public URL or the Host it used).
+
+    Absent ``Origin`` is allowed (older browsers, same-origin GET-to-POST); the CSRF token is
+    the real check, this is defence in depth.
+    """
+    origin = request.headers.get("origin")
+    if origin is None:
+        return True
+    if origin == "null":
+        return False
+    pub = urlsplit(public_url)
+    allowed = {f"{pub.scheme}://{pub.netloc}", f"{request.url.scheme}://{request.url.netloc}"}
+    host = request.headers.get("host")
+    if host:
+        allowed.add(f"{request.url.scheme}://{host}")
+    return origin.rstrip("/") in allowed
+
+
+class LoginLimiter:
+    """Failed logins per client address in a sliding window (in memory, per process).
+
+    Per process is enough: the token is long and random, the limit only has to make online
+    guessing pointless, and a restart resetting it costs an attacker a restart per 5 guesses.
+    """
+
+    def __init__(self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW) -> None:
+        self.limit = limit
+        self.window = window
+        self._failures: dict[str, deque[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, client: str, now: float) -> deque[float]:
+        times = self._failures.setdefault(client, deque())
+        while times and times[0] <= now - self.window:
+            times.popleft()
+        return times
+
+    def blocked(self, client: str, now: float | None = None) -> float | None:
+        """Seconds until the client may try again, or None when it may try now."""
+        current = now if now is not None else time.monotonic()
+        with self._lock:
+            times = self._recent(client, current)
+            if len(times) < self.limit:
+                return None
+            return max(1.0, times[0] + self.window - current)
+
+    def failed(self, client: str, now: float | None = None) -> None:
+        current = now if now is not None else time.monotonic()
+        with self._lock:
+            self._recent(client, current).append(current)
+            if len(self._failures) > 10_000:  # bound memory under a spray of addresses
+                for stale in [c for c, t in self._failures.items() if not t]:
+                    del self._failures[stale]
+
+    def succeeded(self, client: str) -> None:
+        with self._lock:
+            self._failures.pop(client, None)

@@ -1,0 +1,302 @@
+"""The web admin's pages: topics (with the live preview endpoint), subscriptions, deliveries,
+status. Validation is ``feedsvc.operations``' (the same rules as the CLI and the API); every DB
+call runs in the thread pool so a slow query never stalls the event loop serving feeds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from feedsvc import operations as ops
+from feedsvc.feeds import feed_urls
+from feedsvc.matching import QueryError
+from feedsvc.preview import preview
+from feedsvc.status import collect_status
+from feedsvc.store import admin_queries as aq
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.store import topics as topic_store
+from feedsvc.store.topics import TopicSpec
+from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+
+if TYPE_CHECKING:
+    from feedsvc.web.admin import Admin
+
+T = TypeVar("T")
+PREVIEW_SCAN = 2000
+PREVIEW_SAMPLES = 10
+MAX_QUERY = 4000
+
+
+def page_routes(admin: Admin) -> list[Route]:
+    service = admin.service
+    db = service.db
+    t = admin.t
+
+    async def db_call(fn: Callable[..., T], *args: Any) -> T:
+        return await run_in_threadpool(fn, *args)
+
+    def after_topic_change() -> None:
+        """Feeds, the index page and the matcher see the edit now, not at the next sync."""
+        service.publisher.refresh()
+        with db.read() as conn:
+            service.index.refresh(conn)
+
+    async def form(request: Request) -> dict[str, str]:
+        data = await request.form()
+        return {k: str(v) for k, v in data.items() if isinstance(v, str)}
+
+    # -- topics ---------------------------------------------------------------------------
+    async def topics_list(request: Request, ctx: Ctx) -> Response:
+        def load() -> list[topic_store.Topic]:
+            with db.read() as conn:
+                return topic_store.list_topics(conn)
+
+        topics = await db_call(load)
+        public = service.settings.http.public_url
+        links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
+        return admin.page("topics.html", ctx, topics=topics, links=links)
+
+    async def topic_new(request: Request, ctx: Ctx) -> Response:
+        if request.method == "GET":
+            return editor(ctx, TopicSpec("", "", ""), new=True)
+        return await save(request, ctx, None)
+
+    async def topic_edit(request: Request, ctx: Ctx) -> Response:
+        slug = request.path_params["slug"]
+        if request.method == "GET":
+            try:
+                topic = await db_call(ops.get_topic, db, slug)
+            except ops.OperationError:
+                return admin.message(t("not_found"), 404)
+            return editor(ctx, topic.spec, new=False)
+        return await save(request, ctx, slug)
+
+    def editor(
+        ctx: Ctx, spec: TopicSpec, *, new: bool, error: ops.OperationError | None = None
+    ) -> Response:
+        return admin.page(
+            "editor.html",
+            ctx,
+            422 if error else 200,
+            spec=spec,
+            new=new,
+            error=error,
+            backfill=new,
+        )
+
+    async def save(request: Request, ctx: Ctx, slug: str | None) -> Response:
+        data = await form(request)
+        spec = TopicSpec(
+            slug=(slug or data.get("slug", "")).strip(),
+            title=data.get("title", "").strip(),
+            query=data.get("query", "").strip(),
+            description=data.get("description", "").strip(),
+            enabled=data.get("enabled") == "on",
+        )
+        try:
+            outcome = await db_call(
+                lambda: ops.save_topic(db, spec, "admin", create_only=slug is None)
+            )
+            message = t("saved", slug=spec.slug, outcome=outcome)
+            if data.get("backfill") == "on":
+                r = await db_call(ops.backfill_topic, db, spec.slug)
+                message += " " + t(
+                    "backfilled",
+                    slug=spec.slug,
+                    scanned=r.scanned,
+                    matched=r.matched,
+                    added=r.added,
+                )
+        except ops.OperationError as exc:
+            return editor(ctx, spec, new=slug is None, error=exc)
+        await db_call(after_topic_change)
+        return admin.redirect(ctx, "/topics", message)
+
+    def topic_action(
+        action: Callable[[str], object], done: Callable[[str, object], str]
+    ) -> Callable[[Request, Ctx], Any]:
+        async def handler(request: Request, ctx: Ctx) -> Response:
+            slug = request.path_params["slug"]
+            try:
+                result = await db_call(action, slug)
+            except ops.OperationError as exc:
+                return admin.redirect(ctx, "/topics", exc.message, ok=False)
+            await db_call(after_topic_change)
+            return admin.redirect(ctx, "/topics", done(slug, result))
+
+        return handler
+
+    async def preview_json(request: Request, ctx: Ctx) -> Response:
+        """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
+        or ``{"error", "position", "hint"}`` for a query the parser rejects (still 200: an
+        unfinished query is the normal state of an editor, not a failed request)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or len(query) > MAX_QUERY:
+            return JSONResponse({"error": "query must be a string"}, 400, SECURITY_HEADERS)
+        if not query.strip():
+            return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
+        try:
+            result = await db_call(
+                lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES)
+            )
+        except QueryError as exc:
+            return JSONResponse(
+                {
+                    "error": exc.message,
+                    "position": exc.position,
+                    "hint": exc.hint,
+                    "label": t("preview_error"),
+                    "where": (
+                        t("at_position", position=exc.position + 1)
+                        if exc.position is not None
+                        else None
+                    ),
+                },
+                headers=SECURITY_HEADERS,
+            )
+        samples = [
+            {
+                "title": s.stored.article.title,
+                "url": s.stored.article.url,
+                "published": s.stored.article.published_at.isoformat(),
+                "hits": [
+                    {"term": h.term, "field": h.field, "snippet_html": h.snippet_html}
+                    for h in s.explanation.hits
+                ],
+            }
+            for s in result.samples
+        ]
+        return JSONResponse(
+            {
+                "count": result.count,
+                "scanned": result.scanned,
+                "summary": t("preview_count", count=result.count, scanned=result.scanned),
+                "warnings": result.warnings,
+                "samples": samples,
+            },
+            headers=SECURITY_HEADERS,
+        )
+
+    # -- subscriptions --------------------------------------------------------------------
+    async def subscriptions(request: Request, ctx: Ctx) -> Response:
+        def load() -> tuple[list[sub_store.Subscription], dict[int, aq.ChatRow]]:
+            with db.read() as conn:
+                return sub_store.list_subscriptions(conn), aq.list_chats(conn)
+
+        subs, chats = await db_call(load)
+        return admin.page("subscriptions.html", ctx, subs=subs, chats=chats)
+
+    def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:
+        async def handler(request: Request, ctx: Ctx) -> Response:
+            try:
+                chat_id = int(request.path_params["chat_id"])  # groups have negative ids
+            except ValueError:
+                return admin.message(t("not_found"), 404)
+
+            def run() -> bool:
+                with db.write() as conn:
+                    if sub_store.get_chat(conn, chat_id) is None:
+                        return False
+                    sub_store.set_paused(conn, chat_id, paused)
+                    return True
+
+            if not await db_call(run):
+                return admin.message(t("not_found"), 404)
+            key = "paused_msg" if paused else "resumed_msg"
+            return admin.redirect(ctx, "/subscriptions", t(key, chat=chat_id))
+
+        return handler
+
+    async def sub_delete(request: Request, ctx: Ctx) -> Response:
+        sub_id = int(request.path_params["sub_id"])
+
+        def run() -> int:
+            with db.write() as conn:
+                for sub in sub_store.list_subscriptions(conn):
+                    if sub.id == sub_id:
+                        return sub_store.unsubscribe_id(conn, sub.chat_id, sub_id)
+            return 0
+
+        if not await db_call(run):
+            return admin.message(t("not_found"), 404)
+        return admin.redirect(ctx, "/subscriptions", t("sub_deleted", id=sub_id))
+
+    # -- deliveries -----------------------------------------------------------------------
+    async def deliveries(request: Request, ctx: Ctx) -> Response:
+        state = request.query_params.get("state", "")
+        if state not in ("", "dead", *aq.STATES):
+            state = ""
+
+        def load() -> list[aq.DeliveryRow]:
+            with db.read() as conn:
+                return aq.list_deliveries(conn, state or None)
+
+        rows = await db_call(load)
+        return admin.page(
+            "deliveries.html", ctx, rows=rows, state=state, states=("dead", *aq.STATES)
+        )
+
+    async def resend(request: Request, ctx: Ctx) -> Response:
+        delivery_id = int(request.path_params["delivery_id"])
+        back = "/deliveries?state=dead"
+        try:
+            await db_call(ops.resend_delivery, db, delivery_id)
+        except ops.OperationError as exc:
+            return admin.redirect(ctx, back, exc.message, ok=False)
+        service.dispatcher.wake.set()
+        return admin.redirect(ctx, back, t("resent", id=delivery_id))
+
+    # -- status ---------------------------------------------------------------------------
+    async def status(request: Request, ctx: Ctx) -> Response:
+        def load() -> dict[str, Any]:
+            facts = collect_status(service)
+            with db.read() as conn:
+                held = aq.held_chats(conn, db.now())
+                errors = aq.recent_errors(conn)
+            return {"facts": facts, "held": held, "errors": errors}
+
+        data = await db_call(load)
+        topic_errors = {slug: str(err) for slug, err in service.index.errors().items()}
+        return admin.page("status.html", ctx, topic_errors=topic_errors, **data)
+
+    g = admin.guard
+    enable = topic_action(
+        lambda s: ops.set_topic_enabled(db, s, True), lambda s, _r: t("enabled_msg", slug=s)
+    )
+    disable = topic_action(
+        lambda s: ops.set_topic_enabled(db, s, False), lambda s, _r: t("disabled_msg", slug=s)
+    )
+    delete = topic_action(lambda s: ops.delete_topic(db, s), lambda s, _r: t("deleted", slug=s))
+
+    def backfilled(slug: str, r: Any) -> str:
+        return t("backfilled", slug=slug, scanned=r.scanned, matched=r.matched, added=r.added)
+
+    backfill = topic_action(lambda s: ops.backfill_topic(db, s), backfilled)
+    p = PREFIX
+    return [
+        Route(p + "/topics", g(topics_list), methods=["GET"]),
+        Route(p + "/topics/new", g(topic_new), methods=["GET", "POST"]),
+        Route(p + "/topics/{slug}/edit", g(topic_edit), methods=["GET", "POST"]),
+        Route(p + "/topics/{slug}/enable", g(enable), methods=["POST"]),
+        Route(p + "/topics/{slug}/disable", g(disable), methods=["POST"]),
+        Route(p + "/topics/{slug}/delete", g(delete), methods=["POST"]),
+        Route(p + "/topics/{slug}/backfill", g(backfill), methods=["POST"]),
+        Route(p + "/preview", g(preview_json, json_errors=True), methods=["POST"]),
+        Route(p + "/subscriptions", g(subscriptions), methods=["GET"]),
+        Route(p + "/chats/{chat_id}/pause", g(chat_pause(True)), methods=["POST"]),
+        Route(p + "/chats/{chat_id}/resume", g(chat_pause(False)), methods=["POST"]),
+        Route(p + "/subscriptions/{sub_id:int}/delete", g(sub_delete), methods=["POST"]),
+        Route(p + "/deliveries", g(deliveries), methods=["GET"]),
+        Route(p + "/deliveries/{delivery_id:int}/resend", g(resend), methods=["POST"]),
+        Route(p + "/status", g(status), methods=["GET"]),
+    ]

@@ -1,0 +1,42 @@
+"""The admin JSON API under ``/api/`` (SPEC §7): Bearer-token auth, OpenAPI description.
+
+The endpoints are declared in :mod:`feedsvc.web.api_topics` and :mod:`feedsvc.web.api_admin`;
+:mod:`feedsvc.web.api_base` turns each declaration into a route (auth, validation, error
+mapping, the DB work in the thread pool) and :mod:`feedsvc.web.openapi` into its description.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from feedsvc import metrics
+from feedsvc.web import api_admin, api_topics
+from feedsvc.web.api_base import Endpoint, to_route
+from feedsvc.web.openapi import openapi_document
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+OPENAPI_PATH = "/api/openapi.json"
+
+
+def endpoints() -> list[Endpoint]:
+    return [*api_topics.ENDPOINTS, *api_admin.ENDPOINTS]
+
+
+def api_routes(service: Service) -> list[BaseRoute]:
+    declared = endpoints()
+    document = openapi_document(declared, OPENAPI_PATH)
+
+    async def openapi(_request: Request) -> Response:
+        metrics.HTTP_REQUESTS.labels(f"GET {OPENAPI_PATH}", "200").inc()
+        return JSONResponse(document)
+
+    return [
+        Route(OPENAPI_PATH, openapi, methods=["GET"]),
+        *(to_route(e, service) for e in declared),
+    ]

@@ -1,0 +1,183 @@
+"""The JSON API's plumbing: endpoint declarations, Bearer auth, body validation, error mapping.
+
+Every endpoint is declared once as an :class:`Endpoint` (method, path, models, handler); the
+Starlette route and its OpenAPI description are both derived from that declaration, so the
+document always lists every route with the schemas the code really validates against.
+
+Handlers are plain synchronous functions (the DB layer is sync SQLAlchemy) run in the thread
+pool, and report failures by raising :class:`feedsvc.operations.OperationError` (the same
+errors the CLI and the web admin get) or :class:`ApiError`.
+"""
+
+from __future__ import annotations
+
+import hmac
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from feedsvc import metrics
+from feedsvc.operations import OperationError
+from feedsvc.web.api_models import MAX_ID, Body, ErrorOut, Out, Params
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+M = TypeVar("M", bound=BaseModel)
+
+OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409}
+PATH_PARAM = re.compile(r"{(\w+)}")
+MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
+
+
+class ApiError(Exception):
+    """An HTTP error with a JSON body ``{"error": message, **extra}``."""
+
+    def __init__(
+        self, status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.body = {"error": message, **extra}
+        self.headers = dict(headers or {})
+
+
+@dataclass
+class Call:
+    """One validated request, as a handler sees it."""
+
+    path: dict[str, str]
+    body: BaseModel | None = None
+    params: BaseModel | None = None
+
+    def body_as(self, model: type[M]) -> M:
+        assert isinstance(self.body, model)
+        return self.body
+
+    def params_as(self, model: type[M]) -> M:
+        assert isinstance(self.params, model)
+        return self.params
+
+    def int_param(self, name: str) -> int:
+        """An integer path parameter: not a number is a 400, out of range cannot exist (404)."""
+        raw = self.path[name]
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ApiError(400, f"{name} must be an integer", field=name) from None
+        if abs(value) > MAX_ID:
+            raise ApiError(404, f"unknown {name} {value}")
+        return value
+
+
+Handler = Callable[["Service", Call], tuple[int, Out]]
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One API operation; ``responses`` maps success statuses to their body model."""
+
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    responses: Mapping[int, type[Out]]
+    body: type[Body] | None = None
+    params: type[Params] | None = None
+    errors: tuple[int, ...] = ()
+    description: str = ""
+    path_types: Mapping[str, str] = field(default_factory=dict)  # name → "integer" | "string"
+    wakes_dispatcher: bool = False  # it queued work: tell this replica's dispatcher at once
+
+    @property
+    def path_params(self) -> list[str]:
+        return PATH_PARAM.findall(self.path)
+
+    @property
+    def operation_id(self) -> str:
+        return self.handler.__name__
+
+
+def check_token(service: Service, request: Request) -> None:
+    """503 when no admin token is configured (the API is then off), 401 unless the request
+    carries it as a Bearer token; compared in constant time."""
+    try:
+        expected = service.settings.admin_token()
+    except OSError:
+        expected = None
+    if not expected:
+        raise ApiError(503, "admin.token not configured: the admin API is disabled")
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not hmac.compare_digest(
+        given.strip().encode(), expected.encode()
+    ):
+        raise ApiError(401, "missing or wrong Bearer token", headers={"WWW-Authenticate": "Bearer"})
+
+
+async def _read_body(request: Request, model: type[Body]) -> Body:
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+    try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
+        return model.model_validate_json(raw if raw.strip() else b"{}")
+    except ValidationError as exc:
+        raise ApiError(400, _describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    """Pydantic's errors without the input values (they could be long, or secret)."""
+    parts = []
+    for err in exc.errors(include_url=False, include_input=False):
+        where = ".".join(str(x) for x in err["loc"]) or "body"
+        parts.append(f"{where}: {err['msg']}")
+    return "; ".join(parts[:5])
+
+
+def _read_params(request: Request, model: type[Params]) -> Params:
+    raw: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in raw:
+            raise ApiError(400, f"{key}: given more than once")
+        raw[key] = value
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise ApiError(400, _describe(exc)) from None
+
+
+def to_route(endpoint: Endpoint, service: Service) -> Route:
+    """The Starlette route: auth, then validation, then the handler in the thread pool."""
+
+    async def view(request: Request) -> Response:
+        status = 500
+        try:
+            check_token(service, request)
+            call = Call(dict(request.path_params))
+            if endpoint.params is not None:
+                call.params = _read_params(request, endpoint.params)
+            if endpoint.body is not None:
+                call.body = await _read_body(request, endpoint.body)
+            status, payload = await run_in_threadpool(endpoint.handler, service, call)
+            if endpoint.wakes_dispatcher:
+                service.dispatcher.wake.set()  # here, on the event loop: Event is not threadsafe
+            return JSONResponse(payload.model_dump(mode="json"), status_code=status)
+        except ApiError as exc:
+            status = exc.status
+            return JSONResponse(exc.body, status_code=status, headers=exc.headers)
+        except OperationError as exc:
+            status = OPERATION_STATUS.get(exc.kind, 400)
+            out = ErrorOut(error=exc.message, field=exc.field, position=exc.position)
+            return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
+        finally:
+            metrics.HTTP_REQUESTS.labels(f"{endpoint.method} {endpoint.path}", str(status)).inc()
+
+    view.__name__ = endpoint.operation_id
+    return Route(endpoint.path, view, methods=[endpoint.method])

@@ -1,0 +1,209 @@
+"""Request and response bodies of the JSON API.
+
+Pydantic models, so one declaration both validates what clients send (strict types, no unknown
+fields: a typo in a field name is a 400, not a silently ignored value) and produces the schemas
+of the OpenAPI document (:mod:`feedsvc.web.openapi`), which therefore cannot drift from the code.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+# Telegram chat ids fit in 52 bits; bounding them keeps absurd values away from BIGINT columns.
+MAX_ID = 2**53 - 1
+ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
+ChatType = Literal["private", "group", "supergroup", "channel"]
+DeliveryState = Literal[
+    "pending", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
+    "failed", "dead",
+]  # fmt: skip
+
+
+class Body(BaseModel):
+    """A request body: strict JSON types, unknown fields rejected."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+
+class Params(BaseModel):
+    """Query-string parameters: strings coerced to the declared types, unknown ones rejected."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Out(BaseModel):
+    """A response body."""
+
+
+class ErrorOut(Out):
+    error: str
+    field: str | None = None
+    position: int | None = None
+
+
+# -- topics ------------------------------------------------------------------------------------
+
+
+class TopicFields(Body):
+    title: Annotated[str, Field(min_length=1, max_length=500)]
+    query: Annotated[str, Field(min_length=1, max_length=5000)]
+    description: Annotated[str, Field(max_length=5000)] = ""
+    enabled: bool = True
+
+
+class TopicIn(TopicFields):
+    slug: Annotated[str, Field(min_length=1, max_length=100)]
+
+
+class TopicOut(Out):
+    slug: str
+    title: str
+    description: str
+    query: str
+    enabled: bool
+    origin: str
+    updated_at: datetime
+    feeds: dict[str, str]  # format → absolute feed URL
+
+
+class TopicList(Out):
+    topics: list[TopicOut]
+
+
+class PreviewIn(Body):
+    query: Annotated[str, Field(min_length=1, max_length=5000)]
+    scan: Annotated[int, Field(ge=1, le=20_000)] = 2000
+    samples: Annotated[int, Field(ge=0, le=50)] = 10
+
+
+class HitOut(Out):
+    term: str
+    field: str
+    snippet_html: str
+    snippet_text: str
+
+
+class SampleOut(Out):
+    article_id: int
+    source_key: str
+    title: str
+    url: str
+    published_at: datetime
+    terms: list[str]
+    hits: list[HitOut]
+
+
+class PreviewOut(Out):
+    query: str
+    scanned: int
+    count: int
+    warnings: list[str]
+    samples: list[SampleOut]
+
+
+class BackfillIn(Body):
+    days: Annotated[float, Field(ge=0, le=36_500, description="0: every stored article")] = 30
+
+
+class BackfillOut(Out):
+    scanned: int
+    matched: int
+    added: int
+
+
+# -- subscriptions and chats -------------------------------------------------------------------
+
+
+class SubscriptionIn(Body):
+    chat_id: ChatId
+    chat_type: ChatType
+    topic: Annotated[str | None, Field(max_length=100)] = None
+    query: Annotated[str | None, Field(max_length=5000)] = None
+
+
+class SubscriptionParams(Params):
+    chat_id: ChatId | None = None
+
+
+class SubscriptionOut(Out):
+    id: int
+    chat_id: int
+    topic: str | None
+    topic_title: str | None
+    query: str | None
+
+
+class SubscriptionList(Out):
+    subscriptions: list[SubscriptionOut]
+
+
+class ChatOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool
+    disabled_reason: str | None
+
+
+# -- deliveries and status ---------------------------------------------------------------------
+
+
+class DeliveryParams(Params):
+    state: DeliveryState | None = None
+    chat_id: ChatId | None = None
+    topic: Annotated[str | None, Field(max_length=100)] = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class DeliveryOut(Out):
+    id: int
+    chat_id: int
+    chat_title: str | None
+    article_id: int
+    article_title: str
+    article_url: str
+    topics: list[str]
+    state: str
+    attempts: int
+    error: str | None
+    due_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+
+
+class DeliveryList(Out):
+    items: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ResendOut(Out):
+    id: int
+    state: Literal["pending"]
+
+
+class ChatPauseOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool
+    blocked_until: datetime | None
+    disabled_reason: str | None
+
+
+class StatusOut(Out):
+    """``feedsvc status``'s facts (open-ended), plus the outbox's side."""
+
+    model_config = ConfigDict(extra="allow")
+
+    last_ingest_tick: datetime | None
+    ingest_lag_seconds: float | None
+    articles_stored: int
+    queue_depth: int
+    chat_pauses: list[ChatPauseOut]
+    recent_errors: list[DeliveryOut]

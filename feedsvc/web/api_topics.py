@@ -1,0 +1,171 @@
+"""``/api/topics``: CRUD, enable/disable, live preview and backfill.
+
+Thin adapters over :mod:`feedsvc.operations` and :mod:`feedsvc.preview`: the rules (slug format,
+query validity with ``@refs``, dependants on delete) live there, shared with the CLI and the web
+admin, so an API client can never store a topic the shell would reject.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from feedsvc import operations as ops
+from feedsvc.feeds import feed_urls
+from feedsvc.matching import QueryError
+from feedsvc.preview import preview
+from feedsvc.store import topics as topic_store
+from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.web.api_base import Call, Endpoint
+from feedsvc.web.api_models import (
+    BackfillIn,
+    BackfillOut,
+    HitOut,
+    PreviewIn,
+    PreviewOut,
+    SampleOut,
+    TopicFields,
+    TopicIn,
+    TopicList,
+    TopicOut,
+)
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+
+def topic_out(service: Service, topic: Topic) -> TopicOut:
+    return TopicOut(
+        slug=topic.slug,
+        title=topic.title,
+        description=topic.description,
+        query=topic.query,
+        enabled=topic.enabled,
+        origin=topic.origin,
+        updated_at=topic.updated_at,
+        feeds=feed_urls(service.settings.http.public_url, topic.slug),
+    )
+
+
+def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
+    with service.db.read() as conn:
+        topics = topic_store.list_topics(conn)
+    return 200, TopicList(topics=[topic_out(service, t) for t in topics])
+
+
+def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool) -> int:
+    spec = TopicSpec(
+        slug.strip(),
+        fields.title.strip(),
+        fields.query.strip(),
+        fields.description.strip(),
+        fields.enabled,
+    )
+    outcome = ops.save_topic(service.db, spec, "api", create_only=create_only)
+    return 201 if outcome == "created" else 200
+
+
+def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    body = call.body_as(TopicIn)
+    status = _save(service, body.slug, body, create_only=True)
+    return status, topic_out(service, ops.get_topic(service.db, body.slug.strip()))
+
+
+def get_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+
+
+def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    slug = call.path["slug"]
+    status = _save(service, slug, call.body_as(TopicFields), create_only=False)
+    return status, topic_out(service, ops.get_topic(service.db, slug.strip()))
+
+
+def delete_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    topic = ops.get_topic(service.db, call.path["slug"])
+    ops.delete_topic(service.db, topic.slug)
+    return 200, topic_out(service, topic)
+
+
+def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    ops.set_topic_enabled(service.db, call.path["slug"], True)
+    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+
+
+def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    ops.set_topic_enabled(service.db, call.path["slug"], False)
+    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+
+
+def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
+    body = call.body_as(PreviewIn)
+    try:
+        result = preview(service.db, body.query, scan=body.scan, samples=body.samples)
+    except QueryError as exc:
+        raise ops.OperationError(
+            "invalid", str(exc), field="query", position=exc.position
+        ) from None
+    samples = []
+    for sample in result.samples:
+        a = sample.stored.article
+        hits = sample.explanation.hits
+        samples.append(
+            SampleOut(
+                article_id=sample.stored.id,
+                source_key=a.source_key,
+                title=a.title,
+                url=a.url,
+                published_at=a.published_at,
+                terms=sorted({h.term for h in hits}),
+                hits=[HitOut.model_validate(h.to_json()) for h in hits],
+            )
+        )
+    return 200, PreviewOut(
+        query=result.query,
+        scanned=result.scanned,
+        count=result.count,
+        warnings=result.warnings,
+        samples=samples,
+    )
+
+
+def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
+    days = call.body_as(BackfillIn).days
+    result = ops.backfill_topic(service.db, call.path["slug"], days or None)
+    return 200, BackfillOut(scanned=result.scanned, matched=result.matched, added=result.added)
+
+
+ENDPOINTS = [
+    Endpoint("GET", "/api/topics", list_topics, "List topics", "topics", {200: TopicList}),
+    Endpoint(
+        "POST", "/api/topics", create_topic, "Create a topic", "topics", {201: TopicOut},
+        body=TopicIn, errors=(409, 422),
+        description="The query is parsed first: an invalid one is a 422 with its position.",
+    ),
+    Endpoint(
+        "POST", "/api/topics/preview", preview_topic, "Preview a query", "topics",
+        {200: PreviewOut}, body=PreviewIn, errors=(422,),
+        description="Count and highlighted samples among the most recent `scan` stored "
+        "articles, with warnings for over-broad terms. Nothing is saved.",
+    ),
+    Endpoint("GET", "/api/topics/{slug}", get_topic, "Get a topic", "topics", {200: TopicOut},
+             errors=(404,)),
+    Endpoint(
+        "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
+        {200: TopicOut, 201: TopicOut}, body=TopicFields, errors=(422,),
+    ),
+    Endpoint(
+        "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
+        "topics", {200: TopicOut}, errors=(404, 409),
+        description="409 while other topics reference it with `@slug`.",
+    ),
+    Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
+             {200: TopicOut}, errors=(404,)),
+    Endpoint("POST", "/api/topics/{slug}/disable", disable_topic, "Disable a topic", "topics",
+             {200: TopicOut}, errors=(404,)),
+    Endpoint(
+        "POST", "/api/topics/{slug}/backfill", backfill_topic,
+        "Fill a topic's feed from stored articles", "topics", {200: BackfillOut},
+        body=BackfillIn, errors=(404, 422),
+        description="Matches stored articles of the last `days` (0: all). Sends no alerts.",
+    ),
+]  # fmt: skip

@@ -1,0 +1,143 @@
+"""The OpenAPI 3.1 document of ``/api/``, generated from the endpoint declarations.
+
+Schemas come from the same pydantic models that validate requests and build responses
+(:mod:`feedsvc.web.api_models`), so the description cannot drift from the behaviour; a test
+checks that every ``/api/`` route appears here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel
+from pydantic.json_schema import JsonSchemaMode, models_json_schema
+
+from feedsvc import __version__
+from feedsvc.web.api_base import Endpoint
+from feedsvc.web.api_models import MAX_ID, ErrorOut
+
+REF = "#/components/schemas/{model}"
+ERROR_TEXT = {
+    400: "Malformed JSON, wrong types or unknown fields",
+    401: "Missing or wrong Bearer token",
+    404: "Not found",
+    409: "Conflict with the current state",
+    413: "Request body too large",
+    422: "Rejected by the rules (e.g. an invalid query: `field` and `position` say where)",
+    503: "The API is disabled: admin.token is not configured",
+}
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
+    "string": {"type": "string", "minLength": 1, "maxLength": 100},
+}
+
+
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": REF.format(model=model.__name__)}
+
+
+def _json(schema: dict[str, Any]) -> dict[str, Any]:
+    return {"application/json": {"schema": schema}}
+
+
+def _without_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``X | None = None`` query parameters: absent means None; "null" is not a value to send."""
+    options = [s for s in schema.get("anyOf", []) if s.get("type") != "null"]
+    if len(options) == 1:
+        rest = {k: v for k, v in schema.items() if k != "anyOf"}
+        return {**options[0], **rest}
+    return schema
+
+
+def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
+    out = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": PATH_SCHEMAS[endpoint.path_types.get(name, "string")],
+        }
+        for name in endpoint.path_params
+    ]
+    if endpoint.params is not None:
+        schema = endpoint.params.model_json_schema()
+        required = set(schema.get("required", []))
+        for name, prop in schema["properties"].items():
+            prop = _without_null(prop)
+            if prop.get("default", 0) is None:
+                del prop["default"]
+            prop.pop("title", None)
+            out.append({"name": name, "in": "query", "required": name in required,
+                        "schema": prop})  # fmt: skip
+    return out
+
+
+def _operation(endpoint: Endpoint) -> dict[str, Any]:
+    responses: dict[str, Any] = {
+        str(status): {"description": model.__doc__ or "OK", "content": _json(_ref(model))}
+        for status, model in sorted(endpoint.responses.items())
+    }
+    errors = {400, 401, 503, *endpoint.errors}
+    if endpoint.body is not None:
+        errors.add(413)
+    for status in sorted(errors):
+        responses[str(status)] = {
+            "description": ERROR_TEXT[status],
+            "content": _json(_ref(ErrorOut)),
+        }
+    responses["401"]["headers"] = {
+        "WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}
+    }
+    op: dict[str, Any] = {
+        "operationId": endpoint.operation_id,
+        "summary": endpoint.summary,
+        "tags": [endpoint.tag],
+        "parameters": _parameters(endpoint),
+        "responses": responses,
+    }
+    if endpoint.description:
+        op["description"] = endpoint.description
+    if endpoint.body is not None:
+        op["requestBody"] = {"required": True, "content": _json(_ref(endpoint.body))}
+    return op
+
+
+def openapi_document(endpoints: Sequence[Endpoint], openapi_path: str) -> dict[str, Any]:
+    """The whole document; ``openapi_path`` (served without auth) is described too."""
+    models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorOut, "serialization")]
+    for e in endpoints:
+        if e.body is not None:
+            models.append((e.body, "validation"))
+        models.extend((m, "serialization") for m in e.responses.values())
+    _, defs = models_json_schema(list(dict.fromkeys(models)), ref_template=REF)
+    paths: dict[str, dict[str, Any]] = {}
+    for e in endpoints:
+        paths.setdefault(e.path, {})[e.method.lower()] = _operation(e)
+    paths[openapi_path] = {
+        "get": {
+            "operationId": "openapi",
+            "summary": "This document",
+            "tags": ["meta"],
+            "security": [],
+            "responses": {
+                "200": {"description": "OpenAPI 3.1", "content": _json({"type": "object"})}
+            },
+        }
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "feedsvc admin API",
+            "version": __version__,
+            "description": "Topics, subscriptions, deliveries and status of feedsvc. Every "
+            "operation but this document needs `Authorization: Bearer <admin.token>`.",
+        },
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": paths,
+        "components": {
+            "schemas": defs.get("$defs", {}),
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
+    }

@@ -1,0 +1,134 @@
+// feedsvc web admin: confirm dialogs and the topic editor's live preview (no dependencies).
+"use strict";
+
+(function () {
+  // Forms marked data-confirm ask before submitting (delete buttons).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var question = form.getAttribute && form.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) event.preventDefault();
+  });
+
+  var query = document.getElementById("query");
+  if (!query || !query.dataset.preview) return;
+  var summary = document.getElementById("preview-summary");
+  var errorBox = document.getElementById("preview-error");
+  var warnings = document.getElementById("preview-warnings");
+  var samples = document.getElementById("preview-samples");
+  var timer = null;
+  var seq = 0; // only the answer to the latest request is shown
+
+  function clear(node) {
+    while (node.firstChild) node.removeChild(node.firstChild);
+  }
+
+  function el(tag, cls, text) {
+    var node = document.createElement(tag);
+    if (cls) node.className = cls;
+    if (text !== undefined && text !== null) node.textContent = text;
+    return node;
+  }
+
+  function safeUrl(url) {
+    return /^https?:\/\//i.test(url) ? url : null;
+  }
+
+  function showError(data) {
+    clear(errorBox);
+    errorBox.appendChild(el("strong", null, data.label || "Error"));
+    if (data.where) errorBox.appendChild(el("span", "muted", " (" + data.where + ")"));
+    errorBox.appendChild(el("p", "message", data.error + (data.hint ? " — " + data.hint : "")));
+    if (data.position !== null && data.position !== undefined) {
+      // The query with a caret under the offending character.
+      var text = query.value;
+      var pre = el("pre", "caret");
+      pre.appendChild(document.createTextNode(text.slice(0, data.position)));
+      pre.appendChild(el("span", "at", text.slice(data.position, data.position + 1) || " "));
+      pre.appendChild(document.createTextNode(text.slice(data.position + 1)));
+      errorBox.appendChild(pre);
+    }
+    errorBox.hidden = false;
+    query.setAttribute("aria-invalid", "true");
+  }
+
+  function showResult(data) {
+    errorBox.hidden = true;
+    query.removeAttribute("aria-invalid");
+    summary.textContent = data.summary;
+    clear(warnings);
+    (data.warnings || []).forEach(function (w) {
+      warnings.appendChild(el("li", null, w));
+    });
+    warnings.hidden = !(data.warnings && data.warnings.length);
+    clear(samples);
+    data.samples.forEach(function (s) {
+      var li = el("li", "sample");
+      var url = safeUrl(s.url);
+      var title = el(url ? "a" : "span", "title", s.title);
+      if (url) {
+        title.href = url;
+        title.rel = "noopener noreferrer";
+        title.target = "_blank";
+      }
+      li.appendChild(title);
+      li.appendChild(el("span", "muted small", " " + s.published.slice(0, 16).replace("T", " ")));
+      s.hits.forEach(function (h) {
+        var p = el("p", "snippet");
+        p.appendChild(el("span", "field", h.field + ": "));
+        var body = el("span");
+        body.innerHTML = h.snippet_html; // escaped by the server; only <mark> is markup
+        p.appendChild(body);
+        li.appendChild(p);
+      });
+      samples.appendChild(li);
+    });
+  }
+
+  function run() {
+    var mine = ++seq;
+    var text = query.value;
+    if (!text.trim()) {
+      errorBox.hidden = true;
+      clear(samples);
+      warnings.hidden = true;
+      summary.textContent = query.dataset.hint;
+      return;
+    }
+    summary.textContent = query.dataset.loading;
+    fetch(query.dataset.preview, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": query.dataset.csrf },
+      body: JSON.stringify({ query: text }),
+    })
+      .then(function (r) {
+        return r.json().then(function (data) {
+          return { status: r.status, data: data };
+        });
+      })
+      .then(function (res) {
+        if (mine !== seq) return;
+        if (res.status !== 200) {
+          summary.textContent = res.data.error || "HTTP " + res.status;
+        } else if (res.data.empty) {
+          summary.textContent = query.dataset.hint;
+        } else if (res.data.error) {
+          showError(res.data);
+          summary.textContent = "";
+          clear(samples);
+          warnings.hidden = true;
+        } else {
+          showResult(res.data);
+        }
+      })
+      .catch(function (err) {
+        if (mine === seq) summary.textContent = String(err);
+      });
+  }
+
+  query.addEventListener("input", function () {
+    if (timer) clearTimeout(timer);
+    timer = setTimeout(run, 300);
+  });
+  if (query.value.trim()) run();
+})();

@@ -1,0 +1,353 @@
+"""Web admin over HTTP, in process: login and sessions, CSRF on every POST, escaping, the live
+preview endpoint, and the operator actions (pause, delete, re-send a dead letter)."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import article
+from sqlalchemy import select
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.config import load_config
+from feedsvc.db.schema import articles, deliveries
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.store.deliveries import enqueue
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.web import admin_auth as auth
+from feedsvc.web.i18n import EN, VI
+
+with warnings.catch_warnings():  # starlette 1.x prefers httpx2; the test extra ships httpx
+    warnings.simplefilter("ignore", DeprecationWarning)
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+TOKEN = "admin-test-token-0123456789abcdef"
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+XSS = "<script>alert(1)</script>"
+
+
+def make_client(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str | None = TOKEN, **http: Any
+) -> tuple[TestClient, Service]:
+    if token:
+        monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", token)
+    else:
+        monkeypatch.delenv("FEEDSVC_ADMIN__TOKEN", raising=False)
+    overrides: dict[str, Any] = {
+        "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+        "topics": {"import_on_start": False},
+        "admin": {"language": http.pop("language", "vi")},
+    }
+    if http:
+        overrides["http"] = http
+    settings = load_config(None, overrides)
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    base = "https://127.0.0.1" if settings.http.public_url.startswith("https") else "http://127.0.0.1"
+    client = TestClient(create_app(service), base_url=base)
+    return client, service
+
+
+@pytest.fixture
+def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Service]]:
+    client, service = make_client(tmp_path, monkeypatch)
+    with client:
+        with service.db.write() as conn:
+            upsert_source_articles(
+                conn,
+                [
+                    article(1, title="Kiến Thụy khánh thành cầu mới"),
+                    article(2, title="Đồ Sơn đón khách du lịch", body="<p>Biển đẹp.</p>",
+                            summary="Du lịch biển.", section="Du lịch", tags=()),
+                ],
+                service.db.now(),
+            )
+        service.ingest_tick()
+        yield client, service
+
+
+@pytest.fixture
+def client(served: tuple[TestClient, Service]) -> TestClient:
+    return served[0]
+
+
+def login(client: TestClient, token: str = TOKEN) -> Any:
+    page = client.get("/admin/login")
+    csrf = CSRF_FIELD.search(page.text)
+    assert csrf, page.text
+    return client.post(
+        "/admin/login", data={"token": token, "csrf": csrf.group(1)}, follow_redirects=False
+    )
+
+
+def csrf_of(client: TestClient, path: str = "/admin/topics") -> str:
+    found = CSRF_FIELD.search(client.get(path).text)
+    assert found
+    return found.group(1)
+
+
+def create_topic(client: TestClient, slug: str, title: str, query: str) -> Any:
+    return client.post(
+        "/admin/topics/new",
+        data={"csrf": csrf_of(client), "slug": slug, "title": title, "query": query,
+              "enabled": "on", "backfill": "on"},
+        follow_redirects=False,
+    )
+
+
+# -- login, sessions -----------------------------------------------------------------------
+
+
+def test_no_token_configured_closes_the_admin(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = make_client(tmp_path, monkeypatch, token=None)
+    with client:
+        for path in ("/admin/login", "/admin/topics", "/admin/status"):
+            r = client.get(path, follow_redirects=False)
+            assert r.status_code == 503, path
+            assert "FEEDSVC_ADMIN__TOKEN" in r.text
+
+
+def test_pages_need_a_session(client: TestClient) -> None:
+    r = client.get("/admin/topics", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"].startswith("/admin/login")
+    assert client.post("/admin/preview", json={"query": "x"}).status_code == 401
+
+
+def test_login_sets_a_strict_httponly_cookie_and_logout_revokes_it(client: TestClient) -> None:
+    r = login(client)
+    assert r.status_code == 303 and r.headers["location"] == "/admin/topics"
+    cookie = next(
+        c for c in r.headers.get_list("set-cookie") if c.startswith(auth.SESSION_COOKIE + "=")
+    )
+    flags = cookie.lower()
+    assert "httponly" in flags and "samesite=strict" in flags and "path=/admin" in flags
+    assert "secure" not in flags  # public URL is http
+    page = client.get("/admin/topics")
+    assert page.status_code == 200 and 'name="viewport"' in page.text
+    session = client.cookies.get(auth.SESSION_COOKIE)
+    client.post("/admin/logout", data={"csrf": csrf_of(client)})
+    client.cookies.set(auth.SESSION_COOKIE, session or "", path="/admin")
+    assert client.get("/admin/topics", follow_redirects=False).status_code == 303
+
+
+def test_cookie_is_secure_behind_https(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    client, _ = make_client(tmp_path, monkeypatch, public_url="https://tin.example.vn")
+    with client:
+        r = login(client)
+        cookie = next(c for c in r.headers.get_list("set-cookie") if "feedsvc_admin=" in c)
+        assert "secure" in cookie.lower()
+
+
+def test_wrong_token_fails_and_is_rate_limited(client: TestClient) -> None:
+    for _ in range(auth.LOGIN_FAILURES):
+        r = login(client, "wrong")
+        assert r.status_code == 401 and auth.SESSION_COOKIE not in r.cookies
+    limited = login(client)  # even the right token waits now
+    assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
+    assert auth.SESSION_COOKIE not in limited.cookies
+
+
+def test_sessions_are_signed_with_the_token() -> None:
+    key = auth.derive_key(TOKEN)
+    cookie = auth.new_session_cookie(key)
+    assert auth.read_session(key, cookie) is not None
+    assert auth.read_session(auth.derive_key("another token"), cookie) is None
+    sid, issued, sig = cookie.split(".")
+    assert auth.read_session(key, f"{sid}x.{issued}.{sig}") is None
+    expired = auth.new_session_cookie(key, now=0)
+    assert auth.read_session(key, expired) is None
+
+
+# -- CSRF ----------------------------------------------------------------------------------
+
+POSTS = [
+    "/admin/logout",
+    "/admin/topics/new",
+    "/admin/topics/t1/edit",
+    "/admin/topics/t1/enable",
+    "/admin/topics/t1/disable",
+    "/admin/topics/t1/delete",
+    "/admin/topics/t1/backfill",
+    "/admin/chats/-100/pause",
+    "/admin/chats/-100/resume",
+    "/admin/subscriptions/1/delete",
+    "/admin/deliveries/1/resend",
+    "/admin/preview",
+]
+
+
+def test_every_post_needs_the_csrf_token(client: TestClient) -> None:
+    login(client)
+    good = csrf_of(client)
+    form = {"slug": "t1", "title": "T", "query": "x"}
+    for path in POSTS:
+        assert client.post(path, data=form).status_code == 403, path
+        assert client.post(path, data=form | {"csrf": "0" * 64}).status_code == 403, path
+        evil = client.post(
+            path, data=form | {"csrf": good}, headers={"Origin": "https://evil.example"}
+        )
+        assert evil.status_code == 403, path
+    assert client.post("/admin/preview", json={"query": "x"}).status_code == 403
+    # the session still works, and nothing was created
+    assert "t1" not in client.get("/admin/topics").text
+
+
+def test_login_form_needs_its_csrf_token(client: TestClient) -> None:
+    r = client.post("/admin/login", data={"token": TOKEN}, follow_redirects=False)
+    assert r.status_code == 403 and auth.SESSION_COOKIE not in r.cookies
+
+
+# -- topics --------------------------------------------------------------------------------
+
+
+def test_create_edit_disable_delete_topic(served: tuple[TestClient, Service]) -> None:
+    client, _service = served
+    login(client)
+    r = create_topic(client, "kien-thuy", "Kiến Thụy", '"Kiến Thụy"')
+    assert r.status_code == 303 and r.headers["location"] == "/admin/topics"
+    page = client.get("/admin/topics").text
+    assert "kien-thuy" in page and "Đã lưu chủ đề kien-thuy" in page
+    assert "/feeds/kien-thuy.rss" in page
+    assert "Đã lưu" not in client.get("/admin/topics").text  # the flash is shown once
+    assert "/feeds/kien-thuy.rss" in client.get("/").text  # index refreshed at once
+    assert "Kiến Thụy khánh thành" in client.get("/feeds/kien-thuy.rss").text  # backfilled
+    edit = client.get("/admin/topics/kien-thuy/edit").text
+    assert "readonly" in edit and "&#34;Kiến Thụy&#34;" in edit
+    r = client.post(
+        "/admin/topics/kien-thuy/edit",
+        data={"csrf": csrf_of(client), "title": "KT", "query": "(broken", "enabled": "on"},
+    )
+    assert r.status_code == 422 and 'class="field-error"' in r.text and "(broken" in r.text
+    client.post("/admin/topics/kien-thuy/disable", data={"csrf": csrf_of(client)})
+    assert "/feeds/kien-thuy.rss" not in client.get("/").text
+    assert create_topic(client, "kien-thuy", "Again", "x").status_code == 422  # exists
+    client.post("/admin/topics/kien-thuy/delete", data={"csrf": csrf_of(client)})
+    assert "kien-thuy" not in client.get("/admin/topics").text.split("</nav>")[1].split(
+        'class="flash'
+    )[0]
+    assert client.get("/admin/topics/kien-thuy/edit").status_code == 404
+
+
+def test_script_title_renders_as_text(client: TestClient) -> None:
+    login(client)
+    assert create_topic(client, "xss", XSS, f'"{XSS}" OR Kiến').status_code == 303
+    for path in ("/admin/topics", "/admin/topics/xss/edit"):
+        page = client.get(path)
+        assert XSS not in page.text, path
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text, path
+        assert "script-src 'self'" in page.headers["content-security-policy"]
+
+
+def test_bad_slug_is_reported_on_the_field(client: TestClient) -> None:
+    login(client)
+    r = create_topic(client, "Bad Slug!", "T", "x")
+    assert r.status_code == 422 and 'class="field-error"' in r.text
+
+
+# -- preview -------------------------------------------------------------------------------
+
+
+def test_preview_returns_highlighted_samples(client: TestClient) -> None:
+    login(client)
+    headers = {"X-CSRF-Token": csrf_of(client)}
+    r = client.post("/admin/preview", json={"query": '"Kiến Thụy"'}, headers=headers)
+    assert r.status_code == 200
+    data = r.json()
+    assert data["count"] == 1 and data["scanned"] == 2
+    sample = data["samples"][0]
+    assert sample["title"] == "Kiến Thụy khánh thành cầu mới"
+    assert any("<mark>" in h["snippet_html"] for h in sample["hits"])
+
+
+def test_preview_reports_the_parser_error_with_its_position(client: TestClient) -> None:
+    login(client)
+    headers = {"X-CSRF-Token": csrf_of(client)}
+    data = client.post("/admin/preview", json={"query": "Kiến AND ("}, headers=headers).json()
+    assert data["error"] and isinstance(data["position"], int)
+    assert "count" not in data
+    assert client.post("/admin/preview", json={"q": 1}, headers=headers).status_code == 400
+    assert client.post("/admin/preview", json={"query": " "}, headers=headers).json() == {
+        "empty": True
+    }
+
+
+# -- subscriptions, deliveries, status -----------------------------------------------------
+
+
+def seed_delivery(service: Service, state: str) -> int:
+    db = service.db
+    with db.write() as conn:
+        now = db.now()
+        sub_store.ensure_chat(conn, -100, "group", XSS, now)
+        sub_store.subscribe(conn, -100, topic_id=None, query="Kiến Thụy", now=now)
+        aid = conn.execute(select(articles.c.id).order_by(articles.c.id)).scalars().first()
+        enqueue(
+            conn,
+            [{"chat_id": -100, "article_id": aid, "topics": ["Kiến Thụy"], "state": state,
+              "due_at": now - timedelta(minutes=5), "created_at": now, "attempts": 3,
+              "error": "Forbidden: bot was blocked by the user", "finished_at": now}],
+        )
+        return int(conn.execute(select(deliveries.c.id)).scalars().one())
+
+
+def test_resend_a_dead_letter(served: tuple[TestClient, Service]) -> None:
+    client, service = served
+    delivery_id = seed_delivery(service, "blocked")
+    login(client)
+    page = client.get("/admin/deliveries?state=dead").text
+    assert f"/admin/deliveries/{delivery_id}/resend" in page and XSS not in page
+    r = client.post(
+        f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with service.db.read() as conn:
+        state = conn.execute(select(deliveries.c.state)).scalar_one()
+    assert state == "pending"
+    again = client.post(f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)})
+    assert 'class="flash bad"' in again.text  # no longer a dead letter
+    assert "Re-send" not in client.get("/admin/deliveries?state=pending").text
+
+
+def test_subscriptions_pause_resume_delete(served: tuple[TestClient, Service]) -> None:
+    client, service = served
+    seed_delivery(service, "failed")
+    login(client)
+    page = client.get("/admin/subscriptions").text
+    assert "Kiến Thụy" in page and "&lt;script&gt;" in page and XSS not in page
+    client.post("/admin/chats/-100/pause", data={"csrf": csrf_of(client)})
+    with service.db.read() as conn:
+        chat = sub_store.get_chat(conn, -100)
+    assert chat is not None and chat.paused
+    status = client.get("/admin/status").text
+    assert "-100" in status and "bot was blocked" in status and "articles_stored" in status
+    client.post("/admin/chats/-100/resume", data={"csrf": csrf_of(client)})
+    with service.db.read() as conn:
+        chat = sub_store.get_chat(conn, -100)
+        sub_id = sub_store.list_subscriptions(conn)[0].id
+    assert chat is not None and not chat.paused
+    client.post(f"/admin/subscriptions/{sub_id}/delete", data={"csrf": csrf_of(client)})
+    with service.db.read() as conn:
+        assert sub_store.list_subscriptions(conn) == []
+    assert client.post("/admin/chats/42/pause", data={"csrf": csrf_of(client)}).status_code == 404
+
+
+# -- language ------------------------------------------------------------------------------
+
+
+def test_labels_exist_in_both_languages(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert set(VI) == set(EN)
+    client, _ = make_client(tmp_path, monkeypatch, language="en")
+    with client:
+        login(client)
+        page = client.get("/admin/topics").text
+        assert "New topic" in page and 'lang="en"' in page

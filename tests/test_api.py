@@ -1,0 +1,358 @@
+"""The admin JSON API in-process: auth, every endpoint, error statuses, no secret ever echoed."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, update
+
+from feedsvc import metrics
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.config import load_config
+from feedsvc.db.schema import chats, deliveries
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.web.api import OPENAPI_PATH, endpoints
+from factories import VN, article
+
+ADMIN_TOKEN = "adm-7f3c9e1d2b4a6058-secret"
+BOT_TOKEN = "123456:AAbotTokenThatMustNeverLeak0000"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+CHAT, GROUP = 4242, -1009876
+
+
+def make_service(tmp_path: Path) -> Service:
+    settings = load_config(
+        None,
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "topics": {"import_on_start": False},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    return service
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", BOT_TOKEN)
+    service = make_service(tmp_path)
+    yield service
+    service.db.dispose()
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    """Every response body and header seen in a test is checked for both tokens afterwards."""
+    seen: list[str] = []
+
+    async def record(response: httpx.Response) -> None:
+        await response.aread()
+        seen.append(response.text)
+        seen.append(str(response.headers))
+
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", event_hooks={"response": [record]}
+    ) as c:
+        yield c
+    assert seen
+    for text in seen:
+        assert ADMIN_TOKEN not in text
+        assert BOT_TOKEN not in text
+        assert "AAbotToken" not in text
+
+
+def seed_articles(service: Service, n: int = 25) -> None:
+    """Fresh articles in the source, ingested (so the outbox fills for subscribed chats)."""
+    now = datetime.now(VN)
+    items = [
+        article(i, published_at=now, title=f"Công an Kiến Thụy bắt đối tượng số {i}")
+        if i % 2
+        else article(i, published_at=now, title=f"Thời tiết Hải Phòng ngày {i}", body="<p>Nắng.</p>",
+                     summary="Trời đẹp.", section="Thời sự", tags=("Thời sự",))
+        for i in range(1, n + 1)
+    ]  # fmt: skip
+    with service.db.write() as conn:
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    with service.db.read() as conn:
+        service.index.refresh(conn)
+    assert service.ingest_tick().error is None
+
+
+async def post(client: httpx.AsyncClient, url: str, body: Any = None) -> httpx.Response:
+    return await client.post(url, json=body, headers=AUTH)
+
+
+TOPIC = {"slug": "kien-thuy", "title": "Kiến Thụy", "query": '"Kiến Thụy"'}
+
+
+# -- auth -------------------------------------------------------------------------------------
+
+
+async def test_every_route_needs_the_token(client: httpx.AsyncClient) -> None:
+    for e in endpoints():
+        url = re.sub(r"{\w+}", "1", e.path)
+        for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}):
+            r = await client.request(e.method, url, headers=headers, json={})
+            assert r.status_code == 401, (e.method, url, headers)
+            assert r.headers["www-authenticate"] == "Bearer"
+            assert r.json()["error"]
+
+
+async def test_lowercase_scheme_and_non_ascii_token(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/topics", headers={"Authorization": f"bearer {ADMIN_TOKEN}"})
+    assert r.status_code == 200
+    r = await client.get("/api/topics", headers={"Authorization": "Bearer tôi".encode()})
+    assert r.status_code == 401
+
+
+async def test_no_configured_token_disables_the_api(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("FEEDSVC_ADMIN__TOKEN", raising=False)
+    service = make_service(tmp_path)
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+        r = await c.get("/api/topics", headers=AUTH)
+        assert r.status_code == 503
+        assert "admin.token not configured" in r.json()["error"]
+        assert (await c.get(OPENAPI_PATH)).status_code == 200
+    service.db.dispose()
+
+
+# -- OpenAPI ----------------------------------------------------------------------------------
+
+
+async def test_openapi_describes_every_api_route(client: httpx.AsyncClient) -> None:
+    doc = (await client.get(OPENAPI_PATH)).json()
+    assert doc["openapi"].startswith("3.1")
+    app = client._transport.app  # type: ignore[attr-defined]
+    served = {
+        (method.lower(), route.path)
+        for route in app.routes
+        if route.path.startswith("/api/")
+        for method in route.methods - {"HEAD"}
+    }
+    described = {(m, p) for p, ops in doc["paths"].items() for m in ops}
+    assert served == described
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert op["summary"] and "200" in op["responses"] or "201" in op["responses"]
+            if path != OPENAPI_PATH:
+                assert {"401", "503"} <= set(op["responses"]), (method, path)
+    assert "TopicIn" in doc["components"]["schemas"]
+
+
+# -- topics -----------------------------------------------------------------------------------
+
+
+async def test_topic_crud(client: httpx.AsyncClient) -> None:
+    r = await post(client, "/api/topics", TOPIC)
+    assert r.status_code == 201
+    assert r.json()["feeds"]["rss"].endswith("/feeds/kien-thuy.rss")
+    assert (await post(client, "/api/topics", TOPIC)).status_code == 409
+    listed = (await client.get("/api/topics", headers=AUTH)).json()["topics"]
+    assert [t["slug"] for t in listed] == ["kien-thuy"]
+    got = (await client.get("/api/topics/kien-thuy", headers=AUTH)).json()
+    assert got["title"] == "Kiến Thụy" and got["origin"] == "api" and got["enabled"]
+
+    body = {"title": "Kiến Thụy mới", "query": '"Kiến Thụy" OR "Núi Đối"'}
+    r = await client.put("/api/topics/kien-thuy", json=body, headers=AUTH)
+    assert r.status_code == 200 and r.json()["title"] == "Kiến Thụy mới"
+    r = await client.put("/api/topics/an-ninh", json=body | {"title": "An ninh"}, headers=AUTH)
+    assert r.status_code == 201
+
+    r = await post(client, "/api/topics/kien-thuy/disable")
+    assert r.status_code == 200 and r.json()["enabled"] is False
+    r = await post(client, "/api/topics/kien-thuy/enable")
+    assert r.json()["enabled"] is True
+
+    r = await client.delete("/api/topics/an-ninh", headers=AUTH)
+    assert r.status_code == 200
+    assert (await client.get("/api/topics/an-ninh", headers=AUTH)).status_code == 404
+    assert (await client.delete("/api/topics/an-ninh", headers=AUTH)).status_code == 404
+    assert (await post(client, "/api/topics/nope/enable")).status_code == 404
+    assert (await post(client, "/api/topics/nope/disable")).status_code == 404
+
+
+async def test_bad_query_is_422_with_position(client: httpx.AsyncClient) -> None:
+    r = await post(client, "/api/topics", TOPIC | {"query": 'công AND "an'})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["field"] == "query" and body["position"] == 9 and body["error"]
+    r = await client.put("/api/topics/x", json={"title": "X", "query": "(a"}, headers=AUTH)
+    assert r.status_code == 422 and r.json()["field"] == "query"
+    r = await post(client, "/api/topics", TOPIC | {"slug": "Bad Slug!"})
+    assert r.status_code == 422 and r.json()["field"] == "slug"
+
+
+async def test_topic_referenced_elsewhere_cannot_be_deleted(client: httpx.AsyncClient) -> None:
+    await post(client, "/api/topics", TOPIC)
+    await post(client, "/api/topics", {"slug": "b", "title": "B", "query": "@kien-thuy OR x"})
+    r = await client.delete("/api/topics/kien-thuy", headers=AUTH)
+    assert r.status_code == 409 and "b" in r.json()["error"]
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b"{not json", b"[]", b'"x"', b'{"slug": 1, "title": "t", "query": "q"}',
+     b'{"slug": "a", "title": "t", "query": "q", "extra": 1}', b'{"slug": "a"}',
+     b'{"slug": "a", "title": "t", "query": "q", "enabled": "yes"}'],
+)  # fmt: skip
+async def test_malformed_bodies_are_400(client: httpx.AsyncClient, raw: bytes) -> None:
+    r = await client.post(
+        "/api/topics", content=raw, headers=AUTH | {"Content-Type": "application/json"}
+    )
+    assert r.status_code == 400
+    assert isinstance(r.json()["error"], str)
+
+
+async def test_preview(client: httpx.AsyncClient, service: Service) -> None:
+    seed_articles(service)
+    r = await post(client, "/api/topics/preview", {"query": '"Kiến Thụy"', "samples": 3})
+    assert r.status_code == 200
+    body = r.json()
+    assert body["scanned"] == 25 and body["count"] == 13 and len(body["samples"]) == 3
+    sample = body["samples"][0]
+    assert sample["terms"] == ["kiến thụy"] or sample["terms"]
+    assert "<mark>" in sample["hits"][0]["snippet_html"]
+    broad = (await post(client, "/api/topics/preview", {"query": "công OR nắng"})).json()
+    assert broad["warnings"]
+    r = await post(client, "/api/topics/preview", {"query": "(công", "scan": 10})
+    assert r.status_code == 422 and r.json()["position"] is not None
+    assert (await post(client, "/api/topics/preview", {"query": "x", "scan": 0})).status_code == 400
+
+
+async def test_backfill(client: httpx.AsyncClient, service: Service) -> None:
+    seed_articles(service)
+    await post(client, "/api/topics", TOPIC)
+    r = await post(client, "/api/topics/kien-thuy/backfill", {"days": 30})
+    assert r.status_code == 200
+    assert r.json() == {"scanned": 25, "matched": 13, "added": 13}
+    r = await post(client, "/api/topics/kien-thuy/backfill")  # empty body: defaults
+    assert r.json()["added"] == 0
+    assert (await post(client, "/api/topics/nope/backfill", {"days": 0})).status_code == 404
+    assert (await post(client, "/api/topics/kien-thuy/backfill", {"days": -1})).status_code == 400
+
+
+# -- subscriptions, deliveries, status --------------------------------------------------------
+
+
+async def test_subscriptions(client: httpx.AsyncClient) -> None:
+    await post(client, "/api/topics", TOPIC)
+    r = await post(client, "/api/subscriptions",
+                   {"chat_id": CHAT, "chat_type": "private", "topic": "kien-thuy"})  # fmt: skip
+    assert r.status_code == 201
+    sub = r.json()
+    assert sub["topic"] == "kien-thuy" and sub["topic_title"] == "Kiến Thụy"
+    again = await post(client, "/api/subscriptions",
+                       {"chat_id": CHAT, "chat_type": "private", "topic": "kien-thuy"})  # fmt: skip
+    assert again.status_code == 200 and again.json()["id"] == sub["id"]
+    r = await post(client, "/api/subscriptions",
+                   {"chat_id": GROUP, "chat_type": "supergroup", "query": "  công   an "})  # fmt: skip
+    assert r.status_code == 201 and r.json()["query"] == "công an"
+
+    bad = [
+        {"chat_id": CHAT, "chat_type": "private", "query": '"công'},
+        {"chat_id": CHAT, "chat_type": "private", "topic": "nope"},
+        {"chat_id": CHAT, "chat_type": "private"},
+        {"chat_id": CHAT, "chat_type": "private", "topic": "kien-thuy", "query": "x"},
+    ]
+    for body in bad:
+        assert (await post(client, "/api/subscriptions", body)).status_code == 422, body
+    r = await post(client, "/api/subscriptions", {"chat_id": CHAT, "chat_type": "bot", "query": "x"})
+    assert r.status_code == 400
+
+    listed = (await client.get("/api/subscriptions", headers=AUTH)).json()["subscriptions"]
+    assert len(listed) == 2
+    only = await client.get(f"/api/subscriptions?chat_id={GROUP}", headers=AUTH)
+    assert [s["chat_id"] for s in only.json()["subscriptions"]] == [GROUP]
+    assert (await client.get("/api/subscriptions?chat_id=x", headers=AUTH)).status_code == 400
+
+    r = await post(client, f"/api/chats/{GROUP}/pause")
+    assert r.status_code == 200 and r.json()["paused"] is True
+    r = await post(client, f"/api/chats/{GROUP}/resume")
+    assert r.json()["paused"] is False
+    assert (await post(client, "/api/chats/777/pause")).status_code == 404
+    assert (await post(client, "/api/chats/abc/pause")).status_code == 400
+
+    r = await client.delete(f"/api/subscriptions/{sub['id']}", headers=AUTH)
+    assert r.status_code == 200
+    r = await client.delete(f"/api/subscriptions/{sub['id']}", headers=AUTH)
+    assert r.status_code == 404
+
+
+async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:
+    await post(client, "/api/topics", TOPIC)
+    await post(client, "/api/subscriptions",
+               {"chat_id": CHAT, "chat_type": "private", "topic": "kien-thuy"})  # fmt: skip
+    seed_articles(service)
+    r = await client.get("/api/deliveries", headers=AUTH)
+    body = r.json()
+    assert r.status_code == 200 and body["total"] == 13 and len(body["items"]) == 13
+    item = body["items"][0]
+    assert item["article_title"].startswith("Công an") and item["state"] == "pending"
+    assert item["article_url"].startswith("https://") and item["chat_id"] == CHAT
+
+    dead_id, sent_id = body["items"][0]["id"], body["items"][1]["id"]
+    now = datetime.now(UTC)
+    with service.db.write() as conn:
+        conn.execute(update(deliveries).where(deliveries.c.id == dead_id)
+                     .values(state="blocked", error="Forbidden: bot was blocked", finished_at=now))
+        conn.execute(update(deliveries).where(deliveries.c.id == sent_id)
+                     .values(state="sent", finished_at=now))
+        conn.execute(update(chats).where(chats.c.chat_id == CHAT)
+                     .values(blocked_until=datetime(2099, 1, 1, tzinfo=UTC)))  # fmt: skip
+
+    dead = (await client.get("/api/deliveries?state=dead", headers=AUTH)).json()
+    assert [d["id"] for d in dead["items"]] == [dead_id]
+    assert dead["items"][0]["error"] == "Forbidden: bot was blocked"
+    page = (await client.get("/api/deliveries?limit=5&offset=10", headers=AUTH)).json()
+    assert len(page["items"]) == 3 and page["total"] == 13
+    by_topic = await client.get("/api/deliveries?topic=kien-thuy&state=pending", headers=AUTH)
+    assert by_topic.json()["total"] == 11
+    by_chat = await client.get(f"/api/deliveries?chat_id={GROUP}", headers=AUTH)
+    assert by_chat.json()["total"] == 0
+    for query in ("state=nope", "limit=0", "limit=x", "offset=-1", "bogus=1"):
+        assert (await client.get(f"/api/deliveries?{query}", headers=AUTH)).status_code == 400
+
+    status = (await client.get("/api/status", headers=AUTH)).json()
+    assert status["queue_depth"] == 11 and status["articles_stored"] == 25
+    assert status["chat_pauses"][0]["chat_id"] == CHAT
+    assert status["chat_pauses"][0]["blocked_until"].startswith("2099")
+    assert status["recent_errors"][0]["id"] == dead_id
+    assert "last_ingest_tick" in status and "deliveries_pending" in status
+
+    assert (await post(client, f"/api/deliveries/{dead_id}/resend")).status_code == 200
+    with service.db.read() as conn:
+        state = conn.execute(select(deliveries.c.state).where(deliveries.c.id == dead_id)).scalar()
+    assert state == "pending"
+    assert (await post(client, f"/api/deliveries/{dead_id}/resend")).status_code == 409
+    assert (await post(client, f"/api/deliveries/{sent_id}/resend")).status_code == 409
+    assert (await post(client, "/api/deliveries/999999/resend")).status_code == 404
+    assert (await post(client, f"/api/deliveries/{2**60}/resend")).status_code == 404
+
+
+async def test_http_requests_are_counted(client: httpx.AsyncClient) -> None:
+    def count() -> float:
+        value = metrics.REGISTRY.get_sample_value(
+            "feedsvc_http_requests_total", {"route": "GET /api/topics", "status": "200"}
+        )
+        return value or 0.0
+
+    before = count()
+    await client.get("/api/topics", headers=AUTH)
+    assert count() == before + 1
+    text = (await client.get("/metrics")).text
+    for name in ("feedsvc_ingest_lag_seconds", "feedsvc_articles_ingested",
+                 "feedsvc_topic_matches", "feedsvc_deliveries", "feedsvc_delivery_queue_depth",
+                 "feedsvc_feed_render_seconds", "feedsvc_http_requests"):  # fmt: skip
+        assert name in text

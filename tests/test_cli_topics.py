@@ -1,0 +1,100 @@
+"""`feedsvc topics …`: add/remove/enable/import/export/preview/backfill through the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from factories import article, jsonl
+
+from feedsvc.cli import cli
+
+
+@pytest.fixture
+def run(tmp_path: Path):  # type: ignore[no-untyped-def]
+    env = {
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str, input: str | None = None) -> Result:
+        return runner.invoke(cli, list(args), env=env, input=input)
+
+    return invoke
+
+
+def test_add_validates_and_list_shows(run) -> None:  # type: ignore[no-untyped-def]
+    ok = run("topics", "add", "kien-thuy", "--title", "Kiến Thụy", "--query", '"Kiến Thụy"')
+    assert ok.exit_code == 0 and "kien-thuy: created" in ok.output
+    bad_query = run("topics", "add", "x", "--title", "X", "--query", "a OR b c")
+    assert bad_query.exit_code == 2 and "parentheses" in bad_query.output
+    bad_slug = run("topics", "add", "Kiến", "--title", "X", "--query", "a")
+    assert bad_slug.exit_code == 2 and "slug" in bad_slug.output
+    unknown_ref = run("topics", "add", "y", "--title", "Y", "--query", "@nope")
+    assert unknown_ref.exit_code == 2
+    listed = run("topics", "list")
+    assert listed.output.splitlines() == ['kien-thuy\tenabled \tKiến Thụy\t"Kiến Thụy"']
+
+
+def test_remove_refuses_when_referenced(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "a", "--title", "A", "--query", "công")
+    run("topics", "add", "b", "--title", "B", "--query", "@a an")
+    refused = run("topics", "remove", "a")
+    assert refused.exit_code == 1 and "used by b" in refused.output
+    assert run("topics", "disable", "a").exit_code == 0
+    assert "disabled" in run("topics", "list").output
+    assert run("topics", "remove", "b").exit_code == 0
+    assert run("topics", "remove", "b").exit_code == 1
+
+
+def test_import_export_roundtrip(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    shipped = Path(__file__).parent.parent / "config" / "topics.toml"
+    first = run("topics", "import", str(shipped))
+    assert first.exit_code == 0 and "0 disabled" in first.output
+    exported = run("topics", "export").output
+    again = tmp_path / "again.toml"
+    again.write_text(exported, encoding="utf-8")
+    second = run("topics", "import", str(again))
+    assert "0 created, 0 updated" in second.output
+    broken = tmp_path / "broken.toml"
+    broken.write_text('[[topic]]\nslug = "x"\ntitle = "X"\nquery = "(a"\n[[topic]]\nslug = "x"\n')
+    result = run("topics", "import", str(broken))
+    assert result.exit_code == 2
+    for problem in ("slug appears more than once", "title is required", "topic x: query"):
+        assert problem in result.output
+
+
+def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from feedsvc.app import Service
+    from feedsvc.config import load_config
+
+    src = tmp_path / "a.jsonl"
+    src.write_text(
+        jsonl(article(1), article(2, title="Bóng đá", body="<p>Sân cỏ.</p>", summary=None)),
+        encoding="utf-8",
+    )
+    assert run("import", str(src)).exit_code == 0
+    service = Service(
+        load_config(
+            None,
+            {
+                "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+                "topics": {"import_on_start": False},
+            },
+        )
+    )
+    service.prepare()
+    assert service.ingest_tick().new == 2
+    preview = run("topics", "preview", '"công an"')
+    assert preview.exit_code == 0 and "1 of 2 recent articles match" in preview.output
+    assert "[[" in preview.output  # highlighted snippet
+    assert run("topics", "preview", '"công an').exit_code == 2
+    run("topics", "add", "bong-da", "--title", "Bóng đá", "--query", '"bóng đá"')
+    filled = run("topics", "backfill", "bong-da", "--days", "0")
+    assert filled.exit_code == 0 and "matched 1, added 1" in filled.output
+    assert "added 0" in run("topics", "backfill", "bong-da", "--days", "0").output
+    rendered = run("render", "bong-da", "--format", "json")
+    assert [i["title"] for i in json.loads(rendered.output)["items"]] == ["Bóng đá"]
