@@ -7,7 +7,8 @@ Measures, on one core:
 * cost per article at 5,000 topics relative to 100 (normalisation + matching, as ingest pays it),
 * memory for the 5,000-topic matcher (tracemalloc and RSS delta).
 
-Run: ``.venv/bin/python bench/matching.py [--articles N] [--out bench/RESULTS-matching.md]``.
+Run: ``.venv/bin/python bench/matching.py [--articles N] [--out FILE]``; results are kept in
+bench/RESULTS.md.
 Everything is generated from a seeded RNG, so runs are comparable.
 """
 

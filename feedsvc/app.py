@@ -180,7 +180,12 @@ class Service:
         self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
         self.jobs.start()
         if self.roles.bot and self.settings.telegram_token():
-            self.bot = BotService(self.db, self.settings)
+            # The poller lease follows telegram.lease_seconds, capped at the bot's 30 s default,
+            # so a small value (tests, fast failover) also shortens poller takeover.
+            lease = min(30.0, self.settings.telegram.lease_seconds)
+            self.bot = BotService(
+                self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3
+            )
             await self.bot.start()
         log.info("feedsvc started (roles: %s)", self.roles)
 

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import schemathesis
+from factories import VN, article
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import (
     content_type_conformance,
@@ -20,7 +21,6 @@ from schemathesis.checks import (
     status_code_conformance,
 )
 
-from factories import VN, article
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
 from feedsvc.store.source_articles import upsert_source_articles

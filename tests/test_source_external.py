@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from conftest import pg_skip_reason
 from factories import VN
-from sqlalchemy import Engine, create_engine, select, text
+from sqlalchemy import Connection, Engine, create_engine, select, text
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database, upgrade
@@ -80,9 +80,9 @@ class Cms:
     url: str
     writer: Engine
 
-    def add(self, conn: object, n: int, at: datetime, tags: tuple[int, ...] = (1,)) -> None:
-        c = conn  # a Connection inside the caller's transaction
-        c.execute(  # type: ignore[attr-defined]
+    def add(self, conn: Connection, n: int, at: datetime, tags: tuple[int, ...] = (1,)) -> None:
+        """Insert one article (and its tags) in the caller's transaction."""
+        conn.execute(
             text(
                 "INSERT INTO news_articles (id, slug, link, tieu_de, tom_tat, ngay_dang, ngay_sua)"
                 " VALUES (:id, :slug, :link, :title, :summary, :at, :at)"
@@ -97,9 +97,7 @@ class Cms:
             },
         )
         for tag in tags:
-            c.execute(  # type: ignore[attr-defined]
-                text("INSERT INTO article_tags VALUES (:a, :t)"), {"a": n, "t": tag}
-            )
+            conn.execute(text("INSERT INTO article_tags VALUES (:a, :t)"), {"a": n, "t": tag})
 
     def insert(self, n: int, at: datetime, tags: tuple[int, ...] = (1,)) -> None:
         with self.writer.begin() as conn:
@@ -173,8 +171,13 @@ def make_ingestor(state: Database, cms: Cms, url: str | None = None) -> Ingestor
 def stored(state: Database) -> dict[str, tuple[str, tuple[str, ...], datetime, str | None]]:
     with state.read() as conn:
         rows = conn.execute(
-            select(articles.c.source_key, articles.c.title, articles.c.tags,
-                   articles.c.published_at, articles.c.body)
+            select(
+                articles.c.source_key,
+                articles.c.title,
+                articles.c.tags,
+                articles.c.published_at,
+                articles.c.body,
+            )
         ).all()
     return {r[0]: (r[1], tuple(r[2] or ()), r[3], r[4]) for r in rows}
 
@@ -307,7 +310,10 @@ def test_sqlite_text_timestamps_keep_native_cursor(state: Database, tmp_path: Pa
 
     post(1, stamp)
     cols = SourceColumns(
-        cursor="modified", source_key="slug", url="link", published_at="created",
+        cursor="modified",
+        source_key="slug",
+        url="link",
+        published_at="created",
         updated_at="modified",
     )
     ingestor = Ingestor(
@@ -329,3 +335,52 @@ def test_sqlite_text_timestamps_keep_native_cursor(state: Database, tmp_path: Pa
     assert ingestor.source.codec.decode(cursor.ts, cursor.id) == (stamp, "2")
     assert cursor.ts == datetime(2026, 11, 26, 3, 0, tzinfo=UTC)
     writer.dispose()
+
+
+def _config(tmp_path: Path, cms: Cms, **columns: str) -> str:
+    cols = mapping(cms.backend).model_dump(exclude_unset=True) | columns
+    lines = [
+        f'[database]\nurl = "sqlite:///{tmp_path / "state.db"}"',
+        f'[source]\nurl = "{cms.url}"\ntable = "news_articles"\ntimezone = "Asia/Ho_Chi_Minh"',
+        "[source.columns]",
+        *(f'{key} = "{value}"' for key, value in cols.items()),
+        "[topics]\nimport_on_start = false",
+    ]
+    path = tmp_path / "feedsvc.toml"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    return str(path)
+
+
+def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    cms.insert(1, NOW - timedelta(minutes=2), tags=(1, 2))
+    cms.insert(2, NOW - timedelta(minutes=1))
+    runner = CliRunner()
+    ok = runner.invoke(cli, ["source", "check", "--config", _config(tmp_path, cms)])
+    assert ok.exit_code == 0, ok.output
+    assert "title        tieu_de (VARCHAR(300))" in ok.output
+    assert "body         (absent: null, no column 'body')" in ok.output
+    assert "cms-1 | Công an quận Lê Chân" in ok.output and "'Giao thông'" in ok.output
+    assert "compared as naive" in ok.output
+
+    bad = _config(tmp_path, cms, title="tieu_de_x", author="tac_gia", tags="(SELECT nope())")
+    out = runner.invoke(cli, ["source", "check", "--config", bad])
+    assert out.exit_code == 2, out.output
+    assert 'source.columns.title: column "tieu_de_x" not in table news_articles (' in out.output
+    assert 'source.columns.author: column "tac_gia" not in table' in out.output
+
+    expr = _config(tmp_path, cms, tags="(SELECT nope())")
+    out = runner.invoke(cli, ["source", "check", "--config", expr])
+    assert out.exit_code == 2 and "source.columns.tags: expression fails:" in out.output
+
+    port = closed_port()
+    down = _config(tmp_path, cms)
+    text_ = Path(down).read_text(encoding="utf-8")
+    Path(down).write_text(
+        text_.replace(":3306/", f":{port}/").replace(":5432/", f":{port}/"), encoding="utf-8"
+    )
+    out = runner.invoke(cli, ["source", "check", "--config", down])
+    assert out.exit_code == 1 and "cannot connect to the source" in out.output

@@ -11,7 +11,7 @@ import sys
 import click
 
 from feedsvc import __version__
-from feedsvc.cli import config_cmd, data, service, topics
+from feedsvc.cli import config_cmd, data, service, source, subs, topics
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -28,7 +28,9 @@ for command in (
     data.import_cmd,
     data.render,
     topics.topics,
+    subs.subs,
     config_cmd.config,
+    source.source,
 ):
     cli.add_command(command)
 

@@ -103,7 +103,10 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
 
     def missing(key: str, name: str) -> None:
         problems.append(
-            (f"source.columns.{key}", f'column "{name}" not in table {table.name} ({names})')
+            (
+                f"source.columns.{key}",
+                f'column "{name}" not in table {table.name} (columns: {names})',
+            )
         )
 
     id_col = _column(table, columns.id)

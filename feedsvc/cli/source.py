@@ -1,0 +1,116 @@
+"""``feedsvc source check``: is the source (built-in or a CMS table) mapped right?
+
+Connects, reflects the table, prints each article field's column or expression with its type,
+parses the three newest rows as articles, and lists *every* mapping problem by its config key,
+so an operator fixes the mapping in one pass. Exit 0 ok, 2 mapping errors, 1 cannot connect.
+"""
+
+from __future__ import annotations
+
+import click
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+
+from feedsvc.articles import ArticleError, parse_article
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, load_settings
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.source import SourceError, SqlSource, builtin_source, external_source
+
+
+def _first_line(exc: BaseException) -> str:
+    detail = getattr(exc, "orig", None) or exc
+    return str(detail).strip().splitlines()[0][:300] if str(detail).strip() else type(exc).__name__
+
+
+def _open(settings: Settings) -> tuple[SqlSource, str]:
+    s = settings.source
+    if s.url:
+        where = make_url(s.url).render_as_string(hide_password=True)
+        return external_source(s.url, s.table, s.columns, settings.source_tz), where
+    db = Database(settings.database.url)
+    return builtin_source(db.engine), f"built-in table in {settings.database.url}"
+
+
+@click.group()
+def source() -> None:
+    """Inspect the article source (the built-in table or an external CMS table)."""
+
+
+@source.command("check")
+@config_option
+@click.option("--rows", default=3, show_default=True, help="Sample rows to parse.")
+def check(config_file: str | None, rows: int) -> None:
+    """Reflect the table, show the mapping and sample rows; exit 2 on mapping errors."""
+    settings = load_settings(config_file, logging_=False)
+    src, where = _open(settings)
+    table = settings.source.table if settings.source.url else "source_articles"
+    click.echo(f"source: {where}, table {table}")
+    try:
+        bound = src.bind()
+    except NoSuchTableError:
+        _report([("source.table", f"table {table!r} not found")])
+    except SourceError as exc:
+        _report(exc.problems)
+    except SQLAlchemyError as exc:
+        click.echo(f"feedsvc: cannot connect to the source: {_first_line(exc)}", err=True)
+        raise SystemExit(EXIT_FAILED) from None
+    finally:
+        if settings.source.url:
+            src.dispose()
+    problems: list[tuple[str, str]] = []
+    cursor_col = settings.source.columns.cursor
+    click.echo(f"cursor: {cursor_col} ({bound.ts.type}, compared as {bound.codec.kind})")
+    click.echo(f"  id: {bound.id.name} ({bound.id.type})")
+    click.echo("mapping:")
+    for f in bound.mapping:
+        if f.kind == "column":
+            line = f"{f.source} ({f.type})"
+        elif f.kind == "expression":
+            line = f"expression {f.source}"
+            try:
+                src.probe(f.field)
+            except SQLAlchemyError as exc:
+                problems.append(
+                    (f"source.columns.{f.field}", f"expression fails: {_first_line(exc)}")
+                )
+                line += "  ← FAILS"
+        else:
+            line = f"(absent: null{'' if f.source is None else f', no column {f.source!r}'})"
+        click.echo(f"  {f.field:<13}{line}")
+    if not problems:
+        _samples(src, settings, rows, problems)
+    if settings.source.url:
+        src.dispose()
+    if problems:
+        _report(problems)
+    click.echo("OK")
+
+
+def _samples(
+    src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
+) -> None:
+    try:
+        sample = src.latest(rows)
+    except SQLAlchemyError as exc:
+        problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
+        return
+    click.echo(f"newest {len(sample)} row(s):")
+    for row in sample:
+        try:
+            a = parse_article(row.record, settings.source_tz)
+        except ArticleError as exc:
+            key = f"source.columns.{exc.field}" if exc.field else "row"
+            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {key}: {exc.reason}")
+            continue
+        click.echo(
+            f"  id={row.id} cursor={row.cursor} → {a.source_key} | {a.title[:60]} | "
+            f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
+        )
+
+
+def _report(problems: list[tuple[str, str]]) -> None:
+    click.echo(f"{len(problems)} mapping problem(s):", err=True)
+    for key, message in problems:
+        click.echo(f"  {key}: {message}", err=True)
+    raise SystemExit(EXIT_USAGE)

@@ -1,0 +1,85 @@
+"""``feedsvc subs list|add|remove``: chat subscriptions from the shell.
+
+The rules (enabled topics only, queries parsed, limits, idempotence) are those of the bot and
+the API, in :mod:`feedsvc.operations`; this module only parses arguments and prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
+
+import click
+
+from feedsvc import operations as ops
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
+from feedsvc.db import Database, upgrade
+from feedsvc.store import subscriptions as store
+
+T = TypeVar("T")
+
+
+def _run(action: Callable[[Database], T], config_file: str | None) -> T:
+    """One operation on the state DB; its errors become a message and the CLI's exit codes."""
+    db = Database(load_settings(config_file).database.url)
+    try:
+        upgrade(db)
+        return action(db)
+    except ops.OperationError as exc:
+        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
+    finally:
+        db.dispose()
+
+
+def _line(sub: store.Subscription) -> str:
+    what = f"topic {sub.topic_slug}" if sub.topic_slug else f"query {sub.query}"
+    return f"{sub.id}\t{sub.chat_id}\t{what}"
+
+
+@click.group()
+def subs() -> None:
+    """Manage chat subscriptions (what the bot's /sub and /unsub do)."""
+
+
+@subs.command("list")
+@click.option("--chat", "chat_id", type=int, default=None, help="Only this chat.")
+@config_option
+def list_cmd(chat_id: int | None, config_file: str | None) -> None:
+    """List subscriptions: id, chat, topic or query."""
+
+    def action(db: Database) -> list[store.Subscription]:
+        with db.read() as conn:
+            return store.list_subscriptions(conn, chat_id)
+
+    for sub in _run(action, config_file):
+        click.echo(_line(sub))
+
+
+@subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0
+@click.argument("chat_id", type=int)
+@click.option(
+    "--type", "chat_type", type=click.Choice(ops.CHAT_TYPES), required=True, help="Chat type."
+)
+@click.option("--topic", default=None, help="An enabled topic's slug.")
+@click.option("--query", default=None, help="The chat's own query.")
+@config_option
+def add(
+    chat_id: int, chat_type: str, topic: str | None, query: str | None, config_file: str | None
+) -> None:
+    """Subscribe CHAT_ID to a topic (--topic) or a query (--query); exactly one of them."""
+    if (topic is None) == (query is None):
+        fail("give exactly one of --topic or --query", EXIT_USAGE)
+    sub, created = _run(
+        lambda db: ops.add_subscription(db, chat_id, chat_type, topic=topic, query=query),
+        config_file,
+    )
+    click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
+
+
+@subs.command("remove")
+@click.argument("sub_id", type=int)
+@config_option
+def remove(sub_id: int, config_file: str | None) -> None:
+    """Delete subscription SUB_ID (see `feedsvc subs list`)."""
+    sub = _run(lambda db: ops.remove_subscription(db, sub_id), config_file)
+    click.echo(f"{_line(sub)}\tremoved")

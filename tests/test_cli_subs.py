@@ -1,0 +1,75 @@
+"""`feedsvc subs list|add|remove`: the bot's subscription rules, from the shell, with exit codes."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feedsvc.cli import cli
+
+Run = Callable[..., Result]
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    env = {
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli, list(args), env=env)
+
+    invoke("topics", "add", "kien-thuy", "--title", "Kiến Thụy", "--query", '"Kiến Thụy"')
+    return invoke
+
+
+def test_add_list_remove(run: Run) -> None:
+    ok = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
+    assert ok.exit_code == 0, ok.output
+    assert ok.output == "1\t42\ttopic kien-thuy\tadded\n"
+    again = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
+    assert again.exit_code == 0 and "already subscribed" in again.output
+    group = run("subs", "add", "-100123", "--type", "supergroup", "--query", " công  an ")
+    assert group.exit_code == 0 and "query công an" in group.output
+
+    assert run("subs", "list").output.splitlines() == [
+        "2\t-100123\tquery công an",
+        "1\t42\ttopic kien-thuy",
+    ]
+    assert run("subs", "list", "--chat", "42").output.splitlines() == ["1\t42\ttopic kien-thuy"]
+    assert run("subs", "list", "--chat", "-100123").output.splitlines() == [
+        "2\t-100123\tquery công an"
+    ]
+
+    removed = run("subs", "remove", "1")
+    assert removed.exit_code == 0 and "removed" in removed.output
+    missing = run("subs", "remove", "1")
+    assert missing.exit_code == 1 and "unknown subscription 1" in missing.output
+    assert run("subs", "list", "--chat", "42").output == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--type", "private", "--topic", "nope"), "unknown topic"),
+        (("--type", "private", "--query", '"công'), "unterminated"),
+        (("--type", "private"), "exactly one"),
+        (("--type", "private", "--topic", "kien-thuy", "--query", "x"), "exactly one"),
+        (("--type", "bot", "--topic", "kien-thuy"), "Invalid value"),
+    ],
+)
+def test_add_rejects_with_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:
+    result = run("subs", "add", "42", *args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_disabled_topic_is_refused(run: Run) -> None:
+    run("topics", "disable", "kien-thuy")
+    result = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
+    assert result.exit_code == 2 and "disabled topic" in result.output
