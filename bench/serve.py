@@ -25,9 +25,9 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine  # noqa: E402
+from common import machine
 
-from feedsvc.demo import ArticleGenerator  # noqa: E402
+from feedsvc.demo import ArticleGenerator
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -144,8 +144,9 @@ def main() -> None:
             print(f"feed: {len(body):,} bytes, 50 items; wrk -t2 -c{args.connections} "
                   f"-d{args.seconds}s; nginx worker_processes {args.workers}; feedsvc 1 process")
             results = {}
-            for name, url, tag in (("feedsvc 200", svc_url, None), ("nginx 200", ngx_url, None),
-                                   ("feedsvc 304", svc_url, etag), ("nginx 304", ngx_url, ngx_etag)):
+            runs = (("feedsvc 200", svc_url, None), ("nginx 200", ngx_url, None),
+                    ("feedsvc 304", svc_url, etag), ("nginx 304", ngx_url, ngx_etag))
+            for name, url, tag in runs:
                 results[name] = wrk(url, args.seconds, args.connections, tag)
                 print(f"{name:12} {results[name]:10,.0f} req/s")
             for code in ("200", "304"):

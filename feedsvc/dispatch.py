@@ -13,6 +13,7 @@ import contextlib
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
@@ -31,10 +32,15 @@ log = logging.getLogger(__name__)
 
 BUCKET = "telegram-global"
 MAX_BACKOFF = 300.0
-# Bucket capacity in messages: 1.2 lets the loop recover time lost to its own overhead while
-# any 0.95 s window still holds at most `global_rate` sends (1.2 + 0.95 x rate, rounded down, with
-# room for network jitter: 1.5 produced a 429 at the fake in bench/alerts.py).
-BURST = 1.2
+# Bucket capacity in messages: no burst. Slots are reserved ahead (AHEAD) and spaced exactly
+# 1 / global_rate, so the claim transaction's overhead no longer eats into the rate, and any
+# 0.95 s window holds at most 24 sends at 25/s, leaving room for network jitter (a burst of
+# 1.5 produced 429s at the fake in bench/alerts.py).
+BURST = 1.0
+# Sends are planned at 99 % of global_rate: a little room for arrival jitter, since Telegram
+# counts arrivals. Bunching from event-loop lag is prevented by the release gate below.
+RATE_MARGIN = 0.99
+AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,8 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(settings.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
         self._recorder = _BatchRecorder(self._record_many)
+        self._gate = asyncio.Lock()
+        self._last_release = 0.0
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -107,14 +115,12 @@ class Dispatcher:
         if room <= 0:
             return 0.05
         claimed, wait = await asyncio.to_thread(self._claim, room)
-        for delivery, article in claimed:
+        for delivery, article, at in claimed:
             await self._slots.acquire()
-            task = asyncio.create_task(self._deliver(delivery, article))
+            task = asyncio.create_task(self._deliver(delivery, article, at))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
-        if claimed:
-            return wait
-        return min(self.cfg.poll_seconds, wait) if wait else self.cfg.poll_seconds
+        return wait
 
     def stop(self) -> None:
         self._stop.set()
@@ -130,22 +136,33 @@ class Dispatcher:
             horizon = now + self.cfg.lease + timedelta(days=1) if all_leases else now
             return q.recover_expired(conn, horizon)
 
-    def _claim(self, room: int) -> tuple[list[tuple[q.Claimed, Article | None]], float]:
+    def _claim(self, room: int) -> tuple[list[tuple[q.Claimed, Article | None, float]], float]:
+        """Lease deliveries for the send slots the shared budget grants; returns them with each
+        one's delay, and how long to wait before claiming again."""
         with self.db.write() as conn:
-            now = self.db.now()
-            q.recover_expired(conn, now)
-            taken, wait = rate.take(conn, BUCKET, self.cfg.global_rate, BURST, room, now)
-            if taken == 0:
-                return [], wait
-            claimed = q.claim(conn, self.owner, now, taken, self.cfg.lease)
-            rate.give_back(conn, BUCKET, taken - len(claimed))
+            q.recover_expired(conn, self.db.now())  # also takes the writer lock on SQLite
+            # read the clocks only now: a wait for the lock must not put slots in the past
+            now, start = self.db.now(), time.monotonic()
+            budget = self.cfg.global_rate * RATE_MARGIN
+            slots = rate.reserve(conn, BUCKET, budget, BURST, room, now, AHEAD)
+            if not slots:
+                return [], 1 / budget
+            claimed = q.claim(conn, self.owner, now, len(slots), self.cfg.lease)
+            rate.give_back(conn, BUCKET, len(slots) - len(claimed))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
-            metrics.QUEUE_DEPTH.set(q.queue_depth(conn))
-        return [(c, found.get(c.article_id)) for c in claimed], wait
+        if not claimed:
+            return [], self.cfg.poll_seconds
+        delays = slots[: len(claimed)]
+        # absolute (monotonic) send times: how long the thread hand-off takes must not shift them
+        at = [start + d for d in delays]
+        return [(c, found.get(c.article_id), t) for c, t in zip(claimed, at, strict=True)], (
+            max(0.0, delays[-1] - AHEAD / 2)
+        )
 
     # -- one delivery ------------------------------------------------------------------
-    async def _deliver(self, d: q.Claimed, article: Article | None) -> None:
+    async def _deliver(self, d: q.Claimed, article: Article | None, at: float) -> None:
         try:
+            await self._wait_for_slot(at)
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
@@ -165,6 +182,20 @@ class Dispatcher:
         finally:
             self._slots.release()
             self.wake.set()
+
+    async def _wait_for_slot(self, at: float) -> None:
+        """Wait for this send's slot in the global budget (see ``rate.reserve``).
+
+        Releases go through one FIFO gate that also keeps them ``1 / rate`` apart as actually
+        released: when the event loop lags, late sends are pushed back instead of bunching up
+        (Telegram counts arrivals, not plans).
+        """
+        async with self._gate:
+            gap = 1 / (self.cfg.global_rate * RATE_MARGIN)
+            delay = max(at, self._last_release + gap) - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            self._last_release = time.monotonic()
 
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))

@@ -9,13 +9,22 @@ from sqlalchemy import Connection, insert, select, update
 from feedsvc.db.schema import rate_buckets as t
 
 
-def take(
-    conn: Connection, name: str, rate: float, capacity: float, want: int, now: datetime
-) -> tuple[int, float]:
-    """Take up to ``want`` whole tokens; returns (taken, seconds until the next token).
+def reserve(
+    conn: Connection,
+    name: str,
+    rate: float,
+    capacity: float,
+    want: int,
+    now: datetime,
+    ahead: float,
+) -> list[float]:
+    """Reserve up to ``want`` send slots; returns each slot's delay in seconds from ``now``.
 
-    Call inside the write transaction that uses the tokens: on PostgreSQL the row is locked
-    (FOR UPDATE), on SQLite the writer lock already serialises callers.
+    Slots may lie up to ``ahead`` seconds in the future (the bucket goes into debt), so one
+    claim transaction schedules several sends spaced exactly ``1 / rate`` apart instead of
+    paying a transaction per message. Call inside the write transaction that uses the slots:
+    on PostgreSQL the row is locked (FOR UPDATE), on SQLite the writer lock serialises callers,
+    so every replica draws from the same budget.
     """
     stmt = select(t.c.tokens, t.c.updated_at).where(t.c.name == name)
     if conn.dialect.name == "postgresql":
@@ -27,11 +36,16 @@ def take(
     else:
         elapsed = max(0.0, (now - row.updated_at).total_seconds())
         tokens = min(capacity, row.tokens + elapsed * rate)
-    taken = max(0, min(want, int(tokens)))
-    tokens -= taken
-    conn.execute(update(t).where(t.c.name == name).values(tokens=tokens, updated_at=now))
-    wait = 0.0 if tokens >= 1 else (1 - tokens) / rate
-    return taken, wait
+    delays: list[float] = []
+    for i in range(want):
+        delay = max(0.0, (i + 1 - tokens) / rate)
+        if delay > ahead:
+            break
+        delays.append(delay)
+    conn.execute(
+        update(t).where(t.c.name == name).values(tokens=tokens - len(delays), updated_at=now)
+    )
+    return delays
 
 
 def give_back(conn: Connection, name: str, count: int) -> None:

@@ -97,12 +97,12 @@ def resend_delivery(service: Service, call: Call) -> tuple[int, ResendOut]:
 def status(service: Service, call: Call) -> tuple[int, StatusOut]:
     facts = collect_status(service)
     details = ops.status_details(service.db)
-    return 200, StatusOut(
-        **facts,
-        queue_depth=details.queue_depth,
-        chat_pauses=[ChatPauseOut.model_validate(asdict(p)) for p in details.chat_pauses],
-        recent_errors=[DeliveryOut.model_validate(asdict(r)) for r in details.recent_errors],
-    )
+    outbox = {
+        "queue_depth": details.queue_depth,
+        "chat_pauses": [ChatPauseOut.model_validate(asdict(p)) for p in details.chat_pauses],
+        "recent_errors": [DeliveryOut.model_validate(asdict(r)) for r in details.recent_errors],
+    }
+    return 200, StatusOut.model_validate(facts | outbox)
 
 
 ENDPOINTS = [

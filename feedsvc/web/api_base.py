@@ -123,6 +123,9 @@ def check_token(service: Service, request: Request) -> None:
 
 
 async def _read_body(request: Request, model: type[Body]) -> Body:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
@@ -161,6 +164,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         try:
             check_token(service, request)
             call = Call(dict(request.path_params))
+            if any("\x00" in value for value in call.path.values()):
+                raise ApiError(404, "not found")  # no slug or id holds a NUL
             if endpoint.params is not None:
                 call.params = _read_params(request, endpoint.params)
             if endpoint.body is not None:

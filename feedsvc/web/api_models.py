@@ -8,9 +8,9 @@ of the OpenAPI document (:mod:`feedsvc.web.openapi`), which therefore cannot dri
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 # Telegram chat ids fit in 52 bits; bounding them keeps absurd values away from BIGINT columns.
 MAX_ID = 2**53 - 1
@@ -22,13 +22,23 @@ DeliveryState = Literal[
 ]  # fmt: skip
 
 
-class Body(BaseModel):
+class _Input(BaseModel):
+    @model_validator(mode="after")
+    def _no_nul(self) -> Self:
+        """PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail there (500)."""
+        for name, value in self:
+            if isinstance(value, str) and "\x00" in value:
+                raise ValueError(f"{name} contains a NUL character")
+        return self
+
+
+class Body(_Input):
     """A request body: strict JSON types, unknown fields rejected."""
 
     model_config = ConfigDict(strict=True, extra="forbid")
 
 
-class Params(BaseModel):
+class Params(_Input):
     """Query-string parameters: strings coerced to the declared types, unknown ones rejected."""
 
     model_config = ConfigDict(extra="forbid")

@@ -14,6 +14,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.store.cursors import get_cursor
+from feedsvc.store.deliveries import queue_depth
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -27,6 +28,7 @@ def readiness(service: Service) -> tuple[bool, dict[str, object]]:
     try:
         with service.db.read() as conn:
             cursor = get_cursor(conn, service.ingestor.source.name)
+            metrics.QUEUE_DEPTH.set(queue_depth(conn))
         checks["database"] = "ok"
     except SQLAlchemyError as exc:
         checks["database"] = f"error: {type(exc).__name__}"

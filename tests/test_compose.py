@@ -1,0 +1,171 @@
+"""docker-compose.yml cannot run on this machine (no docker), so check what can be checked:
+structure and service names, every FEEDSVC_* key against the config schema, every referenced
+file, and — on the real MariaDB — that the sample CMS schema loads and the mounted mapping reads
+it (``feedsvc source check`` exits 0 and every sample row parses).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from click.testing import CliRunner
+from pydantic import BaseModel
+from sqlalchemy import create_engine, text
+
+from feedsvc.cli import cli
+from feedsvc.config import Settings, load_config
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPOSE = ROOT / "docker-compose.yml"
+MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
+REPLICAS = ("feedsvc-1", "feedsvc-2")
+NOT_SETTINGS = {"FEEDSVC_CONFIG"}  # read by config_path(), not a Settings field
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    data = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    assert isinstance(data, dict)
+    return data
+
+
+def env_of(service: dict[str, Any]) -> dict[str, str]:
+    env = service.get("environment", {})
+    if isinstance(env, list):  # the `- KEY=value` form
+        env = dict(item.split("=", 1) for item in env)
+    return {str(k): str(v) for k, v in env.items()}
+
+
+def settings_key(env_key: str) -> str | None:
+    """``FEEDSVC_SOURCE__COLUMNS__TITLE`` → ``source.columns.title`` if that is a real key."""
+    parts = env_key.removeprefix("FEEDSVC_").lower().split("__")
+    model: type[BaseModel] | None = Settings
+    for part in parts:
+        if model is None or part not in model.model_fields:
+            return None
+        annotation = model.model_fields[part].annotation
+        is_model = isinstance(annotation, type) and issubclass(annotation, BaseModel)
+        model = annotation if is_model else None  # type: ignore[assignment]
+    return ".".join(parts) if model is None else None  # a leaf, not a whole section
+
+
+def test_services_and_structure(compose: dict[str, Any]) -> None:
+    services = compose["services"]
+    assert set(services) == {"postgres", "cms", *REPLICAS}
+    for name, service in services.items():
+        assert "healthcheck" in service and service["healthcheck"]["test"], name
+    assert services["cms"]["image"].startswith("mariadb:")
+    assert services["postgres"]["image"].startswith("postgres:")
+    host_ports = []
+    for name in REPLICAS:
+        service = services[name]
+        assert service["depends_on"]["postgres"]["condition"] == "service_healthy"
+        (port,) = service["ports"]  # one published port each
+        host_ports.append(port.split(":")[0])
+        env = env_of(service)
+        assert env["FEEDSVC_DATABASE__URL"].startswith("postgresql+psycopg://")
+        assert "@postgres:" in env["FEEDSVC_DATABASE__URL"]
+        assert "@cms:" in env["FEEDSVC_SOURCE__URL"]
+        assert env["FEEDSVC_HTTP__PUBLIC_URL"].endswith(port.split(":")[0])
+    assert len(set(host_ports)) == len(REPLICAS)
+
+
+def test_every_feedsvc_env_key_is_a_config_key(compose: dict[str, Any]) -> None:
+    seen = 0
+    for name, service in compose["services"].items():
+        for key in env_of(service):
+            if not key.startswith("FEEDSVC_") or key in NOT_SETTINGS:
+                continue
+            seen += 1
+            assert settings_key(key) is not None, f"{name}: {key} is not a config key"
+    assert seen >= 2 * 6
+    assert settings_key("FEEDSVC_SOURCE__COLUMNS__TITLE") == "source.columns.title"
+    assert settings_key("FEEDSVC_SOURCE__COLUMS__TITLE") is None
+    assert settings_key("FEEDSVC_SOURCE") is None  # a section is not a key
+
+
+def test_referenced_files_exist(compose: dict[str, Any]) -> None:
+    for name, service in compose["services"].items():
+        build = service.get("build")
+        if build is not None:
+            context = ROOT / (build if isinstance(build, str) else build.get("context", "."))
+            dockerfile = "Dockerfile" if isinstance(build, str) else build.get("dockerfile")
+            assert (context / (dockerfile or "Dockerfile")).is_file(), name
+        for volume in service.get("volumes", []):
+            host = volume.split(":")[0]
+            if host.startswith(("./", "/", "../")):
+                assert (ROOT / host).exists(), f"{name}: {host} does not exist"
+    mounts = compose["services"]["cms"]["volumes"]
+    assert any(v.startswith("./deploy/cms/schema.sql:/docker-entrypoint-initdb.d/") for v in mounts)
+
+
+def test_replica_config_loads(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mounted TOML plus the replica's env (secrets left empty) is a valid configuration."""
+    service = compose["services"]["feedsvc-1"]
+    env = env_of(service)
+    mount = next(v for v in service["volumes"] if v.endswith(env["FEEDSVC_CONFIG"] + ":ro"))
+    for key, value in env.items():
+        if key.startswith("FEEDSVC_") and key not in NOT_SETTINGS and "${" not in value:
+            monkeypatch.setenv(key, value)
+    settings = load_config(ROOT / mount.split(":")[0])
+    assert settings.source.url and settings.source.table == "bai_viet"
+    assert settings.source.columns.cursor == "ngay_cap_nhat"
+    assert (ROOT / settings.topics.file).is_file()  # baked into the image from config/
+
+
+def test_cms_user_is_read_only_and_matches_env(compose: dict[str, Any]) -> None:
+    sql = (ROOT / "deploy/cms/schema.sql").read_text(encoding="utf-8")
+    url = env_of(compose["services"]["feedsvc-1"])["FEEDSVC_SOURCE__URL"]
+    user, password = re.match(r"mysql\+pymysql://([^:]+):([^@]+)@", url).groups()  # type: ignore[union-attr]
+    assert f"CREATE USER IF NOT EXISTS '{user}'@'%' IDENTIFIED BY '{password}'" in sql
+    grants = re.findall(r"GRANT (.+?) ON", sql)
+    assert grants == ["SELECT"]
+
+
+@pytest.fixture
+def sample_cms() -> Iterator[str]:
+    """deploy/cms/schema.sql loaded into a fresh MariaDB database (users and grants skipped)."""
+    name = f"feedsvc_cmsdemo_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(MARIADB_ADMIN, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    except Exception as exc:
+        pytest.skip(f"MariaDB not reachable at {MARIADB_ADMIN}: {type(exc).__name__}: {exc}")
+    url = MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    sql = (ROOT / "deploy/cms/schema.sql").read_text(encoding="utf-8")
+    body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        for statement in body.split(";\n"):
+            skip = ("CREATE DATABASE", "USE ", "CREATE USER", "GRANT")
+            if statement.strip() and not statement.strip().startswith(skip):
+                conn.exec_driver_sql(statement.replace("%", "%%"))
+    engine.dispose()
+    yield url
+    with admin.begin() as conn:
+        conn.execute(text(f"DROP DATABASE {name}"))
+    admin.dispose()
+
+
+@pytest.mark.mysql
+def test_sample_cms_maps_cleanly(
+    sample_cms: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEEDSVC_SOURCE__URL", sample_cms)
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", f"sqlite:///{tmp_path / 'state.db'}")
+    monkeypatch.chdir(ROOT)  # topics.file is relative, as in the image's /app
+    result = CliRunner().invoke(
+        cli, ["source", "check", "--config", str(ROOT / "deploy/feedsvc-cms.toml")]
+    )
+    assert result.exit_code == 0, result.output
+    assert "REJECTED" not in result.output
+    assert "BV-0005 | Công an phường giúp người dân" in result.output
+    assert "tags ['Công an']" in result.output
+    assert "compared as naive" in result.output
