@@ -11,6 +11,7 @@ from pathlib import Path
 import click
 
 from feedsvc import demo as gen_module
+from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, serve
 from feedsvc.cli.common import (
     config_option,
@@ -130,10 +131,25 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
     settings = load_settings(config_file)
-    facts = collect_status(Service(settings, Roles()))
+    service = Service(settings, Roles())
+    facts = collect_status(service)
+    details = ops.status_details(service.db)
+    facts["chats_not_receiving"] = [
+        f"{p.chat_id} ({why})"
+        for p in details.chat_pauses
+        if (why := "paused" if p.paused else p.disabled_reason or f"429 until {p.blocked_until}")
+    ]
+    facts["recent_errors"] = [
+        f"#{d.id} {d.state} chat {d.chat_id}: {d.error}" for d in details.recent_errors
+    ]
     if as_json:
         click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=str))
         return
     width = max(len(k) for k in facts)
     for key, value in facts.items():
-        click.echo(f"{key.ljust(width)}  {value}")
+        if isinstance(value, list):
+            click.echo(f"{key.ljust(width)}  {len(value)}")
+            for line in value:
+                click.echo(f"{'':{width}}    {line}")
+        else:
+            click.echo(f"{key.ljust(width)}  {value}")

@@ -294,6 +294,11 @@ class DeliveryRow:
     created_at: datetime
     finished_at: datetime | None
 
+    @property
+    def dead(self) -> bool:
+        """A dead letter: finished without being sent (what ``resend`` accepts)."""
+        return self.state in TERMINAL and self.state != "sent"
+
 
 def _rows_select() -> Any:
     return (

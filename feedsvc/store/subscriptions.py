@@ -274,3 +274,13 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
         blocked = blocked if blocked is not None and blocked > now else None
         out.append(ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason))
     return out
+
+
+def list_chats(conn: Connection) -> dict[int, Chat]:
+    rows = conn.execute(select(chats).order_by(chats.c.chat_id))
+    return {
+        int(r.chat_id): Chat(
+            r.chat_id, r.type, r.title, r.paused, r.disabled_reason, r.link_preview
+        )
+        for r in rows
+    }

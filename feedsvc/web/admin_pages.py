@@ -18,7 +18,7 @@ from feedsvc.feeds import feed_urls
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
 from feedsvc.status import collect_status
-from feedsvc.store import admin_queries as aq
+from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
@@ -189,9 +189,9 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscriptions(request: Request, ctx: Ctx) -> Response:
-        def load() -> tuple[list[sub_store.Subscription], dict[int, aq.ChatRow]]:
+        def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat]]:
             with db.read() as conn:
-                return sub_store.list_subscriptions(conn), aq.list_chats(conn)
+                return sub_store.list_subscriptions(conn), sub_store.list_chats(conn)
 
         subs, chats = await db_call(load)
         return admin.page("subscriptions.html", ctx, subs=subs, chats=chats)
@@ -234,16 +234,20 @@ def page_routes(admin: Admin) -> list[Route]:
     # -- deliveries -----------------------------------------------------------------------
     async def deliveries(request: Request, ctx: Ctx) -> Response:
         state = request.query_params.get("state", "")
-        if state not in ("", "dead", *aq.STATES):
+        if state not in ("", delivery_store.DEAD, *delivery_store.STATES):
             state = ""
 
-        def load() -> list[aq.DeliveryRow]:
+        def load() -> list[delivery_store.DeliveryRow]:
             with db.read() as conn:
-                return aq.list_deliveries(conn, state or None)
+                return delivery_store.list_deliveries(conn, state=state or None, limit=200)[0]
 
         rows = await db_call(load)
         return admin.page(
-            "deliveries.html", ctx, rows=rows, state=state, states=("dead", *aq.STATES)
+            "deliveries.html",
+            ctx,
+            rows=rows,
+            state=state,
+            states=(delivery_store.DEAD, *delivery_store.STATES),
         )
 
     async def resend(request: Request, ctx: Ctx) -> Response:
@@ -260,10 +264,8 @@ def page_routes(admin: Admin) -> list[Route]:
     async def status(request: Request, ctx: Ctx) -> Response:
         def load() -> dict[str, Any]:
             facts = collect_status(service)
-            with db.read() as conn:
-                held = aq.held_chats(conn, db.now())
-                errors = aq.recent_errors(conn)
-            return {"facts": facts, "held": held, "errors": errors}
+            details = ops.status_details(db, errors=20)
+            return {"facts": facts, "held": details.chat_pauses, "errors": details.recent_errors}
 
         data = await db_call(load)
         topic_errors = {slug: str(err) for slug, err in service.index.errors().items()}
