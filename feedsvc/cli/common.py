@@ -9,9 +9,11 @@ from typing import Any, NoReturn, TypeVar
 import click
 
 from feedsvc.config import ConfigError, Settings, config_path, load_config
+from feedsvc.db import Database, upgrade
 from feedsvc.logs import setup_logging
 
 F = TypeVar("F", bound=Callable[..., Any])
+T = TypeVar("T")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -71,3 +73,18 @@ def run_async(main: Coroutine[Any, Any, None]) -> None:
         return
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
+
+
+def run_operation(action: Callable[[Database], T], config_file: str | None) -> T:
+    """One admin operation on the (upgraded) state DB; its errors become a message and the
+    CLI's exit codes (2 for invalid input, 1 for not found / conflict)."""
+    from feedsvc import operations as ops
+
+    db = Database(load_settings(config_file).database.url)
+    try:
+        upgrade(db)
+        return action(db)
+    except ops.OperationError as exc:
+        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
+    finally:
+        db.dispose()

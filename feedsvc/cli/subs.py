@@ -6,29 +6,16 @@ the API, in :mod:`feedsvc.operations`; this module only parses arguments and pri
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import TypeVar
 
 import click
 
 from feedsvc import operations as ops
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
-from feedsvc.db import Database, upgrade
+from feedsvc.cli.common import EXIT_USAGE, config_option, fail, run_operation
+from feedsvc.db import Database
 from feedsvc.store import subscriptions as store
 
 T = TypeVar("T")
-
-
-def _run(action: Callable[[Database], T], config_file: str | None) -> T:
-    """One operation on the state DB; its errors become a message and the CLI's exit codes."""
-    db = Database(load_settings(config_file).database.url)
-    try:
-        upgrade(db)
-        return action(db)
-    except ops.OperationError as exc:
-        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
-    finally:
-        db.dispose()
 
 
 def _line(sub: store.Subscription) -> str:
@@ -51,7 +38,7 @@ def list_cmd(chat_id: int | None, config_file: str | None) -> None:
         with db.read() as conn:
             return store.list_subscriptions(conn, chat_id)
 
-    for sub in _run(action, config_file):
+    for sub in run_operation(action, config_file):
         click.echo(_line(sub))
 
 
@@ -69,7 +56,7 @@ def add(
     """Subscribe CHAT_ID to a topic (--topic) or a query (--query); exactly one of them."""
     if (topic is None) == (query is None):
         fail("give exactly one of --topic or --query", EXIT_USAGE)
-    sub, created = _run(
+    sub, created = run_operation(
         lambda db: ops.add_subscription(db, chat_id, chat_type, topic=topic, query=query),
         config_file,
     )
@@ -81,5 +68,5 @@ def add(
 @config_option
 def remove(sub_id: int, config_file: str | None) -> None:
     """Delete subscription SUB_ID (see `feedsvc subs list`)."""
-    sub = _run(lambda db: ops.remove_subscription(db, sub_id), config_file)
+    sub = run_operation(lambda db: ops.remove_subscription(db, sub_id), config_file)
     click.echo(f"{_line(sub)}\tremoved")

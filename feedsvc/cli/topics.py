@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO, TypeVar
@@ -10,7 +9,7 @@ from typing import TextIO, TypeVar
 import click
 
 from feedsvc import operations as ops
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
+from feedsvc.cli.common import EXIT_USAGE, config_option, fail, load_settings, run_operation
 from feedsvc.config import Settings
 from feedsvc.db import Database, upgrade
 from feedsvc.matching import QueryError
@@ -60,7 +59,7 @@ def add(
 ) -> None:
     """Create or update a topic (the query is validated first)."""
     spec = store.TopicSpec(slug, title.strip(), query.strip(), description.strip(), not disabled)
-    outcome = _run(lambda db: ops.save_topic(db, spec, "cli"), config_file)
+    outcome = run_operation(lambda db: ops.save_topic(db, spec, "cli"), config_file)
     click.echo(f"{slug}: {outcome}")
 
 
@@ -69,7 +68,7 @@ def add(
 @config_option
 def remove(slug: str, config_file: str | None) -> None:
     """Delete a topic and its matches (use `disable` to keep its history)."""
-    _run(lambda db: ops.delete_topic(db, slug), config_file)
+    run_operation(lambda db: ops.delete_topic(db, slug), config_file)
     click.echo(f"{slug}: removed")
 
 
@@ -78,7 +77,7 @@ def remove(slug: str, config_file: str | None) -> None:
 @config_option
 def enable(slug: str, config_file: str | None) -> None:
     """Enable a topic."""
-    _run(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
+    run_operation(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
     click.echo(f"{slug}: enabled")
 
 
@@ -87,7 +86,7 @@ def enable(slug: str, config_file: str | None) -> None:
 @config_option
 def disable(slug: str, config_file: str | None) -> None:
     """Disable a topic (its feed and matches are kept)."""
-    _run(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
+    run_operation(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
     click.echo(f"{slug}: disabled")
 
 
@@ -103,20 +102,11 @@ def disable(slug: str, config_file: str | None) -> None:
 @config_option
 def backfill(slug: str, days: float, config_file: str | None) -> None:
     """Fill a topic's feed from already stored articles (sends no alerts)."""
-    result = _run(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
+    result = run_operation(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
     click.echo(
         f"{slug}: scanned {result.scanned}, matched {result.matched}, "
         f"added {result.added} to the feed"
     )
-
-
-def _run(action: Callable[[Database], T], config_file: str | None) -> T:
-    """Run one operation, turning its errors into a message and the CLI's exit codes."""
-    db = _db(load_settings(config_file))
-    try:
-        return action(db)
-    except ops.OperationError as exc:
-        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
 
 
 @topics.command("import")
