@@ -110,7 +110,7 @@ def throughput(work: Path, chats: int, rate: float) -> tuple[float, int]:
         try:
             with db.write() as conn:
                 upsert_source_articles(conn, [article(0, 0)], datetime.now(UTC))
-            fake.wait_for(lambda: len(fake.all_messages) >= chats, timeout=chats / rate * 3)
+            fake.wait_for(lambda: len(fake.all_messages) >= chats, timeout=30 + chats / rate * 3)
         finally:
             proc.terminate()
             proc.wait(timeout=20)

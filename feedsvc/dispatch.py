@@ -88,6 +88,7 @@ class Dispatcher:
         if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
             await asyncio.to_thread(self._recover, True)
         while not self._stop.is_set():
+            self.wake.clear()  # before the step: a wake-up during it must not be lost
             try:
                 wait = await self.step()
             except Exception:
@@ -98,7 +99,6 @@ class Dispatcher:
         await self.drain()
 
     async def _sleep(self, seconds: float) -> None:
-        self.wake.clear()
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(seconds):
                 stop = asyncio.ensure_future(self._stop.wait())
@@ -150,8 +150,11 @@ class Dispatcher:
             claimed = q.claim(conn, self.owner, now, len(slots), self.cfg.lease)
             rate.give_back(conn, BUCKET, len(slots) - len(claimed))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
+            upcoming = None if claimed else q.next_claimable(conn)
         if not claimed:
-            return [], self.cfg.poll_seconds
+            if upcoming is None:  # nothing queued: ingest's wake-up (or the poll) brings work
+                return [], self.cfg.poll_seconds
+            return [], min(self.cfg.poll_seconds, max(0.01, (upcoming - now).total_seconds()))
         delays = slots[: len(claimed)]
         # absolute (monotonic) send times: how long the thread hand-off takes must not shift them
         at = [start + d for d in delays]

@@ -66,12 +66,7 @@ def recover_expired(conn: Connection, now: datetime) -> int:
 
 def _claimable(now: datetime, limit: int) -> Any:
     """The oldest unfinished delivery of each chat that may be sent to now (in order per chat)."""
-    head = (
-        select(func.min(deliveries.c.id))
-        .where(deliveries.c.state.in_(("pending", "sending")))
-        .group_by(deliveries.c.chat_id)
-        .scalar_subquery()
-    )
+    head = _heads()
     return (
         select(deliveries.c.id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
@@ -245,13 +240,26 @@ def migrate_chat(conn: Connection, old: int, new: int) -> None:
     conn.execute(update(deliveries).where(deliveries.c.chat_id == old).values(chat_id=new))
 
 
-def next_due(conn: Connection, now: datetime) -> datetime | None:
-    """When the dispatcher should look again if nothing is claimable right now."""
-    stmt = select(func.min(func.coalesce(deliveries.c.due_at, now))).where(
-        deliveries.c.state == "pending"
+def _heads() -> Any:
+    """The oldest unfinished delivery id of each chat: deliveries to one chat go in order."""
+    return (
+        select(func.min(deliveries.c.id))
+        .where(deliveries.c.state.in_(("pending", "sending")))
+        .group_by(deliveries.c.chat_id)
+        .scalar_subquery()
     )
-    due = conn.execute(stmt).scalar()
-    return due if isinstance(due, datetime) else None
+
+
+def next_claimable(conn: Connection) -> datetime | None:
+    """When the next delivery becomes claimable (its due time, its chat's pacing slot or 429
+    pause, whichever is last), so an idle dispatcher sleeps exactly that long."""
+    stmt = (
+        select(deliveries.c.due_at, chats.c.next_send_at, chats.c.blocked_until)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(deliveries.c.state == "pending", deliveries.c.id.in_(_heads()))
+    )
+    times = [max(t for t in row if t is not None) for row in conn.execute(stmt).tuples()]
+    return min(times, default=None)
 
 
 def queue_depth(conn: Connection) -> int:
