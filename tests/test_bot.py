@@ -226,6 +226,15 @@ async def test_list_and_pause_resume(db: Database, fake: FakeBotAPI, bot: BotSer
     assert "đang tạm dừng" not in await ask(fake, USER, "/list")
 
 
+async def test_link_preview_setting(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
+    assert "Cách dùng" in await ask(fake, USER, "/preview")
+    assert "bật" in await ask(fake, USER, "/preview on")
+    assert (row := chat_row(db, USER)) is not None and row.link_preview
+    assert "tắt" in await ask(fake, USER, "/preview off")
+    assert (row := chat_row(db, USER)) is not None and not row.link_preview
+    assert "Chỉ quản trị viên" in await ask(fake, -5, "/preview on", user_id=8)
+
+
 async def test_long_list_fits_and_slugs_ignore_case(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:

@@ -113,6 +113,13 @@ def list_for(db: Database, target: Target) -> str:
     return texts.subscription_list(items, paused, disabled, target.label)
 
 
+def set_preview(db: Database, target: Target, on: bool) -> str:
+    with db.write() as conn:
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+        subs.set_link_preview(conn, target.chat_id, on)
+    return texts.link_preview(on, target.label)
+
+
 def set_paused(db: Database, target: Target, paused: bool) -> str:
     with db.write() as conn:
         chat = subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())

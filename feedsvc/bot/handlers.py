@@ -62,6 +62,7 @@ class Handlers:
         commands: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
             "start": self.start, "help": self.help, "topics": self.topics, "sub": self.sub,
             "unsub": self.unsub, "list": self.list, "pause": self.pause, "resume": self.resume,
+            "preview": self.preview,
         }  # fmt: skip
         for name, callback in commands.items():
             app.add_handler(CommandHandler(name, callback, filters=only_messages))
@@ -169,6 +170,19 @@ class Handlers:
         if found is not None:
             reply = await asyncio.to_thread(actions.set_paused, self.db, found[0], paused)
             await _reply(message, reply)
+
+    async def preview(self, update: Update, context: Context) -> None:
+        """``/preview on|off``: link previews under this chat's alerts (off by default)."""
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message))
+        if found is None:
+            return
+        target, arg = found
+        choice = {"on": True, "bật": True, "off": False, "tắt": False}.get(arg.strip().lower())
+        if choice is None:
+            await _reply(message, texts.PREVIEW_USAGE)
+            return
+        await _reply(message, await asyncio.to_thread(actions.set_preview, self.db, target, choice))
 
     async def _target(
         self, update: Update, context: Context, arg: str, *, write: bool = True

@@ -20,6 +20,7 @@ COMMANDS: tuple[tuple[str, str], ...] = (
     ("list", "Các đăng ký hiện có"),
     ("pause", "Tạm dừng thông báo"),
     ("resume", "Bật lại thông báo"),
+    ("preview", "Bật/tắt xem trước liên kết"),
 )
 
 HELP = (
@@ -29,6 +30,7 @@ HELP = (
     "/unsub &lt;chủ đề, truy vấn hoặc số thứ tự&gt; — huỷ đăng ký\n"
     "/list — các đăng ký hiện có\n"
     "/pause, /resume — tạm dừng / bật lại thông báo\n"
+    "/preview on|off — bật / tắt xem trước liên kết dưới mỗi tin\n"
     "Ví dụ: <code>/sub the-thao</code> hoặc "
     '<code>/sub "công an" OR "an ninh"</code>\n'
     "Kênh (chỉ quản trị viên, trong chat riêng với bot): "
@@ -37,6 +39,7 @@ HELP = (
 START = "Xin chào! Bot gửi tin mới theo chủ đề hoặc truy vấn bạn đăng ký.\n\n" + HELP
 SUB_USAGE = "Cách dùng: <code>/sub &lt;chủ đề hoặc truy vấn&gt;</code>. Xem chủ đề bằng /topics."
 UNSUB_USAGE = "Cách dùng: <code>/unsub &lt;chủ đề, truy vấn hoặc số thứ tự trong /list&gt;</code>."
+PREVIEW_USAGE = "Cách dùng: <code>/preview on</code> hoặc <code>/preview off</code>."
 UNKNOWN_COMMAND = "Lệnh không rõ. Gõ /help để xem các lệnh."
 APOLOGY = "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại sau."
 NOT_GROUP_ADMIN = "Chỉ quản trị viên của nhóm mới thay đổi được đăng ký."
@@ -136,6 +139,10 @@ def subscription_list(
                 query = query[: MAX_SHOWN_QUERY - 1] + "…"
             lines.append(f"{i}. {query_label(query)}")
     return fit(lines)
+
+
+def link_preview(on: bool, label: str | None) -> str:
+    return f"Xem trước liên kết: {'bật' if on else 'tắt'}{where(label)}."
 
 
 def paused(now_paused: bool, changed: bool, label: str | None) -> str:

@@ -69,6 +69,10 @@ def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
     conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(paused=paused))
 
 
+def set_link_preview(conn: Connection, chat_id: int, on: bool) -> None:
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(link_preview=on))
+
+
 def reenable_chat(conn: Connection, chat_id: int) -> None:
     """A chat that talks to the bot again (e.g. /start after blocking it) is live again."""
     conn.execute(
