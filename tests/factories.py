@@ -39,3 +39,15 @@ def jsonl(*items: Article | dict[str, Any] | str) -> str:
         else:
             lines.append(item)
     return "\n".join(lines) + "\n"
+
+
+def builtin_ingestor(db: Any, **overrides: Any) -> Any:
+    """An Ingestor over the built-in source table with test-friendly defaults."""
+    from feedsvc.ingest import Ingestor
+    from feedsvc.source import builtin_source
+    from feedsvc.topic_index import TopicIndex
+
+    settings: dict[str, Any] = {
+        "tz": VN, "poll_seconds": 1, "overlap_seconds": 300, "batch_size": 100, **overrides
+    }
+    return Ingestor(db, builtin_source(db.engine), TopicIndex(), **settings)

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import VN, article
+from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from sqlalchemy import select
 
@@ -21,11 +21,9 @@ from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.ingest import Ingestor
 from feedsvc.notify import TelegramSender
 from feedsvc.outbox import Outbox
-from feedsvc.source import builtin_source
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
-from feedsvc.topic_index import TopicIndex
 
 PRIVATE, PRIVATE2, GROUP = 1001, 1002, -2001
 
@@ -93,15 +91,7 @@ async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
     with db.write() as conn:
         save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "cli", now)
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
-    ing = Ingestor(
-        db,
-        builtin_source(db.engine),
-        TopicIndex(),
-        tz=VN,
-        poll_seconds=1,
-        overlap_seconds=300,
-        batch_size=100,
-    )
+    ing = builtin_ingestor(db)
     ing.hooks.append(Outbox(timedelta(hours=48)))
     fake.add_chat(GROUP, "group", "Nhóm tin")
     sender = TelegramSender(

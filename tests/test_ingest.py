@@ -7,18 +7,16 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import VN, article
+from factories import article, builtin_ingestor
 from sqlalchemy import create_engine, event, func, select
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.db.schema import article_topics, articles
 from feedsvc.ingest import Ingestor
-from feedsvc.source import builtin_source
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
-from feedsvc.topic_index import TopicIndex
 
 
 def add(db: Database, *items: Article, at: datetime | None = None) -> None:
@@ -28,15 +26,7 @@ def add(db: Database, *items: Article, at: datetime | None = None) -> None:
 
 @pytest.fixture
 def ingestor(db: Database) -> Iterator[Ingestor]:
-    yield Ingestor(
-        db,
-        builtin_source(db.engine),
-        TopicIndex(),
-        tz=VN,
-        poll_seconds=1,
-        overlap_seconds=300,
-        batch_size=100,
-    )
+    yield builtin_ingestor(db)
 
 
 def stored_keys(db: Database) -> list[str]:
@@ -83,15 +73,7 @@ def test_update_changes_copy_but_is_not_new(db: Database, ingestor: Ingestor) ->
 
 
 def test_batches_catch_up_in_one_tick(db: Database) -> None:
-    ing = Ingestor(
-        db,
-        builtin_source(db.engine),
-        TopicIndex(),
-        tz=VN,
-        poll_seconds=1,
-        overlap_seconds=0,
-        batch_size=2,
-    )
+    ing = builtin_ingestor(db, overlap_seconds=0, batch_size=2)
     add(db, *(article(i) for i in range(1, 8)))
     assert ing.tick().new == 7
     with db.read() as conn:

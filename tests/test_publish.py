@@ -5,17 +5,15 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import feedparser
-from factories import VN, article
+from factories import VN, article, builtin_ingestor
 from sqlalchemy import event
 
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
-from feedsvc.source import builtin_source
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
-from feedsvc.topic_index import TopicIndex
 
 
 def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
@@ -24,15 +22,7 @@ def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"', "Huyện cũ"), "cli", now)
     settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
     publisher = FeedPublisher(db, settings)
-    ing = Ingestor(
-        db,
-        builtin_source(db.engine),
-        TopicIndex(),
-        tz=VN,
-        poll_seconds=1,
-        overlap_seconds=60,
-        batch_size=100,
-    )
+    ing = builtin_ingestor(db, overlap_seconds=60)
     ing.after_commit.append(
         lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
     )
