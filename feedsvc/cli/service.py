@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import secrets
 import tempfile
 from pathlib import Path
 
@@ -71,13 +72,16 @@ def demo(
     db_file = base / "demo.db"
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
-    overrides = {
+    overrides: dict[str, dict[str, object]] = {
         "database": {"url": f"sqlite:///{db_file}"},
         "source": {"url": None, "poll_seconds": 2.0},
         "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
     }
     try:
         settings = load_config(config_path(config_file), overrides)
+        if settings.admin_token() is None:  # a throw-away token so the demo's admin can be tried
+            overrides["admin"] = {"token": secrets.token_urlsafe(12)}
+            settings = load_config(config_path(config_file), overrides)
     except ConfigError as exc:
         fail(f"invalid configuration: {exc}", 2)
     configure_logging(settings)
@@ -118,6 +122,7 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
         f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
         f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
+        f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
         f"  database {settings.database.url}\n"
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
