@@ -39,7 +39,7 @@ log = logging.getLogger(__name__)
 
 MAX_BACKOFF_SECONDS = 300.0
 INGEST_LEASE = "ingest"
-LEASE_MIN_SECONDS = 10.0
+LEASE_MIN_SECONDS = 6.0
 WAKE_CHANNEL = "feedsvc_deliveries"
 
 
@@ -50,8 +50,9 @@ class LeaseLost(Exception):
 class IngestLease:
     """The ``ingest`` lease (:mod:`feedsvc.store.leases`, DB clock): one leader per state DB.
 
-    The TTL is three poll intervals (at least 10 s): a leader renews it every tick, so it only
-    lapses when the leader died or stalled, and a standby takes over within TTL + one poll.
+    The TTL is three poll intervals (at least 6 s): a leader renews it every tick (and in every
+    write transaction of a long tick), so it only lapses when the leader died or stalled, and a
+    standby takes over within TTL + one poll.
     """
 
     def __init__(self, holder: str, poll_seconds: float) -> None:
