@@ -6,21 +6,29 @@ enforces the same rules (slug format, query validity, references) and reports th
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from feedsvc import metrics
 from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
 from feedsvc.db import Database
 from feedsvc.db.schema import article_topics, articles
-from feedsvc.matching import QueryError, TopicMatcher, document_from_article, parse_query
+from feedsvc.matching import (
+    QueryError,
+    TopicMatcher,
+    candidate_key_sets,
+    document_from_article,
+    parse_query,
+)
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
-from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
+from feedsvc.store.articles import ARTICLE_COLUMNS, candidate_ids, count_since, row_to_article
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topics_file import check_queries, validate_slug
 
@@ -98,9 +106,13 @@ def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
 
 @dataclass(frozen=True)
 class BackfillResult:
+    """``scanned``: articles considered (published in the window); ``checked``: those the
+    matcher looked at (index candidates, or all of them without usable key sets)."""
+
     scanned: int
     matched: int
     added: int
+    checked: int = 0
 
 
 def backfill_topic(
@@ -108,6 +120,9 @@ def backfill_topic(
 ) -> BackfillResult:
     """Match stored articles (of the last ``days``) against a topic and fill its feed.
 
+    When the topic's query yields key sets, only the archive search index's candidates are
+    re-checked (every one of them: a backfill must be complete, so nothing is capped); otherwise
+    every article of the window is matched, in id batches.
     No alerts: deliveries are only ever created by ingest for new articles.
     """
     topic = get_topic(db, slug)
@@ -116,24 +131,20 @@ def backfill_topic(
     matcher = TopicMatcher.build({slug: topic.query}, refs=known)
     if slug in matcher.errors:
         raise OperationError("invalid", str(matcher.errors[slug]), field="query")
-    scanned = matched = added = 0
-    last_id = 0
     since = db.now() - timedelta(days=days) if days else None
-    while True:
+    key_sets = candidate_key_sets(matcher.queries()[slug])
+    with db.read() as conn:
+        ids = candidate_ids(conn, key_sets, None, since)
+        scanned = count_since(conn, since) if ids is not None else 0
+    checked = matched = added = 0
+    for rows in _backfill_batches(db, ids, since, batch):
+        checked += len(rows)
         with db.read() as conn:
-            stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
-            if since is not None:
-                stmt = stmt.where(articles.c.published_at >= since)
-            rows = conn.execute(stmt.order_by(articles.c.id).limit(batch)).all()
             have = set(
                 conn.execute(
                     select(article_topics.c.article_id).where(article_topics.c.topic_id == topic.id)
                 ).scalars()
             )
-        if not rows:
-            break
-        last_id = rows[-1].id
-        scanned += len(rows)
         hits = {}
         for row in rows:
             terms = matcher.match(document_from_article(row_to_article(row))).get(slug)
@@ -149,7 +160,32 @@ def backfill_topic(
                         conn, article_id, {topic.id: terms}, now, replace=False
                     )
             added += len(hits)
-    return BackfillResult(scanned, matched, added)
+    return BackfillResult(scanned if ids is not None else checked, matched, added, checked)
+
+
+def _backfill_batches(
+    db: Database, ids: list[int] | None, since: datetime | None, batch: int
+) -> Iterator[Sequence[Row[Any]]]:
+    """Article rows to match, ``batch`` at a time: the given candidate ids, or (None) every
+    article published since ``since`` in id order (keyset paging, one short read each)."""
+    columns = (articles.c.id, *ARTICLE_COLUMNS)
+    if ids is not None:
+        for start in range(0, len(ids), batch):
+            with db.read() as conn:
+                chunk = ids[start : start + batch]
+                yield conn.execute(select(*columns).where(articles.c.id.in_(chunk))).all()
+        return
+    last_id = 0
+    while True:
+        with db.read() as conn:
+            stmt = select(*columns).where(articles.c.id > last_id)
+            if since is not None:
+                stmt = stmt.where(articles.c.published_at >= since)
+            rows = conn.execute(stmt.order_by(articles.c.id).limit(batch)).all()
+        if not rows:
+            return
+        last_id = rows[-1].id
+        yield rows
 
 
 def resend_delivery(db: Database, delivery_id: int) -> None:

@@ -1,7 +1,14 @@
-"""Topic preview: what would this query match among recently stored articles?
+"""Topic preview: what would this query match among the stored articles?
 
 Shared by ``feedsvc topics preview``, the API and the web admin's live editor, so the preview an
 admin sees is computed exactly like ingest matching (same normaliser, same evaluator).
+
+Over a large archive the matcher cannot look at every article interactively, so when the query
+yields key sets (:func:`feedsvc.matching.candidate_key_sets`) the archive search index supplies
+candidates from the *whole* archive, newest first, and only those are re-checked; the newest
+``scan`` candidates are checked, so the count is exact when there are no more than that.  A
+query without usable key sets (e.g. only negations under a NOT) falls back to matching the
+newest ``scan`` articles.
 """
 
 from __future__ import annotations
@@ -10,8 +17,22 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from feedsvc.db import Database
-from feedsvc.matching import Explanation, document_from_article, explain, parse_query
-from feedsvc.store.articles import StoredArticle, latest_articles
+from feedsvc.matching import (
+    Explanation,
+    candidate_key_sets,
+    document_from_article,
+    explain,
+    match_document,
+    parse_query,
+)
+from feedsvc.matching.evaluate import term_in_document
+from feedsvc.store.articles import (
+    StoredArticle,
+    candidate_ids,
+    count_since,
+    latest_articles,
+    stored_articles,
+)
 from feedsvc.store.topics import list_topics
 
 BROAD_SHARE = 0.3  # a term matching more than this share of articles is flagged
@@ -25,11 +46,18 @@ class Sample:
 
 @dataclass
 class PreviewResult:
+    """``scanned``: articles the preview covers (the whole archive when ``indexed``);
+    ``checked``: articles the matcher re-checked; ``exact``: ``count`` is the true number of
+    matches among ``scanned`` (False: a lower bound, more candidates than ``scan``)."""
+
     query: str
     scanned: int
     count: int
     samples: list[Sample] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    indexed: bool = False
+    checked: int = 0
+    exact: bool = True
 
 
 def resolver(db: Database) -> Callable[[str], str | None]:
@@ -41,24 +69,41 @@ def resolver(db: Database) -> Callable[[str], str | None]:
 def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) -> PreviewResult:
     """Raises :class:`feedsvc.matching.QueryError` for an invalid query."""
     parsed = parse_query(query, resolver(db))
+    key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
-        recent = latest_articles(conn, scan)
-    result = PreviewResult(query=query, scanned=len(recent), count=0)
+        ids = candidate_ids(conn, key_sets, scan + 1)
+        if ids is None:
+            checked = latest_articles(conn, scan)
+            result = PreviewResult(query=query, scanned=len(checked), count=0)
+        else:
+            checked = stored_articles(conn, ids[:scan])
+            total = count_since(conn, None)
+            result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
+    result.checked = len(checked)
     term_counts: dict[str, int] = {}
-    for stored in recent:
-        explanation = explain(parsed, document_from_article(stored.article))
-        if explanation is None:
-            continue
-        result.count += 1
-        for term in {hit.term for hit in explanation.hits}:
-            term_counts[term] = term_counts.get(term, 0) + 1
+    positives = [term for term, positive in parsed.terms() if positive]
+    for stored in checked:
+        document = document_from_article(stored.article)
         if len(result.samples) < samples:
+            explanation = explain(parsed, document)
+            if explanation is None:
+                continue
             result.samples.append(Sample(stored, explanation))
+            labels = {hit.term for hit in explanation.hits}
+        else:  # snippets are only needed for samples; matching alone is much cheaper
+            if not match_document(parsed, document):
+                continue
+            labels = {t.label for t in positives if term_in_document(t, document)}
+        result.count += 1
+        for term in labels:
+            term_counts[term] = term_counts.get(term, 0) + 1
+    # among candidates only, counts are lower bounds when not exact: broad terms may go unflagged
     if result.scanned >= 20:
+        where = "stored" if result.indexed else "recent"
         for term, n in sorted(term_counts.items(), key=lambda kv: -kv[1]):
             if n / result.scanned > BROAD_SHARE:
                 result.warnings.append(
-                    f"term {term} matches {n} of {result.scanned} recent articles "
+                    f"term {term} matches {n} of {result.scanned} {where} articles "
                     f"({n / result.scanned:.0%}): too broad?"
                 )
     return result

@@ -153,6 +153,12 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     except QueryError as exc:
         fail(f"invalid query: {exc}", EXIT_USAGE)
     click.echo(f"{result.count} of {result.scanned} recent articles match {query}")
+    if result.indexed:
+        bound = "exact" if result.exact else "a lower bound"
+        click.echo(
+            f"(whole archive via the search index: {result.checked} candidates checked, "
+            f"count is {bound})"
+        )
     for warning in result.warnings:
         click.echo(f"warning: {warning}")
     for sample in result.samples:

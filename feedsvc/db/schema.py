@@ -112,6 +112,28 @@ articles = Table(
     Index(None, "last_changed_at"),
 )
 
+# The archive search index over `articles.search_text` (migration 0002): a PostgreSQL GIN
+# expression index, or an SQLite FTS5 table (plus its shadow tables and sync triggers). Neither
+# can be described by SQLAlchemy metadata, so they are named here and the schema comparison
+# skips exactly these objects (see `include_object`).
+SEARCH_INDEX_OBJECTS = frozenset({"ix_articles_search_text_tsv", "articles_search"})
+_FTS_SHADOW_SUFFIXES = ("_data", "_idx", "_docsize", "_config", "_content")
+
+
+def include_object(
+    obj: object, name: str | None, type_: str, reflected: bool, compare_to: object
+) -> bool:
+    """Alembic ``include_object`` hook: ignore the hand-made search index objects (only)."""
+    if not reflected or compare_to is not None or name is None:
+        return True
+    if name in SEARCH_INDEX_OBJECTS:
+        return False
+    return not (
+        type_ == "table"
+        and any(name == f"articles_search{suffix}" for suffix in _FTS_SHADOW_SUFFIXES)
+    )
+
+
 topics = Table(
     "topics",
     metadata,

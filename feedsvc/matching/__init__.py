@@ -5,6 +5,7 @@ article (:func:`document_from_article`), parse queries once (:func:`parse_query`
 :func:`match_document` / :func:`explain` for one query or :class:`TopicMatcher` for many topics.
 """
 
+from .candidates import candidate_key_sets
 from .document import Document, Field, document_from_article, document_from_text, search_keys
 from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
@@ -22,6 +23,7 @@ __all__ = [
     "QueryError",
     "Term",
     "TopicMatcher",
+    "candidate_key_sets",
     "document_from_article",
     "document_from_text",
     "explain",

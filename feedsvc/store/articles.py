@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, Row, func, insert, select, update
+from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles
@@ -141,3 +141,114 @@ def articles_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Article]:
         return {}
     stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id.in_(list(ids)))
     return {row.id: row_to_article(row) for row in conn.execute(stmt)}
+
+
+def stored_articles(conn: Connection, ids: Sequence[int]) -> list[StoredArticle]:
+    """The articles with these ids, in the order given (candidates come newest first)."""
+    if not ids:
+        return []
+    stmt = select(articles.c.id, articles.c.first_seen_at, *ARTICLE_COLUMNS).where(
+        articles.c.id.in_(list(ids))
+    )
+    found = {
+        row.id: StoredArticle(row.id, row_to_article(row), row.first_seen_at)
+        for row in conn.execute(stmt)
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def count_since(conn: Connection, since: datetime | None) -> int:
+    """Stored articles published at or after ``since`` (all of them when None)."""
+    stmt = select(func.count()).select_from(articles)
+    if since is not None:
+        stmt = stmt.where(articles.c.published_at >= since)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def candidate_ids(
+    conn: Connection,
+    key_sets: list[list[str]] | None,
+    limit: int | None,
+    since: datetime | None = None,
+) -> list[int] | None:
+    """Ids of articles whose ``search_text`` holds every key of at least one of ``key_sets``,
+    newest first (``published_at``, then id), at most ``limit``; published at/after ``since``.
+
+    Uses the archive search index of migration 0002 (PostgreSQL GIN over
+    ``to_tsvector('simple', search_text)``, SQLite FTS5 ``articles_search``). None means "no
+    usable index lookup" (no key sets, an empty set, or a dialect other than these two): the
+    caller scans instead.  The state DB must be migrated to 0002 (``feedsvc`` always migrates
+    to head on start).  Keys must be indexable (:func:`feedsvc.matching.candidates.indexable_key`);
+    they are always passed as bound parameters, never spliced into SQL.
+
+    With a ``limit``, the newest :data:`WINDOWS` of the archive are tried first (see there).
+    """
+    if not key_sets or any(not keys for keys in key_sets):
+        return None
+    dialect = conn.dialect.name
+    params: dict[str, object] = {}
+    if dialect == "postgresql":
+        parts = []
+        for i, keys in enumerate(key_sets):
+            params[f"s{i}"] = " ".join(keys)
+            parts.append(f"plainto_tsquery('simple'::regconfig, :s{i})")
+        # a set that the parser reduced to nothing would silently drop out of the OR
+        empty = " OR ".join(f"numnode({p}) = 0" for p in parts)
+        if conn.execute(text(f"SELECT {empty}"), params).scalar_one():
+            return None
+        where = "to_tsvector('simple'::regconfig, search_text) @@ (" + " || ".join(parts) + ")"
+    elif dialect == "sqlite":
+        params["q"] = " OR ".join(
+            "(" + " AND ".join('"' + key.replace('"', '""') + '"' for key in keys) + ")"
+            for keys in key_sets
+        )
+        where = "id IN (SELECT rowid FROM articles_search WHERE articles_search MATCH :q)"
+    else:
+        return None
+    if dialect == "postgresql":  # keep the GIN bitmap exact: a lossy one re-parses every row
+        conn.execute(text(f"SET LOCAL work_mem = '{PG_SEARCH_WORK_MEM}'"))
+    for factor in WINDOWS if limit is not None else ():
+        assert limit is not None
+        cutoff = conn.execute(
+            select(articles.c.published_at)
+            .order_by(articles.c.published_at.desc())
+            .offset(limit * factor)
+            .limit(1)
+        ).scalar()
+        if cutoff is None:
+            break  # the archive is smaller than the window
+        ids = _candidates(conn, where, params, max(cutoff, since or cutoff), limit)
+        if len(ids) >= limit:
+            return ids
+    return _candidates(conn, where, params, since, limit)
+
+
+#: Newest-first candidate windows, as multiples of ``limit``; the last try is the whole archive.
+#: Sorting *every* match of a broad query by date means reading each matching row (250,000 for a
+#: quarter of 1,000,000 articles: seconds); bounding by the newest ``window`` articles first lets
+#: the database combine the text index with the ``published_at`` index.
+WINDOWS = (8, 64)
+PG_SEARCH_WORK_MEM = "32MB"
+
+
+def _candidates(
+    conn: Connection,
+    where: str,
+    params: dict[str, object],
+    since: datetime | None,
+    limit: int | None,
+) -> list[int]:
+    """One lookup: matches of ``where`` published at/after ``since``, newest first."""
+    params = dict(params)
+    sql = f"SELECT id FROM articles WHERE {where}"
+    if since is not None:
+        sql += " AND published_at >= :since"
+        params["since"] = since
+    sql += " ORDER BY published_at DESC, id DESC"
+    if limit is not None:
+        sql += " LIMIT :limit"
+        params["limit"] = limit
+    stmt = text(sql)
+    if since is not None:  # UTCDateTime: naive UTC on SQLite, aware on PostgreSQL
+        stmt = stmt.bindparams(bindparam("since", type_=articles.c.published_at.type))
+    return [int(i) for i in conn.execute(stmt, params).scalars()]

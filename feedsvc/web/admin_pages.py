@@ -180,7 +180,15 @@ def page_routes(admin: Admin) -> list[Route]:
             {
                 "count": result.count,
                 "scanned": result.scanned,
-                "summary": t("preview_count", count=result.count, scanned=result.scanned),
+                "summary": t(
+                    ("preview_count_all" if result.exact else "preview_count_min")
+                    if result.indexed
+                    else "preview_count",
+                    count=result.count,
+                    scanned=result.scanned,
+                    checked=result.checked,
+                ),
+                "exact": result.exact,
                 "warnings": result.warnings,
                 "samples": samples,
             },

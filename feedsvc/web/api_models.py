@@ -108,8 +108,11 @@ class SampleOut(Out):
 
 class PreviewOut(Out):
     query: str
-    scanned: int
-    count: int
+    scanned: int = Field(description="articles covered: all stored ones when indexed")
+    count: int = Field(description="matches; a lower bound when exact is false")
+    indexed: bool = Field(False, description="candidates came from the archive search index")
+    checked: int = Field(0, description="articles the matcher re-checked")
+    exact: bool = Field(True, description="count is exact (all candidates were checked)")
     warnings: list[str]
     samples: list[SampleOut]
 

@@ -123,6 +123,9 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
         query=result.query,
         scanned=result.scanned,
         count=result.count,
+        indexed=result.indexed,
+        checked=result.checked,
+        exact=result.exact,
         warnings=result.warnings,
         samples=samples,
     )

@@ -48,6 +48,9 @@ EN: dict[str, str] = {
     "preview_hint": "Type a query: the preview updates as you type.",
     "preview_loading": "Matching…",
     "preview_count": "{count} of the {scanned} latest stored articles match.",
+    "preview_count_all": "{count} of all {scanned} stored articles match.",
+    "preview_count_min": "At least {count} of all {scanned} stored articles match "
+    "(the newest {checked} candidates were checked).",
     "preview_error": "Query error",
     "at_position": "at character {position}",
     "warnings": "Warnings",
@@ -129,6 +132,9 @@ VI: dict[str, str] = {
     "preview_hint": "Gõ truy vấn: phần xem trước cập nhật khi bạn gõ.",
     "preview_loading": "Đang so khớp…",
     "preview_count": "{count} trong {scanned} bài mới nhất đã lưu khớp truy vấn.",
+    "preview_count_all": "{count} trong tổng số {scanned} bài đã lưu khớp truy vấn.",
+    "preview_count_min": "Ít nhất {count} trong tổng số {scanned} bài đã lưu khớp truy vấn "
+    "(đã kiểm tra {checked} bài ứng viên mới nhất).",
     "preview_error": "Lỗi truy vấn",
     "at_position": "tại ký tự {position}",
     "warnings": "Cảnh báo",

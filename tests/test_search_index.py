@@ -1,0 +1,197 @@
+"""The archive search index (migration 0002) and the candidate lookups of preview and backfill.
+
+Runs on SQLite (FTS5) and PostgreSQL (GIN over ``to_tsvector('simple', …)``) through the ``db``
+fixture.  The key property: the index only narrows the matcher's work, it never loses a match.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import article
+from sqlalchemy import delete, update
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.db.schema import articles
+from feedsvc.demo import PEOPLE, PLACES, ArticleGenerator
+from feedsvc.matching import (
+    candidate_key_sets,
+    document_from_article,
+    match_document,
+    parse_query,
+    search_keys,
+)
+from feedsvc.operations import backfill_topic
+from feedsvc.preview import preview
+from feedsvc.store.articles import candidate_ids, insert_article
+from feedsvc.store.topics import TopicSpec, save_topic
+
+T0 = datetime(2020, 1, 1, tzinfo=UTC)
+WORDS = [
+    *PLACES,
+    *(p.rstrip(".") for p in PEOPLE),
+    "công an",
+    "mưa",
+    "giao thông",
+    "kinh tế",
+    "người dân",
+    "trộm cắp",
+    "xe buýt",
+    "cảng",
+    "học sinh",
+]
+
+
+def store(db: Database, *items: Article) -> list[int]:
+    with db.write() as conn:
+        now = db.now()
+        return [
+            insert_article(conn, a, search_keys(document_from_article(a)), a.published_at, now)
+            for a in items
+        ]
+
+
+def ids_for(db: Database, query: str, limit: int | None = None) -> list[int] | None:
+    with db.read() as conn:
+        return candidate_ids(conn, candidate_key_sets(parse_query(query)), limit)
+
+
+def test_key_sets_follow_the_query_structure() -> None:
+    sets = candidate_key_sets(parse_query('"công an" AND ("Kiến Thụy" OR "Lê Chân")'))
+    assert sets == [["an", "chân", "công", "lê"], ["an", "công", "kiên1", "thuy5"]]
+    assert candidate_key_sets(parse_query('~"Kiến Thụy"')) == [["kien", "thuy"]]
+    assert candidate_key_sets(parse_query("title:mưa -bão")) == [["mưa"]]
+    assert candidate_key_sets(parse_query("NOT NOT mưa")) is None  # nothing to look up
+
+
+def test_vietnamese_keys_are_single_tokens(db: Database) -> None:
+    """``kiên1``/``thuy5`` must be looked up as whole keys: ``kiên1`` is not ``kiên2``."""
+    [kien_thuy] = store(db, article(1, title="Kiến Thụy", summary="", body="", tags=()))
+    [kien_an] = store(db, article(2, title="Kiên An", summary="", body="", tags=()))
+    assert ids_for(db, '"Kiến Thụy"') == [kien_thuy]
+    assert ids_for(db, '"Kiên An"') == [kien_an]
+    assert ids_for(db, "~kien") == [kien_an, kien_thuy]  # newest first
+    assert ids_for(db, "thuy5") == []  # a query word is normalised, not taken as a key
+
+
+def test_index_stays_in_sync_on_insert_update_delete(db: Database) -> None:
+    [first] = store(db, article(1, title="Mưa lớn ở Kiến Thụy"))
+    assert ids_for(db, '"Kiến Thụy"') == [first]
+    edited = article(1, title="Mưa lớn ở Tân Trào", summary="", body="", tags=())
+    with db.write() as conn:
+        keys = search_keys(document_from_article(edited))
+        conn.execute(update(articles).where(articles.c.id == first).values(search_text=keys))
+    assert ids_for(db, '"Kiến Thụy"') == []
+    assert ids_for(db, '"Tân Trào"') == [first]
+    with db.write() as conn:
+        conn.execute(update(articles).where(articles.c.id == first).values(title="x"))
+    assert ids_for(db, '"Tân Trào"') == [first]  # an update of other columns keeps the entry
+    with db.write() as conn:
+        conn.execute(delete(articles).where(articles.c.id == first))
+    assert ids_for(db, '"Tân Trào"') == []
+
+
+def test_preview_finds_an_old_match_a_recent_scan_misses(db: Database) -> None:
+    old = article(1, title="Lễ hội Đồ Sơn", published_at=T0)
+    noise = [
+        article(n, title=f"Tin giao thông số {n}", published_at=T0 + timedelta(days=n))
+        for n in range(2, 60)
+    ]
+    store(db, old, *noise)
+    result = preview(db, '"Đồ Sơn"', scan=20)
+    assert result.indexed and result.exact
+    assert result.count == 1 and result.scanned == 59 and result.checked == 1
+    assert result.samples[0].stored.article.source_key == old.source_key
+    broad = preview(db, "giao thông", scan=20)  # 58 candidates, 20 checked: a lower bound
+    assert broad.count == 20 and not broad.exact and broad.checked == 20
+    assert preview(db, "NOT NOT Sơn", scan=20).indexed is False  # falls back to the recent scan
+    tiny = preview(db, '"Đồ Sơn"', scan=2)  # windows of 16 and 128 newest: found in the last try
+    assert tiny.count == 1 and tiny.exact
+
+
+def _random_query(rng: random.Random, depth: int = 0) -> str:
+    roll = rng.random()
+    if depth >= 2 or roll < 0.4:
+        word = rng.choice(WORDS)
+        text = f'"{word}"' if " " in word else word
+        if rng.random() < 0.2:
+            text = "~" + text
+        if rng.random() < 0.15:
+            text = rng.choice(["title:", "body:", "tag:"]) + text
+        return text
+    parts = [_random_query(rng, depth + 1) for _ in range(rng.randint(2, 3))]
+    if roll < 0.7:
+        if rng.random() < 0.5:
+            parts[-1] = "-" + parts[-1] if not parts[-1].startswith("(") else "NOT " + parts[-1]
+        return "(" + " AND ".join(parts) + ")"
+    return "(" + " OR ".join(parts) + ")"
+
+
+@pytest.fixture
+def archive(db: Database) -> list[tuple[int, Article]]:
+    gen = ArticleGenerator(seed=7)
+    items = [gen.make(T0 + timedelta(hours=n), paragraphs=2) for n in range(300)]
+    return list(zip(store(db, *items), items, strict=True))
+
+
+def test_no_false_negatives_against_a_full_scan(
+    db: Database, archive: list[tuple[int, Article]]
+) -> None:
+    rng = random.Random(11)
+    documents = [(i, document_from_article(a)) for i, a in archive]
+    checked = 0
+    for _ in range(120):
+        try:
+            query = parse_query(_random_query(rng))
+        except ValueError:
+            continue  # e.g. a query an empty article would match
+        matches = {i for i, d in documents if match_document(query, d)}
+        with db.read() as conn:
+            found = candidate_ids(conn, candidate_key_sets(query), None)
+        if found is None:
+            continue
+        checked += 1
+        assert matches <= set(found), query.text
+        assert len(found) == len(set(found))
+        with db.read() as conn:  # bounded lookups (newest windows first) give the same prefix
+            for limit in (3, 10):
+                bounded = candidate_ids(conn, candidate_key_sets(query), limit)
+                assert bounded == found[:limit], query.text
+    assert checked >= 60
+
+
+def test_backfill_uses_the_index(db: Database, archive: list[tuple[int, Article]]) -> None:
+    query = '"Kiến Thụy" OR ~"nui doi"'
+    parsed = parse_query(query)
+    expected = {i for i, a in archive if match_document(parsed, document_from_article(a))}
+    assert expected
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kt", "Kiến Thụy", query), "api", db.now())
+    result = backfill_topic(db, "kt", days=None)
+    assert result.matched == result.added == len(expected)
+    assert result.scanned == len(archive) and result.checked < len(archive)
+    again = backfill_topic(db, "kt", days=None)
+    assert again.matched == len(expected) and again.added == 0
+
+
+def test_downgrade_drops_the_index_and_upgrade_refills_it(db: Database) -> None:
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from feedsvc.db import upgrade
+    from feedsvc.db.engine import alembic_config
+
+    [first] = store(db, article(1, title="Lễ hội Đồ Sơn"))
+    cfg = alembic_config(db)
+    with db.engine.connect() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+        conn.commit()
+    names = set(inspect(db.engine).get_table_names())
+    indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("articles")}
+    assert "articles_search" not in names and "ix_articles_search_text_tsv" not in indexes
+    upgrade(db)  # existing rows are indexed again (SQLite: FTS5 'rebuild')
+    assert ids_for(db, '"Đồ Sơn"') == [first]
