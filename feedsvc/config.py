@@ -73,11 +73,17 @@ class HttpSettings(_Section):
     port: int = Field(default=8080, ge=0, le=65535)
     public_url: str = "http://127.0.0.1:8080"
     cache_seconds: int = Field(default=300, ge=0, le=86400)
+    websub_hub: str | None = None
 
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
         return _absolute_url(value)
+
+    @field_validator("websub_hub")
+    @classmethod
+    def _hub(cls, value: str | None) -> str | None:
+        return _absolute_url(value) if value else None
 
 
 class TelegramSettings(_Section):

@@ -27,6 +27,7 @@ from feedsvc.store.articles import latest_articles, topic_articles
 from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
 from feedsvc.store.topics import Topic, list_topics
 from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.websub import HubPinger
 
 log = logging.getLogger(__name__)
 
@@ -83,6 +84,9 @@ class FeedPublisher:
         self._search = _TTLCache(SEARCH_TTL)
         self._limits = _TTLCache(SEARCH_TTL)
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
+        hub = settings.http.websub_hub
+        self.pinger = HubPinger(hub) if hub else None
+        self.last_ping: threading.Thread | None = None
 
     # -- rendering -------------------------------------------------------------------
     def _metas(
@@ -98,6 +102,7 @@ class FeedPublisher:
                 feed_id=id_,
                 author=site.title,
                 stylesheet_url=None if fmt == "json" else f"{self.public_url}/feed.xsl",
+                hub_url=self.settings.http.websub_hub,
             )
             for fmt, url in urls.items()
         }
@@ -129,12 +134,14 @@ class FeedPublisher:
                     s for s, t in topics.items() if self._rendered_versions.get(s) != t.updated_at
                 }
             )
-            changed = 0
+            changed: list[str] = []  # URLs of feeds whose bytes this call stored
             now = self.db.now()
             for slug in sorted(wanted & set(topics)):
                 topic = topics[slug]
+                urls = feed_urls(self.public_url, slug)
                 for fmt, body in self._render_topic(topic, DEFAULT_LIMIT).items():
-                    changed += self._store(slug, fmt, body, now)
+                    if self._store(slug, fmt, body, now):
+                        changed.append(urls[fmt])
                 self._rendered_versions[slug] = topic.updated_at
             if topics != self._topics:
                 self._topics = topics
@@ -142,18 +149,21 @@ class FeedPublisher:
             if changed:
                 self._limits.clear()
                 self._search.clear()
-            return changed
+                if self.pinger is not None:  # only the replica that stored the change pings
+                    self.last_ping = self.pinger.ping(changed)
+            return len(changed)
 
-    def _store(self, slug: str, fmt: str, body: bytes, now: datetime) -> int:
+    def _store(self, slug: str, fmt: str, body: bytes, now: datetime) -> bool:
+        """Keep a render; True when it changed the stored feed (another replica may have
+        stored the same bytes first, then it is only adopted here)."""
         current = self._snaps.get((slug, fmt))
         candidate = make_snapshot(body, MEDIA[fmt], now)
         if current is not None and current.etag == candidate.etag:
-            return 0
+            return False
         with self.db.write() as conn:
             stored = put_snapshot(conn, StoredSnapshot(slug, fmt, body, candidate.etag, now), now)
-        if stored or current is None:
-            self._snaps[(slug, fmt)] = candidate
-        return 1
+        self._snaps[(slug, fmt)] = candidate
+        return stored
 
     def sync(self) -> None:
         """Load snapshots other replicas rendered, then render what is stale here."""
