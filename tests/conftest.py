@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -82,3 +83,27 @@ def db(db_url: str) -> Iterator[Database]:
     upgrade(database)
     yield database
     database.dispose()
+
+
+MARIADB_ADMIN = os.environ.get("FEEDSVC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
+
+
+@contextmanager
+def mariadb_database(prefix: str) -> Iterator[str]:
+    """A fresh utf8mb4 database on the machine's MariaDB, dropped afterwards; its URL.
+
+    Skips the calling test, with the reason, when MariaDB is not reachable.
+    """
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    try:
+        admin = create_engine(MARIADB_ADMIN, connect_args={"connect_timeout": 3})
+        with admin.begin() as conn:
+            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
+    except Exception as exc:
+        pytest.skip(f"MariaDB not reachable at {MARIADB_ADMIN}: {type(exc).__name__}: {exc}")
+    try:
+        yield MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f"DROP DATABASE {name}"))
+        admin.dispose()

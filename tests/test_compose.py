@@ -7,7 +7,6 @@ it (``feedsvc source check`` exits 0 and every sample row parses).
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,15 +14,15 @@ from typing import Any
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import mariadb_database
 from pydantic import BaseModel
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine
 
 from feedsvc.cli import cli
 from feedsvc.config import Settings, load_config
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
-MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 REPLICAS = ("feedsvc-1", "feedsvc-2")
 NOT_SETTINGS = {"FEEDSVC_CONFIG"}  # read by config_path(), not a Settings field
 
@@ -131,27 +130,17 @@ def test_cms_user_is_read_only_and_matches_env(compose: dict[str, Any]) -> None:
 @pytest.fixture
 def sample_cms() -> Iterator[str]:
     """deploy/cms/schema.sql loaded into a fresh MariaDB database (users and grants skipped)."""
-    name = f"feedsvc_cmsdemo_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(MARIADB_ADMIN, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except Exception as exc:
-        pytest.skip(f"MariaDB not reachable at {MARIADB_ADMIN}: {type(exc).__name__}: {exc}")
-    url = MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4"
     sql = (ROOT / "deploy/cms/schema.sql").read_text(encoding="utf-8")
     body = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        for statement in body.split(";\n"):
-            skip = ("CREATE DATABASE", "USE ", "CREATE USER", "GRANT")
-            if statement.strip() and not statement.strip().startswith(skip):
-                conn.exec_driver_sql(statement.replace("%", "%%"))
-    engine.dispose()
-    yield url
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP DATABASE {name}"))
-    admin.dispose()
+    with mariadb_database("feedsvc_cmsdemo") as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            for statement in body.split(";\n"):
+                skip = ("CREATE DATABASE", "USE ", "CREATE USER", "GRANT")
+                if statement.strip() and not statement.strip().startswith(skip):
+                    conn.exec_driver_sql(statement.replace("%", "%%"))
+        engine.dispose()
+        yield url
 
 
 @pytest.mark.mysql

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import pg_skip_reason
+from conftest import mariadb_database, pg_skip_reason
 from factories import VN
 from sqlalchemy import Connection, Engine, create_engine, select, text
 
@@ -27,7 +27,6 @@ from feedsvc.source import SourceError, external_source
 from feedsvc.store.cursors import get_cursor
 from feedsvc.topic_index import TopicIndex
 
-MARIADB_ADMIN = "mysql+pymysql://root@127.0.0.1:3306/test"
 PG_BASE = "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
 
 TAGS_SQL = {
@@ -116,19 +115,10 @@ def _setup(backend: str, url: str) -> Cms:
 
 @pytest.fixture
 def mariadb_cms() -> Iterator[Cms]:
-    name = f"feedsvc_cms_{uuid.uuid4().hex[:10]}"
-    try:
-        admin = create_engine(MARIADB_ADMIN, connect_args={"connect_timeout": 3})
-        with admin.begin() as conn:
-            conn.execute(text(f"CREATE DATABASE {name} CHARACTER SET utf8mb4"))
-    except Exception as exc:
-        pytest.skip(f"MariaDB not reachable at {MARIADB_ADMIN}: {type(exc).__name__}: {exc}")
-    cms = _setup("mariadb", MARIADB_ADMIN.rsplit("/", 1)[0] + f"/{name}?charset=utf8mb4")
-    yield cms
-    cms.writer.dispose()
-    with admin.begin() as conn:
-        conn.execute(text(f"DROP DATABASE {name}"))
-    admin.dispose()
+    with mariadb_database("feedsvc_cms") as url:
+        cms = _setup("mariadb", url)
+        yield cms
+        cms.writer.dispose()
 
 
 @pytest.fixture
