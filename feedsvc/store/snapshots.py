@@ -5,7 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from feedsvc.db.schema import feed_snapshots as t
 
@@ -27,25 +29,29 @@ def get_snapshots(conn: Connection, since: datetime | None = None) -> list[Store
 
 
 def put_snapshot(conn: Connection, snap: StoredSnapshot, now: datetime) -> bool:
-    """Store a render; returns False (and writes nothing) when the bytes did not change."""
-    current = conn.execute(
-        select(t.c.etag).where(t.c.topic_slug == snap.slug, t.c.format == snap.fmt)
-    ).scalar_one_or_none()
+    """Store a render; returns False (and writes nothing) when the bytes did not change.
+
+    One upsert, so replicas starting together and rendering the same new topic cannot trip
+    over each other's insert (a select-then-insert raced into a unique violation here).
+    """
     values = {
+        "topic_slug": snap.slug,
+        "format": snap.fmt,
         "body": snap.body,
         "etag": snap.etag,
         "last_modified": snap.last_modified,
         "rendered_at": now,
     }
-    if current is None:
-        conn.execute(insert(t).values(topic_slug=snap.slug, format=snap.fmt, **values))
-        return True
-    if current == snap.etag:
-        return False
-    conn.execute(
-        update(t).where(t.c.topic_slug == snap.slug, t.c.format == snap.fmt).values(**values)
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = upsert(t).values(**values)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.topic_slug, t.c.format],
+        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
+        where=t.c.etag != stmt.excluded.etag,
     )
-    return True
+    # a row comes back only when it was inserted or its bytes changed (rowcount is not
+    # reliable for upserts across drivers)
+    return conn.execute(stmt.returning(t.c.etag)).first() is not None
 
 
 def drop_snapshots(conn: Connection, slug: str) -> None:
