@@ -4,7 +4,11 @@ Both servers run on this machine, and wrk (Debian package) loads each in turn, f
 process on loopback, with the same connections and duration: 200s (no validator) and 304s
 (If-None-Match with the current ETag). Goal (issue #4): feedsvc >= 0.5 of nginx for both.
 
-    python bench/serve.py [--seconds 10] [--connections 50] [--workers 1]
+Two pairings, same run: one feedsvc process against nginx with one worker (one core each), and
+feedsvc with a web replica sharing the port (``http.reuse_port``) against nginx with two
+workers (the whole machine each; wrk shares the same cores in both cases).
+
+    python bench/serve.py [--seconds 10] [--connections 50]
 """
 
 from __future__ import annotations
@@ -53,6 +57,35 @@ def wait_http(url: str, timeout: float = 60) -> httpx.Response:
     raise SystemExit(f"timed out waiting for {url}: {last!r}")
 
 
+def listeners(port: int) -> int:
+    """Sockets in LISTEN state on ``port`` (IPv4), from /proc/net/tcp."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1
+        for line in lines
+        if (fields := line.split())[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
+    )
+
+
+def feedsvc_env(port: int) -> dict[str, str]:
+    return {**os.environ, "FEEDSVC_HTTP__PORT": str(port), "FEEDSVC_CONFIG": "/dev/null",
+            "FEEDSVC_LOG__LEVEL": "WARNING", "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+            "FEEDSVC_HTTP__REUSE_PORT": "true"}
+
+
+def start_replica(work: Path, port: int) -> subprocess.Popen[bytes]:
+    """A web replica (no ingest, no bot) on the same port; returns once it listens."""
+    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-scheduler", "--no-bot"],
+                            cwd=work, env=feedsvc_env(port), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while listeners(port) < 2:
+        if time.monotonic() > deadline or proc.poll() is not None:
+            raise SystemExit("the web replica did not start listening")
+        time.sleep(0.2)
+    return proc
+
+
 def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
     (work / "config").mkdir(parents=True)
     (work / "config" / "topics.toml").write_text(
@@ -65,8 +98,7 @@ def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
             a = gen.make(datetime.now().astimezone())
             record = a.to_json() | {"title": f"Kiến Thụy: {a.title} ({i})"}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
-    env = {**os.environ, "FEEDSVC_HTTP__PORT": str(port), "FEEDSVC_CONFIG": "/dev/null",
-           "FEEDSVC_LOG__LEVEL": "WARNING", "FEEDSVC_SOURCE__POLL_SECONDS": "1"}
+    env = feedsvc_env(port)
     subprocess.run([sys.executable, "-m", "feedsvc", "import", "a.jsonl"], cwd=work, env=env,
                    check=True, capture_output=True)
     proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-bot"], cwd=work,
@@ -122,42 +154,53 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--connections", type=int, default=50)
-    parser.add_argument("--workers", type=int, default=1, help="nginx worker processes")
     args = parser.parse_args()
     for tool in ("wrk", "nginx"):
         if shutil.which(tool) is None:
             raise SystemExit(f"{tool} not installed (apt-get install {tool})")
-    print(f"machine: {machine()}")
+    print(f"machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
+    procs: list[subprocess.Popen[bytes]] = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         work.chmod(0o755)  # nginx workers run as an unprivileged user and must read the file
-        svc, svc_url = start_feedsvc(work / "svc", free_port())
-        ngx = None
+        svc_port = free_port()
+        svc, svc_url = start_feedsvc(work / "svc", svc_port)
+        procs.append(svc)
         try:
             first = httpx.get(svc_url)
             body, etag = first.content, first.headers["etag"]
-            port = free_port()
-            (work / "ngx").mkdir()
-            ngx = start_nginx(work / "ngx", port, body, args.workers)
-            ngx_url = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
-            ngx_etag = wait_http(ngx_url).headers["etag"]
             print(f"feed: {len(body):,} bytes, 50 items; wrk -t2 -c{args.connections} "
-                  f"-d{args.seconds}s; nginx worker_processes {args.workers}; feedsvc 1 process")
-            results = {}
-            runs = (("feedsvc 200", svc_url, None), ("nginx 200", ngx_url, None),
-                    ("feedsvc 304", svc_url, etag), ("nginx 304", ngx_url, ngx_etag))
-            for name, url, tag in runs:
-                results[name] = wrk(url, args.seconds, args.connections, tag)
-                print(f"{name:12} {results[name]:10,.0f} req/s")
-            for code in ("200", "304"):
-                ratio = results[f"feedsvc {code}"] / results[f"nginx {code}"]
-                print(f"ratio {code}: {ratio:.2f} of nginx (goal >= 0.5)")
-        finally:
-            svc.terminate()
-            svc.wait(timeout=15)
-            if ngx is not None:
+                  f"-d{args.seconds}s")
+            results: dict[tuple[str, int, str], float] = {}
+
+            def load(name: str, n: int, url: str, tag: str) -> None:
+                for code, header in (("200", None), ("304", tag)):
+                    results[(name, n, code)] = wrk(url, args.seconds, args.connections, header)
+                    print(f"{name} x{n} {code}: {results[(name, n, code)]:10,.0f} req/s")
+
+            for workers in (1, 2):
+                port = free_port()
+                (work / f"ngx{workers}").mkdir()
+                ngx = start_nginx(work / f"ngx{workers}", port, body, workers)
+                procs.append(ngx)
+                ngx_url = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
+                load("nginx", workers, ngx_url, wait_http(ngx_url).headers["etag"])
                 ngx.terminate()
                 ngx.wait(timeout=15)
+                if workers == 2:
+                    procs.append(start_replica(work / "svc", svc_port))
+                    if httpx.get(svc_url).headers["etag"] != etag:
+                        raise SystemExit("the replica serves different bytes")
+                load("feedsvc", workers, svc_url, etag)
+            for n in (1, 2):
+                for code in ("200", "304"):
+                    ratio = results[("feedsvc", n, code)] / results[("nginx", n, code)]
+                    print(f"ratio {code}, feedsvc x{n} / nginx x{n}: {ratio:.2f} (goal >= 0.5)")
+        finally:
+            for proc in reversed(procs):
+                if proc.poll() is None:
+                    proc.terminate()
+                    proc.wait(timeout=15)
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import socket
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from datetime import datetime, timedelta
 
 import uvicorn
 from starlette.applications import Starlette
+from starlette.types import ASGIApp
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
@@ -230,8 +232,10 @@ def _record_metrics(result: TickResult) -> None:
     metrics.MATCHES.inc(sum(len(c.topic_ids) for c in result.changes))
 
 
-def create_app(service: Service) -> Starlette:
+def create_app(service: Service) -> ASGIApp:
+    """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
     from feedsvc.web import routes
+    from feedsvc.web.feeds import FeedFastPath
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -242,8 +246,13 @@ def create_app(service: Service) -> Starlette:
             await service.stop()
 
     app = Starlette(routes=routes(service), lifespan=lifespan)
-    app.state.service = service
-    return app
+    return FeedFastPath(app, service.publisher, service.settings.http.cache_seconds)
+
+
+def listen_socket(host: str, port: int) -> socket.socket:
+    """A listening TCP socket with SO_REUSEPORT, so sibling processes can bind the same port."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=True)
 
 
 async def serve(settings: Settings, roles: Roles, service: Service | None = None) -> None:
@@ -256,16 +265,26 @@ async def serve(settings: Settings, roles: Roles, service: Service | None = None
             host=settings.http.host,
             port=settings.http.port,
             log_config=None,
+            # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
+            # builds their arguments before the logger drops them: a cost on every feed poll.
+            access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=5,
             server_header=False,
         )
         server = uvicorn.Server(config)
+        sockets = None
+        if settings.http.reuse_port:
+            try:
+                sockets = [listen_socket(settings.http.host, settings.http.port)]
+            except OSError as exc:
+                log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
+                raise SystemExit(1) from exc
         # uvicorn re-raises the signal it handled once it has shut down, to the handler that
         # was installed before it: make that a no-op so a SIGTERM'd service exits 0.
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda *_: None)
-        await server.serve()
+        await server.serve(sockets=sockets)
         if not server.started:
             raise SystemExit(1)
         return

@@ -74,6 +74,9 @@ class HttpSettings(_Section):
     public_url: str = "http://127.0.0.1:8080"
     cache_seconds: int = Field(default=300, ge=0, le=86400)
     websub_hub: str | None = None
+    # SO_REUSEPORT: several feedsvc processes on one host share host:port (the kernel spreads
+    # connections), e.g. web replicas (`feedsvc run --no-scheduler --no-bot`) for more cores.
+    reuse_port: bool = False
 
     @field_validator("public_url")
     @classmethod

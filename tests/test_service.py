@@ -142,3 +142,39 @@ def test_demo_ingests_new_articles_within_seconds(
     engine.dispose()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
+
+
+def listeners(port: int) -> int:
+    """Sockets in LISTEN state on ``port`` (IPv4), from /proc/net/tcp."""
+    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
+    return sum(
+        1
+        for line in lines
+        if (fields := line.split())[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
+    )
+
+
+@pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")
+def test_web_replica_shares_the_port_with_reuse_port(
+    workdir: Path, proc_cleanup: list[subprocess.Popen[bytes]]
+) -> None:
+    port = free_port()
+    env = {
+        "FEEDSVC_HTTP__PORT": str(port),
+        "FEEDSVC_HTTP__REUSE_PORT": "true",
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+    }
+    feed = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
+    main = start(["run", "--no-bot"], env, workdir)
+    proc_cleanup.append(main)
+    wait_until(lambda: (r := get(feed)) is not None and r.status_code == 200, 30, "main process")
+    etag = httpx.get(feed).headers["etag"]
+    replica = start(["run", "--no-scheduler", "--no-bot"], env, workdir)
+    proc_cleanup.append(replica)
+    wait_until(lambda: listeners(port) == 2, 30, "the web replica to listen on the same port")
+    main.send_signal(signal.SIGTERM)
+    assert main.wait(timeout=10) == 0
+    wait_until(lambda: listeners(port) == 1, 10, "the main process to close its socket")
+    after = httpx.get(feed)  # only the replica is left to answer
+    assert after.status_code == 200 and after.headers["etag"] == etag
+    assert replica.poll() is None

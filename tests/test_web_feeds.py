@@ -14,12 +14,13 @@ import pytest
 from httpx import ASGITransport, AsyncClient
 from lxml import etree  # type: ignore[import-untyped]
 from starlette.applications import Starlette
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc.articles import Article
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
 from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.matching import QueryError
-from feedsvc.web.feeds import feed_routes
+from feedsvc.web.feeds import FeedFastPath, feed_routes
 from feedsvc.web.http_cache import (
     Snapshot,
     accepts_gzip,
@@ -27,6 +28,7 @@ from feedsvc.web.http_cache import (
     http_date,
     make_snapshot,
     parse_if_none_match,
+    replies,
 )
 
 PUBLIC = "https://tin.baohaiphong.example"
@@ -102,9 +104,15 @@ def backend() -> FakeBackend:
     return FakeBackend()
 
 
-@pytest.fixture
-async def client(backend: FakeBackend) -> AsyncIterator[AsyncClient]:
-    app = Starlette(routes=feed_routes(backend, MAX_AGE))
+@pytest.fixture(params=["routes", "fast-path"])
+async def client(
+    request: pytest.FixtureRequest, backend: FakeBackend
+) -> AsyncIterator[AsyncClient]:
+    """Every HTTP test runs twice: through the Starlette routes alone, and with the feed
+    fast path in front (which must answer exactly as the routes do)."""
+    app: ASGIApp = Starlette(routes=feed_routes(backend, MAX_AGE))
+    if request.param == "fast-path":
+        app = FeedFastPath(app, backend, MAX_AGE)
     async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
         yield ac
 
@@ -271,17 +279,22 @@ async def test_gzip(client: AsyncClient) -> None:
     assert "content-encoding" not in refused.headers
 
 
-def test_gzip_bytes_are_cached_per_etag() -> None:
-    from feedsvc.web.http_cache import GzipCache
-
-    cache = GzipCache(max_entries=2)
-    first = cache.get('"a"', b"x" * 1000)
-    assert cache.get('"a"', b"ignored") is first  # not recompressed
-    cache.get('"b"', b"y" * 1000)
-    cache.get('"c"', b"z" * 1000)
-    assert len(cache) == 2 and cache.get('"a"', b"new") == gzip.compress(
-        b"new", compresslevel=6, mtime=0
+def test_snapshot_is_compressed_once_and_replies_are_kept_with_it() -> None:
+    snap = make_snapshot(
+        b"<rss>" + b"x" * 2000 + b"</rss>", MEDIA["rss"], datetime(2022, 5, 1, tzinfo=UTC)
     )
+    first = replies(snap, MAX_AGE)
+    assert replies(snap, MAX_AGE) is first  # built once per snapshot and max-age
+    zipped = first.reply("GET", "gzip", None, None)
+    assert first.reply("GET", "gzip", None, None).body is zipped.body  # not recompressed
+    assert gzip.decompress(zipped.body) == snap.body
+    assert dict(zipped.headers)[b"content-length"] == str(len(zipped.body)).encode()
+    head = first.reply("HEAD", "gzip", None, None)
+    assert head.body == b"" and head.headers == zipped.headers  # HEAD: same headers, no body
+    assert replies(snap, 5) is not first  # another max-age gets its own Cache-Control
+    assert (b"cache-control", b"public, max-age=5") in replies(snap, 5).reply(
+        "GET", None, None, None
+    ).headers
 
 
 @pytest.mark.parametrize(
@@ -421,3 +434,32 @@ async def test_stylesheet(client: AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/xsl; charset=utf-8"
     etree.XSLT(etree.fromstring(response.content))  # a valid stylesheet
+
+
+async def test_fast_path_answers_plain_polls_and_passes_everything_else_on(
+    backend: FakeBackend,
+) -> None:
+    passed: list[str] = []
+
+    async def inner(scope: Scope, receive: Receive, send: Send) -> None:
+        passed.append(f"{scope['path']}?{scope['query_string'].decode()}")
+        await send({"type": "http.response.start", "status": 418, "headers": []})
+        await send({"type": "http.response.body", "body": b""})
+
+    app = FeedFastPath(inner, backend, MAX_AGE)
+    async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
+        for path in ("/feeds/kien-thuy.rss", "/feeds/rong.json"):
+            assert (await ac.get(path)).status_code == 200
+            assert (await ac.head(path)).status_code == 200
+        handled_elsewhere = [
+            "/feeds/kien-thuy.rss?limit=2",
+            "/feeds/search.rss?q=x",
+            "/feeds/khong-co.rss",
+            "/feeds/kien-thuy.xml",
+            "/feeds.opml",
+            "/",
+        ]
+        for path in handled_elsewhere:
+            assert (await ac.get(path)).status_code == 418, path
+        assert (await ac.post("/feeds/kien-thuy.rss")).status_code == 418
+    assert len(passed) == len(handled_elsewhere) + 1

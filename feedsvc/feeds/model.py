@@ -76,6 +76,7 @@ class FeedItem:
     updated: datetime  # UTC, whole seconds, >= published
 
 
+@lru_cache(maxsize=64)  # called per item with the same few site URLs
 def _host(url: str) -> str:
     host = urlsplit(url).hostname
     return (host or "localhost").lower().rstrip(".")
@@ -127,13 +128,19 @@ def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
     return tuple(kept)
 
 
+#: Extension → media type: Python's built-in table (not the host's /etc/mime.types, so output does
+#: not depend on the machine), without the URL parsing ``guess_type`` would add per item.
+_MEDIA_TYPES = {ext.lstrip("."): mime for ext, mime in mimetypes.types_map.items()}
+
+
 def _image(article: Article) -> tuple[str | None, str | None]:
     if not article.image_url:
         return None, None
     url = absolute_url(article.image_url, article.url)
     if url is None:
         return None, None
-    guessed, _ = mimetypes.guess_type(urlsplit(url).path)
+    path = url.split("#", 1)[0].split("?", 1)[0]
+    guessed = _MEDIA_TYPES.get(path.rpartition(".")[2].lower()) if "." in path else None
     return url, guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 

@@ -111,8 +111,8 @@ def _rss_entry(fg: Any, item: FeedItem) -> None:
     fe.description(item.summary_html or html.escape(item.summary_text, quote=False))
     if item.content_html:
         fe.content(item.content_html)  # escaped, not CDATA: "]]>" may occur in attributes
-    for term in item.categories:
-        fe.category(term=term)
+    if item.categories:  # one call: feedgen re-validates and re-maps its whole list per call
+        fe.category([{"term": term} for term in item.categories])
     if item.image_url:
         fe.enclosure(item.image_url, "0", item.image_type)
     fe.pubDate(item.published)
@@ -153,8 +153,8 @@ def _atom_entry(fg: Any, item: FeedItem) -> None:
         fe.content(item.summary_text, type="text")
     if item.author:
         fe.author(name=item.author)
-    for term in item.categories:
-        fe.category(term=term)
+    if item.categories:
+        fe.category([{"term": term} for term in item.categories])
     fe.published(item.published)
     fe.updated(item.updated)
     if item.image_url and item.image_type:

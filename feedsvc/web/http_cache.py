@@ -1,5 +1,5 @@
 """HTTP caching for pre-rendered documents: a :class:`Snapshot` plus request headers in, a
-Starlette response out. Pure apart from a small in-process cache of gzipped bodies.
+response out. Pure apart from what each snapshot memoises about itself (header bytes, gzip).
 
 Decisions (RFC 9110 / 9111):
 
@@ -13,7 +13,12 @@ Decisions (RFC 9110 / 9111):
 * **If-Modified-Since** is compared at one-second resolution; unparsable dates are ignored.
 * **HEAD** gets the GET headers (including the real ``Content-Length``) and no body.
 * **gzip** is used when ``Accept-Encoding`` allows it (``q=0`` respected) and the body is worth
-  compressing; compressed bytes are cached per ETag (LRU) so a hot feed is compressed once.
+  compressing; a snapshot is compressed at most once.
+
+Speed: a feed reader's poll is the hottest request the service has. Everything that does not
+depend on the request (header lines as bytes, the gzip body, the 304 header sets) is computed
+once per snapshot in :class:`Replies`, so serving is a few header comparisons; the ASGI fast
+path (``feedsvc.web.feeds.FeedFastPath``) sends a :class:`Reply` without building a Response.
 """
 
 from __future__ import annotations
@@ -21,9 +26,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections import OrderedDict
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
@@ -45,6 +49,8 @@ class Snapshot:
     etag: str
     last_modified: datetime
     media_type: str
+    #: Prepared replies per ``max_age`` (see :func:`replies`); not part of the value.
+    prepared: dict[int, Replies] = field(default_factory=dict, compare=False, repr=False)
 
 
 def strong_etag(body: bytes) -> str:
@@ -72,34 +78,6 @@ def content_type(media_type: str) -> str:
 def http_date(dt: datetime) -> str:
     """IMF-fixdate, e.g. ``Wed, 15 Dec 2021 03:34:00 GMT``."""
     return format_datetime(dt.astimezone(UTC).replace(microsecond=0), usegmt=True)
-
-
-class GzipCache:
-    """LRU of gzipped bodies keyed by strong ETag (thread-safe; mtime=0 for stable bytes)."""
-
-    def __init__(self, max_entries: int = 512) -> None:
-        self._max = max_entries
-        self._data: OrderedDict[str, bytes] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, etag: str, body: bytes) -> bytes:
-        with self._lock:
-            hit = self._data.get(etag)
-            if hit is not None:
-                self._data.move_to_end(etag)
-                return hit
-        packed = gzip.compress(body, compresslevel=6, mtime=0)
-        with self._lock:
-            self._data[etag] = packed
-            while len(self._data) > self._max:
-                self._data.popitem(last=False)
-        return packed
-
-    def __len__(self) -> int:
-        return len(self._data)
-
-
-DEFAULT_GZIP_CACHE = GzipCache()
 
 
 def accepts_gzip(accept_encoding: str | None) -> bool:
@@ -160,41 +138,103 @@ def _matched_etag(inm: str, candidates: tuple[str, ...], current: str) -> str | 
     return None
 
 
+Headers = list[tuple[bytes, bytes]]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to send: status, header lines (lower-case names, as ASGI wants) and body."""
+
+    status: int
+    headers: Headers
+    body: bytes
+
+
+def _line(name: str, value: str) -> tuple[bytes, bytes]:
+    return name.encode("latin-1"), value.encode("latin-1")
+
+
+class Replies:
+    """Every response one snapshot can get, with what is request-independent built once."""
+
+    def __init__(self, snapshot: Snapshot, max_age: int) -> None:
+        self.snapshot = snapshot
+        self.etag = snapshot.etag
+        self.gzip_etag = gzip_etag(snapshot.etag)
+        self.can_gzip = len(snapshot.body) >= GZIP_MIN_BYTES
+        self._common = [
+            _line("cache-control", f"public, max-age={max(0, max_age)}"),
+            _line("last-modified", http_date(snapshot.last_modified)),
+            _line("vary", "Accept-Encoding"),
+        ]
+        self._type = _line("content-type", content_type(snapshot.media_type))
+        self._plain = self._ok(self.etag, snapshot.body)
+        self._gzipped: tuple[Reply, Reply] | None = None  # built on the first gzip request
+        self._lock = threading.Lock()
+        self._not_modified = {
+            tag: Reply(304, [*self._common, _line("etag", tag)], b"")
+            for tag in (self.etag, self.gzip_etag)
+        }
+
+    def _ok(self, etag: str, body: bytes, *extra: tuple[bytes, bytes]) -> tuple[Reply, Reply]:
+        """(GET, HEAD) replies: HEAD gets the same headers, real Content-Length included."""
+        headers = [
+            *self._common,
+            _line("etag", etag),
+            self._type,
+            *extra,
+            _line("content-length", str(len(body))),
+        ]
+        return Reply(200, headers, body), Reply(200, headers, b"")
+
+    def _gzip(self) -> tuple[Reply, Reply]:
+        with self._lock:
+            if self._gzipped is None:
+                packed = gzip.compress(self.snapshot.body, compresslevel=6, mtime=0)
+                self._gzipped = self._ok(self.gzip_etag, packed, _line("content-encoding", "gzip"))
+            return self._gzipped
+
+    def reply(
+        self, method: str, accept_encoding: str | None, inm: str | None, ims: str | None
+    ) -> Reply:
+        """The response to a GET or HEAD with these request headers (None = absent)."""
+        use_gzip = self.can_gzip and accepts_gzip(accept_encoding)
+        current = self.gzip_etag if use_gzip else self.etag
+        if inm is not None:
+            matched = _matched_etag(inm, (self.etag, self.gzip_etag), current)
+            if matched is not None:
+                return self._not_modified[matched]
+        elif ims is not None and _not_modified_since(ims, self.snapshot.last_modified):
+            return self._not_modified[current]
+        get, head = self._gzip() if use_gzip else self._plain
+        return head if method == "HEAD" else get
+
+
+def replies(snapshot: Snapshot, max_age: int) -> Replies:
+    """The snapshot's :class:`Replies` for ``max_age``, built on first use and kept with it."""
+    found = snapshot.prepared.get(max_age)
+    if found is None:
+        found = snapshot.prepared.setdefault(max_age, Replies(snapshot, max_age))
+    return found
+
+
 def snapshot_response(
-    snapshot: Snapshot,
-    headers: Mapping[str, str],
-    method: str,
-    max_age: int,
-    gzip_cache: GzipCache = DEFAULT_GZIP_CACHE,
+    snapshot: Snapshot, headers: Mapping[str, str], method: str, max_age: int
 ) -> Response:
     """Serve ``snapshot`` honouring conditional GET, HEAD and gzip; see the module docstring.
 
     ``headers`` is the request's headers (case-insensitive mapping such as Starlette's).
     """
-    use_gzip = len(snapshot.body) >= GZIP_MIN_BYTES and accepts_gzip(headers.get("accept-encoding"))
-    etag = gzip_etag(snapshot.etag) if use_gzip else snapshot.etag
-    common = {
-        "cache-control": f"public, max-age={max(0, max_age)}",
-        "last-modified": http_date(snapshot.last_modified),
-        "vary": "Accept-Encoding",
-    }
-    inm = headers.get("if-none-match")
-    ims = headers.get("if-modified-since")
-    if inm is not None:
-        matched = _matched_etag(inm, (snapshot.etag, gzip_etag(snapshot.etag)), etag)
-        if matched is not None:
-            return Response(status_code=304, headers={**common, "etag": matched})
-    elif ims is not None and _not_modified_since(ims, snapshot.last_modified):
-        return Response(status_code=304, headers={**common, "etag": etag})
-
-    body = gzip_cache.get(snapshot.etag, snapshot.body) if use_gzip else snapshot.body
-    out = {**common, "etag": etag, "content-type": content_type(snapshot.media_type)}
-    if use_gzip:
-        out["content-encoding"] = "gzip"
-    if method == "HEAD":
-        out["content-length"] = str(len(body))
-        return Response(content=b"", headers=out)
-    return Response(content=body, headers=out)
+    reply = replies(snapshot, max_age).reply(
+        method,
+        headers.get("accept-encoding"),
+        headers.get("if-none-match"),
+        headers.get("if-modified-since"),
+    )
+    response = Response(status_code=reply.status)
+    response.body = reply.body
+    response.raw_headers = list(reply.headers)
+    return response
 
 
 def text_response(status: int, message: str, max_age: int = 0) -> Response:
