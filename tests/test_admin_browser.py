@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import tempfile
 import threading
 import time
@@ -22,6 +21,7 @@ from typing import Any
 import pytest
 import uvicorn
 from factories import article
+from processes import free_port
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
@@ -59,12 +59,6 @@ SAMPLES = [
     ("Đồ Sơn đón khách du lịch", "Bãi biển Đồ Sơn đông khách dịp cuối tuần."),
     ("Cát Bà bảo tồn voọc", "Vườn quốc gia Cát Bà tăng cường bảo vệ loài voọc."),
 ]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def seed(service: Service) -> None:

@@ -2,54 +2,22 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from processes import free_port, get, listeners, wait_until
+from processes import start_feedsvc as start
 from sqlalchemy import create_engine, func, select
 
 from feedsvc.db.schema import articles
 
 ROOT = Path(__file__).parent.parent
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
-def get(url: str) -> httpx.Response | None:
-    try:
-        return httpx.get(url, timeout=2)
-    except httpx.HTTPError:
-        return None
-
-
-def start(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "feedsvc", *args],
-        cwd=cwd,
-        env={**os.environ, **env},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
 
 
 @pytest.fixture
@@ -142,16 +110,6 @@ def test_demo_ingests_new_articles_within_seconds(
     engine.dispose()
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=10) == 0
-
-
-def listeners(port: int) -> int:
-    """Sockets in LISTEN state on ``port`` (IPv4), from /proc/net/tcp."""
-    lines = Path("/proc/net/tcp").read_text().splitlines()[1:]
-    return sum(
-        1
-        for line in lines
-        if (fields := line.split())[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
-    )
 
 
 @pytest.mark.skipif(not Path("/proc/net/tcp").exists(), reason="needs Linux /proc/net/tcp")

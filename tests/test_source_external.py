@@ -7,7 +7,6 @@ Each test creates its own database (MariaDB) or schema (PostgreSQL) and drops it
 
 from __future__ import annotations
 
-import socket
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from pathlib import Path
 import pytest
 from conftest import mariadb_database, pg_skip_reason
 from factories import VN
+from processes import free_port
 from sqlalchemy import Connection, Engine, create_engine, select, text
 
 from feedsvc.config import SourceColumns
@@ -172,12 +172,6 @@ def stored(state: Database) -> dict[str, tuple[str, tuple[str, ...], datetime, s
     return {r[0]: (r[1], tuple(r[2] or ()), r[3], r[4]) for r in rows}
 
 
-def closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_mapping_tags_and_naive_times(state: Database, cms: Cms) -> None:
     cms.insert(1, NOW - timedelta(minutes=5), tags=(1, 3))
     cms.insert(2, NOW - timedelta(minutes=4), tags=())
@@ -225,7 +219,7 @@ def test_cms_down_backs_off_keeps_cursor_and_recovers(state: Database, cms: Cms)
     with state.read() as conn:
         before = get_cursor(conn, "external:news_articles")
     good = ingestor.source.engine
-    down = cms.url.replace(":3306/", f":{closed_port()}/").replace(":5432/", f":{closed_port()}/")
+    down = cms.url.replace(":3306/", f":{free_port()}/").replace(":5432/", f":{free_port()}/")
     ingestor.source.engine = create_engine(down, connect_args={"connect_timeout": 2})
     cms.insert(2, NOW - timedelta(minutes=1))
     failed = ingestor.tick()
@@ -244,7 +238,7 @@ def test_cms_down_backs_off_keeps_cursor_and_recovers(state: Database, cms: Cms)
 
 def test_cms_down_at_boot_is_retried_not_fatal(state: Database, cms: Cms) -> None:
     cms.insert(1, NOW - timedelta(minutes=2))
-    port = closed_port()
+    port = free_port()
     down = cms.url.replace(":3306/", f":{port}/").replace(":5432/", f":{port}/")
     ingestor = make_ingestor(state, cms, url=down)  # reflection is lazy: no error here
     failed = ingestor.tick()
@@ -366,7 +360,7 @@ def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
     out = runner.invoke(cli, ["source", "check", "--config", expr])
     assert out.exit_code == 2 and "source.columns.tags: expression fails:" in out.output
 
-    port = closed_port()
+    port = free_port()
     down = _config(tmp_path, cms)
     text_ = Path(down).read_text(encoding="utf-8")
     Path(down).write_text(
