@@ -6,7 +6,8 @@ process on loopback, with the same connections and duration: 200s (no validator)
 
 Two pairings, same run: one feedsvc process against nginx with one worker (one core each), and
 feedsvc with a web replica sharing the port (``http.reuse_port``) against nginx with two
-workers (the whole machine each; wrk shares the same cores in both cases).
+workers (the whole machine each; wrk shares the same cores in both cases). For operators, also
+feedsvc behind the shipped caching front, ``deploy/nginx/feedsvc.conf`` (one nginx worker).
 
     python bench/serve.py [--seconds 10] [--connections 50]
 """
@@ -14,6 +15,7 @@ workers (the whole machine each; wrk shares the same cores in both cases).
 from __future__ import annotations
 
 import argparse
+import getpass
 import json
 import os
 import re
@@ -113,12 +115,11 @@ def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("feed never reached 50 items")
 
 
-def start_nginx(work: Path, port: int, body: bytes, workers: int) -> subprocess.Popen[bytes]:
-    root = work / "www"
-    (root / "feeds").mkdir(parents=True)
-    (root / "feeds" / "kien-thuy.rss").write_bytes(body)
+def run_nginx(work: Path, workers: int, server: str) -> subprocess.Popen[bytes]:
+    """nginx in the foreground with ``server`` (one or more server blocks) in its http block."""
     conf = work / "nginx.conf"
     conf.write_text(f"""
+user {getpass.getuser()};
 worker_processes {workers};
 daemon off;
 pid {work}/nginx.pid;
@@ -129,12 +130,29 @@ http {{
   types {{ application/rss+xml rss; }}
   client_body_temp_path {work}/tmp; proxy_temp_path {work}/tmp; fastcgi_temp_path {work}/tmp;
   uwsgi_temp_path {work}/tmp; scgi_temp_path {work}/tmp;
-  server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}
+  {server}
 }}
 """)
     (work / "tmp").mkdir()
     return subprocess.Popen(["nginx", "-c", str(conf)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
+
+
+def start_nginx(work: Path, port: int, body: bytes, workers: int) -> subprocess.Popen[bytes]:
+    """nginx serving ``body`` as a static file, the yardstick."""
+    root = work / "www"
+    (root / "feeds").mkdir(parents=True)
+    (root / "feeds" / "kien-thuy.rss").write_bytes(body)
+    return run_nginx(work, workers, f"server {{ listen 127.0.0.1:{port}; root {root}; etag on; }}")
+
+
+def start_nginx_front(work: Path, port: int, svc_port: int) -> subprocess.Popen[bytes]:
+    """The shipped deploy/nginx/feedsvc.conf (one worker) caching in front of feedsvc."""
+    site = (ROOT / "deploy" / "nginx" / "feedsvc.conf").read_text(encoding="utf-8")
+    site = site.replace("server 127.0.0.1:8080;", f"server 127.0.0.1:{svc_port};")
+    site = site.replace("listen 80;", f"listen 127.0.0.1:{port};")
+    site = site.replace("/var/cache/nginx/feedsvc", str(work / "cache"))
+    return run_nginx(work, 1, site)
 
 
 def wrk(url: str, seconds: int, connections: int, etag: str | None) -> float:
@@ -188,10 +206,23 @@ def main() -> None:
                 ngx.terminate()
                 ngx.wait(timeout=15)
                 if workers == 2:
+                    port = free_port()
+                    (work / "front").mkdir()
+                    front = start_nginx_front(work / "front", port, svc_port)
+                    procs.append(front)
+                    front_url = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
+                    wait_http(front_url)
+                    load("feedsvc x1 behind deploy/nginx cache, nginx", 1, front_url, etag)
+                    front.terminate()
+                    front.wait(timeout=15)
                     procs.append(start_replica(work / "svc", svc_port))
                     if httpx.get(svc_url).headers["etag"] != etag:
                         raise SystemExit("the replica serves different bytes")
                 load("feedsvc", workers, svc_url, etag)
+            for code in ("200", "304"):
+                front_ratio = results[("feedsvc x1 behind deploy/nginx cache, nginx", 1, code)] / (
+                    results[("nginx", 1, code)])
+                print(f"ratio {code}, feedsvc behind its nginx cache / nginx x1: {front_ratio:.2f}")
             for n in (1, 2):
                 for code in ("200", "304"):
                     ratio = results[("feedsvc", n, code)] / results[("nginx", n, code)]
