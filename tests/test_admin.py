@@ -21,6 +21,7 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.web import admin_auth as auth
+from feedsvc.web import admin_pages
 from feedsvc.web.i18n import EN, VI
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; the test extra ships httpx
@@ -316,6 +317,36 @@ def test_resend_a_dead_letter(served: tuple[TestClient, Service]) -> None:
     again = client.post(f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)})
     assert 'class="flash bad"' in again.text  # no longer a dead letter
     assert "Re-send" not in client.get("/admin/deliveries?state=pending").text
+
+
+def test_delivery_log_pages(
+    served: tuple[TestClient, Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service = served
+    monkeypatch.setattr(admin_pages, "DELIVERIES_PER_PAGE", 2)
+    db = service.db
+    with db.write() as conn:
+        now = db.now()
+        aid = conn.execute(select(articles.c.id).order_by(articles.c.id)).scalars().first()
+        for n in range(3):
+            sub_store.ensure_chat(conn, -200 - n, "group", f"Nhóm số {n}", now)
+            enqueue(
+                conn,
+                [{"chat_id": -200 - n, "article_id": aid, "topics": ["Kiến Thụy"],
+                  "state": "sent", "due_at": now, "created_at": now}],
+            )
+    login(client)
+    first = client.get("/admin/deliveries").text
+    assert "Nhóm số 2" in first and "Nhóm số 1" in first and "Nhóm số 0" not in first  # newest
+    shown = VI["shown_of"]
+    assert shown.format(first=1, last=2, total=3) in first
+    assert "page=2" in first and "page=0" not in first
+    second = client.get("/admin/deliveries?state=&page=2").text
+    assert "Nhóm số 0" in second and "Nhóm số 1" not in second
+    assert shown.format(first=3, last=3, total=3) in second
+    assert "page=1" in second and "page=3" not in second
+    nonsense = client.get("/admin/deliveries?page=nonsense").text  # → the first page
+    assert shown.format(first=1, last=2, total=3) in nonsense
 
 
 def test_subscriptions_pause_resume_delete(served: tuple[TestClient, Service]) -> None:

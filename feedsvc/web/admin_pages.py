@@ -31,6 +31,7 @@ T = TypeVar("T")
 PREVIEW_SCAN = 2000
 PREVIEW_SAMPLES = 10
 MAX_QUERY = 4000
+DELIVERIES_PER_PAGE = 100
 
 
 def page_routes(admin: Admin) -> list[Route]:
@@ -244,18 +245,25 @@ def page_routes(admin: Admin) -> list[Route]:
         state = request.query_params.get("state", "")
         if state not in ("", delivery_store.DEAD, *delivery_store.STATES):
             state = ""
-
-        def load() -> list[delivery_store.DeliveryRow]:
-            with db.read() as conn:
-                return delivery_store.list_deliveries(conn, state=state or None, limit=200)[0]
-
-        rows = await db_call(load)
+        page_text = request.query_params.get("page", "1")
+        page = max(1, int(page_text)) if page_text.isdigit() else 1
+        per_page = DELIVERIES_PER_PAGE
+        rows, total = await db_call(
+            lambda: ops.list_deliveries(
+                db, state=state or None, limit=per_page, offset=(page - 1) * per_page
+            )
+        )
         return admin.page(
             "deliveries.html",
             ctx,
             rows=rows,
             state=state,
             states=(delivery_store.DEAD, *delivery_store.STATES),
+            page=page,
+            first=(page - 1) * per_page + 1,
+            last=(page - 1) * per_page + len(rows),
+            total=total,
+            more=page * per_page < total,
         )
 
     async def resend(request: Request, ctx: Ctx) -> Response:
