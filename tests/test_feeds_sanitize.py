@@ -94,6 +94,30 @@ def test_huge_body_is_capped_with_read_more_link() -> None:
     assert sanitize_html("<p>ngắn</p>", BASE, max_chars=10_000) == "<p>ngắn</p>"
 
 
+@pytest.mark.parametrize(
+    ("plain", "html"),
+    [
+        # a CMS export in plain text: blank lines part paragraphs, a newline breaks a line
+        (
+            "Chiều 14-12, Huyện ủy họp.\n\nQuang cảnh Hội nghị\nẢnh: T.H\n\n\nNăm 2021...",
+            "<p>Chiều 14-12, Huyện ủy họp.</p><p>Quang cảnh Hội nghị<br>Ảnh: T.H</p>"
+            "<p>Năm 2021...</p>",
+        ),
+        ("dòng 1\r\n  \r\ndòng 2\rdòng 3", "<p>dòng 1</p><p>dòng 2<br>dòng 3</p>"),
+        ("AT&T và &amp; 1 > 0\n\nhết", "<p>AT&amp;T và &amp; 1 &gt; 0</p><p>hết</p>"),
+        ("một dòng, không đoạn", "một dòng, không đoạn"),
+        ("  \n\n  ", ""),
+    ],
+)
+def test_plain_text_keeps_its_paragraphs(plain: str, html: str) -> None:
+    assert sanitize_html(plain, BASE) == html
+
+
+def test_long_plain_text_is_capped_with_read_more_link() -> None:
+    out = sanitize_html("Đoạn văn dài.\n\n" * 2_000, BASE, max_chars=1_000)
+    assert out.startswith("<p>Đoạn văn dài.</p>") and READ_MORE in out and len(out) < 2_000
+
+
 def test_control_characters_removed_from_html() -> None:
     out = sanitize_html("<p>a\x0bb\ud83dc\x00</p>", BASE)
     assert out == "<p>abc</p>"

@@ -148,8 +148,10 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
     truncated = len(text) > max_chars
     if truncated:
         text = text[:max_chars]
-    elif "<" not in text and "&" not in text:
-        return html.escape(text, quote=False)  # plain text: no markup to clean, skip the parser
+    if "<" not in text:  # plain text (some CMS exports): keep its paragraphs and line breaks
+        text = _paragraphs(text)
+        if "&" not in text and not truncated:
+            return text  # nothing for the parser to clean
     token = _BASE.set((base_url, _origin(base_url)))
     try:
         cleaned = _CLEANER.clean(text)
@@ -159,6 +161,25 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
         link = html.escape(base_url, quote=True)
         cleaned += f'<p><a href="{link}">{READ_MORE} …</a></p>'
     return cleaned
+
+
+_BLANK_LINE = re.compile(r"\n[ \t\r\f\v]*\n\s*")
+
+
+def _paragraphs(text: str) -> str:
+    """Plain text as HTML: a blank line separates paragraphs, a newline is a line break.
+
+    Without this a reader shows a plain-text body as one run-on paragraph. ``&`` is left as it
+    is for the sanitiser to judge ("&amp;" stays an entity, "AT&T" becomes "AT&amp;T").
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if "\n" not in text:
+        return text.replace(">", "&gt;")
+    paras = [p.strip() for p in _BLANK_LINE.split(text) if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(line.strip().replace(">", "&gt;") for line in p.split("\n")) + "</p>"
+        for p in paras
+    )
 
 
 def plain_text(fragment: str, max_chars: int | None = None) -> str:
