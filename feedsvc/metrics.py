@@ -44,3 +44,9 @@ HTTP_REQUESTS = Counter(
     ["route", "status"],
     registry=REGISTRY,
 )
+FEED_RESPONSES = Counter(
+    "feedsvc_feed_responses",
+    "Topic and search feed responses by format and status (304s show readers revalidating)",
+    ["format", "status"],
+    registry=REGISTRY,
+)

@@ -16,6 +16,7 @@ from lxml import etree  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
 from feedsvc.feeds.index import IndexTopic, render_index
@@ -463,3 +464,23 @@ async def test_fast_path_answers_plain_polls_and_passes_everything_else_on(
             assert (await ac.get(path)).status_code == 418, path
         assert (await ac.post("/feeds/kien-thuy.rss")).status_code == 418
     assert len(passed) == len(handled_elsewhere) + 1
+
+
+async def test_feed_responses_are_counted(client: AsyncClient) -> None:
+    def count(fmt: str, status: int) -> float:
+        value = metrics.REGISTRY.get_sample_value(
+            "feedsvc_feed_responses_total", {"format": fmt, "status": str(status)}
+        )
+        return value or 0.0
+
+    before = {
+        key: count(*key) for key in (("rss", 200), ("rss", 304), ("atom", 404), ("json", 400))
+    }
+    first = await client.get("/feeds/kien-thuy.rss", headers=identity())
+    await client.get(
+        "/feeds/kien-thuy.rss", headers=identity(**{"if-none-match": first.headers["etag"]})
+    )
+    await client.get("/feeds/khong-co.atom")
+    await client.get('/feeds/search.json?q="')
+    after = {key: count(*key) for key in before}
+    assert {key: after[key] - before[key] for key in before} == dict.fromkeys(before, 1.0)

@@ -25,6 +25,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from feedsvc import metrics
 from feedsvc.web.http_cache import (
     Snapshot,
     make_snapshot,
@@ -126,6 +127,11 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
     def serve(request: Request, snapshot: Snapshot) -> Response:
         return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
 
+    def serve_feed(request: Request, snapshot: Snapshot, fmt: str) -> Response:
+        response = serve(request, snapshot)
+        count_feed_response(fmt, response.status_code)
+        return response
+
     async def feed(request: Request) -> Response:
         parsed = split_feed_name(request.path_params["name"])
         if parsed is None:
@@ -135,16 +141,18 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
         try:
             limit = parse_limit(params.get("limit"))
             if slug == SEARCH_SLUG:
-                return serve(request, await _search(params, fmt, limit))
+                return serve_feed(request, await _search(params, fmt, limit), fmt)
         except BadRequest as exc:
+            count_feed_response(fmt, 400)
             return text_response(400, f"{exc}\n")
         if limit == DEFAULT_LIMIT:  # the cached snapshot: a dictionary lookup
             snapshot = backend.snapshot(slug, fmt, limit)
         else:  # a non-default limit may render, off the event loop
             snapshot = await run_in_threadpool(backend.snapshot, slug, fmt, limit)
         if snapshot is None:
+            count_feed_response(fmt, 404)
             return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
-        return serve(request, snapshot)
+        return serve_feed(request, snapshot, fmt)
 
     async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
         query = params.get("q", "").strip()
@@ -177,6 +185,22 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
     ]
 
 
+# Pre-bound children for the common answers: the fast path counts every poll.
+_FEED_COUNTERS = {
+    (fmt, status): metrics.FEED_RESPONSES.labels(fmt, str(status))
+    for fmt in FORMATS
+    for status in (200, 304)
+}
+
+
+def count_feed_response(fmt: str, status: int) -> None:
+    """``feedsvc_feed_responses_total{format, status}``: poll volume and the 304 share."""
+    counter = _FEED_COUNTERS.get((fmt, status))
+    if counter is None:
+        counter = metrics.FEED_RESPONSES.labels(fmt, str(status))
+    counter.inc()
+
+
 _GET_HEAD = ("GET", "HEAD")
 _CONDITIONAL = (b"accept-encoding", b"if-none-match", b"if-modified-since")
 
@@ -196,26 +220,28 @@ class FeedFastPath:
         self.max_age = max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        snapshot = self._cached(scope) if scope["type"] == "http" else None
-        if snapshot is None:
+        found = self._cached(scope) if scope["type"] == "http" else None
+        if found is None:
             await self.app(scope, receive, send)
             return
-        found: dict[bytes, str] = {}
+        snapshot, fmt = found
+        conditional: dict[bytes, str] = {}
         for name, value in scope["headers"]:
-            if name in _CONDITIONAL and name not in found:  # the first line wins, as in Starlette
-                found[name] = value.decode("latin-1")
+            if name in _CONDITIONAL and name not in conditional:  # first wins, as in Starlette
+                conditional[name] = value.decode("latin-1")
         reply = replies(snapshot, self.max_age).reply(
             scope["method"],
-            found.get(b"accept-encoding"),
-            found.get(b"if-none-match"),
-            found.get(b"if-modified-since"),
+            conditional.get(b"accept-encoding"),
+            conditional.get(b"if-none-match"),
+            conditional.get(b"if-modified-since"),
         )
-        await send(
-            {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
-        )
+        start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
+        await send(start)
         await send({"type": "http.response.body", "body": reply.body})
+        count_feed_response(fmt, reply.status)
 
-    def _cached(self, scope: Scope) -> Snapshot | None:
+    def _cached(self, scope: Scope) -> tuple[Snapshot, str] | None:
+        """The in-memory snapshot and format this request asks for, if it is a plain poll."""
         path: str = scope["path"]
         if (
             not path.startswith("/feeds/")
@@ -227,4 +253,5 @@ class FeedFastPath:
         parsed = split_feed_name(path[len("/feeds/") :])
         if parsed is None or parsed[0] == SEARCH_SLUG:
             return None
-        return self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
+        snapshot = self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
+        return None if snapshot is None else (snapshot, parsed[1])
