@@ -27,7 +27,7 @@ from starlette.types import ASGIApp
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
-from feedsvc.config import Settings
+from feedsvc.config import Settings, weak_token_warnings
 from feedsvc.db import Database, upgrade
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
 from feedsvc.ingest import (
@@ -159,6 +159,8 @@ class Service:
 
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
+        for warning in weak_token_warnings(self.settings):
+            log.warning("%s", warning)
         await asyncio.to_thread(self.prepare)
         self.started_at = self.db.now()
         if self.roles.scheduler:

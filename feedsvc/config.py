@@ -282,6 +282,28 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> S
     return settings
 
 
+#: Shorter admin tokens are accepted with a warning: the login limit is per process and client
+#: address, so the token's length is what really stands between the admin and a guesser.
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
+def weak_token_warnings(settings: Settings) -> list[Problem]:
+    """An admin token too short to resist guessing (its length is reported, never the token)."""
+    try:
+        token = settings.admin_token()
+    except OSError:
+        return []  # an unreadable token file is reported where the token is used
+    if token is None or len(token) >= MIN_ADMIN_TOKEN_CHARS:
+        return []
+    return [
+        Problem(
+            "admin.token",
+            f"only {len(token)} characters; use {MIN_ADMIN_TOKEN_CHARS} or more random ones, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    ]
+
+
 def secret_warnings(path: Path | None) -> list[Problem]:
     """Secrets written into the config file work, but belong in env or a ``*_file``."""
     if path is None or not path.is_file():

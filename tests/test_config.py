@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedsvc.cli import cli
-from feedsvc.config import ConfigError, load_config, secret_warnings
+from feedsvc.config import MIN_ADMIN_TOKEN_CHARS, ConfigError, load_config, secret_warnings
 
 SHIPPED = Path(__file__).parent.parent / "config" / "feedsvc.toml"
 
@@ -128,3 +128,18 @@ def test_run_refuses_bad_config(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["run", "--config", str(bad)])
     assert result.exit_code == 2
     assert "database.url" in result.output and "http.port" in result.output
+
+
+def test_short_admin_token_is_warned_about_without_showing_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cfg = write(tmp_path, "[http]\nport = 8080\n")
+    runner = CliRunner()
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", "hunter2")
+    weak = runner.invoke(cli, ["config", "check", "--config", str(cfg)])
+    assert weak.exit_code == 0  # a warning, not a refusal
+    assert "warning: admin.token: only 7 characters" in weak.output
+    assert "hunter2" not in weak.output
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", "q" * MIN_ADMIN_TOKEN_CHARS)
+    strong = runner.invoke(cli, ["config", "check", "--config", str(cfg)])
+    assert strong.exit_code == 0 and "admin.token" not in strong.output

@@ -7,7 +7,13 @@ import json
 import click
 
 from feedsvc.cli.common import EXIT_USAGE, config_option, load_settings
-from feedsvc.config import ConfigError, config_path, load_config, secret_warnings
+from feedsvc.config import (
+    ConfigError,
+    config_path,
+    load_config,
+    secret_warnings,
+    weak_token_warnings,
+)
 from feedsvc.topics_file import TopicsFileError, load_topics_file
 
 
@@ -34,7 +40,8 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     elif settings is not None and settings.topics.import_on_start:
         problems.append(f"topics.file: file not found: {settings.topics.file}")
-    for warning in secret_warnings(path):
+    warnings = secret_warnings(path) + (weak_token_warnings(settings) if settings else [])
+    for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     source = str(path) if path else "built-in defaults"
     if problems:
