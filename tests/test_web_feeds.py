@@ -12,6 +12,8 @@ from typing import Any
 import feedparser
 import pytest
 from httpx import ASGITransport, AsyncClient
+from hypothesis import given
+from hypothesis import strategies as st
 from lxml import etree  # type: ignore[import-untyped]
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -484,3 +486,20 @@ async def test_feed_responses_are_counted(client: AsyncClient) -> None:
     await client.get('/feeds/search.json?q="')
     after = {key: count(*key) for key in before}
     assert {key: after[key] - before[key] for key in before} == dict.fromkeys(before, 1.0)
+
+
+@given(
+    accept_encoding=st.none() | st.text(max_size=60),
+    inm=st.none() | st.text(max_size=60),
+    ims=st.none() | st.text(max_size=60) | st.just("Mon, 01 Jan 99999 00:00:00 GMT"),
+    method=st.sampled_from(["GET", "HEAD"]),
+)
+def test_any_request_headers_get_a_valid_reply(
+    accept_encoding: str | None, inm: str | None, ims: str | None, method: str
+) -> None:
+    snap = make_snapshot(
+        b"<rss>" + b"x" * 600 + b"</rss>", MEDIA["rss"], datetime(2022, 5, 1, tzinfo=UTC)
+    )
+    reply = replies(snap, MAX_AGE).reply(method, accept_encoding, inm, ims)
+    assert reply.status in (200, 304)
+    assert (reply.body == b"") == (reply.status == 304 or method == "HEAD")
