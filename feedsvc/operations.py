@@ -139,10 +139,13 @@ def backfill_topic(
     checked = matched = added = 0
     for rows in _backfill_batches(db, ids, since, batch):
         checked += len(rows)
-        with db.read() as conn:
+        with db.read() as conn:  # only this batch's ids: the topic may already hold 100k+
             have = set(
                 conn.execute(
-                    select(article_topics.c.article_id).where(article_topics.c.topic_id == topic.id)
+                    select(article_topics.c.article_id).where(
+                        article_topics.c.topic_id == topic.id,
+                        article_topics.c.article_id.in_([row.id for row in rows]),
+                    )
                 ).scalars()
             )
         hits = {}
@@ -154,11 +157,7 @@ def backfill_topic(
                     hits[row.id] = terms
         if hits:
             with db.write() as conn:
-                now = db.now()
-                for article_id, terms in hits.items():
-                    topic_store.store_matches(
-                        conn, article_id, {topic.id: terms}, now, replace=False
-                    )
+                topic_store.add_topic_matches(conn, topic.id, hits, db.now())
             added += len(hits)
     return BackfillResult(scanned if ids is not None else checked, matched, added, checked)
 
