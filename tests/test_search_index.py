@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import article
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
@@ -27,7 +27,7 @@ from feedsvc.matching import (
 from feedsvc.operations import backfill_topic
 from feedsvc.preview import preview
 from feedsvc.store.articles import candidate_ids, insert_article
-from feedsvc.store.topics import TopicSpec, save_topic
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
 WORDS = [
@@ -175,6 +175,28 @@ def test_backfill_uses_the_index(db: Database, archive: list[tuple[int, Article]
     assert result.scanned == len(archive) and result.checked < len(archive)
     again = backfill_topic(db, "kt", days=None)
     assert again.matched == len(expected) and again.added == 0
+
+
+def test_backfill_adds_only_what_is_missing_batch_by_batch(
+    db: Database, archive: list[tuple[int, Article]]
+) -> None:
+    from feedsvc.db.schema import article_topics
+
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kt", "Kiến Thụy", '"Kiến Thụy"'), "api", db.now())
+        topic = get_topic(conn, "kt")
+    assert topic is not None
+    stored = select(article_topics.c.article_id).where(article_topics.c.topic_id == topic.id)
+    full = backfill_topic(db, "kt", days=None, batch=2)
+    assert full.added == full.matched >= 4
+    with db.write() as conn:  # forget every other stored match
+        ids = sorted(conn.execute(stored).scalars())
+        dropped = ids[::2]
+        conn.execute(article_topics.delete().where(article_topics.c.article_id.in_(dropped)))
+    again = backfill_topic(db, "kt", days=None, batch=2)  # small batches: known ones interleave
+    assert again.matched == full.matched and again.added == len(dropped)
+    with db.read() as conn:
+        assert sorted(conn.execute(stored).scalars()) == ids
 
 
 def test_downgrade_drops_the_index_and_upgrade_refills_it(db: Database) -> None:
