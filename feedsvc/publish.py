@@ -14,7 +14,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from feedsvc import metrics
 from feedsvc.config import Settings
@@ -24,7 +24,12 @@ from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.feeds.model import search_feed_urls
 from feedsvc.matching import document_from_article, match_document, parse_query
 from feedsvc.store.articles import latest_articles, topic_articles
-from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
+from feedsvc.store.snapshots import (
+    StoredSnapshot,
+    get_snapshots,
+    put_snapshot,
+    snapshot_etags,
+)
 from feedsvc.store.topics import Topic, list_topics
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
@@ -40,6 +45,8 @@ DEFAULT_LIMIT = 50
 SEARCH_SCAN = 5000  # newest stored articles an ad-hoc search feed looks through
 SEARCH_TTL = 60.0  # seconds a search feed is cached
 CACHE_ENTRIES = 256
+#: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
+SYNC_OVERLAP = timedelta(minutes=5)
 
 
 class _TTLCache:
@@ -166,10 +173,21 @@ class FeedPublisher:
         return stored
 
     def sync(self) -> None:
-        """Load snapshots other replicas rendered, then render what is stale here."""
+        """Load snapshots other replicas rendered, then render what is stale here.
+
+        A snapshot's ``rendered_at`` is taken before its render and commits after it, so a
+        replica whose sync falls in between would skip it for good with a plain "since last
+        sync": each sync looks back :data:`SYNC_OVERLAP` further, compares etags only, and
+        fetches bytes just for what differs.
+        """
+        started = self.db.now()
         with self.db.read() as conn:
-            fresh = get_snapshots(conn, self._synced_at)
-        self._synced_at = self.db.now()
+            if self._synced_at is None:
+                fresh = get_snapshots(conn)
+            else:
+                recent = snapshot_etags(conn, self._synced_at - SYNC_OVERLAP)
+                fresh = get_snapshots(conn, self._differing(recent)) if recent else []
+        self._synced_at = started
         with self._lock:
             for s in fresh:
                 current = self._snaps.get((s.slug, s.fmt))
@@ -178,6 +196,15 @@ class FeedPublisher:
                         s.body, s.etag, s.last_modified, MEDIA.get(s.fmt, "application/xml")
                     )
         self.refresh()
+
+    def _differing(self, recent: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
+        with self._lock:
+            snaps = dict(self._snaps)
+        return [
+            (slug, fmt)
+            for slug, fmt, etag in recent
+            if (mine := snaps.get((slug, fmt))) is None or mine.etag != etag
+        ]
 
     def on_ingest(self, topic_ids: set[int]) -> None:
         slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]

@@ -12,8 +12,10 @@ from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
+from feedsvc.store.snapshots import StoredSnapshot, put_snapshot
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
+from feedsvc.web.http_cache import strong_etag
 
 
 def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
@@ -81,6 +83,26 @@ def test_replica_sync_and_topic_state(db: Database) -> None:
     pub.sync()
     assert pub.snapshot("kien-thuy", "rss", 50) is None
     assert b"kien-thuy" not in pub.opml().body
+
+
+def test_a_render_committed_after_a_replica_synced_is_still_picked_up(db: Database) -> None:
+    _, pub = setup(db)
+    other = FeedPublisher(db, pub.settings)
+    # A snapshot's rendered_at is taken before its render and commits after: a replica may
+    # sync in between. Here it is stamped before the replica's sync and stored after it.
+    stamped = db.now() - timedelta(seconds=2)
+    other.sync()
+    body = '<rss version="2.0"><channel><title>mới</title></channel></rss>'.encode()
+    late = StoredSnapshot("kien-thuy", "rss", body, strong_etag(body), stamped)
+    with db.write() as conn:
+        put_snapshot(conn, late, stamped)
+    other.sync()
+    adopted = other.snapshot("kien-thuy", "rss", 50)
+    assert adopted is not None and adopted.body == body and adopted.etag == strong_etag(body)
+    statements: list[str] = []
+    event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    other.sync()  # nothing new: etags compared, no bytes fetched
+    assert not any("body" in sql for sql in statements)
 
 
 def test_search_and_limits(db: Database) -> None:

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, select
+from sqlalchemy import Connection, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -21,11 +22,23 @@ class StoredSnapshot:
     last_modified: datetime
 
 
-def get_snapshots(conn: Connection, since: datetime | None = None) -> list[StoredSnapshot]:
+def get_snapshots(
+    conn: Connection, keys: Collection[tuple[str, str]] | None = None
+) -> list[StoredSnapshot]:
+    """Every stored snapshot, or those of the given ``(slug, format)`` keys."""
     stmt = select(t.c.topic_slug, t.c.format, t.c.body, t.c.etag, t.c.last_modified)
-    if since is not None:
-        stmt = stmt.where(t.c.rendered_at > since)
+    if keys is not None:
+        if not keys:
+            return []
+        stmt = stmt.where(tuple_(t.c.topic_slug, t.c.format).in_(list(keys)))
     return [StoredSnapshot(*row) for row in conn.execute(stmt).tuples()]
+
+
+def snapshot_etags(conn: Connection, since: datetime) -> list[tuple[str, str, str]]:
+    """``(slug, format, etag)`` of snapshots rendered after ``since``: what a replica compares
+    with its own before fetching any bytes."""
+    stmt = select(t.c.topic_slug, t.c.format, t.c.etag).where(t.c.rendered_at > since)
+    return [(slug, fmt, etag) for slug, fmt, etag in conn.execute(stmt).tuples()]
 
 
 def put_snapshot(conn: Connection, snap: StoredSnapshot, now: datetime) -> bool:
