@@ -21,7 +21,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats, render_opml
 from feedsvc.feeds.index import IndexTopic, render_index
-from feedsvc.feeds.model import search_feed_urls
+from feedsvc.feeds.model import MEDIA_TYPES, search_feed_urls
 from feedsvc.matching import document_from_article, match_document, parse_query
 from feedsvc.store.articles import latest_articles, topic_articles
 from feedsvc.store.snapshots import (
@@ -36,11 +36,6 @@ from feedsvc.websub import HubPinger
 
 log = logging.getLogger(__name__)
 
-MEDIA = {
-    "rss": "application/rss+xml",
-    "atom": "application/atom+xml",
-    "json": "application/feed+json",
-}
 DEFAULT_LIMIT = 50
 SEARCH_SCAN = 5000  # newest stored articles an ad-hoc search feed looks through
 SEARCH_TTL = 60.0  # seconds a search feed is cached
@@ -164,7 +159,7 @@ class FeedPublisher:
         """Keep a render; True when it changed the stored feed (another replica may have
         stored the same bytes first, then it is only adopted here)."""
         current = self._snaps.get((slug, fmt))
-        candidate = make_snapshot(body, MEDIA[fmt], now)
+        candidate = make_snapshot(body, MEDIA_TYPES[fmt], now)
         if current is not None and current.etag == candidate.etag:
             return False
         with self.db.write() as conn:
@@ -193,7 +188,7 @@ class FeedPublisher:
                 current = self._snaps.get((s.slug, s.fmt))
                 if current is None or current.etag != s.etag:
                     self._snaps[(s.slug, s.fmt)] = Snapshot(
-                        s.body, s.etag, s.last_modified, MEDIA.get(s.fmt, "application/xml")
+                        s.body, s.etag, s.last_modified, MEDIA_TYPES.get(s.fmt, "application/xml")
                     )
         self.refresh()
 
@@ -240,7 +235,7 @@ class FeedPublisher:
             base = self._snaps.get((slug, fmt))
             body = self._render_topic(topic, limit)[fmt]
             last = base.last_modified if base else datetime.now(UTC)
-            snap = make_snapshot(body, MEDIA[fmt], last)
+            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
             self._limits.put(key, snap)
         return snap
 
@@ -264,7 +259,7 @@ class FeedPublisher:
             (a.updated_at or a.published_at for a in found),
             default=datetime(1970, 1, 1, tzinfo=UTC),
         )
-        snap = make_snapshot(body, MEDIA[fmt], last)
+        snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
         self._search.put(key, snap)
         return snap
 

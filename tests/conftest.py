@@ -78,6 +78,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
+def lite_db(sqlite_url: str) -> Iterator[Database]:
+    """SQLite only: for lifecycle tests whose SQL the two-backend tests already cover."""
+    database = Database(sqlite_url)
+    upgrade(database)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
 def db(db_url: str) -> Iterator[Database]:
     database = Database(db_url)
     upgrade(database)

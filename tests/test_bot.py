@@ -19,7 +19,7 @@ from pydantic import SecretStr
 
 from feedsvc.bot import BotService, actions
 from feedsvc.config import Settings, TelegramSettings
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import TopicSpec, save_topic
 
@@ -106,14 +106,6 @@ async def bot(db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
     """The bot on both backends: for tests whose point is a database effect."""
     async with running(db, fake) as service:
         yield service
-
-
-@pytest.fixture
-def lite_db(sqlite_url: str) -> Iterator[Database]:
-    database = Database(sqlite_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

@@ -17,18 +17,9 @@ from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
 
 from feedsvc.bot import LEASE_NAME, BotService
 from feedsvc.config import Settings
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.db.schema import leases as leases_table
 from feedsvc.store import leases
-
-
-@pytest.fixture
-def lite_db(sqlite_url: str) -> Iterator[Database]:
-    """SQLite only: for lifecycle tests whose SQL the two-backend tests already cover."""
-    database = Database(sqlite_url)
-    upgrade(database)
-    yield database
-    database.dispose()
 
 
 @pytest.fixture

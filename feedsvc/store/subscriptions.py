@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, insert, select, update
 
 from feedsvc.db.schema import chats, subscriptions, topics
 
@@ -122,18 +122,19 @@ def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: 
     return result.rowcount
 
 
+def _subscriptions_select() -> Select[tuple[int, int, str | None, str | None, str | None]]:
+    """Subscriptions with their topic's slug and title (None for query subscriptions)."""
+    return select(
+        subscriptions.c.id,
+        subscriptions.c.chat_id,
+        topics.c.slug,
+        topics.c.title,
+        subscriptions.c.query,
+    ).select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
+
+
 def list_subscriptions(conn: Connection, chat_id: int | None = None) -> list[Subscription]:
-    stmt = (
-        select(
-            subscriptions.c.id,
-            subscriptions.c.chat_id,
-            topics.c.slug,
-            topics.c.title,
-            subscriptions.c.query,
-        )
-        .select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
-        .order_by(subscriptions.c.chat_id, subscriptions.c.id)
-    )
+    stmt = _subscriptions_select().order_by(subscriptions.c.chat_id, subscriptions.c.id)
     if chat_id is not None:
         stmt = stmt.where(subscriptions.c.chat_id == chat_id)
     return [Subscription(*row) for row in conn.execute(stmt).tuples()]
@@ -210,17 +211,7 @@ def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> 
 
 
 def get_subscription(conn: Connection, subscription_id: int) -> Subscription | None:
-    stmt = (
-        select(
-            subscriptions.c.id,
-            subscriptions.c.chat_id,
-            topics.c.slug,
-            topics.c.title,
-            subscriptions.c.query,
-        )
-        .select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
-        .where(subscriptions.c.id == subscription_id)
-    )
+    stmt = _subscriptions_select().where(subscriptions.c.id == subscription_id)
     row = conn.execute(stmt).tuples().first()
     return Subscription(*row) if row else None
 

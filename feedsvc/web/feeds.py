@@ -26,6 +26,7 @@ from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
+from feedsvc.feeds.model import FORMATS
 from feedsvc.web.http_cache import (
     Snapshot,
     make_snapshot,
@@ -34,7 +35,6 @@ from feedsvc.web.http_cache import (
     text_response,
 )
 
-FORMATS = ("rss", "atom", "json")
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 SEARCH_SLUG = "search"
