@@ -20,10 +20,10 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 import uvicorn
 from starlette.applications import Starlette
-from starlette.types import ASGIApp
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
@@ -45,6 +45,9 @@ from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
 from feedsvc.wakeups import WakeListener
+
+if TYPE_CHECKING:
+    from feedsvc.web.feeds import FeedFastPath
 
 log = logging.getLogger(__name__)
 
@@ -234,7 +237,7 @@ def _record_metrics(result: TickResult) -> None:
     metrics.MATCHES.inc(sum(len(c.topic_ids) for c in result.changes))
 
 
-def create_app(service: Service) -> ASGIApp:
+def create_app(service: Service) -> FeedFastPath:
     """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
     from feedsvc.web import routes
     from feedsvc.web.feeds import FeedFastPath
@@ -261,6 +264,8 @@ async def serve(settings: Settings, roles: Roles, service: Service | None = None
     """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server."""
     service = service or Service(settings, roles)
     if roles.http:
+        from feedsvc.web.wire import wire_protocol
+
         app = create_app(service)
         config = uvicorn.Config(
             app,
@@ -273,6 +278,7 @@ async def serve(settings: Settings, roles: Roles, service: Service | None = None
             lifespan="on",
             timeout_graceful_shutdown=5,
             server_header=False,
+            http=wire_protocol(app),  # feed polls answered below ASGI (feedsvc.web.wire)
         )
         server = uvicorn.Server(config)
         sockets = None

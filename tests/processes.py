@@ -1,4 +1,5 @@
-"""Helpers for tests that run feedsvc (or nginx) as real processes on loopback."""
+"""Helpers for tests that run feedsvc (or nginx) as real processes, or uvicorn in a thread, on
+loopback."""
 
 from __future__ import annotations
 
@@ -6,11 +7,14 @@ import os
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
+import uvicorn
 
 
 def free_port() -> int:
@@ -61,3 +65,25 @@ def listeners(port: int) -> int:
         for line in lines
         if (fields := line.split())[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port
     )
+
+
+@contextmanager
+def uvicorn_thread(config: uvicorn.Config, sock: socket.socket | None = None) -> Iterator[None]:
+    """Serve ``config`` from a thread (on ``sock`` if given) until the block ends."""
+    server = uvicorn.Server(config)
+    server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
+    thread = threading.Thread(
+        target=server.run, kwargs={"sockets": [sock] if sock else None}, daemon=True
+    )
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
+        assert thread.is_alive(), "uvicorn exited during start-up"
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+        assert not thread.is_alive(), "uvicorn did not stop in 10 s"

@@ -11,8 +11,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import threading
-import time
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -21,7 +19,7 @@ from typing import Any
 import pytest
 import uvicorn
 from factories import article
-from processes import free_port
+from processes import free_port, uvicorn_thread
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
@@ -83,10 +81,19 @@ def seed(service: Service) -> None:
         assert first is not None
         enqueue(
             conn,
-            [{"chat_id": -1001234, "article_id": first.id, "topics": ["Kiến Thụy"],
-              "state": "blocked", "due_at": now - timedelta(minutes=5), "created_at": now,
-              "attempts": 1, "error": "Forbidden: bot was kicked from the supergroup chat",
-              "finished_at": now}],
+            [
+                {
+                    "chat_id": -1001234,
+                    "article_id": first.id,
+                    "topics": ["Kiến Thụy"],
+                    "state": "blocked",
+                    "due_at": now - timedelta(minutes=5),
+                    "created_at": now,
+                    "attempts": 1,
+                    "error": "Forbidden: bot was kicked from the supergroup chat",
+                    "finished_at": now,
+                }
+            ],
         )
 
 
@@ -107,19 +114,9 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     config = uvicorn.Config(
         create_app(service), host="127.0.0.1", port=port, log_config=None, lifespan="on"
     )
-    uv = uvicorn.Server(config)
-    uv.install_signal_handlers = lambda: None  # type: ignore[method-assign]
-    thread = threading.Thread(target=uv.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not uv.started:
-        assert time.monotonic() < deadline, "uvicorn did not start in 20 s"
-        assert thread.is_alive(), "uvicorn exited during start-up"
-        time.sleep(0.05)
-    seed(service)
-    yield base
-    uv.should_exit = True
-    thread.join(timeout=10)
+    with uvicorn_thread(config):
+        seed(service)
+        yield base
 
 
 @pytest.fixture
@@ -167,9 +164,9 @@ def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path
     wait(b).until(ec.url_contains("/admin/login"))
     b.find_element(By.ID, "token").send_keys(TOKEN)
     b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
-    wait(b).until(ec.url_contains("/admin/topics"))
-
-    b.find_element(By.CSS_SELECTOR, 'a[href="/admin/topics/new"]').click()
+    # the login URL may carry ?next=/admin/topics: wait for the topics page itself
+    new_topic = (By.CSS_SELECTOR, 'a[href="/admin/topics/new"]')
+    wait(b).until(ec.element_to_be_clickable(new_topic)).click()
     wait(b).until(ec.presence_of_element_located((By.ID, "query")))
     b.find_element(By.ID, "slug").send_keys("kien-thuy-moi")
     b.find_element(By.ID, "title").send_keys("Kiến Thụy (mới)")
@@ -194,9 +191,7 @@ def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path
     # fixed again, then saved
     set_query(b, '"Kiến Thụy" OR "Núi Đối"')
     wait(b).until(ec.invisibility_of_element_located((By.ID, "preview-error")))
-    wait(b).until(
-        ec.presence_of_all_elements_located((By.CSS_SELECTOR, "#preview-samples mark"))
-    )
+    wait(b).until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, "#preview-samples mark")))
     b.find_element(By.ID, "save").click()
     wait(b, 20).until(ec.url_matches(r"/admin/topics$"))
     flash = b.find_element(By.CSS_SELECTOR, ".flash.ok").text
@@ -206,9 +201,7 @@ def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path
     b.get(f"{server}/")
     try:
         link = wait(b).until(
-            ec.presence_of_element_located(
-                (By.CSS_SELECTOR, 'a[href$="/feeds/kien-thuy-moi.rss"]')
-            )
+            ec.presence_of_element_located((By.CSS_SELECTOR, 'a[href$="/feeds/kien-thuy-moi.rss"]'))
         )
     except TimeoutException:  # pragma: no cover - shows the page on failure
         raise AssertionError(b.page_source[:2000]) from None

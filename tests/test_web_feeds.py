@@ -11,10 +11,12 @@ from typing import Any
 
 import feedparser
 import pytest
+import uvicorn
 from httpx import ASGITransport, AsyncClient
 from hypothesis import given
 from hypothesis import strategies as st
 from lxml import etree  # type: ignore[import-untyped]
+from processes import free_port, uvicorn_thread
 from starlette.applications import Starlette
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -33,6 +35,7 @@ from feedsvc.web.http_cache import (
     parse_if_none_match,
     replies,
 )
+from feedsvc.web.wire import wire_protocol
 
 PUBLIC = "https://tin.baohaiphong.example"
 SITE = "https://baohaiphong.example/"
@@ -107,17 +110,30 @@ def backend() -> FakeBackend:
     return FakeBackend()
 
 
-@pytest.fixture(params=["routes", "fast-path"])
+@pytest.fixture(params=["routes", "fast-path", "wire"])
 async def client(
     request: pytest.FixtureRequest, backend: FakeBackend
 ) -> AsyncIterator[AsyncClient]:
-    """Every HTTP test runs twice: through the Starlette routes alone, and with the feed
-    fast path in front (which must answer exactly as the routes do)."""
+    """Every HTTP test runs three times: through the Starlette routes alone, with the feed fast
+    path in front (which must answer exactly as the routes do), and over real sockets from
+    uvicorn with polls answered in its protocol (``feedsvc.web.wire``)."""
     app: ASGIApp = Starlette(routes=feed_routes(backend, MAX_AGE))
+    if request.param == "routes":
+        async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
+            yield ac
+        return
+    fast = FeedFastPath(app, backend, MAX_AGE)
     if request.param == "fast-path":
-        app = FeedFastPath(app, backend, MAX_AGE)
-    async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
-        yield ac
+        async with AsyncClient(transport=ASGITransport(fast), base_url="http://testserver") as ac:
+            yield ac
+        return
+    port = free_port()
+    config = uvicorn.Config(
+        fast, port=port, http=wire_protocol(fast), log_config=None, lifespan="off"
+    )
+    with uvicorn_thread(config):
+        async with AsyncClient(base_url=f"http://127.0.0.1:{port}") as ac:
+            yield ac
 
 
 def identity(**headers: str) -> dict[str, str]:

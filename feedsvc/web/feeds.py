@@ -14,6 +14,7 @@ because feedgen swaps the process locale while formatting RSS dates.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Protocol, cast
@@ -28,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
 from feedsvc.web.http_cache import (
+    Reply,
     Snapshot,
     make_snapshot,
     replies,
@@ -212,6 +214,7 @@ class FeedFastPath:
     everything else (search, ``?limit=``, unknown slugs → 404, other routes, lifespan) goes to
     ``app``. Starlette's request, routing and response objects cost several times what the
     reply itself does, and feed readers poll far more often than anyone else calls.
+    :meth:`answer` is the one decision; ``feedsvc.web.wire`` uses it below ASGI too.
     """
 
     def __init__(self, app: ASGIApp, backend: FeedBackend, max_age: int) -> None:
@@ -220,38 +223,43 @@ class FeedFastPath:
         self.max_age = max_age
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = self._cached(scope) if scope["type"] == "http" else None
+        found = None
+        if scope["type"] == "http" and not scope.get("root_path"):
+            found = self.answer(
+                scope["method"], scope["path"], scope.get("query_string"), scope["headers"]
+            )
         if found is None:
             await self.app(scope, receive, send)
             return
-        snapshot, fmt = found
-        conditional: dict[bytes, str] = {}
-        for name, value in scope["headers"]:
-            if name in _CONDITIONAL and name not in conditional:  # first wins, as in Starlette
-                conditional[name] = value.decode("latin-1")
-        reply = replies(snapshot, self.max_age).reply(
-            scope["method"],
-            conditional.get(b"accept-encoding"),
-            conditional.get(b"if-none-match"),
-            conditional.get(b"if-modified-since"),
-        )
+        reply, fmt = found
         start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
         await send(start)
         await send({"type": "http.response.body", "body": reply.body})
         count_feed_response(fmt, reply.status)
 
-    def _cached(self, scope: Scope) -> tuple[Snapshot, str] | None:
-        """The in-memory snapshot and format this request asks for, if it is a plain poll."""
-        path: str = scope["path"]
-        if (
-            not path.startswith("/feeds/")
-            or scope["method"] not in _GET_HEAD
-            or scope.get("query_string")
-            or scope.get("root_path")
-        ):
+    def answer(
+        self, method: str, path: str, query: bytes | None, headers: Iterable[tuple[bytes, bytes]]
+    ) -> tuple[Reply, str] | None:
+        """The reply and format for a plain poll of a cached topic feed, else None.
+
+        ``headers`` are the request's (lower-case name, value) pairs, as in an ASGI scope.
+        """
+        if method not in _GET_HEAD or query or not path.startswith("/feeds/"):
             return None
         parsed = split_feed_name(path[len("/feeds/") :])
         if parsed is None or parsed[0] == SEARCH_SLUG:
             return None
         snapshot = self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
-        return None if snapshot is None else (snapshot, parsed[1])
+        if snapshot is None:
+            return None
+        conditional: dict[bytes, str] = {}
+        for name, value in headers:
+            if name in _CONDITIONAL and name not in conditional:  # first wins, as in Starlette
+                conditional[name] = value.decode("latin-1")
+        reply = replies(snapshot, self.max_age).reply(
+            method,
+            conditional.get(b"accept-encoding"),
+            conditional.get(b"if-none-match"),
+            conditional.get(b"if-modified-since"),
+        )
+        return reply, parsed[1]

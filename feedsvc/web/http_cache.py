@@ -148,6 +148,12 @@ class Reply:
     status: int
     headers: Headers
     body: bytes
+    #: ``headers`` as HTTP/1.1 header lines, joined once for ``feedsvc.web.wire``.
+    lines: bytes = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        lines = b"".join(name + b": " + value + b"\r\n" for name, value in self.headers)
+        object.__setattr__(self, "lines", lines)
 
 
 def _line(name: str, value: str) -> tuple[bytes, bytes]:

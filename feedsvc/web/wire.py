@@ -1,0 +1,129 @@
+"""Feed polls answered inside uvicorn's HTTP protocol, before any ASGI machinery.
+
+Why: a conditional poll answered 304 is a ~250-byte reply, yet per request uvicorn builds a
+scope, a request/response cycle object, an asyncio task and two ``send`` awaits. Measured on a
+2-vCPU VM (``bench/serve.py``), that overhead capped one process at ~30k 304s/s while nginx
+serves the same static file at ~100k/s. Here the parser callbacks hand a plain poll straight to
+:meth:`FeedFastPath.answer` (the same decision the ASGI fast path and the Starlette routes make)
+and write the prepared reply to the socket.
+
+Only the safe case is taken: GET/HEAD of ``/feeds/SLUG.FMT`` with no query, no body, no
+``Expect`` and no upgrade, a snapshot in memory, nothing earlier on the connection still being
+answered (pipelined replies stay in order) and the socket accepting writes. Anything else goes
+to uvicorn unchanged. Keep-alive follows uvicorn's rules (HTTP/1.0 closes; the idle timer is
+re-armed), and the ``date`` header comes from uvicorn's once-a-second cache.
+
+This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` through its parser
+callbacks, which uvicorn documents as pluggable (``--http`` takes a protocol class); its
+internals are pinned by the uvicorn range in ``pyproject.toml`` and exercised over real sockets
+by ``tests/test_web_wire.py``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from urllib.parse import unquote
+
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+
+from feedsvc.web.feeds import FeedFastPath, count_feed_response
+from feedsvc.web.http_cache import Reply
+
+_BODY_HEADERS = (b"content-length", b"transfer-encoding")
+_CLOSE = b"connection: close\r\n"
+
+
+class FeedWireProtocol(HttpToolsProtocol):
+    """uvicorn's httptools protocol with plain feed polls answered in the parser callbacks."""
+
+    fast: FeedFastPath  # set by :func:`wire_protocol`
+
+    _direct = False  # the request being parsed was answered here
+    _answered = False  # something was answered here during the current data_received
+    _defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
+
+    def data_received(self, data: bytes) -> None:
+        self._answered = False
+        super().data_received(data)
+        if (
+            self._answered
+            and self._idle()
+            and self.timeout_keep_alive_task is None
+            and not self.transport.is_closing()
+        ):
+            self.timeout_keep_alive_task = self.loop.call_later(
+                self.timeout_keep_alive, self.timeout_keep_alive_handler
+            )
+
+    def on_message_begin(self) -> None:
+        self._direct = False
+        super().on_message_begin()
+
+    def on_headers_complete(self) -> None:
+        found = self._poll()
+        if found is None:
+            super().on_headers_complete()
+            return
+        reply, fmt = found
+        self._direct = self._answered = True
+        keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
+        # the bytes uvicorn would send for this reply, in its order
+        close = b"" if keep_alive else _CLOSE
+        head = b"".join(
+            (STATUS_LINE[reply.status], self._default_lines(), reply.lines, close, b"\r\n")
+        )
+        self.server_state.total_requests += 1
+        count_feed_response(fmt, reply.status)  # before the write: a client may look next
+        self.transport.writelines((head, reply.body) if reply.body else (head,))
+        if not keep_alive:
+            self.transport.close()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._direct:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if not self._direct:
+            super().on_message_complete()
+
+    def _idle(self) -> bool:
+        """Nothing is being answered by the ASGI app on this connection, nor queued for it."""
+        return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
+
+    def _poll(self) -> tuple[Reply, str] | None:
+        """The reply if this request is a plain feed poll that is safe to answer here."""
+        if (
+            self.expect_100_continue
+            or self.root_path
+            or not self._idle()
+            or self.flow.write_paused
+            or self.transport.is_closing()
+            or self.parser.should_upgrade()
+        ):
+            return None
+        for name, _ in self.headers:
+            if name in _BODY_HEADERS:
+                return None
+        try:
+            parsed = httptools.parse_url(self.url)
+            path = parsed.path.decode("ascii")
+        except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+            return None
+        if "%" in path:
+            path = unquote(path)
+        method = self.parser.get_method().decode("ascii")
+        return self.fast.answer(method, path, parsed.query, self.headers)
+
+    def _default_lines(self) -> bytes:
+        """uvicorn's default headers (``date``, refreshed each second) as header lines."""
+        defaults = self.server_state.default_headers
+        if self._defaults[0] is not defaults:
+            lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+            type(self)._defaults = (defaults, lines)
+        return self._defaults[1]
+
+
+def wire_protocol(fast: FeedFastPath) -> type[asyncio.Protocol]:
+    """A :class:`FeedWireProtocol` class bound to ``fast``, for ``uvicorn.Config(http=...)``."""
+    return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast})
