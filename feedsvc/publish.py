@@ -21,7 +21,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats, render_opml
 from feedsvc.feeds.index import IndexTopic, render_index
-from feedsvc.feeds.model import MEDIA_TYPES, search_feed_urls
+from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
 from feedsvc.matching import document_from_article, match_document, parse_query
 from feedsvc.store.articles import latest_articles, topic_articles
 from feedsvc.store.snapshots import (
@@ -92,7 +92,12 @@ class FeedPublisher:
 
     # -- rendering -------------------------------------------------------------------
     def _metas(
-        self, title: str, description: str, urls: dict[str, str], id_: str
+        self,
+        title: str,
+        description: str,
+        urls: dict[str, str],
+        id_: str,
+        empty_updated: datetime = EMPTY_FEED_DATE,
     ) -> dict[str, FeedMeta]:
         site = self.settings.site
         return {
@@ -105,6 +110,7 @@ class FeedPublisher:
                 author=site.title,
                 stylesheet_url=None if fmt == "json" else f"{self.public_url}/feed.xsl",
                 hub_url=self.settings.http.websub_hub,
+                empty_updated=empty_updated,
             )
             for fmt, url in urls.items()
         }
@@ -112,7 +118,9 @@ class FeedPublisher:
     def topic_metas(self, topic: Topic) -> dict[str, FeedMeta]:
         title = f"{topic.title} — {self.settings.site.title}"
         urls = feed_urls(self.public_url, topic.slug)
-        return self._metas(title, topic.description, urls, feed_id(self.public_url, topic.slug))
+        id_ = feed_id(self.public_url, topic.slug)
+        # an empty topic feed dates from the topic's last definition, not from 1970
+        return self._metas(title, topic.description, urls, id_, topic.updated_at)
 
     def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
         with self.db.read() as conn:
@@ -257,7 +265,7 @@ class FeedPublisher:
         body = render_formats(metas, found)[fmt]
         last = max(
             (a.updated_at or a.published_at for a in found),
-            default=datetime(1970, 1, 1, tzinfo=UTC),
+            default=EMPTY_FEED_DATE,
         )
         snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
         self._search.put(key, snap)

@@ -14,7 +14,7 @@ from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.snapshots import StoredSnapshot, put_snapshot
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
+from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
 from feedsvc.web.http_cache import strong_etag
 
 
@@ -117,3 +117,23 @@ def test_search_and_limits(db: Database) -> None:
     assert [e.title for e in found.entries] == ["Giải bóng đá"]
     limited = pub.snapshot("kien-thuy", "rss", 2)
     assert limited is not None and len(feedparser.parse(limited.body).entries) == 2
+
+
+def test_an_empty_topic_feed_dates_from_the_topic_definition(db: Database) -> None:
+    _, pub = setup(db)
+    with db.read() as conn:
+        (topic,) = list_topics(conn)
+    defined = topic.updated_at.timetuple()[:6]
+    for fmt in ("rss", "atom"):
+        snap = pub.snapshot("kien-thuy", fmt, 50)
+        assert snap is not None
+        parsed = feedparser.parse(snap.body)
+        assert parsed.bozo == 0 and parsed.entries == []
+        assert parsed.feed.updated_parsed[:6] == defined  # not 1970
+    again = FeedPublisher(
+        db, load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
+    )
+    again.sync()
+    rendered = again.snapshot("kien-thuy", "atom", 10)  # a fresh render: the same date
+    assert rendered is not None
+    assert feedparser.parse(rendered.body).feed.updated_parsed[:6] == defined

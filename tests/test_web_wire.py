@@ -315,3 +315,18 @@ def test_malformed_request_still_gets_uvicorns_400(wired: tuple[SpyFastPath, int
     with Conn(port) as sock:
         sock.sendall(b"GET /feeds/kien-thuy.rss HTTP/1.1\r\nHost tin.example\r\n\r\n")
         assert sock.read_response().startswith(b"HTTP/1.1 400 ")
+
+
+class BrokenBackend(Backend):
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        raise RuntimeError("snapshot store broken")
+
+
+def test_a_failing_lookup_is_a_500_from_asgi_not_a_400(caplog: pytest.LogCaptureFixture) -> None:
+    app = SpyFastPath(Starlette(routes=feed_routes(Backend(), MAX_AGE)), BrokenBackend(), MAX_AGE)
+    config, port = serve(app, wire=True)
+    with uvicorn_thread(config), Conn(port) as sock:
+        sock.sendall(request("/feeds/kien-thuy.rss"))
+        assert sock.read_response().startswith(b"HTTP/1.1 500 ")
+    assert app.seen == ["GET /feeds/kien-thuy.rss"]
+    assert "feed poll fast path failed" in caplog.text

@@ -26,8 +26,10 @@ MEDIA_TYPES = {
     "json": "application/feed+json",
 }
 
-#: ``updated`` of a feed with no items: fixed so an empty feed is byte-identical every time.
-EMPTY_FEED_DATE = datetime(1970, 1, 1, tzinfo=UTC)
+#: ``updated`` of a feed with no items when the caller knows no better date (a search with no
+#: hits): fixed so an empty feed is byte-identical every time, and after 1990, since the W3C
+#: validator flags older feed dates as implausible (1970 did).
+EMPTY_FEED_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 
 #: The date part of our ``tag:`` URIs (RFC 4151). It must never change: ids are forever.
 TAG_DATE = "2024"
@@ -56,6 +58,9 @@ class FeedMeta:
     hub_url: str | None = None
     stylesheet_url: str | None = None
     author: str | None = None  # publisher name for Atom/JSON; defaults to the site host
+    #: Feed-level updated/lastBuildDate while there are no items, e.g. when the topic was last
+    #: defined: a date the data gives, so an empty feed stays byte-identical until it changes.
+    empty_updated: datetime = EMPTY_FEED_DATE
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,6 +209,6 @@ def prepare_items(site_url: str, articles: Sequence[Article]) -> list[FeedItem]:
     return [_cached_item(site_url, a) for a in newest_first(articles)]
 
 
-def feed_updated(items: Sequence[FeedItem]) -> datetime:
+def feed_updated(meta: FeedMeta, items: Sequence[FeedItem]) -> datetime:
     """Feed-level updated/lastBuildDate: the newest item date, so output depends on data only."""
-    return max((item.updated for item in items), default=EMPTY_FEED_DATE)
+    return max((item.updated for item in items), default=meta.empty_updated)

@@ -130,7 +130,7 @@ def render_rss(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
     fg.link(href=_clean(meta.site_url), rel="alternate")  # last one = channel <link>
     fg.language(meta.language)
     fg.generator(GENERATOR)
-    fg.lastBuildDate(feed_updated(items))
+    fg.lastBuildDate(feed_updated(meta, items))
     for item in items:
         _rss_entry(fg, item)
     with RENDER_LOCK:
@@ -176,7 +176,7 @@ def render_atom(meta: FeedMeta, items: Sequence[FeedItem], author: str) -> bytes
         fg.link(href=_clean(meta.hub_url), rel="hub")
     fg.language(meta.language)
     fg.generator(GENERATOR)
-    fg.updated(feed_updated(items))
+    fg.updated(feed_updated(meta, items))
     for item in items:
         _atom_entry(fg, item)
     with RENDER_LOCK:

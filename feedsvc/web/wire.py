@@ -22,6 +22,7 @@ by ``tests/test_web_wire.py``.
 from __future__ import annotations
 
 import asyncio
+import logging
 from urllib.parse import unquote
 
 import httptools
@@ -32,6 +33,8 @@ from feedsvc.web.http_cache import Reply
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 _CLOSE = b"connection: close\r\n"
+
+log = logging.getLogger(__name__)
 
 
 class FeedWireProtocol(HttpToolsProtocol):
@@ -61,7 +64,11 @@ class FeedWireProtocol(HttpToolsProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
-        found = self._poll()
+        try:
+            found = self._poll()
+        except Exception:  # httptools would turn it into a misleading 400: let ASGI answer 500
+            log.exception("feed poll fast path failed; answering through ASGI")
+            found = None
         if found is None:
             super().on_headers_complete()
             return
