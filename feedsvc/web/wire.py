@@ -13,10 +13,10 @@ answered (pipelined replies stay in order) and the socket accepting writes. Anyt
 to uvicorn unchanged. Keep-alive follows uvicorn's rules (HTTP/1.0 closes; the idle timer is
 re-armed), and the ``date`` header comes from uvicorn's once-a-second cache.
 
-This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` through its parser
-callbacks, which uvicorn documents as pluggable (``--http`` takes a protocol class); its
-internals are pinned by the uvicorn range in ``pyproject.toml`` and exercised over real sockets
-by ``tests/test_web_wire.py``.
+This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and is handed to
+``uvicorn.Config(http=...)``, which takes a protocol class. The parser callbacks and attributes
+used here are uvicorn internals, not API: the uvicorn range in ``pyproject.toml`` is capped, and
+``tests/test_web_wire.py`` exercises them over real sockets.
 """
 
 from __future__ import annotations
