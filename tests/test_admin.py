@@ -157,6 +157,17 @@ def test_wrong_token_fails_and_is_rate_limited(client: TestClient) -> None:
     assert auth.SESSION_COOKIE not in limited.cookies
 
 
+def test_login_limiter_memory_is_bounded_under_an_address_spray() -> None:
+    limiter = auth.LoginLimiter(limit=2, window=60, max_clients=100)
+    for n in range(1_000):  # a spray: each address fails once, 1 s apart
+        limiter.failed(f"2001:db8::{n:x}", now=float(n))
+    assert len(limiter._failures) <= 101
+    limiter.failed("198.51.100.7", now=1_000.0)
+    limiter.failed("198.51.100.7", now=1_001.0)
+    assert limiter.blocked("198.51.100.7", now=1_002.0) == 58.0  # a live offender stays blocked
+    assert limiter.blocked("198.51.100.7", now=1_061.0) is None
+
+
 def test_sessions_are_signed_with_the_token() -> None:
     key = auth.derive_key(TOKEN)
     cookie = auth.new_session_cookie(key)

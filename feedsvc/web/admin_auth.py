@@ -118,9 +118,12 @@ class LoginLimiter:
     guessing pointless, and a restart resetting it costs an attacker a restart per 5 guesses.
     """
 
-    def __init__(self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW) -> None:
+    def __init__(
+        self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW, max_clients: int = 10_000
+    ) -> None:
         self.limit = limit
         self.window = window
+        self.max_clients = max_clients
         self._failures: dict[str, deque[float]] = {}
         self._lock = threading.Lock()
 
@@ -143,9 +146,17 @@ class LoginLimiter:
         current = now if now is not None else time.monotonic()
         with self._lock:
             self._recent(client, current).append(current)
-            if len(self._failures) > 10_000:  # bound memory under a spray of addresses
-                for stale in [c for c, t in self._failures.items() if not t]:
-                    del self._failures[stale]
+            if len(self._failures) > self.max_clients:
+                self._shrink(current)
+
+    def _shrink(self, now: float) -> None:
+        """Bound memory under a spray of addresses (IPv6 makes them cheap): forget clients whose
+        failures have all left the window, then, if a spray is still too wide, the oldest ones."""
+        for stale in [c for c, t in self._failures.items() if not t or t[-1] <= now - self.window]:
+            del self._failures[stale]
+        excess = len(self._failures) - self.max_clients
+        for oldest in list(self._failures)[: max(0, excess)]:  # dicts keep insertion order
+            del self._failures[oldest]
 
     def succeeded(self, client: str) -> None:
         with self._lock:
