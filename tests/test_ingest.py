@@ -98,8 +98,7 @@ def test_source_outage_keeps_cursor_and_backs_off(db: Database, ingestor: Ingest
         after = get_cursor(conn, "builtin")
     assert (after.ts, after.id) == (before.ts, before.id)
     assert after.failures == 1 and after.last_error
-    ingestor.source.engine = good_engine
-    ingestor._retry_at = None  # the backoff period has "passed"
+    ingestor.source.engine = good_engine  # back: the backoff probe sees it at the next tick
     assert ingestor.tick().new == 1
     with db.read() as conn:
         assert get_cursor(conn, "builtin").failures == 0

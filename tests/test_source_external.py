@@ -212,6 +212,22 @@ def test_out_of_order_commit_is_picked_up(state: Database, cms: Cms) -> None:
     assert sorted(stored(state)) == ["cms-1", "cms-2", "cms-3"]
 
 
+def test_late_commit_behind_a_deleted_row_is_picked_up(state: Database, cms: Cms) -> None:
+    """Issue 18 §2 on naive DATETIME cursors: a delete and a late commit in one interval (at
+    the deleted row's very second) do not cancel out."""
+    ingestor = make_ingestor(state, cms)
+    cms.insert(1, NOW - timedelta(seconds=60))
+    cms.insert(2, NOW - timedelta(seconds=30))
+    assert ingestor.tick().new == 2
+    with cms.writer.begin() as conn:
+        conn.execute(text("DELETE FROM article_tags WHERE article_id = 1"))
+        conn.execute(text("DELETE FROM news_articles WHERE id = 1"))
+    cms.insert(3, NOW - timedelta(seconds=60))
+    late = ingestor.tick()
+    assert [c.article.source_key for c in late.changes] == ["cms-3"]
+    assert ingestor.tick().read == 0
+
+
 def test_cms_down_backs_off_keeps_cursor_and_recovers(state: Database, cms: Cms) -> None:
     cms.insert(1, NOW - timedelta(minutes=2))
     ingestor = make_ingestor(state, cms)
@@ -229,8 +245,7 @@ def test_cms_down_backs_off_keeps_cursor_and_recovers(state: Database, cms: Cms)
         after = get_cursor(conn, "external:news_articles")
     assert (after.ts, after.id) == (before.ts, before.id)
     assert after.failures == 1 and after.last_error
-    ingestor.source.engine = good
-    ingestor._retry_at = None  # the backoff period has "passed"
+    ingestor.source.engine = good  # back: the backoff probe sees it at the next tick
     assert ingestor.tick().new == 1
     with state.read() as conn:
         assert get_cursor(conn, "external:news_articles").failures == 0
@@ -244,7 +259,6 @@ def test_cms_down_at_boot_is_retried_not_fatal(state: Database, cms: Cms) -> Non
     failed = ingestor.tick()
     assert failed.error is not None and "OperationalError" in failed.error
     ingestor.source.engine = make_ingestor(state, cms).source.engine  # the CMS is back
-    ingestor._retry_at = None
     assert ingestor.tick().new == 1
 
 
@@ -314,6 +328,10 @@ def test_sqlite_text_timestamps_keep_native_cursor(state: Database, tmp_path: Pa
     assert ingestor.tick().new == 1
     post(3, "2026-11-26 09:59:30")  # a late commit inside the window
     assert ingestor.tick().new == 1
+    with writer.begin() as conn:  # a delete and a late commit in one interval do not cancel
+        conn.execute(text("DELETE FROM posts WHERE id = 3"))
+    post(4, "2026-11-26 09:59:30")
+    assert [c.article.source_key for c in ingestor.tick().changes] == ["p-4"]
     with state.read() as conn:
         cursor = get_cursor(conn, "external:posts")
     assert ingestor.source.codec.decode(cursor.ts, cursor.id) == (stamp, "2")

@@ -103,8 +103,9 @@ articles = Table(
     Column("updated_at", UTCDateTime),
     # normalised syllable keys (accent-sensitive and folded), for preview/backfill search
     Column("search_text", Text, nullable=False, default=""),
-    # where the cursor saw it, for the overlap re-read
+    # where the cursor saw it (cursor instant, source row id), for the overlap window check
     Column("source_cursor", UTCDateTime, nullable=False),
+    Column("source_id", String(255)),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_changed_at", UTCDateTime, nullable=False),
     Index(None, "published_at"),

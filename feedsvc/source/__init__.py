@@ -6,6 +6,7 @@ from feedsvc.source.sql import (
     SourceError,
     SourceRow,
     SqlSource,
+    WindowKey,
     builtin_source,
     external_source,
 )
@@ -16,6 +17,7 @@ __all__ = [
     "SourceError",
     "SourceRow",
     "SqlSource",
+    "WindowKey",
     "builtin_source",
     "external_source",
 ]

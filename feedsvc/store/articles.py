@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
 
@@ -52,20 +52,41 @@ def row_to_article(row: Row[Any]) -> Article:
     )
 
 
-def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, tuple[int, datetime]]:
-    """``source_key → (id, version)`` for the keys we already hold."""
+class Known(NamedTuple):
+    """What we hold of one source key: enough to decide "new, newer, or already seen"."""
+
+    id: int
+    version: datetime
+    source_cursor: datetime
+    source_id: str | None
+
+
+def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
+    """``source_key →`` :class:`Known` for the keys we already hold."""
     wanted = list(keys)
     if not wanted:
         return {}
     rows = conn.execute(
-        select(articles.c.source_key, articles.c.id, articles.c.version).where(
-            articles.c.source_key.in_(wanted)
-        )
+        select(
+            articles.c.source_key,
+            articles.c.id,
+            articles.c.version,
+            articles.c.source_cursor,
+            articles.c.source_id,
+        ).where(articles.c.source_key.in_(wanted))
     ).tuples()
-    return {key: (id_, version) for key, id_, version in rows}
+    return {key: Known(id_, version, cursor, sid) for key, id_, version, cursor, sid in rows}
 
 
-def _values(a: Article, search_text: str, cursor: datetime, now: datetime) -> dict[str, Any]:
+@dataclass(frozen=True, slots=True)
+class SourcePosition:
+    """Where the cursor saw an article: the source row's cursor instant (UTC) and id."""
+
+    cursor: datetime
+    id: str
+
+
+def _values(a: Article, search_text: str, at: SourcePosition, now: datetime) -> dict[str, Any]:
     return {
         "source_key": a.source_key,
         "version": a.version,
@@ -80,33 +101,49 @@ def _values(a: Article, search_text: str, cursor: datetime, now: datetime) -> di
         "published_at": a.published_at,
         "updated_at": a.updated_at,
         "search_text": search_text,
-        "source_cursor": cursor,
+        "source_cursor": at.cursor,
+        "source_id": at.id,
         "last_changed_at": now,
     }
 
 
 def insert_article(
-    conn: Connection, a: Article, search_text: str, cursor: datetime, now: datetime
+    conn: Connection, a: Article, search_text: str, at: SourcePosition, now: datetime
 ) -> int:
-    values = _values(a, search_text, cursor, now) | {"first_seen_at": now}
+    values = _values(a, search_text, at, now) | {"first_seen_at": now}
     result = conn.execute(insert(articles).values(**values).returning(articles.c.id))
     return int(result.scalar_one())
 
 
 def update_article(
-    conn: Connection, id_: int, a: Article, search_text: str, cursor: datetime, now: datetime
+    conn: Connection, id_: int, a: Article, search_text: str, at: SourcePosition, now: datetime
 ) -> None:
     conn.execute(
-        update(articles).where(articles.c.id == id_).values(**_values(a, search_text, cursor, now))
+        update(articles).where(articles.c.id == id_).values(**_values(a, search_text, at, now))
     )
 
 
-def count_in_window(conn: Connection, lo: datetime, hi: datetime) -> int:
-    """How many stored articles the cursor saw in ``[lo, hi]`` (the overlap re-read check)."""
-    stmt = select(func.count()).where(
+def move_source_position(conn: Connection, id_: int, at: SourcePosition) -> None:
+    """Record a re-read row's current position when its content did not change (so the overlap
+    window stops finding it "unseen")."""
+    conn.execute(
+        update(articles)
+        .where(articles.c.id == id_)
+        .values(source_cursor=at.cursor, source_id=at.id)
+    )
+
+
+def window_positions(conn: Connection, lo: datetime, hi: datetime) -> list[SourcePosition]:
+    """Where the cursor saw the articles held in ``[lo, hi]`` (UTC, inclusive).
+
+    ``None`` ids are articles stored before ``source_id`` was kept (migration 0003); they
+    are returned as positions with an empty id, which the window comparison treats as "some
+    row at this instant".
+    """
+    stmt = select(articles.c.source_cursor, articles.c.source_id).where(
         articles.c.source_cursor >= lo, articles.c.source_cursor <= hi
     )
-    return int(conn.execute(stmt).scalar_one())
+    return [SourcePosition(ts, sid or "") for ts, sid in conn.execute(stmt).tuples()]
 
 
 def count_articles(conn: Connection) -> int:

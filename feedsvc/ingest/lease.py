@@ -1,0 +1,62 @@
+"""The ingest leader lease and the PostgreSQL wake-up hook (replicas sharing one state DB)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection, select, text
+
+from feedsvc.db import Database
+from feedsvc.db.schema import deliveries
+from feedsvc.ingest.model import Change
+from feedsvc.store import leases
+
+INGEST_LEASE = "ingest"
+LEASE_MIN_SECONDS = 6.0
+WAKE_CHANNEL = "feedsvc_deliveries"
+
+
+class LeaseLost(Exception):
+    """Another replica took the ingest lease while this one was mid-tick: roll back."""
+
+
+class IngestLease:
+    """The ``ingest`` lease (:mod:`feedsvc.store.leases`, DB clock): one leader per state DB.
+
+    The TTL is three poll intervals (at least 6 s): a leader renews it every tick (and in every
+    write transaction of a long tick), so it only lapses when the leader died or stalled, and a
+    standby takes over within TTL + one poll.
+    """
+
+    def __init__(self, holder: str, poll_seconds: float) -> None:
+        self.holder = holder
+        self.ttl = timedelta(seconds=max(3 * poll_seconds, LEASE_MIN_SECONDS))
+        self.held = False
+
+    def take(self, db: Database) -> bool:
+        with db.write() as conn:
+            self.held = self.renew(conn, db.now())
+        return self.held
+
+    def renew(self, conn: Connection, now: datetime) -> bool:
+        return leases.acquire(conn, INGEST_LEASE, self.holder, self.ttl, now)
+
+    def release(self, db: Database) -> None:
+        if self.held:
+            with db.write() as conn:
+                leases.release(conn, INGEST_LEASE, self.holder)
+            self.held = False
+
+
+def notify_new_deliveries(conn: Connection, changes: Sequence[Change], now: datetime) -> None:
+    """Transaction hook (PostgreSQL): wake every replica's dispatcher when this commit queued
+    deliveries. NOTIFY is transactional (sent on commit, dropped on rollback) and goes to OUR
+    state DB only, never the CMS. It is a hint; dispatchers also poll."""
+    if conn.dialect.name != "postgresql" or not any(c.is_new for c in changes):
+        return
+    queued = conn.execute(
+        select(deliveries.c.id).where(deliveries.c.created_at == now).limit(1)
+    ).first()
+    if queued is not None:
+        conn.execute(text(f"NOTIFY {WAKE_CHANNEL}"))

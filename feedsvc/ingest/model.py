@@ -1,0 +1,60 @@
+"""What one ingest tick produces and the hooks that run inside or after its transactions."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from sqlalchemy import Connection
+
+from feedsvc.articles import Article
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """One stored article that is new or has a new version, with its topics before and after."""
+
+    article_id: int
+    article: Article
+    is_new: bool
+    topic_ids: frozenset[int]
+    previous_topic_ids: frozenset[int] = frozenset()
+
+    @property
+    def affected_topic_ids(self) -> frozenset[int]:
+        return self.topic_ids | self.previous_topic_ids
+
+
+class TransactionHook(Protocol):
+    """Runs inside the ingest transaction (e.g. the outbox): commits or rolls back with it."""
+
+    def __call__(self, conn: Connection, changes: Sequence[Change], now: datetime) -> None: ...
+
+
+AfterCommit = Callable[[Sequence[Change]], None]
+
+
+@dataclass
+class TickResult:
+    read: int = 0
+    stored: int = 0
+    new: int = 0
+    updated: int = 0
+    rejected: int = 0
+    skipped: bool = False
+    standby: bool = False  # another replica holds the ingest lease
+    error: str | None = None
+    changes: list[Change] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestHealth:
+    """This process's view of ingest, readable without the state DB (which may be what is down):
+    consecutive failed ticks, which side does not answer (``"source"``, ``"state"`` or None),
+    and seconds until the next full try (a probe may end it sooner)."""
+
+    failures: int
+    outage: str | None
+    retry_in_seconds: float
