@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from feedsvc.db.schema import source_cursors as t
+from feedsvc.store.upsert import insert_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +38,7 @@ def get_cursor(conn: Connection, name: str) -> Cursor:
 
 def _ensure(conn: Connection, name: str) -> None:
     if conn.execute(select(t.c.name).where(t.c.name == name)).first() is None:
-        conn.execute(insert(t).values(name=name, failures=0))
+        conn.execute(insert_missing(conn, t).values(name=name, failures=0))
 
 
 def record_success(

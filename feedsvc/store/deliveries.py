@@ -12,13 +12,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, insert, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feedsvc.db.schema import article_topics, articles, chats, deliveries
+from feedsvc.store.upsert import insert_rows
 
-TERMINAL = ("sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed")
+TERMINAL = (
+    "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
+)  # fmt: skip
 GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
 PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
 
@@ -36,17 +37,9 @@ class Claimed:
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert deliveries, silently skipping (chat, article) pairs that already exist."""
-    if not rows:
-        return 0
-    dialect = conn.dialect.name
-    if dialect == "sqlite":
-        stmt: Any = sqlite_insert(deliveries).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        stmt = pg_insert(deliveries).on_conflict_do_nothing()
-    else:  # pragma: no cover - MySQL is a source only
-        stmt = insert(deliveries).prefix_with("IGNORE")
-    return int(conn.execute(stmt, list(rows)).rowcount or 0)
+    """Insert deliveries, skipping (chat, article) pairs that already exist; returns how many
+    were queued (exactly: counted from ``RETURNING``, never the driver's ``rowcount``)."""
+    return len(insert_rows(conn, deliveries, rows, deliveries.c.id))
 
 
 def recover_expired(conn: Connection, now: datetime) -> int:

@@ -3,8 +3,8 @@
 A lease is a row ``(name, holder, expires_at)``. Acquiring and renewing are the same single
 conditional UPDATE (mine, or expired → mine until ``now + ttl``), so two replicas racing for an
 expired lease cannot both win: the database serialises the row update and re-checks the WHERE.
-The INSERT for a lease that does not exist yet runs in a savepoint, so losing that race is a plain
-"not acquired" rather than an aborted transaction. ``now`` must come from :meth:`Database.now`
+The INSERT for a lease that does not exist yet skips a conflicting row, so losing that race is a
+plain "not acquired" rather than an aborted transaction. ``now`` must come from :meth:`Database.now`
 so every replica compares against the same clock.
 """
 
@@ -13,10 +13,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, delete, insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Connection, delete, or_, select, update
 
 from feedsvc.db.schema import leases
+from feedsvc.store.upsert import insert_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,14 +36,9 @@ def acquire(conn: Connection, name: str, holder: str, ttl: timedelta, now: datet
     )
     if result.rowcount == 1:
         return True
-    if conn.execute(select(leases.c.name).where(leases.c.name == name)).first() is not None:
-        return False  # held by someone else and not expired
-    try:
-        with conn.begin_nested():
-            conn.execute(insert(leases).values(name=name, holder=holder, expires_at=expires))
-    except IntegrityError:
-        return False  # another replica inserted it first
-    return True
+    # missing (first use): created for us unless another replica holds it, or inserts it first
+    stmt = insert_missing(conn, leases).values(name=name, holder=holder, expires_at=expires)
+    return conn.execute(stmt.returning(leases.c.name)).first() is not None
 
 
 def release(conn: Connection, name: str, holder: str) -> bool:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, select, update
 
 from feedsvc.db.schema import rate_buckets as t
+from feedsvc.store.upsert import insert_missing
 
 
 def reserve(
@@ -30,12 +31,11 @@ def reserve(
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update()
     row = conn.execute(stmt).first()
-    if row is None:
-        conn.execute(insert(t).values(name=name, tokens=capacity, updated_at=now))
-        tokens = capacity
-    else:
-        elapsed = max(0.0, (now - row.updated_at).total_seconds())
-        tokens = min(capacity, row.tokens + elapsed * rate)
+    if row is None:  # created full by whichever replica comes first, then read (and locked)
+        conn.execute(insert_missing(conn, t).values(name=name, tokens=capacity, updated_at=now))
+        row = conn.execute(stmt).one()
+    elapsed = max(0.0, (now - row.updated_at).total_seconds())
+    tokens = min(capacity, row.tokens + elapsed * rate)
     delays: list[float] = []
     for i in range(want):
         delay = max(0.0, (i + 1 - tokens) / rate)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, Select, delete, func, insert, select, update
+from sqlalchemy import Connection, Select, delete, func, select, update
 
 from feedsvc.db.schema import chats, subscriptions, topics
+from feedsvc.store.upsert import insert_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,10 +37,12 @@ class Subscription:
 def ensure_chat(
     conn: Connection, chat_id: int, type_: str, title: str | None, now: datetime
 ) -> Chat:
+    """The chat's row, created if missing (the bot and the admin API may race: no error) or
+    brought up to date with its type and title."""
     row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).first()
     if row is None:
         conn.execute(
-            insert(chats).values(
+            insert_missing(conn, chats).values(
                 chat_id=chat_id,
                 type=type_,
                 title=title,
@@ -93,23 +96,11 @@ def disable_chat(conn: Connection, chat_id: int, reason: str) -> bool:
 def subscribe(
     conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None, now: datetime
 ) -> bool:
-    """Idempotent: returns False when the chat already had this subscription."""
-    cond = (
-        subscriptions.c.topic_id == topic_id
-        if topic_id is not None
-        else subscriptions.c.query == query
+    """Idempotent, also against a concurrent writer: False when the chat already had it."""
+    stmt = insert_missing(conn, subscriptions).values(
+        chat_id=chat_id, topic_id=topic_id, query=query, created_at=now
     )
-    exists = conn.execute(
-        select(subscriptions.c.id).where(subscriptions.c.chat_id == chat_id, cond)
-    ).first()
-    if exists:
-        return False
-    conn.execute(
-        insert(subscriptions).values(
-            chat_id=chat_id, topic_id=topic_id, query=query, created_at=now
-        )
-    )
-    return True
+    return conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
 
 
 def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None) -> int:

@@ -9,6 +9,7 @@ from datetime import datetime
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
 from feedsvc.db.schema import article_topics, topics
+from feedsvc.store.upsert import insert_missing
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,13 +73,14 @@ def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) ->
         "query": spec.query,
         "enabled": spec.enabled,
     }
-    if current is None:
-        conn.execute(
-            insert(topics).values(
-                slug=spec.slug, origin=origin, created_at=now, updated_at=now, **values
-            )
+    if current is None:  # replicas importing topics.toml on start may race: no error
+        stmt = insert_missing(conn, topics).values(
+            slug=spec.slug, origin=origin, created_at=now, updated_at=now, **values
         )
-        return "created"
+        if conn.execute(stmt.returning(topics.c.id)).first() is not None:
+            return "created"
+        current = get_topic(conn, spec.slug)  # the other writer's, committed meanwhile
+        assert current is not None
     if current.spec == spec:
         return "unchanged"
     conn.execute(update(topics).where(topics.c.id == current.id).values(updated_at=now, **values))
