@@ -41,6 +41,10 @@ BURST = 1.0
 # counts arrivals. Bunching from event-loop lag is prevented by the release gate below.
 RATE_MARGIN = 0.99
 AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
+# Re-sends after a send whose outcome is unknown (a read timeout after the request went out, or
+# a crash mid-send): each may duplicate the message, so one only; the next unknown outcome ends
+# the delivery as ``unknown_outcome``, a dead letter an admin can re-send.
+MAX_UNKNOWN_RESENDS = 1
 
 
 @dataclass(frozen=True)
@@ -224,7 +228,7 @@ class Dispatcher:
             q.retry_later(conn, d.id, owner, now, text)
             q.migrate_chat(conn, d.chat_id, o.new_chat_id)
             log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
-        elif kind in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND):
+        elif kind.chat_level:
             q.mark_terminal(conn, d.id, owner, kind.value, text, now)
             if q.chat_failed(conn, d.chat_id, text, self.cfg.disable_after, now):
                 log.warning("chat %s disabled: %s", d.chat_id, text)
@@ -232,9 +236,13 @@ class Dispatcher:
             q.retry_later(conn, d.id, owner, now, text, plain_text=True)
         elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT):
             q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
+        elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= MAX_UNKNOWN_RESENDS:
+            # Telegram may hold this message already, maybe twice: a human decides (re-send)
+            q.mark_terminal(conn, d.id, owner, "unknown_outcome", text, now, ambiguous=True)
+            log.warning("delivery %s: outcome unknown again, not re-sent: %s", d.id, text)
         elif d.attempts + 1 >= self.cfg.max_attempts:
             q.mark_terminal(conn, d.id, owner, "failed", text, now)
-        else:  # transient or ambiguous: try again later (ambiguous may duplicate, counted)
+        else:  # transient, or a first unknown outcome: try again later (may duplicate, counted)
             due = now + self._backoff(d.attempts)
             q.retry_later(conn, d.id, owner, due, text, ambiguous=kind is OutcomeKind.AMBIGUOUS)
 

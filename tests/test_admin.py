@@ -8,7 +8,7 @@ import warnings
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 from factories import article
@@ -17,11 +17,13 @@ from sqlalchemy import select
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
+from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.web import admin_auth as auth
 from feedsvc.web import admin_pages
+from feedsvc.web.api_models import DeliveryState
 from feedsvc.web.i18n import EN, VI
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; the test extra ships httpx
@@ -328,6 +330,33 @@ def test_resend_a_dead_letter(served: tuple[TestClient, Service]) -> None:
     again = client.post(f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)})
     assert 'class="flash bad"' in again.text  # no longer a dead letter
     assert "Re-send" not in client.get("/admin/deliveries?state=pending").text
+
+
+def test_unknown_outcome_is_a_dead_letter_named_in_the_log(
+    served: tuple[TestClient, Service],
+) -> None:
+    """A send whose outcome stayed unknown ends ``unknown_outcome``: listed among dead letters
+    and under its own filter, with its label (not the raw state) and a re-send button."""
+    client, service = served
+    delivery_id = seed_delivery(service, "unknown_outcome")
+    login(client)
+    for query in ("state=dead", "state=unknown_outcome"):
+        page = client.get(f"/admin/deliveries?{query}").text
+        assert f"/admin/deliveries/{delivery_id}/resend" in page, query
+        assert VI["state_unknown_outcome"] in page
+    r = client.post(
+        f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303
+    with service.db.read() as conn:
+        assert conn.execute(select(deliveries.c.state)).scalar_one() == "pending"
+
+
+def test_every_delivery_state_has_a_label_and_an_api_name() -> None:
+    for state in delivery_store.STATES:
+        assert f"state_{state}" in EN and f"state_{state}" in VI, state
+    assert set(get_args(DeliveryState)) == {*delivery_store.STATES, delivery_store.DEAD}
 
 
 def test_delivery_log_pages(

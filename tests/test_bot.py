@@ -363,6 +363,58 @@ async def test_bot_removed_disables_and_readded_reenables(
     await fake.await_for(lambda: chat_row(db, -77) is not None, timeout=5)
 
 
+async def test_bot_given_rights_revives_a_disabled_chat(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    """The chat was disabled because sends were refused ("need administrator rights"); the
+    channel's admin then promotes the bot: alerts flow again without a command."""
+    channel = -1001234567
+    with db.write() as conn:
+        subs.ensure_chat(conn, channel, "channel", "Tin nhanh", db.now())
+        subs.disable_chat(conn, channel, "Need administrator rights in the channel chat")
+    fake.member_update(channel, ADMIN, "administrator", old_status="member")
+    await fake.await_for(lambda: (r := chat_row(db, channel)) and not r.disabled_reason, 5)
+    fake.member_update(channel, ADMIN, "kicked", old_status="administrator")
+    await fake.await_for(lambda: (r := chat_row(db, channel)) and r.disabled_reason, 5)
+
+
+# --- odd input ------------------------------------------------------------------------------
+# Unicode digits that are not ASCII ("²" made int() raise), invisible or control characters,
+# lone operators, huge numbers, nesting and lengths past what a reply can echo back: every
+# command answers with a clear message, never with the apology of a crashed handler.
+ODD_COMMANDS = [
+    "/unsub ²", "/unsub ١", "/unsub ³⁴", "/unsub ½", "/unsub Ⅻ", "/unsub 0", "/unsub -1",
+    "/unsub 1.5", "/unsub 99999999999999999999999999999", "/unsub 1 2", "/unsub ٣ ٤",
+    "/sub " + " " * 40, "/sub \u200b", "/sub \u3000\u3000", "/sub @", "/sub @@", "/sub @ @",
+    "/sub ²", "/sub ~", "/sub -", "/sub title:", '/sub """', "/sub ()", "/sub \u202eabc",
+    "/sub a\x00b", "/sub a\x07b", "/unsub a\x00b", "/sub " + "(" * 300 + "a" + ")" * 300,
+    "/sub " + "a" * 4000, "/unsub " + "ư" * 4000, "/unsub " + "x " * 1900,
+    "/sub -100١٢٣٤٥٦٧", "/sub -1009999999999999999999999999999", "/list ²", "/list @",
+    "/pause ²", "/resume @@@", "/preview ²", "/preview " + "x" * 4000,
+    "/sub@feedsvc_test_bot ²", "/unsub@feedsvc_test_bot",
+]
+
+
+@pytest.mark.parametrize("sender", [USER, ADMIN])
+async def test_odd_arguments_get_a_clear_reply(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, sender: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    await ask(fake, sender, "/sub the-thao")
+    commands = ODD_COMMANDS + (
+        ["/sub @tinnhanh", "/unsub @tinnhanh ²", "/unsub -1001234567 ١", "/list @tinnhanh ²"]
+        if sender == ADMIN else []
+    )  # fmt: skip
+    for text in commands:
+        reply = await ask(fake, sender, text)
+        assert reply and "Xin lỗi" not in reply, (text[:40], reply)
+        assert len(reply) < 1000, (text[:40], len(reply))
+    assert "bot handler failed" not in caplog.text
+    stored = subs_of(lite_db, sender)
+    assert stored[0] == "the-thao"  # nothing was removed by an odd /unsub
+    assert all(c.isprintable() for query in stored for c in query), stored  # nor stored odd
+
+
 # --- errors ----------------------------------------------------------------------------------
 async def test_handler_error_is_logged_and_user_gets_apology(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, monkeypatch: pytest.MonkeyPatch,

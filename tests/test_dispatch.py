@@ -21,6 +21,7 @@ from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.ingest import Ingestor
 from feedsvc.notify import TelegramSender
 from feedsvc.outbox import Outbox
+from feedsvc.store.deliveries import resend
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
@@ -251,3 +252,61 @@ async def test_old_articles_do_not_alert(env: Env) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.publish(article(900, published_at=datetime.now(VN) - timedelta(days=5)))
     assert env.states() == []
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "kind", "description"),
+    [
+        (-1001, "channel", "Bad Request: need administrator rights in the channel chat"),
+        (GROUP, "group", "Bad Request: group chat was deactivated"),
+        (PRIVATE, "private", "Bad Request: USER_DEACTIVATED"),
+    ],
+)
+async def test_chat_level_refusals_disable_the_chat_after_three(
+    env: Env, chat_id: int, kind: str, description: str
+) -> None:
+    subscribe_chat(env.db, chat_id, kind, "an-ninh")
+    env.fake.add_chat(chat_id, kind, "Kênh")
+    env.fake.script(chat_id, *[Fault(400, description)] * 10)
+    env.publish(*(env.fresh() for _ in range(5)))
+    await env.dispatch_until_done(disable_after=3)
+    assert [s for _, s, _ in env.states()] == ["blocked"] * 3 + ["disabled"] * 2
+    sends = [c for c in env.fake.calls if c.chat_id == chat_id and c.method == "sendmessage"]
+    assert len(sends) == 3  # stopped trying after the third refusal
+    with env.db.read() as conn:
+        reason = conn.execute(select(chats.c.disabled_reason).where(chats.c.chat_id == chat_id))
+        assert description.split(": ", 1)[1].lower() in (reason.scalar() or "").lower()
+    env.publish(env.fresh())  # a disabled chat gets nothing queued
+    assert len(env.states()) == 5
+
+
+async def test_a_message_level_refusal_does_not_count_against_the_chat(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, *[Fault(400, "Bad Request: message is too long")] * 4)
+    env.publish(*(env.fresh() for _ in range(5)))
+    await env.dispatch_until_done(disable_after=3)
+    assert [s for _, s, _ in env.states()] == ["bad_content"] * 4 + ["sent"]
+
+
+async def test_unknown_outcome_is_resent_once_then_ends_for_a_human(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    subscribe_chat(env.db, PRIVATE2, "private", "an-ninh")
+    # Telegram takes each message but answers after the 0.5 s read timeout (before or after
+    # delivering it): from here the outcome is unknown every time.
+    env.fake.script(PRIVATE, *[Fault.late(1.0)] * 5)
+    env.fake.script(PRIVATE2, Fault.slow(1.0), Fault.slow(1.0))
+    env.publish(env.fresh())
+    await env.dispatch_until_done()
+    assert env.states() == [(PRIVATE, "unknown_outcome", 2), (PRIVATE2, "unknown_outcome", 2)]
+    await env.fake.await_for(lambda: env.fake.in_flight == 0, timeout=5)
+    assert len(env.fake.messages(PRIVATE)) == 2  # one re-send, never 25
+    assert len(env.fake.messages(PRIVATE2)) == 2
+    with env.db.read() as conn:
+        ids = conn.execute(select(deliveries.c.id).order_by(deliveries.c.id)).scalars().all()
+        errors = conn.execute(select(deliveries.c.error)).scalars().all()
+    assert all("Timed out" in (e or "") for e in errors)
+    with env.db.write() as conn:  # the admin's re-send (a dead letter like any other)
+        assert resend(conn, ids[1], env.db.now())
+    await env.dispatch_until_done()
+    assert [s for _, s, _ in env.states()] == ["unknown_outcome", "sent"]
+    assert len(env.fake.messages(PRIVATE2)) == 3

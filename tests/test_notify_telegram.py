@@ -92,6 +92,93 @@ async def test_fault_outcomes(fake: FakeBotAPI, sender: TelegramSender, fault: F
     assert fake.messages(-7) == []
 
 
+# "This chat can never receive from the bot", as the Bot API words it (issue #12 §6): the ones
+# seen in the field plus variants of the same family (rights, admin, deactivated, deleted,
+# kicked, banned, blocked, not a member, private, restricted), in both spellings Telegram uses.
+CHAT_REFUSED = [
+    (400, "Bad Request: need administrator rights in the channel chat"),
+    (400, "Bad Request: group chat was deactivated"),
+    (400, "Bad Request: not enough rights to send text messages to the chat"),
+    (400, "Bad Request: have no rights to send a message"),
+    (400, "Bad Request: CHAT_WRITE_FORBIDDEN"),
+    (400, "Bad Request: CHANNEL_PRIVATE"),
+    (400, "Bad Request: CHAT_RESTRICTED"),
+    (400, "Bad Request: USER_BANNED_IN_CHANNEL"),
+    (400, "Bad Request: CHAT_ADMIN_REQUIRED"),
+    (400, "Bad Request: CHAT_SEND_PLAIN_FORBIDDEN"),
+    (400, "Bad Request: CHAT_GUEST_SEND_FORBIDDEN"),
+    (400, "Bad Request: USER_IS_BLOCKED"),
+    (400, "Bad Request: USER_DEACTIVATED"),
+    (400, "Bad Request: USER_NOT_PARTICIPANT"),
+    (400, "Bad Request: bot was kicked from the supergroup chat"),
+    (400, "Bad Request: bot is not a member of the supergroup chat"),
+    (400, "Bad Request: the group chat was deleted"),
+    (400, "Bad Request: chat is inaccessible"),
+    (403, "Forbidden: bot was kicked from the channel chat"),
+    (403, "Forbidden: bot is not a member of the channel chat"),
+    (403, "Forbidden: user is deactivated"),
+    (403, "Forbidden: bot can't initiate conversation with a user"),
+    (403, "Forbidden: bot can't send messages to bots"),
+    (403, "Forbidden: not enough rights to send text messages to the chat"),
+    (403, "Forbidden: something Telegram will say tomorrow"),  # any 403 is about the chat
+]
+CHAT_UNKNOWN = [
+    (400, "Bad Request: chat not found"),
+    (400, "Bad Request: PEER_ID_INVALID"),
+    (400, "Bad Request: chat_id is empty"),
+    (400, "Bad Request: CHAT_ID_INVALID"),
+    (400, "Bad Request: CHANNEL_INVALID"),
+    (400, "Bad Request: user not found"),
+    (403, "Forbidden: chat not found"),
+]
+# What a message-level 400 looks like: this message (its text, entities, media, buttons, thread)
+# is the problem, and the chat may still take the next alert.
+MESSAGE_REFUSED = [
+    (400, "Bad Request: message is too long"),
+    (400, "Bad Request: message text is empty"),
+    (400, "Bad Request: wrong file identifier/HTTP URL specified"),
+    (400, "Bad Request: failed to get HTTP URL content"),
+    (400, "Bad Request: not enough rights to send photos to the chat"),
+    (400, "Bad Request: CHAT_SEND_MEDIA_FORBIDDEN"),
+    (400, "Bad Request: ENTITY_MENTION_USER_INVALID"),
+    (400, "Bad Request: BUTTON_USER_PRIVACY_RESTRICTED"),
+    (400, "Bad Request: message thread not found"),
+    (400, "Bad Request: TOPIC_CLOSED"),
+    (400, "Bad Request: message to be replied not found"),
+    (400, "Bad Request: MEDIA_CAPTION_TOO_LONG"),
+    (400, "Bad Request: something Telegram will say tomorrow"),
+]
+
+
+@pytest.mark.parametrize(
+    ("status", "description", "kind"),
+    [(s, d, OutcomeKind.BLOCKED) for s, d in CHAT_REFUSED]
+    + [(s, d, OutcomeKind.CHAT_NOT_FOUND) for s, d in CHAT_UNKNOWN]
+    + [(s, d, OutcomeKind.BAD_CONTENT) for s, d in MESSAGE_REFUSED],
+)
+async def test_refusals_are_classified_by_family(
+    fake: FakeBotAPI, sender: TelegramSender, status: int, description: str, kind: OutcomeKind
+) -> None:
+    fake.script(-7, Fault(status, description))
+    outcome = await sender.send(-7, MSG, link_preview=False)
+    assert outcome.kind is kind, outcome
+    assert description.split(": ", 1)[1].lower() in outcome.description.lower()
+
+
+def test_chat_level_kinds() -> None:
+    assert {k for k in OutcomeKind if k.chat_level} == {
+        OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND}
+
+
+async def test_a_photo_refused_by_rights_falls_back_to_text(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    fake.script(9, Fault(400, "Bad Request: not enough rights to send photos to the chat",
+                         photo_only=True))
+    assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(1)
+    assert [m.method for m in fake.messages(9)] == ["sendmessage"]
+
+
 async def test_parse_error_then_plain(fake: FakeBotAPI, sender: TelegramSender) -> None:
     fake.script(5, Fault.parse_error())
     assert (await sender.send(5, MSG, link_preview=False)).kind is OutcomeKind.PARSE_ERROR

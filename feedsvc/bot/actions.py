@@ -8,6 +8,8 @@ one place that tests can read.
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from dataclasses import dataclass
 from html import escape
 
@@ -22,6 +24,11 @@ from feedsvc.store.topics import Topic, get_topic, list_topics
 
 MAX_QUERY_CHARS = 500
 MAX_SUBSCRIPTIONS = 50
+# The longest command argument read at all (a query is at most MAX_QUERY_CHARS; a Telegram
+# message at most 4096): longer ones get one short reply, never an echo of what was sent.
+MAX_ARG_CHARS = 1000
+# "/unsub 2" picks the 2nd line of /list: ASCII digits only ("²" and "١" are text, not numbers).
+_LIST_NUMBER = re.compile(r"[0-9]{1,6}", re.ASCII)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,8 +42,29 @@ class Target:
 
 
 def normalise(arg: str) -> str:
-    """One spelling per query (whitespace collapsed), so idempotence does not hinge on spaces."""
-    return " ".join(arg.split())
+    """One spelling per query: whitespace collapsed and invisible format characters (zero-width
+    spaces, bidi overrides that would show the text reversed in /list and the admin) dropped,
+    so idempotence hinges on neither."""
+    return " ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split())
+
+
+def argument_problem(arg: str) -> str | None:
+    """Why a command's raw argument cannot be used at all (the reply), or None when it can.
+
+    Whatever a user types reaches the handlers only through this check: control characters
+    (NUL cannot be stored in PostgreSQL text, and none belongs in a topic or query), lone
+    surrogates (not encodable as UTF-8) and arguments longer than :data:`MAX_ARG_CHARS`.
+    """
+    if len(arg) > MAX_ARG_CHARS:
+        return texts.ARG_TOO_LONG.format(limit=MAX_ARG_CHARS)
+    if any(unicodedata.category(c) in ("Cc", "Cs") and not c.isspace() for c in arg):
+        return texts.ARG_CONTROL_CHARS
+    return None
+
+
+def list_number(arg: str) -> int | None:
+    """``arg`` as a line number of ``/list`` (ASCII digits), else None."""
+    return int(arg) if _LIST_NUMBER.fullmatch(arg) else None
 
 
 def register(db: Database, target: Target) -> None:
@@ -93,10 +121,11 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=arg)
-        if not removed and arg.isdigit():
+        number = list_number(arg)
+        if not removed and number is not None:
             current = subs.list_subscriptions(conn, target.chat_id)
-            if 1 <= int(arg) <= len(current):
-                chosen = current[int(arg) - 1]
+            if 1 <= number <= len(current):
+                chosen = current[number - 1]
                 removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
                 what = _sub_label(chosen)
     if not removed:

@@ -37,10 +37,13 @@ from feedsvc.notify.telegram import scrub_token
 log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
 BotApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None]
+Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 GONE_STATUSES = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
-# A channel named in a command: @username (Telegram: 5-32 chars) or a -100… numeric id.
-_CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100\d{5,}")
+POSTING_STATUSES = ADMIN_STATUSES | {ChatMemberStatus.MEMBER}  # may post (channels: admins)
+# A channel named in a command: @username (Telegram: 5-32 chars) or a -100… numeric id (chat
+# ids fit in 52 bits), in ASCII: "-100١٢٣٤٥" is query text, not an id.
+_CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]{5,13}", re.ASCII)
 
 
 def command_arg(message: Message) -> str:
@@ -59,13 +62,13 @@ class Handlers:
 
     def install(self, app: BotApp) -> None:
         only_messages = filters.UpdateType.MESSAGE
-        commands: dict[str, Callable[[Update, Context], Coroutine[Any, Any, None]]] = {
+        commands: dict[str, Callback] = {
             "start": self.start, "help": self.help, "topics": self.topics, "sub": self.sub,
             "unsub": self.unsub, "list": self.list, "pause": self.pause, "resume": self.resume,
             "preview": self.preview,
         }  # fmt: skip
         for name, callback in commands.items():
-            app.add_handler(CommandHandler(name, callback, filters=only_messages))
+            app.add_handler(CommandHandler(name, self._checked(callback), filters=only_messages))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -125,7 +128,8 @@ class Handlers:
         await asyncio.to_thread(actions.follow_migration, self.db, old, new)
 
     async def member(self, update: Update, context: Context) -> None:
-        """Bot removed/kicked/blocked → chat disabled; added back/unblocked → live again."""
+        """Bot removed/kicked/blocked → chat disabled; added back, unblocked or given rights
+        (e.g. made admin of a channel that refused it "need administrator rights") → live."""
         change = update.my_chat_member
         if change is None:
             return
@@ -134,7 +138,7 @@ class Handlers:
             reason = "bot bị chặn" if chat.type == ChatType.PRIVATE else f"bot bị xoá ({status})"
             if await asyncio.to_thread(actions.bot_removed, self.db, chat.id, reason):
                 log.info("chat %s disabled: %s", chat.id, reason)
-        elif change.old_chat_member.status in GONE_STATUSES:
+        elif status in POSTING_STATUSES:
             await asyncio.to_thread(actions.register, self.db, _own(chat))
             log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
 
@@ -150,6 +154,19 @@ class Handlers:
                 log.warning("could not apologise: %s", scrub_token(str(exc), self._token))
 
     # --- helpers ----------------------------------------------------------------------------
+    def _checked(self, callback: Callback) -> Callback:
+        """``callback`` behind the one check of what users type (`actions.argument_problem`)."""
+
+        async def checked(update: Update, context: Context) -> None:
+            message = _message(update)
+            problem = actions.argument_problem(command_arg(message))
+            if problem is not None:
+                await _reply(message, problem)
+                return
+            await callback(update, context)
+
+        return checked
+
     async def _change(
         self, update: Update, context: Context, action: Callable[[Database, Target, str], str],
         usage: str,

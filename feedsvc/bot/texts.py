@@ -46,6 +46,8 @@ NOT_GROUP_ADMIN = "Chỉ quản trị viên của nhóm mới thay đổi đư�
 NOT_BOT_ADMIN = "Chỉ quản trị viên của bot mới quản lý được đăng ký cho kênh."
 NO_TOPICS = "Chưa có chủ đề nào."
 QUERY_TOO_LONG = "Truy vấn quá dài (tối đa {limit} ký tự)."
+ARG_TOO_LONG = "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh)."
+ARG_CONTROL_CHARS = "Lệnh có ký tự điều khiển không dùng được. Hãy gõ lại bằng chữ thường."
 TOO_MANY = "Đã đạt giới hạn {limit} đăng ký. Huỷ bớt bằng /unsub."
 # Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
 # visible text and Vietnamese stays in the BMP, so capping the source length is safe.
@@ -83,8 +85,13 @@ def unsubscribed(what: str, label: str | None) -> str:
     return f"Đã huỷ đăng ký{where(label)}: {what}"
 
 
+def shown(text: str, limit: int = MAX_SHOWN_QUERY) -> str:
+    """What a reply may echo of user input: at most ``limit`` characters, HTML-escaped."""
+    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
 def not_subscribed(arg: str) -> str:
-    return f"Không có đăng ký <code>{escape(arg)}</code>. Xem /list."
+    return f"Không có đăng ký <code>{shown(arg)}</code>. Xem /list."
 
 
 def topic_label(topic: Topic) -> str:
@@ -96,7 +103,7 @@ def query_label(query: str) -> str:
 
 
 def topic_disabled(slug: str) -> str:
-    return f"Chủ đề <code>{escape(slug)}</code> đang tạm ngưng. Xem /topics."
+    return f"Chủ đề <code>{shown(slug)}</code> đang tạm ngưng. Xem /topics."
 
 
 def invalid_query(query: str, error: str) -> str:

@@ -46,12 +46,19 @@ class OutcomeKind(StrEnum):
     SENT = "sent"
     RETRY_AFTER = "retry_after"  # 429: pause this chat for `seconds`, keep the message
     MIGRATED = "migrated"  # group became a supergroup: rewrite chat id, re-send
-    BLOCKED = "blocked"  # 403 / no rights: the chat refuses the bot
-    CHAT_NOT_FOUND = "chat_not_found"
+    # The chat can never receive (see classify_refusal): counts towards disabling the chat.
+    BLOCKED = "blocked"  # 403, no rights, kicked, deactivated, private, restricted, banned...
+    CHAT_NOT_FOUND = "chat_not_found"  # the chat/user/peer does not exist for the bot
     PARSE_ERROR = "parse_error"  # "can't parse entities": re-send once with send_plain
     BAD_CONTENT = "bad_content"  # other 400s: this message can never be sent as is
     TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
     AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
+
+    @property
+    def chat_level(self) -> bool:
+        """The chat, not this message, is the problem: the delivery ends and the chat's run of
+        failures grows (disabled at ``disable_after``)."""
+        return self in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,12 +253,9 @@ async def classify(request: Awaitable[Message], token: str | None = None) -> Sen
     except ChatMigrated as exc:
         return SendOutcome.migrated(exc.new_chat_id, _describe(exc, token))
     except Forbidden as exc:
-        text = _describe(exc, token)
-        if "chat not found" in text.lower():
-            return SendOutcome.chat_not_found(text)
-        return SendOutcome.blocked(text)
+        return classify_refusal(_describe(exc, token), forbidden=True)
     except BadRequest as exc:
-        return _bad_request(_describe(exc, token))
+        return classify_refusal(_describe(exc, token))
     except TimedOut as exc:
         cause = exc.__cause__
         if isinstance(cause, httpx.PoolTimeout | httpx.ConnectTimeout | httpx.WriteTimeout):
@@ -272,15 +276,53 @@ async def classify(request: Awaitable[Message], token: str | None = None) -> Sen
     return SendOutcome.sent(message.message_id)
 
 
-def _bad_request(text: str) -> SendOutcome:
-    lowered = text.lower()
-    if any(s in lowered for s in ("can't parse entities", "can't find end tag")):
-        return SendOutcome.parse_error(text)
-    if any(s in lowered for s in ("chat not found", "peer_id_invalid", "chat_id is empty")):
-        return SendOutcome.chat_not_found(text)
-    if any(s in lowered for s in ("not enough rights", "have no rights", "write_forbidden")):
-        return SendOutcome.blocked(text)
-    return SendOutcome.bad_content(text)
+# How the Bot API words "this chat can never receive from the bot" (403s and some 400s), as
+# word stems over the lower-cased description with ``_`` read as a space, so the MTProto spellings
+# (``CHAT_WRITE_FORBIDDEN``) and the sentences ("need administrator rights in the channel chat")
+# fall in the same family: rights, admin, forbidden, deactivated, deleted, kicked, banned,
+# blocked, not a member, private, restricted... Checked against the descriptions collected in
+# tests/test_notify_telegram.py; a new wording of the same meaning lands here by its words.
+_REFUSED = re.compile(
+    r"\b(?:rights?|admin\w*|forbidden|deactivated|deleted|kicked|banned|blocked|"
+    r"not (?:a )?(?:member|participant)|private|restricted|inaccessible|"
+    r"can't initiate|can't send messages to bots)\b"
+)
+# The recipient does not exist (for the bot): a chat/user/peer/channel that is not found, invalid
+# or empty. ("message to reply not found" names no recipient: message-level.)
+_UNKNOWN_CHAT = re.compile(
+    r"\b(?:chat|user|peer|channel|group)(?: id)?(?: is)? (?:not found|invalid|empty)\b"
+)
+# A description naming a part of the message (a kind of content, link previews, an entity or a
+# button) or one forum thread is about this message: the chat may still take a plain text alert
+# ("not enough rights to send photos", ``ENTITY_MENTION_USER_INVALID``, ``TOPIC_CLOSED``).
+_PARTIAL = re.compile(
+    r"\b(?:photos?|media|videos?|audios?|documents?|stickers?|gifs?|animations?|voice|polls?|"
+    r"webpages?|web page|previews?|entity|entities|mention|buttons?|markup|keyboard|reply|"
+    r"thread|topic)\b"
+)
+_PARSE = ("can't parse entities", "can't find end tag")
+
+
+def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcome:
+    """Fold a 400/403 description into its outcome: the one place that reads Telegram's words.
+
+    ``forbidden`` is True for a 403, which always concerns the chat (blocked, kicked, no rights)
+    unless it names one kind of content. Chat-level outcomes (``blocked``, ``chat_not_found``)
+    count towards disabling the chat; ``parse_error`` is re-sent as plain text; anything else
+    is ``bad_content`` (this message, as it is, can never be sent). Source of the wordings: Bot
+    API answers as collected by python-telegram-bot users and Telegram's MTProto error names
+    (core.telegram.org/api/errors), which the Bot API passes through in upper case.
+    """
+    words = description.lower().replace("_", " ")
+    if any(s in words for s in _PARSE):
+        return SendOutcome.parse_error(description)
+    if _PARTIAL.search(words):
+        return SendOutcome.bad_content(description)
+    if _UNKNOWN_CHAT.search(words):
+        return SendOutcome.chat_not_found(description)
+    if forbidden or _REFUSED.search(words):
+        return SendOutcome.blocked(description)
+    return SendOutcome.bad_content(description)
 
 
 def _seconds(exc: RetryAfter) -> float:

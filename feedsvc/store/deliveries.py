@@ -1,8 +1,10 @@
 """The outbox: deliveries claimed under leases, paced per chat, finished exactly once.
 
 States: ``pending`` → ``sending`` (leased) → ``sent`` | ``blocked`` | ``chat_not_found`` |
-``bad_content`` | ``disabled`` | ``failed``. A crash leaves rows ``sending``; they return to
-``pending`` when their lease expires, which is the only way a message can be sent twice.
+``bad_content`` | ``disabled`` | ``failed`` | ``unknown_outcome``. A crash leaves rows ``sending``;
+they return to ``pending`` when their lease expires. That, and one re-send after a send whose
+outcome is unknown (``ambiguous`` counts both), are the only ways a message can be sent twice; a
+second unknown outcome ends the row as ``unknown_outcome`` (an admin may re-send it).
 """
 
 from __future__ import annotations
@@ -32,6 +34,7 @@ class Claimed:
     article_id: int
     topics: list[str]
     attempts: int
+    ambiguous: int  # earlier sends whose outcome is unknown (timeouts, crashes mid-send)
     plain_text: bool
     link_preview: bool
 
@@ -100,6 +103,7 @@ def claim(
             deliveries.c.article_id,
             deliveries.c.topics,
             deliveries.c.attempts,
+            deliveries.c.ambiguous,
             deliveries.c.plain_text,
             chats.c.link_preview,
         )
@@ -152,9 +156,19 @@ def mark_sent(conn: Connection, id_: int, owner: str, message_id: int, now: date
 
 
 def mark_terminal(
-    conn: Connection, id_: int, owner: str, state: str, error: str, now: datetime
+    conn: Connection,
+    id_: int,
+    owner: str,
+    state: str,
+    error: str,
+    now: datetime,
+    *,
+    ambiguous: bool = False,
 ) -> bool:
+    """End a leased delivery in ``state`` (a dead letter); ``ambiguous``: this last send's
+    outcome is unknown (counted like :func:`retry_later` does)."""
     assert state in TERMINAL and state != "sent"
+    values: dict[str, Any] = {"ambiguous": deliveries.c.ambiguous + 1} if ambiguous else {}
     return _finish(
         conn,
         id_,
@@ -163,6 +177,7 @@ def mark_terminal(
         error=error[:1000],
         finished_at=now,
         attempts=deliveries.c.attempts + 1,
+        **values,
     )
 
 

@@ -93,6 +93,16 @@ EN: dict[str, str] = {
     "topic_errors": "Topics with invalid queries",
     "none": "None.",
     "language": "Language",
+    # delivery states (feedsvc.store.deliveries.STATES), as the delivery log shows them
+    "state_pending": "Queued",
+    "state_sending": "Sending",
+    "state_sent": "Sent",
+    "state_blocked": "Chat refuses the bot",
+    "state_chat_not_found": "Chat not found",
+    "state_bad_content": "Message refused",
+    "state_disabled": "Chat disabled",
+    "state_failed": "Failed (retries used up)",
+    "state_unknown_outcome": "Outcome unknown (may have arrived)",
 }
 
 VI: dict[str, str] = {
@@ -180,6 +190,15 @@ VI: dict[str, str] = {
     "topic_errors": "Chủ đề có truy vấn lỗi",
     "none": "Không có.",
     "language": "Ngôn ngữ",
+    "state_pending": "Đang chờ",
+    "state_sending": "Đang gửi",
+    "state_sent": "Đã gửi",
+    "state_blocked": "Chat từ chối bot",
+    "state_chat_not_found": "Không tìm thấy chat",
+    "state_bad_content": "Tin bị từ chối",
+    "state_disabled": "Chat đã tắt",
+    "state_failed": "Lỗi (hết lượt thử)",
+    "state_unknown_outcome": "Không rõ đã đến chưa",
 }
 
 LANGUAGES = {"vi": VI, "en": EN}
