@@ -1,24 +1,51 @@
-"""The article record of SPEC §3 and its JSON form.
+"""The article record of SPEC §3 and its validation.
 
-Every edge that accepts articles (``feedsvc import``, ``feedsvc match``, the API, the source
-readers) turns its input into :class:`Article` through :func:`parse_article`, so validation and
-the naive-timestamp rule live in one place.
+Every edge that accepts articles (``feedsvc import``, ``feedsvc match``, the source readers at
+ingest, the API) turns its input into :class:`Article` through :func:`parse_article`, so the
+rules below hold the same on every path and for every state DB:
+
+* text must be storable and printable everywhere: a lone surrogate (``"\\ud83d"`` in JSON) has no
+  UTF-8 form and a NUL is refused by PostgreSQL, so either rejects the record (naming the field
+  and the character position) instead of failing a whole database batch later;
+* ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
+  ``url``/``image_url`` hold no whitespace or control characters (surrounding whitespace is
+  trimmed, as browsers do);
+* timestamps are ISO 8601; a naive one is read in the site's timezone; after conversion to UTC
+  it must lie in :data:`MIN_DATE` ..:data:`MAX_DATE` (a CMS's ``0001-01-01`` placeholder is not a
+  publication date, and at +07:00 it is not even representable in UTC).
+
+Other control characters (the vertical tab Word pastes) are kept: they are harmless in storage,
+and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
 MAX_KEY_LEN = 255
 MAX_FIELD_LEN = 2_000_000  # a body larger than 2 MB is a broken export, not an article
+MAX_TAGS, MAX_TAG_LEN = 100, 500
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+#: Accepted publication/update instants (UTC), on every path. Wide enough for a digitised
+#: archive and scheduled posts; narrow enough to catch placeholders (year 1, year 9999).
+MIN_DATE = datetime(1900, 1, 1, tzinfo=UTC)
+MAX_DATE = datetime(2200, 1, 1, tzinfo=UTC)
+
+# Characters no text field may hold: lone surrogates (no UTF-8 form) and NUL (PostgreSQL).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# A source key is one printable line: no C0/C1 controls, DEL or line/paragraph separators.
+_KEY_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# URLs: no whitespace (of any kind) and no control characters inside.
+_URL_BAD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,10 +94,21 @@ class ArticleError(ValueError):
         super().__init__(f"{field}: {reason}" if field else reason)
 
 
+def _char(c: str) -> str:
+    """``U+D83D`` style name of one character for error messages."""
+    return f"U+{ord(c):04X}"
+
+
 def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> datetime:
-    """ISO 8601 text or a datetime; a naive value is read in the site's timezone (SPEC §3)."""
+    """ISO 8601 text, a datetime or a date (midnight); a naive value is read in ``tz``.
+
+    Returns an aware datetime (in the offset it was given) whose UTC instant lies in
+    ``[MIN_DATE, MAX_DATE)``; raises :class:`ArticleError` otherwise.
+    """
     if isinstance(value, datetime):
         dt = value
+    elif isinstance(value, date):
+        dt = datetime(value.year, value.month, value.day)
     elif isinstance(value, str) and value.strip():
         text = value.strip()
         if text.endswith(("Z", "z")):
@@ -78,12 +116,29 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ArticleError(field_name, f"not an ISO 8601 timestamp: {value!r}") from None
+            raise ArticleError(field_name, f"not an ISO 8601 timestamp: {value[:60]!r}") from None
     else:
-        raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {value!r}")
+        raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {_short(value)}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
+    try:
+        instant = dt.astimezone(UTC)
+    except (OverflowError, ValueError):  # year 1 at +07:00 is year 0 in UTC
+        instant = None
+    if instant is None or not MIN_DATE <= instant < MAX_DATE:
+        shown = value if isinstance(value, str) else dt.isoformat()
+        raise ArticleError(
+            field_name,
+            f"{shown!r} is outside {MIN_DATE:%Y-%m-%d}..{MAX_DATE:%Y-%m-%d} UTC"
+            " (a placeholder date?)",
+        )
     return dt
+
+
+def _short(value: Any) -> str:
+    """A value for an error message: type and a bounded repr (a record may hold megabytes)."""
+    text = repr(value)
+    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
 
 
 def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
@@ -93,10 +148,40 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
             raise ArticleError(name, "is required")
         return None
     if not isinstance(value, str):
-        raise ArticleError(name, f"expected a string, got {type(value).__name__}")
+        raise ArticleError(name, f"expected a string, got {_short(value)}")
     if len(value) > MAX_FIELD_LEN:
         raise ArticleError(name, f"too long ({len(value)} characters, limit {MAX_FIELD_LEN})")
+    _check_storable(name, value)
     return value
+
+
+def _check_storable(name: str, value: str) -> None:
+    bad = _UNSTORABLE.search(value)
+    if bad is not None:
+        what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate"
+        raise ArticleError(
+            name, f"contains {what} ({_char(bad.group())}) at character {bad.start() + 1}"
+        )
+
+
+def _url(name: str, value: str, absolute: bool) -> str:
+    """Trimmed ``value`` if it is a usable URL; ``absolute``: must be http(s) with a host."""
+    url = value.strip()
+    bad = _URL_BAD.search(url)
+    if bad is not None:
+        raise ArticleError(
+            name,
+            f"contains whitespace or a control character ({_char(bad.group())}) at character"
+            f" {bad.start() + 1}: percent-encode it (a space is %20)",
+        )
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError as exc:
+        raise ArticleError(name, f"not a valid URL ({exc}): {url[:80]!r}") from None
+    if absolute and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
+        raise ArticleError(name, f"must be an absolute http(s) URL, got {url[:80]!r}")
+    return url
 
 
 def _tags(value: Any) -> tuple[str, ...]:
@@ -105,18 +190,26 @@ def _tags(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):  # tolerate a CMS's comma-separated string
         value = value.split(",")
     if not isinstance(value, list | tuple):
-        raise ArticleError("tags", f"expected a list of strings, got {type(value).__name__}")
+        raise ArticleError("tags", f"expected a list of strings, got {_short(value)}")
+    if len(value) > MAX_TAGS:
+        raise ArticleError("tags", f"{len(value)} tags, limit {MAX_TAGS}")
     tags: list[str] = []
     for i, tag in enumerate(value):
         if not isinstance(tag, str):
-            raise ArticleError("tags", f"item {i} is {type(tag).__name__}, expected a string")
+            raise ArticleError("tags", f"item {i} is {_short(tag)}, expected a string")
+        if len(tag) > MAX_TAG_LEN:
+            raise ArticleError("tags", f"item {i} is longer than {MAX_TAG_LEN} characters")
+        _check_storable(f"tags[{i}]", tag)
         if tag.strip() and tag.strip() not in tags:
             tags.append(tag.strip())
     return tuple(tags)
 
 
 def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
-    """Validate one JSON object; raises :class:`ArticleError` naming the first bad field."""
+    """Validate one record (a JSON object or a source row's mapping) into an :class:`Article`.
+
+    Raises :class:`ArticleError` naming the first bad field; never anything else.
+    """
     if not isinstance(record, Mapping):
         raise ArticleError(None, f"expected a JSON object, got {type(record).__name__}")
     values = {name: _text(record, name, name in REQUIRED) for name in TEXT_FIELDS}
@@ -124,10 +217,15 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
     assert key is not None
     if len(key) > MAX_KEY_LEN:
         raise ArticleError("source_key", f"longer than {MAX_KEY_LEN} characters")
+    bad = _KEY_BAD.search(key)
+    if bad is not None:
+        raise ArticleError(
+            "source_key",
+            f"contains a control character ({_char(bad.group())}) at character {bad.start() + 1}",
+        )
     url = values["url"]
     assert url is not None
-    if not url.startswith(("http://", "https://")):
-        raise ArticleError("url", f"must be an absolute http(s) URL, got {url[:80]!r}")
+    image = values["image_url"]
     if record.get("published_at") is None:
         raise ArticleError("published_at", "is required")
     published = parse_timestamp(record["published_at"], "published_at", tz)
@@ -137,7 +235,7 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         updated = published  # a CMS that never set updated_at properly; keep order sane
     return Article(
         source_key=key,
-        url=url,
+        url=_url("url", url, absolute=True),
         title=values["title"] or "",
         published_at=published,
         updated_at=updated,
@@ -146,8 +244,12 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         author=values["author"],
         section=values["section"],
         tags=_tags(record.get("tags")),
-        image_url=values["image_url"],
+        image_url=_url("image_url", image, absolute=False) if image else None,  # may be relative
     )
+
+
+def as_utc(dt: datetime) -> datetime:
+    return dt.astimezone(UTC)
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,24 +261,71 @@ class Rejected:
         return f"line {self.line}: {self.error}"
 
 
+class _DuplicateKey(ValueError):
+    pass
+
+
+def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """json ``object_pairs_hook``: which of two ``"title"`` values is meant? Say so instead."""
+    obj: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in obj:
+            raise _DuplicateKey(key)
+        obj[key] = value
+    return obj
+
+
+def _constant(name: str) -> Any:
+    """json ``parse_constant``: NaN and Infinity are not JSON (Python accepts them by default)."""
+    raise ValueError(f"{name} is not a JSON value")
+
+
+_BOM = "\ufeff"
+
+
+def decode_json_line(line: bytes | str, first: bool = False) -> Any:
+    """One JSON Lines record, strictly: UTF-8, RFC 8259 JSON, no duplicate keys.
+
+    A UTF-8 byte order mark is allowed at the start of the first line only (Windows editors
+    write one). Raises :class:`ArticleError` (field None) with the reason.
+    """
+    if isinstance(line, bytes | bytearray):
+        try:
+            text = bytes(line).decode("utf-8")
+        except UnicodeDecodeError as exc:
+            byte = line[exc.start]
+            raise ArticleError(
+                None, f"invalid UTF-8 at byte {exc.start + 1} (0x{byte:02X}): {exc.reason}"
+            ) from None
+    else:
+        text = line
+    if first and text.startswith(_BOM):
+        text = text[1:]
+    try:
+        return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+    except json.JSONDecodeError as exc:
+        raise ArticleError(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+    except _DuplicateKey as exc:
+        raise ArticleError(str(exc), "appears twice in one object (which one is meant?)") from None
+    except RecursionError:
+        raise ArticleError(None, "invalid JSON: nested too deeply") from None
+    except ValueError as exc:  # NaN/Infinity, an integer of more than 4,300 digits
+        raise ArticleError(None, f"invalid JSON: {exc}") from None
+
+
 def read_jsonl(
-    stream: Iterable[str], tz: tzinfo = DEFAULT_TZ
+    stream: Iterable[bytes | str], tz: tzinfo = DEFAULT_TZ
 ) -> Iterator[tuple[int, Article | Rejected]]:
-    """Yield ``(line_number, Article | Rejected)``; blank lines are skipped, nothing raises."""
+    """Yield ``(line_number, Article | Rejected)`` for each non-blank line; never raises.
+
+    Give it bytes (a file opened ``"rb"``, ``sys.stdin.buffer``) so invalid UTF-8 is reported
+    with its line instead of being replaced unseen; str lines are accepted too. Lines end at
+    ``\n`` (a ``\r`` before it is whitespace to JSON).
+    """
     for number, line in enumerate(stream, start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            reason = f"invalid JSON at column {exc.colno}: {exc.msg}"
-            yield number, Rejected(number, ArticleError(None, reason))
-            continue
-        try:
-            yield number, parse_article(record, tz)
+            yield number, parse_article(decode_json_line(line, first=number == 1), tz)
         except ArticleError as exc:
             yield number, Rejected(number, exc)
-
-
-def as_utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)

@@ -1,6 +1,10 @@
 """``feedsvc import``: JSON Lines of SPEC §3 articles into the built-in source table.
 
-Each batch commits on its own, so a bad line (or a crash) never costs the good lines before it.
+Each batch commits on its own, so a crash never costs the batches before it. Within a batch,
+a line the database refuses (a constraint, a value the driver cannot send) is rejected alone:
+the batch is retried line by line, each in a savepoint, and the others are stored. An error
+that is the database's rather than a line's (disk full, connection lost) stops the import with
+:class:`ImportAborted`, whose report says exactly what was committed before it.
 """
 
 from __future__ import annotations
@@ -9,8 +13,11 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from feedsvc.articles import Article, Rejected
+from sqlalchemy import Connection
+
+from feedsvc.articles import Article, ArticleError, Rejected
 from feedsvc.db import Database
+from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.store.source_articles import UpsertCounts, upsert_source_articles
 
 BATCH = 2000
@@ -20,6 +27,8 @@ BATCH = 2000
 class ImportReport:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     rejected: list[Rejected] = field(default_factory=list)
+    #: Last line number of the last committed batch (0: nothing committed yet).
+    committed_through: int = 0
 
     @property
     def total(self) -> int:
@@ -34,6 +43,24 @@ class ImportReport:
         )
 
 
+class ImportAborted(Exception):
+    """The database could not take more (``disk_full`` tells the likeliest case apart).
+
+    ``report`` holds what was committed (through line ``report.committed_through``) and the
+    lines rejected so far; ``first_line`` is the first line of the batch that was not stored.
+    """
+
+    def __init__(self, report: ImportReport, first_line: int, reason: str, disk_full: bool):
+        self.report = report
+        self.first_line = first_line
+        self.reason = reason
+        self.disk_full = disk_full
+        super().__init__(reason)
+
+
+Batch = list[tuple[int, Article]]
+
+
 def import_articles(
     db: Database,
     items: Iterable[tuple[int, Article | Rejected]],
@@ -41,22 +68,70 @@ def import_articles(
     now: Callable[[], datetime],
     on_reject: Callable[[Rejected], None] = lambda r: None,
 ) -> ImportReport:
+    """Store ``items`` (from :func:`feedsvc.articles.read_jsonl`) in batches of :data:`BATCH`.
+
+    Returns the report; raises :class:`ImportAborted` when the database stops accepting writes.
+    """
     report = ImportReport()
-    batch: list[Article] = []
+    batch: Batch = []
+
+    def reject(line: int, error: ArticleError) -> None:
+        rejected = Rejected(line, error)
+        report.rejected.append(rejected)
+        on_reject(rejected)
 
     def flush() -> None:
-        if batch:
-            with db.write() as conn:
-                report.counts.add(upsert_source_articles(conn, batch, now()))
-            batch.clear()
+        if not batch:
+            return
+        try:
+            counts = _store(db, batch, now(), reject)
+        except Exception as exc:  # row errors were handled inside: this is the database's
+            raise ImportAborted(report, batch[0][0], describe(exc), is_disk_full(exc)) from exc
+        report.counts.add(counts)  # only once committed
+        report.committed_through = batch[-1][0]
+        batch.clear()
 
-    for _line, item in items:
+    for line, item in items:
         if isinstance(item, Rejected):
-            report.rejected.append(item)
-            on_reject(item)
+            reject(item.line, item.error)
             continue
-        batch.append(item)
+        batch.append((line, item))
         if len(batch) >= BATCH:
             flush()
     flush()
     return report
+
+
+def _store(
+    db: Database, batch: Batch, now: datetime, reject: Callable[[int, ArticleError], None]
+) -> UpsertCounts:
+    """One transaction for the batch; if a line's data fails it, one savepoint per line."""
+    try:
+        with db.write() as conn:
+            return upsert_source_articles(conn, [a for _, a in batch], now)
+    except Exception as exc:
+        if not is_row_error(exc):
+            raise
+    with db.write() as conn:
+        return _line_by_line(conn, batch, now, reject)
+
+
+def _line_by_line(
+    conn: Connection, batch: Batch, now: datetime, reject: Callable[[int, ArticleError], None]
+) -> UpsertCounts:
+    # The last occurrence of a key wins, as in upsert_source_articles' batch path.
+    winners: dict[str, tuple[int, Article]] = {}
+    for line, a in batch:
+        prev = winners.get(a.source_key)
+        if prev is None or a.version >= prev[1].version:
+            winners[a.source_key] = (line, a)
+    counts = UpsertCounts(unchanged=len(batch) - len(winners))
+    for line, a in sorted(winners.values(), key=lambda pair: pair[0]):
+        try:
+            with conn.begin_nested():
+                counts.add(upsert_source_articles(conn, [a], now))
+        except Exception as exc:
+            if not is_row_error(exc):
+                raise
+            reject(line, ArticleError(None, f"refused by the database: {describe(exc)}"))
+    return counts

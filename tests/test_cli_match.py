@@ -43,7 +43,7 @@ def run(*args: str, stdin: str = STDIN) -> Any:
 
 def test_query_prints_matching_keys_and_reports_bad_lines() -> None:
     result = run("--query", '"an ninh" OR "công an"')
-    assert result.exit_code == 0
+    assert result.exit_code == 1  # lines were skipped: the answer is not the whole input's
     assert result.stdout.splitlines() == ["A1"]
     assert "line 3" in result.stderr and "invalid JSON" in result.stderr
     assert "line 5" in result.stderr and "url" in result.stderr
@@ -51,7 +51,7 @@ def test_query_prints_matching_keys_and_reports_bad_lines() -> None:
 
 def test_explain_shows_terms_fields_and_snippets() -> None:
     result = run("--query", '"an ninh" OR "công an"', "--explain")
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     lines = result.stdout.splitlines()
     assert lines[0] == "A1"
     assert '  "công an" in title: [[Công an]] huyện Kiến Thuỵ ra quân' in lines
@@ -81,7 +81,7 @@ def test_exactly_one_mode_is_required() -> None:
 
 def test_topics_file(tmp_path: Path) -> None:
     result = run("--topics", str(ROOT / "config" / "topics.toml"))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     rows = dict(line.split("\t") for line in result.stdout.splitlines())
     assert rows["A1"].split(",") == ["kien-thuy", "an-ninh", "kien-thuy-an-ninh"]
     assert rows["A3"].split(",") == ["kien-thuy", "giao-thong"]
@@ -112,7 +112,7 @@ query = "a OR b c"
         encoding="utf-8",
     )
     result = run("--topics", str(path))
-    assert result.exit_code == 0
+    assert result.exit_code == 1
     assert result.stdout.splitlines() == ["A3\tuses-base"]
     assert "topic 'broken' skipped" in result.stderr
 
@@ -123,3 +123,31 @@ def test_topics_file_invalid_toml(tmp_path: Path) -> None:
     result = run("--topics", str(path))
     assert result.exit_code == 2
     assert "bad.toml" in result.stderr
+
+
+GOOD_ONLY = "\n".join([LINES[0], LINES[1], LINES[3], LINES[6]])
+
+
+def test_exit_0_only_when_no_line_was_skipped(tmp_path: Path) -> None:
+    assert run("--query", "tai", stdin=GOOD_ONLY).exit_code == 0
+    assert run("--topics", str(ROOT / "config" / "topics.toml"), stdin=GOOD_ONLY).exit_code == 0
+    result = run("--query", "tai", stdin=GOOD_ONLY + "\n{bad\n")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == ["A3"]  # the good matches are still printed
+    assert "1 line(s) skipped" in result.stderr
+
+
+def test_lone_surrogate_and_invalid_utf8_are_skipped_not_fatal() -> None:
+    """#12 §4: `match --explain` crashed on a lone surrogate; invalid UTF-8 was replaced."""
+    surrogate = LINES[0].replace("A1", "S1").replace("ra quân", "\\ud83d ra")  # JSON escape
+    bad_utf8 = LINES[0].replace("A1", "S2").encode().replace("Công".encode(), b"C\xf4ng")
+    stdin = b"\n".join(
+        [LINES[0].encode(), surrogate.encode(), LINES[0].replace("A1", "A9").encode(), bad_utf8]
+    )
+    result = CliRunner().invoke(match, ["--query", '"công an"', "--explain"], input=stdin)
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert result.exit_code == 1
+    keys = [line for line in result.stdout.splitlines() if not line.startswith(" ")]
+    assert keys == ["A1", "A9"]
+    assert "line 2: title: contains a lone surrogate (U+D83D)" in result.stderr
+    assert "line 4: invalid UTF-8" in result.stderr

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import TextIO
+from typing import BinaryIO, NoReturn
 
 import click
 
@@ -14,7 +15,7 @@ from feedsvc.articles import read_jsonl
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
 from feedsvc.db import Database, upgrade
 from feedsvc.db.engine import current_revision
-from feedsvc.importer import import_articles
+from feedsvc.importer import ImportAborted, import_articles
 
 
 @click.group()
@@ -41,16 +42,27 @@ def db_current(config_file: str | None) -> None:
 
 
 @click.command("import")
-@click.argument("file", type=click.File("r", encoding="utf-8", errors="replace"))
+@click.argument("file", type=click.File("rb"))
 @config_option
-def import_cmd(file: TextIO, config_file: str | None) -> None:
+def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     """Import JSON Lines articles (FILE, or - for stdin) into the built-in source table.
 
-    Prints inserted / updated / unchanged / rejected; exit 0 only if nothing was rejected.
+    Prints inserted / updated / unchanged / rejected; exit 0 only if nothing was rejected, 1 if
+    a line was rejected or the database stopped the import (the summary says what was stored).
     """
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.db.errors import describe
+
     settings = load_settings(config_file)
+    # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
+    # batch is refused; the refused line is reported below, once and bounded.
+    logging.getLogger("psycopg").setLevel(logging.ERROR)
     database = Database(settings.database.url)
-    upgrade(database)
+    try:
+        upgrade(database)
+    except SQLAlchemyError as exc:
+        fail(f"cannot prepare the state database: {describe(exc)}")
     size = _size(file)
 
     def reject(r: object) -> None:
@@ -63,23 +75,45 @@ def import_cmd(file: TextIO, config_file: str | None) -> None:
         hidden=not (sys.stderr.isatty() and size),
     ) as bar:
 
-        def lines() -> Iterator[str]:
-            for line in file:
-                bar.update(len(line.encode("utf-8", "replace")))
+        def lines() -> Iterator[bytes]:
+            for line in file:  # bytes: invalid UTF-8 is reported per line, never replaced
+                bar.update(len(line))
                 yield line
 
-        report = import_articles(
-            database,
-            read_jsonl(lines(), settings.tz),
-            now=lambda: datetime.now(UTC),
-            on_reject=reject,
-        )
+        try:
+            report = import_articles(
+                database,
+                read_jsonl(lines(), settings.tz),
+                now=lambda: datetime.now(UTC),
+                on_reject=reject,
+            )
+        except ImportAborted as exc:
+            report = exc.report
+            _aborted(exc)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
 
 
-def _size(file: TextIO) -> int | None:
+def _aborted(exc: ImportAborted) -> NoReturn:
+    """Say why the import stopped, what is stored, and how to go on; exit 1."""
+    report = exc.report
+    cause = "the state database's disk is full" if exc.disk_full else "the state database failed"
+    stored = (
+        f"lines 1-{report.committed_through} are stored"
+        if report.committed_through
+        else "nothing was stored"
+    )
+    click.echo(
+        f"feedsvc import: stopped at line {exc.first_line}: {cause} ({exc.reason}).\n"
+        f"  {stored} ({report.summary()}); lines from {exc.first_line} on were not.\n"
+        "  Fix the cause and run the same import again: stored lines count as unchanged.",
+        err=True,
+    )
+    raise SystemExit(EXIT_FAILED)
+
+
+def _size(file: BinaryIO) -> int | None:
     """Bytes in a regular file (for the progress bar); None for stdin and pipes."""
     try:
         return os.fstat(file.fileno()).st_size or None

@@ -1,8 +1,9 @@
 """``feedsvc match``: run a query or a topics file over JSON Lines articles (SPEC §9).
 
-Reads SPEC §3 articles on stdin; a bad line is reported on stderr (with its line number) and
-skipped.  ``--query Q`` prints the ``source_key`` of each match (``--explain`` adds indented lines:
-which term matched in which field, with a snippet); ``--topics FILE`` prints
+Reads SPEC §3 articles on stdin (as bytes: invalid UTF-8 is reported, not replaced); a bad line
+is reported on stderr (with its line number) and skipped, and the exit status is then 1.
+``--query Q`` prints the ``source_key`` of each match (``--explain`` adds indented lines: which
+term matched in which field, with a snippet); ``--topics FILE`` prints
 ``source_key<TAB>slug1,slug2`` per article matching any enabled topic.
 """
 
@@ -27,6 +28,7 @@ from feedsvc.matching import (
     parse_query,
 )
 
+FAILED_EXIT = 1
 USAGE_EXIT = 2
 
 
@@ -36,13 +38,26 @@ class TopicsFileError(click.ClickException):
     exit_code = USAGE_EXIT
 
 
-def _articles(stream: IO[str]) -> Iterator[Article]:
-    """Valid articles from ``stream``; each rejected line is reported on stderr."""
-    for _number, item in read_jsonl(stream):
-        if isinstance(item, Article):
-            yield item
-        else:
-            click.echo(f"skipped {item}", err=True)
+class _Input:
+    """Valid articles from stdin; each rejected line is reported on stderr and counted."""
+
+    def __init__(self, stream: IO[bytes]) -> None:
+        self.stream = stream
+        self.skipped = 0
+
+    def __iter__(self) -> Iterator[Article]:
+        for _number, item in read_jsonl(self.stream):
+            if isinstance(item, Article):
+                yield item
+            else:
+                self.skipped += 1
+                click.echo(f"skipped {item}", err=True)
+
+    def finish(self) -> None:
+        """Exit 1 when a line was skipped: the output is then not the whole input's answer."""
+        if self.skipped:
+            click.echo(f"{self.skipped} line(s) skipped", err=True)
+            sys.exit(FAILED_EXIT)
 
 
 def _query_error(text: str, exc: QueryError) -> None:
@@ -76,7 +91,8 @@ def load_topics(path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _run_query(query: Query, with_explain: bool) -> None:
-    for article in _articles(sys.stdin):
+    articles = _Input(sys.stdin.buffer)
+    for article in articles:
         doc = document_from_article(article)
         if not with_explain:
             if match_document(query, doc):
@@ -88,6 +104,7 @@ def _run_query(query: Query, with_explain: bool) -> None:
         click.echo(article.source_key)
         for hit in explanation.hits:
             click.echo(f"  {hit.term} in {hit.field}: {hit.snippet_text}")
+    articles.finish()
 
 
 def _run_topics(path: Path) -> None:
@@ -95,10 +112,12 @@ def _run_topics(path: Path) -> None:
     matcher = TopicMatcher.build(enabled, refs=disabled)
     for slug, exc in matcher.errors.items():
         click.echo(f"topic {slug!r} skipped: invalid query: {exc}", err=True)
-    for article in _articles(sys.stdin):
+    articles = _Input(sys.stdin.buffer)
+    for article in articles:
         matched = matcher.match(document_from_article(article))
         if matched:
             click.echo(f"{article.source_key}\t{','.join(matched)}")
+    articles.finish()
 
 
 @click.command("match")
