@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from feedsvc.feeds.sanitize import (
@@ -18,10 +20,12 @@ BASE = "https://baohaiphong.example/thoi-su/bai-viet.html"
 @pytest.mark.parametrize(
     ("dirty", "clean"),
     [
-        ("Hải\x00 Phòng\x0b", "Hải Phòng"),
+        ("Hải\x00 Phòng\x0b", "Hải Phòng "),  # a separator control reads as a space
+        ("Giá vàng\x0btăng\x0cmạnh\x1f", "Giá vàng tăng mạnh "),
         ("lone \ud800 surrogate \udfff", "lone  surrogate "),
         ("not \ufffe chars \uffff", "not  chars "),
-        ("C1 \x85 and DEL \x7f", "C1  and DEL "),
+        ("C1 \x85 and DEL \x7f", "C1   and DEL "),
+        ("noncharacters \ufdd0\U0001fffe\U0010ffff gone", "noncharacters  gone"),
         ("tab\tnew\nline\r", "tab\tnew\nline\r"),
         ("emoji 🚓 stays", "emoji 🚓 stays"),
         ("Kiến Thụy", "Kiến Thụy"),
@@ -120,7 +124,24 @@ def test_long_plain_text_is_capped_with_read_more_link() -> None:
 
 def test_control_characters_removed_from_html() -> None:
     out = sanitize_html("<p>a\x0bb\ud83dc\x00</p>", BASE)
-    assert out == "<p>abc</p>"
+    assert out == "<p>a bc</p>"
+
+
+@pytest.mark.parametrize(
+    ("html", "clean"),
+    [
+        ("<p>Giá vàng&#11;tăng mạnh</p>", "<p>Giá vàng tăng mạnh</p>"),  # issue #12 §5
+        ("<p>a&#xFFFE;b&#0;c&#xD800;d&#1;e&#x1FFFF;f</p>", "<p>ab\ufffdc\ufffdde" + "f</p>"),
+        ('<a href="/x" title="t&#11;u&#x1b;">x</a>', "t u"),
+        ("Giá vàng&#11;tăng", "Giá vàng tăng"),  # plain text with a reference
+    ],
+)
+def test_character_references_decoded_by_the_sanitiser_are_cleaned_too(
+    html: str, clean: str
+) -> None:
+    out = sanitize_html(html, BASE)
+    assert clean in out
+    assert not re.search("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\U0001ffff]", out)
 
 
 def test_plain_text() -> None:

@@ -62,6 +62,14 @@ class FeedMeta:
     #: defined: a date the data gives, so an empty feed stays byte-identical until it changes.
     empty_updated: datetime = EMPTY_FEED_DATE
 
+    def __post_init__(self) -> None:
+        """Topic text enters rendering here: XML-clean, and a title every format requires."""
+        title = " ".join(xml_clean(self.title).split()) or UNTITLED
+        object.__setattr__(self, "title", title)
+        object.__setattr__(self, "description", xml_clean(self.description).strip())
+        if self.author is not None:
+            object.__setattr__(self, "author", " ".join(xml_clean(self.author).split()) or None)
+
 
 @dataclass(frozen=True, slots=True)
 class FeedItem:
@@ -123,10 +131,11 @@ def utc_seconds(dt: datetime) -> datetime:
 
 
 def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
+    """Visible text of each value (CMS tags and sections carry entities too), once each."""
     kept: list[str] = []
     folded: set[str] = set()
     for value in values:
-        text = " ".join(xml_clean(value).split()) if value else ""
+        text = plain_text(value) if value else ""
         if text and text.casefold() not in folded:
             kept.append(text)
             folded.add(text.casefold())
@@ -154,9 +163,11 @@ def prepare_item(site_url: str, article: Article) -> FeedItem:
     url = absolute_url(article.url, site_url) or site_url
     summary_html = sanitize_html(article.summary, url) if article.summary else None
     body_html = sanitize_html(article.body, url) if article.body else None
-    title = plain_text(article.title) or UNTITLED  # CMS titles carry entities, sometimes tags
+    # Every text field is shown as its visible text: CMS fields carry entities (``&amp;``,
+    # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format.
+    title = plain_text(article.title) or UNTITLED
     excerpt = plain_text(article.summary or article.body or "", SUMMARY_CHARS)
-    author = " ".join(xml_clean(article.author).split()) if article.author else ""
+    author = plain_text(article.author) if article.author else ""
     image_url, image_type = _image(article)
     published = utc_seconds(article.published_at)
     updated = utc_seconds(article.updated_at) if article.updated_at else published

@@ -23,6 +23,7 @@ serialised by :data:`RENDER_LOCK`; still, do not render while *other* threads re
 from __future__ import annotations
 
 import html
+import re
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -92,6 +93,24 @@ def _clean(text: str) -> str:
     return xml_clean(text)
 
 
+# RSS elements that hold plain text. Whether readers take them as HTML is undefined in RSS 2.0;
+# the RSS Best Practices Profile ("Character data", https://www.rssboard.org/rss-profile) asks
+# for "&", "<" and ">" as hexadecimal character references, the form the widest range of
+# aggregators shows as the character itself (the W3C validator warns otherwise). Same document
+# to an XML parser: a title whose text is "<img …>" stays text.
+_RSS_PLAIN = re.compile(rb"<(title|category|dc:creator)>([^<]*&[^<]*)</\1>")
+_ENTITY = re.compile(rb"&(lt|gt|amp);")
+_HEX_REF = {b"lt": b"&#x3C;", b"gt": b"&#x3E;", b"amp": b"&#x26;"}
+
+
+def _rss_plain_refs(document: bytes) -> bytes:
+    def element(m: re.Match[bytes]) -> bytes:
+        text = _ENTITY.sub(lambda e: _HEX_REF[e[1]], m[2])
+        return b"<" + m[1] + b">" + text + b"</" + m[1] + b">"
+
+    return _RSS_PLAIN.sub(element, document)
+
+
 def _serialise(root: Any, stylesheet_url: str | None) -> bytes:
     """The document as UTF-8 bytes, with an ``xml-stylesheet`` PI for browsers if wanted."""
     if stylesheet_url:
@@ -135,7 +154,7 @@ def render_rss(meta: FeedMeta, items: Sequence[FeedItem]) -> bytes:
         _rss_entry(fg, item)
     with RENDER_LOCK:
         root, _doc = fg._create_rss()
-    return _serialise(root, meta.stylesheet_url)
+    return _rss_plain_refs(_serialise(root, meta.stylesheet_url))
 
 
 def _atom_entry(fg: Any, item: FeedItem) -> None:
