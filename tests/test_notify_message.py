@@ -56,11 +56,64 @@ def test_everything_is_escaped() -> None:
     msg = format_alert(_article(title=hostile, summary=hostile, section=hostile,
                                 url='https://x.example/?a="<>"'), [hostile], TZ)
     visible = _check(msg)
-    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in msg.text
-    assert visible.count("<b>A & B</b> \"q\" 's' &amp;") == 3  # title, section, topic: verbatim
-    assert "\n\nA & B \"q\" 's' &\n\n" in visible  # the summary is HTML: its text, escaped
+    assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in msg.text  # the topic name is plain text: verbatim
+    assert visible.count("<b>A & B</b> \"q\" 's' &amp;") == 1  # only the topic name
+    # Title, section and summary are CMS text (HTML): their visible text, escaped once.
+    assert visible.count("A & B \"q\" 's' &") == 3
     assert "\n\nA &amp; B &quot;q&quot; &#x27;s&#x27; &amp;\n\n" in msg.text
     assert 'href="https://x.example/?a=&quot;&lt;&gt;&quot;"' in msg.text
+
+
+ISSUE_TITLE = "Bão số 3 &amp; mưa lớn: Công an &quot;trắng đêm&quot; <b>Kiến Thụy</b>"
+ISSUE_VISIBLE = 'Bão số 3 & mưa lớn: Công an "trắng đêm" Kiến Thụy'
+
+
+@pytest.mark.parametrize(
+    ("field", "raw", "shown"),
+    [
+        ("title", ISSUE_TITLE, ISSUE_VISIBLE),
+        ("title", "&lt;img src=x onerror=alert(1)&gt; Tin", "<img src=x onerror=alert(1)> Tin"),
+        ("title", "Giá vàng&#11;tăng &#x1b;mạnh&nbsp;&#8211; 5&#37;", "Giá vàng tăng mạnh – 5%"),
+        ("title", "A < B & C", "A < B & C"),
+        ("section", "An ninh &amp; Trật tự <i>mới</i>", "An ninh & Trật tự mới"),
+        ("author", "Minh &amp; Châu &lt;b&gt;", "Minh & Châu <b>"),
+    ],
+)
+def test_title_section_author_are_visible_text(field: str, raw: str, shown: str) -> None:
+    """Issue #12 §6: CMS entities and tags showed literally ("&amp;", "<b>") in alerts."""
+    msg = format_alert(_article(**{field: raw}), ["Kiến Thụy"], TZ)
+    visible = _check(msg)
+    assert shown in visible.splitlines()[0 if field == "title" else 1]
+    assert shown in msg.plain_text.splitlines()[0 if field == "title" else 1]
+    for literal in ("&amp;", "&quot;", "&lt;", "&#", "<b>", "<i>"):
+        if literal not in shown:
+            assert literal not in visible and literal not in msg.plain_text
+
+
+def test_meta_line_reads_section_author_time() -> None:
+    msg = format_alert(_article(section="Thời sự", author="Minh Châu"), [], TZ)
+    assert "<i>Thời sự · Minh Châu · 10:34 15/12/2021</i>" in msg.text
+
+
+async def test_telegram_displays_the_visible_title(tmp_path: object) -> None:
+    """End to end: the text the fake Bot API parses (what Telegram would display)."""
+    from fakebot import FakeBotAPI
+
+    from feedsvc.notify import TelegramSender
+
+    art = _article(title=ISSUE_TITLE, section="Thời sự &amp; <b>Pháp luật</b>",
+                   author="Minh &amp; Châu", summary="<p>Tóm&nbsp;tắt &amp; thêm</p>")
+    msg = format_alert(art, ["Kiến Thụy"], TZ)
+    with FakeBotAPI() as fake:
+        async with TelegramSender(fake.token, base_url=fake.base_url) as sender:
+            assert (await sender.send(7, msg, link_preview=False)).delivered
+            assert (await sender.send_plain(7, msg, link_preview=False)).delivered
+        html_sent, plain_sent = fake.messages(7)
+    for sent in (html_sent, plain_sent):
+        lines = sent.visible.splitlines()
+        assert lines[0] == ISSUE_VISIBLE
+        assert lines[1] == "Thời sự & Pháp luật · Minh & Châu · 10:34 15/12/2021"
+        assert "Tóm tắt & thêm" in sent.visible
 
 
 def test_summary_falls_back_to_visible_body_text() -> None:

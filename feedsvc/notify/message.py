@@ -15,9 +15,9 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import tzinfo
-from html.parser import HTMLParser
 
 from feedsvc.articles import Article
+from feedsvc.feeds.sanitize import plain_text, xml_clean
 
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
 CAPTION_LIMIT = 1024  # sendPhoto caption
@@ -27,7 +27,6 @@ TITLE_CAP, META_CAP, TOPICS_CAP, URL_CAP = 300, 120, 300, 2000
 MIN_SUMMARY = 40  # below this a summary is noise: leave it out
 TOPICS_LABEL = "Chủ đề: "
 
-_BAD_CHARS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f\ud800-\udfff]")  # controls, lone surrogates
 _SPACES = re.compile(r"\s+")
 
 
@@ -69,44 +68,16 @@ def trim_utf16(text: str, limit: int) -> str:
     return cut.rstrip() + ELLIPSIS
 
 
-class _TextExtractor(HTMLParser):
-    """Visible text of an HTML fragment; script/style dropped, blocks become spaces."""
-
-    _SKIP = frozenset({"script", "style", "template", "noscript"})
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.parts: list[str] = []
-        self._skipping = 0
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        if tag in self._SKIP:
-            self._skipping += 1
-        self.parts.append(" ")
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in self._SKIP and self._skipping:
-            self._skipping -= 1
-        self.parts.append(" ")
-
-    def handle_data(self, data: str) -> None:
-        if not self._skipping:
-            self.parts.append(data)
-
-
 def visible_text(fragment: str) -> str:
-    """Plain text of an HTML (or plain) fragment, whitespace collapsed, cleaned for Telegram."""
-    if "<" in fragment or "&" in fragment:
-        parser = _TextExtractor()
-        parser.feed(fragment)
-        parser.close()
-        fragment = "".join(parser.parts)
-    return _clean(fragment)
+    """What a reader sees of CMS text (HTML or plain): tags dropped, entities decoded, NFC,
+    control characters and lone surrogates gone, one line. Title, section, author and summary
+    all get this before being escaped once for Telegram (``&amp;`` must not show as "&amp;")."""
+    return _clean(plain_text(fragment)) if fragment else ""
 
 
 def _clean(text: str) -> str:
-    """NFC, no control characters or lone surrogates (UTF-8 encoding would fail), one line."""
-    text = unicodedata.normalize("NFC", _BAD_CHARS.sub(" ", text))
+    """NFC, only characters Telegram shows as text (the feeds' cleaner), one line."""
+    text = unicodedata.normalize("NFC", xml_clean(text))
     return _SPACES.sub(" ", text).strip()
 
 
@@ -115,7 +86,7 @@ def format_alert(
 ) -> AlertMessage:
     """The alert for ``article`` matching ``topic_titles`` (one message listing all topics).
 
-    Layout: bold linked title; "section · HH:MM dd/mm/YYYY" in the site's timezone; the summary
+    Layout: bold linked title; "section · author · HH:MM dd/mm/YYYY" (site's timezone); the summary
     (or the body's start) trimmed to fit; the topic names. With ``with_image`` and an http(s)
     image the text is a caption (1024 units), else a message (4096 units).
     """
@@ -124,11 +95,12 @@ def format_alert(
         photo = None
     limit = CAPTION_LIMIT if photo else TEXT_LIMIT
 
-    url = article.url.strip()
-    title = trim_utf16(_clean(article.title) or url, TITLE_CAP)
+    url = xml_clean(article.url).strip()
+    title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     when = article.published_at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
-    section = _clean(article.section or "")
-    meta = trim_utf16(f"{section} · {when}" if section else when, META_CAP)
+    byline = [part for part in (visible_text(article.section or ""),
+                                visible_text(article.author or "")) if part]  # fmt: skip
+    meta = trim_utf16(" · ".join([*byline, when]), META_CAP)
     topics = [t for t in (_clean(t) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
     summary = visible_text(article.summary or article.body or "")
