@@ -16,6 +16,7 @@ import asyncio
 import logging
 import signal
 import socket
+import sys
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 import uvicorn
+from sqlalchemy.engine import make_url
 from starlette.applications import Starlette
 
 from feedsvc import metrics
@@ -52,6 +54,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 FEEDS_SYNC_SECONDS = 5.0
+#: CPython's GIL hand-off interval for the service (default 0.005). Renders, matching and ingest
+#: are CPU-bound threads; while one runs, the event loop waits up to this long for the GIL at
+#: every hand-off, and a feed poll needs a few. bench/hostile_search.py: poll p50 under a
+#: search flood 12 ms at the default, 7 ms at 0.5 ms, at no measurable cost elsewhere.
+GIL_SWITCH_SECONDS = 0.0005
+#: Pool of the engine serving web requests (admin, API, search feeds, ``?limit=`` renders):
+#: small, and quick to give up (``pool_timeout`` seconds) rather than pile up waiters.
+WEB_POOL = {"pool_size": 4, "max_overflow": 4, "pool_timeout": 10}
 
 
 @dataclass(frozen=True)
@@ -59,6 +69,12 @@ class Roles:
     http: bool = True
     scheduler: bool = True
     bot: bool = True
+
+
+def in_memory(url: str) -> bool:
+    """An in-memory SQLite URL: every engine would get a database of its own, so share one."""
+    parsed = make_url(url)
+    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
 
 
 def make_source(settings: Settings, db: Database) -> SqlSource:
@@ -72,13 +88,20 @@ class Service:
     def __init__(self, settings: Settings, roles: Roles = Roles()) -> None:
         self.settings = settings
         self.roles = roles
+        #: Background work (ingest, dispatch, feed sync, bot) and request work use separate
+        #: engines, so requests can never take the connections the jobs need: web concurrency
+        #: is bounded in several places (render slots, the thread pool) but only separate
+        #: pools make "jobs never wait on a drained pool" hold by construction.
         self.db = Database(settings.database.url)
+        url = settings.database.url
+        self.web_db = self.db if in_memory(url) else Database(url, pool=WEB_POOL)
         self.index = TopicIndex()
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None
         self.jobs = Jobs()
         self.started_at: datetime | None = None
         self.on_tick: list[Callable[[TickResult], None]] = []
+        self.on_stop: list[Callable[[], None]] = []  # last, before the engines are disposed
         tg = settings.telegram
         self.sender = choose_sender(settings.telegram_token(), tg.base_url)
         self.dispatcher = Dispatcher(
@@ -92,7 +115,7 @@ class Service:
             ),
         )
         self._dispatch_task: asyncio.Task[None] | None = None
-        self.publisher = FeedPublisher(self.db, settings)
+        self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_listener: WakeListener | None = None
@@ -220,6 +243,9 @@ class Service:
             await self.sender.close()
         if self._source is not None and self.settings.source.url:
             self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
+        for callback in self.on_stop:
+            callback()
+        self.web_db.dispose()
         self.db.dispose()
         log.info("feedsvc stopped")
 
@@ -240,6 +266,7 @@ def _record_metrics(result: TickResult) -> None:
 def create_app(service: Service) -> FeedFastPath:
     """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
     from feedsvc.web import routes
+    from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
 
     @asynccontextmanager
@@ -250,8 +277,41 @@ def create_app(service: Service) -> FeedFastPath:
         finally:
             await service.stop()
 
+    http = service.settings.http
     app = Starlette(routes=routes(service), lifespan=lifespan)
-    return FeedFastPath(app, service.publisher, service.settings.http.cache_seconds)
+    # only the Starlette routes need the client's address; feed polls never look at it
+    return FeedFastPath(
+        with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds
+    )
+
+
+def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
+    """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
+    connection limits from ``[http]`` (:mod:`feedsvc.web.connections`)."""
+    from feedsvc.web.wire import wire_protocol
+
+    http = settings.http
+    return uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
+        # builds their arguments before the logger drops them: a cost on every feed poll.
+        access_log=False,
+        lifespan="on",
+        timeout_graceful_shutdown=5,
+        server_header=False,
+        # X-Forwarded-* are handled by create_app from http.trusted_proxies; uvicorn's own
+        # default would believe them from any loopback peer.
+        proxy_headers=False,
+        http=wire_protocol(
+            app,
+            header_timeout=http.header_timeout,
+            max_header_bytes=http.max_header_bytes,
+            max_connections=http.max_connections,
+        ),
+    )
 
 
 def listen_socket(host: str, port: int) -> socket.socket:
@@ -263,23 +323,12 @@ def listen_socket(host: str, port: int) -> socket.socket:
 async def serve(settings: Settings, roles: Roles, service: Service | None = None) -> None:
     """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server."""
     service = service or Service(settings, roles)
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
     if roles.http:
-        from feedsvc.web.wire import wire_protocol
+        from feedsvc.web.connections import raise_fd_limit
 
-        app = create_app(service)
-        config = uvicorn.Config(
-            app,
-            host=settings.http.host,
-            port=settings.http.port,
-            log_config=None,
-            # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
-            # builds their arguments before the logger drops them: a cost on every feed poll.
-            access_log=False,
-            lifespan="on",
-            timeout_graceful_shutdown=5,
-            server_header=False,
-            http=wire_protocol(app),  # feed polls answered below ASGI (feedsvc.web.wire)
-        )
+        log.debug("open-files limit: %d", raise_fd_limit())
+        config = uvicorn_config(settings, create_app(service))
         server = uvicorn.Server(config)
         sockets = None
         if settings.http.reuse_port:

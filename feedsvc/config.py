@@ -7,6 +7,7 @@ never show up in reprs or logs, and may come from env or ``*_file`` keys.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass
@@ -77,6 +78,32 @@ class HttpSettings(_Section):
     # SO_REUSEPORT: several feedsvc processes on one host share host:port (the kernel spreads
     # connections), e.g. web replicas (`feedsvc run --no-scheduler --no-bot`) for more cores.
     reuse_port: bool = False
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # empty: nobody's, the connecting address is the client (feedsvc.web.clients).
+    trusted_proxies: list[str] = []
+    # Uncached search feeds and ?limit= variants rendered at once; more get 503 + Retry-After.
+    search_concurrency: int = Field(default=2, ge=1, le=64)
+    # Search-feed and ?limit= requests per client address (IPv6: per /64): a burst, then a rate.
+    client_burst: int = Field(default=30, ge=1, le=100_000)
+    client_rate: float = Field(default=1.0, gt=0, le=10_000)
+    # Memory for on-demand renders (search feeds, ?limit= variants), in MiB (bodies + gzip).
+    render_cache_mb: int = Field(default=32, ge=1, le=4096)
+    # Connection limits (feedsvc.web.connections): seconds a connection may take to send a
+    # request head (also the idle time before a first request), bytes a request head
+    # (request line + headers) may have, and open client connections per process.
+    header_timeout: float = Field(default=10.0, gt=0, le=600)
+    max_header_bytes: int = Field(default=32768, ge=1024, le=1048576)
+    max_connections: int = Field(default=2000, ge=10, le=1_000_000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+        return [item.strip() for item in value]
 
     @field_validator("public_url")
     @classmethod
@@ -291,7 +318,7 @@ def weak_token_warnings(settings: Settings) -> list[Problem]:
     """An admin token too short to resist guessing (its length is reported, never the token)."""
     try:
         token = settings.admin_token()
-    except OSError:
+    except (OSError, UnicodeDecodeError):
         return []  # an unreadable token file is reported where the token is used
     if token is None or len(token) >= MIN_ADMIN_TOKEN_CHARS:
         return []

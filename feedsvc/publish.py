@@ -12,18 +12,17 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections import OrderedDict
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from feedsvc import metrics
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats, render_opml
+from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_formats, render_opml
 from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
-from feedsvc.matching import document_from_article, match_document, parse_query
-from feedsvc.store.articles import latest_articles, topic_articles
+from feedsvc.on_demand import RENDER_TTL, RenderJob, RenderSlots, SearchFeeds, newest
+from feedsvc.store.articles import topic_articles
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     get_snapshots,
@@ -31,50 +30,27 @@ from feedsvc.store.snapshots import (
     snapshot_etags,
 )
 from feedsvc.store.topics import Topic, list_topics
-from feedsvc.web.http_cache import Snapshot, make_snapshot
+from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 from feedsvc.websub import HubPinger
 
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 50
-SEARCH_SCAN = 5000  # newest stored articles an ad-hoc search feed looks through
-SEARCH_TTL = 60.0  # seconds a search feed is cached
-CACHE_ENTRIES = 256
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
 
 
-class _TTLCache:
-    def __init__(self, ttl: float, size: int = CACHE_ENTRIES) -> None:
-        self.ttl, self.size = ttl, size
-        self._data: OrderedDict[tuple[object, ...], tuple[float, Snapshot]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: tuple[object, ...]) -> Snapshot | None:
-        with self._lock:
-            hit = self._data.get(key)
-            if hit is None or hit[0] < time.monotonic():
-                return None
-            self._data.move_to_end(key)
-            return hit[1]
-
-    def put(self, key: tuple[object, ...], snap: Snapshot) -> None:
-        with self._lock:
-            self._data[key] = (time.monotonic() + self.ttl, snap)
-            self._data.move_to_end(key)
-            while len(self._data) > self.size:
-                self._data.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._data.clear()
-
-
 class FeedPublisher:
-    """Implements :class:`feedsvc.web.feeds.FeedBackend` over the state DB."""
+    """Implements :class:`feedsvc.web.feeds.FeedBackend` over the state DB.
 
-    def __init__(self, db: Database, settings: Settings) -> None:
+    ``db`` serves the background work (refresh, sync); ``web_db`` (default: ``db``) the renders
+    that requests trigger (search feeds, ``?limit=`` variants), so a flood of those can only
+    drain the web pool (see :class:`feedsvc.app.Service`).
+    """
+
+    def __init__(self, db: Database, settings: Settings, web_db: Database | None = None) -> None:
         self.db = db
+        self.web_db = web_db or db
         self.settings = settings
         self.public_url = settings.http.public_url.rstrip("/")
         self._snaps: dict[tuple[str, str], Snapshot] = {}
@@ -83,8 +59,13 @@ class FeedPublisher:
         self._synced_at: datetime | None = None
         self._opml: Snapshot | None = None
         self._index: Snapshot | None = None
-        self._search = _TTLCache(SEARCH_TTL)
-        self._limits = _TTLCache(SEARCH_TTL)
+        http = settings.http
+        #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
+        self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
+        self.slots = RenderSlots(http.search_concurrency)
+        self.searches = SearchFeeds(
+            self.web_db, self.cache, self.slots, self.resolve, self.search_metas
+        )
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
@@ -122,6 +103,17 @@ class FeedPublisher:
         # an empty topic feed dates from the topic's last definition, not from 1970
         return self._metas(title, topic.description, urls, id_, topic.updated_at)
 
+    def search_metas(self, query: str) -> dict[str, FeedMeta]:
+        """Feed metadata of the search feed for ``query`` (title and self URLs show it)."""
+        urls = search_feed_urls(self.public_url, query)
+        title = f"“{query}” — {self.settings.site.title}"
+        return self._metas(title, f"Tìm kiếm: {query}", urls, urls["atom"])
+
+    def resolve(self, slug: str) -> str | None:
+        """``@slug`` in a search query: that topic's query text (None: unknown)."""
+        topic = self._topics.get(slug)
+        return topic.query if topic is not None else None
+
     def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
         with self.db.read() as conn:
             items = topic_articles(conn, topic.id, limit)
@@ -157,8 +149,7 @@ class FeedPublisher:
                 self._topics = topics
                 self._rebuild_pages(now)
             if changed:
-                self._limits.clear()
-                self._search.clear()
+                self.cache.clear()
                 if self.pinger is not None:  # only the replica that stored the change pings
                     self.last_ping = self.pinger.ping(changed)
             return len(changed)
@@ -174,6 +165,11 @@ class FeedPublisher:
             stored = put_snapshot(conn, StoredSnapshot(slug, fmt, body, candidate.etag, now), now)
         self._snaps[(slug, fmt)] = candidate
         return stored
+
+    @property
+    def loaded(self) -> bool:
+        """The snapshots stored in the DB have been loaded once (this process can serve)."""
+        return self._synced_at is not None
 
     def sync(self) -> None:
         """Load snapshots other replicas rendered, then render what is stale here.
@@ -232,44 +228,39 @@ class FeedPublisher:
 
     # -- FeedBackend ------------------------------------------------------------------
     def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        """The topic feed; a non-default ``limit`` is rendered here if not cached."""
+        if limit == DEFAULT_LIMIT:
+            topic = self._topics.get(slug)
+            return self._snaps.get((slug, fmt)) if topic is not None and topic.enabled else None
+        found = self.limited(slug, fmt, limit)
+        return found if not isinstance(found, RenderJob) else found()
+
+    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
+        """A ``?limit=`` variant: cached, or a job rendering it (holding a render slot).
+        Raises :class:`~feedsvc.web.feeds.Overloaded` when no slot is free."""
         topic = self._topics.get(slug)
         if topic is None or not topic.enabled:
             return None
-        if limit == DEFAULT_LIMIT:
-            return self._snaps.get((slug, fmt))
-        key = (slug, fmt, limit, topic.updated_at)
-        snap = self._limits.get(key)
-        if snap is None:  # a rare non-default ?limit=: rendered on demand, cached briefly
-            base = self._snaps.get((slug, fmt))
-            body = self._render_topic(topic, limit)[fmt]
-            last = base.last_modified if base else datetime.now(UTC)
-            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
-            self._limits.put(key, snap)
-        return snap
-
-    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
-        key = (query, fmt, limit)
-        cached = self._search.get(key)
+        key = ("limit", slug, fmt, limit, topic.updated_at)
+        cached = self.cache.get(key)
         if cached is not None:
             return cached
-        queries = {s: t.query for s, t in self._topics.items()}
-        parsed = parse_query(query, queries.get)  # QueryError → 400
-        with self.db.read() as conn:
-            recent = latest_articles(conn, SEARCH_SCAN)
-        found = [
-            s.article for s in recent if match_document(parsed, document_from_article(s.article))
-        ][:limit]
-        urls = search_feed_urls(self.public_url, query)
-        title = f"“{query}” — {self.settings.site.title}"
-        metas = self._metas(title, f"Tìm kiếm: {query}", urls, urls["atom"])
-        body = render_formats(metas, found)[fmt]
-        last = max(
-            (a.updated_at or a.published_at for a in found),
-            default=EMPTY_FEED_DATE,
-        )
-        snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
-        self._search.put(key, snap)
-        return snap
+
+        def render() -> Snapshot:
+            with self.web_db.read() as conn:
+                items = topic_articles(conn, topic.id, limit)
+            body = render_feed(self.topic_metas(topic)[fmt], items, fmt)
+            base = self._snaps.get((slug, fmt))
+            last = base.last_modified if base else newest(items)
+            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
+            self.cache.put(key, snap)
+            return snap
+
+        return self.slots.reserve(render)
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """The ad-hoc search feed (:meth:`feedsvc.on_demand.SearchFeeds.feed`)."""
+        return self.searches.feed(query, fmt, limit)
 
     def opml(self) -> Snapshot:
         if self._opml is None:

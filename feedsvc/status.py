@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import func, select
 
+from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries, source_articles, topics
 from feedsvc.store.cursors import get_cursor
 
@@ -13,8 +14,9 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 
-def collect_status(service: Service) -> dict[str, Any]:
-    db = service.db
+def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
+    """``db``: the engine to read with (web requests pass theirs); default the service's."""
+    db = db or service.db
     now = db.now()
     with db.read() as conn:
         cursor = get_cursor(conn, service.ingestor.source.name)

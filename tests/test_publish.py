@@ -15,7 +15,7 @@ from feedsvc.publish import FeedPublisher
 from feedsvc.store.snapshots import StoredSnapshot, put_snapshot
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
-from feedsvc.web.http_cache import strong_etag
+from feedsvc.web.http_cache import Snapshot, strong_etag
 
 
 def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
@@ -113,7 +113,11 @@ def test_search_and_limits(db: Database) -> None:
         *(article(i) for i in range(1, 6)),
         article(9, title="Giải bóng đá", body="<p>Sân vận động.</p>", summary=None),
     )
-    found = feedparser.parse(pub.search('"bóng đá"', "rss", 50).body)
+    job = pub.search('"bóng đá"', "rss", 50)
+    assert not isinstance(job, Snapshot)  # not cached: a render job, run in the thread pool
+    found = feedparser.parse(job().body)
+    cached = pub.search('"bóng đá"', "rss", 50)
+    assert isinstance(cached, Snapshot) and feedparser.parse(cached.body) == found
     assert [e.title for e in found.entries] == ["Giải bóng đá"]
     limited = pub.snapshot("kien-thuy", "rss", 2)
     assert limited is not None and len(feedparser.parse(limited.body).entries) == 2

@@ -88,6 +88,8 @@ class FakeBackend:
             self.snapshots[key] = self._render(slug, fmt, chosen)
         return self.snapshots[key]
 
+    limited = snapshot
+
     def search(self, query: str, fmt: str, limit: int) -> Snapshot:
         self.searches.append((query, fmt, limit))
         if query.count('"') % 2:

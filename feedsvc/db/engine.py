@@ -8,7 +8,7 @@ service with a web server, an ingest job and a dispatcher in one process must av
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,7 +45,11 @@ def _sqlite_setup(engine: Engine) -> None:
 class Database:
     """One engine plus the two ways to use it: a read transaction or a write transaction."""
 
-    def __init__(self, url: str, *, echo: bool = False) -> None:
+    def __init__(
+        self, url: str, *, echo: bool = False, pool: Mapping[str, Any] | None = None
+    ) -> None:
+        """``pool``: extra ``create_engine`` pool arguments (``pool_size``, ``max_overflow``,
+        ``pool_timeout``, ``poolclass``) for an engine with a job of its own."""
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -57,7 +61,7 @@ class Database:
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         elif self.dialect == "postgresql" and parsed.drivername == "postgresql":
             url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-        self.engine = create_engine(url, **kwargs)
+        self.engine = create_engine(url, **kwargs, **(pool or {}))
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
 

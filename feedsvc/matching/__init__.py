@@ -6,6 +6,7 @@ article (:func:`document_from_article`), parse queries once (:func:`parse_query`
 """
 
 from .candidates import candidate_key_sets
+from .canonical import query_digest
 from .document import Document, Field, document_from_article, document_from_text, search_keys
 from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
@@ -30,6 +31,7 @@ __all__ = [
     "match_document",
     "normalize_query_terms",
     "parse_query",
+    "query_digest",
     "search_keys",
     "syllable_keys",
     "visible_text",

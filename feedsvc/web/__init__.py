@@ -13,12 +13,15 @@ if TYPE_CHECKING:
 def routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.admin import admin_routes
     from feedsvc.web.api import api_routes
+    from feedsvc.web.clients import RateLimiter
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
 
+    http = service.settings.http
+    limiter = RateLimiter(http.client_rate, http.client_burst)
     return [
         *health_routes(service),
-        *feed_routes(service.publisher, service.settings.http.cache_seconds),
+        *feed_routes(service.publisher, http.cache_seconds, limiter),
         *api_routes(service),
         *admin_routes(service),
     ]

@@ -43,7 +43,7 @@ def subscription_out(sub: sub_store.Subscription) -> SubscriptionOut:
 
 def list_subscriptions(service: Service, call: Call) -> tuple[int, SubscriptionList]:
     chat_id = call.params_as(SubscriptionParams).chat_id
-    with service.db.read() as conn:
+    with service.web_db.read() as conn:
         subs = sub_store.list_subscriptions(conn, chat_id)
     return 200, SubscriptionList(subscriptions=[subscription_out(s) for s in subs])
 
@@ -51,13 +51,13 @@ def list_subscriptions(service: Service, call: Call) -> tuple[int, SubscriptionL
 def create_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
     body = call.body_as(SubscriptionIn)
     sub, created = ops.add_subscription(
-        service.db, body.chat_id, body.chat_type, topic=body.topic, query=body.query
+        service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query
     )
     return (201 if created else 200), subscription_out(sub)
 
 
 def delete_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
-    return 200, subscription_out(ops.remove_subscription(service.db, call.int_param("id")))
+    return 200, subscription_out(ops.remove_subscription(service.web_db, call.int_param("id")))
 
 
 def _chat_out(chat: sub_store.Chat) -> ChatOut:
@@ -71,17 +71,17 @@ def _chat_out(chat: sub_store.Chat) -> ChatOut:
 
 
 def pause_chat(service: Service, call: Call) -> tuple[int, ChatOut]:
-    return 200, _chat_out(ops.set_chat_paused(service.db, call.int_param("chat_id"), True))
+    return 200, _chat_out(ops.set_chat_paused(service.web_db, call.int_param("chat_id"), True))
 
 
 def resume_chat(service: Service, call: Call) -> tuple[int, ChatOut]:
-    return 200, _chat_out(ops.set_chat_paused(service.db, call.int_param("chat_id"), False))
+    return 200, _chat_out(ops.set_chat_paused(service.web_db, call.int_param("chat_id"), False))
 
 
 def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
     p = call.params_as(DeliveryParams)
     rows, total = ops.list_deliveries(
-        service.db, state=p.state, chat_id=p.chat_id, topic=p.topic, limit=p.limit,
+        service.web_db, state=p.state, chat_id=p.chat_id, topic=p.topic, limit=p.limit,
         offset=p.offset,
     )  # fmt: skip
     items = [DeliveryOut.model_validate(asdict(r)) for r in rows]
@@ -90,13 +90,13 @@ def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
 
 def resend_delivery(service: Service, call: Call) -> tuple[int, ResendOut]:
     delivery_id = call.int_param("id")
-    ops.resend_delivery(service.db, delivery_id)
+    ops.resend_delivery(service.web_db, delivery_id)
     return 200, ResendOut(id=delivery_id, state="pending")
 
 
 def status(service: Service, call: Call) -> tuple[int, StatusOut]:
-    facts = collect_status(service)
-    details = ops.status_details(service.db)
+    facts = collect_status(service, service.web_db)
+    details = ops.status_details(service.web_db)
     outbox = {
         "queue_depth": details.queue_depth,
         "chat_pauses": [ChatPauseOut.model_validate(asdict(p)) for p in details.chat_pauses],

@@ -47,7 +47,7 @@ def topic_out(service: Service, topic: Topic) -> TopicOut:
 
 
 def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
-    with service.db.read() as conn:
+    with service.web_db.read() as conn:
         topics = topic_store.list_topics(conn)
     return 200, TopicList(topics=[topic_out(service, t) for t in topics])
 
@@ -60,46 +60,46 @@ def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool
         fields.description.strip(),
         fields.enabled,
     )
-    outcome = ops.save_topic(service.db, spec, "api", create_only=create_only)
+    outcome = ops.save_topic(service.web_db, spec, "api", create_only=create_only)
     return 201 if outcome == "created" else 200
 
 
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     body = call.body_as(TopicIn)
     status = _save(service, body.slug, body, create_only=True)
-    return status, topic_out(service, ops.get_topic(service.db, body.slug.strip()))
+    return status, topic_out(service, ops.get_topic(service.web_db, body.slug.strip()))
 
 
 def get_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
 
 
 def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     slug = call.path["slug"]
     status = _save(service, slug, call.body_as(TopicFields), create_only=False)
-    return status, topic_out(service, ops.get_topic(service.db, slug.strip()))
+    return status, topic_out(service, ops.get_topic(service.web_db, slug.strip()))
 
 
 def delete_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    topic = ops.get_topic(service.db, call.path["slug"])
-    ops.delete_topic(service.db, topic.slug)
+    topic = ops.get_topic(service.web_db, call.path["slug"])
+    ops.delete_topic(service.web_db, topic.slug)
     return 200, topic_out(service, topic)
 
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    ops.set_topic_enabled(service.db, call.path["slug"], True)
-    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+    ops.set_topic_enabled(service.web_db, call.path["slug"], True)
+    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
 
 
 def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    ops.set_topic_enabled(service.db, call.path["slug"], False)
-    return 200, topic_out(service, ops.get_topic(service.db, call.path["slug"]))
+    ops.set_topic_enabled(service.web_db, call.path["slug"], False)
+    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
 
 
 def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
     body = call.body_as(PreviewIn)
     try:
-        result = preview(service.db, body.query, scan=body.scan, samples=body.samples)
+        result = preview(service.web_db, body.query, scan=body.scan, samples=body.samples)
     except QueryError as exc:
         raise ops.OperationError(
             "invalid", str(exc), field="query", position=exc.position
@@ -133,7 +133,7 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
 
 def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
-    result = ops.backfill_topic(service.db, call.path["slug"], days or None)
+    result = ops.backfill_topic(service.web_db, call.path["slug"], days or None)
     return 200, BackfillOut(scanned=result.scanned, matched=result.matched, added=result.added)
 
 

@@ -13,7 +13,9 @@ because feedgen swaps the process locale while formatting RSS dates.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import math
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
@@ -28,6 +30,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
+from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.http_cache import (
     Reply,
     Snapshot,
@@ -41,17 +44,38 @@ DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
 SEARCH_SLUG = "search"
 ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created any moment
+REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal``)
+
+
+class RenderJob(Protocol):
+    """A render the backend reserved capacity for: call it once off the event loop, or
+    :meth:`discard` it (frees the capacity; a no-op after the call)."""
+
+    def __call__(self) -> Snapshot: ...
+
+    def discard(self) -> None: ...
 
 
 class FeedBackend(Protocol):
-    """What the HTTP layer needs from storage (implemented by the lead's snapshot cache)."""
+    """What the HTTP layer needs from storage (implemented by ``feedsvc.publish``).
+
+    Every method is called on the event loop and must be cheap; work that is not (a render
+    from the DB) comes back as a :class:`RenderJob`, which the routes run in the thread pool.
+    """
 
     def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
-        """The topic feed, or None for an unknown/disabled slug (→ 404). No DB when cached."""
+        """The topic feed at the default limit, or None for an unknown/disabled slug (→ 404).
+        Never touches the DB."""
         ...
 
-    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
-        """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)."""
+    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
+        """A non-default ``?limit=`` of the topic feed (None → 404); may raise
+        :class:`Overloaded` (→ 503)."""
+        ...
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)
+        and :class:`Overloaded` when there is no capacity to render it (→ 503)."""
         ...
 
     def opml(self) -> Snapshot:
@@ -65,6 +89,14 @@ class FeedBackend(Protocol):
 
 class BadRequest(ValueError):
     """A request parameter we cannot serve; its text is the 400 body."""
+
+
+class Overloaded(Exception):
+    """No capacity for this render now (→ 503 with ``Retry-After: retry_after`` seconds)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 def query_params(request: Request) -> dict[str, str]:
@@ -119,10 +151,15 @@ def query_error_type() -> type[Exception]:
     return cast(type[Exception], getattr(module, "QueryError", ValueError))
 
 
-def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
+def feed_routes(
+    backend: FeedBackend, cache_seconds: int, limiter: RateLimiter | None = None
+) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
     ``/`` and ``/feed.xsl``. ``cache_seconds`` feeds ``Cache-Control: public, max-age=N``.
 
+    Requests that may render on demand (search feeds, a non-default ``?limit=``) first spend a
+    token of ``limiter`` for their client (429 with ``Retry-After`` when out), and the backend
+    may refuse them with :class:`Overloaded` (503 with ``Retry-After``).
     GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
     """
 
@@ -142,15 +179,23 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
         params = query_params(request)
         try:
             limit = parse_limit(params.get("limit"))
-            if slug == SEARCH_SLUG:
-                return serve_feed(request, await _search(params, fmt, limit), fmt)
+            if limit == DEFAULT_LIMIT and slug != SEARCH_SLUG:  # the cached snapshot: a lookup
+                snapshot = backend.snapshot(slug, fmt, limit)
+            else:  # may render: rate-limited per client, then off the event loop
+                wait = limiter.take(request_client(request)) if limiter is not None else None
+                if wait is not None:
+                    count_feed_response(fmt, 429)
+                    return await refusal(429, "Too many requests from your address", wait)
+                if slug == SEARCH_SLUG:
+                    return serve_feed(request, await _search(params, fmt, limit), fmt)
+                found = backend.limited(slug, fmt, limit)
+                snapshot = None if found is None else await rendered(found)
         except BadRequest as exc:
             count_feed_response(fmt, 400)
             return text_response(400, f"{exc}\n")
-        if limit == DEFAULT_LIMIT:  # the cached snapshot: a dictionary lookup
-            snapshot = backend.snapshot(slug, fmt, limit)
-        else:  # a non-default limit may render, off the event loop
-            snapshot = await run_in_threadpool(backend.snapshot, slug, fmt, limit)
+        except Overloaded as exc:
+            count_feed_response(fmt, 503)
+            return await refusal(503, f"Busy: {exc}", exc.retry_after)
         if snapshot is None:
             count_feed_response(fmt, 404)
             return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
@@ -161,9 +206,19 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
         if not query:
             raise BadRequest("missing query: use /feeds/search.rss?q=WORDS")
         try:
-            return await run_in_threadpool(backend.search, query, fmt, limit)
+            found = backend.search(query, fmt, limit)
         except query_error as exc:
             raise BadRequest(f"invalid query: {exc}") from exc
+        return await rendered(found)
+
+    async def rendered(found: Snapshot | RenderJob) -> Snapshot:
+        """The snapshot, rendering it in the thread pool first if it is a job."""
+        if isinstance(found, Snapshot):
+            return found
+        try:
+            return await run_in_threadpool(found)
+        finally:
+            found.discard()  # frees its slot if the job never ran (e.g. cancelled)
 
     async def opml(request: Request) -> Response:
         return serve(request, backend.opml())
@@ -173,6 +228,16 @@ def feed_routes(backend: FeedBackend, cache_seconds: int) -> list[Route]:
 
     xsl = _load_xsl()
     query_error = query_error_type()
+
+    async def refusal(status: int, message: str, wait: float) -> Response:
+        """429/503 with ``Retry-After``, sent after :data:`REFUSAL_DELAY`: a client that does
+        not wait as told (a flood) then costs one cheap answer per second per connection
+        instead of keeping the event loop busy answering it."""
+        await asyncio.sleep(REFUSAL_DELAY)
+        seconds = max(1, math.ceil(wait))
+        response = text_response(status, f"{message}; retry in {seconds} s\n")
+        response.headers["Retry-After"] = str(seconds)
+        return response
 
     async def stylesheet(request: Request) -> Response:
         if xsl is None:

@@ -26,11 +26,12 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
+from cachetools import TTLCache
 from starlette.responses import Response
 
 #: Bodies smaller than this are sent as they are: gzip would save nothing worth a CPU cycle.
@@ -255,3 +256,54 @@ def text_response(status: int, message: str, max_age: int = 0) -> Response:
             "x-content-type-options": "nosniff",  # the query text is echoed: never sniff HTML
         },
     )
+
+
+#: What a cached snapshot may cost beyond its body: the gzip copy (never larger than the body,
+#: or it is not kept) and the prepared header sets.
+SNAPSHOT_OVERHEAD = 2048
+
+
+def snapshot_cost(snapshot: Snapshot) -> int:
+    """Bytes a cached snapshot may hold once served: body, its gzip copy, headers (an upper
+    bound, so the cache's budget holds however the snapshot is later served)."""
+    return 2 * len(snapshot.body) + SNAPSHOT_OVERHEAD
+
+
+class SnapshotCache:
+    """Snapshots rendered on demand (search feeds, ``?limit=`` variants), bounded in **bytes**
+    (see :func:`snapshot_cost`) and kept at most ``ttl`` seconds; least recently used go first.
+
+    A bound on entries would not bound memory: one entry may be a 200-item feed of 1 MB. A
+    snapshot larger than the whole budget is served but not kept. Thread-safe (routes render
+    in the thread pool). Built on ``cachetools.TTLCache`` with ``getsizeof``.
+    """
+
+    def __init__(self, max_bytes: int, ttl: float) -> None:
+        self.max_bytes = max_bytes
+        self._data: TTLCache[Hashable, Snapshot] = TTLCache(max_bytes, ttl, getsizeof=snapshot_cost)
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable) -> Snapshot | None:
+        with self._lock:
+            return self._data.get(key)
+
+    def put(self, key: Hashable, snapshot: Snapshot) -> None:
+        if snapshot_cost(snapshot) > self.max_bytes:
+            return
+        with self._lock:
+            self._data[key] = snapshot
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+    @property
+    def size(self) -> int:
+        """Bytes held now (by :func:`snapshot_cost`), for tests and metrics."""
+        with self._lock:
+            self._data.expire()
+            return int(self._data.currsize)
+
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._data)

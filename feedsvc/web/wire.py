@@ -26,8 +26,9 @@ import logging
 from urllib.parse import unquote
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
+from feedsvc.web.connections import BoundedHttpProtocol, bind_limits
 from feedsvc.web.feeds import FeedFastPath, count_feed_response
 from feedsvc.web.http_cache import Reply
 
@@ -37,8 +38,9 @@ _CLOSE = b"connection: close\r\n"
 log = logging.getLogger(__name__)
 
 
-class FeedWireProtocol(HttpToolsProtocol):
-    """uvicorn's httptools protocol with plain feed polls answered in the parser callbacks."""
+class FeedWireProtocol(BoundedHttpProtocol):
+    """uvicorn's httptools protocol with plain feed polls answered in the parser callbacks,
+    under the connection limits of :class:`~feedsvc.web.connections.BoundedHttpProtocol`."""
 
     fast: FeedFastPath  # set by :func:`wire_protocol`
 
@@ -64,6 +66,7 @@ class FeedWireProtocol(HttpToolsProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        self._head_done()
         try:
             found = self._poll()
         except Exception:  # httptools would turn it into a misleading 400: let ASGI answer 500
@@ -93,10 +96,8 @@ class FeedWireProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         if not self._direct:
             super().on_message_complete()
-
-    def _idle(self) -> bool:
-        """Nothing is being answered by the ASGI app on this connection, nor queued for it."""
-        return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
+        else:
+            self._message_done()
 
     def _poll(self) -> tuple[Reply, str] | None:
         """The reply if this request is a plain feed poll that is safe to answer here."""
@@ -131,6 +132,19 @@ class FeedWireProtocol(HttpToolsProtocol):
         return self._defaults[1]
 
 
-def wire_protocol(fast: FeedFastPath) -> type[asyncio.Protocol]:
-    """A :class:`FeedWireProtocol` class bound to ``fast``, for ``uvicorn.Config(http=...)``."""
-    return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast})
+def wire_protocol(
+    fast: FeedFastPath,
+    *,
+    header_timeout: float = 10.0,
+    max_header_bytes: int = 32768,
+    max_connections: int = 2000,
+) -> type[asyncio.Protocol]:
+    """A :class:`FeedWireProtocol` class bound to ``fast`` and these connection limits (see
+    :mod:`feedsvc.web.connections`), for ``uvicorn.Config(http=...)``."""
+    limits = bind_limits(
+        FeedWireProtocol,
+        header_timeout=header_timeout,
+        max_header_bytes=max_header_bytes,
+        max_connections=max_connections,
+    )
+    return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast, **limits})

@@ -1,0 +1,171 @@
+"""Feeds rendered on demand — search feeds and ``?limit=`` variants — at a bounded cost each.
+
+Topic feeds at the default limit are pre-rendered snapshots (:mod:`feedsvc.publish`): serving
+them costs a dictionary lookup. Everything else a public URL can ask for is rendered when asked,
+so anyone can make the service work; each such request is bounded (issue #12 §1):
+
+* **Candidates come from the archive search index**, never from a scan: a search asks
+  :func:`feedsvc.store.articles.candidate_ids` for the newest :data:`SEARCH_CHECK` articles
+  whose keys could match (as preview and backfill do) and re-checks them with the matcher,
+  loading them :data:`CHECK_CHUNK` at a time and stopping at ``limit`` matches. A query the
+  index cannot serve (only terms without indexable keys) checks the newest ``SEARCH_CHECK``.
+  So a search feed lists matches among the newest candidates, not necessarily all matches.
+* **Only the requested format is rendered.**
+* **The cache is keyed on the parsed query** (:func:`feedsvc.matching.query_digest`), so
+  equivalent spellings share one entry, and it is bounded in bytes
+  (:class:`feedsvc.web.http_cache.SnapshotCache`), shared with the ``?limit=`` variants. A
+  shared entry shows the query text of the request that rendered it.
+* **At most** ``http.search_concurrency`` uncached renders run at once (:class:`RenderSlots`,
+  taken on the event loop); a request beyond that is refused at once
+  (:class:`feedsvc.web.feeds.Overloaded`, a 503 with ``Retry-After``) rather than queued, so a
+  flood cannot build a backlog of threads, DB connections or memory.
+
+The per-client rate limit in front of these routes is the web layer's
+(:mod:`feedsvc.web.clients`). DB work runs on the engine for web requests, so a flood never
+takes connections from ingest or the dispatcher (:class:`feedsvc.app.Service`).
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.feeds import FeedMeta, render_feed
+from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES
+from feedsvc.matching import (
+    Query,
+    candidate_key_sets,
+    document_from_article,
+    match_document,
+    parse_query,
+    query_digest,
+)
+from feedsvc.store.articles import candidate_ids, latest_articles, stored_articles
+from feedsvc.web.feeds import Overloaded
+from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+
+#: Candidates the matcher re-checks per search at most (newest first). Re-checking costs about
+#: 0.1–1 ms per article (normalising its text), so a search costs well under a second of CPU.
+SEARCH_CHECK = 400
+#: Candidates loaded from the DB per round trip; a broad query stops after the first chunk.
+CHECK_CHUNK = 100
+#: Seconds a rendered search feed or ``?limit=`` variant is kept (ingest changes clear it too).
+RENDER_TTL = 60.0
+#: Seconds a refused client is told to wait (``Retry-After``): about one uncached render.
+RETRY_AFTER = 2
+
+
+class RenderJob:
+    """A render that holds one of :class:`RenderSlots`' slots: called once (off the event loop),
+    it renders and frees the slot; :meth:`discard` frees it when the call never happened."""
+
+    def __init__(self, free: threading.BoundedSemaphore, work: Callable[[], Snapshot]) -> None:
+        self._free = free
+        self._work = work
+        self._held = True
+        self._lock = threading.Lock()
+
+    def __call__(self) -> Snapshot:
+        try:
+            return self._work()
+        finally:
+            self.discard()
+
+    def discard(self) -> None:
+        with self._lock:
+            held, self._held = self._held, False
+        if held:
+            self._free.release()
+
+
+class RenderSlots:
+    """At most ``size`` on-demand renders at once. :meth:`reserve` takes a slot now or raises
+    :class:`~feedsvc.web.feeds.Overloaded`: nobody ever waits for one. Slots are taken on the
+    event loop, so a refused request never costs a thread-pool hop."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._free = threading.BoundedSemaphore(size)
+
+    def reserve(self, work: Callable[[], Snapshot]) -> RenderJob:
+        if not self._free.acquire(blocking=False):
+            raise Overloaded("too many uncached feed renders at once", RETRY_AFTER)
+        return RenderJob(self._free, work)
+
+
+MetasFor = Callable[[str], dict[str, FeedMeta]]
+Resolver = Callable[[str], str | None]
+
+
+class SearchFeeds:
+    """``/feeds/search.FMT?q=`` over the state DB (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        cache: SnapshotCache,
+        slots: RenderSlots,
+        resolve: Resolver,
+        metas: MetasFor,
+    ) -> None:
+        self.db = db
+        self.cache = cache
+        self.slots = slots
+        self.resolve = resolve  # @slug → that topic's query text
+        self.metas = metas  # query text → {fmt: FeedMeta}
+
+    def feed(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """The cached search feed, or a job rendering it (holding a render slot).
+
+        Cheap enough for the event loop: parsing is bounded by the query limits. Raises
+        ``QueryError`` (→ 400) or ``Overloaded`` (→ 503).
+        """
+        parsed = parse_query(query, self.resolve)
+        key = ("search", query_digest(parsed), fmt, limit)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+        return self.slots.reserve(lambda: self._render(key, parsed, query, fmt, limit))
+
+    def _render(
+        self, key: tuple[object, ...], parsed: Query, query: str, fmt: str, limit: int
+    ) -> Snapshot:
+        cached = self.cache.get(key)  # rendered meanwhile for an equivalent request
+        if cached is not None:
+            return cached
+        found = self.matches(parsed, limit)
+        body = render_feed(self.metas(query)[fmt], found, fmt)
+        snapshot = make_snapshot(body, MEDIA_TYPES[fmt], newest(found))
+        self.cache.put(key, snapshot)
+        return snapshot
+
+    def matches(self, parsed: Query, limit: int) -> list[Article]:
+        """Up to ``limit`` matches among the newest :data:`SEARCH_CHECK` candidates, newest
+        first; at most ``SEARCH_CHECK`` documents are normalised and matched."""
+        found: list[Article] = []
+        with self.db.read() as conn:
+            ids = candidate_ids(conn, candidate_key_sets(parsed), SEARCH_CHECK)
+            if ids is None:
+                chunks: Iterator[Sequence[Article]] = iter(
+                    [[s.article for s in latest_articles(conn, SEARCH_CHECK)]]
+                )
+            else:
+                chunks = (
+                    [s.article for s in stored_articles(conn, ids[i : i + CHECK_CHUNK])]
+                    for i in range(0, len(ids), CHECK_CHUNK)
+                )
+            for chunk in chunks:
+                for article in chunk:
+                    if match_document(parsed, document_from_article(article)):
+                        found.append(article)
+                        if len(found) >= limit:
+                            return found
+        return found
+
+
+def newest(articles: Sequence[Article]) -> datetime:
+    """The feed's Last-Modified: its newest item's update, or the empty-feed date."""
+    return max((a.updated_at or a.published_at for a in articles), default=EMPTY_FEED_DATE)

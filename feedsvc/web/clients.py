@@ -1,0 +1,83 @@
+"""Who the client is, and how much it may ask: trusted proxies and the per-client rate limit.
+
+**Client address.** ``X-Forwarded-For`` is believed only from the peers listed in
+``http.trusted_proxies`` (addresses or CIDR networks); with none listed it is ignored, so a
+client cannot pick its own address to dodge a limit. uvicorn's ``ProxyHeadersMiddleware`` does
+the work (it walks the header from the right, skipping trusted hops, and also takes
+``X-Forwarded-Proto``); :func:`with_trusted_proxies` installs it in our app rather than in
+uvicorn's config, so tests and embedders get the same behaviour as ``feedsvc run``. uvicorn's own
+default (trust loopback) is switched off in :func:`feedsvc.app.uvicorn_config`.
+
+**Limits key** (:func:`client_key`): an IPv4 address, or the /64 network of an IPv6 one — one
+subscriber's LAN gets a /64, so per-address limits would let one host use 2^64 addresses.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import threading
+import time
+from collections.abc import Sequence
+from typing import cast
+
+from cachetools import LRUCache
+from starlette.requests import Request
+from starlette.types import ASGIApp
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
+
+#: Distinct clients a limiter remembers; the least recently seen are forgotten first.
+MAX_CLIENTS = 10_000
+
+
+def with_trusted_proxies(app: ASGIApp, trusted: Sequence[str]) -> ASGIApp:
+    """``app`` behind uvicorn's proxy-header middleware trusting exactly ``trusted``."""
+    if not trusted:
+        return app
+    middleware = ProxyHeadersMiddleware(app, trusted_hosts=list(trusted))  # type: ignore[arg-type]
+    return cast(ASGIApp, middleware)  # uvicorn types ASGI with its own TypedDicts
+
+
+def client_key(host: str | None) -> str:
+    """The address limits count per: IPv4 as is, IPv6 by its /64; other text as is."""
+    if not host:
+        return "unknown"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return host
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
+
+
+def request_client(request: Request) -> str:
+    """:func:`client_key` of the request's client (already resolved through trusted proxies)."""
+    return client_key(request.client.host if request.client else None)
+
+
+class RateLimiter:
+    """A token bucket per client: ``burst`` requests at once, refilled at ``rate`` per second.
+
+    Memory is bounded (:data:`MAX_CLIENTS` buckets, least recently used forgotten, which only
+    ever gives a forgotten client a fresh burst). Thread-safe.
+    """
+
+    def __init__(self, rate: float, burst: int, max_clients: int = MAX_CLIENTS) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._buckets: LRUCache[str, tuple[float, float]] = LRUCache(max_clients)
+        self._lock = threading.Lock()
+
+    def take(self, client: str, now: float | None = None) -> float | None:
+        """Spend one token: None when allowed, else the seconds until a token is back."""
+        current = time.monotonic() if now is None else now
+        with self._lock:
+            tokens, last = self._buckets.get(client, (float(self.burst), current))
+            tokens = min(float(self.burst), tokens + (current - last) * self.rate)
+            if tokens < 1.0:
+                self._buckets[client] = (tokens, current)
+                return (1.0 - tokens) / self.rate
+            self._buckets[client] = (tokens - 1.0, current)
+            return None
