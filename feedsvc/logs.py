@@ -2,15 +2,24 @@
 
 Secrets are scrubbed in a handler filter, so even a third-party library that logs a URL with
 the bot token in it (httpx does, at INFO) cannot leak it.
+
+Logged values come from outside (article URLs and titles, query strings, chat names, request
+lines): a newline in one would start what looks like a new log record. In text mode every
+control character of a message (C0, DEL, C1, and the Unicode line/paragraph separators) is
+written as an escape (``\n``, ``\x1b``, ``\u2028``), for every logger, ours and libraries';
+a traceback keeps its lines but each is indented, so none can pass for a record. JSON mode
+escapes them by construction.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from typing import Any
 
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -37,6 +46,48 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+#: Control characters (Unicode category Cc) and the line/paragraph separators.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_controls(text: str) -> str:
+    """``text`` with each control character as a visible escape, so it stays on one line."""
+    return _CONTROL.sub(_escape, text)
+
+
+def _escape(match: re.Match[str]) -> str:
+    char = match[0]
+    return _ESCAPES.get(char) or char.encode("unicode_escape").decode("ascii")
+
+
+class TextFormatter(logging.Formatter):
+    """``HH:MM:SS LEVEL logger: message`` with control characters escaped (see the module
+    docstring); exception and stack text follow, each line indented."""
+
+    def formatMessage(self, record: logging.LogRecord) -> str:
+        record.message = escape_controls(record.message)
+        return super().formatMessage(record)
+
+    def formatException(self, ei: Any) -> str:
+        return _indent(super().formatException(ei))
+
+    def formatStack(self, stack_info: str) -> str:
+        return _indent(super().formatStack(stack_info))
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.exc_text and not record.exc_info:  # pre-rendered (RedactSecrets) tracebacks
+            record.exc_text = _indent(record.exc_text)
+        return super().format(record)
+
+
+def _indent(text: str) -> str:
+    """Every line of a traceback indented, control characters inside lines escaped."""
+    if text.startswith("    "):
+        return text  # already done (a record formatted twice)
+    return "\n".join("    " + escape_controls(line) for line in text.splitlines())
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         doc: dict[str, object] = {
@@ -60,7 +111,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

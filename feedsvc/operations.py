@@ -6,6 +6,7 @@ enforces the same rules (slug format, query validity, references) and reports th
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -57,12 +58,28 @@ def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
         raise OperationError("invalid", str(exc), field="query", position=exc.position) from None
 
 
+#: C0 control characters other than tab, newline and carriage return: not text (PostgreSQL
+#: refuses NUL outright; XML 1.0 allows none of them), so never part of a topic's fields.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _check_text(spec: TopicSpec) -> None:
+    for name in ("title", "description", "query"):
+        found = _CONTROL.search(getattr(spec, name))
+        if found:
+            code = f"U+{ord(found[0]):04X}"
+            raise OperationError(
+                "invalid", f"{name} contains a control character ({code})", field=name
+            )
+
+
 def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``)."""
     if err := validate_slug(spec.slug):
         raise OperationError("invalid", f"slug {err}", field="slug")
     if not spec.title.strip():
         raise OperationError("invalid", "title is required", field="title")
+    _check_text(spec)
     with db.write() as conn:
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         if create_only and spec.slug in existing:

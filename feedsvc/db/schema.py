@@ -260,3 +260,13 @@ rate_buckets = Table(
     Column("tokens", Float, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# Admin sessions ended before their expiry (logout): checked on every admin request, so a
+# logout holds across restarts and on every replica. Rows are dropped once the session would
+# have expired anyway.
+revoked_sessions = Table(
+    "revoked_sessions",
+    metadata,
+    Column("session_id", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False, index=True),
+)

@@ -10,20 +10,22 @@ or a chat supplies is rendered as text.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import jinja2
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
+from feedsvc.web.clients import request_client
 from feedsvc.web.i18n import translator
 
 if TYPE_CHECKING:
@@ -62,8 +64,6 @@ class Admin:
         self.t = translator(self.settings.admin.language)
         self.secure = self.settings.http.public_url.startswith("https://")
         self.limiter = auth.LoginLimiter()
-        self._revoked: dict[str, float] = {}  # logged-out session ids → when they expire
-        self._lock = threading.Lock()
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("feedsvc.web", "templates"),
             autoescape=True,
@@ -78,8 +78,8 @@ class Admin:
     # -- helpers --------------------------------------------------------------------------
     def key(self) -> bytes | None:
         """Read per request, so a changed token (env or file) takes effect on the next restart
-        or file change and logs every session out."""
-        token = self.settings.admin_token()
+        or file change and logs every session out. None: no usable token (admin closed)."""
+        token = auth.configured_token(self.settings)
         return auth.derive_key(token) if token else None
 
     def page(
@@ -87,7 +87,10 @@ class Admin:
     ) -> HTMLResponse:
         flash = None
         if ctx is not None:
-            raw = auth.unsign_value(ctx.key, ctx.request.cookies.get(auth.FLASH_COOKIE))
+            try:
+                raw = auth.unsign_value(ctx.key, ctx.request.cookies.get(auth.FLASH_COOKIE))
+            except auth.Malformed:
+                raw = None
             if raw:
                 try:
                     flash = json.loads(raw)
@@ -123,12 +126,23 @@ class Admin:
             secure=self.secure,
         )
 
-    def revoked(self, sid: str) -> bool:
-        with self._lock:
-            now = time.time()
-            for old in [s for s, exp in self._revoked.items() if exp < now]:
-                del self._revoked[old]
-            return sid in self._revoked
+    async def revoked(self, sid: str) -> bool:
+        """Logged out (on any replica, before any restart): :mod:`feedsvc.store.sessions`."""
+
+        def check() -> bool:
+            with self.service.web_db.read() as conn:
+                return sessions.is_revoked(conn, sid)
+
+        return await run_in_threadpool(check)
+
+    def malformed(self, request: Request) -> Response:
+        """400 for a cookie or CSRF value no feedsvc issued; a damaged admin cookie is cleared
+        so the browser's next request starts clean."""
+        response = self.message(self.t("malformed"), 400)
+        for name in (auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE):
+            if not request.cookies.get(name, "").isascii():
+                response.delete_cookie(name, path=auth.COOKIE_PATH)
+        return response
 
     # -- the guard ------------------------------------------------------------------------
     def guard(self, handler: Handler, *, json_errors: bool = False) -> Callable[..., Any]:
@@ -136,8 +150,16 @@ class Admin:
             key = self.key()
             if key is None:
                 return self.message(self.t("not_configured"), 503)
+            try:
+                return await checked(request, key)
+            except auth.Malformed:
+                return self.malformed(request)
+
+        async def checked(request: Request, key: bytes) -> Response:
+            if any("\x00" in str(value) for value in request.path_params.values()):
+                return self.message(self.t("not_found"), 404)  # no slug or id holds a NUL
             session = auth.read_session(key, request.cookies.get(auth.SESSION_COOKIE))
-            if session is None or self.revoked(session.id):
+            if session is None or await self.revoked(session.id):
                 if request.method != "GET" or json_errors:
                     return self._deny(json_errors, 401, "login required")
                 target = quote(request.url.path, safe="/")
@@ -161,13 +183,16 @@ class Admin:
         return self.message(self.t("forbidden") if status == 403 else reason, status)
 
     # -- login / logout -------------------------------------------------------------------
-    def client(self, request: Request) -> str:
-        return request.client.host if request.client else "unknown"
-
     async def login(self, request: Request) -> Response:
         key = self.key()
         if key is None:
             return self.message(self.t("not_configured"), 503)
+        try:
+            return await self._login(request, key)
+        except auth.Malformed:
+            return self.malformed(request)
+
+    async def _login(self, request: Request, key: bytes) -> Response:
         next_path = request.query_params.get("next", "")
         if not next_path.startswith(PREFIX + "/") or next_path.startswith(PREFIX + "//"):
             next_path = PREFIX + "/topics"
@@ -176,10 +201,11 @@ class Admin:
         if not auth.origin_allowed(request, self.settings.http.public_url):
             return self.message(self.t("forbidden"), 403)
         form = await request.form()
+        given = auth.require_ascii(str(form.get("csrf", "")))
         nonce = auth.unsign_value(key, request.cookies.get(auth.LOGIN_COOKIE))
-        if nonce is None or not auth.check_csrf(key, "login:" + nonce, str(form.get("csrf", ""))):
+        if nonce is None or not auth.check_csrf(key, "login:" + nonce, given):
             return self.message(self.t("forbidden"), 403)
-        client = self.client(request)
+        client = request_client(request)  # through http.trusted_proxies only
         wait = self.limiter.blocked(client)
         if wait is not None:
             response = self._login_form(
@@ -187,7 +213,7 @@ class Admin:
             )
             response.headers["Retry-After"] = str(round(wait))
             return response
-        token = self.settings.admin_token() or ""
+        token = auth.configured_token(self.settings) or ""
         if not auth.check_token(str(form.get("token", "")), token):
             self.limiter.failed(client)
             return self._login_form(key, next_path, self.t("login_failed"), 401)
@@ -215,8 +241,13 @@ class Admin:
         return response
 
     async def logout(self, request: Request, ctx: Ctx) -> Response:
-        with self._lock:
-            self._revoked[ctx.session.id] = ctx.session.issued + auth.SESSION_SECONDS
+        expires = datetime.fromtimestamp(ctx.session.issued + auth.SESSION_SECONDS, UTC)
+
+        def revoke() -> None:
+            with self.service.web_db.write() as conn:
+                sessions.revoke(conn, ctx.session.id, expires, datetime.now(UTC))
+
+        await run_in_threadpool(revoke)
         response = RedirectResponse(f"{PREFIX}/login", status_code=303)
         response.delete_cookie(auth.SESSION_COOKIE, path=auth.COOKIE_PATH)
         return response

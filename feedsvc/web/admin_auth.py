@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import threading
 import time
@@ -19,6 +20,10 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
+
+from feedsvc.config import Settings
+
+log = logging.getLogger(__name__)
 
 SESSION_COOKIE = "feedsvc_admin"
 LOGIN_COOKIE = "feedsvc_login"  # pre-session nonce: the login form has a CSRF token too
@@ -38,9 +43,42 @@ def _sign(key: bytes, purpose: str, value: str) -> str:
     return hmac.new(key, f"{purpose}:{value}".encode(), hashlib.sha256).hexdigest()
 
 
+def configured_token(settings: Settings) -> str | None:
+    """The admin token, or None when none is set or its file cannot be read (the admin and
+    the API then answer 503 "not configured", never 500; the reason is logged, not the
+    token). One place for the web admin and the API."""
+    try:
+        return settings.admin_token()
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+        log.error("admin.token_file %s cannot be read: %s", settings.admin.token_file, reason)
+        return None
+
+
+class Malformed(ValueError):
+    """A cookie or CSRF value that no feedsvc could have issued (→ 400, not a failed check).
+
+    Everything feedsvc signs is ASCII; a client sending other bytes (Starlette hands cookie
+    bytes over as Latin-1 text, form fields as UTF-8) is broken or probing.
+    """
+
+
+def require_ascii(value: str) -> str:
+    """``value`` if ASCII, else :class:`Malformed` (every token feedsvc issues is ASCII)."""
+    if not value.isascii():
+        raise Malformed("non-ASCII characters in a session cookie or CSRF token")
+    return value
+
+
+def _equal(given: str, expected: str) -> bool:
+    """Constant-time comparison of text of any content (``hmac.compare_digest`` raises
+    TypeError for non-ASCII ``str``; bytes it compares whatever they hold)."""
+    return hmac.compare_digest(given.encode("utf-8", "surrogatepass"), expected.encode())
+
+
 def check_token(given: str, expected: str) -> bool:
     """Constant-time comparison of the submitted admin token."""
-    return hmac.compare_digest(given.encode(), expected.encode())
+    return _equal(given, expected)
 
 
 @dataclass(frozen=True)
@@ -56,11 +94,12 @@ def new_session_cookie(key: bytes, now: float | None = None) -> str:
 
 
 def read_session(key: bytes, cookie: str | None, now: float | None = None) -> Session | None:
-    """The session in a cookie when its signature is valid and it has not expired."""
-    if not cookie or cookie.count(".") != 2:
+    """The session in a cookie when its signature is valid and it has not expired.
+    Raises :class:`Malformed` for a cookie holding non-ASCII characters."""
+    if not cookie or require_ascii(cookie).count(".") != 2:
         return None
     sid, issued, sig = cookie.split(".")
-    if not hmac.compare_digest(sig, _sign(key, "session", f"{sid}.{issued}")):
+    if not _equal(sig, _sign(key, "session", f"{sid}.{issued}")):
         return None
     try:
         at = int(issued)
@@ -77,7 +116,8 @@ def csrf_token(key: bytes, session_id: str) -> str:
 
 
 def check_csrf(key: bytes, session_id: str, given: str | None) -> bool:
-    return bool(given) and hmac.compare_digest(str(given), csrf_token(key, session_id))
+    """Raises :class:`Malformed` for a token holding non-ASCII characters."""
+    return bool(given) and _equal(require_ascii(str(given)), csrf_token(key, session_id))
 
 
 def sign_value(key: bytes, value: str) -> str:
@@ -86,10 +126,11 @@ def sign_value(key: bytes, value: str) -> str:
 
 
 def unsign_value(key: bytes, signed: str | None) -> str | None:
-    if not signed or "|" not in signed:
+    """The value when its signature is valid. Raises :class:`Malformed` for non-ASCII."""
+    if not signed or "|" not in require_ascii(signed):
         return None
     value, sig = signed.rsplit("|", 1)
-    return value if hmac.compare_digest(sig, _sign(key, "value", value)) else None
+    return value if _equal(sig, _sign(key, "value", value)) else None
 
 
 def origin_allowed(request: Request, public_url: str) -> bool:

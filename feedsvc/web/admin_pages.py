@@ -5,6 +5,7 @@ call runs in the thread pool so a slow query never stalls the event loop serving
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -23,11 +24,31 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+from feedsvc.web.api_models import MAX_ID
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
 
 T = TypeVar("T")
+_INTEGER = re.compile(r"-?[0-9]{1,16}")
+#: Pages past this are empty anyway (100 rows a page); the offset stays a small integer.
+MAX_PAGE = 1_000_000
+
+
+def id_param(text: str) -> int | None:
+    """A row id from a URL: ASCII digits within the ids the API accepts, else None (→ 404).
+    ``int()`` alone would take "²"-like digits, 5,000-digit numbers (ValueError) and values a
+    database column cannot hold (OverflowError on SQLite, an error on PostgreSQL)."""
+    if not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    return value if abs(value) <= MAX_ID else None
+
+
+def page_param(text: str) -> int:
+    """``?page=``: 1 for anything that is not a page number; at most :data:`MAX_PAGE`."""
+    value = id_param(text.strip())
+    return 1 if value is None or value < 1 else min(value, MAX_PAGE)
 PREVIEW_SCAN = 2000
 PREVIEW_SAMPLES = 10
 MAX_QUERY = 4000
@@ -36,7 +57,7 @@ DELIVERIES_PER_PAGE = 100
 
 def page_routes(admin: Admin) -> list[Route]:
     service = admin.service
-    db = service.db
+    db = service.web_db  # request work: its own pool (feedsvc.app.Service)
     t = admin.t
 
     async def db_call(fn: Callable[..., T], *args: Any) -> T:
@@ -207,9 +228,8 @@ def page_routes(admin: Admin) -> list[Route]:
 
     def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:
         async def handler(request: Request, ctx: Ctx) -> Response:
-            try:
-                chat_id = int(request.path_params["chat_id"])  # groups have negative ids
-            except ValueError:
+            chat_id = id_param(request.path_params["chat_id"])  # groups have negative ids
+            if chat_id is None:
                 return admin.message(t("not_found"), 404)
 
             def run() -> bool:
@@ -227,7 +247,9 @@ def page_routes(admin: Admin) -> list[Route]:
         return handler
 
     async def sub_delete(request: Request, ctx: Ctx) -> Response:
-        sub_id = int(request.path_params["sub_id"])
+        sub_id = id_param(request.path_params["sub_id"])
+        if sub_id is None:
+            return admin.message(t("not_found"), 404)
 
         def run() -> int:
             with db.write() as conn:
@@ -245,8 +267,7 @@ def page_routes(admin: Admin) -> list[Route]:
         state = request.query_params.get("state", "")
         if state not in ("", delivery_store.DEAD, *delivery_store.STATES):
             state = ""
-        page_text = request.query_params.get("page", "1")
-        page = max(1, int(page_text)) if page_text.isdigit() else 1
+        page = page_param(request.query_params.get("page", "1"))
         per_page = DELIVERIES_PER_PAGE
         rows, total = await db_call(
             lambda: ops.list_deliveries(
@@ -267,8 +288,10 @@ def page_routes(admin: Admin) -> list[Route]:
         )
 
     async def resend(request: Request, ctx: Ctx) -> Response:
-        delivery_id = int(request.path_params["delivery_id"])
+        delivery_id = id_param(request.path_params["delivery_id"])
         back = "/deliveries?state=dead"
+        if delivery_id is None:
+            return admin.message(t("not_found"), 404)
         try:
             await db_call(ops.resend_delivery, db, delivery_id)
         except ops.OperationError as exc:
@@ -279,7 +302,7 @@ def page_routes(admin: Admin) -> list[Route]:
     # -- status ---------------------------------------------------------------------------
     async def status(request: Request, ctx: Ctx) -> Response:
         def load() -> dict[str, Any]:
-            facts = collect_status(service)
+            facts = collect_status(service, service.web_db)
             details = ops.status_details(db, errors=20)
             return {"facts": facts, "held": details.chat_pauses, "errors": details.recent_errors}
 
@@ -313,8 +336,8 @@ def page_routes(admin: Admin) -> list[Route]:
         Route(p + "/subscriptions", g(subscriptions), methods=["GET"]),
         Route(p + "/chats/{chat_id}/pause", g(chat_pause(True)), methods=["POST"]),
         Route(p + "/chats/{chat_id}/resume", g(chat_pause(False)), methods=["POST"]),
-        Route(p + "/subscriptions/{sub_id:int}/delete", g(sub_delete), methods=["POST"]),
+        Route(p + "/subscriptions/{sub_id}/delete", g(sub_delete), methods=["POST"]),
         Route(p + "/deliveries", g(deliveries), methods=["GET"]),
-        Route(p + "/deliveries/{delivery_id:int}/resend", g(resend), methods=["POST"]),
+        Route(p + "/deliveries/{delivery_id}/resend", g(resend), methods=["POST"]),
         Route(p + "/status", g(status), methods=["GET"]),
     ]

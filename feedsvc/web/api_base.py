@@ -11,7 +11,6 @@ errors the CLI and the web admin get) or :class:`ApiError`.
 
 from __future__ import annotations
 
-import hmac
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.operations import OperationError
+from feedsvc.web import admin_auth
 from feedsvc.web.api_models import MAX_ID, Body, ErrorOut, Out, Params
 
 if TYPE_CHECKING:
@@ -109,16 +109,11 @@ class Endpoint:
 def check_token(service: Service, request: Request) -> None:
     """503 when no admin token is configured (the API is then off), 401 unless the request
     carries it as a Bearer token; compared in constant time."""
-    try:
-        expected = service.settings.admin_token()
-    except OSError:
-        expected = None
+    expected = admin_auth.configured_token(service.settings)
     if not expected:
         raise ApiError(503, "admin.token not configured: the admin API is disabled")
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not hmac.compare_digest(
-        given.strip().encode(), expected.encode()
-    ):
+    if scheme.lower() != "bearer" or not admin_auth.check_token(given.strip(), expected):
         raise ApiError(401, "missing or wrong Bearer token", headers={"WWW-Authenticate": "Bearer"})
 
 

@@ -21,7 +21,9 @@ EN: dict[str, str] = {
     "login_failed": "Wrong token.",
     "login_limited": "Too many failed attempts; try again in {seconds} s.",
     "not_configured": "The admin is disabled: no admin token is configured "
-    "(set FEEDSVC_ADMIN__TOKEN or admin.token_file).",
+    "(set FEEDSVC_ADMIN__TOKEN or admin.token_file) or its file cannot be read.",
+    "malformed": "Bad request: a cookie or form token is damaged. It has been cleared; "
+    "reload the page and log in again.",
     "forbidden": "Forbidden: the form expired or came from another site. Reload and try again.",
     "not_found": "Not found.",
     "slug": "Slug",
@@ -118,7 +120,9 @@ VI: dict[str, str] = {
     "login_failed": "Sai mã.",
     "login_limited": "Sai quá nhiều lần; thử lại sau {seconds} giây.",
     "not_configured": "Trang quản trị đang tắt: chưa cấu hình mã quản trị "
-    "(đặt FEEDSVC_ADMIN__TOKEN hoặc admin.token_file).",
+    "(đặt FEEDSVC_ADMIN__TOKEN hoặc admin.token_file) hoặc không đọc được tệp mã.",
+    "malformed": "Yêu cầu không hợp lệ: cookie hoặc mã biểu mẫu bị hỏng. Đã xoá; "
+    "hãy tải lại trang và đăng nhập lại.",
     "forbidden": "Bị từ chối: biểu mẫu đã hết hạn hoặc đến từ trang khác. Tải lại rồi thử lại.",
     "not_found": "Không tìm thấy.",
     "slug": "Mã (slug)",

@@ -1,0 +1,104 @@
+"""Logged values cannot forge log lines (issue #12 §7): control characters in any logger's
+message are escaped in text mode, tracebacks stay indented under their record, JSON stays one
+object per line; secrets are still scrubbed."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import re
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from feedsvc.logs import setup_logging
+
+RECORD = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL)\s")
+FORGED = "https://example.vn/tin.html\n12:00:00 INFO    feedsvc.dispatch: sent to chat 1"
+
+
+@pytest.fixture
+def captured() -> Iterator[io.StringIO]:
+    """What the root handler writes, after each test's own ``setup_logging`` (see ``to``)."""
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    yield stream
+    root.handlers[:] = saved[0]
+    root.setLevel(saved[1])
+
+
+def to(stream: io.StringIO, level: str = "INFO", **options: object) -> None:
+    """``setup_logging`` as the service calls it, its handler writing to ``stream``."""
+    setup_logging(level, **options)  # type: ignore[arg-type]
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(stream)
+
+
+def lines(stream: io.StringIO) -> list[str]:
+    return stream.getvalue().splitlines()
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        FORGED,
+        "a\r\n12:00:00 ERROR x: y",
+        "tab\there",
+        "bell\x07 esc\x1b[31mred",
+        "nel\x85next",
+        "ls\u2028ps\u2029end",
+        "nul\x00",
+        "vt\x0bff\x0c",
+    ],
+)
+@pytest.mark.parametrize("name", ["feedsvc.notify", "uvicorn.error", "httpx", "some.library"])
+def test_control_characters_never_start_a_line(
+    captured: io.StringIO, value: str, name: str
+) -> None:
+    to(captured)
+    logging.getLogger(name).warning("console alert: %s", value)
+    out = lines(captured)
+    assert len(out) == 1, out
+    assert RECORD.match(out[0])
+    assert not re.search(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]", out[0])
+
+
+def test_tracebacks_keep_their_lines_but_cannot_pass_for_records(captured: io.StringIO) -> None:
+    to(captured, secrets=["s3cr3t-token"])
+    try:
+        raise ValueError(f"bad url {FORGED} s3cr3t-token")
+    except ValueError:
+        logging.getLogger("feedsvc.ingest").exception("tick failed for %s", "row\n1")
+    out = lines(captured)
+    assert RECORD.match(out[0]) and "row\\n1" in out[0]
+    assert all(not RECORD.match(line) for line in out[1:]), out
+    assert all(line.startswith("    ") for line in out[1:])
+    assert "Traceback" in out[1] and "s3cr3t-token" not in captured.getvalue()
+
+
+@given(st.text())
+def test_any_message_is_one_line(value: str) -> None:
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        to(stream)
+        logging.getLogger("feedsvc.x").info("v=%s", value)
+    finally:
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+    text = stream.getvalue()
+    assert text.count("\n") == 1 and text.endswith("\n")
+    assert len(text.splitlines()) == 1
+
+
+def test_json_mode_is_one_object_per_line(captured: io.StringIO) -> None:
+    to(captured, fmt="json")
+    logging.getLogger("feedsvc.notify").warning("console alert: %s", FORGED)
+    (line,) = lines(captured)
+    assert json.loads(line)["msg"].endswith("sent to chat 1")
