@@ -52,8 +52,7 @@ def test_run_serves_health_and_stops_on_sigterm(
     wait_until(
         lambda: (r := get(f"{base}/readyz")) is not None and r.status_code == 200, 15, "/readyz"
     )
-    ready = httpx.get(f"{base}/readyz").json()
-    assert ready["ready"] is True and ready["database"] == "ok"
+    assert httpx.get(f"{base}/readyz").json() == {"ready": True}  # details need the token
     metrics = httpx.get(f"{base}/metrics").text
     assert "feedsvc_ingest_ticks_total" in metrics
     t0 = time.monotonic()

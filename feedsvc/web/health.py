@@ -1,62 +1,197 @@
-"""``/healthz`` (the process is up), ``/readyz`` (it can do its job), ``/metrics``."""
+"""``/healthz`` (the process is up), ``/readyz`` (it can serve), ``/metrics``.
+
+**Readiness means "this process can serve"** (issue #18 §3): its state DB answers and its feed
+snapshots are loaded. It does not depend on the CMS: during a source outage feeds, the admin and
+alerts already queued keep working, and a load balancer that turned every replica away at once
+would make that outage total. **Ingest health** is separate, ``/readyz?ingest=1``: not ready
+after :data:`INGEST_FAILURES` failed ticks in a row, or when no tick has succeeded within the
+ingest window (three polls plus :data:`READY_GRACE`; this covers a backoff past the window),
+from the tick bookkeeping in ``source_cursors`` that the ingestor keeps, so any replica answers
+for the leader.
+
+**Public answers are only ready / not ready** (``{"ready": true}``, 200 or 503): no host names,
+no error text. With the admin token as a Bearer token the answer adds the checks behind it.
+
+**Within its own deadline**: the DB probe runs off the event loop in a single-flight
+:class:`DbProbe` (one probe thread at most, ever; concurrent callers share it; its result is
+reused for :data:`PROBE_FRESH` seconds) and a caller waits at most :data:`PROBE_TIMEOUT`
+seconds, so a hung DB makes ``/readyz`` answer 503 promptly instead of hanging or piling up
+threads. The probe opens a fresh connection each time (no pool), so it cannot wait behind
+request work and it tests connecting too.
+"""
 
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
-from typing import TYPE_CHECKING
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.pool import NullPool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
-from feedsvc.store.cursors import get_cursor
+from feedsvc.db import Database
+from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
+from feedsvc.web import admin_auth
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
 READY_GRACE = timedelta(seconds=15)
+#: Consecutive failed ingest ticks after which ``/readyz?ingest=1`` is not ready.
+INGEST_FAILURES = 3
+#: Seconds a ``/readyz`` caller waits for the DB probe before answering not ready.
+PROBE_TIMEOUT = 2.0
+#: Seconds a probe result is reused (load balancers poll every few seconds, often several).
+PROBE_FRESH = 1.0
 
 
-def readiness(service: Service) -> tuple[bool, dict[str, object]]:
-    """DB reachable and, on a replica that ingests, a tick completed recently."""
-    checks: dict[str, object] = {}
-    try:
-        with service.db.read() as conn:
-            cursor = get_cursor(conn, service.ingestor.source.name)
-            metrics.QUEUE_DEPTH.set(queue_depth(conn))
-        checks["database"] = "ok"
-    except SQLAlchemyError as exc:
-        checks["database"] = f"error: {type(exc).__name__}"
-        return False, checks
-    ok = True
-    if service.roles.scheduler:
-        now = service.db.now()
-        limit = timedelta(seconds=3 * service.settings.source.poll_seconds) + READY_GRACE
-        last = cursor.last_tick_at
-        checks["last_ingest_tick"] = last.isoformat() if last else None
-        checks["last_ingest_error"] = cursor.last_error
-        if cursor.last_success_at:
-            metrics.INGEST_LAG.set((now - cursor.last_success_at).total_seconds())
-        started = service.started_at or now
-        ok = now - started < limit if last is None else now - last < limit
-    return ok, checks
+@dataclass(frozen=True)
+class ProbeResult:
+    """One DB round trip: ``error`` is None when it answered; ``cursor`` is the ingest
+    bookkeeping read by it; ``at`` is ``time.monotonic()`` when it finished."""
+
+    at: float
+    error: str | None = None
+    cursor: Cursor | None = None
+    queue: int | None = None
+
+
+class DbProbe:
+    """The state DB probe behind ``/readyz``: single-flight, off the loop, with a deadline."""
+
+    def __init__(self, db: Database, source_name: str) -> None:
+        self.db = db
+        self.source_name = source_name
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz-probe")
+        self._running: asyncio.Future[ProbeResult] | None = None
+        self._last: ProbeResult | None = None
+
+    def _run(self) -> ProbeResult:
+        try:
+            with self.db.read() as conn:
+                cursor = get_cursor(conn, self.source_name)
+                queue = queue_depth(conn)
+            return ProbeResult(time.monotonic(), cursor=cursor, queue=queue)
+        except (SQLAlchemyError, OSError) as exc:
+            return ProbeResult(time.monotonic(), error=type(exc).__name__)
+
+    async def result(self) -> ProbeResult:
+        """A fresh enough probe result, or a timeout result after :data:`PROBE_TIMEOUT`."""
+        last = self._last
+        if last is not None and time.monotonic() - last.at < PROBE_FRESH:
+            return last
+        if self._running is None:  # never a second probe while one is still out
+            running = asyncio.get_running_loop().run_in_executor(self._executor, self._run)
+            running.add_done_callback(self._finished)
+            self._running = running
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._running), PROBE_TIMEOUT)
+        except TimeoutError:
+            return ProbeResult(time.monotonic(), error=f"no answer within {PROBE_TIMEOUT:g} s")
+
+    def _finished(self, done: asyncio.Future[ProbeResult]) -> None:
+        self._running = None
+        if not done.cancelled() and done.exception() is None:
+            self._last = done.result()
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        self.db.dispose()
+
+
+@dataclass
+class Readiness:
+    ready: bool
+    checks: dict[str, Any] = field(default_factory=dict)
+
+
+def serving(service: Service, probe: ProbeResult) -> Readiness:
+    """Can this process serve: state DB answered, feed snapshots loaded."""
+    loaded = service.publisher.loaded
+    checks: dict[str, Any] = {
+        "database": "ok" if probe.error is None else f"error: {probe.error}",
+        "snapshots": "loaded" if loaded else "not loaded yet",
+    }
+    return Readiness(probe.error is None and loaded, checks)
+
+
+def ingest_health(service: Service, probe: ProbeResult, now: datetime) -> Readiness:
+    """Is ingest keeping up: not :data:`INGEST_FAILURES` failures in a row, and a tick
+    succeeded within the window (a fresh process gets the window from its start)."""
+    if probe.cursor is None:
+        return Readiness(False, {"database": f"error: {probe.error}"})
+    cursor = probe.cursor
+    window = timedelta(seconds=3 * service.settings.source.poll_seconds) + READY_GRACE
+    since = cursor.last_success_at or service.started_at or now
+    checks: dict[str, Any] = {
+        "last_tick": cursor.last_tick_at.isoformat() if cursor.last_tick_at else None,
+        "last_success": cursor.last_success_at.isoformat() if cursor.last_success_at else None,
+        "failures_in_a_row": cursor.failures,
+        "last_error": cursor.last_error,
+        "window_seconds": window.total_seconds(),
+    }
+    ok = cursor.failures < INGEST_FAILURES and now - since <= window
+    return Readiness(ok, checks)
+
+
+def authorised(service: Service, request: Request) -> bool:
+    """The request carries the admin token as a Bearer token (details may be shown)."""
+    token = admin_auth.configured_token(service.settings)
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    return bool(token) and scheme.lower() == "bearer" and admin_auth.check_token(
+        given.strip(), token or ""
+    )
+
+
+def probe_database(service: Service) -> Database:
+    """A pool-less engine on the state DB for the probe (an in-memory DB is shared instead)."""
+    from feedsvc.app import in_memory
+
+    url = service.settings.database.url
+    return service.db if in_memory(url) else Database(url, pool={"poolclass": NullPool})
 
 
 def health_routes(service: Service) -> list[Route]:
+    probe: DbProbe | None = None
+
+    def get_probe() -> DbProbe:
+        nonlocal probe
+        if probe is None:
+            probe = DbProbe(probe_database(service), service.ingestor.source.name)
+            service.on_stop.append(probe.close)
+        return probe
+
     async def healthz(_request: Request) -> Response:
         return PlainTextResponse("ok\n")
 
-    async def readyz(_request: Request) -> Response:
-        ok, checks = await asyncio.to_thread(readiness, service)
-        return JSONResponse({"ready": ok, **checks}, status_code=200 if ok else 503)
+    async def readyz(request: Request) -> Response:
+        result = await get_probe().result()
+        if request.query_params.get("ingest") in ("1", "true", "yes"):
+            state = ingest_health(service, result, datetime.now(UTC))
+        else:
+            state = serving(service, result)
+        body: dict[str, Any] = {"ready": state.ready}
+        if authorised(service, request):
+            body |= state.checks
+        headers = {"Cache-Control": "no-store"}
+        return JSONResponse(body, status_code=200 if state.ready else 503, headers=headers)
 
     async def metrics_endpoint(_request: Request) -> Response:
-        await asyncio.to_thread(readiness, service)  # refreshes the lag gauge
+        result = await get_probe().result()  # refreshes the gauges it feeds
+        if result.queue is not None:
+            metrics.QUEUE_DEPTH.set(result.queue)
+        if result.cursor is not None and result.cursor.last_success_at is not None:
+            lag = datetime.now(UTC) - result.cursor.last_success_at
+            metrics.INGEST_LAG.set(lag.total_seconds())
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return [

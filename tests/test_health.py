@@ -1,0 +1,192 @@
+"""``/readyz`` (issue #12 §7, #18 §3): ready means "this process can serve" (state DB answers,
+snapshots loaded), not "the CMS is up"; ingest health is ``/readyz?ingest=1``; the public answer
+is only ready / not ready, details need the admin token; and it answers within its own deadline
+when the DB hangs, with never more than one probe thread."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy.pool import NullPool
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.config import load_config
+from feedsvc.db import Database
+from feedsvc.store import cursors
+from feedsvc.web import health
+
+TOKEN = "readyz-admin-token-0123456789"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def make_service(db_url: str, **source: Any) -> Service:
+    settings = load_config(
+        None,
+        {
+            "database": {"url": db_url},
+            "topics": {"import_on_start": False},
+            "source": {"poll_seconds": 1, **source},
+        },
+    )
+    service = Service(settings, Roles(scheduler=True, bot=False))
+    service.prepare()
+    service.started_at = datetime.now(UTC)
+    return service
+
+
+@pytest.fixture
+def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    service = make_service(db_url)
+    yield service
+    for callback in service.on_stop:
+        callback()
+    service.web_db.dispose()
+    service.db.dispose()
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
+        yield c
+
+
+async def test_public_answer_is_only_ready_details_need_the_token(
+    client: httpx.AsyncClient,
+) -> None:
+    public = await client.get("/readyz")
+    assert public.status_code == 200 and public.json() == {"ready": True}
+    wrong = await client.get("/readyz", headers={"Authorization": "Bearer nope"})
+    assert wrong.json() == {"ready": True}
+    detailed = (await client.get("/readyz", headers=AUTH)).json()
+    assert detailed["ready"] is True
+    assert detailed["database"] == "ok" and detailed["snapshots"] == "loaded"
+
+
+def fail_ingest(db: Database, source: str, failures: int, last_success_ago: float) -> None:
+    """What an ingest in backoff leaves in ``source_cursors``: failures in a row, an error
+    naming an internal host, the last success long ago (ticks skipped while backing off)."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        cursors.record_success(conn, source, None, None, now - timedelta(seconds=last_success_ago))
+        for _ in range(failures):
+            cursors.record_failure(
+                conn, source, "OperationalError: connection to cms-db.internal:3306 refused",
+                now - timedelta(seconds=last_success_ago),
+            )
+
+
+async def test_a_cms_outage_in_backoff_leaves_the_replica_ready(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    fail_ingest(service.db, service.ingestor.source.name, failures=6, last_success_ago=600)
+    await asyncio.sleep(health.PROBE_FRESH)
+    serving = await client.get("/readyz")
+    assert serving.status_code == 200 and serving.json() == {"ready": True}
+    ingest = await client.get("/readyz?ingest=1")
+    assert ingest.status_code == 503 and ingest.json() == {"ready": False}
+    assert "cms-db.internal" not in ingest.text
+    detailed = (await client.get("/readyz?ingest=1", headers=AUTH)).json()
+    assert detailed["failures_in_a_row"] == 6 and "cms-db.internal" in detailed["last_error"]
+
+
+@pytest.mark.parametrize(("failures", "ago", "ready"), [
+    (0, 1, True), (2, 1, True), (3, 1, False), (0, 600, False), (1, 600, False),
+])
+async def test_ingest_readiness(
+    service: Service, client: httpx.AsyncClient, failures: int, ago: float, ready: bool
+) -> None:
+    fail_ingest(service.db, service.ingestor.source.name, failures, ago)
+    await asyncio.sleep(health.PROBE_FRESH)
+    response = await client.get("/readyz?ingest=1")
+    assert (response.status_code == 200) is ready
+    assert (await client.get("/readyz")).status_code == 200  # serving is unaffected
+
+
+async def test_not_ready_until_snapshots_are_loaded(db_url: str) -> None:
+    overrides = {"database": {"url": db_url}, "topics": {"import_on_start": False}}
+    settings = load_config(None, overrides)
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    try:
+        from feedsvc.db import upgrade
+
+        upgrade(service.db)
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            assert (await c.get("/readyz")).status_code == 503
+            service.publisher.sync()
+            assert (await c.get("/readyz")).status_code == 200
+    finally:
+        for callback in service.on_stop:
+            callback()
+        service.web_db.dispose()
+        service.db.dispose()
+
+
+# --- a database that never answers --------------------------------------------------------------
+
+
+@pytest.fixture
+def black_hole() -> Iterator[int]:
+    """A TCP port that accepts connections and then never says a word (a dead host behind a
+    live load balancer, or a NAT that lost its state)."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(64)
+    held: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                held.append(server.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    yield server.getsockname()[1]
+    stop.set()
+    thread.join(5)
+    for conn in held:
+        conn.close()
+    server.close()
+
+
+async def test_readyz_answers_in_time_when_the_db_hangs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, black_hole: int
+) -> None:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    service = make_service(f"sqlite:///{tmp_path / 'state.db'}")
+    url = f"postgresql+psycopg://x@127.0.0.1:{black_hole}/x"
+    hung = Database(url, pool={"poolclass": NullPool})
+    monkeypatch.setattr(health, "probe_database", lambda _service: hung)
+    try:
+        transport = httpx.ASGITransport(app=create_app(service))
+        async with httpx.AsyncClient(transport=transport, base_url="http://t", timeout=30) as c:
+            started = time.monotonic()
+            answers = await asyncio.gather(*(c.get("/readyz") for _ in range(20)))
+            answers += [await c.get("/readyz", headers=AUTH) for _ in range(3)]
+            elapsed = time.monotonic() - started
+        assert {a.status_code for a in answers} == {503}
+        assert answers[0].json() == {"ready": False}
+        assert "no answer" in answers[-1].json()["database"]
+        assert elapsed < 4 * (health.PROBE_TIMEOUT + 1)  # each wave waits one deadline
+        probes = [t for t in threading.enumerate() if t.name.startswith("readyz-probe")]
+        assert len(probes) <= 1, probes
+    finally:
+        for callback in service.on_stop:
+            callback()
+        service.web_db.dispose()
+        service.db.dispose()
