@@ -286,3 +286,32 @@ def test_odd_admin_parameters_are_4xx(
     data = {**form, "csrf": csrf(client)} if form is not None else None
     response = client.request(method, path, data=data, follow_redirects=False)
     assert response.status_code < 500, response.text[:300]
+
+
+def test_the_revoked_sessions_migration_keeps_existing_data(db_url: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import inspect, select
+
+    from feedsvc.db import Database, upgrade
+    from feedsvc.db.schema import topics
+    from feedsvc.store import sessions
+    from feedsvc.store.topics import TopicSpec, save_topic
+
+    db = Database(db_url)
+    try:
+        upgrade(db, "0003")
+        assert "revoked_sessions" not in inspect(db.engine).get_table_names()
+        with db.write() as conn:
+            save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
+                       datetime.now(UTC))
+        upgrade(db)
+        with db.write() as conn:
+            assert conn.execute(select(topics.c.slug)).scalars().all() == ["kien-thuy"]
+            now = datetime.now(UTC)
+            sessions.revoke(conn, "sid-1", now.replace(year=now.year + 1), now)
+            sessions.revoke(conn, "sid-1", now.replace(year=now.year + 1), now)  # twice: fine
+        with db.read() as conn:
+            assert sessions.is_revoked(conn, "sid-1") and not sessions.is_revoked(conn, "x")
+    finally:
+        db.dispose()
