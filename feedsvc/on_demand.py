@@ -27,8 +27,11 @@ takes connections from ingest or the dispatcher (:class:`feedsvc.app.Service`).
 
 from __future__ import annotations
 
+import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from feedsvc.articles import Article
@@ -58,11 +61,29 @@ RENDER_TTL = 60.0
 RETRY_AFTER = 2
 
 
-class RenderJob:
-    """A render that holds one of :class:`RenderSlots`' slots: called once (off the event loop),
-    it renders and frees the slot; :meth:`discard` frees it when the call never happened."""
+#: Nice value of render threads (Linux: per thread): under CPU contention the kernel runs the
+#: event loop thread, which answers feed polls, before a search render.
+RENDER_NICENESS = 10
 
-    def __init__(self, free: threading.BoundedSemaphore, work: Callable[[], Snapshot]) -> None:
+
+def _lower_priority() -> None:
+    # not Linux, or not allowed: renders then run at normal priority
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), RENDER_NICENESS)
+
+
+class RenderJob:
+    """A render that holds one of :class:`RenderSlots`' slots: called once (off the event loop,
+    in ``executor``), it renders and frees the slot; :meth:`discard` frees it when the call
+    never happened."""
+
+    def __init__(
+        self,
+        free: threading.BoundedSemaphore,
+        work: Callable[[], Snapshot],
+        executor: ThreadPoolExecutor,
+    ) -> None:
+        self.executor = executor
         self._free = free
         self._work = work
         self._held = True
@@ -89,11 +110,15 @@ class RenderSlots:
     def __init__(self, size: int) -> None:
         self.size = size
         self._free = threading.BoundedSemaphore(size)
+        #: One thread per slot, at a lower OS priority than the event loop (see RENDER_NICENESS).
+        self.executor = ThreadPoolExecutor(
+            size, thread_name_prefix="feed-render", initializer=_lower_priority
+        )
 
     def reserve(self, work: Callable[[], Snapshot]) -> RenderJob:
         if not self._free.acquire(blocking=False):
             raise Overloaded("too many uncached feed renders at once", RETRY_AFTER)
-        return RenderJob(self._free, work)
+        return RenderJob(self._free, work, self.executor)
 
 
 MetasFor = Callable[[str], dict[str, FeedMeta]]

@@ -37,6 +37,8 @@ class Backend:
     def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
         return SNAPSHOT if slug == "kien-thuy" else None
 
+    limited = snapshot
+
     def search(self, query: str, fmt: str, limit: int) -> Snapshot:
         return SNAPSHOT
 

@@ -17,12 +17,12 @@ import asyncio
 import importlib
 import math
 from collections.abc import Iterable
+from concurrent.futures import Executor
 from datetime import UTC, datetime
 from importlib import resources
 from typing import Protocol, cast
 from urllib.parse import parse_qsl
 
-from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
@@ -48,8 +48,12 @@ REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal`
 
 
 class RenderJob(Protocol):
-    """A render the backend reserved capacity for: call it once off the event loop, or
-    :meth:`discard` it (frees the capacity; a no-op after the call)."""
+    """A render the backend reserved capacity for: call it once off the event loop (in
+    ``executor``, its own threads), or :meth:`discard` it (frees the capacity; a no-op after
+    the call)."""
+
+    @property
+    def executor(self) -> Executor: ...
 
     def __call__(self) -> Snapshot: ...
 
@@ -216,7 +220,7 @@ def feed_routes(
         if isinstance(found, Snapshot):
             return found
         try:
-            return await run_in_threadpool(found)
+            return await asyncio.get_running_loop().run_in_executor(found.executor, found)
         finally:
             found.discard()  # frees its slot if the job never ran (e.g. cancelled)
 
