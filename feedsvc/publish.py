@@ -258,9 +258,17 @@ class FeedPublisher:
 
         return self.slots.reserve(render)
 
-    def search(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
-        """The ad-hoc search feed (:meth:`feedsvc.on_demand.SearchFeeds.feed`)."""
+    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """The ad-hoc search feed if cached, else a job rendering it (holding a render slot;
+        :meth:`feedsvc.on_demand.SearchFeeds.feed`). What the HTTP routes call."""
         return self.searches.feed(query, fmt, limit)
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
+        """The ad-hoc search feed, rendered here if not cached (CLI and tests; the routes use
+        :meth:`search_job` to render off the event loop). Raises ``QueryError`` and
+        :class:`~feedsvc.web.feeds.Overloaded` like it."""
+        found = self.search_job(query, fmt, limit)
+        return found if isinstance(found, Snapshot) else found()
 
     def opml(self) -> Snapshot:
         if self._opml is None:

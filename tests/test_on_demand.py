@@ -59,8 +59,7 @@ def ingest(db: Database, ing: Ingestor, items: list[Any]) -> None:
 
 def search(pub: FeedPublisher, query: str, fmt: str, limit: int) -> Snapshot:
     """The search feed, rendered here when not cached (as the route does in its thread pool)."""
-    found = pub.search(query, fmt, limit)
-    return found if isinstance(found, Snapshot) else found()
+    return pub.search(query, fmt, limit)
 
 
 @pytest.fixture

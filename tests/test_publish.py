@@ -113,10 +113,10 @@ def test_search_and_limits(db: Database) -> None:
         *(article(i) for i in range(1, 6)),
         article(9, title="Giải bóng đá", body="<p>Sân vận động.</p>", summary=None),
     )
-    job = pub.search('"bóng đá"', "rss", 50)
+    job = pub.search_job('"bóng đá"', "rss", 50)
     assert not isinstance(job, Snapshot)  # not cached: a render job, run in the thread pool
     found = feedparser.parse(job().body)
-    cached = pub.search('"bóng đá"', "rss", 50)
+    cached = pub.search_job('"bóng đá"', "rss", 50)
     assert isinstance(cached, Snapshot) and feedparser.parse(cached.body) == found
     assert [e.title for e in found.entries] == ["Giải bóng đá"]
     limited = pub.snapshot("kien-thuy", "rss", 2)

@@ -97,6 +97,8 @@ class FakeBackend:
         hits = [a for a in ARTICLES if query.lower() in a.title.lower()][:limit]
         return self._render("search", fmt, hits)
 
+    search_job = search
+
     def opml(self) -> Snapshot:
         feeds = [(t.title, feed_urls(PUBLIC, t.slug)["rss"], SITE) for t in TOPICS]
         body = render_opml("Báo Hải Phòng", feeds)

@@ -42,6 +42,8 @@ class Backend:
     def search(self, query: str, fmt: str, limit: int) -> Snapshot:
         return SNAPSHOT
 
+    search_job = search
+
     def opml(self) -> Snapshot:
         return SNAPSHOT
 

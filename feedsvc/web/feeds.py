@@ -77,7 +77,7 @@ class FeedBackend(Protocol):
         :class:`Overloaded` (→ 503)."""
         ...
 
-    def search(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
         """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)
         and :class:`Overloaded` when there is no capacity to render it (→ 503)."""
         ...
@@ -210,7 +210,7 @@ def feed_routes(
         if not query:
             raise BadRequest("missing query: use /feeds/search.rss?q=WORDS")
         try:
-            found = backend.search(query, fmt, limit)
+            found = backend.search_job(query, fmt, limit)
         except query_error as exc:
             raise BadRequest(f"invalid query: {exc}") from exc
         return await rendered(found)
