@@ -176,7 +176,7 @@ class Service:
             callback(result)
         if result.stored or result.rejected:
             log.info(
-                "ingest: %d new, %d updated, %d rejected",
+                "ingest: %d new, %d updated, %d quarantined",
                 result.new,
                 result.updated,
                 result.rejected,
@@ -224,6 +224,8 @@ class Service:
 
     async def stop(self) -> None:
         log.info("feedsvc stopping")
+        if self._ingestor is not None:
+            self._ingestor.request_stop()  # a long catch-up returns after its current batch
         if self.bot is not None:
             await self.bot.stop()
         await self.jobs.stop()
@@ -260,6 +262,8 @@ def _record_metrics(result: TickResult) -> None:
     metrics.INGESTED.labels("new").inc(result.new)
     metrics.INGESTED.labels("updated").inc(result.updated)
     metrics.REJECTED.inc(result.rejected)
+    for row in result.quarantined:
+        metrics.QUARANTINED.labels(row.stage).inc()
     metrics.MATCHES.inc(sum(len(c.topic_ids) for c in result.changes))
 
 

@@ -13,7 +13,13 @@ INGESTED = Counter(
     "feedsvc_articles_ingested", "Articles stored by ingest", ["kind"], registry=REGISTRY
 )
 REJECTED = Counter(
-    "feedsvc_articles_rejected", "Source rows rejected as invalid", registry=REGISTRY
+    "feedsvc_articles_rejected", "Source rows ingest skipped (all quarantined)", registry=REGISTRY
+)
+QUARANTINED = Counter(
+    "feedsvc_ingest_quarantined",
+    "Source rows quarantined by ingest, by the stage that failed (read, parse, store)",
+    ["stage"],
+    registry=REGISTRY,
 )
 INGEST_LAG = Gauge(
     "feedsvc_ingest_lag_seconds",

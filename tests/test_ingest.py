@@ -141,3 +141,38 @@ def test_matches_are_stored_on_ingest(db: Database, ingestor: Ingestor) -> None:
         )
     assert sorted(rows) == [("TEST-00001", 1), ("TEST-00002", 1)]
     assert all(len(c.topic_ids) == 1 for c in result.changes)
+
+
+def test_a_batch_of_new_newer_and_repeated_keys(db: Database) -> None:
+    """The batch writer's decisions match a row-by-row pass: the newest version of a key
+    repeated in one batch wins, an edit replaces the article's topics, the rest are new."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thuỵ"'), "cli", now)
+        save_topic(conn, TopicSpec("bong-da", "Bóng đá", '"bóng đá"'), "cli", now)
+    ing = builtin_ingestor(db, batch_size=50)
+    add(db, article(1), at=now - timedelta(minutes=5))
+    assert ing.tick().new == 1
+    edited = replace(
+        article(1), title="Giải bóng đá thiếu niên", body="<p>Sôi nổi.</p>", summary=None,
+        updated_at=article(1).published_at + timedelta(hours=1),
+    )  # fmt: skip
+    with db.write() as conn:  # key 2 is written twice in the source before the next tick
+        upsert_source_articles(conn, [article(2, title="Bản nháp")], now - timedelta(minutes=3))
+    with db.write() as conn:
+        newer_2 = article(2, updated_at=article(2).published_at + timedelta(hours=2))
+        upsert_source_articles(conn, [edited, newer_2, article(3)], now - timedelta(minutes=1))
+    result = ing.tick()
+    by_key = {c.article.source_key: c for c in result.changes}
+    assert (result.new, result.updated) == (2, 1)
+    assert by_key["TEST-00002"].article.title == article(2).title  # the newer version
+    one = by_key["TEST-00001"]
+    assert not one.is_new and one.previous_topic_ids != one.topic_ids
+    with db.read() as conn:
+        topics_of_1 = conn.execute(
+            select(func.count())
+            .select_from(article_topics)
+            .join(articles, articles.c.id == article_topics.c.article_id)
+            .where(articles.c.source_key == "TEST-00001")
+        ).scalar_one()
+    assert topics_of_1 == 1  # the old match was replaced, not added to

@@ -26,7 +26,7 @@ from feedsvc.matching import (
 )
 from feedsvc.operations import backfill_topic
 from feedsvc.preview import preview
-from feedsvc.store.articles import SourcePosition, candidate_ids, insert_article
+from feedsvc.store.articles import SourcePosition, candidate_ids, insert_articles
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
@@ -48,16 +48,11 @@ WORDS = [
 def store(db: Database, *items: Article) -> list[int]:
     with db.write() as conn:
         now = db.now()
-        return [
-            insert_article(
-                conn,
-                a,
-                search_keys(document_from_article(a)),
-                SourcePosition(a.published_at, a.source_key),
-                now,
-            )
+        rows = [
+            (a, search_keys(document_from_article(a)), SourcePosition(a.published_at, a.source_key))
             for a in items
         ]
+        return insert_articles(conn, rows, now)
 
 
 def ids_for(db: Database, query: str, limit: int | None = None) -> list[int] | None:

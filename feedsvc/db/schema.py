@@ -230,6 +230,27 @@ source_cursors = Table(
     Column("last_success_at", UTCDateTime),
     Column("last_error", Text),
     Column("failures", Integer, nullable=False, default=0),
+    # a long catch-up (first sync): rows still behind the cursor, and rows/s (status, ETA)
+    Column("backlog", BigInteger),
+    Column("rate", Float),
+)
+
+# Source rows ingest could not take (issue 12 §3): one row per (source, source row id), kept
+# until the row is ingested after a change in the CMS. Listed by `feedsvc status` and the admin.
+ingest_quarantine = Table(
+    "ingest_quarantine",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column("source", String(100), nullable=False),
+    Column("source_id", String(255), nullable=False),
+    Column("source_key", String(255)),  # when it could be read
+    Column("source_cursor", UTCDateTime, nullable=False),  # the row's position, as in articles
+    Column("stage", String(10), nullable=False),  # read | parse | store
+    Column("reason", Text, nullable=False),
+    Column("first_seen_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    UniqueConstraint("source", "source_id"),
+    Index(None, "source", "source_cursor"),
 )
 
 feed_snapshots = Table(

@@ -20,6 +20,7 @@ side answers again.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
 from typing import Any
@@ -27,9 +28,12 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedsvc.articles import Article, ArticleError, parse_article
+from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
 from feedsvc.db import Database
+from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
+from feedsvc.ingest.errors import describe, is_infrastructure
+from feedsvc.ingest.isolate import SystemicReadError, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -38,18 +42,17 @@ from feedsvc.ingest.model import (
     TickResult,
     TransactionHook,
 )
+from feedsvc.ingest.progress import Progress
 from feedsvc.ingest.window import read_window
 from feedsvc.source import SourceError, SourceRow, SqlSource
-from feedsvc.store import articles as article_store
-from feedsvc.store import cursors
-from feedsvc.store.articles import Known, SourcePosition
-from feedsvc.store.topics import store_matches, topic_ids_of_article
+from feedsvc.store import cursors, quarantine
+from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
 
 #: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
-EXPECTED = (SQLAlchemyError, SourceError, OSError, UnicodeError)
+EXPECTED = (SQLAlchemyError, SourceError, SystemicReadError, OSError, UnicodeError)
 
 
 class Ingestor:
@@ -63,7 +66,6 @@ class Ingestor:
         poll_seconds: float,
         overlap_seconds: float,
         batch_size: int,
-        max_batches: int = 50,
         lease: IngestLease | None = None,
     ) -> None:
         self.db = db
@@ -73,15 +75,18 @@ class Ingestor:
         self.poll_seconds = poll_seconds
         self.overlap_seconds = overlap_seconds
         self.batch_size = batch_size
-        self.max_batches = max_batches
         self.hooks: list[TransactionHook] = []
         self.after_commit: list[AfterCommit] = []
         self.backoff = Backoff(poll_seconds)
         self.lease = lease
+        self._stop = threading.Event()
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises (trouble is logged, recorded and backed off)."""
         result = TickResult()
+        if self._stop.is_set():
+            result.skipped = True
+            return result
         if not self.backoff.due():
             outage = self.backoff.outage
             if outage is None or not self._answers(outage):
@@ -159,23 +164,48 @@ class Ingestor:
         if ts is not None and self.overlap_seconds:
             self._recheck_window(ts, id_, result)
         advanced = False
-        for _ in range(self.max_batches):
-            rows = self.source.after(ts, id_, self.batch_size)
-            if not rows:
+        progress: Progress | None = None
+        while not self._stop.is_set():
+            batch = read_batch(self.source, ts, id_, self.batch_size)
+            if batch.last is None:
                 break
-            last = rows[-1]
-            ts, id_ = last.cursor, last.id
-            self._store(rows, result, advance_to=(last.cursor_ts, codec.encode(ts, id_)))
+            if batch.full and progress is None:  # a backlog: count it once, report as we go
+                progress = Progress(self.source.count_after(ts, id_))
+                log.info("ingest: %d rows behind the cursor, catching up", progress.total)
+            ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
+            if progress is not None:
+                progress.advance(len(batch.rows) + len(batch.unreadable))
+            self._store(
+                batch.rows,
+                result,
+                (batch.last.cursor_ts, codec.encode(ts, id_)),
+                unreadable=batch.unreadable,
+                backlog=(
+                    progress.backlog if progress is not None and batch.full else 0,
+                    None if progress is None else round(progress.rate, 1),
+                ),
+            )
             advanced = True
-            if len(rows) < self.batch_size:
+            if not batch.full:
                 break
-        else:
-            log.info("ingest: %d batches this tick, continuing next tick", self.max_batches)
+            if progress is not None and progress.due():
+                log.info("ingest from %s: %s", self.source.name, progress.line())
+            with self.db.read() as conn:  # a topic edited during a long catch-up applies now
+                self.index.refresh(conn)
+        if self._stop.is_set():
+            log.info("ingest: stopping between batches, %d row(s) committed", result.read)
+        elif progress is not None:
+            log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
         if not advanced:  # the tick's bookkeeping (success, failures reset) without a batch
             with self.db.write() as conn:
                 now = self.db.now()
                 self._check_lease(conn, now)
                 cursors.record_success(conn, self.source.name, None, None, now)
+
+    def request_stop(self) -> None:
+        """Make a running tick return after its current batch (committed), and later ticks
+        return at once: shutdown never waits for a long catch-up (SIGTERM within seconds)."""
+        self._stop.set()
 
     def _check_lease(self, conn: Connection, now: datetime) -> None:
         """Fencing: renewing takes the lease row lock until this transaction ends."""
@@ -193,41 +223,64 @@ class Ingestor:
             rows = self.source.rows_by_ids(window.lo, hi, hi_id, unseen)
             self._store(rows, result, advance_to=None)
 
-    def _parse(self, rows: Sequence[SourceRow], result: TickResult) -> list[tuple[Any, Article]]:
-        parsed = []
+    def _parse(
+        self, rows: Sequence[SourceRow]
+    ) -> tuple[list[tuple[SourceRow, Article]], list[Quarantined]]:
+        parsed, rejected = [], []
         for row in rows:
             try:
                 parsed.append((row, parse_article(row.record, self.tz)))
-            except ArticleError as exc:
-                result.rejected += 1
-                log.warning("source %s row id=%s rejected: %s", self.source.name, row.id, exc)
-        return parsed
+            except Exception as exc:  # whatever a row's values make the parser raise
+                key = row.record.get("source_key")
+                reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
+                rejected.append(
+                    Quarantined(
+                        str(row.id),
+                        row.cursor_ts,
+                        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
+                        "parse",
+                        reason,
+                    )
+                )
+        return parsed, rejected
 
     def _store(
         self,
         rows: Sequence[SourceRow],
         result: TickResult,
         advance_to: tuple[datetime, str] | None,
+        unreadable: Sequence[Quarantined] = (),
+        backlog: tuple[int, float | None] | None = None,
     ) -> None:
-        result.read += len(rows)
-        parsed = self._parse(rows, result)
-        changes: list[Change] = []
-        with self.db.write() as conn:
-            now = self.db.now()
-            self._check_lease(conn, now)
-            known = article_store.known_versions(conn, (a.source_key for _, a in parsed))
-            for row, article in parsed:
-                at = SourcePosition(row.cursor_ts, str(row.id))
-                change = self._apply(conn, at, article, known.get(article.source_key), now)
-                if change is not None:
-                    changes.append(change)
-                    known[article.source_key] = Known(
-                        change.article_id, article.version, at.cursor, at.id
-                    )
-            for hook in self.hooks:
-                hook(conn, changes, now)
-            if advance_to is not None:
-                cursors.record_success(conn, self.source.name, *advance_to, now)
+        """Store one batch and move the cursor (with ``backlog``: rows still behind it and the
+        catch-up's rows/s), in one transaction. When the state DB refuses
+        the batch for a reason other than its own failure, the batch is stored again row by
+        row, each in a savepoint, and the rows it still refuses are quarantined."""
+        result.read += len(rows) + len(unreadable)
+        parsed, rejected = self._parse(rows)
+        skipped = [*unreadable, *rejected]
+        items = writer.prepare(self.db, self.index, parsed)  # matching: outside the write lock
+        try:
+            changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
+        except Exception as exc:
+            if is_infrastructure(exc):
+                raise
+            log.warning(
+                "ingest: the state DB refused a batch of %d row(s) (%s); storing it row by row",
+                len(items),
+                describe(exc),
+            )
+            changes, refused = self._write(items, skipped, advance_to, backlog, isolate=True)
+        for q in (*skipped, *refused):
+            log.warning(
+                "source %s row id=%s%s quarantined (%s): %s",
+                self.source.name,
+                q.source_id,
+                f" ({q.source_key})" if q.source_key else "",
+                q.stage,
+                q.reason,
+            )
+        result.quarantined += [*skipped, *refused]
         result.stored += len(changes)
         result.new += sum(c.is_new for c in changes)
         result.updated += sum(not c.is_new for c in changes)
@@ -239,39 +292,50 @@ class Ingestor:
                 except Exception:  # a broken listener must not undo a committed ingest
                     log.exception("after-ingest callback failed")
 
-    def _apply(
+    def _write(
         self,
-        conn: Connection,
-        at: SourcePosition,
-        article: Article,
-        known: Known | None,
-        now: datetime,
-    ) -> Change | None:
-        if known is not None and article.version <= known.version:
-            # already have this version (an overlap re-read, or a stale edit): only note where
-            # the row is now, so the window check stops re-reading it
-            if (known.source_cursor, known.source_id) != (at.cursor, at.id):
-                article_store.move_source_position(conn, known.id, at)
-            return None
-        match = self.index.match(article)
-        if known is None:
-            article_id = article_store.insert_article(conn, article, match.search_text, at, now)
-            previous: frozenset[int] = frozenset()
-        else:
-            article_id = known.id
-            previous = frozenset(topic_ids_of_article(conn, article_id))
-            article_store.update_article(conn, article_id, article, match.search_text, at, now)
-        store_matches(conn, article_id, match.topics, now, replace=known is not None)
-        return Change(article_id, article, known is None, frozenset(match.topics), previous)
+        items: Sequence[writer.Item],
+        skipped: Sequence[Quarantined],
+        advance_to: tuple[datetime, str] | None,
+        backlog: tuple[int, float | None] | None,
+        *,
+        isolate: bool,
+    ) -> tuple[list[Change], list[Quarantined]]:
+        """One transaction: articles, matches, hooks (outbox), quarantine, cursor. With
+        ``isolate``, each row and its hooks run in a savepoint; returns the changes and the
+        rows refused. Raises whatever fails outside a row (the whole batch rolls back)."""
+        changes: list[Change] = []
+        refused: list[Quarantined] = []
+        with self.db.write() as conn:
+            now = self.db.now()
+            self._check_lease(conn, now)
+            if not isolate:
+                changes = writer.apply(conn, self.index, items, now)
+                for hook in self.hooks:
+                    hook(conn, changes, now)
+            for item in items if isolate else ():
+                try:
+                    with conn.begin_nested():
+                        one = writer.apply(conn, self.index, [item], now)
+                        for hook in self.hooks if one else ():
+                            hook(conn, one, now)
+                except Exception as exc:
+                    if is_infrastructure(exc):
+                        raise
+                    at, key = item.at, item.article.source_key
+                    refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
+                    continue
+                changes += one
+            quarantine.put(conn, self.source.name, [*skipped, *refused], now)
+            bad = {q.source_id for q in refused}
+            held = [i.at.id for i in items if i.at.id not in bad]
+            quarantine.release(conn, self.source.name, held)
+            if advance_to is not None:
+                rows, rate = backlog if backlog is not None else (None, None)
+                cursors.record_success(
+                    conn, self.source.name, *advance_to, now, backlog=rows, rate=rate
+                )
+        return changes, refused
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
-
-
-def describe(exc: BaseException) -> str:
-    """One line naming the error and the driver's message (no SQL, no parameters)."""
-    orig = getattr(exc, "orig", None)
-    message = str(orig if orig is not None else exc) or repr(exc)
-    return f"{type(exc).__name__}: {message.strip().splitlines()[0] if message.strip() else ''}"[
-        :500
-    ]

@@ -10,6 +10,7 @@ from typing import Protocol
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
+from feedsvc.store.quarantine import Quarantined
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,11 +43,16 @@ class TickResult:
     stored: int = 0
     new: int = 0
     updated: int = 0
-    rejected: int = 0
     skipped: bool = False
     standby: bool = False  # another replica holds the ingest lease
     error: str | None = None
     changes: list[Change] = field(default_factory=list)
+    quarantined: list[Quarantined] = field(default_factory=list)
+
+    @property
+    def rejected(self) -> int:
+        """Rows skipped this tick (each quarantined: read, parse or store failure)."""
+        return len(self.quarantined)
 
 
 @dataclass(frozen=True, slots=True)

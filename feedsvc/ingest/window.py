@@ -23,6 +23,7 @@ from typing import Any
 from feedsvc.db import Database
 from feedsvc.source import SqlSource, WindowKey
 from feedsvc.store import articles as article_store
+from feedsvc.store import quarantine
 from feedsvc.store.articles import SourcePosition
 
 
@@ -34,7 +35,7 @@ class Window:
     hi: Any
     hi_id: Any
     source: Sequence[WindowKey]  # what the source holds there now, oldest first
-    held: Sequence[SourcePosition]  # where the cursor saw what we hold there
+    held: Sequence[SourcePosition]  # where the cursor saw what we hold there (or quarantined)
 
     def unseen(self) -> list[str]:
         """Ids of source rows we hold no copy of at their current position (late commits, or
@@ -56,8 +57,8 @@ def read_window(db: Database, source: SqlSource, hi: Any, hi_id: Any, seconds: f
     keys = source.window(lo, hi, hi_id)
     held: list[SourcePosition] = []
     if keys:
+        first, last = min(k.cursor_ts for k in keys), max(k.cursor_ts for k in keys)
         with db.read() as conn:
-            held = article_store.window_positions(
-                conn, min(k.cursor_ts for k in keys), max(k.cursor_ts for k in keys)
-            )
+            held = article_store.window_positions(conn, first, last)
+            held += quarantine.window_positions(conn, source.name, first, last)
     return Window(lo, hi, hi_id, keys, held)

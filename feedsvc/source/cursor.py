@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -82,8 +83,20 @@ class CursorCodec:
             raise CursorTypeError(f"cursor value {value!r} is not a timestamp")
         if value.tzinfo is None:
             value = value.replace(tzinfo=self.tz)
-        moment: datetime = value.astimezone(UTC)
+        try:
+            moment: datetime = value.astimezone(UTC)
+        except OverflowError:  # 0001-01-01 east of UTC, 9999-12-31 west of it: clamp
+            moment = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
         return moment
+
+    def position(self, value: Any) -> datetime:
+        """:meth:`instant` for a row's bookkeeping, never raising: a cursor value that is no
+        moment at all (a MySQL zero date read as text, an epoch out of range) sorts first, so
+        the row can still be quarantined or stored and the cursor can move past it."""
+        try:
+            return self.instant(value)
+        except (ValueError, OverflowError, OSError, TypeError):  # CursorTypeError included
+            return datetime.min.replace(tzinfo=UTC)
 
     def minus(self, value: Any, seconds: float) -> Any:
         """``value - seconds`` in the same native form (the overlap window's lower bound)."""
@@ -91,9 +104,12 @@ class CursorCodec:
             if isinstance(value, Decimal):
                 return value - Decimal(str(seconds))
             return int(value - seconds) if isinstance(value, int) else value - seconds
-        if self.kind == "text":
-            return _shift_text(str(value), -seconds)
-        return value - timedelta(seconds=seconds)
+        try:
+            if self.kind == "text":
+                return _shift_text(str(value), -seconds)
+            return value - timedelta(seconds=seconds)
+        except (ValueError, OverflowError, TypeError):  # a placeholder like 0001-01-01
+            return value
 
     def from_instant(self, moment: datetime) -> Any:
         """A native value for an instant (cursors stored before native values were kept)."""
@@ -121,7 +137,8 @@ class CursorCodec:
         if stored_id is not None and stored_id.startswith("["):
             native, id_ = json.loads(stored_id)
             if self.kind in ("aware", "naive") and isinstance(native, str):
-                native = datetime.fromisoformat(native)
+                with suppress(ValueError):  # a value the driver gave as text (a MySQL zero date)
+                    native = datetime.fromisoformat(native)
             elif self.kind == "epoch" and isinstance(native, str):
                 native = Decimal(native)
             return native, id_

@@ -24,6 +24,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    func,
     literal_column,
     or_,
     select,
@@ -221,7 +222,7 @@ class SqlSource:
         out = []
         for m in result:
             record = {k[2:]: _clean(k[2:], v) for k, v in m.items() if k.startswith("f_")}
-            out.append(SourceRow(m["c_ts"], codec.instant(m["c_ts"]), m["c_id"], record))
+            out.append(SourceRow(m["c_ts"], codec.position(m["c_ts"]), m["c_id"], record))
         return out
 
     def native_id(self, value: str) -> Any:
@@ -236,9 +237,21 @@ class SqlSource:
             stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
         return self._rows(stmt)
 
+    def count_after(self, ts: Any, id_: Any) -> int:
+        """How many rows are after the keyset position (a catch-up's total; one index range
+        count, run only when a tick finds a backlog)."""
+        b = self.bind()
+        stmt = select(func.count()).select_from(b.table)
+        if ts is not None:
+            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
     def _window_where(self, stmt: Select[Any], lo: Any, hi: Any, hi_id: Any) -> Select[Any]:
         """Rows at or behind the keyset position ``(hi, hi_id)`` and at or after ``lo``."""
         b = self.bind()
+        if isinstance(hi_id, str):
+            hi_id = self.native_id(hi_id)
         return stmt.where(b.ts >= lo, b.ts <= hi, or_(b.ts < hi, b.id <= hi_id))
 
     def window(self, lo: Any, hi: Any, hi_id: Any) -> list[WindowKey]:
@@ -249,10 +262,23 @@ class SqlSource:
         whatever the table's size (``bench/ingest.py``)."""
         b = self.bind()
         stmt = self._window_where(select(b.ts, b.id).select_from(b.table), lo, hi, hi_id)
+        return self._positions(stmt)
+
+    def positions_after(self, ts: Any, id_: Any, limit: int) -> list[WindowKey]:
+        """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
+        read whole (the driver raises on one of its values)."""
+        b = self.bind()
+        stmt = select(b.ts, b.id).select_from(b.table).limit(limit)
+        if ts is not None:
+            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        return self._positions(stmt)
+
+    def _positions(self, stmt: Select[Any]) -> list[WindowKey]:
+        b = self.bind()
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(b.ts, b.id)).all()
         codec = self.codec
-        return [WindowKey(ts, codec.instant(ts), str(id_)) for ts, id_ in rows]
+        return [WindowKey(ts, codec.position(ts), str(id_)) for ts, id_ in rows]
 
     def rows_by_ids(self, lo: Any, hi: Any, hi_id: Any, ids: Sequence[str]) -> list[SourceRow]:
         """Whole rows for some of :meth:`window`'s ids (the late commits), oldest first."""

@@ -107,30 +107,82 @@ def _values(a: Article, search_text: str, at: SourcePosition, now: datetime) -> 
     }
 
 
-def insert_article(
-    conn: Connection, a: Article, search_text: str, at: SourcePosition, now: datetime
-) -> int:
-    values = _values(a, search_text, at, now) | {"first_seen_at": now}
-    result = conn.execute(insert(articles).values(**values).returning(articles.c.id))
-    return int(result.scalar_one())
+def insert_articles(
+    conn: Connection, rows: Sequence[tuple[Article, str, SourcePosition]], now: datetime
+) -> list[int]:
+    """Insert ``(article, search text, position)`` rows (distinct keys) in one ``executemany``;
+    their new ids, in order.
+
+    The ids are looked up by key afterwards rather than with ``RETURNING``: SQLite cannot
+    promise ``RETURNING`` order for a multi-row insert, so SQLAlchemy falls back to one
+    statement per row there, which cost more than the insert itself.
+    """
+    if not rows:
+        return []
+    values = [_values(a, text_, at, now) | {"first_seen_at": now} for a, text_, at in rows]
+    conn.execute(insert(articles), values)
+    keys = [a.source_key for a, _, _ in rows]
+    ids = {
+        key: int(id_)
+        for start in range(0, len(keys), 500)
+        for key, id_ in conn.execute(
+            select(articles.c.source_key, articles.c.id).where(
+                articles.c.source_key.in_(keys[start : start + 500])
+            )
+        ).tuples()
+    }
+    return [ids[key] for key in keys]
 
 
-def update_article(
-    conn: Connection, id_: int, a: Article, search_text: str, at: SourcePosition, now: datetime
+_UPDATED = (
+    "version",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "author",
+    "section",
+    "tags",
+    "image_url",
+    "published_at",
+    "updated_at",
+    "search_text",
+    "source_cursor",
+    "source_id",
+    "last_changed_at",
+)
+
+
+def update_articles(
+    conn: Connection, rows: Sequence[tuple[int, Article, str, SourcePosition]], now: datetime
 ) -> None:
-    conn.execute(
-        update(articles).where(articles.c.id == id_).values(**_values(a, search_text, at, now))
-    )
-
-
-def move_source_position(conn: Connection, id_: int, at: SourcePosition) -> None:
-    """Record a re-read row's current position when its content did not change (so the overlap
-    window stops finding it "unseen")."""
-    conn.execute(
+    """A new version of held articles (``(id, article, search text, position)``), one
+    ``executemany``; ``source_key`` and ``first_seen_at`` stay."""
+    if not rows:
+        return
+    stmt = (
         update(articles)
-        .where(articles.c.id == id_)
-        .values(source_cursor=at.cursor, source_id=at.id)
+        .where(articles.c.id == bindparam("b_id"))
+        .values({name: bindparam(f"b_{name}") for name in _UPDATED})
     )
+    params = []
+    for id_, a, text_, at in rows:
+        values = _values(a, text_, at, now)
+        params.append({"b_id": id_} | {f"b_{name}": values[name] for name in _UPDATED})
+    conn.execute(stmt, params)
+
+
+def move_source_positions(conn: Connection, moves: Sequence[tuple[int, SourcePosition]]) -> None:
+    """Record where re-read rows are now when their content did not change (so the overlap
+    window stops finding them "unseen")."""
+    if not moves:
+        return
+    stmt = (
+        update(articles)
+        .where(articles.c.id == bindparam("b_id"))
+        .values(source_cursor=bindparam("b_cursor"), source_id=bindparam("b_sid"))
+    )
+    conn.execute(stmt, [{"b_id": id_, "b_cursor": at.cursor, "b_sid": at.id} for id_, at in moves])
 
 
 def window_positions(conn: Connection, lo: datetime, hi: datetime) -> list[SourcePosition]:

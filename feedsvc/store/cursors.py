@@ -19,6 +19,8 @@ class Cursor:
     last_success_at: datetime | None = None
     last_error: str | None = None
     failures: int = 0
+    backlog: int | None = None  # rows behind the cursor at the last batch of a catch-up
+    rate: float | None = None  # rows/s of that catch-up
 
 
 def get_cursor(conn: Connection, name: str) -> Cursor:
@@ -33,6 +35,8 @@ def get_cursor(conn: Connection, name: str) -> Cursor:
         m["last_success_at"],
         m["last_error"],
         m["failures"],
+        m["backlog"],
+        m["rate"],
     )
 
 
@@ -42,9 +46,17 @@ def _ensure(conn: Connection, name: str) -> None:
 
 
 def record_success(
-    conn: Connection, name: str, ts: datetime | None, id_: str | None, now: datetime
+    conn: Connection,
+    name: str,
+    ts: datetime | None,
+    id_: str | None,
+    now: datetime,
+    *,
+    backlog: int | None = None,
+    rate: float | None = None,
 ) -> None:
-    """Advance the cursor (if ``ts`` is given) in the caller's transaction, with the articles."""
+    """Advance the cursor (if ``ts`` is given) in the caller's transaction, with the articles;
+    ``backlog`` (rows still behind it) and ``rate`` (rows/s) when ingest measured them."""
     _ensure(conn, name)
     values: dict[str, object] = {
         "last_tick_at": now,
@@ -54,6 +66,8 @@ def record_success(
     }
     if ts is not None:
         values |= {"cursor_ts": ts, "cursor_id": id_}
+    if backlog is not None:
+        values |= {"backlog": backlog, "rate": rate}
     conn.execute(update(t).where(t.c.name == name).values(**values))
 
 

@@ -107,26 +107,27 @@ def delete_topic(conn: Connection, slug: str) -> bool:
 
 def store_matches(
     conn: Connection,
-    article_id: int,
-    matched: Mapping[int, Sequence[str]],
+    matched: Mapping[int, Mapping[int, Sequence[str]]],
     now: datetime,
     *,
-    replace: bool,
+    replace: Sequence[int] = (),
 ) -> None:
-    """Record which topics an article matches (``topic_id → matched terms``).
+    """Record which topics articles match (``article_id → topic_id → matched terms``), in one
+    statement for the whole batch.
 
-    ``replace`` drops matches the article no longer has: an edited article can leave a topic.
+    ``replace`` lists articles whose old matches are dropped first: an edited article can leave
+    a topic.
     """
-    if replace:
-        conn.execute(delete(article_topics).where(article_topics.c.article_id == article_id))
-    if matched:
-        conn.execute(
-            insert(article_topics),
-            [
-                {"article_id": article_id, "topic_id": tid, "terms": list(terms), "matched_at": now}
-                for tid, terms in matched.items()
-            ],
-        )
+    for start in range(0, len(replace), 500):
+        chunk = list(replace[start : start + 500])
+        conn.execute(delete(article_topics).where(article_topics.c.article_id.in_(chunk)))
+    rows = [
+        {"article_id": aid, "topic_id": tid, "terms": list(terms), "matched_at": now}
+        for aid, hits in matched.items()
+        for tid, terms in hits.items()
+    ]
+    if rows:
+        conn.execute(insert(article_topics), rows)
 
 
 def add_topic_matches(
@@ -144,8 +145,16 @@ def add_topic_matches(
         )
 
 
-def topic_ids_of_article(conn: Connection, article_id: int) -> set[int]:
-    rows = conn.execute(
-        select(article_topics.c.topic_id).where(article_topics.c.article_id == article_id)
-    ).scalars()
-    return set(rows)
+def topic_ids_of_articles(conn: Connection, article_ids: Sequence[int]) -> dict[int, set[int]]:
+    """``article_id → topic ids`` it matches now (articles without matches are absent)."""
+    found: dict[int, set[int]] = {}
+    for start in range(0, len(article_ids), 500):
+        chunk = list(article_ids[start : start + 500])
+        rows = conn.execute(
+            select(article_topics.c.article_id, article_topics.c.topic_id).where(
+                article_topics.c.article_id.in_(chunk)
+            )
+        ).tuples()
+        for aid, tid in rows:
+            found.setdefault(aid, set()).add(tid)
+    return found

@@ -1,0 +1,67 @@
+"""Progress of a long catch-up (a first sync of a CMS archive, or a backlog after an outage).
+
+Counted once when a tick finds a full batch (so an ordinary tick pays nothing), then advanced
+per batch. Logged every :data:`LOG_EVERY` seconds as ``done / total, rate, ETA``, and handed to
+the cursor bookkeeping (``source_cursors.backlog`` and ``.rate``) so ``feedsvc status`` and the
+admin status page — other processes — can show the backlog and an ETA.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+LOG_EVERY = 5.0  # seconds between progress lines
+
+
+@dataclass
+class Progress:
+    total: int  # rows behind the cursor when counted
+    clock: Callable[[], float] = field(default=time.monotonic)
+    done: int = 0
+    started: float = field(init=False)
+    logged: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.started = self.logged = self.clock()
+
+    def advance(self, rows: int) -> None:
+        self.done += rows
+        self.total = max(self.total, self.done)  # rows committed meanwhile
+
+    @property
+    def backlog(self) -> int:
+        return self.total - self.done
+
+    @property
+    def rate(self) -> float:
+        """Rows per second since the count."""
+        elapsed = self.clock() - self.started
+        return self.done / elapsed if elapsed > 0 else 0.0
+
+    def due(self) -> bool:
+        """True (once per :data:`LOG_EVERY`) when a progress line is due."""
+        now = self.clock()
+        if now - self.logged < LOG_EVERY:
+            return False
+        self.logged = now
+        return True
+
+    def line(self) -> str:
+        rate = self.rate
+        eta = eta_text(self.backlog / rate) if rate > 0 else "unknown"
+        percent = 100.0 * self.done / self.total if self.total else 100.0
+        return (
+            f"{self.done:,} / {self.total:,} rows ({percent:.1f}%), {rate:,.0f} rows/s, ETA {eta}"
+        )
+
+
+def eta_text(seconds: float) -> str:
+    """``42 s``, ``3 min 20 s``, ``2 h 05 min``: how long, for a person."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"

@@ -1,0 +1,118 @@
+"""Source rows ingest could not take: recorded, listed for the operator, released when fixed."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import Connection, delete, func, insert, select, update
+
+from feedsvc.db.schema import ingest_quarantine as t
+from feedsvc.store.articles import SourcePosition
+
+REASON_LIMIT = 2000
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """One skipped source row: its id and position, the key when it could be read, the stage
+    that failed (``read`` by the CMS driver, ``parse`` by validation, ``store`` in the state DB)
+    and the reason (one line, no SQL)."""
+
+    source_id: str
+    source_cursor: datetime  # UTC instant of its cursor value
+    source_key: str | None
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    row: Quarantined
+    source: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetime) -> None:
+    """Record ``rows`` (a row seen again gets its new position, reason and ``last_seen_at``)."""
+    if not rows:
+        return
+    latest = {r.source_id: r for r in rows}
+    existing = set(
+        conn.execute(
+            select(t.c.source_id).where(t.c.source == source, t.c.source_id.in_(list(latest)))
+        ).scalars()
+    )
+    for sid in existing:
+        r = latest[sid]
+        conn.execute(
+            update(t)
+            .where(t.c.source == source, t.c.source_id == sid)
+            .values(
+                source_key=r.source_key,
+                source_cursor=r.source_cursor,
+                stage=r.stage,
+                reason=r.reason[:REASON_LIMIT],
+                last_seen_at=now,
+            )
+        )
+    new = [
+        {
+            "source": source,
+            "source_id": r.source_id,
+            "source_key": r.source_key,
+            "source_cursor": r.source_cursor,
+            "stage": r.stage,
+            "reason": r.reason[:REASON_LIMIT],
+            "first_seen_at": now,
+            "last_seen_at": now,
+        }
+        for sid, r in latest.items()
+        if sid not in existing
+    ]
+    if new:
+        conn.execute(insert(t), new)
+
+
+def release(conn: Connection, source: str, source_ids: Sequence[str]) -> None:
+    """Forget rows that were ingested after all (fixed in the CMS)."""
+    for start in range(0, len(source_ids), 500):
+        conn.execute(
+            delete(t).where(
+                t.c.source == source, t.c.source_id.in_(list(source_ids[start : start + 500]))
+            )
+        )
+
+
+def window_positions(
+    conn: Connection, source: str, lo: datetime, hi: datetime
+) -> list[SourcePosition]:
+    """Quarantined rows' positions in ``[lo, hi]`` (UTC): the overlap window counts them as
+    seen, so a bad row is not re-read on every tick."""
+    stmt = select(t.c.source_cursor, t.c.source_id).where(
+        t.c.source == source, t.c.source_cursor >= lo, t.c.source_cursor <= hi
+    )
+    return [SourcePosition(ts, sid) for ts, sid in conn.execute(stmt).tuples()]
+
+
+def count(conn: Connection, source: str | None = None) -> int:
+    stmt = select(func.count()).select_from(t)
+    if source is not None:
+        stmt = stmt.where(t.c.source == source)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def newest(conn: Connection, limit: int) -> list[QuarantineEntry]:
+    """The most recently seen entries first."""
+    stmt = select(t).order_by(t.c.last_seen_at.desc(), t.c.id.desc()).limit(limit)
+    return [
+        QuarantineEntry(
+            Quarantined(m.source_id, m.source_cursor, m.source_key, m.stage, m.reason),
+            m.source,
+            m.first_seen_at,
+            m.last_seen_at,
+        )
+        for m in conn.execute(stmt)
+    ]

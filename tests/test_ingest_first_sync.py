@@ -1,0 +1,174 @@
+"""A first sync of a big archive (issue 17 §2): progress in the log and in status, batches that
+commit as they go, no alerts, and SIGTERM honoured between batches within 5 s."""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import builtin_ingestor
+from processes import wait_until
+from sqlalchemy import func, insert, select
+
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import articles, deliveries, source_articles
+from feedsvc.ingest import progress as progress_module
+from feedsvc.store.cursors import get_cursor
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+
+
+def archive(db: Database, rows: int, *, body: str = "") -> None:
+    """``rows`` short source rows, published 90 days ago (older than any alert age)."""
+    old = datetime.now(UTC) - timedelta(days=90)
+    for start in range(0, rows, 5000):
+        batch = [
+            {
+                "source_key": f"ARCH-{i:07d}",
+                "url": f"https://baohaiphong.vn/tin/{i}.html",
+                "title": f"Công an Kiến Thụy: tin lưu trữ số {i}",
+                "body": body,
+                "tags": [],
+                "published_at": old + timedelta(seconds=i),
+                "changed_at": old + timedelta(seconds=i),
+            }
+            for i in range(start, min(rows, start + 5000))
+        ]
+        with db.write() as conn:
+            conn.execute(insert(source_articles), batch)
+
+
+def count(db: Database, table: Any) -> int:
+    with db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(table)).scalar_one())
+
+
+def test_first_sync_reports_progress_and_never_alerts(
+    db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_module, "LOG_EVERY", 0.0)  # a line per batch
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+        topic = get_topic(conn, "kien-thuy")
+        assert topic is not None
+        ensure_chat(conn, 4242, "private", None, now)
+        subscribe(conn, 4242, topic_id=topic.id, query=None, now=now)
+    archive(db, 1200)
+    ing = builtin_ingestor(db, batch_size=100)
+    from feedsvc.outbox import Outbox
+
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    seen: list[tuple[int | None, float | None]] = []
+
+    def during(_changes: object) -> None:  # after each batch's commit, as status would see it
+        with db.read() as conn:
+            cursor = get_cursor(conn, "builtin")
+        seen.append((cursor.backlog, cursor.rate))
+
+    ing.after_commit.append(during)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    result = ing.tick()
+    assert (result.new, result.error) == (1200, None)
+    lines = [r.getMessage() for r in caplog.records]
+    assert any("1200 rows behind the cursor" in line for line in lines)
+    assert any("300 / 1,200 rows (25.0%)" in line and "ETA" in line for line in lines)
+    assert any("caught up, 1,200 / 1,200 rows" in line for line in lines)
+    backlogs = [b for b, _ in seen]
+    assert backlogs[0] == 1100 and backlogs[-1] == 0
+    assert backlogs == sorted(backlogs, reverse=True)
+    assert all(rate is not None and rate > 0 for _, rate in seen)
+    assert count(db, deliveries) == 0  # a first sync of an archive never alerts
+
+
+def test_status_shows_backlog_and_eta_during_a_first_sync(tmp_path: Path) -> None:
+    from feedsvc.app import Roles, Service
+    from feedsvc.config import load_config
+    from feedsvc.status import collect_status
+
+    settings = load_config(
+        None,
+        {
+            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "topics": {"import_on_start": False},
+            "source": {"batch_size": 200},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False, http=False))
+    service.prepare()
+    archive(service.db, 1000)
+    facts: list[dict[str, Any]] = []
+    service.ingestor.after_commit.append(lambda _c: facts.append(collect_status(service)))
+    assert service.ingest_tick().new == 1000
+    middle = facts[1]
+    assert middle["ingest_backlog"] == 600
+    assert middle["ingest_rate_per_second"] > 0 and middle["ingest_eta_seconds"] is not None
+    assert facts[-1]["ingest_backlog"] == 0 and facts[-1]["ingest_eta_seconds"] == 0
+    service.db.dispose()
+
+
+def test_stop_request_ends_a_long_ingest_between_batches(db: Database) -> None:
+    archive(db, 600)
+    ing = builtin_ingestor(db, batch_size=100)
+    ing.after_commit.append(lambda _c: ing.request_stop())  # SIGTERM arrives mid-sync
+    result = ing.tick()
+    assert (result.new, result.error) == (100, None)  # the batch under way was committed
+    with db.read() as conn:
+        cursor = get_cursor(conn, "builtin")
+    assert cursor.id is not None and cursor.id.endswith('"100"]')
+    assert ing.tick().skipped  # and no new tick starts
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_long_ingest_stops_within_5_seconds(tmp_path: Path) -> None:
+    """The real service, a 100,000-row first sync, SIGTERM once it is under way."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    upgrade(db)
+    rows = 100_000
+    archive(db, rows, body="<p>" + "Nội dung bài viết lưu trữ. " * 20 + "</p>")
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    log_path = tmp_path / "service.log"
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: count(db, articles) >= 1000, 60, "the first sync to start")
+            proc.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            code = proc.wait(timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, log[-3000:]
+    assert took <= 5.0, f"took {took:.1f} s to stop\n{log[-3000:]}"
+    held = count(db, articles)
+    assert held < rows, "the sync finished before SIGTERM: the test proved nothing"
+    with db.read() as conn:
+        cursor = get_cursor(conn, "builtin")
+    assert cursor.id is not None
+    last_id = int(cursor.id.rsplit('"', 2)[-2])
+    assert held == last_id  # what was committed is exactly what the cursor says
+    assert "stopping between batches" in log
+    db.dispose()
