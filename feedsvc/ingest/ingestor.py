@@ -22,6 +22,8 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any
 
@@ -33,7 +35,7 @@ from feedsvc.db import Database
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
 from feedsvc.ingest.errors import describe, is_infrastructure
-from feedsvc.ingest.isolate import SystemicReadError, read_batch
+from feedsvc.ingest.isolate import Batch, SystemicReadError, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -53,6 +55,16 @@ log = logging.getLogger(__name__)
 
 #: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
 EXPECTED = (SQLAlchemyError, SourceError, SystemicReadError, OSError, UnicodeError)
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A batch ready to write: how many source rows it covers, the parsed and matched items,
+    and the rows already skipped (unreadable, rejected by the parser)."""
+
+    rows: int
+    items: list[writer.Item]
+    skipped: list[Quarantined]
 
 
 class Ingestor:
@@ -165,33 +177,40 @@ class Ingestor:
             self._recheck_window(ts, id_, result)
         advanced = False
         progress: Progress | None = None
-        while not self._stop.is_set():
-            batch = read_batch(self.source, ts, id_, self.batch_size)
-            if batch.last is None:
-                break
-            if batch.full and progress is None:  # a backlog: count it once, report as we go
-                progress = Progress(self.source.count_after(ts, id_))
-                log.info("ingest: %d rows behind the cursor, catching up", progress.total)
-            ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
-            if progress is not None:
-                progress.advance(len(batch.rows) + len(batch.unreadable))
-            self._store(
-                batch.rows,
-                result,
-                (batch.last.cursor_ts, codec.encode(ts, id_)),
-                unreadable=batch.unreadable,
-                backlog=(
-                    progress.backlog if progress is not None and batch.full else 0,
-                    None if progress is None else round(progress.rate, 1),
-                ),
-            )
-            advanced = True
-            if not batch.full:
-                break
-            if progress is not None and progress.due():
-                log.info("ingest from %s: %s", self.source.name, progress.line())
-            with self.db.read() as conn:  # a topic edited during a long catch-up applies now
-                self.index.refresh(conn)
+        # While one batch is written, the next is read, parsed and matched in a second thread:
+        # the write is mostly the database's own work (SQLite's C code and PostgreSQL's server
+        # both run without Python's GIL), so on two cores the two overlap.
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read-ahead") as ahead:
+            batch, prepared = self._fetch(ts, id_)
+            while batch.last is not None:
+                if batch.full and progress is None:  # a backlog: count it once, report it
+                    progress = Progress(self.source.count_after(ts, id_))
+                    log.info("ingest: %d rows behind the cursor, catching up", progress.total)
+                ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
+                if progress is not None:
+                    progress.advance(prepared.rows)
+                following = (
+                    ahead.submit(self._fetch, ts, id_)
+                    if batch.full and not self._stop.is_set()
+                    else None
+                )
+                self._store(
+                    prepared,
+                    result,
+                    (batch.last.cursor_ts, codec.encode(ts, id_)),
+                    backlog=(
+                        progress.backlog if progress is not None and batch.full else 0,
+                        None if progress is None else round(progress.rate, 1),
+                    ),
+                )
+                advanced = True
+                if following is None or self._stop.is_set():
+                    break  # caught up, or stopping (the batch read ahead is dropped)
+                if progress is not None and progress.due():
+                    log.info("ingest from %s: %s", self.source.name, progress.line())
+                with self.db.read() as conn:  # a topic edited during a catch-up applies now
+                    self.index.refresh(conn)
+                batch, prepared = following.result()
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:
@@ -221,7 +240,7 @@ class Ingestor:
                 len(unseen),
             )
             rows = self.source.rows_by_ids(window.lo, hi, hi_id, unseen)
-            self._store(rows, result, advance_to=None)
+            self._store(self._prepare(rows), result, advance_to=None)
 
     def _parse(
         self, rows: Sequence[SourceRow]
@@ -244,22 +263,31 @@ class Ingestor:
                 )
         return parsed, rejected
 
+    def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
+        """The next keyset batch, read, parsed and matched (runs in the read-ahead thread)."""
+        batch = read_batch(self.source, ts, id_, self.batch_size)
+        return batch, self._prepare(batch.rows, batch.unreadable)
+
+    def _prepare(
+        self, rows: Sequence[SourceRow], unreadable: Sequence[Quarantined] = ()
+    ) -> Prepared:
+        parsed, rejected = self._parse(rows)
+        items = writer.prepare(self.db, self.index, parsed)  # matching: outside the write lock
+        return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
+
     def _store(
         self,
-        rows: Sequence[SourceRow],
+        prepared: Prepared,
         result: TickResult,
         advance_to: tuple[datetime, str] | None,
-        unreadable: Sequence[Quarantined] = (),
         backlog: tuple[int, float | None] | None = None,
     ) -> None:
         """Store one batch and move the cursor (with ``backlog``: rows still behind it and the
-        catch-up's rows/s), in one transaction. When the state DB refuses
-        the batch for a reason other than its own failure, the batch is stored again row by
-        row, each in a savepoint, and the rows it still refuses are quarantined."""
-        result.read += len(rows) + len(unreadable)
-        parsed, rejected = self._parse(rows)
-        skipped = [*unreadable, *rejected]
-        items = writer.prepare(self.db, self.index, parsed)  # matching: outside the write lock
+        catch-up's rows/s), in one transaction. When the state DB refuses the batch for a
+        reason other than its own failure, it is stored again row by row, each in a savepoint,
+        and the rows it still refuses are quarantined."""
+        result.read += prepared.rows
+        items, skipped = prepared.items, prepared.skipped
         try:
             changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
         except Exception as exc:
