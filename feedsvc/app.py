@@ -269,7 +269,10 @@ def _record_metrics(result: TickResult) -> None:
 
 def create_app(service: Service) -> FeedFastPath:
     """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
+    from starlette.middleware import Middleware
+
     from feedsvc.web import routes
+    from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
 
@@ -282,7 +285,9 @@ def create_app(service: Service) -> FeedFastPath:
             await service.stop()
 
     http = service.settings.http
-    app = Starlette(routes=routes(service), lifespan=lifespan)
+    # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
+    limit = Middleware(BodyLimit, prefix="/admin")
+    app = Starlette(routes=routes(service), lifespan=lifespan, middleware=[limit])
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
         with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds

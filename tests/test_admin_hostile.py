@@ -315,3 +315,32 @@ def test_the_revoked_sessions_migration_keeps_existing_data(db_url: str) -> None
             assert sessions.is_revoked(conn, "sid-1") and not sessions.is_revoked(conn, "x")
     finally:
         db.dispose()
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("path", ["/admin/login", "/admin/topics/new", "/admin/preview"])
+def test_an_oversized_admin_body_is_413_without_a_session(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, path: str
+) -> None:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    port = free_port()
+    service = make_service(f"sqlite:///{tmp_path / 's.db'}", http={"port": port})
+    big = b"token=" + b"a" * (4 * 2**20)
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the cap must count what arrives
+        for i in range(0, len(big), 65536):
+            yield big[i : i + 65536]
+
+    with uvicorn_thread(uvicorn_config(service.settings, create_app(service))):
+        base = f"http://127.0.0.1:{port}"
+        headers = {"content-type": "application/x-www-form-urlencoded"}
+        declared = httpx.post(base + path, content=big, headers=headers, timeout=30)
+        streamed = httpx.post(base + path, content=chunks(), headers=headers, timeout=30)
+        small = httpx.post(base + "/admin/login", data={"token": "x"}, timeout=30)
+    assert declared.status_code == 413
+    # the login form is read without a session: the cap stops it; other routes refuse a
+    # request without a session before reading its body at all
+    assert streamed.status_code == (413 if path == "/admin/login" else 401)
+    assert small.status_code == 403  # a normal form still reaches the login check
