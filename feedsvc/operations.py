@@ -31,31 +31,56 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.articles import ARTICLE_COLUMNS, candidate_ids, count_since, row_to_article
 from feedsvc.store.topics import Topic, TopicSpec
-from feedsvc.topics_file import check_queries, validate_slug
+from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
 
 
 class OperationError(Exception):
     """A request that cannot be done; ``kind`` maps to an HTTP status / CLI exit code.
 
     kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1).
-    ``position`` is the character offset of a query error, when there is one.
+    ``position`` is the character offset of a query error, when there is one. ``message`` is
+    English (CLI, API); ``code`` + ``params`` (+ the query error as ``cause``) are what the admin
+    words from the message catalogue (key ``op.<code>``).
     """
 
     def __init__(
-        self, kind: str, message: str, *, field: str | None = None, position: int | None = None
+        self,
+        kind: str,
+        message: str,
+        *,
+        code: str,
+        params: dict[str, object] | None = None,
+        field: str | None = None,
+        position: int | None = None,
+        cause: QueryError | None = None,
     ) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message
+        self.code = code
+        self.params = params or {}
         self.field = field
         self.position = position
+        self.cause = cause
+
+
+def query_invalid(exc: QueryError) -> OperationError:
+    return OperationError(
+        "invalid", str(exc), code="query_invalid", field="query", position=exc.position, cause=exc
+    )
+
+
+def _unknown_topic(slug: str) -> OperationError:
+    return OperationError(
+        "not_found", f"unknown topic {slug!r}", code="topic_not_found", params={"slug": slug}
+    )
 
 
 def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
     try:
         parse_query(spec.query, (known | {spec.slug: spec.query}).get)
     except QueryError as exc:
-        raise OperationError("invalid", str(exc), field="query", position=exc.position) from None
+        raise query_invalid(exc) from None
 
 
 #: C0 control characters other than tab, newline and carriage return: not text (PostgreSQL
@@ -67,31 +92,47 @@ def _check_text(spec: TopicSpec) -> None:
     for name in ("title", "description", "query"):
         found = _CONTROL.search(getattr(spec, name))
         if found:
-            code = f"U+{ord(found[0]):04X}"
+            char = f"U+{ord(found[0]):04X}"
             raise OperationError(
-                "invalid", f"{name} contains a control character ({code})", field=name
+                "invalid",
+                f"{name} contains a control character ({char})",
+                code="control_character",
+                params={"field": name, "char": char},
+                field=name,
             )
 
 
 def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``)."""
-    if err := validate_slug(spec.slug):
-        raise OperationError("invalid", f"slug {err}", field="slug")
+    if code := slug_problem(spec.slug):
+        raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
     if not spec.title.strip():
-        raise OperationError("invalid", "title is required", field="title")
+        raise OperationError("invalid", "title is required", code="title_required", field="title")
     _check_text(spec)
     with db.write() as conn:
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         if create_only and spec.slug in existing:
-            raise OperationError("conflict", f"topic {spec.slug} already exists", field="slug")
+            raise OperationError(
+                "conflict",
+                f"topic {spec.slug} already exists",
+                code="topic_exists",
+                params={"slug": spec.slug},
+                field="slug",
+            )
         _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
         # other topics that reference this one must still parse with the new query
+        users = [t.spec for s, t in existing.items() if f"@{spec.slug}" in t.query]
         problems = check_queries(
-            [t.spec for s, t in existing.items() if f"@{spec.slug}" in t.query],
-            {s: t.query for s, t in existing.items()} | {spec.slug: spec.query},
+            users, {s: t.query for s, t in existing.items()} | {spec.slug: spec.query}
         )
         if problems:
-            raise OperationError("invalid", "; ".join(problems), field="query")
+            raise OperationError(
+                "invalid",
+                "; ".join(problems),
+                code="breaks_users",
+                params={"slug": spec.slug, "users": ", ".join(u.slug for u in users)},
+                field="query",
+            )
         return topic_store.save_topic(conn, spec, origin, db.now())
 
 
@@ -99,7 +140,7 @@ def get_topic(db: Database, slug: str) -> Topic:
     with db.read() as conn:
         topic = topic_store.get_topic(conn, slug)
     if topic is None:
-        raise OperationError("not_found", f"unknown topic {slug!r}")
+        raise _unknown_topic(slug)
     return topic
 
 
@@ -108,16 +149,19 @@ def delete_topic(db: Database, slug: str) -> None:
         dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
         if dependants:
             raise OperationError(
-                "conflict", f"{slug} is used by {', '.join(dependants)}; change those first"
+                "conflict",
+                f"{slug} is used by {', '.join(dependants)}; change those first",
+                code="topic_in_use",
+                params={"slug": slug, "users": ", ".join(dependants)},
             )
         if not topic_store.delete_topic(conn, slug):
-            raise OperationError("not_found", f"unknown topic {slug!r}")
+            raise _unknown_topic(slug)
 
 
 def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
     with db.write() as conn:
         if topic_store.get_topic(conn, slug) is None:
-            raise OperationError("not_found", f"unknown topic {slug!r}")
+            raise _unknown_topic(slug)
         topic_store.set_enabled(conn, slug, enabled, db.now())
 
 
@@ -147,7 +191,7 @@ def backfill_topic(
         known = {t.slug: t.query for t in topic_store.list_topics(conn)}
     matcher = TopicMatcher.build({slug: topic.query}, refs=known)
     if slug in matcher.errors:
-        raise OperationError("invalid", str(matcher.errors[slug]), field="query")
+        raise query_invalid(matcher.errors[slug])
     since = db.now() - timedelta(days=days) if days else None
     key_sets = candidate_key_sets(matcher.queries()[slug])
     with db.read() as conn:
@@ -210,9 +254,17 @@ def resend_delivery(db: Database, delivery_id: int) -> None:
         if not delivery_store.resend(conn, delivery_id, db.now()):
             state = delivery_store.delivery_state(conn, delivery_id)
             if state is None:
-                raise OperationError("not_found", f"unknown delivery {delivery_id}")
+                raise OperationError(
+                    "not_found",
+                    f"unknown delivery {delivery_id}",
+                    code="delivery_not_found",
+                    params={"id": delivery_id},
+                )
             raise OperationError(
-                "conflict", f"delivery {delivery_id} is {state}, not a dead letter"
+                "conflict",
+                f"delivery {delivery_id} is {state}, not a dead letter",
+                code="delivery_not_dead",
+                params={"id": delivery_id, "state": state},
             )
 
 
@@ -226,16 +278,27 @@ def add_subscription(
     only, queries parsed against enabled topics, length and count limits). Idempotent: returns
     the subscription and whether it was created."""
     if chat_type not in CHAT_TYPES:
-        raise OperationError("invalid", f"chat_type must be one of {CHAT_TYPES}", field="chat_type")
+        raise OperationError(
+            "invalid",
+            f"chat_type must be one of {CHAT_TYPES}",
+            code="chat_type_invalid",
+            field="chat_type",
+        )
     if (topic is None) == (query is None):
-        raise OperationError("invalid", "give exactly one of topic or query", field="topic")
+        raise OperationError(
+            "invalid", "give exactly one of topic or query", code="topic_or_query", field="topic"
+        )
     if query is not None:
         query = normalise_query(query)
         if not query:
-            raise OperationError("invalid", "query is empty", field="query")
+            raise OperationError("invalid", "query is empty", code="query_empty", field="query")
         if len(query) > MAX_QUERY_CHARS:
             raise OperationError(
-                "invalid", f"query longer than {MAX_QUERY_CHARS} characters", field="query"
+                "invalid",
+                f"query longer than {MAX_QUERY_CHARS} characters",
+                code="query_too_long",
+                params={"limit": MAX_QUERY_CHARS},
+                field="query",
             )
     with db.write() as conn:
         now = db.now()
@@ -244,22 +307,29 @@ def add_subscription(
             found = topic_store.get_topic(conn, topic)
             if found is None or not found.enabled:
                 state = "unknown" if found is None else "disabled"
-                raise OperationError("invalid", f"{state} topic {topic!r}", field="topic")
+                raise OperationError(
+                    "invalid",
+                    f"{state} topic {topic!r}",
+                    code=f"topic_{state}",
+                    params={"slug": topic},
+                    field="topic",
+                )
             topic_id = found.id
         else:
             known = {t.slug: t.query for t in topic_store.list_topics(conn, enabled_only=True)}
             try:
                 parse_query(query or "", known.get)
             except QueryError as exc:
-                raise OperationError(
-                    "invalid", str(exc), field="query", position=exc.position
-                ) from None
+                raise query_invalid(exc) from None
         chat = sub_store.get_chat(conn, chat_id)
         sub_store.ensure_chat(conn, chat_id, chat_type, chat.title if chat else None, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
             raise OperationError(
-                "conflict", f"chat {chat_id} already has {MAX_SUBSCRIPTIONS} subscriptions"
+                "conflict",
+                f"chat {chat_id} already has {MAX_SUBSCRIPTIONS} subscriptions",
+                code="too_many_subscriptions",
+                params={"chat": chat_id, "limit": MAX_SUBSCRIPTIONS},
             )
         created = sub_store.subscribe(conn, chat_id, topic_id=topic_id, query=query, now=now)
         sub_id = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
@@ -272,7 +342,12 @@ def remove_subscription(db: Database, subscription_id: int) -> sub_store.Subscri
     with db.write() as conn:
         sub = sub_store.get_subscription(conn, subscription_id)
         if sub is None or not sub_store.delete_subscription(conn, subscription_id):
-            raise OperationError("not_found", f"unknown subscription {subscription_id}")
+            raise OperationError(
+                "not_found",
+                f"unknown subscription {subscription_id}",
+                code="subscription_not_found",
+                params={"id": subscription_id},
+            )
     return sub
 
 
@@ -280,7 +355,12 @@ def set_chat_paused(db: Database, chat_id: int, paused: bool) -> sub_store.Chat:
     """Pause or resume a chat's alerts (what the chat's own /pause and /resume do)."""
     with db.write() as conn:
         if sub_store.get_chat(conn, chat_id) is None:
-            raise OperationError("not_found", f"unknown chat {chat_id}")
+            raise OperationError(
+                "not_found",
+                f"unknown chat {chat_id}",
+                code="chat_not_found",
+                params={"chat": chat_id},
+            )
         sub_store.set_paused(conn, chat_id, paused)
         chat = sub_store.get_chat(conn, chat_id)
     assert chat is not None
@@ -299,7 +379,13 @@ def list_deliveries(
     """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
     a state or ``dead`` (every dead letter)."""
     if state is not None and state not in (*delivery_store.STATES, delivery_store.DEAD):
-        raise OperationError("invalid", f"unknown delivery state {state!r}", field="state")
+        raise OperationError(
+            "invalid",
+            f"unknown delivery state {state!r}",
+            code="state_invalid",
+            params={"state": state},
+            field="state",
+        )
     with db.read() as conn:
         topic_id = None
         if topic is not None:

@@ -29,12 +29,25 @@ class TopicsFileError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
-def validate_slug(slug: str) -> str | None:
+SLUG_PROBLEMS = {
+    "slug_format": "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long",
+    "slug_reserved": "'search' is reserved for /feeds/search",
+}
+
+
+def slug_problem(slug: str) -> str | None:
+    """The code (a key of :data:`SLUG_PROBLEMS`) of what is wrong with ``slug``, or None."""
     if not SLUG.match(slug):
-        return "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long"
+        return "slug_format"
     if slug == "search":
-        return "'search' is reserved for /feeds/search"
+        return "slug_reserved"
     return None
+
+
+def validate_slug(slug: str) -> str | None:
+    """What is wrong with ``slug``, in English (the CLI's and the topics file's wording)."""
+    code = slug_problem(slug)
+    return SLUG_PROBLEMS[code] if code else None
 
 
 def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:

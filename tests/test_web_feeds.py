@@ -93,7 +93,7 @@ class FakeBackend:
     def search(self, query: str, fmt: str, limit: int) -> Snapshot:
         self.searches.append((query, fmt, limit))
         if query.count('"') % 2:
-            raise QueryError("unbalanced quote", position=0)
+            raise QueryError("unbalanced quote", position=0, code="unterminated_phrase")
         hits = [a for a in ARTICLES if query.lower() in a.title.lower()][:limit]
         return self._render("search", fmt, hits)
 

@@ -52,6 +52,8 @@ class _Parser:
                 f"query is too long ({len(text)} characters, limit {MAX_QUERY_CHARS})",
                 MAX_QUERY_CHARS,
                 "split it into several topics and combine them with @slug",
+                code="too_long",
+                params={"length": len(text), "limit": MAX_QUERY_CHARS},
             )
         self.toks = lex(text)
 
@@ -60,11 +62,15 @@ class _Parser:
 
     def parse(self) -> Node:
         if not self.toks:
-            raise QueryError("empty query", 0, 'write at least one word, e.g. "an ninh"')
+            raise QueryError(
+                "empty query", 0, 'write at least one word, e.g. "an ninh"', code="empty"
+            )
         node = self.expr(0, *self.base)
         tok = self.peek()
         if tok is not None:  # only a stray ')' can stop expr() early
-            raise QueryError("unbalanced ')'", tok.pos, "remove it or add a matching '('")
+            raise QueryError(
+                "unbalanced ')'", tok.pos, "remove it or add a matching '('", code="stray_paren"
+            )
         return node
 
     def expr(self, depth: int, fold: bool, field: str | None) -> Node:
@@ -74,13 +80,23 @@ class _Parser:
             op = "OR" if tok.kind == "OR" else "AND"
             if kind is not None and op != kind:
                 what = "AND and OR" if tok.kind in ("AND", "OR") else "OR and an implied AND"
-                raise QueryError(f"{what} are mixed at this level", tok.pos, _MIX_HINT)
+                raise QueryError(
+                    f"{what} are mixed at this level",
+                    tok.pos,
+                    _MIX_HINT,
+                    code="mixed_and_or" if tok.kind in ("AND", "OR") else "mixed_or_implied",
+                )
             kind = op
             if tok.kind in ("AND", "OR"):
                 self.i += 1
                 nxt = self.peek()
                 if nxt is None or nxt.kind in ("RPAREN", "AND", "OR"):
-                    raise QueryError(f"{tok.kind} needs a term after it", tok.pos)
+                    raise QueryError(
+                        f"{tok.kind} needs a term after it",
+                        tok.pos,
+                        code="needs_term",
+                        params={"op": tok.kind},
+                    )
             nodes.append(self.unary(depth, fold, field))
         if len(nodes) == 1:
             return nodes[0]
@@ -89,13 +105,25 @@ class _Parser:
     def unary(self, depth: int, fold: bool, field: str | None) -> Node:
         tok = self.peek()
         if tok is None:
-            raise QueryError("the query ends where a term is expected", len(self.text))
+            raise QueryError(
+                "the query ends where a term is expected", len(self.text), code="ends_early"
+            )
         if depth > MAX_NESTING:
-            raise QueryError(f"nested more than {MAX_NESTING} levels deep", tok.pos)
+            raise QueryError(
+                f"nested more than {MAX_NESTING} levels deep",
+                tok.pos,
+                code="too_deep",
+                params={"limit": MAX_NESTING},
+            )
         if tok.kind in ("NOT", "MINUS", "TILDE", "FIELD"):
             self.i += 1
             if self.peek() is None:
-                raise QueryError(f"{tok.text} needs a term after it", tok.pos)
+                raise QueryError(
+                    f"{tok.text} needs a term after it",
+                    tok.pos,
+                    code="needs_term",
+                    params={"op": tok.text},
+                )
             if tok.kind == "TILDE":
                 return self.unary(depth + 1, True, field)
             if tok.kind == "FIELD":
@@ -111,39 +139,75 @@ class _Parser:
             return self.ref(tok, fold, field)
         if tok.kind == "LPAREN":
             if (nxt := self.peek()) is not None and nxt.kind == "RPAREN":
-                raise QueryError("empty parentheses", tok.pos, "put a term inside or remove them")
+                raise QueryError(
+                    "empty parentheses",
+                    tok.pos,
+                    "put a term inside or remove them",
+                    code="empty_parens",
+                )
             node = self.expr(depth + 1, fold, field)
             closing = self.peek()
             if closing is None:
-                raise QueryError("unclosed '('", tok.pos, "add a matching ')'")
+                raise QueryError(
+                    "unclosed '('", tok.pos, "add a matching ')'", code="unclosed_paren"
+                )
             self.i += 1
             return node
         if tok.kind == "RPAREN":
-            raise QueryError("unbalanced ')'", tok.pos, "remove it or add a matching '('")
-        raise QueryError(f"unexpected {tok.kind}", tok.pos, f"{tok.kind} goes between two terms")
+            raise QueryError(
+                "unbalanced ')'", tok.pos, "remove it or add a matching '('", code="stray_paren"
+            )
+        raise QueryError(
+            f"unexpected {tok.kind}",
+            tok.pos,
+            f"{tok.kind} goes between two terms",
+            code="misplaced_operator",
+            params={"op": tok.kind},
+        )
 
     def term(self, tok: Tok, fold: bool, field: str | None) -> Term:
         raw = unicodedata.normalize("NFC", tok.text.strip())
         phrase = tok.kind == "PHRASE"
         if "*" in raw:
-            raise QueryError("wildcards are not supported", tok.pos, "list the variants with OR")
+            raise QueryError(
+                "wildcards are not supported",
+                tok.pos,
+                "list the variants with OR",
+                code="wildcard",
+            )
         if not phrase and len(raw) > 2 and raw[0] == "/" and raw[-1] == "/":
-            raise QueryError("regular expressions are not supported", tok.pos, "use words and OR")
+            raise QueryError(
+                "regular expressions are not supported",
+                tok.pos,
+                "use words and OR",
+                code="regex",
+            )
         groups = normalize_query_terms(raw)
         what = "phrase" if phrase else "term"
         if not groups:
-            raise QueryError(f"{what} has no letters or digits", tok.pos)
+            raise QueryError(
+                f"{what} has no letters or digits",
+                tok.pos,
+                code="no_letters",
+                params={"term": raw},
+            )
         if len(groups) > 1:
             raise QueryError(
                 f"{what} spans sentence punctuation, so it could never match",
                 tok.pos,
                 "remove the punctuation or split it into two terms",
+                code="spans_punctuation",
+                params={"term": raw},
             )
         self.own_terms += 1
         self.total_terms += 1
         if self.own_terms > MAX_TERMS:
             raise QueryError(
-                f"more than {MAX_TERMS} terms", tok.pos, "split it into several topics"
+                f"more than {MAX_TERMS} terms",
+                tok.pos,
+                "split it into several topics",
+                code="too_many_terms",
+                params={"limit": MAX_TERMS},
             )
         keys = tuple(k[1] if fold else k[0] for k in groups[0])
         label = ("~" if fold else "") + (f"{field}:" if field else "")
@@ -156,19 +220,41 @@ class _Parser:
         if slug in self.stack:
             chain = " → ".join(f"@{s}" for s in (*self.stack, slug))
             raise QueryError(
-                f"circular reference {chain}", tok.pos, "a topic cannot include itself"
+                f"circular reference {chain}",
+                tok.pos,
+                "a topic cannot include itself",
+                code="circular_ref",
+                params={"chain": chain},
             )
         if len(self.stack) >= MAX_REF_DEPTH:
-            raise QueryError(f"@references nested more than {MAX_REF_DEPTH} deep", tok.pos)
+            raise QueryError(
+                f"@references nested more than {MAX_REF_DEPTH} deep",
+                tok.pos,
+                code="refs_too_deep",
+                params={"limit": MAX_REF_DEPTH},
+            )
         text = self.resolve(slug) if self.resolve is not None else None
         if text is None:
-            raise QueryError(f"unknown topic @{slug}", tok.pos, "check the slug")
+            raise QueryError(
+                f"unknown topic @{slug}",
+                tok.pos,
+                "check the slug",
+                code="unknown_ref",
+                params={"slug": slug},
+            )
         try:
             child = _Parser(text, self.resolve, (*self.stack, slug), fold, field)
             node = child.parse()
         except QueryError as exc:
             inner = f" at {exc.position}" if exc.position is not None else ""
-            raise QueryError(f"in @{slug}{inner}: {exc.message}", tok.pos, exc.hint) from None
+            raise QueryError(
+                f"in @{slug}{inner}: {exc.message}",
+                tok.pos,
+                exc.hint,
+                code="in_ref",
+                params={"slug": slug},
+                cause=exc,
+            ) from None
         self.total_terms += child.total_terms
         return node
 
@@ -189,7 +275,7 @@ def parse_query(text: str, resolve: Resolver | None = None) -> Query:
 def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:
     """:func:`parse_query` for a named topic, so a reference back to ``slug`` is a cycle."""
     if not isinstance(text, str):
-        raise QueryError("the query must be text")
+        raise QueryError("the query must be text", code="not_text")
     parser = _Parser(text, resolve, (slug,) if slug else (), False, None)
     root = parser.parse()
     if parser.total_terms > MAX_EXPANDED_TERMS:
@@ -197,11 +283,14 @@ def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:
             f"more than {MAX_EXPANDED_TERMS} terms after expanding @references",
             None,
             "split the topic",
+            code="too_many_expanded",
+            params={"limit": MAX_EXPANDED_TERMS},
         )
     if evaluate(root, lambda _term: False):
         raise QueryError(
             "the query has no positive term: it would match articles containing none of its words",
             None,
             'add a term that must occur, e.g. "an ninh" -"quảng cáo"',
+            code="no_positive_term",
         )
     return Query(text, root)

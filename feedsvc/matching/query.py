@@ -35,12 +35,30 @@ _FIELD_RE = re.compile(r"([A-Za-z]+):")
 
 
 class QueryError(ValueError):
-    """A query that cannot be used; ``position`` is a 0-based offset into the query text."""
+    """A query that cannot be used; ``position`` is a 0-based offset into the query text.
 
-    def __init__(self, message: str, position: int | None = None, hint: str | None = None):
+    ``message`` and ``hint`` are English (the CLI and the API show them); ``code`` and ``params``
+    say the same as data, so the admin and the bot word it from the message catalogue
+    (``feedsvc.catalogue``, key ``query.<code>``) instead of translating English text.
+    ``cause`` is the error inside an ``@reference`` (code ``in_ref``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        position: int | None = None,
+        hint: str | None = None,
+        *,
+        code: str,
+        params: dict[str, object] | None = None,
+        cause: QueryError | None = None,
+    ):
         self.message = message
         self.position = position
         self.hint = hint
+        self.code = code
+        self.params = params or {}
+        self.cause = cause
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -130,6 +148,8 @@ def _attached(text: str, i: int, what: str) -> None:
             f"{what} must be followed directly by a term",
             i - 1,
             f"write it without a space, e.g. {what}term",
+            code="detached_prefix",
+            params={"op": what},
         )
 
 
@@ -147,6 +167,8 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
                 f"unknown field {name!r}; valid fields are {valid}",
                 i,
                 "put text that contains ':' in quotes",
+                code="unknown_field",
+                params={"name": name, "valid": valid},
             )
         end = i + field.end()
         _attached(text, end, f"{name}:")
@@ -162,7 +184,9 @@ def _lex_quote(text: str, i: int) -> tuple[Tok, int]:
     while j < len(text) and text[j] not in closers:
         j += 1
     if j >= len(text):
-        raise QueryError("unterminated phrase", i, 'close it with a second "')
+        raise QueryError(
+            "unterminated phrase", i, 'close it with a second "', code="unterminated_phrase"
+        )
     return Tok("PHRASE", text[i + 1 : j], i), j + 1
 
 
@@ -181,7 +205,7 @@ def lex(text: str) -> list[Tok]:
             tok, i = _lex_quote(text, i)
             out.append(tok)
         elif ch == "”":
-            raise QueryError("closing quote without an opening one", i)
+            raise QueryError("closing quote without an opening one", i, code="stray_quote")
         elif ch in "-~":
             _attached(text, i + 1, ch)
             out.append(Tok("MINUS" if ch == "-" else "TILDE", ch, i))
@@ -189,7 +213,9 @@ def lex(text: str) -> list[Tok]:
         elif ch == "@":
             m = _SLUG_RE.match(text, i + 1)
             if not m:
-                raise QueryError("'@' must be followed by a topic slug", i, "e.g. @kien-thuy")
+                raise QueryError(
+                    "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
+                )
             out.append(Tok("REF", m.group(), i))
             i = m.end()
         else:

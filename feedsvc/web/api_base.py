@@ -174,7 +174,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             return JSONResponse(exc.body, status_code=status, headers=exc.headers)
         except OperationError as exc:
             status = OPERATION_STATUS.get(exc.kind, 400)
-            out = ErrorOut(error=exc.message, field=exc.field, position=exc.position)
+            code = exc.cause.code if exc.cause is not None else exc.code
+            out = ErrorOut(error=exc.message, code=code, field=exc.field, position=exc.position)
             return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
         finally:
             metrics.HTTP_REQUESTS.labels(f"{endpoint.method} {endpoint.path}", str(status)).inc()
