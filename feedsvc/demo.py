@@ -3,6 +3,11 @@
 The text is written for this project (templates over Hải Phòng place names, sections and
 people), deterministic for a given seed, and varied enough that every shipped topic has hits
 and misses: public-security stories, courts, traffic, and Kiến Thụy's old and new commune names.
+
+Each article is about one place: its title, summary and body name the same one, so a locality
+topic matches the articles about that locality and nothing else. Kiến Thụy's places are drawn
+for :data:`KIEN_THUY_SHARE` of the articles, so every shipped topic matches a plausible share
+(5–30 %, ``tests/test_demo.py``) instead of nearly everything.
 """
 
 from __future__ import annotations
@@ -21,17 +26,22 @@ from feedsvc.store.topics import list_topics
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 ARCHIVE_SPAN = timedelta(days=30)
 
-PLACES = [
+#: Places the shipped ``kien-thuy`` topic covers (new communes and old names).
+KIEN_THUY_PLACES = [
     "Kiến Thụy",
     "Núi Đối",
     "Đoàn Xá",
-    "Tân Trào",
-    "Đại Hà",
     "Ngũ Đoan",
     "Kiến Hải",
     "Kiến Hưng",
     "Kiến Minh",
     "Nghi Dương",
+    "xã Tân Trào",
+    "xã Đại Hà",
+]
+KIEN_THUY_SHARE = 0.22
+#: The rest of the city.
+CITY_PLACES = [
     "Đồ Sơn",
     "Lê Chân",
     "Ngô Quyền",
@@ -45,6 +55,7 @@ PLACES = [
     "Hồng Bàng",
     "Cát Bà",
 ]
+PLACES = KIEN_THUY_PLACES + CITY_PLACES
 AUTHORS = ["Minh Châu", "Thu Hà", "Quang Huy", "Hoàng Lan", "Đức Thịnh", "Ngọc Ánh", "Văn Toàn"]
 PEOPLE = ["Nguyễn Văn H.", "Trần Thị M.", "Phạm Văn K.", "Lê Thị T.", "Vũ Đình S.", "Đỗ Văn Q."]
 
@@ -127,28 +138,34 @@ class ArticleGenerator:
         self.prefix = prefix
         self.counter = 0
 
-    def _fill(self, template: str) -> str:
-        return template.format(place=self.rng.choice(PLACES), person=self.rng.choice(PEOPLE))
+    def _place(self) -> str:
+        local = self.rng.random() < KIEN_THUY_SHARE
+        return self.rng.choice(KIEN_THUY_PLACES if local else CITY_PLACES)
 
-    def _body(self, section: dict[str, list[str]], paragraphs: int) -> str:
+    def _fill(self, template: str, place: str) -> str:
+        return template.format(place=place, person=self.rng.choice(PEOPLE))
+
+    def _body(self, section: dict[str, list[str]], paragraphs: int, place: str) -> str:
         parts = []
         for _ in range(paragraphs):
-            sentences = [self._fill(s) for s in self.rng.sample(section["sentences"], 2)]
-            parts.append(f"<p>{' '.join(sentences)} Ghi nhận tại {self.rng.choice(PLACES)}.</p>")
+            sentences = [self._fill(s, place) for s in self.rng.sample(section["sentences"], 2)]
+            parts.append(f"<p>{' '.join(sentences)}</p>")
+        parts.append(f"<p>Ghi nhận tại {place}.</p>")
         return "\n".join(parts)
 
     def make(self, at: datetime, paragraphs: int = 4) -> Article:
         self.counter += 1
         name = self.rng.choice(list(SECTIONS))
         section = SECTIONS[name]
-        title = self._fill(self.rng.choice(section["titles"]))
-        body = self._body(section, paragraphs)
+        place = self._place()
+        title = self._fill(self.rng.choice(section["titles"]), place)
+        body = self._body(section, paragraphs, place)
         key = f"{self.prefix}-{at:%Y%m%d}-{self.counter:06d}"
         return Article(
             source_key=key,
             url=f"https://example.vn/{at:%Y/%m/%d}/{key.lower()}.html",
             title=title,
-            summary=self._fill(self.rng.choice(section["sentences"])),
+            summary=self._fill(self.rng.choice(section["sentences"]), place),
             body=body,
             author=self.rng.choice(AUTHORS),
             section=name,

@@ -6,6 +6,7 @@ import asyncio
 import json
 import logging
 import secrets
+import shlex
 import tempfile
 from pathlib import Path
 
@@ -73,7 +74,7 @@ def demo(
     for suffix in ("", "-wal", "-shm"):
         Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     overrides: dict[str, dict[str, object]] = {
-        "database": {"url": f"sqlite:///{db_file}"},
+        "database": {"url": f"sqlite:///{db_file.resolve()}"},
         "source": {"url": None, "poll_seconds": 2.0},
         "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
     }
@@ -124,6 +125,9 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
         f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
         f"  database {settings.database.url}\n"
+        "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
+        f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}\n"
+        "           feedsvc topics list; feedsvc status; feedsvc topics backfill kien-thuy\n"
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
     )
