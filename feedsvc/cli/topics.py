@@ -101,8 +101,21 @@ def disable(slug: str, config_file: str | None) -> None:
 )
 @config_option
 def backfill(slug: str, days: float, config_file: str | None) -> None:
-    """Fill a topic's feed from already stored articles (sends no alerts)."""
-    result = run_operation(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
+    """Fill a topic's feed from already stored articles (sends no alerts).
+
+    The topic's feeds are re-rendered and stored here, so a running service serves them at its
+    next snapshot sync (within seconds) without an edit of the topic or a new article.
+    """
+    settings = load_settings(config_file)
+
+    def run(db: Database) -> ops.BackfillResult:
+        from feedsvc.publish import FeedPublisher  # rendering is only needed here
+
+        result = ops.backfill_topic(db, slug, days or None)
+        FeedPublisher(db, settings).refresh([slug])
+        return result
+
+    result = run_operation(run, config_file)
     click.echo(
         f"{slug}: scanned {result.scanned}, matched {result.matched}, "
         f"added {result.added} to the feed"

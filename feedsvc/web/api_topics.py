@@ -101,9 +101,7 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
     try:
         result = preview(service.web_db, body.query, scan=body.scan, samples=body.samples)
     except QueryError as exc:
-        raise ops.OperationError(
-            "invalid", str(exc), field="query", position=exc.position
-        ) from None
+        raise ops.query_invalid(exc) from None
     samples = []
     for sample in result.samples:
         a = sample.stored.article
@@ -134,6 +132,7 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
 def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
     result = ops.backfill_topic(service.web_db, call.path["slug"], days or None)
+    service.publisher.refresh([call.path["slug"]])  # the feeds show the added articles now
     return 200, BackfillOut(scanned=result.scanned, matched=result.matched, added=result.added)
 
 
@@ -169,6 +168,7 @@ ENDPOINTS = [
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Fill a topic's feed from stored articles", "topics", {200: BackfillOut},
         body=BackfillIn, errors=(404, 422),
-        description="Matches stored articles of the last `days` (0: all). Sends no alerts.",
+        description="Matches stored articles of the last `days` (0: all) and re-renders the "
+        "topic's feeds, which show them at once. Sends no alerts.",
     ),
 ]  # fmt: skip
