@@ -137,6 +137,7 @@ class SiteSettings(_Section):
     title: str = "Tin tức"
     url: str = "https://example.vn/"
     timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"  # what readers see: the reader pages and the bot
 
     @field_validator("url")
     @classmethod

@@ -44,6 +44,24 @@ class Sample:
     explanation: Explanation
 
 
+@dataclass(frozen=True)
+class BroadTerm:
+    """A term matching more than :data:`BROAD_SHARE` of the articles looked at: the preview's
+    warning as data, so each front end words it (the admin from the message catalogue)."""
+
+    term: str
+    count: int
+    scanned: int
+    indexed: bool  # ``scanned`` is every stored article (else: the most recent ones)
+
+    def english(self) -> str:
+        where = "stored" if self.indexed else "recent"
+        return (
+            f"term {self.term} matches {self.count} of {self.scanned} {where} articles "
+            f"({self.count / self.scanned:.0%}): too broad?"
+        )
+
+
 @dataclass
 class PreviewResult:
     """``scanned``: articles the preview covers (the whole archive when ``indexed``);
@@ -54,10 +72,15 @@ class PreviewResult:
     scanned: int
     count: int
     samples: list[Sample] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
+    broad_terms: list[BroadTerm] = field(default_factory=list)
     indexed: bool = False
     checked: int = 0
     exact: bool = True
+
+    @property
+    def warnings(self) -> list[str]:
+        """The warnings in English (CLI, API)."""
+        return [b.english() for b in self.broad_terms]
 
 
 def resolver(db: Database) -> Callable[[str], str | None]:
@@ -99,11 +122,7 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
             term_counts[term] = term_counts.get(term, 0) + 1
     # among candidates only, counts are lower bounds when not exact: broad terms may go unflagged
     if result.scanned >= 20:
-        where = "stored" if result.indexed else "recent"
         for term, n in sorted(term_counts.items(), key=lambda kv: -kv[1]):
             if n / result.scanned > BROAD_SHARE:
-                result.warnings.append(
-                    f"term {term} matches {n} of {result.scanned} {where} articles "
-                    f"({n / result.scanned:.0%}): too broad?"
-                )
+                result.broad_terms.append(BroadTerm(term, n, result.scanned, result.indexed))
     return result

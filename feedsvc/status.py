@@ -1,70 +1,150 @@
-"""The operator's facts, shared by ``feedsvc status``, ``/api/status`` and the admin page."""
+"""The operator's facts, shared by ``feedsvc status``, ``/api/status`` and the admin page.
+
+:func:`status_facts` is the model: an ordered list of :class:`Fact`, each naming its catalogue
+label (``fact.<key>``) and saying how the admin shows its value (a time, a count, the ingest
+state in words…). Adding a fact is one ``Fact(...)`` here plus its two catalogue strings
+(``feedsvc/catalogue/status.py``; the catalogue test fails until both languages have it).
+:func:`collect_status` flattens the same facts into the JSON the CLI and the API print.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Literal
 
 from sqlalchemy import func, select
 
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries, source_articles, topics
 from feedsvc.store import quarantine
-from feedsvc.store.cursors import get_cursor
+from feedsvc.store.cursors import Cursor, get_cursor
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
 
+#: How the admin shows a value: as text, a grouped number, a local time with "… ago", a span
+#: in words, rows per second, the ingest state in words, the source's kind, or the table of
+#: quarantined source rows (shown under the facts, not in them).
+FactKind = Literal[
+    "text", "count", "time", "duration", "rate", "ingest", "source", "quarantine"
+]  # fmt: skip
 
-def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    key: str  # the label is catalogue entry ``fact.<key>``; also the JSON key
+    value: Any
+    kind: FactKind = "text"
+    detail: Any = None  # what the JSON form adds (the cursor's row id)
+
+
+@dataclass(frozen=True, slots=True)
+class IngestState:
+    """Ingest in one word (``code``: catalogue ``ingest.<code>``) plus what the words need.
+
+    ``lag_seconds`` is how long ago ingest last succeeded (UTC clock of the database);
+    ``failures`` counts failed ticks in a row.
+    """
+
+    code: Literal["never", "ok", "lagging", "failing"]
+    lag_seconds: float | None
+    failures: int = 0
+
+
+def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestState:
+    """``failing`` after a failed tick, ``lagging`` when the last success is older than three
+    polls (a tick may take a while), ``ok`` otherwise, ``never`` before the first success."""
+    lag = (now - cursor.last_success_at).total_seconds() if cursor.last_success_at else None
+    if cursor.failures and cursor.last_error:
+        return IngestState("failing", lag, cursor.failures)
+    if lag is None:
+        return IngestState("never", None)
+    if lag > 3 * poll_seconds:
+        return IngestState("lagging", lag)
+    return IngestState("ok", lag)
+
+
+def eta_seconds(cursor: Cursor) -> int | None:
+    """When a catch-up (first sync, or after an outage) should be done at the rate it moved:
+    0 when caught up, None when unknown."""
+    if cursor.backlog and cursor.rate:
+        return round(cursor.backlog / cursor.rate)
+    return 0 if cursor.backlog == 0 else None
+
+
+def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
     """``db``: the engine to read with (web requests pass theirs); default the service's."""
     db = db or service.db
     now = db.now()
+    source = service.ingestor.source.name
     with db.read() as conn:
-        cursor = get_cursor(conn, service.ingestor.source.name)
+        cursor = get_cursor(conn, source)
 
         def count(stmt: Any) -> int:
             return int(conn.execute(stmt).scalar_one())
 
-        facts: dict[str, Any] = {
-            "database": db.engine.url.render_as_string(hide_password=True),
-            "source": service.ingestor.source.name,
-            "last_ingest_tick": cursor.last_tick_at,
-            "last_ingest_success": cursor.last_success_at,
-            "ingest_lag_seconds": (
-                round((now - cursor.last_success_at).total_seconds(), 1)
-                if cursor.last_success_at
-                else None
+        state = ingest_state(cursor, now, service.settings.source.poll_seconds)
+        facts = [
+            Fact("ingest", state, "ingest"),
+            Fact("last_ingest_success", cursor.last_success_at, "time"),
+            Fact("last_ingest_tick", cursor.last_tick_at, "time"),
+            Fact("last_ingest_error", cursor.last_error),
+            Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
+            Fact("ingest_backlog", cursor.backlog, "count"),
+            Fact("ingest_rate_per_second", cursor.rate, "rate"),
+            Fact("ingest_eta_seconds", eta_seconds(cursor), "duration"),
+            Fact("ingest_quarantined", quarantine.count(conn), "count"),
+            Fact("articles_stored", count(select(func.count()).select_from(articles)), "count"),
+            Fact(
+                "topics_enabled",
+                count(select(func.count()).select_from(topics).where(topics.c.enabled.is_(True))),
+                "count",
             ),
-            "ingest_cursor": f"{cursor.ts} / {cursor.id}" if cursor.ts else None,
-            # a catch-up (first sync, or after an outage): rows behind the cursor at its last
-            # batch, the rate it moved at, and when it should be done at that rate
-            "ingest_backlog": cursor.backlog,
-            "ingest_rate_per_second": cursor.rate,
-            "ingest_eta_seconds": (
-                round(cursor.backlog / cursor.rate)
-                if cursor.backlog and cursor.rate
-                else (0 if cursor.backlog == 0 else None)
+            Fact(
+                "deliveries_pending",
+                count(
+                    select(func.count())
+                    .select_from(deliveries)
+                    .where(deliveries.c.state.in_(["pending", "sending"]))
+                ),
+                "count",
             ),
-            "last_ingest_error": cursor.last_error,
-            "articles_stored": count(select(func.count()).select_from(articles)),
-            "topics_enabled": count(
-                select(func.count()).select_from(topics).where(topics.c.enabled.is_(True))
-            ),
-            "deliveries_pending": count(
-                select(func.count())
-                .select_from(deliveries)
-                .where(deliveries.c.state.in_(["pending", "sending"]))
-            ),
-        }
-        facts["ingest_quarantined"] = quarantine.count(conn)
-        facts["quarantined_rows"] = [
-            f"{e.source} row {e.row.source_id}"
-            + (f" ({e.row.source_key})" if e.row.source_key else "")
-            + f", {e.row.stage}: {e.row.reason} (last seen {e.last_seen_at:%Y-%m-%d %H:%M} UTC)"
-            for e in quarantine.newest(conn, QUARANTINE_LISTED)
+            Fact("source", source, "source"),
         ]
-        if service.ingestor.source.name == "builtin":
-            facts["source_articles"] = count(select(func.count()).select_from(source_articles))
+        if source == "builtin":
+            rows = count(select(func.count()).select_from(source_articles))
+            facts.append(Fact("source_articles", rows, "count"))
+        listed = quarantine.newest(conn, QUARANTINE_LISTED)
+    facts.append(Fact("database", db.engine.url.render_as_string(hide_password=True)))
+    if service.started_at is not None:
+        facts.append(Fact("started_at", service.started_at, "time"))
+    facts.append(Fact("quarantined_rows", listed, "quarantine"))
     return facts
+
+
+def _quarantine_line(e: quarantine.QuarantineEntry) -> str:
+    return (
+        f"{e.source} row {e.row.source_id}"
+        + (f" ({e.row.source_key})" if e.row.source_key else "")
+        + f", {e.row.stage}: {e.row.reason} (last seen {e.last_seen_at:%Y-%m-%d %H:%M} UTC)"
+    )
+
+
+def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
+    """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``)."""
+    out: dict[str, Any] = {}
+    for fact in status_facts(service, db):
+        if isinstance(fact.value, IngestState):
+            out["ingest_state"] = fact.value.code
+            lag = fact.value.lag_seconds
+            out["ingest_lag_seconds"] = round(lag, 1) if lag is not None else None
+        elif fact.key == "ingest_cursor":
+            out[fact.key] = f"{fact.value} / {fact.detail}" if fact.value else None
+        elif fact.kind == "quarantine":
+            out[fact.key] = [_quarantine_line(e) for e in fact.value]
+        else:
+            out[fact.key] = fact.value
+    return out

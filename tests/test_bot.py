@@ -169,10 +169,10 @@ async def test_invalid_query_gets_parser_message(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:
     cases = {
-        "nguon:abc": "unknown field 'nguon'",
-        '"công an': "at 0:",
-        "@khong-co": "unknown topic @khong-co",
-        "-bóng": "no positive term",
+        "nguon:abc": "không có trường 'nguon'",
+        '"công an': 'cụm từ chưa đóng ngoặc kép — thêm dấu " thứ hai (tại ký tự 1)',
+        "@khong-co": "không có chủ đề @khong-co",
+        "-bóng": "không có từ nào bắt buộc",
     }
     for query, expected in cases.items():
         reply = await ask(fake, USER, f"/sub {query}")
@@ -209,7 +209,7 @@ async def test_list_and_pause_resume(db: Database, fake: FakeBotAPI, bot: BotSer
     await ask(fake, USER, "/sub <b>AT&T</b>")
     assert "Đã tạm dừng" in await ask(fake, USER, "/pause")
     assert (row := chat_row(db, USER)) is not None and row.paused
-    assert "Đang tạm dừng rồi" in await ask(fake, USER, "/pause")
+    assert "Đang tạm dừng thông báo rồi" in await ask(fake, USER, "/pause")
     listing = await ask(fake, USER, "/list")
     assert "đang tạm dừng" in listing
     assert "1. Thể thao (the-thao)" in listing and "2. truy vấn <b>AT&T</b>" in listing

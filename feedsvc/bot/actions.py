@@ -56,9 +56,9 @@ def argument_problem(arg: str) -> str | None:
     surrogates (not encodable as UTF-8) and arguments longer than :data:`MAX_ARG_CHARS`.
     """
     if len(arg) > MAX_ARG_CHARS:
-        return texts.ARG_TOO_LONG.format(limit=MAX_ARG_CHARS)
+        return texts.arg_too_long(MAX_ARG_CHARS)
     if any(unicodedata.category(c) in ("Cc", "Cs") and not c.isspace() for c in arg):
-        return texts.ARG_CONTROL_CHARS
+        return texts.arg_control_chars()
     return None
 
 
@@ -87,7 +87,7 @@ def is_topic(db: Database, slug: str) -> bool:
 def subscribe(db: Database, target: Target, arg: str) -> str:
     arg = normalise(arg)
     if len(arg) > MAX_QUERY_CHARS:
-        return texts.QUERY_TOO_LONG.format(limit=MAX_QUERY_CHARS)
+        return texts.query_too_long(MAX_QUERY_CHARS)
     with db.write() as conn:
         now = db.now()
         topic = _find_topic(conn, arg)
@@ -98,11 +98,11 @@ def subscribe(db: Database, target: Target, arg: str) -> str:
             try:
                 parse_query(arg, known.get)
             except QueryError as exc:
-                return texts.invalid_query(arg, str(exc))
+                return texts.invalid_query(arg, exc)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
-            return texts.TOO_MANY.format(limit=MAX_SUBSCRIPTIONS)
+            return texts.too_many(MAX_SUBSCRIPTIONS)
         what = _label(topic, arg)
         added = subs.subscribe(
             conn, target.chat_id, topic_id=topic.id if topic else None,

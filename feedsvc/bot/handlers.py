@@ -78,19 +78,19 @@ class Handlers:
     async def start(self, update: Update, context: Context) -> None:
         message, chat = _message(update), _chat(update)
         await asyncio.to_thread(actions.register, self.db, _own(chat))
-        await _reply(message, texts.START)
+        await _reply(message, texts.start())
 
     async def help(self, update: Update, context: Context) -> None:
-        await _reply(_message(update), texts.HELP)
+        await _reply(_message(update), texts.help_text())
 
     async def topics(self, update: Update, context: Context) -> None:
         await _reply(_message(update), await asyncio.to_thread(actions.enabled_topics, self.db))
 
     async def sub(self, update: Update, context: Context) -> None:
-        await self._change(update, context, actions.subscribe, texts.SUB_USAGE)
+        await self._change(update, context, actions.subscribe, texts.t("sub_usage"))
 
     async def unsub(self, update: Update, context: Context) -> None:
-        await self._change(update, context, actions.unsubscribe, texts.UNSUB_USAGE)
+        await self._change(update, context, actions.unsubscribe, texts.t("unsub_usage"))
 
     async def list(self, update: Update, context: Context) -> None:
         message = _message(update)
@@ -113,7 +113,7 @@ class Handlers:
             message.chat.type == ChatType.PRIVATE
             or addressee.lower() == (context.bot.username or "").lower()
         ):
-            await _reply(message, texts.UNKNOWN_COMMAND)
+            await _reply(message, texts.t("unknown_command"))
 
     # --- service updates --------------------------------------------------------------------
     async def migrated(self, update: Update, context: Context) -> None:
@@ -135,7 +135,7 @@ class Handlers:
             return
         chat, status = change.chat, change.new_chat_member.status
         if status in GONE_STATUSES:
-            reason = "bot bị chặn" if chat.type == ChatType.PRIVATE else f"bot bị xoá ({status})"
+            reason = texts.removed_reason(chat.type == ChatType.PRIVATE, status)
             if await asyncio.to_thread(actions.bot_removed, self.db, chat.id, reason):
                 log.info("chat %s disabled: %s", chat.id, reason)
         elif status in POSTING_STATUSES:
@@ -149,7 +149,7 @@ class Handlers:
         log.error("bot handler failed: %s", scrub_token(detail, self._token))
         if isinstance(update, Update) and update.effective_message is not None:
             try:
-                await _reply(update.effective_message, texts.APOLOGY)
+                await _reply(update.effective_message, texts.t("apology"))
             except TelegramError as exc:
                 log.warning("could not apologise: %s", scrub_token(str(exc), self._token))
 
@@ -197,7 +197,7 @@ class Handlers:
         target, arg = found
         choice = {"on": True, "bật": True, "off": False, "tắt": False}.get(arg.strip().lower())
         if choice is None:
-            await _reply(message, texts.PREVIEW_USAGE)
+            await _reply(message, texts.t("preview_usage"))
             return
         await _reply(message, await asyncio.to_thread(actions.set_preview, self.db, target, choice))
 
@@ -215,7 +215,7 @@ class Handlers:
             )
             if not is_ref:  # "@slug" of a topic is a query reference, not a channel
                 if user_id not in self.admins:
-                    await _reply(message, texts.NOT_BOT_ADMIN)
+                    await _reply(message, texts.t("not_bot_admin"))
                     return None
                 assert user_id is not None
                 channel = await _channel(context, first, user_id)
@@ -224,7 +224,7 @@ class Handlers:
                     return None
                 return channel, rest.strip()
         if write and not await self._may_change(message, context, user_id):
-            await _reply(message, texts.NOT_GROUP_ADMIN)
+            await _reply(message, texts.t("not_group_admin"))
             return None
         return _own(chat), arg
 
@@ -259,7 +259,7 @@ async def _channel(context: Context, ref: str, user_id: int) -> Target | str:
         return texts.sender_not_channel_admin(label)
     if me.status not in ADMIN_STATUSES:
         return texts.bot_not_channel_admin(label)
-    return Target(chat.id, ChatType.CHANNEL, chat.title, label=f"kênh {label}")
+    return Target(chat.id, ChatType.CHANNEL, chat.title, label=texts.channel_label(label))
 
 
 def _own(chat: Chat) -> Target:

@@ -102,6 +102,7 @@ class BotService:
             log.info("bot: no telegram token configured; commands are disabled")
             return
         install_log_scrubber()  # before the Application: PTB logs its base URL (with the token)
+        texts.set_language(self.settings.site.language, self.settings.site.timezone)
         self._app = self._build(self._token)
         self._stopping = asyncio.Event()
         self._task = asyncio.create_task(self._run(), name="bot-poller")
@@ -239,7 +240,7 @@ class BotService:
         """Best effort: the command menu is a nicety, not a reason to stay offline."""
         assert self._app is not None
         try:
-            await self._app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.COMMANDS])
+            await self._app.bot.set_my_commands([BotCommand(c, d) for c, d in texts.commands()])
         except TelegramError as exc:
             log.warning("bot: set_my_commands failed: %s", self._scrub(exc))
 

@@ -1,58 +1,55 @@
-"""What the bot says: short Vietnamese replies in Telegram HTML, every dynamic part escaped.
+"""What the bot says, worded from the message catalogue (``bot.*`` keys of
+:mod:`feedsvc.catalogue`) in the bot's language (``telegram.language``, Vietnamese by default).
 
-Pure functions only, so wording can change without touching handlers, and every reply is safe
-for ``parse_mode=HTML`` (the fake Bot API in the tests rejects anything Telegram would).
+Pure functions returning Telegram HTML with every dynamic part escaped, so wording can change
+without touching handlers and every reply is safe for ``parse_mode=HTML`` (the fake Bot API in
+the tests rejects anything Telegram would). The language is process-wide: one bot per process.
 """
 
 from __future__ import annotations
 
 from html import escape
 
+from feedsvc.catalogue import Translator
+from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
 from feedsvc.store.topics import Topic
 
-COMMANDS: tuple[tuple[str, str], ...] = (
-    ("start", "Bắt đầu"),
-    ("help", "Hướng dẫn"),
-    ("topics", "Danh sách chủ đề"),
-    ("sub", "Đăng ký chủ đề hoặc truy vấn"),
-    ("unsub", "Huỷ đăng ký"),
-    ("list", "Các đăng ký hiện có"),
-    ("pause", "Tạm dừng thông báo"),
-    ("resume", "Bật lại thông báo"),
-    ("preview", "Bật/tắt xem trước liên kết"),
-)
-
-HELP = (
-    "<b>Các lệnh</b>\n"
-    "/topics — danh sách chủ đề\n"
-    "/sub &lt;chủ đề hoặc truy vấn&gt; — đăng ký\n"
-    "/unsub &lt;chủ đề, truy vấn hoặc số thứ tự&gt; — huỷ đăng ký\n"
-    "/list — các đăng ký hiện có\n"
-    "/pause, /resume — tạm dừng / bật lại thông báo\n"
-    "/preview on|off — bật / tắt xem trước liên kết dưới mỗi tin\n"
-    "Ví dụ: <code>/sub the-thao</code> hoặc "
-    '<code>/sub "công an" OR "an ninh"</code>\n'
-    "Kênh (chỉ quản trị viên, trong chat riêng với bot): "
-    "<code>/sub @tenkenh &lt;chủ đề hoặc truy vấn&gt;</code>, /unsub, /list, /pause, /resume"
-)
-START = "Xin chào! Bot gửi tin mới theo chủ đề hoặc truy vấn bạn đăng ký.\n\n" + HELP
-SUB_USAGE = "Cách dùng: <code>/sub &lt;chủ đề hoặc truy vấn&gt;</code>. Xem chủ đề bằng /topics."
-UNSUB_USAGE = "Cách dùng: <code>/unsub &lt;chủ đề, truy vấn hoặc số thứ tự trong /list&gt;</code>."
-PREVIEW_USAGE = "Cách dùng: <code>/preview on</code> hoặc <code>/preview off</code>."
-UNKNOWN_COMMAND = "Lệnh không rõ. Gõ /help để xem các lệnh."
-APOLOGY = "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại sau."
-NOT_GROUP_ADMIN = "Chỉ quản trị viên của nhóm mới thay đổi được đăng ký."
-NOT_BOT_ADMIN = "Chỉ quản trị viên của bot mới quản lý được đăng ký cho kênh."
-NO_TOPICS = "Chưa có chủ đề nào."
-QUERY_TOO_LONG = "Truy vấn quá dài (tối đa {limit} ký tự)."
-ARG_TOO_LONG = "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh)."
-ARG_CONTROL_CHARS = "Lệnh có ký tự điều khiển không dùng được. Hãy gõ lại bằng chữ thường."
-TOO_MANY = "Đã đạt giới hạn {limit} đăng ký. Huỷ bớt bằng /unsub."
+COMMAND_NAMES = ("start", "help", "topics", "sub", "unsub", "list", "pause", "resume", "preview")
 # Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
 # visible text and Vietnamese stays in the BMP, so capping the source length is safe.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+
+_t = Translator("vi")
+
+
+def set_language(language: str, tz: str = "Asia/Ho_Chi_Minh") -> None:
+    """The bot's language from config, set once when the bot starts."""
+    global _t
+    _t = Translator(language, tz)
+
+
+def t(key: str, **params: object) -> str:
+    """A ``bot.*`` catalogue entry; ``params`` must already be HTML-escaped."""
+    return _t(f"bot.{key}", **params)
+
+
+def commands() -> list[tuple[str, str]]:
+    """(command, description) for Telegram's command menu."""
+    return [(name, t(f"cmd.{name}")) for name in COMMAND_NAMES]
+
+
+def help_text() -> str:
+    return t("help")
+
+
+def start() -> str:
+    return t("start") + "\n\n" + t("help")
+
+
+def start_unknown_topic(slug: str) -> str:
+    return t("start_unknown_topic", slug=escape(slug))
 
 
 def fit(lines: list[str]) -> str:
@@ -61,28 +58,33 @@ def fit(lines: list[str]) -> str:
     size = 0
     for i, line in enumerate(lines):
         if size + len(line) + 1 > MAX_REPLY - 40:
-            out.append(f"… và {len(lines) - i} mục khác")
+            out.append(t("more_items", count=len(lines) - i))
             break
         out.append(line)
         size += len(line) + 1
     return "\n".join(out)
 
 
+def channel_label(name: str) -> str:
+    """How a channel acted on from a private chat is named in replies (``kênh @x``)."""
+    return t("channel_label", name=name)
+
+
 def where(label: str | None) -> str:
     """`` cho kênh @x`` when acting on a channel from a private chat, else nothing."""
-    return f" cho {escape(label)}" if label else ""
+    return t("for_target", label=escape(label)) if label else ""
 
 
 def subscribed(what: str, label: str | None) -> str:
-    return f"Đã đăng ký{where(label)}: {what}"
+    return t("subscribed", where=where(label), what=what)
 
 
 def already_subscribed(what: str, label: str | None) -> str:
-    return f"Đã đăng ký rồi{where(label)}: {what}"
+    return t("already_subscribed", where=where(label), what=what)
 
 
 def unsubscribed(what: str, label: str | None) -> str:
-    return f"Đã huỷ đăng ký{where(label)}: {what}"
+    return t("unsubscribed", where=where(label), what=what)
 
 
 def shown(text: str, limit: int = MAX_SHOWN_QUERY) -> str:
@@ -91,7 +93,7 @@ def shown(text: str, limit: int = MAX_SHOWN_QUERY) -> str:
 
 
 def not_subscribed(arg: str) -> str:
-    return f"Không có đăng ký <code>{shown(arg)}</code>. Xem /list."
+    return t("not_subscribed", arg=shown(arg))
 
 
 def topic_label(topic: Topic) -> str:
@@ -99,28 +101,45 @@ def topic_label(topic: Topic) -> str:
 
 
 def query_label(query: str) -> str:
-    return f"truy vấn <code>{escape(query)}</code>"
+    return t("query_label", query=escape(query))
 
 
 def topic_disabled(slug: str) -> str:
-    return f"Chủ đề <code>{shown(slug)}</code> đang tạm ngưng. Xem /topics."
+    return t("topic_disabled", slug=shown(slug))
 
 
-def invalid_query(query: str, error: str) -> str:
-    return (
-        f"Truy vấn không hợp lệ: <code>{escape(query)}</code>\n{escape(error)}\n"
-        "Chủ đề có sẵn: /topics. Cụm từ nhiều chữ đặt trong ngoặc kép."
-    )
+def arg_too_long(limit: int) -> str:
+    return t("arg_too_long", limit=limit)
+
+
+def arg_control_chars() -> str:
+    return t("arg_control_chars")
+
+
+def query_too_long(limit: int) -> str:
+    return t("query_too_long", limit=limit)
+
+
+def too_many(limit: int) -> str:
+    return t("too_many", limit=limit)
+
+
+def invalid_query(query: str, error: QueryError) -> str:
+    """The parser's error worded from its code, with where it is in the query."""
+    text = _t.query_error(error)
+    if error.position is not None:
+        text += " " + t("at_position", position=error.position + 1)
+    return t("invalid_query", query=escape(query), error=escape(text))
 
 
 def topics(items: list[Topic]) -> str:
     if not items:
-        return NO_TOPICS
-    lines = ["<b>Chủ đề</b> (đăng ký: <code>/sub &lt;mã&gt;</code>)"]
-    for t in items:
-        line = f"• <code>{escape(t.slug)}</code> — <b>{escape(t.title)}</b>"
-        if t.description:
-            line += f": {escape(t.description)}"
+        return t("no_topics")
+    lines = [t("topics_head")]
+    for topic in items:
+        line = f"• <code>{escape(topic.slug)}</code> — <b>{escape(topic.title)}</b>"
+        if topic.description:
+            line += f": {escape(topic.description)}"
         lines.append(line)
     return fit(lines)
 
@@ -128,13 +147,13 @@ def topics(items: list[Topic]) -> str:
 def subscription_list(
     subs: list[Subscription], paused: bool, disabled: str | None, label: str | None
 ) -> str:
-    head = f"<b>Đăng ký{where(label)}</b>"
+    head = t("list_head", where=where(label))
     if paused:
-        head += " — ⏸ đang tạm dừng (/resume để bật lại)"
+        head += t("list_paused")
     if disabled:
-        head += f"\n⚠ Đã tắt: {escape(disabled)}"
+        head += "\n" + t("list_disabled", reason=escape(disabled))
     if not subs:
-        return f"{head}\nChưa có đăng ký nào. Xem /topics, rồi /sub."
+        return f"{head}\n{t('list_empty')}"
     lines = [head]
     for i, sub in enumerate(subs, 1):
         if sub.topic_slug is not None:
@@ -149,28 +168,31 @@ def subscription_list(
 
 
 def link_preview(on: bool, label: str | None) -> str:
-    return f"Xem trước liên kết: {'bật' if on else 'tắt'}{where(label)}."
+    return t("link_preview_on" if on else "link_preview_off", where=where(label))
 
 
 def paused(now_paused: bool, changed: bool, label: str | None) -> str:
     if now_paused:
-        state = "Đã tạm dừng" if changed else "Đang tạm dừng rồi"
-        return f"{state} thông báo{where(label)}. Gõ /resume để bật lại."
-    state = "Đã bật lại" if changed else "Thông báo vẫn đang bật"
-    return f"{state}{where(label)}."
+        return t("paused_now" if changed else "paused_already", where=where(label))
+    return t("resumed_now" if changed else "resumed_already", where=where(label))
 
 
 def channel_not_found(ref: str) -> str:
-    return f"Không tìm thấy kênh {escape(ref)}. Bot phải được thêm vào kênh làm quản trị viên."
+    return t("channel_not_found", ref=escape(ref))
 
 
 def not_a_channel(ref: str) -> str:
-    return f"{escape(ref)} không phải là kênh."
+    return t("not_a_channel", ref=escape(ref))
 
 
 def sender_not_channel_admin(ref: str) -> str:
-    return f"Bạn không phải quản trị viên của kênh {escape(ref)}."
+    return t("sender_not_channel_admin", ref=escape(ref))
 
 
 def bot_not_channel_admin(ref: str) -> str:
-    return f"Bot chưa là quản trị viên của kênh {escape(ref)}. Hãy thêm bot làm quản trị viên."
+    return t("bot_not_channel_admin", ref=escape(ref))
+
+
+def removed_reason(private: bool, status: str) -> str:
+    """Why a chat was switched off when the bot was blocked or removed (stored with the chat)."""
+    return t("reason_blocked") if private else t("reason_removed", status=status)

@@ -19,6 +19,8 @@ from feedsvc.articles import Article
 from feedsvc.feeds.sanitize import absolute_url, plain_text, sanitize_html, xml_clean
 
 FORMATS = ("rss", "atom", "json")
+#: How each format is named to people (buttons, link titles).
+FORMAT_LABELS = {"rss": "RSS", "atom": "Atom", "json": "JSON Feed"}
 
 MEDIA_TYPES = {
     "rss": "application/rss+xml",

@@ -23,10 +23,10 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from feedsvc.catalogue import translator
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.clients import request_client
-from feedsvc.web.i18n import translator
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -61,7 +61,7 @@ class Admin:
     def __init__(self, service: Service) -> None:
         self.service = service
         self.settings = service.settings
-        self.t = translator(self.settings.admin.language)
+        self.t = translator(self.settings.admin.language, self.settings.site.timezone)
         self.secure = self.settings.http.public_url.startswith("https://")
         self.limiter = auth.LoginLimiter()
         self.env = jinja2.Environment(
@@ -72,8 +72,10 @@ class Admin:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            t=self.t, prefix=PREFIX, lang=self.settings.admin.language, site=self.settings.site
+            t=self.t, prefix=PREFIX, lang=self.t.language, site=self.settings.site
         )
+        # every time in site.timezone with its offset, durations in words, numbers grouped
+        self.env.filters.update(local=self.t.time, ago=self.t.ago, number=self.t.number)
 
     # -- helpers --------------------------------------------------------------------------
     def key(self) -> bytes | None:
@@ -180,7 +182,7 @@ class Admin:
     def _deny(self, as_json: bool, status: int, reason: str) -> Response:
         if as_json:
             return JSONResponse({"error": reason}, status_code=status, headers=SECURITY_HEADERS)
-        return self.message(self.t("forbidden") if status == 403 else reason, status)
+        return self.message(self.t("forbidden" if status == 403 else "login_required"), status)
 
     # -- login / logout -------------------------------------------------------------------
     async def login(self, request: Request) -> Response:

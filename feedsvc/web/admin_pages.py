@@ -16,9 +16,10 @@ from starlette.routing import Route
 
 from feedsvc import operations as ops
 from feedsvc.feeds import feed_urls
+from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
-from feedsvc.status import collect_status
+from feedsvc.status import status_facts
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -63,9 +64,10 @@ def page_routes(admin: Admin) -> list[Route]:
     async def db_call(fn: Callable[..., T], *args: Any) -> T:
         return await run_in_threadpool(fn, *args)
 
-    def after_topic_change() -> None:
-        """Feeds, the index page and the matcher see the edit now, not at the next sync."""
-        service.publisher.refresh()
+    def after_topic_change(slug: str) -> None:
+        """Feeds, pages and the matcher see the change now, not at the next sync: the topic's
+        feeds are re-rendered even when its definition did not change (a backfill)."""
+        service.publisher.refresh([slug])
         with db.read() as conn:
             service.index.refresh(conn)
 
@@ -82,7 +84,7 @@ def page_routes(admin: Admin) -> list[Route]:
         topics = await db_call(load)
         public = service.settings.http.public_url
         links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
-        return admin.page("topics.html", ctx, topics=topics, links=links)
+        return admin.page("topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS)
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":
@@ -125,7 +127,7 @@ def page_routes(admin: Admin) -> list[Route]:
             outcome = await db_call(
                 lambda: ops.save_topic(db, spec, "admin", create_only=slug is None)
             )
-            message = t("saved", slug=spec.slug, outcome=outcome)
+            message = t(f"saved_{outcome}", slug=spec.slug)
             if data.get("backfill") == "on":
                 r = await db_call(ops.backfill_topic, db, spec.slug)
                 message += " " + t(
@@ -137,7 +139,7 @@ def page_routes(admin: Admin) -> list[Route]:
                 )
         except ops.OperationError as exc:
             return editor(ctx, spec, new=slug is None, error=exc)
-        await db_call(after_topic_change)
+        await db_call(after_topic_change, spec.slug)
         return admin.redirect(ctx, "/topics", message)
 
     def topic_action(
@@ -148,15 +150,15 @@ def page_routes(admin: Admin) -> list[Route]:
             try:
                 result = await db_call(action, slug)
             except ops.OperationError as exc:
-                return admin.redirect(ctx, "/topics", exc.message, ok=False)
-            await db_call(after_topic_change)
+                return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+            await db_call(after_topic_change, slug)
             return admin.redirect(ctx, "/topics", done(slug, result))
 
         return handler
 
     async def preview_json(request: Request, ctx: Ctx) -> Response:
         """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
-        or ``{"error", "position", "hint"}`` for a query the parser rejects (still 200: an
+        or ``{"error", "position", "where"}`` for a query the parser rejects (still 200: an
         unfinished query is the normal state of an editor, not a failed request)."""
         try:
             body = await request.json()
@@ -174,9 +176,8 @@ def page_routes(admin: Admin) -> list[Route]:
         except QueryError as exc:
             return JSONResponse(
                 {
-                    "error": exc.message,
+                    "error": t.query_error(exc),
                     "position": exc.position,
-                    "hint": exc.hint,
                     "label": t("preview_error"),
                     "where": (
                         t("at_position", position=exc.position + 1)
@@ -190,9 +191,9 @@ def page_routes(admin: Admin) -> list[Route]:
             {
                 "title": s.stored.article.title,
                 "url": s.stored.article.url,
-                "published": s.stored.article.published_at.isoformat(),
+                "published": t.time(s.stored.article.published_at),
                 "hits": [
-                    {"term": h.term, "field": h.field, "snippet_html": h.snippet_html}
+                    {"term": h.term, "field": t(f"field.{h.field}"), "snippet_html": h.snippet_html}
                     for h in s.explanation.hits
                 ],
             }
@@ -211,7 +212,16 @@ def page_routes(admin: Admin) -> list[Route]:
                     checked=result.checked,
                 ),
                 "exact": result.exact,
-                "warnings": result.warnings,
+                "warnings": [
+                    t(
+                        "warn.broad_term",
+                        term=b.term,
+                        count=t.number(b.count),
+                        scanned=t.number(b.scanned),
+                        share=f"{b.count / b.scanned:.0%}",
+                    )
+                    for b in result.broad_terms
+                ],
                 "samples": samples,
             },
             headers=SECURITY_HEADERS,
@@ -295,19 +305,19 @@ def page_routes(admin: Admin) -> list[Route]:
         try:
             await db_call(ops.resend_delivery, db, delivery_id)
         except ops.OperationError as exc:
-            return admin.redirect(ctx, back, exc.message, ok=False)
+            return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
         service.dispatcher.wake.set()
         return admin.redirect(ctx, back, t("resent", id=delivery_id))
 
     # -- status ---------------------------------------------------------------------------
     async def status(request: Request, ctx: Ctx) -> Response:
         def load() -> dict[str, Any]:
-            facts = collect_status(service, service.web_db)
+            facts = status_facts(service, service.web_db)
             details = ops.status_details(db, errors=20)
             return {"facts": facts, "held": details.chat_pauses, "errors": details.recent_errors}
 
         data = await db_call(load)
-        topic_errors = {slug: str(err) for slug, err in service.index.errors().items()}
+        topic_errors = service.index.errors()
         return admin.page("status.html", ctx, topic_errors=topic_errors, **data)
 
     g = admin.guard

@@ -37,7 +37,7 @@
     clear(errorBox);
     errorBox.appendChild(el("strong", null, data.label || "Error"));
     if (data.where) errorBox.appendChild(el("span", "muted", " (" + data.where + ")"));
-    errorBox.appendChild(el("p", "message", data.error + (data.hint ? " — " + data.hint : "")));
+    errorBox.appendChild(el("p", "message", data.error)); // worded by the server, hint included
     if (data.position !== null && data.position !== undefined) {
       // The query with a caret under the offending character.
       var text = query.value;
@@ -71,7 +71,7 @@
         title.target = "_blank";
       }
       li.appendChild(title);
-      li.appendChild(el("span", "muted small", " " + s.published.slice(0, 16).replace("T", " ")));
+      li.appendChild(el("span", "muted small", " " + s.published)); // local time, from the server
       s.hits.forEach(function (h) {
         var p = el("p", "snippet");
         p.appendChild(el("span", "field", h.field + ": "));

@@ -1,0 +1,127 @@
+"""The one catalogue of user-facing strings: the web admin, the bot, the reader pages, query and
+operation errors, delivery states and status facts, in Vietnamese (the newsroom's language, the
+default) and English.
+
+Every entry is a ``(vi, en)`` pair, so a language cannot be forgotten for one key;
+``tests/test_catalogue.py`` also checks placeholders agree and that every key the code and the
+templates use exists. Errors are worded from their *code and parameters*
+(:class:`feedsvc.matching.QueryError`, :class:`feedsvc.operations.OperationError`), never by
+translating English text.
+
+Times are shown in ``site.timezone`` with their UTC offset, to the minute, and durations in
+words ("3 phút trước"), both through Babel's CLDR data (plural rules and phrasing per language).
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Literal
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_timedelta
+from babel.numbers import format_decimal
+
+from . import admin, bot, errors, reader, status
+
+if TYPE_CHECKING:
+    from feedsvc.matching import QueryError
+    from feedsvc.operations import OperationError
+
+Language = Literal["vi", "en"]
+LANGUAGES: tuple[Language, ...] = ("vi", "en")
+MODULES = (admin, bot, errors, reader, status)
+
+#: key → (Vietnamese, English); modules must not share keys (checked by the tests).
+CATALOGUE: dict[str, tuple[str, str]] = {}
+for _module in MODULES:
+    CATALOGUE.update(_module.MESSAGES)
+
+#: Babel/CLDR patterns: an unambiguous date, the minute, and the offset ("+07:00").
+TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm xxx", "en": "yyyy-MM-dd HH:mm xxx"}
+MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched for by the tests
+
+log = logging.getLogger(__name__)
+
+
+class Translator:
+    """Strings, times and numbers for one language and time zone.
+
+    ``t(key, **params)`` formats the entry with ``params`` (a catalogue string uses
+    ``str.format`` placeholders). The result is plain text, except ``bot.*`` entries, which are
+    Telegram HTML: whoever passes a parameter into those escapes it first.
+    """
+
+    def __init__(self, language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> None:
+        self.language: Language = "en" if language == "en" else "vi"
+        self._index = LANGUAGES.index(self.language)
+        self.tz = tz if isinstance(tz, ZoneInfo) else ZoneInfo(tz)
+
+    def __call__(self, key: str, /, **params: object) -> str:
+        entry = CATALOGUE.get(key)
+        if entry is None:
+            log.warning("message catalogue: no entry %r", key)
+            return MISSING.format(key=key)
+        text = entry[self._index]
+        return text.format(**params) if params else text
+
+    def has(self, key: str) -> bool:
+        return key in CATALOGUE
+
+    # -- times, durations, numbers -------------------------------------------------------
+    def time(self, when: datetime | None) -> str:
+        """``30/11/2026 09:48 +07:00`` (vi) / ``2026-11-30 09:48 +07:00`` (en); "—" for None."""
+        if when is None:
+            return "—"
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return format_datetime(
+            when, TIME_PATTERNS[self.language], tzinfo=self.tz, locale=self.language
+        )
+
+    def duration(self, seconds: float) -> str:
+        """A span in words at a sensible granularity: ``2 phút``, ``3 giờ``, ``45 giây``."""
+        return format_timedelta(
+            timedelta(seconds=seconds), threshold=1.0, format="long", locale=self.language
+        )
+
+    def ago(self, when: datetime | None, now: datetime | None = None) -> str:
+        """``3 phút trước`` / ``3 minutes ago`` (``in 2 minutes`` for a future time)."""
+        if when is None:
+            return "—"
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        delta = when - (now or datetime.now(UTC))
+        if abs(delta.total_seconds()) < 45:
+            return self("just_now")
+        return format_timedelta(
+            delta, threshold=1.0, add_direction=True, format="long", locale=self.language
+        )
+
+    def number(self, value: float) -> str:
+        """``1.234`` (vi) / ``1,234`` (en)."""
+        return format_decimal(value, locale=self.language)
+
+    # -- errors by code -------------------------------------------------------------------
+    def query_error(self, exc: QueryError) -> str:
+        """A query error in words, with its hint; an error inside ``@slug`` names the topic."""
+        if exc.cause is not None:
+            inner = self.query_error(exc.cause)
+            return self("query.in_ref", slug=exc.params.get("slug", ""), inner=inner)
+        text = self(f"query.{exc.code}", **exc.params)
+        hint_key = f"query.{exc.code}.hint"
+        if hint_key in CATALOGUE:
+            text += " — " + self(hint_key, **exc.params)
+        return text
+
+    def operation_error(self, exc: OperationError) -> str:
+        if exc.cause is not None:
+            return self.query_error(exc.cause)
+        params = dict(exc.params)
+        if "state" in params:
+            params["state"] = self(f"state.{params['state']}")
+        return self(f"op.{exc.code}", **params)
+
+
+def translator(language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> Translator:
+    return Translator(language, tz)

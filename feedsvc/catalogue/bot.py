@@ -1,0 +1,168 @@
+"""What the bot says (keys ``bot.*``): Telegram HTML, so parameters are escaped by the caller
+(:mod:`feedsvc.bot.texts`) and only Telegram's tags appear here."""
+
+from __future__ import annotations
+
+_HELP_VI = (
+    "<b>Các lệnh</b>\n"
+    "/topics — danh sách chủ đề\n"
+    "/sub &lt;chủ đề hoặc truy vấn&gt; — đăng ký\n"
+    "/unsub &lt;chủ đề, truy vấn hoặc số thứ tự&gt; — huỷ đăng ký\n"
+    "/list — các đăng ký hiện có\n"
+    "/pause, /resume — tạm dừng / bật lại thông báo\n"
+    "/preview on|off — bật / tắt xem trước liên kết dưới mỗi tin\n"
+    "Ví dụ: <code>/sub the-thao</code> hoặc "
+    '<code>/sub "công an" OR "an ninh"</code>\n'
+    "Kênh (chỉ quản trị viên, trong chat riêng với bot): "
+    "<code>/sub @tenkenh &lt;chủ đề hoặc truy vấn&gt;</code>, /unsub, /list, /pause, /resume"
+)
+_HELP_EN = (
+    "<b>Commands</b>\n"
+    "/topics — the list of topics\n"
+    "/sub &lt;topic or query&gt; — subscribe\n"
+    "/unsub &lt;topic, query or number&gt; — unsubscribe\n"
+    "/list — your subscriptions\n"
+    "/pause, /resume — pause / resume alerts\n"
+    "/preview on|off — link previews under each alert on / off\n"
+    "Examples: <code>/sub the-thao</code> or "
+    '<code>/sub "công an" OR "an ninh"</code>\n'
+    "Channels (admins only, in a private chat with the bot): "
+    "<code>/sub @channelname &lt;topic or query&gt;</code>, /unsub, /list, /pause, /resume"
+)
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # the command menu (setMyCommands)
+    "bot.cmd.start": ("Bắt đầu", "Start"),
+    "bot.cmd.help": ("Hướng dẫn", "Help"),
+    "bot.cmd.topics": ("Danh sách chủ đề", "List topics"),
+    "bot.cmd.sub": ("Đăng ký chủ đề hoặc truy vấn", "Subscribe to a topic or a query"),
+    "bot.cmd.unsub": ("Huỷ đăng ký", "Unsubscribe"),
+    "bot.cmd.list": ("Các đăng ký hiện có", "Your subscriptions"),
+    "bot.cmd.pause": ("Tạm dừng thông báo", "Pause alerts"),
+    "bot.cmd.resume": ("Bật lại thông báo", "Resume alerts"),
+    "bot.cmd.preview": ("Bật/tắt xem trước liên kết", "Link previews on/off"),
+    # replies
+    "bot.help": (_HELP_VI, _HELP_EN),
+    "bot.start": (
+        "Xin chào! Bot gửi tin mới theo chủ đề hoặc truy vấn bạn đăng ký.",
+        "Hello! This bot sends new articles on the topics or queries you subscribe to.",
+    ),
+    "bot.start_unknown_topic": (
+        "Không tìm thấy chủ đề <code>{slug}</code> (có thể đã đổi tên hoặc bị xoá). "
+        "Xem các chủ đề đang có bằng /topics.",
+        "There is no topic <code>{slug}</code> (it may have been renamed or removed). "
+        "See the topics there are with /topics.",
+    ),
+    "bot.sub_usage": (
+        "Cách dùng: <code>/sub &lt;chủ đề hoặc truy vấn&gt;</code>. Xem chủ đề bằng /topics.",
+        "Usage: <code>/sub &lt;topic or query&gt;</code>. See the topics with /topics.",
+    ),
+    "bot.unsub_usage": (
+        "Cách dùng: <code>/unsub &lt;chủ đề, truy vấn hoặc số thứ tự trong /list&gt;</code>.",
+        "Usage: <code>/unsub &lt;topic, query or its number in /list&gt;</code>.",
+    ),
+    "bot.preview_usage": (
+        "Cách dùng: <code>/preview on</code> hoặc <code>/preview off</code>.",
+        "Usage: <code>/preview on</code> or <code>/preview off</code>.",
+    ),
+    "bot.unknown_command": (
+        "Lệnh không rõ. Gõ /help để xem các lệnh.",
+        "Unknown command. Type /help to see the commands.",
+    ),
+    "bot.apology": (
+        "Xin lỗi, đã có lỗi xảy ra. Vui lòng thử lại sau.",
+        "Sorry, something went wrong. Please try again later.",
+    ),
+    "bot.not_group_admin": (
+        "Chỉ quản trị viên của nhóm mới thay đổi được đăng ký.",
+        "Only the group's admins can change its subscriptions.",
+    ),
+    "bot.not_bot_admin": (
+        "Chỉ quản trị viên của bot mới quản lý được đăng ký cho kênh.",
+        "Only the bot's admins can manage a channel's subscriptions.",
+    ),
+    "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
+    "bot.query_too_long": (
+        "Truy vấn quá dài (tối đa {limit} ký tự).",
+        "The query is too long (at most {limit} characters).",
+    ),
+    "bot.arg_too_long": (
+        "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",
+        "The command is too long (at most {limit} characters after its name).",
+    ),
+    "bot.arg_control_chars": (
+        "Lệnh có ký tự điều khiển không dùng được. Hãy gõ lại bằng chữ thường.",
+        "The command holds control characters that cannot be used. Please type it again.",
+    ),
+    "bot.too_many": (
+        "Đã đạt giới hạn {limit} đăng ký. Huỷ bớt bằng /unsub.",
+        "You have reached the limit of {limit} subscriptions. Remove some with /unsub.",
+    ),
+    "bot.more_items": ("… và {count} mục khác", "… and {count} more"),
+    "bot.for_target": (" cho {label}", " for {label}"),
+    "bot.channel_label": ("kênh {name}", "channel {name}"),
+    "bot.subscribed": ("Đã đăng ký{where}: {what}", "Subscribed{where}: {what}"),
+    "bot.already_subscribed": (
+        "Đã đăng ký rồi{where}: {what}",
+        "Already subscribed{where}: {what}",
+    ),
+    "bot.unsubscribed": ("Đã huỷ đăng ký{where}: {what}", "Unsubscribed{where}: {what}"),
+    "bot.not_subscribed": (
+        "Không có đăng ký <code>{arg}</code>. Xem /list.",
+        "No subscription <code>{arg}</code>. See /list.",
+    ),
+    "bot.query_label": ("truy vấn <code>{query}</code>", "query <code>{query}</code>"),
+    "bot.topic_disabled": (
+        "Chủ đề <code>{slug}</code> đang tạm ngưng. Xem /topics.",
+        "The topic <code>{slug}</code> is switched off. See /topics.",
+    ),
+    "bot.invalid_query": (
+        "Truy vấn không hợp lệ: <code>{query}</code>\n{error}\n"
+        "Chủ đề có sẵn: /topics. Cụm từ nhiều chữ đặt trong ngoặc kép.",
+        "Invalid query: <code>{query}</code>\n{error}\n"
+        "Ready-made topics: /topics. Put phrases of several words in double quotes.",
+    ),
+    "bot.at_position": ("(tại ký tự {position})", "(at character {position})"),
+    "bot.topics_head": (
+        "<b>Chủ đề</b> (đăng ký: <code>/sub &lt;mã&gt;</code>)",
+        "<b>Topics</b> (subscribe: <code>/sub &lt;slug&gt;</code>)",
+    ),
+    "bot.list_head": ("<b>Đăng ký{where}</b>", "<b>Subscriptions{where}</b>"),
+    "bot.list_paused": (
+        " — ⏸ đang tạm dừng (/resume để bật lại)",
+        " — ⏸ paused (/resume to resume)",
+    ),
+    "bot.list_disabled": ("⚠ Đã tắt: {reason}", "⚠ Switched off: {reason}"),
+    "bot.list_empty": (
+        "Chưa có đăng ký nào. Xem /topics, rồi /sub.",
+        "No subscriptions yet. See /topics, then /sub.",
+    ),
+    "bot.link_preview_on": ("Xem trước liên kết: bật{where}.", "Link previews: on{where}."),
+    "bot.link_preview_off": ("Xem trước liên kết: tắt{where}.", "Link previews: off{where}."),
+    "bot.paused_now": (
+        "Đã tạm dừng thông báo{where}. Gõ /resume để bật lại.",
+        "Alerts paused{where}. Type /resume to resume them.",
+    ),
+    "bot.paused_already": (
+        "Đang tạm dừng thông báo rồi{where}. Gõ /resume để bật lại.",
+        "Alerts were already paused{where}. Type /resume to resume them.",
+    ),
+    "bot.resumed_now": ("Đã bật lại{where}.", "Alerts resumed{where}."),
+    "bot.resumed_already": ("Thông báo vẫn đang bật{where}.", "Alerts are on already{where}."),
+    "bot.channel_not_found": (
+        "Không tìm thấy kênh {ref}. Bot phải được thêm vào kênh làm quản trị viên.",
+        "Channel {ref} not found. The bot must be added to the channel as an admin.",
+    ),
+    "bot.not_a_channel": ("{ref} không phải là kênh.", "{ref} is not a channel."),
+    "bot.sender_not_channel_admin": (
+        "Bạn không phải quản trị viên của kênh {ref}.",
+        "You are not an admin of the channel {ref}.",
+    ),
+    "bot.bot_not_channel_admin": (
+        "Bot chưa là quản trị viên của kênh {ref}. Hãy thêm bot làm quản trị viên.",
+        "The bot is not an admin of the channel {ref}. Add it as an admin.",
+    ),
+    # why a chat stopped receiving alerts (stored with the chat, shown in the admin)
+    "bot.reason_blocked": ("bot bị chặn", "the bot was blocked"),
+    "bot.reason_removed": ("bot bị xoá ({status})", "the bot was removed ({status})"),
+}

@@ -1,0 +1,174 @@
+"""Errors worded by code: the query parser's (``query.<code>`` with ``query.<code>.hint``,
+parameters as in :class:`feedsvc.matching.QueryError`), the admin operations'
+(``op.<code>``, :class:`feedsvc.operations.OperationError`) and the preview's warnings."""
+
+from __future__ import annotations
+
+_MIX_VI = 'thêm ngoặc đơn, ví dụ "(a b) OR c" hoặc "a (b OR c)"'
+_MIX_EN = 'add parentheses, e.g. "(a b) OR c" or "a (b OR c)"'
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- the query language (feedsvc.matching) --------------------------------------------
+    "query.detached_prefix": (
+        "{op} phải viết liền với từ đứng sau",
+        "{op} must be followed directly by a term",
+    ),
+    "query.detached_prefix.hint": (
+        "bỏ dấu cách, ví dụ {op}từ",
+        "write it without a space, e.g. {op}term",
+    ),
+    "query.unknown_field": (
+        "không có trường {name!r}; các trường: {valid}",
+        "unknown field {name!r}; valid fields are {valid}",
+    ),
+    "query.unknown_field.hint": (
+        "đặt đoạn chữ có dấu ':' trong ngoặc kép",
+        "put text that contains ':' in quotes",
+    ),
+    "query.unterminated_phrase": ("cụm từ chưa đóng ngoặc kép", "unterminated phrase"),
+    "query.unterminated_phrase.hint": ('thêm dấu " thứ hai', 'close it with a second "'),
+    "query.stray_quote": (
+        "dấu đóng ngoặc kép không có dấu mở",
+        "closing quote without an opening one",
+    ),
+    "query.bare_at": ("sau '@' phải là mã chủ đề", "'@' must be followed by a topic slug"),
+    "query.bare_at.hint": ("ví dụ @kien-thuy", "e.g. @kien-thuy"),
+    "query.too_long": (
+        "truy vấn quá dài ({length} ký tự, tối đa {limit})",
+        "query is too long ({length} characters, limit {limit})",
+    ),
+    "query.too_long.hint": (
+        "tách thành nhiều chủ đề rồi ghép bằng @mã",
+        "split it into several topics and combine them with @slug",
+    ),
+    "query.empty": ("truy vấn trống", "empty query"),
+    "query.empty.hint": (
+        'viết ít nhất một từ, ví dụ "an ninh"',
+        'write at least one word, e.g. "an ninh"',
+    ),
+    "query.stray_paren": ("thừa dấu ')'", "unbalanced ')'"),
+    "query.stray_paren.hint": (
+        "bỏ nó đi hoặc thêm '(' tương ứng",
+        "remove it or add a matching '('",
+    ),
+    "query.mixed_and_or": (
+        "AND và OR dùng lẫn ở cùng một cấp",
+        "AND and OR are mixed at this level",
+    ),
+    "query.mixed_and_or.hint": (_MIX_VI, _MIX_EN),
+    "query.mixed_or_implied": (
+        "OR và AND ngầm (các từ đứng cạnh nhau) dùng lẫn ở cùng một cấp",
+        "OR and an implied AND are mixed at this level",
+    ),
+    "query.mixed_or_implied.hint": (_MIX_VI, _MIX_EN),
+    "query.needs_term": ("sau {op} phải có một từ", "{op} needs a term after it"),
+    "query.ends_early": (
+        "truy vấn kết thúc khi còn thiếu một từ",
+        "the query ends where a term is expected",
+    ),
+    "query.too_deep": ("lồng quá {limit} cấp", "nested more than {limit} levels deep"),
+    "query.empty_parens": ("cặp ngoặc trống", "empty parentheses"),
+    "query.empty_parens.hint": (
+        "đặt một từ vào trong hoặc bỏ ngoặc",
+        "put a term inside or remove them",
+    ),
+    "query.unclosed_paren": ("dấu '(' chưa được đóng", "unclosed '('"),
+    "query.unclosed_paren.hint": ("thêm ')' tương ứng", "add a matching ')'"),
+    "query.misplaced_operator": ("{op} đặt sai chỗ", "unexpected {op}"),
+    "query.misplaced_operator.hint": ("{op} đứng giữa hai từ", "{op} goes between two terms"),
+    "query.wildcard": ("không hỗ trợ ký tự đại diện (*)", "wildcards are not supported"),
+    "query.wildcard.hint": ("liệt kê các biến thể, nối bằng OR", "list the variants with OR"),
+    "query.regex": ("không hỗ trợ biểu thức chính quy", "regular expressions are not supported"),
+    "query.regex.hint": ("dùng từ và OR", "use words and OR"),
+    "query.no_letters": ("{term!r} không có chữ hay số", "{term!r} has no letters or digits"),
+    "query.spans_punctuation": (
+        "{term!r} có dấu câu ở giữa nên không bao giờ khớp",
+        "{term!r} spans sentence punctuation, so it could never match",
+    ),
+    "query.spans_punctuation.hint": (
+        "bỏ dấu câu hoặc tách thành hai từ",
+        "remove the punctuation or split it into two terms",
+    ),
+    "query.too_many_terms": ("quá {limit} từ", "more than {limit} terms"),
+    "query.too_many_terms.hint": ("tách thành nhiều chủ đề", "split it into several topics"),
+    "query.circular_ref": ("tham chiếu vòng {chain}", "circular reference {chain}"),
+    "query.circular_ref.hint": (
+        "một chủ đề không thể chứa chính nó",
+        "a topic cannot include itself",
+    ),
+    "query.refs_too_deep": (
+        "tham chiếu @ lồng quá {limit} cấp",
+        "@references nested more than {limit} deep",
+    ),
+    "query.unknown_ref": ("không có chủ đề @{slug}", "unknown topic @{slug}"),
+    "query.unknown_ref.hint": ("kiểm tra lại mã chủ đề", "check the slug"),
+    "query.in_ref": ("trong @{slug}: {inner}", "in @{slug}: {inner}"),
+    "query.too_many_expanded": (
+        "quá {limit} từ sau khi mở rộng các tham chiếu @",
+        "more than {limit} terms after expanding @references",
+    ),
+    "query.too_many_expanded.hint": ("tách chủ đề", "split the topic"),
+    "query.no_positive_term": (
+        "truy vấn không có từ nào bắt buộc phải có: nó sẽ khớp cả những bài không chứa từ nào",
+        "the query has no positive term: it would match articles containing none of its words",
+    ),
+    "query.no_positive_term.hint": (
+        'thêm một từ bắt buộc, ví dụ "an ninh" -"quảng cáo"',
+        'add a term that must occur, e.g. "an ninh" -"quảng cáo"',
+    ),
+    "query.not_text": ("truy vấn phải là văn bản", "the query must be text"),
+    # -- admin operations (feedsvc.operations) --------------------------------------------
+    "op.slug_format": (
+        "Mã chỉ gồm chữ thường không dấu, số và '-' (ví dụ kien-thuy), tối đa 100 ký tự.",
+        "The slug must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long.",
+    ),
+    "op.slug_reserved": (
+        "Mã 'search' dành cho /feeds/search.",
+        "The slug 'search' is reserved for /feeds/search.",
+    ),
+    "op.title_required": ("Cần có tiêu đề.", "A title is required."),
+    "op.control_character": (
+        "Trường {field} có ký tự điều khiển ({char}); hãy xoá nó.",
+        "The {field} contains a control character ({char}); remove it.",
+    ),
+    "op.topic_exists": ("Chủ đề {slug} đã có.", "Topic {slug} already exists."),
+    "op.query_invalid": ("Truy vấn không hợp lệ.", "Invalid query."),
+    "op.breaks_users": (
+        "Các chủ đề {users} dùng @{slug} sẽ không còn hợp lệ với truy vấn này.",
+        "The topics {users} that use @{slug} would become invalid with this query.",
+    ),
+    "op.topic_not_found": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    "op.topic_in_use": (
+        "Chủ đề {slug} đang được {users} dùng; hãy sửa các chủ đề đó trước.",
+        "Topic {slug} is used by {users}; change those first.",
+    ),
+    "op.delivery_not_found": ("Không có tin gửi #{id}.", "There is no delivery #{id}."),
+    "op.delivery_not_dead": (
+        "Tin gửi #{id} đang ở trạng thái {state}, không phải tin gửi hỏng.",
+        "Delivery #{id} is {state}, not a dead letter.",
+    ),
+    "op.chat_type_invalid": ("Loại cuộc trò chuyện không hợp lệ.", "Invalid chat type."),
+    "op.topic_or_query": (
+        "Chọn đúng một: chủ đề hoặc truy vấn.",
+        "Give exactly one of a topic or a query.",
+    ),
+    "op.query_empty": ("Truy vấn trống.", "The query is empty."),
+    "op.query_too_long": (
+        "Truy vấn dài quá {limit} ký tự.",
+        "The query is longer than {limit} characters.",
+    ),
+    "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
+    "op.too_many_subscriptions": (
+        "Cuộc trò chuyện {chat} đã có {limit} đăng ký.",
+        "Chat {chat} already has {limit} subscriptions.",
+    ),
+    "op.subscription_not_found": ("Không có đăng ký #{id}.", "There is no subscription #{id}."),
+    "op.chat_not_found": ("Không có cuộc trò chuyện {chat}.", "There is no chat {chat}."),
+    "op.state_invalid": ("Trạng thái không hợp lệ.", "Unknown delivery state."),
+    # -- the live preview's warnings (feedsvc.preview) ------------------------------------
+    "warn.broad_term": (
+        "Từ {term} khớp {count} / {scanned} bài ({share}): có quá rộng không?",
+        "The term {term} matches {count} of {scanned} articles ({share}): too broad?",
+    ),
+}

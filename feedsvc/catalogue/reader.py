@@ -1,0 +1,51 @@
+"""The public reader pages (``reader.*``): the topic index ``/`` and ``/topics/{slug}``."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "reader.index_title": ("{site}: tin theo chủ đề", "{site}: news by topic"),
+    "reader.index_intro": (
+        "Chọn chủ đề bạn quan tâm và theo dõi theo cách bạn thích: nhận tin qua Telegram, "
+        "hoặc chép địa chỉ nguồn tin (RSS, Atom, JSON Feed) vào ứng dụng đọc tin.",
+        "Pick the topics you care about and follow them your way: alerts on Telegram, or copy "
+        "a feed address (RSS, Atom, JSON Feed) into your feed reader.",
+    ),
+    "reader.opml": (
+        "Tất cả chủ đề trong một tệp OPML",
+        "Every topic in one OPML file",
+    ),
+    "reader.site_link": ("Trang chủ {site}", "{site} home page"),
+    "reader.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
+    "reader.article_count": ("{count} bài", "{count} articles"),
+    "reader.no_articles": ("Chưa có bài nào.", "No articles yet."),
+    "reader.latest": ("Bài mới", "Latest"),
+    "reader.all_articles": ("Xem {count} bài mới nhất", "See the newest {count} articles"),
+    "reader.back": ("← Tất cả chủ đề", "← All topics"),
+    "reader.subscribe": ("Theo dõi", "Follow"),
+    "reader.telegram": ("Nhận tin qua Telegram", "Get alerts on Telegram"),
+    "reader.telegram_qr": (
+        "Quét mã bằng điện thoại để mở Telegram",
+        "Scan with your phone to open Telegram",
+    ),
+    "reader.zalo": ("Nhận tin qua Zalo", "Get alerts on Zalo"),
+    "reader.feed_hint": (
+        "Chép địa chỉ này vào ứng dụng đọc tin (Feedly, Inoreader, NetNewsWire…):",
+        "Copy this address into your feed reader (Feedly, Inoreader, NetNewsWire…):",
+    ),
+    "reader.feed_opened": (
+        "Bạn vừa mở nguồn tin {format}. Trình duyệt không đọc được nguồn tin: "
+        "hãy chép địa chỉ dưới đây vào ứng dụng đọc tin.",
+        "You opened the {format} feed. Browsers do not read feeds: copy the address below "
+        "into your feed reader.",
+    ),
+    "reader.copy": ("Chép", "Copy"),
+    "reader.copied": ("Đã chép", "Copied"),
+    "reader.section": ("Chuyên mục", "Section"),
+    "reader.read_more": ("Đọc bài", "Read"),
+    "reader.updated": ("Cập nhật {time}", "Updated {time}"),
+    "reader.topic_title": ("{topic} — {site}", "{topic} — {site}"),
+    "reader.footer": (
+        "Trang này được tạo tự động từ các bài đã đăng trên {site}.",
+        "This page is made automatically from the articles published on {site}.",
+    ),
+}

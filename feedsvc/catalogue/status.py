@@ -1,0 +1,91 @@
+"""Delivery states (``state.*``), chat types (``chat_type.*``), status facts (``fact.*``), the
+ingest state in words (``ingest.*``), follow statistics and charts (``stats.*``)."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "just_now": ("vừa xong", "just now"),
+    # -- delivery states (feedsvc.store.deliveries), plus the "dead letters" filter -----------
+    "state.pending": ("Đang chờ", "Queued"),
+    "state.sending": ("Đang gửi", "Sending"),
+    "state.sent": ("Đã gửi", "Sent"),
+    "state.blocked": ("Chat từ chối bot", "Chat refuses the bot"),
+    "state.chat_not_found": ("Không tìm thấy chat", "Chat not found"),
+    "state.bad_content": ("Tin bị từ chối", "Message refused"),
+    "state.disabled": ("Chat đã tắt", "Chat disabled"),
+    "state.failed": ("Lỗi (hết lượt thử)", "Failed (retries used up)"),
+    "state.unknown_outcome": ("Không rõ đã đến chưa", "Outcome unknown (may have arrived)"),
+    "state.dead": ("tin gửi hỏng", "dead letters"),
+    # -- chat types ---------------------------------------------------------------------------
+    "chat_type.private": ("cá nhân", "private"),
+    "chat_type.group": ("nhóm", "group"),
+    "chat_type.supergroup": ("siêu nhóm", "supergroup"),
+    "chat_type.channel": ("kênh", "channel"),
+    "channel.telegram": ("Telegram", "Telegram"),
+    # -- article fields (the query language's field names; preview snippets) ------------------
+    "field.title": ("tiêu đề", "title"),
+    "field.summary": ("tóm tắt", "summary"),
+    "field.body": ("nội dung", "body"),
+    "field.tag": ("thẻ", "tag"),
+    "field.section": ("chuyên mục", "section"),
+    "field.author": ("tác giả", "author"),
+    # -- status facts (feedsvc.status.Fact.key) -----------------------------------------------
+    "fact.ingest": ("Cập nhật bài viết", "Article ingest"),
+    "fact.last_ingest_success": ("Lần cập nhật thành công gần nhất", "Last successful ingest"),
+    "fact.last_ingest_tick": ("Lần kiểm tra nguồn gần nhất", "Last look at the source"),
+    "fact.last_ingest_error": ("Lỗi cập nhật gần nhất", "Last ingest error"),
+    "fact.ingest_cursor": ("Đã đọc nguồn đến", "Source read up to"),
+    "fact.source": ("Nguồn bài viết", "Article source"),
+    "fact.database": ("Cơ sở dữ liệu", "Database"),
+    "fact.ingest_backlog": ("Bài nguồn còn chờ đọc", "Source rows still to read"),
+    "fact.ingest_rate_per_second": ("Tốc độ đọc nguồn", "Source read rate"),
+    "fact.ingest_eta_seconds": ("Đọc xong sau", "Caught up in"),
+    "fact.caught_up": ("đã đọc hết", "caught up"),
+    "fact.rate_value": ("{rate} bài/giây", "{rate} rows a second"),
+    "fact.ingest_quarantined": ("Bài nguồn bị cách ly", "Quarantined source rows"),
+    "fact.quarantined_rows": (
+        "Bài nguồn bị cách ly (bỏ qua, không chặn việc cập nhật)",
+        "Quarantined source rows (skipped; ingest goes on)",
+    ),
+    "quarantine.row": ("Dòng nguồn", "Source row"),
+    "quarantine.stage": ("Bước lỗi", "Failed at"),
+    "quarantine.last_seen": ("Gặp lần cuối", "Last seen"),
+    "quarantine.stage_read": ("đọc từ nguồn", "reading the source"),
+    "quarantine.stage_parse": ("kiểm tra dữ liệu", "validation"),
+    "quarantine.stage_store": ("lưu vào CSDL", "storing"),
+    "fact.articles_stored": ("Bài viết đã lưu", "Articles stored"),
+    "fact.source_articles": ("Bài trong bảng nguồn có sẵn", "Rows in the built-in source"),
+    "fact.topics_enabled": ("Chủ đề đang bật", "Topics switched on"),
+    "fact.deliveries_pending": ("Tin chờ gửi", "Alerts waiting to be sent"),
+    "fact.started_at": ("Dịch vụ chạy từ", "Service running since"),
+    "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
+    "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
+    # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------
+    "ingest.never": ("chưa chạy lần nào", "has not run yet"),
+    "ingest.ok": ("đang cập nhật đều", "up to date"),
+    "ingest.lagging": ("đang cập nhật, chậm {lag}", "running, {lag} behind"),
+    "ingest.failing": (
+        "lỗi: chưa cập nhật được {lag}, đã thử lại {failures} lần",
+        "failing: nothing new for {lag}, {failures} failed attempts",
+    ),
+    "ingest.standby": ("bản sao khác đang cập nhật", "another replica is ingesting"),
+    # -- what people follow (feedsvc.stats) ---------------------------------------------------
+    "stats.title": ("Người theo dõi", "Who follows what"),
+    "stats.subscribers": ("Người đăng ký", "Subscribers"),
+    "stats.alerts_per_day": ("Tin đã gửi mỗi ngày", "Alerts sent per day"),
+    "stats.polls_per_day": ("Lượt đọc nguồn tin mỗi ngày", "Feed polls per day"),
+    "stats.articles": ("Số bài", "Articles"),
+    "stats.newest": ("Bài mới nhất", "Newest article"),
+    "stats.days_note": (
+        "Trung bình {days} ngày gần nhất.",
+        "Average over the last {days} days.",
+    ),
+    "stats.chart_activity": (
+        "Bài mới và tin đã gửi mỗi giờ, 7 ngày qua",
+        "Articles ingested and alerts sent per hour, last 7 days",
+    ),
+    "stats.chart_subscribers": ("Người đăng ký theo chủ đề", "Subscribers per topic"),
+    "stats.series_articles": ("Bài mới", "Articles ingested"),
+    "stats.series_alerts": ("Tin đã gửi", "Alerts sent"),
+    "stats.no_data": ("Chưa có số liệu.", "No data yet."),
+}

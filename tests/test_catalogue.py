@@ -1,0 +1,136 @@
+"""The message catalogue: both languages for every key, the same placeholders, and every key the
+code and the templates use present — including the ones built from codes (query errors,
+operation errors, delivery states, status facts)."""
+
+from __future__ import annotations
+
+import re
+import string
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from feedsvc.catalogue import CATALOGUE, LANGUAGES, MODULES, Translator
+from feedsvc.matching import FIELDS, QueryError, parse_query
+from feedsvc.operations import CHAT_TYPES
+from feedsvc.store.deliveries import DEAD, STATES
+from feedsvc.store.topics import TopicSpec
+
+PACKAGE = Path(__file__).parent.parent / "feedsvc"
+
+
+def placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def sources(pattern: str) -> str:
+    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob(pattern)))
+
+
+def test_every_key_has_both_languages_with_the_same_placeholders() -> None:
+    seen: dict[str, str] = {}
+    for module in MODULES:
+        for key, entry in module.MESSAGES.items():
+            assert key not in seen, f"{key} is in {module.__name__} and {seen[key]}"
+            seen[key] = module.__name__
+            assert len(entry) == len(LANGUAGES), key
+            vi, en = entry
+            assert vi.strip() and en.strip(), f"{key}: empty in one language"
+            assert placeholders(vi) == placeholders(en), f"{key}: placeholders differ"
+
+
+def used_keys() -> set[str]:
+    """Literal keys in ``t("…")`` calls: templates, the admin, the bot's texts (``bot.`` added)."""
+    keys = set()
+    call = re.compile(r"""\bt\(\s*["']([a-z_.]+)["']""")
+    for text in (sources("web/templates/*.html"), sources("web/*.py"), sources("pages/**/*")):
+        keys |= set(call.findall(text))
+    keys |= {f"bot.{k}" for k in call.findall(sources("bot/*.py"))}
+    return {k for k in keys if not k.endswith(".")}
+
+
+def test_every_literal_key_in_code_and_templates_exists() -> None:
+    keys = used_keys()
+    assert len(keys) > 50  # the scan itself works
+    assert sorted(keys - set(CATALOGUE)) == []
+
+
+def test_every_coded_message_exists() -> None:
+    """Keys built from codes: a new error code, state or fact without words fails here."""
+    query_codes = set(re.findall(r'code="(\w+)"', sources("matching/*.py")))
+    op_codes = set(re.findall(r'code="(\w+)"', sources("operations.py")))
+    op_codes |= {"topic_unknown", "topic_disabled", "slug_format", "slug_reserved"}
+    facts = set(re.findall(r'Fact\(\s*"(\w+)"', sources("status.py")))
+    ingest = {"never", "ok", "lagging", "failing"}
+    expected = (
+        {f"query.{c}" for c in query_codes}
+        | {f"op.{c}" for c in op_codes}
+        | {f"state.{s}" for s in (*STATES, DEAD)}
+        | {f"chat_type.{c}" for c in CHAT_TYPES}
+        | {f"fact.{f}" for f in facts}
+        | {f"ingest.{i}" for i in ingest}
+        | {f"quarantine.stage_{s}" for s in ("read", "parse", "store")}
+        | {f"field.{f}" for f in FIELDS}
+        | {f"saved_{o}" for o in ("created", "updated", "unchanged")}
+        | {f"bot.cmd.{c}" for c in ("start", "help", "topics", "sub", "unsub", "list")}
+    )
+    assert len(query_codes) >= 20 and len(facts) >= 8
+    assert sorted(expected - set(CATALOGUE)) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"an ninh', "a AND (", "a OR b c", "()", "-x", "title:", "nguon:x", "a*", "@nope",
+     "(((((((((((((((((((((((a)))))))))))))))))))))))", "..."],
+)  # fmt: skip
+def test_query_errors_are_worded_in_both_languages(query: str) -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query(query, {"self": "@self"}.get)
+    for lang in LANGUAGES:
+        text = Translator(lang).query_error(caught.value)
+        assert "⟦" not in text and text.strip(), (lang, caught.value.code)
+    assert Translator("vi").query_error(caught.value) != Translator("en").query_error(caught.value)
+
+
+def test_an_error_inside_a_reference_names_the_topic() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query("@a", {"a": '"unclosed'}.get)
+    assert Translator("vi").query_error(caught.value).startswith("trong @a: cụm từ chưa đóng")
+
+
+def test_operation_errors_are_worded_from_their_code(tmp_path: Path) -> None:
+    from feedsvc import operations as ops
+    from feedsvc.db import Database, upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    upgrade(db)
+    t = Translator("vi")
+    with pytest.raises(ops.OperationError) as caught:
+        ops.save_topic(db, TopicSpec("Bad Slug", "T", "x"), "test")
+    assert t.operation_error(caught.value).startswith("Mã chỉ gồm chữ thường")
+    with pytest.raises(ops.OperationError) as caught:
+        ops.save_topic(db, TopicSpec("ok", "T", "a AND ("), "test")
+    assert caught.value.field == "query" and caught.value.position is not None
+    assert t.operation_error(caught.value) == "truy vấn kết thúc khi còn thiếu một từ"
+    with pytest.raises(ops.OperationError) as caught:
+        ops.resend_delivery(db, 42)
+    assert Translator("en").operation_error(caught.value) == "There is no delivery #42."
+    db.dispose()
+
+
+def test_times_are_local_with_their_offset_and_durations_in_words() -> None:
+    when = datetime(2026, 11, 30, 1, 1, 30, tzinfo=UTC)
+    vi, en = Translator("vi"), Translator("en")
+    assert vi.time(when) == "30/11/2026 08:01 +07:00"
+    assert en.time(when) == "2026-11-30 08:01 +07:00"
+    assert Translator("en", "Europe/Paris").time(when) == "2026-11-30 02:01 +01:00"
+    assert vi.ago(when, when + timedelta(minutes=3)) == "3 phút trước"
+    assert en.ago(when, when + timedelta(hours=2, minutes=5)) == "2 hours ago"
+    assert vi.ago(when, when + timedelta(seconds=10)) == "vừa xong"
+    assert vi.duration(125) == "2 phút" and en.duration(3 * 86400) == "3 days"
+    assert vi.number(12345) == "12.345" and en.number(12345) == "12,345"
+
+
+def test_an_unknown_key_is_visible_not_fatal() -> None:
+    assert Translator("vi")("no.such.key") == "⟦no.such.key⟧"
