@@ -119,6 +119,7 @@ class Service:
         self.bot: BotService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_listener: WakeListener | None = None
+        self._username_task: asyncio.Task[None] | None = None
 
     @property
     def ingestor(self) -> Ingestor:
@@ -209,6 +210,11 @@ class Service:
 
         self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
         self.jobs.start()
+        token = self.settings.telegram_token()
+        if self.roles.http and token and not self.publisher.bot_username:
+            self._username_task = asyncio.create_task(
+                learn_bot_username(self, token), name="bot-username"
+            )
         if self.roles.bot and self.settings.telegram_token():
             # The poller lease follows telegram.lease_seconds, capped at the bot's 30 s default,
             # so a small value (tests, fast failover) also shortens poller takeover.
@@ -226,6 +232,8 @@ class Service:
         log.info("feedsvc stopping")
         if self._ingestor is not None:
             self._ingestor.request_stop()  # a long catch-up returns after its current batch
+        if self._username_task is not None:
+            self._username_task.cancel()
         if self.bot is not None:
             await self.bot.stop()
         await self.jobs.stop()
@@ -250,6 +258,31 @@ class Service:
         self.web_db.dispose()
         self.db.dispose()
         log.info("feedsvc stopped")
+
+
+async def learn_bot_username(
+    service: Service, token: str, attempts: int = 5, delay: float = 30.0
+) -> None:
+    """Ask Telegram (getMe) for the bot's @username, for the reader pages' deep links and QR
+    codes, and re-render the pages with it. Retried a few times: a network hiccup at start
+    should not leave the pages without their Telegram buttons until the next restart."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from feedsvc.notify.telegram import scrub_token
+
+    for attempt in range(attempts):
+        try:
+            async with Bot(token, base_url=service.settings.telegram.base_url) as bot:
+                username = bot.username
+        except (TelegramError, OSError) as exc:
+            log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
+        else:
+            await asyncio.to_thread(service.publisher.set_bot_username, username)
+            log.info("reader pages link to https://t.me/%s", username)
+            return
+        if attempt + 1 < attempts:
+            await asyncio.sleep(delay * (attempt + 1))
 
 
 def _record_metrics(result: TickResult) -> None:

@@ -125,6 +125,9 @@ class TelegramSettings(_Section):
     alert_max_age_hours: float = Field(default=48.0, gt=0)
     images: bool = False
     lease_seconds: float = Field(default=60.0, ge=5, le=3600)
+    # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
+    # from Telegram (getMe) when the service starts.
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
 
 
 class AdminSettings(_Section):

@@ -16,13 +16,15 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from feedsvc import metrics
+from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_formats, render_opml
-from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
 from feedsvc.on_demand import RENDER_TTL, RenderJob, RenderSlots, SearchFeeds, newest
-from feedsvc.store.articles import topic_articles
+from feedsvc.pages import PageTopic, Site, page_article, render_index, render_topic, subscribe_links
+from feedsvc.store.articles import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     get_snapshots,
@@ -36,8 +38,13 @@ from feedsvc.websub import HubPinger
 log = logging.getLogger(__name__)
 
 DEFAULT_LIMIT = 50
+INDEX_HEADLINES = 3  # newest headlines per topic on the index page
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
+#: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
+#: slug, the index under :data:`INDEX_SLUG`, which no topic slug can be).
+SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
+INDEX_SLUG = "_index"
 
 
 class FeedPublisher:
@@ -58,7 +65,6 @@ class FeedPublisher:
         self._topics: dict[str, Topic] = {}
         self._synced_at: datetime | None = None
         self._opml: Snapshot | None = None
-        self._index: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
         self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
@@ -66,6 +72,10 @@ class FeedPublisher:
         self.searches = SearchFeeds(
             self.web_db, self.cache, self.slots, self.resolve, self.search_metas
         )
+        self.t = Translator(settings.site.language, settings.site.timezone)
+        self.site = Site(settings.site.title, settings.site.url, self.public_url)
+        #: the Telegram bot's @username for deep links (config, or getMe at start)
+        self.bot_username: str | None = settings.telegram.username
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
@@ -117,10 +127,26 @@ class FeedPublisher:
     def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
         with self.db.read() as conn:
             items = topic_articles(conn, topic.id, limit)
+        return self._render_feeds(topic, items)
+
+    def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
         t0 = time.perf_counter()
         bodies = render_formats(self.topic_metas(topic), items)
         metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
         return bodies
+
+    def _page_topic(self, topic: Topic, items: list[Article], count: int) -> PageTopic:
+        return PageTopic(
+            slug=topic.slug,
+            title=topic.title,
+            description=topic.description,
+            count=count,
+            articles=[
+                page_article(a.title, a.url, a.published_at, a.section, a.summary) for a in items
+            ],
+            subscribe=subscribe_links(self.public_url, topic.slug, self.bot_username),
+            newest_at=items[0].published_at if items else None,
+        )
 
     # -- snapshots -------------------------------------------------------------------
     def refresh(self, slugs: Iterable[str] | None = None) -> int:
@@ -138,14 +164,22 @@ class FeedPublisher:
             )
             changed: list[str] = []  # URLs of feeds whose bytes this call stored
             now = self.db.now()
+            pages = False
+            counts: dict[int, int] = {}
             for slug in sorted(wanted & set(topics)):
                 topic = topics[slug]
                 urls = feed_urls(self.public_url, slug)
-                for fmt, body in self._render_topic(topic, DEFAULT_LIMIT).items():
+                with self.db.read() as conn:
+                    items = topic_articles(conn, topic.id, DEFAULT_LIMIT)
+                    counts = counts or topic_article_counts(conn)
+                count = counts.get(topic.id, 0)
+                for fmt, body in self._render_feeds(topic, items).items():
                     if self._store(slug, fmt, body, now):
                         changed.append(urls[fmt])
+                page = render_topic(self.t, self.site, self._page_topic(topic, items, count))
+                pages |= self._store(slug, "html", page, now)
                 self._rendered_versions[slug] = topic.updated_at
-            if topics != self._topics:
+            if topics != self._topics or changed or pages:
                 self._topics = topics
                 self._rebuild_pages(now)
             if changed:
@@ -158,7 +192,7 @@ class FeedPublisher:
         """Keep a render; True when it changed the stored feed (another replica may have
         stored the same bytes first, then it is only adopted here)."""
         current = self._snaps.get((slug, fmt))
-        candidate = make_snapshot(body, MEDIA_TYPES[fmt], now)
+        candidate = make_snapshot(body, SNAPSHOT_TYPES[fmt], now)
         if current is not None and current.etag == candidate.etag:
             return False
         with self.db.write() as conn:
@@ -192,7 +226,10 @@ class FeedPublisher:
                 current = self._snaps.get((s.slug, s.fmt))
                 if current is None or current.etag != s.etag:
                     self._snaps[(s.slug, s.fmt)] = Snapshot(
-                        s.body, s.etag, s.last_modified, MEDIA_TYPES.get(s.fmt, "application/xml")
+                        s.body,
+                        s.etag,
+                        s.last_modified,
+                        SNAPSHOT_TYPES.get(s.fmt, "application/xml"),
                     )
         self.refresh()
 
@@ -217,14 +254,22 @@ class FeedPublisher:
         opml = render_opml(site.title, feeds)
         if self._opml is None or self._opml.body != opml:
             self._opml = make_snapshot(opml, "text/x-opml", now)
-        page = render_index(
-            site.title,
-            site.url,
-            self.public_url,
-            [IndexTopic(t.slug, t.title, t.description) for t in enabled],
-        )
-        if self._index is None or self._index.body != page:
-            self._index = make_snapshot(page, "text/html", now)
+        listed = []
+        with self.db.read() as conn:
+            counts = topic_article_counts(conn)
+            for t in enabled:
+                items = topic_articles(conn, t.id, INDEX_HEADLINES)
+                listed.append(self._page_topic(t, items, counts.get(t.id, 0)))
+        self._store(INDEX_SLUG, "html", render_index(self.t, self.site, listed), now)
+
+    def set_bot_username(self, username: str | None) -> None:
+        """The bot's @username became known (getMe): re-render the pages with its links."""
+        with self._lock:
+            if username == self.bot_username:
+                return
+            self.bot_username = username
+            self.refresh(list(self._topics))
+            self._rebuild_pages(self.db.now())
 
     # -- FeedBackend ------------------------------------------------------------------
     def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
@@ -277,10 +322,19 @@ class FeedPublisher:
         return self._opml
 
     def index_html(self) -> Snapshot:
-        if self._index is None:
-            self._rebuild_pages(datetime.now(UTC))
-        assert self._index is not None
-        return self._index
+        index = self._snaps.get((INDEX_SLUG, "html"))
+        if index is None:
+            with self._lock:
+                self._rebuild_pages(self.db.now())
+            index = self._snaps[(INDEX_SLUG, "html")]
+        return index
+
+    def page(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return None
+        return self._snaps.get((slug, "html"))
 
 
 def render_topic_feed(settings: Settings, slug: str, fmt: str, limit: int) -> bytes | None:

@@ -127,6 +127,22 @@ async def test_start_registers_and_reenables_a_blocked_chat(
     assert row is not None and row.type == "private" and row.disabled_reason is None
 
 
+async def test_start_with_a_topic_subscribes_to_it(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    """``t.me/<bot>?start=<slug>`` (the reader pages' Telegram button) sends ``/start <slug>``."""
+    reply = await ask(fake, USER, "/start the-thao")
+    assert reply.startswith("Xin chào") and "Đã đăng ký: Thể thao (the-thao)" in reply
+    assert subs_of(db, USER) == ["the-thao"]
+    assert "Đã đăng ký rồi" in await ask(fake, USER, "/start the-thao")  # idempotent
+    for unknown in ("khong-co", "the-thao-cu", "x" * 64):
+        reply = await ask(fake, USER, f"/start {unknown}")
+        assert f"Không tìm thấy chủ đề {unknown}" in reply and "/topics" in reply
+    assert subs_of(db, USER) == ["the-thao"]  # an unknown slug is not a query subscription
+    reply = await ask(fake, -5, "/start the-thao", user_id=99)  # a group: admins only
+    assert "Chỉ quản trị viên" in reply and subs_of(db, -5) == []
+
+
 async def test_help_menu_and_webhook(fake: FakeBotAPI, lite_bot: BotService) -> None:
     reply = await ask(fake, USER, "/help")
     assert "/sub <chủ đề hoặc truy vấn>" in reply and "/pause" in reply

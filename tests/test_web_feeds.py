@@ -10,6 +10,7 @@ from html.parser import HTMLParser
 from typing import Any
 
 import feedparser
+import html5lib
 import pytest
 import uvicorn
 from httpx import ASGITransport, AsyncClient
@@ -22,9 +23,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
-from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.matching import QueryError
+from feedsvc.pages import PageTopic, Site, page_article, render_index, render_topic, subscribe_links
 from feedsvc.web.feeds import FeedFastPath, feed_routes
 from feedsvc.web.http_cache import (
     Snapshot,
@@ -46,10 +48,6 @@ MEDIA = {
     "atom": "application/atom+xml",
     "json": "application/feed+json",
 }
-TOPICS = [
-    IndexTopic("kien-thuy", "Kiến Thụy", "Tin huyện Kiến Thụy"),
-    IndexTopic("an-ninh", "An ninh <trật tự> & pháp luật", ""),
-]
 ARTICLES = [
     Article(
         source_key=f"HP-2022-05-{day:02d}-{n}",
@@ -62,6 +60,20 @@ ARTICLES = [
     for day in (1, 2, 3)
     for n in (1, 2)
 ]
+PAGE_ARTICLES = [
+    page_article(a.title, a.url, a.published_at, a.section, a.body) for a in reversed(ARTICLES)
+]
+TOPICS = [
+    PageTopic(
+        "kien-thuy", "Kiến Thụy", "Tin huyện Kiến Thụy", len(ARTICLES), PAGE_ARTICLES,
+        subscribe_links(PUBLIC, "kien-thuy", "TinHaiPhongBot"),
+    ),
+    PageTopic(
+        "an-ninh", "An ninh <trật tự> & pháp luật", "", 0, [],
+        subscribe_links(PUBLIC, "an-ninh", None),
+    ),
+]  # fmt: skip
+PAGES = Site("Báo Hải Phòng", SITE, PUBLIC)
 
 
 @dataclass
@@ -105,7 +117,14 @@ class FakeBackend:
         return make_snapshot(body, "text/x-opml", datetime(2022, 5, 1, tzinfo=UTC))
 
     def index_html(self) -> Snapshot:
-        body = render_index("Báo Hải Phòng", SITE, PUBLIC, TOPICS)
+        body = render_index(Translator("vi"), PAGES, TOPICS)
+        return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def page(self, slug: str) -> Snapshot | None:
+        topic = {t.slug: t for t in TOPICS}.get(slug)
+        if topic is None:
+            return None
+        body = render_topic(Translator("vi"), PAGES, topic)
         return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
 
 
@@ -449,7 +468,7 @@ async def test_index_page_autodiscovery(client: AsyncClient) -> None:
     assert "An ninh &lt;trật tự&gt; &amp; pháp luật" in response.text  # escaped in the body
     assert "<trật tự>" not in response.text
     assert any(m.get("name") == "viewport" for m in collector.meta)
-    assert f"<code>{PUBLIC}/feeds/kien-thuy.rss</code>" in response.text
+    assert f'value="{PUBLIC}/feeds/kien-thuy.rss"' in response.text
 
 
 async def test_stylesheet(client: AsyncClient) -> None:
@@ -523,3 +542,99 @@ def test_any_request_headers_get_a_valid_reply(
     reply = replies(snap, MAX_AGE).reply(method, accept_encoding, inm, ims)
     assert reply.status in (200, 304)
     assert (reply.body == b"") == (reply.status == 304 or method == "HEAD")
+
+
+# --- people in browsers vs feed readers ------------------------------------------------------
+
+CHROME_NAVIGATION = {
+    "accept": "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,"
+    "image/apng,*/*;q=0.8,application/signed-exchange;v=b3;q=0.7",
+    "accept-encoding": "gzip, deflate, br, zstd",
+    "sec-fetch-dest": "document",
+    "sec-fetch-mode": "navigate",
+    "sec-fetch-site": "none",
+    "sec-fetch-user": "?1",
+    "upgrade-insecure-requests": "1",
+    "user-agent": "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/131.0 Safari/537.36",
+}
+READERS = {
+    "curl": {"user-agent": "curl/8.5.0", "accept": "*/*"},
+    "feedparser": {
+        "accept": "application/atom+xml,application/rdf+xml,application/rss+xml,"
+        "application/x-netcdf,application/xml;q=0.9,text/xml;q=0.2,*/*;q=0.1",
+        "accept-encoding": "gzip, deflate",
+        "user-agent": "feedparser/6.0.11 +https://github.com/kurtmckee/feedparser/",
+    },
+    "reader naming html": {"accept": "application/rss+xml, text/html;q=0.5, */*;q=0.1"},
+    "extension fetch()": {"accept": "*/*", "sec-fetch-mode": "cors", "sec-fetch-dest": "empty"},
+    "feed in an iframe": {**CHROME_NAVIGATION, "sec-fetch-dest": "iframe"},
+    "navigation not asking for html": {**CHROME_NAVIGATION, "accept": "application/rss+xml"},
+    "no headers at all": {},
+}
+
+
+def wire_headers(response: Any) -> list[tuple[str, str]]:
+    """The response's headers as sent, minus uvicorn's own ``date`` and ``server``."""
+    own = ("date", "server")
+    return sorted((k.lower(), v) for k, v in response.headers.multi_items() if k.lower() not in own)
+
+
+@pytest.mark.parametrize("reader", list(READERS))
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+async def test_feed_readers_get_todays_bytes_and_headers(
+    client: AsyncClient, backend: FakeBackend, reader: str, fmt: str
+) -> None:
+    """Whatever a reader, curl or a cache sends, the answer is the snapshot's prepared reply:
+    the same bytes and headers (``Vary`` included) as before browsers were told apart."""
+    headers = READERS[reader]
+    snapshot = backend.snapshot("kien-thuy", fmt, 50)
+    assert snapshot is not None
+    response = await client.get(f"/feeds/kien-thuy.{fmt}", headers=headers)
+    sent_encoding = response.request.headers.get("accept-encoding")  # httpx adds its own
+    expected = replies(snapshot, MAX_AGE).reply("GET", sent_encoding, None, None)
+    assert response.status_code == 200
+    sent = {k.decode(): v.decode() for k, v in expected.headers}
+    assert wire_headers(response) == sorted(sent.items())
+    assert response.headers["vary"] == "Accept-Encoding"
+    body = response.content
+    if sent.get("content-encoding") == "gzip":  # httpx decodes; compare the decoded bytes
+        body = gzip.compress(body, compresslevel=6, mtime=0)
+    assert body == expected.body
+    again = await client.get(
+        f"/feeds/kien-thuy.{fmt}", headers={**headers, "if-none-match": sent["etag"]}
+    )
+    assert again.status_code == 304 and again.content == b""
+    assert again.headers["etag"] == sent["etag"]
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+async def test_a_browser_opening_a_feed_gets_the_topic_page(client: AsyncClient, fmt: str) -> None:
+    response = await client.get(f"/feeds/kien-thuy.{fmt}", headers=CHROME_NAVIGATION)
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/topics/kien-thuy#{fmt}"
+    assert response.headers["cache-control"] == "no-store"  # never replaces a cached feed
+    assert "Sec-Fetch-Dest" in response.headers["vary"]
+    page = await client.get("/topics/kien-thuy", headers=CHROME_NAVIGATION)
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    assert f'id="{fmt}"' in page.text and f'value="{PUBLIC}/feeds/kien-thuy.{fmt}"' in page.text
+    missing = await client.get("/feeds/khong-co.rss", headers=CHROME_NAVIGATION)
+    assert missing.status_code == 404
+
+
+async def test_reader_pages_are_valid_html5(client: AsyncClient) -> None:
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    for path in ("/", "/topics/kien-thuy", "/topics/an-ninh"):
+        response = await client.get(path, headers=identity())
+        assert response.status_code == 200, path
+        parser.parse(response.content)  # raises on any parse error
+    assert (await client.get("/topics/khong-co")).status_code == 404
+
+
+async def test_topic_page_shows_articles_and_the_telegram_deep_link(client: AsyncClient) -> None:
+    text = (await client.get("/topics/kien-thuy", headers=identity())).text
+    assert "https://t.me/TinHaiPhongBot?start=kien-thuy" in text and "<svg" in text
+    assert "Kiến Thụy: tin số 2 ngày 3/5" in text and "03/05/2022 09:02 +07:00" in text
+    assert text.index("ngày 3/5") < text.index("ngày 1/5")  # newest first
+    assert "Chuyên mục: Thời sự" in text
+    no_bot = (await client.get("/topics/an-ninh", headers=identity())).text
+    assert "t.me/" not in no_bot and "<svg" not in no_bot

@@ -111,6 +111,17 @@ def subscribe(db: Database, target: Target, arg: str) -> str:
     return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 
+def start_topic(db: Database, target: Target, slug: str) -> str:
+    """A deep link's ``/start <slug>``: greet and subscribe to that topic. An unknown slug gets
+    a friendly pointer to /topics, never a query subscription to the slug's text."""
+    register(db, target)
+    with db.read() as conn:
+        known = _find_topic(conn, normalise(slug)) is not None
+    if not known:
+        return texts.start_unknown_topic(slug)
+    return texts.t("start") + "\n\n" + subscribe(db, target, slug)
+
+
 def unsubscribe(db: Database, target: Target, arg: str) -> str:
     """By topic slug, by the query's text, or by its number in ``/list`` (in that order)."""
     arg = normalise(arg)

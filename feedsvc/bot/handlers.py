@@ -76,7 +76,12 @@ class Handlers:
 
     # --- commands ---------------------------------------------------------------------------
     async def start(self, update: Update, context: Context) -> None:
+        """``/start``, or ``/start <slug>`` from a ``t.me/<bot>?start=<slug>`` link (the reader
+        pages' Telegram buttons): that subscribes this chat to the topic."""
         message, chat = _message(update), _chat(update)
+        if command_arg(message):
+            await self._change(update, context, actions.start_topic, texts.start())
+            return
         await asyncio.to_thread(actions.register, self.db, _own(chat))
         await _reply(message, texts.start())
 

@@ -225,6 +225,12 @@ def topic_articles(conn: Connection, topic_id: int, limit: int) -> list[Article]
     return [row_to_article(row) for row in conn.execute(stmt)]
 
 
+def topic_article_counts(conn: Connection) -> dict[int, int]:
+    """Matched articles per topic id (topics without any are absent)."""
+    stmt = select(article_topics.c.topic_id, func.count()).group_by(article_topics.c.topic_id)
+    return {int(topic_id): int(n) for topic_id, n in conn.execute(stmt)}
+
+
 def articles_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Article]:
     if not ids:
         return {}

@@ -51,8 +51,9 @@ class Out(BaseModel):
 class ErrorOut(Out):
     error: str
     code: str | None = Field(
-        None, description="what went wrong as data (e.g. `topic_not_found`, or the query "
-        "parser's code such as `unclosed_paren`), for clients that word errors themselves"
+        None,
+        description="what went wrong as data (e.g. `topic_not_found`, or the query "
+        "parser's code such as `unclosed_paren`), for clients that word errors themselves",
     )
     field: str | None = None
     position: int | None = None

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from importlib import resources
@@ -24,7 +24,7 @@ from typing import Protocol, cast
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -87,7 +87,11 @@ class FeedBackend(Protocol):
         ...
 
     def index_html(self) -> Snapshot:
-        """The ``/`` page (see ``feedsvc.feeds.index.render_index``), ``text/html``."""
+        """The ``/`` page (see :func:`feedsvc.pages.render_index`), ``text/html``."""
+        ...
+
+    def page(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...
 
 
@@ -135,6 +139,29 @@ def split_feed_name(name: str) -> tuple[str, str] | None:
     return slug, fmt
 
 
+def browser_navigation(headers: Mapping[str, str]) -> bool:
+    """A person opening the URL in a browser tab, not a feed reader, ``curl`` or a cache.
+
+    Fetch Metadata (``Sec-Fetch-Mode: navigate`` + ``Sec-Fetch-Dest: document``) is only sent
+    by browsers, for top-level navigations; an ``Accept`` that names HTML confirms it. A feed
+    reader, even one inside a browser (``fetch()`` is ``cors``/``empty``), never qualifies.
+    """
+    return (
+        headers.get("sec-fetch-mode") == "navigate"
+        and headers.get("sec-fetch-dest") == "document"
+        and "text/html" in headers.get("accept", "")
+    )
+
+
+#: The answer to a browser opening a feed: the topic's page, at that format's address box.
+#: Never stored by a cache (the same URL gives feed readers the feed) and saying what it
+#: depends on.
+NAVIGATION_HEADERS = {
+    "cache-control": "no-store",
+    "vary": "Sec-Fetch-Mode, Sec-Fetch-Dest, Accept",
+}
+
+
 def _load_xsl() -> Snapshot | None:
     try:
         body = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_bytes()
@@ -159,7 +186,8 @@ def feed_routes(
     backend: FeedBackend, cache_seconds: int, limiter: RateLimiter | None = None
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
-    ``/`` and ``/feed.xsl``. ``cache_seconds`` feeds ``Cache-Control: public, max-age=N``.
+    ``/``, ``/topics/{slug}`` and ``/feed.xsl``. ``cache_seconds`` feeds
+    ``Cache-Control: public, max-age=N``.
 
     Requests that may render on demand (search feeds, a non-default ``?limit=``) first spend a
     token of ``limiter`` for their client (429 with ``Retry-After`` when out), and the backend
@@ -203,6 +231,8 @@ def feed_routes(
         if snapshot is None:
             count_feed_response(fmt, 404)
             return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
+        if browser_navigation(request.headers) and backend.page(slug) is not None:
+            return RedirectResponse(f"/topics/{slug}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt)
 
     async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
@@ -230,6 +260,12 @@ def feed_routes(
     async def index(request: Request) -> Response:
         return serve(request, backend.index_html())
 
+    async def page(request: Request) -> Response:
+        snapshot = backend.page(request.path_params["slug"])
+        if snapshot is None:
+            return text_response(404, "No such topic\n", ERROR_MAX_AGE)
+        return serve(request, snapshot)
+
     xsl = _load_xsl()
     query_error = query_error_type()
 
@@ -253,6 +289,7 @@ def feed_routes(
         Route("/feeds.opml", opml, methods=["GET", "HEAD"], name="opml"),
         Route("/feed.xsl", stylesheet, methods=["GET", "HEAD"], name="feed_xsl"),
         Route("/feeds/{name}", feed, methods=["GET", "HEAD"], name="feed"),
+        Route("/topics/{slug}", page, methods=["GET", "HEAD"], name="topic_page"),
     ]
 
 
@@ -274,6 +311,7 @@ def count_feed_response(fmt: str, status: int) -> None:
 
 _GET_HEAD = ("GET", "HEAD")
 _CONDITIONAL = (b"accept-encoding", b"if-none-match", b"if-modified-since")
+_FETCH_MODE = b"sec-fetch-mode"
 
 
 class FeedFastPath:
@@ -325,6 +363,8 @@ class FeedFastPath:
         for name, value in headers:
             if name in _CONDITIONAL and name not in conditional:  # first wins, as in Starlette
                 conditional[name] = value.decode("latin-1")
+            elif name == _FETCH_MODE and value == b"navigate":
+                return None  # perhaps a person in a browser: the route decides
         reply = replies(snapshot, self.max_age).reply(
             method,
             conditional.get(b"accept-encoding"),

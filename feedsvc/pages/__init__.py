@@ -1,0 +1,26 @@
+"""The public reader pages: ``/`` (every enabled topic with its newest headlines and subscribe
+buttons) and ``/topics/{slug}`` (a topic's newest articles). Pure: data in, HTML bytes out; the
+publisher (:mod:`feedsvc.publish`) renders them when ingest changes a topic and serves them from
+snapshots like the feeds."""
+
+from .render import (
+    PageArticle,
+    PageTopic,
+    Site,
+    Subscribe,
+    page_article,
+    render_index,
+    render_topic,
+    subscribe_links,
+)
+
+__all__ = [
+    "PageArticle",
+    "PageTopic",
+    "Site",
+    "Subscribe",
+    "page_article",
+    "render_index",
+    "render_topic",
+    "subscribe_links",
+]

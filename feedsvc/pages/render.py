@@ -1,0 +1,123 @@
+"""Rendering of the reader pages with Jinja2 (autoescape on; every value is text).
+
+Deterministic: the same data renders the same bytes (absolute local times, no "… ago", no
+random ids), so an unchanged page keeps its ETag like an unchanged feed. The QR code of the
+Telegram link is drawn here as inline SVG by segno (pure Python, no image files, no JavaScript).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import cache
+from urllib.parse import quote
+
+import jinja2
+import segno
+
+from feedsvc.catalogue import Translator
+from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, feed_urls
+from feedsvc.feeds.sanitize import plain_text, xml_clean
+
+SUMMARY_CHARS = 280
+INDEX_HEADLINES = 3
+TOPIC_ARTICLES = 30
+
+
+@dataclass(frozen=True, slots=True)
+class PageArticle:
+    title: str
+    url: str
+    published_at: datetime
+    section: str | None = None
+    summary: str = ""  # plain text, shortened
+
+
+@dataclass(frozen=True, slots=True)
+class Subscribe:
+    """Every way to follow one topic: feed URLs by format, and chat deep links when the channel
+    is configured (``telegram``: ``https://t.me/<bot>?start=<slug>``; ``zalo`` when the Zalo
+    channel exists). ``telegram_qr`` is the Telegram link as an inline SVG QR code."""
+
+    feeds: dict[str, str]
+    telegram: str | None = None
+    telegram_qr: str | None = None
+    zalo: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class PageTopic:
+    slug: str
+    title: str
+    description: str
+    count: int  # articles in the topic's feed history
+    articles: Sequence[PageArticle]  # newest first
+    subscribe: Subscribe
+    newest_at: datetime | None = field(default=None)
+
+
+def page_article(
+    title: str, url: str, published_at: datetime, section: str | None, summary: str | None
+) -> PageArticle:
+    """An article as the pages show it: text cleaned, summary as plain text, shortened."""
+    text = plain_text(summary or "", SUMMARY_CHARS) if summary else ""
+    return PageArticle(xml_clean(title), url, published_at, xml_clean(section or "") or None, text)
+
+
+@cache
+def qr_svg(url: str) -> str:
+    """The QR code of ``url`` as an SVG element (error correction M, 3 px modules)."""
+    code = segno.make(url, error="m", micro=False)
+    return str(code.svg_inline(scale=3, border=2, omitsize=True, title=None, svgclass="qr"))
+
+
+def subscribe_links(
+    public_url: str, slug: str, bot_username: str | None, zalo_url: str | None = None
+) -> Subscribe:
+    telegram = None
+    if bot_username:
+        telegram = f"https://t.me/{quote(bot_username)}?start={quote(slug)}"
+    return Subscribe(
+        feeds=feed_urls(public_url, slug),
+        telegram=telegram,
+        telegram_qr=qr_svg(telegram) if telegram else None,
+        zalo=zalo_url,
+    )
+
+
+@cache
+def _env() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("feedsvc.pages", "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.globals.update(formats=FORMAT_LABELS, media_types=MEDIA_TYPES)
+    return env
+
+
+@dataclass(frozen=True, slots=True)
+class Site:
+    title: str
+    url: str
+    public_url: str
+
+
+def _render(name: str, t: Translator, site: Site, **values: object) -> bytes:
+    template = _env().get_template(name)
+    base = site.public_url.rstrip("/")
+    html = template.render(t=t, lang=t.language, site=site, base=base, **values)
+    return html.encode("utf-8")
+
+
+def render_index(t: Translator, site: Site, topics: Sequence[PageTopic]) -> bytes:
+    """``/``: each topic with its description, article count, newest headlines, buttons."""
+    return _render("index.html", t, site, topics=topics, headlines=INDEX_HEADLINES)
+
+
+def render_topic(t: Translator, site: Site, topic: PageTopic) -> bytes:
+    """``/topics/{slug}``: the topic's newest articles and its subscribe buttons."""
+    return _render("topic.html", t, site, topic=topic, limit=TOPIC_ARTICLES)

@@ -1,0 +1,132 @@
+"""The reader pages from a real service: ``/`` and ``/topics/{slug}`` rendered from the state DB,
+served from snapshots (same bytes and ETag while nothing changes), re-rendered when ingest adds
+an article, valid HTML5, and linking to the bot (learnt with getMe from the fake Bot API)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import html5lib
+import pytest
+from factories import article
+from fakebot import FakeBotAPI
+
+from feedsvc import operations as ops
+from feedsvc.app import Roles, Service, create_app, learn_bot_username
+from feedsvc.config import load_config
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+
+
+def add(service: Service, first: int, count: int, **fields: object) -> None:
+    with service.db.write() as conn:
+        rows = [
+            article(
+                n,
+                title=f"Kiến Thụy: tin số {n}",
+                published_at=START + timedelta(hours=n),
+                section="Thời sự",
+                summary=f"<p>Tóm tắt <b>tin {n}</b> ở Kiến Thụy.</p>",
+                **fields,
+            )
+            for n in range(first, first + count)
+        ]
+        upsert_source_articles(conn, rows, service.db.now())
+    service.ingest_tick()
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+    settings = load_config(
+        None,
+        {
+            "database": {"url": db_url},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": "https://tin.example.vn"},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        spec = TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"', "Tin về Kiến Thụy & <Núi Đối>")
+        ops.save_topic(service.db, spec, "test")
+        ops.save_topic(service.db, TopicSpec("trong", "Trống", '"không có đâu"'), "test")
+        service.publisher.sync()
+        add(service, 1, 35)
+        yield client, service
+
+
+def valid(body: bytes) -> None:
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
+
+
+def test_index_lists_topics_with_counts_headlines_and_buttons(
+    served: tuple[TestClient, Service],
+) -> None:
+    client, _ = served
+    page = client.get("/")
+    assert page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+    valid(page.content)
+    text = page.text
+    assert "Tin về Kiến Thụy &amp; &lt;Núi Đối&gt;" in text and "35 bài" in text
+    newest = [f"Kiến Thụy: tin số {n}<" for n in (35, 34, 33)]
+    assert all(h in text for h in newest) and "Kiến Thụy: tin số 32<" not in text
+    assert 'value="https://tin.example.vn/feeds/kien-thuy.atom"' in text
+    assert "Trống" in text and "Chưa có bài nào" in text
+    assert "t.me/" not in text  # no bot configured
+
+
+def test_topic_page_shows_the_newest_30_in_local_time(served: tuple[TestClient, Service]) -> None:
+    client, _ = served
+    page = client.get("/topics/kien-thuy")
+    valid(page.content)
+    text = page.text
+    assert "Kiến Thụy: tin số 35<" in text and "Kiến Thụy: tin số 6<" in text
+    assert "Kiến Thụy: tin số 5<" not in text  # 30 newest
+    assert "02/03/2026 19:00 +07:00" in text  # article 35: 01:00 UTC + 35 h = 12:00 UTC
+    assert "Chuyên mục: Thời sự" in text and "Tóm tắt tin 35 ở Kiến Thụy." in text
+    assert client.get("/topics/khong-co").status_code == 404
+    ops.set_topic_enabled(served[1].db, "kien-thuy", False)
+    served[1].publisher.refresh(["kien-thuy"])
+    assert client.get("/topics/kien-thuy").status_code == 404
+
+
+def test_pages_come_from_snapshots_and_follow_ingest(served: tuple[TestClient, Service]) -> None:
+    client, service = served
+    first = client.get("/topics/kien-thuy")
+    index = client.get("/")
+    service.publisher.refresh(["kien-thuy"])  # nothing changed: same bytes, same ETag
+    assert client.get("/topics/kien-thuy").headers["etag"] == first.headers["etag"]
+    again = client.get("/topics/kien-thuy", headers={"If-None-Match": first.headers["etag"]})
+    assert again.status_code == 304
+    add(service, 36, 1)  # ingest re-renders the topic's page and the index
+    assert "Kiến Thụy: tin số 36<" in client.get("/topics/kien-thuy").text
+    fresh = client.get("/")
+    assert fresh.headers["etag"] != index.headers["etag"] and "36 bài" in fresh.text
+
+
+def test_pages_link_to_the_bot_learnt_with_getme(
+    served: tuple[TestClient, Service], tmp_path: Path
+) -> None:
+    client, service = served
+    with FakeBotAPI() as fake:
+        service.settings.telegram.base_url = fake.base_url
+
+
+        asyncio.run(learn_bot_username(service, fake.token, attempts=1))
+    link = "https://t.me/feedsvc_test_bot?start=kien-thuy"
+    for path in ("/", "/topics/kien-thuy"):
+        page = client.get(path)
+        valid(page.content)
+        assert link in page.text and re.search(r'<svg [^>]*class="qr"', page.text), path
