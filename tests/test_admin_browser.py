@@ -9,6 +9,7 @@ feed on the public index. Screenshots of the editor and the status page are take
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -22,11 +23,13 @@ from factories import article
 from processes import free_port, uvicorn_thread
 
 from feedsvc.app import Roles, Service, create_app
+from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.web.wire import wire_protocol
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
@@ -98,7 +101,11 @@ def seed(service: Service) -> None:
 
 
 @pytest.fixture
-def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
+) -> Iterator[str]:
+    """The whole app on a real socket, feed polls through ``feedsvc.web.wire`` as in
+    production; the admin's language is the test's parameter (default Vietnamese)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
@@ -108,12 +115,16 @@ def server(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
             "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
             "topics": {"import_on_start": False},
             "http": {"public_url": base, "host": "127.0.0.1", "port": port},
+            "admin": {"language": getattr(request, "param", "vi")},
+            "telegram": {"username": "TinHaiPhongBot"},
         },
     )
     service = Service(settings, Roles(scheduler=False, bot=False))
+    app = create_app(service)
     config = uvicorn.Config(
-        create_app(service), host="127.0.0.1", port=port, log_config=None, lifespan="on"
-    )
+        app, host="127.0.0.1", port=port, log_config=None, lifespan="on",
+        http=wire_protocol(app),
+    )  # fmt: skip
     with uvicorn_thread(config):
         seed(service)
         yield base
@@ -197,15 +208,13 @@ def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path
     flash = b.find_element(By.CSS_SELECTOR, ".flash.ok").text
     assert "kien-thuy-moi" in flash
 
-    # the public index lists the new topic's feed
+    # the public index lists the new topic with its feed address
     b.get(f"{server}/")
     try:
-        link = wait(b).until(
-            ec.presence_of_element_located((By.CSS_SELECTOR, 'a[href$="/feeds/kien-thuy-moi.rss"]'))
-        )
+        box = wait(b).until(ec.presence_of_element_located((By.ID, "url-kien-thuy-moi-rss")))
     except TimeoutException:  # pragma: no cover - shows the page on failure
         raise AssertionError(b.page_source[:2000]) from None
-    assert link.get_attribute("href").startswith(server)
+    assert box.get_attribute("value") == f"{server}/feeds/kien-thuy-moi.rss"
 
     b.get(f"{server}/admin/status")
     wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "dl.facts")))
@@ -223,3 +232,199 @@ def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path
         )
         assert overflow <= 0, f"{path} scrolls sideways by {overflow} px on a phone"
         assert b.execute_script("return window.innerWidth") < 500
+
+
+# --- reader pages, feed URLs in a browser, the admin in both languages ---------------------
+
+
+def shots_dir(tmp_path: Path) -> Path:
+    shots = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path
+    shots.mkdir(parents=True, exist_ok=True)
+    return shots
+
+
+def login_as_admin(b: Any, server: str) -> None:
+    b.get(f"{server}/admin/login")
+    b.find_element(By.ID, "token").send_keys(TOKEN)
+    b.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(b).until(ec.url_contains("/admin/topics"))
+
+
+def create_kien_thuy(b: Any, server: str) -> None:
+    """A topic made (and backfilled) through the admin, so the reader pages have content."""
+    b.get(f"{server}/admin/topics/new")
+    b.find_element(By.ID, "slug").send_keys("kien-thuy")
+    b.find_element(By.ID, "title").send_keys("Kiến Thụy")
+    b.find_element(By.ID, "description").send_keys("Tin về Kiến Thụy và Núi Đối")
+    set_query(b, '"Kiến Thụy" OR "Núi Đối"')
+    b.find_element(By.ID, "save").click()
+    wait(b, 20).until(ec.url_matches(r"/admin/topics$"))
+
+
+def no_sideways_scroll(b: Any) -> None:
+    overflow = b.execute_script(
+        "return document.documentElement.scrollWidth - document.documentElement.clientWidth"
+    )
+    assert overflow <= 0, f"{b.current_url} scrolls sideways by {overflow} px"
+
+
+def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
+    server: str, driver: Any, tmp_path: Path
+) -> None:
+    shots = shots_dir(tmp_path)
+    b = driver
+    login_as_admin(b, server)
+    create_kien_thuy(b, server)
+
+    b.get(f"{server}/")
+    section = wait(b).until(ec.presence_of_element_located((By.ID, "kien-thuy")))
+    assert "Kiến Thụy khánh thành cầu Đa Độ mới" in section.text  # a newest headline
+    assert "2 bài" in section.text and "Tin về Kiến Thụy và Núi Đối" in section.text
+    section.find_element(By.TAG_NAME, "summary").click()  # unfold "Theo dõi"
+    telegram = section.find_element(By.CSS_SELECTOR, "a.telegram")
+    assert telegram.get_attribute("href") == "https://t.me/TinHaiPhongBot?start=kien-thuy"
+    qr = section.find_element(By.CSS_SELECTOR, "svg.qr")
+    assert qr.size["width"] >= 100 and qr.size["height"] >= 100  # big enough to scan
+    b.set_window_size(1100, 1000)
+    b.save_screenshot(str(shots / "reader-index.png"))
+
+    # a person clicking the RSS address: the topic page, the RSS box highlighted
+    b.get(f"{server}/feeds/kien-thuy.rss")
+    wait(b).until(ec.url_contains("/topics/kien-thuy#rss"))
+    opened = b.find_element(By.CSS_SELECTOR, "#rss .opened")
+    assert opened.is_displayed() and "RSS" in opened.text
+    box = b.find_element(By.ID, "url-kien-thuy-rss")
+    assert box.get_attribute("value") == f"{server}/feeds/kien-thuy.rss"
+    articles_shown = b.find_elements(By.CSS_SELECTOR, "article.article")
+    assert len(articles_shown) == 2 and "+07:00" in articles_shown[0].text
+    b.find_element(By.CSS_SELECTOR, 'button[data-copy="url-kien-thuy-rss"]').click()
+    b.save_screenshot(str(shots / "reader-topic.png"))
+
+    # on a phone: no sideways scrolling, QR code shown
+    b.set_window_size(390, 844)
+    for path in ("/", "/topics/kien-thuy"):
+        b.get(f"{server}{path}")
+        wait(b).until(ec.presence_of_element_located((By.TAG_NAME, "main")))
+        no_sideways_scroll(b)
+    b.save_screenshot(str(shots / "reader-topic-phone.png"))
+
+
+# The visible text of a page outside data (elements marked translate="no": titles, queries,
+# chat names, Telegram's own error texts), with the labels shown on phones and in dialogs.
+VISIBLE_UI_TEXT = """
+const out = [];
+function walk(node) {
+  if (node.nodeType === 3) { out.push(node.textContent); return; }
+  if (node.nodeType !== 1) return;
+  if (node.getAttribute("translate") === "no") return;
+  if (["SCRIPT", "STYLE", "svg"].includes(node.tagName)) return;
+  for (const a of ["data-label", "data-confirm", "title", "placeholder", "aria-label"]) {
+    if (node.hasAttribute(a)) out.push(node.getAttribute(a));
+  }
+  for (const child of node.childNodes) walk(child);
+}
+walk(document.body);
+return out.join("\\n");
+"""
+WORD = re.compile(r"[^\W\d_]+")
+
+
+def english_only_words() -> set[str]:
+    """Words that appear in the English catalogue and nowhere in the Vietnamese one."""
+    vi = {w.lower() for vi_text, _ in CATALOGUE.values() for w in WORD.findall(vi_text)}
+    en = {w.lower() for _, en_text in CATALOGUE.values() for w in WORD.findall(en_text)}
+    return en - vi - {"telegram", "rss", "atom", "json", "feed", "opml", "feedsvc", "id"}
+
+
+def untranslated(text: str, language: str) -> set[str]:
+    words = {w.lower() for w in WORD.findall(text)}
+    if language == "vi":
+        found = words & english_only_words()
+    else:  # any Vietnamese word in an English page: letters outside ASCII
+        found = {w for w in words if not w.isascii()}
+    if "⟦" in text:
+        found.add("⟦missing catalogue key⟧")
+    return found
+
+
+ADMIN_PAGES = (
+    "/admin/topics",
+    "/admin/topics/new",
+    "/admin/topics/kien-thuy/edit",
+    "/admin/subscriptions",
+    "/admin/deliveries",
+    "/admin/deliveries?state=dead",
+    "/admin/status",
+)
+
+
+@pytest.mark.parametrize("server", ["vi", "en"], indirect=True)
+def test_the_admin_speaks_one_language_on_every_page(
+    server: str, driver: Any, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    language = request.node.callspec.params["server"]
+    shots = shots_dir(tmp_path)
+    b = driver
+    b.get(f"{server}/admin/login")
+    assert not untranslated(b.execute_script(VISIBLE_UI_TEXT), language), "login"
+    login_as_admin(b, server)
+    create_kien_thuy(b, server)  # leaves a flash message on the topics page
+    assert not untranslated(b.execute_script(VISIBLE_UI_TEXT), language), "flash"
+    b.set_window_size(1280, 1000)
+    for path in ADMIN_PAGES:
+        for width in (1280, 390):  # phones show the column names as labels
+            b.set_window_size(width, 1000)
+            b.get(f"{server}{path}")
+            wait(b).until(ec.presence_of_element_located((By.TAG_NAME, "main")))
+            found = untranslated(b.execute_script(VISIBLE_UI_TEXT), language)
+            assert not found, f"{path} ({language}, {width} px): {sorted(found)}"
+    # the live preview's messages come from the server: a query error with its position
+    b.set_window_size(1280, 1000)
+    b.get(f"{server}/admin/topics/kien-thuy/edit")
+    set_query(b, '"Kiến Thụy" AND (')
+    error = wait(b).until(ec.visibility_of_element_located((By.ID, "preview-error")))
+    words = error.text.replace(error.find_element(By.CSS_SELECTOR, "pre.caret").text, "")
+    assert not untranslated(words, language), words  # the query itself is data
+    assert ("ký tự 18" if language == "vi" else "character 18") in words
+    # times: local, with the offset
+    b.get(f"{server}/admin/status")
+    assert "+07:00" in b.find_element(By.CSS_SELECTOR, "dl.facts").text
+    b.save_screenshot(str(shots / f"admin-status-{language}.png"))
+
+
+def test_fonts_render_vietnamese_and_never_split_a_slug(
+    server: str, driver: Any, tmp_path: Path
+) -> None:
+    b = driver
+    login_as_admin(b, server)
+    create_kien_thuy(b, server)
+    monospace = """
+    const bad = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    while (walker.nextNode()) {
+      const node = walker.currentNode;
+      if (!/[\\u00C0-\\u1EF9]/.test(node.textContent)) continue;  // only Vietnamese text
+      const family = getComputedStyle(node.parentElement).fontFamily.toLowerCase();
+      if (/mono|courier|consol|menlo/.test(family)) bad.push(node.textContent.trim());
+    }
+    return bad;
+    """
+    for path in ("/admin/topics", "/admin/topics/kien-thuy/edit", "/admin/status", "/"):
+        b.get(f"{server}{path}")
+        wait(b).until(ec.presence_of_element_located((By.TAG_NAME, "body")))
+        assert b.execute_script(monospace) == [], path
+    b.get(f"{server}/admin/topics/kien-thuy/edit")
+    query, body = (
+        b.execute_script(f"return getComputedStyle({el}).fontFamily")
+        for el in ("document.getElementById('query')", "document.body")
+    )
+    assert query == body
+    b.set_window_size(390, 844)
+    b.get(f"{server}/admin/topics")
+    slugs = b.find_elements(By.CSS_SELECTOR, "code.slug")
+    assert slugs
+    for slug in slugs:  # a slug may wrap at its hyphens, never inside a word
+        style = b.execute_script(
+            "const s = getComputedStyle(arguments[0]); return [s.wordBreak, s.overflowWrap]", slug
+        )
+        assert style[0] != "break-all" and style[1] != "anywhere", style

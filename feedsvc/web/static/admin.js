@@ -42,6 +42,7 @@
       // The query with a caret under the offending character.
       var text = query.value;
       var pre = el("pre", "caret");
+      pre.setAttribute("translate", "no");
       pre.appendChild(document.createTextNode(text.slice(0, data.position)));
       pre.appendChild(el("span", "at", text.slice(data.position, data.position + 1) || " "));
       pre.appendChild(document.createTextNode(text.slice(data.position + 1)));
@@ -65,6 +66,7 @@
       var li = el("li", "sample");
       var url = safeUrl(s.url);
       var title = el(url ? "a" : "span", "title", s.title);
+      title.setAttribute("translate", "no"); // data, not a label: the admin's language checks skip it
       if (url) {
         title.href = url;
         title.rel = "noopener noreferrer";
@@ -76,6 +78,7 @@
         var p = el("p", "snippet");
         p.appendChild(el("span", "field", h.field + ": "));
         var body = el("span");
+        body.setAttribute("translate", "no");
         body.innerHTML = h.snippet_html; // escaped by the server; only <mark> is markup
         p.appendChild(body);
         li.appendChild(p);
