@@ -44,6 +44,7 @@ from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.scheduler import Jobs
 from feedsvc.source import SqlSource, builtin_source, external_source
+from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
 from feedsvc.wakeups import WakeListener
@@ -209,6 +210,8 @@ class Service:
             await asyncio.to_thread(self.publisher.sync)
 
         self.jobs.every("feeds-sync", FEEDS_SYNC_SECONDS, feeds_sync, start_now=False)
+        if self.roles.http:
+            self.jobs.every("feed-polls", FLUSH_SECONDS, self.flush_polls, start_now=False)
         self.jobs.start()
         token = self.settings.telegram_token()
         if self.roles.http and token and not self.publisher.bot_username:
@@ -228,6 +231,18 @@ class Service:
     def _wake(self) -> None:
         self.dispatcher.wake.set()
 
+    async def flush_polls(self) -> None:
+        """Add the feed polls counted in memory to ``feed_polls`` (taken on the loop, where
+        they are counted; written off it). A failed write keeps them for the next flush."""
+        counts = self.publisher.polls.take()
+        if not counts:
+            return
+        try:
+            await asyncio.to_thread(store_polls, self.db, self.settings.tz, counts, self.db.now())
+        except Exception:
+            self.publisher.polls.give_back(counts)
+            raise
+
     async def stop(self) -> None:
         log.info("feedsvc stopping")
         if self._ingestor is not None:
@@ -237,6 +252,10 @@ class Service:
         if self.bot is not None:
             await self.bot.stop()
         await self.jobs.stop()
+        try:
+            await self.flush_polls()
+        except Exception as exc:
+            log.warning("feed poll counts not saved: %s", exc)
         if self._wake_listener is not None:
             await asyncio.to_thread(self._wake_listener.stop)
         if self._ingestor is not None and self._ingestor.lease is not None:

@@ -24,6 +24,7 @@ from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_form
 from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
 from feedsvc.on_demand import RENDER_TTL, RenderJob, RenderSlots, SearchFeeds, newest
 from feedsvc.pages import PageTopic, Site, page_article, render_index, render_topic, subscribe_links
+from feedsvc.stats.polls import PollCounter
 from feedsvc.store.articles import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
     StoredSnapshot,
@@ -76,6 +77,7 @@ class FeedPublisher:
         self.site = Site(settings.site.title, settings.site.url, self.public_url)
         #: the Telegram bot's @username for deep links (config, or getMe at start)
         self.bot_username: str | None = settings.telegram.username
+        self.polls = PollCounter()
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
@@ -328,6 +330,9 @@ class FeedPublisher:
                 self._rebuild_pages(self.db.now())
             index = self._snaps[(INDEX_SLUG, "html")]
         return index
+
+    def polled(self, slug: str) -> None:
+        self.polls.count(slug)
 
     def page(self, slug: str) -> Snapshot | None:
         """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""

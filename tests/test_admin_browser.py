@@ -386,10 +386,18 @@ def test_the_admin_speaks_one_language_on_every_page(
     words = error.text.replace(error.find_element(By.CSS_SELECTOR, "pre.caret").text, "")
     assert not untranslated(words, language), words  # the query itself is data
     assert ("ký tự 18" if language == "vi" else "character 18") in words
-    # times: local, with the offset
-    b.get(f"{server}/admin/status")
+    # times: local, with the offset; the charts drawn (SVG images that loaded)
+    for path in ("/admin/topics", "/admin/status"):
+        b.get(f"{server}{path}")
+        chart = wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "img.chart")))
+        wait(b).until(lambda _: b.execute_script("return arguments[0].complete", chart))
+        assert b.execute_script("return arguments[0].naturalWidth", chart) > 0, path
     assert "+07:00" in b.find_element(By.CSS_SELECTOR, "dl.facts").text
+    b.set_window_size(1280, 1500)
     b.save_screenshot(str(shots / f"admin-status-{language}.png"))
+    b.get(f"{server}/admin/topics")
+    wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "img.chart")))
+    b.save_screenshot(str(shots / f"admin-topics-{language}.png"))
 
 
 def test_fonts_render_vietnamese_and_never_split_a_slug(

@@ -82,6 +82,7 @@ class FakeBackend:
 
     searches: list[tuple[str, str, int]] = field(default_factory=list)
     snapshots: dict[tuple[str, str, int], Snapshot] = field(default_factory=dict)
+    polls: dict[str, int] = field(default_factory=dict)
 
     def _render(self, slug: str, fmt: str, articles: list[Article]) -> Snapshot:
         meta = FeedMeta(
@@ -119,6 +120,9 @@ class FakeBackend:
     def index_html(self) -> Snapshot:
         body = render_index(Translator("vi"), PAGES, TOPICS)
         return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def polled(self, slug: str) -> None:
+        self.polls[slug] = self.polls.get(slug, 0) + 1
 
     def page(self, slug: str) -> Snapshot | None:
         topic = {t.slug: t for t in TOPICS}.get(slug)

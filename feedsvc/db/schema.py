@@ -14,6 +14,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
+    Date,
     DateTime,
     Dialect,
     Float,
@@ -262,6 +263,16 @@ feed_snapshots = Table(
     Column("etag", String(100), nullable=False),
     Column("last_modified", UTCDateTime, nullable=False),
     Column("rendered_at", UTCDateTime, nullable=False),
+)
+
+# Feed polls per topic and local day (site.timezone), counted in memory on the serving path and
+# added here by each replica every minute: never a write per request.
+feed_polls = Table(
+    "feed_polls",
+    metadata,
+    Column("day", Date, primary_key=True),
+    Column("topic_slug", String(100), primary_key=True),
+    Column("polls", BigInteger, nullable=False, default=0),
 )
 
 # Named leases (ingest leader, bot poller) for replicas sharing one state DB.

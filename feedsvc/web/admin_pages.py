@@ -19,6 +19,7 @@ from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
+from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import subscriptions as sub_store
@@ -82,9 +83,12 @@ def page_routes(admin: Admin) -> list[Route]:
                 return topic_store.list_topics(conn)
 
         topics = await db_call(load)
+        stats = {s.slug: s for s in await db_call(topic_stats, db, service.settings.tz)}
         public = service.settings.http.public_url
         links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
-        return admin.page("topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS)
+        return admin.page(
+            "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats
+        )
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":

@@ -7,7 +7,7 @@ of the OpenAPI document (:mod:`feedsvc.web.openapi`), which therefore cannot dri
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -73,6 +73,21 @@ class TopicIn(TopicFields):
     slug: Annotated[str, Field(min_length=1, max_length=100)]
 
 
+class DayCount(Out):
+    day: date = Field(description="a local day (site.timezone)")
+    count: int
+
+
+class TopicStatsOut(Out):
+    """What people follow, over the last ``days`` local days (oldest first, today last)."""
+
+    articles: int = Field(description="articles in the topic's feed history")
+    newest_article: datetime | None = Field(description="published_at of the newest one")
+    subscribers: dict[str, int] = Field(description="chats subscribed, by channel")
+    alerts_per_day: list[DayCount] = Field(description="alerts sent to subscribers per day")
+    polls_per_day: list[DayCount] = Field(description="feed requests answered (200 or 304)")
+
+
 class TopicOut(Out):
     slug: str
     title: str
@@ -82,6 +97,9 @@ class TopicOut(Out):
     origin: str
     updated_at: datetime
     feeds: dict[str, str]  # format → absolute feed URL
+    stats: TopicStatsOut | None = Field(
+        None, description="the last 7 days' figures (in listings and GET /api/topics/{slug})"
+    )
 
 
 class TopicList(Out):
@@ -167,6 +185,28 @@ class ChatOut(Out):
 
 
 # -- deliveries and status ---------------------------------------------------------------------
+
+
+class StatsParams(Params):
+    days: Annotated[int, Field(ge=1, le=90)] = 7
+
+
+class HourOut(Out):
+    hour: datetime = Field(description="the start of the hour (UTC)")
+    articles: int = Field(description="articles ingested")
+    alerts: int = Field(description="alerts sent")
+
+
+class TopicStatsRow(TopicStatsOut):
+    slug: str
+    title: str
+
+
+class StatsOut(Out):
+    days: int
+    timezone: str
+    hourly: list[HourOut]
+    topics: list[TopicStatsRow]
 
 
 class DeliveryParams(Params):

@@ -13,27 +13,50 @@ from feedsvc import operations as ops
 from feedsvc.feeds import feed_urls
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
+from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
+    DayCount,
     HitOut,
+    HourOut,
     PreviewIn,
     PreviewOut,
     SampleOut,
+    StatsOut,
+    StatsParams,
     TopicFields,
     TopicIn,
     TopicList,
     TopicOut,
+    TopicStatsOut,
+    TopicStatsRow,
 )
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
+STATS_DAYS = 7
 
-def topic_out(service: Service, topic: Topic) -> TopicOut:
+
+def stats_out(stats: TopicStats) -> TopicStatsOut:
+    return TopicStatsOut(
+        articles=stats.articles,
+        newest_article=stats.newest_article,
+        subscribers=stats.subscribers,
+        alerts_per_day=[DayCount(day=d, count=n) for d, n in stats.alerts_per_day],
+        polls_per_day=[DayCount(day=d, count=n) for d, n in stats.polls_per_day],
+    )
+
+
+def _stats(service: Service) -> dict[str, TopicStats]:
+    return {s.slug: s for s in topic_stats(service.db, service.settings.tz, STATS_DAYS)}
+
+
+def topic_out(service: Service, topic: Topic, stats: TopicStats | None = None) -> TopicOut:
     return TopicOut(
         slug=topic.slug,
         title=topic.title,
@@ -43,13 +66,15 @@ def topic_out(service: Service, topic: Topic) -> TopicOut:
         origin=topic.origin,
         updated_at=topic.updated_at,
         feeds=feed_urls(service.settings.http.public_url, topic.slug),
+        stats=stats_out(stats) if stats is not None else None,
     )
 
 
 def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
     with service.web_db.read() as conn:
         topics = topic_store.list_topics(conn)
-    return 200, TopicList(topics=[topic_out(service, t) for t in topics])
+    stats = _stats(service)
+    return 200, TopicList(topics=[topic_out(service, t, stats.get(t.slug)) for t in topics])
 
 
 def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool) -> int:
@@ -71,7 +96,26 @@ def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
 
 
 def get_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
+    topic = ops.get_topic(service.web_db, call.path["slug"])
+    return 200, topic_out(service, topic, _stats(service).get(topic.slug))
+
+
+def stats(service: Service, call: Call) -> tuple[int, StatsOut]:
+    days = call.params_as(StatsParams).days
+    hourly = activity(service.web_db, days)
+    rows = [
+        TopicStatsRow(slug=s.slug, title=s.title, **stats_out(s).model_dump())
+        for s in topic_stats(service.web_db, service.settings.tz, days)
+    ]
+    return 200, StatsOut(
+        days=days,
+        timezone=service.settings.site.timezone,
+        hourly=[
+            HourOut(hour=h, articles=a, alerts=n)
+            for h, a, n in zip(hourly.hours, hourly.articles, hourly.alerts, strict=True)
+        ],
+        topics=rows,
+    )
 
 
 def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
@@ -137,7 +181,18 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
 
 
 ENDPOINTS = [
-    Endpoint("GET", "/api/topics", list_topics, "List topics", "topics", {200: TopicList}),
+    Endpoint(
+        "GET", "/api/topics", list_topics, "List topics", "topics", {200: TopicList},
+        description="Each topic with its feeds and the last 7 days' figures (`stats`): "
+        "articles, newest article, subscribers by channel, alerts sent and feed polls per day.",
+    ),
+    Endpoint(
+        "GET", "/api/stats", stats, "What people follow", "topics", {200: StatsOut},
+        params=StatsParams,
+        description="Articles ingested and alerts sent per hour over the last `days` × 24 "
+        "hours (UTC hours), and per topic the figures of `GET /api/topics` over `days` local "
+        "days (site.timezone).",
+    ),
     Endpoint(
         "POST", "/api/topics", create_topic, "Create a topic", "topics", {201: TopicOut},
         body=TopicIn, errors=(409, 422),

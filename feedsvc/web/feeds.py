@@ -94,6 +94,10 @@ class FeedBackend(Protocol):
         """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...
 
+    def polled(self, slug: str) -> None:
+        """A topic feed was served (200 or 304): counted in memory, on the event loop."""
+        ...
+
 
 class BadRequest(ValueError):
     """A request parameter we cannot serve; its text is the 400 body."""
@@ -198,9 +202,11 @@ def feed_routes(
     def serve(request: Request, snapshot: Snapshot) -> Response:
         return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
 
-    def serve_feed(request: Request, snapshot: Snapshot, fmt: str) -> Response:
+    def serve_feed(request: Request, snapshot: Snapshot, fmt: str, slug: str) -> Response:
         response = serve(request, snapshot)
         count_feed_response(fmt, response.status_code)
+        if slug != SEARCH_SLUG:
+            backend.polled(slug)
         return response
 
     async def feed(request: Request) -> Response:
@@ -219,7 +225,7 @@ def feed_routes(
                     count_feed_response(fmt, 429)
                     return await refusal(429, "Too many requests from your address", wait)
                 if slug == SEARCH_SLUG:
-                    return serve_feed(request, await _search(params, fmt, limit), fmt)
+                    return serve_feed(request, await _search(params, fmt, limit), fmt, slug)
                 found = backend.limited(slug, fmt, limit)
                 snapshot = None if found is None else await rendered(found)
         except BadRequest as exc:
@@ -233,7 +239,7 @@ def feed_routes(
             return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
             return RedirectResponse(f"/topics/{slug}#{fmt}", 303, NAVIGATION_HEADERS)
-        return serve_feed(request, snapshot, fmt)
+        return serve_feed(request, snapshot, fmt, slug)
 
     async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
         query = params.get("q", "").strip()
@@ -338,16 +344,17 @@ class FeedFastPath:
         if found is None:
             await self.app(scope, receive, send)
             return
-        reply, fmt = found
+        reply, fmt, slug = found
         start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
         await send(start)
         await send({"type": "http.response.body", "body": reply.body})
         count_feed_response(fmt, reply.status)
+        self.backend.polled(slug)
 
     def answer(
         self, method: str, path: str, query: bytes | None, headers: Iterable[tuple[bytes, bytes]]
-    ) -> tuple[Reply, str] | None:
-        """The reply and format for a plain poll of a cached topic feed, else None.
+    ) -> tuple[Reply, str, str] | None:
+        """The reply, format and topic slug for a plain poll of a cached topic feed, else None.
 
         ``headers`` are the request's (lower-case name, value) pairs, as in an ASGI scope.
         """
@@ -371,4 +378,4 @@ class FeedFastPath:
             conditional.get(b"if-none-match"),
             conditional.get(b"if-modified-since"),
         )
-        return reply, parsed[1]
+        return reply, parsed[1], parsed[0]

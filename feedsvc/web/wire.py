@@ -75,7 +75,7 @@ class FeedWireProtocol(BoundedHttpProtocol):
         if found is None:
             super().on_headers_complete()
             return
-        reply, fmt = found
+        reply, fmt, slug = found
         self._direct = self._answered = True
         keep_alive = self.parser.get_http_version() != "1.0" and self.parser.should_keep_alive()
         # the bytes uvicorn would send for this reply, in its order
@@ -85,6 +85,7 @@ class FeedWireProtocol(BoundedHttpProtocol):
         )
         self.server_state.total_requests += 1
         count_feed_response(fmt, reply.status)  # before the write: a client may look next
+        self.fast.backend.polled(slug)
         self.transport.writelines((head, reply.body) if reply.body else (head,))
         if not keep_alive:
             self.transport.close()
@@ -99,7 +100,7 @@ class FeedWireProtocol(BoundedHttpProtocol):
         else:
             self._message_done()
 
-    def _poll(self) -> tuple[Reply, str] | None:
+    def _poll(self) -> tuple[Reply, str, str] | None:
         """The reply if this request is a plain feed poll that is safe to answer here."""
         if (
             self.expect_100_continue
