@@ -390,7 +390,7 @@ def test_the_admin_speaks_one_language_on_every_page(
     for path in ("/admin/topics", "/admin/status"):
         b.get(f"{server}{path}")
         chart = wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "img.chart")))
-        wait(b).until(lambda _: b.execute_script("return arguments[0].complete", chart))
+        wait(b).until(lambda _, img=chart: b.execute_script("return arguments[0].complete", img))
         assert b.execute_script("return arguments[0].naturalWidth", chart) > 0, path
     assert "+07:00" in b.find_element(By.CSS_SELECTOR, "dl.facts").text
     b.set_window_size(1280, 1500)

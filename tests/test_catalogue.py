@@ -25,7 +25,8 @@ def placeholders(text: str) -> set[str]:
 
 
 def sources(pattern: str) -> str:
-    return "\n".join(p.read_text(encoding="utf-8") for p in sorted(PACKAGE.glob(pattern)) if p.is_file())
+    files = [p for p in sorted(PACKAGE.glob(pattern)) if p.is_file()]
+    return "\n".join(p.read_text(encoding="utf-8") for p in files)
 
 
 def test_every_key_has_both_languages_with_the_same_placeholders() -> None:
