@@ -109,6 +109,29 @@ def test_feeds_are_cached_and_revalidated_by_nginx(stack: tuple[str, str]) -> No
     assert zipped.headers["cache-control"] == "public, max-age=120"
 
 
+def test_a_browser_opening_a_feed_through_nginx_gets_the_topic_page(
+    stack: tuple[str, str],
+) -> None:
+    proxy, _ = stack
+    path = "/feeds/kien-thuy.atom"
+    reader = {"accept-encoding": "identity"}
+    httpx.get(proxy + path, headers=reader)
+    assert httpx.get(proxy + path, headers=reader).headers["x-cache-status"] == "HIT"
+    browser = {
+        "accept": "text/html,application/xhtml+xml,*/*;q=0.8",
+        "sec-fetch-mode": "navigate",
+        "sec-fetch-dest": "document",
+        **reader,
+    }
+    nav = httpx.get(proxy + path, headers=browser)
+    assert nav.status_code == 303 and nav.headers["location"] == "/topics/kien-thuy#atom"
+    assert nav.headers["x-cache-status"] == "BYPASS"
+    after = httpx.get(proxy + path, headers=reader)  # the redirect was not stored
+    assert after.status_code == 200 and after.headers["x-cache-status"] == "HIT"
+    page = httpx.get(proxy + "/topics/kien-thuy", headers=reader)
+    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
+
+
 def test_admin_api_and_health_pass_through_uncached(stack: tuple[str, str]) -> None:
     proxy, _ = stack
     for path in ("/healthz", "/metrics", "/api/topics", "/admin"):

@@ -50,6 +50,12 @@ class Backend:
     def index_html(self) -> Snapshot:
         return SNAPSHOT
 
+    def page(self, slug: str) -> Snapshot | None:
+        return None
+
+    def polled(self, slug: str) -> None:
+        self.polls = getattr(self, "polls", 0) + 1
+
 
 class SpyFastPath(FeedFastPath):
     """Records every request that reaches ASGI, i.e. was not answered in the protocol."""
