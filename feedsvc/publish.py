@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 
 from feedsvc import metrics
@@ -78,6 +78,8 @@ class FeedPublisher:
         #: the Telegram bot's @username for deep links (config, or getMe at start)
         self.bot_username: str | None = settings.telegram.username
         self.polls = PollCounter()
+        #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
+        self.polled: Callable[[str], None] = self.polls.count
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
@@ -330,9 +332,6 @@ class FeedPublisher:
                 self._rebuild_pages(self.db.now())
             index = self._snaps[(INDEX_SLUG, "html")]
         return index
-
-    def polled(self, slug: str) -> None:
-        self.polls.count(slug)
 
     def page(self, slug: str) -> Snapshot | None:
         """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""

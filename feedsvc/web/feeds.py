@@ -316,8 +316,10 @@ def count_feed_response(fmt: str, status: int) -> None:
 
 
 _GET_HEAD = ("GET", "HEAD")
-_CONDITIONAL = (b"accept-encoding", b"if-none-match", b"if-modified-since")
-_FETCH_MODE = b"sec-fetch-mode"
+#: The request headers the fast path reads: the conditional ones, and the Fetch Metadata mode
+#: that may mark a person's browser navigation (then the route decides).
+_AE, _INM, _IMS = b"accept-encoding", b"if-none-match", b"if-modified-since"
+_READ = frozenset((_AE, _INM, _IMS, b"sec-fetch-mode"))
 
 
 class FeedFastPath:
@@ -366,16 +368,17 @@ class FeedFastPath:
         snapshot = self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
         if snapshot is None:
             return None
-        conditional: dict[bytes, str] = {}
+        read: dict[bytes, bytes] = {}
         for name, value in headers:
-            if name in _CONDITIONAL and name not in conditional:  # first wins, as in Starlette
-                conditional[name] = value.decode("latin-1")
-            elif name == _FETCH_MODE and value == b"navigate":
-                return None  # perhaps a person in a browser: the route decides
+            if name in _READ and name not in read:  # the first wins, as in Starlette
+                read[name] = value
+        if read.get(b"sec-fetch-mode") == b"navigate":
+            return None  # perhaps a person in a browser: the route decides
+        ae, inm, ims = read.get(_AE), read.get(_INM), read.get(_IMS)
         reply = replies(snapshot, self.max_age).reply(
             method,
-            conditional.get(b"accept-encoding"),
-            conditional.get(b"if-none-match"),
-            conditional.get(b"if-modified-since"),
+            None if ae is None else ae.decode("latin-1"),
+            None if inm is None else inm.decode("latin-1"),
+            None if ims is None else ims.decode("latin-1"),
         )
         return reply, parsed[1], parsed[0]
