@@ -23,7 +23,15 @@ from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_formats, render_opml
 from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
 from feedsvc.on_demand import RENDER_TTL, RenderJob, RenderSlots, SearchFeeds, newest
-from feedsvc.pages import PageTopic, Site, page_article, render_index, render_topic, subscribe_links
+from feedsvc.pages import (
+    PageTopic,
+    Site,
+    page_article,
+    page_topic,
+    render_index,
+    render_topic,
+    subscribe_links,
+)
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.articles import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
@@ -140,16 +148,13 @@ class FeedPublisher:
         return bodies
 
     def _page_topic(self, topic: Topic, items: list[Article], count: int) -> PageTopic:
-        return PageTopic(
-            slug=topic.slug,
-            title=topic.title,
-            description=topic.description,
-            count=count,
-            articles=[
-                page_article(a.title, a.url, a.published_at, a.section, a.summary) for a in items
-            ],
-            subscribe=subscribe_links(self.public_url, topic.slug, self.bot_username),
-            newest_at=items[0].published_at if items else None,
+        return page_topic(
+            topic.slug,
+            topic.title,
+            topic.description,
+            count,
+            [page_article(a, self.settings.site.url) for a in items],
+            subscribe_links(self.public_url, topic.slug, self.bot_username),
         )
 
     # -- snapshots -------------------------------------------------------------------

@@ -20,11 +20,12 @@ from lxml import etree  # type: ignore[import-untyped]
 from lxml import html as lxml_html
 
 from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats, render_opml
-from feedsvc.feeds.index import IndexTopic, render_index
 from feedsvc.feeds.model import clear_item_cache
+from feedsvc.pages import Site, page_article, page_topic, render_index, subscribe_links
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -182,7 +183,11 @@ def test_any_text_in_any_field_renders_every_format(
     clear_item_cache()
     feeds = render_formats(metas(topic_title, topic_description), list(items))
     opml = render_opml(topic_title, [(topic_title, feed_urls(PUBLIC, "x")["rss"], SITE)])
-    index = render_index(topic_title, SITE, PUBLIC, [IndexTopic("x", topic_title, topic_title)])
+    shown = [page_article(a, SITE) for a in items]
+    topic = page_topic(
+        "x", topic_title, topic_title, len(shown), shown, subscribe_links(PUBLIC, "x", "TinBot")
+    )
+    index = render_index(Translator("vi"), Site(topic_title, SITE, PUBLIC), [topic])
     parsed = check_outputs(feeds, opml)
     assert len(parsed["rss"].entries) == len(parsed["json"]["items"])
     assert not ILLEGAL.search(index.decode("utf-8"))

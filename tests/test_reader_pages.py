@@ -19,6 +19,7 @@ from fakebot import FakeBotAPI
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
 from feedsvc.config import load_config
+from feedsvc.pages import page_article
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
 
@@ -130,3 +131,16 @@ def test_pages_link_to_the_bot_learnt_with_getme(
         page = client.get(path)
         valid(page.content)
         assert link in page.text and re.search(r'<svg [^>]*class="qr"', page.text), path
+
+
+def test_article_links_are_http_only() -> None:
+    """Ingest validates URLs; the pages do not rely on it: a link is http(s) or the site."""
+    site = "https://example.vn/"
+    cases = {
+        "javascript:alert(1)": site,
+        "data:text/html,x": site,
+        "/tin/91.html": "https://example.vn/tin/91.html",
+        "https://example.vn/a b": "https://example.vn/a%20b",
+    }
+    for url, expected in cases.items():
+        assert page_article(article(1, url=url), site).url == expected, url

@@ -60,9 +60,7 @@ ARTICLES = [
     for day in (1, 2, 3)
     for n in (1, 2)
 ]
-PAGE_ARTICLES = [
-    page_article(a.title, a.url, a.published_at, a.section, a.body) for a in reversed(ARTICLES)
-]
+PAGE_ARTICLES = [page_article(a, SITE) for a in reversed(ARTICLES)]
 TOPICS = [
     PageTopic(
         "kien-thuy", "Kiến Thụy", "Tin huyện Kiến Thụy", len(ARTICLES), PAGE_ARTICLES,

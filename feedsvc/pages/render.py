@@ -16,9 +16,10 @@ from urllib.parse import quote
 import jinja2
 import segno
 
+from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, feed_urls
-from feedsvc.feeds.sanitize import plain_text, xml_clean
+from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, feed_urls
+from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
 
 SUMMARY_CHARS = 280
 INDEX_HEADLINES = 3
@@ -57,12 +58,39 @@ class PageTopic:
     newest_at: datetime | None = field(default=None)
 
 
-def page_article(
-    title: str, url: str, published_at: datetime, section: str | None, summary: str | None
-) -> PageArticle:
-    """An article as the pages show it: text cleaned, summary as plain text, shortened."""
-    text = plain_text(summary or "", SUMMARY_CHARS) if summary else ""
-    return PageArticle(xml_clean(title), url, published_at, xml_clean(section or "") or None, text)
+def page_article(article: Article, site_url: str) -> PageArticle:
+    """An article as the pages show it: the visible text of each field (CMS fields carry
+    entities and tags, shown as text as in the feeds), the summary shortened, the link an
+    absolute http(s) URL (a relative one resolved against the site, anything else → the site:
+    never a ``javascript:`` link)."""
+    summary = plain_text(article.summary, SUMMARY_CHARS) if article.summary else ""
+    return PageArticle(
+        plain_text(article.title) or UNTITLED,
+        absolute_url(article.url, site_url) or site_url,
+        article.published_at,
+        plain_text(article.section) if article.section else None,
+        summary,
+    )
+
+
+def page_topic(
+    slug: str,
+    title: str,
+    description: str,
+    count: int,
+    articles: Sequence[PageArticle],
+    subscribe: Subscribe,
+) -> PageTopic:
+    """A topic as the pages show it: its admin-typed text XML-clean (no control characters)."""
+    return PageTopic(
+        slug=slug,
+        title=xml_clean(title),
+        description=xml_clean(description),
+        count=count,
+        articles=articles,
+        subscribe=subscribe,
+        newest_at=articles[0].published_at if articles else None,
+    )
 
 
 @cache
@@ -108,6 +136,7 @@ class Site:
 
 def _render(name: str, t: Translator, site: Site, **values: object) -> bytes:
     template = _env().get_template(name)
+    site = Site(xml_clean(site.title), site.url, site.public_url)  # config text: no controls
     base = site.public_url.rstrip("/")
     html = template.render(t=t, lang=t.language, site=site, base=base, **values)
     return html.encode("utf-8")
