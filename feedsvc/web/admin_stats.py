@@ -33,11 +33,11 @@ def chart_routes(admin: Admin) -> list[Route]:
         return Response(body, media_type="image/svg+xml", headers=headers)
 
     async def activity_svg(request: Request, ctx: Ctx) -> Response:
-        data = await run_in_threadpool(activity, service.db, CHART_DAYS)
+        data = await run_in_threadpool(activity, service.web_db, CHART_DAYS)
         return svg(await run_in_threadpool(activity_chart, data, admin.t, tz))
 
     async def subscribers_svg(request: Request, ctx: Ctx) -> Response:
-        stats = await run_in_threadpool(topic_stats, service.db, tz, CHART_DAYS)
+        stats = await run_in_threadpool(topic_stats, service.web_db, tz, CHART_DAYS)
         return svg(await run_in_threadpool(subscribers_chart, stats, admin.t))
 
     return [

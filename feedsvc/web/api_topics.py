@@ -53,7 +53,7 @@ def stats_out(stats: TopicStats) -> TopicStatsOut:
 
 
 def _stats(service: Service) -> dict[str, TopicStats]:
-    return {s.slug: s for s in topic_stats(service.db, service.settings.tz, STATS_DAYS)}
+    return {s.slug: s for s in topic_stats(service.web_db, service.settings.tz, STATS_DAYS)}
 
 
 def topic_out(service: Service, topic: Topic, stats: TopicStats | None = None) -> TopicOut:
