@@ -211,17 +211,17 @@ def test_admin_charts_and_api_figures(tmp_path: Any, monkeypatch: pytest.MonkeyP
 
 
 @pytest.fixture
-def db_with_data_at_0004(db_url: str) -> Iterator[Database]:
+def db_with_data_at_0006(db_url: str) -> Iterator[Database]:
     db = Database(db_url)
-    upgrade(db, "0004")
+    upgrade(db, "0006")
     with db.write() as conn:
         upsert_source_articles(conn, [article(1)], datetime.now(UTC))
     yield db
     db.dispose()
 
 
-def test_migration_0005_upgrades_a_database_holding_data(db_with_data_at_0004: Database) -> None:
-    db = db_with_data_at_0004
+def test_migration_0007_upgrades_a_database_holding_data(db_with_data_at_0006: Database) -> None:
+    db = db_with_data_at_0006
     upgrade(db)
     with db.write() as conn:
         from feedsvc.store.stats import add_polls

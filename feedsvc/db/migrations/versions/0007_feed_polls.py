@@ -1,16 +1,16 @@
 """``feed_polls``: feed polls per topic and local day, for the admin's "what people follow"
 (issue 16 §3). Counted in memory where feeds are served and added here once a minute.
 
-Revision ID: 0005
-Revises: 0004
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-11-30 03:30:00
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0005"
-down_revision = "0004"
+revision = "0007"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
