@@ -6,6 +6,7 @@ and the API's figures (``GET /api/topics``, ``GET /api/stats``)."""
 from __future__ import annotations
 
 import asyncio
+import re
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -206,6 +207,9 @@ def test_admin_charts_and_api_figures(tmp_path: Any, monkeypatch: pytest.MonkeyP
             svg = etree.fromstring(chart.content)
             assert svg.tag == "{http://www.w3.org/2000/svg}svg"
             assert title in chart.text
+            if name == "activity":  # one date per local day on the axis, not one per hour
+                dates = re.findall(r">(\d\d/\d\d)<", chart.text)
+                assert 7 <= len(dates) <= 8 and len(set(dates)) == len(dates), dates
         client.cookies.clear()
         assert client.get("/admin/charts/activity.svg", follow_redirects=False).status_code == 303
 

@@ -55,11 +55,12 @@ def activity_chart(data: Activity, t: Translator, tz: ZoneInfo) -> bytes:
         x_label_rotation=0, min_scale=2, max_scale=6, include_x_axis=True,
     )  # fmt: skip
     chart.title = t("stats.chart_activity")
-    labels = [h.astimezone(tz) for h in data.hours]
-    chart.x_labels = [f"{h:%d/%m}" if t.language == "vi" else f"{h:%m-%d}" for h in labels]
-    chart.x_labels_major = [
-        label for label, h in zip(chart.x_labels, labels, strict=True) if h.hour == 0
-    ]
+    # only local midnights are named (the date); pygal matches major labels by text, so the
+    # other hours get an empty label, which is minor and hidden
+    local = [h.astimezone(tz) for h in data.hours]
+    day = "{:%d/%m}" if t.language == "vi" else "{:%m-%d}"
+    chart.x_labels = [day.format(h) if h.hour == 0 else "" for h in local]
+    chart.x_labels_major = [label for label in chart.x_labels if label]
     chart.y_labels = whole_numbers([*data.articles, *data.alerts])
     chart.add(t("stats.series_articles"), data.articles)
     chart.add(t("stats.series_alerts"), data.alerts)
