@@ -130,6 +130,7 @@ def test_many_random_topics_agree_with_naive_loop() -> None:
         doc = document_from_text(phrase(), f"<p>{text}</p>", tags=[phrase()])
         naive = {slug for slug, q in parsed.items() if match_document(q, doc)}
         assert set(m.match(doc)) == naive
+        assert m.match_slugs(doc) == list(m.match(doc))  # same topics, same order
 
 
 def test_triggers_pick_the_selective_side_of_an_and() -> None:

@@ -114,7 +114,7 @@ def _run_topics(path: Path) -> None:
         click.echo(f"topic {slug!r} skipped: invalid query: {exc}", err=True)
     articles = _Input(sys.stdin.buffer)
     for article in articles:
-        matched = matcher.match(document_from_article(article))
+        matched = matcher.match_slugs(document_from_article(article))
         if matched:
             click.echo(f"{article.source_key}\t{','.join(matched)}")
     articles.finish()

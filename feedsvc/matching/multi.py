@@ -190,14 +190,10 @@ class TopicMatcher:
                     found[nid] = found.get(nid, 0) | bit
         return found
 
-    def match(self, d: Document) -> dict[str, list[str]]:
-        """``slug → matched term labels`` for every matching topic, in topic order.
-
-        Labels are in query order.  A flat OR of terms (alias lists, beats) is decided straight
-        from the found table; other topics are evaluated when one of their triggers was found.
-        """
-        found = self.scan(d)
-        hits: dict[int, list[int]] = {}  # topic index → ordinals of its matched positive terms
+    def _direct_hits(self, found: Found) -> tuple[dict[int, list[int]], set[int]]:
+        """Flat-OR topics decided from ``found`` (index → ordinals of matched positive terms),
+        and the other topics to evaluate (those with a trigger present, and the triggerless)."""
+        hits: dict[int, list[int]] = {}
         candidates: set[int] = set(self._always)
         direct, triggers = self._direct, self._triggers
         for nid, bits in found.items():
@@ -207,6 +203,16 @@ class TopicMatcher:
             more = triggers.get(nid)
             if more is not None:
                 candidates.update(more)
+        return hits, candidates
+
+    def match(self, d: Document) -> dict[str, list[str]]:
+        """``slug → matched term labels`` for every matching topic, in topic order.
+
+        Labels are in query order.  A flat OR of terms (alias lists, beats) is decided straight
+        from the found table; other topics are evaluated when one of their triggers was found.
+        """
+        found = self.scan(d)
+        hits, candidates = self._direct_hits(found)
         for index in candidates:
             topic = self._topics[index]
             if topic.check(found):
@@ -222,6 +228,16 @@ class TopicMatcher:
                 labels = list(dict.fromkeys(found_terms[i][2] for i in sorted(ordinals)))
             result[topics[index].slug] = labels
         return result
+
+    def match_slugs(self, d: Document) -> list[str]:
+        """The slugs :meth:`match` would return, without working out labels (``feedsvc match
+        --topics`` prints slugs only)."""
+        found = self.scan(d)
+        hits, candidates = self._direct_hits(found)
+        topics = self._topics
+        matched = set(hits)
+        matched.update(i for i in candidates if topics[i].check(found))
+        return [topics[i].slug for i in sorted(matched)]
 
 
 def _is_flat_or(node: Node) -> bool:
