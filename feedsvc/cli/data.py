@@ -1,4 +1,8 @@
-"""``feedsvc db``, ``feedsvc import``, ``feedsvc render``."""
+"""``feedsvc db``, ``feedsvc import``, ``feedsvc render``.
+
+Heavy modules (SQLAlchemy, the importer) are imported inside the commands: every CLI command
+loads this module, and ``feedsvc match`` or ``--version`` should not pay for them.
+"""
 
 from __future__ import annotations
 
@@ -7,15 +11,14 @@ import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import BinaryIO, NoReturn
+from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
-from feedsvc.articles import read_jsonl
+if TYPE_CHECKING:
+    from feedsvc.importer import ImportAborted
+
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
-from feedsvc.db import Database, upgrade
-from feedsvc.db.engine import current_revision
-from feedsvc.importer import ImportAborted, import_articles
 
 
 @click.group()
@@ -27,6 +30,9 @@ def db() -> None:
 @config_option
 def db_upgrade(config_file: str | None) -> None:
     """Create or upgrade the state DB and the built-in source table."""
+    from feedsvc.db import Database, upgrade
+    from feedsvc.db.engine import current_revision
+
     settings = load_settings(config_file)
     database = Database(settings.database.url)
     upgrade(database)
@@ -37,6 +43,9 @@ def db_upgrade(config_file: str | None) -> None:
 @config_option
 def db_current(config_file: str | None) -> None:
     """Print the state DB's schema revision."""
+    from feedsvc.db import Database
+    from feedsvc.db.engine import current_revision
+
     settings = load_settings(config_file)
     click.echo(current_revision(Database(settings.database.url)) or "empty")
 
@@ -52,7 +61,10 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
+    from feedsvc.articles import read_jsonl
+    from feedsvc.db import Database, upgrade
     from feedsvc.db.errors import describe
+    from feedsvc.importer import ImportAborted, import_articles
 
     settings = load_settings(config_file)
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
