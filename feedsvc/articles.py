@@ -40,8 +40,6 @@ DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_DATE = datetime(2200, 1, 1, tzinfo=UTC)
 
-# Characters no text field may hold: lone surrogates (no UTF-8 form) and NUL (PostgreSQL).
-_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 # A source key is one printable line: no C0/C1 controls, DEL or line/paragraph separators.
 _KEY_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 # URLs: no whitespace (of any kind) and no control characters inside.
@@ -156,12 +154,20 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
 
 
 def _check_storable(name: str, value: str) -> None:
-    bad = _UNSTORABLE.search(value)
-    if bad is not None:
-        what = "a NUL character" if bad.group() == "\x00" else "a lone surrogate"
+    # Two C-speed checks instead of a regex (which cost ~17 us on a 2 KB Vietnamese body):
+    # a NUL by ``in``, a lone surrogate by the UTF-8 encoder that would fail on it later.
+    nul = value.find("\x00")
+    if nul >= 0:
+        raise ArticleError(name, f"contains a NUL character (U+0000) at character {nul + 1}")
+    if value.isascii():  # O(1) in CPython: the common source key, URL, date
+        return
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
         raise ArticleError(
-            name, f"contains {what} ({_char(bad.group())}) at character {bad.start() + 1}"
-        )
+            name,
+            f"contains a lone surrogate ({_char(value[exc.start])}) at character {exc.start + 1}",
+        ) from None
 
 
 def _url(name: str, value: str, absolute: bool) -> str:
