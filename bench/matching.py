@@ -5,10 +5,13 @@ Measures, on one core:
 * the compiled :class:`~feedsvc.matching.TopicMatcher` at 100, 1,000 and 5,000 topics,
 * a naive loop that evaluates every topic on every article (on fewer articles),
 * cost per article at 5,000 topics relative to 100 (normalisation + matching, as ingest pays it),
-* memory for the 5,000-topic matcher (tracemalloc and RSS delta).
+* memory for the 5,000-topic matcher (tracemalloc and RSS delta),
+* ``feedsvc match --topics`` at 5,000 topics as whole processes on the same input (issue 17 §2):
+  this checkout and, with ``--checkout NAME=DIR`` (repeatable; the first is the baseline), other
+  checkouts (e.g. worktrees of older commits) side by side, in child CPU time.
 
-Run: ``.venv/bin/python bench/matching.py [--articles N] [--out FILE]``; results are kept in
-bench/RESULTS.md.
+Run: ``.venv/bin/python bench/matching.py [--articles N] [--checkout NAME=DIR ...] [--out FILE]``;
+results are kept in bench/RESULTS.md.
 Everything is generated from a seeded RNG, so runs are comparable.
 """
 
@@ -16,10 +19,14 @@ from __future__ import annotations
 
 import argparse
 import gc
+import json
 import os
 import platform
 import random
+import resource
+import subprocess
 import sys
+import tempfile
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -189,7 +196,8 @@ def machine() -> str:
     except OSError:
         pass
     python = f"Python {platform.python_version()} ({platform.python_implementation()})"
-    return f"{cpu} ({os.cpu_count()} CPUs); {python}"
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    return f"{cpu} ({os.cpu_count()} CPUs); {python}; load average at start {load}"
 
 
 def run(n_articles: int, naive_articles: dict[int, int]) -> list[str]:
@@ -298,13 +306,91 @@ def report(
     return lines
 
 
+def child_cpu(cmd: list[str], stdin: Path, env: dict[str, str], cwd: Path) -> float:
+    """CPU seconds (user + system) of one child process run to completion.
+
+    ``cwd`` matters: ``python -m feedsvc`` imports ``feedsvc`` from the working directory
+    before ``PYTHONPATH``.
+    """
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with stdin.open("rb") as fh:
+        subprocess.run(cmd, stdin=fh, stdout=subprocess.DEVNULL, env=env, cwd=cwd, check=True)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def cli_processes(n_articles: int, checkouts: dict[str, Path], repeat: int = 3) -> list[str]:
+    """``feedsvc match --topics`` (5,000 topics) on the same input for each checkout.
+
+    Figures are best-of-``repeat`` child CPU time; "net of interpreter start-up" subtracts a bare
+    ``python -c pass`` (so module imports, the topics file and the matcher build count, as they
+    do for a user), "per article" subtracts the same command on empty input.
+    """
+    gen = Generator()
+    topics = gen.topics(5000)
+    work = Path(tempfile.mkdtemp(prefix="feedsvc-bench-"))
+    topics_file, data, empty = work / "topics.toml", work / "articles.jsonl", work / "empty"
+    with topics_file.open("w", encoding="utf-8") as fh:
+        for slug, query in topics.items():
+            q = json.dumps(query, ensure_ascii=False)
+            fh.write(f'[[topic]]\nslug = "{slug}"\ntitle = "{slug}"\nquery = {q}\n\n')
+    with data.open("w", encoding="utf-8") as fh:
+        for i in range(n_articles):
+            record = gen.article() | {
+                "source_key": f"B{i}",
+                "url": f"https://example.vn/{i}.html",
+                "published_at": "2025-11-20T10:34:00+07:00",
+            }
+            fh.write(json.dumps(record, ensure_ascii=False) + "\n")
+    empty.write_bytes(b"")
+    python = [sys.executable]
+    bare = min(
+        child_cpu([*python, "-c", "pass"], empty, dict(os.environ), work) for _ in range(repeat)
+    )
+    rows = []
+    for name, root in checkouts.items():
+        env = {**os.environ, "PYTHONPATH": str(root)}
+        cmd = [*python, "-m", "feedsvc", "match", "--topics", str(topics_file)]
+        t_empty = min(child_cpu(cmd, empty, env, root) for _ in range(repeat))
+        t_full = min(child_cpu(cmd, data, env, root) for _ in range(repeat))
+        whole = n_articles / (t_full - bare)
+        rows.append((name, t_empty - bare, t_full, whole, n_articles / (t_full - t_empty)))
+        print(f"{name}: {whole:,.0f} art/s whole process, fixed {t_empty - bare:.2f} s")
+    lines = [
+        "",
+        f"`feedsvc match --topics` (5,000 topics), {n_articles} articles, whole processes,"
+        f" best of {repeat} in child CPU time (`python -c pass` = {bare:.2f} s):",
+        "",
+        "| checkout | start-up: imports + topics file + build (s) | whole run (s)"
+        " | art/s net of interpreter start-up | art/s net of the command's start-up"
+        " | whole-process rate vs the first |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for name, fixed, full, whole, per in rows:
+        ratio = whole / rows[0][3]
+        lines.append(
+            f"| {name} | {fixed:.2f} | {full:.2f} | {whole:,.0f} | {per:,.0f} | {ratio:.2f}x |"
+        )
+    return lines
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--articles", type=int, default=3000)
+    parser.add_argument(
+        "--checkout",
+        action="append",
+        default=[],
+        metavar="NAME=DIR",
+        help="another checkout to run `feedsvc match` from (repeatable; the first is the baseline)",
+    )
     parser.add_argument("--out", type=Path, help="also write the Markdown table here")
     args = parser.parse_args()
     naive = {100: 300, 1000: 60, 5000: 15}
-    lines = run(args.articles, naive)
+    pairs = (c.partition("=") for c in args.checkout)
+    checkouts = {name: Path(d).resolve() for name, _, d in pairs}
+    checkouts["this checkout"] = Path(__file__).resolve().parents[1]
+    lines = run(args.articles, naive) + cli_processes(args.articles, checkouts)
     text = "\n".join(lines) + "\n"
     print(text)
     if args.out:
