@@ -64,7 +64,9 @@ class SourceSettings(_Section):
     table: str = "source_articles"
     poll_seconds: float = Field(default=30.0, gt=0, le=86400)
     overlap_seconds: float = Field(default=300.0, ge=0, le=7 * 86400)
-    batch_size: int = Field(default=500, ge=1, le=100_000)
+    # rows per ingest transaction: 100 is as fast as 500 and holds the write lock a fifth as
+    # long (bench/RESULTS.md, "Ingest, 2026-11-30")
+    batch_size: int = Field(default=100, ge=1, le=100_000)
     timezone: str | None = None
     columns: SourceColumns = SourceColumns()
 
