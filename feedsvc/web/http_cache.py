@@ -38,7 +38,7 @@ from starlette.responses import Response
 GZIP_MIN_BYTES = 512
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)
 class Snapshot:
     """A rendered document ready to serve.
 
@@ -165,7 +165,11 @@ class Replies:
     """Every response one snapshot can get, with what is request-independent built once."""
 
     def __init__(self, snapshot: Snapshot, max_age: int) -> None:
-        self.snapshot = snapshot
+        # Keep the body and date, never the snapshot: the snapshot holds this object in
+        # ``prepared``, and a back reference would make a cycle that only the cyclic GC frees
+        # (every replaced feed would linger until a full collection).
+        self.body = snapshot.body
+        self.last_modified = snapshot.last_modified
         self.etag = snapshot.etag
         self.gzip_etag = gzip_etag(snapshot.etag)
         self.can_gzip = len(snapshot.body) >= GZIP_MIN_BYTES
@@ -197,7 +201,7 @@ class Replies:
     def _gzip(self) -> tuple[Reply, Reply]:
         with self._lock:
             if self._gzipped is None:
-                packed = gzip.compress(self.snapshot.body, compresslevel=6, mtime=0)
+                packed = gzip.compress(self.body, compresslevel=6, mtime=0)
                 self._gzipped = self._ok(self.gzip_etag, packed, _line("content-encoding", "gzip"))
             return self._gzipped
 
@@ -211,7 +215,7 @@ class Replies:
             matched = _matched_etag(inm, (self.etag, self.gzip_etag), current)
             if matched is not None:
                 return self._not_modified[matched]
-        elif ims is not None and _not_modified_since(ims, self.snapshot.last_modified):
+        elif ims is not None and _not_modified_since(ims, self.last_modified):
             return self._not_modified[current]
         get, head = self._gzip() if use_gzip else self._plain
         return head if method == "HEAD" else get
