@@ -185,7 +185,7 @@ def main() -> None:
         ingested = [0]
         samples: list[Sample] = []
         try:
-            wait_until(lambda: _ready(base), 60, "the service to answer /readyz")
+            wait_until(lambda: _ready(base), 300, "the service to answer /readyz")
             t0 = time.monotonic()
             threads.append(threading.Thread(target=ingest_loop,
                                             args=(db, args.article_every, stop, ingested)))

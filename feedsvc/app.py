@@ -30,7 +30,8 @@ from starlette.applications import Starlette
 from feedsvc import metrics
 from feedsvc.bot import BotService
 from feedsvc.config import Settings, weak_token_warnings
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
+from feedsvc.db.revision import ensure_schema
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
 from feedsvc.ingest import (
     WAKE_CHANNEL,
@@ -121,6 +122,7 @@ class Service:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_listener: WakeListener | None = None
         self._username_task: asyncio.Task[None] | None = None
+        self._prepared = False
 
     @property
     def ingestor(self) -> Ingestor:
@@ -155,8 +157,12 @@ class Service:
         self.publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
 
     def prepare(self) -> None:
-        """Blocking start-up work: schema, topics file, matcher."""
-        upgrade(self.db)
+        """Blocking start-up work: schema, topics file, matcher. Runs once per Service (the
+        demo prepares before serving; ``start`` then does not repeat it)."""
+        if self._prepared:
+            return
+        self._prepared = True
+        ensure_schema(self.db)
         topics = self.settings.topics
         if topics.import_on_start and topics.file.is_file():
             try:
@@ -226,7 +232,25 @@ class Service:
                 self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3
             )
             await self.bot.start()
-        log.info("feedsvc started (roles: %s)", self.roles)
+        log.info("feedsvc started: %s", self.describe_roles())
+
+    def describe_roles(self) -> str:
+        """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
+        Telegram token: alerts go to the log)``."""
+        http = self.settings.http
+        parts = [
+            f"HTTP on {http.host}:{http.port}" if self.roles.http else "HTTP off (--no-http)",
+            "ingest and alerts" if self.roles.scheduler else "no ingest or alerts (--no-scheduler)",
+        ]
+        if not self.roles.bot:
+            parts.append("bot off (--no-bot)")
+        elif self.bot is None:
+            parts.append("bot off (no Telegram token)")
+        else:
+            parts.append("bot on")
+        if self.roles.scheduler and not self.settings.telegram_token():
+            parts.append("alerts go to the log (no Telegram token)")
+        return ", ".join(parts)
 
     def _wake(self) -> None:
         self.dispatcher.wake.set()
@@ -375,14 +399,24 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     )
 
 
-def listen_socket(host: str, port: int) -> socket.socket:
-    """A listening TCP socket with SO_REUSEPORT, so sibling processes can bind the same port."""
+def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
+    """A listening TCP socket; with SO_REUSEPORT sibling processes can bind the same port.
+    Raises OSError (``EADDRINUSE`` for a busy port)."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=True)
+    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
 
 
-async def serve(settings: Settings, roles: Roles, service: Service | None = None) -> None:
-    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server."""
+async def serve(
+    settings: Settings,
+    roles: Roles,
+    service: Service | None = None,
+    sock: socket.socket | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server.
+
+    ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
+    port is reported before anything starts); None binds ``http.host:http.port`` here.
+    """
     service = service or Service(settings, roles)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     if roles.http:
@@ -391,8 +425,8 @@ async def serve(settings: Settings, roles: Roles, service: Service | None = None
         log.debug("open-files limit: %d", raise_fd_limit())
         config = uvicorn_config(settings, create_app(service))
         server = uvicorn.Server(config)
-        sockets = None
-        if settings.http.reuse_port:
+        sockets = [sock] if sock is not None else None
+        if sockets is None and settings.http.reuse_port:
             try:
                 sockets = [listen_socket(settings.http.host, settings.http.port)]
             except OSError as exc:

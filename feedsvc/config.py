@@ -20,6 +20,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from feedsvc.db.engine import masked_url
+
 DEFAULT_CONFIG = Path("config/feedsvc.toml")
 SECRET_KEYS = (("telegram", "token"), ("admin", "token"))
 
@@ -34,10 +36,7 @@ class DatabaseSettings(_Section):
     @field_validator("url")
     @classmethod
     def _valid_url(cls, value: str) -> str:
-        try:
-            make_url(value)
-        except ArgumentError as exc:
-            raise ValueError(f"not a SQLAlchemy URL: {exc}") from None
+        _check_url(value)
         return value
 
 
@@ -210,6 +209,28 @@ class Settings(BaseSettings):
         return _secret(self.admin.token, self.admin.token_file)
 
 
+def _check_url(value: str) -> None:
+    """Raise ValueError for a string SQLAlchemy cannot parse as a URL; the message never
+    repeats the value (it may hold a password)."""
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
+        ) from None
+
+
+def printable(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and the
+    password of every DB URL replaced by ``***``."""
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    for section in ("database", "source"):
+        url = data[section].get("url")
+        if url:
+            data[section]["url"] = masked_url(url)
+    return data
+
+
 def _absolute_url(value: str) -> str:
     if not value.startswith(("http://", "https://")):
         raise ValueError("must be an absolute http(s) URL")
@@ -252,18 +273,31 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(str(path), [Problem(str(path), f"cannot read: {exc.strerror}")]) from None
 
 
+#: Key names that may hold a secret (or a URL with a password in it): values never echoed.
+_SECRET_WORDS = ("token", "secret", "password", "url", "key")
+
+
 def _describe(err: Any) -> Problem:
-    loc = ".".join(str(part) for part in err["loc"])
+    """One pydantic error as a :class:`Problem`.
+
+    The value is echoed only for a known key inside a section whose name does not say it may
+    hold a secret: a token or password pasted under a wrong or misspelt key, in place of a
+    section, or into a URL must never be printed back (the operator has the file; the key and
+    the expected shape are enough).
+    """
+    parts = [str(part) for part in err["loc"]]
+    loc = ".".join(parts)
     message = str(err["msg"])
+    value = err.get("input")
     if err["type"] == "extra_forbidden":
         message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
     elif (
         err["type"] != "value_error"
-        and "token" not in loc
-        and err.get("input") is not None
-        and not isinstance(err["input"], dict)
+        and len(parts) >= 2
+        and not any(word in loc.lower() for word in _SECRET_WORDS)
+        and isinstance(value, str | bool | int | float)
     ):
-        message = f"{message} (got {err['input']!r})"
+        message = f"{message} (got {value!r})"
     message = message.removeprefix("Value error, ")
     return Problem(loc, message)
 
@@ -283,9 +317,9 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
             )
     if settings.source.url:
         try:
-            make_url(settings.source.url)
-        except ArgumentError as exc:
-            problems.append(Problem("source.url", f"not a SQLAlchemy URL: {exc}"))
+            _check_url(settings.source.url)
+        except ValueError as exc:
+            problems.append(Problem("source.url", str(exc)))
     return problems
 
 

@@ -346,9 +346,11 @@ class FeedPublisher:
         return self._snaps.get((slug, "html"))
 
 
-def render_topic_feed(settings: Settings, slug: str, fmt: str, limit: int) -> bytes | None:
+def render_topic_feed(
+    db: Database, settings: Settings, slug: str, fmt: str, limit: int
+) -> bytes | None:
     """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
-    publisher = FeedPublisher(Database(settings.database.url), settings)
+    publisher = FeedPublisher(db, settings)
     with publisher.db.read() as conn:
         topics = {t.slug: t for t in list_topics(conn)}
     topic = topics.get(slug)

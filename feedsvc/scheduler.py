@@ -2,13 +2,20 @@
 
 Several processes must not share a 3.x job store, so nothing scheduler-specific is persisted:
 replicas each run the same ticks and coordinate through the state DB. ``stop`` lets a running
-tick finish (APScheduler's own shutdown would cancel it mid-transaction).
+tick finish (APScheduler's own shutdown would cancel it mid-transaction), within a bound.
+
+A tick runs as a task of its own and the scheduled job only starts it: when the previous tick
+of a job is still running (a first sync of a big archive, a slow source), the next run is
+skipped here, quietly, instead of APScheduler logging "skipped: maximum number of running
+instances" on every interval. A tick that overruns for long is worth one warning (it may be
+stuck), which :class:`Jobs` logs once per overrun.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
@@ -18,6 +25,20 @@ log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[object]]
 
+#: A tick running longer than this many intervals (and at least OVERRUN_MIN_SECONDS) is
+#: reported once as possibly stuck.
+OVERRUN_INTERVALS = 3
+OVERRUN_MIN_SECONDS = 60.0
+
+
+class _Running:
+    """The current tick of one job: its task, when it started, whether its overrun was told."""
+
+    def __init__(self, task: asyncio.Task[None]) -> None:
+        self.task = task
+        self.started = time.monotonic()
+        self.warned = False
+
 
 class Jobs:
     def __init__(self) -> None:
@@ -25,23 +46,41 @@ class Jobs:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 60},
             timezone=UTC,
         )
-        self._running: set[asyncio.Task[object]] = set()
+        self._running: set[asyncio.Task[None]] = set()
+        self._current: dict[str, _Running] = {}
         self._stopping = False
 
     def every(self, name: str, seconds: float, tick: Tick, *, start_now: bool = True) -> None:
+        """Run ``tick`` every ``seconds`` (first at once unless ``start_now`` is false); a run
+        due while the previous tick still runs is skipped (see the module docstring)."""
+        overrun_after = max(OVERRUN_MIN_SECONDS, OVERRUN_INTERVALS * seconds)
+
+        async def run_tick() -> None:
+            try:
+                await tick()
+            except Exception:
+                log.exception("job %s failed", name)
+
         async def job() -> None:
             if self._stopping:
                 return
-            task = asyncio.ensure_future(tick())
+            current = self._current.get(name)
+            if current is not None and not current.task.done():
+                running_for = time.monotonic() - current.started
+                if running_for > overrun_after and not current.warned:
+                    current.warned = True
+                    log.warning(
+                        "job %s has been running for %.0f s (every %g s); later runs wait "
+                        "for it",
+                        name,
+                        running_for,
+                        seconds,
+                    )
+                return
+            task = asyncio.create_task(run_tick(), name=f"job:{name}")
+            self._current[name] = _Running(task)
             self._running.add(task)
-            try:
-                await asyncio.shield(task)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                log.exception("job %s failed", name)
-            finally:
-                self._running.discard(task)
+            task.add_done_callback(self._running.discard)
 
         # next_run_time=None would add the job *paused*: only pass it to run at once
         extra = {"next_run_time": datetime.now(UTC)} if start_now else {}
@@ -50,14 +89,21 @@ class Jobs:
     def start(self) -> None:
         self.scheduler.start()
 
-    async def stop(self, timeout: float = 10.0) -> None:
-        """Stop scheduling, wait for running ticks to finish (bounded), then shut down."""
+    async def stop(self, timeout: float = 10.0) -> list[str]:
+        """Stop scheduling, wait for running ticks to finish (bounded), then shut down.
+
+        Returns the names of the jobs whose tick was still running at the deadline: they are
+        abandoned (a tick blocked in a DB driver cannot be interrupted from here; the caller
+        decides whether the process can still exit)."""
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.pause()
+        stuck: list[str] = []
         if self._running:
             _done, pending = await asyncio.wait(set(self._running), timeout=timeout)
-            for task in pending:
-                log.warning("job still running at shutdown; abandoning it: %r", task)
+            stuck = [n for n, r in self._current.items() if r.task in pending]
+            for name in stuck:
+                log.warning("job %s still running at shutdown; abandoning it", name)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        return stuck

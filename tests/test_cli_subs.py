@@ -73,3 +73,10 @@ def test_disabled_topic_is_refused(run: Run) -> None:
     run("topics", "disable", "kien-thuy")
     result = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
     assert result.exit_code == 2 and "disabled topic" in result.output
+
+
+def test_the_cli_offers_exactly_the_chat_types_operations_accept() -> None:
+    from feedsvc import operations
+    from feedsvc.cli import subs as cli_subs
+
+    assert cli_subs.CHAT_TYPES == operations.CHAT_TYPES

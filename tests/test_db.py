@@ -51,3 +51,28 @@ def test_sqlite_directory_is_created(tmp_path: object) -> None:
     db = Database(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'state.db'}")
     upgrade(db)
     assert (tmp_path / "nested" / "dir" / "state.db").is_file()
+
+
+def test_the_cheap_head_revision_is_alembics_head() -> None:
+    """db/revision.py reads the head from file names; it must agree with Alembic's view."""
+    from alembic.script import ScriptDirectory
+
+    from feedsvc.db.engine import alembic_config
+    from feedsvc.db.revision import head_revision
+
+    script = ScriptDirectory.from_config(alembic_config(Database("sqlite://")))
+    assert script.get_heads() == [head_revision()]
+
+
+def test_schema_status_and_ensure_schema(db_url: str) -> None:
+    from feedsvc.db.revision import ensure_schema, head_revision, schema_status
+
+    db = Database(db_url)
+    status = schema_status(db)
+    assert status.revision is None and "feedsvc db upgrade" in (status.problem() or "")
+    ensure_schema(db)
+    assert schema_status(db).current and schema_status(db).revision == head_revision()
+    with db.write() as conn:  # a DB an older feedsvc left behind
+        conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
+    assert "needs " + head_revision() in (schema_status(db).problem() or "")
+    db.dispose()

@@ -1,5 +1,22 @@
-"""The Telegram bot: commands and subscription management (SPEC §6), one poller per token."""
+"""The Telegram bot: commands and subscription management (SPEC §6), one poller per token.
 
-from feedsvc.bot.service import LEASE_NAME, BotService
+``BotService`` is imported on first use (PEP 562): ``feedsvc.bot.actions`` is shared with the
+admin operations and the CLI, which must not pay for importing python-telegram-bot.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from feedsvc.bot.service import LEASE_NAME, BotService
 
 __all__ = ["LEASE_NAME", "BotService"]
+
+
+def __getattr__(name: str) -> Any:
+    if name in __all__:
+        from feedsvc.bot import service
+
+        return getattr(service, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

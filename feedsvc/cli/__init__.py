@@ -1,20 +1,56 @@
 """The ``feedsvc`` command: a thin shell over the package (parsing, exit codes, printing).
 
 Exit codes scripts can rely on: 0 success, 1 the work ran but something was rejected or
-failed, 2 bad usage, bad configuration or an invalid query.
+failed (including a state DB that cannot be reached or is not initialised), 2 bad usage, bad
+configuration or an invalid query.
+
+Start-up cost matters (``feedsvc --version`` should answer at once): the command modules import
+only Click at import time and everything heavy inside the command that needs it.
 """
 
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import click
 
 from feedsvc import __version__
 from feedsvc.cli import config_cmd, data, service, source, subs, topics
+from feedsvc.cli.common import EXIT_FAILED
+from feedsvc.cli.match import match
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Root(click.Group):
+    """The root group: an operator's environment problem (a DB that cannot be reached, a file
+    that cannot be read) ends any command with one line and exit 1, never a traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
+            raise
+        except Exception as exc:
+            message = environment_error(exc)
+            if message is None:
+                raise  # a bug: keep its traceback
+            click.echo(f"feedsvc: {message}", err=True)
+            raise SystemExit(EXIT_FAILED) from None
+
+
+def environment_error(exc: BaseException) -> str | None:
+    """A one-line message for errors the operator's environment causes, else None."""
+    if type(exc).__module__.startswith("sqlalchemy"):
+        detail = getattr(exc, "orig", None) or exc
+        lines = str(detail).strip().splitlines()
+        return f"database error: {lines[0][:300] if lines else type(detail).__name__}"
+    if isinstance(exc, OSError):
+        where = f": {exc.filename}" if exc.filename else ""
+        return f"{exc.strerror or exc}{where}"
+    return None
+
+
+@click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feedsvc")
 def cli() -> None:
     """feedsvc: topic feeds (RSS, Atom, JSON) and Telegram alerts from a news database."""
@@ -31,15 +67,9 @@ for command in (
     subs.subs,
     config_cmd.config,
     source.source,
+    match,
 ):
     cli.add_command(command)
-
-try:
-    from feedsvc.cli.match import match
-
-    cli.add_command(match)
-except ImportError:  # pragma: no cover - only while the matching package is incomplete
-    pass
 
 
 def main() -> None:

@@ -1,16 +1,20 @@
-"""Shared CLI plumbing: ``--config`` on every command, settings loading, error printing."""
+"""Shared CLI plumbing: ``--config`` on every command, settings loading, the state DB, errors.
+
+Import cost is part of every command's latency, so this module (imported by every command
+module) needs only Click at import time: configuration (pydantic), the DB (SQLAlchemy) and the
+rest are imported inside the functions that use them. ``tests/test_cli_imports.py`` guards it.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Callable, Coroutine
-from typing import Any, NoReturn, TypeVar
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
-from feedsvc.config import ConfigError, Settings, config_path, load_config
-from feedsvc.db import Database, upgrade
-from feedsvc.logs import setup_logging
+if TYPE_CHECKING:
+    from feedsvc.config import Settings
+    from feedsvc.db import Database
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -35,6 +39,8 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
 
 
 def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings:
+    from feedsvc.config import ConfigError, config_path, load_config
+
     path = config_path(config_file)
     try:
         settings = load_config(path)
@@ -49,6 +55,8 @@ def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings
 
 
 def configure_logging(settings: Settings) -> None:
+    from feedsvc.logs import setup_logging
+
     setup_logging(settings.log.level, settings.log.format, _secrets(settings))
 
 
@@ -64,8 +72,29 @@ def _secrets(settings: Settings) -> list[str]:
     return out
 
 
+def open_db(settings: Settings, *, write: bool) -> Database:
+    """The state DB for one command.
+
+    ``write=False`` (the command only reads): checked with one SELECT, never created or
+    migrated; a missing or older DB ends the command with a message naming `feedsvc db
+    upgrade` (exit 1). ``write=True``: migrated first when needed, as ``feedsvc run`` does.
+    """
+    from feedsvc.db import Database
+    from feedsvc.db.revision import SchemaError, ensure_schema, require_schema
+
+    db = Database(settings.database.url)
+    try:
+        (ensure_schema if write else require_schema)(db)
+    except SchemaError as exc:
+        db.dispose()
+        fail(str(exc), EXIT_FAILED)
+    return db
+
+
 def run_async(main: Coroutine[Any, Any, None]) -> None:
     """``asyncio.run`` on uvloop where it is installed (faster HTTP serving), else asyncio."""
+    import asyncio
+
     try:
         import uvloop
     except ImportError:
@@ -75,14 +104,15 @@ def run_async(main: Coroutine[Any, Any, None]) -> None:
         runner.run(main)
 
 
-def run_operation(action: Callable[[Database], T], config_file: str | None) -> T:
-    """One admin operation on the (upgraded) state DB; its errors become a message and the
-    CLI's exit codes (2 for invalid input, 1 for not found / conflict)."""
+def run_operation(
+    action: Callable[[Database], T], config_file: str | None, *, write: bool = True
+) -> T:
+    """One admin operation on the state DB (see :func:`open_db`); its errors become a message
+    and the CLI's exit codes (2 for invalid input, 1 for not found / conflict)."""
     from feedsvc import operations as ops
 
-    db = Database(load_settings(config_file).database.url)
+    db = open_db(load_settings(config_file), write=write)
     try:
-        upgrade(db)
         return action(db)
     except ops.OperationError as exc:
         fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)

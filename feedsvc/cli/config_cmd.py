@@ -7,14 +7,6 @@ import json
 import click
 
 from feedsvc.cli.common import EXIT_USAGE, config_option, load_settings
-from feedsvc.config import (
-    ConfigError,
-    config_path,
-    load_config,
-    secret_warnings,
-    weak_token_warnings,
-)
-from feedsvc.topics_file import TopicsFileError, load_topics_file
 
 
 @click.group()
@@ -26,6 +18,15 @@ def config() -> None:
 @config_option
 def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
+    from feedsvc.config import (
+        ConfigError,
+        config_path,
+        load_config,
+        secret_warnings,
+        weak_token_warnings,
+    )
+    from feedsvc.topics_file import TopicsFileError, load_topics_file
+
     path = config_path(config_file)
     problems: list[str] = []
     try:
@@ -40,7 +41,7 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     elif settings is not None and settings.topics.import_on_start:
         problems.append(f"topics.file: file not found: {settings.topics.file}")
-    warnings = secret_warnings(path) + (weak_token_warnings(settings) if settings else [])
+    warnings = (secret_warnings(path) + weak_token_warnings(settings)) if settings else []
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     source = str(path) if path else "built-in defaults"
@@ -55,6 +56,8 @@ def check(config_file: str | None) -> None:
 @config.command("show")
 @config_option
 def show(config_file: str | None) -> None:
-    """Print the effective configuration as JSON (secrets masked)."""
+    """Print the effective configuration as JSON (secrets and URL passwords masked)."""
+    from feedsvc.config import printable
+
     settings = load_settings(config_file, logging_=False)
-    click.echo(json.dumps(settings.model_dump(mode="json"), indent=2, ensure_ascii=False))
+    click.echo(json.dumps(printable(settings), indent=2, ensure_ascii=False))

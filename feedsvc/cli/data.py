@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
+from feedsvc.cli.common import EXIT_FAILED, config_option, fail, load_settings, open_db
+
 if TYPE_CHECKING:
     from feedsvc.importer import ImportAborted
-
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, fail, load_settings
 
 
 @click.group()
@@ -30,24 +30,21 @@ def db() -> None:
 @config_option
 def db_upgrade(config_file: str | None) -> None:
     """Create or upgrade the state DB and the built-in source table."""
-    from feedsvc.db import Database, upgrade
-    from feedsvc.db.engine import current_revision
+    from feedsvc.db.revision import schema_status
 
-    settings = load_settings(config_file)
-    database = Database(settings.database.url)
-    upgrade(database)
-    click.echo(f"database at revision {current_revision(database)}")
+    database = open_db(load_settings(config_file), write=True)
+    click.echo(f"database at revision {schema_status(database).revision}")
 
 
 @db.command("current")
 @config_option
 def db_current(config_file: str | None) -> None:
-    """Print the state DB's schema revision."""
+    """Print the state DB's schema revision ("empty" when it has none)."""
     from feedsvc.db import Database
-    from feedsvc.db.engine import current_revision
+    from feedsvc.db.revision import schema_status
 
-    settings = load_settings(config_file)
-    click.echo(current_revision(Database(settings.database.url)) or "empty")
+    status = schema_status(Database(load_settings(config_file).database.url))
+    click.echo(status.revision or "empty")
 
 
 @click.command("import")
@@ -62,7 +59,6 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.articles import read_jsonl
-    from feedsvc.db import Database, upgrade
     from feedsvc.db.errors import describe
     from feedsvc.importer import ImportAborted, import_articles
 
@@ -70,9 +66,8 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
     # batch is refused; the refused line is reported below, once and bounded.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
-    database = Database(settings.database.url)
     try:
-        upgrade(database)
+        database = open_db(settings, write=True)
     except SQLAlchemyError as exc:
         fail(f"cannot prepare the state database: {describe(exc)}")
     size = _size(file)
@@ -140,12 +135,10 @@ def _size(file: BinaryIO) -> int | None:
 @config_option
 def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     """Print one topic feed to stdout."""
+    from feedsvc.publish import render_topic_feed
+
     settings = load_settings(config_file)
-    try:
-        from feedsvc.publish import render_topic_feed
-    except ImportError:
-        fail("feeds are not available yet in this build", EXIT_USAGE)
-    body = render_topic_feed(settings, slug, fmt, limit)
+    body = render_topic_feed(open_db(settings, write=False), settings, slug, fmt, limit)
     if body is None:
         fail(f"unknown topic {slug!r} (see `feedsvc topics list`)", EXIT_FAILED)
     sys.stdout.buffer.write(body)

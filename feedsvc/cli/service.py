@@ -2,30 +2,47 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import secrets
-import shlex
-import tempfile
 from pathlib import Path
+from typing import TYPE_CHECKING, cast
 
 import click
 
-from feedsvc import demo as gen_module
-from feedsvc import operations as ops
-from feedsvc.app import Roles, Service, serve
 from feedsvc.cli.common import (
+    EXIT_USAGE,
     config_option,
     configure_logging,
     fail,
     load_settings,
+    open_db,
     run_async,
 )
-from feedsvc.config import ConfigError, Settings, config_path, load_config
-from feedsvc.status import collect_status
+
+if TYPE_CHECKING:
+    import socket
+
+    from feedsvc.app import Service
+    from feedsvc.config import Settings
+    from feedsvc.db import Database
 
 log = logging.getLogger("feedsvc.demo")
+
+
+def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+    """The HTTP listening socket, bound before anything starts: a busy port ends the command
+    with a message naming it (exit 2), before any start-up work or banner."""
+    from feedsvc.app import listen_socket
+
+    try:
+        return listen_socket(host, port, reuse_port=reuse_port)
+    except OSError as exc:
+        why = "already in use" if exc.errno == 98 else (exc.strerror or str(exc)).lower()
+        fail(
+            f"cannot listen on {host}:{port}: {why}; stop what holds it, or choose another "
+            "port with --port (or http.port in the config)",
+            EXIT_USAGE,
+        )
 
 
 @click.command()
@@ -34,16 +51,30 @@ log = logging.getLogger("feedsvc.demo")
 @click.option("--no-scheduler", is_flag=True, help="Do not ingest or dispatch (a web replica).")
 @click.option("--no-bot", is_flag=True, help="Do not poll Telegram for bot commands.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=None, help="HTTP port (default: http.port)."
+)
 def run(
-    config_file: str | None, no_http: bool, no_scheduler: bool, no_bot: bool, log_json: bool
+    config_file: str | None,
+    no_http: bool,
+    no_scheduler: bool,
+    no_bot: bool,
+    log_json: bool,
+    port: int | None,
 ) -> None:
     """Run the service in the foreground until SIGTERM/SIGINT."""
+    from feedsvc.app import Roles, serve
+
     settings = load_settings(config_file, logging_=False)
     if log_json:
         settings.log.format = "json"
+    if port is not None:
+        settings.http.port = port
     configure_logging(settings)
     roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
-    run_async(serve(settings, roles))
+    http = settings.http
+    sock = _listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
+    run_async(serve(settings, roles, sock=sock))
 
 
 @click.command()
@@ -68,6 +99,12 @@ def demo(
     port: int, directory: str | None, articles: int, every: float, config_file: str | None
 ) -> None:
     """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
+    import secrets
+
+    from feedsvc.config import ConfigError, config_path, load_config
+
+    sock = _listen("127.0.0.1", port)
+    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     base = Path(directory) if directory else _demo_dir()
     base.mkdir(parents=True, exist_ok=True)
     db_file = base / "demo.db"
@@ -92,10 +129,12 @@ def demo(
             "root, or set topics.file",
             2,
         )
-    run_async(_demo(settings, articles, every))
+    run_async(_demo(settings, articles, every, sock))
 
 
 def _demo_dir() -> Path:
+    import tempfile
+
     try:
         path = Path("var/demo")
         path.mkdir(parents=True, exist_ok=True)
@@ -104,7 +143,13 @@ def _demo_dir() -> Path:
         return Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
 
 
-async def _demo(settings: Settings, count: int, every: float) -> None:
+async def _demo(settings: Settings, count: int, every: float, sock: socket.socket) -> None:
+    import asyncio
+    import shlex
+
+    from feedsvc import demo as gen_module
+    from feedsvc.app import Roles, Service, serve
+
     service = Service(settings, Roles())
     await asyncio.to_thread(service.prepare)
     gen = gen_module.ArticleGenerator(seed=2026)
@@ -131,7 +176,7 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
     )
-    await serve(settings, Roles(), service=service)
+    await serve(settings, Roles(), service=service, sock=sock)
 
 
 @click.command()
@@ -139,10 +184,13 @@ async def _demo(settings: Settings, count: int, every: float) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
+    from feedsvc import operations as ops
+    from feedsvc.status import collect_status
+
     settings = load_settings(config_file)
-    service = Service(settings, Roles())
-    facts = collect_status(service)
-    details = ops.status_details(service.db)
+    db = open_db(settings, write=False)
+    facts = collect_status(_status_view(settings, db))
+    details = ops.status_details(db)
     facts["chats_not_receiving"] = [
         f"{p.chat_id} ({why})"
         for p in details.chat_pauses
@@ -162,3 +210,27 @@ def status(config_file: str | None, as_json: bool) -> None:
                 click.echo(f"{'':{width}}    {line}")
         else:
             click.echo(f"{key.ljust(width)}  {value}")
+
+
+class _SourceName:
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _StatusView:
+    """What :func:`feedsvc.status.collect_status` reads from a Service (the state DB, the
+    settings, the source's name), without building one: a Service brings the bot, the web
+    app and the dispatcher with it, seconds of imports for a command that reads a few rows."""
+
+    def __init__(self, settings: Settings, db: Database) -> None:
+        from feedsvc.source.sql import BUILTIN_NAME, external_name
+
+        self.settings = settings
+        self.db = db
+        table = settings.source.table
+        self.source = _SourceName(external_name(table) if settings.source.url else BUILTIN_NAME)
+        self.ingestor = self
+
+
+def _status_view(settings: Settings, db: Database) -> Service:
+    return cast("Service", _StatusView(settings, db))

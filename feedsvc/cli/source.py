@@ -7,15 +7,15 @@ so an operator fixes the mapping in one pass. Exit 0 ok, 2 mapping errors, 1 can
 
 from __future__ import annotations
 
-import click
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from typing import TYPE_CHECKING
 
-from feedsvc.articles import ArticleError, parse_article
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, load_settings
-from feedsvc.config import Settings
-from feedsvc.db import Database
-from feedsvc.source import SourceError, SqlSource, builtin_source, external_source
+import click
+
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, load_settings, open_db
+
+if TYPE_CHECKING:
+    from feedsvc.config import Settings
+    from feedsvc.source import SqlSource
 
 
 def _first_line(exc: BaseException) -> str:
@@ -24,12 +24,16 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _open(settings: Settings) -> tuple[SqlSource, str]:
+    """The source and where it is, for printing (any password in a URL masked)."""
+    from feedsvc.db.engine import masked_url
+    from feedsvc.source import builtin_source, external_source
+
     s = settings.source
     if s.url:
-        where = make_url(s.url).render_as_string(hide_password=True)
-        return external_source(s.url, s.table, s.columns, settings.source_tz), where
-    db = Database(settings.database.url)
-    return builtin_source(db.engine), f"built-in table in {settings.database.url}"
+        source = external_source(s.url, s.table, s.columns, settings.source_tz)
+        return source, masked_url(s.url)
+    db = open_db(settings, write=False)
+    return builtin_source(db.engine), f"built-in table in {masked_url(settings.database.url)}"
 
 
 @click.group()
@@ -42,6 +46,10 @@ def source() -> None:
 @click.option("--rows", default=3, show_default=True, help="Sample rows to parse.")
 def check(config_file: str | None, rows: int) -> None:
     """Reflect the table, show the mapping and sample rows; exit 2 on mapping errors."""
+    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+
+    from feedsvc.source import SourceError
+
     settings = load_settings(config_file, logging_=False)
     src, where = _open(settings)
     table = settings.source.table if settings.source.url else "source_articles"
@@ -90,6 +98,10 @@ def check(config_file: str | None, rows: int) -> None:
 def _samples(
     src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
 ) -> None:
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.articles import ArticleError, parse_article
+
     try:
         sample = src.latest(rows)
     except SQLAlchemyError as exc:

@@ -6,16 +6,19 @@ the API, in :mod:`feedsvc.operations`; this module only parses arguments and pri
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc import operations as ops
 from feedsvc.cli.common import EXIT_USAGE, config_option, fail, run_operation
-from feedsvc.db import Database
-from feedsvc.store import subscriptions as store
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    from feedsvc.db import Database
+    from feedsvc.store import subscriptions as store
+
+#: The chat types operations.add_subscription accepts (kept here too so that parsing the
+#: command line imports nothing heavy; tests/test_cli_subs.py checks the two agree).
+CHAT_TYPES = ("private", "group", "supergroup", "channel")
 
 
 def _line(sub: store.Subscription) -> str:
@@ -33,19 +36,20 @@ def subs() -> None:
 @config_option
 def list_cmd(chat_id: int | None, config_file: str | None) -> None:
     """List subscriptions: id, chat, topic or query."""
+    from feedsvc.store import subscriptions as store
 
     def action(db: Database) -> list[store.Subscription]:
         with db.read() as conn:
             return store.list_subscriptions(conn, chat_id)
 
-    for sub in run_operation(action, config_file):
+    for sub in run_operation(action, config_file, write=False):
         click.echo(_line(sub))
 
 
 @subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0
 @click.argument("chat_id", type=int)
 @click.option(
-    "--type", "chat_type", type=click.Choice(ops.CHAT_TYPES), required=True, help="Chat type."
+    "--type", "chat_type", type=click.Choice(CHAT_TYPES), required=True, help="Chat type."
 )
 @click.option("--topic", default=None, help="An enabled topic's slug.")
 @click.option("--query", default=None, help="The chat's own query.")
@@ -54,6 +58,8 @@ def add(
     chat_id: int, chat_type: str, topic: str | None, query: str | None, config_file: str | None
 ) -> None:
     """Subscribe CHAT_ID to a topic (--topic) or a query (--query); exactly one of them."""
+    from feedsvc import operations as ops
+
     if (topic is None) == (query is None):
         fail("give exactly one of --topic or --query", EXIT_USAGE)
     sub, created = run_operation(
@@ -68,5 +74,7 @@ def add(
 @config_option
 def remove(sub_id: int, config_file: str | None) -> None:
     """Delete subscription SUB_ID (see `feedsvc subs list`)."""
+    from feedsvc import operations as ops
+
     sub = run_operation(lambda db: ops.remove_subscription(db, sub_id), config_file)
     click.echo(f"{_line(sub)}\tremoved")

@@ -4,30 +4,22 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO, TypeVar
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
-from feedsvc import operations as ops
-from feedsvc.cli.common import EXIT_USAGE, config_option, fail, load_settings, run_operation
-from feedsvc.config import Settings
-from feedsvc.db import Database, upgrade
-from feedsvc.matching import QueryError
-from feedsvc.preview import preview as run_preview
-from feedsvc.store import topics as store
-from feedsvc.topics_file import TopicsFileError, dump_topics, load_topics_file, sync_topics
+from feedsvc.cli.common import (
+    EXIT_USAGE,
+    config_option,
+    fail,
+    load_settings,
+    open_db,
+    run_operation,
+)
 
-T = TypeVar("T")
-
-
-def _db(settings: Settings) -> Database:
-    db = Database(settings.database.url)
-    upgrade(db)
-    return db
-
-
-def _now() -> datetime:
-    return datetime.now(UTC)
+if TYPE_CHECKING:
+    from feedsvc import operations as ops
+    from feedsvc.db import Database
 
 
 @click.group()
@@ -39,7 +31,9 @@ def topics() -> None:
 @config_option
 def list_cmd(config_file: str | None) -> None:
     """List topics: slug, state, title, query."""
-    db = _db(load_settings(config_file))
+    from feedsvc.store import topics as store
+
+    db = open_db(load_settings(config_file), write=False)
     with db.read() as conn:
         rows = store.list_topics(conn)
     for t in rows:
@@ -58,6 +52,9 @@ def add(
     slug: str, title: str, query: str, description: str, disabled: bool, config_file: str | None
 ) -> None:
     """Create or update a topic (the query is validated first)."""
+    from feedsvc import operations as ops
+    from feedsvc.store import topics as store
+
     spec = store.TopicSpec(slug, title.strip(), query.strip(), description.strip(), not disabled)
     outcome = run_operation(lambda db: ops.save_topic(db, spec, "cli"), config_file)
     click.echo(f"{slug}: {outcome}")
@@ -68,6 +65,8 @@ def add(
 @config_option
 def remove(slug: str, config_file: str | None) -> None:
     """Delete a topic and its matches (use `disable` to keep its history)."""
+    from feedsvc import operations as ops
+
     run_operation(lambda db: ops.delete_topic(db, slug), config_file)
     click.echo(f"{slug}: removed")
 
@@ -77,6 +76,8 @@ def remove(slug: str, config_file: str | None) -> None:
 @config_option
 def enable(slug: str, config_file: str | None) -> None:
     """Enable a topic."""
+    from feedsvc import operations as ops
+
     run_operation(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
     click.echo(f"{slug}: enabled")
 
@@ -86,6 +87,8 @@ def enable(slug: str, config_file: str | None) -> None:
 @config_option
 def disable(slug: str, config_file: str | None) -> None:
     """Disable a topic (its feed and matches are kept)."""
+    from feedsvc import operations as ops
+
     run_operation(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
     click.echo(f"{slug}: disabled")
 
@@ -106,6 +109,8 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
     The topic's feeds are re-rendered and stored here, so a running service serves them at its
     next snapshot sync (within seconds) without an edit of the topic or a new article.
     """
+    from feedsvc import operations as ops
+
     settings = load_settings(config_file)
 
     def run(db: Database) -> ops.BackfillResult:
@@ -127,6 +132,8 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
+    from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
+
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
     try:
@@ -136,9 +143,9 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_USAGE) from None
-    db = _db(settings)
+    db = open_db(settings, write=True)
     with db.write() as conn:
-        summary = sync_topics(conn, specs, _now())
+        summary = sync_topics(conn, specs, datetime.now(UTC))
     click.echo(f"{path}: {summary}")
 
 
@@ -147,7 +154,10 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
 @config_option
 def export(output: TextIO, config_file: str | None) -> None:
     """Write all topics as a topics TOML file (stdout by default)."""
-    db = _db(load_settings(config_file))
+    from feedsvc.store import topics as store
+    from feedsvc.topics_file import dump_topics
+
+    db = open_db(load_settings(config_file), write=False)
     with db.read() as conn:
         specs = [t.spec for t in store.list_topics(conn)]
     output.write(dump_topics(specs))
@@ -160,7 +170,10 @@ def export(output: TextIO, config_file: str | None) -> None:
 @config_option
 def preview(query: str, scan: int, samples: int, config_file: str | None) -> None:
     """How many recent stored articles QUERY (or @slug) matches, with highlighted samples."""
-    db = _db(load_settings(config_file))
+    from feedsvc.matching import QueryError
+    from feedsvc.preview import preview as run_preview
+
+    db = open_db(load_settings(config_file), write=False)
     try:
         result = run_preview(db, query, scan=scan, samples=samples)
     except QueryError as exc:

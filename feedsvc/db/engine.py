@@ -12,12 +12,13 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,11 @@ def _sqlite_setup(engine: Engine) -> None:
     def _begin(conn: Connection) -> None:
         immediate = conn.get_execution_options().get("write", False)
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def masked_url(url: str) -> str:
+    """``url`` as it may be printed or logged: any password replaced by ``***``."""
+    return make_url(url).render_as_string(hide_password=True)
 
 
 class Database:
@@ -95,6 +101,8 @@ class Database:
 
 
 def alembic_config(db: Database) -> Config:
+    from alembic.config import Config  # ~0.3 s to import: only where a migration may run
+
     cfg = Config()
     cfg.set_main_option("script_location", str(MIGRATIONS))
     cfg.set_main_option("sqlalchemy.url", db.url.replace("%", "%%"))
@@ -103,6 +111,8 @@ def alembic_config(db: Database) -> Config:
 
 def upgrade(db: Database, revision: str = "head") -> None:
     """Bring the state DB to ``revision``; safe when several replicas start at once (PG lock)."""
+    from alembic import command
+
     cfg = alembic_config(db)
     with db.engine.connect() as conn:
         if db.dialect == "postgresql":

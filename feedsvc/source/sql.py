@@ -313,8 +313,16 @@ class SqlSource:
         self.engine.dispose()
 
 
+#: The source's name: the key of its cursor in the state DB, and what ``feedsvc status`` shows.
+BUILTIN_NAME = "builtin"
+
+
+def external_name(table: str) -> str:
+    return f"external:{table}"
+
+
 def builtin_source(engine: Engine) -> SqlSource:
-    return SqlSource(engine, source_articles, SourceColumns(), "builtin")
+    return SqlSource(engine, source_articles, SourceColumns(), BUILTIN_NAME)
 
 
 def _read_only(engine: Engine) -> None:
@@ -357,4 +365,4 @@ def source_engine(url: str) -> Engine:
 
 def external_source(url: str, table: str, columns: SourceColumns, tz: tzinfo = UTC) -> SqlSource:
     """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
-    return SqlSource(source_engine(url), table, columns, f"external:{table}", tz)
+    return SqlSource(source_engine(url), table, columns, external_name(table), tz)

@@ -1,0 +1,107 @@
+"""CLI start-up: how long ``feedsvc`` takes to answer, next to ``python -c "import click"``.
+
+Goals (issue #17 §1): ``--version`` and ``--help`` within 3x of importing Click; a command that
+only reads the state DB (``topics list``, ``status``) within 6x. Whole processes, measured
+interleaved (one run of each command per round) so the machine's load hits all alike; the
+median and p90 of ``--rounds`` rounds are printed.
+
+    python bench/cli.py [--rounds 15] [--baseline /path/to/other/checkout]
+
+``--baseline`` adds the same commands run from another checkout (e.g. the main branch before a
+change), side by side in the same rounds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).parent))
+from common import machine  # noqa: E402
+
+COMMANDS: list[tuple[str, list[str], float | None]] = [  # label, argv after python, goal (x)
+    ("import click", ["-c", "import click"], None),
+    ("feedsvc --version", ["-m", "feedsvc", "--version"], 3.0),
+    ("feedsvc --help", ["-m", "feedsvc", "--help"], 3.0),
+    ("feedsvc topics list", ["-m", "feedsvc", "topics", "list"], 6.0),
+    ("feedsvc status", ["-m", "feedsvc", "status"], 6.0),
+    ("feedsvc render kien-thuy", ["-m", "feedsvc", "render", "kien-thuy"], None),
+]
+
+
+def prepare(work: Path) -> dict[str, str]:
+    """A state DB with the shipped topics and 2,000 imported articles; the env to use it."""
+    env = {
+        **os.environ,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{work / 'state.db'}",
+        "FEEDSVC_TOPICS__FILE": str(ROOT / "config" / "topics.toml"),
+        "PYTHONPATH": str(ROOT),
+    }
+    subprocess.run([sys.executable, "-m", "feedsvc", "db", "upgrade"], env=env, check=True,
+                   capture_output=True)
+    subprocess.run([sys.executable, "-m", "feedsvc", "topics", "import"], env=env, check=True,
+                   capture_output=True)
+    code = (
+        "import sys;"
+        "from feedsvc import demo; from feedsvc.db import Database;"
+        "db = Database(sys.argv[1]); demo.seed(db, 2000, demo.ArticleGenerator(seed=1))"
+    )
+    subprocess.run([sys.executable, "-c", code, env["FEEDSVC_DATABASE__URL"]], env=env,
+                   check=True, cwd=ROOT, capture_output=True)
+    return env
+
+
+def once(argv: list[str], env: dict[str, str], cwd: Path) -> float:
+    t0 = time.perf_counter()
+    done = subprocess.run([sys.executable, *argv], env=env, cwd=cwd, capture_output=True)
+    elapsed = time.perf_counter() - t0
+    if done.returncode != 0:
+        raise SystemExit(f"{argv} failed ({done.returncode}): {done.stderr.decode()[-500:]}")
+    return elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=15)
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout to time side by side (its code via PYTHONPATH)")
+    args = parser.parse_args()
+    print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        env = prepare(work)
+        runs: list[tuple[str, list[str], dict[str, str], float | None]] = [
+            (label, argv, env, goal) for label, argv, goal in COMMANDS
+        ]
+        if args.baseline is not None:
+            base_env = {**env, "PYTHONPATH": str(args.baseline.resolve())}
+            runs += [(f"baseline: {label}", argv, base_env, None)
+                     for label, argv, _ in COMMANDS[1:]]
+        times: dict[str, list[float]] = {label: [] for label, *_ in runs}
+        for _label, argv, run_env, _ in runs:  # warm-up: page cache, .pyc files
+            once(argv, run_env, work)
+        for _ in range(args.rounds):
+            for label, argv, run_env, _ in runs:
+                times[label].append(once(argv, run_env, work))
+        click_ms = statistics.median(times["import click"]) * 1000
+        print(f"{'command':<36} {'median ms':>9} {'p90 ms':>7} {'x click':>7}  goal")
+        for label, _argv, _env, goal in runs:
+            xs = sorted(times[label])
+            med = statistics.median(xs) * 1000
+            p90 = xs[int(0.9 * (len(xs) - 1))] * 1000
+            verdict = "" if goal is None else (
+                f"<= {goal:g}x {'ok' if med <= goal * click_ms else 'MISSED'}")
+            print(f"{label:<36} {med:9.0f} {p90:7.0f} {med / click_ms:7.1f}  {verdict}")
+    print(f"load at end {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,97 @@
+"""Is the state DB at this feedsvc's schema revision? One SELECT, no Alembic.
+
+Alembic takes about as long to import as the rest of a CLI command takes to run, so commands
+that only read the state DB check the revision here and never migrate: a missing or older DB is
+an error that names ``feedsvc db upgrade``, not a "no such table" traceback and not a DB file
+created as a side effect. Commands that write (and the service) call :func:`ensure_schema`,
+which imports Alembic only when there is something to migrate.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import inspect, text
+from sqlalchemy.engine import make_url
+
+from feedsvc.db.engine import MIGRATIONS, Database, masked_url, upgrade
+
+UPGRADE_HINT = "run `feedsvc db upgrade`"
+
+
+class SchemaError(Exception):
+    """The state DB cannot be used as it is; the message says why and what to run."""
+
+
+def head_revision() -> str:
+    """The newest migration's revision id.
+
+    Migration files are named after their revision (``0003_….py`` holds ``revision = "0003"``)
+    and ids sort in order; ``tests/test_db.py`` checks this against Alembic's own script
+    directory, so the shortcut cannot drift from what ``upgrade`` does.
+    """
+    ids = [p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")]
+    return max(ids)
+
+
+@dataclass(frozen=True)
+class SchemaStatus:
+    revision: str | None  # None: no feedsvc schema (no file, or an empty DB)
+    head: str
+    where: str  # the DB URL with any password masked
+
+    @property
+    def current(self) -> bool:
+        return self.revision == self.head
+
+    def problem(self) -> str | None:
+        """What is wrong, in an operator's words (None when the DB is current)."""
+        if self.revision is None:
+            return f"the state DB {self.where} is not initialised: {UPGRADE_HINT}"
+        if self.revision < self.head:
+            return (
+                f"the state DB {self.where} is at schema revision {self.revision}, this feedsvc "
+                f"needs {self.head}: {UPGRADE_HINT}"
+            )
+        if self.revision > self.head:
+            return (
+                f"the state DB {self.where} is at schema revision {self.revision}, newer than "
+                f"this feedsvc knows ({self.head}): run a newer feedsvc"
+            )
+        return None
+
+
+def schema_status(db: Database) -> SchemaStatus:
+    """The state DB's revision, read without creating anything (a missing SQLite file stays
+    missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
+    head, where = head_revision(), masked_url(db.url)
+    database = make_url(db.url).database
+    on_disk = db.dialect == "sqlite" and database and database != ":memory:"
+    if on_disk and not Path(str(database)).is_file():
+        return SchemaStatus(None, head, where)
+    with db.engine.connect() as conn:
+        if not inspect(conn).has_table("alembic_version"):
+            return SchemaStatus(None, head, where)
+        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    return SchemaStatus(None if revision is None else str(revision), head, where)
+
+
+def require_schema(db: Database) -> None:
+    """For commands that only read: raise :class:`SchemaError` unless the DB is current."""
+    problem = schema_status(db).problem()
+    if problem is not None:
+        raise SchemaError(problem)
+
+
+def ensure_schema(db: Database) -> None:
+    """For writers: migrate to head when needed (Alembic is imported only then).
+
+    Raises :class:`SchemaError` for a DB newer than this feedsvc (never downgraded).
+    """
+    status = schema_status(db)
+    if status.current:
+        return
+    if status.revision is not None and status.revision > status.head:
+        raise SchemaError(status.problem() or "")
+    upgrade(db)

@@ -1,0 +1,285 @@
+"""An operator's mistake never ends in a traceback (issue #17 §3).
+
+``test_every_command_*`` walks the whole Click tree (a command added later is covered without
+touching this file) in three directories: empty, with an empty state DB file, and with an
+initialised state DB. Every command must end with a documented exit code (0 ok, 1 failed, 2
+usage/config) and, when it fails, a message instead of a traceback; commands that only read the
+state DB must name `feedsvc db upgrade` when it is missing, and must not create it.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import cli
+
+#: Commands that only read the state DB: never create it, and say how to initialise it.
+READS_STATE_DB = {
+    "status", "render", "topics list", "topics export", "topics preview", "subs list",
+    "source check",
+}
+#: Long-running commands, run as processes (with their port taken, so they end at once).
+SERVICES = {"run", "demo"}
+
+
+def leaf_commands(group: click.Group, prefix: tuple[str, ...] = ()) -> Iterator[tuple[str, ...]]:
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)
+        assert command is not None
+        if isinstance(command, click.Group):
+            yield from leaf_commands(command, (*prefix, name))
+        else:
+            yield (*prefix, name)
+
+
+def command_at(path: tuple[str, ...]) -> click.Command:
+    command: click.Command = cli
+    for name in path:
+        assert isinstance(command, click.Group)
+        found = command.get_command(click.Context(command), name)
+        assert found is not None
+        command = found
+    return command
+
+
+def placeholder(param: click.Parameter) -> str:
+    """A plausible value an operator might type for a required parameter."""
+    kind = param.type
+    if isinstance(kind, click.Choice):
+        return str(kind.choices[0])
+    if isinstance(kind, click.File):
+        return "-"  # stdin, empty
+    if isinstance(kind, click.Path):
+        return "missing.toml"
+    if isinstance(kind, click.types.IntParamType | click.types.FloatParamType):
+        return "1"
+    return "kien-thuy"
+
+
+def argv_for(path: tuple[str, ...]) -> list[str]:
+    argv = list(path)
+    for param in command_at(path).params:
+        if not param.required:
+            continue
+        if isinstance(param, click.Option):
+            argv += [param.opts[0], placeholder(param)]
+        else:
+            argv.append(placeholder(param))
+    return argv
+
+
+ALL = sorted(leaf_commands(cli))
+IN_PROCESS = [p for p in ALL if " ".join(p) not in SERVICES]
+
+
+def test_the_walk_sees_the_whole_tree() -> None:
+    names = {" ".join(p) for p in ALL}
+    assert {"run", "demo", "status", "db upgrade", "topics list", "config check"} <= names
+    assert names >= READS_STATE_DB
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    for key in list(os.environ):
+        if key.startswith("FEEDSVC_"):
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def invoke(argv: list[str]) -> tuple[int, str]:
+    result = CliRunner().invoke(cli, argv, input="")
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise AssertionError(f"{argv}: uncaught {result.exception!r}\n{result.output}")
+    return result.exit_code, result.output
+
+
+def check(argv: list[str], code: int, output: str) -> None:
+    assert "Traceback" not in output, f"{argv}:\n{output}"
+    assert code in (0, 1, 2), f"{argv}: exit {code}\n{output}"
+    if code != 0:
+        assert output.strip(), f"{argv}: exit {code} without a message"
+
+
+@pytest.mark.parametrize("state", ["empty dir", "empty DB file"])
+@pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
+def test_every_command_without_a_state_db(clean_env: Path, path: tuple[str, ...],
+                                          state: str) -> None:
+    db_file = clean_env / "var" / "feedsvc.db"
+    if state == "empty DB file":
+        db_file.parent.mkdir()
+        db_file.touch()
+    argv = argv_for(path)
+    code, output = invoke(argv)
+    check(argv, code, output)
+    if " ".join(path) in READS_STATE_DB:
+        assert code == 1 and "feedsvc db upgrade" in output, output
+        assert db_file.exists() == (state == "empty DB file")
+
+
+@pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
+def test_every_command_with_an_initialised_state_db(clean_env: Path,
+                                                    path: tuple[str, ...]) -> None:
+    code, output = invoke(["db", "upgrade"])
+    assert code == 0, output
+    argv = argv_for(path)
+    code, output = invoke(argv)
+    check(argv, code, output)
+
+
+def test_an_unreachable_state_db_is_one_line(clean_env: Path, monkeypatch: pytest.MonkeyPatch
+                                             ) -> None:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL",
+                       f"postgresql+psycopg://feedsvc:hunter2pw@127.0.0.1:{port}/feedsvc")
+    for argv in (["status"], ["topics", "list"], ["topics", "add", "x", "--title", "X",
+                                                    "--query", "x"], ["db", "upgrade"]):
+        code, output = invoke(argv)
+        check(argv, code, output)
+        assert code == 1 and "hunter2pw" not in output, output
+
+
+# -- the long-running commands ------------------------------------------------------------------
+
+def busy_port() -> socket.socket:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    sock.listen(1)
+    return sock
+
+
+@pytest.mark.parametrize("command", sorted(SERVICES))
+def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path, command: str) -> None:
+    repo = Path(__file__).resolve().parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_TOPICS__FILE": str(repo / "config" / "topics.toml"),
+            "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}
+    with busy_port() as sock:
+        port = sock.getsockname()[1]
+        argv = [command, "--port", str(port)]
+        if command == "demo":
+            argv += ["--dir", str(tmp_path / "demo")]
+        done = subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
+    assert done.stdout == ""  # no banner, no "seeded", nothing that says it worked
+    assert not (tmp_path / "state.db").exists()  # nothing started: not even the DB
+
+
+def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
+    """The one command that succeeds in an empty directory: the service on defaults."""
+    from processes import free_port, wait_until
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--port", str(port)],
+                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT, text=True)
+    try:
+        wait_until(lambda: (tmp_path / "var" / "feedsvc.db").exists() or proc.poll() is not None,
+                   60, "the service to create its DB")
+        import httpx
+
+        def ready() -> bool:
+            try:
+                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+            except httpx.HTTPError:
+                return proc.poll() is not None
+
+        wait_until(ready, 60, "the service to answer /healthz")
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    assert "Traceback" not in out
+
+
+# -- configuration mistakes ----------------------------------------------------------------------
+
+BROKEN_TOML = [  # (text, line number the message must name)
+    ('[http]\nport = 8080\nhost =\n', 3),
+    ('[database]\nurl = "sqlite:///x.db"\n[database]\nurl = "y"\n', 3),
+    ('[topics\nfile = "t.toml"\n', 1),
+    ('[site]\ntitle = "Tin tức\n', 2),
+]
+
+
+@pytest.mark.parametrize(("text", "line"), BROKEN_TOML)
+@pytest.mark.parametrize("argv", [["config", "check"], ["config", "show"], ["run"], ["status"],
+                                  ["demo", "--port", "0"]])
+def test_a_toml_syntax_error_names_the_line_and_exits_2(
+    clean_env: Path, text: str, line: int, argv: list[str]
+) -> None:
+    config = clean_env / "feedsvc.toml"
+    config.write_text(text, encoding="utf-8")
+    code, output = invoke([*argv, "--config", str(config)])
+    check(argv, code, output)
+    assert code == 2, output
+    assert f"line {line}" in output
+
+
+SECRET = "s3cr3t-Value-9f8e7d"
+MISPLACED = [
+    f'[http]\ntoken = "{SECRET}"\n',
+    f'[telegram]\ntokn = "{SECRET}"\n',
+    f'[admin]\ntoken_fil = "{SECRET}"\n',
+    f'tokens = "{SECRET}"\n',
+    f'telegram = "{SECRET}"\n',
+    f'[[admin]]\ntoken = "{SECRET}"\n',
+    f'[telegram]\ntoken = ["{SECRET}"]\n',
+    f'[database]\nurl = "postgresql//feedsvc:{SECRET}@db/feedsvc"\n',
+    f'[source]\nurl = "mysql+pymysql//reader:{SECRET}@cms/news"\n',
+    f'[source]\nurl = "mysql+pymysql://reader:{SECRET}@cms/news"\nbogus = 1\n',
+    f'[http]\npublic_url = "ftp://user:{SECRET}@host/"\n',
+]
+
+
+@pytest.mark.parametrize("text", MISPLACED)
+@pytest.mark.parametrize("argv", [["config", "check"], ["config", "show"], ["run"], ["status"]])
+def test_a_misplaced_secret_is_never_echoed(clean_env: Path, text: str, argv: list[str]) -> None:
+    config = clean_env / "feedsvc.toml"
+    config.write_text(text, encoding="utf-8")
+    code, output = invoke([*argv, "--config", str(config)])
+    check(argv, code, output)
+    assert code == 2, output
+    assert SECRET not in output
+
+
+def test_config_show_masks_db_passwords(clean_env: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", f"postgresql+psycopg://feedsvc:{SECRET}@db/fs")
+    monkeypatch.setenv("FEEDSVC_SOURCE__URL", f"mysql+pymysql://reader:{SECRET}@cms/news")
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", SECRET)
+    code, output = invoke(["config", "show"])
+    assert code == 0, output
+    assert SECRET not in output
+    assert "feedsvc:***@db" in output and "reader:***@cms" in output
+
+
+@pytest.mark.postgres
+def test_source_check_never_prints_the_state_db_password(
+    clean_env: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the test server trusts loopback, so the password is accepted whatever it is
+    url = pg_url.replace("postgres@", f"postgres:{SECRET}@")
+    assert SECRET in url
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    assert invoke(["db", "upgrade"])[0] == 0
+    for argv in (["source", "check"], ["status"], ["db", "upgrade"], ["db", "current"],
+                 ["config", "show"], ["topics", "list"]):
+        code, output = invoke(argv)
+        assert code == 0, output
+        assert SECRET not in output, argv

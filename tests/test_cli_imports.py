@@ -1,0 +1,93 @@
+"""The CLI's start-up budget, as an import graph: a command imports only what it needs.
+
+Issue #17 §1: every command used to take ~2.4 s because the CLI imported the bot, the web app,
+Alembic and psycopg up front. Timings live in ``bench/cli.py``; this test checks the structure
+that makes them fast, so a new top-level import in a command module fails here, not in a
+benchmark nobody runs. Each case runs ``python -m feedsvc ...`` in a fresh interpreter and
+reports which heavy packages ended up in ``sys.modules``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+#: Packages that cost tens to hundreds of milliseconds to import (or need a server).
+HEAVY = (
+    "alembic", "apscheduler", "asyncio", "feedgen", "httpx", "jinja2", "prometheus_client",
+    "psycopg", "pydantic", "pymysql", "sqlalchemy", "starlette", "telegram", "uvicorn", "uvloop",
+)
+#: Never needed by a command that does not run the service.
+SERVICE_ONLY = ("apscheduler", "telegram", "uvicorn", "uvloop", "httpx", "psycopg", "pymysql")
+
+PROBE = r"""
+import json, runpy, sys
+heavy = json.loads(sys.argv[2])
+sys.argv = ["feedsvc", *json.loads(sys.argv[1])]
+code = 0
+try:
+    runpy.run_module("feedsvc", run_name="__main__")
+except SystemExit as exc:
+    code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+print("\n" + json.dumps({"code": code, "loaded": sorted(
+    name for name in heavy if name in sys.modules)}))
+"""
+
+# (argv, packages that must NOT be imported)
+CASES: list[tuple[list[str], tuple[str, ...]]] = [
+    (["--version"], HEAVY),
+    (["--help"], HEAVY),
+    (["topics", "--help"], HEAVY),
+    (["run", "--help"], HEAVY),
+    (["topics", "list"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (["topics", "export"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (["subs", "list"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (["status"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (["db", "current"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen")),
+    (["config", "check"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen")),
+    # writes: the DB is already at head, so Alembic stays unimported
+    (["topics", "add", "x", "--title", "X", "--query", "x"],
+     (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (["render", "kien-thuy"], (*SERVICE_ONLY, "alembic")),
+]
+
+
+@pytest.fixture(scope="module")
+def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    """A directory with a config whose state DB is already upgraded and has one topic."""
+    work = tmp_path_factory.mktemp("cli-imports")
+    (work / "topics.toml").write_text(
+        '[[topic]]\nslug = "kien-thuy"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n',
+        encoding="utf-8",
+    )
+    (work / "feedsvc.toml").write_text(
+        '[database]\nurl = "sqlite:///state.db"\n[topics]\nfile = "topics.toml"\n',
+        encoding="utf-8",
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["FEEDSVC_CONFIG"] = str(work / "feedsvc.toml")
+    for argv in (["db", "upgrade"], ["topics", "import"]):
+        subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv], cwd=work, env=env, check=True,
+            capture_output=True,
+        )
+    return work, env
+
+
+@pytest.mark.parametrize(("argv", "forbidden"), CASES, ids=[" ".join(c[0]) for c in CASES])
+def test_a_command_imports_only_what_it_needs(
+    workdir: tuple[Path, dict[str, str]], argv: list[str], forbidden: tuple[str, ...]
+) -> None:
+    work, env = workdir
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(sorted(set(HEAVY)))],
+        cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )
+    report = json.loads(done.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, done.stdout + done.stderr
+    assert sorted(set(report["loaded"]) & set(forbidden)) == []

@@ -1,0 +1,117 @@
+"""Start-up and tick logs read cleanly (issue #17 §3): no scheduler noise while a long first
+tick runs, roles in words, the topics file summary once, the bot reported off without a token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from processes import free_port, wait_until
+
+from feedsvc import scheduler
+from feedsvc.scheduler import Jobs
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+async def test_a_long_tick_is_not_overlapped_and_not_reported_each_interval(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scheduler, "OVERRUN_MIN_SECONDS", 0.3)
+    caplog.set_level(logging.DEBUG)
+    release = asyncio.Event()
+    started: list[float] = []
+    running = 0
+    overlaps = 0
+
+    async def tick() -> None:
+        nonlocal running, overlaps
+        running += 1
+        overlaps += running > 1
+        started.append(asyncio.get_running_loop().time())
+        try:
+            if len(started) == 1:
+                await release.wait()  # the first sync: far longer than the interval
+        finally:
+            running -= 1
+
+    jobs = Jobs()
+    jobs.every("ingest", 0.05, tick)
+    jobs.start()
+    try:
+        await asyncio.sleep(0.8)  # ~16 intervals while the first tick runs
+        assert len(started) == 1
+        release.set()
+        deadline = asyncio.get_running_loop().time() + 10
+        while len(started) < 3:  # ticks resume once the long one is done
+            assert asyncio.get_running_loop().time() < deadline, "ticks did not resume"
+            await asyncio.sleep(0.02)
+    finally:
+        assert await jobs.stop(timeout=5) == []
+    assert overlaps == 0
+    text = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert not [t for t in text if "maximum number of running instances" in t], text
+    overrun = [t for t in text if "has been running for" in t]
+    assert len(overrun) == 1, text  # once per overrun, naming the job
+    assert "ingest" in overrun[0]
+
+
+async def test_stop_reports_a_tick_that_never_ends() -> None:
+    never = asyncio.Event()
+
+    async def stuck() -> None:
+        await never.wait()
+
+    jobs = Jobs()
+    jobs.every("ingest", 10, stuck)
+    jobs.start()
+    for _ in range(100):
+        await asyncio.sleep(0.01)
+        if jobs._running:
+            break
+    assert await jobs.stop(timeout=0.2) == ["ingest"]
+    for task in list(jobs._running):
+        task.cancel()
+
+
+@pytest.mark.slow
+def test_demo_start_up_log(tmp_path: Path) -> None:
+    """The demo's whole start-up log, as an operator sees it (no Telegram token)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["FEEDSVC_TOPICS__FILE"] = str(REPO / "config" / "topics.toml")
+    port = free_port()
+    log_file = tmp_path / "demo.log"
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "demo", "--port", str(port), "--dir",
+             str(tmp_path / "demo"), "--articles", "2000", "--every", "0.5"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: "demo: new source article" in log_file.read_text("utf-8"), 120,
+                       "the demo to add an article")
+            wait_until(
+                lambda: "ingest:" in log_file.read_text("utf-8").split("feedsvc started")[-1],
+                60,
+                "an ingest after start",
+            )
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    text = log_file.read_text("utf-8")
+    assert proc.returncode == 0, text
+    assert "Traceback" not in text
+    assert "maximum number of running instances" not in text
+    assert text.count("topics file") == 1, text
+    started = [line for line in text.splitlines() if "feedsvc started" in line]
+    assert len(started) == 1, text
+    assert "Roles(" not in started[0] and "True" not in started[0]
+    assert f"HTTP on 127.0.0.1:{port}" in started[0]
+    assert "bot off (no Telegram token)" in started[0]
