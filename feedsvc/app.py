@@ -21,6 +21,7 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from types import FrameType
 from typing import TYPE_CHECKING
 
 import uvicorn
@@ -44,6 +45,7 @@ from feedsvc.ingest import (
 from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.scheduler import Jobs
+from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard
 from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.topic_index import TopicIndex
@@ -82,7 +84,9 @@ def in_memory(url: str) -> bool:
 def make_source(settings: Settings, db: Database) -> SqlSource:
     source = settings.source
     if source.url:
-        return external_source(source.url, source.table, source.columns, settings.source_tz)
+        return external_source(
+            source.url, source.table, source.columns, settings.source_tz, source.timeouts()
+        )
     return builtin_source(db.engine)
 
 
@@ -94,9 +98,10 @@ class Service:
         #: engines, so requests can never take the connections the jobs need: web concurrency
         #: is bounded in several places (render slots, the thread pool) but only separate
         #: pools make "jobs never wait on a drained pool" hold by construction.
-        self.db = Database(settings.database.url)
         url = settings.database.url
-        self.web_db = self.db if in_memory(url) else Database(url, pool=WEB_POOL)
+        bounds = settings.database.timeouts()
+        self.db = Database(url, timeouts=bounds)
+        self.web_db = self.db if in_memory(url) else Database(url, pool=WEB_POOL, timeouts=bounds)
         self.index = TopicIndex()
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None
@@ -123,6 +128,7 @@ class Service:
         self._wake_listener: WakeListener | None = None
         self._username_task: asyncio.Task[None] | None = None
         self._prepared = False
+        self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
 
     @property
     def ingestor(self) -> Ingestor:
@@ -203,7 +209,10 @@ class Service:
             if self.db.dialect == "postgresql":
                 loop = self._loop
                 self._wake_listener = WakeListener(
-                    self.db.url, WAKE_CHANNEL, lambda: loop.call_soon_threadsafe(self._wake)
+                    self.db.url,
+                    WAKE_CHANNEL,
+                    lambda: loop.call_soon_threadsafe(self._wake),
+                    self.settings.database.timeouts(),
                 )
                 self._wake_listener.start()
 
@@ -268,29 +277,42 @@ class Service:
             raise
 
     async def stop(self) -> None:
+        """Stop everything, in reverse order, within the shutdown budget (feedsvc.shutdown):
+        each step gets what is left of it, and work still blocked after its share (e.g. in
+        a driver on a dead connection) is abandoned, never waited for."""
         log.info("feedsvc stopping")
         if self._ingestor is not None:
             self._ingestor.request_stop()  # a long catch-up returns after its current batch
+        guard = self.exit_guard
+        end = asyncio.get_running_loop().time() + guard.remaining(SHUTDOWN_SECONDS)
+
+        def left(keep: float = 0.5) -> float:  # seconds for the next step, ``keep`` in hand
+            return max(0.1, end - asyncio.get_running_loop().time() - keep)
+
         if self._username_task is not None:
             self._username_task.cancel()
         if self.bot is not None:
-            await self.bot.stop()
-        await self.jobs.stop()
+            try:
+                await asyncio.wait_for(self.bot.stop(), timeout=left(3.0))
+            except TimeoutError:
+                log.warning("bot did not stop in time; abandoning it")
+        await self.jobs.stop(timeout=left(2.0))
         try:
-            await self.flush_polls()
+            await asyncio.wait_for(self.flush_polls(), timeout=min(1.0, left(2.0)))
         except Exception as exc:
-            log.warning("feed poll counts not saved: %s", exc)
+            log.warning("feed poll counts not saved: %r", exc)
         if self._wake_listener is not None:
-            await asyncio.to_thread(self._wake_listener.stop)
+            self._wake_listener.stop(timeout=0)  # a daemon thread: it ends on its own
         if self._ingestor is not None and self._ingestor.lease is not None:
             try:  # a standby takes over now rather than after the lease expires
-                await asyncio.to_thread(self._ingestor.lease.release, self.db)
+                release = asyncio.to_thread(self._ingestor.lease.release, self.db)
+                await asyncio.wait_for(release, timeout=min(1.0, left(1.5)))
             except Exception as exc:
-                log.warning("could not release the ingest lease (it will expire): %s", exc)
+                log.warning("could not release the ingest lease (it will expire): %r", exc)
         if self._dispatch_task is not None:
             self.dispatcher.stop()  # lets in-flight sends finish and be recorded
             try:
-                await asyncio.wait_for(self._dispatch_task, timeout=15)
+                await asyncio.wait_for(self._dispatch_task, timeout=left(1.0))
             except TimeoutError:
                 log.warning("dispatcher did not drain in time; leases will expire and retry")
             await self.sender.close()
@@ -300,6 +322,7 @@ class Service:
             callback()
         self.web_db.dispose()
         self.db.dispose()
+        guard.stopped = True
         log.info("feedsvc stopped")
 
 
@@ -385,7 +408,9 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
         # builds their arguments before the logger drops them: a cost on every feed poll.
         access_log=False,
         lifespan="on",
-        timeout_graceful_shutdown=5,
+        # open requests get this long after SIGTERM; the service's stop gets the rest of
+        # feedsvc.shutdown's budget
+        timeout_graceful_shutdown=2,
         server_header=False,
         # X-Forwarded-* are handled by create_app from http.trusted_proxies; uvicorn's own
         # default would believe them from any loopback peer.
@@ -397,6 +422,18 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
             max_connections=http.max_connections,
         ),
     )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, arming the exit guard when it receives SIGTERM/SIGINT."""
+
+    def __init__(self, config: uvicorn.Config, guard: ExitGuard) -> None:
+        super().__init__(config)
+        self.guard = guard
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.guard.arm()
+        super().handle_exit(sig, frame)
 
 
 def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
@@ -424,7 +461,7 @@ async def serve(
 
         log.debug("open-files limit: %d", raise_fd_limit())
         config = uvicorn_config(settings, create_app(service))
-        server = uvicorn.Server(config)
+        server = _Server(config, service.exit_guard)
         sockets = [sock] if sock is not None else None
         if sockets is None and settings.http.reuse_port:
             try:
@@ -442,8 +479,14 @@ async def serve(
         return
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+    guard = service.exit_guard
+
+    def on_signal() -> None:
+        guard.arm()
+        stop.set()
+
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
+        loop.add_signal_handler(sig, on_signal)
     await service.start()
     try:
         await stop.wait()

@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
 from feedsvc.db.engine import masked_url
+from feedsvc.db.timeouts import DbTimeouts
 
 DEFAULT_CONFIG = Path("config/feedsvc.toml")
 SECRET_KEYS = (("telegram", "token"), ("admin", "token"))
@@ -30,7 +31,18 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class DatabaseSettings(_Section):
+class _Timeouts(_Section):
+    """Bounds on every wait on a network DB's sockets (seconds; see feedsvc.db.timeouts)."""
+
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    statement_timeout: float = Field(default=60.0, ge=0, le=86400)  # 0: unbounded
+    keepalive_seconds: float = Field(default=30.0, ge=1, le=7200)
+
+    def timeouts(self) -> DbTimeouts:
+        return DbTimeouts(self.connect_timeout, self.statement_timeout, self.keepalive_seconds)
+
+
+class DatabaseSettings(_Timeouts):
     url: str = "sqlite:///var/feedsvc.db"
 
     @field_validator("url")
@@ -58,7 +70,7 @@ class SourceColumns(_Section):
     updated_at: str | None = "updated_at"
 
 
-class SourceSettings(_Section):
+class SourceSettings(_Timeouts):
     url: str | None = None
     table: str = "source_articles"
     poll_seconds: float = Field(default=30.0, gt=0, le=86400)

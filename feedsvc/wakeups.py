@@ -7,22 +7,29 @@ while this connection is down — so the dispatcher keeps polling, and after eve
 wake it once in case something was missed.
 
 A plain thread with a blocking psycopg connection: it needs no event loop of its own and stops
-within ``POLL_SECONDS`` of :meth:`WakeListener.stop`.
+within ``POLL_SECONDS`` of :meth:`WakeListener.stop` (unless blocked in a call on a dead
+connection, which the state DB's timeouts bound; the thread is a daemon, so it never holds up
+the process's exit). A connection that dies silently sends no error: every ``CHECK_SECONDS``
+the listener asks the server something, so a dead connection is noticed and replaced.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
 
 import psycopg
 from sqlalchemy.engine import make_url
 
+from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class, libpq_params
+
 log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 MAX_RETRY_SECONDS = 30.0
+CHECK_SECONDS = 30.0
 
 
 def libpq_url(sqlalchemy_url: str) -> str:
@@ -32,8 +39,15 @@ def libpq_url(sqlalchemy_url: str) -> str:
 
 
 class WakeListener:
-    def __init__(self, url: str, channel: str, on_wake: Callable[[], object]) -> None:
+    def __init__(
+        self,
+        url: str,
+        channel: str,
+        on_wake: Callable[[], object],
+        timeouts: DbTimeouts | None = None,
+    ) -> None:
         self.url = libpq_url(url)
+        self.timeouts = timeouts or DbTimeouts()
         self.channel = channel
         self.on_wake = on_wake
         self.received = 0  # notifications seen (tests, status)
@@ -44,23 +58,32 @@ class WakeListener:
         self._thread = threading.Thread(target=self._run, name="wake-listener", daemon=True)
         self._thread.start()
 
-    def stop(self) -> None:
+    def stop(self, timeout: float = POLL_SECONDS + 5) -> None:
+        """Ask the thread to end and wait up to ``timeout`` seconds for it (0: do not wait)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=POLL_SECONDS + 5)
+        if self._thread is not None and timeout > 0:
+            self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
         delay = 1.0
         while not self._stop.is_set():
             try:
-                with psycopg.connect(self.url, autocommit=True, connect_timeout=5) as conn:
+                params = libpq_params(self.timeouts)
+                with bounded_connection_class().connect(
+                    self.url, autocommit=True, **params
+                ) as conn:
+                    conn.read_timeout = self.timeouts.read
                     conn.execute(f"LISTEN {self.channel}")
                     delay = 1.0
                     self.on_wake()  # anything queued while we were not listening
+                    checked = time.monotonic()
                     while not self._stop.is_set():
                         for _ in conn.notifies(timeout=POLL_SECONDS):
                             self.received += 1
                             self.on_wake()
+                        if time.monotonic() - checked > CHECK_SECONDS:
+                            conn.execute("SELECT 1")  # a dead connection fails here
+                            checked = time.monotonic()
             except psycopg.Error as exc:
                 log.warning("wake-up listener: %s; reconnecting in %.0f s", exc, delay)
                 self._stop.wait(delay)

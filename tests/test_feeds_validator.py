@@ -1,9 +1,16 @@
-"""The W3C feedvalidator finds no errors or warnings in our RSS, Atom and OPML.
+"""The W3C Feed Validator finds no errors or warnings in anything feedsvc serves as a feed.
 
-The validator is not on PyPI; point ``FEEDVALIDATOR_SRC`` at a checkout of
+Every document is rendered by the real :class:`feedsvc.publish.FeedPublisher` over a real
+state DB, as readers get it: topic feeds (full, empty, hostile text), search feeds (with the
+query in the title and the self URL) and the OPML of all topics, in RSS and Atom. JSON Feed is
+not something the W3C validator knows; ``tests/test_feeds_render.py`` checks it.
+
+The validator is not on PyPI: ``FEEDVALIDATOR_SRC`` names a checkout of
 https://github.com/w3c/feedvalidator (the directory holding ``src/feedvalidator``, or ``src``
-itself). It runs in a subprocess (it sets process-wide socket timeouts) with the interpreter in
-``FEEDVALIDATOR_PYTHON`` (default: this one), which needs lxml, html5lib and rdflib.
+itself). ``.ci/run`` points it at ``../shared/feedvalidator`` when that copy is there, so it
+runs in every CI run; elsewhere (a fresh clone without it) the test skips and says why. It runs
+in a subprocess (it sets process-wide socket timeouts) with ``FEEDVALIDATOR_PYTHON`` (default:
+this interpreter; the test extras install lxml, html5lib and rdflib for it).
 """
 
 from __future__ import annotations
@@ -12,21 +19,27 @@ import json
 import os
 import subprocess
 import sys
-from datetime import datetime, timedelta, timezone
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from factories import article, builtin_ingestor
 
-from feedsvc.articles import Article
-from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
+from feedsvc.config import load_config
+from feedsvc.db import Database, upgrade
+from feedsvc.feeds.model import search_feed_urls
+from feedsvc.publish import FeedPublisher
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, save_topic
 
 PUBLIC = "https://tin.baohaiphong.example"
-SITE = "https://baohaiphong.example/"
 CONTENT_TYPES = {
     "rss": "application/rss+xml; charset=utf-8",
     "atom": "application/atom+xml; charset=utf-8",
     "opml": "text/x-opml; charset=utf-8",
 }
+FORMATS = ("rss", "atom")
 
 RUNNER = r"""
 import io, json, sys
@@ -53,7 +66,10 @@ json.dump(out, sys.stdout)
 def validator_src() -> Path:
     root = os.environ.get("FEEDVALIDATOR_SRC")
     if not root:
-        pytest.skip("FEEDVALIDATOR_SRC not set: point it at a w3c/feedvalidator checkout")
+        pytest.skip(
+            "FEEDVALIDATOR_SRC not set: point it at a w3c/feedvalidator checkout "
+            "(.ci/run uses ../shared/feedvalidator when it exists)"
+        )
     path = Path(root)
     for candidate in (path / "src", path):
         if (candidate / "feedvalidator" / "__init__.py").is_file():
@@ -61,76 +77,107 @@ def validator_src() -> Path:
     pytest.fail(f"FEEDVALIDATOR_SRC={root} has no feedvalidator package (src/feedvalidator)")
 
 
-def sample_articles() -> list[Article]:
-    ict = timezone(timedelta(hours=7))
-    return [
-        Article(
-            source_key="HP-2023-08-01-0101",
-            url="https://baohaiphong.example/an-ninh/triet-pha-duong-day-lo-de.html",
-            title="Triệt phá đường dây lô đề ở Kiến Thụy",
-            published_at=datetime(2023, 8, 1, 16, 20, tzinfo=ict),
-            updated_at=datetime(2023, 8, 1, 18, 0, tzinfo=ict),
-            summary="Công an huyện <em>Kiến Thụy</em> triệt phá đường dây lô đề.",
-            body='<p>Ngày 1/8, lực lượng chức năng <a href="/phap-luat">bắt quả tang</a>.</p>'
-            '<img src="/anh/2023/08/lo-de.jpg" alt="Tang vật">',
-            author="Đỗ Minh Tuấn",
-            section="Pháp luật",
-            tags=("An ninh - Trật tự", "Kiến Thụy"),
-            image_url="https://baohaiphong.example/anh/2023/08/lo-de.jpg",
-        ),
-        Article(
-            source_key="HP-2023-07-30-0042",
-            url="https://baohaiphong.example/giao-thong/phan-luong-cau-rao.html",
-            title="Phân luồng giao thông qua cầu Rào",
-            published_at=datetime(2023, 7, 30, 7, 0, tzinfo=ict),
-        ),
-    ]
+#: Text a CMS really sends, and text an attacker would: markup that must become text or be
+#: removed, entities, control characters, bidi and zero-width characters, CDATA ends.
+HOSTILE = [
+    "<script>alert('xss')</script>Bão số 3",
+    '<img src=x onerror="alert(1)"> mưa lớn',
+    '<a href="javascript:alert(1)">bấm</a> & <b>Kiến Thụy</b>',
+    "Giá vàng tăng mạnh \x0b\x1f\ufffe",  # TODO(#12 §5): add "&#11;" once that lands
+    "&lt;img src=x onerror=alert(1)&gt; &amp;amp; &quot;trắng đêm&quot;",
+    "]]> <![CDATA[ x ]]> \ufeff\u200b\u00ad\u202e",
+    "&bogus; &#0; &#xD800; &amp;",
+]
+TOPICS = [
+    TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"', "Tin về Kiến Thụy & các xã cũ"),
+    TopicSpec("an-ninh", 'An ninh & "công an"', '"công an"', ""),
+    TopicSpec("trong", "Chưa có bài", '"không bao giờ có"', "Một chủ đề chưa có bài nào"),
+]
+SEARCHES = ['"công an"', "Kiến Thụy -mưa", 'title:"Đoàn Xá" OR ~"kien thuy"', '"không có"']
+HOSTILE_TOPICS = [TopicSpec("doc-hai", "Độc hại <b>&amp;</b> \"x\"", '"độc hại"', "<i>x</i> &")]
+HOSTILE_SEARCHES = ['"độc hại"', "\"độc hại\" <b>&amp; 'x'"]
 
 
-def documents(tmp_path: Path) -> list[dict[str, str]]:
-    jobs = []
-    for fmt in ("rss", "atom"):
-        self_url = feed_urls(PUBLIC, "kien-thuy")[fmt]
-        meta = FeedMeta(
-            title="Kiến Thụy",
-            description="Tin huyện Kiến Thụy",
-            site_url=SITE,
-            self_url=self_url,
-            feed_id=feed_id(PUBLIC, "kien-thuy"),
-            hub_url="https://pubsubhubbub.appspot.com/",
+def hostile_articles(start: int) -> Iterator[object]:
+    for i, text in enumerate(HOSTILE):
+        yield article(
+            start + i,
+            title=f"Độc hại: {text}",
+            summary=text,
+            body=f"<p>{text}</p><p>Bài độc hại.</p>",
+            author=text,
+            section=text,
+            tags=(text, "An ninh - Trật tự"),
         )
-        for name, articles in (("full", sample_articles()), ("empty", [])):
-            path = tmp_path / f"{name}.{fmt}"
-            path.write_bytes(render_feed(meta, articles, fmt))
-            jobs.append(
-                {
-                    "name": path.name,
-                    "path": str(path),
-                    "base": self_url,
-                    "content_type": CONTENT_TYPES[fmt],
-                }
-            )
-    opml = tmp_path / "feeds.opml"
-    opml.write_bytes(
-        render_opml("Báo Hải Phòng", [("Kiến Thụy", feed_urls(PUBLIC, "kt")["rss"], SITE)])
+
+
+def withdrawn_heavy(db: Database) -> None:
+    """Hook for issue #13 (lifecycle): once articles can be withdrawn or hidden, withdraw most
+    of a topic's newest items here, so the feeds below are validated in that state too."""
+
+
+def documents(tmp_path: Path, hostile: bool) -> list[dict[str, str]]:
+    """Every feed document of a state DB with the normal topics and articles, or (``hostile``)
+    with a topic and articles made of hostile text."""
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    upgrade(db)
+    now = datetime.now(UTC)
+    topics = HOSTILE_TOPICS if hostile else TOPICS
+    with db.write() as conn:
+        for spec in topics:
+            save_topic(conn, spec, "cli", now - timedelta(days=1))
+    settings = load_config(None, {
+        # a hub on loopback: advertised in every feed, and its pings never leave the machine
+        "http": {"public_url": PUBLIC, "websub_hub": "http://127.0.0.1:9/hub"},
+        "site": {"title": "Báo Hải Phòng & bạn đọc", "url": "https://baohaiphong.example/"},
+    })
+    publisher = FeedPublisher(db, settings)
+    ingestor = builtin_ingestor(db)
+    ingestor.after_commit.append(
+        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
     )
-    jobs.append(
-        {
-            "name": opml.name,
-            "path": str(opml),
-            "base": f"{PUBLIC}/feeds.opml",
-            "content_type": CONTENT_TYPES["opml"],
-        }
+    publisher.sync()
+    items = (
+        list(hostile_articles(10)) if hostile
+        else [article(1), article(2, image_url="https://baohaiphong.example/anh/2.jpg")]
     )
+    with db.write() as conn:
+        upsert_source_articles(conn, items, now)  # type: ignore[arg-type]
+    assert ingestor.tick().error is None
+    withdrawn_heavy(db)
+    publisher.refresh()
+
+    bodies: dict[str, tuple[bytes, str, str]] = {}  # name → (body, content type, base URL)
+    for spec in topics:
+        for fmt in FORMATS:
+            snap = publisher.snapshot(spec.slug, fmt, 50)
+            assert snap is not None
+            bodies[f"{spec.slug}.{fmt}"] = (snap.body, CONTENT_TYPES[fmt],
+                                           f"{PUBLIC}/feeds/{spec.slug}.{fmt}")
+    for n, query in enumerate(HOSTILE_SEARCHES if hostile else SEARCHES):
+        for fmt in FORMATS:
+            snap = publisher.search(query, fmt, 50)
+            bodies[f"search-{n}.{fmt}"] = (snap.body, CONTENT_TYPES[fmt],
+                                          search_feed_urls(PUBLIC, query)[fmt])
+    bodies["feeds.opml"] = (publisher.opml().body, CONTENT_TYPES["opml"],
+                            f"{PUBLIC}/feeds.opml")
+    db.dispose()
+    jobs = []
+    for name, (body, content_type, base) in bodies.items():
+        path = tmp_path / name
+        path.write_bytes(body)
+        jobs.append({"name": name, "path": str(path), "base": base,
+                     "content_type": content_type})
     return jobs
 
 
-def test_w3c_feedvalidator_is_clean(tmp_path: Path) -> None:
+def validate(jobs: list[dict[str, str]]) -> dict[str, list[dict[str, object]]]:
+    """Errors and warnings per document name."""
     src = validator_src()
     python = os.environ.get("FEEDVALIDATOR_PYTHON", sys.executable)
     completed = subprocess.run(
         [python, "-c", RUNNER, str(src)],
-        input=json.dumps(documents(tmp_path)),
+        input=json.dumps(jobs),
         capture_output=True,
         text=True,
         timeout=300,
@@ -138,7 +185,30 @@ def test_w3c_feedvalidator_is_clean(tmp_path: Path) -> None:
     )
     assert completed.returncode == 0, completed.stderr
     results = json.loads(completed.stdout)
-    problems = {
+    assert {r["name"] for r in results} == {j["name"] for j in jobs}
+    return {
         r["name"]: [e for e in r["events"] if e["level"] in ("error", "warning")] for r in results
     }
-    assert problems == {r["name"]: [] for r in results}
+
+
+def test_w3c_feedvalidator_is_clean(tmp_path: Path) -> None:
+    """Topic feeds full and empty, search feeds, the OPML: RSS and Atom, not one warning."""
+    validator_src()  # skip early, with the reason, where there is no checkout
+    jobs = documents(tmp_path, hostile=False)
+    assert len(jobs) == len(TOPICS) * 2 + len(SEARCHES) * 2 + 1
+    problems = validate(jobs)
+    assert problems == {name: [] for name in problems}
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason="#12 §5 (engineer data): hostile text still reaches feeds as U+FFFD "
+    "(BadCharacters), literal markup/entities in text constructs (ContainsHTML, "
+    "ContainsUndeclaredHTML) and markup in OPML outline text (NotHtml); remove this mark "
+    "when that lands",
+)
+def test_w3c_feedvalidator_is_clean_on_hostile_text(tmp_path: Path) -> None:
+    validator_src()
+    jobs = documents(tmp_path, hostile=True)
+    problems = validate(jobs)
+    assert problems == {name: [] for name in problems}

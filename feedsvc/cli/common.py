@@ -82,7 +82,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     from feedsvc.db import Database
     from feedsvc.db.revision import SchemaError, ensure_schema, require_schema
 
-    db = Database(settings.database.url)
+    db = Database(settings.database.url, timeouts=settings.database.timeouts())
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:

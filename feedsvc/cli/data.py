@@ -43,7 +43,8 @@ def db_current(config_file: str | None) -> None:
     from feedsvc.db import Database
     from feedsvc.db.revision import schema_status
 
-    status = schema_status(Database(load_settings(config_file).database.url))
+    settings = load_settings(config_file)
+    status = schema_status(Database(settings.database.url, timeouts=settings.database.timeouts()))
     click.echo(status.revision or "empty")
 
 

@@ -30,7 +30,7 @@ def _open(settings: Settings) -> tuple[SqlSource, str]:
 
     s = settings.source
     if s.url:
-        source = external_source(s.url, s.table, s.columns, settings.source_tz)
+        source = external_source(s.url, s.table, s.columns, settings.source_tz, s.timeouts())
         return source, masked_url(s.url)
     db = open_db(settings, write=False)
     return builtin_source(db.engine), f"built-in table in {masked_url(settings.database.url)}"

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
@@ -52,24 +54,37 @@ class Database:
     """One engine plus the two ways to use it: a read transaction or a write transaction."""
 
     def __init__(
-        self, url: str, *, echo: bool = False, pool: Mapping[str, Any] | None = None
+        self,
+        url: str,
+        *,
+        echo: bool = False,
+        pool: Mapping[str, Any] | None = None,
+        timeouts: DbTimeouts | None = None,
     ) -> None:
         """``pool``: extra ``create_engine`` pool arguments (``pool_size``, ``max_overflow``,
-        ``pool_timeout``, ``poolclass``) for an engine with a job of its own."""
+        ``pool_timeout``, ``poolclass``) for an engine with a job of its own. ``timeouts``:
+        connect/statement/keepalive bounds for a network DB (default: :class:`DbTimeouts`'
+        defaults; ``database.*`` in the config)."""
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
+        bounds = timeouts or DbTimeouts()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
         if self.dialect == "sqlite":
             database = parsed.database
             if database and database != ":memory:":
                 Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
-        elif self.dialect == "postgresql" and parsed.drivername == "postgresql":
-            url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+        else:
+            if self.dialect == "postgresql" and parsed.drivername == "postgresql":
+                parsed = parsed.set(drivername="postgresql+psycopg")
+                url = parsed.render_as_string(hide_password=False)
+            kwargs["connect_args"] = connect_args(self.dialect, bounds)
         self.engine = create_engine(url, **kwargs, **(pool or {}))
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
+        else:
+            bound_engine(self.engine, bounds)
 
     @contextmanager
     def read(self) -> Iterator[Connection]:
@@ -114,7 +129,8 @@ def upgrade(db: Database, revision: str = "head") -> None:
     from alembic import command
 
     cfg = alembic_config(db)
-    with db.engine.connect() as conn:
+    # unbounded: a migration may rewrite a big table, or wait for another replica's
+    with db.engine.connect() as conn, unbounded(conn):
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.commit()
@@ -124,6 +140,7 @@ def upgrade(db: Database, revision: str = "head") -> None:
             conn.commit()
         finally:
             if db.dialect == "postgresql":
+                conn.rollback()  # after a failed migration: leave the aborted transaction
                 conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": MIGRATION_LOCK})
                 conn.commit()
 

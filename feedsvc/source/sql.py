@@ -33,6 +33,7 @@ from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.schema import source_articles
+from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 
 FIELDS = (
@@ -346,23 +347,30 @@ def _read_only(engine: Engine) -> None:
             dbapi_conn.commit()
 
 
-def source_engine(url: str) -> Engine:
-    """A read-only engine for a CMS URL; nothing connects until first use."""
+def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
+    """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
+    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg")
     if parsed.get_backend_name() == "mysql" and parsed.drivername == "mysql":
         parsed = parsed.set(drivername="mysql+pymysql")
-    kwargs: dict[str, Any] = {"pool_pre_ping": True, "pool_recycle": 1800}
+    bounds = timeouts or DbTimeouts()
+    args = connect_args(parsed.get_backend_name(), bounds)
     if parsed.get_backend_name() == "mysql":
-        kwargs["connect_args"] = {"connect_timeout": 5, "charset": "utf8mb4"}
-    elif parsed.get_backend_name() == "postgresql":
-        kwargs["connect_args"] = {"connect_timeout": 5}
-    engine = create_engine(parsed, **kwargs)
+        args["charset"] = "utf8mb4"
+    engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
+    bound_engine(engine, bounds)
     _read_only(engine)
     return engine
 
 
-def external_source(url: str, table: str, columns: SourceColumns, tz: tzinfo = UTC) -> SqlSource:
+def external_source(
+    url: str,
+    table: str,
+    columns: SourceColumns,
+    tz: tzinfo = UTC,
+    timeouts: DbTimeouts | None = None,
+) -> SqlSource:
     """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
-    return SqlSource(source_engine(url), table, columns, external_name(table), tz)
+    return SqlSource(source_engine(url, timeouts), table, columns, external_name(table), tz)
