@@ -4,6 +4,9 @@ threads flat? (issue #18 §5: a slow drift 115 → 134 MB over 10 minutes.)
 Runs ``feedsvc run`` (all roles: HTTP, scheduler, bot polling the fake Bot API from tests/) on
 SQLite in a temp dir, with:
 
+* an archive of ``--seed`` articles stored first (too old to alert), so that the caches whose
+  size follows the archive (the search scan, the rendered-item cache) start full instead of
+  filling during the measurement;
 * steady ingest: one new source article every ``--article-every`` seconds, rotating through
   the topics, plus an update of an older article now and then (feeds re-render, no alert);
 * feed polls: a few reader threads polling every topic feed in all formats, half of them
@@ -14,7 +17,7 @@ SQLite in a temp dir, with:
 Every ``--sample`` seconds it reads the service's RSS, open fds and threads from /proc and prints
 one line; at the end the curve (per-minute) and a summary: RSS after warm-up vs at the end.
 
-    python bench/soak.py [--minutes 30] [--sample 10] [--warmup 5]
+    python bench/soak.py [--minutes 45] [--sample 15] [--warmup 10] [--article-every 0.25]
 """
 
 from __future__ import annotations
@@ -80,10 +83,10 @@ def proc_sample(pid: int, t0: float) -> Sample:
     return Sample(time.monotonic() - t0, rss_kb / 1024, fds, int(fields["Threads"]))
 
 
-def make_article(n: int) -> Article:
+def make_article(n: int, published_at: datetime | None = None) -> Article:
     phrase = PHRASES[n % len(PHRASES)]
     return Article(
-        source_key=f"SOAK-{n:07d}",
+        source_key=f"SOAK-{n:+08d}",
         url=f"https://example.vn/tin/soak-{n}.html",
         title=f"{phrase} (tin số {n})",
         summary=f"<p>{phrase}. Thông tin chi tiết đang được cập nhật.</p>",
@@ -91,13 +94,19 @@ def make_article(n: int) -> Article:
         author="Phóng viên",
         section="Thời sự",
         tags=("Hải Phòng",),
-        published_at=datetime.now(UTC),
+        published_at=published_at or datetime.now(UTC),
     )
 
 
-def prepare(db: Database) -> None:
+def prepare(db: Database, seed: int) -> None:
+    """Topics, subscribed chats, and an archive of ``seed`` articles (too old to alert)."""
     upgrade(db)
     now = datetime.now(UTC)
+    for start in range(0, seed, 1000):
+        batch = [make_article(-1 - n, now - timedelta(days=3, minutes=n))
+                 for n in range(start, min(seed, start + 1000))]
+        with db.write() as conn:
+            upsert_source_articles(conn, batch, now)
     chat = 5000
     with db.write() as conn:
         for slug, (title, query) in TOPICS.items():
@@ -119,8 +128,12 @@ def ingest_loop(db: Database, every: float, stop: threading.Event, count: list[i
             old = make_article(n - 15)
             items.append(replace(old, title=old.title + " (cập nhật)",
                                  updated_at=datetime.now(UTC) + timedelta(seconds=1)))
-        with db.write() as conn:
-            upsert_source_articles(conn, items, datetime.now(UTC))
+        try:
+            with db.write() as conn:
+                upsert_source_articles(conn, items, datetime.now(UTC))
+        except Exception as exc:  # e.g. "database is locked" while the first sync runs
+            print(f"source write failed, retried next time: {exc!r}"[:200], flush=True)
+            continue
         count[0] = n
 
 
@@ -156,11 +169,14 @@ def poll_loop(base: str, seed: int, stop: threading.Event, counts: dict[str, int
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--minutes", type=float, default=30)
-    parser.add_argument("--sample", type=float, default=10, help="seconds between samples")
-    parser.add_argument("--warmup", type=float, default=5, help="minutes of warm-up")
-    parser.add_argument("--article-every", type=float, default=1.0)
+    parser.add_argument("--minutes", type=float, default=45)
+    parser.add_argument("--sample", type=float, default=15, help="seconds between samples")
+    parser.add_argument("--warmup", type=float, default=10, help="minutes of warm-up")
+    parser.add_argument("--article-every", type=float, default=0.25)
     parser.add_argument("--pollers", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=5000,
+                        help="archive articles stored before the start (search scans the "
+                        "newest 5,000, the rendered-item cache holds 2,048: start full)")
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"load at start: {os.getloadavg()}")
@@ -168,7 +184,7 @@ def main() -> None:
         work = Path(tmp)
         url = f"sqlite:///{work / 'soak.db'}"
         db = Database(url)
-        prepare(db)
+        prepare(db, args.seed)
         port = free_port()
         env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
                "FEEDSVC_TELEGRAM__TOKEN": fake.token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
