@@ -83,7 +83,7 @@ HOSTILE = [
     "<script>alert('xss')</script>Bão số 3",
     '<img src=x onerror="alert(1)"> mưa lớn',
     '<a href="javascript:alert(1)">bấm</a> & <b>Kiến Thụy</b>',
-    "Giá vàng tăng mạnh \x0b\x1f\ufffe",  # TODO(#12 §5): add "&#11;" once that lands
+    "Giá vàng&#11;tăng mạnh \x0b\x1f\ufffe",
     "&lt;img src=x onerror=alert(1)&gt; &amp;amp; &quot;trắng đêm&quot;",
     "]]> <![CDATA[ x ]]> \ufeff\u200b\u00ad\u202e",
     "&bogus; &#0; &#xD800; &amp;",
@@ -200,15 +200,21 @@ def test_w3c_feedvalidator_is_clean(tmp_path: Path) -> None:
     assert problems == {name: [] for name in problems}
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="#12 §5 (engineer data): hostile text still reaches feeds as U+FFFD "
-    "(BadCharacters), literal markup/entities in text constructs (ContainsHTML, "
-    "ContainsUndeclaredHTML) and markup in OPML outline text (NotHtml); remove this mark "
-    "when that lands",
-)
-def test_w3c_feedvalidator_is_clean_on_hostile_text(tmp_path: Path) -> None:
+#: Warnings hostile text may still raise, and why they are tolerated for now: U+FFFD from
+#: decoded ``&#0;`` / ``&#xD800;`` references (the HTML rule; the validator reads U+FFFD as
+#: mis-decoded text), and markup-like text typed into titles, authors and OPML outlines (it is
+#: escaped text, which the validator suspects of being HTML). Anything else, and any error,
+#: fails. Shrink this set when those are settled.
+TOLERATED_ON_HOSTILE_TEXT = {"BadCharacters", "ContainsHTML", "ContainsUndeclaredHTML", "NotHtml"}
+
+
+def test_w3c_feedvalidator_on_hostile_text(tmp_path: Path) -> None:
     validator_src()
-    jobs = documents(tmp_path, hostile=True)
+    jobs = documents(tmp_path, hostile=True)  # renders at all: no character breaks a feed
     problems = validate(jobs)
-    assert problems == {name: [] for name in problems}
+    unexpected = {
+        name: [e for e in events
+               if e["level"] == "error" or e["class"] not in TOLERATED_ON_HOSTILE_TEXT]
+        for name, events in problems.items()
+    }
+    assert unexpected == {name: [] for name in problems}

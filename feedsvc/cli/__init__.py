@@ -41,9 +41,9 @@ class _Root(click.Group):
 def environment_error(exc: BaseException) -> str | None:
     """A one-line message for errors the operator's environment causes, else None."""
     if type(exc).__module__.startswith("sqlalchemy"):
-        detail = getattr(exc, "orig", None) or exc
-        lines = str(detail).strip().splitlines()
-        return f"database error: {lines[0][:300] if lines else type(detail).__name__}"
+        from feedsvc.db.errors import describe  # one line, no SQL or parameters
+
+        return f"database error: {describe(exc)}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"
