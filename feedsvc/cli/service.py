@@ -227,6 +227,7 @@ class _StatusView:
 
         self.settings = settings
         self.db = db
+        self.started_at = None  # not a running service
         table = settings.source.table
         self.source = _SourceName(external_name(table) if settings.source.url else BUILTIN_NAME)
         self.ingestor = self
