@@ -119,6 +119,9 @@ def _store(
 def _line_by_line(
     conn: Connection, batch: Batch, now: datetime, reject: Callable[[int, ArticleError], None]
 ) -> UpsertCounts:
+    """Each line in a savepoint. Raises the last error when no line of several stores alone:
+    a systematic failure (the transaction is rolled back and the import stops) rather than
+    every line's fault."""
     # The last occurrence of a key wins, as in upsert_source_articles' batch path.
     winners: dict[str, tuple[int, Article]] = {}
     for line, a in batch:
@@ -126,6 +129,7 @@ def _line_by_line(
         if prev is None or a.version >= prev[1].version:
             winners[a.source_key] = (line, a)
     counts = UpsertCounts(unchanged=len(batch) - len(winners))
+    refused: list[tuple[int, Exception]] = []
     for line, a in sorted(winners.values(), key=lambda pair: pair[0]):
         try:
             with conn.begin_nested():
@@ -133,5 +137,9 @@ def _line_by_line(
         except Exception as exc:
             if not is_row_error(exc):
                 raise
-            reject(line, ArticleError(None, f"refused by the database: {describe(exc)}"))
+            refused.append((line, exc))
+    if len(winners) > 1 and len(refused) == len(winners):
+        raise refused[-1][1]
+    for line, error in refused:
+        reject(line, ArticleError(None, f"refused by the database: {describe(error)}"))
     return counts

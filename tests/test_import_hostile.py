@@ -188,6 +188,21 @@ def test_line_the_database_refuses_is_rejected_alone(poisoned_db: str) -> None:
     assert keys(poisoned_db) == {f"G{i}" for i in range(10) if i != 4}
 
 
+def test_a_database_refusing_every_line_stops_the_import(poisoned_db: str) -> None:
+    """When no line of a batch stores alone, the fault is systematic (a broken constraint,
+    trigger or schema): the import stops with one clear line, saying what is stored, instead
+    of rejecting every line of the file as if each one were bad."""
+    first = [good(i) for i in range(3)]
+    code, _ = run_import(poisoned_db, b"\n".join(first))
+    assert code == 0
+    poisoned = [line(source_key=f"P{i}", title="poison") for i in range(5)]
+    code, output = run_import(poisoned_db, b"\n".join(poisoned))
+    assert code == 1, output
+    assert "refused by the database" not in output  # no line was blamed for it
+    assert "IntegrityError" in output and "Traceback" not in output
+    assert keys(poisoned_db) == {"G0", "G1", "G2"}
+
+
 def test_read_jsonl_accepts_str_lines() -> None:
     items = list(read_jsonl(["\ufeff" + good(1).decode(), "", "{bad"]))
     assert [n for n, _ in items] == [1, 3]

@@ -188,6 +188,29 @@ def test_row_the_state_db_refuses(db: Database) -> None:
     assert cursor.id is not None and cursor.id.endswith(f'"{9}"]')
 
 
+def test_a_write_path_refusing_every_row_quarantines_nothing(db: Database) -> None:
+    """A fault that refuses every row (a broken constraint, trigger or hook) is the write
+    path's, not the rows': the tick fails and backs off, nothing is quarantined and the cursor
+    stays, so every row is ingested once the fault is mended (none is skipped for good)."""
+    refuse_titles_containing(db, "Kiến")  # every article of this batch
+    ing = builtin_ingestor(db, batch_size=50)
+    items = [article(n, title=f"Kiến Thụy tin số {n}") for n in range(1, 6)]
+    with db.write() as conn:
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    result = ing.tick()
+    assert result.error is not None and "could be stored" in result.error
+    assert held(db) == [] and entries(db) == {} and result.quarantined == []
+    with db.read() as conn:
+        assert get_cursor(conn, "builtin").id is None
+    with db.write() as conn:  # the operator mends the fault
+        if db.dialect == "postgresql":
+            conn.execute(text("ALTER TABLE articles DROP CONSTRAINT no_word"))
+        else:
+            conn.execute(text("DROP TRIGGER no_word"))
+    ing.backoff.retry_at = None  # skip the wait (the backoff itself is tested elsewhere)
+    assert ing.tick().new == 5 and held(db) == [f"TEST-0000{n}" for n in range(1, 6)]
+
+
 def test_nul_byte_in_a_body(db: Database, cms: SqliteCms) -> None:
     """PostgreSQL refuses NUL in text (SQLite stores it): the rows around it are held."""
     cms.post(1)

@@ -18,30 +18,36 @@ PG_DISK_FULL = "53100"
 #: SQLite result code SQLITE_FULL (https://www.sqlite.org/rescode.html#full).
 SQLITE_FULL = 13
 
-# Driver errors raised while adapting one row's values (they are not DBAPI errors, so
-# SQLAlchemy lets them through unwrapped): a value this driver cannot send.
-_VALUE_ERRORS = (ValueError, TypeError, OverflowError, UnicodeError)
+def is_database_fault(exc: BaseException) -> bool:
+    """True when ``exc`` says the database cannot go on, whatever row was being written.
+
+    A lost, refused or invalidated connection, a lock or statement timeout, a full disk
+    (DBAPI ``OperationalError`` / ``InterfaceError``), or a statement the schema does not
+    support (``ProgrammingError``: a missing table or column). Retrying row by row would fail
+    on every row, so batch writers stop (saying what was committed) or fail the tick.
+    """
+    if is_disk_full(exc) or isinstance(exc, sa.DisconnectionError):
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa.OperationalError | sa.InterfaceError | sa.ProgrammingError
+        )
+    return False
 
 
 def is_row_error(exc: BaseException) -> bool:
-    """True when ``exc`` is about the data of the statement, not the database's state.
+    """True when ``exc`` may be the fault of the data written, so the rows are worth
+    retrying one by one (each in a savepoint): the database refused a value or a constraint
+    (``DataError``, ``IntegrityError``, a PL/pgSQL ``RAISE``), the driver could not adapt one
+    (``ValueError`` ...), or anything else that is not :func:`is_database_fault` (a bug
+    triggered by one row's data must not stop the rows around it).
 
-    Row errors: the database refused a value or a constraint (``DataError``, ``IntegrityError``,
-    PL/pgSQL ``RAISE`` → ``InternalError``, ``NotSupportedError``) or the driver could not
-    adapt one (``ValueError`` …). Everything else (disk full, lost connection, locked, missing
-    table) is the database's: retrying row by row would fail on every row.
+    The single policy for ``feedsvc import`` and ingest. Because unknown errors count as the
+    row's, callers guard against a systematic failure: when no row of a batch can be stored
+    alone, the batch is the database's problem, not its rows' (nothing is rejected or
+    quarantined).
     """
-    if is_disk_full(exc):
-        return False
-    if isinstance(exc, sa.StatementError) and not isinstance(exc, sa.DBAPIError):
-        return isinstance(exc.orig, _VALUE_ERRORS)  # raised while binding parameters
-    if isinstance(exc, sa.DBAPIError):
-        if exc.connection_invalidated:
-            return False
-        return isinstance(
-            exc, sa.DataError | sa.IntegrityError | sa.InternalError | sa.NotSupportedError
-        )
-    return isinstance(exc, _VALUE_ERRORS)
+    return not is_database_fault(exc)
 
 
 def is_disk_full(exc: BaseException) -> bool:

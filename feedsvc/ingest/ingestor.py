@@ -32,10 +32,10 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
 from feedsvc.db import Database
+from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.errors import describe, is_infrastructure
-from feedsvc.ingest.isolate import Batch, SystemicReadError, read_batch
+from feedsvc.ingest.isolate import Batch, SystemicError, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -54,7 +54,7 @@ from feedsvc.topic_index import TopicIndex
 log = logging.getLogger(__name__)
 
 #: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
-EXPECTED = (SQLAlchemyError, SourceError, SystemicReadError, OSError, UnicodeError)
+EXPECTED = (SQLAlchemyError, SourceError, SystemicError, OSError, UnicodeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +291,7 @@ class Ingestor:
         try:
             changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
         except Exception as exc:
-            if is_infrastructure(exc):
+            if _not_the_rows(exc):
                 raise
             log.warning(
                 "ingest: the state DB refused a batch of %d row(s) (%s); storing it row by row",
@@ -348,12 +348,16 @@ class Ingestor:
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
                 except Exception as exc:
-                    if is_infrastructure(exc):
+                    if _not_the_rows(exc):
                         raise
                     at, key = item.at, item.article.source_key
                     refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
                     continue
                 changes += one
+            if len(items) > 1 and len(refused) == len(items):
+                # no row stores alone: the write path itself fails (e.g. a broken hook or
+                # schema), so quarantining every row would skip them all for good
+                raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
             quarantine.put(conn, self.source.name, [*skipped, *refused], now)
             bad = {q.source_id for q in refused}
             held = [i.at.id for i in items if i.at.id not in bad]
@@ -364,6 +368,12 @@ class Ingestor:
                     conn, self.source.name, *advance_to, now, backlog=rows, rate=rate
                 )
         return changes, refused
+
+
+def _not_the_rows(exc: BaseException) -> bool:
+    """A write failure to fail the tick with (rolled back, retried after backoff), not to
+    quarantine rows for: the state DB cannot go on, or the ingest lease was lost."""
+    return isinstance(exc, LeaseLost) or is_database_fault(exc)
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}

@@ -18,16 +18,17 @@ from typing import Any
 
 from sqlalchemy.exc import ProgrammingError
 
-from feedsvc.ingest.errors import describe
+from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
 from feedsvc.store.quarantine import Quarantined
 
 log = logging.getLogger(__name__)
 
 
-class SystemicReadError(Exception):
-    """Every row of a failing batch fails alone too: the query or the source is at fault, so
-    nothing is quarantined and the tick fails (logged, backed off)."""
+class SystemicError(Exception):
+    """Every row of a failing batch fails alone too (read or written): the query, the source
+    or the write path is at fault, so nothing is quarantined and the tick fails (logged,
+    backed off)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,5 +92,5 @@ def read_isolated(
     visit(keys)
     if not rows and len(bad) > 1:
         # no row of the batch reads alone: a systematic failure, not several bad rows
-        raise SystemicReadError(f"no row of {len(keys)} could be read: {bad[0].reason}")
+        raise SystemicError(f"no row of {len(keys)} could be read: {bad[0].reason}")
     return rows, bad
