@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import math
 import os
 import socket
 import time
@@ -85,6 +86,7 @@ class Dispatcher:
         self._recorder = _BatchRecorder(self._record_many)
         self._gate = asyncio.Lock()
         self._last_release = 0.0
+        self._unreleased = 0  # claimed sends still waiting for their slot (see step)
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
@@ -114,13 +116,25 @@ class Dispatcher:
                     wake.cancel()
 
     async def step(self) -> float:
-        """Claim what the budget allows and start sending; returns how long to wait next."""
-        room = self.cfg.max_in_flight - len(self._tasks)
-        if room <= 0:
+        """Claim what the budget allows and start sending; returns how long to wait next.
+
+        No more is claimed while the sends already claimed cover ``AHEAD`` seconds of the budget
+        and have not gone out: when this process releases sends slower than planned (a busy
+        CPU), the excess stays queued in the DB, where the next claim chooses fairly among
+        chats, instead of in a local FIFO that a fresh alert would wait behind.
+        """
+        if len(self._tasks) >= self.cfg.max_in_flight:
             return 0.05
+        room = min(
+            self.cfg.max_in_flight - len(self._tasks),
+            math.ceil(AHEAD * self.cfg.global_rate) + 1 - self._unreleased,
+        )
+        if room <= 0:  # the next release frees room within one gap
+            return 1 / self.cfg.global_rate
         claimed, wait = await asyncio.to_thread(self._claim, room)
         for delivery, article, at in claimed:
             await self._slots.acquire()
+            self._unreleased += 1
             task = asyncio.create_task(self._deliver(delivery, article, at))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
@@ -169,7 +183,10 @@ class Dispatcher:
     # -- one delivery ------------------------------------------------------------------
     async def _deliver(self, d: q.Claimed, article: Article | None, at: float) -> None:
         try:
-            await self._wait_for_slot(at)
+            try:
+                await self._wait_for_slot(at)
+            finally:
+                self._unreleased -= 1
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
