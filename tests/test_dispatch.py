@@ -291,14 +291,14 @@ async def test_a_message_level_refusal_does_not_count_against_the_chat(env: Env)
 async def test_unknown_outcome_is_resent_once_then_ends_for_a_human(env: Env) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     subscribe_chat(env.db, PRIVATE2, "private", "an-ninh")
-    # Telegram takes each message but answers after the 0.5 s read timeout (before or after
-    # delivering it): from here the outcome is unknown every time.
-    env.fake.script(PRIVATE, *[Fault.late(1.0)] * 5)
-    env.fake.script(PRIVATE2, Fault.slow(1.0), Fault.slow(1.0))
+    # Telegram takes each message but answers long after the 0.5 s read timeout (before or
+    # after delivering it): from here the outcome is unknown every time.
+    env.fake.script(PRIVATE, *[Fault.late(3.0)] * 5)
+    env.fake.script(PRIVATE2, Fault.slow(3.0), Fault.slow(3.0))
     env.publish(env.fresh())
     await env.dispatch_until_done()
     assert env.states() == [(PRIVATE, "unknown_outcome", 2), (PRIVATE2, "unknown_outcome", 2)]
-    await env.fake.await_for(lambda: env.fake.in_flight == 0, timeout=5)
+    await env.fake.await_for(lambda: env.fake.in_flight == 0, timeout=10)
     assert len(env.fake.messages(PRIVATE)) == 2  # one re-send, never 25
     assert len(env.fake.messages(PRIVATE2)) == 2
     with env.db.read() as conn:
