@@ -15,6 +15,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state.disabled": ("Chat đã tắt", "Chat disabled"),
     "state.failed": ("Lỗi (hết lượt thử)", "Failed (retries used up)"),
     "state.unknown_outcome": ("Không rõ đã đến chưa", "Outcome unknown (may have arrived)"),
+    "state.withdrawn": ("Bài đã rút, không gửi", "Article withdrawn, not sent"),
     "state.dead": ("tin gửi hỏng", "dead letters"),
     # -- chat types ---------------------------------------------------------------------------
     "chat_type.private": ("cá nhân", "private"),

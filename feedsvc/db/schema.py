@@ -27,6 +27,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -82,7 +83,10 @@ source_articles = Table(
     Column("published_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime),
     Column("changed_at", UTCDateTime, nullable=False),
+    # an imported line's `"withdrawn": true` (SPEC §10); read through `visible = "NOT withdrawn"`
+    Column("withdrawn", Boolean, nullable=False, default=False, server_default=false()),
     Index(None, "changed_at", "id"),
+    Index(None, "published_at"),  # reconciliation reads the recent window by publication time
 )
 
 # feedsvc's own copy of every ingested article, so feeds and alerts survive a source outage.
@@ -109,6 +113,15 @@ articles = Table(
     Column("source_id", String(255)),
     Column("first_seen_at", UTCDateTime, nullable=False),
     Column("last_changed_at", UTCDateTime, nullable=False),
+    # The lifecycle (SPEC §10; decisions in `feedsvc.lifecycle`). Public = neither set and
+    # `published_at <= now` (a future date is "scheduled", decided at read time, no column).
+    # Withdrawn by the SOURCE: set/cleared by ingest, import and reconciliation only.
+    Column("withdrawn_at", UTCDateTime),
+    Column("withdrawn_reason", String(20)),  # source | draft | deleted
+    # Hidden by an EDITOR: set/cleared only by `hide`/`unhide`; wins over the source.
+    Column("hidden_at", UTCDateTime),
+    Column("hidden_reason", Text),
+    Column("hidden_by", String(100)),  # cli | api | admin:<user>
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
@@ -206,6 +219,7 @@ deliveries = Table(
     ),
     Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("topics", JSON, nullable=False),  # topic titles/labels listed in the message
+    # pending | sending | sent | withdrawn (article no longer public) | failure states (store)
     Column("state", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("ambiguous", Integer, nullable=False, default=0),

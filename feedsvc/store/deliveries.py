@@ -1,10 +1,13 @@
 """The outbox: deliveries claimed under leases, paced per chat, finished exactly once.
 
 States: ``pending`` → ``sending`` (leased) → ``sent`` | ``blocked`` | ``chat_not_found`` |
-``bad_content`` | ``disabled`` | ``failed`` | ``unknown_outcome``. A crash leaves rows ``sending``;
-they return to ``pending`` when their lease expires. That, and one re-send after a send whose
-outcome is unknown (``ambiguous`` counts both), are the only ways a message can be sent twice; a
-second unknown outcome ends the row as ``unknown_outcome`` (an admin may re-send it).
+``bad_content`` | ``disabled`` | ``failed`` | ``unknown_outcome``; and ``withdrawn``: the article
+stopped being public (withdrawn by the source or hidden by an editor, SPEC §10) before the
+message went out, so it never will (not a dead letter: ``resend`` refuses it). A crash leaves
+rows ``sending``; they return to ``pending`` when their lease expires. That, and one re-send
+after a send whose outcome is unknown (``ambiguous`` counts both), are the only ways a message
+can be sent twice; a second unknown outcome ends the row as ``unknown_outcome`` (an admin may
+re-send it).
 """
 
 from __future__ import annotations
@@ -14,14 +17,18 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, func, or_, select, update
 
 from feedsvc.db.schema import article_topics, articles, chats, deliveries
 from feedsvc.store.upsert import insert_rows
 
+WITHDRAWN = "withdrawn"
 TERMINAL = (
     "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
+    WITHDRAWN,
 )  # fmt: skip
+# finished without being sent and worth sending again: what ``resend`` accepts
+DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN))
 GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
 PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
 
@@ -288,7 +295,7 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
         update(deliveries)
         .where(
             deliveries.c.id == id_,
-            and_(deliveries.c.state.in_(TERMINAL), deliveries.c.state != "sent"),
+            deliveries.c.state.in_(DEAD_STATES),
         )
         .values(state="pending", due_at=now, finished_at=None, plain_text=False)
     )
@@ -320,7 +327,7 @@ class DeliveryRow:
     @property
     def dead(self) -> bool:
         """A dead letter: finished without being sent (what ``resend`` accepts)."""
-        return self.state in TERMINAL and self.state != "sent"
+        return self.state in DEAD_STATES
 
 
 def _rows_select() -> Any:
@@ -347,7 +354,7 @@ def _to_rows(result: Any) -> list[DeliveryRow]:
 
 def _listing_filter(stmt: Any, state: str | None, chat_id: int | None, topic_id: int | None) -> Any:
     if state == DEAD:
-        stmt = stmt.where(deliveries.c.state.in_([s for s in TERMINAL if s != "sent"]))
+        stmt = stmt.where(deliveries.c.state.in_(DEAD_STATES))
     elif state is not None:
         stmt = stmt.where(deliveries.c.state == state)
     if chat_id is not None:

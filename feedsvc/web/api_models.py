@@ -18,7 +18,7 @@ ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 ChatType = Literal["private", "group", "supergroup", "channel"]
 DeliveryState = Literal[
     "pending", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
-    "failed", "unknown_outcome", "dead",
+    "failed", "unknown_outcome", "withdrawn", "dead",
 ]  # fmt: skip
 
 
