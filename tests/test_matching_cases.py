@@ -102,6 +102,32 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("ellipsis", '"an ninh"', D("Dân an… Ninh"), False),
     ("parenthesis", '"Kiến Thụy Hải"', D("Kiến Thụy (Hải Phòng)"), False),
     ("quote-not-break", '"xã Đoàn Xá"', D('Về xã "Đoàn Xá" mới'), True),
+    # --- abbreviation dots (#13 §4): not sentence ends; typed with or without the dot ---------
+    ("abbr-tphcm-query-dotted", '"TP.HCM"', D("Công an TP.HCM bắt giữ"), True),
+    ("abbr-tphcm-term-dotted", "TP.HCM", D("Về TP.HCM dự hội"), True),
+    ("abbr-tphcm-dotted-finds-spaced", '"TP.HCM"', D("Công an TP HCM"), True),
+    ("abbr-tphcm-spaced-finds-dotted", '"TP HCM"', D("Công an TP.HCM bắt giữ"), True),
+    ("abbr-tphcm-spaced-finds-dot-space", '"TP HCM"', D("Công an TP. HCM"), True),
+    ("abbr-tphcm-in-phrase", '"công an TP.HCM"', D("Công an Tp.HCM bắt giữ"), True),
+    ("abbr-tphcm-sentence-end", '"TP.HCM hôm"', D("Về TP.HCM. Hôm nay mưa"), False),
+    ("abbr-tp-dot-space", '"TP. Hải Phòng"', D("UBND TP. Hải Phòng họp"), True),
+    ("abbr-tp-dot-space-plain-query", '"TP Hải Phòng"', D("UBND TP. Hải Phòng họp"), True),
+    ("abbr-tp-lower-case", '"Tp. Hải Phòng"', D("UBND TP.Hải Phòng họp"), True),
+    ("abbr-tp-nbsp", '"TP. Hải Phòng"', D("UBND TP.\u00a0Hải Phòng"), True),
+    ("abbr-tp-nfd", '"TP. Hải Phòng"', D(nfd("Về TP. Hải Phòng")), True),
+    ("abbr-tp-html", '"TP. Hải Phòng"', D("", "<p>Tại <b>TP.</b> Hải Phòng</p>"), True),
+    ("abbr-tp-block-break", '"TP Hải Phòng"', D("", "<p>Về TP.</p><p>Hải Phòng</p>"), False),
+    ("abbr-tp-folded", '~"tp ho chi minh"', D("Người dân TP. Hồ Chí Minh"), True),
+    ("abbr-q1", '"Q.1"', D("Phường Bến Nghé, Q.1"), True),
+    ("abbr-q-dot-space", '"Q. 1"', D("Phường Bến Nghé, Q.1"), True),
+    ("abbr-q1-not-q10", '"Q.1"', D("Phường 5, Q.10"), False),
+    ("abbr-q-with-name", '"P. Lê Chân"', D("Trụ sở Q. Lê Chân và P. Lê Chân"), True),
+    ("abbr-ths", '"Th.S Nguyễn"', D("Th.S. Nguyễn Văn An cho biết"), True),
+    ("abbr-pgs-ts", '"PGS.TS Lê"', D("PGS.TS. Lê Văn Bình cho biết"), True),
+    ("abbr-pgs-ts-spaced", '"PGS. TS. Lê"', D("Theo PGS.TS Lê Văn Bình"), True),
+    ("abbr-single-lower-ends", '"x y"', D("Chọn x. Y là số"), False),
+    ("abbr-unknown-ends", '"Nội mưa"', D("Về Hà Nội. Mưa to"), False),
+    ("abbr-dot-then-comma-ends", '"TP Hải"', D("Ở TP., Hải Phòng"), False),
     # --- HTML: blocks, tags, attributes, entities -----------------------------------------------
     ("block-p", '"an ninh"', D("", "<p>trị an</p><p>ninh</p>"), False),
     ("block-li", '"an ninh"', D("", "<ul><li>an</li><li>ninh</li></ul>"), False),
@@ -150,7 +176,7 @@ CASES: list[tuple[str, str, dict[str, Any], bool]] = [
     ("default-excludes-author", "Minh", D("Tin", author="Trần Minh"), False),
     ("field-group", "title:(cháy OR nổ)", D("Nổ lớn", "<p>cháy</p>"), True),
     ("field-folded", 'title:~"kien thuy"', D("Kiến Thụy"), True),
-    ("inner-field-wins", 'title:(body:đường)', D("Tin", "<p>đường</p>"), True),
+    ("inner-field-wins", "title:(body:đường)", D("Tin", "<p>đường</p>"), True),
     # --- AND / OR / NOT / groups ----------------------------------------------------------------
     ("and-explicit", "cháy AND nổ", D("Cháy nhà", "<p>không nổ</p>"), True),
     ("and-missing", "cháy AND nổ", D("Cháy nhà"), False),
@@ -189,9 +215,7 @@ def test_case(query: str, fields: dict[str, Any], expected: bool) -> None:
     ("query", "fields", "expected"),
     [pytest.param(q, f, e, id=i) for i, q, f, e in CASES],
 )
-def test_case_many_topic_matcher_agrees(
-    query: str, fields: dict[str, Any], expected: bool
-) -> None:
+def test_case_many_topic_matcher_agrees(query: str, fields: dict[str, Any], expected: bool) -> None:
     """The compiled many-topic path must give exactly the single-query answer."""
     matcher = TopicMatcher.build({"t": query}, refs=REFS)
     assert not matcher.errors
@@ -250,3 +274,14 @@ def test_explain_highlights_nfd_and_soft_hyphen_text() -> None:
     result = explain(parse_query('"kiến thụy"'), doc)
     assert result is not None
     assert result.hits[0].snippet_text == "Về [[Kiến Thụy]]"
+
+
+def test_explain_highlights_across_abbreviation_dots() -> None:
+    """The highlighted span covers the text as written, dots included (#13 §4)."""
+    doc = document_from_text("Tin", "<p>Sáng nay, UBND TP. Hải Phòng và Công an Tp.HCM họp.</p>")
+    result = explain(parse_query('"TP Hải Phòng" "TP HCM"'), doc)
+    assert result is not None
+    assert [h.snippet_text.split("[[")[1].split("]]")[0] for h in result.hits] == [
+        "TP. Hải Phòng",
+        "Tp.HCM",
+    ]

@@ -103,8 +103,17 @@ def test_tokens_spans_point_into_text() -> None:
     assert [t.sentence for t in toks] == [0, 0, 0, 0, 0, 1, 1]
 
 
-def test_tokens_and_streams_agree() -> None:
-    text = clean_text("A, b. (c) d… e; f: g! 1.000 h\ni — j / k")
+@pytest.mark.parametrize(
+    "raw",
+    [
+        "A, b. (c) d… e; f: g! 1.000 h\ni — j / k",
+        "Công an TP.HCM. Hôm nay TP. Hải Phòng, Q.1 và Q. 3; Th.S. An; PGS.TS. Bình.",
+        "(TP. Vinh) x. y TP.\nHải Tp.\u00a0Huế X. Đoàn Xá TP.. TP., PGS.TS.\tLê TP.",
+    ],
+)
+def test_tokens_and_streams_agree(raw: str) -> None:
+    """Spans (highlighting) and streams (matching) must see the same sentences."""
+    text = clean_text(raw)
     toks = tokens(text)
     s = streams(text).exact.split()
     # drop runs of breaks and compare sentence structure

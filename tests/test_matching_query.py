@@ -111,6 +111,8 @@ ERRORS: list[tuple[str, str, int | None, str]] = [
     ("empty-phrase", 'a ""', 2, "no letters or digits"),
     ("punctuation-term", "a !!!", 2, "no letters or digits"),
     ("phrase-spans-comma", '"Hải Phòng, Việt Nam"', 0, "sentence punctuation"),
+    ("phrase-spans-period", '"TP.HCM. Hôm nay"', 0, "sentence punctuation"),
+    ("phrase-spans-lower-x", '"x. y"', 0, "sentence punctuation"),
     ("or-at-end", "a OR", 2, "OR needs a term"),
     ("or-at-start", "OR a", 0, "unexpected OR"),
     ("double-or", "a OR OR b", 2, "OR needs a term"),
@@ -193,3 +195,24 @@ def test_lowercase_operators_are_words() -> None:
 def test_colon_inside_number_is_not_a_field() -> None:
     q = parse_query("10:30")
     assert isinstance(q.root, Term) and q.root.keys == ("100", "300")
+
+
+@pytest.mark.parametrize(
+    ("query", "keys"),
+    [
+        ('"TP.HCM"', ("tp", "hcm")),
+        ("TP.HCM", ("tp", "hcm")),
+        ('"TP. Hải Phòng"', ("tp", "hai3", "phong2")),
+        ('"Tp. Hải Phòng"', ("tp", "hai3", "phong2")),
+        ("Q.1", ("q", "10")),
+        ('"Q. 1"', ("q", "10")),
+        ('"Th.S. Nguyễn"', ("th", "s", "nguyên4")),
+        ('"PGS.TS. Lê"', ("pgs", "ts", "lê")),
+        ('"GS.TSKH. Lê"', ("gs", "tskh", "lê")),
+        ('"NSƯT. Lê"', ("nsưt", "lê")),
+    ],
+)
+def test_abbreviation_dots_are_accepted_as_one_phrase(query: str, keys: tuple[str, ...]) -> None:
+    """#13 §4: these used to be rejected as spanning sentence punctuation ("could never match")."""
+    [term] = [t for t, _ in parse_query(query).terms()]
+    assert term.keys == keys

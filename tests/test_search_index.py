@@ -218,3 +218,27 @@ def test_downgrade_drops_the_index_and_upgrade_refills_it(db: Database) -> None:
     assert "articles_search" not in names and "ix_articles_search_text_tsv" not in indexes
     upgrade(db)  # existing rows are indexed again (SQLite: FTS5 'rebuild')
     assert ids_for(db, '"Đồ Sơn"') == [first]
+
+
+def test_abbreviations_are_found_however_they_are_written(db: Database) -> None:
+    """#13 §4: "TP.HCM", "TP. HCM" and "TP HCM" are one phrase to the index and the re-check."""
+    written = ["Công an TP.HCM bắt giữ", "Công an TP. HCM bắt giữ", "Công an TP HCM bắt giữ"]
+    ids = store(
+        db,
+        *(article(n, title=t, summary="", body="", tags=()) for n, t in enumerate(written, 1)),
+        article(4, title="Về TP.HCM. Hôm nay mưa", summary="", body="", tags=()),
+        article(5, title="UBND TP. Hải Phòng họp", summary="", body="", tags=()),
+        article(6, title="Phường Bến Nghé, Q.1", summary="", body="", tags=()),
+    )
+    for query in ('"TP.HCM"', '"TP HCM"', '"TP. HCM"', "TP.HCM"):
+        result = preview(db, query, scan=20)
+        assert result.indexed and result.exact, query
+        assert {s.stored.article.source_key for s in result.samples} == {
+            f"TEST-{n:05d}" for n in (1, 2, 3, 4)
+        }, query
+    phrase = preview(db, '"công an TP.HCM"')
+    assert phrase.indexed and phrase.count == 3
+    assert ids_for(db, '"TP HCM hôm"') == [ids[3]]  # the index over-approximates …
+    assert preview(db, '"TP HCM hôm"').count == 0  # … the re-check keeps the sentence end
+    for query, key in (('"TP. Hải Phòng"', "TEST-00005"), ('"Q. 1"', "TEST-00006")):
+        assert [s.stored.article.source_key for s in preview(db, query).samples] == [key]

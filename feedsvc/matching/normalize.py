@@ -13,7 +13,9 @@ Pipeline for one field:
 2. Sentence breaks come from punctuation (see :data:`BREAK_CHARS`).  A hyphen, slash,
    en or em dash and quotes are *not* breaks, only separators (SPEC: "a hyphen or slash inside a
    tag or title is just a separator"; dashes and quotes often sit inside a name or clause).
-   ``. , :`` between two digits ("1.000", "1,5", "10:30") are number formatting, not breaks.
+   ``. , :`` between two digits ("1.000", "1,5", "10:30") are number formatting, not breaks;
+   a dot inside a token ("TP.HCM", "Q.1", "Th.S") and the dot after a known abbreviation
+   followed by a space ("TP. Hải Phòng") are not breaks either (:mod:`.abbreviations`).
 3. Syllables are runs of letters and digits (plus stray combining marks) on NFC text: "5a" is one,
    "covid-19" is two.  Each syllable gets two keys (:func:`syllable_keys`):
 
@@ -39,6 +41,7 @@ import unicodedata
 from functools import lru_cache
 from typing import NamedTuple
 
+from .abbreviations import abbreviation_dot
 from .html_text import html_to_text
 
 #: Characters that end a sentence for phrase matching (in addition to block elements).
@@ -49,7 +52,8 @@ _COMBINING = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f
 _WORD = rf"[^\W_](?:[^\W_]|[{_COMBINING}])*"
 _BREAK = (
     r"[;!?…()\[\]{}|•·¡¿。，、；：！？\n\r\u2028\u2029]"
-    r"|(?<!\d)[.,:]|[.,:](?!\d)"  # "1.000", "1,5", "10:30" are numbers, not breaks
+    r"|(?<!\d)[,:]|[,:](?!\d)"  # "1,5", "10:30" are numbers, not breaks
+    r"|(?<![^\W_])\.|\.(?![^\W_])"  # "1.000", "TP.HCM", "Q.1": a dot inside a token
 )
 #: One scan finds syllables and sentence breaks; group 1 is set for a syllable.
 _ITEM_RE = re.compile(f"({_WORD})|{_BREAK}")
@@ -194,6 +198,8 @@ def _remember_chunk(chunk: str) -> None:
         _CHUNK_EXACT.clear()
         _CHUNK_FOLDED.clear()
     items = _ITEMS_RE.findall(chunk)
+    if items and items[-1] == "." and abbreviation_dot(chunk, len(chunk) - 1):
+        items.pop()  # "TP." before a space: no sentence end (a chunk ends at whitespace)
     for item in items:
         if item not in _EXACT:
             _remember(item)
@@ -230,13 +236,19 @@ class Token(NamedTuple):
     folded: str
 
 
+def _abbreviation_item(text: str, m: re.Match[str]) -> bool:
+    """Is this break match the dot of a known abbreviation (no sentence end)?"""
+    return m.group() == "." and abbreviation_dot(text, m.start())
+
+
 def tokens(text: str) -> list[Token]:
     """All syllables of cleaned ``text`` with spans; same scan as :func:`streams`."""
     out: list[Token] = []
     number = 0
     for m in _ITEM_RE.finditer(text):
         if m.group(1) is None:
-            number += bool(out) and out[-1].sentence == number
+            if not _abbreviation_item(text, m):
+                number += bool(out) and out[-1].sentence == number
             continue
         exact, folded = syllable_keys(m.group())
         out.append(Token(m.start(), m.end(), number, exact, folded))
@@ -257,8 +269,11 @@ def normalize_query_terms(text: str) -> list[list[tuple[str, str]]]:
 def _query_terms(text: str) -> tuple[tuple[tuple[str, str], ...], ...]:
     groups: list[tuple[tuple[str, str], ...]] = []
     current: list[tuple[str, str]] = []
-    for m in _ITEM_RE.finditer(clean_text(text)):
+    text = clean_text(text)
+    for m in _ITEM_RE.finditer(text):
         if m.group(1) is None:
+            if _abbreviation_item(text, m):
+                continue
             if current:
                 groups.append(tuple(current))
                 current = []
