@@ -164,3 +164,76 @@ def test_plain_text() -> None:
 )
 def test_absolute_url(url: str, expected: str | None) -> None:
     assert absolute_url(url, BASE) == expected
+
+
+GIF = "data:image/gif;base64,R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7"
+HOST = "https://baohaiphong.example"
+
+
+@pytest.mark.parametrize(
+    ("body", "src"),
+    [
+        # the shape of #13 §4: a placeholder data: URI and the real address in data-src
+        (f'<img src="{GIF}" data-src="/uploads/2026/11/hien-truong.jpg" alt="Hiện trường">',
+         f"{HOST}/uploads/2026/11/hien-truong.jpg"),
+        (f'<img src="{GIF}" data-original="anh/1.jpg" alt="Hiện trường">',
+         f"{HOST}/thoi-su/anh/1.jpg"),
+        ('<img data-lazy-src="//cdn.example/a.jpg" alt="Hiện trường">', "https://cdn.example/a.jpg"),
+        ('<img data-srcset="/a-480.jpg 480w, /a-800.jpg 800w" alt="Hiện trường">',
+         f"{HOST}/a-480.jpg"),
+        ('<img srcset="/a.jpg?w=480,h=320 1x, /b.jpg 2x" alt="Hiện trường">',
+         f"{HOST}/a.jpg?w=480,h=320"),
+        ('<img data-lazy-srcset="/c.jpg" alt="Hiện trường">', f"{HOST}/c.jpg"),
+        # a real-looking placeholder in src loses to the lazy attribute
+        ('<img src="/images/blank.gif" data-src="/that.jpg" alt="Hiện trường">',
+         f"{HOST}/that.jpg"),
+        # no lazy attribute: src as before; an unusable lazy value falls back to src
+        ('<img src="/anh.jpg" alt="Hiện trường">', f"{HOST}/anh.jpg"),
+        ('<img src="/anh.jpg" data-src="javascript:alert(1)" alt="Hiện trường">',
+         f"{HOST}/anh.jpg"),
+        # odd spelling and quoting is the parser's business, not ours
+        (f"<IMG SRC='{GIF}' DATA-SRC='/Ảnh hiện trường.jpg' ALT='Hiện trường' width=600>",
+         f"{HOST}/%E1%BA%A2nh%20hi%E1%BB%87n%20tr%C6%B0%E1%BB%9Dng.jpg"),
+        ('<img data-src="  https://cdn.example/x.jpg  " alt="Hiện trường"/>',
+         "https://cdn.example/x.jpg"),
+    ],
+)  # fmt: skip
+def test_lazy_images_get_their_real_source(body: str, src: str) -> None:
+    out = sanitize_html(f"<p>Trước {body} sau</p>", BASE)
+    [img] = re.findall(r"<img[^>]*>", out)
+    assert re.findall(r'src="([^"]*)"', img) == [src.replace("&", "&amp;")]
+    assert 'alt="Hiện trường"' in img
+    assert "data-" not in img and "srcset" not in img and "data:" not in out
+    assert out.startswith("<p>Trước ") and out.endswith(" sau</p>")
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        f'<img src="{GIF}" alt="Hiện trường">',
+        f'<img src="{GIF}" data-src="{GIF}" alt="Hiện trường">',
+        '<img data-src="javascript:alert(1)" alt="Hiện trường">',
+        '<img data-srcset="" src="" alt="Hiện trường">',
+        '<img alt="Hiện trường">',
+        '<img data-original="data:image/png;base64,AAAA" alt="Hiện trường">',
+        '<img src="vbscript:x" data-lazy-src="mailto:a@b.vn" alt="Hiện trường">',
+    ],
+)
+def test_an_image_without_a_usable_source_is_dropped(body: str) -> None:
+    out = sanitize_html(f"<p>Trước {body} sau</p>", BASE)
+    assert out == "<p>Trước  sau</p>"
+
+
+def test_several_images_settle_independently_and_other_markup_is_untouched() -> None:
+    out = sanitize_html(
+        f'<figure><img src="{GIF}" data-src="/1.jpg" alt="một"><figcaption>A &amp; B'
+        f'</figcaption></figure><img src="{GIF}" alt="hai"><a href="/x">'
+        '<img data-srcset="/3.jpg 2x" alt="ba" title="a &quot;b&quot; &gt; c"></a>',
+        BASE,
+    )
+    assert re.findall(r"<img[^>]*>", out) == [
+        f'<img src="{HOST}/1.jpg" alt="một">',
+        f'<img src="{HOST}/3.jpg" alt="ba" title="a &quot;b&quot; &gt; c">',
+    ]
+    assert "<figcaption>A &amp; B</figcaption>" in out
+    assert f'<a href="{HOST}/x" rel="noopener noreferrer"><img' in out

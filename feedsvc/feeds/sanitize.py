@@ -11,7 +11,8 @@ Two different dangers are handled here:
   allow-list sanitiser): scripts and styles are dropped with their content, event-handler and
   style attributes are dropped, only ``http``/``https``/``mailto`` URLs survive (no
   ``javascript:``, no ``data:``), and relative URLs are made absolute against the article URL
-  because a feed reader has no base URL to resolve them against.
+  because a feed reader has no base URL to resolve them against. A lazy-loaded image gets its
+  real source from its ``data-src``-style attribute, or is dropped (:mod:`.images`).
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ from contextvars import ContextVar
 from urllib.parse import quote, urljoin
 
 import nh3
+
+from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
 # surrogates, U+FFFE/U+FFFF), plus C1 controls, DEL and the other noncharacters (U+FDD0..U+FDEF,
@@ -113,9 +116,29 @@ _BASE: ContextVar[tuple[str, str]] = ContextVar("_BASE", default=("", ""))
 
 
 def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
-    """nh3 callback: make URL attributes absolute; drop any that cannot be made safe."""
-    if attr not in _URL_ATTRS:
-        return value
+    """nh3 callback: make URL attributes absolute; drop any that cannot be made safe.
+
+    An image's lazy-loading attributes (:mod:`.images`) are URL attributes too, reduced to one
+    URL (a ``srcset`` to its first candidate) so :func:`settle_images` can pick among them.
+    """
+    if tag == "img" and (attr == "src" or attr in LAZY_ATTRS):
+        return _image_url(attr, value)
+    return _filter_url(value) if attr in _URL_ATTRS else value
+
+
+def _image_url(attr: str, value: str) -> str | None:
+    """An image address: absolute http(s) only (``mailto:`` is no image, ``data:`` never passes),
+    and never from an empty value, which would resolve to the article page itself."""
+    if attr in SRCSET_ATTRS:
+        value = first_candidate(value)
+    if not value.strip():
+        return None
+    url = _filter_url(value)
+    return url if url is not None and url.lower().startswith(_HTTP) else None
+
+
+def _filter_url(value: str) -> str | None:
+    """An absolute safe URL for a URL attribute's ``value``, or None to drop the attribute."""
     if _CLEAN_ABSOLUTE.match(value):
         return value
     base, origin = _BASE.get()
@@ -129,6 +152,7 @@ def _filter_attribute(tag: str, attr: str, value: str) -> str | None:
 
 # Built once: nh3.clean() would rebuild the allow-lists on every call.
 _CLEANER = nh3.Cleaner(
+    attributes={**nh3.ALLOWED_ATTRIBUTES, "img": nh3.ALLOWED_ATTRIBUTES["img"] | LAZY_ATTRS},
     url_schemes=_URL_SCHEMES,
     attribute_filter=_filter_attribute,
     strip_comments=True,
@@ -166,7 +190,7 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
     try:
         # Cleaned twice: before, because nh3 cannot take lone surrogates; after, because it
         # decodes character references (``&#11;``, ``&#xFFFE;``) into the characters themselves.
-        cleaned = xml_clean(_CLEANER.clean(text))
+        cleaned = settle_images(xml_clean(_CLEANER.clean(text)))
     finally:
         _BASE.reset(token)
     if truncated:
