@@ -30,10 +30,11 @@ from starlette.applications import Starlette
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
+from feedsvc.channels.fleet import Dispatchers, build_channels
 from feedsvc.config import Settings, weak_token_warnings
 from feedsvc.db import Database
 from feedsvc.db.revision import ensure_schema
-from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender
+from feedsvc.dispatch import Dispatcher
 from feedsvc.ingest import (
     WAKE_CHANNEL,
     Change,
@@ -109,19 +110,10 @@ class Service:
         self.started_at: datetime | None = None
         self.on_tick: list[Callable[[TickResult], None]] = []
         self.on_stop: list[Callable[[], None]] = []  # last, before the engines are disposed
-        tg = settings.telegram
-        self.sender = choose_sender(settings.telegram_token(), tg.base_url)
-        self.dispatcher = Dispatcher(
-            self.db,
-            self.sender,
-            settings.tz,
-            DispatchSettings(
-                global_rate=tg.global_rate,
-                images=tg.images,
-                lease=timedelta(seconds=tg.lease_seconds),
-            ),
-        )
-        self._dispatch_task: asyncio.Task[None] | None = None
+        #: one dispatcher per channel (feedsvc.channels); ``dispatcher`` is Telegram's
+        self.dispatchers = Dispatchers(self.db, settings, build_channels(settings))
+        self.dispatcher: Dispatcher = self.dispatchers.telegram
+        self._dispatching = False
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -159,7 +151,7 @@ class Service:
     def _after_ingest(self, changes: Sequence[Change]) -> None:
         """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""
         if self._loop is not None and any(c.is_new for c in changes):
-            self._loop.call_soon_threadsafe(self.dispatcher.wake.set)
+            self._loop.call_soon_threadsafe(self.wake_dispatchers)
         self.publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
 
     def prepare(self) -> None:
@@ -204,14 +196,14 @@ class Service:
         await asyncio.to_thread(self.prepare)
         self.started_at = self.db.now()
         if self.roles.scheduler:
-            await self.sender.start()
-            self._dispatch_task = asyncio.create_task(self.dispatcher.run(), name="dispatcher")
+            await self.dispatchers.start()
+            self._dispatching = True
             if self.db.dialect == "postgresql":
                 loop = self._loop
                 self._wake_listener = WakeListener(
                     self.db.url,
                     WAKE_CHANNEL,
-                    lambda: loop.call_soon_threadsafe(self._wake),
+                    lambda: loop.call_soon_threadsafe(self.wake_dispatchers),
                     self.settings.database.timeouts(),
                 )
                 self._wake_listener.start()
@@ -261,8 +253,9 @@ class Service:
             parts.append("alerts go to the log (no Telegram token)")
         return ", ".join(parts)
 
-    def _wake(self) -> None:
-        self.dispatcher.wake.set()
+    def wake_dispatchers(self) -> None:
+        """On the event loop: deliveries were queued or re-queued (any channel)."""
+        self.dispatchers.wake()
 
     async def flush_polls(self) -> None:
         """Add the feed polls counted in memory to ``feed_polls`` (taken on the loop, where
@@ -309,13 +302,8 @@ class Service:
                 await asyncio.wait_for(release, timeout=min(1.0, left(1.5)))
             except Exception as exc:
                 log.warning("could not release the ingest lease (it will expire): %r", exc)
-        if self._dispatch_task is not None:
-            self.dispatcher.stop()  # lets in-flight sends finish and be recorded
-            try:
-                await asyncio.wait_for(self._dispatch_task, timeout=left(1.0))
-            except TimeoutError:
-                log.warning("dispatcher did not drain in time; leases will expire and retry")
-            await self.sender.close()
+        if self._dispatching:  # in-flight sends finish and are recorded
+            await self.dispatchers.stop(timeout=left(1.0))
         if self._source is not None and self.settings.source.url:
             self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
         for callback in self.on_stop:

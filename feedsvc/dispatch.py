@@ -1,9 +1,11 @@
-"""The dispatcher: claims due deliveries, sends them, then records the outcome.
+"""The dispatcher: claims due deliveries of one channel, sends them, then records the outcome.
 
-Send-then-commit: a delivery is marked ``sent`` only after Telegram returned its message id, so
-a crash between the two costs at most one duplicate, never a lost alert. Pacing is booked at
-claim time in the DB (per chat ``next_send_at``, the shared token bucket), so it holds across
-restarts and replicas; a 429 pauses only its chat and the message stays queued.
+Send-then-commit: a delivery is marked ``sent`` only after the channel accepted it (Telegram
+returned its message id), so a crash between the two costs at most one duplicate, never a lost
+alert. Pacing is booked at claim time in the DB (per chat ``next_send_at``, the channel's shared
+token bucket), so it holds across restarts and replicas; a 429 pauses only its chat and the
+message stays queued. One dispatcher runs per channel (:mod:`feedsvc.channels`), each with its
+own budget, claim loop and send slots: a slow or failing channel never slows another.
 """
 
 from __future__ import annotations
@@ -23,15 +25,16 @@ from sqlalchemy import Connection
 
 from feedsvc import metrics
 from feedsvc.articles import Article
+from feedsvc.channels.base import Channel, Target
+from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
-from feedsvc.notify import OutcomeKind, Sender, SendOutcome, format_alert
+from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.store import deliveries as q
 from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
 
 log = logging.getLogger(__name__)
 
-BUCKET = "telegram-global"
 MAX_BACKOFF = 300.0
 # Bucket capacity in messages: no burst. Slots are reserved ahead (AHEAD) and spaced exactly
 # 1 / global_rate, so the claim transaction's overhead no longer eats into the rate, and any
@@ -50,13 +53,16 @@ MAX_UNKNOWN_RESENDS = 1
 
 @dataclass(frozen=True)
 class DispatchSettings:
-    global_rate: float = 25.0
+    """The outbox's own settings; ``global_rate``, ``disable_after`` and ``max_in_flight``
+    override the channel's declared limits when set (tests, benches)."""
+
+    global_rate: float | None = None
     lease: timedelta = timedelta(seconds=60)
-    disable_after: int = 3  # hard failures in a row before a chat is disabled
+    disable_after: int | None = None  # hard failures in a row before a chat is disabled
     max_attempts: int = 25  # transient failures before a delivery becomes a dead letter
-    max_in_flight: int = 64
+    max_in_flight: int | None = None
     poll_seconds: float = 1.0
-    images: bool = False
+    images: bool = False  # Telegram photos, when a bare Sender is given
     backoff_base: float = 2.0  # seconds; doubles per attempt up to MAX_BACKOFF
 
 
@@ -65,23 +71,35 @@ def default_owner() -> str:
 
 
 class Dispatcher:
+    """Sends one channel's deliveries. ``sender`` is a :class:`~feedsvc.channels.Channel`, or
+    a bare Telegram :class:`~feedsvc.notify.Sender` (taken as the Telegram channel)."""
+
     def __init__(
         self,
         db: Database,
-        sender: Sender,
+        sender: Channel | Sender,
         tz: tzinfo,
         settings: DispatchSettings = DispatchSettings(),
         owner: str | None = None,
     ) -> None:
         self.db = db
-        self.sender = sender
+        self.channel: Channel = (
+            sender
+            if isinstance(sender, Channel)
+            else TelegramChannel(sender, tz, images=settings.images)
+        )
+        limits = self.channel.limits
+        self.limits = limits
+        self.rate = settings.global_rate or limits.global_rate
+        self.disable_after = settings.disable_after or limits.disable_after
+        self.max_in_flight = settings.max_in_flight or limits.max_in_flight
         self.tz = tz
         self.cfg = settings
         self.owner = owner or default_owner()
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._slots = asyncio.Semaphore(settings.max_in_flight)
+        self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
         self._recorder = _BatchRecorder(self._record_many)
         self._gate = asyncio.Lock()
@@ -123,14 +141,14 @@ class Dispatcher:
         CPU), the excess stays queued in the DB, where the next claim chooses fairly among
         chats, instead of in a local FIFO that a fresh alert would wait behind.
         """
-        if len(self._tasks) >= self.cfg.max_in_flight:
+        if len(self._tasks) >= self.max_in_flight:
             return 0.05
         room = min(
-            self.cfg.max_in_flight - len(self._tasks),
-            math.ceil(AHEAD * self.cfg.global_rate) + 1 - self._unreleased,
+            self.max_in_flight - len(self._tasks),
+            math.ceil(AHEAD * self.rate) + 1 - self._unreleased,
         )
         if room <= 0:  # the next release frees room within one gap
-            return 1 / self.cfg.global_rate
+            return 1 / self.rate
         claimed, wait = await asyncio.to_thread(self._claim, room)
         for delivery, article, at in claimed:
             await self._slots.acquire()
@@ -161,14 +179,18 @@ class Dispatcher:
             q.recover_expired(conn, self.db.now())  # also takes the writer lock on SQLite
             # read the clocks only now: a wait for the lock must not put slots in the past
             now, start = self.db.now(), time.monotonic()
-            budget = self.cfg.global_rate * RATE_MARGIN
-            slots = rate.reserve(conn, BUCKET, budget, BURST, room, now, AHEAD)
+            budget = self.rate * RATE_MARGIN
+            bucket, channel = self.limits.bucket, self.limits.name
+            slots = rate.reserve(conn, bucket, budget, BURST, room, now, AHEAD)
             if not slots:
                 return [], 1 / budget
-            claimed = q.claim(conn, self.owner, now, len(slots), self.cfg.lease)
-            rate.give_back(conn, BUCKET, len(slots) - len(claimed))
+            claimed = q.claim(
+                conn, self.owner, now, len(slots), self.cfg.lease,
+                channel=channel, interval=self.limits.interval,
+            )  # fmt: skip
+            rate.give_back(conn, bucket, len(slots) - len(claimed))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
-            upcoming = None if claimed else q.next_claimable(conn)
+            upcoming = None if claimed else q.next_claimable(conn, channel)
         if not claimed:
             if upcoming is None:  # nothing queued: ingest's wake-up (or the poll) brings work
                 return [], self.cfg.poll_seconds
@@ -190,15 +212,16 @@ class Dispatcher:
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
-                msg = format_alert(article, d.topics, self.tz, with_image=self.cfg.images)
-                send = self.sender.send_plain if d.plain_text else self.sender.send
+                target = Target(
+                    d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text
+                )
                 try:
-                    outcome = await send(d.chat_id, msg, d.link_preview)
+                    outcome = await self.channel.deliver(target, article, d.topics)
                 except Exception as exc:  # a sender bug must not lose the delivery
-                    log.exception("sender raised for delivery %s", d.id)
+                    log.exception("sender raised for delivery %s", d.id)  # no address: a secret
                     outcome = SendOutcome.transient(f"{type(exc).__name__}")
             await self._recorder.record(d, outcome)
-            metrics.DELIVERIES.labels(outcome.kind.value).inc()
+            metrics.DELIVERIES.labels(self.limits.name, outcome.kind.value).inc()
             for callback in self.on_outcome:
                 callback(d.id, outcome)
         except Exception:
@@ -215,7 +238,7 @@ class Dispatcher:
         (Telegram counts arrivals, not plans).
         """
         async with self._gate:
-            gap = 1 / (self.cfg.global_rate * RATE_MARGIN)
+            gap = 1 / (self.rate * RATE_MARGIN)
             delay = max(at, self._last_release + gap) - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -228,7 +251,7 @@ class Dispatcher:
         with self.db.write() as conn:
             now = self.db.now()
             for d, o in outcomes:
-                q.book_next_send(conn, d.chat_id, d.chat_type, now)
+                q.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 self._record(conn, now, d, o)
 
     def _record(self, conn: Connection, now: datetime, d: q.Claimed, o: SendOutcome) -> None:
@@ -247,7 +270,7 @@ class Dispatcher:
             log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
         elif kind.chat_level:
             q.mark_terminal(conn, d.id, owner, kind.value, text, now)
-            if q.chat_failed(conn, d.chat_id, text, self.cfg.disable_after, now):
+            if q.chat_failed(conn, d.chat_id, text, self.disable_after, now):
                 log.warning("chat %s disabled: %s", d.chat_id, text)
         elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
             q.retry_later(conn, d.id, owner, now, text, plain_text=True)

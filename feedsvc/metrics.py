@@ -32,8 +32,8 @@ LAST_INGEST = Gauge(
 MATCHES = Counter("feedsvc_topic_matches", "Article-topic matches stored", registry=REGISTRY)
 DELIVERIES = Counter(
     "feedsvc_deliveries",
-    "Telegram deliveries finished, by outcome",
-    ["outcome"],
+    "Deliveries finished (a send and its recorded outcome), by channel and outcome",
+    ["channel", "outcome"],
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)

@@ -173,12 +173,27 @@ article_topics = Table(
     Index(None, "topic_id", "article_id"),
 )
 
-# Per-chat state: pacing and 429 pauses live here so they survive restarts.
+
+
+def _address_of(context: Any) -> str:
+    """A Telegram row's address is its chat id as text (the column default, so any insert
+    that names only ``chat_id`` keeps the (channel, address) pair true)."""
+    return str(context.get_current_parameters()["chat_id"])
+
+
+# One recipient per row, of any channel (migration 0009, issue 14): ``channel`` telegram | zalo
+# | apprise, ``address`` the channel's own id (Telegram: the chat id as text; Zalo: its chat id;
+# Apprise: the destination URL, a secret). ``chat_id`` is the key everything else references:
+# Telegram's own id for Telegram rows, from NON_TELEGRAM_IDS up for the other channels.
+# Pacing and 429 pauses live here so they survive restarts.
 chats = Table(
     "chats",
     metadata,
     Column("chat_id", BigInteger, primary_key=True, autoincrement=False),
-    Column("type", String(20), nullable=False),  # private | group | supergroup | channel
+    # private | group | supergroup | channel (Telegram), private | group (Zalo), destination
+    Column("type", String(20), nullable=False),
+    Column("channel", String(20), nullable=False, default="telegram", server_default="telegram"),
+    Column("address", Text, nullable=False, default=_address_of),
     Column("title", Text),
     Column("paused", Boolean, nullable=False, default=False),  # /pause by the user
     Column("blocked_until", UTCDateTime),  # 429 retry_after
@@ -187,7 +202,12 @@ chats = Table(
     Column("disabled_reason", Text),
     Column("link_preview", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "channel", "address", unique=True),
 )
+
+# Telegram chat ids have at most 52 significant bits (Bot API docs, ``Chat.id``): recipients of
+# other channels take chat ids from 2**53 up, so no Telegram chat can ever collide with them.
+NON_TELEGRAM_IDS = 2**53
 
 subscriptions = Table(
     "subscriptions",

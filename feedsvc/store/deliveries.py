@@ -12,7 +12,7 @@ re-send it).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,6 +33,14 @@ GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group 
 PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
 
 
+def telegram_interval(chat_type: str) -> timedelta:
+    """Telegram's per-chat pacing (SPEC §6); other channels declare theirs in feedsvc/channels."""
+    return PRIVATE_INTERVAL if chat_type == "private" else GROUP_INTERVAL
+
+
+Interval = Callable[[str], timedelta]  # a chat type → the least gap between two sends to it
+
+
 @dataclass(frozen=True, slots=True)
 class Claimed:
     id: int
@@ -44,6 +52,8 @@ class Claimed:
     ambiguous: int  # earlier sends whose outcome is unknown (timeouts, crashes mid-send)
     plain_text: bool
     link_preview: bool
+    channel: str = "telegram"
+    address: str = ""  # Apprise: a URL with credentials, never logged
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
@@ -67,7 +77,7 @@ def recover_expired(conn: Connection, now: datetime) -> int:
     return result.rowcount
 
 
-def _claimable(now: datetime, limit: int) -> Any:
+def _claimable(now: datetime, limit: int, channel: str) -> Any:
     """The oldest unfinished delivery of each chat that may be sent to now (in order per chat),
     chats served longest ago first.
 
@@ -84,6 +94,7 @@ def _claimable(now: datetime, limit: int) -> Any:
             deliveries.c.state == "pending",
             deliveries.c.due_at <= now,
             deliveries.c.id.in_(_heads()),
+            chats.c.channel == channel,
             or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
             or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
         )
@@ -93,12 +104,21 @@ def _claimable(now: datetime, limit: int) -> Any:
 
 
 def claim(
-    conn: Connection, owner: str, now: datetime, limit: int, lease: timedelta
+    conn: Connection,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    channel: str = "telegram",
+    interval: Interval = telegram_interval,
 ) -> list[Claimed]:
-    """Lease up to ``limit`` deliveries (one per chat) and book each chat's next send slot."""
+    """Lease up to ``limit`` deliveries of ``channel`` (one per chat) and book each chat's next
+    send slot ``interval(chat type)`` ahead. Each channel's dispatcher claims only its own
+    recipients, so one channel's backlog or failures never hold another's sends."""
     if limit <= 0:
         return []
-    ids_stmt = _claimable(now, limit)
+    ids_stmt = _claimable(now, limit, channel)
     if conn.dialect.name == "postgresql":
         ids_stmt = ids_stmt.with_for_update(of=deliveries, skip_locked=True)
     ids = list(conn.execute(ids_stmt).scalars())
@@ -120,6 +140,8 @@ def claim(
             deliveries.c.ambiguous,
             deliveries.c.plain_text,
             chats.c.link_preview,
+            chats.c.channel,
+            chats.c.address,
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner)
@@ -127,17 +149,16 @@ def claim(
     ).tuples()
     claimed = [Claimed(*row) for row in rows]
     for c in claimed:
-        book_next_send(conn, c.chat_id, c.chat_type, now)
+        book_next_send(conn, c.chat_id, interval(c.chat_type), now)
     return claimed
 
 
-def book_next_send(conn: Connection, chat_id: int, chat_type: str, now: datetime) -> None:
-    """The chat's next send may start one pacing interval from ``now``.
+def book_next_send(conn: Connection, chat_id: int, gap: timedelta, now: datetime) -> None:
+    """The chat's next send may start ``gap`` (its channel's pacing interval) from ``now``.
 
     Booked at claim time and again when the outcome is recorded: anchoring on the answer, not
     the request, keeps the gap even when one request is slow and the next one fast.
     """
-    gap = PRIVATE_INTERVAL if chat_type == "private" else GROUP_INTERVAL
     conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(next_send_at=now + gap))
 
 
@@ -255,7 +276,9 @@ def migrate_chat(conn: Connection, old: int, new: int) -> None:
     exists = conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == new)).first()
     if exists is None:
         conn.execute(
-            update(chats).where(chats.c.chat_id == old).values(chat_id=new, type="supergroup")
+            update(chats)
+            .where(chats.c.chat_id == old)
+            .values(chat_id=new, address=str(new), type="supergroup")
         )
         return
     # Both exist (the bot already knew the supergroup): keep the new one, move the queue over.
@@ -272,13 +295,17 @@ def _heads() -> Any:
     )
 
 
-def next_claimable(conn: Connection) -> datetime | None:
-    """When the next delivery becomes claimable (its due time, its chat's pacing slot or 429
-    pause, whichever is last), so an idle dispatcher sleeps exactly that long."""
+def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | None:
+    """When the next delivery of ``channel`` becomes claimable (its due time, its chat's pacing
+    slot or 429 pause, whichever is last), so an idle dispatcher sleeps exactly that long."""
     stmt = (
         select(deliveries.c.due_at, chats.c.next_send_at, chats.c.blocked_until)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
-        .where(deliveries.c.state == "pending", deliveries.c.id.in_(_heads()))
+        .where(
+            deliveries.c.state == "pending",
+            deliveries.c.id.in_(_heads()),
+            chats.c.channel == channel,
+        )
     )
     times = [max(t for t in row if t is not None) for row in conn.execute(stmt).tuples()]
     return min(times, default=None)

@@ -2,23 +2,28 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, select, update
 
-from feedsvc.db.schema import chats, subscriptions, topics
+from feedsvc.db.schema import NON_TELEGRAM_IDS, chats, subscriptions, topics
 from feedsvc.store.upsert import insert_missing
 
 
 @dataclass(frozen=True, slots=True)
 class Chat:
+    """One recipient (a ``chats`` row): ``channel`` and ``address`` say where alerts go."""
+
     chat_id: int
     type: str
     title: str | None
     paused: bool
     disabled_reason: str | None
     link_preview: bool
+    channel: str = "telegram"
+    address: str = ""  # an Apprise URL here is a secret: mask it before showing it
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +49,8 @@ def ensure_chat(
         conn.execute(
             insert_missing(conn, chats).values(
                 chat_id=chat_id,
+                channel="telegram",
+                address=str(chat_id),
                 type=type_,
                 title=title,
                 paused=False,
@@ -63,9 +70,64 @@ def ensure_chat(
 
 def get_chat(conn: Connection, chat_id: int) -> Chat | None:
     row = conn.execute(select(chats).where(chats.c.chat_id == chat_id)).first()
-    if row is None:
-        return None
-    return Chat(row.chat_id, row.type, row.title, row.paused, row.disabled_reason, row.link_preview)
+    return None if row is None else _chat(row)
+
+
+def _chat(row: Any) -> Chat:
+    return Chat(
+        int(row.chat_id), row.type, row.title, row.paused, row.disabled_reason,
+        row.link_preview, row.channel, row.address,
+    )  # fmt: skip
+
+
+def find_recipient(conn: Connection, channel: str, address: str) -> Chat | None:
+    """The recipient ``(channel, address)``, or None."""
+    stmt = select(chats).where(chats.c.channel == channel, chats.c.address == address)
+    row = conn.execute(stmt).first()
+    return None if row is None else _chat(row)
+
+
+def ensure_recipient(
+    conn: Connection, channel: str, address: str, type_: str, title: str | None, now: datetime
+) -> Chat:
+    """The recipient ``(channel, address)`` of a channel other than Telegram, created if missing
+    with a ``chat_id`` from :data:`NON_TELEGRAM_IDS` up; type and title brought up to date.
+
+    Race-free without a sequence: the insert takes the next id after the largest in the range
+    and skips any conflict; when it lost (a concurrent insert took that id, or this very
+    address), the row is read back by its address, else the next id is tried. Raises
+    ``ValueError`` for the ``telegram`` channel (its rows are keyed by Telegram's own id:
+    :func:`ensure_chat`).
+    """
+    if channel == "telegram":
+        raise ValueError("telegram recipients are keyed by their chat id: use ensure_chat")
+    for _ in range(100):
+        found = find_recipient(conn, channel, address)
+        if found is not None:
+            if found.type != type_ or found.title != title:
+                conn.execute(
+                    update(chats)
+                    .where(chats.c.chat_id == found.chat_id)
+                    .values(type=type_, title=title)
+                )
+                return replace(found, type=type_, title=title)
+            return found
+        top = conn.execute(
+            select(func.max(chats.c.chat_id)).where(chats.c.chat_id >= NON_TELEGRAM_IDS)
+        ).scalar()
+        chat_id = NON_TELEGRAM_IDS if top is None else int(top) + 1
+        conn.execute(
+            insert_missing(conn, chats).values(
+                chat_id=chat_id, channel=channel, address=address, type=type_, title=title,
+                paused=False, failures=0, link_preview=False, created_at=now,
+            )
+        )  # fmt: skip
+    raise RuntimeError(f"no free recipient id for a {channel} recipient after 100 tries")
+
+
+def delete_recipient(conn: Connection, chat_id: int) -> bool:
+    """Remove a recipient with its subscriptions and queued deliveries (FKs cascade)."""
+    return conn.execute(delete(chats).where(chats.c.chat_id == chat_id)).rowcount == 1
 
 
 def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
@@ -264,9 +326,4 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
 
 def list_chats(conn: Connection) -> dict[int, Chat]:
     rows = conn.execute(select(chats).order_by(chats.c.chat_id))
-    return {
-        int(r.chat_id): Chat(
-            r.chat_id, r.type, r.title, r.paused, r.disabled_reason, r.link_preview
-        )
-        for r in rows
-    }
+    return {int(r.chat_id): _chat(r) for r in rows}

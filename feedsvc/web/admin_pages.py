@@ -310,7 +310,7 @@ def page_routes(admin: Admin) -> list[Route]:
             await db_call(ops.resend_delivery, db, delivery_id)
         except ops.OperationError as exc:
             return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
-        service.dispatcher.wake.set()
+        service.wake_dispatchers()
         return admin.redirect(ctx, back, t("resent", id=delivery_id))
 
     # -- status ---------------------------------------------------------------------------

@@ -167,7 +167,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 call.body = await _read_body(request, endpoint.body)
             status, payload = await run_in_threadpool(endpoint.handler, service, call)
             if endpoint.wakes_dispatcher:
-                service.dispatcher.wake.set()  # here, on the event loop: Event is not threadsafe
+                service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe
             return JSONResponse(payload.model_dump(mode="json"), status_code=status)
         except ApiError as exc:
             status = exc.status

@@ -1,0 +1,84 @@
+"""What a delivery channel is to the dispatcher: its limits, and one call per alert.
+
+A recipient is (channel, address) (SPEC §11). Each channel module declares its
+:class:`ChannelLimits` once (message length, pacing, shared send rate, when a recipient is
+disabled, concurrency) and classifies its own errors into the channel-neutral
+:class:`~feedsvc.notify.SendOutcome`; :mod:`feedsvc.dispatch` then runs the same outbox
+(leases, send-then-record, unknown outcomes, dead letters) for every channel, one dispatcher
+per channel with its own budget and send slots, so a slow or failing channel never slows
+another.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Protocol, runtime_checkable
+
+from feedsvc.articles import Article
+from feedsvc.notify.telegram import OutcomeKind, SendOutcome
+
+__all__ = ["CHANNELS", "Channel", "ChannelLimits", "OutcomeKind", "SendOutcome", "Target"]
+
+CHANNELS = ("telegram", "zalo", "apprise")
+
+
+@dataclass(frozen=True, slots=True)
+class ChannelLimits:
+    """One channel's limits, declared in its own module (the one place that knows them).
+
+    ``max_text`` is the longest alert text the channel takes, in ``text_unit`` ("utf16" code
+    units for Telegram, "chars" for code points); ``global_rate`` is sends per second across
+    all replicas (a token bucket of its own in the state DB); ``private_interval`` and
+    ``group_interval`` are the least gap between two sends to one recipient; ``disable_after``
+    is how many permanent failures in a row disable a recipient; ``max_in_flight`` bounds this
+    channel's concurrent sends in one process.
+    """
+
+    name: str
+    max_text: int
+    text_unit: str
+    global_rate: float
+    private_interval: timedelta
+    group_interval: timedelta
+    disable_after: int = 3
+    max_in_flight: int = 64
+
+    @property
+    def bucket(self) -> str:
+        """The shared send budget's row in ``rate_buckets`` (``telegram-global`` for Telegram,
+        the name it always had)."""
+        return f"{self.name}-global"
+
+    def interval(self, chat_type: str) -> timedelta:
+        """The pacing gap for a recipient of ``chat_type`` (``private`` or anything else)."""
+        return self.private_interval if chat_type == "private" else self.group_interval
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """Where one claimed delivery goes: the recipient row as the channel needs it."""
+
+    chat_id: int
+    channel: str
+    address: str  # Apprise: a URL with credentials; never log it
+    chat_type: str
+    link_preview: bool
+    plain_text: bool  # Telegram: re-send as plain text after "can't parse entities"
+
+
+@runtime_checkable
+class Channel(Protocol):
+    """A delivery channel: formats and sends one alert, folding every result and error into a
+    :class:`SendOutcome` (never raising for a send that failed)."""
+
+    limits: ChannelLimits
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def deliver(
+        self, target: Target, article: Article, topics: Sequence[str]
+    ) -> SendOutcome: ...

@@ -1,0 +1,84 @@
+"""The service's dispatchers, one per channel: built from the settings, started and stopped
+together, woken together (a new delivery may be for any channel).
+
+Each dispatcher has its own claim loop, budget and send slots, so a channel whose sends are slow
+(an Apprise destination timing out) or failing (a Zalo outage) holds only its own queue.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from datetime import timedelta
+
+from feedsvc.channels.base import Channel
+from feedsvc.channels.telegram import TelegramChannel
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender, default_owner
+
+log = logging.getLogger(__name__)
+
+
+def build_channels(settings: Settings) -> list[Channel]:
+    """Every channel the service delivers to, Telegram first. Telegram is always there (the
+    console stands in without a token)."""
+    tg = settings.telegram
+    sender = choose_sender(settings.telegram_token(), tg.base_url)
+    telegram = TelegramChannel(sender, settings.tz, images=tg.images, global_rate=tg.global_rate)
+    return [telegram]
+
+
+class Dispatchers:
+    """A dispatcher per channel; ``telegram`` is the first (``Service.dispatcher``)."""
+
+    def __init__(self, db: Database, settings: Settings, channels: Sequence[Channel]) -> None:
+        owner = default_owner()
+        cfg = DispatchSettings(
+            images=settings.telegram.images,
+            lease=timedelta(seconds=settings.telegram.lease_seconds),
+        )
+        self.all = [Dispatcher(db, ch, settings.tz, cfg, owner=owner) for ch in channels]
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def telegram(self) -> Dispatcher:
+        return self.all[0]
+
+    def by_channel(self, name: str) -> Dispatcher | None:
+        return next((d for d in self.all if d.limits.name == name), None)
+
+    async def start(self) -> None:
+        """Open each channel's client and start its loop; a channel that cannot open is
+        logged and its loop still runs (its sends fail as transient and are retried)."""
+        for d in self.all:
+            try:
+                await d.channel.start()
+            except Exception as exc:
+                log.error("channel %s did not start: %s", d.limits.name, type(exc).__name__)
+            task = asyncio.create_task(d.run(), name=f"dispatcher-{d.limits.name}")
+            self._tasks.append(task)
+
+    def wake(self) -> None:
+        """On the event loop: new work may be queued for any channel."""
+        for d in self.all:
+            d.wake.set()
+
+    async def stop(self, timeout: float) -> None:
+        """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
+        the channels' clients; what is still in flight after that is retried by lease."""
+        for d in self.all:
+            d.stop()
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=timeout)
+            if late:
+                log.warning("dispatcher did not drain in time; leases will expire and retry")
+                for task in late:
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError, Exception):
+                        await task
+        for d in self.all:
+            with contextlib.suppress(Exception):
+                await d.channel.close()

@@ -1,0 +1,61 @@
+"""The Telegram channel: SPEC §6's limits, and the existing sender (:mod:`feedsvc.notify`).
+
+Message: HTML within 4,096 UTF-16 units (:func:`feedsvc.notify.format_alert`); pacing 1 message
+a second to a private chat, 20 a minute to a group or channel (``store.deliveries``' intervals),
+``telegram.global_rate`` overall (default 25/s, Telegram's ~30/s with room); a chat is disabled
+after 3 "blocked"/"chat not found" in a row; errors are classified by
+:func:`feedsvc.notify.telegram.classify`. Without a token the console sender stands in (the
+demo), with the same bookkeeping.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import tzinfo
+
+from feedsvc.articles import Article
+from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
+from feedsvc.notify import Sender, format_alert
+from feedsvc.notify.message import TEXT_LIMIT
+from feedsvc.store.deliveries import GROUP_INTERVAL, PRIVATE_INTERVAL
+
+LIMITS = ChannelLimits(
+    name="telegram",
+    max_text=TEXT_LIMIT,
+    text_unit="utf16",
+    global_rate=25.0,
+    private_interval=PRIVATE_INTERVAL,
+    group_interval=GROUP_INTERVAL,
+    disable_after=3,
+    max_in_flight=64,
+)
+
+
+class TelegramChannel:
+    """Telegram through a :class:`~feedsvc.notify.Sender` (the Bot API, or the console)."""
+
+    def __init__(
+        self,
+        sender: Sender,
+        tz: tzinfo,
+        *,
+        images: bool = False,
+        global_rate: float | None = None,
+    ) -> None:
+        self.sender = sender
+        self.tz = tz
+        self.images = images
+        self.limits = LIMITS if global_rate is None else replace(LIMITS, global_rate=global_rate)
+
+    async def start(self) -> None:
+        await self.sender.start()
+
+    async def close(self) -> None:
+        await self.sender.close()
+
+    async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
+        """Format (HTML, optional photo) and send; ``target.plain_text`` sends the plain form."""
+        msg = format_alert(article, topics, self.tz, with_image=self.images)
+        send = self.sender.send_plain if target.plain_text else self.sender.send
+        return await send(target.chat_id, msg, target.link_preview)
