@@ -247,20 +247,14 @@ class Ingestor:
     ) -> tuple[list[tuple[SourceRow, Article]], list[Quarantined]]:
         parsed, rejected = [], []
         for row in rows:
+            if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
+                rejected.append(_quarantined(row, "read", row.problem))
+                continue
             try:
                 parsed.append((row, parse_article(row.record, self.tz)))
             except Exception as exc:  # whatever a row's values make the parser raise
-                key = row.record.get("source_key")
                 reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
-                rejected.append(
-                    Quarantined(
-                        str(row.id),
-                        row.cursor_ts,
-                        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
-                        "parse",
-                        reason,
-                    )
-                )
+                rejected.append(_quarantined(row, "parse", reason))
         return parsed, rejected
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
@@ -377,3 +371,15 @@ def _not_the_rows(exc: BaseException) -> bool:
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
+
+
+def _quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:
+    """A source row held back at ``stage``, with its key when one could be read."""
+    key = row.record.get("source_key")
+    return Quarantined(
+        str(row.id),
+        row.cursor_ts,
+        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
+        stage,
+        reason,
+    )

@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, tzinfo
-from decimal import Decimal
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -35,6 +34,7 @@ from feedsvc.config import SourceColumns
 from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
+from feedsvc.source.values import row_record
 
 FIELDS = (
     "source_key",
@@ -51,7 +51,6 @@ FIELDS = (
 )
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 REQUIRED = frozenset({"source_key", "url", "title", "published_at"})
-_TEXT_FIELDS = frozenset(FIELDS) - {"tags", "published_at", "updated_at"}
 
 
 class SourceError(Exception):
@@ -68,6 +67,9 @@ class SourceRow:
     cursor_ts: datetime  # the same moment, aware UTC, for our own bookkeeping
     id: Any
     record: dict[str, Any]  # SPEC §3 field names → raw values, for parse_article
+    #: Why the row cannot be taken as read (e.g. a field that is not valid UTF-8), or None.
+    #: Ingest quarantines such a row (stage ``read``) instead of altering its text.
+    problem: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,17 +161,6 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
     return _Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping)
 
 
-def _clean(field: str, value: Any) -> Any:
-    """Driver values → what :func:`parse_article` takes (CMS ids are ints, MySQL may say bytes)."""
-    if isinstance(value, bytes | bytearray):
-        value = bytes(value).decode("utf-8", "replace")
-    if field in _TEXT_FIELDS and isinstance(value, int | Decimal):
-        return str(value)
-    if field in ("published_at", "updated_at") and type(value) is date:
-        return datetime(value.year, value.month, value.day)
-    return value
-
-
 class SqlSource:
     """Keyset reads on ``(cursor column, id)``; only ever SELECTs."""
 
@@ -222,8 +213,8 @@ class SqlSource:
         codec = self.codec
         out = []
         for m in result:
-            record = {k[2:]: _clean(k[2:], v) for k, v in m.items() if k.startswith("f_")}
-            out.append(SourceRow(m["c_ts"], codec.position(m["c_ts"]), m["c_id"], record))
+            record, problem = row_record(m)
+            out.append(SourceRow(m["c_ts"], codec.position(m["c_ts"]), m["c_id"], record, problem))
         return out
 
     def native_id(self, value: str) -> Any:
