@@ -8,6 +8,13 @@ as ``feedsvc import`` of the same file, on SQLite and PostgreSQL, side by side w
 transaction during the sync (issue 17 §2).
 
     python bench/ingest.py [--big 1000000] [--count 20000] [--pg URL] [--only idle|throughput]
+                           [--baseline /path/to/other/checkout]
+
+Throughput is reported as wall time and as CPU time of this process (all its threads:
+``time.process_time``), which a shared machine's load distorts less; on PostgreSQL the server's
+own CPU is not in the CPU figure (for import and ingest alike). ``--baseline`` runs the same
+throughput measurements with another checkout's ``feedsvc`` (e.g. main before a change, from
+``git archive``) in a child process, alternating with this one, so both are measured in one run.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -128,18 +136,30 @@ def articles_file(path: Path, count: int) -> None:
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
 
 
-def import_file(db: Database, path: Path) -> float:
-    """``feedsvc import FILE``'s work in-process (read, validate, upsert); seconds."""
-    t0 = time.perf_counter()
+Clock = tuple[float, float]  # (wall, CPU of this process) seconds
+
+
+def clock() -> Clock:
+    return time.perf_counter(), time.process_time()
+
+
+def since(start: Clock) -> Clock:
+    wall, cpu = clock()
+    return wall - start[0], cpu - start[1]
+
+
+def import_file(db: Database, path: Path) -> Clock:
+    """``feedsvc import FILE``'s work in-process (read, validate, upsert); (wall, CPU) s."""
+    t0 = clock()
     with path.open(encoding="utf-8") as fh:
         report = import_articles(db, read_jsonl(fh), now=lambda: datetime.now(UTC))
     assert not report.rejected, report.rejected[:3]
-    return time.perf_counter() - t0
+    return since(t0)
 
 
-def first_sync(db: TimedDatabase, topics: dict[str, str], batch_size: int) -> float:
+def first_sync(db: TimedDatabase, topics: dict[str, str], batch_size: int) -> Clock:
     """Ingest everything in the built-in table from an empty cursor, as the service does (the
-    outbox hook included); seconds."""
+    outbox hook included); (wall, CPU) seconds."""
     now = datetime.now(UTC)
     with db.write() as conn:
         for slug, query in topics.items():
@@ -157,16 +177,17 @@ def first_sync(db: TimedDatabase, topics: dict[str, str], batch_size: int) -> fl
     with db.read() as conn:
         ing.index.refresh(conn)  # the matcher build is start-up work, not ingest
     db.longest = 0.0
-    t0 = time.perf_counter()
+    t0 = clock()
     result = ing.tick()
-    elapsed = time.perf_counter() - t0
+    elapsed = since(t0)
     assert result.error is None and result.rejected == 0, (result.error, result.rejected)
     return elapsed
 
 
-def floor(db: Database, path: Path) -> float:
+def floor(db: Database, path: Path) -> Clock:
     """A bare ``executemany`` of the rows ingest writes into ``articles`` (search text computed
-    beforehand): what the state DB itself costs; seconds."""
+    beforehand), plus, on SQLite, their search index rows (written by ingest since migration
+    0010; before it, by the insert trigger): what the state DB itself costs; (wall, CPU) s."""
     index = TopicIndex()
     with path.open(encoding="utf-8") as fh:
         items = [a for _, a in read_jsonl(fh) if isinstance(a, Article)]
@@ -193,11 +214,27 @@ def floor(db: Database, path: Path) -> float:
         }
         for i, a in enumerate(items)
     ]
-    t0 = time.perf_counter()
+    t0 = clock()
     for start in range(0, len(rows), 500):
         with db.write() as conn:
             conn.execute(insert(articles), rows[start : start + 500])
-    return time.perf_counter() - t0
+            if db.dialect == "sqlite" and not _fts_trigger(conn):
+                conn.execute(
+                    text(
+                        "INSERT INTO articles_search(rowid, search_text) SELECT id, search_text "
+                        "FROM articles WHERE id > (SELECT coalesce(max(rowid), 0) "
+                        "FROM articles_search)"
+                    )
+                )
+    return since(t0)
+
+
+def _fts_trigger(conn: Connection) -> bool:
+    """Whether this schema still indexes by trigger (a baseline before migration 0010)."""
+    found = conn.execute(
+        text("SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'articles_search_ai'")
+    ).first()
+    return found is not None
 
 
 @contextmanager
@@ -224,30 +261,51 @@ def state_db(kind: str, tmp: Path, name: str, pg: str) -> Iterator[TimedDatabase
         admin.dispose()
 
 
-def throughput(kind: str, count: int, tmp: Path, pg: str) -> None:
+Figures = list[tuple[str, float, float, str]]  # label, wall s, CPU s, note
+
+
+def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
     path = tmp / "articles.jsonl"
     if not path.exists():
         articles_file(path, count)
     gen = Generator(seed=3)
-    figures: list[tuple[str, float, str]] = []
+    figures: Figures = []
     with state_db(kind, tmp, "floor", pg) as db:
-        figures.append(("bare executemany into articles (floor)", floor(db, path), ""))
+        figures.append(("bare executemany into articles (floor)", *floor(db, path), ""))
     with state_db(kind, tmp, "import", pg) as db:
-        figures.append(("feedsvc import (read, validate, upsert)", import_file(db, path), ""))
+        figures.append(("feedsvc import (read, validate, upsert)", *import_file(db, path), ""))
     for n in (100, 5000):
         topics = gen.topics(n)
         with state_db(kind, tmp, f"ingest{n}", pg) as db:
             import_file(db, path)
-            seconds = first_sync(db, topics, batch_size=500)
+            wall, cpu = first_sync(db, topics, batch_size=500)
             lock = f"longest write transaction {db.longest * 1000:.0f} ms"
-            figures.append((f"ingest, first sync, {n:,} topics", seconds, lock))
-    base = figures[1][1]
-    print(f"throughput, {kind}, {count:,} articles of ~2 KB:")
-    for label, seconds, extra in figures:
+            figures.append((f"ingest, first sync, {n:,} topics", wall, cpu, lock))
+    return figures
+
+
+def report(title: str, count: int, figures: Figures) -> None:
+    base_wall, base_cpu = figures[1][1], figures[1][2]
+    print(f"{title}, {count:,} articles of ~2 KB (x import: same code, same run):")
+    print(f"  {'':<42} {'wall art/s':>10} {'x import':>8} {'CPU art/s':>10} {'x import':>8}")
+    for label, wall, cpu, extra in figures:
         print(
-            f"  {label:<42} {count / seconds:>8,.0f} articles/s   "
-            f"({base / seconds:4.2f}x import) {extra}"
+            f"  {label:<42} {count / wall:>10,.0f} {base_wall / wall:>8.2f} "
+            f"{count / cpu:>10,.0f} {base_cpu / cpu:>8.2f}  {extra}"
         )
+
+
+def baseline_throughput(checkout: Path, kind: str, count: int, pg: str) -> Figures:
+    """The same measurements with ``checkout``'s feedsvc (this script, its code first on the
+    path), in a child process."""
+    env = {**os.environ, "PYTHONPATH": str(checkout.resolve())}
+    argv = [sys.executable, __file__, "--child", kind, "--count", str(count), "--pg", pg]
+    done = subprocess.run(argv, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"baseline failed: {done.stderr[-2000:]}")
+    loaded = json.loads(done.stdout.strip().splitlines()[-1])
+    assert str(checkout.resolve()) in loaded["code"], loaded["code"]
+    return [tuple(f) for f in loaded["figures"]]  # type: ignore[misc]
 
 
 def main() -> None:
@@ -257,7 +315,17 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000, help="articles for throughput")
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL URL ('' to skip)")
     parser.add_argument("--only", choices=("idle", "throughput"))
+    parser.add_argument("--baseline", type=Path, default=None,
+                        help="another checkout whose throughput to measure alongside")
+    parser.add_argument("--child", choices=("sqlite", "postgresql"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:  # a --baseline run: figures as JSON
+        import feedsvc
+
+        with tempfile.TemporaryDirectory() as tmp:
+            figures = throughput(args.child, args.count, Path(tmp), args.pg)
+        print(json.dumps({"code": feedsvc.__file__, "figures": figures}))
+        return
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
     with tempfile.TemporaryDirectory() as tmp:
         if args.only != "throughput":
@@ -274,7 +342,11 @@ def main() -> None:
             print(f"idle tick ratio {args.big:,} / {args.small:,} rows: {ratio:.2f}x (goal <= 2x)")
         if args.only != "idle":
             for kind in ("sqlite", "postgresql") if args.pg else ("sqlite",):
-                throughput(kind, args.count, Path(tmp), args.pg)
+                if args.baseline is not None:
+                    old = baseline_throughput(args.baseline, kind, args.count, args.pg)
+                    report(f"baseline {args.baseline}: {kind}", args.count, old)
+                figures = throughput(kind, args.count, Path(tmp), args.pg)
+                report(f"this checkout: {kind}", args.count, figures)
         print(f"load average at the end {os.getloadavg()[0]:.2f}")
 
 

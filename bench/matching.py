@@ -32,7 +32,8 @@ import tracemalloc
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+# appended, not first: a PYTHONPATH naming another checkout (bench/ingest.py --baseline) wins
+sys.path.append(str(Path(__file__).resolve().parents[1]))
 
 from feedsvc.matching import (
     Document,

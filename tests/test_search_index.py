@@ -10,8 +10,8 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import article
-from sqlalchemy import delete, select, update
+from factories import article, builtin_ingestor
+from sqlalchemy import delete, func, select, text, update
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
@@ -27,6 +27,7 @@ from feedsvc.matching import (
 from feedsvc.operations import backfill_topic
 from feedsvc.preview import preview
 from feedsvc.store.articles import SourcePosition, candidate_ids, insert_articles
+from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 T0 = datetime(2020, 1, 1, tzinfo=UTC)
@@ -242,3 +243,92 @@ def test_abbreviations_are_found_however_they_are_written(db: Database) -> None:
     assert preview(db, '"TP HCM hôm"').count == 0  # … the re-check keeps the sentence end
     for query, key in (('"TP. Hải Phòng"', "TEST-00005"), ('"Q. 1"', "TEST-00006")):
         assert [s.stored.article.source_key for s in preview(db, query).samples] == [key]
+
+
+def _fts_consistent(db: Database) -> None:
+    """SQLite: FTS5's own check that the index holds exactly the content rows' tokens (an
+    article indexed twice, or not at all, fails it). PostgreSQL's GIN index cannot drift."""
+    if db.dialect == "sqlite":
+        with db.write() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO articles_search(articles_search, rank) "
+                    "VALUES ('integrity-check', 1)"
+                )
+            )
+
+
+def test_a_batch_is_indexed_once_per_article(db: Database) -> None:
+    """Issue 17 §2: the index is written per batch by ``insert_articles`` (no per-row trigger
+    since migration 0010). Every article of a batch is found, by its exact and folded keys,
+    and nothing is indexed twice."""
+    places = ["Kiến Thụy", "Đồ Sơn", "Lê Chân", "Tân Trào", "Cát Bà"]
+    batch = [
+        article(n, title=f"Tin {places[n % 5]} số {n}", summary="", body=f"<p>mục {n}</p>", tags=())
+        for n in range(1, 301)
+    ]
+    ids = store(db, *batch[:200])
+    ids += store(db, *batch[200:])
+    ids += store(db, article(999, title="Một bài Cát Bà", summary="", body="", tags=()))
+    _fts_consistent(db)
+    for i, place in enumerate(places):
+        expected = sorted(ids[n - 1] for n in range(1, 301) if n % 5 == i)
+        assert sorted(ids_for(db, f'"{place}"') or []) == expected + ([ids[-1]] if i == 4 else [])
+    assert sorted(ids_for(db, "~cat AND ~ba") or []) == sorted([*ids[3:300:5], ids[-1]])
+    with db.read() as conn:
+        total = conn.execute(select(func.count()).select_from(articles)).scalar_one()
+        assert total == 301
+
+
+def test_ingest_indexes_every_article_it_stores(db: Database) -> None:
+    """The ingest path (batches of the source, new and edited articles) keeps the index whole."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        upsert_source_articles(
+            conn,
+            [
+                article(n, title=f"Mưa ở Đồ Sơn {n}" if n % 2 else f"Nắng ở Cát Bà {n}")
+                for n in range(1, 41)
+            ],
+            now - timedelta(minutes=5),
+        )
+    ing = builtin_ingestor(db, batch_size=7)
+    assert ing.tick().stored == 40
+    edited = article(2, title="Mưa ở Đồ Sơn, sửa lại", updated_at=now - timedelta(minutes=1))
+    with db.write() as conn:
+        upsert_source_articles(conn, [edited], now - timedelta(minutes=1))
+    assert [c.is_new for c in ing.tick().changes] == [False]
+    _fts_consistent(db)
+    assert len(ids_for(db, '"Đồ Sơn"') or []) == 21
+    assert len(ids_for(db, '"Cát Bà"') or []) == 19
+
+
+def test_upgrade_to_0010_keeps_the_index_of_stored_articles(db_url: str) -> None:
+    """A state DB indexed by 0002's insert trigger: after 0010 its articles are still found,
+    new ones are indexed once (the trigger is gone, the batch write took over)."""
+    from feedsvc.db import upgrade
+
+    db = Database(db_url)
+    upgrade(db, "0009")
+    old = article(1, title="Lễ hội Đồ Sơn", summary="", body="", tags=())
+    with db.write() as conn:  # as 0007's code stored it: a plain insert, indexed by the trigger
+        conn.execute(
+            articles.insert().values(
+                source_key=old.source_key,
+                version=old.version,
+                url=old.url,
+                title=old.title,
+                tags=[],
+                published_at=old.published_at,
+                search_text=search_keys(document_from_article(old)),
+                source_cursor=old.published_at,
+                first_seen_at=old.published_at,
+                last_changed_at=old.published_at,
+            )
+        )
+    upgrade(db)
+    [new] = store(db, article(2, title="Đua thuyền Đồ Sơn", summary="", body="", tags=()))
+    _fts_consistent(db)
+    found = ids_for(db, '"Đồ Sơn"') or []
+    assert len(found) == 2 and found[0] == new
+    db.dispose()

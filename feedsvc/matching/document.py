@@ -95,10 +95,8 @@ def search_keys(d: Document) -> str:
 
     Re-check every FTS hit with the matcher: the keys lose order and sentence boundaries.
     """
-    seen: dict[str, None] = {}
-    for f in d.fields:
-        for stream in (f.exact, f.folded):
-            for key in stream.split():
-                if key != "|":
-                    seen[key] = None
+    # one split of all streams and a dict for first-seen order: C loops, not a Python one per
+    # key (this ran ~130 µs per article in ingest, more than the matching at 100 topics)
+    seen = dict.fromkeys(" ".join([s for f in d.fields for s in (f.exact, f.folded)]).split())
+    seen.pop("|", None)
     return " ".join(seen)

@@ -12,6 +12,9 @@ from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, u
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles
 
+#: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002).
+FTS_TABLE = "articles_search"
+
 
 @dataclass(frozen=True, slots=True)
 class StoredArticle:
@@ -116,6 +119,10 @@ def insert_articles(
     The ids are looked up by key afterwards rather than with ``RETURNING``: SQLite cannot
     promise ``RETURNING`` order for a multi-row insert, so SQLAlchemy falls back to one
     statement per row there, which cost more than the insert itself.
+
+    This is the only code that inserts into ``articles``, so on SQLite it also writes the rows'
+    archive search index entries, one statement for the batch (migration 0010 dropped the
+    per-row trigger, whose cost was ~3.5x this). PostgreSQL's GIN index maintains itself.
     """
     if not rows:
         return []
@@ -131,7 +138,13 @@ def insert_articles(
             )
         ).tuples()
     }
-    return [ids[key] for key in keys]
+    new_ids = [ids[key] for key in keys]
+    if conn.dialect.name == "sqlite":
+        conn.execute(
+            text(f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (:id, :search_text)"),
+            [{"id": id_, "search_text": t} for id_, (_, t, _) in zip(new_ids, rows, strict=True)],
+        )
+    return new_ids
 
 
 _UPDATED = (
