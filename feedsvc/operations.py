@@ -24,6 +24,7 @@ from feedsvc.matching import (
     TopicMatcher,
     candidate_key_sets,
     document_from_article,
+    parse_chat_query,
     parse_query,
 )
 from feedsvc.store import deliveries as delivery_store
@@ -318,7 +319,7 @@ def add_subscription(
         else:
             known = {t.slug: t.query for t in topic_store.list_topics(conn, enabled_only=True)}
             try:
-                parse_query(query or "", known.get)
+                parse_chat_query(query or "", known.get)
             except QueryError as exc:
                 raise query_invalid(exc) from None
         chat = sub_store.get_chat(conn, chat_id)

@@ -3,6 +3,10 @@
 Runs as an ingest transaction hook, so an article, its matches and its deliveries commit or roll
 back together: a crash can never leave an article "seen" without its alerts queued. The
 unique (chat, article) constraint makes re-scans and overlapping ticks harmless.
+
+Chats' own queries are compiled by :class:`~feedsvc.chat_queries.ChatQueryIndex`, refreshed in
+:meth:`Outbox.prepare` before the write transaction (ingest calls it); inside the transaction
+the outbox only matches and reads which matched subscriptions are still live.
 """
 
 from __future__ import annotations
@@ -13,43 +17,47 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from feedsvc.chat_queries import ChatQueryIndex
+from feedsvc.db import Database
 from feedsvc.ingest import Change
-from feedsvc.matching import TopicMatcher, document_from_article
+from feedsvc.matching import document_from_article
 from feedsvc.store import deliveries
-from feedsvc.store.subscriptions import (
-    live_query_subscriptions,
-    live_topic_subscribers,
-    subscriptions_version,
-)
+from feedsvc.store.subscriptions import live_query_targets, live_topic_subscribers
 from feedsvc.store.topics import list_topics
 
 log = logging.getLogger(__name__)
 
 
 class Outbox:
-    def __init__(self, max_age: timedelta) -> None:
+    def __init__(self, max_age: timedelta, queries: ChatQueryIndex | None = None) -> None:
         self.max_age = max_age
-        self._version: tuple[object, ...] | None = None
-        self._queries: TopicMatcher | None = None
-        self._query_chats: dict[str, tuple[int, str]] = {}
+        self.queries = queries if queries is not None else ChatQueryIndex()
 
-    def _own_queries(self, conn: Connection) -> TopicMatcher | None:
-        """Chats' own queries compiled into one matcher (rebuilt when subscriptions change)."""
-        version = subscriptions_version(conn)
-        if version != self._version:
-            subs = live_query_subscriptions(conn)
-            self._query_chats = {f"q{sid}": (chat, query) for sid, chat, query in subs}
-            known = {t.slug: t.query for t in list_topics(conn)}
-            self._queries = (
-                TopicMatcher.build(
-                    {key: query for key, (_chat, query) in self._query_chats.items()},
-                    refs=known,
-                )
-                if subs
-                else None
-            )
-            self._version = version
-        return self._queries
+    def prepare(self, db: Database) -> None:
+        """Before the write transaction: bring the chat-query index up to date (compiles)."""
+        self.queries.refresh(db)
+
+    def _own_queries(
+        self, conn: Connection, fresh: Sequence[Change]
+    ) -> dict[int, list[tuple[int, str]]]:
+        """``article id → [(chat_id, query)]`` of live own-query subscriptions that match."""
+        if not len(self.queries):
+            return {}
+        matched = {
+            c.article_id: self.queries.match(document_from_article(c.article)) for c in fresh
+        }
+        live = live_query_targets(conn, {sid for hits in matched.values() for sid in hits})
+        out: dict[int, list[tuple[int, str]]] = {}
+        for article_id, hits in matched.items():
+            for sid in sorted(hits):
+                target = live.get(sid)
+                if target is None:
+                    continue  # removed, or its chat paused or disabled since
+                if target[1] != self.queries.text(sid):
+                    self.queries.invalidate()  # an id reused for another query: re-read all
+                    continue
+                out.setdefault(article_id, []).append(target)
+        return out
 
     def __call__(self, conn: Connection, changes: Sequence[Change], now: datetime) -> None:
         fresh = [c for c in changes if c.is_new and c.article.published_at >= now - self.max_age]
@@ -61,17 +69,15 @@ class Outbox:
             conn, set().union(*(c.topic_ids for c in fresh))
         ):
             by_topic.setdefault(topic_id, []).append(chat_id)
-        own = self._own_queries(conn)
+        own = self._own_queries(conn, fresh)
         rows = []
         for change in fresh:
             labels: dict[int, list[str]] = {}
             for topic_id in sorted(change.topic_ids):
                 for chat_id in by_topic.get(topic_id, []):
                     labels.setdefault(chat_id, []).append(titles.get(topic_id, "?"))
-            if own is not None:
-                for key in own.match(document_from_article(change.article)):
-                    chat_id, query = self._query_chats[key]
-                    labels.setdefault(chat_id, []).append(query)
+            for chat_id, query in own.get(change.article_id, ()):
+                labels.setdefault(chat_id, []).append(query)
             rows += [
                 {
                     "chat_id": chat_id,

@@ -12,17 +12,16 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import topics as topics_table
 from feedsvc.matching import (
     QueryError,
     TopicMatcher,
     document_from_article,
     search_keys,
 )
-from feedsvc.store.topics import Topic, list_topics
+from feedsvc.store.topics import Topic, list_topics, topics_version
 
 log = logging.getLogger(__name__)
 
@@ -45,16 +44,9 @@ class TopicIndex:
         self._lock = threading.Lock()
         self._compiled: _Compiled | None = None
 
-    @staticmethod
-    def _version(conn: Connection) -> tuple[object, ...]:
-        row = conn.execute(
-            select(func.count(), func.max(topics_table.c.updated_at)).select_from(topics_table)
-        ).one()
-        return tuple(row)
-
     def refresh(self, conn: Connection) -> None:
         """Rebuild if the topics table changed since the last build (one cheap query if not)."""
-        version = self._version(conn)
+        version = topics_version(conn)
         if self._compiled is not None and self._compiled.version == version:
             return
         every = list_topics(conn)

@@ -80,3 +80,13 @@ def test_the_cli_offers_exactly_the_chat_types_operations_accept() -> None:
     from feedsvc.cli import subs as cli_subs
 
     assert cli_subs.CHAT_TYPES == operations.CHAT_TYPES
+
+
+def test_a_query_expanding_past_the_cap_is_refused(run: Run) -> None:
+    for k in range(3):
+        aliases = " OR ".join(f'"xã {k} {n}"' for n in range(1, 91))
+        assert run("topics", "add", f"xa{k}", "--title", "Xã", "--query", aliases).exit_code == 0
+    result = run("subs", "add", "42", "--type", "private", "--query", "@xa0 @xa1 @xa2")
+    assert result.exit_code == 2
+    assert "expands to 270 terms" in result.output and "at most 200" in result.output
+    assert run("subs", "list").output == ""

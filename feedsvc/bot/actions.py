@@ -17,7 +17,7 @@ from sqlalchemy import Connection
 
 from feedsvc.bot import texts
 from feedsvc.db import Database
-from feedsvc.matching import QueryError, parse_query
+from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.deliveries import migrate_chat
 from feedsvc.store.topics import Topic, get_topic, list_topics
@@ -96,7 +96,7 @@ def subscribe(db: Database, target: Target, arg: str) -> str:
         if topic is None:
             known = {t.slug: t.query for t in list_topics(conn, enabled_only=True)}
             try:
-                parse_query(arg, known.get)
+                parse_chat_query(arg, known.get)
             except QueryError as exc:
                 return texts.invalid_query(arg, exc)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)

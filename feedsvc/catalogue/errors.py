@@ -108,6 +108,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "more than {limit} terms after expanding @references",
     ),
     "query.too_many_expanded.hint": ("tách chủ đề", "split the topic"),
+    "query.chat_query_too_big": (
+        "truy vấn mở rộng thành {terms} từ cùng các tham chiếu @ (tối đa {limit} từ)",
+        "the query expands to {terms} terms with its @references (at most {limit})",
+    ),
+    "query.chat_query_too_big.hint": (
+        "đăng ký thẳng chủ đề đó, hoặc dùng ít tham chiếu @ hơn",
+        "subscribe to the topic itself, or use fewer or smaller @references",
+    ),
     "query.no_positive_term": (
         "truy vấn không có từ nào bắt buộc phải có: nó sẽ khớp cả những bài không chứa từ nào",
         "the query has no positive term: it would match articles containing none of its words",

@@ -41,6 +41,7 @@ from feedsvc.ingest.model import (
     AfterCommit,
     Change,
     IngestHealth,
+    Prepares,
     TickResult,
     TransactionHook,
 )
@@ -282,6 +283,9 @@ class Ingestor:
         and the rows it still refuses are quarantined."""
         result.read += prepared.rows
         items, skipped = prepared.items, prepared.skipped
+        for hook in self.hooks:  # their slow part (e.g. compiling chats' queries): no lock held
+            if isinstance(hook, Prepares):
+                hook.prepare(self.db)
         try:
             changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
         except Exception as exc:

@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
 from feedsvc.store.quarantine import Quarantined
+
+if TYPE_CHECKING:
+    from feedsvc.db import Database
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,6 +35,14 @@ class TransactionHook(Protocol):
     """Runs inside the ingest transaction (e.g. the outbox): commits or rolls back with it."""
 
     def __call__(self, conn: Connection, changes: Sequence[Change], now: datetime) -> None: ...
+
+
+@runtime_checkable
+class Prepares(Protocol):
+    """A transaction hook with work to do *before* each write transaction, outside it (e.g. the
+    outbox compiling chats' queries): whatever is slow must not hold the write lock."""
+
+    def prepare(self, db: Database) -> None: ...
 
 
 AfterCommit = Callable[[Sequence[Change]], None]

@@ -11,7 +11,7 @@ from .document import Document, Field, document_from_article, document_from_text
 from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
-from .parser import parse_query
+from .parser import parse_chat_query, parse_query
 from .query import FIELDS, Query, QueryError, Term
 
 __all__ = [
@@ -30,6 +30,7 @@ __all__ = [
     "explain",
     "match_document",
     "normalize_query_terms",
+    "parse_chat_query",
     "parse_query",
     "query_digest",
     "search_keys",

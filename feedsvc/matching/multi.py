@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import ahocorasick
 
@@ -38,6 +38,13 @@ class _Topic:
     check: Check
     positives: tuple[tuple[int, int, str], ...]  # (needle id, field mask, label)
     triggers: tuple[int, ...] | None  # needle ids; None: evaluate on every article
+
+
+class NeedleIds(Protocol):
+    """Gives each distinct ``(folded, needle)`` a small int (:class:`_Needles` here, the
+    reference-counted interner of :mod:`.queryset` there): checks index ``Found`` by it."""
+
+    def id(self, term: Term) -> int: ...
 
 
 class _Needles:
@@ -85,7 +92,7 @@ def triggers(node: Node) -> tuple[float, frozenset[Term]] | None:
     return sum(t[0] for t in sets), frozenset().union(*(t[1] for t in sets))
 
 
-def _compile(node: Node, needles: _Needles) -> Check:
+def _compile(node: Node, needles: NeedleIds) -> Check:
     """Turn an AST into a closure over the ``found`` table.
 
     An OR of terms (place-name alias lists, the common case) becomes one flat loop over

@@ -8,6 +8,7 @@ from .normalize import normalize_query_terms
 from .query import (
     DEFAULT_MASK,
     FIELDS,
+    MAX_CHAT_QUERY_TERMS,
     MAX_EXPANDED_TERMS,
     MAX_NESTING,
     MAX_QUERY_CHARS,
@@ -270,6 +271,25 @@ def _flatten(kind: type[And] | type[Or], nodes: list[Node]) -> Node:
 def parse_query(text: str, resolve: Resolver | None = None) -> Query:
     """Parse ``text``; ``resolve(slug)`` gives another topic's query text (None: unknown)."""
     return parse_topic(text, resolve, None)
+
+
+def parse_chat_query(text: str, resolve: Resolver | None = None) -> Query:
+    """A chat's own query: :func:`parse_query` plus the cap on its terms after ``@slug``
+    expansion (:data:`MAX_CHAT_QUERY_TERMS`). Every path that stores one (bot, API, CLI) parses
+    it here; raises :class:`QueryError` code ``chat_query_too_big`` (params ``terms``, ``limit``).
+    """
+    query = parse_query(text, resolve)
+    terms = sum(1 for _ in query.terms())
+    if terms > MAX_CHAT_QUERY_TERMS:
+        raise QueryError(
+            f"the query expands to {terms} terms with its @references "
+            f"(a chat's query may have at most {MAX_CHAT_QUERY_TERMS})",
+            None,
+            "subscribe to the topic itself, or use fewer or smaller @references",
+            code="chat_query_too_big",
+            params={"terms": terms, "limit": MAX_CHAT_QUERY_TERMS},
+        )
+    return query
 
 
 def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:

@@ -24,6 +24,9 @@ MAX_TERMS = 100
 MAX_NESTING = 20
 MAX_REF_DEPTH = 10
 MAX_EXPANDED_TERMS = 1000
+#: A chat's own query (``/sub <query>``, API, CLI): terms after ``@slug`` expansion. Anyone may
+#: subscribe one, so it is capped well below a topic's: 50 subscriptions × 200 terms per chat.
+MAX_CHAT_QUERY_TERMS = 200
 
 #: Field name → bit.  A term's ``mask`` says where it may match.
 FIELDS = {"title": 1, "body": 2, "tag": 4, "section": 8, "author": 16}

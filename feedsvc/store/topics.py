@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from feedsvc.db.schema import article_topics, topics
 from feedsvc.store.upsert import insert_missing
@@ -44,6 +44,14 @@ def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:
     if enabled_only:
         stmt = stmt.where(topics.c.enabled.is_(True))
     return [_topic(row._mapping) for row in conn.execute(stmt)]
+
+
+def topics_version(conn: Connection) -> tuple[object, ...]:
+    """Changes whenever a topic is added, removed or saved (count, latest ``updated_at``)."""
+    row = conn.execute(
+        select(func.count(), func.max(topics.c.updated_at)).select_from(topics)
+    ).one()
+    return tuple(row)
 
 
 def get_topic(conn: Connection, slug: str) -> Topic | None:
