@@ -6,13 +6,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import socket
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from fakebot import FakeBotAPI
-from sqlalchemy import update
+from sqlalchemy import create_engine, event, text, update
+from sqlalchemy.engine import make_url
 from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
 
 from feedsvc.bot import LEASE_NAME, BotService
@@ -171,3 +175,104 @@ async def test_token_never_reaches_logs(
     assert "getUpdates" in caplog.text  # DEBUG records were captured...
     secret = fake.token.split(":")[1]
     assert fake.token not in caplog.text and secret not in caplog.text  # ...without the token
+
+
+# --- a state DB that cannot renew the lease for a while (#12 §2) ---------------------------------
+def bounded_lock_wait(db: Database, seconds: float) -> None:
+    """The bot's DB gives up a lock wait after ``seconds`` (SQLite busy timeout; PostgreSQL
+    lock_timeout), as production does after 10 s: a renewal then *fails*, it does not hang."""
+
+    @event.listens_for(db.engine, "connect")
+    def _bound(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        if db.dialect == "sqlite":
+            cur.execute(f"PRAGMA busy_timeout={int(seconds * 1000)}")
+        else:
+            cur.execute(f"SET lock_timeout = {int(seconds * 1000)}")
+        cur.close()
+        if db.dialect != "sqlite":
+            dbapi_conn.commit()
+
+    db.engine.dispose()  # pooled connections were set up without it
+
+
+@contextmanager
+def lease_table_locked(db: Database) -> Iterator[None]:
+    """Another session holds the lock the renewal needs: SQLite's write lock (what a long
+    ingest transaction held), PostgreSQL's lock on the leases table."""
+    if db.dialect == "sqlite":
+        path = make_url(db.url).database
+        assert path is not None
+        holder = sqlite3.connect(path, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        return
+    engine = create_engine(db.url)
+    with engine.connect() as conn:
+        conn.execute(text("LOCK TABLE leases IN ACCESS EXCLUSIVE MODE"))
+        try:
+            yield
+        finally:
+            conn.rollback()
+    engine.dispose()
+
+
+async def test_a_failed_renewal_is_not_a_lost_lease(
+    db: Database, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Renewal every 2 s, lock waits give up after 2.6 s, lease 6 s, the lock held 5 s from
+    just after a renewal: the renewal due at +2 fails at +4.6 and the retry at ~+5 gets
+    through, inside the lease. The bot polls throughout and answers commands meanwhile (it
+    used to stop at the first failed renewal that ended ``lease - renew`` after the last one,
+    logging that another replica had taken the lease)."""
+    caplog.set_level(logging.INFO, logger="feedsvc.bot")
+    bounded_lock_wait(db, 2.6)
+    bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=6, renew_seconds=2)
+    await bot.start()
+    samples: list[bool] = []
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        checks = bot.lease_checks
+        await wait_until(lambda: bot.lease_checks > checks, timeout=5)  # just renewed
+        locked_at = time.monotonic()
+        with lease_table_locked(db):
+            assert "/sub" in await ask(fake, USER, "/help")  # still polling, still answering
+            while time.monotonic() - locked_at < 5.0:
+                samples.append(bot.polling)
+                await asyncio.sleep(0.02)
+        renewed = bot.lease_checks
+        await wait_until(lambda: bot.lease_checks > renewed + 1, timeout=10)
+        samples.append(bot.polling)
+        assert "/sub" in await ask(fake, USER, "/help")
+    finally:
+        await bot.stop()
+    assert samples and all(samples)  # polling never stopped
+    assert "could not renew the poller lease" in caplog.text  # though renewals did fail
+    assert bot.polling_lapses == 0
+    assert "another replica" not in caplog.text
+
+
+async def test_polling_stops_only_when_the_lease_expired_and_resumes(
+    db: Database, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Past its expiry an unrenewed lease could be anyone's: polling stops (saying why, not
+    "another replica"), and starts again as soon as a renewal gets through."""
+    caplog.set_level(logging.INFO, logger="feedsvc.bot")
+    bounded_lock_wait(db, 0.3)
+    bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5, renew_seconds=0.5)
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        with lease_table_locked(db):
+            await wait_until(lambda: not bot.polling, timeout=10)
+        await wait_until(lambda: bot.polling, timeout=10)
+        assert holder_of(db) == "a"
+        assert "/sub" in await ask(fake, USER, "/help")
+    finally:
+        await bot.stop()
+    assert bot.polling_lapses >= 1
+    assert "the poller lease expired" in caplog.text and "another replica" not in caplog.text

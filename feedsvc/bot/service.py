@@ -5,6 +5,12 @@ DB, so polling is guarded by the ``bot-poller`` lease (:mod:`feedsvc.store.lease
 renews it every ``renew_seconds``; a standby checks every ``standby_seconds`` and takes over once
 the lease has expired (``lease_seconds`` after the last renewal) or was released by a clean stop.
 
+A renewal that *fails* (a lock timeout, "database is locked", a dropped connection) is not a lost
+lease: nobody else could have taken it before it expires. The holder keeps polling, retries soon,
+and stops only when the lease it last renewed has expired by its own clock (counted from
+*before* that renewal was sent, so never later than the database's view) or when the database
+names another holder.
+
 Nothing here may take the service down: a dead network, a wrong token or a database hiccup is
 logged (token-free) and retried, while the web server and the dispatcher keep running.
 """
@@ -31,6 +37,7 @@ from feedsvc.bot import texts
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.db.errors import describe
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.store import leases
 
@@ -89,9 +96,11 @@ class BotService:
         self._app: BotApp | None = None
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
-        self._renewed_at = 0.0
+        self._valid_until = 0.0  # time.monotonic() at which the lease we hold expires
+        self._renew_failed = False  # the last renewal attempt could not reach a verdict
         self.polling = False
         self.lease_checks = 0  # lets tests wait for "the standby looked N times" without sleeps
+        self.polling_lapses = 0  # times polling stopped because the lease expired unrenewed
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -161,10 +170,18 @@ class BotService:
                 log.error("bot: lease loop error: %s", self._scrub(exc))
                 await self._stop_polling()
                 failures += 1
-            delay = self.renew_seconds if self.polling else (
-                self.standby_seconds * 2 ** min(failures, MAX_BACKOFF))  # fmt: skip
             with suppress(TimeoutError):
-                await asyncio.wait_for(self._stopping.wait(), delay)
+                await asyncio.wait_for(self._stopping.wait(), self._delay(failures))
+
+    def _delay(self, failures: int) -> float:
+        """Seconds to the next look: the renewal interval while polling, sooner after a failed
+        renewal (a quarter of the time the lease has left), backing off on a standby."""
+        if not self.polling:
+            return float(self.standby_seconds * 2 ** min(failures, MAX_BACKOFF))
+        if self._renew_failed:
+            left = self._valid_until - time.monotonic()
+            return max(0.05, min(self.renew_seconds, left / 4))
+        return self.renew_seconds
 
     async def _step(self, failures: int) -> int:
         """One look at the lease: start or stop polling accordingly; returns the failure count."""
@@ -175,23 +192,49 @@ class BotService:
             await asyncio.to_thread(self._release)  # let a healthier replica try
             return failures + 1
         if not held and self.polling:
-            log.warning("bot: the poller lease went to another replica; polling stopped")
+            log.warning("bot: the poller lease is held by another replica; polling stopped")
             await self._stop_polling()
         return failures
 
     async def _check_lease(self) -> bool:
-        """Acquire or renew. On a DB error keep polling only while the last renewal is valid."""
+        """Acquire or renew. True: ours (renewed, or unconfirmed but not yet expired); False:
+        another holder is recorded, or it expired before a renewal got through.
+
+        While polling, a renewal stuck on the database (a lock wait) is waited for only until
+        the lease expires: polling stops then, and starts again if the renewal succeeds later.
+        """
+        started = time.monotonic()
+        attempt = asyncio.ensure_future(asyncio.to_thread(self._acquire))
         try:
-            held = await asyncio.to_thread(self._acquire)
+            if self.polling and not await _done_by(attempt, self._valid_until - started):
+                self._expired("renewing it still waits on the state DB")
+                await self._stop_polling()
+            held = await attempt
         except Exception as exc:
-            log.warning("bot: lease check failed: %s", exc)
-            held = self.polling and time.monotonic() - self._renewed_at < (
-                self.lease.total_seconds() - self.renew_seconds)  # fmt: skip
-        else:
+            self._renew_failed = True
+            held = self.polling and time.monotonic() < self._valid_until
             if held:
-                self._renewed_at = time.monotonic()
+                left = self._valid_until - time.monotonic()
+                log.warning(
+                    "bot: could not renew the poller lease (%s); still ours for %.1f s, retrying",
+                    describe(exc),
+                    left,
+                )
+            elif self.polling:
+                self._expired(f"renewing it failed: {describe(exc)}")
+                await self._stop_polling()
+            else:
+                log.warning("bot: lease check failed: %s", describe(exc))
+        else:
+            self._renew_failed = False
+            if held:
+                self._valid_until = started + self.lease.total_seconds()
         self.lease_checks += 1
         return held
+
+    def _expired(self, why: str) -> None:
+        log.warning("bot: the poller lease expired (%s); polling stops until it is renewed", why)
+        self.polling_lapses += 1
 
     def _acquire(self) -> bool:
         with self.db.write() as conn:
@@ -249,3 +292,9 @@ class BotService:
 
     def _scrub(self, exc: BaseException) -> str:
         return scrub_token(f"{type(exc).__name__}: {exc}", self._token)
+
+
+async def _done_by(task: asyncio.Future[bool], seconds: float) -> bool:
+    """Whether ``task`` finished within ``seconds`` (it keeps running either way)."""
+    done, _ = await asyncio.wait({task}, timeout=max(0.0, seconds))
+    return bool(done)
