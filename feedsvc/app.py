@@ -358,10 +358,12 @@ def create_app(service: Service) -> FeedFastPath:
     """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
     from starlette.middleware import Middleware
 
+    from feedsvc.catalogue import Translator
     from feedsvc.web import routes
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.words import error_handlers
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -373,8 +375,14 @@ def create_app(service: Service) -> FeedFastPath:
 
     http = service.settings.http
     # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
-    limit = Middleware(BodyLimit, prefix="/admin")
-    app = Starlette(routes=routes(service), lifespan=lifespan, middleware=[limit])
+    too_large = Translator(service.settings.admin.language)("http.body_too_large")
+    limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
+    app = Starlette(
+        routes=routes(service),
+        lifespan=lifespan,
+        middleware=[limit],
+        exception_handlers=error_handlers(service),
+    )
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
         with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds

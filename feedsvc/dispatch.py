@@ -25,6 +25,7 @@ from sqlalchemy import Connection
 
 from feedsvc import metrics
 from feedsvc.articles import Article
+from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
@@ -270,7 +271,8 @@ class Dispatcher:
             log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
         elif kind.chat_level:
             q.mark_terminal(conn, d.id, owner, kind.value, text, now)
-            if q.chat_failed(conn, d.chat_id, text, self.disable_after, now):
+            reason = stored_reason(kind.value, text)  # worded when shown, in any language
+            if q.chat_failed(conn, d.chat_id, reason, self.disable_after, now):
                 log.warning("chat %s disabled: %s", d.chat_id, text)
         elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
             q.retry_later(conn, d.id, owner, now, text, plain_text=True)

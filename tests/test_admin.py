@@ -421,3 +421,26 @@ def test_admin_in_english(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         login(client)
         page = client.get("/admin/topics").text
         assert "New topic" in page and 'lang="en"' in page
+
+
+def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
+    served: tuple[TestClient, Service],
+) -> None:
+    """The stored reason is a code (+ the channel's technical words), never shown as a code."""
+    from feedsvc.catalogue.reasons import stored_reason
+
+    client, service = served
+    with service.db.write() as conn:
+        now = service.db.now()
+        sub_store.ensure_chat(conn, -300, "group", "Nhóm bị chặn", now)
+        sub_store.ensure_chat(conn, -301, "group", "Nhóm cũ", now)
+        sub_store.subscribe(conn, -300, topic_id=None, query='"an ninh"', now=now)
+        sub_store.subscribe(conn, -301, topic_id=None, query='"an ninh"', now=now)
+        sub_store.disable_chat(conn, -300, stored_reason("blocked", "Forbidden: bot was kicked"))
+        sub_store.disable_chat(conn, -301, "văn bản cũ, trước khi có mã")  # written before codes
+    login(client)
+    words = CATALOGUE["reason.blocked"][0]
+    for path in ("/admin/subscriptions", "/admin/status"):
+        page = client.get(path).text
+        assert f"{words} (Forbidden: bot was kicked)" in page, path
+        assert "blocked|" not in page and "văn bản cũ, trước khi có mã" in page, path

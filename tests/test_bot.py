@@ -18,6 +18,7 @@ from fakebot import FakeBotAPI
 from pydantic import SecretStr
 
 from feedsvc.bot import BotService, actions
+from feedsvc.catalogue import Translator
 from feedsvc.config import Settings, TelegramSettings
 from feedsvc.db import Database
 from feedsvc.store import subscriptions as subs
@@ -369,7 +370,12 @@ async def test_bot_removed_disables_and_readded_reenables(
     fake.member_update(USER, USER, "kicked", old_status="member")  # a user blocking the bot
     await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason, timeout=5)
     await fake.await_for(lambda: (r := chat_row(db, USER)) and r.disabled_reason, timeout=5)
-    assert (r := chat_row(db, USER)) is not None and r.disabled_reason == "bot bị chặn"
+    assert (r := chat_row(db, USER)) is not None and r.disabled_reason == "user_blocked"
+    g = chat_row(db, -5)
+    assert g is not None and g.disabled_reason == "removed|kicked"
+    assert Translator("vi").reason(r.disabled_reason) == "người dùng đã chặn bot"
+    removed = Translator("en").reason(g.disabled_reason)
+    assert removed == "the bot was removed from the group (kicked)"
     with db.read() as conn:
         assert subs.live_topic_subscribers(conn, {1, 2}) == []
     fake.member_update(-5, 7, "member", old_status="left")

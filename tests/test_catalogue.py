@@ -135,3 +135,24 @@ def test_times_are_local_with_their_offset_and_durations_in_words() -> None:
 
 def test_an_unknown_key_is_visible_not_fatal() -> None:
     assert Translator("vi")("no.such.key") == "⟦no.such.key⟧"
+
+
+def test_chat_switch_off_reasons_are_codes_worded_in_each_language() -> None:
+    from feedsvc.catalogue.reasons import CODES, split_reason, stored_reason
+
+    assert stored_reason("blocked", "Forbidden:  bot\nwas blocked") == (
+        "blocked|Forbidden: bot was blocked"
+    )
+    assert stored_reason("user_blocked") == "user_blocked"
+    assert len(stored_reason("chat_not_found", "x" * 900)) == 500
+    with pytest.raises(ValueError):
+        stored_reason("bot bị chặn")
+    assert split_reason("removed|kicked") == ("removed", "kicked")
+    assert split_reason("Forbidden: bot was blocked") == (None, "Forbidden: bot was blocked")
+    assert split_reason("blocked-ish|x") == (None, "blocked-ish|x")
+    for code in CODES:
+        vi, en = Translator("vi").reason(code), Translator("en").reason(code)
+        assert vi and en and vi != en and "⟦" not in vi + en
+    assert Translator("en").reason("removed|left") == "the bot was removed from the group (left)"
+    assert Translator("vi").reason("bot bị chặn") == "bot bị chặn"  # stored before codes
+    assert Translator("vi").reason(None) == ""

@@ -140,4 +140,4 @@ def test_admin_api_and_health_pass_through_uncached(stack: tuple[str, str]) -> N
     assert httpx.get(proxy + "/api/topics").status_code in (401, 503)  # feedsvc's own answer
     assert "feedsvc_ingest_ticks_total" in httpx.get(proxy + "/metrics").text  # allowed locally
     unknown = httpx.get(proxy + "/feeds/khong-co.rss")
-    assert unknown.status_code == 404 and unknown.text.startswith("No such topic")
+    assert unknown.status_code == 404 and unknown.text.startswith("Không có chủ đề")

@@ -19,6 +19,7 @@ import pytest
 from sqlalchemy.pool import NullPool
 
 from feedsvc.app import Roles, Service, create_app
+from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.store import cursors
@@ -26,6 +27,7 @@ from feedsvc.web import health
 
 TOKEN = "readyz-admin-token-0123456789"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+SERVING_YES = CATALOGUE["ready.serving_yes"][0]
 
 
 def make_service(db_url: str, **source: Any) -> Service:
@@ -65,9 +67,11 @@ async def test_public_answer_is_only_ready_details_need_the_token(
     client: httpx.AsyncClient,
 ) -> None:
     public = await client.get("/readyz")
-    assert public.status_code == 200 and public.json() == {"ready": True}
+    assert public.status_code == 200 and public.json() == {"ready": True, "message": SERVING_YES}
     wrong = await client.get("/readyz", headers={"Authorization": "Bearer nope"})
-    assert wrong.json() == {"ready": True}
+    assert wrong.json() == {"ready": True, "message": SERVING_YES}
+    english = await client.get("/readyz", headers={"Accept-Language": "en"})
+    assert english.json() == {"ready": True, "message": CATALOGUE["ready.serving_yes"][1]}
     detailed = (await client.get("/readyz", headers=AUTH)).json()
     assert detailed["ready"] is True
     assert detailed["database"] == "ok" and detailed["snapshots"] == "loaded"
@@ -92,9 +96,10 @@ async def test_a_cms_outage_in_backoff_leaves_the_replica_ready(
     fail_ingest(service.db, service.ingestor.source.name, failures=6, last_success_ago=600)
     await asyncio.sleep(health.PROBE_FRESH)
     serving = await client.get("/readyz")
-    assert serving.status_code == 200 and serving.json() == {"ready": True}
+    assert serving.status_code == 200 and serving.json() == {"ready": True, "message": SERVING_YES}
     ingest = await client.get("/readyz?ingest=1")
-    assert ingest.status_code == 503 and ingest.json() == {"ready": False}
+    assert ingest.status_code == 503
+    assert ingest.json() == {"ready": False, "message": CATALOGUE["ready.ingest_no"][0]}
     assert "cms-db.internal" not in ingest.text
     detailed = (await client.get("/readyz?ingest=1", headers=AUTH)).json()
     assert detailed["failures_in_a_row"] == 6 and "cms-db.internal" in detailed["last_error"]
@@ -180,7 +185,7 @@ async def test_readyz_answers_in_time_when_the_db_hangs(
             answers += [await c.get("/readyz", headers=AUTH) for _ in range(3)]
             elapsed = time.monotonic() - started
         assert {a.status_code for a in answers} == {503}
-        assert answers[0].json() == {"ready": False}
+        assert answers[0].json() == {"ready": False, "message": CATALOGUE["ready.serving_no"][0]}
         assert "no answer" in answers[-1].json()["database"]
         assert elapsed < 4 * (health.PROBE_TIMEOUT + 1)  # each wave waits one deadline
         probes = [t for t in threading.enumerate() if t.name.startswith("readyz-probe")]

@@ -378,14 +378,15 @@ async def test_search(client: AsyncClient, backend: FakeBackend) -> None:
 )
 async def test_search_missing_q_is_400(client: AsyncClient, path: str) -> None:
     response = await client.get(path)
-    assert response.status_code == 400 and "missing query" in response.text
+    assert response.status_code == 400 and "Thiếu truy vấn" in response.text
 
 
 async def test_search_bad_query_is_400_with_message(client: AsyncClient) -> None:
     response = await client.get('/feeds/search.json?q="an ninh')
     assert response.status_code == 400
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
-    assert "at 0: unbalanced quote" in response.text
+    assert response.text.startswith("Truy vấn không hợp lệ: ")
+    assert "tại ký tự 1: cụm từ chưa đóng ngoặc kép" in response.text  # by code, with position
 
 
 async def raw_get(app: Starlette, path: bytes, query: bytes) -> tuple[int, bytes]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 from html import escape
 
 from feedsvc.catalogue import Translator
+from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
 from feedsvc.store.topics import Topic
@@ -151,7 +152,7 @@ def subscription_list(
     if paused:
         head += t("list_paused")
     if disabled:
-        head += "\n" + t("list_disabled", reason=escape(disabled))
+        head += "\n" + t("list_disabled", reason=escape(_t.reason(disabled)))
     if not subs:
         return f"{head}\n{t('list_empty')}"
     lines = [head]
@@ -194,5 +195,6 @@ def bot_not_channel_admin(ref: str) -> str:
 
 
 def removed_reason(private: bool, status: str) -> str:
-    """Why a chat was switched off when the bot was blocked or removed (stored with the chat)."""
-    return t("reason_blocked") if private else t("reason_removed", status=status)
+    """Why a chat was switched off when the bot was blocked or removed: the value stored with
+    the chat, a code worded when shown (:mod:`feedsvc.catalogue.reasons`)."""
+    return stored_reason("user_blocked") if private else stored_reason("removed", status)

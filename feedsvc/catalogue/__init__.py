@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
-from . import admin, bot, errors, reader, status
+from . import admin, bot, errors, reader, reasons, status, web
 
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
-MODULES = (admin, bot, errors, reader, status)
+MODULES = (admin, bot, errors, reader, reasons, status, web)
 
 #: key → (Vietnamese, English); modules must not share keys (checked by the tests).
 CATALOGUE: dict[str, tuple[str, str]] = {}
@@ -113,6 +113,17 @@ class Translator:
         if hint_key in CATALOGUE:
             text += " — " + self(hint_key, **exc.params)
         return text
+
+    def reason(self, stored: str | None) -> str:
+        """Why a chat is switched off, from its stored ``disabled_reason`` (:mod:`.reasons`):
+        the code in words, then the technical detail; "" for None."""
+        if not stored:
+            return ""
+        code, detail = reasons.split_reason(stored)
+        if code is None:
+            return detail  # stored before reasons had codes
+        words = self(f"reason.{code}")
+        return f"{words} ({detail})" if detail else words
 
     def operation_error(self, exc: OperationError) -> str:
         if exc.cause is not None:

@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Forbidden: the form expired or came from another site. Reload and try again.",
     ),
     "not_found": ("Không tìm thấy.", "Not found."),
+    "query_not_text": (
+        "Truy vấn phải là một chuỗi chữ (tối đa {limit} ký tự).",
+        "The query must be text (at most {limit} characters).",
+    ),
     "slug": ("Mã chủ đề", "Slug"),
     "title": ("Tiêu đề", "Title"),
     "description": ("Mô tả", "Description"),

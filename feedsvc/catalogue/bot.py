@@ -163,6 +163,4 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The bot is not an admin of the channel {ref}. Add it as an admin.",
     ),
     # why a chat stopped receiving alerts (stored with the chat, shown in the admin)
-    "bot.reason_blocked": ("bot bị chặn", "the bot was blocked"),
-    "bot.reason_removed": ("bot bị xoá ({status})", "the bot was removed ({status})"),
 }

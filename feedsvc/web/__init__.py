@@ -16,12 +16,13 @@ def routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.clients import RateLimiter
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
+    from feedsvc.web.words import reader_words
 
     http = service.settings.http
     limiter = RateLimiter(http.client_rate, http.client_burst)
     return [
         *health_routes(service),
-        *feed_routes(service.publisher, http.cache_seconds, limiter),
+        *feed_routes(service.publisher, http.cache_seconds, limiter, reader_words(service)),
         *api_routes(service),
         *admin_routes(service),
     ]

@@ -180,9 +180,11 @@ class Admin:
         return endpoint
 
     def _deny(self, as_json: bool, status: int, reason: str) -> Response:
-        if as_json:
-            return JSONResponse({"error": reason}, status_code=status, headers=SECURITY_HEADERS)
-        return self.message(self.t("forbidden" if status == 403 else "login_required"), status)
+        key = "forbidden" if status == 403 else "login_required"
+        if as_json:  # the admin's own scripts: English ``error`` for logs, words to show
+            body = {"error": reason, "message": self.t(key)}
+            return JSONResponse(body, status_code=status, headers=SECURITY_HEADERS)
+        return self.message(self.t(key), status)
 
     # -- login / logout -------------------------------------------------------------------
     async def login(self, request: Request) -> Response:
@@ -257,7 +259,7 @@ class Admin:
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC:
-            return Response("not found", status_code=404)
+            return self.message(self.t("not_found"), 404)
         body = resources.files("feedsvc.web").joinpath("static", name).read_bytes()
         return Response(
             body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"}

@@ -170,7 +170,8 @@ def page_routes(admin: Admin) -> list[Route]:
             body = None
         query = body.get("query") if isinstance(body, dict) else None
         if not isinstance(query, str) or len(query) > MAX_QUERY:
-            return JSONResponse({"error": "query must be a string"}, 400, SECURITY_HEADERS)
+            body = {"error": t("query_not_text", limit=MAX_QUERY)}
+            return JSONResponse(body, 400, SECURITY_HEADERS)
         if not query.strip():
             return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
         try:

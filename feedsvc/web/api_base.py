@@ -26,9 +26,11 @@ from feedsvc import metrics
 from feedsvc.operations import OperationError
 from feedsvc.web import admin_auth
 from feedsvc.web.api_models import MAX_ID, Body, ErrorOut, Out, Params
+from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
+    from feedsvc.catalogue import Translator
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -38,15 +40,32 @@ MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything large
 
 
 class ApiError(Exception):
-    """An HTTP error with a JSON body ``{"error": message, **extra}``."""
+    """An HTTP error with a JSON body ``{"error": message, "code": code, "message": words,
+    **extra}``: ``error`` is English and ``code`` stable (for programs), ``message`` is worded
+    from the catalogue entry ``api.<code>`` with ``params`` in the caller's language
+    (:func:`feedsvc.web.words.api_words`)."""
 
     def __init__(
-        self, status: int, message: str, headers: Mapping[str, str] | None = None, **extra: Any
+        self,
+        status: int,
+        message: str,
+        headers: Mapping[str, str] | None = None,
+        *,
+        code: str = "error",
+        params: Mapping[str, object] | None = None,
+        **extra: Any,
     ) -> None:
         super().__init__(message)
         self.status = status
-        self.body = {"error": message, **extra}
+        self.code = code
+        self.params = dict(params or {})
+        self.body = {"error": message, "code": code, **extra}
         self.headers = dict(headers or {})
+
+    def json(self, words: Translator) -> dict[str, Any]:
+        key = f"api.{self.code}"
+        text = words(key, **self.params) if words.has(key) else str(self)
+        return {**self.body, "message": text}
 
 
 @dataclass
@@ -71,9 +90,20 @@ class Call:
         try:
             value = int(raw)
         except ValueError:
-            raise ApiError(400, f"{name} must be an integer", field=name) from None
+            raise ApiError(
+                400,
+                f"{name} must be an integer",
+                code="not_integer",
+                params={"name": name},
+                field=name,
+            ) from None
         if abs(value) > MAX_ID:
-            raise ApiError(404, f"unknown {name} {value}")
+            raise ApiError(
+                404,
+                f"unknown {name} {value}",
+                code="unknown_id",
+                params={"name": name, "value": value},
+            )
         return value
 
 
@@ -111,23 +141,44 @@ def check_token(service: Service, request: Request) -> None:
     carries it as a Bearer token; compared in constant time."""
     expected = admin_auth.configured_token(service.settings)
     if not expected:
-        raise ApiError(503, "admin.token not configured: the admin API is disabled")
+        raise ApiError(
+            503, "admin.token not configured: the admin API is disabled", code="admin_disabled"
+        )
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not admin_auth.check_token(given.strip(), expected):
-        raise ApiError(401, "missing or wrong Bearer token", headers={"WWW-Authenticate": "Bearer"})
+        raise ApiError(
+            401,
+            "missing or wrong Bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+            code="unauthorized",
+        )
 
 
 async def _read_body(request: Request, model: type[Body]) -> Body:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > MAX_BODY:
-        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        raise _too_large()
     raw = await request.body()
     if len(raw) > MAX_BODY:
-        raise ApiError(413, f"request body larger than {MAX_BODY} bytes")
+        raise _too_large()
     try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
         return model.model_validate_json(raw if raw.strip() else b"{}")
     except ValidationError as exc:
-        raise ApiError(400, _describe(exc)) from None
+        raise _invalid(exc) from None
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        f"request body larger than {MAX_BODY} bytes",
+        code="body_too_large",
+        params={"limit": MAX_BODY},
+    )
+
+
+def _invalid(exc: ValidationError) -> ApiError:
+    details = _describe(exc)
+    return ApiError(400, details, code="invalid_body", params={"details": details})
 
 
 def _describe(exc: ValidationError) -> str:
@@ -143,12 +194,14 @@ def _read_params(request: Request, model: type[Params]) -> Params:
     raw: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         if key in raw:
-            raise ApiError(400, f"{key}: given more than once")
+            raise ApiError(
+                400, f"{key}: given more than once", code="repeated_param", params={"name": key}
+            )
         raw[key] = value
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise ApiError(400, _describe(exc)) from None
+        raise _invalid(exc) from None
 
 
 def to_route(endpoint: Endpoint, service: Service) -> Route:
@@ -160,7 +213,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             check_token(service, request)
             call = Call(dict(request.path_params))
             if any("\x00" in value for value in call.path.values()):
-                raise ApiError(404, "not found")  # no slug or id holds a NUL
+                raise ApiError(404, "not found", code="not_found")  # no slug or id holds a NUL
             if endpoint.params is not None:
                 call.params = _read_params(request, endpoint.params)
             if endpoint.body is not None:
@@ -171,11 +224,19 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             return JSONResponse(payload.model_dump(mode="json"), status_code=status)
         except ApiError as exc:
             status = exc.status
-            return JSONResponse(exc.body, status_code=status, headers=exc.headers)
+            words = api_words(service, request)
+            return JSONResponse(exc.json(words), status_code=status, headers=exc.headers)
         except OperationError as exc:
             status = OPERATION_STATUS.get(exc.kind, 400)
             code = exc.cause.code if exc.cause is not None else exc.code
-            out = ErrorOut(error=exc.message, code=code, field=exc.field, position=exc.position)
+            message = api_words(service, request).operation_error(exc)
+            out = ErrorOut(
+                error=exc.message,
+                code=code,
+                message=message,
+                field=exc.field,
+                position=exc.position,
+            )
             return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
         finally:
             metrics.HTTP_REQUESTS.labels(f"{endpoint.method} {endpoint.path}", str(status)).inc()

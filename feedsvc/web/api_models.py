@@ -49,11 +49,16 @@ class Out(BaseModel):
 
 
 class ErrorOut(Out):
-    error: str
+    error: str = Field(description="what went wrong, in English (stable wording for logs)")
     code: str | None = Field(
         None,
         description="what went wrong as data (e.g. `topic_not_found`, or the query "
         "parser's code such as `unclosed_paren`), for clients that word errors themselves",
+    )
+    message: str | None = Field(
+        None,
+        description="the error worded for people, in the request's `Accept-Language` "
+        "(Vietnamese or English; default `admin.language`)",
     )
     field: str | None = None
     position: int | None = None

@@ -12,7 +12,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 #: Bytes an admin form may have: a topic's fields are a few KB at most.
 MAX_FORM_BYTES = 256 * 1024
-_TOO_LARGE = b"Request body too large.\n"
 
 
 class _TooLarge(Exception):
@@ -22,10 +21,18 @@ class _TooLarge(Exception):
 class BodyLimit:
     """ASGI middleware: bodies of requests under ``prefix`` above ``limit`` bytes get 413."""
 
-    def __init__(self, app: ASGIApp, prefix: str, limit: int = MAX_FORM_BYTES) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        prefix: str,
+        limit: int = MAX_FORM_BYTES,
+        message: str = "Request body too large.",
+    ) -> None:
+        """``message``: the 413 text, worded by the caller (``http.body_too_large``)."""
         self.app = app
         self.prefix = prefix
         self.limit = limit
+        self.body = (message + "\n").encode("utf-8")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or not scope["path"].startswith(self.prefix):
@@ -33,7 +40,7 @@ class BodyLimit:
             return
         for name, value in scope["headers"]:
             if name == b"content-length" and value.isdigit() and int(value) > self.limit:
-                await self._refuse(send)
+                await self._refuse(send, self.body)
                 return
         received = 0
         started = False
@@ -56,14 +63,14 @@ class BodyLimit:
             await self.app(scope, counted, tracked)
         except _TooLarge:
             if not started:
-                await self._refuse(send)
+                await self._refuse(send, self.body)
 
     @staticmethod
-    async def _refuse(send: Send) -> None:
+    async def _refuse(send: Send, body: bytes) -> None:
         headers = [
             (b"content-type", b"text/plain; charset=utf-8"),
-            (b"content-length", str(len(_TOO_LARGE)).encode()),
+            (b"content-length", str(len(body)).encode()),
             (b"connection", b"close"),
         ]
         await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": _TOO_LARGE})
+        await send({"type": "http.response.body", "body": body})

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import Executor
 from datetime import UTC, datetime
 from importlib import resources
-from typing import Protocol, cast
+from typing import TYPE_CHECKING, Protocol, cast
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -39,6 +39,10 @@ from feedsvc.web.http_cache import (
     snapshot_response,
     text_response,
 )
+
+if TYPE_CHECKING:
+    from feedsvc.catalogue import Translator
+    from feedsvc.matching import QueryError
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -100,7 +104,17 @@ class FeedBackend(Protocol):
 
 
 class BadRequest(ValueError):
-    """A request parameter we cannot serve; its text is the 400 body."""
+    """A request parameter we cannot serve. Its text is English (logs, tests); the 400 body is
+    worded from ``key`` and ``params`` in the site's language (``http.*`` in the catalogue),
+    or from the query error ``cause``."""
+
+    def __init__(
+        self, message: str, key: str, cause: Exception | None = None, **params: object
+    ) -> None:
+        super().__init__(message)
+        self.key = key
+        self.cause = cause
+        self.params = params
 
 
 class Overloaded(Exception):
@@ -129,9 +143,14 @@ def parse_limit(value: str | None) -> int:
     try:
         limit = int(value.strip())
     except ValueError:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}") from None
+        limit = 0
     if limit < 1:
-        raise BadRequest(f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}")
+        raise BadRequest(
+            f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}",
+            "http.bad_limit",
+            limit=MAX_LIMIT,
+            value=repr(value),
+        )
     return min(limit, MAX_LIMIT)
 
 
@@ -187,7 +206,10 @@ def query_error_type() -> type[Exception]:
 
 
 def feed_routes(
-    backend: FeedBackend, cache_seconds: int, limiter: RateLimiter | None = None
+    backend: FeedBackend,
+    cache_seconds: int,
+    limiter: RateLimiter | None = None,
+    t: Translator | None = None,
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
     ``/``, ``/topics/{slug}`` and ``/feed.xsl``. ``cache_seconds`` feeds
@@ -197,7 +219,16 @@ def feed_routes(
     token of ``limiter`` for their client (429 with ``Retry-After`` when out), and the backend
     may refuse them with :class:`Overloaded` (503 with ``Retry-After``).
     GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
+    Error texts are worded by ``t`` (the site's language; Vietnamese by default).
     """
+    if t is None:
+        from feedsvc.catalogue import Translator
+
+        t = Translator("vi")
+    words = t
+
+    def error(status: int, key: str, max_age: int = 0, **params: object) -> Response:
+        return text_response(status, words(key, **params) + "\n", max_age)
 
     def serve(request: Request, snapshot: Snapshot) -> Response:
         return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
@@ -212,7 +243,7 @@ def feed_routes(
     async def feed(request: Request) -> Response:
         parsed = split_feed_name(request.path_params["name"])
         if parsed is None:
-            return text_response(404, "Not found: feeds end in .rss, .atom or .json\n")
+            return error(404, "http.feed_suffix")
         slug, fmt = parsed
         params = query_params(request)
         try:
@@ -223,20 +254,20 @@ def feed_routes(
                 wait = limiter.take(request_client(request)) if limiter is not None else None
                 if wait is not None:
                     count_feed_response(fmt, 429)
-                    return await refusal(429, "Too many requests from your address", wait)
+                    return await refusal(429, "http.too_many", wait)
                 if slug == SEARCH_SLUG:
                     return serve_feed(request, await _search(params, fmt, limit), fmt, slug)
                 found = backend.limited(slug, fmt, limit)
                 snapshot = None if found is None else await rendered(found)
         except BadRequest as exc:
             count_feed_response(fmt, 400)
-            return text_response(400, f"{exc}\n")
+            return text_response(400, bad_request(exc) + "\n")
         except Overloaded as exc:
             count_feed_response(fmt, 503)
-            return await refusal(503, f"Busy: {exc}", exc.retry_after)
+            return await refusal(503, "http.busy", exc.retry_after)
         if snapshot is None:
             count_feed_response(fmt, 404)
-            return text_response(404, f"No such topic: {slug}\n", ERROR_MAX_AGE)
+            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
             return RedirectResponse(f"/topics/{slug}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt, slug)
@@ -244,11 +275,11 @@ def feed_routes(
     async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
         query = params.get("q", "").strip()
         if not query:
-            raise BadRequest("missing query: use /feeds/search.rss?q=WORDS")
+            raise BadRequest("missing query: use /feeds/search.rss?q=WORDS", "http.missing_query")
         try:
             found = backend.search_job(query, fmt, limit)
         except query_error as exc:
-            raise BadRequest(f"invalid query: {exc}") from exc
+            raise BadRequest(f"invalid query: {exc}", "http.invalid_query", exc) from exc
         return await rendered(found)
 
     async def rendered(found: Snapshot | RenderJob) -> Snapshot:
@@ -269,25 +300,37 @@ def feed_routes(
     async def page(request: Request) -> Response:
         snapshot = backend.page(request.path_params["slug"])
         if snapshot is None:
-            return text_response(404, "No such topic\n", ERROR_MAX_AGE)
+            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=request.path_params["slug"])
         return serve(request, snapshot)
 
     xsl = _load_xsl()
     query_error = query_error_type()
 
-    async def refusal(status: int, message: str, wait: float) -> Response:
+    def bad_request(exc: BadRequest) -> str:
+        cause = exc.cause
+        if cause is None:
+            return words(exc.key, **exc.params)
+        if not (isinstance(cause, query_error) and hasattr(cause, "code")):
+            return words(exc.key, details=str(cause))
+        coded = cast("QueryError", cause)
+        details = words.query_error(coded)
+        if coded.position is not None:  # the character it points at, counted from 1
+            details = f"{words('at_position', position=coded.position + 1)}: {details}"
+        return words(exc.key, details=details)
+
+    async def refusal(status: int, key: str, wait: float) -> Response:
         """429/503 with ``Retry-After``, sent after :data:`REFUSAL_DELAY`: a client that does
         not wait as told (a flood) then costs one cheap answer per second per connection
         instead of keeping the event loop busy answering it."""
         await asyncio.sleep(REFUSAL_DELAY)
         seconds = max(1, math.ceil(wait))
-        response = text_response(status, f"{message}; retry in {seconds} s\n")
+        response = error(status, key, seconds=seconds)
         response.headers["Retry-After"] = str(seconds)
         return response
 
     async def stylesheet(request: Request) -> Response:
         if xsl is None:
-            return text_response(404, "No stylesheet\n")
+            return error(404, "http.no_stylesheet")
         return serve(request, xsl)
 
     return [

@@ -41,6 +41,7 @@ from feedsvc.db import Database
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
+from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -175,11 +176,14 @@ def health_routes(service: Service) -> list[Route]:
 
     async def readyz(request: Request) -> Response:
         result = await get_probe().result()
-        if request.query_params.get("ingest") in ("1", "true", "yes"):
+        ingest = request.query_params.get("ingest") in ("1", "true", "yes")
+        if ingest:
             state = ingest_health(service, result, datetime.now(UTC))
         else:
             state = serving(service, result)
-        body: dict[str, Any] = {"ready": state.ready}
+        key = ("ready.ingest_" if ingest else "ready.serving_") + ("yes" if state.ready else "no")
+        # ``ready`` and the checks are for monitors; ``message`` for the person reading them
+        body: dict[str, Any] = {"ready": state.ready, "message": api_words(service, request)(key)}
         if authorised(service, request):
             body |= state.checks
         headers = {"Cache-Control": "no-store"}

@@ -1,0 +1,82 @@
+"""HTTP answers outside the admin pages (``http.*``, ``api.*``, ``ready.*``, ``reason.*``).
+
+``api.<code>``: the JSON API's own errors by code (:class:`feedsvc.web.api_base.ApiError`); the
+API answers ``{"error": English, "code": code, "message": localized}``. ``http.*``: plain-text
+answers of the feed routes, unknown routes and the admin's body cap. ``ready.*``: ``/readyz``.
+``reason.<code>``: why a chat was switched off, stored as a code with the chat
+(:mod:`feedsvc.notify.reasons`).
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # -- the JSON API's own errors ---------------------------------------------------------------
+    "api.admin_disabled": (
+        "API quản trị đang tắt: chưa cấu hình mã quản trị (admin.token).",
+        "The admin API is disabled: admin.token is not configured.",
+    ),
+    "api.unauthorized": (
+        "Thiếu mã Bearer hoặc sai mã.",
+        "Missing or wrong Bearer token.",
+    ),
+    "api.body_too_large": (
+        "Nội dung gửi lên quá lớn (tối đa {limit} byte).",
+        "Request body larger than {limit} bytes.",
+    ),
+    "api.invalid_body": ("Dữ liệu gửi lên không hợp lệ: {details}", "Invalid request: {details}"),
+    "api.repeated_param": (
+        "Tham số {name} được gửi nhiều lần.",
+        "Parameter {name} is given more than once.",
+    ),
+    "api.not_integer": ("{name} phải là số nguyên.", "{name} must be an integer."),
+    "api.unknown_id": ("Không có {name} {value}.", "Unknown {name} {value}."),
+    "api.not_found": ("Không tìm thấy.", "Not found."),
+    # -- /readyz ---------------------------------------------------------------------------------
+    "ready.serving_yes": ("Sẵn sàng phục vụ.", "Ready to serve."),
+    "ready.serving_no": (
+        "Chưa sẵn sàng: CSDL trạng thái không trả lời hoặc nguồn tin chưa nạp xong.",
+        "Not ready: the state database does not answer or the feeds are not loaded yet.",
+    ),
+    "ready.ingest_yes": ("Việc lấy bài đang theo kịp nguồn.", "Ingest is keeping up."),
+    "ready.ingest_no": (
+        "Việc lấy bài đang lỗi hoặc chậm: xem trang trạng thái.",
+        "Ingest is failing or behind: see the status page.",
+    ),
+    # -- plain-text HTTP answers -----------------------------------------------------------------
+    "http.not_found": ("Không tìm thấy trang này.", "Page not found."),
+    "http.method_not_allowed": (
+        "Phương thức này không dùng được ở địa chỉ này.",
+        "This method is not allowed here.",
+    ),
+    "http.no_topic": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    "http.feed_suffix": (
+        "Không tìm thấy: địa chỉ nguồn tin kết thúc bằng .rss, .atom hoặc .json.",
+        "Not found: feed addresses end in .rss, .atom or .json.",
+    ),
+    "http.no_stylesheet": ("Không có bảng định kiểu.", "No stylesheet."),
+    "http.busy": (
+        "Máy chủ đang bận; thử lại sau {seconds} giây.",
+        "The server is busy; retry in {seconds} s.",
+    ),
+    "http.too_many": (
+        "Quá nhiều yêu cầu từ địa chỉ của bạn; thử lại sau {seconds} giây.",
+        "Too many requests from your address; retry in {seconds} s.",
+    ),
+    "http.bad_limit": (
+        "limit phải là số nguyên từ 1 đến {limit}, nhận được {value}.",
+        "limit must be an integer from 1 to {limit}, got {value}.",
+    ),
+    "http.missing_query": (
+        "Thiếu truy vấn: dùng /feeds/search.rss?q=TỪ_KHOÁ",
+        "Missing query: use /feeds/search.rss?q=WORDS",
+    ),
+    "http.invalid_query": ("Truy vấn không hợp lệ: {details}", "Invalid query: {details}"),
+    "http.body_too_large": (
+        "Nội dung gửi lên quá lớn.",
+        "Request body too large.",
+    ),
+    "http.server_error": (
+        "Lỗi máy chủ; đã ghi nhật ký. Thử lại sau.",
+        "Server error; it has been logged. Try again later.",
+    ),
+}

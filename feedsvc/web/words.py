@@ -1,0 +1,82 @@
+"""Which language an HTTP answer is worded in, and Starlette's own error answers, localized.
+
+Readers (feeds, reader pages, unknown URLs) get ``site.language``; the JSON API gets the
+request's ``Accept-Language`` when it names Vietnamese or English, else ``admin.language``
+(the admin pages use ``admin.language`` as they always did). Every text comes from
+:mod:`feedsvc.catalogue`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from feedsvc.catalogue import LANGUAGES, Translator
+from feedsvc.web.http_cache import text_response
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from feedsvc.app import Service
+
+#: Starlette errors worded here; others keep Starlette's answer.
+_HTTP_KEYS = {404: "http.not_found", 405: "http.method_not_allowed"}
+
+
+def preferred_language(header: str, default: str) -> str:
+    """The first of ``vi``/``en`` an ``Accept-Language`` header asks for (by q-value, then
+    order: RFC 9110 §12.5.4), or ``default``. A malformed entry is skipped, never an error."""
+    best: tuple[float, int, str] | None = None
+    for order, item in enumerate(header.split(",")[:20]):
+        tag, *params = (part.strip() for part in item.split(";"))
+        primary = tag.split("-", 1)[0].lower()
+        if primary not in LANGUAGES:
+            continue
+        q = 1.0
+        for param in params:
+            name, _, value = param.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    q = float(value)
+                except ValueError:
+                    q = 0.0
+        if q > 0 and (best is None or (-q, order) < (-best[0], best[1])):
+            best = (q, order, primary)
+    return best[2] if best else default
+
+
+def reader_words(service: Service) -> Translator:
+    site = service.settings.site
+    return Translator(site.language, site.timezone)
+
+
+def api_words(service: Service, request: Request) -> Translator:
+    settings = service.settings
+    language = preferred_language(
+        request.headers.get("accept-language", ""), settings.admin.language
+    )
+    return Translator(language, settings.site.timezone)
+
+
+def error_handlers(
+    service: Service,
+) -> dict[type[Exception] | int, Callable[[Request, Exception], Awaitable[Response]]]:
+    """Starlette's 404 (unknown URL) and 405 answers in the reader's language; JSON under
+    ``/api/`` (``{"error", "code", "message"}`` like every API error)."""
+
+    async def http_error(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, HTTPException)
+        key = _HTTP_KEYS.get(exc.status_code)
+        if key is None:
+            return text_response(exc.status_code, f"{exc.detail}\n")
+        if request.url.path.startswith("/api/"):
+            words = api_words(service, request)
+            code = key.partition(".")[2]
+            body = {"error": code.replace("_", " "), "code": code, "message": words(key)}
+            return JSONResponse(body, exc.status_code, headers=exc.headers)
+        return text_response(exc.status_code, reader_words(service)(key) + "\n")
+
+    return {HTTPException: http_error}
