@@ -141,6 +141,14 @@ class TelegramSettings(_Section):
     # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
     # from Telegram (getMe) when the service starts.
     username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    # What one bot user (or one chat) may make the bot do: commands at once and per minute
+    # (token buckets; the first refusal is answered, the rest ignored until allowed again), and
+    # subscriptions across all chats. telegram.admins are exempt.
+    user_command_burst: int = Field(default=10, ge=1, le=1000)
+    user_commands_per_minute: float = Field(default=20.0, gt=0, le=6000)
+    chat_command_burst: int = Field(default=20, ge=1, le=1000)
+    chat_commands_per_minute: float = Field(default=40.0, gt=0, le=6000)
+    max_subscriptions_per_user: int = Field(default=100, ge=1, le=100_000)
 
 
 class AdminSettings(_Section):

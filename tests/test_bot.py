@@ -37,7 +37,13 @@ TOPICS = [
 def make_bot(db: Database, fake_url: str, token: str, holder: str = "a", **kw: Any) -> BotService:
     settings = Settings(
         telegram=TelegramSettings(
-            token=SecretStr(token), base_url=fake_url, admins=[ADMIN, OTHER_ADMIN]
+            token=SecretStr(token),
+            base_url=fake_url,
+            admins=[ADMIN, OTHER_ADMIN],
+            # these tests are about replies and permissions: command budgets out of the way
+            # (tests/test_bot_limits.py tests them, with the shipped defaults too)
+            user_command_burst=1000,
+            chat_command_burst=1000,
         )
     )
     timing: dict[str, Any] = {
@@ -442,7 +448,7 @@ async def test_handler_error_is_logged_and_user_gets_apology(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, monkeypatch: pytest.MonkeyPatch,
     caplog: pytest.LogCaptureFixture,
 ) -> None:  # fmt: skip
-    def boom(*_: object) -> str:
+    def boom(*_: object, **__: object) -> str:
         raise RuntimeError("database exploded")
 
     monkeypatch.setattr(actions, "subscribe", boom)

@@ -8,17 +8,24 @@ effect is the point.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import USER, ask, fast_fake, running, subs_of
+from pydantic import SecretStr
+from sqlalchemy import insert, select
+from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
 
 from feedsvc import operations as ops
-from feedsvc.bot import BotService
-from feedsvc.db import Database
+from feedsvc.bot import BotService, actions
+from feedsvc.config import Settings, TelegramSettings
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import subscriptions
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.matching.query import MAX_CHAT_QUERY_TERMS
+from feedsvc.store.subscriptions import count_user_subscriptions, ensure_chat
 from feedsvc.store.topics import TopicSpec, save_topic
 
 # four place-name topics of 90 aliases each, and one that includes them all (360 terms)
@@ -86,3 +93,154 @@ def test_api_and_cli_path_refuses_it_too(db: Database) -> None:
     assert "360 terms" in str(caught.value)
     sub, created = ops.add_subscription(db, 77, "private", topic=None, query="@xa0")
     assert created and sub.query == "@xa0"
+
+
+# --- command rate limits ------------------------------------------------------------------------
+def test_gate_answers_the_first_refusal_then_stays_silent_until_allowed() -> None:
+    gate = actions.CommandGate(actions.Limits(user_command_burst=3, user_commands_per_minute=6))
+    verdicts = [gate.admit("telegram:1", "telegram:1", now=100.0) for _ in range(6)]
+    assert [ok for ok, _ in verdicts] == [True, True, True, False, False, False]
+    refusals = [reply for _, reply in verdicts[3:]]
+    assert refusals[0] is not None and "10 giây" in refusals[0]  # 1 token per 10 s
+    assert refusals[1:] == [None, None]  # one reply per spell, then silence
+    assert gate.admit("telegram:1", "telegram:1", now=109.0) == (False, None)
+    assert gate.admit("telegram:1", "telegram:1", now=110.0) == (True, None)  # refilled
+    ok, reply = gate.admit("telegram:1", "telegram:1", now=110.5)
+    assert not ok and reply is not None  # a new spell is answered again
+    assert gate.admit("telegram:2", "telegram:2", now=110.5) == (True, None)  # others unaffected
+
+
+def test_gate_limits_a_chat_whoever_sends() -> None:
+    gate = actions.CommandGate(actions.Limits(chat_command_burst=4, chat_commands_per_minute=1))
+    verdicts = [gate.admit(f"telegram:{u}", "telegram:-5", now=0.0) for u in range(10)]
+    assert [ok for ok, _ in verdicts] == [True] * 4 + [False] * 6
+    assert verdicts[4][1] is not None and "Cuộc trò chuyện này" in verdicts[4][1]
+    assert all(reply is None for _, reply in verdicts[5:])
+    assert gate.admit("telegram:99", "telegram:-6", now=0.0) == (True, None)
+
+
+def test_gate_memory_is_bounded() -> None:
+    gate = actions.CommandGate(actions.Limits(user_command_burst=1), max_keys=100)
+    for n in range(5000):
+        gate.admit(f"telegram:{n}", f"telegram:{n}", now=0.0)
+        gate.admit(f"telegram:{n}", f"telegram:{n}", now=0.0)  # refused: remembered as told
+    assert max(gate.tracked()) <= 200
+
+
+def limited_bot(db: Database, fake: FakeBotAPI, **limits: Any) -> BotService:
+    settings = Settings(
+        telegram=TelegramSettings(
+            token=SecretStr(fake.token), base_url=fake.base_url, admins=[ADMIN], **limits
+        )
+    )
+    return BotService(
+        db, settings, holder="a", poll_timeout=1, lease_seconds=1.5, renew_seconds=0.2,
+        standby_seconds=0.05, connect_timeout=1, read_timeout=2,
+    )  # fmt: skip
+
+
+@asynccontextmanager
+async def polling(bot: BotService, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        yield bot
+    finally:
+        await bot.stop()
+
+
+async def handled(fake: FakeBotAPI) -> None:
+    """Every update sent so far has been handled: the bot handles updates in order, so an
+    admin's /help answered means everything before it was too."""
+    before = len(fake.messages(ADMIN))
+    fake.user_sends(ADMIN, ADMIN, "/help")
+    await fake.await_for(lambda: fake.messages(ADMIN)[before:], timeout=5)
+
+
+async def test_a_flooding_user_gets_one_reply_then_silence(
+    lite_db: Database, fake: FakeBotAPI
+) -> None:
+    seed_big(lite_db)
+    bot = limited_bot(lite_db, fake, user_command_burst=3, user_commands_per_minute=0.5)
+    async with polling(bot, fake):
+        for n in range(12):
+            fake.user_sends(USER, USER, "/help" if n % 2 else "/sub @xa0 bão")
+        await handled(fake)
+        replies = [m.visible for m in fake.messages(USER)]
+        assert len(replies) == 4, replies  # 3 commands, then one "too fast", then nothing
+        assert "quá nhanh" in replies[3] and "120 giây" in replies[3]
+        assert subs_of(lite_db, USER) == ["@xa0 bão"]  # the refused /sub did nothing
+        assert "/sub" in await ask(fake, ADMIN, "/help")  # bot admins are not limited
+        fake.user_sends(USER + 1, USER + 1, "/help")  # nor is anyone else
+        await fake.await_for(lambda: fake.messages(USER + 1), timeout=5)
+
+
+async def test_a_busy_group_is_limited_as_a_chat(lite_db: Database, fake: FakeBotAPI) -> None:
+    fake.add_chat(-5, "group", "Nhóm", admins=[7])
+    bot = limited_bot(lite_db, fake, chat_command_burst=2, chat_commands_per_minute=0.5)
+    async with polling(bot, fake):
+        for user in range(100, 106):  # six different users, one command each
+            fake.user_sends(-5, user, "/topics")
+        await handled(fake)
+        replies = [m.visible for m in fake.messages(-5)]
+        assert len(replies) == 3, replies
+        assert "Cuộc trò chuyện này gửi lệnh quá nhanh" in replies[2]
+
+
+# --- subscriptions per user, across chats -------------------------------------------------------
+async def test_subscriptions_per_user_are_capped_across_chats(
+    db: Database, fake: FakeBotAPI
+) -> None:
+    seed_big(db)
+    fake.add_chat(-5, "group", "Nhóm", admins=[USER, 7])
+    bot = limited_bot(db, fake, max_subscriptions_per_user=3)
+    async with polling(bot, fake):
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub xa0")
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub bão lũ")
+        assert "Đã đăng ký" in await ask(fake, -5, "/sub xa1", USER)  # a group USER runs
+        refused = await ask(fake, -5, "/sub xa2", USER)
+        assert "Bạn đã tạo 3 đăng ký" in refused and "/unsub" in refused
+        assert "Bạn đã tạo 3 đăng ký" in await ask(fake, USER, "/sub mưa đá")
+        assert "Đã đăng ký rồi" in await ask(fake, USER, "/sub xa0")  # idempotent at the cap
+        assert "Đã huỷ" in await ask(fake, USER, "/unsub bão lũ")
+        assert "Đã đăng ký" in await ask(fake, -5, "/sub xa2", USER)
+        assert "Đã đăng ký" in await ask(fake, ADMIN, "/sub xa3")  # bot admins: no cap
+        assert "Đã đăng ký" in await ask(fake, -5, "/sub xa3", 7)  # another admin's budget
+    assert subs_of(db, USER) == ["xa0"]
+    assert subs_of(db, -5) == ["xa1", "xa2", "xa3"]
+    with db.read() as conn:
+        owners = conn.execute(
+            select(subscriptions.c.created_by).order_by(subscriptions.c.id)
+        ).scalars().all()
+    assert owners == ["telegram:42", "telegram:42", "telegram:42", None, "telegram:7"]
+
+
+def test_upgrade_keeps_existing_subscriptions_uncounted(db_url: str) -> None:
+    """0011 on a database that holds subscriptions: rows intact, owner unknown (NULL), so
+    nobody is refused for what they made before the cap existed."""
+    db = Database(db_url)
+    upgrade(db, "0010")
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        ensure_chat(conn, 42, "private", "x", now)
+        conn.execute(
+            insert(subscriptions),
+            [{"chat_id": 42, "query": f"q{n}", "created_at": now} for n in range(5)],
+        )
+    upgrade(db)
+    with db.read() as conn:
+        rows = conn.execute(select(subscriptions.c.query, subscriptions.c.created_by)).all()
+        assert sorted(rows) == [(f"q{n}", None) for n in range(5)]
+        assert count_user_subscriptions(conn, "telegram:42") == 0
+    db.engine.dispose()
+
+
+async def test_default_limits_stop_a_flood(lite_db: Database, fake: FakeBotAPI) -> None:
+    """With the shipped defaults (10 at once), 40 commands in a row get 10 answers and one
+    "too fast": the bot never floods back."""
+    async with polling(limited_bot(lite_db, fake), fake):
+        for _ in range(40):
+            fake.user_sends(USER, USER, "/topics")
+        await handled(fake)
+    replies = [m.visible for m in fake.messages(USER)]
+    assert len(replies) == 11 and "quá nhanh" in replies[-1]

@@ -8,22 +8,28 @@ one place that tests can read.
 
 from __future__ import annotations
 
+import math
 import re
+import time
 import unicodedata
 from dataclasses import dataclass
 from html import escape
 
+from cachetools import LRUCache
 from sqlalchemy import Connection
 
 from feedsvc.bot import texts
+from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.matching import QueryError, parse_chat_query
+from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.deliveries import migrate_chat
 from feedsvc.store.topics import Topic, get_topic, list_topics
 
 MAX_QUERY_CHARS = 500
-MAX_SUBSCRIPTIONS = 50
+MAX_SUBSCRIPTIONS = 50  # per chat
+MAX_USER_SUBSCRIPTIONS = 100  # per user, across chats (telegram.max_subscriptions_per_user)
 # The longest command argument read at all (a query is at most MAX_QUERY_CHARS; a Telegram
 # message at most 4096): longer ones get one short reply, never an echo of what was sent.
 MAX_ARG_CHARS = 1000
@@ -39,6 +45,76 @@ class Target:
     type: str
     title: str | None
     label: str | None = None  # "@channel" when acting on a channel from a private chat
+    # who asked, "<channel>:<user id>" ("telegram:42"): the per-user cap counts by it; None
+    # for someone exempt from it (a configured bot admin) or unknown
+    user: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """What one user or one chat may make the bot do (``[telegram]`` keys of the same names)."""
+
+    user_command_burst: int = 10
+    user_commands_per_minute: float = 20.0
+    chat_command_burst: int = 20
+    chat_commands_per_minute: float = 40.0
+    max_subscriptions_per_user: int = MAX_USER_SUBSCRIPTIONS
+
+    @classmethod
+    def of(cls, telegram: TelegramSettings) -> Limits:
+        return cls(
+            telegram.user_command_burst,
+            telegram.user_commands_per_minute,
+            telegram.chat_command_burst,
+            telegram.chat_commands_per_minute,
+            telegram.max_subscriptions_per_user,
+        )
+
+
+class CommandGate:
+    """Per-user and per-chat command budgets, checked before any command does anything.
+
+    Token buckets (:class:`feedsvc.ratelimit.RateLimiter`: ``burst`` at once, then so many per
+    minute), memory bounded to :data:`~feedsvc.ratelimit.MAX_CLIENTS` users and as many chats
+    (the least recently seen forgotten). A user or chat past its budget gets **one** reply
+    saying when to try again; further commands are ignored without a reply until one is
+    allowed again, so a flood never makes the bot flood back. Channel-neutral: keys are the
+    callers' (``"telegram:42"``). Thread-safe.
+    """
+
+    def __init__(self, limits: Limits, max_keys: int = MAX_CLIENTS) -> None:
+        per_second = limits.user_commands_per_minute / 60
+        self._users = RateLimiter(per_second, limits.user_command_burst, max_keys)
+        per_second = limits.chat_commands_per_minute / 60
+        self._chats = RateLimiter(per_second, limits.chat_command_burst, max_keys)
+        self._told: LRUCache[str, bool] = LRUCache(2 * max_keys)
+
+    def admit(
+        self, user: str | None, chat: str, now: float | None = None
+    ) -> tuple[bool, str | None]:
+        """``(True, None)``: the command may run. ``(False, reply)``: the first refusal of a
+        spell, ``reply`` saying when to try again; ``(False, None)``: later ones (silence).
+        ``user`` None (not known): only the chat's budget applies. ``now``: monotonic seconds.
+        """
+        current = time.monotonic() if now is None else now
+        if user is not None and (wait := self._users.take(f"u:{user}", current)) is not None:
+            return self._refuse(f"u:{user}", "rate_limited_user", wait)
+        if (wait := self._chats.take(f"c:{chat}", current)) is not None:
+            return self._refuse(f"c:{chat}", "rate_limited_chat", wait)
+        self._told.pop(f"c:{chat}", None)
+        if user is not None:
+            self._told.pop(f"u:{user}", None)
+        return True, None
+
+    def tracked(self) -> tuple[int, int, int]:
+        """Users, chats and refused keys currently remembered (each bounded)."""
+        return (self._users.tracked, self._chats.tracked, len(self._told))
+
+    def _refuse(self, key: str, reply: str, wait: float) -> tuple[bool, str | None]:
+        if key in self._told:
+            return False, None
+        self._told[key] = True
+        return False, texts.t(reply, seconds=max(1, math.ceil(wait)))
 
 
 def normalise(arg: str) -> str:
@@ -84,7 +160,14 @@ def is_topic(db: Database, slug: str) -> bool:
         return get_topic(conn, slug) is not None
 
 
-def subscribe(db: Database, target: Target, arg: str) -> str:
+def subscribe(
+    db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
+) -> str:
+    """Subscribe ``target`` to a topic (``arg`` is its slug) or to ``arg`` as its own query.
+
+    Refused with a reply: a query too long or too big once expanded, a disabled topic, a chat at
+    :data:`MAX_SUBSCRIPTIONS`, a user (``target.user``) who created ``per_user`` already.
+    """
     arg = normalise(arg)
     if len(arg) > MAX_QUERY_CHARS:
         return texts.query_too_long(MAX_QUERY_CHARS)
@@ -101,17 +184,22 @@ def subscribe(db: Database, target: Target, arg: str) -> str:
                 return texts.invalid_query(arg, exc)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
-        if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
-            return texts.too_many(MAX_SUBSCRIPTIONS)
+        topic_id, query = (topic.id, None) if topic else (None, arg)
+        if subs.find_subscription(conn, target.chat_id, topic_id=topic_id, query=query) is None:
+            if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
+                return texts.too_many(MAX_SUBSCRIPTIONS)
+            if target.user and subs.count_user_subscriptions(conn, target.user) >= per_user:
+                return texts.t("too_many_for_user", limit=per_user)
         what = _label(topic, arg)
         added = subs.subscribe(
-            conn, target.chat_id, topic_id=topic.id if topic else None,
-            query=None if topic else arg, now=now,
-        )  # fmt: skip
+            conn, target.chat_id, topic_id=topic_id, query=query, now=now, created_by=target.user
+        )
     return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 
-def start_topic(db: Database, target: Target, slug: str) -> str:
+def start_topic(
+    db: Database, target: Target, slug: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
+) -> str:
     """A deep link's ``/start <slug>``: greet and subscribe to that topic. An unknown slug gets
     a friendly pointer to /topics, never a query subscription to the slug's text."""
     register(db, target)
@@ -119,7 +207,7 @@ def start_topic(db: Database, target: Target, slug: str) -> str:
         known = _find_topic(conn, normalise(slug)) is not None
     if not known:
         return texts.start_unknown_topic(slug)
-    return texts.t("start") + "\n\n" + subscribe(db, target, slug)
+    return texts.t("start") + "\n\n" + subscribe(db, target, slug, per_user=per_user)
 
 
 def unsubscribe(db: Database, target: Target, arg: str) -> str:

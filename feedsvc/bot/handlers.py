@@ -10,10 +10,12 @@ multi-word phrases survive ("/sub \"công an\" OR \"an ninh\"").
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import re
 import traceback
 from collections.abc import Callable, Coroutine
+from dataclasses import replace
 from typing import Any
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
@@ -55,10 +57,14 @@ def command_arg(message: Message) -> str:
 class Handlers:
     """The bot's callbacks; :meth:`install` registers them on an :class:`Application`."""
 
-    def __init__(self, db: Database, admins: list[int], token: str) -> None:
+    def __init__(
+        self, db: Database, admins: list[int], token: str, limits: actions.Limits | None = None
+    ) -> None:
         self.db = db
         self.admins = frozenset(admins)
         self._token = token
+        self.limits = limits or actions.Limits()
+        self.gate = actions.CommandGate(self.limits)
 
     def install(self, app: BotApp) -> None:
         only_messages = filters.UpdateType.MESSAGE
@@ -80,7 +86,10 @@ class Handlers:
         pages' Telegram buttons): that subscribes this chat to the topic."""
         message, chat = _message(update), _chat(update)
         if command_arg(message):
-            await self._change(update, context, actions.start_topic, texts.start())
+            start = functools.partial(
+                actions.start_topic, per_user=self.limits.max_subscriptions_per_user
+            )
+            await self._change(update, context, start, texts.start())
             return
         await asyncio.to_thread(actions.register, self.db, _own(chat))
         await _reply(message, texts.start())
@@ -92,7 +101,10 @@ class Handlers:
         await _reply(_message(update), await asyncio.to_thread(actions.enabled_topics, self.db))
 
     async def sub(self, update: Update, context: Context) -> None:
-        await self._change(update, context, actions.subscribe, texts.t("sub_usage"))
+        subscribe = functools.partial(
+            actions.subscribe, per_user=self.limits.max_subscriptions_per_user
+        )
+        await self._change(update, context, subscribe, texts.t("sub_usage"))
 
     async def unsub(self, update: Update, context: Context) -> None:
         await self._change(update, context, actions.unsubscribe, texts.t("unsub_usage"))
@@ -117,7 +129,7 @@ class Handlers:
         if (
             message.chat.type == ChatType.PRIVATE
             or addressee.lower() == (context.bot.username or "").lower()
-        ):
+        ) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
 
     # --- service updates --------------------------------------------------------------------
@@ -160,10 +172,13 @@ class Handlers:
 
     # --- helpers ----------------------------------------------------------------------------
     def _checked(self, callback: Callback) -> Callback:
-        """``callback`` behind the one check of what users type (`actions.argument_problem`)."""
+        """``callback`` behind the command rate limits and the one check of what users type
+        (`actions.argument_problem`)."""
 
         async def checked(update: Update, context: Context) -> None:
             message = _message(update)
+            if not await self._admitted(update):
+                return
             problem = actions.argument_problem(command_arg(message))
             if problem is not None:
                 await _reply(message, problem)
@@ -171,6 +186,17 @@ class Handlers:
             await callback(update, context)
 
         return checked
+
+    async def _admitted(self, update: Update) -> bool:
+        """Within this user's and this chat's command budgets (`actions.CommandGate`); when
+        not, the first refusal is answered and the rest ignored. Bot admins are not limited."""
+        user_id = update.effective_user.id if update.effective_user else None
+        if user_id is not None and user_id in self.admins:
+            return True
+        allowed, reply = self.gate.admit(_who(update), f"telegram:{_chat(update).id}")
+        if reply is not None:
+            await _reply(_message(update), reply)
+        return allowed
 
     async def _change(
         self, update: Update, context: Context, action: Callable[[Database, Target, str], str],
@@ -227,11 +253,16 @@ class Handlers:
                 if isinstance(channel, str):
                     await _reply(message, channel)
                     return None
-                return channel, rest.strip()
+                return replace(channel, user=self._user_key(update)), rest.strip()
         if write and not await self._may_change(message, context, user_id):
             await _reply(message, texts.t("not_group_admin"))
             return None
-        return _own(chat), arg
+        return replace(_own(chat), user=self._user_key(update)), arg
+
+    def _user_key(self, update: Update) -> str | None:
+        """Whom the per-user subscription cap counts: None for bot admins (not capped)."""
+        user = update.effective_user
+        return None if user is not None and user.id in self.admins else _who(update)
 
     async def _may_change(self, message: Message, context: Context, user_id: int | None) -> bool:
         chat = message.chat
@@ -265,6 +296,17 @@ async def _channel(context: Context, ref: str, user_id: int) -> Target | str:
     if me.status not in ADMIN_STATUSES:
         return texts.bot_not_channel_admin(label)
     return Target(chat.id, ChatType.CHANNEL, chat.title, label=texts.channel_label(label))
+
+
+def _who(update: Update) -> str | None:
+    """The channel-neutral key of who sent a command: ``telegram:<user id>``, or for a message
+    sent *as* a chat (anonymous group admins share one user id, 1087968824, Telegram's
+    GroupAnonymousBot) ``telegram:chat:<that chat's id>``."""
+    message = update.effective_message
+    if message is not None and message.sender_chat is not None:
+        return f"telegram:chat:{message.sender_chat.id}"
+    user = update.effective_user
+    return f"telegram:{user.id}" if user is not None else None
 
 
 def _own(chat: Chat) -> Target:

@@ -33,7 +33,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from feedsvc.bot import texts
+from feedsvc.bot import actions, texts
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.config import Settings
 from feedsvc.db import Database
@@ -150,7 +150,8 @@ class BotService:
             .job_queue(None)
             .build()
         )
-        Handlers(self.db, self.settings.telegram.admins, token).install(app)
+        telegram = self.settings.telegram
+        Handlers(self.db, telegram.admins, token, actions.Limits.of(telegram)).install(app)
         return app
 
     def _request(self, pool: int) -> HTTPXRequest:

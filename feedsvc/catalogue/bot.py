@@ -98,6 +98,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã đạt giới hạn {limit} đăng ký. Huỷ bớt bằng /unsub.",
         "You have reached the limit of {limit} subscriptions. Remove some with /unsub.",
     ),
+    "bot.too_many_for_user": (
+        "Bạn đã tạo {limit} đăng ký (tính cả các nhóm và kênh), đó là mức tối đa. "
+        "Huỷ bớt bằng /unsub.",
+        "You have created {limit} subscriptions (groups and channels included), the most "
+        "allowed. Remove some with /unsub.",
+    ),
+    "bot.rate_limited_user": (
+        "Bạn gửi lệnh quá nhanh. Hãy thử lại sau {seconds} giây; từ giờ đến lúc đó bot sẽ "
+        "không trả lời.",
+        "You are sending commands too fast. Try again in {seconds} s; until then commands are "
+        "ignored.",
+    ),
+    "bot.rate_limited_chat": (
+        "Cuộc trò chuyện này gửi lệnh quá nhanh. Hãy thử lại sau {seconds} giây; từ giờ đến "
+        "lúc đó bot sẽ không trả lời.",
+        "This chat is sending commands too fast. Try again in {seconds} s; until then commands "
+        "are ignored.",
+    ),
     "bot.more_items": ("… và {count} mục khác", "… and {count} more"),
     "bot.for_target": (" cho {label}", " for {label}"),
     "bot.channel_label": ("kênh {name}", "channel {name}"),

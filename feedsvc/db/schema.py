@@ -222,8 +222,11 @@ subscriptions = Table(
     Column("topic_id", Integer, ForeignKey("topics.id", ondelete="CASCADE")),
     Column("query", Text),  # a chat's own query when topic_id is null
     Column("created_at", UTCDateTime, nullable=False),
+    # who made it, "<channel>:<user id>" (the bots); NULL: an operator, or made before 0011
+    Column("created_by", String(100)),
     UniqueConstraint("chat_id", "topic_id"),
     UniqueConstraint("chat_id", "query"),
+    Index("ix_subscriptions_created_by", "created_by"),
 )
 
 # The outbox: one row per (chat, article), whatever number of the chat's topics matched.

@@ -157,11 +157,18 @@ def disable_chat(conn: Connection, chat_id: int, reason: str) -> bool:
 
 
 def subscribe(
-    conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None, now: datetime
+    conn: Connection,
+    chat_id: int,
+    *,
+    topic_id: int | None,
+    query: str | None,
+    now: datetime,
+    created_by: str | None = None,
 ) -> bool:
-    """Idempotent, also against a concurrent writer: False when the chat already had it."""
+    """Idempotent, also against a concurrent writer: False when the chat already had it.
+    ``created_by``: the user key (``"telegram:42"``) a bot counts per-user caps by."""
     stmt = insert_missing(conn, subscriptions).values(
-        chat_id=chat_id, topic_id=topic_id, query=query, created_at=now
+        chat_id=chat_id, topic_id=topic_id, query=query, created_at=now, created_by=created_by
     )
     return conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
 
@@ -269,6 +276,12 @@ def unsubscribe_id(conn: Connection, chat_id: int, subscription_id: int) -> int:
     return result.rowcount
 
 
+def count_user_subscriptions(conn: Connection, user: str) -> int:
+    """Subscriptions ``user`` (a ``created_by`` key) created, across every chat."""
+    stmt = select(func.count()).select_from(subscriptions).where(subscriptions.c.created_by == user)
+    return int(conn.execute(stmt).scalar_one())
+
+
 def count_subscriptions(conn: Connection, chat_id: int) -> int:
     stmt = select(func.count()).select_from(subscriptions).where(subscriptions.c.chat_id == chat_id)
     return int(conn.execute(stmt).scalar_one())
@@ -285,7 +298,9 @@ def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> 
         return 0
     moved = 0
     for sub in conn.execute(select(subscriptions).where(subscriptions.c.chat_id == old)):
-        if subscribe(conn, new, topic_id=sub.topic_id, query=sub.query, now=now):
+        if subscribe(
+            conn, new, topic_id=sub.topic_id, query=sub.query, now=now, created_by=sub.created_by
+        ):
             moved += 1
     conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == old))
     conn.execute(delete(chats).where(chats.c.chat_id == old))

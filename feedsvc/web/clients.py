@@ -15,18 +15,17 @@ subscriber's LAN gets a /64, so per-address limits would let one host use 2^64 a
 from __future__ import annotations
 
 import ipaddress
-import threading
-import time
 from collections.abc import Sequence
 from typing import cast
 
-from cachetools import LRUCache
 from starlette.requests import Request
 from starlette.types import ASGIApp
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-#: Distinct clients a limiter remembers; the least recently seen are forgotten first.
-MAX_CLIENTS = 10_000
+from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
+
+__all__ = ["MAX_CLIENTS", "RateLimiter", "client_key", "request_client", "with_trusted_proxies"]
+
 
 
 def with_trusted_proxies(app: ASGIApp, trusted: Sequence[str]) -> ASGIApp:
@@ -55,29 +54,3 @@ def client_key(host: str | None) -> str:
 def request_client(request: Request) -> str:
     """:func:`client_key` of the request's client (already resolved through trusted proxies)."""
     return client_key(request.client.host if request.client else None)
-
-
-class RateLimiter:
-    """A token bucket per client: ``burst`` requests at once, refilled at ``rate`` per second.
-
-    Memory is bounded (:data:`MAX_CLIENTS` buckets, least recently used forgotten, which only
-    ever gives a forgotten client a fresh burst). Thread-safe.
-    """
-
-    def __init__(self, rate: float, burst: int, max_clients: int = MAX_CLIENTS) -> None:
-        self.rate = rate
-        self.burst = burst
-        self._buckets: LRUCache[str, tuple[float, float]] = LRUCache(max_clients)
-        self._lock = threading.Lock()
-
-    def take(self, client: str, now: float | None = None) -> float | None:
-        """Spend one token: None when allowed, else the seconds until a token is back."""
-        current = time.monotonic() if now is None else now
-        with self._lock:
-            tokens, last = self._buckets.get(client, (float(self.burst), current))
-            tokens = min(float(self.burst), tokens + (current - last) * self.rate)
-            if tokens < 1.0:
-                self._buckets[client] = (tokens, current)
-                return (1.0 - tokens) / self.rate
-            self._buckets[client] = (tokens - 1.0, current)
-            return None
