@@ -90,3 +90,21 @@ def test_a_query_expanding_past_the_cap_is_refused(run: Run) -> None:
     assert result.exit_code == 2
     assert "expands to 270 terms" in result.output and "at most 200" in result.output
     assert run("subs", "list").output == ""
+
+
+def test_status_words_a_chats_switch_off_reason(run: Run, tmp_path: Path) -> None:
+    """A stored reason is a code (+ the channel's words): ``feedsvc status`` words it."""
+    from feedsvc.catalogue.reasons import stored_reason
+    from feedsvc.db import Database
+    from feedsvc.store import subscriptions as subs
+
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.write() as conn:
+        subs.ensure_chat(conn, -77, "group", "Nhóm", db.now())
+        subs.subscribe(conn, -77, topic_id=None, query="mưa", now=db.now())
+        subs.disable_chat(conn, -77, stored_reason("blocked", "Forbidden: bot was kicked"))
+    db.dispose()
+    out = run("status")
+    assert out.exit_code == 0, out.output
+    assert "-77 (the channel refused messages several times in a row" in out.output
+    assert "(Forbidden: bot was kicked)" in out.output and "blocked|" not in out.output

@@ -14,10 +14,13 @@ from typing import Any
 
 import httpx
 import pytest
+from lxml import etree  # type: ignore[import-untyped]
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
+from feedsvc.operations import OperationError, save_topic
+from feedsvc.store.topics import TopicSpec
 from feedsvc.web.api_base import MAX_BODY
 from feedsvc.web.words import preferred_language
 
@@ -176,3 +179,28 @@ async def test_admin_413_and_unknown_static_file_in_admin_language(
     assert r.status_code == 413 and r.text == vi("http.body_too_large") + "\n"
     r = await client.get("/admin/static/khong-co.css")
     assert r.status_code == 404 and vi("not_found") in r.text and "not found" not in r.text
+
+
+# -- OPML: valid XML whatever a topic title holds (#16 polish) ----------------------------------
+OPML_TITLES = {
+    "lt-amp": 'Tin <b>nóng</b> & "Kiến Thụy"',
+    "entity-like": "An ninh &amp; trật tự &lt;x&gt; &#1;",
+    "cdata": "Kết thúc ]]> và <![CDATA[ mở",
+    "quotes": "Đồ Sơn 'biển' \"xanh\" > 30°C",
+}
+
+
+async def test_opml_with_hostile_topic_titles_is_valid_xml(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    for slug, title in OPML_TITLES.items():
+        save_topic(service.db, TopicSpec(slug, title, "mưa"), "api")
+    with pytest.raises(OperationError):  # controls never get that far: refused on input
+        save_topic(service.db, TopicSpec("controls", "Tin\x0bmới", "mưa"), "api")
+    service.publisher.refresh()
+    r = await client.get("/feeds.opml")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/x-opml")
+    root = etree.fromstring(r.content)  # raises on any malformed byte
+    shown = {o.get("xmlUrl").rsplit("/", 1)[1]: o.get("text") for o in root.iter("outline")}
+    for slug, title in OPML_TITLES.items():
+        assert shown[f"{slug}.rss"] == title  # exactly the title, escaped on the wire only

@@ -185,16 +185,22 @@ async def _demo(settings: Settings, count: int, every: float, sock: socket.socke
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
     from feedsvc import operations as ops
+    from feedsvc.catalogue import Translator
     from feedsvc.status import collect_status
 
     settings = load_settings(config_file)
     db = open_db(settings, write=False)
     facts = collect_status(_status_view(settings, db))
     details = ops.status_details(db)
+    english = Translator("en")  # the CLI speaks English; a stored reason is a code
     facts["chats_not_receiving"] = [
         f"{p.chat_id} ({why})"
         for p in details.chat_pauses
-        if (why := "paused" if p.paused else p.disabled_reason or f"429 until {p.blocked_until}")
+        if (
+            why := "paused"
+            if p.paused
+            else english.reason(p.disabled_reason) or f"429 until {p.blocked_until}"
+        )
     ]
     facts["recent_errors"] = [
         f"#{d.id} {d.state} chat {d.chat_id}: {d.error}" for d in details.recent_errors
