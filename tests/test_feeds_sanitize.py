@@ -237,3 +237,21 @@ def test_several_images_settle_independently_and_other_markup_is_untouched() -> 
     ]
     assert "<figcaption>A &amp; B</figcaption>" in out
     assert f'<a href="{HOST}/x" rel="noopener noreferrer"><img' in out
+
+
+@pytest.mark.parametrize(
+    "fallback",
+    [
+        '<noscript><img src="/1.jpg" alt="một"></noscript>',
+        '<NOSCRIPT><img src="/1.jpg"></NOSCRIPT>',
+        "<noscript>Bật JavaScript để xem ảnh</noscript>",
+        '<template><img src="/1.jpg"></template>',
+    ],
+)
+def test_a_noscript_fallback_is_dropped_not_shown_as_markup(fallback: str) -> None:
+    """Lazy-loading pages pair the lazy ``<img>`` with a ``<noscript>`` copy, which the HTML
+    parser reads as raw text: it showed as literal ``<img src=…>`` text in feeds."""
+    body = f'<p>Trước <img src="{GIF}" data-src="/1.jpg" alt="một">{fallback} sau</p>'
+    out = sanitize_html(body, BASE)
+    assert out == f'<p>Trước <img src="{HOST}/1.jpg" alt="một"> sau</p>'
+    assert plain_text(body) == "Trước sau"

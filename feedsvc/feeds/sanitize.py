@@ -151,7 +151,13 @@ def _filter_url(value: str) -> str | None:
 
 
 # Built once: nh3.clean() would rebuild the allow-lists on every call.
+#: Elements dropped with their content. ``noscript`` holds a lazy-loading page's fallback
+#: ``<img>``, which html5ever reads as raw text: kept, it showed as literal markup in feeds (the
+#: image itself is resolved from its lazy attributes). The matcher skips the same content.
+_DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template"}
+
 _CLEANER = nh3.Cleaner(
+    clean_content_tags=_DROPPED_WITH_CONTENT,
     attributes={**nh3.ALLOWED_ATTRIBUTES, "img": nh3.ALLOWED_ATTRIBUTES["img"] | LAZY_ATTRS},
     url_schemes=_URL_SCHEMES,
     attribute_filter=_filter_attribute,
@@ -160,7 +166,7 @@ _CLEANER = nh3.Cleaner(
 )
 
 
-_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags={"script", "style"}, attributes={})
+_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=_DROPPED_WITH_CONTENT, attributes={})
 
 
 def _origin(url: str) -> str:
