@@ -45,6 +45,7 @@ from feedsvc.ingest import (
 )
 from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
+from feedsvc.retraction.hooks import Corrections
 from feedsvc.scheduler import Jobs
 from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard
 from feedsvc.source import SqlSource, builtin_source, external_source
@@ -144,13 +145,14 @@ class Service:
             )
             max_age = timedelta(hours=self.settings.telegram.alert_max_age_hours)
             self._ingestor.hooks.append(Outbox(max_age))
+            self._ingestor.hooks.append(Corrections(self.settings.telegram.edit_on_update))
             self._ingestor.hooks.append(notify_new_deliveries)  # after the outbox, same tx
             self._ingestor.after_commit.append(self._after_ingest)
         return self._ingestor
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:
         """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""
-        if self._loop is not None and any(c.is_new for c in changes):
+        if self._loop is not None and changes:  # new alerts, corrections, retractions
             self._loop.call_soon_threadsafe(self.wake_dispatchers)
         self.publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
 

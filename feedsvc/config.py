@@ -138,6 +138,11 @@ class TelegramSettings(_Section):
     alert_max_age_hours: float = Field(default=48.0, gt=0)
     images: bool = False
     lease_seconds: float = Field(default=60.0, ge=5, le=3600)
+    # SPEC §10: sent alerts of a withdrawn or hidden article are deleted (within Telegram's 48 h;
+    # past that, or refused, edited to a notice), always edited to the notice, or kept.
+    on_withdraw: Literal["delete", "edit", "keep"] = "delete"
+    # a correction (new title or summary) edits the alerts sent within 48 h; no new message
+    edit_on_update: bool = True
     # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
     # from Telegram (getMe) when the service starts.
     username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")

@@ -36,6 +36,12 @@ DELIVERIES = Counter(
     ["channel", "outcome"],
     registry=REGISTRY,
 )
+FOLLOWUPS = Counter(
+    "feedsvc_alert_followups",
+    "Retractions and corrections of sent alerts finished, by kind and outcome",
+    ["kind", "outcome"],
+    registry=REGISTRY,
+)
 QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)
 RENDER_SECONDS = Histogram(
     "feedsvc_feed_render_seconds",

@@ -1,8 +1,10 @@
-"""Ingest → outbox: one delivery per (chat, new article), in the ingest transaction.
+"""Ingest → outbox: one delivery per (chat, article), in the ingest transaction.
 
 Runs as an ingest transaction hook, so an article, its matches and its deliveries commit or roll
 back together: a crash can never leave an article "seen" without its alerts queued. The
-unique (chat, article) constraint makes re-scans and overlapping ticks harmless.
+unique (chat, article) constraint makes re-scans and overlapping ticks harmless, and keeps the
+one-alert-per-chat rule when an edit makes a fresh article match a topic (or a chat's query)
+for the first time (SPEC §10): those subscribers are alerted, chats that already had it are not.
 
 Chats' own queries are compiled by :class:`~feedsvc.chat_queries.ChatQueryIndex`, refreshed in
 :meth:`Outbox.prepare` before the write transaction (ingest calls it); inside the transaction
@@ -39,15 +41,16 @@ class Outbox:
 
     def _own_queries(
         self, conn: Connection, fresh: Sequence[Change]
-    ) -> dict[int, list[tuple[int, str]]]:
-        """``article id → [(chat_id, query)]`` of live own-query subscriptions that match."""
+    ) -> dict[int, list[tuple[int, int, str]]]:
+        """``article id → [(subscription id, chat_id, query)]`` of live own-query subscriptions
+        that match."""
         if not len(self.queries):
             return {}
         matched = {
             c.article_id: self.queries.match(document_from_article(c.article)) for c in fresh
         }
         live = live_query_targets(conn, {sid for hits in matched.values() for sid in hits})
-        out: dict[int, list[tuple[int, str]]] = {}
+        out: dict[int, list[tuple[int, int, str]]] = {}
         for article_id, hits in matched.items():
             for sid in sorted(hits):
                 target = live.get(sid)
@@ -56,11 +59,12 @@ class Outbox:
                 if target[1] != self.queries.text(sid):
                     self.queries.invalidate()  # an id reused for another query: re-read all
                     continue
-                out.setdefault(article_id, []).append(target)
+                out.setdefault(article_id, []).append((sid, *target))
         return out
 
     def __call__(self, conn: Connection, changes: Sequence[Change], now: datetime) -> None:
-        fresh = [c for c in changes if c.is_new and c.article.published_at >= now - self.max_age]
+        fresh = [c for c in changes if c.article.published_at >= now - self.max_age]
+        fresh = [c for c in fresh if c.is_new or self._may_owe(c)]
         if not fresh:
             return
         titles = {t.id: t.title for t in list_topics(conn)}
@@ -72,12 +76,18 @@ class Outbox:
         own = self._own_queries(conn, fresh)
         rows = []
         for change in fresh:
+            new_topics, old_queries = self._matched_before(change)
             labels: dict[int, list[str]] = {}
+            owed: set[int] = set()  # chats this change makes the article match for the first time
             for topic_id in sorted(change.topic_ids):
                 for chat_id in by_topic.get(topic_id, []):
                     labels.setdefault(chat_id, []).append(titles.get(topic_id, "?"))
-            for chat_id, query in own.get(change.article_id, ()):
+                    if topic_id in new_topics:
+                        owed.add(chat_id)
+            for sid, chat_id, query in own.get(change.article_id, ()):
                 labels.setdefault(chat_id, []).append(query)
+                if old_queries is not None and sid not in old_queries:
+                    owed.add(chat_id)
             rows += [
                 {
                     "chat_id": chat_id,
@@ -91,7 +101,26 @@ class Outbox:
                     "created_at": now,
                 }
                 for chat_id, names in labels.items()
+                if chat_id in owed
             ]
         queued = deliveries.enqueue(conn, rows)
         if queued:
-            log.info("outbox: %d alert(s) queued for %d new article(s)", queued, len(fresh))
+            log.info("outbox: %d alert(s) queued for %d article(s)", queued, len(fresh))
+
+    def _may_owe(self, change: Change) -> bool:
+        """A new version may owe alerts: it gained a topic, or chats have own queries (which
+        it may match for the first time)."""
+        return bool(change.topic_ids - change.previous_topic_ids) or (
+            change.previous is not None and len(self.queries) > 0
+        )
+
+    def _matched_before(self, change: Change) -> tuple[frozenset[int], set[int] | None]:
+        """What this change matches for the first time: the topic ids (all, for a new
+        article), and the own-query subscription ids the previous version already matched
+        (None: every query match is old, as when the previous text is unknown)."""
+        if change.is_new:
+            return change.topic_ids, set()
+        topics = change.topic_ids - change.previous_topic_ids
+        if change.previous is None or not len(self.queries):
+            return topics, None
+        return topics, set(self.queries.match(document_from_article(change.previous)))

@@ -3,7 +3,11 @@
 It speaks enough of the Bot API for python-telegram-bot: form, JSON and multipart bodies, full
 Message objects, Telegram's error shapes. Beyond a mock it *checks* what real Telegram would:
 HTML parse mode (allowed tags, entities, nesting), UTF-16 length limits, and pacing (see
-:class:`Limit`). Faults are scripted per chat and consumed by the next sends to that chat.
+:class:`Limit`). Faults are scripted per chat and consumed by the next sends to that chat (or,
+with :meth:`Fault.on`, by the next calls of the methods named). Sent messages can be deleted
+(``deleteMessage``: only within ``delete_window`` seconds of sending, 48 h like Telegram) and
+edited (``editMessageText`` / ``editMessageCaption``, with Telegram's refusals: not found, no
+text/caption to edit, not modified); :meth:`FakeBotAPI.live` shows a message's current state.
 
 The server runs in a background thread with its own event loop, so it serves async tests, sync
 tests and feedsvc subprocesses alike; all state sits behind one lock. Run it by hand with
@@ -23,7 +27,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager, suppress
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TypeVar
 
 import uvicorn
@@ -176,6 +180,30 @@ class ApiCall:
     at: float
 
 
+_EDITS = ("editmessagetext", "editmessagecaption")
+_NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
+                 "exactly the same as a current content and reply markup of the message")
+
+
+@dataclass
+class LiveMessage:
+    """A message the fake delivered, as it stands now (edits applied, deletion noted)."""
+
+    chat_id: int
+    message_id: int
+    kind: str  # "text" | "caption"
+    body: str  # as sent or last edited (HTML when parse_mode was HTML)
+    parse_mode: str | None
+    visible: str
+    sent_wall: float  # time.time() of sending: deleteMessage works for ``delete_window`` s
+    deleted: bool = False
+    edits: list[str] = field(default_factory=list)  # each edit's body, in order
+
+    @property
+    def alive(self) -> bool:
+        return not self.deleted
+
+
 @dataclass(frozen=True)
 class Fault:
     """One scripted answer; build with the class methods."""
@@ -186,6 +214,16 @@ class Fault:
     delay: float = 0.0
     deliver_first: bool = False  # record as delivered, then stall ``delay`` before answering
     photo_only: bool = False  # only consumed by sendPhoto
+    methods: tuple[str, ...] = ()  # consumed only by these methods (lower case); () = sends
+
+    def on(self, *methods: str) -> Fault:
+        """This fault, consumed by the next call of one of ``methods`` instead of a send."""
+        return replace(self, methods=tuple(m.lower() for m in methods))
+
+    def applies_to(self, method: str) -> bool:
+        if self.methods:
+            return method in self.methods
+        return method == "sendphoto" or (method == "sendmessage" and not self.photo_only)
 
     @classmethod
     def flood(cls, retry_after: int) -> Fault:
@@ -216,6 +254,23 @@ class Fault:
     @classmethod
     def photo_rejected(cls) -> Fault:
         return cls(400, "Bad Request: wrong file identifier/HTTP URL specified", photo_only=True)
+
+    @classmethod
+    def cant_delete(cls) -> Fault:
+        return cls(400, "Bad Request: message can't be deleted for everyone",
+                   methods=("deletemessage",))
+
+    @classmethod
+    def not_modified(cls) -> Fault:
+        return cls(400, f"Bad Request: {_NOT_MODIFIED}", methods=_EDITS)
+
+    @classmethod
+    def edit_not_found(cls) -> Fault:
+        return cls(400, "Bad Request: message to edit not found", methods=_EDITS)
+
+    @classmethod
+    def cant_edit(cls) -> Fault:
+        return cls(400, "Bad Request: message can't be edited", methods=_EDITS)
 
     @classmethod
     def slow(cls, delay: float) -> Fault:
@@ -259,16 +314,17 @@ class FakeBotAPI:
     def __init__(self, token: str = DEFAULT_TOKEN, *, port: int = 0, auto_create_chats: bool = True,
                  enforce_pacing: bool = False, private_limit: Limit = Limit(1, 1.0),
                  group_limit: Limit = Limit(20, 60.0), global_limit: Limit = Limit(25, 1.0),
-                 jitter: float = 0.05) -> None:
+                 jitter: float = 0.05, delete_window: float = 48 * 3600) -> None:
         self.token, self._port = token, port
         self.bot_id = int(token.split(":")[0])
         self.auto_create_chats, self.enforce_pacing = auto_create_chats, enforce_pacing
-        self.jitter = jitter
+        self.jitter, self.delete_window = jitter, delete_window
         self.limits = {"private": private_limit, "group": group_limit, "global": global_limit}
         self._cond = threading.Condition(threading.RLock())
         self._chats: dict[int, FakeChat] = {}
         self._faults: dict[int, deque[Fault]] = defaultdict(deque)
         self._sent: list[SentMessage] = []
+        self._live: dict[tuple[int, int], LiveMessage] = {}
         self._violations: list[Violation] = []
         self._calls: list[ApiCall] = []
         self._in_flight = 0
@@ -363,6 +419,16 @@ class FakeBotAPI:
         old = self.chat(old_id)
         old.migrated_to = new_id
         self.add_chat(new_id, "supergroup", old.title, admins=old.admins)
+
+    def live(self, chat_id: int, message_id: int) -> LiveMessage:
+        """The current state of a message the fake delivered (KeyError if it never did)."""
+        with self._cond:
+            return self._live[(chat_id, message_id)]
+
+    def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Pretend the message was sent ``seconds`` earlier than it was (the 48 h delete rule)."""
+        with self._cond:
+            self._live[(chat_id, message_id)].sent_wall -= seconds
 
     # test API: updates
     def inject_update(self, update: dict[str, Any]) -> int:
@@ -598,24 +664,25 @@ class FakeBotAPI:
 
     _m_deletemycommands = _m_close = _m_logout = _m_deletewebhook
 
-    async def _send(self, method: str, p: dict[str, Any]) -> Any:
+    async def _before(self, method: str, p: dict[str, Any]) -> tuple[FakeChat, Fault | None]:
+        """The chat, and the scripted fault this call consumes (raised here unless it is a
+        "deliver first, then stall" one, which the caller plays after acting)."""
         chat = self._find_chat(p)
         with self._cond:
             queue = self._faults[chat.id]
-            fault = queue.popleft() if queue and (
-                method == "sendphoto" or not queue[0].photo_only) else None
+            fault = queue.popleft() if queue and queue[0].applies_to(method) else None
         if fault and fault.delay and not fault.deliver_first and not await self._stall(fault.delay):
-            raise _ApiError(503, "Service Unavailable")  # stopping: do not deliver after the test
+            raise _ApiError(503, "Service Unavailable")  # stopping: do not act after the test
         if fault and fault.status:
             raise _ApiError(fault.status, fault.description, fault.parameters)
+        return chat, fault
+
+    async def _send(self, method: str, p: dict[str, Any]) -> Any:
+        chat, fault = await self._before(method, p)
         if chat.migrated_to is not None:
             raise _ApiError(400, Fault.migrate(chat.migrated_to).description,
                             {"migrate_to_chat_id": chat.migrated_to})
-        if chat.gone:
-            raise _ApiError(400, "Bad Request: chat not found")
-        if chat.blocked:
-            raise _ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
-                            else f"Forbidden: bot was kicked from the {chat.type} chat")
+        _refuse_unreachable(chat)
         key, limit = ("text", 4096) if method == "sendmessage" else ("caption", 1024)
         body = str(p.get(key) or "")
         visible = body
@@ -642,6 +709,71 @@ class FakeBotAPI:
                 chat.id, payload["message_id"], method, body if key == "text" else None,
                 body if key == "caption" else None, p.get("photo"), p.get("parse_mode"),
                 dict(p), time.monotonic(), visible))
+            self._live[(chat.id, payload["message_id"])] = LiveMessage(
+                chat.id, payload["message_id"], key, body, p.get("parse_mode"), visible,
+                time.time())
+            self._cond.notify_all()
+        if fault and fault.deliver_first:
+            await self._stall(fault.delay)
+        return payload
+
+    def _target(self, chat: FakeChat, p: dict[str, Any], verb: str) -> LiveMessage:
+        _refuse_unreachable(chat)
+        message_id = _int_or_none(p.get("message_id"))
+        if message_id is None:
+            raise _ApiError(400, "Bad Request: message identifier is not specified")
+        live = self._live.get((chat.id, message_id))
+        if live is None or live.deleted:
+            raise _ApiError(400, f"Bad Request: message to {verb} not found")
+        return live
+
+    async def _m_deletemessage(self, p: dict[str, Any]) -> Any:
+        chat, fault = await self._before("deletemessage", p)
+        with self._cond:
+            live = self._target(chat, p, "delete")
+            if time.time() - live.sent_wall > self.delete_window:
+                raise _ApiError(400, "Bad Request: message can't be deleted for everyone")
+            self._pace(chat)
+            live.deleted = True
+            self._cond.notify_all()
+        if fault and fault.deliver_first:
+            await self._stall(fault.delay)
+        return True
+
+    async def _m_editmessagetext(self, p: dict[str, Any]) -> Any:
+        return await self._edit("editmessagetext", "text", p)
+
+    async def _m_editmessagecaption(self, p: dict[str, Any]) -> Any:
+        return await self._edit("editmessagecaption", "caption", p)
+
+    async def _edit(self, method: str, key: str, p: dict[str, Any]) -> Any:
+        chat, fault = await self._before(method, p)
+        body = str(p.get(key) or "")
+        parse_mode = p.get("parse_mode")
+        visible = body
+        if str(parse_mode or "").lower() == "html":
+            try:
+                visible = check_html(body)
+            except EntityError as exc:
+                raise _ApiError(400, f"Bad Request: {exc}") from None
+        with self._cond:
+            live = self._target(chat, p, "edit")
+            if live.kind != key:
+                raise _ApiError(400, f"Bad Request: there is no {key} in the message to edit")
+            if key == "text" and not visible.strip():
+                raise _ApiError(400, "Bad Request: message text is empty")
+            if utf16_len(visible) > (4096 if key == "text" else 1024):
+                raise _ApiError(400, "Bad Request: message is too long" if key == "text"
+                                else "Bad Request: message caption is too long")
+            if (body, parse_mode) == (live.body, live.parse_mode):
+                raise _ApiError(400, f"Bad Request: {_NOT_MODIFIED}")
+            self._pace(chat)
+            live.body, live.parse_mode, live.visible = body, parse_mode, visible
+            live.edits.append(body)
+            payload = {"message_id": live.message_id, "date": int(live.sent_wall),
+                       "edit_date": int(time.time()), "chat": chat.to_api(), key: visible}
+            if chat.type != "channel":
+                payload["from"] = self._member(self.bot_id, "member")["user"]
             self._cond.notify_all()
         if fault and fault.deliver_first:
             await self._stall(fault.delay)
@@ -665,6 +797,14 @@ class FakeBotAPI:
             self._times[scope].append(now)
             while len(self._times[scope]) > 100:
                 self._times[scope].popleft()
+
+
+def _refuse_unreachable(chat: FakeChat) -> None:
+    if chat.gone:
+        raise _ApiError(400, "Bad Request: chat not found")
+    if chat.blocked:
+        raise _ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
+                        else f"Forbidden: bot was kicked from the {chat.type} chat")
 
 
 def _int_or_none(value: Any) -> int | None:

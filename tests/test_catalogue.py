@@ -15,6 +15,8 @@ from feedsvc.catalogue import CATALOGUE, LANGUAGES, MODULES, Translator
 from feedsvc.matching import FIELDS, QueryError, parse_query
 from feedsvc.operations import CHAT_TYPES
 from feedsvc.store.deliveries import DEAD, STATES
+from feedsvc.store.followups import KINDS as FOLLOWUP_KINDS
+from feedsvc.store.followups import OUTCOMES as FOLLOWUP_OUTCOMES
 from feedsvc.store.topics import TopicSpec
 
 PACKAGE = Path(__file__).parent.parent / "feedsvc"
@@ -75,6 +77,7 @@ def test_every_coded_message_exists() -> None:
         | {f"field.{f}" for f in FIELDS}
         | {f"saved_{o}" for o in ("created", "updated", "unchanged")}
         | {f"bot.cmd.{c}" for c in ("start", "help", "topics", "sub", "unsub", "list")}
+        | {f"followup.{o}" for o in (*FOLLOWUP_OUTCOMES, "pending", "working", *FOLLOWUP_KINDS)}
     )
     assert len(query_codes) >= 20 and len(facts) >= 8
     assert sorted(expected - set(CATALOGUE)) == []

@@ -31,6 +31,11 @@ _HELP_EN = (
 )
 
 MESSAGES: dict[str, tuple[str, str]] = {
+    # what a sent alert is edited to when its article is withdrawn or hidden (SPEC §10)
+    "bot.alert_withdrawn": (
+        "<i>Tin này đã được gỡ bỏ.</i>",
+        "<i>This article has been withdrawn.</i>",
+    ),
     # the command menu (setMyCommands)
     "bot.cmd.start": ("Bắt đầu", "Start"),
     "bot.cmd.help": ("Hướng dẫn", "Help"),

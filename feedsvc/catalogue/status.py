@@ -1,5 +1,6 @@
-"""Delivery states (``state.*``), chat types (``chat_type.*``), status facts (``fact.*``), the
-ingest state in words (``ingest.*``), follow statistics and charts (``stats.*``)."""
+"""Delivery states (``state.*``), follow-ups on sent alerts (``followup.*``), chat types
+(``chat_type.*``), status facts (``fact.*``), the ingest state in words (``ingest.*``), follow
+statistics and charts (``stats.*``)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state.unknown_outcome": ("Không rõ đã đến chưa", "Outcome unknown (may have arrived)"),
     "state.withdrawn": ("Bài đã rút, không gửi", "Article withdrawn, not sent"),
     "state.dead": ("tin gửi hỏng", "dead letters"),
+    # -- what became of a sent alert (feedsvc.store.followups: outcomes, or still open) --------
+    "followup.retract": ("Gỡ tin đã gửi", "Retraction"),
+    "followup.correct": ("Sửa tin đã gửi", "Correction"),
+    "followup.pending": ("đang chờ", "queued"),
+    "followup.working": ("đang thực hiện", "in progress"),
+    "followup.deleted": ("đã xoá", "deleted"),
+    "followup.edited": ("đã sửa", "edited"),
+    "followup.unchanged": ("đã đúng, không cần sửa", "already up to date"),
+    "followup.gone": ("tin đã không còn", "already gone"),
+    "followup.kept": ("giữ nguyên", "kept"),
+    "followup.cancelled": ("huỷ (không cần nữa)", "cancelled (no longer needed)"),
+    "followup.failed": ("không thực hiện được", "failed"),
     # -- chat types ---------------------------------------------------------------------------
     "chat_type.private": ("cá nhân", "private"),
     "chat_type.group": ("nhóm", "group"),

@@ -1,5 +1,6 @@
 """The service's dispatchers, one per channel: built from the settings, started and stopped
-together, woken together (a new delivery may be for any channel).
+together, woken together (a new delivery may be for any channel). Beside each, the channel's
+follow-up worker (retractions and corrections of sent alerts, :mod:`feedsvc.retraction`).
 
 Each dispatcher has its own claim loop, budget and send slots, so a channel whose sends are slow
 (an Apprise destination timing out) or failing (a Zalo outage) holds only its own queue.
@@ -18,6 +19,7 @@ from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender, default_owner
+from feedsvc.retraction.worker import followup_worker
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,8 @@ class Dispatchers:
             lease=timedelta(seconds=settings.telegram.lease_seconds),
         )
         self.all = [Dispatcher(db, ch, settings.tz, cfg, owner=owner) for ch in channels]
+        #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
+        self.followups = [followup_worker(db, ch, settings, owner) for ch in channels]
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -60,17 +64,23 @@ class Dispatchers:
                 log.error("channel %s did not start: %s", d.limits.name, type(exc).__name__)
             task = asyncio.create_task(d.run(), name=f"dispatcher-{d.limits.name}")
             self._tasks.append(task)
+        for f in self.followups:
+            self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
 
     def wake(self) -> None:
         """On the event loop: new work may be queued for any channel."""
         for d in self.all:
             d.wake.set()
+        for f in self.followups:
+            f.wake.set()
 
     async def stop(self, timeout: float) -> None:
         """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
         the channels' clients; what is still in flight after that is retried by lease."""
         for d in self.all:
             d.stop()
+        for f in self.followups:
+            f.stop()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=timeout)
             if late:

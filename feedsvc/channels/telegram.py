@@ -17,6 +17,7 @@ from datetime import tzinfo
 from feedsvc.articles import Article
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.notify import Sender, format_alert
+from feedsvc.notify.edits import editor_of
 from feedsvc.notify.message import TEXT_LIMIT
 from feedsvc.store.deliveries import GROUP_INTERVAL, PRIVATE_INTERVAL
 
@@ -47,6 +48,8 @@ class TelegramChannel:
         self.tz = tz
         self.images = images
         self.limits = LIMITS if global_rate is None else replace(LIMITS, global_rate=global_rate)
+        #: deleting and editing sent alerts (the Bot API, or the console's log): SPEC §10
+        self.editor = editor_of(sender)
 
     async def start(self) -> None:
         await self.sender.start()

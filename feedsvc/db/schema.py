@@ -125,6 +125,9 @@ articles = Table(
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
+    # the follow-up worker's sweep: alerts of articles withdrawn/hidden since its last pass
+    Index(None, "withdrawn_at"),
+    Index(None, "hidden_at"),
 )
 
 # The archive search index over `articles.search_text` (migration 0002): a PostgreSQL GIN
@@ -255,6 +258,36 @@ deliveries = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
     UniqueConstraint("chat_id", "article_id"),
+    Index(None, "state", "due_at"),
+    Index(None, "article_id"),  # an article's alerts (retraction, correction)
+)
+
+# Follow-ups owed on a SENT alert (SPEC §10, issue 13): ``retract`` (its article was withdrawn or
+# hidden: delete the message, or edit it to a notice) or ``correct`` (the article's title or
+# summary changed: edit the message). Durable work like the outbox: leased while being done, one
+# row per (delivery, kind), re-armed by a later correction or a second withdrawal. ``method`` is
+# the next Bot API call (delete | text | caption, ``_plain`` without parse mode; NULL: not yet
+# planned); ``outcome`` what finally happened (deleted | edited | unchanged | gone | kept |
+# cancelled | failed), shown in the admin delivery log.
+alert_followups = Table(
+    "alert_followups",
+    metadata,
+    Column("id", BigId, primary_key=True, autoincrement=True),
+    Column(
+        "delivery_id", BigId, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("kind", String(10), nullable=False),  # retract | correct
+    Column("state", String(10), nullable=False),  # pending | working | done
+    Column("method", String(20)),
+    Column("due_at", UTCDateTime, nullable=False),
+    Column("attempts", Integer, nullable=False, default=0),
+    Column("lease_until", UTCDateTime),
+    Column("lease_owner", String(64)),
+    Column("outcome", String(20)),
+    Column("error", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("finished_at", UTCDateTime),
+    UniqueConstraint("delivery_id", "kind"),
     Index(None, "state", "due_at"),
 )
 

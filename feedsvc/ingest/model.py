@@ -25,6 +25,9 @@ class Change:
     is_new: bool
     topic_ids: frozenset[int]
     previous_topic_ids: frozenset[int] = frozenset()
+    # the version this one replaces (None for a new article): corrections and "matches a topic
+    # for the first time" compare against it
+    previous: Article | None = None
 
     @property
     def affected_topic_ids(self) -> frozenset[int]:

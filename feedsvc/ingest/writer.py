@@ -93,6 +93,7 @@ def apply(
     ids = article_store.insert_articles(
         conn, [(i.article, _search_text(i), i.at) for i in new], now
     )
+    previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer])
     article_store.update_articles(
         conn, [(k.id, i.article, _search_text(i), i.at) for k, i in newer], now
     )
@@ -110,7 +111,14 @@ def apply(
         Change(aid, i.article, True, frozenset(_topics(i))) for aid, i in zip(ids, new, strict=True)
     ]
     changes += [
-        Change(k.id, i.article, False, frozenset(_topics(i)), frozenset(before.get(k.id, ())))
+        Change(
+            k.id,
+            i.article,
+            False,
+            frozenset(_topics(i)),
+            frozenset(before.get(k.id, ())),
+            previous.get(k.id),
+        )
         for k, i in newer
     ]
     return changes

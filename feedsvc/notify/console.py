@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import logging
 
+from feedsvc.notify.edits import ConsoleEditor
 from feedsvc.notify.message import AlertMessage
 from feedsvc.notify.telegram import SendOutcome
 
@@ -20,6 +21,7 @@ class ConsoleSender:
 
     def __init__(self) -> None:
         self._ids = itertools.count(1)
+        self.editor = ConsoleEditor()  # retractions and corrections are logged too
 
     async def start(self) -> None:
         """Nothing to open: the console is always there."""

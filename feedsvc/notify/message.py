@@ -82,18 +82,24 @@ def _clean(text: str) -> str:
 
 
 def format_alert(
-    article: Article, topic_titles: Sequence[str], tz: tzinfo, with_image: bool = False
+    article: Article,
+    topic_titles: Sequence[str],
+    tz: tzinfo,
+    with_image: bool = False,
+    *,
+    caption: bool = False,
 ) -> AlertMessage:
     """The alert for ``article`` matching ``topic_titles`` (one message listing all topics).
 
     Layout: bold linked title; "section · author · HH:MM dd/mm/YYYY" (site's timezone); the summary
     (or the body's start) trimmed to fit; the topic names. With ``with_image`` and an http(s)
-    image the text is a caption (1024 units), else a message (4096 units).
+    image the text is a caption (1024 units), else a message (4096 units); ``caption`` keeps
+    the caption budget even without an image (a correction of an alert sent as a photo).
     """
     photo = article.image_url if with_image else None
     if photo is not None and not photo.startswith(("http://", "https://")):
         photo = None
-    limit = CAPTION_LIMIT if photo else TEXT_LIMIT
+    limit = CAPTION_LIMIT if photo or caption else TEXT_LIMIT
 
     url = xml_clean(article.url).strip()
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)

@@ -192,6 +192,9 @@ class TelegramSender:
             media_write_timeout=write_timeout,
         )
         self.bot = Bot(token, base_url=base_url, request=request)
+        from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
+
+        self.editor = TelegramEditor(self.bot, token)
 
     async def start(self) -> None:
         """Open the HTTP pool. No ``getMe`` here: a dead network must not stop the service."""
@@ -246,8 +249,16 @@ class TelegramSender:
 
 async def classify(request: Awaitable[Message], token: str | None = None) -> SendOutcome:
     """Await one Bot API call and fold its result or exception into a :class:`SendOutcome`."""
+    return await classify_outcome(request, token)
+
+
+async def classify_outcome(
+    request: Awaitable[Message | bool], token: str | None = None
+) -> SendOutcome:
+    """:func:`classify` for any Bot API call: a ``True`` answer (``deleteMessage``, an edit of
+    an inline message) is ``SENT`` with message id 0."""
     try:
-        message = await request
+        result = await request
     except RetryAfter as exc:
         return SendOutcome.retry_after(_seconds(exc), _describe(exc, token))
     except ChatMigrated as exc:
@@ -273,7 +284,7 @@ async def classify(request: Awaitable[Message], token: str | None = None) -> Sen
         if "invalid server response" in text.lower():  # 2xx with a body we cannot read
             return SendOutcome.ambiguous(text)
         return SendOutcome.transient(text)  # InvalidToken, Conflict, EndPointNotFound
-    return SendOutcome.sent(message.message_id)
+    return SendOutcome.sent(result.message_id if isinstance(result, Message) else 0)
 
 
 # How the Bot API words "this chat can never receive from the bot" (403s and some 400s), as

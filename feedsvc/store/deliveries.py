@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, func, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
-from feedsvc.db.schema import article_topics, articles, chats, deliveries
+from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
 from feedsvc.store.upsert import insert_rows
 
 WITHDRAWN = "withdrawn"
@@ -350,6 +350,11 @@ class DeliveryRow:
     due_at: datetime
     created_at: datetime
     finished_at: datetime | None
+    # follow-ups on the sent alert (SPEC §10): outcome (or pending/working) and when it ended
+    retraction: str | None = None  # deleted | edited | gone | kept | cancelled | failed
+    retracted_at: datetime | None = None
+    correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed
+    corrected_at: datetime | None = None
 
     @property
     def dead(self) -> bool:
@@ -358,15 +363,22 @@ class DeliveryRow:
 
 
 def _rows_select() -> Any:
+    retract, correct = alert_followups.alias("retract"), alert_followups.alias("correct")
     return (
         select(
             deliveries.c.id, deliveries.c.chat_id, chats.c.title, deliveries.c.article_id,
             articles.c.title, articles.c.url, deliveries.c.topics, deliveries.c.state,
             deliveries.c.attempts, deliveries.c.error, deliveries.c.due_at,
             deliveries.c.created_at, deliveries.c.finished_at,
+            func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
+            func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .join(articles, articles.c.id == deliveries.c.article_id)
+        .outerjoin(retract, and_(retract.c.delivery_id == deliveries.c.id,
+                                 retract.c.kind == "retract"))
+        .outerjoin(correct, and_(correct.c.delivery_id == deliveries.c.id,
+                                 correct.c.kind == "correct"))
     )  # fmt: skip
 
 

@@ -236,6 +236,11 @@ class DeliveryOut(Out):
     due_at: datetime
     created_at: datetime
     finished_at: datetime | None
+    # SPEC §10: what became of the sent alert (outcome, or pending/working) and when
+    retraction: str | None = None
+    retracted_at: datetime | None = None
+    correction: str | None = None
+    corrected_at: datetime | None = None
 
 
 class DeliveryList(Out):

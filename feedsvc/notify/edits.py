@@ -1,0 +1,192 @@
+"""Changing alerts already sent: delete one, or edit its text or caption (SPEC §10).
+
+A channel that can do this offers a :class:`MessageEditor` (``sender.editor``); one that cannot
+(no ``editor``) has its retractions recorded as "kept" (see :func:`editor_of`). Telegram's
+answers are folded into a small closed set of :class:`EditKind` values so the follow-up worker
+decides from data. Deleting and editing are idempotent at Telegram ("message to delete not
+found", "message is not modified" on a repeat), so an unknown outcome (a timeout after the
+request went out, a crash mid-call) is simply retried: a repeat can never show twice.
+
+Reading Telegram's words: the message-level answers to edits and deletes are matched here first
+(below); everything else goes through the send classifier,
+:func:`feedsvc.notify.telegram.classify_refusal`, whose chat-level family (blocked, no rights,
+chat not found) would otherwise swallow "message can't be **deleted**". Sources: Bot API answers
+as reported by python-telegram-bot users and MTProto error names (core.telegram.org/api/errors:
+``MESSAGE_ID_INVALID``, ``MESSAGE_DELETE_FORBIDDEN``, ``MESSAGE_EDIT_TIME_EXPIRED``,
+``MESSAGE_AUTHOR_REQUIRED``, ``MESSAGE_NOT_MODIFIED``), which the Bot API passes through.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Protocol, runtime_checkable
+
+from telegram import Bot, LinkPreviewOptions, Message
+from telegram.constants import ParseMode
+
+from feedsvc.notify.telegram import OutcomeKind, SendOutcome, classify_outcome
+
+log = logging.getLogger("feedsvc.notify")
+
+
+class EditKind(StrEnum):
+    DONE = "done"  # deleted, or edited
+    GONE = "gone"  # the message is not there (deleted already): nothing left to do
+    NOT_MODIFIED = "not_modified"  # it already says exactly this: nothing left to do
+    UNDELETABLE = "undeletable"  # delete refused (older than 48 h, no right): edit instead
+    WRONG_KIND = "wrong_kind"  # "no text/caption in the message to edit": the other method
+    PARSE_ERROR = "parse_error"  # the HTML was refused: edit again as plain text
+    REFUSED = "refused"  # this message cannot be changed so (can't be edited, bad content)
+    CHAT_GONE = "chat_gone"  # blocked, kicked, chat not found, migrated: unreachable
+    RETRY_AFTER = "retry_after"  # 429: pause the chat `seconds`, then again
+    TRANSIENT = "transient"  # 5xx, network, unknown outcome: again later (idempotent)
+
+    @property
+    def settled(self) -> bool:
+        """The message is as wanted (or gone): the follow-up is finished successfully."""
+        return self in (EditKind.DONE, EditKind.GONE, EditKind.NOT_MODIFIED)
+
+
+@dataclass(frozen=True, slots=True)
+class EditOutcome:
+    kind: EditKind
+    seconds: float | None = None  # RETRY_AFTER
+    description: str = ""  # Telegram's (or the transport's) words, token-free
+
+
+# Message-level answers, on the lower-cased description with "_" read as a space.
+_GONE = re.compile(r"\bmessage (?:to (?:delete|edit) )?not found\b|\bmessage id invalid\b")
+_NOT_MODIFIED = re.compile(r"\bnot modified\b")
+_UNDELETABLE = re.compile(
+    r"\bcan(?:'t|not| not) be deleted\b|\bmessage delete forbidden\b|\brights to delete\b"
+)
+_UNEDITABLE = re.compile(
+    r"\bcan(?:'t|not| not) be edited\b|\bedit time expired\b|\bauthor required\b"
+)
+_WRONG_KIND = re.compile(r"\bthere is no (?:text|caption) in the message\b")
+
+
+def classify_edit(outcome: SendOutcome) -> EditOutcome:
+    """Fold the send classifier's outcome of an edit or delete call into an :class:`EditOutcome`.
+
+    Message-level wordings win over the chat-level family; an unknown outcome (``AMBIGUOUS``)
+    is ``TRANSIENT`` because repeating an edit or delete is harmless.
+    """
+    kind, text = outcome.kind, outcome.description
+    if kind is OutcomeKind.SENT:
+        return EditOutcome(EditKind.DONE, description=text)
+    if kind is OutcomeKind.RETRY_AFTER:
+        return EditOutcome(EditKind.RETRY_AFTER, outcome.seconds, text)
+    if kind in (OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS):
+        return EditOutcome(EditKind.TRANSIENT, description=text)
+    if kind is OutcomeKind.MIGRATED:
+        return EditOutcome(EditKind.CHAT_GONE, description=text)
+    words = text.lower().replace("_", " ")
+    for pattern, found in (
+        (_GONE, EditKind.GONE),
+        (_NOT_MODIFIED, EditKind.NOT_MODIFIED),
+        (_WRONG_KIND, EditKind.WRONG_KIND),
+        (_UNDELETABLE, EditKind.UNDELETABLE),
+        (_UNEDITABLE, EditKind.REFUSED),
+    ):
+        if pattern.search(words):
+            return EditOutcome(found, description=text)
+    if kind is OutcomeKind.PARSE_ERROR:
+        return EditOutcome(EditKind.PARSE_ERROR, description=text)
+    if kind.chat_level:
+        return EditOutcome(EditKind.CHAT_GONE, description=text)
+    return EditOutcome(EditKind.REFUSED, description=text)
+
+
+@runtime_checkable
+class MessageEditor(Protocol):
+    """What a channel that can change its sent alerts offers (Telegram; the console)."""
+
+    async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
+        """Delete the message (Telegram: the bot's own, within 48 h of sending)."""
+        ...
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        caption: bool,
+        html: bool,
+        link_preview: bool = False,
+    ) -> EditOutcome:
+        """Replace the text (``caption``: a photo's caption); ``html``: Telegram HTML."""
+        ...
+
+
+def editor_of(sender: object) -> MessageEditor | None:
+    """The sender's editor, or None when its channel cannot change sent alerts."""
+    editor = getattr(sender, "editor", None)
+    return editor if isinstance(editor, MessageEditor) else None
+
+
+class TelegramEditor:
+    """Deletes and edits through the sender's python-telegram-bot ``Bot`` (its HTTP pool)."""
+
+    def __init__(self, bot: Bot, token: str) -> None:
+        self._bot, self._token = bot, token
+
+    async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
+        return await self._run(self._bot.delete_message(chat_id, message_id))
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        caption: bool,
+        html: bool,
+        link_preview: bool = False,
+    ) -> EditOutcome:
+        mode = ParseMode.HTML if html else None
+        if caption:
+            request = self._bot.edit_message_caption(
+                chat_id=chat_id, message_id=message_id, caption=text, parse_mode=mode
+            )
+        else:
+            request = self._bot.edit_message_text(
+                text,
+                chat_id=chat_id,
+                message_id=message_id,
+                parse_mode=mode,
+                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
+            )
+        return await self._run(request)
+
+    async def _run(self, request: Awaitable[Message | bool]) -> EditOutcome:
+        outcome = classify_edit(await classify_outcome(request, self._token))
+        if not outcome.kind.settled:
+            log.debug("edit outcome %s: %s", outcome.kind, outcome.description)
+        return outcome
+
+
+class ConsoleEditor:
+    """The console's stand-in (no bot token): logs what Telegram would be asked to do."""
+
+    async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
+        log.info("alert #%s in chat %s deleted", message_id, chat_id)
+        return EditOutcome(EditKind.DONE)
+
+    async def edit(
+        self,
+        chat_id: int,
+        message_id: int,
+        text: str,
+        *,
+        caption: bool,
+        html: bool,
+        link_preview: bool = False,
+    ) -> EditOutcome:
+        log.info("alert #%s in chat %s edited:\n%s", message_id, chat_id, text)
+        return EditOutcome(EditKind.DONE)

@@ -1,0 +1,128 @@
+"""What to do with a sent alert that must be retracted or corrected, step by step — pure.
+
+A follow-up is a small state machine over Bot API calls ("methods"): ``delete``, ``text`` /
+``caption`` (edit the message's text or a photo's caption, Telegram HTML) and ``text_plain`` /
+``caption_plain`` (the same without parse mode). :func:`first_method` picks the first call,
+:func:`decide` reads the classified answer and says what happens next: finish with an outcome,
+call again (another method, or the same later), or pause the chat (429). The worker
+(:mod:`feedsvc.retraction.worker`) only carries these decisions out.
+
+Telegram facts (FIELD-NOTES "Telegram, more"; core.telegram.org/bots/api#deletemessage): a bot
+deletes its own messages only within 48 h of sending; editing keeps working later; "message to
+delete/edit not found" means already gone (success); "message is not modified" means it already
+reads so (success).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from feedsvc.articles import Article
+from feedsvc.notify.edits import EditKind, EditOutcome
+
+DELETE_WINDOW = timedelta(hours=48)  # Telegram: deleteMessage on the bot's own messages
+EDIT_WINDOW = timedelta(hours=48)  # corrections edit alerts sent this recently (SPEC §10)
+MAX_BACKOFF = 300.0  # seconds
+
+
+class OnWithdraw(StrEnum):
+    """``telegram.on_withdraw``: what happens to sent alerts of a withdrawn or hidden article."""
+
+    DELETE = "delete"  # delete within 48 h of sending; past that (or refused) edit to a notice
+    EDIT = "edit"  # always edit to a notice
+    KEEP = "keep"  # leave them (recorded as "kept")
+
+
+RETRACT, CORRECT = "retract", "correct"
+EDIT_METHODS = ("text", "caption", "text_plain", "caption_plain")
+
+
+def is_correction(before: Article, after: Article) -> bool:
+    """A new version that changes what an alert shows of the article: its title or summary
+    (SPEC §10). A body, tag or image change alone edits nothing."""
+    return (before.title, before.summary or "") != (after.title, after.summary or "")
+
+
+def first_method(
+    kind: str, on_withdraw: OnWithdraw, sent_at: datetime | None, now: datetime, caption: bool
+) -> str:
+    """The first call for a follow-up. ``sent_at`` is when the alert was recorded sent (UTC);
+    ``caption``: the alert was most likely a photo caption (images on, the article has one) —
+    a wrong guess costs one call (Telegram says "there is no text/caption to edit")."""
+    if (
+        kind == RETRACT
+        and on_withdraw is OnWithdraw.DELETE
+        and sent_at is not None
+        and now - sent_at < DELETE_WINDOW
+    ):
+        return "delete"
+    return "caption" if caption else "text"
+
+
+@dataclass(frozen=True, slots=True)
+class Next:
+    """The decision after one call: ``outcome`` set → finished; else call ``method`` again
+    after ``delay`` seconds (the chat paused ``pause_chat`` seconds first, on a 429)."""
+
+    outcome: str | None = None
+    method: str | None = None
+    delay: float = 0.0
+    pause_chat: float | None = None
+    error: str | None = None
+
+
+def _other_kind(method: str) -> str:
+    """Text ↔ caption, keeping the parse mode."""
+    base, _, plain = method.partition("_")
+    return ("caption" if base == "text" else "text") + ("_plain" if plain else "")
+
+
+def backoff(attempts: int, base: float) -> float:
+    """Seconds before a transient failure is tried again: doubles per attempt, capped."""
+    return min(MAX_BACKOFF, base * 2.0 ** min(attempts, 10))
+
+
+def decide(
+    kind: str,
+    method: str,
+    result: EditOutcome,
+    attempts: int,
+    *,
+    caption: bool = False,
+    max_attempts: int = 25,
+    backoff_base: float = 2.0,
+) -> Next:
+    """What follows ``result`` of calling ``method`` (``attempts``: calls made before this one;
+    ``caption``: the guess :func:`first_method` was given, for the edit after a refused delete).
+
+    Retraction: delete refused (too old, no right, any refusal but "gone") → edit to the
+    notice; an unreachable chat or an uneditable message ends ``failed`` with Telegram's words.
+    Correction: "not modified" is success (``unchanged``). Both: 429 pauses the chat and keeps
+    the follow-up; 5xx, network errors and unknown outcomes are tried again with backoff (a
+    repeat is harmless) until ``max_attempts``, then ``failed``.
+    """
+    r, text = result.kind, result.description or None
+    if r is EditKind.DONE:
+        return Next("deleted" if method == "delete" else "edited")
+    if r is EditKind.GONE:
+        return Next("gone")
+    if r is EditKind.NOT_MODIFIED:
+        return Next("edited" if kind == RETRACT else "unchanged")
+    if attempts + 1 >= max_attempts:
+        return Next("failed", error=text)
+    if r is EditKind.RETRY_AFTER:
+        seconds = result.seconds or 1.0
+        return Next(method=method, delay=seconds, pause_chat=seconds, error=text)
+    if r is EditKind.TRANSIENT:
+        return Next(method=method, delay=backoff(attempts, backoff_base), error=text)
+    if method == "delete":
+        if r is EditKind.CHAT_GONE:
+            return Next("failed", error=text)
+        return Next(method="caption" if caption else "text", error=text)  # the notice instead
+    if r is EditKind.WRONG_KIND:
+        return Next(method=_other_kind(method), error=text)
+    if r is EditKind.PARSE_ERROR and not method.endswith("_plain"):
+        return Next(method=method + "_plain", error=text)
+    return Next("failed", error=text)

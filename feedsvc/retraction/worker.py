@@ -1,0 +1,300 @@
+"""The follow-up worker: claims retractions and corrections, calls the Bot API, records.
+
+It runs beside the dispatcher and draws from the same budgets: the shared token bucket
+(``telegram.global_rate``, across replicas) and each chat's pacing slot and 429 pause, booked in
+the DB at claim time exactly as sends book them. Work is durable (:mod:`feedsvc.store.followups`):
+a crash mid-call leaves the row leased; when the lease runs out it is done again, which Telegram
+answers harmlessly ("not found" / "not modified"). Decisions come from :mod:`.plan`; this module
+only carries them out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
+
+from feedsvc import metrics
+from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
+from feedsvc.channels.base import Channel
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.dispatch import AHEAD, BURST, RATE_MARGIN, default_owner
+from feedsvc.notify import format_alert
+from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
+from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, first_method
+from feedsvc.store import followups as q
+from feedsvc.store import rate
+from feedsvc.store.articles import articles_by_ids
+from feedsvc.store.deliveries import block_chat_until, book_next_send
+from feedsvc.store.lifecycle import public_ids
+
+log = logging.getLogger(__name__)
+NOTICE_KEY = "bot.alert_withdrawn"
+
+
+@dataclass(frozen=True)
+class FollowupSettings:
+    on_withdraw: OnWithdraw = OnWithdraw.DELETE
+    lease: timedelta = timedelta(seconds=60)
+    images: bool = False  # alerts may be photo captions (the first edit guesses caption)
+    language: str = "vi"  # the notice's language (site.language)
+    max_in_flight: int = 16
+    max_attempts: int = 25
+    poll_seconds: float = 1.0
+    backoff_base: float = 2.0
+    sweep_seconds: float = 2.0  # how often to look for newly withdrawn or hidden articles
+    # the first sweep after start looks this far back (withdrawals while the service was down)
+    sweep_horizon: timedelta = timedelta(days=7)
+
+
+# A later sweep starts this long before the previous one's clock: replicas' clocks differ a
+# little, and a withdrawal committed just after a sweep may carry an earlier time.
+SWEEP_OVERLAP = timedelta(seconds=120)
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    followup: q.Followup
+    article: Article | None
+    public: bool
+    at: float  # monotonic time of its send slot
+
+
+class FollowupWorker:
+    """One channel's follow-ups; use like its dispatcher: ``await worker.run()`` until
+    :meth:`stop`. The channel's capability is its ``editor`` (:func:`editor_of`): a channel
+    without one cannot change sent alerts, and its follow-ups end ``kept`` at once. Calls use
+    the channel's budget (``limits.bucket`` at ``limits.global_rate``) and pacing intervals."""
+
+    def __init__(
+        self,
+        db: Database,
+        channel: Channel,
+        tz: tzinfo,
+        settings: FollowupSettings = FollowupSettings(),
+        owner: str | None = None,
+    ) -> None:
+        self.db, self.tz, self.cfg = db, tz, settings
+        self.limits = channel.limits
+        self.channel = channel.limits.name
+        self.editor: MessageEditor | None = editor_of(channel)
+        self.owner = owner or default_owner()
+        self.wake = asyncio.Event()
+        self._stop = asyncio.Event()
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._notice = Translator(settings.language)(NOTICE_KEY)
+        #: the DB clock of the last committed sweep (None: none yet since start)
+        self.last_sweep: datetime | None = None
+        self.on_done: list[Callable[[q.Followup, Next], None]] = []
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            self.wake.clear()
+            try:
+                wait = await self.step()
+            except Exception:
+                log.exception("follow-up step failed; retrying")
+                wait = self.cfg.poll_seconds
+            if wait > 0:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(wait):
+                        await _first(self._stop, self.wake)
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+
+    async def step(self) -> float:
+        """Claim what the budget allows, start the calls; returns how long to wait next."""
+        room = min(
+            self.cfg.max_in_flight - len(self._tasks),
+            math.ceil(AHEAD * self.limits.global_rate) + 1,
+        )
+        if room <= 0:
+            return 0.05
+        jobs, wait = await asyncio.to_thread(self._claim, room)
+        for job in jobs:
+            task = asyncio.create_task(self._do(job))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return wait
+
+    # -- DB side (threads) -------------------------------------------------------------------
+    def sweep(self) -> int:
+        """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
+        ingest, reconciliation, an editor on another replica); returns how many."""
+        now, last = self.db.now(), self.last_sweep
+        since = now - self.cfg.sweep_horizon if last is None else last - SWEEP_OVERLAP
+        with self.db.read() as conn:  # an idle sweep is one indexed read, no write lock
+            ids = q.retired_since(conn, since)
+        queued = 0
+        if ids:
+            with self.db.write() as conn:
+                queued = q.retract_deliveries(conn, ids, self.db.now())
+        self.last_sweep = now  # only once committed: a failed sweep covers its window again
+        if queued:
+            log.info("%d sent alert(s) to retract", queued)
+        return queued
+
+    def _claim(self, room: int) -> tuple[list[_Job], float]:
+        due = self.last_sweep is None or (self.db.now() - self.last_sweep).total_seconds() >= (
+            self.cfg.sweep_seconds
+        )
+        if due:
+            self.sweep()
+        idle = min(self.cfg.poll_seconds, self.cfg.sweep_seconds)
+        with self.db.read() as conn:
+            upcoming, now = q.next_work(conn, self.channel), self.db.now()
+        if upcoming is None:  # nothing owed: no write transaction at all
+            return [], idle
+        if upcoming > now:
+            return [], min(idle, max(0.01, (upcoming - now).total_seconds()))
+        with self.db.write() as conn:
+            now = self.db.now()
+            q.recover_expired(conn, now)
+            if self.editor is None or self.cfg.on_withdraw is OnWithdraw.KEEP:
+                q.settle_pending(conn, RETRACT, "kept", now, self.channel)
+            if self.editor is None:
+                q.settle_pending(conn, CORRECT, "kept", now, self.channel)
+                return [], self.cfg.poll_seconds
+            now, start = self.db.now(), time.monotonic()
+            budget, bucket = self.limits.global_rate * RATE_MARGIN, self.limits.bucket
+            slots = rate.reserve(conn, bucket, budget, BURST, room, now, AHEAD)
+            if not slots:
+                return [], 1 / budget
+            claimed = q.claim(
+                conn, self.owner, now, len(slots), self.cfg.lease,
+                channel=self.channel, interval=self.limits.interval,
+            )  # fmt: skip
+            rate.give_back(conn, bucket, len(slots) - len(claimed))
+            ids = [c.article_id for c in claimed]
+            public = public_ids(conn, ids, now)
+            found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
+        if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
+            return [], idle
+        jobs = [
+            _Job(c, found.get(c.article_id), c.article_id in public, start + delay)
+            for c, delay in zip(claimed, slots, strict=False)
+        ]
+        return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
+
+    def _record(self, f: q.Followup, nxt: Next, called: bool) -> None:
+        with self.db.write() as conn:
+            now = self.db.now()
+            if called:  # anchor the chat's next slot on the answer, as sends do
+                book_next_send(conn, f.chat_id, self.limits.interval(f.chat_type), now)
+            if nxt.pause_chat:
+                block_chat_until(conn, f.chat_id, now + timedelta(seconds=nxt.pause_chat))
+            if nxt.outcome is not None:
+                q.finish(conn, f.id, self.owner, nxt.outcome, nxt.error, now)
+            else:
+                due = now + timedelta(seconds=nxt.delay)
+                q.again(conn, f.id, self.owner, due, nxt.method, nxt.error)
+
+    # -- one follow-up ---------------------------------------------------------------------
+    async def _do(self, job: _Job) -> None:
+        f = job.followup
+        try:
+            delay = job.at - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            nxt, called = await self._attempt(job)
+            await asyncio.to_thread(self._record, f, nxt, called)
+            if nxt.outcome is not None:
+                metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()
+                log.info(
+                    "alert #%s in chat %s: %s %s%s",
+                    f.message_id, f.chat_id, f.kind, nxt.outcome,
+                    f" ({nxt.error})" if nxt.error else "",
+                )  # fmt: skip
+            for callback in self.on_done:
+                callback(f, nxt)
+        except Exception:
+            log.exception("follow-up %s not recorded; its lease will expire and retry", f.id)
+
+    async def _attempt(self, job: _Job) -> tuple[Next, bool]:
+        """One Bot API call, or a decision that none is needed; (what next, called?)."""
+        f = job.followup
+        if f.delivery_state != "sent" or f.message_id is None:
+            return Next("cancelled", error=f"no message was sent ({f.delivery_state})"), False
+        if f.kind == RETRACT and job.public:
+            return Next("cancelled", error="public again"), False
+        if f.kind == CORRECT and (not job.public or job.article is None):
+            return Next("cancelled", error="not public"), False
+        assert self.editor is not None  # settled as "kept" at claim time otherwise
+        caption = self._caption_guess(job.article)
+        method = f.method or first_method(
+            f.kind, self.cfg.on_withdraw, f.sent_at, self.db.now(), caption
+        )
+        try:
+            result = await self._call(job, method)
+        except Exception as exc:  # an editor bug must not lose the follow-up
+            log.exception("editor raised for follow-up %s", f.id)
+            result = EditOutcome(EditKind.TRANSIENT, description=type(exc).__name__)
+        return (
+            decide(
+                f.kind, method, result, f.attempts, caption=caption,
+                max_attempts=self.cfg.max_attempts, backoff_base=self.cfg.backoff_base,
+            ),
+            True,
+        )  # fmt: skip
+
+    def _caption_guess(self, article: Article | None) -> bool:
+        url = article.image_url if article is not None else None
+        return self.cfg.images and bool(url and url.startswith(("http://", "https://")))
+
+    async def _call(self, job: _Job, method: str) -> EditOutcome:
+        f, editor = job.followup, self.editor
+        assert editor is not None and f.message_id is not None
+        if method == "delete":
+            return await editor.delete(f.chat_id, f.message_id)
+        caption = method.startswith("caption")
+        html = not method.endswith("_plain")
+        if f.kind == RETRACT:
+            text = self._notice
+        else:
+            assert job.article is not None
+            msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)
+            html = html and not f.plain_text
+            text = msg.text if html else msg.plain_text
+        return await editor.edit(
+            f.chat_id, f.message_id, text, caption=caption, html=html, link_preview=f.link_preview
+        )
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Until one of ``events`` is set."""
+    waiters = [asyncio.ensure_future(e.wait()) for e in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for w in waiters:
+            w.cancel()
+
+
+def followup_worker(
+    db: Database, channel: Channel, settings: Settings, owner: str
+) -> FollowupWorker:
+    """``channel``'s worker for ``settings`` (``telegram.on_withdraw``, ``telegram.images``,
+    ``telegram.lease_seconds``, ``site.language``)."""
+    tg = settings.telegram
+    return FollowupWorker(
+        db,
+        channel,
+        settings.tz,
+        FollowupSettings(
+            on_withdraw=OnWithdraw(tg.on_withdraw),
+            lease=timedelta(seconds=tg.lease_seconds),
+            images=tg.images,
+            language=settings.site.language,
+        ),
+        owner=owner,
+    )

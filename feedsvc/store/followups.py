@@ -1,0 +1,375 @@
+"""Follow-ups owed on sent alerts: retract (delete / edit to a notice) or correct (edit).
+
+Durable work beside the outbox (SPEC §10): queued in the same transaction as the change that
+causes it (a withdrawal, a hide, a correction), claimed under a lease, finished exactly once.
+States: ``pending`` → ``working`` (leased) → ``done`` with an ``outcome``. A crash leaves rows
+``working``; they return to ``pending`` when the lease runs out and are done again, which is
+harmless: Telegram answers a repeated delete with "not found" and a repeated edit with "not
+modified", both success. A follow-up waits while its delivery is still queued or being sent (the
+message may yet go out) and ends ``cancelled`` when no message was sent after all.
+
+One follow-up of each kind per delivery: a later correction re-arms the row (the newest text is
+what gets sent), a second withdrawal re-arms a retraction that was cancelled by a re-publish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, or_, select, update
+
+from feedsvc.db.schema import alert_followups as f
+from feedsvc.db.schema import articles, chats, deliveries
+from feedsvc.lifecycle.visibility import retired_clause
+from feedsvc.store.deliveries import Interval, book_next_send, telegram_interval
+from feedsvc.store.upsert import insert_missing
+
+RETRACT, CORRECT = "retract", "correct"
+KINDS = (RETRACT, CORRECT)
+# A follow-up waits while its delivery may still be sent.
+_UNSETTLED = ("pending", "sending")
+OUTCOMES = ("deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed")
+
+
+@dataclass(frozen=True, slots=True)
+class Followup:
+    """A claimed follow-up with what doing it needs from its delivery and chat."""
+
+    id: int
+    kind: str
+    method: str | None
+    attempts: int
+    delivery_id: int
+    delivery_state: str
+    chat_id: int
+    chat_type: str
+    message_id: int | None
+    sent_at: datetime | None  # when the alert was recorded sent (UTC)
+    article_id: int
+    topics: list[str]
+    plain_text: bool  # the alert went out without parse mode
+    link_preview: bool
+
+
+def _queue(conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime) -> int:
+    """Insert missing follow-ups of ``kind`` for these deliveries; returns how many are new."""
+    if not delivery_ids:
+        return 0
+    rows = [
+        {"delivery_id": d, "kind": kind, "state": "pending", "due_at": now, "attempts": 0,
+         "created_at": now}
+        for d in delivery_ids
+    ]  # fmt: skip
+    stmt = insert_missing(conn, f).returning(f.c.id)
+    return len(list(conn.execute(stmt, rows).scalars()))
+
+
+def _rearm(
+    conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime, *cond: Any
+) -> int:
+    result = conn.execute(
+        update(f)
+        .where(f.c.kind == kind, f.c.delivery_id.in_(list(delivery_ids)), *cond)
+        .values(
+            state="pending", method=None, due_at=now, attempts=0, lease_until=None,
+            lease_owner=None, outcome=None, error=None, created_at=now, finished_at=None,
+        )
+    )  # fmt: skip
+    return result.rowcount
+
+
+def _retract(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    if not delivery_ids:
+        return 0
+    ids = list(delivery_ids)
+    conn.execute(
+        update(f)
+        .where(f.c.kind == CORRECT, f.c.delivery_id.in_(ids), f.c.state == "pending")
+        .values(state="done", outcome="cancelled", error="withdrawn", finished_at=now)
+    )
+    rearmed = _rearm(conn, RETRACT, ids, now, f.c.state == "done", f.c.outcome == "cancelled")
+    return _queue(conn, RETRACT, ids, now) + rearmed
+
+
+def queue_retractions(conn: Connection, article_ids: Sequence[int], now: datetime) -> int:
+    """Owe a retraction on every alert of these articles that was sent or is being sent (the
+    caller decided they are no longer public). Re-arms retractions a re-publish cancelled;
+    cancels pending corrections of the same alerts. Returns how many were queued or re-armed."""
+    if not article_ids:
+        return 0
+    ids = conn.execute(
+        select(deliveries.c.id).where(
+            deliveries.c.article_id.in_(list(article_ids)),
+            deliveries.c.state.in_(("sent", "sending")),
+        )
+    ).scalars()
+    return _retract(conn, list(ids), now)
+
+
+def retired_since(conn: Connection, since: datetime) -> list[int]:
+    """Deliveries (sent, or being sent) of articles withdrawn or hidden at or after ``since``
+    that owe no retraction yet (or only a cancelled one). Read-only and cheap: indexed on
+    ``articles.withdrawn_at``/``hidden_at`` and ``deliveries.article_id``."""
+    recent = or_(articles.c.withdrawn_at >= since, articles.c.hidden_at >= since)
+    open_or_done = select(f.c.delivery_id).where(
+        f.c.kind == RETRACT, or_(f.c.outcome.is_(None), f.c.outcome != "cancelled")
+    )
+    ids = conn.execute(
+        select(deliveries.c.id)
+        .join(articles, articles.c.id == deliveries.c.article_id)
+        .where(
+            recent,
+            retired_clause(),
+            deliveries.c.state.in_(("sent", "sending")),
+            deliveries.c.id.not_in(open_or_done),
+        )
+    ).scalars()
+    return list(ids)
+
+
+def retract_deliveries(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
+    """Owe a retraction on these deliveries (see :func:`queue_retractions`); idempotent."""
+    return _retract(conn, delivery_ids, now)
+
+
+def sweep_retired(conn: Connection, since: datetime, now: datetime) -> int:
+    """Queue retractions for alerts of articles withdrawn or hidden at or after ``since``,
+    whichever path did it (ingest, import, reconciliation, an editor on any replica or the
+    CLI). State-based and idempotent, so nothing is lost to a crash between the withdrawal
+    and here. A retraction already owed or done is left as it is."""
+    return _retract(conn, retired_since(conn, since), now)
+
+
+def queue_corrections(
+    conn: Connection, article_ids: Sequence[int], now: datetime, window: timedelta
+) -> int:
+    """Owe an edit on every alert of these (corrected) articles sent within ``window`` (48 h).
+
+    An existing correction is re-armed whatever its state: if one is being done right now, its
+    lease is cleared, so its (older) outcome is not recorded and the newest text goes out next.
+    A delivery with a retraction is left alone. Returns how many were queued or re-armed."""
+    if not article_ids:
+        return 0
+    retracted = select(f.c.delivery_id).where(
+        f.c.kind == RETRACT, or_(f.c.outcome.is_(None), f.c.outcome != "cancelled")
+    )
+    ids = list(
+        conn.execute(
+            select(deliveries.c.id).where(
+                deliveries.c.article_id.in_(list(article_ids)),
+                deliveries.c.state == "sent",
+                deliveries.c.message_id.is_not(None),
+                deliveries.c.finished_at >= now - window,
+                deliveries.c.id.not_in(retracted),
+            )
+        ).scalars()
+    )
+    if not ids:
+        return 0
+    return _rearm(conn, CORRECT, ids, now) + _queue(conn, CORRECT, ids, now)
+
+
+def _of_channel(channel: str) -> Any:
+    """Follow-ups of alerts to recipients of ``channel``."""
+    return f.c.delivery_id.in_(
+        select(deliveries.c.id)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(chats.c.channel == channel)
+    )
+
+
+def settle_pending(
+    conn: Connection, kind: str, outcome: str, now: datetime, channel: str = "telegram"
+) -> int:
+    """End every pending follow-up of ``kind`` for ``channel`` at once with ``outcome`` (e.g.
+    ``kept`` under ``telegram.on_withdraw = "keep"``, or a channel that cannot edit): no call,
+    no send slot."""
+    result = conn.execute(
+        update(f)
+        .where(f.c.kind == kind, f.c.state == "pending", _of_channel(channel))
+        .values(state="done", outcome=outcome, finished_at=now)
+    )
+    return result.rowcount
+
+
+def recover_expired(conn: Connection, now: datetime) -> int:
+    """Leases that ran out (a crashed or killed worker): back to the queue, done again."""
+    result = conn.execute(
+        update(f)
+        .where(f.c.state == "working", f.c.lease_until < now)
+        .values(state="pending", lease_until=None, lease_owner=None)
+    )
+    return result.rowcount
+
+
+def _ready(now: datetime) -> Any:
+    """Follow-ups whose delivery is settled (sent or ended), due now."""
+    return and_(
+        f.c.state == "pending",
+        f.c.due_at <= now,
+        deliveries.c.state.not_in(_UNSETTLED),
+    )
+
+
+def _heads() -> Any:
+    """The oldest open follow-up of each chat: one at a time per chat, in order (a correction
+    queued before a retraction is done before it, never over the notice)."""
+    return (
+        select(func.min(f.c.id))
+        .join(deliveries, deliveries.c.id == f.c.delivery_id)
+        .where(f.c.state.in_(("pending", "working")), deliveries.c.state.not_in(_UNSETTLED))
+        .group_by(deliveries.c.chat_id)
+        .scalar_subquery()
+    )
+
+
+def claim(
+    conn: Connection,
+    owner: str,
+    now: datetime,
+    limit: int,
+    lease: timedelta,
+    *,
+    channel: str = "telegram",
+    interval: Interval = telegram_interval,
+) -> list[Followup]:
+    """Lease up to ``limit`` follow-ups of ``channel``'s recipients (one per chat, chats whose
+    pacing slot has come and that are not paused by a 429) and book each chat's next slot
+    ``interval(chat type)`` ahead, exactly as a send would."""
+    if limit <= 0:
+        return []
+    ids_stmt = (
+        select(f.c.id)
+        .join(deliveries, deliveries.c.id == f.c.delivery_id)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(
+            _ready(now),
+            chats.c.channel == channel,
+            f.c.id.in_(_heads()),
+            or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
+            or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+        )
+        .order_by(chats.c.next_send_at.asc().nulls_first(), f.c.id)
+        .limit(limit)
+    )
+    if conn.dialect.name == "postgresql":
+        ids_stmt = ids_stmt.with_for_update(of=f, skip_locked=True)
+    ids = list(conn.execute(ids_stmt).scalars())
+    if not ids:
+        return []
+    conn.execute(
+        update(f)
+        .where(f.c.id.in_(ids), f.c.state == "pending")
+        .values(state="working", lease_owner=owner, lease_until=now + lease)
+    )
+    rows = conn.execute(
+        select(
+            f.c.id, f.c.kind, f.c.method, f.c.attempts, deliveries.c.id, deliveries.c.state,
+            deliveries.c.chat_id, chats.c.type, deliveries.c.message_id,
+            deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
+            deliveries.c.plain_text, chats.c.link_preview,
+        )
+        .join(deliveries, deliveries.c.id == f.c.delivery_id)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(f.c.id.in_(ids), f.c.lease_owner == owner, f.c.state == "working")
+        .order_by(f.c.id)
+    ).tuples()  # fmt: skip
+    claimed = []
+    for row in rows:
+        values = list(row)
+        values[11] = list(values[11] or [])
+        claimed.append(Followup(*values))
+    for c in claimed:
+        book_next_send(conn, c.chat_id, interval(c.chat_type), now)
+    return claimed
+
+
+def next_work(conn: Connection, channel: str = "telegram") -> datetime | None:
+    """When ``channel`` next has follow-up work: the earliest pending one's due time, or a
+    lease that runs out (pacing not counted). A read, so an idle worker never writes."""
+    mine = _of_channel(channel)
+    due = select(func.min(f.c.due_at)).where(f.c.state == "pending", mine).scalar_subquery()
+    lease = (
+        select(func.min(f.c.lease_until)).where(f.c.state == "working", mine).scalar_subquery()
+    )
+    first, expires = conn.execute(select(due, lease)).one()
+    times = [t for t in (first, expires) if t is not None]
+    return min(times, default=None)
+
+
+def _held(id_: int, owner: str) -> Any:
+    return and_(f.c.id == id_, f.c.state == "working", f.c.lease_owner == owner)
+
+
+def finish(
+    conn: Connection, id_: int, owner: str, outcome: str, error: str | None, now: datetime
+) -> bool:
+    """Record the final ``outcome`` if we still hold the lease (a re-armed correction does
+    not: its newer text is still owed)."""
+    assert outcome in OUTCOMES
+    result = conn.execute(
+        update(f)
+        .where(_held(id_, owner))
+        .values(
+            state="done", outcome=outcome, error=error[:1000] if error else None,
+            finished_at=now, lease_until=None, lease_owner=None, attempts=f.c.attempts + 1,
+        )
+    )  # fmt: skip
+    return result.rowcount == 1
+
+
+def again(
+    conn: Connection, id_: int, owner: str, due: datetime, method: str | None, error: str | None
+) -> bool:
+    """Back to the queue, due at ``due``, with the next call to make."""
+    result = conn.execute(
+        update(f)
+        .where(_held(id_, owner))
+        .values(
+            state="pending", due_at=due, method=method, error=error[:1000] if error else None,
+            lease_until=None, lease_owner=None, attempts=f.c.attempts + 1,
+        )
+    )  # fmt: skip
+    return result.rowcount == 1
+
+
+@dataclass(frozen=True, slots=True)
+class FollowupRow:
+    """What the admin delivery log shows of a follow-up."""
+
+    delivery_id: int
+    kind: str
+    state: str
+    outcome: str | None
+    error: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+def for_deliveries(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[FollowupRow]]:
+    """The follow-ups of these deliveries, by delivery id (retract before correct)."""
+    if not delivery_ids:
+        return {}
+    stmt = (
+        select(
+            f.c.delivery_id, f.c.kind, f.c.state, f.c.outcome, f.c.error, f.c.created_at,
+            f.c.finished_at,
+        )
+        .where(f.c.delivery_id.in_(list(delivery_ids)))
+        .order_by(f.c.delivery_id, f.c.kind.desc())
+    )  # fmt: skip
+    out: dict[int, list[FollowupRow]] = {}
+    for row in conn.execute(stmt).tuples():
+        out.setdefault(row[0], []).append(FollowupRow(*row))
+    return out
+
+
+def counts(conn: Connection) -> dict[tuple[str, str], int]:
+    """``(kind, outcome or state) → count``, for status and tests."""
+    label = func.coalesce(f.c.outcome, f.c.state)
+    stmt = select(f.c.kind, label, func.count()).group_by(f.c.kind, label)
+    return {(k, s): int(n) for k, s, n in conn.execute(stmt).tuples()}
+

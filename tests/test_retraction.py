@@ -1,0 +1,483 @@
+"""Sent alerts after the fact (#13 §2–§3): retracted when their article is withdrawn or hidden,
+edited when it is corrected — end to end through ingest, the dispatcher and the follow-up
+worker, against the fake Bot API (real HTTP), on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import VN, article, builtin_ingestor
+from fakebot import FakeBotAPI, Fault
+from sqlalchemy import select, update
+
+from feedsvc.articles import Article
+from feedsvc.channels.telegram import LIMITS, TelegramChannel
+from feedsvc.db import Database
+from feedsvc.db.schema import alert_followups, articles, chats, deliveries
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.ingest import Ingestor
+from feedsvc.notify import TelegramSender
+from feedsvc.outbox import Outbox
+from feedsvc.retraction.hooks import Corrections
+from feedsvc.retraction.plan import OnWithdraw
+from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
+from feedsvc.store import followups
+from feedsvc.store.deliveries import list_deliveries
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+
+PRIVATE, GROUP = 1001, -2001
+NOTICE = "Tin này đã được gỡ bỏ."
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with FakeBotAPI() as server:
+        yield server
+
+
+@dataclass
+class Env:
+    db: Database
+    fake: FakeBotAPI
+    ingestor: Ingestor
+    sender: TelegramSender
+
+    def publish(self, *items: Article) -> None:
+        with self.db.write() as conn:
+            upsert_source_articles(conn, list(items), datetime.now(UTC))
+        assert self.ingestor.tick().error is None
+
+    def rows(self, *cols: object) -> list[tuple[object, ...]]:
+        with self.db.read() as conn:
+            return [tuple(r) for r in conn.execute(select(*cols).order_by(cols[0])).tuples()]  # type: ignore[arg-type]
+
+    def sent(self) -> dict[int, int]:
+        """chat → message id of each sent delivery."""
+        got = self.rows(deliveries.c.chat_id, deliveries.c.message_id, deliveries.c.state)
+        return {int(c): int(m) for c, m, s in got if s == "sent"}  # type: ignore[call-overload]
+
+    def outcomes(self) -> list[tuple[object, ...]]:
+        return self.rows(alert_followups.c.id, alert_followups.c.kind, alert_followups.c.outcome)
+
+    def retire(
+        self, source_key: str, column: str = "withdrawn_at", when: datetime | None = None
+    ) -> None:
+        """What the lifecycle's withdraw/hide does to the article row (SPEC §10)."""
+        with self.db.write() as conn:
+            conn.execute(
+                update(articles)
+                .where(articles.c.source_key == source_key)
+                .values({column: when or datetime.now(UTC)})
+            )
+
+    def restore(self, source_key: str, column: str = "hidden_at") -> None:
+        with self.db.write() as conn:
+            conn.execute(
+                update(articles).where(articles.c.source_key == source_key).values({column: None})
+            )
+
+    def age_sent(self, hours: float) -> None:
+        """Every sent alert was sent ``hours`` earlier (in the DB and at the fake)."""
+        with self.db.write() as conn:
+            sent = conn.execute(
+                select(deliveries.c.id, deliveries.c.finished_at).where(
+                    deliveries.c.state == "sent"
+                )
+            ).tuples()
+            for id_, at in list(sent):
+                conn.execute(
+                    update(deliveries)
+                    .where(deliveries.c.id == id_)
+                    .values(finished_at=at - timedelta(hours=hours))
+                )
+        for chat_id, mid in self.sent().items():
+            self.fake.age_message(chat_id, mid, hours * 3600)
+
+    async def dispatch(self) -> None:
+        settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+        d = Dispatcher(self.db, self.sender, VN, settings)
+        task = asyncio.create_task(d.run())
+        try:
+            await _until(lambda: not any(
+                s in ("pending", "sending") for (s,) in self.rows(deliveries.c.state)
+            ))  # fmt: skip
+        finally:
+            d.stop()
+            await task
+
+    def worker(self, **cfg: object) -> FollowupWorker:
+        settings = replace(
+            FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05), **cfg
+        )
+        return FollowupWorker(self.db, TelegramChannel(self.sender, VN), VN, settings)
+
+    async def follow_up(self, worker: FollowupWorker | None = None, timeout: float = 15) -> None:
+        """Run a worker until a sweep has run and no follow-up is open."""
+        w = worker or self.worker()
+        before = w.last_sweep
+        task = asyncio.create_task(w.run())
+        try:
+            await _until(lambda: w.last_sweep != before, timeout)
+            await _until(lambda: all(
+                s == "done" for (s,) in self.rows(alert_followups.c.state)
+            ), timeout)  # fmt: skip
+        finally:
+            w.stop()
+            await task
+
+
+async def _until(predicate: object, timeout: float = 15) -> None:
+    assert callable(predicate)
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not await asyncio.to_thread(predicate):
+        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
+        await asyncio.sleep(0.03)
+
+
+def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str, query: str = "") -> None:
+    with db.write() as conn:
+        now = datetime.now(UTC)
+        ensure_chat(conn, chat_id, type_, f"chat {chat_id}", now)
+        for slug in slugs:
+            topic = get_topic(conn, slug)
+            assert topic is not None
+            subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+        if query:
+            subscribe(conn, chat_id, topic_id=None, query=query, now=now)
+
+
+@pytest.fixture
+async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "cli", now)
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    ing.hooks.append(Corrections(True))
+    fake.add_chat(GROUP, "group", "Nhóm tin")
+    sender = TelegramSender(
+        fake.token, base_url=fake.base_url, read_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
+    )
+    await sender.start()
+    yield Env(db, fake, ing, sender)
+    await sender.close()
+
+
+def fresh(n: int, **over: object) -> Article:
+    return article(n, published_at=datetime.now(VN) - timedelta(minutes=5), **over)
+
+
+async def _alerted(env: Env, *items: Article) -> dict[int, int]:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    subscribe_chat(env.db, GROUP, "group", "kien-thuy")
+    env.publish(*items)
+    await env.dispatch()
+    sent = env.sent()
+    assert set(sent) == {PRIVATE, GROUP}
+    return sent
+
+
+# -- retraction ----------------------------------------------------------------------------------
+@pytest.mark.parametrize("column", ["withdrawn_at", "hidden_at"])
+async def test_withdrawn_or_hidden_alerts_are_deleted_within_48h(env: Env, column: str) -> None:
+    sent = await _alerted(env, fresh(1))
+    env.retire("TEST-00001", column)
+    await env.follow_up()
+    for chat_id, mid in sent.items():
+        assert env.fake.live(chat_id, mid).deleted
+    assert sorted(o for _, _, o in env.outcomes()) == ["deleted", "deleted"]
+    assert len(env.fake.all_messages) == 2  # nothing new was sent
+    with env.db.read() as conn:  # the delivery log shows it
+        rows, _ = list_deliveries(conn)
+    assert all(r.state == "sent" and r.retraction == "deleted" for r in rows)
+    assert all(r.retracted_at is not None for r in rows)
+
+
+async def test_past_48h_the_alert_is_edited_to_a_notice(env: Env) -> None:
+    sent = await _alerted(env, fresh(1))
+    env.age_sent(49)
+    env.retire("TEST-00001")
+    await env.follow_up()
+    for chat_id, mid in sent.items():
+        live = env.fake.live(chat_id, mid)
+        assert live.alive and live.visible == NOTICE
+    assert sorted(o for _, _, o in env.outcomes()) == ["edited", "edited"]
+    assert not [c for c in env.fake.calls if c.method == "deletemessage"]  # not even tried
+
+
+async def test_a_refused_delete_falls_back_to_the_notice(env: Env) -> None:
+    sent = await _alerted(env, fresh(1))
+    env.fake.script(GROUP, Fault.cant_delete())  # e.g. the bot lost its delete right
+    env.retire("TEST-00001")
+    await env.follow_up()
+    assert env.fake.live(PRIVATE, sent[PRIVATE]).deleted
+    assert env.fake.live(GROUP, sent[GROUP]).visible == NOTICE
+    assert sorted(o for _, _, o in env.outcomes()) == ["deleted", "edited"]
+
+
+async def test_on_withdraw_edit_and_keep(env: Env) -> None:
+    sent = await _alerted(env, fresh(1), fresh(2, title="Công an Kiến Thụy: tin hai"))
+    mids = env.rows(deliveries.c.id, deliveries.c.chat_id, deliveries.c.message_id)
+    env.retire("TEST-00001")
+    await env.follow_up(env.worker(on_withdraw=OnWithdraw.EDIT))
+    assert all(env.fake.live(c, m).visible == NOTICE for _, c, m in mids[:2])  # type: ignore[arg-type]
+    calls = len(env.fake.calls)
+    env.retire("TEST-00002")
+    await env.follow_up(env.worker(on_withdraw=OnWithdraw.KEEP))
+    assert len(env.fake.calls) == calls  # keep: no Bot API call at all
+    assert [o for _, _, o in env.outcomes()][2:] == ["kept", "kept"]
+    assert all(env.fake.live(c, m).alive for _, c, m in mids[2:])  # type: ignore[arg-type]
+    assert sent
+
+
+async def test_a_channel_that_cannot_edit_records_kept(env: Env) -> None:
+    await _alerted(env, fresh(1))
+    env.retire("TEST-00001")
+    worker = FollowupWorker(env.db, _CannotEdit(), VN, FollowupSettings(poll_seconds=0.05))
+    await env.follow_up(worker)
+    assert [o for _, _, o in env.outcomes()] == ["kept", "kept"]
+
+
+@pytest.mark.parametrize("guess", [True, False])
+async def test_photo_alerts_get_their_caption_edited(env: Env, guess: bool) -> None:
+    """``guess``: images still on (the first edit is the caption's); off, Telegram's "no text
+    in the message to edit" turns the edit to the caption, one call more."""
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(fresh(1, image_url="https://img.example/1.jpg"))
+    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.05))
+    task = asyncio.create_task(d.run())
+    await _until(lambda: bool(env.sent()))
+    d.stop()
+    await task
+    mid = env.sent()[PRIVATE]
+    assert env.fake.live(PRIVATE, mid).kind == "caption"
+    env.age_sent(50)
+    env.retire("TEST-00001")
+    await env.follow_up(env.worker(images=guess))
+    assert env.fake.live(PRIVATE, mid).visible == NOTICE
+    edits = [c for c in env.fake.calls if c.method.startswith("editmessage")]
+    assert len(edits) == (1 if guess else 2)
+
+
+@pytest.mark.parametrize(
+    ("fault", "outcome"),
+    [
+        (Fault.flood(1).on("deletemessage"), "deleted"),  # the chat waits, then it is done
+        (Fault.server_error().on("deletemessage"), "deleted"),  # retried
+        (Fault.blocked().on("deletemessage"), "failed"),  # the chat is unreachable
+        (Fault(400, "Bad Request: message to delete not found").on("deletemessage"), "gone"),
+    ],
+)
+async def test_faults_while_retracting(env: Env, fault: Fault, outcome: str) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(fresh(1))
+    await env.dispatch()
+    env.fake.script(PRIVATE, fault)
+    env.retire("TEST-00001")
+    await env.follow_up()
+    got = env.rows(alert_followups.c.outcome, alert_followups.c.error)
+    assert got[0][0] == outcome, got
+    if outcome == "failed":
+        assert "blocked" in str(got[0][1])
+    if fault.status == 429:
+        with env.db.read() as conn:
+            until = conn.execute(select(chats.c.blocked_until)).scalar()
+        assert until is not None  # the 429 paused the chat, as for sends
+
+
+async def test_unhidden_before_its_turn_is_cancelled_and_a_second_hide_retracts(env: Env) -> None:
+    sent = await _alerted(env, fresh(1))
+    env.retire("TEST-00001", "hidden_at")
+    worker = env.worker()
+    await asyncio.to_thread(worker.sweep)  # queued ...
+    env.restore("TEST-00001", "hidden_at")  # ... and unhidden before the worker got to it
+    await env.follow_up(worker)
+    assert [o for _, _, o in env.outcomes()] == ["cancelled", "cancelled"]
+    assert all(env.fake.live(c, m).alive for c, m in sent.items())
+    env.retire("TEST-00001", "hidden_at")
+    await env.follow_up()
+    assert [o for _, _, o in env.outcomes()] == ["deleted", "deleted"]
+    assert all(env.fake.live(c, m).deleted for c, m in sent.items())
+
+
+async def test_a_crash_mid_retraction_is_done_again_harmlessly(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(fresh(1))
+    await env.dispatch()
+    mid = env.sent()[PRIVATE]
+    env.fake.script(PRIVATE, Fault.late(30).on("deletemessage"))  # deleted, no answer
+    env.retire("TEST-00001")
+    first = env.worker(lease=timedelta(seconds=1))
+    task = asyncio.create_task(first.run())
+    await _until(lambda: env.fake.live(PRIVATE, mid).deleted)
+    task.cancel()  # the process dies mid-call: the row stays leased ("working")
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert env.rows(alert_followups.c.state) == [("working",)]
+    await env.follow_up(env.worker(lease=timedelta(seconds=1)))  # another replica, lease gone
+    assert [o for _, _, o in env.outcomes()] == ["gone"]  # repeated: Telegram says not found
+    assert env.fake.live(PRIVATE, mid).deleted and len(env.fake.all_messages) == 1
+
+
+async def test_an_alert_being_sent_when_withdrawn_is_retracted_once_sent(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(fresh(1))
+    with env.db.write() as conn:  # the dispatcher has claimed it, the send is in flight
+        conn.execute(update(deliveries).values(state="sending"))
+    env.retire("TEST-00001")
+    worker = env.worker()
+    await asyncio.to_thread(worker.sweep)
+    jobs, _wait = await asyncio.to_thread(worker._claim, 5)
+    assert jobs == []  # it waits for the send's outcome
+    with env.db.write() as conn:
+        conn.execute(
+            update(deliveries).values(state="sent", message_id=1, finished_at=datetime.now(UTC))
+        )
+    await env.sender.send(PRIVATE, _msg(), link_preview=False)  # it went out as message 1
+    await env.follow_up(worker)
+    assert env.fake.live(PRIVATE, 1).deleted
+
+
+async def test_retractions_keep_the_chat_pacing(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(*(fresh(n) for n in range(1, 4)))
+    await env.dispatch()
+    for n in range(1, 4):
+        env.retire(f"TEST-{n:05d}")
+    await env.follow_up()
+    assert [o for _, _, o in env.outcomes()] == ["deleted"] * 3
+    deletes = [c.at for c in env.fake.calls if c.method == "deletemessage"]
+    assert len(deletes) == 3
+    assert all(b - a >= 0.95 for a, b in itertools.pairwise(deletes)), deletes
+    assert env.fake.violations == []
+
+
+# -- corrections ---------------------------------------------------------------------------------
+async def test_a_correction_edits_the_sent_alerts_and_sends_nothing_new(env: Env) -> None:
+    first = fresh(1, title="Đang cập nhật Kiến Thụy", summary="Tin đang cập nhật về công an")
+    sent = await _alerted(env, first)
+    fixed = replace(
+        first,
+        title="Công an huyện Kiến Thụy bắt đối tượng trộm cắp",
+        updated_at=datetime.now(UTC),
+    )
+    env.publish(fixed)
+    await env.follow_up()
+    for chat_id, mid in sent.items():
+        live = env.fake.live(chat_id, mid)
+        assert "Công an huyện Kiến Thụy bắt đối tượng" in live.visible and live.edits
+    assert [o for _, _, o in env.outcomes()] == ["edited", "edited"]
+    assert len(env.fake.all_messages) == 2
+    with env.db.read() as conn:
+        rows, _ = list_deliveries(conn)
+    assert all(r.correction == "edited" for r in rows)
+
+
+async def test_what_is_not_a_correction_edits_nothing(env: Env) -> None:
+    first = fresh(1)
+    await _alerted(env, first)
+    env.publish(replace(first, body="<p>Thêm chi tiết.</p>", updated_at=datetime.now(UTC)))
+    assert env.outcomes() == []  # a body change: the alert shows no body
+    env.age_sent(49)
+    env.publish(replace(first, title="Tiêu đề mới về công an Kiến Thụy",
+                        updated_at=datetime.now(UTC) + timedelta(seconds=1)))  # fmt: skip
+    assert env.outcomes() == []  # alerts older than 48 h are left as they are
+
+
+async def test_not_modified_is_success_and_the_switch_turns_it_off(env: Env) -> None:
+    first = fresh(1)
+    await _alerted(env, first)
+    env.fake.script(PRIVATE, Fault.not_modified())
+    env.publish(replace(first, summary="Tóm tắt mới về công an.", updated_at=datetime.now(UTC)))
+    await env.follow_up()
+    assert sorted(o for _, _, o in env.outcomes()) == ["edited", "unchanged"]
+    env.ingestor.hooks[-1] = Corrections(False)  # telegram.edit_on_update = false
+    env.publish(replace(first, summary="Lần nữa.", updated_at=datetime.now(UTC) + timedelta(1)))
+    assert env.rows(alert_followups.c.state) == [("done",), ("done",)]
+
+
+async def test_a_correction_never_overwrites_a_retraction(env: Env) -> None:
+    first = fresh(1)
+    sent = await _alerted(env, first)
+    env.age_sent(49)  # so the retraction edits (a correction could overwrite the notice)
+    env.retire("TEST-00001")
+    await env.follow_up()
+    with env.db.write() as conn:
+        queued = followups.queue_corrections(
+            conn, [1], datetime.now(UTC), timedelta(hours=72)
+        )
+    assert queued == 0
+    assert all(env.fake.live(c, m).visible == NOTICE for c, m in sent.items())
+
+
+# -- edited into a topic -------------------------------------------------------------------------
+async def test_a_stub_edited_into_a_topic_alerts_its_subscribers_once(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    subscribe_chat(env.db, GROUP, "group", "kien-thuy")
+    subscribe_chat(env.db, 3003, "private", query='"Đoàn Xá"')
+    stub = fresh(1, title="Đang cập nhật", summary="", body="", tags=(), section=None)
+    env.publish(stub)
+    assert env.rows(deliveries.c.id) == []  # matches nothing yet
+    story = replace(
+        stub,
+        title="Công an huyện Kiến Thụy điều tra vụ trộm",
+        summary="Người dân xã Đoàn Xá trình báo.",
+        updated_at=datetime.now(UTC),
+    )
+    env.publish(story)
+    got = env.rows(deliveries.c.chat_id, deliveries.c.topics)
+    assert sorted(c for c, _ in got) == sorted([PRIVATE, GROUP, 3003])  # type: ignore[type-var]
+    await env.dispatch()
+    assert all(len(env.fake.messages(c)) == 1 for c in (PRIVATE, GROUP, 3003))
+    # a later edit that matches yet another topic alerts nobody twice
+    env.publish(replace(story, title=story.title + " — an ninh",
+                        updated_at=datetime.now(UTC) + timedelta(seconds=1)))  # fmt: skip
+    await env.dispatch()
+    assert all(len(env.fake.messages(c)) == 1 for c in (PRIVATE, GROUP, 3003))
+
+
+async def test_an_edit_adding_a_topic_alerts_only_that_topics_new_readers(env: Env) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh", "kien-thuy")
+    subscribe_chat(env.db, GROUP, "group", "kien-thuy")
+    first = fresh(1, title="Công an điều tra vụ trộm", summary="", body="", tags=())
+    env.publish(first)
+    assert [c for (c,) in env.rows(deliveries.c.chat_id)] == [PRIVATE]
+    env.publish(replace(first, title="Công an Kiến Thụy điều tra vụ trộm",
+                        updated_at=datetime.now(UTC)))  # fmt: skip
+    assert sorted(c for (c,) in env.rows(deliveries.c.chat_id)) == [GROUP, PRIVATE]  # type: ignore[type-var]
+
+
+async def test_an_old_article_edited_into_a_topic_does_not_alert(env: Env) -> None:
+    subscribe_chat(env.db, GROUP, "group", "kien-thuy")
+    old = article(1, title="Đang cập nhật", summary="", body="", tags=(),
+                  published_at=datetime.now(VN) - timedelta(hours=49))  # fmt: skip
+    env.publish(old)
+    env.publish(replace(old, title="Kiến Thụy: tin cũ", updated_at=datetime.now(UTC)))
+    assert env.rows(deliveries.c.id) == []
+
+
+class _CannotEdit:
+    """A channel (Telegram's limits, for its recipients) without the capability to edit."""
+
+    limits = LIMITS
+
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def deliver(self, *args: object) -> object:
+        raise AssertionError("not used")
+
+
+def _msg() -> object:
+    from feedsvc.notify import format_alert
+
+    return format_alert(fresh(1), ["An ninh"], VN)

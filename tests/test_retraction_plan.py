@@ -1,0 +1,98 @@
+"""The retraction/correction plan is pure: every Bot API answer → the next step."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import article
+
+from feedsvc.notify.edits import EditKind, EditOutcome
+from feedsvc.retraction.plan import (
+    CORRECT,
+    RETRACT,
+    Next,
+    OnWithdraw,
+    decide,
+    first_method,
+    is_correction,
+)
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("kind", "policy", "age_h", "caption", "method"),
+    [
+        (RETRACT, OnWithdraw.DELETE, 1, False, "delete"),
+        (RETRACT, OnWithdraw.DELETE, 47.9, True, "delete"),
+        (RETRACT, OnWithdraw.DELETE, 48, False, "text"),  # Telegram: no delete past 48 h
+        (RETRACT, OnWithdraw.DELETE, 200, True, "caption"),
+        (RETRACT, OnWithdraw.EDIT, 1, False, "text"),
+        (CORRECT, OnWithdraw.DELETE, 1, False, "text"),  # a correction never deletes
+        (CORRECT, OnWithdraw.DELETE, 1, True, "caption"),
+    ],
+)
+def test_first_method(
+    kind: str, policy: OnWithdraw, age_h: float, caption: bool, method: str
+) -> None:
+    assert first_method(kind, policy, NOW - timedelta(hours=age_h), NOW, caption) == method
+
+
+def _o(kind: EditKind, seconds: float | None = None) -> EditOutcome:
+    return EditOutcome(kind, seconds, f"words for {kind}")
+
+
+@pytest.mark.parametrize(
+    ("kind", "method", "answer", "expected"),
+    [
+        (RETRACT, "delete", _o(EditKind.DONE), Next("deleted")),
+        (RETRACT, "text", _o(EditKind.DONE), Next("edited")),
+        (RETRACT, "delete", _o(EditKind.GONE), Next("gone")),
+        (RETRACT, "text", _o(EditKind.NOT_MODIFIED), Next("edited")),  # already the notice
+        (CORRECT, "text", _o(EditKind.NOT_MODIFIED), Next("unchanged")),
+        (CORRECT, "caption", _o(EditKind.GONE), Next("gone")),
+        (RETRACT, "delete", _o(EditKind.UNDELETABLE), Next(method="text", error="x")),
+        (RETRACT, "delete", _o(EditKind.REFUSED), Next(method="text", error="x")),
+        (RETRACT, "delete", _o(EditKind.CHAT_GONE), Next("failed", error="x")),
+        (RETRACT, "text", _o(EditKind.WRONG_KIND), Next(method="caption", error="x")),
+        (CORRECT, "caption_plain", _o(EditKind.WRONG_KIND), Next(method="text_plain", error="x")),
+        (CORRECT, "text", _o(EditKind.PARSE_ERROR), Next(method="text_plain", error="x")),
+        (CORRECT, "text_plain", _o(EditKind.PARSE_ERROR), Next("failed", error="x")),
+        (CORRECT, "text", _o(EditKind.REFUSED), Next("failed", error="x")),
+        (RETRACT, "text", _o(EditKind.CHAT_GONE), Next("failed", error="x")),
+        (RETRACT, "delete", _o(EditKind.RETRY_AFTER, 7),
+         Next(method="delete", delay=7, pause_chat=7, error="x")),
+        (RETRACT, "delete", _o(EditKind.TRANSIENT), Next(method="delete", delay=8.0, error="x")),
+    ],
+)  # fmt: skip
+def test_decide(kind: str, method: str, answer: EditOutcome, expected: Next) -> None:
+    got = decide(kind, method, answer, attempts=2)
+    if expected.error is not None:
+        assert got.error == answer.description
+        got = replace(got, error="x")
+    assert got == expected
+
+
+def test_a_refused_delete_edits_the_caption_when_that_is_the_guess() -> None:
+    assert decide(RETRACT, "delete", _o(EditKind.UNDELETABLE), 0, caption=True).method == "caption"
+
+
+@pytest.mark.parametrize("answer", [EditKind.TRANSIENT, EditKind.RETRY_AFTER, EditKind.WRONG_KIND])
+def test_attempts_are_bounded(answer: EditKind) -> None:
+    assert decide(RETRACT, "text", _o(answer), attempts=24, max_attempts=25).outcome == "failed"
+
+
+def test_backoff_doubles_and_is_capped() -> None:
+    delays = [decide(CORRECT, "text", _o(EditKind.TRANSIENT), a).delay for a in range(12)]
+    assert delays[:3] == [2.0, 4.0, 8.0] and max(delays) == 300.0
+
+
+def test_what_is_a_correction() -> None:
+    a = article(1, summary="Tóm tắt")
+    assert is_correction(a, replace(a, title="Tiêu đề mới"))
+    assert is_correction(a, replace(a, summary="Tóm tắt mới"))
+    assert is_correction(a, replace(a, summary=None))
+    assert not is_correction(a, replace(a, body="<p>khác</p>", tags=("x",)))
+    assert not is_correction(replace(a, summary=None), replace(a, summary=""))
