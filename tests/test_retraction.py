@@ -404,6 +404,14 @@ async def test_not_modified_is_success_and_the_switch_turns_it_off(env: Env) -> 
     assert env.rows(alert_followups.c.state) == [("done",), ("done",)]
 
 
+async def test_a_hidden_article_is_retracted_not_corrected(env: Env) -> None:
+    first = fresh(1)
+    await _alerted(env, first)
+    env.retire("TEST-00001", "hidden_at")
+    env.publish(replace(first, title="Công an Kiến Thụy: mới", updated_at=datetime.now(UTC)))
+    assert env.outcomes() == []  # no correction owed; the sweep will retract
+
+
 async def test_a_correction_never_overwrites_a_retraction(env: Env) -> None:
     first = fresh(1)
     sent = await _alerted(env, first)

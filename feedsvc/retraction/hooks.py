@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from feedsvc.ingest import Change
 from feedsvc.retraction.plan import EDIT_WINDOW, is_correction
 from feedsvc.store.followups import queue_corrections
+from feedsvc.store.lifecycle import public_ids
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,9 @@ class Corrections:
             for c in changes
             if c.previous is not None and is_correction(c.previous, c.article)
         ]
+        if ids:  # a withdrawn or hidden article is retracted, not corrected
+            public = public_ids(conn, ids, now)
+            ids = [i for i in ids if i in public]
         queued = queue_corrections(conn, ids, now, self.window)
         if queued:
             log.info("%d sent alert(s) to correct for %d article(s)", queued, len(ids))
