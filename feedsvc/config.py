@@ -3,24 +3,28 @@
 Validation collects *every* problem with its dotted key before giving up, because an operator
 fixing a config one error per restart is a bad afternoon. Secrets are :class:`SecretStr` so they
 never show up in reprs or logs, and may come from env or ``*_file`` keys.
+
+Every CLI command loads this module, so its imports are part of each command's start-up (issue
+#17 §1): env overrides are read by :func:`env_values` (pydantic-settings, which brought asyncio
+and ssl along, ~4x the cost of importing Click, is no longer used) and SQLAlchemy is imported
+only to check a database URL that is not a plain ``sqlite://`` one.
 """
 
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import tomllib
+import typing
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
 
-from feedsvc.db.engine import masked_url
 from feedsvc.db.timeouts import DbTimeouts
 
 DEFAULT_CONFIG = Path("config/feedsvc.toml")
@@ -193,10 +197,10 @@ class LogSettings(_Section):
     format: Literal["text", "json"] = "text"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(
-        env_prefix="FEEDSVC_", env_nested_delimiter="__", extra="forbid", case_sensitive=False
-    )
+class Settings(BaseModel):
+    """All settings; build with :func:`load_config` (file, then env overrides)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     database: DatabaseSettings = DatabaseSettings()
     source: SourceSettings = SourceSettings()
@@ -206,18 +210,6 @@ class Settings(BaseSettings):
     site: SiteSettings = SiteSettings()
     topics: TopicsSettings = TopicsSettings()
     log: LogSettings = LogSettings()
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The TOML file arrives as init kwargs; env must win over it.
-        return (env_settings, init_settings)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -234,9 +226,90 @@ class Settings(BaseSettings):
         return _secret(self.admin.token, self.admin.token_file)
 
 
+ENV_PREFIX = "FEEDSVC_"
+ENV_NESTING = "__"
+
+
+def env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``FEEDSVC_<SECTION>__<KEY>[__<KEY>]`` variables as nested config data (names compared
+    case-insensitively). A value for a list or a section (``FEEDSVC_TELEGRAM__ADMINS='[5, 6]'``,
+    ``FEEDSVC_SOURCE__COLUMNS='{"id": "nid"}'``) is JSON; when it is not valid JSON it is passed
+    on as text, so validation names the key. Variables whose first part is not a section
+    (``FEEDSVC_CONFIG``) are not settings and are skipped; an unknown key inside a section is
+    kept, so validation reports it like a misspelt key in the file."""
+    out: dict[str, Any] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        lowered = name.lower()
+        if not lowered.startswith(prefix):
+            continue
+        path = lowered[len(prefix) :].split(ENV_NESTING)
+        if path[0] not in Settings.model_fields or not all(path):
+            continue
+        target = out
+        for key in path[:-1]:
+            child = target.setdefault(key, {})
+            if not isinstance(child, dict):
+                break  # a whole section given as JSON and one of its keys: the JSON stays
+            target = child
+        else:
+            target[path[-1]] = _json_if_complex(value, _annotation(path))
+    return out
+
+
+def _annotation(path: list[str]) -> Any:
+    """The declared type at ``path`` (None when the path names no field)."""
+    model: Any = Settings
+    annotation: Any = None
+    for key in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(key)
+        if field is None:
+            return None
+        annotation = model = field.annotation
+    return annotation
+
+
+def _json_if_complex(value: str, annotation: Any) -> Any:
+    kinds = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
+    candidates = [a for a in (annotation, *kinds) if a is not type(None)]
+    complex_ = any(
+        typing.get_origin(a) in (list, dict) or (isinstance(a, type) and issubclass(a, BaseModel))
+        for a in candidates
+    )
+    if not complex_:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def _merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, section by section (env wins over the file)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = _merged(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
+
+
 def _check_url(value: str) -> None:
     """Raise ValueError for a string SQLAlchemy cannot parse as a URL; the message never
-    repeats the value (it may hold a password)."""
+    repeats the value (it may hold a password).
+
+    ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
+    after ``sqlite://`` as the database), so a command on an SQLite state DB need not import
+    SQLAlchemy only to validate its configuration.
+    """
+    if value.startswith(("sqlite://", "sqlite+pysqlite://")) and "?" not in value:
+        return
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         make_url(value)
     except ArgumentError:
@@ -248,6 +321,8 @@ def _check_url(value: str) -> None:
 def printable(settings: Settings) -> dict[str, Any]:
     """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and the
     password of every DB URL replaced by ``***``."""
+    from feedsvc.db.engine import masked_url
+
     data: dict[str, Any] = settings.model_dump(mode="json")
     for section in ("database", "source"):
         url = data[section].get("url")
@@ -363,6 +438,7 @@ def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> S
     data = _read_toml(path) if path is not None else {}
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
+    data = _merged(data, env_values(os.environ))
     source = str(path) if path else "defaults"
     try:
         settings = Settings(**data)

@@ -13,15 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from sqlalchemy import func, select
-
-from feedsvc.db import Database
-from feedsvc.db.schema import articles, deliveries, source_articles, topics
-from feedsvc.store import quarantine
-from feedsvc.store.cursors import Cursor, get_cursor
+from feedsvc.store.records import Cursor, QuarantineEntry
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
+    from feedsvc.db import Database
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
 
@@ -75,57 +71,79 @@ def eta_seconds(cursor: Cursor) -> int | None:
     return 0 if cursor.backlog == 0 else None
 
 
+@dataclass(frozen=True, slots=True)
+class StatusReads:
+    """What the facts are made of, read from the state DB in one transaction: by
+    ``feedsvc.store.status.read_status`` (SQLAlchemy: the service, the API, the admin) or by
+    ``feedsvc.store.lite.read_status`` (stdlib sqlite3: ``feedsvc status`` on SQLite, whose
+    start-up must not pay for SQLAlchemy; tests/test_store_lite.py checks both agree)."""
+
+    cursor: Cursor
+    quarantined: int
+    articles: int
+    topics_enabled: int
+    deliveries_pending: int  # pending or sending
+    source_articles: int | None  # rows of the built-in source table; None for an external one
+    quarantine_newest: list[QuarantineEntry]  # the newest QUARANTINE_LISTED, newest first
+
+
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
     """``db``: the engine to read with (web requests pass theirs); default the service's."""
+    from feedsvc.store.status import read_status
+
     db = db or service.db
     now = db.now()
     source = service.ingestor.source.name
     with db.read() as conn:
-        cursor = get_cursor(conn, source)
+        reads = read_status(conn, source, QUARANTINE_LISTED)
+    return facts_from(
+        reads,
+        source=source,
+        now=now,
+        poll_seconds=service.settings.source.poll_seconds,
+        database=db.engine.url.render_as_string(hide_password=True),
+        started_at=service.started_at,
+    )
 
-        def count(stmt: Any) -> int:
-            return int(conn.execute(stmt).scalar_one())
 
-        state = ingest_state(cursor, now, service.settings.source.poll_seconds)
-        facts = [
-            Fact("ingest", state, "ingest"),
-            Fact("last_ingest_success", cursor.last_success_at, "time"),
-            Fact("last_ingest_tick", cursor.last_tick_at, "time"),
-            Fact("last_ingest_error", cursor.last_error),
-            Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
-            Fact("ingest_backlog", cursor.backlog, "count"),
-            Fact("ingest_rate_per_second", cursor.rate, "rate"),
-            Fact("ingest_eta_seconds", eta_seconds(cursor), "duration"),
-            Fact("ingest_quarantined", quarantine.count(conn), "count"),
-            Fact("articles_stored", count(select(func.count()).select_from(articles)), "count"),
-            Fact(
-                "topics_enabled",
-                count(select(func.count()).select_from(topics).where(topics.c.enabled.is_(True))),
-                "count",
-            ),
-            Fact(
-                "deliveries_pending",
-                count(
-                    select(func.count())
-                    .select_from(deliveries)
-                    .where(deliveries.c.state.in_(["pending", "sending"]))
-                ),
-                "count",
-            ),
-            Fact("source", source, "source"),
-        ]
-        if source == "builtin":
-            rows = count(select(func.count()).select_from(source_articles))
-            facts.append(Fact("source_articles", rows, "count"))
-        listed = quarantine.newest(conn, QUARANTINE_LISTED)
-    facts.append(Fact("database", db.engine.url.render_as_string(hide_password=True)))
-    if service.started_at is not None:
-        facts.append(Fact("started_at", service.started_at, "time"))
-    facts.append(Fact("quarantined_rows", listed, "quarantine"))
+def facts_from(
+    reads: StatusReads,
+    *,
+    source: str,
+    now: datetime,
+    poll_seconds: float,
+    database: str,
+    started_at: datetime | None,
+) -> list[Fact]:
+    """The facts, in display order (``database``: the state DB URL with its password masked;
+    ``now`` in UTC, on the database's clock)."""
+    cursor = reads.cursor
+    state = ingest_state(cursor, now, poll_seconds)
+    facts = [
+        Fact("ingest", state, "ingest"),
+        Fact("last_ingest_success", cursor.last_success_at, "time"),
+        Fact("last_ingest_tick", cursor.last_tick_at, "time"),
+        Fact("last_ingest_error", cursor.last_error),
+        Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
+        Fact("ingest_backlog", cursor.backlog, "count"),
+        Fact("ingest_rate_per_second", cursor.rate, "rate"),
+        Fact("ingest_eta_seconds", eta_seconds(cursor), "duration"),
+        Fact("ingest_quarantined", reads.quarantined, "count"),
+        Fact("articles_stored", reads.articles, "count"),
+        Fact("topics_enabled", reads.topics_enabled, "count"),
+        Fact("deliveries_pending", reads.deliveries_pending, "count"),
+        Fact("source", source, "source"),
+    ]
+    if reads.source_articles is not None:
+        facts.append(Fact("source_articles", reads.source_articles, "count"))
+    facts.append(Fact("database", database))
+    if started_at is not None:
+        facts.append(Fact("started_at", started_at, "time"))
+    facts.append(Fact("quarantined_rows", reads.quarantine_newest, "quarantine"))
     return facts
 
 
-def _quarantine_line(e: quarantine.QuarantineEntry) -> str:
+def _quarantine_line(e: QuarantineEntry) -> str:
     return (
         f"{e.source} row {e.row.source_id}"
         + (f" ({e.row.source_key})" if e.row.source_key else "")
@@ -135,8 +153,13 @@ def _quarantine_line(e: quarantine.QuarantineEntry) -> str:
 
 def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
     """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``)."""
+    return flatten(status_facts(service, db))
+
+
+def flatten(facts: list[Fact]) -> dict[str, Any]:
+    """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag)."""
     out: dict[str, Any] = {}
-    for fact in status_facts(service, db):
+    for fact in facts:
         if isinstance(fact.value, IngestState):
             out["ingest_state"] = fact.value.code
             lag = fact.value.lag_seconds

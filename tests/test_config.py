@@ -143,3 +143,60 @@ def test_short_admin_token_is_warned_about_without_showing_it(
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", "q" * MIN_ADMIN_TOKEN_CHARS)
     strong = runner.invoke(cli, ["config", "check", "--config", str(cfg)])
     assert strong.exit_code == 0 and "admin.token" not in strong.output
+
+
+def test_env_overrides_nest_and_merge_with_the_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``FEEDSVC_<SECTION>__<KEY>[__<KEY>]``, names in any case, lists and sections as JSON;
+    env wins key by key, the file's other keys in the same section stay (issue #17 §1: read by
+    feedsvc.config itself since pydantic-settings was dropped)."""
+    path = write(
+        tmp_path,
+        '[source]\nurl = "sqlite:///cms.db"\ntable = "posts"\n[source.columns]\ntitle = "t"\n'
+        '[http]\nport = 9000\nhost = "0.0.0.0"\n',
+    )
+    monkeypatch.setenv("FEEDSVC_SOURCE__COLUMNS__ID", "nid")
+    monkeypatch.setenv("feedsvc_http__port", "9100")
+    monkeypatch.setenv("FEEDSVC_HTTP__TRUSTED_PROXIES", '["10.0.0.0/8"]')
+    monkeypatch.setenv("FEEDSVC_SITE", '{"title": "Báo"}')
+    monkeypatch.setenv("FEEDSVC_CONFIG", str(path))  # not a setting: ignored here
+    s = load_config(path)
+    assert (s.source.columns.id, s.source.columns.title, s.source.table) == ("nid", "t", "posts")
+    assert (s.http.port, s.http.host, s.http.trusted_proxies) == (9100, "0.0.0.0", ["10.0.0.0/8"])
+    assert s.site.title == "Báo" and s.site.timezone == "Asia/Ho_Chi_Minh"
+
+
+def test_bad_env_values_are_reported_by_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A list that is not JSON, a misspelt key and a bad number: one ConfigError naming each
+    (pydantic-settings raised its own error, a traceback, for the list)."""
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__ADMINS", "five")
+    monkeypatch.setenv("FEEDSVC_HTTP__PROT", "1")
+    monkeypatch.setenv("FEEDSVC_SOURCE__COLUMNS__NID", "x")
+    monkeypatch.setenv("FEEDSVC_HTTP__PORT", "eighty")
+    with pytest.raises(ConfigError) as caught:
+        load_config(write(tmp_path, ""))
+    keys = {p.key for p in caught.value.problems}
+    assert {"telegram.admins", "http.prot", "source.columns.nid", "http.port"} <= keys
+
+
+def test_sqlite_urls_are_checked_without_sqlalchemy(tmp_path: Path) -> None:
+    """Loading a config with an SQLite state DB imports neither SQLAlchemy nor asyncio: every CLI
+    command pays for what the config imports (issue #17 §1)."""
+    import subprocess
+    import sys
+
+    path = write(tmp_path, '[database]\nurl = "sqlite:///state.db"\n')
+    code = (
+        "import sys; from feedsvc.config import load_config; from pathlib import Path;"
+        f"s = load_config(Path({str(path)!r})); assert s.database.url == 'sqlite:///state.db';"
+        "heavy = ('sqlalchemy', 'asyncio', 'pydantic_settings');"
+        "print(sorted(m for m in heavy if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+    with pytest.raises(ConfigError) as caught:  # other URLs are still parsed by SQLAlchemy
+        load_config(write(tmp_path, '[database]\nurl = "postgresql://u:p@h:notaport/db"\n'))
+    assert [p.key for p in caught.value.problems] == ["database.url"]

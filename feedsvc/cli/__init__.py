@@ -44,6 +44,8 @@ def environment_error(exc: BaseException) -> str | None:
         from feedsvc.db.errors import describe  # one line, no SQL or parameters
 
         return f"database error: {describe(exc)}"
+    if type(exc).__module__ == "sqlite3":  # feedsvc.store.lite: its messages carry no SQL
+        return f"database error: {exc}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"

@@ -7,12 +7,15 @@ rest are imported inside the functions that use them. ``tests/test_cli_imports.p
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
 if TYPE_CHECKING:
+    import sqlite3
+
     from feedsvc.config import Settings
     from feedsvc.db import Database
 
@@ -89,6 +92,27 @@ def open_db(settings: Settings, *, write: bool) -> Database:
         db.dispose()
         fail(str(exc), EXIT_FAILED)
     return db
+
+
+@contextmanager
+def lite_read(settings: Settings) -> Iterator[sqlite3.Connection | None]:
+    """For a command that only reads: one read transaction over stdlib ``sqlite3`` when the
+    state DB is a plain SQLite file (``feedsvc.store.lite``: no SQLAlchemy import, issue #17
+    §1), else None (use :func:`open_db`). A missing or older DB ends the command as
+    :func:`open_db` does (exit 1, naming `feedsvc db upgrade`)."""
+    from feedsvc.db.revision import SchemaError
+    from feedsvc.store import lite
+
+    url = settings.database.url
+    path = lite.sqlite_file(url)
+    if path is None:
+        yield None
+        return
+    try:
+        with lite.read_only(path, url) as conn:
+            yield conn
+    except SchemaError as exc:
+        fail(str(exc), EXIT_FAILED)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

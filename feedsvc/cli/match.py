@@ -13,20 +13,13 @@ import sys
 import tomllib
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
-from feedsvc.articles import Article, read_jsonl
-from feedsvc.matching import (
-    Query,
-    QueryError,
-    TopicMatcher,
-    document_from_article,
-    explain,
-    match_document,
-    parse_query,
-)
+if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
+    from feedsvc.articles import Article
+    from feedsvc.matching import Query, QueryError
 
 FAILED_EXIT = 1
 USAGE_EXIT = 2
@@ -46,6 +39,8 @@ class _Input:
         self.skipped = 0
 
     def __iter__(self) -> Iterator[Article]:
+        from feedsvc.articles import Article, read_jsonl
+
         for _number, item in read_jsonl(self.stream):
             if isinstance(item, Article):
                 yield item
@@ -91,6 +86,8 @@ def load_topics(path: Path) -> tuple[dict[str, str], dict[str, str]]:
 
 
 def _run_query(query: Query, with_explain: bool) -> None:
+    from feedsvc.matching import document_from_article, explain, match_document
+
     articles = _Input(sys.stdin.buffer)
     for article in articles:
         doc = document_from_article(article)
@@ -108,6 +105,8 @@ def _run_query(query: Query, with_explain: bool) -> None:
 
 
 def _run_topics(path: Path) -> None:
+    from feedsvc.matching import TopicMatcher, document_from_article
+
     enabled, disabled = load_topics(path)
     matcher = TopicMatcher.build(enabled, refs=disabled)
     for slug, exc in matcher.errors.items():
@@ -139,6 +138,8 @@ def match(query_text: str | None, with_explain: bool, topics_file: Path | None) 
         _run_topics(topics_file)
         return
     assert query_text is not None
+    from feedsvc.matching import QueryError, parse_query
+
     try:
         query = parse_query(query_text)
     except QueryError as exc:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 
@@ -14,6 +15,7 @@ from feedsvc.cli.common import (
     config_option,
     configure_logging,
     fail,
+    lite_read,
     load_settings,
     open_db,
     run_async,
@@ -21,6 +23,7 @@ from feedsvc.cli.common import (
 
 if TYPE_CHECKING:
     import socket
+    import sqlite3
 
     from feedsvc.app import Service
     from feedsvc.config import Settings
@@ -184,27 +187,14 @@ async def _demo(settings: Settings, count: int, every: float, sock: socket.socke
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
-    from feedsvc import operations as ops
-    from feedsvc.catalogue import Translator
-    from feedsvc.status import collect_status
-
     settings = load_settings(config_file)
-    db = open_db(settings, write=False)
-    facts = collect_status(_status_view(settings, db))
-    details = ops.status_details(db)
-    english = Translator("en")  # the CLI speaks English; a stored reason is a code
-    facts["chats_not_receiving"] = [
-        f"{p.chat_id} ({why})"
-        for p in details.chat_pauses
-        if (
-            why := "paused"
-            if p.paused
-            else english.reason(p.disabled_reason) or f"429 until {p.blocked_until}"
-        )
-    ]
-    facts["recent_errors"] = [
-        f"#{d.id} {d.state} chat {d.chat_id}: {d.error}" for d in details.recent_errors
-    ]
+    with lite_read(settings) as lite_conn:
+        if lite_conn is not None:
+            facts, pauses, errors = _lite_status(settings, lite_conn)
+        else:
+            facts, pauses, errors = _db_status(settings)
+    facts["chats_not_receiving"] = _pause_lines(pauses)
+    facts["recent_errors"] = [f"#{d.id} {d.state} chat {d.chat_id}: {d.error}" for d in errors]
     if as_json:
         click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=str))
         return
@@ -218,6 +208,72 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {value}")
 
 
+RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
+
+
+def _pause_lines(pauses: Sequence[Any]) -> list[str]:
+    """``chat_id (why)`` per chat not receiving alerts. A stored switch-off reason is a code,
+    worded in English from the catalogue, which is imported only then (it brings Babel: start-up
+    cost of a command that usually has no such chat)."""
+    lines = []
+    english = None
+    for p in pauses:
+        if p.paused:
+            why = "paused"
+        elif p.disabled_reason:
+            if english is None:
+                from feedsvc.catalogue import Translator
+
+                english = Translator("en")  # the CLI speaks English
+            why = english.reason(p.disabled_reason)
+        else:
+            why = f"429 until {p.blocked_until}"
+        lines.append(f"{p.chat_id} ({why})")
+    return lines
+
+_StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors
+
+
+def _db_status(settings: Settings) -> _StatusParts:
+    """The facts, paused chats and recent errors through SQLAlchemy (any state DB)."""
+    from feedsvc import operations as ops
+    from feedsvc.status import collect_status
+
+    db = open_db(settings, write=False)
+    facts = collect_status(_status_view(settings, db))
+    details = ops.status_details(db, RECENT_ERRORS)
+    return facts, details.chat_pauses, details.recent_errors
+
+
+def _lite_status(settings: Settings, conn: sqlite3.Connection) -> _StatusParts:
+    """The same from an SQLite state DB over stdlib sqlite3 (``feedsvc.store.lite``): no
+    SQLAlchemy import. ``now`` is the process clock, as ``Database.now`` is on SQLite."""
+    from datetime import UTC, datetime
+
+    from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten
+    from feedsvc.store import lite
+
+    source = _source_name(settings)
+    now = datetime.now(UTC)
+    reads = lite.read_status(conn, source, QUARANTINE_LISTED)
+    facts = facts_from(
+        reads,
+        source=source,
+        now=now,
+        poll_seconds=settings.source.poll_seconds,
+        database=settings.database.url,  # a plain SQLite file URL: no password to mask
+        started_at=None,
+    )
+    return flatten(facts), lite.chat_pauses(conn, now), lite.recent_errors(conn, RECENT_ERRORS)
+
+
+def _source_name(settings: Settings) -> str:
+    """The name ingest records the configured source's cursor under."""
+    from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
+
+    return external_source_name(settings.source.table) if settings.source.url else BUILTIN_SOURCE
+
+
 class _SourceName:
     def __init__(self, name: str) -> None:
         self.name = name
@@ -229,13 +285,10 @@ class _StatusView:
     app and the dispatcher with it, seconds of imports for a command that reads a few rows."""
 
     def __init__(self, settings: Settings, db: Database) -> None:
-        from feedsvc.source.sql import BUILTIN_NAME, external_name
-
         self.settings = settings
         self.db = db
         self.started_at = None  # not a running service
-        table = settings.source.table
-        self.source = _SourceName(external_name(table) if settings.source.url else BUILTIN_NAME)
+        self.source = _SourceName(_source_name(settings))
         self.ingestor = self
 
 

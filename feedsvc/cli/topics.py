@@ -12,6 +12,7 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     config_option,
     fail,
+    lite_read,
     load_settings,
     open_db,
     run_operation,
@@ -31,11 +32,18 @@ def topics() -> None:
 @config_option
 def list_cmd(config_file: str | None) -> None:
     """List topics: slug, state, title, query."""
-    from feedsvc.store import topics as store
+    settings = load_settings(config_file)
+    with lite_read(settings) as lite_conn:
+        if lite_conn is not None:
+            from feedsvc.store import lite
 
-    db = open_db(load_settings(config_file), write=False)
-    with db.read() as conn:
-        rows = store.list_topics(conn)
+            rows = lite.list_topics(lite_conn)
+        else:
+            from feedsvc.store import topics as store
+
+            db = open_db(settings, write=False)
+            with db.read() as conn:
+                rows = store.list_topics(conn)
     for t in rows:
         state = "enabled " if t.enabled else "disabled"
         click.echo(f"{t.slug}\t{state}\t{t.title}\t{t.query}")

@@ -11,12 +11,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from sqlalchemy import inspect, text
-from sqlalchemy.engine import make_url
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: the SQLite read-only
+    # path of the CLI (feedsvc.store.lite) checks the revision without it
+    from feedsvc.db.engine import Database
 
-from feedsvc.db.engine import MIGRATIONS, Database, masked_url, upgrade
-
+#: Same folder as ``feedsvc.db.engine.MIGRATIONS`` (tests/test_db.py checks the ids against it).
+VERSIONS = Path(__file__).with_name("migrations") / "versions"
 UPGRADE_HINT = "run `feedsvc db upgrade`"
 
 
@@ -31,7 +33,7 @@ def head_revision() -> str:
     and ids sort in order; ``tests/test_db.py`` checks this against Alembic's own script
     directory, so the shortcut cannot drift from what ``upgrade`` does.
     """
-    ids = [p.name.split("_", 1)[0] for p in (MIGRATIONS / "versions").glob("[0-9]*_*.py")]
+    ids = [p.name.split("_", 1)[0] for p in VERSIONS.glob("[0-9]*_*.py")]
     return max(ids)
 
 
@@ -65,6 +67,11 @@ class SchemaStatus:
 def schema_status(db: Database) -> SchemaStatus:
     """The state DB's revision, read without creating anything (a missing SQLite file stays
     missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.engine import make_url
+
+    from feedsvc.db.engine import masked_url
+
     head, where = head_revision(), masked_url(db.url)
     database = make_url(db.url).database
     on_disk = db.dialect == "sqlite" and database and database != ":memory:"
@@ -94,4 +101,6 @@ def ensure_schema(db: Database) -> None:
         return
     if status.revision is not None and status.revision > status.head:
         raise SchemaError(status.problem() or "")
+    from feedsvc.db.engine import upgrade
+
     upgrade(db)

@@ -31,9 +31,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, event
+if TYPE_CHECKING:  # the configuration imports DbTimeouts on every CLI command: no SQLAlchemy
+    from sqlalchemy import Connection, Engine
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,8 @@ def bound_engine(engine: Engine, t: DbTimeouts) -> None:
     """Install the timeouts on ``engine`` (whose ``connect_args`` came from
     :func:`connect_args`): bounded PostgreSQL connections, server-side statement timeouts,
     keepalives on MySQL sockets."""
+    from sqlalchemy import event
+
     backend = engine.dialect.name
     if backend == "postgresql" and engine.dialect.driver == "psycopg":
 

@@ -35,6 +35,7 @@ from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.values import row_record
+from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
 
 FIELDS = (
     "source_key",
@@ -306,11 +307,11 @@ class SqlSource:
 
 
 #: The source's name: the key of its cursor in the state DB, and what ``feedsvc status`` shows.
-BUILTIN_NAME = "builtin"
+BUILTIN_NAME = BUILTIN_SOURCE
 
 
 def external_name(table: str) -> str:
-    return f"external:{table}"
+    return external_source_name(table)
 
 
 def builtin_source(engine: Engine) -> SqlSource:

@@ -2,25 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
 from feedsvc.db.schema import source_cursors as t
+from feedsvc.store.records import Cursor as Cursor
 from feedsvc.store.upsert import insert_missing
-
-
-@dataclass(frozen=True, slots=True)
-class Cursor:
-    ts: datetime | None
-    id: str | None
-    last_tick_at: datetime | None = None
-    last_success_at: datetime | None = None
-    last_error: str | None = None
-    failures: int = 0
-    backlog: int | None = None  # rows behind the cursor at the last batch of a catch-up
-    rate: float | None = None  # rows/s of that catch-up
 
 
 def get_cursor(conn: Connection, name: str) -> Cursor:

@@ -3,36 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
 from feedsvc.db.schema import ingest_quarantine as t
 from feedsvc.store.articles import SourcePosition
+from feedsvc.store.records import Quarantined as Quarantined
+from feedsvc.store.records import QuarantineEntry as QuarantineEntry
 
 REASON_LIMIT = 2000
 
 
-@dataclass(frozen=True, slots=True)
-class Quarantined:
-    """One skipped source row: its id and position, the key when it could be read, the stage
-    that failed (``read`` by the CMS driver, ``parse`` by validation, ``store`` in the state DB)
-    and the reason (one line, no SQL)."""
-
-    source_id: str
-    source_cursor: datetime  # UTC instant of its cursor value
-    source_key: str | None
-    stage: str
-    reason: str
-
-
-@dataclass(frozen=True, slots=True)
-class QuarantineEntry:
-    row: Quarantined
-    source: str
-    first_seen_at: datetime
-    last_seen_at: datetime
 
 
 def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetime) -> None:

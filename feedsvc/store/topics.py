@@ -3,40 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
 
 from feedsvc.db.schema import article_topics, topics
+from feedsvc.store.records import Topic as Topic
+from feedsvc.store.records import TopicSpec as TopicSpec
 from feedsvc.store.upsert import insert_missing
-
-
-@dataclass(frozen=True, slots=True)
-class TopicSpec:
-    """A topic as an admin writes it (file, CLI, API)."""
-
-    slug: str
-    title: str
-    query: str
-    description: str = ""
-    enabled: bool = True
-
-
-@dataclass(frozen=True, slots=True)
-class Topic:
-    id: int
-    slug: str
-    title: str
-    description: str
-    query: str
-    enabled: bool
-    origin: str
-    updated_at: datetime
-
-    @property
-    def spec(self) -> TopicSpec:
-        return TopicSpec(self.slug, self.title, self.query, self.description, self.enabled)
 
 
 def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:

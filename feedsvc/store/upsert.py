@@ -13,16 +13,20 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Column, Connection, Table
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 
 def insert_missing(conn: Connection, table: Table) -> Any:
     """``INSERT INTO table … ON CONFLICT DO NOTHING`` for this connection's dialect (any unique
     constraint or primary key counts as the conflict)."""
+    # each dialect's module is imported when used: PostgreSQL's brings asyncpg's module along,
+    # which an SQLite-only process never needs (CLI start-up, issue #17 §1)
     if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
         return pg_insert(table).on_conflict_do_nothing()
     if conn.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
         return sqlite_insert(table).on_conflict_do_nothing()
     raise NotImplementedError(f"state DB dialect {conn.dialect.name!r}")  # MySQL: a source only
 

@@ -1,0 +1,82 @@
+"""The store's record types that read-only CLI commands print, without SQLAlchemy.
+
+They live here, not beside their queries, so that ``feedsvc.store.lite`` (stdlib ``sqlite3``
+reads for ``topics list`` and ``status``, issue #17 §1) can return the very same objects as the
+SQLAlchemy store modules (``topics``, ``cursors``, ``quarantine``), which re-export them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True, slots=True)
+class TopicSpec:
+    """A topic as an admin writes it (file, CLI, API)."""
+
+    slug: str
+    title: str
+    query: str
+    description: str = ""
+    enabled: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Topic:
+    id: int
+    slug: str
+    title: str
+    description: str
+    query: str
+    enabled: bool
+    origin: str
+    updated_at: datetime
+
+    @property
+    def spec(self) -> TopicSpec:
+        return TopicSpec(self.slug, self.title, self.query, self.description, self.enabled)
+
+
+@dataclass(frozen=True, slots=True)
+class Cursor:
+    """An ingest cursor: a (timestamp, id) keyset position plus health bookkeeping (UTC)."""
+
+    ts: datetime | None
+    id: str | None
+    last_tick_at: datetime | None = None
+    last_success_at: datetime | None = None
+    last_error: str | None = None
+    failures: int = 0
+    backlog: int | None = None  # rows behind the cursor at the last batch of a catch-up
+    rate: float | None = None  # rows/s of that catch-up
+
+
+@dataclass(frozen=True, slots=True)
+class Quarantined:
+    """One skipped source row: its id and position, the key when it could be read, the stage
+    that failed (``read`` by the CMS driver, ``parse`` by validation, ``store`` in the state DB)
+    and the reason (one line, no SQL)."""
+
+    source_id: str
+    source_cursor: datetime  # UTC instant of its cursor value
+    source_key: str | None
+    stage: str
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class QuarantineEntry:
+    row: Quarantined
+    source: str
+    first_seen_at: datetime
+    last_seen_at: datetime
+
+
+#: The name the built-in source's cursor and quarantine rows are recorded under.
+BUILTIN_SOURCE = "builtin"
+
+
+def external_source_name(table: str) -> str:
+    """The name an external CMS table's cursor and quarantine rows are recorded under."""
+    return f"external:{table}"
