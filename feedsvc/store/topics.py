@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, insert, select, update
+from sqlalchemy import Connection, Dialect, RowMapping, delete, func, insert, select, update
+from sqlalchemy.types import TypeEngine
 
 from feedsvc.db.schema import article_topics, topics
 from feedsvc.store.records import Topic as Topic
@@ -103,13 +105,11 @@ def store_matches(
     for start in range(0, len(replace), 500):
         chunk = list(replace[start : start + 500])
         conn.execute(delete(article_topics).where(article_topics.c.article_id.in_(chunk)))
-    rows = [
-        {"article_id": aid, "topic_id": tid, "terms": list(terms), "matched_at": now}
-        for aid, hits in matched.items()
-        for tid, terms in hits.items()
-    ]
-    if rows:
-        conn.execute(insert(article_topics), rows)
+    _insert_matches(
+        conn,
+        [(aid, tid, terms) for aid, hits in matched.items() for tid, terms in hits.items()],
+        now,
+    )
 
 
 def add_topic_matches(
@@ -117,14 +117,58 @@ def add_topic_matches(
 ) -> None:
     """Record many articles (``article_id → matched terms``) as matching one topic, in one
     statement: a backfill adds thousands per batch, and a round trip each dominated its time."""
-    if hits:
+    _insert_matches(conn, [(aid, topic_id, terms) for aid, terms in hits.items()], now)
+
+
+#: ``article_topics`` rows in the driver's own parameter style (columns: article_id, topic_id,
+#: terms, matched_at), for :func:`_insert_matches`.
+_MATCH_INSERT = {
+    "sqlite": "INSERT INTO article_topics (article_id, topic_id, terms, matched_at) "
+    "VALUES (?, ?, ?, ?)",
+    "postgresql": "INSERT INTO article_topics (article_id, topic_id, terms, matched_at) "
+    "VALUES (%s, %s, %s::json, %s)",
+}
+
+
+def _insert_matches(
+    conn: Connection, rows: Sequence[tuple[int, int, Sequence[str]]], now: datetime
+) -> None:
+    """Insert ``(article_id, topic_id, terms)`` rows matched at ``now`` in one executemany.
+
+    At thousands of topics an article matches ~25 of them, and SQLAlchemy's per-row bind
+    processing (a JSON dump and two datetime conversions per row) cost about three times the
+    insert itself (issue 17 §2, ``bench/ingest.py``). So the values go through the columns' own
+    bind processors — stored exactly as SQLAlchemy stores them — once for ``now`` and once per
+    distinct term list, and the driver's ``executemany`` takes plain tuples.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    sql = _MATCH_INSERT.get(dialect.name)
+    if sql is None:  # another backend: SQLAlchemy's own path
         conn.execute(
             insert(article_topics),
             [
-                {"article_id": aid, "topic_id": topic_id, "terms": list(terms), "matched_at": now}
-                for aid, terms in hits.items()
+                {"article_id": aid, "topic_id": tid, "terms": list(terms), "matched_at": now}
+                for aid, tid, terms in rows
             ],
         )
+        return
+    at = _processed(article_topics.c.matched_at.type, dialect, now)
+    dumped: dict[tuple[str, ...], Any] = {}
+    params = []
+    for aid, tid, terms in rows:
+        key = tuple(terms)
+        value = dumped.get(key)
+        if value is None:
+            value = dumped[key] = _processed(article_topics.c.terms.type, dialect, list(key))
+        params.append((aid, tid, value, at))
+    conn.exec_driver_sql(sql, params)
+
+
+def _processed(type_: TypeEngine[Any], dialect: Dialect, value: Any) -> Any:
+    process = type_.bind_processor(dialect)
+    return value if process is None else process(value)
 
 
 def topic_ids_of_articles(conn: Connection, article_ids: Sequence[int]) -> dict[int, set[int]]:
