@@ -17,9 +17,10 @@ import math
 import os
 import socket
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
+from typing import Any
 
 from sqlalchemy import Connection
 
@@ -29,8 +30,13 @@ from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
+from feedsvc.digest.edge import DigestEdge, DigestJob
+from feedsvc.digest.record import Policy
+from feedsvc.digest.sending import DigestSender
 from feedsvc.notify import OutcomeKind, Sender, SendOutcome
+from feedsvc.notify.message import DeliveryOptions
 from feedsvc.store import deliveries as q
+from feedsvc.store import digests as held
 from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
 
@@ -50,6 +56,7 @@ AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises th
 # a crash mid-send): each may duplicate the message, so one only; the next unknown outcome ends
 # the delivery as ``unknown_outcome``, a dead letter an admin can re-send.
 MAX_UNKNOWN_RESENDS = 1
+Claim = tuple[q.Claimed, Article | None, float, DeliveryOptions]  # what to send, when, how
 
 
 @dataclass(frozen=True)
@@ -82,8 +89,12 @@ class Dispatcher:
         tz: tzinfo,
         settings: DispatchSettings = DispatchSettings(),
         owner: str | None = None,
+        *,
+        digests: DigestEdge | None = None,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.db = db
+        self.now = clock or db.now  # injectable: digest tests move time, never wait for it
         self.channel: Channel = (
             sender
             if isinstance(sender, Channel)
@@ -97,6 +108,16 @@ class Dispatcher:
         self.tz = tz
         self.cfg = settings
         self.owner = owner or default_owner()
+        self.digests = digests or DigestEdge(tz, limit=limits.max_text)
+        self._digest_sender = DigestSender(
+            db,
+            self.channel,
+            self.digests,
+            self.owner,
+            self.now,
+            Policy(self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff),
+        )
+        self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -150,14 +171,19 @@ class Dispatcher:
         )
         if room <= 0:  # the next release frees room within one gap
             return 1 / self.rate
-        claimed, wait = await asyncio.to_thread(self._claim, room)
-        for delivery, article, at in claimed:
-            await self._slots.acquire()
-            self._unreleased += 1
-            task = asyncio.create_task(self._deliver(delivery, article, at))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+        claimed, jobs, wait = await asyncio.to_thread(self._claim, room)
+        for delivery, article, at, options in claimed:
+            await self._start(self._deliver(delivery, article, at, options))
+        for job, at in jobs:
+            await self._start(self._deliver_digest(job, at))
         return wait
+
+    async def _start(self, work: Coroutine[Any, Any, None]) -> None:
+        await self._slots.acquire()
+        self._unreleased += 1
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     def stop(self) -> None:
         self._stop.set()
@@ -169,42 +195,59 @@ class Dispatcher:
     # -- DB side (threads) ---------------------------------------------------------------
     def _recover(self, all_leases: bool = False) -> int:
         with self.db.write() as conn:
-            now = self.db.now()
+            now = self.now()
             horizon = now + self.cfg.lease + timedelta(days=1) if all_leases else now
             return q.recover_expired(conn, horizon)
 
-    def _claim(self, room: int) -> tuple[list[tuple[q.Claimed, Article | None, float]], float]:
-        """Lease deliveries for the send slots the shared budget grants; returns them with each
-        one's delay, and how long to wait before claiming again."""
+    def _claim(self, room: int) -> tuple[list[Claim], list[tuple[DigestJob, float]], float]:
+        """Lease deliveries (and due digests, one send slot each) for the send slots the shared
+        budget grants; returns them with each one's send time, and how long to wait before
+        claiming again. Alerts a chat holds (digest, quiet hours) are held first."""
         with self.db.write() as conn:
-            q.recover_expired(conn, self.db.now())  # also takes the writer lock on SQLite
+            q.recover_expired(conn, self.now())  # also takes the writer lock on SQLite
             # read the clocks only now: a wait for the lock must not put slots in the past
-            now, start = self.db.now(), time.monotonic()
+            now, start = self.now(), time.monotonic()
             budget = self.rate * RATE_MARGIN
             bucket, channel = self.limits.bucket, self.limits.name
+            self.digests.hold(conn, now, channel)
             slots = rate.reserve(conn, bucket, budget, BURST, room, now, AHEAD)
             if not slots:
-                return [], 1 / budget
+                return [], [], 1 / budget
+            jobs = self.digests.claim(conn, self.owner, now, len(slots), self.cfg.lease, channel)
             claimed = q.claim(
-                conn, self.owner, now, len(slots), self.cfg.lease,
+                conn, self.owner, now, len(slots) - len(jobs), self.cfg.lease,
                 channel=channel, interval=self.limits.interval,
             )  # fmt: skip
-            rate.give_back(conn, bucket, len(slots) - len(claimed))
+            for job in jobs:
+                gap = self.limits.interval(job.batch.chat_type)
+                q.book_next_send(conn, job.batch.chat_id, gap, now)
+            rate.give_back(conn, bucket, len(slots) - len(claimed) - len(jobs))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
-            upcoming = None if claimed else q.next_claimable(conn, channel)
-        if not claimed:
+            options = self.digests.options(
+                conn, [(c.id, c.chat_id, c.article_id, c.topics) for c in claimed], found
+            )
+            upcoming = None
+            if not (claimed or jobs):
+                times = [q.next_claimable(conn, channel), held.next_due(conn, channel)]
+                upcoming = min((t for t in times if t is not None), default=None)
+        if not claimed and not jobs:
             if upcoming is None:  # nothing queued: ingest's wake-up (or the poll) brings work
-                return [], self.cfg.poll_seconds
-            return [], min(self.cfg.poll_seconds, max(0.01, (upcoming - now).total_seconds()))
-        delays = slots[: len(claimed)]
+                return [], [], self.cfg.poll_seconds
+            wait = min(self.cfg.poll_seconds, max(0.01, (upcoming - now).total_seconds()))
+            return [], [], wait
         # absolute (monotonic) send times: how long the thread hand-off takes must not shift them
-        at = [start + d for d in delays]
-        return [(c, found.get(c.article_id), t) for c, t in zip(claimed, at, strict=True)], (
-            max(0.0, delays[-1] - AHEAD / 2)
-        )
+        at = [start + d for d in slots[: len(jobs) + len(claimed)]]
+        digest_jobs = list(zip(jobs, at[: len(jobs)], strict=True))
+        alerts = [
+            (c, found.get(c.article_id), t, options[c.id])
+            for c, t in zip(claimed, at[len(jobs) :], strict=True)
+        ]
+        return alerts, digest_jobs, max(0.0, slots[len(at) - 1] - AHEAD / 2)
 
     # -- one delivery ------------------------------------------------------------------
-    async def _deliver(self, d: q.Claimed, article: Article | None, at: float) -> None:
+    async def _deliver(
+        self, d: q.Claimed, article: Article | None, at: float, options: DeliveryOptions
+    ) -> None:
         try:
             try:
                 await self._wait_for_slot(at)
@@ -214,8 +257,11 @@ class Dispatcher:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
                 target = Target(
-                    d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text
-                )
+                    d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text,
+                    options,
+                )  # fmt: skip
+                if options.thread_id is not None:
+                    self._threads[d.id] = options.thread_id
                 try:
                     outcome = await self.channel.deliver(target, article, d.topics)
                 except Exception as exc:  # a sender bug must not lose the delivery
@@ -227,6 +273,19 @@ class Dispatcher:
                 callback(d.id, outcome)
         except Exception:
             log.exception("could not record delivery %s; its lease will expire and retry", d.id)
+        finally:
+            self._slots.release()
+            self.wake.set()
+
+    async def _deliver_digest(self, job: DigestJob, at: float) -> None:
+        try:
+            try:
+                await self._wait_for_slot(at)
+            finally:
+                self._unreleased -= 1
+            await self._digest_sender.deliver(job)
+        except Exception:
+            log.exception("digest for chat %s failed; its lease will expire", job.batch.chat_id)
         finally:
             self._slots.release()
             self.wake.set()
@@ -250,14 +309,21 @@ class Dispatcher:
 
     def _record_many(self, outcomes: Sequence[tuple[q.Claimed, SendOutcome]]) -> None:
         with self.db.write() as conn:
-            now = self.db.now()
+            now = self.now()
             for d, o in outcomes:
                 q.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 self._record(conn, now, d, o)
 
     def _record(self, conn: Connection, now: datetime, d: q.Claimed, o: SendOutcome) -> None:
         kind, owner, text = o.kind, self.owner, o.description
-        if kind is OutcomeKind.SENT:
+        thread = self._threads.pop(d.id, None)
+        if kind is OutcomeKind.THREAD_GONE and thread is not None:
+            # the forum thread was deleted: this alert, once more, to the chat itself, saying so
+            held.forget_thread(conn, d.chat_id, thread)
+            q.retry_later(conn, d.id, owner, now, text)
+            held.set_notice(conn, d.id, "thread_gone")
+            log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
+        elif kind is OutcomeKind.SENT:
             q.mark_sent(conn, d.id, owner, o.message_id or 0, now)
             q.chat_succeeded(conn, d.chat_id)
         elif kind is OutcomeKind.RETRY_AFTER:
@@ -276,7 +342,7 @@ class Dispatcher:
                 log.warning("chat %s disabled: %s", d.chat_id, text)
         elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
             q.retry_later(conn, d.id, owner, now, text, plain_text=True)
-        elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT):
+        elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
             q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
         elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= MAX_UNKNOWN_RESENDS:
             # Telegram may hold this message already, maybe twice: a human decides (re-send)

@@ -166,6 +166,23 @@ class SentMessage:
         return self.text if self.text is not None else self.caption or ""
 
     @property
+    def silent(self) -> bool:
+        """Sent with ``disable_notification`` (no sound)."""
+        value = self.params.get("disable_notification")
+        return value is True or str(value).lower() == "true"
+
+    @property
+    def thread_id(self) -> int | None:
+        return _int_or_none(self.params.get("message_thread_id"))
+
+    @property
+    def keyboard(self) -> list[list[dict[str, Any]]]:
+        """The inline keyboard's rows (``reply_markup``), empty when there is none."""
+        markup = self.params.get("reply_markup")
+        markup = json.loads(markup) if isinstance(markup, str) else markup or {}
+        return list(markup.get("inline_keyboard", []))
+
+    @property
     def link_preview_disabled(self) -> bool:
         opts = self.params.get("link_preview_options")
         opts = json.loads(opts) if isinstance(opts, str) else opts or {}
@@ -293,12 +310,15 @@ class FakeChat:
     gone: bool = False  # 400 chat not found on every send
     migrated_to: int | None = None
     last_message_id: int = 0
+    is_forum: bool = False
+    deleted_threads: set[int] = field(default_factory=set)  # 400 "message thread not found"
 
     def to_api(self) -> dict[str, Any]:
         name = {"first_name": self.title or "User"} if self.type == "private" else {
             "title": self.title or f"Chat {self.id}"}
         return {"id": self.id, "type": self.type, **name,
-                **({"username": self.username} if self.username else {})}
+                **({"username": self.username} if self.username else {}),
+                **({"is_forum": True} if self.is_forum else {})}
 
 
 class _ApiError(Exception):
@@ -332,6 +352,8 @@ class FakeBotAPI:
         self._next_update_id = 1
         self._times: dict[Any, deque[float]] = defaultdict(deque)
         self.commands: list[dict[str, Any]] = []
+        self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery parameters
+        self.markups: dict[tuple[int, int], Any] = {}  # (chat, message) → edited reply_markup
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
         self._new_update: asyncio.Event | None = None
@@ -414,6 +436,11 @@ class FakeBotAPI:
     def delete_chat(self, chat_id: int) -> None:
         self.chat(chat_id).gone = True
 
+    def delete_thread(self, chat_id: int, thread_id: int) -> None:
+        """A forum topic deleted: sends to ``message_thread_id=thread_id`` answer 400."""
+        with self._cond:
+            self.chat(chat_id).deleted_threads.add(thread_id)
+
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """Permanent: every later send to ``old_id`` answers 400 migrate."""
         old = self.chat(old_id)
@@ -450,17 +477,34 @@ class FakeBotAPI:
                 "chat": chat.to_api(), **fields}
 
     def user_sends(self, chat_id: int, user_id: int, text: str, *,
-                   first_name: str = "User") -> int:
-        """A user's message (a command when it starts with "/"): the update id."""
+                   first_name: str = "User", thread_id: int | None = None) -> int:
+        """A user's message (a command when it starts with "/"): the update id. ``thread_id``:
+        sent inside that forum topic thread (``is_topic_message``)."""
         with self._cond:
             chat = self.chat(chat_id)
             extra: dict[str, Any] = {}
+            if thread_id is not None:
+                extra |= {"message_thread_id": thread_id, "is_topic_message": True}
             if text.startswith("/"):
                 extra["entities"] = [{"type": "bot_command", "offset": 0,
                                       "length": utf16_len(text.split()[0])}]
             msg = self._new_message(chat, text=text, **{"from": self._user(user_id, first_name)},
                                     **extra)
         return self.inject_update({"message": msg})
+
+    def user_presses(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
+        """A user taps an inline button with callback ``data`` under our message ``message_id``
+        in ``chat_id``: a ``callback_query`` update; the update id."""
+        with self._cond:
+            sent = next(m for m in self._sent if m.chat_id == chat_id
+                        and m.message_id == message_id)
+            chat = self.chat(chat_id)
+            message = {"message_id": message_id, "date": int(time.time()),
+                       "chat": chat.to_api(), "text": sent.visible,
+                       "from": self._member(self.bot_id, "member")["user"]}
+            query = {"id": f"cq{self._next_update_id}", "from": self._user(user_id),
+                     "chat_instance": str(chat_id), "data": data, "message": message}
+        return self.inject_update({"callback_query": query})
 
     def channel_post(self, chat_id: int, text: str) -> int:
         with self._cond:
@@ -662,6 +706,25 @@ class FakeBotAPI:
     async def _m_deletewebhook(self, p: dict[str, Any]) -> Any:
         return True
 
+    async def _m_answercallbackquery(self, p: dict[str, Any]) -> Any:
+        with self._cond:
+            self.callback_answers.append(dict(p))
+            self._cond.notify_all()
+        return True
+
+    async def _m_editmessagereplymarkup(self, p: dict[str, Any]) -> Any:
+        chat = self._find_chat(p)
+        message_id = int(p["message_id"])
+        markup = p.get("reply_markup")
+        markup = json.loads(markup) if isinstance(markup, str) else markup
+        with self._cond:
+            found = [m for m in self._sent if m.chat_id == chat.id and m.message_id == message_id]
+            if not found:
+                raise _ApiError(400, "Bad Request: message to edit not found")
+            self.markups[(chat.id, message_id)] = markup
+            self._cond.notify_all()
+            return self._new_message(chat, text=found[0].visible) | {"message_id": message_id}
+
     _m_deletemycommands = _m_close = _m_logout = _m_deletewebhook
 
     async def _before(self, method: str, p: dict[str, Any]) -> tuple[FakeChat, Fault | None]:
@@ -683,6 +746,9 @@ class FakeBotAPI:
             raise _ApiError(400, Fault.migrate(chat.migrated_to).description,
                             {"migrate_to_chat_id": chat.migrated_to})
         _refuse_unreachable(chat)
+        thread = _int_or_none(p.get("message_thread_id"))
+        if thread is not None and thread in chat.deleted_threads:
+            raise _ApiError(400, "Bad Request: message thread not found")
         key, limit = ("text", 4096) if method == "sendmessage" else ("caption", 1024)
         body = str(p.get(key) or "")
         visible = body

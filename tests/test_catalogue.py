@@ -66,12 +66,14 @@ def test_every_coded_message_exists() -> None:
     op_codes |= {"topic_unknown", "topic_disabled", "slug_format", "slug_reserved"}
     facts = set(re.findall(r'Fact\(\s*"(\w+)"', sources("status.py")))
     ingest = {"never", "ok", "lagging", "failing"}
+    setting_codes = set(re.findall(r'SettingError\(\s*[\w"]+,\s*"(\w+)"', sources("digest/*.py")))
     expected = (
         {f"query.{c}" for c in query_codes}
         | {f"op.{c}" for c in op_codes}
         | {f"state.{s}" for s in (*STATES, DEAD)}
         | {f"chat_type.{c}" for c in CHAT_TYPES}
         | {f"fact.{f}" for f in facts}
+        | {f"digest.error.{c}" for c in setting_codes}
         | {f"ingest.{i}" for i in ingest}
         | {f"quarantine.stage_{s}" for s in ("read", "parse", "store")}
         | {f"field.{f}" for f in FIELDS}
@@ -79,7 +81,7 @@ def test_every_coded_message_exists() -> None:
         | {f"bot.cmd.{c}" for c in ("start", "help", "topics", "sub", "unsub", "list")}
         | {f"followup.{o}" for o in (*FOLLOWUP_OUTCOMES, "pending", "working", *FOLLOWUP_KINDS)}
     )
-    assert len(query_codes) >= 20 and len(facts) >= 8
+    assert len(query_codes) >= 20 and len(facts) >= 8 and len(setting_codes) >= 5
     assert sorted(expected - set(CATALOGUE)) == []
 
 

@@ -8,6 +8,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "just_now": ("vừa xong", "just now"),
     # -- delivery states (feedsvc.store.deliveries), plus the "dead letters" filter -----------
     "state.pending": ("Đang chờ", "Queued"),
+    "state.held": ("Chờ bản tin tổng hợp", "Held for a digest"),
     "state.sending": ("Đang gửi", "Sending"),
     "state.sent": ("Đã gửi", "Sent"),
     "state.blocked": ("Chat từ chối bot", "Chat refuses the bot"),

@@ -12,14 +12,18 @@ another.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Protocol, runtime_checkable
 
 from feedsvc.articles import Article
+from feedsvc.notify.message import AlertMessage, DeliveryOptions
 from feedsvc.notify.telegram import OutcomeKind, SendOutcome
 
-__all__ = ["CHANNELS", "Channel", "ChannelLimits", "OutcomeKind", "SendOutcome", "Target"]
+__all__ = [
+    "CHANNELS", "Channel", "ChannelLimits", "MessageChannel", "OutcomeKind", "SendOutcome",
+    "Target",
+]  # fmt: skip
 
 CHANNELS = ("telegram", "zalo", "apprise")
 
@@ -66,6 +70,9 @@ class Target:
     chat_type: str
     link_preview: bool
     plain_text: bool  # Telegram: re-send as plain text after "can't parse entities"
+    # the chat's options for this message (issue 15): sound, forum thread, buttons, a notice;
+    # a channel applies what it has (feedsvc.notify.message.with_options) and ignores the rest
+    options: DeliveryOptions = field(default_factory=DeliveryOptions)
 
 
 @runtime_checkable
@@ -82,3 +89,11 @@ class Channel(Protocol):
     async def deliver(
         self, target: Target, article: Article, topics: Sequence[str]
     ) -> SendOutcome: ...
+
+
+@runtime_checkable
+class MessageChannel(Channel, Protocol):
+    """A channel that can also send a message composed elsewhere (a digest, issue 15). A
+    channel without it gets its held alerts one by one when their digest falls due."""
+
+    async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome: ...

@@ -18,7 +18,7 @@ from feedsvc.articles import Article
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.notify import Sender, format_alert
 from feedsvc.notify.edits import editor_of
-from feedsvc.notify.message import TEXT_LIMIT
+from feedsvc.notify.message import TEXT_LIMIT, AlertMessage, with_options
 from feedsvc.store.deliveries import GROUP_INTERVAL, PRIVATE_INTERVAL
 
 LIMITS = ChannelLimits(
@@ -60,5 +60,10 @@ class TelegramChannel:
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
         """Format (HTML, optional photo) and send; ``target.plain_text`` sends the plain form."""
         msg = format_alert(article, topics, self.tz, with_image=self.images)
+        return await self.send_message(target, msg)
+
+    async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
+        """Send ``msg`` with the target's options (no sound, forum thread, buttons, notice)."""
+        msg = with_options(msg, target.options)
         send = self.sender.send_plain if target.plain_text else self.sender.send
         return await send(target.chat_id, msg, target.link_preview)

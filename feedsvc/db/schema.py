@@ -205,6 +205,10 @@ chats = Table(
     Column("disabled_reason", Text),
     Column("link_preview", Boolean, nullable=False, default=False),
     Column("created_at", UTCDateTime, nullable=False),
+    # delivery options (issue 15, feedsvc/digest/settings.py): NULL digest = instant alerts
+    Column("digest", String(40)),  # hourly | HH:MM,HH:MM (local, site.timezone)
+    Column("quiet", String(11)),  # HH:MM-HH:MM: held, then one digest when it ends
+    Column("silent", Boolean, nullable=False, server_default=false()),
     Index(None, "channel", "address", unique=True),
 )
 
@@ -227,6 +231,7 @@ subscriptions = Table(
     Column("created_at", UTCDateTime, nullable=False),
     # who made it, "<channel>:<user id>" (the bots); NULL: an operator, or made before 0011
     Column("created_by", String(100)),
+    Column("thread_id", BigInteger),  # the forum topic thread alerts go to (NULL: the chat)
     UniqueConstraint("chat_id", "topic_id"),
     UniqueConstraint("chat_id", "query"),
     Index("ix_subscriptions_created_by", "created_by"),
@@ -245,7 +250,7 @@ deliveries = Table(
     ),
     Column("article_id", BigId, ForeignKey("articles.id", ondelete="CASCADE"), nullable=False),
     Column("topics", JSON, nullable=False),  # topic titles/labels listed in the message
-    # pending | sending | sent | withdrawn (article no longer public) | failure states (store)
+    # pending | held (digest) | sending | sent | withdrawn (article no longer public) | failures
     Column("state", String(20), nullable=False, default="pending"),
     Column("attempts", Integer, nullable=False, default=0),
     Column("ambiguous", Integer, nullable=False, default=0),
@@ -257,6 +262,9 @@ deliveries = Table(
     Column("error", Text),
     Column("created_at", UTCDateTime, nullable=False),
     Column("finished_at", UTCDateTime),
+    # held for a digest (state ``held`` until ``due_at``): a crashed digest returns to ``held``
+    Column("digest", Boolean, nullable=False, server_default=false()),
+    Column("notice", String(40)),  # a catalogue key said once above this alert
     UniqueConstraint("chat_id", "article_id"),
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)

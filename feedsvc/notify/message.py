@@ -13,7 +13,7 @@ import html
 import re
 import unicodedata
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from feedsvc.articles import Article
@@ -31,14 +31,55 @@ _SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True, slots=True)
+class Button:
+    """An inline keyboard button: a link (``url``) or a callback (``data``, ≤ 64 bytes)."""
+
+    text: str
+    url: str | None = None
+    data: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryOptions:
+    """How one message goes to its chat (issue 15), already decided and worded: no sound,
+    a forum thread, inline buttons (Telegram), a notice said once above the message."""
+
+    silent: bool = False
+    thread_id: int | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+    notice: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class AlertMessage:
     """What the sender needs. ``text`` is Telegram HTML; ``plain_text`` is the no-parse-mode
-    fallback for "can't parse entities"; ``is_caption`` means ``text`` fits a photo caption."""
+    fallback for "can't parse entities"; ``is_caption`` means ``text`` fits a photo caption.
+
+    Delivery options (issue 15), applied where the channel has them: ``silent`` (no sound,
+    Telegram ``disable_notification``), ``thread_id`` (a forum topic thread,
+    ``message_thread_id``) and ``buttons`` (rows of an inline keyboard)."""
 
     text: str
     plain_text: str
     photo_url: str | None = None
     is_caption: bool = False
+    silent: bool = False
+    thread_id: int | None = None
+    buttons: tuple[tuple[Button, ...], ...] = ()
+
+
+def with_options(msg: AlertMessage, options: DeliveryOptions) -> AlertMessage:
+    """``msg`` carrying ``options``; a notice goes above the text, in italics, when it fits the
+    message limit (the plain form, which spells the link out, is the longer one: measured on
+    it). A message already at its limit goes without the notice rather than not at all."""
+    limit = CAPTION_LIMIT if msg.is_caption else TEXT_LIMIT
+    if options.notice and utf16_len(msg.plain_text) + utf16_len(options.notice) + 2 <= limit:
+        msg = replace(
+            msg,
+            text=f"<i>{html.escape(options.notice)}</i>\n\n{msg.text}",
+            plain_text=f"{options.notice}\n\n{msg.plain_text}",
+        )
+    return replace(msg, silent=options.silent, thread_id=options.thread_id, buttons=options.buttons)
 
 
 def utf16_len(text: str) -> int:

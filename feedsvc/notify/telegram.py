@@ -19,10 +19,10 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
-from typing import Protocol, Self
+from typing import Any, Protocol, Self
 
 import httpx
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 from telegram.error import (
     BadRequest,
@@ -35,7 +35,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
-from feedsvc.notify.message import AlertMessage
+from feedsvc.notify.message import AlertMessage, Button
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -53,6 +53,7 @@ class OutcomeKind(StrEnum):
     BAD_CONTENT = "bad_content"  # other 400s: this message can never be sent as is
     TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
     AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
+    THREAD_GONE = "thread_gone"  # the forum topic thread was deleted: re-send to the chat
 
     @property
     def chat_level(self) -> bool:
@@ -102,6 +103,10 @@ class SendOutcome:
     @classmethod
     def transient(cls, description: str) -> SendOutcome:
         return cls(OutcomeKind.TRANSIENT, description=description)
+
+    @classmethod
+    def thread_gone(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.THREAD_GONE, description=description)
 
     @classmethod
     def ambiguous(cls, description: str) -> SendOutcome:
@@ -215,9 +220,10 @@ class TelegramSender:
         if msg.photo_url and msg.is_caption:
             photo = await self._call(
                 self.bot.send_photo(
-                    chat_id, msg.photo_url, caption=msg.text, parse_mode=ParseMode.HTML
+                    chat_id, msg.photo_url, caption=msg.text, parse_mode=ParseMode.HTML,
+                    **_options(msg),
                 )
-            )
+            )  # fmt: skip
             if photo.kind is not OutcomeKind.BAD_CONTENT:
                 return photo
             log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
@@ -227,6 +233,7 @@ class TelegramSender:
                 msg.text,
                 parse_mode=ParseMode.HTML,
                 link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
+                **_options(msg),
             )
         )
 
@@ -237,6 +244,7 @@ class TelegramSender:
                 chat_id,
                 msg.plain_text,
                 link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
+                **_options(msg),
             )
         )
 
@@ -245,6 +253,28 @@ class TelegramSender:
         if not outcome.delivered:
             log.debug("send outcome %s: %s", outcome.kind, outcome.description)
         return outcome
+
+
+def _options(msg: AlertMessage) -> dict[str, Any]:
+    """The Bot API parameters of ``msg``'s delivery options (none when unset)."""
+    options: dict[str, Any] = {}
+    if msg.silent:
+        options["disable_notification"] = True
+    if msg.thread_id is not None:
+        options["message_thread_id"] = msg.thread_id
+    if msg.buttons:
+        options["reply_markup"] = keyboard(msg.buttons)
+    return options
+
+
+def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
+    """Our buttons as PTB's inline keyboard (a link, or a callback with its data)."""
+    return InlineKeyboardMarkup(
+        [
+            [InlineKeyboardButton(b.text, url=b.url, callback_data=b.data) for b in row]
+            for row in rows
+        ]
+    )
 
 
 async def classify(request: Awaitable[Message], token: str | None = None) -> SendOutcome:
@@ -312,6 +342,9 @@ _PARTIAL = re.compile(
     r"thread|topic)\b"
 )
 _PARSE = ("can't parse entities", "can't find end tag")
+# The forum topic thread the message was addressed to is gone (Bot API: "message thread not
+# found"; MTProto: TOPIC_DELETED, TOPIC_ID_INVALID): the chat itself still takes alerts.
+_THREAD_GONE = re.compile(r"\b(?:thread not found|topic (?:deleted|id invalid))\b")
 
 
 def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcome:
@@ -327,6 +360,8 @@ def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcom
     words = description.lower().replace("_", " ")
     if any(s in words for s in _PARSE):
         return SendOutcome.parse_error(description)
+    if _THREAD_GONE.search(words):
+        return SendOutcome.thread_gone(description)
     if _PARTIAL.search(words):
         return SendOutcome.bad_content(description)
     if _UNKNOWN_CHAT.search(words):

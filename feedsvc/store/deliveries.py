@@ -1,13 +1,15 @@
 """The outbox: deliveries claimed under leases, paced per chat, finished exactly once.
 
-States: ``pending`` → ``sending`` (leased) → ``sent`` | ``blocked`` | ``chat_not_found`` |
-``bad_content`` | ``disabled`` | ``failed`` | ``unknown_outcome``; and ``withdrawn``: the article
-stopped being public (withdrawn by the source or hidden by an editor, SPEC §10) before the
-message went out, so it never will (not a dead letter: ``resend`` refuses it). A crash leaves
-rows ``sending``; they return to ``pending`` when their lease expires. That, and one re-send
-after a send whose outcome is unknown (``ambiguous`` counts both), are the only ways a message
-can be sent twice; a second unknown outcome ends the row as ``unknown_outcome`` (an admin may
-re-send it).
+States: ``pending`` [→ ``held`` until a digest, issue 15] → ``sending`` (leased) → ``sent`` |
+``blocked`` | ``chat_not_found`` | ``bad_content`` | ``disabled`` | ``failed`` |
+``unknown_outcome``; and ``withdrawn``: the article stopped being public (withdrawn by the
+source or hidden by an editor, SPEC §10) before the message went out, so it never will (not a
+dead letter: ``resend`` refuses it). A crash leaves rows ``sending``; they return to ``pending``
+when their lease expires. That, and one re-send after a send whose outcome is unknown
+(``ambiguous`` counts both), are the only ways a message can be sent twice; a second unknown
+outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row leased for a
+digest (``digest`` set) goes back to ``held``, still due: the digest is re-sent whole, not
+dissolved into instant alerts (see :mod:`feedsvc.store.digests`).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
 from feedsvc.store.upsert import insert_rows
@@ -68,7 +70,7 @@ def recover_expired(conn: Connection, now: datetime) -> int:
         update(deliveries)
         .where(deliveries.c.state == "sending", deliveries.c.lease_until < now)
         .values(
-            state="pending",
+            state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
             lease_until=None,
             lease_owner=None,
             ambiguous=deliveries.c.ambiguous + 1,
@@ -265,7 +267,7 @@ def chat_failed(
     )
     conn.execute(
         update(deliveries)
-        .where(deliveries.c.chat_id == chat_id, deliveries.c.state == "pending")
+        .where(deliveries.c.chat_id == chat_id, deliveries.c.state.in_(("pending", "held")))
         .values(state="disabled", error=f"chat disabled: {reason}"[:1000], finished_at=now)
     )
     return True
@@ -330,7 +332,7 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
 
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
-STATES = ("pending", "sending", *TERMINAL)
+STATES = ("pending", "held", "sending", *TERMINAL)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ MAX_ID = 2**53 - 1
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 ChatType = Literal["private", "group", "supergroup", "channel"]
 DeliveryState = Literal[
-    "pending", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
+    "pending", "held", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
     "failed", "unknown_outcome", "withdrawn", "dead",
 ]  # fmt: skip
 

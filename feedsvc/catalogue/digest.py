@@ -1,0 +1,60 @@
+"""Digests, quiet hours, silent alerts, buttons and forum threads (issue 15; keys ``digest.*``).
+
+Strings that go into Telegram HTML are escaped by their caller; ``digest.error.*`` word a
+:class:`feedsvc.digest.SettingError` from its code (bot replies, the API's message, the admin).
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    # the digest message and the alert buttons
+    "digest.heading": ("Tin tổng hợp · {count} tin", "Digest · {count} articles"),
+    "digest.read_all": ("Đọc tất cả", "Read all"),
+    "digest.continued": ("(tiếp)", "(continued)"),
+    "digest.button.read": ("Đọc bài", "Read"),
+    "digest.button.mute": ("🔕 Tắt {topic}", "🔕 Mute {topic}"),
+    "digest.button.undo": ("↩ Bật lại {topic}", "↩ Undo: follow {topic} again"),
+    "digest.notice.thread_gone": (
+        "ℹ️ Chủ đề diễn đàn nhận tin này đã bị xoá; từ nay tin được gửi vào đây.",
+        "ℹ️ The forum topic these alerts went to was deleted; they come here from now on.",
+    ),
+    # answers to the mute / undo buttons (callback query answers: plain text)
+    "digest.muted": ("Đã tắt {topic}. Bấm “Bật lại” để hoàn tác.", "Muted {topic}. Tap Undo."),
+    "digest.unmuted": ("Đã bật lại {topic}.", "Following {topic} again."),
+    "digest.mute_gone": ("Chủ đề này không còn nữa.", "This topic no longer exists."),
+    "digest.mute_denied": (
+        "Chỉ quản trị viên mới thay đổi được đăng ký.",
+        "Only admins can change the subscriptions.",
+    ),
+    # settings as shown (/settings, the admin's chat page)
+    "digest.mode.off": ("gửi ngay từng tin", "each alert at once"),
+    "digest.mode.hourly": ("mỗi giờ một bản tổng hợp", "an hourly digest"),
+    "digest.mode.times": ("bản tổng hợp lúc {times}", "a digest at {times}"),
+    "digest.quiet.off": ("không có giờ yên lặng", "no quiet hours"),
+    "digest.quiet.window": ("yên lặng {window}", "quiet {window}"),
+    "digest.silent.on": ("không chuông", "without sound"),
+    "digest.silent.off": ("có chuông", "with sound"),
+    # setting errors, by code (feedsvc.digest.settings)
+    "digest.error.digest_empty": (
+        "Hãy chọn off, hourly hoặc giờ dạng HH:MM.",
+        "Give off, hourly or times as HH:MM.",
+    ),
+    "digest.error.bad_time": (
+        "“{value}” không phải giờ hợp lệ (HH:MM, ví dụ 07:30).",
+        "“{value}” is not a time of day (HH:MM, e.g. 07:30).",
+    ),
+    "digest.error.digest_too_many": (
+        "Tối đa {limit} bản tổng hợp mỗi ngày.",
+        "At most {limit} digests a day.",
+    ),
+    "digest.error.quiet_format": (
+        "Giờ yên lặng có dạng HH:MM-HH:MM (ví dụ 22:00-06:00) hoặc off.",
+        "Quiet hours look like HH:MM-HH:MM (e.g. 22:00-06:00) or off.",
+    ),
+    "digest.error.quiet_empty": (
+        "Giờ bắt đầu và kết thúc trùng nhau.",
+        "The start and the end are the same time.",
+    ),
+    "digest.error.switch_format": ("Hãy chọn on hoặc off.", "Give on or off."),
+    "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
+}

@@ -1,0 +1,176 @@
+"""Where digests meet the outbox: holding, claiming, decorating and recording, for the
+dispatcher (:mod:`feedsvc.dispatch`). SQL in :mod:`feedsvc.store.digests`; decisions in the pure
+cores (:mod:`.schedule`, :mod:`.message`).
+
+Per step, inside the dispatcher's claim transaction: pending rows of chats that hold (a digest
+schedule, a quiet window now) become ``held``; due held rows are leased per chat and turned into
+digest parts; instant alerts get their chat's options (silent, forum thread, buttons).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import Connection
+
+from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
+from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
+from feedsvc.digest.schedule import release_at
+from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
+from feedsvc.store import digests as store
+from feedsvc.store.articles import articles_by_ids
+from feedsvc.store.lifecycle import public_ids
+
+MAX_MUTE_BUTTONS = 3  # one per matched topic; an alert matching more offers the first three
+MUTE, UNDO = "mute", "undo"  # callback data "mute:<topic id>" / "undo:<topic id>[:<thread>]"
+
+
+@dataclass(frozen=True, slots=True)
+class DigestJob:
+    """One chat's digest, ready to send part by part with ``options`` (sound, thread).
+    ``withdrawn``: rows whose article stopped being public (withdrawn, hidden, or no longer
+    stored): they end ``withdrawn`` without a message. ``later``: rows of articles still
+    scheduled (not yet public), back to ``held`` until their time."""
+
+    batch: store.HeldBatch
+    entries: list[DigestEntry]
+    parts: list[DigestPart]
+    options: DeliveryOptions
+    withdrawn: list[int]
+    later: list[tuple[int, datetime]]
+
+
+def callback_data(action: str, topic_id: int, thread_id: int | None = None) -> str:
+    """``mute:12`` / ``undo:12:345`` (≤ 64 bytes: Telegram's limit for callback data)."""
+    tail = f":{thread_id}" if thread_id is not None else ""
+    return f"{action}:{topic_id}{tail}"
+
+
+def parse_callback(data: str) -> tuple[str, int, int | None] | None:
+    """(action, topic id, thread id) from :func:`callback_data`, None when not ours."""
+    parts = data.split(":")
+    if len(parts) not in (2, 3) or parts[0] not in (MUTE, UNDO):
+        return None
+    try:
+        numbers = [int(p) for p in parts[1:]]
+    except ValueError:
+        return None
+    return parts[0], numbers[0], numbers[1] if len(numbers) == 2 else None
+
+
+class DigestEdge:
+    """The digest side of one dispatcher: ``tz`` (site.timezone), the language of the words,
+    ``public_url`` (topic pages: ``{public_url}/topics/{slug}``) and the channel's limit."""
+
+    def __init__(
+        self, tz: tzinfo, language: str = "vi", public_url: str = "",
+        limit: int = TEXT_LIMIT, buttons: bool = True,
+    ) -> None:  # fmt: skip
+        self.tz = tz
+        self.t = Translator(language, str(tz))
+        self.public_url = public_url.rstrip("/")
+        self.limit = limit
+        self.buttons = buttons
+        self.words = DigestWords(
+            self.t("digest.heading"), self.t("digest.read_all"), self.t("digest.continued")
+        )
+
+    # -- in the claim transaction --------------------------------------------------------------
+    def hold(self, conn: Connection, now: datetime, channel: str = "telegram") -> int:
+        return store.hold_pending(conn, now, lambda s: release_at(s, now, self.tz), channel)
+
+    def claim(
+        self, conn: Connection, owner: str, now: datetime, limit: int, lease: timedelta,
+        channel: str = "telegram",
+    ) -> list[DigestJob]:  # fmt: skip
+        batches = store.claim_digests(conn, owner, now, limit, now + lease, channel)
+        return [self._job(conn, batch, now) for batch in batches]
+
+    def _job(self, conn: Connection, batch: store.HeldBatch, now: datetime) -> DigestJob:
+        ids = [r.article_id for r in batch.rows]
+        found = articles_by_ids(conn, ids)
+        public = public_ids(conn, ids, now)
+        matched = store.matches(conn, batch.chat_id, ids)
+        threads = store.query_threads(conn, batch.chat_id)
+        entries, withdrawn, later, thread_ids = [], [], [], set()
+        for row in batch.rows:
+            article = found.get(row.article_id)
+            if article is None or row.article_id not in public:
+                if article is not None and article.published_at > now:
+                    later.append((row.id, article.published_at))  # scheduled: not yet
+                else:
+                    withdrawn.append(row.id)
+                continue
+            topics = matched.get(row.article_id, [])
+            label = row.topics[0] if row.topics else "?"
+            group = (
+                DigestGroup(topics[0].title, self.topic_url(topics[0].slug))
+                if topics
+                else DigestGroup(label)
+            )
+            entries.append(DigestEntry(row.id, article, group))
+            thread_ids.add(_thread(topics, row.topics, threads))
+        parts = format_digest(entries, self.tz, self.words, self.limit)
+        thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
+        options = DeliveryOptions(batch.silent, thread)
+        return DigestJob(batch, entries, parts, options, withdrawn, later)
+
+    def options(
+        self, conn: Connection, claimed: Sequence[tuple[int, int, int, list[str]]],
+        articles: dict[int, Article],
+    ) -> dict[int, DeliveryOptions]:  # fmt: skip
+        """Options of instant alerts: ``claimed`` is (delivery id, chat id, article id, labels);
+        ``articles`` the claimed articles by id (for the link button)."""
+        found = store.alert_options(conn, [d for d, _, _, _ in claimed])
+        out = {}
+        for delivery_id, chat_id, article_id, labels in claimed:
+            topics = store.matches(conn, chat_id, [article_id]).get(article_id, [])
+            threads = store.query_threads(conn, chat_id)
+            silent, notice = found.get(delivery_id, (False, None))
+            article = articles.get(article_id)
+            out[delivery_id] = DeliveryOptions(
+                silent,
+                _thread(topics, labels, threads),
+                self.buttons_for(article.url if article else "", topics),
+                self.t(f"digest.notice.{notice}") if notice else None,
+            )
+        return out
+
+    # -- pure ----------------------------------------------------------------------------------
+    def buttons_for(
+        self, url: str, topics: Sequence[store.Match]
+    ) -> tuple[tuple[Button, ...], ...]:
+        """A link button to the article and one "mute this topic" button per matched topic
+        (at most :data:`MAX_MUTE_BUTTONS`); Telegram shows them, other channels ignore them."""
+        if not self.buttons:
+            return ()
+        rows: list[tuple[Button, ...]] = []
+        url = url.strip()
+        if url.startswith(("http://", "https://")):
+            rows.append((Button(self.t("digest.button.read"), url=url),))
+        for m in list(topics)[:MAX_MUTE_BUTTONS]:
+            rows.append((Button(self.t("digest.button.mute", topic=m.title),
+                                data=callback_data(MUTE, m.topic_id)),))  # fmt: skip
+        return tuple(rows)
+
+    def thread_gone(self, options: DeliveryOptions) -> DeliveryOptions:
+        """``options`` for the chat itself, saying once that the thread is gone."""
+        return replace(options, thread_id=None, notice=self.t("digest.notice.thread_gone"))
+
+    def topic_url(self, slug: str) -> str | None:
+        return f"{self.public_url}/topics/{slug}" if self.public_url else None
+
+
+def _thread(topics: list[store.Match], labels: list[str], threads: dict[str, int]) -> int | None:
+    """The forum thread of the first matching subscription that has one (topics, then own
+    queries by their label), else None: the chat itself."""
+    for match in topics:
+        if match.thread_id is not None:
+            return match.thread_id
+    for label in labels:
+        if label in threads:
+            return threads[label]
+    return None

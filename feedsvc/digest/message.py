@@ -1,0 +1,192 @@
+"""The digest message: held alerts of one chat as one message, split only when the channel's
+length limit forces it. Pure: entries in, message parts out.
+
+Layout (Telegram HTML; the plain-text fallback says the same with the links spelled out)::
+
+    <b>Tin tổng hợp · 5 tin</b>
+
+    <b>Kiến Thụy</b>
+    • <a href="…">Title</a> <i>10:34 15/12</i>
+    • …
+    <a href="…/topics/kien-thuy">Đọc tất cả »</a>
+
+Groups (a topic, or the chat's own query) are ordered by their newest article, articles
+newest first inside a group. An article sits in the first group it matched only: one line
+per article. Lengths are budgeted in UTF-16 units of visible text (Telegram's unit, see
+:func:`feedsvc.notify.message.utf16_len`), and the larger of the HTML's visible text and the
+plain fallback counts, so either form fits ``limit``. Each part knows which deliveries it
+carries: the dispatcher records a part as sent on its own (a crash between parts costs at most
+that part once more, never the rest).
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import tzinfo
+
+from feedsvc.articles import Article
+from feedsvc.feeds.sanitize import xml_clean
+from feedsvc.notify.message import (
+    TEXT_LIMIT,
+    TITLE_CAP,
+    URL_CAP,
+    AlertMessage,
+    trim_utf16,
+    utf16_len,
+    visible_text,
+)
+
+_TAG = re.compile(r"<[^>]*>")
+
+
+@dataclass(frozen=True, slots=True)
+class DigestGroup:
+    """A heading of the digest: a topic's title and its reader page (None for a query)."""
+
+    title: str
+    url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DigestEntry:
+    delivery_id: int
+    article: Article
+    group: DigestGroup
+
+
+@dataclass(frozen=True, slots=True)
+class DigestWords:
+    """The catalogue's words, so this module stays free of language state.
+    ``heading`` has a ``{count}`` placeholder; ``continued`` marks parts after the first."""
+
+    heading: str
+    read_all: str
+    continued: str
+
+
+@dataclass(frozen=True, slots=True)
+class DigestPart:
+    message: AlertMessage
+    delivery_ids: tuple[int, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class _Line:
+    html: str
+    plain: str
+    delivery_id: int | None = None
+
+    @property
+    def cost(self) -> int:  # + the newline joining it to the next line
+        return max(utf16_len(html_visible(self.html)), utf16_len(self.plain)) + 1
+
+
+def html_visible(fragment: str) -> str:
+    """What Telegram shows of our own HTML (tags dropped, entities decoded): the length unit."""
+    return html.unescape(_TAG.sub("", fragment))
+
+
+def _sorted_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
+    groups: dict[DigestGroup, list[DigestEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.group, []).append(entry)
+    for items in groups.values():
+        items.sort(key=lambda e: (e.article.published_at, e.delivery_id), reverse=True)
+    ordered = sorted(groups.values(), key=lambda items: items[0].group.title)
+    ordered.sort(key=lambda items: items[0].article.published_at, reverse=True)
+    return ordered
+
+
+def _item(entry: DigestEntry, tz: tzinfo) -> _Line:
+    url = xml_clean(entry.article.url).strip()
+    title = trim_utf16(visible_text(entry.article.title) or url, TITLE_CAP)
+    when = entry.article.published_at.astimezone(tz).strftime("%H:%M %d/%m")
+    link = url if utf16_len(url) <= URL_CAP else ""
+    return _Line(
+        f'• <a href="{html.escape(url)}">{html.escape(title)}</a> <i>{when}</i>',
+        f"• {title} ({when})" + (f"\n  {link}" if link else ""),
+        entry.delivery_id,
+    )
+
+
+def _heading(group: DigestGroup) -> _Line:
+    # a topic title or a query is plain text (not CMS HTML): shown as typed
+    title = trim_utf16(" ".join(xml_clean(group.title).split()) or "?", TITLE_CAP)
+    return _Line(f"\n<b>{html.escape(title)}</b>", f"\n{title}")
+
+
+def _read_all(group: DigestGroup, words: DigestWords) -> _Line | None:
+    if not group.url:
+        return None
+    url = xml_clean(group.url).strip()
+    return _Line(f'<a href="{html.escape(url)}">{html.escape(words.read_all)} »</a>',
+                 f"{words.read_all}: {url}")  # fmt: skip
+
+
+class _Parts:
+    """Accumulates lines into parts of at most ``limit`` units."""
+
+    def __init__(self, header: _Line, continued: _Line, limit: int) -> None:
+        self.limit, self.continued = limit, continued
+        self.done: list[list[_Line]] = []
+        self.lines = [header]
+        self.size = header.cost
+
+    def fits(self, *lines: _Line) -> bool:
+        return self.size + sum(line.cost for line in lines) <= self.limit
+
+    def add(self, line: _Line) -> None:
+        self.lines.append(line)
+        self.size += line.cost
+
+    def new_part(self, heading: _Line) -> None:
+        self.done.append(self.lines)
+        self.lines, self.size = [], 0
+        self.add(self.continued)
+        self.add(heading)
+
+    def finish(self) -> list[list[_Line]]:
+        return [*self.done, self.lines]
+
+
+def format_digest(
+    entries: Sequence[DigestEntry], tz: tzinfo, words: DigestWords, limit: int = TEXT_LIMIT
+) -> list[DigestPart]:
+    """The digest of ``entries`` as one or more parts, each within ``limit`` UTF-16 units
+    (Telegram text: 4096). Empty ``entries`` → no parts. Raises ValueError for a ``limit``
+    too small to hold one line (below ~700 units)."""
+    if not entries:
+        return []
+    header = words.heading.format(count=len({e.delivery_id for e in entries}))
+    parts = _Parts(
+        _Line(f"<b>{html.escape(header)}</b>", header),
+        _Line(f"<i>{html.escape(words.continued)}</i>", words.continued),
+        limit,
+    )
+    for items in _sorted_groups(entries):
+        group = items[0].group
+        heading, tail = _heading(group), _read_all(group, words)
+        reserve = [tail] if tail else []
+        for i, entry in enumerate(items):
+            line = _item(entry, tz)
+            first = [heading] if i == 0 else []
+            if not parts.fits(*first, line, *reserve):
+                parts.new_part(heading)
+                if not parts.fits(line, *reserve):
+                    raise ValueError(f"digest limit {limit} cannot hold one article line")
+            elif first:
+                parts.add(heading)
+            parts.add(line)
+        if tail:
+            parts.add(tail)
+    return [_part(lines) for lines in parts.finish()]
+
+
+def _part(lines: list[_Line]) -> DigestPart:
+    text = "\n".join(line.html for line in lines)
+    plain = "\n".join(line.plain for line in lines)
+    ids = tuple(line.delivery_id for line in lines if line.delivery_id is not None)
+    return DigestPart(AlertMessage(text=text, plain_text=plain), ids)

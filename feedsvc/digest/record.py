@@ -1,0 +1,90 @@
+"""What one digest part's outcome does to the rows it carried (and to the parts after it).
+
+The same outcomes as an alert (:class:`feedsvc.notify.SendOutcome`), the same rules as
+:meth:`feedsvc.dispatch.Dispatcher._record`, applied to a set of rows: sent rows end ``sent``
+with the part's message id; anything to retry goes back to ``held`` (a digest stays a digest)
+with the usual backoff; a second unknown outcome ends as ``unknown_outcome``; a chat that can
+never receive ends everything queued for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from feedsvc.notify import OutcomeKind, SendOutcome
+from feedsvc.store import deliveries as q
+from feedsvc.store import digests as store
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """The dispatcher's limits (:class:`feedsvc.dispatch.DispatchSettings`), one source."""
+
+    disable_after: int
+    max_attempts: int
+    max_unknown_resends: int
+    backoff: Callable[[int], timedelta]  # attempts so far → wait before the next one
+
+
+def record_part(
+    conn: Connection, now: datetime, owner: str, batch: store.HeldBatch, part: Sequence[int],
+    later: Sequence[int], o: SendOutcome, policy: Policy,
+) -> bool:  # fmt: skip
+    """Record ``o`` for the rows of ``part``; rows of ``later`` parts follow a failure that
+    stops the digest. Returns True when the next part may be sent."""
+    rows = {r.id: r for r in batch.rows}
+    text = o.description[:1000]
+    kind = o.kind
+    backoff = policy.backoff(max(r.attempts for r in batch.rows))
+    if kind is OutcomeKind.SENT:
+        store.finish_rows(conn, part, owner, state="sent", message_id=o.message_id or 0,
+                          finished_at=now, attempt=True, error=None)  # fmt: skip
+        q.chat_succeeded(conn, batch.chat_id)
+        return True
+    if kind in (OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR, OutcomeKind.THREAD_GONE):
+        store.finish_rows(conn, part, owner, state="bad_content", error=text, finished_at=now,
+                          attempt=True)  # fmt: skip
+        return True
+    everything = [*part, *later]
+    if kind is OutcomeKind.RETRY_AFTER:
+        until = now + timedelta(seconds=o.seconds or 1)
+        q.block_chat_until(conn, batch.chat_id, until)
+        store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text)
+    elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
+        store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text)
+        q.migrate_chat(conn, batch.chat_id, o.new_chat_id)
+    elif kind.chat_level:
+        store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
+                          attempt=True)  # fmt: skip
+        q.chat_failed(conn, batch.chat_id, text, policy.disable_after, now)
+    elif kind is OutcomeKind.AMBIGUOUS:
+        if max(rows[i].ambiguous for i in part) >= policy.max_unknown_resends:
+            store.finish_rows(conn, part, owner, state="unknown_outcome", error=text,
+                              finished_at=now, attempt=True, unknown=True)  # fmt: skip
+        else:
+            store.finish_rows(conn, part, owner, state="held", due_at=now + backoff,
+                              error=text, attempt=True, unknown=True)  # fmt: skip
+        store.finish_rows(conn, later, owner, state="held", due_at=now + backoff)
+    elif max(rows[i].attempts for i in everything) + 1 >= policy.max_attempts:
+        store.finish_rows(conn, everything, owner, state="failed", error=text, finished_at=now,
+                          attempt=True)  # fmt: skip
+    else:
+        store.finish_rows(conn, everything, owner, state="held", due_at=now + backoff,
+                          error=text, attempt=True)  # fmt: skip
+    return False
+
+
+def set_aside(
+    conn: Connection, now: datetime, owner: str, withdrawn: Sequence[int],
+    later: Sequence[tuple[int, datetime]],
+) -> None:  # fmt: skip
+    """Rows left out of a digest: an article no longer public ends ``withdrawn`` (SPEC §10:
+    never sent); one still scheduled goes back to ``held`` until its publication time."""
+    store.finish_rows(conn, withdrawn, owner, state=q.WITHDRAWN, error="withdrawn",
+                      finished_at=now)  # fmt: skip
+    for delivery_id, due in later:
+        store.finish_rows(conn, [delivery_id], owner, state="held", due_at=due)

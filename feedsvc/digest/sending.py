@@ -1,0 +1,105 @@
+"""Sending one chat's digest: part by part, paced like any alerts to that chat, each part
+recorded as soon as it is answered (so a crash between parts repeats at most the part in
+flight). Called by the dispatcher once the digest's send slot in the global budget has come.
+
+A channel that cannot send a composed message (:class:`feedsvc.channels.base.MessageChannel`)
+gets the held alerts one by one instead, each recorded like a digest part of one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from datetime import datetime
+
+from feedsvc import metrics
+from feedsvc.channels.base import Channel, MessageChannel, Target
+from feedsvc.db import Database
+from feedsvc.digest.edge import DigestEdge, DigestJob
+from feedsvc.digest.message import DigestEntry
+from feedsvc.digest.record import Policy, record_part, set_aside
+from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
+from feedsvc.store import deliveries as q
+from feedsvc.store import digests as store
+
+log = logging.getLogger("feedsvc.digest")
+Unit = AlertMessage | DigestEntry  # a digest part, or one held alert (channels without parts)
+
+
+class DigestSender:
+    def __init__(
+        self, db: Database, channel: Channel, edge: DigestEdge, owner: str,
+        now: Callable[[], datetime], policy: Policy,
+    ) -> None:  # fmt: skip
+        self.db, self.channel, self.edge = db, channel, edge
+        self.owner, self.now, self.policy = owner, now, policy
+
+    async def deliver(self, job: DigestJob) -> None:
+        batch = job.batch
+        if job.withdrawn or job.later:
+            await asyncio.to_thread(self._set_aside, job)
+        gap = self.channel.limits.interval(batch.chat_type).total_seconds()
+        target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
+                        batch.link_preview, False, job.options)  # fmt: skip
+        units: list[tuple[Unit, tuple[int, ...]]]
+        if isinstance(self.channel, MessageChannel):
+            units = [(p.message, p.delivery_ids) for p in job.parts]
+        else:
+            units = [(e, (e.delivery_id,)) for e in job.entries]
+        for i, (unit, ids) in enumerate(units):
+            if i:
+                await asyncio.sleep(gap)  # pacing: that chat's rate
+            outcome, target = await self._send(target, unit)
+            later = [d for _, p in units[i + 1 :] for d in p]
+            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome)
+            metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
+            if not go_on:
+                break
+
+    async def _send(self, target: Target, unit: Unit) -> tuple[SendOutcome, Target]:
+        """One part; a deleted forum thread falls back to the chat (saying so, once), a part
+        the channel cannot parse goes once more as plain text. Returns the outcome and the
+        target later parts go to."""
+        try:
+            outcome = await self._send_once(target, unit)
+            thread = target.options.thread_id
+            if outcome.kind is OutcomeKind.THREAD_GONE and thread is not None:
+                await asyncio.to_thread(self._forget_thread, target.chat_id, thread)
+                gone = self.edge.thread_gone(target.options)
+                outcome = await self._send_once(replace(target, options=gone), unit)
+                target = replace(target, options=replace(gone, notice=None))
+            if outcome.kind is OutcomeKind.PARSE_ERROR:
+                outcome = await self._send_once(replace(target, plain_text=True), unit)
+        except Exception as exc:  # a channel bug must not lose the digest
+            log.exception("channel raised for the digest of chat %s", target.chat_id)
+            outcome = SendOutcome.transient(type(exc).__name__)
+        return outcome, target
+
+    async def _send_once(self, target: Target, unit: Unit) -> SendOutcome:
+        if isinstance(unit, AlertMessage):
+            assert isinstance(self.channel, MessageChannel)
+            return await self.channel.send_message(target, unit)
+        # a channel without composed messages: this held alert on its own
+        return await self.channel.deliver(target, unit.article, [unit.group.title])
+
+    def _record(
+        self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome
+    ) -> bool:
+        batch = job.batch
+        with self.db.write() as conn:
+            now = self.now()
+            q.book_next_send(
+                conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
+            )
+            return record_part(conn, now, self.owner, batch, part, later, o, self.policy)
+
+    def _set_aside(self, job: DigestJob) -> None:
+        with self.db.write() as conn:
+            set_aside(conn, self.now(), self.owner, job.withdrawn, job.later)
+
+    def _forget_thread(self, chat_id: int, thread_id: int) -> None:
+        with self.db.write() as conn:
+            store.forget_thread(conn, chat_id, thread_id)
+        log.info("chat %s: forum thread %s is gone; alerts go to the chat", chat_id, thread_id)

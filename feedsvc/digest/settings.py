@@ -1,0 +1,167 @@
+"""A chat's delivery settings: parsed from what people type, stored as canonical text.
+
+One parser for the bot (``/digest``, ``/quiet``, ``/silent``), the JSON API
+(``PATCH /api/chats/{chat_id}``) and the web admin, so all three accept and refuse the same
+things. Errors carry a ``code``, the ``field`` and parameters; the catalogue words them
+(``digest.error.<code>``), never this module.
+
+Stored forms (columns of ``chats``): ``digest`` is NULL (instant), ``"hourly"`` or sorted
+``"HH:MM,HH:MM"`` (at most :data:`MAX_TIMES`); ``quiet`` is NULL or ``"HH:MM-HH:MM"``;
+``silent`` a boolean. Times are local wall-clock times in ``site.timezone``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import time
+
+MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
+HOURLY = "hourly"
+_OFF = frozenset({"off", "tắt", "tat"})
+_INSTANT = _OFF | {"instant", "ngay", "none"}
+_ON = frozenset({"on", "bật", "bat", "có"})
+_HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ", "1h"})
+# 8:00, 08:00, 8h, 8h30, 8g30 (Vietnamese shorthands); hours 0-23, minutes 00-59, ASCII digits
+_TIME = re.compile(r"([01]?[0-9]|2[0-3])(?:[:h.g]([0-5][0-9])?)?", re.ASCII | re.IGNORECASE)
+_RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
+
+
+class SettingError(ValueError):
+    """A setting that cannot be used: ``code`` (catalogue ``digest.error.<code>``), the
+    ``field`` it concerns (``digest`` | ``quiet`` | ``silent``) and the parameters to word it."""
+
+    def __init__(self, field_name: str, code: str, message: str, **params: object) -> None:
+        super().__init__(message)
+        self.field = field_name
+        self.code = code
+        self.params = params
+
+
+@dataclass(frozen=True, slots=True)
+class DigestSchedule:
+    """When held alerts go out: never held (instant), every hour, or at fixed local times."""
+
+    hourly: bool = False
+    times: tuple[time, ...] = ()
+
+    @property
+    def instant(self) -> bool:
+        return not self.hourly and not self.times
+
+    def stored(self) -> str | None:
+        """The ``chats.digest`` value: None (instant), ``hourly`` or ``HH:MM,HH:MM``."""
+        if self.hourly:
+            return HOURLY
+        return ",".join(hhmm(t) for t in self.times) or None
+
+    def text(self) -> str:
+        """What ``/settings`` and the API show: ``off``, ``hourly`` or ``08:00,18:00``."""
+        return self.stored() or "off"
+
+
+@dataclass(frozen=True, slots=True)
+class QuietWindow:
+    """Local ``[start, end)``; ``end`` before ``start`` crosses midnight (22:00-06:00)."""
+
+    start: time
+    end: time
+
+    def contains(self, local: time) -> bool:
+        local = local.replace(second=0, microsecond=0, tzinfo=None, fold=0)
+        if self.start < self.end:
+            return self.start <= local < self.end
+        return local >= self.start or local < self.end
+
+    def stored(self) -> str:
+        return f"{hhmm(self.start)}-{hhmm(self.end)}"
+
+
+@dataclass(frozen=True, slots=True)
+class ChatSettings:
+    """Everything about *how* a chat gets its alerts (what it gets is its subscriptions)."""
+
+    digest: DigestSchedule = field(default_factory=DigestSchedule)
+    quiet: QuietWindow | None = None
+    silent: bool = False
+
+    @property
+    def holds(self) -> bool:
+        """True when alerts to this chat may be held at all (a digest or a quiet window)."""
+        return not self.digest.instant or self.quiet is not None
+
+    @classmethod
+    def from_row(cls, digest: str | None, quiet: str | None, silent: bool) -> ChatSettings:
+        """From the stored columns; a value the parser refuses (hand-edited DB) reads as unset,
+        so a bad row can never stop alerts."""
+        try:
+            schedule = parse_digest(digest) if digest else DigestSchedule()
+        except SettingError:
+            schedule = DigestSchedule()
+        try:
+            window = parse_quiet(quiet) if quiet else None
+        except SettingError:
+            window = None
+        return cls(schedule, window, bool(silent))
+
+
+def hhmm(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def _clean(text: str) -> str:
+    return " ".join(text.split()).strip().lower()
+
+
+def parse_time(text: str, field_name: str) -> time:
+    """``8:00``, ``08:00``, ``8h``, ``8h30`` → a time; anything else is a :class:`SettingError`."""
+    m = _TIME.fullmatch(text.strip())
+    if m is None:
+        raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {text!r}",
+                           value=text.strip())  # fmt: skip
+    return time(int(m.group(1)), int(m.group(2) or 0))
+
+
+def parse_digest(text: str) -> DigestSchedule:
+    """``off`` | ``hourly`` | ``HH:MM[,HH:MM…]`` (commas or spaces, at most :data:`MAX_TIMES`
+    distinct times, kept sorted). Raises :class:`SettingError` (field ``digest``)."""
+    value = _clean(text)
+    if not value:
+        raise SettingError("digest", "digest_empty", "digest: give off, hourly or HH:MM times")
+    if value in _INSTANT:
+        return DigestSchedule()
+    if value in _HOURLY:
+        return DigestSchedule(hourly=True)
+    parts = [p for p in re.split(r"[,;\s]+", value) if p]
+    times = sorted({parse_time(p, "digest") for p in parts})
+    if len(times) > MAX_TIMES:
+        raise SettingError("digest", "digest_too_many", f"digest: at most {MAX_TIMES} times a day",
+                           limit=MAX_TIMES)  # fmt: skip
+    return DigestSchedule(times=tuple(times))
+
+
+def parse_quiet(text: str) -> QuietWindow | None:
+    """``HH:MM-HH:MM`` (a window, may cross midnight) or ``off`` (None). Raises
+    :class:`SettingError` (field ``quiet``); an empty window (start = end) is refused."""
+    value = _clean(text)
+    if value in _OFF:
+        return None
+    bounds = _RANGE_SEP.split(value)
+    if len(bounds) != 2 or not all(bounds):
+        raise SettingError("quiet", "quiet_format", "quiet: give HH:MM-HH:MM or off",
+                           value=text.strip())  # fmt: skip
+    start, end = parse_time(bounds[0], "quiet"), parse_time(bounds[1], "quiet")
+    if start == end:
+        raise SettingError("quiet", "quiet_empty", "quiet: start and end are the same time")
+    return QuietWindow(start, end)
+
+
+def parse_switch(text: str, field_name: str = "silent") -> bool:
+    """``on``/``off`` (also ``bật``/``tắt``). Raises :class:`SettingError`."""
+    value = _clean(text)
+    if value in _ON:
+        return True
+    if value in _OFF:
+        return False
+    raise SettingError(field_name, "switch_format", f"{field_name}: give on or off",
+                       value=text.strip())  # fmt: skip

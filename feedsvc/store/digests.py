@@ -1,0 +1,296 @@
+"""Held alerts and chat delivery options (issue 15): the SQL of :mod:`feedsvc.digest`.
+
+A delivery of a chat that holds alerts (a digest schedule, or a quiet window it is inside)
+goes from ``pending`` to ``held`` with ``due_at`` = the instant of the digest that will carry
+it and ``digest`` = True. When that instant passes, every held row of the chat due by then is
+claimed at once (``sending``, under a lease, like any delivery) and sent as one digest. A
+crash mid-digest returns the rows to ``held`` (see :func:`feedsvc.store.deliveries.
+recover_expired`), still due, so the digest goes out after the restart, once (one extra copy
+at most when the crash fell between Telegram's answer and the record, as for any alert).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, exists, func, or_, select, update
+
+from feedsvc.db.schema import article_topics, chats, deliveries, subscriptions, topics
+from feedsvc.digest.settings import ChatSettings
+
+
+@dataclass(frozen=True, slots=True)
+class HeldRow:
+    id: int
+    article_id: int
+    topics: list[str]
+    attempts: int
+    ambiguous: int
+    plain_text: bool
+
+
+@dataclass(frozen=True, slots=True)
+class HeldBatch:
+    """One chat's due held rows, leased together: the content of one digest."""
+
+    chat_id: int
+    chat_type: str
+    link_preview: bool
+    silent: bool
+    rows: list[HeldRow]
+    channel: str = "telegram"
+    address: str = ""  # Apprise: a URL with credentials, never logged
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    """A subscription of the chat that an article matched (a topic), with its forum thread."""
+
+    topic_id: int
+    slug: str
+    title: str
+    thread_id: int | None
+
+
+def get_settings(conn: Connection, chat_id: int) -> ChatSettings | None:
+    row = conn.execute(
+        select(chats.c.digest, chats.c.quiet, chats.c.silent).where(chats.c.chat_id == chat_id)
+    ).first()
+    return None if row is None else ChatSettings.from_row(*row)
+
+
+def save_settings(conn: Connection, chat_id: int, settings: ChatSettings) -> bool:
+    """Store the chat's options; False when there is no such chat."""
+    result = conn.execute(
+        update(chats)
+        .where(chats.c.chat_id == chat_id)
+        .values(
+            digest=settings.digest.stored(),
+            quiet=settings.quiet.stored() if settings.quiet else None,
+            silent=settings.silent,
+        )
+    )
+    return result.rowcount == 1
+
+
+Release = Callable[[ChatSettings], datetime | None]
+
+
+def hold_pending(
+    conn: Connection, now: datetime, release: Release, channel: str = "telegram"
+) -> int:
+    """Hold the pending rows of every chat whose settings say "not now" (``release`` → the
+    instant they go out, None: now); returns rows held. Only chats with a digest or quiet
+    window are looked at, so instant chats cost nothing here."""
+    has_pending = exists().where(
+        deliveries.c.chat_id == chats.c.chat_id, deliveries.c.state == "pending"
+    )
+    stmt = select(chats.c.chat_id, chats.c.digest, chats.c.quiet, chats.c.silent).where(
+        or_(chats.c.digest.is_not(None), chats.c.quiet.is_not(None)),
+        chats.c.channel == channel,
+        has_pending,
+    )
+    held = 0
+    for chat_id, digest, quiet, silent in conn.execute(stmt).tuples().all():
+        due = release(ChatSettings.from_row(digest, quiet, silent))
+        if due is None:
+            continue
+        result = conn.execute(
+            update(deliveries)
+            .where(deliveries.c.chat_id == chat_id, deliveries.c.state == "pending")
+            .values(state="held", due_at=due, digest=True)
+        )
+        held += result.rowcount
+    return held
+
+
+def retime_held(conn: Connection, chat_id: int, due: datetime) -> int:
+    """After a settings change: the chat's held rows go out at ``due`` (now, when the new
+    settings no longer hold anything)."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.chat_id == chat_id, deliveries.c.state == "held")
+        .values(due_at=due)
+    )
+    return result.rowcount
+
+
+def held_count(conn: Connection, chat_id: int | None = None) -> int:
+    stmt = select(func.count()).where(deliveries.c.state == "held")
+    if chat_id is not None:
+        stmt = stmt.where(deliveries.c.chat_id == chat_id)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def _due_chats(now: datetime, limit: int, channel: str) -> Any:
+    due_rows = exists().where(
+        deliveries.c.chat_id == chats.c.chat_id,
+        deliveries.c.state == "held",
+        deliveries.c.due_at <= now,
+    )
+    in_flight = exists().where(
+        deliveries.c.chat_id == chats.c.chat_id, deliveries.c.state == "sending"
+    )
+    return (
+        select(
+            chats.c.chat_id,
+            chats.c.type,
+            chats.c.link_preview,
+            chats.c.silent,
+            chats.c.channel,
+            chats.c.address,
+        )
+        .where(
+            chats.c.channel == channel,
+            due_rows,
+            ~in_flight,
+            chats.c.disabled_reason.is_(None),
+            or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
+            or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+        )
+        .order_by(chats.c.next_send_at.asc().nulls_first(), chats.c.chat_id)
+        .limit(limit)
+    )
+
+
+def claim_digests(
+    conn: Connection, owner: str, now: datetime, limit: int, lease_until: datetime,
+    channel: str = "telegram",
+) -> list[HeldBatch]:  # fmt: skip
+    """Lease the due held rows of up to ``limit`` chats (one digest each). On PostgreSQL the
+    chat rows are locked (``SKIP LOCKED``), so two replicas never split one chat's digest."""
+    if limit <= 0:
+        return []
+    stmt = _due_chats(now, limit, channel)
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=chats, skip_locked=True)
+    batches = []
+    for chat_id, chat_type, link_preview, silent, chan, address in conn.execute(stmt).tuples():
+        cond = and_(
+            deliveries.c.chat_id == chat_id,
+            deliveries.c.state == "held",
+            deliveries.c.due_at <= now,
+        )
+        conn.execute(
+            update(deliveries)
+            .where(cond)
+            .values(state="sending", lease_owner=owner, lease_until=lease_until)
+        )
+        rows = conn.execute(
+            select(
+                deliveries.c.id, deliveries.c.article_id, deliveries.c.topics,
+                deliveries.c.attempts, deliveries.c.ambiguous, deliveries.c.plain_text,
+            )
+            .where(
+                deliveries.c.chat_id == chat_id,
+                deliveries.c.state == "sending",
+                deliveries.c.lease_owner == owner,
+                deliveries.c.digest.is_(True),
+            )
+            .order_by(deliveries.c.id)
+        ).tuples()  # fmt: skip
+        held = [HeldRow(i, a, list(t or []), n, amb, bool(p)) for i, a, t, n, amb, p in rows]
+        if held:
+            batches.append(HeldBatch(chat_id, chat_type, bool(link_preview), bool(silent), held,
+                                     chan, address))  # fmt: skip
+    return batches
+
+
+def finish_rows(
+    conn: Connection, ids: Sequence[int], owner: str, *, attempt: bool = False,
+    unknown: bool = False, **values: Any,
+) -> int:  # fmt: skip
+    """Update leased rows we still hold (a slow sender may have lost its lease); ``attempt``
+    counts a send attempt, ``unknown`` a send whose outcome is unknown."""
+    if not ids:
+        return 0
+    if attempt:
+        values["attempts"] = deliveries.c.attempts + 1
+    if unknown:
+        values["ambiguous"] = deliveries.c.ambiguous + 1
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.id.in_(list(ids)),
+            deliveries.c.state == "sending",
+            deliveries.c.lease_owner == owner,
+        )
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount
+
+
+def matches(conn: Connection, chat_id: int, article_ids: Sequence[int]) -> dict[int, list[Match]]:
+    """For each article, the chat's topic subscriptions it matched (in subscription order),
+    with their forum thread: which groups a digest lists it under, which topics an alert's
+    mute buttons offer, and which thread an alert goes to."""
+    if not article_ids:
+        return {}
+    stmt = (
+        select(
+            article_topics.c.article_id, topics.c.id, topics.c.slug, topics.c.title,
+            subscriptions.c.thread_id,
+        )
+        .join(subscriptions, subscriptions.c.topic_id == article_topics.c.topic_id)
+        .join(topics, topics.c.id == article_topics.c.topic_id)
+        .where(subscriptions.c.chat_id == chat_id, article_topics.c.article_id.in_(article_ids))
+        .order_by(article_topics.c.article_id, subscriptions.c.id)
+    )  # fmt: skip
+    out: dict[int, list[Match]] = {}
+    for article_id, topic_id, slug, title, thread in conn.execute(stmt).tuples():
+        out.setdefault(int(article_id), []).append(Match(int(topic_id), slug, title, thread))
+    return out
+
+
+def query_threads(conn: Connection, chat_id: int) -> dict[str, int]:
+    """The chat's own-query subscriptions that live in a forum thread: query → thread id."""
+    stmt = select(subscriptions.c.query, subscriptions.c.thread_id).where(
+        subscriptions.c.chat_id == chat_id,
+        subscriptions.c.query.is_not(None),
+        subscriptions.c.thread_id.is_not(None),
+    )
+    return {str(q): int(t) for q, t in conn.execute(stmt).tuples()}
+
+
+def forget_thread(conn: Connection, chat_id: int, thread_id: int) -> int:
+    """A deleted forum thread: its subscriptions deliver to the chat itself from now on."""
+    result = conn.execute(
+        update(subscriptions)
+        .where(subscriptions.c.chat_id == chat_id, subscriptions.c.thread_id == thread_id)
+        .values(thread_id=None)
+    )
+    return result.rowcount
+
+
+def set_notice(conn: Connection, delivery_id: int, key: str | None) -> None:
+    """A catalogue key (``digest.notice.<key>``) said once above this delivery's message."""
+    conn.execute(update(deliveries).where(deliveries.c.id == delivery_id).values(notice=key))
+
+
+def next_due(conn: Connection, channel: str = "telegram") -> datetime | None:
+    """When the next held row of ``channel`` falls due (its dispatcher sleeps that long at
+    most)."""
+    stmt = (
+        select(func.min(deliveries.c.due_at))
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(deliveries.c.state == "held", chats.c.channel == channel)
+    )
+    value: datetime | None = conn.execute(stmt).scalar()
+    return value
+
+
+def alert_options(
+    conn: Connection, delivery_ids: Sequence[int]
+) -> dict[int, tuple[bool, str | None]]:
+    """Per delivery: its chat's ``silent`` flag and the delivery's notice key."""
+    if not delivery_ids:
+        return {}
+    stmt = (
+        select(deliveries.c.id, chats.c.silent, deliveries.c.notice)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(deliveries.c.id.in_(list(delivery_ids)))
+    )
+    return {int(i): (bool(s), n) for i, s, n in conn.execute(stmt).tuples()}

@@ -1,0 +1,237 @@
+"""The digest package's pure cores: settings parsing, DST-safe schedules, the digest message."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from fakebot import check_html
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from feedsvc.articles import Article
+from feedsvc.digest import (
+    ChatSettings,
+    DigestSchedule,
+    QuietWindow,
+    SettingError,
+    next_digest,
+    next_local,
+    parse_digest,
+    parse_quiet,
+    parse_switch,
+    quiet_end,
+    release_at,
+)
+from feedsvc.digest.message import DigestEntry, DigestGroup, DigestWords, format_digest
+from feedsvc.digest.schedule import next_hour
+from feedsvc.notify.message import TEXT_LIMIT, utf16_len
+
+HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
+BERLIN = ZoneInfo("Europe/Berlin")  # DST: 2026-03-29 02:00→03:00, 2026-10-25 03:00→02:00
+KOLKATA = ZoneInfo("Asia/Kolkata")  # +05:30: the top of a local hour is :30 UTC
+WORDS = DigestWords("Tin tổng hợp · {count} tin", "Đọc tất cả", "(tiếp)")
+
+
+def utc(*args: int) -> datetime:
+    return datetime(*args, tzinfo=UTC)
+
+
+# --- settings ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("off", None), ("OFF", None), ("tắt", None), ("hourly", "hourly"), ("Mỗi giờ", "hourly"),
+        ("8:00", "08:00"), ("08:00", "08:00"), ("8h", "08:00"), ("8h30", "08:30"),
+        ("18:00,7:30", "07:30,18:00"), ("7:30 18:00  12:00", "07:30,12:00,18:00"),
+        ("7:00, 7:00,7h", "07:00"), ("0:00,23:59", "00:00,23:59"),
+        ("6:00,9:00,12:00,18:00", "06:00,09:00,12:00,18:00"),
+    ],
+)  # fmt: skip
+def test_parse_digest(text: str, stored: str | None) -> None:
+    assert parse_digest(text).stored() == stored
+    again = parse_digest(parse_digest(text).text())  # what /settings shows parses back
+    assert again == parse_digest(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ("", "digest_empty"), ("sometimes", "bad_time"), ("24:00", "bad_time"),
+        ("8:60", "bad_time"), ("-1:00", "bad_time"), ("８:００", "bad_time"),
+        ("1:00,2:00,3:00,4:00,5:00", "digest_too_many"), ("8:00;;x", "bad_time"),
+    ],
+)  # fmt: skip
+def test_parse_digest_refuses(text: str, code: str) -> None:
+    with pytest.raises(SettingError) as err:
+        parse_digest(text)
+    assert err.value.code == code and err.value.field == "digest"
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("22:00-06:00", "22:00-06:00"), ("22h - 6h", "22:00-06:00"), ("12:30–13:30", "12:30-13:30"),
+     ("23:00 đến 5:00", "23:00-05:00"), ("off", None)],
+)  # fmt: skip
+def test_parse_quiet(text: str, stored: str | None) -> None:
+    window = parse_quiet(text)
+    assert (window.stored() if window else None) == stored
+
+
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [("22:00", "quiet_format"), ("22:00-", "quiet_format"), ("6:00-6:00", "quiet_empty"),
+     ("22:00-25:00", "bad_time"), ("a-b", "bad_time"), ("1-2-3", "quiet_format")],
+)  # fmt: skip
+def test_parse_quiet_refuses(text: str, code: str) -> None:
+    with pytest.raises(SettingError) as err:
+        parse_quiet(text)
+    assert err.value.code == code and err.value.field == "quiet"
+
+
+def test_switch_and_stored_rows() -> None:
+    assert parse_switch("on") and parse_switch("Bật") and not parse_switch("tắt")
+    with pytest.raises(SettingError):
+        parse_switch("maybe")
+    assert ChatSettings.from_row(None, None, False) == ChatSettings()
+    # a hand-edited row the parser refuses reads as unset: it can never stop alerts
+    assert ChatSettings.from_row("garbage", "x-y", True) == ChatSettings(silent=True)
+
+
+def test_quiet_window_crossing_midnight() -> None:
+    night = QuietWindow(time(22), time(6))
+    assert night.contains(time(23, 59)) and night.contains(time(0)) and night.contains(time(5, 59))
+    assert not night.contains(time(6)) and not night.contains(time(21, 59))
+    lunch = QuietWindow(time(12), time(13, 30))
+    assert lunch.contains(time(12)) and not lunch.contains(time(13, 30))
+
+
+# --- schedules ---------------------------------------------------------------------------------
+def test_next_local_plain_zone() -> None:
+    # 10:00 in Hanoi is 03:00 UTC; 08:00 local already passed → tomorrow 01:00 UTC
+    assert next_local(time(8), utc(2026, 11, 30, 3), HANOI) == utc(2026, 12, 1, 1)
+    assert next_local(time(10, 1), utc(2026, 11, 30, 3), HANOI) == utc(2026, 11, 30, 3, 1)
+    # strictly after: the same instant is the next day's
+    assert next_local(time(10), utc(2026, 11, 30, 3), HANOI) == utc(2026, 12, 1, 3)
+
+
+def test_next_local_across_dst() -> None:
+    # spring forward: 02:30 does not exist on 29 March in Berlin; it fires right after the gap
+    got = next_local(time(2, 30), utc(2026, 3, 28, 12), BERLIN)
+    assert got == utc(2026, 3, 29, 1, 30) and got.astimezone(BERLIN).hour == 3
+    # the day after the change, 08:00 is 06:00 UTC (CEST), the day before 07:00 UTC (CET)
+    assert next_local(time(8), utc(2026, 3, 28, 0), BERLIN) == utc(2026, 3, 28, 7)
+    assert next_local(time(8), utc(2026, 3, 29, 0), BERLIN) == utc(2026, 3, 29, 6)
+    # fall back: 02:30 happens twice on 25 October; the digest fires once, at the first
+    first = next_local(time(2, 30), utc(2026, 10, 24, 12), BERLIN)
+    assert first == utc(2026, 10, 25, 0, 30)
+    assert next_local(time(2, 30), first, BERLIN) == utc(2026, 10, 26, 1, 30)
+
+
+def test_next_hour_is_the_local_top_of_the_hour() -> None:
+    assert next_hour(utc(2026, 11, 30, 3, 0), HANOI) == utc(2026, 11, 30, 4)
+    assert next_hour(utc(2026, 11, 30, 3, 59, 59), HANOI) == utc(2026, 11, 30, 4)
+    assert next_hour(utc(2026, 11, 30, 3, 10), KOLKATA) == utc(2026, 11, 30, 3, 30)
+    assert next_hour(utc(2026, 3, 29, 0, 30), BERLIN) == utc(2026, 3, 29, 1)  # 03:00 CEST
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2037, 12, 31),
+                 timezones=st.just(UTC)),
+    st.sampled_from([HANOI, BERLIN, KOLKATA, ZoneInfo("America/New_York"),
+                     ZoneInfo("Australia/Lord_Howe")]),
+    st.lists(st.times().map(lambda t: t.replace(second=0, microsecond=0)), min_size=1,
+             max_size=4),
+)  # fmt: skip
+def test_next_digest_properties(now: datetime, tz: ZoneInfo, times: list[time]) -> None:
+    """Strictly in the future, within ~a day, on one of the chosen wall times (or just after a
+    DST gap that swallowed it); hourly lands on a local :00 within the next 2 hours."""
+    due = next_digest(DigestSchedule(times=tuple(sorted(set(times)))), now, tz)
+    assert due is not None and now < due <= now + timedelta(hours=26)
+    wall = due.astimezone(tz).time().replace(tzinfo=None)
+    assert any(wall == t or (due - timedelta(hours=1)).astimezone(tz).time() < t for t in times)
+    hourly = next_digest(DigestSchedule(hourly=True), now, tz)
+    assert hourly is not None and now < hourly <= now + timedelta(hours=2)
+    assert hourly.astimezone(tz).minute == 0 and hourly.second == 0
+
+
+def test_release_at() -> None:
+    night = QuietWindow(time(22), time(6))
+    instant = ChatSettings()
+    assert release_at(instant, utc(2026, 11, 30, 16), HANOI) is None  # 23:00 local, no window
+    quiet = ChatSettings(quiet=night)
+    assert release_at(quiet, utc(2026, 11, 30, 10), HANOI) is None  # 17:00: send now
+    assert release_at(quiet, utc(2026, 11, 30, 16), HANOI) == utc(2026, 11, 30, 23)  # → 06:00
+    assert release_at(quiet, utc(2026, 11, 30, 21), HANOI) == utc(2026, 11, 30, 23)  # 04:00
+    daily = ChatSettings(digest=DigestSchedule(times=(time(7), time(23))), quiet=night)
+    # matched at 21:00 local: the 23:00 digest is inside the window → the window's end (06:00)
+    assert release_at(daily, utc(2026, 11, 30, 14), HANOI) == utc(2026, 11, 30, 23)
+    # matched at 06:30: the 07:00 digest
+    assert release_at(daily, utc(2026, 11, 30, 23, 30), HANOI) == utc(2026, 12, 1, 0)
+    hourly = ChatSettings(digest=DigestSchedule(hourly=True), quiet=night)
+    assert release_at(hourly, utc(2026, 11, 30, 8, 5), HANOI) == utc(2026, 11, 30, 9)
+    assert release_at(hourly, utc(2026, 11, 30, 15, 5), HANOI) == utc(2026, 11, 30, 23)
+    assert quiet_end(night, utc(2026, 11, 30, 10), HANOI) is None
+
+
+# --- the digest message ------------------------------------------------------------------------
+def entry(n: int, group: DigestGroup, minutes: int, **kw: object) -> DigestEntry:
+    fields: dict[str, object] = {
+        "source_key": f"k{n}", "url": f"https://news.example/a/{n}?x=1&y=2",
+        "title": f"Bài {n}", "published_at": utc(2026, 11, 30, 1) + timedelta(minutes=minutes),
+    }  # fmt: skip
+    fields.update(kw)
+    return DigestEntry(n, Article(**fields), group)  # type: ignore[arg-type]
+
+
+KT = DigestGroup("Kiến Thụy", "https://feeds.example/topics/kien-thuy")
+TT = DigestGroup("Thể thao", "https://feeds.example/topics/the-thao")
+Q = DigestGroup('truy vấn "công an"')
+
+
+def test_digest_layout_groups_newest_first() -> None:
+    entries = [entry(1, KT, 0), entry(2, TT, 30), entry(3, KT, 10), entry(4, Q, 5)]
+    [part] = format_digest(entries, HANOI, WORDS)
+    visible = check_html(part.message.text)
+    assert visible.splitlines() == [
+        "Tin tổng hợp · 4 tin", "", "Thể thao", "• Bài 2 08:30 30/11", "Đọc tất cả »",
+        "", "Kiến Thụy", "• Bài 3 08:10 30/11", "• Bài 1 08:00 30/11", "Đọc tất cả »",
+        "", 'truy vấn "công an"', "• Bài 4 08:05 30/11",
+    ]  # fmt: skip
+    assert 'href="https://news.example/a/3?x=1&amp;y=2"' in part.message.text
+    assert '<a href="https://feeds.example/topics/kien-thuy">' in part.message.text
+    assert sorted(part.delivery_ids) == [1, 2, 3, 4]
+    assert "https://news.example/a/3?x=1&y=2" in part.message.plain_text
+    assert "Đọc tất cả: https://feeds.example/topics/the-thao" in part.message.plain_text
+
+
+def test_digest_hostile_text_is_escaped() -> None:
+    hostile = DigestGroup("<b>A & B</b>", 'https://x.example/?a="<>"')
+    title = "&lt;/a&gt;&lt;script&gt; A &amp;amp; B <i>x</i>"  # CMS HTML, as in alerts
+    part = format_digest([entry(1, hostile, 0, title=title)], HANOI, WORDS)[0]
+    visible = check_html(part.message.text)
+    assert "<b>A & B</b>" in visible and "</a><script> A &amp; B x" in visible
+
+
+@pytest.mark.parametrize("limit", [TEXT_LIMIT, 2000, 1000])
+def test_digest_splits_only_at_the_limit(limit: int) -> None:
+    long_title = "Tiêu đề rất dài 🚓 " * 30  # emoji: two UTF-16 units each
+    entries = [entry(n, (KT, TT, Q)[n % 3], n, title=f"{n} {long_title}") for n in range(60)]
+    parts = format_digest(entries, HANOI, WORDS, limit=limit)
+    assert len(parts) > 1
+    seen: list[int] = []
+    for i, part in enumerate(parts):
+        visible = check_html(part.message.text)
+        assert utf16_len(visible) <= limit and utf16_len(part.message.plain_text) <= limit
+        if i:  # only the limit forced this split: the next line would not have fit before it
+            assert visible.startswith("(tiếp)")
+        seen += part.delivery_ids
+    assert sorted(seen) == list(range(60))  # every article exactly once
+    short = [entry(n, KT, n) for n in range(8)]
+    assert len(format_digest(short, HANOI, WORDS, limit=limit)) == 1  # fits: one message
+
+
+def test_empty_digest_has_no_parts() -> None:
+    assert format_digest([], HANOI, WORDS) == []

@@ -1,0 +1,251 @@
+"""Digests, quiet hours, silent alerts, buttons and forum threads through the real dispatcher,
+against the fake Bot API over HTTP, on SQLite and PostgreSQL. Time is an injected clock: a
+digest "a minute ahead" is reached by moving the clock, never by waiting."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+import pytest
+from factories import VN, article, builtin_ingestor
+from fakebot import FakeBotAPI
+from sqlalchemy import select, update
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.db.schema import articles, deliveries, subscriptions
+from feedsvc.digest import ChatSettings, DigestSchedule, QuietWindow
+from feedsvc.digest.edge import DigestEdge
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.ingest import Ingestor
+from feedsvc.notify import TelegramSender
+from feedsvc.outbox import Outbox
+from feedsvc.store import digests as held
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+
+CHAT, GROUP = 5001, -1005002
+PUBLIC_URL = "https://tin.example"
+
+
+class Clock:
+    """The dispatcher's clock, moved by the test."""
+
+    def __init__(self) -> None:
+        self.at = datetime.now(UTC) + timedelta(seconds=1)
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class Env:
+    db: Database
+    fake: FakeBotAPI
+    ingestor: Ingestor
+    sender: TelegramSender
+    clock: Clock
+    dispatcher: Dispatcher
+    n: int = 0
+
+    def publish(self, *titles: str) -> list[Article]:
+        items = []
+        for title in titles:
+            self.n += 1
+            items.append(article(self.n, title=title, summary=None, body=None, tags=(),
+                                 section=None, published_at=datetime.now(VN)
+                                 - timedelta(minutes=10 - self.n)))  # fmt: skip
+        with self.db.write() as conn:
+            upsert_source_articles(conn, items, datetime.now(UTC))
+        assert self.ingestor.tick().error is None
+        return items
+
+    async def step(self) -> None:
+        await self.dispatcher.step()
+        await self.dispatcher.drain()
+
+    def states(self, chat_id: int = CHAT) -> list[str]:
+        with self.db.read() as conn:
+            stmt = (
+                select(deliveries.c.state)
+                .where(deliveries.c.chat_id == chat_id)
+                .order_by(deliveries.c.id)
+            )
+            return list(conn.execute(stmt).scalars())
+
+    def settings(self, chat_id: int, value: ChatSettings) -> None:
+        with self.db.write() as conn:
+            held.save_settings(conn, chat_id, value)
+
+
+def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str, thread: int | None = None
+                   ) -> None:  # fmt: skip
+    with db.write() as conn:
+        now = datetime.now(UTC)
+        ensure_chat(conn, chat_id, type_, f"chat {chat_id}", now)
+        for slug in slugs:
+            topic = get_topic(conn, slug)
+            assert topic is not None
+            subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+            if thread is not None:
+                conn.execute(update(subscriptions).where(
+                    subscriptions.c.chat_id == chat_id, subscriptions.c.topic_id == topic.id,
+                ).values(thread_id=thread))  # fmt: skip
+
+
+@pytest.fixture
+async def env(db: Database) -> AsyncIterator[Env]:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"an ninh" OR "công an"'), "cli", now)
+        save_topic(conn, TopicSpec("the-thao", "Thể thao", '"bóng đá"'), "cli", now)
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    with FakeBotAPI() as fake:
+        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        await sender.start()
+        clock = Clock()
+        dispatcher = Dispatcher(
+            db, sender, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05),
+            digests=DigestEdge(VN, public_url=PUBLIC_URL), clock=clock,
+        )  # fmt: skip
+        try:
+            yield Env(db, fake, ing, sender, clock, dispatcher)
+        finally:
+            await sender.close()
+
+
+def local_hhmm(instant: datetime) -> time:
+    local = instant.astimezone(VN)
+    return time(local.hour, local.minute)
+
+
+async def test_daily_digest_at_a_time_a_minute_ahead(env: Env) -> None:
+    subscribe_chat(env.db, CHAT, "private", "an-ninh", "the-thao")
+    due_wall = local_hhmm(env.clock.at + timedelta(minutes=1))
+    env.settings(CHAT, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    env.publish("Công an Kiến Thụy bắt trộm", "Bóng đá: Hải Phòng thắng", "An ninh khu phố")
+    await env.step()
+    assert env.fake.messages(CHAT) == [] and env.states() == ["held"] * 3
+    due = datetime.combine(env.clock.at.astimezone(VN).date(), due_wall, VN).astimezone(UTC)
+    if due <= env.clock.at:
+        due += timedelta(days=1)
+    assert 0 < (due - env.clock.at).total_seconds() <= 60
+    env.clock.at = due - timedelta(seconds=1)
+    await env.step()
+    assert env.fake.messages(CHAT) == []  # not a second early
+    env.clock.at = due + timedelta(seconds=1)
+    await env.step()
+    [digest] = env.fake.messages(CHAT)
+    lines = [line.rsplit(" ", 2)[0] if line.startswith("•") else line
+             for line in digest.visible.splitlines()]  # fmt: skip
+    # grouped by topic (newest first), articles newest first, one "Đọc tất cả" per topic
+    assert lines == [
+        "Tin tổng hợp · 3 tin", "", "An ninh", "• An ninh khu phố",
+        "• Công an Kiến Thụy bắt trộm", "Đọc tất cả »", "", "Thể thao",
+        "• Bóng đá: Hải Phòng thắng", "Đọc tất cả »",
+    ]  # fmt: skip
+    assert f'href="{PUBLIC_URL}/topics/an-ninh"' in digest.body
+    assert f'href="{PUBLIC_URL}/topics/the-thao"' in digest.body
+    assert env.states() == ["sent"] * 3
+    with env.db.read() as conn:
+        ids = set(conn.execute(select(deliveries.c.message_id)).scalars())
+    assert ids == {digest.message_id}  # one message carries them all
+    await env.step()
+    assert len(env.fake.messages(CHAT)) == 1  # in at most one digest
+    env.publish("Công an phường tuần tra")  # the next one waits for tomorrow's digest
+    await env.step()
+    assert env.states()[-1] == "held" and len(env.fake.messages(CHAT)) == 1
+
+
+async def test_quiet_window_ends_with_one_digest(env: Env) -> None:
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    env.publish("Công an trước giờ yên lặng")
+    await env.step()
+    assert len(env.fake.messages(CHAT)) == 1  # instant: no window yet
+    start = local_hhmm(env.clock.at - timedelta(minutes=30))
+    end = local_hhmm(env.clock.at + timedelta(minutes=30))
+    env.settings(CHAT, ChatSettings(quiet=QuietWindow(start, end)))
+    env.publish("Công an lúc nửa đêm", "An ninh rạng sáng")
+    for _ in range(3):
+        env.clock.at += timedelta(minutes=5)
+        env.publish(f"An ninh phút thứ {env.n}")
+        await env.step()
+    assert len(env.fake.messages(CHAT)) == 1  # nothing inside the window
+    env.clock.at += timedelta(minutes=20)  # past the window's end
+    await env.step()
+    messages = env.fake.messages(CHAT)
+    assert len(messages) == 2
+    digest = messages[1].visible
+    assert digest.startswith("Tin tổng hợp · 5 tin") and "trước giờ yên lặng" not in digest
+    assert env.states() == ["sent"] * 6
+    env.publish("Công an sau giờ yên lặng")  # after the window: instant again
+    env.clock.at += timedelta(seconds=2)  # the chat's pacing slot
+    await env.step()
+    messages = env.fake.messages(CHAT)
+    assert len(messages) == 3 and "Tin tổng hợp" not in messages[2].visible
+
+
+async def test_silent_alerts_and_buttons(env: Env) -> None:
+    subscribe_chat(env.db, CHAT, "private", "an-ninh", "the-thao")
+    subscribe_chat(env.db, GROUP, "supergroup", "an-ninh")
+    env.settings(CHAT, ChatSettings(silent=True))
+    [item] = env.publish("Công an điều tra vụ bóng đá")  # both topics: two mute buttons
+    await env.step()
+    [alert] = env.fake.messages(CHAT)
+    assert alert.silent
+    [loud] = env.fake.messages(GROUP)
+    assert not loud.silent
+    with env.db.read() as conn:
+        topics = {t: get_topic(conn, t) for t in ("an-ninh", "the-thao")}
+    rows = alert.keyboard
+    assert rows[0] == [{"text": "Đọc bài", "url": item.url}]
+    assert [r[0]["callback_data"] for r in rows[1:]] == [
+        f"mute:{topics['an-ninh'].id}", f"mute:{topics['the-thao'].id}"  # type: ignore[union-attr]
+    ]
+    assert rows[1][0]["text"] == "🔕 Tắt An ninh"
+
+
+async def test_forum_thread_and_deleted_thread_fallback(env: Env) -> None:
+    env.fake.add_chat(GROUP, "supergroup", "Tòa soạn").is_forum = True
+    subscribe_chat(env.db, GROUP, "supergroup", "an-ninh", thread=77)
+    env.publish("Công an tuần tra")
+    await env.step()
+    [first] = env.fake.messages(GROUP)
+    assert first.thread_id == 77
+    env.fake.delete_thread(GROUP, 77)
+    env.clock.at += timedelta(seconds=5)
+    env.publish("Công an phường")
+    for _ in range(3):
+        env.clock.at += timedelta(seconds=5)
+        await env.step()
+    second = env.fake.messages(GROUP)[1]
+    assert second.thread_id is None  # the general thread, once, saying so
+    assert second.visible.startswith("ℹ️ Chủ đề diễn đàn nhận tin này đã bị xoá")
+    env.publish("Công an xã")
+    env.clock.at += timedelta(seconds=5)
+    await env.step()
+    third = env.fake.messages(GROUP)[2]
+    assert third.thread_id is None and "ℹ️" not in third.visible  # said once only
+    assert env.states(GROUP) == ["sent"] * 3
+    with env.db.read() as conn:
+        assert conn.execute(select(subscriptions.c.thread_id)).scalars().all() == [None]
+
+
+async def test_withdrawn_articles_are_left_out_of_the_digest(env: Env) -> None:
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    env.settings(CHAT, ChatSettings(digest=DigestSchedule(hourly=True)))
+    _kept, hidden = env.publish("Công an giữ lại", "Công an bị ẩn")
+    await env.step()
+    with env.db.write() as conn:
+        conn.execute(update(articles).where(articles.c.source_key == hidden.source_key)
+                     .values(hidden_at=datetime.now(UTC)))  # fmt: skip
+    env.clock.at += timedelta(hours=1, minutes=1)
+    await env.step()
+    [digest] = env.fake.messages(CHAT)
+    assert "Công an giữ lại" in digest.visible and "bị ẩn" not in digest.visible
+    assert digest.visible.startswith("Tin tổng hợp · 1 tin")
+    assert env.states() == ["sent", "withdrawn"]

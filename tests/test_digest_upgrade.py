@@ -1,0 +1,54 @@
+"""Migration 0013 (delivery options) on a state DB that holds data, SQLite and PostgreSQL:
+chats, their subscriptions and their queue survive (a table rebuild on SQLite would have let
+ON DELETE CASCADE empty them), and every chat starts instant, loud and thread-less."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select
+
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import articles, chats, deliveries, subscriptions, topics
+from feedsvc.digest import ChatSettings
+from feedsvc.store import deliveries as q
+from feedsvc.store import digests as held
+
+NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
+
+
+def test_upgrade_from_0012_with_data(db_url: str) -> None:
+    db = Database(db_url)
+    upgrade(db, "0012")
+    with db.write() as conn:
+        conn.execute(insert(topics).values(
+            id=1, slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',
+            enabled=True, origin="cli", created_at=NOW, updated_at=NOW,
+        ))  # fmt: skip
+        article_id = conn.execute(insert(articles).values(
+            source_key="K1", version=NOW, url="https://example.vn/1.html", title="Tin 1",
+            tags=[], published_at=NOW, search_text="", source_cursor=NOW, first_seen_at=NOW,
+            last_changed_at=NOW,
+        ).returning(articles.c.id)).scalar_one()  # fmt: skip
+        for chat_id in (1001, -1001234567890):
+            conn.execute(insert(chats).values(
+                chat_id=chat_id, type="private" if chat_id > 0 else "supergroup", title="c",
+                paused=False, failures=0, link_preview=False, created_at=NOW,
+            ))  # fmt: skip
+            conn.execute(insert(subscriptions).values(chat_id=chat_id, topic_id=1,
+                                                      created_at=NOW))  # fmt: skip
+            conn.execute(insert(deliveries).values(
+                chat_id=chat_id, article_id=article_id, topics=["Kiến Thụy"], state="pending",
+                attempts=0, ambiguous=0, plain_text=False, due_at=NOW, created_at=NOW,
+            ))  # fmt: skip
+    upgrade(db)
+    with db.write() as conn:
+        assert conn.execute(select(subscriptions.c.chat_id, subscriptions.c.thread_id)).all() \
+            == [(1001, None), (-1001234567890, None)]  # fmt: skip
+        assert held.get_settings(conn, 1001) == ChatSettings()
+        assert held.get_settings(conn, -1001234567890) == ChatSettings()
+        rows = conn.execute(select(deliveries.c.state, deliveries.c.digest, deliveries.c.notice))
+        assert rows.all() == [("pending", False, None)] * 2
+        claimed = q.claim(conn, "me", NOW, 10, timedelta(seconds=60))
+        assert sorted(c.chat_id for c in claimed) == [-1001234567890, 1001]
+    db.dispose()
