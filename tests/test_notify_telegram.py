@@ -133,6 +133,12 @@ CHAT_UNKNOWN = [
 ]
 # What a message-level 400 looks like: this message (its text, entities, media, buttons, thread)
 # is the problem, and the chat may still take the next alert.
+# The forum topic thread is gone (issue 15): the dispatcher re-sends to the chat itself, once.
+THREAD_GONE = [
+    (400, "Bad Request: message thread not found"),
+    (400, "Bad Request: TOPIC_DELETED"),
+    (400, "Bad Request: TOPIC_ID_INVALID"),
+]
 MESSAGE_REFUSED = [
     (400, "Bad Request: message is too long"),
     (400, "Bad Request: message text is empty"),
@@ -142,7 +148,6 @@ MESSAGE_REFUSED = [
     (400, "Bad Request: CHAT_SEND_MEDIA_FORBIDDEN"),
     (400, "Bad Request: ENTITY_MENTION_USER_INVALID"),
     (400, "Bad Request: BUTTON_USER_PRIVACY_RESTRICTED"),
-    (400, "Bad Request: message thread not found"),
     (400, "Bad Request: TOPIC_CLOSED"),
     (400, "Bad Request: message to be replied not found"),
     (400, "Bad Request: MEDIA_CAPTION_TOO_LONG"),
@@ -154,7 +159,8 @@ MESSAGE_REFUSED = [
     ("status", "description", "kind"),
     [(s, d, OutcomeKind.BLOCKED) for s, d in CHAT_REFUSED]
     + [(s, d, OutcomeKind.CHAT_NOT_FOUND) for s, d in CHAT_UNKNOWN]
-    + [(s, d, OutcomeKind.BAD_CONTENT) for s, d in MESSAGE_REFUSED],
+    + [(s, d, OutcomeKind.BAD_CONTENT) for s, d in MESSAGE_REFUSED]
+    + [(s, d, OutcomeKind.THREAD_GONE) for s, d in THREAD_GONE],
 )
 async def test_refusals_are_classified_by_family(
     fake: FakeBotAPI, sender: TelegramSender, status: int, description: str, kind: OutcomeKind
