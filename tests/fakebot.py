@@ -502,6 +502,10 @@ class FakeBotAPI:
             message = {"message_id": message_id, "date": int(time.time()),
                        "chat": chat.to_api(), "text": sent.visible,
                        "from": self._member(self.bot_id, "member")["user"]}
+            markup = self.markups.get((chat_id, message_id)) or (
+                {"inline_keyboard": sent.keyboard} if sent.keyboard else None)
+            if markup:  # like Telegram: the message as it is now, keyboard included
+                message["reply_markup"] = markup
             query = {"id": f"cq{self._next_update_id}", "from": self._user(user_id),
                      "chat_instance": str(chat_id), "data": data, "message": message}
         return self.inject_update({"callback_query": query})

@@ -48,6 +48,7 @@ class Target:
     # who asked, "<channel>:<user id>" ("telegram:42"): the per-user cap counts by it; None
     # for someone exempt from it (a configured bot admin) or unknown
     user: str | None = None
+    thread_id: int | None = None  # the forum topic thread the command was sent in
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,7 +193,13 @@ def subscribe(
                 return texts.t("too_many_for_user", limit=per_user)
         what = _label(topic, arg)
         added = subs.subscribe(
-            conn, target.chat_id, topic_id=topic_id, query=query, now=now, created_by=target.user
+            conn,
+            target.chat_id,
+            topic_id=topic_id,
+            query=query,
+            now=now,
+            created_by=target.user,
+            thread_id=target.thread_id,
         )
     return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 

@@ -16,13 +16,16 @@ import re
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
+    CallbackQueryHandler,
     ChatMemberHandler,
     CommandHandler,
     ContextTypes,
@@ -31,8 +34,9 @@ from telegram.ext import (
     filters,
 )
 
-from feedsvc.bot import actions, texts
+from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
+from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.db import Database
 from feedsvc.notify.telegram import scrub_token
 
@@ -45,6 +49,7 @@ GONE_STATUSES = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
 POSTING_STATUSES = ADMIN_STATUSES | {ChatMemberStatus.MEMBER}  # may post (channels: admins)
 # A channel named in a command: @username (Telegram: 5-32 chars) or a -100… numeric id (chat
 # ids fit in 52 bits), in ASCII: "-100١٢٣٤٥" is query text, not an id.
+DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]{5,13}", re.ASCII)
 
 
@@ -58,23 +63,32 @@ class Handlers:
     """The bot's callbacks; :meth:`install` registers them on an :class:`Application`."""
 
     def __init__(
-        self, db: Database, admins: list[int], token: str, limits: actions.Limits | None = None
+        self,
+        db: Database,
+        admins: list[int],
+        token: str,
+        limits: actions.Limits | None = None,
+        tz: tzinfo = DEFAULT_TZ,
     ) -> None:
         self.db = db
         self.admins = frozenset(admins)
         self._token = token
         self.limits = limits or actions.Limits()
         self.gate = actions.CommandGate(self.limits)
+        self.tz = tz
+        self.buttons = ButtonHandlers(db, self.admins)
 
     def install(self, app: BotApp) -> None:
         only_messages = filters.UpdateType.MESSAGE
         commands: dict[str, Callback] = {
             "start": self.start, "help": self.help, "topics": self.topics, "sub": self.sub,
             "unsub": self.unsub, "list": self.list, "pause": self.pause, "resume": self.resume,
-            "preview": self.preview,
+            "preview": self.preview, "digest": self.digest, "quiet": self.quiet,
+            "silent": self.silent, "settings": self.settings,
         }  # fmt: skip
         for name, callback in commands.items():
             app.add_handler(CommandHandler(name, self._checked(callback), filters=only_messages))
+        app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
@@ -232,6 +246,37 @@ class Handlers:
             return
         await _reply(message, await asyncio.to_thread(actions.set_preview, self.db, target, choice))
 
+    # --- delivery options (issue 15) -----------------------------------------------------------
+    async def digest(self, update: Update, context: Context) -> None:
+        await self._option(update, context, "digest")
+
+    async def quiet(self, update: Update, context: Context) -> None:
+        await self._option(update, context, "quiet")
+
+    async def silent(self, update: Update, context: Context) -> None:
+        await self._option(update, context, "silent")
+
+    async def settings(self, update: Update, context: Context) -> None:
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message), write=False)
+        if found is not None:
+            await _reply(message, await asyncio.to_thread(options.show, self.db, found[0]))
+
+    async def _option(self, update: Update, context: Context, field: str) -> None:
+        """``/digest``, ``/quiet``, ``/silent``: without an argument, the usage and the current
+        settings; else set it (the same admin rule as /sub in groups and channels)."""
+        message = _message(update)
+        found = await self._target(update, context, command_arg(message))
+        if found is None:
+            return
+        target, arg = found
+        if not arg:
+            shown = await asyncio.to_thread(options.show, self.db, target)
+            await _reply(message, texts.t(f"{field}_usage") + "\n\n" + shown)
+            return
+        reply = await asyncio.to_thread(options.set_option, self.db, target, field, arg, self.tz)
+        await _reply(message, reply)
+
     async def _target(
         self, update: Update, context: Context, arg: str, *, write: bool = True
     ) -> tuple[Target, str] | None:
@@ -257,7 +302,7 @@ class Handlers:
         if write and not await self._may_change(message, context, user_id):
             await _reply(message, texts.t("not_group_admin"))
             return None
-        return replace(_own(chat), user=self._user_key(update)), arg
+        return replace(_own(chat, message), user=self._user_key(update)), arg
 
     def _user_key(self, update: Update) -> str | None:
         """Whom the per-user subscription cap counts: None for bot admins (not capped)."""
@@ -309,9 +354,16 @@ def _who(update: Update) -> str | None:
     return f"telegram:{user.id}" if user is not None else None
 
 
-def _own(chat: Chat) -> Target:
+def _own(chat: Chat, message: Message | None = None) -> Target:
+    """The chat itself; a message sent inside a forum topic thread names that thread (alerts
+    of a ``/sub`` there go to it)."""
     title = chat.title or chat.effective_name
-    return Target(chat.id, chat.type, title)
+    thread = (
+        message.message_thread_id
+        if message is not None and message.is_topic_message and message.message_thread_id
+        else None
+    )
+    return Target(chat.id, chat.type, title, thread_id=thread)
 
 
 def _message(update: Update) -> Message:

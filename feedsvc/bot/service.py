@@ -151,7 +151,9 @@ class BotService:
             .build()
         )
         telegram = self.settings.telegram
-        Handlers(self.db, telegram.admins, token, actions.Limits.of(telegram)).install(app)
+        Handlers(
+            self.db, telegram.admins, token, actions.Limits.of(telegram), self.settings.tz
+        ).install(app)
         return app
 
     def _request(self, pool: int) -> HTTPXRequest:
@@ -257,7 +259,7 @@ class BotService:
             await app.updater.start_polling(  # also deletes any webhook (bootstrap)
                 poll_interval=self.poll_interval,
                 timeout=int(self.poll_timeout),
-                allowed_updates=[Update.MESSAGE, Update.MY_CHAT_MEMBER],
+                allowed_updates=[Update.MESSAGE, Update.MY_CHAT_MEMBER, Update.CALLBACK_QUERY],
                 error_callback=self._polling_error,
             )
         except TelegramError as exc:

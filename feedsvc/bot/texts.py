@@ -16,7 +16,10 @@ from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
 from feedsvc.store.topics import Topic
 
-COMMAND_NAMES = ("start", "help", "topics", "sub", "unsub", "list", "pause", "resume", "preview")
+COMMAND_NAMES = (
+    "start", "help", "topics", "sub", "unsub", "list", "pause", "resume", "preview", "digest",
+    "quiet", "silent", "settings",
+)  # fmt: skip
 # Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
 # visible text and Vietnamese stays in the BMP, so capping the source length is safe.
 MAX_REPLY = 3900
@@ -29,6 +32,12 @@ def set_language(language: str, tz: str = "Asia/Ho_Chi_Minh") -> None:
     """The bot's language from config, set once when the bot starts."""
     global _t
     _t = Translator(language, tz)
+
+
+def translator() -> Translator:
+    """The bot's translator (its language and time zone), for words shared with other parts
+    (``digest.*``)."""
+    return _t
 
 
 def t(key: str, **params: object) -> str:

@@ -11,6 +11,11 @@ _HELP_VI = (
     "/list — các đăng ký hiện có\n"
     "/pause, /resume — tạm dừng / bật lại thông báo\n"
     "/preview on|off — bật / tắt xem trước liên kết dưới mỗi tin\n"
+    "/digest off|hourly|HH:MM[,HH:MM…] — gửi ngay, mỗi giờ, hoặc bản tổng hợp lúc đó (tối đa 4)\n"
+    "/quiet HH:MM-HH:MM|off — giờ yên lặng: giữ tin, gửi một bản tổng hợp khi hết giờ\n"
+    "/silent on|off — tin không chuông\n"
+    "/settings — xem các thiết lập trên\n"
+    "Trong nhóm có chủ đề (forum), gõ /sub trong một chủ đề để nhận tin ở đó.\n"
     "Ví dụ: <code>/sub the-thao</code> hoặc "
     '<code>/sub "công an" OR "an ninh"</code>\n'
     "Kênh (chỉ quản trị viên, trong chat riêng với bot): "
@@ -24,6 +29,11 @@ _HELP_EN = (
     "/list — your subscriptions\n"
     "/pause, /resume — pause / resume alerts\n"
     "/preview on|off — link previews under each alert on / off\n"
+    "/digest off|hourly|HH:MM[,HH:MM…] — each alert at once, hourly, or a digest then (up to 4)\n"
+    "/quiet HH:MM-HH:MM|off — quiet hours: alerts held, one digest when they end\n"
+    "/silent on|off — alerts without sound\n"
+    "/settings — show these settings\n"
+    "In a forum group, send /sub inside a topic to get its alerts there.\n"
     "Examples: <code>/sub the-thao</code> or "
     '<code>/sub "công an" OR "an ninh"</code>\n'
     "Channels (admins only, in a private chat with the bot): "
@@ -46,6 +56,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bot.cmd.pause": ("Tạm dừng thông báo", "Pause alerts"),
     "bot.cmd.resume": ("Bật lại thông báo", "Resume alerts"),
     "bot.cmd.preview": ("Bật/tắt xem trước liên kết", "Link previews on/off"),
+    "bot.cmd.digest": ("Bản tin tổng hợp: off, hourly, HH:MM", "Digest: off, hourly, HH:MM"),
+    "bot.cmd.quiet": ("Giờ yên lặng HH:MM-HH:MM hoặc off", "Quiet hours HH:MM-HH:MM or off"),
+    "bot.cmd.silent": ("Tin không chuông: on/off", "Alerts without sound: on/off"),
+    "bot.cmd.settings": ("Xem thiết lập nhận tin", "Show delivery settings"),
     # replies
     "bot.help": (_HELP_VI, _HELP_EN),
     "bot.start": (
@@ -70,6 +84,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Cách dùng: <code>/preview on</code> hoặc <code>/preview off</code>.",
         "Usage: <code>/preview on</code> or <code>/preview off</code>.",
     ),
+    "bot.digest_usage": (
+        "Cách dùng: <code>/digest off</code>, <code>/digest hourly</code> hoặc "
+        "<code>/digest 07:30,18:00</code> (tối đa 4 giờ mỗi ngày, giờ địa phương).",
+        "Usage: <code>/digest off</code>, <code>/digest hourly</code> or "
+        "<code>/digest 07:30,18:00</code> (up to 4 times a day, local time).",
+    ),
+    "bot.quiet_usage": (
+        "Cách dùng: <code>/quiet 22:00-06:00</code> hoặc <code>/quiet off</code>.",
+        "Usage: <code>/quiet 22:00-06:00</code> or <code>/quiet off</code>.",
+    ),
+    "bot.silent_usage": (
+        "Cách dùng: <code>/silent on</code> hoặc <code>/silent off</code>.",
+        "Usage: <code>/silent on</code> or <code>/silent off</code>.",
+    ),
+    "bot.option_invalid": ("{error}\n{usage}", "{error}\n{usage}"),
+    "bot.option_saved": ("Đã lưu{where}.", "Saved{where}."),
+    "bot.settings_head": ("<b>Cách nhận tin{where}</b>", "<b>How alerts arrive{where}</b>"),
     "bot.unknown_command": (
         "Lệnh không rõ. Gõ /help để xem các lệnh.",
         "Unknown command. Type /help to see the commands.",

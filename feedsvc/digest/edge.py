@@ -124,11 +124,15 @@ class DigestEdge:
     ) -> dict[int, DeliveryOptions]:  # fmt: skip
         """Options of instant alerts: ``claimed`` is (delivery id, chat id, article id, labels);
         ``articles`` the claimed articles by id (for the link button)."""
+        if not claimed:
+            return {}
         found = store.alert_options(conn, [d for d, _, _, _ in claimed])
+        matched = store.matches_for(conn, [(c, a) for _, c, a, _ in claimed])
+        threads_of = store.query_threads_for(conn, [c for _, c, _, _ in claimed])
         out = {}
         for delivery_id, chat_id, article_id, labels in claimed:
-            topics = store.matches(conn, chat_id, [article_id]).get(article_id, [])
-            threads = store.query_threads(conn, chat_id)
+            topics = matched.get((chat_id, article_id), [])
+            threads = threads_of.get(chat_id, {})
             silent, notice = found.get(delivery_id, (False, None))
             article = articles.get(article_id)
             out[delivery_id] = DeliveryOptions(

@@ -227,32 +227,56 @@ def matches(conn: Connection, chat_id: int, article_ids: Sequence[int]) -> dict[
     """For each article, the chat's topic subscriptions it matched (in subscription order),
     with their forum thread: which groups a digest lists it under, which topics an alert's
     mute buttons offer, and which thread an alert goes to."""
-    if not article_ids:
+    found = matches_for(conn, [(chat_id, a) for a in article_ids])
+    return {a: m for (_, a), m in found.items()}
+
+
+def matches_for(
+    conn: Connection, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[Match]]:
+    """:func:`matches` for many (chat id, article id) pairs in one query."""
+    if not pairs:
         return {}
+    wanted = set(pairs)
     stmt = (
         select(
-            article_topics.c.article_id, topics.c.id, topics.c.slug, topics.c.title,
-            subscriptions.c.thread_id,
+            subscriptions.c.chat_id, article_topics.c.article_id, topics.c.id, topics.c.slug,
+            topics.c.title, subscriptions.c.thread_id,
         )
         .join(subscriptions, subscriptions.c.topic_id == article_topics.c.topic_id)
         .join(topics, topics.c.id == article_topics.c.topic_id)
-        .where(subscriptions.c.chat_id == chat_id, article_topics.c.article_id.in_(article_ids))
-        .order_by(article_topics.c.article_id, subscriptions.c.id)
+        .where(
+            subscriptions.c.chat_id.in_({c for c, _ in wanted}),
+            article_topics.c.article_id.in_({a for _, a in wanted}),
+        )
+        .order_by(subscriptions.c.id)
     )  # fmt: skip
-    out: dict[int, list[Match]] = {}
-    for article_id, topic_id, slug, title, thread in conn.execute(stmt).tuples():
-        out.setdefault(int(article_id), []).append(Match(int(topic_id), slug, title, thread))
+    out: dict[tuple[int, int], list[Match]] = {}
+    for chat_id, article_id, topic_id, slug, title, thread in conn.execute(stmt).tuples():
+        key = (int(chat_id), int(article_id))
+        if key in wanted:
+            out.setdefault(key, []).append(Match(int(topic_id), slug, title, thread))
     return out
 
 
 def query_threads(conn: Connection, chat_id: int) -> dict[str, int]:
     """The chat's own-query subscriptions that live in a forum thread: query → thread id."""
-    stmt = select(subscriptions.c.query, subscriptions.c.thread_id).where(
-        subscriptions.c.chat_id == chat_id,
+    return query_threads_for(conn, [chat_id]).get(chat_id, {})
+
+
+def query_threads_for(conn: Connection, chat_ids: Sequence[int]) -> dict[int, dict[str, int]]:
+    """:func:`query_threads` for many chats in one query."""
+    if not chat_ids:
+        return {}
+    stmt = select(subscriptions.c.chat_id, subscriptions.c.query, subscriptions.c.thread_id).where(
+        subscriptions.c.chat_id.in_(set(chat_ids)),
         subscriptions.c.query.is_not(None),
         subscriptions.c.thread_id.is_not(None),
     )
-    return {str(q): int(t) for q, t in conn.execute(stmt).tuples()}
+    out: dict[int, dict[str, int]] = {}
+    for chat_id, query, thread in conn.execute(stmt).tuples():
+        out.setdefault(int(chat_id), {})[str(query)] = int(thread)
+    return out
 
 
 def forget_thread(conn: Connection, chat_id: int, thread_id: int) -> int:

@@ -164,13 +164,39 @@ def subscribe(
     query: str | None,
     now: datetime,
     created_by: str | None = None,
+    thread_id: int | object | None = ...,
 ) -> bool:
     """Idempotent, also against a concurrent writer: False when the chat already had it.
-    ``created_by``: the user key (``"telegram:42"``) a bot counts per-user caps by."""
+    ``created_by``: the user key (``"telegram:42"``) a bot counts per-user caps by.
+
+    ``thread_id`` (issue 15): the forum topic thread the subscription delivers to, also set on
+    an existing subscription (``/sub`` again in another thread moves it); None: the chat
+    itself; left out: unchanged (callers that know nothing of threads)."""
     stmt = insert_missing(conn, subscriptions).values(
         chat_id=chat_id, topic_id=topic_id, query=query, created_at=now, created_by=created_by
     )
-    return conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
+    added = conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
+    if thread_id is not ...:
+        cond = (
+            subscriptions.c.topic_id == topic_id
+            if topic_id is not None
+            else subscriptions.c.query == query
+        )
+        conn.execute(
+            update(subscriptions)
+            .where(subscriptions.c.chat_id == chat_id, cond)
+            .values(thread_id=thread_id)
+        )
+    return added
+
+
+def subscription_thread(conn: Connection, chat_id: int, topic_id: int) -> int | None:
+    """The forum thread the chat's subscription to ``topic_id`` delivers to (None: the chat)."""
+    stmt = select(subscriptions.c.thread_id).where(
+        subscriptions.c.chat_id == chat_id, subscriptions.c.topic_id == topic_id
+    )
+    value = conn.execute(stmt).scalar()
+    return int(value) if value is not None else None
 
 
 def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: str | None) -> int:

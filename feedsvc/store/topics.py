@@ -35,6 +35,11 @@ def get_topic(conn: Connection, slug: str) -> Topic | None:
     return _topic(row._mapping) if row else None
 
 
+def get_topic_by_id(conn: Connection, topic_id: int) -> Topic | None:
+    row = conn.execute(select(topics).where(topics.c.id == topic_id)).first()
+    return _topic(row._mapping) if row else None
+
+
 def _topic(m: RowMapping) -> Topic:
     return Topic(
         id=int(m["id"]),

@@ -1,0 +1,100 @@
+"""The buttons under alerts (issue 15 §2): "mute this topic" and its undo.
+
+A press is a callback query: the bot always answers it (Telegram shows a spinner until then),
+then changes the alert's keyboard so the same place offers the way back: mute → the button
+becomes "↩ Bật lại …" (undo), undo → "🔕 Tắt …" again. In groups and channels only admins (of
+the chat, or the bot's configured admins) may press them; anyone else gets a short answer and
+nothing changes. Callback data is ``mute:<topic id>`` / ``undo:<topic id>[:<thread id>]``
+(:func:`feedsvc.digest.edge.callback_data`), within Telegram's 64 bytes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram.constants import ChatMemberStatus, ChatType
+from telegram.error import TelegramError
+from telegram.ext import ContextTypes
+
+from feedsvc.bot import options, texts
+from feedsvc.bot.actions import Target
+from feedsvc.db import Database
+from feedsvc.digest.edge import MUTE, UNDO, callback_data, parse_callback
+
+log = logging.getLogger("feedsvc.bot")
+Context = ContextTypes.DEFAULT_TYPE
+ADMINS = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
+
+
+class ButtonHandlers:
+    def __init__(self, db: Database, admins: frozenset[int]) -> None:
+        self.db = db
+        self.admins = admins
+
+    async def pressed(self, update: Update, context: Context) -> None:
+        query = update.callback_query
+        if query is None:
+            return
+        parsed = parse_callback(query.data or "")
+        message = query.message
+        if parsed is None or message is None:
+            await query.answer()  # not ours (an old keyboard): stop the spinner, say nothing
+            return
+        action, topic_id, thread = parsed
+        chat = message.chat
+        if not await self._may_change(query, context, chat.id, chat.type):
+            await query.answer(texts.translator()("digest.mute_denied"), show_alert=True)
+            return
+        t = texts.translator()
+        if action == MUTE:
+            title, thread = await asyncio.to_thread(options.mute, self.db, chat.id, topic_id)
+            swap = (MUTE, callback_data(UNDO, topic_id, thread), "digest.button.undo")
+            answer = "digest.muted"
+        else:
+            target = Target(chat.id, chat.type, chat.title or chat.effective_name)
+            title = await asyncio.to_thread(options.unmute, self.db, target, topic_id, thread)
+            swap = (UNDO, callback_data(MUTE, topic_id), "digest.button.mute")
+            answer = "digest.unmuted"
+        if title is None:
+            await query.answer(t("digest.mute_gone"), show_alert=True)
+            return
+        await query.answer(t(answer, topic=title))
+        await self._swap_button(query, topic_id, swap, t(swap[2], topic=title))
+
+    async def _swap_button(
+        self, query: CallbackQuery, topic_id: int, swap: tuple[str, str, str], text: str
+    ) -> None:
+        """Replace the pressed button (same row) with its counterpart; best effort."""
+        message = query.message
+        markup = getattr(message, "reply_markup", None)
+        if markup is None:
+            return
+        rows: list[list[InlineKeyboardButton]] = []
+        for row in markup.inline_keyboard:
+            new_row = []
+            for button in row:
+                parsed = parse_callback(button.callback_data or "") if isinstance(
+                    button.callback_data, str) else None  # fmt: skip
+                if parsed is not None and parsed[0] == swap[0] and parsed[1] == topic_id:
+                    button = InlineKeyboardButton(text, callback_data=swap[1])
+                new_row.append(button)
+            rows.append(new_row)
+        try:
+            await query.edit_message_reply_markup(InlineKeyboardMarkup(rows))
+        except TelegramError as exc:
+            log.info("could not update the alert's buttons: %s", exc)
+
+    async def _may_change(
+        self, query: CallbackQuery, context: Context, chat_id: int, chat_type: Any
+    ) -> bool:
+        user_id = query.from_user.id
+        if chat_type == ChatType.PRIVATE or user_id in self.admins:
+            return True
+        try:
+            member = await context.bot.get_chat_member(chat_id, user_id)
+        except TelegramError:
+            return False
+        return member.status in ADMINS

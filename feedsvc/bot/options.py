@@ -1,0 +1,85 @@
+"""The bot's side of delivery options (issue 15): ``/digest``, ``/quiet``, ``/silent``,
+``/settings`` and the mute / undo buttons under alerts. Synchronous DB work (handlers run it in
+``asyncio.to_thread``) returning the reply, like :mod:`feedsvc.bot.actions`; the rules are
+:mod:`feedsvc.digest.options` (shared with the API and the admin).
+"""
+
+from __future__ import annotations
+
+from datetime import tzinfo
+from html import escape
+
+from feedsvc.bot import texts
+from feedsvc.bot.actions import Target
+from feedsvc.catalogue import Translator
+from feedsvc.db import Database
+from feedsvc.digest import ChatSettings, SettingError
+from feedsvc.digest import options as chat_options
+from feedsvc.store import subscriptions as subs
+from feedsvc.store.topics import get_topic_by_id
+
+FIELDS = ("digest", "quiet", "silent")
+
+
+def set_option(db: Database, target: Target, field: str, arg: str, tz: tzinfo) -> str:
+    """``/digest``, ``/quiet`` or ``/silent`` with its argument; the reply (HTML)."""
+    assert field in FIELDS
+    t = texts.translator()
+    try:
+        changes = chat_options.parse_changes(**{field: arg})
+    except SettingError as exc:
+        return texts.t("option_invalid", error=escape(chat_options.error_text(exc, t)),
+                       usage=texts.t(f"{field}_usage"))  # fmt: skip
+    with db.write() as conn:
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+    settings = chat_options.apply(db, target.chat_id, changes, tz)
+    return texts.t("option_saved", where=texts.where(target.label)) + "\n" + _lines(settings, t)
+
+
+def show(db: Database, target: Target) -> str:
+    """``/settings``: how this chat gets its alerts."""
+    with db.write() as conn:
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+    settings = chat_options.read(db, target.chat_id)
+    return (
+        texts.t("settings_head", where=texts.where(target.label))
+        + "\n"
+        + _lines(settings, texts.translator())
+    )
+
+
+def _lines(settings: ChatSettings, t: Translator) -> str:
+    words = chat_options.describe(settings, t)
+    return "\n".join(
+        f"• /{name}: {escape(words[name])} (<code>{escape(value)}</code>)"
+        for name, value in (
+            ("digest", settings.digest.text()),
+            ("quiet", settings.quiet.stored() if settings.quiet else "off"),
+            ("silent", "on" if settings.silent else "off"),
+        )
+    )
+
+
+def mute(db: Database, chat_id: int, topic_id: int) -> tuple[str | None, int | None]:
+    """The mute button: unsubscribe the chat from the topic. Returns (the topic's title or
+    None when the topic is gone, the thread the subscription delivered to, for the undo)."""
+    with db.write() as conn:
+        topic = get_topic_by_id(conn, topic_id)
+        if topic is None:
+            return None, None
+        thread = subs.subscription_thread(conn, chat_id, topic_id)
+        subs.unsubscribe(conn, chat_id, topic_id=topic_id, query=None)
+    return topic.title, thread
+
+
+def unmute(db: Database, target: Target, topic_id: int, thread: int | None) -> str | None:
+    """The undo button: subscribe again (to the same thread); the topic's title, or None when
+    the topic is gone or switched off."""
+    with db.write() as conn:
+        topic = get_topic_by_id(conn, topic_id)
+        if topic is None or not topic.enabled:
+            return None
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
+        subs.subscribe(conn, target.chat_id, topic_id=topic_id, query=None, now=db.now(),
+                       thread_id=thread)  # fmt: skip
+    return topic.title

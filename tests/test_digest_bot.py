@@ -1,0 +1,172 @@
+"""The bot's delivery-option commands, the mute/undo buttons and forum threads, through real
+python-telegram-bot against the fake Bot API (SQLite and PostgreSQL where the DB is the point)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+from fakebot import FakeBotAPI
+from sqlalchemy import select
+from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
+
+from feedsvc.bot import BotService
+from feedsvc.db import Database
+from feedsvc.db.schema import subscriptions
+from feedsvc.digest import ChatSettings
+from feedsvc.digest.edge import callback_data
+from feedsvc.notify import AlertMessage, TelegramSender
+from feedsvc.notify.message import Button
+from feedsvc.store import digests as held
+from feedsvc.store.topics import get_topic
+
+GROUP, FORUM = -5, -1009001
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with fast_fake() as server:
+        server.add_chat(GROUP, "group", "Nhóm", admins=[7])
+        server.add_chat(FORUM, "supergroup", "Tòa soạn", admins=[7]).is_forum = True
+        yield server
+
+
+@pytest.fixture
+async def bot(db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    async with running(db, fake) as service:
+        yield service
+
+
+def settings_of(db: Database, chat_id: int) -> tuple[str, str | None, bool]:
+    with db.read() as conn:
+        found = held.get_settings(conn, chat_id)
+    assert found is not None
+    return found.digest.text(), found.quiet.stored() if found.quiet else None, found.silent
+
+
+async def test_digest_quiet_silent_settings(db: Database, fake: FakeBotAPI, bot: BotService
+                                            ) -> None:  # fmt: skip
+    reply = await ask(fake, USER, "/digest 18:00, 7h30")
+    assert reply.startswith("Đã lưu.") and "bản tổng hợp lúc 07:30, 18:00" in reply
+    assert settings_of(db, USER) == ("07:30,18:00", None, False)
+    assert "Đã lưu." in await ask(fake, USER, "/quiet 22:00-06:00")
+    assert "Đã lưu." in await ask(fake, USER, "/silent on")
+    assert settings_of(db, USER) == ("07:30,18:00", "22:00-06:00", True)
+    shown = await ask(fake, USER, "/settings")
+    assert shown.startswith("Cách nhận tin")
+    assert "/quiet: yên lặng 22:00-06:00 (22:00-06:00)" in shown
+    assert "/silent: không chuông (on)" in shown
+    assert "mỗi giờ" in await ask(fake, USER, "/digest hourly")
+    assert "gửi ngay từng tin" in await ask(fake, USER, "/digest off")
+    assert settings_of(db, USER) == ("off", "22:00-06:00", True)
+
+
+@pytest.mark.parametrize(
+    ("command", "expected"),
+    [
+        ("/digest 25:00", "“25:00” không phải giờ hợp lệ"),
+        ("/digest 1:00,2:00,3:00,4:00,5:00", "Tối đa 4 bản tổng hợp mỗi ngày"),
+        ("/digest sometimes", "“sometimes” không phải giờ hợp lệ"),
+        ("/quiet 22:00", "Giờ yên lặng có dạng HH:MM-HH:MM"),
+        ("/quiet 6:00-6:00", "trùng nhau"),
+        ("/silent maybe", "Hãy chọn on hoặc off"),
+        ("/digest <b>x</b>", "“<b>x</b>” không phải giờ hợp lệ"),  # escaped, shown as typed
+    ],
+)
+async def test_invalid_options_are_refused_clearly(
+    lite_db: Database, fake: FakeBotAPI, command: str, expected: str
+) -> None:
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, command)
+        assert expected in reply and "Cách dùng" in reply
+        with lite_db.read() as conn:  # nothing stored (the chat may not even exist yet)
+            assert held.get_settings(conn, USER) in (None, ChatSettings())
+
+
+async def test_usage_help_and_group_permissions(db: Database, fake: FakeBotAPI, bot: BotService
+                                                ) -> None:  # fmt: skip
+    assert "Cách dùng: /digest off" in await ask(fake, USER, "/digest")
+    help_text = await ask(fake, USER, "/help")
+    for command in ("/digest", "/quiet", "/silent", "/settings"):
+        assert command in help_text
+    assert {c["command"] for c in fake.commands} >= {"digest", "quiet", "silent", "settings"}
+    assert "Chỉ quản trị viên" in await ask(fake, GROUP, "/silent on", user_id=99)
+    assert "Đã lưu" in await ask(fake, GROUP, "/silent on", user_id=7)
+    assert settings_of(db, GROUP)[2] is True
+
+
+async def alert_with_buttons(fake: FakeBotAPI, chat_id: int, topic_id: int) -> int:
+    """An alert as the dispatcher sends it (link + mute buttons); its message id."""
+    async with TelegramSender(fake.token, base_url=fake.base_url) as sender:
+        msg = AlertMessage("<b>Tin</b>", "Tin", buttons=(
+            (Button("Đọc bài", url="https://example.vn/1.html"),),
+            (Button("🔕 Tắt Thể thao", data=callback_data("mute", topic_id)),),
+        ))  # fmt: skip
+        outcome = await sender.send(chat_id, msg, link_preview=False)
+    assert outcome.message_id is not None
+    return outcome.message_id
+
+
+async def test_mute_button_stops_the_topic_and_undo_restores_it(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    await ask(fake, USER, "/sub the-thao")
+    await ask(fake, USER, "/sub kien-thuy")
+    with db.read() as conn:
+        topic = get_topic(conn, "the-thao")
+    assert topic is not None
+    message_id = await alert_with_buttons(fake, USER, topic.id)
+    fake.user_presses(USER, USER, message_id, f"mute:{topic.id}")
+    await fake.await_for(lambda: fake.callback_answers)
+    assert fake.callback_answers[0]["text"].startswith("Đã tắt Thể thao")
+    assert subs_of(db, USER) == ["kien-thuy"]
+    markup = await fake.await_for(lambda: fake.markups.get((USER, message_id)))
+    row = markup["inline_keyboard"][1][0]
+    assert row == {"text": "↩ Bật lại Thể thao", "callback_data": f"undo:{topic.id}"}
+    assert markup["inline_keyboard"][0][0]["url"] == "https://example.vn/1.html"  # kept
+    fake.user_presses(USER, USER, message_id, f"undo:{topic.id}")
+    await fake.await_for(lambda: len(fake.callback_answers) == 2)
+    assert fake.callback_answers[1]["text"].startswith("Đã bật lại Thể thao")
+    assert sorted(subs_of(db, USER)) == ["kien-thuy", "the-thao"]
+    await fake.await_for(
+        lambda: fake.markups[(USER, message_id)]["inline_keyboard"][1][0]["callback_data"]
+        == f"mute:{topic.id}"
+    )
+
+
+async def test_mute_in_a_group_is_for_admins(lite_db: Database, fake: FakeBotAPI) -> None:
+    async with running(lite_db, fake):
+        await ask(fake, GROUP, "/sub the-thao", user_id=7)
+        with lite_db.read() as conn:
+            topic = get_topic(conn, "the-thao")
+        assert topic is not None
+        message_id = await alert_with_buttons(fake, GROUP, topic.id)
+        fake.user_presses(GROUP, 99, message_id, f"mute:{topic.id}")  # not an admin
+        await fake.await_for(lambda: fake.callback_answers)
+        assert "Chỉ quản trị viên" in fake.callback_answers[0]["text"]
+        assert subs_of(lite_db, GROUP) == ["the-thao"]
+        fake.user_presses(GROUP, ADMIN, message_id, "bogus:1")  # not ours: answered, no effect
+        await fake.await_for(lambda: len(fake.callback_answers) == 2)
+        assert subs_of(lite_db, GROUP) == ["the-thao"]
+
+
+async def test_sub_inside_a_forum_thread_stores_it(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    before = len(fake.messages(FORUM))
+    fake.user_sends(FORUM, 7, "/sub the-thao", thread_id=55)
+    [reply] = await fake.await_for(lambda: fake.messages(FORUM)[before:])
+    assert "Đã đăng ký" in reply.visible and reply.thread_id == 55  # answered in the thread
+    fake.user_sends(FORUM, 7, "/sub kien-thuy")  # the general thread: the chat itself
+    await fake.await_for(lambda: len(fake.messages(FORUM)) == before + 2)
+    with db.read() as conn:
+        rows = dict(conn.execute(select(subscriptions.c.topic_id, subscriptions.c.thread_id)
+                                 .where(subscriptions.c.chat_id == FORUM)).tuples().all())
+        ids = {s: get_topic(conn, s).id for s in ("the-thao", "kien-thuy")}  # type: ignore[union-attr]
+    assert rows == {ids["the-thao"]: 55, ids["kien-thuy"]: None}
+    fake.user_sends(FORUM, 7, "/sub the-thao", thread_id=56)  # moved to another thread
+    await fake.await_for(lambda: len(fake.messages(FORUM)) == before + 3)
+    with db.read() as conn:
+        moved = conn.execute(select(subscriptions.c.thread_id).where(
+            subscriptions.c.topic_id == ids["the-thao"])).scalar()  # fmt: skip
+    assert moved == 56
