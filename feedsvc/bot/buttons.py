@@ -48,7 +48,7 @@ class ButtonHandlers:
         if not await self._may_change(query, context, chat.id, chat.type):
             await query.answer(texts.translator()("digest.mute_denied"), show_alert=True)
             return
-        t = texts.translator()
+        words = texts.translator()
         if action == MUTE:
             title, thread = await asyncio.to_thread(options.mute, self.db, chat.id, topic_id)
             swap = (MUTE, callback_data(UNDO, topic_id, thread), "digest.button.undo")
@@ -59,10 +59,10 @@ class ButtonHandlers:
             swap = (UNDO, callback_data(MUTE, topic_id), "digest.button.mute")
             answer = "digest.unmuted"
         if title is None:
-            await query.answer(t("digest.mute_gone"), show_alert=True)
+            await query.answer(words("digest.mute_gone"), show_alert=True)
             return
-        await query.answer(t(answer, topic=title))
-        await self._swap_button(query, topic_id, swap, t(swap[2], topic=title))
+        await query.answer(words(answer, topic=title))
+        await self._swap_button(query, topic_id, swap, words(swap[2], topic=title))
 
     async def _swap_button(
         self, query: CallbackQuery, topic_id: int, swap: tuple[str, str, str], text: str
