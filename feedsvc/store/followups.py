@@ -30,7 +30,7 @@ from feedsvc.store.upsert import insert_missing
 RETRACT, CORRECT = "retract", "correct"
 KINDS = (RETRACT, CORRECT)
 # A follow-up waits while its delivery may still be sent.
-_UNSETTLED = ("pending", "sending")
+_UNSETTLED = ("pending", "held", "sending")  # held: waiting for a digest (issue 15)
 OUTCOMES = ("deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed")
 
 
