@@ -12,7 +12,7 @@ from typing import Any, get_args
 
 import pytest
 from factories import article
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
@@ -330,6 +330,33 @@ def test_resend_a_dead_letter(served: tuple[TestClient, Service]) -> None:
     again = client.post(f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)})
     assert 'class="flash bad"' in again.text  # no longer a dead letter
     assert "Re-send" not in client.get("/admin/deliveries?state=pending").text
+
+
+def test_the_delivery_log_shows_what_became_of_a_sent_alert(
+    served: tuple[TestClient, Service],
+) -> None:
+    """SPEC §10: a retraction (and a correction) is visible on the delivery, with its outcome."""
+    from feedsvc.db.schema import alert_followups
+    from feedsvc.store import followups
+
+    client, service = served
+    delivery_id = seed_delivery(service, "sent")
+    with service.db.write() as conn:
+        now = service.db.now()
+        conn.execute(update(deliveries).values(message_id=5))
+        aid = conn.execute(select(deliveries.c.article_id)).scalar_one()
+        assert followups.queue_retractions(conn, [aid], now) == 1
+    login(client)
+    page = client.get("/admin/deliveries").text
+    assert "Gỡ tin đã gửi" in page and "đang chờ" in page
+    with service.db.write() as conn:
+        conn.execute(
+            update(alert_followups)
+            .where(alert_followups.c.delivery_id == delivery_id)
+            .values(state="done", outcome="deleted", finished_at=service.db.now())
+        )
+    page = client.get("/admin/deliveries?state=sent").text
+    assert "Gỡ tin đã gửi" in page and "đã xoá" in page and "⟦" not in page
 
 
 def test_unknown_outcome_is_a_dead_letter_named_in_the_log(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -300,6 +300,26 @@ async def test_subscriptions(client: httpx.AsyncClient) -> None:
     assert r.status_code == 200
     r = await client.delete(f"/api/subscriptions/{sub['id']}", headers=AUTH)
     assert r.status_code == 404
+
+
+async def test_deliveries_show_retraction_and_correction(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    from feedsvc.store import followups
+
+    await post(client, "/api/topics", TOPIC)
+    await post(client, "/api/subscriptions", SUB_TOPIC)
+    seed_articles(service, 3)  # two match the topic
+    now = datetime.now(UTC)
+    with service.db.write() as conn:
+        conn.execute(update(deliveries).values(state="sent", message_id=9, finished_at=now))
+        ids = list(conn.execute(select(deliveries.c.article_id)).scalars())
+        followups.queue_corrections(conn, ids[:1], now, timedelta(hours=48))
+        followups.queue_retractions(conn, ids[1:], now)
+    items = (await client.get("/api/deliveries", headers=AUTH)).json()["items"]
+    got = {(i["retraction"], i["correction"]) for i in items}
+    assert got == {(None, "pending"), ("pending", None)}
+    assert all(i["retracted_at"] is None and i["corrected_at"] is None for i in items)
 
 
 async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:

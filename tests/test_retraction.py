@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import VN, article, builtin_ingestor
-from fakebot import FakeBotAPI, Fault
+from fakebot import FakeBotAPI, Fault, Limit
 from sqlalchemy import select, update
 
 from feedsvc.articles import Article
@@ -358,6 +358,41 @@ async def test_retractions_keep_the_chat_pacing(env: Env) -> None:
     assert len(deletes) == 3
     assert all(b - a >= 0.95 for a, b in itertools.pairwise(deletes)), deletes
     assert env.fake.violations == []
+
+
+async def test_sends_and_retractions_share_one_global_budget(env: Env) -> None:
+    """Deletes are paced in the channel's shared budget with the sends: 8 new alerts and 8
+    deletes at once, at a 4/s budget, never look like more than 4/s to Telegram (the fake
+    allows 5/s: arrival jitter on a loaded machine)."""
+    chat_ids = [5000 + i for i in range(8)]  # private chats: only the global limit binds
+    for c in chat_ids:
+        subscribe_chat(env.db, c, "private", "an-ninh")
+    with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake:
+        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        async with sender:
+            channel = TelegramChannel(sender, VN, global_rate=4)
+            fast = DispatchSettings(poll_seconds=0.05, backoff_base=0.05)
+            env.publish(fresh(1))
+            d = Dispatcher(env.db, channel, VN, fast)
+            worker = FollowupWorker(
+                env.db, channel, VN, FollowupSettings(poll_seconds=0.05, sweep_seconds=0.05)
+            )
+            tasks = [asyncio.create_task(d.run()), asyncio.create_task(worker.run())]
+            try:
+                await _until(lambda: len(env.sent()) == 8)
+                env.publish(fresh(2))  # 8 more alerts ...
+                env.retire("TEST-00001")  # ... while the first 8 are deleted
+                await _until(lambda: [o for _, _, o in env.outcomes()] == ["deleted"] * 8, 30)
+                await _until(lambda: len(fake.all_messages) == 16, 30)
+            finally:
+                d.stop()
+                worker.stop()
+                await asyncio.gather(*tasks)
+        calls = [c for c in fake.calls if c.method in ("sendmessage", "deletemessage")]
+        assert len(calls) == 24
+        assert [v for v in fake.violations if v.kind == "global"] == []
+        span = calls[-1].at - calls[8].at  # the 16 calls of the second phase
+        assert span >= 15 / 4 * 0.9, span  # ~4/s: both kinds drew from one budget
 
 
 # -- corrections ---------------------------------------------------------------------------------
