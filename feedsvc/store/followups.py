@@ -81,6 +81,21 @@ def _rearm(
     return result.rowcount
 
 
+def _has_retraction() -> Any:
+    """The delivery owes or had a retraction (a cancelled one does not count): a correlated
+    EXISTS on the unique (delivery_id, kind) index, whatever the size of the history."""
+    r = f.alias("r")
+    return (
+        select(r.c.id)
+        .where(
+            r.c.delivery_id == deliveries.c.id,
+            r.c.kind == RETRACT,
+            or_(r.c.outcome.is_(None), r.c.outcome != "cancelled"),
+        )
+        .exists()
+    )
+
+
 def _retract(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
     if not delivery_ids:
         return 0
@@ -114,9 +129,7 @@ def retired_since(conn: Connection, since: datetime) -> list[int]:
     that owe no retraction yet (or only a cancelled one). Read-only and cheap: indexed on
     ``articles.withdrawn_at``/``hidden_at`` and ``deliveries.article_id``."""
     recent = or_(articles.c.withdrawn_at >= since, articles.c.hidden_at >= since)
-    open_or_done = select(f.c.delivery_id).where(
-        f.c.kind == RETRACT, or_(f.c.outcome.is_(None), f.c.outcome != "cancelled")
-    )
+    open_or_done = _has_retraction()
     ids = conn.execute(
         select(deliveries.c.id)
         .join(articles, articles.c.id == deliveries.c.article_id)
@@ -124,7 +137,7 @@ def retired_since(conn: Connection, since: datetime) -> list[int]:
             recent,
             retired_clause(),
             deliveries.c.state.in_(("sent", "sending")),
-            deliveries.c.id.not_in(open_or_done),
+            ~open_or_done,
         )
     ).scalars()
     return list(ids)
@@ -153,9 +166,7 @@ def queue_corrections(
     A delivery with a retraction is left alone. Returns how many were queued or re-armed."""
     if not article_ids:
         return 0
-    retracted = select(f.c.delivery_id).where(
-        f.c.kind == RETRACT, or_(f.c.outcome.is_(None), f.c.outcome != "cancelled")
-    )
+    retracted = _has_retraction()
     ids = list(
         conn.execute(
             select(deliveries.c.id).where(
@@ -163,7 +174,7 @@ def queue_corrections(
                 deliveries.c.state == "sent",
                 deliveries.c.message_id.is_not(None),
                 deliveries.c.finished_at >= now - window,
-                deliveries.c.id.not_in(retracted),
+                ~retracted,
             )
         ).scalars()
     )
@@ -173,11 +184,13 @@ def queue_corrections(
 
 
 def _of_channel(channel: str) -> Any:
-    """Follow-ups of alerts to recipients of ``channel``."""
-    return f.c.delivery_id.in_(
+    """Follow-ups of alerts to recipients of ``channel``: a correlated EXISTS, so the few open
+    follow-ups are looked up by key (never a scan of every delivery of the channel)."""
+    return (
         select(deliveries.c.id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
-        .where(chats.c.channel == channel)
+        .where(deliveries.c.id == f.c.delivery_id, chats.c.channel == channel)
+        .exists()
     )
 
 
