@@ -95,6 +95,8 @@ class FollowupWorker:
         self.on_done: list[Callable[[q.Followup, Next], None]] = []
 
     async def run(self) -> None:
+        if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
+            await asyncio.to_thread(self._recover_all)
         while not self._stop.is_set():
             self.wake.clear()
             try:
@@ -128,6 +130,11 @@ class FollowupWorker:
         return wait
 
     # -- DB side (threads) -------------------------------------------------------------------
+    def _recover_all(self) -> None:
+        with self.db.write() as conn:
+            horizon = self.db.now() + self.cfg.lease + timedelta(days=1)
+            q.recover_expired(conn, horizon, self.channel)
+
     def sweep(self) -> int:
         """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
         ingest, reconciliation, an editor on another replica); returns how many."""
@@ -159,7 +166,7 @@ class FollowupWorker:
             return [], min(idle, max(0.01, (upcoming - now).total_seconds()))
         with self.db.write() as conn:
             now = self.db.now()
-            q.recover_expired(conn, now)
+            q.recover_expired(conn, now, self.channel)
             if self.editor is None or self.cfg.on_withdraw is OnWithdraw.KEEP:
                 q.settle_pending(conn, RETRACT, "kept", now, self.channel)
             if self.editor is None:

@@ -208,11 +208,13 @@ def settle_pending(
     return result.rowcount
 
 
-def recover_expired(conn: Connection, now: datetime) -> int:
-    """Leases that ran out (a crashed or killed worker): back to the queue, done again."""
+def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
+    """Leases that ran out by ``now`` (a crashed or killed worker), of ``channel``'s follow-ups
+    or all: back to the queue, done again."""
+    mine = _of_channel(channel) if channel is not None else f.c.id.is_not(None)
     result = conn.execute(
         update(f)
-        .where(f.c.state == "working", f.c.lease_until < now)
+        .where(f.c.state == "working", f.c.lease_until < now, mine)
         .values(state="pending", lease_until=None, lease_owner=None)
     )
     return result.rowcount
