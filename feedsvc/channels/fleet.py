@@ -18,6 +18,7 @@ from feedsvc.channels.base import Channel
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender, default_owner
 from feedsvc.retraction.worker import followup_worker
 
@@ -33,6 +34,16 @@ def build_channels(settings: Settings) -> list[Channel]:
     return [telegram]
 
 
+def digest_edge(settings: Settings, channel: Channel) -> DigestEdge:
+    """The digest side of a channel's dispatcher: the site's zone and language, topic pages on
+    ``http.public_url``, the channel's length limit; buttons on Telegram only (mute is a
+    Telegram callback)."""
+    return DigestEdge(
+        settings.tz, settings.site.language, settings.http.public_url,
+        limit=channel.limits.max_text, buttons=channel.limits.name == "telegram",
+    )  # fmt: skip
+
+
 class Dispatchers:
     """A dispatcher per channel; ``telegram`` is the first (``Service.dispatcher``)."""
 
@@ -42,7 +53,10 @@ class Dispatchers:
             images=settings.telegram.images,
             lease=timedelta(seconds=settings.telegram.lease_seconds),
         )
-        self.all = [Dispatcher(db, ch, settings.tz, cfg, owner=owner) for ch in channels]
+        self.all = [
+            Dispatcher(db, ch, settings.tz, cfg, owner=owner, digests=digest_edge(settings, ch))
+            for ch in channels
+        ]
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
         self.followups = [followup_worker(db, ch, settings, owner) for ch in channels]
         self._tasks: list[asyncio.Task[None]] = []
