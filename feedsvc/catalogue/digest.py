@@ -57,4 +57,32 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "digest.error.switch_format": ("Hãy chọn on hoặc off.", "Give on or off."),
     "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
+    # the admin's chat page (web/admin_chats.py; templates/chat.html)
+    "chat_delivery": ("Cách nhận tin", "How alerts arrive"),
+    "chat_held": ("{count} tin đang chờ bản tổng hợp", "{count} alerts held for a digest"),
+    "chat_digest": ("Bản tin tổng hợp", "Digest"),
+    "chat_digest_help": (
+        "off (gửi ngay từng tin), hourly (mỗi giờ) hoặc tối đa 4 giờ dạng 07:30,18:00 "
+        "(giờ địa phương).",
+        "off (each alert at once), hourly, or up to 4 local times such as 07:30,18:00.",
+    ),
+    "chat_quiet": ("Giờ yên lặng", "Quiet hours"),
+    "chat_quiet_help": (
+        "HH:MM-HH:MM (có thể qua nửa đêm, ví dụ 22:00-06:00) hoặc off. Tin trong giờ này "
+        "được gửi thành một bản tổng hợp khi hết giờ.",
+        "HH:MM-HH:MM (may cross midnight, e.g. 22:00-06:00) or off. Alerts inside go out "
+        "as one digest when it ends.",
+    ),
+    "chat_silent": ("Tin không chuông", "Alerts without sound"),
+    "chat_saved": ("Đã lưu cách nhận tin của chat {chat}.", "Saved how chat {chat} gets alerts."),
+    "chat_settings": ("Thiết lập", "Settings"),
 }
+
+# The JSON API words a refused setting from the same entries (code ``setting_<code>``).
+MESSAGES.update(
+    {
+        f"api.setting_{key.removeprefix('digest.error.')}": words
+        for key, words in list(MESSAGES.items())
+        if key.startswith("digest.error.")
+    }
+)

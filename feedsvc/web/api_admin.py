@@ -10,10 +10,16 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
+from feedsvc.db import Database
+from feedsvc.digest import SettingError
+from feedsvc.digest import options as chat_options
 from feedsvc.status import collect_status
+from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
-from feedsvc.web.api_base import Call, Endpoint
+from feedsvc.web.api_base import ApiError, Call, Endpoint
 from feedsvc.web.api_models import (
+    ChatOptionsIn,
+    ChatOptionsOut,
     ChatOut,
     ChatPauseOut,
     DeliveryList,
@@ -78,6 +84,48 @@ def resume_chat(service: Service, call: Call) -> tuple[int, ChatOut]:
     return 200, _chat_out(ops.set_chat_paused(service.web_db, call.int_param("chat_id"), False))
 
 
+def chat_options_out(db: Database, chat_id: int) -> ChatOptionsOut:
+    with db.read() as conn:
+        chat = sub_store.get_chat(conn, chat_id)
+        settings = digest_store.get_settings(conn, chat_id)
+        held = digest_store.held_count(conn, chat_id)
+    if chat is None or settings is None:
+        raise _unknown_chat(chat_id)
+    return ChatOptionsOut(
+        chat_id=chat.chat_id, type=chat.type, title=chat.title,
+        digest=settings.digest.text(), quiet=settings.quiet.stored() if settings.quiet else None,
+        silent=settings.silent, held=held,
+    )  # fmt: skip
+
+
+def _unknown_chat(chat_id: int) -> ApiError:
+    return ApiError(404, f"unknown chat_id {chat_id}", code="unknown_id",
+                    params={"name": "chat_id", "value": chat_id})  # fmt: skip
+
+
+def get_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
+    return 200, chat_options_out(service.web_db, call.int_param("chat_id"))
+
+
+def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
+    """Validation is the bot's (:mod:`feedsvc.digest.options`): a refused value is a 400 that
+    names its field, in English, with the reason's ``code``."""
+    chat_id = call.int_param("chat_id")
+    body = call.body_as(ChatOptionsIn)
+    try:
+        changes = chat_options.parse_changes(body.digest, body.quiet, body.silent)
+    except SettingError as exc:
+        raise ApiError(
+            400, f"{exc.field}: {exc}", code=f"setting_{exc.code}", params=exc.params,
+            field=exc.field,
+        ) from None  # fmt: skip
+    try:
+        chat_options.apply(service.web_db, chat_id, changes, service.settings.tz)
+    except chat_options.ChatNotFound:
+        raise _unknown_chat(chat_id) from None
+    return 200, chat_options_out(service.web_db, chat_id)
+
+
 def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
     p = call.params_as(DeliveryParams)
     rows, total = ops.list_deliveries(
@@ -128,6 +176,20 @@ ENDPOINTS = [
     Endpoint(
         "POST", "/api/chats/{chat_id}/resume", resume_chat, "Resume a chat's alerts",
         "subscriptions", {200: ChatOut}, errors=(404,), path_types={"chat_id": "integer"},
+    ),
+    Endpoint(
+        "GET", "/api/chats/{chat_id}", get_chat, "A chat and how it gets its alerts",
+        "subscriptions", {200: ChatOptionsOut}, errors=(404,), path_types={"chat_id": "integer"},
+    ),
+    Endpoint(
+        "PATCH", "/api/chats/{chat_id}", patch_chat,
+        "Change how a chat gets its alerts (digest, quiet hours, silent)", "subscriptions",
+        {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404),
+        path_types={"chat_id": "integer"}, wakes_dispatcher=True,
+        description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
+        "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean. Fields left out are unchanged. "
+        "A refused value: 400 with `field` and `code`. Alerts already held are re-timed to "
+        "the new schedule (released now when the chat becomes instant).",
     ),
     Endpoint(
         "GET", "/api/deliveries", list_deliveries, "The delivery log", "deliveries",

@@ -189,6 +189,26 @@ class ChatOut(Out):
     disabled_reason: str | None
 
 
+class ChatOptionsIn(Body):
+    """Any of the three; a field left out is unchanged (issue 15, SPEC §12)."""
+
+    digest: Annotated[str | None, Field(max_length=100, description="`off`, `hourly` or "
+                      "up to 4 local times `HH:MM,HH:MM`")] = None  # fmt: skip
+    quiet: Annotated[str | None, Field(max_length=40, description="`HH:MM-HH:MM` (may "
+                     "cross midnight) or `off`")] = None  # fmt: skip
+    silent: bool | None = None
+
+
+class ChatOptionsOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    digest: str = Field(description="`off`, `hourly` or `HH:MM,HH:MM` (site.timezone)")
+    quiet: str | None = Field(description="`HH:MM-HH:MM`, or null")
+    silent: bool
+    held: int = Field(description="alerts held for this chat's next digest")
+
+
 # -- deliveries and status ---------------------------------------------------------------------
 
 

@@ -1,0 +1,71 @@
+"""The admin's chat page (issue 15): how one chat gets its alerts — digest schedule, quiet
+hours, silent — shown and changed through :mod:`feedsvc.digest.options`, the rules the bot's
+``/digest``, ``/quiet``, ``/silent`` and ``PATCH /api/chats/{chat_id}`` use. Errors are worded
+from the catalogue (``digest.error.*``) next to the field they concern.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from feedsvc.digest import SettingError
+from feedsvc.digest import options as chat_options
+from feedsvc.store import digests as digest_store
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.admin_pages import id_param
+
+if TYPE_CHECKING:
+    from feedsvc.web.admin import Admin
+
+FIELD_LIMIT = 100  # characters read from a form field (the longest valid value is 23)
+
+
+def chat_routes(admin: Admin) -> list[Route]:
+    service = admin.service
+    db = service.web_db
+    t = admin.t
+
+    def load(chat_id: int) -> dict[str, Any] | None:
+        with db.read() as conn:
+            chat = sub_store.get_chat(conn, chat_id)
+            settings = digest_store.get_settings(conn, chat_id)
+            held = digest_store.held_count(conn, chat_id)
+            subs = sub_store.list_subscriptions(conn, chat_id)
+        if chat is None or settings is None:
+            return None
+        return {"chat": chat, "settings": settings, "held": held, "subs": subs,
+                "words": chat_options.describe(settings, t)}  # fmt: skip
+
+    async def chat_page(request: Request, ctx: Ctx) -> Response:
+        chat_id = id_param(request.path_params["chat_id"])
+        found = None if chat_id is None else await run_in_threadpool(load, chat_id)
+        if chat_id is None or found is None:
+            return admin.message(t("not_found"), 404)
+        if request.method == "GET":
+            return admin.page("chat.html", ctx, **found, values=None, error=None)
+        form = await request.form()
+        values = {name: str(form.get(name) or "")[:FIELD_LIMIT] for name in ("digest", "quiet")}
+        silent = form.get("silent") == "on"
+        try:
+            changes = chat_options.parse_changes(
+                values["digest"] or "off", values["quiet"] or "off", silent
+            )
+        except SettingError as exc:
+            error = {"field": exc.field, "text": chat_options.error_text(exc, t)}
+            return admin.page("chat.html", ctx, 422, **found, values=values, error=error)
+        tz = service.settings.tz
+        try:
+            await run_in_threadpool(chat_options.apply, db, chat_id, changes, tz)
+        except chat_options.ChatNotFound:
+            return admin.message(t("not_found"), 404)
+        service.dispatcher.wake.set()  # held alerts may be due now
+        return admin.redirect(ctx, f"/chats/{chat_id}", t("chat_saved", chat=chat_id))
+
+    guard = admin.guard
+    return [Route(PREFIX + "/chats/{chat_id}", guard(chat_page), methods=["GET", "POST"])]

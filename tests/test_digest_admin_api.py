@@ -1,0 +1,146 @@
+"""How a chat gets its alerts, through ``GET``/``PATCH /api/chats/{chat_id}`` (SQLite and
+PostgreSQL) and the admin's chat page: the same validation as the bot, errors naming the field."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import insert, select
+from starlette.testclient import TestClient
+from test_admin import CSRF_FIELD, login, make_client
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.config import load_config
+from feedsvc.db.schema import articles, deliveries
+from feedsvc.digest import ChatSettings
+from feedsvc.store import digests as held
+from feedsvc.store.subscriptions import ensure_chat
+
+ADMIN_TOKEN = "adm-digest-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+CHAT = 777
+
+
+@pytest.fixture
+def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
+    settings = load_config(None, {"database": {"url": db_url},
+                                  "topics": {"import_on_start": False}})  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    now = datetime.now(UTC)
+    with service.db.write() as conn:
+        ensure_chat(conn, CHAT, "private", "Lan", now)
+        article_id = conn.execute(insert(articles).values(
+            source_key="K1", version=now, url="https://example.vn/1.html", title="Tin 1",
+            tags=[], published_at=now, search_text="", source_cursor=now, first_seen_at=now,
+            last_changed_at=now,
+        ).returning(articles.c.id)).scalar_one()  # fmt: skip
+        conn.execute(insert(deliveries).values(
+            chat_id=CHAT, article_id=article_id, topics=["Kiến Thụy"], state="held",
+            digest=True, attempts=0, ambiguous=0, plain_text=False,
+            due_at=now + timedelta(hours=20), created_at=now,
+        ))  # fmt: skip
+    yield service
+    service.db.dispose()
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def test_get_and_patch_chat_options(client: httpx.AsyncClient, service: Service) -> None:
+    got = await client.get(f"/api/chats/{CHAT}", headers=AUTH)
+    assert got.status_code == 200
+    assert got.json() == {"chat_id": CHAT, "type": "private", "title": "Lan", "digest": "off",
+                          "quiet": None, "silent": False, "held": 1}  # fmt: skip
+    change = {"digest": "18:00, 7h30", "quiet": "22:00-06:00"}
+    patched = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=change)
+    assert patched.status_code == 200
+    body = patched.json()
+    assert (body["digest"], body["quiet"], body["silent"]) == ("07:30,18:00", "22:00-06:00", False)
+    silent = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"silent": True})
+    assert silent.json()["digest"] == "07:30,18:00" and silent.json()["silent"] is True
+    # instant again: what the chat held goes out now, as one digest
+    await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": "off", "quiet": "off"})
+    with service.db.read() as conn:
+        due = conn.execute(select(deliveries.c.due_at)).scalar_one()
+    assert due <= datetime.now(UTC)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code"),
+    [
+        ({"digest": "25:00"}, "digest", "bad_time"),
+        ({"digest": "1:00,2:00,3:00,4:00,5:00"}, "digest", "digest_too_many"),
+        ({"digest": ""}, "digest", "digest_empty"),
+        ({"quiet": "22:00"}, "quiet", "quiet_format"),
+        ({"quiet": "6:00-6:00"}, "quiet", "quiet_empty"),
+        ({"quiet": "6:00-99:00"}, "quiet", "bad_time"),
+    ],
+)
+async def test_refused_values_name_their_field(
+    client: httpx.AsyncClient, service: Service, body: dict[str, str], field: str, code: str
+) -> None:
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=body)
+    assert answer.status_code == 400
+    assert answer.json()["field"] == field and answer.json()["code"] == f"setting_{code}"
+    assert answer.json()["error"].startswith(f"{field}: ")
+    assert "⟦" not in answer.json()["message"]  # worded by the catalogue, in Vietnamese
+    worded = await client.patch(f"/api/chats/{CHAT}", headers=AUTH | {"Accept-Language": "en"},
+                                json=body)  # fmt: skip
+    assert worded.json()["message"] != answer.json()["message"]
+    with service.db.read() as conn:
+        assert held.get_settings(conn, CHAT) == ChatSettings()  # nothing half-applied
+
+
+async def test_wrong_types_unknown_fields_chats_and_auth(client: httpx.AsyncClient) -> None:
+    wrong = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"silent": "yes"})
+    assert wrong.status_code == 400 and "silent" in wrong.json()["error"]
+    unknown = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"sound": False})
+    assert unknown.status_code == 400 and "sound" in unknown.json()["error"]
+    missing = await client.patch("/api/chats/12345", headers=AUTH, json={"silent": True})
+    assert missing.status_code == 404
+    assert (await client.get("/api/chats/12345", headers=AUTH)).status_code == 404
+    assert (await client.patch(f"/api/chats/{CHAT}", json={"silent": True})).status_code == 401
+    nul = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": "8:00\x00"})
+    assert nul.status_code == 400
+    spec = (await client.get("/api/openapi.json", headers=AUTH)).json()
+    assert "patch" in spec["paths"]["/api/chats/{chat_id}"]
+
+
+@pytest.fixture
+def admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    client, service = make_client(tmp_path, monkeypatch)
+    with client:
+        with service.db.write() as conn:
+            ensure_chat(conn, CHAT, "private", "<b>Lan</b>", datetime.now(UTC))
+        login(client)
+        yield client
+
+
+def test_admin_chat_page_shows_and_changes_options(admin: TestClient) -> None:
+    page = admin.get(f"/admin/chats/{CHAT}")
+    assert page.status_code == 200 and "gửi ngay từng tin" in page.text
+    assert "&lt;b&gt;Lan&lt;/b&gt;" in page.text  # the chat's title is text
+    csrf = CSRF_FIELD.search(page.text)
+    assert csrf
+    form = {"csrf": csrf.group(1), "digest": "hourly", "quiet": "22:00-06:00", "silent": "on"}
+    saved = admin.post(f"/admin/chats/{CHAT}", data=form, follow_redirects=True)
+    assert saved.status_code == 200 and "mỗi giờ một bản tổng hợp" in saved.text
+    assert "yên lặng 22:00-06:00" in saved.text and "không chuông" in saved.text
+    bad = admin.post(f"/admin/chats/{CHAT}", data=form | {"digest": "7:00,25:00"})
+    assert bad.status_code == 422
+    assert "“25:00” không phải giờ hợp lệ" in bad.text and 'id="digest-error"' in bad.text
+    assert 'value="7:00,25:00"' in bad.text  # what was typed is kept for correcting
+    assert "mỗi giờ một bản tổng hợp" in admin.get(f"/admin/chats/{CHAT}").text  # unchanged
+    assert admin.post(f"/admin/chats/{CHAT}", data=form | {"csrf": "0" * 64}).status_code == 403
+    assert admin.get("/admin/chats/999").status_code == 404
+    assert admin.get("/admin/chats/abc").status_code == 404
