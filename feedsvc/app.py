@@ -33,6 +33,7 @@ from feedsvc.bot import BotService
 from feedsvc.channels.fleet import Dispatchers, build_channels
 from feedsvc.config import Settings, weak_token_warnings
 from feedsvc.db import Database
+from feedsvc.db.errors import describe
 from feedsvc.db.revision import ensure_schema
 from feedsvc.dispatch import Dispatcher
 from feedsvc.ingest import (
@@ -43,12 +44,15 @@ from feedsvc.ingest import (
     TickResult,
     notify_new_deliveries,
 )
+from feedsvc.lifecycle.due import DueCheck
+from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.scheduler import Jobs
 from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard
 from feedsvc.source import SqlSource, builtin_source, external_source
+from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
@@ -107,6 +111,10 @@ class Service:
         self.index = TopicIndex()
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None
+        self.due: DueCheck | None = None  # built with the ingestor
+        self._reconciler: Reconciler | None = None
+        self._standby = True  # until a tick says this replica leads ingest
+        self._reconcile_off = False  # the mapping cannot bound the window (logged once)
         self.jobs = Jobs()
         self.started_at: datetime | None = None
         self.on_tick: list[Callable[[TickResult], None]] = []
@@ -148,6 +156,10 @@ class Service:
             self._ingestor.hooks.append(Corrections(self.settings.telegram.edit_on_update))
             self._ingestor.hooks.append(notify_new_deliveries)  # after the outbox, same tx
             self._ingestor.after_commit.append(self._after_ingest)
+            # scheduled articles whose time came go through the same hooks (SPEC §10)
+            self.due = DueCheck(
+                self.db, self._ingestor.hooks, [self._after_ingest], first_lookback=max_age
+            )
         return self._ingestor
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:
@@ -177,8 +189,31 @@ class Service:
             self.index.refresh(conn)
         self.publisher.sync()
 
+    def reconcile(self) -> None:
+        """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors
+        are logged and the next pass tries again (nothing is withdrawn on an error)."""
+        if self._standby or self._reconcile_off:
+            return
+        if self._reconciler is None:
+            self._reconciler = Reconciler(
+                self.db, self.ingestor.source, self.settings.source.reconcile_days
+            )
+        try:
+            self._reconciler.run()
+        except NotReconcilable as exc:
+            log.warning("reconciliation off: %s", exc)
+            self._reconcile_off = True
+        except Exception as exc:
+            log.warning("reconciliation failed, nothing withdrawn: %s", describe(exc))
+
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
+        self._standby = result.standby
+        if not (result.standby or result.skipped) and self.due is not None:
+            try:
+                self.due.run()
+            except Exception as exc:  # logged and retried next tick, like an ingest error
+                log.warning("due check failed: %s", describe(exc))
         _record_metrics(result)
         for callback in self.on_tick:
             callback(result)
@@ -214,6 +249,13 @@ class Service:
                 await asyncio.to_thread(self.ingest_tick)
 
             self.jobs.every("ingest", self.settings.source.poll_seconds, ingest)
+
+            async def reconcile() -> None:
+                await asyncio.to_thread(self.reconcile)
+
+            self.jobs.every(
+                "reconcile", self.settings.source.reconcile_seconds, reconcile, start_now=False
+            )
 
         async def feeds_sync() -> None:  # topic edits, and other replicas' renders
             await asyncio.to_thread(self.publisher.sync)

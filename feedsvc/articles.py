@@ -61,6 +61,10 @@ class Article:
     section: str | None = None
     tags: tuple[str, ...] = field(default=())
     image_url: str | None = None
+    #: the source took it back (SPEC §10): an imported ``"withdrawn": true``, or a CMS row whose
+    #: ``visible`` expression is false. Not part of :attr:`version`: a CMS may unpublish a row
+    #: without touching ``updated_at``.
+    withdrawn: bool = False
 
     @property
     def version(self) -> datetime:
@@ -68,7 +72,8 @@ class Article:
         return self.updated_at or self.published_at
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        """SPEC §3 JSON; ``withdrawn`` only when true (it is optional there)."""
+        out: dict[str, Any] = {
             "source_key": self.source_key,
             "url": self.url,
             "title": self.title,
@@ -81,6 +86,9 @@ class Article:
             "published_at": self.published_at.isoformat(),
             "updated_at": self.updated_at.isoformat() if self.updated_at else None,
         }
+        if self.withdrawn:
+            out["withdrawn"] = True
+        return out
 
 
 class ArticleError(ValueError):
@@ -211,6 +219,16 @@ def _tags(value: Any) -> tuple[str, ...]:
     return tuple(tags)
 
 
+def _withdrawn(value: Any) -> bool:
+    """``withdrawn`` (SPEC §10): JSON true/false, absent/null meaning false. Nothing else: a
+    ``"false"`` string read as true would take an article down."""
+    if value is None:
+        return False
+    if isinstance(value, bool):
+        return value
+    raise ArticleError("withdrawn", f"expected true or false, got {_short(value)}")
+
+
 def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
     """Validate one record (a JSON object or a source row's mapping) into an :class:`Article`.
 
@@ -237,8 +255,10 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
     published = parse_timestamp(record["published_at"], "published_at", tz)
     updated_raw = record.get("updated_at")
     updated = None if updated_raw in (None, "") else parse_timestamp(updated_raw, "updated_at", tz)
-    if updated is not None and updated < published:
-        updated = published  # a CMS that never set updated_at properly; keep order sane
+    # An ``updated_at`` before ``published_at`` is kept as given: it is normal for a scheduled
+    # article (edited today, published tomorrow), and clamping it up to ``published_at`` froze
+    # the version, so every edit before the publication time was ignored (issue #13 §1).
+    # Outputs date an item by the later of the two (feedsvc.feeds.model.prepare_item).
     return Article(
         source_key=key,
         url=_url("url", url, absolute=True),
@@ -251,6 +271,7 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         section=values["section"],
         tags=_tags(record.get("tags")),
         image_url=_url("image_url", image, absolute=False) if image else None,  # may be relative
+        withdrawn=_withdrawn(record.get("withdrawn")),
     )
 
 

@@ -72,6 +72,9 @@ class SourceColumns(_Section):
     image_url: str | None = "image_url"
     published_at: str = "published_at"
     updated_at: str | None = "updated_at"
+    # SPEC §10: an SQL boolean expression or column, e.g. "status = 'published'". Rows are read
+    # whatever it says; a false (or NULL) one is withdrawn, never shown. Unset: every row shows.
+    visible: str | None = None
 
 
 class SourceSettings(_Timeouts):
@@ -83,6 +86,10 @@ class SourceSettings(_Timeouts):
     # long (bench/RESULTS.md, "Ingest, 2026-11-30")
     batch_size: int = Field(default=100, ge=1, le=100_000)
     timezone: str | None = None
+    # Deleted rows (SPEC §10): every reconcile_seconds, the rows published in the last
+    # reconcile_days are compared with what feedsvc holds (feedsvc.lifecycle.reconcile).
+    reconcile_days: float = Field(default=7.0, gt=0, le=366)
+    reconcile_seconds: float = Field(default=300.0, ge=10, le=86400)
     columns: SourceColumns = SourceColumns()
 
 

@@ -33,11 +33,12 @@ from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
+from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
-from feedsvc.store import rate
+from feedsvc.store import lifecycle, rate
 from feedsvc.store.articles import articles_by_ids
 
 log = logging.getLogger(__name__)
@@ -253,6 +254,8 @@ class Dispatcher:
                 await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1
+            if await asyncio.to_thread(self._withheld, d):
+                return  # recorded as withdrawn, or back in the queue until its time
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
@@ -289,6 +292,28 @@ class Dispatcher:
         finally:
             self._slots.release()
             self.wake.set()
+
+    def _withheld(self, d: q.Claimed) -> bool:
+        """The check at send time (SPEC §10): an article withdrawn or hidden since its alert
+        was queued, or claimed just as it happened, is never sent: the delivery ends as
+        ``withdrawn``. One whose time was moved into the future waits for it. True: do not
+        send. (A send already under way cannot be stopped; its retraction is the sent
+        alert's concern.)"""
+        with self.db.read() as conn:
+            now = self.db.now()
+            seen = lifecycle.article_visibility(conn, d.article_id, now)
+        if seen in (Visibility.PUBLIC, None):  # None: no article; the send path says so
+            return False
+        with self.db.write() as conn:
+            now = self.db.now()
+            if seen is Visibility.SCHEDULED:
+                due = lifecycle.published_at(conn, d.article_id) or now
+                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet")
+            else:
+                reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
+                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now)
+        log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
+        return True
 
     async def _wait_for_slot(self, at: float) -> None:
         """Wait for this send's slot in the global budget (see ``rate.reserve``).

@@ -32,12 +32,14 @@ import os
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from datetime import datetime
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.feeds import FeedMeta, render_feed
 from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES
+from feedsvc.lifecycle.visibility import as_of
 from feedsvc.matching import (
     Query,
     candidate_key_sets,
@@ -46,7 +48,12 @@ from feedsvc.matching import (
     parse_query,
     query_digest,
 )
-from feedsvc.store.articles import candidate_ids, latest_articles, stored_articles
+from feedsvc.store.articles import (
+    StoredArticle,
+    candidate_ids,
+    latest_articles,
+    stored_articles,
+)
 from feedsvc.web.feeds import Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
@@ -161,36 +168,81 @@ class SearchFeeds:
         cached = self.cache.get(key)  # rendered meanwhile for an equivalent request
         if cached is not None:
             return cached
-        found = self.matches(parsed, limit)
-        body = render_feed(self.metas(query)[fmt], found, fmt)
-        snapshot = make_snapshot(body, MEDIA_TYPES[fmt], newest(found))
+        result = self.results(parsed, limit)
+        body = render_feed(self.metas(query)[fmt], result.articles, fmt)
+        snapshot = make_snapshot(body, MEDIA_TYPES[fmt], result.last_modified)
         self.cache.put(key, snapshot)
         return snapshot
 
     def matches(self, parsed: Query, limit: int) -> list[Article]:
+        """Up to ``limit`` public matches, newest first (see :meth:`results`)."""
+        return self.results(parsed, limit).articles
+
+    def results(self, parsed: Query, limit: int) -> SearchResult:
         """Up to ``limit`` matches among the newest :data:`SEARCH_CHECK` candidates, newest
-        first; at most ``SEARCH_CHECK`` documents are normalised and matched."""
-        found: list[Article] = []
+        first; at most ``SEARCH_CHECK`` documents are normalised and matched. Only articles
+        public now are listed (SPEC §10): scheduled ones are not candidates, withdrawn and
+        hidden ones are checked only to date the result (see :func:`results_modified`)."""
+        found: list[StoredArticle] = []
+        gone: list[StoredArticle] = []
         with self.db.read() as conn:
-            ids = candidate_ids(conn, candidate_key_sets(parsed), SEARCH_CHECK)
+            now = self.db.now()
+            ids = candidate_ids(conn, candidate_key_sets(parsed), SEARCH_CHECK, until=now)
             if ids is None:
-                chunks: Iterator[Sequence[Article]] = iter(
-                    [[s.article for s in latest_articles(conn, SEARCH_CHECK)]]
+                chunks: Iterator[Sequence[StoredArticle]] = iter(
+                    [latest_articles(conn, SEARCH_CHECK, now)]
                 )
             else:
                 chunks = (
-                    [s.article for s in stored_articles(conn, ids[i : i + CHECK_CHUNK])]
+                    stored_articles(conn, ids[i : i + CHECK_CHUNK])
                     for i in range(0, len(ids), CHECK_CHUNK)
                 )
             for chunk in chunks:
-                for article in chunk:
-                    if match_document(parsed, document_from_article(article)):
-                        found.append(article)
-                        if len(found) >= limit:
-                            return found
-        return found
+                for stored in chunk:
+                    if not match_document(parsed, document_from_article(stored.article)):
+                        continue
+                    (gone if stored.retired else found).append(stored)
+                    if len(found) >= limit:
+                        return SearchResult(found, gone, now)
+        return SearchResult(found, gone, now)
+
+
+@dataclass(frozen=True)
+class SearchResult:
+    """A search feed's items and what dates it: listed articles and matching ones left out
+    because they were withdrawn or hidden."""
+
+    listed: list[StoredArticle]
+    left_out: list[StoredArticle]
+    now: datetime
+
+    @property
+    def articles(self) -> list[Article]:
+        return [as_of(s.article, self.now) for s in self.listed]
+
+    @property
+    def last_modified(self) -> datetime:
+        return results_modified(self.listed, self.left_out, self.now)
+
+
+def results_modified(
+    listed: Sequence[StoredArticle], left_out: Sequence[StoredArticle], now: datetime
+) -> datetime:
+    """A search feed's ``Last-Modified``: the last time its results changed, never after
+    ``now`` (issue #13 §1). That is the latest of, per listed article, when it appeared (its
+    ``published_at``: a scheduled one appears then) and when feedsvc stored its current state
+    (a late article joining old results, an edit, an unhide), and, per matching article left
+    out, when it was withdrawn or hidden (it left then). The newest item's date alone would
+    stay put when a late article joins or one is taken down, and readers polling with only
+    If-Modified-Since would get 304 for ever."""
+    moments = [s.article.published_at for s in listed]
+    moments += [s.changed_at for s in (*listed, *left_out) if s.changed_at is not None]
+    return min(max(moments, default=EMPTY_FEED_DATE), now)
 
 
 def newest(articles: Sequence[Article]) -> datetime:
     """The feed's Last-Modified: its newest item's update, or the empty-feed date."""
-    return max((a.updated_at or a.published_at for a in articles), default=EMPTY_FEED_DATE)
+    return max(
+        (max(a.updated_at or a.published_at, a.published_at) for a in articles),
+        default=EMPTY_FEED_DATE,
+    )

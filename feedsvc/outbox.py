@@ -1,5 +1,9 @@
 """Ingest → outbox: one delivery per (chat, article), in the ingest transaction.
 
+Only an article public now is queued (SPEC §10): a scheduled one is queued by the due check
+when its time comes (:mod:`feedsvc.lifecycle.due`, which calls this same hook), a withdrawn or
+hidden one never; one shown again after a withdrawal counts as new.
+
 Runs as an ingest transaction hook, so an article, its matches and its deliveries commit or roll
 back together: a crash can never leave an article "seen" without its alerts queued. The
 unique (chat, article) constraint makes re-scans and overlapping ticks harmless, and keeps the
@@ -24,6 +28,7 @@ from feedsvc.db import Database
 from feedsvc.ingest import Change
 from feedsvc.matching import document_from_article
 from feedsvc.store import deliveries
+from feedsvc.store.lifecycle import public_ids
 from feedsvc.store.subscriptions import live_query_targets, live_topic_subscribers
 from feedsvc.store.topics import list_topics
 
@@ -63,8 +68,15 @@ class Outbox:
         return out
 
     def __call__(self, conn: Connection, changes: Sequence[Change], now: datetime) -> None:
-        fresh = [c for c in changes if c.article.published_at >= now - self.max_age]
-        fresh = [c for c in fresh if c.is_new or self._may_owe(c)]
+        fresh = [
+            c
+            for c in changes
+            if c.article.published_at >= now - self.max_age and not c.article.withdrawn
+        ]
+        fresh = [c for c in fresh if c.first_shown or self._may_owe(c)]
+        if fresh:  # hidden by an editor, or still scheduled: not now (SPEC §10)
+            public = public_ids(conn, [c.article_id for c in fresh], now)
+            fresh = [c for c in fresh if c.article_id in public]
         if not fresh:
             return
         titles = {t.id: t.title for t in list_topics(conn)}
@@ -118,7 +130,7 @@ class Outbox:
         """What this change matches for the first time: the topic ids (all, for a new
         article), and the own-query subscription ids the previous version already matched
         (None: every query match is old, as when the previous text is unknown)."""
-        if change.is_new:
+        if change.first_shown:  # new, or shown again after a withdrawal: like new
             return change.topic_ids, set()
         topics = change.topic_ids - change.previous_topic_ids
         if change.previous is None or not len(self.queries):

@@ -94,15 +94,17 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
     parsed = parse_query(query, resolver(db))
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
-        ids = candidate_ids(conn, key_sets, scan + 1)
+        now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)
+        ids = candidate_ids(conn, key_sets, scan + 1, until=now)
         if ids is None:
-            checked = latest_articles(conn, scan)
+            checked = latest_articles(conn, scan, now)
             result = PreviewResult(query=query, scanned=len(checked), count=0)
         else:
             checked = stored_articles(conn, ids[:scan])
             total = count_since(conn, None)
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
+    checked = [stored for stored in checked if not stored.retired]
     term_counts: dict[str, int] = {}
     positives = [term for term, positive in parsed.terms() if positive]
     for stored in checked:

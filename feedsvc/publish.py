@@ -34,6 +34,7 @@ from feedsvc.pages import (
 )
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.articles import topic_article_counts, topic_articles
+from feedsvc.store.lifecycle import touched_topic_ids
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     get_snapshots,
@@ -50,6 +51,9 @@ DEFAULT_LIMIT = 50
 INDEX_HEADLINES = 3  # newest headlines per topic on the index page
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
+#: How far back each sync looks again for lifecycle changes (a change committed a little after
+#: the moment it records); re-rendering an unchanged topic stores nothing.
+LIFECYCLE_OVERLAP = timedelta(seconds=30)
 #: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
 #: slug, the index under :data:`INDEX_SLUG`, which no topic slug can be).
 SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
@@ -73,6 +77,7 @@ class FeedPublisher:
         self._rendered_versions: dict[str, datetime] = {}  # slug → topic.updated_at rendered
         self._topics: dict[str, Topic] = {}
         self._synced_at: datetime | None = None
+        self._lifecycle_at: datetime | None = None  # see _touched
         self._opml: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
@@ -138,7 +143,7 @@ class FeedPublisher:
 
     def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
         with self.db.read() as conn:
-            items = topic_articles(conn, topic.id, limit)
+            items = topic_articles(conn, topic.id, limit, self.db.now())
         return self._render_feeds(topic, items)
 
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
@@ -179,8 +184,8 @@ class FeedPublisher:
                 topic = topics[slug]
                 urls = feed_urls(self.public_url, slug)
                 with self.db.read() as conn:
-                    items = topic_articles(conn, topic.id, DEFAULT_LIMIT)
-                    counts = counts or topic_article_counts(conn)
+                    items = topic_articles(conn, topic.id, DEFAULT_LIMIT, now)
+                    counts = counts or topic_article_counts(conn, now)
                 count = counts.get(topic.id, 0)
                 for fmt, body in self._render_feeds(topic, items).items():
                     if self._store(slug, fmt, body, now):
@@ -230,6 +235,7 @@ class FeedPublisher:
                 recent = snapshot_etags(conn, self._synced_at - SYNC_OVERLAP)
                 fresh = get_snapshots(conn, self._differing(recent)) if recent else []
         self._synced_at = started
+        touched = self._touched(started)
         with self._lock:
             for s in fresh:
                 current = self._snaps.get((s.slug, s.fmt))
@@ -241,6 +247,19 @@ class FeedPublisher:
                         SNAPSHOT_TYPES.get(s.fmt, "application/xml"),
                     )
         self.refresh()
+        if touched:
+            self.refresh(touched)
+
+    def _touched(self, now: datetime) -> list[str]:
+        """Topics whose public list changed with no ingest in this process to say so: a
+        scheduled article's time came, or one was withdrawn, hidden or shown again (maybe by
+        another process: the CLI, a replica's reconciliation). SPEC §10: within one sync."""
+        since, self._lifecycle_at = self._lifecycle_at, now
+        if since is None:  # the first sync renders every topic anyway
+            return []
+        with self.db.read() as conn:
+            ids = touched_topic_ids(conn, since - LIFECYCLE_OVERLAP, now)
+        return [t.slug for t in self._topics.values() if t.id in ids]
 
     def _differing(self, recent: list[tuple[str, str, str]]) -> list[tuple[str, str]]:
         with self._lock:
@@ -265,9 +284,9 @@ class FeedPublisher:
             self._opml = make_snapshot(opml, "text/x-opml", now)
         listed = []
         with self.db.read() as conn:
-            counts = topic_article_counts(conn)
+            counts = topic_article_counts(conn, now)
             for t in enabled:
-                items = topic_articles(conn, t.id, INDEX_HEADLINES)
+                items = topic_articles(conn, t.id, INDEX_HEADLINES, now)
                 listed.append(self._page_topic(t, items, counts.get(t.id, 0)))
         self._store(INDEX_SLUG, "html", render_index(self.t, self.site, listed), now)
 
@@ -302,7 +321,7 @@ class FeedPublisher:
 
         def render() -> Snapshot:
             with self.web_db.read() as conn:
-                items = topic_articles(conn, topic.id, limit)
+                items = topic_articles(conn, topic.id, limit, self.web_db.now())
             body = render_feed(self.topic_metas(topic)[fmt], items, fmt)
             base = self._snaps.get((slug, fmt))
             last = base.last_modified if base else newest(items)

@@ -48,6 +48,27 @@ def builtin_ingestor(db: Any, **overrides: Any) -> Any:
     from feedsvc.topic_index import TopicIndex
 
     settings: dict[str, Any] = {
-        "tz": VN, "poll_seconds": 1, "overlap_seconds": 300, "batch_size": 100, **overrides
+        "tz": VN,
+        "poll_seconds": 1,
+        "overlap_seconds": 300,
+        "batch_size": 100,
+        **overrides,
     }
     return Ingestor(db, builtin_source(db.engine), TopicIndex(), **settings)
+
+
+def insert_old_source_row(conn: Any, a: Article, changed_at: datetime) -> None:
+    """A built-in source row as migrations before 0008 know it (no ``withdrawn`` column): for
+    tests that fill a database at an old revision, where today's store would write too much."""
+    from sqlalchemy import column, insert, table
+
+    from feedsvc.db.schema import source_articles as today
+
+    names = ("source_key", "url", "title", "summary", "body", "author", "section", "tags",
+             "image_url", "published_at", "updated_at", "changed_at")  # fmt: skip
+    old = table("source_articles", *(column(n, today.c[n].type) for n in names))
+    values = {n: getattr(a, n, None) for n in names} | {
+        "tags": list(a.tags),
+        "changed_at": changed_at,
+    }
+    conn.execute(insert(old).values(values))

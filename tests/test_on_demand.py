@@ -220,7 +220,7 @@ async def test_uncached_searches_beyond_the_limit_get_503_at_once(
     inside = threading.Semaphore(0)
     release = threading.Event()
     running: list[int] = []
-    real = searches.matches
+    real = searches.results
 
     def held(parsed: Any, limit: int) -> Any:
         running.append(1)
@@ -228,7 +228,7 @@ async def test_uncached_searches_beyond_the_limit_get_503_at_once(
         assert release.wait(20)
         return real(parsed, limit)
 
-    monkeypatch.setattr(searches, "matches", held)
+    monkeypatch.setattr(searches, "results", held)
     transport = httpx.ASGITransport(app=create_app(service))
     async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
         held_requests = [

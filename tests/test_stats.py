@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from factories import article
+from factories import article, insert_old_source_row
 from lxml import etree  # type: ignore[import-untyped]
 from processes import free_port, uvicorn_thread
 from sqlalchemy import func, insert, select
@@ -218,8 +218,8 @@ def test_admin_charts_and_api_figures(tmp_path: Any, monkeypatch: pytest.MonkeyP
 def db_with_data_at_0006(db_url: str) -> Iterator[Database]:
     db = Database(db_url)
     upgrade(db, "0006")
-    with db.write() as conn:
-        upsert_source_articles(conn, [article(1)], datetime.now(UTC))
+    with db.write() as conn:  # the columns 0006 has (today's store writes later ones too)
+        insert_old_source_row(conn, article(1), datetime.now(UTC))
     yield db
     db.dispose()
 

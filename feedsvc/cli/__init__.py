@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from feedsvc import __version__
-from feedsvc.cli import config_cmd, data, service, source, subs, topics
+from feedsvc.cli import articles, config_cmd, data, service, source, subs, topics
 from feedsvc.cli.common import EXIT_FAILED
 from feedsvc.cli.match import match
 
@@ -67,6 +67,7 @@ for command in (
     data.render,
     topics.topics,
     subs.subs,
+    articles.articles,
     config_cmd.config,
     source.source,
     match,

@@ -336,13 +336,15 @@ class Ingestor:
             now = self.db.now()
             self._check_lease(conn, now)
             if not isolate:
-                changes = writer.apply(conn, self.index, items, now)
+                changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
                 for hook in self.hooks:
                     hook(conn, changes, now)
             for item in items if isolate else ():
                 try:
                     with conn.begin_nested():
-                        one = writer.apply(conn, self.index, [item], now)
+                        one = writer.apply(
+                            conn, self.index, [item], now, self.source.withdraw_reason
+                        )
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
                 except Exception as exc:

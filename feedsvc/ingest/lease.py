@@ -53,7 +53,7 @@ def notify_new_deliveries(conn: Connection, changes: Sequence[Change], now: date
     """Transaction hook (PostgreSQL): wake every replica's dispatcher when this commit queued
     deliveries. NOTIFY is transactional (sent on commit, dropped on rollback) and goes to OUR
     state DB only, never the CMS. It is a hint; dispatchers also poll."""
-    if conn.dialect.name != "postgresql" or not any(c.is_new for c in changes):
+    if conn.dialect.name != "postgresql" or not any(c.first_shown for c in changes):
         return
     queued = conn.execute(
         select(deliveries.c.id).where(deliveries.c.created_at == now).limit(1)

@@ -28,6 +28,14 @@ class Change:
     # the version this one replaces (None for a new article): corrections and "matches a topic
     # for the first time" compare against it
     previous: Article | None = None
+    #: the source had withdrawn it and now publishes it again (SPEC §10): for the outbox, like
+    #: a new article (the one-delivery-per-chat rule still holds)
+    revealed: bool = False
+
+    @property
+    def first_shown(self) -> bool:
+        """New, or back from a withdrawal: what may alert (if public and fresh)."""
+        return (self.is_new or self.revealed) and not self.article.withdrawn
 
     @property
     def affected_topic_ids(self) -> frozenset[int]:

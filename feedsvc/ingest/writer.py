@@ -25,6 +25,7 @@ from feedsvc.ingest.model import Change
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
 from feedsvc.store.articles import Known, SourcePosition
+from feedsvc.store.lifecycle import end_queued_deliveries
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
 
@@ -41,7 +42,11 @@ class Item:
 
 
 def _needs_match(article: Article, known: Known | None) -> bool:
-    return known is None or article.version > known.version
+    """New, a newer version, or the same version the source now shows or hides (a CMS may
+    send a row back to draft without touching ``updated_at``; SPEC §10)."""
+    if known is None or article.version > known.version:
+        return True
+    return article.version == known.version and article.withdrawn != known.withdrawn
 
 
 def prepare(
@@ -68,9 +73,16 @@ def prepare(
 
 
 def apply(
-    conn: Connection, index: TopicIndex, items: Sequence[Item], now: datetime
+    conn: Connection,
+    index: TopicIndex,
+    items: Sequence[Item],
+    now: datetime,
+    withdraw_reason: str = "source",
 ) -> list[Change]:
-    """Store ``items`` in the caller's transaction; the changes (new and newer), in order."""
+    """Store ``items`` in the caller's transaction; the changes (new and newer), in order.
+
+    An item the source withdrew is stored withdrawn (``withdraw_reason``) and its queued
+    deliveries end as ``withdrawn`` in this same transaction (SPEC §10)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
@@ -91,12 +103,14 @@ def apply(
         else:
             newer.append((held, item))
     ids = article_store.insert_articles(
-        conn, [(i.article, _search_text(i), i.at) for i in new], now
+        conn, [(i.article, _search_text(i), i.at) for i in new], now, withdraw_reason
     )
     previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer])
     article_store.update_articles(
-        conn, [(k.id, i.article, _search_text(i), i.at) for k, i in newer], now
+        conn, [(k.id, i.article, _search_text(i), i.at) for k, i in newer], now, withdraw_reason
     )
+    gone = [k.id for k, i in newer if i.article.withdrawn and not k.withdrawn]
+    end_queued_deliveries(conn, gone, f"withdrawn:{withdraw_reason}", now)
     article_store.move_source_positions(conn, moved)
     before = topic_ids_of_articles(conn, [k.id for k, _ in newer])
     pairs = [(aid, i) for aid, i in zip(ids, new, strict=True)]
@@ -118,10 +132,20 @@ def apply(
             frozenset(_topics(i)),
             frozenset(before.get(k.id, ())),
             previous.get(k.id),
+            revealed=_revealed(k, i.article, now),
         )
         for k, i in newer
     ]
     return changes
+
+
+def _revealed(held: Known, article: Article, now: datetime) -> bool:
+    """The source shows it again after a withdrawal, or moved a still-scheduled article's time
+    to the past (it was never released by the due check): the outbox treats it as new."""
+    if article.withdrawn:
+        return False
+    was_scheduled = held.published_at is not None and held.published_at > now
+    return held.withdrawn or (was_scheduled and article.published_at <= now)
 
 
 def _search_text(item: Item) -> str:

@@ -8,13 +8,14 @@ store modules use so the database filters, not Python).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_
 
+from feedsvc.articles import Article
 from feedsvc.db.schema import articles
 
 
@@ -59,6 +60,15 @@ def visibility(article: Lifecycle, now: datetime) -> Visibility:
 
 def is_public(article: Lifecycle, now: datetime) -> bool:
     return visibility(article, now) is Visibility.PUBLIC
+
+
+def as_of(article: Article, now: datetime) -> Article:
+    """The article as readers may see it at ``now``: an ``updated_at`` still in the future (a
+    CMS clock ahead, a pre-dated edit) is not shown yet, so no feed date (item ``updated``,
+    feed ``updated``/``lastBuildDate``, ``Last-Modified``) is ever in the future."""
+    if article.updated_at is not None and article.updated_at > now:
+        return replace(article, updated_at=None)
+    return article
 
 
 def public_clause(now: datetime, table: Any = articles) -> ColumnElement[bool]:

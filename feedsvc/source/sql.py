@@ -49,6 +49,7 @@ FIELDS = (
     "image_url",
     "published_at",
     "updated_at",
+    "visible",  # SPEC §10: not an article field; read into the record as ``withdrawn``
 )
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 REQUIRED = frozenset({"source_key", "url", "title", "published_at"})
@@ -172,10 +173,13 @@ class SqlSource:
         columns: SourceColumns,
         name: str,
         tz: tzinfo = UTC,
+        withdraw_reason: str = "draft",
     ) -> None:
         self.engine = engine
         self.columns = columns
         self.name = name
+        #: ``articles.withdrawn_reason`` of a row this source says is not visible
+        self.withdraw_reason = withdraw_reason
         self.tz = tz
         self._table = table
         self._b: _Bound | None = None
@@ -314,8 +318,13 @@ def external_name(table: str) -> str:
     return external_source_name(table)
 
 
+#: The built-in table's ``visible``: an imported ``"withdrawn": true`` (SPEC §10).
+BUILTIN_VISIBLE = "NOT withdrawn"
+
+
 def builtin_source(engine: Engine) -> SqlSource:
-    return SqlSource(engine, source_articles, SourceColumns(), BUILTIN_NAME)
+    columns = SourceColumns(visible=BUILTIN_VISIBLE)
+    return SqlSource(engine, source_articles, columns, BUILTIN_NAME, withdraw_reason="source")
 
 
 def _read_only(engine: Engine) -> None:

@@ -15,7 +15,8 @@ from decimal import Decimal
 from typing import Any
 
 #: Fields that are not text: kept as the driver gives them.
-_NOT_TEXT = frozenset({"tags", "published_at", "updated_at"})
+_NOT_TEXT = frozenset({"tags", "published_at", "updated_at", "visible"})
+_TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes"})
 
 
 def row_record(values: Mapping[Any, Any]) -> tuple[dict[str, Any], str | None]:
@@ -35,7 +36,23 @@ def row_record(values: Mapping[Any, Any]) -> tuple[dict[str, Any], str | None]:
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start : exc.start + 4].hex(" ")
             problems.append(f"{field} is not valid UTF-8 (byte {exc.start}: {bad})")
+    if "visible" in record:  # SPEC §10: `[source.columns] visible` → the record's `withdrawn`
+        record["withdrawn"] = not is_visible(record.pop("visible"))
     return record, "; ".join(problems) or None
+
+
+def is_visible(value: Any) -> bool:
+    """A ``visible`` value as the CMS driver returns it → shown? NULL is not (``status =
+    'published'`` on a row without status); numbers (MySQL's 0/1) by value; text by the usual
+    spellings of true (a driver that returns ``'t'``). Anything else is not shown: a row that
+    cannot say it is published is not."""
+    if value is None:
+        return False
+    if isinstance(value, bool | int | Decimal):
+        return bool(value)
+    if isinstance(value, str):
+        return value.strip().lower() in _TRUE_TEXT
+    return False
 
 
 def _clean(field: str, value: Any) -> Any:

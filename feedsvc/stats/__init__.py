@@ -72,8 +72,8 @@ def topic_stats(db: Database, tz: ZoneInfo, days: int = 7) -> list[TopicStats]:
     since = _since(tz, now, days)
     with db.read() as conn:
         topics = list_topics(conn)
-        counts = topic_article_counts(conn)
-        newest = store.newest_articles(conn)
+        counts = topic_article_counts(conn, now)
+        newest = store.newest_articles(conn, now)
         subs = store.subscribers(conn)
         alerts = store.topic_alerts_per_hour(conn, since)
         polls = store.polls_per_day(conn, window[0])

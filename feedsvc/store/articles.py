@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, func, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, case, func, insert, select, text, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles
+from feedsvc.lifecycle.visibility import as_of, public_clause, retired_clause
 
 #: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002).
 FTS_TABLE = "articles_search"
@@ -21,6 +22,10 @@ class StoredArticle:
     id: int
     article: Article
     first_seen_at: datetime
+    #: when feedsvc last stored a change to it (a version, a withdrawal, hide or unhide)
+    changed_at: datetime | None = None
+    #: withdrawn by the source or hidden by an editor (SPEC §10): never shown
+    retired: bool = False
 
 
 ARTICLE_COLUMNS = (
@@ -62,6 +67,8 @@ class Known(NamedTuple):
     version: datetime
     source_cursor: datetime
     source_id: str | None
+    withdrawn: bool = False  # the source has taken it back (``withdrawn_at`` is set)
+    published_at: datetime | None = None  # as held (a future one: not shown yet)
 
 
 def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
@@ -76,9 +83,14 @@ def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
             articles.c.version,
             articles.c.source_cursor,
             articles.c.source_id,
+            articles.c.withdrawn_at,
+            articles.c.published_at,
         ).where(articles.c.source_key.in_(wanted))
     ).tuples()
-    return {key: Known(id_, version, cursor, sid) for key, id_, version, cursor, sid in rows}
+    return {
+        key: Known(id_, version, cursor, sid, gone is not None, published)
+        for key, id_, version, cursor, sid, gone, published in rows
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +101,9 @@ class SourcePosition:
     id: str
 
 
-def _values(a: Article, search_text: str, at: SourcePosition, now: datetime) -> dict[str, Any]:
+def _values(
+    a: Article, search_text: str, at: SourcePosition, now: datetime, reason: str
+) -> dict[str, Any]:
     return {
         "source_key": a.source_key,
         "version": a.version,
@@ -107,14 +121,20 @@ def _values(a: Article, search_text: str, at: SourcePosition, now: datetime) -> 
         "source_cursor": at.cursor,
         "source_id": at.id,
         "last_changed_at": now,
+        "withdrawn_at": now if a.withdrawn else None,
+        "withdrawn_reason": reason if a.withdrawn else None,
     }
 
 
 def insert_articles(
-    conn: Connection, rows: Sequence[tuple[Article, str, SourcePosition]], now: datetime
+    conn: Connection,
+    rows: Sequence[tuple[Article, str, SourcePosition]],
+    now: datetime,
+    withdraw_reason: str = "source",
 ) -> list[int]:
     """Insert ``(article, search text, position)`` rows (distinct keys) in one ``executemany``;
-    their new ids, in order.
+    their new ids, in order. A withdrawn article is stored withdrawn (``withdraw_reason``:
+    ``articles.withdrawn_reason``), so it is known but never public.
 
     The ids are looked up by key afterwards rather than with ``RETURNING``: SQLite cannot
     promise ``RETURNING`` order for a multi-row insert, so SQLAlchemy falls back to one
@@ -126,7 +146,10 @@ def insert_articles(
     """
     if not rows:
         return []
-    values = [_values(a, text_, at, now) | {"first_seen_at": now} for a, text_, at in rows]
+    values = [
+        _values(a, text_, at, now, withdraw_reason) | {"first_seen_at": now}
+        for a, text_, at in rows
+    ]
     conn.execute(insert(articles), values)
     keys = [a.source_key for a, _, _ in rows]
     ids = {
@@ -167,21 +190,41 @@ _UPDATED = (
 
 
 def update_articles(
-    conn: Connection, rows: Sequence[tuple[int, Article, str, SourcePosition]], now: datetime
+    conn: Connection,
+    rows: Sequence[tuple[int, Article, str, SourcePosition]],
+    now: datetime,
+    withdraw_reason: str = "source",
 ) -> None:
     """A new version of held articles (``(id, article, search text, position)``), one
-    ``executemany``; ``source_key`` and ``first_seen_at`` stay."""
+    ``executemany``; ``source_key``, ``first_seen_at`` and the editor's ``hidden_*`` stay. A
+    withdrawal keeps its first time and reason while the source keeps saying so; a version
+    that is not withdrawn clears them (the source published it again)."""
     if not rows:
         return
+    withdrawn = bindparam("b_withdrawn_at", type_=articles.c.withdrawn_at.type)
+    reason = bindparam("b_withdrawn_reason", type_=articles.c.withdrawn_reason.type)
     stmt = (
         update(articles)
         .where(articles.c.id == bindparam("b_id"))
-        .values({name: bindparam(f"b_{name}") for name in _UPDATED})
+        .values(
+            {name: bindparam(f"b_{name}") for name in _UPDATED}
+            | {
+                "withdrawn_at": case(
+                    (withdrawn.is_(None), None),
+                    else_=func.coalesce(articles.c.withdrawn_at, withdrawn),
+                ),
+                "withdrawn_reason": case(
+                    (reason.is_(None), None),
+                    else_=func.coalesce(articles.c.withdrawn_reason, reason),
+                ),
+            }
+        )
     )
     params = []
     for id_, a, text_, at in rows:
-        values = _values(a, text_, at, now)
-        params.append({"b_id": id_} | {f"b_{name}": values[name] for name in _UPDATED})
+        values = _values(a, text_, at, now, withdraw_reason)
+        names = (*_UPDATED, "withdrawn_at", "withdrawn_reason")
+        params.append({"b_id": id_} | {f"b_{name}": values[name] for name in names})
     conn.execute(stmt, params)
 
 
@@ -215,32 +258,54 @@ def count_articles(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
-def latest_articles(conn: Connection, limit: int) -> list[StoredArticle]:
+_STORED = (
+    articles.c.id,
+    articles.c.first_seen_at,
+    articles.c.last_changed_at,
+    retired_clause().label("retired"),
+    *ARTICLE_COLUMNS,
+)
+
+
+def _stored(row: Row[Any]) -> StoredArticle:
+    return StoredArticle(
+        row.id, row_to_article(row), row.first_seen_at, row.last_changed_at, bool(row.retired)
+    )
+
+
+def latest_articles(conn: Connection, limit: int, until: datetime) -> list[StoredArticle]:
+    """The newest articles published at/before ``until`` (aware UTC; a scheduled one is not
+    there yet), withdrawn and hidden ones included but marked (``retired``)."""
     stmt = (
-        select(articles.c.id, articles.c.first_seen_at, *ARTICLE_COLUMNS)
+        select(*_STORED)
+        .where(articles.c.published_at <= until)
         .order_by(articles.c.published_at.desc(), articles.c.id.desc())
         .limit(limit)
     )
-    return [
-        StoredArticle(row.id, row_to_article(row), row.first_seen_at) for row in conn.execute(stmt)
-    ]
+    return [_stored(row) for row in conn.execute(stmt)]
 
 
-def topic_articles(conn: Connection, topic_id: int, limit: int) -> list[Article]:
-    """A topic's newest matched articles, newest first (feed order)."""
+def topic_articles(conn: Connection, topic_id: int, limit: int, now: datetime) -> list[Article]:
+    """A topic's newest matched articles public at ``now`` (aware UTC), newest first (feed
+    order): never a scheduled, withdrawn or hidden one (SPEC §10)."""
     stmt = (
         select(*ARTICLE_COLUMNS)
         .join(article_topics, article_topics.c.article_id == articles.c.id)
-        .where(article_topics.c.topic_id == topic_id)
+        .where(article_topics.c.topic_id == topic_id, public_clause(now))
         .order_by(articles.c.published_at.desc(), articles.c.id.desc())
         .limit(limit)
     )
-    return [row_to_article(row) for row in conn.execute(stmt)]
+    return [as_of(row_to_article(row), now) for row in conn.execute(stmt)]
 
 
-def topic_article_counts(conn: Connection) -> dict[int, int]:
-    """Matched articles per topic id (topics without any are absent)."""
-    stmt = select(article_topics.c.topic_id, func.count()).group_by(article_topics.c.topic_id)
+def topic_article_counts(conn: Connection, now: datetime) -> dict[int, int]:
+    """Matched articles public at ``now`` per topic id (topics without any are absent)."""
+    stmt = (
+        select(article_topics.c.topic_id, func.count())
+        .join(articles, articles.c.id == article_topics.c.article_id)
+        .where(public_clause(now))
+        .group_by(article_topics.c.topic_id)
+    )
     return {int(topic_id): int(n) for topic_id, n in conn.execute(stmt)}
 
 
@@ -252,16 +317,12 @@ def articles_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Article]:
 
 
 def stored_articles(conn: Connection, ids: Sequence[int]) -> list[StoredArticle]:
-    """The articles with these ids, in the order given (candidates come newest first)."""
+    """The articles with these ids, in the order given (candidates come newest first);
+    withdrawn and hidden ones are marked ``retired`` for the caller to leave out."""
     if not ids:
         return []
-    stmt = select(articles.c.id, articles.c.first_seen_at, *ARTICLE_COLUMNS).where(
-        articles.c.id.in_(list(ids))
-    )
-    found = {
-        row.id: StoredArticle(row.id, row_to_article(row), row.first_seen_at)
-        for row in conn.execute(stmt)
-    }
+    stmt = select(*_STORED).where(articles.c.id.in_(list(ids)))
+    found = {row.id: _stored(row) for row in conn.execute(stmt)}
     return [found[i] for i in ids if i in found]
 
 
@@ -278,9 +339,12 @@ def candidate_ids(
     key_sets: list[list[str]] | None,
     limit: int | None,
     since: datetime | None = None,
+    until: datetime | None = None,
 ) -> list[int] | None:
     """Ids of articles whose ``search_text`` holds every key of at least one of ``key_sets``,
-    newest first (``published_at``, then id), at most ``limit``; published at/after ``since``.
+    newest first (``published_at``, then id), at most ``limit``; published at/after ``since``
+    and, given ``until``, at/before it (what readers see leaves scheduled articles out: a 2064
+    date must not take the newest slots).
 
     Uses the archive search index of migration 0002 (PostgreSQL GIN over
     ``to_tsvector('simple', search_text)``, SQLite FTS5 ``articles_search``). None means "no
@@ -317,18 +381,18 @@ def candidate_ids(
         conn.execute(text(f"SET LOCAL work_mem = '{PG_SEARCH_WORK_MEM}'"))
     for factor in WINDOWS if limit is not None else ():
         assert limit is not None
+        newest = select(articles.c.published_at)
+        if until is not None:
+            newest = newest.where(articles.c.published_at <= until)
         cutoff = conn.execute(
-            select(articles.c.published_at)
-            .order_by(articles.c.published_at.desc())
-            .offset(limit * factor)
-            .limit(1)
+            newest.order_by(articles.c.published_at.desc()).offset(limit * factor).limit(1)
         ).scalar()
         if cutoff is None:
             break  # the archive is smaller than the window
-        ids = _candidates(conn, where, params, max(cutoff, since or cutoff), limit)
+        ids = _candidates(conn, where, params, max(cutoff, since or cutoff), limit, until)
         if len(ids) >= limit:
             return ids
-    return _candidates(conn, where, params, since, limit)
+    return _candidates(conn, where, params, since, limit, until)
 
 
 #: Newest-first candidate windows, as multiples of ``limit``; the last try is the whole archive.
@@ -345,18 +409,23 @@ def _candidates(
     params: dict[str, object],
     since: datetime | None,
     limit: int | None,
+    until: datetime | None = None,
 ) -> list[int]:
-    """One lookup: matches of ``where`` published at/after ``since``, newest first."""
+    """One lookup: matches of ``where`` published in ``[since, until]``, newest first."""
     params = dict(params)
     sql = f"SELECT id FROM articles WHERE {where}"
     if since is not None:
         sql += " AND published_at >= :since"
         params["since"] = since
+    if until is not None:
+        sql += " AND published_at <= :until"
+        params["until"] = until
     sql += " ORDER BY published_at DESC, id DESC"
     if limit is not None:
         sql += " LIMIT :limit"
         params["limit"] = limit
     stmt = text(sql)
-    if since is not None:  # UTCDateTime: naive UTC on SQLite, aware on PostgreSQL
-        stmt = stmt.bindparams(bindparam("since", type_=articles.c.published_at.type))
+    for name in ("since", "until"):  # UTCDateTime: naive UTC on SQLite, aware on PostgreSQL
+        if name in params:
+            stmt = stmt.bindparams(bindparam(name, type_=articles.c.published_at.type))
     return [int(i) for i in conn.execute(stmt, params).scalars()]

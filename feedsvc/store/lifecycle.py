@@ -1,15 +1,23 @@
-"""SQL of the article lifecycle (SPEC §10): is an article public, withdraw/hide/unhide, and the
-queued deliveries of articles that stopped being public. Decisions: ``feedsvc.lifecycle``."""
+"""SQL of the article lifecycle (SPEC §10): is an article public, hide/unhide, withdrawals found
+by reconciliation, queued deliveries of articles that stopped being public, and what changed
+for readers since a moment (articles that became due, were withdrawn, hidden or shown again).
+The decisions themselves: :mod:`feedsvc.lifecycle`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, select
+from sqlalchemy import Connection, and_, or_, select, update
 
-from feedsvc.db.schema import articles
+from feedsvc.articles import Article
+from feedsvc.db.schema import article_topics, articles, deliveries
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
+from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
+
+CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
+WITHDRAWN = "withdrawn"  # the delivery state (store.deliveries.WITHDRAWN)
 
 
 def article_visibility(conn: Connection, article_id: int, now: datetime) -> Visibility | None:
@@ -22,20 +30,216 @@ def article_visibility(conn: Connection, article_id: int, now: datetime) -> Visi
     return None if row is None else visibility(Lifecycle(*row), now)
 
 
+def published_at(conn: Connection, article_id: int) -> datetime | None:
+    stmt = select(articles.c.published_at).where(articles.c.id == article_id)
+    found: datetime | None = conn.execute(stmt).scalar()
+    return found
+
+
 def is_public(conn: Connection, article_id: int, now: datetime) -> bool:
     """Is this article public at ``now``? (Digests, dispatch at send time.) A missing article
     is not public."""
     return article_visibility(conn, article_id, now) is Visibility.PUBLIC
 
 
+def visibilities(
+    conn: Connection, article_ids: Iterable[int], now: datetime
+) -> dict[int, Visibility]:
+    """Each existing article's state at ``now`` (missing ids are absent), in one query per 500."""
+    ids = list(article_ids)
+    out: dict[int, Visibility] = {}
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(
+            articles.c.id, articles.c.published_at, articles.c.withdrawn_at, articles.c.hidden_at
+        ).where(articles.c.id.in_(ids[start : start + CHUNK]))
+        for id_, *facts in conn.execute(stmt).tuples():
+            out[int(id_)] = visibility(Lifecycle(*facts), now)
+    return out
+
+
 def public_ids(conn: Connection, article_ids: Iterable[int], now: datetime) -> set[int]:
     """The subset of ``article_ids`` public at ``now``: one query for a digest's worth."""
     ids = list(article_ids)
-    if not ids:
-        return set()
     out: set[int] = set()
-    for start in range(0, len(ids), 500):  # well inside every backend's parameter limit
-        chunk = ids[start : start + 500]
-        stmt = select(articles.c.id).where(articles.c.id.in_(chunk), public_clause(now))
-        out.update(conn.execute(stmt).scalars())
+    for start in range(0, len(ids), CHUNK):
+        stmt = select(articles.c.id).where(
+            articles.c.id.in_(ids[start : start + CHUNK]), public_clause(now)
+        )
+        out.update(int(i) for i in conn.execute(stmt).scalars())
     return out
+
+
+def end_queued_deliveries(
+    conn: Connection, article_ids: Sequence[int], reason: str, now: datetime
+) -> int:
+    """The queued (``pending``) deliveries of these articles end as ``withdrawn``; ``reason``
+    (``withdrawn:<why>`` or ``hidden``) goes to ``error`` for the delivery log. Rows being sent
+    (``sending``) are left to the dispatcher's check at send time. Returns rows ended."""
+    ended = 0
+    ids = list(article_ids)
+    for start in range(0, len(ids), CHUNK):
+        result = conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.article_id.in_(ids[start : start + CHUNK]),
+                deliveries.c.state == "pending",
+            )
+            .values(state=WITHDRAWN, error=reason[:1000], finished_at=now, lease_until=None)
+        )
+        ended += result.rowcount
+    return ended
+
+
+@dataclass(frozen=True, slots=True)
+class EditorState:
+    """An article as the editors' tools show it (admin page, CLI, API)."""
+
+    id: int
+    source_key: str
+    title: str
+    url: str
+    published_at: datetime
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None
+    hidden_at: datetime | None
+    hidden_reason: str | None
+    hidden_by: str | None
+
+    def visibility(self, now: datetime) -> Visibility:
+        return visibility(Lifecycle(self.published_at, self.withdrawn_at, self.hidden_at), now)
+
+
+_EDITOR_COLUMNS = (
+    articles.c.id,
+    articles.c.source_key,
+    articles.c.title,
+    articles.c.url,
+    articles.c.published_at,
+    articles.c.withdrawn_at,
+    articles.c.withdrawn_reason,
+    articles.c.hidden_at,
+    articles.c.hidden_reason,
+    articles.c.hidden_by,
+)
+
+
+def editor_state(conn: Connection, source_key: str) -> EditorState | None:
+    row = conn.execute(select(*_EDITOR_COLUMNS).where(articles.c.source_key == source_key)).first()
+    return None if row is None else EditorState(*row)
+
+
+def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorState]:
+    """Newest first: articles whose source key is ``text``, or whose title contains it
+    (case-insensitive as the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``:
+    the newest articles. ``%`` and ``_`` are matched literally."""
+    stmt = select(*_EDITOR_COLUMNS)
+    text = text.strip()
+    if text:
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        stmt = stmt.where(
+            or_(
+                articles.c.source_key == text,
+                articles.c.title.ilike(pattern, escape="\\"),
+            )
+        )
+    stmt = stmt.order_by(articles.c.published_at.desc(), articles.c.id.desc()).limit(limit)
+    return [EditorState(*row) for row in conn.execute(stmt)]
+
+
+def set_hidden(
+    conn: Connection,
+    source_key: str,
+    hidden: bool,
+    now: datetime,
+    reason: str | None = None,
+    by: str | None = None,
+) -> EditorState | None:
+    """Hide (or unhide) one article; its queued deliveries end as ``withdrawn`` when hidden.
+    ``last_changed_at`` moves so every replica re-renders the feeds holding it. Hiding an
+    already hidden article updates the reason and keeps the first time. None: no such key."""
+    found = editor_state(conn, source_key)
+    if found is None:
+        return None
+    values: dict[str, object] = {"last_changed_at": now}
+    if hidden:
+        values |= {"hidden_at": found.hidden_at or now, "hidden_reason": reason, "hidden_by": by}
+    else:
+        values |= {"hidden_at": None, "hidden_reason": None, "hidden_by": None}
+    conn.execute(update(articles).where(articles.c.id == found.id).values(values))
+    if hidden:
+        end_queued_deliveries(conn, [found.id], "hidden", now)
+    return editor_state(conn, source_key)
+
+
+def withdraw_deleted(
+    conn: Connection, source_ids: Sequence[str], since: datetime, now: datetime
+) -> list[int]:
+    """Reconciliation's verdict: the held, not yet withdrawn articles with these source row ids
+    (published at/after ``since``) are withdrawn as ``deleted``; their queued deliveries end.
+    Returns the article ids withdrawn."""
+    ids: list[int] = []
+    for start in range(0, len(source_ids), CHUNK):
+        ids += [
+            int(i)
+            for i in conn.execute(
+                select(articles.c.id).where(
+                    articles.c.source_id.in_(list(source_ids[start : start + CHUNK])),
+                    articles.c.withdrawn_at.is_(None),
+                    articles.c.published_at >= since,
+                )
+            ).scalars()
+        ]
+    for start in range(0, len(ids), CHUNK):
+        conn.execute(
+            update(articles)
+            .where(articles.c.id.in_(ids[start : start + CHUNK]))
+            .values(withdrawn_at=now, withdrawn_reason="deleted", last_changed_at=now)
+        )
+    end_queued_deliveries(conn, ids, "withdrawn:deleted", now)
+    return ids
+
+
+def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None]]:
+    """``(source_id, source_key)`` of held, not withdrawn articles published at/after ``since``
+    (the ``published_at`` index bounds it): what reconciliation compares with the source."""
+    stmt = select(articles.c.source_id, articles.c.source_key).where(
+        articles.c.published_at >= since, articles.c.withdrawn_at.is_(None)
+    )
+    return [(sid or "", key) for sid, key in conn.execute(stmt).tuples()]
+
+
+def touched_topic_ids(conn: Connection, since: datetime, now: datetime) -> set[int]:
+    """Topics whose public list may have changed in ``(since, now]`` without ingest telling
+    this process: an article became due (``published_at`` passed), or was withdrawn, hidden or
+    shown again (``last_changed_at`` moved, perhaps in another process). Both are indexed."""
+    changed = select(articles.c.id).where(
+        or_(
+            and_(articles.c.published_at > since, articles.c.published_at <= now),
+            and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
+        )
+    )
+    stmt = (
+        select(article_topics.c.topic_id).where(article_topics.c.article_id.in_(changed)).distinct()
+    )
+    return {int(i) for i in conn.execute(stmt).scalars()}
+
+
+#: How far back each due check looks again: a scheduled article stored just as its time came
+#: (or by a replica that lost the ingest lease) is still released; the outbox is idempotent.
+DUE_OVERLAP_SECONDS = 600.0
+
+
+def became_due(conn: Connection, since: datetime, now: datetime) -> list[tuple[int, Article]]:
+    """Articles stored before their time (scheduled) whose ``published_at`` lies in
+    ``(since, now]`` and that are public now, oldest first, with their stored record: the
+    ones whose alerts were held back until now."""
+    stmt = (
+        select(articles.c.id, *ARTICLE_COLUMNS)
+        .where(
+            articles.c.published_at > since,
+            articles.c.first_seen_at < articles.c.published_at,
+            public_clause(now),
+        )
+        .order_by(articles.c.published_at, articles.c.id)
+    )
+    return [(int(row.id), row_to_article(row)) for row in conn.execute(stmt)]

@@ -37,6 +37,7 @@ def _values(a: Article) -> dict[str, object]:
         "image_url": a.image_url,
         "published_at": a.published_at,
         "updated_at": a.updated_at,
+        "withdrawn": a.withdrawn,
     }
 
 

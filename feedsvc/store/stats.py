@@ -24,6 +24,7 @@ from feedsvc.db.schema import (
     feed_polls,
     subscriptions,
 )
+from feedsvc.lifecycle.visibility import public_clause
 
 #: Every chat row is a Telegram chat today; the recipient model of the channels issue will
 #: name the channel per row, and these counts are keyed by it already.
@@ -91,11 +92,13 @@ def subscribers(conn: Connection) -> dict[int, dict[str, int]]:
     return {int(topic_id): {TELEGRAM: int(n)} for topic_id, n in conn.execute(stmt)}
 
 
-def newest_articles(conn: Connection) -> dict[int, datetime]:
-    """Each topic's newest matched article's ``published_at``."""
+def newest_articles(conn: Connection, now: datetime) -> dict[int, datetime]:
+    """Each topic's newest matched article's ``published_at``, among those public at ``now``
+    (a scheduled 2064 article is not "newest")."""
     stmt = (
         select(article_topics.c.topic_id, func.max(articles.c.published_at))
         .join(articles, articles.c.id == article_topics.c.article_id)
+        .where(public_clause(now))
         .group_by(article_topics.c.topic_id)
     )
     return {int(t): _as_utc(when) for t, when in conn.execute(stmt) if when is not None}

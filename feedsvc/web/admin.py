@@ -267,6 +267,7 @@ class Admin:
 
 
 def admin_routes(service: Service) -> list[BaseRoute]:
+    from feedsvc.web.admin_articles import article_routes
     from feedsvc.web.admin_chats import chat_routes
     from feedsvc.web.admin_pages import page_routes
     from feedsvc.web.admin_stats import chart_routes
@@ -284,5 +285,6 @@ def admin_routes(service: Service) -> list[BaseRoute]:
         Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
         *page_routes(admin),
         *chat_routes(admin),
+        *article_routes(admin),
         *chart_routes(admin),
     ]

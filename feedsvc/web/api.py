@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from feedsvc import metrics
-from feedsvc.web import api_admin, api_topics
+from feedsvc.web import api_admin, api_articles, api_topics
 from feedsvc.web.api_base import Endpoint, to_route
 from feedsvc.web.openapi import openapi_document
 
@@ -25,7 +25,7 @@ OPENAPI_PATH = "/api/openapi.json"
 
 
 def endpoints() -> list[Endpoint]:
-    return [*api_topics.ENDPOINTS, *api_admin.ENDPOINTS]
+    return [*api_topics.ENDPOINTS, *api_admin.ENDPOINTS, *api_articles.ENDPOINTS]
 
 
 def api_routes(service: Service) -> list[BaseRoute]:

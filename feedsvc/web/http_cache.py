@@ -10,7 +10,10 @@ Decisions (RFC 9110 / 9111):
   and, when present, decides alone: If-Modified-Since is then ignored. The 304 repeats the tag
   the client sent (so its stored response is the one refreshed), ``Cache-Control``,
   ``Last-Modified`` and ``Vary``.
-* **If-Modified-Since** is compared at one-second resolution; unparsable dates are ignored.
+* **If-Modified-Since** is compared at one-second resolution; unparsable dates are ignored. A
+  304 answered on it carries no ETag: the reader's copy is only known to be as new as the
+  date, not to be these bytes, and a 304's ETag would be stored as the tag of the bytes the
+  reader holds (issue #13 §1); its next poll then sends a tag it really got, or none.
 * **HEAD** gets the GET headers (including the real ``Content-Length``) and no body.
 * **gzip** is used when ``Accept-Encoding`` allows it (``q=0`` respected) and the body is worth
   compressing; a snapshot is compressed at most once.
@@ -186,6 +189,7 @@ class Replies:
             tag: Reply(304, [*self._common, _line("etag", tag)], b"")
             for tag in (self.etag, self.gzip_etag)
         }
+        self._not_modified_since = Reply(304, list(self._common), b"")
 
     def _ok(self, etag: str, body: bytes, *extra: tuple[bytes, bytes]) -> tuple[Reply, Reply]:
         """(GET, HEAD) replies: HEAD gets the same headers, real Content-Length included."""
@@ -216,7 +220,7 @@ class Replies:
             if matched is not None:
                 return self._not_modified[matched]
         elif ims is not None and _not_modified_since(ims, self.last_modified):
-            return self._not_modified[current]
+            return self._not_modified_since
         get, head = self._gzip() if use_gzip else self._plain
         return head if method == "HEAD" else get
 

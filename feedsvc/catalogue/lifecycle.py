@@ -1,0 +1,38 @@
+"""The article lifecycle (SPEC §10): the admin's articles page, article states, the editors'
+operation errors (``op.<code>`` of :mod:`feedsvc.lifecycle.editors`)."""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "articles": ("Bài viết", "Articles"),
+    "article_search": ("Tìm theo tiêu đề hoặc mã bài", "Search by title or key"),
+    "articles_note": (
+        "Bài bị ẩn không xuất hiện ở feed, trang đọc hay tin báo nào cho đến khi bỏ ẩn, dù"
+        " nguồn nói gì.",
+        "A hidden article is in no feed, reader page or alert until unhidden, whatever the"
+        " source says.",
+    ),
+    "no_articles": ("Không có bài nào.", "No articles."),
+    "hide": ("Ẩn", "Hide"),
+    "unhide": ("Bỏ ẩn", "Unhide"),
+    "hide_reason": ("Lý do (không bắt buộc)", "Reason (optional)"),
+    "hidden_since": ("Ẩn từ {when}", "Hidden since {when}"),
+    "article_hidden": ("Đã ẩn bài {key}.", "Article {key} hidden."),
+    "article_unhidden": ("Đã bỏ ẩn bài {key}.", "Article {key} unhidden."),
+    "article_state.public": ("Đang hiển thị", "Public"),
+    "article_state.hidden": ("Bị ẩn", "Hidden"),
+    "article_state.withdrawn": ("Nguồn đã rút", "Withdrawn by the source"),
+    "article_state.scheduled": ("Hẹn giờ đăng", "Scheduled"),
+    "withdrawn_reason.source": ("Rút khi nhập dữ liệu", "Withdrawn in an import"),
+    "withdrawn_reason.draft": ("Trở về bản nháp", "Back to draft"),
+    "withdrawn_reason.deleted": ("Đã xoá khỏi nguồn", "Deleted from the source"),
+    "op.article_not_found": ("Không có bài {key}.", "There is no article {key}."),
+    "op.source_key_invalid": (
+        "Mã bài phải có từ 1 đến 255 ký tự.",
+        "The article key must be 1–255 characters.",
+    ),
+    "op.reason_too_long": (
+        "Lý do dài quá {limit} ký tự.",
+        "The reason is longer than {limit} characters.",
+    ),
+}

@@ -1,0 +1,66 @@
+"""``feedsvc articles hide|unhide|find``: an editor takes an article down (SPEC §10).
+
+The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
+module parses arguments and prints. Exit codes: 0 done, 1 unknown article, 2 bad input.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import click
+
+from feedsvc.cli.common import config_option, run_operation
+
+if TYPE_CHECKING:
+    from feedsvc.store.lifecycle import EditorState
+
+
+def _line(a: EditorState) -> str:
+    """``source_key  state  published (UTC)  title  [reason]``, tab-separated."""
+    from datetime import UTC, datetime
+
+    state = a.visibility(datetime.now(UTC)).value
+    why = a.hidden_reason if a.hidden_at else a.withdrawn_reason if a.withdrawn_at else None
+    when = a.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    return "\t".join([a.source_key, state, when, a.title, *([why] if why else [])])
+
+
+@click.group()
+def articles() -> None:
+    """Hide and unhide stored articles (takedowns), and find them."""
+
+
+@articles.command("hide")
+@click.argument("source_key")
+@click.option("--reason", default=None, help="Why (shown to editors, e.g. a legal notice).")
+@config_option
+def hide(source_key: str, reason: str | None, config_file: str | None) -> None:
+    """Hide SOURCE_KEY from every feed and alert until `unhide`, whatever the source says."""
+    from feedsvc.lifecycle.editors import hide_article
+
+    found = run_operation(lambda db: hide_article(db, source_key, reason, "cli"), config_file)
+    click.echo(_line(found))
+
+
+@articles.command("unhide")
+@click.argument("source_key")
+@config_option
+def unhide(source_key: str, config_file: str | None) -> None:
+    """Show SOURCE_KEY again (unless the source itself withdrew it)."""
+    from feedsvc.lifecycle.editors import unhide_article
+
+    found = run_operation(lambda db: unhide_article(db, source_key), config_file)
+    click.echo(_line(found))
+
+
+@articles.command("find")
+@click.argument("text", default="")
+@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@config_option
+def find(text: str, limit: int, config_file: str | None) -> None:
+    """Articles whose key is TEXT or whose title contains it (newest first), with their state."""
+    from feedsvc.lifecycle.editors import find_articles
+
+    for found in run_operation(lambda db: find_articles(db, text, limit), config_file, write=False):
+        click.echo(_line(found))

@@ -1,0 +1,75 @@
+"""Editors' use cases (SPEC §10): hide and unhide an article, find articles to act on.
+
+Shared by ``feedsvc articles``, ``POST /api/articles/{source_key}/hide|unhide`` and the web
+admin's articles page, so every front end applies the same rules and reports the same errors
+(:class:`feedsvc.operations.OperationError`, worded from ``op.<code>`` in the admin). A hidden
+article stays hidden whatever the source later says, until unhidden; hiding ends its queued
+alerts (``withdrawn``), and every replica's next feed sync drops it from the feeds.
+"""
+
+from __future__ import annotations
+
+from feedsvc.db import Database
+from feedsvc.operations import OperationError
+from feedsvc.store import lifecycle as store
+from feedsvc.store.lifecycle import EditorState
+
+MAX_REASON = 500  # characters: a sentence for the log, not a document
+MAX_FOUND = 200  # articles one search lists at most
+
+
+def _key(source_key: str) -> str:
+    key = source_key.strip()
+    if not key or len(key) > 255:
+        raise OperationError(
+            "invalid", "source_key must be 1–255 characters", code="source_key_invalid",
+            field="source_key",
+        )  # fmt: skip
+    return key
+
+
+def _not_found(key: str) -> OperationError:
+    return OperationError(
+        "not_found", f"unknown article {key!r}", code="article_not_found", params={"key": key}
+    )
+
+
+def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> EditorState:
+    """Hide the article with ``source_key`` (``reason``: optional, shown to editors; ``by``:
+    ``cli``, ``api`` or ``admin:<user>``). Raises OperationError: ``invalid`` (key, reason
+    over :data:`MAX_REASON` characters or with a control character), ``not_found``."""
+    key = _key(source_key)
+    text = (reason or "").strip() or None
+    if text is not None and len(text) > MAX_REASON:
+        raise OperationError(
+            "invalid", f"reason is longer than {MAX_REASON} characters", code="reason_too_long",
+            params={"limit": MAX_REASON}, field="reason",
+        )  # fmt: skip
+    bad = next((c for c in text or "" if ord(c) < 32 and c not in "\t\n"), None)
+    if bad is not None:
+        raise OperationError(
+            "invalid", "reason contains a control character", code="control_character",
+            params={"field": "reason", "char": f"U+{ord(bad):04X}"}, field="reason",
+        )  # fmt: skip
+    with db.write() as conn:
+        found = store.set_hidden(conn, key, True, db.now(), text, by)
+    if found is None:
+        raise _not_found(key)
+    return found
+
+
+def unhide_article(db: Database, source_key: str) -> EditorState:
+    """Show the article again (as far as the source allows: a withdrawn one stays out).
+    Raises OperationError ``invalid`` or ``not_found``."""
+    key = _key(source_key)
+    with db.write() as conn:
+        found = store.set_hidden(conn, key, False, db.now())
+    if found is None:
+        raise _not_found(key)
+    return found
+
+
+def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:
+    """Articles whose source key is ``text`` or whose title contains it, newest first."""
+    with db.read() as conn:
+        return store.find_for_editors(conn, text[:200], max(1, min(limit, MAX_FOUND)))

@@ -1,0 +1,70 @@
+"""The web admin's articles page (SPEC §10): find an article by title or key, hide it (with a
+reason) or unhide it. The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the CLI and
+the API); forms carry the CSRF token like every other admin form (:meth:`Admin.guard`).
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from feedsvc.lifecycle import editors
+from feedsvc.operations import OperationError
+from feedsvc.web.admin import PREFIX, Ctx
+
+if TYPE_CHECKING:
+    from feedsvc.web.admin import Admin
+
+PER_PAGE = 50
+
+
+def article_routes(admin: Admin) -> list[Route]:
+    service = admin.service
+    db = service.web_db  # request work: its own pool (feedsvc.app.Service)
+    t = admin.t
+
+    async def listing(request: Request, ctx: Ctx) -> Response:
+        q = request.query_params.get("q", "")[:200]
+        found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
+        now = db.now()
+        rows = [(a, a.visibility(now).value) for a in found]
+        return admin.page("articles.html", ctx, q=q, rows=rows)
+
+    def action(hide: bool) -> Route:
+        async def handler(request: Request, ctx: Ctx) -> Response:
+            form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+            key, q = form.get("key", ""), form.get("q", "")
+            back = "/articles?q=" + _quote(q or key)
+
+            def run() -> None:
+                if hide:
+                    editors.hide_article(db, key, form.get("reason"), "admin")
+                else:
+                    editors.unhide_article(db, key)
+                service.publisher.sync()  # gone from (back in) this replica's feeds now
+
+            try:
+                await run_in_threadpool(run)
+            except OperationError as exc:
+                return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
+            done = "article_hidden" if hide else "article_unhidden"
+            return admin.redirect(ctx, back, t(done, key=key.strip()))
+
+        name = "hide" if hide else "unhide"
+        return Route(f"{PREFIX}/articles/{name}", admin.guard(handler), methods=["POST"])
+
+    return [
+        Route(PREFIX + "/articles", admin.guard(listing), methods=["GET"]),
+        action(True),
+        action(False),
+    ]
+
+
+def _quote(text: str) -> str:
+    from urllib.parse import quote
+
+    return quote(text[:200], safe="")

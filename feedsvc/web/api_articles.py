@@ -1,0 +1,106 @@
+"""``/api/articles``: editors hide and unhide articles (SPEC §10), and find them.
+
+Thin adapters over :mod:`feedsvc.lifecycle.editors` (the rules, shared with the CLI and the web
+admin). A hide takes effect in this replica's feeds before the answer (its feed sync runs at
+once) and in every other replica's within one feed sync.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from feedsvc.lifecycle import editors
+from feedsvc.store.lifecycle import EditorState
+from feedsvc.web.api_base import Call, Endpoint
+from feedsvc.web.api_models import Body, Out, Params
+
+if TYPE_CHECKING:
+    from feedsvc.app import Service
+
+
+class HideIn(Body):
+    reason: Annotated[str | None, Field(max_length=editors.MAX_REASON)] = None
+
+
+class ArticleStateOut(Out):
+    source_key: str
+    title: str
+    url: str
+    published_at: datetime
+    state: str = Field(description="public | hidden | withdrawn | scheduled")
+    withdrawn_at: datetime | None
+    withdrawn_reason: str | None = Field(description="source | draft | deleted")
+    hidden_at: datetime | None
+    hidden_reason: str | None
+    hidden_by: str | None
+
+
+class ArticleList(Out):
+    articles: list[ArticleStateOut]
+
+
+class FindParams(Params):
+    q: Annotated[str, Field(max_length=200, description="a source key or part of a title")] = ""
+    limit: Annotated[int, Field(ge=1, le=editors.MAX_FOUND)] = 50
+
+
+def article_out(a: EditorState, now: datetime) -> ArticleStateOut:
+    return ArticleStateOut(
+        source_key=a.source_key,
+        title=a.title,
+        url=a.url,
+        published_at=a.published_at,
+        state=a.visibility(now).value,
+        withdrawn_at=a.withdrawn_at,
+        withdrawn_reason=a.withdrawn_reason,
+        hidden_at=a.hidden_at,
+        hidden_reason=a.hidden_reason,
+        hidden_by=a.hidden_by,
+    )
+
+
+def hide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
+    reason = call.body_as(HideIn).reason
+    found = editors.hide_article(service.web_db, call.path["source_key"], reason, "api")
+    service.publisher.sync()  # gone from this replica's feeds before we answer
+    return 200, article_out(found, service.web_db.now())
+
+
+def unhide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
+    found = editors.unhide_article(service.web_db, call.path["source_key"])
+    service.publisher.sync()
+    return 200, article_out(found, service.web_db.now())
+
+
+def find_articles(service: Service, call: Call) -> tuple[int, ArticleList]:
+    params = call.params_as(FindParams)
+    now = service.web_db.now()
+    found = editors.find_articles(service.web_db, params.q, params.limit)
+    return 200, ArticleList(articles=[article_out(a, now) for a in found])
+
+
+_KEY_NOTE = " A key holding `/` cannot be given in the path: use the CLI or the web admin."
+
+ENDPOINTS = [
+    Endpoint(
+        "GET", "/api/articles", find_articles, "Find articles", "articles", {200: ArticleList},
+        params=FindParams,
+        description="Newest first: the article whose source key is `q`, or whose title "
+        "contains it, with its lifecycle state.",
+    ),
+    Endpoint(
+        "POST", "/api/articles/{source_key}/hide", hide_article, "Hide an article", "articles",
+        {200: ArticleStateOut}, body=HideIn, errors=(404, 422),
+        description="Out of every feed and alert until unhidden, whatever the source says; "
+        "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`."
+        + _KEY_NOTE,
+    ),
+    Endpoint(
+        "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
+        "articles", {200: ArticleStateOut}, errors=(404, 422),
+        description="Shown again unless the source itself withdrew it." + _KEY_NOTE,
+    ),
+]  # fmt: skip

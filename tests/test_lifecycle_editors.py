@@ -1,0 +1,173 @@
+"""Editors hide and unhide (issue #13 §2) through every front end: `feedsvc articles`, the API
+(`POST /api/articles/{source_key}/hide|unhide`, Bearer, JSON errors) and the web admin's
+articles page (search, reason shown, CSRF). State DB on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import re
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from datetime import timedelta
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from factories import article
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.cli import cli
+from feedsvc.config import load_config
+from feedsvc.store.lifecycle import editor_state
+from feedsvc.store.source_articles import upsert_source_articles
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
+TOKEN = "admin-test-token-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
+
+
+def make_service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Service:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(
+        None, {"database": {"url": db_url}, "topics": {"import_on_start": False}}
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    now = service.db.now()
+    with service.db.write() as conn:
+        upsert_source_articles(
+            conn,
+            [
+                article(1, title="Kiến Thụy khánh thành cầu mới", published_at=now),
+                article(2, title="Đồ Sơn đón khách", published_at=now - timedelta(hours=1)),
+            ],
+            now,
+        )
+    assert service.ingest_tick().error is None
+    return service
+
+
+@pytest.fixture
+def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    service = make_service(db_url, monkeypatch)
+    yield service
+    service.db.dispose()
+
+
+def state(service: Service, key: str) -> Any:
+    with service.db.read() as conn:
+        return editor_state(conn, key)
+
+
+def test_cli_hide_unhide_find_and_exit_codes(service: Service) -> None:
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    runner = CliRunner()
+
+    def run(*args: str) -> Any:
+        return runner.invoke(cli, ["articles", *args], env=env)
+
+    done = run("hide", "TEST-00001", "--reason", "Yêu cầu của toà án")
+    assert done.exit_code == 0, done.output
+    assert done.output.split("\t")[:2] == ["TEST-00001", "hidden"]
+    assert "Yêu cầu của toà án" in done.output
+    assert state(service, "TEST-00001").hidden_by == "cli"
+    found = run("find", "khánh thành")
+    assert found.exit_code == 0 and found.output.startswith("TEST-00001\thidden")
+    assert run("unhide", "TEST-00001").output.split("\t")[1] == "public"
+    missing = run("hide", "NO-SUCH")
+    assert missing.exit_code == 1 and "unknown article 'NO-SUCH'" in missing.output
+    bad = run("hide", "TEST-00001", "--reason", "x" * 501)
+    assert bad.exit_code == 2 and state(service, "TEST-00001").hidden_at is None
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+        yield c
+
+
+async def test_api_hide_unhide(client: httpx.AsyncClient, service: Service) -> None:
+    feed = await client.get("/feeds/search.rss", params={"q": "Kiến Thụy"})
+    assert b"/tin/1.html" in feed.content
+    r = await client.post(
+        "/api/articles/TEST-00001/hide", headers=AUTH, json={"reason": "Gỡ theo yêu cầu"}
+    )
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert (body["state"], body["hidden_reason"], body["hidden_by"]) == (
+        "hidden", "Gỡ theo yêu cầu", "api",
+    )  # fmt: skip
+    service.publisher.cache.clear()
+    feed = await client.get("/feeds/search.rss", params={"q": "Kiến Thụy"})
+    assert b"/tin/1.html" not in feed.content  # gone from this replica at once
+    listed = await client.get("/api/articles", headers=AUTH, params={"q": "TEST-00001"})
+    assert [a["state"] for a in listed.json()["articles"]] == ["hidden"]
+    r = await client.post("/api/articles/TEST-00001/unhide", headers=AUTH)
+    assert (r.status_code, r.json()["state"]) == (200, "public")
+    assert (await client.post("/api/articles/TEST-00001/hide", headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs", "status"),
+    [
+        ("/api/articles/NO-SUCH/hide", {}, 404),
+        ("/api/articles/NO-SUCH/unhide", {}, 404),
+        ("/api/articles/TEST-00001/hide", {"json": {"reason": "x" * 501}}, 400),
+        ("/api/articles/TEST-00001/hide", {"json": {"reason": 5}}, 400),
+        ("/api/articles/TEST-00001/hide", {"json": {"why": "?"}}, 400),
+        ("/api/articles/TEST-00001/hide", {"content": b"{not json"}, 400),
+        ("/api/articles/TEST-00001/hide", {"json": {"reason": "a\x07b"}}, 422),
+    ],
+)
+async def test_api_errors_are_json(
+    client: httpx.AsyncClient, service: Service, path: str, kwargs: dict[str, Any], status: int
+) -> None:
+    r = await client.post(path, headers=AUTH, **kwargs)
+    assert r.status_code == status and r.json()["error"]
+    assert state(service, "TEST-00001").hidden_at is None
+
+
+async def test_api_needs_the_bearer_token(client: httpx.AsyncClient, service: Service) -> None:
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        r = await client.post("/api/articles/TEST-00001/hide", headers=headers)
+        assert r.status_code == 401 and r.json()["error"]
+    assert state(service, "TEST-00001").hidden_at is None
+
+
+def test_admin_articles_page(service: Service) -> None:
+    client = TestClient(create_app(service), base_url="http://127.0.0.1")
+    with client:
+        page = client.get("/admin/login")
+        csrf = CSRF_FIELD.search(page.text)
+        assert csrf
+        client.post("/admin/login", data={"token": TOKEN, "csrf": csrf.group(1)})
+        listing = client.get("/admin/articles", params={"q": "khánh thành"})
+        assert listing.status_code == 200
+        assert "Kiến Thụy khánh thành cầu mới" in listing.text and "Đồ Sơn" not in listing.text
+        token = CSRF_FIELD.search(listing.text)
+        assert token
+        refused = client.post(
+            "/admin/articles/hide", data={"key": "TEST-00001"}, follow_redirects=False
+        )
+        assert refused.status_code == 403 and state(service, "TEST-00001").hidden_at is None
+        done = client.post(
+            "/admin/articles/hide",
+            data={"key": "TEST-00001", "reason": "<b>Pháp lý</b>", "csrf": token.group(1)},
+        )
+        assert done.status_code == 200
+        assert "Đã ẩn bài TEST-00001" in done.text
+        assert "&lt;b&gt;Pháp lý&lt;/b&gt;" in done.text  # the reason shown, escaped
+        assert state(service, "TEST-00001").hidden_by == "admin"
+        missing = client.post(
+            "/admin/articles/hide", data={"key": "NO-SUCH", "csrf": token.group(1)}
+        )
+        assert "Không có bài NO-SUCH" in missing.text
+        client.post("/admin/articles/unhide", data={"key": "TEST-00001", "csrf": token.group(1)})
+        assert state(service, "TEST-00001").hidden_at is None

@@ -1,0 +1,154 @@
+"""Withdrawn and hidden articles (issue #13 §2): an import line withdraws (and republishes), an
+editor hides (and unhides), and either way the article leaves every feed within one poll and
+its queued alerts end as ``withdrawn``, never sent. On SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import article, jsonl
+from lifecycle_world import CHAT, Clock, World, entry_keys, make_world
+
+from feedsvc.articles import ArticleError, parse_article, read_jsonl
+from feedsvc.db import Database
+from feedsvc.lifecycle.editors import hide_article, unhide_article
+from feedsvc.operations import OperationError, resend_delivery
+from feedsvc.publish import FeedPublisher
+from feedsvc.store import deliveries as q
+
+FORMATS = ("rss", "atom", "json")
+
+
+def listed_everywhere(w: World, key: str) -> list[str]:
+    """Where ``key`` (e.g. ``7.html``) is listed after one feed sync: topic feeds, a fresh
+    replica, search feeds."""
+    w.pub.sync()
+    where = [fmt for fmt in FORMATS if key in w.feed_keys(fmt)]
+    other = FeedPublisher(w.db, w.pub.settings)
+    other.sync()
+    where += [f"replica-{fmt}" for fmt in FORMATS if key in w.feed_keys(fmt, other)]
+    w.pub.cache.clear()  # a search cached a minute ago may still list it (RENDER_TTL)
+    where += [
+        f"search-{fmt}"
+        for fmt in FORMATS
+        if key in entry_keys(w.pub.search('"Kiến Thụy"', fmt, 50).body)
+    ]
+    return where
+
+
+EVERYWHERE = [*FORMATS, *(f"replica-{f}" for f in FORMATS), *(f"search-{f}" for f in FORMATS)]
+
+
+def test_withdrawn_json_field_is_strict() -> None:
+    base = article(1).to_json()
+    assert parse_article({**base, "withdrawn": True}).withdrawn
+    assert not parse_article({**base, "withdrawn": False}).withdrawn
+    assert not parse_article(base).withdrawn
+    assert not parse_article({**base, "withdrawn": None}).withdrawn
+    for bad in ("true", "false", 1, 0, [], {}):
+        with pytest.raises(ArticleError) as info:
+            parse_article({**base, "withdrawn": bad})
+        assert info.value.field == "withdrawn"
+    line = jsonl({**base, "withdrawn": True})
+    [(_, parsed)] = list(read_jsonl([line]))
+    assert getattr(parsed, "withdrawn", None) is True
+    assert parse_article({**base, "withdrawn": True}).to_json()["withdrawn"] is True
+    assert "withdrawn" not in parse_article(base).to_json()  # optional in SPEC §3
+
+
+def test_an_import_line_withdraws_and_republishes(db: Database) -> None:
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    w.publish(article(7, published_at=t0 - timedelta(minutes=5), updated_at=t0))
+    assert listed_everywhere(w, "7.html") == EVERYWHERE
+    assert w.deliveries() == [("TEST-00007", "pending", None)]
+
+    w.clock.advance(minutes=1)
+    same = article(7, published_at=t0 - timedelta(minutes=5), updated_at=t0, withdrawn=True)
+    w.publish(same)  # not newer: the import keeps what it has (SPEC §10 asks a newer updated_at)
+    assert listed_everywhere(w, "7.html") == EVERYWHERE
+
+    gone = article(7, published_at=t0 - timedelta(minutes=5), updated_at=w.clock(), withdrawn=True)
+    w.publish(gone)
+    assert listed_everywhere(w, "7.html") == []
+    assert w.deliveries() == [("TEST-00007", "withdrawn", "withdrawn:source")]
+    with w.db.write() as conn:  # not a dead letter: an admin cannot re-send a withdrawn alert
+        [row] = q.list_deliveries(conn, state=q.DEAD, limit=10, offset=0)[0] or [None]
+    assert row is None
+    with pytest.raises(OperationError):
+        resend_delivery(w.db, 1)
+
+    w.clock.advance(minutes=1)
+    w.publish(article(7, published_at=t0 - timedelta(minutes=5), updated_at=w.clock()))
+    assert listed_everywhere(w, "7.html") == EVERYWHERE
+    assert [d[1] for d in w.deliveries()] == ["withdrawn"]  # one delivery per (chat, article)
+
+
+def test_a_withdrawn_first_version_is_never_shown_and_alerts_when_published(db: Database) -> None:
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    w.publish(article(8, published_at=t0 - timedelta(minutes=1), updated_at=t0, withdrawn=True))
+    assert listed_everywhere(w, "8.html") == []
+    assert w.deliveries() == []
+    w.clock.advance(minutes=1)
+    w.publish(article(8, published_at=t0 - timedelta(minutes=1), updated_at=w.clock()))
+    assert listed_everywhere(w, "8.html") == EVERYWHERE
+    assert w.deliveries() == [("TEST-00008", "pending", None)]
+
+
+def test_an_editor_hides_and_the_source_cannot_bring_it_back(db: Database) -> None:
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    w.publish(article(9, published_at=t0 - timedelta(minutes=1), updated_at=t0))
+    other = FeedPublisher(w.db, w.pub.settings)  # a replica that serves feeds
+    other.sync()
+    assert "9.html" in w.feed_keys("rss", other)
+
+    hidden = hide_article(w.db, " TEST-00009 ", "Yêu cầu pháp lý", "cli")
+    assert (hidden.hidden_reason, hidden.hidden_by) == ("Yêu cầu pháp lý", "cli")
+    other.sync()  # one sync, no ingest in that process
+    assert "9.html" not in w.feed_keys("rss", other)
+    assert listed_everywhere(w, "9.html") == []
+    assert w.deliveries() == [("TEST-00009", "withdrawn", "hidden")]
+
+    w.clock.advance(minutes=1)  # the CMS edits it: still hidden
+    w.publish(article(9, title="Kiến Thụy: bản sửa", published_at=t0, updated_at=w.clock()))
+    assert listed_everywhere(w, "9.html") == []
+
+    shown = unhide_article(w.db, "TEST-00009")
+    assert shown.hidden_at is None and shown.hidden_reason is None
+    other.sync()
+    assert "9.html" in w.feed_keys("rss", other)
+    assert listed_everywhere(w, "9.html") == EVERYWHERE
+
+
+def test_unhide_leaves_a_source_withdrawal_alone(db: Database) -> None:
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    w.publish(article(10, published_at=t0, updated_at=t0))
+    hide_article(w.db, "TEST-00010", None, "api")
+    w.clock.advance(minutes=1)
+    w.publish(article(10, published_at=t0, updated_at=w.clock(), withdrawn=True))
+    unhide_article(w.db, "TEST-00010")
+    w.pub.sync()
+    assert listed_everywhere(w, "10.html") == []
+
+
+@pytest.mark.parametrize(
+    ("key", "reason", "kind"),
+    [
+        ("NO-SUCH-KEY", None, "not_found"),
+        ("   ", None, "invalid"),
+        ("TEST-00011", "x" * 501, "invalid"),
+        ("TEST-00011", "bad\x07bell", "invalid"),
+    ],
+)
+def test_hide_errors(db: Database, key: str, reason: str | None, kind: str) -> None:
+    w = make_world(db, Clock())
+    w.publish(article(11, published_at=w.clock()))
+    with pytest.raises(OperationError) as info:
+        hide_article(w.db, key, reason, "cli")
+    assert info.value.kind == kind
+    assert "11.html" in w.feed_keys("rss")
+    assert CHAT
