@@ -34,7 +34,7 @@ from feedsvc.pages import (
 )
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.articles import topic_article_counts, topic_articles
-from feedsvc.store.lifecycle import touched_topic_ids
+from feedsvc.store.lifecycle import change_marker, touched_topic_ids
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     get_snapshots,
@@ -78,6 +78,7 @@ class FeedPublisher:
         self._topics: dict[str, Topic] = {}
         self._synced_at: datetime | None = None
         self._lifecycle_at: datetime | None = None  # see _touched
+        self._marker: tuple[object, ...] = ()
         self._opml: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
@@ -258,7 +259,13 @@ class FeedPublisher:
         if since is None:  # the first sync renders every topic anyway
             return []
         with self.db.read() as conn:
+            marker = change_marker(conn, since - LIFECYCLE_OVERLAP, now)
+            if marker == self._marker:
+                return []
+            self._marker = marker
             ids = touched_topic_ids(conn, since - LIFECYCLE_OVERLAP, now)
+        # search feeds list articles of no topic too: never serve one cached before a takedown
+        self.cache.clear()
         return [t.slug for t in self._topics.values() if t.id in ids]
 
     def _differing(self, recent: list[tuple[str, str, str]]) -> list[tuple[str, str]]:

@@ -70,3 +70,21 @@ def test_a_304_on_if_modified_since_advertises_no_etag() -> None:
     # If-None-Match still answers with the tag the reader holds
     reply = prepared.reply("GET", None, snap.etag, http_date(snap.last_modified))
     assert reply.status == 304 and (b"etag", snap.etag.encode()) in reply.headers
+
+
+def test_a_cached_search_feed_does_not_outlive_a_takedown(db: Database) -> None:
+    """An article of no topic is only in search feeds; their render cache (60 s) is dropped by
+    the next feed sync after a takedown, on every replica."""
+    w = make_world(db, Clock())
+    w.publish(article(4, title="Đồ Sơn đón khách", published_at=w.clock()))
+    assert w.feed_keys("rss") == []  # in no topic
+    before = w.pub.search('"Đồ Sơn"', "atom", 50)
+    assert entry_keys(before.body) == ["4.html"]
+    assert w.pub.search('"Đồ Sơn"', "atom", 50) is before  # cached
+    w.clock.advance(seconds=1)
+    hide_article(w.db, "TEST-00004", None, "cli")
+    w.pub.sync()  # no ingest: the feed-sync job of this replica
+    assert entry_keys(w.pub.search('"Đồ Sơn"', "atom", 50).body) == []
+    w.pub.sync()
+    again = w.pub.search('"Đồ Sơn"', "atom", 50)
+    assert w.pub.search('"Đồ Sơn"', "atom", 50) is again  # nothing changed: the cache holds

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, or_, select, update
+from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles, deliveries
@@ -206,6 +206,19 @@ def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None
         articles.c.published_at >= since, articles.c.withdrawn_at.is_(None)
     )
     return [(sid or "", key) for sid, key in conn.execute(stmt).tuples()]
+
+
+def change_marker(conn: Connection, since: datetime, now: datetime) -> tuple[object, ...]:
+    """A value that differs whenever an article became due or was stored, withdrawn, hidden or
+    shown again around ``(since, now]``: the newest public ``published_at``, the newest
+    ``last_changed_at``, and how many changes the window holds (a change committed late,
+    behind a newer one, still changes the count). Three indexed probes."""
+    due = select(func.max(articles.c.published_at)).where(articles.c.published_at <= now)
+    newest = select(func.max(articles.c.last_changed_at))
+    count = select(func.count()).where(
+        articles.c.last_changed_at > since, articles.c.last_changed_at <= now
+    )
+    return tuple(conn.execute(stmt).scalar() for stmt in (due, newest, count))
 
 
 def touched_topic_ids(conn: Connection, since: datetime, now: datetime) -> set[int]:
