@@ -30,7 +30,8 @@ from starlette.applications import Starlette
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
-from feedsvc.channels.fleet import Dispatchers, build_channels
+from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
+from feedsvc.channels.zalo.service import ZaloService
 from feedsvc.config import Settings, weak_token_warnings
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
@@ -125,6 +126,7 @@ class Service:
         self._dispatching = False
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
+        self.zalo: ZaloService | None = None  # the Zalo bot, when zalo.token is set
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake_listener: WakeListener | None = None
         self._username_task: asyncio.Task[None] | None = None
@@ -277,6 +279,9 @@ class Service:
                 self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3
             )
             await self.bot.start()
+        if self.roles.bot and self.settings.zalo_token():
+            self.zalo = zalo_service(self.db, self.settings)
+            await self.zalo.start()
         log.info("feedsvc started: %s", self.describe_roles())
 
     def describe_roles(self) -> str:
@@ -333,6 +338,11 @@ class Service:
                 await asyncio.wait_for(self.bot.stop(), timeout=left(3.0))
             except TimeoutError:
                 log.warning("bot did not stop in time; abandoning it")
+        if self.zalo is not None:
+            try:
+                await asyncio.wait_for(self.zalo.stop(), timeout=left(3.0))
+            except TimeoutError:
+                log.warning("zalo bot did not stop in time; abandoning it")
         await self.jobs.stop(timeout=left(2.0))
         try:
             await asyncio.wait_for(self.flush_polls(), timeout=min(1.0, left(2.0)))

@@ -28,7 +28,9 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from feedsvc.db.timeouts import DbTimeouts
 
 DEFAULT_CONFIG = Path("config/feedsvc.toml")
-SECRET_KEYS = (("telegram", "token"), ("admin", "token"))
+SECRET_KEYS = (
+    ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
+)  # fmt: skip
 
 
 class _Section(BaseModel):
@@ -167,6 +169,25 @@ class TelegramSettings(_Section):
     max_subscriptions_per_user: int = Field(default=100, ge=1, le=100_000)
 
 
+class ZaloSettings(_Section):
+    """The Zalo bot (SPEC §11). Off without a token; ``webhook_secret`` set: updates arrive at
+    ``POST /zalo/webhook`` (and the webhook is registered at ``http.public_url`` when
+    ``set_webhook``); unset: long polling, one poller across replicas."""
+
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: Path | None = None
+    set_webhook: bool = True
+    global_rate: float = Field(default=10.0, gt=0, le=100)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+
 class AdminSettings(_Section):
     token: SecretStr | None = None
     token_file: Path | None = None
@@ -213,6 +234,7 @@ class Settings(BaseModel):
     source: SourceSettings = SourceSettings()
     http: HttpSettings = HttpSettings()
     telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
     admin: AdminSettings = AdminSettings()
     site: SiteSettings = SiteSettings()
     topics: TopicsSettings = TopicsSettings()
@@ -231,6 +253,12 @@ class Settings(BaseModel):
 
     def admin_token(self) -> str | None:
         return _secret(self.admin.token, self.admin.token_file)
+
+    def zalo_token(self) -> str | None:
+        return _secret(self.zalo.token, self.zalo.token_file)
+
+    def zalo_webhook_secret(self) -> str | None:
+        return _secret(self.zalo.webhook_secret, self.zalo.webhook_secret_file)
 
 
 ENV_PREFIX = "FEEDSVC_"
@@ -411,10 +439,16 @@ def _describe(err: Any) -> Problem:
 
 def _semantic_problems(settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
-    for section, model in (("telegram", settings.telegram), ("admin", settings.admin)):
-        path = model.token_file
+    files = (
+        ("telegram.token_file", settings.telegram.token_file),
+        ("admin.token_file", settings.admin.token_file),
+        ("zalo.token_file", settings.zalo.token_file),
+        ("zalo.webhook_secret_file", settings.zalo.webhook_secret_file),
+    )
+    for key, path in files:
         if path is not None and not path.is_file():
-            problems.append(Problem(f"{section}.token_file", f"file not found: {path}"))
+            problems.append(Problem(key, f"file not found: {path}"))
+    problems.extend(_zalo_problems(settings))
     if settings.source.timezone:
         try:
             ZoneInfo(settings.source.timezone)
@@ -428,6 +462,17 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
         except ValueError as exc:
             problems.append(Problem("source.url", str(exc)))
     return problems
+
+
+def _zalo_problems(settings: Settings) -> list[Problem]:
+    """Zalo accepts a webhook secret of 8 to 256 characters (Zalo Bot Platform's setWebhook)."""
+    try:
+        secret = settings.zalo_webhook_secret()
+    except (OSError, UnicodeDecodeError):
+        return []  # a missing file is reported above
+    if secret is not None and not 8 <= len(secret) <= 256:
+        return [Problem("zalo.webhook_secret", "must be 8 to 256 characters")]
+    return []
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:

@@ -24,23 +24,39 @@ from typing import Any
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
 
+#: Secrets learnt while running (Apprise destination URLs and their credentials, read from the
+#: state DB): every RedactSecrets filter scrubs them too. Longest first, so a URL is replaced
+#: whole before its parts.
+_LEARNT: list[str] = []
+
+
+def register_secret(*values: str) -> None:
+    """Scrub ``values`` (each at least 6 characters; shorter ones are ignored) from every log
+    line from now on, in every handler set up by :func:`setup_logging`."""
+    added = [v for v in values if v and len(v) >= 6 and v not in _LEARNT]
+    if added:
+        _LEARNT.extend(added)
+        _LEARNT.sort(key=len, reverse=True)
+
+
 class RedactSecrets(logging.Filter):
     def __init__(self, secrets: Iterable[str]) -> None:
         super().__init__()
         self.secrets = [s for s in secrets if s and len(s) >= 6]
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
+        secrets = self.secrets + _LEARNT if _LEARNT else self.secrets
+        if not secrets:
             return True
         message = record.getMessage()
         clean = message
-        for secret in self.secrets:
+        for secret in secrets:
             clean = clean.replace(secret, "***")
         if clean != message or record.exc_info:
             record.msg, record.args = clean, None
             if record.exc_info:
                 text = logging.Formatter().formatException(record.exc_info)
-                for secret in self.secrets:
+                for secret in secrets:
                     text = text.replace(secret, "***")
                 record.exc_info, record.exc_text = None, text
         return True
@@ -116,7 +132,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpcore", "apscheduler", "alembic"):
+    for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []

@@ -10,9 +10,9 @@ import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Connection, Row, select
 
 from feedsvc import metrics
 from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
@@ -33,6 +33,9 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.articles import ARTICLE_COLUMNS, candidate_ids, count_since, row_to_article
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
+
+if TYPE_CHECKING:
+    from feedsvc.channels.recipients import RecipientSpec
 
 
 class OperationError(Exception):
@@ -273,18 +276,25 @@ CHAT_TYPES = ("private", "group", "supergroup", "channel")
 
 
 def add_subscription(
-    db: Database, chat_id: int, chat_type: str, *, topic: str | None, query: str | None
+    db: Database,
+    chat_id: int | None,
+    chat_type: str | None,
+    *,
+    topic: str | None,
+    query: str | None,
+    channel: str = "telegram",
+    address: str | None = None,
 ) -> tuple[sub_store.Subscription, bool]:
-    """Subscribe a chat to a topic or to its own query, with the bot's rules (enabled topics
-    only, queries parsed against enabled topics, length and count limits). Idempotent: returns
-    the subscription and whether it was created."""
-    if chat_type not in CHAT_TYPES:
-        raise OperationError(
-            "invalid",
-            f"chat_type must be one of {CHAT_TYPES}",
-            code="chat_type_invalid",
-            field="chat_type",
-        )
+    """Subscribe a recipient — a Telegram chat (``chat_id``), or ``(channel, address)`` of any
+    channel (:mod:`feedsvc.channels.recipients`) — to a topic or to its own query, with the bot's
+    rules (enabled topics only, queries parsed against enabled topics, length and count limits).
+    Idempotent: returns the subscription and whether it was created."""
+    from feedsvc.channels.recipients import RecipientError, recipient_spec
+
+    try:
+        spec = recipient_spec(channel, chat_id, chat_type, address)
+    except RecipientError as exc:
+        raise OperationError("invalid", exc.message, code=exc.code, field=exc.field) from None
     if (topic is None) == (query is None):
         raise OperationError(
             "invalid", "give exactly one of topic or query", code="topic_or_query", field="topic"
@@ -322,8 +332,7 @@ def add_subscription(
                 parse_chat_query(query or "", known.get)
             except QueryError as exc:
                 raise query_invalid(exc) from None
-        chat = sub_store.get_chat(conn, chat_id)
-        sub_store.ensure_chat(conn, chat_id, chat_type, chat.title if chat else None, now)
+        chat_id = _ensure_recipient(conn, spec, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
             raise OperationError(
@@ -337,6 +346,24 @@ def add_subscription(
         sub = sub_store.get_subscription(conn, sub_id or 0)
     assert sub is not None
     return sub, created
+
+
+def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> int:
+    """The recipient's chat id, its row created if missing (an Apprise row's title is its
+    masked URL, so every listing of titles is safe to show)."""
+    from feedsvc.channels.recipients import shown_address
+
+    if spec.chat_id is not None:  # Telegram
+        chat = sub_store.get_chat(conn, spec.chat_id)
+        title = chat.title if chat else None
+        sub_store.ensure_chat(conn, spec.chat_id, spec.chat_type, title, now)
+        return spec.chat_id
+    found = sub_store.find_recipient(conn, spec.channel, spec.address)
+    title = found.title if found else None
+    if spec.channel == "apprise":
+        title = shown_address(spec.channel, spec.address)
+    chat = sub_store.ensure_recipient(conn, spec.channel, spec.address, spec.chat_type, title, now)
+    return chat.chat_id
 
 
 def remove_subscription(db: Database, subscription_id: int) -> sub_store.Subscription:

@@ -322,6 +322,49 @@ async def test_deliveries_show_retraction_and_correction(
     assert all(i["retracted_at"] is None and i["corrected_at"] is None for i in items)
 
 
+HOOK = "json://hook-user:s3cret-Pa55word@127.0.0.1:9/deliver/TOKEN-abcdef123456"
+
+
+async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None:
+    """Apprise and Zalo recipients (issue 14 §3): the URL is stored, never shown."""
+    await post(client, "/api/topics", TOPIC)
+    body = {"channel": "apprise", "address": HOOK, "topic": "kien-thuy"}
+    r = await post(client, "/api/subscriptions", body)
+    assert r.status_code == 201, r.text
+    hook = r.json()
+    assert hook["channel"] == "apprise" and hook["address"].startswith("json://***#")
+    assert hook["chat_id"] >= 2**53
+    again = await post(client, "/api/subscriptions", body)
+    assert again.status_code == 200 and again.json()["id"] == hook["id"]
+    zalo = {"channel": "zalo", "address": "a1b2c3d4", "query": "công an"}
+    r = await post(client, "/api/subscriptions", zalo)
+    assert r.status_code == 201 and r.json()["address"] == "a1b2c3d4"
+    r = await post(client, "/api/subscriptions", {"channel": "telegram", "address": "42",
+                                                   "chat_type": "private", "topic": "kien-thuy"})
+    assert r.status_code == 201 and r.json()["chat_id"] == 42  # fmt: skip
+    for bad in (
+        {"channel": "apprise", "address": "nope://secret-thing", "topic": "kien-thuy"},
+        {"channel": "apprise", "topic": "kien-thuy"},
+        {"channel": "zalo", "address": "a b", "topic": "kien-thuy"},
+        {"channel": "telegram", "chat_id": 2**53, "chat_type": "private", "topic": "kien-thuy"},
+        {"channel": "telegram", "topic": "kien-thuy", "chat_type": "private"},
+    ):
+        r = await post(client, "/api/subscriptions", bad)
+        assert r.status_code == 422, (bad, r.text)
+        assert "secret-thing" not in r.text
+    r = await post(client, "/api/subscriptions", {"channel": "sms", "address": "x", "query": "y"})
+    assert r.status_code == 400
+    listed = await client.get("/api/subscriptions", headers=AUTH)
+    assert all(secret not in listed.text for secret in (HOOK, "s3cret", "TOKEN-abc"))
+    assert [s["channel"] for s in listed.json()["subscriptions"]] == ["telegram", "apprise", "zalo"]
+    only = await client.get("/api/subscriptions?channel=apprise", headers=AUTH)
+    assert [s["id"] for s in only.json()["subscriptions"]] == [hook["id"]]
+    r = await post(client, f"/api/chats/{hook['chat_id']}/pause")
+    assert r.status_code == 200 and r.json()["paused"] is True and HOOK not in r.text
+    r = await client.get(f"/api/deliveries?chat_id={hook['chat_id']}", headers=AUTH)
+    assert r.status_code == 200
+
+
 async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:
     await post(client, "/api/topics", TOPIC)
     await post(client, "/api/subscriptions", SUB_TOPIC)

@@ -31,19 +31,21 @@ def run(tmp_path: Path) -> Run:
 def test_add_list_remove(run: Run) -> None:
     ok = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
     assert ok.exit_code == 0, ok.output
-    assert ok.output == "1\t42\ttopic kien-thuy\tadded\n"
+    assert ok.output == "1\t42\ttelegram\t42\ttopic kien-thuy\tadded\n"
     again = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
     assert again.exit_code == 0 and "already subscribed" in again.output
     group = run("subs", "add", "-100123", "--type", "supergroup", "--query", " công  an ")
     assert group.exit_code == 0 and "query công an" in group.output
 
     assert run("subs", "list").output.splitlines() == [
-        "2\t-100123\tquery công an",
-        "1\t42\ttopic kien-thuy",
+        "2\t-100123\ttelegram\t-100123\tquery công an",
+        "1\t42\ttelegram\t42\ttopic kien-thuy",
     ]
-    assert run("subs", "list", "--chat", "42").output.splitlines() == ["1\t42\ttopic kien-thuy"]
+    assert run("subs", "list", "--chat", "42").output.splitlines() == [
+        "1\t42\ttelegram\t42\ttopic kien-thuy"
+    ]
     assert run("subs", "list", "--chat", "-100123").output.splitlines() == [
-        "2\t-100123\tquery công an"
+        "2\t-100123\ttelegram\t-100123\tquery công an"
     ]
 
     removed = run("subs", "remove", "1")
@@ -77,9 +79,55 @@ def test_disabled_topic_is_refused(run: Run) -> None:
 
 def test_the_cli_offers_exactly_the_chat_types_operations_accept() -> None:
     from feedsvc import operations
+    from feedsvc.channels import CHANNELS
+    from feedsvc.channels.recipients import TELEGRAM_TYPES
     from feedsvc.cli import subs as cli_subs
 
-    assert cli_subs.CHAT_TYPES == operations.CHAT_TYPES
+    assert cli_subs.CHAT_TYPES == operations.CHAT_TYPES == TELEGRAM_TYPES
+    assert cli_subs.CHANNELS == CHANNELS
+
+
+HOOK = "json://hook-user:s3cret-Pa55word@127.0.0.1:9/deliver/TOKEN-abcdef123456"
+
+
+def test_apprise_and_zalo_recipients(run: Run) -> None:
+    ok = run("subs", "add", "--channel", "apprise", "--to", HOOK, "--topic", "kien-thuy")
+    assert ok.exit_code == 0, ok.output
+    sub_id, chat_id, channel, shown, what, added = ok.output.rstrip("\n").split("\t")
+    assert (sub_id, channel, what, added) == ("1", "apprise", "topic kien-thuy", "added")
+    assert int(chat_id) >= 2**53 and shown.startswith("json://***#")
+    again = run("subs", "add", "--channel", "apprise", "--to", HOOK, "--topic", "kien-thuy")
+    assert again.exit_code == 0 and "already subscribed" in again.output
+    zalo = run("subs", "add", "--channel", "zalo", "--to", "a1b2c3d4", "--query", "công an")
+    assert zalo.exit_code == 0 and "\tzalo\ta1b2c3d4\tquery công an\t" in zalo.output
+    tg = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
+    assert tg.exit_code == 0
+    listed = run("subs", "list").output
+    assert HOOK not in listed and "s3cret-Pa55word" not in listed and "TOKEN-abcdef" not in listed
+    assert [line.split("\t")[2] for line in listed.splitlines()] == ["telegram", "apprise", "zalo"]
+    only = run("subs", "list", "--channel", "apprise").output.splitlines()
+    assert len(only) == 1 and only[0].split("\t")[3] == shown
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (("--channel", "apprise", "--to", "notaurl://x", "--topic", "kien-thuy"), "Apprise"),
+        (("--channel", "apprise", "--to", "json://" + "a" * 2100, "--topic", "kien-thuy"),
+         "Apprise"),
+        (("--channel", "apprise", "--topic", "kien-thuy"), "needs --to"),
+        (("--channel", "zalo", "--to", "a b", "--topic", "kien-thuy"), "Zalo chat id"),
+        (("--channel", "zalo", "--to", "z1", "--type", "channel", "--topic", "kien-thuy"),
+         "chat_type"),
+        (("--channel", "sms", "--to", "x", "--topic", "kien-thuy"), "Invalid value"),
+        (("--topic", "kien-thuy"), "telegram needs"),
+    ],
+)  # fmt: skip
+def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:
+    result = run("subs", "add", *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert "notaurl" not in result.output and "aaaaaaaa" not in result.output
 
 
 def test_a_query_expanding_past_the_cap_is_refused(run: Run) -> None:

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 from babel.dates import format_datetime, format_timedelta
 from babel.numbers import format_decimal
 
-from . import admin, bot, digest, errors, lifecycle, reader, reasons, status, web
+from . import admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web
 
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
-MODULES = (admin, bot, digest, errors, lifecycle, reader, reasons, status, web)
+MODULES = (admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web)
 
 #: key → (Vietnamese, English); modules must not share keys (checked by the tests).
 CATALOGUE: dict[str, tuple[str, str]] = {}

@@ -14,8 +14,12 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
 from feedsvc.channels.telegram import TelegramChannel
+from feedsvc.channels.zalo.api import ZaloBotAPI
+from feedsvc.channels.zalo.channel import ZaloChannel
+from feedsvc.channels.zalo.service import WEBHOOK_PATH, ZaloService
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
@@ -31,7 +35,26 @@ def build_channels(settings: Settings) -> list[Channel]:
     tg = settings.telegram
     sender = choose_sender(settings.telegram_token(), tg.base_url)
     telegram = TelegramChannel(sender, settings.tz, images=tg.images, global_rate=tg.global_rate)
-    return [telegram]
+    channels: list[Channel] = [telegram]
+    zalo_token = settings.zalo_token()
+    if zalo_token:  # without one, Zalo alerts stay queued until a token is set
+        api = ZaloBotAPI(zalo_token, settings.zalo.base_url)
+        channels.append(ZaloChannel(api, settings.tz, global_rate=settings.zalo.global_rate))
+    channels.append(AppriseChannel(settings.tz))  # admin-configured: nothing to set up
+    return channels
+
+
+def zalo_service(db: Database, settings: Settings) -> ZaloService:
+    """The Zalo bot for this replica (``zalo.token`` must be set)."""
+    token = settings.zalo_token()
+    assert token is not None
+    secret = settings.zalo_webhook_secret()
+    url = settings.http.public_url.rstrip("/") + WEBHOOK_PATH if settings.zalo.set_webhook else None
+    lease = min(30.0, settings.telegram.lease_seconds)
+    return ZaloService(
+        db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
+        lease_seconds=lease, poll_timeout=lease / 3,
+    )  # fmt: skip
 
 
 def digest_edge(settings: Settings, channel: Channel) -> DigestEdge:

@@ -65,7 +65,10 @@ def configure_logging(settings: Settings) -> None:
 
 def _secrets(settings: Settings) -> list[str]:
     out = []
-    for getter in (settings.telegram_token, settings.admin_token):
+    for getter in (
+        settings.telegram_token, settings.admin_token, settings.zalo_token,
+        settings.zalo_webhook_secret,
+    ):
         try:
             value = getter()
         except OSError:

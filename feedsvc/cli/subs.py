@@ -16,14 +16,20 @@ if TYPE_CHECKING:
     from feedsvc.db import Database
     from feedsvc.store import subscriptions as store
 
-#: The chat types operations.add_subscription accepts (kept here too so that parsing the
-#: command line imports nothing heavy; tests/test_cli_subs.py checks the two agree).
+#: The chat types operations.add_subscription accepts for Telegram, and the channels (kept here
+#: too so that parsing the command line imports nothing heavy; tests/test_cli_subs.py checks
+#: they agree).
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
+CHANNELS = ("telegram", "zalo", "apprise")
 
 
 def _line(sub: store.Subscription) -> str:
+    """``id  chat  channel  address  topic|query``; an Apprise URL only masked."""
+    from feedsvc.channels.recipients import shown_address
+
     what = f"topic {sub.topic_slug}" if sub.topic_slug else f"query {sub.query}"
-    return f"{sub.id}\t{sub.chat_id}\t{what}"
+    address = shown_address(sub.channel, sub.address)
+    return f"{sub.id}\t{sub.chat_id}\t{sub.channel}\t{address}\t{what}"
 
 
 @click.group()
@@ -33,37 +39,59 @@ def subs() -> None:
 
 @subs.command("list")
 @click.option("--chat", "chat_id", type=int, default=None, help="Only this chat.")
+@click.option("--channel", type=click.Choice(CHANNELS), default=None, help="Only this channel.")
 @config_option
-def list_cmd(chat_id: int | None, config_file: str | None) -> None:
-    """List subscriptions: id, chat, topic or query."""
+def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) -> None:
+    """List subscriptions: id, chat, channel, address (Apprise URLs masked), topic or query."""
     from feedsvc.store import subscriptions as store
 
     def action(db: Database) -> list[store.Subscription]:
         with db.read() as conn:
-            return store.list_subscriptions(conn, chat_id)
+            return store.list_subscriptions(conn, chat_id, channel=channel)
 
     for sub in run_operation(action, config_file, write=False):
         click.echo(_line(sub))
 
 
 @subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0
-@click.argument("chat_id", type=int)
+@click.argument("chat_id", type=int, required=False)
 @click.option(
-    "--type", "chat_type", type=click.Choice(CHAT_TYPES), required=True, help="Chat type."
-)
+    "--channel", type=click.Choice(CHANNELS), default="telegram", show_default=True,
+    help="Where alerts go.",
+)  # fmt: skip
+@click.option(
+    "--to", "address", default=None, metavar="ADDRESS",
+    help="The recipient: an Apprise URL (apprise), a Zalo chat id (zalo).",
+)  # fmt: skip
+@click.option(
+    "--type", "chat_type", type=click.Choice([*CHAT_TYPES, "destination"]), default=None,
+    help="Chat type (required for telegram).",
+)  # fmt: skip
 @click.option("--topic", default=None, help="An enabled topic's slug.")
-@click.option("--query", default=None, help="The chat's own query.")
+@click.option("--query", default=None, help="The recipient's own query.")
 @config_option
 def add(
-    chat_id: int, chat_type: str, topic: str | None, query: str | None, config_file: str | None
-) -> None:
-    """Subscribe CHAT_ID to a topic (--topic) or a query (--query); exactly one of them."""
+    chat_id: int | None, channel: str, address: str | None, chat_type: str | None,
+    topic: str | None, query: str | None, config_file: str | None,
+) -> None:  # fmt: skip
+    """Subscribe a recipient to a topic (--topic) or a query (--query); exactly one of them.
+
+    Telegram (the default channel): CHAT_ID and --type. Other channels: --channel and --to, e.g.
+    `feedsvc subs add --channel apprise --to 'discord://ID/TOKEN' --topic kien-thuy` (quote the
+    URL; it is stored as a secret and only ever shown masked).
+    """
     from feedsvc import operations as ops
 
     if (topic is None) == (query is None):
         fail("give exactly one of --topic or --query", EXIT_USAGE)
+    if channel == "telegram" and (chat_id is None or chat_type is None) and address is None:
+        fail("telegram needs CHAT_ID and --type", EXIT_USAGE)
+    if channel != "telegram" and (address is None or chat_id is not None):
+        fail(f"{channel} needs --to ADDRESS (and no CHAT_ID)", EXIT_USAGE)
     sub, created = run_operation(
-        lambda db: ops.add_subscription(db, chat_id, chat_type, topic=topic, query=query),
+        lambda db: ops.add_subscription(
+            db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address
+        ),
         config_file,
     )
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")

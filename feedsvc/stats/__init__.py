@@ -88,7 +88,7 @@ def topic_stats(db: Database, tz: ZoneInfo, days: int = 7) -> list[TopicStats]:
             enabled=t.enabled,
             articles=counts.get(t.id, 0),
             newest_article=newest.get(t.id),
-            subscribers=subs.get(t.id, {store.TELEGRAM: 0}),
+            subscribers=subs.get(t.id, {"telegram": 0}),
             alerts_per_day=[(d, alert_days.get((t.id, d), 0)) for d in window],
             polls_per_day=[(d, polls.get((t.slug, d), 0)) for d in window],
         )

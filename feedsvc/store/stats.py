@@ -26,10 +26,6 @@ from feedsvc.db.schema import (
 )
 from feedsvc.lifecycle.visibility import public_clause
 
-#: Every chat row is a Telegram chat today; the recipient model of the channels issue will
-#: name the channel per row, and these counts are keyed by it already.
-TELEGRAM = "telegram"
-
 
 def _hour(conn: Connection, column: Any) -> Any:
     if conn.dialect.name == "postgresql":
@@ -84,12 +80,15 @@ def topic_alerts_per_hour(conn: Connection, since: datetime) -> dict[tuple[int, 
 def subscribers(conn: Connection) -> dict[int, dict[str, int]]:
     """Chats subscribed to each topic id, by channel; chats switched off are not counted."""
     stmt = (
-        select(subscriptions.c.topic_id, func.count())
+        select(subscriptions.c.topic_id, chats.c.channel, func.count())
         .join(chats, chats.c.chat_id == subscriptions.c.chat_id)
         .where(subscriptions.c.topic_id.is_not(None), chats.c.disabled_reason.is_(None))
-        .group_by(subscriptions.c.topic_id)
+        .group_by(subscriptions.c.topic_id, chats.c.channel)
     )
-    return {int(topic_id): {TELEGRAM: int(n)} for topic_id, n in conn.execute(stmt)}
+    out: dict[int, dict[str, int]] = {}
+    for topic_id, channel, n in conn.execute(stmt):
+        out.setdefault(int(topic_id), {})[str(channel)] = int(n)
+    return out
 
 
 def newest_articles(conn: Connection, now: datetime) -> dict[int, datetime]:

@@ -34,6 +34,8 @@ class Subscription:
     topic_slug: str | None
     topic_title: str | None
     query: str | None
+    channel: str = "telegram"
+    address: str = ""  # the recipient's address; an Apprise URL here is a secret: mask it
 
     @property
     def label(self) -> str:
@@ -209,21 +211,36 @@ def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: 
     return result.rowcount
 
 
-def _subscriptions_select() -> Select[tuple[int, int, str | None, str | None, str | None]]:
-    """Subscriptions with their topic's slug and title (None for query subscriptions)."""
+_SubRow = tuple[int, int, str | None, str | None, str | None, str, str]
+
+
+def _subscriptions_select() -> Select[_SubRow]:
+    """Subscriptions with their topic's slug and title (None for query subscriptions) and their
+    recipient's channel and address."""
     return select(
         subscriptions.c.id,
         subscriptions.c.chat_id,
         topics.c.slug,
         topics.c.title,
         subscriptions.c.query,
-    ).select_from(subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id))
+        chats.c.channel,
+        chats.c.address,
+    ).select_from(
+        subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id).join(
+            chats, chats.c.chat_id == subscriptions.c.chat_id
+        )
+    )
 
 
-def list_subscriptions(conn: Connection, chat_id: int | None = None) -> list[Subscription]:
+def list_subscriptions(
+    conn: Connection, chat_id: int | None = None, *, channel: str | None = None
+) -> list[Subscription]:
+    """Every subscription (of one chat, of one channel), by chat then id."""
     stmt = _subscriptions_select().order_by(subscriptions.c.chat_id, subscriptions.c.id)
     if chat_id is not None:
         stmt = stmt.where(subscriptions.c.chat_id == chat_id)
+    if channel is not None:
+        stmt = stmt.where(chats.c.channel == channel)
     return [Subscription(*row) for row in conn.execute(stmt).tuples()]
 
 

@@ -17,6 +17,7 @@ def routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
     from feedsvc.web.words import reader_words
+    from feedsvc.web.zalo import zalo_routes
 
     http = service.settings.http
     limiter = RateLimiter(http.client_rate, http.client_burst)
@@ -25,4 +26,5 @@ def routes(service: Service) -> list[BaseRoute]:
         *feed_routes(service.publisher, http.cache_seconds, limiter, reader_words(service)),
         *api_routes(service),
         *admin_routes(service),
+        *zalo_routes(service),
     ]

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
+from feedsvc.channels.recipients import shown_address
 from feedsvc.db import Database
 from feedsvc.digest import SettingError
 from feedsvc.digest import options as chat_options
@@ -41,6 +42,8 @@ def subscription_out(sub: sub_store.Subscription) -> SubscriptionOut:
     return SubscriptionOut(
         id=sub.id,
         chat_id=sub.chat_id,
+        channel=sub.channel,
+        address=shown_address(sub.channel, sub.address),
         topic=sub.topic_slug,
         topic_title=sub.topic_title,
         query=sub.query,
@@ -48,17 +51,18 @@ def subscription_out(sub: sub_store.Subscription) -> SubscriptionOut:
 
 
 def list_subscriptions(service: Service, call: Call) -> tuple[int, SubscriptionList]:
-    chat_id = call.params_as(SubscriptionParams).chat_id
+    params = call.params_as(SubscriptionParams)
     with service.web_db.read() as conn:
-        subs = sub_store.list_subscriptions(conn, chat_id)
+        subs = sub_store.list_subscriptions(conn, params.chat_id, channel=params.channel)
     return 200, SubscriptionList(subscriptions=[subscription_out(s) for s in subs])
 
 
 def create_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
     body = call.body_as(SubscriptionIn)
     sub, created = ops.add_subscription(
-        service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query
-    )
+        service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query,
+        channel=body.channel, address=body.address,
+    )  # fmt: skip
     return (201 if created else 200), subscription_out(sub)
 
 
@@ -160,10 +164,12 @@ ENDPOINTS = [
     ),
     Endpoint(
         "POST", "/api/subscriptions", create_subscription,
-        "Subscribe a chat to a topic or a query", "subscriptions",
+        "Subscribe a recipient to a topic or a query", "subscriptions",
         {200: SubscriptionOut, 201: SubscriptionOut}, body=SubscriptionIn, errors=(409, 422),
-        description="Exactly one of `topic` (an enabled topic's slug) or `query`. Idempotent: "
-        "200 with the existing subscription when the chat already has it.",
+        description="A Telegram chat (`chat_id`, `chat_type`; the default channel) or "
+        "`channel` + `address` (`zalo`: a Zalo chat id; `apprise`: an Apprise URL, stored as a "
+        "secret and only shown masked). Exactly one of `topic` (an enabled topic's slug) or "
+        "`query`. Idempotent: 200 with the existing subscription when the recipient has it.",
     ),
     Endpoint(
         "DELETE", "/api/subscriptions/{id}", delete_subscription, "Delete a subscription",

@@ -12,10 +12,12 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-# Telegram chat ids fit in 52 bits; bounding them keeps absurd values away from BIGINT columns.
-MAX_ID = 2**53 - 1
+# Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients start at 2**53
+# (feedsvc.channels.recipients checks a Telegram id's range); bounding keeps absurd values out.
+MAX_ID = 2**63 - 1
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 ChatType = Literal["private", "group", "supergroup", "channel"]
+Channel = Literal["telegram", "zalo", "apprise"]
 DeliveryState = Literal[
     "pending", "held", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
     "failed", "unknown_outcome", "withdrawn", "dead",
@@ -159,19 +161,30 @@ class BackfillOut(Out):
 
 
 class SubscriptionIn(Body):
-    chat_id: ChatId
-    chat_type: ChatType
+    channel: Channel = Field(default="telegram", description="where alerts go")
+    chat_id: ChatId | None = Field(default=None, description="telegram: the chat id")
+    address: Annotated[str | None, Field(max_length=2000)] = Field(
+        default=None,
+        description="zalo: the Zalo chat id; apprise: the Apprise URL (a secret, shown masked); "
+        "telegram: the chat id, when chat_id is not given",
+    )
+    chat_type: ChatType | Literal["destination"] | None = Field(
+        default=None, description="telegram: required; zalo: private (default) or group"
+    )
     topic: Annotated[str | None, Field(max_length=100)] = None
     query: Annotated[str | None, Field(max_length=5000)] = None
 
 
 class SubscriptionParams(Params):
     chat_id: ChatId | None = None
+    channel: Channel | None = None
 
 
 class SubscriptionOut(Out):
     id: int
     chat_id: int
+    channel: str
+    address: str = Field(description="the recipient; Apprise URLs masked")
     topic: str | None
     topic_title: str | None
     query: str | None

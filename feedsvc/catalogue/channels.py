@@ -1,0 +1,55 @@
+"""Strings of the channels other than Telegram (issue 14): the Zalo bot (``bot.zalo_*``, written
+like the other ``bot.*`` entries in Telegram HTML and turned into plain text for Zalo) and the
+admin's channel words (``channel.*``)."""
+
+from __future__ import annotations
+
+_ZALO_HELP_VI = (
+    "<b>Các lệnh</b>\n"
+    "/topics — danh sách chủ đề\n"
+    "/sub &lt;chủ đề hoặc truy vấn&gt; — đăng ký\n"
+    "/unsub &lt;chủ đề, truy vấn hoặc số thứ tự&gt; — huỷ đăng ký\n"
+    "/list — các đăng ký hiện có\n"
+    "/pause, /resume — tạm dừng / bật lại thông báo\n"
+    'Ví dụ: /sub kien-thuy hoặc /sub "công an" OR "an ninh"'
+)
+_ZALO_HELP_EN = (
+    "<b>Commands</b>\n"
+    "/topics — the list of topics\n"
+    "/sub &lt;topic or query&gt; — subscribe\n"
+    "/unsub &lt;topic, query or number&gt; — unsubscribe\n"
+    "/list — your subscriptions\n"
+    "/pause, /resume — pause / resume alerts\n"
+    'Examples: /sub kien-thuy or /sub "công an" OR "an ninh"'
+)
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "bot.zalo_help": (_ZALO_HELP_VI, _ZALO_HELP_EN),
+    "bot.zalo_private_only": (
+        "Trong nhóm Zalo chỉ xem được /topics và /list; hãy đăng ký trong chat riêng với bot.",
+        "In a Zalo group only /topics and /list work; subscribe in a private chat with the bot.",
+    ),
+    "channel.zalo": ("Zalo", "Zalo"),
+    "chat_type.destination": ("đích Apprise", "Apprise destination"),
+    # recipients named by an admin (feedsvc.channels.recipients)
+    "op.channel_invalid": (
+        "Kênh phải là telegram, zalo hoặc apprise.",
+        "The channel must be telegram, zalo or apprise.",
+    ),
+    "op.chat_id_required": (
+        "Cần có mã cuộc trò chuyện Telegram.",
+        "A Telegram chat id is required.",
+    ),
+    "op.address_required": ("Cần có địa chỉ người nhận.", "A recipient address is required."),
+    "op.address_invalid": (
+        "Địa chỉ người nhận không hợp lệ cho kênh này.",
+        "The recipient address is not valid for this channel.",
+    ),
+    "op.address_length": (
+        "Địa chỉ phải có từ 1 đến 2.000 ký tự.",
+        "The address must be 1 to 2,000 characters.",
+    ),
+    "channel.apprise": ("Apprise", "Apprise"),
+    "channel.all": ("Mọi kênh", "All channels"),
+    "channel.label": ("Kênh", "Channel"),
+}

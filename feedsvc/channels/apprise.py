@@ -1,0 +1,141 @@
+"""The Apprise channel: admin-configured destinations (Discord, Slack, Matrix, Mattermost,
+Teams, ntfy, e-mail, JSON/XML webhooks), one Apprise URL each (SPEC §11, FIELD-NOTES "Apprise").
+
+An Apprise URL holds credentials: it is a secret. It is validated on subscribe
+(:func:`address_problem`), shown only masked (:func:`mask`: the scheme and a fingerprint that
+tells destinations apart), and registered with :func:`feedsvc.logs.register_secret` (whole and
+by its credential-looking parts) before anything can log it, Apprise's own logger included.
+
+``notify()`` is synchronous network I/O: sends run in this channel's own thread pool (so a hung
+destination never takes the threads the database work uses), each bounded by Apprise's socket
+timeouts and by :data:`SEND_TIMEOUT` overall. Apprise reports only success or failure, so a
+failure is retried with backoff like a 5xx and dead-lettered after the outbox's attempts; no
+answer within the bound is an unknown outcome (the outbox re-sends once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta, tzinfo
+from urllib.parse import parse_qsl, unquote, urlsplit
+
+from feedsvc.articles import Article
+from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
+from feedsvc.channels.plain import format_plain_alert
+from feedsvc.logs import register_secret
+from feedsvc.notify.message import trim_utf16, visible_text
+
+LIMITS = ChannelLimits(
+    name="apprise",
+    max_text=2000,  # Discord's message limit; Apprise splits or truncates for smaller services
+    text_unit="utf16",
+    global_rate=5.0,
+    # Discord webhooks take 5 requests per 2 s, Slack's about 1 per second: one a second each
+    private_interval=timedelta(seconds=1.05),
+    group_interval=timedelta(seconds=1.05),
+    disable_after=3,  # never reached: Apprise failures are all retried (transient)
+    max_in_flight=8,  # also the thread pool's size
+)
+MAX_URL_CHARS = 2000
+CONNECT_TIMEOUT = 5.0  # seconds, Apprise's socket_connect_timeout
+READ_TIMEOUT = 10.0  # seconds, Apprise's socket_read_timeout
+SEND_TIMEOUT = 20.0  # seconds for one notify() in all (it may do several requests)
+TITLE_CAP = 250
+
+
+def secret_parts(url: str) -> list[str]:
+    """The parts of ``url`` that may be credentials: user, password, path segments and query
+    values (a Discord token is a path segment, a Slack token a host), and the host unless it is
+    a dotted name or an IP address. All are scrubbed from logs."""
+    parts = urlsplit(url)
+    found = [parts.username or "", parts.password or ""]
+    found += [unquote(seg) for seg in parts.path.split("/") if seg]
+    found += [value for _, value in parse_qsl(parts.query)]
+    host = parts.hostname or ""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        if "." not in host:
+            found.append(host)
+    return [p for p in found if len(p) >= 6]
+
+
+def mask(url: str) -> str:
+    """``discord://***#3fa9c1``: the scheme, and the first 6 hex digits of the URL's SHA-256 (two
+    destinations tell apart, nothing of the credentials shows)."""
+    scheme = url.split("://", 1)[0] if "://" in url else "?"
+    digest = hashlib.sha256(url.encode("utf-8", "surrogatepass")).hexdigest()[:6]
+    return f"{scheme[:20]}://***#{digest}"
+
+
+def address_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an Apprise destination (an ``op.*`` error code), or None.
+
+    At most :data:`MAX_URL_CHARS` printable ASCII characters (percent-encode the rest), and a
+    URL one of Apprise's services accepts (``Apprise.instantiate``). Imports Apprise; registers
+    the URL as a secret first (Apprise logs one it cannot parse).
+    """
+    if not url or len(url) > MAX_URL_CHARS:
+        return "address_length"
+    if not url.isascii() or not url.isprintable() or " " in url or "://" not in url:
+        return "address_invalid"
+    register_secret(url, *secret_parts(url))  # Apprise logs a URL it cannot parse, whole
+    import apprise
+
+    return None if apprise.Apprise.instantiate(url) is not None else "address_invalid"
+
+
+class AppriseChannel:
+    """Alerts to Apprise URLs (see the module docstring)."""
+
+    def __init__(self, tz: tzinfo, *, send_timeout: float = SEND_TIMEOUT) -> None:
+        self.tz = tz
+        self.limits = LIMITS
+        self.send_timeout = send_timeout
+        self._pool: ThreadPoolExecutor | None = None
+
+    async def start(self) -> None:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(LIMITS.max_in_flight, thread_name_prefix="apprise")
+
+    async def close(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:  # a send still blocked in a socket ends on its own timeout
+            pool.shutdown(wait=False, cancel_futures=True)
+
+    async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
+        url = target.address
+        register_secret(url, *secret_parts(url))
+        body = format_plain_alert(article, topics, self.tz, LIMITS.max_text)
+        title = trim_utf16(visible_text(article.title), TITLE_CAP)
+        if self._pool is None:
+            await self.start()
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(self.send_timeout):
+                result = await loop.run_in_executor(self._pool, _notify, url, title, body)
+        except TimeoutError:
+            return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
+        except Exception as exc:  # Apprise or a plugin raised: the URL never appears
+            return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
+        if result is None:
+            return SendOutcome.bad_content("not a URL Apprise can send to")
+        if not result:
+            return SendOutcome.transient("the destination did not accept the notification")
+        return SendOutcome.sent(0)
+
+
+def _notify(url: str, title: str, body: str) -> bool | None:
+    """One notification (blocking); None when Apprise no longer takes the URL."""
+    import apprise
+
+    plugin = apprise.Apprise.instantiate(url)
+    if plugin is None:
+        return None
+    plugin.socket_connect_timeout = CONNECT_TIMEOUT
+    plugin.socket_read_timeout = READ_TIMEOUT
+    return bool(plugin.notify(body=body, title=title))

@@ -1,0 +1,147 @@
+"""A thin Zalo Bot API client over ``httpx`` (no young third-party SDK as a dependency).
+
+Shapes (FIELD-NOTES "Zalo Bot Platform", read from public clients): ``POST
+{base_url}/bot{TOKEN}/{method}`` with a JSON body; the answer is ``{"ok": true, "result": …}``
+or ``{"ok": false, "error_code": N, "description": "…"}``. Ids are strings. ``getUpdates``
+answers one update object in the clients we read (an array on Telegram): both are accepted.
+
+The token is a credential in every URL: this module never logs a URL, and
+:func:`install_log_scrubber` keeps ``httpx``'s own request log free of it.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Self
+
+import httpx
+
+DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
+log = logging.getLogger("feedsvc.zalo")
+
+
+class ZaloError(Exception):
+    """The API answered ``ok: false`` (or a non-JSON error status): ``code`` is its
+    ``error_code`` (else the HTTP status), ``description`` its words (token-free)."""
+
+    def __init__(self, code: int, description: str, retry_after: float | None = None) -> None:
+        super().__init__(f"{code}: {description}")
+        self.code = code
+        self.description = description
+        self.retry_after = retry_after
+
+
+class _TokenFilter(logging.Filter):
+    def __init__(self, token: str) -> None:
+        super().__init__()
+        self.token = token
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.token in message:
+            record.msg, record.args = message.replace(self.token, "<token>"), None
+        return True
+
+
+def install_log_scrubber(token: str) -> None:
+    """Keep ``token`` out of ``httpx``'s INFO request lines (which print full URLs)."""
+    logger = logging.getLogger("httpx")
+    if not any(isinstance(f, _TokenFilter) and f.token == token for f in logger.filters):
+        logger.addFilter(_TokenFilter(token))
+
+
+class ZaloBotAPI:
+    """One bot's API. Timeouts in seconds; ``call`` raises :class:`ZaloError` for an API
+    refusal and lets ``httpx`` transport errors through (the channel classifies both)."""
+
+    def __init__(
+        self,
+        token: str,
+        base_url: str = DEFAULT_BASE_URL,
+        *,
+        connect_timeout: float = 5.0,
+        read_timeout: float = 10.0,
+        pool_size: int = 32,
+    ) -> None:
+        self._token = token
+        self._base = f"{base_url.rstrip('/')}/bot{token}/"
+        self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
+        self._limits = httpx.Limits(max_connections=pool_size)
+        self._client: httpx.AsyncClient | None = None
+        install_log_scrubber(token)
+
+    async def start(self) -> None:
+        if self._client is None:
+            self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
+
+    async def close(self) -> None:
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    def scrub(self, text: str) -> str:
+        return text.replace(self._token, "<token>")
+
+    async def call(
+        self, method: str, payload: dict[str, Any], *, read_timeout: float | None = None
+    ) -> Any:
+        """``result`` of one API call."""
+        if self._client is None:
+            await self.start()
+        assert self._client is not None
+        timeout = self._timeout if read_timeout is None else httpx.Timeout(
+            read_timeout, connect=self._timeout.connect, pool=self._timeout.pool
+        )  # fmt: skip
+        response = await self._client.post(self._base + method, json=payload, timeout=timeout)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if response.is_success:  # 2xx with a body we cannot read: did it send? unknown
+                raise httpx.DecodingError("unreadable Zalo answer", request=response.request)
+            raise ZaloError(response.status_code, response.reason_phrase or "HTTP error")
+        if body.get("ok") is True:
+            return body.get("result")
+        code = body.get("error_code")
+        params = body.get("parameters")
+        retry = params.get("retry_after") if isinstance(params, dict) else None
+        raise ZaloError(
+            int(code) if isinstance(code, int) else response.status_code,
+            self.scrub(str(body.get("description") or "error")),
+            float(retry) if isinstance(retry, int | float) else None,
+        )
+
+    async def get_me(self) -> dict[str, Any]:
+        result = await self.call("getMe", {})
+        return result if isinstance(result, dict) else {}
+
+    async def send_message(self, chat_id: str, text: str) -> str | None:
+        """Send ``text``; returns Zalo's message id (a string) when it gives one."""
+        result = await self.call("sendMessage", {"chat_id": chat_id, "text": text})
+        found = result.get("message_id") if isinstance(result, dict) else None
+        return str(found) if found is not None else None
+
+    async def get_updates(self, timeout: float) -> list[dict[str, Any]]:
+        """Long poll for up to ``timeout`` seconds; the updates, oldest first (often one)."""
+        result = await self.call(
+            "getUpdates", {"timeout": int(timeout)}, read_timeout=timeout + 10
+        )
+        if isinstance(result, dict):
+            return [result] if result else []
+        if isinstance(result, list):
+            return [u for u in result if isinstance(u, dict)]
+        return []
+
+    async def set_webhook(self, url: str, secret_token: str) -> None:
+        await self.call("setWebhook", {"url": url, "secret_token": secret_token})
+
+    async def delete_webhook(self) -> None:
+        await self.call("deleteWebhook", {})

@@ -1,0 +1,125 @@
+"""The Zalo bot: the Telegram bot's commands, in Vietnamese, over the same actions.
+
+Commands go through :mod:`feedsvc.bot.actions` exactly as on Telegram (argument checks, limits,
+idempotence), acting on the chat's recipient row ``("zalo", chat id)``. Zalo offers no way we
+know of to tell a group's admins, so in a group only the read-only commands answer; subscribing
+happens in a private chat (SPEC §11: private chats are the main case).
+
+Updates arrive through ``POST /zalo/webhook`` (``zalo.webhook_secret`` set; see
+:func:`secret_matches`) or from :class:`ZaloPoller` (long polling, one poller across replicas
+through the ``zalo-poller`` lease). Nothing here raises out: a failed reply is logged without the
+token and the update dropped (a user simply sends the command again).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import logging
+from typing import Any
+
+import httpx
+
+from feedsvc.bot import actions, texts
+from feedsvc.bot.actions import Target
+from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.updates import Incoming, parse_command, parse_update, plain_reply
+from feedsvc.db import Database
+from feedsvc.store import subscriptions as subs
+
+log = logging.getLogger("feedsvc.zalo")
+READ_ONLY = frozenset({"help", "topics", "list"})
+MAX_CONCURRENT = 16  # updates handled at once (webhook bursts queue behind these)
+
+
+def secret_matches(expected: str, given: str | None) -> bool:
+    """The webhook's ``X-Bot-Api-Secret-Token`` check, in constant time."""
+    if given is None:
+        return False
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
+class ZaloBot:
+    """Answers Zalo updates. ``handle`` is safe to call concurrently."""
+
+    def __init__(self, db: Database, api: ZaloBotAPI) -> None:
+        self.db = db
+        self.api = api
+        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def accept(self, body: Any) -> bool:
+        """Queue one update for handling (the webhook answers at once); False when it is not a
+        text message (ignored)."""
+        incoming = parse_update(body)
+        if incoming is None:
+            return False
+        task = asyncio.create_task(self.handle(incoming))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return True
+
+    async def drain(self) -> None:
+        if self._tasks:
+            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+
+    async def handle(self, incoming: Incoming) -> None:
+        """Run the command in ``incoming`` and send the reply (if any)."""
+        async with self._slots:
+            try:
+                reply = await asyncio.to_thread(self.answer, incoming)
+            except Exception:
+                log.exception("zalo: command failed")
+                reply = texts.t("apology")
+            if reply is None:
+                return
+            try:
+                await self.api.send_message(incoming.chat_id, plain_reply(reply))
+            except (ZaloError, httpx.HTTPError) as exc:
+                log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__}"
+                                                                      f" {exc}"))
+
+    def answer(self, incoming: Incoming) -> str | None:
+        """The reply (Telegram HTML, as :mod:`feedsvc.bot.texts` words it) to ``incoming``, after
+        doing what it asks; None for text that is no command. Blocking (DB)."""
+        command = parse_command(incoming.text)
+        if command is None:
+            return None
+        name, arg = command
+        problem = actions.argument_problem(arg)
+        if problem is not None:
+            return problem
+        if incoming.chat_type == "group" and name not in READ_ONLY:
+            return texts.t("zalo_private_only")
+        target = self._target(incoming)
+        return _run(self.db, target, name, arg)
+
+    def _target(self, incoming: Incoming) -> Target:
+        with self.db.write() as conn:
+            chat = subs.ensure_recipient(
+                conn, "zalo", incoming.chat_id, incoming.chat_type, incoming.title, self.db.now()
+            )
+        return Target(chat.chat_id, chat.type, chat.title)
+
+
+def _run(db: Database, target: Target, name: str, arg: str) -> str:
+    """One command through the channel-neutral actions."""
+    if name == "start":
+        if arg:
+            return actions.start_topic(db, target, arg)
+        actions.register(db, target)
+        return texts.t("start") + "\n\n" + texts.t("zalo_help")
+    if name == "help":
+        return texts.t("zalo_help")
+    if name == "topics":
+        return actions.enabled_topics(db)
+    if name == "list":
+        return actions.list_for(db, target)
+    if name in ("pause", "resume"):
+        return actions.set_paused(db, target, name == "pause")
+    if name in ("sub", "unsub"):
+        if not arg:
+            return texts.t(f"{name}_usage")
+        action = actions.subscribe if name == "sub" else actions.unsubscribe
+        return action(db, target, arg)
+    return texts.t("unknown_command")

@@ -1,0 +1,102 @@
+"""The Zalo channel: its limits, its error classifier, and the send of one alert.
+
+Limits (the one place that declares them): plain text within 2,000 characters
+(:mod:`.message`); at most one message a second to a private chat and one every 3 s to a group
+(Zalo publishes no figures we could find: Telegram's, which are conservative for a chat app);
+``zalo.global_rate`` overall (default 10/s); a recipient is disabled after 3 permanent failures
+in a row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import timedelta, tzinfo
+
+import httpx
+
+from feedsvc.articles import Article
+from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
+from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
+from feedsvc.notify.telegram import classify_refusal
+
+LIMITS = ChannelLimits(
+    name="zalo",
+    max_text=TEXT_LIMIT,
+    text_unit="utf16",
+    global_rate=10.0,
+    private_interval=timedelta(seconds=1.05),
+    group_interval=timedelta(seconds=3.05),
+    disable_after=3,
+    max_in_flight=32,
+)
+RETRY_AFTER_DEFAULT = 5.0  # seconds, for a 429 that does not say how long
+
+
+def classify(exc: BaseException) -> SendOutcome:
+    """Fold what a ``sendMessage`` raised into an outcome (the channel's one classifier).
+
+    429 pauses the chat; 401 (a wrong token) and 5xx are the service's problem, retried; 403 is
+    the recipient refusing (blocked the bot); a 400/404 whose words name a missing or refusing
+    recipient is chat-level, other 400s are this message's fault; a 404 that names no recipient
+    is a wrong ``base_url``, retried (never a reason to disable every chat). Transport errors
+    before the request was complete are transient; after it (read timeout, dropped connection,
+    unreadable answer) the outcome is unknown.
+    """
+    if isinstance(exc, ZaloError):
+        text = f"{exc.code}: {exc.description}"
+        if exc.code == 429:
+            return SendOutcome.retry_after(exc.retry_after or RETRY_AFTER_DEFAULT, text)
+        if exc.code == 403:
+            return classify_refusal(text, forbidden=True)
+        if exc.code in (400, 404):
+            outcome = classify_refusal(text)
+            if outcome.kind is OutcomeKind.PARSE_ERROR:
+                return SendOutcome.bad_content(text)
+            if exc.code == 404 and not outcome.kind.chat_level:
+                return SendOutcome.transient(text)
+            return outcome
+        return SendOutcome.transient(text)
+    name = type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return SendOutcome.transient(name)
+    if isinstance(exc, httpx.WriteTimeout | httpx.WriteError):
+        return SendOutcome.transient(name)
+    if isinstance(exc, httpx.ReadTimeout | httpx.ReadError | httpx.RemoteProtocolError):
+        return SendOutcome.ambiguous(name)
+    if isinstance(exc, httpx.DecodingError):
+        return SendOutcome.ambiguous(name)
+    return SendOutcome.transient(name)
+
+
+def message_number(message_id: str | None) -> int:
+    """Zalo's message id as the outbox's integer column holds it (0 when not a number)."""
+    if message_id is not None and message_id.isascii() and message_id.isdigit():
+        value = int(message_id)
+        if value < 2**63:
+            return value
+    return 0
+
+
+class ZaloChannel:
+    """Alerts to Zalo chats through :class:`ZaloBotAPI`."""
+
+    def __init__(self, api: ZaloBotAPI, tz: tzinfo, *, global_rate: float | None = None) -> None:
+        self.api = api
+        self.tz = tz
+        self.limits = LIMITS if global_rate is None else replace(LIMITS, global_rate=global_rate)
+
+    async def start(self) -> None:
+        await self.api.start()
+
+    async def close(self) -> None:
+        await self.api.close()
+
+    async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
+        text = format_zalo_alert(article, topics, self.tz)
+        try:
+            message_id = await self.api.send_message(target.address, text)
+        except (ZaloError, httpx.HTTPError) as exc:
+            return classify(exc)
+        return SendOutcome.sent(message_number(message_id))

@@ -1,0 +1,181 @@
+"""The Zalo bot's lifecycle: webhook mode or one long-polling replica (the ``zalo-poller`` lease).
+
+Webhook mode (``zalo.webhook_secret`` set): updates arrive at ``POST /zalo/webhook``
+(:mod:`feedsvc.web.zalo`); at start the webhook is registered at ``http.public_url`` when
+``zalo.set_webhook``. Polling mode: the holder of the lease long-polls ``getUpdates`` and renews
+the lease before each poll (a poll is shorter than the lease); a standby looks every few seconds
+and takes over when the lease expires or is released by a clean stop. A database error while
+renewing is not a lost lease: polling goes on while the last renewal is still valid.
+
+Nothing here takes the service down: API and network errors are logged token-free and retried
+with backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from contextlib import suppress
+from datetime import timedelta
+
+import httpx
+
+from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.bot import ZaloBot
+from feedsvc.db import Database
+from feedsvc.store import leases
+
+log = logging.getLogger("feedsvc.zalo")
+LEASE_NAME = "zalo-poller"
+WEBHOOK_PATH = "/zalo/webhook"
+MAX_BACKOFF = 60.0  # seconds between failed polls, at most
+
+
+class ZaloPoller:
+    """Long polling guarded by the ``zalo-poller`` lease (see the module docstring)."""
+
+    def __init__(
+        self,
+        db: Database,
+        api: ZaloBotAPI,
+        bot: ZaloBot,
+        *,
+        lease_seconds: float = 30.0,
+        poll_timeout: float = 10.0,
+        standby_seconds: float = 3.0,
+        holder: str | None = None,
+    ) -> None:
+        if not 0 < poll_timeout < lease_seconds:
+            raise ValueError("poll_timeout must be positive and shorter than lease_seconds")
+        self.db, self.api, self.bot = db, api, bot
+        self.lease = timedelta(seconds=lease_seconds)
+        self.poll_timeout = poll_timeout
+        self.standby_seconds = standby_seconds
+        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.polling = False
+        self.polls = 0  # lets tests wait for "N polls done" without sleeping
+        self._renewed_at = 0.0
+        self._stop = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._stop = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name="zalo-poller")
+
+    async def stop(self) -> None:
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stop.set()
+        task.cancel()  # a long poll in flight is abandoned (the update stays at Zalo's side)
+        with suppress(asyncio.CancelledError, Exception):
+            await task
+        if self.polling:
+            try:
+                await asyncio.to_thread(self._release)
+            except Exception as exc:
+                log.warning("zalo: could not release the poller lease (it will expire): %s", exc)
+        self.polling = False
+
+    async def _run(self) -> None:
+        failures = 0
+        while not self._stop.is_set():
+            if not await self._check_lease():
+                await self._wait(self.standby_seconds)
+                continue
+            try:
+                updates = await self.api.get_updates(self.poll_timeout)
+            except ZaloError as exc:
+                if exc.code == 408:  # the long poll ended empty
+                    failures, updates = 0, []
+                else:
+                    failures += 1
+                    log.warning("zalo: getUpdates failed: %s", exc.description)
+                    await self._wait(min(MAX_BACKOFF, 2.0**failures))
+                    continue
+            except httpx.HTTPError as exc:
+                failures += 1
+                log.warning("zalo: getUpdates failed: %s", type(exc).__name__)
+                await self._wait(min(MAX_BACKOFF, 2.0**failures))
+                continue
+            failures = 0
+            self.polls += 1
+            for update in updates:
+                self.bot.accept(update)
+
+    async def _wait(self, seconds: float) -> None:
+        with suppress(TimeoutError):
+            await asyncio.wait_for(self._stop.wait(), seconds)
+
+    async def _check_lease(self) -> bool:
+        try:
+            held = await asyncio.to_thread(self._acquire)
+        except Exception as exc:
+            log.warning("zalo: lease check failed: %s", type(exc).__name__)
+            age = time.monotonic() - self._renewed_at
+            held = self.polling and age < self.lease.total_seconds() - self.poll_timeout
+        else:
+            if held:
+                self._renewed_at = time.monotonic()
+        if held != self.polling:
+            log.info("zalo: %s polling (lease holder %s)", "started" if held else "stopped",
+                     self.holder)  # fmt: skip
+        self.polling = held
+        return held
+
+    def _acquire(self) -> bool:
+        with self.db.write() as conn:
+            return leases.acquire(conn, LEASE_NAME, self.holder, self.lease, self.db.now())
+
+    def _release(self) -> None:
+        with self.db.write() as conn:
+            leases.release(conn, LEASE_NAME, self.holder)
+
+
+class ZaloService:
+    """The Zalo bot of one replica: a client for replies, and the poller or the webhook."""
+
+    def __init__(
+        self,
+        db: Database,
+        token: str,
+        base_url: str,
+        *,
+        webhook_secret: str | None,
+        webhook_url: str | None = None,
+        lease_seconds: float = 30.0,
+        poll_timeout: float = 10.0,
+    ) -> None:
+        self.api = ZaloBotAPI(token, base_url, read_timeout=10.0)
+        self.bot = ZaloBot(db, self.api)
+        self.webhook_secret = webhook_secret
+        self.webhook_url = webhook_url
+        self.poller = (
+            None
+            if webhook_secret
+            else ZaloPoller(
+                db, self.api, self.bot, lease_seconds=lease_seconds, poll_timeout=poll_timeout
+            )
+        )
+
+    async def start(self) -> None:
+        await self.api.start()
+        if self.poller is not None:
+            self.poller.start()
+            return
+        if self.webhook_url and self.webhook_secret:
+            try:
+                await self.api.set_webhook(self.webhook_url, self.webhook_secret)
+                log.info("zalo: webhook set to %s", self.webhook_url)
+            except (ZaloError, httpx.HTTPError) as exc:
+                log.warning("zalo: setWebhook failed (%s); set it by hand (README)",
+                            self.api.scrub(f"{type(exc).__name__} {exc}"))  # fmt: skip
+
+    async def stop(self) -> None:
+        if self.poller is not None:
+            await self.poller.stop()
+        await self.bot.drain()
+        await self.api.close()

@@ -1,0 +1,77 @@
+"""Zalo updates and replies as data — pure.
+
+An update (FIELD-NOTES "Zalo Bot Platform") is ``{"event_name": "message.text.received", "message":
+{"from": {...}, "chat": {"id": "…", "chat_type": "PRIVATE" | "GROUP"}, "text": "…", ...}}``;
+webhook bodies carry it under ``result`` in some clients and bare in others: both are read.
+Replies are worded by :mod:`feedsvc.bot.texts` in Telegram HTML (one wording for both bots);
+:func:`plain_reply` turns them into Zalo's plain text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from feedsvc.notify.message import trim_utf16
+
+REPLY_LIMIT = 2000  # Zalo's text limit
+MAX_ID_CHARS = 100  # a Zalo id longer than this is not one: ignore the update
+_LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
+_TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
+_COMMAND = re.compile(r"/([A-Za-z]{1,32})(?:@\S*)?(?:\s+(.*))?", re.DOTALL)
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    """A text message to the bot: where it came from and what it says."""
+
+    chat_id: str
+    chat_type: str  # private | group
+    title: str | None  # the sender's display name (private) or the group's name
+    text: str
+
+
+def parse_update(body: Any) -> Incoming | None:
+    """The text message in ``body`` (an update, or ``{"result": update}``); None for anything
+    else (images, stickers, unknown shapes), which the bot ignores."""
+    if isinstance(body, dict) and isinstance(body.get("result"), dict):
+        body = body["result"]
+    if not isinstance(body, dict):
+        return None
+    message = body.get("message")
+    if not isinstance(message, dict) or body.get("event_name") != "message.text.received":
+        return None
+    chat, sender, text = message.get("chat"), message.get("from"), message.get("text")
+    if not isinstance(chat, dict) or not isinstance(text, str):
+        return None
+    chat_id = chat.get("id")
+    if not isinstance(chat_id, str | int) or not 0 < len(str(chat_id)) <= MAX_ID_CHARS:
+        return None
+    kind = "group" if str(chat.get("chat_type", "")).upper() == "GROUP" else "private"
+    name = chat.get("name") if kind == "group" else None
+    if name is None and isinstance(sender, dict):
+        name = sender.get("display_name")
+    title = str(name)[:200] if isinstance(name, str | int) else None
+    return Incoming(str(chat_id), kind, title, text)
+
+
+def parse_command(text: str) -> tuple[str, str] | None:
+    """``"/sub kien-thuy"`` → ``("sub", "kien-thuy")``; None when ``text`` is no command."""
+    found = _COMMAND.fullmatch(text.strip())
+    if found is None:
+        return None
+    return found.group(1).lower(), (found.group(2) or "").strip()
+
+
+def plain_reply(reply: str) -> str:
+    """A bot reply (Telegram HTML) as Zalo plain text: links written out, tags dropped,
+    entities decoded, within :data:`REPLY_LIMIT` (UTF-16 units)."""
+
+    def link(found: re.Match[str]) -> str:
+        url, label = html.unescape(found.group(1)), _TAG.sub("", found.group(2))
+        return label if html.unescape(label) == url else f"{label} ({html.escape(url)})"
+
+    text = html.unescape(_TAG.sub("", _LINK.sub(link, reply)))
+    return trim_utf16(text, REPLY_LIMIT)

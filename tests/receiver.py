@@ -1,0 +1,74 @@
+"""A local HTTP receiver for Apprise's ``json://127.0.0.1:PORT/path`` URLs (tests only).
+
+Records every POST (path, headers, JSON body); answers scripted statuses first (e.g. 500), or
+holds a request until released (a destination that hangs). Threaded ``http.server``: real HTTP
+on loopback, nothing else.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Received:
+    path: str
+    headers: dict[str, str]
+    body: dict[str, Any]
+    at: float
+
+
+class Receiver:
+    def __init__(self) -> None:
+        self.received: list[Received] = []
+        self.statuses: deque[int] = deque()  # answered (and not recorded) before any 200
+        self.hang = threading.Event()  # set: requests wait until released
+        self.release = threading.Event()
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length)
+                if owner.hang.is_set():
+                    owner.release.wait(30)
+                with owner.lock:
+                    status = owner.statuses.popleft() if owner.statuses else 200
+                    if status == 200:
+                        owner.received.append(Received(
+                            self.path, dict(self.headers), json.loads(raw or b"{}"),
+                            time.monotonic()))  # fmt: skip
+                self.send_response(status)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, path: str = "hook", credentials: str = "") -> str:
+        return f"json://{credentials}127.0.0.1:{self.port}/{path}"
+
+    def at(self, path: str) -> list[Received]:
+        with self.lock:
+            return [r for r in self.received if r.path.split("?")[0] == f"/{path}"]
+
+    def __enter__(self) -> Receiver:
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release.set()
+        self.server.shutdown()
+        self.server.server_close()

@@ -1,0 +1,152 @@
+"""Apprise destinations end to end against a local JSON receiver (issue 14 §3): alerts sent once,
+failures retried like a 5xx then dead-lettered, sends bounded in time, and the URL — a secret —
+never in a log line. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import VN, article, builtin_ingestor
+from receiver import Receiver
+from sqlalchemy import select
+
+from feedsvc import operations as ops
+from feedsvc.channels.apprise import AppriseChannel, mask, secret_parts
+from feedsvc.db import Database
+from feedsvc.db.schema import deliveries
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.logs import setup_logging
+from feedsvc.outbox import Outbox
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, save_topic
+
+
+@pytest.fixture
+def service_logging() -> Iterator[None]:
+    """feedsvc's own log set-up (the secret scrubbing handler) for one test, then restored."""
+    root, apprise_log = logging.getLogger(), logging.getLogger("apprise")
+    saved = root.handlers[:], root.level, apprise_log.level
+    setup_logging("DEBUG")
+    apprise_log.setLevel(logging.DEBUG)  # the library's chattiest: all of it is scrubbed
+    yield
+    root.handlers[:], root.level = saved[0], saved[1]
+    apprise_log.setLevel(saved[2])
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+def rows(db: Database) -> list[tuple[str, int, int]]:
+    with db.read() as conn:
+        stmt = select(deliveries.c.state, deliveries.c.attempts, deliveries.c.ambiguous)
+        return [tuple(r) for r in conn.execute(stmt.order_by(deliveries.c.id))]  # type: ignore[misc]
+
+
+@pytest.fixture(autouse=True)
+def topic(db: Database) -> None:
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
+                   datetime.now(UTC))  # fmt: skip
+
+
+def publish(db: Database, *numbers: int) -> None:
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    with db.write() as conn:
+        items = [article(n, published_at=datetime.now(VN), summary="x " * 3000) for n in numbers]
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    assert ing.tick().error is None
+
+
+async def dispatch(db: Database, channel: AppriseChannel, until: object, timeout: float = 20,
+                   **cfg: object) -> None:  # fmt: skip
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05, **cfg)  # type: ignore[arg-type]
+    d = Dispatcher(db, channel, VN, settings)
+    await channel.start()
+    task = asyncio.create_task(d.run())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while not until(rows(db)):  # type: ignore[operator]
+            assert loop.time() < deadline, rows(db)
+            await asyncio.sleep(0.05)
+    finally:
+        d.stop()
+        await task
+        await channel.close()
+
+
+def done(states: list[tuple[str, int, int]]) -> bool:
+    return bool(states) and all(s not in ("pending", "sending") for s, _, _ in states)
+
+
+async def test_alerts_reach_apprise_destinations_once(
+    db: Database, receiver: Receiver, capfd: pytest.CaptureFixture[str], service_logging: None
+) -> None:
+    secret_url = receiver.url("b/TOKEN-0123456789abcdef", "feed-user:Pa55-w0rd-secret@")
+    plain_url = receiver.url("a")
+    for url in (plain_url, secret_url):
+        ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                             address=url)  # fmt: skip
+    receiver.statuses.extend([500, 503])  # the first two sends fail: retried like a 5xx
+    publish(db, 1)
+    await dispatch(db, AppriseChannel(VN), done)
+    assert [s for s, _, _ in rows(db)] == ["sent", "sent"]
+    got_a, got_b = receiver.at("a"), receiver.at("b/TOKEN-0123456789abcdef")
+    assert len(got_a) == 1 and len(got_b) == 1
+    message = got_a[0].body
+    assert message["title"] == "Công an Kiến Thụy bắt đối tượng trộm cắp số 1"
+    assert "https://example.vn/tin/1.html" in message["message"]
+    assert len(message["message"]) <= 2000 and "Chủ đề: Kiến Thụy" in message["message"]
+    assert got_b[0].headers.get("Authorization", "").startswith("Basic ")  # credentials used
+    err = capfd.readouterr().err
+    assert "apprise" in err.lower()  # Apprise did log (at DEBUG)…
+    for secret in (secret_url, "Pa55-w0rd-secret", "TOKEN-0123456789abcdef"):
+        assert secret not in err  # …never the URL or its credentials
+
+
+async def test_a_failing_destination_ends_as_a_dead_letter(
+    db: Database, receiver: Receiver
+) -> None:
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("down"))  # fmt: skip
+    receiver.statuses.extend([500] * 10)
+    publish(db, 1)
+    await dispatch(db, AppriseChannel(VN), done, max_attempts=3)
+    assert rows(db) == [("failed", 3, 0)]
+    assert receiver.at("down") == []
+    rows_, _ = ops.list_deliveries(db, state="dead")
+    assert rows_[0].chat_title == mask(receiver.url("down"))  # the log shows it masked
+
+
+async def test_a_hanging_destination_is_bounded(db: Database, receiver: Receiver) -> None:
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("slow"))  # fmt: skip
+    receiver.hang.set()
+    publish(db, 1)
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await dispatch(db, AppriseChannel(VN, send_timeout=0.5),
+                   lambda r: r and r[0][2] >= 1, timeout=10)  # fmt: skip
+    assert loop.time() - start < 5  # not Apprise's 10 s read timeout, nor forever
+    state, attempts, ambiguous = rows(db)[0]
+    assert (state, attempts, ambiguous) == ("pending", 1, 1)  # re-sent once later
+    receiver.release.set()
+
+
+def test_masking_and_secret_parts() -> None:
+    url = "discord://123456789012/AbCdEfGhIjKlMnOp?avatar=no&token=zz-secret-zz"
+    shown = mask(url)
+    assert shown.startswith("discord://***#") and "1234" not in shown and "AbCd" not in shown
+    assert mask(url) != mask(url + "x") and mask(url) == mask(url)
+    parts = secret_parts(url)
+    assert {"123456789012", "AbCdEfGhIjKlMnOp", "zz-secret-zz"} <= set(parts)
+    assert "smtp.gmail.com" not in secret_parts("mailto://me:pw-secret1@smtp.gmail.com")
+    assert "pw-secret1" in secret_parts("mailto://me:pw-secret1@smtp.gmail.com")

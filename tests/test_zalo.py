@@ -1,0 +1,225 @@
+"""Zalo end to end against the fake Zalo Bot API over real HTTP (issue 14 §2): alerts and their
+outcomes through the outbox, the bot's commands by webhook and by long polling (one poller across
+replicas), forged webhook calls refused. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from factories import VN, article, builtin_ingestor
+from fakezalo import FakeZaloAPI, Fault
+from sqlalchemy import select
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.channels.zalo import ZaloBotAPI, ZaloChannel
+from feedsvc.channels.zalo.bot import ZaloBot
+from feedsvc.channels.zalo.service import ZaloPoller
+from feedsvc.config import load_config
+from feedsvc.db import Database
+from feedsvc.db.schema import chats, deliveries
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.outbox import Outbox
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_recipient, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+
+SECRET = "webhook-secret-for-tests-0123456789"
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeZaloAPI]:
+    with FakeZaloAPI() as server:
+        yield server
+
+
+def add_topic(db: Database) -> None:
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
+                   datetime.now(UTC))  # fmt: skip
+
+
+def zalo_subscriber(db: Database, address: str) -> int:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        chat = ensure_recipient(conn, "zalo", address, "private", "Lan", now)
+        topic = get_topic(conn, "kien-thuy")
+        assert topic is not None
+        subscribe(conn, chat.chat_id, topic_id=topic.id, query=None, now=now)
+    return chat.chat_id
+
+
+def states(db: Database) -> list[str]:
+    with db.read() as conn:
+        return list(conn.execute(select(deliveries.c.state).order_by(deliveries.c.id)).scalars())
+
+
+async def dispatch_until_done(db: Database, fake: FakeZaloAPI, timeout: float = 20) -> None:
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=0.5, connect_timeout=0.5)
+    channel = ZaloChannel(api, VN, global_rate=50)
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+    d = Dispatcher(db, channel, VN, settings)
+    await channel.start()
+    task = asyncio.create_task(d.run())
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while any(s in ("pending", "sending") for s in states(db)):
+            assert loop.time() < deadline, states(db)
+            await asyncio.sleep(0.05)
+    finally:
+        d.stop()
+        await task
+        await channel.close()
+
+
+async def test_alerts_reach_zalo_once_through_faults(db: Database, fake: FakeZaloAPI) -> None:
+    add_topic(db)
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    zalo_subscriber(db, "z-ok")
+    zalo_subscriber(db, "z-flaky")
+    fake.script("z-flaky", Fault.server_error(), Fault.flood(1), Fault.late(1.0))
+    long = "Lực lượng công an huyện Kiến Thụy " * 160  # a 5,000+ character summary
+    with db.write() as conn:
+        upsert_source_articles(conn, [article(1, published_at=datetime.now(VN), summary=long)],
+                               datetime.now(UTC))  # fmt: skip
+    assert ing.tick().error is None
+    await dispatch_until_done(db, fake)
+    assert states(db) == ["sent", "sent"]
+    ok = fake.messages("z-ok")
+    assert len(ok) == 1 and len(ok[0].text) <= 2000
+    assert "https://example.vn/tin/1.html" in ok[0].text
+    # 500 → retried; 429 → paused, retried; a late answer (read timeout) → one re-send: at most
+    # one duplicate, recorded as ambiguous
+    assert len(fake.messages("z-flaky")) == 2
+    with db.read() as conn:
+        assert sorted(conn.execute(select(deliveries.c.ambiguous)).scalars()) == [0, 1]
+    assert fake.violations == []
+
+
+async def test_three_refusals_in_a_row_disable_the_recipient(
+    db: Database, fake: FakeZaloAPI
+) -> None:
+    add_topic(db)
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    chat_id = zalo_subscriber(db, "z-gone")
+    fake.block("z-gone")
+    with db.write() as conn:
+        items = [article(n, published_at=datetime.now(VN)) for n in range(1, 6)]
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    assert ing.tick().error is None
+    await dispatch_until_done(db, fake)
+    assert states(db) == ["blocked"] * 3 + ["disabled"] * 2
+    with db.read() as conn:
+        reason = conn.execute(select(chats.c.disabled_reason).where(chats.c.chat_id == chat_id))
+        assert "blocked" in (reason.scalar() or "")
+
+
+def zalo_settings(tmp_path: Path, db_url: str, fake: FakeZaloAPI, **zalo: object) -> object:
+    topics = tmp_path / "topics.toml"
+    topics.write_text('[[topic]]\nslug = "kien-thuy"\ntitle = "Kiến Thụy"\n'
+                      'query = \'"Kiến Thụy"\'\n', encoding="utf-8")  # fmt: skip
+    return load_config(None, {
+        "database": {"url": db_url},
+        "source": {"poll_seconds": 0.3},
+        "telegram": {"lease_seconds": 6},
+        "zalo": {"base_url": fake.base_url, "token": fake.token, **zalo},
+        "topics": {"file": str(topics)},
+        "http": {"public_url": "https://tin.example.vn"},
+    })  # fmt: skip
+
+
+@pytest.fixture
+async def webhook_service(
+    tmp_path: Path, db_url: str, fake: FakeZaloAPI
+) -> AsyncIterator[tuple[Service, httpx.AsyncClient]]:
+    settings = zalo_settings(tmp_path, db_url, fake, webhook_secret=SECRET)
+    service = Service(settings, Roles(http=False))  # type: ignore[arg-type]
+    await service.start()
+    transport = httpx.ASGITransport(app=create_app(service))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://feedsvc") as client:
+            yield service, client
+    finally:
+        await service.stop()
+
+
+async def test_webhook_commands_and_forged_calls(
+    webhook_service: tuple[Service, httpx.AsyncClient], fake: FakeZaloAPI,
+    caplog: pytest.LogCaptureFixture,
+) -> None:  # fmt: skip
+    service, client = webhook_service
+    caplog.set_level(logging.DEBUG)
+    assert fake.webhook == {"url": "https://tin.example.vn/zalo/webhook", "secret_token": SECRET}
+    update = fake.update("z-user", "/sub kien-thuy")
+    for headers in ({}, {"X-Bot-Api-Secret-Token": "wrong"},
+                    {"X-Bot-Api-Secret-Token": SECRET[:-1]}):  # fmt: skip
+        forged = await client.post("/zalo/webhook", json=update, headers=headers)
+        assert forged.status_code == 401
+    assert fake.messages("z-user") == []
+    ok = {"X-Bot-Api-Secret-Token": SECRET}
+    assert (await client.post("/zalo/webhook", content=b"{", headers=ok)).status_code == 400
+    big = b'{"x": "' + b"a" * 70_000 + b'"}'
+    assert (await client.post("/zalo/webhook", content=big, headers=ok)).status_code == 413
+    response = await client.post("/zalo/webhook", json={"result": update}, headers=ok)
+    assert response.status_code == 200
+    reply = (await fake.await_for(lambda: fake.messages("z-user"), timeout=10))[0].text
+    assert "Kiến Thụy" in reply and "<" not in reply
+    # an alert follows, in plain text, within the limit
+    with service.db.write() as conn:
+        upsert_source_articles(conn, [article(1, published_at=datetime.now(VN))],
+                               datetime.now(UTC))  # fmt: skip
+    await fake.await_for(lambda: len(fake.messages("z-user")) == 2, timeout=15)
+    assert "https://example.vn/tin/1.html" in fake.messages("z-user")[1].text
+    await client.post("/zalo/webhook", json=fake.update("z-user", "/unsub kien-thuy"), headers=ok)
+    await fake.await_for(lambda: len(fake.messages("z-user")) == 3, timeout=10)
+    with service.db.write() as conn:
+        upsert_source_articles(conn, [article(2, published_at=datetime.now(VN))],
+                               datetime.now(UTC))  # fmt: skip
+    await asyncio.to_thread(service.ingest_tick)
+    await service.dispatchers.by_channel("zalo").step()  # type: ignore[union-attr]
+    assert len(fake.messages("z-user")) == 3  # nothing after /unsub
+    # group chats: read-only commands only
+    await client.post("/zalo/webhook", json=fake.update("g1", "/sub kien-thuy",
+                                                        chat_type="GROUP"), headers=ok)  # fmt: skip
+    text = (await fake.await_for(lambda: fake.messages("g1"), timeout=10))[0].text
+    assert "/topics" in text
+    assert fake.token not in caplog.text and SECRET not in caplog.text
+
+
+async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> None:
+    """Two replicas poll with one lease: updates are answered once; when the holder stops, the
+    standby takes over."""
+    add_topic(db)
+    apis = [ZaloBotAPI(fake.token, fake.base_url, read_timeout=5) for _ in range(2)]
+    pollers = [
+        ZaloPoller(db, api, ZaloBot(db, api), lease_seconds=3, poll_timeout=0.5,
+                   standby_seconds=0.2, holder=f"r{i}")
+        for i, api in enumerate(apis)
+    ]  # fmt: skip
+    for p in pollers:
+        p.start()
+    try:
+        fake.user_says("z-poll", "/sub kien-thuy")
+        await fake.await_for(lambda: fake.messages("z-poll"), timeout=10)
+        assert sum(p.polling for p in pollers) == 1
+        holder = next(p for p in pollers if p.polling)
+        standby = next(p for p in pollers if p is not holder)
+        await holder.stop()  # releases the lease: the standby takes over within its look
+        fake.user_says("z-poll", "/list")
+        await fake.await_for(lambda: len(fake.messages("z-poll")) == 2, timeout=10)
+        assert standby.polling
+        assert "Kiến Thụy" in fake.messages("z-poll")[1].text
+    finally:
+        for p in pollers:
+            await p.stop()
+            await p.bot.drain()
+        for api in apis:
+            await api.close()
