@@ -401,11 +401,12 @@ def list_deliveries(
     state: str | None = None,
     chat_id: int | None = None,
     topic: str | None = None,
+    channel: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[delivery_store.DeliveryRow], int]:
     """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
-    a state or ``dead`` (every dead letter)."""
+    a state or ``dead`` (every dead letter), ``channel`` one channel's recipients."""
     if state is not None and state not in (*delivery_store.STATES, delivery_store.DEAD):
         raise OperationError(
             "invalid",
@@ -422,8 +423,9 @@ def list_deliveries(
                 return [], 0
             topic_id = found.id
         return delivery_store.list_deliveries(
-            conn, state=state, chat_id=chat_id, topic_id=topic_id, limit=limit, offset=offset
-        )
+            conn, state=state, chat_id=chat_id, topic_id=topic_id, channel=channel,
+            limit=limit, offset=offset,
+        )  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,7 @@ class FakeZaloAPI:
         self.violations: list[tuple[str, str]] = []  # (scope, chat id)
         self.calls: list[tuple[str, int]] = []  # (method, HTTP status)
         self.webhook: dict[str, Any] | None = None
+        self.in_flight = 0  # requests being handled right now
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -197,6 +198,17 @@ class FakeZaloAPI:
         with self._cond:
             return list(self._sent)
 
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        """Block (not on an event loop) until ``predicate()`` is truthy."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not (result := predicate()):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TimeoutError(f"condition not met within {timeout} s")
+                self._cond.wait(min(remaining, 0.05))
+            return result
+
     async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         deadline = time.monotonic() + timeout
         while not (result := predicate()):
@@ -207,6 +219,16 @@ class FakeZaloAPI:
 
     # --- HTTP side ---------------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> JSONResponse:
+        with self._cond:
+            self.in_flight += 1
+        try:
+            return await self._answer(request)
+        finally:
+            with self._cond:
+                self.in_flight -= 1
+                self._cond.notify_all()
+
+    async def _answer(self, request: Request) -> JSONResponse:
         method = request.path_params["method"]
         try:
             if request.path_params["token"] != self.token:

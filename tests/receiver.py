@@ -7,13 +7,17 @@ on loopback, nothing else.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -31,6 +35,7 @@ class Receiver:
         self.hang = threading.Event()  # set: requests wait until released
         self.release = threading.Event()
         self.lock = threading.Lock()
+        self.in_flight = 0  # requests being handled right now
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -63,6 +68,26 @@ class Receiver:
     def at(self, path: str) -> list[Received]:
         with self.lock:
             return [r for r in self.received if r.path.split("?")[0] == f"/{path}"]
+
+    def all(self) -> list[Received]:
+        with self.lock:
+            return list(self.received)
+
+    async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            await asyncio.sleep(0.01)
+        return result
+
+    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
+        deadline = time.monotonic() + timeout
+        while not (result := predicate()):
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"condition not met within {timeout} s")
+            time.sleep(0.01)
+        return result
 
     def __enter__(self) -> Receiver:
         self.thread.start()

@@ -16,6 +16,7 @@ from sqlalchemy import select, update
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
+from feedsvc.channels.apprise import mask
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store import deliveries as delivery_store
@@ -194,6 +195,7 @@ POSTS = [
     "/admin/chats/-100/pause",
     "/admin/chats/-100/resume",
     "/admin/subscriptions/1/delete",
+    "/admin/subscriptions/apprise",
     "/admin/deliveries/1/resend",
     "/admin/preview",
 ]
@@ -437,6 +439,37 @@ def test_subscriptions_pause_resume_delete(served: tuple[TestClient, Service]) -
     with service.db.read() as conn:
         assert sub_store.list_subscriptions(conn) == []
     assert client.post("/admin/chats/42/pause", data={"csrf": csrf_of(client)}).status_code == 404
+
+
+HOOK = "json://hook-user:s3cret-Pa55word@127.0.0.1:9/deliver/TOKEN-abcdef123456"
+
+
+def test_apprise_destinations_and_channel_filters(served: tuple[TestClient, Service]) -> None:
+    """Issue 14 §3/§4: the form adds an Apprise destination (shown masked, never the URL);
+    subscriptions and the delivery log filter by channel."""
+    client, service = served
+    seed_delivery(service, "failed")  # a Telegram group's delivery
+    login(client)
+    page = client.get("/admin/subscriptions").text
+    assert 'id="apprise-form"' in page and 'name="url" type="password"' in page
+    form = {"csrf": csrf_of(client), "url": HOOK, "topic": "", "query": "Kiến Thụy"}
+    r = client.post("/admin/subscriptions/apprise", data=form)
+    assert r.status_code == 200 and 'class="flash bad"' not in r.text
+    with service.db.read() as conn:
+        subs = sub_store.list_subscriptions(conn, channel="apprise")
+    assert len(subs) == 1 and subs[0].address == HOOK
+    shown = mask(HOOK)
+    for query in ("", "?channel=apprise"):
+        page = client.get(f"/admin/subscriptions{query}").text
+        assert shown in page
+        assert all(secret not in page for secret in (HOOK, "s3cret", "TOKEN-abc"))
+    assert shown not in client.get("/admin/subscriptions?channel=telegram").text
+    bad = client.post("/admin/subscriptions/apprise", data=form | {"url": "nope://secret-thing"})
+    assert 'class="flash bad"' in bad.text and "secret-thing" not in bad.text
+    assert "Kiến Thụy" in client.get("/admin/deliveries?channel=telegram").text
+    none = client.get("/admin/deliveries?channel=zalo").text
+    assert CATALOGUE["no_deliveries"][0] in none
+    assert "Kiến Thụy" in client.get("/admin/deliveries?channel=bogus").text  # → all
 
 
 # -- language ------------------------------------------------------------------------------

@@ -178,6 +178,8 @@ async def test_webhook_commands_and_forged_calls(
                                datetime.now(UTC))  # fmt: skip
     await fake.await_for(lambda: len(fake.messages("z-user")) == 2, timeout=15)
     assert "https://example.vn/tin/1.html" in fake.messages("z-user")[1].text
+    metrics = (await client.get("/metrics")).text  # deliveries labelled by channel
+    assert 'feedsvc_deliveries_total{channel="zalo",outcome="sent"}' in metrics
     await client.post("/zalo/webhook", json=fake.update("z-user", "/unsub kien-thuy"), headers=ok)
     await fake.await_for(lambda: len(fake.messages("z-user")) == 3, timeout=10)
     with service.db.write() as conn:

@@ -51,5 +51,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "channel.apprise": ("Apprise", "Apprise"),
     "channel.all": ("Mọi kênh", "All channels"),
+    "apprise.add_title": ("Thêm đích Apprise", "Add an Apprise destination"),
+    "apprise.url": ("URL Apprise", "Apprise URL"),
+    "apprise.url_help": (
+        "Discord, Slack, Matrix, Mattermost, Teams, ntfy, e-mail, webhook… Ví dụ: "
+        "discord://webhook_id/webhook_token. URL chứa thông tin đăng nhập: chỉ hiển thị dạng che.",
+        "Discord, Slack, Matrix, Mattermost, Teams, ntfy, e-mail, webhooks… e.g. "
+        "discord://webhook_id/webhook_token. The URL holds credentials: it is only shown masked.",
+    ),
+    "apprise.add": ("Thêm", "Add"),
+    "apprise.topic": ("Chủ đề", "Topic"),
+    "apprise.added": ("Đã thêm đích {address}.", "Added destination {address}."),
     "channel.label": ("Kênh", "Channel"),
 }

@@ -357,6 +357,7 @@ class DeliveryRow:
     retracted_at: datetime | None = None
     correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed
     corrected_at: datetime | None = None
+    channel: str = "telegram"
 
     @property
     def dead(self) -> bool:
@@ -374,6 +375,7 @@ def _rows_select() -> Any:
             deliveries.c.created_at, deliveries.c.finished_at,
             func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
             func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
+            chats.c.channel,
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .join(articles, articles.c.id == deliveries.c.article_id)
@@ -393,13 +395,23 @@ def _to_rows(result: Any) -> list[DeliveryRow]:
     return out
 
 
-def _listing_filter(stmt: Any, state: str | None, chat_id: int | None, topic_id: int | None) -> Any:
+def _listing_filter(
+    stmt: Any,
+    state: str | None,
+    chat_id: int | None,
+    topic_id: int | None,
+    channel: str | None = None,
+) -> Any:
     if state == DEAD:
         stmt = stmt.where(deliveries.c.state.in_(DEAD_STATES))
     elif state is not None:
         stmt = stmt.where(deliveries.c.state == state)
     if chat_id is not None:
         stmt = stmt.where(deliveries.c.chat_id == chat_id)
+    if channel is not None:  # a subquery, so the count needs no join
+        stmt = stmt.where(
+            deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
+        )
     if topic_id is not None:  # the delivered article matched this topic
         stmt = stmt.where(
             select(article_topics.c.article_id)
@@ -418,17 +430,18 @@ def list_deliveries(
     state: str | None = None,
     chat_id: int | None = None,
     topic_id: int | None = None,
+    channel: str | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> tuple[list[DeliveryRow], int]:
     """Newest first, with the total matching the filters (for paging). ``state`` may be
     :data:`DEAD`."""
     total_stmt = _listing_filter(
-        select(func.count()).select_from(deliveries), state, chat_id, topic_id
+        select(func.count()).select_from(deliveries), state, chat_id, topic_id, channel
     )
     total = int(conn.execute(total_stmt).scalar_one())
     stmt = _rows_select().order_by(deliveries.c.id.desc()).limit(limit).offset(offset)
-    stmt = _listing_filter(stmt, state, chat_id, topic_id)
+    stmt = _listing_filter(stmt, state, chat_id, topic_id, channel)
     return _to_rows(conn.execute(stmt)), total
 
 

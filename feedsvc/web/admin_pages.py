@@ -15,6 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import operations as ops
+from feedsvc.channels.apprise import mask
+from feedsvc.channels.base import CHANNELS
+from feedsvc.channels.recipients import shown_address
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.matching import QueryError
@@ -55,6 +58,11 @@ PREVIEW_SCAN = 2000
 PREVIEW_SAMPLES = 10
 MAX_QUERY = 4000
 DELIVERIES_PER_PAGE = 100
+
+
+def channel_param(text: str) -> str:
+    """A ``?channel=`` filter: one of the channels, else "" (all)."""
+    return text if text in CHANNELS else ""
 
 
 def page_routes(admin: Admin) -> list[Route]:
@@ -234,12 +242,33 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscriptions(request: Request, ctx: Ctx) -> Response:
-        def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat]]:
-            with db.read() as conn:
-                return sub_store.list_subscriptions(conn), sub_store.list_chats(conn)
+        channel = channel_param(request.query_params.get("channel", ""))
 
-        subs, chats = await db_call(load)
-        return admin.page("subscriptions.html", ctx, subs=subs, chats=chats)
+        def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat], Any]:
+            with db.read() as conn:
+                subs = sub_store.list_subscriptions(conn, channel=channel or None)
+                topics = topic_store.list_topics(conn, enabled_only=True)
+                return subs, sub_store.list_chats(conn), topics
+
+        subs, chats, topics = await db_call(load)
+        return admin.page(
+            "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel,
+            channels=CHANNELS, topics=topics, shown_address=shown_address,
+        )  # fmt: skip
+
+    async def apprise_add(request: Request, ctx: Ctx) -> Response:
+        """The admin's form: subscribe an Apprise URL to a topic or a query."""
+        data = await form(request)
+        topic, query = data.get("topic") or None, data.get("query", "").strip() or None
+        url = data.get("url", "").strip()
+        try:
+            await db_call(lambda: ops.add_subscription(
+                db, None, None, topic=topic, query=query, channel="apprise", address=url))
+        except ops.OperationError as exc:
+            return admin.redirect(ctx, "/subscriptions", t.operation_error(exc), ok=False)
+        return admin.redirect(
+            ctx, "/subscriptions?channel=apprise", t("apprise.added", address=mask(url))
+        )
 
     def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:
         async def handler(request: Request, ctx: Ctx) -> Response:
@@ -282,11 +311,13 @@ def page_routes(admin: Admin) -> list[Route]:
         state = request.query_params.get("state", "")
         if state not in ("", delivery_store.DEAD, *delivery_store.STATES):
             state = ""
+        channel = channel_param(request.query_params.get("channel", ""))
         page = page_param(request.query_params.get("page", "1"))
         per_page = DELIVERIES_PER_PAGE
         rows, total = await db_call(
             lambda: ops.list_deliveries(
-                db, state=state or None, limit=per_page, offset=(page - 1) * per_page
+                db, state=state or None, channel=channel or None, limit=per_page,
+                offset=(page - 1) * per_page,
             )
         )
         return admin.page(
@@ -294,6 +325,8 @@ def page_routes(admin: Admin) -> list[Route]:
             ctx,
             rows=rows,
             state=state,
+            channel=channel,
+            channels=CHANNELS,
             states=(delivery_store.DEAD, *delivery_store.STATES),
             page=page,
             first=(page - 1) * per_page + 1,
@@ -352,6 +385,7 @@ def page_routes(admin: Admin) -> list[Route]:
         Route(p + "/chats/{chat_id}/pause", g(chat_pause(True)), methods=["POST"]),
         Route(p + "/chats/{chat_id}/resume", g(chat_pause(False)), methods=["POST"]),
         Route(p + "/subscriptions/{sub_id}/delete", g(sub_delete), methods=["POST"]),
+        Route(p + "/subscriptions/apprise", g(apprise_add), methods=["POST"]),
         Route(p + "/deliveries", g(deliveries), methods=["GET"]),
         Route(p + "/deliveries/{delivery_id}/resend", g(resend), methods=["POST"]),
         Route(p + "/status", g(status), methods=["GET"]),

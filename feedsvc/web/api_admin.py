@@ -133,8 +133,8 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
 def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
     p = call.params_as(DeliveryParams)
     rows, total = ops.list_deliveries(
-        service.web_db, state=p.state, chat_id=p.chat_id, topic=p.topic, limit=p.limit,
-        offset=p.offset,
+        service.web_db, state=p.state, chat_id=p.chat_id, topic=p.topic, channel=p.channel,
+        limit=p.limit, offset=p.offset,
     )  # fmt: skip
     items = [DeliveryOut.model_validate(asdict(r)) for r in rows]
     return 200, DeliveryList(items=items, total=total, limit=p.limit, offset=p.offset)

@@ -250,6 +250,7 @@ class StatsOut(Out):
 class DeliveryParams(Params):
     state: DeliveryState | None = None
     chat_id: ChatId | None = None
+    channel: Channel | None = None
     topic: Annotated[str | None, Field(max_length=100)] = None
     limit: Annotated[int, Field(ge=1, le=500)] = 50
     offset: Annotated[int, Field(ge=0, le=10**9)] = 0
@@ -274,6 +275,7 @@ class DeliveryOut(Out):
     retracted_at: datetime | None = None
     correction: str | None = None
     corrected_at: datetime | None = None
+    channel: str = "telegram"
 
 
 class DeliveryList(Out):
