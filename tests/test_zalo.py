@@ -225,3 +225,26 @@ async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> No
             await p.bot.drain()
         for api in apis:
             await api.close()
+
+
+def test_the_command_limits_of_the_telegram_bot_hold_on_zalo(db: Database) -> None:
+    """One policy for both bots (bot/actions): per-user command budget, then one reply and
+    silence; the per-user subscription cap counts Zalo users too."""
+    from feedsvc.bot.actions import Limits
+    from feedsvc.channels.zalo.updates import Incoming
+
+    add_topic(db)
+    limits = Limits(user_command_burst=3, user_commands_per_minute=0.001,
+                    max_subscriptions_per_user=1)  # fmt: skip
+    bot = ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), limits)
+    said = [bot.answer(Incoming("z-busy", "private", "Lan", "/topics", "u1")) for _ in range(5)]
+    assert all(s and "kien-thuy" in s for s in said[:3])
+    assert said[3] and said[3] != said[0]  # told once when to try again…
+    assert said[4] is None  # …then silence
+    other = ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), Limits(
+        max_subscriptions_per_user=1))  # fmt: skip
+    first = other.answer(Incoming("z-a", "private", "An", "/sub kien-thuy", "u2"))
+    second = other.answer(Incoming("z-b", "private", "An", '/sub "công an"', "u2"))
+    assert first and "Kiến Thụy" in first
+    assert second and "1" in second and second != first  # the same user, another chat: capped
+    assert other.answer(Incoming("z-b", "private", "An", "hello", "u2")) is None

@@ -14,6 +14,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+from feedsvc.bot.actions import Limits
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
 from feedsvc.channels.telegram import TelegramChannel
@@ -53,7 +54,7 @@ def zalo_service(db: Database, settings: Settings) -> ZaloService:
     lease = min(30.0, settings.telegram.lease_seconds)
     return ZaloService(
         db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
-        lease_seconds=lease, poll_timeout=lease / 3,
+        lease_seconds=lease, poll_timeout=lease / 3, limits=Limits.of(settings.telegram),
     )  # fmt: skip
 
 

@@ -1,7 +1,9 @@
 """The Zalo bot: the Telegram bot's commands, in Vietnamese, over the same actions.
 
-Commands go through :mod:`feedsvc.bot.actions` exactly as on Telegram (argument checks, limits,
-idempotence), acting on the chat's recipient row ``("zalo", chat id)``. Zalo offers no way we
+Commands go through :mod:`feedsvc.bot.actions` exactly as on Telegram (argument checks, the
+per-user and per-chat command budgets of :class:`~feedsvc.bot.actions.CommandGate`, subscription
+caps, idempotence), acting on the chat's recipient row ``("zalo", chat id)``; the limits are the
+``[telegram]`` keys of the same names, one policy for both bots. Zalo offers no way we
 know of to tell a group's admins, so in a group only the read-only commands answer; subscribing
 happens in a private chat (SPEC §11: private chats are the main case).
 
@@ -42,9 +44,13 @@ def secret_matches(expected: str, given: str | None) -> bool:
 class ZaloBot:
     """Answers Zalo updates. ``handle`` is safe to call concurrently."""
 
-    def __init__(self, db: Database, api: ZaloBotAPI) -> None:
+    def __init__(
+        self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None
+    ) -> None:
         self.db = db
         self.api = api
+        self.limits = limits or actions.Limits()
+        self.gate = actions.CommandGate(self.limits)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -86,27 +92,31 @@ class ZaloBot:
         if command is None:
             return None
         name, arg = command
+        user = f"zalo:{incoming.user_id}" if incoming.user_id else None
+        allowed, refusal = self.gate.admit(user, f"zalo:{incoming.chat_id}")
+        if not allowed:
+            return refusal  # one reply per spell, then silence
         problem = actions.argument_problem(arg)
         if problem is not None:
             return problem
         if incoming.chat_type == "group" and name not in READ_ONLY:
             return texts.t("zalo_private_only")
-        target = self._target(incoming)
-        return _run(self.db, target, name, arg)
+        target = self._target(incoming, user)
+        return _run(self.db, target, name, arg, self.limits.max_subscriptions_per_user)
 
-    def _target(self, incoming: Incoming) -> Target:
+    def _target(self, incoming: Incoming, user: str | None) -> Target:
         with self.db.write() as conn:
             chat = subs.ensure_recipient(
                 conn, "zalo", incoming.chat_id, incoming.chat_type, incoming.title, self.db.now()
             )
-        return Target(chat.chat_id, chat.type, chat.title)
+        return Target(chat.chat_id, chat.type, chat.title, user=user)
 
 
-def _run(db: Database, target: Target, name: str, arg: str) -> str:
+def _run(db: Database, target: Target, name: str, arg: str, per_user: int) -> str:
     """One command through the channel-neutral actions."""
     if name == "start":
         if arg:
-            return actions.start_topic(db, target, arg)
+            return actions.start_topic(db, target, arg, per_user=per_user)
         actions.register(db, target)
         return texts.t("start") + "\n\n" + texts.t("zalo_help")
     if name == "help":
@@ -120,6 +130,7 @@ def _run(db: Database, target: Target, name: str, arg: str) -> str:
     if name in ("sub", "unsub"):
         if not arg:
             return texts.t(f"{name}_usage")
-        action = actions.subscribe if name == "sub" else actions.unsubscribe
-        return action(db, target, arg)
+        if name == "sub":
+            return actions.subscribe(db, target, arg, per_user=per_user)
+        return actions.unsubscribe(db, target, arg)
     return texts.t("unknown_command")

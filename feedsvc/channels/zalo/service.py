@@ -23,6 +23,7 @@ from datetime import timedelta
 
 import httpx
 
+from feedsvc.bot.actions import Limits
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.db import Database
@@ -148,9 +149,10 @@ class ZaloService:
         webhook_url: str | None = None,
         lease_seconds: float = 30.0,
         poll_timeout: float = 10.0,
+        limits: Limits | None = None,
     ) -> None:
         self.api = ZaloBotAPI(token, base_url, read_timeout=10.0)
-        self.bot = ZaloBot(db, self.api)
+        self.bot = ZaloBot(db, self.api, limits)
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self.poller = (

@@ -31,6 +31,7 @@ class Incoming:
     chat_type: str  # private | group
     title: str | None  # the sender's display name (private) or the group's name
     text: str
+    user_id: str | None = None  # the sender's Zalo id (the per-user command budget counts it)
 
 
 def parse_update(body: Any) -> Incoming | None:
@@ -54,7 +55,9 @@ def parse_update(body: Any) -> Incoming | None:
     if name is None and isinstance(sender, dict):
         name = sender.get("display_name")
     title = str(name)[:200] if isinstance(name, str | int) else None
-    return Incoming(str(chat_id), kind, title, text)
+    user = sender.get("id") if isinstance(sender, dict) else None
+    user_id = str(user)[:MAX_ID_CHARS] if isinstance(user, str | int) and str(user) else None
+    return Incoming(str(chat_id), kind, title, text, user_id)
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
