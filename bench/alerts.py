@@ -9,6 +9,7 @@ queued goes out within 5 s, and the backlog drains at >= 95 % of global_rate.
 
     python bench/alerts.py [--articles 200] [--chats 1000]
     python bench/alerts.py --fair [--backlog-chats 100] [--backlog-articles 200] [--pg URL]
+    python bench/alerts.py --mixed [--window 30] [--zalo-rate 20]   (issue #14: see channels_mix)
 """
 
 from __future__ import annotations
@@ -211,8 +212,17 @@ def main() -> None:
     parser.add_argument("--fresh", type=int, default=10)
     parser.add_argument("--pg", help="PostgreSQL URL of an empty database for --fair")
     parser.add_argument("--give-up", type=float, default=120.0, help="seconds per fresh alert")
+    parser.add_argument("--mixed", action="store_true", help="only the three-channel fan-out")
+    parser.add_argument("--window", type=float, default=30.0, help="--mixed: seconds measured")
+    parser.add_argument("--zalo-rate", type=float, default=20.0, help="--mixed: zalo.global_rate")
     args = parser.parse_args()
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
+    if args.mixed:
+        from channels_mix import mixed
+
+        with tempfile.TemporaryDirectory() as tmp:
+            mixed(Path(tmp), args.window, args.zalo_rate)
+        return
     if args.fair:
         with tempfile.TemporaryDirectory() as tmp:
             url = args.pg or f"sqlite:///{Path(tmp) / 'fair.db'}"

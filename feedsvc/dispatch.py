@@ -195,10 +195,12 @@ class Dispatcher:
 
     # -- DB side (threads) ---------------------------------------------------------------
     def _recover(self, all_leases: bool = False) -> int:
+        """Leases back to the queue: expired ones, or (``all_leases``, at start on SQLite) every
+        lease of this channel — never another channel's, whose dispatcher may be sending."""
         with self.db.write() as conn:
             now = self.now()
             horizon = now + self.cfg.lease + timedelta(days=1) if all_leases else now
-            return q.recover_expired(conn, horizon)
+            return q.recover_expired(conn, horizon, self.limits.name)
 
     def _claim(self, room: int) -> tuple[list[Claim], list[tuple[DigestJob, float]], float]:
         """Lease deliveries (and due digests, one send slot each) for the send slots the shared

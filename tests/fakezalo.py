@@ -105,6 +105,7 @@ class FakeZaloAPI:
         self.calls: list[tuple[str, int]] = []  # (method, HTTP status)
         self.webhook: dict[str, Any] | None = None
         self.in_flight = 0  # requests being handled right now
+        self.outage = 0  # set to an HTTP status: every send answers it (a Zalo outage)
         self._ids = itertools.count(1)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._stopping: asyncio.Event | None = None
@@ -295,6 +296,8 @@ class FakeZaloAPI:
             raise _ApiError(503, "Service unavailable")
         if fault and fault.status:
             raise _ApiError(fault.status, fault.description, fault.parameters)
+        if self.outage:
+            raise _ApiError(self.outage, "Service unavailable")
         if chat_id in self._blocked:
             raise _ApiError(403, "User has blocked the bot")
         if len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT:

@@ -132,3 +132,104 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
     with db.read() as conn:
         states = Counter(conn.execute(select(deliveries.c.state)).scalars())
     assert states == {"sent": len(expected)}
+
+
+TG_CHATS = [7101, 7102, 7103, 7104]
+ZALO_CHATS = ["zc-1", "zc-2", "zc-3", "zc-4"]
+HOOKS = ["h1", "h2"]
+MIXED_ARTICLES = 6  # → 60 alerts over three channels, each paced per recipient (≥ 6 s)
+
+
+@pytest.mark.slow
+def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
+    """Issue 14: the same guarantees for Telegram, Zalo and Apprise recipients, killed mid-send
+    together: every alert arrives, extra copies only for kills that caught one in flight."""
+    from fakezalo import FakeZaloAPI
+    from receiver import Receiver
+
+    from feedsvc.store.subscriptions import ensure_recipient
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    upgrade(db)
+    now = datetime.now(UTC)
+    rng = random.Random(20261130)
+    with FakeBotAPI() as tg, FakeZaloAPI() as zalo, Receiver() as hooks:
+        ids: dict[object, int] = {}
+        with db.write() as conn:
+            save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
+            topic = get_topic(conn, "an-ninh")
+            assert topic is not None
+            for chat in TG_CHATS:
+                ids[chat] = ensure_chat(conn, chat, "private", None, now).chat_id
+            for address in ZALO_CHATS:
+                ids[address] = ensure_recipient(conn, "zalo", address, "private", None,
+                                                now).chat_id  # fmt: skip
+            for path in HOOKS:
+                ids[path] = ensure_recipient(conn, "apprise", hooks.url(path), "destination",
+                                             None, now).chat_id  # fmt: skip
+            for chat_id in ids.values():
+                subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+            items = [article(i, published_at=datetime.now(VN)) for i in range(MIXED_ARTICLES)]
+            upsert_source_articles(conn, items, now)
+
+        def delivered() -> list[tuple[int, str]]:
+            return (
+                [(ids[m.chat_id], number(m.body)) for m in tg.all_messages]
+                + [(ids[m.chat_id], number(m.text)) for m in zalo.all_messages()]
+                + [(ids[r.path.split("?")[0].lstrip("/")], number(r.body["message"]))
+                   for r in hooks.all()]
+            )  # fmt: skip
+
+        def quiet() -> bool:
+            return tg.in_flight == 0 and zalo.in_flight == 0 and hooks.in_flight == 0
+
+        env = {
+            **os.environ,
+            "FEEDSVC_DATABASE__URL": url,
+            "FEEDSVC_TELEGRAM__TOKEN": tg.token,
+            "FEEDSVC_TELEGRAM__BASE_URL": tg.base_url,
+            "FEEDSVC_ZALO__TOKEN": zalo.token,
+            "FEEDSVC_ZALO__BASE_URL": zalo.base_url,
+            "FEEDSVC_SOURCE__POLL_SECONDS": "0.5",
+            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+            "FEEDSVC_CONFIG": "/dev/null",
+        }
+        cmd = [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"]
+        total = len(ids) * MIXED_ARTICLES
+        kills = 0
+        in_flight: Counter[tuple[int, str]] = Counter()
+        deadline = time.monotonic() + 150
+        while time.monotonic() < deadline:
+            proc = subprocess.Popen(
+                cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            )
+            if kills < KILLS // 2:
+                seen = len(delivered())
+                tg.wait_for(lambda seen=seen: len(delivered()) > seen, timeout=40)
+                time.sleep(rng.uniform(0.0, 0.8))  # a random moment mid-send, not a sync
+                proc.send_signal(signal.SIGKILL)
+                proc.wait()
+                tg.wait_for(quiet, timeout=15)  # late arrivals count
+                hooks.wait_for(quiet, timeout=15)
+                in_flight.update(set(delivered()) & unsent(db))
+                kills += 1
+                continue
+            hooks.wait_for(lambda: len(set(delivered())) >= total, timeout=120)
+            done_by = time.monotonic() + 30
+            while pending(db) and time.monotonic() < done_by:
+                time.sleep(0.2)
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=15) == 0
+            break
+        copies = Counter(delivered())
+    expected = {(chat_id, str(i)) for chat_id in ids.values() for i in range(MIXED_ARTICLES)}
+    print(f"kills {kills}, messages {sum(copies.values())}, in flight {sum(in_flight.values())}")
+    assert kills == KILLS // 2
+    assert set(copies) == expected, "an alert was lost"
+    over = {k: (n, in_flight[k]) for k, n in copies.items() if n - 1 > in_flight[k]}
+    assert not over, f"more copies than kills caught in flight (copies, kills): {over}"
+    assert pending(db) == 0
+    with db.read() as conn:
+        states = Counter(conn.execute(select(deliveries.c.state)).scalars())
+    assert states == {"sent": len(expected)}

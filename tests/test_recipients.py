@@ -159,3 +159,24 @@ def test_claims_stay_within_their_channel(db: Database) -> None:
         got = q.claim(conn, "me", NOW, 10, timedelta(seconds=60))  # telegram by default
         assert [c.chat_id for c in got] == [1001]
         assert q.next_claimable(conn, "apprise") == NOW  # untouched by the other claims
+
+
+def test_a_dispatcher_recovers_only_its_own_channel(db: Database) -> None:
+    """At start on SQLite every dispatcher takes back all leases of *its* channel: the others'
+    dispatchers in the same process may be sending right now (taking theirs back duplicated
+    Zalo alerts in the crash test)."""
+    with db.write() as conn:
+        a = _article(conn, 1)
+        tg = ensure_chat(conn, 1001, "private", None, NOW)
+        zalo = ensure_recipient(conn, "zalo", "z1", "private", None, NOW)
+        q.enqueue(conn, [
+            {"chat_id": c.chat_id, "article_id": a, "topics": ["Tin"], "state": "pending",
+             "due_at": NOW, "created_at": NOW}
+            for c in (tg, zalo)
+        ])  # fmt: skip
+        assert len(q.claim(conn, "tg", NOW, 5, timedelta(seconds=60))) == 1
+        assert len(q.claim(conn, "z", NOW, 5, timedelta(seconds=60), channel="zalo")) == 1
+        far = NOW + timedelta(days=2)
+        assert q.recover_expired(conn, far, "zalo") == 1
+        states = dict(conn.execute(select(deliveries.c.chat_id, deliveries.c.state)).tuples().all())
+    assert states == {1001: "sending", zalo.chat_id: "pending"}

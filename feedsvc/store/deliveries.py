@@ -64,12 +64,19 @@ def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     return len(insert_rows(conn, deliveries, rows, deliveries.c.id))
 
 
-def recover_expired(conn: Connection, now: datetime) -> int:
-    """Leases that ran out (a crashed or killed sender) go back to the queue."""
+def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
+    """Leases that ran out before ``now`` (a crashed or killed sender) go back to the queue;
+    ``channel``: only that channel's (a dispatcher recovering its own at start must never take
+    back what another channel's dispatcher holds right now)."""
+    stmt = update(deliveries).where(
+        deliveries.c.state == "sending", deliveries.c.lease_until < now
+    )
+    if channel is not None:
+        stmt = stmt.where(
+            deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
+        )
     result = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.state == "sending", deliveries.c.lease_until < now)
-        .values(
+        stmt.values(
             state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
             lease_until=None,
             lease_owner=None,
