@@ -5,37 +5,14 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from factories import article, builtin_ingestor
-from sqlalchemy import Connection, MetaData, Table, insert, select
+from factories import article, builtin_ingestor, insert_old_source_row
+from sqlalchemy import insert, select
 
-from feedsvc.articles import Article
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.store import quarantine
 from feedsvc.store.cursors import get_cursor, record_success
 from feedsvc.store.source_articles import upsert_source_articles
-
-
-def _insert_as_of_0002(conn: Connection, a: Article, changed: datetime) -> None:
-    """A built-in source row written against the table as 0002 left it: today's store code knows
-    columns later migrations add (e.g. 0008's ``withdrawn``), so the old table is reflected."""
-    old = Table("source_articles", MetaData(), autoload_with=conn)
-    conn.execute(
-        insert(old).values(
-            source_key=a.source_key,
-            url=a.url,
-            title=a.title,
-            summary=a.summary,
-            body=a.body,
-            author=a.author,
-            section=a.section,
-            tags=list(a.tags),
-            image_url=a.image_url,
-            published_at=a.published_at,
-            updated_at=a.updated_at,
-            changed_at=changed,
-        )
-    )
 
 
 def test_upgrade_from_0002_with_data(db_url: str) -> None:
@@ -45,7 +22,7 @@ def test_upgrade_from_0002_with_data(db_url: str) -> None:
     changed = now - timedelta(minutes=2)
     first = article(1)
     with db.write() as conn:  # what 0002's ingest left: an article without source_id, a cursor
-        _insert_as_of_0002(conn, first, changed)
+        insert_old_source_row(conn, first, changed)
         row_id = conn.execute(select(source_articles.c.id)).scalar_one()
         conn.execute(
             insert(articles).values(
