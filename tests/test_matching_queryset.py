@@ -85,6 +85,7 @@ def test_removing_everything_forgets_every_needle() -> None:
         assert qs.remove(key)
     assert not qs.remove(0)
     assert (len(qs), qs.needles) == (0, 0)
+    assert not any(root.children for root in qs._needles.roots.values())  # tries pruned
     assert qs.match(document_from_text("an ninh", "công an Kiến Thụy")) == {}
 
 

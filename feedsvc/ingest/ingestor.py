@@ -167,10 +167,18 @@ class Ingestor:
         )
 
     # -- the pass ------------------------------------------------------------------------------
+    def _prepare_hooks(self) -> None:
+        """The hooks' slow part (e.g. compiling chats' queries), with no transaction open: at
+        each tick (so it is ready before the first article) and before each batch's write."""
+        for hook in self.hooks:
+            if isinstance(hook, Prepares):
+                hook.prepare(self.db)
+
     def _run(self, result: TickResult) -> None:
         with self.db.read() as conn:
             self.index.refresh(conn)
             cursor = cursors.get_cursor(conn, self.source.name)
+        self._prepare_hooks()
         codec = self.source.codec  # reflects the source table on first use
         ts, raw_id = codec.decode(cursor.ts, cursor.id)
         id_ = self.source.native_id(raw_id) if raw_id is not None else None
@@ -283,9 +291,7 @@ class Ingestor:
         and the rows it still refuses are quarantined."""
         result.read += prepared.rows
         items, skipped = prepared.items, prepared.skipped
-        for hook in self.hooks:  # their slow part (e.g. compiling chats' queries): no lock held
-            if isinstance(hook, Prepares):
-                hook.prepare(self.db)
+        self._prepare_hooks()
         try:
             changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
         except Exception as exc:

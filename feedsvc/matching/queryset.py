@@ -5,11 +5,11 @@ Aho-Corasick automata cannot take or drop a needle without being rebuilt over *e
 at thousands of ``@slug``-expanded chat queries took a minute. A :class:`QuerySet` is indexed so
 that one :meth:`~QuerySet.add` or :meth:`~QuerySet.remove` costs that query's terms only:
 
-* each needle (``" k1 k2 "``, see :mod:`.normalize`) is filed under its **first key**, reference
-  counted across the queries that use it; a document's needles are found by looking its distinct
-  keys up in that table (one dict probe per distinct syllable) and testing the few multi-key
-  needles filed there as substrings of the stream, which is exactly the automaton's "needle occurs
-  in the key stream";
+* each needle (``" k1 k2 "``, see :mod:`.normalize`) is a path of syllable keys in a trie,
+  reference counted across the queries that use it; a document's needles are found by walking
+  the trie from each key of its streams along the keys that follow, which finds exactly the
+  automaton's "needle occurs in the key stream" (keys are single-space separated, a sentence
+  break is a ``|`` that no key equals);
 * a query is looked at only when one of its **trigger** needles is present
   (:func:`~feedsvc.matching.multi.triggers`: every match needs one of them), and a flat OR of terms
   (alias lists) is decided straight from the needles found, without evaluating anything.
@@ -22,7 +22,7 @@ the topic matcher's (one meaning of a query).
 from __future__ import annotations
 
 from collections.abc import Hashable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
 from .document import Document
@@ -45,18 +45,27 @@ class _Entry:
 class _Needle:
     id: int
     key: tuple[bool, str]  # (folded, " k1 k2 ")
-    first: tuple[bool, str]  # (folded, "k1"): where the document scan finds it
-    single: bool  # one key: present as soon as its key is
+    keys: tuple[str, ...]
     users: int = 0
 
 
+@dataclass(slots=True)
+class _Node:
+    """A trie over syllable keys: the path from the root spells a needle's keys."""
+
+    children: dict[str, _Node] = field(default_factory=dict)
+    needle: int | None = None  # the id of the needle whose keys end here
+
+
 class _Interner:
-    """``(folded, needle)`` → id, reference counted, filed by first key for the document scan."""
+    """``(folded, needle)`` → id, reference counted, each needle a path in one of two tries
+    (exact keys, folded keys) so a document scan walks from each of its keys only as far as
+    some needle continues — shared prefixes ("công an …") cost one walk, not one test each."""
 
     def __init__(self) -> None:
         self.by_key: dict[tuple[bool, str], _Needle] = {}
         self.by_id: dict[int, _Needle] = {}
-        self.by_first: dict[tuple[bool, str], list[_Needle]] = {}
+        self.roots = {False: _Node(), True: _Node()}
         self._next = 0
         self.taken: list[int] = []  # ids referenced since the caller last cleared it
 
@@ -64,27 +73,35 @@ class _Interner:
         key = (term.folded, term.needle)
         needle = self.by_key.get(key)
         if needle is None:
-            first = (term.folded, term.keys[0])
-            needle = _Needle(self._next, key, first, len(term.keys) == 1)
+            needle = _Needle(self._next, key, term.keys)
             self._next += 1
             self.by_key[key] = self.by_id[needle.id] = needle
-            self.by_first.setdefault(first, []).append(needle)
+            node = self.roots[term.folded]
+            for k in term.keys:
+                node = node.children.setdefault(k, _Node())
+            node.needle = needle.id
         needle.users += 1
         self.taken.append(needle.id)
         return needle.id
 
     def release(self, ids: tuple[int, ...]) -> None:
-        """One reference less on each of ``ids`` (as taken); unused needles are forgotten."""
+        """One reference less on each of ``ids`` (as taken); unused needles are forgotten and
+        their trie paths pruned."""
         for nid in ids:
             needle = self.by_id[nid]
             needle.users -= 1
             if needle.users:
                 continue
             del self.by_key[needle.key], self.by_id[nid]
-            filed = self.by_first[needle.first]
-            filed.remove(needle)
-            if not filed:
-                del self.by_first[needle.first]
+            path = [self.roots[needle.key[0]]]
+            for k in needle.keys:
+                path.append(path[-1].children[k])
+            path[-1].needle = None
+            for depth in range(len(needle.keys), 0, -1):
+                node = path[depth]
+                if node.children or node.needle is not None:
+                    break
+                del path[depth - 1].children[needle.keys[depth - 1]]
 
 
 class QuerySet(Generic[K]):
@@ -161,19 +178,29 @@ class QuerySet(Generic[K]):
         return True
 
     def scan(self, d: Document) -> Found:
-        """Every needle held that occurs in ``d``, with the fields (bits) it occurs in."""
+        """Every needle held that occurs in ``d``, with the fields (bits) it occurs in: from
+        each key of each stream, the trie is walked along the following keys (a sentence
+        break ``|`` is never a key, so no walk crosses one)."""
         found: Found = {}
-        by_first = self._needles.by_first
+        roots = self._needles.roots
         for f in d.fields:
             bit = f.bit
             for folded, stream in ((False, f.exact), (True, f.folded)):
-                for key in set(stream.split()):
-                    filed = by_first.get((folded, key))
-                    if filed is None:
-                        continue
-                    for needle in filed:
-                        if needle.single or needle.key[1] in stream:
-                            found[needle.id] = found.get(needle.id, 0) | bit
+                top = roots[folded].children
+                if not top:
+                    continue
+                keys = stream.split()
+                end = len(keys)
+                for i, k in enumerate(keys):
+                    node = top.get(k)
+                    j = i + 1
+                    while node is not None:
+                        if node.needle is not None:
+                            found[node.needle] = found.get(node.needle, 0) | bit
+                        if j == end or not node.children:
+                            break
+                        node = node.children.get(keys[j])
+                        j += 1
         return found
 
     def match(self, d: Document) -> dict[K, list[str]]:
