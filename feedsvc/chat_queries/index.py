@@ -7,8 +7,8 @@ transaction, took 60–92 s at 2,500 ``@slug``-expanded queries while holding SQ
 * :meth:`ChatQueryIndex.refresh` reads a stamp (one aggregate query); only when it moved does it
   read the subscriptions' texts (and the topics when those moved), then, with no transaction
   open, compiles what was added, drops what was removed, and recompiles only the queries whose
-  ``@slug`` references changed. Ingest calls it before each write transaction
-  (:class:`feedsvc.ingest.model.Prepares`).
+  ``@slug`` references changed. Ingest calls it at the start of every tick and before each
+  write transaction (:class:`feedsvc.ingest.model.Prepares`).
 * :meth:`ChatQueryIndex.match` only matches (no parsing, no database).
 * A subscription added after the last refresh is picked up by the next batch; a removed one,
   or one of a paused or disabled chat, is filtered out by the outbox inside the transaction
