@@ -21,6 +21,7 @@ the topic matcher's (one meaning of a query).
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
@@ -34,7 +35,9 @@ K = TypeVar("K", bound=Hashable)
 
 @dataclass(frozen=True, slots=True)
 class _Entry:
-    query: Query
+    """One compiled query. The parsed AST is not kept (thousands of queries × 200 terms):
+    the check closes over needle ids and masks, and labels are interned strings."""
+
     check: Check | None  # None: a flat OR, decided from the found needles directly
     positives: tuple[tuple[int, int, str], ...]  # (needle id, field mask, label)
     triggers: tuple[int, ...] | None  # None: evaluated for every article
@@ -126,17 +129,13 @@ class QuerySet(Generic[K]):
         """Distinct needles held (memory grows with these, not with queries sharing them)."""
         return len(self._needles.by_id)
 
-    def query(self, key: K) -> Query | None:
-        entry = self._entries.get(key)
-        return entry.query if entry is not None else None
-
     def add(self, key: K, query: Query) -> None:
         """Compile ``query`` under ``key`` (replacing what ``key`` held); costs its terms only."""
         self.remove(key)
         interner = self._needles
         interner.taken = []
         positives = tuple(
-            (interner.id(term), term.mask, term.label)
+            (interner.id(term), term.mask, sys.intern(term.label))
             for term, positive in query.terms()
             if positive
         )
@@ -144,7 +143,7 @@ class QuerySet(Generic[K]):
         check = None if flat else _compile(query.root, interner)
         found = None if flat else triggers(query.root)
         trigger_ids = None if found is None else tuple(interner.id(t) for t in found[1])
-        entry = _Entry(query, check, positives, trigger_ids, tuple(interner.taken))
+        entry = _Entry(check, positives, trigger_ids, tuple(interner.taken))
         interner.taken = []
         self._entries[key] = entry
         if flat:
