@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from fakebot import FakeBotAPI
 from pydantic import SecretStr
-from sqlalchemy import insert, select
+from sqlalchemy import select, text
 from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
 
 from feedsvc import operations as ops
@@ -25,7 +25,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import subscriptions
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.matching.query import MAX_CHAT_QUERY_TERMS
-from feedsvc.store.subscriptions import count_user_subscriptions, ensure_chat
+from feedsvc.store.subscriptions import count_user_subscriptions
 from feedsvc.store.topics import TopicSpec, save_topic
 
 # four place-name topics of 90 aliases each, and one that includes them all (360 terms)
@@ -220,12 +220,19 @@ def test_upgrade_keeps_existing_subscriptions_uncounted(db_url: str) -> None:
     nobody is refused for what they made before the cap existed."""
     db = Database(db_url)
     upgrade(db, "0010")
-    now = datetime.now(UTC)
+    now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")  # rows as 0010 had them: plain SQL
     with db.write() as conn:
-        ensure_chat(conn, 42, "private", "x", now)
         conn.execute(
-            insert(subscriptions),
-            [{"chat_id": 42, "query": f"q{n}", "created_at": now} for n in range(5)],
+            text(
+                "INSERT INTO chats (chat_id, channel, address, type, paused, failures,"
+                " link_preview, created_at) VALUES (42, 'telegram', '42', 'private', false, 0,"
+                " false, :t)"
+            ),
+            {"t": now},
+        )
+        conn.execute(
+            text("INSERT INTO subscriptions (chat_id, query, created_at) VALUES (42, :q, :t)"),
+            [{"q": f"q{n}", "t": now} for n in range(5)],
         )
     upgrade(db)
     with db.read() as conn:
