@@ -395,6 +395,30 @@ async def test_sends_and_retractions_share_one_global_budget(env: Env) -> None:
         assert span >= 15 / 4 * 0.9, span  # ~4/s: both kinds drew from one budget
 
 
+async def test_a_digest_message_is_only_removed_once_none_of_its_articles_is_public(
+    env: Env,
+) -> None:
+    """A digest records one message id on several deliveries: deleting or editing it for one
+    withdrawn article would take the others with it (or overwrite them with one alert)."""
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    first, second = fresh(1), fresh(2, title="Công an Kiến Thụy: tin hai")
+    env.publish(first, second)
+    await env.dispatch()
+    mid = min(m.message_id for m in env.fake.messages(PRIVATE))
+    with env.db.write() as conn:  # as the digest sender records one message for both
+        conn.execute(update(deliveries).values(message_id=mid))
+    env.publish(replace(first, title="Công an Kiến Thụy: sửa", updated_at=datetime.now(UTC)))
+    env.retire("TEST-00002")
+    await env.follow_up()
+    got = env.rows(alert_followups.c.kind, alert_followups.c.outcome, alert_followups.c.error)
+    assert sorted((k, o) for k, o, _ in got) == [("correct", "kept"), ("retract", "kept")]
+    assert all("digest" in str(e) for _, _, e in got)
+    assert env.fake.live(PRIVATE, mid).alive and not env.fake.live(PRIVATE, mid).edits
+    env.retire("TEST-00001")  # now nothing in that message is public: it goes
+    await env.follow_up()
+    assert env.fake.live(PRIVATE, mid).deleted
+
+
 # -- corrections ---------------------------------------------------------------------------------
 async def test_a_correction_edits_the_sent_alerts_and_sends_nothing_new(env: Env) -> None:
     first = fresh(1, title="Đang cập nhật Kiến Thụy", summary="Tin đang cập nhật về công an")

@@ -65,6 +65,7 @@ class _Job:
     article: Article | None
     public: bool
     at: float  # monotonic time of its send slot
+    public_siblings: int = 0  # other articles in the same (digest) message still public
 
 
 class FollowupWorker:
@@ -183,12 +184,18 @@ class FollowupWorker:
             )  # fmt: skip
             rate.give_back(conn, bucket, len(slots) - len(claimed))
             ids = [c.article_id for c in claimed]
-            public = public_ids(conn, ids, now)
+            public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
-            _Job(c, found.get(c.article_id), c.article_id in public, start + delay)
+            _Job(
+                c,
+                found.get(c.article_id),
+                c.article_id in public,
+                start + delay,
+                sum(a in public for a in c.siblings),
+            )
             for c, delay in zip(claimed, slots, strict=False)
         ]
         return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
@@ -236,6 +243,11 @@ class FollowupWorker:
             return Next("cancelled", error="public again"), False
         if f.kind == CORRECT and (not job.public or job.article is None):
             return Next("cancelled", error="not public"), False
+        if f.kind == CORRECT and f.siblings:  # one alert's text over a whole digest: never
+            return Next("kept", error=f"digest message shared by {len(f.siblings) + 1}"), False
+        if job.public_siblings:  # the digest also carries articles still public
+            error = f"digest message: {job.public_siblings} other article(s) still public"
+            return Next("kept", error=error), False
         assert self.editor is not None  # settled as "kept" at claim time otherwise
         caption = self._caption_guess(job.article)
         method = f.method or first_method(

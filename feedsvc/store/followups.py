@@ -15,7 +15,7 @@ what gets sent), a second withdrawal re-arms a retraction that was cancelled by 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +52,9 @@ class Followup:
     topics: list[str]
     plain_text: bool  # the alert went out without parse mode
     link_preview: bool
+    # articles of the OTHER deliveries recorded with the same message (a digest: one message,
+    # several alerts); deleting or editing that message touches them all
+    siblings: tuple[int, ...] = ()
 
 
 def _queue(conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime) -> int:
@@ -307,9 +310,23 @@ def claim(
         values = list(row)
         values[11] = list(values[11] or [])
         claimed.append(Followup(*values))
+    claimed = [replace(c, siblings=_siblings(conn, c)) for c in claimed]
     for c in claimed:
         book_next_send(conn, c.chat_id, interval(c.chat_type), now)
     return claimed
+
+
+def _siblings(conn: Connection, c: Followup) -> tuple[int, ...]:
+    """Articles of the other deliveries to the same chat recorded with the same message id."""
+    if c.message_id is None or c.delivery_state != "sent":
+        return ()
+    stmt = select(deliveries.c.article_id).where(
+        deliveries.c.chat_id == c.chat_id,
+        deliveries.c.message_id == c.message_id,
+        deliveries.c.state == "sent",
+        deliveries.c.id != c.delivery_id,
+    )
+    return tuple(sorted(conn.execute(stmt).scalars()))
 
 
 def next_work(conn: Connection, channel: str = "telegram") -> datetime | None:
