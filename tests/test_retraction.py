@@ -201,6 +201,37 @@ async def test_withdrawn_or_hidden_alerts_are_deleted_within_48h(env: Env, colum
     assert all(r.retracted_at is not None for r in rows)
 
 
+async def test_an_imported_withdrawal_retracts_through_ingest(env: Env) -> None:
+    """The real path: an imported line with a newer updated_at and "withdrawn": true."""
+    first = fresh(1)
+    sent = await _alerted(env, first)
+    env.publish(replace(first, withdrawn=True, updated_at=datetime.now(UTC)))
+    await env.follow_up()
+    assert all(env.fake.live(c, m).deleted for c, m in sent.items())
+    assert [o for _, _, o in env.outcomes()] == ["deleted", "deleted"]
+
+
+async def test_an_editor_hide_retracts_and_an_unhide_in_time_cancels(env: Env) -> None:
+    """The real path: ``feedsvc articles hide`` / the API / the admin share hide_article."""
+    from feedsvc.lifecycle.editors import hide_article, unhide_article
+
+    await _alerted(env, fresh(1), fresh(2, title="Công an Kiến Thụy: tin hai"))
+    mids = env.rows(deliveries.c.id, deliveries.c.article_id, deliveries.c.chat_id,
+                    deliveries.c.message_id)  # fmt: skip
+    hide_article(env.db, "TEST-00001", "Yêu cầu pháp lý", "cli")
+    worker = env.worker()
+    await asyncio.to_thread(worker.sweep)
+    unhide_article(env.db, "TEST-00001")  # changed their mind before its turn
+    await env.follow_up(worker)
+    assert [o for _, _, o in env.outcomes()] == ["cancelled", "cancelled"]
+    hide_article(env.db, "TEST-00002", None, "api")
+    await env.follow_up()
+    outcomes = [o for _, _, o in env.outcomes()]
+    assert outcomes == ["cancelled", "cancelled", "deleted", "deleted"]
+    alive = {a: env.fake.live(c, m).alive for _, a, c, m in mids}  # type: ignore[arg-type]
+    assert alive == {1: True, 2: False}
+
+
 async def test_past_48h_the_alert_is_edited_to_a_notice(env: Env) -> None:
     sent = await _alerted(env, fresh(1))
     env.age_sent(49)
