@@ -156,7 +156,7 @@ class FollowupWorker:
         due = self.last_sweep is None or (self.db.now() - self.last_sweep).total_seconds() >= (
             self.cfg.sweep_seconds
         )
-        if due:
+        if due and self.editor is not None:  # one sweep queues for every channel's recipients
             self.sweep()
         idle = min(self.cfg.poll_seconds, self.cfg.sweep_seconds)
         with self.db.read() as conn:
