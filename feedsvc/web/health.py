@@ -9,7 +9,7 @@ ingest window (three polls plus :data:`READY_GRACE`; this covers a backoff past 
 from the tick bookkeeping in ``source_cursors`` that the ingestor keeps, so any replica answers
 for the leader.
 
-**Public answers are only ready / not ready** (``{"ready": true}``, 200 or 503): no host names,
+**Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503): no host names,
 no error text. With the admin token as a Bearer token the answer adds the checks behind it.
 
 **Within its own deadline**: the DB probe runs off the event loop in a single-flight
