@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
+from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as store
@@ -60,7 +61,8 @@ def record_part(
     elif kind.chat_level:
         store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
                           attempt=True)  # fmt: skip
-        q.chat_failed(conn, batch.chat_id, text, policy.disable_after, now)
+        reason = stored_reason(kind.value, text)  # a code, worded when shown
+        q.chat_failed(conn, batch.chat_id, reason, policy.disable_after, now)
     elif kind is OutcomeKind.AMBIGUOUS:
         if max(rows[i].ambiguous for i in part) >= policy.max_unknown_resends:
             store.finish_rows(conn, part, owner, state="unknown_outcome", error=text,

@@ -9,8 +9,9 @@ ingest window (three polls plus :data:`READY_GRACE`; this covers a backoff past 
 from the tick bookkeeping in ``source_cursors`` that the ingestor keeps, so any replica answers
 for the leader.
 
-**Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503): no host names,
-no error text. With the admin token as a Bearer token the answer adds the checks behind it.
+**Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503,
+the message in words from the catalogue): no host names, no error text. With the admin token
+as a Bearer token the answer adds the checks behind it.
 
 **Within its own deadline**: the DB probe runs off the event loop in a single-flight
 :class:`DbProbe` (one probe thread at most, ever; concurrent callers share it; its result is
