@@ -248,3 +248,50 @@ def test_the_command_limits_of_the_telegram_bot_hold_on_zalo(db: Database) -> No
     assert first and "Kiến Thụy" in first
     assert second and "1" in second and second != first  # the same user, another chat: capped
     assert other.answer(Incoming("z-b", "private", "An", "hello", "u2")) is None
+
+
+async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
+    db: Database, fake: FakeZaloAPI
+) -> None:
+    """Issue 15's digests on Zalo: held alerts go out as one plain-text message (split only at
+    Zalo's 2,000 characters), not one by one."""
+    from datetime import time as wall
+
+    from feedsvc.digest import ChatSettings, DigestSchedule
+    from feedsvc.digest.edge import DigestEdge
+    from feedsvc.store import digests as held
+
+    add_topic(db)
+    chat_id = zalo_subscriber(db, "z-digest")
+    at = [datetime.now(UTC) + timedelta(seconds=1)]
+    due = (at[0] + timedelta(minutes=1)).astimezone(VN)
+    with db.write() as conn:
+        held.save_settings(conn, chat_id, ChatSettings(
+            digest=DigestSchedule(times=(wall(due.hour, due.minute),))))  # fmt: skip
+    ing = builtin_ingestor(db)
+    ing.hooks.append(Outbox(timedelta(hours=48)))
+    long = "Lực lượng công an huyện Kiến Thụy " * 160
+    with db.write() as conn:
+        items = [article(n, published_at=datetime.now(VN), summary=long) for n in range(1, 41)]
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    assert ing.tick().error is None
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    channel = ZaloChannel(api, VN, global_rate=50)
+    d = Dispatcher(db, channel, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05),
+                   digests=DigestEdge(VN, public_url="https://tin.example", limit=2000,
+                                      buttons=False),
+                   clock=lambda: at[0])  # fmt: skip
+    async with api:
+        await d.step()
+        await d.drain()
+        assert fake.messages("z-digest") == [] and set(states(db)) == {"held"}
+        at[0] = due.replace(second=0, microsecond=0).astimezone(UTC) + timedelta(seconds=1)
+        for _ in range(10):
+            await d.step()
+            await d.drain()
+            if set(states(db)) == {"sent"}:
+                break
+    parts = fake.messages("z-digest")
+    assert set(states(db)) == {"sent"} and 2 <= len(parts) < 40  # 40 articles, a few messages
+    assert all(len(p.text) <= 2000 and "<" not in p.text for p in parts)
+    assert "https://tin.example/topics/kien-thuy" in parts[-1].text

@@ -27,7 +27,7 @@ from feedsvc.articles import Article
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
-from feedsvc.notify.message import trim_utf16, visible_text
+from feedsvc.notify.message import AlertMessage, trim_utf16, visible_text
 
 LIMITS = ChannelLimits(
     name="apprise",
@@ -108,10 +108,19 @@ class AppriseChannel:
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
-        url = target.address
-        register_secret(url, *secret_parts(url))
         body = format_plain_alert(article, topics, self.tz, LIMITS.max_text)
-        title = trim_utf16(visible_text(article.title), TITLE_CAP)
+        return await self._send(target.address, trim_utf16(visible_text(article.title), TITLE_CAP),
+                                body)  # fmt: skip
+
+    async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
+        """A message composed elsewhere (a digest part): its plain text, titled by its first
+        line (the digest's heading)."""
+        body = trim_utf16(msg.plain_text, LIMITS.max_text)
+        title = trim_utf16(body.split("\n", 1)[0], TITLE_CAP)
+        return await self._send(target.address, title, body)
+
+    async def _send(self, url: str, title: str, body: str) -> SendOutcome:
+        register_secret(url, *secret_parts(url))
         if self._pool is None:
             await self.start()
         loop = asyncio.get_running_loop()

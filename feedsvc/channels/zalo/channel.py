@@ -19,6 +19,7 @@ from feedsvc.articles import Article
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
+from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.telegram import classify_refusal
 
 LIMITS = ChannelLimits(
@@ -94,7 +95,14 @@ class ZaloChannel:
         await self.api.close()
 
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
-        text = format_zalo_alert(article, topics, self.tz)
+        return await self._send(target, format_zalo_alert(article, topics, self.tz))
+
+    async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
+        """A message composed elsewhere (a digest part, split at this channel's limit): its
+        plain-text form, as Zalo takes no markup."""
+        return await self._send(target, trim_utf16(msg.plain_text, TEXT_LIMIT))
+
+    async def _send(self, target: Target, text: str) -> SendOutcome:
         try:
             message_id = await self.api.send_message(target.address, text)
         except (ZaloError, httpx.HTTPError) as exc:
