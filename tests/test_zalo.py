@@ -26,7 +26,7 @@ from feedsvc.db.schema import chats, deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.outbox import Outbox
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.subscriptions import ensure_recipient, subscribe
+from feedsvc.store.subscriptions import ensure_recipient, find_recipient, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 SECRET = "webhook-secret-for-tests-0123456789"
@@ -295,3 +295,29 @@ async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
     assert set(states(db)) == {"sent"} and 2 <= len(parts) < 40  # 40 articles, a few messages
     assert all(len(p.text) <= 2000 and "<" not in p.text for p in parts)
     assert "https://tin.example/topics/kien-thuy" in parts[-1].text
+
+
+def test_zalo_chats_set_their_digest_and_quiet_hours(db: Database) -> None:
+    """Issue 15's settings from a Zalo chat, through the same code as on Telegram."""
+    from feedsvc.channels.zalo.updates import Incoming
+    from feedsvc.store import digests as held
+
+    add_topic(db)
+    bot = ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), tz=VN)
+
+    def say(text: str, chat_type: str = "private") -> str:
+        reply = bot.answer(Incoming("z-set", chat_type, "Lan", text, "u-set"))
+        assert reply is not None
+        return reply
+
+    say("/sub kien-thuy")
+    say("/digest 07:30")
+    say("/quiet 22:00-06:00")
+    with db.read() as conn:
+        chat = find_recipient(conn, "zalo", "z-set")
+        assert chat is not None
+        settings = held.get_settings(conn, chat.chat_id)
+    assert settings is not None and settings.digest.times and settings.quiet is not None
+    assert "07:30" in say("/settings") and "22:00" in say("/settings")
+    assert "25:99" in say("/digest 25:99")  # refused, saying what was wrong
+    assert say("/digest off", "group") == say("/quiet off", "group")  # groups: read-only

@@ -11,6 +11,8 @@ _ZALO_HELP_VI = (
     "/unsub &lt;chủ đề, truy vấn hoặc số thứ tự&gt; — huỷ đăng ký\n"
     "/list — các đăng ký hiện có\n"
     "/pause, /resume — tạm dừng / bật lại thông báo\n"
+    "/digest off|hourly|HH:MM — nhận tin gộp; /quiet HH:MM-HH:MM|off — giờ yên lặng; "
+    "/settings — cài đặt hiện tại\n"
     'Ví dụ: /sub kien-thuy hoặc /sub "công an" OR "an ninh"'
 )
 _ZALO_HELP_EN = (
@@ -20,6 +22,8 @@ _ZALO_HELP_EN = (
     "/unsub &lt;topic, query or number&gt; — unsubscribe\n"
     "/list — your subscriptions\n"
     "/pause, /resume — pause / resume alerts\n"
+    "/digest off|hourly|HH:MM — digests; /quiet HH:MM-HH:MM|off — quiet hours; "
+    "/settings — the current settings\n"
     'Examples: /sub kien-thuy or /sub "công an" OR "an ninh"'
 )
 

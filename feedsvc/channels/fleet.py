@@ -55,6 +55,7 @@ def zalo_service(db: Database, settings: Settings) -> ZaloService:
     return ZaloService(
         db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
         lease_seconds=lease, poll_timeout=lease / 3, limits=Limits.of(settings.telegram),
+        tz=settings.tz,
     )  # fmt: skip
 
 

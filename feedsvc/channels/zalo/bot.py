@@ -18,11 +18,13 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+from datetime import tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
-from feedsvc.bot import actions, texts
+from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.updates import Incoming, parse_command, parse_update, plain_reply
@@ -30,7 +32,10 @@ from feedsvc.db import Database
 from feedsvc.store import subscriptions as subs
 
 log = logging.getLogger("feedsvc.zalo")
-READ_ONLY = frozenset({"help", "topics", "list"})
+READ_ONLY = frozenset({"help", "topics", "list", "settings"})
+#: the delivery options of issue 15 that mean something on Zalo (no silent messages there)
+OPTIONS = frozenset({"digest", "quiet"})
+SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # site.timezone's default; the service passes its own
 MAX_CONCURRENT = 16  # updates handled at once (webhook bursts queue behind these)
 
 
@@ -45,10 +50,12 @@ class ZaloBot:
     """Answers Zalo updates. ``handle`` is safe to call concurrently."""
 
     def __init__(
-        self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None
-    ) -> None:
+        self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None,
+        tz: tzinfo = SITE_ZONE,
+    ) -> None:  # fmt: skip
         self.db = db
         self.api = api
+        self.tz = tz
         self.limits = limits or actions.Limits()
         self.gate = actions.CommandGate(self.limits)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
@@ -102,6 +109,12 @@ class ZaloBot:
         if incoming.chat_type == "group" and name not in READ_ONLY:
             return texts.t("zalo_private_only")
         target = self._target(incoming, user)
+        if name == "settings":
+            return options.show(self.db, target)
+        if name in OPTIONS:
+            if not arg:
+                return texts.t(f"{name}_usage") + "\n\n" + options.show(self.db, target)
+            return options.set_option(self.db, target, name, arg, self.tz)
         return _run(self.db, target, name, arg, self.limits.max_subscriptions_per_user)
 
     def _target(self, incoming: Incoming, user: str | None) -> Target:

@@ -19,7 +19,8 @@ import os
 import socket
 import time
 from contextlib import suppress
-from datetime import timedelta
+from datetime import timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -150,9 +151,10 @@ class ZaloService:
         lease_seconds: float = 30.0,
         poll_timeout: float = 10.0,
         limits: Limits | None = None,
+        tz: tzinfo | None = None,
     ) -> None:
         self.api = ZaloBotAPI(token, base_url, read_timeout=10.0)
-        self.bot = ZaloBot(db, self.api, limits)
+        self.bot = ZaloBot(db, self.api, limits, tz or ZoneInfo("Asia/Ho_Chi_Minh"))
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self.poller = (
