@@ -137,9 +137,10 @@ def mixed(work: Path, window: float, zalo_rate: float) -> None:
     for name, fn in (("healthy", healthy), ("zalo-down+apprise-hung", zalo_down),
                      ("telegram-down+apprise-hung", telegram_down)):  # fmt: skip
         results[name] = r = scenario(work, name.replace("+", "_"), window, zalo_rate, fn)
+        hooks = "hung" if "hung" in name else f"{r['apprise']:4.1f}/s"  # hung: no rate
         print(f"{name:28} telegram {r['telegram']:5.1f}/s ({r['telegram_429']:.0f} x 429)  "
               f"zalo {r['zalo']:5.1f}/s ({r['zalo_violations']:.0f} pacing violations)  "
-              f"apprise {r['apprise']:4.1f}/s   [{window:.0f} s window]")
+              f"apprise {hooks}   [{window:.0f} s window]")
     base = results["healthy"]
     print(f"Telegram under a Zalo outage and hung Apprise: "
           f"{results['zalo-down+apprise-hung']['telegram'] / base['telegram']:.0%} of healthy; "
