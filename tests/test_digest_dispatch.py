@@ -24,6 +24,7 @@ from feedsvc.notify import TelegramSender
 from feedsvc.outbox import Outbox
 from feedsvc.store import digests as held
 from feedsvc.store import followups
+from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
@@ -234,6 +235,19 @@ async def test_forum_thread_and_deleted_thread_fallback(env: Env) -> None:
     assert env.states(GROUP) == ["sent"] * 3
     with env.db.read() as conn:
         assert conn.execute(select(subscriptions.c.thread_id)).scalars().all() == [None]
+
+
+async def test_hiding_ends_a_held_alert_at_once(env: Env) -> None:
+    """An editor hides an article while its alert waits for a digest: the alert ends
+    ``withdrawn`` now (SPEC §10: queued deliveries end), not at digest time."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    env.settings(CHAT, ChatSettings(digest=DigestSchedule(hourly=True)))
+    _kept, hidden = env.publish("Công an giữ lại", "Công an bị ẩn")
+    await env.step()
+    assert env.states() == ["held", "held"]
+    with env.db.write() as conn:
+        assert set_hidden(conn, hidden.source_key, True, datetime.now(UTC), "sai") is not None
+    assert env.states() == ["held", "withdrawn"]
 
 
 async def test_withdrawn_articles_are_left_out_of_the_digest(env: Env) -> None:

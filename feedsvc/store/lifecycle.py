@@ -72,7 +72,8 @@ def public_ids(conn: Connection, article_ids: Iterable[int], now: datetime) -> s
 def end_queued_deliveries(
     conn: Connection, article_ids: Sequence[int], reason: str, now: datetime
 ) -> int:
-    """The queued (``pending``) deliveries of these articles end as ``withdrawn``; ``reason``
+    """The queued (``pending``, or ``held`` for a digest) deliveries of these articles end as
+    ``withdrawn``; ``reason``
     (``withdrawn:<why>`` or ``hidden``) goes to ``error`` for the delivery log. Rows being sent
     (``sending``) are left to the dispatcher's check at send time. Returns rows ended."""
     ended = 0
@@ -82,7 +83,7 @@ def end_queued_deliveries(
             update(deliveries)
             .where(
                 deliveries.c.article_id.in_(ids[start : start + CHUNK]),
-                deliveries.c.state == "pending",
+                deliveries.c.state.in_(("pending", "held")),
             )
             .values(state=WITHDRAWN, error=reason[:1000], finished_at=now, lease_until=None)
         )
