@@ -23,7 +23,6 @@ from feedsvc.ingest import Ingestor
 from feedsvc.notify import TelegramSender
 from feedsvc.outbox import Outbox
 from feedsvc.store import digests as held
-from feedsvc.store import followups
 from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
@@ -264,32 +263,6 @@ async def test_withdrawn_articles_are_left_out_of_the_digest(env: Env) -> None:
     assert "Công an giữ lại" in digest.visible and "bị ẩn" not in digest.visible
     assert digest.visible.startswith("Tin tổng hợp · 1 tin")
     assert env.states() == ["sent", "withdrawn"]
-
-
-async def test_a_sent_digest_is_never_retracted_or_corrected(env: Env) -> None:
-    """Deleting or rewriting a digest would take every other article in it along."""
-    subscribe_chat(env.db, CHAT, "private", "an-ninh")
-    subscribe_chat(env.db, GROUP, "supergroup", "an-ninh")  # instant: its alert is retracted
-    env.settings(CHAT, ChatSettings(digest=DigestSchedule(hourly=True)))
-    _kept, gone = env.publish("Công an giữ lại", "Công an rút bài")
-    await env.step()
-    env.clock.at += timedelta(hours=1, minutes=1)
-    await env.step()
-    assert env.states() == ["sent", "sent"] and env.states(GROUP) == ["sent", "sent"]
-    with env.db.write() as conn:
-        article_id = conn.execute(select(articles.c.id).where(
-            articles.c.source_key == gone.source_key)).scalar_one()  # fmt: skip
-        conn.execute(update(articles).where(articles.c.id == article_id)
-                     .values(hidden_at=datetime.now(UTC)))  # fmt: skip
-        since = datetime.now(UTC) - timedelta(minutes=1)
-        retired = followups.retired_since(conn, since)
-        group_rows = conn.execute(select(deliveries.c.id).where(
-            deliveries.c.chat_id == GROUP, deliveries.c.article_id == article_id,
-        )).scalars().all()  # fmt: skip
-        assert retired == list(group_rows)  # the group's own alert only, not the digest
-        assert followups.queue_retractions(conn, [article_id], datetime.now(UTC)) == 1
-        assert followups.queue_corrections(conn, [article_id], datetime.now(UTC),
-                                           timedelta(hours=48)) == 0  # fmt: skip
 
 
 def test_the_service_wires_digest_links_and_language() -> None:

@@ -122,7 +122,6 @@ def queue_retractions(conn: Connection, article_ids: Sequence[int], now: datetim
         select(deliveries.c.id).where(
             deliveries.c.article_id.in_(list(article_ids)),
             deliveries.c.state.in_(("sent", "sending")),
-            _single(),
         )
     ).scalars()
     return _retract(conn, list(ids), now)
@@ -141,7 +140,6 @@ def retired_since(conn: Connection, since: datetime) -> list[int]:
             recent,
             retired_clause(),
             deliveries.c.state.in_(("sent", "sending")),
-            _single(),
             ~open_or_done,
         )
     ).scalars()
@@ -179,21 +177,13 @@ def queue_corrections(
                 deliveries.c.state == "sent",
                 deliveries.c.message_id.is_not(None),
                 deliveries.c.finished_at >= now - window,
-                _single(),
-                ~retracted,
+                    ~retracted,
             )
         ).scalars()
     )
     if not ids:
         return 0
     return _rearm(conn, CORRECT, ids, now) + _queue(conn, CORRECT, ids, now)
-
-
-def _single() -> Any:
-    """Alerts that are one message each. A delivery sent in a digest (issue 15) shares its
-    message with other articles: deleting or rewriting it would take them along, so digests
-    are neither retracted nor corrected (the withdrawn article stays listed in that digest)."""
-    return deliveries.c.digest.is_(False)
 
 
 def _of_channel(channel: str) -> Any:
