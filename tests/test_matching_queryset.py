@@ -69,6 +69,7 @@ def test_agrees_with_the_naive_loop_and_the_topic_matcher_through_churn() -> Non
             got = qs.match(doc)
             assert set(got) == {k for k, q in parsed.items() if match_document(q, doc)}
             assert {str(k): v for k, v in got.items()} == fresh.match(doc)
+            assert qs.match_keys(doc) == set(got)
             hits += len(got)
     assert len(qs) == len(held)
     assert hits > 100  # the comparison is about matches, not about empty answers

@@ -145,7 +145,7 @@ class ChatQueryIndex:
         self._uses[sid] = frozenset(looked)
         return query
 
-    def match(self, doc: Document) -> dict[int, list[str]]:
-        """``subscription id → matched term labels`` for every compiled query ``doc`` matches."""
+    def match(self, doc: Document) -> set[int]:
+        """The subscription ids of every compiled query ``doc`` matches."""
         with self._lock:
-            return self._set.match(doc)
+            return self._set.match_keys(doc)

@@ -202,9 +202,21 @@ class QuerySet(Generic[K]):
                         j += 1
         return found
 
+    def match_keys(self, d: Document) -> set[K]:
+        """The keys of every query ``d`` matches (no labels: the cheap form for fan-out)."""
+        return self._matched(self.scan(d))
+
     def match(self, d: Document) -> dict[K, list[str]]:
         """``key → matched term labels`` (query order, distinct) for every query ``d`` matches."""
         found = self.scan(d)
+        result: dict[K, list[str]] = {}
+        for key in self._matched(found):
+            positives = self._entries[key].positives
+            labels = [label for nid, mask, label in positives if found.get(nid, 0) & mask]
+            result[key] = list(dict.fromkeys(labels))
+        return result
+
+    def _matched(self, found: Found) -> set[K]:
         matched: set[K] = set()
         candidates: set[K] = set(self._always)
         for nid, bits in found.items():
@@ -218,9 +230,4 @@ class QuerySet(Generic[K]):
             check = self._entries[key].check
             if check is not None and check(found):
                 matched.add(key)
-        result: dict[K, list[str]] = {}
-        for key in matched:
-            positives = self._entries[key].positives
-            labels = [label for nid, mask, label in positives if found.get(nid, 0) & mask]
-            result[key] = list(dict.fromkeys(labels))
-        return result
+        return matched
