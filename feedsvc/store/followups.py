@@ -177,7 +177,7 @@ def queue_corrections(
                 deliveries.c.state == "sent",
                 deliveries.c.message_id.is_not(None),
                 deliveries.c.finished_at >= now - window,
-                    ~retracted,
+                ~retracted,
             )
         ).scalars()
     )
