@@ -283,3 +283,55 @@ def test_source_check_never_prints_the_state_db_password(
         code, output = invoke(argv)
         assert code == 0, output
         assert SECRET not in output, argv
+
+
+def integer_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
+    return [(path, param) for path in IN_PROCESS for param in command_at(path).params
+            if isinstance(param.type, click.types.IntParamType)]
+
+
+def test_every_integer_parameter_is_bounded() -> None:
+    """A plain ``int`` passes any number to the database driver: every one is a range within
+    what a state DB column holds (the class behind ``subs list --chat 10**30``)."""
+    from feedsvc.cli.common import MAX_ID
+    from feedsvc.web.api_models import MAX_ID as API_MAX_ID
+
+    assert MAX_ID == API_MAX_ID
+    found = integer_params()
+    assert {(" ".join(p), param.name) for p, param in found} >= {
+        ("subs list", "chat_id"), ("subs add", "chat_id"), ("subs remove", "sub_id")}
+    for path, param in found:
+        kind = param.type
+        assert isinstance(kind, click.IntRange), f"{' '.join(path)} {param.name}: unbounded int"
+        low = kind.min if kind.min is not None else -MAX_ID - 1
+        high = kind.max if kind.max is not None else MAX_ID + 1
+        assert low >= -MAX_ID and high <= MAX_ID, f"{' '.join(path)} {param.name}: {kind}"
+
+
+HUGE = ["9223372036854775808", "-9223372036854775808", "1" + "0" * 30, "-" + "9" * 400]
+
+
+@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize(
+    ("path", "param"), integer_params(),
+    ids=[f"{' '.join(p)} {param.name}" for p, param in integer_params()],
+)  # fmt: skip
+def test_out_of_range_numbers_are_usage_errors(clean_env: Path, path: tuple[str, ...],
+                                               param: click.Parameter, value: str) -> None:
+    """``subs remove 10**30`` and the like: exit 2 naming the parameter, never a traceback."""
+    code, output = invoke(["db", "upgrade"])
+    assert code == 0, output
+    options: list[str] = []
+    arguments: list[str] = []
+    for other in command_at(path).params:
+        given = value if other is param else placeholder(other) if other.required else None
+        if given is None:
+            continue
+        if isinstance(other, click.Option):
+            options += [other.opts[0], given]
+        else:
+            arguments.append(given)
+    argv = [*path, *options, "--", *arguments]  # "--": a negative number is no option
+    code, output = invoke(argv)
+    check(argv, code, output)
+    assert code == 2, f"{argv}: exit {code}\n{output}"

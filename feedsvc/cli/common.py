@@ -25,6 +25,13 @@ T = TypeVar("T")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
+#: The largest id a state DB column holds (signed 64 bits; ``web.api_models.MAX_ID`` is the same).
+MAX_ID = 2**63 - 1
+#: Row and chat ids as the CLI takes them. A plain ``int`` lets ``10**30`` through to the driver
+#: (OverflowError on SQLite, "out of range" on PostgreSQL): a traceback instead of exit 2.
+#: Every integer parameter of the CLI is a bounded range (tests/test_cli_errors.py checks).
+ID = click.IntRange(-MAX_ID, MAX_ID)
+
 
 def config_option(func: F) -> F:
     return click.option(

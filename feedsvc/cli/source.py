@@ -43,7 +43,10 @@ def source() -> None:
 
 @source.command("check")
 @config_option
-@click.option("--rows", default=3, show_default=True, help="Sample rows to parse.")
+@click.option(
+    "--rows", type=click.IntRange(1, 100), default=3, show_default=True,
+    help="Sample rows to parse (the newest; at most 100).",
+)  # fmt: skip
 def check(config_file: str | None, rows: int) -> None:
     """Reflect the table, show the mapping and sample rows; exit 2 on mapping errors."""
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError

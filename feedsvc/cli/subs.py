@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, config_option, fail, run_operation
+from feedsvc.cli.common import EXIT_USAGE, ID, config_option, fail, run_operation
 
 if TYPE_CHECKING:
     from feedsvc.db import Database
@@ -38,7 +38,7 @@ def subs() -> None:
 
 
 @subs.command("list")
-@click.option("--chat", "chat_id", type=int, default=None, help="Only this chat.")
+@click.option("--chat", "chat_id", type=ID, default=None, help="Only this chat.")
 @click.option("--channel", type=click.Choice(CHANNELS), default=None, help="Only this channel.")
 @config_option
 def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) -> None:
@@ -54,7 +54,7 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
 
 
 @subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0
-@click.argument("chat_id", type=int, required=False)
+@click.argument("chat_id", type=ID, required=False)
 @click.option(
     "--channel", type=click.Choice(CHANNELS), default="telegram", show_default=True,
     help="Where alerts go.",
@@ -98,7 +98,7 @@ def add(
 
 
 @subs.command("remove")
-@click.argument("sub_id", type=int)
+@click.argument("sub_id", type=ID)
 @config_option
 def remove(sub_id: int, config_file: str | None) -> None:
     """Delete subscription SUB_ID (see `feedsvc subs list`)."""
