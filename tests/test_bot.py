@@ -9,6 +9,7 @@ means the transaction committed.
 from __future__ import annotations
 
 import time
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from typing import Any
@@ -246,6 +247,11 @@ async def test_link_preview_setting(db: Database, fake: FakeBotAPI, bot: BotServ
     assert "bật" in await ask(fake, USER, "/preview on")
     assert (row := chat_row(db, USER)) is not None and row.link_preview
     assert "tắt" in await ask(fake, USER, "/preview off")
+    assert (row := chat_row(db, USER)) is not None and not row.link_preview
+    # bật / tắt typed decomposed (combining tone marks, as some keyboards send them)
+    assert "bật" in await ask(fake, USER, unicodedata.normalize("NFD", "/preview Bật"))
+    assert (row := chat_row(db, USER)) is not None and row.link_preview
+    assert "tắt" in await ask(fake, USER, unicodedata.normalize("NFD", "/preview tắt"))
     assert (row := chat_row(db, USER)) is not None and not row.link_preview
     assert "Chỉ quản trị viên" in await ask(fake, -5, "/preview on", user_id=8)
 

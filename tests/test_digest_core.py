@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -97,6 +98,26 @@ def test_switch_and_stored_rows() -> None:
     assert ChatSettings.from_row(None, None, False) == ChatSettings()
     # a hand-edited row the parser refuses reads as unset: it can never stop alerts
     assert ChatSettings.from_row("garbage", "x-y", True) == ChatSettings(silent=True)
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+def test_vietnamese_words_read_whatever_their_unicode_form(form: str) -> None:
+    """Decomposed input (tone marks as combining characters, as some keyboards and pastes send
+    it) and capitals mean the same words as the composed lower-case forms."""
+
+    def typed(text: str) -> str:
+        return unicodedata.normalize(form, text)
+
+    for word in ("tắt", "TẮT", "Tắt"):
+        assert parse_digest(typed(word)).instant
+        assert parse_quiet(typed(word)) is None
+        assert parse_switch(typed(word)) is False
+    for word in ("bật", "BẬT"):
+        assert parse_switch(typed(word)) is True
+    for word in ("hằng giờ", "Hàng Giờ", "mỗi\u00a0giờ"):
+        assert parse_digest(typed(word)).hourly
+    window = parse_quiet(typed("23:00 ĐẾN 5:00"))
+    assert window is not None and window.stored() == "23:00-05:00"
 
 
 def test_quiet_window_crossing_midnight() -> None:

@@ -5,6 +5,7 @@ articles page (search, reason shown, CSRF). State DB on SQLite and PostgreSQL.""
 from __future__ import annotations
 
 import re
+import unicodedata
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
@@ -18,6 +19,7 @@ from factories import article
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli
 from feedsvc.config import load_config
+from feedsvc.lifecycle import editors
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -84,6 +86,39 @@ def test_cli_hide_unhide_find_and_exit_codes(service: Service) -> None:
     assert missing.exit_code == 1 and "unknown article 'NO-SUCH'" in missing.output
     bad = run("hide", "TEST-00001", "--reason", "x" * 501)
     assert bad.exit_code == 2 and state(service, "TEST-00001").hidden_at is None
+
+
+@pytest.mark.parametrize(
+    ("typed", "keys"),
+    [
+        ("KIẾN THỤY", ["TEST-00001"]),  # capitals: SQLite's LIKE folds ASCII only
+        ("kiến thuỵ", ["TEST-00001"]),  # the other tone-mark placement
+        (unicodedata.normalize("NFD", "Kiến Thụy khánh"), ["TEST-00001"]),  # decomposed
+        ("kien thuy", ["TEST-00001"]),  # typed without accents
+        ("ĐỒ SƠN", ["TEST-00002"]),
+        ("đồ  sơn", ["TEST-00002"]),
+        ("Cầu mới", ["TEST-00001"]),
+        ("khánh thành", ["TEST-00001"]),  # the plain substring still works
+        ("TEST-00002", ["TEST-00002"]),  # a source key
+        ("Thủy", []),  # accents typed are accents meant
+        ('"', []), ("%", []), ("_", []),
+    ],
+)  # fmt: skip
+def test_find_reads_titles_as_vietnamese(service: Service, typed: str, keys: list[str]) -> None:
+    found = editors.find_articles(service.db, typed)
+    assert [a.source_key for a in found] == keys
+
+
+def test_find_lists_newest_first_whatever_matched(service: Service) -> None:
+    now = service.db.now()
+    later = article(3, title="Kiến Thụy: lễ hội", published_at=now + timedelta(days=1))
+    with service.db.write() as conn:
+        upsert_source_articles(conn, [later], now)
+    assert service.ingest_tick().error is None
+    editors.hide_article(service.db, "TEST-00001", None, "cli")
+    found = editors.find_articles(service.db, "kien thuy")  # scheduled and hidden: listed
+    assert [a.source_key for a in found] == ["TEST-00003", "TEST-00001"]
+    assert [a.source_key for a in editors.find_articles(service.db, "KIẾN", 1)] == ["TEST-00003"]
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.db import Database
+from feedsvc.digest import SettingError, parse_switch
 from feedsvc.notify.telegram import scrub_token
 
 log = logging.getLogger("feedsvc.bot")
@@ -240,8 +241,9 @@ class Handlers:
         if found is None:
             return
         target, arg = found
-        choice = {"on": True, "bật": True, "off": False, "tắt": False}.get(arg.strip().lower())
-        if choice is None:
+        try:  # the one on/off reader (/silent's too): bật/tắt whatever their Unicode form
+            choice = parse_switch(arg, "preview")
+        except SettingError:
             await _reply(message, texts.t("preview_usage"))
             return
         await _reply(message, await asyncio.to_thread(actions.set_preview, self.db, target, choice))

@@ -13,6 +13,7 @@ Stored forms (columns of ``chats``): ``digest`` is NULL (instant), ``"hourly"`` 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 from datetime import time
 
@@ -110,7 +111,9 @@ def hhmm(value: time) -> str:
 
 
 def _clean(text: str) -> str:
-    return " ".join(text.split()).strip().lower()
+    """Spaces collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
+    ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows."""
+    return unicodedata.normalize("NFC", " ".join(text.split()).lower())
 
 
 def parse_time(text: str, field_name: str) -> time:

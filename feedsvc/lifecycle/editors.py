@@ -10,12 +10,22 @@ alerts (``withdrawn``), and every replica's next feed sync drops it from the fee
 from __future__ import annotations
 
 from feedsvc.db import Database
+from feedsvc.matching import (
+    Query,
+    QueryError,
+    candidate_key_sets,
+    document_from_text,
+    match_document,
+    parse_query,
+)
 from feedsvc.operations import OperationError
 from feedsvc.store import lifecycle as store
+from feedsvc.store.articles import candidate_ids
 from feedsvc.store.lifecycle import EditorState
 
 MAX_REASON = 500  # characters: a sentence for the log, not a document
 MAX_FOUND = 200  # articles one search lists at most
+TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks at most
 
 
 def _key(source_key: str) -> str:
@@ -70,6 +80,32 @@ def unhide_article(db: Database, source_key: str) -> EditorState:
 
 
 def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:
-    """Articles whose source key is ``text`` or whose title contains it, newest first."""
+    """Articles whose source key is ``text`` or whose title contains it, newest first, at
+    most ``limit`` (1..:data:`MAX_FOUND`). "Contains" is the substring the backend's LIKE
+    finds, and also the words as topic matching reads them (:func:`title_query`): any case
+    (``KIẾN THỤY``), Unicode form or tone-mark placement (``Thuỵ``), and without accents when
+    typed without any (``kien thuy``) — SQLite's LIKE folds ASCII letters only."""
+    text, limit = text[:200], max(1, min(limit, MAX_FOUND))
+    query = title_query(text)
     with db.read() as conn:
-        return store.find_for_editors(conn, text[:200], max(1, min(limit, MAX_FOUND)))
+        found = {a.id: a for a in store.find_for_editors(conn, text, limit)}
+        if query is not None:
+            ids = candidate_ids(conn, candidate_key_sets(query), TITLE_CHECK) or []
+            for article in store.editor_states(conn, [i for i in ids if i not in found]):
+                if match_document(query, document_from_text(article.title)):
+                    found[article.id] = article
+    ordered = sorted(found.values(), key=lambda a: (a.published_at, a.id), reverse=True)
+    return ordered[:limit]
+
+
+def title_query(text: str) -> Query | None:
+    """``text`` as a phrase in titles (accent-insensitive when typed without accents), or
+    None when it holds no word to look for (punctuation only, or empty)."""
+    words = " ".join(text.replace('"', " ").split())
+    if not words:
+        return None
+    fold = "~" if words.isascii() else ""
+    try:
+        return parse_query(f'title:{fold}"{words}"')
+    except QueryError:
+        return None

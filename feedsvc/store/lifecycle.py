@@ -147,6 +147,14 @@ def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorStat
     return [EditorState(*row) for row in conn.execute(stmt)]
 
 
+def editor_states(conn: Connection, ids: Sequence[int]) -> list[EditorState]:
+    """The articles with these ids (any order; unknown ids left out)."""
+    if not ids:
+        return []
+    stmt = select(*_EDITOR_COLUMNS).where(articles.c.id.in_(list(ids)))
+    return [EditorState(*row) for row in conn.execute(stmt)]
+
+
 def set_hidden(
     conn: Connection,
     source_key: str,
