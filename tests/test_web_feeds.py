@@ -637,6 +637,19 @@ async def test_reader_pages_are_valid_html5(client: AsyncClient) -> None:
     assert (await client.get("/topics/khong-co")).status_code == 404
 
 
+@pytest.mark.parametrize("length", [1, 63, 64, 65, 100])
+def test_deep_link_only_for_a_slug_telegram_passes_on(length: int) -> None:
+    """Telegram hands the bot a start payload of at most 64 characters; slugs may have 100.
+    A longer slug's link would open the bot and subscribe to nothing: offer no such link."""
+    slug = ("kien-thuy-" * 10)[: length - 1] + "x"
+    links = subscribe_links(PUBLIC, slug, "TinBot")
+    if length <= 64:
+        assert links.telegram == f"https://t.me/TinBot?start={slug}" and links.telegram_qr
+    else:
+        assert links.telegram is None and links.telegram_qr is None
+    assert links.feeds  # the feeds are offered whatever the slug
+
+
 async def test_topic_page_shows_articles_and_the_telegram_deep_link(client: AsyncClient) -> None:
     text = (await client.get("/topics/kien-thuy", headers=identity())).text
     assert "https://t.me/TinHaiPhongBot?start=kien-thuy" in text and "<svg" in text

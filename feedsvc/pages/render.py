@@ -24,6 +24,9 @@ from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
 SUMMARY_CHARS = 280
 INDEX_HEADLINES = 3
 TOPIC_ARTICLES = 30
+#: Telegram passes a ``?start=`` payload of at most 64 characters of ``A-Za-z0-9_-`` to the bot
+#: (core.telegram.org/bots/features#deep-linking); a longer one opens the bot without it.
+START_PAYLOAD_MAX = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +107,7 @@ def subscribe_links(
     public_url: str, slug: str, bot_username: str | None, zalo_url: str | None = None
 ) -> Subscribe:
     telegram = None
-    if bot_username:
+    if bot_username and len(slug) <= START_PAYLOAD_MAX:  # else /start would lose the topic
         telegram = f"https://t.me/{quote(bot_username)}?start={quote(slug)}"
     return Subscribe(
         feeds=feed_urls(public_url, slug),
