@@ -136,5 +136,5 @@ def test_outbox_logs_the_real_count(db: Database, caplog: pytest.LogCaptureFixtu
     ingestor = builtin_ingestor(db)
     ingestor.hooks.append(Outbox(timedelta(hours=48)))
     assert ingestor.tick().new == 1
-    assert "outbox: 3 alert(s) queued for 1 new article(s)" in caplog.text
+    assert "outbox: 3 alert(s) queued for 1 article(s)" in caplog.text
     assert "-1" not in caplog.text
