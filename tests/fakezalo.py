@@ -26,7 +26,7 @@ from typing import Any, TypeVar
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 T = TypeVar("T")
@@ -104,6 +104,7 @@ class FakeZaloAPI:
         self.violations: list[tuple[str, str]] = []  # (scope, chat id)
         self.calls: list[tuple[str, int]] = []  # (method, HTTP status)
         self.webhook: dict[str, Any] | None = None
+        self._raw: dict[str, deque[tuple[int, bytes]]] = defaultdict(deque)
         self.in_flight = 0  # requests being handled right now
         self.outage = 0  # set to an HTTP status: every send answers it (a Zalo outage)
         self._ids = itertools.count(1)
@@ -159,6 +160,12 @@ class FakeZaloAPI:
     def script(self, chat_id: str, *faults: Fault) -> None:
         with self._cond:
             self._faults[chat_id].extend(faults)
+
+    def script_raw(self, method: str, *answers: tuple[int, bytes]) -> None:
+        """The next calls of ``method`` get these (HTTP status, body bytes) as they are: a broken
+        or hostile Zalo (garbage, deeply nested JSON, absurd numbers)."""
+        with self._cond:
+            self._raw[method].extend(answers)
 
     def block(self, chat_id: str) -> None:
         with self._cond:
@@ -219,8 +226,14 @@ class FakeZaloAPI:
         return result
 
     # --- HTTP side ---------------------------------------------------------------------------
-    async def _endpoint(self, request: Request) -> JSONResponse:
+    async def _endpoint(self, request: Request) -> Response:
         with self._cond:
+            raw = self._raw[request.path_params["method"]]
+            if raw:
+                status, content = raw.popleft()
+                self.calls.append((request.path_params["method"], status))
+                self._cond.notify_all()
+                return Response(content, status, media_type="application/json")
             self.in_flight += 1
         try:
             return await self._answer(request)

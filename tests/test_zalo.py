@@ -166,6 +166,8 @@ async def test_webhook_commands_and_forged_calls(
     assert fake.messages("z-user") == []
     ok = {"X-Bot-Api-Secret-Token": SECRET}
     assert (await client.post("/zalo/webhook", content=b"{", headers=ok)).status_code == 400
+    for junk in (b"[" * 60_000, b'{"a":' * 10_000, b"\xff\xfe"):  # too deep, not UTF-8
+        assert (await client.post("/zalo/webhook", content=junk, headers=ok)).status_code == 400
     big = b'{"x": "' + b"a" * 70_000 + b'"}'
     assert (await client.post("/zalo/webhook", content=big, headers=ok)).status_code == 413
     response = await client.post("/zalo/webhook", json={"result": update}, headers=ok)

@@ -13,6 +13,7 @@ The bot token is a credential: it is scrubbed from every description returned an
 from __future__ import annotations
 
 import logging
+import math
 import re
 import warnings
 from collections.abc import Awaitable
@@ -62,6 +63,20 @@ class OutcomeKind(StrEnum):
         return self in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND)
 
 
+#: The longest a 429 may pause a chat, in seconds. ``retry_after`` is outside data (Telegram's,
+#: Zalo's): an absurd one (10**400, Infinity, NaN) must neither overflow the datetime arithmetic
+#: of the outbox nor mute a chat for years; after this the send is tried again (and a real
+#: flood ban answers 429 again).
+MAX_RETRY_AFTER = 86_400.0
+
+
+def bounded_pause(seconds: float) -> float:
+    """``seconds`` within [1, :data:`MAX_RETRY_AFTER`]; NaN and infinities → the maximum."""
+    if not math.isfinite(seconds):
+        return MAX_RETRY_AFTER
+    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+
+
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
     """The classified result of one send; build with the class methods."""
@@ -78,7 +93,9 @@ class SendOutcome:
 
     @classmethod
     def retry_after(cls, seconds: float, description: str = "") -> SendOutcome:
-        return cls(OutcomeKind.RETRY_AFTER, seconds=seconds, description=description)
+        """Pause the chat ``seconds`` (bounded: :func:`bounded_pause`)."""
+        return cls(OutcomeKind.RETRY_AFTER, seconds=bounded_pause(seconds),
+                   description=description)  # fmt: skip
 
     @classmethod
     def migrated(cls, new_chat_id: int, description: str = "") -> SendOutcome:
@@ -375,7 +392,10 @@ def _seconds(exc: RetryAfter) -> float:
     with warnings.catch_warnings():  # PTB 22 warns that the int form becomes a timedelta
         warnings.simplefilter("ignore")
         value = exc.retry_after
-    return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    try:
+        return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    except OverflowError:  # an int beyond float's range: "a very long time"
+        return math.inf
 
 
 def _describe(exc: Exception, token: str | None, cause: BaseException | None = None) -> str:

@@ -39,7 +39,7 @@ def zalo_routes(service: Service) -> list[BaseRoute]:
                 return JSONResponse({"ok": False}, status_code=413)
         try:
             update = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # not JSON (or UTF-8), or nested too deep
             return JSONResponse({"ok": False}, status_code=400)
         zalo.bot.accept(update)
         return JSONResponse({"ok": True})

@@ -12,6 +12,7 @@ The token is a credential in every URL: this module never logs a URL, and
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any, Self
 
 import httpx
@@ -102,7 +103,7 @@ class ZaloBotAPI:
         response = await self._client.post(self._base + method, json=payload, timeout=timeout)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
             body = None
         if not isinstance(body, dict):
             if response.is_success:  # 2xx with a body we cannot read: did it send? unknown
@@ -116,7 +117,7 @@ class ZaloBotAPI:
         raise ZaloError(
             int(code) if isinstance(code, int) else response.status_code,
             self.scrub(str(body.get("description") or "error")),
-            float(retry) if isinstance(retry, int | float) else None,
+            retry_seconds(retry),
         )
 
     async def get_me(self) -> dict[str, Any]:
@@ -145,3 +146,16 @@ class ZaloBotAPI:
 
     async def delete_webhook(self) -> None:
         await self.call("deleteWebhook", {})
+
+
+def retry_seconds(value: object) -> float | None:
+    """Zalo's ``parameters.retry_after`` as seconds when it is a positive number (infinity for
+    one beyond float's range), else None (the caller's default). Outside data: any JSON value;
+    :meth:`SendOutcome.retry_after` bounds what is used."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return math.inf
+    return seconds if seconds > 0 else None  # NaN > 0 is False

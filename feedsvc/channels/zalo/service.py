@@ -98,8 +98,8 @@ class ZaloPoller:
                     log.warning("zalo: getUpdates failed: %s", exc.description)
                     await self._wait(min(MAX_BACKOFF, 2.0**failures))
                     continue
-            except httpx.HTTPError as exc:
-                failures += 1
+            except Exception as exc:  # transport errors, and anything a broken answer raises:
+                failures += 1  # the poller task must not end (the bot would fall silent)
                 log.warning("zalo: getUpdates failed: %s", type(exc).__name__)
                 await self._wait(min(MAX_BACKOFF, 2.0**failures))
                 continue
