@@ -16,7 +16,8 @@ import pytest
 from fakebot import FakeBotAPI
 from pydantic import SecretStr
 from sqlalchemy import select, text
-from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
+from test_bot import ADMIN, USER, ask, fast_fake, running, seed_topics, subs_of
+from test_digest_bot import alert_with_buttons
 
 from feedsvc import operations as ops
 from feedsvc.bot import BotService, actions
@@ -26,7 +27,7 @@ from feedsvc.db.schema import subscriptions
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.matching.query import MAX_CHAT_QUERY_TERMS
 from feedsvc.store.subscriptions import count_user_subscriptions
-from feedsvc.store.topics import TopicSpec, save_topic
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 # four place-name topics of 90 aliases each, and one that includes them all (360 terms)
 BIG = {f"xa{k}": " OR ".join(f'"xã {k} {n}"' for n in range(1, 91)) for k in range(4)}
@@ -251,3 +252,39 @@ async def test_default_limits_stop_a_flood(lite_db: Database, fake: FakeBotAPI) 
         await handled(fake)
     replies = [m.visible for m in fake.messages(USER)]
     assert len(replies) == 11 and "quá nhanh" in replies[-1]
+
+
+async def test_button_presses_share_the_command_budget(
+    db: Database, fake: FakeBotAPI
+) -> None:
+    """A press writes to the state DB and edits a message (the bot's Telegram budget, shared by
+    every chat): a user tapping mute/undo in a loop is held to the same per-user budget as
+    commands (#12 §2). Every press is still answered (Telegram's spinner stops), only the first
+    refusal with words. Before: all 30 presses changed the subscription and edited the alert."""
+    seed_topics(db)
+    bot = limited_bot(db, fake)  # the shipped budgets: 10 at once, 20 a minute
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        await press_30_times(db, fake)
+    finally:
+        await bot.stop()
+
+
+async def press_30_times(db: Database, fake: FakeBotAPI) -> None:
+    await ask(fake, USER, "/sub the-thao")
+    with db.read() as conn:
+        topic = get_topic(conn, "the-thao")
+    assert topic is not None
+    message_id = await alert_with_buttons(fake, USER, topic.id)
+    presses = 30
+    for n in range(presses):
+        fake.user_presses(USER, USER, message_id, f"{('mute', 'undo')[n % 2]}:{topic.id}")
+    await fake.await_for(lambda: len(fake.callback_answers) == presses, timeout=20)
+    done = [a for a in fake.callback_answers if a.get("text", "").startswith("Đã ")]
+    refusals = [a for a in fake.callback_answers[len(done):] if a.get("text")]
+    assert 1 <= len(done) < 10  # the default burst is 10 commands, /sub took one
+    assert len(refusals) == 1 and refusals[0].get("show_alert") in (True, "true")
+    assert all(a.get("text", "").startswith("Đã ") for a in fake.callback_answers[: len(done)])
+    edits = [c for c in fake.calls if c.method == "editmessagereplymarkup"]
+    assert len(edits) <= len(done)

@@ -20,7 +20,7 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from feedsvc.bot import options, texts
-from feedsvc.bot.actions import Target
+from feedsvc.bot.actions import CommandGate, Target
 from feedsvc.db import Database
 from feedsvc.digest.edge import MUTE, UNDO, callback_data, parse_callback
 
@@ -30,9 +30,14 @@ ADMINS = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 
 
 class ButtonHandlers:
-    def __init__(self, db: Database, admins: frozenset[int]) -> None:
+    """``gate``: the bot's command budgets. A press writes to the state DB and edits a message
+    (the bot's Telegram budget, shared by every chat), so it counts as a command of its user
+    and chat (#12 §2); bot admins are not limited."""
+
+    def __init__(self, db: Database, admins: frozenset[int], gate: CommandGate) -> None:
         self.db = db
         self.admins = admins
+        self.gate = gate
 
     async def pressed(self, update: Update, context: Context) -> None:
         query = update.callback_query
@@ -45,6 +50,12 @@ class ButtonHandlers:
             return
         action, topic_id, thread = parsed
         chat = message.chat
+        if query.from_user.id not in self.admins:
+            allowed, refusal = self.gate.admit(f"telegram:{query.from_user.id}",
+                                               f"telegram:{chat.id}")  # fmt: skip
+            if not allowed:  # answered all the same: Telegram shows a spinner until then
+                await query.answer(refusal, show_alert=refusal is not None)
+                return
         if not await self._may_change(query, context, chat.id, chat.type):
             await query.answer(texts.translator()("digest.mute_denied"), show_alert=True)
             return

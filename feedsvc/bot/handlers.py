@@ -77,7 +77,7 @@ class Handlers:
         self.limits = limits or actions.Limits()
         self.gate = actions.CommandGate(self.limits)
         self.tz = tz
-        self.buttons = ButtonHandlers(db, self.admins)
+        self.buttons = ButtonHandlers(db, self.admins, self.gate)
 
     def install(self, app: BotApp) -> None:
         only_messages = filters.UpdateType.MESSAGE
