@@ -121,6 +121,10 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
          "chat_type"),
         (("--channel", "sms", "--to", "x", "--topic", "kien-thuy"), "Invalid value"),
         (("--topic", "kien-thuy"), "telegram needs"),
+        # no Telegram chat has id 0, however it is written
+        (("0", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "-0", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "000", "--type", "group", "--topic", "kien-thuy"), "not a Telegram chat id"),
     ],
 )  # fmt: skip
 def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:

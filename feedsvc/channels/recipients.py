@@ -54,7 +54,8 @@ def recipient_spec(
             chat_id = int(text)
         if chat_id is None:
             raise RecipientError("chat_id_required", "a Telegram chat id is required", "chat_id")
-        if abs(chat_id) >= NON_TELEGRAM_IDS:  # Telegram ids have at most 52 significant bits
+        # Telegram ids have at most 52 significant bits, and none is 0 (users > 0, chats < 0)
+        if chat_id == 0 or abs(chat_id) >= NON_TELEGRAM_IDS:
             raise RecipientError("address_invalid", "not a Telegram chat id", "chat_id")
         if chat_type not in TELEGRAM_TYPES:
             raise RecipientError(
