@@ -78,10 +78,24 @@ def test_updates_bare_or_under_result(body: object, expected: tuple[str, ...]) -
         {"event_name": "message.text.received", "message": {"chat": {"id": "x" * 101},
                                                             "text": "/help"}},
         {"event_name": "message.text.received", "message": {"chat": [], "text": "/help"}},
+        # ids the admin could never type: control characters, whitespace, empty, a bool
+        *({"event_name": "message.text.received", "message": {"chat": {"id": bad},
+                                                              "text": "/help"}}
+          for bad in ("a\nb", "a\x00", "a b", "\u202eab", "ab\t", "", True, "x" * 101,
+                      10**101)),
     ],
 )  # fmt: skip
 def test_anything_else_is_ignored(body: object) -> None:
     assert parse_update(body) is None
+
+
+@pytest.mark.parametrize("bad", ["u\n1", "u 1", "", "x" * 101, True])
+def test_a_sender_id_that_is_no_id_counts_as_unknown(bad: object) -> None:
+    """The per-user budget key is an id as stored, or None (the chat's budget still applies)."""
+    body = {"event_name": "message.text.received",
+            "message": {"chat": {"id": "c1"}, "from": {"id": bad}, "text": "/help"}}  # fmt: skip
+    got = parse_update(body)
+    assert got is not None and got.user_id is None
 
 
 def test_commands_and_plain_replies() -> None:

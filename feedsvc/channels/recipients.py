@@ -3,7 +3,7 @@ how an address is shown. One place for the rules, so all three surfaces agree.
 
 - ``telegram``: a chat id (an integer; given as ``chat_id`` or as the address's text) and one of
   Telegram's chat types.
-- ``zalo``: a Zalo chat id (a string of at most 100 printable characters), ``private`` or
+- ``zalo``: a Zalo chat id (:func:`feedsvc.channels.zalo.updates.is_zalo_id`), ``private`` or
   ``group``.
 - ``apprise``: an Apprise URL (:func:`feedsvc.channels.apprise.address_problem`), type
   ``destination``; a secret, shown masked everywhere.
@@ -15,11 +15,11 @@ from dataclasses import dataclass
 
 from feedsvc.channels.apprise import address_problem, mask
 from feedsvc.channels.base import CHANNELS
+from feedsvc.channels.zalo.updates import is_zalo_id
 from feedsvc.db.schema import NON_TELEGRAM_IDS
 
 TELEGRAM_TYPES = ("private", "group", "supergroup", "channel")
 ZALO_TYPES = ("private", "group")
-MAX_ZALO_ID = 100
 
 
 class RecipientError(ValueError):
@@ -70,7 +70,7 @@ def recipient_spec(
             raise RecipientError(
                 "chat_type_invalid", f"chat_type must be one of {ZALO_TYPES}", "chat_type"
             )
-        if len(address) > MAX_ZALO_ID or not address.isprintable() or " " in address:
+        if not is_zalo_id(address):
             raise RecipientError("address_invalid", "not a Zalo chat id", "address")
         return RecipientSpec(channel, None, address, kind)
     problem = address_problem(address)

@@ -34,6 +34,15 @@ class Incoming:
     user_id: str | None = None  # the sender's Zalo id (the per-user command budget counts it)
 
 
+def is_zalo_id(text: str) -> bool:
+    """A Zalo chat or user id as feedsvc stores it: 1–:data:`MAX_ID_CHARS` printable characters,
+    no whitespace. The one rule for ids from updates (webhook, polling) and from the admin (CLI,
+    API, web admin: :mod:`feedsvc.channels.recipients`); an id with control characters would end
+    up in the admin, the logs and the outbox."""
+    return 0 < len(text) <= MAX_ID_CHARS and text.isprintable() and not any(
+        c.isspace() for c in text)  # fmt: skip
+
+
 def parse_update(body: Any) -> Incoming | None:
     """The text message in ``body`` (an update, or ``{"result": update}``); None for anything
     else (images, stickers, unknown shapes), which the bot ignores."""
@@ -48,7 +57,9 @@ def parse_update(body: Any) -> Incoming | None:
     if not isinstance(chat, dict) or not isinstance(text, str):
         return None
     chat_id = chat.get("id")
-    if not isinstance(chat_id, str | int) or not 0 < len(str(chat_id)) <= MAX_ID_CHARS:
+    if isinstance(chat_id, bool) or not isinstance(chat_id, str | int):
+        return None
+    if not is_zalo_id(chat_id if isinstance(chat_id, str) else str(chat_id)[: MAX_ID_CHARS + 1]):
         return None
     kind = "group" if str(chat.get("chat_type", "")).upper() == "GROUP" else "private"
     name = chat.get("name") if kind == "group" else None
@@ -56,7 +67,9 @@ def parse_update(body: Any) -> Incoming | None:
         name = sender.get("display_name")
     title = str(name)[:200] if isinstance(name, str | int) else None
     user = sender.get("id") if isinstance(sender, dict) else None
-    user_id = str(user)[:MAX_ID_CHARS] if isinstance(user, str | int) and str(user) else None
+    user_id = str(user) if isinstance(user, str | int) and not isinstance(user, bool) else None
+    if user_id is not None and not is_zalo_id(user_id):
+        user_id = None  # the chat's budget still applies
     return Incoming(str(chat_id), kind, title, text, user_id)
 
 
