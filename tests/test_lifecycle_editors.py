@@ -10,6 +10,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import pytest
@@ -147,6 +148,29 @@ async def test_api_hide_unhide(client: httpx.AsyncClient, service: Service) -> N
     r = await client.post("/api/articles/TEST-00001/unhide", headers=AUTH)
     assert (r.status_code, r.json()["state"]) == (200, "public")
     assert (await client.post("/api/articles/TEST-00001/hide", headers=AUTH)).status_code == 200
+
+
+@pytest.mark.parametrize("key", ["CMS/2026/11/0042", "a/hide", "/lead", "x//y/", "50%/off"])
+async def test_api_hides_a_key_holding_slashes(
+    client: httpx.AsyncClient, service: Service, key: str
+) -> None:
+    """CMS keys like ``2026/11/0042`` reach the API path raw or as ``%2F``."""
+    now = service.db.now()
+    with service.db.write() as conn:
+        upsert_source_articles(conn, [article(9, source_key=key, published_at=now)], now)
+    assert service.ingest_tick().error is None
+    raw = quote(key, safe="/")
+    for path, want in ((raw, "hidden"), (quote(key, safe=""), "public")):
+        verb = "hide" if want == "hidden" else "unhide"
+        r = await client.post(f"/api/articles/{path}/{verb}", headers=AUTH)
+        assert (r.status_code, r.json().get("source_key"), r.json().get("state")) == (
+            200, key, want,
+        ), r.text  # fmt: skip
+        assert (state(service, key).hidden_at is not None) == (want == "hidden")
+        assert state(service, "TEST-00001").hidden_at is None  # no other article touched
+    assert (await client.post("/api/articles/CMS/2026/hide", headers=AUTH)).status_code == 404
+    doc = (await client.get("/api/openapi.json", headers=AUTH)).json()
+    assert "/api/articles/{source_key}/hide" in doc["paths"]
 
 
 @pytest.mark.parametrize(

@@ -82,7 +82,7 @@ def find_articles(service: Service, call: Call) -> tuple[int, ArticleList]:
     return 200, ArticleList(articles=[article_out(a, now) for a in found])
 
 
-_KEY_NOTE = " A key holding `/` cannot be given in the path: use the CLI or the web admin."
+_KEY_NOTE = " A key holding `/` goes in the path as is or as `%2F`."
 
 ENDPOINTS = [
     Endpoint(
@@ -96,11 +96,12 @@ ENDPOINTS = [
         {200: ArticleStateOut}, body=HideIn, errors=(404, 422),
         description="Out of every feed and alert until unhidden, whatever the source says; "
         "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`."
-        + _KEY_NOTE,
+        + _KEY_NOTE, slashes=("source_key",),
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
         "articles", {200: ArticleStateOut}, errors=(404, 422),
         description="Shown again unless the source itself withdrew it." + _KEY_NOTE,
+        slashes=("source_key",),
     ),
 ]  # fmt: skip

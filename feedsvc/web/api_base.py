@@ -126,6 +126,17 @@ class Endpoint:
     description: str = ""
     path_types: Mapping[str, str] = field(default_factory=dict)  # name → "integer" | "string"
     wakes_dispatcher: bool = False  # it queued work: tell this replica's dispatcher at once
+    #: path parameters that may hold ``/`` (a CMS's ``2026/11/0042`` source key), sent as is or
+    #: as ``%2F``: routed with Starlette's ``path`` convertor; the documented path is unchanged
+    slashes: tuple[str, ...] = ()
+
+    @property
+    def route_path(self) -> str:
+        """:attr:`path` as Starlette routes it (``{name:path}`` for :attr:`slashes`)."""
+        path = self.path
+        for name in self.slashes:
+            path = path.replace("{" + name + "}", "{" + name + ":path}")
+        return path
 
     @property
     def path_params(self) -> list[str]:
@@ -242,4 +253,4 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             metrics.HTTP_REQUESTS.labels(f"{endpoint.method} {endpoint.path}", str(status)).inc()
 
     view.__name__ = endpoint.operation_id
-    return Route(endpoint.path, view, methods=[endpoint.method])
+    return Route(endpoint.route_path, view, methods=[endpoint.method])
