@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
-from feedsvc.db.schema import articles, deliveries, subscriptions
+from feedsvc.db.schema import articles, chats, deliveries, subscriptions
 from feedsvc.digest import ChatSettings, DigestSchedule, QuietWindow
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import Dispatcher, DispatchSettings
@@ -188,6 +188,39 @@ async def test_quiet_window_ends_with_one_digest(env: Env) -> None:
     await env.step()
     messages = env.fake.messages(CHAT)
     assert len(messages) == 3 and "Tin tổng hợp" not in messages[2].visible
+
+
+async def test_a_digest_the_chat_cannot_take_now_waits_without_spinning(env: Env) -> None:
+    """Held rows due for a chat that cannot get them now (paused by /pause, bot removed, a
+    429 pause) are not sent, and the dispatcher sleeps until the chat can take them instead of
+    waking every 10 ms; the digest goes out once the chat can."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    start = local_hhmm(env.clock.at - timedelta(minutes=30))
+    end = local_hhmm(env.clock.at + timedelta(minutes=30))
+    env.settings(CHAT, ChatSettings(quiet=QuietWindow(start, end)))
+    env.publish("Công an lúc nửa đêm", "An ninh rạng sáng")
+    await env.step()
+    assert env.states() == ["held", "held"]
+    env.clock.at += timedelta(minutes=31)  # the window is over: the digest is due
+    idle = Dispatcher(env.db, env.sender, VN, DispatchSettings(poll_seconds=30),
+                      digests=DigestEdge(VN), clock=env.clock)  # fmt: skip
+
+    def chat(**values: object) -> None:
+        with env.db.write() as conn:
+            conn.execute(update(chats).where(chats.c.chat_id == CHAT).values(**values))
+
+    for values in ({"paused": True}, {"paused": False, "disabled_reason": "kicked"}):
+        chat(**values)
+        assert await idle.step() == 30  # nothing it could send: the usual poll, no 10 ms loop
+        await idle.drain()
+        assert env.fake.messages(CHAT) == [] and env.states() == ["held", "held"]
+    chat(disabled_reason=None, blocked_until=env.clock.at + timedelta(seconds=12))
+    assert 11 <= await idle.step() <= 12  # until the 429 pause ends
+    chat(blocked_until=None)
+    await idle.step()
+    await idle.drain()
+    [digest] = env.fake.messages(CHAT)
+    assert digest.visible.startswith("Tin tổng hợp · 2 tin") and env.states() == ["sent"] * 2
 
 
 async def test_silent_alerts_and_buttons(env: Env) -> None:

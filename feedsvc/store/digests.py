@@ -147,7 +147,7 @@ def _due_chats(now: datetime, limit: int, channel: str) -> Any:
             chats.c.channel == channel,
             due_rows,
             ~in_flight,
-            chats.c.disabled_reason.is_(None),
+            _takes_digests(),
             or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
             or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
         )
@@ -295,15 +295,24 @@ def set_notice(conn: Connection, delivery_id: int, key: str | None) -> None:
 
 
 def next_due(conn: Connection, channel: str = "telegram") -> datetime | None:
-    """When the next held row of ``channel`` falls due (its dispatcher sleeps that long at
-    most)."""
+    """When the next digest of ``channel`` may be claimed (its dispatcher sleeps that long at
+    most): per chat the latest of its first held row's due time, its pacing slot and its 429
+    pause; chats :func:`claim_digests` never takes (disabled, paused) are left out. A due time
+    a chat cannot take yet would otherwise wake the dispatcher every 10 ms until it can."""
     stmt = (
-        select(func.min(deliveries.c.due_at))
+        select(func.min(deliveries.c.due_at), chats.c.next_send_at, chats.c.blocked_until)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
-        .where(deliveries.c.state == "held", chats.c.channel == channel)
+        .where(deliveries.c.state == "held", chats.c.channel == channel, _takes_digests())
+        .group_by(chats.c.chat_id, chats.c.next_send_at, chats.c.blocked_until)
     )
-    value: datetime | None = conn.execute(stmt).scalar()
-    return value
+    rows = conn.execute(stmt).tuples()
+    return min((max(t for t in row if t is not None) for row in rows), default=None)
+
+
+def _takes_digests() -> Any:
+    """Chats a digest may go to at all: not disabled (bot removed, blocked) and not paused
+    (``/pause``: nothing is sent; what is held waits for ``/resume``)."""
+    return and_(chats.c.disabled_reason.is_(None), chats.c.paused.is_(False))
 
 
 def alert_options(
