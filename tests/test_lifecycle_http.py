@@ -4,8 +4,9 @@ change), and it is never in the future. A 304 on If-Modified-Since carries no ET
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
+import pytest
 from factories import article
 from lifecycle_world import Clock, World, entry_keys, make_world
 
@@ -70,6 +71,23 @@ def test_a_304_on_if_modified_since_advertises_no_etag() -> None:
     # If-None-Match still answers with the tag the reader holds
     reply = prepared.reply("GET", None, snap.etag, http_date(snap.last_modified))
     assert reply.status == 304 and (b"etag", snap.etag.encode()) in reply.headers
+
+
+@pytest.mark.parametrize("ahead", [timedelta(minutes=5), timedelta(days=365 * 38)])
+def test_an_if_modified_since_in_the_future_is_ignored(ahead: timedelta) -> None:
+    """Readers that stored "Last-Modified: 2064" (a scheduled article dated every feed before
+    issue #13) send it back: a date later than the server's clock is invalid (RFC 2616
+    §14.25 a), so they get the feed, not a 304 until 2064."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    snap = make_snapshot(b"<rss>" + b"x" * 600 + b"</rss>", "application/rss+xml",
+                         now - timedelta(hours=1))  # fmt: skip
+    prepared = replies(snap, 60)
+    for method, encoding in (("GET", None), ("GET", "gzip"), ("HEAD", None)):
+        reply = prepared.reply(method, encoding, None, http_date(now + ahead))
+        assert reply.status == 200
+    assert prepared.reply("GET", None, None, http_date(now)).status == 304  # valid: unchanged
+    late = http_date(snap.last_modified - timedelta(seconds=1))
+    assert prepared.reply("GET", None, None, late).status == 200
 
 
 def test_a_cached_search_feed_does_not_outlive_a_takedown(db: Database) -> None:

@@ -10,7 +10,8 @@ Decisions (RFC 9110 / 9111):
   and, when present, decides alone: If-Modified-Since is then ignored. The 304 repeats the tag
   the client sent (so its stored response is the one refreshed), ``Cache-Control``,
   ``Last-Modified`` and ``Vary``.
-* **If-Modified-Since** is compared at one-second resolution; unparsable dates are ignored. A
+* **If-Modified-Since** is compared at one-second resolution; unparsable dates and dates
+  later than the server's clock are ignored (a reader stuck on a future date gets the feed). A
   304 answered on it carries no ETag: the reader's copy is only known to be as new as the
   date, not to be these bytes, and a 304's ETag would be stored as the tag of the bytes the
   reader holds (issue #13 §1); its next poll then sends a tag it really got, or none.
@@ -29,6 +30,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import threading
+import time
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -122,12 +124,18 @@ def parse_if_none_match(value: str) -> list[str] | None:
 
 
 def _not_modified_since(header: str, last_modified: datetime) -> bool:
+    """True when ``header`` (an HTTP-date) is at or after ``last_modified`` (1 s resolution).
+    A date later than the server's clock is invalid (RFC 2616 §14.25 a; Apache and Tomcat
+    ignore it): a reader that stored a future ``Last-Modified`` (a 2064 article dated every
+    feed before issue #13) would otherwise get 304 until 2064."""
     try:
         since = parsedate_to_datetime(header)
     except (TypeError, ValueError, IndexError):
         return False
     if since.tzinfo is None:  # "-0000" or obsolete forms: HTTP dates are always GMT
         since = since.replace(tzinfo=UTC)
+    if since.timestamp() > time.time():
+        return False
     return last_modified.astimezone(UTC).replace(microsecond=0) <= since
 
 
