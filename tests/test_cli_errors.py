@@ -335,3 +335,26 @@ def test_out_of_range_numbers_are_usage_errors(clean_env: Path, path: tuple[str,
     code, output = invoke(argv)
     check(argv, code, output)
     assert code == 2, f"{argv}: exit {code}\n{output}"
+
+
+@pytest.mark.parametrize("extra", [[], ["--explain"]])
+def test_a_reader_that_leaves_the_pipe_gets_no_error_line(tmp_path: Path, extra: list[str]) -> None:
+    """`feedsvc match … | head -1`: once the reader closes the pipe the command stops quietly
+    (exit 1, as click does for EPIPE), not with "feedsvc: Broken pipe" or a traceback."""
+    lines = tmp_path / "articles.jsonl"
+    lines.write_text("".join(
+        f'{{"source_key": "K{i}", "url": "https://e.vn/{i}", "title": "Công an xã {i}", '
+        f'"published_at": "2026-11-20T10:00:00+07:00"}}\n' for i in range(20000)
+    ), encoding="utf-8")  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    with lines.open("rb") as stdin:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "match", "--query", '"công an"', *extra],
+            cwd=tmp_path, env=env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(10)  # a first match arrives, then the reader leaves
+        proc.stdout.close()
+        err = proc.stderr.read().decode()
+        assert proc.wait(timeout=120) == 1
+    assert err == ""

@@ -30,6 +30,8 @@ class _Root(click.Group):
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
+        except BrokenPipeError:
+            raise  # `feedsvc … | head`: the reader left; click quiets the pipe, exits 1, no message
         except Exception as exc:
             message = environment_error(exc)
             if message is None:
