@@ -216,6 +216,39 @@ async def test_subscriptions_per_user_are_capped_across_chats(
     assert owners == ["telegram:42", "telegram:42", "telegram:42", None, "telegram:7"]
 
 
+async def test_the_undo_button_respects_the_per_user_cap_and_records_its_user(
+    db: Database, fake: FakeBotAPI
+) -> None:
+    """Undo under a muted alert subscribes again exactly as /sub would: at the user's cap it
+    is refused (an alert on the button, nothing stored) and what it adds counts as theirs.
+    Before: undo re-subscribed past every cap, with no owner (so the cap never saw it)."""
+    seed_big(db)
+    bot = limited_bot(db, fake, max_subscriptions_per_user=2)
+    async with polling(bot, fake):
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub xa0")
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub xa1")
+        with db.read() as conn:
+            xa0 = get_topic(conn, "xa0")
+        assert xa0 is not None
+        message_id = await alert_with_buttons(fake, USER, xa0.id)
+        fake.user_presses(USER, USER, message_id, f"mute:{xa0.id}")
+        await fake.await_for(lambda: len(fake.callback_answers) == 1)
+        assert "Đã đăng ký" in await ask(fake, USER, "/sub xa2")  # the freed place taken
+        fake.user_presses(USER, USER, message_id, f"undo:{xa0.id}")
+        await fake.await_for(lambda: len(fake.callback_answers) == 2)
+        refused = fake.callback_answers[1]
+        assert "Bạn đã tạo 2 đăng ký" in refused["text"]
+        assert refused.get("show_alert") in (True, "true")  # form-encoded by PTB
+        assert sorted(subs_of(db, USER)) == ["xa1", "xa2"]
+        assert "Đã huỷ" in await ask(fake, USER, "/unsub xa2")
+        fake.user_presses(USER, USER, message_id, f"undo:{xa0.id}")
+        await fake.await_for(lambda: len(fake.callback_answers) == 3)
+        assert fake.callback_answers[2]["text"].startswith("Đã bật lại")
+        assert sorted(subs_of(db, USER)) == ["xa0", "xa1"]
+        with db.read() as conn:
+            assert count_user_subscriptions(conn, f"telegram:{USER}") == 2  # undo's is counted
+
+
 def test_upgrade_keeps_existing_subscriptions_uncounted(db_url: str) -> None:
     """0011 on a database that holds subscriptions: rows intact, owner unknown (NULL), so
     nobody is refused for what they made before the cap existed."""

@@ -84,6 +84,7 @@ class CommandGate:
     """
 
     def __init__(self, limits: Limits, max_keys: int = MAX_CLIENTS) -> None:
+        self.limits = limits
         per_second = limits.user_commands_per_minute / 60
         self._users = RateLimiter(per_second, limits.user_command_burst, max_keys)
         per_second = limits.chat_commands_per_minute / 60
@@ -161,6 +162,23 @@ def is_topic(db: Database, slug: str) -> bool:
         return get_topic(conn, slug) is not None
 
 
+def cap_refusal(
+    conn: Connection, target: Target, per_user: int, topic_id: int | None, query: str | None
+) -> str | None:
+    """The reply refusing ``target`` the subscription to ``topic_id`` or ``query`` (its chat at
+    :data:`MAX_SUBSCRIPTIONS`, or its user, ``target.user``, at ``per_user`` created across
+    chats), or None when it may have it: room left, or it exists already (idempotent at a cap).
+    Every path that adds a subscription for a chat user (commands, the undo button) asks here,
+    so no path slips past the caps (#12 §2)."""
+    if subs.find_subscription(conn, target.chat_id, topic_id=topic_id, query=query) is not None:
+        return None
+    if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
+        return texts.too_many(MAX_SUBSCRIPTIONS)
+    if target.user and subs.count_user_subscriptions(conn, target.user) >= per_user:
+        return texts.t("too_many_for_user", limit=per_user)
+    return None
+
+
 def subscribe(
     db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
 ) -> str:
@@ -186,11 +204,8 @@ def subscribe(
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
-        if subs.find_subscription(conn, target.chat_id, topic_id=topic_id, query=query) is None:
-            if subs.count_subscriptions(conn, target.chat_id) >= MAX_SUBSCRIPTIONS:
-                return texts.too_many(MAX_SUBSCRIPTIONS)
-            if target.user and subs.count_user_subscriptions(conn, target.user) >= per_user:
-                return texts.t("too_many_for_user", limit=per_user)
+        if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
+            return refusal
         what = _label(topic, arg)
         added = subs.subscribe(
             conn,

@@ -65,8 +65,16 @@ class ButtonHandlers:
             swap = (MUTE, callback_data(UNDO, topic_id, thread), "digest.button.undo")
             answer = "digest.muted"
         else:
-            target = Target(chat.id, chat.type, chat.title or chat.effective_name)
-            title = await asyncio.to_thread(options.unmute, self.db, target, topic_id, thread)
+            user = None if query.from_user.id in self.admins else f"telegram:{query.from_user.id}"
+            target = Target(chat.id, chat.type, chat.title or chat.effective_name, user=user)
+            undone = await asyncio.to_thread(
+                options.unmute, self.db, target, topic_id, thread,
+                per_user=self.gate.limits.max_subscriptions_per_user,
+            )  # fmt: skip
+            if isinstance(undone, options.Refused):  # a cap, as /sub would say
+                await query.answer(undone.reply, show_alert=True)
+                return
+            title = undone
             swap = (UNDO, callback_data(MUTE, topic_id), "digest.button.mute")
             answer = "digest.unmuted"
         if title is None:

@@ -6,11 +6,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import tzinfo
 from html import escape
 
 from feedsvc.bot import texts
-from feedsvc.bot.actions import Target
+from feedsvc.bot.actions import MAX_USER_SUBSCRIPTIONS, Target, cap_refusal
 from feedsvc.catalogue import Translator
 from feedsvc.db import Database
 from feedsvc.digest import ChatSettings, SettingError
@@ -72,14 +73,33 @@ def mute(db: Database, chat_id: int, topic_id: int) -> tuple[str | None, int | N
     return topic.title, thread
 
 
-def unmute(db: Database, target: Target, topic_id: int, thread: int | None) -> str | None:
-    """The undo button: subscribe again (to the same thread); the topic's title, or None when
-    the topic is gone or switched off."""
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """The undo button may not subscribe again: ``reply`` says why (a subscription cap)."""
+
+    reply: str
+
+
+def unmute(
+    db: Database,
+    target: Target,
+    topic_id: int,
+    thread: int | None,
+    *,
+    per_user: int = MAX_USER_SUBSCRIPTIONS,
+) -> str | Refused | None:
+    """The undo button: subscribe again (to the same thread), as ``/sub`` would: the same
+    per-chat and per-user caps (:func:`feedsvc.bot.actions.cap_refusal`), the subscription
+    recorded as ``target.user``'s. The topic's title; :class:`Refused` at a cap; None when the
+    topic is gone or switched off."""
     with db.write() as conn:
         topic = get_topic_by_id(conn, topic_id)
         if topic is None or not topic.enabled:
             return None
-        subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
-        subs.subscribe(conn, target.chat_id, topic_id=topic_id, query=None, now=db.now(),
-                       thread_id=thread)  # fmt: skip
+        now = db.now()
+        subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
+        if (refusal := cap_refusal(conn, target, per_user, topic_id, None)) is not None:
+            return Refused(refusal)
+        subs.subscribe(conn, target.chat_id, topic_id=topic_id, query=None, now=now,
+                       created_by=target.user, thread_id=thread)  # fmt: skip
     return topic.title
