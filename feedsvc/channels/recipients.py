@@ -63,7 +63,9 @@ def recipient_spec(
             )
         return RecipientSpec(channel, chat_id, str(chat_id), chat_type)
     if not address:
-        raise RecipientError("address_required", f"a {channel} address is required", "address")
+        raise RecipientError(
+            "address_required", f"an address is required for the {channel} channel", "address"
+        )
     if channel == "zalo":
         kind = chat_type or "private"
         if kind not in ZALO_TYPES:

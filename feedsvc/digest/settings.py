@@ -30,7 +30,9 @@ _RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
 
 class SettingError(ValueError):
     """A setting that cannot be used: ``code`` (catalogue ``digest.error.<code>``), the
-    ``field`` it concerns (``digest`` | ``quiet`` | ``silent``) and the parameters to word it."""
+    ``field`` it concerns (``digest`` | ``quiet`` | ``silent``) and the parameters to word it.
+    The English message does not name the field: whoever shows it does, once (the API's
+    ``error`` is ``"<field>: <message>"``)."""
 
     def __init__(self, field_name: str, code: str, message: str, **params: object) -> None:
         super().__init__(message)
@@ -130,7 +132,7 @@ def parse_digest(text: str) -> DigestSchedule:
     distinct times, kept sorted). Raises :class:`SettingError` (field ``digest``)."""
     value = _clean(text)
     if not value:
-        raise SettingError("digest", "digest_empty", "digest: give off, hourly or HH:MM times")
+        raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
     if value in _INSTANT:
         return DigestSchedule()
     if value in _HOURLY:
@@ -138,7 +140,7 @@ def parse_digest(text: str) -> DigestSchedule:
     parts = [p for p in re.split(r"[,;\s]+", value) if p]
     times = sorted({parse_time(p, "digest") for p in parts})
     if len(times) > MAX_TIMES:
-        raise SettingError("digest", "digest_too_many", f"digest: at most {MAX_TIMES} times a day",
+        raise SettingError("digest", "digest_too_many", f"at most {MAX_TIMES} times a day",
                            limit=MAX_TIMES)  # fmt: skip
     return DigestSchedule(times=tuple(times))
 
@@ -151,11 +153,11 @@ def parse_quiet(text: str) -> QuietWindow | None:
         return None
     bounds = _RANGE_SEP.split(value)
     if len(bounds) != 2 or not all(bounds):
-        raise SettingError("quiet", "quiet_format", "quiet: give HH:MM-HH:MM or off",
+        raise SettingError("quiet", "quiet_format", "give HH:MM-HH:MM or off",
                            value=text.strip())  # fmt: skip
     start, end = parse_time(bounds[0], "quiet"), parse_time(bounds[1], "quiet")
     if start == end:
-        raise SettingError("quiet", "quiet_empty", "quiet: start and end are the same time")
+        raise SettingError("quiet", "quiet_empty", "start and end are the same time")
     return QuietWindow(start, end)
 
 
@@ -166,5 +168,5 @@ def parse_switch(text: str, field_name: str = "silent") -> bool:
         return True
     if value in _OFF:
         return False
-    raise SettingError(field_name, "switch_format", f"{field_name}: give on or off",
+    raise SettingError(field_name, "switch_format", "give on or off",
                        value=text.strip())  # fmt: skip

@@ -193,11 +193,14 @@ def _invalid(exc: ValidationError) -> ApiError:
 
 
 def _describe(exc: ValidationError) -> str:
-    """Pydantic's errors without the input values (they could be long, or secret)."""
+    """Pydantic's errors without the input values (they could be long, or secret), each
+    ``where: what`` once: a validator's own ``ValueError`` text without Pydantic's
+    ``Value error, `` prefix."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
         where = ".".join(str(x) for x in err["loc"]) or "body"
-        parts.append(f"{where}: {err['msg']}")
+        what = err["msg"].removeprefix("Value error, ")
+        parts.append(f"{where}: {what}")
     return "; ".join(parts[:5])
 
 

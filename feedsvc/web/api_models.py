@@ -8,9 +8,9 @@ of the OpenAPI document (:mod:`feedsvc.web.openapi`), which therefore cannot dri
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal, Self
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 # Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients start at 2**53
 # (feedsvc.channels.recipients checks a Telegram id's range); bounding keeps absurd values out.
@@ -25,13 +25,14 @@ DeliveryState = Literal[
 
 
 class _Input(BaseModel):
-    @model_validator(mode="after")
-    def _no_nul(self) -> Self:
-        """PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail there (500)."""
-        for name, value in self:
-            if isinstance(value, str) and "\x00" in value:
-                raise ValueError(f"{name} contains a NUL character")
-        return self
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: object) -> object:
+        """PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail there (500).
+        Per field, so the error is located at it (``title: contains a NUL character``)."""
+        if isinstance(value, str) and "\x00" in value:
+            raise ValueError("contains a NUL character")
+        return value
 
 
 class Body(_Input):
