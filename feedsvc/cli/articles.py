@@ -10,20 +10,22 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import config_option, run_operation
+from feedsvc.cli.common import CELL_CHARS, cell, config_option, run_operation
 
 if TYPE_CHECKING:
     from feedsvc.store.lifecycle import EditorState
 
 
 def _line(a: EditorState) -> str:
-    """``source_key  state  published (UTC)  title  [reason]``, tab-separated."""
+    """``source_key  state  published (UTC)  title  [reason]``, tab-separated, one line: the
+    title and reason are free text (:func:`~feedsvc.cli.common.cell`)."""
     from datetime import UTC, datetime
 
     state = a.visibility(datetime.now(UTC)).value
     why = a.hidden_reason if a.hidden_at else a.withdrawn_reason if a.withdrawn_at else None
     when = a.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
-    return "\t".join([a.source_key, state, when, a.title, *([why] if why else [])])
+    texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
+    return "\t".join([a.source_key, state, when, *texts])
 
 
 @click.group()

@@ -43,6 +43,25 @@ def config_option(func: F) -> F:
     )(func)
 
 
+#: Cells of line-based output longer than this (titles, reasons) end in "…": a row stays readable
+#: in a terminal; programs wanting the whole text use ``--json`` or the API.
+CELL_CHARS = 200
+
+
+def cell(text: object, limit: int | None = None) -> str:
+    """Free text (a title, reason, query, chat title, a channel's error) as one cell of a
+    line-based output: every control character (newline, tab, carriage return, C1, U+2028/9) as
+    a visible escape (``\\n``, ``\\t``, ``\\x07``; :func:`feedsvc.logs.escape_controls`), so one
+    row is one line and a tab-separated row keeps its columns whatever a user typed; longer than
+    ``limit`` characters (after escaping) cut with "…". The one rule every CLI printer uses."""
+    from feedsvc.logs import escape_controls
+
+    shown = escape_controls(str(text))
+    if limit is not None and len(shown) > limit:
+        shown = shown[: limit - 1] + "…"
+    return shown
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     click.echo(f"feedsvc: {message}", err=True)
     raise SystemExit(code)
@@ -73,7 +92,9 @@ def configure_logging(settings: Settings) -> None:
 def _secrets(settings: Settings) -> list[str]:
     out = []
     for getter in (
-        settings.telegram_token, settings.admin_token, settings.zalo_token,
+        settings.telegram_token,
+        settings.admin_token,
+        settings.zalo_token,
         settings.zalo_webhook_secret,
     ):
         try:

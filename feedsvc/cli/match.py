@@ -17,6 +17,8 @@ from typing import IO, TYPE_CHECKING, Any
 
 import click
 
+from feedsvc.cli.common import cell
+
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
     from feedsvc.matching import Query, QueryError
@@ -100,7 +102,7 @@ def _run_query(query: Query, with_explain: bool) -> None:
             continue
         click.echo(article.source_key)
         for hit in explanation.hits:
-            click.echo(f"  {hit.term} in {hit.field}: {hit.snippet_text}")
+            click.echo(f"  {cell(hit.term)} in {hit.field}: {cell(hit.snippet_text)}")
     articles.finish()
 
 

@@ -11,7 +11,9 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 
 from feedsvc.cli.common import (
+    CELL_CHARS,
     EXIT_USAGE,
+    cell,
     config_option,
     configure_logging,
     fail,
@@ -194,7 +196,9 @@ def status(config_file: str | None, as_json: bool) -> None:
         else:
             facts, pauses, errors = _db_status(settings)
     facts["chats_not_receiving"] = _pause_lines(pauses)
-    facts["recent_errors"] = [f"#{d.id} {d.state} chat {d.chat_id}: {d.error}" for d in errors]
+    facts["recent_errors"] = [
+        f"#{d.id} {d.state} chat {d.chat_id}: {cell(d.error or '', CELL_CHARS)}" for d in errors
+    ]
     if as_json:
         click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=str))
         return
@@ -228,8 +232,9 @@ def _pause_lines(pauses: Sequence[Any]) -> list[str]:
             why = english.reason(p.disabled_reason)
         else:
             why = f"429 until {p.blocked_until}"
-        lines.append(f"{p.chat_id} ({why})")
+        lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")
     return lines
+
 
 _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors
 

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, config_option, load_settings, open_db
+from feedsvc.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    cell,
+    config_option,
+    load_settings,
+    open_db,
+)
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
@@ -116,10 +123,10 @@ def _samples(
             a = parse_article(row.record, settings.source_tz)
         except ArticleError as exc:
             key = f"source.columns.{exc.field}" if exc.field else "row"
-            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {key}: {exc.reason}")
+            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {key}: {cell(exc.reason)}")
             continue
         click.echo(
-            f"  id={row.id} cursor={row.cursor} → {a.source_key} | {a.title[:60]} | "
+            f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
             f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
         )
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, ID, config_option, fail, run_operation
+from feedsvc.cli.common import EXIT_USAGE, ID, cell, config_option, fail, run_operation
 
 if TYPE_CHECKING:
     from feedsvc.db import Database
@@ -29,7 +29,7 @@ def _line(sub: store.Subscription) -> str:
 
     what = f"topic {sub.topic_slug}" if sub.topic_slug else f"query {sub.query}"
     address = shown_address(sub.channel, sub.address)
-    return f"{sub.id}\t{sub.chat_id}\t{sub.channel}\t{address}\t{what}"
+    return f"{sub.id}\t{sub.chat_id}\t{sub.channel}\t{cell(address)}\t{cell(what)}"
 
 
 @click.group()

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, TextIO
 import click
 
 from feedsvc.cli.common import (
+    CELL_CHARS,
     EXIT_USAGE,
+    cell,
     config_option,
     fail,
     lite_read,
@@ -46,7 +48,7 @@ def list_cmd(config_file: str | None) -> None:
                 rows = store.list_topics(conn)
     for t in rows:
         state = "enabled " if t.enabled else "disabled"
-        click.echo(f"{t.slug}\t{state}\t{t.title}\t{t.query}")
+        click.echo(f"{t.slug}\t{state}\t{cell(t.title)}\t{cell(t.query)}")
 
 
 @topics.command("add")
@@ -186,7 +188,7 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
         result = run_preview(db, query, scan=scan, samples=samples)
     except QueryError as exc:
         fail(f"invalid query: {exc}", EXIT_USAGE)
-    click.echo(f"{result.count} of {result.scanned} recent articles match {query}")
+    click.echo(f"{result.count} of {result.scanned} recent articles match {cell(query)}")
     if result.indexed:
         bound = "exact" if result.exact else "a lower bound"
         click.echo(
@@ -194,9 +196,10 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
             f"count is {bound})"
         )
     for warning in result.warnings:
-        click.echo(f"warning: {warning}")
+        click.echo(f"warning: {cell(warning)}")
     for sample in result.samples:
         a = sample.stored.article
-        click.echo(f"\n{a.published_at:%Y-%m-%d %H:%M}  {a.source_key}  {a.title}")
+        title = cell(a.title, CELL_CHARS)
+        click.echo(f"\n{a.published_at:%Y-%m-%d %H:%M}  {a.source_key}  {title}")
         for hit in sample.explanation.hits:
-            click.echo(f"    {hit.term} in {hit.field}: {hit.snippet_text}")
+            click.echo(f"    {cell(hit.term)} in {hit.field}: {cell(hit.snippet_text)}")

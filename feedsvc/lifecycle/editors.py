@@ -44,23 +44,39 @@ def _not_found(key: str) -> OperationError:
     )
 
 
-def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> EditorState:
-    """Hide the article with ``source_key`` (``reason``: optional, shown to editors; ``by``:
-    ``cli``, ``api`` or ``admin:<user>``). Raises OperationError: ``invalid`` (key, reason
-    over :data:`MAX_REASON` characters or with a control character), ``not_found``."""
-    key = _key(source_key)
-    text = (reason or "").strip() or None
+def _reason(reason: str | None) -> str | None:
+    """A hide reason as stored: one line. Line breaks, tabs and runs of spaces (a paste, the
+    admin's textarea) read as one space; any other control character (C0, DEL, C1) is refused,
+    like a topic's; over :data:`MAX_REASON` characters is refused. Blank is no reason."""
+    raw = reason or ""
+    bad = next((c for c in raw if _is_control(c) and c not in "\t\n\r"), None)
+    if bad is not None:
+        raise OperationError(
+            "invalid", f"reason contains a control character (U+{ord(bad):04X})",
+            code="control_character", params={"field": "reason", "char": f"U+{ord(bad):04X}"},
+            field="reason",
+        )  # fmt: skip
+    text = " ".join(raw.split()) or None
     if text is not None and len(text) > MAX_REASON:
         raise OperationError(
             "invalid", f"reason is longer than {MAX_REASON} characters", code="reason_too_long",
             params={"limit": MAX_REASON}, field="reason",
         )  # fmt: skip
-    bad = next((c for c in text or "" if ord(c) < 32 and c not in "\t\n"), None)
-    if bad is not None:
-        raise OperationError(
-            "invalid", "reason contains a control character", code="control_character",
-            params={"field": "reason", "char": f"U+{ord(bad):04X}"}, field="reason",
-        )  # fmt: skip
+    return text
+
+
+def _is_control(char: str) -> bool:
+    """Unicode category Cc: C0 (U+0000–U+001F), DEL and C1 (U+007F–U+009F)."""
+    return ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F
+
+
+def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> EditorState:
+    """Hide the article with ``source_key`` (``reason``: optional, shown to editors; ``by``:
+    ``cli``, ``api`` or ``admin:<user>``). The reason is kept as one line (:func:`_reason`).
+    Raises OperationError: ``invalid`` (key, reason over :data:`MAX_REASON` characters or with
+    a control character other than a line break or tab), ``not_found``."""
+    key = _key(source_key)
+    text = _reason(reason)
     with db.write() as conn:
         found = store.set_hidden(conn, key, True, db.now(), text, by)
     if found is None:
