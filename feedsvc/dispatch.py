@@ -36,9 +36,9 @@ from feedsvc.digest.sending import DigestSender
 from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
+from feedsvc.store import claims, lifecycle, rate
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
-from feedsvc.store import lifecycle, rate
 from feedsvc.store.articles import articles_by_ids
 
 log = logging.getLogger(__name__)
@@ -223,7 +223,7 @@ class Dispatcher:
             )  # fmt: skip
             for job in jobs:
                 gap = self.limits.interval(job.batch.chat_type)
-                q.book_next_send(conn, job.batch.chat_id, gap, now)
+                claims.book_next_send(conn, job.batch.chat_id, gap, now)
             rate.give_back(conn, bucket, len(slots) - len(claimed) - len(jobs))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
             options = self.digests.options(
@@ -338,7 +338,7 @@ class Dispatcher:
         with self.db.write() as conn:
             now = self.now()
             for d, o in outcomes:
-                q.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
+                claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 self._record(conn, now, d, o)
 
     def _record(self, conn: Connection, now: datetime, d: q.Claimed, o: SendOutcome) -> None:
@@ -355,7 +355,7 @@ class Dispatcher:
             q.chat_succeeded(conn, d.chat_id)
         elif kind is OutcomeKind.RETRY_AFTER:
             until = now + timedelta(seconds=o.seconds or 1)
-            q.block_chat_until(conn, d.chat_id, until)
+            claims.block_chat_until(conn, d.chat_id, until)
             q.retry_later(conn, d.id, owner, until, text)
             log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
         elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:

@@ -22,7 +22,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.revision import SchemaError
 from feedsvc.db.schema import deliveries
 from feedsvc.status import QUARANTINE_LISTED
-from feedsvc.store import cursors, lite, quarantine
+from feedsvc.store import claims, cursors, lite, quarantine
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import status as status_store
 from feedsvc.store import subscriptions as subs
@@ -69,8 +69,8 @@ def state(tmp_path: Path) -> tuple[Database, Path]:
         for chat_id in (10, 11, 12, 13):
             subs.ensure_chat(conn, chat_id, "private", f"chat {chat_id}", NOW)
         subs.set_paused(conn, 10, True)
-        delivery_store.block_chat_until(conn, 11, datetime.now(UTC) + timedelta(hours=1))
-        delivery_store.block_chat_until(conn, 13, datetime.now(UTC) - timedelta(hours=1))
+        claims.block_chat_until(conn, 11, datetime.now(UTC) + timedelta(hours=1))
+        claims.block_chat_until(conn, 13, datetime.now(UTC) - timedelta(hours=1))
         subs.disable_chat(conn, 12, "blocked by the user")
         delivery_store.enqueue(
             conn,

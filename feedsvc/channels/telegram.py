@@ -1,7 +1,7 @@
 """The Telegram channel: SPEC §6's limits, and the existing sender (:mod:`feedsvc.notify`).
 
 Message: HTML within 4,096 UTF-16 units (:func:`feedsvc.notify.format_alert`); pacing 1 message
-a second to a private chat, 20 a minute to a group or channel (``store.deliveries``' intervals),
+a second to a private chat, 20 a minute to a group or channel (``store.claims``' intervals),
 ``telegram.global_rate`` overall (default 25/s, Telegram's ~30/s with room); a chat is disabled
 after 3 "blocked"/"chat not found" in a row; errors are classified by
 :func:`feedsvc.notify.telegram.classify`. Without a token the console sender stands in (the
@@ -19,7 +19,7 @@ from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.notify import Sender, format_alert
 from feedsvc.notify.edits import editor_of
 from feedsvc.notify.message import TEXT_LIMIT, AlertMessage, with_options
-from feedsvc.store.deliveries import GROUP_INTERVAL, PRIVATE_INTERVAL
+from feedsvc.store.claims import GROUP_INTERVAL, PRIVATE_INTERVAL
 
 LIMITS = ChannelLimits(
     name="telegram",

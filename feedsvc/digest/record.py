@@ -17,6 +17,7 @@ from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.notify import OutcomeKind, SendOutcome
+from feedsvc.store import claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as store
 
@@ -53,7 +54,7 @@ def record_part(
     everything = [*part, *later]
     if kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
-        q.block_chat_until(conn, batch.chat_id, until)
+        claims.block_chat_until(conn, batch.chat_id, until)
         store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
         store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text)

@@ -21,7 +21,7 @@ from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.message import DigestEntry
 from feedsvc.digest.record import Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
-from feedsvc.store import deliveries as q
+from feedsvc.store import claims
 from feedsvc.store import digests as store
 
 log = logging.getLogger("feedsvc.digest")
@@ -90,7 +90,7 @@ class DigestSender:
         batch = job.batch
         with self.db.write() as conn:
             now = self.now()
-            q.book_next_send(
+            claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
             return record_part(conn, now, self.owner, batch, part, later, o, self.policy)

@@ -32,7 +32,7 @@ from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, 
 from feedsvc.store import followups as q
 from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
-from feedsvc.store.deliveries import block_chat_until, book_next_send
+from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids
 
 log = logging.getLogger(__name__)

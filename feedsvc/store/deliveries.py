@@ -14,14 +14,16 @@ dissolved into instant alerts (see :mod:`feedsvc.store.digests`).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
+from feedsvc.store import claims
+from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
 
 WITHDRAWN = "withdrawn"
@@ -31,16 +33,6 @@ TERMINAL = (
 )  # fmt: skip
 # finished without being sent and worth sending again: what ``resend`` accepts
 DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN))
-GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
-PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
-
-
-def telegram_interval(chat_type: str) -> timedelta:
-    """Telegram's per-chat pacing (SPEC §6); other channels declare theirs in feedsvc/channels."""
-    return PRIVATE_INTERVAL if chat_type == "private" else GROUP_INTERVAL
-
-
-Interval = Callable[[str], timedelta]  # a chat type → the least gap between two sends to it
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,22 +60,18 @@ def recover_expired(conn: Connection, now: datetime, channel: str | None = None)
     """Leases that ran out before ``now`` (a crashed or killed sender) go back to the queue;
     ``channel``: only that channel's (a dispatcher recovering its own at start must never take
     back what another channel's dispatcher holds right now)."""
-    stmt = update(deliveries).where(
-        deliveries.c.state == "sending", deliveries.c.lease_until < now
-    )
-    if channel is not None:
-        stmt = stmt.where(
-            deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
-        )
-    result = conn.execute(
-        stmt.values(
-            state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
-            lease_until=None,
-            lease_owner=None,
-            ambiguous=deliveries.c.ambiguous + 1,
-        )
-    )
-    return result.rowcount
+    mine = [] if channel is None else [_of_channel(channel)]
+    return claims.recover(
+        conn, deliveries, now, *mine,
+        leased="sending",
+        state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
+        ambiguous=deliveries.c.ambiguous + 1,
+    )  # fmt: skip
+
+
+def _of_channel(channel: str) -> Any:
+    """Deliveries to recipients of ``channel``: a subquery, so a count needs no join."""
+    return deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
 
 
 def _claimable(now: datetime, limit: int, channel: str) -> Any:
@@ -104,8 +92,7 @@ def _claimable(now: datetime, limit: int, channel: str) -> Any:
             deliveries.c.due_at <= now,
             deliveries.c.id.in_(_heads()),
             chats.c.channel == channel,
-            or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
-            or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+            claims.chat_ready(now),
         )
         .order_by(chats.c.next_send_at.asc().nulls_first(), deliveries.c.id)
         .limit(limit)
@@ -128,16 +115,11 @@ def claim(
     if limit <= 0:
         return []
     ids_stmt = _claimable(now, limit, channel)
-    if conn.dialect.name == "postgresql":
-        ids_stmt = ids_stmt.with_for_update(of=deliveries, skip_locked=True)
-    ids = list(conn.execute(ids_stmt).scalars())
+    ids = claims.lease(
+        conn, ids_stmt, deliveries, owner, now + lease, idle="pending", leased="sending"
+    )
     if not ids:
         return []
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.id.in_(ids), deliveries.c.state == "pending")
-        .values(state="sending", lease_owner=owner, lease_until=now + lease)
-    )
     rows = conn.execute(
         select(
             deliveries.c.id,
@@ -157,32 +139,13 @@ def claim(
         .order_by(deliveries.c.id)
     ).tuples()
     claimed = [Claimed(*row) for row in rows]
-    for c in claimed:
-        book_next_send(conn, c.chat_id, interval(c.chat_type), now)
+    claims.book_slots(conn, claimed, interval, now)
     return claimed
-
-
-def book_next_send(conn: Connection, chat_id: int, gap: timedelta, now: datetime) -> None:
-    """The chat's next send may start ``gap`` (its channel's pacing interval) from ``now``.
-
-    Booked at claim time and again when the outcome is recorded: anchoring on the answer, not
-    the request, keeps the gap even when one request is slow and the next one fast.
-    """
-    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(next_send_at=now + gap))
 
 
 def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
     """Update a leased row only if we still hold the lease (a slow sender may have lost it)."""
-    result = conn.execute(
-        update(deliveries)
-        .where(
-            deliveries.c.id == id_,
-            deliveries.c.state == "sending",
-            deliveries.c.lease_owner == owner,
-        )
-        .values(lease_until=None, lease_owner=None, **values)
-    )
-    return result.rowcount == 1
+    return claims.release(conn, deliveries, id_, owner, leased="sending", **values)
 
 
 def mark_sent(conn: Connection, id_: int, owner: str, message_id: int, now: datetime) -> bool:
@@ -246,10 +209,6 @@ def retry_later(
     if ambiguous:
         values["ambiguous"] = deliveries.c.ambiguous + 1
     return _finish(conn, id_, owner, **values)
-
-
-def block_chat_until(conn: Connection, chat_id: int, until: datetime) -> None:
-    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(blocked_until=until))
 
 
 def chat_succeeded(conn: Connection, chat_id: int) -> None:
@@ -415,10 +374,8 @@ def _listing_filter(
         stmt = stmt.where(deliveries.c.state == state)
     if chat_id is not None:
         stmt = stmt.where(deliveries.c.chat_id == chat_id)
-    if channel is not None:  # a subquery, so the count needs no join
-        stmt = stmt.where(
-            deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
-        )
+    if channel is not None:
+        stmt = stmt.where(_of_channel(channel))
     if topic_id is not None:  # the delivered article matched this topic
         stmt = stmt.where(
             select(article_topics.c.article_id)

@@ -24,7 +24,8 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.lifecycle.visibility import retired_clause
-from feedsvc.store.deliveries import Interval, book_next_send, telegram_interval
+from feedsvc.store import claims
+from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_missing
 
 RETRACT, CORRECT = "retract", "correct"
@@ -214,13 +215,8 @@ def settle_pending(
 def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
     """Leases that ran out by ``now`` (a crashed or killed worker), of ``channel``'s follow-ups
     or all: back to the queue, done again."""
-    mine = _of_channel(channel) if channel is not None else f.c.id.is_not(None)
-    result = conn.execute(
-        update(f)
-        .where(f.c.state == "working", f.c.lease_until < now, mine)
-        .values(state="pending", lease_until=None, lease_owner=None)
-    )
-    return result.rowcount
+    mine = [] if channel is None else [_of_channel(channel)]
+    return claims.recover(conn, f, now, *mine, leased="working", state="pending")
 
 
 def _ready(now: datetime) -> Any:
@@ -267,22 +263,14 @@ def claim(
             _ready(now),
             chats.c.channel == channel,
             f.c.id.in_(_heads()),
-            or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
-            or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+            claims.chat_ready(now),
         )
         .order_by(chats.c.next_send_at.asc().nulls_first(), f.c.id)
         .limit(limit)
     )
-    if conn.dialect.name == "postgresql":
-        ids_stmt = ids_stmt.with_for_update(of=f, skip_locked=True)
-    ids = list(conn.execute(ids_stmt).scalars())
+    ids = claims.lease(conn, ids_stmt, f, owner, now + lease, idle="pending", leased="working")
     if not ids:
         return []
-    conn.execute(
-        update(f)
-        .where(f.c.id.in_(ids), f.c.state == "pending")
-        .values(state="working", lease_owner=owner, lease_until=now + lease)
-    )
     rows = conn.execute(
         select(
             f.c.id, f.c.kind, f.c.method, f.c.attempts, deliveries.c.id, deliveries.c.state,
@@ -301,8 +289,7 @@ def claim(
         values[11] = list(values[11] or [])
         claimed.append(Followup(*values))
     claimed = [replace(c, siblings=_siblings(conn, c)) for c in claimed]
-    for c in claimed:
-        book_next_send(conn, c.chat_id, interval(c.chat_type), now)
+    claims.book_slots(conn, claimed, interval, now)
     return claimed
 
 
@@ -332,40 +319,28 @@ def next_work(conn: Connection, channel: str = "telegram") -> datetime | None:
     return min(times, default=None)
 
 
-def _held(id_: int, owner: str) -> Any:
-    return and_(f.c.id == id_, f.c.state == "working", f.c.lease_owner == owner)
-
-
 def finish(
     conn: Connection, id_: int, owner: str, outcome: str, error: str | None, now: datetime
 ) -> bool:
     """Record the final ``outcome`` if we still hold the lease (a re-armed correction does
     not: its newer text is still owed)."""
     assert outcome in OUTCOMES
-    result = conn.execute(
-        update(f)
-        .where(_held(id_, owner))
-        .values(
-            state="done", outcome=outcome, error=error[:1000] if error else None,
-            finished_at=now, lease_until=None, lease_owner=None, attempts=f.c.attempts + 1,
-        )
+    return claims.release(
+        conn, f, id_, owner, leased="working",
+        state="done", outcome=outcome, error=error[:1000] if error else None, finished_at=now,
+        attempts=f.c.attempts + 1,
     )  # fmt: skip
-    return result.rowcount == 1
 
 
 def again(
     conn: Connection, id_: int, owner: str, due: datetime, method: str | None, error: str | None
 ) -> bool:
     """Back to the queue, due at ``due``, with the next call to make."""
-    result = conn.execute(
-        update(f)
-        .where(_held(id_, owner))
-        .values(
-            state="pending", due_at=due, method=method, error=error[:1000] if error else None,
-            lease_until=None, lease_owner=None, attempts=f.c.attempts + 1,
-        )
+    return claims.release(
+        conn, f, id_, owner, leased="working",
+        state="pending", due_at=due, method=method, error=error[:1000] if error else None,
+        attempts=f.c.attempts + 1,
     )  # fmt: skip
-    return result.rowcount == 1
 
 
 @dataclass(frozen=True, slots=True)

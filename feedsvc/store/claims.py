@@ -1,0 +1,123 @@
+"""Work claimed under leases and paced per chat: what the outbox (:mod:`feedsvc.store.deliveries`)
+and the follow-ups on sent alerts (:mod:`feedsvc.store.followups`) share.
+
+Both queues are tables with ``id``, ``state``, ``lease_owner`` and ``lease_until``. A worker
+leases the head rows of the chats that may be sent to now (:func:`chat_ready`, :func:`lease`),
+books each chat's next send slot (:func:`book_slots`), and ends a row only while it still holds
+the lease (:func:`release`: a slow worker that lost it records nothing). A crash leaves rows
+leased; once the lease has run out :func:`recover` puts them back in the queue. Send slots and
+429 pauses live on the chat, so alerts and follow-ups to one chat share one pace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy import Connection, Table, and_, or_, update
+
+from feedsvc.db.schema import chats
+
+GROUP_INTERVAL = timedelta(seconds=3.05)  # ≤ 20 messages a minute to a group or channel
+PRIVATE_INTERVAL = timedelta(seconds=1.05)  # ≤ 1 message a second to a private chat
+
+Interval = Callable[[str], timedelta]  # a chat type → the least gap between two sends to it
+
+
+def telegram_interval(chat_type: str) -> timedelta:
+    """Telegram's per-chat pacing (SPEC §6); other channels declare theirs in feedsvc/channels."""
+    return PRIVATE_INTERVAL if chat_type == "private" else GROUP_INTERVAL
+
+
+class Paced(Protocol):
+    """A claimed row: the chat it goes to, whose pacing slot its claim books."""
+
+    @property
+    def chat_id(self) -> int: ...
+
+    @property
+    def chat_type(self) -> str: ...
+
+
+def chat_ready(now: datetime) -> Any:
+    """A clause: the chat may be sent to at ``now`` (no 429 pause, its pacing slot has come)."""
+    return and_(
+        or_(chats.c.blocked_until.is_(None), chats.c.blocked_until <= now),
+        or_(chats.c.next_send_at.is_(None), chats.c.next_send_at <= now),
+    )
+
+
+def lease(
+    conn: Connection,
+    ids_stmt: Any,
+    table: Table,
+    owner: str,
+    until: datetime,
+    *,
+    idle: str,
+    leased: str,
+) -> list[int]:
+    """Lease the rows of ``table`` whose ids ``ids_stmt`` selects: state ``idle`` → ``leased``,
+    held by ``owner`` until ``until``. On PostgreSQL the selected rows are locked with SKIP
+    LOCKED, so two workers never wait on (or take) the same rows. Returns the selected ids; the
+    caller reads back the rows it holds (``lease_owner == owner``)."""
+    if conn.dialect.name == "postgresql":
+        ids_stmt = ids_stmt.with_for_update(of=table, skip_locked=True)
+    ids = list(conn.execute(ids_stmt).scalars())
+    if ids:
+        conn.execute(
+            update(table)
+            .where(table.c.id.in_(ids), table.c.state == idle)
+            .values(state=leased, lease_owner=owner, lease_until=until)
+        )
+    return ids
+
+
+def recover(
+    conn: Connection, table: Table, now: datetime, *where: Any, leased: str, **values: Any
+) -> int:
+    """Rows of ``table`` still ``leased`` whose lease ran out before ``now`` (a crashed or killed
+    worker), narrowed by ``where``, get ``values`` (their state back in the queue) and lose the
+    lease. Returns how many."""
+    result = conn.execute(
+        update(table)
+        .where(table.c.state == leased, table.c.lease_until < now, *where)
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount
+
+
+def release(
+    conn: Connection, table: Table, id_: int, owner: str, *, leased: str, **values: Any
+) -> bool:
+    """Update a leased row with ``values`` and drop its lease, only if ``owner`` still holds it
+    (a slow worker may have lost it to :func:`recover`). True when it did."""
+    result = conn.execute(
+        update(table)
+        .where(table.c.id == id_, table.c.state == leased, table.c.lease_owner == owner)
+        .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount == 1
+
+
+def book_next_send(conn: Connection, chat_id: int, gap: timedelta, now: datetime) -> None:
+    """The chat's next send may start ``gap`` (its channel's pacing interval) from ``now``.
+
+    Booked at claim time and again when the outcome is recorded: anchoring on the answer, not
+    the request, keeps the gap even when one request is slow and the next one fast.
+    """
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(next_send_at=now + gap))
+
+
+def book_slots(
+    conn: Connection, claimed: Iterable[Paced], interval: Interval, now: datetime
+) -> None:
+    """Book each claimed row's chat ``interval(chat type)`` ahead, exactly as a send would."""
+    for c in claimed:
+        book_next_send(conn, c.chat_id, interval(c.chat_type), now)
+
+
+def block_chat_until(conn: Connection, chat_id: int, until: datetime) -> None:
+    """Pause every send to the chat until ``until`` (Telegram's 429 ``retry_after``)."""
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(blocked_until=until))
