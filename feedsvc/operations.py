@@ -28,6 +28,7 @@ from feedsvc.matching import (
     parse_query,
 )
 from feedsvc.store import deliveries as delivery_store
+from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.articles import ARTICLE_COLUMNS, candidate_ids, count_since, row_to_article
@@ -256,7 +257,7 @@ def resend_delivery(db: Database, delivery_id: int) -> None:
     """Queue a dead letter again; a delivery still queued or already sent is a conflict."""
     with db.write() as conn:
         if not delivery_store.resend(conn, delivery_id, db.now()):
-            state = delivery_store.delivery_state(conn, delivery_id)
+            state = delivery_log.delivery_state(conn, delivery_id)
             if state is None:
                 raise OperationError(
                     "not_found",
@@ -404,10 +405,10 @@ def list_deliveries(
     channel: str | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> tuple[list[delivery_store.DeliveryRow], int]:
+) -> tuple[list[delivery_log.DeliveryRow], int]:
     """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
     a state or ``dead`` (every dead letter), ``channel`` one channel's recipients."""
-    if state is not None and state not in (*delivery_store.STATES, delivery_store.DEAD):
+    if state is not None and state not in (*delivery_store.STATES, delivery_log.DEAD):
         raise OperationError(
             "invalid",
             f"unknown delivery state {state!r}",
@@ -422,7 +423,7 @@ def list_deliveries(
             if found is None:
                 return [], 0
             topic_id = found.id
-        return delivery_store.list_deliveries(
+        return delivery_log.list_deliveries(
             conn, state=state, chat_id=chat_id, topic_id=topic_id, channel=channel,
             limit=limit, offset=offset,
         )  # fmt: skip
@@ -434,13 +435,13 @@ class StatusDetails:
 
     queue_depth: int
     chat_pauses: list[sub_store.ChatPause]
-    recent_errors: list[delivery_store.DeliveryRow]
+    recent_errors: list[delivery_log.DeliveryRow]
 
 
 def status_details(db: Database, errors: int = 10) -> StatusDetails:
     with db.read() as conn:
         depth = delivery_store.queue_depth(conn)
         pauses = sub_store.chat_pauses(conn, db.now())
-        recent = delivery_store.recent_errors(conn, errors)
+        recent = delivery_log.recent_errors(conn, errors)
     metrics.QUEUE_DEPTH.set(depth)  # also fresh on replicas that do not dispatch
     return StatusDetails(depth, pauses, recent)

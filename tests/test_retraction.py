@@ -27,7 +27,7 @@ from feedsvc.retraction.hooks import Corrections
 from feedsvc.retraction.plan import OnWithdraw
 from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
 from feedsvc.store import followups
-from feedsvc.store.deliveries import list_deliveries
+from feedsvc.store.delivery_log import list_deliveries
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic

@@ -22,7 +22,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.revision import SchemaError
 from feedsvc.db.schema import deliveries
 from feedsvc.status import QUARANTINE_LISTED
-from feedsvc.store import claims, cursors, lite, quarantine
+from feedsvc.store import claims, cursors, delivery_log, lite, quarantine
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import status as status_store
 from feedsvc.store import subscriptions as subs
@@ -118,7 +118,7 @@ def test_paused_chats_and_errors_are_the_same(state: tuple[Database, Path]) -> N
     now = datetime.now(UTC)
     with db.read() as conn:
         pauses = subs.chat_pauses(conn, now)
-        errors = delivery_store.recent_errors(conn, 4)
+        errors = delivery_log.recent_errors(conn, 4)
     with lite.read_only(path, "x") as conn:
         got_pauses = lite.chat_pauses(conn, now)
         got_errors = lite.recent_errors(conn, 4)

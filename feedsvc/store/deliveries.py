@@ -9,7 +9,8 @@ when their lease expires. That, and one re-send after a send whose outcome is un
 (``ambiguous`` counts both), are the only ways a message can be sent twice; a second unknown
 outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row leased for a
 digest (``digest`` set) goes back to ``held``, still due: the digest is re-sent whole, not
-dissolved into instant alerts (see :mod:`feedsvc.store.digests`).
+dissolved into instant alerts (see :mod:`feedsvc.store.digests`). The admin's listings of
+these rows are in :mod:`feedsvc.store.delivery_log`.
 """
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, case, func, select, update
+from sqlalchemy import Connection, case, func, select, update
 
-from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
+from feedsvc.db.schema import chats, deliveries
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
@@ -33,6 +34,7 @@ TERMINAL = (
 )  # fmt: skip
 # finished without being sent and worth sending again: what ``resend`` accepts
 DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN))
+STATES = ("pending", "held", "sending", *TERMINAL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +62,7 @@ def recover_expired(conn: Connection, now: datetime, channel: str | None = None)
     """Leases that ran out before ``now`` (a crashed or killed sender) go back to the queue;
     ``channel``: only that channel's (a dispatcher recovering its own at start must never take
     back what another channel's dispatcher holds right now)."""
-    mine = [] if channel is None else [_of_channel(channel)]
+    mine = [] if channel is None else [of_channel(channel)]
     return claims.recover(
         conn, deliveries, now, *mine,
         leased="sending",
@@ -69,7 +71,7 @@ def recover_expired(conn: Connection, now: datetime, channel: str | None = None)
     )  # fmt: skip
 
 
-def _of_channel(channel: str) -> Any:
+def of_channel(channel: str) -> Any:
     """Deliveries to recipients of ``channel``: a subquery, so a count needs no join."""
     return deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
 
@@ -295,130 +297,3 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
         .values(state="pending", due_at=now, finished_at=None, plain_text=False)
     )
     return result.rowcount == 1
-
-
-DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
-STATES = ("pending", "held", "sending", *TERMINAL)
-
-
-@dataclass(frozen=True, slots=True)
-class DeliveryRow:
-    """One outbox row as the admin sees it: the article, the chat and what happened."""
-
-    id: int
-    chat_id: int
-    chat_title: str | None
-    article_id: int
-    article_title: str
-    article_url: str
-    topics: list[str]
-    state: str
-    attempts: int
-    error: str | None
-    due_at: datetime
-    created_at: datetime
-    finished_at: datetime | None
-    # follow-ups on the sent alert (SPEC §10): outcome (or pending/working) and when it ended
-    retraction: str | None = None  # deleted | edited | gone | kept | cancelled | failed
-    retracted_at: datetime | None = None
-    correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed
-    corrected_at: datetime | None = None
-    channel: str = "telegram"
-
-    @property
-    def dead(self) -> bool:
-        """A dead letter: finished without being sent (what ``resend`` accepts)."""
-        return self.state in DEAD_STATES
-
-
-def _rows_select() -> Any:
-    retract, correct = alert_followups.alias("retract"), alert_followups.alias("correct")
-    return (
-        select(
-            deliveries.c.id, deliveries.c.chat_id, chats.c.title, deliveries.c.article_id,
-            articles.c.title, articles.c.url, deliveries.c.topics, deliveries.c.state,
-            deliveries.c.attempts, deliveries.c.error, deliveries.c.due_at,
-            deliveries.c.created_at, deliveries.c.finished_at,
-            func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
-            func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
-            chats.c.channel,
-        )
-        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
-        .join(articles, articles.c.id == deliveries.c.article_id)
-        .outerjoin(retract, and_(retract.c.delivery_id == deliveries.c.id,
-                                 retract.c.kind == "retract"))
-        .outerjoin(correct, and_(correct.c.delivery_id == deliveries.c.id,
-                                 correct.c.kind == "correct"))
-    )  # fmt: skip
-
-
-def _to_rows(result: Any) -> list[DeliveryRow]:
-    out = []
-    for row in result.tuples():
-        values = list(row)
-        values[6] = list(values[6] or [])
-        out.append(DeliveryRow(*values))
-    return out
-
-
-def _listing_filter(
-    stmt: Any,
-    state: str | None,
-    chat_id: int | None,
-    topic_id: int | None,
-    channel: str | None = None,
-) -> Any:
-    if state == DEAD:
-        stmt = stmt.where(deliveries.c.state.in_(DEAD_STATES))
-    elif state is not None:
-        stmt = stmt.where(deliveries.c.state == state)
-    if chat_id is not None:
-        stmt = stmt.where(deliveries.c.chat_id == chat_id)
-    if channel is not None:
-        stmt = stmt.where(_of_channel(channel))
-    if topic_id is not None:  # the delivered article matched this topic
-        stmt = stmt.where(
-            select(article_topics.c.article_id)
-            .where(
-                article_topics.c.article_id == deliveries.c.article_id,
-                article_topics.c.topic_id == topic_id,
-            )
-            .exists()
-        )
-    return stmt
-
-
-def list_deliveries(
-    conn: Connection,
-    *,
-    state: str | None = None,
-    chat_id: int | None = None,
-    topic_id: int | None = None,
-    channel: str | None = None,
-    limit: int = 50,
-    offset: int = 0,
-) -> tuple[list[DeliveryRow], int]:
-    """Newest first, with the total matching the filters (for paging). ``state`` may be
-    :data:`DEAD`."""
-    total_stmt = _listing_filter(
-        select(func.count()).select_from(deliveries), state, chat_id, topic_id, channel
-    )
-    total = int(conn.execute(total_stmt).scalar_one())
-    stmt = _rows_select().order_by(deliveries.c.id.desc()).limit(limit).offset(offset)
-    stmt = _listing_filter(stmt, state, chat_id, topic_id, channel)
-    return _to_rows(conn.execute(stmt)), total
-
-
-def delivery_state(conn: Connection, id_: int) -> str | None:
-    return conn.execute(select(deliveries.c.state).where(deliveries.c.id == id_)).scalar()
-
-
-def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
-    """The latest deliveries that recorded an error (retrying or dead), newest first."""
-    stmt = (
-        _rows_select()
-        .where(deliveries.c.error.is_not(None))
-        .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
-        .limit(limit)
-    )
-    return _to_rows(conn.execute(stmt))

@@ -25,6 +25,7 @@ from feedsvc.preview import preview
 from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import deliveries as delivery_store
+from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
@@ -309,7 +310,7 @@ def page_routes(admin: Admin) -> list[Route]:
     # -- deliveries -----------------------------------------------------------------------
     async def deliveries(request: Request, ctx: Ctx) -> Response:
         state = request.query_params.get("state", "")
-        if state not in ("", delivery_store.DEAD, *delivery_store.STATES):
+        if state not in ("", delivery_log.DEAD, *delivery_store.STATES):
             state = ""
         channel = channel_param(request.query_params.get("channel", ""))
         page = page_param(request.query_params.get("page", "1"))
@@ -327,7 +328,7 @@ def page_routes(admin: Admin) -> list[Route]:
             state=state,
             channel=channel,
             channels=CHANNELS,
-            states=(delivery_store.DEAD, *delivery_store.STATES),
+            states=(delivery_log.DEAD, *delivery_store.STATES),
             page=page,
             first=(page - 1) * per_page + 1,
             last=(page - 1) * per_page + len(rows),

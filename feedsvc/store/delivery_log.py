@@ -1,0 +1,142 @@
+"""The delivery log: outbox rows as the admin reads them (web admin, API, CLI ``status``).
+
+Read-only listings over the same table :mod:`feedsvc.store.deliveries` works: each row joined
+with its chat, its article and the follow-ups owed on it (SPEC §10), filtered by state (or
+:data:`DEAD`, every dead letter), chat, topic or channel, newest first and paged.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, and_, func, select
+
+from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
+from feedsvc.store.deliveries import DEAD_STATES, of_channel
+
+DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryRow:
+    """One outbox row as the admin sees it: the article, the chat and what happened."""
+
+    id: int
+    chat_id: int
+    chat_title: str | None
+    article_id: int
+    article_title: str
+    article_url: str
+    topics: list[str]
+    state: str
+    attempts: int
+    error: str | None
+    due_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    # follow-ups on the sent alert (SPEC §10): outcome (or pending/working) and when it ended
+    retraction: str | None = None  # deleted | edited | gone | kept | cancelled | failed
+    retracted_at: datetime | None = None
+    correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed
+    corrected_at: datetime | None = None
+    channel: str = "telegram"
+
+    @property
+    def dead(self) -> bool:
+        """A dead letter: finished without being sent (what ``resend`` accepts)."""
+        return self.state in DEAD_STATES
+
+
+def _rows_select() -> Any:
+    retract, correct = alert_followups.alias("retract"), alert_followups.alias("correct")
+    return (
+        select(
+            deliveries.c.id, deliveries.c.chat_id, chats.c.title, deliveries.c.article_id,
+            articles.c.title, articles.c.url, deliveries.c.topics, deliveries.c.state,
+            deliveries.c.attempts, deliveries.c.error, deliveries.c.due_at,
+            deliveries.c.created_at, deliveries.c.finished_at,
+            func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
+            func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
+            chats.c.channel,
+        )
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .join(articles, articles.c.id == deliveries.c.article_id)
+        .outerjoin(retract, and_(retract.c.delivery_id == deliveries.c.id,
+                                 retract.c.kind == "retract"))
+        .outerjoin(correct, and_(correct.c.delivery_id == deliveries.c.id,
+                                 correct.c.kind == "correct"))
+    )  # fmt: skip
+
+
+def _to_rows(result: Any) -> list[DeliveryRow]:
+    out = []
+    for row in result.tuples():
+        values = list(row)
+        values[6] = list(values[6] or [])
+        out.append(DeliveryRow(*values))
+    return out
+
+
+def _listing_filter(
+    stmt: Any,
+    state: str | None,
+    chat_id: int | None,
+    topic_id: int | None,
+    channel: str | None = None,
+) -> Any:
+    if state == DEAD:
+        stmt = stmt.where(deliveries.c.state.in_(DEAD_STATES))
+    elif state is not None:
+        stmt = stmt.where(deliveries.c.state == state)
+    if chat_id is not None:
+        stmt = stmt.where(deliveries.c.chat_id == chat_id)
+    if channel is not None:
+        stmt = stmt.where(of_channel(channel))
+    if topic_id is not None:  # the delivered article matched this topic
+        stmt = stmt.where(
+            select(article_topics.c.article_id)
+            .where(
+                article_topics.c.article_id == deliveries.c.article_id,
+                article_topics.c.topic_id == topic_id,
+            )
+            .exists()
+        )
+    return stmt
+
+
+def list_deliveries(
+    conn: Connection,
+    *,
+    state: str | None = None,
+    chat_id: int | None = None,
+    topic_id: int | None = None,
+    channel: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[DeliveryRow], int]:
+    """Newest first, with the total matching the filters (for paging). ``state`` may be
+    :data:`DEAD`."""
+    total_stmt = _listing_filter(
+        select(func.count()).select_from(deliveries), state, chat_id, topic_id, channel
+    )
+    total = int(conn.execute(total_stmt).scalar_one())
+    stmt = _rows_select().order_by(deliveries.c.id.desc()).limit(limit).offset(offset)
+    stmt = _listing_filter(stmt, state, chat_id, topic_id, channel)
+    return _to_rows(conn.execute(stmt)), total
+
+
+def delivery_state(conn: Connection, id_: int) -> str | None:
+    return conn.execute(select(deliveries.c.state).where(deliveries.c.id == id_)).scalar()
+
+
+def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
+    """The latest deliveries that recorded an error (retrying or dead), newest first."""
+    stmt = (
+        _rows_select()
+        .where(deliveries.c.error.is_not(None))
+        .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
+        .limit(limit)
+    )
+    return _to_rows(conn.execute(stmt))
