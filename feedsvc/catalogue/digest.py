@@ -55,6 +55,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Giờ bắt đầu và kết thúc trùng nhau.",
         "The start and the end are the same time.",
     ),
+    "digest.error.too_long": (
+        "Giá trị dài quá {limit} ký tự.",
+        "The value is longer than {limit} characters.",
+    ),
     "digest.error.switch_format": ("Hãy chọn on hoặc off.", "Give on or off."),
     "digest.error.chat_not_found": ("Không có chat {chat_id}.", "There is no chat {chat_id}."),
     # the admin's chat page (web/admin_chats.py; templates/chat.html)

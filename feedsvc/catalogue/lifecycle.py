@@ -31,6 +31,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mã bài phải có từ 1 đến 255 ký tự.",
         "The article key must be 1–255 characters.",
     ),
+    "op.search_too_long": (
+        "Chuỗi tìm dài quá {limit} ký tự.",
+        "The search text is longer than {limit} characters.",
+    ),
     "op.reason_too_long": (
         "Lý do dài quá {limit} ký tự.",
         "The reason is longer than {limit} characters.",

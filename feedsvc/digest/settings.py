@@ -18,6 +18,9 @@ from dataclasses import dataclass, field
 from datetime import time
 
 MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
+#: characters a typed setting may have: the longest valid value ("07:30, 12:00, 18:00, 21:30")
+#: is under 30, spaces included; more is refused whole (``too_long``), by the bot, API and admin
+MAX_CHARS = 100
 HOURLY = "hourly"
 _OFF = frozenset({"off", "tắt", "tat"})
 _INSTANT = _OFF | {"instant", "ngay", "none"}
@@ -112,9 +115,14 @@ def hhmm(value: time) -> str:
     return f"{value.hour:02d}:{value.minute:02d}"
 
 
-def _clean(text: str) -> str:
+def _clean(text: str, field_name: str) -> str:
     """Spaces collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
-    ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows."""
+    ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows.
+    Longer than :data:`MAX_CHARS` is a :class:`SettingError` (``too_long``): refused whole,
+    never cut, so no front end validates a truncated value (the admin's form used to)."""
+    if len(text) > MAX_CHARS:
+        raise SettingError(field_name, "too_long", f"longer than {MAX_CHARS} characters",
+                           limit=MAX_CHARS)  # fmt: skip
     return unicodedata.normalize("NFC", " ".join(text.split()).lower())
 
 
@@ -130,7 +138,7 @@ def parse_time(text: str, field_name: str) -> time:
 def parse_digest(text: str) -> DigestSchedule:
     """``off`` | ``hourly`` | ``HH:MM[,HH:MM…]`` (commas or spaces, at most :data:`MAX_TIMES`
     distinct times, kept sorted). Raises :class:`SettingError` (field ``digest``)."""
-    value = _clean(text)
+    value = _clean(text, "digest")
     if not value:
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
     if value in _INSTANT:
@@ -148,7 +156,7 @@ def parse_digest(text: str) -> DigestSchedule:
 def parse_quiet(text: str) -> QuietWindow | None:
     """``HH:MM-HH:MM`` (a window, may cross midnight) or ``off`` (None). Raises
     :class:`SettingError` (field ``quiet``); an empty window (start = end) is refused."""
-    value = _clean(text)
+    value = _clean(text, "quiet")
     if value in _OFF:
         return None
     bounds = _RANGE_SEP.split(value)
@@ -163,7 +171,7 @@ def parse_quiet(text: str) -> QuietWindow | None:
 
 def parse_switch(text: str, field_name: str = "silent") -> bool:
     """``on``/``off`` (also ``bật``/``tắt``). Raises :class:`SettingError`."""
-    value = _clean(text)
+    value = _clean(text, field_name)
     if value in _ON:
         return True
     if value in _OFF:

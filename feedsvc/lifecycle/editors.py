@@ -25,6 +25,7 @@ from feedsvc.store.lifecycle import EditorState
 
 MAX_REASON = 500  # characters: a sentence for the log, not a document
 MAX_FOUND = 200  # articles one search lists at most
+MAX_SEARCH = 255  # characters a search may have: a whole source key (longer is refused, not cut)
 TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks at most
 
 
@@ -100,8 +101,15 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     most ``limit`` (1..:data:`MAX_FOUND`). "Contains" is the substring the backend's LIKE
     finds, and also the words as topic matching reads them (:func:`title_query`): any case
     (``KIẾN THỤY``), Unicode form or tone-mark placement (``Thuỵ``), and without accents when
-    typed without any (``kien thuy``) — SQLite's LIKE folds ASCII letters only."""
-    text, limit = text[:200], max(1, min(limit, MAX_FOUND))
+    typed without any (``kien thuy``) — SQLite's LIKE folds ASCII letters only. Raises
+    OperationError ``invalid`` (``search_too_long``) for ``text`` over :data:`MAX_SEARCH`
+    characters: searched whole or not at all, never a cut of it."""
+    if len(text) > MAX_SEARCH:
+        raise OperationError(
+            "invalid", f"search text is longer than {MAX_SEARCH} characters",
+            code="search_too_long", params={"limit": MAX_SEARCH}, field="q",
+        )  # fmt: skip
+    limit = max(1, min(limit, MAX_FOUND))
     query = title_query(text)
     with db.read() as conn:
         found = {a.id: a for a in store.find_for_editors(conn, text, limit)}

@@ -28,11 +28,15 @@ def article_routes(admin: Admin) -> list[Route]:
     t = admin.t
 
     async def listing(request: Request, ctx: Ctx) -> Response:
-        q = request.query_params.get("q", "")[:200]
-        found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
+        q = request.query_params.get("q", "")
+        try:  # searched whole: an over-long search is an error, never a cut of it
+            found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
+        except OperationError as exc:
+            error = t.operation_error(exc)
+            return admin.page("articles.html", ctx, 422, q=q, rows=[], error=error)
         now = db.now()
         rows = [(a, a.visibility(now).value) for a in found]
-        return admin.page("articles.html", ctx, q=q, rows=rows)
+        return admin.page("articles.html", ctx, q=q, rows=rows, error=None)
 
     def action(hide: bool) -> Route:
         async def handler(request: Request, ctx: Ctx) -> Response:
@@ -67,4 +71,4 @@ def article_routes(admin: Admin) -> list[Route]:
 def _quote(text: str) -> str:
     from urllib.parse import quote
 
-    return quote(text[:200], safe="")
+    return quote(text, safe="")

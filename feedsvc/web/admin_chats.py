@@ -23,8 +23,6 @@ from feedsvc.web.admin_pages import id_param
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
 
-FIELD_LIMIT = 100  # characters read from a form field (the longest valid value is 23)
-
 
 def chat_routes(admin: Admin) -> list[Route]:
     service = admin.service
@@ -50,7 +48,9 @@ def chat_routes(admin: Admin) -> list[Route]:
         if request.method == "GET":
             return admin.page("chat.html", ctx, **found, values=None, error=None)
         form = await request.form()
-        values = {name: str(form.get(name) or "")[:FIELD_LIMIT] for name in ("digest", "quiet")}
+        # whole, never cut: an over-long value is the parser's ``too_long`` error, not a shorter
+        # value validated instead (digest.settings.MAX_CHARS)
+        values = {name: str(form.get(name) or "") for name in ("digest", "quiet")}
         silent = form.get("silent") == "on"
         try:
             changes = chat_options.parse_changes(

@@ -43,7 +43,9 @@ class ArticleList(Out):
 
 
 class FindParams(Params):
-    q: Annotated[str, Field(max_length=200, description="a source key or part of a title")] = ""
+    q: Annotated[
+        str, Field(max_length=editors.MAX_SEARCH, description="a source key or part of a title")
+    ] = ""
     limit: Annotated[int, Field(ge=1, le=editors.MAX_FOUND)] = 50
 
 

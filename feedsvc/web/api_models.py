@@ -206,10 +206,12 @@ class ChatOut(Out):
 class ChatOptionsIn(Body):
     """Any of the three; a field left out is unchanged (issue 15, SPEC §12)."""
 
-    digest: Annotated[str | None, Field(max_length=100, description="`off`, `hourly` or "
-                      "up to 4 local times `HH:MM,HH:MM`")] = None  # fmt: skip
-    quiet: Annotated[str | None, Field(max_length=40, description="`HH:MM-HH:MM` (may "
-                     "cross midnight) or `off`")] = None  # fmt: skip
+    # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
+    # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
+    digest: Annotated[str | None, Field(description="`off`, `hourly` or up to 4 local times "
+                      "`HH:MM,HH:MM` (at most 100 characters)")] = None  # fmt: skip
+    quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight) or "
+                     "`off` (at most 100 characters)")] = None  # fmt: skip
     silent: bool | None = None
 
 
