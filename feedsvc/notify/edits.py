@@ -23,7 +23,7 @@ import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
@@ -149,20 +149,18 @@ class TelegramEditor:
         html: bool,
         link_preview: bool = False,
     ) -> EditOutcome:
-        mode = ParseMode.HTML if html else None
+        # The two Bot API methods take the same message and parse mode; only the text's field
+        # differs (a caption has no link preview).
+        where: dict[str, Any] = {
+            "chat_id": chat_id, "message_id": message_id,
+            "parse_mode": ParseMode.HTML if html else None,
+        }  # fmt: skip
         if caption:
-            request = self._bot.edit_message_caption(
-                chat_id=chat_id, message_id=message_id, caption=text, parse_mode=mode
-            )
-        else:
-            request = self._bot.edit_message_text(
-                text,
-                chat_id=chat_id,
-                message_id=message_id,
-                parse_mode=mode,
-                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
-            )
-        return await self._run(request)
+            return await self._run(self._bot.edit_message_caption(caption=text, **where))
+        preview = LinkPreviewOptions(is_disabled=not link_preview)
+        return await self._run(
+            self._bot.edit_message_text(text, link_preview_options=preview, **where)
+        )
 
     async def _run(self, request: Awaitable[Message | bool]) -> EditOutcome:
         outcome = classify_edit(await classify_outcome(request, self._token))
