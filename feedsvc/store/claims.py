@@ -48,6 +48,14 @@ def chat_ready(now: datetime) -> Any:
     )
 
 
+def chat_unpaused() -> Any:
+    """A clause: the chat is not paused (``/pause``, or an admin). A paused chat is sent
+    nothing — not the alerts queued before the pause, not a digest — until it resumes; what it
+    had queued then goes out in order. Follow-ups on alerts already sent (a takedown's delete or
+    edit) are not sends and do not wait."""
+    return chats.c.paused.is_(False)
+
+
 def lease(
     conn: Connection,
     ids_stmt: Any,

@@ -94,6 +94,7 @@ def _claimable(now: datetime, limit: int, channel: str) -> Any:
             deliveries.c.due_at <= now,
             deliveries.c.id.in_(_heads()),
             chats.c.channel == channel,
+            claims.chat_unpaused(),
             claims.chat_ready(now),
         )
         .order_by(chats.c.next_send_at.asc().nulls_first(), deliveries.c.id)
@@ -267,7 +268,9 @@ def _heads() -> Any:
 
 def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | None:
     """When the next delivery of ``channel`` becomes claimable (its due time, its chat's pacing
-    slot or 429 pause, whichever is last), so an idle dispatcher sleeps exactly that long."""
+    slot or 429 pause, whichever is last), so an idle dispatcher sleeps exactly that long. A
+    paused chat's queue is left out: it is claimable only after ``/resume`` (whose wake-up or
+    the poll brings it), and its past due times would otherwise wake the dispatcher every 10 ms."""
     stmt = (
         select(deliveries.c.due_at, chats.c.next_send_at, chats.c.blocked_until)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
@@ -275,6 +278,7 @@ def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | No
             deliveries.c.state == "pending",
             deliveries.c.id.in_(_heads()),
             chats.c.channel == channel,
+            claims.chat_unpaused(),
         )
     )
     times = [max(t for t in row if t is not None) for row in conn.execute(stmt).tuples()]

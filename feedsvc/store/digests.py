@@ -20,6 +20,7 @@ from sqlalchemy import Connection, and_, exists, func, or_, select, update
 
 from feedsvc.db.schema import article_topics, chats, deliveries, subscriptions, topics
 from feedsvc.digest.settings import ChatSettings
+from feedsvc.store import claims
 
 
 @dataclass(frozen=True, slots=True)
@@ -312,7 +313,7 @@ def next_due(conn: Connection, channel: str = "telegram") -> datetime | None:
 def _takes_digests() -> Any:
     """Chats a digest may go to at all: not disabled (bot removed, blocked) and not paused
     (``/pause``: nothing is sent; what is held waits for ``/resume``)."""
-    return and_(chats.c.disabled_reason.is_(None), chats.c.paused.is_(False))
+    return and_(chats.c.disabled_reason.is_(None), claims.chat_unpaused())
 
 
 def alert_options(

@@ -286,6 +286,8 @@ def page_routes(admin: Admin) -> list[Route]:
 
             if not await db_call(run):
                 return admin.message(t("not_found"), 404)
+            if not paused:
+                service.wake_dispatchers()  # what the chat had queued may go out now
             key = "paused_msg" if paused else "resumed_msg"
             return admin.redirect(ctx, "/subscriptions", t(key, chat=chat_id))
 

@@ -182,6 +182,7 @@ ENDPOINTS = [
     Endpoint(
         "POST", "/api/chats/{chat_id}/resume", resume_chat, "Resume a chat's alerts",
         "subscriptions", {200: ChatOut}, errors=(404,), path_types={"chat_id": "integer"},
+        wakes_dispatcher=True,  # what the chat had queued may go out now
     ),
     Endpoint(
         "GET", "/api/chats/{chat_id}", get_chat, "A chat and how it gets its alerts",
