@@ -20,6 +20,7 @@ throughput measurements with another checkout's ``feedsvc`` (e.g. main before a 
 from __future__ import annotations
 
 import argparse
+import inspect
 import json
 import os
 import subprocess
@@ -157,13 +158,27 @@ def import_file(db: Database, path: Path) -> Clock:
     return since(t0)
 
 
-def first_sync(db: TimedDatabase, topics: dict[str, str], batch_size: int) -> Clock:
+def workers_cpu(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by the running processes ``pids`` (Linux)."""
+    total = 0
+    for pid in pids:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def first_sync(
+    db: TimedDatabase, topics: dict[str, str], batch_size: int, workers: int | None = None
+) -> tuple[Clock, str]:
     """Ingest everything in the built-in table from an empty cursor, as the service does (the
-    outbox hook included); (wall, CPU) seconds."""
+    outbox hook included); (wall, CPU) seconds and a note. ``workers``: match processes (None:
+    a checkout without the match pool). CPU includes the match workers' CPU; their start-up
+    (spawn, matcher build) is untimed like the index build, and given in the note."""
     now = datetime.now(UTC)
     with db.write() as conn:
         for slug, query in topics.items():
             save_topic(conn, TopicSpec(slug, slug, query), "cli", now)
+    pool = {} if workers is None else {"match_workers": workers}
     ing = Ingestor(
         db,
         builtin_source(db.engine),
@@ -172,16 +187,28 @@ def first_sync(db: TimedDatabase, topics: dict[str, str], batch_size: int) -> Cl
         poll_seconds=1,
         overlap_seconds=300,
         batch_size=batch_size,
+        **pool,
     )
     ing.hooks.append(Outbox(timedelta(hours=48)))
     with db.read() as conn:
         ing.index.refresh(conn)  # the matcher build is start-up work, not ingest
+    note, pids = "", []
+    if workers:
+        t = time.perf_counter()
+        ing.matching.warm()
+        pids = ing.matching.pool.pids()
+        note = f"{workers} match worker(s), start-up {time.perf_counter() - t:.2f} s untimed; "
     db.longest = 0.0
-    t0 = clock()
+    t0, w0 = clock(), workers_cpu(pids)
     result = ing.tick()
-    elapsed = since(t0)
+    wall, cpu = since(t0)
+    cpu += workers_cpu(pids) - w0
     assert result.error is None and result.rejected == 0, (result.error, result.rejected)
-    return elapsed
+    if pids:
+        assert pids == ing.matching.pool.pids(), "a match worker was replaced during the run"
+    if workers is not None:
+        ing.close()
+    return (wall, cpu), note
 
 
 def floor(db: Database, path: Path) -> Clock:
@@ -274,13 +301,20 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
         figures.append(("bare executemany into articles (floor)", *floor(db, path), ""))
     with state_db(kind, tmp, "import", pg) as db:
         figures.append(("feedsvc import (read, validate, upsert)", *import_file(db, path), ""))
-    for n in (100, 5000):
+    auto = None  # a baseline checkout without the match pool
+    if "match_workers" in inspect.signature(Ingestor).parameters:
+        from feedsvc.config import match_processes
+
+        auto = match_processes("auto")
+    runs = [(100, auto), (5000, auto)] + ([(5000, 0)] if auto else [])
+    for n, workers in runs:
         topics = gen.topics(n)
-        with state_db(kind, tmp, f"ingest{n}", pg) as db:
+        with state_db(kind, tmp, f"ingest{n}_{workers}", pg) as db:
             import_file(db, path)
-            wall, cpu = first_sync(db, topics, batch_size=500)
-            lock = f"longest write transaction {db.longest * 1000:.0f} ms"
-            figures.append((f"ingest, first sync, {n:,} topics", wall, cpu, lock))
+            (wall, cpu), note = first_sync(db, topics, 500, workers)
+            note += f"longest write transaction {db.longest * 1000:.0f} ms"
+            label = f"ingest, first sync, {n:,} topics" + (", in-process" if workers == 0 else "")
+            figures.append((label, wall, cpu, note))
     return figures
 
 

@@ -32,7 +32,7 @@ from feedsvc import metrics
 from feedsvc.bot import BotService
 from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
 from feedsvc.channels.zalo.service import ZaloService
-from feedsvc.config import Settings, weak_token_warnings
+from feedsvc.config import Settings, match_processes, weak_token_warnings
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.db.revision import ensure_schema
@@ -147,6 +147,7 @@ class Service:
                 poll_seconds=s.poll_seconds,
                 overlap_seconds=s.overlap_seconds,
                 batch_size=s.batch_size,
+                match_workers=match_processes(s.match_workers),
                 lease=(
                     IngestLease(self.dispatcher.owner, s.poll_seconds)
                     if self.db.dialect == "postgresql"
@@ -344,6 +345,11 @@ class Service:
             except TimeoutError:
                 log.warning("zalo bot did not stop in time; abandoning it")
         await self.jobs.stop(timeout=left(2.0))
+        if self._ingestor is not None:  # after the last tick, before the engines go
+            try:
+                await asyncio.wait_for(asyncio.to_thread(self._ingestor.close), timeout=left(1.5))
+            except TimeoutError:
+                log.warning("match workers did not stop in time; abandoning them")
         try:
             await asyncio.wait_for(self.flush_polls(), timeout=min(1.0, left(2.0)))
         except Exception as exc:

@@ -20,7 +20,7 @@ import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
@@ -87,12 +87,35 @@ class SourceSettings(_Timeouts):
     # rows per ingest transaction: 100 is as fast as 500 and holds the write lock a fifth as
     # long (bench/RESULTS.md, "Ingest, 2026-11-30")
     batch_size: int = Field(default=100, ge=1, le=100_000)
+    # processes that normalise and match ingest batches beside the service's own (issue 17
+    # §2; feedsvc.ingest.pool): "auto" = one per core beyond the first (none on one core),
+    # 0 = always in the service's process
+    match_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
     timezone: str | None = None
     # Deleted rows (SPEC §10): every reconcile_seconds, the rows published in the last
     # reconcile_days are compared with what feedsvc holds (feedsvc.lifecycle.reconcile).
     reconcile_days: float = Field(default=7.0, gt=0, le=366)
     reconcile_seconds: float = Field(default=300.0, ge=10, le=86400)
     columns: SourceColumns = SourceColumns()
+
+    @field_validator("match_workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> object:
+        if isinstance(value, bool):  # `true` would read as 1 worker
+            raise ValueError('a number of processes (0-64) or "auto"')
+        return value
+
+
+def match_processes(setting: int | Literal["auto"]) -> int:
+    """Match worker processes for ``source.match_workers``: ``"auto"`` is one per core this
+    process may run on beyond the first (0 on one core: matching stays in-process)."""
+    if setting != "auto":
+        return setting
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, cores - 1)
 
 
 class HttpSettings(_Section):

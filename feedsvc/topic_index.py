@@ -15,12 +15,8 @@ from dataclasses import dataclass, field
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
-from feedsvc.matching import (
-    QueryError,
-    TopicMatcher,
-    document_from_article,
-    search_keys,
-)
+from feedsvc.matching import QueryError, TopicMatcher
+from feedsvc.matching.worker import ArticleText, Matched, MatcherSpec, match_text
 from feedsvc.store.topics import Topic, list_topics, topics_version
 
 log = logging.getLogger(__name__)
@@ -33,16 +29,31 @@ class ArticleMatch:
 
 
 @dataclass
-class _Compiled:
+class Compiled:
+    """One build of the matcher: the topics version it reflects, the spec another process
+    builds the same matcher from (:mod:`feedsvc.ingest.pool`), and the enabled topics."""
+
     version: tuple[object, ...]
+    spec: MatcherSpec
     matcher: TopicMatcher
     by_slug: dict[str, Topic] = field(default_factory=dict)
+
+    def article_match(self, matched: Matched) -> ArticleMatch:
+        """A :data:`~feedsvc.matching.worker.Matched` (slugs) as stored (topic ids)."""
+        keys, hits = matched
+        return ArticleMatch(keys, {self.by_slug[slug].id: terms for slug, terms in hits.items()})
+
+
+def article_text(article: Article) -> ArticleText:
+    """What matching reads of an article (body = summary + body, as SPEC §4 says)."""
+    a = article
+    return (a.title, a.summary, a.body, a.tags, a.section, a.author)
 
 
 class TopicIndex:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._compiled: _Compiled | None = None
+        self._compiled: Compiled | None = None
 
     def refresh(self, conn: Connection) -> None:
         """Rebuild if the topics table changed since the last build (one cheap query if not)."""
@@ -52,13 +63,12 @@ class TopicIndex:
         every = list_topics(conn)
         enabled = [t for t in every if t.enabled]
         # a disabled topic still lends its query to `@slug` references, it just never matches
-        matcher = TopicMatcher.build(
-            {t.slug: t.query for t in enabled}, refs={t.slug: t.query for t in every}
-        )
+        spec = MatcherSpec({t.slug: t.query for t in enabled}, {t.slug: t.query for t in every})
+        matcher = spec.build()
         for slug, err in matcher.errors.items():
             log.error("topic %s has an invalid query and is skipped: %s", slug, err)
         with self._lock:
-            self._compiled = _Compiled(version, matcher, {t.slug: t for t in enabled})
+            self._compiled = Compiled(version, spec, matcher, {t.slug: t for t in enabled})
         log.info("topic matcher built: %d topics", len(matcher))
 
     @property
@@ -68,13 +78,15 @@ class TopicIndex:
     def errors(self) -> dict[str, QueryError]:
         return dict(self._compiled.matcher.errors) if self._compiled else {}
 
-    def match(self, article: Article) -> ArticleMatch:
-        compiled = self._compiled
-        doc = document_from_article(article)
-        keys = search_keys(doc)
+    @property
+    def compiled(self) -> Compiled | None:
+        """The current build (None before the first :meth:`refresh`); immutable once built."""
+        return self._compiled
+
+    def match(self, article: Article, compiled: Compiled | None = None) -> ArticleMatch:
+        """Search text and ``topic id → matched term labels`` of ``article``, with ``compiled``
+        (default: the current build; no build yet: search text only)."""
+        compiled = compiled or self._compiled
         if compiled is None:
-            return ArticleMatch(keys, {})
-        hits = compiled.matcher.match(doc)
-        return ArticleMatch(
-            keys, {compiled.by_slug[slug].id: terms for slug, terms in hits.items()}
-        )
+            return ArticleMatch(match_text(None, article_text(article))[0], {})
+        return compiled.article_match(match_text(compiled.matcher, article_text(article)))

@@ -30,12 +30,12 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
+from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.isolate import Batch, SystemicError, read_batch
+from feedsvc.ingest.isolate import Batch, SystemicError, quarantined, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -45,6 +45,7 @@ from feedsvc.ingest.model import (
     TickResult,
     TransactionHook,
 )
+from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
 from feedsvc.ingest.window import read_window
 from feedsvc.source import SourceError, SourceRow, SqlSource
@@ -80,6 +81,7 @@ class Ingestor:
         overlap_seconds: float,
         batch_size: int,
         lease: IngestLease | None = None,
+        match_workers: int = 0,
     ) -> None:
         self.db = db
         self.source = source
@@ -93,6 +95,8 @@ class Ingestor:
         self.backoff = Backoff(poll_seconds)
         self.lease = lease
         self._stop = threading.Event()
+        #: normalising and matching, in ``match_workers`` processes (0: in this one)
+        self.matching = BatchMatcher(index, match_workers)
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises (trouble is logged, recorded and backed off)."""
@@ -235,6 +239,10 @@ class Ingestor:
         return at once: shutdown never waits for a long catch-up (SIGTERM within seconds)."""
         self._stop.set()
 
+    def close(self) -> None:
+        """Stop the match pool's processes (the service's shutdown, after the last tick)."""
+        self.matching.close()
+
     def _check_lease(self, conn: Connection, now: datetime) -> None:
         """Fencing: renewing takes the lease row lock until this transaction ends."""
         if self.lease is not None and not self.lease.renew(conn, now):
@@ -257,13 +265,13 @@ class Ingestor:
         parsed, rejected = [], []
         for row in rows:
             if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
-                rejected.append(_quarantined(row, "read", row.problem))
+                rejected.append(quarantined(row, "read", row.problem))
                 continue
             try:
                 parsed.append((row, parse_article(row.record, self.tz)))
             except Exception as exc:  # whatever a row's values make the parser raise
                 reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
-                rejected.append(_quarantined(row, "parse", reason))
+                rejected.append(quarantined(row, "parse", reason))
         return parsed, rejected
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
@@ -275,7 +283,7 @@ class Ingestor:
         self, rows: Sequence[SourceRow], unreadable: Sequence[Quarantined] = ()
     ) -> Prepared:
         parsed, rejected = self._parse(rows)
-        items = writer.prepare(self.db, self.index, parsed)  # matching: outside the write lock
+        items = writer.prepare(self.db, self.matching, parsed)  # matching: outside the write lock
         return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
 
     def _store(
@@ -384,14 +392,3 @@ def _not_the_rows(exc: BaseException) -> bool:
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
 
-
-def _quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:
-    """A source row held back at ``stage``, with its key when one could be read."""
-    key = row.record.get("source_key")
-    return Quarantined(
-        str(row.id),
-        row.cursor_ts,
-        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
-        stage,
-        reason,
-    )

@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy.exc import ProgrammingError
 
+from feedsvc.articles import MAX_KEY_LEN
 from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
 from feedsvc.store.quarantine import Quarantined
@@ -94,3 +95,15 @@ def read_isolated(
         # no row of the batch reads alone: a systematic failure, not several bad rows
         raise SystemicError(f"no row of {len(keys)} could be read: {bad[0].reason}")
     return rows, bad
+
+
+def quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:
+    """A source row held back at ``stage``, with its key when one could be read."""
+    key = row.record.get("source_key")
+    return Quarantined(
+        str(row.id),
+        row.cursor_ts,
+        key[:MAX_KEY_LEN] if isinstance(key, str) else None,
+        stage,
+        reason,
+    )

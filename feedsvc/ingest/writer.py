@@ -13,7 +13,7 @@ leader), so the decision "new, newer, already held" is always taken under the lo
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -50,10 +50,15 @@ def _needs_match(article: Article, known: Known | None) -> bool:
 
 
 def prepare(
-    db: Database, index: TopicIndex, parsed: Sequence[tuple[SourceRow, Article]]
+    db: Database,
+    match_all: Callable[[Sequence[Article]], list[ArticleMatch]],
+    parsed: Sequence[tuple[SourceRow, Article]],
 ) -> list[Item]:
     """One item per source key (its newest version; the first among equal ones, as a
-    row-by-row pass would keep), matched when it is new or newer than what we hold."""
+    row-by-row pass would keep), matched when it is new or newer than what we hold.
+
+    ``match_all`` matches a list of articles at once, one result per article in order (the
+    ingestor's: in its match pool or in-process)."""
     chosen: dict[str, tuple[SourceRow, Article]] = {}
     for row, article in parsed:
         previous = chosen.get(article.source_key)
@@ -61,12 +66,14 @@ def prepare(
             chosen[article.source_key] = (row, article)
     with db.read() as conn:
         known = article_store.known_versions(conn, list(chosen))
+    wanted = [a for key, (_, a) in chosen.items() if _needs_match(a, known.get(key))]
+    matches = iter(match_all(wanted))
     return [
         Item(
             row,
             SourcePosition(row.cursor_ts, str(row.id)),
             article,
-            index.match(article) if _needs_match(article, known.get(key)) else None,
+            next(matches) if _needs_match(article, known.get(key)) else None,
         )
         for key, (row, article) in chosen.items()
     ]

@@ -1,0 +1,348 @@
+"""Ingest's match pool (issue 17 §2): batches normalised and matched in worker processes store
+exactly what in-process matching stores; a worker that dies costs nothing; topic edits reach the
+workers; SIGTERM during a long first sync with the pool still stops within 5 s."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import builtin_ingestor
+from processes import wait_until
+from sqlalchemy import create_engine, func, insert, select, text
+
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import article_topics, articles, source_articles, topics
+from feedsvc.ingest import pool as pool_module
+from feedsvc.store.cursors import get_cursor
+from feedsvc.store.topics import TopicSpec, save_topic
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+try:
+    from matching import Generator  # type: ignore[import-not-found]
+finally:
+    sys.path.pop(0)
+
+#: Text that has broken normalisers before: invisible characters inside words, NFD and odd tone
+#: placement, entities, script, sentence breaks inside numbers and abbreviations, '|', RTL.
+HOSTILE = [
+    "Kiến\u00adThụy\u200b Hải\u200dPhòng",
+    "Kie\u0301n Thu\u0323y (NFD) ho\u0300a hòa hoà qúy quý",
+    "<p>TP.HCM &amp; TP. Hải Phòng&nbsp;|| 1.000 người, 10:30</p><script>Kiến Thụy</script>",
+    "Ðồ Sơn ĐỒ SƠN đồ sơn \u202eKiến An\u202c 🚀 covid-19 5a",
+    "<b>Cát</b><i>Hải</i> Cát Hải<br>Cát<br/>Hải" + " Hải Phòng" * 300,
+    "\u2028Kiến Thụy\u2029\r\nThủy Nguyên\x0b\x1c An Lão…",
+]
+
+
+def source_rows(count: int) -> list[dict[str, Any]]:
+    """``count`` generated articles (bench/matching.py) with hostile text mixed into every
+    field, published 90 days ago (a first sync: no alerts)."""
+    gen = Generator(seed=11)
+    old = datetime.now(UTC) - timedelta(days=90)
+    rows = []
+    for i in range(count):
+        a = gen.article()
+        odd = HOSTILE[i % len(HOSTILE)] if i % 3 == 0 else ""
+        rows.append(
+            {
+                "source_key": f"POOL-{i:05d}",
+                "url": f"https://baohaiphong.vn/tin/{i}.html",
+                "title": f"{a['title']} {odd}",
+                "summary": a["summary"],
+                "body": f"{a['body']}{odd}",
+                "tags": [*a["tags"], odd] if odd else a["tags"],  # type: ignore[list-item]
+                "section": a["section"],
+                "author": odd or None,
+                "published_at": old + timedelta(seconds=i),
+                "changed_at": old + timedelta(seconds=i),
+            }
+        )
+    return rows
+
+
+def topic_set() -> dict[str, str]:
+    queries: dict[str, str] = Generator(seed=3).topics(300)
+    queries |= {
+        "hostile": '"Kiến Thụy" OR ~"ho hoa" OR "1.000 người"',
+        "nested": '(@hostile OR "Đồ Sơn") -"covid"',
+        "quy": "quý OR title:5a",
+    }
+    return queries
+
+
+def setup(db: Database, rows: list[dict[str, Any]]) -> None:
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        for slug, query in topic_set().items():
+            save_topic(conn, TopicSpec(slug, slug, query), "cli", now)
+        if rows:
+            conn.execute(insert(source_articles), rows)
+
+
+def stored(db: Database) -> tuple[dict[str, str], set[tuple[str, str, str]]]:
+    """``source_key → search_text`` and ``(source_key, topic slug, terms)`` of every match."""
+    with db.read() as conn:
+        texts = dict(conn.execute(select(articles.c.source_key, articles.c.search_text)).all())
+        matched = conn.execute(
+            select(articles.c.source_key, topics.c.slug, article_topics.c.terms)
+            .join(articles, articles.c.id == article_topics.c.article_id)
+            .join(topics, topics.c.id == article_topics.c.topic_id)
+        ).all()
+    return texts, {(k, s, repr(t)) for k, s, t in matched}
+
+
+@pytest.fixture
+def other_db(db_url: str, tmp_path: Path) -> Iterator[Database]:
+    """A second empty state DB on the same backend as ``db``."""
+    if db_url.startswith("sqlite"):
+        url, cleanup = f"sqlite:///{tmp_path / 'other.db'}", None
+    else:
+        base, _ = db_url.split("?", 1)
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        cleanup = create_engine(base, isolation_level="AUTOCOMMIT")
+        with cleanup.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        url = f"{base}?options=-csearch_path%3D{schema}"
+    database = Database(url)
+    upgrade(database)
+    yield database
+    database.dispose()
+    if cleanup is not None:
+        with cleanup.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        cleanup.dispose()
+
+
+def test_pool_stores_exactly_what_in_process_matching_stores(
+    db: Database, other_db: Database
+) -> None:
+    rows = source_rows(450)
+    setup(db, rows)
+    setup(other_db, rows)
+    alone = builtin_ingestor(other_db, batch_size=100)
+    assert alone.matching.pool is None  # the default: in-process
+    assert alone.tick().new == 450
+    pooled = builtin_ingestor(db, batch_size=100, match_workers=2)
+    try:
+        result = pooled.tick()
+        assert pooled.matching.pool is not None and len(pooled.matching.pool.pids()) == 2
+        assert pooled.matching.failures == 0  # every batch went through the workers
+    finally:
+        pooled.close()
+    assert (result.new, result.error, result.rejected) == (450, None, 0)
+    texts, matches = stored(db)
+    expected_texts, expected_matches = stored(other_db)
+    assert len(texts) == 450 and len(matches) > 450  # the test compares something
+    assert {k for k, s, _ in matches if s in ("hostile", "nested", "quy")}
+    assert texts == expected_texts
+    assert matches == expected_matches
+
+
+def test_a_worker_killed_mid_sync_loses_nothing(
+    db: Database,
+    other_db: Database,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The worker is killed (SIGKILL, as the OOM killer would) right after it was sent batches
+    2 and 4: each of those batches is matched in-process, and a new worker takes the next."""
+    rows = source_rows(600)
+    setup(db, rows)
+    setup(other_db, rows)
+    assert builtin_ingestor(other_db, batch_size=100).tick().new == 600
+    sent: list[int] = []
+    killed: list[int] = []
+    send = pool_module._Worker.send
+
+    def send_then_die(worker: Any, *args: Any) -> None:
+        send(worker, *args)
+        sent.append(1)
+        if len(sent) in (2, 4):
+            os.kill(worker.process.pid, signal.SIGKILL)
+            killed.append(worker.process.pid)
+
+    monkeypatch.setattr(pool_module._Worker, "send", send_then_die)
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    try:
+        result = ing.tick()
+        survivors = ing.matching.pool.pids() if ing.matching.pool else []
+    finally:
+        ing.close()
+    assert (result.new, result.error, result.rejected) == (600, None, 0)
+    assert len(killed) == 2 and survivors and not set(killed) & set(survivors)
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("in-process instead" in line for line in lines) == 2
+    assert sum(bool(re.match(r"match worker \d+ started", line)) for line in lines) == 3
+    assert stored(db) == stored(other_db)
+
+
+def test_pool_failures_fall_back_then_give_up(
+    db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pool that fails every batch (here: workers that cannot start) matches in-process,
+    and after GIVE_UP_AFTER batches in a row stops trying."""
+    rows = source_rows(600)
+    setup(db, rows)
+
+    def broken(self: Any, number: int) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(pool_module._Worker, "__init__", broken)
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    result = ing.tick()
+    assert (result.new, result.error, result.rejected) == (600, None, 0)
+    assert ing.matching.pool is None  # given up
+    lines = [r.getMessage() for r in caplog.records]
+    assert sum("in-process instead" in line for line in lines) == pool_module.GIVE_UP_AFTER
+    assert any("matching in-process from now" in line for line in lines)
+    with db.read() as conn:
+        n = conn.execute(select(func.count()).select_from(article_topics)).scalar_one()
+    assert n > 600
+
+
+def test_a_topic_edited_mid_sync_reaches_the_workers(db: Database) -> None:
+    rows = source_rows(600)
+    for row in rows:
+        row["title"] += " chuyên mục lưu trữ"
+    setup(db, rows)
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("archive", "archive", '"không bao giờ có"'), "cli", now)
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    batches: list[int] = []
+
+    def edit(_changes: object) -> None:  # after batch 1 commits
+        batches.append(1)
+        if len(batches) == 1:
+            with db.write() as conn:
+                later = datetime.now(UTC) + timedelta(seconds=1)
+                save_topic(conn, TopicSpec("archive", "archive", '"lưu trữ"'), "cli", later)
+
+    ing.after_commit.append(edit)
+    try:
+        assert ing.tick().new == 600
+        assert ing.matching.failures == 0
+    finally:
+        ing.close()
+    with db.read() as conn:
+        keys = set(
+            conn.execute(
+                select(articles.c.source_key)
+                .join(article_topics, articles.c.id == article_topics.c.article_id)
+                .join(topics, topics.c.id == article_topics.c.topic_id)
+                .where(topics.c.slug == "archive")
+            ).scalars()
+        )
+    # batch 2 was read and matched while batch 1 was written: the edit applies from batch 3
+    assert not {f"POOL-{i:05d}" for i in range(100)} & keys
+    assert {f"POOL-{i:05d}" for i in range(200, 600)} <= keys
+
+
+def test_small_batches_match_in_process(db: Database) -> None:
+    """An incremental tick's handful of rows is not worth a round trip: no worker starts."""
+    setup(db, source_rows(pool_module.POOL_MIN_BATCH - 1))
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    assert ing.tick().new == pool_module.POOL_MIN_BATCH - 1
+    assert ing.matching.pool is not None and ing.matching.pool.pids() == []
+    ing.close()
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
+    tmp_path: Path,
+) -> None:
+    """The real service, 300 topics, a match worker, a 30,000-row first sync, SIGTERM once it
+    is under way: exit 0 within 5 s, what is committed is what the cursor says, no worker left."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    upgrade(db)
+    rows = 30_000
+    setup(db, [])
+    body = "<p>" + "Nội dung bài viết lưu trữ ở Kiến Thụy, Hải Phòng. " * 20 + "</p>"
+    old = datetime.now(UTC) - timedelta(days=90)
+    for start in range(0, rows, 5000):
+        with db.write() as conn:
+            conn.execute(
+                insert(source_articles),
+                [
+                    {
+                        "source_key": f"ARCH-{i:07d}",
+                        "url": f"https://baohaiphong.vn/tin/{i}.html",
+                        "title": f"Công an Kiến Thụy: tin lưu trữ số {i}",
+                        "body": body,
+                        "tags": [],
+                        "published_at": old + timedelta(seconds=i),
+                        "changed_at": old + timedelta(seconds=i),
+                    }
+                    for i in range(start, min(rows, start + 5000))
+                ],
+            )
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_SOURCE__MATCH_WORKERS": "1",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    log_path = tmp_path / "service.log"
+
+    def held() -> int:
+        with db.read() as conn:
+            return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
+
+    with log_path.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
+            env=env,
+            cwd=tmp_path,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            wait_until(lambda: held() >= 1000, 60, "the first sync to start")
+            proc.send_signal(signal.SIGTERM)
+            t0 = time.monotonic()
+            code = proc.wait(timeout=30)
+            took = time.monotonic() - t0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    log = log_path.read_text(encoding="utf-8", errors="replace")
+    assert code == 0, log[-3000:]
+    assert took <= 5.0, f"took {took:.1f} s to stop\n{log[-3000:]}"
+    pids = [int(p) for p in re.findall(r"match worker \d+ started \(pid (\d+)\)", log)]
+    assert pids, log[-3000:]  # the pool was in use
+    assert "in-process instead" not in log
+    for pid in pids:
+        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"worker {pid} still runs"
+    count = held()
+    assert count < rows, "the sync finished before SIGTERM: the test proved nothing"
+    with db.read() as conn:
+        cursor = get_cursor(conn, "builtin")
+    assert cursor.id is not None
+    assert count == int(cursor.id.rsplit('"', 2)[-2])  # committed == what the cursor says
+    assert "stopping between batches" in log
+    db.dispose()
+
+
+def _zombie(pid: int) -> bool:
+    """An exited process its parent (pytest's child, gone) has not reaped yet."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+    except OSError:
+        return True
