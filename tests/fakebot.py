@@ -9,8 +9,8 @@ with :meth:`Fault.on`, by the next calls of the methods named). Sent messages ca
 edited (``editMessageText`` / ``editMessageCaption``, with Telegram's refusals: not found, no
 text/caption to edit, not modified); :meth:`FakeBotAPI.live` shows a message's current state.
 
-The server runs in a background thread with its own event loop, so it serves async tests, sync
-tests and feedsvc subprocesses alike; all state sits behind one lock. Run it by hand with
+The server's plumbing (its thread and event loop, start/stop, the one lock, scripted faults,
+waiting) is :mod:`fakeserver`'s, shared with the fake Zalo API. Run it by hand with
 ``python tests/fakebot.py`` to point a dev instance at it.
 """
 
@@ -21,23 +21,18 @@ import html
 import json
 import math
 import re
-import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from typing import Any, TypeVar
+from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
+from fakeserver import ApiError, BaseFault, FakeServer
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
 
-T = TypeVar("T")
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
 _ADMIN_RIGHTS = [
     "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
@@ -222,14 +217,9 @@ class LiveMessage:
 
 
 @dataclass(frozen=True)
-class Fault:
+class Fault(BaseFault):
     """One scripted answer; build with the class methods."""
 
-    status: int = 0  # 0: answer normally (after ``delay``)
-    description: str = ""
-    parameters: dict[str, Any] | None = None
-    delay: float = 0.0
-    deliver_first: bool = False  # record as delivered, then stall ``delay`` before answering
     photo_only: bool = False  # only consumed by sendPhoto
     methods: tuple[str, ...] = ()  # consumed only by these methods (lower case); () = sends
 
@@ -289,14 +279,6 @@ class Fault:
     def cant_edit(cls) -> Fault:
         return cls(400, "Bad Request: message can't be edited", methods=_EDITS)
 
-    @classmethod
-    def slow(cls, delay: float) -> Fault:
-        return cls(delay=delay)
-
-    @classmethod
-    def late(cls, delay: float) -> Fault:
-        return cls(delay=delay, deliver_first=True)
-
 
 @dataclass
 class FakeChat:
@@ -321,28 +303,25 @@ class FakeChat:
                 **({"is_forum": True} if self.is_forum else {})}
 
 
-class _ApiError(Exception):
-    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
-        super().__init__(description)
-        self.status, self.description, self.parameters = status, description, parameters
-
-
 # --- the server ----------------------------------------------------------------------------------
-class FakeBotAPI:
+class FakeBotAPI(FakeServer[int, Fault]):
     """The fake. ``with FakeBotAPI() as fake:`` or ``start()``/``stop()``; see module docstring."""
+
+    name = "fakebot"
+    path = "/bot"
+    methods = ("GET", "POST")
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, port: int = 0, auto_create_chats: bool = True,
                  enforce_pacing: bool = False, private_limit: Limit = Limit(1, 1.0),
                  group_limit: Limit = Limit(20, 60.0), global_limit: Limit = Limit(25, 1.0),
                  jitter: float = 0.05, delete_window: float = 48 * 3600) -> None:
-        self.token, self._port = token, port
+        super().__init__(port)
+        self.token = token
         self.bot_id = int(token.split(":")[0])
         self.auto_create_chats, self.enforce_pacing = auto_create_chats, enforce_pacing
         self.jitter, self.delete_window = jitter, delete_window
         self.limits = {"private": private_limit, "group": group_limit, "global": global_limit}
-        self._cond = threading.Condition(threading.RLock())
         self._chats: dict[int, FakeChat] = {}
-        self._faults: dict[int, deque[Fault]] = defaultdict(deque)
         self._sent: list[SentMessage] = []
         self._live: dict[tuple[int, int], LiveMessage] = {}
         self._violations: list[Violation] = []
@@ -354,59 +333,14 @@ class FakeBotAPI:
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery parameters
         self.markups: dict[tuple[int, int], Any] = {}  # (chat, message) → edited reply_markup
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
         self._new_update: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
 
-    # lifecycle
-    def start(self) -> FakeBotAPI:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        # accepted sockets inherit it: without it every answer waits ~40 ms for a delayed ACK
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", self._port))
-        sock.listen(128)  # clients may connect (and queue) before uvicorn accepts: no start race
-        self.port = sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}/bot"
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint,
-                                      methods=["GET", "POST"])], lifespan=self._lifespan)
-        config = uvicorn.Config(app, log_level="warning", access_log=False,
-                                timeout_graceful_shutdown=2)
-        self._server = uvicorn.Server(config)
-        server = self._server
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve([sock])),
-                                        name="fakebot", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Bot API server did not start within 10 s")
-        return self
+    def _on_loop(self) -> None:
+        self._new_update = asyncio.Event()
 
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)  # end stalls...
-            if self._new_update is not None:
-                self._loop.call_soon_threadsafe(self._new_update.set)  # ...and long polls
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeBotAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self._loop = asyncio.get_running_loop()
-        self._stopping, self._new_update = asyncio.Event(), asyncio.Event()
-        self._ready.set()
-        yield
+    def _wake(self) -> None:
+        if self._new_update is not None:
+            self._new_update.set()  # long polls end at stop
 
     # test API: chats and scripting
     def add_chat(self, chat_id: int, type: str, title: str | None = None, *,
@@ -425,10 +359,6 @@ class FakeBotAPI:
                     "supergroup" if str(chat_id).startswith("-100") else "group")
                 self._chats[chat_id] = FakeChat(chat_id, kind)
             return self._chats[chat_id]
-
-    def script(self, chat_id: int, *faults: Fault) -> None:
-        with self._cond:
-            self._faults[chat_id].extend(faults)
 
     def block(self, chat_id: int) -> None:
         self.chat(chat_id).blocked = True
@@ -560,37 +490,11 @@ class FakeBotAPI:
         with self._cond:
             return self._in_flight
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Block until ``predicate()`` is truthy (woken by every change, re-checked every 50 ms)."""
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:
-            pass
-        else:
-            raise RuntimeError("wait_for would block the event loop: use `await fake.await_for`")
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (result := predicate()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(min(remaining, 0.05))
-            return result
-
-    async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Async twin of :meth:`wait_for`: polls every 10 ms until the deadline."""
-        deadline = time.monotonic() + timeout
-        while not (result := predicate()):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.01)
-        return result
-
     # HTTP side
     async def _endpoint(self, request: Request) -> JSONResponse:
         token, method = request.path_params["token"], request.path_params["method"].lower()
         if token != self.token:
-            return _error(_ApiError(401, "Unauthorized"))
+            return _error(ApiError(401, "Unauthorized"))
         params: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
             if request.headers.get("content-type", "").startswith("application/json"):
@@ -606,10 +510,10 @@ class FakeBotAPI:
         try:
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
-                raise _ApiError(404, "Not Found")
+                raise ApiError(404, "Not Found")
             result = await handler(params)
             response = JSONResponse({"ok": True, "result": result})
-        except _ApiError as exc:
+        except ApiError as exc:
             response = _error(exc)
         finally:
             with self._cond:
@@ -618,14 +522,6 @@ class FakeBotAPI:
             self._calls.append(ApiCall(method, chat_id, response.status_code, time.monotonic()))
             self._cond.notify_all()
         return response
-
-    async def _stall(self, seconds: float) -> bool:
-        """Wait ``seconds``; False when cut short because the server is stopping."""
-        assert self._stopping is not None
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-            return False
-        return True
 
     def _find_chat(self, params: dict[str, Any]) -> FakeChat:
         raw = params.get("chat_id")
@@ -637,7 +533,7 @@ class FakeBotAPI:
             elif (chat_id := _int_or_none(raw)) is not None and (
                     chat_id in self._chats or self.auto_create_chats):
                 return self.chat(chat_id)
-        raise _ApiError(400, "Bad Request: chat not found")
+        raise ApiError(400, "Bad Request: chat not found")
 
     def _member(self, user_id: int, status: str) -> dict[str, Any]:
         user = ({"id": self.bot_id, "is_bot": True, "first_name": "feedsvc test",
@@ -724,7 +620,7 @@ class FakeBotAPI:
         with self._cond:
             found = [m for m in self._sent if m.chat_id == chat.id and m.message_id == message_id]
             if not found:
-                raise _ApiError(400, "Bad Request: message to edit not found")
+                raise ApiError(400, "Bad Request: message to edit not found")
             self.markups[(chat.id, message_id)] = markup
             self._cond.notify_all()
             return self._new_message(chat, text=found[0].visible) | {"message_id": message_id}
@@ -735,24 +631,17 @@ class FakeBotAPI:
         """The chat, and the scripted fault this call consumes (raised here unless it is a
         "deliver first, then stall" one, which the caller plays after acting)."""
         chat = self._find_chat(p)
-        with self._cond:
-            queue = self._faults[chat.id]
-            fault = queue.popleft() if queue and queue[0].applies_to(method) else None
-        if fault and fault.delay and not fault.deliver_first and not await self._stall(fault.delay):
-            raise _ApiError(503, "Service Unavailable")  # stopping: do not act after the test
-        if fault and fault.status:
-            raise _ApiError(fault.status, fault.description, fault.parameters)
-        return chat, fault
+        return chat, await self._take_fault(chat.id, lambda fault: fault.applies_to(method))
 
     async def _send(self, method: str, p: dict[str, Any]) -> Any:
         chat, fault = await self._before(method, p)
         if chat.migrated_to is not None:
-            raise _ApiError(400, Fault.migrate(chat.migrated_to).description,
+            raise ApiError(400, Fault.migrate(chat.migrated_to).description,
                             {"migrate_to_chat_id": chat.migrated_to})
         _refuse_unreachable(chat)
         thread = _int_or_none(p.get("message_thread_id"))
         if thread is not None and thread in chat.deleted_threads:
-            raise _ApiError(400, "Bad Request: message thread not found")
+            raise ApiError(400, "Bad Request: message thread not found")
         key, limit = ("text", 4096) if method == "sendmessage" else ("caption", 1024)
         body = str(p.get(key) or "")
         visible = body
@@ -760,11 +649,11 @@ class FakeBotAPI:
             try:
                 visible = check_html(body)
             except EntityError as exc:
-                raise _ApiError(400, f"Bad Request: {exc}") from None
+                raise ApiError(400, f"Bad Request: {exc}") from None
         if key == "text" and not visible.strip():
-            raise _ApiError(400, "Bad Request: message text is empty")
+            raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(visible) > limit:
-            raise _ApiError(400, "Bad Request: message is too long" if key == "text"
+            raise ApiError(400, "Bad Request: message is too long" if key == "text"
                             else "Bad Request: message caption is too long")
         with self._cond:
             self._pace(chat)
@@ -791,10 +680,10 @@ class FakeBotAPI:
         _refuse_unreachable(chat)
         message_id = _int_or_none(p.get("message_id"))
         if message_id is None:
-            raise _ApiError(400, "Bad Request: message identifier is not specified")
+            raise ApiError(400, "Bad Request: message identifier is not specified")
         live = self._live.get((chat.id, message_id))
         if live is None or live.deleted:
-            raise _ApiError(400, f"Bad Request: message to {verb} not found")
+            raise ApiError(400, f"Bad Request: message to {verb} not found")
         return live
 
     async def _m_deletemessage(self, p: dict[str, Any]) -> Any:
@@ -802,7 +691,7 @@ class FakeBotAPI:
         with self._cond:
             live = self._target(chat, p, "delete")
             if time.time() - live.sent_wall > self.delete_window:
-                raise _ApiError(400, "Bad Request: message can't be deleted for everyone")
+                raise ApiError(400, "Bad Request: message can't be deleted for everyone")
             self._pace(chat)
             live.deleted = True
             self._cond.notify_all()
@@ -825,18 +714,18 @@ class FakeBotAPI:
             try:
                 visible = check_html(body)
             except EntityError as exc:
-                raise _ApiError(400, f"Bad Request: {exc}") from None
+                raise ApiError(400, f"Bad Request: {exc}") from None
         with self._cond:
             live = self._target(chat, p, "edit")
             if live.kind != key:
-                raise _ApiError(400, f"Bad Request: there is no {key} in the message to edit")
+                raise ApiError(400, f"Bad Request: there is no {key} in the message to edit")
             if key == "text" and not visible.strip():
-                raise _ApiError(400, "Bad Request: message text is empty")
+                raise ApiError(400, "Bad Request: message text is empty")
             if utf16_len(visible) > (4096 if key == "text" else 1024):
-                raise _ApiError(400, "Bad Request: message is too long" if key == "text"
+                raise ApiError(400, "Bad Request: message is too long" if key == "text"
                                 else "Bad Request: message caption is too long")
             if (body, parse_mode) == (live.body, live.parse_mode):
-                raise _ApiError(400, f"Bad Request: {_NOT_MODIFIED}")
+                raise ApiError(400, f"Bad Request: {_NOT_MODIFIED}")
             self._pace(chat)
             live.body, live.parse_mode, live.visible = body, parse_mode, visible
             live.edits.append(body)
@@ -862,7 +751,7 @@ class FakeBotAPI:
                 wait = max(wait, times[-limit.count] + limit.window - now)
         if wait and self.enforce_pacing:
             retry = max(1, math.ceil(wait))
-            raise _ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
+            raise ApiError(429, f"Too Many Requests: retry after {retry}", {"retry_after": retry})
         for _, scope in scopes:
             self._times[scope].append(now)
             while len(self._times[scope]) > 100:
@@ -871,9 +760,9 @@ class FakeBotAPI:
 
 def _refuse_unreachable(chat: FakeChat) -> None:
     if chat.gone:
-        raise _ApiError(400, "Bad Request: chat not found")
+        raise ApiError(400, "Bad Request: chat not found")
     if chat.blocked:
-        raise _ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
+        raise ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
                         else f"Forbidden: bot was kicked from the {chat.type} chat")
 
 
@@ -884,7 +773,7 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-def _error(exc: _ApiError) -> JSONResponse:
+def _error(exc: ApiError) -> JSONResponse:
     body: dict[str, Any] = {"ok": False, "error_code": exc.status, "description": exc.description}
     headers = {}
     if exc.parameters:

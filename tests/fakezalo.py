@@ -7,29 +7,25 @@ secrets. It *checks* what Zalo would: plain text within 2,000 characters, not em
 and global pacing (:class:`Limit`, violations recorded). Faults are scripted per chat and consumed
 by the next sends to that chat.
 
-The server runs in a background thread with its own event loop; all state sits behind one lock.
+The server's plumbing (its thread and event loop, start/stop, the one lock, scripted faults,
+waiting) is :mod:`fakeserver`'s, shared with the fake Telegram Bot API.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
-import socket
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager, suppress
+from contextlib import suppress
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
-import uvicorn
-from starlette.applications import Starlette
+from fakeserver import ApiError, BaseFault, FakeServer
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
 
-T = TypeVar("T")
 DEFAULT_TOKEN = "3108294405163826071:ZaloFakeTokenForTests-do-not-leak"
 TEXT_LIMIT = 2000
 
@@ -51,14 +47,9 @@ class Sent:
 
 
 @dataclass(frozen=True)
-class Fault:
+class Fault(BaseFault):
     """One scripted answer to the next send to a chat."""
 
-    status: int = 0  # 0: answer normally (after ``delay``)
-    description: str = ""
-    parameters: dict[str, Any] | None = None
-    delay: float = 0.0
-    deliver_first: bool = False  # record as delivered, then stall ``delay`` before answering
     drop: bool = False  # close the connection without an answer (after delivering)
 
     @classmethod
@@ -77,26 +68,19 @@ class Fault:
     def server_error(cls, status: int = 500) -> Fault:
         return cls(status, "Internal server error")
 
-    @classmethod
-    def late(cls, delay: float) -> Fault:
-        return cls(delay=delay, deliver_first=True)
 
-
-class _ApiError(Exception):
-    def __init__(self, status: int, description: str, parameters: dict[str, Any] | None = None):
-        super().__init__(description)
-        self.status, self.description, self.parameters = status, description, parameters
-
-
-class FakeZaloAPI:
+class FakeZaloAPI(FakeServer[str, Fault]):
     """``with FakeZaloAPI() as fake:``; ``fake.base_url`` and ``fake.token`` for the client."""
+
+    name = "fakezalo"
+    graceful = 1
+    unavailable = "Service unavailable"
 
     def __init__(self, token: str = DEFAULT_TOKEN, *, private_limit: Limit = Limit(1, 1.0),
                  global_limit: Limit = Limit(10, 1.0)) -> None:
+        super().__init__()
         self.token = token
         self.limits = {"private": private_limit, "global": global_limit}
-        self._cond = threading.Condition(threading.RLock())
-        self._faults: dict[str, deque[Fault]] = defaultdict(deque)
         self._blocked: set[str] = set()
         self._sent: list[Sent] = []
         self._updates: deque[dict[str, Any]] = deque()
@@ -108,59 +92,8 @@ class FakeZaloAPI:
         self.in_flight = 0  # requests being handled right now
         self.outage = 0  # set to an HTTP status: every send answers it (a Zalo outage)
         self._ids = itertools.count(1)
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._stopping: asyncio.Event | None = None
-        self._ready = threading.Event()
-        self._server: uvicorn.Server | None = None
-        self._thread: threading.Thread | None = None
-        self.base_url = ""
-
-    def start(self) -> FakeZaloAPI:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        sock.bind(("127.0.0.1", 0))
-        sock.listen(128)
-        self.port = sock.getsockname()[1]
-        self.base_url = f"http://127.0.0.1:{self.port}"
-        app = Starlette(routes=[Route("/bot{token}/{method}", self._endpoint, methods=["POST"])],
-                        lifespan=self._lifespan)
-        self._server = uvicorn.Server(uvicorn.Config(app, log_level="warning", access_log=False,
-                                                     timeout_graceful_shutdown=1))
-        server = self._server
-        self._thread = threading.Thread(target=lambda: asyncio.run(server.serve([sock])),
-                                        name="fakezalo", daemon=True)
-        self._thread.start()
-        if not self._ready.wait(10):
-            raise RuntimeError("fake Zalo Bot API did not start within 10 s")
-        return self
-
-    def stop(self) -> None:
-        if self._loop is not None and self._stopping is not None:
-            self._loop.call_soon_threadsafe(self._stopping.set)
-        if self._server is not None:
-            self._server.should_exit = True
-        if self._thread is not None:
-            self._thread.join(10)
-
-    def __enter__(self) -> FakeZaloAPI:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
-
-    @asynccontextmanager
-    async def _lifespan(self, app: Starlette) -> AsyncIterator[None]:
-        self._loop = asyncio.get_running_loop()
-        self._stopping = asyncio.Event()
-        self._ready.set()
-        yield
 
     # --- test API ----------------------------------------------------------------------------
-    def script(self, chat_id: str, *faults: Fault) -> None:
-        with self._cond:
-            self._faults[chat_id].extend(faults)
-
     def script_raw(self, method: str, *answers: tuple[int, bytes]) -> None:
         """The next calls of ``method`` get these (HTTP status, body bytes) as they are: a broken
         or hostile Zalo (garbage, deeply nested JSON, absurd numbers)."""
@@ -206,25 +139,6 @@ class FakeZaloAPI:
         with self._cond:
             return list(self._sent)
 
-    def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Block (not on an event loop) until ``predicate()`` is truthy."""
-        deadline = time.monotonic() + timeout
-        with self._cond:
-            while not (result := predicate()):
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
-                    raise TimeoutError(f"condition not met within {timeout} s")
-                self._cond.wait(min(remaining, 0.05))
-            return result
-
-    async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        deadline = time.monotonic() + timeout
-        while not (result := predicate()):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.01)
-        return result
-
     # --- HTTP side ---------------------------------------------------------------------------
     async def _endpoint(self, request: Request) -> Response:
         with self._cond:
@@ -246,16 +160,16 @@ class FakeZaloAPI:
         method = request.path_params["method"]
         try:
             if request.path_params["token"] != self.token:
-                raise _ApiError(401, "Unauthorized")
+                raise ApiError(401, "Unauthorized")
             try:
                 params = await request.json()
             except ValueError:
-                raise _ApiError(400, "Invalid JSON body") from None
+                raise ApiError(400, "Invalid JSON body") from None
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
-                raise _ApiError(404, "Not Found")
+                raise ApiError(404, "Not Found")
             response = JSONResponse({"ok": True, "result": await handler(params)})
-        except _ApiError as exc:
+        except ApiError as exc:
             body: dict[str, Any] = {"ok": False, "error_code": exc.status,
                                     "description": exc.description}
             if exc.parameters:
@@ -265,13 +179,6 @@ class FakeZaloAPI:
             self.calls.append((method, response.status_code))
             self._cond.notify_all()
         return response
-
-    async def _stall(self, seconds: float) -> bool:
-        assert self._stopping is not None
-        with suppress(TimeoutError):
-            await asyncio.wait_for(self._stopping.wait(), seconds)
-            return False
-        return True
 
     async def _m_getMe(self, p: dict[str, Any]) -> Any:
         return {"id": "8888", "account_name": "bot.feedsvc", "display_name": "Tin tức"}
@@ -293,28 +200,22 @@ class FakeZaloAPI:
                 if self._updates:
                     return self._updates.popleft()
             if time.monotonic() >= deadline or (self._stopping and self._stopping.is_set()):
-                raise _ApiError(408, "Request timeout")
+                raise ApiError(408, "Request timeout")
             await asyncio.sleep(0.02)
 
     async def _m_sendMessage(self, p: dict[str, Any]) -> Any:
         chat_id, text = p.get("chat_id"), p.get("text")
         if not isinstance(chat_id, str) or not chat_id:
-            raise _ApiError(400, "chat_id must be a string")
+            raise ApiError(400, "chat_id must be a string")
         if not isinstance(text, str) or not text.strip():
-            raise _ApiError(400, "Text is empty")
-        with self._cond:
-            queue = self._faults[chat_id]
-            fault = queue.popleft() if queue else None
-        if fault and fault.delay and not fault.deliver_first and not await self._stall(fault.delay):
-            raise _ApiError(503, "Service unavailable")
-        if fault and fault.status:
-            raise _ApiError(fault.status, fault.description, fault.parameters)
+            raise ApiError(400, "Text is empty")
+        fault = await self._take_fault(chat_id)
         if self.outage:
-            raise _ApiError(self.outage, "Service unavailable")
+            raise ApiError(self.outage, "Service unavailable")
         if chat_id in self._blocked:
-            raise _ApiError(403, "User has blocked the bot")
+            raise ApiError(403, "User has blocked the bot")
         if len(text.encode("utf-16-le")) // 2 > TEXT_LIMIT:
-            raise _ApiError(400, "Text is too long")
+            raise ApiError(400, "Text is too long")
         with self._cond:
             self._pace(chat_id)
             message_id = str(next(self._ids))
