@@ -1,4 +1,5 @@
-"""Shared bits for the benchmark scripts: the machine line, timing helpers."""
+"""Shared bits for the benchmark scripts: the machine line, timing helpers, a migrated state DB
+(an SQLite file or a PostgreSQL schema of its own)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,19 @@ import os
 import platform
 import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy import create_engine, text
+
+from feedsvc.db import Database, upgrade
+
+PG_ADMIN = os.environ.get(
+    "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
+)
+D = TypeVar("D", bound=Database)
 
 
 def machine() -> str:
@@ -32,3 +45,30 @@ def timed(fn: Callable[[], object], repeat: int = 20) -> tuple[float, float]:
         samples.append((time.perf_counter() - t0) * 1000)
     samples.sort()
     return statistics.median(samples), samples[int(0.95 * (len(samples) - 1))]
+
+
+@contextmanager
+def state_db(kind: str, tmp: Path, name: str, pg: str, make: Callable[[str], D]) -> Iterator[D]:
+    """A state DB at the head migration, built by ``make(url)`` (``Database`` or a subclass):
+    ``kind`` "sqlite", a file ``name``.db in ``tmp``; "postgresql", a schema of its own on the
+    server ``pg`` (dropped afterwards, so runs and benchmarks never share tables)."""
+    if kind == "sqlite":
+        db = make(f"sqlite:///{tmp}/{name}.db")
+        upgrade(db)
+        yield db
+        db.dispose()
+        return
+    schema = f"bench_{name}_{os.getpid()}"
+    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    db = make(f"{pg}?options=-csearch_path%3D{schema}")
+    upgrade(db)
+    try:
+        yield db
+    finally:
+        db.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        admin.dispose()

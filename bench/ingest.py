@@ -32,10 +32,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, create_engine, insert, text
+from sqlalchemy import Connection, insert, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, timed
+from common import PG_ADMIN, machine, state_db, timed
 from matching import Generator
 
 from feedsvc.articles import Article, read_jsonl
@@ -48,10 +48,6 @@ from feedsvc.source import builtin_source
 from feedsvc.store.cursors import record_success
 from feedsvc.store.topics import TopicSpec, save_topic
 from feedsvc.topic_index import TopicIndex
-
-PG_ADMIN = os.environ.get(
-    "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
-)
 
 
 def fill(db: Database, rows: int) -> None:
@@ -264,30 +260,6 @@ def _fts_trigger(conn: Connection) -> bool:
     return found is not None
 
 
-@contextmanager
-def state_db(kind: str, tmp: Path, name: str, pg: str) -> Iterator[TimedDatabase]:
-    if kind == "sqlite":
-        db = TimedDatabase(f"sqlite:///{tmp}/{name}.db")
-        upgrade(db)
-        yield db
-        db.dispose()
-        return
-    schema = f"bench_{name}_{os.getpid()}"
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db = TimedDatabase(f"{pg}?options=-csearch_path%3D{schema}")
-    upgrade(db)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 Figures = list[tuple[str, float, float, str]]  # label, wall s, CPU s, note
 
 
@@ -297,9 +269,9 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
         articles_file(path, count)
     gen = Generator(seed=3)
     figures: Figures = []
-    with state_db(kind, tmp, "floor", pg) as db:
+    with state_db(kind, tmp, "floor", pg, TimedDatabase) as db:
         figures.append(("bare executemany into articles (floor)", *floor(db, path), ""))
-    with state_db(kind, tmp, "import", pg) as db:
+    with state_db(kind, tmp, "import", pg, TimedDatabase) as db:
         figures.append(("feedsvc import (read, validate, upsert)", *import_file(db, path), ""))
     auto = None  # a baseline checkout without the match pool
     if "match_workers" in inspect.signature(Ingestor).parameters:
@@ -309,7 +281,7 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
     runs = [(100, auto), (5000, auto)] + ([(5000, 0)] if auto else [])
     for n, workers in runs:
         topics = gen.topics(n)
-        with state_db(kind, tmp, f"ingest{n}_{workers}", pg) as db:
+        with state_db(kind, tmp, f"ingest{n}_{workers}", pg, TimedDatabase) as db:
             import_file(db, path)
             (wall, cpu), note = first_sync(db, topics, 500, workers)
             note += f"longest write transaction {db.longest * 1000:.0f} ms"

@@ -12,27 +12,21 @@ first pass must withdraw exactly those; then passes are timed (median and p95 of
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine, timed
+from common import PG_ADMIN, machine, state_db, timed
 
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.source import builtin_source
 
-PG_ADMIN = os.environ.get(
-    "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
-)
 DELETED = 5
 STEP_SECONDS = 150  # window rows: one every 2.5 minutes (3,500 rows ≈ 6 days)
 
@@ -70,32 +64,8 @@ FILL = {
 }
 
 
-@contextmanager
-def state_db(kind: str, tmp: Path, name: str, pg: str) -> Iterator[Database]:
-    if kind == "sqlite":
-        db = Database(f"sqlite:///{tmp / name}.db")
-        upgrade(db)
-        yield db
-        db.dispose()
-        return
-    schema = f"bench_{name}_{os.getpid()}"
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    db = Database(f"{pg}?options=-csearch_path%3D{schema}")
-    upgrade(db)
-    try:
-        yield db
-    finally:
-        db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        admin.dispose()
-
-
 def one(kind: str, total: int, window: int, tmp: Path, pg: str) -> None:
-    with state_db(kind, tmp, f"rec{total}", pg) as db:
+    with state_db(kind, tmp, f"rec{total}", pg, Database) as db:
         now = datetime.now(UTC).replace(microsecond=0)
         stamp: object = now if kind == "postgresql" else now.strftime("%Y-%m-%d %H:%M:%S.000000")
         t0 = time.perf_counter()
