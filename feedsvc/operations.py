@@ -295,7 +295,9 @@ def add_subscription(
     try:
         spec = recipient_spec(channel, chat_id, chat_type, address)
     except RecipientError as exc:
-        raise OperationError("invalid", exc.message, code=exc.code, field=exc.field) from None
+        raise OperationError(
+            "invalid", exc.message, code=exc.code, params=exc.params, field=exc.field
+        ) from None
     if (topic is None) == (query is None):
         raise OperationError(
             "invalid", "give exactly one of topic or query", code="topic_or_query", field="topic"

@@ -23,7 +23,7 @@ from feedsvc.web.api import OPENAPI_PATH, endpoints
 ADMIN_TOKEN = "adm-7f3c9e1d2b4a6058-secret"
 BOT_TOKEN = "123456:AAbotTokenThatMustNeverLeak0000"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-CHAT, GROUP = 4242, -1009876
+CHAT, GROUP = 4242, -1001009876543  # a supergroup id: -100 + its own id
 
 
 def make_service(tmp_path: Path) -> Service:

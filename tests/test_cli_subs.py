@@ -34,18 +34,18 @@ def test_add_list_remove(run: Run) -> None:
     assert ok.output == "1\t42\ttelegram\t42\ttopic kien-thuy\tadded\n"
     again = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
     assert again.exit_code == 0 and "already subscribed" in again.output
-    group = run("subs", "add", "-100123", "--type", "supergroup", "--query", " công  an ")
+    group = run("subs", "add", "-1001234567890", "--type", "supergroup", "--query", " công  an ")
     assert group.exit_code == 0 and "query công an" in group.output
 
     assert run("subs", "list").output.splitlines() == [
-        "2\t-100123\ttelegram\t-100123\tquery công an",
+        "2\t-1001234567890\ttelegram\t-1001234567890\tquery công an",
         "1\t42\ttelegram\t42\ttopic kien-thuy",
     ]
     assert run("subs", "list", "--chat", "42").output.splitlines() == [
         "1\t42\ttelegram\t42\ttopic kien-thuy"
     ]
-    assert run("subs", "list", "--chat", "-100123").output.splitlines() == [
-        "2\t-100123\ttelegram\t-100123\tquery công an"
+    assert run("subs", "list", "--chat", "-1001234567890").output.splitlines() == [
+        "2\t-1001234567890\ttelegram\t-1001234567890\tquery công an"
     ]
 
     removed = run("subs", "remove", "1")

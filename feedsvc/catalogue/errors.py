@@ -156,6 +156,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Delivery #{id} is {state}, not a dead letter.",
     ),
     "op.chat_type_invalid": ("Loại cuộc trò chuyện không hợp lệ.", "Invalid chat type."),
+    "op.chat_id_type_mismatch": (
+        "{chat} không thể là mã của một cuộc trò chuyện loại {type}: chat riêng có mã dương, "
+        "nhóm có mã âm, siêu nhóm và kênh có mã bắt đầu bằng -100.",
+        "{chat} cannot be the id of a {type} chat: private chats have positive ids, groups "
+        "negative ones, supergroups and channels ids starting with -100.",
+    ),
     "op.topic_or_query": (
         "Chọn đúng một: chủ đề hoặc truy vấn.",
         "Give exactly one of a topic or a query.",

@@ -19,6 +19,10 @@ from feedsvc.channels.zalo.updates import is_zalo_id
 from feedsvc.db.schema import NON_TELEGRAM_IDS
 
 TELEGRAM_TYPES = ("private", "group", "supergroup", "channel")
+#: Telegram's id spaces (Bot API ``Chat.id``; TDLib's ``DialogId``): a user (private chat) is
+#: positive; a basic group is -1 … -999,999,999,999; a supergroup or channel is "-100" followed
+#: by its own id, i.e. below -1,000,000,000,000.
+CHANNEL_ID_BASE = -1_000_000_000_000
 ZALO_TYPES = ("private", "group")
 
 
@@ -26,9 +30,10 @@ class RecipientError(ValueError):
     """A recipient the admin named cannot be used: ``code`` is the ``op.*`` catalogue key's
     suffix, ``field`` the request field at fault."""
 
-    def __init__(self, code: str, message: str, field: str) -> None:
+    def __init__(self, code: str, message: str, field: str, **params: object) -> None:
         super().__init__(message)
         self.code, self.message, self.field = code, message, field
+        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +66,13 @@ def recipient_spec(
             raise RecipientError(
                 "chat_type_invalid", f"chat_type must be one of {TELEGRAM_TYPES}", "chat_type"
             )
+        if not telegram_type_fits(chat_id, chat_type):
+            raise RecipientError(
+                "chat_id_type_mismatch",
+                f"{chat_id} is not a Telegram {chat_type} id (private chats are positive, groups "
+                "negative, supergroups and channels start with -100)",
+                "chat_type", chat=chat_id, type=chat_type,
+            )  # fmt: skip
         return RecipientSpec(channel, chat_id, str(chat_id), chat_type)
     if not address:
         raise RecipientError(
@@ -79,6 +91,17 @@ def recipient_spec(
     if problem is not None:
         raise RecipientError(problem, "not an Apprise URL Apprise can send to", "address")
     return RecipientSpec(channel, None, address, "destination")
+
+
+def telegram_type_fits(chat_id: int, chat_type: str) -> bool:
+    """Whether a Telegram chat id can be a chat of ``chat_type`` (:data:`CHANNEL_ID_BASE`): an
+    admin typing ``5 --type supergroup`` or ``-1001234567890 --type private`` has one of the two
+    wrong, and alerts would be paced for the wrong kind of chat or never arrive."""
+    if chat_type == "private":
+        return chat_id > 0
+    if chat_type == "group":
+        return CHANNEL_ID_BASE < chat_id < 0
+    return chat_id < CHANNEL_ID_BASE  # supergroup, channel
 
 
 def shown_address(channel: str, address: str) -> str:

@@ -1,0 +1,106 @@
+"""A Telegram chat id and its type must agree, on every admin surface (defects §5).
+
+``feedsvc subs add 5 --type supergroup`` was accepted: private chats have positive ids, basic
+groups negative ones above -10**12, supergroups and channels "-100…" ids below it. One rule
+(:func:`feedsvc.channels.recipients.telegram_type_fits`, inside ``recipient_spec``) serves the
+CLI, the API and the admin (all through ``operations.add_subscription``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.channels.recipients import CHANNEL_ID_BASE, telegram_type_fits
+from feedsvc.cli import cli
+from feedsvc.config import load_config
+
+SUPERGROUP = -1001234567890
+WRONG = [  # (chat id, type): refused
+    (5, "supergroup"), (5, "channel"), (5, "group"), (-5, "private"), (-5, "supergroup"),
+    (-5, "channel"), (SUPERGROUP, "private"), (SUPERGROUP, "group"),
+    (-100123, "supergroup"),  # "starts with -100" but a basic group's id (-100,123)
+    (CHANNEL_ID_BASE, "group"), (CHANNEL_ID_BASE, "supergroup"),  # neither space holds it
+]  # fmt: skip
+RIGHT = [
+    (5, "private"), (2**52 - 1, "private"), (-5, "group"), (-999_999_999_999, "group"),
+    (SUPERGROUP, "supergroup"), (SUPERGROUP, "channel"), (CHANNEL_ID_BASE - 1, "channel"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("chat_id", "chat_type"), WRONG)
+def test_the_rule_refuses(chat_id: int, chat_type: str) -> None:
+    assert not telegram_type_fits(chat_id, chat_type)
+
+
+@pytest.mark.parametrize(("chat_id", "chat_type"), RIGHT)
+def test_the_rule_accepts(chat_id: int, chat_type: str) -> None:
+    assert telegram_type_fits(chat_id, chat_type)
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", "adm-types-0123456789abcdef")
+    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+                                  "topics": {"import_on_start": False}})  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    yield service
+    service.db.dispose()
+
+
+def cli_run(service: Service, *args: str) -> object:
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    return CliRunner().invoke(cli, list(args), env=env)
+
+
+@pytest.mark.parametrize(("chat_id", "chat_type"), WRONG)
+def test_cli_refuses_a_mismatch(service: Service, chat_id: int, chat_type: str) -> None:
+    cli_run(service, "topics", "add", "an-ninh", "--title", "An ninh", "--query", '"an ninh"')
+    refused = cli_run(service, "subs", "add", str(chat_id), "--type", chat_type,
+                      "--topic", "an-ninh")  # fmt: skip
+    assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
+    assert f"is not a Telegram {chat_type} id" in refused.output  # type: ignore[attr-defined]
+    assert cli_run(service, "subs", "list").output == ""  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("chat_id", "chat_type"), RIGHT)
+def test_cli_accepts_a_match(service: Service, chat_id: int, chat_type: str) -> None:
+    cli_run(service, "topics", "add", "an-ninh", "--title", "An ninh", "--query", '"an ninh"')
+    done = cli_run(service, "subs", "add", str(chat_id), "--type", chat_type, "--topic", "an-ninh")
+    assert done.exit_code == 0, done.output  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(
+        transport=transport,
+        base_url="http://test",
+        headers={"Authorization": "Bearer adm-types-0123456789abcdef"},
+    ) as c:
+        yield c
+
+
+@pytest.mark.parametrize(("chat_id", "chat_type"), WRONG[:4])
+async def test_api_refuses_a_mismatch(
+    client: httpx.AsyncClient, chat_id: int, chat_type: str
+) -> None:
+    for body in ({"chat_id": chat_id}, {"channel": "telegram", "address": str(chat_id)}):
+        answer = await client.post(
+            "/api/subscriptions",
+            headers={"Accept-Language": "vi"},
+            json=body | {"chat_type": chat_type, "query": "an ninh"},
+        )
+        assert answer.status_code == 422, answer.text
+        data = answer.json()
+        assert (data["code"], data["field"]) == ("chat_id_type_mismatch", "chat_type")
+        assert (
+            data["message"].startswith(f"{chat_id} không thể là mã") and "-100" in data["message"]
+        )
+    assert (await client.get("/api/subscriptions")).json()["subscriptions"] == []
