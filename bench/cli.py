@@ -6,10 +6,13 @@ interleaved (one run of each command per round) so the machine's load hits all a
 median wall time and the median CPU time (user + system, which a shared machine's load
 distorts less) of ``--rounds`` rounds are printed; the goals are judged on CPU time.
 
-    python bench/cli.py [--rounds 15] [--baseline /path/to/other/checkout]
+    python bench/cli.py [--rounds 15] [--baseline /path/to/other/checkout] [--pg URL | --no-pg]
 
 ``--baseline`` adds the same commands run from another checkout (e.g. the main branch before a
-change), side by side in the same rounds.
+change), side by side in the same rounds. ``--pg`` (default: the test server's ``feedsvc_test``
+database) adds the read-only commands on a PostgreSQL state DB, in a schema of their own made
+for the run (migrated by ``feedsvc db upgrade``, the same topics and articles) and dropped
+after it; ``--no-pg`` leaves PostgreSQL out.
 """
 
 from __future__ import annotations
@@ -22,6 +25,9 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -36,16 +42,19 @@ COMMANDS: list[tuple[str, list[str], float | None]] = [  # label, argv after pyt
     ("feedsvc status", ["-m", "feedsvc", "status"], 6.0),
     ("feedsvc render kien-thuy", ["-m", "feedsvc", "render", "kien-thuy"], None),
 ]
+#: The commands timed on a PostgreSQL state DB too (``--pg``).
+PG_COMMANDS = [c for c in COMMANDS if c[0] in ("feedsvc topics list", "feedsvc status")]
+DEFAULT_PG = "postgresql://postgres@127.0.0.1:5432/feedsvc_test"
 
 
-def prepare(work: Path, code: Path = ROOT) -> dict[str, str]:
-    """A state DB (made by the feedsvc in ``code``) with the shipped topics and 2,000 imported
-    articles; the env to use it."""
+def prepare(work: Path, code: Path = ROOT, url: str | None = None) -> dict[str, str]:
+    """A state DB (made by the feedsvc in ``code``; ``url``, default an SQLite file in
+    ``work``) with the shipped topics and 2,000 imported articles; the env to use it."""
     work.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "FEEDSVC_CONFIG": "/dev/null",
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{work / 'state.db'}",
+        "FEEDSVC_DATABASE__URL": url or f"sqlite:///{work / 'state.db'}",
         "FEEDSVC_TOPICS__FILE": str(ROOT / "config" / "topics.toml"),
         "PYTHONPATH": str(code),
     }
@@ -61,6 +70,24 @@ def prepare(work: Path, code: Path = ROOT) -> dict[str, str]:
     subprocess.run([sys.executable, "-c", code, env["FEEDSVC_DATABASE__URL"]], env=env,
                    check=True, cwd=work, capture_output=True)
     return env
+
+
+@contextmanager
+def pg_schema(url: str) -> Iterator[str]:
+    """A new, empty schema in the database at ``url`` (dropped afterwards, with all it holds);
+    the URL whose connections use it (``options=-csearch_path=...``). Not ``common.state_db``:
+    that one migrates with this checkout's code, and a ``--baseline`` checkout must migrate
+    its own schema with its own ``feedsvc db upgrade`` (:func:`prepare`)."""
+    import psycopg
+
+    schema = f"bench_cli_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    try:
+        yield f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    finally:
+        with psycopg.connect(url, autocommit=True) as conn:
+            conn.execute(f"DROP SCHEMA {schema} CASCADE")
 
 
 def once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]:
@@ -82,20 +109,30 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--baseline", type=Path, default=None,
                         help="another checkout to time side by side (its code via PYTHONPATH)")
+    parser.add_argument("--pg", default=DEFAULT_PG, metavar="URL",
+                        help="PostgreSQL database for the state DB rows (a schema made per run)")
+    parser.add_argument("--no-pg", dest="pg", action="store_const", const=None)
     args = parser.parse_args()
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, _schemas(args) as (pg_url, base_pg_url):
         work = Path(tmp)
         env = prepare(work)
         (work / "run").mkdir()
         runs: list[tuple[str, list[str], dict[str, str], float | None]] = [
             (label, argv, env, goal) for label, argv, goal in COMMANDS
         ]
+        if pg_url is not None:
+            pg_env = prepare(work / "pg", url=pg_url)
+            runs += [(f"pg: {label}", argv, pg_env, goal) for label, argv, goal in PG_COMMANDS]
         if args.baseline is not None:
             # its own DB: an older feedsvc cannot read a DB migrated by this one
             base_env = prepare(work / "baseline", args.baseline.resolve())
             runs += [(f"baseline: {label}", argv, base_env, None)
                      for label, argv, _ in COMMANDS[1:]]
+            if base_pg_url is not None:
+                base_pg_env = prepare(work / "baseline-pg", args.baseline.resolve(), base_pg_url)
+                runs += [(f"baseline pg: {label}", argv, base_pg_env, None)
+                         for label, argv, _ in PG_COMMANDS]
         wall: dict[str, list[float]] = {label: [] for label, *_ in runs}
         cpu: dict[str, list[float]] = {label: [] for label, *_ in runs}
         for _label, argv, run_env, _ in runs:  # warm-up: page cache, .pyc files
@@ -115,6 +152,20 @@ def main() -> None:
             print(f"{label:<36} {w * 1000:8.0f} {w / click_wall:7.1f} {c * 1000:7.0f} "
                   f"{c / click_cpu:7.1f}  {verdict}")
     print(f"load at end {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
+
+
+@contextmanager
+def _schemas(args: argparse.Namespace) -> Iterator[tuple[str | None, str | None]]:
+    """PostgreSQL state DB URLs for this checkout and the baseline (None: not timed)."""
+    if args.pg is None:
+        yield None, None
+        return
+    with pg_schema(args.pg) as url:
+        if args.baseline is None:
+            yield url, None
+            return
+        with pg_schema(args.pg) as base_url:
+            yield url, base_url
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ never show up in reprs or logs, and may come from env or ``*_file`` keys.
 Every CLI command loads this module, so its imports are part of each command's start-up (issue
 #17 §1): env overrides are read by :func:`env_values` (pydantic-settings, which brought asyncio
 and ssl along, ~4x the cost of importing Click, is no longer used) and SQLAlchemy is imported
-only to check a database URL that is not a plain ``sqlite://`` one.
+only to check a database URL that is neither a plain ``sqlite://`` one nor a PostgreSQL one
+``feedsvc.db.urls`` reads.
 """
 
 from __future__ import annotations
@@ -360,11 +361,16 @@ def _check_url(value: str) -> None:
     repeats the value (it may hold a password).
 
     ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
-    after ``sqlite://`` as the database), so a command on an SQLite state DB need not import
-    SQLAlchemy only to validate its configuration.
+    after ``sqlite://`` as the database), and so are the PostgreSQL URLs
+    ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
+    state DB need not import SQLAlchemy only to validate its configuration.
     """
     if value.startswith(("sqlite://", "sqlite+pysqlite://")) and "?" not in value:
         return
+    from feedsvc.db.urls import psycopg_url
+
+    if psycopg_url(value) is not None:
+        return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError
 

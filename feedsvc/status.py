@@ -75,8 +75,9 @@ def eta_seconds(cursor: Cursor) -> int | None:
 class StatusReads:
     """What the facts are made of, read from the state DB in one transaction: by
     ``feedsvc.store.status.read_status`` (SQLAlchemy: the service, the API, the admin) or by
-    ``feedsvc.store.lite.read_status`` (stdlib sqlite3: ``feedsvc status`` on SQLite, whose
-    start-up must not pay for SQLAlchemy; tests/test_store_lite.py checks both agree)."""
+    ``feedsvc.store.lite.read_status`` (the driver itself: ``feedsvc status`` on SQLite or
+    PostgreSQL, whose start-up must not pay for SQLAlchemy; tests/test_store_lite.py checks both
+    agree)."""
 
     cursor: Cursor
     quarantined: int

@@ -151,6 +151,32 @@ def test_an_unreachable_state_db_is_one_line(clean_env: Path, monkeypatch: pytes
         assert code == 1 and "hunter2pw" not in output, output
 
 
+@pytest.mark.postgres
+def test_an_uninitialised_postgresql_state_db_names_db_upgrade(
+    clean_env: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An empty schema, read by psycopg directly (``topics list``, ``status``) or through
+    SQLAlchemy (``subs list``): the same message, the password masked, nothing created."""
+    url = pg_url.replace("postgres@", "postgres:hunter2pw@")  # trusted: any password works
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    masked = pg_url.replace("postgres@", "postgres:***@")
+    for argv in (["status"], ["status", "--json"], ["topics", "list"], ["subs", "list"]):
+        code, output = invoke(argv)
+        check(argv, code, output)
+        assert code == 1, output
+        assert f"the state DB {masked} is not initialised: run `feedsvc db upgrade`" in output
+        assert "hunter2pw" not in output
+    import psycopg
+
+    from feedsvc.db.urls import psycopg_url
+
+    parsed = psycopg_url(pg_url)
+    assert parsed is not None
+    with psycopg.connect(**parsed.psycopg_params()) as conn:
+        tables = "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()"
+        assert conn.execute(tables).fetchone() == (0,)  # a read created nothing
+
+
 # -- the long-running commands ------------------------------------------------------------------
 
 def busy_port() -> socket.socket:

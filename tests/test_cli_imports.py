@@ -28,6 +28,10 @@ SERVICE_ONLY = ("apscheduler", "telegram", "uvicorn", "uvloop", "httpx", "psycop
 #: What `topics list` and `status` may not import on SQLite: everything heavy but pydantic
 #: (the configuration's model).
 READ_ONLY_FORBIDDEN = (*(name for name in HEAVY if name != "pydantic"), "pydantic_settings")
+#: The same on PostgreSQL, which they read with psycopg (and psycopg imports asyncio).
+PG_READ_ONLY_FORBIDDEN = tuple(
+    name for name in READ_ONLY_FORBIDDEN if name not in ("psycopg", "asyncio")
+)
 
 PROBE = r"""
 import json, runpy, sys
@@ -93,10 +97,36 @@ def test_a_command_imports_only_what_it_needs(
     workdir: tuple[Path, dict[str, str]], argv: list[str], forbidden: tuple[str, ...]
 ) -> None:
     work, env = workdir
+    assert probe(argv, forbidden, work, env) == []
+
+
+def probe(argv: list[str], forbidden: tuple[str, ...], cwd: Path, env: dict[str, str]
+          ) -> list[str]:
+    """What of ``forbidden`` ``feedsvc argv`` imported (it must succeed)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(sorted({*HEAVY, *forbidden}))],
-        cwd=work, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )
+        cwd=cwd, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
     report = json.loads(done.stdout.strip().splitlines()[-1])
     assert report["code"] == 0, done.stdout + done.stderr
-    assert sorted(set(report["loaded"]) & set(forbidden)) == []
+    return sorted(set(report["loaded"]) & set(forbidden))
+
+
+@pytest.mark.postgres
+def test_read_only_commands_on_postgresql_import_no_sqlalchemy(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """On a PostgreSQL state DB `topics list` and `status` read with psycopg directly
+    (``feedsvc.store.lite``): SQLAlchemy and its PostgreSQL dialect stay unimported, also while
+    the configuration checks the URL (``feedsvc.db.urls``)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": pg_url,
+            "FEEDSVC_TOPICS__FILE": str(Path(__file__).parent.parent / "config/topics.toml")}
+    for argv in (["db", "upgrade"], ["topics", "import"]):
+        subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
+                       check=True, capture_output=True, timeout=120)
+    for argv in (["topics", "list"], ["status"], ["status", "--json"]):
+        assert probe(argv, PG_READ_ONLY_FORBIDDEN, tmp_path, env) == [], argv
+    # the same URL written as postgresql:// (Database reads it as psycopg too)
+    env["FEEDSVC_DATABASE__URL"] = pg_url.replace("postgresql+psycopg://", "postgresql://")
+    assert probe(["status"], PG_READ_ONLY_FORBIDDEN, tmp_path, env) == []

@@ -1,5 +1,6 @@
-"""``feedsvc.store.lite`` (stdlib sqlite3 reads for ``topics list`` and ``status``) returns what
-the SQLAlchemy store returns, on the same SQLite state DB with every kind of row in it.
+"""``feedsvc.store.lite`` (reads for ``topics list`` and ``status`` over stdlib sqlite3 or
+psycopg, without SQLAlchemy) returns what the SQLAlchemy store returns, on the same SQLite and
+PostgreSQL state DBs with every kind of row in them.
 
 Issue #17 §1: the lite path exists only for start-up cost, so the two must never disagree; a
 column added to one and not the other fails here.
@@ -11,9 +12,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from factories import article
 from sqlalchemy import update
@@ -21,6 +25,8 @@ from sqlalchemy import update
 from feedsvc.db import Database, upgrade
 from feedsvc.db.revision import SchemaError
 from feedsvc.db.schema import deliveries
+from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class
+from feedsvc.db.urls import psycopg_url
 from feedsvc.status import QUARANTINE_LISTED
 from feedsvc.store import claims, cursors, delivery_log, lite, quarantine
 from feedsvc.store import deliveries as delivery_store
@@ -34,12 +40,19 @@ from feedsvc.store.source_articles import upsert_source_articles
 NOW = datetime(2026, 11, 30, 6, 0, 0, 123456, tzinfo=UTC)
 
 
+def lite_reader(url: str) -> AbstractContextManager[lite.Reader]:
+    """The lite path's read transaction on the state DB at ``url`` (SQLite file or PostgreSQL)."""
+    opened = lite.read_only_url(url, DbTimeouts())
+    assert opened is not None, url
+    return opened
+
+
 @pytest.fixture
-def state(tmp_path: Path) -> tuple[Database, Path]:
-    """A state DB holding topics (one disabled), a cursor with a failure and a catch-up, three
-    quarantined rows, articles, paused / blocked / disabled chats and failed deliveries."""
-    path = tmp_path / "state.db"
-    db = Database(f"sqlite:///{path}")
+def state(db_url: str) -> Iterator[tuple[Database, str]]:
+    """A state DB (SQLite, PostgreSQL) holding topics (one disabled), a cursor with a failure
+    and a catch-up, three quarantined rows, articles, paused / blocked / disabled chats and
+    failed deliveries; its URL."""
+    db = Database(db_url)
     upgrade(db)
     with db.write() as conn:
         for slug, on in (("b-topic", True), ("a-topic", False), ("c-topic", True)):
@@ -86,25 +99,27 @@ def state(tmp_path: Path) -> tuple[Database, Path]:
             .where(deliveries.c.chat_id != 10)
             .values(state="failed", error="Forbidden: bot was blocked by the user")
         )
-    return db, path
+    yield db, db_url
+    db.dispose()
 
 
-def test_topics_are_the_same(state: tuple[Database, Path]) -> None:
-    db, path = state
+def test_topics_are_the_same(state: tuple[Database, str]) -> None:
+    db, url = state
     with db.read() as conn:
         expected = topic_store.list_topics(conn)
-    with lite.read_only(path, "x") as conn:
-        assert lite.list_topics(conn) == expected
+    with lite_reader(url) as reader:
+        assert lite.list_topics(reader) == expected
     assert [t.slug for t in expected] == ["a-topic", "b-topic", "c-topic"]
+    assert [t.enabled for t in expected] == [False, True, True]
 
 
 @pytest.mark.parametrize("source", ["builtin", "external:posts"])
-def test_status_reads_are_the_same(state: tuple[Database, Path], source: str) -> None:
-    db, path = state
+def test_status_reads_are_the_same(state: tuple[Database, str], source: str) -> None:
+    db, url = state
     with db.read() as conn:
         expected = status_store.read_status(conn, source, QUARANTINE_LISTED)
-    with lite.read_only(path, "x") as conn:
-        got = lite.read_status(conn, source, QUARANTINE_LISTED)
+    with lite_reader(url) as reader:
+        got = lite.read_status(reader, source, QUARANTINE_LISTED)
     assert got == expected
     if source == "builtin":
         assert got.cursor.failures == 1 and got.cursor.backlog == 120 and got.quarantined == 3
@@ -113,21 +128,29 @@ def test_status_reads_are_the_same(state: tuple[Database, Path], source: str) ->
         assert got.source_articles is None and got.cursor.ts is None
 
 
-def test_paused_chats_and_errors_are_the_same(state: tuple[Database, Path]) -> None:
-    db, path = state
+def test_paused_chats_and_errors_are_the_same(state: tuple[Database, str]) -> None:
+    db, url = state
     now = datetime.now(UTC)
     with db.read() as conn:
         pauses = subs.chat_pauses(conn, now)
         errors = delivery_log.recent_errors(conn, 4)
-    with lite.read_only(path, "x") as conn:
-        got_pauses = lite.chat_pauses(conn, now)
-        got_errors = lite.recent_errors(conn, 4)
+    with lite_reader(url) as reader:
+        got_pauses = lite.chat_pauses(reader, now)
+        got_errors = lite.recent_errors(reader, 4)
     assert got_pauses == [
         lite.Pause(p.chat_id, p.paused, p.blocked_until, p.disabled_reason) for p in pauses
     ]
     assert [p.chat_id for p in got_pauses] == [10, 11, 12]  # 13's block is over
     assert got_errors == [lite.Failure(d.id, d.state, d.chat_id, d.error) for d in errors]
     assert len(got_errors) == 4
+
+
+def test_the_clock_is_the_one_database_now_reads(state: tuple[Database, str]) -> None:
+    db, url = state
+    before = db.now()
+    with lite_reader(url) as reader:
+        now = reader.now()
+    assert now.tzinfo is UTC and before <= now <= db.now()
 
 
 def test_a_missing_or_old_db_is_a_schema_error_and_stays_missing(tmp_path: Path) -> None:
@@ -146,6 +169,50 @@ def test_a_missing_or_old_db_is_a_schema_error_and_stays_missing(tmp_path: Path)
         lite.read_only(tmp_path / "old.db", "sqlite:///old.db"),
     ):
         pass
+
+
+@pytest.mark.postgres
+def test_an_empty_or_old_postgresql_schema_is_a_schema_error(pg_url: str) -> None:
+    url = pg_url.replace("postgres@", "postgres:pw-Not-Shown@")  # trusted: any password works
+    masked = pg_url.replace("postgres@", "postgres:***@")
+    with pytest.raises(SchemaError) as raised, lite_reader(url):
+        pass
+    assert str(raised.value) == (
+        f"the state DB {masked} is not initialised: run `feedsvc db upgrade`"
+    )
+    old = Database(pg_url)
+    upgrade(old, "0003")
+    old.dispose()
+    with (
+        pytest.raises(SchemaError, match="at schema revision 0003, this feedsvc needs"),
+        lite_reader(url),
+    ):
+        pass
+
+
+@pytest.mark.postgres
+def test_the_postgresql_reader_is_bounded_and_read_only(pg_url: str) -> None:
+    """The bounds ``Database`` puts on every connection (``feedsvc.db.timeouts``), one
+    read-only snapshot, and the URL's own options (its search_path)."""
+    db = Database(pg_url)
+    upgrade(db)
+    db.dispose()
+    parsed = psycopg_url(pg_url)
+    assert parsed is not None
+    bounds = DbTimeouts(connect=3, statement=7, keepalive=20)
+    with lite.read_only_pg(parsed, bounds) as reader:
+        assert reader.rows("SHOW statement_timeout") == [("7s",)]
+        assert reader.rows("SHOW transaction_read_only") == [("on",)]
+        assert reader.rows("SHOW transaction_isolation") == [("repeatable read",)]
+        schema = dict(parsed.query)["options"].split("=", 1)[1]
+        assert reader.rows("SELECT current_schema()") == [(schema,)]
+        assert isinstance(reader.conn, bounded_connection_class())
+        assert reader.conn.read_timeout == 12  # statement + READ_GRACE
+        params = reader.conn.info.get_parameters()
+        assert params["connect_timeout"] == "3" and params["keepalives_idle"] == "20"
+        assert reader.shown == pg_url  # postgresql+psycopg://, no password in it
+        with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+            reader.rows("CREATE TABLE lite_write (i int)")
 
 
 def test_only_plain_sqlite_file_urls_take_the_lite_path() -> None:
@@ -171,12 +238,30 @@ def _cli(args: list[str], url: str, cwd: Path) -> dict[str, object]:
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-def test_status_json_is_the_same_through_either_path(state: tuple[Database, Path]) -> None:
-    """``feedsvc status --json`` on a plain file URL (lite) and on the same file through a URL
-    only SQLAlchemy takes (a query string): the same facts."""
-    _, path = state
-    lite_facts = _cli(["status", "--json"], f"sqlite:///{path}", path.parent)
-    db_facts = _cli(["status", "--json"], f"sqlite:///{path}?timeout=10", path.parent)
+def sqlalchemy_only(url: str) -> str:
+    """The same state DB through a URL only SQLAlchemy takes: a query string on SQLite, the
+    host in the query (``?host=h:port``, which its dialect rewrites) on PostgreSQL."""
+    if url.startswith("sqlite"):
+        return f"{url}?timeout=10"
+    parsed = psycopg_url(url)
+    assert parsed is not None and parsed.port is not None
+    other = (
+        f"{parsed.drivername}://{parsed.username}@/{parsed.database}"
+        f"?host={parsed.host}:{parsed.port}&options={dict(parsed.query)['options']}"
+    )
+    assert psycopg_url(other) is None
+    return other
+
+
+def test_status_json_is_the_same_through_either_path(
+    state: tuple[Database, str], tmp_path: Path
+) -> None:
+    """``feedsvc status --json`` on a URL the lite path takes and on the same DB through a URL
+    only SQLAlchemy takes: the same facts."""
+    _, url = state
+    lite_facts = _cli(["status", "--json"], url, tmp_path)
+    db_facts = _cli(["status", "--json"], sqlalchemy_only(url), tmp_path)
+    assert lite_facts["database"] == url.replace("postgresql://", "postgresql+psycopg://")
     for facts in (lite_facts, db_facts):
         facts.pop("ingest_lag_seconds")  # the clock moved between the two commands
         facts.pop("database")

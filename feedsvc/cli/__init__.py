@@ -48,6 +48,10 @@ def environment_error(exc: BaseException) -> str | None:
         return f"database error: {describe(exc)}"
     if type(exc).__module__ == "sqlite3":  # feedsvc.store.lite: its messages carry no SQL
         return f"database error: {exc}"
+    if type(exc).__module__.split(".")[0] == "psycopg":  # feedsvc.store.lite on PostgreSQL
+        from feedsvc.db.errors import describe
+
+        return f"database error: {describe(exc)}"
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"

@@ -14,10 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 
 if TYPE_CHECKING:
-    import sqlite3
-
     from feedsvc.config import Settings
     from feedsvc.db import Database
+    from feedsvc.store.lite import Reader
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -126,22 +125,23 @@ def open_db(settings: Settings, *, write: bool) -> Database:
 
 
 @contextmanager
-def lite_read(settings: Settings) -> Iterator[sqlite3.Connection | None]:
-    """For a command that only reads: one read transaction over stdlib ``sqlite3`` when the
-    state DB is a plain SQLite file (``feedsvc.store.lite``: no SQLAlchemy import, issue #17
-    §1), else None (use :func:`open_db`). A missing or older DB ends the command as
-    :func:`open_db` does (exit 1, naming `feedsvc db upgrade`)."""
+def lite_read(settings: Settings) -> Iterator[Reader | None]:
+    """For a command that only reads: one read transaction over the driver itself when the
+    state DB is a plain SQLite file (stdlib ``sqlite3``) or a PostgreSQL URL opened with
+    psycopg (``feedsvc.store.lite``: no SQLAlchemy import, issue #17 §1), else None (use
+    :func:`open_db`: MariaDB, other URL forms). A missing or older DB ends the command as
+    :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
+    raises the driver's error, which the CLI's root reports in one line (exit 1)."""
     from feedsvc.db.revision import SchemaError
     from feedsvc.store import lite
 
-    url = settings.database.url
-    path = lite.sqlite_file(url)
-    if path is None:
+    opened = lite.read_only_url(settings.database.url, settings.database.timeouts())
+    if opened is None:
         yield None
         return
     try:
-        with lite.read_only(path, url) as conn:
-            yield conn
+        with opened as reader:
+            yield reader
     except SchemaError as exc:
         fail(str(exc), EXIT_FAILED)
 

@@ -25,11 +25,11 @@ from feedsvc.cli.common import (
 
 if TYPE_CHECKING:
     import socket
-    import sqlite3
 
     from feedsvc.app import Service
     from feedsvc.config import Settings
     from feedsvc.db import Database
+    from feedsvc.store import lite
 
 log = logging.getLogger("feedsvc.demo")
 
@@ -190,9 +190,9 @@ async def _demo(settings: Settings, count: int, every: float, sock: socket.socke
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
     settings = load_settings(config_file)
-    with lite_read(settings) as lite_conn:
-        if lite_conn is not None:
-            facts, pauses, errors = _lite_status(settings, lite_conn)
+    with lite_read(settings) as reader:
+        if reader is not None:
+            facts, pauses, errors = _lite_status(settings, reader)
         else:
             facts, pauses, errors = _db_status(settings)
     facts["chats_not_receiving"] = _pause_lines(pauses)
@@ -250,26 +250,25 @@ def _db_status(settings: Settings) -> _StatusParts:
     return facts, details.chat_pauses, details.recent_errors
 
 
-def _lite_status(settings: Settings, conn: sqlite3.Connection) -> _StatusParts:
-    """The same from an SQLite state DB over stdlib sqlite3 (``feedsvc.store.lite``): no
-    SQLAlchemy import. ``now`` is the process clock, as ``Database.now`` is on SQLite."""
-    from datetime import UTC, datetime
-
+def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
+    """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
+    SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten
     from feedsvc.store import lite
 
     source = _source_name(settings)
-    now = datetime.now(UTC)
-    reads = lite.read_status(conn, source, QUARANTINE_LISTED)
+    now = reader.now()
+    reads = lite.read_status(reader, source, QUARANTINE_LISTED)
     facts = facts_from(
         reads,
         source=source,
         now=now,
         poll_seconds=settings.source.poll_seconds,
-        database=settings.database.url,  # a plain SQLite file URL: no password to mask
+        database=reader.shown,  # password masked
         started_at=None,
     )
-    return flatten(facts), lite.chat_pauses(conn, now), lite.recent_errors(conn, RECENT_ERRORS)
+    pauses = lite.chat_pauses(reader, now)
+    return flatten(facts), pauses, lite.recent_errors(reader, RECENT_ERRORS)
 
 
 def _source_name(settings: Settings) -> str:

@@ -35,11 +35,11 @@ def topics() -> None:
 def list_cmd(config_file: str | None) -> None:
     """List topics: slug, state, title, query."""
     settings = load_settings(config_file)
-    with lite_read(settings) as lite_conn:
-        if lite_conn is not None:
+    with lite_read(settings) as reader:
+        if reader is not None:
             from feedsvc.store import lite
 
-            rows = lite.list_topics(lite_conn)
+            rows = lite.list_topics(reader)
         else:
             from feedsvc.store import topics as store
 

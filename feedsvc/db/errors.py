@@ -4,13 +4,15 @@ Batch writers (``feedsvc import``, ingest) need that decision to keep good rows 
 refused, and to stop cleanly (saying what was committed) when the database itself cannot go on.
 Messages from here never carry SQL text or bound parameters (SQLAlchemy's ``str(exc)`` does:
 article bodies, and on some drivers secrets, would end up on the operator's terminal).
+
+SQLAlchemy is imported by the functions, not here: :func:`describe` also words the driver's own
+errors for the CLI's read-only commands, which never import SQLAlchemy (issue #17 §1).
 """
 
 from __future__ import annotations
 
 import errno
-
-from sqlalchemy import exc as sa
+from typing import Any
 
 #: PostgreSQL SQLSTATE ``disk_full`` (class 53, insufficient resources), see
 #: https://www.postgresql.org/docs/current/errcodes-appendix.html
@@ -26,6 +28,8 @@ def is_database_fault(exc: BaseException) -> bool:
     support (``ProgrammingError``: a missing table or column). Retrying row by row would fail
     on every row, so batch writers stop (saying what was committed) or fail the tick.
     """
+    from sqlalchemy import exc as sa
+
     if is_disk_full(exc) or isinstance(exc, sa.DisconnectionError):
         return True
     if isinstance(exc, sa.DBAPIError):
@@ -52,7 +56,7 @@ def is_row_error(exc: BaseException) -> bool:
 
 def is_disk_full(exc: BaseException) -> bool:
     """The database (or the disk under it) has no room: SQLITE_FULL, PostgreSQL 53100, ENOSPC."""
-    orig = exc.orig if isinstance(exc, sa.StatementError) else exc
+    orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
     if getattr(orig, "sqlstate", None) == PG_DISK_FULL:
         return True
     if getattr(orig, "sqlite_errorcode", None) == SQLITE_FULL:
@@ -63,15 +67,33 @@ def is_disk_full(exc: BaseException) -> bool:
     return "database or disk is full" in text or "no space left on device" in text
 
 
+def _sqlalchemy_error(exc: BaseException) -> Any:
+    """``sqlalchemy.exc`` when ``exc`` is one of its errors (imported only then), else None."""
+    if not type(exc).__module__.startswith("sqlalchemy"):
+        return None
+    from sqlalchemy import exc as sa
+
+    return sa
+
+
+def _is_statement_error(exc: BaseException) -> bool:
+    sa = _sqlalchemy_error(exc)
+    return sa is not None and isinstance(exc, sa.StatementError)
+
+
 def describe(exc: BaseException, limit: int = 300) -> str:
-    """One line saying what went wrong, without SQL or parameters."""
-    orig = exc.orig if isinstance(exc, sa.StatementError) and exc.orig is not None else exc
+    """One line saying what went wrong, without SQL or parameters: ``"Kind: message"`` for a
+    SQLAlchemy error (the driver's error inside it) or a driver's own (psycopg, sqlite3)."""
+    sa = _sqlalchemy_error(exc)
+    statement = sa is not None and isinstance(exc, sa.StatementError)
+    inner = getattr(exc, "orig", None) if statement else None
+    orig = exc if inner is None else inner
     text = " ".join(str(orig).split()) or type(orig).__name__
-    if isinstance(exc, sa.StatementError) and exc.orig is None:
+    if statement and inner is None:
         text = type(exc).__name__  # SQLAlchemy's own text embeds the statement
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     kind = type(orig).__name__
-    if isinstance(exc, sa.DBAPIError) and type(exc).__name__ != kind:
+    if sa is not None and isinstance(exc, sa.DBAPIError) and type(exc).__name__ != kind:
         kind = f"{type(exc).__name__} ({kind})"  # "IntegrityError (CheckViolation)"
     return f"{kind}: {text}"

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: the SQLite read-only
-    # path of the CLI (feedsvc.store.lite) checks the revision without it
+if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: the read-only path
+    # of the CLI (feedsvc.store.lite) checks the revision without it
     from feedsvc.db.engine import Database
 
 #: Same folder as ``feedsvc.db.engine.MIGRATIONS`` (tests/test_db.py checks the ids against it).

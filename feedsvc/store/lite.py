@@ -1,25 +1,32 @@
-"""Reads for the CLI commands that only read an SQLite state DB, over the stdlib ``sqlite3``.
+"""Reads for the CLI commands that only read the state DB, over a DB-API driver directly.
 
 Why: importing SQLAlchemy costs about five times what importing Click does, and ``feedsvc
 topics list`` and ``feedsvc status`` should answer within 6x of Click (issue #17 §1, measured
-by ``bench/cli.py``). On a plain SQLite state DB file these commands use the functions here and
-never import SQLAlchemy; any other URL (PostgreSQL, an in-memory or parameterised SQLite URL)
-goes through :class:`feedsvc.db.Database` and the SQLAlchemy store modules as before.
+by ``bench/cli.py``). On a plain SQLite state DB file (stdlib ``sqlite3``) and on a PostgreSQL
+one that ``feedsvc.db.Database`` would open with psycopg (``feedsvc.db.urls.psycopg_url``),
+these commands use the functions here and never import SQLAlchemy. Any other URL (MariaDB, an
+in-memory or parameterised SQLite URL, a multi-host PostgreSQL one) goes through
+:class:`feedsvc.db.Database` and the SQLAlchemy store modules as before: MariaDB keeps that
+path because no one asked for its start-up time and PyMySQL's paramstyle and types would be a
+third case to keep equal.
 
-Each function returns the same records as its SQLAlchemy counterpart, named in its docstring;
-``tests/test_store_lite.py`` checks that on the same database, so the two cannot drift apart.
-Values are read as SQLAlchemy stores them on SQLite: datetimes as ISO text in UTC
-(``feedsvc.db.schema.UTCDateTime``), booleans as 0/1.
+Each read is one SQL text for both drivers, written with ``?`` placeholders (:meth:`Reader.rows`
+turns them into psycopg's ``%s``) and only syntax both speak (``WHERE enabled``, not ``= 1``);
+what differs is how values come back (SQLite: datetimes as ISO text in UTC, as
+``feedsvc.db.schema.UTCDateTime`` stores them, booleans as 0/1; PostgreSQL: aware datetimes
+and booleans), which :meth:`Reader.time` and ``bool()`` absorb. Each function returns the same
+records as its SQLAlchemy counterpart, named in its docstring; ``tests/test_store_lite.py``
+checks that on the same SQLite and PostgreSQL databases, so the two cannot drift apart.
 """
 
 from __future__ import annotations
 
-import sqlite3
-from collections.abc import Iterator
-from contextlib import closing, contextmanager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, closing, contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from feedsvc.db.revision import SchemaError, SchemaStatus, head_revision
 from feedsvc.status import StatusReads
@@ -31,9 +38,20 @@ from feedsvc.store.records import (
     Topic,
 )
 
+if TYPE_CHECKING:
+    from feedsvc.db.timeouts import DbTimeouts
+    from feedsvc.db.urls import DbUrl
+
 _PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
 #: Seconds to wait for a writer's lock, as ``feedsvc.db.engine`` sets for SQLite.
 BUSY_TIMEOUT = 10.0
+#: Whether the Alembic version table exists (and, on PostgreSQL, is on the search path, as
+#: SQLAlchemy's ``has_table`` checks): the one catalogue read that differs per backend.
+_HAS_VERSION_TABLE = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
+    "AND name = 'alembic_version'",
+    "postgresql": "SELECT to_regclass('alembic_version') IS NOT NULL",
+}
 
 
 def sqlite_file(url: str) -> Path | None:
@@ -48,110 +66,181 @@ def sqlite_file(url: str) -> Path | None:
     return None
 
 
+def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Reader] | None:
+    """:func:`read_only` or :func:`read_only_pg` for the state DB at ``url`` (``timeouts``: the
+    configured bounds, for a network DB); None when ``url`` needs SQLAlchemy (see the module
+    docstring), i.e. :class:`feedsvc.db.Database`."""
+    path = sqlite_file(url)
+    if path is not None:
+        return read_only(path, url)
+    from feedsvc.db.urls import psycopg_url
+
+    pg = psycopg_url(url)
+    return None if pg is None else read_only_pg(pg, timeouts)
+
+
+@dataclass(frozen=True, slots=True)
+class Reader:
+    """One read-only transaction on the state DB over a DB-API connection (``conn``: a
+    ``sqlite3.Connection`` or a ``psycopg.Connection``). ``shown``: the state DB's URL as
+    ``feedsvc status`` prints it (password masked, as the SQLAlchemy path shows it)."""
+
+    conn: Any
+    backend: Literal["sqlite", "postgresql"]
+    shown: str
+
+    def rows(self, sql: str, params: Sequence[object] = ()) -> list[tuple[Any, ...]]:
+        """The rows of ``sql`` (``?`` placeholders; no ``?`` or ``%`` in its literals)."""
+        if self.backend == "postgresql":
+            sql = sql.replace("?", "%s")
+        cursor = self.conn.execute(sql, params) if params else self.conn.execute(sql)
+        return list(cursor.fetchall())
+
+    def time(self, value: Any) -> datetime:
+        """A ``UTCDateTime`` column's value as an aware UTC datetime (as its SQLAlchemy type
+        returns it): SQLite's ISO text, or PostgreSQL's datetime in the session's zone."""
+        if isinstance(value, datetime):
+            return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return datetime.fromisoformat(value).replace(tzinfo=UTC)
+
+    def maybe_time(self, value: Any) -> datetime | None:
+        """:meth:`time` of a nullable column."""
+        return None if value is None else self.time(value)
+
+    def instant(self, at: datetime) -> object:
+        """``at`` as a parameter compared with a ``UTCDateTime`` column: on SQLite the text
+        SQLAlchemy stores (it compares as text), on PostgreSQL the datetime itself."""
+        if self.backend == "postgresql":
+            return at
+        return at.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+
+    def now(self) -> datetime:
+        """The clock ``Database.now`` reads: the server's on PostgreSQL, else this process's."""
+        if self.backend == "postgresql":
+            return self.time(self.rows("SELECT now()")[0][0])
+        return datetime.now(UTC)
+
+
+def _check_revision(reader: Reader, where: str) -> None:
+    """Raise :class:`SchemaError` (naming ``feedsvc db upgrade``) unless the DB is at this
+    feedsvc's revision, with the messages of ``feedsvc.db.revision.require_schema``."""
+    revision = None
+    if reader.rows(_HAS_VERSION_TABLE[reader.backend])[0][0]:
+        rows = reader.rows("SELECT version_num FROM alembic_version")
+        revision = str(rows[0][0]) if rows else None
+    problem = SchemaStatus(revision, head_revision(), where).problem()
+    if problem is not None:
+        raise SchemaError(problem)
+
+
 @contextmanager
-def read_only(path: Path, where: str) -> Iterator[sqlite3.Connection]:
-    """One read transaction on the state DB at ``path`` (``where``: its URL, for messages).
+def read_only(path: Path, where: str) -> Iterator[Reader]:
+    """One read transaction on the SQLite state DB at ``path`` (``where``: its URL).
 
     Raises :class:`SchemaError` (naming ``feedsvc db upgrade``) when the file is missing, not a
     feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does; never
     creates the file. ``sqlite3.Error`` for a DB that cannot be read.
     """
-    head = head_revision()
+    import sqlite3  # not on the PostgreSQL path
+
     if not path.is_file():
-        raise SchemaError(SchemaStatus(None, head, where).problem() or "")
+        raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
     with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below
-        has_version = conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'alembic_version'"
-        ).fetchone()
-        revision = None
-        if has_version:
-            row = conn.execute("SELECT version_num FROM alembic_version").fetchone()
-            revision = None if row is None else str(row[0])
-        problem = SchemaStatus(revision, head, where).problem()
-        if problem is not None:
-            raise SchemaError(problem)
-        try:
-            yield conn
-        finally:
-            conn.execute("ROLLBACK")
+        reader = Reader(conn, "sqlite", where)  # a plain file URL: no password to mask
+        _check_revision(reader, where)
+        yield reader  # closing ends the transaction: it only read
 
 
-def _at(value: str) -> datetime:
-    """A ``UTCDateTime`` column's text as an aware UTC datetime."""
-    return datetime.fromisoformat(value).replace(tzinfo=UTC)
+@contextmanager
+def read_only_pg(url: DbUrl, timeouts: DbTimeouts) -> Iterator[Reader]:
+    """One read-only transaction (``REPEATABLE READ``: one snapshot for every read) on the
+    PostgreSQL state DB at ``url``, over psycopg with the bounds ``Database`` puts on every
+    connection (``feedsvc.db.timeouts``: connect timeout, keepalives, a statement timeout and
+    the client's read deadline). Host, port, user, password, database and the query's options
+    (``?options=-csearch_path%3D…``, ``sslmode``…) come from the URL as SQLAlchemy passes them;
+    what it leaves out libpq takes from its environment (``PGPASSWORD``, ``~/.pgpass``…).
+
+    Raises :class:`SchemaError` as :func:`read_only` does (the message shows the URL with its
+    password masked); ``psycopg.Error`` when the server cannot be reached or read.
+    """
+    from feedsvc.db.timeouts import bounded_connection_class, libpq_params
+
+    where = url.render()
+    params = {**url.psycopg_params(), **libpq_params(timeouts)}  # create_engine's order
+    conn = bounded_connection_class().connect(autocommit=True, **params)
+    conn.read_timeout = timeouts.read
+    with closing(conn):
+        conn.execute(f"SET statement_timeout = {int(timeouts.statement * 1000)}")
+        conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # as Database shows it: plain postgresql:// is opened as postgresql+psycopg://
+        reader = Reader(conn, "postgresql", url.render(drivername="postgresql+psycopg"))
+        _check_revision(reader, where)
+        yield reader
 
 
-def _time(value: str | None) -> datetime | None:
-    """:func:`_at` of a nullable column."""
-    return None if value is None else _at(value)
-
-
-def _stored(value: datetime) -> str:
-    """A UTC instant as SQLAlchemy's SQLite dialect stores it (comparable as text)."""
-    return value.astimezone(UTC).replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
-
-
-def list_topics(conn: sqlite3.Connection) -> list[Topic]:
+def list_topics(reader: Reader) -> list[Topic]:
     """As ``feedsvc.store.topics.list_topics``: every topic, by slug."""
-    rows = conn.execute(
+    rows = reader.rows(
         "SELECT id, slug, title, description, query, enabled, origin, updated_at "
         "FROM topics ORDER BY slug"
     )
     return [
-        Topic(int(id_), slug, title, description or "", query, bool(on), origin, _at(at))
+        Topic(int(id_), slug, title, description or "", query, bool(on), origin, reader.time(at))
         for id_, slug, title, description, query, on, origin, at in rows
     ]
 
 
-def _cursor(conn: sqlite3.Connection, source: str) -> Cursor:
+def _cursor(reader: Reader, source: str) -> Cursor:
     """As ``feedsvc.store.cursors.get_cursor``."""
-    row = conn.execute(
+    rows = reader.rows(
         "SELECT cursor_ts, cursor_id, last_tick_at, last_success_at, last_error, failures, "
         "backlog, rate FROM source_cursors WHERE name = ?",
         (source,),
-    ).fetchone()
-    if row is None:
+    )
+    if not rows:
         return Cursor(None, None)
-    ts, id_, tick, success, error, failures, backlog, rate = row
-    return Cursor(_time(ts), id_, _time(tick), _time(success), error, failures, backlog, rate)
+    ts, id_, tick, success, error, failures, backlog, rate = rows[0]
+    at = reader.maybe_time
+    return Cursor(at(ts), id_, at(tick), at(success), error, failures, backlog, rate)
 
 
-def _quarantine_newest(conn: sqlite3.Connection, limit: int) -> list[QuarantineEntry]:
+def _quarantine_newest(reader: Reader, limit: int) -> list[QuarantineEntry]:
     """As ``feedsvc.store.quarantine.newest``."""
-    rows = conn.execute(
+    rows = reader.rows(
         "SELECT source_id, source_cursor, source_key, stage, reason, source, first_seen_at, "
         "last_seen_at FROM ingest_quarantine ORDER BY last_seen_at DESC, id DESC LIMIT ?",
         (limit,),
     )
+    at = reader.time
     return [
         QuarantineEntry(
-            Quarantined(sid, _at(cursor), key, stage, reason), source, _at(first), _at(last)
+            Quarantined(sid, at(cursor), key, stage, reason), source, at(first), at(last)
         )
         for sid, cursor, key, stage, reason, source, first, last in rows
     ]
 
 
-def _count(conn: sqlite3.Connection, sql: str) -> int:
-    return int(conn.execute(sql).fetchone()[0])
+def _count(reader: Reader, sql: str) -> int:
+    return int(reader.rows(sql)[0][0])
 
 
-def read_status(conn: sqlite3.Connection, source: str, listed: int) -> StatusReads:
+def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
     """As ``feedsvc.store.status.read_status``."""
     return StatusReads(
-        cursor=_cursor(conn, source),
-        quarantined=_count(conn, "SELECT count(*) FROM ingest_quarantine"),
-        articles=_count(conn, "SELECT count(*) FROM articles"),
-        topics_enabled=_count(conn, "SELECT count(*) FROM topics WHERE enabled = 1"),
+        cursor=_cursor(reader, source),
+        quarantined=_count(reader, "SELECT count(*) FROM ingest_quarantine"),
+        articles=_count(reader, "SELECT count(*) FROM articles"),
+        topics_enabled=_count(reader, "SELECT count(*) FROM topics WHERE enabled"),
         deliveries_pending=_count(
-            conn, "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
+            reader, "SELECT count(*) FROM deliveries WHERE state IN ('pending', 'sending')"
         ),
         source_articles=(
-            _count(conn, "SELECT count(*) FROM source_articles")
+            _count(reader, "SELECT count(*) FROM source_articles")
             if source == BUILTIN_SOURCE
             else None
         ),
-        quarantine_newest=_quarantine_newest(conn, listed),
+        quarantine_newest=_quarantine_newest(reader, listed),
     )
 
 
@@ -165,7 +254,7 @@ class Pause(NamedTuple):
 
 
 class Failure(NamedTuple):
-    """The fields of ``feedsvc.store.deliveries.DeliveryRow`` that ``feedsvc status`` prints."""
+    """The fields of ``feedsvc.store.delivery_log.DeliveryRow`` that ``feedsvc status`` prints."""
 
     id: int
     state: str
@@ -173,23 +262,23 @@ class Failure(NamedTuple):
     error: str | None
 
 
-def chat_pauses(conn: sqlite3.Connection, now: datetime) -> list[Pause]:
+def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
     """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
-    at = _stored(now)
-    rows = conn.execute(
+    rows = reader.rows(
         "SELECT chat_id, paused, blocked_until, disabled_reason FROM chats "
-        "WHERE blocked_until > ? OR paused = 1 OR disabled_reason IS NOT NULL ORDER BY chat_id",
-        (at,),
+        "WHERE blocked_until > ? OR paused OR disabled_reason IS NOT NULL ORDER BY chat_id",
+        (reader.instant(now),),
     )
-    return [
-        Pause(int(chat), bool(paused), _time(blocked) if blocked and blocked > at else None, why)
-        for chat, paused, blocked, why in rows
-    ]
+    out = []
+    for chat, paused, blocked, why in rows:
+        until = reader.maybe_time(blocked)
+        out.append(Pause(int(chat), bool(paused), until if until and until > now else None, why))
+    return out
 
 
-def recent_errors(conn: sqlite3.Connection, limit: int) -> list[Failure]:
-    """As ``feedsvc.store.deliveries.recent_errors``: newest deliveries that recorded an error."""
-    rows = conn.execute(
+def recent_errors(reader: Reader, limit: int) -> list[Failure]:
+    """As ``feedsvc.store.delivery_log.recent_errors``: newest deliveries that recorded an error."""
+    rows = reader.rows(
         "SELECT d.id, d.state, d.chat_id, d.error FROM deliveries d "
         "JOIN chats c ON c.chat_id = d.chat_id JOIN articles a ON a.id = d.article_id "
         "WHERE d.error IS NOT NULL ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",

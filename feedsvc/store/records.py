@@ -1,6 +1,6 @@
 """The store's record types that read-only CLI commands print, without SQLAlchemy.
 
-They live here, not beside their queries, so that ``feedsvc.store.lite`` (stdlib ``sqlite3``
+They live here, not beside their queries, so that ``feedsvc.store.lite`` (sqlite3 and psycopg
 reads for ``topics list`` and ``status``, issue #17 §1) can return the very same objects as the
 SQLAlchemy store modules (``topics``, ``cursors``, ``quarantine``), which re-export them.
 """

@@ -1,7 +1,7 @@
 """The state DB reads behind the status facts (``feedsvc.status``), in one transaction.
 
-``feedsvc.store.lite.read_status`` is the same read over stdlib ``sqlite3`` for ``feedsvc
-status`` on SQLite; keep the two in step (tests/test_store_lite.py compares them).
+``feedsvc.store.lite.read_status`` is the same read over the driver itself (sqlite3, psycopg)
+for ``feedsvc status``; keep the two in step (tests/test_store_lite.py compares them).
 """
 
 from __future__ import annotations

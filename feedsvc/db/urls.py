@@ -1,0 +1,119 @@
+"""Database URLs read without SQLAlchemy: the CLI's read-only commands on PostgreSQL.
+
+Why: SQLAlchemy costs about five times ``import click`` to import, and ``feedsvc topics list``
+and ``feedsvc status`` must answer within 6x of it (issue #17 §1), on a PostgreSQL state DB
+too. Validating the configured URL and connecting with psycopg directly both need the URL's
+parts, which used to come from ``sqlalchemy.engine.make_url``.
+
+:func:`parse` reads the URL grammar of SQLAlchemy 2 (``dialect+driver://user:password@host:
+port/database?key=value``: user and password %-decoded, the database name as written, the
+query as ``urllib.parse.parse_qsl`` reads it) and gives up, returning None, on anything where
+it could disagree with SQLAlchemy (a port that is not plain digits, a key given twice, text
+its pattern leaves unread, such as ``@[::1],x`` or after a newline): the caller then asks
+SQLAlchemy as before. ``tests/test_db_urls.py`` checks
+the parts, the masked form and the connection arguments against SQLAlchemy's own.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, quote, quote_plus, unquote
+
+#: SQLAlchemy's URL pattern (``sqlalchemy.engine.url._parse_url``).
+_URL = re.compile(
+    r"""
+    (?P<name>[\w+]+)://
+    (?:(?P<username>[^:/]*)(?::(?P<password>[^@]*))?@)?
+    (?:(?:\[(?P<ipv6host>[^/?]+)\]|(?P<ipv4host>[^/:?]+))?(?::(?P<port>[^/?]*))?)?
+    (?:/(?P<database>[^?]*))?
+    (?:\?(?P<query>.*))?
+    """,
+    re.X,
+)
+#: The drivers :class:`feedsvc.db.Database` connects to PostgreSQL with (plain ``postgresql``
+#: means psycopg 3 there: ``Database`` rewrites it).
+PSYCOPG_DRIVERS = ("postgresql", "postgresql+psycopg")
+
+
+@dataclass(frozen=True, slots=True)
+class DbUrl:
+    """A database URL's parts, as ``sqlalchemy.engine.URL`` holds them."""
+
+    drivername: str
+    username: str | None
+    password: str | None
+    host: str | None
+    port: int | None
+    database: str | None
+    query: tuple[tuple[str, str], ...]  # each key once, in the URL's order
+
+    def render(self, *, drivername: str | None = None) -> str:
+        """The URL as it may be printed or logged: the password as ``***``; the same text as
+        ``URL.render_as_string(hide_password=True)`` (``drivername``: another one in its place,
+        as ``Database`` shows ``postgresql+psycopg`` for ``postgresql``)."""
+        out = (drivername or self.drivername) + "://"
+        if self.username is not None:
+            out += quote(self.username, safe=" +")
+            if self.password is not None:
+                out += ":***"
+            out += "@"
+        if self.host is not None:
+            out += f"[{self.host}]" if ":" in self.host else self.host
+        if self.port is not None:
+            out += f":{self.port}"
+        if self.database is not None:
+            out += "/" + self.database
+        if self.query:
+            out += "?" + "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in sorted(self.query))
+        return out
+
+    def psycopg_params(self) -> dict[str, Any]:
+        """Keyword arguments for ``psycopg.connect``, as SQLAlchemy's psycopg dialect builds them
+        (``create_connect_args``): the URL's parts that are set (``user``, ``password``, ``host``,
+        ``port``, ``dbname``) and then its query (``options``, ``sslmode``, …), which wins. What
+        the URL leaves out libpq takes from ``PGHOST``, ``PGPASSWORD``, ``~/.pgpass``, …"""
+        parts = {
+            "host": self.host, "dbname": self.database, "user": self.username,
+            "password": self.password, "port": self.port,
+        }  # fmt: skip
+        return {**{k: v for k, v in parts.items() if v}, **dict(self.query)}
+
+
+def parse(url: str) -> DbUrl | None:
+    """``url``'s parts as SQLAlchemy reads them; None when SQLAlchemy must decide (not its URL
+    grammar, or a case read here differently: see the module docstring)."""
+    m = _URL.match(url)  # SQLAlchemy's first match, which may leave text over: then its call
+    if m is None or m.end() != len(url) or "\n" in url:
+        return None
+    port = m["port"]
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return None  # "h:/db" is refused; int() takes " 5", "5_0", "٥": SQLAlchemy's call
+    query = parse_qsl(m["query"]) if m["query"] is not None else []
+    if len({k for k, _ in query}) != len(query):
+        return None  # a key given twice becomes a list in SQLAlchemy (e.g. several hosts)
+    username, password = m["username"], m["password"]
+    return DbUrl(
+        drivername=m["name"],
+        username=None if username is None else unquote(username),
+        password=None if password is None else unquote(password),
+        host=m["ipv4host"] or m["ipv6host"],
+        port=None if port is None else int(port),
+        database=m["database"],
+        query=tuple(query),
+    )
+
+
+def psycopg_url(url: str) -> DbUrl | None:
+    """``url`` parsed when it is a PostgreSQL URL ``Database`` opens with psycopg and whose
+    connection arguments :meth:`DbUrl.psycopg_params` builds as SQLAlchemy does; else None
+    (another backend or driver, or a ``host``/``port`` query beyond one plain host such as
+    ``?host=/run/postgresql``: SQLAlchemy's dialect rewrites the multi-host forms)."""
+    parsed = parse(url)
+    if parsed is None or parsed.drivername not in PSYCOPG_DRIVERS:
+        return None
+    query = dict(parsed.query)
+    if "port" in query or ":" in query.get("host", ""):
+        return None
+    return parsed

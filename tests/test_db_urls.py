@@ -1,0 +1,135 @@
+"""``feedsvc.db.urls`` reads a database URL exactly as SQLAlchemy does, or leaves it to it.
+
+The CLI's read-only commands on PostgreSQL connect with psycopg without SQLAlchemy (issue #17
+§1): whatever :func:`urls.parse` accepts must give SQLAlchemy's parts, its masked form and the
+connection arguments its psycopg dialect would pass, so a state DB URL means the same on both
+paths. What it cannot promise that for, it refuses (None) and SQLAlchemy decides as before.
+"""
+
+from __future__ import annotations
+
+import random
+from typing import Any
+
+import pytest
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from feedsvc.config import DatabaseSettings
+from feedsvc.db import urls
+
+READ = [
+    "postgresql://postgres@127.0.0.1:5432/feedsvc_test?options=-csearch_path%3Dt_1",
+    "postgresql+psycopg://feedsvc:s3cr%40t%2Fpw@db.example:6432/feedsvc",
+    "postgresql://u:p@h/db?sslmode=require&application_name=feed%20svc&connect_timeout=3",
+    "postgresql:///feedsvc",
+    "postgresql://",
+    "postgresql://h",
+    "postgresql://h/",
+    "postgresql://h:0/db",
+    "postgresql://h:05432/db",
+    "postgresql://u:@h/db",
+    "postgresql://:pw@h/db",
+    "postgresql://u@/db?host=/run/postgresql",
+    "postgresql://u@[::1]:5433/db",
+    "postgresql://u%20x+y@h/db%20name",
+    "postgresql://u:a:b@c@h/db",
+    "postgresql://u@h/db?options=-c%20statement_timeout%3D5s%20-csearch_path%3Da,b",
+    "postgresql://u@h/db?empty=&flag",
+    "postgresql://u@h/db?",
+    "postgresql://Người:mật@máy/cơ_sở",
+    "mysql+pymysql://reader:pw@cms:3306/news?charset=utf8mb4",
+    "sqlite:///var/feedsvc.db",
+]
+#: Parsed by SQLAlchemy in ways not repeated here: left to it (None).
+LEFT_TO_SQLALCHEMY = [
+    "postgresql://h:/db",  # SQLAlchemy refuses an empty port
+    "postgresql://h:5_0/db",
+    "postgresql://h: 5/db",
+    "postgresql://h:٥٤/db",
+    "postgresql://u@h/db?a=1&a=2",
+    "postgresql://u@h/db?x=1\nignored",
+    "postgresql://u@h/db\nname",
+]
+#: SQLAlchemy's dialect rewrites these host/port query forms: not taken by psycopg_url.
+MULTI_HOST = [
+    "postgresql://u@/db?host=h1:5432",
+    "postgresql://u@/db?host=h1,h2&port=5432,5433",
+    "postgresql://u@h/db?port=5433",
+    "postgresql://u@/db?host=h1:1&host=h2:2",
+]
+
+
+def sqlalchemy_params(url: str) -> dict[str, Any]:
+    cargs, cparams = PGDialect_psycopg().create_connect_args(make_url(url))
+    assert cargs in ([], [""])
+    cparams.pop("context", None)  # SQLAlchemy's own adapters map
+    return dict(cparams)
+
+
+def assert_same_as_sqlalchemy(url: str) -> None:
+    ours = urls.parse(url)
+    assert ours is not None, url
+    theirs = make_url(url)
+    assert (ours.drivername, ours.username, ours.password, ours.host, ours.port,
+            ours.database) == (theirs.drivername, theirs.username, theirs.password, theirs.host,
+                               theirs.port, theirs.database), url  # fmt: skip
+    assert dict(ours.query) == dict(theirs.query), url
+    assert ours.render() == theirs.render_as_string(hide_password=True), url
+    shown = theirs.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
+    assert ours.render(drivername="postgresql+psycopg") == shown
+    if urls.psycopg_url(url) is not None:
+        assert ours.psycopg_params() == sqlalchemy_params(url), url
+
+
+@pytest.mark.parametrize("url", READ)
+def test_a_url_reads_as_sqlalchemy_reads_it(url: str) -> None:
+    assert_same_as_sqlalchemy(url)
+
+
+def test_random_urls_read_as_sqlalchemy_reads_them() -> None:
+    """Parts drawn from awkward characters (%-escapes, '@', ':', '+', spaces, '[', '?'…)."""
+    rng = random.Random(17)
+    alphabet = "aZ09_-.~ %@:+/[]?=&,;#'\"\\é"
+
+    def part() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 6)))
+
+    checked = 0
+    for _ in range(3000):
+        url = f"postgresql://{part()}:{part()}@{part()}:{rng.choice(['', '5432', part()])}/" \
+              f"{part()}?{part()}={part()}&{part()}"  # fmt: skip
+        try:
+            make_url(url)
+        except (ArgumentError, ValueError):
+            assert urls.parse(url) is None, url  # never accepts what SQLAlchemy refuses
+            continue
+        if urls.parse(url) is not None:
+            assert_same_as_sqlalchemy(url)
+            checked += 1
+    assert checked > 1000  # the comparison ran, not only the refusals
+
+
+@pytest.mark.parametrize("url", LEFT_TO_SQLALCHEMY)
+def test_what_could_read_differently_is_left_to_sqlalchemy(url: str) -> None:
+    assert urls.parse(url) is None
+    assert urls.psycopg_url(url) is None
+
+
+@pytest.mark.parametrize("url", MULTI_HOST)
+def test_multi_host_forms_are_left_to_the_dialect(url: str) -> None:
+    assert urls.psycopg_url(url) is None
+
+
+@pytest.mark.parametrize("url", ["postgresql+psycopg2://u@h/db", "postgresql+asyncpg://u@h/db",
+                                 "mysql+pymysql://u@h/db", "sqlite:///x.db", "postgres://u@h/db"])
+def test_only_urls_database_opens_with_psycopg_are_taken(url: str) -> None:
+    assert urls.psycopg_url(url) is None
+
+
+@pytest.mark.parametrize("url", ["postgresql//u:pw@db/x", "postgresql:/u@db/x", "://u@db/x",
+                                 "postgresql://h:x5/db", "postgre sql://h/db"])
+def test_the_config_still_refuses_what_sqlalchemy_refuses(url: str) -> None:
+    with pytest.raises(ValueError):
+        DatabaseSettings(url=url)
