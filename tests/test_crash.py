@@ -4,18 +4,16 @@ window send-then-commit leaves; a re-send after a lease expires is the only seco
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from crashes import follow_topic, private_chats, service_env, start_service
 from factories import VN, article
 from fakebot import FakeBotAPI
 from sqlalchemy import func, select
@@ -23,8 +21,6 @@ from sqlalchemy import func, select
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.subscriptions import ensure_chat, subscribe
-from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 CHATS = list(range(7001, 7011))  # 10 private chats
 ARTICLES = 10  # → 100 alerts; per-chat pacing makes this take ≥ 10 s of sending
@@ -83,36 +79,20 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
     upgrade(db)
     now = datetime.now(UTC)
     with db.write() as conn:
-        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
-        topic = get_topic(conn, "an-ninh")
-        assert topic is not None
-        for chat in CHATS:
-            ensure_chat(conn, chat, "private", None, now)
-            subscribe(conn, chat, topic_id=topic.id, query=None, now=now)
+        follow_topic(conn, private_chats(conn, CHATS, now), now)
         upsert_source_articles(
             conn, [article(i, published_at=datetime.now(VN)) for i in range(ARTICLES)], now
         )
     rng = random.Random(20261126)
     with FakeBotAPI() as fake:
-        env = {
-            **os.environ,
-            "FEEDSVC_DATABASE__URL": url,
-            "FEEDSVC_TELEGRAM__TOKEN": fake.token,
-            "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-            "FEEDSVC_SOURCE__POLL_SECONDS": "0.5",
-            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-            "FEEDSVC_CONFIG": "/dev/null",
-        }
-        cmd = [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"]
+        env = service_env(url, fake)
         kills = mid_send = 0
         gaps: list[int] = []
         in_flight: Counter[tuple[int, str]] = Counter()  # kills that found it sent, unrecorded
         seen_copies: dict[tuple[int, str], int] = {}
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
-            proc = subprocess.Popen(
-                cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
+            proc = start_service(env, tmp_path)
             if kills < KILLS:
                 # crash at a random moment while sending: after this run's first message
                 seen = len(fake.all_messages)
@@ -174,19 +154,14 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
     with FakeBotAPI() as tg, FakeZaloAPI() as zalo, Receiver() as hooks:
         ids: dict[object, int] = {}
         with db.write() as conn:
-            save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
-            topic = get_topic(conn, "an-ninh")
-            assert topic is not None
-            for chat in TG_CHATS:
-                ids[chat] = ensure_chat(conn, chat, "private", None, now).chat_id
+            ids.update(zip(TG_CHATS, private_chats(conn, TG_CHATS, now), strict=True))
             for address in ZALO_CHATS:
                 ids[address] = ensure_recipient(conn, "zalo", address, "private", None,
                                                 now).chat_id  # fmt: skip
             for path in HOOKS:
                 ids[path] = ensure_recipient(conn, "apprise", hooks.url(path), "destination",
                                              None, now).chat_id  # fmt: skip
-            for chat_id in ids.values():
-                subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+            follow_topic(conn, ids.values(), now)
             items = [article(i, published_at=datetime.now(VN)) for i in range(MIXED_ARTICLES)]
             upsert_source_articles(conn, items, now)
 
@@ -201,27 +176,15 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
         def quiet() -> bool:
             return tg.in_flight == 0 and zalo.in_flight == 0 and hooks.in_flight == 0
 
-        env = {
-            **os.environ,
-            "FEEDSVC_DATABASE__URL": url,
-            "FEEDSVC_TELEGRAM__TOKEN": tg.token,
-            "FEEDSVC_TELEGRAM__BASE_URL": tg.base_url,
-            "FEEDSVC_ZALO__TOKEN": zalo.token,
-            "FEEDSVC_ZALO__BASE_URL": zalo.base_url,
-            "FEEDSVC_SOURCE__POLL_SECONDS": "0.5",
-            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-            "FEEDSVC_CONFIG": "/dev/null",
-        }
-        cmd = [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"]
+        env = service_env(url, tg, FEEDSVC_ZALO__TOKEN=zalo.token,
+                          FEEDSVC_ZALO__BASE_URL=zalo.base_url)  # fmt: skip
         total = len(ids) * MIXED_ARTICLES
         kills = 0
         in_flight: Counter[tuple[int, str]] = Counter()
         seen_copies: dict[tuple[int, str], int] = {}
         deadline = time.monotonic() + 150
         while time.monotonic() < deadline:
-            proc = subprocess.Popen(
-                cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
+            proc = start_service(env, tmp_path)
             if kills < KILLS // 2:
                 seen = len(delivered())
                 tg.wait_for(lambda seen=seen: len(delivered()) > seen, timeout=40)

@@ -4,15 +4,14 @@ retracted, none is lost, none is sent again, and a delete repeated after the kil
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from crashes import follow_topic, private_chats, service_env, start_service
 from factories import VN, article
 from fakebot import FakeBotAPI, Fault
 from sqlalchemy import select
@@ -21,8 +20,6 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import alert_followups, deliveries
 from feedsvc.lifecycle.editors import hide_article
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.subscriptions import ensure_chat, subscribe
-from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 CHATS = list(range(7201, 7207))
 
@@ -39,30 +36,13 @@ def test_sigkill_mid_takedown_retracts_everything_once_restarted(tmp_path: Path)
     upgrade(db)
     now = datetime.now(UTC)
     with db.write() as conn:
-        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
-        topic = get_topic(conn, "an-ninh")
-        assert topic is not None
-        for chat in CHATS:
-            ensure_chat(conn, chat, "private", None, now)
-            subscribe(conn, chat, topic_id=topic.id, query=None, now=now)
+        follow_topic(conn, private_chats(conn, CHATS, now), now)
         upsert_source_articles(conn, [article(1, published_at=datetime.now(VN))], now)
     with FakeBotAPI() as fake:
-        env = {
-            **os.environ,
-            "FEEDSVC_DATABASE__URL": url,
-            "FEEDSVC_TELEGRAM__TOKEN": fake.token,
-            "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-            "FEEDSVC_TELEGRAM__LEASE_SECONDS": "5",
-            "FEEDSVC_SOURCE__POLL_SECONDS": "0.5",
-            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-            "FEEDSVC_CONFIG": "/dev/null",
-        }
-        cmd = [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"]
+        env = service_env(url, fake, FEEDSVC_TELEGRAM__LEASE_SECONDS="5")
 
         def start() -> subprocess.Popen[bytes]:
-            return subprocess.Popen(
-                cmd, env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-            )
+            return start_service(env, tmp_path)
 
         proc = start()
         try:

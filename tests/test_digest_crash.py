@@ -5,16 +5,14 @@ PostgreSQL, real subprocesses, the fake Bot API over HTTP."""
 
 from __future__ import annotations
 
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from crashes import follow_topic, private_chats, service_env, start_service
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from sqlalchemy import select, update
@@ -23,8 +21,6 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.outbox import Outbox
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.subscriptions import ensure_chat, subscribe
-from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 CHAT = 8001
 TITLES = [f"Công an Kiến Thụy tin số {n}" for n in range(5)]
@@ -36,11 +32,7 @@ def held_digest(db_url: str) -> Database:
     upgrade(db)
     now = datetime.now(UTC)
     with db.write() as conn:
-        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
-        topic = get_topic(conn, "an-ninh")
-        assert topic is not None
-        ensure_chat(conn, CHAT, "private", "Lan", now)
-        subscribe(conn, CHAT, topic_id=topic.id, query=None, now=now)
+        follow_topic(conn, private_chats(conn, [CHAT], now, "Lan"), now)
         items = [article(n, title=t, published_at=datetime.now(VN) - timedelta(minutes=9 - n))
                  for n, t in enumerate(TITLES)]  # fmt: skip
         upsert_source_articles(conn, items, now)
@@ -56,13 +48,6 @@ def held_digest(db_url: str) -> Database:
 def states(db: Database) -> list[str]:
     with db.read() as conn:
         return list(conn.execute(select(deliveries.c.state).order_by(deliveries.c.id)).scalars())
-
-
-def run(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(
-        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
-        env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
 
 
 def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
@@ -81,24 +66,15 @@ def test_sigkill_around_a_digest(db_url: str, tmp_path: Path, moment: str) -> No
             fake.script(CHAT, Fault(503, "Service Unavailable", delay=60))
         else:  # delivered, then the answer hangs: Telegram has it, feedsvc never hears
             fake.script(CHAT, Fault.late(60))
-        env = {
-            **os.environ,
-            "FEEDSVC_DATABASE__URL": db_url,
-            "FEEDSVC_TELEGRAM__TOKEN": fake.token,
-            "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-            "FEEDSVC_TELEGRAM__LEASE_SECONDS": "5",
-            "FEEDSVC_SOURCE__POLL_SECONDS": "0.5",
-            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-            "FEEDSVC_CONFIG": "/dev/null",
-        }
-        proc = run(env, tmp_path)
+        env = service_env(db_url, fake, FEEDSVC_TELEGRAM__LEASE_SECONDS="5")
+        proc = start_service(env, tmp_path)
         try:
             until(lambda: fake.in_flight == 1, 30, "the digest's request")
             until(lambda: states(db) == ["sending"] * len(TITLES), 5, "the digest's lease")
             assert len(fake.messages(CHAT)) == (0 if moment == "before" else 1)
             proc.send_signal(signal.SIGKILL)
             proc.wait()
-            proc = run(env, tmp_path)
+            proc = start_service(env, tmp_path)
             until(lambda: states(db) == ["sent"] * len(TITLES), 60, "the digest after restart")
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=15) == 0
