@@ -7,8 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from factories import article, builtin_ingestor, insert_old_source_row
 from sqlalchemy import insert, select
+from upgrades import database_at
 
-from feedsvc.db import Database, upgrade
+from feedsvc.db import upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.store import quarantine
 from feedsvc.store.cursors import get_cursor, record_success
@@ -16,8 +17,7 @@ from feedsvc.store.source_articles import upsert_source_articles
 
 
 def test_upgrade_from_0002_with_data(db_url: str) -> None:
-    db = Database(db_url)
-    upgrade(db, "0002")
+    db = database_at(db_url, "0002")
     now = datetime.now(UTC)
     changed = now - timedelta(minutes=2)
     first = article(1)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
+from upgrades import database_at
 
-from feedsvc.db import Database, upgrade
+from feedsvc.db import upgrade
 from feedsvc.db.schema import articles, chats, deliveries, subscriptions, topics
 from feedsvc.digest import ChatSettings
 from feedsvc.store import deliveries as q
@@ -18,8 +19,7 @@ NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 
 
 def test_upgrade_from_0012_with_data(db_url: str) -> None:
-    db = Database(db_url)
-    upgrade(db, "0012")
+    db = database_at(db_url, "0012")
     with db.write() as conn:
         conn.execute(insert(topics).values(
             id=1, slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import inspect, select, update
+from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import alert_followups, articles, deliveries
@@ -14,38 +15,24 @@ from feedsvc.store import followups
 _T = "2026-11-29 08:00:00"
 
 
-def _fill_at_0011(db: Database) -> None:
-    upgrade(db, "0011")
-    with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO articles (source_key, version, url, title, tags, published_at,"
-                " search_text, source_cursor, first_seen_at, last_changed_at)"
-                " VALUES ('a-1', :t, 'https://x.vn/1', 'Tin cũ', '[]', :t, '', :t, :t, :t)"
-            ),
-            {"t": _T},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO chats (chat_id, channel, address, type, paused, failures,"
-                " link_preview, created_at) VALUES (1001, 'telegram', '1001', 'private',"
-                " false, 0, false, :t)"
-            ),
-            {"t": _T},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO deliveries (chat_id, article_id, topics, state, attempts, ambiguous,"
-                " plain_text, due_at, message_id, created_at, finished_at)"
-                " VALUES (1001, 1, '[\"An ninh\"]', 'sent', 1, 0, false, :t, 77, :t, :t)"
-            ),
-            {"t": _T},
-        )
+def _fill_at_0011(db_url: str) -> Database:
+    db = database_at(db_url, "0011")
+    run_sql(
+        db,
+        OLD_ARTICLE,
+        "INSERT INTO chats (chat_id, channel, address, type, paused, failures,"
+        " link_preview, created_at) VALUES (1001, 'telegram', '1001', 'private',"
+        " false, 0, false, :t)",
+        "INSERT INTO deliveries (chat_id, article_id, topics, state, attempts, ambiguous,"
+        " plain_text, due_at, message_id, created_at, finished_at)"
+        " VALUES (1001, 1, '[\"An ninh\"]', 'sent', 1, 0, false, :t, 77, :t, :t)",
+        t=_T,
+    )
+    return db
 
 
 def test_upgrade_with_sent_alerts_then_retract_them(db_url: str) -> None:
-    db = Database(db_url)
-    _fill_at_0011(db)
+    db = _fill_at_0011(db_url)
     upgrade(db)
     inspector = inspect(db.engine)
     assert "ix_deliveries_article_id" in {i["name"] for i in inspector.get_indexes("deliveries")}
@@ -64,18 +51,9 @@ def test_upgrade_with_sent_alerts_then_retract_them(db_url: str) -> None:
 
 
 def test_downgrade_to_0011_and_back(db_url: str) -> None:
-    from alembic import command
-
-    from feedsvc.db.engine import alembic_config
-
-    db = Database(db_url)
-    _fill_at_0011(db)
+    db = _fill_at_0011(db_url)
     upgrade(db)
-    cfg = alembic_config(db)
-    with db.engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0011")
-        conn.commit()
+    downgrade(db, "0011")
     assert "alert_followups" not in inspect(db.engine).get_table_names()
     upgrade(db)
     with db.engine.connect() as conn:

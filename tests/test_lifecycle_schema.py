@@ -5,7 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from factories import article
-from sqlalchemy import inspect, select, text, update
+from sqlalchemy import inspect, select, update
+from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
 
 from feedsvc.articles import Article
 from feedsvc.db import Database, upgrade
@@ -18,29 +19,20 @@ from feedsvc.store.lifecycle import article_visibility, is_public, public_ids
 _T = "2026-11-01 08:00:00"
 
 
-def _fill_at_0007(db: Database) -> None:
-    upgrade(db, "0007")
-    with db.engine.begin() as conn:
-        conn.execute(
-            text(
-                "INSERT INTO source_articles (source_key, url, title, published_at, changed_at)"
-                " VALUES ('a-1', 'https://x.vn/1', 'Tin cũ', :t, :t)"
-            ),
-            {"t": _T},
-        )
-        conn.execute(
-            text(
-                "INSERT INTO articles (source_key, version, url, title, tags, published_at,"
-                " search_text, source_cursor, first_seen_at, last_changed_at)"
-                " VALUES ('a-1', :t, 'https://x.vn/1', 'Tin cũ', '[]', :t, '', :t, :t, :t)"
-            ),
-            {"t": _T},
-        )
+def _fill_at_0007(db_url: str) -> Database:
+    db = database_at(db_url, "0007")
+    run_sql(
+        db,
+        "INSERT INTO source_articles (source_key, url, title, published_at, changed_at)"
+        " VALUES ('a-1', 'https://x.vn/1', 'Tin cũ', :t, :t)",
+        OLD_ARTICLE,
+        t=_T,
+    )
+    return db
 
 
 def test_upgrade_keeps_articles_public_and_source_rows_published(db_url: str) -> None:
-    db = Database(db_url)
-    _fill_at_0007(db)
+    db = _fill_at_0007(db_url)
     upgrade(db)
     with db.engine.connect() as conn:
         row = conn.execute(
@@ -61,18 +53,9 @@ def test_upgrade_keeps_articles_public_and_source_rows_published(db_url: str) ->
 
 
 def test_downgrade_to_0007_and_back(db_url: str) -> None:
-    from alembic import command
-
-    from feedsvc.db.engine import alembic_config
-
-    db = Database(db_url)
-    _fill_at_0007(db)
+    db = _fill_at_0007(db_url)
     upgrade(db)
-    cfg = alembic_config(db)
-    with db.engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0007")
-        conn.commit()
+    downgrade(db, "0007")
     columns = {c["name"] for c in inspect(db.engine).get_columns("articles")}
     assert "hidden_at" not in columns and "withdrawn_at" not in columns
     upgrade(db)

@@ -202,18 +202,13 @@ def test_backfill_adds_only_what_is_missing_batch_by_batch(
 
 
 def test_downgrade_drops_the_index_and_upgrade_refills_it(db: Database) -> None:
-    from alembic import command
     from sqlalchemy import inspect
+    from upgrades import downgrade
 
     from feedsvc.db import upgrade
-    from feedsvc.db.engine import alembic_config
 
     [first] = store(db, article(1, title="Lễ hội Đồ Sơn"))
-    cfg = alembic_config(db)
-    with db.engine.connect() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
-        conn.commit()
+    downgrade(db, "0001")
     names = set(inspect(db.engine).get_table_names())
     indexes = {ix["name"] for ix in inspect(db.engine).get_indexes("articles")}
     assert "articles_search" not in names and "ix_articles_search_text_tsv" not in indexes
@@ -306,10 +301,11 @@ def test_ingest_indexes_every_article_it_stores(db: Database) -> None:
 def test_upgrade_to_0010_keeps_the_index_of_stored_articles(db_url: str) -> None:
     """A state DB indexed by 0002's insert trigger: after 0010 its articles are still found,
     new ones are indexed once (the trigger is gone, the batch write took over)."""
+    from upgrades import database_at
+
     from feedsvc.db import upgrade
 
-    db = Database(db_url)
-    upgrade(db, "0009")
+    db = database_at(db_url, "0009")
     old = article(1, title="Lễ hội Đồ Sơn", summary="", body="", tags=())
     with db.write() as conn:  # as 0007's code stored it: a plain insert, indexed by the trigger
         conn.execute(
