@@ -1,0 +1,45 @@
+"""Admin use cases shared by the CLI, the JSON API, the web admin and the bot.
+
+Each function validates, runs one transaction and returns plain data, so every front end
+enforces the same rules (slug format, query validity, references) and reports the same errors
+(:class:`OperationError`). One module per concern: ``errors``, ``topics``, ``backfill``,
+``recipients`` (subscriptions, pause), ``deliveries`` (delivery log, re-send, status); callers
+import them from here.
+"""
+
+from __future__ import annotations
+
+from feedsvc.operations.backfill import BackfillResult, backfill_topic
+from feedsvc.operations.deliveries import (
+    StatusDetails,
+    list_deliveries,
+    resend_delivery,
+    status_details,
+)
+from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.operations.recipients import (
+    CHAT_TYPES,
+    add_subscription,
+    remove_subscription,
+    set_chat_paused,
+)
+from feedsvc.operations.topics import delete_topic, get_topic, save_topic, set_topic_enabled
+
+__all__ = [
+    "CHAT_TYPES",
+    "BackfillResult",
+    "OperationError",
+    "StatusDetails",
+    "add_subscription",
+    "backfill_topic",
+    "delete_topic",
+    "get_topic",
+    "list_deliveries",
+    "query_invalid",
+    "remove_subscription",
+    "resend_delivery",
+    "save_topic",
+    "set_chat_paused",
+    "set_topic_enabled",
+    "status_details",
+]

@@ -1,0 +1,85 @@
+"""The outbox as the admin sees it: the delivery log, re-sending a dead letter, the outbox's side
+of the status page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feedsvc import metrics
+from feedsvc.db import Database
+from feedsvc.operations.errors import OperationError
+from feedsvc.store import deliveries as delivery_store
+from feedsvc.store import delivery_log
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.store import topics as topic_store
+
+
+def resend_delivery(db: Database, delivery_id: int) -> None:
+    """Queue a dead letter again; a delivery still queued or already sent is a conflict."""
+    with db.write() as conn:
+        if not delivery_store.resend(conn, delivery_id, db.now()):
+            state = delivery_log.delivery_state(conn, delivery_id)
+            if state is None:
+                raise OperationError(
+                    "not_found",
+                    f"unknown delivery {delivery_id}",
+                    code="delivery_not_found",
+                    params={"id": delivery_id},
+                )
+            raise OperationError(
+                "conflict",
+                f"delivery {delivery_id} is {state}, not a dead letter",
+                code="delivery_not_dead",
+                params={"id": delivery_id, "state": state},
+            )
+
+
+def list_deliveries(
+    db: Database,
+    *,
+    state: str | None = None,
+    chat_id: int | None = None,
+    topic: str | None = None,
+    channel: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> tuple[list[delivery_log.DeliveryRow], int]:
+    """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
+    a state or ``dead`` (every dead letter), ``channel`` one channel's recipients."""
+    if state is not None and state not in (*delivery_store.STATES, delivery_log.DEAD):
+        raise OperationError(
+            "invalid",
+            f"unknown delivery state {state!r}",
+            code="state_invalid",
+            params={"state": state},
+            field="state",
+        )
+    with db.read() as conn:
+        topic_id = None
+        if topic is not None:
+            found = topic_store.get_topic(conn, topic)
+            if found is None:
+                return [], 0
+            topic_id = found.id
+        return delivery_log.list_deliveries(
+            conn, state=state, chat_id=chat_id, topic_id=topic_id, channel=channel,
+            limit=limit, offset=offset,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class StatusDetails:
+    """What :func:`feedsvc.status.collect_status` leaves out: the outbox's side."""
+
+    queue_depth: int
+    chat_pauses: list[sub_store.ChatPause]
+    recent_errors: list[delivery_log.DeliveryRow]
+
+
+def status_details(db: Database, errors: int = 10) -> StatusDetails:
+    with db.read() as conn:
+        depth = delivery_store.queue_depth(conn)
+        pauses = sub_store.chat_pauses(conn, db.now())
+        recent = delivery_log.recent_errors(conn, errors)
+    metrics.QUEUE_DEPTH.set(depth)  # also fresh on replicas that do not dispatch
+    return StatusDetails(depth, pauses, recent)

@@ -1,0 +1,145 @@
+"""Recipients and their subscriptions as the admin changes them: subscribe a recipient of any
+channel to a topic or its own query (with the bot's limits), unsubscribe, pause and resume."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Connection
+
+from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
+from feedsvc.bot.actions import normalise as normalise_query
+from feedsvc.db import Database
+from feedsvc.matching import QueryError, parse_chat_query
+from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.store import subscriptions as sub_store
+from feedsvc.store import topics as topic_store
+
+if TYPE_CHECKING:
+    from feedsvc.channels.recipients import RecipientSpec
+
+
+CHAT_TYPES = ("private", "group", "supergroup", "channel")
+
+
+def add_subscription(
+    db: Database,
+    chat_id: int | None,
+    chat_type: str | None,
+    *,
+    topic: str | None,
+    query: str | None,
+    channel: str = "telegram",
+    address: str | None = None,
+) -> tuple[sub_store.Subscription, bool]:
+    """Subscribe a recipient — a Telegram chat (``chat_id``), or ``(channel, address)`` of any
+    channel (:mod:`feedsvc.channels.recipients`) — to a topic or to its own query, with the bot's
+    rules (enabled topics only, queries parsed against enabled topics, length and count limits).
+    Idempotent: returns the subscription and whether it was created."""
+    from feedsvc.channels.recipients import RecipientError, recipient_spec
+
+    try:
+        spec = recipient_spec(channel, chat_id, chat_type, address)
+    except RecipientError as exc:
+        raise OperationError(
+            "invalid", exc.message, code=exc.code, params=exc.params, field=exc.field
+        ) from None
+    if (topic is None) == (query is None):
+        raise OperationError(
+            "invalid", "give exactly one of topic or query", code="topic_or_query", field="topic"
+        )
+    if query is not None:
+        query = normalise_query(query)
+        if not query:
+            raise OperationError("invalid", "query is empty", code="query_empty", field="query")
+        if len(query) > MAX_QUERY_CHARS:
+            raise OperationError(
+                "invalid",
+                f"query longer than {MAX_QUERY_CHARS} characters",
+                code="query_too_long",
+                params={"limit": MAX_QUERY_CHARS},
+                field="query",
+            )
+    with db.write() as conn:
+        now = db.now()
+        topic_id = None
+        if topic is not None:
+            found = topic_store.get_topic(conn, topic)
+            if found is None or not found.enabled:
+                state = "unknown" if found is None else "disabled"
+                raise OperationError(
+                    "invalid",
+                    f"{state} topic {topic!r}",
+                    code=f"topic_{state}",
+                    params={"slug": topic},
+                    field="topic",
+                )
+            topic_id = found.id
+        else:
+            known = {t.slug: t.query for t in topic_store.list_topics(conn, enabled_only=True)}
+            try:
+                parse_chat_query(query or "", known.get)
+            except QueryError as exc:
+                raise query_invalid(exc) from None
+        chat_id = _ensure_recipient(conn, spec, now)
+        existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
+        if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:
+            raise OperationError(
+                "conflict",
+                f"chat {chat_id} already has {MAX_SUBSCRIPTIONS} subscriptions",
+                code="too_many_subscriptions",
+                params={"chat": chat_id, "limit": MAX_SUBSCRIPTIONS},
+            )
+        created = sub_store.subscribe(conn, chat_id, topic_id=topic_id, query=query, now=now)
+        sub_id = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
+        sub = sub_store.get_subscription(conn, sub_id or 0)
+    assert sub is not None
+    return sub, created
+
+
+def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> int:
+    """The recipient's chat id, its row created if missing (an Apprise row's title is its
+    masked URL, so every listing of titles is safe to show)."""
+    from feedsvc.channels.recipients import shown_address
+
+    if spec.chat_id is not None:  # Telegram
+        chat = sub_store.get_chat(conn, spec.chat_id)
+        title = chat.title if chat else None
+        sub_store.ensure_chat(conn, spec.chat_id, spec.chat_type, title, now)
+        return spec.chat_id
+    found = sub_store.find_recipient(conn, spec.channel, spec.address)
+    title = found.title if found else None
+    if spec.channel == "apprise":
+        title = shown_address(spec.channel, spec.address)
+    chat = sub_store.ensure_recipient(conn, spec.channel, spec.address, spec.chat_type, title, now)
+    return chat.chat_id
+
+
+def remove_subscription(db: Database, subscription_id: int) -> sub_store.Subscription:
+    with db.write() as conn:
+        sub = sub_store.get_subscription(conn, subscription_id)
+        if sub is None or not sub_store.delete_subscription(conn, subscription_id):
+            raise OperationError(
+                "not_found",
+                f"unknown subscription {subscription_id}",
+                code="subscription_not_found",
+                params={"id": subscription_id},
+            )
+    return sub
+
+
+def set_chat_paused(db: Database, chat_id: int, paused: bool) -> sub_store.Chat:
+    """Pause or resume a chat's alerts (what the chat's own /pause and /resume do)."""
+    with db.write() as conn:
+        if sub_store.get_chat(conn, chat_id) is None:
+            raise OperationError(
+                "not_found",
+                f"unknown chat {chat_id}",
+                code="chat_not_found",
+                params={"chat": chat_id},
+            )
+        sub_store.set_paused(conn, chat_id, paused)
+        chat = sub_store.get_chat(conn, chat_id)
+    assert chat is not None
+    return chat

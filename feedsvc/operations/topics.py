@@ -1,0 +1,108 @@
+"""Topics as the admin changes them: create, update, delete, enable/disable, each validated
+(slug, title, control characters, the query and every topic that references it by ``@slug``)."""
+
+from __future__ import annotations
+
+import re
+
+from feedsvc.db import Database
+from feedsvc.matching import QueryError, parse_query
+from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.store import topics as topic_store
+from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
+
+
+def _unknown_topic(slug: str) -> OperationError:
+    return OperationError(
+        "not_found", f"unknown topic {slug!r}", code="topic_not_found", params={"slug": slug}
+    )
+
+
+def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
+    try:
+        parse_query(spec.query, (known | {spec.slug: spec.query}).get)
+    except QueryError as exc:
+        raise query_invalid(exc) from None
+
+
+#: C0 control characters other than tab, newline and carriage return: not text (PostgreSQL
+#: refuses NUL outright; XML 1.0 allows none of them), so never part of a topic's fields.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+
+
+def _check_text(spec: TopicSpec) -> None:
+    for name in ("title", "description", "query"):
+        found = _CONTROL.search(getattr(spec, name))
+        if found:
+            char = f"U+{ord(found[0]):04X}"
+            raise OperationError(
+                "invalid",
+                f"{name} contains a control character ({char})",
+                code="control_character",
+                params={"field": name, "char": char},
+                field=name,
+            )
+
+
+def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
+    """Create or update a topic after validating slug, title and query (with ``@refs``)."""
+    if code := slug_problem(spec.slug):
+        raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
+    if not spec.title.strip():
+        raise OperationError("invalid", "title is required", code="title_required", field="title")
+    _check_text(spec)
+    with db.write() as conn:
+        existing = {t.slug: t for t in topic_store.list_topics(conn)}
+        if create_only and spec.slug in existing:
+            raise OperationError(
+                "conflict",
+                f"topic {spec.slug} already exists",
+                code="topic_exists",
+                params={"slug": spec.slug},
+                field="slug",
+            )
+        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
+        # other topics that reference this one must still parse with the new query
+        users = [t.spec for s, t in existing.items() if f"@{spec.slug}" in t.query]
+        problems = check_queries(
+            users, {s: t.query for s, t in existing.items()} | {spec.slug: spec.query}
+        )
+        if problems:
+            raise OperationError(
+                "invalid",
+                "; ".join(problems),
+                code="breaks_users",
+                params={"slug": spec.slug, "users": ", ".join(u.slug for u in users)},
+                field="query",
+            )
+        return topic_store.save_topic(conn, spec, origin, db.now())
+
+
+def get_topic(db: Database, slug: str) -> Topic:
+    with db.read() as conn:
+        topic = topic_store.get_topic(conn, slug)
+    if topic is None:
+        raise _unknown_topic(slug)
+    return topic
+
+
+def delete_topic(db: Database, slug: str) -> None:
+    with db.write() as conn:
+        dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
+        if dependants:
+            raise OperationError(
+                "conflict",
+                f"{slug} is used by {', '.join(dependants)}; change those first",
+                code="topic_in_use",
+                params={"slug": slug, "users": ", ".join(dependants)},
+            )
+        if not topic_store.delete_topic(conn, slug):
+            raise _unknown_topic(slug)
+
+
+def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
+    with db.write() as conn:
+        if topic_store.get_topic(conn, slug) is None:
+            raise _unknown_topic(slug)
+        topic_store.set_enabled(conn, slug, enabled, db.now())
