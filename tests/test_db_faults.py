@@ -15,9 +15,11 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import psycopg
 import pytest
 from conftest import mariadb_database
 from factories import article
@@ -30,7 +32,9 @@ from test_source_external import Cms, _setup, mapping
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles
 from feedsvc.db.timeouts import READ_GRACE, DbTimeouts
+from feedsvc.db.urls import psycopg_url
 from feedsvc.source.sql import source_engine
+from feedsvc.store import lite
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
 
@@ -112,6 +116,56 @@ def test_a_statement_cut_off_mid_flight_fails_within_the_read_timeout(
     with db.write() as conn, pytest.raises(OperationalError, match="statement timeout"):
         conn.execute(text("SELECT pg_sleep(3)"))
     db.dispose()
+
+
+# -- the CLI's read-only path (feedsvc.store.lite: psycopg without SQLAlchemy) ------------------
+
+def lite_pg(url: str) -> AbstractContextManager[lite.Reader]:
+    parsed = psycopg_url(url)
+    assert parsed is not None
+    return lite.read_only_pg(parsed, FAST)
+
+
+@pytest.mark.postgres
+def test_the_lite_reader_has_the_same_bounds(pg_url: str, pg_proxy: TcpProxy) -> None:
+    """Statement timeout on the server; a read cut off mid-flight, and a connect to a silent
+    server, fail within the same deadlines as ``Database``'s connections."""
+    upgrade(Database(pg_url))
+    with pytest.raises(psycopg.errors.QueryCanceled), lite_pg(pg_url) as reader:
+        t0 = time.monotonic()
+        reader.rows("SELECT pg_sleep(30)")
+    assert time.monotonic() - t0 <= FAST.statement + SLACK
+    proxied = through(pg_proxy, pg_url, 5432)
+    with pytest.raises(psycopg.OperationalError), lite_pg(proxied) as reader:
+        assert reader.rows("SELECT 1") == [(1,)]
+        pg_proxy.pause()
+        t0 = time.monotonic()
+        reader.rows("SELECT 2")
+    assert READ - 1 <= time.monotonic() - t0 <= READ + SLACK
+    t0 = time.monotonic()
+    with pytest.raises(psycopg.OperationalError), lite_pg(proxied):
+        pass
+    assert time.monotonic() - t0 <= FAST.connect + SLACK
+
+
+@pytest.mark.postgres
+def test_status_on_a_silent_state_db_ends_in_one_line(
+    pg_url: str, pg_proxy: TcpProxy, tmp_path: Path
+) -> None:
+    upgrade(Database(pg_url))
+    pg_proxy.pause()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__CONNECT_TIMEOUT": "2",
+            "FEEDSVC_DATABASE__URL": through(pg_proxy, pg_url, 5432)}
+    for argv in (["status"], ["topics", "list"]):
+        t0 = time.monotonic()
+        done = subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
+                              capture_output=True, text=True, timeout=60, check=False)
+        assert time.monotonic() - t0 <= 2 + SLACK + 3  # + the interpreter's start-up
+        assert done.returncode == 1, done.stderr
+        assert done.stderr.startswith(  # worded as through SQLAlchemy
+            "feedsvc: database error: OperationalError (ConnectionTimeout): "), done.stderr
+        assert "timeout" in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
 
 
 @pytest.mark.mysql

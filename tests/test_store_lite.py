@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -20,9 +21,11 @@ from pathlib import Path
 import psycopg
 import pytest
 from factories import article
-from sqlalchemy import update
+from sqlalchemy import text, update
+from sqlalchemy.exc import OperationalError
 
 from feedsvc.db import Database, upgrade
+from feedsvc.db.errors import describe
 from feedsvc.db.revision import SchemaError
 from feedsvc.db.schema import deliveries
 from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class
@@ -213,6 +216,46 @@ def test_the_postgresql_reader_is_bounded_and_read_only(pg_url: str) -> None:
         assert reader.shown == pg_url  # postgresql+psycopg://, no password in it
         with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
             reader.rows("CREATE TABLE lite_write (i int)")
+
+
+@pytest.mark.postgres
+def test_a_driver_error_is_worded_as_through_sqlalchemy(pg_url: str) -> None:
+    """The CLI's one-line message (``feedsvc.db.errors.describe``) for the same failure met by
+    psycopg directly (the lite path) and through SQLAlchemy: word for word."""
+    db = Database(pg_url)
+    upgrade(db)
+    worded = []
+    for run in (lambda: _lite_fails(pg_url), lambda: _sqlalchemy_fails(db)):
+        try:
+            run()
+        except Exception as exc:  # the failure under test
+            worded.append(describe(exc))
+    db.dispose()
+    assert len(worded) == 2 and worded[0] == worded[1]
+    assert worded[0].startswith('ProgrammingError (UndefinedTable): relation "no_such_table"')
+    refused = pg_url.replace("127.0.0.1:5432", f"127.0.0.1:{_closed_port()}")
+    with pytest.raises(psycopg.OperationalError) as lite_error, lite_reader(refused):
+        pass
+    with pytest.raises(OperationalError) as sa_error:
+        Database(refused).now()
+    assert describe(lite_error.value) == describe(sa_error.value)
+    assert describe(lite_error.value).startswith("OperationalError: connection failed")
+
+
+def _lite_fails(url: str) -> None:
+    with lite_reader(url) as reader:
+        reader.rows("SELECT * FROM no_such_table")
+
+
+def _sqlalchemy_fails(db: Database) -> None:
+    with db.read() as conn:
+        conn.execute(text("SELECT * FROM no_such_table"))
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:  # a port nothing listens on
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def test_only_plain_sqlite_file_urls_take_the_lite_path() -> None:

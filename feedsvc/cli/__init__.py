@@ -42,14 +42,9 @@ class _Root(click.Group):
 
 def environment_error(exc: BaseException) -> str | None:
     """A one-line message for errors the operator's environment causes, else None."""
-    if type(exc).__module__.startswith("sqlalchemy"):
+    # SQLAlchemy's, or the driver's own from the read-only commands (feedsvc.store.lite)
+    if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
         from feedsvc.db.errors import describe  # one line, no SQL or parameters
-
-        return f"database error: {describe(exc)}"
-    if type(exc).__module__ == "sqlite3":  # feedsvc.store.lite: its messages carry no SQL
-        return f"database error: {exc}"
-    if type(exc).__module__.split(".")[0] == "psycopg":  # feedsvc.store.lite on PostgreSQL
-        from feedsvc.db.errors import describe
 
         return f"database error: {describe(exc)}"
     if isinstance(exc, OSError):

@@ -19,6 +19,11 @@ from typing import Any
 PG_DISK_FULL = "53100"
 #: SQLite result code SQLITE_FULL (https://www.sqlite.org/rescode.html#full).
 SQLITE_FULL = 13
+#: The names of the DB-API 2 error classes (PEP 249), for :func:`describe`.
+DBAPI_ERRORS = (
+    "IntegrityError", "DataError", "OperationalError", "ProgrammingError", "InternalError",
+    "NotSupportedError", "InterfaceError", "DatabaseError",
+)  # fmt: skip
 
 def is_database_fault(exc: BaseException) -> bool:
     """True when ``exc`` says the database cannot go on, whatever row was being written.
@@ -94,6 +99,10 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     if len(text) > limit:
         text = text[: limit - 1] + "…"
     kind = type(orig).__name__
-    if sa is not None and isinstance(exc, sa.DBAPIError) and type(exc).__name__ != kind:
-        kind = f"{type(exc).__name__} ({kind})"  # "IntegrityError (CheckViolation)"
+    if sa is not None and isinstance(exc, sa.DBAPIError):
+        wrapper: str | None = type(exc).__name__
+    else:  # a driver's own error: the DB-API class it is, as SQLAlchemy would have wrapped it
+        wrapper = next((c.__name__ for c in type(exc).__mro__ if c.__name__ in DBAPI_ERRORS), None)
+    if wrapper is not None and wrapper != kind:
+        kind = f"{wrapper} ({kind})"  # "IntegrityError (CheckViolation)"
     return f"{kind}: {text}"
