@@ -197,8 +197,13 @@ def first_sync(
     db.longest = 0.0
     t0, w0 = clock(), workers_cpu(pids)
     result = ing.tick()
+    count = result.read
     wall, cpu = since(t0)
-    cpu += workers_cpu(pids) - w0
+    worker_cpu = workers_cpu(pids) - w0
+    if pids:
+        note += f"CPU µs/article: this process {cpu / count * 1e6:.0f}, workers "
+        note += f"{worker_cpu / count * 1e6:.0f}; "
+    cpu += worker_cpu
     assert result.error is None and result.rejected == 0, (result.error, result.rejected)
     if pids:
         assert pids == ing.matching.pool.pids(), "a match worker was replaced during the run"

@@ -7,6 +7,7 @@ table changes, without stopping the service.
 
 from __future__ import annotations
 
+import gc
 import logging
 import threading
 from collections.abc import Sequence
@@ -20,6 +21,17 @@ from feedsvc.matching.worker import ArticleText, Matched, MatcherSpec, match_tex
 from feedsvc.store.topics import Topic, list_topics, topics_version
 
 log = logging.getLogger(__name__)
+
+#: From this many topics a build is moved out of the garbage collector's reach (``gc.freeze``).
+#: A matcher is ~20 tracked objects per topic (terms, closures, cells, tuples) that live until
+#: the next build; left in the oldest generation, every full collection walks them again, and
+#: ingest's batches trigger one every few hundred articles: at 5,000 topics that was ~60 µs
+#: of CPU per ingested article, a fifth of a first sync's (issue 17 §2, bench/RESULTS.md).
+#: ``gc.freeze`` moves everything alive at that moment to the permanent generation; the next
+#: build first unfreezes and collects, so the old matcher (and anything else frozen with it
+#: that has since become garbage) is reclaimed then. Below this size the cost is negligible
+#: and nothing global is touched.
+FREEZE_TOPICS = 1000
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,11 +76,17 @@ class TopicIndex:
         enabled = [t for t in every if t.enabled]
         # a disabled topic still lends its query to `@slug` references, it just never matches
         spec = MatcherSpec({t.slug: t.query for t in enabled}, {t.slug: t.query for t in every})
+        big = len(every) >= FREEZE_TOPICS
+        if big and gc.get_freeze_count():  # the previous build goes back to the collector
+            gc.unfreeze()
+            gc.collect()
         matcher = spec.build()
         for slug, err in matcher.errors.items():
             log.error("topic %s has an invalid query and is skipped: %s", slug, err)
         with self._lock:
             self._compiled = Compiled(version, spec, matcher, {t.slug: t for t in enabled})
+        if big:
+            gc.freeze()
         log.info("topic matcher built: %d topics", len(matcher))
 
     @property
