@@ -25,7 +25,7 @@ QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count s
 #: in words, rows per second, the ingest state in words, the source's kind, or the table of
 #: quarantined source rows (shown under the facts, not in them).
 FactKind = Literal[
-    "text", "count", "time", "duration", "rate", "ingest", "source", "quarantine"
+    "text", "count", "time", "duration", "rate", "ingest", "source", "quarantine", "channels"
 ]  # fmt: skip
 
 
@@ -90,6 +90,7 @@ class StatusReads:
 
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
     """``db``: the engine to read with (web requests pass theirs); default the service's."""
+    from feedsvc.channel_modes import channel_modes
     from feedsvc.store.status import read_status
 
     db = db or service.db
@@ -104,6 +105,7 @@ def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
         poll_seconds=service.settings.source.poll_seconds,
         database=db.engine.url.render_as_string(hide_password=True),
         started_at=service.started_at,
+        channels=dict(channel_modes(service.settings)),
     )
 
 
@@ -115,9 +117,11 @@ def facts_from(
     poll_seconds: float,
     database: str,
     started_at: datetime | None,
+    channels: dict[str, str] | None = None,
 ) -> list[Fact]:
     """The facts, in display order (``database``: the state DB URL with its password masked;
-    ``now`` in UTC, on the database's clock)."""
+    ``now`` in UTC, on the database's clock; ``channels``: each channel's mode, ``on`` |
+    ``console`` | ``off``, :mod:`feedsvc.channel_modes`)."""
     cursor = reads.cursor
     state = ingest_state(cursor, now, poll_seconds)
     facts = [
@@ -133,6 +137,7 @@ def facts_from(
         Fact("articles_stored", reads.articles, "count"),
         Fact("topics_enabled", reads.topics_enabled, "count"),
         Fact("deliveries_pending", reads.deliveries_pending, "count"),
+        *([Fact("channels", channels, "channels")] if channels is not None else []),
         Fact("source", source, "source"),
     ]
     if reads.source_articles is not None:

@@ -54,6 +54,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The address must be 1 to 2,000 characters.",
     ),
     "channel.apprise": ("Apprise", "Apprise"),
+    "channel_off_warning": (
+        "Kênh {channel} chưa được cấu hình ({setting} chưa đặt): người nhận của kênh này không "
+        "nhận được gì, tin gửi cho họ kết thúc ở trạng thái lỗi cho đến khi cấu hình xong.",
+        "The {channel} channel is not configured ({setting} is not set): its recipients get "
+        "nothing, and their alerts end as failed, until it is.",
+    ),
     "channel.all": ("Mọi kênh", "All channels"),
     "apprise.add_title": ("Thêm đích Apprise", "Add an Apprise destination"),
     "apprise.url": ("URL Apprise", "Apprise URL"),

@@ -73,6 +73,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fact.topics_enabled": ("Chủ đề đang bật", "Topics switched on"),
     "fact.deliveries_pending": ("Tin chờ gửi", "Alerts waiting to be sent"),
     "fact.started_at": ("Dịch vụ chạy từ", "Service running since"),
+    "fact.channels": ("Kênh gửi tin", "Delivery channels"),
+    "channel_mode.on": ("bật", "on"),
+    "channel_mode.console": (
+        "chỉ ghi nhật ký (chưa có telegram.token)",
+        "log only (no telegram.token)",
+    ),
+    "channel_mode.off": (
+        "tắt: chưa cấu hình, người nhận không nhận được gì",
+        "off: not configured, its recipients get nothing",
+    ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------

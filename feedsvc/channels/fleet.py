@@ -15,8 +15,10 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from feedsvc.bot.actions import Limits
+from feedsvc.channel_modes import off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
+from feedsvc.channels.off import OffChannel
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.channels.zalo.api import ZaloBotAPI
 from feedsvc.channels.zalo.channel import ZaloChannel
@@ -38,7 +40,7 @@ def build_channels(settings: Settings) -> list[Channel]:
     telegram = TelegramChannel(sender, settings.tz, images=tg.images, global_rate=tg.global_rate)
     channels: list[Channel] = [telegram]
     zalo_token = settings.zalo_token()
-    if zalo_token:  # without one, Zalo alerts stay queued until a token is set
+    if zalo_token:  # without one Zalo is off: its alerts end as failed (Dispatchers.off)
         api = ZaloBotAPI(zalo_token, settings.zalo.base_url)
         channels.append(ZaloChannel(api, settings.tz, global_rate=settings.zalo.global_rate))
     channels.append(AppriseChannel(settings.tz))  # admin-configured: nothing to set up
@@ -84,6 +86,8 @@ class Dispatchers:
         ]
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
         self.followups = [followup_worker(db, ch, settings, owner) for ch in channels]
+        #: channels not configured here: their queued alerts end as failed, with the reason
+        self.off = [OffChannel(db, name) for name in off_channels(settings)]
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -105,6 +109,9 @@ class Dispatchers:
             self._tasks.append(task)
         for f in self.followups:
             self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
+        for o in self.off:
+            log.warning("channel %s is not configured: its recipients get nothing", o.channel)
+            self._tasks.append(asyncio.create_task(o.run(), name=f"off-{o.channel}"))
 
     def wake(self) -> None:
         """On the event loop: new work may be queued for any channel."""
@@ -112,6 +119,8 @@ class Dispatchers:
             d.wake.set()
         for f in self.followups:
             f.wake.set()
+        for o in self.off:
+            o.wake.set()
 
     async def stop(self, timeout: float) -> None:
         """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
@@ -120,6 +129,8 @@ class Dispatchers:
             d.stop()
         for f in self.followups:
             f.stop()
+        for o in self.off:
+            o.stop()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=timeout)
             if late:

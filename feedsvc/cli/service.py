@@ -204,7 +204,9 @@ def status(config_file: str | None, as_json: bool) -> None:
         return
     width = max(len(k) for k in facts)
     for key, value in facts.items():
-        if isinstance(value, list):
+        if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
+            click.echo(f"{key.ljust(width)}  " + ", ".join(f"{k} {v}" for k, v in value.items()))
+        elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {len(value)}")
             for line in value:
                 click.echo(f"{'':{width}}    {line}")
@@ -253,6 +255,7 @@ def _db_status(settings: Settings) -> _StatusParts:
 def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
+    from feedsvc.channel_modes import channel_modes
     from feedsvc.status import QUARANTINE_LISTED, facts_from, flatten
     from feedsvc.store import lite
 
@@ -266,6 +269,7 @@ def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
         poll_seconds=settings.source.poll_seconds,
         database=reader.shown,  # password masked
         started_at=None,
+        channels=dict(channel_modes(settings)),
     )
     pauses = lite.chat_pauses(reader, now)
     return flatten(facts), pauses, lite.recent_errors(reader, RECENT_ERRORS)

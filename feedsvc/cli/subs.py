@@ -10,7 +10,15 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, ID, cell, config_option, fail, run_operation
+from feedsvc.cli.common import (
+    EXIT_USAGE,
+    ID,
+    cell,
+    config_option,
+    fail,
+    load_settings,
+    run_operation,
+)
 
 if TYPE_CHECKING:
     from feedsvc.db import Database
@@ -95,6 +103,20 @@ def add(
         config_file,
     )
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
+    _warn_if_off(channel, config_file)
+
+
+def _warn_if_off(channel: str, config_file: str | None) -> None:
+    """A recipient on a channel this configuration cannot send on (no ``zalo.token``) is
+    subscribed (the token may come later) but gets nothing until then: say so, on stderr."""
+    from feedsvc.channel_modes import MISSING_SETTING, off_channels
+
+    if channel in off_channels(load_settings(config_file, logging_=False)):
+        click.echo(
+            f"warning: channel {channel} is not configured ({MISSING_SETTING.get(channel)} is not "
+            "set): this recipient gets nothing until it is; its alerts end as failed",
+            err=True,
+        )
 
 
 @subs.command("remove")

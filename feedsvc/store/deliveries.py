@@ -266,6 +266,19 @@ def _heads() -> Any:
     )
 
 
+def end_off_channel(conn: Connection, channel: str, error: str, now: datetime) -> int:
+    """End every queued delivery of ``channel`` (``pending`` or ``held``, never one being sent)
+    as ``failed`` with ``error``: the channel is not configured in this service
+    (:mod:`feedsvc.channel_modes`), so nothing can send them; a dead letter says why and can be
+    re-sent once it is. Returns how many."""
+    result = conn.execute(
+        update(deliveries)
+        .where(deliveries.c.state.in_(("pending", "held")), of_channel(channel))
+        .values(state="failed", error=error[:1000], finished_at=now)
+    )
+    return result.rowcount
+
+
 def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | None:
     """When the next delivery of ``channel`` becomes claimable (its due time, its chat's pacing
     slot or 429 pause, whichever is last), so an idle dispatcher sleeps exactly that long. A

@@ -15,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import operations as ops
+from feedsvc.channel_modes import MISSING_SETTING, off_channels
 from feedsvc.channels.apprise import mask
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.recipients import shown_address
@@ -252,9 +253,10 @@ def page_routes(admin: Admin) -> list[Route]:
                 return subs, sub_store.list_chats(conn), topics
 
         subs, chats, topics = await db_call(load)
+        off = [c for c in off_channels(service.settings) if any(s.channel == c for s in subs)]
         return admin.page(
-            "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel,
-            channels=CHANNELS, topics=topics, shown_address=shown_address,
+            "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel, off=off,
+            channels=CHANNELS, topics=topics, shown_address=shown_address, setting=MISSING_SETTING,
         )  # fmt: skip
 
     async def apprise_add(request: Request, ctx: Ctx) -> Response:

@@ -10,6 +10,7 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
+from feedsvc.channel_modes import off_channels
 from feedsvc.channels.recipients import shown_address
 from feedsvc.db import Database
 from feedsvc.digest import SettingError
@@ -38,8 +39,9 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 
-def subscription_out(sub: sub_store.Subscription) -> SubscriptionOut:
+def subscription_out(sub: sub_store.Subscription, service: Service) -> SubscriptionOut:
     return SubscriptionOut(
+        channel_off=sub.channel in off_channels(service.settings),
         id=sub.id,
         chat_id=sub.chat_id,
         channel=sub.channel,
@@ -54,7 +56,7 @@ def list_subscriptions(service: Service, call: Call) -> tuple[int, SubscriptionL
     params = call.params_as(SubscriptionParams)
     with service.web_db.read() as conn:
         subs = sub_store.list_subscriptions(conn, params.chat_id, channel=params.channel)
-    return 200, SubscriptionList(subscriptions=[subscription_out(s) for s in subs])
+    return 200, SubscriptionList(subscriptions=[subscription_out(s, service) for s in subs])
 
 
 def create_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
@@ -63,11 +65,12 @@ def create_subscription(service: Service, call: Call) -> tuple[int, Subscription
         service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query,
         channel=body.channel, address=body.address,
     )  # fmt: skip
-    return (201 if created else 200), subscription_out(sub)
+    return (201 if created else 200), subscription_out(sub, service)
 
 
 def delete_subscription(service: Service, call: Call) -> tuple[int, SubscriptionOut]:
-    return 200, subscription_out(ops.remove_subscription(service.web_db, call.int_param("id")))
+    removed = ops.remove_subscription(service.web_db, call.int_param("id"))
+    return 200, subscription_out(removed, service)
 
 
 def _chat_out(chat: sub_store.Chat) -> ChatOut:

@@ -189,6 +189,11 @@ class SubscriptionOut(Out):
     topic: str | None
     topic_title: str | None
     query: str | None
+    channel_off: bool = Field(
+        default=False,
+        description="the channel is not configured in this service (e.g. no zalo.token): the "
+        "recipient gets nothing, its alerts end as failed, until it is",
+    )
 
 
 class SubscriptionList(Out):

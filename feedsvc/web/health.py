@@ -38,6 +38,7 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
+from feedsvc.channel_modes import channel_modes
 from feedsvc.db import Database
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
@@ -117,11 +118,14 @@ class Readiness:
 
 
 def serving(service: Service, probe: ProbeResult) -> Readiness:
-    """Can this process serve: state DB answered, feed snapshots loaded."""
+    """Can this process serve: state DB answered, feed snapshots loaded. The checks also say
+    which delivery channels are ``on``, ``console`` or ``off`` (not configured): a channel off
+    is a configuration fact, not unreadiness (feeds and the other channels serve)."""
     loaded = service.publisher.loaded
     checks: dict[str, Any] = {
         "database": "ok" if probe.error is None else f"error: {probe.error}",
         "snapshots": "loaded" if loaded else "not loaded yet",
+        "channels": channel_modes(service.settings),
     }
     return Readiness(probe.error is None and loaded, checks)
 

@@ -1,0 +1,62 @@
+"""The worker standing in for a channel that is not configured (:mod:`feedsvc.channel_modes`):
+it ends that channel's queued alerts as ``failed`` with the reason, at start, on every wake-up
+(new alerts were queued) and every :data:`POLL_SECONDS`, so they never pile up as ``pending``
+or ``held``.
+
+Every replica that dispatches must have the same channels configured: a replica without the Zalo
+token ends the Zalo alerts a replica with it would send.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from feedsvc.channel_modes import off_reason
+from feedsvc.db import Database
+from feedsvc.store import deliveries as queue
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 5.0
+
+
+class OffChannel:
+    """``run()`` until ``stop()``; ``wake`` is set when deliveries may have been queued."""
+
+    def __init__(self, db: Database, channel: str, poll_seconds: float = POLL_SECONDS) -> None:
+        self.db = db
+        self.channel = channel
+        self.poll_seconds = poll_seconds
+        self.wake = asyncio.Event()
+        self._stop = asyncio.Event()
+
+    def close_queued(self) -> int:
+        """One pass (a thread): end what is queued for the channel; returns how many."""
+        with self.db.write() as conn:
+            ended = queue.end_off_channel(conn, self.channel, off_reason(self.channel),
+                                          self.db.now())  # fmt: skip
+        if ended:
+            log.warning("%s: %d alert(s) ended as failed", off_reason(self.channel), ended)
+        return ended
+
+    async def run(self) -> None:
+        while not self._stop.is_set():
+            self.wake.clear()
+            try:
+                await asyncio.to_thread(self.close_queued)
+            except Exception as exc:  # the DB may be down: try again next round
+                log.warning("channel %s (off): %s", self.channel, type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self.poll_seconds):
+                    stop = asyncio.ensure_future(self._stop.wait())
+                    wake = asyncio.ensure_future(self.wake.wait())
+                    try:
+                        await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
+                    finally:
+                        stop.cancel()
+                        wake.cancel()
+
+    def stop(self) -> None:
+        self._stop.set()
