@@ -17,8 +17,8 @@ so anyone can make the service work; each such request is bounded (issue #12 §1
   shared entry shows the query text of the request that rendered it.
 * **At most** ``http.search_concurrency`` uncached renders run at once (:class:`RenderSlots`,
   taken on the event loop); a request beyond that is refused at once
-  (:class:`feedsvc.web.feeds.Overloaded`, a 503 with ``Retry-After``) rather than queued, so a
-  flood cannot build a backlog of threads, DB connections or memory.
+  (:class:`feedsvc.web.feed_backend.Overloaded`, a 503 with ``Retry-After``) rather than
+  queued, so a flood cannot build a backlog of threads, DB connections or memory.
 
 The per-client rate limit in front of these routes is the web layer's
 (:mod:`feedsvc.web.clients`). DB work runs on the engine for web requests, so a flood never
@@ -54,7 +54,7 @@ from feedsvc.store.articles import (
     latest_articles,
     stored_articles,
 )
-from feedsvc.web.feeds import Overloaded
+from feedsvc.web.feed_backend import Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
 #: Candidates the matcher re-checks per search at most (newest first). Re-checking costs about
@@ -111,7 +111,7 @@ class RenderJob:
 
 class RenderSlots:
     """At most ``size`` on-demand renders at once. :meth:`reserve` takes a slot now or raises
-    :class:`~feedsvc.web.feeds.Overloaded`: nobody ever waits for one. Slots are taken on the
+    :class:`~feedsvc.web.feed_backend.Overloaded`: nobody ever waits for one. Slots are taken on the
     event loop, so a refused request never costs a thread-pool hop."""
 
     def __init__(self, size: int) -> None:

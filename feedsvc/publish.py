@@ -61,7 +61,7 @@ INDEX_SLUG = "_index"
 
 
 class FeedPublisher:
-    """Implements :class:`feedsvc.web.feeds.FeedBackend` over the state DB.
+    """Implements :class:`feedsvc.web.feed_backend.FeedBackend` over the state DB.
 
     ``db`` serves the background work (refresh, sync); ``web_db`` (default: ``db``) the renders
     that requests trigger (search feeds, ``?limit=`` variants), so a flood of those can only
@@ -317,7 +317,7 @@ class FeedPublisher:
 
     def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
         """A ``?limit=`` variant: cached, or a job rendering it (holding a render slot).
-        Raises :class:`~feedsvc.web.feeds.Overloaded` when no slot is free."""
+        Raises :class:`~feedsvc.web.feed_backend.Overloaded` when no slot is free."""
         topic = self._topics.get(slug)
         if topic is None or not topic.enabled:
             return None
@@ -346,7 +346,7 @@ class FeedPublisher:
     def search(self, query: str, fmt: str, limit: int) -> Snapshot:
         """The ad-hoc search feed, rendered here if not cached (CLI and tests; the routes use
         :meth:`search_job` to render off the event loop). Raises ``QueryError`` and
-        :class:`~feedsvc.web.feeds.Overloaded` like it."""
+        :class:`~feedsvc.web.feed_backend.Overloaded` like it."""
         found = self.search_job(query, fmt, limit)
         return found if isinstance(found, Snapshot) else found()
 

@@ -1,4 +1,6 @@
-"""Feed-serving routes (SPEC §5), decoupled from storage by the :class:`FeedBackend` protocol.
+"""Feed-serving routes (SPEC §5), decoupled from storage by the
+:class:`~feedsvc.web.feed_backend.FeedBackend` protocol; how a request is read (feed name,
+``?limit=``, browser navigation) lives in :mod:`feedsvc.web.feed_requests`.
 
 Routes are plain Starlette ``Route`` handlers with no per-request middleware work. The hottest
 request, a feed reader polling a topic feed, is answered before Starlette by
@@ -16,12 +18,10 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
-from collections.abc import Iterable, Mapping
-from concurrent.futures import Executor
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from importlib import resources
-from typing import TYPE_CHECKING, Protocol, cast
-from urllib.parse import parse_qsl
+from typing import TYPE_CHECKING, cast
 
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
@@ -31,6 +31,17 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
 from feedsvc.web.clients import RateLimiter, request_client
+from feedsvc.web.feed_backend import FeedBackend, Overloaded, RenderJob
+from feedsvc.web.feed_requests import (
+    DEFAULT_LIMIT,
+    NAVIGATION_HEADERS,
+    SEARCH_SLUG,
+    BadRequest,
+    browser_navigation,
+    parse_limit,
+    query_params,
+    split_feed_name,
+)
 from feedsvc.web.http_cache import (
     Reply,
     Snapshot,
@@ -44,145 +55,8 @@ if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
     from feedsvc.matching import QueryError
 
-DEFAULT_LIMIT = 50
-MAX_LIMIT = 200
-SEARCH_SLUG = "search"
 ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created any moment
 REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal``)
-
-
-class RenderJob(Protocol):
-    """A render the backend reserved capacity for: call it once off the event loop (in
-    ``executor``, its own threads), or :meth:`discard` it (frees the capacity; a no-op after
-    the call)."""
-
-    @property
-    def executor(self) -> Executor: ...
-
-    def __call__(self) -> Snapshot: ...
-
-    def discard(self) -> None: ...
-
-
-class FeedBackend(Protocol):
-    """What the HTTP layer needs from storage (implemented by ``feedsvc.publish``).
-
-    Every method is called on the event loop and must be cheap; work that is not (a render
-    from the DB) comes back as a :class:`RenderJob`, which the routes run in the thread pool.
-    """
-
-    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
-        """The topic feed at the default limit, or None for an unknown/disabled slug (→ 404).
-        Never touches the DB."""
-        ...
-
-    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
-        """A non-default ``?limit=`` of the topic feed (None → 404); may raise
-        :class:`Overloaded` (→ 503)."""
-        ...
-
-    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
-        """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)
-        and :class:`Overloaded` when there is no capacity to render it (→ 503)."""
-        ...
-
-    def opml(self) -> Snapshot:
-        """OPML 2.0 of all enabled topic feeds (see ``feedsvc.feeds.opml.render_opml``)."""
-        ...
-
-    def index_html(self) -> Snapshot:
-        """The ``/`` page (see :func:`feedsvc.pages.render_index`), ``text/html``."""
-        ...
-
-    def page(self, slug: str) -> Snapshot | None:
-        """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
-        ...
-
-    def polled(self, slug: str) -> None:
-        """A topic feed was served (200 or 304): counted in memory, on the event loop."""
-        ...
-
-
-class BadRequest(ValueError):
-    """A request parameter we cannot serve. Its text is English (logs, tests); the 400 body is
-    worded from ``key`` and ``params`` in the site's language (``http.*`` in the catalogue),
-    or from the query error ``cause``."""
-
-    def __init__(
-        self, message: str, key: str, cause: Exception | None = None, **params: object
-    ) -> None:
-        super().__init__(message)
-        self.key = key
-        self.cause = cause
-        self.params = params
-
-
-class Overloaded(Exception):
-    """No capacity for this render now (→ 503 with ``Retry-After: retry_after`` seconds)."""
-
-    def __init__(self, message: str, retry_after: int) -> None:
-        super().__init__(message)
-        self.retry_after = retry_after
-
-
-def query_params(request: Request) -> dict[str, str]:
-    """Query parameters decoded as UTF-8 whether the client sent raw bytes or %-escapes.
-
-    Starlette decodes the raw query string as Latin-1, which garbles ``?q=Kiến`` sent
-    unescaped (some feed readers do); decoding the bytes as UTF-8 first handles both forms.
-    """
-    raw: bytes = request.scope.get("query_string", b"")
-    text = raw.decode("utf-8", errors="replace")
-    return dict(parse_qsl(text, keep_blank_values=True, encoding="utf-8", errors="replace"))
-
-
-def parse_limit(value: str | None) -> int:
-    """``?limit=``: default 50; an integer ≥ 1, values above 200 are capped at 200."""
-    if value is None or value == "":
-        return DEFAULT_LIMIT
-    try:
-        limit = int(value.strip())
-    except ValueError:
-        limit = 0
-    if limit < 1:
-        raise BadRequest(
-            f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}",
-            "http.bad_limit",
-            limit=MAX_LIMIT,
-            value=repr(value),
-        )
-    return min(limit, MAX_LIMIT)
-
-
-def split_feed_name(name: str) -> tuple[str, str] | None:
-    """``"kien-thuy.rss"`` → ``("kien-thuy", "rss")``; None if there is no known extension."""
-    slug, dot, fmt = name.rpartition(".")
-    if not dot or not slug or fmt not in FORMATS:
-        return None
-    return slug, fmt
-
-
-def browser_navigation(headers: Mapping[str, str]) -> bool:
-    """A person opening the URL in a browser tab, not a feed reader, ``curl`` or a cache.
-
-    Fetch Metadata (``Sec-Fetch-Mode: navigate`` + ``Sec-Fetch-Dest: document``) is only sent
-    by browsers, for top-level navigations; an ``Accept`` that names HTML confirms it. A feed
-    reader, even one inside a browser (``fetch()`` is ``cors``/``empty``), never qualifies.
-    """
-    return (
-        headers.get("sec-fetch-mode") == "navigate"
-        and headers.get("sec-fetch-dest") == "document"
-        and "text/html" in headers.get("accept", "")
-    )
-
-
-#: The answer to a browser opening a feed: the topic's page, at that format's address box.
-#: Never stored by a cache (the same URL gives feed readers the feed) and saying what it
-#: depends on.
-NAVIGATION_HEADERS = {
-    "cache-control": "no-store",
-    "vary": "Sec-Fetch-Mode, Sec-Fetch-Dest, Accept",
-}
 
 
 def _load_xsl() -> Snapshot | None:

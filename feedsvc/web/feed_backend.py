@@ -1,0 +1,70 @@
+"""What the feed routes need from storage (:class:`FeedBackend`, implemented by
+``feedsvc.publish``), the render work it may hand back (:class:`RenderJob`) and its refusal when
+there is no capacity to render (:class:`Overloaded`, a 503)."""
+
+from __future__ import annotations
+
+from concurrent.futures import Executor
+from typing import Protocol
+
+from feedsvc.web.http_cache import Snapshot
+
+
+class RenderJob(Protocol):
+    """A render the backend reserved capacity for: call it once off the event loop (in
+    ``executor``, its own threads), or :meth:`discard` it (frees the capacity; a no-op after
+    the call)."""
+
+    @property
+    def executor(self) -> Executor: ...
+
+    def __call__(self) -> Snapshot: ...
+
+    def discard(self) -> None: ...
+
+
+class FeedBackend(Protocol):
+    """What the HTTP layer needs from storage (implemented by ``feedsvc.publish``).
+
+    Every method is called on the event loop and must be cheap; work that is not (a render
+    from the DB) comes back as a :class:`RenderJob`, which the routes run in the thread pool.
+    """
+
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        """The topic feed at the default limit, or None for an unknown/disabled slug (→ 404).
+        Never touches the DB."""
+        ...
+
+    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
+        """A non-default ``?limit=`` of the topic feed (None → 404); may raise
+        :class:`Overloaded` (→ 503)."""
+        ...
+
+    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """Ad-hoc query feed; raises ``ValueError`` (``QueryError``) for a bad query (→ 400)
+        and :class:`Overloaded` when there is no capacity to render it (→ 503)."""
+        ...
+
+    def opml(self) -> Snapshot:
+        """OPML 2.0 of all enabled topic feeds (see ``feedsvc.feeds.opml.render_opml``)."""
+        ...
+
+    def index_html(self) -> Snapshot:
+        """The ``/`` page (see :func:`feedsvc.pages.render_index`), ``text/html``."""
+        ...
+
+    def page(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
+        ...
+
+    def polled(self, slug: str) -> None:
+        """A topic feed was served (200 or 304): counted in memory, on the event loop."""
+        ...
+
+
+class Overloaded(Exception):
+    """No capacity for this render now (→ 503 with ``Retry-After: retry_after`` seconds)."""
+
+    def __init__(self, message: str, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
