@@ -452,9 +452,11 @@ def create_app(service: Service) -> FeedFastPath:
 def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
     connection limits from ``[http]`` (:mod:`feedsvc.web.connections`)."""
+    from feedsvc.catalogue import Translator
     from feedsvc.web.wire import wire_protocol
 
     http = settings.http
+    words = Translator(settings.site.language)  # what readers get (feeds, unknown URLs)
     return uvicorn.Config(
         app,
         host=settings.http.host,
@@ -476,6 +478,7 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
             header_timeout=http.header_timeout,
             max_header_bytes=http.max_header_bytes,
             max_connections=http.max_connections,
+            head_too_large=words("http.head_too_large"),
         ),
     )
 

@@ -71,6 +71,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Missing query: use /feeds/search.rss?q=WORDS",
     ),
     "http.invalid_query": ("Truy vấn không hợp lệ: {details}", "Invalid query: {details}"),
+    "http.head_too_large": (
+        "Phần đầu của yêu cầu (các header) quá lớn.",
+        "Request header fields too large.",
+    ),
     "http.body_too_large": (
         "Nội dung gửi lên quá lớn.",
         "Request body too large.",

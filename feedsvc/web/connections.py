@@ -32,14 +32,23 @@ from typing import ClassVar
 
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
+from feedsvc.catalogue.web import MESSAGES
+
 log = logging.getLogger(__name__)
 
 #: File descriptors kept free for DB connections, log files and the listening sockets.
 FD_RESERVE = 128
-_TOO_LARGE = (
-    STATUS_LINE[431] + b"content-type: text/plain; charset=utf-8\r\ncontent-length: 34\r\n"
-    b"connection: close\r\n\r\nRequest header fields too large.\r\n"
-)
+
+
+def too_large_answer(text: str) -> bytes:
+    """The whole 431 answer, written straight to the socket (the head is not parsed, so no
+    ASGI app answers it): ``text`` is the catalogue's ``http.head_too_large`` in the site's
+    language (:func:`bind_limits`); its length is counted in UTF-8 bytes."""
+    body = (text + "\n").encode("utf-8")
+    return (
+        STATUS_LINE[431] + b"content-type: text/plain; charset=utf-8\r\n"
+        + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body
+    )  # fmt: skip
 
 
 def raise_fd_limit() -> int:
@@ -69,6 +78,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     header_timeout: ClassVar[float] = 10.0
     max_header_bytes: ClassVar[int] = 32768
+    #: the 431 answer; unbound, in the catalogue's default language (Vietnamese)
+    too_large: ClassVar[bytes] = too_large_answer(MESSAGES["http.head_too_large"][0])
     max_connections: ClassVar[int] = 2000
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
@@ -125,7 +136,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         if counted and not self._head_seen and self._awaiting_head and not closing:
             self._head_bytes += len(data)
             if self._head_bytes > self.max_header_bytes:
-                self.transport.write(_TOO_LARGE)
+                self.transport.write(self.too_large)
                 self.transport.close()
 
     def on_message_begin(self) -> None:
@@ -171,11 +182,16 @@ def bind_limits(
     header_timeout: float,
     max_header_bytes: int,
     max_connections: int,
+    head_too_large: str | None = None,
 ) -> dict[str, object]:
-    """Class attributes for a subclass of ``protocol`` with these limits and its own registry."""
+    """Class attributes for a subclass of ``protocol`` with these limits and its own registry;
+    ``head_too_large``: the 431 text (the catalogue's ``http.head_too_large`` in the site's
+    language; default the protocol's own)."""
+    worded = {} if head_too_large is None else {"too_large": too_large_answer(head_too_large)}
     return {
         "header_timeout": header_timeout,
         "max_header_bytes": max_header_bytes,
         "max_connections": connection_cap(max_connections),
         "open_connections": {},
+        **worded,
     }

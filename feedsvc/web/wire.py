@@ -139,13 +139,16 @@ def wire_protocol(
     header_timeout: float = 10.0,
     max_header_bytes: int = 32768,
     max_connections: int = 2000,
+    head_too_large: str | None = None,
 ) -> type[asyncio.Protocol]:
     """A :class:`FeedWireProtocol` class bound to ``fast`` and these connection limits (see
-    :mod:`feedsvc.web.connections`), for ``uvicorn.Config(http=...)``."""
+    :mod:`feedsvc.web.connections`; ``head_too_large``: the 431 text, worded by the caller from
+    the catalogue), for ``uvicorn.Config(http=...)``."""
     limits = bind_limits(
         FeedWireProtocol,
         header_timeout=header_timeout,
         max_header_bytes=max_header_bytes,
         max_connections=max_connections,
+        head_too_large=head_too_large,
     )
     return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast, **limits})
