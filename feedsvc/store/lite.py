@@ -171,8 +171,9 @@ def read_only_pg(url: DbUrl, timeouts: DbTimeouts) -> Iterator[Reader]:
     conn = bounded_connection_class().connect(autocommit=True, **params)
     conn.read_timeout = timeouts.read
     with closing(conn):
-        conn.execute(f"SET statement_timeout = {int(timeouts.statement * 1000)}")
         conn.execute("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+        # LOCAL: for this transaction, on whichever server a pooler (PgBouncer) gives it
+        conn.execute(f"SET LOCAL statement_timeout = {int(timeouts.statement * 1000)}")
         # as Database shows it: plain postgresql:// is opened as postgresql+psycopg://
         reader = Reader(conn, "postgresql", url.render(drivername="postgresql+psycopg"))
         _check_revision(reader, where)
