@@ -73,22 +73,33 @@ def delete_subscription(service: Service, call: Call) -> tuple[int, Subscription
     return 200, subscription_out(removed, service)
 
 
-def _chat_out(chat: sub_store.Chat) -> ChatOut:
+def reason_message(call: Call, stored: str | None) -> str | None:
+    """A chat's stored ``disabled_reason`` in the caller's words (the catalogue's
+    ``reason.<code>`` plus the detail); None when the chat is on."""
+    if not stored or call.words is None:
+        return None
+    return call.words.reason(stored)
+
+
+def _chat_out(chat: sub_store.Chat, call: Call) -> ChatOut:
     return ChatOut(
         chat_id=chat.chat_id,
         type=chat.type,
         title=chat.title,
         paused=chat.paused,
         disabled_reason=chat.disabled_reason,
+        disabled_reason_message=reason_message(call, chat.disabled_reason),
     )
 
 
 def pause_chat(service: Service, call: Call) -> tuple[int, ChatOut]:
-    return 200, _chat_out(ops.set_chat_paused(service.web_db, call.int_param("chat_id"), True))
+    chat = ops.set_chat_paused(service.web_db, call.int_param("chat_id"), True)
+    return 200, _chat_out(chat, call)
 
 
 def resume_chat(service: Service, call: Call) -> tuple[int, ChatOut]:
-    return 200, _chat_out(ops.set_chat_paused(service.web_db, call.int_param("chat_id"), False))
+    chat = ops.set_chat_paused(service.web_db, call.int_param("chat_id"), False)
+    return 200, _chat_out(chat, call)
 
 
 def chat_options_out(db: Database, chat_id: int) -> ChatOptionsOut:
@@ -154,7 +165,12 @@ def status(service: Service, call: Call) -> tuple[int, StatusOut]:
     details = ops.status_details(service.web_db)
     outbox = {
         "queue_depth": details.queue_depth,
-        "chat_pauses": [ChatPauseOut.model_validate(asdict(p)) for p in details.chat_pauses],
+        "chat_pauses": [
+            ChatPauseOut.model_validate(
+                asdict(p) | {"disabled_reason_message": reason_message(call, p.disabled_reason)}
+            )
+            for p in details.chat_pauses
+        ],
         "recent_errors": [DeliveryOut.model_validate(asdict(r)) for r in details.recent_errors],
     }
     return 200, StatusOut.model_validate(facts | outbox)

@@ -70,11 +70,14 @@ class ApiError(Exception):
 
 @dataclass
 class Call:
-    """One validated request, as a handler sees it."""
+    """One validated request, as a handler sees it; ``words``: the caller's language
+    (``Accept-Language``, :func:`feedsvc.web.words.api_words`) for what a handler words itself
+    (a chat's ``disabled_reason_message``), as errors are worded."""
 
     path: dict[str, str]
     body: BaseModel | None = None
     params: BaseModel | None = None
+    words: Translator | None = None
 
     def body_as(self, model: type[M]) -> M:
         assert isinstance(self.body, model)
@@ -225,7 +228,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         status = 500
         try:
             check_token(service, request)
-            call = Call(dict(request.path_params))
+            call = Call(dict(request.path_params), words=api_words(service, request))
             if any("\x00" in value for value in call.path.values()):
                 raise ApiError(404, "not found", code="not_found")  # no slug or id holds a NUL
             if endpoint.params is not None:

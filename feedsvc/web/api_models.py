@@ -200,12 +200,21 @@ class SubscriptionList(Out):
     subscriptions: list[SubscriptionOut]
 
 
+#: a chat's switch-off reason, twice: the stored code for programs, worded for people
+REASON_CODE = (
+    "why alerts to the chat are switched off: a stable code (`blocked`, `chat_not_found`, "
+    "`user_blocked`, `removed`), optionally `|` and the channel's own words; null when on"
+)
+REASON_WORDS = "the same in words, in the request's Accept-Language (vi or en); null when on"
+
+
 class ChatOut(Out):
     chat_id: int
     type: str
     title: str | None
     paused: bool
-    disabled_reason: str | None
+    disabled_reason: str | None = Field(description=REASON_CODE)
+    disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
 
 
 class ChatOptionsIn(Body):
@@ -304,7 +313,8 @@ class ChatPauseOut(Out):
     title: str | None
     paused: bool
     blocked_until: datetime | None
-    disabled_reason: str | None
+    disabled_reason: str | None = Field(description=REASON_CODE)
+    disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
 
 
 class StatusOut(Out):
