@@ -28,8 +28,8 @@ from feedsvc.db import Database
 from feedsvc.ingest import Change
 from feedsvc.matching import document_from_article
 from feedsvc.store import deliveries
+from feedsvc.store.audience import live_query_targets, live_topic_subscribers
 from feedsvc.store.lifecycle import public_ids
-from feedsvc.store.subscriptions import live_query_targets, live_topic_subscribers
 from feedsvc.store.topics import list_topics
 
 log = logging.getLogger(__name__)

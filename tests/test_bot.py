@@ -22,6 +22,7 @@ from feedsvc.bot import BotService, actions
 from feedsvc.catalogue import Translator
 from feedsvc.config import Settings, TelegramSettings
 from feedsvc.db import Database
+from feedsvc.store import audience
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import TopicSpec, save_topic
 
@@ -389,7 +390,7 @@ async def test_bot_removed_disables_and_readded_reenables(
     removed = Translator("en").reason(g.disabled_reason)
     assert removed == "the bot was removed from the group (kicked)"
     with db.read() as conn:
-        assert subs.live_topic_subscribers(conn, {1, 2}) == []
+        assert audience.live_topic_subscribers(conn, {1, 2}) == []
     fake.member_update(-5, 7, "member", old_status="left")
     await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason is None, timeout=5)
     assert subs_of(db, -5) == ["the-thao"]  # the subscriptions survived the removal

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from feedsvc.db import Database
 from feedsvc.matching import Document, Query, QueryError, parse_query
 from feedsvc.matching.queryset import QuerySet
-from feedsvc.store.subscriptions import query_subscription_texts, query_subscriptions_stamp
+from feedsvc.store.audience import query_subscription_texts, query_subscriptions_stamp
 from feedsvc.store.topics import list_topics, topics_version
 
 log = logging.getLogger(__name__)
