@@ -13,6 +13,7 @@ only to check a database URL that is neither a plain ``sqlite://`` one nor a Pos
 
 from __future__ import annotations
 
+import copy
 import ipaddress
 import json
 import os
@@ -516,19 +517,54 @@ def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
     """Load and validate; raises :class:`ConfigError` listing every problem."""
+    settings, problems = check_config(path, overrides)
+    if problems or settings is None:
+        raise ConfigError(str(path) if path else "defaults", problems)
+    return settings
+
+
+def check_config(
+    path: Path | None, overrides: dict[str, Any] | None = None
+) -> tuple[Settings | None, list[Problem]]:
+    """Every problem of the configuration in one pass (``feedsvc config check``, start-up), so
+    fixing one never reveals the next: the model's (all keys at once), then the checks that need
+    settings (files, time zone, source URL) on what the valid keys give, each invalid key at its
+    default. Returns those settings (for further checks, e.g. the topics file; None when nothing
+    could be salvaged) and the problems. Raises :class:`ConfigError` only for a file that cannot
+    be read or parsed as TOML: nothing more can be said then."""
     data = _read_toml(path) if path is not None else {}
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
     data = _merged(data, env_values(os.environ))
-    source = str(path) if path else "defaults"
+    problems: list[Problem] = []
     try:
-        settings = Settings(**data)
+        settings: Settings | None = Settings(**data)
     except ValidationError as exc:
-        raise ConfigError(source, [_describe(e) for e in exc.errors()]) from None
-    problems = _semantic_problems(settings)
-    if problems:
-        raise ConfigError(source, problems)
-    return settings
+        problems = [_describe(e) for e in exc.errors()]
+        settings = _salvage(data, [tuple(e["loc"]) for e in exc.errors()])
+    if settings is not None:
+        seen = {p.key for p in problems}
+        problems += [p for p in _semantic_problems(settings) if p.key not in seen]
+    return settings, problems
+
+
+def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings | None:
+    """``data`` without the ``invalid`` keys (each at its default), validated; None if even
+    that fails (an error not located at a key)."""
+    pruned = copy.deepcopy(data)
+    for loc in invalid:
+        target: Any = pruned
+        for depth, key in enumerate(loc):
+            if not isinstance(target, dict) or key not in target:
+                break
+            if depth == len(loc) - 1 or not isinstance(target[key], dict):
+                del target[key]  # the key, or the list / value that holds the bad item
+                break
+            target = target[key]
+    try:
+        return Settings(**pruned)
+    except ValidationError:
+        return None
 
 
 #: Shorter admin tokens are accepted with a warning: the login limit is per process and client

@@ -20,27 +20,28 @@ def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
     from feedsvc.config import (
         ConfigError,
+        check_config,
         config_path,
-        load_config,
         secret_warnings,
         weak_token_warnings,
     )
     from feedsvc.topics_file import TopicsFileError, load_topics_file
 
     path = config_path(config_file)
-    problems: list[str] = []
-    try:
-        settings = load_config(path)
-    except ConfigError as exc:
-        problems = [str(p) for p in exc.problems]
-        settings = None
-    if settings is not None and settings.topics.file.is_file():
+    try:  # every problem in one run; with invalid keys at their defaults for the checks below
+        settings, found = check_config(path)
+    except ConfigError as exc:  # the file does not read or parse: nothing more can be said
+        settings, found = None, exc.problems
+    problems = [str(p) for p in found]
+    # a [topics] key refused: the file it names is not the default one, so neither is read
+    topics = None if any(p.key.startswith("topics.") for p in found) else settings
+    if topics is not None and topics.topics.file.is_file():
         try:
-            load_topics_file(settings.topics.file)
+            load_topics_file(topics.topics.file)
         except TopicsFileError as exc:
             problems += [f"topics.file: {p}" for p in exc.problems]
-    elif settings is not None and settings.topics.import_on_start:
-        problems.append(f"topics.file: file not found: {settings.topics.file}")
+    elif topics is not None and topics.topics.import_on_start:
+        problems.append(f"topics.file: file not found: {topics.topics.file}")
     warnings = (secret_warnings(path) + weak_token_warnings(settings)) if settings else []
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
