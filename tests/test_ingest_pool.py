@@ -261,6 +261,27 @@ def test_small_batches_match_in_process(db: Database) -> None:
     ing.close()
 
 
+def test_a_pool_dropped_without_close_stops_its_workers() -> None:
+    """Its pipe's end closes, the worker reads end-of-file and exits (as when the service is
+    killed): no orphan matcher processes."""
+    import gc
+
+    from feedsvc.matching.worker import MatcherSpec
+
+    pool = pool_module.MatchPool(1)
+    spec = MatcherSpec({"kt": '"Kiến Thụy"'}, {})
+    text = ("Kiến Thụy", None, None, (), None, None)
+    assert pool.match(1, spec, [text])[0][1] == {"kt": ['"Kiến Thụy"']}
+    (pid,) = pool.pids()
+    del pool
+    gc.collect()
+    wait_until(lambda: _gone(pid), 5, f"match worker {pid} to exit")
+
+
+def _gone(pid: int) -> bool:
+    return not Path(f"/proc/{pid}").exists() or _zombie(pid)
+
+
 @pytest.mark.slow
 def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
     tmp_path: Path,
@@ -329,7 +350,7 @@ def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
     assert pids, log[-3000:]  # the pool was in use
     assert "in-process instead" not in log
     for pid in pids:
-        assert not Path(f"/proc/{pid}").exists() or _zombie(pid), f"worker {pid} still runs"
+        assert _gone(pid), f"worker {pid} still runs"
     count = held()
     assert count < rows, "the sync finished before SIGTERM: the test proved nothing"
     with db.read() as conn:

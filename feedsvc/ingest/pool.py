@@ -12,7 +12,8 @@ Failure policy: whatever goes wrong (a worker that died or was killed, a message
 pickle, the pool closing under a request) raises :class:`PoolError` for that call; the caller
 matches the batch in-process, so no row is lost or skipped. The broken worker is replaced at the
 next call. :meth:`MatchPool.close` never waits more than about a second (a worker that does
-not stop when asked is killed).
+not stop when asked is killed); a pool dropped without :meth:`~MatchPool.close` (or a parent
+that died) closes its pipe ends, and a worker ends when it reads end-of-file.
 """
 
 from __future__ import annotations
