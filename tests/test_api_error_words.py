@@ -67,6 +67,8 @@ CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("POST", "/api/subscriptions", {"chat_id": 5, "chat_type": "private", "topic": "nope"}),
     ("POST", "/api/subscriptions", {"chat_id": 5, "chat_type": "private", "query": "a\x00"}),
     ("POST", "/api/subscriptions", {"chat_id": 0, "chat_type": "private", "query": "a"}),
+    ("POST", "/api/subscriptions", {"chat_id": 5, "chat_type": "bogus", "query": "a"}),
+    ("POST", "/api/subscriptions", {"chat_id": 5, "chat_type": 7, "query": "a"}),
     ("POST", "/api/subscriptions", {"channel": "apprise", "address": "", "query": "a"}),
     ("POST", "/api/subscriptions", {"channel": "apprise", "address": "nope://x", "query": "a"}),
     ("POST", "/api/subscriptions", {"channel": "zalo", "address": "a b", "query": "a"}),
@@ -92,6 +94,8 @@ async def test_an_error_names_its_field_once(
         field = data.get("field")
         if field:  # a field named in the error is named once
             assert data["error"].count(f"{field}:") <= 1, data["error"]
+        for name in ("chat_type", "digest", "quiet", "reason", "title"):
+            assert data["error"].count(name) <= 1, data["error"]
 
 
 @pytest.mark.parametrize(

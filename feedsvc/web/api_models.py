@@ -169,7 +169,8 @@ class SubscriptionIn(Body):
         description="zalo: the Zalo chat id; apprise: the Apprise URL (a secret, shown masked); "
         "telegram: the chat id, when chat_id is not given",
     )
-    chat_type: ChatType | Literal["destination"] | None = Field(
+    # one Literal, not a union of two: a refused value is one error naming chat_type once
+    chat_type: Literal["private", "group", "supergroup", "channel", "destination"] | None = Field(
         default=None, description="telegram: required; zalo: private (default) or group"
     )
     topic: Annotated[str | None, Field(max_length=100)] = None
