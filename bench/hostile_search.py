@@ -119,7 +119,10 @@ def start(url: str, fake: FakeBotAPI, work: Path, port: int, code: Path) -> subp
            "FEEDSVC_SOURCE__POLL_SECONDS": "1", "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
            "FEEDSVC_LOG__LEVEL": "WARNING", "FEEDSVC_HTTP__PORT": str(port),
            "FEEDSVC_SOURCE__BATCH_SIZE": "2000", "PYTHONPATH": str(code)}
-    if "trusted_proxies" in (code / "feedsvc" / "config.py").read_text():
+    config = code / "feedsvc" / "config.py"  # a package (config/models.py) since the split
+    if not config.is_file():
+        config = code / "feedsvc" / "config" / "models.py"
+    if "trusted_proxies" in config.read_text():
         env["FEEDSVC_HTTP__TRUSTED_PROXIES"] = '["127.0.0.1"]'
     return subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-bot"], env=env,
                             cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "log", "wb"))

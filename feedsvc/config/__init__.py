@@ -1,0 +1,80 @@
+"""Configuration: ``config/feedsvc.toml`` + ``FEEDSVC_<SECTION>__<KEY>`` env overrides.
+
+Validation collects *every* problem with its dotted key before giving up, because an operator
+fixing a config one error per restart is a bad afternoon. Secrets are ``SecretStr`` so they
+never show up in reprs or logs, and may come from env or ``*_file`` keys.
+
+One module per concern, every name importable from ``feedsvc.config`` as before:
+``models`` (the sections, keys, defaults and bounds: pydantic, the one validator), ``sources``
+(reading the TOML file and the env overrides, merged), ``problems`` (how a problem is worded,
+secrets never echoed), ``checks`` (every problem in one pass; load; warnings), ``display``
+(``config show``'s masked JSON).
+
+Every CLI command loads this package, so its imports are part of each command's start-up (issue
+#17 §1): no pydantic-settings, and SQLAlchemy is imported only to check a database URL that is
+neither a plain ``sqlite://`` one nor a PostgreSQL one ``feedsvc.db.urls`` reads
+(``tests/test_config.py``, ``tests/test_cli_imports.py``).
+"""
+
+from __future__ import annotations
+
+from feedsvc.config.checks import (
+    MIN_ADMIN_TOKEN_CHARS,
+    SECRET_KEYS,
+    check_config,
+    load_config,
+    secret_warnings,
+    weak_token_warnings,
+)
+from feedsvc.config.display import printable
+from feedsvc.config.models import (
+    AdminSettings,
+    DatabaseSettings,
+    HttpSettings,
+    LogSettings,
+    Settings,
+    SiteSettings,
+    SourceColumns,
+    SourceSettings,
+    TelegramSettings,
+    TopicsSettings,
+    ZaloSettings,
+    match_processes,
+)
+from feedsvc.config.problems import ConfigError, Problem
+from feedsvc.config.sources import (
+    DEFAULT_CONFIG,
+    ENV_NESTING,
+    ENV_PREFIX,
+    config_path,
+    env_values,
+)
+
+__all__ = [
+    "DEFAULT_CONFIG",
+    "ENV_NESTING",
+    "ENV_PREFIX",
+    "MIN_ADMIN_TOKEN_CHARS",
+    "SECRET_KEYS",
+    "AdminSettings",
+    "ConfigError",
+    "DatabaseSettings",
+    "HttpSettings",
+    "LogSettings",
+    "Problem",
+    "Settings",
+    "SiteSettings",
+    "SourceColumns",
+    "SourceSettings",
+    "TelegramSettings",
+    "TopicsSettings",
+    "ZaloSettings",
+    "check_config",
+    "config_path",
+    "env_values",
+    "load_config",
+    "match_processes",
+    "printable",
+    "secret_warnings",
+    "weak_token_warnings",
+]

@@ -1,0 +1,150 @@
+"""Checking a configuration: :func:`check_config` finds every problem in one pass (the models'
+and those that need the settings as a whole or the file system: token files, the source's time
+zone and URL, Zalo's webhook secret), :func:`load_config` refuses a configuration with any;
+:func:`weak_token_warnings` and :func:`secret_warnings` are advice, not refusals."""
+
+from __future__ import annotations
+
+import copy
+import os
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import ValidationError
+
+from feedsvc.config.models import Settings, check_url
+from feedsvc.config.problems import ConfigError, Problem, describe
+from feedsvc.config.sources import env_values, merged, read_toml
+
+SECRET_KEYS = (
+    ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
+)  # fmt: skip
+
+
+def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
+    """Load and validate; raises :class:`ConfigError` listing every problem."""
+    settings, problems = check_config(path, overrides)
+    if problems or settings is None:
+        raise ConfigError(str(path) if path else "defaults", problems)
+    return settings
+
+
+def check_config(
+    path: Path | None, overrides: dict[str, Any] | None = None
+) -> tuple[Settings | None, list[Problem]]:
+    """Every problem of the configuration in one pass (``feedsvc config check``, start-up), so
+    fixing one never reveals the next: the model's (all keys at once), then the checks that need
+    settings (files, time zone, source URL) on what the valid keys give, each invalid key at its
+    default. Returns those settings (for further checks, e.g. the topics file; None when nothing
+    could be salvaged) and the problems. Raises :class:`ConfigError` only for a file that cannot
+    be read or parsed as TOML: nothing more can be said then."""
+    data = read_toml(path) if path is not None else {}
+    for section, values in (overrides or {}).items():
+        data.setdefault(section, {}).update(values)
+    data = merged(data, env_values(os.environ))
+    problems: list[Problem] = []
+    try:
+        settings: Settings | None = Settings(**data)
+    except ValidationError as exc:
+        problems = [describe(e) for e in exc.errors()]
+        settings = _salvage(data, [tuple(e["loc"]) for e in exc.errors()])
+    if settings is not None:
+        seen = {p.key for p in problems}
+        problems += [p for p in _semantic_problems(settings) if p.key not in seen]
+    return settings, problems
+
+
+def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings | None:
+    """``data`` without the ``invalid`` keys (each at its default), validated; None if even
+    that fails (an error not located at a key)."""
+    pruned = copy.deepcopy(data)
+    for loc in invalid:
+        target: Any = pruned
+        for depth, key in enumerate(loc):
+            if not isinstance(target, dict) or key not in target:
+                break
+            if depth == len(loc) - 1 or not isinstance(target[key], dict):
+                del target[key]  # the key, or the list / value that holds the bad item
+                break
+            target = target[key]
+    try:
+        return Settings(**pruned)
+    except ValidationError:
+        return None
+
+
+def _semantic_problems(settings: Settings) -> list[Problem]:
+    problems: list[Problem] = []
+    files = (
+        ("telegram.token_file", settings.telegram.token_file),
+        ("admin.token_file", settings.admin.token_file),
+        ("zalo.token_file", settings.zalo.token_file),
+        ("zalo.webhook_secret_file", settings.zalo.webhook_secret_file),
+    )
+    for key, path in files:
+        if path is not None and not path.is_file():
+            problems.append(Problem(key, f"file not found: {path}"))
+    problems.extend(_zalo_problems(settings))
+    if settings.source.timezone:
+        try:
+            ZoneInfo(settings.source.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            problems.append(
+                Problem("source.timezone", f"unknown IANA timezone {settings.source.timezone!r}")
+            )
+    if settings.source.url:
+        try:
+            check_url(settings.source.url)
+        except ValueError as exc:
+            problems.append(Problem("source.url", str(exc)))
+    return problems
+
+
+def _zalo_problems(settings: Settings) -> list[Problem]:
+    """Zalo accepts a webhook secret of 8 to 256 characters (Zalo Bot Platform's setWebhook)."""
+    try:
+        secret = settings.zalo_webhook_secret()
+    except (OSError, UnicodeDecodeError):
+        return []  # a missing file is reported above
+    if secret is not None and not 8 <= len(secret) <= 256:
+        return [Problem("zalo.webhook_secret", "must be 8 to 256 characters")]
+    return []
+
+
+#: Shorter admin tokens are accepted with a warning: the login limit is per process and client
+#: address, so the token's length is what really stands between the admin and a guesser.
+MIN_ADMIN_TOKEN_CHARS = 16
+
+
+def weak_token_warnings(settings: Settings) -> list[Problem]:
+    """An admin token too short to resist guessing (its length is reported, never the token)."""
+    try:
+        token = settings.admin_token()
+    except (OSError, UnicodeDecodeError):
+        return []  # an unreadable token file is reported where the token is used
+    if token is None or len(token) >= MIN_ADMIN_TOKEN_CHARS:
+        return []
+    return [
+        Problem(
+            "admin.token",
+            f"only {len(token)} characters; use {MIN_ADMIN_TOKEN_CHARS} or more random ones, "
+            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+        )
+    ]
+
+
+def secret_warnings(path: Path | None) -> list[Problem]:
+    """Secrets written into the config file work, but belong in env or a ``*_file``."""
+    if path is None or not path.is_file():
+        return []
+    data = read_toml(path)
+    return [
+        Problem(
+            f"{section}.{key}",
+            "secret in the config file; prefer env "
+            f"FEEDSVC_{section.upper()}__{key.upper()} or {section}.{key}_file",
+        )
+        for section, key in SECRET_KEYS
+        if isinstance(data.get(section), dict) and data[section].get(key)
+    ]

@@ -1,0 +1,20 @@
+"""The configuration as ``feedsvc config show`` prints it: JSON-ready, secrets masked."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from feedsvc.config.models import Settings
+
+
+def printable(settings: Settings) -> dict[str, Any]:
+    """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and the
+    password of every DB URL replaced by ``***``."""
+    from feedsvc.db.engine import masked_url
+
+    data: dict[str, Any] = settings.model_dump(mode="json")
+    for section in ("database", "source"):
+        url = data[section].get("url")
+        if url:
+            data[section]["url"] = masked_url(url)
+    return data

@@ -1,0 +1,310 @@
+"""The settings models: every section, key, default and bound of ``config/feedsvc.toml``.
+
+Pydantic is the one validator of the configuration: a key's type, range and shape are declared
+here and nowhere else (``feedsvc.config.checks`` adds only what needs the settings as a whole or
+the file system). Secrets are :class:`SecretStr`, so they never show up in reprs or logs; the
+token methods of :class:`Settings` read them from the setting or its ``*_file``.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from pathlib import Path
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+
+from feedsvc.db.timeouts import DbTimeouts
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class _Timeouts(_Section):
+    """Bounds on every wait on a network DB's sockets (seconds; see feedsvc.db.timeouts)."""
+
+    connect_timeout: float = Field(default=10.0, gt=0, le=600)
+    statement_timeout: float = Field(default=60.0, ge=0, le=86400)  # 0: unbounded
+    keepalive_seconds: float = Field(default=30.0, ge=1, le=7200)
+
+    def timeouts(self) -> DbTimeouts:
+        return DbTimeouts(self.connect_timeout, self.statement_timeout, self.keepalive_seconds)
+
+
+class DatabaseSettings(_Timeouts):
+    url: str = "sqlite:///var/feedsvc.db"
+
+    @field_validator("url")
+    @classmethod
+    def _valid_url(cls, value: str) -> str:
+        check_url(value)
+        return value
+
+
+class SourceColumns(_Section):
+    """Which column of an external source holds each article field (absent → null)."""
+
+    id: str = "id"
+    cursor: str = "changed_at"
+    source_key: str = "source_key"
+    url: str = "url"
+    title: str = "title"
+    summary: str | None = "summary"
+    body: str | None = "body"
+    author: str | None = "author"
+    section: str | None = "section"
+    tags: str | None = "tags"
+    image_url: str | None = "image_url"
+    published_at: str = "published_at"
+    updated_at: str | None = "updated_at"
+    # SPEC §10: an SQL boolean expression or column, e.g. "status = 'published'". Rows are read
+    # whatever it says; a false (or NULL) one is withdrawn, never shown. Unset: every row shows.
+    visible: str | None = None
+
+
+class SourceSettings(_Timeouts):
+    url: str | None = None
+    table: str = "source_articles"
+    poll_seconds: float = Field(default=30.0, gt=0, le=86400)
+    overlap_seconds: float = Field(default=300.0, ge=0, le=7 * 86400)
+    # rows per ingest transaction: 100 is as fast as 500 and holds the write lock a fifth as
+    # long (bench/RESULTS.md, "Ingest, 2026-11-30")
+    batch_size: int = Field(default=100, ge=1, le=100_000)
+    # processes that normalise and match ingest batches beside the service's own (issue 17
+    # §2; feedsvc.ingest.pool): "auto" = one per core beyond the first (none on one core),
+    # 0 = always in the service's process
+    match_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
+    timezone: str | None = None
+    # Deleted rows (SPEC §10): every reconcile_seconds, the rows published in the last
+    # reconcile_days are compared with what feedsvc holds (feedsvc.lifecycle.reconcile).
+    reconcile_days: float = Field(default=7.0, gt=0, le=366)
+    reconcile_seconds: float = Field(default=300.0, ge=10, le=86400)
+    columns: SourceColumns = SourceColumns()
+
+    @field_validator("match_workers", mode="before")
+    @classmethod
+    def _workers(cls, value: object) -> object:
+        if isinstance(value, bool):  # `true` would read as 1 worker
+            raise ValueError('a number of processes (0-64) or "auto"')
+        return value
+
+
+def match_processes(setting: int | Literal["auto"]) -> int:
+    """Match worker processes for ``source.match_workers``: ``"auto"`` is one per core this
+    process may run on beyond the first (0 on one core: matching stays in-process)."""
+    if setting != "auto":
+        return setting
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        cores = os.cpu_count() or 1
+    return max(0, cores - 1)
+
+
+class HttpSettings(_Section):
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=0, le=65535)
+    public_url: str = "http://127.0.0.1:8080"
+    cache_seconds: int = Field(default=300, ge=0, le=86400)
+    websub_hub: str | None = None
+    # SO_REUSEPORT: several feedsvc processes on one host share host:port (the kernel spreads
+    # connections), e.g. web replicas (`feedsvc run --no-scheduler --no-bot`) for more cores.
+    reuse_port: bool = False
+    # Peers (addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed;
+    # empty: nobody's, the connecting address is the client (feedsvc.web.clients).
+    trusted_proxies: list[str] = []
+    # Uncached search feeds and ?limit= variants rendered at once; more get 503 + Retry-After.
+    search_concurrency: int = Field(default=2, ge=1, le=64)
+    # Search-feed and ?limit= requests per client address (IPv6: per /64): a burst, then a rate.
+    client_burst: int = Field(default=30, ge=1, le=100_000)
+    client_rate: float = Field(default=1.0, gt=0, le=10_000)
+    # Memory for on-demand renders (search feeds, ?limit= variants), in MiB (bodies + gzip).
+    render_cache_mb: int = Field(default=32, ge=1, le=4096)
+    # Connection limits (feedsvc.web.connections): seconds a connection may take to send a
+    # request head (also the idle time before a first request), bytes a request head
+    # (request line + headers) may have, and open client connections per process.
+    header_timeout: float = Field(default=10.0, gt=0, le=600)
+    max_header_bytes: int = Field(default=32768, ge=1024, le=1048576)
+    max_connections: int = Field(default=2000, ge=10, le=1_000_000)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+        return [item.strip() for item in value]
+
+    @field_validator("public_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+    @field_validator("websub_hub")
+    @classmethod
+    def _hub(cls, value: str | None) -> str | None:
+        return _absolute_url(value) if value else None
+
+
+class TelegramSettings(_Section):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://api.telegram.org/bot"
+    admins: list[int] = []
+    global_rate: float = Field(default=25.0, gt=0, le=30)
+    alert_max_age_hours: float = Field(default=48.0, gt=0)
+    images: bool = False
+    lease_seconds: float = Field(default=60.0, ge=5, le=3600)
+    # SPEC §10: sent alerts of a withdrawn or hidden article are deleted (within Telegram's 48 h;
+    # past that, or refused, edited to a notice), always edited to the notice, or kept.
+    on_withdraw: Literal["delete", "edit", "keep"] = "delete"
+    # a correction (new title or summary) edits the alerts sent within 48 h; no new message
+    edit_on_update: bool = True
+    # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
+    # from Telegram (getMe) when the service starts.
+    username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    # What one bot user (or one chat) may make the bot do: commands at once and per minute
+    # (token buckets; the first refusal is answered, the rest ignored until allowed again), and
+    # subscriptions across all chats. telegram.admins are exempt.
+    user_command_burst: int = Field(default=10, ge=1, le=1000)
+    user_commands_per_minute: float = Field(default=20.0, gt=0, le=6000)
+    chat_command_burst: int = Field(default=20, ge=1, le=1000)
+    chat_commands_per_minute: float = Field(default=40.0, gt=0, le=6000)
+    max_subscriptions_per_user: int = Field(default=100, ge=1, le=100_000)
+
+
+class ZaloSettings(_Section):
+    """The Zalo bot (SPEC §11). Off without a token; ``webhook_secret`` set: updates arrive at
+    ``POST /zalo/webhook`` (and the webhook is registered at ``http.public_url`` when
+    ``set_webhook``); unset: long polling, one poller across replicas."""
+
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    base_url: str = "https://bot-api.zaloplatforms.com"
+    webhook_secret: SecretStr | None = None
+    webhook_secret_file: Path | None = None
+    set_webhook: bool = True
+    global_rate: float = Field(default=10.0, gt=0, le=100)
+
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+
+class AdminSettings(_Section):
+    token: SecretStr | None = None
+    token_file: Path | None = None
+    language: Literal["vi", "en"] = "vi"
+
+
+class SiteSettings(_Section):
+    title: str = "Tin tức"
+    url: str = "https://example.vn/"
+    timezone: str = "Asia/Ho_Chi_Minh"
+    language: Literal["vi", "en"] = "vi"  # what readers see: the reader pages and the bot
+
+    @field_validator("url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        return value
+
+
+class TopicsSettings(_Section):
+    file: Path = Path("config/topics.toml")
+    import_on_start: bool = True
+
+
+class LogSettings(_Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    format: Literal["text", "json"] = "text"
+
+
+class Settings(BaseModel):
+    """All settings; build with :func:`load_config` (file, then env overrides)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    database: DatabaseSettings = DatabaseSettings()
+    source: SourceSettings = SourceSettings()
+    http: HttpSettings = HttpSettings()
+    telegram: TelegramSettings = TelegramSettings()
+    zalo: ZaloSettings = ZaloSettings()
+    admin: AdminSettings = AdminSettings()
+    site: SiteSettings = SiteSettings()
+    topics: TopicsSettings = TopicsSettings()
+    log: LogSettings = LogSettings()
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.site.timezone)
+
+    @property
+    def source_tz(self) -> ZoneInfo:
+        return ZoneInfo(self.source.timezone or self.site.timezone)
+
+    def telegram_token(self) -> str | None:
+        return _secret(self.telegram.token, self.telegram.token_file)
+
+    def admin_token(self) -> str | None:
+        return _secret(self.admin.token, self.admin.token_file)
+
+    def zalo_token(self) -> str | None:
+        return _secret(self.zalo.token, self.zalo.token_file)
+
+    def zalo_webhook_secret(self) -> str | None:
+        return _secret(self.zalo.webhook_secret, self.zalo.webhook_secret_file)
+
+
+def check_url(value: str) -> None:
+    """Raise ValueError for a string SQLAlchemy cannot parse as a URL; the message never
+    repeats the value (it may hold a password).
+
+    ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
+    after ``sqlite://`` as the database), and so are the PostgreSQL URLs
+    ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
+    state DB need not import SQLAlchemy only to validate its configuration.
+    """
+    if value.startswith(("sqlite://", "sqlite+pysqlite://")) and "?" not in value:
+        return
+    from feedsvc.db.urls import psycopg_url
+
+    if psycopg_url(value) is not None:
+        return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
+        ) from None
+
+
+def _absolute_url(value: str) -> str:
+    if not value.startswith(("http://", "https://")):
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+    if value is not None and value.get_secret_value():
+        return value.get_secret_value()
+    if path is not None:
+        return path.read_text(encoding="utf-8").strip() or None
+    return None

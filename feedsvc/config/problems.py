@@ -1,0 +1,55 @@
+"""How a configuration problem is told: :class:`Problem` (a dotted key and what is wrong with
+it), :class:`ConfigError` (every problem at once) and :func:`describe`, which words one of
+pydantic's errors without echoing a value that may be a secret."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Problem:
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.key}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Every problem found in a configuration, each naming its key."""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.source = source
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+#: Key names that may hold a secret (or a URL with a password in it): values never echoed.
+_SECRET_WORDS = ("token", "secret", "password", "url", "key")
+
+
+def describe(err: Any) -> Problem:
+    """One pydantic error as a :class:`Problem`.
+
+    The value is echoed only for a known key inside a section whose name does not say it may
+    hold a secret: a token or password pasted under a wrong or misspelt key, in place of a
+    section, or into a URL must never be printed back (the operator has the file; the key and
+    the expected shape are enough).
+    """
+    parts = [str(part) for part in err["loc"]]
+    loc = ".".join(parts)
+    message = str(err["msg"])
+    value = err.get("input")
+    if err["type"] == "extra_forbidden":
+        message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
+    elif (
+        err["type"] != "value_error"
+        and len(parts) >= 2
+        and not any(word in loc.lower() for word in _SECRET_WORDS)
+        and isinstance(value, str | bool | int | float)
+    ):
+        message = f"{message} (got {value!r})"
+    message = message.removeprefix("Value error, ")
+    return Problem(loc, message)

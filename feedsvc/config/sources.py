@@ -1,0 +1,115 @@
+"""Where the configuration's values come from: the TOML file (``--config``, ``FEEDSVC_CONFIG`` or
+``config/feedsvc.toml``) and ``FEEDSVC_<SECTION>__<KEY>`` env overrides laid on top of it.
+
+The env overrides are read here by :func:`env_values`, not by pydantic-settings (which brought
+asyncio and ssl into every CLI command's start-up, ~4x the cost of importing Click; issue #17
+§1). Nothing here validates: the data goes to the models (``feedsvc.config.models``) as read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tomllib
+import typing
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from feedsvc.config.models import Settings
+from feedsvc.config.problems import ConfigError, Problem
+
+DEFAULT_CONFIG = Path("config/feedsvc.toml")
+ENV_PREFIX = "FEEDSVC_"
+ENV_NESTING = "__"
+
+
+def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
+    """``--config`` wins, then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml`` if present."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("FEEDSVC_CONFIG")
+    if env:
+        return Path(env)
+    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+
+
+def read_toml(path: Path) -> dict[str, Any]:
+    """The TOML file at ``path`` as data; raises :class:`ConfigError` (one problem naming the
+    file) when it cannot be read or is not valid TOML."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), [Problem(str(path), f"invalid TOML: {exc}")]) from None
+    except OSError as exc:
+        raise ConfigError(str(path), [Problem(str(path), f"cannot read: {exc.strerror}")]) from None
+
+
+def env_values(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``FEEDSVC_<SECTION>__<KEY>[__<KEY>]`` variables as nested config data (names compared
+    case-insensitively). A value for a list or a section (``FEEDSVC_TELEGRAM__ADMINS='[5, 6]'``,
+    ``FEEDSVC_SOURCE__COLUMNS='{"id": "nid"}'``) is JSON; when it is not valid JSON it is passed
+    on as text, so validation names the key. Variables whose first part is not a section
+    (``FEEDSVC_CONFIG``) are not settings and are skipped; an unknown key inside a section is
+    kept, so validation reports it like a misspelt key in the file."""
+    out: dict[str, Any] = {}
+    prefix = ENV_PREFIX.lower()
+    for name, value in environ.items():
+        lowered = name.lower()
+        if not lowered.startswith(prefix):
+            continue
+        path = lowered[len(prefix) :].split(ENV_NESTING)
+        if path[0] not in Settings.model_fields or not all(path):
+            continue
+        target = out
+        for key in path[:-1]:
+            child = target.setdefault(key, {})
+            if not isinstance(child, dict):
+                break  # a whole section given as JSON and one of its keys: the JSON stays
+            target = child
+        else:
+            target[path[-1]] = _json_if_complex(value, _annotation(path))
+    return out
+
+
+def _annotation(path: list[str]) -> Any:
+    """The declared type at ``path`` (None when the path names no field)."""
+    model: Any = Settings
+    annotation: Any = None
+    for key in path:
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        field = model.model_fields.get(key)
+        if field is None:
+            return None
+        annotation = model = field.annotation
+    return annotation
+
+
+def _json_if_complex(value: str, annotation: Any) -> Any:
+    kinds = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
+    candidates = [a for a in (annotation, *kinds) if a is not type(None)]
+    complex_ = any(
+        typing.get_origin(a) in (list, dict) or (isinstance(a, type) and issubclass(a, BaseModel))
+        for a in candidates
+    )
+    if not complex_:
+        return value
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value
+
+
+def merged(base: dict[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """``base`` with ``over`` laid on top, section by section (env wins over the file)."""
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
+            out[key] = merged(dict(out[key]), value)
+        else:
+            out[key] = value
+    return out
