@@ -278,6 +278,26 @@ def test_a_pool_dropped_without_close_stops_its_workers() -> None:
     wait_until(lambda: _gone(pid), 5, f"match worker {pid} to exit")
 
 
+def test_a_process_that_exits_without_closing_its_pool_still_exits(tmp_path: Path) -> None:
+    """Interpreter exit terminates and joins daemon children (multiprocessing's atexit): a
+    worker must not outlive that, or the service's process never ends."""
+    script = tmp_path / "leave.py"
+    script.write_text(
+        "from feedsvc.ingest.pool import MatchPool\n"
+        "from feedsvc.matching.worker import MatcherSpec\n"
+        "if __name__ == '__main__':\n"
+        "    POOL = MatchPool(1)\n"
+        "    spec = MatcherSpec({'a': '\"x\"'}, {})\n"
+        "    print(POOL.match(1, spec, [('x', None, None, (), None, None)]), POOL.pids())\n"
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    (pid,) = re.findall(r"\[(\d+)\]$", done.stdout.strip())
+    assert "{'a': ['\"x\"']}" in done.stdout and _gone(int(pid))
+
+
 def _gone(pid: int) -> bool:
     return not Path(f"/proc/{pid}").exists() or _zombie(pid)
 

@@ -74,7 +74,7 @@ class _Worker:
         with contextlib.suppress(OSError, ValueError):
             self.conn.send(None)
         self.process.join(wait)
-        if self.process.is_alive():  # busy or stuck (it ignores SIGTERM: see serve())
+        if self.process.is_alive():  # busy or stuck
             self.process.kill()
             self.process.join(1.0)  # SIGKILL is not refused: this reaps it at once
         self.conn.close()
