@@ -252,6 +252,20 @@ def test_a_topic_edited_mid_sync_reaches_the_workers(db: Database) -> None:
     assert {f"POOL-{i:05d}" for i in range(200, 600)} <= keys
 
 
+def test_after_a_stop_request_no_worker_starts(db: Database) -> None:
+    """Shutdown never waits for a worker to spawn and build its matcher (~1 s at 5,000 topics):
+    the batch under way when the stop came is matched in-process."""
+    setup(db, source_rows(300))
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    with db.read() as conn:
+        ing.index.refresh(conn)  # as a tick does first
+    ing.request_stop()
+    prepared = ing._prepare(ing.source.after(None, None, 100))
+    assert len(prepared.items) == 100 and all(i.match is not None for i in prepared.items)
+    assert ing.matching.pool is not None and ing.matching.pool.pids() == []
+    ing.close()
+
+
 def test_small_batches_match_in_process(db: Database) -> None:
     """An incremental tick's handful of rows is not worth a round trip: no worker starts."""
     setup(db, source_rows(pool_module.POOL_MIN_BATCH - 1))
@@ -303,11 +317,14 @@ def _gone(pid: int) -> bool:
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("target", ["service", "group"])
 def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
-    tmp_path: Path,
+    tmp_path: Path, target: str
 ) -> None:
     """The real service, 300 topics, a match worker, a 30,000-row first sync, SIGTERM once it
-    is under way: exit 0 within 5 s, what is committed is what the cursor says, no worker left."""
+    is under way, to the service (``kill PID``) or to its whole process group, workers included
+    (a service manager's stop): exit 0 within 5 s, what is committed is what the cursor says,
+    no worker left."""
     url = f"sqlite:///{tmp_path / 'state.db'}"
     db = Database(url)
     upgrade(db)
@@ -353,10 +370,14 @@ def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
             cwd=tmp_path,
             stdout=out,
             stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group, for os.killpg
         )
         try:
             wait_until(lambda: held() >= 1000, 60, "the first sync to start")
-            proc.send_signal(signal.SIGTERM)
+            if target == "group":
+                os.killpg(proc.pid, signal.SIGTERM)
+            else:
+                proc.send_signal(signal.SIGTERM)
             t0 = time.monotonic()
             code = proc.wait(timeout=30)
             took = time.monotonic() - t0
@@ -368,7 +389,7 @@ def test_sigterm_during_a_long_ingest_with_the_pool_stops_within_5_seconds(
     assert took <= 5.0, f"took {took:.1f} s to stop\n{log[-3000:]}"
     pids = [int(p) for p in re.findall(r"match worker \d+ started \(pid (\d+)\)", log)]
     assert pids, log[-3000:]  # the pool was in use
-    assert "in-process instead" not in log
+    assert "in-process instead" not in log  # a worker ended by SIGTERM is not a failure
     for pid in pids:
         assert _gone(pid), f"worker {pid} still runs"
     count = held()

@@ -238,6 +238,7 @@ class Ingestor:
         """Make a running tick return after its current batch (committed), and later ticks
         return at once: shutdown never waits for a long catch-up (SIGTERM within seconds)."""
         self._stop.set()
+        self.matching.stopping()
 
     def close(self) -> None:
         """Stop the match pool's processes (the service's shutdown, after the last tick)."""

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import multiprocessing
+import signal
 import threading
 import time
 from collections.abc import Sequence
@@ -39,7 +40,17 @@ STOP_SECONDS = 0.5
 
 
 class PoolError(Exception):
-    """This batch could not be matched in the pool; match it in-process."""
+    """This batch could not be matched in the pool; match it in-process. ``stopped``: a worker
+    ended by SIGTERM (a service manager stopping the whole process group), not a failure."""
+
+    def __init__(self, message: str, *, stopped: bool = False) -> None:
+        super().__init__(message)
+        self.stopped = stopped
+
+
+def _exited(process: BaseProcess) -> PoolError:
+    code = process.exitcode
+    return PoolError(f"match worker exited ({code})", stopped=code == -signal.SIGTERM)
 
 
 class _Worker:
@@ -63,11 +74,11 @@ class _Worker:
             if closing.is_set():
                 raise PoolError("the match pool is closing")
             if not self.process.is_alive():
-                raise PoolError(f"match worker exited ({self.process.exitcode})")
+                raise _exited(self.process)
         try:
             answer: list[Matched] | None = self.conn.recv()
         except (EOFError, OSError) as exc:
-            raise PoolError(f"match worker exited ({self.process.exitcode})") from exc
+            raise _exited(self.process) from exc
         return answer
 
     def stop(self, *, wait: float) -> None:
@@ -186,19 +197,22 @@ class BatchMatcher:
         self.index = index
         self.pool = MatchPool(workers) if workers > 0 else None
         self.failures = 0  # failed pool batches in a row
+        self._stopping = False
 
     def __call__(self, articles: Sequence[Article]) -> list[ArticleMatch]:
         """One :class:`ArticleMatch` per article, in order; never raises :class:`PoolError`."""
         compiled = self.index.compiled
         pool = self.pool
-        if compiled is None or pool is None or len(articles) < POOL_MIN_BATCH:
+        if compiled is None or pool is None or self._stopping or len(articles) < POOL_MIN_BATCH:
             return [self.index.match(a, compiled) for a in articles]
         try:
             matched = pool.match(
                 compiled.version, compiled.spec, [article_text(a) for a in articles]
             )
         except PoolError as exc:
-            if not pool.closed:
+            if exc.stopped:  # the service is being stopped: its next batch may not come
+                log.info("ingest: match worker stopped (SIGTERM); this batch is matched here")
+            elif not pool.closed:
                 self._failed(pool, len(articles), exc)
             return [self.index.match(a, compiled) for a in articles]
         self.failures = 0
@@ -210,6 +224,11 @@ class BatchMatcher:
         compiled = self.index.compiled
         if compiled is not None and self.pool is not None:
             self.pool.match(compiled.version, compiled.spec, [])
+
+    def stopping(self) -> None:
+        """The service is stopping: match what still comes in-process, never start a worker (a
+        group's SIGTERM may have ended it; a new one would take a second to start)."""
+        self._stopping = True
 
     def close(self) -> None:
         """Stop the pool's processes (bounded, see :meth:`MatchPool.close`)."""
