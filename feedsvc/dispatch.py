@@ -22,11 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection
-
 from feedsvc import metrics
 from feedsvc.articles import Article
-from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
@@ -34,8 +31,9 @@ from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
 from feedsvc.lifecycle.visibility import Visibility
-from feedsvc.notify import OutcomeKind, Sender, SendOutcome
+from feedsvc.notify import Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
+from feedsvc.send_record import BatchRecorder, record_alert
 from feedsvc.store import claims, lifecycle, rate
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -110,13 +108,11 @@ class Dispatcher:
         self.cfg = settings
         self.owner = owner or default_owner()
         self.digests = digests or DigestEdge(tz, limit=limits.max_text)
+        self.policy = Policy(
+            self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff
+        )
         self._digest_sender = DigestSender(
-            db,
-            self.channel,
-            self.digests,
-            self.owner,
-            self.now,
-            Policy(self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff),
+            db, self.channel, self.digests, self.owner, self.now, self.policy
         )
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         self.wake = asyncio.Event()
@@ -124,7 +120,7 @@ class Dispatcher:
         self._tasks: set[asyncio.Task[None]] = set()
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
-        self._recorder = _BatchRecorder(self._record_many)
+        self._recorder = BatchRecorder(self._record_many)
         self._gate = asyncio.Lock()
         self._last_release = 0.0
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
@@ -339,86 +335,8 @@ class Dispatcher:
             now = self.now()
             for d, o in outcomes:
                 claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
-                self._record(conn, now, d, o)
-
-    def _record(self, conn: Connection, now: datetime, d: q.Claimed, o: SendOutcome) -> None:
-        kind, owner, text = o.kind, self.owner, o.description
-        thread = self._threads.pop(d.id, None)
-        if kind is OutcomeKind.THREAD_GONE and thread is not None:
-            # the forum thread was deleted: this alert, once more, to the chat itself, saying so
-            held.forget_thread(conn, d.chat_id, thread)
-            q.retry_later(conn, d.id, owner, now, text)
-            held.set_notice(conn, d.id, "thread_gone")
-            log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
-        elif kind is OutcomeKind.SENT:
-            q.mark_sent(conn, d.id, owner, o.message_id or 0, now)
-            q.chat_succeeded(conn, d.chat_id)
-        elif kind is OutcomeKind.RETRY_AFTER:
-            until = now + timedelta(seconds=o.seconds or 1)
-            claims.block_chat_until(conn, d.chat_id, until)
-            q.retry_later(conn, d.id, owner, until, text)
-            log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
-        elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
-            q.retry_later(conn, d.id, owner, now, text)
-            q.migrate_chat(conn, d.chat_id, o.new_chat_id)
-            log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
-        elif kind.chat_level:
-            q.mark_terminal(conn, d.id, owner, kind.value, text, now)
-            reason = stored_reason(kind.value, text)  # worded when shown, in any language
-            if q.chat_failed(conn, d.chat_id, reason, self.disable_after, now):
-                log.warning("chat %s disabled: %s", d.chat_id, text)
-        elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
-            q.retry_later(conn, d.id, owner, now, text, plain_text=True)
-        elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
-            q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
-        elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= MAX_UNKNOWN_RESENDS:
-            # Telegram may hold this message already, maybe twice: a human decides (re-send)
-            q.mark_terminal(conn, d.id, owner, "unknown_outcome", text, now, ambiguous=True)
-            log.warning("delivery %s: outcome unknown again, not re-sent: %s", d.id, text)
-        elif d.attempts + 1 >= self.cfg.max_attempts:
-            q.mark_terminal(conn, d.id, owner, "failed", text, now)
-        else:  # transient, or a first unknown outcome: try again later (may duplicate, counted)
-            due = now + self._backoff(d.attempts)
-            q.retry_later(conn, d.id, owner, due, text, ambiguous=kind is OutcomeKind.AMBIGUOUS)
-
-
-class _BatchRecorder:
-    """Records outcomes that finish together in one write transaction.
-
-    A burst of sends (many chats at once) then has one short commit between "Telegram accepted"
-    and "we know it", instead of a queue of commits: that gap is the only place where a crash
-    turns into a duplicate message.
-    """
-
-    def __init__(self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None]) -> None:
-        self._write = write
-        self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
-        self._flushing = False
-        self._flusher: asyncio.Task[None] | None = None
-
-    async def record(self, d: q.Claimed, o: SendOutcome) -> None:
-        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._queue.append((d, o, done))
-        if not self._flushing:
-            self._flushing = True
-            self._flusher = asyncio.create_task(self._flush())
-        await done
-
-    async def _flush(self) -> None:
-        try:
-            while self._queue:
-                batch, self._queue = self._queue, []
-                try:
-                    await asyncio.to_thread(self._write, [(d, o) for d, o, _ in batch])
-                except Exception as exc:
-                    for _, _, done in batch:
-                        done.set_exception(exc)
-                else:
-                    for _, _, done in batch:
-                        done.set_result(None)
-        finally:
-            self._flushing = False
-
+                thread = self._threads.pop(d.id, None)
+                record_alert(conn, now, self.owner, d, o, thread, self.policy)
 
 def choose_sender(token: str | None, base_url: str) -> Sender:
     """Telegram when a token is configured, else the console (the demo's alerts)."""

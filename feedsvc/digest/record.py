@@ -1,7 +1,7 @@
 """What one digest part's outcome does to the rows it carried (and to the parts after it).
 
 The same outcomes as an alert (:class:`feedsvc.notify.SendOutcome`), the same rules as
-:meth:`feedsvc.dispatch.Dispatcher._record`, applied to a set of rows: sent rows end ``sent``
+:func:`feedsvc.send_record.record_alert`, applied to a set of rows: sent rows end ``sent``
 with the part's message id; anything to retry goes back to ``held`` (a digest stays a digest)
 with the usual backoff; a second unknown outcome ends as ``unknown_outcome``; a chat that can
 never receive ends everything queued for it.

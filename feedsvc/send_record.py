@@ -1,0 +1,110 @@
+"""What one alert's send outcome does to its delivery and its chat, and the batching of those
+records into one short write transaction (the dispatcher's, :mod:`feedsvc.dispatch`).
+
+Send-then-commit: ``sent`` only once the channel accepted the message. A 429 pauses only its
+chat and re-queues the alert; a chat-level refusal ends it and counts toward disabling the
+chat; a parse error is retried once as plain text; a second unknown outcome ends as
+``unknown_outcome`` (never re-sent blindly); other failures back off until ``max_attempts``.
+The same rules, applied to a set of rows, record a digest part (:mod:`feedsvc.digest.record`,
+whose :class:`~feedsvc.digest.record.Policy` both take).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Sequence
+from datetime import datetime, timedelta
+
+from sqlalchemy import Connection
+
+from feedsvc.catalogue.reasons import stored_reason
+from feedsvc.digest.record import Policy
+from feedsvc.notify import OutcomeKind, SendOutcome
+from feedsvc.store import claims
+from feedsvc.store import deliveries as q
+from feedsvc.store import digests as held
+
+log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
+
+
+def record_alert(
+    conn: Connection, now: datetime, owner: str, d: q.Claimed, o: SendOutcome,
+    thread: int | None, policy: Policy,
+) -> None:  # fmt: skip
+    """Record ``o`` for the leased delivery ``d`` (sent to forum ``thread``, if any)."""
+    kind, text = o.kind, o.description
+    if kind is OutcomeKind.THREAD_GONE and thread is not None:
+        # the forum thread was deleted: this alert, once more, to the chat itself, saying so
+        held.forget_thread(conn, d.chat_id, thread)
+        q.retry_later(conn, d.id, owner, now, text)
+        held.set_notice(conn, d.id, "thread_gone")
+        log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
+    elif kind is OutcomeKind.SENT:
+        q.mark_sent(conn, d.id, owner, o.message_id or 0, now)
+        q.chat_succeeded(conn, d.chat_id)
+    elif kind is OutcomeKind.RETRY_AFTER:
+        until = now + timedelta(seconds=o.seconds or 1)
+        claims.block_chat_until(conn, d.chat_id, until)
+        q.retry_later(conn, d.id, owner, until, text)
+        log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
+    elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
+        q.retry_later(conn, d.id, owner, now, text)
+        q.migrate_chat(conn, d.chat_id, o.new_chat_id)
+        log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
+    elif kind.chat_level:
+        q.mark_terminal(conn, d.id, owner, kind.value, text, now)
+        reason = stored_reason(kind.value, text)  # worded when shown, in any language
+        if q.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
+            log.warning("chat %s disabled: %s", d.chat_id, text)
+    elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
+        q.retry_later(conn, d.id, owner, now, text, plain_text=True)
+    elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
+        q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
+    elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= policy.max_unknown_resends:
+        # Telegram may hold this message already, maybe twice: a human decides (re-send)
+        q.mark_terminal(conn, d.id, owner, "unknown_outcome", text, now, ambiguous=True)
+        log.warning("delivery %s: outcome unknown again, not re-sent: %s", d.id, text)
+    elif d.attempts + 1 >= policy.max_attempts:
+        q.mark_terminal(conn, d.id, owner, "failed", text, now)
+    else:  # transient, or a first unknown outcome: try again later (may duplicate, counted)
+        due = now + policy.backoff(d.attempts)
+        q.retry_later(conn, d.id, owner, due, text, ambiguous=kind is OutcomeKind.AMBIGUOUS)
+
+
+class BatchRecorder:
+    """Records outcomes that finish together in one write transaction.
+
+    A burst of sends (many chats at once) then has one short commit between "Telegram accepted"
+    and "we know it", instead of a queue of commits: that gap is the only place where a crash
+    turns into a duplicate message.
+    """
+
+    def __init__(self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None]) -> None:
+        self._write = write
+        self._queue: list[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]] = []
+        self._flushing = False
+        self._flusher: asyncio.Task[None] | None = None
+
+    async def record(self, d: q.Claimed, o: SendOutcome) -> None:
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._queue.append((d, o, done))
+        if not self._flushing:
+            self._flushing = True
+            self._flusher = asyncio.create_task(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                try:
+                    await asyncio.to_thread(self._write, [(d, o) for d, o, _ in batch])
+                except Exception as exc:
+                    for _, _, done in batch:
+                        done.set_exception(exc)
+                else:
+                    for _, _, done in batch:
+                        done.set_result(None)
+        finally:
+            self._flushing = False
