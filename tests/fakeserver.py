@@ -182,10 +182,16 @@ class FakeServer(Generic[K, F]):
             return result
 
     async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        """Async twin of :meth:`wait_for`: polls every 10 ms until the deadline."""
-        deadline = time.monotonic() + timeout
-        while not (result := predicate()):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.01)
-        return result
+        """Async twin of :meth:`wait_for` (see :func:`await_until`)."""
+        return await await_until(predicate, timeout)
+
+
+async def await_until(predicate: Callable[[], T], timeout: float = 5.0) -> T:
+    """Poll ``predicate`` every 10 ms on the event loop until it is truthy, and return that
+    value; ``TimeoutError`` after ``timeout`` seconds (every fake receiver's ``await_for``)."""
+    deadline = time.monotonic() + timeout
+    while not (result := predicate()):
+        if time.monotonic() >= deadline:
+            raise TimeoutError(f"condition not met within {timeout} s")
+        await asyncio.sleep(0.01)
+    return result

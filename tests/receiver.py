@@ -7,7 +7,6 @@ on loopback, nothing else.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 import time
@@ -16,6 +15,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TypeVar
+
+from fakeserver import await_until
 
 T = TypeVar("T")
 
@@ -74,12 +75,7 @@ class Receiver:
             return list(self.received)
 
     async def await_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
-        deadline = time.monotonic() + timeout
-        while not (result := predicate()):
-            if time.monotonic() >= deadline:
-                raise TimeoutError(f"condition not met within {timeout} s")
-            await asyncio.sleep(0.01)
-        return result
+        return await await_until(predicate, timeout)
 
     def wait_for(self, predicate: Callable[[], T], timeout: float = 5.0) -> T:
         deadline = time.monotonic() + timeout
