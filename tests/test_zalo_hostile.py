@@ -19,7 +19,7 @@ from feedsvc.channels.zalo import service as zalo_service
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.service import ZaloPoller
 from feedsvc.db import Database
-from feedsvc.notify.telegram import MAX_RETRY_AFTER, OutcomeKind, SendOutcome
+from feedsvc.notify.outcome import MAX_RETRY_AFTER, OutcomeKind, SendOutcome
 
 DEEP = b"[" * 100_000  # json.loads: RecursionError, not ValueError
 BROKEN = [

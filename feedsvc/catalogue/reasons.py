@@ -11,7 +11,7 @@ written before codes (no known code) is shown as it is.
 from __future__ import annotations
 
 #: The codes (``reason.<code>`` keys below): the send outcomes that count towards disabling a
-#: chat (:class:`feedsvc.notify.telegram.OutcomeKind`) and the bot's membership changes.
+#: chat (:class:`feedsvc.notify.outcome.OutcomeKind`) and the bot's membership changes.
 CODES = ("blocked", "chat_not_found", "user_blocked", "removed")
 SEPARATOR = "|"
 MAX_STORED = 500  # characters kept in ``chats.disabled_reason``

@@ -18,7 +18,7 @@ from typing import Protocol, runtime_checkable
 
 from feedsvc.articles import Article
 from feedsvc.notify.message import AlertMessage, DeliveryOptions
-from feedsvc.notify.telegram import OutcomeKind, SendOutcome
+from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 
 __all__ = [
     "CHANNELS", "Channel", "ChannelLimits", "MessageChannel", "OutcomeKind", "SendOutcome",

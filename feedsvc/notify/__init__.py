@@ -2,7 +2,8 @@
 
 from feedsvc.notify.console import ConsoleSender
 from feedsvc.notify.message import AlertMessage, format_alert, utf16_len
-from feedsvc.notify.telegram import OutcomeKind, Sender, SendOutcome, TelegramSender
+from feedsvc.notify.outcome import OutcomeKind, Sender, SendOutcome
+from feedsvc.notify.telegram import TelegramSender
 
 __all__ = [
     "AlertMessage",

@@ -11,7 +11,7 @@ import logging
 
 from feedsvc.notify.edits import ConsoleEditor
 from feedsvc.notify.message import AlertMessage
-from feedsvc.notify.telegram import SendOutcome
+from feedsvc.notify.outcome import SendOutcome
 
 log = logging.getLogger("feedsvc.notify")
 

@@ -28,7 +28,8 @@ from typing import Any, Protocol, runtime_checkable
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
-from feedsvc.notify.telegram import OutcomeKind, SendOutcome, classify_outcome
+from feedsvc.notify.outcome import OutcomeKind, SendOutcome
+from feedsvc.notify.telegram import classify_outcome
 
 log = logging.getLogger("feedsvc.notify")
 

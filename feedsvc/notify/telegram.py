@@ -1,4 +1,5 @@
-"""The sending edge: one alert → one Bot API call → a :class:`SendOutcome` the dispatcher stores.
+"""The sending edge: one alert → one Bot API call → a
+:class:`~feedsvc.notify.outcome.SendOutcome` the dispatcher stores.
 
 Everything python-telegram-bot can raise is folded into a small closed set of outcomes (SPEC §6
 "Delivery semantics"), so the dispatcher decides retries and terminal states from data, never
@@ -17,10 +18,8 @@ import math
 import re
 import warnings
 from collections.abc import Awaitable
-from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
-from typing import Any, Protocol, Self
+from typing import Any, Self
 
 import httpx
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message
@@ -37,115 +36,11 @@ from telegram.error import (
 from telegram.request import HTTPXRequest
 
 from feedsvc.notify.message import AlertMessage, Button
+from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
 _TOKEN_RE = re.compile(r"\d{3,}:[A-Za-z0-9_-]{20,}")
-
-
-class OutcomeKind(StrEnum):
-    SENT = "sent"
-    RETRY_AFTER = "retry_after"  # 429: pause this chat for `seconds`, keep the message
-    MIGRATED = "migrated"  # group became a supergroup: rewrite chat id, re-send
-    # The chat can never receive (see classify_refusal): counts towards disabling the chat.
-    BLOCKED = "blocked"  # 403, no rights, kicked, deactivated, private, restricted, banned...
-    CHAT_NOT_FOUND = "chat_not_found"  # the chat/user/peer does not exist for the bot
-    PARSE_ERROR = "parse_error"  # "can't parse entities": re-send once with send_plain
-    BAD_CONTENT = "bad_content"  # other 400s: this message can never be sent as is
-    TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
-    AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
-    THREAD_GONE = "thread_gone"  # the forum topic thread was deleted: re-send to the chat
-
-    @property
-    def chat_level(self) -> bool:
-        """The chat, not this message, is the problem: the delivery ends and the chat's run of
-        failures grows (disabled at ``disable_after``)."""
-        return self in (OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND)
-
-
-#: The longest a 429 may pause a chat, in seconds. ``retry_after`` is outside data (Telegram's,
-#: Zalo's): an absurd one (10**400, Infinity, NaN) must neither overflow the datetime arithmetic
-#: of the outbox nor mute a chat for years; after this the send is tried again (and a real
-#: flood ban answers 429 again).
-MAX_RETRY_AFTER = 86_400.0
-
-
-def bounded_pause(seconds: float) -> float:
-    """``seconds`` within [1, :data:`MAX_RETRY_AFTER`]; NaN and infinities → the maximum."""
-    if not math.isfinite(seconds):
-        return MAX_RETRY_AFTER
-    return min(max(seconds, 1.0), MAX_RETRY_AFTER)
-
-
-@dataclass(frozen=True, slots=True)
-class SendOutcome:
-    """The classified result of one send; build with the class methods."""
-
-    kind: OutcomeKind
-    message_id: int | None = None
-    seconds: float | None = None  # RETRY_AFTER
-    new_chat_id: int | None = None  # MIGRATED
-    description: str = ""  # Telegram's (or the transport's) words, token-free
-
-    @classmethod
-    def sent(cls, message_id: int, description: str = "") -> SendOutcome:
-        return cls(OutcomeKind.SENT, message_id=message_id, description=description)
-
-    @classmethod
-    def retry_after(cls, seconds: float, description: str = "") -> SendOutcome:
-        """Pause the chat ``seconds`` (bounded: :func:`bounded_pause`)."""
-        return cls(OutcomeKind.RETRY_AFTER, seconds=bounded_pause(seconds),
-                   description=description)  # fmt: skip
-
-    @classmethod
-    def migrated(cls, new_chat_id: int, description: str = "") -> SendOutcome:
-        return cls(OutcomeKind.MIGRATED, new_chat_id=new_chat_id, description=description)
-
-    @classmethod
-    def blocked(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.BLOCKED, description=description)
-
-    @classmethod
-    def chat_not_found(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.CHAT_NOT_FOUND, description=description)
-
-    @classmethod
-    def parse_error(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.PARSE_ERROR, description=description)
-
-    @classmethod
-    def bad_content(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.BAD_CONTENT, description=description)
-
-    @classmethod
-    def transient(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.TRANSIENT, description=description)
-
-    @classmethod
-    def thread_gone(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.THREAD_GONE, description=description)
-
-    @classmethod
-    def ambiguous(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.AMBIGUOUS, description=description)
-
-    @property
-    def delivered(self) -> bool:
-        return self.kind is OutcomeKind.SENT
-
-
-class Sender(Protocol):
-    """What the dispatcher needs from a notifier (Telegram or console)."""
-
-    async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome: ...
-
-    async def send_plain(
-        self, chat_id: int, msg: AlertMessage, link_preview: bool
-    ) -> SendOutcome: ...
-
-    async def start(self) -> None: ...
-
-    async def close(self) -> None: ...
 
 
 def scrub_token(text: str, token: str | None = None) -> str:
