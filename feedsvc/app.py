@@ -411,7 +411,7 @@ def _record_metrics(result: TickResult) -> None:
     metrics.REJECTED.inc(result.rejected)
     for row in result.quarantined:
         metrics.QUARANTINED.labels(row.stage).inc()
-    metrics.MATCHES.inc(sum(len(c.topic_ids) for c in result.changes))
+    metrics.MATCHES.inc(result.matches)
 
 
 def create_app(service: Service) -> FeedFastPath:

@@ -57,6 +57,19 @@ def builtin_ingestor(db: Any, **overrides: Any) -> Any:
     return Ingestor(db, builtin_source(db.engine), TopicIndex(), **settings)
 
 
+def tick_changes(ing: Any) -> tuple[Any, list[Any]]:
+    """One tick of ``ing`` and the changes it committed, collected through ``after_commit`` (a
+    ``TickResult`` keeps counts only, so a long first sync does not hold every article)."""
+    seen: list[Any] = []
+    collect = seen.extend
+    ing.after_commit.append(collect)
+    try:
+        result = ing.tick()
+    finally:
+        ing.after_commit.remove(collect)
+    return result, seen
+
+
 def insert_old_source_row(conn: Any, a: Article, changed_at: datetime) -> None:
     """A built-in source row as migrations before 0008 know it (no ``withdrawn`` column): for
     tests that fill a database at an old revision, where today's store would write too much."""

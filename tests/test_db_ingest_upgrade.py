@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from factories import article, builtin_ingestor, insert_old_source_row
+from factories import article, builtin_ingestor, insert_old_source_row, tick_changes
 from sqlalchemy import insert, select
 from upgrades import database_at
 
@@ -44,7 +44,7 @@ def test_upgrade_from_0002_with_data(db_url: str) -> None:
     assert ing.tick().read == 0  # the held article counts as seen: nothing re-read
     with db.write() as conn:
         upsert_source_articles(conn, [article(2)], now - timedelta(minutes=1))
-    assert [c.article.source_key for c in ing.tick().changes] == ["TEST-00002"]
+    assert [c.article.source_key for c in tick_changes(ing)[1]] == ["TEST-00002"]
     with db.read() as conn:
         ids = dict(conn.execute(select(articles.c.source_key, articles.c.source_id)).tuples().all())
         assert ids["TEST-00001"] is None and ids["TEST-00002"] is not None

@@ -10,7 +10,7 @@ import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import article, builtin_ingestor
+from factories import article, builtin_ingestor, tick_changes
 from sqlalchemy import delete, func, select, text, update
 
 from feedsvc.articles import Article
@@ -292,7 +292,7 @@ def test_ingest_indexes_every_article_it_stores(db: Database) -> None:
     edited = article(2, title="Mưa ở Đồ Sơn, sửa lại", updated_at=now - timedelta(minutes=1))
     with db.write() as conn:
         upsert_source_articles(conn, [edited], now - timedelta(minutes=1))
-    assert [c.is_new for c in ing.tick().changes] == [False]
+    assert [c.is_new for c in tick_changes(ing)[1]] == [False]
     _fts_consistent(db)
     assert len(ids_for(db, '"Đồ Sơn"') or []) == 21
     assert len(ids_for(db, '"Cát Bà"') or []) == 19

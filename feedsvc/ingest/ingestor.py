@@ -325,7 +325,7 @@ class Ingestor:
         result.stored += len(changes)
         result.new += sum(c.is_new for c in changes)
         result.updated += sum(not c.is_new for c in changes)
-        result.changes.extend(changes)
+        result.matches += sum(len(c.topic_ids) for c in changes)
         if changes:
             for callback in self.after_commit:
                 try:

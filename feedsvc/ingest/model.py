@@ -61,6 +61,10 @@ AfterCommit = Callable[[Sequence[Change]], None]
 
 @dataclass
 class TickResult:
+    """Counts of one tick. The changes themselves are not kept here: a first sync of hundreds
+    of thousands of rows would hold every article (~6.6 KB each) until the tick ends; whoever
+    needs them (the app, tests) registers an ``after_commit`` callback, called per batch."""
+
     read: int = 0
     stored: int = 0
     new: int = 0
@@ -68,7 +72,7 @@ class TickResult:
     skipped: bool = False
     standby: bool = False  # another replica holds the ingest lease
     error: str | None = None
-    changes: list[Change] = field(default_factory=list)
+    matches: int = 0  # (article, topic) matches stored, new or replaced
     quarantined: list[Quarantined] = field(default_factory=list)
 
     @property
