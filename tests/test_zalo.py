@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -180,8 +181,14 @@ async def test_webhook_commands_and_forged_calls(
                                datetime.now(UTC))  # fmt: skip
     await fake.await_for(lambda: len(fake.messages("z-user")) == 2, timeout=15)
     assert "https://example.vn/tin/1.html" in fake.messages("z-user")[1].text
-    metrics = (await client.get("/metrics")).text  # deliveries labelled by channel
-    assert 'feedsvc_deliveries_total{channel="zalo",outcome="sent"}' in metrics
+    # deliveries labelled by channel; counted once the outcome is recorded, just after the fake
+    # has the message: poll until then
+    sent = 'feedsvc_deliveries_total{channel="zalo",outcome="sent"}'
+    deadline = time.monotonic() + 10
+    while sent not in (metrics := (await client.get("/metrics")).text):
+        assert time.monotonic() < deadline, "no zalo delivery counted within 10 s"
+        await asyncio.sleep(0.02)
+    assert sent in metrics
     await client.post("/zalo/webhook", json=fake.update("z-user", "/unsub kien-thuy"), headers=ok)
     await fake.await_for(lambda: len(fake.messages("z-user")) == 3, timeout=10)
     with service.db.write() as conn:
