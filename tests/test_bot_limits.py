@@ -18,6 +18,7 @@ from pydantic import SecretStr
 from sqlalchemy import select, text
 from test_bot import ADMIN, USER, ask, fast_fake, running, seed_topics, subs_of
 from test_digest_bot import alert_with_buttons
+from upgrades import database_at
 
 from feedsvc import operations as ops
 from feedsvc.bot import BotService, actions
@@ -252,8 +253,7 @@ async def test_the_undo_button_respects_the_per_user_cap_and_records_its_user(
 def test_upgrade_keeps_existing_subscriptions_uncounted(db_url: str) -> None:
     """0011 on a database that holds subscriptions: rows intact, owner unknown (NULL), so
     nobody is refused for what they made before the cap existed."""
-    db = Database(db_url)
-    upgrade(db, "0010")
+    db = database_at(db_url, "0010")
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S")  # rows as 0010 had them: plain SQL
     with db.write() as conn:
         conn.execute(

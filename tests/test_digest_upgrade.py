@@ -7,10 +7,10 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
-from upgrades import database_at
+from upgrades import database_at, queued_for_followers
 
 from feedsvc.db import upgrade
-from feedsvc.db.schema import articles, chats, deliveries, subscriptions, topics
+from feedsvc.db.schema import chats, deliveries, subscriptions
 from feedsvc.digest import ChatSettings
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -21,26 +21,14 @@ NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
 def test_upgrade_from_0012_with_data(db_url: str) -> None:
     db = database_at(db_url, "0012")
     with db.write() as conn:
-        conn.execute(insert(topics).values(
-            id=1, slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',
-            enabled=True, origin="cli", created_at=NOW, updated_at=NOW,
-        ))  # fmt: skip
-        article_id = conn.execute(insert(articles).values(
-            source_key="K1", version=NOW, url="https://example.vn/1.html", title="Tin 1",
-            tags=[], published_at=NOW, search_text="", source_cursor=NOW, first_seen_at=NOW,
-            last_changed_at=NOW,
-        ).returning(articles.c.id)).scalar_one()  # fmt: skip
-        for chat_id in (1001, -1001234567890):
-            conn.execute(insert(chats).values(
+        queued_for_followers(
+            conn, (1001, -1001234567890),
+            lambda chat_id: conn.execute(insert(chats).values(
                 chat_id=chat_id, type="private" if chat_id > 0 else "supergroup", title="c",
                 paused=False, failures=0, link_preview=False, created_at=NOW,
-            ))  # fmt: skip
-            conn.execute(insert(subscriptions).values(chat_id=chat_id, topic_id=1,
-                                                      created_at=NOW))  # fmt: skip
-            conn.execute(insert(deliveries).values(
-                chat_id=chat_id, article_id=article_id, topics=["Kiến Thụy"], state="pending",
-                attempts=0, ambiguous=0, plain_text=False, due_at=NOW, created_at=NOW,
-            ))  # fmt: skip
+            )),
+            NOW,
+        )  # fmt: skip
     upgrade(db)
     with db.write() as conn:
         assert conn.execute(select(subscriptions.c.chat_id, subscriptions.c.thread_id)).all() \

@@ -9,9 +9,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
+from upgrades import database_at, queued_for_followers
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import NON_TELEGRAM_IDS, articles, chats, deliveries, subscriptions, topics
+from feedsvc.db.schema import NON_TELEGRAM_IDS, articles, chats, deliveries
 from feedsvc.store import deliveries as q
 from feedsvc.store.subscriptions import (
     ensure_chat,
@@ -51,22 +52,15 @@ def _article(conn: object, n: int) -> int:
 
 
 def test_upgrade_from_0008_keeps_every_telegram_chat_in_place(db_url: str) -> None:
-    db = Database(db_url)
-    upgrade(db, "0008")
+    db = database_at(db_url, "0008")
     with db.write() as conn:  # what 0008 held: chats, their subscriptions and queue
-        conn.execute(insert(topics).values(
-            id=1, slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',
-            enabled=True, origin="cli", created_at=NOW, updated_at=NOW,
-        ))  # fmt: skip
-        article_id = _article(conn, 1)
-        for chat_id, kind in OLD_CHATS.items():
-            conn.execute(OLD_CHAT, {"id": chat_id, "type": kind, "at": OLD_NOW})
-            conn.execute(insert(subscriptions).values(
-                chat_id=chat_id, topic_id=1, created_at=NOW))  # fmt: skip
-            conn.execute(insert(deliveries).values(
-                chat_id=chat_id, article_id=article_id, topics=["Kiến Thụy"], state="pending",
-                attempts=0, ambiguous=0, plain_text=False, due_at=NOW, created_at=NOW,
-            ))  # fmt: skip
+        queued_for_followers(
+            conn, OLD_CHATS,
+            lambda chat_id: conn.execute(
+                OLD_CHAT, {"id": chat_id, "type": OLD_CHATS[chat_id], "at": OLD_NOW}
+            ),
+            NOW,
+        )  # fmt: skip
     upgrade(db)
     with db.write() as conn:
         rows = conn.execute(select(chats.c.chat_id, chats.c.channel, chats.c.address)).all()

@@ -19,6 +19,7 @@ from factories import article, insert_old_source_row
 from lxml import etree  # type: ignore[import-untyped]
 from processes import free_port, uvicorn_thread
 from sqlalchemy import func, insert, select
+from upgrades import database_at
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
@@ -216,8 +217,7 @@ def test_admin_charts_and_api_figures(tmp_path: Any, monkeypatch: pytest.MonkeyP
 
 @pytest.fixture
 def db_with_data_at_0006(db_url: str) -> Iterator[Database]:
-    db = Database(db_url)
-    upgrade(db, "0006")
+    db = database_at(db_url, "0006")
     with db.write() as conn:  # the columns 0006 has (today's store writes later ones too)
         insert_old_source_row(conn, article(1), datetime.now(UTC))
     yield db

@@ -3,16 +3,19 @@ revision's code would have left it, then upgraded (or downgraded) with its data 
 
 Rows are written in raw SQL (:func:`run_sql`) where the current ``db/schema.py`` tables name
 columns the old database does not have yet; :data:`OLD_ARTICLE` is one article every revision
-since 0001 can hold.
+since 0001 can hold; :func:`queued_for_followers`, a topic, its followers and their queue.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Connection, insert, text
 
 from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import articles, deliveries, subscriptions, topics
 
 # one article in the columns every revision has; :t is its times (a "YYYY-MM-DD HH:MM:SS" text)
 OLD_ARTICLE = (
@@ -47,3 +50,29 @@ def downgrade(db: Database, revision: str) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
         conn.commit()
+
+
+def queued_for_followers(
+    conn: Connection, chat_ids: Iterable[int], add_chat: Callable[[int], object], now: datetime
+) -> int:
+    """Topic 1 ("kien-thuy"), one article ("K1") and, for each chat (its row written by
+    ``add_chat(chat_id)`` in the old revision's columns), a subscription to the topic and a
+    pending delivery of the article: a state DB with people waiting for alerts. Returns the
+    article's id. (These tables' columns here exist since 0001.)"""
+    conn.execute(insert(topics).values(
+        id=1, slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',
+        enabled=True, origin="cli", created_at=now, updated_at=now,
+    ))  # fmt: skip
+    article_id = int(conn.execute(insert(articles).values(
+        source_key="K1", version=now, url="https://example.vn/1.html", title="Tin 1", tags=[],
+        published_at=now, search_text="", source_cursor=now, first_seen_at=now,
+        last_changed_at=now,
+    ).returning(articles.c.id)).scalar_one())  # fmt: skip
+    for chat_id in chat_ids:
+        add_chat(chat_id)
+        conn.execute(insert(subscriptions).values(chat_id=chat_id, topic_id=1, created_at=now))
+        conn.execute(insert(deliveries).values(
+            chat_id=chat_id, article_id=article_id, topics=["Kiến Thụy"], state="pending",
+            attempts=0, ambiguous=0, plain_text=False, due_at=now, created_at=now,
+        ))  # fmt: skip
+    return article_id
