@@ -1,10 +1,12 @@
 """Set-up the crash tests share (``test_crash``, ``test_crash_retraction``, ``test_digest_crash``):
-recipients following one topic, the service's environment pointed at the fake Bot API, and the
-service started as a real process (no HTTP, no bot poller) that a test can SIGKILL."""
+an SQLite state DB, recipients following one topic, the service's environment pointed at the
+fake Bot API, and the service run as a real process (no HTTP, no bot poller) that a test can
+SIGKILL, stop cleanly, and never leave running."""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterable
@@ -14,10 +16,19 @@ from pathlib import Path
 from fakebot import FakeBotAPI
 from sqlalchemy import Connection
 
+from feedsvc.db import Database, upgrade
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 TOPIC = TopicSpec("an-ninh", "An ninh", '"công an"')  # factories.article titles match it
+
+
+def sqlite_state(tmp_path: Path) -> tuple[str, Database]:
+    """A migrated SQLite state DB in ``tmp_path``: its URL (for the service) and a handle."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    upgrade(db)
+    return url, db
 
 
 def private_chats(
@@ -58,3 +69,16 @@ def start_service(env: dict[str, str], cwd: Path) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
         env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
+
+
+def stop_service(proc: subprocess.Popen[bytes]) -> int:
+    """SIGTERM; the exit code (0: a clean stop) within 15 s."""
+    proc.send_signal(signal.SIGTERM)
+    return proc.wait(timeout=15)
+
+
+def reap(proc: subprocess.Popen[bytes]) -> None:
+    """Kill the service if it still runs (a test that failed half-way leaves none behind)."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait()

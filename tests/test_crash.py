@@ -13,12 +13,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from crashes import follow_topic, private_chats, service_env, start_service
+from crashes import (
+    follow_topic,
+    private_chats,
+    service_env,
+    sqlite_state,
+    start_service,
+    stop_service,
+)
 from factories import VN, article
 from fakebot import FakeBotAPI
 from sqlalchemy import func, select
 
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -74,9 +81,7 @@ def catch_in_flight(
 
 @pytest.mark.slow
 def test_sigkill_loses_nothing(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    db = Database(url)
-    upgrade(db)
+    url, db = sqlite_state(tmp_path)
     now = datetime.now(UTC)
     with db.write() as conn:
         follow_topic(conn, private_chats(conn, CHATS, now), now)
@@ -111,8 +116,7 @@ def test_sigkill_loses_nothing(tmp_path: Path) -> None:
             deadline_done = time.monotonic() + 30
             while pending(db) and time.monotonic() < deadline_done:
                 time.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert stop_service(proc) == 0
             break
         copies = Counter((m.chat_id, number(m.body)) for m in fake.all_messages)
     expected = {(c, str(i)) for c in CHATS for i in range(ARTICLES)}
@@ -146,9 +150,7 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
 
     from feedsvc.store.subscriptions import ensure_recipient
 
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    db = Database(url)
-    upgrade(db)
+    url, db = sqlite_state(tmp_path)
     now = datetime.now(UTC)
     rng = random.Random(20261130)
     with FakeBotAPI() as tg, FakeZaloAPI() as zalo, Receiver() as hooks:
@@ -200,8 +202,7 @@ def test_sigkill_loses_nothing_on_any_channel(tmp_path: Path) -> None:
             done_by = time.monotonic() + 30
             while pending(db) and time.monotonic() < done_by:
                 time.sleep(0.2)
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert stop_service(proc) == 0
             break
         copies = Counter(delivered())
     expected = {(chat_id, str(i)) for chat_id in ids.values() for i in range(MIXED_ARTICLES)}

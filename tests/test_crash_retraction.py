@@ -11,12 +11,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from crashes import follow_topic, private_chats, service_env, start_service
+from crashes import (
+    follow_topic,
+    private_chats,
+    reap,
+    service_env,
+    sqlite_state,
+    start_service,
+    stop_service,
+)
 from factories import VN, article
 from fakebot import FakeBotAPI, Fault
 from sqlalchemy import select
 
-from feedsvc.db import Database, upgrade
+from feedsvc.db import Database
 from feedsvc.db.schema import alert_followups, deliveries
 from feedsvc.lifecycle.editors import hide_article
 from feedsvc.store.source_articles import upsert_source_articles
@@ -31,9 +39,7 @@ def _rows(db: Database, *cols: object) -> list[tuple[object, ...]]:
 
 @pytest.mark.slow
 def test_sigkill_mid_takedown_retracts_everything_once_restarted(tmp_path: Path) -> None:
-    url = f"sqlite:///{tmp_path / 'state.db'}"
-    db = Database(url)
-    upgrade(db)
+    url, db = sqlite_state(tmp_path)
     now = datetime.now(UTC)
     with db.write() as conn:
         follow_topic(conn, private_chats(conn, CHATS, now), now)
@@ -61,12 +67,9 @@ def test_sigkill_mid_takedown_retracts_everything_once_restarted(tmp_path: Path)
                 and len(_rows(db, alert_followups.c.id)) == len(CHATS),
                 timeout=60,
             )
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert stop_service(proc) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            reap(proc)
         assert done_before >= 1
         assert all(fake.live(c, 1).deleted for c in CHATS)  # nothing left in any chat
         assert len(fake.all_messages) == len(CHATS)  # and nothing sent again

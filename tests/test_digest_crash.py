@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from crashes import follow_topic, private_chats, service_env, start_service
+from crashes import follow_topic, private_chats, reap, service_env, start_service, stop_service
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from sqlalchemy import select, update
@@ -76,12 +76,9 @@ def test_sigkill_around_a_digest(db_url: str, tmp_path: Path, moment: str) -> No
             proc.wait()
             proc = start_service(env, tmp_path)
             until(lambda: states(db) == ["sent"] * len(TITLES), 60, "the digest after restart")
-            proc.send_signal(signal.SIGTERM)
-            assert proc.wait(timeout=15) == 0
+            assert stop_service(proc) == 0
         finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
+            reap(proc)
         digests = fake.messages(CHAT)
     # one digest with every article (no loss, never split into alerts); after: one copy more
     assert len(digests) == (1 if moment == "before" else 2)
