@@ -14,7 +14,15 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    field_validator,
+)
 
 from feedsvc.db.timeouts import DbTimeouts
 
@@ -84,12 +92,19 @@ class SourceSettings(_Timeouts):
     reconcile_seconds: float = Field(default=300.0, ge=10, le=86400)
     columns: SourceColumns = SourceColumns()
 
-    @field_validator("match_workers", mode="before")
+    @field_validator("match_workers", mode="wrap")
     @classmethod
-    def _workers(cls, value: object) -> object:
+    def _workers(cls, value: object, handler: ValidatorFunctionWrapHandler) -> object:
+        """One problem for a bad value: the union's members would each report one, named by
+        pydantic's tags (``source.match_workers.constrained-int``, ``….literal['auto']``)."""
+        expected = 'a number of processes (0-64) or "auto"'
         if isinstance(value, bool):  # `true` would read as 1 worker
-            raise ValueError('a number of processes (0-64) or "auto"')
-        return value
+            raise ValueError(expected)
+        try:
+            return handler(value)
+        except ValidationError:
+            shown = f" (got {value!r})" if isinstance(value, str | int | float) else ""
+            raise ValueError(expected + shown) from None
 
 
 def match_processes(setting: int | Literal["auto"]) -> int:
@@ -271,8 +286,9 @@ class Settings(BaseModel):
 
 
 def check_url(value: str) -> None:
-    """Raise ValueError for a string SQLAlchemy cannot parse as a URL; the message never
-    repeats the value (it may hold a password).
+    """Raise ValueError for a string SQLAlchemy cannot parse as a URL, or whose dialect or
+    driver it cannot load; the message never repeats the value (it may hold a password), only
+    its ``dialect+driver`` part.
 
     ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
     after ``sqlite://`` as the database), and so are the PostgreSQL URLs
@@ -286,13 +302,30 @@ def check_url(value: str) -> None:
     if psycopg_url(value) is not None:
         return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     try:
-        make_url(value)
+        url = make_url(value)
     except ArgumentError:
         raise ValueError(
             "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
+        ) from None
+    # what the engine would load at the first connection: a scheme SQLAlchemy does not know
+    # (`postgres://`) or a driver not installed (`postgresql+psycopg2://`) is a configuration
+    # problem here, not a traceback or a plugin error from every command
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"unknown database kind {url.drivername + '://'!r} (PostgreSQL is 'postgresql://', "
+            "MariaDB/MySQL 'mysql+pymysql://', SQLite 'sqlite:///')"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        raise ValueError(
+            f"the driver of {url.drivername + '://'!r} is not installed (feedsvc ships psycopg: "
+            "'postgresql://', and PyMySQL: 'mysql+pymysql://')"
         ) from None
 
 

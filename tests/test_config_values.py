@@ -1,0 +1,118 @@
+"""Config values a newcomer gets wrong, each reported as one problem naming the key once, in
+``feedsvc config check`` and ``feedsvc run``'s refusal alike (found by the `breaker` helper).
+
+- ``source.match_workers`` is "a number or "auto"": a bad value was two problems named by
+  pydantic's union tags (``source.match_workers.constrained-int`` and
+  ``source.match_workers.literal['auto']``), from the file and from
+  ``FEEDSVC_SOURCE__MATCH_WORKERS`` alike.
+- ``database.url`` / ``source.url`` that SQLAlchemy parses but cannot open: ``postgres://``
+  (a scheme SQLAlchemy does not know; Heroku-style URLs) passed the check and every command then
+  failed with "NoSuchModuleError: Can't load plugin: sqlalchemy.dialects:postgres";
+  ``postgresql+psycopg2://`` (driver not installed) passed and ``feedsvc status`` printed a
+  traceback (ModuleNotFoundError: psycopg2).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import cli
+
+EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
+
+
+def check(path: Path, **env: str) -> tuple[int, list[str]]:
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)], env=env)
+    assert "Traceback" not in result.output
+    return result.exit_code, result.output.splitlines()[1:]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("value", ['"two"', "-1", "65", "1.5", "[2]", '"AUTO"', "true", '""'])
+def test_a_bad_match_workers_in_the_file_is_one_problem(tmp_path: Path, value: str) -> None:
+    code, lines = check(write(tmp_path, f"[source]\nmatch_workers = {value}\n"))
+    assert code == 2
+    assert len(lines) == 1 and lines[0].strip().startswith(EXPECTED), lines
+
+
+@pytest.mark.parametrize("value", ["-1", "65", "abc", "2.5", "", "true", "null", "Auto"])
+def test_a_bad_match_workers_in_the_environment_is_one_problem(tmp_path: Path, value: str) -> None:
+    code, lines = check(write(tmp_path, ""), FEEDSVC_SOURCE__MATCH_WORKERS=value)
+    assert code == 2
+    assert len(lines) == 1 and lines[0].strip().startswith(EXPECTED), lines
+    assert f"(got {value!r})" in lines[0] or value in ("true",)
+
+
+@pytest.mark.parametrize(("value", "workers"), [("auto", "auto"), ("0", 0), (" 3", 3), ("64", 64)])
+def test_good_match_workers_still_read(tmp_path: Path, value: str, workers: object) -> None:
+    from feedsvc.config import load_config
+
+    assert check(write(tmp_path, ""), FEEDSVC_SOURCE__MATCH_WORKERS=value) == (0, [])
+    shown = '"auto"' if workers == "auto" else str(workers)
+    assert (
+        load_config(write(tmp_path, f"[source]\nmatch_workers = {shown}\n")).source.match_workers
+        == workers
+    )
+
+
+SECRET = "s3cr%40t"
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        (f"postgres://u:{SECRET}@127.0.0.1/db", "unknown database kind 'postgres://'"),
+        (f"foo+bar://u:{SECRET}@127.0.0.1/db", "unknown database kind 'foo+bar://'"),
+        (f"postgresql+psycopg2://u:{SECRET}@127.0.0.1/db", "driver of 'postgresql+psycopg2://'"),
+        (f"mysql://u:{SECRET}@127.0.0.1/db", "driver of 'mysql://' is not installed"),
+        (f"oracle://u:{SECRET}@127.0.0.1/db", "driver of 'oracle://' is not installed"),
+    ],
+)
+@pytest.mark.parametrize("key", ["database", "source"])
+def test_a_url_whose_driver_cannot_load_is_a_config_problem(
+    tmp_path: Path, url: str, words: str, key: str
+) -> None:
+    env = {f"FEEDSVC_{key.upper()}__URL": url}
+    code, lines = check(write(tmp_path, ""), **env)
+    assert code == 2
+    assert len(lines) == 1 and lines[0].strip().startswith(f"{key}.url: "), lines
+    assert words in lines[0]
+    assert "s3cr" not in lines[0]
+
+
+@pytest.mark.parametrize("url", ["mysql+pymysql://u:p@127.0.0.1/db", "sqlite:///x.db?mode=ro"])
+def test_urls_with_installed_drivers_still_pass(tmp_path: Path, url: str) -> None:
+    assert check(write(tmp_path, ""), FEEDSVC_DATABASE__URL=url) == (0, [])
+
+
+@pytest.mark.parametrize("command", [["status"], ["topics", "list"], ["run"]])
+def test_commands_refuse_an_unloadable_driver_in_one_line(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """The real CLI process: one line on stderr, exit 2, no traceback, no password."""
+    env = {
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": f"postgresql+psycopg2://u:{SECRET}@127.0.0.1/db",
+        "PATH": "/usr/bin:/bin",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", *command],
+        env=env,
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "s3cr" not in done.stderr + done.stdout
+    assert "driver of 'postgresql+psycopg2://' is not installed" in done.stderr
