@@ -11,7 +11,6 @@ own budget, claim loop and send slots: a slow or failing channel never slows ano
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import os
@@ -38,6 +37,7 @@ from feedsvc.store import claims, lifecycle, rate
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -142,15 +142,7 @@ class Dispatcher:
         await self.drain()
 
     async def _sleep(self, seconds: float) -> None:
-        with contextlib.suppress(TimeoutError):
-            async with asyncio.timeout(seconds):
-                stop = asyncio.ensure_future(self._stop.wait())
-                wake = asyncio.ensure_future(self.wake.wait())
-                try:
-                    await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
-                finally:
-                    stop.cancel()
-                    wake.cancel()
+        await sleep_or_wake(seconds, self._stop, self.wake)
 
     async def step(self) -> float:
         """Claim what the budget allows and start sending; returns how long to wait next.

@@ -10,12 +10,12 @@ token ends the Zalo alerts a replica with it would send.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 
 from feedsvc.channel_modes import off_reason
 from feedsvc.db import Database
 from feedsvc.store import deliveries as queue
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -48,15 +48,7 @@ class OffChannel:
                 await asyncio.to_thread(self.close_queued)
             except Exception as exc:  # the DB may be down: try again next round
                 log.warning("channel %s (off): %s", self.channel, type(exc).__name__)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self.poll_seconds):
-                    stop = asyncio.ensure_future(self._stop.wait())
-                    wake = asyncio.ensure_future(self.wake.wait())
-                    try:
-                        await asyncio.wait({stop, wake}, return_when=asyncio.FIRST_COMPLETED)
-                    finally:
-                        stop.cancel()
-                        wake.cancel()
+            await sleep_or_wake(self.poll_seconds, self._stop, self.wake)
 
     def stop(self) -> None:
         self._stop.set()

@@ -11,7 +11,6 @@ only carries them out.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import math
 import time
@@ -34,6 +33,7 @@ from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 NOTICE_KEY = "bot.alert_withdrawn"
@@ -106,9 +106,7 @@ class FollowupWorker:
                 log.exception("follow-up step failed; retrying")
                 wait = self.cfg.poll_seconds
             if wait > 0:
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(wait):
-                        await _first(self._stop, self.wake)
+                await sleep_or_wake(wait, self._stop, self.wake)
         if self._tasks:
             await asyncio.gather(*list(self._tasks), return_exceptions=True)
 
@@ -287,16 +285,6 @@ class FollowupWorker:
         return await editor.edit(
             f.chat_id, f.message_id, text, caption=caption, html=html, link_preview=f.link_preview
         )
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Until one of ``events`` is set."""
-    waiters = [asyncio.ensure_future(e.wait()) for e in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for w in waiters:
-            w.cancel()
 
 
 def followup_worker(
