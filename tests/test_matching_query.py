@@ -216,3 +216,19 @@ def test_abbreviation_dots_are_accepted_as_one_phrase(query: str, keys: tuple[st
     """#13 §4: these used to be rejected as spanning sentence punctuation ("could never match")."""
     [term] = [t for t, _ in parse_query(query).terms()]
     assert term.keys == keys
+
+
+#: Every kind of Unicode whitespace a pasted query may carry between words: NBSP, the line and
+#: paragraph separators, NEL, vertical tab, form feed, information separators, ideographic space.
+PASTED_SPACES = ["\xa0", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1f", "\u3000", "\u2009"]
+
+
+@pytest.mark.parametrize("space", PASTED_SPACES)
+def test_any_whitespace_between_bare_words_separates_them(space: str) -> None:
+    """A bare word ends at any whitespace, as the gaps between tokens always did: before, a word
+    ran on through NBSP (silently a phrase) or U+2028 (refused: "spans sentence punctuation")."""
+    assert parse_query(f"Kiến{space}Thụy").root == parse_query("Kiến Thụy").root
+    assert parse_query(f"(an{space}ninh){space}OR{space}cháy").root == (
+        parse_query("(an ninh) OR cháy").root
+    )
+    assert parse_query(f"title:Kiến{space}-Thụy").root == parse_query("title:Kiến -Thụy").root

@@ -32,7 +32,9 @@ MAX_CHAT_QUERY_TERMS = 200
 FIELDS = {"title": 1, "body": 2, "tag": 4, "section": 8, "author": 16}
 DEFAULT_MASK = FIELDS["title"] | FIELDS["body"]
 _OPERATORS = {"AND", "OR", "NOT"}
-_STOP = set(' \t\r\n()"“”')
+#: What ends a bare word besides whitespace; whitespace is any ``str.isspace()`` character, as for
+#: the gaps between tokens (a word pasted with NBSP or U+2028 between syllables is two words).
+_STOP = frozenset('()"“”')
 _SLUG_RE = re.compile(r"[A-Za-z0-9_-]+")
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
 
@@ -158,7 +160,7 @@ def _attached(text: str, i: int, what: str) -> None:
 
 def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     j = i
-    while j < len(text) and text[j] not in _STOP:
+    while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
         j += 1
     word = text[i:j]
     field = _FIELD_RE.match(word)
