@@ -220,7 +220,18 @@ def test_abbreviation_dots_are_accepted_as_one_phrase(query: str, keys: tuple[st
 
 #: Every kind of Unicode whitespace a pasted query may carry between words: NBSP, the line and
 #: paragraph separators, NEL, vertical tab, form feed, information separators, ideographic space.
-PASTED_SPACES = ["\xa0", "\u2028", "\u2029", "\x85", "\x0b", "\x0c", "\x1c", "\x1f", "\u3000", "\u2009"]
+PASTED_SPACES = [
+    "\xa0",
+    "\u2028",
+    "\u2029",
+    "\x85",
+    "\x0b",
+    "\x0c",
+    "\x1c",
+    "\x1f",
+    "\u3000",
+    "\u2009",
+]
 
 
 @pytest.mark.parametrize("space", PASTED_SPACES)
