@@ -4,12 +4,14 @@ workers; SIGTERM during a long first sync with the pool still stops within 5 s."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -264,6 +266,42 @@ def test_after_a_stop_request_no_worker_starts(db: Database) -> None:
     assert len(prepared.items) == 100 and all(i.match is not None for i in prepared.items)
     assert ing.matching.pool is not None and ing.matching.pool.pids() == []
     ing.close()
+
+
+@pytest.mark.parametrize("rows", [100, 16])
+def test_a_stop_request_frees_a_batch_waiting_on_a_worker(db: Database, rows: int) -> None:
+    """A stop that comes while a batch waits on a worker that does not answer (still spawning
+    and building its matcher, seconds at thousands of topics on a busy machine; here stopped
+    by SIGSTOP) has that batch matched in-process at once: the last tick held the service past
+    its shutdown budget, and the exit guard ended it (found by the `breaker` pass: SIGTERM
+    while the first worker started, 3,000 topics, "still exiting after 5 s")."""
+    setup(db, source_rows(rows))
+    ing = builtin_ingestor(db, batch_size=100, match_workers=1)
+    with db.read() as conn:
+        ing.index.refresh(conn)
+    ing.matching.warm()  # the worker is up and holds the matcher
+    pool = ing.matching.pool
+    assert pool is not None and len(pool.pids()) == 1
+    (pid,) = pool.pids()
+    os.kill(pid, signal.SIGSTOP)  # a worker that does not answer
+    done: list[Any] = []
+    source_rows_read = ing.source.after(None, None, 100)
+    thread = threading.Thread(target=lambda: done.append(ing._prepare(source_rows_read)))
+    try:
+        thread.start()
+        wait_until(pool._lock.locked, 10, "the batch to be sent to the worker")
+        ing.request_stop()
+        thread.join(5)
+        assert not thread.is_alive(), "the batch still waits on the worker after the stop"
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # lets the old code's request end too
+        thread.join(10)
+        ing.close()
+    (prepared,) = done
+    assert len(prepared.items) == rows and all(i.match is not None for i in prepared.items)
+    assert ing.matching.failures == 0  # a stop is not a failure of the pool
+    assert _gone(pid)
 
 
 def test_small_batches_match_in_process(db: Database) -> None:

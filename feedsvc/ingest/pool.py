@@ -135,6 +135,17 @@ class MatchPool:
                 self._drop_all()
                 raise PoolError(f"match pool failed: {exc!r}") from exc
 
+    def abandon(self) -> None:
+        """Refuse requests from now on and kill the workers without waiting for the request in
+        flight: it raises :class:`PoolError` at once instead of waiting on a worker still
+        spawning (blocked sending a batch it does not read yet) or building its matcher.
+        :meth:`close` reaps them. Safe from any thread (a shutdown's)."""
+        self._closing.set()
+        for worker in list(self._workers):
+            if worker is not None:
+                with contextlib.suppress(OSError, ValueError, AttributeError):
+                    worker.process.kill()  # a pipe write to it fails, a poll sees it dead
+
     def close(self) -> None:
         """Stop the workers (at most ~1 s each when they do not answer); later calls to
         :meth:`match` raise :class:`PoolError`. Safe from any thread, more than once."""
@@ -227,8 +238,13 @@ class BatchMatcher:
 
     def stopping(self) -> None:
         """The service is stopping: match what still comes in-process, never start a worker (a
-        group's SIGTERM may have ended it; a new one would take a second to start)."""
+        group's SIGTERM may have ended it; a new one would take a second to start), and a batch
+        already waiting on the workers is matched in-process now: a worker still spawning and
+        building its matcher (seconds at thousands of topics on a busy machine) held the last
+        tick past the shutdown budget, so the exit guard ended the service."""
         self._stopping = True
+        if self.pool is not None:
+            self.pool.abandon()
 
     def close(self) -> None:
         """Stop the pool's processes (bounded, see :meth:`MatchPool.close`)."""
