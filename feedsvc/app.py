@@ -2,7 +2,9 @@
 
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
 dispatch) → bot. Stop is the reverse, and lets in-flight work finish first. The HTTP server's
-lifespan drives both, so SIGTERM to uvicorn runs the whole sequence.
+lifespan drives both, so SIGTERM to uvicorn runs the whole sequence. How the service is served
+(the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; a tick's metrics,
+:func:`feedsvc.metrics.record_tick`.
 
 Replicas (PostgreSQL state DB): every replica runs the ingest job, but only the holder of the
 ``ingest`` lease does the work (:class:`feedsvc.ingest.IngestLease`); an ingest commit that
@@ -14,19 +16,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
-import socket
-import sys
-from collections.abc import AsyncIterator, Callable, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from types import FrameType
-from typing import TYPE_CHECKING
 
-import uvicorn
 from sqlalchemy.engine import make_url
-from starlette.applications import Starlette
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
@@ -51,6 +45,14 @@ from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.scheduler import Jobs
+from feedsvc.server import (
+    GIL_SWITCH_SECONDS,
+    create_app,
+    learn_bot_username,
+    listen_socket,
+    serve,
+    uvicorn_config,
+)
 from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard
 from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.source.recent import NotReconcilable
@@ -59,17 +61,25 @@ from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
 from feedsvc.wakeups import WakeListener
 
-if TYPE_CHECKING:
-    from feedsvc.web.feeds import FeedFastPath
+#: the serving half lives in :mod:`feedsvc.server`; its names stay importable from here
+__all__ = [
+    "FEEDS_SYNC_SECONDS",
+    "GIL_SWITCH_SECONDS",
+    "WEB_POOL",
+    "Roles",
+    "Service",
+    "create_app",
+    "in_memory",
+    "learn_bot_username",
+    "listen_socket",
+    "make_source",
+    "serve",
+    "uvicorn_config",
+]
 
 log = logging.getLogger(__name__)
 
 FEEDS_SYNC_SECONDS = 5.0
-#: CPython's GIL hand-off interval for the service (default 0.005). Renders, matching and ingest
-#: are CPU-bound threads; while one runs, the event loop waits up to this long for the GIL at
-#: every hand-off, and a feed poll needs a few. bench/hostile_search.py: poll p50 under a
-#: search flood 12 ms at the default, 7 ms at 0.5 ms, at no measurable cost elsewhere.
-GIL_SWITCH_SECONDS = 0.0005
 #: Pool of the engine serving web requests (admin, API, search feeds, ``?limit=`` renders):
 #: small, and quick to give up (``pool_timeout`` seconds) rather than pile up waiters.
 WEB_POOL = {"pool_size": 4, "max_overflow": 4, "pool_timeout": 10}
@@ -217,7 +227,7 @@ class Service:
                 self.due.run()
             except Exception as exc:  # logged and retried next tick, like an ingest error
                 log.warning("due check failed: %s", describe(exc))
-        _record_metrics(result)
+        metrics.record_tick(result)
         for callback in self.on_tick:
             callback(result)
         if result.stored or result.rejected:
@@ -372,182 +382,3 @@ class Service:
         self.db.dispose()
         guard.stopped = True
         log.info("feedsvc stopped")
-
-
-async def learn_bot_username(
-    service: Service, token: str, attempts: int = 5, delay: float = 30.0
-) -> None:
-    """Ask Telegram (getMe) for the bot's @username, for the reader pages' deep links and QR
-    codes, and re-render the pages with it. Retried a few times: a network hiccup at start
-    should not leave the pages without their Telegram buttons until the next restart."""
-    from telegram import Bot
-    from telegram.error import TelegramError
-
-    from feedsvc.notify.telegram import scrub_token
-
-    for attempt in range(attempts):
-        try:
-            async with Bot(token, base_url=service.settings.telegram.base_url) as bot:
-                username = bot.username
-        except (TelegramError, OSError) as exc:
-            log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
-        else:
-            await asyncio.to_thread(service.publisher.set_bot_username, username)
-            log.info("reader pages link to https://t.me/%s", username)
-            return
-        if attempt + 1 < attempts:
-            await asyncio.sleep(delay * (attempt + 1))
-
-
-def _record_metrics(result: TickResult) -> None:
-    if result.skipped:
-        metrics.INGEST_TICKS.labels("standby" if result.standby else "backoff").inc()
-        return
-    metrics.INGEST_TICKS.labels("error" if result.error else "ok").inc()
-    if result.error is None:
-        metrics.LAST_INGEST.set_to_current_time()
-    metrics.INGESTED.labels("new").inc(result.new)
-    metrics.INGESTED.labels("updated").inc(result.updated)
-    metrics.REJECTED.inc(result.rejected)
-    for row in result.quarantined:
-        metrics.QUARANTINED.labels(row.stage).inc()
-    metrics.MATCHES.inc(result.matches)
-
-
-def create_app(service: Service) -> FeedFastPath:
-    """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
-    from starlette.middleware import Middleware
-
-    from feedsvc.catalogue import Translator
-    from feedsvc.web import routes
-    from feedsvc.web.body_limit import BodyLimit
-    from feedsvc.web.clients import with_trusted_proxies
-    from feedsvc.web.feeds import FeedFastPath
-    from feedsvc.web.words import error_handlers
-
-    @asynccontextmanager
-    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
-        await service.start()
-        try:
-            yield
-        finally:
-            await service.stop()
-
-    http = service.settings.http
-    # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
-    too_large = Translator(service.settings.admin.language)("http.body_too_large")
-    limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
-    app = Starlette(
-        routes=routes(service),
-        lifespan=lifespan,
-        middleware=[limit],
-        exception_handlers=error_handlers(service),
-    )
-    # only the Starlette routes need the client's address; feed polls never look at it
-    return FeedFastPath(
-        with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds
-    )
-
-
-def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
-    """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
-    connection limits from ``[http]`` (:mod:`feedsvc.web.connections`)."""
-    from feedsvc.catalogue import Translator
-    from feedsvc.web.wire import wire_protocol
-
-    http = settings.http
-    words = Translator(settings.site.language)  # what readers get (feeds, unknown URLs)
-    return uvicorn.Config(
-        app,
-        host=settings.http.host,
-        port=settings.http.port,
-        log_config=None,
-        # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
-        # builds their arguments before the logger drops them: a cost on every feed poll.
-        access_log=False,
-        lifespan="on",
-        # open requests get this long after SIGTERM; the service's stop gets the rest of
-        # feedsvc.shutdown's budget
-        timeout_graceful_shutdown=2,
-        server_header=False,
-        # X-Forwarded-* are handled by create_app from http.trusted_proxies; uvicorn's own
-        # default would believe them from any loopback peer.
-        proxy_headers=False,
-        http=wire_protocol(
-            app,
-            header_timeout=http.header_timeout,
-            max_header_bytes=http.max_header_bytes,
-            max_connections=http.max_connections,
-            head_too_large=words("http.head_too_large"),
-        ),
-    )
-
-
-class _Server(uvicorn.Server):
-    """uvicorn's server, arming the exit guard when it receives SIGTERM/SIGINT."""
-
-    def __init__(self, config: uvicorn.Config, guard: ExitGuard) -> None:
-        super().__init__(config)
-        self.guard = guard
-
-    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.guard.arm()
-        super().handle_exit(sig, frame)
-
-
-def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
-    """A listening TCP socket; with SO_REUSEPORT sibling processes can bind the same port.
-    Raises OSError (``EADDRINUSE`` for a busy port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
-
-
-async def serve(
-    settings: Settings,
-    roles: Roles,
-    service: Service | None = None,
-    sock: socket.socket | None = None,
-) -> None:
-    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server.
-
-    ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
-    port is reported before anything starts); None binds ``http.host:http.port`` here.
-    """
-    service = service or Service(settings, roles)
-    sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    if roles.http:
-        from feedsvc.web.connections import raise_fd_limit
-
-        log.debug("open-files limit: %d", raise_fd_limit())
-        config = uvicorn_config(settings, create_app(service))
-        server = _Server(config, service.exit_guard)
-        sockets = [sock] if sock is not None else None
-        if sockets is None and settings.http.reuse_port:
-            try:
-                sockets = [listen_socket(settings.http.host, settings.http.port)]
-            except OSError as exc:
-                log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
-                raise SystemExit(1) from exc
-        # uvicorn re-raises the signal it handled once it has shut down, to the handler that
-        # was installed before it: make that a no-op so a SIGTERM'd service exits 0.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
-        await server.serve(sockets=sockets)
-        if not server.started:
-            raise SystemExit(1)
-        return
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    guard = service.exit_guard
-
-    def on_signal() -> None:
-        guard.arm()
-        stop.set()
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
-    await service.start()
-    try:
-        await stop.wait()
-    finally:
-        await service.stop()

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+if TYPE_CHECKING:
+    from feedsvc.ingest import TickResult
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -62,3 +67,19 @@ FEED_RESPONSES = Counter(
     ["format", "status"],
     registry=REGISTRY,
 )
+
+
+def record_tick(result: TickResult) -> None:
+    """Count one ingest tick's outcome (skipped ticks by why; stored, quarantined, matched)."""
+    if result.skipped:
+        INGEST_TICKS.labels("standby" if result.standby else "backoff").inc()
+        return
+    INGEST_TICKS.labels("error" if result.error else "ok").inc()
+    if result.error is None:
+        LAST_INGEST.set_to_current_time()
+    INGESTED.labels("new").inc(result.new)
+    INGESTED.labels("updated").inc(result.updated)
+    REJECTED.inc(result.rejected)
+    for row in result.quarantined:
+        QUARANTINED.labels(row.stage).inc()
+    MATCHES.inc(result.matches)

@@ -6,7 +6,7 @@ client cannot pick its own address to dodge a limit. uvicorn's ``ProxyHeadersMid
 the work (it walks the header from the right, skipping trusted hops, and also takes
 ``X-Forwarded-Proto``); :func:`with_trusted_proxies` installs it in our app rather than in
 uvicorn's config, so tests and embedders get the same behaviour as ``feedsvc run``. uvicorn's own
-default (trust loopback) is switched off in :func:`feedsvc.app.uvicorn_config`.
+default (trust loopback) is switched off in :func:`feedsvc.server.uvicorn_config`.
 
 **Limits key** (:func:`client_key`): an IPv4 address, or the /64 network of an IPv6 one — one
 subscriber's LAN gets a /64, so per-address limits would let one host use 2^64 addresses.

@@ -1,0 +1,205 @@
+"""Running the service: the HTTP app, its uvicorn server, and the signal-driven lifecycle.
+
+Split from :mod:`feedsvc.app` (the composition root, which still exports every name here):
+``app`` decides what runs and in which order; this module decides how it is served —
+:func:`create_app` (Starlette routes behind the feed fast path, whose lifespan runs the
+service's start and stop), :func:`uvicorn_config`, :func:`serve` (until SIGTERM/SIGINT, with
+or without HTTP) and :func:`learn_bot_username` (the reader pages' Telegram links, started by
+an HTTP-role service).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import socket
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import FrameType
+from typing import TYPE_CHECKING
+
+import uvicorn
+from starlette.applications import Starlette
+
+from feedsvc.config import Settings
+from feedsvc.shutdown import ExitGuard
+
+if TYPE_CHECKING:
+    from feedsvc.app import Roles, Service
+    from feedsvc.web.feeds import FeedFastPath
+
+log = logging.getLogger("feedsvc.app")  # the service's log lines keep their logger name
+
+#: CPython's GIL hand-off interval for the service (default 0.005). Renders, matching and ingest
+#: are CPU-bound threads; while one runs, the event loop waits up to this long for the GIL at
+#: every hand-off, and a feed poll needs a few. bench/hostile_search.py: poll p50 under a
+#: search flood 12 ms at the default, 7 ms at 0.5 ms, at no measurable cost elsewhere.
+GIL_SWITCH_SECONDS = 0.0005
+
+
+async def learn_bot_username(
+    service: Service, token: str, attempts: int = 5, delay: float = 30.0
+) -> None:
+    """Ask Telegram (getMe) for the bot's @username, for the reader pages' deep links and QR
+    codes, and re-render the pages with it. Retried a few times: a network hiccup at start
+    should not leave the pages without their Telegram buttons until the next restart."""
+    from telegram import Bot
+    from telegram.error import TelegramError
+
+    from feedsvc.notify.telegram import scrub_token
+
+    for attempt in range(attempts):
+        try:
+            async with Bot(token, base_url=service.settings.telegram.base_url) as bot:
+                username = bot.username
+        except (TelegramError, OSError) as exc:
+            log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
+        else:
+            await asyncio.to_thread(service.publisher.set_bot_username, username)
+            log.info("reader pages link to https://t.me/%s", username)
+            return
+        if attempt + 1 < attempts:
+            await asyncio.sleep(delay * (attempt + 1))
+
+
+def create_app(service: Service) -> FeedFastPath:
+    """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
+    from starlette.middleware import Middleware
+
+    from feedsvc.catalogue import Translator
+    from feedsvc.web import routes
+    from feedsvc.web.body_limit import BodyLimit
+    from feedsvc.web.clients import with_trusted_proxies
+    from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.words import error_handlers
+
+    @asynccontextmanager
+    async def lifespan(_app: Starlette) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    http = service.settings.http
+    # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
+    too_large = Translator(service.settings.admin.language)("http.body_too_large")
+    limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
+    app = Starlette(
+        routes=routes(service),
+        lifespan=lifespan,
+        middleware=[limit],
+        exception_handlers=error_handlers(service),
+    )
+    # only the Starlette routes need the client's address; feed polls never look at it
+    return FeedFastPath(
+        with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds
+    )
+
+
+def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
+    """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
+    connection limits from ``[http]`` (:mod:`feedsvc.web.connections`)."""
+    from feedsvc.catalogue import Translator
+    from feedsvc.web.wire import wire_protocol
+
+    http = settings.http
+    words = Translator(settings.site.language)  # what readers get (feeds, unknown URLs)
+    return uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
+        # builds their arguments before the logger drops them: a cost on every feed poll.
+        access_log=False,
+        lifespan="on",
+        # open requests get this long after SIGTERM; the service's stop gets the rest of
+        # feedsvc.shutdown's budget
+        timeout_graceful_shutdown=2,
+        server_header=False,
+        # X-Forwarded-* are handled by create_app from http.trusted_proxies; uvicorn's own
+        # default would believe them from any loopback peer.
+        proxy_headers=False,
+        http=wire_protocol(
+            app,
+            header_timeout=http.header_timeout,
+            max_header_bytes=http.max_header_bytes,
+            max_connections=http.max_connections,
+            head_too_large=words("http.head_too_large"),
+        ),
+    )
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, arming the exit guard when it receives SIGTERM/SIGINT."""
+
+    def __init__(self, config: uvicorn.Config, guard: ExitGuard) -> None:
+        super().__init__(config)
+        self.guard = guard
+
+    def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self.guard.arm()
+        super().handle_exit(sig, frame)
+
+
+def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
+    """A listening TCP socket; with SO_REUSEPORT sibling processes can bind the same port.
+    Raises OSError (``EADDRINUSE`` for a busy port)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
+
+
+async def serve(
+    settings: Settings,
+    roles: Roles,
+    service: Service | None = None,
+    sock: socket.socket | None = None,
+) -> None:
+    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server.
+
+    ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
+    port is reported before anything starts); None binds ``http.host:http.port`` here.
+    """
+    from feedsvc.app import Service
+
+    service = service or Service(settings, roles)
+    sys.setswitchinterval(GIL_SWITCH_SECONDS)
+    if roles.http:
+        from feedsvc.web.connections import raise_fd_limit
+
+        log.debug("open-files limit: %d", raise_fd_limit())
+        config = uvicorn_config(settings, create_app(service))
+        server = _Server(config, service.exit_guard)
+        sockets = [sock] if sock is not None else None
+        if sockets is None and settings.http.reuse_port:
+            try:
+                sockets = [listen_socket(settings.http.host, settings.http.port)]
+            except OSError as exc:
+                log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
+                raise SystemExit(1) from exc
+        # uvicorn re-raises the signal it handled once it has shut down, to the handler that
+        # was installed before it: make that a no-op so a SIGTERM'd service exits 0.
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda *_: None)
+        await server.serve(sockets=sockets)
+        if not server.started:
+            raise SystemExit(1)
+        return
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    guard = service.exit_guard
+
+    def on_signal() -> None:
+        guard.arm()
+        stop.set()
+
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, on_signal)
+    await service.start()
+    try:
+        await stop.wait()
+    finally:
+        await service.stop()
