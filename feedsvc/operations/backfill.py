@@ -8,15 +8,15 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, select
+from sqlalchemy import Row
 
 from feedsvc.db import Database
-from feedsvc.db.schema import article_topics, articles
 from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article
 from feedsvc.operations.errors import query_invalid
 from feedsvc.operations.topics import get_topic
+from feedsvc.store import articles as article_store
 from feedsvc.store import topics as topic_store
-from feedsvc.store.articles import ARTICLE_COLUMNS, candidate_ids, count_since, row_to_article
+from feedsvc.store.articles import candidate_ids, count_since, row_to_article
 
 
 @dataclass(frozen=True)
@@ -55,14 +55,7 @@ def backfill_topic(
     for rows in _backfill_batches(db, ids, since, batch):
         checked += len(rows)
         with db.read() as conn:  # only this batch's ids: the topic may already hold 100k+
-            have = set(
-                conn.execute(
-                    select(article_topics.c.article_id).where(
-                        article_topics.c.topic_id == topic.id,
-                        article_topics.c.article_id.in_([row.id for row in rows]),
-                    )
-                ).scalars()
-            )
+            have = topic_store.matched_among(conn, topic.id, [row.id for row in rows])
         hits = {}
         for row in rows:
             terms = matcher.match(document_from_article(row_to_article(row))).get(slug)
@@ -82,20 +75,15 @@ def _backfill_batches(
 ) -> Iterator[Sequence[Row[Any]]]:
     """Article rows to match, ``batch`` at a time: the given candidate ids, or (None) every
     article published since ``since`` in id order (keyset paging, one short read each)."""
-    columns = (articles.c.id, *ARTICLE_COLUMNS)
     if ids is not None:
         for start in range(0, len(ids), batch):
             with db.read() as conn:
-                chunk = ids[start : start + batch]
-                yield conn.execute(select(*columns).where(articles.c.id.in_(chunk))).all()
+                yield article_store.article_rows(conn, ids[start : start + batch])
         return
     last_id = 0
     while True:
         with db.read() as conn:
-            stmt = select(*columns).where(articles.c.id > last_id)
-            if since is not None:
-                stmt = stmt.where(articles.c.published_at >= since)
-            rows = conn.execute(stmt.order_by(articles.c.id).limit(batch)).all()
+            rows = article_store.article_rows_after(conn, last_id, since, batch)
         if not rows:
             return
         last_id = rows[-1].id

@@ -334,6 +334,23 @@ def count_since(conn: Connection, since: datetime | None) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def article_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Row[Any]]:
+    """Rows (``id`` + :data:`ARTICLE_COLUMNS`) of the articles with these ids, in no order."""
+    columns = (articles.c.id, *ARTICLE_COLUMNS)
+    return conn.execute(select(*columns).where(articles.c.id.in_(list(ids)))).all()
+
+
+def article_rows_after(
+    conn: Connection, last_id: int, since: datetime | None, limit: int
+) -> Sequence[Row[Any]]:
+    """Keyset paging in id order: up to ``limit`` rows (``id`` + :data:`ARTICLE_COLUMNS`) of
+    articles with an id above ``last_id``, published at or after ``since`` (any when None)."""
+    stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
+    if since is not None:
+        stmt = stmt.where(articles.c.published_at >= since)
+    return conn.execute(stmt.order_by(articles.c.id).limit(limit)).all()
+
+
 def candidate_ids(
     conn: Connection,
     key_sets: list[list[str]] | None,

@@ -125,6 +125,15 @@ def add_topic_matches(
     _insert_matches(conn, [(aid, topic_id, terms) for aid, terms in hits.items()], now)
 
 
+def matched_among(conn: Connection, topic_id: int, article_ids: Sequence[int]) -> set[int]:
+    """Which of ``article_ids`` already match the topic: asks about these ids only (a topic may
+    hold 100k+ matches, and a backfill batch needs to know about its own rows)."""
+    stmt = select(article_topics.c.article_id).where(
+        article_topics.c.topic_id == topic_id, article_topics.c.article_id.in_(list(article_ids))
+    )
+    return set(conn.execute(stmt).scalars())
+
+
 #: ``article_topics`` rows in the driver's own parameter style (columns: article_id, topic_id,
 #: terms, matched_at), for :func:`_insert_matches`.
 _MATCH_INSERT = {
