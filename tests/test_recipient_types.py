@@ -104,3 +104,26 @@ async def test_api_refuses_a_mismatch(
             data["message"].startswith(f"{chat_id} không thể là mã") and "-100" in data["message"]
         )
     assert (await client.get("/api/subscriptions")).json()["subscriptions"] == []
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["5", "--type", "destination"],
+         "a Telegram chat_type is 'private', 'group', 'supergroup' or 'channel'"),
+        (["--channel", "zalo", "--to", "123", "--type", "supergroup"],
+         "a Zalo chat_type is 'private' or 'group'"),
+        (["--channel", "zalo", "--to", "123", "--type", "destination"],
+         "a Zalo chat_type is 'private' or 'group'"),
+    ],
+)  # fmt: skip
+def test_a_type_the_channel_has_not_is_worded(
+    service: Service, args: list[str], words: str
+) -> None:
+    """`subs add 5 --type destination` (a choice --type offers, for Apprise) printed
+    "chat_type must be one of ('private', 'group', 'supergroup', 'channel')", a Python tuple
+    (found by the `breaker` pass)."""
+    cli_run(service, "topics", "add", "an-ninh", "--title", "An ninh", "--query", '"an ninh"')
+    refused = cli_run(service, "subs", "add", *args, "--topic", "an-ninh")
+    assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
+    assert refused.output.strip() == f"feedsvc: {words}"  # type: ignore[attr-defined]

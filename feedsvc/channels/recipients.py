@@ -50,7 +50,7 @@ def recipient_spec(
     """The validated recipient; raises :class:`RecipientError`. Error messages never repeat an
     address (an Apprise URL is a secret)."""
     if channel not in CHANNELS:
-        raise RecipientError("channel_invalid", f"channel must be one of {CHANNELS}", "channel")
+        raise RecipientError("channel_invalid", f"channel must be {_one_of(CHANNELS)}", "channel")
     if channel == "telegram":
         if chat_id is None and address is not None:
             text = address.strip()
@@ -64,7 +64,9 @@ def recipient_spec(
             raise RecipientError("address_invalid", "not a Telegram chat id", "chat_id")
         if chat_type not in TELEGRAM_TYPES:
             raise RecipientError(
-                "chat_type_invalid", f"chat_type must be one of {TELEGRAM_TYPES}", "chat_type"
+                "chat_type_invalid",
+                f"a Telegram chat_type is {_one_of(TELEGRAM_TYPES)}",
+                "chat_type",
             )
         if not telegram_type_fits(chat_id, chat_type):
             raise RecipientError(
@@ -82,7 +84,7 @@ def recipient_spec(
         kind = chat_type or "private"
         if kind not in ZALO_TYPES:
             raise RecipientError(
-                "chat_type_invalid", f"chat_type must be one of {ZALO_TYPES}", "chat_type"
+                "chat_type_invalid", f"a Zalo chat_type is {_one_of(ZALO_TYPES)}", "chat_type"
             )
         if not is_zalo_id(address):
             raise RecipientError("address_invalid", "not a Zalo chat id", "address")
@@ -91,6 +93,12 @@ def recipient_spec(
     if problem is not None:
         raise RecipientError(problem, "not an Apprise URL Apprise can send to", "address")
     return RecipientSpec(channel, None, address, "destination")
+
+
+def _one_of(names: tuple[str, ...]) -> str:
+    """``'a', 'b' or 'c'``: the words an operator reads (the tuple's repr was printed)."""
+    quoted = [f"'{n}'" for n in names]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1]
 
 
 def telegram_type_fits(chat_id: int, chat_type: str) -> bool:
