@@ -5,7 +5,7 @@ them costs a dictionary lookup. Everything else a public URL can ask for is rend
 so anyone can make the service work; each such request is bounded (issue #12 §1):
 
 * **Candidates come from the archive search index**, never from a scan: a search asks
-  :func:`feedsvc.store.articles.candidate_ids` for the newest :data:`SEARCH_CHECK` articles
+  :func:`feedsvc.store.article_search.candidate_ids` for the newest :data:`SEARCH_CHECK` articles
   whose keys could match (as preview and backfill do) and re-checks them with the matcher,
   loading them :data:`CHECK_CHUNK` at a time and stopping at ``limit`` matches. A query the
   index cannot serve (only terms without indexable keys) checks the newest ``SEARCH_CHECK``.
@@ -48,12 +48,8 @@ from feedsvc.matching import (
     parse_query,
     query_digest,
 )
-from feedsvc.store.articles import (
-    StoredArticle,
-    candidate_ids,
-    latest_articles,
-    stored_articles,
-)
+from feedsvc.store.article_reads import StoredArticle, latest_articles, stored_articles
+from feedsvc.store.article_search import candidate_ids
 from feedsvc.web.feed_backend import Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 

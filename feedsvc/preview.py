@@ -26,13 +26,13 @@ from feedsvc.matching import (
     parse_query,
 )
 from feedsvc.matching.evaluate import term_in_document
-from feedsvc.store.articles import (
+from feedsvc.store.article_reads import (
     StoredArticle,
-    candidate_ids,
     count_since,
     latest_articles,
     stored_articles,
 )
+from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.topics import list_topics
 
 BROAD_SHARE = 0.3  # a term matching more than this share of articles is flagged

@@ -33,7 +33,7 @@ from feedsvc.pages import (
     subscribe_links,
 )
 from feedsvc.stats.polls import PollCounter
-from feedsvc.store.articles import topic_article_counts, topic_articles
+from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.lifecycle import change_marker, touched_topic_ids
 from feedsvc.store.snapshots import (
     StoredSnapshot,

@@ -26,7 +26,8 @@ from feedsvc.matching import (
 )
 from feedsvc.operations import backfill_topic
 from feedsvc.preview import preview
-from feedsvc.store.articles import SourcePosition, candidate_ids, insert_articles
+from feedsvc.store.article_search import candidate_ids
+from feedsvc.store.articles import SourcePosition, insert_articles
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 

@@ -20,7 +20,7 @@ from feedsvc.matching import (
 )
 from feedsvc.operations import OperationError
 from feedsvc.store import lifecycle as store
-from feedsvc.store.articles import candidate_ids
+from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.lifecycle import EditorState
 
 MAX_REASON = 500  # characters: a sentence for the log, not a document

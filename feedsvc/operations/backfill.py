@@ -14,9 +14,11 @@ from feedsvc.db import Database
 from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article
 from feedsvc.operations.errors import query_invalid
 from feedsvc.operations.topics import get_topic
-from feedsvc.store import articles as article_store
+from feedsvc.store import article_reads
 from feedsvc.store import topics as topic_store
-from feedsvc.store.articles import candidate_ids, count_since, row_to_article
+from feedsvc.store.article_reads import count_since
+from feedsvc.store.article_search import candidate_ids
+from feedsvc.store.articles import row_to_article
 
 
 @dataclass(frozen=True)
@@ -78,12 +80,12 @@ def _backfill_batches(
     if ids is not None:
         for start in range(0, len(ids), batch):
             with db.read() as conn:
-                yield article_store.article_rows(conn, ids[start : start + batch])
+                yield article_reads.article_rows(conn, ids[start : start + batch])
         return
     last_id = 0
     while True:
         with db.read() as conn:
-            rows = article_store.article_rows_after(conn, last_id, since, batch)
+            rows = article_reads.article_rows_after(conn, last_id, since, batch)
         if not rows:
             return
         last_id = rows[-1].id

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.db import Database
 from feedsvc.store import stats as store
-from feedsvc.store.articles import topic_article_counts
+from feedsvc.store.article_reads import topic_article_counts
 from feedsvc.store.topics import list_topics
 
 MAX_DAYS = 90

@@ -1,4 +1,10 @@
-"""feedsvc's own copy of ingested articles."""
+"""feedsvc's own copy of ingested articles: the row shape (:data:`ARTICLE_COLUMNS`,
+:func:`row_to_article`) and what ingest reads and writes (known versions, inserts with SQLite's
+search rows, new versions, source positions).
+
+What readers, the admin and backfill read is :mod:`feedsvc.store.article_reads`; the archive
+search index lookup, :mod:`feedsvc.store.article_search`.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +16,10 @@ from typing import Any, NamedTuple
 from sqlalchemy import Connection, Row, bindparam, case, func, insert, select, text, update
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import article_topics, articles
-from feedsvc.lifecycle.visibility import as_of, public_clause, retired_clause
+from feedsvc.db.schema import articles
 
 #: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002).
 FTS_TABLE = "articles_search"
-
-
-@dataclass(frozen=True, slots=True)
-class StoredArticle:
-    id: int
-    article: Article
-    first_seen_at: datetime
-    #: when feedsvc last stored a change to it (a version, a withdrawal, hide or unhide)
-    changed_at: datetime | None = None
-    #: withdrawn by the source or hidden by an editor (SPEC §10): never shown
-    retired: bool = False
 
 
 ARTICLE_COLUMNS = (
@@ -258,191 +252,8 @@ def count_articles(conn: Connection) -> int:
     return int(conn.execute(select(func.count()).select_from(articles)).scalar_one())
 
 
-_STORED = (
-    articles.c.id,
-    articles.c.first_seen_at,
-    articles.c.last_changed_at,
-    retired_clause().label("retired"),
-    *ARTICLE_COLUMNS,
-)
-
-
-def _stored(row: Row[Any]) -> StoredArticle:
-    return StoredArticle(
-        row.id, row_to_article(row), row.first_seen_at, row.last_changed_at, bool(row.retired)
-    )
-
-
-def latest_articles(conn: Connection, limit: int, until: datetime) -> list[StoredArticle]:
-    """The newest articles published at/before ``until`` (aware UTC; a scheduled one is not
-    there yet), withdrawn and hidden ones included but marked (``retired``)."""
-    stmt = (
-        select(*_STORED)
-        .where(articles.c.published_at <= until)
-        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
-        .limit(limit)
-    )
-    return [_stored(row) for row in conn.execute(stmt)]
-
-
-def topic_articles(conn: Connection, topic_id: int, limit: int, now: datetime) -> list[Article]:
-    """A topic's newest matched articles public at ``now`` (aware UTC), newest first (feed
-    order): never a scheduled, withdrawn or hidden one (SPEC §10)."""
-    stmt = (
-        select(*ARTICLE_COLUMNS)
-        .join(article_topics, article_topics.c.article_id == articles.c.id)
-        .where(article_topics.c.topic_id == topic_id, public_clause(now))
-        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
-        .limit(limit)
-    )
-    return [as_of(row_to_article(row), now) for row in conn.execute(stmt)]
-
-
-def topic_article_counts(conn: Connection, now: datetime) -> dict[int, int]:
-    """Matched articles public at ``now`` per topic id (topics without any are absent)."""
-    stmt = (
-        select(article_topics.c.topic_id, func.count())
-        .join(articles, articles.c.id == article_topics.c.article_id)
-        .where(public_clause(now))
-        .group_by(article_topics.c.topic_id)
-    )
-    return {int(topic_id): int(n) for topic_id, n in conn.execute(stmt)}
-
-
 def articles_by_ids(conn: Connection, ids: Sequence[int]) -> dict[int, Article]:
     if not ids:
         return {}
     stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id.in_(list(ids)))
     return {row.id: row_to_article(row) for row in conn.execute(stmt)}
-
-
-def stored_articles(conn: Connection, ids: Sequence[int]) -> list[StoredArticle]:
-    """The articles with these ids, in the order given (candidates come newest first);
-    withdrawn and hidden ones are marked ``retired`` for the caller to leave out."""
-    if not ids:
-        return []
-    stmt = select(*_STORED).where(articles.c.id.in_(list(ids)))
-    found = {row.id: _stored(row) for row in conn.execute(stmt)}
-    return [found[i] for i in ids if i in found]
-
-
-def count_since(conn: Connection, since: datetime | None) -> int:
-    """Stored articles published at or after ``since`` (all of them when None)."""
-    stmt = select(func.count()).select_from(articles)
-    if since is not None:
-        stmt = stmt.where(articles.c.published_at >= since)
-    return int(conn.execute(stmt).scalar_one())
-
-
-def article_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Row[Any]]:
-    """Rows (``id`` + :data:`ARTICLE_COLUMNS`) of the articles with these ids, in no order."""
-    columns = (articles.c.id, *ARTICLE_COLUMNS)
-    return conn.execute(select(*columns).where(articles.c.id.in_(list(ids)))).all()
-
-
-def article_rows_after(
-    conn: Connection, last_id: int, since: datetime | None, limit: int
-) -> Sequence[Row[Any]]:
-    """Keyset paging in id order: up to ``limit`` rows (``id`` + :data:`ARTICLE_COLUMNS`) of
-    articles with an id above ``last_id``, published at or after ``since`` (any when None)."""
-    stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
-    if since is not None:
-        stmt = stmt.where(articles.c.published_at >= since)
-    return conn.execute(stmt.order_by(articles.c.id).limit(limit)).all()
-
-
-def candidate_ids(
-    conn: Connection,
-    key_sets: list[list[str]] | None,
-    limit: int | None,
-    since: datetime | None = None,
-    until: datetime | None = None,
-) -> list[int] | None:
-    """Ids of articles whose ``search_text`` holds every key of at least one of ``key_sets``,
-    newest first (``published_at``, then id), at most ``limit``; published at/after ``since``
-    and, given ``until``, at/before it (what readers see leaves scheduled articles out: a 2064
-    date must not take the newest slots).
-
-    Uses the archive search index of migration 0002 (PostgreSQL GIN over
-    ``to_tsvector('simple', search_text)``, SQLite FTS5 ``articles_search``). None means "no
-    usable index lookup" (no key sets, an empty set, or a dialect other than these two): the
-    caller scans instead.  The state DB must be migrated to 0002 (``feedsvc`` always migrates
-    to head on start).  Keys must be indexable (:func:`feedsvc.matching.candidates.indexable_key`);
-    they are always passed as bound parameters, never spliced into SQL.
-
-    With a ``limit``, the newest :data:`WINDOWS` of the archive are tried first (see there).
-    """
-    if not key_sets or any(not keys for keys in key_sets):
-        return None
-    dialect = conn.dialect.name
-    params: dict[str, object] = {}
-    if dialect == "postgresql":
-        parts = []
-        for i, keys in enumerate(key_sets):
-            params[f"s{i}"] = " ".join(keys)
-            parts.append(f"plainto_tsquery('simple'::regconfig, :s{i})")
-        # a set that the parser reduced to nothing would silently drop out of the OR
-        empty = " OR ".join(f"numnode({p}) = 0" for p in parts)
-        if conn.execute(text(f"SELECT {empty}"), params).scalar_one():
-            return None
-        where = "to_tsvector('simple'::regconfig, search_text) @@ (" + " || ".join(parts) + ")"
-    elif dialect == "sqlite":
-        params["q"] = " OR ".join(
-            "(" + " AND ".join('"' + key.replace('"', '""') + '"' for key in keys) + ")"
-            for keys in key_sets
-        )
-        where = "id IN (SELECT rowid FROM articles_search WHERE articles_search MATCH :q)"
-    else:
-        return None
-    if dialect == "postgresql":  # keep the GIN bitmap exact: a lossy one re-parses every row
-        conn.execute(text(f"SET LOCAL work_mem = '{PG_SEARCH_WORK_MEM}'"))
-    for factor in WINDOWS if limit is not None else ():
-        assert limit is not None
-        newest = select(articles.c.published_at)
-        if until is not None:
-            newest = newest.where(articles.c.published_at <= until)
-        cutoff = conn.execute(
-            newest.order_by(articles.c.published_at.desc()).offset(limit * factor).limit(1)
-        ).scalar()
-        if cutoff is None:
-            break  # the archive is smaller than the window
-        ids = _candidates(conn, where, params, max(cutoff, since or cutoff), limit, until)
-        if len(ids) >= limit:
-            return ids
-    return _candidates(conn, where, params, since, limit, until)
-
-
-#: Newest-first candidate windows, as multiples of ``limit``; the last try is the whole archive.
-#: Sorting *every* match of a broad query by date means reading each matching row (250,000 for a
-#: quarter of 1,000,000 articles: seconds); bounding by the newest ``window`` articles first lets
-#: the database combine the text index with the ``published_at`` index.
-WINDOWS = (8, 64)
-PG_SEARCH_WORK_MEM = "32MB"
-
-
-def _candidates(
-    conn: Connection,
-    where: str,
-    params: dict[str, object],
-    since: datetime | None,
-    limit: int | None,
-    until: datetime | None = None,
-) -> list[int]:
-    """One lookup: matches of ``where`` published in ``[since, until]``, newest first."""
-    params = dict(params)
-    sql = f"SELECT id FROM articles WHERE {where}"
-    if since is not None:
-        sql += " AND published_at >= :since"
-        params["since"] = since
-    if until is not None:
-        sql += " AND published_at <= :until"
-        params["until"] = until
-    sql += " ORDER BY published_at DESC, id DESC"
-    if limit is not None:
-        sql += " LIMIT :limit"
-        params["limit"] = limit
-    stmt = text(sql)
-    for name in ("since", "until"):  # UTCDateTime: naive UTC on SQLite, aware on PostgreSQL
-        if name in params:
-            stmt = stmt.bindparams(bindparam(name, type_=articles.c.published_at.type))
-    return [int(i) for i in conn.execute(stmt, params).scalars()]

@@ -1,0 +1,114 @@
+"""Reads of stored articles for feeds, previews, on-demand search and backfill (the ingest side
+and the row shape are :mod:`feedsvc.store.articles`). Feed reads show only what is public now
+(SPEC §10); the others mark withdrawn and hidden articles ``retired`` for the caller."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, Row, func, select
+
+from feedsvc.articles import Article
+from feedsvc.db.schema import article_topics, articles
+from feedsvc.lifecycle.visibility import as_of, public_clause, retired_clause
+from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
+
+
+@dataclass(frozen=True, slots=True)
+class StoredArticle:
+    id: int
+    article: Article
+    first_seen_at: datetime
+    #: when feedsvc last stored a change to it (a version, a withdrawal, hide or unhide)
+    changed_at: datetime | None = None
+    #: withdrawn by the source or hidden by an editor (SPEC §10): never shown
+    retired: bool = False
+
+
+_STORED = (
+    articles.c.id,
+    articles.c.first_seen_at,
+    articles.c.last_changed_at,
+    retired_clause().label("retired"),
+    *ARTICLE_COLUMNS,
+)
+
+
+def _stored(row: Row[Any]) -> StoredArticle:
+    return StoredArticle(
+        row.id, row_to_article(row), row.first_seen_at, row.last_changed_at, bool(row.retired)
+    )
+
+
+def latest_articles(conn: Connection, limit: int, until: datetime) -> list[StoredArticle]:
+    """The newest articles published at/before ``until`` (aware UTC; a scheduled one is not
+    there yet), withdrawn and hidden ones included but marked (``retired``)."""
+    stmt = (
+        select(*_STORED)
+        .where(articles.c.published_at <= until)
+        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        .limit(limit)
+    )
+    return [_stored(row) for row in conn.execute(stmt)]
+
+
+def topic_articles(conn: Connection, topic_id: int, limit: int, now: datetime) -> list[Article]:
+    """A topic's newest matched articles public at ``now`` (aware UTC), newest first (feed
+    order): never a scheduled, withdrawn or hidden one (SPEC §10)."""
+    stmt = (
+        select(*ARTICLE_COLUMNS)
+        .join(article_topics, article_topics.c.article_id == articles.c.id)
+        .where(article_topics.c.topic_id == topic_id, public_clause(now))
+        .order_by(articles.c.published_at.desc(), articles.c.id.desc())
+        .limit(limit)
+    )
+    return [as_of(row_to_article(row), now) for row in conn.execute(stmt)]
+
+
+def topic_article_counts(conn: Connection, now: datetime) -> dict[int, int]:
+    """Matched articles public at ``now`` per topic id (topics without any are absent)."""
+    stmt = (
+        select(article_topics.c.topic_id, func.count())
+        .join(articles, articles.c.id == article_topics.c.article_id)
+        .where(public_clause(now))
+        .group_by(article_topics.c.topic_id)
+    )
+    return {int(topic_id): int(n) for topic_id, n in conn.execute(stmt)}
+
+
+def stored_articles(conn: Connection, ids: Sequence[int]) -> list[StoredArticle]:
+    """The articles with these ids, in the order given (candidates come newest first);
+    withdrawn and hidden ones are marked ``retired`` for the caller to leave out."""
+    if not ids:
+        return []
+    stmt = select(*_STORED).where(articles.c.id.in_(list(ids)))
+    found = {row.id: _stored(row) for row in conn.execute(stmt)}
+    return [found[i] for i in ids if i in found]
+
+
+def count_since(conn: Connection, since: datetime | None) -> int:
+    """Stored articles published at or after ``since`` (all of them when None)."""
+    stmt = select(func.count()).select_from(articles)
+    if since is not None:
+        stmt = stmt.where(articles.c.published_at >= since)
+    return int(conn.execute(stmt).scalar_one())
+
+
+def article_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Row[Any]]:
+    """Rows (``id`` + :data:`ARTICLE_COLUMNS`) of the articles with these ids, in no order."""
+    columns = (articles.c.id, *ARTICLE_COLUMNS)
+    return conn.execute(select(*columns).where(articles.c.id.in_(list(ids)))).all()
+
+
+def article_rows_after(
+    conn: Connection, last_id: int, since: datetime | None, limit: int
+) -> Sequence[Row[Any]]:
+    """Keyset paging in id order: up to ``limit`` rows (``id`` + :data:`ARTICLE_COLUMNS`) of
+    articles with an id above ``last_id``, published at or after ``since`` (any when None)."""
+    stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
+    if since is not None:
+        stmt = stmt.where(articles.c.published_at >= since)
+    return conn.execute(stmt.order_by(articles.c.id).limit(limit)).all()
