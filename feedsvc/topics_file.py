@@ -7,7 +7,6 @@ half-apply a change (and every problem is reported, with the topic and the key).
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
@@ -17,6 +16,7 @@ from sqlalchemy import Connection
 
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
+from feedsvc.tomlfile import TomlFileError, read_toml_file
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 KEYS = {"slug", "title", "description", "query", "enabled"}
@@ -114,11 +114,11 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
 
 def load_topics_file(path: Path) -> list[TopicSpec]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = read_toml_file(path)
     except OSError as exc:
         raise TopicsFileError(str(path), [f"cannot read: {exc.strerror}"]) from None
-    except tomllib.TOMLDecodeError as exc:
-        raise TopicsFileError(str(path), [f"invalid TOML: {exc}"]) from None
+    except TomlFileError as exc:
+        raise TopicsFileError(str(path), [str(exc)]) from None
     return parse_topics(data, str(path))
 
 

@@ -116,3 +116,51 @@ def test_commands_refuse_an_unloadable_driver_in_one_line(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "s3cr" not in done.stderr + done.stdout
     assert "driver of 'postgresql+psycopg2://' is not installed" in done.stderr
+
+
+# A TOML file saved in another encoding was a traceback (UnicodeDecodeError from tomllib) in
+# config check, run, topics import and match --topics; a BOM (Windows editors) was "Invalid
+# statement (at line 1, column 1)".
+NOT_UTF8 = {
+    "latin-1": '[site]\nname = "Báo Hải Phòng"\n'.encode("latin-1", "replace"),
+    "cp1258": '[site]\nname = "Báo"\n'.encode("cp1258"),
+    "utf-16": '[site]\nname = "Báo"\n'.encode("utf-16"),
+    "0xff": b'[site]\nname = "\xff"\n',
+}
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_UTF8))
+def test_a_config_file_not_in_utf8_is_one_worded_problem(tmp_path: Path, kind: str) -> None:
+    path = tmp_path / "feedsvc.toml"
+    path.write_bytes(NOT_UTF8[kind])
+    code, lines = check(path)
+    assert code == 2
+    assert len(lines) == 1 and "not UTF-8 text" in lines[0] and "save the file as UTF-8" in lines[0]
+
+
+@pytest.mark.parametrize("kind", sorted(NOT_UTF8))
+def test_a_topics_file_not_in_utf8_is_worded_everywhere(tmp_path: Path, kind: str) -> None:
+    topics = tmp_path / "topics.toml"
+    topics.write_bytes(NOT_UTF8[kind].replace(b"[site]", b"[[topic]]"))
+    config = write(tmp_path, f'[topics]\nfile = "{topics}"\n')
+    code, lines = check(config)
+    assert code == 2 and len(lines) == 1 and lines[0].strip().startswith("topics.file: not UTF-8")
+    env = {"FEEDSVC_CONFIG": str(config), "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path}/s.db"}
+    for args, stdin in (
+        (["topics", "import", str(topics)], None),
+        (["match", "--topics", str(topics)], ""),
+    ):
+        done = CliRunner().invoke(cli, args, env=env, input=stdin)
+        assert done.exit_code == 2, done.output
+        assert "Traceback" not in done.output
+        assert done.exception is None or isinstance(done.exception, SystemExit)
+        assert "not UTF-8 text" in done.output
+
+
+def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
+    from feedsvc.config import load_config
+
+    path = tmp_path / "feedsvc.toml"
+    path.write_bytes(b"\xef\xbb\xbf" + b"[http]\nport = 8081\n[topics]\nimport_on_start = false\n")
+    assert check(path) == (0, [])
+    assert load_config(path).http.port == 8081

@@ -10,7 +10,6 @@ term matched in which field, with a snippet); ``--topics FILE`` prints
 from __future__ import annotations
 
 import sys
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -68,9 +67,11 @@ def _query_error(text: str, exc: QueryError) -> None:
 
 def load_topics(path: Path) -> tuple[dict[str, str], dict[str, str]]:
     """``(enabled, disabled)`` slug → query maps from a topics TOML (``[[topic]]`` tables)."""
+    from feedsvc.tomlfile import TomlFileError, read_toml_file
+
     try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        data: dict[str, Any] = read_toml_file(path)
+    except (OSError, TomlFileError) as exc:
         raise TopicsFileError(f"{path}: {exc}") from None
     topics = data.get("topic", [])
     if not isinstance(topics, list):

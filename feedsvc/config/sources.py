@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import tomllib
 import typing
 from collections.abc import Mapping
 from pathlib import Path
@@ -20,6 +19,7 @@ from pydantic import BaseModel
 
 from feedsvc.config.models import Settings
 from feedsvc.config.problems import ConfigError, Problem
+from feedsvc.tomlfile import TomlFileError, read_toml_file
 
 DEFAULT_CONFIG = Path("config/feedsvc.toml")
 ENV_PREFIX = "FEEDSVC_"
@@ -40,10 +40,9 @@ def read_toml(path: Path) -> dict[str, Any]:
     """The TOML file at ``path`` as data; raises :class:`ConfigError` (one problem naming the
     file) when it cannot be read or is not valid TOML."""
     try:
-        with path.open("rb") as fh:
-            return tomllib.load(fh)
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), [Problem(str(path), f"invalid TOML: {exc}")]) from None
+        return read_toml_file(path)
+    except TomlFileError as exc:
+        raise ConfigError(str(path), [Problem(str(path), str(exc))]) from None
     except OSError as exc:
         raise ConfigError(str(path), [Problem(str(path), f"cannot read: {exc.strerror}")]) from None
 
