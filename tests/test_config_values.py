@@ -164,3 +164,34 @@ def test_a_byte_order_mark_is_skipped(tmp_path: Path) -> None:
     path.write_bytes(b"\xef\xbb\xbf" + b"[http]\nport = 8081\n[topics]\nimport_on_start = false\n")
     assert check(path) == (0, [])
     assert load_config(path).http.port == 8081
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["telegram.token_file", "admin.token_file", "zalo.token_file", "zalo.webhook_secret_file"],
+)
+@pytest.mark.parametrize("content", [b"\xff\xfes3cr3t", "s3cr3tĐ".encode("utf-16"), b"s3cr3t\xe1"])
+def test_a_secret_file_not_in_utf8_is_a_problem_not_a_traceback(
+    tmp_path: Path, key: str, content: bytes
+) -> None:
+    """It passed ``config check`` and ``run`` stopped on a UnicodeDecodeError traceback."""
+    secret = tmp_path / "secret"
+    secret.write_bytes(content)
+    section, name = key.split(".")
+    config = write(
+        tmp_path, f'[{section}]\n{name} = "{secret}"\n[topics]\nimport_on_start = false\n'
+    )
+    code, lines = check(config)
+    assert code == 2 and len(lines) == 1, lines
+    assert (
+        lines[0].strip()
+        == f"{key}: {secret} is not UTF-8 text (a secret file holds the secret as plain text)"
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--config", str(config)],
+        env={"PATH": "/usr/bin:/bin", "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path}/s.db"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "Traceback" not in done.stderr and "s3cr3t" not in done.stderr
+    assert f"{key}: " in done.stderr

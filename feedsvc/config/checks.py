@@ -74,6 +74,21 @@ def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings |
         return None
 
 
+def _secret_file_problem(path: Path) -> str | None:
+    """Why the secret in ``path`` cannot be read as the service reads it (UTF-8 text), or None;
+    never its content. A file in another encoding passed the check and ``run`` then stopped on
+    a ``UnicodeDecodeError`` traceback."""
+    if not path.is_file():
+        return f"file not found: {path}"
+    try:
+        path.read_bytes().decode("utf-8")
+    except OSError as exc:
+        return f"cannot read {path}: {exc.strerror}"
+    except UnicodeDecodeError:
+        return f"{path} is not UTF-8 text (a secret file holds the secret as plain text)"
+    return None
+
+
 def _semantic_problems(settings: Settings) -> list[Problem]:
     problems: list[Problem] = []
     files = (
@@ -83,8 +98,10 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
         ("zalo.webhook_secret_file", settings.zalo.webhook_secret_file),
     )
     for key, path in files:
-        if path is not None and not path.is_file():
-            problems.append(Problem(key, f"file not found: {path}"))
+        if path is not None:
+            problem = _secret_file_problem(path)
+            if problem is not None:
+                problems.append(Problem(key, problem))
     problems.extend(_zalo_problems(settings))
     if settings.source.timezone:
         try:
