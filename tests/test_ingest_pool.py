@@ -187,6 +187,8 @@ def test_a_worker_killed_mid_sync_loses_nothing(
     assert len(killed) == 2 and survivors and not set(killed) & set(survivors)
     lines = [r.getMessage() for r in caplog.records]
     assert sum("in-process instead" in line for line in lines) == 2
+    # the reason names the signal (it was "match worker exited (None)": read before reaping)
+    assert sum("match worker exited (killed by SIGKILL)" in line for line in lines) == 2
     assert sum(bool(re.match(r"match worker \d+ started", line)) for line in lines) == 3
     assert stored(db) == stored(other_db)
 

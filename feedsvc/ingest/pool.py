@@ -49,8 +49,21 @@ class PoolError(Exception):
 
 
 def _exited(process: BaseProcess) -> PoolError:
+    """The error for a worker that died; reaped first (its pipe closes as it dies, before the
+    exit code is known: the log said "exited (None)" for a worker killed by SIGKILL)."""
+    process.join(1.0)
     code = process.exitcode
-    return PoolError(f"match worker exited ({code})", stopped=code == -signal.SIGTERM)
+    if code is None:
+        how = "pipe closed, still running"
+    elif code < 0:
+        how = (
+            f"killed by {signal.Signals(-code).name}"
+            if -code in signal.valid_signals()
+            else str(code)
+        )
+    else:
+        how = f"exit code {code}"
+    return PoolError(f"match worker exited ({how})", stopped=code == -signal.SIGTERM)
 
 
 class _Worker:
