@@ -179,7 +179,9 @@ class Service:
         """Runs in the ingest thread after commit: wake the dispatcher, re-render feeds."""
         if self._loop is not None and changes:  # new alerts, corrections, retractions
             self._loop.call_soon_threadsafe(self.wake_dispatchers)
-        self.publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
+        catching_up = self._ingestor is not None and self._ingestor.catching_up
+        topic_ids = set().union(*(c.affected_topic_ids for c in changes))
+        self.publisher.on_ingest(topic_ids, catching_up=catching_up)
 
     def prepare(self) -> None:
         """Blocking start-up work: schema, topics file, matcher. Runs once per Service (the
@@ -336,6 +338,7 @@ class Service:
         log.info("feedsvc stopping")
         if self._ingestor is not None:
             self._ingestor.request_stop()  # a long catch-up returns after its current batch
+        self.publisher.stop()  # and a long render pass after its current topic
         guard = self.exit_guard
         end = asyncio.get_running_loop().time() + guard.remaining(SHUTDOWN_SECONDS)
 

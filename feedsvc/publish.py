@@ -32,6 +32,7 @@ from feedsvc.pages import (
     render_topic,
     subscribe_links,
 )
+from feedsvc.stale import StaleTopics
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.lifecycle import change_marker, touched_topic_ids
@@ -95,6 +96,9 @@ class FeedPublisher:
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
+        self._stopping = threading.Event()
+        #: topics a catch-up changed, rendered by :meth:`sync` (not after every batch)
+        self.stale = StaleTopics()
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
         self.last_ping: threading.Thread | None = None
@@ -182,6 +186,8 @@ class FeedPublisher:
             pages = False
             counts: dict[int, int] = {}
             for slug in sorted(wanted & set(topics)):
+                if self._stopping.is_set():
+                    break
                 topic = topics[slug]
                 urls = feed_urls(self.public_url, slug)
                 with self.db.read() as conn:
@@ -248,8 +254,8 @@ class FeedPublisher:
                         SNAPSHOT_TYPES.get(s.fmt, "application/xml"),
                     )
         self.refresh()
-        if touched:
-            self.refresh(touched)
+        if pending := {*touched, *self.stale.due()}:  # one render each, whatever the reasons
+            self.refresh(pending)
 
     def _touched(self, now: datetime) -> list[str]:
         """Topics whose public list changed with no ingest in this process to say so: a
@@ -277,10 +283,19 @@ class FeedPublisher:
             if (mine := snaps.get((slug, fmt))) is None or mine.etag != etag
         ]
 
-    def on_ingest(self, topic_ids: set[int]) -> None:
+    def on_ingest(self, topic_ids: set[int], *, catching_up: bool = False) -> None:
+        """Re-render the feeds of the topics an ingest batch changed; during a catch-up only
+        mark them (:mod:`feedsvc.stale`: :meth:`sync` renders them together)."""
         slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]
-        if slugs:
+        if catching_up:
+            self.stale.mark(slugs)
+        elif slugs:
             self.refresh(slugs)
+
+    def stop(self) -> None:
+        """A render pass in progress ends after its current topic (shutdown must not wait for
+        thousands); what it skipped is rendered at the next start's first sync."""
+        self._stopping.set()
 
     def _rebuild_pages(self, now: datetime) -> None:
         enabled = [t for t in self._topics.values() if t.enabled]

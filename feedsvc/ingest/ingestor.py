@@ -95,6 +95,8 @@ class Ingestor:
         self.backoff = Backoff(poll_seconds)
         self.lease = lease
         self._stop = threading.Event()
+        #: a tick is working through a backlog (after-commit listeners defer per-batch work)
+        self.catching_up = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
 
@@ -114,7 +116,10 @@ class Ingestor:
             if self.lease is not None and not self.lease.take(self.db):
                 result.skipped = result.standby = True
                 return result
-            self._run(result)
+            try:
+                self._run(result)
+            finally:
+                self.catching_up = False
         except LeaseLost:
             log.warning("ingest: lease lost mid-tick to another replica; batch rolled back")
             result.standby = True
@@ -198,6 +203,7 @@ class Ingestor:
             while batch.last is not None:
                 if batch.full and progress is None:  # a backlog: count it once, report it
                     progress = Progress(self.source.count_after(ts, id_))
+                    self.catching_up = True
                     log.info("ingest: %d rows behind the cursor, catching up", progress.total)
                 ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
                 if progress is not None:
