@@ -149,6 +149,7 @@ def test_an_unreachable_state_db_is_one_line(clean_env: Path, monkeypatch: pytes
         code, output = invoke(argv)
         check(argv, code, output)
         assert code == 1 and "hunter2pw" not in output, output
+        assert "Connection refused; Is the server running" in output, output  # not run together
 
 
 @pytest.mark.postgres

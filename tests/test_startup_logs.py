@@ -115,3 +115,6 @@ def test_demo_start_up_log(tmp_path: Path) -> None:
     assert "Roles(" not in started[0] and "True" not in started[0]
     assert f"HTTP on 127.0.0.1:{port}" in started[0]
     assert "bot off (no Telegram token)" in started[0]
+    # a newcomer's demo has nothing to warn about: Zalo and Apprise were never asked for
+    warnings = [line for line in text.splitlines() if " WARNING " in line]
+    assert not warnings, "\n".join(warnings)

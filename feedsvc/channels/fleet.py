@@ -110,7 +110,9 @@ class Dispatchers:
         for f in self.followups:
             self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
         for o in self.off:
-            log.warning("channel %s is not configured: its recipients get nothing", o.channel)
+            # info, not a warning: most deployments never set up every channel; alerts that
+            # were queued for it anyway are warned about as they are ended (OffChannel)
+            log.info("channel %s off (not configured): alerts for it end as failed", o.channel)
             self._tasks.append(asyncio.create_task(o.run(), name=f"off-{o.channel}"))
 
     def wake(self) -> None:

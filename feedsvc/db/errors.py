@@ -93,7 +93,9 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     statement = sa is not None and isinstance(exc, sa.StatementError)
     inner = getattr(exc, "orig", None) if statement else None
     orig = exc if inner is None else inner
-    text = " ".join(str(orig).split()) or type(orig).__name__
+    # one line; the driver's own lines stay apart ("… Connection refused; Is the server …")
+    lines = (" ".join(line.split()) for line in str(orig).splitlines())
+    text = "; ".join(line for line in lines if line) or type(orig).__name__
     if statement and inner is None:
         text = type(exc).__name__  # SQLAlchemy's own text embeds the statement
     if len(text) > limit:
