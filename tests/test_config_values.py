@@ -22,6 +22,8 @@ import pytest
 from click.testing import CliRunner
 
 from feedsvc.cli import cli
+from feedsvc.config import match_processes, models
+from feedsvc.config.models import quota_cores
 
 EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
 
@@ -195,3 +197,29 @@ def test_a_secret_file_not_in_utf8_is_a_problem_not_a_traceback(
     assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr and "s3cr3t" not in done.stderr
     assert f"{key}: " in done.stderr
+
+
+@pytest.mark.parametrize(
+    ("cpu_max", "cores"),
+    [("max 100000", None), ("100000 100000", 1), ("150000 100000", 1), ("200000 100000", 2),
+     ("50000 100000", 1), ("800000 100000", 8), ("", None), ("garbage", None), ("0 100000", None),
+     ("100000 0", None), ("x 100000", None)],
+)  # fmt: skip
+def test_quota_cores(cpu_max: str, cores: int | None) -> None:
+    assert quota_cores(cpu_max) == cores
+
+
+@pytest.mark.parametrize(("cpu_max", "workers"), [("100000 100000", 0), ("max 100000", 3),
+                                                  ("200000 100000", 1), (None, 3)])  # fmt: skip
+def test_auto_match_workers_respect_a_cpu_quota(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cpu_max: str | None, workers: int
+) -> None:
+    """Four cores to run on; ``docker --cpus=1`` (cgroup v2 ``cpu.max`` "100000 100000") leaves
+    one: before, "auto" started three workers that could only share that one core."""
+    monkeypatch.setattr(models.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    path = tmp_path / "cpu.max"
+    if cpu_max is not None:
+        path.write_text(cpu_max + "\n", encoding="ascii")
+    monkeypatch.setattr(models, "CPU_MAX", path)
+    assert match_processes("auto") == workers
+    assert match_processes(2) == 2
