@@ -224,6 +224,8 @@ class Service:
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
         self._standby = result.standby
+        if slugs := self.publisher.stale.due(now=True):  # a catch-up ended: its feeds, now
+            self.publisher.refresh(slugs)
         if not (result.standby or result.skipped) and self.due is not None:
             try:
                 self.due.run()

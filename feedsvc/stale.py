@@ -5,8 +5,9 @@ re-rendering each changed topic's feeds after every batch (a read, four renders 
 writes per topic, on the ingest thread) held the service's first sync at 5–15 rows/s at 3,000
 topics (found 2026-11-30; ``bench/ingest.py`` times the ingestor alone and never saw it). During
 a catch-up the ingest thread only marks topics here; the feeds-sync job renders what is marked
-once marking has paused for ``quiet`` seconds (the catch-up ended) or, while it goes on, every
-``every`` seconds, so readers still see the archive fill in.
+once marking has paused for ``quiet`` seconds or, while it goes on, every ``every`` seconds, so
+readers still see the archive fill in; the service renders the rest as soon as the tick that
+caught up returns (a newcomer's demo shows its feeds at once).
 """
 
 from __future__ import annotations
@@ -48,14 +49,14 @@ class StaleTopics:
             self._slugs.update(slugs)
             self._last = now
 
-    def due(self) -> list[str]:
-        """The marked slugs, sorted, if it is time to render them (then the set is emptied);
-        otherwise ``[]``."""
-        now = self._clock()
+    def due(self, *, now: bool = False) -> list[str]:
+        """The marked slugs, sorted, if it is time to render them — or ``now``: the catch-up
+        is known to be over — (then the set is emptied); otherwise ``[]``."""
+        at = self._clock()
         with self._lock:
             if not self._slugs:
                 return []
-            if now - self._last < self.quiet and now - self._first < self.every:
+            if not now and at - self._last < self.quiet and at - self._first < self.every:
                 return []
             slugs = sorted(self._slugs)
             self._slugs.clear()

@@ -85,14 +85,14 @@ def test_a_catch_up_renders_each_feed_once_not_after_every_batch(
         return real(topic, items)
 
     monkeypatch.setattr(service.publisher, "_render_feeds", counted)
+    during: list[int] = []  # renders done when each batch had committed
+    service.ingestor.after_commit.append(lambda _changes: during.append(sum(renders.values())))
     result = service.ingest_tick()
     assert (result.error, result.new) == (None, 1000)
     assert service._ingestor is not None and not service._ingestor.catching_up
-    assert sum(renders.values()) == 0  # marked only
-    assert len(service.publisher.stale) == len(topics)
-    service.publisher.stale.quiet = 0.0  # the catch-up is over: due at the next sync
-    service.publisher.sync()
-    assert renders == Counter(dict.fromkeys(topics, 1))
+    assert len(during) == 10 and set(during) == {0}  # batches only marked their topics
+    assert renders == Counter(dict.fromkeys(topics, 1))  # then one render each as it ended
+    assert len(service.publisher.stale) == 0  # nothing left for the feeds-sync job
     feed = service.publisher.snapshot("t7", "rss", 20)
     assert feed is not None and "tin số 999" in feed.body.decode()  # the newest, rendered
     service.db.dispose()
