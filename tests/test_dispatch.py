@@ -86,6 +86,12 @@ def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str) -> None:
             subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
 
 
+#: The sender's read timeout (seconds): short, so the ambiguous-outcome tests run fast, but
+#: not so short that a loaded CI machine's slow answer turns an ordinary send into an
+#: ambiguous one and resends it (0.5 s did: 41 messages for 40 chats, once).
+READ_TIMEOUT = 1.0
+
+
 @pytest.fixture
 async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
     now = datetime.now(UTC)
@@ -96,7 +102,8 @@ async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
     ing.hooks.append(Outbox(timedelta(hours=48)))
     fake.add_chat(GROUP, "group", "Nhóm tin")
     sender = TelegramSender(
-        fake.token, base_url=fake.base_url, read_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
+        fake.token, base_url=fake.base_url, read_timeout=READ_TIMEOUT, connect_timeout=0.5,
+        pool_timeout=0.5,
     )
     await sender.start()
     yield Env(db, fake, ing, sender)
@@ -211,7 +218,7 @@ async def test_server_errors_are_retried(env: Env) -> None:
 
 async def test_ambiguous_timeout_resends_at_most_once_and_is_counted(env: Env) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
-    env.fake.script(PRIVATE, Fault.late(1.5))  # delivered, answer after the 0.5 s read timeout
+    env.fake.script(PRIVATE, Fault.late(3 * READ_TIMEOUT))  # delivered, answered after the timeout
     env.publish(env.fresh())
     await env.dispatch_until_done()
     assert env.states() == [(PRIVATE, "sent", 1)]
@@ -291,7 +298,7 @@ async def test_a_message_level_refusal_does_not_count_against_the_chat(env: Env)
 async def test_unknown_outcome_is_resent_once_then_ends_for_a_human(env: Env) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     subscribe_chat(env.db, PRIVATE2, "private", "an-ninh")
-    # Telegram takes each message but answers long after the 0.5 s read timeout (before or
+    # Telegram takes each message but answers long after the 1 s read timeout (before or
     # after delivering it): from here the outcome is unknown every time.
     env.fake.script(PRIVATE, *[Fault.late(3.0)] * 5)
     env.fake.script(PRIVATE2, Fault.slow(3.0), Fault.slow(3.0))
