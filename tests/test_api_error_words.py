@@ -11,16 +11,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from apiworld import api_service, asgi_client
 
-from feedsvc.app import Roles, Service, create_app
-from feedsvc.config import load_config
-from feedsvc.store.subscriptions import ensure_chat
+from feedsvc.app import Service
 
 ADMIN_TOKEN = "adm-errors-once-0123456789"
 AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
@@ -30,21 +28,13 @@ DOUBLED = re.compile(r"^\s*([\w.]+)\s*:\s*\1\s*:")
 
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
-    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
-                                  "topics": {"import_on_start": False}})  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    with service.db.write() as conn:
-        ensure_chat(conn, CHAT, "private", "Lan", datetime.now(UTC))
-    yield service
-    service.db.dispose()
+    with api_service(tmp_path, monkeypatch, ADMIN_TOKEN, (CHAT,)) as service:
+        yield service
 
 
 @pytest.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with asgi_client(service) as c:
         yield c
 
 

@@ -9,18 +9,16 @@ codes existed is shown as it is; null when the chat is on.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import pytest
+from apiworld import api_service, asgi_client
 from sqlalchemy import update
 
-from feedsvc.app import Roles, Service, create_app
+from feedsvc.app import Service
 from feedsvc.catalogue import Translator
-from feedsvc.config import load_config
 from feedsvc.db.schema import chats
-from feedsvc.store.subscriptions import ensure_chat
 
 TOKEN = "adm-reasons-0123456789abcdef"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -37,21 +35,13 @@ STORED = [
 
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
-                                  "topics": {"import_on_start": False}})  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    with service.db.write() as conn:
-        ensure_chat(conn, CHAT, "private", "Lan", datetime.now(UTC))
-    yield service
-    service.db.dispose()
+    with api_service(tmp_path, monkeypatch, TOKEN, (CHAT,)) as service:
+        yield service
 
 
 @pytest.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with asgi_client(service) as c:
         yield c
 
 

@@ -9,11 +9,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from apiworld import asgi_client
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 from test_admin import CSRF_FIELD, login, make_client
 
-from feedsvc.app import Roles, Service, create_app
+from feedsvc.app import Roles, Service
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.digest import ChatSettings
@@ -51,8 +52,7 @@ def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
 
 @pytest.fixture
 async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=create_app(service))
-    async with httpx.AsyncClient(transport=transport, base_url="http://test") as c:
+    async with asgi_client(service) as c:
         yield c
 
 
