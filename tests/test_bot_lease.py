@@ -94,13 +94,20 @@ async def test_one_replica_polls_and_standby_takes_over(db: Database, fake: Fake
 
 async def test_crashed_holder_is_replaced_after_expiry(db: Database, fake: FakeBotAPI) -> None:
     with db.write() as conn:  # a replica that died without releasing its lease
-        assert leases.acquire(conn, LEASE_NAME, "dead:1", timedelta(seconds=0.5), db.now())
+        assert leases.acquire(conn, LEASE_NAME, "dead:1", timedelta(seconds=60), db.now())
     bot = make_bot(db, fake.base_url, fake.token, "a", lease_seconds=1.5)
     await bot.start()
     try:
-        await fake.await_for(lambda: bot.lease_checks >= 3, timeout=5)
+        await fake.await_for(lambda: bot.lease_checks >= 3, timeout=10)
         assert not bot.polling  # the dead holder's lease is still valid
-        await fake.await_for(lambda: bot.polling, timeout=3)
+        assert holder_of(db) == "dead:1"
+        with db.write() as conn:  # time passes: the dead holder's lease runs out, unrenewed
+            conn.execute(
+                update(leases_table)
+                .where(leases_table.c.name == LEASE_NAME)
+                .values(expires_at=db.now() - timedelta(seconds=1))
+            )
+        await fake.await_for(lambda: bot.polling, timeout=10)
         assert holder_of(db) == "a"
         assert "/sub" in await ask(fake, ADMIN, "/help")
     finally:
