@@ -20,6 +20,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from conftest import mariadb_database
 
 from feedsvc.cli import cli
 from feedsvc.config import match_processes, models
@@ -92,9 +93,36 @@ def test_a_url_whose_driver_cannot_load_is_a_config_problem(
     assert "s3cr" not in lines[0]
 
 
-@pytest.mark.parametrize("url", ["mysql+pymysql://u:p@127.0.0.1/db", "sqlite:///x.db?mode=ro"])
-def test_urls_with_installed_drivers_still_pass(tmp_path: Path, url: str) -> None:
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///x.db?mode=ro",
+        "sqlite+pysqlite:///x.db",
+        "postgresql://u:p@127.0.0.1/db",
+        "postgresql+psycopg://u@/db?host=/run/postgresql",
+    ],
+)
+def test_state_db_urls_with_installed_drivers_still_pass(tmp_path: Path, url: str) -> None:
     assert check(write(tmp_path, ""), FEEDSVC_DATABASE__URL=url) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"mysql+pymysql://u:{SECRET}@127.0.0.1/db",
+        f"mariadb+pymysql://u:{SECRET}@127.0.0.1:3306/db?charset=utf8mb4",
+        f"mysql+pymysql://u:{SECRET}@/db?unix_socket=/run/mysqld/mysqld.sock",
+    ],
+)
+def test_mariadb_is_a_source_not_a_state_db(tmp_path: Path, url: str) -> None:
+    """The state DB's migrations are SQLite and PostgreSQL only (on MariaDB they stopped at
+    0009 with a syntax error, the schema half built): refused by name, accepted as a source."""
+    code, lines = check(write(tmp_path, ""), FEEDSVC_DATABASE__URL=url)
+    kind = url.split("://")[0]
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith("database.url: ") and "s3cr" not in lines[0]
+    assert f"'{kind}://' cannot hold the state DB" in lines[0] and "source.url" in lines[0]
+    assert check(write(tmp_path, ""), FEEDSVC_SOURCE__URL=url) == (0, [])
 
 
 @pytest.mark.parametrize("command", [["status"], ["topics", "list"], ["run"]])
@@ -223,3 +251,30 @@ def test_auto_match_workers_respect_a_cpu_quota(
     monkeypatch.setattr(models, "CPU_MAX", path)
     assert match_processes("auto") == workers
     assert match_processes(2) == 2
+
+
+@pytest.mark.mysql
+@pytest.mark.parametrize("command", [["db", "upgrade"], ["run"], ["status"]])
+def test_a_mariadb_state_db_is_refused_before_anything_is_written(
+    tmp_path: Path, command: list[str]
+) -> None:
+    """A real MariaDB database given as the state DB: one line, exit 2, and no table made."""
+    import pymysql
+
+    with mariadb_database("feedsvc_notstate") as url:
+        env = {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url, "PATH": "/usr/bin:/bin"}
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *command], env=env, cwd=tmp_path,
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert "Traceback" not in done.stderr
+        assert "'mysql+pymysql://' cannot hold the state DB" in done.stderr
+        name = url.rsplit("/", 1)[1].split("?")[0]
+        conn = pymysql.connect(host="127.0.0.1", user="root", database=name)
+        try:
+            with conn.cursor() as cur:
+                cur.execute("SHOW TABLES")
+                assert cur.fetchall() == ()
+        finally:
+            conn.close()

@@ -49,6 +49,7 @@ class DatabaseSettings(_Timeouts):
     @classmethod
     def _valid_url(cls, value: str) -> str:
         check_url(value)
+        check_state_backend(value)
         return value
 
 
@@ -350,6 +351,24 @@ def check_url(value: str) -> None:
             f"the driver of {url.drivername + '://'!r} is not installed (feedsvc ships psycopg: "
             "'postgresql://', and PyMySQL: 'mysql+pymysql://')"
         ) from None
+
+
+#: The databases the state DB's schema and migrations are written and tested for (SPEC §8:
+#: SQLite embedded, PostgreSQL for replicas). MariaDB/MySQL is a *source* only (SPEC §3).
+STATE_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_state_backend(value: str) -> None:
+    """Raise ValueError unless ``value`` (a URL :func:`check_url` accepted) names one of
+    :data:`STATE_BACKENDS`: on another one the migrations stop half-way (MariaDB at 0009,
+    ``CAST(… AS TEXT)``), leaving a state DB that neither this nor any feedsvc can use."""
+    kind = value.split("://", 1)[0]
+    if kind.split("+", 1)[0] not in STATE_BACKENDS:
+        raise ValueError(
+            f"{kind + '://'!r} cannot hold the state DB: use SQLite ('sqlite:///var/feedsvc.db') "
+            "or PostgreSQL ('postgresql://user@host/db'); MariaDB/MySQL can be read as a source "
+            "(source.url)"
+        )
 
 
 def _absolute_url(value: str) -> str:
