@@ -129,7 +129,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
     """For a command that only reads: one read transaction over the driver itself when the
     state DB is a plain SQLite file (stdlib ``sqlite3``) or a PostgreSQL URL opened with
     psycopg (``feedsvc.store.lite``: no SQLAlchemy import, issue #17 §1), else None (use
-    :func:`open_db`: MariaDB, other URL forms). A missing or older DB ends the command as
+    :func:`open_db`: other URL forms). A missing or older DB ends the command as
     :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
     raises the driver's error, which the CLI's root reports in one line (exit 1)."""
     from feedsvc.db.revision import SchemaError

@@ -4,11 +4,10 @@ Why: importing SQLAlchemy costs about five times what importing Click does, and 
 topics list`` and ``feedsvc status`` should answer within 6x of Click (issue #17 §1, measured
 by ``bench/cli.py``). On a plain SQLite state DB file (stdlib ``sqlite3``) and on a PostgreSQL
 one that ``feedsvc.db.Database`` would open with psycopg (``feedsvc.db.urls.psycopg_url``),
-these commands use the functions here and never import SQLAlchemy. Any other URL (MariaDB, an
+these commands use the functions here and never import SQLAlchemy. Any other URL (an
 in-memory or parameterised SQLite URL, a multi-host PostgreSQL one) goes through
-:class:`feedsvc.db.Database` and the SQLAlchemy store modules as before: MariaDB keeps that
-path because no one asked for its start-up time and PyMySQL's paramstyle and types would be a
-third case to keep equal.
+:class:`feedsvc.db.Database` and the SQLAlchemy store modules as before. (MariaDB cannot hold
+the state DB: ``feedsvc.config.models.check_state_backend``.)
 
 Each read is one SQL text for both drivers, written with ``?`` placeholders (:meth:`Reader.rows`
 turns them into psycopg's ``%s``) and only syntax both speak (``WHERE enabled``, not ``= 1``);
