@@ -95,6 +95,7 @@ def test_index_stays_in_sync_on_insert_update_delete(db: Database) -> None:
     with db.write() as conn:
         conn.execute(delete(articles).where(articles.c.id == first))
     assert ids_for(db, '"Tân Trào"') == []
+    _fts_consistent(db)  # the triggers' FTS5 'delete' took the old keys out (detail=none too)
 
 
 def test_preview_finds_an_old_match_a_recent_scan_misses(db: Database) -> None:
@@ -328,4 +329,120 @@ def test_upgrade_to_0010_keeps_the_index_of_stored_articles(db_url: str) -> None
     _fts_consistent(db)
     found = ids_for(db, '"Đồ Sơn"') or []
     assert len(found) == 2 and found[0] == new
+    db.dispose()
+
+
+def _fts_definition(db: Database) -> str:
+    with db.read() as conn:
+        sql = conn.execute(
+            text("SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'articles_search'")
+        ).scalar_one()
+    return " ".join(str(sql).split())
+
+
+def _fts_objects(db: Database) -> set[tuple[str, str]]:
+    with db.read() as conn:
+        rows = conn.execute(
+            text("SELECT type, name FROM sqlite_master WHERE name LIKE 'articles_search%'")
+        ).tuples()
+        return set(rows)
+
+
+def test_sqlite_index_keeps_no_positions(lite_db: Database) -> None:
+    """Migration 0014: FTS5 ``detail=none`` (the lookups are ANDs and ORs of single tokens), the
+    same tokenizer, the update/delete triggers, and the shadow tables ``schema.py`` skips."""
+    from feedsvc.db.schema import _FTS_SHADOW_SUFFIXES
+
+    assert _fts_definition(lite_db).endswith(
+        "tokenize='unicode61 remove_diacritics 0', detail=none)"
+    )
+    suffixes = {"_data", "_idx", "_docsize", "_config"}  # external content: no `_content`
+    assert suffixes <= set(_FTS_SHADOW_SUFFIXES)  # the schema comparison skips them all
+    assert _fts_objects(lite_db) == {
+        ("table", "articles_search"),
+        *(("table", f"articles_search{suffix}") for suffix in suffixes),
+        ("trigger", "articles_search_ad"),
+        ("trigger", "articles_search_au"),
+    }
+
+
+def test_every_indexable_key_is_one_sqlite_token() -> None:
+    """A quoted key FTS5 split would be a phrase query, which ``detail=none`` refuses: every
+    letter ``indexable_key`` accepts must be a token character to the running SQLite's
+    ``unicode61``, and every letter it refuses for that reason must really be split."""
+    import sqlite3
+    import unicodedata
+
+    from feedsvc.matching.candidates import indexable_key
+
+    letters = [chr(c) for c in range(0x80, 0x110000) if unicodedata.category(chr(c))[0] == "L"]
+    con = sqlite3.connect(":memory:")
+    con.execute("CREATE VIRTUAL TABLE t USING fts5(x, tokenize='unicode61 remove_diacritics 0')")
+    con.execute("CREATE VIRTUAL TABLE v USING fts5vocab(t, 'instance')")
+    words = enumerate((f"q{ch}q" for ch in letters), 1)
+    con.executemany("INSERT INTO t(rowid, x) VALUES (?, ?)", words)
+    groups = con.execute("SELECT doc FROM v GROUP BY doc HAVING count(*) != 1")
+    split = {letters[doc - 1] for (doc,) in groups}
+    con.close()
+    assert {ch for ch in letters if not indexable_key(f"q{ch}q")} == split
+
+
+def test_a_key_sqlite_would_split_is_left_out(db: Database) -> None:
+    """A query word SQLite's tokenizer cuts in two (a New Tai Lue vowel sign) is not looked up
+    as a phrase (an error with ``detail=none``): alone, the caller scans; beside other keys, the
+    set is only wider."""
+    word = "q\u19b0q"
+    [hit] = store(db, article(1, title=f"Kiến Thụy {word}", summary="", body="", tags=()))
+    store(db, article(2, title="Kiến Thụy", summary="", body="", tags=()))
+    assert ids_for(db, word) is None
+    assert [s.stored.article.source_key for s in preview(db, word).samples] == ["TEST-00001"]
+    assert hit in (ids_for(db, f'"Kiến Thụy" AND {word}') or [])
+    assert [s.stored.article.source_key for s in preview(db, f'"Kiến Thụy" {word}').samples] == [
+        "TEST-00001"
+    ]
+
+
+def test_upgrade_to_0014_reindexes_without_positions_and_back(db_url: str) -> None:
+    """A state DB at 0013 holding articles: 0014 rebuilds SQLite's index as ``detail=none`` and
+    they are still found; its triggers still drop an edited or deleted article's old keys; the
+    downgrade restores 0013's table (positions kept), rebuilt, with the same triggers."""
+    from upgrades import database_at, downgrade
+
+    from feedsvc.db import upgrade
+
+    db = database_at(db_url, "0013")
+    places = ["Kiến Thụy", "Đồ Sơn", "Cát Bà"]
+    ids = store(db, *(
+        article(n, title=f"Tin {places[n % 3]} số {n}", summary="", body="", tags=())
+        for n in range(1, 31)
+    ))  # fmt: skip
+    sqlite = db.dialect == "sqlite"
+    if sqlite:
+        assert "detail" not in _fts_definition(db)
+        before = _fts_objects(db)
+    upgrade(db)
+    if sqlite:
+        assert _fts_definition(db).endswith("remove_diacritics 0', detail=none)")
+        assert _fts_objects(db) == before  # same triggers, same shadow tables
+    _fts_consistent(db)
+    for i, place in enumerate(places):
+        expected = sorted(ids[n - 1] for n in range(1, 31) if n % 3 == i)
+        assert sorted(ids_for(db, f'"{place}"') or []) == expected, place
+    edited, gone = ids[1], ids[4]  # both "Cát Bà"
+    with db.write() as conn:
+        keys = search_keys(document_from_article(article(1, title="Lê Chân", summary="", body="")))
+        conn.execute(update(articles).where(articles.c.id == edited).values(search_text=keys))
+        conn.execute(delete(articles).where(articles.c.id == gone))
+    _fts_consistent(db)
+    cat_ba = sorted(ids[n - 1] for n in range(1, 31) if n % 3 == 2 and n not in (2, 5))
+    assert sorted(ids_for(db, '"Cát Bà"') or []) == cat_ba
+    assert ids_for(db, '"Lê Chân"') == [edited]
+    downgrade(db, "0013")
+    if sqlite:
+        assert "detail" not in _fts_definition(db)
+        assert _fts_objects(db) == before
+    _fts_consistent(db)
+    assert sorted(ids_for(db, '"Cát Bà"') or []) == cat_ba
+    assert ids_for(db, '"Lê Chân"') == [edited]
+    assert len(ids_for(db, '"Kiến Thụy"') or []) == 10
     db.dispose()

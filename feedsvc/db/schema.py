@@ -131,7 +131,8 @@ articles = Table(
 )
 
 # The archive search index over `articles.search_text` (migration 0002): a PostgreSQL GIN
-# expression index, or an SQLite FTS5 table (plus its shadow tables and sync triggers). Neither
+# expression index, or an SQLite FTS5 table (plus its shadow tables and sync triggers; the same
+# shadow tables with `detail=none`, migration 0014). Neither
 # can be described by SQLAlchemy metadata, so they are named here and the schema comparison
 # skips exactly these objects (see `include_object`).
 SEARCH_INDEX_OBJECTS = frozenset({"ix_articles_search_text_tsv", "articles_search"})

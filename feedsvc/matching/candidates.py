@@ -20,8 +20,11 @@ every key of at least one set"), following the same reasoning as :func:`.multi.t
 
 Only keys made of letters and ASCII digits are used: both backends' tokenizers keep such a key as
 one token (SQLite FTS5 ``unicode61``, PostgreSQL's ``simple`` parser), while a key with a stray
-combining mark might be split or dropped.  Dropping a key from an AND-set only widens it; a set
-left empty makes the query unusable (None: the caller falls back to scanning).
+combining mark might be split or dropped — except the few letters ``unicode61``'s older Unicode
+tables still call marks (:data:`SQLITE_SPLITS`), left out too: SQLite's index keeps no positions
+(``detail=none``, migration 0014), so a quoted key it split would be a phrase query, an error
+there.  Dropping a key from an AND-set only widens it; a set left empty makes the query unusable
+(None: the caller falls back to scanning).
 """
 
 from __future__ import annotations
@@ -36,13 +39,20 @@ MAX_SETS = 64
 #: Longer keys are left out (PostgreSQL does not index words over 2047 bytes).
 MAX_KEY_CHARS = 200
 
+#: Letters to Python's ``unicodedata`` that SQLite's ``unicode61`` tokenizer splits a word at
+#: (its Unicode tables predate their change from spacing marks to letters): New
+#: Tai Lue vowel signs and tone marks, two Vedic signs. ``tests/test_search_index.py`` checks
+#: every letter against the running SQLite.
+SQLITE_SPLITS = frozenset(chr(c) for c in (*range(0x19B0, 0x19C1), 0x19C8, 0x19C9, 0x1CF2, 0x1CF3))
+
 KeySets = list[frozenset[str]]
 
 
 def indexable_key(key: str) -> bool:
     """True when both backends' tokenizers keep ``key`` as exactly one token."""
     return 0 < len(key) <= MAX_KEY_CHARS and all(
-        ("0" <= ch <= "9") or unicodedata.category(ch).startswith("L") for ch in key
+        ("0" <= ch <= "9") or (unicodedata.category(ch).startswith("L") and ch not in SQLITE_SPLITS)
+        for ch in key
     )
 
 

@@ -1,6 +1,10 @@
 """The archive search index lookup: which stored articles may match a query's key sets, newest
 first (PostgreSQL GIN, SQLite FTS5 ``articles_search``; migration 0002). Candidates only: the
-caller matches them. Used by on-demand search feeds, previews, editors' checks and backfill."""
+caller matches them. Used by on-demand search feeds, previews, editors' checks and backfill.
+
+SQLite's index keeps no token positions (``detail=none``, migration 0014): only ANDs and ORs of
+single quoted tokens work there; a phrase, ``NEAR`` or a column filter is an error. A new kind
+of lookup that needs one needs a migration back to the default ``detail`` first."""
 
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ from sqlalchemy import Connection, Row, bindparam, case, func, insert, select, t
 from feedsvc.articles import Article
 from feedsvc.db.schema import articles
 
-#: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002).
+#: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002;
+#: ``detail=none`` since 0014).
 FTS_TABLE = "articles_search"
 
 
