@@ -14,12 +14,14 @@ Apprise is always ``on``: each destination is its own configuration.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
 
 Mode = Literal["on", "console", "off"]
+#: every :data:`Mode`, in that order (the metric ``feedsvc_channel_mode`` has a sample for each)
+MODES: tuple[Mode, ...] = get_args(Mode)
 
 #: the setting an ``off`` channel lacks
 MISSING_SETTING = {"zalo": "zalo.token"}

@@ -6,7 +6,10 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from feedsvc.channel_modes import MODES
+
 if TYPE_CHECKING:
+    from feedsvc.channel_modes import Mode
     from feedsvc.ingest import TickResult
 
 REGISTRY = CollectorRegistry(auto_describe=True)
@@ -48,6 +51,12 @@ FOLLOWUPS = Counter(
     registry=REGISTRY,
 )
 QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)
+CHANNEL_MODE = Gauge(
+    "feedsvc_channel_mode",
+    "1 for each delivery channel's mode in this process (on, console, off), 0 for the others",
+    ["channel", "mode"],
+    registry=REGISTRY,
+)
 RENDER_SECONDS = Histogram(
     "feedsvc_feed_render_seconds",
     "Feed render time",
@@ -83,3 +92,12 @@ def record_tick(result: TickResult) -> None:
     for row in result.quarantined:
         QUARANTINED.labels(row.stage).inc()
     MATCHES.inc(result.matches)
+
+
+def record_channel_modes(modes: dict[str, Mode]) -> None:
+    """Set :data:`CHANNEL_MODE` from ``feedsvc.channel_modes.channel_modes``: every mode of
+    every channel gets a sample (1 or 0), so ``feedsvc_channel_mode{mode="off"} == 1`` is an
+    alert rule that also sees a channel go back on."""
+    for channel, current in modes.items():
+        for mode in MODES:
+            CHANNEL_MODE.labels(channel, mode).set(1 if mode == current else 0)

@@ -435,3 +435,34 @@ async def test_http_requests_are_counted(client: httpx.AsyncClient) -> None:
     names = "ingest_lag_seconds articles_ingested topic_matches deliveries delivery_queue_depth"
     for name in [*names.split(), "feed_render_seconds", "http_requests"]:
         assert f"feedsvc_{name}" in text
+
+
+@pytest.mark.parametrize("zalo", [False, True])
+async def test_channel_modes_are_a_metric(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zalo: bool
+) -> None:
+    """One sample per channel and mode, 1 for the current one: an alert rule on
+    ``feedsvc_channel_mode{mode="off"} == 1`` sees Zalo off without a token, on with one."""
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", BOT_TOKEN)
+    if zalo:
+        monkeypatch.setenv("FEEDSVC_ZALO__TOKEN", "1234567890:zalo-token-not-shown")
+    service = make_service(tmp_path)
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        text = (await client.get("/metrics")).text
+    service.db.dispose()
+    samples = {
+        line.split(" ")[0]: float(line.split(" ")[1])
+        for line in text.splitlines()
+        if line.startswith("feedsvc_channel_mode{")
+    }
+    expected = {
+        ("telegram", "on"): 1, ("telegram", "console"): 0, ("telegram", "off"): 0,
+        ("zalo", "on"): int(zalo), ("zalo", "console"): 0, ("zalo", "off"): int(not zalo),
+        ("apprise", "on"): 1, ("apprise", "console"): 0, ("apprise", "off"): 0,
+    }  # fmt: skip
+    assert samples == {
+        f'feedsvc_channel_mode{{channel="{c}",mode="{m}"}}': float(v)
+        for (c, m), v in expected.items()
+    }
+    assert "zalo-token" not in text and BOT_TOKEN not in text

@@ -201,6 +201,7 @@ def health_routes(service: Service) -> list[Route]:
         if result.cursor is not None and result.cursor.last_success_at is not None:
             lag = datetime.now(UTC) - result.cursor.last_success_at
             metrics.INGEST_LAG.set(lag.total_seconds())
+        metrics.record_channel_modes(channel_modes(service.settings))
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return [
