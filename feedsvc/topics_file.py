@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
+from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
 from feedsvc.tomlfile import TomlFileError, read_toml_file
@@ -70,15 +71,20 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
     if isinstance(slug, str) and (err := validate_slug(slug)):
         problems.append(f"{where}: slug {err}")
     try:
-        return TopicSpec(
+        spec = TopicSpec(
             slug=str(raw["slug"]),
-            title=str(raw["title"]).strip(),
-            query=str(raw["query"]).strip(),
-            description=str(raw.get("description", "")).strip(),
+            title=str(raw["title"]),
+            query=str(raw["query"]),
+            description=str(raw.get("description", "")),
             enabled=bool(raw.get("enabled", True)),
         )
     except KeyError:
         return None
+    # the admin's rule (feedsvc.fieldtext): title on one line, no control characters
+    spec, refused = clean_topic(spec)
+    for name, char in refused:
+        problems.append(f"{where}: {name} contains a control character ({char})")
+    return spec
 
 
 def check_queries(specs: Sequence[TopicSpec], known: dict[str, str] | None = None) -> list[str]:
@@ -122,13 +128,25 @@ def load_topics_file(path: Path) -> list[TopicSpec]:
     return parse_topics(data, str(path))
 
 
+#: What a TOML basic string must escape: a quote, a backslash and every control character but
+#: tab (a topic saved before control characters were refused may still hold one: exported, it
+#: must still be TOML, and importing it back names the character).
+_TOML_ESCAPED = re.compile('["\\\\\x00-\x08\x0a-\x1f\x7f]')
+_TOML_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r"}
+
+
+def _toml_escape(found: re.Match[str]) -> str:
+    char = found[0]
+    return _TOML_ESCAPES.get(char) or f"\\u{ord(char):04X}"
+
+
 def dump_topics(specs: Sequence[TopicSpec]) -> str:
     """TOML for ``feedsvc topics export`` (round-trips through :func:`parse_topics`)."""
 
     def q(value: str) -> str:
-        if "'" not in value and "\n" not in value:
+        if "'" not in value and not _TOML_ESCAPED.search(value):
             return f"'{value}'"
-        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+        return '"' + _TOML_ESCAPED.sub(_toml_escape, value) + '"'
 
     parts = ["# feedsvc topics — exported; edit and re-import with `feedsvc topics import`.\n"]
     for s in specs:

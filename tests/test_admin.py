@@ -442,6 +442,50 @@ def test_subscriptions_pause_resume_delete(served: tuple[TestClient, Service]) -
     assert client.post("/admin/chats/42/pause", data={"csrf": csrf_of(client)}).status_code == 404
 
 
+@pytest.mark.parametrize("chat", ["-１００", "-١٠٠", "%EF%BC%8D100", "-100%C2%B2", "+100"])
+def test_an_admin_url_id_is_ascii_digits(served: tuple[TestClient, Service], chat: str) -> None:
+    """Chat -100 exists; "-１００" (full-width digits, which int() reads) is no chat of it."""
+    client, service = served
+    seed_delivery(service, "failed")
+    login(client)
+    for action in ("pause", "resume"):
+        r = client.post(f"/admin/chats/{chat}/{action}", data={"csrf": csrf_of(client)})
+        assert r.status_code == 404, (chat, action)
+    assert client.get(f"/admin/chats/{chat}").status_code == 404
+    with service.db.read() as conn:
+        found = sub_store.get_chat(conn, -100)
+    assert found is not None and not found.paused
+
+
+def test_an_admin_topic_title_is_one_line_and_control_free(
+    served: tuple[TestClient, Service],
+) -> None:
+    """The form's title pasted with a line break and tabs is saved on one line; a control
+    character is the editor again (422) naming the title; the description keeps its lines."""
+    client, service = served
+    login(client)
+    r = client.post(
+        "/admin/topics/new",
+        data={"csrf": csrf_of(client), "slug": "kt", "title": " Kiến\r\n\tThụy\xa0 ",
+              "query": '"Kiến Thụy"', "description": "dòng 1\r\ndòng 2", "enabled": "on"},
+        follow_redirects=False,
+    )  # fmt: skip
+    assert r.status_code == 303, r.text
+    from feedsvc import operations as ops
+
+    topic = ops.get_topic(service.db, "kt")
+    assert topic.title == "Kiến Thụy" and topic.description == "dòng 1\ndòng 2"
+    for char in ("\x1b", "\x07", "\x85"):
+        r = client.post(
+            "/admin/topics/kt/edit",
+            data={"csrf": csrf_of(client), "title": f"Kiến{char}Thụy", "query": "a",
+                  "enabled": "on"},
+        )  # fmt: skip
+        assert r.status_code == 422 and 'class="field-error"' in r.text
+        assert f"Trường title có ký tự điều khiển (U+{ord(char):04X})" in r.text
+    assert ops.get_topic(service.db, "kt").title == "Kiến Thụy"
+
+
 HOOK = "json://hook-user:s3cret-Pa55word@127.0.0.1:9/deliver/TOKEN-abcdef123456"
 
 

@@ -320,25 +320,28 @@ def integer_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
 def test_every_integer_parameter_is_bounded() -> None:
     """A plain ``int`` passes any number to the database driver: every one is a range within
     what a state DB column holds (the class behind ``subs list --chat 10**30``)."""
-    from feedsvc.cli.common import MAX_ID
-    from feedsvc.web.api_models import MAX_ID as API_MAX_ID
+    from feedsvc.cli.common import Int
+    from feedsvc.digits import MAX_ID
 
-    assert MAX_ID == API_MAX_ID
     found = integer_params()
     assert {(" ".join(p), param.name) for p, param in found} >= {
         ("subs list", "chat_id"), ("subs add", "chat_id"), ("subs remove", "sub_id")}
     for path, param in found:
         kind = param.type
-        assert isinstance(kind, click.IntRange), f"{' '.join(path)} {param.name}: unbounded int"
+        # Int: bounded, and ASCII digits only (click's INT takes "１２３")
+        assert isinstance(kind, Int), f"{' '.join(path)} {param.name}: not cli.common.Int"
         low = kind.min if kind.min is not None else -MAX_ID - 1
         high = kind.max if kind.max is not None else MAX_ID + 1
         assert low >= -MAX_ID and high <= MAX_ID, f"{' '.join(path)} {param.name}: {kind}"
 
 
 HUGE = ["9223372036854775808", "-9223372036854775808", "1" + "0" * 30, "-" + "9" * 400]
+#: Numbers int() reads (or str.isdigit() accepts) that are not ASCII digits: full-width,
+#: Arabic-Indic, Devanagari, mathematical bold, superscript, and int()'s own leniencies.
+NOT_ASCII = ["１２３", "١٢٣", "४२", "𝟓", "²", "-１", "1_0", "+5", " 5", "5 ", "0x1f", "--5", "1e3"]
 
 
-@pytest.mark.parametrize("value", HUGE)
+@pytest.mark.parametrize("value", HUGE + NOT_ASCII)
 @pytest.mark.parametrize(
     ("path", "param"), integer_params(),
     ids=[f"{' '.join(p)} {param.name}" for p, param in integer_params()],
@@ -362,6 +365,30 @@ def test_out_of_range_numbers_are_usage_errors(clean_env: Path, path: tuple[str,
     code, output = invoke(argv)
     check(argv, code, output)
     assert code == 2, f"{argv}: exit {code}\n{output}"
+    named = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    assert "Invalid value for '" in output and f"{named}" in output, output
+
+
+def float_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
+    return [(path, param) for path in IN_PROCESS for param in command_at(path).params
+            if isinstance(param.type, click.types.FloatParamType)]
+
+
+def test_every_number_parameter_takes_ascii_digits_only() -> None:
+    from feedsvc.cli.common import Float
+
+    found = float_params()
+    assert {(" ".join(p), param.name) for p, param in found} >= {("topics backfill", "days")}
+    for path, param in found:
+        assert isinstance(param.type, Float), f"{' '.join(path)} {param.name}: not Float"
+
+
+@pytest.mark.parametrize("value", ["３０", "٣", "1e3", "nan", "inf", "+1", " 1", "1_0", "½"])
+def test_a_non_ascii_number_is_a_usage_error(clean_env: Path, value: str) -> None:
+    """``topics backfill --days ３０``: float() reads it; the CLI names the option, exit 2."""
+    assert invoke(["db", "upgrade"])[0] == 0
+    code, output = invoke(["topics", "backfill", "kien-thuy", "--days", value])
+    assert code == 2 and "Invalid value for '--days'" in output, output
 
 
 @pytest.mark.parametrize("extra", [[], ["--explain"]])

@@ -125,6 +125,14 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
         (("0", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
         (("--to", "-0", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
         (("--to", "000", "--type", "group", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        # ASCII digits only: int() reads these, "--5" passed the old check and crashed int()
+        (("--to", "１２３", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "-١٠٠١", "--type", "group", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "--5", "--type", "group", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "+42", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("--to", "4_2", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
+        (("４２", "--type", "private", "--topic", "kien-thuy"), "Invalid value for '[CHAT_ID]'"),
+        (("-１００１", "--type", "group", "--topic", "kien-thuy"), "Invalid value for '[CHAT_ID]'"),
     ],
 )  # fmt: skip
 def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:

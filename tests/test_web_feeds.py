@@ -193,7 +193,9 @@ async def test_limit(client: AsyncClient, backend: FakeBackend) -> None:
     assert {key[2] for key in backend.snapshots} == {2, 200, 50}
 
 
-@pytest.mark.parametrize("limit", ["abc", "0", "-3", "1.5", "%20"])
+@pytest.mark.parametrize("limit", ["abc", "0", "-3", "1.5", "%20",
+    # int() reads these as numbers: full-width, Arabic-Indic, "+", "_" ("²" passes isdigit())
+    "%EF%BC%91%EF%BC%92", "%D9%A1%D9%A2", "%C2%B2", "%2B5", "1_0", "%EF%BC%92"])  # fmt: skip
 async def test_bad_limit_is_400(client: AsyncClient, limit: str) -> None:
     response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
     assert response.status_code == 400

@@ -29,6 +29,48 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Parameter {name} is given more than once.",
     ),
     "api.not_integer": ("{name} phải là số nguyên.", "{name} must be an integer."),
+    # a request that fails validation, one entry per kind (feedsvc.web.api_invalid.KINDS)
+    "api.invalid.missing": (
+        "{where}: thiếu trường bắt buộc này",
+        "{where}: this field is required",
+    ),
+    "api.invalid.extra": ("{where}: không có trường này", "{where}: unknown field"),
+    "api.invalid.string": ("{where}: phải là chuỗi ký tự", "{where}: must be a string"),
+    "api.invalid.too_short": (
+        "{where}: cần ít nhất {min_length} ký tự",
+        "{where}: at least {min_length} characters",
+    ),
+    "api.invalid.too_long": (
+        "{where}: tối đa {max_length} ký tự",
+        "{where}: at most {max_length} characters",
+    ),
+    "api.invalid.integer": (
+        "{where}: phải là số nguyên (chữ số 0-9)",
+        "{where}: must be an integer (digits 0-9)",
+    ),
+    "api.invalid.number": ("{where}: phải là một số", "{where}: must be a number"),
+    "api.invalid.boolean": ("{where}: phải là true hoặc false", "{where}: must be true or false"),
+    "api.invalid.choice": (
+        "{where}: phải là một trong các giá trị {expected}",
+        "{where}: must be one of {expected}",
+    ),
+    "api.invalid.min": ("{where}: phải lớn hơn hoặc bằng {ge}", "{where}: must be at least {ge}"),
+    "api.invalid.above": ("{where}: phải lớn hơn {gt}", "{where}: must be greater than {gt}"),
+    "api.invalid.max": ("{where}: phải nhỏ hơn hoặc bằng {le}", "{where}: must be at most {le}"),
+    "api.invalid.below": ("{where}: phải nhỏ hơn {lt}", "{where}: must be less than {lt}"),
+    "api.invalid.too_many": (
+        "{where}: tối đa {max_length} phần tử",
+        "{where}: at most {max_length} items",
+    ),
+    "api.invalid.too_few": (
+        "{where}: cần ít nhất {min_length} phần tử",
+        "{where}: at least {min_length} items",
+    ),
+    "api.invalid.list": ("{where}: phải là một danh sách", "{where}: must be a list"),
+    "api.invalid.object": ("{where}: phải là một đối tượng JSON", "{where}: must be a JSON object"),
+    "api.invalid.nul": ("{where}: có ký tự NUL", "{where}: contains a NUL character"),
+    "api.invalid.json": ("{where}: không phải JSON hợp lệ", "{where}: not valid JSON"),
+    "api.invalid.invalid": ("{where}: giá trị không hợp lệ", "{where}: invalid value"),
     "api.unknown_id": ("Không có {name} {value}.", "Unknown {name} {value}."),
     "api.not_found": ("Không tìm thấy.", "Not found."),
     # -- /readyz ---------------------------------------------------------------------------------

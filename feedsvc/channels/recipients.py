@@ -17,6 +17,7 @@ from feedsvc.channels.apprise import address_problem, mask
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.zalo.updates import is_zalo_id
 from feedsvc.db.schema import NON_TELEGRAM_IDS
+from feedsvc.digits import ascii_int
 
 TELEGRAM_TYPES = ("private", "group", "supergroup", "channel")
 #: Telegram's id spaces (Bot API ``Chat.id``; TDLib's ``DialogId``): a user (private chat) is
@@ -53,10 +54,10 @@ def recipient_spec(
         raise RecipientError("channel_invalid", f"channel must be {_one_of(CHANNELS)}", "channel")
     if channel == "telegram":
         if chat_id is None and address is not None:
-            text = address.strip()
-            if not text.lstrip("-").isdigit() or not text.isascii() or len(text) > 20:
+            # ASCII digits only (feedsvc.digits): "--5" passed the old lstrip check, then int()
+            chat_id = ascii_int(address.strip()) if len(address.strip()) <= 20 else None
+            if chat_id is None:
                 raise RecipientError("address_invalid", "not a Telegram chat id", "address")
-            chat_id = int(text)
         if chat_id is None:
             raise RecipientError("chat_id_required", "a Telegram chat id is required", "chat_id")
         # Telegram ids have at most 52 significant bits, and none is 0 (users > 0, chats < 0)

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import CELL_CHARS, cell, config_option, run_operation
+from feedsvc.cli.common import CELL_CHARS, Int, cell, config_option, run_operation
 
 if TYPE_CHECKING:
     from feedsvc.store.lifecycle import EditorState
@@ -58,7 +58,7 @@ def unhide(source_key: str, config_file: str | None) -> None:
 
 @articles.command("find")
 @click.argument("text", default="")
-@click.option("--limit", type=click.IntRange(1, 200), default=20, show_default=True)
+@click.option("--limit", type=Int(1, 200), default=20, show_default=True)
 @config_option
 def find(text: str, limit: int, config_file: str | None) -> None:
     """Articles whose key is TEXT or whose title contains it (newest first), with their state."""

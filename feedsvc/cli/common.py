@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
 
+from feedsvc.digits import MAX_ID, ascii_decimal, ascii_int
+
 if TYPE_CHECKING:
     from feedsvc.config import Settings
     from feedsvc.db import Database
@@ -24,12 +26,35 @@ T = TypeVar("T")
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 
-#: The largest id a state DB column holds (signed 64 bits; ``web.api_models.MAX_ID`` is the same).
-MAX_ID = 2**63 - 1
 #: Row and chat ids as the CLI takes them. A plain ``int`` lets ``10**30`` through to the driver
 #: (OverflowError on SQLite, "out of range" on PostgreSQL): a traceback instead of exit 2.
-#: Every integer parameter of the CLI is a bounded range (tests/test_cli_errors.py checks).
-ID = click.IntRange(-MAX_ID, MAX_ID)
+#: Every integer parameter of the CLI is a bounded :class:`Int` (tests/test_cli_errors.py checks).
+
+
+class Int(click.IntRange):
+    """A bounded integer parameter typed as ASCII digits (:func:`feedsvc.digits.ascii_int`).
+
+    Click's ``INT`` calls ``int()``, which takes ``"１２３"`` (full-width), ``"١٢٣"``, ``"1_0"``
+    and ``" 5"``: a chat id pasted in full-width digits would be stored as another number's
+    twin. Anything else is Click's usage error naming the parameter (exit 2)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and ascii_int(value) is None:
+            self.fail(f"{value!r} is not an integer (ASCII digits 0-9).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Float(click.FloatRange):
+    """A bounded number parameter typed as ASCII digits with an optional ``.`` fraction
+    (:func:`feedsvc.digits.ascii_decimal`): ``float()`` would also take ``"３０"`` and ``"nan"``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and ascii_decimal(value) is None:
+            self.fail(f"{value!r} is not a number (ASCII digits 0-9, optional .).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+ID = Int(-MAX_ID, MAX_ID)
 
 
 def config_option(func: F) -> F:

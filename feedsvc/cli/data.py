@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
-from feedsvc.cli.common import EXIT_FAILED, config_option, fail, load_settings, open_db
+from feedsvc.cli.common import EXIT_FAILED, Int, config_option, fail, load_settings, open_db
 
 if TYPE_CHECKING:
     from feedsvc.importer import ImportAborted
@@ -132,7 +132,7 @@ def _size(file: BinaryIO) -> int | None:
 @click.command("render")
 @click.argument("slug")
 @click.option("--format", "fmt", type=click.Choice(["rss", "atom", "json"]), default="rss")
-@click.option("--limit", type=click.IntRange(1, 200), default=50)
+@click.option("--limit", type=Int(1, 200), default=50)
 @config_option
 def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     """Print one topic feed to stdout."""

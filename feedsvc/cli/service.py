@@ -13,6 +13,8 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
+    Float,
+    Int,
     cell,
     config_option,
     configure_logging,
@@ -57,7 +59,7 @@ def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
 @click.option("--no-bot", is_flag=True, help="Do not poll Telegram for bot commands.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.option(
-    "--port", type=click.IntRange(0, 65535), default=None, help="HTTP port (default: http.port)."
+    "--port", type=Int(0, 65535), default=None, help="HTTP port (default: http.port)."
 )
 def run(
     config_file: str | None,
@@ -83,7 +85,7 @@ def run(
 
 
 @click.command()
-@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True)
+@click.option("--port", type=Int(0, 65535), default=8080, show_default=True)
 @click.option(
     "--dir",
     "directory",
@@ -91,10 +93,10 @@ def run(
     default=None,
     help="Where the demo DB lives (default: ./var/demo, or a temp dir).",
 )
-@click.option("--articles", type=click.IntRange(0, 100_000), default=300, show_default=True)
+@click.option("--articles", type=Int(0, 100_000), default=300, show_default=True)
 @click.option(
     "--every",
-    type=click.FloatRange(0.2, 3600),
+    type=Float(0.2, 3600),
     default=5.0,
     show_default=True,
     help="Seconds between new generated articles.",

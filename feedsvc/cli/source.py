@@ -14,6 +14,7 @@ import click
 from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
+    Int,
     cell,
     config_option,
     load_settings,
@@ -51,7 +52,7 @@ def source() -> None:
 @source.command("check")
 @config_option
 @click.option(
-    "--rows", type=click.IntRange(1, 100), default=3, show_default=True,
+    "--rows", type=Int(1, 100), default=3, show_default=True,
     help="Sample rows to parse (the newest; at most 100).",
 )  # fmt: skip
 def check(config_file: str | None, rows: int) -> None:

@@ -11,6 +11,8 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
+    Float,
+    Int,
     cell,
     config_option,
     fail,
@@ -65,7 +67,7 @@ def add(
     from feedsvc import operations as ops
     from feedsvc.store import topics as store
 
-    spec = store.TopicSpec(slug, title.strip(), query.strip(), description.strip(), not disabled)
+    spec = store.TopicSpec(slug, title, query, description, not disabled)  # ops normalises
     outcome = run_operation(lambda db: ops.save_topic(db, spec, "cli"), config_file)
     click.echo(f"{slug}: {outcome}")
 
@@ -107,7 +109,7 @@ def disable(slug: str, config_file: str | None) -> None:
 @click.argument("slug")
 @click.option(
     "--days",
-    type=click.FloatRange(0, 36500),
+    type=Float(0, 36500),
     default=30,
     show_default=True,
     help="Only articles published in the last N days (0: all).",
@@ -175,8 +177,8 @@ def export(output: TextIO, config_file: str | None) -> None:
 
 @topics.command("preview")
 @click.argument("query")
-@click.option("--scan", type=click.IntRange(1, 1_000_000), default=2000, show_default=True)
-@click.option("--samples", type=click.IntRange(0, 100), default=5, show_default=True)
+@click.option("--scan", type=Int(1, 1_000_000), default=2000, show_default=True)
+@click.option("--samples", type=Int(0, 100), default=5, show_default=True)
 @config_option
 def preview(query: str, scan: int, samples: int, config_file: str | None) -> None:
     """How many recent stored articles QUERY (or @slug) matches, with highlighted samples."""

@@ -19,6 +19,7 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
 from feedsvc.digest.schedule import release_at
+from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
 from feedsvc.store.articles import articles_by_ids
@@ -54,9 +55,9 @@ def parse_callback(data: str) -> tuple[str, int, int | None] | None:
     parts = data.split(":")
     if len(parts) not in (2, 3) or parts[0] not in (MUTE, UNDO):
         return None
-    try:
-        numbers = [int(p) for p in parts[1:]]
-    except ValueError:
+    read = [ascii_int(p, signed=False) for p in parts[1:]]  # int() reads "１２" too
+    numbers = [n for n in read if n is not None and n <= MAX_ID]
+    if len(numbers) != len(read):
         return None
     return parts[0], numbers[0], numbers[1] if len(numbers) == 2 else None
 

@@ -10,6 +10,7 @@ alerts (``withdrawn``), and every replica's next feed sync drops it from the fee
 from __future__ import annotations
 
 from feedsvc.db import Database
+from feedsvc.fieldtext import control_char, one_line
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -50,25 +51,18 @@ def _reason(reason: str | None) -> str | None:
     admin's textarea) read as one space; any other control character (C0, DEL, C1) is refused,
     like a topic's; over :data:`MAX_REASON` characters is refused. Blank is no reason."""
     raw = reason or ""
-    bad = next((c for c in raw if _is_control(c) and c not in "\t\n\r"), None)
-    if bad is not None:
+    if (bad := control_char(raw)) is not None:
         raise OperationError(
-            "invalid", f"reason contains a control character (U+{ord(bad):04X})",
-            code="control_character", params={"field": "reason", "char": f"U+{ord(bad):04X}"},
-            field="reason",
+            "invalid", f"reason contains a control character ({bad})",
+            code="control_character", params={"field": "reason", "char": bad}, field="reason",
         )  # fmt: skip
-    text = " ".join(raw.split()) or None
+    text = one_line(raw) or None
     if text is not None and len(text) > MAX_REASON:
         raise OperationError(
             "invalid", f"reason is longer than {MAX_REASON} characters", code="reason_too_long",
             params={"limit": MAX_REASON}, field="reason",
         )  # fmt: skip
     return text
-
-
-def _is_control(char: str) -> bool:
-    """Unicode category Cc: C0 (U+0000–U+001F), DEL and C1 (U+007F–U+009F)."""
-    return ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F
 
 
 def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> EditorState:

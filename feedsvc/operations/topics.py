@@ -3,9 +3,8 @@
 
 from __future__ import annotations
 
-import re
-
 from feedsvc.db import Database
+from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.operations.errors import OperationError, query_invalid
 from feedsvc.store import topics as topic_store
@@ -26,32 +25,30 @@ def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
         raise query_invalid(exc) from None
 
 
-#: C0 control characters other than tab, newline and carriage return: not text (PostgreSQL
-#: refuses NUL outright; XML 1.0 allows none of them), so never part of a topic's fields.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
-
-
-def _check_text(spec: TopicSpec) -> None:
-    for name in ("title", "description", "query"):
-        found = _CONTROL.search(getattr(spec, name))
-        if found:
-            char = f"U+{ord(found[0]):04X}"
-            raise OperationError(
-                "invalid",
-                f"{name} contains a control character ({char})",
-                code="control_character",
-                params={"field": name, "char": char},
-                field=name,
-            )
+def _clean_text(spec: TopicSpec) -> TopicSpec:
+    """``spec`` normalised by :func:`feedsvc.fieldtext.clean_topic` (title on one line), or the
+    first refused control character as an ``invalid`` error naming its field."""
+    cleaned, problems = clean_topic(spec)
+    if problems:
+        name, char = problems[0]
+        raise OperationError(
+            "invalid",
+            f"{name} contains a control character ({char})",
+            code="control_character",
+            params={"field": name, "char": char},
+            field=name,
+        )
+    return cleaned
 
 
 def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
-    """Create or update a topic after validating slug, title and query (with ``@refs``)."""
+    """Create or update a topic after validating slug, title and query (with ``@refs``); the
+    title and description are saved as :mod:`feedsvc.fieldtext` normalises them."""
     if code := slug_problem(spec.slug):
         raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
-    if not spec.title.strip():
+    spec = _clean_text(spec)
+    if not spec.title:
         raise OperationError("invalid", "title is required", code="title_required", field="title")
-    _check_text(spec)
     with db.write() as conn:
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         if create_only and spec.slug in existing:

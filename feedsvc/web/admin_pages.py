@@ -5,7 +5,6 @@ call runs in the thread pool so a slow query never stalls the event loop serving
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -19,6 +18,7 @@ from feedsvc.channel_modes import MISSING_SETTING, off_channels
 from feedsvc.channels.apprise import mask
 from feedsvc.channels.base import CHANNELS
 from feedsvc.channels.recipients import shown_address
+from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.matching import QueryError
@@ -31,25 +31,22 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
-from feedsvc.web.api_models import MAX_ID
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
 
 T = TypeVar("T")
-_INTEGER = re.compile(r"-?[0-9]{1,16}")
 #: Pages past this are empty anyway (100 rows a page); the offset stays a small integer.
 MAX_PAGE = 1_000_000
 
 
 def id_param(text: str) -> int | None:
-    """A row id from a URL: ASCII digits within the ids the API accepts, else None (→ 404).
-    ``int()`` alone would take "²"-like digits, 5,000-digit numbers (ValueError) and values a
-    database column cannot hold (OverflowError on SQLite, an error on PostgreSQL)."""
-    if not _INTEGER.fullmatch(text):
-        return None
-    value = int(text)
-    return value if abs(value) <= MAX_ID else None
+    """A row id from a URL: ASCII digits (:func:`feedsvc.digits.ascii_int`) within the ids the
+    API accepts, else None (→ 404). ``int()`` alone would take "１２"-like digits, 5,000-digit
+    numbers (ValueError) and values a database column cannot hold (OverflowError on SQLite, an
+    error on PostgreSQL)."""
+    value = ascii_int(text)
+    return value if value is not None and abs(value) <= MAX_ID else None
 
 
 def page_param(text: str) -> int:
@@ -132,9 +129,9 @@ def page_routes(admin: Admin) -> list[Route]:
         data = await form(request)
         spec = TopicSpec(
             slug=(slug or data.get("slug", "")).strip(),
-            title=data.get("title", "").strip(),
-            query=data.get("query", "").strip(),
-            description=data.get("description", "").strip(),
+            title=data.get("title", ""),  # normalised by ops.save_topic (feedsvc.fieldtext)
+            query=data.get("query", ""),
+            description=data.get("description", ""),
             enabled=data.get("enabled") == "on",
         )
         try:

@@ -23,9 +23,10 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
+from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.operations import OperationError
-from feedsvc.web import admin_auth
-from feedsvc.web.api_models import MAX_ID, Body, ErrorOut, Out, Params
+from feedsvc.web import admin_auth, api_invalid
+from feedsvc.web.api_models import Body, ErrorOut, Out, Params
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -88,18 +89,18 @@ class Call:
         return self.params
 
     def int_param(self, name: str) -> int:
-        """An integer path parameter: not a number is a 400, out of range cannot exist (404)."""
-        raw = self.path[name]
-        try:
-            value = int(raw)
-        except ValueError:
+        """An integer path parameter: not a number (ASCII digits, optional ``-``:
+        :func:`feedsvc.digits.ascii_int`; ``int()`` would take ``"１２"``) is a 400, out of range
+        cannot exist (404)."""
+        value = ascii_int(self.path[name])
+        if value is None:
             raise ApiError(
                 400,
                 f"{name} must be an integer",
                 code="not_integer",
                 params={"name": name},
                 field=name,
-            ) from None
+            )
         if abs(value) > MAX_ID:
             raise ApiError(
                 404,
@@ -169,8 +170,8 @@ def check_token(service: Service, request: Request) -> None:
 
 
 async def _read_body(request: Request, model: type[Body]) -> Body:
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    declared = ascii_int(request.headers.get("content-length", ""), signed=False)
+    if declared is not None and declared > MAX_BODY:  # "²".isdigit() is true; int() refuses it
         raise _too_large()
     raw = await request.body()
     if len(raw) > MAX_BODY:
@@ -178,7 +179,7 @@ async def _read_body(request: Request, model: type[Body]) -> Body:
     try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
         return model.model_validate_json(raw if raw.strip() else b"{}")
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise InvalidInput(exc, model) from None
 
 
 def _too_large() -> ApiError:
@@ -190,9 +191,20 @@ def _too_large() -> ApiError:
     )
 
 
-def _invalid(exc: ValidationError) -> ApiError:
-    details = _describe(exc)
-    return ApiError(400, details, code="invalid_body", params={"details": details})
+class InvalidInput(ApiError):
+    """400 ``invalid_body``: a body or query string that fails validation. ``error`` keeps
+    Pydantic's English (:func:`_describe`); ``message`` and ``field`` come from
+    :mod:`feedsvc.web.api_invalid` (Pydantic's error types worded from the catalogue), so a
+    Vietnamese answer holds no English sentence."""
+
+    def __init__(self, exc: ValidationError, model: type[BaseModel]) -> None:
+        self.problems = api_invalid.problems(exc, model)
+        where = self.problems[0].where if self.problems else None
+        super().__init__(400, _describe(exc), code="invalid_body", field=where)
+
+    def json(self, words: Translator) -> dict[str, Any]:
+        details = api_invalid.worded(self.problems, words)
+        return {**self.body, "message": words("api.invalid_body", details=details)}
 
 
 def _describe(exc: ValidationError) -> str:
@@ -218,7 +230,7 @@ def _read_params(request: Request, model: type[Params]) -> Params:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise _invalid(exc) from None
+        raise InvalidInput(exc, model) from None
 
 
 def to_route(endpoint: Endpoint, service: Service) -> Route:

@@ -8,13 +8,16 @@ of the OpenAPI document (:mod:`feedsvc.web.openapi`), which therefore cannot dri
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic_core import PydanticCustomError
+
+from feedsvc.digits import MAX_ID, ascii_int
 
 # Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients start at 2**53
 # (feedsvc.channels.recipients checks a Telegram id's range); bounding keeps absurd values out.
-MAX_ID = 2**63 - 1
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 ChatType = Literal["private", "group", "supergroup", "channel"]
 Channel = Literal["telegram", "zalo", "apprise"]
@@ -31,7 +34,7 @@ class _Input(BaseModel):
         """PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail there (500).
         Per field, so the error is located at it (``title: contains a NUL character``)."""
         if isinstance(value, str) and "\x00" in value:
-            raise ValueError("contains a NUL character")
+            raise PydanticCustomError("nul_character", "contains a NUL character")
         return value
 
 
@@ -42,9 +45,39 @@ class Body(_Input):
 
 
 class Params(_Input):
-    """Query-string parameters: strings coerced to the declared types, unknown ones rejected."""
+    """Query-string parameters: strings coerced to the declared types, unknown ones rejected.
+
+    An integer parameter is ASCII digits with an optional ``-`` (:func:`feedsvc.digits.ascii_int`)
+    for every field declared ``int``, here once: Pydantic's lax mode also reads ``" 12"``,
+    ``"+12"``, ``"1_2"`` and ``"12.0"`` as 12 (refused as ``int_parsing``, like ``"abc"``)."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _ascii_integers(cls, value: object, info: ValidationInfo) -> object:
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, str) and field is not None and _is_int(field.annotation):
+            number = ascii_int(value)
+            if number is None:
+                raise PydanticCustomError(
+                    "int_parsing", "Input should be a valid integer, unable to parse string as "
+                    "an integer",
+                )  # fmt: skip
+            return number
+        return value
+
+
+def _is_int(annotation: Any) -> bool:
+    """``int``, ``Annotated[int, …]`` or an optional one (``bool`` is not an integer here)."""
+    if annotation is int:
+        return True
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _is_int(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return any(_is_int(a) for a in get_args(annotation) if a is not type(None))
+    return False
 
 
 class Out(BaseModel):

@@ -78,13 +78,8 @@ def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
 
 
 def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool) -> int:
-    spec = TopicSpec(
-        slug.strip(),
-        fields.title.strip(),
-        fields.query.strip(),
-        fields.description.strip(),
-        fields.enabled,
-    )
+    # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
+    spec = TopicSpec(slug.strip(), fields.title, fields.query, fields.description, fields.enabled)
     outcome = ops.save_topic(service.web_db, spec, "api", create_only=create_only)
     return 201 if outcome == "created" else 200
 

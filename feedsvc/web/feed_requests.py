@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
+from feedsvc.digits import ascii_int
 from feedsvc.feeds.model import FORMATS
 
 DEFAULT_LIMIT = 50
@@ -42,13 +43,12 @@ def query_params(request: Request) -> dict[str, str]:
 
 
 def parse_limit(value: str | None) -> int:
-    """``?limit=``: default 50; an integer ≥ 1, values above 200 are capped at 200."""
+    """``?limit=``: default 50; an integer ≥ 1 in ASCII digits (:func:`feedsvc.digits.ascii_int`:
+    ``int()`` would read ``"１２"``), values above 200 are capped at 200. Surrounding spaces are
+    allowed, as they always were (a reader's template may pad the value)."""
     if value is None or value == "":
         return DEFAULT_LIMIT
-    try:
-        limit = int(value.strip())
-    except ValueError:
-        limit = 0
+    limit = ascii_int(value.strip(" \t"), signed=False) or 0
     if limit < 1:
         raise BadRequest(
             f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}",

@@ -14,8 +14,9 @@ from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from feedsvc import __version__
+from feedsvc.digits import MAX_ID
 from feedsvc.web.api_base import Endpoint
-from feedsvc.web.api_models import MAX_ID, ErrorOut
+from feedsvc.web.api_models import ErrorOut
 
 REF = "#/components/schemas/{model}"
 ERROR_TEXT = {

@@ -1,0 +1,62 @@
+"""Free text an admin types into a field shown elsewhere: a topic's title, description and query,
+an article's hide reason. The one normaliser of such input (not of article text or queries for
+matching: that is :mod:`feedsvc.matching.normalize`).
+
+A title ends up in feed XML, HTML pages and chat messages. A control character there breaks
+them (XML 1.0 forbids most C0 controls; a newline splits a chat alert's topic line), so it is
+refused at input, naming the field, by every front end alike (CLI, API, web admin through
+:mod:`feedsvc.operations`; the topics file through :mod:`feedsvc.topics_file`). Whitespace is
+different: a title pasted with a line break, a tab or a no-break space is a paste accident, not
+an error, so a one-line field has its whitespace runs collapsed to one space and trimmed. A
+description may keep its line breaks (normalised to ``\\n``). Pure.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+from feedsvc.store.records import TopicSpec
+
+#: The control characters a field may hold before normalising: line breaks and tabs (whitespace
+#: a paste brings). Every other one — C0, DEL, C1 (NEL included), vertical tab, form feed — is
+#: refused.
+WHITESPACE_CONTROLS = "\t\n\r"
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_LINE_BREAK = re.compile("\r\n|[\r\u2028\u2029]")
+
+
+def control_char(text: str) -> str | None:
+    """The first refused control character of ``text`` (Unicode category Cc other than
+    :data:`WHITESPACE_CONTROLS`) as ``U+0007``, or None."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found[0]):04X}" if found else None
+
+
+def one_line(text: str) -> str:
+    """Every whitespace run (line breaks, tabs, no-break and other Unicode spaces, U+2028)
+    as one space, trimmed."""
+    return " ".join(text.split())
+
+
+def lines(text: str) -> str:
+    """Line breaks (``\\r\\n``, ``\\r``, U+2028/9) as ``\\n``; trimmed at both ends."""
+    return _LINE_BREAK.sub("\n", text).strip()
+
+
+#: A topic's text fields, in the order their problems are reported.
+TOPIC_FIELDS = ("title", "description", "query")
+
+
+def clean_topic(spec: TopicSpec) -> tuple[TopicSpec, list[tuple[str, str]]]:
+    """``spec`` with its title on one line, its description's line breaks normalised and its
+    query trimmed (the query's own whitespace is the parser's business), and the refused
+    control characters found: ``(field, "U+0007")`` per field, empty when it may be saved."""
+    problems = [(name, c) for name in TOPIC_FIELDS if (c := control_char(getattr(spec, name)))]
+    cleaned = replace(
+        spec,
+        title=one_line(spec.title),
+        description=lines(spec.description),
+        query=spec.query.strip(),
+    )
+    return cleaned, problems

@@ -1,0 +1,72 @@
+"""The topics file (feedsvc.topics_file) applies the admin's text rule (feedsvc.fieldtext): a
+control character in a title, description or query is a problem naming the topic and the field;
+a title's whitespace runs collapse; ``topics export`` stays valid TOML whatever a stored topic
+holds."""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from feedsvc.store.records import TopicSpec
+from feedsvc.topics_file import TopicsFileError, dump_topics, load_topics_file, parse_topics
+
+
+def _topic(**fields: str) -> dict[str, object]:
+    return {"slug": "kien-thuy", "title": "Kiến Thụy", "query": '"Kiến Thụy"'} | fields
+
+
+@pytest.mark.parametrize("char", ["\x00", "\x07", "\x0b", "\x0c", "\x1b", "\x7f", "\x85", "\x9b"])
+@pytest.mark.parametrize("field", ["title", "description", "query"])
+def test_a_control_character_is_a_problem_naming_topic_and_field(field: str, char: str) -> None:
+    data = {"topic": [_topic(slug="ok"), _topic(**{field: f"Kiến{char}Thụy"})]}
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics(data, "topics.toml")
+    assert caught.value.problems == [
+        f"topic #2 (kien-thuy): {field} contains a control character (U+{ord(char):04X})"
+    ]
+
+
+def test_every_problem_of_the_file_is_reported_at_once() -> None:
+    data = {"topic": [_topic(title="A\x07"), _topic(slug="b", description="d\x1b", query="q\x85")]}
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics(data)
+    assert len(caught.value.problems) == 3
+
+
+@pytest.mark.parametrize(
+    ("title", "kept"),
+    [("Kiến\nThụy", "Kiến Thụy"), (" Kiến\t\tThụy ", "Kiến Thụy"),
+     ("Kiến\xa0\r\nThụy", "Kiến Thụy")],
+)
+def test_a_title_with_line_breaks_reads_as_one_line(title: str, kept: str) -> None:
+    [spec] = parse_topics({"topic": [_topic(title=title, description="dòng 1\r\ndòng 2")]})
+    assert spec.title == kept and spec.description == "dòng 1\ndòng 2"
+
+
+def test_a_multiline_toml_title_is_read_from_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nslug = "kt"\ntitle = """Kiến\nThụy"""\nquery = "a"\n',
+                    encoding="utf-8")  # fmt: skip
+    assert load_topics_file(path)[0].title == "Kiến Thụy"
+    path.write_text('[[topic]]\nslug = "kt"\ntitle = "Kiến\\u0007Thụy"\nquery = "a"\n',
+                    encoding="utf-8")  # fmt: skip
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(path)
+    assert caught.value.problems == ["topic #1 (kt): title contains a control character (U+0007)"]
+
+
+def test_export_escapes_what_toml_cannot_hold_raw() -> None:
+    """A topic stored before control characters were refused exports as valid TOML (it was a
+    raw control character, which no TOML reader takes), and importing it names the character."""
+    specs = [TopicSpec("a", 'T "q" \\ \x07\x1f\x7f', "x\r\ny", "l1\nl2\tt's"),
+             TopicSpec("b", "plain", "q")]  # fmt: skip
+    text = dump_topics(specs)
+    data = tomllib.loads(text)
+    got = [(t["title"], t["query"], t["description"]) for t in data["topic"]]
+    assert got == [(s.title, s.query, s.description) for s in specs]
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics(data)
+    assert caught.value.problems == ["topic #1 (a): title contains a control character (U+0007)"]
