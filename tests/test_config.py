@@ -200,3 +200,48 @@ def test_sqlite_urls_are_checked_without_sqlalchemy(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:  # other URLs are still parsed by SQLAlchemy
         load_config(write(tmp_path, '[database]\nurl = "postgresql://u:p@h:notaport/db"\n'))
     assert [p.key for p in caught.value.problems] == ["database.url"]
+
+
+@pytest.mark.parametrize(
+    ("name", "words"),
+    [
+        ("FEEDSVC_TELEGRAM_TOKEN", "two underscores after the section, FEEDSVC_TELEGRAM__TOKEN"),
+        ("feedsvc_database_url", "two underscores after the section, FEEDSVC_DATABASE__URL"),
+        ("FEEDSVC_ZALO_WEBHOOK_SECRET", "FEEDSVC_ZALO__WEBHOOK_SECRET"),
+        ("FEEDSVC_TELEGRAMM__TOKEN", "no section 'telegramm' (did you mean telegram?)"),
+        ("FEEDSVC_NOSUCH__X", "no section 'nosuch': this is not a setting"),
+    ],
+)
+def test_env_names_meant_as_settings_are_problems(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, words: str
+) -> None:
+    """A misnamed variable was skipped in silence: with the token in ``FEEDSVC_TELEGRAM_TOKEN``
+    the bot ran in console mode. ``config check`` and ``run`` refuse it by name, value unshown."""
+    monkeypatch.setenv(name, "123456:never-shown")
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, ""))
+    [problem] = raised.value.problems
+    assert problem.key == name and words in problem.message
+    assert "never-shown" not in str(raised.value)
+
+
+@pytest.mark.parametrize(
+    "name", ["FEEDSVC_CONFIG", "FEEDSVC_TEST_PG", "FEEDSVC_SCREENSHOTS", "FEEDSVC_TELEGRAMS"]
+)
+def test_other_feedsvc_variables_are_not_settings_and_pass(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    monkeypatch.setenv(name, "x")
+    assert load_config(write(tmp_path, "")).http.port == 8080
+
+
+def test_a_problem_with_an_env_value_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FEEDSVC_HTTP__PORT", "eighty")
+    monkeypatch.setenv("FEEDSVC_HTTP__PROT", "1")
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, "[http]\nhost = '0.0.0.0'\n"))
+    shown = {p.key: p.message for p in raised.value.problems}
+    assert shown["http.port"].endswith("(set by FEEDSVC_HTTP__PORT)")
+    assert shown["http.prot"].endswith("(set by FEEDSVC_HTTP__PROT)")

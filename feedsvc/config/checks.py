@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from feedsvc.config.models import Settings, check_url
 from feedsvc.config.problems import ConfigError, Problem, describe
-from feedsvc.config.sources import env_values, merged, read_toml
+from feedsvc.config.sources import env_name, env_values, merged, misnamed_env, read_toml
 
 SECRET_KEYS = (
     ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
@@ -42,17 +42,29 @@ def check_config(
     data = read_toml(path) if path is not None else {}
     for section, values in (overrides or {}).items():
         data.setdefault(section, {}).update(values)
-    data = merged(data, env_values(os.environ))
-    problems: list[Problem] = []
+    env = env_values(os.environ)
+    data = merged(data, env)
+    problems: list[Problem] = misnamed_env(os.environ)
     try:
         settings: Settings | None = Settings(**data)
     except ValidationError as exc:
-        problems = [describe(e) for e in exc.errors()]
+        problems += [_from_env(describe(e), env) for e in exc.errors()]
         settings = _salvage(data, [tuple(e["loc"]) for e in exc.errors()])
     if settings is not None:
         seen = {p.key for p in problems}
-        problems += [p for p in _semantic_problems(settings) if p.key not in seen]
+        problems += [_from_env(p, env) for p in _semantic_problems(settings) if p.key not in seen]
     return settings, problems
+
+
+def _from_env(problem: Problem, env: dict[str, Any]) -> Problem:
+    """``problem`` naming the variable its value came from, when an env override set it (the
+    operator looks for it there, not in the file)."""
+    target: Any = env
+    for part in problem.key.split("."):
+        if not isinstance(target, dict) or part not in target:
+            return problem
+        target = target[part]
+    return Problem(problem.key, f"{problem.message} (set by {env_name(problem.key)})")
 
 
 def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings | None:

@@ -8,6 +8,7 @@ asyncio and ssl into every CLI command's start-up, ~4x the cost of importing Cli
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import typing
@@ -72,6 +73,43 @@ def env_values(environ: Mapping[str, str]) -> dict[str, Any]:
         else:
             target[path[-1]] = _json_if_complex(value, _annotation(path))
     return out
+
+
+def misnamed_env(environ: Mapping[str, str]) -> list[Problem]:
+    """``FEEDSVC_`` variables that look meant as settings but are none, each as a problem
+    naming the variable (never its value): a section name followed by a single ``_``
+    (``FEEDSVC_TELEGRAM_TOKEN``), or an unknown section before ``__``
+    (``FEEDSVC_TELEGRAMM__TOKEN``). :func:`env_values` skips both, so without this the bot
+    would silently run without its token. Other names (``FEEDSVC_CONFIG``, a deployment's own
+    ``FEEDSVC_SOMETHING``) are not settings and stay allowed."""
+    sections = sorted(Settings.model_fields)
+    problems = []
+    for name in sorted(environ):
+        lowered = name.lower()
+        if not lowered.startswith(ENV_PREFIX.lower()):
+            continue
+        rest = lowered[len(ENV_PREFIX) :]
+        head, nested, _tail = rest.partition(ENV_NESTING)
+        if nested and head and head not in Settings.model_fields:
+            hint = difflib.get_close_matches(head, sections, n=1)
+            also = f" (did you mean {hint[0]}?)" if hint else ""
+            problems.append(Problem(name, f"no section {head!r}{also}: this is not a setting"))
+            continue
+        if nested:
+            continue
+        for section in sections:
+            if rest.startswith(section + "_") and len(rest) > len(section) + 1:
+                meant = env_name(f"{section}.{rest[len(section) + 1 :]}")
+                problems.append(
+                    Problem(name, f"not a setting: two underscores after the section, {meant}")
+                )
+                break
+    return problems
+
+
+def env_name(key: str) -> str:
+    """The variable that sets the dotted config ``key`` (``http.port`` → ``FEEDSVC_HTTP__PORT``)."""
+    return ENV_PREFIX + ENV_NESTING.join(part.upper() for part in key.split("."))
 
 
 def _annotation(path: list[str]) -> Any:
