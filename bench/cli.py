@@ -10,9 +10,10 @@ distorts less) of ``--rounds`` rounds are printed; the goals are judged on CPU t
 
 ``--baseline`` adds the same commands run from another checkout (e.g. the main branch before a
 change), side by side in the same rounds. ``--pg`` (default: the test server's ``feedsvc_test``
-database) adds the read-only commands on a PostgreSQL state DB, in a schema of their own made
-for the run (migrated by ``feedsvc db upgrade``, the same topics and articles) and dropped
-after it; ``--no-pg`` leaves PostgreSQL out.
+database, created when missing) adds the read-only commands on a PostgreSQL state DB, in a
+schema of their own made for the run (migrated by ``feedsvc db upgrade``, the same topics and
+articles) and dropped after it; ``--no-pg`` leaves PostgreSQL out, as does a server that does
+not answer (one line says so).
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
-from common import machine  # noqa: E402
+from common import machine, postgres_or_skip  # noqa: E402
 
 COMMANDS: list[tuple[str, list[str], float | None]] = [  # label, argv after python, goal (x)
     ("import click", ["-c", "import click"], None),
@@ -114,6 +115,8 @@ def main() -> None:
     parser.add_argument("--no-pg", dest="pg", action="store_const", const=None)
     args = parser.parse_args()
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
+    if args.pg is not None:  # created when missing; None (as --no-pg) when it does not answer
+        args.pg = postgres_or_skip(args.pg, "--no-pg") or None
     with tempfile.TemporaryDirectory() as tmp, _schemas(args) as (pg_url, base_pg_url):
         work = Path(tmp)
         env = prepare(work)

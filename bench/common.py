@@ -1,20 +1,25 @@
-"""Shared bits for the benchmark scripts: the machine line, timing helpers, a migrated state DB
-(an SQLite file or a PostgreSQL schema of its own)."""
+"""Shared bits for the benchmark scripts: the machine line, timing helpers, the PostgreSQL
+database made ready (:func:`postgres_or_skip`), a migrated state DB (an SQLite file or a
+PostgreSQL schema of its own)."""
 
 from __future__ import annotations
 
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TypeVar
 
-from sqlalchemy import create_engine, text
+from sqlalchemy import make_url, text
+from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database, upgrade
+from feedsvc.db.errors import describe
+from feedsvc.db.provision import ensure_database
 
 PG_ADMIN = os.environ.get(
     "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
@@ -33,6 +38,26 @@ def machine() -> str:
     except OSError:
         pass
     return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def postgres_or_skip(url: str, skip_flag: str = "--pg ''") -> str:
+    """``url`` ready for a run, or ``""`` (as ``skip_flag`` asks: no PostgreSQL column).
+
+    Why: the default ``feedsvc_test`` database exists only where the test suite ran once (its
+    fixtures create it), so a newcomer's first bench died in a driver traceback. It is created
+    here when missing; a server that does not answer (or refuses) gets one line on stderr and
+    the run goes on without PostgreSQL."""
+    if not url:
+        return ""
+    shown = make_url(url).render_as_string(hide_password=True)
+    try:
+        if ensure_database(url):
+            print(f"created the PostgreSQL database {make_url(url).database} ({shown})")
+    except SQLAlchemyError as exc:
+        print(f"PostgreSQL not usable at {shown}, skipping its column ({skip_flag} to say so): "
+              f"{describe(exc)}", file=sys.stderr)  # fmt: skip
+        return ""
+    return url
 
 
 def timed(fn: Callable[[], object], repeat: int = 20) -> tuple[float, float]:
@@ -59,7 +84,9 @@ def state_db(kind: str, tmp: Path, name: str, pg: str, make: Callable[[str], D])
         db.dispose()
         return
     schema = f"bench_{name}_{os.getpid()}"
-    admin = create_engine(pg, isolation_level="AUTOCOMMIT")
+    # Database's engine: a plain postgresql:// URL means psycopg 3 (SQLAlchemy's own default
+    # is psycopg2, not installed)
+    admin = Database(pg).engine.execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
         conn.execute(text(f"CREATE SCHEMA {schema}"))

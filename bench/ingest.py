@@ -35,7 +35,7 @@ from pathlib import Path
 from sqlalchemy import Connection, insert, text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import PG_ADMIN, machine, state_db, timed
+from common import PG_ADMIN, machine, postgres_or_skip, state_db, timed
 from matching import Generator
 
 from feedsvc.articles import Article, read_jsonl
@@ -338,6 +338,7 @@ def main() -> None:
         print(json.dumps({"code": feedsvc.__file__, "figures": figures}))
         return
     print(f"machine: {machine()}; load average {os.getloadavg()[0]:.2f}")
+    args.pg = postgres_or_skip(args.pg) if args.only != "idle" else args.pg
     with tempfile.TemporaryDirectory() as tmp:
         if args.only != "throughput":
             results = {}

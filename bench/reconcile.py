@@ -21,7 +21,7 @@ from pathlib import Path
 from sqlalchemy import text
 
 sys.path.insert(0, str(Path(__file__).parent))
-from common import PG_ADMIN, machine, state_db, timed
+from common import PG_ADMIN, machine, postgres_or_skip, state_db, timed
 
 from feedsvc.db import Database
 from feedsvc.lifecycle.reconcile import Reconciler
@@ -103,6 +103,7 @@ def main() -> None:
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL URL ('' to skip)")
     args = parser.parse_args()
     print(machine())
+    args.pg = postgres_or_skip(args.pg)
     sizes = [int(s) for s in args.sizes.split(",")]
     with tempfile.TemporaryDirectory() as tmp:
         for kind in ("sqlite", "postgresql") if args.pg else ("sqlite",):

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from feedsvc.db import Database, upgrade
+from feedsvc.db.provision import ensure_database
 
 PG_ADMIN_URL = os.environ.get(
     "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -25,14 +26,7 @@ PG_TEST_DB = "feedsvc_test"
 
 def _pg_available() -> str | None:
     try:
-        engine = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with engine.connect() as conn:
-            exists = conn.execute(
-                text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": PG_TEST_DB}
-            ).first()
-            if not exists:
-                conn.execute(text(f"CREATE DATABASE {PG_TEST_DB}"))
-        engine.dispose()
+        ensure_database(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}", PG_ADMIN_URL)
         return None
     except Exception as exc:  # any failure means: skip, and say why
         return f"PostgreSQL not reachable at {PG_ADMIN_URL}: {type(exc).__name__}: {exc}"
