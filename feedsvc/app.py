@@ -180,8 +180,7 @@ class Service:
         if self._loop is not None and changes:  # new alerts, corrections, retractions
             self._loop.call_soon_threadsafe(self.wake_dispatchers)
         catching_up = self._ingestor is not None and self._ingestor.catching_up
-        topic_ids = set().union(*(c.affected_topic_ids for c in changes))
-        self.publisher.on_ingest(topic_ids, catching_up=catching_up)
+        self.publisher.on_ingest(changes, catching_up=catching_up)
 
     def prepare(self) -> None:
         """Blocking start-up work: schema, topics file, matcher. Runs once per Service (the

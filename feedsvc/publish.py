@@ -12,8 +12,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from feedsvc import metrics
 from feedsvc.articles import Article
@@ -35,7 +36,6 @@ from feedsvc.pages import (
 from feedsvc.stale import StaleTopics
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
-from feedsvc.store.lifecycle import change_marker, touched_topic_ids
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     get_snapshots,
@@ -43,8 +43,12 @@ from feedsvc.store.snapshots import (
     snapshot_etags,
 )
 from feedsvc.store.topics import Topic, list_topics
+from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 from feedsvc.websub import HubPinger
+
+if TYPE_CHECKING:
+    from feedsvc.ingest.model import Change
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +56,6 @@ DEFAULT_LIMIT = 50
 INDEX_HEADLINES = 3  # newest headlines per topic on the index page
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
-#: How far back each sync looks again for lifecycle changes (a change committed a little after
-#: the moment it records); re-rendering an unchanged topic stores nothing.
-LIFECYCLE_OVERLAP = timedelta(seconds=30)
 #: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
 #: slug, the index under :data:`INDEX_SLUG`, which no topic slug can be).
 SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
@@ -78,8 +79,8 @@ class FeedPublisher:
         self._rendered_versions: dict[str, datetime] = {}  # slug → topic.updated_at rendered
         self._topics: dict[str, Topic] = {}
         self._synced_at: datetime | None = None
-        self._lifecycle_at: datetime | None = None  # see _touched
-        self._marker: tuple[object, ...] = ()
+        #: lifecycle changes no render here shows yet (and what renders here do show)
+        self.touched = TouchedTopics()
         self._opml: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
@@ -258,18 +259,12 @@ class FeedPublisher:
             self.refresh(pending)
 
     def _touched(self, now: datetime) -> list[str]:
-        """Topics whose public list changed with no ingest in this process to say so: a
-        scheduled article's time came, or one was withdrawn, hidden or shown again (maybe by
-        another process: the CLI, a replica's reconciliation). SPEC §10: within one sync."""
-        since, self._lifecycle_at = self._lifecycle_at, now
-        if since is None:  # the first sync renders every topic anyway
+        """Topics whose public list changed with no render here to show it: a scheduled
+        article's time came, or one was withdrawn, hidden or shown again (maybe by another
+        process: the CLI, a replica's reconciliation). SPEC §10: within one sync."""
+        ids = self.touched.since_last(self.db, now)
+        if ids is None:
             return []
-        with self.db.read() as conn:
-            marker = change_marker(conn, since - LIFECYCLE_OVERLAP, now)
-            if marker == self._marker:
-                return []
-            self._marker = marker
-            ids = touched_topic_ids(conn, since - LIFECYCLE_OVERLAP, now)
         # search feeds list articles of no topic too: never serve one cached before a takedown
         self.cache.clear()
         return [t.slug for t in self._topics.values() if t.id in ids]
@@ -283,9 +278,12 @@ class FeedPublisher:
             if (mine := snaps.get((slug, fmt))) is None or mine.etag != etag
         ]
 
-    def on_ingest(self, topic_ids: set[int], *, catching_up: bool = False) -> None:
-        """Re-render the feeds of the topics an ingest batch changed; during a catch-up only
-        mark them (:mod:`feedsvc.stale`: :meth:`sync` renders them together)."""
+    def on_ingest(self, changes: Sequence[Change], *, catching_up: bool = False) -> None:
+        """Re-render the feeds of the topics an ingest batch (or the due check) changed;
+        during a catch-up only mark them (:mod:`feedsvc.stale`: :meth:`sync` renders them
+        together). Either way :meth:`sync` does not render them again (:mod:`feedsvc.touched`)."""
+        topic_ids = set().union(*(c.affected_topic_ids for c in changes))
+        self.touched.rendering(self.db, [c.article_id for c in changes])  # before the render
         slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]
         if catching_up:
             self.stale.mark(slugs)

@@ -104,9 +104,7 @@ def make_world(db: Database, clock: Clock | None = None, source: SqlSource | Non
         ing = Ingestor(db, source, TopicIndex(), tz=UTC, poll_seconds=1, overlap_seconds=60,
                        batch_size=100)  # fmt: skip
     ing.hooks.append(Outbox(timedelta(hours=24)))
-    ing.after_commit.append(
-        lambda changes: pub.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
-    )
+    ing.after_commit.append(pub.on_ingest)
     due = DueCheck(db, ing.hooks, ing.after_commit, clock=clock)
     pub.sync()
     return World(db, clock, ing, pub, due)

@@ -133,9 +133,7 @@ def documents(tmp_path: Path, hostile: bool) -> list[dict[str, str]]:
     })
     publisher = FeedPublisher(db, settings)
     ingestor = builtin_ingestor(db)
-    ingestor.after_commit.append(
-        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
-    )
+    ingestor.after_commit.append(publisher.on_ingest)
     publisher.sync()
     items = (
         list(hostile_articles(10)) if hostile

@@ -96,9 +96,7 @@ def test_word_vertical_tab_never_freezes_topic_or_search_feeds(db: Database) -> 
         save_topic(conn, TopicSpec("gia-vang", "Giá vàng", '"giá vàng"', ""), "cli", now)
     publisher = FeedPublisher(db, load_config(None, {"http": {"public_url": PUBLIC}}))
     ing = builtin_ingestor(db, overlap_seconds=60)
-    ing.after_commit.append(
-        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
-    )
+    ing.after_commit.append(publisher.on_ingest)
     publisher.sync()
     items = [
         article(1, title="Giá vàng sáng nay", body="<p>Giá vàng ổn định.</p>"),

@@ -25,9 +25,7 @@ def setup(db: Database) -> tuple[Ingestor, FeedPublisher]:
     settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
     publisher = FeedPublisher(db, settings)
     ing = builtin_ingestor(db, overlap_seconds=60)
-    ing.after_commit.append(
-        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
-    )
+    ing.after_commit.append(publisher.on_ingest)
     publisher.sync()
     return ing, publisher
 

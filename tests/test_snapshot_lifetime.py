@@ -62,9 +62,7 @@ def test_a_replaced_topic_feed_is_freed_by_refcount(db: Database) -> None:
     settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
     publisher = FeedPublisher(db, settings)
     ingestor = builtin_ingestor(db)
-    ingestor.after_commit.append(
-        lambda changes: publisher.on_ingest(set().union(*(c.affected_topic_ids for c in changes)))
-    )
+    ingestor.after_commit.append(publisher.on_ingest)
     publisher.sync()
     fast = FeedFastPath(lambda *a: None, publisher, 300)  # type: ignore[arg-type]
 

@@ -61,9 +61,7 @@ def test_changed_feeds_ping_the_hub(db: Database, hub: Hub) -> None:
     assert pub.last_ping is not None  # the first render of a new topic's feeds is a change
     pub.last_ping.join(10)
     ing = builtin_ingestor(db)
-    ing.after_commit.append(
-        lambda changes: pub.on_ingest({t for c in changes for t in c.topic_ids})
-    )
+    ing.after_commit.append(pub.on_ingest)
     with db.write() as conn:
         upsert_source_articles(conn, [article(1)], datetime.now(UTC))
     assert ing.tick().new == 1

@@ -5,7 +5,7 @@ check runs after every ingest tick (so on the ingest leader, within one poll of 
 hands the articles that became public since its last run to the same transaction hooks ingest
 uses (the outbox: alerts), then to the after-commit listeners (feed re-render, dispatcher
 wake-up). Every replica's feed sync also re-renders topics whose articles became due
-(:func:`feedsvc.store.lifecycle.touched_topic_ids`), so feeds do not depend on this process.
+(:mod:`feedsvc.touched`), so feeds do not depend on this process.
 """
 
 from __future__ import annotations

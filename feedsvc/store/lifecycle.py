@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import article_topics, articles, deliveries
+from feedsvc.db.schema import articles, deliveries
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
 from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
 
@@ -230,20 +230,42 @@ def change_marker(conn: Connection, since: datetime, now: datetime) -> tuple[obj
     return tuple(conn.execute(stmt).scalar() for stmt in (due, newest, count))
 
 
-def touched_topic_ids(conn: Connection, since: datetime, now: datetime) -> set[int]:
-    """Topics whose public list may have changed in ``(since, now]`` without ingest telling
-    this process: an article became due (``published_at`` passed), or was withdrawn, hidden or
-    shown again (``last_changed_at`` moved, perhaps in another process). Both are indexed."""
-    changed = select(articles.c.id).where(
+@dataclass(frozen=True, slots=True)
+class ArticleState:
+    """What decides whether a render already shows an article: its last write
+    (``last_changed_at``: stored, edited, withdrawn, hidden, shown again) and its time
+    (``published_at``: a scheduled article becomes public then, with no write)."""
+
+    article_id: int
+    changed_at: datetime
+    published_at: datetime
+
+
+_STATE_COLUMNS = (articles.c.id, articles.c.last_changed_at, articles.c.published_at)
+
+
+def changed_articles(conn: Connection, since: datetime, now: datetime) -> list[ArticleState]:
+    """Articles whose public state may have changed in ``(since, now]``: written
+    (``last_changed_at`` moved: ingest here or anywhere, the CLI, an editor, reconciliation) or
+    due (``published_at`` passed). Both are indexed. Which of them a render already shows is
+    the caller's to know (:mod:`feedsvc.touched`)."""
+    stmt = select(*_STATE_COLUMNS).where(
         or_(
             and_(articles.c.published_at > since, articles.c.published_at <= now),
             and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
         )
     )
-    stmt = (
-        select(article_topics.c.topic_id).where(article_topics.c.article_id.in_(changed)).distinct()
-    )
-    return {int(i) for i in conn.execute(stmt).scalars()}
+    return [ArticleState(int(i), *rest) for i, *rest in conn.execute(stmt).tuples()]
+
+
+def article_states(conn: Connection, article_ids: Sequence[int]) -> list[ArticleState]:
+    """The current state of these articles (unknown ids left out), one query per 500."""
+    out: list[ArticleState] = []
+    for start in range(0, len(article_ids), CHUNK):
+        chunk = list(article_ids[start : start + CHUNK])
+        rows = conn.execute(select(*_STATE_COLUMNS).where(articles.c.id.in_(chunk))).tuples()
+        out += [ArticleState(int(i), *rest) for i, *rest in rows]
+    return out
 
 
 #: How far back each due check looks again: a scheduled article stored just as its time came
