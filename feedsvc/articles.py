@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import re
+import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
@@ -308,6 +309,7 @@ def _constant(name: str) -> Any:
 
 
 _BOM = "\ufeff"
+_BOM_BYTES = _BOM.encode("utf-8")
 
 
 def decode_json_line(line: bytes | str, first: bool = False) -> Any:
@@ -328,16 +330,33 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
         text = line
     if first and text.startswith(_BOM):
         text = text[1:]
+    # without its line end: json counted the "\n" as a second line, so a record cut short was
+    # reported at "column 1" (of that empty line 2)
+    text = text.rstrip("\r\n")
     try:
         return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
     except json.JSONDecodeError as exc:
-        raise ArticleError(None, f"invalid JSON at column {exc.colno}: {exc.msg}") from None
+        what = exc.msg.removesuffix(" at").removesuffix(" starting")  # json's "… starting at"
+        raise ArticleError(None, f"invalid JSON at column {exc.colno}: {what}") from None
     except _DuplicateKey as exc:
         raise ArticleError(str(exc), "appears twice in one object (which one is meant?)") from None
     except RecursionError:
         raise ArticleError(None, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # NaN/Infinity, an integer of more than 4,300 digits
+        if "int_max_str_digits" in str(exc):  # Python's advice is for programmers, not for data
+            limit = sys.get_int_max_str_digits()
+            raise ArticleError(
+                None, f"invalid JSON: a number of more than {limit:,} digits"
+            ) from None
         raise ArticleError(None, f"invalid JSON: {exc}") from None
+
+
+def _has_content(line: bytes | str, *, first: bool) -> bool:
+    """False for a line with nothing but whitespace (or, as the first line, a byte order mark
+    and whitespace: an editor's BOM before an empty first line is not a record)."""
+    if first:
+        line = line.removeprefix(_BOM_BYTES) if isinstance(line, bytes) else line.removeprefix(_BOM)
+    return bool(line.strip())
 
 
 def read_jsonl(
@@ -350,7 +369,7 @@ def read_jsonl(
     ``\n`` (a ``\r`` before it is whitespace to JSON).
     """
     for number, line in enumerate(stream, start=1):
-        if not line.strip():
+        if not _has_content(line, first=number == 1):
             continue
         try:
             yield number, parse_article(decode_json_line(line, first=number == 1), tz)

@@ -58,6 +58,16 @@ class ImportAborted(Exception):
         super().__init__(reason)
 
 
+class ImportInterrupted(Exception):
+    """Ctrl-C (SIGINT) stopped the import; ``report`` says what was committed (at least
+    through line ``report.committed_through``: an interrupt during a commit may leave that
+    batch stored and uncounted, which a rerun shows as unchanged)."""
+
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+        super().__init__("interrupted")
+
+
 Batch = list[tuple[int, Article]]
 
 
@@ -70,7 +80,8 @@ def import_articles(
 ) -> ImportReport:
     """Store ``items`` (from :func:`feedsvc.articles.read_jsonl`) in batches of :data:`BATCH`.
 
-    Returns the report; raises :class:`ImportAborted` when the database stops accepting writes.
+    Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
+    :class:`ImportInterrupted` on Ctrl-C (both carry what was committed).
     """
     report = ImportReport()
     batch: Batch = []
@@ -91,14 +102,17 @@ def import_articles(
         report.committed_through = batch[-1][0]
         batch.clear()
 
-    for line, item in items:
-        if isinstance(item, Rejected):
-            reject(item.line, item.error)
-            continue
-        batch.append((line, item))
-        if len(batch) >= BATCH:
-            flush()
-    flush()
+    try:
+        for line, item in items:
+            if isinstance(item, Rejected):
+                reject(item.line, item.error)
+                continue
+            batch.append((line, item))
+            if len(batch) >= BATCH:
+                flush()
+        flush()
+    except KeyboardInterrupt:
+        raise ImportInterrupted(report) from None
     return report
 
 

@@ -6,7 +6,13 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
+import os
+import signal
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -19,6 +25,7 @@ from feedsvc.articles import ArticleError, decode_json_line, parse_article, read
 from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
+from feedsvc.importer import BATCH
 
 GOOD = {
     "source_key": "K",
@@ -85,7 +92,15 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
         b'{"source_key": "BAD", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",
         "nested too deeply",
     ),
-    "huge integer": (b'{"source_key": "BAD", "n": ' + b"9" * 5000 + b"}", "invalid JSON"),
+    "huge integer": (
+        b'{"source_key": "BAD", "n": ' + b"9" * 5000 + b"}",
+        "invalid JSON: a number of more than 4,300 digits",
+    ),
+    "huge negative integer": (b'{"n": -' + b"1" * 4301 + b"}", "more than 4,300 digits"),
+    "truncated object": (b'{"source_key": "BAD", "title": "a"', "invalid JSON at column 35"),
+    "truncated string": (b'{"source_key": "BA', "invalid JSON at column 16: Unterminated string"),
+    "raw tab in a string": (b'{"source_key": "B\tAD"}', "column 18: Invalid control character"),
+    "missing comma": (b'{"source_key": "BAD" "title": 1}', "invalid JSON at column 22"),
     "NaN literal": (b'{"source_key": "BAD", "n": NaN}', "NaN is not a JSON value"),
     "-Infinity literal": (b'{"source_key": "BAD", "n": -Infinity}', "-Infinity is not"),
     "duplicate key": (
@@ -124,8 +139,12 @@ def test_bad_line_rejected_alone(db_url: str, case: str) -> None:
     assert keys(db_url) == {"G1", "G2"}
 
 
-def test_bom_crlf_and_blank_lines_are_fine(db_url: str) -> None:
-    data = b"\xef\xbb\xbf" + good(1) + b"\r\n\r\n" + good(2) + b"\r\n" + good(3)
+@pytest.mark.parametrize(
+    "head", [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \t\r\n", b"\n\n"]
+)
+def test_bom_crlf_and_blank_lines_are_fine(db_url: str, head: bytes) -> None:
+    """A byte order mark alone on the first line (an editor's empty first line) is blank too."""
+    data = head + good(1) + b"\r\n\r\n" + good(2) + b"\r\n" + good(3)
     code, output = run_import(db_url, data)
     assert code == 0, output
     assert "inserted 3, updated 0, unchanged 0, rejected 0" in output
@@ -274,3 +293,40 @@ def test_any_title_is_stored_exactly_or_rejected_alone(db_url: str, title: str) 
 
 def test_factories_article_still_valid() -> None:
     assert parse_article(article(1).to_json()).source_key == "TEST-00001"
+
+
+def test_ctrl_c_says_what_is_stored_and_how_to_go_on(sqlite_url: str, tmp_path: Path) -> None:
+    """The real CLI on a pipe: one full batch committed, then SIGINT while it waits for more.
+    It said only Click's "Aborted!"; now what is stored and that a rerun goes on, exit 130."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": sqlite_url}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "import", "-"], cwd=tmp_path, env=env,
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None
+    try:
+        proc.stdin.write(b"\n".join(good(i) for i in range(BATCH + 10)) + b"\n")
+        proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while len(keys_if_ready(sqlite_url)) < BATCH:  # the first batch is committed
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGINT)
+        _out, err = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text_err = err.decode()
+    assert proc.returncode == 130, text_err
+    assert f"lines 1-{BATCH} are stored (inserted {BATCH}, updated 0" in text_err
+    assert "Run the same import again" in text_err and "Traceback" not in text_err
+    assert len(keys(sqlite_url)) == BATCH  # the 10 lines after the batch were not committed
+
+
+def keys_if_ready(url: str) -> set[str]:
+    """:func:`keys` once the importer has created the state DB, else nothing yet."""
+    try:
+        return keys(url)
+    except Exception:  # the DB or its tables do not exist yet (the command is starting)
+        return set()

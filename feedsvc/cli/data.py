@@ -18,7 +18,10 @@ import click
 from feedsvc.cli.common import EXIT_FAILED, Int, config_option, fail, load_settings, open_db
 
 if TYPE_CHECKING:
-    from feedsvc.importer import ImportAborted
+    from feedsvc.importer import ImportAborted, ImportReport
+
+#: 128 + SIGINT, what a shell reports for a command Ctrl-C stopped (``feedsvc.cli.main``'s too)
+EXIT_INTERRUPTED = 130
 
 
 @click.group()
@@ -61,7 +64,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
 
     from feedsvc.articles import read_jsonl
     from feedsvc.db.errors import describe
-    from feedsvc.importer import ImportAborted, import_articles
+    from feedsvc.importer import ImportAborted, ImportInterrupted, import_articles
 
     settings = load_settings(config_file)
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
@@ -98,6 +101,8 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         except ImportAborted as exc:
             report = exc.report
             _aborted(exc)
+        except ImportInterrupted as exc:
+            _interrupted(exc.report)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
@@ -119,6 +124,22 @@ def _aborted(exc: ImportAborted) -> NoReturn:
         err=True,
     )
     raise SystemExit(EXIT_FAILED)
+
+
+def _interrupted(report: ImportReport) -> NoReturn:
+    """Ctrl-C: what is stored and how to go on, instead of Click's bare "Aborted!"; exit 130
+    (128 + SIGINT, as a shell reports it)."""
+    stored = (
+        f"lines 1-{report.committed_through} are stored"
+        if report.committed_through
+        else "nothing was stored"
+    )
+    click.echo(
+        f"\nfeedsvc import: interrupted: {stored} ({report.summary()}).\n"
+        "  Run the same import again to go on: stored lines count as unchanged.",
+        err=True,
+    )
+    raise SystemExit(EXIT_INTERRUPTED)
 
 
 def _size(file: BinaryIO) -> int | None:
