@@ -9,6 +9,7 @@ state DB must name `feedsvc db upgrade` when it is missing, and must not create 
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
 import subprocess
@@ -412,3 +413,37 @@ def test_a_reader_that_leaves_the_pipe_gets_no_error_line(tmp_path: Path, extra:
         err = proc.stderr.read().decode()
         assert proc.wait(timeout=120) == 1
     assert err == ""
+
+
+def test_a_host_not_on_this_machine_points_at_http_host(tmp_path: Path) -> None:
+    """192.0.2.1 (TEST-NET-1) is no address of this machine: the port is not the problem, so
+    the advice names ``http.host`` (it said "choose another port with --port")."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_HTTP__HOST": "192.0.2.1",
+            "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}  # fmt: skip
+    done = subprocess.run([sys.executable, "-m", "feedsvc", "run", "--port", "18093"],
+                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120,
+                          check=False)  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "cannot listen on 192.0.2.1:18093: not an address of this machine; set http.host" in (
+        done.stderr
+    )
+    assert "--port" not in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "state.db").exists()
+
+
+@pytest.mark.parametrize(
+    ("error", "advice"),
+    [
+        (OSError(errno.EADDRINUSE, "Address already in use"), "already in use; stop what holds"),
+        (OSError(errno.EACCES, "Permission denied"), "ports below 1024 need privileges); choose"),
+        (socket.gaierror(socket.EAI_NONAME, "Name or service not known"), "no such host; set"),
+        (OSError(errno.EADDRNOTAVAIL, "Cannot assign"), "not an address of this machine"),
+        (OSError(errno.EINVAL, "Invalid argument"), "invalid argument; check http.host and"),
+    ],
+)
+def test_each_bind_failure_has_its_own_advice(error: OSError, advice: str) -> None:
+    """A name that does not resolve is worded without a real lookup (no test leaves loopback)."""
+    from feedsvc.cli.service import _listen_advice
+
+    assert advice in _listen_advice(error)

@@ -44,12 +44,25 @@ def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     try:
         return listen_socket(host, port, reuse_port=reuse_port)
     except OSError as exc:
-        why = "already in use" if exc.errno == 98 else (exc.strerror or str(exc)).lower()
-        fail(
-            f"cannot listen on {host}:{port}: {why}; stop what holds it, or choose another "
-            "port with --port (or http.port in the config)",
-            EXIT_USAGE,
-        )
+        fail(f"cannot listen on {host}:{port}: {_listen_advice(exc)}", EXIT_USAGE)
+
+
+def _listen_advice(exc: OSError) -> str:
+    """What went wrong binding the HTTP socket and what to change: the port when it is taken
+    or privileged, ``http.host`` when the host is unknown or not this machine's."""
+    import errno
+    import socket
+
+    port = "choose another port with --port (or http.port in the config)"
+    if exc.errno == errno.EADDRINUSE:
+        return f"already in use; stop what holds it, or {port}"
+    if exc.errno == errno.EACCES:
+        return f"permission denied (ports below 1024 need privileges); {port}"
+    if isinstance(exc, socket.gaierror):
+        return "no such host; set http.host to an address or name of this machine (0.0.0.0: all)"
+    if exc.errno == errno.EADDRNOTAVAIL:
+        return "not an address of this machine; set http.host to one (0.0.0.0: all)"
+    return f"{(exc.strerror or str(exc)).lower()}; check http.host and http.port"
 
 
 @click.command()
