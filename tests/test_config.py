@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -245,3 +247,25 @@ def test_a_problem_with_an_env_value_names_the_variable(
     shown = {p.key: p.message for p in raised.value.problems}
     assert shown["http.port"].endswith("(set by FEEDSVC_HTTP__PORT)")
     assert shown["http.prot"].endswith("(set by FEEDSVC_HTTP__PROT)")
+
+
+@pytest.mark.parametrize(
+    ("make", "words"),
+    [
+        (lambda p: p.mkdir(), "is a directory, not a file"),
+        (lambda p: os.mkfifo(p), "is not a regular file"),
+        (lambda p: None, "file not found"),
+    ],
+    ids=["directory", "fifo", "missing"],
+)
+def test_a_token_file_that_is_no_file_says_what_it_is(
+    tmp_path: Path, make: Callable[[Path], object], words: str
+) -> None:
+    """A directory given as the token file was "file not found", which sent the operator
+    looking for a file that was there; a FIFO would have blocked the read."""
+    target = tmp_path / "token"
+    make(target)
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, f'[telegram]\ntoken_file = "{target}"\n'))
+    [problem] = raised.value.problems
+    assert problem.key == "telegram.token_file" and words in problem.message

@@ -90,8 +90,10 @@ def _secret_file_problem(path: Path) -> str | None:
     """Why the secret in ``path`` cannot be read as the service reads it (UTF-8 text), or None;
     never its content. A file in another encoding passed the check and ``run`` then stopped on
     a ``UnicodeDecodeError`` traceback."""
+    if path.is_dir():
+        return f"{path} is a directory, not a file"
     if not path.is_file():
-        return f"file not found: {path}"
+        return f"file not found: {path}" if not path.exists() else f"{path} is not a regular file"
     try:
         path.read_bytes().decode("utf-8")
     except OSError as exc:
