@@ -58,7 +58,7 @@ from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.topic_index import TopicIndex
-from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
+from feedsvc.topics_file import import_at_start
 from feedsvc.wakeups import WakeListener
 
 #: the serving half lives in :mod:`feedsvc.server`; its names stay importable from here
@@ -189,16 +189,8 @@ class Service:
             return
         self._prepared = True
         ensure_schema(self.db)
-        topics = self.settings.topics
-        if topics.import_on_start and topics.file.is_file():
-            try:
-                specs = load_topics_file(topics.file)
-            except TopicsFileError as exc:
-                log.error("topics file not imported:\n%s", exc)
-            else:
-                with self.db.write() as conn:
-                    summary = sync_topics(conn, specs, self.db.now())
-                log.info("topics file %s: %s", topics.file, summary)
+        if self.settings.topics.import_on_start:
+            import_at_start(self.db, self.settings.topics)
         with self.db.read() as conn:
             self.index.refresh(conn)
         self.publisher.sync()

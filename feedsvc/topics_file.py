@@ -6,18 +6,25 @@ half-apply a change (and every problem is reported, with the topic and the key).
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
-from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
+from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
+
+if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
+    from sqlalchemy import Connection
+
+    from feedsvc.config import TopicsSettings
+    from feedsvc.db import Database
+
+log = logging.getLogger(__name__)
 
 SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
 KEYS = {"slug", "title", "description", "query", "enabled"}
@@ -121,11 +128,50 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
 def load_topics_file(path: Path) -> list[TopicSpec]:
     try:
         data = read_toml_file(path)
+    except FileNotFoundError:  # the file's own problems name it: `config check` lists a key
+        raise TopicsFileError(str(path), [f"file not found: {path}"]) from None
     except OSError as exc:
-        raise TopicsFileError(str(path), [f"cannot read: {exc.strerror}"]) from None
+        raise TopicsFileError(str(path), [f"cannot read {path}: {exc.strerror}"]) from None
     except TomlFileError as exc:
         raise TopicsFileError(str(path), [str(exc)]) from None
     return parse_topics(data, str(path))
+
+
+def configured_topics(path: Path, *, is_set: bool) -> list[TopicSpec] | None:
+    """The topics of ``topics.file`` as ``run`` imports them and ``config check`` checks them:
+    None when the file is absent and was not configured (``is_set`` false: the built-in default
+    path; the topics are the state DB's, nothing to report as a problem); raises
+    :class:`TopicsFileError` for a file that is set but missing, is not a file, or has any
+    problem. One rule, so the two commands cannot disagree on the same configuration."""
+    if not is_set and not path.exists():
+        return None
+    return load_topics_file(path)
+
+
+def import_at_start(db: Database, topics: TopicsSettings) -> None:
+    """``topics.file`` into the state DB as ``run`` starts, by :func:`configured_topics` (the
+    rule ``config check`` applies). A file with problems (or set and missing) is one error line
+    naming the file and every problem, and the service goes on with the topics already in the
+    state DB: a typo in the file must not stop the feeds and alerts. The default file absent is
+    one info line saying where topics come from."""
+    try:
+        specs = configured_topics(topics.file, is_set=topics.file_is_set)
+    except TopicsFileError as exc:
+        log.error(
+            "topics file %s not imported, the state DB's topics are kept: %d problem(s): %s",
+            exc.path, len(exc.problems), "; ".join(exc.problems),
+        )  # fmt: skip
+        return
+    if specs is None:
+        log.info(
+            "no topics file at %s: topics are the state DB's (add them with `feedsvc topics "
+            "add`, or create the file, or set topics.file)",
+            topics.file,
+        )
+        return
+    with db.write() as conn:
+        summary = sync_topics(conn, specs, db.now())
+    log.info("topics file %s: %s", topics.file, summary)
 
 
 #: What a TOML basic string must escape: a quote, a backslash and every control character but
@@ -164,6 +210,8 @@ def sync_topics(conn: Connection, specs: Sequence[TopicSpec], now: datetime) -> 
     Topics created through the API or CLI are left alone: the file owns only its own topics.
     A removed topic is disabled, not deleted, so its feed history is not lost by a typo.
     """
+    from feedsvc.store.topics import list_topics, save_topic, set_enabled
+
     counts = {"created": 0, "updated": 0, "unchanged": 0, "disabled": 0}
     for spec in specs:
         counts[save_topic(conn, spec, "file", now)] += 1

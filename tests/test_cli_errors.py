@@ -234,6 +234,9 @@ def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
         out, _ = proc.communicate(timeout=30)
     assert proc.returncode == 0, out
     assert "Traceback" not in out
+    # no topics file at the default path: said once, as information (config check says OK)
+    [line] = [x for x in out.splitlines() if "topics file" in x]
+    assert " INFO " in line and "no topics file at config/topics.toml" in line, out
 
 
 # -- configuration mistakes ----------------------------------------------------------------------

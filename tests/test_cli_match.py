@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
+import pytest
 from click.testing import CliRunner
 
+from feedsvc.cli import cli
 from feedsvc.cli.match import match
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -89,7 +92,7 @@ def test_topics_file(tmp_path: Path) -> None:
     assert "A2" not in rows
 
 
-def test_topics_file_disabled_and_broken_topics(tmp_path: Path) -> None:
+def test_topics_file_disabled_topics_are_references_only(tmp_path: Path) -> None:
     path = tmp_path / "topics.toml"
     path.write_text(
         """
@@ -103,18 +106,72 @@ enabled = false
 slug = "uses-base"
 title = "Uses"
 query = "@base tai"
-
-[[topic]]
-slug = "broken"
-title = "Broken"
-query = "a OR b c"
 """,
         encoding="utf-8",
     )
     result = run("--topics", str(path))
-    assert result.exit_code == 1
+    assert result.exit_code == 1  # the bad input lines
     assert result.stdout.splitlines() == ["A3\tuses-base"]
-    assert "topic 'broken' skipped" in result.stderr
+
+
+T = '[[topic]]\nslug = "{slug}"\ntitle = "T"\nquery = \'{query}\'\n'
+#: Files `topics import` refuses, and a problem each must name (issue #17 §3).
+INVALID_FILES = {
+    "misspelt table": ('[[topik]]\nslug = "a"\ntitle = "A"\nquery = "x"\n', ["'topik'"]),
+    "one broken topic of two": (
+        T.format(slug="ok", query="x") + T.format(slug="broken", query="a OR b c"),
+        ["topic broken: query: at 7: OR and an implied AND are mixed"],
+    ),
+    "a reference cycle": (
+        T.format(slug="a", query="@b") + T.format(slug="b", query="@a"),
+        ["topic a: query:", "topic b: query:", "circular reference"],
+    ),
+    "an unclosed parenthesis": (T.format(slug="a", query="(x"), ["topic a: query: at 0: unclosed"]),
+    "enabled as a string": (
+        T.format(slug="a", query="x") + 'enabled = "no"\n',
+        ["topic #1 (a): enabled must be true or false"],
+    ),
+    "a bad slug and an unknown key": (
+        T.format(slug="Bad Slug", query="x") + "colour = 1\n",
+        ["topic #1 (Bad Slug): slug must be lowercase", "unknown key 'colour'"],
+    ),
+    "several structural problems": (
+        '[[topic]]\nslug = "a"\n[[topic]]\ntitle = "B"\nquery = 3\n[[topic]]\nslug = "a"\n'
+        'title = "A"\nquery = "x"\n',
+        ["topic #1 (a): title is required", "topic #2: slug is required",
+         "topic #2: query is required", "topic a: slug appears more than once"],
+    ),
+    "a duplicate slug": (T.format(slug="a", query="x") * 2, ["slug appears more than once"]),
+    "not TOML": ("[[topic]\nslug=", ["invalid TOML", "line 1"]),
+    "not UTF-8": ('[[topic]]\nslug = "\xff"\n', ["not UTF-8"]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(INVALID_FILES))
+def test_an_invalid_topics_file_is_refused_whole_before_matching(tmp_path: Path, name: str
+                                                                 ) -> None:
+    """`match --topics` reads the file with `topics import`'s loader: every problem (file,
+    topic, key) on stderr, exit 2, and no article matched: it used to skip broken topics (exit
+    0 when all were broken), count ``enabled = "no"`` as enabled, accept a bad slug, an unknown
+    key or a misspelt ``[[topik]]`` (0 topics), and stop at the first structural error."""
+    text, wanted = INVALID_FILES[name]
+    path = tmp_path / "bad.toml"
+    path.write_bytes(text.encode("latin-1") if name == "not UTF-8" else text.encode())
+    result = run("--topics", str(path), stdin=GOOD_ONLY)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    assert f"problem(s) in {path}:" in result.stderr
+    for part in wanted:
+        assert part in result.stderr, result.stderr
+    # the same problems, worded the same, as `topics import` (which writes nothing)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.chdir(tmp_path)
+        for key in [k for k in os.environ if k.startswith("FEEDSVC_")]:
+            mp.delenv(key)
+        imported = CliRunner().invoke(cli, ["topics", "import", str(path)])
+    assert imported.exit_code == 2
+    assert imported.stderr == result.stderr
+    assert not (tmp_path / "var").exists()
 
 
 def test_topics_file_invalid_toml(tmp_path: Path) -> None:

@@ -91,6 +91,15 @@ def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     raise SystemExit(code)
 
 
+def topics_file_problems(path: str, problems: list[str]) -> NoReturn:
+    """Every problem of a topics file, one per line under a count naming the file, then exit 2
+    (bad configuration): how ``topics import`` and ``match --topics`` refuse a file."""
+    click.echo(f"feedsvc: {len(problems)} problem(s) in {path}:", err=True)
+    for problem in problems:
+        click.echo(f"  {problem}", err=True)
+    raise SystemExit(EXIT_USAGE)
+
+
 def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings:
     from feedsvc.config import ConfigError, config_path, load_config
 

@@ -25,7 +25,7 @@ def check(config_file: str | None) -> None:
         secret_warnings,
         weak_token_warnings,
     )
-    from feedsvc.topics_file import TopicsFileError, load_topics_file
+    from feedsvc.topics_file import TopicsFileError, configured_topics
 
     path = config_path(config_file)
     try:  # every problem in one run; with invalid keys at their defaults for the checks below
@@ -35,13 +35,13 @@ def check(config_file: str | None) -> None:
     problems = [str(p) for p in found]
     # a [topics] key refused: the file it names is not the default one, so neither is read
     topics = None if any(p.key.startswith("topics.") for p in found) else settings
-    if topics is not None and topics.topics.file.is_file():
+    # the file `run` would import (feedsvc.topics_file.configured_topics: the same rule), and one
+    # there though not imported at start: `topics import` reads it
+    if topics is not None and (topics.topics.import_on_start or topics.topics.file.exists()):
         try:
-            load_topics_file(topics.topics.file)
+            configured_topics(topics.topics.file, is_set=topics.topics.file_is_set)
         except TopicsFileError as exc:
             problems += [f"topics.file: {p}" for p in exc.problems]
-    elif topics is not None and topics.topics.import_on_start:
-        problems.append(f"topics.file: file not found: {topics.topics.file}")
     warnings = (secret_warnings(path) + weak_token_warnings(settings)) if settings else []
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)

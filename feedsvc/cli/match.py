@@ -4,7 +4,8 @@ Reads SPEC §3 articles on stdin (as bytes: invalid UTF-8 is reported, not repla
 is reported on stderr (with its line number) and skipped, and the exit status is then 1.
 ``--query Q`` prints the ``source_key`` of each match (``--explain`` adds indented lines: which
 term matched in which field, with a snippet); ``--topics FILE`` prints
-``source_key<TAB>slug1,slug2`` per article matching any enabled topic.
+``source_key<TAB>slug1,slug2`` per article matching any enabled topic; the file is checked as
+``topics import`` checks it (an invalid one is exit 2, nothing matched).
 """
 
 from __future__ import annotations
@@ -12,11 +13,11 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import cell
+from feedsvc.cli.common import cell, topics_file_problems
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
@@ -24,12 +25,6 @@ if TYPE_CHECKING:  # imported where used: every CLI command imports this module 
 
 FAILED_EXIT = 1
 USAGE_EXIT = 2
-
-
-class TopicsFileError(click.ClickException):
-    """A topics file that cannot be read: bad configuration, so exit 2 like a bad query."""
-
-    exit_code = USAGE_EXIT
 
 
 class _Input:
@@ -65,29 +60,6 @@ def _query_error(text: str, exc: QueryError) -> None:
     sys.exit(USAGE_EXIT)
 
 
-def load_topics(path: Path) -> tuple[dict[str, str], dict[str, str]]:
-    """``(enabled, disabled)`` slug → query maps from a topics TOML (``[[topic]]`` tables)."""
-    from feedsvc.tomlfile import TomlFileError, read_toml_file
-
-    try:
-        data: dict[str, Any] = read_toml_file(path)
-    except (OSError, TomlFileError) as exc:
-        raise TopicsFileError(f"{path}: {exc}") from None
-    topics = data.get("topic", [])
-    if not isinstance(topics, list):
-        raise TopicsFileError(f"{path}: 'topic' must be an array of tables ([[topic]])")
-    enabled: dict[str, str] = {}
-    disabled: dict[str, str] = {}
-    for i, topic in enumerate(topics, start=1):
-        slug, query = topic.get("slug"), topic.get("query")
-        if not isinstance(slug, str) or not isinstance(query, str):
-            raise TopicsFileError(f"{path}: topic #{i} needs a string slug and query")
-        if slug in enabled or slug in disabled:
-            raise TopicsFileError(f"{path}: duplicate topic slug {slug!r}")
-        (enabled if topic.get("enabled", True) else disabled)[slug] = query
-    return enabled, disabled
-
-
 def _run_query(query: Query, with_explain: bool) -> None:
     from feedsvc.matching import document_from_article, explain, match_document
 
@@ -108,12 +80,24 @@ def _run_query(query: Query, with_explain: bool) -> None:
 
 
 def _run_topics(path: Path) -> None:
+    """Every enabled topic of the file over stdin. The file is read and checked by the loader
+    ``topics import`` and ``config check`` use (unknown keys and tables, slugs, ``enabled``,
+    every query with its ``@refs``): a file they refuse is refused here too, with every
+    problem, exit 2, before any article is read. A preview that quietly drops a broken topic
+    would say "no match" for a file the service would never load."""
     from feedsvc.matching import TopicMatcher, document_from_article
+    from feedsvc.topics_file import TopicsFileError, load_topics_file
 
-    enabled, disabled = load_topics(path)
-    matcher = TopicMatcher.build(enabled, refs=disabled)
-    for slug, exc in matcher.errors.items():
-        click.echo(f"topic {slug!r} skipped: invalid query: {exc}", err=True)
+    try:
+        specs = load_topics_file(path)
+    except TopicsFileError as exc:
+        topics_file_problems(exc.path, exc.problems)
+    enabled = {s.slug: s.query for s in specs if s.enabled}
+    matcher = TopicMatcher.build(enabled, refs={s.slug: s.query for s in specs if not s.enabled})
+    if matcher.errors:  # the loader parsed each query already: kept as a guard, not a skip
+        topics_file_problems(
+            str(path), [f"topic {slug}: query: {exc}" for slug, exc in matcher.errors.items()]
+        )
     articles = _Input(sys.stdin.buffer)
     for article in articles:
         matched = matcher.match_slugs(document_from_article(article))

@@ -20,6 +20,7 @@ from feedsvc.cli.common import (
     load_settings,
     open_db,
     run_operation,
+    topics_file_problems,
 )
 
 if TYPE_CHECKING:
@@ -151,10 +152,7 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     try:
         specs = load_topics_file(path)
     except TopicsFileError as exc:
-        click.echo(f"feedsvc: {len(exc.problems)} problem(s) in {exc.path}:", err=True)
-        for problem in exc.problems:
-            click.echo(f"  {problem}", err=True)
-        raise SystemExit(EXIT_USAGE) from None
+        topics_file_problems(exc.path, exc.problems)
     db = open_db(settings, write=True)
     with db.write() as conn:
         summary = sync_topics(conn, specs, datetime.now(UTC))

@@ -267,6 +267,13 @@ class TopicsSettings(_Section):
     file: Path = Path("config/topics.toml")
     import_on_start: bool = True
 
+    @property
+    def file_is_set(self) -> bool:
+        """Whether ``file`` was given (config file or ``FEEDSVC_TOPICS__FILE``), even at the
+        default's value. A set file that is missing is a problem (a typo, a volume not mounted);
+        the default one missing only means the topics live in the state DB alone."""
+        return "file" in self.model_fields_set
+
 
 class LogSettings(_Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
