@@ -133,6 +133,10 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
         (("--to", "4_2", "--type", "private", "--topic", "kien-thuy"), "not a Telegram chat id"),
         (("４２", "--type", "private", "--topic", "kien-thuy"), "Invalid value for '[CHAT_ID]'"),
         (("-１００１", "--type", "group", "--topic", "kien-thuy"), "Invalid value for '[CHAT_ID]'"),
+        # CHAT_ID and --to naming two chats: --to was dropped without a word
+        (("42", "--type", "private", "--to", "x", "--topic", "kien-thuy"), "not two different"),
+        (("-1001", "--type", "group", "--to", "-1002", "--topic", "kien-thuy"), "not two"),
+        (("42", "--type", "private", "--to", "", "--topic", "kien-thuy"), "not two different"),
     ],
 )  # fmt: skip
 def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:
@@ -140,6 +144,13 @@ def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) ->
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "notaurl" not in result.output and "aaaaaaaa" not in result.output
+
+
+def test_the_same_chat_as_chat_id_and_address_is_one_recipient(run: Run) -> None:
+    args = ("-1001", "--type", "group", "--to", " -1001 ", "--topic", "kien-thuy")
+    result = run("subs", "add", *args)
+    assert result.exit_code == 0, result.output
+    assert run("subs", "list", "--chat=-1001").output.count("kien-thuy") == 1
 
 
 def test_a_query_expanding_past_the_cap_is_refused(run: Run) -> None:

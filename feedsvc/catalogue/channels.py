@@ -49,6 +49,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Địa chỉ người nhận không hợp lệ cho kênh này.",
         "The recipient address is not valid for this channel.",
     ),
+    "op.address_conflict": (
+        "Hãy cho mã cuộc trò chuyện hoặc địa chỉ, không phải hai người nhận khác nhau.",
+        "Give the chat id or the address, not two different recipients.",
+    ),
     "op.address_length": (
         "Địa chỉ phải có từ 1 đến 2.000 ký tự.",
         "The address must be 1 to 2,000 characters.",

@@ -53,6 +53,12 @@ def recipient_spec(
     if channel not in CHANNELS:
         raise RecipientError("channel_invalid", f"channel must be {_one_of(CHANNELS)}", "channel")
     if channel == "telegram":
+        if chat_id is not None and address is not None and address.strip() != str(chat_id):
+            # two different recipients: one of them would have been dropped without a word
+            raise RecipientError(
+                "address_conflict", "give the chat id or the address, not two different ones",
+                "address",
+            )  # fmt: skip
         if chat_id is None and address is not None:
             # ASCII digits only (feedsvc.digits): "--5" passed the old lstrip check, then int()
             chat_id = ascii_int(address.strip()) if len(address.strip()) <= 20 else None
