@@ -25,6 +25,8 @@ from feedsvc.store.records import TopicSpec
 
 #: C0 (but tab, line feed, carriage return), DEL and C1 — NEL and CSI among them
 REFUSED = ["\x00", "\x01", "\x07", "\x08", "\x0b", "\x0c", "\x1b", "\x1f", "\x7f", "\x85", "\x9b"]
+#: bidirectional embedding, override and isolate controls: they reorder what is shown around them
+BIDI = ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"]
 #: whitespace a paste brings, each collapsing into one space in a title
 PASTED = [
     ("Kiến\nThụy", "Kiến Thụy"), ("Kiến\r\nThụy", "Kiến Thụy"), ("Kiến\tThụy", "Kiến Thụy"),
@@ -34,13 +36,17 @@ PASTED = [
 ]  # fmt: skip
 
 
-@pytest.mark.parametrize("char", REFUSED)
+@pytest.mark.parametrize("char", REFUSED + BIDI)
 def test_a_control_character_is_found(char: str) -> None:
     assert control_char(f"Kiến{char}Thụy") == f"U+{ord(char):04X}"
 
 
-@pytest.mark.parametrize("text", ["Kiến Thụy", "a\tb", "a\nb", "a\r\nb", "a\xa0b", "ạ\u0301"])
-def test_whitespace_is_no_control_character(text: str) -> None:
+@pytest.mark.parametrize(
+    "text",
+    ["Kiến Thụy", "a\tb", "a\nb", "a\r\nb", "a\xa0b", "ạ\u0301", "a\u200eb", "a\u200fb",
+     "a\u200cb", "👩\u200d💻"],
+)  # fmt: skip
+def test_whitespace_and_marks_are_no_control_character(text: str) -> None:
     assert control_char(text) is None
 
 
@@ -104,7 +110,7 @@ def _cli(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, *args: str) -> tuple[i
     return result.exit_code, result.output
 
 
-@pytest.mark.parametrize("char", ["\x07", "\x1b", "\x85", "\x0b"])
+@pytest.mark.parametrize("char", ["\x07", "\x1b", "\x85", "\x0b", "\u202e"])
 def test_cli_topics_add_refuses_a_control_in_the_title(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, char: str
 ) -> None:
