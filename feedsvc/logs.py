@@ -134,6 +134,10 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
     root.setLevel(level)
     for noisy in ("httpx", "httpcore", "apscheduler", "alembic", "apprise"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # python-telegram-bot's one record here is an ERROR with a traceback and the whole answer
+    # whenever the Bot API answers with something other than JSON (a proxy's HTML error page),
+    # just before it raises the NetworkError that feedsvc.bot logs as one bounded line
+    logging.getLogger("telegram.request.BaseRequest").setLevel(logging.CRITICAL)
     for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
         logging.getLogger(name).handlers[:] = []
         logging.getLogger(name).propagate = True

@@ -44,6 +44,8 @@ from feedsvc.store import leases
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
 MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
+#: The longest error text a bot log line carries (a proxy's error page can be kilobytes).
+ERROR_CHARS = 300
 
 
 @functools.cache
@@ -294,7 +296,10 @@ class BotService:
         log.warning("bot: getUpdates failed (PTB retries): %s", self._scrub(exc))
 
     def _scrub(self, exc: BaseException) -> str:
-        return scrub_token(f"{type(exc).__name__}: {exc}", self._token)
+        """``exc`` for a log line: no token, on one line, at most :data:`ERROR_CHARS` (PTB's
+        error for a non-JSON answer carries the whole page it got)."""
+        text = " ".join(scrub_token(f"{type(exc).__name__}: {exc}", self._token).split())
+        return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
 async def _done_by(task: asyncio.Future[bool], seconds: float) -> bool:
