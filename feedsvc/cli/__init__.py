@@ -17,22 +17,35 @@ from typing import Any
 import click
 
 from feedsvc import __version__
-from feedsvc.cli import articles, config_cmd, data, service, source, subs, topics
+from feedsvc.cli import articles, config_cmd, data, service, source, streams, subs, topics
 from feedsvc.cli.common import EXIT_FAILED
 from feedsvc.cli.match import match
 
 
 class _Root(click.Group):
     """The root group: an operator's environment problem (a DB that cannot be reached, a file
-    that cannot be read) ends any command with one line and exit 1, never a traceback."""
+    that cannot be read, a standard stream closed or full: :mod:`feedsvc.cli.streams`) ends any
+    command with one line and exit 1, never a traceback."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        streams.guard()
+        try:
+            try:
+                return super().main(*args, **kwargs)
+            finally:
+                streams.flush()  # buffered output fails here, not in the interpreter's exit
+        except streams.OutputError as exc:  # Click lets all but EPIPE through (--help, --version)
+            streams.output_failed(exc)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
-        except BrokenPipeError:
-            raise  # `feedsvc … | head`: the reader left; click quiets the pipe, exits 1, no message
+        except (BrokenPipeError, streams.OutputError):
+            # `feedsvc … | head`: the reader left; Click quiets the pipe, exits 1, no message;
+            # stdout full or closed: main says so, once
+            raise
         except Exception as exc:
             message = environment_error(exc)
             if message is None:
