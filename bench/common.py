@@ -20,6 +20,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from feedsvc.db import Database, upgrade
 from feedsvc.db.errors import describe
 from feedsvc.db.provision import ensure_database
+from feedsvc.db.urls import shown_url
 
 PG_ADMIN = os.environ.get(
     "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
@@ -49,7 +50,7 @@ def postgres_or_skip(url: str, skip_flag: str = "--pg ''") -> str:
     the run goes on without PostgreSQL."""
     if not url:
         return ""
-    shown = make_url(url).render_as_string(hide_password=True)
+    shown = shown_url(url)  # passwords masked, in the userinfo and in the query
     try:
         if ensure_database(url):
             print(f"created the PostgreSQL database {make_url(url).database} ({shown})")

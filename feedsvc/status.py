@@ -91,6 +91,7 @@ class StatusReads:
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
     """``db``: the engine to read with (web requests pass theirs); default the service's."""
     from feedsvc.channel_modes import channel_modes
+    from feedsvc.db.urls import shown_url
     from feedsvc.store.status import read_status
 
     db = db or service.db
@@ -103,7 +104,7 @@ def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
         source=source,
         now=now,
         poll_seconds=service.settings.source.poll_seconds,
-        database=db.engine.url.render_as_string(hide_password=True),
+        database=shown_url(db.url, drivername=db.engine.url.drivername),
         started_at=service.started_at,
         channels=dict(channel_modes(service.settings)),
     )

@@ -77,7 +77,7 @@ SECRET = "s3cr%40t"
         (f"postgres://u:{SECRET}@127.0.0.1/db", "unknown database kind 'postgres://'"),
         (f"foo+bar://u:{SECRET}@127.0.0.1/db", "unknown database kind 'foo+bar://'"),
         (f"postgresql+psycopg2://u:{SECRET}@127.0.0.1/db", "driver of 'postgresql+psycopg2://'"),
-        (f"mysql://u:{SECRET}@127.0.0.1/db", "driver of 'mysql://' is not installed"),
+        (f"mysql+mysqldb://u:{SECRET}@127.0.0.1/db", "driver of 'mysql+mysqldb://' is not"),
         (f"oracle://u:{SECRET}@127.0.0.1/db", "driver of 'oracle://' is not installed"),
     ],
 )

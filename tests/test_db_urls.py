@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from typing import Any
+from urllib.parse import quote_plus
 
 import pytest
 from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
@@ -41,6 +42,9 @@ READ = [
     "postgresql://Người:mật@máy/cơ_sở",
     "mysql+pymysql://reader:pw@cms:3306/news?charset=utf8mb4",
     "sqlite:///var/feedsvc.db",
+    "postgresql://u@h/db?password=s3cret&sslmode=require",
+    "postgresql://u:pw@h/db?sslpassword=k3y&sslkey=/etc/k.pem",
+    "mysql+pymysql://u@h/db?passwd=s3cret&PassWord=x",
 ]
 #: Parsed by SQLAlchemy in ways not repeated here: left to it (None).
 LEFT_TO_SQLALCHEMY = [
@@ -68,6 +72,10 @@ def sqlalchemy_params(url: str) -> dict[str, Any]:
     return dict(cparams)
 
 
+def _unquoted_mask(rendered: str) -> str:
+    return rendered.replace("=%2A%2A%2A", "=***")
+
+
 def assert_same_as_sqlalchemy(url: str) -> None:
     ours = urls.parse(url)
     assert ours is not None, url
@@ -76,9 +84,13 @@ def assert_same_as_sqlalchemy(url: str) -> None:
             ours.database) == (theirs.drivername, theirs.username, theirs.password, theirs.host,
                                theirs.port, theirs.database), url  # fmt: skip
     assert dict(ours.query) == dict(theirs.query), url
-    assert ours.render() == theirs.render_as_string(hide_password=True), url
+    # SQLAlchemy masks only the userinfo password; ours also the query's password-like values
+    theirs = theirs.update_query_dict(
+        {k: "***" for k in theirs.query if urls.is_secret_key(k)}
+    )
+    assert ours.render() == _unquoted_mask(theirs.render_as_string(hide_password=True)), url
     shown = theirs.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
-    assert ours.render(drivername="postgresql+psycopg") == shown
+    assert ours.render(drivername="postgresql+psycopg") == _unquoted_mask(shown)
     if urls.psycopg_url(url) is not None:
         assert ours.psycopg_params() == sqlalchemy_params(url), url
 
@@ -133,3 +145,78 @@ def test_only_urls_database_opens_with_psycopg_are_taken(url: str) -> None:
 def test_the_config_still_refuses_what_sqlalchemy_refuses(url: str) -> None:
     with pytest.raises(ValueError):
         DatabaseSettings(url=url)
+
+
+SECRET = "s3cret"
+#: A DB URL with a secret in each place one can be: shown_url must show none of them.
+SECRET_URLS = [
+    f"postgresql://u:{SECRET}@h:5432/db",
+    f"postgresql://u@h:5432/db?password={SECRET}",
+    f"postgresql+psycopg://u@127.0.0.1:5433/x?password={SECRET}",
+    f"postgresql://u@h/db?sslmode=require&sslpassword={SECRET}",
+    f"postgresql://u@h/db?PASSWORD={SECRET}",
+    f"postgresql://u@h/db?db_pass={SECRET}&application_name=a",
+    f"postgresql://u:{SECRET}@h/db?password={SECRET}x",
+    f"mysql+pymysql://u@h:3306/db?passwd={SECRET}",
+    f"mysql+pymysql://u@h:3306/db?password={SECRET}&charset=utf8mb4",
+    f"postgresql://u@/db?host=h1&host=h2&password={SECRET}",  # left to SQLAlchemy
+    f"postgresql://u@h/db?password={SECRET}&password=other",  # a key twice: SQLAlchemy's
+    f"postgresql://u@h:5_0/db?password={SECRET}",  # a port SQLAlchemy reads: its parts
+    f"postgresql://u:{SECRET}@h:99x/db",  # cannot be read at all: not shown
+    f"postgresql://u@h/db?password={quote_plus(SECRET + ' &=x')}",
+]
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_shown_url_masks_every_password(url: str) -> None:
+    shown = urls.shown_url(url)
+    assert SECRET not in shown, shown
+    assert "***" in shown or shown == urls.UNREADABLE
+    assert SECRET not in urls.shown_url(url, drivername="postgresql+psycopg")
+
+
+def test_shown_url_keeps_what_is_not_secret() -> None:
+    shown = urls.shown_url("postgresql://u:pw@h:5432/db?sslkey=/k.pem&password=pw2&sslmode=require")
+    assert shown == "postgresql://u:***@h:5432/db?password=***&sslkey=%2Fk.pem&sslmode=require"
+    assert urls.shown_url("sqlite:///var/feedsvc.db") == "sqlite:///var/feedsvc.db"
+    assert urls.shown_url("mysql+pymysql://r@cms/news?passwd=x") == (
+        "mysql+pymysql://r@cms/news?passwd=***"
+    )
+
+
+@pytest.mark.parametrize("url", SECRET_URLS)
+def test_url_secrets_lists_each_secret_for_the_log_filter(url: str) -> None:
+    found = urls.url_secrets(url)
+    if urls.shown_url(url) != urls.UNREADABLE:
+        assert any(SECRET in s for s in found), found
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("postgresql://u@h:99x/db", "not a number"),
+        ("postgresql://u@h:/db", "not a number"),
+        ("postgresql://u@h:٥٤/db", "not a number"),
+        ("postgresql://u@h: 5/db", "not a number"),
+        ("postgresql://u@h:99999/db", "out of range"),
+        ("postgresql://u@h:0/db", "out of range"),
+        ("postgresql://u@h:65536/db", "out of range"),
+        ("mysql+pymysql://u@h:70000/db", "out of range"),
+        ("postgresql://u@/db?host=h&port=99999", "out of range"),
+        ("postgresql://u@/db?host=h1,h2&port=5432,x", "not a number"),
+        (f"postgresql://u:{SECRET}/db", "not a number"),  # '@' forgotten: the password is read
+    ],  # as the port, and must not be repeated
+)
+def test_a_bad_port_is_named_without_repeating_it(url: str, words: str) -> None:
+    problem = urls.port_problem(url)
+    assert problem is not None and words in problem
+    assert SECRET not in problem and "99x" not in problem
+
+
+@pytest.mark.parametrize(
+    "url", ["postgresql://u@h:1/db", "postgresql://u@h:65535/db", "postgresql://u@h/db",
+            "postgresql://u@[::1]:5432/db", "postgresql://u@/db?host=h1,h2&port=5432,5433",
+            "mysql+pymysql://u@h:3306/db"],
+)  # fmt: skip
+def test_a_good_port_is_no_problem(url: str) -> None:
+    assert urls.port_problem(url) is None

@@ -123,7 +123,12 @@ def configure_logging(settings: Settings) -> None:
 
 
 def _secrets(settings: Settings) -> list[str]:
-    out = []
+    """Values the log filter blanks wherever they appear: tokens, and the passwords in the DB
+    URLs (userinfo and query; a driver's error text could one day repeat one)."""
+    from feedsvc.db.urls import url_secrets
+
+    urls = (settings.database.url, settings.source.url)
+    out = [secret for url in urls if url for secret in url_secrets(url)]
     for getter in (
         settings.telegram_token,
         settings.admin_token,
@@ -143,20 +148,18 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     """The state DB for one command.
 
     ``write=False`` (the command only reads): checked with one SELECT, never created or
-    migrated (not even its directory); a missing or older DB ends the command with a message
-    naming `feedsvc db upgrade` (exit 1). ``write=True``: migrated first when needed, as
-    ``feedsvc run`` does; a new SQLite file's missing directory is made for a relative path,
-    refused for an absolute one (exit 2, :func:`feedsvc.db.revision.ensure_schema`).
+    migrated; a missing or older DB ends the command with a message naming `feedsvc db
+    upgrade` (exit 1). ``write=True``: migrated first when needed, as ``feedsvc run`` does.
     """
     from feedsvc.db import Database
-    from feedsvc.db.revision import LocationError, SchemaError, ensure_schema, require_schema
+    from feedsvc.db.revision import SchemaError, ensure_schema, require_schema
 
     db = Database(settings.database.url, timeouts=settings.database.timeouts())
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
         db.dispose()
-        fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)
+        fail(str(exc), EXIT_FAILED)
     return db
 
 

@@ -32,16 +32,16 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _open(settings: Settings) -> tuple[SqlSource, str]:
-    """The source and where it is, for printing (any password in a URL masked)."""
-    from feedsvc.db.engine import masked_url
+    """The source and where it is, for printing (passwords masked: ``shown_url``)."""
+    from feedsvc.db.urls import shown_url
     from feedsvc.source import builtin_source, external_source
 
     s = settings.source
     if s.url:
         source = external_source(s.url, s.table, s.columns, settings.source_tz, s.timeouts())
-        return source, masked_url(s.url)
+        return source, shown_url(s.url)
     db = open_db(settings, write=False)
-    return builtin_source(db.engine), f"built-in table in {masked_url(settings.database.url)}"
+    return builtin_source(db.engine), f"built-in table in {shown_url(settings.database.url)}"
 
 
 @click.group()

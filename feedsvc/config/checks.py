@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from feedsvc.config.models import Settings, check_url
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.sources import env_name, env_values, merged, misnamed_env, read_toml
+from feedsvc.db.timeouts import DbTimeouts
 
 SECRET_KEYS = (
     ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
@@ -125,11 +126,28 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
                 Problem("source.timezone", f"unknown IANA timezone {settings.source.timezone!r}")
             )
     if settings.source.url:
-        try:
-            check_url(settings.source.url)
-        except ValueError as exc:
-            problems.append(Problem("source.url", str(exc)))
+        problem = _source_url_problem(settings.source.url, settings.source.timeouts())
+        if problem is not None:
+            problems.append(Problem("source.url", problem))
     return problems
+
+
+def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
+    """What is wrong with ``source.url``: its form (:func:`check_url`), or connection options
+    its driver would refuse (``feedsvc.db.drivers.driver_problem``: PyMySQL's ``connect()``
+    raised ``TypeError``/``AttributeError`` from every command); None when it is fine."""
+    try:
+        check_url(url)
+    except ValueError as exc:
+        return str(exc)
+    if url.split(":", 1)[0].split("+", 1)[0] not in ("mysql", "mariadb"):
+        return None  # only PyMySQL raises on options; libpq words them at connect time
+    from sqlalchemy.engine import make_url
+
+    from feedsvc.db.drivers import driver_problem, driver_url, source_connect_args
+
+    parsed = driver_url(make_url(url))
+    return driver_problem(parsed, source_connect_args(parsed, timeouts))
 
 
 def _zalo_problems(settings: Settings) -> list[Problem]:

@@ -8,13 +8,14 @@ from feedsvc.config.models import Settings
 
 
 def printable(settings: Settings) -> dict[str, Any]:
-    """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and the
-    password of every DB URL replaced by ``***``."""
-    from feedsvc.db.engine import masked_url
+    """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and every DB
+    URL as :func:`feedsvc.db.urls.shown_url` shows it (passwords as ``***``, in the userinfo
+    and in the query)."""
+    from feedsvc.db.urls import shown_url
 
     data: dict[str, Any] = settings.model_dump(mode="json")
     for section in ("database", "source"):
         url = data[section].get("url")
         if url:
-            data[section]["url"] = masked_url(url)
+            data[section]["url"] = shown_url(url)
     return data

@@ -328,16 +328,22 @@ def check_url(value: str) -> None:
     """
     if value.startswith(("sqlite://", "sqlite+pysqlite://")) and "?" not in value:
         return
-    from feedsvc.db.urls import psycopg_url
+    from feedsvc.db.urls import port_problem, psycopg_url
 
+    if not value.startswith("sqlite"):
+        problem = port_problem(value)  # before SQLAlchemy, whose int() says "invalid literal"
+        if problem is not None:
+            raise ValueError(problem)
     if psycopg_url(value) is not None:
         return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
+    from feedsvc.db.drivers import driver_url
+
     try:
-        url = make_url(value)
-    except ArgumentError:
+        url = driver_url(make_url(value))
+    except (ArgumentError, ValueError):
         raise ValueError(
             "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
         ) from None

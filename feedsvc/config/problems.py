@@ -30,6 +30,22 @@ class ConfigError(Exception):
 _SECRET_WORDS = ("token", "secret", "password", "url", "key")
 
 
+#: Pydantic's error types for a value where a section (a sub-model) belongs: its own words
+#: ("valid dictionary or instance of DatabaseSettings") name Python, not the TOML file.
+SECTION_ERRORS = ("model_type", "model_attributes_type", "dict_type")
+#: How a TOML value that is not a table is named, by its Python type.
+_KINDS = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list"}
+
+
+def section_message(parts: list[str], value: object) -> str:
+    """``[database]`` given as ``database = 5``: the key must be a table, i.e. a section. The
+    value is named by its kind only (it may be a pasted secret)."""
+    kind = _KINDS.get(type(value), f"a {type(value).__name__}")
+    if isinstance(value, list) and all(isinstance(v, dict) for v in value):
+        kind = f"a list of tables ([[{'.'.join(parts)}]])"
+    return f"must be a table: a [{'.'.join(parts)}] section with its keys under it, not {kind}"
+
+
 def describe(err: Any) -> Problem:
     """One pydantic error as a :class:`Problem`.
 
@@ -44,6 +60,8 @@ def describe(err: Any) -> Problem:
     value = err.get("input")
     if err["type"] == "extra_forbidden":
         message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
+    elif err["type"] in SECTION_ERRORS:
+        message = section_message(parts, value)
     elif (
         err["type"] != "value_error"
         and len(parts) >= 2

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
+from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
 
 if TYPE_CHECKING:
@@ -45,11 +46,6 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
-def masked_url(url: str) -> str:
-    """``url`` as it may be printed or logged: any password replaced by ``***``."""
-    return make_url(url).render_as_string(hide_password=True)
-
-
 class Database:
     """One engine plus the two ways to use it: a read transaction or a write transaction."""
 
@@ -70,11 +66,14 @@ class Database:
         self.dialect = parsed.get_backend_name()
         bounds = timeouts or DbTimeouts()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-        if self.dialect == "sqlite":  # no directory made here: a reader creates nothing
+        if self.dialect == "sqlite":
+            database = parsed.database
+            if database and database != ":memory:":
+                Path(database).parent.mkdir(parents=True, exist_ok=True)
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
-            if self.dialect == "postgresql" and parsed.drivername == "postgresql":
-                parsed = parsed.set(drivername="postgresql+psycopg")
+            if parsed.drivername in DEFAULT_DRIVERS:  # plain postgresql://: psycopg 3
+                parsed = driver_url(parsed)
                 url = parsed.render_as_string(hide_password=False)
             kwargs["connect_args"] = connect_args(self.dialect, bounds)
         self.engine = create_engine(url, **kwargs, **(pool or {}))

@@ -31,10 +31,11 @@ def ensure_database(url: str, admin_url: str | None = None) -> bool:
     refuses (``feedsvc.db.errors.describe`` words it in one line).
     """
     from feedsvc.db import Database
+    from feedsvc.db.urls import shown_url
 
     name = make_url(url).database
     if not name:
-        raise ValueError(f"no database name in {make_url(url).render_as_string()}")
+        raise ValueError(f"no database name in {shown_url(url)}")
     admin = Database(admin_url or make_url(url).set(database=MAINTENANCE_DB, query={})
                      .render_as_string(hide_password=False))  # fmt: skip
     try:

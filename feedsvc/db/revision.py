@@ -26,11 +26,6 @@ class SchemaError(Exception):
     """The state DB cannot be used as it is; the message says why and what to run."""
 
 
-class LocationError(SchemaError):
-    """A new SQLite state DB's directory is missing and is not created (an absolute path): a
-    configuration problem (the CLI's exit 2), not a DB to migrate."""
-
-
 def head_revision() -> str:
     """The newest migration's revision id.
 
@@ -75,9 +70,9 @@ def schema_status(db: Database) -> SchemaStatus:
     from sqlalchemy import inspect, text
     from sqlalchemy.engine import make_url
 
-    from feedsvc.db.engine import masked_url
+    from feedsvc.db.urls import shown_url
 
-    head, where = head_revision(), masked_url(db.url)
+    head, where = head_revision(), shown_url(db.url)
     database = make_url(db.url).database
     on_disk = db.dialect == "sqlite" and database and database != ":memory:"
     if on_disk and not Path(str(database)).is_file():
@@ -96,30 +91,6 @@ def require_schema(db: Database) -> None:
         raise SchemaError(problem)
 
 
-def _make_room(db: Database) -> None:
-    """The directory of a new SQLite state DB, made only here, as it is created (never by a
-    command that reads). A relative path's directories are made (the default
-    ``sqlite:///var/feedsvc.db``: ``var/`` where feedsvc runs); an absolute path's directory
-    must exist: ``sqlite:////nonexistent/dir/x.db`` is a typo or a volume not mounted, and
-    making ``/nonexistent/dir`` would hide it (raises :class:`LocationError`)."""
-    from sqlalchemy.engine import make_url
-
-    database = make_url(db.url).database
-    if db.dialect != "sqlite" or not database or database == ":memory:":
-        return
-    if database.startswith("file:") and "uri=true" in db.url:  # SQLite URI form: its own rules
-        return
-    parent = Path(database).parent
-    if parent.is_dir():
-        return
-    if Path(database).is_absolute():
-        raise LocationError(
-            f"the state DB's directory {parent} does not exist: create it, or set "
-            "database.url to a file in an existing directory"
-        )
-    parent.mkdir(parents=True, exist_ok=True)
-
-
 def ensure_schema(db: Database) -> None:
     """For writers: migrate to head when needed (Alembic is imported only then).
 
@@ -130,8 +101,6 @@ def ensure_schema(db: Database) -> None:
         return
     if status.revision is not None and status.revision > status.head:
         raise SchemaError(status.problem() or "")
-    if status.revision is None:
-        _make_room(db)
     from feedsvc.db.engine import upgrade
 
     upgrade(db)

@@ -12,6 +12,11 @@ it could disagree with SQLAlchemy (a port that is not plain digits, a key given 
 its pattern leaves unread, such as ``@[::1],x`` or after a newline): the caller then asks
 SQLAlchemy as before. ``tests/test_db_urls.py`` checks
 the parts, the masked form and the connection arguments against SQLAlchemy's own.
+
+:func:`shown_url` is the one way a database URL is printed or logged (``config show``,
+``status``, ``source check``, schema errors): the userinfo password and every query value whose
+key names a password (``password``, PyMySQL's ``passwd``, libpq's ``sslpassword``: any key with
+"pass" in it) as ``***``. :func:`port_problem` is the one check of a URL's port.
 """
 
 from __future__ import annotations
@@ -35,6 +40,19 @@ _URL = re.compile(
 #: The drivers :class:`feedsvc.db.Database` connects to PostgreSQL with (plain ``postgresql``
 #: means psycopg 3 there: ``Database`` rewrites it).
 PSYCOPG_DRIVERS = ("postgresql", "postgresql+psycopg")
+#: What is shown in place of a secret.
+MASK = "***"
+#: Shown for a URL that cannot be read at all: its parts (a password among them) are unknown.
+UNREADABLE = "(a database URL that cannot be read; not shown)"
+#: The TCP ports a URL may name.
+PORTS = range(1, 65536)
+
+
+def is_secret_key(key: str) -> bool:
+    """Whether a URL query key holds a secret: libpq and PyMySQL take the password from the
+    query (``password``; PyMySQL also ``passwd``; libpq ``sslpassword`` for the client key), and
+    any other key naming a password is treated alike rather than listed one by one."""
+    return "pass" in key.lower()
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,14 +68,16 @@ class DbUrl:
     query: tuple[tuple[str, str], ...]  # each key once, in the URL's order
 
     def render(self, *, drivername: str | None = None) -> str:
-        """The URL as it may be printed or logged: the password as ``***``; the same text as
-        ``URL.render_as_string(hide_password=True)`` (``drivername``: another one in its place,
-        as ``Database`` shows ``postgresql+psycopg`` for ``postgresql``)."""
+        """The URL as it may be printed or logged: the password and each query value whose key
+        :func:`is_secret_key` as ``***``; otherwise the same text as SQLAlchemy's
+        ``URL.render_as_string(hide_password=True)``, which masks only the userinfo password
+        (``drivername``: another one in its place, as ``Database`` shows ``postgresql+psycopg``
+        for ``postgresql``)."""
         out = (drivername or self.drivername) + "://"
         if self.username is not None:
             out += quote(self.username, safe=" +")
             if self.password is not None:
-                out += ":***"
+                out += ":" + MASK
             out += "@"
         if self.host is not None:
             out += f"[{self.host}]" if ":" in self.host else self.host
@@ -66,8 +86,17 @@ class DbUrl:
         if self.database is not None:
             out += "/" + self.database
         if self.query:
-            out += "?" + "&".join(f"{quote_plus(k)}={quote_plus(v)}" for k, v in sorted(self.query))
+            out += "?" + "&".join(
+                f"{quote_plus(k)}={MASK if is_secret_key(k) else quote_plus(v)}"
+                for k, v in sorted(self.query)
+            )
         return out
+
+    def secrets(self) -> list[str]:
+        """The secret values this URL holds (the password, query values :func:`is_secret_key`),
+        for the log filter that blanks them wherever a driver's text might repeat one."""
+        found = [v for k, v in self.query if is_secret_key(k)]
+        return [s for s in [self.password, *found] if s]
 
     def psycopg_params(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect``, as SQLAlchemy's psycopg dialect builds them
@@ -117,3 +146,54 @@ def psycopg_url(url: str) -> DbUrl | None:
     if "port" in query or ":" in query.get("host", ""):
         return None
     return parsed
+
+
+def shown_url(url: str, *, drivername: str | None = None) -> str:
+    """``url`` as it may be printed or logged (:meth:`DbUrl.render`): every place that shows a
+    database URL calls this. A URL :func:`parse` leaves to SQLAlchemy is read by it (imported
+    only then); one it cannot read is not shown at all (:data:`UNREADABLE`)."""
+    parsed = parse(url) or _sqlalchemy_parts(url)
+    return UNREADABLE if parsed is None else parsed.render(drivername=drivername)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The secrets in ``url`` (:meth:`DbUrl.secrets`; none for a URL that cannot be read)."""
+    parsed = parse(url) or _sqlalchemy_parts(url)
+    return [] if parsed is None else parsed.secrets()
+
+
+def _sqlalchemy_parts(url: str) -> DbUrl | None:
+    """``url`` read by SQLAlchemy, as a :class:`DbUrl` (a key given several times repeated);
+    None when SQLAlchemy cannot read it either."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        u = make_url(url)
+    except (ArgumentError, ValueError):  # ValueError: a port int() refuses
+        return None
+    query = tuple(
+        (k, v) for k, vs in u.query.items() for v in ((vs,) if isinstance(vs, str) else vs)
+    )
+    return DbUrl(u.drivername, u.username, u.password, u.host, u.port, u.database, query)
+
+
+def port_problem(url: str) -> str | None:
+    """What is wrong with the port ``url`` names, after the host or as a query ``port``
+    (libpq's, a comma-separated list for several hosts), or None. The port's text is never
+    repeated: in a URL missing its ``@`` (``postgresql://user:secret/db``) it is the password."""
+    m = _URL.match(url)
+    ports: list[tuple[str, str]] = []
+    if m is not None and m["port"] is not None:
+        ports.append(("the port after the host", m["port"]))
+    if m is not None and m["query"]:
+        ports += [
+            ("the query's port", p) for k, v in parse_qsl(m["query"]) if k == "port"
+            for p in v.split(",")
+        ]  # fmt: skip
+    for where, text in ports:
+        if not (text.isascii() and text.isdigit()):
+            return f"{where} is not a number (a TCP port is 1-65535)"
+        if int(text) not in PORTS:
+            return f"{where} is out of range (a TCP port is 1-65535)"
+    return None

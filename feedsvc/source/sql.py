@@ -31,8 +31,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
+from feedsvc.db.drivers import driver_url, source_connect_args
 from feedsvc.db.schema import source_articles
-from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args
+from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.values import row_record
 from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
@@ -351,15 +352,9 @@ def _read_only(engine: Engine) -> None:
 def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
     bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
-    parsed = make_url(url)
-    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
-        parsed = parsed.set(drivername="postgresql+psycopg")
-    if parsed.get_backend_name() == "mysql" and parsed.drivername == "mysql":
-        parsed = parsed.set(drivername="mysql+pymysql")
+    parsed = driver_url(make_url(url))
     bounds = timeouts or DbTimeouts()
-    args = connect_args(parsed.get_backend_name(), bounds)
-    if parsed.get_backend_name() == "mysql":
-        args["charset"] = "utf8mb4"
+    args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
     engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
     bound_engine(engine, bounds)
     _read_only(engine)

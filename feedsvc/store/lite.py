@@ -69,10 +69,11 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
     """:func:`read_only` or :func:`read_only_pg` for the state DB at ``url`` (``timeouts``: the
     configured bounds, for a network DB); None when ``url`` needs SQLAlchemy (see the module
     docstring), i.e. :class:`feedsvc.db.Database`."""
+    from feedsvc.db.urls import psycopg_url, shown_url
+
     path = sqlite_file(url)
     if path is not None:
-        return read_only(path, url)
-    from feedsvc.db.urls import psycopg_url
+        return read_only(path, shown_url(url))  # a file URL has no password: shown the same way
 
     pg = psycopg_url(url)
     return None if pg is None else read_only_pg(pg, timeouts)
@@ -82,7 +83,8 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
 class Reader:
     """One read-only transaction on the state DB over a DB-API connection (``conn``: a
     ``sqlite3.Connection`` or a ``psycopg.Connection``). ``shown``: the state DB's URL as
-    ``feedsvc status`` prints it (password masked, as the SQLAlchemy path shows it)."""
+    ``feedsvc status`` prints it (``feedsvc.db.urls.shown_url``: passwords masked, as the
+    SQLAlchemy path shows it)."""
 
     conn: Any
     backend: Literal["sqlite", "postgresql"]
@@ -134,7 +136,7 @@ def _check_revision(reader: Reader, where: str) -> None:
 
 @contextmanager
 def read_only(path: Path, where: str) -> Iterator[Reader]:
-    """One read transaction on the SQLite state DB at ``path`` (``where``: its URL).
+    """One read transaction on the SQLite state DB at ``path`` (``where``: its URL as shown).
 
     Raises :class:`SchemaError` (naming ``feedsvc db upgrade``) when the file is missing, not a
     feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does; never
@@ -146,7 +148,7 @@ def read_only(path: Path, where: str) -> Iterator[Reader]:
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
     with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below
-        reader = Reader(conn, "sqlite", where)  # a plain file URL: no password to mask
+        reader = Reader(conn, "sqlite", where)
         _check_revision(reader, where)
         yield reader  # closing ends the transaction: it only read
 
@@ -160,8 +162,8 @@ def read_only_pg(url: DbUrl, timeouts: DbTimeouts) -> Iterator[Reader]:
     (``?options=-csearch_path%3D…``, ``sslmode``…) come from the URL as SQLAlchemy passes them;
     what it leaves out libpq takes from its environment (``PGPASSWORD``, ``~/.pgpass``…).
 
-    Raises :class:`SchemaError` as :func:`read_only` does (the message shows the URL with its
-    password masked); ``psycopg.Error`` when the server cannot be reached or read.
+    Raises :class:`SchemaError` as :func:`read_only` does (the message shows the URL as
+    :meth:`DbUrl.render` masks it); ``psycopg.Error`` when the server cannot be reached or read.
     """
     from feedsvc.db.timeouts import bounded_connection_class, libpq_params
 

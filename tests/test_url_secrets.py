@@ -1,0 +1,152 @@
+"""A database password never reaches the terminal or the log, wherever the URL carries it.
+
+libpq and PyMySQL take the password from the URL's query too (``?password=``, ``?passwd=``,
+``?sslpassword=``); only the userinfo one (``user:pw@``) used to be masked, so ``config show``,
+``status``, ``source check`` and the "not initialised" error printed the query's in clear. Every
+command that prints a DB URL is run here as the real CLI process, with the secret in each place,
+on both read paths (the driver-only one of ``feedsvc.store.lite`` and SQLAlchemy's), and against
+servers that refuse the connection or the database.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from processes import free_port, wait_until
+
+SECRET = "s3cr3t-Value-9f8e7d"
+
+
+def cli(cwd: Path, *argv: str, **env: str) -> tuple[int, str]:
+    """The real ``feedsvc`` process: its exit code and everything it wrote (stdout + stderr)."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    config = cwd / "feedsvc.toml"
+    config.write_text('[topics]\nfile = "topics.toml"\n', encoding="utf-8")
+    (cwd / "topics.toml").write_text("", encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", *argv],
+        env={**clean, "FEEDSVC_CONFIG": str(config), **env},
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = done.stdout + done.stderr
+    assert "Traceback" not in output, output
+    return done.returncode, output
+
+
+def with_secret(url: str, where: str) -> str:
+    """``url`` (``postgresql+psycopg://postgres@host:port/db?options=…``) with :data:`SECRET`
+    as the userinfo password, the query's ``password`` or ``sslpassword``, or (``multi``) in the
+    query of a form only SQLAlchemy's path reads (``?host=&port=``)."""
+    if where == "userinfo":
+        return url.replace("postgres@", f"postgres:{SECRET}@", 1)
+    if where == "multi":
+        head, query = url.split("?", 1)
+        scheme, rest = head.split("@", 1)
+        hostport, db = rest.split("/", 1)
+        host, port = hostport.split(":")
+        return f"{scheme}@/{db}?host={host}&port={port}&{query}&password={SECRET}"
+    return f"{url}&{where}={SECRET}"
+
+
+PLACES = ["userinfo", "password", "sslpassword", "multi"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", PLACES)
+def test_no_command_prints_the_state_db_password(tmp_path: Path, pg_url: str, where: str) -> None:
+    url = with_secret(pg_url, where)
+    env = {"FEEDSVC_DATABASE__URL": url}
+    for argv in (["status"], ["topics", "list"], ["source", "check"], ["db", "current"]):
+        code, output = cli(tmp_path, *argv, **env)  # an empty schema: "not initialised"
+        assert SECRET not in output, (argv, output)
+        if argv != ["db", "current"]:
+            assert code == 1 and "is not initialised" in output and "***" in output, output
+    assert cli(tmp_path, "db", "upgrade", **env)[0] == 0
+    for argv in (["status"], ["status", "--json"], ["config", "show"], ["source", "check"],
+                 ["topics", "list"], ["db", "current"], ["db", "upgrade"]):  # fmt: skip
+        code, output = cli(tmp_path, *argv, **env)
+        assert code == 0, (argv, output)
+        assert SECRET not in output, (argv, output)
+    code, output = cli(tmp_path, "status", "--json", **env)
+    shown = json.loads(output)["database"]
+    assert "***" in shown and "127.0.0.1" in shown, shown
+    config = json.loads(cli(tmp_path, "config", "show", **env)[1])
+    assert "***" in config["database"]["url"]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("where", PLACES)
+def test_the_service_log_never_holds_the_password(
+    tmp_path: Path, pg_url: str, where: str
+) -> None:
+    url = with_secret(pg_url, where)
+    assert cli(tmp_path, "db", "upgrade", FEEDSVC_DATABASE__URL=url)[0] == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    log = tmp_path / "service.log"
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", str(free_port()),
+             "--config", str(tmp_path / "feedsvc.toml")],
+            env={**env, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_LOG__LEVEL": "DEBUG"},
+            cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: "feedsvc started" in log.read_text(), 60, "the service to start")
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
+    text = log.read_text()
+    assert "feedsvc stopped" in text, text
+    assert SECRET not in text
+
+
+UNREACHABLE = [  # nothing listens on the port; the server has no such database or user
+    f"postgresql+psycopg://u@127.0.0.1:{{port}}/x?password={SECRET}",
+    f"postgresql://u:{SECRET}@127.0.0.1:{{port}}/x",
+    f"postgresql://postgres@127.0.0.1:5432/feedsvc_no_such_db?password={SECRET}",
+    f"postgresql://feedsvc_no_such_user:{SECRET}@127.0.0.1:5432/postgres",
+    f"postgresql://feedsvc_no_such_user@127.0.0.1:5432/postgres?sslpassword={SECRET}",
+]
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("url", UNREACHABLE)
+def test_a_failing_connection_never_prints_the_password(tmp_path: Path, url: str) -> None:
+    """The driver's error text (psycopg's "connection failed: …") names host and port only."""
+    url = url.format(port=free_port())
+    for argv in (["status"], ["topics", "list"], ["db", "upgrade"], ["run", "--no-http"]):
+        code, output = cli(tmp_path, *argv, FEEDSVC_DATABASE__URL=url)
+        assert code == 1, (argv, output)
+        assert "database error" in output, output
+        assert SECRET not in output, (argv, output)
+
+
+SOURCES = [
+    f"postgresql+psycopg://u@127.0.0.1:{{port}}/x?password={SECRET}",
+    f"postgresql://postgres@127.0.0.1:5432/feedsvc_no_such_db?password={SECRET}",
+    f"postgresql://postgres:{SECRET}@127.0.0.1:5432/postgres?password={SECRET}",
+    f"mysql+pymysql://root@127.0.0.1:3306/test?passwd={SECRET}",
+    f"mysql+pymysql://root@127.0.0.1:3306/test?password={SECRET}&charset=utf8mb4",
+    f"mysql+pymysql://root:{SECRET}@127.0.0.1:{{port}}/test",
+]
+
+
+@pytest.mark.parametrize("url", SOURCES)
+def test_source_check_never_prints_the_source_password(tmp_path: Path, url: str) -> None:
+    url = url.format(port=free_port())
+    env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path}/state.db", "FEEDSVC_SOURCE__URL": url}
+    code, output = cli(tmp_path, "source", "check", **env)
+    assert code in (1, 2), output  # cannot connect, or connected and no such table
+    assert "source: " in output and "***" in output.splitlines()[0], output
+    assert SECRET not in output
+    code, output = cli(tmp_path, "config", "show", **env)
+    assert code == 0 and SECRET not in output
+    assert "***" in json.loads(output)["source"]["url"]
