@@ -26,8 +26,10 @@ from feedsvc.cli import cli
 #: Commands that only read the state DB: never create it, and say how to initialise it.
 READS_STATE_DB = {
     "status", "render", "topics list", "topics export", "topics preview", "subs list",
-    "source check",
+    "source check", "articles find",
 }
+#: Read only too, and answer "empty" for a DB that has no schema (the hint goes to stderr).
+REPORTS_STATE_DB = {"db current"}
 #: Long-running commands, run as processes (with their port taken, so they end at once).
 SERVICES = {"run", "demo"}
 
@@ -123,9 +125,15 @@ def test_every_command_without_a_state_db(clean_env: Path, path: tuple[str, ...]
     argv = argv_for(path)
     code, output = invoke(argv)
     check(argv, code, output)
-    if " ".join(path) in READS_STATE_DB:
+    name = " ".join(path)
+    if name in READS_STATE_DB:
         assert code == 1 and "feedsvc db upgrade" in output, output
+    if name in REPORTS_STATE_DB:
+        assert code == 0 and "feedsvc db upgrade" in output, output
+    if name in READS_STATE_DB | REPORTS_STATE_DB:
         assert db_file.exists() == (state == "empty DB file")
+        # not even its directory (`Database()` made ./var/ for any command that opened it)
+        assert db_file.parent.exists() == (state == "empty DB file"), name
 
 
 @pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
@@ -136,6 +144,36 @@ def test_every_command_with_an_initialised_state_db(clean_env: Path,
     argv = argv_for(path)
     code, output = invoke(argv)
     check(argv, code, output)
+
+
+def test_db_current_on_a_new_dir_answers_empty_and_names_db_upgrade(clean_env: Path) -> None:
+    result = CliRunner().invoke(cli, ["db", "current"])
+    assert (result.exit_code, result.stdout) == (0, "empty\n")
+    assert result.stderr == ("feedsvc: the state DB sqlite:///var/feedsvc.db is not initialised: "
+                             "run `feedsvc db upgrade`\n")
+    assert not (clean_env / "var").exists()
+
+
+@pytest.mark.parametrize("argv", [["db", "upgrade"], ["topics", "add", "a", "--title", "A",
+                                                       "--query", "x"], ["import", "-"]])
+def test_an_absolute_state_db_path_in_a_missing_directory_is_refused(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """`sqlite:////nonexistent/dir/x.db`: a typo or a volume not mounted; `db upgrade` made the
+    directories (as root: /nonexistent/dir) and went on."""
+    missing = clean_env / "not" / "there"
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", f"sqlite:///{missing / 'x.db'}")
+    code, output = invoke(argv)
+    assert code == 2, output
+    assert f"the state DB's directory {missing} does not exist" in output
+    assert not (clean_env / "not").exists()
+
+
+def test_a_relative_state_db_path_gets_its_directories(clean_env: Path,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", "sqlite:///data/state/x.db")
+    assert invoke(["db", "upgrade"])[0] == 0
+    assert (clean_env / "data" / "state" / "x.db").is_file()
 
 
 def test_an_unreachable_state_db_is_one_line(clean_env: Path, monkeypatch: pytest.MonkeyPatch

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -9,6 +12,7 @@ from sqlalchemy import inspect, text
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.engine import alembic_config, current_revision
+from feedsvc.db.revision import LocationError, ensure_schema
 from feedsvc.db.schema import include_object, metadata
 
 
@@ -44,13 +48,21 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(sqlite_url: str) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_sqlite_directory_is_created(tmp_path: object) -> None:
-    from pathlib import Path
-
-    assert isinstance(tmp_path, Path)
-    db = Database(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'state.db'}")
-    upgrade(db)
+def test_a_relative_sqlite_path_gets_its_directory(tmp_path: Path,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    db = Database("sqlite:///nested/dir/state.db")
+    assert not (tmp_path / "nested").exists()  # opening it makes nothing: a reader may open it
+    ensure_schema(db)
     assert (tmp_path / "nested" / "dir" / "state.db").is_file()
+
+
+def test_an_absolute_sqlite_path_needs_its_directory(tmp_path: Path) -> None:
+    """A typo or a volume not mounted: refused, not hidden by making the directories."""
+    db = Database(f"sqlite:///{tmp_path / 'nested' / 'dir' / 'state.db'}")
+    with pytest.raises(LocationError, match=r"directory .*nested/dir does not exist"):
+        ensure_schema(db)
+    assert not (tmp_path / "nested").exists()
 
 
 def test_the_cheap_head_revision_is_alembics_head() -> None:

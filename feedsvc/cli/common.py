@@ -148,18 +148,20 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     """The state DB for one command.
 
     ``write=False`` (the command only reads): checked with one SELECT, never created or
-    migrated; a missing or older DB ends the command with a message naming `feedsvc db
-    upgrade` (exit 1). ``write=True``: migrated first when needed, as ``feedsvc run`` does.
+    migrated (not even its directory); a missing or older DB ends the command with a message
+    naming `feedsvc db upgrade` (exit 1). ``write=True``: migrated first when needed, as
+    ``feedsvc run`` does; a new SQLite file's missing directory is made for a relative path,
+    refused for an absolute one (exit 2, :func:`feedsvc.db.revision.ensure_schema`).
     """
     from feedsvc.db import Database
-    from feedsvc.db.revision import SchemaError, ensure_schema, require_schema
+    from feedsvc.db.revision import LocationError, SchemaError, ensure_schema, require_schema
 
     db = Database(settings.database.url, timeouts=settings.database.timeouts())
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
         db.dispose()
-        fail(str(exc), EXIT_FAILED)
+        fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)
     return db
 
 

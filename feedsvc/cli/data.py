@@ -42,13 +42,15 @@ def db_upgrade(config_file: str | None) -> None:
 @db.command("current")
 @config_option
 def db_current(config_file: str | None) -> None:
-    """Print the state DB's schema revision ("empty" when it has none)."""
+    """Print the state DB's schema revision ("empty" when it has none; creates nothing)."""
     from feedsvc.db import Database
     from feedsvc.db.revision import schema_status
 
     settings = load_settings(config_file)
     status = schema_status(Database(settings.database.url, timeouts=settings.database.timeouts()))
     click.echo(status.revision or "empty")
+    if (problem := status.problem()) is not None:  # what to do about it, beside the answer
+        click.echo(f"feedsvc: {problem}", err=True)
 
 
 @click.command("import")

@@ -66,10 +66,7 @@ class Database:
         self.dialect = parsed.get_backend_name()
         bounds = timeouts or DbTimeouts()
         kwargs: dict[str, Any] = {"echo": echo, "pool_pre_ping": True}
-        if self.dialect == "sqlite":
-            database = parsed.database
-            if database and database != ":memory:":
-                Path(database).parent.mkdir(parents=True, exist_ok=True)
+        if self.dialect == "sqlite":  # no directory made here: a reader creates nothing
             kwargs["connect_args"] = {"check_same_thread": False, "timeout": 10}
         else:
             if parsed.drivername in DEFAULT_DRIVERS:  # plain postgresql://: psycopg 3

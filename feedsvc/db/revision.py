@@ -26,6 +26,11 @@ class SchemaError(Exception):
     """The state DB cannot be used as it is; the message says why and what to run."""
 
 
+class LocationError(SchemaError):
+    """A new SQLite state DB's directory is missing and is not created (an absolute path): a
+    configuration problem (the CLI's exit 2), not a DB to migrate."""
+
+
 def head_revision() -> str:
     """The newest migration's revision id.
 
@@ -91,6 +96,30 @@ def require_schema(db: Database) -> None:
         raise SchemaError(problem)
 
 
+def _make_room(db: Database) -> None:
+    """The directory of a new SQLite state DB, made only here, as it is created (never by a
+    command that reads). A relative path's directories are made (the default
+    ``sqlite:///var/feedsvc.db``: ``var/`` where feedsvc runs); an absolute path's directory
+    must exist: ``sqlite:////nonexistent/dir/x.db`` is a typo or a volume not mounted, and
+    making ``/nonexistent/dir`` would hide it (raises :class:`LocationError`)."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(db.url).database
+    if db.dialect != "sqlite" or not database or database == ":memory:":
+        return
+    if database.startswith("file:") and "uri=true" in db.url:  # SQLite URI form: its own rules
+        return
+    parent = Path(database).parent
+    if parent.is_dir():
+        return
+    if Path(database).is_absolute():
+        raise LocationError(
+            f"the state DB's directory {parent} does not exist: create it, or set "
+            "database.url to a file in an existing directory"
+        )
+    parent.mkdir(parents=True, exist_ok=True)
+
+
 def ensure_schema(db: Database) -> None:
     """For writers: migrate to head when needed (Alembic is imported only then).
 
@@ -101,6 +130,8 @@ def ensure_schema(db: Database) -> None:
         return
     if status.revision is not None and status.revision > status.head:
         raise SchemaError(status.problem() or "")
+    if status.revision is None:
+        _make_room(db)
     from feedsvc.db.engine import upgrade
 
     upgrade(db)
