@@ -1,7 +1,8 @@
 """The ``feedsvc`` command: a thin shell over the package (parsing, exit codes, printing).
 
 Exit codes scripts can rely on: 0 success, 1 the work ran but something was rejected or
-failed (including a state DB that cannot be reached or is not initialised), 2 bad usage, bad
+failed (including a name not in the state DB, and a state DB that cannot be reached or is not
+initialised), 2 bad usage (including a file on the command line that cannot be opened), bad
 configuration or an invalid query.
 
 Start-up cost matters (``feedsvc --version`` should answer at once): the command modules import
@@ -18,8 +19,14 @@ import click
 
 from feedsvc import __version__
 from feedsvc.cli import articles, config_cmd, data, service, source, streams, subs, topics
-from feedsvc.cli.common import EXIT_FAILED
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE
 from feedsvc.cli.match import match
+
+
+class _UnopenableFile(click.FileError):
+    """Click's "Could not open file" with the exit code of bad usage."""
+
+    exit_code = EXIT_USAGE
 
 
 class _Root(click.Group):
@@ -40,6 +47,11 @@ class _Root(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
+        except click.FileError as exc:
+            # a file named on the command line that cannot be opened is bad usage (exit 2), as
+            # Click says of a FILE argument; only an output file opened late (lazily: `topics
+            # export -o`) reached here, as exit 1
+            raise _UnopenableFile(exc.filename, exc.message) from None
         except (click.exceptions.Exit, click.ClickException, click.Abort, SystemExit):
             raise
         except (BrokenPipeError, streams.OutputError):

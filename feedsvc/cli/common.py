@@ -204,13 +204,21 @@ def run_operation(
     action: Callable[[Database], T], config_file: str | None, *, write: bool = True
 ) -> T:
     """One admin operation on the state DB (see :func:`open_db`); its errors become a message
-    and the CLI's exit codes (2 for invalid input, 1 for not found / conflict)."""
+    and the CLI's exit codes (2 for invalid input, 1 for not found / conflict, including an
+    unknown or disabled topic named by ``subs add``: :data:`NOT_THERE`)."""
     from feedsvc import operations as ops
 
     db = open_db(load_settings(config_file), write=write)
     try:
         return action(db)
     except ops.OperationError as exc:
-        fail(exc.message, EXIT_USAGE if exc.kind == "invalid" else EXIT_FAILED)
+        invalid = exc.kind == "invalid" and exc.code not in NOT_THERE
+        fail(exc.message, EXIT_USAGE if invalid else EXIT_FAILED)
     finally:
         db.dispose()
+
+
+#: Codes of an ``invalid`` operation error that name something not in the state DB rather than
+#: something malformed: exit 1 like every other "not found" of the CLI (`render`, `topics
+#: enable`, `subs remove` of an unknown name); the API keeps 422 for them (a body field).
+NOT_THERE = frozenset({"topic_unknown", "topic_disabled"})
