@@ -94,6 +94,8 @@ def run(
     roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
     http = settings.http
     sock = _listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
+    if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
+        http.port = sock.getsockname()[1]
     run_async(serve(settings, roles, sock=sock))
 
 

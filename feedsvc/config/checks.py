@@ -37,14 +37,18 @@ def check_config(
     """Every problem of the configuration in one pass (``feedsvc config check``, start-up), so
     fixing one never reveals the next: the model's (all keys at once), then the checks that need
     settings (files, time zone, source URL) on what the valid keys give, each invalid key at its
-    default. Returns those settings (for further checks, e.g. the topics file; None when nothing
-    could be salvaged) and the problems. Raises :class:`ConfigError` only for a file that cannot
-    be read or parsed as TOML: nothing more can be said then."""
+    default. ``overrides`` win over the file and the environment. Returns those settings (for
+    further checks, e.g. the topics file; None when nothing could be salvaged) and the
+    problems. Raises :class:`ConfigError` only for a file that cannot be read or parsed as
+    TOML: nothing more can be said then."""
     data = read_toml(path) if path is not None else {}
-    for section, values in (overrides or {}).items():
-        data.setdefault(section, {}).update(values)
     env = env_values(os.environ)
-    data = merged(data, env)
+    # ``overrides`` last: what a command sets for itself (the demo's throw-away DB, the port it
+    # listens on) is not undone by a FEEDSVC_* variable meant for the real service
+    data = merged(merged(data, env), overrides or {})
+    for section, values in (overrides or {}).items():
+        if isinstance(env.get(section), dict):  # an overridden key's problem is not the env's
+            env[section] = {k: v for k, v in env[section].items() if k not in values}
     problems: list[Problem] = misnamed_env(os.environ)
     try:
         settings: Settings | None = Settings(**data)
