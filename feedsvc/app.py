@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy.engine import make_url
@@ -44,6 +44,7 @@ from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
 from feedsvc.retraction.hooks import Corrections
+from feedsvc.roles import ALL_ROLES, Roles, describe_roles
 from feedsvc.scheduler import Jobs
 from feedsvc.server import (
     GIL_SWITCH_SECONDS,
@@ -53,7 +54,7 @@ from feedsvc.server import (
     serve,
     uvicorn_config,
 )
-from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard
+from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard, bounded
 from feedsvc.source import SqlSource, builtin_source, external_source
 from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
@@ -85,13 +86,6 @@ FEEDS_SYNC_SECONDS = 5.0
 WEB_POOL = {"pool_size": 4, "max_overflow": 4, "pool_timeout": 10}
 
 
-@dataclass(frozen=True)
-class Roles:
-    http: bool = True
-    scheduler: bool = True
-    bot: bool = True
-
-
 def in_memory(url: str) -> bool:
     """An in-memory SQLite URL: every engine would get a database of its own, so share one."""
     parsed = make_url(url)
@@ -108,7 +102,7 @@ def make_source(settings: Settings, db: Database) -> SqlSource:
 
 
 class Service:
-    def __init__(self, settings: Settings, roles: Roles = Roles()) -> None:
+    def __init__(self, settings: Settings, roles: Roles = ALL_ROLES) -> None:
         self.settings = settings
         self.roles = roles
         #: Background work (ingest, dispatch, feed sync, bot) and request work use separate
@@ -142,6 +136,7 @@ class Service:
         self._username_task: asyncio.Task[None] | None = None
         self._prepared = False
         self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
+        self.interrupted = False  # see interrupt()
 
     @property
     def ingestor(self) -> Ingestor:
@@ -169,6 +164,8 @@ class Service:
             self._ingestor.hooks.append(Corrections(self.settings.telegram.edit_on_update))
             self._ingestor.hooks.append(notify_new_deliveries)  # after the outbox, same tx
             self._ingestor.after_commit.append(self._after_ingest)
+            if self.interrupted:  # built by a tick that began as the signal came
+                self._ingestor.request_stop()
             # scheduled articles whose time came go through the same hooks (SPEC §10)
             self.due = DueCheck(
                 self.db, self._ingestor.hooks, [self._after_ingest], first_lookback=max_age
@@ -193,7 +190,22 @@ class Service:
             import_at_start(self.db, self.settings.topics)
         with self.db.read() as conn:
             self.index.refresh(conn)
+        if not self.interrupted:
+            self._first_render()
+
+    def _first_render(self) -> None:
+        """The first sync: every topic's feeds and pages, rendered before the service starts
+        (tens of seconds at thousands of topics), logged so the wait is not a silent one, and
+        ended between topics by :meth:`interrupt`."""
+        count = len(self.index.topics)
+        log.info("rendering the feeds and pages of %d topics…", count)
+        t0 = time.monotonic()
         self.publisher.sync()
+        took = time.monotonic() - t0
+        if self.interrupted:
+            log.info("rendering stopped after %.1f s (stopping); the next start renders", took)
+        else:
+            log.info("feeds and pages of %d topics rendered in %.1f s", count, took)
 
     def reconcile(self) -> None:
         """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors
@@ -216,8 +228,8 @@ class Service:
         result = self.ingestor.tick()
         self._standby = result.standby
         if slugs := self.publisher.stale.due(now=True):  # a catch-up ended: its feeds, now
-            self.publisher.refresh(slugs)
-        if not (result.standby or result.skipped) and self.due is not None:
+            self.publisher.refresh(slugs)  # (ends between topics once stopping)
+        if not (result.standby or result.skipped or self.interrupted) and self.due is not None:
             try:
                 self.due.run()
             except Exception as exc:  # logged and retried next tick, like an ingest error
@@ -235,10 +247,14 @@ class Service:
         return result
 
     async def start(self) -> None:
+        """Prepare, then start the roles' work; after :meth:`interrupt` (a signal during the
+        preparation) nothing more starts: :meth:`stop` follows."""
         self._loop = asyncio.get_running_loop()
         for warning in weak_token_warnings(self.settings):
             log.warning("%s", warning)
         await asyncio.to_thread(self.prepare)
+        if self.interrupted:
+            return
         self.started_at = self.db.now()
         if self.roles.scheduler:
             await self.dispatchers.start()
@@ -291,22 +307,7 @@ class Service:
         log.info("feedsvc started: %s", self.describe_roles())
 
     def describe_roles(self) -> str:
-        """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
-        Telegram token: alerts go to the log)``."""
-        http = self.settings.http
-        parts = [
-            f"HTTP on {http.host}:{http.port}" if self.roles.http else "HTTP off (--no-http)",
-            "ingest and alerts" if self.roles.scheduler else "no ingest or alerts (--no-scheduler)",
-        ]
-        if not self.roles.bot:
-            parts.append("bot off (--no-bot)")
-        elif self.bot is None:
-            parts.append("bot off (no Telegram token)")
-        else:
-            parts.append("bot on")
-        if self.roles.scheduler and not self.settings.telegram_token():
-            parts.append("alerts go to the log (no Telegram token)")
-        return ", ".join(parts)
+        return describe_roles(self.settings, self.roles, bot_running=self.bot is not None)
 
     def wake_dispatchers(self) -> None:
         """On the event loop: deliveries were queued or re-queued (any channel)."""
@@ -324,14 +325,23 @@ class Service:
             self.publisher.polls.give_back(counts)
             raise
 
+    def interrupt(self) -> None:
+        """SIGTERM/SIGINT: ask long work to end at its next step, now rather than when
+        :meth:`stop` gets to it: a catch-up after its current batch (committed), a render pass
+        (the start-up's, a feeds sync's, the end of an ingest tick's) after its current topic.
+        Safe to call more than once, and from a signal handler (which also arms the exit
+        guard: :func:`feedsvc.server.serve`)."""
+        self.interrupted = True
+        if self._ingestor is not None:
+            self._ingestor.request_stop()
+        self.publisher.stop()
+
     async def stop(self) -> None:
         """Stop everything, in reverse order, within the shutdown budget (feedsvc.shutdown):
         each step gets what is left of it, and work still blocked after its share (e.g. in
-        a driver on a dead connection) is abandoned, never waited for."""
+        a driver on a dead connection) is abandoned, never waited for (then the exit is 1)."""
         log.info("feedsvc stopping")
-        if self._ingestor is not None:
-            self._ingestor.request_stop()  # a long catch-up returns after its current batch
-        self.publisher.stop()  # and a long render pass after its current topic
+        self.interrupt()
         guard = self.exit_guard
         end = asyncio.get_running_loop().time() + guard.remaining(SHUTDOWN_SECONDS)
 
@@ -340,22 +350,22 @@ class Service:
 
         if self._username_task is not None:
             self._username_task.cancel()
+        orderly = True
         if self.bot is not None:
-            try:
-                await asyncio.wait_for(self.bot.stop(), timeout=left(3.0))
-            except TimeoutError:
-                log.warning("bot did not stop in time; abandoning it")
+            orderly &= await bounded(self.bot.stop(), left(3.0), "bot")
         if self.zalo is not None:
-            try:
-                await asyncio.wait_for(self.zalo.stop(), timeout=left(3.0))
-            except TimeoutError:
-                log.warning("zalo bot did not stop in time; abandoning it")
-        await self.jobs.stop(timeout=left(2.0))
+            orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
+        stuck = await self.jobs.stop(timeout=left(2.0))
+        if "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
+            log.warning(
+                "ingest: the batch under way (source.batch_size %d rows) did not finish in "
+                "time: abandoned uncommitted; the next start reads it again",
+                self.settings.source.batch_size,
+            )
+        orderly &= not stuck
         if self._ingestor is not None:  # after the last tick, before the engines go
-            try:
-                await asyncio.wait_for(asyncio.to_thread(self._ingestor.close), timeout=left(1.5))
-            except TimeoutError:
-                log.warning("match workers did not stop in time; abandoning them")
+            close = asyncio.to_thread(self._ingestor.close)
+            orderly &= await bounded(close, left(1.5), "match workers")
         try:
             await asyncio.wait_for(self.flush_polls(), timeout=min(1.0, left(2.0)))
         except Exception as exc:
@@ -369,12 +379,12 @@ class Service:
             except Exception as exc:
                 log.warning("could not release the ingest lease (it will expire): %r", exc)
         if self._dispatching:  # in-flight sends finish and are recorded
-            await self.dispatchers.stop(timeout=left(1.0))
+            orderly &= await self.dispatchers.stop(timeout=left(1.0))
         if self._source is not None and self.settings.source.url:
             self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
         for callback in self.on_stop:
             callback()
         self.web_db.dispose()
         self.db.dispose()
-        guard.stopped = True
-        log.info("feedsvc stopped")
+        guard.stopped = orderly
+        log.info("feedsvc stopped" if orderly else "feedsvc stopped, work abandoned")

@@ -201,6 +201,8 @@ class FeedPublisher:
                 page = render_topic(self.t, self.site, self._page_topic(topic, items, count))
                 pages |= self._store(slug, "html", page, now)
                 self._rendered_versions[slug] = topic.updated_at
+            if self._stopping.is_set():  # the index reads every topic: seconds, left to the
+                return len(changed)  # next start (its first sync renders every topic)
             if topics != self._topics or changed or pages:
                 self._topics = topics
                 self._rebuild_pages(now)

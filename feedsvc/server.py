@@ -15,7 +15,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from types import FrameType
 from typing import TYPE_CHECKING
@@ -24,7 +24,6 @@ import uvicorn
 from starlette.applications import Starlette
 
 from feedsvc.config import Settings
-from feedsvc.shutdown import ExitGuard
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
@@ -115,7 +114,9 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
         # Per-request access lines are never shown (feedsvc.logs mutes them) and uvicorn
         # builds their arguments before the logger drops them: a cost on every feed poll.
         access_log=False,
-        lifespan="on",
+        # serve() starts the service before uvicorn and stops it after (create_app's lifespan
+        # is for in-process clients): a start-up failure is then reported by our CLI
+        lifespan="off",
         # open requests get this long after SIGTERM; the service's stop gets the rest of
         # feedsvc.shutdown's budget
         timeout_graceful_shutdown=2,
@@ -134,14 +135,16 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, arming the exit guard when it receives SIGTERM/SIGINT."""
+    """uvicorn's server, telling the service when it receives SIGTERM/SIGINT (``on_exit``: the
+    exit guard is armed and long work is asked to stop at once, not after the connections'
+    grace period)."""
 
-    def __init__(self, config: uvicorn.Config, guard: ExitGuard) -> None:
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
         super().__init__(config)
-        self.guard = guard
+        self.on_exit = on_exit
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.guard.arm()
+        self.on_exit()
         super().handle_exit(sig, frame)
 
 
@@ -158,7 +161,14 @@ async def serve(
     service: Service | None = None,
     sock: socket.socket | None = None,
 ) -> None:
-    """Run until SIGTERM/SIGINT; with ``--no-http`` the same lifecycle without a server.
+    """Start the service, run until SIGTERM/SIGINT (serving HTTP unless ``--no-http``), stop.
+
+    The service starts here, before uvicorn serves, in both paths: a start-up failure (a state
+    DB that cannot be reached, is newer than this feedsvc…) propagates to the CLI, which words
+    it in one line (exit 1), instead of failing inside uvicorn's lifespan (a traceback, exit 3).
+    A signal during start-up stops the start-up's long work (the first render pass) between
+    topics and the service stops without serving. A stop that had to abandon work ends the
+    process at once with exit 1 (:meth:`ExitGuard.exit_now`); exit 0 means it stopped in order.
 
     ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
     port is reported before anything starts); None binds ``http.host:http.port`` here.
@@ -167,39 +177,58 @@ async def serve(
 
     service = service or Service(settings, roles)
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
-    if roles.http:
-        from feedsvc.web.connections import raise_fd_limit
-
-        log.debug("open-files limit: %d", raise_fd_limit())
-        config = uvicorn_config(settings, create_app(service))
-        server = _Server(config, service.exit_guard)
-        sockets = [sock] if sock is not None else None
-        if sockets is None and settings.http.reuse_port:
-            try:
-                sockets = [listen_socket(settings.http.host, settings.http.port)]
-            except OSError as exc:
-                log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
-                raise SystemExit(1) from exc
-        # uvicorn re-raises the signal it handled once it has shut down, to the handler that
-        # was installed before it: make that a no-op so a SIGTERM'd service exits 0.
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            signal.signal(sig, lambda *_: None)
-        await server.serve(sockets=sockets)
-        if not server.started:
-            raise SystemExit(1)
-        return
+    sockets = _sockets(settings, sock) if roles.http else None
     stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    guard = service.exit_guard
 
-    def on_signal() -> None:
-        guard.arm()
+    def on_exit() -> None:  # SIGTERM/SIGINT: the 5 s start now; long work ends at its next step
+        service.exit_guard.arm()
+        service.interrupt()
+
+    server = _http_server(service, on_exit) if roles.http else None
+
+    def on_signal() -> None:  # until uvicorn's handlers take over, and beside them after
+        on_exit()
         stop.set()
+        if server is not None:  # a signal just before uvicorn serves: it stops at once
+            server.should_exit = True
 
+    loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, on_signal)
     await service.start()
     try:
-        await stop.wait()
+        if server is not None and not stop.is_set():
+            await server.serve(sockets=sockets)
+            if not server.started:
+                raise SystemExit(1)
+        else:
+            await stop.wait()
     finally:
         await service.stop()
+    if not service.exit_guard.stopped:
+        service.exit_guard.exit_now()
+
+
+def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.socket] | None:
+    """The listening sockets uvicorn serves: ``sock``, or with ``http.reuse_port`` one bound
+    here (None: uvicorn binds ``http.host:http.port`` itself)."""
+    if sock is not None:
+        return [sock]
+    if not settings.http.reuse_port:
+        return None
+    try:
+        return [listen_socket(settings.http.host, settings.http.port)]
+    except OSError as exc:
+        log.error("cannot listen on %s:%s: %s", settings.http.host, settings.http.port, exc)
+        raise SystemExit(1) from exc
+
+
+def _http_server(service: Service, on_exit: Callable[[], None]) -> _Server:
+    """uvicorn serving the service's app. It does not start or stop the service (its lifespan
+    is off: :func:`serve` does both around it). Its signal handlers replace the event loop's
+    while it serves (both run: the C-level handler wakes the loop too), and when it has shut
+    down it restores the loop's and raises the signal again, which only repeats ``on_exit``."""
+    from feedsvc.web.connections import raise_fd_limit
+
+    log.debug("open-files limit: %d", raise_fd_limit())
+    return _Server(uvicorn_config(service.settings, create_app(service)), on_exit)

@@ -12,18 +12,23 @@ process with ``os._exit``. What is guaranteed then: every transaction still open
 back by the database when its connection dies with the process (ingest batches and delivery
 records commit atomically, so nothing is half-written), leases held by the stuck work expire
 and another replica or the next start retries it, and at most one duplicate alert per
-in-flight send (as after a crash, SPEC §6). Exit code 0 when the graceful stop had finished
-(only a stuck thread kept the process alive), 1 when it had not.
+in-flight send (as after a crash, SPEC §6). A forced exit is exit 1, always: exit 0 says the
+service stopped in order, and a stop that abandoned work (a job, a batch under way, a sender) or
+ran out of time did not. A stop that abandoned work does not wait for the guard either: it ends
+the process as soon as its steps are done (:meth:`ExitGuard.exit_now`), so that the abandoned
+work cannot commit after the log said it was abandoned.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
 import sys
 import threading
 import time
+from collections.abc import Awaitable
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +42,7 @@ class ExitGuard:
     def __init__(self, seconds: float = SHUTDOWN_SECONDS) -> None:
         self.seconds = seconds
         self.deadline: float | None = None  # time.monotonic() when the process must be gone
-        self.stopped = False  # set when the graceful stop completed
+        self.stopped = False  # set when the graceful stop completed, abandoning nothing
         self._lock = threading.Lock()
 
     def arm(self) -> None:
@@ -57,15 +62,25 @@ class ExitGuard:
     def _wait(self) -> None:
         assert self.deadline is not None
         time.sleep(max(0.0, self.deadline - time.monotonic()))
+        self._exit(f"still {'exiting' if self.stopped else 'stopping'} after {self.seconds:.0f} s")
+
+    def exit_now(self) -> None:
+        """End the process now, exit 1: the stop is over but abandoned work is still running
+        (the interpreter would join its thread, and the guard would end it later anyway)."""
+        self._exit("work was abandoned")
+
+    def _exit(self, why: str) -> None:
         busy = sorted(
-            t.name for t in threading.enumerate() if t is not threading.current_thread()
-            and not t.daemon and t is not threading.main_thread()
+            t.name
+            for t in threading.enumerate()
+            if t is not threading.current_thread()
+            and not t.daemon
+            and t is not threading.main_thread()
         )
         log.warning(
-            "shutdown: still %s after %.0f s (busy threads: %s); exiting now — open "
-            "transactions roll back, leases expire and the work is retried",
-            "exiting" if self.stopped else "stopping",
-            self.seconds,
+            "shutdown: %s (busy threads: %s); exiting now, exit 1 — open transactions roll "
+            "back, leases expire and the work is retried",
+            why,
             ", ".join(busy) or "none",
         )
         for handler in logging.getLogger().handlers:
@@ -73,4 +88,15 @@ class ExitGuard:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-        os._exit(0 if self.stopped else 1)
+        os._exit(1)
+
+
+async def bounded(step: Awaitable[object], seconds: float, what: str) -> bool:
+    """Await one step of a stop for at most ``seconds``: False (logged) when ``what`` had to be
+    abandoned, which makes the stop not an orderly one (exit 1)."""
+    try:
+        await asyncio.wait_for(step, timeout=seconds)
+    except TimeoutError:
+        log.warning("%s did not stop in time; abandoning it", what)
+        return False
+    return True

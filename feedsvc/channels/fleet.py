@@ -124,15 +124,17 @@ class Dispatchers:
         for o in self.off:
             o.wake.set()
 
-    async def stop(self, timeout: float) -> None:
+    async def stop(self, timeout: float) -> bool:
         """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
-        the channels' clients; what is still in flight after that is retried by lease."""
+        the channels' clients; what is still in flight after that is retried by lease. False
+        when something was cut short (the service's stop was then not an orderly one: exit 1)."""
         for d in self.all:
             d.stop()
         for f in self.followups:
             f.stop()
         for o in self.off:
             o.stop()
+        late: set[asyncio.Task[None]] = set()
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=timeout)
             if late:
@@ -144,3 +146,4 @@ class Dispatchers:
         for d in self.all:
             with contextlib.suppress(Exception):
                 await d.channel.close()
+        return not late

@@ -68,6 +68,10 @@ class _Root(click.Group):
 
 def environment_error(exc: BaseException) -> str | None:
     """A one-line message for errors the operator's environment causes, else None."""
+    from feedsvc.db.revision import SchemaError  # no SQLAlchemy: a light module
+
+    if isinstance(exc, SchemaError):  # e.g. `run` on a DB newer than this feedsvc
+        return str(exc)
     # SQLAlchemy's, or the driver's own from the read-only commands (feedsvc.store.lite)
     if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
         from feedsvc.db.errors import describe  # one line, no SQL or parameters

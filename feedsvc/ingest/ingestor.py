@@ -97,6 +97,9 @@ class Ingestor:
         self._stop = threading.Event()
         #: a tick is working through a backlog (after-commit listeners defer per-batch work)
         self.catching_up = False
+        #: a tick is between reading a batch and committing it (shutdown: an abandoned tick
+        #: then leaves that batch uncommitted, which the service logs)
+        self.batch_open = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
 
@@ -117,9 +120,10 @@ class Ingestor:
                 result.skipped = result.standby = True
                 return result
             try:
+                self.batch_open = True
                 self._run(result)
             finally:
-                self.catching_up = False
+                self.catching_up = self.batch_open = False
         except LeaseLost:
             log.warning("ingest: lease lost mid-tick to another replica; batch rolled back")
             result.standby = True
@@ -230,6 +234,7 @@ class Ingestor:
                 with self.db.read() as conn:  # a topic edited during a catch-up applies now
                     self.index.refresh(conn)
                 batch, prepared = following.result()
+        self.batch_open = False
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:

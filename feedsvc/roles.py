@@ -1,0 +1,37 @@
+"""Which parts of the service a process runs (``feedsvc run --no-http/--no-scheduler/--no-bot``),
+and those roles in the words of the "feedsvc started" log line — pure."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from feedsvc.config import Settings
+
+
+@dataclass(frozen=True)
+class Roles:
+    http: bool = True
+    scheduler: bool = True
+    bot: bool = True
+
+
+ALL_ROLES = Roles()  # `feedsvc run` without flags
+
+
+def describe_roles(settings: Settings, roles: Roles, *, bot_running: bool) -> str:
+    """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
+    Telegram token: alerts go to the log)``: an operator sees at start what this process does."""
+    http = settings.http
+    parts = [
+        f"HTTP on {http.host}:{http.port}" if roles.http else "HTTP off (--no-http)",
+        "ingest and alerts" if roles.scheduler else "no ingest or alerts (--no-scheduler)",
+    ]
+    if not roles.bot:
+        parts.append("bot off (--no-bot)")
+    elif not bot_running:
+        parts.append("bot off (no Telegram token)")
+    else:
+        parts.append("bot on")
+    if roles.scheduler and not settings.telegram_token():
+        parts.append("alerts go to the log (no Telegram token)")
+    return ", ".join(parts)
