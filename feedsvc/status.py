@@ -21,11 +21,13 @@ if TYPE_CHECKING:
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
 
-#: How the admin shows a value: as text, a grouped number, a local time with "… ago", a span
+#: How the admin shows a value: as text, a grouped number (a backlog: with "as of" its time
+#: when no tick is working through it now), a local time with "… ago", a span
 #: in words, rows per second, the ingest state in words, the source's kind, or the table of
 #: quarantined source rows (shown under the facts, not in them).
 FactKind = Literal[
-    "text", "count", "time", "duration", "rate", "ingest", "source", "quarantine", "channels"
+    "text", "count", "backlog", "time", "duration", "rate", "ingest", "source", "quarantine",
+    "channels",
 ]  # fmt: skip
 
 
@@ -61,6 +63,22 @@ def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestSt
     if lag > 3 * poll_seconds:
         return IngestState("lagging", lag)
     return IngestState("ok", lag)
+
+
+#: Catch-up progress (backlog, rate) is written as each batch commits, about a second apart
+#: during a catch-up. Older than this (or than three polls, when shorter), nothing is catching up
+#: now (the service stopped mid-sync, or a batch is stuck): the backlog is shown "as of" then,
+#: with no rate or ETA.
+PROGRESS_FRESH_SECONDS = 15.0
+
+
+def progress_current(cursor: Cursor, now: datetime, poll_seconds: float) -> bool:
+    """Whether the cursor's backlog and rate describe ingest now (see
+    :data:`PROGRESS_FRESH_SECONDS`): the one rule the CLI, the API and the admin page follow."""
+    if cursor.last_tick_at is None:
+        return False
+    age = (now - cursor.last_tick_at).total_seconds()
+    return age <= min(3 * poll_seconds, PROGRESS_FRESH_SECONDS)
 
 
 def eta_seconds(cursor: Cursor) -> int | None:
@@ -125,15 +143,18 @@ def facts_from(
     ``console`` | ``off``, :mod:`feedsvc.channel_modes`)."""
     cursor = reads.cursor
     state = ingest_state(cursor, now, poll_seconds)
+    current = progress_current(cursor, now, poll_seconds)
+    # a backlog no tick is working through now: its count and when it was true, no rate/ETA
+    as_of = cursor.last_tick_at if cursor.backlog and not current else None
     facts = [
         Fact("ingest", state, "ingest"),
         Fact("last_ingest_success", cursor.last_success_at, "time"),
         Fact("last_ingest_tick", cursor.last_tick_at, "time"),
         Fact("last_ingest_error", cursor.last_error),
         Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
-        Fact("ingest_backlog", cursor.backlog, "count"),
-        Fact("ingest_rate_per_second", cursor.rate, "rate"),
-        Fact("ingest_eta_seconds", eta_seconds(cursor), "duration"),
+        Fact("ingest_backlog", cursor.backlog, "backlog", detail=as_of),
+        Fact("ingest_rate_per_second", cursor.rate if current else None, "rate"),
+        Fact("ingest_eta_seconds", None if as_of else eta_seconds(cursor), "duration"),
         Fact("ingest_quarantined", reads.quarantined, "count"),
         Fact("articles_stored", reads.articles, "count"),
         Fact("topics_enabled", reads.topics_enabled, "count"),
@@ -171,6 +192,8 @@ def flatten(facts: list[Fact]) -> dict[str, Any]:
             out["ingest_state"] = fact.value.code
             lag = fact.value.lag_seconds
             out["ingest_lag_seconds"] = round(lag, 1) if lag is not None else None
+        elif fact.kind == "backlog":  # the time a backlog not worked through now was true
+            out[fact.key], out[f"{fact.key}_as_of"] = fact.value, fact.detail
         elif fact.key == "ingest_cursor":
             out[fact.key] = f"{fact.value} / {fact.detail}" if fact.value else None
         elif fact.kind == "quarantine":

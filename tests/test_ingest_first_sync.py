@@ -55,6 +55,7 @@ def test_first_sync_reports_progress_and_never_alerts(
     db: Database, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(progress_module, "LOG_EVERY", 0.0)  # a line per batch
+    monkeypatch.setattr(progress_module, "MIN_RATE_SECONDS", 0.0)  # a rate from the first
     now = datetime.now(UTC)
     with db.write() as conn:
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
@@ -89,7 +90,10 @@ def test_first_sync_reports_progress_and_never_alerts(
     assert count(db, deliveries) == 0  # a first sync of an archive never alerts
 
 
-def test_status_shows_backlog_and_eta_during_a_first_sync(tmp_path: Path) -> None:
+def test_status_shows_backlog_and_eta_during_a_first_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(progress_module, "MIN_RATE_SECONDS", 0.0)  # a rate from the first
     from feedsvc.app import Roles, Service
     from feedsvc.config import load_config
     from feedsvc.status import collect_status

@@ -57,6 +57,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "fact.ingest_eta_seconds": ("Đọc xong sau", "Caught up in"),
     "fact.caught_up": ("đã đọc hết", "caught up"),
     "fact.rate_value": ("{rate} bài/giây", "{rate} rows a second"),
+    "fact.as_of": ("tính đến {time}", "as of {time}"),
     "fact.ingest_quarantined": ("Bài nguồn bị cách ly", "Quarantined source rows"),
     "fact.quarantined_rows": (
         "Bài nguồn bị cách ly (bỏ qua, không chặn việc cập nhật)",

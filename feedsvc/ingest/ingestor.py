@@ -223,7 +223,7 @@ class Ingestor:
                     (batch.last.cursor_ts, codec.encode(ts, id_)),
                     backlog=(
                         progress.backlog if progress is not None and batch.full else 0,
-                        None if progress is None else round(progress.rate, 1),
+                        None if progress is None else progress.reported_rate,
                     ),
                 )
                 advanced = True

@@ -1,0 +1,116 @@
+"""Catch-up progress in status only while it is current (issue #17 §2).
+
+After a first sync stopped with SIGTERM, `feedsvc status` kept showing backlog 13400, rate
+2202.8/s, ETA 6 s with nothing running; another run showed 416560.8 rows/s, a rate measured over
+the moment between the backlog count and the first batch's commit.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+from factories import builtin_ingestor
+from sqlalchemy import update
+from test_admin import login, make_client
+from test_ingest_first_sync import archive
+
+from feedsvc.cli import cli
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import source_cursors
+from feedsvc.ingest.progress import Progress
+from feedsvc.status import PROGRESS_FRESH_SECONDS, StatusReads, facts_from, flatten
+from feedsvc.store.records import Cursor
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def facts(cursor: Cursor, poll_seconds: float = 30.0) -> dict[str, Any]:
+    reads = StatusReads(cursor, 0, 0, 0, 0, None, [])
+    return flatten(
+        facts_from(reads, source="builtin", now=NOW, poll_seconds=poll_seconds,
+                   database="sqlite://", started_at=None)
+    )  # fmt: skip
+
+
+def cursor(age: float, backlog: int | None = 13400, rate: float | None = 2202.8) -> Cursor:
+    tick = NOW - timedelta(seconds=age)
+    return Cursor(None, None, tick, tick, backlog=backlog, rate=rate)
+
+
+def test_progress_of_a_catch_up_under_way() -> None:
+    shown = facts(cursor(age=1))
+    assert (shown["ingest_backlog"], shown["ingest_backlog_as_of"]) == (13400, None)
+    assert (shown["ingest_rate_per_second"], shown["ingest_eta_seconds"]) == (2202.8, 6)
+
+
+@pytest.mark.parametrize(
+    ("age", "poll"), [(20, 30.0), (PROGRESS_FRESH_SECONDS + 1, 600.0), (7, 2.0)]
+)
+def test_progress_no_tick_works_through_is_shown_as_of_its_time(age: float, poll: float) -> None:
+    """Stopped 20 s ago (poll 30 s), a long poll interval, or three short polls with no tick."""
+    shown = facts(cursor(age=age), poll)
+    assert shown["ingest_backlog"] == 13400
+    assert shown["ingest_backlog_as_of"] == NOW - timedelta(seconds=age)
+    assert (shown["ingest_rate_per_second"], shown["ingest_eta_seconds"]) == (None, None)
+
+
+def test_a_finished_catch_up_stays_caught_up() -> None:
+    shown = facts(cursor(age=3600, backlog=0, rate=900.0))
+    assert (shown["ingest_backlog"], shown["ingest_backlog_as_of"]) == (0, None)
+    assert (shown["ingest_rate_per_second"], shown["ingest_eta_seconds"]) == (None, 0)
+
+
+def test_no_rate_from_a_moment() -> None:
+    """The first batch commits a moment after the count: no rate until a second has passed."""
+    clock = iter([0.0, 0.002, 2.0, 2.0]).__next__
+    progress = Progress(20000, clock=clock)
+    progress.advance(100)
+    assert progress.reported_rate is None  # 100 rows in 2 ms: 50,000 rows/s
+    progress.advance(1900)
+    assert progress.reported_rate == 1000.0
+
+
+def stopped_sync(url: str) -> Database:
+    """A first sync stopped after its first batch (SIGTERM), its last tick a minute ago."""
+    db = Database(url)
+    upgrade(db)
+    archive(db, 600)
+    ing = builtin_ingestor(db, batch_size=100)
+    ing.after_commit.append(lambda _c: ing.request_stop())
+    assert ing.tick().new == 100
+    with db.write() as conn:
+        conn.execute(update(source_cursors).values(
+            last_tick_at=db.now() - timedelta(minutes=1), rate=416560.8,
+        ))  # fmt: skip
+    return db
+
+
+def test_status_after_a_stopped_sync(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """``feedsvc status`` (the driver itself) and ``--json``: the backlog as of the last tick."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    stopped_sync(url).dispose()
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
+    done = CliRunner().invoke(cli, ["status", "--json"])
+    assert done.exit_code == 0, done.output
+    shown = json.loads(done.output)
+    assert shown["ingest_backlog"] == 500 and shown["ingest_backlog_as_of"] is not None
+    assert (shown["ingest_rate_per_second"], shown["ingest_eta_seconds"]) == (None, None)
+    text = CliRunner().invoke(cli, ["status"]).output
+    assert "416" not in text and "ingest_backlog_as_of" in text
+
+
+def test_admin_status_page_after_a_stopped_sync(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service = make_client(tmp_path, monkeypatch, language="en")
+    stopped_sync(service.settings.database.url).dispose()
+    with client:
+        login(client)
+        page = client.get("/admin/status").text
+    assert "as of" in page and "416" not in page
