@@ -19,8 +19,6 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.errors import describe
-from feedsvc.db.provision import ensure_database
-from feedsvc.db.urls import shown_url
 
 PG_ADMIN = os.environ.get(
     "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/feedsvc_test"
@@ -50,6 +48,11 @@ def postgres_or_skip(url: str, skip_flag: str = "--pg ''") -> str:
     the run goes on without PostgreSQL."""
     if not url:
         return ""
+    # here, not at the top: --baseline runs this script with an older feedsvc on the path, which
+    # may lack these (that child gets --pg already checked by this one)
+    from feedsvc.db.provision import ensure_database
+    from feedsvc.db.urls import shown_url
+
     shown = shown_url(url)  # passwords masked, in the userinfo and in the query
     try:
         if ensure_database(url):
