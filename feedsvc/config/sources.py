@@ -8,7 +8,6 @@ asyncio and ssl into every CLI command's start-up, ~4x the cost of importing Cli
 
 from __future__ import annotations
 
-import difflib
 import json
 import os
 import typing
@@ -91,6 +90,8 @@ def misnamed_env(environ: Mapping[str, str]) -> list[Problem]:
         rest = lowered[len(ENV_PREFIX) :]
         head, nested, _tail = rest.partition(ENV_NESTING)
         if nested and head and head not in Settings.model_fields:
+            import difflib  # only for a misnamed variable: every command loads this module
+
             hint = difflib.get_close_matches(head, sections, n=1)
             also = f" (did you mean {hint[0]}?)" if hint else ""
             problems.append(Problem(name, f"no section {head!r}{also}: this is not a setting"))
