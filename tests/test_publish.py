@@ -139,3 +139,30 @@ def test_an_empty_topic_feed_dates_from_the_topic_definition(db: Database) -> No
     rendered = again.snapshot("kien-thuy", "atom", 10)  # a fresh render: the same date
     assert rendered is not None
     assert feedparser.parse(rendered.body).feed.updated_parsed[:6] == defined
+
+
+def test_a_topics_snapshots_are_stored_in_one_write_transaction(db: Database) -> None:
+    """Four snapshots per topic each in its own write transaction were most of a 5,000-topic
+    start-up render (a commit each): now one per topic, plus the index page's."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        for i in range(4):
+            save_topic(conn, TopicSpec(f"t{i}", f"T{i}", f'"kiến thụy {i}"'), "cli", now)
+    settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
+    publisher = FeedPublisher(db, settings)
+    opened: list[str] = []
+    write = db.write
+
+    def counted() -> object:
+        opened.append("write")
+        return write()
+
+    db.write = counted  # type: ignore[method-assign]
+    try:
+        publisher.sync()  # the first sync: every topic, every format, all new
+    finally:
+        db.write = write  # type: ignore[method-assign]
+    assert len(opened) == 4 + 1, opened  # a transaction per topic, one for the index page
+    with db.read() as conn:
+        stored = conn.exec_driver_sql("SELECT count(*) FROM feed_snapshots").scalar()
+    assert stored == 4 * 4 + 1  # rss, atom, json and the html page per topic, all stored

@@ -67,5 +67,11 @@ def put_snapshot(conn: Connection, snap: StoredSnapshot, now: datetime) -> bool:
     return conn.execute(stmt.returning(t.c.etag)).first() is not None
 
 
+def put_snapshots(conn: Connection, snaps: list[StoredSnapshot], now: datetime) -> set[str]:
+    """:func:`put_snapshot` for each of one topic's renders, in the caller's transaction; the
+    formats whose stored bytes changed."""
+    return {snap.fmt for snap in snaps if put_snapshot(conn, snap, now)}
+
+
 def drop_snapshots(conn: Connection, slug: str) -> None:
     conn.execute(delete(t).where(t.c.topic_slug == slug))
