@@ -141,6 +141,11 @@ class FakeServer(Generic[K, F]):
         with self._cond:
             self._faults[chat_id].extend(faults)
 
+    def unscript(self) -> None:
+        """Drop every fault still scripted (those a killed client never got to consume)."""
+        with self._cond:
+            self._faults.clear()
+
     async def _take_fault(
         self, chat_id: K, applies: Callable[[F], bool] = lambda fault: True
     ) -> F | None:
