@@ -106,11 +106,23 @@ READERS: dict[str, Callable[[str], object]] = {
 TRIMMED = (_limit, _telegram_address)
 
 
-@pytest.mark.parametrize("text", [t for t in NOT_ASCII if t.strip(" \t") and t != "-"])
-@pytest.mark.parametrize("reader", READERS.values(), ids=READERS.keys())
+def _refused(reader: Callable[[str], object], text: str) -> bool:
+    """Whether ``reader`` must refuse ``text``: not when it trims ASCII digits out of padding
+    (a padded ?limit= or pasted address, as it always did: tested with the ASCII readers)."""
+    padded_ascii = text.strip() != text and ascii_int(text.strip()) is not None
+    return not (reader in TRIMMED and padded_ascii)
+
+
+@pytest.mark.parametrize(
+    ("reader", "text"),
+    [
+        pytest.param(reader, text, id=f"{name}-{text!r}")
+        for name, reader in READERS.items()
+        for text in NOT_ASCII
+        if text.strip(" \t") and text != "-" and _refused(reader, text)
+    ],
+)
 def test_every_reader_refuses_non_ascii_digits(reader: Callable[[str], object], text: str) -> None:
-    if reader in TRIMMED and text.strip() != text and ascii_int(text.strip()) is not None:
-        pytest.skip("a padded ?limit= or pasted address is trimmed first (it always was)")
     assert reader(text) is None
 
 
