@@ -488,3 +488,16 @@ def test_each_bind_failure_has_its_own_advice(error: OSError, advice: str) -> No
     from feedsvc.cli.service import _listen_advice
 
     assert advice in _listen_advice(error)
+
+
+def test_run_with_every_role_off_is_a_usage_error(tmp_path: Path) -> None:
+    """It started, did nothing and exited 0 on SIGTERM, looking like a healthy worker."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null"}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-scheduler", "--no-bot"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert "leave nothing to run" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "var").exists()

@@ -85,6 +85,8 @@ def run(
     """Run the service in the foreground until SIGTERM/SIGINT."""
     from feedsvc.app import Roles, serve
 
+    if no_http and no_scheduler and no_bot:  # it would start, do nothing and look healthy
+        fail("--no-http, --no-scheduler and --no-bot leave nothing to run", EXIT_USAGE)
     settings = load_settings(config_file, logging_=False)
     if log_json:
         settings.log.format = "json"
