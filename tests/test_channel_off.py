@@ -171,3 +171,27 @@ def test_admin_pages_say_the_channel_is_off(service: Service) -> None:
         assert "chưa được cấu hình" not in telegram_only.text
         status = client.get("/admin/status")
         assert 'Zalo: <span class="channel off">tắt: chưa cấu hình' in status.text
+
+
+async def test_a_db_failure_is_logged_with_the_databases_words(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A state DB that refuses writes (here: no such table) said only "OperationalError"."""
+    from feedsvc.channels.off import OffChannel
+    from feedsvc.db import Database
+
+    db = Database(f"sqlite:///{tmp_path / 'empty.db'}")  # never migrated: no deliveries table
+    off = OffChannel(db, "zalo", poll_seconds=60)
+    task = asyncio.create_task(off.run())
+    try:
+        for _ in range(500):  # the first pass runs at once; poll its log line, 5 s at most
+            if any("cannot end its queued alerts" in r.getMessage() for r in caplog.records):
+                break
+            await asyncio.sleep(0.01)
+    finally:
+        off.stop()
+        off.wake.set()
+        await asyncio.wait_for(task, 5)
+        db.dispose()
+    [line] = [r.getMessage() for r in caplog.records if "channel zalo (off)" in r.getMessage()]
+    assert "OperationalError" in line and "no such table: deliveries" in line, line

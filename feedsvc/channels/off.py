@@ -14,6 +14,7 @@ import logging
 
 from feedsvc.channel_modes import off_reason
 from feedsvc.db import Database
+from feedsvc.db.errors import describe
 from feedsvc.store import deliveries as queue
 from feedsvc.waiting import sleep_or_wake
 
@@ -47,7 +48,9 @@ class OffChannel:
             try:
                 await asyncio.to_thread(self.close_queued)
             except Exception as exc:  # the DB may be down: try again next round
-                log.warning("channel %s (off): %s", self.channel, type(exc).__name__)
+                # the DB's own wording (no SQL, no values): "OperationalError" alone said nothing
+                log.warning("channel %s (off): cannot end its queued alerts: %s", self.channel,
+                            describe(exc))  # fmt: skip
             await sleep_or_wake(self.poll_seconds, self._stop, self.wake)
 
     def stop(self) -> None:
