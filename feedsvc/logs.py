@@ -17,7 +17,7 @@ import json
 import logging
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,6 +65,17 @@ class RedactSecrets(logging.Filter):
 #: Control characters (Unicode category Cc) and the line/paragraph separators.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+#: The longest error text a warning about a remote API carries (a proxy's page can be KBs).
+ERROR_CHARS = 300
+
+
+def brief_error(exc: BaseException, scrub: Callable[[str], str] = lambda text: text) -> str:
+    """``exc`` for a warning line: its type and text, passed through ``scrub`` (which takes a
+    token out), whitespace runs as one space, at most :data:`ERROR_CHARS` characters."""
+    text = " ".join(scrub(f"{type(exc).__name__}: {exc}").split())
+    return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
 def escape_controls(text: str) -> str:

@@ -102,3 +102,18 @@ def test_json_mode_is_one_object_per_line(captured: io.StringIO) -> None:
     logging.getLogger("feedsvc.notify").warning("console alert: %s", FORGED)
     (line,) = lines(captured)
     assert json.loads(line)["msg"].endswith("sent to chat 1")
+
+
+@pytest.mark.parametrize(
+    ("exc", "expected"),
+    [
+        (ValueError("bad\n  value"), "ValueError: bad value"),
+        (OSError("t0ken in the url"), "OSError: <token> in the url"),
+        (RuntimeError("<html>" + "x" * 1000), "RuntimeError: <html>" + "x" * 279 + "…"),
+    ],
+)
+def test_brief_error_is_one_bounded_scrubbed_line(exc: BaseException, expected: str) -> None:
+    from feedsvc.logs import ERROR_CHARS, brief_error
+
+    got = brief_error(exc, lambda text: text.replace("t0ken", "<token>"))
+    assert got == expected and len(got) <= ERROR_CHARS

@@ -38,14 +38,13 @@ from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
+from feedsvc.logs import brief_error
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
 MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
-#: The longest error text a bot log line carries (a proxy's error page can be kilobytes).
-ERROR_CHARS = 300
 
 
 @functools.cache
@@ -296,10 +295,9 @@ class BotService:
         log.warning("bot: getUpdates failed (PTB retries): %s", self._scrub(exc))
 
     def _scrub(self, exc: BaseException) -> str:
-        """``exc`` for a log line: no token, on one line, at most :data:`ERROR_CHARS` (PTB's
-        error for a non-JSON answer carries the whole page it got)."""
-        text = " ".join(scrub_token(f"{type(exc).__name__}: {exc}", self._token).split())
-        return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
+        """``exc`` for a log line without the token (PTB's error for a non-JSON answer carries
+        the whole page it got: :func:`feedsvc.logs.brief_error` bounds it)."""
+        return brief_error(exc, lambda text: scrub_token(text, self._token))
 
 
 async def _done_by(task: asyncio.Future[bool], seconds: float) -> bool:

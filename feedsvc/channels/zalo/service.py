@@ -28,6 +28,8 @@ from feedsvc.bot.actions import Limits
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.db import Database
+from feedsvc.db.errors import describe
+from feedsvc.logs import brief_error
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.zalo")
@@ -100,7 +102,7 @@ class ZaloPoller:
                     continue
             except Exception as exc:  # transport errors, and anything a broken answer raises:
                 failures += 1  # the poller task must not end (the bot would fall silent)
-                log.warning("zalo: getUpdates failed: %s", type(exc).__name__)
+                log.warning("zalo: getUpdates failed: %s", brief_error(exc, self.api.scrub))
                 await self._wait(min(MAX_BACKOFF, 2.0**failures))
                 continue
             failures = 0
@@ -116,7 +118,7 @@ class ZaloPoller:
         try:
             held = await asyncio.to_thread(self._acquire)
         except Exception as exc:
-            log.warning("zalo: lease check failed: %s", type(exc).__name__)
+            log.warning("zalo: lease check failed: %s", describe(exc))
             age = time.monotonic() - self._renewed_at
             held = self.polling and age < self.lease.total_seconds() - self.poll_timeout
         else:
