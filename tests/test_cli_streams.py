@@ -56,6 +56,7 @@ def test_a_closed_stdin_is_one_line(tmp_path: Path, argv: list[str]) -> None:
     done = feedsvc(tmp_path, argv, close=(0,))
     assert done.returncode == 1, done.stderr
     assert done.stderr == "feedsvc: standard input is closed\n"
+    assert not (tmp_path / "var").exists()  # import made and migrated the state DB first
 
 
 def test_a_closed_stdin_is_no_matter_to_a_command_that_does_not_read_it(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ loads this module, and ``feedsvc match`` or ``--version`` should not pay for the
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import sys
@@ -72,6 +73,10 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
     # batch is refused; the refused line is reported below, once and bounded.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
+    # a closed stdin is said (feedsvc.cli.streams) before the state DB is created or migrated;
+    # peek waits for the first input, which the import needs anyway
+    if isinstance(file, io.BufferedReader):
+        file.peek(1)
     try:
         database = open_db(settings, write=True)
     except SQLAlchemyError as exc:
