@@ -1,10 +1,12 @@
 """The start-up render: a publisher's first sync at many topics, new and after a restart.
 
-Every start renders every topic's feeds and pages before HTTP serves (issue 17 §2: tens of
-seconds at 5,000 topics). Builds an SQLite state DB with ``--topics`` place topics and
-``--articles`` ingested articles naming three each, then times three first syncs of a new
-publisher: with nothing stored, and twice as after a restart (every snapshot stored). Run it
-with another checkout first on the path to compare (``PYTHONPATH=/path/to/old python
+Until ``feedsvc.warm_start``, every start rendered every topic's feeds and pages before HTTP
+served (issue 17 §2: tens of seconds at 5,000 topics). Builds an SQLite state DB with
+``--topics`` place topics and ``--articles`` ingested articles naming three each (topics and
+articles dated two hours back, as an archive is at a restart), then times first syncs of a new
+publisher: with nothing stored, twice as after a restart (every snapshot stored), and after a
+takedown while stopped (one article hidden: its three topics and the index page render first).
+Run it with another checkout first on the path to compare (``PYTHONPATH=/path/to/old python
 bench/startup_render.py``), one after the other on a quiet machine.
 
     python bench/startup_render.py [--topics 1000] [--articles 600]
@@ -32,6 +34,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
 from feedsvc.source import builtin_source
+from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
 from feedsvc.topic_index import TopicIndex
@@ -39,7 +42,7 @@ from feedsvc.topic_index import TopicIndex
 
 def fill(db: Database, topics: int, articles: int) -> None:
     gen, rng = Generator(seed=5), random.Random(5)
-    places, now = gen.places[:topics], datetime.now(UTC)
+    places, now = gen.places[:topics], datetime.now(UTC) - timedelta(hours=2)
     with db.write() as conn:
         for i, place in enumerate(places):
             save_topic(conn, TopicSpec(f"t{i}", place, f'"{place}"'), "cli", now)
@@ -57,6 +60,10 @@ def fill(db: Database, topics: int, articles: int) -> None:
                         overlap_seconds=60, batch_size=500)  # fmt: skip
     while ingestor.tick().stored:
         pass
+    with db.write() as conn:  # ingested two hours ago, not seconds before the first start
+        conn.exec_driver_sql(
+            "UPDATE articles SET last_changed_at = ?, first_seen_at = ?", (now, now)
+        )
 
 
 def main() -> None:
@@ -71,7 +78,11 @@ def main() -> None:
         upgrade(db)
         fill(db, args.topics, args.articles)
         settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
-        for label in ("new (nothing stored)", "restart (all stored)", "restart again"):
+        labels = ("new (nothing stored)", "restart (all stored)", "restart again", "takedown")
+        for label in labels:
+            if label == "takedown":
+                with db.write() as conn:
+                    set_hidden(conn, "K7", True, datetime.now(UTC), "bench")
             publisher = FeedPublisher(db, settings)
             wall, cpu = time.perf_counter(), time.process_time()
             publisher.sync()

@@ -194,18 +194,18 @@ class Service:
             self._first_render()
 
     def _first_render(self) -> None:
-        """The first sync: every topic's feeds and pages, rendered before the service starts
-        (tens of seconds at thousands of topics), logged so the wait is not a silent one, and
-        ended between topics by :meth:`interrupt`."""
-        count = len(self.index.topics)
-        log.info("rendering the feeds and pages of %d topics…", count)
+        """The first sync before the service starts: the stored feeds and pages are served,
+        what changed since they were rendered is rendered first (every topic on a new DB or
+        after a settings change: tens of seconds at thousands of topics; the publisher logs
+        which, :mod:`feedsvc.warm_start`), and :meth:`interrupt` ends it between topics."""
         t0 = time.monotonic()
         self.publisher.sync()
         took = time.monotonic() - t0
         if self.interrupted:
             log.info("rendering stopped after %.1f s (stopping); the next start renders", took)
         else:
-            log.info("feeds and pages of %d topics rendered in %.1f s", count, took)
+            count = len(self.index.topics)
+            log.info("feeds and pages of %d topics ready in %.1f s", count, took)
 
     def reconcile(self) -> None:
         """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors
@@ -227,8 +227,7 @@ class Service:
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
         self._standby = result.standby
-        if slugs := self.publisher.stale.due(now=True):  # a catch-up ended: its feeds, now
-            self.publisher.refresh(slugs)  # (ends between topics once stopping)
+        self.publisher.render_stale()  # a catch-up ended: its feeds, now
         if not (result.standby or result.skipped or self.interrupted) and self.due is not None:
             try:
                 self.due.run()

@@ -48,8 +48,14 @@ from feedsvc.matching import (
     parse_query,
     query_digest,
 )
-from feedsvc.store.article_reads import StoredArticle, latest_articles, stored_articles
+from feedsvc.store.article_reads import (
+    StoredArticle,
+    latest_articles,
+    stored_articles,
+    topic_articles,
+)
 from feedsvc.store.article_search import candidate_ids
+from feedsvc.store.records import Topic
 from feedsvc.web.feed_backend import Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
@@ -242,3 +248,38 @@ def newest(articles: Sequence[Article]) -> datetime:
         (max(a.updated_at or a.published_at, a.published_at) for a in articles),
         default=EMPTY_FEED_DATE,
     )
+
+
+class LimitFeeds:
+    """``/feeds/{slug}.FMT?limit=N`` (N not the default): a topic feed rendered on request,
+    cached per topic version, format and limit, within the render slots like a search."""
+
+    def __init__(
+        self,
+        db: Database,
+        cache: SnapshotCache,
+        slots: RenderSlots,
+        metas: Callable[[Topic], dict[str, FeedMeta]],
+    ) -> None:
+        self.db, self.cache, self.slots, self.metas = db, cache, slots, metas
+
+    def feed(
+        self, topic: Topic, fmt: str, limit: int, base: Snapshot | None
+    ) -> Snapshot | RenderJob:
+        """Cached, or a job rendering it (Last-Modified: ``base``'s, the default-limit
+        snapshot, when there is one). Raises ``Overloaded`` when no slot is free."""
+        key = ("limit", topic.slug, fmt, limit, topic.updated_at)
+        cached = self.cache.get(key)
+        if cached is not None:
+            return cached
+
+        def render() -> Snapshot:
+            with self.db.read() as conn:
+                items = topic_articles(conn, topic.id, limit, self.db.now())
+            body = render_feed(self.metas(topic)[fmt], items, fmt)
+            last = base.last_modified if base else newest(items)
+            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
+            self.cache.put(key, snap)
+            return snap
+
+        return self.slots.reserve(render)

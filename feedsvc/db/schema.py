@@ -344,6 +344,17 @@ feed_snapshots = Table(
     Column("rendered_at", UTCDateTime, nullable=False),
 )
 
+# What the stored snapshots are known to show (migration 0015): a restart renders before
+# serving only what changed after ``rendered_through`` (``feedsvc.warm_start``).
+feed_watermark = Table(
+    "feed_watermark",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("rendered_through", UTCDateTime, nullable=False),
+    Column("fingerprint", String(64), nullable=False),
+    Column("topics_digest", String(64), nullable=False),
+)
+
 # Feed polls per topic and local day (site.timezone), counted in memory on the serving path and
 # added here by each replica every minute: never a write per request.
 feed_polls = Table(

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import articles, deliveries
+from feedsvc.db.schema import article_topics, articles, deliveries
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
 from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
 
@@ -256,6 +256,25 @@ def changed_articles(conn: Connection, since: datetime, now: datetime) -> list[A
         )
     )
     return [ArticleState(int(i), *rest) for i, *rest in conn.execute(stmt).tuples()]
+
+
+def topics_changed(conn: Connection, since: datetime, now: datetime) -> set[int]:
+    """Ids of the topics matching an article written or due in ``(since, now]`` (as
+    :func:`changed_articles`): whose stored feeds may not show the public state at ``now``.
+
+    An edit that took an article out of a topic is not seen here (its match row is gone); that
+    is not a takedown, and the renders after a restart cover it (``feedsvc.warm_start``)."""
+    changed = or_(
+        and_(articles.c.published_at > since, articles.c.published_at <= now),
+        and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
+    )
+    stmt = (
+        select(article_topics.c.topic_id)
+        .join(articles, articles.c.id == article_topics.c.article_id)
+        .where(changed)
+        .distinct()
+    )
+    return {int(i) for i in conn.execute(stmt).scalars()}
 
 
 def article_states(conn: Connection, article_ids: Sequence[int]) -> list[ArticleState]:

@@ -11,6 +11,10 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from feedsvc.db.schema import feed_snapshots as t
+from feedsvc.db.schema import feed_watermark as w
+
+#: The one watermark row's name.
+WATERMARK = "feeds"
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,3 +79,53 @@ def put_snapshots(conn: Connection, snaps: list[StoredSnapshot], now: datetime) 
 
 def drop_snapshots(conn: Connection, slug: str) -> None:
     conn.execute(delete(t).where(t.c.topic_slug == slug))
+
+
+def snapshot_times(conn: Connection) -> dict[str, tuple[frozenset[str], datetime]]:
+    """``slug → (formats stored, oldest rendered_at of them)`` without the bytes: what a
+    restart checks before trusting a topic's stored snapshots (``feedsvc.warm_start``)."""
+    stmt = select(t.c.topic_slug, t.c.format, t.c.rendered_at)
+    out: dict[str, tuple[frozenset[str], datetime]] = {}
+    for slug, fmt, at in conn.execute(stmt).tuples():
+        formats, oldest = out.get(slug, (frozenset(), at))
+        out[slug] = (formats | {fmt}, min(oldest, at))
+    return out
+
+
+@dataclass(frozen=True, slots=True)
+class StoredWatermark:
+    """Every change to the state DB up to ``rendered_through`` (UTC) is in ``feed_snapshots``,
+    rendered with settings ``fingerprint``; the index page shows topics ``topics_digest``."""
+
+    rendered_through: datetime
+    fingerprint: str
+    topics_digest: str
+
+
+def get_watermark(conn: Connection) -> StoredWatermark | None:
+    """The watermark (None: never written, e.g. a database older than migration 0015)."""
+    row = conn.execute(
+        select(w.c.rendered_through, w.c.fingerprint, w.c.topics_digest).where(
+            w.c.name == WATERMARK
+        )
+    ).first()
+    return None if row is None else StoredWatermark(*row)
+
+
+def put_watermark(conn: Connection, mark: StoredWatermark) -> None:
+    """Replace the watermark (one upsert: replicas write it concurrently; whichever lands last
+    is true too, each being true when written)."""
+    values = {
+        "name": WATERMARK,
+        "rendered_through": mark.rendered_through,
+        "fingerprint": mark.fingerprint,
+        "topics_digest": mark.topics_digest,
+    }
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = upsert(w).values(**values)
+    changed = ("rendered_through", "fingerprint", "topics_digest")
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=[w.c.name], set_={k: stmt.excluded[k] for k in changed}
+        )
+    )

@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING
 
 from feedsvc import metrics
@@ -21,9 +22,9 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_formats, render_opml
-from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES, search_feed_urls
-from feedsvc.on_demand import RENDER_TTL, RenderJob, RenderSlots, SearchFeeds, newest
+from feedsvc.feeds import feed_urls, render_feed, render_formats
+from feedsvc.feeds.model import MEDIA_TYPES
+from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
 from feedsvc.pages import (
     PageTopic,
     Site,
@@ -36,16 +37,14 @@ from feedsvc.pages import (
 from feedsvc.stale import StaleTopics
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
-from feedsvc.store.snapshots import (
-    StoredSnapshot,
-    get_snapshots,
-    put_snapshots,
-    snapshot_etags,
-)
-from feedsvc.store.topics import Topic, list_topics
+from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshots, snapshot_etags
+from feedsvc.store.topics import Topic, get_topic, list_topics
 from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 from feedsvc.websub import HubPinger
+
+from .metas import opml_body, search_metas, topic_metas
+from .warm_start import RenderedThrough, Verification, fingerprint, read_stored
 
 if TYPE_CHECKING:
     from feedsvc.ingest.model import Change
@@ -87,7 +86,10 @@ class FeedPublisher:
         self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
         self.slots = RenderSlots(http.search_concurrency)
         self.searches = SearchFeeds(
-            self.web_db, self.cache, self.slots, self.resolve, self.search_metas
+            self.web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings)
+        )
+        self.limits = LimitFeeds(
+            self.web_db, self.cache, self.slots, partial(topic_metas, settings)
         )
         self.t = Translator(settings.site.language, settings.site.timezone)
         self.site = Site(settings.site.title, settings.site.url, self.public_url)
@@ -103,58 +105,21 @@ class FeedPublisher:
         hub = settings.http.websub_hub
         self.pinger = HubPinger(hub) if hub else None
         self.last_ping: threading.Thread | None = None
+        #: restarts (:mod:`.warm_start`): what is served from storage until rendered again,
+        #: and what the stored snapshots show
+        self.verification = Verification()
+        self.through = RenderedThrough()
+        self._print = fingerprint(settings)
 
     # -- rendering -------------------------------------------------------------------
-    def _metas(
-        self,
-        title: str,
-        description: str,
-        urls: dict[str, str],
-        id_: str,
-        empty_updated: datetime = EMPTY_FEED_DATE,
-    ) -> dict[str, FeedMeta]:
-        site = self.settings.site
-        return {
-            fmt: FeedMeta(
-                title=title,
-                description=description or title,
-                site_url=site.url,
-                self_url=url,
-                feed_id=id_,
-                author=site.title,
-                stylesheet_url=None if fmt == "json" else f"{self.public_url}/feed.xsl",
-                hub_url=self.settings.http.websub_hub,
-                empty_updated=empty_updated,
-            )
-            for fmt, url in urls.items()
-        }
-
-    def topic_metas(self, topic: Topic) -> dict[str, FeedMeta]:
-        title = f"{topic.title} — {self.settings.site.title}"
-        urls = feed_urls(self.public_url, topic.slug)
-        id_ = feed_id(self.public_url, topic.slug)
-        # an empty topic feed dates from the topic's last definition, not from 1970
-        return self._metas(title, topic.description, urls, id_, topic.updated_at)
-
-    def search_metas(self, query: str) -> dict[str, FeedMeta]:
-        """Feed metadata of the search feed for ``query`` (title and self URLs show it)."""
-        urls = search_feed_urls(self.public_url, query)
-        title = f"“{query}” — {self.settings.site.title}"
-        return self._metas(title, f"Tìm kiếm: {query}", urls, urls["atom"])
-
     def resolve(self, slug: str) -> str | None:
         """``@slug`` in a search query: that topic's query text (None: unknown)."""
         topic = self._topics.get(slug)
         return topic.query if topic is not None else None
 
-    def _render_topic(self, topic: Topic, limit: int) -> dict[str, bytes]:
-        with self.db.read() as conn:
-            items = topic_articles(conn, topic.id, limit, self.db.now())
-        return self._render_feeds(topic, items)
-
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
         t0 = time.perf_counter()
-        bodies = render_formats(self.topic_metas(topic), items)
+        bodies = render_formats(topic_metas(self.settings, topic), items)
         metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
         return bodies
 
@@ -169,9 +134,11 @@ class FeedPublisher:
         )
 
     # -- snapshots -------------------------------------------------------------------
-    def refresh(self, slugs: Iterable[str] | None = None) -> int:
+    def refresh(self, slugs: Iterable[str] | None = None, *, index: bool = True) -> int:
         """Re-render the given topics (default: those new or edited since their last render),
-        store changed snapshots, and update memory. Returns how many feeds changed."""
+        store changed snapshots, and update memory. Returns how many feeds changed. ``index``
+        False: a changed feed leaves the index page for later (the background pass after a
+        restart); a changed topic list rebuilds it at once either way."""
         with self._lock:
             with self.db.read() as conn:
                 topics = {t.slug: t for t in list_topics(conn)}
@@ -203,9 +170,11 @@ class FeedPublisher:
                 self._rendered_versions[slug] = topic.updated_at
             if self._stopping.is_set():  # the index reads every topic: seconds, left to the
                 return len(changed)  # next start (its first sync renders every topic)
-            if topics != self._topics or changed or pages:
+            if topics != self._topics or ((changed or pages) and index):
                 self._topics = topics
                 self._rebuild_pages(now)
+            elif changed or pages:
+                self.verification.index = True
             if changed:
                 self.cache.clear()
                 if self.pinger is not None:  # only the replica that stored the change pings
@@ -245,14 +214,24 @@ class FeedPublisher:
         fetches bytes just for what differs.
         """
         started = self.db.now()
+        if self._synced_at is None:
+            self._restart(started)
+            self._mark(started)
+            return
         with self.db.read() as conn:
-            if self._synced_at is None:
-                fresh = get_snapshots(conn)
-            else:
-                recent = snapshot_etags(conn, self._synced_at - SYNC_OVERLAP)
-                fresh = get_snapshots(conn, self._differing(recent)) if recent else []
+            recent = snapshot_etags(conn, self._synced_at - SYNC_OVERLAP)
+            fresh = get_snapshots(conn, self._differing(recent)) if recent else []
         self._synced_at = started
         touched = self._touched(started)
+        self._adopt(fresh)
+        self.refresh()
+        if pending := {*touched, *self.stale.due()}:  # one render each, whatever the reasons
+            self.refresh(pending)
+        self.verification.run(self._verify, self._stopping)
+        self._mark(started)
+
+    def _adopt(self, fresh: Iterable[StoredSnapshot]) -> None:
+        """Serve stored snapshots (another replica's renders, or the last process's)."""
         with self._lock:
             for s in fresh:
                 current = self._snaps.get((s.slug, s.fmt))
@@ -263,9 +242,44 @@ class FeedPublisher:
                         s.last_modified,
                         SNAPSHOT_TYPES.get(s.fmt, "application/xml"),
                     )
-        self.refresh()
-        if pending := {*touched, *self.stale.due()}:  # one render each, whatever the reasons
-            self.refresh(pending)
+
+    def _restart(self, started: datetime) -> None:
+        """The first sync: serve what is stored, render first what changed since it was
+        rendered, the rest again in the background (:mod:`feedsvc.warm_start`)."""
+        stored = read_stored(self.db, started, self._print, frozenset(SNAPSHOT_TYPES), INDEX_SLUG)
+        plan, topics = stored.plan, stored.topics
+        self._synced_at = started
+        self._touched(started)  # the baseline of later syncs; what came before is planned here
+        self._adopt(stored.snapshots)
+        with self._lock:
+            for slug in plan.adopted:
+                self._rendered_versions[slug] = topics[slug].updated_at
+            self.verification.start(plan.adopted, index=not plan.index)
+            if not plan.index:
+                self._topics = topics
+                self._opml = make_snapshot(
+                    opml_body(self.settings, topics.values()), "text/x-opml", started
+                )
+        log.info("%s", plan.describe())
+        self.refresh(plan.urgent)
+
+    def _mark(self, started: datetime) -> None:
+        """Write the watermark when everything changed before ``started`` is rendered: no
+        catch-up marks pending, no render stopped midway (ingest renders in flight hold it
+        back: :class:`~feedsvc.warm_start.RenderedThrough`)."""
+        if self._stopping.is_set() or len(self.stale):
+            return
+        with self._lock:
+            topics = list(self._topics.values())
+        self.through.write(self.db, started, self._print, topics)
+
+    def _verify(self, slugs: list[str]) -> None:
+        """Render again topics served from storage (none: the index page)."""
+        if slugs:
+            self.refresh(slugs, index=False)
+        else:
+            with self._lock:
+                self._rebuild_pages(self.db.now())
 
     def _touched(self, now: datetime) -> list[str]:
         """Topics whose public list changed with no render here to show it: a scheduled
@@ -291,13 +305,27 @@ class FeedPublisher:
         """Re-render the feeds of the topics an ingest batch (or the due check) changed;
         during a catch-up only mark them (:mod:`feedsvc.stale`: :meth:`sync` renders them
         together). Either way :meth:`sync` does not render them again (:mod:`feedsvc.touched`)."""
-        topic_ids = set().union(*(c.affected_topic_ids for c in changes))
-        self.touched.rendering(self.db, [c.article_id for c in changes])  # before the render
-        slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]
-        if catching_up:
-            self.stale.mark(slugs)
-        elif slugs:
-            self.refresh(slugs)
+        token = self.through.begin(self.db.now())  # holds the watermark back until rendered
+        try:
+            topic_ids = set().union(*(c.affected_topic_ids for c in changes))
+            self.touched.rendering(self.db, [c.article_id for c in changes])  # before the render
+            slugs = [t.slug for t in self._topics.values() if t.id in topic_ids]
+            if catching_up:
+                self.stale.mark(slugs)
+            elif slugs:
+                self.refresh(slugs)
+        finally:
+            self.through.end(token)
+
+    def render_stale(self) -> None:
+        """A catch-up ended: render what it marked now (the ingest thread; ends between
+        topics once stopping)."""
+        token = self.through.begin(self.db.now())
+        try:
+            if slugs := self.stale.due(now=True):
+                self.refresh(slugs)
+        finally:
+            self.through.end(token)
 
     def stop(self) -> None:
         """A render pass in progress ends after its current topic (shutdown must not wait for
@@ -306,9 +334,7 @@ class FeedPublisher:
 
     def _rebuild_pages(self, now: datetime) -> None:
         enabled = [t for t in self._topics.values() if t.enabled]
-        site = self.settings.site
-        feeds = [(t.title, feed_urls(self.public_url, t.slug)["rss"], site.url) for t in enabled]
-        opml = render_opml(site.title, feeds)
+        opml = opml_body(self.settings, self._topics.values())
         if self._opml is None or self._opml.body != opml:
             self._opml = make_snapshot(opml, "text/x-opml", now)
         listed = []
@@ -343,22 +369,7 @@ class FeedPublisher:
         topic = self._topics.get(slug)
         if topic is None or not topic.enabled:
             return None
-        key = ("limit", slug, fmt, limit, topic.updated_at)
-        cached = self.cache.get(key)
-        if cached is not None:
-            return cached
-
-        def render() -> Snapshot:
-            with self.web_db.read() as conn:
-                items = topic_articles(conn, topic.id, limit, self.web_db.now())
-            body = render_feed(self.topic_metas(topic)[fmt], items, fmt)
-            base = self._snaps.get((slug, fmt))
-            last = base.last_modified if base else newest(items)
-            snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
-            self.cache.put(key, snap)
-            return snap
-
-        return self.slots.reserve(render)
+        return self.limits.feed(topic, fmt, limit, self._snaps.get((slug, fmt)))
 
     def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
         """The ad-hoc search feed if cached, else a job rendering it (holding a render slot;
@@ -398,10 +409,7 @@ def render_topic_feed(
     db: Database, settings: Settings, slug: str, fmt: str, limit: int
 ) -> bytes | None:
     """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
-    publisher = FeedPublisher(db, settings)
-    with publisher.db.read() as conn:
-        topics = {t.slug: t for t in list_topics(conn)}
-    topic = topics.get(slug)
-    if topic is None:
-        return None
-    return publisher._render_topic(topic, limit)[fmt]
+    with db.read() as conn:
+        topic = get_topic(conn, slug)
+        items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
+    return None if topic is None else render_feed(topic_metas(settings, topic)[fmt], items, fmt)

@@ -1,0 +1,65 @@
+"""What a feed says about itself (title, self links, id, stylesheet, hub) per format, and the
+OPML list of the topic feeds — pure.
+
+One place for the topic feeds' and the search feeds' metadata, so the snapshots rendered on
+change, the ``?limit=`` variants and the search feeds cannot describe the same feed differently.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from feedsvc.config import Settings
+from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_opml
+from feedsvc.feeds.model import EMPTY_FEED_DATE, search_feed_urls
+from feedsvc.store.records import Topic
+
+
+def _metas(
+    settings: Settings,
+    title: str,
+    description: str,
+    urls: dict[str, str],
+    id_: str,
+    empty_updated: datetime = EMPTY_FEED_DATE,
+) -> dict[str, FeedMeta]:
+    site, public_url = settings.site, settings.http.public_url.rstrip("/")
+    return {
+        fmt: FeedMeta(
+            title=title,
+            description=description or title,
+            site_url=site.url,
+            self_url=url,
+            feed_id=id_,
+            author=site.title,
+            stylesheet_url=None if fmt == "json" else f"{public_url}/feed.xsl",
+            hub_url=settings.http.websub_hub,
+            empty_updated=empty_updated,
+        )
+        for fmt, url in urls.items()
+    }
+
+
+def topic_metas(settings: Settings, topic: Topic) -> dict[str, FeedMeta]:
+    """``format → FeedMeta`` of a topic's feed; an empty feed dates from the topic's last
+    definition (``updated_at``), not from 1970."""
+    public_url = settings.http.public_url.rstrip("/")
+    title = f"{topic.title} — {settings.site.title}"
+    urls = feed_urls(public_url, topic.slug)
+    id_ = feed_id(public_url, topic.slug)
+    return _metas(settings, title, topic.description, urls, id_, topic.updated_at)
+
+
+def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
+    """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it)."""
+    urls = search_feed_urls(settings.http.public_url.rstrip("/"), query)
+    title = f"“{query}” — {settings.site.title}"
+    return _metas(settings, title, f"Tìm kiếm: {query}", urls, urls["atom"])
+
+
+def opml_body(settings: Settings, topics: Iterable[Topic]) -> bytes:
+    """The OPML document listing the enabled ``topics``' RSS feeds."""
+    site, public_url = settings.site, settings.http.public_url.rstrip("/")
+    feeds = [(t.title, feed_urls(public_url, t.slug)["rss"], site.url) for t in topics if t.enabled]
+    return render_opml(site.title, feeds)

@@ -1,0 +1,260 @@
+"""A restart serves the stored feed snapshots at once and renders first only what changed.
+
+Why: every start rendered every topic's feeds and pages before HTTP served (11 s at 5,000
+topics on a quiet 2-core machine, 40–110 s under load: ``bench/startup_render.py``), so each
+deploy or restart left feed readers waiting or timing out. The stored snapshots are the bytes
+the last process served, and serving them again is right unless something they show changed.
+What can change, and what is done about each, before HTTP serves:
+
+* an article written (a takedown: withdrawn or hidden; an edit; a new article) or a scheduled
+  article's time coming after the watermark (``rendered_through`` less :data:`OVERLAP`, for a
+  write committed a little after the moment it records): its topics are rendered first
+  (*urgent*), so a takedown is never served;
+* a topic edited (title, query, enabled) after its snapshots: urgent;
+* a topic without all its snapshots (new, or a render stopped midway): urgent;
+* other settings or another feedsvc version (site title, public URL, language…): the
+  :func:`fingerprint` differs, so every topic is urgent (the old behaviour);
+* topics added, removed or edited since the index page: the :func:`topics_digest` differs, so
+  the index page is rebuilt first; any urgent topic rebuilds it too.
+
+Whatever else a render reads (a template changed without a version change; the bot's
+@username, learnt after start) is caught by rendering every adopted topic again in the
+background, a few at a time (:data:`VERIFY_BATCH`, by the feeds-sync job). No watermark (a new
+database, or one from before migration 0015): every topic is urgent.
+
+The watermark is written by the feeds-sync job (:class:`RenderedThrough`) once every change
+before that sync's start is rendered: no catch-up marks pending (:mod:`feedsvc.stale`), no
+ingest render in flight, no render pass stopped midway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from datetime import datetime
+
+import feedsvc
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.store.lifecycle import topics_changed
+from feedsvc.store.records import Topic
+from feedsvc.store.snapshots import (
+    StoredSnapshot,
+    StoredWatermark,
+    get_snapshots,
+    get_watermark,
+    put_watermark,
+    snapshot_times,
+)
+from feedsvc.store.topics import list_topics
+from feedsvc.touched import LIFECYCLE_OVERLAP
+
+#: Writes commit a little after the moment they record (``last_changed_at``): the feeds-sync
+#: job's look-back (:mod:`feedsvc.touched`) is the margin here too.
+OVERLAP = LIFECYCLE_OVERLAP
+#: Topics rendered per lock hold in the background pass (~2 ms each): the ingest thread's
+#: renders wait at most that long for it.
+VERIFY_BATCH = 50
+#: The background pass's time per feeds-sync run (seconds): 5,000 topics in about a minute.
+VERIFY_SECONDS = 1.0
+#: The watermark is written at most this often (seconds): a restart looks back that much more.
+WRITE_EVERY = 60.0
+
+
+def fingerprint(settings: Settings) -> str:
+    """A digest of what every render reads besides the data: feedsvc's version, the site
+    section, the public URL and the WebSub hub (hex SHA-256)."""
+    parts = {
+        "version": feedsvc.__version__,
+        "site": settings.site.model_dump(mode="json"),
+        "public_url": settings.http.public_url,
+        "hub": settings.http.websub_hub,
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def topics_digest(topics: Iterable[Topic]) -> str:
+    """A digest of the topic list the index page and OPML show (slug, version, enabled)."""
+    h = hashlib.sha256()
+    for t in sorted(topics, key=lambda t: t.slug):
+        h.update(f"{t.slug}\0{t.updated_at.isoformat()}\0{t.enabled}\n".encode())
+    return h.hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class StartPlan:
+    """What a restart renders before serving (``urgent``, the index page if ``index``) and
+    what it serves from storage and renders again in the background (``adopted``)."""
+
+    urgent: frozenset[str]
+    index: bool
+    adopted: frozenset[str]
+    reason: str  # for the log: why everything is urgent, or "" when only changes are
+
+    def describe(self) -> str:
+        """The start-up log line (a long render first is not a silent wait)."""
+        count = len(self.urgent) + len(self.adopted)
+        if self.reason:
+            return f"rendering the feeds and pages of {count} topics ({self.reason})…"
+        return (
+            f"serving the stored feeds and pages of {count} topics; {len(self.urgent)} changed "
+            "since, rendering them first; the rest are checked again in the background"
+        )
+
+
+def plan_start(
+    topics: Mapping[str, Topic],
+    stored: Mapping[str, tuple[frozenset[str], datetime]],
+    mark: StoredWatermark | None,
+    changed: AbstractSet[int],
+    *,
+    formats: frozenset[str],
+    settings_print: str,
+    index_slug: str,
+) -> StartPlan:
+    """Decide a restart's renders (see the module doc). ``stored``: slug → (formats stored,
+    their oldest ``rendered_at``); ``changed``: ids of topics with an article written or due
+    since ``mark.rendered_through - OVERLAP``. Pure."""
+    everything = frozenset(topics)
+    reason = (
+        "no watermark"
+        if mark is None
+        else "settings or version changed"
+        if mark.fingerprint != settings_print
+        else ""
+    )
+    if reason:
+        return StartPlan(everything, True, frozenset(), reason)
+    urgent = set()
+    for slug, topic in topics.items():
+        formats_at = stored.get(slug)
+        if (
+            formats_at is None
+            or not formats <= formats_at[0]
+            or topic.updated_at > formats_at[1] - OVERLAP
+            or topic.id in changed
+        ):
+            urgent.add(slug)
+    assert mark is not None
+    index = (
+        bool(urgent)
+        or index_slug not in stored
+        or mark.topics_digest != topics_digest(topics.values())
+    )
+    return StartPlan(frozenset(urgent), index, everything - urgent, "")
+
+
+class RenderedThrough:
+    """The moment by which every change is rendered here: the feeds-sync job's start, held
+    back by the ingest renders in flight (committed, not yet rendered or marked stale).
+    Thread-safe: the ingest thread calls :meth:`begin`/:meth:`end`, the sync job the rest."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flight: dict[int, datetime] = {}
+        self._ids = itertools.count()
+        self.written: datetime | None = None  # the last watermark written here
+
+    def begin(self, now: datetime) -> int:
+        """An ingest render starts for changes committed by ``now``; its token for :meth:`end`."""
+        with self._lock:
+            token = next(self._ids)
+            self._flight[token] = now
+            return token
+
+    def end(self, token: int) -> None:
+        with self._lock:
+            self._flight.pop(token, None)
+
+    def through(self, sync_started: datetime) -> datetime:
+        """What a sync that started at ``sync_started`` and rendered everything pending may
+        write as ``rendered_through``: a render in flight began after its changes committed,
+        which is up to :data:`OVERLAP` after the moment they record."""
+        with self._lock:
+            return min([sync_started, *(at - OVERLAP for at in self._flight.values())])
+
+    def due(self, at: datetime) -> bool:
+        """Time to write the watermark again (:data:`WRITE_EVERY`)."""
+        return self.written is None or (at - self.written).total_seconds() >= WRITE_EVERY
+
+    def write(
+        self, db: Database, sync_started: datetime, settings_print: str, topics: Iterable[Topic]
+    ) -> None:
+        """Write the watermark, if :meth:`due`, for a sync that started at ``sync_started``
+        and rendered everything pending; the index page shows ``topics``. Raises the
+        database's errors (the next sync tries again)."""
+        if not self.due(sync_started):
+            return
+        mark = StoredWatermark(self.through(sync_started), settings_print, topics_digest(topics))
+        with db.write() as conn:
+            put_watermark(conn, mark)
+        self.written = sync_started
+
+
+class Verification:
+    """The background pass after a restart: the topics served from storage (``pending``,
+    sorted) and the index page (``index``), rendered again a batch at a time. Used by the
+    feeds-sync job's thread only (and the first sync before it starts)."""
+
+    def __init__(self) -> None:
+        self.pending: list[str] = []
+        self.index = False
+
+    def start(self, slugs: Iterable[str], *, index: bool) -> None:
+        self.pending, self.index = sorted(slugs), index
+
+    def run(self, render: Callable[[list[str]], None], stopping: threading.Event) -> None:
+        """Render :data:`VERIFY_BATCH` pending topics at a time (at least one batch, then
+        until :data:`VERIFY_SECONDS` have passed), then the index page (``render([])``) once
+        no topic is left; stops between batches once ``stopping`` is set."""
+        deadline = time.monotonic() + VERIFY_SECONDS
+        while self.pending:
+            if stopping.is_set():
+                return
+            batch = self.pending[:VERIFY_BATCH]
+            render(batch)
+            del self.pending[: len(batch)]
+            if time.monotonic() >= deadline:
+                return
+        if self.index and not stopping.is_set():
+            self.index = False
+            render([])
+
+
+@dataclass(frozen=True, slots=True)
+class Stored:
+    """What a restart reads: every stored snapshot, the topics, and the plan over them."""
+
+    snapshots: list[StoredSnapshot]
+    topics: dict[str, Topic]
+    plan: StartPlan
+
+
+def read_stored(
+    db: Database, started: datetime, settings_print: str, formats: frozenset[str], index_slug: str
+) -> Stored:
+    """Read the stored snapshots and plan the restart's renders (:func:`plan_start`) in one
+    read transaction. Raises the database's errors."""
+    with db.read() as conn:
+        snapshots = get_snapshots(conn)
+        times = snapshot_times(conn)
+        mark = get_watermark(conn)
+        topics = {t.slug: t for t in list_topics(conn)}
+        since = None if mark is None else mark.rendered_through - OVERLAP
+        changed = set() if since is None else topics_changed(conn, since, started)
+    plan = plan_start(
+        topics,
+        times,
+        mark,
+        changed,
+        formats=formats,
+        settings_print=settings_print,
+        index_slug=index_slug,
+    )
+    return Stored(snapshots, topics, plan)

@@ -1,0 +1,410 @@
+"""A restart serves the stored feeds at once and renders first only what changed since
+(``feedsvc.warm_start``), on SQLite and PostgreSQL: never a takedown, never another topic list,
+other settings or a topic's old definition; the rest rendered again in the background."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Callable
+from collections.abc import Set as AbstractSet
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import feedparser
+import pytest
+from factories import article, builtin_ingestor
+from processes import answers_ok, free_port, get, start_feedsvc, wait_until
+from sqlalchemy import func, insert, select, update
+from upgrades import database_at
+
+import feedsvc
+from feedsvc.config import Settings, load_config
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import articles, feed_snapshots, topics
+from feedsvc.publish import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher
+from feedsvc.publish.warm_start import (
+    OVERLAP,
+    RenderedThrough,
+    StartPlan,
+    fingerprint,
+    plan_start,
+    topics_digest,
+)
+from feedsvc.store.lifecycle import set_hidden, withdraw_deleted
+from feedsvc.store.records import Topic
+from feedsvc.store.snapshots import StoredWatermark, get_watermark
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, delete_topic, save_topic, set_enabled
+
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+FORMATS = frozenset(SNAPSHOT_TYPES)
+SLUGS = ("an-ninh", "kien-thuy", "do-son")
+HOURS_2 = timedelta(hours=2)
+
+
+def settings(**site: str) -> Settings:
+    return load_config(None, {"http": {"public_url": "https://feeds.example.vn"}, "site": site})
+
+
+# -- the plan (pure) -------------------------------------------------------------------------
+Stored = dict[str, tuple[frozenset[str], datetime]]
+
+
+def topic(i: int, slug: str, updated: datetime = NOW - HOURS_2, on: bool = True) -> Topic:
+    return Topic(i, slug, slug.title(), "", f'"{slug}"', on, "cli", updated)
+
+
+def plan(
+    topic_list: list[Topic],
+    stored: Stored,
+    mark: StoredWatermark | None,
+    changed: AbstractSet[int] = frozenset(),
+) -> StartPlan:
+    return plan_start(
+        {t.slug: t for t in topic_list}, stored, mark, changed,
+        formats=FORMATS, settings_print="print", index_slug=INDEX_SLUG,
+    )  # fmt: skip
+
+
+def stored_all(*slugs: str, at: datetime = NOW - timedelta(hours=1)) -> Stored:
+    return {s: (FORMATS, at) for s in (*slugs, INDEX_SLUG)}
+
+
+def test_the_plan_adopts_only_what_nothing_changed() -> None:
+    ts = [topic(1, "a"), topic(2, "b", updated=NOW), topic(3, "c"), topic(4, "d"), topic(5, "e")]
+    stored = stored_all("a", "b", "c", "e")
+    stored["c"] = (FORMATS - {"html"}, NOW - timedelta(hours=1))  # a render stopped midway
+    mark = StoredWatermark(NOW, "print", topics_digest(ts))
+    p = plan(ts, stored, mark, changed={5})
+    assert (p.urgent, p.adopted, p.index, p.reason) == ({"b", "c", "d", "e"}, {"a"}, True, "")
+
+
+def test_a_topic_edited_just_before_its_render_is_rendered_again() -> None:
+    """``updated_at`` within the overlap before the render: the edit may have committed after."""
+    rendered = NOW - timedelta(hours=1)
+    ts = [topic(1, "a", updated=rendered - OVERLAP + timedelta(seconds=1))]
+    mark = StoredWatermark(NOW, "print", topics_digest(ts))
+    assert plan(ts, stored_all("a", at=rendered), mark).urgent == {"a"}
+    ts = [topic(1, "a", updated=rendered - OVERLAP - timedelta(seconds=1))]
+    mark = StoredWatermark(NOW, "print", topics_digest(ts))
+    assert plan(ts, stored_all("a", at=rendered), mark).urgent == set()
+
+
+@pytest.mark.parametrize(
+    ("mark", "reason"),
+    [(None, "no watermark"), (StoredWatermark(NOW, "other", ""), "settings or version changed")],
+)
+def test_without_a_matching_watermark_everything_renders(
+    mark: StoredWatermark | None, reason: str
+) -> None:
+    ts = [topic(1, "a"), topic(2, "b")]
+    p = plan(ts, stored_all("a", "b"), mark)
+    assert (p.urgent, p.adopted, p.index, p.reason) == ({"a", "b"}, set(), True, reason)
+
+
+def test_the_index_page_renders_first_when_the_topic_list_changed() -> None:
+    ts = [topic(1, "a"), topic(2, "b")]
+    same = StoredWatermark(NOW, "print", topics_digest(ts))
+    assert plan(ts, stored_all("a", "b"), same).index is False
+    deleted = StoredWatermark(NOW, "print", topics_digest([*ts, topic(3, "c")]))
+    assert plan(ts, stored_all("a", "b", "c"), deleted).index is True
+    disabled = StoredWatermark(NOW, "print", topics_digest([ts[0], topic(2, "b", on=False)]))
+    assert plan(ts, stored_all("a", "b"), disabled).index is True
+    no_index = stored_all("a", "b")
+    del no_index[INDEX_SLUG]
+    assert plan(ts, no_index, same).index is True
+
+
+def test_the_fingerprint_follows_what_renders_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    base = fingerprint(settings())
+    assert fingerprint(settings()) == base
+    assert fingerprint(settings(title="Báo khác")) != base
+    other_url = load_config(None, {"http": {"public_url": "https://tin.example.vn"}})
+    assert fingerprint(other_url) != base
+    monkeypatch.setattr(feedsvc, "__version__", "99.0.0")
+    assert fingerprint(settings()) != base
+
+
+def test_rendered_through_waits_for_renders_in_flight() -> None:
+    through = RenderedThrough()
+    assert through.through(NOW) == NOW
+    token = through.begin(NOW - timedelta(seconds=5))
+    other = through.begin(NOW - timedelta(seconds=2))
+    assert through.through(NOW) == NOW - timedelta(seconds=5) - OVERLAP
+    through.end(token)
+    assert through.through(NOW) == NOW - timedelta(seconds=2) - OVERLAP
+    through.end(other)
+    assert through.through(NOW) == NOW
+    assert through.due(NOW)
+    through.written = NOW
+    assert not through.due(NOW + timedelta(seconds=59))
+    assert through.due(NOW + timedelta(seconds=60))
+
+
+# -- restarts over a real state DB -----------------------------------------------------------
+def world(db: Database) -> FeedPublisher:
+    """Three topics, two articles each (one shared), ingested two hours ago, rendered by a
+    publisher as the last process did; returns that (stopped) publisher."""
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        for slug, place in zip(SLUGS, ("Công an", "Kiến Thụy", "Đồ Sơn"), strict=True):
+            save_topic(conn, TopicSpec(slug, place, f'"{place}"'), "cli", now)
+        plain = {"summary": None, "body": "<p>Tin trong ngày.</p>", "tags": (), "section": None}
+        upsert_source_articles(conn, [
+            article(1, title="Công an Kiến Thụy tuần tra", **plain),
+            article(2, title="Công an Đồ Sơn giữ an ninh", **plain),
+            article(3, title="Kiến Thụy và Đồ Sơn mở đường mới", **plain),
+        ], now)  # fmt: skip
+    ing = builtin_ingestor(db, overlap_seconds=60)
+    assert ing.tick().error is None
+    past = now - timedelta(hours=2)
+    with db.write() as conn:
+        conn.execute(update(articles).values(last_changed_at=past, first_seen_at=past))
+        conn.execute(update(topics).values(updated_at=past))
+    last = FeedPublisher(db, settings())
+    last.sync()
+    return last
+
+
+def renders_of(pub: FeedPublisher) -> list[str]:
+    """Record the topics ``pub`` renders."""
+    seen: list[str] = []
+    render = pub._render_feeds
+
+    def counted(topic: Topic, items: list[object]) -> dict[str, bytes]:
+        seen.append(topic.slug)
+        return render(topic, items)  # type: ignore[arg-type]
+
+    pub._render_feeds = counted  # type: ignore[assignment,method-assign]
+    return seen
+
+
+def titles(pub: FeedPublisher, slug: str) -> list[str]:
+    snap = pub.snapshot(slug, "atom", 50)
+    assert snap is not None
+    return [e.title for e in feedparser.parse(snap.body).entries]
+
+
+def test_a_restart_with_nothing_changed_renders_nothing_before_serving(db: Database) -> None:
+    last = world(db)
+    pub = FeedPublisher(db, settings())
+    rendered = renders_of(pub)
+    pub.sync()
+    assert rendered == []  # every start rendered every topic before
+    for slug in SLUGS:
+        for fmt in ("rss", "atom", "json"):
+            assert pub.snapshot(slug, fmt, 50) == last.snapshot(slug, fmt, 50)
+        assert pub.page(slug) == last.page(slug)
+    assert pub.index_html() == last.index_html()
+    assert pub.opml().body == last.opml().body
+
+
+def hide(db: Database) -> None:
+    with db.write() as conn:
+        assert set_hidden(conn, "TEST-00003", True, datetime.now(UTC), "sai", "bt") is not None
+
+
+def withdraw(db: Database) -> None:
+    with db.write() as conn:
+        (sid,) = conn.execute(
+            select(articles.c.source_id).where(articles.c.source_key == "TEST-00003")
+        ).one()
+        assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), datetime.now(UTC))
+
+
+@pytest.mark.parametrize("takedown", [hide, withdraw], ids=["hidden", "withdrawn"])
+def test_a_takedown_while_stopped_is_never_served(
+    db: Database, takedown: Callable[[Database], None]
+) -> None:
+    world(db)
+    takedown(db)
+    pub = FeedPublisher(db, settings())
+    rendered = renders_of(pub)
+    pub.sync()
+    assert sorted(rendered) == ["do-son", "kien-thuy"]  # the article's topics only
+    for slug in ("do-son", "kien-thuy"):
+        assert "Kiến Thụy và Đồ Sơn mở đường mới" not in titles(pub, slug)
+        page = pub.page(slug)
+        assert page is not None and "mở đường mới" not in page.body.decode()
+    assert "mở đường mới" not in pub.index_html().body.decode()
+    assert titles(pub, "an-ninh") == ["Công an Đồ Sơn giữ an ninh", "Công an Kiến Thụy tuần tra"]
+
+
+def test_a_scheduled_article_whose_time_came_while_stopped_is_shown(db: Database) -> None:
+    world(db)
+    now = datetime.now(UTC)
+    ahead = update(articles).where(articles.c.source_key == "TEST-00001")
+    with db.write() as conn:  # the CMS scheduled it (an edit: ingest moves last_changed_at)
+        conn.execute(ahead.values(published_at=now + timedelta(minutes=5), last_changed_at=now))
+    last = FeedPublisher(db, settings())
+    last.sync()  # the last process: rendered the change, so without it
+    assert "Công an Kiến Thụy tuần tra" not in titles(last, "kien-thuy")
+    with db.write() as conn:  # then its time came while no process ran (nothing written)
+        conn.execute(
+            ahead.values(published_at=now - timedelta(seconds=1), last_changed_at=now - HOURS_2)
+        )
+    pub = FeedPublisher(db, settings())
+    pub.sync()
+    assert "Công an Kiến Thụy tuần tra" in titles(pub, "kien-thuy")
+
+
+def test_topic_edits_while_stopped_are_served_at_once(db: Database) -> None:
+    world(db)
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Huyện Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+        assert set_enabled(conn, "do-son", False, now)
+        assert delete_topic(conn, "an-ninh")
+        save_topic(conn, TopicSpec("hai-an", "Hải An", '"Hải An"'), "cli", now)
+    pub = FeedPublisher(db, settings())
+    rendered = renders_of(pub)
+    pub.sync()
+    assert sorted(rendered) == ["do-son", "hai-an", "kien-thuy"]
+    snap = pub.snapshot("kien-thuy", "rss", 50)
+    assert snap is not None and "Huyện Kiến Thụy" in snap.body.decode()
+    assert pub.snapshot("an-ninh", "rss", 50) is None and pub.page("an-ninh") is None
+    assert pub.snapshot("do-son", "rss", 50) is None and pub.page("do-son") is None
+    assert pub.snapshot("hai-an", "rss", 50) is not None
+    index, opml = pub.index_html().body.decode(), pub.opml().body.decode()
+    assert "Hải An" in index and "Hải An" in opml
+    assert "/an-ninh" not in index and "/an-ninh" not in opml and "Đồ Sơn" not in opml
+
+
+def test_other_settings_render_everything_first(db: Database) -> None:
+    world(db)
+    pub = FeedPublisher(db, settings(title="Báo Hải Phòng điện tử"))
+    rendered = renders_of(pub)
+    pub.sync()
+    assert sorted(rendered) == sorted(SLUGS)
+    for slug in SLUGS:
+        snap = pub.snapshot(slug, "rss", 50)
+        assert snap is not None and "Báo Hải Phòng điện tử" in snap.body.decode()
+    assert "Báo Hải Phòng điện tử" in pub.index_html().body.decode()
+
+
+def test_the_background_pass_heals_what_no_timestamp_shows(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bytes differing for a reason no timestamp shows (here: altered in the table) are served
+    after the restart, then rendered again by later syncs, the index page last."""
+    last = world(db)
+    good = last.snapshot("do-son", "rss", 50)
+    with db.write() as conn:
+        conn.execute(
+            update(feed_snapshots)
+            .where(feed_snapshots.c.topic_slug.in_(["do-son", INDEX_SLUG]))
+            .values(body=b"<rss>old template</rss>", etag='"old"')
+        )
+    monkeypatch.setattr("feedsvc.publish.warm_start.VERIFY_BATCH", 1)
+    monkeypatch.setattr("feedsvc.publish.warm_start.VERIFY_SECONDS", 0.0)  # one batch per sync
+    pub = FeedPublisher(db, settings())
+    pub.sync()
+    assert pub.snapshot("do-son", "rss", 50).body == b"<rss>old template</rss>"  # type: ignore[union-attr]
+    for _ in range(len(SLUGS) + 1):
+        pub.sync()
+    healed = pub.snapshot("do-son", "rss", 50)
+    assert healed is not None and good is not None
+    assert (healed.body, healed.etag) == (good.body, good.etag)
+    assert pub.index_html().body == last.index_html().body
+    with db.read() as conn:
+        bodies = conn.execute(select(feed_snapshots.c.body)).scalars().all()
+    assert b"<rss>old template</rss>" not in bodies
+
+
+def test_the_watermark_waits_for_every_pending_render(db: Database) -> None:
+    pub = world(db)
+    with db.read() as conn:
+        first = get_watermark(conn)
+    assert first is not None and first.fingerprint == fingerprint(settings())
+    pub.through.written = None  # due again
+    pub.stale.mark(["do-son"])  # a catch-up's mark, not rendered yet (not due either)
+    pub.sync()
+    with db.read() as conn:
+        assert get_watermark(conn) == first
+    began = datetime.now(UTC)
+    token = pub.through.begin(began)  # an ingest render in flight
+    pub.stale.due(now=True)
+    pub.sync()
+    with db.read() as conn:
+        held = get_watermark(conn)
+    assert held is not None and held.rendered_through == began - OVERLAP
+    pub.through.end(token)
+    pub.through.written = None
+    pub.sync()
+    with db.read() as conn:
+        after = get_watermark(conn)
+    assert after is not None and after.rendered_through > first.rendered_through
+
+
+def test_upgrade_from_0014_with_snapshots_renders_everything_once(db_url: str) -> None:
+    """Migration 0015 on a DB holding topics and snapshots keeps them and adds no watermark, so
+    the first start renders every topic, as before, and writes one; the next renders none."""
+    db = database_at(db_url, "0014")
+    past = datetime.now(UTC) - timedelta(hours=2)
+    with db.write() as conn:
+        conn.execute(insert(topics), [
+            {"slug": s, "title": s, "description": "", "query": f'"{s}"', "enabled": True,
+             "origin": "cli", "created_at": past, "updated_at": past} for s in SLUGS
+        ])  # fmt: skip
+        conn.execute(insert(feed_snapshots), [
+            {"topic_slug": s, "format": f, "body": b"<old/>", "etag": '"old"',
+             "last_modified": past, "rendered_at": past} for s in SLUGS for f in FORMATS
+        ])  # fmt: skip
+    upgrade(db)
+    with db.read() as conn:
+        assert get_watermark(conn) is None
+        assert conn.execute(select(func.count()).select_from(feed_snapshots)).scalar() == 12
+    pub = FeedPublisher(db, settings())
+    rendered = renders_of(pub)
+    pub.sync()
+    assert sorted(rendered) == sorted(SLUGS)
+    snap = pub.snapshot("kien-thuy", "rss", 50)
+    assert snap is not None and snap.body != b"<old/>"
+    again = FeedPublisher(db, settings())
+    rendered = renders_of(again)
+    again.sync()
+    assert rendered == []
+    db.dispose()
+
+
+def test_a_restarted_service_serves_at_once_and_never_the_takedown(tmp_path: Path) -> None:
+    """The real service over a state DB the last process left (snapshots and watermark), after
+    ``feedsvc articles hide`` while it was stopped: its log says what it renders first, and the
+    first answers over HTTP already leave the hidden article out."""
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    db = Database(url)
+    upgrade(db)
+    world(db)
+    db.dispose()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")} | {
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_HTTP__PUBLIC_URL": "https://feeds.example.vn",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_SOURCE__MATCH_WORKERS": "0",
+    }
+    hid = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "articles", "hide", "TEST-00003", "--reason", "sai"],
+        env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert hid.returncode == 0, hid.stdout + hid.stderr
+    port = free_port()
+    proc = start_feedsvc(["run", "--port", str(port), "--no-bot"], env, tmp_path)
+    try:
+        feed = f"http://127.0.0.1:{port}/feeds/kien-thuy.atom"
+        wait_until(lambda: answers_ok(feed), 60, "the first feed answer")
+        first = get(feed)
+        assert first is not None
+        entries = [e.title for e in feedparser.parse(first.content).entries]
+        assert entries == ["Công an Kiến Thụy tuần tra"]
+        index = get(f"http://127.0.0.1:{port}/")
+        assert index is not None and "mở đường mới" not in index.text
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=30)
+    log = out.decode()
+    assert "serving the stored feeds and pages of 3 topics; 2 changed since" in log, log
+    assert proc.returncode == 0, log
