@@ -83,3 +83,20 @@ def newer(url: str) -> None:
     with db.write() as conn:
         conn.execute(text("UPDATE alembic_version SET version_num = '9999'"))
     db.dispose()
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_a_read_only_sqlite_state_db_stops_the_start(tmp_path: Path, mode: str) -> None:
+    """A state DB opened read-only (here SQLite's ``mode=ro``; a read-only mount or file acts
+    alike) used to start the service, which then warned on every tick and stored nothing. The
+    start's first write (the feeds' watermark) now ends it: exit 1, the DB's words last."""
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    done = run(tmp_path, f"sqlite:///file:{path}?mode=ro&uri=true", mode)
+    both = done.stdout + done.stderr
+    assert done.returncode == 1, both
+    assert "Traceback" not in both and "feedsvc started" not in both, both
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith("feedsvc: ") and "readonly database" in last, both
