@@ -4,28 +4,53 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
+from itertools import chain
+from operator import itemgetter
 
 from feedsvc.articles import Article
 
-from .normalize import streams, visible_text
+from .normalize import Streams, chunk_keys, chunks, join_search_keys, streams_of, visible_text
 from .query import FIELDS
 
+_SEARCH = itemgetter(2)  # ChunkKeys.search
 #: The order fields are laid out in a document (bits: :data:`feedsvc.matching.query.FIELDS`).
 FIELD_ORDER = ("title", "body", "tag", "section", "author")
 
 
 @dataclass(frozen=True, slots=True)
 class Field:
-    """One field (or one tag) of a document: visible text plus its key streams."""
+    """One field (or one tag) of a document: visible text and its :func:`chunks`.
+
+    The key streams (``exact``, ``folded``) are built on first use: the topic matcher and the
+    search keys work from the chunks (issue 17 §2), single queries and chat queries from the
+    streams.
+    """
 
     name: str
     text: str  # cleaned visible text; highlight spans index into it
-    exact: str
-    folded: str
+    chunks: tuple[str, ...]
+    _streams: Streams | None = dataclass_field(default=None, compare=False, repr=False)
 
     @property
     def bit(self) -> int:
         return FIELDS[self.name]
+
+    @property
+    def exact(self) -> str:
+        return self.streams.exact
+
+    @property
+    def folded(self) -> str:
+        return self.streams.folded
+
+    @property
+    def streams(self) -> Streams:
+        s = self._streams
+        if s is None:  # built once; frozen means "no field changes", not "nothing cached"
+            s = streams_of(self.chunks)
+            object.__setattr__(self, "_streams", s)
+        return s
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,8 +68,7 @@ def make_field(name: str, markup: str | None) -> Field | None:
     text = visible_text(markup).strip()
     if not text:
         return None
-    s = streams(text)
-    return Field(name, text, s.exact, s.folded)
+    return Field(name, text, tuple(chunks(text)))
 
 
 def _join_blocks(*parts: str | None) -> str:
@@ -64,8 +88,7 @@ def build_document(
     fields: list[Field | None] = [make_field("title", title)]
     body_text = _join_blocks(summary, body)
     if body_text:
-        s = streams(body_text)
-        fields.append(Field("body", body_text, s.exact, s.folded))
+        fields.append(Field("body", body_text, tuple(chunks(body_text))))
     fields.extend(make_field("tag", t) for t in tags)
     fields.append(make_field("section", section))
     fields.append(make_field("author", author))
@@ -91,12 +114,13 @@ def document_from_text(
 
 
 def search_keys(d: Document) -> str:
-    """Space-separated distinct exact and folded keys of every field, for an FTS index.
+    """Space-separated distinct exact and folded keys of every field, for an FTS index: in the
+    order they first occur, fields in order, a syllable's exact key before its folded one.
 
     Re-check every FTS hit with the matcher: the keys lose order and sentence boundaries.
     """
-    # one split of all streams and a dict for first-seen order: C loops, not a Python one per
-    # key (this ran ~130 µs per article in ingest, more than the matching at 100 topics)
-    seen = dict.fromkeys(" ".join([s for f in d.fields for s in (f.exact, f.folded)]).split())
-    seen.pop("|", None)
-    return " ".join(seen)
+    # each chunk's distinct keys are cached with it: one lookup per chunk and one dict for the
+    # article; no stream is built or split (that ran ~65 µs per article: issue 17 §2).
+    # TopicMatcher.search_and_match gives the same text from its own chunk cache.
+    keys = [chunk_keys(f.chunks) for f in d.fields]
+    return join_search_keys(map(_SEARCH, chain.from_iterable(keys)))

@@ -1,9 +1,10 @@
 """Many topics, one pass over each article.
 
 Every term of every topic becomes a needle (``" k1 k2 "``) in one of two Aho-Corasick automata
-(exact keys, folded keys).  Scanning a document's two joined key streams once yields every needle
-that occurs and in which fields — which is *all* a query needs, so topics are then evaluated from
-that table without touching the text again.
+(exact keys, folded keys), over one character per syllable key (:mod:`.codes`).  Scanning each
+field's two code strings once yields every needle that occurs and in which fields — which is
+*all* a query needs, so topics are then evaluated from that table without touching the text
+again.
 
 Only *candidate* topics are evaluated: a topic is a candidate when one of its *trigger* needles
 was found, where every match of the topic needs at least one trigger present (:func:`triggers`):
@@ -17,13 +18,16 @@ A built matcher is immutable: rebuild it when topics change and swap the referen
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from itertools import chain
+from typing import Protocol
 
-import ahocorasick
+from ahocorasick_rs import AhoCorasick
 
+from .codes import EXACT, FOLDED, SEARCH, Codes
 from .document import Document
+from .normalize import join_search_keys
 from .parser import parse_topic
 from .query import And, Node, Not, Or, Query, QueryError, Term
 
@@ -60,15 +64,24 @@ class _Needles:
             found = self.ids[key] = len(self.ids)
         return found
 
-    def automaton(self, folded: bool) -> Any | None:
+    def codes(self) -> Codes:
+        return Codes(key for _folded, needle in self.ids for key in needle.split())
+
+    def automaton(self, folded: bool, codes: Codes) -> _Automaton | None:
+        """The needles of one kind (exact or folded keys) as codes; None when there are none."""
         words = [(needle, i) for (f, needle), i in self.ids.items() if f == folded]
         if not words:
             return None
-        auto = ahocorasick.Automaton()
-        for needle, i in words:
-            auto.add_word(needle, i)
-        auto.make_automaton()
-        return auto
+        search = AhoCorasick([codes.needle(needle) for needle, _ in words])
+        return _Automaton(search, tuple(i for _, i in words))
+
+
+@dataclass(frozen=True, slots=True)
+class _Automaton:
+    """One kind's needles as codes: pattern ``i`` of ``search`` is needle id ``ids[i]``."""
+
+    search: AhoCorasick
+    ids: tuple[int, ...]
 
 
 def _weight(term: Term) -> float:
@@ -120,8 +133,9 @@ class TopicMatcher:
         self, topics: list[_Topic], needles: _Needles, errors: dict[str, QueryError]
     ) -> None:
         self._topics = topics
-        self._exact = needles.automaton(False)
-        self._folded = needles.automaton(True)
+        self._codes = needles.codes()
+        self._exact = needles.automaton(False, self._codes)
+        self._folded = needles.automaton(True, self._codes)
         self.errors = errors
         by_needle: dict[int, list[int]] = {}
         direct: dict[int, list[tuple[int, int, int]]] = {}
@@ -185,15 +199,27 @@ class TopicMatcher:
 
     def scan(self, d: Document) -> Found:
         """Every needle present in ``d`` with the fields it occurs in."""
+        return self._scan(d, [])
+
+    def _scan(self, d: Document, search: list[Iterable[tuple[str, ...]]]) -> Found:
+        """:meth:`scan`, scanning each field's syllable codes (:mod:`.codes`); each field's
+        chunks' search keys are appended to ``search``."""
         found: Found = {}
-        exact, folded = self._exact, self._folded
+        kinds = [
+            (a.search, a.ids, get)
+            for a, get in ((self._exact, EXACT), (self._folded, FOLDED))
+            if a is not None
+        ]
         for f in d.fields:
             bit = f.bit
-            if exact is not None:
-                for _end, nid in exact.iter(f.exact):
-                    found[nid] = found.get(nid, 0) | bit
-            if folded is not None:
-                for _end, nid in folded.iter(f.folded):
+            coded = self._codes.lookup(f.chunks)
+            search.append(map(SEARCH, coded))
+            for automaton, ids, get in kinds:
+                # every occurrence of every needle, overlapping ones too (as the streams' scan)
+                for i, _start, _end in automaton.find_matches_as_indexes(
+                    "".join(map(get, coded)), True
+                ):
+                    nid = ids[i]
                     found[nid] = found.get(nid, 0) | bit
         return found
 
@@ -218,7 +244,16 @@ class TopicMatcher:
         Labels are in query order.  A flat OR of terms (alias lists, beats) is decided straight
         from the found table; other topics are evaluated when one of their triggers was found.
         """
-        found = self.scan(d)
+        return self._matches(self.scan(d))
+
+    def search_and_match(self, d: Document) -> tuple[str, dict[str, list[str]]]:
+        """``(search_keys(d), self.match(d))`` from one lookup per chunk (ingest's step for
+        every article: :func:`feedsvc.matching.worker.match_text`)."""
+        search: list[Iterable[tuple[str, ...]]] = []
+        found = self._scan(d, search)
+        return join_search_keys(chain.from_iterable(search)), self._matches(found)
+
+    def _matches(self, found: Found) -> dict[str, list[str]]:
         hits, candidates = self._direct_hits(found)
         for index in candidates:
             topic = self._topics[index]

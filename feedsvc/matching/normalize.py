@@ -30,7 +30,10 @@ A field's syllables are stored as two *streams*: ``" k1 k2 | k3 "`` — keys sep
 spaces, ``|`` at each sentence break (NBSP and other spaces are plain separators).  A term or
 phrase is then the needle ``" k1 k2 "``, and "occurs as whole adjacent syllables within one
 sentence" is a plain substring test, in Python for one query and in an Aho-Corasick automaton
-for many topics.
+for many topics (over the same keys coded one character each: :mod:`.codes`).
+
+Keys are cached per whitespace-separated *chunk* (:func:`chunks`, :class:`ChunkKeys`): a news
+text reuses a few thousand distinct chunks, so an article costs one dict lookup per chunk.
 """
 
 from __future__ import annotations
@@ -38,7 +41,10 @@ from __future__ import annotations
 import re
 import sys
 import unicodedata
+from collections.abc import Iterable, Sequence
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import NamedTuple
 
 from .abbreviations import abbreviation_dot
@@ -188,42 +194,75 @@ class Streams(NamedTuple):
     folded: str
 
 
-_CHUNK_EXACT: dict[str, str] = {}
-_CHUNK_FOLDED: dict[str, str] = {}
+class ChunkKeys(NamedTuple):
+    """The keys of one whitespace-separated chunk's items, a sentence break as ``"|"``: for
+    ``"Thụy,"``, ``exact`` ``"thuy5 | "`` and ``folded`` ``"thuy | "`` (each key followed by a
+    space: a stream is the concatenation) and ``search``, its distinct keys without breaks,
+    each exact key before its folded one (``("thuy5", "thuy")``)."""
+
+    exact: str
+    folded: str
+    search: tuple[str, ...]
 
 
-def _remember_chunk(chunk: str) -> None:
-    """Keys of one whitespace-separated chunk, each followed by a space ("Thụy," → "thuy5 | ")."""
-    if len(_CHUNK_EXACT) >= _CACHE_MAX:
-        _CHUNK_EXACT.clear()
-        _CHUNK_FOLDED.clear()
+_CHUNKS: dict[str, ChunkKeys] = {}
+_EXACT_TEXT, _FOLDED_TEXT = itemgetter(0), itemgetter(1)  # ChunkKeys.exact, .folded
+
+
+def chunks(text: str) -> list[str]:
+    """Whitespace-separated chunks of cleaned ``text``, a line break its own ``"|"`` chunk.
+
+    Scanning chunks gives exactly the items of :func:`tokens` (no item spans whitespace, and the
+    digit look-arounds see whitespace either way), but lets a dict of chunks replace most regex
+    work: a news text reuses a few thousand distinct chunks (:func:`chunk_keys`).
+    """
+    return text.replace("\n", " | ").split()
+
+
+def _remember_chunk(chunk: str) -> ChunkKeys:
+    """The keys of one chunk, cached; returned as computed (filling may clear the cache)."""
     items = _ITEMS_RE.findall(chunk)
     if items and items[-1] == "." and abbreviation_dot(chunk, len(chunk) - 1):
         items.pop()  # "TP." before a space: no sentence end (a chunk ends at whitespace)
-    for item in items:
-        if item not in _EXACT:
-            _remember(item)
-    _CHUNK_EXACT[chunk] = "".join([_EXACT[i] + " " for i in items])
-    _CHUNK_FOLDED[chunk] = "".join([_FOLDED[i] + " " for i in items])
+    pairs = [syllable_keys(item) for item in items]
+    search = dict.fromkeys(key for pair in pairs for key in pair)
+    search.pop("|", None)
+    exact = "".join([e + " " for e, _ in pairs])
+    folded = "".join([f + " " for _, f in pairs])
+    keys = ChunkKeys(exact, exact if folded == exact else folded, tuple(search))
+    if len(_CHUNKS) >= _CACHE_MAX:
+        _CHUNKS.clear()
+    _CHUNKS[chunk] = keys
+    return keys
+
+
+def chunk_keys(parts: Sequence[str]) -> list[ChunkKeys]:
+    """The keys of each of a text's :func:`chunks`; the hot path run for every article."""
+    try:
+        return list(map(_CHUNKS.__getitem__, parts))
+    except KeyError:  # a chunk not seen yet (or the cache was cleared meanwhile)
+        get = _CHUNKS.get
+        return [get(c) or _remember_chunk(c) for c in parts]
+
+
+def join_search_keys(keys: Iterable[tuple[str, ...]]) -> str:
+    """Chunks' :attr:`ChunkKeys.search` as one space-separated text, each key once, in the order
+    first met: ``dict.fromkeys`` over the keys (cached hashes) is one C loop."""
+    return " ".join(dict.fromkeys(chain.from_iterable(keys)))
+
+
+def streams_of(parts: Sequence[str]) -> Streams:
+    """Both key streams of a text's :func:`chunks`.
+
+    Runs of breaks may leave ``| |`` in a stream; harmless, as no needle contains ``|``.
+    """
+    keys = chunk_keys(parts)
+    return Streams(" " + "".join(map(_EXACT_TEXT, keys)), " " + "".join(map(_FOLDED_TEXT, keys)))
 
 
 def streams(text: str) -> Streams:
-    """Build both key streams of cleaned ``text``; the hot path run for every article.
-
-    Scanning whitespace-separated chunks gives exactly the items of :func:`tokens` (no item
-    spans whitespace, and the digit look-arounds see whitespace either way), but lets a dict
-    of chunks replace most regex work: a news text reuses a few thousand distinct chunks.
-    Runs of breaks may leave ``| |`` in a stream; harmless, as no needle contains ``|``.
-    """
-    chunks = text.replace("\n", " | ").split()
-    try:
-        exact = "".join(map(_CHUNK_EXACT.__getitem__, chunks))
-    except KeyError:
-        for chunk in chunks:
-            if chunk not in _CHUNK_EXACT:
-                _remember_chunk(chunk)
-        exact = "".join(map(_CHUNK_EXACT.__getitem__, chunks))
-    return Streams(" " + exact, " " + "".join(map(_CHUNK_FOLDED.__getitem__, chunks)))
+    """Both key streams of cleaned ``text``."""
+    return streams_of(chunks(text))
 
 
 class Token(NamedTuple):

@@ -47,8 +47,7 @@ def match_text(matcher: TopicMatcher | None, text: ArticleText) -> Matched:
     """Normalise one article's text and match it; no matcher (no topics yet): search text only.
     The one implementation behind ``TopicIndex.match`` and the match pool."""
     doc = build_document(*text)
-    keys = search_keys(doc)
-    return keys, ({} if matcher is None else matcher.match(doc))
+    return (search_keys(doc), {}) if matcher is None else matcher.search_and_match(doc)
 
 
 def match_texts(matcher: TopicMatcher | None, texts: Sequence[ArticleText]) -> list[Matched]:
