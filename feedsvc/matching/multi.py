@@ -136,6 +136,11 @@ class TopicMatcher:
         self._codes = needles.codes()
         self._exact = needles.automaton(False, self._codes)
         self._folded = needles.automaton(True, self._codes)
+        self._kinds = [
+            (a.search, a.ids, get)
+            for a, get in ((self._exact, EXACT), (self._folded, FOLDED))
+            if a is not None
+        ]
         self.errors = errors
         by_needle: dict[int, list[int]] = {}
         direct: dict[int, list[tuple[int, int, int]]] = {}
@@ -205,16 +210,11 @@ class TopicMatcher:
         """:meth:`scan`, scanning each field's syllable codes (:mod:`.codes`); each field's
         chunks' search keys are appended to ``search``."""
         found: Found = {}
-        kinds = [
-            (a.search, a.ids, get)
-            for a, get in ((self._exact, EXACT), (self._folded, FOLDED))
-            if a is not None
-        ]
         for f in d.fields:
             bit = f.bit
             coded = self._codes.lookup(f.chunks)
             search.append(map(SEARCH, coded))
-            for automaton, ids, get in kinds:
+            for automaton, ids, get in self._kinds:
                 # every occurrence of every needle, overlapping ones too (as the streams' scan)
                 for i, _start, _end in automaton.find_matches_as_indexes(
                     "".join(map(get, coded)), True
