@@ -13,7 +13,8 @@ children, so the triggers of its most selective positive child suffice, and anyt
 gives none.  A topic left without triggers (e.g. ``NOT NOT a``) is evaluated for every article —
 correct, just slower.  (The parser already rejects queries that an empty article would match.)
 
-A built matcher is immutable: rebuild it when topics change and swap the reference.
+A built matcher is immutable (its cache of chunks met aside: :class:`.codes.Codes`, safe to share
+between threads): rebuild it when topics change and swap the reference.
 """
 
 from __future__ import annotations
