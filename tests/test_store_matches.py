@@ -77,3 +77,19 @@ def test_replaced_matches_leave_only_the_new_ones(db: Database) -> None:
     with db.read() as conn:
         rows = sorted(conn.execute(select(article_topics)).tuples())
     assert rows == sorted([(ids[0], other, ["y"], later), (ids[1], kt, TERMS, NOW)])
+
+
+def test_a_whole_second_is_stored_as_sqlalchemy_stores_it(db: Database) -> None:
+    """``matched_at`` went to sqlite3's own datetime adapter, which leaves out ``.000000`` at a
+    whole second: as text it sorted before the same instant as SQLAlchemy binds it, so a
+    ``matched_at >= that instant`` bound missed the row (SQLite)."""
+    ids, kt, _ = _setup(db)
+    whole = NOW.replace(microsecond=0)
+    with db.write() as conn:
+        store_matches(conn, {ids[0]: {kt: TERMS}}, whole)
+        conn.execute(
+            insert(article_topics),
+            [{"article_id": ids[1], "topic_id": kt, "terms": TERMS, "matched_at": whole}],
+        )
+    stored = _stored(db)
+    assert stored[(ids[0], kt)] == stored[(ids[1], kt)]

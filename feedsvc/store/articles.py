@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from sqlalchemy import Connection, Row, bindparam, case, func, insert, select, text, update
+from sqlalchemy import Connection, Row, bindparam, case, func, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import articles
+from feedsvc.store.bulk import BulkInsert
 
 #: SQLite's archive search index (FTS5, external content over ``articles``; migration 0002;
 #: ``detail=none`` since 0014).
@@ -96,29 +97,58 @@ class SourcePosition:
     id: str
 
 
-def _values(
+#: The columns ingest writes for an article, in :func:`_row`'s order (table order).
+_WRITTEN = (
+    "source_key",
+    "version",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "author",
+    "section",
+    "tags",
+    "image_url",
+    "published_at",
+    "updated_at",
+    "search_text",
+    "source_cursor",
+    "source_id",
+    "last_changed_at",
+    "withdrawn_at",
+    "withdrawn_reason",
+)
+
+
+def _row(
     a: Article, search_text: str, at: SourcePosition, now: datetime, reason: str
-) -> dict[str, Any]:
-    return {
-        "source_key": a.source_key,
-        "version": a.version,
-        "url": a.url,
-        "title": a.title,
-        "summary": a.summary,
-        "body": a.body,
-        "author": a.author,
-        "section": a.section,
-        "tags": list(a.tags),
-        "image_url": a.image_url,
-        "published_at": a.published_at,
-        "updated_at": a.updated_at,
-        "search_text": search_text,
-        "source_cursor": at.cursor,
-        "source_id": at.id,
-        "last_changed_at": now,
-        "withdrawn_at": now if a.withdrawn else None,
-        "withdrawn_reason": reason if a.withdrawn else None,
-    }
+) -> tuple[Any, ...]:
+    """An article's :data:`_WRITTEN` values."""
+    withdrawn = a.withdrawn
+    return (
+        a.source_key,
+        a.version,
+        a.url,
+        a.title,
+        a.summary,
+        a.body,
+        a.author,
+        a.section,
+        list(a.tags),
+        a.image_url,
+        a.published_at,
+        a.updated_at,
+        search_text,
+        at.cursor,
+        at.id,
+        now,
+        now if withdrawn else None,
+        reason if withdrawn else None,
+    )
+
+
+#: ``insert_articles``' statement: every written column, and when it was first seen.
+_INSERT = BulkInsert(articles, (*_WRITTEN, "first_seen_at"))
 
 
 def insert_articles(
@@ -141,11 +171,7 @@ def insert_articles(
     """
     if not rows:
         return []
-    values = [
-        _values(a, text_, at, now, withdraw_reason) | {"first_seen_at": now}
-        for a, text_, at in rows
-    ]
-    conn.execute(insert(articles), values)
+    _INSERT.execute(conn, [(*_row(a, t, at, now, withdraw_reason), now) for a, t, at in rows])
     keys = [a.source_key for a, _, _ in rows]
     ids = {
         key: int(id_)
@@ -158,30 +184,16 @@ def insert_articles(
     }
     new_ids = [ids[key] for key in keys]
     if conn.dialect.name == "sqlite":
-        conn.execute(
-            text(f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (:id, :search_text)"),
-            [{"id": id_, "search_text": t} for id_, (_, t, _) in zip(new_ids, rows, strict=True)],
+        conn.exec_driver_sql(  # the driver's own executemany: no per-row dict (issue 17 §2)
+            f"INSERT INTO {FTS_TABLE}(rowid, search_text) VALUES (?, ?)",
+            [(id_, t) for id_, (_, t, _) in zip(new_ids, rows, strict=True)],
         )
     return new_ids
 
 
-_UPDATED = (
-    "version",
-    "url",
-    "title",
-    "summary",
-    "body",
-    "author",
-    "section",
-    "tags",
-    "image_url",
-    "published_at",
-    "updated_at",
-    "search_text",
-    "source_cursor",
-    "source_id",
-    "last_changed_at",
-)
+#: What a new version rewrites: all but the key (``withdrawn_*`` are bound separately, below).
+_UPDATED = _WRITTEN[1:-2]
+assert _WRITTEN[-2:] == ("withdrawn_at", "withdrawn_reason")
 
 
 def update_articles(
@@ -215,11 +227,11 @@ def update_articles(
             }
         )
     )
-    params = []
-    for id_, a, text_, at in rows:
-        values = _values(a, text_, at, now, withdraw_reason)
-        names = (*_UPDATED, "withdrawn_at", "withdrawn_reason")
-        params.append({"b_id": id_} | {f"b_{name}": values[name] for name in names})
+    names = [f"b_{name}" for name in _WRITTEN[1:]]  # the key stays
+    params = [
+        {"b_id": id_} | dict(zip(names, _row(a, text_, at, now, withdraw_reason)[1:], strict=True))
+        for id_, a, text_, at in rows
+    ]
     conn.execute(stmt, params)
 
 
