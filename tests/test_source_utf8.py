@@ -10,7 +10,8 @@ Each test runs on SQLite and PostgreSQL state DBs.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -23,7 +24,7 @@ from feedsvc.db import Database
 from feedsvc.db.schema import articles
 from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
-from feedsvc.source.values import row_record
+from feedsvc.source.values import field_record, record_fields, row_record
 from feedsvc.topic_index import TopicIndex
 
 GOOD = "<p>Giá vàng tăng mạnh ở TP. Hải Phòng</p>"
@@ -136,3 +137,34 @@ def test_row_record_names_every_bad_field() -> None:
     assert record == {"body": "ok"}
     assert problem == ("title is not valid UTF-8 (byte 0: ff); url is not valid UTF-8 (byte 1: e1)")
     assert row_record({"f_title": memoryview("Kiến".encode())}) == ({"title": "Kiến"}, None)
+
+
+def test_a_result_row_reads_as_its_mapping_does() -> None:
+    """The source reads result tuples (:func:`field_record`, issue 17 §2): the same record as
+    the row's mapping, text and NULL kept as they are, everything else converted."""
+    mapping = {
+        "c_ts": datetime(2026, 1, 1),
+        "f_source_key": 42,
+        "f_title": "Kiến Thụy",
+        "c_id": 7,
+        "f_summary": None,
+        "f_body": Decimal("1.5"),
+        "f_url": b"https://a.vn/\xe1",
+        "f_published_at": date(2026, 1, 2),
+        "f_tags": ["a"],
+        "f_visible": "t",
+    }
+    fields = record_fields(mapping.keys())
+    assert field_record(fields, tuple(mapping.values())) == row_record(mapping)
+    assert row_record(mapping) == (
+        {
+            "source_key": "42",
+            "title": "Kiến Thụy",
+            "summary": None,
+            "body": "1.5",
+            "published_at": datetime(2026, 1, 2),
+            "tags": ["a"],
+            "withdrawn": False,
+        },
+        "url is not valid UTF-8 (byte 13: e1)",
+    )

@@ -35,7 +35,7 @@ from feedsvc.db.drivers import driver_url, source_connect_args
 from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
-from feedsvc.source.values import row_record
+from feedsvc.source.values import field_record, record_fields
 from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
 
 FIELDS = (
@@ -215,12 +215,16 @@ class SqlSource:
 
     def _rows(self, stmt: Select[Any]) -> list[SourceRow]:
         with self.engine.connect() as conn:
-            result = conn.execute(stmt).mappings().all()
+            result = conn.execute(stmt)
+            labels = list(result.keys())
+            rows = result.all()
         codec = self.codec
+        fields = record_fields(labels)  # tuples, positions found once: ingest reads every row
+        at, id_ = labels.index("c_ts"), labels.index("c_id")
         out = []
-        for m in result:
-            record, problem = row_record(m)
-            out.append(SourceRow(m["c_ts"], codec.position(m["c_ts"]), m["c_id"], record, problem))
+        for row in rows:
+            record, problem = field_record(fields, row)
+            out.append(SourceRow(row[at], codec.position(row[at]), row[id_], record, problem))
         return out
 
     def native_id(self, value: str) -> Any:

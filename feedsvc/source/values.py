@@ -9,7 +9,7 @@ article that silently differs from the CMS.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -25,12 +25,31 @@ def row_record(values: Mapping[Any, Any]) -> tuple[dict[str, Any], str | None]:
     A field whose bytes are not valid UTF-8 is left out and named in the problem: such text
     is never "repaired" with U+FFFD, which would publish a silently altered article.
     """
+    return field_record(record_fields(values.keys()), list(values.values()))
+
+
+def record_fields(labels: Iterable[Any]) -> list[tuple[int, str]]:
+    """``(position, field)`` of a result's mapped columns (``f_<field>`` labels): found once
+    per batch, not once per row."""
+    return [
+        (i, label[2:])
+        for i, label in enumerate(labels)
+        if isinstance(label, str) and label.startswith("f_")
+    ]
+
+
+def field_record(
+    fields: Sequence[tuple[int, str]], row: Sequence[Any]
+) -> tuple[dict[str, Any], str | None]:
+    """:func:`row_record` of one result row (a tuple), its fields found by
+    :func:`record_fields`."""
     record: dict[str, Any] = {}
     problems: list[str] = []
-    for label, value in values.items():
-        if not label.startswith("f_"):
+    for i, field in fields:
+        value = row[i]
+        if value is None or type(value) is str:  # the common case: nothing to convert
+            record[field] = value
             continue
-        field = label[2:]
         try:
             record[field] = _clean(field, value)
         except UnicodeDecodeError as exc:
