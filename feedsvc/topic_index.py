@@ -49,11 +49,17 @@ class Compiled:
     spec: MatcherSpec
     matcher: TopicMatcher
     by_slug: dict[str, Topic] = field(default_factory=dict)
+    #: ``slug → topic id`` of :attr:`by_slug` (ingest converts every match of every article)
+    ids: dict[str, int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.ids = {slug: topic.id for slug, topic in self.by_slug.items()}
 
     def article_match(self, matched: Matched) -> ArticleMatch:
         """A :data:`~feedsvc.matching.worker.Matched` (slugs) as stored (topic ids)."""
         keys, hits = matched
-        return ArticleMatch(keys, {self.by_slug[slug].id: terms for slug, terms in hits.items()})
+        ids = self.ids
+        return ArticleMatch(keys, {ids[slug]: terms for slug, terms in hits.items()})
 
 
 def article_text(article: Article) -> ArticleText:
