@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import JSON, Connection, Dialect, Table, insert
 from sqlalchemy.engine.default import DefaultDialect
@@ -27,22 +28,25 @@ def _same(value: Any) -> Any:
 @dataclass(frozen=True, slots=True)
 class _Compiled:
     sql: str
-    #: where each parameter comes from in a row given in :attr:`BulkInsert.names` order
-    #: (positional drivers), or None: the driver takes a dict by name
-    order: tuple[int, ...] | None
-    #: ``(index in the row, processor)`` for the columns that have one
+    #: the driver's parameters, by their place in a row given in :attr:`BulkInsert.names`
+    #: order: the compiled statement's order (positional drivers, rows as tuples)
+    order: tuple[int, ...]
+    #: whether the driver takes each row as a dict by name instead
+    named: bool
+    #: ``(parameter index, processor)`` for the columns that have one
     processors: tuple[tuple[int, Convert], ...]
 
 
 class BulkInsert:
     """``INSERT INTO table (names...)`` for many rows at once; each row a sequence of values in
     ``names`` order. Every column with a Python-side default must be named (its default is
-    not applied here): the constructor of the compiled form checks it."""
+    not applied here): compiling the statement checks it."""
 
     def __init__(self, table: Table, names: Sequence[str]) -> None:
         self.table = table
         self.names = tuple(names)
-        self._compiled: dict[Dialect, _Compiled] = {}
+        #: per dialect (an engine's), dropped with it
+        self._compiled: WeakKeyDictionary[Dialect, _Compiled] = WeakKeyDictionary()
 
     def _for(self, dialect: Dialect) -> _Compiled:
         compiled = self._compiled.get(dialect)
@@ -64,16 +68,15 @@ class BulkInsert:
                 f"insert into {self.table.name} would bind {sorted(stmt.binds)}, "
                 f"not {sorted(self.names)} (a column default must be given)"
             )
-        order = None
-        if compiler.positional:
-            assert stmt.positiontup is not None
-            order = tuple(self.names.index(name) for name in stmt.positiontup)
+        named = not compiler.positional
+        params = self.names if named else tuple(stmt.positiontup or ())
         processors = tuple(
             (i, process)
-            for i, name in enumerate(self.names)
+            for i, name in enumerate(params)
             if (process := self._processor(dialect, name)) is not None
         )
-        return _Compiled(stmt.string, order, processors)
+        order = tuple(self.names.index(name) for name in params)
+        return _Compiled(stmt.string, order, named, processors)
 
     def _processor(self, dialect: Dialect, name: str) -> Convert | None:
         type_ = self.table.c[name].type
@@ -100,30 +103,32 @@ class BulkInsert:
         if not rows:
             return
         compiled = self._for(conn.dialect)
-        params: Sequence[Sequence[Any]] = rows if converted else self._convert(compiled, rows)
-        order = compiled.order
-        if order is None:
+        params = self._params(compiled, rows, converted)
+        if compiled.named:
             names = self.names
-            conn.exec_driver_sql(
-                compiled.sql, [dict(zip(names, row, strict=True)) for row in params]
-            )
-        elif order == tuple(range(len(order))):
-            conn.exec_driver_sql(compiled.sql, [tuple(row) for row in params])
+            conn.exec_driver_sql(compiled.sql, [dict(zip(names, p, strict=True)) for p in params])
         else:
-            conn.exec_driver_sql(compiled.sql, [tuple([row[i] for i in order]) for row in params])
+            conn.exec_driver_sql(compiled.sql, params)
 
     @staticmethod
-    def _convert(compiled: _Compiled, rows: Sequence[Sequence[Any]]) -> list[list[Any]]:
+    def _params(
+        compiled: _Compiled, rows: Sequence[Sequence[Any]], converted: bool
+    ) -> list[tuple[Any, ...]]:
+        """Each row's values in the driver's order, converted."""
+        order = compiled.order
+        as_given = order == tuple(range(len(order)))
+        if converted:
+            return [tuple(row) if as_given else tuple([row[i] for i in order]) for row in rows]
         # Memo by identity, holding the value: its id cannot be reused while the memo lives.
         memos: list[dict[int, tuple[Any, Any]]] = [{} for _ in compiled.processors]
         out = []
         for row in rows:
-            values = list(row)
+            values = list(row) if as_given else [row[i] for i in order]
             for (i, process), memo in zip(compiled.processors, memos, strict=True):
                 value = values[i]
                 seen = memo.get(id(value))
                 if seen is None or seen[0] is not value:
                     seen = memo[id(value)] = (value, process(value))
                 values[i] = seen[1]
-            out.append(values)
+            out.append(tuple(values))
         return out
