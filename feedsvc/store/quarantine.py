@@ -59,13 +59,23 @@ def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetim
 
 
 def release(conn: Connection, source: str, source_ids: Sequence[str]) -> None:
-    """Forget rows that were ingested after all (fixed in the CMS)."""
+    """Forget rows that were ingested after all (fixed in the CMS).
+
+    Ingest calls this for every batch, and a healthy source has nothing quarantined: one
+    indexed look for any row of the source first, instead of a ``DELETE`` naming every id of
+    the batch (~2 µs per article on SQLite, ~5 on PostgreSQL; issue 17 §2)."""
+    if not source_ids or _none_held(conn, source):
+        return
     for start in range(0, len(source_ids), 500):
         conn.execute(
             delete(t).where(
                 t.c.source == source, t.c.source_id.in_(list(source_ids[start : start + 500]))
             )
         )
+
+
+def _none_held(conn: Connection, source: str) -> bool:
+    return conn.execute(select(t.c.id).where(t.c.source == source).limit(1)).first() is None
 
 
 def window_positions(
