@@ -42,21 +42,34 @@ LANES = 4  # distinct topics/chats, so one private chat's 1 msg/s never queues a
 
 def article(n: int, lane: int) -> Article:
     return Article(
-        source_key=f"LAT-{n:05d}", url=f"https://example.vn/tin/{n}.html",
+        source_key=f"LAT-{n:05d}",
+        url=f"https://example.vn/tin/{n}.html",
         title=f"Tin làn{lane} số {n}: công an phường làm việc",
-        published_at=datetime.now(UTC), summary="Tin thử đo độ trễ.",
+        published_at=datetime.now(UTC),
+        summary="Tin thử đo độ trễ.",
     )
 
 
 def start(url: str, fake: FakeBotAPI, work: Path, rate: float) -> subprocess.Popen[bytes]:
     """The real service (ingest + dispatcher, no HTTP, no bot) against ``fake``."""
-    env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-           "FEEDSVC_TELEGRAM__TOKEN": fake.token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-           "FEEDSVC_TELEGRAM__GLOBAL_RATE": str(rate), "FEEDSVC_SOURCE__POLL_SECONDS": "1",
-           "FEEDSVC_TOPICS__IMPORT_ON_START": "false", "FEEDSVC_LOG__LEVEL": "WARNING"}
-    return subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
-                            env=env, cwd=work, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_TELEGRAM__TOKEN": fake.token,
+        "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
+        "FEEDSVC_TELEGRAM__GLOBAL_RATE": str(rate),
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_LOG__LEVEL": "WARNING",
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def latency(work: Path, count: int) -> list[float]:
@@ -231,12 +244,16 @@ def main() -> None:
         return
     with tempfile.TemporaryDirectory() as tmp:
         lat = latency(Path(tmp), args.articles)
-        print(f"latency over {len(lat)} alerts (poll 1 s): p50 {pct(lat, 50):.2f} s, "
-              f"p95 {pct(lat, 95):.2f} s, p99 {pct(lat, 99):.2f} s, max {lat[-1]:.2f} s "
-              f"(goal p99 <= 1.5 s); mean {statistics.mean(lat):.2f} s")
+        print(
+            f"latency over {len(lat)} alerts (poll 1 s): p50 {pct(lat, 50):.2f} s, "
+            f"p95 {pct(lat, 95):.2f} s, p99 {pct(lat, 99):.2f} s, max {lat[-1]:.2f} s "
+            f"(goal p99 <= 1.5 s); mean {statistics.mean(lat):.2f} s"
+        )
         rate, too_many = throughput(Path(tmp), args.chats, args.rate)
-        print(f"sustained rate to {args.chats} chats at global_rate={args.rate:g}: "
-              f"{rate:.1f} msg/s, {too_many} x 429 (goal >= 24/s, zero 429s)")
+        print(
+            f"sustained rate to {args.chats} chats at global_rate={args.rate:g}: "
+            f"{rate:.1f} msg/s, {too_many} x 429 (goal >= 24/s, zero 429s)"
+        )
 
 
 if __name__ == "__main__":

@@ -91,8 +91,12 @@ def scenario(
         try:
             db = Database(url)
             with db.write() as conn:
-                item = Article(source_key="MIX-1", url="https://example.vn/tin/1.html",
-                               title="Công an phường: tin thử", published_at=datetime.now(UTC))
+                item = Article(
+                    source_key="MIX-1",
+                    url="https://example.vn/tin/1.html",
+                    title="Công an phường: tin thử",
+                    published_at=datetime.now(UTC),
+                )
                 upsert_source_articles(conn, [item], datetime.now(UTC))
             db.dispose()
             start = time.monotonic()
@@ -138,11 +142,15 @@ def mixed(work: Path, window: float, zalo_rate: float) -> None:
                      ("telegram-down+apprise-hung", telegram_down)):  # fmt: skip
         results[name] = r = scenario(work, name.replace("+", "_"), window, zalo_rate, fn)
         hooks = "hung" if "hung" in name else f"{r['apprise']:4.1f}/s"  # hung: no rate
-        print(f"{name:28} telegram {r['telegram']:5.1f}/s ({r['telegram_429']:.0f} x 429)  "
-              f"zalo {r['zalo']:5.1f}/s ({r['zalo_violations']:.0f} pacing violations)  "
-              f"apprise {hooks}   [{window:.0f} s window]")
+        print(
+            f"{name:28} telegram {r['telegram']:5.1f}/s ({r['telegram_429']:.0f} x 429)  "
+            f"zalo {r['zalo']:5.1f}/s ({r['zalo_violations']:.0f} pacing violations)  "
+            f"apprise {hooks}   [{window:.0f} s window]"
+        )
     base = results["healthy"]
-    print(f"Telegram under a Zalo outage and hung Apprise: "
-          f"{results['zalo-down+apprise-hung']['telegram'] / base['telegram']:.0%} of healthy; "
-          f"Zalo under a Telegram outage and hung Apprise: "
-          f"{results['telegram-down+apprise-hung']['zalo'] / base['zalo']:.0%} of healthy")
+    print(
+        f"Telegram under a Zalo outage and hung Apprise: "
+        f"{results['zalo-down+apprise-hung']['telegram'] / base['telegram']:.0%} of healthy; "
+        f"Zalo under a Telegram outage and hung Apprise: "
+        f"{results['telegram-down+apprise-hung']['zalo'] / base['zalo']:.0%} of healthy"
+    )

@@ -61,15 +61,25 @@ def prepare(work: Path, code: Path = ROOT, url: str | None = None) -> dict[str, 
     }
     # cwd=work: ``-m``/``-c`` put the current directory first on sys.path
     for argv in (["db", "upgrade"], ["topics", "import"]):
-        subprocess.run([sys.executable, "-m", "feedsvc", *argv], env=env, cwd=work, check=True,
-                       capture_output=True)
+        subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv],
+            env=env,
+            cwd=work,
+            check=True,
+            capture_output=True,
+        )
     code = (
         "import sys;"
         "from feedsvc import demo; from feedsvc.db import Database;"
         "db = Database(sys.argv[1]); demo.seed(db, 2000, demo.ArticleGenerator(seed=1))"
     )
-    subprocess.run([sys.executable, "-c", code, env["FEEDSVC_DATABASE__URL"]], env=env,
-                   check=True, cwd=work, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-c", code, env["FEEDSVC_DATABASE__URL"]],
+        env=env,
+        check=True,
+        cwd=work,
+        capture_output=True,
+    )
     return env
 
 
@@ -108,10 +118,18 @@ def once(argv: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float]
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=15)
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="another checkout to time side by side (its code via PYTHONPATH)")
-    parser.add_argument("--pg", default=DEFAULT_PG, metavar="URL",
-                        help="PostgreSQL database for the state DB rows (a schema made per run)")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout to time side by side (its code via PYTHONPATH)",
+    )
+    parser.add_argument(
+        "--pg",
+        default=DEFAULT_PG,
+        metavar="URL",
+        help="PostgreSQL database for the state DB rows (a schema made per run)",
+    )
     parser.add_argument("--no-pg", dest="pg", action="store_const", const=None)
     args = parser.parse_args()
     print(f"machine: {machine()}; load {os.getloadavg()[0]:.2f}")
@@ -130,12 +148,15 @@ def main() -> None:
         if args.baseline is not None:
             # its own DB: an older feedsvc cannot read a DB migrated by this one
             base_env = prepare(work / "baseline", args.baseline.resolve())
-            runs += [(f"baseline: {label}", argv, base_env, None)
-                     for label, argv, _ in COMMANDS[1:]]
+            runs += [
+                (f"baseline: {label}", argv, base_env, None) for label, argv, _ in COMMANDS[1:]
+            ]
             if base_pg_url is not None:
                 base_pg_env = prepare(work / "baseline-pg", args.baseline.resolve(), base_pg_url)
-                runs += [(f"baseline pg: {label}", argv, base_pg_env, None)
-                         for label, argv, _ in PG_COMMANDS]
+                runs += [
+                    (f"baseline pg: {label}", argv, base_pg_env, None)
+                    for label, argv, _ in PG_COMMANDS
+                ]
         wall: dict[str, list[float]] = {label: [] for label, *_ in runs}
         cpu: dict[str, list[float]] = {label: [] for label, *_ in runs}
         for _label, argv, run_env, _ in runs:  # warm-up: page cache, .pyc files
@@ -150,10 +171,15 @@ def main() -> None:
         print(f"{'command':<36} {'wall ms':>8} {'x click':>7} {'CPU ms':>7} {'x click':>7}  goal")
         for label, _argv, _env, goal in runs:
             w, c = statistics.median(wall[label]), statistics.median(cpu[label])
-            verdict = "" if goal is None else (
-                f"<= {goal:g}x: {'ok' if c <= goal * click_cpu else 'MISSED'} (CPU)")
-            print(f"{label:<36} {w * 1000:8.0f} {w / click_wall:7.1f} {c * 1000:7.0f} "
-                  f"{c / click_cpu:7.1f}  {verdict}")
+            verdict = (
+                ""
+                if goal is None
+                else (f"<= {goal:g}x: {'ok' if c <= goal * click_cpu else 'MISSED'} (CPU)")
+            )
+            print(
+                f"{label:<36} {w * 1000:8.0f} {w / click_wall:7.1f} {c * 1000:7.0f} "
+                f"{c / click_cpu:7.1f}  {verdict}"
+            )
     print(f"load at end {os.getloadavg()[0]:.2f}; {args.rounds} rounds")
 
 

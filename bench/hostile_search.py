@@ -51,8 +51,12 @@ from feedsvc.store.subscriptions import ensure_chat, subscribe  # noqa: E402
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic  # noqa: E402
 
 CHAT = 777
-TOPICS = [("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), ("an-ninh", "An ninh", '"an ninh"'),
-          ("giao-thong", "Giao thông", '"giao thông"'), ("bench-alert", "Tin khẩn", '"tin khẩn"')]
+TOPICS = [
+    ("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'),
+    ("an-ninh", "An ninh", '"an ninh"'),
+    ("giao-thong", "Giao thông", '"giao thông"'),
+    ("bench-alert", "Tin khẩn", '"tin khẩn"'),
+]
 
 
 def free_port() -> int:
@@ -80,10 +84,19 @@ def prepare(work: Path, count: int, code: Path) -> str:
     """State DB with ``count`` archive articles (~2.5 KB bodies), topics and one subscriber;
     its schema is created by the feedsvc under test (``code``), whose migrations may differ."""
     url = f"sqlite:///{work / 'state.db'}"
-    env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-           "PYTHONPATH": str(code)}
-    subprocess.run([sys.executable, "-m", "feedsvc", "db", "upgrade"], env=env, cwd=work,
-                   check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "PYTHONPATH": str(code),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "feedsvc", "db", "upgrade"],
+        env=env,
+        cwd=work,
+        check=True,
+        capture_output=True,
+    )
     db = Database(url)
     gen = ArticleGenerator(seed=7, prefix="HOSTILE")
     end = datetime.now(UTC) - timedelta(minutes=5)
@@ -114,18 +127,31 @@ def prepare(work: Path, count: int, code: Path) -> str:
 
 
 def start(url: str, fake: FakeBotAPI, work: Path, port: int, code: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-           "FEEDSVC_TELEGRAM__TOKEN": fake.token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-           "FEEDSVC_SOURCE__POLL_SECONDS": "1", "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-           "FEEDSVC_LOG__LEVEL": "WARNING", "FEEDSVC_HTTP__PORT": str(port),
-           "FEEDSVC_SOURCE__BATCH_SIZE": "2000", "PYTHONPATH": str(code)}
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_TELEGRAM__TOKEN": fake.token,
+        "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_LOG__LEVEL": "WARNING",
+        "FEEDSVC_HTTP__PORT": str(port),
+        "FEEDSVC_SOURCE__BATCH_SIZE": "2000",
+        "PYTHONPATH": str(code),
+    }
     config = code / "feedsvc" / "config.py"  # a package (config/models.py) since the split
     if not config.is_file():
         config = code / "feedsvc" / "config" / "models.py"
     if "trusted_proxies" in config.read_text():
         env["FEEDSVC_HTTP__TRUSTED_PROXIES"] = '["127.0.0.1"]'
-    return subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-bot"], env=env,
-                            cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "log", "wb"))
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--no-bot"],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "log", "wb"),
+    )
 
 
 def wait_ready(base: str, url: str, count: int, proc: subprocess.Popen[bytes]) -> None:
@@ -200,8 +226,13 @@ def alert_probe(url: str, fake: FakeBotAPI, phase: Phase, start_n: int) -> None:
     while not phase.stop.is_set():
         n += 1
         title = f"Tin khẩn số {n}: sự cố giao thông"
-        a = Article(source_key=f"PROBE-{n}", url=f"https://example.vn/khan/{n}.html", title=title,
-                    published_at=datetime.now(UTC), summary="Tin thử độ trễ cảnh báo.")
+        a = Article(
+            source_key=f"PROBE-{n}",
+            url=f"https://example.vn/khan/{n}.html",
+            title=title,
+            published_at=datetime.now(UTC),
+            summary="Tin thử độ trễ cảnh báo.",
+        )
         with db.write() as conn:
             upsert_source_articles(conn, [a], datetime.now(UTC))
         t0 = time.monotonic()
@@ -267,11 +298,14 @@ def attacker(base: str, seconds: float, workers: int, out: multiprocessing.Queue
     out.put(dict(statuses))
 
 
-def run_phase(base: str, url: str, fake: FakeBotAPI, pid: int, seconds: float,
-              attack: int, probe_from: int) -> tuple[Phase, dict[str, int]]:
+def run_phase(
+    base: str, url: str, fake: FakeBotAPI, pid: int, seconds: float, attack: int, probe_from: int
+) -> tuple[Phase, dict[str, int]]:
     phase = Phase()
-    threads = [threading.Thread(target=poller, args=(base, phase, slug))
-               for slug in ("kien-thuy", "an-ninh", "giao-thong", "kien-thuy")]
+    threads = [
+        threading.Thread(target=poller, args=(base, phase, slug))
+        for slug in ("kien-thuy", "an-ninh", "giao-thong", "kien-thuy")
+    ]
     threads.append(threading.Thread(target=alert_probe, args=(url, fake, phase, probe_from)))
     threads.append(threading.Thread(target=sampler, args=(pid, phase)))
     attack_result: dict[str, int] = {}
@@ -320,8 +354,9 @@ def main() -> None:
             wait_ready(base, url, args.articles, proc)
             print(f"archive of {args.articles} ready in {time.monotonic() - t0:.0f} s")
             idle, _ = run_phase(base, url, fake, proc.pid, args.idle_seconds, 0, 0)
-            hostile, statuses = run_phase(base, url, fake, proc.pid, args.seconds,
-                                          args.attackers, 10_000)
+            hostile, statuses = run_phase(
+                base, url, fake, proc.pid, args.seconds, args.attackers, 10_000
+            )
             alive = proc.poll() is None
         finally:
             proc.terminate()
@@ -339,10 +374,16 @@ def report(idle: Phase, hostile: Phase, statuses: dict[str, int], alive: bool, l
 
     rows = [
         ("topic-feed polls", str(len(idle.latencies)), str(len(hostile.latencies))),
-        ("poll failures", json.dumps(dict(idle.poll_failures)),
-         json.dumps(dict(hostile.poll_failures))),
-        ("poll p50", ms(statistics.median(idle.latencies)),
-         ms(statistics.median(hostile.latencies))),
+        (
+            "poll failures",
+            json.dumps(dict(idle.poll_failures)),
+            json.dumps(dict(hostile.poll_failures)),
+        ),
+        (
+            "poll p50",
+            ms(statistics.median(idle.latencies)),
+            ms(statistics.median(hostile.latencies)),
+        ),
         ("poll p99", ms(pct(idle.latencies, 0.99)), ms(pct(hostile.latencies, 0.99))),
         ("poll max", ms(max(idle.latencies)), ms(max(hostile.latencies))),
         ("alerts (commit → fake Bot API)", str(len(idle.alerts)), str(len(hostile.alerts))),

@@ -326,8 +326,12 @@ def main() -> None:
     parser.add_argument("--count", type=int, default=20_000, help="articles for throughput")
     parser.add_argument("--pg", default=PG_ADMIN, help="PostgreSQL URL ('' to skip)")
     parser.add_argument("--only", choices=("idle", "throughput"))
-    parser.add_argument("--baseline", type=Path, default=None,
-                        help="another checkout whose throughput to measure alongside")
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        default=None,
+        help="another checkout whose throughput to measure alongside",
+    )
     parser.add_argument("--child", choices=("sqlite", "postgresql"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:  # a --baseline run: figures as JSON

@@ -70,16 +70,25 @@ def listeners(port: int) -> int:
 
 
 def feedsvc_env(port: int) -> dict[str, str]:
-    return {**os.environ, "FEEDSVC_HTTP__PORT": str(port), "FEEDSVC_CONFIG": "/dev/null",
-            "FEEDSVC_LOG__LEVEL": "WARNING", "FEEDSVC_SOURCE__POLL_SECONDS": "1",
-            "FEEDSVC_HTTP__REUSE_PORT": "true"}
+    return {
+        **os.environ,
+        "FEEDSVC_HTTP__PORT": str(port),
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_LOG__LEVEL": "WARNING",
+        "FEEDSVC_SOURCE__POLL_SECONDS": "1",
+        "FEEDSVC_HTTP__REUSE_PORT": "true",
+    }
 
 
 def start_replica(work: Path, port: int) -> subprocess.Popen[bytes]:
     """A web replica (no ingest, no bot) on the same port; returns once it listens."""
-    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-scheduler", "--no-bot"],
-                            cwd=work, env=feedsvc_env(port), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--no-scheduler", "--no-bot"],
+        cwd=work,
+        env=feedsvc_env(port),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 60
     while listeners(port) < 2:
         if time.monotonic() > deadline or proc.poll() is not None:
@@ -101,10 +110,20 @@ def start_feedsvc(work: Path, port: int) -> tuple[subprocess.Popen[bytes], str]:
             record = a.to_json() | {"title": f"Kiến Thụy: {a.title} ({i})"}
             fh.write(json.dumps(record, ensure_ascii=False) + "\n")
     env = feedsvc_env(port)
-    subprocess.run([sys.executable, "-m", "feedsvc", "import", "a.jsonl"], cwd=work, env=env,
-                   check=True, capture_output=True)
-    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-bot"], cwd=work,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [sys.executable, "-m", "feedsvc", "import", "a.jsonl"],
+        cwd=work,
+        env=env,
+        check=True,
+        capture_output=True,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--no-bot"],
+        cwd=work,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"http://127.0.0.1:{port}/feeds/kien-thuy.rss"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:  # wait for the snapshot with all 50 items
@@ -134,8 +153,9 @@ http {{
 }}
 """)
     (work / "tmp").mkdir()
-    return subprocess.Popen(["nginx", "-c", str(conf)], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        ["nginx", "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
 
 
 #: Not in nginx's default configuration: keeps the file's descriptor and metadata between
@@ -195,8 +215,10 @@ def main() -> None:
         try:
             first = httpx.get(svc_url)
             body, etag = first.content, first.headers["etag"]
-            print(f"feed: {len(body):,} bytes, 50 items; wrk -t2 -c{args.connections} "
-                  f"-d{args.seconds}s")
+            print(
+                f"feed: {len(body):,} bytes, 50 items; wrk -t2 -c{args.connections} "
+                f"-d{args.seconds}s"
+            )
             results: dict[tuple[str, int, str], float] = {}
 
             def load(name: str, n: int, url: str, tag: str) -> None:
@@ -237,8 +259,10 @@ def main() -> None:
                         raise SystemExit("the replica serves different bytes")
                 load("feedsvc", workers, svc_url, etag)
             for code in ("200", "304"):
-                front_ratio = results[("feedsvc x1 behind deploy/nginx cache, nginx", 1, code)] / (
-                    results[("nginx", 1, code)])
+                front_ratio = (
+                    results[("feedsvc x1 behind deploy/nginx cache, nginx", 1, code)]
+                    / (results[("nginx", 1, code)])
+                )
                 print(f"ratio {code}, feedsvc behind its nginx cache / nginx x1: {front_ratio:.2f}")
             for n in (1, 2):
                 for code in ("200", "304"):

@@ -103,8 +103,10 @@ def prepare(db: Database, seed: int) -> None:
     upgrade(db)
     now = datetime.now(UTC)
     for start in range(0, seed, 1000):
-        batch = [make_article(-1 - n, now - timedelta(days=3, minutes=n))
-                 for n in range(start, min(seed, start + 1000))]
+        batch = [
+            make_article(-1 - n, now - timedelta(days=3, minutes=n))
+            for n in range(start, min(seed, start + 1000))
+        ]
         with db.write() as conn:
             upsert_source_articles(conn, batch, now)
     chat = 5000
@@ -126,8 +128,13 @@ def ingest_loop(db: Database, every: float, stop: threading.Event, count: list[i
         items = [make_article(n)]
         if n % 10 == 0 and n > 20:  # a correction of an older article: re-render, no alert
             old = make_article(n - 15)
-            items.append(replace(old, title=old.title + " (cập nhật)",
-                                 updated_at=datetime.now(UTC) + timedelta(seconds=1)))
+            items.append(
+                replace(
+                    old,
+                    title=old.title + " (cập nhật)",
+                    updated_at=datetime.now(UTC) + timedelta(seconds=1),
+                )
+            )
         try:
             with db.write() as conn:
                 upsert_source_articles(conn, items, datetime.now(UTC))
@@ -142,7 +149,7 @@ def poll_loop(base: str, seed: int, stop: threading.Event, counts: dict[str, int
     etags: dict[str, str] = {}
     paths = [f"/feeds/{s}.{f}" for s in TOPICS for f in ("rss", "atom", "json")]
     extra = ["/feeds.opml", "/", "/metrics", "/readyz", "/healthz"]
-    searches = ['"công an"', "Kiến Thụy", "bão OR mưa", "~\"do son\"", "giao thông -quốc"]
+    searches = ['"công an"', "Kiến Thụy", "bão OR mưa", '~"do son"', "giao thông -quốc"]
     with httpx.Client(base_url=base, timeout=10) as client:
         while not stop.wait(0.05):
             roll = rng.random()
@@ -174,9 +181,13 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=10, help="minutes of warm-up")
     parser.add_argument("--article-every", type=float, default=0.25)
     parser.add_argument("--pollers", type=int, default=3)
-    parser.add_argument("--seed", type=int, default=5000,
-                        help="archive articles stored before the start (search scans the "
-                        "newest 5,000, the rendered-item cache holds 2,048: start full)")
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=5000,
+        help="archive articles stored before the start (search scans the "
+        "newest 5,000, the rendered-item cache holds 2,048: start full)",
+    )
     args = parser.parse_args()
     print(f"machine: {machine()}")
     print(f"load at start: {os.getloadavg()}")
@@ -186,14 +197,26 @@ def main() -> None:
         db = Database(url)
         prepare(db, args.seed)
         port = free_port()
-        env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-               "FEEDSVC_TELEGRAM__TOKEN": fake.token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-               "FEEDSVC_SOURCE__POLL_SECONDS": "2", "FEEDSVC_HTTP__PORT": str(port),
-               "FEEDSVC_HTTP__PUBLIC_URL": f"http://127.0.0.1:{port}",
-               "FEEDSVC_TOPICS__IMPORT_ON_START": "false", "FEEDSVC_LOG__LEVEL": "WARNING"}
+        env = {
+            **os.environ,
+            "FEEDSVC_DATABASE__URL": url,
+            "FEEDSVC_CONFIG": "/dev/null",
+            "FEEDSVC_TELEGRAM__TOKEN": fake.token,
+            "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
+            "FEEDSVC_SOURCE__POLL_SECONDS": "2",
+            "FEEDSVC_HTTP__PORT": str(port),
+            "FEEDSVC_HTTP__PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+            "FEEDSVC_LOG__LEVEL": "WARNING",
+        }
         log = (work / "service.log").open("wb")
-        proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run"], env=env, cwd=work,
-                                stdout=log, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run"],
+            env=env,
+            cwd=work,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
         base = f"http://127.0.0.1:{port}"
         stop = threading.Event()
         threads: list[threading.Thread] = []
@@ -203,21 +226,29 @@ def main() -> None:
         try:
             wait_until(lambda: _ready(base), 300, "the service to answer /readyz")
             t0 = time.monotonic()
-            threads.append(threading.Thread(target=ingest_loop,
-                                            args=(db, args.article_every, stop, ingested)))
-            threads += [threading.Thread(target=poll_loop, args=(base, i, stop, counts))
-                        for i in range(args.pollers)]
+            threads.append(
+                threading.Thread(target=ingest_loop, args=(db, args.article_every, stop, ingested))
+            )
+            threads += [
+                threading.Thread(target=poll_loop, args=(base, i, stop, counts))
+                for i in range(args.pollers)
+            ]
             for t in threads:
                 t.start()
             end = t0 + args.minutes * 60
-            print(f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>7} {'articles':>8} "
-                  f"{'alerts':>6} {'requests':>8}")
+            print(
+                f"{'t (s)':>7} {'RSS MB':>8} {'fds':>5} {'threads':>7} {'articles':>8} "
+                f"{'alerts':>6} {'requests':>8}"
+            )
             while time.monotonic() < end:
                 assert proc.poll() is None, f"service exited with {proc.returncode}"
                 s = proc_sample(proc.pid, t0)
                 samples.append(s)
-                print(f"{s.t:7.0f} {s.rss_mb:8.1f} {s.fds:5d} {s.threads:7d} {ingested[0]:8d} "
-                      f"{len(fake.all_messages):6d} {sum(counts.values()):8d}", flush=True)
+                print(
+                    f"{s.t:7.0f} {s.rss_mb:8.1f} {s.fds:5d} {s.threads:7d} {ingested[0]:8d} "
+                    f"{len(fake.all_messages):6d} {sum(counts.values()):8d}",
+                    flush=True,
+                )
                 time.sleep(max(0.0, min(args.sample, end - time.monotonic())))
         finally:
             stop.set()
@@ -229,8 +260,11 @@ def main() -> None:
         too_many = sum(c.status == 429 for c in fake.calls)
         report(samples, args.warmup * 60, counts, ingested[0], len(fake.all_messages), too_many)
         print(f"service exit code after SIGTERM: {code}")
-        errors = [line for line in (work / "service.log").read_text("utf-8", "replace").splitlines()
-                  if " ERROR " in line or "Traceback" in line]
+        errors = [
+            line
+            for line in (work / "service.log").read_text("utf-8", "replace").splitlines()
+            if " ERROR " in line or "Traceback" in line
+        ]
         print(f"service log: {len(errors)} error line(s)")
         for line in errors[:10]:
             print(f"  {line}")
@@ -244,30 +278,44 @@ def _ready(base: str) -> bool:
         return False
 
 
-def report(samples: list[Sample], warmup: float, counts: dict[str, int], articles: int,
-           alerts: int, too_many: int) -> None:
+def report(
+    samples: list[Sample],
+    warmup: float,
+    counts: dict[str, int],
+    articles: int,
+    alerts: int,
+    too_many: int,
+) -> None:
     print("\ncurve (per minute: median RSS MB / max fds / max threads):")
     by_minute: dict[int, list[Sample]] = {}
     for s in samples:
         by_minute.setdefault(int(s.t // 60), []).append(s)
     for minute, group in sorted(by_minute.items()):
         rss = statistics.median(x.rss_mb for x in group)
-        print(f"  min {minute:3d}: {rss:7.1f} MB  fds {max(x.fds for x in group):4d}  "
-              f"threads {max(x.threads for x in group):3d}  " + "#" * int(rss / 4))
+        print(
+            f"  min {minute:3d}: {rss:7.1f} MB  fds {max(x.fds for x in group):4d}  "
+            f"threads {max(x.threads for x in group):3d}  " + "#" * int(rss / 4)
+        )
     after = [s for s in samples if s.t >= warmup]
     if len(after) >= 4:
         quarter = max(1, len(after) // 4)
         first = statistics.median(s.rss_mb for s in after[:quarter])
         last = statistics.median(s.rss_mb for s in after[-quarter:])
         span = (after[-1].t - after[0].t) / 60
-        print(f"\nafter warm-up ({warmup / 60:g} min): RSS {first:.1f} MB (first quarter median)"
-              f" → {last:.1f} MB (last quarter median) over {span:.0f} min: "
-              f"{last - first:+.1f} MB ({(last - first) / max(span, 1e-9) * 60:+.2f} MB/h); "
-              f"max {max(s.rss_mb for s in after):.1f} MB")
-        print(f"fds {min(s.fds for s in after)}..{max(s.fds for s in after)}, "
-              f"threads {min(s.threads for s in after)}..{max(s.threads for s in after)}")
-    print(f"load: {articles} articles ingested, {alerts} alerts sent ({too_many} x 429), "
-          f"HTTP answers {dict(sorted(counts.items()))}")
+        print(
+            f"\nafter warm-up ({warmup / 60:g} min): RSS {first:.1f} MB (first quarter median)"
+            f" → {last:.1f} MB (last quarter median) over {span:.0f} min: "
+            f"{last - first:+.1f} MB ({(last - first) / max(span, 1e-9) * 60:+.2f} MB/h); "
+            f"max {max(s.rss_mb for s in after):.1f} MB"
+        )
+        print(
+            f"fds {min(s.fds for s in after)}..{max(s.fds for s in after)}, "
+            f"threads {min(s.threads for s in after)}..{max(s.threads for s in after)}"
+        )
+    print(
+        f"load: {articles} articles ingested, {alerts} alerts sent ({too_many} x 429), "
+        f"HTTP answers {dict(sorted(counts.items()))}"
+    )
 
 
 if __name__ == "__main__":

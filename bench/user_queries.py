@@ -71,49 +71,79 @@ def stamp(at: datetime) -> str:
 def prepare(work: Path, subs: int, code: Path) -> str:
     """State DB (schema by the code under test), topics, the alert chat, ``subs`` queries."""
     url = f"sqlite:///{work / 'state.db'}"
-    env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-           "PYTHONPATH": str(code)}
-    subprocess.run([sys.executable, "-m", "feedsvc", "db", "upgrade"], env=env, cwd=work,
-                   check=True, capture_output=True)
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "PYTHONPATH": str(code),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "feedsvc", "db", "upgrade"],
+        env=env,
+        cwd=work,
+        check=True,
+        capture_output=True,
+    )
     db = Database(url)
     now = stamp(datetime.now(UTC))
     with db.engine.connect() as conn:
         chat_columns = {c["name"] for c in inspect(conn).get_columns("chats")}
     with db.write() as conn:
-        topics = [(f"xa{k}", " OR ".join(f'"xã {k} {n}"' for n in range(1, 91)))
-                  for k in range(PLACES)]
+        topics = [
+            (f"xa{k}", " OR ".join(f'"xã {k} {n}"' for n in range(1, 91))) for k in range(PLACES)
+        ]
         topics.append(("bench-alert", '"tin khẩn"'))
         for slug, query in topics:
-            conn.execute(text(
-                "INSERT INTO topics (slug, title, description, query, enabled, origin,"
-                " created_at, updated_at) VALUES (:s, :s, '', :q, true, 'cli', :t, :t)"),
-                {"s": slug, "q": query, "t": now})
+            conn.execute(
+                text(
+                    "INSERT INTO topics (slug, title, description, query, enabled, origin,"
+                    " created_at, updated_at) VALUES (:s, :s, '', :q, true, 'cli', :t, :t)"
+                ),
+                {"s": slug, "q": query, "t": now},
+            )
         with_address = "address" in chat_columns
-        chat_sql = ("INSERT INTO chats (chat_id, type, paused, failures, link_preview,"
-                    " created_at" + (", address" if with_address else "") + ")"
-                    " VALUES (:c, 'private', false, 0, false, :t"
-                    + (", :a" if with_address else "") + ")")
+        chat_sql = (
+            "INSERT INTO chats (chat_id, type, paused, failures, link_preview,"
+            " created_at" + (", address" if with_address else "") + ")"
+            " VALUES (:c, 'private', false, 0, false, :t" + (", :a" if with_address else "") + ")"
+        )
         chats = [{"c": ALERT_CHAT, "t": now, "a": str(ALERT_CHAT)}]
         chats += [{"c": 10_000 + i, "t": now, "a": str(10_000 + i)} for i in range(subs)]
         conn.execute(text(chat_sql), chats)
-        conn.execute(text(
-            "INSERT INTO subscriptions (chat_id, topic_id, created_at)"
-            " SELECT :c, id, :t FROM topics WHERE slug = 'bench-alert'"),
-            {"c": ALERT_CHAT, "t": now})
-        conn.execute(text(
-            "INSERT INTO subscriptions (chat_id, query, created_at) VALUES (:c, :q, :t)"),
-            [{"c": 10_000 + i, "q": big_query(i), "t": now} for i in range(subs)])
+        conn.execute(
+            text(
+                "INSERT INTO subscriptions (chat_id, topic_id, created_at)"
+                " SELECT :c, id, :t FROM topics WHERE slug = 'bench-alert'"
+            ),
+            {"c": ALERT_CHAT, "t": now},
+        )
+        conn.execute(
+            text("INSERT INTO subscriptions (chat_id, query, created_at) VALUES (:c, :q, :t)"),
+            [{"c": 10_000 + i, "q": big_query(i), "t": now} for i in range(subs)],
+        )
     db.dispose()
     return url
 
 
 def start(url: str, fake: FakeBotAPI, work: Path, code: Path) -> subprocess.Popen[bytes]:
-    env = {**os.environ, "FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null",
-           "FEEDSVC_TELEGRAM__TOKEN": fake.token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
-           "FEEDSVC_SOURCE__POLL_SECONDS": str(POLL), "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-           "FEEDSVC_LOG__LEVEL": "INFO", "PYTHONPATH": str(code)}
-    return subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-http"], env=env,
-                            cwd=work, stdout=subprocess.DEVNULL, stderr=open(work / "log", "wb"))
+    env = {
+        **os.environ,
+        "FEEDSVC_DATABASE__URL": url,
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_TELEGRAM__TOKEN": fake.token,
+        "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url,
+        "FEEDSVC_SOURCE__POLL_SECONDS": str(POLL),
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+        "FEEDSVC_LOG__LEVEL": "INFO",
+        "PYTHONPATH": str(code),
+    }
+    return subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http"],
+        env=env,
+        cwd=work,
+        stdout=subprocess.DEVNULL,
+        stderr=open(work / "log", "wb"),
+    )
 
 
 def cpu_seconds(pid: int) -> float:
@@ -145,11 +175,20 @@ def publish(db: Database, n: int) -> str:
     url = f"https://example.vn/khan/{n}.html"
     now = stamp(datetime.now(UTC))
     with db.write() as conn:
-        conn.execute(text(
-            "INSERT INTO source_articles (source_key, url, title, summary, tags, published_at,"
-            " changed_at) VALUES (:k, :u, :t, :s, '[]', :p, :c)"),
-            {"k": f"USERQ-{n}", "u": url, "t": f"Tin khẩn số {n}: sự cố điện",
-             "s": "Tin thử đo độ trễ cảnh báo.", "p": now, "c": now})
+        conn.execute(
+            text(
+                "INSERT INTO source_articles (source_key, url, title, summary, tags, published_at,"
+                " changed_at) VALUES (:k, :u, :t, :s, '[]', :p, :c)"
+            ),
+            {
+                "k": f"USERQ-{n}",
+                "u": url,
+                "t": f"Tin khẩn số {n}: sự cố điện",
+                "s": "Tin thử đo độ trễ cảnh báo.",
+                "p": now,
+                "c": now,
+            },
+        )
     return url
 
 
@@ -194,11 +233,21 @@ def pure(subs: int) -> None:
     for n in range(20):
         qs.add(subs + n, parse_chat_query(big_query(subs + n), refs.get))
     one = (time.perf_counter() - t0) / 20
-    docs = [document_from_article(Article(
-        source_key=f"D{n}", url=f"https://example.vn/{n}.html", title=f"Tin khẩn số {n}",
-        published_at=datetime.now(UTC), summary="Người dân xã 3 17 và chuyên mục thời sự 5 2.",
-        body="<p>" + " ".join(f"Đoạn {k} nói về giao thông, điện, nước." for k in range(40))
-        + "</p>")) for n in range(50)]
+    docs = [
+        document_from_article(
+            Article(
+                source_key=f"D{n}",
+                url=f"https://example.vn/{n}.html",
+                title=f"Tin khẩn số {n}",
+                published_at=datetime.now(UTC),
+                summary="Người dân xã 3 17 và chuyên mục thời sự 5 2.",
+                body="<p>"
+                + " ".join(f"Đoạn {k} nói về giao thông, điện, nước." for k in range(40))
+                + "</p>",
+            )
+        )
+        for n in range(50)
+    ]
     t0 = time.perf_counter()
     hits = sum(len(qs.match(d)) for d in docs)
     per_doc = (time.perf_counter() - t0) / len(docs)
@@ -206,11 +255,13 @@ def pure(subs: int) -> None:
     for d in docs:
         qs.match_keys(d)
     keys_only = (time.perf_counter() - t0) / len(docs)
-    print(f"matcher alone, {subs} queries: one TopicMatcher over all (the old rebuild, per "
-          f"change) {rebuild:.1f} s; QuerySet from empty {initial:.1f} s, add one "
-          f"{one * 1000:.1f} ms, match one ~1,800-char article {per_doc * 1000:.2f} ms with "
-          f"labels, {keys_only * 1000:.2f} ms keys only, as the outbox asks "
-          f"({hits / len(docs):.0f} queries matched per article)")
+    print(
+        f"matcher alone, {subs} queries: one TopicMatcher over all (the old rebuild, per "
+        f"change) {rebuild:.1f} s; QuerySet from empty {initial:.1f} s, add one "
+        f"{one * 1000:.1f} ms, match one ~1,800-char article {per_doc * 1000:.2f} ms with "
+        f"labels, {keys_only * 1000:.2f} ms keys only, as the outbox asks "
+        f"({hits / len(docs):.0f} queries matched per article)"
+    )
 
 
 def main() -> None:
@@ -242,14 +293,18 @@ def main() -> None:
             fake.user_sends(499_999, 499_999, "/help")
             fake.wait_for(lambda: fake.messages(499_999), timeout=120)
             quiet = settle(proc.pid, timeout=600)
-            print(f"start-up until idle (queries compiled): {time.monotonic() - t0:.1f} s"
-                  + ("" if quiet else " (never went quiet)"))
+            print(
+                f"start-up until idle (queries compiled): {time.monotonic() - t0:.1f} s"
+                + ("" if quiet else " (never went quiet)")
+            )
             results = []
             for n in range(args.rounds):
                 results.append(one_round(fake, db, n, args.timeout))
                 reply, alert = results[-1]
-                print(f"round {n + 1}: /sub answered in {reply:.2f} s, "
-                      f"unrelated alert in {alert:.2f} s")
+                print(
+                    f"round {n + 1}: /sub answered in {reply:.2f} s, "
+                    f"unrelated alert in {alert:.2f} s"
+                )
                 settle(proc.pid, timeout=args.timeout)
             rss = rss_mb(proc.pid)
             alive = proc.poll() is None
@@ -259,10 +314,14 @@ def main() -> None:
             db.dispose()
         log = (work / "log").read_text(errors="replace")
     replies, alerts = [r for r, _ in results], [a for _, a in results]
-    print(f"/sub reply: max {max(replies):.2f} s (goal <= 1 s): "
-          f"{'MET' if max(replies) <= 1 else 'NOT MET'}")
-    print(f"unrelated alert: max {max(alerts):.2f} s (goal <= poll + 2 = {POLL + 2:.0f} s): "
-          f"{'MET' if max(alerts) <= POLL + 2 else 'NOT MET'}")
+    print(
+        f"/sub reply: max {max(replies):.2f} s (goal <= 1 s): "
+        f"{'MET' if max(replies) <= 1 else 'NOT MET'}"
+    )
+    print(
+        f"unrelated alert: max {max(alerts):.2f} s (goal <= poll + 2 = {POLL + 2:.0f} s): "
+        f"{'MET' if max(alerts) <= POLL + 2 else 'NOT MET'}"
+    )
     print(f"service RSS at the end: {rss:.0f} MB; still running: {alive}")
     locked = log.count("database is locked")
     lease = sum(line.count("poller lease") for line in log.splitlines())

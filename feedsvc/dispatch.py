@@ -330,6 +330,7 @@ class Dispatcher:
                 thread = self._threads.pop(d.id, None)
                 record_alert(conn, now, self.owner, d, o, thread, self.policy)
 
+
 def choose_sender(token: str | None, base_url: str) -> Sender:
     """Telegram when a token is configured, else the console (the demo's alerts)."""
     from feedsvc.notify import ConsoleSender, TelegramSender

@@ -70,8 +70,7 @@ class Jobs:
                 if running_for > overrun_after and not current.warned:
                     current.warned = True
                     log.warning(
-                        "job %s has been running for %.0f s (every %g s); later runs wait "
-                        "for it",
+                        "job %s has been running for %.0f s (every %g s); later runs wait for it",
                         name,
                         running_for,
                         seconds,

@@ -35,18 +35,32 @@ from starlette.responses import JSONResponse
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
 _ADMIN_RIGHTS = [
-    "can_manage_chat", "can_delete_messages", "can_manage_video_chats", "can_restrict_members",
-    "can_promote_members", "can_change_info", "can_invite_users", "can_post_stories",
-    "can_edit_stories", "can_delete_stories", "can_post_messages", "can_edit_messages",
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_post_messages",
+    "can_edit_messages",
     "can_pin_messages",
 ]
 
 # --- HTML parse-mode checker -------------------------------------------------------------------
 _TAG_ATTRS: dict[str, frozenset[str]] = {
-    **dict.fromkeys(["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler",
-                     "pre"], frozenset()),
-    "a": frozenset({"href"}), "span": frozenset({"class"}), "code": frozenset({"class"}),
-    "blockquote": frozenset({"expandable"}), "tg-emoji": frozenset({"emoji-id"}),
+    **dict.fromkeys(
+        ["b", "strong", "i", "em", "u", "ins", "s", "strike", "del", "tg-spoiler", "pre"],
+        frozenset(),
+    ),
+    "a": frozenset({"href"}),
+    "span": frozenset({"class"}),
+    "code": frozenset({"class"}),
+    "blockquote": frozenset({"expandable"}),
+    "tg-emoji": frozenset({"emoji-id"}),
 }
 # Telegram: named entities lt/gt/amp/quot only, plus numeric ones (html.escape emits &#x27;).
 _ENTITY = re.compile(r"&(?:lt|gt|amp|quot|#[0-9]{1,7}|#[xX][0-9a-fA-F]{1,6});")
@@ -90,31 +104,37 @@ def check_html(text: str) -> str:
         elif close := _CLOSE.match(text, i):
             name = close.group(1).lower()
             if not stack or stack[-1] != name:
-                raise EntityError(f'can\'t parse entities: unexpected end tag "{name}" at byte '
-                                  f"offset {offset}")
+                raise EntityError(
+                    f'can\'t parse entities: unexpected end tag "{name}" at byte offset {offset}'
+                )
             stack.pop()
             i = close.end()
         elif opened := _OPEN.match(text, i):
             name = opened.group(1).lower()
             if name not in _TAG_ATTRS:
-                raise EntityError(f'can\'t parse entities: unsupported start tag "{name}" at byte '
-                                  f"offset {offset}")
+                raise EntityError(
+                    f'can\'t parse entities: unsupported start tag "{name}" at byte offset {offset}'
+                )
             for attr in _ATTR_ONE.finditer(opened.group(2)):
                 key, raw = attr.group(1).lower(), (attr.group(2) or "").strip("\"'")
                 value = _unescape_attr(raw, offset)
                 bad_class = key == "class" and not (
                     (name == "span" and value == "tg-spoiler")
-                    or (name == "code" and value.startswith("language-")))
+                    or (name == "code" and value.startswith("language-"))
+                )
                 if key not in _TAG_ATTRS[name] or bad_class:
-                    raise EntityError(f"can't parse entities: unsupported attribute \"{key}\" of "
-                                      f'tag "{name}" at byte offset {offset}')
+                    raise EntityError(
+                        f'can\'t parse entities: unsupported attribute "{key}" of '
+                        f'tag "{name}" at byte offset {offset}'
+                    )
             stack.append(name)
             i = opened.end()
         else:
             raise EntityError(f"can't parse entities: unexpected '<' at byte offset {offset}")
     if stack:
-        raise EntityError("can't parse entities: can't find end tag corresponding to start tag "
-                          f'"{stack[-1]}"')
+        raise EntityError(
+            f"can't parse entities: can't find end tag corresponding to start tag \"{stack[-1]}\""
+        )
     return "".join(out) + text[i:]
 
 
@@ -193,8 +213,10 @@ class ApiCall:
 
 
 _EDITS = ("editmessagetext", "editmessagecaption")
-_NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                 "exactly the same as a current content and reply markup of the message")
+_NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 
 
 @dataclass
@@ -234,8 +256,9 @@ class Fault(BaseFault):
 
     @classmethod
     def flood(cls, retry_after: int) -> Fault:
-        return cls(429, f"Too Many Requests: retry after {retry_after}",
-                   {"retry_after": retry_after})
+        return cls(
+            429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+        )
 
     @classmethod
     def blocked(cls) -> Fault:
@@ -247,11 +270,14 @@ class Fault(BaseFault):
 
     @classmethod
     def migrate(cls, new_chat_id: int) -> Fault:
-        return cls(400, "Bad Request: group chat was upgraded to a supergroup chat",
-                   {"migrate_to_chat_id": new_chat_id})
+        return cls(
+            400,
+            "Bad Request: group chat was upgraded to a supergroup chat",
+            {"migrate_to_chat_id": new_chat_id},
+        )
 
     @classmethod
-    def parse_error(cls, detail: str = "unsupported start tag \"x\" at byte offset 0") -> Fault:
+    def parse_error(cls, detail: str = 'unsupported start tag "x" at byte offset 0') -> Fault:
         return cls(400, f"Bad Request: can't parse entities: {detail}")
 
     @classmethod
@@ -264,8 +290,9 @@ class Fault(BaseFault):
 
     @classmethod
     def cant_delete(cls) -> Fault:
-        return cls(400, "Bad Request: message can't be deleted for everyone",
-                   methods=("deletemessage",))
+        return cls(
+            400, "Bad Request: message can't be deleted for everyone", methods=("deletemessage",)
+        )
 
     @classmethod
     def not_modified(cls) -> Fault:
@@ -296,11 +323,18 @@ class FakeChat:
     deleted_threads: set[int] = field(default_factory=set)  # 400 "message thread not found"
 
     def to_api(self) -> dict[str, Any]:
-        name = {"first_name": self.title or "User"} if self.type == "private" else {
-            "title": self.title or f"Chat {self.id}"}
-        return {"id": self.id, "type": self.type, **name,
-                **({"username": self.username} if self.username else {}),
-                **({"is_forum": True} if self.is_forum else {})}
+        name = (
+            {"first_name": self.title or "User"}
+            if self.type == "private"
+            else {"title": self.title or f"Chat {self.id}"}
+        )
+        return {
+            "id": self.id,
+            "type": self.type,
+            **name,
+            **({"username": self.username} if self.username else {}),
+            **({"is_forum": True} if self.is_forum else {}),
+        }
 
 
 # --- the server ----------------------------------------------------------------------------------
@@ -311,10 +345,19 @@ class FakeBotAPI(FakeServer[int, Fault]):
     path = "/bot"
     methods = ("GET", "POST")
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, port: int = 0, auto_create_chats: bool = True,
-                 enforce_pacing: bool = False, private_limit: Limit = Limit(1, 1.0),
-                 group_limit: Limit = Limit(20, 60.0), global_limit: Limit = Limit(25, 1.0),
-                 jitter: float = 0.05, delete_window: float = 48 * 3600) -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        port: int = 0,
+        auto_create_chats: bool = True,
+        enforce_pacing: bool = False,
+        private_limit: Limit = Limit(1, 1.0),
+        group_limit: Limit = Limit(20, 60.0),
+        global_limit: Limit = Limit(25, 1.0),
+        jitter: float = 0.05,
+        delete_window: float = 48 * 3600,
+    ) -> None:
         super().__init__(port)
         self.token = token
         self.bot_id = int(token.split(":")[0])
@@ -343,9 +386,16 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self._new_update.set()  # long polls end at stop
 
     # test API: chats and scripting
-    def add_chat(self, chat_id: int, type: str, title: str | None = None, *,
-                 admins: list[int] | tuple[int, ...] = (), username: str | None = None,
-                 bot_status: str = "administrator") -> FakeChat:
+    def add_chat(
+        self,
+        chat_id: int,
+        type: str,
+        title: str | None = None,
+        *,
+        admins: list[int] | tuple[int, ...] = (),
+        username: str | None = None,
+        bot_status: str = "administrator",
+    ) -> FakeChat:
         with self._cond:
             chat = FakeChat(chat_id, type, title, username, list(admins), bot_status)
             self._chats[chat_id] = chat
@@ -355,8 +405,11 @@ class FakeBotAPI(FakeServer[int, Fault]):
         """The chat, created from the id's sign when unknown (>0 private, -100… supergroup)."""
         with self._cond:
             if chat_id not in self._chats:
-                kind = "private" if chat_id > 0 else (
-                    "supergroup" if str(chat_id).startswith("-100") else "group")
+                kind = (
+                    "private"
+                    if chat_id > 0
+                    else ("supergroup" if str(chat_id).startswith("-100") else "group")
+                )
                 self._chats[chat_id] = FakeChat(chat_id, kind)
             return self._chats[chat_id]
 
@@ -403,11 +456,22 @@ class FakeBotAPI(FakeServer[int, Fault]):
 
     def _new_message(self, chat: FakeChat, **fields: Any) -> dict[str, Any]:
         chat.last_message_id += 1
-        return {"message_id": chat.last_message_id, "date": int(time.time()),
-                "chat": chat.to_api(), **fields}
+        return {
+            "message_id": chat.last_message_id,
+            "date": int(time.time()),
+            "chat": chat.to_api(),
+            **fields,
+        }
 
-    def user_sends(self, chat_id: int, user_id: int, text: str, *,
-                   first_name: str = "User", thread_id: int | None = None) -> int:
+    def user_sends(
+        self,
+        chat_id: int,
+        user_id: int,
+        text: str,
+        *,
+        first_name: str = "User",
+        thread_id: int | None = None,
+    ) -> int:
         """A user's message (a command when it starts with "/"): the update id. ``thread_id``:
         sent inside that forum topic thread (``is_topic_message``)."""
         with self._cond:
@@ -416,28 +480,41 @@ class FakeBotAPI(FakeServer[int, Fault]):
             if thread_id is not None:
                 extra |= {"message_thread_id": thread_id, "is_topic_message": True}
             if text.startswith("/"):
-                extra["entities"] = [{"type": "bot_command", "offset": 0,
-                                      "length": utf16_len(text.split()[0])}]
-            msg = self._new_message(chat, text=text, **{"from": self._user(user_id, first_name)},
-                                    **extra)
+                extra["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}
+                ]
+            msg = self._new_message(
+                chat, text=text, **{"from": self._user(user_id, first_name)}, **extra
+            )
         return self.inject_update({"message": msg})
 
     def user_presses(self, chat_id: int, user_id: int, message_id: int, data: str) -> int:
         """A user taps an inline button with callback ``data`` under our message ``message_id``
         in ``chat_id``: a ``callback_query`` update; the update id."""
         with self._cond:
-            sent = next(m for m in self._sent if m.chat_id == chat_id
-                        and m.message_id == message_id)
+            sent = next(
+                m for m in self._sent if m.chat_id == chat_id and m.message_id == message_id
+            )
             chat = self.chat(chat_id)
-            message = {"message_id": message_id, "date": int(time.time()),
-                       "chat": chat.to_api(), "text": sent.visible,
-                       "from": self._member(self.bot_id, "member")["user"]}
+            message = {
+                "message_id": message_id,
+                "date": int(time.time()),
+                "chat": chat.to_api(),
+                "text": sent.visible,
+                "from": self._member(self.bot_id, "member")["user"],
+            }
             markup = self.markups.get((chat_id, message_id)) or (
-                {"inline_keyboard": sent.keyboard} if sent.keyboard else None)
+                {"inline_keyboard": sent.keyboard} if sent.keyboard else None
+            )
             if markup:  # like Telegram: the message as it is now, keyboard included
                 message["reply_markup"] = markup
-            query = {"id": f"cq{self._next_update_id}", "from": self._user(user_id),
-                     "chat_instance": str(chat_id), "data": data, "message": message}
+            query = {
+                "id": f"cq{self._next_update_id}",
+                "from": self._user(user_id),
+                "chat_instance": str(chat_id),
+                "data": data,
+                "message": message,
+            }
         return self.inject_update({"callback_query": query})
 
     def channel_post(self, chat_id: int, text: str) -> int:
@@ -446,16 +523,20 @@ class FakeBotAPI(FakeServer[int, Fault]):
             msg = self._new_message(chat, text=text, sender_chat=chat.to_api())
         return self.inject_update({"channel_post": msg})
 
-    def member_update(self, chat_id: int, by_user_id: int, new_status: str,
-                      old_status: str = "left") -> int:
+    def member_update(
+        self, chat_id: int, by_user_id: int, new_status: str, old_status: str = "left"
+    ) -> int:
         """A ``my_chat_member`` update: the bot was added/promoted/removed by ``by_user_id``."""
         with self._cond:
             chat = self.chat(chat_id)
             chat.bot_status = new_status
-            update = {"chat": chat.to_api(), "from": self._user(by_user_id),
-                      "date": int(time.time()),
-                      "old_chat_member": self._member(self.bot_id, old_status),
-                      "new_chat_member": self._member(self.bot_id, new_status)}
+            update = {
+                "chat": chat.to_api(),
+                "from": self._user(by_user_id),
+                "date": int(time.time()),
+                "old_chat_member": self._member(self.bot_id, old_status),
+                "new_chat_member": self._member(self.bot_id, new_status),
+            }
         return self.inject_update({"my_chat_member": update})
 
     @property
@@ -502,8 +583,9 @@ class FakeBotAPI(FakeServer[int, Fault]):
             else:
                 async with request.form() as form:
                     for key, value in form.multi_items():
-                        params[key] = (f"<upload {value.filename}>"
-                                       if isinstance(value, UploadFile) else value)
+                        params[key] = (
+                            f"<upload {value.filename}>" if isinstance(value, UploadFile) else value
+                        )
         chat_id = _int_or_none(params.get("chat_id"))
         with self._cond:
             self._in_flight += 1
@@ -531,27 +613,40 @@ class FakeBotAPI(FakeServer[int, Fault]):
                     if chat.username and f"@{chat.username}" == raw:
                         return chat
             elif (chat_id := _int_or_none(raw)) is not None and (
-                    chat_id in self._chats or self.auto_create_chats):
+                chat_id in self._chats or self.auto_create_chats
+            ):
                 return self.chat(chat_id)
         raise ApiError(400, "Bad Request: chat not found")
 
     def _member(self, user_id: int, status: str) -> dict[str, Any]:
-        user = ({"id": self.bot_id, "is_bot": True, "first_name": "feedsvc test",
-                 "username": "feedsvc_test_bot"} if user_id == self.bot_id else self._user(user_id))
+        user = (
+            {
+                "id": self.bot_id,
+                "is_bot": True,
+                "first_name": "feedsvc test",
+                "username": "feedsvc_test_bot",
+            }
+            if user_id == self.bot_id
+            else self._user(user_id)
+        )
         member: dict[str, Any] = {"status": status, "user": user}
         if status == "creator":
             member["is_anonymous"] = False
         elif status == "administrator":
-            member.update({"can_be_edited": False, "is_anonymous": False},
-                          **dict.fromkeys(_ADMIN_RIGHTS, True))
+            member.update(
+                {"can_be_edited": False, "is_anonymous": False},
+                **dict.fromkeys(_ADMIN_RIGHTS, True),
+            )
         elif status == "kicked":
             member["until_date"] = 0
         return member
 
     async def _m_getme(self, p: dict[str, Any]) -> Any:
         return self._member(self.bot_id, "member")["user"] | {
-            "can_join_groups": True, "can_read_all_group_messages": False,
-            "supports_inline_queries": False}
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _m_getupdates(self, p: dict[str, Any]) -> Any:
         assert self._loop is not None and self._new_update is not None
@@ -577,10 +672,21 @@ class FakeBotAPI(FakeServer[int, Fault]):
         return await self._send("sendphoto", p)
 
     async def _m_getchat(self, p: dict[str, Any]) -> Any:
-        gifts = dict.fromkeys(("unlimited_gifts", "limited_gifts", "unique_gifts",
-                               "premium_subscription", "gifts_from_channels"), False)
-        return self._find_chat(p).to_api() | {"accent_color_id": 0, "max_reaction_count": 11,
-                                              "accepted_gift_types": gifts}
+        gifts = dict.fromkeys(
+            (
+                "unlimited_gifts",
+                "limited_gifts",
+                "unique_gifts",
+                "premium_subscription",
+                "gifts_from_channels",
+            ),
+            False,
+        )
+        return self._find_chat(p).to_api() | {
+            "accent_color_id": 0,
+            "max_reaction_count": 11,
+            "accepted_gift_types": gifts,
+        }
 
     async def _m_getchatmember(self, p: dict[str, Any]) -> Any:
         chat, user_id = self._find_chat(p), int(p["user_id"])
@@ -636,8 +742,11 @@ class FakeBotAPI(FakeServer[int, Fault]):
     async def _send(self, method: str, p: dict[str, Any]) -> Any:
         chat, fault = await self._before(method, p)
         if chat.migrated_to is not None:
-            raise ApiError(400, Fault.migrate(chat.migrated_to).description,
-                            {"migrate_to_chat_id": chat.migrated_to})
+            raise ApiError(
+                400,
+                Fault.migrate(chat.migrated_to).description,
+                {"migrate_to_chat_id": chat.migrated_to},
+            )
         _refuse_unreachable(chat)
         thread = _int_or_none(p.get("message_thread_id"))
         if thread is not None and thread in chat.deleted_threads:
@@ -653,24 +762,43 @@ class FakeBotAPI(FakeServer[int, Fault]):
         if key == "text" and not visible.strip():
             raise ApiError(400, "Bad Request: message text is empty")
         if utf16_len(visible) > limit:
-            raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                            else "Bad Request: message caption is too long")
+            raise ApiError(
+                400,
+                "Bad Request: message is too long"
+                if key == "text"
+                else "Bad Request: message caption is too long",
+            )
         with self._cond:
             self._pace(chat)
             payload = self._new_message(chat, **{key: visible})
             if chat.type != "channel":
                 payload["from"] = self._member(self.bot_id, "member")["user"]
             if method == "sendphoto":
-                payload["photo"] = [{"file_id": f"photo-{chat.id}-{payload['message_id']}",
-                                     "file_unique_id": f"u{payload['message_id']}",
-                                     "width": 800, "height": 600}]
-            self._sent.append(SentMessage(
-                chat.id, payload["message_id"], method, body if key == "text" else None,
-                body if key == "caption" else None, p.get("photo"), p.get("parse_mode"),
-                dict(p), time.monotonic(), visible))
+                payload["photo"] = [
+                    {
+                        "file_id": f"photo-{chat.id}-{payload['message_id']}",
+                        "file_unique_id": f"u{payload['message_id']}",
+                        "width": 800,
+                        "height": 600,
+                    }
+                ]
+            self._sent.append(
+                SentMessage(
+                    chat.id,
+                    payload["message_id"],
+                    method,
+                    body if key == "text" else None,
+                    body if key == "caption" else None,
+                    p.get("photo"),
+                    p.get("parse_mode"),
+                    dict(p),
+                    time.monotonic(),
+                    visible,
+                )
+            )
             self._live[(chat.id, payload["message_id"])] = LiveMessage(
-                chat.id, payload["message_id"], key, body, p.get("parse_mode"), visible,
-                time.time())
+                chat.id, payload["message_id"], key, body, p.get("parse_mode"), visible, time.time()
+            )
             self._cond.notify_all()
         if fault and fault.deliver_first:
             await self._stall(fault.delay)
@@ -722,15 +850,24 @@ class FakeBotAPI(FakeServer[int, Fault]):
             if key == "text" and not visible.strip():
                 raise ApiError(400, "Bad Request: message text is empty")
             if utf16_len(visible) > (4096 if key == "text" else 1024):
-                raise ApiError(400, "Bad Request: message is too long" if key == "text"
-                                else "Bad Request: message caption is too long")
+                raise ApiError(
+                    400,
+                    "Bad Request: message is too long"
+                    if key == "text"
+                    else "Bad Request: message caption is too long",
+                )
             if (body, parse_mode) == (live.body, live.parse_mode):
                 raise ApiError(400, f"Bad Request: {_NOT_MODIFIED}")
             self._pace(chat)
             live.body, live.parse_mode, live.visible = body, parse_mode, visible
             live.edits.append(body)
-            payload = {"message_id": live.message_id, "date": int(live.sent_wall),
-                       "edit_date": int(time.time()), "chat": chat.to_api(), key: visible}
+            payload = {
+                "message_id": live.message_id,
+                "date": int(live.sent_wall),
+                "edit_date": int(time.time()),
+                "chat": chat.to_api(),
+                key: visible,
+            }
             if chat.type != "channel":
                 payload["from"] = self._member(self.bot_id, "member")["user"]
             self._cond.notify_all()
@@ -746,7 +883,8 @@ class FakeBotAPI(FakeServer[int, Fault]):
         for kind, scope in scopes:
             limit, times = self.limits[kind], self._times[scope]
             if len(times) >= limit.count and now - times[-limit.count] < limit.window * (
-                    1 - self.jitter):
+                1 - self.jitter
+            ):
                 self._violations.append(Violation(kind, chat.id, now, limit, self.enforce_pacing))
                 wait = max(wait, times[-limit.count] + limit.window - now)
         if wait and self.enforce_pacing:
@@ -762,8 +900,12 @@ def _refuse_unreachable(chat: FakeChat) -> None:
     if chat.gone:
         raise ApiError(400, "Bad Request: chat not found")
     if chat.blocked:
-        raise ApiError(403, "Forbidden: bot was blocked by the user" if chat.type == "private"
-                        else f"Forbidden: bot was kicked from the {chat.type} chat")
+        raise ApiError(
+            403,
+            "Forbidden: bot was blocked by the user"
+            if chat.type == "private"
+            else f"Forbidden: bot was kicked from the {chat.type} chat",
+        )
 
 
 def _int_or_none(value: Any) -> int | None:

@@ -76,8 +76,13 @@ class FakeZaloAPI(FakeServer[str, Fault]):
     graceful = 1
     unavailable = "Service unavailable"
 
-    def __init__(self, token: str = DEFAULT_TOKEN, *, private_limit: Limit = Limit(1, 1.0),
-                 global_limit: Limit = Limit(10, 1.0)) -> None:
+    def __init__(
+        self,
+        token: str = DEFAULT_TOKEN,
+        *,
+        private_limit: Limit = Limit(1, 1.0),
+        global_limit: Limit = Limit(10, 1.0),
+    ) -> None:
         super().__init__()
         self.token = token
         self.limits = {"private": private_limit, "global": global_limit}
@@ -104,8 +109,15 @@ class FakeZaloAPI(FakeServer[str, Fault]):
         with self._cond:
             self._blocked.add(chat_id)
 
-    def update(self, chat_id: str, text: str, *, name: str = "Lan",
-               chat_type: str = "PRIVATE", event: str = "message.text.received") -> dict[str, Any]:
+    def update(
+        self,
+        chat_id: str,
+        text: str,
+        *,
+        name: str = "Lan",
+        chat_type: str = "PRIVATE",
+        event: str = "message.text.received",
+    ) -> dict[str, Any]:
         """An update as Zalo sends it when a user writes ``text`` in ``chat_id``."""
         return {
             "event_name": event,
@@ -170,8 +182,11 @@ class FakeZaloAPI(FakeServer[str, Fault]):
                 raise ApiError(404, "Not Found")
             response = JSONResponse({"ok": True, "result": await handler(params)})
         except ApiError as exc:
-            body: dict[str, Any] = {"ok": False, "error_code": exc.status,
-                                    "description": exc.description}
+            body: dict[str, Any] = {
+                "ok": False,
+                "error_code": exc.status,
+                "description": exc.description,
+            }
             if exc.parameters:
                 body["parameters"] = exc.parameters
             response = JSONResponse(body, status_code=exc.status)

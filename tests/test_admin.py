@@ -55,7 +55,9 @@ def make_client(
         overrides["http"] = http
     settings = load_config(None, overrides)
     service = Service(settings, Roles(scheduler=False, bot=False))
-    base = "https://127.0.0.1" if settings.http.public_url.startswith("https") else "http://127.0.0.1"
+    base = (
+        "https://127.0.0.1" if settings.http.public_url.startswith("https") else "http://127.0.0.1"
+    )
     client = TestClient(create_app(service), base_url=base)
     return client, service
 
@@ -69,8 +71,14 @@ def served(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Te
                 conn,
                 [
                     article(1, title="Kiến Thụy khánh thành cầu mới"),
-                    article(2, title="Đồ Sơn đón khách du lịch", body="<p>Biển đẹp.</p>",
-                            summary="Du lịch biển.", section="Du lịch", tags=()),
+                    article(
+                        2,
+                        title="Đồ Sơn đón khách du lịch",
+                        body="<p>Biển đẹp.</p>",
+                        summary="Du lịch biển.",
+                        section="Du lịch",
+                        tags=(),
+                    ),
                 ],
                 service.db.now(),
             )
@@ -101,8 +109,14 @@ def csrf_of(client: TestClient, path: str = "/admin/topics") -> str:
 def create_topic(client: TestClient, slug: str, title: str, query: str) -> Any:
     return client.post(
         "/admin/topics/new",
-        data={"csrf": csrf_of(client), "slug": slug, "title": title, "query": query,
-              "enabled": "on", "backfill": "on"},
+        data={
+            "csrf": csrf_of(client),
+            "slug": slug,
+            "title": title,
+            "query": query,
+            "enabled": "on",
+            "backfill": "on",
+        },
         follow_redirects=False,
     )
 
@@ -248,9 +262,10 @@ def test_create_edit_disable_delete_topic(served: tuple[TestClient, Service]) ->
     assert "/feeds/kien-thuy.rss" not in client.get("/").text
     assert create_topic(client, "kien-thuy", "Again", "x").status_code == 422  # exists
     client.post("/admin/topics/kien-thuy/delete", data={"csrf": csrf_of(client)})
-    assert "kien-thuy" not in client.get("/admin/topics").text.split("</nav>")[1].split(
-        'class="flash'
-    )[0]
+    assert (
+        "kien-thuy"
+        not in client.get("/admin/topics").text.split("</nav>")[1].split('class="flash')[0]
+    )
     assert client.get("/admin/topics/kien-thuy/edit").status_code == 404
 
 
@@ -309,9 +324,19 @@ def seed_delivery(service: Service, state: str) -> int:
         aid = conn.execute(select(articles.c.id).order_by(articles.c.id)).scalars().first()
         enqueue(
             conn,
-            [{"chat_id": -100, "article_id": aid, "topics": ["Kiến Thụy"], "state": state,
-              "due_at": now - timedelta(minutes=5), "created_at": now, "attempts": 3,
-              "error": "Forbidden: bot was blocked by the user", "finished_at": now}],
+            [
+                {
+                    "chat_id": -100,
+                    "article_id": aid,
+                    "topics": ["Kiến Thụy"],
+                    "state": state,
+                    "due_at": now - timedelta(minutes=5),
+                    "created_at": now,
+                    "attempts": 3,
+                    "error": "Forbidden: bot was blocked by the user",
+                    "finished_at": now,
+                }
+            ],
         )
         return int(conn.execute(select(deliveries.c.id)).scalars().one())
 
@@ -323,7 +348,8 @@ def test_resend_a_dead_letter(served: tuple[TestClient, Service]) -> None:
     page = client.get("/admin/deliveries?state=dead").text
     assert f"/admin/deliveries/{delivery_id}/resend" in page and XSS not in page
     r = client.post(
-        f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)},
+        f"/admin/deliveries/{delivery_id}/resend",
+        data={"csrf": csrf_of(client)},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -375,7 +401,8 @@ def test_unknown_outcome_is_a_dead_letter_named_in_the_log(
         assert f"/admin/deliveries/{delivery_id}/resend" in page, query
         assert CATALOGUE["state.unknown_outcome"][0] in page
     r = client.post(
-        f"/admin/deliveries/{delivery_id}/resend", data={"csrf": csrf_of(client)},
+        f"/admin/deliveries/{delivery_id}/resend",
+        data={"csrf": csrf_of(client)},
         follow_redirects=False,
     )
     assert r.status_code == 303
@@ -402,8 +429,16 @@ def test_delivery_log_pages(
             sub_store.ensure_chat(conn, -200 - n, "group", f"Nhóm số {n}", now)
             enqueue(
                 conn,
-                [{"chat_id": -200 - n, "article_id": aid, "topics": ["Kiến Thụy"],
-                  "state": "sent", "due_at": now, "created_at": now}],
+                [
+                    {
+                        "chat_id": -200 - n,
+                        "article_id": aid,
+                        "topics": ["Kiến Thụy"],
+                        "state": "sent",
+                        "due_at": now,
+                        "created_at": now,
+                    }
+                ],
             )
     login(client)
     first = client.get("/admin/deliveries").text

@@ -74,10 +74,18 @@ def test_non_ascii_cookies_are_400_not_500(
         auth.LOGIN_COOKIE: {("POST", "/admin/login")},
         auth.FLASH_COOKIE: set(),
     }[cookie]
-    for method, path in (("GET", "/admin/topics"), ("GET", "/admin/login"),
-                         ("POST", "/admin/login"), ("POST", "/admin/logout")):
-        response = client.request(method, path, headers={"cookie": raw},  # type: ignore[dict-item]
-                                  follow_redirects=False)
+    for method, path in (
+        ("GET", "/admin/topics"),
+        ("GET", "/admin/login"),
+        ("POST", "/admin/login"),
+        ("POST", "/admin/logout"),
+    ):
+        response = client.request(
+            method,
+            path,
+            headers={"cookie": raw},  # type: ignore[dict-item]
+            follow_redirects=False,
+        )
         assert response.status_code < 500, (method, path)
         if (method, path) in reads:
             assert response.status_code == 400, (method, path)
@@ -89,10 +97,12 @@ def test_non_ascii_cookies_are_400_not_500(
 def test_non_ascii_csrf_values_are_400(admin: tuple[TestClient, Service], value: str) -> None:
     client, _ = admin
     assert login(client).status_code == 303
-    form = client.post("/admin/topics/new", data={"csrf": value, "slug": "x"},
-                       follow_redirects=False)
-    header = client.post("/admin/preview", json={"query": "a"},
-                         headers={"x-csrf-token": value.encode()})  # type: ignore[dict-item]
+    form = client.post(
+        "/admin/topics/new", data={"csrf": value, "slug": "x"}, follow_redirects=False
+    )
+    header = client.post(
+        "/admin/preview", json={"query": "a"}, headers={"x-csrf-token": value.encode()}
+    )  # type: ignore[dict-item]
     login_form = client.post("/admin/login", data={"csrf": value, "token": TOKEN})
     assert form.status_code == 400
     assert header.status_code == 400
@@ -117,8 +127,12 @@ def test_logout_survives_a_restart_and_reaches_other_replicas(
                 b.cookies.set(auth.SESSION_COOKIE, session, path="/admin")
                 assert b.get("/admin/topics", follow_redirects=False).status_code == 200
                 token = csrf(a)
-                assert a.post("/admin/logout", data={"csrf": token},
-                              follow_redirects=False).status_code == 303
+                assert (
+                    a.post(
+                        "/admin/logout", data={"csrf": token}, follow_redirects=False
+                    ).status_code
+                    == 303
+                )
                 # the other replica refuses the cookie a thief kept
                 assert b.get("/admin/topics", follow_redirects=False).status_code == 303
         restarted = make_service(db_url)  # a new process on the same state DB
@@ -154,8 +168,11 @@ def test_an_unusable_token_file_closes_admin_and_api_with_503(
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         if problem == "unreadable" and token_file.read_text():  # root reads anything
             pytest.skip("running as root: a mode-0 file is still readable")
-        for method, path in (("GET", "/admin/topics"), ("GET", "/admin/login"),
-                             ("POST", "/admin/login")):
+        for method, path in (
+            ("GET", "/admin/topics"),
+            ("GET", "/admin/login"),
+            ("POST", "/admin/login"),
+        ):
             assert client.request(method, path).status_code == 503
         api = client.get("/api/topics", headers={"Authorization": "Bearer x"})
         assert api.status_code == 503
@@ -223,13 +240,34 @@ ROUTES = [
 ]
 odd_text = st.one_of(
     st.text(max_size=40),
-    st.sampled_from(["9" * 30, "-9" * 20, "9" * 5000, "²", "٣", "0x1f", "1e9", " 1", "%ff",
-                     "\x00", "a\x00b", "../../etc", "Kiến Thụy", "-1", "0", "🙂"]),
+    st.sampled_from(
+        [
+            "9" * 30,
+            "-9" * 20,
+            "9" * 5000,
+            "²",
+            "٣",
+            "0x1f",
+            "1e9",
+            " 1",
+            "%ff",
+            "\x00",
+            "a\x00b",
+            "../../etc",
+            "Kiến Thụy",
+            "-1",
+            "0",
+            "🙂",
+        ]
+    ),
 )
 
 
-@settings(max_examples=120, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(
+    max_examples=120,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
 @given(
     route=st.sampled_from(ROUTES),
     path_value=odd_text,
@@ -303,8 +341,9 @@ def test_the_revoked_sessions_migration_keeps_existing_data(db_url: str) -> None
         upgrade(db, "0003")
         assert "revoked_sessions" not in inspect(db.engine).get_table_names()
         with db.write() as conn:
-            save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
-                       datetime.now(UTC))
+            save_topic(
+                conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", datetime.now(UTC)
+            )
         upgrade(db)
         with db.write() as conn:
             assert conn.execute(select(topics.c.slug)).scalars().all() == ["kien-thuy"]

@@ -339,8 +339,11 @@ async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None
     zalo = {"channel": "zalo", "address": "a1b2c3d4", "query": "công an"}
     r = await post(client, "/api/subscriptions", zalo)
     assert r.status_code == 201 and r.json()["address"] == "a1b2c3d4"
-    r = await post(client, "/api/subscriptions", {"channel": "telegram", "address": "42",
-                                                   "chat_type": "private", "topic": "kien-thuy"})
+    r = await post(
+        client,
+        "/api/subscriptions",
+        {"channel": "telegram", "address": "42", "chat_type": "private", "topic": "kien-thuy"},
+    )
     assert r.status_code == 201 and r.json()["chat_id"] == 42  # fmt: skip
     for bad in (
         {"channel": "apprise", "address": "nope://secret-thing", "topic": "kien-thuy"},

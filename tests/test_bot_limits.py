@@ -211,9 +211,11 @@ async def test_subscriptions_per_user_are_capped_across_chats(
     assert subs_of(db, USER) == ["xa0"]
     assert subs_of(db, -5) == ["xa1", "xa2", "xa3"]
     with db.read() as conn:
-        owners = conn.execute(
-            select(subscriptions.c.created_by).order_by(subscriptions.c.id)
-        ).scalars().all()
+        owners = (
+            conn.execute(select(subscriptions.c.created_by).order_by(subscriptions.c.id))
+            .scalars()
+            .all()
+        )
     assert owners == ["telegram:42", "telegram:42", "telegram:42", None, "telegram:7"]
 
 
@@ -287,9 +289,7 @@ async def test_default_limits_stop_a_flood(lite_db: Database, fake: FakeBotAPI) 
     assert len(replies) == 11 and "quá nhanh" in replies[-1]
 
 
-async def test_button_presses_share_the_command_budget(
-    db: Database, fake: FakeBotAPI
-) -> None:
+async def test_button_presses_share_the_command_budget(db: Database, fake: FakeBotAPI) -> None:
     """A press writes to the state DB and edits a message (the bot's Telegram budget, shared by
     every chat): a user tapping mute/undo in a loop is held to the same per-user budget as
     commands (#12 §2). Every press is still answered (Telegram's spinner stops), only the first
@@ -315,7 +315,7 @@ async def press_30_times(db: Database, fake: FakeBotAPI) -> None:
         fake.user_presses(USER, USER, message_id, f"{('mute', 'undo')[n % 2]}:{topic.id}")
     await fake.await_for(lambda: len(fake.callback_answers) == presses, timeout=20)
     done = [a for a in fake.callback_answers if a.get("text", "").startswith("Đã ")]
-    refusals = [a for a in fake.callback_answers[len(done):] if a.get("text")]
+    refusals = [a for a in fake.callback_answers[len(done) :] if a.get("text")]
     assert 1 <= len(done) < 10  # the default burst is 10 commands, /sub took one
     assert len(refusals) == 1 and refusals[0].get("show_alert") in (True, "true")
     assert all(a.get("text", "").startswith("Đã ") for a in fake.callback_answers[: len(done)])

@@ -79,8 +79,7 @@ async def test_a_hanging_channel_leaves_telegram_on_time(db: Database) -> None:
         for c in tg_chats:
             ensure_chat(conn, c, "group", None, NOW)
         zalo = [
-            ensure_recipient(conn, "zalo", f"z{i}", "private", None, NOW).chat_id
-            for i in range(20)
+            ensure_recipient(conn, "zalo", f"z{i}", "private", None, NOW).chat_id for i in range(20)
         ]
     queue(db, tg_chats + zalo, 2)
     stuck = StuckChannel()

@@ -25,8 +25,14 @@ from feedsvc.cli import cli
 
 #: Commands that only read the state DB: never create it, and say how to initialise it.
 READS_STATE_DB = {
-    "status", "render", "topics list", "topics export", "topics preview", "subs list",
-    "source check", "articles find",
+    "status",
+    "render",
+    "topics list",
+    "topics export",
+    "topics preview",
+    "subs list",
+    "source check",
+    "articles find",
 }
 #: Read only too, and answer "empty" for a DB that has no schema (the hint goes to stderr).
 REPORTS_STATE_DB = {"db current"}
@@ -116,8 +122,9 @@ def check(argv: list[str], code: int, output: str) -> None:
 
 @pytest.mark.parametrize("state", ["empty dir", "empty DB file"])
 @pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
-def test_every_command_without_a_state_db(clean_env: Path, path: tuple[str, ...],
-                                          state: str) -> None:
+def test_every_command_without_a_state_db(
+    clean_env: Path, path: tuple[str, ...], state: str
+) -> None:
     db_file = clean_env / "var" / "feedsvc.db"
     if state == "empty DB file":
         db_file.parent.mkdir()
@@ -137,8 +144,7 @@ def test_every_command_without_a_state_db(clean_env: Path, path: tuple[str, ...]
 
 
 @pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
-def test_every_command_with_an_initialised_state_db(clean_env: Path,
-                                                    path: tuple[str, ...]) -> None:
+def test_every_command_with_an_initialised_state_db(clean_env: Path, path: tuple[str, ...]) -> None:
     code, output = invoke(["db", "upgrade"])
     assert code == 0, output
     argv = argv_for(path)
@@ -149,13 +155,17 @@ def test_every_command_with_an_initialised_state_db(clean_env: Path,
 def test_db_current_on_a_new_dir_answers_empty_and_names_db_upgrade(clean_env: Path) -> None:
     result = CliRunner().invoke(cli, ["db", "current"])
     assert (result.exit_code, result.stdout) == (0, "empty\n")
-    assert result.stderr == ("feedsvc: the state DB sqlite:///var/feedsvc.db is not initialised: "
-                             "run `feedsvc db upgrade`\n")
+    assert result.stderr == (
+        "feedsvc: the state DB sqlite:///var/feedsvc.db is not initialised: "
+        "run `feedsvc db upgrade`\n"
+    )
     assert not (clean_env / "var").exists()
 
 
-@pytest.mark.parametrize("argv", [["db", "upgrade"], ["topics", "add", "a", "--title", "A",
-                                                       "--query", "x"], ["import", "-"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["db", "upgrade"], ["topics", "add", "a", "--title", "A", "--query", "x"], ["import", "-"]],
+)
 def test_an_absolute_state_db_path_in_a_missing_directory_is_refused(
     clean_env: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
@@ -169,22 +179,29 @@ def test_an_absolute_state_db_path_in_a_missing_directory_is_refused(
     assert not (clean_env / "not").exists()
 
 
-def test_a_relative_state_db_path_gets_its_directories(clean_env: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_relative_state_db_path_gets_its_directories(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FEEDSVC_DATABASE__URL", "sqlite:///data/state/x.db")
     assert invoke(["db", "upgrade"])[0] == 0
     assert (clean_env / "data" / "state" / "x.db").is_file()
 
 
-def test_an_unreachable_state_db_is_one_line(clean_env: Path, monkeypatch: pytest.MonkeyPatch
-                                             ) -> None:
+def test_an_unreachable_state_db_is_one_line(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with socket.socket() as s:  # a port nothing listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    monkeypatch.setenv("FEEDSVC_DATABASE__URL",
-                       f"postgresql+psycopg://feedsvc:hunter2pw@127.0.0.1:{port}/feedsvc")
-    for argv in (["status"], ["topics", "list"], ["topics", "add", "x", "--title", "X",
-                                                    "--query", "x"], ["db", "upgrade"]):
+    monkeypatch.setenv(
+        "FEEDSVC_DATABASE__URL", f"postgresql+psycopg://feedsvc:hunter2pw@127.0.0.1:{port}/feedsvc"
+    )
+    for argv in (
+        ["status"],
+        ["topics", "list"],
+        ["topics", "add", "x", "--title", "X", "--query", "x"],
+        ["db", "upgrade"],
+    ):
         code, output = invoke(argv)
         check(argv, code, output)
         assert code == 1 and "hunter2pw" not in output, output
@@ -219,6 +236,7 @@ def test_an_uninitialised_postgresql_state_db_names_db_upgrade(
 
 # -- the long-running commands ------------------------------------------------------------------
 
+
 def busy_port() -> socket.socket:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
@@ -230,15 +248,24 @@ def busy_port() -> socket.socket:
 def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path, command: str) -> None:
     repo = Path(__file__).resolve().parent.parent
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_TOPICS__FILE": str(repo / "config" / "topics.toml"),
-            "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}
+    env |= {
+        "FEEDSVC_TOPICS__FILE": str(repo / "config" / "topics.toml"),
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
     with busy_port() as sock:
         port = sock.getsockname()[1]
         argv = [command, "--port", str(port)]
         if command == "demo":
             argv += ["--dir", str(tmp_path / "demo")]
-        done = subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=120, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
     assert done.returncode == 2, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert f"127.0.0.1:{port}" in done.stderr and "--port" in done.stderr
@@ -252,12 +279,20 @@ def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--port", str(port)],
-                            cwd=tmp_path, env=env, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "run", "--port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     try:
-        wait_until(lambda: (tmp_path / "var" / "feedsvc.db").exists() or proc.poll() is not None,
-                   60, "the service to create its DB")
+        wait_until(
+            lambda: (tmp_path / "var" / "feedsvc.db").exists() or proc.poll() is not None,
+            60,
+            "the service to create its DB",
+        )
         import httpx
 
         def ready() -> bool:
@@ -280,7 +315,7 @@ def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
 # -- configuration mistakes ----------------------------------------------------------------------
 
 BROKEN_TOML = [  # (text, line number the message must name)
-    ('[http]\nport = 8080\nhost =\n', 3),
+    ("[http]\nport = 8080\nhost =\n", 3),
     ('[database]\nurl = "sqlite:///x.db"\n[database]\nurl = "y"\n', 3),
     ('[topics\nfile = "t.toml"\n', 1),
     ('[site]\ntitle = "Tin tức\n', 2),
@@ -288,8 +323,9 @@ BROKEN_TOML = [  # (text, line number the message must name)
 
 
 @pytest.mark.parametrize(("text", "line"), BROKEN_TOML)
-@pytest.mark.parametrize("argv", [["config", "check"], ["config", "show"], ["run"], ["status"],
-                                  ["demo", "--port", "0"]])
+@pytest.mark.parametrize(
+    "argv", [["config", "check"], ["config", "show"], ["run"], ["status"], ["demo", "--port", "0"]]
+)
 def test_a_toml_syntax_error_names_the_line_and_exits_2(
     clean_env: Path, text: str, line: int, argv: list[str]
 ) -> None:
@@ -347,16 +383,26 @@ def test_source_check_never_prints_the_state_db_password(
     assert SECRET in url
     monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
     assert invoke(["db", "upgrade"])[0] == 0
-    for argv in (["source", "check"], ["status"], ["db", "upgrade"], ["db", "current"],
-                 ["config", "show"], ["topics", "list"]):
+    for argv in (
+        ["source", "check"],
+        ["status"],
+        ["db", "upgrade"],
+        ["db", "current"],
+        ["config", "show"],
+        ["topics", "list"],
+    ):
         code, output = invoke(argv)
         assert code == 0, output
         assert SECRET not in output, argv
 
 
 def integer_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
-    return [(path, param) for path in IN_PROCESS for param in command_at(path).params
-            if isinstance(param.type, click.types.IntParamType)]
+    return [
+        (path, param)
+        for path in IN_PROCESS
+        for param in command_at(path).params
+        if isinstance(param.type, click.types.IntParamType)
+    ]
 
 
 def test_every_integer_parameter_is_bounded() -> None:
@@ -367,7 +413,10 @@ def test_every_integer_parameter_is_bounded() -> None:
 
     found = integer_params()
     assert {(" ".join(p), param.name) for p, param in found} >= {
-        ("subs list", "chat_id"), ("subs add", "chat_id"), ("subs remove", "sub_id")}
+        ("subs list", "chat_id"),
+        ("subs add", "chat_id"),
+        ("subs remove", "sub_id"),
+    }
     for path, param in found:
         kind = param.type
         # Int: bounded, and ASCII digits only (click's INT takes "１２３")
@@ -388,8 +437,9 @@ NOT_ASCII = ["１２３", "١٢٣", "४२", "𝟓", "²", "-１", "1_0", "+5",
     ("path", "param"), integer_params(),
     ids=[f"{' '.join(p)} {param.name}" for p, param in integer_params()],
 )  # fmt: skip
-def test_out_of_range_numbers_are_usage_errors(clean_env: Path, path: tuple[str, ...],
-                                               param: click.Parameter, value: str) -> None:
+def test_out_of_range_numbers_are_usage_errors(
+    clean_env: Path, path: tuple[str, ...], param: click.Parameter, value: str
+) -> None:
     """``subs remove 10**30`` and the like: exit 2 naming the parameter, never a traceback."""
     code, output = invoke(["db", "upgrade"])
     assert code == 0, output
@@ -412,8 +462,12 @@ def test_out_of_range_numbers_are_usage_errors(clean_env: Path, path: tuple[str,
 
 
 def float_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
-    return [(path, param) for path in IN_PROCESS for param in command_at(path).params
-            if isinstance(param.type, click.types.FloatParamType)]
+    return [
+        (path, param)
+        for path in IN_PROCESS
+        for param in command_at(path).params
+        if isinstance(param.type, click.types.FloatParamType)
+    ]
 
 
 def test_every_number_parameter_takes_ascii_digits_only() -> None:

@@ -40,8 +40,10 @@ def state(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for key in [k for k in os.environ if k.startswith("FEEDSVC_")]:
         monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
-    for argv in (["db", "upgrade"], ["topics", "add", "off", "--title", "Off", "--query", "x",
-                                     "--disabled"]):
+    for argv in (
+        ["db", "upgrade"],
+        ["topics", "add", "off", "--title", "Off", "--query", "x", "--disabled"],
+    ):
         done = CliRunner().invoke(cli, argv)
         assert done.exit_code == 0, done.output
     return tmp_path
@@ -55,8 +57,7 @@ def test_a_name_not_in_the_state_db_is_exit_1(state: Path, argv: list[str], mess
 
 
 @pytest.mark.parametrize(("argv", "message"), BAD_FILES, ids=[" ".join(a) for a, _ in BAD_FILES])
-def test_a_file_that_cannot_be_opened_is_exit_2(state: Path, argv: list[str], message: str
-                                                ) -> None:
+def test_a_file_that_cannot_be_opened_is_exit_2(state: Path, argv: list[str], message: str) -> None:
     """`topics export -o /nonexistent/dir/x.toml` was 1 (its file opens late, at the first
     write), every other file argument 2."""
     done = CliRunner().invoke(cli, [a.format(tmp=state) for a in argv], input="")

@@ -19,8 +19,21 @@ import pytest
 
 #: Packages that cost tens to hundreds of milliseconds to import (or need a server).
 HEAVY = (
-    "alembic", "apscheduler", "asyncio", "feedgen", "httpx", "jinja2", "prometheus_client",
-    "psycopg", "pydantic", "pymysql", "sqlalchemy", "starlette", "telegram", "uvicorn", "uvloop",
+    "alembic",
+    "apscheduler",
+    "asyncio",
+    "feedgen",
+    "httpx",
+    "jinja2",
+    "prometheus_client",
+    "psycopg",
+    "pydantic",
+    "pymysql",
+    "sqlalchemy",
+    "starlette",
+    "telegram",
+    "uvicorn",
+    "uvloop",
 )
 #: Never needed by a command that does not run the service.
 SERVICE_ONLY = ("apscheduler", "telegram", "uvicorn", "uvloop", "httpx", "psycopg", "pymysql")
@@ -62,8 +75,10 @@ CASES: list[tuple[list[str], tuple[str, ...]]] = [
     (["db", "current"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen")),
     (["config", "check"], (*SERVICE_ONLY, "alembic", "starlette", "feedgen")),
     # writes: the DB is already at head, so Alembic stays unimported
-    (["topics", "add", "x", "--title", "X", "--query", "x"],
-     (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2")),
+    (
+        ["topics", "add", "x", "--title", "X", "--query", "x"],
+        (*SERVICE_ONLY, "alembic", "starlette", "feedgen", "jinja2"),
+    ),
     # render goes through the publisher, which brings the web package's feed helpers (and
     # with them uvicorn's proxy-headers middleware): allowed, the bot and scheduler are not
     (["render", "kien-thuy"], ("alembic", "apscheduler", "telegram", "httpx", "psycopg")),
@@ -86,7 +101,10 @@ def workdir(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, s
     env["FEEDSVC_CONFIG"] = str(work / "feedsvc.toml")
     for argv in (["db", "upgrade"], ["topics", "import"]):
         subprocess.run(
-            [sys.executable, "-m", "feedsvc", *argv], cwd=work, env=env, check=True,
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=work,
+            env=env,
+            check=True,
             capture_output=True,
         )
     return work, env
@@ -100,8 +118,7 @@ def test_a_command_imports_only_what_it_needs(
     assert probe(argv, forbidden, work, env) == []
 
 
-def probe(argv: list[str], forbidden: tuple[str, ...], cwd: Path, env: dict[str, str]
-          ) -> list[str]:
+def probe(argv: list[str], forbidden: tuple[str, ...], cwd: Path, env: dict[str, str]) -> list[str]:
     """What of ``forbidden`` ``feedsvc argv`` imported (it must succeed)."""
     done = subprocess.run(
         [sys.executable, "-c", PROBE, json.dumps(argv), json.dumps(sorted({*HEAVY, *forbidden}))],
@@ -113,18 +130,25 @@ def probe(argv: list[str], forbidden: tuple[str, ...], cwd: Path, env: dict[str,
 
 
 @pytest.mark.postgres
-def test_read_only_commands_on_postgresql_import_no_sqlalchemy(
-    pg_url: str, tmp_path: Path
-) -> None:
+def test_read_only_commands_on_postgresql_import_no_sqlalchemy(pg_url: str, tmp_path: Path) -> None:
     """On a PostgreSQL state DB `topics list` and `status` read with psycopg directly
     (``feedsvc.store.lite``): SQLAlchemy and its PostgreSQL dialect stay unimported, also while
     the configuration checks the URL (``feedsvc.db.urls``)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": pg_url,
-            "FEEDSVC_TOPICS__FILE": str(Path(__file__).parent.parent / "config/topics.toml")}
+    env |= {
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": pg_url,
+        "FEEDSVC_TOPICS__FILE": str(Path(__file__).parent.parent / "config/topics.toml"),
+    }
     for argv in (["db", "upgrade"], ["topics", "import"]):
-        subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
-                       check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=tmp_path,
+            env=env,
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
     for argv in (["topics", "list"], ["status"], ["status", "--json"]):
         assert probe(argv, PG_READ_ONLY_FORBIDDEN, tmp_path, env) == [], argv
     # the same URL written as postgresql:// (Database reads it as psycopg too)

@@ -138,8 +138,12 @@ INVALID_FILES = {
     "several structural problems": (
         '[[topic]]\nslug = "a"\n[[topic]]\ntitle = "B"\nquery = 3\n[[topic]]\nslug = "a"\n'
         'title = "A"\nquery = "x"\n',
-        ["topic #1 (a): title is required", "topic #2: slug is required",
-         "topic #2: query is required", "topic a: slug appears more than once"],
+        [
+            "topic #1 (a): title is required",
+            "topic #2: slug is required",
+            "topic #2: query is required",
+            "topic a: slug appears more than once",
+        ],
     ),
     "a duplicate slug": (T.format(slug="a", query="x") * 2, ["slug appears more than once"]),
     "not TOML": ("[[topic]\nslug=", ["invalid TOML", "line 1"]),
@@ -148,8 +152,7 @@ INVALID_FILES = {
 
 
 @pytest.mark.parametrize("name", sorted(INVALID_FILES))
-def test_an_invalid_topics_file_is_refused_whole_before_matching(tmp_path: Path, name: str
-                                                                 ) -> None:
+def test_an_invalid_topics_file_is_refused_whole_before_matching(tmp_path: Path, name: str) -> None:
     """`match --topics` reads the file with `topics import`'s loader: every problem (file,
     topic, key) on stderr, exit 2, and no article matched: it used to skip broken topics (exit
     0 when all were broken), count ``enabled = "no"`` as enabled, accept a bad slug, an unknown

@@ -37,9 +37,15 @@ def _close(*fds: int) -> Callable[[], None]:
     return close
 
 
-def feedsvc(cwd: Path, argv: list[str], *, unbuffered: bool = False, stdin: object = None,
-            stdout: object = subprocess.PIPE, close: tuple[int, ...] = ()
-            ) -> subprocess.CompletedProcess[str]:
+def feedsvc(
+    cwd: Path,
+    argv: list[str],
+    *,
+    unbuffered: bool = False,
+    stdin: object = None,
+    stdout: object = subprocess.PIPE,
+    close: tuple[int, ...] = (),
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedsvc", *argv], cwd=cwd, env=_env(unbuffered),
         stdin=stdin, stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=120,
@@ -47,8 +53,10 @@ def feedsvc(cwd: Path, argv: list[str], *, unbuffered: bool = False, stdin: obje
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("argv", [["import", "-"], ["match", "--query", '"công an"'],
-                                  ["match", "--topics", "topics.toml"]])
+@pytest.mark.parametrize(
+    "argv",
+    [["import", "-"], ["match", "--query", '"công an"'], ["match", "--topics", "topics.toml"]],
+)
 def test_a_closed_stdin_is_one_line(tmp_path: Path, argv: list[str]) -> None:
     """`feedsvc import - <&-` failed inside Click (RuntimeError: "Was not able to determine
     binary stream for sys.stdin"), `match … <&-` on `None.buffer`: tracebacks."""
@@ -64,15 +72,22 @@ def test_a_closed_stdin_is_no_matter_to_a_command_that_does_not_read_it(tmp_path
     assert (done.returncode, done.stdout) == (0, "built-in defaults: OK\n"), done.stderr
 
 
-OUTPUTS = [["--version"], ["--help"], ["topics", "--help"], ["config", "show"],
-           ["match", "--query", '"công an"'], ["match", "--topics", "topics.toml"]]
+OUTPUTS = [
+    ["--version"],
+    ["--help"],
+    ["topics", "--help"],
+    ["config", "show"],
+    ["match", "--query", '"công an"'],
+    ["match", "--topics", "topics.toml"],
+]
 
 
 @pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
 @pytest.mark.parametrize("unbuffered", [False, True], ids=["buffered", "unbuffered"])
 @pytest.mark.parametrize("argv", OUTPUTS, ids=[" ".join(a) for a in OUTPUTS])
-def test_stdout_on_a_full_disk_is_one_line(tmp_path: Path, argv: list[str], unbuffered: bool
-                                           ) -> None:
+def test_stdout_on_a_full_disk_is_one_line(
+    tmp_path: Path, argv: list[str], unbuffered: bool
+) -> None:
     """`feedsvc --version >/dev/full`: a traceback from Click's echo (before any command), or
     buffered output failing at the interpreter's exit ("Exception ignored…", exit 120)."""
     (tmp_path / "topics.toml").write_text(TOPICS, encoding="utf-8")

@@ -50,6 +50,7 @@ def one_problem(tmp_path: Path, key: str, text: str = "", **env: str) -> str:
 
 # -- a section given as a value --------------------------------------------------------------
 
+
 @pytest.mark.parametrize(
     ("text", "key", "kind"),
     [
@@ -101,8 +102,14 @@ def test_a_mariadb_source_port_is_checked_too(tmp_path: Path, port: str) -> None
     assert "port" in one_problem(tmp_path, "source.url", FEEDSVC_SOURCE__URL=url)
 
 
-@pytest.mark.parametrize("url", ["postgresql://u@h:1/db", "postgresql://u@h:65535/db",
-                                 "postgresql://u@/db?host=h1,h2&port=5432,5433"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql://u@h:1/db",
+        "postgresql://u@h:65535/db",
+        "postgresql://u@/db?host=h1,h2&port=5432,5433",
+    ],
+)
 def test_good_ports_pass(tmp_path: Path, url: str) -> None:
     assert check(tmp_path, FEEDSVC_DATABASE__URL=url, FEEDSVC_SOURCE__URL=url) == (0, [])
 

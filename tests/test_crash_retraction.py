@@ -66,8 +66,10 @@ def test_sigkill_mid_takedown_retracts_everything_once_restarted(tmp_path: Path)
             fake.unscript()
             proc = start()  # the restart takes the dead process's leases back (SQLite)
             fake.wait_for(
-                lambda: all(s == ("done",) for s in _rows(db, alert_followups.c.state))
-                and len(_rows(db, alert_followups.c.id)) == len(CHATS),
+                lambda: (
+                    all(s == ("done",) for s in _rows(db, alert_followups.c.state))
+                    and len(_rows(db, alert_followups.c.id)) == len(CHATS)
+                ),
                 timeout=60,
             )
             assert stop_service(proc) == 0

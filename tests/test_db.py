@@ -48,8 +48,9 @@ def test_sqlite_runs_in_wal_mode_with_busy_timeout(sqlite_url: str) -> None:
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1
 
 
-def test_a_relative_sqlite_path_gets_its_directory(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_relative_sqlite_path_gets_its_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
     db = Database("sqlite:///nested/dir/state.db")
     assert not (tmp_path / "nested").exists()  # opening it makes nothing: a reader may open it

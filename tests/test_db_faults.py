@@ -77,6 +77,7 @@ def timed_failure(run: object) -> float:
 
 # -- the engines ---------------------------------------------------------------------------------
 
+
 @pytest.mark.postgres
 def test_state_db_waits_end_and_the_pool_recovers(pg_url: str, pg_proxy: TcpProxy) -> None:
     upgrade(Database(pg_url))
@@ -120,6 +121,7 @@ def test_a_statement_cut_off_mid_flight_fails_within_the_read_timeout(
 
 # -- the CLI's read-only path (feedsvc.store.lite: psycopg without SQLAlchemy) ------------------
 
+
 def lite_pg(url: str) -> AbstractContextManager[lite.Reader]:
     parsed = psycopg_url(url)
     assert parsed is not None
@@ -155,16 +157,27 @@ def test_status_on_a_silent_state_db_ends_in_one_line(
     upgrade(Database(pg_url))
     pg_proxy.pause()
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__CONNECT_TIMEOUT": "2",
-            "FEEDSVC_DATABASE__URL": through(pg_proxy, pg_url, 5432)}
+    env |= {
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__CONNECT_TIMEOUT": "2",
+        "FEEDSVC_DATABASE__URL": through(pg_proxy, pg_url, 5432),
+    }
     for argv in (["status"], ["topics", "list"]):
         t0 = time.monotonic()
-        done = subprocess.run([sys.executable, "-m", "feedsvc", *argv], cwd=tmp_path, env=env,
-                              capture_output=True, text=True, timeout=60, check=False)
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
         assert time.monotonic() - t0 <= 2 + SLACK + 3  # + the interpreter's start-up
         assert done.returncode == 1, done.stderr
         assert done.stderr.startswith(  # worded as through SQLAlchemy
-            "feedsvc: database error: OperationalError (ConnectionTimeout): "), done.stderr
+            "feedsvc: database error: OperationalError (ConnectionTimeout): "
+        ), done.stderr
         assert "timeout" in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
 
 
@@ -194,6 +207,7 @@ def test_cms_waits_end_and_the_pool_recovers(cms: Cms, mariadb_proxy: TcpProxy) 
 
 # -- the service --------------------------------------------------------------------------------
 
+
 def start_service(work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], Path]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     base |= {
@@ -206,10 +220,16 @@ def start_service(work: Path, env: dict[str, str]) -> tuple[subprocess.Popen[byt
     with log.open("wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "feedsvc", "run", "--no-http", "--no-bot"],
-            cwd=work, env=base | env, stdout=out, stderr=subprocess.STDOUT,
+            cwd=work,
+            env=base | env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
-    wait_until(lambda: "feedsvc started" in log.read_text("utf-8") or proc.poll() is not None,
-               120, "the service to start")
+    wait_until(
+        lambda: "feedsvc started" in log.read_text("utf-8") or proc.poll() is not None,
+        120,
+        "the service to start",
+    )
     assert proc.poll() is None, log.read_text("utf-8")
     return proc, log
 
@@ -254,12 +274,16 @@ def test_service_on_a_silently_dead_state_db(
     with direct.write() as conn:
         save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an"'), "cli", now)
     (tmp_path / "feedsvc.toml").write_text("", encoding="utf-8")
-    proc, log = start_service(tmp_path, {
-        "FEEDSVC_DATABASE__URL": through(pg_proxy, pg_url, 5432),
-        "FEEDSVC_DATABASE__CONNECT_TIMEOUT": "2",
-        "FEEDSVC_DATABASE__STATEMENT_TIMEOUT": "1",
-    })
+    proc, log = start_service(
+        tmp_path,
+        {
+            "FEEDSVC_DATABASE__URL": through(pg_proxy, pg_url, 5432),
+            "FEEDSVC_DATABASE__CONNECT_TIMEOUT": "2",
+            "FEEDSVC_DATABASE__STATEMENT_TIMEOUT": "1",
+        },
+    )
     try:
+
         def stored(key: str) -> bool:
             with direct.read() as conn:
                 found = conn.execute(select(articles.c.id).where(articles.c.source_key == key))
@@ -275,15 +299,16 @@ def test_service_on_a_silently_dead_state_db(
         pg_proxy.pause()
         t0 = time.monotonic()
         second = publish(2)
-        wait_until(lambda: "no answer within" in log.read_text("utf-8"), READ + FAST.connect
-                   + SLACK + 5, "the dead connection to be logged")
+        wait_until(
+            lambda: "no answer within" in log.read_text("utf-8"),
+            READ + FAST.connect + SLACK + 5,
+            "the dead connection to be logged",
+        )
         assert time.monotonic() - t0 <= READ + FAST.connect + SLACK + 5
         pg_proxy.resume()
-        wait_logged(lambda: stored(second), 60, "the article to be stored once it forwards",
-                    log)
+        wait_logged(lambda: stored(second), 60, "the article to be stored once it forwards", log)
         third = publish(3)  # surely a later tick: ingest runs again
-        wait_logged(lambda: stored(third), 60, "ingest to resume once the network forwards",
-                    log)
+        wait_logged(lambda: stored(third), 60, "ingest to resume once the network forwards", log)
         pg_proxy.pause()
         fourth = publish(4)
         time.sleep(1.5)  # ticks and the dispatcher are now blocked in the driver
@@ -299,9 +324,7 @@ def test_service_on_a_silently_dead_state_db(
 
 @pytest.mark.slow
 @pytest.mark.mysql
-def test_service_on_a_silently_dead_cms(
-    tmp_path: Path, cms: Cms, mariadb_proxy: TcpProxy
-) -> None:
+def test_service_on_a_silently_dead_cms(tmp_path: Path, cms: Cms, mariadb_proxy: TcpProxy) -> None:
     state = f"sqlite:///{tmp_path / 'state.db'}"
     direct = Database(state)
     upgrade(direct)
@@ -310,17 +333,20 @@ def test_service_on_a_silently_dead_cms(
     columns = mapping("mariadb")
     lines = [f'{k} = "{v}"' for k, v in columns.model_dump(exclude_unset=True).items()]
     (tmp_path / "feedsvc.toml").write_text(
-        "[source]\ntable = \"news_articles\"\ntimezone = \"UTC\"\n[source.columns]\n"
+        '[source]\ntable = "news_articles"\ntimezone = "UTC"\n[source.columns]\n'
         + "\n".join(line.replace('"(', "'''(").replace(')"', ")'''") for line in lines)
         + "\n",
         encoding="utf-8",
     )
-    proc, log = start_service(tmp_path, {
-        "FEEDSVC_DATABASE__URL": state,
-        "FEEDSVC_SOURCE__URL": through(mariadb_proxy, cms.url, 3306),
-        "FEEDSVC_SOURCE__CONNECT_TIMEOUT": "2",
-        "FEEDSVC_SOURCE__STATEMENT_TIMEOUT": "1",
-    })
+    proc, log = start_service(
+        tmp_path,
+        {
+            "FEEDSVC_DATABASE__URL": state,
+            "FEEDSVC_SOURCE__URL": through(mariadb_proxy, cms.url, 3306),
+            "FEEDSVC_SOURCE__CONNECT_TIMEOUT": "2",
+            "FEEDSVC_SOURCE__STATEMENT_TIMEOUT": "1",
+        },
+    )
 
     def stored(n: int) -> bool:
         with direct.read() as conn:
@@ -335,8 +361,12 @@ def test_service_on_a_silently_dead_cms(
         cms.insert(2, datetime.now(UTC).replace(tzinfo=None, microsecond=0))
         # the failed read, then ingest's probe of the CMS (a new connection): both bounded
         bound = 2 * (READ + FAST.connect) + SLACK + 5
-        wait_logged(lambda: "(1 in a row)" in log.read_text("utf-8"), bound,
-                    "the CMS failure to be logged", log)
+        wait_logged(
+            lambda: "(1 in a row)" in log.read_text("utf-8"),
+            bound,
+            "the CMS failure to be logged",
+            log,
+        )
         assert time.monotonic() - t0 <= bound
         mariadb_proxy.resume()
         wait_logged(lambda: stored(2), 60, "ingest to resume once the CMS answers", log)

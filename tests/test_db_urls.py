@@ -85,9 +85,7 @@ def assert_same_as_sqlalchemy(url: str) -> None:
                                theirs.port, theirs.database), url  # fmt: skip
     assert dict(ours.query) == dict(theirs.query), url
     # SQLAlchemy masks only the userinfo password; ours also the query's password-like values
-    theirs = theirs.update_query_dict(
-        {k: "***" for k in theirs.query if urls.is_secret_key(k)}
-    )
+    theirs = theirs.update_query_dict({k: "***" for k in theirs.query if urls.is_secret_key(k)})
     assert ours.render() == _unquoted_mask(theirs.render_as_string(hide_password=True)), url
     shown = theirs.set(drivername="postgresql+psycopg").render_as_string(hide_password=True)
     assert ours.render(drivername="postgresql+psycopg") == _unquoted_mask(shown)
@@ -134,14 +132,30 @@ def test_multi_host_forms_are_left_to_the_dialect(url: str) -> None:
     assert urls.psycopg_url(url) is None
 
 
-@pytest.mark.parametrize("url", ["postgresql+psycopg2://u@h/db", "postgresql+asyncpg://u@h/db",
-                                 "mysql+pymysql://u@h/db", "sqlite:///x.db", "postgres://u@h/db"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql+psycopg2://u@h/db",
+        "postgresql+asyncpg://u@h/db",
+        "mysql+pymysql://u@h/db",
+        "sqlite:///x.db",
+        "postgres://u@h/db",
+    ],
+)
 def test_only_urls_database_opens_with_psycopg_are_taken(url: str) -> None:
     assert urls.psycopg_url(url) is None
 
 
-@pytest.mark.parametrize("url", ["postgresql//u:pw@db/x", "postgresql:/u@db/x", "://u@db/x",
-                                 "postgresql://h:x5/db", "postgre sql://h/db"])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "postgresql//u:pw@db/x",
+        "postgresql:/u@db/x",
+        "://u@db/x",
+        "postgresql://h:x5/db",
+        "postgre sql://h/db",
+    ],
+)
 def test_the_config_still_refuses_what_sqlalchemy_refuses(url: str) -> None:
     with pytest.raises(ValueError):
         DatabaseSettings(url=url)

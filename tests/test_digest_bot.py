@@ -129,8 +129,10 @@ async def test_mute_button_stops_the_topic_and_undo_restores_it(
     assert fake.callback_answers[1]["text"].startswith("Đã bật lại Thể thao")
     assert sorted(subs_of(db, USER)) == ["kien-thuy", "the-thao"]
     await fake.await_for(
-        lambda: fake.markups[(USER, message_id)]["inline_keyboard"][1][0]["callback_data"]
-        == f"mute:{topic.id}"
+        lambda: (
+            fake.markups[(USER, message_id)]["inline_keyboard"][1][0]["callback_data"]
+            == f"mute:{topic.id}"
+        )
     )
 
 
@@ -160,8 +162,15 @@ async def test_sub_inside_a_forum_thread_stores_it(
     fake.user_sends(FORUM, 7, "/sub kien-thuy")  # the general thread: the chat itself
     await fake.await_for(lambda: len(fake.messages(FORUM)) == before + 2)
     with db.read() as conn:
-        rows = dict(conn.execute(select(subscriptions.c.topic_id, subscriptions.c.thread_id)
-                                 .where(subscriptions.c.chat_id == FORUM)).tuples().all())
+        rows = dict(
+            conn.execute(
+                select(subscriptions.c.topic_id, subscriptions.c.thread_id).where(
+                    subscriptions.c.chat_id == FORUM
+                )
+            )
+            .tuples()
+            .all()
+        )
         ids = {s: get_topic(conn, s).id for s in ("the-thao", "kien-thuy")}  # type: ignore[union-attr]
     assert rows == {ids["the-thao"]: 55, ids["kien-thuy"]: None}
     fake.user_sends(FORUM, 7, "/sub the-thao", thread_id=56)  # moved to another thread

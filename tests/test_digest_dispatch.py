@@ -238,7 +238,8 @@ async def test_silent_alerts_and_buttons(env: Env) -> None:
     rows = alert.keyboard
     assert rows[0] == [{"text": "Đọc bài", "url": item.url}]
     assert [r[0]["callback_data"] for r in rows[1:]] == [
-        f"mute:{topics['an-ninh'].id}", f"mute:{topics['the-thao'].id}"  # type: ignore[union-attr]
+        f"mute:{topics['an-ninh'].id}",
+        f"mute:{topics['the-thao'].id}",  # type: ignore[union-attr]
     ]
     assert rows[1][0]["text"] == "🔕 Tắt An ninh"
 

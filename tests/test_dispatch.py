@@ -102,7 +102,10 @@ async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
     ing.hooks.append(Outbox(timedelta(hours=48)))
     fake.add_chat(GROUP, "group", "Nhóm tin")
     sender = TelegramSender(
-        fake.token, base_url=fake.base_url, read_timeout=READ_TIMEOUT, connect_timeout=0.5,
+        fake.token,
+        base_url=fake.base_url,
+        read_timeout=READ_TIMEOUT,
+        connect_timeout=0.5,
         pool_timeout=0.5,
     )
     await sender.start()

@@ -29,8 +29,9 @@ def fake() -> Iterator[FakeBotAPI]:
 
 
 def _request(read_timeout: float = 0.5) -> HTTPXRequest:
-    return HTTPXRequest(connect_timeout=1, read_timeout=read_timeout, write_timeout=1,
-                        pool_timeout=1)
+    return HTTPXRequest(
+        connect_timeout=1, read_timeout=read_timeout, write_timeout=1, pool_timeout=1
+    )
 
 
 @pytest.fixture
@@ -86,8 +87,9 @@ async def test_scripted_fault_raises_ptb_exception(
 async def test_429_has_retry_after_header(fake: FakeBotAPI) -> None:
     fake.script(1, Fault.flood(5))
     async with httpx.AsyncClient() as client:
-        resp = await client.post(f"{fake.base_url}{fake.token}/sendMessage",
-                                 json={"chat_id": 1, "text": "x"})
+        resp = await client.post(
+            f"{fake.base_url}{fake.token}/sendMessage", json={"chat_id": 1, "text": "x"}
+        )
     assert resp.status_code == 429 and resp.headers["Retry-After"] == "5"
     assert resp.json()["description"] == "Too Many Requests: retry after 5"
     assert resp.json()["parameters"] == {"retry_after": 5}
@@ -98,8 +100,7 @@ async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, bot: Bot) ->
     assert (await bot.send_message(3, "slow")).message_id == 1
 
 
-async def test_slow_answer_beyond_timeout_times_out_undelivered(fake: FakeBotAPI,
-                                                                bot: Bot) -> None:
+async def test_slow_answer_beyond_timeout_times_out_undelivered(fake: FakeBotAPI, bot: Bot) -> None:
     fake.script(3, Fault.slow(2.0))
     with pytest.raises(TimedOut):
         await bot.send_message(3, "too slow")
@@ -135,8 +136,9 @@ async def test_unknown_chat_without_auto_create() -> None:
 
 
 async def test_photo_url_upload_and_rejection(fake: FakeBotAPI, bot: Bot) -> None:
-    msg = await bot.send_photo(5, "https://img.example/a.jpg", caption="<b>c</b>",
-                               parse_mode="HTML")
+    msg = await bot.send_photo(
+        5, "https://img.example/a.jpg", caption="<b>c</b>", parse_mode="HTML"
+    )
     assert msg.photo and msg.caption == "c"
     upload = await bot.send_photo(5, b"\x89PNG fake bytes", caption="up")
     assert fake.messages(5)[1].photo is not None and upload.caption == "up"
@@ -148,10 +150,16 @@ async def test_photo_url_upload_and_rejection(fake: FakeBotAPI, bot: Bot) -> Non
 
 @pytest.mark.parametrize(
     "text",
-    ["<b>x</b>", "a &lt; b &gt; c &amp; &quot;q&quot; &#x27;s &#39;",
-     '<a href="h?a=1&amp;b=2">l</a>', '<span class="tg-spoiler">s</span>',
-     '<pre><code class="language-py">x</code></pre>', "<blockquote expandable>q</blockquote>",
-     "<b><i>n</i></b>", "a > b"],
+    [
+        "<b>x</b>",
+        "a &lt; b &gt; c &amp; &quot;q&quot; &#x27;s &#39;",
+        '<a href="h?a=1&amp;b=2">l</a>',
+        '<span class="tg-spoiler">s</span>',
+        '<pre><code class="language-py">x</code></pre>',
+        "<blockquote expandable>q</blockquote>",
+        "<b><i>n</i></b>",
+        "a > b",
+    ],
 )
 def test_html_checker_accepts(text: str) -> None:
     check_html(text)
@@ -159,8 +167,19 @@ def test_html_checker_accepts(text: str) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["<div>x</div>", "<b>x", "x</b>", "<b><i>x</b></i>", "a < b", "AT&T", "&nbsp;",
-     '<a href="x&y">l</a>', '<span class="red">x</span>', '<b onclick="x">y</b>', "<br/>"],
+    [
+        "<div>x</div>",
+        "<b>x",
+        "x</b>",
+        "<b><i>x</b></i>",
+        "a < b",
+        "AT&T",
+        "&nbsp;",
+        '<a href="x&y">l</a>',
+        '<span class="red">x</span>',
+        '<b onclick="x">y</b>',
+        "<br/>",
+    ],
 )
 def test_html_checker_rejects(text: str) -> None:
     with pytest.raises(EntityError, match="can't parse entities"):
@@ -250,8 +269,13 @@ async def test_ptb_application_round_trip(fake: FakeBotAPI) -> None:
         assert update.effective_message is not None
         await update.effective_message.reply_text("ok: " + " ".join(context.args or []))
 
-    app = (ApplicationBuilder().token(fake.token).base_url(fake.base_url)
-           .get_updates_read_timeout(2).build())
+    app = (
+        ApplicationBuilder()
+        .token(fake.token)
+        .base_url(fake.base_url)
+        .get_updates_read_timeout(2)
+        .build()
+    )
     app.add_handler(CommandHandler("sub", sub))
     async with app:
         await app.start()

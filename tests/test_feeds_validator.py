@@ -94,7 +94,7 @@ TOPICS = [
     TopicSpec("trong", "Chưa có bài", '"không bao giờ có"', "Một chủ đề chưa có bài nào"),
 ]
 SEARCHES = ['"công an"', "Kiến Thụy -mưa", 'title:"Đoàn Xá" OR ~"kien thuy"', '"không có"']
-HOSTILE_TOPICS = [TopicSpec("doc-hai", "Độc hại <b>&amp;</b> \"x\"", '"độc hại"', "<i>x</i> &")]
+HOSTILE_TOPICS = [TopicSpec("doc-hai", 'Độc hại <b>&amp;</b> "x"', '"độc hại"', "<i>x</i> &")]
 HOSTILE_SEARCHES = ['"độc hại"', "\"độc hại\" <b>&amp; 'x'"]
 
 
@@ -126,17 +126,21 @@ def documents(tmp_path: Path, hostile: bool) -> list[dict[str, str]]:
     with db.write() as conn:
         for spec in topics:
             save_topic(conn, spec, "cli", now - timedelta(days=1))
-    settings = load_config(None, {
-        # a hub on loopback: advertised in every feed, and its pings never leave the machine
-        "http": {"public_url": PUBLIC, "websub_hub": "http://127.0.0.1:9/hub"},
-        "site": {"title": "Báo Hải Phòng & bạn đọc", "url": "https://baohaiphong.example/"},
-    })
+    settings = load_config(
+        None,
+        {
+            # a hub on loopback: advertised in every feed, and its pings never leave the machine
+            "http": {"public_url": PUBLIC, "websub_hub": "http://127.0.0.1:9/hub"},
+            "site": {"title": "Báo Hải Phòng & bạn đọc", "url": "https://baohaiphong.example/"},
+        },
+    )
     publisher = FeedPublisher(db, settings)
     ingestor = builtin_ingestor(db)
     ingestor.after_commit.append(publisher.on_ingest)
     publisher.sync()
     items = (
-        list(hostile_articles(10)) if hostile
+        list(hostile_articles(10))
+        if hostile
         else [article(1), article(2, image_url="https://baohaiphong.example/anh/2.jpg")]
     )
     with db.write() as conn:
@@ -150,22 +154,26 @@ def documents(tmp_path: Path, hostile: bool) -> list[dict[str, str]]:
         for fmt in FORMATS:
             snap = publisher.snapshot(spec.slug, fmt, 50)
             assert snap is not None
-            bodies[f"{spec.slug}.{fmt}"] = (snap.body, CONTENT_TYPES[fmt],
-                                           f"{PUBLIC}/feeds/{spec.slug}.{fmt}")
+            bodies[f"{spec.slug}.{fmt}"] = (
+                snap.body,
+                CONTENT_TYPES[fmt],
+                f"{PUBLIC}/feeds/{spec.slug}.{fmt}",
+            )
     for n, query in enumerate(HOSTILE_SEARCHES if hostile else SEARCHES):
         for fmt in FORMATS:
             snap = publisher.search(query, fmt, 50)
-            bodies[f"search-{n}.{fmt}"] = (snap.body, CONTENT_TYPES[fmt],
-                                          search_feed_urls(PUBLIC, query)[fmt])
-    bodies["feeds.opml"] = (publisher.opml().body, CONTENT_TYPES["opml"],
-                            f"{PUBLIC}/feeds.opml")
+            bodies[f"search-{n}.{fmt}"] = (
+                snap.body,
+                CONTENT_TYPES[fmt],
+                search_feed_urls(PUBLIC, query)[fmt],
+            )
+    bodies["feeds.opml"] = (publisher.opml().body, CONTENT_TYPES["opml"], f"{PUBLIC}/feeds.opml")
     db.dispose()
     jobs = []
     for name, (body, content_type, base) in bodies.items():
         path = tmp_path / name
         path.write_bytes(body)
-        jobs.append({"name": name, "path": str(path), "base": base,
-                     "content_type": content_type})
+        jobs.append({"name": name, "path": str(path), "base": base, "content_type": content_type})
     return jobs
 
 
@@ -211,8 +219,11 @@ def test_w3c_feedvalidator_on_hostile_text(tmp_path: Path) -> None:
     jobs = documents(tmp_path, hostile=True)  # renders at all: no character breaks a feed
     problems = validate(jobs)
     unexpected = {
-        name: [e for e in events
-               if e["level"] == "error" or e["class"] not in TOLERATED_ON_HOSTILE_TEXT]
+        name: [
+            e
+            for e in events
+            if e["level"] == "error" or e["class"] not in TOLERATED_ON_HOSTILE_TEXT
+        ]
         for name, events in problems.items()
     }
     assert unexpected == {name: [] for name in problems}

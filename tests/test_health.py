@@ -85,7 +85,9 @@ def fail_ingest(db: Database, source: str, failures: int, last_success_ago: floa
         cursors.record_success(conn, source, None, None, now - timedelta(seconds=last_success_ago))
         for _ in range(failures):
             cursors.record_failure(
-                conn, source, "OperationalError: connection to cms-db.internal:3306 refused",
+                conn,
+                source,
+                "OperationalError: connection to cms-db.internal:3306 refused",
                 now - timedelta(seconds=last_success_ago),
             )
 
@@ -105,9 +107,16 @@ async def test_a_cms_outage_in_backoff_leaves_the_replica_ready(
     assert detailed["failures_in_a_row"] == 6 and "cms-db.internal" in detailed["last_error"]
 
 
-@pytest.mark.parametrize(("failures", "ago", "ready"), [
-    (0, 1, True), (2, 1, True), (3, 1, False), (0, 600, False), (1, 600, False),
-])
+@pytest.mark.parametrize(
+    ("failures", "ago", "ready"),
+    [
+        (0, 1, True),
+        (2, 1, True),
+        (3, 1, False),
+        (0, 600, False),
+        (1, 600, False),
+    ],
+)
 async def test_ingest_readiness(
     service: Service, client: httpx.AsyncClient, failures: int, ago: float, ready: bool
 ) -> None:

@@ -26,11 +26,21 @@ def _started(argv: list[str], cwd: Path, env: dict[str, str]) -> tuple[str, int,
     log. The service is then stopped."""
     log_file = cwd / "out.log"
     with log_file.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "feedsvc", *argv], cwd=cwd, env=env,
-                                stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", *argv],
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            wait_until(lambda: proc.poll() is not None or bool(STARTED.search(
-                log_file.read_text("utf-8"))), 120, "the start-up line")
+            wait_until(
+                lambda: (
+                    proc.poll() is not None or bool(STARTED.search(log_file.read_text("utf-8")))
+                ),
+                120,
+                "the start-up line",
+            )
             found = STARTED.search(log_file.read_text("utf-8"))
             assert found is not None, log_file.read_text("utf-8")
             host, port = found[1], int(found[2])
@@ -54,19 +64,24 @@ def test_run_on_port_0_logs_the_port_it_got(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_demo_logs_its_own_port_whatever_the_environment_says(tmp_path: Path) -> None:
     decoy = free_port()
-    env = _env(FEEDSVC_HTTP__PORT=str(decoy), FEEDSVC_HTTP__HOST="0.0.0.0",
-               FEEDSVC_DATABASE__URL=f"sqlite:///{tmp_path / 'real-service.db'}",
-               FEEDSVC_TOPICS__FILE=str(REPO / "config" / "topics.toml"))
+    env = _env(
+        FEEDSVC_HTTP__PORT=str(decoy),
+        FEEDSVC_HTTP__HOST="0.0.0.0",
+        FEEDSVC_DATABASE__URL=f"sqlite:///{tmp_path / 'real-service.db'}",
+        FEEDSVC_TOPICS__FILE=str(REPO / "config" / "topics.toml"),
+    )
     own = free_port()
-    host, port, log = _started(["demo", "--port", str(own), "--dir", str(tmp_path / "demo"),
-                                "--articles", "5"], tmp_path, env)
+    host, port, log = _started(
+        ["demo", "--port", str(own), "--dir", str(tmp_path / "demo"), "--articles", "5"],
+        tmp_path,
+        env,
+    )
     assert (host, port) == ("127.0.0.1", own), log
     assert not (tmp_path / "real-service.db").exists()  # the demo's DB is its throw-away one
     assert (tmp_path / "demo" / "demo.db").exists()
 
 
-def test_a_commands_own_settings_win_over_the_environment(monkeypatch: pytest.MonkeyPatch
-                                                          ) -> None:
+def test_a_commands_own_settings_win_over_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("FEEDSVC_HTTP__PORT", "18093")
     monkeypatch.setenv("FEEDSVC_HTTP__TRUSTED_PROXIES", '["127.0.0.1"]')
     settings = load_config(None, {"http": {"port": 8080, "host": "127.0.0.1"}})

@@ -19,8 +19,12 @@ WHEN = datetime(2021, 12, 15, 3, 34, tzinfo=UTC)  # 10:34 in Hanoi
 
 
 def _article(**kw: object) -> Article:
-    fields: dict[str, object] = {"source_key": "k1", "url": "https://news.example/a?x=1&y=2",
-                                 "title": "Title", "published_at": WHEN}
+    fields: dict[str, object] = {
+        "source_key": "k1",
+        "url": "https://news.example/a?x=1&y=2",
+        "title": "Title",
+        "published_at": WHEN,
+    }
     fields.update(kw)
     return Article(**fields)  # type: ignore[arg-type]
 
@@ -37,8 +41,9 @@ def _check(msg: AlertMessage) -> str:
 
 
 def test_layout() -> None:
-    msg = format_alert(_article(section="Thời sự", summary="Tóm tắt."), ["Kiến Thụy", "Hải Phòng"],
-                       TZ)
+    msg = format_alert(
+        _article(section="Thời sự", summary="Tóm tắt."), ["Kiến Thụy", "Hải Phòng"], TZ
+    )
     assert msg.text == (
         '<a href="https://news.example/a?x=1&amp;y=2"><b>Title</b></a>\n'
         "<i>Thời sự · 10:34 15/12/2021</i>\n\nTóm tắt.\n\nChủ đề: Kiến Thụy, Hải Phòng"
@@ -53,8 +58,11 @@ def test_layout() -> None:
 
 def test_everything_is_escaped() -> None:
     hostile = "<b>A & B</b> \"q\" 's' &amp;"
-    msg = format_alert(_article(title=hostile, summary=hostile, section=hostile,
-                                url='https://x.example/?a="<>"'), [hostile], TZ)
+    msg = format_alert(
+        _article(title=hostile, summary=hostile, section=hostile, url='https://x.example/?a="<>"'),
+        [hostile],
+        TZ,
+    )
     visible = _check(msg)
     assert "&lt;b&gt;A &amp; B&lt;/b&gt;" in msg.text  # the topic name is plain text: verbatim
     assert visible.count("<b>A & B</b> \"q\" 's' &amp;") == 1  # only the topic name
@@ -101,8 +109,12 @@ async def test_telegram_displays_the_visible_title(tmp_path: object) -> None:
 
     from feedsvc.notify import TelegramSender
 
-    art = _article(title=ISSUE_TITLE, section="Thời sự &amp; <b>Pháp luật</b>",
-                   author="Minh &amp; Châu", summary="<p>Tóm&nbsp;tắt &amp; thêm</p>")
+    art = _article(
+        title=ISSUE_TITLE,
+        section="Thời sự &amp; <b>Pháp luật</b>",
+        author="Minh &amp; Châu",
+        summary="<p>Tóm&nbsp;tắt &amp; thêm</p>",
+    )
     msg = format_alert(art, ["Kiến Thụy"], TZ)
     with FakeBotAPI() as fake:
         async with TelegramSender(fake.token, base_url=fake.base_url) as sender:
@@ -151,8 +163,13 @@ def test_caption_limit_with_image() -> None:
 
 
 def test_absurd_fields_stay_within_limits() -> None:
-    art = _article(title="T" * 10_000, section="S" * 10_000, summary="x " * 10_000,
-                   url="https://e.example/" + "p" * 5000, image_url="https://i.example/i.jpg")
+    art = _article(
+        title="T" * 10_000,
+        section="S" * 10_000,
+        summary="x " * 10_000,
+        url="https://e.example/" + "p" * 5000,
+        image_url="https://i.example/i.jpg",
+    )
     for with_image in (False, True):
         msg = format_alert(art, ["topic " * 500] * 50, TZ, with_image=with_image)
         _check(msg)
@@ -182,14 +199,28 @@ _hostile = st.lists(_pieces, max_size=200).map("".join)
 
 @settings(max_examples=200, deadline=None)
 @given(
-    title=_hostile, summary=st.one_of(st.none(), _hostile), body=st.one_of(st.none(), _hostile),
-    section=st.one_of(st.none(), _hostile), topics=st.lists(_hostile, max_size=4),
-    repeat=st.integers(1, 40), with_image=st.booleans(),
+    title=_hostile,
+    summary=st.one_of(st.none(), _hostile),
+    body=st.one_of(st.none(), _hostile),
+    section=st.one_of(st.none(), _hostile),
+    topics=st.lists(_hostile, max_size=4),
+    repeat=st.integers(1, 40),
+    with_image=st.booleans(),
 )
 def test_fake_accepts_every_formatted_message(
-    title: str, summary: str | None, body: str | None, section: str | None,
-    topics: list[str], repeat: int, with_image: bool,
+    title: str,
+    summary: str | None,
+    body: str | None,
+    section: str | None,
+    topics: list[str],
+    repeat: int,
+    with_image: bool,
 ) -> None:
-    art = _article(title=title, summary=summary and summary * repeat, body=body, section=section,
-                   image_url="https://img.example/a.jpg")
+    art = _article(
+        title=title,
+        summary=summary and summary * repeat,
+        body=body,
+        section=section,
+        image_url="https://img.example/a.jpg",
+    )
     _check(format_alert(art, topics, TZ, with_image=with_image))

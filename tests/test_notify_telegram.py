@@ -22,9 +22,14 @@ from feedsvc.notify import (
 )
 from feedsvc.notify.telegram import scrub_token
 
-ARTICLE = Article(source_key="k", url="https://news.example/a", title="A < B & C",
-                  published_at=datetime(2021, 12, 15, 3, 34, tzinfo=UTC),
-                  summary="Tóm tắt", image_url="https://img.example/a.jpg")
+ARTICLE = Article(
+    source_key="k",
+    url="https://news.example/a",
+    title="A < B & C",
+    published_at=datetime(2021, 12, 15, 3, 34, tzinfo=UTC),
+    summary="Tóm tắt",
+    image_url="https://img.example/a.jpg",
+)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MSG = format_alert(ARTICLE, ["Kiến Thụy"], TZ)
 PHOTO_MSG = format_alert(ARTICLE, ["Kiến Thụy"], TZ, with_image=True)
@@ -37,8 +42,13 @@ def fake() -> Iterator[FakeBotAPI]:
 
 
 def _sender(fake: FakeBotAPI, **kw: float) -> TelegramSender:
-    timeouts = {"connect_timeout": 0.5, "read_timeout": 0.5, "write_timeout": 0.5,
-                "pool_timeout": 0.5, **kw}
+    timeouts = {
+        "connect_timeout": 0.5,
+        "read_timeout": 0.5,
+        "write_timeout": 0.5,
+        "pool_timeout": 0.5,
+        **kw,
+    }
     return TelegramSender(fake.token, base_url=fake.base_url, **timeouts)  # type: ignore[arg-type]
 
 
@@ -53,8 +63,9 @@ def _token_free(outcome: SendOutcome, fake: FakeBotAPI) -> None:
     assert fake.token.split(":")[1] not in outcome.description
 
 
-async def test_sent_as_html_with_link_preview_setting(fake: FakeBotAPI,
-                                                      sender: TelegramSender) -> None:
+async def test_sent_as_html_with_link_preview_setting(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
     first = await sender.send(42, MSG, link_preview=False)
     second = await sender.send(42, MSG, link_preview=True)
     assert (first, second) == (SendOutcome.sent(1), SendOutcome.sent(2))
@@ -71,16 +82,19 @@ async def test_sent_as_html_with_link_preview_setting(fake: FakeBotAPI,
         (Fault.blocked(), SendOutcome.blocked("Forbidden: bot was blocked by the user")),
         (Fault.chat_not_found(), SendOutcome.chat_not_found("Chat not found")),
         (Fault(403, "Forbidden: chat not found"), SendOutcome.chat_not_found("")),
-        (Fault(400, "Bad Request: not enough rights to send text messages to the chat"),
-         SendOutcome.blocked("")),
+        (
+            Fault(400, "Bad Request: not enough rights to send text messages to the chat"),
+            SendOutcome.blocked(""),
+        ),
         (Fault.parse_error(), SendOutcome.parse_error("")),
         (Fault(400, "Bad Request: message is too long"), SendOutcome.bad_content("")),
         (Fault.server_error(500), SendOutcome.transient("Internal Server Error")),
         (Fault.server_error(502), SendOutcome.transient("Bad Gateway")),
     ],
 )
-async def test_fault_outcomes(fake: FakeBotAPI, sender: TelegramSender, fault: Fault,
-                              expected: SendOutcome) -> None:
+async def test_fault_outcomes(
+    fake: FakeBotAPI, sender: TelegramSender, fault: Fault, expected: SendOutcome
+) -> None:
     fake.script(-7, fault)
     outcome = await sender.send(-7, MSG, link_preview=False)
     assert outcome.kind is expected.kind
@@ -173,14 +187,17 @@ async def test_refusals_are_classified_by_family(
 
 def test_chat_level_kinds() -> None:
     assert {k for k in OutcomeKind if k.chat_level} == {
-        OutcomeKind.BLOCKED, OutcomeKind.CHAT_NOT_FOUND}
+        OutcomeKind.BLOCKED,
+        OutcomeKind.CHAT_NOT_FOUND,
+    }
 
 
 async def test_a_photo_refused_by_rights_falls_back_to_text(
     fake: FakeBotAPI, sender: TelegramSender
 ) -> None:
-    fake.script(9, Fault(400, "Bad Request: not enough rights to send photos to the chat",
-                         photo_only=True))
+    fake.script(
+        9, Fault(400, "Bad Request: not enough rights to send photos to the chat", photo_only=True)
+    )
     assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(1)
     assert [m.method for m in fake.messages(9)] == ["sendmessage"]
 
@@ -193,8 +210,9 @@ async def test_parse_error_then_plain(fake: FakeBotAPI, sender: TelegramSender) 
     assert plain.parse_mode is None and plain.text == MSG.plain_text
 
 
-async def test_really_malformed_html_is_a_parse_error(fake: FakeBotAPI,
-                                                      sender: TelegramSender) -> None:
+async def test_really_malformed_html_is_a_parse_error(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
     broken = AlertMessage(text="<b>1 < 2</b>", plain_text="1 < 2")
     assert (await sender.send(1, broken, link_preview=False)).kind is OutcomeKind.PARSE_ERROR
     too_long = AlertMessage(text="x" * 4097, plain_text="x")
@@ -207,22 +225,25 @@ async def test_photo_and_fallback_to_text(fake: FakeBotAPI, sender: TelegramSend
     fake.script(9, Fault.photo_rejected())
     assert await sender.send(9, PHOTO_MSG, link_preview=False) == SendOutcome.sent(2)
     photo, text = fake.messages(9)
-    assert (photo.method, photo.photo, photo.caption) == ("sendphoto", PHOTO_MSG.photo_url,
-                                                          PHOTO_MSG.text)
+    assert (photo.method, photo.photo, photo.caption) == (
+        "sendphoto",
+        PHOTO_MSG.photo_url,
+        PHOTO_MSG.text,
+    )
     assert (text.method, text.text) == ("sendmessage", PHOTO_MSG.text)
     fake.script(9, Fault.blocked())  # a refusing chat is not a photo problem: no fallback
     assert (await sender.send(9, PHOTO_MSG, link_preview=False)).kind is OutcomeKind.BLOCKED
     assert len(fake.messages(9)) == 2
 
 
-async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI,
-                                                  sender: TelegramSender) -> None:
+async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, sender: TelegramSender) -> None:
     fake.script(3, Fault.slow(0.2))
     assert await sender.send(3, MSG, link_preview=False) == SendOutcome.sent(1)
 
 
-async def test_late_answer_is_ambiguous_and_delivered(fake: FakeBotAPI,
-                                                      sender: TelegramSender) -> None:
+async def test_late_answer_is_ambiguous_and_delivered(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
     fake.script(3, Fault.late(2.0))
     outcome = await sender.send(3, MSG, link_preview=False)
     assert outcome.kind is OutcomeKind.AMBIGUOUS and "ReadTimeout" in outcome.description
@@ -239,8 +260,9 @@ async def test_slow_beyond_timeout_is_ambiguous_though_undelivered(
 
 
 async def test_pool_timeout_is_transient(fake: FakeBotAPI) -> None:
-    async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2.0,
-                              pool_timeout=0.1, pool_size=1) as sender:
+    async with TelegramSender(
+        fake.token, base_url=fake.base_url, read_timeout=2.0, pool_timeout=0.1, pool_size=1
+    ) as sender:
         fake.script(1, Fault.slow(0.5))
         slow = asyncio.create_task(sender.send(1, MSG, link_preview=False))
         await fake.await_for(lambda: fake.in_flight)  # the only connection is now busy
@@ -266,13 +288,16 @@ async def test_token_never_leaks(fake: FakeBotAPI, caplog: pytest.LogCaptureFixt
         assert outcome.kind is OutcomeKind.BAD_CONTENT and "<token>" in outcome.description
         _token_free(outcome, fake)
         assert (await sender.send(1, MSG, link_preview=False)).delivered
-    async with TelegramSender("123456789:AAwrongTokenButWellFormed_xyz",
-                              base_url=fake.base_url) as wrong:
+    async with TelegramSender(
+        "123456789:AAwrongTokenButWellFormed_xyz", base_url=fake.base_url
+    ) as wrong:
         refused = await wrong.send(1, MSG, link_preview=False)
     assert refused.kind is OutcomeKind.TRANSIENT and "wrongToken" not in refused.description
-    assert caplog.records and not [r for r in caplog.records
-                                   if fake.token.split(":")[1] in r.getMessage()
-                                   or "wrongToken" in r.getMessage()]
+    assert caplog.records and not [
+        r
+        for r in caplog.records
+        if fake.token.split(":")[1] in r.getMessage() or "wrongToken" in r.getMessage()
+    ]
 
 
 def test_scrub_token() -> None:

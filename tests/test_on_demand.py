@@ -259,9 +259,7 @@ async def test_uncached_searches_beyond_the_limit_get_503_at_once(
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[str, Service]]:
     """The real HTTP server on loopback, trusting 127.0.0.1 as a proxy, burst 3."""
-    service = app_service(
-        tmp_path, trusted_proxies=["127.0.0.1"], client_burst=3, client_rate=0.01
-    )
+    service = app_service(tmp_path, trusted_proxies=["127.0.0.1"], client_burst=3, client_rate=0.01)
     port = free_port()
     settings = service.settings.model_copy(
         update={"http": service.settings.http.model_copy(update={"port": port})}
@@ -283,8 +281,12 @@ def test_rate_limit_per_client_behind_a_trusted_proxy(served: tuple[str, Service
         assert [search(n, "203.0.113.7").status_code for n in range(3)] == [200, 200, 200]
         limited = search(3, "203.0.113.7")
         assert limited.status_code == 429 and int(limited.headers["retry-after"]) >= 1
-        assert client.get("/feeds/kien-thuy.rss?limit=5",
-                          headers={"X-Forwarded-For": "203.0.113.7"}).status_code == 429
+        assert (
+            client.get(
+                "/feeds/kien-thuy.rss?limit=5", headers={"X-Forwarded-For": "203.0.113.7"}
+            ).status_code
+            == 429
+        )
         assert search(4, "198.51.100.9").status_code == 200  # another client, its own budget
         # a client spoofing a hop in front of the real one is still counted as itself
         assert search(5, "198.51.100.1, 203.0.113.7").status_code == 429
@@ -301,12 +303,14 @@ def test_untrusted_peers_cannot_pick_their_address(tmp_path: Path) -> None:
     settings = service.settings.model_copy(
         update={"http": service.settings.http.model_copy(update={"port": port})}
     )
-    with uvicorn_thread(uvicorn_config(settings, create_app(service))), httpx.Client(
-        base_url=f"http://127.0.0.1:{port}", timeout=10
-    ) as client:
+    with (
+        uvicorn_thread(uvicorn_config(settings, create_app(service))),
+        httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=10) as client,
+    ):
         statuses = [
-            client.get(f"/feeds/search.rss?q=tin+{n}",
-                       headers={"X-Forwarded-For": f"192.0.2.{n}"}).status_code
+            client.get(
+                f"/feeds/search.rss?q=tin+{n}", headers={"X-Forwarded-For": f"192.0.2.{n}"}
+            ).status_code
             for n in range(4)
         ]
     assert statuses == [200, 200, 429, 429]  # X-Forwarded-For ignored: one client, 127.0.0.1
@@ -327,13 +331,12 @@ def test_ingest_runs_while_web_requests_hold_every_web_connection(db_url: str) -
         spec = TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"')
         save_topic(conn, spec, "cli", datetime.now(VN))
     web_engine = getattr(service.publisher, "web_db", service.db).engine
-    held = [
-        web_engine.connect() for _ in range(WEB_POOL["pool_size"] + WEB_POOL["max_overflow"])
-    ]
+    held = [web_engine.connect() for _ in range(WEB_POOL["pool_size"] + WEB_POOL["max_overflow"])]
     try:
         with service.db.write() as conn:
-            upsert_source_articles(conn, [article(1, published_at=datetime.now(VN))],
-                                   datetime.now(UTC))
+            upsert_source_articles(
+                conn, [article(1, published_at=datetime.now(VN))], datetime.now(UTC)
+            )
         started = time.monotonic()
         result = service.ingest_tick()
         service.publisher.sync()

@@ -124,7 +124,6 @@ def test_pages_link_to_the_bot_learnt_with_getme(
     with FakeBotAPI() as fake:
         service.settings.telegram.base_url = fake.base_url
 
-
         asyncio.run(learn_bot_username(service, fake.token, attempts=1))
     link = "https://t.me/feedsvc_test_bot?start=kien-thuy"
     for path in ("/", "/topics/kien-thuy"):

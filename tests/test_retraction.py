@@ -511,9 +511,7 @@ async def test_a_correction_never_overwrites_a_retraction(env: Env) -> None:
     env.retire("TEST-00001")
     await env.follow_up()
     with env.db.write() as conn:
-        queued = followups.queue_corrections(
-            conn, [1], datetime.now(UTC), timedelta(hours=72)
-        )
+        queued = followups.queue_corrections(conn, [1], datetime.now(UTC), timedelta(hours=72))
     assert queued == 0
     assert all(env.fake.live(c, m).visible == NOTICE for c, m in sent.items())
 

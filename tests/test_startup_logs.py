@@ -92,13 +92,31 @@ def test_demo_start_up_log(tmp_path: Path) -> None:
     log_file = tmp_path / "demo.log"
     with log_file.open("wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "feedsvc", "demo", "--port", str(port), "--dir",
-             str(tmp_path / "demo"), "--articles", "2000", "--every", "0.5"],
-            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+            [
+                sys.executable,
+                "-m",
+                "feedsvc",
+                "demo",
+                "--port",
+                str(port),
+                "--dir",
+                str(tmp_path / "demo"),
+                "--articles",
+                "2000",
+                "--every",
+                "0.5",
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
         )
         try:
-            wait_until(lambda: "demo: new source article" in log_file.read_text("utf-8"), 120,
-                       "the demo to add an article")
+            wait_until(
+                lambda: "demo: new source article" in log_file.read_text("utf-8"),
+                120,
+                "the demo to add an article",
+            )
             wait_until(
                 lambda: "ingest:" in log_file.read_text("utf-8").split("feedsvc started")[-1],
                 60,
@@ -151,8 +169,13 @@ def test_a_bot_api_answering_html_is_one_bounded_warning(tmp_path: Path) -> None
     log_file = tmp_path / "run.log"
     try:
         with log_file.open("wb") as out:
-            proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--no-http"],
-                                    cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "feedsvc", "run", "--no-http"],
+                cwd=tmp_path,
+                env=env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 wait_until(lambda: log_file.read_text("utf-8").count("cannot start polling") >= 2,
                            60, "the bot to retry once")  # fmt: skip

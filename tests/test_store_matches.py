@@ -60,8 +60,7 @@ def test_matches_are_stored_as_sqlalchemy_stores_them(db: Database) -> None:
     assert stored[(ids[0], kt)] == stored[(ids[1], kt)] == stored[(ids[2], other)] == reference
     with db.read() as conn:
         back = {
-            (a, t): (terms, at)
-            for a, t, terms, at in conn.execute(select(article_topics)).tuples()
+            (a, t): (terms, at) for a, t, terms, at in conn.execute(select(article_topics)).tuples()
         }
     assert back[(ids[0], kt)] == (TERMS, NOW) and back[(ids[0], other)] == (["x"], NOW)
     assert back[(ids[1], other)] == (["y"], NOW) and len(back) == 6

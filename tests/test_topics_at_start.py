@@ -36,14 +36,22 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
         ["bad.toml", "invalid TOML", "line 1"],
     ),
     "a bad query and a bad slug": (
-        lambda tmp: _write(tmp / "bad.toml", GOOD + GOOD.replace('"kt"', '"Bad Slug"')
-                           .replace("'\"Kiến Thụy\"'", "'(x'")),
-        ["bad.toml", "2 problem(s)", "topic #2 (Bad Slug): slug must be",
-         "topic Bad Slug: query: at 0: unclosed"],
+        lambda tmp: _write(
+            tmp / "bad.toml",
+            GOOD + GOOD.replace('"kt"', '"Bad Slug"').replace("'\"Kiến Thụy\"'", "'(x'"),
+        ),
+        [
+            "bad.toml",
+            "2 problem(s)",
+            "topic #2 (Bad Slug): slug must be",
+            "topic Bad Slug: query: at 0: unclosed",
+        ],
     ),
     "a directory": (lambda tmp: _mkdir(tmp / "topics.d"), ["cannot read", "topics.d"]),
-    "a set file that is missing": (lambda tmp: tmp / "nothere.toml", ["file not found",
-                                                                       "nothere.toml"]),
+    "a set file that is missing": (
+        lambda tmp: tmp / "nothere.toml",
+        ["file not found", "nothere.toml"],
+    ),
 }
 
 
@@ -97,8 +105,9 @@ def test_config_check_and_run_refuse_the_same_file(
         assert word in line, line
 
 
-def test_the_default_file_absent_is_no_problem(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                               caplog: pytest.LogCaptureFixture) -> None:
+def test_the_default_file_absent_is_no_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
     """A fresh directory: `config check` on the built-in defaults is OK (it said "file not
     found: config/topics.toml", exit 2, while `run` started silently with 0 topics)."""
     _clean_env(monkeypatch, tmp_path)
@@ -119,8 +128,9 @@ def test_the_default_file_absent_is_no_problem(tmp_path: Path, monkeypatch: pyte
     assert "feedsvc topics add" in record.getMessage()
 
 
-def test_the_default_path_named_explicitly_must_exist(tmp_path: Path,
-                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_default_path_named_explicitly_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Set in the config (even to the default's value), the file is expected: a missing one is
     a typo or a volume not mounted."""
     _clean_env(monkeypatch, tmp_path)
@@ -135,18 +145,31 @@ def test_the_default_path_named_explicitly_must_exist(tmp_path: Path,
 def test_run_logs_a_broken_file_on_one_line_and_serves(tmp_path: Path) -> None:
     """The real service: the error line names the file and each problem on one line (it was
     "topics file not imported:\\nbad.toml: …" with a literal \\n), and the service runs on."""
-    (tmp_path / "bad.toml").write_text(GOOD + 'colour = 1\n[[topik]]\n', encoding="utf-8")
+    (tmp_path / "bad.toml").write_text(GOOD + "colour = 1\n[[topik]]\n", encoding="utf-8")
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["FEEDSVC_TOPICS__FILE"] = "bad.toml"
     port = free_port()
     log_file = tmp_path / "run.log"
     with log_file.open("wb") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "feedsvc", "run", "--port", str(port)],
-                                cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--port", str(port)],
+            cwd=tmp_path,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
         try:
-            wait_until(lambda: proc.poll() is not None or (
-                (r := get(f"http://127.0.0.1:{port}/healthz")) is not None and r.status_code == 200
-            ), 60, "the service to answer")
+            wait_until(
+                lambda: (
+                    proc.poll() is not None
+                    or (
+                        (r := get(f"http://127.0.0.1:{port}/healthz")) is not None
+                        and r.status_code == 200
+                    )
+                ),
+                60,
+                "the service to answer",
+            )
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=30)

@@ -38,8 +38,11 @@ def test_every_problem_of_the_file_is_reported_at_once() -> None:
 
 @pytest.mark.parametrize(
     ("title", "kept"),
-    [("Kiến\nThụy", "Kiến Thụy"), (" Kiến\t\tThụy ", "Kiến Thụy"),
-     ("Kiến\xa0\r\nThụy", "Kiến Thụy")],
+    [
+        ("Kiến\nThụy", "Kiến Thụy"),
+        (" Kiến\t\tThụy ", "Kiến Thụy"),
+        ("Kiến\xa0\r\nThụy", "Kiến Thụy"),
+    ],
 )
 def test_a_title_with_line_breaks_reads_as_one_line(title: str, kept: str) -> None:
     [spec] = parse_topics({"topic": [_topic(title=title, description="dòng 1\r\ndòng 2")]})

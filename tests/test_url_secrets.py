@@ -84,9 +84,7 @@ def test_no_command_prints_the_state_db_password(tmp_path: Path, pg_url: str, wh
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("where", PLACES)
-def test_the_service_log_never_holds_the_password(
-    tmp_path: Path, pg_url: str, where: str
-) -> None:
+def test_the_service_log_never_holds_the_password(tmp_path: Path, pg_url: str, where: str) -> None:
     url = with_secret(pg_url, where)
     assert cli(tmp_path, "db", "upgrade", FEEDSVC_DATABASE__URL=url)[0] == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}

@@ -180,7 +180,10 @@ def test_a_thousand_idle_sockets_do_not_lock_new_clients_out(tmp_path: Path) -> 
     }
     proc = subprocess.Popen(
         [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--no-scheduler"],
-        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         preexec_fn=_low_fd_limit,
     )
     try:

@@ -99,7 +99,7 @@ def test_a_sender_id_that_is_no_id_counts_as_unknown(bad: object) -> None:
 
 
 def test_commands_and_plain_replies() -> None:
-    assert parse_command("/sub  \"công an\" OR \"an ninh\" ") == ("sub", '"công an" OR "an ninh"')
+    assert parse_command('/sub  "công an" OR "an ninh" ') == ("sub", '"công an" OR "an ninh"')
     assert parse_command("/Start@bot kien-thuy") == ("start", "kien-thuy")
     assert parse_command("chào bot") is None
     reply = plain_reply('<b>Kiến Thụy</b> &amp; <a href="https://x.vn/?a=1&amp;b=2">đây</a>')

@@ -71,9 +71,7 @@ def _listen_advice(exc: OSError) -> str:
 @click.option("--no-scheduler", is_flag=True, help="Do not ingest or dispatch (a web replica).")
 @click.option("--no-bot", is_flag=True, help="Do not poll Telegram for bot commands.")
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
-@click.option(
-    "--port", type=Int(0, 65535), default=None, help="HTTP port (default: http.port)."
-)
+@click.option("--port", type=Int(0, 65535), default=None, help="HTTP port (default: http.port).")
 def run(
     config_file: str | None,
     no_http: bool,

@@ -25,6 +25,7 @@ DBAPI_ERRORS = (
     "NotSupportedError", "InterfaceError", "DatabaseError",
 )  # fmt: skip
 
+
 def is_database_fault(exc: BaseException) -> bool:
     """True when ``exc`` says the database cannot go on, whatever row was being written.
 

@@ -178,7 +178,6 @@ article_topics = Table(
 )
 
 
-
 def _address_of(context: Any) -> str:
     """A Telegram row's address is its chat id as text (the column default, so any insert
     that names only ``chat_id`` keeps the (channel, address) pair true)."""
@@ -282,9 +281,7 @@ alert_followups = Table(
     "alert_followups",
     metadata,
     Column("id", BigId, primary_key=True, autoincrement=True),
-    Column(
-        "delivery_id", BigId, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False
-    ),
+    Column("delivery_id", BigId, ForeignKey("deliveries.id", ondelete="CASCADE"), nullable=False),
     Column("kind", String(10), nullable=False),  # retract | correct
     Column("state", String(10), nullable=False),  # pending | working | done
     Column("method", String(20)),

@@ -195,8 +195,9 @@ def bounded_connection_class() -> type[Any]:
                     raise  # the caller's own timeout (e.g. notifies()): not a dead socket
                 where = f"{self.pgconn.host.decode()}:{self.pgconn.port.decode()}"
                 self.pgconn.finish()
-                log.warning("database %s: no answer within %.0f s; connection dropped",
-                            where, limit)
+                log.warning(
+                    "database %s: no answer within %.0f s; connection dropped", where, limit
+                )
                 raise errors.OperationalError(
                     f"no answer from the database at {where} within {limit:.0f} s "
                     "(connection dropped)"

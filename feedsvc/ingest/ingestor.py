@@ -403,4 +403,3 @@ def _not_the_rows(exc: BaseException) -> bool:
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
-

@@ -35,6 +35,8 @@ STYLE = Style(
     major_label_font_size=12,
     legend_font_size=13,
 )
+
+
 def whole_numbers(values: Sequence[int]) -> list[int]:
     """Value-axis ticks for counts: whole numbers, about eight of them (pygal's own picks
     fractions such as 0.1 for a handful of subscribers)."""

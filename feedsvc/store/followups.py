@@ -311,9 +311,7 @@ def next_work(conn: Connection, channel: str = "telegram") -> datetime | None:
     lease that runs out (pacing not counted). A read, so an idle worker never writes."""
     mine = _of_channel(channel)
     due = select(func.min(f.c.due_at)).where(f.c.state == "pending", mine).scalar_subquery()
-    lease = (
-        select(func.min(f.c.lease_until)).where(f.c.state == "working", mine).scalar_subquery()
-    )
+    lease = select(func.min(f.c.lease_until)).where(f.c.state == "working", mine).scalar_subquery()
     first, expires = conn.execute(select(due, lease)).one()
     times = [t for t in (first, expires) if t is not None]
     return min(times, default=None)
@@ -379,4 +377,3 @@ def counts(conn: Connection) -> dict[tuple[str, str], int]:
     label = func.coalesce(f.c.outcome, f.c.state)
     stmt = select(f.c.kind, label, func.count()).group_by(f.c.kind, label)
     return {(k, s): int(n) for k, s, n in conn.execute(stmt).tuples()}
-

@@ -15,8 +15,6 @@ from feedsvc.store.records import QuarantineEntry as QuarantineEntry
 REASON_LIMIT = 2000
 
 
-
-
 def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetime) -> None:
     """Record ``rows`` (a row seen again gets its new position, reason and ``last_seen_at``)."""
     if not rows:

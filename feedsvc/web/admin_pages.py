@@ -53,6 +53,8 @@ def page_param(text: str) -> int:
     """``?page=``: 1 for anything that is not a page number; at most :data:`MAX_PAGE`."""
     value = id_param(text.strip())
     return 1 if value is None or value < 1 else min(value, MAX_PAGE)
+
+
 PREVIEW_SCAN = 2000
 PREVIEW_SAMPLES = 10
 MAX_QUERY = 4000
@@ -262,8 +264,11 @@ def page_routes(admin: Admin) -> list[Route]:
         topic, query = data.get("topic") or None, data.get("query", "").strip() or None
         url = data.get("url", "").strip()
         try:
-            await db_call(lambda: ops.add_subscription(
-                db, None, None, topic=topic, query=query, channel="apprise", address=url))
+            await db_call(
+                lambda: ops.add_subscription(
+                    db, None, None, topic=topic, query=query, channel="apprise", address=url
+                )
+            )
         except ops.OperationError as exc:
             return admin.redirect(ctx, "/subscriptions", t.operation_error(exc), ok=False)
         return admin.redirect(
@@ -318,7 +323,10 @@ def page_routes(admin: Admin) -> list[Route]:
         per_page = DELIVERIES_PER_PAGE
         rows, total = await db_call(
             lambda: ops.list_deliveries(
-                db, state=state or None, channel=channel or None, limit=per_page,
+                db,
+                state=state or None,
+                channel=channel or None,
+                limit=per_page,
                 offset=(page - 1) * per_page,
             )
         )

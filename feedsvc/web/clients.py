@@ -27,7 +27,6 @@ from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 __all__ = ["MAX_CLIENTS", "RateLimiter", "client_key", "request_client", "with_trusted_proxies"]
 
 
-
 def with_trusted_proxies(app: ASGIApp, trusted: Sequence[str]) -> ASGIApp:
     """``app`` behind uvicorn's proxy-header middleware trusting exactly ``trusted``."""
     if not trusted:

@@ -153,8 +153,10 @@ def authorised(service: Service, request: Request) -> bool:
     """The request carries the admin token as a Bearer token (details may be shown)."""
     token = admin_auth.configured_token(service.settings)
     scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return bool(token) and scheme.lower() == "bearer" and admin_auth.check_token(
-        given.strip(), token or ""
+    return (
+        bool(token)
+        and scheme.lower() == "bearer"
+        and admin_auth.check_token(given.strip(), token or "")
     )
 
 

@@ -132,9 +132,7 @@ class ZaloBotAPI:
 
     async def get_updates(self, timeout: float) -> list[dict[str, Any]]:
         """Long poll for up to ``timeout`` seconds; the updates, oldest first (often one)."""
-        result = await self.call(
-            "getUpdates", {"timeout": int(timeout)}, read_timeout=timeout + 10
-        )
+        result = await self.call("getUpdates", {"timeout": int(timeout)}, read_timeout=timeout + 10)
         if isinstance(result, dict):
             return [result] if result else []
         if isinstance(result, list):

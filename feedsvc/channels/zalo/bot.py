@@ -89,8 +89,9 @@ class ZaloBot:
             try:
                 await self.api.send_message(incoming.chat_id, plain_reply(reply))
             except (ZaloError, httpx.HTTPError) as exc:
-                log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__}"
-                                                                      f" {exc}"))
+                log.warning(
+                    "zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}")
+                )
 
     def answer(self, incoming: Incoming) -> str | None:
         """The reply (Telegram HTML, as :mod:`feedsvc.bot.texts` words it) to ``incoming``, after

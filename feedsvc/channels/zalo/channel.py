@@ -108,4 +108,3 @@ class ZaloChannel:
         except (ZaloError, httpx.HTTPError) as exc:
             return classify(exc)
         return SendOutcome.sent(message_number(message_id))
-
