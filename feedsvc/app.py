@@ -204,8 +204,7 @@ class Service:
         if self.interrupted:
             log.info("rendering stopped after %.1f s (stopping); the next start renders", took)
         else:
-            count = len(self.index.topics)
-            log.info("feeds and pages of %d topics ready in %.1f s", count, took)
+            log.info("feeds and pages ready in %.1f s", took)
 
     def reconcile(self) -> None:
         """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors

@@ -49,6 +49,13 @@ class StaleTopics:
             self._slugs.update(slugs)
             self._last = now
 
+    def retry(self, slugs: Iterable[str]) -> None:
+        """Slugs whose render failed (a locked or lost database): due at the next :meth:`due`,
+        whatever the pace of marking, and held until then like any mark."""
+        with self._lock:
+            self._slugs.update(slugs)
+            self._first = float("-inf")
+
     def due(self, *, now: bool = False) -> list[str]:
         """The marked slugs, sorted, if it is time to render them — or ``now``: the catch-up
         is known to be over — (then the set is emptied); otherwise ``[]``."""

@@ -25,6 +25,19 @@ class Clock:
         return self.now
 
 
+def test_a_failed_render_is_due_at_once_and_held_until_then() -> None:
+    clock = Clock()
+    stale = StaleTopics(quiet=2.0, every=60.0, clock=clock)
+    stale.mark(["a"])
+    assert stale.due() == []  # marking goes on
+    stale.retry(["b"])
+    assert len(stale) == 2
+    assert stale.due() == ["a", "b"]  # the next sync, whatever the pace of marking
+    assert stale.due() == [] and len(stale) == 0
+    stale.mark(["c"])
+    assert stale.due() == []  # a later mark paces as before
+
+
 def test_marks_are_due_once_marking_pauses_or_every_so_often() -> None:
     clock = Clock()
     stale = StaleTopics(quiet=2.0, every=60.0, clock=clock)

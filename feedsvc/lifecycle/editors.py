@@ -73,6 +73,7 @@ def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> 
     key = _key(source_key)
     text = _reason(reason)
     with db.write() as conn:
+        store.lock_article(conn, key)  # stamped after any wait for the row, not before it
         found = store.set_hidden(conn, key, True, db.now(), text, by)
     if found is None:
         raise _not_found(key)
@@ -84,6 +85,7 @@ def unhide_article(db: Database, source_key: str) -> EditorState:
     Raises OperationError ``invalid`` or ``not_found``."""
     key = _key(source_key)
     with db.write() as conn:
+        store.lock_article(conn, key)
         found = store.set_hidden(conn, key, False, db.now())
     if found is None:
         raise _not_found(key)

@@ -37,7 +37,13 @@ from feedsvc.pages import (
 from feedsvc.stale import StaleTopics
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
-from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshots, snapshot_etags
+from feedsvc.store.snapshots import (
+    StoredSnapshot,
+    drop_watermark,
+    get_snapshots,
+    put_snapshots,
+    snapshot_etags,
+)
 from feedsvc.store.topics import Topic, get_topic, list_topics
 from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
@@ -226,7 +232,7 @@ class FeedPublisher:
         self._adopt(fresh)
         self.refresh()
         if pending := {*touched, *self.stale.due()}:  # one render each, whatever the reasons
-            self.refresh(pending)
+            self._render_or_remark(pending)
         self.verification.run(self._verify, self._stopping)
         self._mark(started)
 
@@ -246,8 +252,12 @@ class FeedPublisher:
     def _restart(self, started: datetime) -> None:
         """The first sync: serve what is stored, render first what changed since it was
         rendered, the rest again in the background (:mod:`feedsvc.warm_start`)."""
-        stored = read_stored(self.db, started, self._print, frozenset(SNAPSHOT_TYPES), INDEX_SLUG)
+        stored = read_stored(self.db, started, self.settings, frozenset(SNAPSHOT_TYPES), INDEX_SLUG)
         plan, topics = stored.plan, stored.topics
+        if plan.reason and stored.mark is not None:  # until this full render is done, the
+            # next start renders in full too
+            with self.db.write() as conn:
+                drop_watermark(conn)
         self._synced_at = started
         self._touched(started)  # the baseline of later syncs; what came before is planned here
         self._adopt(stored.snapshots)
@@ -267,7 +277,7 @@ class FeedPublisher:
         """Write the watermark when everything changed before ``started`` is rendered: no
         catch-up marks pending, no render stopped midway (ingest renders in flight hold it
         back: :class:`~feedsvc.warm_start.RenderedThrough`)."""
-        if self._stopping.is_set() or len(self.stale):
+        if self._stopping.is_set() or len(self.stale) or not self.verification.done:
             return
         with self._lock:
             topics = list(self._topics.values())
@@ -313,7 +323,7 @@ class FeedPublisher:
             if catching_up:
                 self.stale.mark(slugs)
             elif slugs:
-                self.refresh(slugs)
+                self._render_or_remark(slugs)
         finally:
             self.through.end(token)
 
@@ -323,9 +333,20 @@ class FeedPublisher:
         token = self.through.begin(self.db.now())
         try:
             if slugs := self.stale.due(now=True):
-                self.refresh(slugs)
+                self._render_or_remark(slugs)
         finally:
             self.through.end(token)
+
+    def _render_or_remark(self, slugs: Iterable[str]) -> None:
+        """Render topics a change touched; if the render fails (a locked or lost database),
+        mark them stale so that a later sync renders them (what they show was already taken
+        as shown: :mod:`feedsvc.touched`), and no watermark is written meanwhile."""
+        slugs = list(slugs)
+        try:
+            self.refresh(slugs)
+        except BaseException:
+            self.stale.retry(slugs)
+            raise
 
     def stop(self) -> None:
         """A render pass in progress ends after its current topic (shutdown must not wait for

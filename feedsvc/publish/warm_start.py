@@ -1,30 +1,33 @@
 """A restart serves the stored feed snapshots at once and renders first only what changed.
 
-Why: every start rendered every topic's feeds and pages before HTTP served (11 s at 5,000
+Why: every start rendered every topic's feeds and pages before HTTP served (8–11 s at 5,000
 topics on a quiet 2-core machine, 40–110 s under load: ``bench/startup_render.py``), so each
 deploy or restart left feed readers waiting or timing out. The stored snapshots are the bytes
 the last process served, and serving them again is right unless something they show changed.
-What can change, and what is done about each, before HTTP serves:
+What can change, and what is done about each, before HTTP serves (*urgent* topics):
 
-* an article written (a takedown: withdrawn or hidden; an edit; a new article) or a scheduled
-  article's time coming after the watermark (``rendered_through`` less :data:`OVERLAP`, for a
-  write committed a little after the moment it records): its topics are rendered first
-  (*urgent*), so a takedown is never served;
-* a topic edited (title, query, enabled) after its snapshots: urgent;
+* **a takedown** (withdrawn, hidden; or scheduled again): found in the stored bytes, whatever
+  the clocks and match rows say (:mod:`.takedowns`): a topic whose stored feed lists an article
+  not public now, and the index page likewise, are urgent. A takedown is never served;
+* an article written (an edit, a new article) or a scheduled article's time coming after the
+  watermark (``rendered_through`` less :data:`OVERLAP`, for a write committed a little after the
+  moment it records): its topics are urgent. An edit that took the article out of a topic has
+  lost that match row, and such a topic shows the old text until the background pass;
+* a topic edited (title, query, enabled) after both its snapshots and the watermark: urgent;
 * a topic without all its snapshots (new, or a render stopped midway): urgent;
-* other settings or another feedsvc version (site title, public URL, language…): the
-  :func:`fingerprint` differs, so every topic is urgent (the old behaviour);
+* no trustworthy watermark: none (a new database, one from before migration 0015, or a full
+  render that did not finish: it is dropped as one starts), other settings or another feedsvc
+  version (the :func:`fingerprint`), or one dated after now (a clock moved back): every topic;
 * topics added, removed or edited since the index page: the :func:`topics_digest` differs, so
   the index page is rebuilt first; any urgent topic rebuilds it too.
 
 Whatever else a render reads (a template changed without a version change; the bot's
 @username, learnt after start) is caught by rendering every adopted topic again in the
-background, a few at a time (:data:`VERIFY_BATCH`, by the feeds-sync job). No watermark (a new
-database, or one from before migration 0015): every topic is urgent.
+background, a few at a time (:data:`VERIFY_BATCH`, by the feeds-sync job).
 
 The watermark is written by the feeds-sync job (:class:`RenderedThrough`) once every change
-before that sync's start is rendered: no catch-up marks pending (:mod:`feedsvc.stale`), no
-ingest render in flight, no render pass stopped midway.
+before that sync's start is rendered: the background pass done, no catch-up marks or failed
+renders pending (:mod:`feedsvc.stale`), no ingest render in flight, no render stopped midway.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from __future__ import annotations
 import hashlib
 import itertools
 import json
+import logging
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -42,7 +46,7 @@ from datetime import datetime
 import feedsvc
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.store.lifecycle import topics_changed
+from feedsvc.store.lifecycle import topics_changed, unpublic_articles
 from feedsvc.store.records import Topic
 from feedsvc.store.snapshots import (
     StoredSnapshot,
@@ -54,6 +58,10 @@ from feedsvc.store.snapshots import (
 )
 from feedsvc.store.topics import list_topics
 from feedsvc.touched import LIFECYCLE_OVERLAP
+
+from .takedowns import Unpublic, showing
+
+log = logging.getLogger(__name__)
 
 #: Writes commit a little after the moment they record (``last_changed_at``): the feeds-sync
 #: job's look-back (:mod:`feedsvc.touched`) is the margin here too.
@@ -69,12 +77,13 @@ WRITE_EVERY = 60.0
 
 def fingerprint(settings: Settings) -> str:
     """A digest of what every render reads besides the data: feedsvc's version, the site
-    section, the public URL and the WebSub hub (hex SHA-256)."""
+    section, the public URL, the WebSub hub and the bot's configured @username (hex SHA-256)."""
     parts = {
         "version": feedsvc.__version__,
         "site": settings.site.model_dump(mode="json"),
         "public_url": settings.http.public_url,
         "hub": settings.http.websub_hub,
+        "bot": settings.telegram.username,
     }
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
@@ -102,49 +111,73 @@ class StartPlan:
         count = len(self.urgent) + len(self.adopted)
         if self.reason:
             return f"rendering the feeds and pages of {count} topics ({self.reason})…"
-        return (
-            f"serving the stored feeds and pages of {count} topics; {len(self.urgent)} changed "
-            "since, rendering them first; the rest are checked again in the background"
+        first = (
+            f"rendering {len(self.urgent)} changed since first"
+            if self.urgent
+            else "none changed since"
         )
+        return (
+            f"serving the stored feeds and pages of {count} topics ({first}); all are "
+            "rendered again in the background"
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Evidence:
+    """What a restart knows besides the topics: ``stored``, slug → (formats stored, their
+    oldest ``rendered_at``); ``mark``, the watermark; ``changed``, ids of topics with an article
+    written or due since ``mark.rendered_through - OVERLAP``; ``showing``, slugs whose stored
+    feed lists an article not public now, and ``index_showing``, the index page likewise
+    (:mod:`.takedowns`); ``started``, now."""
+
+    stored: Mapping[str, tuple[frozenset[str], datetime]]
+    mark: StoredWatermark | None
+    changed: AbstractSet[int]
+    showing: AbstractSet[str]
+    index_showing: bool
+    started: datetime
+
+
+def _full_reason(mark: StoredWatermark | None, settings_print: str, started: datetime) -> str:
+    if mark is None:
+        return "first start of this database, or the last full render did not finish"
+    if mark.fingerprint != settings_print:
+        return "the settings or the feedsvc version changed"
+    if mark.rendered_through > started:
+        return "the stored renders are dated after now: the clock moved back"
+    return ""
 
 
 def plan_start(
     topics: Mapping[str, Topic],
-    stored: Mapping[str, tuple[frozenset[str], datetime]],
-    mark: StoredWatermark | None,
-    changed: AbstractSet[int],
+    seen: Evidence,
     *,
     formats: frozenset[str],
     settings_print: str,
     index_slug: str,
 ) -> StartPlan:
-    """Decide a restart's renders (see the module doc). ``stored``: slug → (formats stored,
-    their oldest ``rendered_at``); ``changed``: ids of topics with an article written or due
-    since ``mark.rendered_through - OVERLAP``. Pure."""
+    """Decide a restart's renders (see the module doc). A topic's definition is shown by its
+    stored renders when it was edited before their ``rendered_at`` (moved only when the bytes
+    changed) or before the watermark (every topic edit before it was rendered). Pure."""
     everything = frozenset(topics)
-    reason = (
-        "no watermark"
-        if mark is None
-        else "settings or version changed"
-        if mark.fingerprint != settings_print
-        else ""
-    )
-    if reason:
+    mark = seen.mark
+    reason = _full_reason(mark, settings_print, seen.started)
+    if reason or mark is None:
         return StartPlan(everything, True, frozenset(), reason)
-    urgent = set()
+    urgent = set(seen.showing) & everything
     for slug, topic in topics.items():
-        formats_at = stored.get(slug)
+        formats_at = seen.stored.get(slug)
         if (
             formats_at is None
             or not formats <= formats_at[0]
-            or topic.updated_at > formats_at[1] - OVERLAP
-            or topic.id in changed
+            or topic.updated_at > max(formats_at[1], mark.rendered_through) - OVERLAP
+            or topic.id in seen.changed
         ):
             urgent.add(slug)
-    assert mark is not None
     index = (
         bool(urgent)
-        or index_slug not in stored
+        or seen.index_showing
+        or index_slug not in seen.stored
         or mark.topics_digest != topics_digest(topics.values())
     )
     return StartPlan(frozenset(urgent), index, everything - urgent, "")
@@ -209,6 +242,11 @@ class Verification:
     def start(self, slugs: Iterable[str], *, index: bool) -> None:
         self.pending, self.index = sorted(slugs), index
 
+    @property
+    def done(self) -> bool:
+        """Nothing served from storage is left to render again."""
+        return not self.pending and not self.index
+
     def run(self, render: Callable[[list[str]], None], stopping: threading.Event) -> None:
         """Render :data:`VERIFY_BATCH` pending topics at a time (at least one batch, then
         until :data:`VERIFY_SECONDS` have passed), then the index page (``render([])``) once
@@ -234,27 +272,30 @@ class Stored:
     snapshots: list[StoredSnapshot]
     topics: dict[str, Topic]
     plan: StartPlan
+    mark: StoredWatermark | None
 
 
 def read_stored(
-    db: Database, started: datetime, settings_print: str, formats: frozenset[str], index_slug: str
+    db: Database, started: datetime, settings: Settings, formats: frozenset[str], index_slug: str
 ) -> Stored:
-    """Read the stored snapshots and plan the restart's renders (:func:`plan_start`) in one
-    read transaction. Raises the database's errors."""
+    """Read the stored snapshots and plan the restart's renders (:func:`plan_start`). The
+    watermark is read first: whatever was rendered after it is in the snapshots read after.
+    Raises the database's errors; a watermark that cannot be read counts as none."""
     with db.read() as conn:
+        try:
+            mark = get_watermark(conn)
+        except (ValueError, TypeError) as exc:  # edited by hand: render everything
+            log.warning("feed watermark unreadable (%s): every topic is rendered", exc)
+            mark = None
         snapshots = get_snapshots(conn)
         times = snapshot_times(conn)
-        mark = get_watermark(conn)
         topics = {t.slug: t for t in list_topics(conn)}
         since = None if mark is None else mark.rendered_through - OVERLAP
         changed = set() if since is None else topics_changed(conn, since, started)
+        unpublic = Unpublic.of(unpublic_articles(conn, started), settings.site.url)
+    showing_slugs, index_showing = showing(snapshots, unpublic, index_slug)
+    seen = Evidence(times, mark, changed, showing_slugs, index_showing, started)
     plan = plan_start(
-        topics,
-        times,
-        mark,
-        changed,
-        formats=formats,
-        settings_print=settings_print,
-        index_slug=index_slug,
+        topics, seen, formats=formats, settings_print=fingerprint(settings), index_slug=index_slug
     )
-    return Stored(snapshots, topics, plan)
+    return Stored(snapshots, topics, plan, mark)

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, func, not_, or_, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles, deliveries
@@ -155,6 +155,16 @@ def editor_states(conn: Connection, ids: Sequence[int]) -> list[EditorState]:
     return [EditorState(*row) for row in conn.execute(stmt)]
 
 
+def lock_article(conn: Connection, source_key: str) -> None:
+    """Wait for the article's row (PostgreSQL: ``FOR UPDATE``; SQLite's write transaction
+    already holds the database). Why: the change's ``last_changed_at`` must be taken after the
+    wait — a stamp older than the commit by more than the feeds' look-back
+    (:data:`feedsvc.touched.LIFECYCLE_OVERLAP`) is a hide no render ever shows."""
+    conn.execute(
+        select(articles.c.id).where(articles.c.source_key == source_key).with_for_update()
+    ).first()
+
+
 def set_hidden(
     conn: Connection,
     source_key: str,
@@ -258,12 +268,20 @@ def changed_articles(conn: Connection, since: datetime, now: datetime) -> list[A
     return [ArticleState(int(i), *rest) for i, *rest in conn.execute(stmt).tuples()]
 
 
+def unpublic_articles(conn: Connection, now: datetime) -> list[tuple[str, str]]:
+    """``(source_key, url)`` of every article not public at ``now`` (withdrawn, hidden,
+    scheduled): what a restart looks for in the stored renders (``publish.takedowns``)."""
+    stmt = select(articles.c.source_key, articles.c.url).where(not_(public_clause(now)))
+    return [(key, url) for key, url in conn.execute(stmt).tuples()]
+
+
 def topics_changed(conn: Connection, since: datetime, now: datetime) -> set[int]:
     """Ids of the topics matching an article written or due in ``(since, now]`` (as
     :func:`changed_articles`): whose stored feeds may not show the public state at ``now``.
 
-    An edit that took an article out of a topic is not seen here (its match row is gone); that
-    is not a takedown, and the renders after a restart cover it (``feedsvc.warm_start``)."""
+    An edit that took an article out of a topic is not seen here (its match row is gone): a
+    restart finds takedowns in the stored bytes instead (``feedsvc.publish.takedowns``), and
+    renders every topic again in the background."""
     changed = or_(
         and_(articles.c.published_at > since, articles.c.published_at <= now),
         and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),

@@ -129,3 +129,9 @@ def put_watermark(conn: Connection, mark: StoredWatermark) -> None:
             index_elements=[w.c.name], set_={k: stmt.excluded[k] for k in changed}
         )
     )
+
+
+def drop_watermark(conn: Connection) -> None:
+    """Forget the watermark: a full render is starting, and until one finishes every start
+    renders everything (one stopped midway leaves renders of other settings stored)."""
+    conn.execute(delete(w).where(w.c.name == WATERMARK))

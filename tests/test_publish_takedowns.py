@@ -1,0 +1,62 @@
+"""Stored renders that show an article not public now, read from the bytes
+(``feedsvc.publish.takedowns``): the JSON feed's item ids, the index page's links."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+from feedsvc.feeds.model import article_guid
+from feedsvc.publish.takedowns import Unpublic, showing
+from feedsvc.store.snapshots import StoredSnapshot
+
+SITE = "https://baohaiphong.vn/"
+AT = datetime(2026, 11, 30, tzinfo=UTC)
+
+
+def json_feed(slug: str, *keys: str) -> StoredSnapshot:
+    items = [{"id": article_guid(SITE, k), "url": f"{SITE}tin/{k}", "title": k} for k in keys]
+    body = json.dumps({"version": "https://jsonfeed.org/version/1.1", "items": items}).encode()
+    return StoredSnapshot(slug, "json", body, '"e"', AT)
+
+
+def snap(slug: str, fmt: str, body: bytes) -> StoredSnapshot:
+    return StoredSnapshot(slug, fmt, body, '"e"', AT)
+
+
+def test_topics_whose_json_feed_lists_an_unpublic_article() -> None:
+    gone = Unpublic.of([("K-2", "/tin/K-2?a=1&b=2")], SITE)
+    stored = [
+        json_feed("a", "K-1"),
+        json_feed("b", "K-1", "K-2"),
+        snap("c", "rss", b"<rss>K-2</rss>"),  # only the JSON feed is read: same items
+        json_feed("d"),
+    ]
+    assert showing(stored, gone, "_index") == ({"b"}, False)
+
+
+def test_an_unreadable_json_feed_is_rendered_again() -> None:
+    gone = Unpublic.of([("K-9", "/x")], SITE)
+    for body in (b"{not json", b'{"items": 5}', b'{"items": [{"no": "id"}]}', b"[]"):
+        assert showing([snap("a", "json", body)], gone, "_index") == ({"a"}, False), body
+
+
+def test_the_index_page_links_to_an_unpublic_article() -> None:
+    gone = Unpublic.of([("K-2", "/tin/K-2?a=1&b=2")], SITE)
+    linked = b'<li><a href="https://baohaiphong.vn/tin/K-2?a=1&amp;b=2">x</a></li>'
+    assert showing([snap("_index", "html", linked)], gone, "_index") == (set(), True)
+    other = b'<li><a href="https://baohaiphong.vn/tin/K-3">x</a></li>'
+    assert showing([snap("_index", "html", other)], gone, "_index") == (set(), False)
+
+
+def test_nothing_unpublic_reads_nothing() -> None:
+    assert showing([snap("a", "json", b"{not json")], Unpublic.of([], SITE), "_index") == (
+        set(),
+        False,
+    )
+
+
+def test_unpublic_articles_are_named_as_the_renders_name_them() -> None:
+    gone = Unpublic.of([("K 1", "tin/1.html"), ("K-2", "javascript:alert(1)")], SITE)
+    assert gone.guids == {article_guid(SITE, "K 1"), article_guid(SITE, "K-2")}
+    assert gone.urls == {"https://baohaiphong.vn/tin/1.html"}  # no link for a non-http URL
