@@ -1,7 +1,8 @@
 """Feed publishing: topic feeds and reader pages rendered once per change, stored, served from
-memory (:mod:`.publisher`); their metadata (:mod:`.metas`); restarts that serve the stored
-renders at once (:mod:`.warm_start`)."""
+memory (:mod:`.publisher`, what is served: :mod:`.serving`); their metadata (:mod:`.metas`);
+restarts that serve the stored renders at once (:mod:`.warm_start`, :mod:`.takedowns`)."""
 
-from .publisher import DEFAULT_LIMIT, INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher, render_topic_feed
+from .publisher import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher, render_topic_feed
+from .serving import DEFAULT_LIMIT
 
 __all__ = ["DEFAULT_LIMIT", "INDEX_SLUG", "SNAPSHOT_TYPES", "FeedPublisher", "render_topic_feed"]

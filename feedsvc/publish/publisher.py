@@ -12,9 +12,8 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from functools import partial
 from typing import TYPE_CHECKING
 
 from feedsvc import metrics
@@ -24,7 +23,6 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import feed_urls, render_feed, render_formats
 from feedsvc.feeds.model import MEDIA_TYPES
-from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
 from feedsvc.pages import (
     PageTopic,
     Site,
@@ -35,7 +33,6 @@ from feedsvc.pages import (
     subscribe_links,
 )
 from feedsvc.stale import StaleTopics
-from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
     StoredSnapshot,
@@ -46,10 +43,11 @@ from feedsvc.store.snapshots import (
 )
 from feedsvc.store.topics import Topic, get_topic, list_topics
 from feedsvc.touched import TouchedTopics
-from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
 
-from .metas import opml_body, search_metas, topic_metas
+from .metas import opml_body, topic_metas
+from .serving import DEFAULT_LIMIT, Served
 from .warm_start import RenderedThrough, Verification, fingerprint, read_stored
 
 if TYPE_CHECKING:
@@ -57,7 +55,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-DEFAULT_LIMIT = 50
 INDEX_HEADLINES = 3  # newest headlines per topic on the index page
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
@@ -67,8 +64,10 @@ SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
 INDEX_SLUG = "_index"
 
 
-class FeedPublisher:
-    """Implements :class:`feedsvc.web.feed_backend.FeedBackend` over the state DB.
+class FeedPublisher(Served):
+    """Implements :class:`feedsvc.web.feed_backend.FeedBackend` over the state DB: renders on
+    change and at a restart, stores and shares snapshots; :class:`~.serving.Served` holds what
+    is served.
 
     ``db`` serves the background work (refresh, sync); ``web_db`` (default: ``db``) the renders
     that requests trigger (search feeds, ``?limit=`` variants), so a flood of those can only
@@ -80,30 +79,15 @@ class FeedPublisher:
         self.web_db = web_db or db
         self.settings = settings
         self.public_url = settings.http.public_url.rstrip("/")
-        self._snaps: dict[tuple[str, str], Snapshot] = {}
+        super().__init__(settings, self.web_db)
         self._rendered_versions: dict[str, datetime] = {}  # slug → topic.updated_at rendered
-        self._topics: dict[str, Topic] = {}
         self._synced_at: datetime | None = None
         #: lifecycle changes no render here shows yet (and what renders here do show)
         self.touched = TouchedTopics()
-        self._opml: Snapshot | None = None
-        http = settings.http
-        #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
-        self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
-        self.slots = RenderSlots(http.search_concurrency)
-        self.searches = SearchFeeds(
-            self.web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings)
-        )
-        self.limits = LimitFeeds(
-            self.web_db, self.cache, self.slots, partial(topic_metas, settings)
-        )
         self.t = Translator(settings.site.language, settings.site.timezone)
         self.site = Site(settings.site.title, settings.site.url, self.public_url)
         #: the Telegram bot's @username for deep links (config, or getMe at start)
         self.bot_username: str | None = settings.telegram.username
-        self.polls = PollCounter()
-        #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
-        self.polled: Callable[[str], None] = self.polls.count
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         self._stopping = threading.Event()
         #: topics a catch-up changed, rendered by :meth:`sync` (not after every batch)
@@ -118,11 +102,6 @@ class FeedPublisher:
         self._print = fingerprint(settings)
 
     # -- rendering -------------------------------------------------------------------
-    def resolve(self, slug: str) -> str | None:
-        """``@slug`` in a search query: that topic's query text (None: unknown)."""
-        topic = self._topics.get(slug)
-        return topic.query if topic is not None else None
-
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
         t0 = time.perf_counter()
         bodies = render_formats(topic_metas(self.settings, topic), items)
@@ -376,34 +355,6 @@ class FeedPublisher:
             self._rebuild_pages(self.db.now())
 
     # -- FeedBackend ------------------------------------------------------------------
-    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
-        """The topic feed; a non-default ``limit`` is rendered here if not cached."""
-        if limit == DEFAULT_LIMIT:
-            topic = self._topics.get(slug)
-            return self._snaps.get((slug, fmt)) if topic is not None and topic.enabled else None
-        found = self.limited(slug, fmt, limit)
-        return found if not isinstance(found, RenderJob) else found()
-
-    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
-        """A ``?limit=`` variant: cached, or a job rendering it (holding a render slot).
-        Raises :class:`~feedsvc.web.feed_backend.Overloaded` when no slot is free."""
-        topic = self._topics.get(slug)
-        if topic is None or not topic.enabled:
-            return None
-        return self.limits.feed(topic, fmt, limit, self._snaps.get((slug, fmt)))
-
-    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
-        """The ad-hoc search feed if cached, else a job rendering it (holding a render slot;
-        :meth:`feedsvc.on_demand.SearchFeeds.feed`). What the HTTP routes call."""
-        return self.searches.feed(query, fmt, limit)
-
-    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
-        """The ad-hoc search feed, rendered here if not cached (CLI and tests; the routes use
-        :meth:`search_job` to render off the event loop). Raises ``QueryError`` and
-        :class:`~feedsvc.web.feed_backend.Overloaded` like it."""
-        found = self.search_job(query, fmt, limit)
-        return found if isinstance(found, Snapshot) else found()
-
     def opml(self) -> Snapshot:
         if self._opml is None:
             self._rebuild_pages(datetime.now(UTC))
@@ -417,13 +368,6 @@ class FeedPublisher:
                 self._rebuild_pages(self.db.now())
             index = self._snaps[(INDEX_SLUG, "html")]
         return index
-
-    def page(self, slug: str) -> Snapshot | None:
-        """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""
-        topic = self._topics.get(slug)
-        if topic is None or not topic.enabled:
-            return None
-        return self._snaps.get((slug, "html"))
 
 
 def render_topic_feed(

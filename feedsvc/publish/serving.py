@@ -1,0 +1,85 @@
+"""What a process serves from memory: the topic feeds' and pages' snapshots, the topic list,
+the OPML document, and the on-demand variants — the read side of
+:class:`feedsvc.web.feed_backend.FeedBackend`. Serving a topic feed touches no database;
+:class:`~.publisher.FeedPublisher` fills this in (renders on change, a restart's stored
+snapshots, other replicas' renders)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+
+from feedsvc.config import Settings
+from feedsvc.db import Database
+from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
+from feedsvc.stats.polls import PollCounter
+from feedsvc.store.topics import Topic
+from feedsvc.web.http_cache import Snapshot, SnapshotCache
+
+from .metas import search_metas, topic_metas
+
+#: Items in a topic feed as stored (``?limit=`` asks for others, rendered on demand).
+DEFAULT_LIMIT = 50
+
+
+class Served:
+    """The snapshots served (``(slug, format) → Snapshot``; a topic's page as format ``html``),
+    the topics they belong to, and the OPML document; ``web_db`` renders the search feeds and
+    ``?limit=`` variants a request asks for, within the render slots and the byte-bounded
+    cache."""
+
+    def __init__(self, settings: Settings, web_db: Database) -> None:
+        self._snaps: dict[tuple[str, str], Snapshot] = {}
+        self._topics: dict[str, Topic] = {}
+        self._opml: Snapshot | None = None
+        http = settings.http
+        #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
+        self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
+        self.slots = RenderSlots(http.search_concurrency)
+        self.searches = SearchFeeds(
+            web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings)
+        )
+        self.limits = LimitFeeds(web_db, self.cache, self.slots, partial(topic_metas, settings))
+        self.polls = PollCounter()
+        #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
+        self.polled: Callable[[str], None] = self.polls.count
+
+    def resolve(self, slug: str) -> str | None:
+        """``@slug`` in a search query: that topic's query text (None: unknown)."""
+        topic = self._topics.get(slug)
+        return topic.query if topic is not None else None
+
+    def snapshot(self, slug: str, fmt: str, limit: int) -> Snapshot | None:
+        """The topic feed; a non-default ``limit`` is rendered here if not cached."""
+        if limit == DEFAULT_LIMIT:
+            topic = self._topics.get(slug)
+            return self._snaps.get((slug, fmt)) if topic is not None and topic.enabled else None
+        found = self.limited(slug, fmt, limit)
+        return found if not isinstance(found, RenderJob) else found()
+
+    def limited(self, slug: str, fmt: str, limit: int) -> Snapshot | RenderJob | None:
+        """A ``?limit=`` variant: cached, or a job rendering it (holding a render slot).
+        Raises :class:`~feedsvc.web.feed_backend.Overloaded` when no slot is free."""
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return None
+        return self.limits.feed(topic, fmt, limit, self._snaps.get((slug, fmt)))
+
+    def search_job(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
+        """The ad-hoc search feed if cached, else a job rendering it (holding a render slot;
+        :meth:`feedsvc.on_demand.SearchFeeds.feed`). What the HTTP routes call."""
+        return self.searches.feed(query, fmt, limit)
+
+    def search(self, query: str, fmt: str, limit: int) -> Snapshot:
+        """The ad-hoc search feed, rendered here if not cached (CLI and tests; the routes use
+        :meth:`search_job` to render off the event loop). Raises ``QueryError`` and
+        :class:`~feedsvc.web.feed_backend.Overloaded` like it."""
+        found = self.search_job(query, fmt, limit)
+        return found if isinstance(found, Snapshot) else found()
+
+    def page(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return None
+        return self._snaps.get((slug, "html"))
