@@ -126,7 +126,7 @@ def test_a_stored_feed_showing_an_unpublic_article_renders_first_whatever_the_cl
 @pytest.mark.parametrize(
     ("mark", "reason"),
     [
-        (None, "first start of this database"),
+        (None, "nothing records what the stored renders show"),
         (StoredWatermark(NOW, "other", ""), "the settings or the feedsvc version changed"),
         (StoredWatermark(NOW + HOURS_2, "print", ""), "dated after now: the clock moved back"),
     ],
@@ -248,7 +248,7 @@ def withdraw(db: Database) -> None:
         (sid,) = conn.execute(
             select(articles.c.source_id).where(articles.c.source_key == "TEST-00003")
         ).one()
-        assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), datetime.now(UTC))
+        assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), lambda: datetime.now(UTC))
 
 
 @pytest.mark.parametrize("takedown", [hide, withdraw], ids=["hidden", "withdrawn"])
@@ -442,7 +442,10 @@ def test_a_restarted_service_serves_at_once_and_never_the_takedown(tmp_path: Pat
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
     log = out.decode()
-    assert "serving the stored feeds and pages of 3 topics (rendering 2 changed since" in log, log
+    assert (
+        "serving the stored feeds and pages of 3 topics (rendering 2 changed since first, 2 of "
+        "them showing an article taken down since, then the index page first)"
+    ) in log, log
     assert proc.returncode == 0, log
 
 
@@ -622,6 +625,112 @@ def test_a_hide_is_stamped_after_waiting_for_the_row(db: Database) -> None:
     holder.start()
     assert held.wait(10)
     hide_article(db, "TEST-00003", "lệnh tòa", "cli")
+    holder.join()
+    with db.read() as conn:
+        (stamp,) = conn.execute(
+            select(articles.c.last_changed_at).where(articles.c.source_key == "TEST-00003")
+        ).one()
+    assert stamp >= released[0] - timedelta(seconds=0.2)
+
+
+def fail_once(pub: FeedPublisher, slug: str | None = None) -> list[str]:
+    """Make ``pub``'s next snapshot write (of ``slug``, or any) fail as a locked DB does."""
+    store = pub._store
+    failed: list[str] = []
+
+    def failing(at: str, bodies: dict[str, bytes], now: datetime) -> set[str]:
+        if not failed and (slug is None or at == slug):
+            failed.append(at)
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        return store(at, bodies, now)
+
+    pub._store = failing  # type: ignore[method-assign]
+    return failed
+
+
+def test_a_hide_whose_index_page_write_failed_leaves_the_index_at_the_next_sync(
+    db: Database,
+) -> None:
+    """The topics' renders of a hide commit, the index page's write fails once; the retry
+    renders the topics to the bytes they already have, which did not rebuild the index page."""
+    last = world(db)
+    hide(db)
+    failed = fail_once(last, INDEX_SLUG)
+    with pytest.raises(OperationalError):
+        last.sync()
+    assert failed == [INDEX_SLUG]
+    last.sync()
+    assert GONE not in titles(last, "kien-thuy")
+    assert "mở đường mới" not in last.index_html().body.decode()
+
+
+def test_a_hide_is_rendered_when_the_same_syncs_topic_edit_render_failed(db: Database) -> None:
+    """A topic edit and a hide between two syncs; the edited topic's render fails first, before
+    the hide's topics were rendered (and after the hide was taken as shown)."""
+    last = world(db)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"Công an"'), "cli", datetime.now(UTC))
+    hide(db)
+    fail_once(last)
+    with pytest.raises(OperationalError):
+        last.sync()
+    last.sync()
+    assert GONE not in titles(last, "kien-thuy") + titles(last, "do-son")
+    snap = last.snapshot("an-ninh", "rss", 50)
+    assert snap is not None and "An ninh —" in snap.body.decode()
+
+
+def test_a_withdrawal_with_a_new_url_is_found_on_a_lagging_index_page(db: Database) -> None:
+    """The index page lags the topic feeds during the background pass. Article 3 left every
+    topic by an edit; the pass re-rendered the topics and the process died before the index
+    page; the CMS then withdrew the article under a new URL. No stored feed lists it and the
+    index page links its old URL: its headline's item id finds it."""
+    world(db)
+    plain = {"summary": None, "body": "<p>Tin trong ngày.</p>", "tags": (), "section": None}
+    later = datetime.now(UTC)
+    with db.write() as conn:
+        upsert_source_articles(conn, [article(3, title="Mở đường mới", updated_at=later, **plain)],
+                               later)  # fmt: skip
+    assert builtin_ingestor(db, overlap_seconds=60).tick().error is None
+    second = FeedPublisher(db, settings())
+    second._restart(db.now())
+    second._verify(list(SLUGS))  # the background pass, killed before the index page
+    assert "mở đường mới" in second.index_html().body.decode().lower()
+    gone = article(3, title="Đã gỡ", withdrawn=True, url="https://example.vn/da-go",
+                   updated_at=datetime.now(UTC), **plain)  # fmt: skip
+    with db.write() as conn:
+        upsert_source_articles(conn, [gone], datetime.now(UTC))
+    assert builtin_ingestor(db, overlap_seconds=60).tick().error is None
+    third = FeedPublisher(db, settings())
+    third.sync()
+    assert "mở đường mới" not in third.index_html().body.decode().lower()
+
+
+def test_a_reconciliation_withdrawal_is_stamped_after_waiting_for_the_rows(db: Database) -> None:
+    """As an editor's hide: an open transaction holds the row (PostgreSQL) or the database
+    (SQLite); the withdrawal's change time is taken after the wait, not before it."""
+    world(db)
+    with db.read() as conn:
+        (sid,) = conn.execute(
+            select(articles.c.source_id).where(articles.c.source_key == "TEST-00003")
+        ).one()
+    held = threading.Event()
+    released: list[datetime] = []
+
+    def hold() -> None:
+        with db.write() as conn:
+            conn.execute(
+                select(articles.c.id).where(articles.c.source_key == "TEST-00003").with_for_update()
+            )
+            held.set()
+            time.sleep(1.5)  # the other side waits on the lock; nothing to poll for
+            released.append(datetime.now(UTC))
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert held.wait(10)
+    with db.write() as conn:
+        assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), db.now)
     holder.join()
     with db.read() as conn:
         (stamp,) = conn.execute(

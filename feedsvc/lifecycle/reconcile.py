@@ -88,7 +88,7 @@ class Reconciler:
             why = f"{len(gone)} of {len(held)} held articles would go at once"
             return self._refuse(held, seen, why)
         with self.db.write() as conn:
-            ids = withdraw_deleted(conn, gone, since, self.clock())
+            ids = withdraw_deleted(conn, gone, since, self.clock)
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
         return Pass(len(held), len(seen), tuple(ids))

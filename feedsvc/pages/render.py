@@ -18,7 +18,7 @@ import segno
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, feed_urls
+from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
 from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
 
 SUMMARY_CHARS = 280
@@ -36,6 +36,9 @@ class PageArticle:
     published_at: datetime
     section: str | None = None
     summary: str = ""  # plain text, shortened
+    #: the feeds' item id (:func:`feedsvc.feeds.model.article_guid`): the index page marks each
+    #: headline with it, so a restart finds a taken-down article there whatever its URL became
+    guid: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +76,7 @@ def page_article(article: Article, site_url: str) -> PageArticle:
         article.published_at,
         plain_text(article.section) if article.section else None,
         summary,
+        article_guid(site_url, article.source_key),
     )
 
 

@@ -207,10 +207,11 @@ class FeedPublisher(Served):
             recent = snapshot_etags(conn, self._synced_at - SYNC_OVERLAP)
             fresh = get_snapshots(conn, self._differing(recent)) if recent else []
         self._synced_at = started
-        touched = self._touched(started)
+        if touched := self._touched(started):  # taken as shown now: held until rendered
+            self.stale.retry(touched)
         self._adopt(fresh)
         self.refresh()
-        if pending := {*touched, *self.stale.due()}:  # one render each, whatever the reasons
+        if pending := self.stale.due():  # one render each, whatever the reasons
             self._render_or_remark(pending)
         self.verification.run(self._verify, self._stopping)
         self._mark(started)
@@ -318,13 +319,14 @@ class FeedPublisher(Served):
 
     def _render_or_remark(self, slugs: Iterable[str]) -> None:
         """Render topics a change touched; if the render fails (a locked or lost database),
-        mark them stale so that a later sync renders them (what they show was already taken
-        as shown: :mod:`feedsvc.touched`), and no watermark is written meanwhile."""
+        mark them and the index page to render at the next sync (what they show was already
+        taken as shown: :mod:`feedsvc.touched`); no watermark is written meanwhile."""
         slugs = list(slugs)
         try:
             self.refresh(slugs)
-        except BaseException:
+        except BaseException:  # the failed step may have been the index page's: render it too
             self.stale.retry(slugs)
+            self.verification.index = True
             raise
 
     def stop(self) -> None:

@@ -7,8 +7,9 @@ committed (a wait for a row lock), a clock stepped back, a render failed and was
 Serving old text for a while is tolerable; serving a takedown is not (SPEC §10). So every stored
 topic feed is read for the items it lists (JSON Feed item ids:
 :func:`feedsvc.feeds.model.article_guid`, the same items as the topic's other formats and page,
-stored in one transaction) and the index page for its article links, and compared with the
-articles that are not public now (withdrawn, hidden, scheduled). Pure.
+stored in one transaction) and the index page for its headlines' item ids (``data-guid``; an
+index page from before them: its links), and compared with the articles that are not public
+now (withdrawn, hidden, scheduled). Pure.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from feedsvc.feeds.sanitize import absolute_url
 from feedsvc.store.snapshots import StoredSnapshot
 
 _HREF = re.compile(rb'href="([^"]*)"')
+_GUID = re.compile(rb'data-guid="([^"]*)"')
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,11 +53,15 @@ def _guids(body: bytes) -> set[str] | None:
         return None
 
 
+def _attrs(pattern: re.Pattern[bytes], body: bytes) -> set[str]:
+    return {html.unescape(m.decode("utf-8", "replace")) for m in pattern.findall(body)}
+
+
 def showing(
     snapshots: Iterable[StoredSnapshot], unpublic: Unpublic, index_slug: str
 ) -> tuple[set[str], bool]:
     """``(slugs of topics whose stored JSON feed lists an unpublic article or cannot be read,
-    whether the stored index page links to one)``."""
+    whether the stored index page shows one: by item id, or by link for an older page)``."""
     if not unpublic.guids:
         return set(), False
     slugs: set[str] = set()
@@ -66,6 +72,7 @@ def showing(
             if guids is None or not guids.isdisjoint(unpublic.guids):
                 slugs.add(snap.slug)
         elif snap.slug == index_slug and snap.fmt == "html":
-            links = {html.unescape(m.decode("utf-8", "replace")) for m in _HREF.findall(snap.body)}
-            index = not links.isdisjoint(unpublic.urls)
+            index = not _attrs(_GUID, snap.body).isdisjoint(unpublic.guids) or not _attrs(
+                _HREF, snap.body
+            ).isdisjoint(unpublic.urls)
     return slugs, index

@@ -105,20 +105,21 @@ class StartPlan:
     index: bool
     adopted: frozenset[str]
     reason: str  # for the log: why everything is urgent, or "" when only changes are
+    takedowns: int = 0  # urgent topics whose stored feed shows an article not public now
 
     def describe(self) -> str:
         """The start-up log line (a long render first is not a silent wait)."""
         count = len(self.urgent) + len(self.adopted)
         if self.reason:
             return f"rendering the feeds and pages of {count} topics ({self.reason})…"
-        first = (
-            f"rendering {len(self.urgent)} changed since first"
-            if self.urgent
-            else "none changed since"
-        )
+        first = f"rendering {len(self.urgent)} changed since first" if self.urgent else ""
+        if self.takedowns:
+            first += f", {self.takedowns} of them showing an article taken down since"
+        if self.index:
+            first += (", then " if first else "rendering ") + "the index page first"
         return (
-            f"serving the stored feeds and pages of {count} topics ({first}); all are "
-            "rendered again in the background"
+            f"serving the stored feeds and pages of {count} topics ({first or 'none changed'}); "
+            "all are rendered again in the background"
         )
 
 
@@ -140,7 +141,10 @@ class Evidence:
 
 def _full_reason(mark: StoredWatermark | None, settings_print: str, started: datetime) -> str:
     if mark is None:
-        return "first start of this database, or the last full render did not finish"
+        return (
+            "nothing records what the stored renders show: a new database, an upgrade, a full "
+            "render that did not finish, or an unreadable record"
+        )
     if mark.fingerprint != settings_print:
         return "the settings or the feedsvc version changed"
     if mark.rendered_through > started:
@@ -165,6 +169,7 @@ def plan_start(
     if reason or mark is None:
         return StartPlan(everything, True, frozenset(), reason)
     urgent = set(seen.showing) & everything
+    takedowns = len(urgent)
     for slug, topic in topics.items():
         formats_at = seen.stored.get(slug)
         if (
@@ -180,7 +185,7 @@ def plan_start(
         or index_slug not in seen.stored
         or mark.topics_digest != topics_digest(topics.values())
     )
-    return StartPlan(frozenset(urgent), index, everything - urgent, "")
+    return StartPlan(frozenset(urgent), index, everything - urgent, "", takedowns)
 
 
 class RenderedThrough:
@@ -233,14 +238,17 @@ class RenderedThrough:
 class Verification:
     """The background pass after a restart: the topics served from storage (``pending``,
     sorted) and the index page (``index``), rendered again a batch at a time. Used by the
-    feeds-sync job's thread only (and the first sync before it starts)."""
+    feeds-sync job's thread (and the first sync before it starts); a failed render in any
+    thread sets ``index`` (a bool: the index page's step may have been the one that failed)."""
 
     def __init__(self) -> None:
         self.pending: list[str] = []
         self.index = False
+        self._restarted = False  # a restart's pass is under way (its end is logged)
 
     def start(self, slugs: Iterable[str], *, index: bool) -> None:
         self.pending, self.index = sorted(slugs), index
+        self._restarted = bool(self.pending) or index
 
     @property
     def done(self) -> bool:
@@ -263,6 +271,9 @@ class Verification:
         if self.index and not stopping.is_set():
             self.index = False
             render([])
+        if self._restarted and self.done:
+            self._restarted = False
+            log.info("the feeds and pages served from storage at the start are all rendered again")
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,7 +5,7 @@ The decisions themselves: :mod:`feedsvc.lifecycle`."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -191,23 +191,27 @@ def set_hidden(
 
 
 def withdraw_deleted(
-    conn: Connection, source_ids: Sequence[str], since: datetime, now: datetime
+    conn: Connection, source_ids: Sequence[str], since: datetime, clock: Callable[[], datetime]
 ) -> list[int]:
     """Reconciliation's verdict: the held, not yet withdrawn articles with these source row ids
     (published at/after ``since``) are withdrawn as ``deleted``; their queued deliveries end.
-    Returns the article ids withdrawn."""
+    Returns the article ids withdrawn. The rows are locked first and the change time is read
+    from ``clock`` after that wait (see :func:`lock_article`)."""
     ids: list[int] = []
     for start in range(0, len(source_ids), CHUNK):
         ids += [
             int(i)
             for i in conn.execute(
-                select(articles.c.id).where(
+                select(articles.c.id)
+                .where(
                     articles.c.source_id.in_(list(source_ids[start : start + CHUNK])),
                     articles.c.withdrawn_at.is_(None),
                     articles.c.published_at >= since,
                 )
+                .with_for_update()
             ).scalars()
         ]
+    now = clock()
     for start in range(0, len(ids), CHUNK):
         conn.execute(
             update(articles)
