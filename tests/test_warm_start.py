@@ -604,11 +604,9 @@ def test_a_disabled_topic_renders_before_serving_once_not_at_every_start(
     assert rendered == []
 
 
-def test_a_hide_is_stamped_after_waiting_for_the_row(db: Database) -> None:
-    """An open transaction holds the article's row (PostgreSQL) or the database (SQLite); the
-    hide waits, and its change time is taken after the wait, not before it: a stamp older
-    than the feeds' look-back is a hide no sync ever renders."""
-    world(db)
+def stamp_after_a_wait(db: Database, change: Callable[[], object]) -> None:
+    """Run ``change`` to article 3 while an open transaction holds its row (PostgreSQL) or the
+    database (SQLite) for 1.5 s; its ``last_changed_at`` must come from after the wait."""
     held = threading.Event()
     released: list[datetime] = []
 
@@ -624,13 +622,20 @@ def test_a_hide_is_stamped_after_waiting_for_the_row(db: Database) -> None:
     holder = threading.Thread(target=hold)
     holder.start()
     assert held.wait(10)
-    hide_article(db, "TEST-00003", "lệnh tòa", "cli")
+    change()
     holder.join()
     with db.read() as conn:
         (stamp,) = conn.execute(
             select(articles.c.last_changed_at).where(articles.c.source_key == "TEST-00003")
         ).one()
     assert stamp >= released[0] - timedelta(seconds=0.2)
+
+
+def test_a_hide_is_stamped_after_waiting_for_the_row(db: Database) -> None:
+    """The hide waits for the row, and its change time is taken after the wait, not before it:
+    a stamp older than the feeds' look-back is a hide no sync ever renders."""
+    world(db)
+    stamp_after_a_wait(db, lambda: hide_article(db, "TEST-00003", "lệnh tòa", "cli"))
 
 
 def fail_once(pub: FeedPublisher, slug: str | None = None) -> list[str]:
@@ -707,33 +712,15 @@ def test_a_withdrawal_with_a_new_url_is_found_on_a_lagging_index_page(db: Databa
 
 
 def test_a_reconciliation_withdrawal_is_stamped_after_waiting_for_the_rows(db: Database) -> None:
-    """As an editor's hide: an open transaction holds the row (PostgreSQL) or the database
-    (SQLite); the withdrawal's change time is taken after the wait, not before it."""
+    """As an editor's hide: the withdrawal's change time is taken after the rows' lock."""
     world(db)
     with db.read() as conn:
         (sid,) = conn.execute(
             select(articles.c.source_id).where(articles.c.source_key == "TEST-00003")
         ).one()
-    held = threading.Event()
-    released: list[datetime] = []
 
-    def hold() -> None:
+    def withdraw() -> None:
         with db.write() as conn:
-            conn.execute(
-                select(articles.c.id).where(articles.c.source_key == "TEST-00003").with_for_update()
-            )
-            held.set()
-            time.sleep(1.5)  # the other side waits on the lock; nothing to poll for
-            released.append(datetime.now(UTC))
+            assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), db.now)
 
-    holder = threading.Thread(target=hold)
-    holder.start()
-    assert held.wait(10)
-    with db.write() as conn:
-        assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), db.now)
-    holder.join()
-    with db.read() as conn:
-        (stamp,) = conn.execute(
-            select(articles.c.last_changed_at).where(articles.c.source_key == "TEST-00003")
-        ).one()
-    assert stamp >= released[0] - timedelta(seconds=0.2)
+    stamp_after_a_wait(db, withdraw)
