@@ -255,8 +255,8 @@ class FeedPublisher(Served):
 
     def _mark(self, started: datetime) -> None:
         """Write the watermark when everything changed before ``started`` is rendered: no
-        catch-up marks pending, no render stopped midway (ingest renders in flight hold it
-        back: :class:`~feedsvc.warm_start.RenderedThrough`)."""
+        catch-up marks or failed renders pending, the restart's background pass done, no render
+        stopped midway (ingest renders in flight hold it back: :class:`.RenderedThrough`)."""
         if self._stopping.is_set() or len(self.stale) or not self.verification.done:
             return
         with self._lock:
