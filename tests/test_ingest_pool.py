@@ -315,6 +315,27 @@ def test_small_batches_match_in_process(db: Database) -> None:
     ing.close()
 
 
+def test_a_worker_stopped_just_before_a_batch_is_sent_is_a_stop() -> None:
+    """A service manager's SIGTERM to the process group can end a worker between the pool's
+    alive check and its write of the next batch: the broken pipe is that stop (the batch is
+    matched in-process, nothing logged as a failure), not "match pool failed: BrokenPipeError"
+    (seen once in CI at 30,000 rows)."""
+    from feedsvc.matching.worker import MatcherSpec
+
+    pool = pool_module.MatchPool(1)
+    spec = MatcherSpec({"kt": '"Kiến Thụy"'}, {})
+    text = ("Kiến Thụy", None, None, (), None, None)
+    assert pool.match(1, spec, [text])[0][1] == {"kt": ['"Kiến Thụy"']}
+    worker = pool._workers[0]
+    assert worker is not None
+    os.kill(worker.process.pid, signal.SIGTERM)
+    worker.process.join(10)
+    with pytest.raises(pool_module.PoolError) as raised:
+        worker.send(1, spec, [text] * 2000)
+    assert raised.value.stopped, raised.value
+    pool.close()
+
+
 def test_a_pool_dropped_without_close_stops_its_workers() -> None:
     """Its pipe's end closes, the worker reads end-of-file and exits (as when the service is
     killed): no orphan matcher processes."""

@@ -78,7 +78,13 @@ class _Worker:
         self.version: object = None  # the topics version this worker was last sent
 
     def send(self, version: object, spec: MatcherSpec, texts: Sequence[ArticleText]) -> None:
-        self.conn.send((version, spec if self.version != version else None, list(texts)))
+        """Raises :class:`PoolError` when the worker is gone (its pipe broke as it died: a
+        SIGTERM to the process group between the alive check and this write is a stop, not a
+        failure, as when the answer is awaited)."""
+        try:
+            self.conn.send((version, spec if self.version != version else None, list(texts)))
+        except (BrokenPipeError, ConnectionResetError, EOFError) as exc:
+            raise _exited(self.process) from exc
         self.version = version
 
     def receive(self, closing: threading.Event) -> list[Matched] | None:
