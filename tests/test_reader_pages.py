@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import warnings
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,6 +21,7 @@ from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
 from feedsvc.config import load_config
 from feedsvc.pages import page_article
+from feedsvc.publish.warm_start import VERIFY_BATCH
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
 
@@ -130,6 +132,41 @@ def test_pages_link_to_the_bot_learnt_with_getme(
         page = client.get(path)
         valid(page.content)
         assert link in page.text and re.search(r'<svg [^>]*class="qr"', page.text), path
+
+
+def test_learning_the_bot_renders_a_batch_per_lock_hold(
+    served: tuple[TestClient, Service],
+) -> None:
+    """Without ``telegram.username`` every start learns it; re-rendering every topic in one
+    hold of the render lock kept ingest's renders waiting ~8 s at 5,000 topics."""
+    client, service = served
+    publisher = service.publisher
+    for n in range(2 * VERIFY_BATCH + 7):  # three batches with the two topics already there
+        ops.save_topic(service.db, TopicSpec(f"xa-{n}", f"Xã {n}", f'"xã {n}"'), "test")
+    publisher.refresh()
+    batches: list[list[str]] = []
+    real_refresh = publisher.refresh
+
+    caller = threading.get_ident()
+
+    def recording(slugs: list[str] | None = None, *, index: bool = True) -> int:
+        if threading.get_ident() == caller:  # not the feeds-sync job's thread
+            assert slugs is not None and not publisher._lock._is_owned()  # type: ignore[attr-defined]
+            batches.append(list(slugs))
+        return real_refresh(slugs, index=index)
+
+    publisher.refresh = recording  # type: ignore[method-assign]
+    publisher.set_bot_username("feedsvc_test_bot")
+    publisher.refresh = real_refresh  # type: ignore[method-assign]
+    assert [len(b) for b in batches] == [VERIFY_BATCH, VERIFY_BATCH, 9]
+    assert sorted(s for b in batches for s in b) == sorted(publisher._topics)
+    for slug in ("kien-thuy", "xa-0", f"xa-{2 * VERIFY_BATCH + 6}"):
+        assert f"https://t.me/feedsvc_test_bot?start={slug}" in client.get(f"/topics/{slug}").text
+    assert "https://t.me/feedsvc_test_bot?start=kien-thuy" in client.get("/").text
+    batches.clear()
+    publisher.refresh = recording  # type: ignore[method-assign]
+    publisher.set_bot_username("feedsvc_test_bot")  # the same name: nothing to render
+    assert batches == []
 
 
 def test_article_links_are_http_only() -> None:

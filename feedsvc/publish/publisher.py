@@ -48,7 +48,7 @@ from feedsvc.websub import HubPinger
 
 from .metas import opml_body, topic_metas
 from .serving import DEFAULT_LIMIT, Served
-from .warm_start import RenderedThrough, Verification, fingerprint, read_stored
+from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
 
 if TYPE_CHECKING:
     from feedsvc.ingest.model import Change
@@ -348,12 +348,21 @@ class FeedPublisher(Served):
         self._store(INDEX_SLUG, {"html": render_index(self.t, self.site, listed)}, now)
 
     def set_bot_username(self, username: str | None) -> None:
-        """The bot's @username became known (getMe): re-render the pages with its links."""
+        """The bot's @username became known (getMe): re-render the pages with its links,
+        :data:`VERIFY_BATCH` topics per hold of the render lock. Why: without
+        ``telegram.username`` this runs at every start, and 5,000 topics in one hold (~8 s,
+        ``bench/startup_render.py``'s full render) kept ingest's renders waiting that long.
+        Ends between batches once stopping (the next start learns the name again)."""
         with self._lock:
             if username == self.bot_username:
                 return
             self.bot_username = username
-            self.refresh(list(self._topics))
+            slugs = sorted(self._topics)
+        for start in range(0, len(slugs), VERIFY_BATCH):
+            if self._stopping.is_set():
+                return
+            self.refresh(slugs[start : start + VERIFY_BATCH], index=False)
+        with self._lock:
             self._rebuild_pages(self.db.now())
 
     # -- FeedBackend ------------------------------------------------------------------
