@@ -20,6 +20,7 @@ from sqlalchemy import create_engine
 
 from feedsvc.cli import cli
 from feedsvc.config import Settings, load_config
+from feedsvc.publish.warm_start import fingerprint
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPOSE = ROOT / "docker-compose.yml"
@@ -71,7 +72,6 @@ def test_services_and_structure(compose: dict[str, Any]) -> None:
         assert env["FEEDSVC_DATABASE__URL"].startswith("postgresql+psycopg://")
         assert "@postgres:" in env["FEEDSVC_DATABASE__URL"]
         assert "@cms:" in env["FEEDSVC_SOURCE__URL"]
-        assert env["FEEDSVC_HTTP__PUBLIC_URL"].endswith(port.split(":")[0])
     assert len(set(host_ports)) == len(REPLICAS)
 
 
@@ -104,18 +104,36 @@ def test_referenced_files_exist(compose: dict[str, Any]) -> None:
     assert any(v.startswith("./deploy/cms/schema.sql:/docker-entrypoint-initdb.d/") for v in mounts)
 
 
-def test_replica_config_loads(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
-    """The mounted TOML plus the replica's env (secrets left empty) is a valid configuration."""
-    service = compose["services"]["feedsvc-1"]
+def replica_settings(service: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> Settings:
+    """The mounted TOML plus the replica's env (secrets left empty)."""
     env = env_of(service)
     mount = next(v for v in service["volumes"] if v.endswith(env["FEEDSVC_CONFIG"] + ":ro"))
-    for key, value in env.items():
-        if key.startswith("FEEDSVC_") and key not in NOT_SETTINGS and "${" not in value:
-            monkeypatch.setenv(key, value)
-    settings = load_config(ROOT / mount.split(":")[0])
+    with monkeypatch.context() as patch:
+        for key, value in env.items():
+            if key.startswith("FEEDSVC_") and key not in NOT_SETTINGS and "${" not in value:
+                patch.setenv(key, value)
+        return load_config(ROOT / mount.split(":")[0])
+
+
+def test_replica_config_loads(compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The mounted TOML plus the replica's env (secrets left empty) is a valid configuration."""
+    settings = replica_settings(compose["services"]["feedsvc-1"], monkeypatch)
     assert settings.source.url and settings.source.table == "bai_viet"
     assert settings.source.columns.cursor == "ngay_cap_nhat"
     assert (ROOT / settings.topics.file).is_file()  # baked into the image from config/
+
+
+def test_replicas_render_the_same_bytes(
+    compose: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Replicas serve each other's snapshots: whatever a render reads besides the data (the
+    public URL in every self link, the site, the hub, the bot's name) must be the same, or
+    they keep replacing each other's feeds and every start renders everything again."""
+    prints = {
+        name: fingerprint(replica_settings(compose["services"][name], monkeypatch))
+        for name in REPLICAS
+    }
+    assert len(set(prints.values())) == 1, prints
 
 
 def test_cms_user_is_read_only_and_matches_env(compose: dict[str, Any]) -> None:
