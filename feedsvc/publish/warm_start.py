@@ -11,8 +11,9 @@ What can change, and what is done about each, before HTTP serves (*urgent* topic
   not public now, and the index page likewise, are urgent. A takedown is never served;
 * an article written (an edit, a new article) or a scheduled article's time coming after the
   watermark (``rendered_through`` less :data:`OVERLAP`, for a write committed a little after the
-  moment it records): its topics are urgent. An edit that took the article out of a topic has
-  lost that match row, and such a topic shows the old text until the background pass;
+  moment it records): its topics are urgent, and so are the topics whose stored feed lists
+  it (an edit that took the article out of a topic took that match row with it: only the
+  bytes still name the topic, :mod:`.takedowns`);
 * a topic edited (title, query, enabled) after both its snapshots and the watermark: urgent;
 * a topic without all its snapshots (new, or a render stopped midway): urgent;
 * no trustworthy watermark: none (a new database, one from before migration 0015, or a full
@@ -46,7 +47,7 @@ from datetime import datetime
 import feedsvc
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.store.lifecycle import topics_changed, unpublic_articles
+from feedsvc.store.lifecycle import changed_keys, topics_changed, unpublic_articles
 from feedsvc.store.records import Topic
 from feedsvc.store.snapshots import (
     StoredSnapshot,
@@ -59,7 +60,7 @@ from feedsvc.store.snapshots import (
 from feedsvc.store.topics import list_topics
 from feedsvc.touched import LIFECYCLE_OVERLAP
 
-from .takedowns import Unpublic, showing
+from .takedowns import Sought, showing_each
 
 log = logging.getLogger(__name__)
 
@@ -129,7 +130,8 @@ class Evidence:
     oldest ``rendered_at``); ``mark``, the watermark; ``changed``, ids of topics with an article
     written or due since ``mark.rendered_through - OVERLAP``; ``showing``, slugs whose stored
     feed lists an article not public now, and ``index_showing``, the index page likewise
-    (:mod:`.takedowns`); ``started``, now."""
+    (:mod:`.takedowns`); ``started``, now; ``listing``, slugs whose stored feed lists an
+    article written or due since ``mark.rendered_through - OVERLAP``."""
 
     stored: Mapping[str, tuple[frozenset[str], datetime]]
     mark: StoredWatermark | None
@@ -137,6 +139,7 @@ class Evidence:
     showing: AbstractSet[str]
     index_showing: bool
     started: datetime
+    listing: AbstractSet[str] = frozenset()
 
 
 def _full_reason(mark: StoredWatermark | None, settings_print: str, started: datetime) -> str:
@@ -177,6 +180,7 @@ def plan_start(
             or not formats <= formats_at[0]
             or topic.updated_at > max(formats_at[1], mark.rendered_through) - OVERLAP
             or topic.id in seen.changed
+            or slug in seen.listing
         ):
             urgent.add(slug)
     index = (
@@ -303,9 +307,15 @@ def read_stored(
         topics = {t.slug: t for t in list_topics(conn)}
         since = None if mark is None else mark.rendered_through - OVERLAP
         changed = set() if since is None else topics_changed(conn, since, started)
-        unpublic = Unpublic.of(unpublic_articles(conn, started), settings.site.url)
-    showing_slugs, index_showing = showing(snapshots, unpublic, index_slug)
-    seen = Evidence(times, mark, changed, showing_slugs, index_showing, started)
+        written = [] if since is None else changed_keys(conn, since, started)
+        unpublic = unpublic_articles(conn, started)
+    site = settings.site.url
+    (showing_slugs, index_showing), (listing, index_listing) = showing_each(
+        snapshots, [Sought.of(unpublic, site), Sought.of(written, site)], index_slug
+    )
+    seen = Evidence(
+        times, mark, changed, showing_slugs, index_showing or index_listing, started, listing
+    )
     plan = plan_start(
         topics, seen, formats=formats, settings_print=fingerprint(settings), index_slug=index_slug
     )

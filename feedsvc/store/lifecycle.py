@@ -9,7 +9,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Connection, and_, func, not_, or_, select, update
+from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles, deliveries
@@ -263,13 +263,24 @@ def changed_articles(conn: Connection, since: datetime, now: datetime) -> list[A
     (``last_changed_at`` moved: ingest here or anywhere, the CLI, an editor, reconciliation) or
     due (``published_at`` passed). Both are indexed. Which of them a render already shows is
     the caller's to know (:mod:`feedsvc.touched`)."""
-    stmt = select(*_STATE_COLUMNS).where(
-        or_(
-            and_(articles.c.published_at > since, articles.c.published_at <= now),
-            and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
-        )
-    )
+    stmt = select(*_STATE_COLUMNS).where(_changed(since, now))
     return [ArticleState(int(i), *rest) for i, *rest in conn.execute(stmt).tuples()]
+
+
+def _changed(since: datetime, now: datetime) -> ColumnElement[bool]:
+    """Written (``last_changed_at``) or due (``published_at``) in ``(since, now]``."""
+    return or_(
+        and_(articles.c.published_at > since, articles.c.published_at <= now),
+        and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
+    )
+
+
+def changed_keys(conn: Connection, since: datetime, now: datetime) -> list[tuple[str, str]]:
+    """``(source_key, url)`` of the articles :func:`changed_articles` finds: what a restart
+    looks for in the stored renders of topics no match row names any more
+    (``publish.takedowns``: an edit that took the article out of a topic)."""
+    stmt = select(articles.c.source_key, articles.c.url).where(_changed(since, now))
+    return [(key, url) for key, url in conn.execute(stmt).tuples()]
 
 
 def unpublic_articles(conn: Connection, now: datetime) -> list[tuple[str, str]]:
@@ -284,16 +295,12 @@ def topics_changed(conn: Connection, since: datetime, now: datetime) -> set[int]
     :func:`changed_articles`): whose stored feeds may not show the public state at ``now``.
 
     An edit that took an article out of a topic is not seen here (its match row is gone): a
-    restart finds takedowns in the stored bytes instead (``feedsvc.publish.takedowns``), and
-    renders every topic again in the background."""
-    changed = or_(
-        and_(articles.c.published_at > since, articles.c.published_at <= now),
-        and_(articles.c.last_changed_at > since, articles.c.last_changed_at <= now),
-    )
+    restart finds such topics in the stored bytes instead (:func:`changed_keys`,
+    ``feedsvc.publish.takedowns``)."""
     stmt = (
         select(article_topics.c.topic_id)
         .join(articles, articles.c.id == article_topics.c.article_id)
-        .where(changed)
+        .where(_changed(since, now))
         .distinct()
     )
     return {int(i) for i in conn.execute(stmt).scalars()}
