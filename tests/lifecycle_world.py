@@ -103,6 +103,7 @@ def make_world(db: Database, clock: Clock | None = None, source: SqlSource | Non
     if source is not None:  # an external CMS table
         ing = Ingestor(db, source, TopicIndex(), tz=UTC, poll_seconds=1, overlap_seconds=60,
                        batch_size=100)  # fmt: skip
+    ing.clock = clock  # rows are dated by the simulated clock: not ahead of it
     ing.hooks.append(Outbox(timedelta(hours=24)))
     ing.after_commit.append(pub.on_ingest)
     due = DueCheck(db, ing.hooks, ing.after_commit, clock=clock)

@@ -69,6 +69,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "quarantine.stage_read": ("đọc từ nguồn", "reading the source"),
     "quarantine.stage_parse": ("kiểm tra dữ liệu", "validation"),
     "quarantine.stage_store": ("lưu vào CSDL", "storing"),
+    "quarantine.stage_ahead": (
+        "chờ: mốc thời gian ở tương lai",
+        "held: cursor value in the future",
+    ),
     "fact.articles_stored": ("Bài viết đã lưu", "Articles stored"),
     "fact.source_articles": ("Bài trong bảng nguồn có sẵn", "Rows in the built-in source"),
     "fact.topics_enabled": ("Chủ đề đang bật", "Topics switched on"),

@@ -21,10 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
@@ -35,7 +35,7 @@ from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.isolate import Batch, SystemicError, quarantined, read_batch
+from feedsvc.ingest.isolate import Batch, SystemicError, hold_back, quarantined, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -102,6 +102,9 @@ class Ingestor:
         self.batch_open = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
+        self._held_logged: set[tuple[str, datetime]] = set()  # (row id, position) warned of
+        #: the time rows dated after it are held back at (tests with a simulated clock set it)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises (trouble is logged, recorded and backed off)."""
@@ -235,6 +238,7 @@ class Ingestor:
                     self.index.refresh(conn)
                 batch, prepared = following.result()
         self.batch_open = False
+        hold_back(self.db, self.source.name, batch.held, self._held_logged)
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:
@@ -287,8 +291,13 @@ class Ingestor:
         return parsed, rejected
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
-        """The next keyset batch, read, parsed and matched (runs in the read-ahead thread)."""
-        batch = read_batch(self.source, ts, id_, self.batch_size)
+        """The next keyset batch, read, parsed and matched (runs in the read-ahead thread).
+
+        Rows dated after now (this process's clock: no round trip per batch) plus the overlap
+        window are held back (:func:`read_batch`): the window re-read covers a row the cursor
+        passed because the CMS clock runs ahead by less than that."""
+        horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
+        batch = read_batch(self.source, ts, id_, self.batch_size, horizon)
         return batch, self._prepare(batch.rows, batch.unreadable)
 
     def _prepare(

@@ -12,18 +12,22 @@ away and the tick fails as any outage does (nothing quarantined).
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, TypeVar
 
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.articles import MAX_KEY_LEN
+from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
+from feedsvc.store import quarantine
 from feedsvc.store.quarantine import Quarantined
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 class SystemicError(Exception):
@@ -40,29 +44,112 @@ class Batch:
     unreadable: list[Quarantined]
     last: WindowKey | None  # the position to advance the cursor to (None: nothing read)
     full: bool  # as many positions as asked for: more may follow
+    #: rows after the batch whose cursor value is ahead of the horizon (not read, not stored:
+    #: taking one would move the cursor past rows still to be written; see ``held_back``)
+    held: list[Quarantined] = field(default_factory=list)
 
 
-def read_batch(source: SqlSource, ts: Any, id_: Any, limit: int) -> Batch:
-    """The next ``limit`` rows after ``(ts, id_)``; raises when the source fails as a whole."""
+HELD_SHOWN = 20  # held-back rows named per tick (each is re-read until its time comes)
+
+
+def read_batch(
+    source: SqlSource, ts: Any, id_: Any, limit: int, horizon: datetime | None = None
+) -> Batch:
+    """The next ``limit`` rows after ``(ts, id_)``, up to the first whose cursor value is
+    after ``horizon`` (see :meth:`CursorCodec.ahead`); raises when the source fails as a whole.
+
+    The rows from the first one ahead on are returned as ``held``, not as rows: the cursor
+    never moves past a moment that has not come, so a future-dated or garbage cursor value
+    cannot hide the rows written after it. They are read again each tick until their time."""
     try:
         rows = source.after(ts, id_, limit)
     except Exception as exc:
-        keys = source.positions_after(ts, id_, limit)  # a failure here fails the tick
-        if not keys:
-            raise
-        log.warning(
-            "source %s: a batch of %d row(s) cannot be read (%s); reading it in parts",
-            source.name,
-            len(keys),
-            describe(exc),
-        )
-        rows, bad = read_isolated(source, keys)
-        return Batch(rows, bad, keys[-1], len(keys) >= limit)
+        return _read_in_parts(source, ts, id_, limit, horizon, exc)
+    rows, ahead = _split(source, rows, horizon, lambda r: r.cursor)
     last = None
     if rows:
         row = rows[-1]
         last = WindowKey(row.cursor, row.cursor_ts, str(row.id))
-    return Batch(rows, [], last, len(rows) >= limit)
+    held = [(str(r.id), r.cursor) for r in ahead[:HELD_SHOWN]]
+    return Batch(rows, [], last, len(rows) >= limit, _held(source, held, horizon))
+
+
+def _read_in_parts(
+    source: SqlSource, ts: Any, id_: Any, limit: int, horizon: datetime | None, exc: Exception
+) -> Batch:
+    """A batch the driver cannot read whole: its positions (up to the horizon, so a cursor
+    value the driver cannot convert, PostgreSQL's ``'infinity'``, is left out and named as
+    held back), then its rows in parts."""
+    until = None if horizon is None else source.codec.bound(horizon)
+    keys = source.positions_after(ts, id_, limit, until)  # a failure here fails the tick
+    keys, ahead = _split(source, keys, horizon, lambda k: k.cursor)
+    held: list[tuple[str, Any]] = [(k.id, k.cursor) for k in ahead[:HELD_SHOWN]]
+    if until is not None and not ahead and len(keys) < limit:
+        after = keys[-1] if keys else None
+        at = (ts, id_) if after is None else (after.cursor, source.native_id(after.id))
+        held += source.beyond(*at, until, HELD_SHOWN)
+    if not keys:
+        if not held:
+            raise exc
+        return Batch([], [], None, False, _held(source, held, horizon))
+    log.warning(
+        "source %s: a batch of %d row(s) cannot be read (%s); reading it in parts",
+        source.name,
+        len(keys),
+        describe(exc),
+    )
+    rows, bad = read_isolated(source, keys)
+    return Batch(rows, bad, keys[-1], len(keys) >= limit, _held(source, held, horizon))
+
+
+def hold_back(
+    db: Database, source: str, held: Sequence[Quarantined], logged: set[tuple[str, datetime]]
+) -> None:
+    """List the rows a batch held back (quarantine, stage ``ahead``: released once stored),
+    each logged once per position by this process (``logged``), as they are re-read each tick."""
+    if not held:
+        return
+    with db.write() as conn:
+        quarantine.put(conn, source, held, db.now())
+    for q in held:
+        if (q.source_id, q.source_cursor) not in logged:
+            logged.add((q.source_id, q.source_cursor))
+            log.warning("source %s row id=%s held back: %s", source, q.source_id, q.reason)
+
+
+def _split(
+    source: SqlSource, items: list[T], horizon: datetime | None, value: Callable[[T], Any]
+) -> tuple[list[T], list[T]]:
+    """``items`` (in source order) before the first one ahead of ``horizon``, and the rest."""
+    if horizon is None:
+        return items, []
+    codec = source.codec
+    for i, item in enumerate(items):
+        if codec.ahead(value(item), horizon):
+            return items[:i], items[i:]
+    return items, []
+
+
+def _held(
+    source: SqlSource, held: list[tuple[str, Any]], horizon: datetime | None
+) -> list[Quarantined]:
+    """Held-back rows ``(id, cursor value)`` as quarantine entries (stage ``ahead``)."""
+    if horizon is None:
+        return []
+    column = source.columns.cursor
+    moment = horizon.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    return [
+        Quarantined(
+            sid,
+            source.codec.position(value),
+            None,
+            "ahead",
+            f"{column} {str(value)[:60]!r} sorts after now plus the overlap window ({moment} "
+            "UTC): held back until then, as taking it would move the cursor past every row "
+            "written before that time",
+        )
+        for sid, value in held
+    ]
 
 
 def read_isolated(

@@ -98,6 +98,36 @@ class CursorCodec:
         except (ValueError, OverflowError, OSError, TypeError):  # CursorTypeError included
             return datetime.min.replace(tzinfo=UTC)
 
+    def bound(self, moment: datetime) -> Any:
+        """A native upper bound for reads up to ``moment`` (the horizon, :meth:`ahead`): exact
+        for typed columns; for ``text`` the ``T``-separated form, which sorts after every
+        space-separated value of that day, so a CMS writing either shape is never cut short
+        (:meth:`ahead` then decides exactly, row by row)."""
+        if self.kind == "text":
+            return moment.astimezone(self.tz).replace(tzinfo=None).isoformat()
+        return self.from_instant(moment)
+
+    def ahead(self, value: Any, moment: datetime) -> bool:
+        """Whether a row's cursor value lies after ``moment`` in the source's own order.
+
+        Why: the cursor only moves forward, so taking a row dated in the future (a CMS clock
+        ahead, a ``9999-12-31`` placeholder, ``'garbage'`` in a text column, which sorts after
+        every digit) would move it past every row written before that time: those rows would
+        never be read. Such a row waits until its time comes. A text value that is no moment
+        is compared as text, as the source orders it; a typed value that is no moment (a MySQL
+        zero date the driver gives as text) sorts first there, so it is not ahead."""
+        if self.kind == "epoch":  # out of datetime's range is still a number
+            try:
+                return float(value) > moment.timestamp()
+            except (TypeError, ValueError):
+                return False
+        try:
+            return self.instant(value) > moment
+        except (ValueError, OverflowError, OSError, TypeError):
+            if self.kind == "text" and isinstance(value, str):
+                return value > moment.astimezone(self.tz).replace(tzinfo=None).isoformat(" ")
+            return False
+
     def minus(self, value: Any, seconds: float) -> Any:
         """``value - seconds`` in the same native form (the overlap window's lower bound)."""
         if self.kind == "epoch":

@@ -20,7 +20,9 @@ from sqlalchemy import (
     Integer,
     MetaData,
     Select,
+    String,
     Table,
+    cast,
     create_engine,
     event,
     func,
@@ -239,6 +241,17 @@ class SqlSource:
             stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
         return self._rows(stmt)
 
+    def beyond(self, ts: Any, id_: Any, until: Any, limit: int) -> list[tuple[str, str]]:
+        """``(id, cursor value as text)`` of the first rows after the keyset position whose
+        cursor value sorts after ``until``: the rows ingest holds back. The value is read as
+        text, so one no driver converts (PostgreSQL's ``'infinity'``) is still named."""
+        b = self.bind()
+        stmt = select(b.id, cast(b.ts, String())).where(b.ts > until).order_by(b.ts, b.id)
+        if ts is not None:
+            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        with self.engine.connect() as conn:
+            return [(str(i), str(v)) for i, v in conn.execute(stmt.limit(limit)).tuples()]
+
     def count_after(self, ts: Any, id_: Any) -> int:
         """How many rows are after the keyset position (a catch-up's total; one index range
         count, run only when a tick finds a backlog)."""
@@ -266,13 +279,16 @@ class SqlSource:
         stmt = self._window_where(select(b.ts, b.id).select_from(b.table), lo, hi, hi_id)
         return self._positions(stmt)
 
-    def positions_after(self, ts: Any, id_: Any, limit: int) -> list[WindowKey]:
+    def positions_after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[WindowKey]:
         """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
-        read whole (the driver raises on one of its values)."""
+        read whole (the driver raises on one of its values); with ``until``
+        (:meth:`CursorCodec.bound`), none whose cursor value sorts after it."""
         b = self.bind()
         stmt = select(b.ts, b.id).select_from(b.table).limit(limit)
         if ts is not None:
             stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        if until is not None:
+            stmt = stmt.where(b.ts <= until)
         return self._positions(stmt)
 
     def _positions(self, stmt: Select[Any]) -> list[WindowKey]:
