@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -278,3 +279,68 @@ def test_a_mariadb_state_db_is_refused_before_anything_is_written(
                 assert cur.fetchall() == ()
         finally:
             conn.close()
+
+
+def number_settings() -> list[tuple[str, type]]:
+    """Every int or float setting as (dotted key, type), walked from the models: a key added
+    later is covered without touching this file."""
+    from pydantic import BaseModel
+
+    def walk(model: type[BaseModel], prefix: str) -> list[tuple[str, type]]:
+        found: list[tuple[str, type]] = []
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += walk(kind, f"{prefix}{name}.")
+            elif kind in (int, float):
+                found.append((f"{prefix}{name}", kind))
+        return found
+
+    return walk(models.Settings, "")
+
+
+def test_every_number_setting_has_an_upper_bound() -> None:
+    """``telegram.alert_max_age_hours`` had none: ``1e12`` passed the check and every ingest
+    tick of ``run`` ended in ``OverflowError`` (``timedelta(hours=1e12)``)."""
+    import annotated_types
+
+    keys = number_settings()
+    assert {"http.port", "telegram.alert_max_age_hours", "source.poll_seconds"} <= dict(keys).keys()
+    for key, _kind in keys:
+        section, name = key.rsplit(".", 1)
+        model: type = models.Settings
+        for part in section.split("."):
+            model = model.model_fields[part].annotation
+        metadata = model.model_fields[name].metadata
+        bounds = [m for m in metadata if isinstance(m, annotated_types.Le | annotated_types.Lt)]
+        assert bounds, f"{key}: no upper bound"
+
+
+@pytest.mark.parametrize("value", ["inf", "+inf", "-inf", "nan", "1e400"])
+@pytest.mark.parametrize(
+    "key", [k for k, kind in number_settings() if kind is float], ids=lambda k: str(k)
+)
+def test_a_number_that_is_not_finite_is_refused(tmp_path: Path, key: str, value: str) -> None:
+    """In the file (TOML's ``inf``/``nan``) and in the environment alike: one problem naming
+    the key. ``alert_max_age_hours = inf`` passed ``gt=0`` and ``config check`` said OK."""
+    section, name = key.rsplit(".", 1)
+    code, lines = check(write(tmp_path, f"[{section}]\n{name} = {value}\n"))
+    assert code == 2 and len(lines) == 1 and lines[0].strip().startswith(f"{key}: "), lines
+    env = {f"FEEDSVC_{section.upper().replace('.', '__')}__{name.upper()}": value}
+    code, lines = check(write(tmp_path, ""), **env)
+    assert code == 2 and len(lines) == 1 and lines[0].strip().startswith(f"{key}: "), lines
+
+
+@pytest.mark.parametrize("value", ["inf", "1e12"])
+def test_run_refuses_an_alert_age_it_cannot_use(tmp_path: Path, value: str) -> None:
+    """It started and logged an OverflowError traceback at every ingest tick."""
+    config = write(tmp_path, f"[telegram]\nalert_max_age_hours = {value}\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http", "--config", str(config)],
+        env=env | {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path}/s.db"},
+        cwd=tmp_path, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert "telegram.alert_max_age_hours: " in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "s.db").exists()

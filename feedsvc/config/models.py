@@ -26,9 +26,15 @@ from pydantic import (
 
 from feedsvc.db.timeouts import DbTimeouts
 
+#: Every section's rules: a misspelt key is a problem, and so is a number that is not finite.
+#: ``inf`` (TOML), ``"infinity"`` (env) and ``1e400`` passed ``gt=0`` bounds, and an unbounded
+#: one reached ``timedelta(hours=inf)``: every ingest tick of ``run`` then ended in an
+#: OverflowError traceback while ``config check`` said OK.
+SECTION_RULES = ConfigDict(extra="forbid", allow_inf_nan=False)
+
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION_RULES
 
 
 class _Timeouts(_Section):
@@ -196,7 +202,7 @@ class TelegramSettings(_Section):
     base_url: str = "https://api.telegram.org/bot"
     admins: list[int] = []
     global_rate: float = Field(default=25.0, gt=0, le=30)
-    alert_max_age_hours: float = Field(default=48.0, gt=0)
+    alert_max_age_hours: float = Field(default=48.0, gt=0, le=24 * 3660)  # ten years
     images: bool = False
     lease_seconds: float = Field(default=60.0, ge=5, le=3600)
     # SPEC §10: sent alerts of a withdrawn or hidden article are deleted (within Telegram's 48 h;
@@ -283,7 +289,7 @@ class LogSettings(_Section):
 class Settings(BaseModel):
     """All settings; build with :func:`load_config` (file, then env overrides)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = SECTION_RULES
 
     database: DatabaseSettings = DatabaseSettings()
     source: SourceSettings = SourceSettings()
