@@ -8,21 +8,28 @@ workers at exit), so a process could log "stopped" and never exit (issue #18 §1
 
 :class:`ExitGuard` is armed when SIGTERM/SIGINT arrives; if the process is still alive when
 the budget runs out it logs which threads are still busy, flushes the logs and ends the
-process with ``os._exit``. What is guaranteed then: every transaction still open is rolled
-back by the database when its connection dies with the process (ingest batches and delivery
-records commit atomically, so nothing is half-written), leases held by the stuck work expire
-and another replica or the next start retries it, and at most one duplicate alert per
-in-flight send (as after a crash, SPEC §6). A forced exit is exit 1, always: exit 0 says the
-service stopped in order, and a stop that abandoned work (a job, a batch under way, a sender) or
-ran out of time did not. A stop that abandoned work does not wait for the guard either: it ends
-the process as soon as its steps are done (:meth:`ExitGuard.exit_now`), so that the abandoned
-work cannot commit after the log said it was abandoned.
+process with ``os._exit``. That guard is a Python thread and needs the GIL to act, which a
+thread stuck in one long C call keeps (a regular expression backtracking on hostile text, a
+huge parse: such a process never ended; ``tests/test_shutdown.py``). So arming also starts
+``faulthandler``'s watchdog, a C thread that needs no GIL: just before the budget ends it
+writes every thread's stack to stderr and ends the process, exit 1.
+
+What is guaranteed after a forced exit: every transaction still open is rolled back by the
+database when its connection dies with the process (ingest batches and delivery records commit
+atomically, so nothing is half-written), leases held by the stuck work expire and another
+replica or the next start retries it, and at most one duplicate alert per in-flight send (as
+after a crash, SPEC §6). A forced exit is exit 1, always: exit 0 says the service stopped in
+order, and a stop that abandoned work (a job, a batch under way, a sender) or ran out of time
+did not. A stop that abandoned work does not wait for the guard either: it ends the process as
+soon as its steps are done (:meth:`ExitGuard.exit_now`), so that the abandoned work cannot
+commit after the log said it was abandoned.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import faulthandler
 import logging
 import os
 import sys
@@ -36,6 +43,8 @@ log = logging.getLogger(__name__)
 SHUTDOWN_SECONDS = 5.0
 #: Kept in hand for the guard itself (logging, flushing) and a loaded machine.
 MARGIN_SECONDS = 0.4
+#: When the GIL-free backstop fires, before the budget ends (after the guard's own deadline).
+BACKSTOP_MARGIN_SECONDS = 0.1
 
 
 class ExitGuard:
@@ -51,6 +60,7 @@ class ExitGuard:
             if self.deadline is not None:
                 return
             self.deadline = time.monotonic() + self.seconds - MARGIN_SECONDS
+        _backstop(self.seconds - BACKSTOP_MARGIN_SECONDS)
         threading.Thread(target=self._wait, name="exit-guard", daemon=True).start()
 
     def remaining(self, default: float) -> float:
@@ -89,6 +99,20 @@ class ExitGuard:
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
         os._exit(1)
+
+
+def _backstop(seconds: float) -> None:
+    """End the process in ``seconds`` (exit 1) even if no Python thread can run: the
+    ``faulthandler`` watchdog (docs.python.org/3/library/faulthandler.html,
+    ``dump_traceback_later(exit=True)``: a C thread, ``_exit(1)``) dumps the threads' stacks to
+    stderr first, or to nowhere when stderr is unusable. Process-wide: one per process."""
+    try:
+        faulthandler.dump_traceback_later(seconds, exit=True, file=sys.stderr)
+        return
+    except (AttributeError, OSError, RuntimeError, ValueError):  # stderr closed or None
+        pass
+    with contextlib.suppress(OSError, RuntimeError, ValueError):
+        faulthandler.dump_traceback_later(seconds, exit=True, file=os.open(os.devnull, os.O_WRONLY))
 
 
 async def bounded(step: Awaitable[object], seconds: float, what: str) -> bool:
