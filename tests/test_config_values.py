@@ -344,3 +344,21 @@ def test_run_refuses_an_alert_age_it_cannot_use(tmp_path: Path, value: str) -> N
     assert done.returncode == 2, done.stderr
     assert "telegram.alert_max_age_hours: " in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "s.db").exists()
+
+
+@pytest.mark.parametrize("value", ["true", "false"])
+@pytest.mark.parametrize("key", [k for k, _ in number_settings()], ids=lambda k: str(k))
+def test_a_boolean_is_no_number(tmp_path: Path, key: str, value: str) -> None:
+    """``port = true`` was port 1 and ``batch_size = true`` one row per batch: pydantic's lax
+    mode reads a boolean as 1 or 0, and ``config check`` said OK."""
+    section, name = key.rsplit(".", 1)
+    code, lines = check(write(tmp_path, f"[{section}]\n{name} = {value}\n"))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip() == f"{key}: must be a number, not true/false"
+
+
+def test_a_list_of_numbers_takes_no_boolean(tmp_path: Path) -> None:
+    code, lines = check(write(tmp_path, "[telegram]\nadmins = [5, true]\n"))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip() == "telegram.admins: must be a list of numbers, not of true/false"
+    assert check(write(tmp_path, "[telegram]\nadmins = [5, 6]\n")) == (0, [])

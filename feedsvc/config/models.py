@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import typing
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -20,6 +21,7 @@ from pydantic import (
     Field,
     SecretStr,
     ValidationError,
+    ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
 )
@@ -35,6 +37,25 @@ SECTION_RULES = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 class _Section(BaseModel):
     model_config = SECTION_RULES
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _not_a_boolean(cls, value: object, info: ValidationInfo) -> object:
+        """``port = true`` is no number: pydantic's lax mode read it as 1 (``batch_size = true``
+        one row per batch, ``port = true`` port 1) and ``config check`` said OK. A list of
+        numbers (``telegram.admins``) likewise. ``source.match_workers`` says so itself."""
+        kind = cls.model_fields[str(info.field_name)].annotation
+        numbers = (int, float)
+        if isinstance(value, bool) and kind in numbers:
+            raise ValueError("must be a number, not true/false")
+        if (
+            isinstance(value, list)
+            and typing.get_origin(kind) is list
+            and typing.get_args(kind)[0] in numbers
+            and any(isinstance(item, bool) for item in value)
+        ):
+            raise ValueError("must be a list of numbers, not of true/false")
+        return value
 
 
 class _Timeouts(_Section):
