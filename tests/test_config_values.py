@@ -362,3 +362,49 @@ def test_a_list_of_numbers_takes_no_boolean(tmp_path: Path) -> None:
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].strip() == "telegram.admins: must be a list of numbers, not of true/false"
     assert check(write(tmp_path, "[telegram]\nadmins = [5, 6]\n")) == (0, [])
+
+
+def http_url_settings() -> list[str]:
+    """Every http(s) URL setting: a ``*url`` string key outside the two database sections."""
+    from pydantic import BaseModel
+
+    found = []
+    for section, field in models.Settings.model_fields.items():
+        model = field.annotation
+        assert isinstance(model, type) and issubclass(model, BaseModel)
+        if section in ("database", "source"):
+            continue  # database URLs: tests/test_config_urls.py
+        found += [f"{section}.{name}" for name in model.model_fields if name.endswith("url")]
+    return found
+
+
+BAD_HTTP_URLS = ["not a url", "http://", "https://", "ftp://example.vn/", "https://exa mple.vn/",
+                 "https://example.vn:99999/", "https://example.vn:0/", "https://example.vn:x/",
+                 "https://[::1/", "https://example.vn/\tx", "/relative/bot"]  # fmt: skip
+
+
+@pytest.mark.parametrize("value", BAD_HTTP_URLS)
+@pytest.mark.parametrize("key", http_url_settings())
+def test_every_http_url_setting_is_checked(tmp_path: Path, key: str, value: str) -> None:
+    """``telegram.base_url = "not a url"`` passed ``config check``; ``run`` then retried
+    ``UnsupportedProtocol`` forever. ``"http://"`` (no host) passed every URL setting."""
+    assert {"telegram.base_url", "zalo.base_url", "http.public_url", "site.url"} <= set(
+        http_url_settings()
+    )
+    section, name = key.split(".")
+    env = {f"FEEDSVC_{section.upper()}__{name.upper()}": value}
+    code, lines = check(write(tmp_path, ""), **env)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith(f"{key}: must be an absolute http(s) URL"), lines
+
+
+@pytest.mark.parametrize(
+    "value", ["https://api.telegram.org/bot", "http://127.0.0.1:8081/bot", "http://[::1]:80/x"]
+)
+@pytest.mark.parametrize("key", http_url_settings())
+def test_good_http_urls_pass(tmp_path: Path, key: str, value: str) -> None:
+    section, name = key.split(".")
+    assert check(write(tmp_path, ""), **{f"FEEDSVC_{section.upper()}__{name.upper()}": value}) == (
+        0,
+        [],
+    )

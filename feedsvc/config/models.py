@@ -243,6 +243,11 @@ class TelegramSettings(_Section):
     chat_commands_per_minute: float = Field(default=40.0, gt=0, le=6000)
     max_subscriptions_per_user: int = Field(default=100, ge=1, le=100_000)
 
+    @field_validator("base_url")
+    @classmethod
+    def _absolute(cls, value: str) -> str:
+        return _absolute_url(value)
+
 
 class ZaloSettings(_Section):
     """The Zalo bot (SPEC §11). Off without a token; ``webhook_secret`` set: updates arrive at
@@ -412,8 +417,27 @@ def check_state_backend(value: str) -> None:
 
 
 def _absolute_url(value: str) -> str:
-    if not value.startswith(("http://", "https://")):
-        raise ValueError("must be an absolute http(s) URL")
+    """The one check of every http(s) URL setting (``http.public_url``, ``http.websub_hub``,
+    ``site.url``, ``telegram.base_url``, ``zalo.base_url``): a scheme, a host, a port that is a
+    number, no spaces. ``"http://"`` and ``"https://exa mple.vn"`` passed a prefix test and
+    failed later, at every request or render; ``telegram.base_url`` had no check at all (the
+    bot retried ``UnsupportedProtocol`` forever while ``config check`` said OK)."""
+    from urllib.parse import urlsplit
+
+    expected = "must be an absolute http(s) URL (e.g. https://example.vn/)"
+    if not value.startswith(("http://", "https://")) or any(
+        c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value
+    ):
+        raise ValueError(expected)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port out of range or not a number, an unclosed "[" of an IPv6 host
+        raise ValueError(f"{expected}: its host or port cannot be read") from None
+    if not parts.hostname:
+        raise ValueError(f"{expected}: no host after {parts.scheme}://")
+    if port == 0:
+        raise ValueError(f"{expected}: the port after the host is not 1-65535")
     return value
 
 
