@@ -555,3 +555,45 @@ def test_run_with_every_role_off_is_a_usage_error(tmp_path: Path) -> None:
     assert done.returncode == 2, done.stdout + done.stderr
     assert "leave nothing to run" in done.stderr and "Traceback" not in done.stderr
     assert not (tmp_path / "var").exists()
+
+
+# -- Ctrl-C ----------------------------------------------------------------------------------
+
+
+def _interrupted(*_args: object, **_kwargs: object) -> None:
+    raise KeyboardInterrupt
+
+
+@pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
+def test_ctrl_c_in_any_command_is_exit_130_in_one_line(
+    clean_env: Path, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Click said "Aborted!" and exit 1, the code of work that failed; only `import` said 130."""
+    monkeypatch.setattr(command_at(path), "callback", _interrupted)
+    result = CliRunner().invoke(cli, argv_for(path), input="")
+    assert result.exit_code == 130, result.output
+    assert result.output == "\nfeedsvc: interrupted\n"
+
+
+def test_ctrl_c_while_match_waits_for_input(tmp_path: Path) -> None:
+    """The real process and signal: SIGINT while `match` waits on an open stdin."""
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", "match", "--query", '"công an"'],
+        cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )  # fmt: skip
+    assert proc.stdin is not None and proc.stdout is not None and proc.stderr is not None
+    proc.stdin.write(
+        b'{"source_key": "K1", "url": "https://e.vn/1", "title": "C\xc3\xb4ng an x\xc3\xa3", '
+        b'"published_at": "2026-11-20T10:00:00+07:00"}\n'
+    )
+    proc.stdin.flush()
+    assert proc.stdout.readline() == b"K1\n"  # matched: now it waits for the next line
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=60) == 130
+    assert proc.stderr.read().decode() == "\nfeedsvc: interrupted\n"
+    proc.stdin.close()

@@ -19,7 +19,7 @@ import click
 
 from feedsvc import __version__
 from feedsvc.cli import articles, config_cmd, data, service, source, streams, subs, topics
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE
+from feedsvc.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from feedsvc.cli.match import match
 
 
@@ -58,6 +58,11 @@ class _Root(click.Group):
             # `feedsvc … | head`: the reader left; Click quiets the pipe, exits 1, no message;
             # stdout full or closed: main says so, once
             raise
+        except KeyboardInterrupt:
+            # Ctrl-C: Click said "Aborted!" and exit 1, the code of work that failed; a shell
+            # reports 130 (128 + SIGINT), as `import` does with what it stored
+            click.echo("\nfeedsvc: interrupted", err=True)
+            raise SystemExit(EXIT_INTERRUPTED) from None
         except Exception as exc:
             message = environment_error(exc)
             if message is None:
@@ -122,7 +127,7 @@ def main() -> None:
     """
     try:
         cli(prog_name="feedsvc")
-    except KeyboardInterrupt:
-        sys.exit(130)
+    except KeyboardInterrupt:  # before a command runs (Python still importing)
+        sys.exit(EXIT_INTERRUPTED)
     finally:
         gc.freeze()

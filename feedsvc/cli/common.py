@@ -25,6 +25,8 @@ T = TypeVar("T")
 
 EXIT_FAILED = 1
 EXIT_USAGE = 2
+#: 128 + SIGINT: what a shell reports for a command Ctrl-C stopped (any command, `import` too)
+EXIT_INTERRUPTED = 130
 
 #: Row and chat ids as the CLI takes them. A plain ``int`` lets ``10**30`` through to the driver
 #: (OverflowError on SQLite, "out of range" on PostgreSQL): a traceback instead of exit 2.

@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING, BinaryIO, NoReturn
 
 import click
 
-from feedsvc.cli.common import EXIT_FAILED, Int, config_option, fail, load_settings, open_db
+from feedsvc.cli.common import (
+    EXIT_FAILED,
+    EXIT_INTERRUPTED,
+    Int,
+    config_option,
+    fail,
+    load_settings,
+    open_db,
+)
 
 if TYPE_CHECKING:
     from feedsvc.importer import ImportAborted, ImportReport
-
-#: 128 + SIGINT, what a shell reports for a command Ctrl-C stopped (``feedsvc.cli.main``'s too)
-EXIT_INTERRUPTED = 130
 
 
 @click.group()
