@@ -26,7 +26,7 @@ import sys
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
+from typing import IO, Any
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo
 
@@ -366,6 +366,40 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
         raise ArticleError(None, f"invalid JSON: {exc}") from None
 
 
+#: The longest line :func:`bounded_lines` holds in memory. Longer than any record
+#: :func:`parse_article` can accept even with every character ``\uXXXX``-escaped (eight text
+#: fields of :data:`MAX_FIELD_LEN` characters, 6 bytes each: 96 MB), far shorter than a whole
+#: JSON array exported on one line, or a binary file given by mistake, which `import` and
+#: `match` read whole into memory (a 300 MB line took 900 MB; a few GB ended the process).
+MAX_LINE_BYTES = 128 * 1024 * 1024
+_DRAIN_CHUNK = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class OverlongLine:
+    """A line :func:`bounded_lines` skipped without holding it: ``size`` bytes, over
+    ``limit``."""
+
+    size: int
+    limit: int
+
+
+def bounded_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes | OverlongLine]:
+    """The lines of a binary stream, as iterating it gives them, but a line longer than
+    ``limit`` bytes (default :data:`MAX_LINE_BYTES`; the line end not counted) is read past in
+    1 MiB chunks and given as an :class:`OverlongLine`: memory stays bounded whatever the
+    input, and the lines after it keep their numbers."""
+    limit = MAX_LINE_BYTES if limit is None else limit
+    while line := stream.readline(limit + 2):  # room for the line end, "\r\n" too
+        if len(line) <= limit or len(line.rstrip(b"\r\n")) <= limit:
+            yield line
+            continue
+        size = len(line)
+        while not line.endswith(b"\n") and (line := stream.readline(_DRAIN_CHUNK)):
+            size += len(line)
+        yield OverlongLine(size, limit)
+
+
 def _has_content(line: bytes | str, *, first: bool) -> bool:
     """False for a line with nothing but whitespace (or, as the first line, a byte order mark
     and whitespace: an editor's BOM before an empty first line is not a record)."""
@@ -375,15 +409,24 @@ def _has_content(line: bytes | str, *, first: bool) -> bool:
 
 
 def read_jsonl(
-    stream: Iterable[bytes | str], tz: tzinfo = DEFAULT_TZ
+    stream: Iterable[bytes | str | OverlongLine], tz: tzinfo = DEFAULT_TZ
 ) -> Iterator[tuple[int, Article | Rejected]]:
     """Yield ``(line_number, Article | Rejected)`` for each non-blank line; never raises.
 
-    Give it bytes (a file opened ``"rb"``, ``sys.stdin.buffer``) so invalid UTF-8 is reported
-    with its line instead of being replaced unseen; str lines are accepted too. Lines end at
-    ``\n`` (a ``\r`` before it is whitespace to JSON).
+    Give it bytes (a file opened ``"rb"``, ``sys.stdin.buffer``; through
+    :func:`bounded_lines` to bound the memory a line takes) so invalid UTF-8 is reported with
+    its line instead of being replaced unseen; str lines are accepted too. Lines end at ``\n``
+    (a ``\r`` before it is whitespace to JSON).
     """
     for number, line in enumerate(stream, start=1):
+        if isinstance(line, OverlongLine):
+            error = ArticleError(
+                None,
+                f"{line.size:,} bytes, over the {line.limit:,}-byte limit of a line: JSON Lines "
+                "hold one article per line (a JSON array on one line? a binary file?)",
+            )
+            yield number, Rejected(number, error)
+            continue
         if not _has_content(line, first=number == 1):
             continue
         try:

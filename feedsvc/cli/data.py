@@ -70,7 +70,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from feedsvc.articles import read_jsonl
+    from feedsvc.articles import OverlongLine, bounded_lines, read_jsonl
     from feedsvc.db.errors import describe
     from feedsvc.importer import ImportAborted, ImportInterrupted, import_articles
 
@@ -98,9 +98,11 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         hidden=not (sys.stderr.isatty() and size),
     ) as bar:
 
-        def lines() -> Iterator[bytes]:
-            for line in file:  # bytes: invalid UTF-8 is reported per line, never replaced
-                bar.update(len(line))
+        def lines() -> Iterator[bytes | OverlongLine]:
+            # bytes: invalid UTF-8 is reported per line, never replaced; a line too long to be
+            # an article is read past, not held (a JSON array exported on one line)
+            for line in bounded_lines(file):
+                bar.update(line.size if isinstance(line, OverlongLine) else len(line))
                 yield line
 
         try:

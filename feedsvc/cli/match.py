@@ -35,9 +35,9 @@ class _Input:
         self.skipped = 0
 
     def __iter__(self) -> Iterator[Article]:
-        from feedsvc.articles import Article, read_jsonl
+        from feedsvc.articles import Article, bounded_lines, read_jsonl
 
-        for _number, item in read_jsonl(self.stream):
+        for _number, item in read_jsonl(bounded_lines(self.stream)):
             if isinstance(item, Article):
                 yield item
             else:
