@@ -71,7 +71,9 @@ class Outbox:
         fresh = [
             c
             for c in changes
-            if c.article.published_at >= now - self.max_age and not c.article.withdrawn
+            if c.article.published_at >= now - self.max_age
+            and not c.article.withdrawn
+            and not c.archive  # a first sync's archive (issue 17 §2)
         ]
         fresh = [c for c in fresh if c.first_shown or self._may_owe(c)]
         if fresh:  # hidden by an editor, or still scheduled: not now (SPEC §10)

@@ -310,6 +310,8 @@ source_cursors = Table(
     # a long catch-up (first sync): rows still behind the cursor, and rows/s (status, ETA)
     Column("backlog", BigInteger),
     Column("rate", Float),
+    # a first sync under way (no alerts), kept across a restart until it catches up (0016)
+    Column("first_sync", Boolean, nullable=False, server_default=false()),
 )
 
 # Source rows ingest could not take (issue 12 §3): one row per (source, source row id), kept

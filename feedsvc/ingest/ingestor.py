@@ -23,19 +23,18 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
-from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.isolate import Batch, SystemicError, hold_back, quarantined, read_batch
+from feedsvc.ingest.isolate import Batch, SystemicError, hold_back, parse_rows, read_batch
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -198,8 +197,11 @@ class Ingestor:
         codec = self.source.codec  # reflects the source table on first use
         ts, raw_id = codec.decode(cursor.ts, cursor.id)
         id_ = self.source.native_id(raw_id) if raw_id is not None else None
+        # a first sync (no cursor, a backlog) stores the archive without alerting, across
+        # restarts (the flag is committed with the cursor) until a batch finds nothing behind
+        first = cursor.first_sync
         if ts is not None and self.overlap_seconds:
-            self._recheck_window(ts, id_, result)
+            self._recheck_window(ts, id_, result, first)
         advanced = False
         progress: Progress | None = None
         # While one batch is written, the next is read, parsed and matched in a second thread:
@@ -211,7 +213,12 @@ class Ingestor:
                 if batch.full and progress is None:  # a backlog: count it once, report it
                     progress = Progress(self.source.count_after(ts, id_))
                     self.catching_up = True
-                    log.info("ingest: %d rows behind the cursor, catching up", progress.total)
+                    first = first or ts is None
+                    log.info(
+                        "ingest: %d rows behind the cursor, catching up%s",
+                        progress.total,
+                        " (a first sync: no alerts)" if first else "",
+                    )
                 ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
                 if progress is not None:
                     progress.advance(prepared.rows)
@@ -228,6 +235,7 @@ class Ingestor:
                         progress.backlog if progress is not None and batch.full else 0,
                         None if progress is None else progress.reported_rate,
                     ),
+                    first_sync=(batch.full if first else None),
                 )
                 advanced = True
                 if following is None or self._stop.is_set():
@@ -243,11 +251,15 @@ class Ingestor:
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:
             log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
-        if not advanced:  # the tick's bookkeeping (success, failures reset) without a batch
+        # the tick's bookkeeping without a batch (success, failures reset), or the end of a
+        # first sync whose last batch was full (the one read after it found nothing)
+        if not advanced or (first and batch.last is None and not self._stop.is_set()):
             with self.db.write() as conn:
                 now = self.db.now()
                 self._check_lease(conn, now)
-                cursors.record_success(conn, self.source.name, None, None, now)
+                cursors.record_success(
+                    conn, self.source.name, None, None, now, first_sync=False if first else None
+                )
 
     def request_stop(self) -> None:
         """Make a running tick return after its current batch (committed), and later ticks
@@ -264,7 +276,7 @@ class Ingestor:
         if self.lease is not None and not self.lease.renew(conn, now):
             raise LeaseLost
 
-    def _recheck_window(self, hi: Any, hi_id: Any, result: TickResult) -> None:
+    def _recheck_window(self, hi: Any, hi_id: Any, result: TickResult, first: bool) -> None:
         window = read_window(self.db, self.source, hi, hi_id, self.overlap_seconds)
         unseen = window.unseen()
         if unseen:
@@ -273,22 +285,7 @@ class Ingestor:
                 len(unseen),
             )
             rows = self.source.rows_by_ids(window.lo, hi, hi_id, unseen)
-            self._store(self._prepare(rows), result, advance_to=None)
-
-    def _parse(
-        self, rows: Sequence[SourceRow]
-    ) -> tuple[list[tuple[SourceRow, Article]], list[Quarantined]]:
-        parsed, rejected = [], []
-        for row in rows:
-            if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
-                rejected.append(quarantined(row, "read", row.problem))
-                continue
-            try:
-                parsed.append((row, parse_article(row.record, self.tz)))
-            except Exception as exc:  # whatever a row's values make the parser raise
-                reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
-                rejected.append(quarantined(row, "parse", reason))
-        return parsed, rejected
+            self._store(self._prepare(rows), result, None, first_sync=first or None)
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
         """The next keyset batch, read, parsed and matched (runs in the read-ahead thread).
@@ -303,7 +300,7 @@ class Ingestor:
     def _prepare(
         self, rows: Sequence[SourceRow], unreadable: Sequence[Quarantined] = ()
     ) -> Prepared:
-        parsed, rejected = self._parse(rows)
+        parsed, rejected = parse_rows(rows, self.tz)
         items = writer.prepare(self.db, self.matching, parsed)  # matching: outside the write lock
         return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
 
@@ -313,16 +310,20 @@ class Ingestor:
         result: TickResult,
         advance_to: tuple[datetime, str] | None,
         backlog: tuple[int, float | None] | None = None,
+        first_sync: bool | None = None,
     ) -> None:
         """Store one batch and move the cursor (with ``backlog``: rows still behind it and the
-        catch-up's rows/s), in one transaction. When the state DB refuses the batch for a
-        reason other than its own failure, it is stored again row by row, each in a savepoint,
-        and the rows it still refuses are quarantined."""
+        catch-up's rows/s), in one transaction. With ``first_sync`` (whether the first sync
+        goes on after this batch) the batch is a first sync's: its changes never alert. When
+        the state DB refuses the batch for a reason other than its own failure, it is stored
+        again row by row, each in a savepoint, and the rows it still refuses are quarantined."""
         result.read += prepared.rows
         items, skipped = prepared.items, prepared.skipped
         self._prepare_hooks()
         try:
-            changes, refused = self._write(items, skipped, advance_to, backlog, isolate=False)
+            changes, refused = self._write(
+                items, skipped, advance_to, backlog, first_sync, isolate=False
+            )
         except Exception as exc:
             if _not_the_rows(exc):
                 raise
@@ -331,7 +332,9 @@ class Ingestor:
                 len(items),
                 describe(exc),
             )
-            changes, refused = self._write(items, skipped, advance_to, backlog, isolate=True)
+            changes, refused = self._write(
+                items, skipped, advance_to, backlog, first_sync, isolate=True
+            )
         for q in (*skipped, *refused):
             log.warning(
                 "source %s row id=%s%s quarantined (%s): %s",
@@ -359,6 +362,7 @@ class Ingestor:
         skipped: Sequence[Quarantined],
         advance_to: tuple[datetime, str] | None,
         backlog: tuple[int, float | None] | None,
+        first_sync: bool | None,
         *,
         isolate: bool,
     ) -> tuple[list[Change], list[Quarantined]]:
@@ -372,6 +376,7 @@ class Ingestor:
             self._check_lease(conn, now)
             if not isolate:
                 changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
+                changes = _archived(changes, first_sync)
                 for hook in self.hooks:
                     hook(conn, changes, now)
             for item in items if isolate else ():
@@ -380,6 +385,7 @@ class Ingestor:
                         one = writer.apply(
                             conn, self.index, [item], now, self.source.withdraw_reason
                         )
+                        one = _archived(one, first_sync)
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
                 except Exception as exc:
@@ -400,9 +406,20 @@ class Ingestor:
             if advance_to is not None:
                 rows, rate = backlog if backlog is not None else (None, None)
                 cursors.record_success(
-                    conn, self.source.name, *advance_to, now, backlog=rows, rate=rate
+                    conn,
+                    self.source.name,
+                    *advance_to,
+                    now,
+                    backlog=rows,
+                    rate=rate,
+                    first_sync=first_sync,
                 )
         return changes, refused
+
+
+def _archived(changes: list[Change], first_sync: bool | None) -> list[Change]:
+    """A first sync's changes, marked so the outbox does not alert them."""
+    return changes if first_sync is None else [replace(c, archive=True) for c in changes]
 
 
 def _not_the_rows(exc: BaseException) -> bool:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
 from sqlalchemy.exc import ProgrammingError
 
-from feedsvc.articles import MAX_KEY_LEN
+from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
@@ -182,6 +182,24 @@ def read_isolated(
         # no row of the batch reads alone: a systematic failure, not several bad rows
         raise SystemicError(f"no row of {len(keys)} could be read: {bad[0].reason}")
     return rows, bad
+
+
+def parse_rows(
+    rows: Sequence[SourceRow], tz: tzinfo
+) -> tuple[list[tuple[SourceRow, Article]], list[Quarantined]]:
+    """A batch's rows as articles, and the rows that are not (held back, stage ``read`` or
+    ``parse``, whatever a row's values make the parser raise: one row never stops a batch)."""
+    parsed, rejected = [], []
+    for row in rows:
+        if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
+            rejected.append(quarantined(row, "read", row.problem))
+            continue
+        try:
+            parsed.append((row, parse_article(row.record, tz)))
+        except Exception as exc:
+            reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
+            rejected.append(quarantined(row, "parse", reason))
+    return parsed, rejected
 
 
 def quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:

@@ -31,6 +31,8 @@ class Change:
     #: the source had withdrawn it and now publishes it again (SPEC §10): for the outbox, like
     #: a new article (the one-delivery-per-chat rule still holds)
     revealed: bool = False
+    #: stored by a source's first sync (its archive): never alerts (issue 17 §2)
+    archive: bool = False
 
     @property
     def first_shown(self) -> bool:

@@ -25,6 +25,7 @@ def get_cursor(conn: Connection, name: str) -> Cursor:
         m["failures"],
         m["backlog"],
         m["rate"],
+        bool(m["first_sync"]),
     )
 
 
@@ -42,9 +43,11 @@ def record_success(
     *,
     backlog: int | None = None,
     rate: float | None = None,
+    first_sync: bool | None = None,
 ) -> None:
     """Advance the cursor (if ``ts`` is given) in the caller's transaction, with the articles;
-    ``backlog`` (rows still behind it) and ``rate`` (rows/s) when ingest measured them."""
+    ``backlog`` (rows still behind it) and ``rate`` (rows/s) when ingest measured them;
+    ``first_sync`` whether a first sync goes on after this batch (None: unchanged)."""
     _ensure(conn, name)
     values: dict[str, object] = {
         "last_tick_at": now,
@@ -56,6 +59,8 @@ def record_success(
         values |= {"cursor_ts": ts, "cursor_id": id_}
     if backlog is not None:
         values |= {"backlog": backlog, "rate": rate}
+    if first_sync is not None:
+        values["first_sync"] = first_sync
     conn.execute(update(t).where(t.c.name == name).values(**values))
 
 

@@ -50,6 +50,7 @@ class Cursor:
     failures: int = 0
     backlog: int | None = None  # rows behind the cursor at the last batch of a catch-up
     rate: float | None = None  # rows/s of that catch-up
+    first_sync: bool = False  # a first sync is under way: what it stores does not alert
 
 
 @dataclass(frozen=True, slots=True)
