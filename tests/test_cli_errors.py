@@ -597,3 +597,63 @@ def test_ctrl_c_while_match_waits_for_input(tmp_path: Path) -> None:
     assert proc.wait(timeout=60) == 130
     assert proc.stderr.read().decode() == "\nfeedsvc: interrupted\n"
     proc.stdin.close()
+
+
+# -- a state DB path that cannot hold an SQLite database -------------------------------------
+
+#: (what is at the path, exit code, the message's words). A directory or a path under a file
+#: said "not initialised: run `feedsvc db upgrade`", and that then said "unable to open
+#: database file" or "File exists: …"; another file said "DatabaseError: file is not a
+#: database", naming no file.
+BAD_PATHS = [
+    ("a directory", 2, "is a directory, not a database file: set database.url"),
+    ("under a file", 2, "cannot be created: {root}/afile is a file, not a directory"),
+    ("not a database", 1, "is not an SQLite database (another file, or damaged): set database"),
+]
+
+
+def _bad_state_db(root: Path, kind: str) -> str:
+    if kind == "a directory":
+        (root / "state").mkdir()
+        return f"sqlite:///{root}/state"
+    if kind == "under a file":
+        (root / "afile").write_text("x")
+        return f"sqlite:///{root}/afile/x.db"
+    (root / "other.db").write_bytes(bytes(range(256)) * 20)
+    return f"sqlite:///{root}/other.db"
+
+
+@pytest.mark.parametrize(("kind", "code", "words"), BAD_PATHS, ids=[k for k, _, _ in BAD_PATHS])
+@pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
+def test_a_state_db_path_that_cannot_be_a_database_is_named(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: tuple[str, ...],
+    kind: str,
+    code: int,
+    words: str,
+) -> None:
+    url = _bad_state_db(clean_env, kind)
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    argv = argv_for(path)
+    got, output = invoke(argv)
+    check(argv, got, output)
+    name = " ".join(path)
+    if name in READS_STATE_DB | REPORTS_STATE_DB | {"db upgrade", "topics add", "import"}:
+        assert got == code, output
+        assert f"feedsvc: the state DB {url} " in output, output
+        assert words.format(root=clean_env) in output, output
+        assert "feedsvc db upgrade" not in output or kind == "not a database", output
+
+
+def test_run_names_a_state_db_path_that_cannot_be_a_database(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    for kind, code, words in BAD_PATHS:
+        url = _bad_state_db(tmp_path, kind)
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", "run", "--no-http"],
+            cwd=tmp_path, env=env | {"FEEDSVC_DATABASE__URL": url}, capture_output=True,
+            text=True, timeout=60, check=False,
+        )  # fmt: skip
+        assert done.returncode == code, done.stderr
+        assert words.format(root=tmp_path) in done.stderr and "Traceback" not in done.stderr

@@ -68,7 +68,10 @@ class _Root(click.Group):
             if message is None:
                 raise  # a bug: keep its traceback
             click.echo(f"feedsvc: {message}", err=True)
-            raise SystemExit(EXIT_FAILED) from None
+            from feedsvc.db.revision import LocationError  # a light module, as above
+
+            code = EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED  # a config error
+            raise SystemExit(code) from None
 
 
 def environment_error(exc: BaseException) -> str | None:

@@ -175,7 +175,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
     :func:`open_db`: other URL forms). A missing or older DB ends the command as
     :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
     raises the driver's error, which the CLI's root reports in one line (exit 1)."""
-    from feedsvc.db.revision import SchemaError
+    from feedsvc.db.revision import LocationError, SchemaError
     from feedsvc.store import lite
 
     opened = lite.read_only_url(settings.database.url, settings.database.timeouts())
@@ -186,7 +186,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
         with opened as reader:
             yield reader
     except SchemaError as exc:
-        fail(str(exc), EXIT_FAILED)
+        fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -27,8 +27,9 @@ class SchemaError(Exception):
 
 
 class LocationError(SchemaError):
-    """A new SQLite state DB's directory is missing and is not created (an absolute path): a
-    configuration problem (the CLI's exit 2), not a DB to migrate."""
+    """The SQLite state DB's path cannot hold it (a directory, a path under a file) or a new
+    one's directory is missing and is not created (an absolute path): a configuration problem
+    (the CLI's exit 2), not a DB to migrate."""
 
 
 def head_revision() -> str:
@@ -69,6 +70,37 @@ class SchemaStatus:
         return None
 
 
+def sqlite_location_problem(path: Path, where: str) -> str | None:
+    """Why an SQLite state DB cannot be at ``path`` (``where``: its URL as shown), or None.
+
+    A directory (``sqlite:////srv``, ``sqlite:///var``) or a path under a file was "not
+    initialised: run `feedsvc db upgrade`", and that said "unable to open database file" or
+    "File exists": the path is the problem, not the schema (a configuration error, exit 2)."""
+    if path.is_dir():
+        return (
+            f"the state DB {where} is a directory, not a database file: set database.url to a "
+            "file's path (e.g. sqlite:///var/feedsvc.db)"
+        )
+    for parent in path.parents:
+        if parent.exists():
+            if not parent.is_dir():
+                return (
+                    f"the state DB {where} cannot be created: {parent} is a file, not a "
+                    "directory; set database.url to a file in a directory"
+                )
+            break
+    return None
+
+
+def not_a_database(where: str) -> str:
+    """The message for a state DB file SQLite cannot read (``file is not a database``): which
+    file, and what to do about it."""
+    return (
+        f"the state DB {where} is not an SQLite database (another file, or damaged): set "
+        "database.url to feedsvc's state DB, or move this file away and run `feedsvc db upgrade`"
+    )
+
+
 def schema_status(db: Database) -> SchemaStatus:
     """The state DB's revision, read without creating anything (a missing SQLite file stays
     missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
@@ -80,12 +112,21 @@ def schema_status(db: Database) -> SchemaStatus:
     head, where = head_revision(), shown_url(db.url)
     database = make_url(db.url).database
     on_disk = db.dialect == "sqlite" and database and database != ":memory:"
+    if on_disk and (problem := sqlite_location_problem(Path(str(database)), where)):
+        raise LocationError(problem)
     if on_disk and not Path(str(database)).is_file():
         return SchemaStatus(None, head, where)
-    with db.engine.connect() as conn:
-        if not inspect(conn).has_table("alembic_version"):
-            return SchemaStatus(None, head, where)
-        revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    from sqlalchemy.exc import DatabaseError
+
+    try:
+        with db.engine.connect() as conn:
+            if not inspect(conn).has_table("alembic_version"):
+                return SchemaStatus(None, head, where)
+            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+    except DatabaseError as exc:
+        if on_disk and "file is not a database" in str(exc.orig):
+            raise SchemaError(not_a_database(where)) from None
+        raise
     return SchemaStatus(None if revision is None else str(revision), head, where)
 
 

@@ -27,7 +27,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
-from feedsvc.db.revision import SchemaError, SchemaStatus, head_revision
+from feedsvc.db.revision import (
+    LocationError,
+    SchemaError,
+    SchemaStatus,
+    head_revision,
+    not_a_database,
+    sqlite_location_problem,
+)
 from feedsvc.status import StatusReads
 from feedsvc.store.records import (
     BUILTIN_SOURCE,
@@ -144,12 +151,19 @@ def read_only(path: Path, where: str) -> Iterator[Reader]:
     """
     import sqlite3  # not on the PostgreSQL path
 
+    if (problem := sqlite_location_problem(path, where)) is not None:
+        raise LocationError(problem)
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
     with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below
         reader = Reader(conn, "sqlite", where)
-        _check_revision(reader, where)
+        try:
+            _check_revision(reader, where)
+        except sqlite3.DatabaseError as exc:
+            if "file is not a database" in str(exc):
+                raise SchemaError(not_a_database(where)) from None
+            raise
         yield reader  # closing ends the transaction: it only read
 
 
