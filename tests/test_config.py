@@ -212,6 +212,10 @@ def test_sqlite_urls_are_checked_without_sqlalchemy(tmp_path: Path) -> None:
         ("FEEDSVC_ZALO_WEBHOOK_SECRET", "FEEDSVC_ZALO__WEBHOOK_SECRET"),
         ("FEEDSVC_TELEGRAMM__TOKEN", "no section 'telegramm' (did you mean telegram?)"),
         ("FEEDSVC_NOSUCH__X", "no section 'nosuch': this is not a setting"),
+        # an empty part between the separators was skipped in silence, the token unset
+        ("FEEDSVC_TELEGRAM____TOKEN", "an empty part between '__'; meant FEEDSVC_TELEGRAM__TOKEN"),
+        ("FEEDSVC_TELEGRAM__TOKEN__", "an empty part between '__'; meant FEEDSVC_TELEGRAM__TOKEN"),
+        ("FEEDSVC_SOURCE__COLUMNS____ID", "meant FEEDSVC_SOURCE__COLUMNS__ID"),
     ],
 )
 def test_env_names_meant_as_settings_are_problems(

@@ -80,7 +80,9 @@ def misnamed_env(environ: Mapping[str, str]) -> list[Problem]:
     (``FEEDSVC_TELEGRAM_TOKEN``), or an unknown section before ``__``
     (``FEEDSVC_TELEGRAMM__TOKEN``). :func:`env_values` skips both, so without this the bot
     would silently run without its token. Other names (``FEEDSVC_CONFIG``, a deployment's own
-    ``FEEDSVC_SOMETHING``) are not settings and stay allowed."""
+    ``FEEDSVC_SOMETHING``) are not settings and stay allowed. A section's variable with an
+    empty part (``FEEDSVC_TELEGRAM____TOKEN``, a trailing ``__``) is a problem too: it was
+    skipped as no setting, and the bot ran without its token."""
     sections = sorted(Settings.model_fields)
     problems = []
     for name in sorted(environ):
@@ -97,6 +99,12 @@ def misnamed_env(environ: Mapping[str, str]) -> list[Problem]:
             problems.append(Problem(name, f"no section {head!r}{also}: this is not a setting"))
             continue
         if nested:
+            parts = rest.split(ENV_NESTING)
+            if not all(parts):  # FEEDSVC_TELEGRAM____TOKEN, FEEDSVC_TELEGRAM__TOKEN__
+                meant = env_name(".".join(part for part in parts if part))
+                problems.append(
+                    Problem(name, f"not a setting: an empty part between '__'; meant {meant}?")
+                )
             continue
         for section in sections:
             if rest.startswith(section + "_") and len(rest) > len(section) + 1:
