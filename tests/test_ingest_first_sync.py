@@ -140,6 +140,34 @@ def test_a_first_sync_of_recent_articles_never_alerts_across_stops(
     assert count(db, deliveries) == 1
 
 
+@pytest.mark.parametrize("every", [1, 10])
+def test_a_batch_of_big_rows_is_bounded_by_its_text(
+    db: Database, monkeypatch: pytest.MonkeyPatch, every: int
+) -> None:
+    """Rows of big bodies (each within the article limit) make smaller batches: a batch's
+    text stays about ``BATCH_TEXT`` (a 500-row batch of 2 MB bodies held 9 GB), and every
+    row is stored once, whether all rows are big or one in ten."""
+    from feedsvc.ingest import isolate
+
+    monkeypatch.setattr(isolate, "BATCH_TEXT", 20_000, raising=False)  # (old code: none)
+    archive(db, 300)
+    big = "<p>" + "Kiến Thụy " * 900 + "</p>"  # ~9,000 characters
+    with db.write() as conn:
+        conn.execute(
+            source_articles.update().where(source_articles.c.id % every == 0).values(body=big)
+        )
+    ing = builtin_ingestor(db, batch_size=100)
+    texts: list[int] = []
+    ing.after_commit.append(
+        lambda changes: texts.append(sum(len(c.article.body or "") for c in changes))
+    )
+    result = ing.tick()
+    assert (result.new, result.error) == (300, None)
+    assert count(db, articles) == 300
+    assert max(texts) <= 20_000 + len(big)  # at most one row past the budget
+    assert len(texts) > 3  # cut: 300 rows in batches of 100 would be 3
+
+
 def test_status_shows_backlog_and_eta_during_a_first_sync(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

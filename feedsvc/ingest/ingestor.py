@@ -34,7 +34,14 @@ from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
-from feedsvc.ingest.isolate import Batch, SystemicError, hold_back, parse_rows, read_batch
+from feedsvc.ingest.isolate import (
+    Batch,
+    SystemicError,
+    hold_back,
+    next_limit,
+    parse_rows,
+    read_batch,
+)
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
@@ -89,6 +96,7 @@ class Ingestor:
         self.poll_seconds = poll_seconds
         self.overlap_seconds = overlap_seconds
         self.batch_size = batch_size
+        self._limit = batch_size  # fewer after a batch of big rows (isolate.next_limit)
         self.hooks: list[TransactionHook] = []
         self.after_commit: list[AfterCommit] = []
         self.backoff = Backoff(poll_seconds)
@@ -294,7 +302,8 @@ class Ingestor:
         window are held back (:func:`read_batch`): the window re-read covers a row the cursor
         passed because the CMS clock runs ahead by less than that."""
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
-        batch = read_batch(self.source, ts, id_, self.batch_size, horizon)
+        batch = read_batch(self.source, ts, id_, self._limit, horizon)
+        self._limit = next_limit(batch, self.batch_size)
         return batch, self._prepare(batch.rows, batch.unreadable)
 
     def _prepare(
