@@ -4,8 +4,11 @@ Until ``feedsvc.warm_start``, every start rendered every topic's feeds and pages
 served (issue 17 §2: tens of seconds at 5,000 topics). Builds an SQLite state DB with
 ``--topics`` place topics and ``--articles`` ingested articles naming three each (topics and
 articles dated two hours back, as an archive is at a restart), then times first syncs of a new
-publisher: with nothing stored, twice as after a restart (every snapshot stored), and after a
-takedown while stopped (one article hidden: its three topics and the index page render first).
+publisher: with nothing stored, twice as after a restart (every snapshot stored), after an edit
+while stopped (one article written: its three topics render first, found by their match rows and
+in the stored feeds) and after a takedown while stopped (one article hidden: its three topics and
+the index page render first); then, on the last publisher with its background pass done, one
+sync after a takedown while running (its topics and the index page).
 Run it with another checkout first on the path to compare (``PYTHONPATH=/path/to/old python
 bench/startup_render.py``), one after the other on a quiet machine.
 
@@ -19,6 +22,7 @@ import os
 import random
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -78,8 +82,21 @@ def main() -> None:
         upgrade(db)
         fill(db, args.topics, args.articles)
         settings = load_config(None, {"http": {"public_url": "https://feeds.example.vn"}})
-        labels = ("new (nothing stored)", "restart (all stored)", "restart again", "takedown")
+        labels = (
+            "new (nothing stored)",
+            "restart (all stored)",
+            "restart again",
+            "edit",
+            "takedown",
+        )
         for label in labels:
+            if label == "edit":  # one article written while stopped: its topics, and (since the
+                # restart reads the stored feeds for it) every topic's stored JSON feed
+                with db.write() as conn:
+                    conn.exec_driver_sql(
+                        "UPDATE articles SET last_changed_at = ? WHERE source_key = 'K8'",
+                        (datetime.now(UTC),),
+                    )
             if label == "takedown":
                 with db.write() as conn:
                     set_hidden(conn, "K7", True, datetime.now(UTC), "bench")
@@ -89,6 +106,15 @@ def main() -> None:
             wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
             print(f"first sync, {label:<22} {args.topics} topics: wall {wall:6.2f} s, "
                   f"CPU {cpu:6.2f} s")  # fmt: skip
+        while not publisher.verification.done:  # the background pass, not timed
+            publisher.verification.run(publisher._verify, threading.Event())
+        with db.write() as conn:  # a takedown while running: its topics and the index page
+            set_hidden(conn, "K9", True, datetime.now(UTC), "bench")
+        wall, cpu = time.perf_counter(), time.process_time()
+        publisher.sync()
+        wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
+        print(f"a sync after a takedown while running, {args.topics} topics: wall {wall:6.2f} s, "
+              f"CPU {cpu:6.2f} s")  # fmt: skip
         db.dispose()
     print(f"load average at the end {os.getloadavg()[0]:.2f}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import feedparser
@@ -12,7 +13,7 @@ from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
-from feedsvc.store.snapshots import StoredSnapshot, put_snapshot
+from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, list_topics, save_topic, set_enabled
 from feedsvc.web.http_cache import Snapshot, strong_etag
@@ -87,9 +88,11 @@ def test_a_render_committed_after_a_replica_synced_is_still_picked_up(db: Databa
     _, pub = setup(db)
     other = FeedPublisher(db, pub.settings)
     # A snapshot's rendered_at is taken before its render and commits after: a replica may
-    # sync in between. Here it is stamped before the replica's sync and stored after it.
-    stamped = db.now() - timedelta(seconds=2)
+    # sync in between. Here it is stamped before the replica's sync and stored after it
+    # (after the render the replica serves, which a sync never replaces with older bytes).
     other.sync()
+    stamped = db.now()
+    other._synced_at = stamped + timedelta(seconds=2)  # the sync ran after the stamp
     body = '<rss version="2.0"><channel><title>mới</title></channel></rss>'.encode()
     late = StoredSnapshot("kien-thuy", "rss", body, strong_etag(body), stamped)
     with db.write() as conn:
@@ -167,3 +170,19 @@ def test_a_topics_snapshots_are_stored_in_one_write_transaction(db: Database) ->
     with db.read() as conn:
         stored = conn.exec_driver_sql("SELECT count(*) FROM feed_snapshots").scalar()
     assert stored == 4 * 4 + 1  # rss, atom, json and the html page per topic, all stored
+
+
+def test_a_sync_never_serves_stored_bytes_older_than_its_own_render(db: Database) -> None:
+    """A sync reads the stored snapshots, then adopts them under the render lock; a render
+    here in between (ingest's) is newer than what it read and is kept."""
+    ing, pub = setup(db)
+    with db.read() as conn:
+        (read_before,) = get_snapshots(conn, [("kien-thuy", "rss")])
+    publish(db, ing, article(1))  # renders kien-thuy here, after that read
+    rendered = pub.snapshot("kien-thuy", "rss", 50)
+    assert rendered is not None and rendered.etag != read_before.etag
+    pub._adopt([read_before])
+    assert pub.snapshot("kien-thuy", "rss", 50) == rendered
+    later = replace(read_before, last_modified=rendered.last_modified + timedelta(seconds=1))
+    pub._adopt([later])  # another replica's later render is served
+    assert pub.snapshot("kien-thuy", "rss", 50).etag == read_before.etag  # type: ignore[union-attr]

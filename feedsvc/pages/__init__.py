@@ -4,6 +4,7 @@ publisher (:mod:`feedsvc.publish`) renders them when ingest changes a topic and 
 snapshots like the feeds."""
 
 from .render import (
+    INDEX_HEADLINES,
     PageArticle,
     PageTopic,
     Site,
@@ -16,6 +17,7 @@ from .render import (
 )
 
 __all__ = [
+    "INDEX_HEADLINES",
     "PageArticle",
     "PageTopic",
     "Site",

@@ -1,8 +1,9 @@
 """Feed publishing: topic feeds and reader pages rendered once per change, stored, served from
 memory (:mod:`.publisher`, what is served: :mod:`.serving`); their metadata (:mod:`.metas`);
-restarts that serve the stored renders at once (:mod:`.warm_start`, :mod:`.takedowns`)."""
+restarts that serve the stored renders at once (:mod:`.warm_start`, :mod:`.takedowns`); the
+index page's entries kept per topic (:mod:`.index_page`)."""
 
-from .publisher import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher, render_topic_feed
-from .serving import DEFAULT_LIMIT
+from .publisher import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher
+from .serving import DEFAULT_LIMIT, render_topic_feed
 
 __all__ = ["DEFAULT_LIMIT", "INDEX_SLUG", "SNAPSHOT_TYPES", "FeedPublisher", "render_topic_feed"]

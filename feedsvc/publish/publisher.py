@@ -21,9 +21,10 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds import feed_urls, render_feed, render_formats
+from feedsvc.feeds import feed_urls, render_formats
 from feedsvc.feeds.model import MEDIA_TYPES
 from feedsvc.pages import (
+    INDEX_HEADLINES,
     PageTopic,
     Site,
     page_article,
@@ -33,7 +34,7 @@ from feedsvc.pages import (
     subscribe_links,
 )
 from feedsvc.stale import StaleTopics
-from feedsvc.store.article_reads import topic_article_counts, topic_articles
+from feedsvc.store.article_reads import topic_article_counts, topic_articles, topics_newest
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     drop_watermark,
@@ -41,11 +42,12 @@ from feedsvc.store.snapshots import (
     put_snapshots,
     snapshot_etags,
 )
-from feedsvc.store.topics import Topic, get_topic, list_topics
+from feedsvc.store.topics import Topic, list_topics
 from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
 
+from .index_page import IndexEntries
 from .metas import opml_body, topic_metas
 from .serving import DEFAULT_LIMIT, Served
 from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
@@ -55,7 +57,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-INDEX_HEADLINES = 3  # newest headlines per topic on the index page
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
 #: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
@@ -100,6 +101,7 @@ class FeedPublisher(Served):
         self.verification = Verification()
         self.through = RenderedThrough()
         self._print = fingerprint(settings)
+        self._index = IndexEntries()
 
     # -- rendering -------------------------------------------------------------------
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
@@ -148,7 +150,9 @@ class FeedPublisher(Served):
                     counts = counts or topic_article_counts(conn, now)
                 count = counts.get(topic.id, 0)
                 bodies = self._render_feeds(topic, items)
-                page = render_topic(self.t, self.site, self._page_topic(topic, items, count))
+                entry = self._page_topic(topic, items, count)
+                page = render_topic(self.t, self.site, entry)
+                self._index.keep(entry)
                 stored = self._store(slug, {**bodies, "html": page}, now)
                 changed += [urls[fmt] for fmt in bodies if fmt in stored]
                 pages |= "html" in stored
@@ -217,11 +221,17 @@ class FeedPublisher(Served):
         self._mark(started)
 
     def _adopt(self, fresh: Iterable[StoredSnapshot]) -> None:
-        """Serve stored snapshots (another replica's renders, or the last process's)."""
+        """Serve stored snapshots (another replica's renders, or the last process's), unless
+        what is served here was rendered later: a sync reads the stored bytes before taking
+        the lock, and a render here in between (ingest's, the bot's name) must not be undone
+        by the older bytes it read until the next sync."""
         with self._lock:
             for s in fresh:
                 current = self._snaps.get((s.slug, s.fmt))
-                if current is None or current.etag != s.etag:
+                if current is None or (
+                    current.etag != s.etag and s.last_modified >= current.last_modified
+                ):
+                    self._index.forget([s.slug])
                     self._snaps[(s.slug, s.fmt)] = Snapshot(
                         s.body,
                         s.etag,
@@ -339,13 +349,18 @@ class FeedPublisher(Served):
         opml = opml_body(self.settings, self._topics.values())
         if self._opml is None or self._opml.body != opml:
             self._opml = make_snapshot(opml, "text/x-opml", now)
-        listed = []
-        with self.db.read() as conn:
-            counts = topic_article_counts(conn, now)
-            for t in enabled:
-                items = topic_articles(conn, t.id, INDEX_HEADLINES, now)
-                listed.append(self._page_topic(t, items, counts.get(t.id, 0)))
+        listed = self._index.listed(
+            enabled, lambda missing: self._read(missing, now), self._page_topic
+        )
         self._store(INDEX_SLUG, {"html": render_index(self.t, self.site, listed)}, now)
+
+    def _read(
+        self, topics: list[Topic], now: datetime
+    ) -> tuple[dict[int, list[Article]], dict[int, int]]:
+        """What the index page shows of topics it has no entry for: headlines and counts."""
+        with self.db.read() as conn:
+            newest = topics_newest(conn, [t.id for t in topics], INDEX_HEADLINES, now)
+            return newest, topic_article_counts(conn, now)
 
     def set_bot_username(self, username: str | None) -> None:
         """The bot's @username became known (getMe): re-render the pages with its links,
@@ -379,13 +394,3 @@ class FeedPublisher(Served):
                 self._rebuild_pages(self.db.now())
             index = self._snaps[(INDEX_SLUG, "html")]
         return index
-
-
-def render_topic_feed(
-    db: Database, settings: Settings, slug: str, fmt: str, limit: int
-) -> bytes | None:
-    """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
-    with db.read() as conn:
-        topic = get_topic(conn, slug)
-        items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
-    return None if topic is None else render_feed(topic_metas(settings, topic)[fmt], items, fmt)

@@ -11,9 +11,11 @@ from functools import partial
 
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.feeds import render_feed
 from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
 from feedsvc.stats.polls import PollCounter
-from feedsvc.store.topics import Topic
+from feedsvc.store.article_reads import topic_articles
+from feedsvc.store.topics import Topic, get_topic
 from feedsvc.web.http_cache import Snapshot, SnapshotCache
 
 from .metas import search_metas, topic_metas
@@ -83,3 +85,13 @@ class Served:
         if topic is None or not topic.enabled:
             return None
         return self._snaps.get((slug, "html"))
+
+
+def render_topic_feed(
+    db: Database, settings: Settings, slug: str, fmt: str, limit: int
+) -> bytes | None:
+    """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
+    with db.read() as conn:
+        topic = get_topic(conn, slug)
+        items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
+    return None if topic is None else render_feed(topic_metas(settings, topic)[fmt], items, fmt)

@@ -68,6 +68,32 @@ def topic_articles(conn: Connection, topic_id: int, limit: int, now: datetime) -
     return [as_of(row_to_article(row), now) for row in conn.execute(stmt)]
 
 
+def topics_newest(
+    conn: Connection, topic_ids: Sequence[int], limit: int, now: datetime
+) -> dict[int, list[Article]]:
+    """Each topic's ``limit`` newest articles public at ``now``, as :func:`topic_articles`
+    gives them, for many topics in one statement per 500 (a window function): the index page
+    lists every topic, and one query each cost ~1 ms of statement building, ~5 s at 5,000
+    topics. Topics without any are absent."""
+    found: dict[int, list[Article]] = {}
+    order = (articles.c.published_at.desc(), articles.c.id.desc())
+    for start in range(0, len(topic_ids), 500):
+        rank = func.row_number().over(partition_by=article_topics.c.topic_id, order_by=order)
+        ranked = (
+            select(article_topics.c.topic_id, *ARTICLE_COLUMNS, rank.label("rank"))
+            .join(articles, articles.c.id == article_topics.c.article_id)
+            .where(article_topics.c.topic_id.in_(list(topic_ids[start : start + 500])))
+            .where(public_clause(now))
+            .subquery()
+        )
+        stmt = (
+            select(ranked).where(ranked.c.rank <= limit).order_by(ranked.c.topic_id, ranked.c.rank)
+        )
+        for row in conn.execute(stmt):
+            found.setdefault(int(row.topic_id), []).append(as_of(row_to_article(row), now))
+    return found
+
+
 def topic_article_counts(conn: Connection, now: datetime) -> dict[int, int]:
     """Matched articles public at ``now`` per topic id (topics without any are absent)."""
     stmt = (

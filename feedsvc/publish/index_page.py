@@ -1,0 +1,53 @@
+"""The index page's entries (``/``: every enabled topic, its count and newest headlines), kept
+per topic as its last render here showed them.
+
+Why: the index page lists every topic, and rebuilding it read every topic's headlines again,
+one query each (~5 s at 5,000 topics: ``bench/startup_render.py``), after every ingest render
+and at a restart with anything changed. A topic's entry changes only with what renders the
+topic here: its articles or their public state (ingest, and :mod:`feedsvc.touched` for changes
+made anywhere), its definition, the bot's @username. So each render keeps the topic's entry,
+and a rebuild reads only the topics without one (a restart; a topic whose render was adopted
+from another replica, which is forgotten here), all in one statement per 500 topics.
+Callers hold the publisher's render lock.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+
+from feedsvc.articles import Article
+from feedsvc.pages import INDEX_HEADLINES, PageTopic
+from feedsvc.store.records import Topic
+
+#: What builds an entry: (topic, its newest articles, its article count) → entry.
+Build = Callable[[Topic, list[Article], int], PageTopic]
+#: What reads the missing entries' data: topics → (topic id → newest articles, id → count).
+Read = Callable[[list[Topic]], tuple[dict[int, list[Article]], dict[int, int]]]
+
+
+class IndexEntries:
+    """Slug → the topic's entry on the index page (its newest :data:`INDEX_HEADLINES` only)."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, PageTopic] = {}
+
+    def keep(self, entry: PageTopic) -> None:
+        """A render of the topic just built this (its page's view, cut to the headlines)."""
+        self._entries[entry.slug] = replace(entry, articles=entry.articles[:INDEX_HEADLINES])
+
+    def forget(self, slugs: Iterable[str]) -> None:
+        """These topics' renders came from elsewhere: read them again at the next rebuild."""
+        for slug in slugs:
+            self._entries.pop(slug, None)
+
+    def listed(self, enabled: list[Topic], read: Read, build: Build) -> list[PageTopic]:
+        """The entries of ``enabled``, in order; the missing ones read (``read``) and built
+        first. Entries of topics no longer listed are dropped."""
+        missing = [t for t in enabled if t.slug not in self._entries]
+        if missing:
+            newest, counts = read(missing)
+            for t in missing:
+                self.keep(build(t, newest.get(t.id, []), counts.get(t.id, 0)))
+        self._entries = {t.slug: self._entries[t.slug] for t in enabled}
+        return list(self._entries.values())
