@@ -17,12 +17,13 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from factories import VN
-from sqlalchemy import Column, create_engine, text
+from factories import VN, builtin_ingestor
+from sqlalchemy import Column, create_engine, insert, select, text
 from sqlalchemy.types import DateTime, Integer, String
 from test_ingest_quarantine import COLUMNS, SqliteCms, T, cms, entries, held, pg_cms_url
 
 from feedsvc.db import Database
+from feedsvc.db.schema import articles, source_articles
 from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
 from feedsvc.source.cursor import CursorCodec
@@ -146,3 +147,50 @@ def test_which_cursor_values_are_ahead(kind: str, value: Any, ahead: bool) -> No
     codec = CursorCodec.for_column(Column("c", types.get(kind, String())), "postgresql", VN)
     assert codec.kind == kind
     assert codec.ahead(value, NOW) is ahead
+
+
+@pytest.mark.parametrize(
+    ("ahead", "believed"),
+    [(timedelta(days=63000), False), (timedelta(days=2), False), (timedelta(hours=1), True)],
+)
+def test_an_edit_dated_in_the_future_does_not_lock_out_corrections(
+    db: Database, ahead: timedelta, believed: bool
+) -> None:
+    """``updated_at`` is the article's version: one from the future (a placeholder, a wrong
+    zone) stored once made every later correction look older, ignored without a word. More
+    than a day ahead it is not believed: the article is stored, and the correction lands."""
+    now = datetime.now(UTC)
+
+    def row(n: int, **over: Any) -> dict[str, Any]:
+        return {
+            "source_key": f"K-{n}", "url": f"https://baohaiphong.vn/{n}.html",
+            "title": f"Tin {n}", "body": "", "tags": [], "published_at": now - timedelta(days=1),
+            "changed_at": now - timedelta(minutes=10 - n), "updated_at": None, **over,
+        }  # fmt: skip
+
+    with db.write() as conn:
+        conn.execute(insert(source_articles), [row(1), row(2, updated_at=now + ahead), row(3)])
+    ing = builtin_ingestor(db)
+    assert ing.tick().error is None
+    with db.read() as conn:
+        assert sorted(conn.execute(select(articles.c.source_key)).scalars()) == [
+            "K-1", "K-2", "K-3"
+        ]  # fmt: skip
+    with db.write() as conn:  # the CMS corrects it (and its date)
+        conn.execute(
+            source_articles.update()
+            .where(source_articles.c.source_key == "K-2")
+            .values(title="Tin 2 (sửa)", updated_at=now, changed_at=datetime.now(UTC))
+        )
+    result = ing.tick()
+    assert result.error is None and result.new == 0
+    with db.read() as conn:
+        title = conn.execute(select(articles.c.title).where(articles.c.source_key == "K-2"))
+        assert title.scalar_one() == ("Tin 2" if believed else "Tin 2 (sửa)")
+    with db.write() as conn:  # re-read at its (now credible) version: nothing changes
+        conn.execute(
+            source_articles.update()
+            .where(source_articles.c.source_key == "K-2")
+            .values(changed_at=datetime.now(UTC))
+        )
+    assert ing.tick().updated == 0

@@ -310,7 +310,7 @@ class Ingestor:
         self, rows: Sequence[SourceRow], unreadable: Sequence[Quarantined] = ()
     ) -> Prepared:
         parsed, rejected = parse_rows(rows, self.tz)
-        items = writer.prepare(self.db, self.matching, parsed)  # matching: outside the write lock
+        items = writer.prepare(self.db, self.matching, parsed, self.clock())  # matched unlocked
         return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
 
     def _store(

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import Connection
 
@@ -41,18 +41,29 @@ class Item:
     match: ArticleMatch | None
 
 
-def _needs_match(article: Article, known: Known | None) -> bool:
+#: how far after now a held version is still believed (a CMS clock or zone a little off)
+VERSION_AHEAD = timedelta(days=1)
+
+
+def _needs_match(article: Article, known: Known | None, now: datetime | None) -> bool:
     """New, a newer version, or the same version the source now shows or hides (a CMS may
-    send a row back to draft without touching ``updated_at``; SPEC §10)."""
+    send a row back to draft without touching ``updated_at``; SPEC §10).
+
+    A held version more than :data:`VERSION_AHEAD` after ``now`` (an ``updated_at`` of
+    ``2199-12-31``, a wrong zone) is not believed: any other version the source gives is
+    taken, or every later correction of the row would look older and be ignored, silently."""
     if known is None or article.version > known.version:
         return True
-    return article.version == known.version and article.withdrawn != known.withdrawn
+    if article.version == known.version:
+        return article.withdrawn != known.withdrawn
+    return now is not None and known.version > now + VERSION_AHEAD
 
 
 def prepare(
     db: Database,
     match_all: Callable[[Sequence[Article]], list[ArticleMatch]],
     parsed: Sequence[tuple[SourceRow, Article]],
+    now: datetime | None = None,
 ) -> list[Item]:
     """One item per source key (its newest version; the first among equal ones, as a
     row-by-row pass would keep), matched when it is new or newer than what we hold.
@@ -66,14 +77,14 @@ def prepare(
             chosen[article.source_key] = (row, article)
     with db.read() as conn:
         known = article_store.known_versions(conn, list(chosen))
-    wanted = [a for key, (_, a) in chosen.items() if _needs_match(a, known.get(key))]
+    wanted = [a for key, (_, a) in chosen.items() if _needs_match(a, known.get(key), now)]
     matches = iter(match_all(wanted))
     return [
         Item(
             row,
             SourcePosition(row.cursor_ts, str(row.id)),
             article,
-            next(matches) if _needs_match(article, known.get(key)) else None,
+            next(matches) if _needs_match(article, known.get(key), now) else None,
         )
         for key, (row, article) in chosen.items()
     ]
@@ -96,7 +107,7 @@ def apply(
     moved: list[tuple[int, SourcePosition]] = []
     for item in items:
         held = known.get(item.article.source_key)
-        if not _needs_match(item.article, held):
+        if not _needs_match(item.article, held, now):
             assert held is not None
             # already held at this version (an overlap re-read, a stale edit): only note
             # where the row is now, so the window check stops re-reading it
