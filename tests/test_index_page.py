@@ -12,9 +12,11 @@ import pytest
 from factories import article, builtin_ingestor
 from sqlalchemy import Connection, event
 
+from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
+from feedsvc.pages import IndexEntry, PageTopic, Site, index_entries
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.article_reads import topic_articles, topics_newest
 from feedsvc.store.lifecycle import set_hidden
@@ -127,4 +129,23 @@ def test_a_rebuild_reads_only_the_topics_without_an_entry(
     with pub._lock:
         pub._rebuild_pages(db.now())
     assert [len(ids) for ids in read] == [1]  # cat-hai only, in one statement
+    assert pub.index_html().body == from_scratch(db, pub)
+
+
+def test_a_rebuild_renders_only_the_entries_that_changed(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ing, pub = world(db)
+    rendered: list[str] = []
+
+    def rendering(t: Translator, site: Site, topics: list[PageTopic]) -> list[IndexEntry]:
+        rendered.extend(topic.slug for topic in topics)
+        return index_entries(t, site, topics)
+
+    monkeypatch.setattr("feedsvc.publish.publisher.index_entries", rendering)
+    add(db, ing, 40, title="Tin 40: Tiên Lãng")  # one topic's headlines change
+    assert rendered == ["tien-lang"]
+    rendered.clear()
+    add(db, ing, 1, title="Tin 1: Đồ Sơn và Cát Hải (sửa)", updated_at=datetime.now(UTC))
+    assert rendered == []  # an old article's edit: both topics rendered, their entries alike
     assert pub.index_html().body == from_scratch(db, pub)

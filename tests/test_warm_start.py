@@ -583,9 +583,12 @@ def test_an_unreadable_watermark_renders_everything(lite_db: Database) -> None:
     assert sorted(rendered) == sorted(SLUGS)
 
 
-def test_the_watermark_waits_for_the_background_pass(db: Database) -> None:
+def test_the_watermark_waits_for_the_background_pass(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Until every topic served from storage is rendered again, the watermark stays where it
     was: a restart loop never moves it past something only that pass would have fixed."""
+    monkeypatch.setattr("feedsvc.publish.warm_start.VERIFY_SECONDS", 60.0)  # one run, loaded too
     world(db)
     with db.read() as conn:
         first = get_watermark(conn)

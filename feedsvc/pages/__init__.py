@@ -5,26 +5,32 @@ snapshots like the feeds."""
 
 from .render import (
     INDEX_HEADLINES,
+    IndexEntry,
     PageArticle,
     PageTopic,
     Site,
     Subscribe,
+    index_entries,
     page_article,
     page_topic,
     render_index,
+    render_index_of,
     render_topic,
     subscribe_links,
 )
 
 __all__ = [
     "INDEX_HEADLINES",
+    "IndexEntry",
     "PageArticle",
     "PageTopic",
     "Site",
     "Subscribe",
+    "index_entries",
     "page_article",
     "page_topic",
     "render_index",
+    "render_index_of",
     "render_topic",
     "subscribe_links",
 ]

@@ -11,10 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
+from typing import Any
 from urllib.parse import quote
 
 import jinja2
 import segno
+from markupsafe import Markup
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
@@ -141,17 +143,41 @@ class Site:
     public_url: str
 
 
-def _render(name: str, t: Translator, site: Site, **values: object) -> bytes:
-    template = _env().get_template(name)
+@dataclass(frozen=True, slots=True)
+class IndexEntry:
+    """One topic's parts of the index page, rendered: its ``<link rel="alternate">`` lines and
+    its ``<section>``. Kept per topic by the publisher: at 5,000 topics, rendering every
+    section again for one changed topic cost ~1.5 s."""
+
+    links: Markup
+    section: Markup
+
+
+def _context(t: Translator, site: Site) -> dict[str, object]:
     site = Site(xml_clean(site.title), site.url, site.public_url)  # config text: no controls
-    base = site.public_url.rstrip("/")
-    html = template.render(t=t, lang=t.language, site=site, base=base, **values)
+    return {"t": t, "lang": t.language, "site": site, "base": site.public_url.rstrip("/")}
+
+
+def _render(name: str, t: Translator, site: Site, **values: object) -> bytes:
+    html = _env().get_template(name).render(**_context(t, site), **values)
     return html.encode("utf-8")
+
+
+def index_entries(t: Translator, site: Site, topics: Sequence[PageTopic]) -> list[IndexEntry]:
+    """Each topic's parts of the index page (its newest :data:`INDEX_HEADLINES` headlines)."""
+    context = {**_context(t, site), "headlines": INDEX_HEADLINES}
+    macros: Any = _env().get_template("_index_entry.html").make_module(context)  # its macros
+    return [IndexEntry(macros.links(topic), macros.section(topic)) for topic in topics]
+
+
+def render_index_of(t: Translator, site: Site, entries: Sequence[IndexEntry]) -> bytes:
+    """``/`` from its topics' rendered parts (:func:`index_entries`), in order."""
+    return _render("index.html", t, site, entries=entries)
 
 
 def render_index(t: Translator, site: Site, topics: Sequence[PageTopic]) -> bytes:
     """``/``: each topic with its description, article count, newest headlines, buttons."""
-    return _render("index.html", t, site, topics=topics, headlines=INDEX_HEADLINES)
+    return render_index_of(t, site, index_entries(t, site, topics))
 
 
 def render_topic(t: Translator, site: Site, topic: PageTopic) -> bytes:

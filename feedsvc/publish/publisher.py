@@ -27,9 +27,10 @@ from feedsvc.pages import (
     INDEX_HEADLINES,
     PageTopic,
     Site,
+    index_entries,
     page_article,
     page_topic,
-    render_index,
+    render_index_of,
     render_topic,
     subscribe_links,
 )
@@ -350,9 +351,12 @@ class FeedPublisher(Served):
         if self._opml is None or self._opml.body != opml:
             self._opml = make_snapshot(opml, "text/x-opml", now)
         listed = self._index.listed(
-            enabled, lambda missing: self._read(missing, now), self._page_topic
+            enabled,
+            lambda missing: self._read(missing, now),
+            self._page_topic,
+            lambda entries: index_entries(self.t, self.site, entries),
         )
-        self._store(INDEX_SLUG, {"html": render_index(self.t, self.site, listed)}, now)
+        self._store(INDEX_SLUG, {"html": render_index_of(self.t, self.site, listed)}, now)
 
     def _read(
         self, topics: list[Topic], now: datetime
