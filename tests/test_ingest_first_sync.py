@@ -17,9 +17,10 @@ import pytest
 from factories import builtin_ingestor
 from processes import wait_until
 from sqlalchemy import func, insert, select
+from upgrades import database_at, downgrade, run_sql
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, deliveries, source_articles
+from feedsvc.db.schema import articles, deliveries, source_articles, source_cursors
 from feedsvc.ingest import progress as progress_module
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.subscriptions import ensure_chat, subscribe
@@ -254,3 +255,33 @@ def test_sigterm_during_a_long_ingest_stops_within_5_seconds(tmp_path: Path) -> 
     assert held == last_id  # what was committed is exactly what the cursor says
     assert "stopping between batches" in log
     db.dispose()
+
+
+def test_upgrade_from_0015_takes_existing_cursors_as_past_their_first_sync(db_url: str) -> None:
+    """Migration 0016 on a DB holding a cursor half-way through a backlog: the cursor and its
+    figures are kept and its first sync counts as done (new rows alert as before the
+    upgrade); a downgrade and a second upgrade keep the row."""
+    db = database_at(db_url, "0015")
+    try:
+        run_sql(
+            db,
+            "INSERT INTO source_cursors (name, cursor_ts, cursor_id, failures, backlog, rate)"
+            " VALUES ('builtin', :t, '5', 0, 1200, 250.0)",
+            t="2026-11-30 10:00:00",
+        )
+        upgrade(db)
+        with db.read() as conn:
+            row = conn.execute(select(source_cursors)).one()
+        assert (row.name, row.cursor_id, row.backlog, row.first_sync) == (
+            "builtin",
+            "5",
+            1200,
+            False,
+        )
+        downgrade(db, "0015")
+        upgrade(db)
+        with db.read() as conn:
+            again = conn.execute(select(source_cursors)).one()
+        assert (again.cursor_ts, again.cursor_id, again.first_sync) == (row.cursor_ts, "5", False)
+    finally:
+        db.dispose()
