@@ -23,7 +23,7 @@ import logging
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -31,9 +31,10 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import describe, is_database_fault
+from feedsvc.db.errors import describe
 from feedsvc.ingest import writer
 from feedsvc.ingest.backoff import Backoff, Outage
+from feedsvc.ingest.commit import BatchCommit
 from feedsvc.ingest.isolate import (
     Batch,
     SystemicError,
@@ -45,7 +46,6 @@ from feedsvc.ingest.isolate import (
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import (
     AfterCommit,
-    Change,
     IngestHealth,
     Prepares,
     TickResult,
@@ -55,7 +55,7 @@ from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
 from feedsvc.ingest.window import read_window
 from feedsvc.source import SourceError, SourceRow, SqlSource
-from feedsvc.store import cursors, quarantine
+from feedsvc.store import cursors
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
@@ -321,29 +321,13 @@ class Ingestor:
         backlog: tuple[int, float | None] | None = None,
         first_sync: bool | None = None,
     ) -> None:
-        """Store one batch and move the cursor (with ``backlog``: rows still behind it and the
-        catch-up's rows/s), in one transaction. With ``first_sync`` (whether the first sync
-        goes on after this batch) the batch is a first sync's: its changes never alert. When
-        the state DB refuses the batch for a reason other than its own failure, it is stored
-        again row by row, each in a savepoint, and the rows it still refuses are quarantined."""
+        """Store one batch and move the cursor (:class:`BatchCommit`), then count, log what was
+        quarantined and tell the after-commit listeners."""
         result.read += prepared.rows
         items, skipped = prepared.items, prepared.skipped
         self._prepare_hooks()
-        try:
-            changes, refused = self._write(
-                items, skipped, advance_to, backlog, first_sync, isolate=False
-            )
-        except Exception as exc:
-            if _not_the_rows(exc):
-                raise
-            log.warning(
-                "ingest: the state DB refused a batch of %d row(s) (%s); storing it row by row",
-                len(items),
-                describe(exc),
-            )
-            changes, refused = self._write(
-                items, skipped, advance_to, backlog, first_sync, isolate=True
-            )
+        commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
+        changes, refused = commit.store(items, skipped, advance_to, backlog, first_sync)
         for q in (*skipped, *refused):
             log.warning(
                 "source %s row id=%s%s quarantined (%s): %s",
@@ -364,77 +348,6 @@ class Ingestor:
                     callback(changes)
                 except Exception:  # a broken listener must not undo a committed ingest
                     log.exception("after-ingest callback failed")
-
-    def _write(
-        self,
-        items: Sequence[writer.Item],
-        skipped: Sequence[Quarantined],
-        advance_to: tuple[datetime, str] | None,
-        backlog: tuple[int, float | None] | None,
-        first_sync: bool | None,
-        *,
-        isolate: bool,
-    ) -> tuple[list[Change], list[Quarantined]]:
-        """One transaction: articles, matches, hooks (outbox), quarantine, cursor. With
-        ``isolate``, each row and its hooks run in a savepoint; returns the changes and the
-        rows refused. Raises whatever fails outside a row (the whole batch rolls back)."""
-        changes: list[Change] = []
-        refused: list[Quarantined] = []
-        with self.db.write() as conn:
-            now = self.db.now()
-            self._check_lease(conn, now)
-            if not isolate:
-                changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
-                changes = _archived(changes, first_sync)
-                for hook in self.hooks:
-                    hook(conn, changes, now)
-            for item in items if isolate else ():
-                try:
-                    with conn.begin_nested():
-                        one = writer.apply(
-                            conn, self.index, [item], now, self.source.withdraw_reason
-                        )
-                        one = _archived(one, first_sync)
-                        for hook in self.hooks if one else ():
-                            hook(conn, one, now)
-                except Exception as exc:
-                    if _not_the_rows(exc):
-                        raise
-                    at, key = item.at, item.article.source_key
-                    refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
-                    continue
-                changes += one
-            if len(items) > 1 and len(refused) == len(items):
-                # no row stores alone: the write path itself fails (e.g. a broken hook or
-                # schema), so quarantining every row would skip them all for good
-                raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
-            quarantine.put(conn, self.source.name, [*skipped, *refused], now)
-            bad = {q.source_id for q in refused}
-            held = [i.at.id for i in items if i.at.id not in bad]
-            quarantine.release(conn, self.source.name, held)
-            if advance_to is not None:
-                rows, rate = backlog if backlog is not None else (None, None)
-                cursors.record_success(
-                    conn,
-                    self.source.name,
-                    *advance_to,
-                    now,
-                    backlog=rows,
-                    rate=rate,
-                    first_sync=first_sync,
-                )
-        return changes, refused
-
-
-def _archived(changes: list[Change], first_sync: bool | None) -> list[Change]:
-    """A first sync's changes, marked so the outbox does not alert them."""
-    return changes if first_sync is None else [replace(c, archive=True) for c in changes]
-
-
-def _not_the_rows(exc: BaseException) -> bool:
-    """A write failure to fail the tick with (rolled back, retried after backoff), not to
-    quarantine rows for: the state DB cannot go on, or the ingest lease was lost."""
-    return isinstance(exc, LeaseLost) or is_database_fault(exc)
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}

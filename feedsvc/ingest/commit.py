@@ -1,0 +1,138 @@
+"""One ingest batch's write: articles, matches, the hooks (the outbox), quarantine and the
+cursor in one transaction, so a crash leaves either all of the batch or none of it (SPEC §6).
+
+When the state DB refuses the batch for a reason that is not a database fault (one row a
+constraint or a hook cannot take), the batch is written again row by row, each row and its
+hooks in a savepoint, and the rows still refused are quarantined (issue 12 §3); a batch no row
+of which stores alone is a systemic failure, never a batch of quarantined rows.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from sqlalchemy import Connection
+
+from feedsvc.db import Database
+from feedsvc.db.errors import describe, is_database_fault
+from feedsvc.ingest import writer
+from feedsvc.ingest.isolate import SystemicError
+from feedsvc.ingest.lease import LeaseLost
+from feedsvc.ingest.model import Change, TransactionHook
+from feedsvc.source import SqlSource
+from feedsvc.store import cursors, quarantine
+from feedsvc.store.quarantine import Quarantined
+from feedsvc.topic_index import TopicIndex
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchCommit:
+    """What a batch's transaction needs: the state DB, the matcher (match rows), the source
+    (its name, its withdrawal reason), the hooks run inside it, and the lease check (fencing:
+    raises :class:`LeaseLost` when another replica leads now)."""
+
+    db: Database
+    index: TopicIndex
+    source: SqlSource
+    hooks: Sequence[TransactionHook]
+    check_lease: Callable[[Connection, datetime], None]
+
+    def store(
+        self,
+        items: Sequence[writer.Item],
+        skipped: Sequence[Quarantined],
+        advance_to: tuple[datetime, str] | None,
+        backlog: tuple[int, float | None] | None,
+        first_sync: bool | None,
+    ) -> tuple[list[Change], list[Quarantined]]:
+        """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
+        behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
+        on after it) its changes never alert. Returns the changes and the rows refused. Raises
+        a database fault, :class:`LeaseLost` or :class:`SystemicError` (rolled back)."""
+        try:
+            return self._write(items, skipped, advance_to, backlog, first_sync, isolate=False)
+        except Exception as exc:
+            if not_the_rows(exc):
+                raise
+            log.warning(
+                "ingest: the state DB refused a batch of %d row(s) (%s); storing it row by row",
+                len(items),
+                describe(exc),
+            )
+            return self._write(items, skipped, advance_to, backlog, first_sync, isolate=True)
+
+    def _write(
+        self,
+        items: Sequence[writer.Item],
+        skipped: Sequence[Quarantined],
+        advance_to: tuple[datetime, str] | None,
+        backlog: tuple[int, float | None] | None,
+        first_sync: bool | None,
+        *,
+        isolate: bool,
+    ) -> tuple[list[Change], list[Quarantined]]:
+        """One transaction: articles, matches, hooks (outbox), quarantine, cursor. With
+        ``isolate``, each row and its hooks run in a savepoint; returns the changes and the
+        rows refused. Raises whatever fails outside a row (the whole batch rolls back)."""
+        changes: list[Change] = []
+        refused: list[Quarantined] = []
+        with self.db.write() as conn:
+            now = self.db.now()
+            self.check_lease(conn, now)
+            if not isolate:
+                changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
+                changes = _archived(changes, first_sync)
+                for hook in self.hooks:
+                    hook(conn, changes, now)
+            for item in items if isolate else ():
+                try:
+                    with conn.begin_nested():
+                        one = writer.apply(
+                            conn, self.index, [item], now, self.source.withdraw_reason
+                        )
+                        one = _archived(one, first_sync)
+                        for hook in self.hooks if one else ():
+                            hook(conn, one, now)
+                except Exception as exc:
+                    if not_the_rows(exc):
+                        raise
+                    at, key = item.at, item.article.source_key
+                    refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
+                    continue
+                changes += one
+            if len(items) > 1 and len(refused) == len(items):
+                # no row stores alone: the write path itself fails (e.g. a broken hook or
+                # schema), so quarantining every row would skip them all for good
+                raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
+            quarantine.put(conn, self.source.name, [*skipped, *refused], now)
+            bad = {q.source_id for q in refused}
+            held = [i.at.id for i in items if i.at.id not in bad]
+            quarantine.release(conn, self.source.name, held)
+            if advance_to is not None:
+                rows, rate = backlog if backlog is not None else (None, None)
+                cursors.record_success(
+                    conn,
+                    self.source.name,
+                    *advance_to,
+                    now,
+                    backlog=rows,
+                    rate=rate,
+                    first_sync=first_sync,
+                )
+        return changes, refused
+
+
+def _archived(changes: list[Change], first_sync: bool | None) -> list[Change]:
+    """A first sync's changes, marked so the outbox does not alert them."""
+    return changes if first_sync is None else [replace(c, archive=True) for c in changes]
+
+
+def not_the_rows(exc: BaseException) -> bool:
+    """A write failure to fail the tick with (rolled back, retried after backoff), not to
+    quarantine rows for: the state DB cannot go on, or the ingest lease was lost."""
+    return isinstance(exc, LeaseLost) or is_database_fault(exc)
