@@ -266,6 +266,7 @@ def _fts_trigger(conn: Connection) -> bool:
 
 
 Figures = list[tuple[str, float, float, str]]  # label, wall s, CPU s, note
+IMPORT = "feedsvc import"  # the row every other is compared with
 
 
 def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
@@ -276,8 +277,13 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
     figures: Figures = []
     with state_db(kind, tmp, "floor", pg, TimedDatabase) as db:
         figures.append(("bare executemany into articles (floor)", *floor(db, path), ""))
+    if kind == "postgresql":  # what the archive search index (GIN, migration 0002) costs of it
+        with state_db(kind, tmp, "floornogin", pg, TimedDatabase) as db:
+            with db.write() as conn:
+                conn.execute(text("DROP INDEX IF EXISTS ix_articles_search_text_tsv"))
+            figures.append(("the floor without the search index", *floor(db, path), ""))
     with state_db(kind, tmp, "import", pg, TimedDatabase) as db:
-        figures.append(("feedsvc import (read, validate, upsert)", *import_file(db, path), ""))
+        figures.append((f"{IMPORT} (read, validate, upsert)", *import_file(db, path), ""))
     auto = None  # a baseline checkout without the match pool
     if "match_workers" in inspect.signature(Ingestor).parameters:
         from feedsvc.config import match_processes
@@ -296,7 +302,7 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
 
 
 def report(title: str, count: int, figures: Figures) -> None:
-    base_wall, base_cpu = figures[1][1], figures[1][2]
+    (base_wall, base_cpu) = next((w, c) for label, w, c, _ in figures if label.startswith(IMPORT))
     print(f"{title}, {count:,} articles of ~2 KB (x import: same code, same run):")
     print(f"  {'':<42} {'wall art/s':>10} {'x import':>8} {'CPU art/s':>10} {'x import':>8}")
     for label, wall, cpu, extra in figures:
