@@ -175,9 +175,9 @@ def test_status_on_a_silent_state_db_ends_in_one_line(
         )
         assert time.monotonic() - t0 <= 2 + SLACK + 3  # + the interpreter's start-up
         assert done.returncode == 1, done.stderr
-        assert done.stderr.startswith(  # worded as through SQLAlchemy
-            "feedsvc: database error: OperationalError (ConnectionTimeout): "
-        ), done.stderr
+        assert done.stderr.startswith("feedsvc: database error in the state DB "), done.stderr
+        # worded as through SQLAlchemy
+        assert ": OperationalError (ConnectionTimeout): " in done.stderr, done.stderr
         assert "timeout" in done.stderr and len(done.stderr.splitlines()) == 1, done.stderr
 
 

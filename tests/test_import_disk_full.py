@@ -121,12 +121,16 @@ def run_cli(url: str, data: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-def check_stopped(done: subprocess.CompletedProcess[str], stored: int) -> None:
+def check_stopped(done: subprocess.CompletedProcess[str], stored: int, url: str) -> None:
     assert done.returncode == 1, done.stderr
     err = done.stderr
     assert "Traceback" not in err and "[SQL" not in err and "parameters" not in err, err
     assert len(err) < 1000, err  # a message, not a dump
-    assert "the state database's disk is full" in err
+    # which database, and what to do (feedsvc.db.errors.explain)
+    from feedsvc.db.urls import shown_url
+
+    assert f"the state DB {shown_url(url)} is out of disk space (" in err, err
+    assert "free space on " in err, err
     assert f"lines 1-{stored} are stored (inserted {stored}," in err
     assert f"stopped at line {stored + 1}" in err
 
@@ -138,7 +142,7 @@ def test_cli_import_on_a_full_tmpfs_sqlite(small_fs: Path, tmp_path: Path) -> No
     done = run_cli(url, data)
     stored = count(url)
     assert 0 < stored < 4 * BATCH
-    check_stopped(done, stored)
+    check_stopped(done, stored, url)
     # Freed space: the same import again finishes, the stored lines count as unchanged.
     subprocess.run(["mount", "-o", "remount,size=96m", str(small_fs)], check=True)
     again = run_cli(url, data)
@@ -185,5 +189,5 @@ def test_cli_import_on_a_full_postgres_tablespace(pg_on_small_fs: str, tmp_path:
     done = run_cli(pg_on_small_fs, data)
     stored = count(pg_on_small_fs)
     assert 0 < stored < 4 * BATCH, done.stderr
-    check_stopped(done, stored)
+    check_stopped(done, stored, pg_on_small_fs)
     assert "DiskFull" in done.stderr

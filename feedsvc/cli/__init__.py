@@ -80,11 +80,12 @@ def environment_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, SchemaError):  # e.g. `run` on a DB newer than this feedsvc
         return str(exc)
-    # SQLAlchemy's, or the driver's own from the read-only commands (feedsvc.store.lite)
-    if type(exc).__module__.split(".")[0] in ("sqlalchemy", "sqlite3", "psycopg"):
-        from feedsvc.db.errors import describe  # one line, no SQL or parameters
+    from feedsvc.db.errors import explain, is_database_error  # no SQLAlchemy import
 
-        return f"database error: {describe(exc)}"
+    # SQLAlchemy's, or the driver's own from the read-only commands (feedsvc.store.lite): which
+    # database, what it said (no SQL or parameters) and what to do when that is known
+    if is_database_error(exc):
+        return explain(exc)
     if isinstance(exc, OSError):
         where = f": {exc.filename}" if exc.filename else ""
         return f"{exc.strerror or exc}{where}"

@@ -175,6 +175,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
     :func:`open_db`: other URL forms). A missing or older DB ends the command as
     :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
     raises the driver's error, which the CLI's root reports in one line (exit 1)."""
+    from feedsvc.db.errors import naming, state_db
     from feedsvc.db.revision import LocationError, SchemaError
     from feedsvc.store import lite
 
@@ -183,7 +184,8 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
         yield None
         return
     try:
-        with opened as reader:
+        # the driver's errors name the state DB, as Database's engine does for SQLAlchemy's
+        with naming(state_db(settings.database.url)), opened as reader:
             yield reader
     except SchemaError as exc:
         fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)

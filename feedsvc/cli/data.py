@@ -71,7 +71,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.articles import OverlongLine, bounded_lines, read_jsonl
-    from feedsvc.db.errors import describe
+    from feedsvc.db.errors import explain
     from feedsvc.importer import ImportAborted, ImportInterrupted, import_articles
 
     settings = load_settings(config_file)
@@ -85,7 +85,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     try:
         database = open_db(settings, write=True)
     except SQLAlchemyError as exc:
-        fail(f"cannot prepare the state database: {describe(exc)}")
+        fail(f"cannot prepare the state database: {explain(exc)}")
     size = _size(file)
 
     def reject(r: object) -> None:
@@ -124,15 +124,22 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
 
 def _aborted(exc: ImportAborted) -> NoReturn:
     """Say why the import stopped, what is stored, and how to go on; exit 1."""
+    from feedsvc.db.errors import explain, is_database_error
+
     report = exc.report
-    cause = "the state database's disk is full" if exc.disk_full else "the state database failed"
+    error = exc.__cause__
+    if error is not None and is_database_error(error):  # which DB, what to do (db.errors)
+        cause = explain(error)
+    else:
+        failed = "'s disk is full" if exc.disk_full else " failed"
+        cause = f"the state database{failed} ({exc.reason})"
     stored = (
         f"lines 1-{report.committed_through} are stored"
         if report.committed_through
         else "nothing was stored"
     )
     click.echo(
-        f"feedsvc import: stopped at line {exc.first_line}: {cause} ({exc.reason}).\n"
+        f"feedsvc import: stopped at line {exc.first_line}: {cause}.\n"
         f"  {stored} ({report.summary()}); lines from {exc.first_line} on were not.\n"
         "  Fix the cause and run the same import again: stored lines count as unchanged.",
         err=True,

@@ -18,6 +18,7 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
+from feedsvc.db.errors import state_db, watch
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ class Database:
                 url = parsed.render_as_string(hide_password=False)
             kwargs["connect_args"] = connect_args(self.dialect, bounds)
         self.engine = create_engine(url, **kwargs, **(pool or {}))
+        watch(self.engine, state_db(self.url))  # its errors name it (the CLI's one line)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
         else:

@@ -5,6 +5,10 @@ refused, and to stop cleanly (saying what was committed) when the database itsel
 Messages from here never carry SQL text or bound parameters (SQLAlchemy's ``str(exc)`` does:
 article bodies, and on some drivers secrets, would end up on the operator's terminal).
 
+The CLI's one line for a database error is :func:`explain`: which database (every engine marks
+its errors, :func:`watch`; the driver reads of the CLI, :func:`naming`), what happened and, when
+the cause is one an operator can act on (:func:`trouble`), what to do.
+
 SQLAlchemy is imported by the functions, not here: :func:`describe` also words the driver's own
 errors for the CLI's read-only commands, which never import SQLAlchemy (issue #17 §1).
 """
@@ -12,13 +16,24 @@ errors for the CLI's read-only commands, which never import SQLAlchemy (issue #1
 from __future__ import annotations
 
 import errno
-from typing import Any
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
 
 #: PostgreSQL SQLSTATE ``disk_full`` (class 53, insufficient resources), see
 #: https://www.postgresql.org/docs/current/errcodes-appendix.html
 PG_DISK_FULL = "53100"
 #: SQLite result code SQLITE_FULL (https://www.sqlite.org/rescode.html#full).
 SQLITE_FULL = 13
+#: The lines of a PostgreSQL error that quote the statement: ``LINE 2: FROM topics …`` and
+#: the ``^`` under the position.
+_STATEMENT_POINTER = re.compile(r"LINE \d+: |\^$")
 #: The names of the DB-API 2 error classes (PEP 249), for :func:`describe`.
 DBAPI_ERRORS = (
     "IntegrityError", "DataError", "OperationalError", "ProgrammingError", "InternalError",
@@ -31,12 +46,13 @@ def is_database_fault(exc: BaseException) -> bool:
 
     A lost, refused or invalidated connection, a lock or statement timeout, a full disk
     (DBAPI ``OperationalError`` / ``InterfaceError``), or a statement the schema does not
-    support (``ProgrammingError``: a missing table or column). Retrying row by row would fail
-    on every row, so batch writers stop (saying what was committed) or fail the tick.
+    support (``ProgrammingError``: a missing table or column), or any :func:`trouble` (a
+    server refusing writes says ``InternalError``). Retrying row by row would fail on every
+    row, so batch writers stop (saying what was committed) or fail the tick.
     """
     from sqlalchemy import exc as sa
 
-    if is_disk_full(exc) or isinstance(exc, sa.DisconnectionError):
+    if trouble(exc) is not None or isinstance(exc, sa.DisconnectionError):
         return True
     if isinstance(exc, sa.DBAPIError):
         return exc.connection_invalidated or isinstance(
@@ -94,9 +110,11 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     statement = sa is not None and isinstance(exc, sa.StatementError)
     inner = getattr(exc, "orig", None) if statement else None
     orig = exc if inner is None else inner
-    # one line; the driver's own lines stay apart ("… Connection refused; Is the server …")
+    # one line; the driver's own lines stay apart ("… Connection refused; Is the server …");
+    # PostgreSQL's pointer into the statement ("LINE 2: FROM topics …" and its "^") is SQL
     lines = (" ".join(line.split()) for line in str(orig).splitlines())
-    text = "; ".join(line for line in lines if line) or type(orig).__name__
+    kept = (line for line in lines if line and not _STATEMENT_POINTER.match(line))
+    text = "; ".join(kept) or type(orig).__name__
     if statement and inner is None:
         text = type(exc).__name__  # SQLAlchemy's own text embeds the statement
     if len(text) > limit:
@@ -109,3 +127,189 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     if wrapper is not None and wrapper != kind:
         kind = f"{wrapper} ({kind})"  # "IntegrityError (CheckViolation)"
     return f"{kind}: {text}"
+
+
+# -- which database, and what an operator can do about it ------------------------------------
+
+#: The attribute :func:`mark` sets on an exception: the database it came from.
+_WHERE = "feedsvc_database"
+#: SQLite primary result codes (https://www.sqlite.org/rescode.html), the low byte of an
+#: extended code (``SQLITE_READONLY_DIRECTORY`` is 1544 = 8 | 6 << 8).
+SQLITE_BUSY, SQLITE_LOCKED, SQLITE_READONLY, SQLITE_CANTOPEN = 5, 6, 8, 14
+#: PostgreSQL SQLSTATEs: ``lock_not_available`` (``lock_timeout``, ``NOWAIT``),
+#: ``read_only_sql_transaction`` (a standby, ``default_transaction_read_only``),
+#: ``insufficient_privilege``.
+PG_LOCKED, PG_READ_ONLY, PG_PRIVILEGE = "55P03", "25006", "42501"
+
+
+@dataclass(frozen=True, slots=True)
+class Where:
+    """The database an error came from, as the operator configured it: ``role`` ("state DB",
+    "source DB"), ``key`` (the setting that names it), ``shown`` (its URL as
+    :func:`feedsvc.db.urls.shown_url` prints it: never a password), ``sqlite`` (a local file,
+    not a server), ``file`` (that file, when the URL names it plainly)."""
+
+    role: str
+    key: str
+    shown: str
+    sqlite: bool
+    file: Path | None
+
+    def __str__(self) -> str:
+        return f"the {self.role} {self.shown}"
+
+
+def state_db(url: str) -> Where:
+    """:class:`Where` for the state DB at ``url`` (``database.url``)."""
+    return _where("state DB", "database.url", url)
+
+
+def source_db(url: str) -> Where:
+    """:class:`Where` for the external source at ``url`` (``source.url``)."""
+    return _where("source DB", "source.url", url)
+
+
+def _where(role: str, key: str, url: str) -> Where:
+    from feedsvc.db.urls import parse, shown_url
+
+    parts = parse(url)
+    sqlite = url.startswith("sqlite")
+    file = None
+    if parts is not None and sqlite and parts.database and not parts.query:
+        file = None if parts.database == ":memory:" else Path(parts.database)
+    return Where(role, key, shown_url(url), sqlite, file)
+
+
+def mark(exc: BaseException, where: Where) -> None:
+    """Record on ``exc`` (and the driver's error inside it) which database raised it, for
+    :func:`explain`; the first mark stays (the innermost code knew best)."""
+    for err in (exc, getattr(exc, "orig", None)):
+        if err is not None and getattr(err, _WHERE, None) is None:
+            with suppress(AttributeError, TypeError):  # an exception type without a __dict__
+                setattr(err, _WHERE, where)
+
+
+def marked(exc: BaseException) -> Where | None:
+    """The database :func:`mark` recorded on ``exc``, the error inside it or its causes."""
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [exc]
+    while stack:
+        err = stack.pop()
+        if err is None or id(err) in seen:
+            continue
+        seen.add(id(err))
+        where = getattr(err, _WHERE, None)
+        if isinstance(where, Where):
+            return where
+        stack += [getattr(err, "orig", None), err.__cause__, err.__context__]
+    return None
+
+
+#: The packages whose errors are a database's: SQLAlchemy's, and the drivers' own (the CLI's
+#: read-only commands use ``sqlite3`` and ``psycopg`` directly: ``feedsvc.store.lite``).
+DATABASE_PACKAGES = frozenset({"sqlalchemy", "sqlite3", "psycopg", "pymysql"})
+
+
+def is_database_error(exc: BaseException) -> bool:
+    """Whether ``exc`` is a database's error (SQLAlchemy's or a driver's), told without
+    importing any of them."""
+    return type(exc).__module__.split(".")[0] in DATABASE_PACKAGES
+
+
+@contextmanager
+def naming(where: Where) -> Iterator[None]:
+    """Mark every database error raised inside with ``where``: for a driver used without
+    SQLAlchemy (``feedsvc.store.lite``), where :func:`watch` cannot see it."""
+    try:
+        yield
+    except Exception as exc:
+        if is_database_error(exc):
+            mark(exc, where)
+        raise
+
+
+def watch(engine: Engine, where: Where) -> None:
+    """Mark every error ``engine`` raises (connecting, executing, committing) with ``where``:
+    the CLI's root then says which database failed (:func:`explain`)."""
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "handle_error")
+    def _handle(context: Any) -> None:
+        for err in (context.sqlalchemy_exception, context.original_exception):
+            if err is not None:
+                mark(err, where)
+
+
+def trouble(exc: BaseException) -> str | None:
+    """What kind of trouble ``exc`` is, when an operator can act on it: ``"locked"`` (another
+    process holds a lock), ``"read_only"`` (the file, its directory or the server refuses
+    writes), ``"cannot_open"`` (SQLite cannot open the file or create its ``-wal``/``-shm``
+    beside it), ``"privilege"`` (the role lacks a grant), ``"disk_full"``; else None."""
+    if is_disk_full(exc):
+        return "disk_full"
+    orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
+    code = getattr(orig, "sqlite_errorcode", None)
+    if isinstance(code, int):
+        primary = code & 0xFF
+        if primary in (SQLITE_BUSY, SQLITE_LOCKED):
+            return "locked"
+        if primary == SQLITE_READONLY:
+            return "read_only"
+        if primary == SQLITE_CANTOPEN:
+            return "cannot_open"
+        return None
+    sqlstate = getattr(orig, "sqlstate", None)
+    return {PG_LOCKED: "locked", PG_READ_ONLY: "read_only", PG_PRIVILEGE: "privilege"}.get(
+        str(sqlstate)
+    )
+
+
+def explain(exc: BaseException) -> str:
+    """One line for the operator: which database failed (when :func:`mark` said), what the
+    driver said (:func:`describe`: no SQL, no parameters), and what to do when :func:`trouble`
+    knows. The one wording of a database error the CLI prints."""
+    where, detail, kind = marked(exc), describe(exc), trouble(exc)
+    if where is None:
+        advice = _advice(kind, None)
+        return f"database error: {detail}" + (f": {advice}" if advice else "")
+    said = {
+        "locked": "is locked",
+        "read_only": "cannot be written",
+        "cannot_open": "cannot be opened",
+        "privilege": "refused access",
+        "disk_full": "is out of disk space",
+    }.get(kind or "")
+    if said is None:
+        return f"database error in {where}: {detail}"
+    return f"{where} {said} ({detail}): {_advice(kind, where)}"
+
+
+def _advice(kind: str | None, where: Where | None) -> str | None:
+    file = where.file if where is not None else None
+    local = where is None or where.sqlite
+    if kind == "locked":
+        return (
+            "another process holds a lock on it (another feedsvc command or service, or a tool "
+            "with a transaction open); wait for it to finish or stop it, then run this again"
+        )
+    if kind in ("read_only", "cannot_open"):
+        if local:
+            named = (
+                f"{file} and of its directory {file.parent}"
+                if file
+                else "the file and its directory"
+            )
+            return (
+                f"check the permissions and owner of {named}: the user running feedsvc must be "
+                "able to write both (SQLite keeps -wal and -shm files beside the database), and "
+                "neither may be immutable (lsattr) nor on a read-only mount"
+            )
+        key = where.key if where is not None else "the database URL"
+        return f"the server accepts no writes (a standby?): point {key} at the primary server"
+    if kind == "privilege":
+        key = where.key if where is not None else "the database URL"
+        return f"grant the role in {key} the privileges it needs, or use a role that has them"
+    if kind == "disk_full":
+        place = f"the disk holding {file}" if file is not None else "the database server's disk"
+        return f"free space on {place}, then run this again"
+    return None

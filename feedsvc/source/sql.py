@@ -34,6 +34,7 @@ from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.drivers import driver_url, source_connect_args
+from feedsvc.db.errors import source_db, watch
 from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
@@ -378,6 +379,7 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
     bound_engine(engine, bounds)
     _read_only(engine)
+    watch(engine, source_db(url))  # its errors name it, apart from the state DB's
     return engine
 
 
