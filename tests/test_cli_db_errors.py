@@ -276,3 +276,116 @@ def test_run_names_a_locked_state_db(tmp_path: Path) -> None:
     assert done.returncode == 1, done.stderr
     assert "Traceback" not in done.stderr
     assert f"the state DB {url} is locked (" in done.stderr and LOCK_ADVICE in done.stderr
+
+
+# -- a schema revision that is not one, or none recorded beside feedsvc's tables -------------
+
+#: Commands by how they read the revision: over the driver (`status`, `topics list`), through
+#: SQLAlchemy (`subs list`), before migrating (`db upgrade`, `topics add`).
+SCHEMA_READERS = [
+    ["status"], ["topics", "list"], ["subs", "list"], ["db", "upgrade"],
+    ["topics", "add", "zz", "--title", "Z", "--query", "z"],
+]  # fmt: skip
+#: Not a feedsvc revision: was "newer than this feedsvc knows (…): run a newer feedsvc" (any text
+#: sorting after the head) or "this feedsvc needs …: run `feedsvc db upgrade`" (before it),
+#: which then failed in Alembic.
+NOT_REVISIONS = ["garbage", "", "0000", "00x1", "０００１", "0010 ", "x" * 32, "9999\n"]
+
+
+def set_revision(url: str, revision: str | None, *, drop: bool = False) -> None:
+    """alembic_version set to ``revision`` (None: emptied; ``drop``: the table dropped)."""
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        if drop:
+            conn.execute(text("DROP TABLE alembic_version"))
+        elif revision is None:
+            conn.execute(text("DELETE FROM alembic_version"))
+        else:
+            conn.execute(text("UPDATE alembic_version SET version_num = :r"), {"r": revision})
+    engine.dispose()
+
+
+def state_url(request: pytest.FixtureRequest, root: Path) -> str:
+    if request.param == "postgres":
+        return str(request.getfixturevalue("pg_url"))
+    return f"sqlite:///{root / 'state.db'}"
+
+
+BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request: pytest.FixtureRequest, clean_env: Path) -> str:
+    return state_url(request, clean_env)
+
+
+@pytest.mark.parametrize("revision", NOT_REVISIONS, ids=repr)
+def test_a_revision_that_is_no_feedsvc_revision_is_said_so(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, revision: str
+) -> None:
+    initialised(monkeypatch, backend_url)
+    set_revision(backend_url, revision)
+    for argv in SCHEMA_READERS:
+        code, output = invoke(argv)
+        assert code == 1, (argv, output)
+        line = one_error_line(output)
+        assert "which is not a feedsvc revision (this feedsvc knows 0001-" in line, (argv, line)
+        assert "restore alembic_version from a backup" in line, line
+        assert "newer" not in line and "run `feedsvc db upgrade`" not in line, line
+    code, output = invoke(["db", "current"])  # answers, and says what is wrong beside it
+    assert code == 0 and "which is not a feedsvc revision" in output, output
+
+
+def test_a_long_stored_revision_is_cut() -> None:
+    from feedsvc.db.revision import SHOWN_REVISION, SchemaStatus
+
+    said = SchemaStatus("\x1b[2J" + "x" * 5000, "0016", "sqlite:///s.db").problem() or ""
+    assert "'\\x1b[2J" + "x" * (SHOWN_REVISION - 4) + "'…" in said, said  # escaped, cut
+    assert len(said) < 500
+
+
+@pytest.mark.parametrize("revision", ["0017", "9999"])
+def test_a_later_revision_still_asks_for_a_newer_feedsvc(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, revision: str
+) -> None:
+    initialised(monkeypatch, backend_url)
+    set_revision(backend_url, revision)
+    for argv in SCHEMA_READERS:
+        code, output = invoke(argv)
+        assert code == 1 and "newer than this feedsvc knows" in one_error_line(output), output
+
+
+@pytest.mark.parametrize("how", ["emptied", "dropped"])
+def test_feedsvc_tables_without_a_revision_are_not_called_uninitialised(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, how: str
+) -> None:
+    """`db upgrade` said "not initialised: run `feedsvc db upgrade`", which then failed on
+    "table articles already exists"; it now says what happened and changes nothing."""
+    initialised(monkeypatch, backend_url)
+    invoke(["topics", "add", "kept", "--title", "Kept", "--query", "k"])
+    set_revision(backend_url, None, drop=how == "dropped")
+    for argv in SCHEMA_READERS:
+        code, output = invoke(argv)
+        assert code == 1, (argv, output)
+        line = one_error_line(output)
+        assert "has feedsvc's tables but no schema revision recorded" in line, (argv, line)
+        assert "not initialised" not in line and "already exists" not in line, line
+    engine = create_engine(backend_url)
+    with engine.connect() as conn:  # nothing migrated, nothing written
+        assert conn.execute(text("SELECT slug FROM topics")).scalars().all() == ["kept"]
+    engine.dispose()
+
+
+def test_a_new_db_with_other_tables_is_still_initialised(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tables that are not feedsvc's (a shared database) do not stop a first `db upgrade`."""
+    url = f"sqlite:///{clean_env / 'shared.db'}"
+    with closing(sqlite3.connect(clean_env / "shared.db")) as conn:
+        conn.execute("CREATE TABLE someone_elses (id INTEGER)")
+        conn.commit()
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    code, output = invoke(["topics", "list"])
+    assert code == 1 and "is not initialised: run `feedsvc db upgrade`" in output, output
+    code, output = invoke(["db", "upgrade"])
+    assert code == 0, output

@@ -10,6 +10,7 @@ which imports Alembic only when there is something to migrate.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -32,42 +33,97 @@ class LocationError(SchemaError):
     (the CLI's exit 2), not a DB to migrate."""
 
 
-def head_revision() -> str:
-    """The newest migration's revision id.
+#: The tables the first migration (0001, released: never edited) creates. One of them in a DB
+#: with no revision recorded means feedsvc's schema is there but its revision was lost: `db
+#: upgrade` would start from nothing and fail on "table articles already exists".
+FIRST_TABLES = (
+    "articles", "article_topics", "chats", "deliveries", "feed_snapshots", "leases",
+    "rate_buckets", "source_articles", "source_cursors", "subscriptions", "topics",
+)  # fmt: skip
+#: Shown of a revision read from the DB (alembic_version holds any text): at most this long.
+SHOWN_REVISION = 40
+
+
+@cache
+def known_revisions() -> frozenset[str]:
+    """Every migration's revision id.
 
     Migration files are named after their revision (``0003_….py`` holds ``revision = "0003"``)
     and ids sort in order; ``tests/test_db.py`` checks this against Alembic's own script
     directory, so the shortcut cannot drift from what ``upgrade`` does.
     """
-    ids = [p.name.split("_", 1)[0] for p in VERSIONS.glob("[0-9]*_*.py")]
-    return max(ids)
+    return frozenset(p.name.split("_", 1)[0] for p in VERSIONS.glob("[0-9]*_*.py"))
+
+
+def head_revision() -> str:
+    """The newest migration's revision id (:func:`known_revisions`)."""
+    return max(known_revisions())
 
 
 @dataclass(frozen=True)
 class SchemaStatus:
-    revision: str | None  # None: no feedsvc schema (no file, or an empty DB)
+    revision: str | None  # None: no revision recorded (no file, an empty DB, a lost one)
     head: str
     where: str  # the DB URL with any password masked
+    #: feedsvc's tables are there (:data:`FIRST_TABLES`) although no revision is recorded
+    orphaned: bool = False
 
     @property
     def current(self) -> bool:
         return self.revision == self.head
 
+    @property
+    def upgradable(self) -> bool:
+        """Whether `db upgrade` knows where to start: a new DB, or an older known revision."""
+        if self.revision is None:
+            return not self.orphaned
+        return self.revision in known_revisions() and self.revision < self.head
+
+    def newer(self) -> bool:
+        """A revision of a later feedsvc: an id of the migrations' form, after the head."""
+        r = self.revision
+        return (
+            r is not None
+            and len(r) == len(self.head)
+            and r.isascii()
+            and r.isdigit()
+            and (r > self.head)
+        )
+
     def problem(self) -> str | None:
         """What is wrong, in an operator's words (None when the DB is current)."""
+        where = f"the state DB {self.where}"
+        if self.revision is None and self.orphaned:
+            return (
+                f"{where} has feedsvc's tables but no schema revision recorded (alembic_version "
+                "is empty or missing), so `feedsvc db upgrade` cannot tell which migrations it "
+                "needs: restore alembic_version from a backup (or, if you know the revision the "
+                "tables are at, insert it there), or move this DB away and run `feedsvc db "
+                "upgrade` for a new one"
+            )
         if self.revision is None:
-            return f"the state DB {self.where} is not initialised: {UPGRADE_HINT}"
-        if self.revision < self.head:
+            return f"{where} is not initialised: {UPGRADE_HINT}"
+        if self.current:
+            return None
+        if self.upgradable:
             return (
-                f"the state DB {self.where} is at schema revision {self.revision}, this feedsvc "
-                f"needs {self.head}: {UPGRADE_HINT}"
+                f"{where} is at schema revision {self.revision}, this feedsvc needs "
+                f"{self.head}: {UPGRADE_HINT}"
             )
-        if self.revision > self.head:
+        if self.newer():
             return (
-                f"the state DB {self.where} is at schema revision {self.revision}, newer than "
-                f"this feedsvc knows ({self.head}): run a newer feedsvc"
+                f"{where} is at schema revision {self.revision}, newer than this feedsvc "
+                f"knows ({self.head}): run a newer feedsvc"
             )
-        return None
+        shown = repr(self.revision[:SHOWN_REVISION]) + (
+            "…" if len(self.revision) > SHOWN_REVISION else ""
+        )
+        return (
+            f"{where} records schema revision {shown}, which is not a feedsvc revision (this "
+            f"feedsvc knows {min(known_revisions())}-{self.head}): alembic_version was changed "
+            "by hand, or database.url names another application's database; restore "
+            "alembic_version from a backup, or set database.url to feedsvc's state DB"
+        )
 
 
 def sqlite_location_problem(path: Path, where: str) -> str | None:
@@ -120,14 +176,18 @@ def schema_status(db: Database) -> SchemaStatus:
 
     try:
         with db.engine.connect() as conn:
-            if not inspect(conn).has_table("alembic_version"):
-                return SchemaStatus(None, head, where)
-            revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            found = inspect(conn)
+            revision = None
+            if found.has_table("alembic_version"):
+                revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+            if revision is None:
+                orphaned = any(found.has_table(name) for name in FIRST_TABLES)
+                return SchemaStatus(None, head, where, orphaned)
     except DatabaseError as exc:
         if on_disk and "file is not a database" in str(exc.orig):
             raise SchemaError(not_a_database(where)) from None
         raise
-    return SchemaStatus(None if revision is None else str(revision), head, where)
+    return SchemaStatus(str(revision), head, where)
 
 
 def require_schema(db: Database) -> None:
@@ -164,12 +224,14 @@ def _make_room(db: Database) -> None:
 def ensure_schema(db: Database) -> None:
     """For writers: migrate to head when needed (Alembic is imported only then).
 
-    Raises :class:`SchemaError` for a DB newer than this feedsvc (never downgraded).
+    Raises :class:`SchemaError` for a DB newer than this feedsvc (never downgraded), at a
+    revision no feedsvc has, or with feedsvc's tables but no revision recorded (migrating from
+    nothing would fail on "table … already exists").
     """
     status = schema_status(db)
     if status.current:
         return
-    if status.revision is not None and status.revision > status.head:
+    if not status.upgradable:
         raise SchemaError(status.problem() or "")
     if status.revision is None:
         _make_room(db)

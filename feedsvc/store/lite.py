@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
 from feedsvc.db.revision import (
+    FIRST_TABLES,
     LocationError,
     SchemaError,
     SchemaStatus,
@@ -57,6 +58,12 @@ _HAS_VERSION_TABLE = {
     "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' "
     "AND name = 'alembic_version'",
     "postgresql": "SELECT to_regclass('alembic_version') IS NOT NULL",
+}
+#: How many of ``names`` (quoted, comma-separated) are tables, as the check above sees them.
+_FIRST_TABLES = {
+    "sqlite": "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ({names})",
+    "postgresql": "SELECT count(*) FROM unnest(ARRAY[{names}]) AS t(name) "
+    "WHERE to_regclass(t.name) IS NOT NULL",
 }
 
 
@@ -135,8 +142,12 @@ def _check_revision(reader: Reader, where: str) -> None:
     revision = None
     if reader.rows(_HAS_VERSION_TABLE[reader.backend])[0][0]:
         rows = reader.rows("SELECT version_num FROM alembic_version")
-        revision = str(rows[0][0]) if rows else None
-    problem = SchemaStatus(revision, head_revision(), where).problem()
+        revision = None if not rows or rows[0][0] is None else str(rows[0][0])
+    orphaned = False
+    if revision is None:  # feedsvc's tables with their revision lost?
+        names = ", ".join(f"'{name}'" for name in FIRST_TABLES)
+        orphaned = bool(reader.rows(_FIRST_TABLES[reader.backend].format(names=names))[0][0])
+    problem = SchemaStatus(revision, head_revision(), where, orphaned).problem()
     if problem is not None:
         raise SchemaError(problem)
 
