@@ -270,7 +270,12 @@ class Service:
             async def ingest() -> None:
                 await asyncio.to_thread(self.ingest_tick)
 
-            self.jobs.every("ingest", self.settings.source.poll_seconds, ingest)
+            self.jobs.every(
+                "ingest",
+                self.settings.source.poll_seconds,
+                ingest,
+                progress=lambda: self._ingestor and self._ingestor.batches_committed,
+            )
 
             async def reconcile() -> None:
                 await asyncio.to_thread(self.reconcile)

@@ -8,7 +8,9 @@ A tick runs as a task of its own and the scheduled job only starts it: when the 
 of a job is still running (a first sync of a big archive, a slow source), the next run is
 skipped here, quietly, instead of APScheduler logging "skipped: maximum number of running
 instances" on every interval. A tick that overruns for long is worth one warning (it may be
-stuck), which :class:`Jobs` logs once per overrun.
+stuck), which :class:`Jobs` logs once per overrun — unless the job tells its progress and the
+tick is making some (a first sync committing batch after batch is long, not stuck: that
+warning in every first sync's log read as trouble).
 """
 
 from __future__ import annotations
@@ -24,6 +26,9 @@ from apscheduler.schedulers.asyncio import AsyncIOScheduler
 log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[object]]
+#: A running tick's progress: any value that changes while it gets work done (e.g. batches
+#: committed).
+Progress = Callable[[], object]
 
 #: A tick running longer than this many intervals (and at least OVERRUN_MIN_SECONDS) is
 #: reported once as possibly stuck.
@@ -34,10 +39,17 @@ OVERRUN_MIN_SECONDS = 60.0
 class _Running:
     """The current tick of one job: its task, when it started, whether its overrun was told."""
 
-    def __init__(self, task: asyncio.Task[None]) -> None:
+    def __init__(self, task: asyncio.Task[None], progress: object) -> None:
         self.task = task
-        self.started = time.monotonic()
+        self.started = time.monotonic()  # or when it last made progress
         self.warned = False
+        self.progress = progress
+
+    def idle_for(self, progress: object) -> float:
+        """Seconds since the tick started or last made progress (``progress`` changed)."""
+        if progress != self.progress:
+            self.progress, self.started, self.warned = progress, time.monotonic(), False
+        return time.monotonic() - self.started
 
 
 class Jobs:
@@ -50,9 +62,20 @@ class Jobs:
         self._current: dict[str, _Running] = {}
         self._stopping = False
 
-    def every(self, name: str, seconds: float, tick: Tick, *, start_now: bool = True) -> None:
+    def every(
+        self,
+        name: str,
+        seconds: float,
+        tick: Tick,
+        *,
+        start_now: bool = True,
+        progress: Progress | None = None,
+    ) -> None:
         """Run ``tick`` every ``seconds`` (first at once unless ``start_now`` is false); a run
-        due while the previous tick still runs is skipped (see the module docstring)."""
+        due while the previous tick still runs is skipped (see the module docstring). A tick
+        is reported once when it has run, or with ``progress`` has made no progress, for
+        :data:`OVERRUN_INTERVALS` intervals (at least :data:`OVERRUN_MIN_SECONDS`)."""
+        told = progress or (lambda: None)
         overrun_after = max(OVERRUN_MIN_SECONDS, OVERRUN_INTERVALS * seconds)
 
         async def run_tick() -> None:
@@ -66,18 +89,19 @@ class Jobs:
                 return
             current = self._current.get(name)
             if current is not None and not current.task.done():
-                running_for = time.monotonic() - current.started
-                if running_for > overrun_after and not current.warned:
+                idle = current.idle_for(told())
+                if idle > overrun_after and not current.warned:
                     current.warned = True
                     log.warning(
-                        "job %s has been running for %.0f s (every %g s); later runs wait for it",
+                        "job %s has %s for %.0f s (every %g s); later runs wait for it",
                         name,
-                        running_for,
+                        "made no progress" if progress else "been running",
+                        idle,
                         seconds,
                     )
                 return
             task = asyncio.create_task(run_tick(), name=f"job:{name}")
-            self._current[name] = _Running(task)
+            self._current[name] = _Running(task, told())
             self._running.add(task)
             task.add_done_callback(self._running.discard)
 

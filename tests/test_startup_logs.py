@@ -189,3 +189,42 @@ def test_a_bot_api_answering_html_is_one_bounded_warning(tmp_path: Path) -> None
     assert " ERROR " not in text and token not in text and "ABCDEFGHIJ" not in text
     warnings = [line for line in text.splitlines() if "cannot start polling" in line]
     assert all(len(line) < 450 and "502" in line for line in warnings), warnings
+
+
+async def test_a_long_tick_making_progress_is_not_reported_one_that_stops_is(
+    caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first sync committing batch after batch runs for minutes: not worth a warning. Once
+    its progress stops (stuck in a driver), the overrun is reported once."""
+    monkeypatch.setattr(scheduler, "OVERRUN_MIN_SECONDS", 0.3)
+    caplog.set_level(logging.WARNING)
+    batches = 0
+    stalled, release = asyncio.Event(), asyncio.Event()
+
+    async def tick() -> None:
+        nonlocal batches
+        loop = asyncio.get_running_loop()
+        until = loop.time() + 1.0  # ~3x the overrun bound, a batch every 0.05 s
+        while loop.time() < until:
+            batches += 1
+            await asyncio.sleep(0.05)
+        stalled.set()
+        await release.wait()  # then stuck
+
+    jobs = Jobs()
+    jobs.every("ingest", 0.05, tick, progress=lambda: batches)
+    jobs.start()
+    try:
+        await asyncio.wait_for(stalled.wait(), 10)
+        assert not [r for r in caplog.records if "ingest" in r.getMessage()]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while not [r for r in caplog.records if "made no progress" in r.getMessage()]:
+            assert loop.time() < deadline, "the stalled tick was never reported"
+            await asyncio.sleep(0.05)
+        await asyncio.sleep(0.5)  # ~10 more intervals: still once
+    finally:
+        release.set()
+        assert await jobs.stop(timeout=5) == []
+    told = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert len(told) == 1 and told[0].startswith("job ingest has made no progress for"), told

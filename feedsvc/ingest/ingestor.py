@@ -110,6 +110,9 @@ class Ingestor:
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
         self._held_logged: set[tuple[str, datetime]] = set()  # (row id, position) warned of
+        #: batches committed since start: a long tick's progress (the scheduler's overrun
+        #: warning is for ticks that make none)
+        self.batches_committed = 0
         #: the time rows dated after it are held back at (tests with a simulated clock set it)
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -328,6 +331,7 @@ class Ingestor:
         self._prepare_hooks()
         commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
         changes, refused = commit.store(items, skipped, advance_to, backlog, first_sync)
+        self.batches_committed += 1
         for q in (*skipped, *refused):
             log.warning(
                 "source %s row id=%s%s quarantined (%s): %s",
