@@ -74,6 +74,28 @@ def test_reimport_is_idempotent_and_updates_need_newer_version(db: Database) -> 
     assert titles(db) == {"TEST-00001": "Tiêu đề đã sửa", "TEST-00002": article(2).title}
 
 
+def test_a_version_far_in_the_future_does_not_lock_out_corrections(db: Database) -> None:
+    """A held ``updated_at`` of 2199 (or a zone days off) made every later correction look
+    older: ignored, silently. Beyond a day ahead it is not believed (``feedsvc.versions``);
+    within a day an older version is still refused."""
+    now = datetime.now(UTC)
+    cases = {
+        1: (datetime(2199, 12, 31, tzinfo=UTC), True),
+        2: (now + timedelta(days=3), True),
+        3: (now + timedelta(hours=20), False),  # a clock a little off: still believed
+    }
+    for n, (held, _) in cases.items():
+        run_import(db, jsonl(replace(article(n), title="Bản sai", updated_at=held)))
+    fixes = [replace(article(n), title=f"Bản sửa {n}", updated_at=now) for n in cases]
+    report = run_import(db, jsonl(*fixes))
+    assert (report.counts.updated, report.counts.unchanged) == (2, 1)
+    held = titles(db)
+    for n, (_, taken) in cases.items():
+        assert held[f"TEST-{n:05d}"] == (f"Bản sửa {n}" if taken else "Bản sai"), n
+    again = run_import(db, jsonl(*fixes))  # the correction is now what is held: no churn
+    assert (again.counts.updated, again.counts.unchanged) == (0, 3)
+
+
 def test_naive_timestamp_is_site_time(db: Database) -> None:
     run_import(
         db,

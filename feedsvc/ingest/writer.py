@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import Connection
 
@@ -28,6 +28,7 @@ from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.lifecycle import end_queued_deliveries
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
+from feedsvc.versions import replaces
 
 
 @dataclass(frozen=True, slots=True)
@@ -41,22 +42,17 @@ class Item:
     match: ArticleMatch | None
 
 
-#: how far after now a held version is still believed (a CMS clock or zone a little off)
-VERSION_AHEAD = timedelta(days=1)
-
-
 def _needs_match(article: Article, known: Known | None, now: datetime | None) -> bool:
-    """New, a newer version, or the same version the source now shows or hides (a CMS may
-    send a row back to draft without touching ``updated_at``; SPEC §10).
-
-    A held version more than :data:`VERSION_AHEAD` after ``now`` (an ``updated_at`` of
-    ``2199-12-31``, a wrong zone) is not believed: any other version the source gives is
-    taken, or every later correction of the row would look older and be ignored, silently."""
-    if known is None or article.version > known.version:
+    """New, a version that replaces the held one (:func:`feedsvc.versions.replaces`: newer,
+    or the held one far in the future), or the same version the source now shows or hides (a
+    CMS may send a row back to draft without touching ``updated_at``; SPEC §10)."""
+    if known is None:
         return True
     if article.version == known.version:
         return article.withdrawn != known.withdrawn
-    return now is not None and known.version > now + VERSION_AHEAD
+    return article.version > known.version or (
+        now is not None and replaces(article.version, known.version, now)
+    )
 
 
 def prepare(

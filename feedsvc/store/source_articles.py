@@ -10,6 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import source_articles as t
+from feedsvc.versions import replaces
 
 
 @dataclass
@@ -44,7 +45,8 @@ def _values(a: Article) -> dict[str, object]:
 def upsert_source_articles(
     conn: Connection, batch: Sequence[Article], now: datetime
 ) -> UpsertCounts:
-    """Insert new keys; update a key only when its version (``updated_at``) is newer.
+    """Insert new keys; update a key only when its version (``updated_at``) replaces the held
+    one (:func:`feedsvc.versions.replaces`: newer, or the held one far in the future).
 
     The last occurrence of a key within one batch wins, as it would in a file read top to bottom.
     ``changed_at`` is the ingest cursor column: it moves on insert and update only, so an
@@ -67,7 +69,7 @@ def upsert_source_articles(
         old_version = existing.get(key)
         if old_version is None:
             new_rows.append({**_values(a), "changed_at": now})
-        elif a.version > old_version:
+        elif replaces(a.version, old_version, now):
             conn.execute(
                 update(t).where(t.c.source_key == key).values(**_values(a), changed_at=now)
             )
