@@ -273,3 +273,73 @@ def test_a_token_file_that_is_no_file_says_what_it_is(
         load_config(write(tmp_path, f'[telegram]\ntoken_file = "{target}"\n'))
     [problem] = raised.value.problems
     assert problem.key == "telegram.token_file" and words in problem.message
+
+
+#: Secrets that cannot be what was meant: (text, refused for every secret or only bot tokens).
+#: A file of two lines, a token pasted with a space inside: `config check` said OK and the
+#: service sent both lines (or the space) as the token.
+BROKEN_SECRETS = [
+    ("SeCr3tPart-one\nSeCr3tPart-two", "all"),
+    ("SeCr3tPart-one\r\nSeCr3tPart-two\n\n", "all"),
+    ("SeCr3tPart-one\rSeCr3tPart-two", "all"),
+    ("SeCr3tPart-one\x00SeCr3tPart-two", "all"),
+    ("SeCr3tPart-one\u2028SeCr3tPart-two", "all"),
+    ("SeCr3tPart-one\x85SeCr3tPart-two", "all"),
+    ("SeCr3tPart-one SeCr3tPart-two", "bot"),
+    ("SeCr3tPart-one\tSeCr3tPart-two", "all"),
+    ("SeCr3tPart-one\u00a0SeCr3tPart-two", "bot"),
+]
+
+
+def _secret_keys() -> list[tuple[str, str]]:
+    from feedsvc.config.checks import SECRET_KEYS
+
+    return list(SECRET_KEYS)
+
+
+@pytest.mark.parametrize(("text", "refused_for"), BROKEN_SECRETS, ids=repr)
+@pytest.mark.parametrize("given", ["file", "env"])
+@pytest.mark.parametrize(
+    ("section", "key"), _secret_keys(), ids=[".".join(k) for k in _secret_keys()]
+)
+def test_a_secret_that_is_two_lines_or_a_split_token_is_refused(
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    section: str,
+    key: str,
+    given: str,
+    text: str,
+    refused_for: str,
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    if given == "file":
+        secret = tmp_path / "secret"
+        secret.write_text(text, encoding="utf-8", newline="")
+        config = write(tmp_path, f'[{section}]\n{key}_file = "{secret}"\n')
+        named = f"{section}.{key}_file"
+    else:
+        if "\x00" in text:
+            pytest.skip("an environment variable cannot hold NUL")
+        monkeypatch.setenv(f"FEEDSVC_{section.upper()}__{key.upper()}", text)
+        config = write(tmp_path, "")
+        named = f"{section}.{key}"
+    refused = refused_for == "all" or (key == "token" and section != "admin")  # a bot's token
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(config)])
+    assert "SeCr3tPart" not in result.output  # never shown
+    if not refused:  # e.g. an admin passphrase with a space in it
+        assert result.exit_code == 0, result.output
+        return
+    assert result.exit_code == 2, result.output
+    assert f"  {named}: " in result.output, result.output
+    with pytest.raises(ConfigError):  # `run` and every command refuse it alike
+        load_config(config)
+
+
+@pytest.mark.parametrize("text", ["42:from-a-file\n", "\n  42:from-a-file  \n\n", "42:a-b_C"])
+def test_a_token_file_with_blank_ends_is_still_read(tmp_path: Path, text: str) -> None:
+    secret = tmp_path / "token"
+    secret.write_text(text, encoding="utf-8")
+    settings = load_config(write(tmp_path, f'[telegram]\ntoken_file = "{secret}"\n'))
+    assert settings.telegram_token() == text.strip()

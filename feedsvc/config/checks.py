@@ -21,6 +21,9 @@ from feedsvc.db.timeouts import DbTimeouts
 SECRET_KEYS = (
     ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
 )  # fmt: skip
+#: The secrets that are bot tokens: they go into the Bot API's URL path (``/bot<TOKEN>/``) and
+#: are issued without any whitespace, so a space inside is a paste gone wrong.
+BOT_TOKENS = frozenset({("telegram", "token"), ("zalo", "token")})
 
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -121,6 +124,7 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
             problem = _secret_file_problem(path)
             if problem is not None:
                 problems.append(Problem(key, problem))
+    problems.extend(_secret_text_problems(settings))
     problems.extend(_zalo_problems(settings))
     if settings.source.timezone:
         try:
@@ -152,6 +156,46 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
 
     parsed = driver_url(make_url(url))
     return driver_problem(parsed, source_connect_args(parsed, timeouts))
+
+
+def _secret_text_problems(settings: Settings) -> list[Problem]:
+    """Each secret (:data:`SECRET_KEYS`, given itself or in its ``*_file``) that cannot be what
+    was meant, named by the key it came from, never shown: a file of two lines (``abc\\ndef``:
+    the service used both lines as one token, and `config check` said OK), a line break or
+    another control character in it, a space inside a bot token. A file's ends are stripped,
+    as the service reads it."""
+    problems: list[Problem] = []
+    for section, key in SECRET_KEYS:
+        part = getattr(settings, section)
+        value, path = getattr(part, key), getattr(part, f"{key}_file")
+        if value is not None and value.get_secret_value():
+            name, text = f"{section}.{key}", value.get_secret_value()
+        elif path is not None and path.is_file():  # else said by _secret_file_problem (a FIFO
+            # would block the read)
+            try:
+                name, text = f"{section}.{key}_file", path.read_text(encoding="utf-8").strip()
+            except (OSError, UnicodeDecodeError):
+                continue  # said by _secret_file_problem
+        else:
+            continue
+        problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
+        if problem is not None:
+            what = f"the secret in {path}" if name.endswith("_file") else "the value"
+            problems.append(Problem(name, f"{what} {problem}"))
+    return problems
+
+
+def secret_text_problem(text: str, *, bot: bool) -> str | None:
+    """Why ``text`` cannot be a secret as typed (``bot``: a bot token), or None; in words that
+    never repeat any of it."""
+    lines = len(text.splitlines())
+    if lines > 1:
+        return f"has {lines} lines: it must be one line holding the secret alone"
+    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
+        return "contains a line break or another control character"
+    if bot and any(c.isspace() for c in text):
+        return "contains whitespace, which no bot token has: copy the token again"
+    return None
 
 
 def _zalo_problems(settings: Settings) -> list[Problem]:
