@@ -120,13 +120,16 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
     operator named explicitly must exist, so a typo is an error rather than silent nulls."""
     problems: list[tuple[str, str]] = []
     names = ", ".join(c.name for c in table.c)
+    listed = False
 
     def missing(key: str, name: str) -> None:
+        # the table's columns once, with the first missing one: a wide table's list repeated
+        # for each key (six times for mysql.user) buried the problems themselves
+        nonlocal listed
+        also = "" if listed else f" (columns: {names})"
+        listed = True
         problems.append(
-            (
-                f"source.columns.{key}",
-                f'column "{name}" not in table {table.name} (columns: {names})',
-            )
+            (f"source.columns.{key}", f'column "{name}" not in table {table.name}{also}')
         )
 
     id_col = _column(table, columns.id)
