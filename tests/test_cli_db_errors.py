@@ -9,6 +9,8 @@ database that raised it (the engines' ``handle_error``, and the driver reads of
 
 from __future__ import annotations
 
+import errno
+import io
 import os
 import sqlite3
 import subprocess
@@ -389,3 +391,60 @@ def test_a_new_db_with_other_tables_is_still_initialised(
     assert code == 1 and "is not initialised: run `feedsvc db upgrade`" in output, output
     code, output = invoke(["db", "upgrade"])
     assert code == 0, output
+
+
+# -- an output file that cannot be written -------------------------------------------------
+
+
+def test_an_output_file_that_cannot_be_written_is_named(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`topics export -o /dev/full` said "No space left on device", naming no file: Click's
+    lazy file wrote its buffer when it was closed, after the command."""
+    initialised(monkeypatch, f"sqlite:///{clean_env / 'state.db'}")
+    code, output = invoke(["topics", "add", "zz", "--title", "Z", "--query", "z"])
+    assert code == 0, output
+    code, output = invoke(["topics", "export", "-o", "/dev/full"])
+    assert code == 1, output
+    assert one_error_line(output) == "feedsvc: cannot write /dev/full: No space left on device"
+
+
+class _Failing(io.StringIO):
+    """A file whose write or flush fails as a disk does."""
+
+    def __init__(self, name: str, error: OSError, *, on: str) -> None:
+        super().__init__()
+        self.name, self.error, self.on = name, error, on
+
+    def write(self, text: str) -> int:
+        if self.on == "write":
+            raise self.error
+        return super().write(text)
+
+    def flush(self) -> None:
+        if self.on == "flush":
+            raise self.error
+
+
+@pytest.mark.parametrize("on", ["write", "flush"])
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.ENOSPC, "No space left on device"),
+        OSError(errno.EFBIG, "File too large"),
+        OSError(errno.EIO, "Input/output error"),
+        OSError(errno.EDQUOT, "Disk quota exceeded"),
+    ],
+    ids=lambda e: errno.errorcode[e.errno],
+)
+def test_each_write_failure_names_the_file(
+    capsys: pytest.CaptureFixture[str], error: OSError, on: str
+) -> None:
+    from feedsvc.cli.common import write_output
+
+    with pytest.raises(SystemExit) as exited:
+        write_output(_Failing("/srv/out/topics.toml", error, on=on), "x = 1\n")
+    assert exited.value.code == 1
+    assert capsys.readouterr().err == (
+        f"feedsvc: cannot write /srv/out/topics.toml: {error.strerror}\n"
+    )

@@ -21,6 +21,7 @@ from feedsvc.cli.common import (
     open_db,
     run_operation,
     topics_file_problems,
+    write_output,
 )
 
 if TYPE_CHECKING:
@@ -170,7 +171,7 @@ def export(output: TextIO, config_file: str | None) -> None:
     db = open_db(load_settings(config_file), write=False)
     with db.read() as conn:
         specs = [t.spec for t in store.list_topics(conn)]
-    output.write(dump_topics(specs))
+    write_output(output, dump_topics(specs))
 
 
 @topics.command("preview")
