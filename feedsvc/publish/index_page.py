@@ -36,18 +36,24 @@ class IndexEntries:
     def __init__(self) -> None:
         self._entries: dict[str, tuple[PageTopic, IndexEntry | None]] = {}
 
-    def keep(self, entry: PageTopic) -> None:
+    def keep(self, entry: PageTopic) -> bool:
         """A render of the topic just built this (its page's view, cut to the headlines); an
-        entry that did not change keeps its rendered parts."""
+        entry that did not change keeps its rendered parts. True: it is new or changed, so
+        the index page must be rebuilt (even when the topic's own bytes did not change: they
+        may have been adopted from another replica's render)."""
         entry = replace(entry, articles=entry.articles[:INDEX_HEADLINES])
         held = self._entries.get(entry.slug)
-        if held is None or held[0] != entry:
-            self._entries[entry.slug] = (entry, None)
+        if held is not None and held[0] == entry:
+            return False
+        self._entries[entry.slug] = (entry, None)
+        return True
 
-    def forget(self, slugs: Iterable[str]) -> None:
-        """These topics' renders came from elsewhere: read them again at the next rebuild."""
-        for slug in slugs:
-            self._entries.pop(slug, None)
+    def forget(self, slugs: Iterable[str]) -> bool:
+        """These topics' renders came from elsewhere: read them again at the next rebuild.
+        True: an entry was dropped, so the index page served may not show them (another
+        replica's renders) and must be rebuilt."""
+        dropped = [slug for slug in slugs if self._entries.pop(slug, None) is not None]
+        return bool(dropped)
 
     def listed(
         self, enabled: list[Topic], read: Read, build: Build, render: Render

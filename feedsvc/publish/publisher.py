@@ -138,6 +138,7 @@ class FeedPublisher(Served):
                 }
             )
             changed: list[str] = []  # URLs of feeds whose bytes this call stored
+            listed = False  # an entry of the index page changed
             now = self.db.now()
             pages = False
             counts: dict[int, int] = {}
@@ -153,17 +154,17 @@ class FeedPublisher(Served):
                 bodies = self._render_feeds(topic, items)
                 entry = self._page_topic(topic, items, count)
                 page = render_topic(self.t, self.site, entry)
-                self._index.keep(entry)
+                listed |= self._index.keep(entry)
                 stored = self._store(slug, {**bodies, "html": page}, now)
                 changed += [urls[fmt] for fmt in bodies if fmt in stored]
                 pages |= "html" in stored
                 self._rendered_versions[slug] = topic.updated_at
             if self._stopping.is_set():  # the index reads every topic: seconds, left to the
                 return len(changed)  # next start (its first sync renders every topic)
-            if topics != self._topics or ((changed or pages) and index):
+            if topics != self._topics or ((changed or pages or listed) and index):
                 self._topics = topics
                 self._rebuild_pages(now)
-            elif changed or pages:
+            elif changed or pages or listed:
                 self.verification.index = True
             if changed:
                 self.cache.clear()
@@ -232,7 +233,8 @@ class FeedPublisher(Served):
                 if current is None or (
                     current.etag != s.etag and s.last_modified >= current.last_modified
                 ):
-                    self._index.forget([s.slug])
+                    if self._index.forget([s.slug]):  # the index page: at this sync's end
+                        self.verification.index = True
                     self._snaps[(s.slug, s.fmt)] = Snapshot(
                         s.body,
                         s.etag,
