@@ -657,3 +657,58 @@ def test_run_names_a_state_db_path_that_cannot_be_a_database(tmp_path: Path) -> 
         )  # fmt: skip
         assert done.returncode == code, done.stderr
         assert words.format(root=tmp_path) in done.stderr and "Traceback" not in done.stderr
+
+
+# -- an empty path -----------------------------------------------------------------------------
+
+
+def path_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
+    return [
+        (path, param)
+        for path in ALL
+        for param in command_at(path).params
+        if isinstance(param.type, click.Path)
+    ]
+
+
+def test_every_path_parameter_refuses_an_empty_path() -> None:
+    from feedsvc.cli.common import PathParam
+
+    found = path_params()
+    assert {(" ".join(p), param.name) for p, param in found} >= {
+        ("run", "config_file"), ("topics import", "file"), ("demo", "directory"),
+        ("match", "topics_file"),
+    }  # fmt: skip
+    for path, param in found:
+        assert isinstance(param.type, PathParam), f"{' '.join(path)} {param.name}"
+
+
+@pytest.mark.parametrize("value", ["", " ", "\t"])
+@pytest.mark.parametrize(
+    ("path", "param"), path_params(),
+    ids=[f"{' '.join(p)} {param.name}" for p, param in path_params()],
+)  # fmt: skip
+def test_an_empty_path_is_a_usage_error(
+    clean_env: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    path: tuple[str, ...],
+    param: click.Parameter,
+    value: str,
+) -> None:
+    """``--config ''`` (``--config "$UNSET"`` in a script) fell back to ``$FEEDSVC_CONFIG`` or
+    the default file without a word; ``topics import ''`` to ``topics.file``."""
+    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")  # what it fell back to
+    argv = [*path]
+    for other in command_at(path).params:
+        given = value if other is param else placeholder(other) if other.required else None
+        if given is None:
+            continue
+        argv += [other.opts[0], given] if isinstance(other, click.Option) else [given]
+    # run and demo too: Click refuses the value before anything starts
+    code, output = invoke(argv)
+    assert code == 2, f"{argv}: exit {code}\n{output}"
+    named = param.opts[0] if isinstance(param, click.Option) else param.human_readable_name
+    assert (
+        f"Invalid value for '{named}': an empty path" in output
+        or f"Invalid value for '[{named}]': an empty path" in output
+    ), output

@@ -59,11 +59,24 @@ class Float(click.FloatRange):
 ID = Int(-MAX_ID, MAX_ID)
 
 
+class PathParam(click.Path):
+    """A path parameter that refuses an empty one (usage error, exit 2). ``--config ''`` (an
+    unset variable in a script: ``--config "$CFG"``) was taken as "not given": the command
+    quietly fell back to ``$FEEDSVC_CONFIG`` or the default file; ``topics import ''`` to
+    ``topics.file``, ``demo --dir ''`` to ./var/demo. Every path parameter of the CLI is one
+    (tests/test_cli_errors.py walks them)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path: give one, or leave the option out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
 def config_option(func: F) -> F:
     return click.option(
         "--config",
         "config_file",
-        type=click.Path(dir_okay=False),
+        type=PathParam(dir_okay=False),
         default=None,
         help="Config file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present).",
     )(func)

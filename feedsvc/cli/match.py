@@ -17,7 +17,7 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import cell, topics_file_problems
+from feedsvc.cli.common import PathParam, cell, topics_file_problems
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
@@ -112,7 +112,7 @@ def _run_topics(path: Path) -> None:
 @click.option(
     "--topics",
     "topics_file",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    type=PathParam(exists=True, dir_okay=False, path_type=Path),
     help="A topics TOML file (like config/topics.toml): match all enabled topics at once.",
 )
 def match(query_text: str | None, with_explain: bool, topics_file: Path | None) -> None:

@@ -15,6 +15,7 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     Float,
     Int,
+    PathParam,
     cell,
     config_option,
     configure_logging,
@@ -104,7 +105,7 @@ def run(
 @click.option(
     "--dir",
     "directory",
-    type=click.Path(file_okay=False),
+    type=PathParam(file_okay=False),
     default=None,
     help="Where the demo DB lives (default: ./var/demo, or a temp dir).",
 )

@@ -13,6 +13,7 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     Float,
     Int,
+    PathParam,
     cell,
     config_option,
     fail,
@@ -142,7 +143,7 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 
 
 @topics.command("import")
-@click.argument("file", required=False, type=click.Path(dir_okay=False))
+@click.argument("file", required=False, type=PathParam(dir_okay=False))
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
