@@ -58,13 +58,7 @@ def test_first_sync_reports_progress_and_never_alerts(
 ) -> None:
     monkeypatch.setattr(progress_module, "LOG_EVERY", 0.0)  # a line per batch
     monkeypatch.setattr(progress_module, "MIN_RATE_SECONDS", 0.0)  # a rate from the first
-    now = datetime.now(UTC)
-    with db.write() as conn:
-        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
-        topic = get_topic(conn, "kien-thuy")
-        assert topic is not None
-        ensure_chat(conn, 4242, "private", None, now)
-        subscribe(conn, 4242, topic_id=topic.id, query=None, now=now)
+    subscribed(db)
     archive(db, 1200)
     ing = builtin_ingestor(db, batch_size=100)
     from feedsvc.outbox import Outbox
