@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -58,35 +58,84 @@ def validate_slug(slug: str) -> str | None:
     return SLUG_PROBLEMS[code] if code else None
 
 
+#: The TOML type of a value, worded, for a key given the wrong one (``slug = 5``).
+_TOML_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "a boolean"),  # before int: a bool is an int in Python
+    (int, "an integer"),
+    (float, "a number"),
+    (str, "a string"),
+    (list, "an array"),
+    (dict, "a table"),
+    (datetime, "a date-time"),
+    (date, "a date"),  # after datetime, its subclass
+    (time, "a time"),
+)
+
+
+def _kind(value: object) -> str:
+    """What ``value`` is in TOML's words, with the value itself when it is a short scalar, so
+    an operator finds the line (``an integer (5)``); an array or a table is not echoed."""
+    kind = next((k for t, k in _TOML_KINDS if isinstance(value, t)), type(value).__name__)
+    if isinstance(value, bool):
+        return f"{kind} ({str(value).lower()})"
+    if isinstance(value, int | float | datetime | date | time):
+        shown = value.isoformat() if isinstance(value, datetime | date | time) else repr(value)
+        return f"{kind} ({shown[:40]})"
+    if isinstance(value, str):
+        return f"{kind} ({value[:40]!r})"
+    return kind
+
+
+def _text(raw: dict[str, Any], key: str, where: str, problems: list[str], *, required: bool) -> str:
+    """``raw[key]`` if it is a string, else "" with its problem worded: missing (a required
+    key), empty (a required key), or the wrong TOML type, named, since "is required" for
+    ``slug = 5`` sent the operator looking for a missing line."""
+    if key not in raw:
+        if required:
+            problems.append(f"{where}: {key} is required (a non-empty string)")
+        return ""
+    value = raw[key]
+    if not isinstance(value, str):
+        problems.append(f"{where}: {key} must be a string (in quotes), not {_kind(value)}")
+        return ""
+    if required and not value.strip():
+        problems.append(f"{where}: {key} is empty (a non-empty string is required)")
+    return value
+
+
 def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
+    """One ``[[topic]]`` entry as a spec, every problem of its keys added to ``problems``. A
+    spec comes back whenever slug and query are strings, even with other problems (the file is
+    refused then anyway), so that other topics' ``@slug`` references to it still resolve and
+    its query is still checked: one wrong title must not cause a second, false problem."""
     where = f"topic #{i + 1}"
     if not isinstance(raw, dict):
-        problems.append(f"{where}: expected a table [[topic]]")
+        problems.append(f"{where}: expected a table [[topic]], not {_kind(raw)}")
         return None
     slug = raw.get("slug")
     if isinstance(slug, str):
         where = f"topic #{i + 1} ({slug})"
     for key in sorted(set(raw) - KEYS):
         problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(KEYS))})")
-    for key in ("slug", "title", "query"):
-        if not isinstance(raw.get(key), str) or not raw[key].strip():
-            problems.append(f"{where}: {key} is required (a non-empty string)")
-    if not isinstance(raw.get("description", ""), str):
-        problems.append(f"{where}: description must be a string")
-    if not isinstance(raw.get("enabled", True), bool):
-        problems.append(f"{where}: enabled must be true or false")
-    if isinstance(slug, str) and (err := validate_slug(slug)):
+    texts = {
+        key: _text(raw, key, where, problems, required=key != "description")
+        for key in ("slug", "title", "query", "description")
+    }
+    enabled = raw.get("enabled", True)
+    if not isinstance(enabled, bool):
+        problems.append(f"{where}: enabled must be true or false (no quotes), not {_kind(enabled)}")
+        enabled = True
+    if isinstance(slug, str) and slug.strip() and (err := validate_slug(slug)):
         problems.append(f"{where}: slug {err}")
-    try:
-        spec = TopicSpec(
-            slug=str(raw["slug"]),
-            title=str(raw["title"]),
-            query=str(raw["query"]),
-            description=str(raw.get("description", "")),
-            enabled=bool(raw.get("enabled", True)),
-        )
-    except KeyError:
+    if not isinstance(slug, str) or not isinstance(raw.get("query"), str):
         return None
+    spec = TopicSpec(
+        slug=slug,
+        title=texts["title"],
+        query=texts["query"],
+        description=texts["description"],
+        enabled=enabled,
+    )
     # the admin's rule (feedsvc.fieldtext): title on one line, no control characters
     spec, refused = clean_topic(spec)
     for name, char in refused:
@@ -110,7 +159,9 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     raw_topics = data.get("topic", [])
     problems: list[str] = []
     if not isinstance(raw_topics, list):
-        raise TopicsFileError(path, ["'topic' must be an array of tables ([[topic]])"])
+        raise TopicsFileError(
+            path, [f"'topic' must be an array of tables ([[topic]]), not {_kind(raw_topics)}"]
+        )
     for key in sorted(set(data) - {"topic"}):
         problems.append(f"unknown top-level key {key!r} (expected [[topic]] tables)")
     specs = [s for i, raw in enumerate(raw_topics) if (s := _spec(i, raw, problems))]
@@ -119,7 +170,7 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     ]
     for slug in sorted({s for s in slugs if slugs.count(s) > 1}):
         problems.append(f"topic {slug}: slug appears more than once")
-    problems += check_queries([s for s in specs if s.query])
+    problems += check_queries([s for s in specs if s.query.strip()])
     if problems:
         raise TopicsFileError(path, problems)
     return specs

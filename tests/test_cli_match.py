@@ -141,7 +141,7 @@ INVALID_FILES = {
         [
             "topic #1 (a): title is required",
             "topic #2: slug is required",
-            "topic #2: query is required",
+            "topic #2: query must be a string (in quotes), not an integer (3)",
             "topic a: slug appears more than once",
         ],
     ),

@@ -73,3 +73,97 @@ def test_export_escapes_what_toml_cannot_hold_raw() -> None:
     with pytest.raises(TopicsFileError) as caught:
         parse_topics(data)
     assert caught.value.problems == ["topic #1 (a): title contains a control character (U+0007)"]
+
+
+#: A value of the wrong TOML type, and how the problem names it (issue #17 §3: ``slug = 5``
+#: was "slug is required (a non-empty string)", sending the operator after a missing line).
+WRONG_TYPES = {
+    "5": "an integer (5)",
+    "-1.5": "a number (-1.5)",
+    "true": "a boolean (true)",
+    '["a"]': "an array",
+    "{ x = 1 }": "a table",
+    "[]": "an array",
+    "2024-01-01": "a date (2024-01-01)",
+    "2024-01-01T10:00:00": "a date-time (2024-01-01T10:00:00)",
+    "10:00:00": "a time (10:00:00)",
+}
+
+
+def _file(tmp_path: Path, field: str, value: str) -> Path:
+    keys = {"slug": '"kt"', "title": '"Kiến Thụy"', "query": '"Kiến Thụy"'} | {field: value}
+    path = tmp_path / "topics.toml"
+    path.write_text("[[topic]]\n" + "".join(f"{k} = {v}\n" for k, v in keys.items()), "utf-8")
+    return path
+
+
+@pytest.mark.parametrize("value", sorted(WRONG_TYPES))
+@pytest.mark.parametrize("field", ["slug", "title", "query", "description"])
+def test_a_string_key_of_another_type_is_named_as_that_type(
+    tmp_path: Path, field: str, value: str
+) -> None:
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(_file(tmp_path, field, value))
+    where = "topic #1" if field == "slug" else "topic #1 (kt)"
+    assert caught.value.problems == [
+        f"{where}: {field} must be a string (in quotes), not {WRONG_TYPES[value]}"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("value", "kind"),
+    [('"yes"', "a string ('yes')"), ('"false"', "a string ('false')"), ("1", "an integer (1)"),
+     ("0", "an integer (0)"), ("[true]", "an array"), ("{ on = true }", "a table")],
+)  # fmt: skip
+def test_enabled_of_another_type_is_named_as_that_type(
+    tmp_path: Path, value: str, kind: str
+) -> None:
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(_file(tmp_path, "enabled", value))
+    assert caught.value.problems == [
+        f"topic #1 (kt): enabled must be true or false (no quotes), not {kind}"
+    ]
+
+
+@pytest.mark.parametrize(("field", "value"), [("slug", '""'), ("title", '"  "'), ("query", '""')])
+def test_an_empty_required_string_is_called_empty(tmp_path: Path, field: str, value: str) -> None:
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(_file(tmp_path, field, value))
+    where = "topic #1 ()" if field == "slug" else "topic #1 (kt)"
+    assert caught.value.problems == [f"{where}: {field} is empty (a non-empty string is required)"]
+
+
+def test_a_wrong_title_does_not_break_another_topics_reference(tmp_path: Path) -> None:
+    """A topic whose title has the wrong type is still there for ``@slug`` references: the
+    file has one problem, not a second, false "unknown topic" in the topic that uses it."""
+    path = tmp_path / "topics.toml"
+    path.write_text('[[topic]]\nslug = "a"\ntitle = 1\nquery = "x"\n'
+                    '[[topic]]\nslug = "b"\ntitle = "B"\nquery = "@a y"\n', "utf-8")  # fmt: skip
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(path)
+    assert caught.value.problems == [
+        "topic #1 (a): title must be a string (in quotes), not an integer (1)"
+    ]
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [("topic = 5\n", "an integer (5)"), ('[topic]\nslug = "a"\n', "a table")],
+)
+def test_topic_of_another_type_is_named(tmp_path: Path, text: str, kind: str) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text(text, "utf-8")
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(path)
+    assert caught.value.problems == [f"'topic' must be an array of tables ([[topic]]), not {kind}"]
+
+
+def test_an_entry_of_another_type_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "topics.toml"
+    path.write_text('topic = ["a", 1]\n', "utf-8")
+    with pytest.raises(TopicsFileError) as caught:
+        load_topics_file(path)
+    assert caught.value.problems == [
+        "topic #1: expected a table [[topic]], not a string ('a')",
+        "topic #2: expected a table [[topic]], not an integer (1)",
+    ]
