@@ -28,7 +28,11 @@ def placeholders(text: str) -> set[str]:
 
 
 def sources(pattern: str) -> str:
-    files = [p for p in sorted(PACKAGE.glob(pattern)) if p.is_file()]
+    """The package's source and template text matching ``pattern`` (compiled files skipped:
+    an in-tree run leaves ``__pycache__/*.pyc`` beside the modules)."""
+    files = [
+        p for p in sorted(PACKAGE.glob(pattern)) if p.is_file() and p.suffix in (".py", ".html")
+    ]
     return "\n".join(p.read_text(encoding="utf-8") for p in files)
 
 
