@@ -258,14 +258,21 @@ def _closed_port() -> int:
         return int(s.getsockname()[1])
 
 
-def test_only_plain_sqlite_file_urls_take_the_lite_path() -> None:
-    assert lite.sqlite_file("sqlite:///var/feedsvc.db") == Path("var/feedsvc.db")
-    assert lite.sqlite_file("sqlite:////srv/state.db") == Path("/srv/state.db")
+def test_only_sqlite_file_urls_take_the_lite_path() -> None:
+    """A file, as SQLAlchemy opens it (``feedsvc.db.sqlite_url``: SQLite's URI form too)."""
+    cwd = Path.cwd()
+    assert lite.sqlite_file("sqlite:///var/feedsvc.db").file() == cwd / "var/feedsvc.db"
+    assert lite.sqlite_file("sqlite:////srv/state.db").file() == Path("/srv/state.db")
+    assert lite.sqlite_file("sqlite:///a%20b.db").file() == cwd / "a%20b.db"  # not decoded
+    assert lite.sqlite_file("sqlite:///s.db?timeout=5").file() == cwd / "s.db"
+    uri = lite.sqlite_file("sqlite:///file:/srv/s.db?mode=ro&uri=true")
+    assert uri is not None and uri.file() == Path("/srv/s.db") and uri.uri
     for url in (
         "sqlite://",
         "sqlite:///:memory:",
-        "sqlite:///state.db?timeout=5",
-        "sqlite:///a%20b.db",
+        "sqlite:///file::memory:?uri=true",
+        "sqlite:///state.db?cache=private&cache=private",  # a key twice: SQLAlchemy reads it
+        "sqlite:///state.db?uri=maybe",
         "postgresql://u@h/db",
     ):
         assert lite.sqlite_file(url) is None, url
@@ -282,10 +289,13 @@ def _cli(args: list[str], url: str, cwd: Path) -> dict[str, object]:
 
 
 def sqlalchemy_only(url: str) -> str:
-    """The same state DB through a URL only SQLAlchemy takes: a query string on SQLite, the
-    host in the query (``?host=h:port``, which its dialect rewrites) on PostgreSQL."""
+    """The same state DB through a URL only SQLAlchemy takes: a query key given twice on
+    SQLite, the host in the query (``?host=h:port``, which its dialect rewrites) on
+    PostgreSQL."""
     if url.startswith("sqlite"):
-        return f"{url}?timeout=10"
+        other = f"{url}?cache=private&cache=private"  # ignored without uri=true
+        assert lite.sqlite_file(other) is None
+        return other
     parsed = psycopg_url(url)
     assert parsed is not None and parsed.port is not None
     other = (

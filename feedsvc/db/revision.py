@@ -148,6 +148,25 @@ def sqlite_location_problem(path: Path, where: str) -> str | None:
     return None
 
 
+def sqlite_file(db: Database) -> Path | None:
+    """The file an SQLite state DB's engine opens (``feedsvc.db.sqlite_url.connect_file`` of
+    the arguments SQLAlchemy's dialect gives ``sqlite3.connect``: SQLite's URI form
+    ``file:/srv/state.db?mode=ro`` is the file ``/srv/state.db``, not a file named so); None
+    for another backend or an SQLite DB in memory. The lite path reads the same file. A plain
+    path is given as the URL writes it (SQLAlchemy makes it absolute): :func:`_make_room` makes
+    a relative path's directories only."""
+    if db.dialect != "sqlite":
+        return None
+    from feedsvc.db.sqlite_url import connect_file
+
+    engine = db.engine
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    found = connect_file(str(args[0]), uri=bool(kwargs.get("uri", False)))
+    if found is None or kwargs.get("uri"):
+        return found
+    return Path(str(engine.url.database))  # as written: a relative one's directory is made
+
+
 def not_a_database(where: str) -> str:
     """The message for a state DB file SQLite cannot read (``file is not a database``): which
     file, and what to do about it."""
@@ -161,16 +180,15 @@ def schema_status(db: Database) -> SchemaStatus:
     """The state DB's revision, read without creating anything (a missing SQLite file stays
     missing). Raises SQLAlchemy's errors when the DB cannot be reached."""
     from sqlalchemy import inspect, text
-    from sqlalchemy.engine import make_url
 
     from feedsvc.db.urls import shown_url
 
     head, where = head_revision(), shown_url(db.url)
-    database = make_url(db.url).database
-    on_disk = db.dialect == "sqlite" and database and database != ":memory:"
-    if on_disk and (problem := sqlite_location_problem(Path(str(database)), where)):
+    file = sqlite_file(db)
+    on_disk = file is not None
+    if file is not None and (problem := sqlite_location_problem(file, where)):
         raise LocationError(problem)
-    if on_disk and not Path(str(database)).is_file():
+    if file is not None and not file.is_file():
         return SchemaStatus(None, head, where)
     from sqlalchemy.exc import DatabaseError
 
@@ -203,17 +221,13 @@ def _make_room(db: Database) -> None:
     ``sqlite:///var/feedsvc.db``: ``var/`` where feedsvc runs); an absolute path's directory
     must exist: ``sqlite:////nonexistent/dir/x.db`` is a typo or a volume not mounted, and
     making ``/nonexistent/dir`` would hide it (raises :class:`LocationError`)."""
-    from sqlalchemy.engine import make_url
-
-    database = make_url(db.url).database
-    if db.dialect != "sqlite" or not database or database == ":memory:":
+    file = sqlite_file(db)
+    if file is None:
         return
-    if database.startswith("file:") and "uri=true" in db.url:  # SQLite URI form: its own rules
-        return
-    parent = Path(database).parent
+    parent = file.parent
     if parent.is_dir():
         return
-    if Path(database).is_absolute():
+    if file.is_absolute():
         raise LocationError(
             f"the state DB's directory {parent} does not exist: create it, or set "
             "database.url to a file in an existing directory"

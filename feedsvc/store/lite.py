@@ -2,10 +2,11 @@
 
 Why: importing SQLAlchemy costs about five times what importing Click does, and ``feedsvc
 topics list`` and ``feedsvc status`` should answer within 6x of Click (issue #17 §1, measured
-by ``bench/cli.py``). On a plain SQLite state DB file (stdlib ``sqlite3``) and on a PostgreSQL
-one that ``feedsvc.db.Database`` would open with psycopg (``feedsvc.db.urls.psycopg_url``),
-these commands use the functions here and never import SQLAlchemy. Any other URL (an
-in-memory or parameterised SQLite URL, a multi-host PostgreSQL one) goes through
+by ``bench/cli.py``). On an SQLite state DB file (stdlib ``sqlite3``, opened as SQLAlchemy
+would open the URL: ``feedsvc.db.sqlite_url``, the URI form too) and on a PostgreSQL one that
+``feedsvc.db.Database`` would open with psycopg (``feedsvc.db.urls.psycopg_url``), these
+commands use the functions here and never import SQLAlchemy. Any other URL (an in-memory
+SQLite one, a key given twice, a multi-host PostgreSQL one) goes through
 :class:`feedsvc.db.Database` and the SQLAlchemy store modules as before. (MariaDB cannot hold
 the state DB: ``feedsvc.config.models.check_state_backend``.)
 
@@ -46,10 +47,10 @@ from feedsvc.store.records import (
 )
 
 if TYPE_CHECKING:
+    from feedsvc.db.sqlite_url import SqliteTarget
     from feedsvc.db.timeouts import DbTimeouts
     from feedsvc.db.urls import DbUrl
 
-_PREFIXES = ("sqlite:///", "sqlite+pysqlite:///")
 #: Seconds to wait for a writer's lock, as ``feedsvc.db.engine`` sets for SQLite.
 BUSY_TIMEOUT = 10.0
 #: Whether the Alembic version table exists (and, on PostgreSQL, is on the search path, as
@@ -67,16 +68,15 @@ _FIRST_TABLES = {
 }
 
 
-def sqlite_file(url: str) -> Path | None:
-    """The file of a plain SQLite URL (``sqlite:///relative.db``, ``sqlite:////abs.db``); None
-    for any other URL, which SQLAlchemy must handle (a query string, ``%``-escapes, memory)."""
-    for prefix in _PREFIXES:
-        if url.startswith(prefix):
-            path = url[len(prefix) :]
-            if not path or path == ":memory:" or any(c in path for c in "?%#"):
-                return None
-            return Path(path)
-    return None
+def sqlite_file(url: str) -> SqliteTarget | None:
+    """What SQLAlchemy would open for an SQLite ``url`` when that is a file
+    (``feedsvc.db.sqlite_url``: ``sqlite:///relative.db``, ``sqlite:////abs.db``, SQLite's URI
+    form ``sqlite:///file:/abs.db?mode=ro&uri=true``); None for any other URL, which SQLAlchemy
+    must handle (in memory, a key given twice, a ``uri`` that is no boolean)."""
+    from feedsvc.db.sqlite_url import sqlite_target
+
+    target = sqlite_target(url)
+    return None if target is None or target.file() is None else target
 
 
 def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Reader] | None:
@@ -85,9 +85,9 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
     docstring), i.e. :class:`feedsvc.db.Database`."""
     from feedsvc.db.urls import psycopg_url, shown_url
 
-    path = sqlite_file(url)
-    if path is not None:
-        return read_only(path, shown_url(url))  # a file URL has no password: shown the same way
+    target = sqlite_file(url)
+    if target is not None:
+        return read_only(target, shown_url(url))  # a file URL has no password: shown the same way
 
     pg = psycopg_url(url)
     return None if pg is None else read_only_pg(pg, timeouts)
@@ -153,8 +153,9 @@ def _check_revision(reader: Reader, where: str) -> None:
 
 
 @contextmanager
-def read_only(path: Path, where: str) -> Iterator[Reader]:
-    """One read transaction on the SQLite state DB at ``path`` (``where``: its URL as shown).
+def read_only(opens: Path | SqliteTarget, where: str) -> Iterator[Reader]:
+    """One read transaction on the SQLite state DB ``opens`` (a file, or what SQLAlchemy would
+    pass ``sqlite3.connect`` for the URL, :func:`sqlite_file`; ``where``: its URL as shown).
 
     Raises :class:`SchemaError` (naming ``feedsvc db upgrade``) when the file is missing, not a
     feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does; never
@@ -162,11 +163,20 @@ def read_only(path: Path, where: str) -> Iterator[Reader]:
     """
     import sqlite3  # not on the PostgreSQL path
 
+    from feedsvc.db.sqlite_url import SqliteTarget
+
+    target = SqliteTarget(str(opens), False) if isinstance(opens, Path) else opens
+    path = target.file()
+    if path is None:  # sqlite_file gives only targets that are files
+        raise ValueError(f"not an SQLite file: {target.filename!r}")
     if (problem := sqlite_location_problem(path, where)) is not None:
         raise LocationError(problem)
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
-    with closing(sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)) as conn:
+    connection = sqlite3.connect(
+        target.filename, timeout=BUSY_TIMEOUT, isolation_level=None, uri=target.uri
+    )
+    with closing(connection) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below
         reader = Reader(conn, "sqlite", where)
         try:

@@ -1,0 +1,188 @@
+"""``feedsvc.db.sqlite_url`` opens what SQLAlchemy opens for an SQLite URL, SQLite's URI form
+included (issue #17 §3): ``sqlite:///file:/srv/state.db?mode=ro&uri=true`` named an initialised
+state DB "not initialised" in ``topics list`` and ``status``, since the file ``file:/srv/…``
+(the URL's database part taken as a path) does not exist."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from feedsvc.db import Database, upgrade
+from feedsvc.db.revision import require_schema, schema_status
+from feedsvc.db.sqlite_url import connect_file, sqlite_target
+from feedsvc.db.timeouts import DbTimeouts
+from feedsvc.store import lite
+
+URLS = [
+    "sqlite://",
+    "sqlite:///",
+    "sqlite:///:memory:",
+    "sqlite:///rel.db",
+    "sqlite:////abs/dir/s.db",
+    "sqlite:///a%20b.db",
+    "sqlite:///%2Fabs.db",
+    "sqlite:///s.db?timeout=5",
+    "sqlite:///s.db?foo=1&mode=ro",
+    "sqlite:///file:/abs/s.db",
+    "sqlite:///file:/abs/s.db?mode=ro&uri=true",
+    "sqlite:///file:/abs/s.db?uri=true&mode=ro&cache=shared&timeout=3",
+    "sqlite:///file:rel.db?uri=1",
+    "sqlite:///file:rel.db?uri=YES",
+    "sqlite:///file:rel.db?uri=false",
+    "sqlite:///file:///abs/s.db?uri=true",
+    "sqlite:///file://localhost/abs/s%20t.db?uri=on&mode=rw",
+    "sqlite:///file:/abs/s.db?uri=true&mode=r%6F",
+    "sqlite:///file::memory:?uri=true",
+    "sqlite:////abs/s.db?uri=true&mode=ro",
+    "sqlite+pysqlite:///file:/abs/s.db?uri=true&immutable=1",
+    "sqlite+pysqlite:///rel.db",
+]
+
+
+@pytest.mark.parametrize("url", URLS)
+def test_the_target_is_what_sqlalchemy_passes_sqlite3(url: str) -> None:
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    target = sqlite_target(url)
+    assert target is not None
+    assert (target.filename, target.uri) == (args[0], bool(kwargs.get("uri", False)))
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///s.db?uri=maybe", "sqlite://user@host/s.db", "sqlite:///s.db?uri=1&uri=1",
+     "postgresql://u@h/db", "mysql+pymysql://u@h/db"],
+)  # fmt: skip
+def test_a_url_sqlalchemy_reads_otherwise_or_refuses_is_left_to_it(url: str) -> None:
+    assert sqlite_target(url) is None
+
+
+@pytest.mark.parametrize(
+    ("filename", "uri", "file"),
+    [
+        ("/abs/s.db", False, "/abs/s.db"),
+        ("file:/abs/s.db", False, "file:/abs/s.db"),  # a file named so: no URI without uri
+        ("file:/abs/s.db?mode=ro", True, "/abs/s.db"),
+        ("file:rel.db", True, "rel.db"),
+        ("file:///abs/s.db", True, "/abs/s.db"),
+        ("file://localhost/abs/s%20t.db?cache=shared#frag", True, "/abs/s t.db"),
+        ("/abs/s.db?mode=ro", True, "/abs/s.db?mode=ro"),  # not file:, so a plain name
+        (":memory:", False, None),
+        ("", True, None),
+        ("file::memory:?cache=shared", True, None),
+        ("file:/abs/s.db?mode=memory", True, None),
+        ("file:/abs/s.db?vfs=memdb", True, None),
+        ("file:?mode=ro", True, None),
+        ("file://elsewhere/abs/s.db", True, None),  # SQLite refuses it when connecting
+    ],
+)
+def test_the_file_a_target_opens_follows_sqlites_uri_rules(
+    filename: str, uri: bool, file: str | None
+) -> None:
+    assert connect_file(filename, uri=uri) == (None if file is None else Path(file))
+
+
+def _initialised(tmp_path: Path) -> Path:
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+def _uri_forms(path: Path) -> list[str]:
+    quoted = str(path).replace(" ", "%20")
+    return [
+        f"sqlite:///file:{path}?mode=ro&uri=true",
+        f"sqlite:///file:{path}?uri=true",
+        f"sqlite+pysqlite:///file://{path}?uri=1&cache=shared&timeout=3",
+        f"sqlite:///file://localhost{quoted}?uri=yes&mode=rw",
+    ]
+
+
+def test_an_initialised_db_in_uri_form_is_initialised_on_both_paths(tmp_path: Path) -> None:
+    """The SQLAlchemy path's revision check and the lite path read the same file: the DB
+    Alembic migrated, not a file named ``file:…``."""
+    path = _initialised(tmp_path)
+    for url in _uri_forms(path):
+        db = Database(url)
+        try:
+            require_schema(db)  # raised "not initialised"
+            assert schema_status(db).current
+        finally:
+            db.dispose()
+        opened = lite.read_only_url(url, DbTimeouts())
+        assert opened is not None, url
+        with opened as reader:
+            assert lite.list_topics(reader) == []
+
+
+def _cli(args: list[str], url: str, cwd: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", *args], env=env, cwd=cwd, capture_output=True,
+        text=True, timeout=120,
+    )  # fmt: skip
+
+
+def test_topics_list_and_status_read_a_db_given_in_uri_form(tmp_path: Path) -> None:
+    path = _initialised(tmp_path)
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    plain = _cli(["status", "--json"], f"sqlite:///{path}", cwd)
+    assert plain.returncode == 0, plain.stderr
+    for url in [*_uri_forms(path), "sqlite:///file:../state.db?uri=true&mode=ro"]:
+        listed = _cli(["topics", "list"], url, cwd)
+        assert (listed.returncode, listed.stderr) == (0, ""), url
+        status = _cli(["status", "--json"], url, cwd)
+        assert status.returncode == 0, (url, status.stderr)
+        facts = json.loads(status.stdout)
+        assert facts["ingest_state"] == json.loads(plain.stdout)["ingest_state"]
+    assert not (cwd / "file:").exists()
+
+
+def test_a_missing_db_in_uri_form_is_not_initialised_and_upgrade_makes_that_file(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "new.db"
+    url = f"sqlite:///file:{path}?uri=true"
+    listed = _cli(["topics", "list"], url, tmp_path)
+    assert listed.returncode == 1 and "is not initialised: run `feedsvc db upgrade`" in (
+        listed.stderr
+    )
+    assert not path.exists()
+    upgraded = _cli(["db", "upgrade"], url, tmp_path)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert path.is_file() and not (tmp_path / "file:").exists()
+    assert _cli(["topics", "list"], url, tmp_path).returncode == 0
+
+
+def test_sqlalchemy_refuses_what_is_left_to_it() -> None:
+    """The forms :func:`sqlite_target` does not mirror are ones SQLAlchemy itself refuses or
+    reads as several values: it decides, with its own error."""
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    with pytest.raises(ArgumentError):
+        SQLiteDialect_pysqlite().create_connect_args(make_url("sqlite://user@host/s.db"))
+    with pytest.raises(ValueError):
+        SQLiteDialect_pysqlite().create_connect_args(make_url("sqlite:///s.db?uri=maybe"))
+
+
+def test_upgrade_makes_a_relative_uris_directory_as_a_relative_paths(tmp_path: Path) -> None:
+    """``db upgrade`` makes a relative path's directories (the default ``var/feedsvc.db``),
+    in URI form too; an absolute one's must exist."""
+    made = _cli(["db", "upgrade"], "sqlite:///file:sub/new.db?uri=true", tmp_path)
+    assert made.returncode == 0, made.stderr
+    assert (tmp_path / "sub" / "new.db").is_file()
+    absent = _cli(["db", "upgrade"], f"sqlite:///file:{tmp_path}/none/new.db?uri=true", tmp_path)
+    assert absent.returncode == 2 and f"directory {tmp_path}/none does not exist" in absent.stderr
