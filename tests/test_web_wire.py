@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 import anyio.to_thread
 import pytest
 import uvicorn
-from processes import free_port, uvicorn_thread
+from processes import free_port, uvicorn_thread, wait_until
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
@@ -284,6 +284,9 @@ def test_a_flood_of_pipelined_polls_stays_in_order(wired: tuple[SpyFastPath, int
             target=sock.sendall, args=(b"".join(request(path) for path in paths),)
         )
         sender.start()
+        # read nothing until the server has paused writing and queued a request for ASGI:
+        # a client reading as fast as the server writes (a loaded machine) never fills them
+        wait_until(lambda: bool(app.seen), 30, "a pipelined poll queued for ASGI")
         replies = [sock.read_response() for _ in paths]
         sender.join(timeout=10)
     for path, reply in zip(paths, replies, strict=True):
