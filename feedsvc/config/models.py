@@ -358,8 +358,13 @@ def check_url(value: str) -> None:
     ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
     state DB need not import SQLAlchemy only to validate its configuration.
     """
-    if value.startswith(("sqlite://", "sqlite+pysqlite://")) and "?" not in value:
-        return
+    if value.startswith(("sqlite://", "sqlite+pysqlite://")):
+        from feedsvc.db.sqlite_url import url_problem
+
+        if (problem := url_problem(value)) is not None:
+            raise ValueError(problem)
+        if "?" not in value:
+            return
     from feedsvc.db.urls import port_problem, psycopg_url
 
     if not value.startswith("sqlite"):

@@ -21,9 +21,10 @@ initialised". Here is the one reading of such a URL:
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from feedsvc.db.urls import parse
 
@@ -106,3 +107,73 @@ def connect_file(filename: str, *, uri: bool) -> Path | None:
 def _decode(text: str) -> str:
     """SQLite's %-decoding of a URI part: bytes, then the file system's encoding."""
     return os.fsdecode(unquote_to_bytes(text))
+
+
+def _is_float(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_int(text: str) -> bool:
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _is_bool(text: str) -> bool:
+    return uri_flag(text) is not None
+
+
+#: What SQLAlchemy's pysqlite dialect requires of each driver key's text (``coerce_kw_type``:
+#: ``asbool``, ``float``, ``int``), worded for a problem; ``isolation_level`` is any text.
+_DRIVER_TYPES: dict[str, tuple[str, Callable[[str], bool]]] = {
+    "uri": ("true or false", _is_bool),
+    "check_same_thread": ("true or false", _is_bool),
+    "timeout": ("a number of seconds", _is_float),
+    "detect_types": ("an integer", _is_int),
+    "cached_statements": ("an integer", _is_int),
+}
+
+
+def url_problem(url: str) -> str | None:
+    """What is wrong with an ``sqlite://`` URL that SQLAlchemy accepts as a URL but fails on
+    at every connection, or reads otherwise than meant; None when it is fine. A key's value is
+    never repeated, only its name.
+
+    - a driver key (``uri``, ``timeout``…) its conversion refuses, or given twice: a
+      ``ValueError``/``TypeError`` traceback from every command, while ``config check`` said OK;
+    - a ``file:`` path without ``uri=true``: SQLAlchemy opens it as a plain relative path (the
+      file ``./file:/srv/state.db``), so an initialised DB read as "not initialised" and ``db
+      upgrade`` made a directory named ``file:`` where it ran;
+    - a URI whose authority is not empty or ``localhost``, which SQLite refuses."""
+    if not url.startswith(tuple(f"{s}://" for s in SCHEMES)):
+        return None
+    pairs = parse_qsl(url.partition("?")[2])
+    for key, (wanted, fits) in _DRIVER_TYPES.items():
+        values = [v for k, v in pairs if k == key]
+        if len(values) > 1:
+            return f"the query key {key!r} is given {len(values)} times (give it once: {wanted})"
+        if values and not fits(values[0]):
+            return f"the query key {key!r} must be {wanted}"
+    parsed = parse(url)
+    database = (parsed.database if parsed is not None else None) or ""
+    uri = uri_flag(dict(pairs).get("uri", "false"))
+    if database.startswith("file:") and not uri:
+        return (
+            "the database is written as an SQLite URI (file:…) but the query has no uri=true: "
+            "SQLAlchemy would open a file of that name in the working directory; add ?uri=true "
+            "(e.g. sqlite:///file:/srv/feedsvc.db?uri=true), or write the path without file: "
+            "(sqlite:////srv/feedsvc.db)"
+        )
+    authority = database[len("file://") :].split("/", 1)[0]
+    if uri and database.startswith("file://") and authority not in ("", "localhost"):
+        return (
+            "the SQLite URI names a host (file://HOST/…), which SQLite refuses: write "
+            "file:/path or file:///path"
+        )
+    return None
