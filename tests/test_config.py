@@ -297,8 +297,17 @@ def _secret_keys() -> list[tuple[str, str]]:
     return list(SECRET_KEYS)
 
 
-@pytest.mark.parametrize(("text", "refused_for"), BROKEN_SECRETS, ids=repr)
-@pytest.mark.parametrize("given", ["file", "env"])
+#: Each broken secret given in a file and in the environment, but NUL in the environment: an
+#: environment variable cannot hold it (``os.environ`` refuses it), so that case never runs.
+GIVEN_BROKEN = [
+    pytest.param(given, text, refused_for, id=f"{given}-{text!r}")
+    for text, refused_for in BROKEN_SECRETS
+    for given in ("file", "env")
+    if not (given == "env" and "\x00" in text)
+]
+
+
+@pytest.mark.parametrize(("given", "text", "refused_for"), GIVEN_BROKEN)
 @pytest.mark.parametrize(
     ("section", "key"), _secret_keys(), ids=[".".join(k) for k in _secret_keys()]
 )
@@ -320,8 +329,6 @@ def test_a_secret_that_is_two_lines_or_a_split_token_is_refused(
         config = write(tmp_path, f'[{section}]\n{key}_file = "{secret}"\n')
         named = f"{section}.{key}_file"
     else:
-        if "\x00" in text:
-            pytest.skip("an environment variable cannot hold NUL")
         monkeypatch.setenv(f"FEEDSVC_{section.upper()}__{key.upper()}", text)
         config = write(tmp_path, "")
         named = f"{section}.{key}"
