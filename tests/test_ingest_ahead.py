@@ -133,6 +133,8 @@ NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
         ("naive", "0000-00-00 00:00:00", False),  # a MySQL zero date sorts first there
         ("epoch", 10**15, True),  # beyond datetime's range, still a number
         ("epoch", Decimal(int(NOW.timestamp())), False),
+        ("epoch", Decimal("NaN"), True),  # PostgreSQL sorts NaN after every number
+        ("epoch", float("nan"), True),
         ("text", "garbage", True),
         ("text", "2026-11-30 garbage", True),  # sorts after every time of that day
         ("text", "0000-00-00", False),

@@ -1,12 +1,13 @@
 """Finding the rows at fault when a batch cannot be read (issue 12 §3).
 
-A row whose value the CMS driver cannot convert (invalid bytes in a text column, a date
-outside Python's range, ``'infinity'`` in a PostgreSQL timestamp) makes the whole batch's
+A row whose value the CMS driver cannot convert (invalid bytes in a text column, a date outside
+Python's range, ``'infinity'`` in a PostgreSQL timestamp other than the cursor's: the cursor
+column's own such values are kept out of every read, :func:`read_batch`) makes the whole batch's
 ``SELECT`` raise. The batch's positions are then read alone — only the cursor and id columns,
-which read fine — and its rows are fetched by id in halves until each failing part is one
-row: about ``2 × log2(batch)`` extra queries per bad row. A single row that still fails while
-the source answers a probe is quarantined; when the probe fails too, the source itself went
-away and the tick fails as any outage does (nothing quarantined).
+which read fine — and its rows are fetched by id in halves until each failing part is one row:
+about ``2 × log2(batch)`` extra queries per bad row. A single row that still fails while the
+source answers a probe is quarantined; when the probe fails too, the source itself went away and
+the tick fails as any outage does (nothing quarantined).
 """
 
 from __future__ import annotations
@@ -63,21 +64,75 @@ def read_batch(
 
     The rows from the first one ahead on are returned as ``held``, not as rows: the cursor
     never moves past a moment that has not come, so a future-dated or garbage cursor value
-    cannot hide the rows written after it. They are read again each tick until their time."""
+    cannot hide the rows written after it. They are read again each tick until their time.
+    Where the driver cannot read some cursor values (:attr:`SqlSource.bounded`: PostgreSQL's
+    ``'infinity'``), the read stops at the horizon in SQL and the rows after it are named by
+    id with their value as text: a held row costs no failing query, tick after tick."""
+    until = source.codec.bound(horizon) if horizon is not None and source.bounded else None
     try:
-        rows = source.after(ts, id_, limit)
+        rows = source.after(ts, id_, limit, until)
     except Exception as exc:
         return _read_in_parts(source, ts, id_, limit, horizon, exc)
     rows, ahead = _split(source, rows, horizon, lambda r: r.cursor)
     rows, cut = _within_text_budget(rows)
+    poison = _unordered(source, ts)
     last = None
     if rows:
         row = rows[-1]
         last = WindowKey(row.cursor, row.cursor_ts, str(row.id))
     if cut:  # the rest is read by the next batch
-        return Batch(rows, [], last, True)
+        return Batch(rows, poison, last, True)
     held = [(str(r.id), r.cursor) for r in ahead[:HELD_SHOWN]]
-    return Batch(rows, [], last, len(rows) >= limit, _held(source, held, horizon))
+    if until is not None and not ahead and len(rows) < limit:
+        held += source.beyond(*_start(source, ts, id_, last), until, HELD_SHOWN)
+    return _batch(source, rows, poison, last, len(rows) >= limit, held, horizon)
+
+
+def _start(source: SqlSource, ts: Any, id_: Any, last: WindowKey | None) -> tuple[Any, Any]:
+    """Where the rows after a batch start: after its last row, or where it started."""
+    return (ts, id_) if last is None else (last.cursor, source.native_id(last.id))
+
+
+def _batch(
+    source: SqlSource,
+    rows: list[SourceRow],
+    poison: list[Quarantined],
+    last: WindowKey | None,
+    full: bool,
+    held: list[tuple[str, Any]],
+    horizon: datetime | None,
+) -> Batch:
+    """A batch; rows with no place in the order (:func:`_unordered`) go with its rows, or
+    with the held ones when it has none (no batch is committed then)."""
+    ahead = _held(source, held, horizon)
+    if rows:
+        return Batch(rows, poison, last, full, ahead)
+    return Batch(rows, [], last, full, [*ahead, *poison])
+
+
+def _unordered(source: SqlSource, ts: Any) -> list[Quarantined]:
+    """At a first sync (no cursor yet), the rows whose cursor value is NULL or before any
+    value the driver reads (``'-infinity'``): they are no moment, so no read takes them (a
+    NULL cursor re-read the table from its start, ``'-infinity'`` stopped ingest for good);
+    quarantined (stage ``read``), named by id. Later, such a row is behind the cursor, as a
+    row written with an old date is: the cursor follows a column that grows with each write."""
+    if ts is not None:
+        return []
+    column = source.columns.cursor
+    return [
+        Quarantined(
+            sid,
+            datetime.min.replace(tzinfo=UTC),
+            None,
+            "read",
+            f"{column} is NULL: the row has no place in the order the cursor follows; "
+            "skipped until the CMS gives it a time"
+            if value is None
+            else f"{column} {value[:60]!r} is before any time feedsvc can read: skipped until "
+            "the CMS gives the row a time",
+        )
+        for sid, value in source.unordered(HELD_SHOWN)
+    ]
 
 
 def _within_text_budget(rows: list[SourceRow]) -> tuple[list[SourceRow], bool]:
@@ -114,14 +169,14 @@ def _read_in_parts(
     keys = source.positions_after(ts, id_, limit, until)  # a failure here fails the tick
     keys, ahead = _split(source, keys, horizon, lambda k: k.cursor)
     held: list[tuple[str, Any]] = [(k.id, k.cursor) for k in ahead[:HELD_SHOWN]]
+    last = keys[-1] if keys else None
     if until is not None and not ahead and len(keys) < limit:
-        after = keys[-1] if keys else None
-        at = (ts, id_) if after is None else (after.cursor, source.native_id(after.id))
-        held += source.beyond(*at, until, HELD_SHOWN)
+        held += source.beyond(*_start(source, ts, id_, last), until, HELD_SHOWN)
+    poison = _unordered(source, ts)
     if not keys:
-        if not held:
+        if not held and not poison:
             raise exc
-        return Batch([], [], None, False, _held(source, held, horizon))
+        return _batch(source, [], poison, None, False, held, horizon)
     log.warning(
         "source %s: a batch of %d row(s) cannot be read (%s); reading it in parts",
         source.name,
@@ -129,7 +184,7 @@ def _read_in_parts(
         describe(exc),
     )
     rows, bad = read_isolated(source, keys)
-    return Batch(rows, bad, keys[-1], len(keys) >= limit, _held(source, held, horizon))
+    return Batch(rows, [*poison, *bad], last, len(keys) >= limit, _held(source, held, horizon))
 
 
 def hold_back(

@@ -118,9 +118,12 @@ class CursorCodec:
         zero date the driver gives as text) sorts first there, so it is not ahead."""
         if self.kind == "epoch":  # out of datetime's range is still a number
             try:
-                return float(value) > moment.timestamp()
+                number = float(value)
             except (TypeError, ValueError):
                 return False
+            # NaN (a PostgreSQL numeric/float holds it) sorts after every number there: taken,
+            # it became a cursor no later row is after
+            return number != number or number > moment.timestamp()
         try:
             return self.instant(value) > moment
         except (ValueError, OverflowError, OSError, TypeError):
@@ -175,6 +178,28 @@ class CursorCodec:
         if stored_ts is None:
             return None, None
         return self.from_instant(stored_ts), stored_id
+
+
+#: The cursor values psycopg reads as a datetime, by codec kind (bound as PostgreSQL compares
+#: them). A ``timestamptz`` is read in the session's zone, so its range keeps a day aside.
+_PG_READABLE = {
+    "naive": (datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)),
+    "aware": (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)),
+}
+
+
+def readable_range(column: Column[Any], codec: CursorCodec, dialect: str) -> tuple[Any, Any] | None:
+    """The lowest and highest cursor values the driver can read, where the column can hold
+    others; ``None`` where every value reads (MySQL gives an invalid date as text, SQLite
+    holds text, feedsvc's own table holds only times it wrote).
+
+    Why: a PostgreSQL ``timestamp`` holds ``'infinity'``, ``'-infinity'``, years past 9999 and
+    BC dates, which psycopg refuses to convert: one such row made every read of the rows
+    around it fail (each tick, or for good when it sorted first). Reads are kept to this
+    range in SQL, and the rows outside it named by their id, their value read as text."""
+    if dialect != "postgresql" or isinstance(column.type, UTCDateTime):
+        return None
+    return _PG_READABLE.get(codec.kind)
 
 
 def _shift_text(text: str, seconds: float) -> str:

@@ -14,7 +14,6 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from sqlalchemy import (
-    Column,
     ColumnElement,
     Engine,
     Integer,
@@ -37,34 +36,16 @@ from feedsvc.db.drivers import driver_url, source_connect_args
 from feedsvc.db.errors import source_db, watch
 from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
-from feedsvc.source.cursor import CursorCodec, CursorTypeError
+from feedsvc.source.cursor import CursorCodec
+from feedsvc.source.mapping import FIELDS as FIELDS
+from feedsvc.source.mapping import REQUIRED as REQUIRED
+from feedsvc.source.mapping import Bound, bind_mapping
+from feedsvc.source.mapping import FieldMap as FieldMap
+from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
 from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
 
-FIELDS = (
-    "source_key",
-    "url",
-    "title",
-    "summary",
-    "body",
-    "author",
-    "section",
-    "tags",
-    "image_url",
-    "published_at",
-    "updated_at",
-    "visible",  # SPEC §10: not an article field; read into the record as ``withdrawn``
-)
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
-REQUIRED = frozenset({"source_key", "url", "title", "published_at"})
-
-
-class SourceError(Exception):
-    """The mapping does not fit the table; ``problems`` are ``(config key, message)`` pairs."""
-
-    def __init__(self, problems: list[tuple[str, str]]) -> None:
-        self.problems = problems
-        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,89 +68,6 @@ class WindowKey:
     id: str  # the row id as text (how feedsvc stores it: ``articles.source_id``)
 
 
-@dataclass(frozen=True, slots=True)
-class FieldMap:
-    """Where one article field comes from: a column, an SQL expression, or nothing (null)."""
-
-    field: str
-    kind: str  # "column" | "expression" | "absent"
-    source: str | None
-    type: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class _Bound:
-    table: Table
-    ts: ColumnElement[Any]
-    id: Column[Any]
-    codec: CursorCodec
-    fields: list[ColumnElement[Any]]
-    mapping: list[FieldMap]
-
-
-def _column(table: Table, name: str) -> Column[Any] | None:
-    if name in table.c:
-        return table.c[name]
-    folded = {c.name.lower(): c for c in table.c}  # MySQL names are case-insensitive
-    return folded.get(name.lower())
-
-
-def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> _Bound:
-    """Check the mapping against the reflected table; raises :class:`SourceError` with all
-    problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
-    operator named explicitly must exist, so a typo is an error rather than silent nulls."""
-    problems: list[tuple[str, str]] = []
-    names = ", ".join(c.name for c in table.c)
-    listed = False
-
-    def missing(key: str, name: str) -> None:
-        # the table's columns once, with the first missing one: a wide table's list repeated
-        # for each key (six times for mysql.user) buried the problems themselves
-        nonlocal listed
-        also = "" if listed else f" (columns: {names})"
-        listed = True
-        problems.append(
-            (f"source.columns.{key}", f'column "{name}" not in table {table.name}{also}')
-        )
-
-    id_col = _column(table, columns.id)
-    if id_col is None:
-        missing("id", columns.id)
-    ts_col = _column(table, columns.cursor)
-    codec: CursorCodec | None = None
-    if ts_col is None:
-        missing("cursor", columns.cursor)
-    else:
-        try:
-            codec = CursorCodec.for_column(ts_col, dialect, tz)
-        except CursorTypeError as exc:
-            problems.append(("source.columns.cursor", str(exc)))
-    fields: list[ColumnElement[Any]] = []
-    mapping: list[FieldMap] = []
-    for field in FIELDS:
-        expr = getattr(columns, field)
-        if expr is None or not expr.strip():
-            if field in REQUIRED:
-                problems.append((f"source.columns.{field}", "is required"))
-            mapping.append(FieldMap(field, "absent", None))
-            continue
-        col = _column(table, expr) if expr.isidentifier() else None
-        if col is not None:
-            fields.append(col.label(f"f_{field}"))
-            mapping.append(FieldMap(field, "column", col.name, str(col.type)))
-        elif expr.isidentifier():
-            if field in REQUIRED or field in columns.model_fields_set:
-                missing(field, expr)
-            mapping.append(FieldMap(field, "absent", expr))
-        else:
-            fields.append(literal_column(expr).label(f"f_{field}"))
-            mapping.append(FieldMap(field, "expression", expr))
-    if problems:
-        raise SourceError(problems)
-    assert id_col is not None and ts_col is not None and codec is not None
-    return _Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping)
-
-
 class SqlSource:
     """Keyset reads on ``(cursor column, id)``; only ever SELECTs."""
 
@@ -189,10 +87,10 @@ class SqlSource:
         self.withdraw_reason = withdraw_reason
         self.tz = tz
         self._table = table
-        self._b: _Bound | None = None
+        self._b: Bound | None = None
 
     # -- lazy reflection -----------------------------------------------------------------------
-    def bind(self) -> _Bound:
+    def bind(self) -> Bound:
         """Reflect (once) and check the mapping; raises SQLAlchemyError or SourceError."""
         if self._b is None:
             table = self._table
@@ -236,13 +134,35 @@ class SqlSource:
     def native_id(self, value: str) -> Any:
         return int(value) if isinstance(self.bind().id.type, Integer) else value
 
-    def after(self, ts: Any, id_: Any, limit: int) -> list[SourceRow]:
-        """Rows strictly after the keyset position (native values), oldest first."""
+    def _keyset(self, stmt: Select[Any], ts: Any, id_: Any) -> Select[Any]:
+        """Rows strictly after the keyset position ``(ts, id_)``, or every row that has a
+        position at all when ``ts`` is None: never one whose cursor value is NULL (it has no
+        place in the order; taken, it made the cursor NULL, i.e. the table's start again) or
+        one the driver cannot read (PostgreSQL's ``'infinity'``/``'-infinity'``, a year past
+        9999 or BC: :func:`readable_range`). Those are named by :meth:`unordered`/:meth:`beyond`."""
         b = self.bind()
-        stmt = self._select().order_by(b.ts, b.id).limit(limit)
         if ts is not None:
             # `ts >= x AND (...)` rather than a bare OR, so every backend uses the index range
             stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        else:
+            stmt = stmt.where(b.ts.is_not(None))
+        if b.readable is not None:
+            stmt = stmt.where(b.ts.between(*b.readable))
+        return stmt
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the cursor column can hold values the driver cannot read: reads are then
+        bounded by the horizon in SQL (:func:`feedsvc.ingest.isolate.read_batch`)."""
+        return self.bind().readable is not None
+
+    def after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[SourceRow]:
+        """Rows strictly after the keyset position (native values), oldest first; with
+        ``until`` (:meth:`CursorCodec.bound`), none whose cursor value sorts after it."""
+        b = self.bind()
+        stmt = self._keyset(self._select(), ts, id_).order_by(b.ts, b.id).limit(limit)
+        if until is not None:
+            stmt = stmt.where(b.ts <= until)
         return self._rows(stmt)
 
     def beyond(self, ts: Any, id_: Any, until: Any, limit: int) -> list[tuple[str, str]]:
@@ -256,13 +176,22 @@ class SqlSource:
         with self.engine.connect() as conn:
             return [(str(i), str(v)) for i, v in conn.execute(stmt.limit(limit)).tuples()]
 
+    def unordered(self, limit: int) -> list[tuple[str, str | None]]:
+        """``(id, cursor value as text or None)`` of the first rows whose cursor value is NULL
+        or sorts before every value the driver reads (``'-infinity'``, a BC date): rows no
+        keyset read takes (:meth:`_keyset`), named at a first sync, when they would be read."""
+        b = self.bind()
+        poison: ColumnElement[bool] = b.ts.is_(None)
+        if b.readable is not None:
+            poison = or_(poison, b.ts < b.readable[0])
+        stmt = select(b.id, cast(b.ts, String())).where(poison).order_by(b.id).limit(limit)
+        with self.engine.connect() as conn:
+            return [(str(i), v) for i, v in conn.execute(stmt).tuples()]
+
     def count_after(self, ts: Any, id_: Any) -> int:
         """How many rows are after the keyset position (a catch-up's total; one index range
         count, run only when a tick finds a backlog)."""
-        b = self.bind()
-        stmt = select(func.count()).select_from(b.table)
-        if ts is not None:
-            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        stmt = self._keyset(select(func.count()).select_from(self.bind().table), ts, id_)
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
@@ -288,9 +217,7 @@ class SqlSource:
         read whole (the driver raises on one of its values); with ``until``
         (:meth:`CursorCodec.bound`), none whose cursor value sorts after it."""
         b = self.bind()
-        stmt = select(b.ts, b.id).select_from(b.table).limit(limit)
-        if ts is not None:
-            stmt = stmt.where(b.ts >= ts, or_(b.ts > ts, b.id > id_))
+        stmt = self._keyset(select(b.ts, b.id).select_from(b.table), ts, id_).limit(limit)
         if until is not None:
             stmt = stmt.where(b.ts <= until)
         return self._positions(stmt)
@@ -320,7 +247,8 @@ class SqlSource:
     def latest(self, limit: int) -> list[SourceRow]:
         """The newest rows (``feedsvc source check`` samples)."""
         b = self.bind()
-        return self._rows(self._select().order_by(b.ts.desc(), b.id.desc()).limit(limit))
+        stmt = self._keyset(self._select(), None, None)
+        return self._rows(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit))
 
     def probe(self, field: str) -> None:
         """Run one mapped expression on its own, so a failing one is reported by its key."""

@@ -1,0 +1,126 @@
+"""The column mapping (``[source.columns]``) checked against a reflected source table.
+
+Kept apart from the reads (:mod:`feedsvc.source.sql`): the mapping is decided once, at the first
+use of a source, and every read then selects what :func:`bind_mapping` bound.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import tzinfo
+from typing import Any
+
+from sqlalchemy import Column, ColumnElement, Table, literal_column
+
+from feedsvc.config import SourceColumns
+from feedsvc.source.cursor import CursorCodec, CursorTypeError, readable_range
+
+FIELDS = (
+    "source_key",
+    "url",
+    "title",
+    "summary",
+    "body",
+    "author",
+    "section",
+    "tags",
+    "image_url",
+    "published_at",
+    "updated_at",
+    "visible",  # SPEC §10: not an article field; read into the record as ``withdrawn``
+)
+REQUIRED = frozenset({"source_key", "url", "title", "published_at"})
+
+
+class SourceError(Exception):
+    """The mapping does not fit the table; ``problems`` are ``(config key, message)`` pairs."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        self.problems = problems
+        super().__init__("; ".join(f"{k}: {m}" for k, m in problems))
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMap:
+    """Where one article field comes from: a column, an SQL expression, or nothing (null)."""
+
+    field: str
+    kind: str  # "column" | "expression" | "absent"
+    source: str | None
+    type: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Bound:
+    table: Table
+    ts: ColumnElement[Any]
+    id: Column[Any]
+    codec: CursorCodec
+    fields: list[ColumnElement[Any]]
+    mapping: list[FieldMap]
+    #: the cursor values the driver can read, where the column holds others (``None``: all)
+    readable: tuple[Any, Any] | None = None
+
+
+def _column(table: Table, name: str) -> Column[Any] | None:
+    if name in table.c:
+        return table.c[name]
+    folded = {c.name.lower(): c for c in table.c}  # MySQL names are case-insensitive
+    return folded.get(name.lower())
+
+
+def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> Bound:
+    """Check the mapping against the reflected table; raises :class:`SourceError` with all
+    problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
+    operator named explicitly must exist, so a typo is an error rather than silent nulls."""
+    problems: list[tuple[str, str]] = []
+    names = ", ".join(c.name for c in table.c)
+    listed = False
+
+    def missing(key: str, name: str) -> None:
+        # the table's columns once, with the first missing one: a wide table's list repeated
+        # for each key (six times for mysql.user) buried the problems themselves
+        nonlocal listed
+        also = "" if listed else f" (columns: {names})"
+        listed = True
+        problems.append(
+            (f"source.columns.{key}", f'column "{name}" not in table {table.name}{also}')
+        )
+
+    id_col = _column(table, columns.id)
+    if id_col is None:
+        missing("id", columns.id)
+    ts_col = _column(table, columns.cursor)
+    codec: CursorCodec | None = None
+    if ts_col is None:
+        missing("cursor", columns.cursor)
+    else:
+        try:
+            codec = CursorCodec.for_column(ts_col, dialect, tz)
+        except CursorTypeError as exc:
+            problems.append(("source.columns.cursor", str(exc)))
+    fields: list[ColumnElement[Any]] = []
+    mapping: list[FieldMap] = []
+    for field in FIELDS:
+        expr = getattr(columns, field)
+        if expr is None or not expr.strip():
+            if field in REQUIRED:
+                problems.append((f"source.columns.{field}", "is required"))
+            mapping.append(FieldMap(field, "absent", None))
+            continue
+        col = _column(table, expr) if expr.isidentifier() else None
+        if col is not None:
+            fields.append(col.label(f"f_{field}"))
+            mapping.append(FieldMap(field, "column", col.name, str(col.type)))
+        elif expr.isidentifier():
+            if field in REQUIRED or field in columns.model_fields_set:
+                missing(field, expr)
+            mapping.append(FieldMap(field, "absent", expr))
+        else:
+            fields.append(literal_column(expr).label(f"f_{field}"))
+            mapping.append(FieldMap(field, "expression", expr))
+    if problems:
+        raise SourceError(problems)
+    assert id_col is not None and ts_col is not None and codec is not None
+    readable = readable_range(ts_col, codec, dialect)
+    return Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping, readable)
