@@ -331,7 +331,7 @@ class Service:
     def interrupt(self) -> None:
         """SIGTERM/SIGINT: ask long work to end at its next step, now rather than when
         :meth:`stop` gets to it: a catch-up after its current batch (committed), a render pass
-        (the start-up's, a feeds sync's, the end of an ingest tick's) after its current topic.
+        (the start-up's, a feeds sync's, the end of an ingest tick's) at its next article.
         Safe to call more than once, and from a signal handler (which also arms the exit
         guard: :func:`feedsvc.server.serve`)."""
         self.interrupted = True

@@ -4,12 +4,20 @@ Public API: :func:`render_feed`, :class:`FeedMeta`, :func:`feed_urls`, :func:`ar
 :func:`render_opml`.
 """
 
-from feedsvc.feeds.model import FeedMeta, article_guid, feed_id, feed_urls, search_feed_urls
+from feedsvc.feeds.model import (
+    FeedMeta,
+    RenderStopped,
+    article_guid,
+    feed_id,
+    feed_urls,
+    search_feed_urls,
+)
 from feedsvc.feeds.opml import render_opml
 from feedsvc.feeds.render import UnknownFormat, render_feed, render_formats
 
 __all__ = [
     "FeedMeta",
+    "RenderStopped",
     "UnknownFormat",
     "article_guid",
     "feed_id",

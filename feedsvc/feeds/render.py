@@ -8,12 +8,12 @@ Not thread-safe to call concurrently with other locale users: see :mod:`feedsvc.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.feeds.jsonfeed import render_json
-from feedsvc.feeds.model import FORMATS, FeedItem, FeedMeta, prepare_items
+from feedsvc.feeds.model import FORMATS, FeedItem, FeedMeta, RenderStopped, prepare_items
 from feedsvc.feeds.xmlfeeds import render_atom, render_rss
 
 
@@ -47,15 +47,25 @@ def render_feed(meta: FeedMeta, articles: Sequence[Article], fmt: str) -> bytes:
     return render_items(meta, prepare_items(meta.site_url, articles), fmt)
 
 
-def render_formats(metas: Mapping[str, FeedMeta], articles: Sequence[Article]) -> dict[str, bytes]:
+def render_formats(
+    metas: Mapping[str, FeedMeta],
+    articles: Sequence[Article],
+    stop: Callable[[], bool] | None = None,
+) -> dict[str, bytes]:
     """Several formats of one feed (``{fmt: meta}``, metas differing in ``self_url``).
 
-    All metas must share ``site_url``: item ids and URLs are derived from it once.
+    All metas must share ``site_url``: item ids and URLs are derived from it once. ``stop``
+    ends the render at its next item or format (:class:`~feedsvc.feeds.model.RenderStopped`).
     """
     if not metas:
         return {}
     site_urls = {meta.site_url for meta in metas.values()}
     if len(site_urls) != 1:
         raise ValueError("all formats of one feed must share site_url")
-    items = prepare_items(site_urls.pop(), articles)
-    return {fmt: render_items(meta, items, fmt) for fmt, meta in metas.items()}
+    items = prepare_items(site_urls.pop(), articles, stop)
+    bodies = {}
+    for fmt, meta in metas.items():
+        if stop is not None and stop():
+            raise RenderStopped
+        bodies[fmt] = render_items(meta, items, fmt)
+    return bodies

@@ -21,7 +21,7 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.feeds import feed_urls, render_formats
+from feedsvc.feeds import RenderStopped, feed_urls, render_formats
 from feedsvc.feeds.model import MEDIA_TYPES
 from feedsvc.pages import (
     INDEX_HEADLINES,
@@ -107,7 +107,7 @@ class FeedPublisher(Served):
     # -- rendering -------------------------------------------------------------------
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
         t0 = time.perf_counter()
-        bodies = render_formats(topic_metas(self.settings, topic), items)
+        bodies = render_formats(topic_metas(self.settings, topic), items, self._stopping.is_set)
         metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
         return bodies
 
@@ -151,7 +151,10 @@ class FeedPublisher(Served):
                     items = topic_articles(conn, topic.id, DEFAULT_LIMIT, now)
                     counts = counts or topic_article_counts(conn, now)
                 count = counts.get(topic.id, 0)
-                bodies = self._render_feeds(topic, items)
+                try:  # stopping ends a topic's render at its next item: dropped whole, and
+                    bodies = self._render_feeds(topic, items)  # rendered at the next start
+                except RenderStopped:
+                    break
                 entry = self._page_topic(topic, items, count)
                 page = render_topic(self.t, self.site, entry)
                 listed |= self._index.keep(entry)
@@ -343,8 +346,9 @@ class FeedPublisher(Served):
             raise
 
     def stop(self) -> None:
-        """A render pass in progress ends after its current topic (shutdown must not wait for
-        thousands); what it skipped is rendered at the next start's first sync."""
+        """A render pass in progress ends at its current topic's next article (shutdown waits
+        neither for thousands of topics nor for one of huge articles); what it skipped or
+        dropped is rendered at the next start's first sync."""
         self._stopping.set()
 
     def _rebuild_pages(self, now: datetime) -> None:
