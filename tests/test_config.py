@@ -253,6 +253,46 @@ def test_a_problem_with_an_env_value_names_the_variable(
     assert shown["http.prot"].endswith("(set by FEEDSVC_HTTP__PROT)")
 
 
+#: A list or table given in the environment: (variable, value, the problem's key, the message's
+#: end). Text that is not JSON said "Input should be a valid list" with no word of how to write
+#: it; an item of a JSON value named no variable; a key inside a table given as one JSON
+#: variable named a variable nobody set (FEEDSVC_SOURCE__COLUMNS__ID).
+ENV_SHAPES = [
+    ("FEEDSVC_TELEGRAM__ADMINS", "5,6", "telegram.admins",
+     "in the environment a list is JSON, e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' "
+     "(set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("FEEDSVC_TELEGRAM__ADMINS", "5", "telegram.admins",
+     "a list is JSON, e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' (set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("FEEDSVC_TELEGRAM__ADMINS", "[5, 'x']", "telegram.admins",
+     "a list is JSON, e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' (set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("feedsvc_telegram__admins", '[5, "x"]', "telegram.admins.1",
+     "(got 'x') (set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("FEEDSVC_SOURCE__COLUMNS", "id=nid", "source.columns",
+     """a table is JSON, e.g. FEEDSVC_SOURCE__COLUMNS='{"key": "value"}' """
+     "(set by FEEDSVC_SOURCE__COLUMNS)"),
+    ("FEEDSVC_SOURCE__COLUMNS", '{"id": 5}', "source.columns.id",
+     "(got 5) (set by FEEDSVC_SOURCE__COLUMNS)"),
+    ("FEEDSVC_SOURCE__COLUMNS__ID", "[1]", "source.columns.id", ""),  # a column named "[1]"
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("name", "value", "key", "end"), ENV_SHAPES)
+def test_a_list_or_table_in_the_environment_says_how_to_write_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str, value: str, key: str, end: str
+) -> None:
+    for other in list(os.environ):
+        if other.upper().startswith("FEEDSVC_"):
+            monkeypatch.delenv(other)
+    monkeypatch.setenv(name, value)
+    if not end:
+        load_config(write(tmp_path, ""))
+        return
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, ""))
+    shown = {p.key: p.message for p in raised.value.problems}
+    assert shown[key].endswith(end), shown
+
+
 @pytest.mark.parametrize(
     ("make", "words"),
     [

@@ -15,7 +15,14 @@ from pydantic import ValidationError
 
 from feedsvc.config.models import Settings, check_url
 from feedsvc.config.problems import ConfigError, Problem, describe
-from feedsvc.config.sources import env_name, env_values, merged, misnamed_env, read_toml
+from feedsvc.config.sources import (
+    env_name,
+    env_values,
+    json_shape,
+    merged,
+    misnamed_env,
+    read_toml,
+)
 from feedsvc.db.timeouts import DbTimeouts
 
 SECRET_KEYS = (
@@ -66,13 +73,28 @@ def check_config(
 
 def _from_env(problem: Problem, env: dict[str, Any]) -> Problem:
     """``problem`` naming the variable its value came from, when an env override set it (the
-    operator looks for it there, not in the file)."""
+    operator looks for it there, not in the file): also for an item of a list or table the
+    variable gave as JSON (``telegram.admins.1``: ``FEEDSVC_TELEGRAM__ADMINS='[5, "x"]'`` was
+    not attributed). A list or table given as text that is not JSON (``FEEDSVC_TELEGRAM__
+    ADMINS=5,6``: "Input should be a valid list") says how to write it there."""
     target: Any = env
+    walked: list[str] = []
     for part in problem.key.split("."):
         if not isinstance(target, dict) or part not in target:
-            return problem
+            break
         target = target[part]
-    return Problem(problem.key, f"{problem.message} (set by {env_name(problem.key)})")
+        walked.append(part)
+    if len(walked) < 2 or isinstance(target, dict):  # a section: its keys name themselves
+        return problem
+    # the variable itself: FEEDSVC_SOURCE__COLUMNS='{"id": 5}' sets source.columns.id too
+    names = {n.upper() for n in os.environ}
+    given = (env_name(".".join(walked[:n])) for n in range(len(walked), 1, -1))
+    name = next((n for n in given if n in names), env_name(".".join(walked)))
+    message = problem.message
+    shape = json_shape(walked) if not isinstance(target, list) else None
+    if shape is not None:
+        message += f"; in the environment {shape[0]} is JSON, e.g. {name}='{shape[1]}'"
+    return Problem(problem.key, f"{message} (set by {name})")
 
 
 def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings | None:

@@ -135,6 +135,21 @@ def _annotation(path: list[str]) -> Any:
     return annotation
 
 
+def json_shape(path: list[str]) -> tuple[str, str] | None:
+    """How the key at ``path`` is written in an env variable when it is a list or a table
+    (JSON, :func:`env_values`): its kind and an example; None for a plain value."""
+    annotation = _annotation(path)
+    kinds = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
+    for kind in (annotation, *kinds):
+        if typing.get_origin(kind) is list:
+            return "a list", "[5, 6]"
+        if typing.get_origin(kind) is dict or (
+            isinstance(kind, type) and issubclass(kind, BaseModel)
+        ):
+            return "a table", '{"key": "value"}'
+    return None
+
+
 def _json_if_complex(value: str, annotation: Any) -> Any:
     kinds = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
     candidates = [a for a in (annotation, *kinds) if a is not type(None)]
