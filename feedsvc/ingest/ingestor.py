@@ -109,7 +109,7 @@ class Ingestor:
         self.batch_open = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
-        self._held_logged: set[tuple[str, datetime]] = set()  # (row id, position) warned of
+        self._held_seen: dict[tuple[str, datetime], float] = {}  # (row id, position): listed
         #: batches committed since start: a long tick's progress (the scheduler's overrun
         #: warning is for ticks that make none)
         self.batches_committed = 0
@@ -257,7 +257,7 @@ class Ingestor:
                     self.index.refresh(conn)
                 batch, prepared = following.result()
         self.batch_open = False
-        hold_back(self.db, self.source.name, batch.held, self._held_logged)
+        hold_back(self.db, self.source.name, batch.held, self._held_seen)
         if self._stop.is_set():
             log.info("ingest: stopping between batches, %d row(s) committed", result.read)
         elif progress is not None:

@@ -13,6 +13,7 @@ the tick fails as any outage does (nothing quarantined).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
@@ -54,6 +55,7 @@ class Batch:
 #: memory, sends to the match workers and writes under the lock stays bounded
 BATCH_TEXT = 16 * 1024 * 1024
 HELD_SHOWN = 20  # held-back rows named per tick (each is re-read until its time comes)
+HELD_REFRESH = 600.0  # seconds between two listings of the same held-back row (last seen)
 
 
 def read_batch(
@@ -188,18 +190,27 @@ def _read_in_parts(
 
 
 def hold_back(
-    db: Database, source: str, held: Sequence[Quarantined], logged: set[tuple[str, datetime]]
+    db: Database, source: str, held: Sequence[Quarantined], seen: dict[tuple[str, datetime], float]
 ) -> None:
     """List the rows a batch held back (quarantine, stage ``ahead``: released once stored),
-    each logged once per position by this process (``logged``), as they are re-read each tick."""
-    if not held:
+    each logged once per position by this process. They are re-read each tick, but listed
+    again (their ``last_seen_at``) only every :data:`HELD_REFRESH` seconds (``seen``: when this
+    process last listed each ``(row id, position)``): a row held for months (``'infinity'``)
+    took a state DB write transaction, SQLite's lock, at every poll."""
+    now = time.monotonic()
+    due = [q for q in held if now - seen.get(_key(q), now - HELD_REFRESH) >= HELD_REFRESH]
+    if not due:
         return
     with db.write() as conn:
-        quarantine.put(conn, source, held, db.now())
-    for q in held:
-        if (q.source_id, q.source_cursor) not in logged:
-            logged.add((q.source_id, q.source_cursor))
+        quarantine.put(conn, source, due, db.now())
+    for q in due:
+        if _key(q) not in seen:
             log.warning("source %s row id=%s held back: %s", source, q.source_id, q.reason)
+        seen[_key(q)] = now
+
+
+def _key(q: Quarantined) -> tuple[str, datetime]:
+    return q.source_id, q.source_cursor
 
 
 def _split(
