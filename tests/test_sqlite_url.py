@@ -256,3 +256,37 @@ def test_each_refused_query_key_fails_in_sqlalchemy(url: str) -> None:
 
     with pytest.raises((ValueError, TypeError)):
         SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+
+
+IN_MEMORY = [
+    "sqlite://",
+    "sqlite:///",
+    "sqlite:///:memory:",
+    "sqlite+pysqlite:///:memory:",
+    "sqlite:///file::memory:?uri=true",
+    "sqlite:///file:state.db?uri=true&mode=memory",
+    "sqlite:///file:state.db?uri=true&vfs=memdb",
+    "sqlite:///file:?uri=true",
+]
+
+
+@pytest.mark.parametrize("url", IN_MEMORY)
+@pytest.mark.parametrize(
+    "argv", [["config", "check"], ["db", "upgrade"], ["topics", "add", "a", "--title", "A",
+                                                      "--query", "a"], ["topics", "list"]]
+)  # fmt: skip
+def test_a_state_db_in_memory_is_a_configuration_problem(
+    clean_cli: Path, url: str, argv: list[str]
+) -> None:
+    """`db upgrade` said "database at revision …" and `topics add` "created" into a DB gone
+    when the command ended; the next command said "not initialised: run `feedsvc db
+    upgrade`"."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    result = CliRunner().invoke(cli, argv, env={"FEEDSVC_DATABASE__URL": url})
+    assert result.exit_code == 2, result.output
+    assert "database.url: an SQLite DB in memory (or a temporary one) keeps nothing" in (
+        result.output
+    )

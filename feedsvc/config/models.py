@@ -419,6 +419,10 @@ def check_state_backend(value: str) -> None:
             "or PostgreSQL ('postgresql://user@host/db'); MariaDB/MySQL can be read as a source "
             "(source.url)"
         )
+    from feedsvc.db.sqlite_url import state_problem
+
+    if (problem := state_problem(value)) is not None:
+        raise ValueError(problem)
 
 
 def _absolute_url(value: str) -> str:

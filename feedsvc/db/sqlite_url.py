@@ -177,3 +177,19 @@ def url_problem(url: str) -> str | None:
             "file:/path or file:///path"
         )
     return None
+
+
+def state_problem(url: str) -> str | None:
+    """Why the SQLite ``url`` cannot hold the state DB: it opens no file (``sqlite://``,
+    ``:memory:``, ``mode=memory``, an empty URI path: a temporary DB), so what a command writes
+    is gone when it ends: ``db upgrade`` said "database at revision …", ``topics add`` said
+    "created", and the next command "not initialised: run `feedsvc db upgrade`" (and each of the
+    service's threads would get an empty DB of its own). None for a file, another backend, or a
+    URL left to SQLAlchemy."""
+    target = sqlite_target(url)
+    if target is None or target.file() is not None:
+        return None
+    return (
+        "an SQLite DB in memory (or a temporary one) keeps nothing once a command ends: the "
+        "state DB must be a file (e.g. sqlite:///var/feedsvc.db)"
+    )
