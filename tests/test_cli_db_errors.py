@@ -130,10 +130,9 @@ def immutable(path: Path) -> Iterator[None]:
         subprocess.run(["chattr", "-i", str(path)], check=True)
 
 
-#: (how the file cannot be written, command). An SQLite ``file:`` URI is read as a path by the
-#: schema check of reading commands ("not initialised"): only writes are tried through it.
+#: (how the file cannot be written, command). A read through SQLite's read-only URI works.
 UNWRITABLE = [
-    *(("read-only URI", argv) for argv in WRITES),
+    *(("read-only URI", argv) for argv in [*WRITES, *READS]),
     *(("immutable file", argv) for argv in [*WRITES, *READS]),
     *(("immutable directory", argv) for argv in [*WRITES, *READS]),
 ]
@@ -161,19 +160,15 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
     monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
     with guard:
         code, output = invoke(argv)
-    if what == "immutable file" and argv in READS:
+    if what in ("immutable file", "read-only URI") and argv in READS:
         assert code == 0, output  # reading needs no write to the file itself
         return
     assert code == 1, output
     line = one_error_line(output)
     assert f"the state DB {url} " in line, line
     assert " cannot be written (" in line or " cannot be opened (" in line, line
-    if what == "read-only URI":
-        assert "check the permissions and owner of the file and its directory" in line, line
-    else:
-        assert f"check the permissions and owner of {db_file} and of its directory {folder}" in (
-            line
-        )
+    # the URI's file too (it said "of the file and its directory")
+    assert f"check the permissions and owner of {db_file} and of its directory {folder}" in line
 
 
 @pytest.mark.postgres
@@ -448,3 +443,46 @@ def test_each_write_failure_names_the_file(
     assert capsys.readouterr().err == (
         f"feedsvc: cannot write /srv/out/topics.toml: {error.strerror}\n"
     )
+
+
+def _without_file_permissions_override() -> list[str]:
+    """A command prefix under which file permissions apply: none for a user other than root;
+    for root, ``setpriv`` dropping the capabilities that bypass them."""
+    if os.geteuid() != 0:
+        return []
+    return ["setpriv", "--bounding-set=-dac_override,-dac_read_search,-fowner",
+            "--inh-caps=-all"]  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [*WRITES, *READS, ["db", "upgrade"]], ids=" ".join)
+@pytest.mark.parametrize("url_form", ["plain", "uri", "query"])
+def test_a_state_db_behind_a_directory_it_cannot_enter_is_named(
+    tmp_path: Path, argv: list[str], url_form: str
+) -> None:
+    """A directory above the state DB that cannot be searched (``chmod 000``) was "feedsvc:
+    Permission denied: /srv/var/feedsvc.db" from the CLI's root, naming no DB and no fix."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    db_file = folder / "state.db"
+    url = {
+        "plain": f"sqlite:///{db_file}",
+        "uri": f"sqlite:///file:{db_file}?uri=true",
+        "query": f"sqlite:///{db_file}?timeout=3",
+    }[url_form]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    made = subprocess.run([sys.executable, "-m", "feedsvc", "db", "upgrade"], env=env,
+                          capture_output=True, check=False)  # fmt: skip
+    assert made.returncode == 0, made.stderr
+    folder.chmod(0)
+    try:
+        done = subprocess.run(
+            [*_without_file_permissions_override(), sys.executable, "-m", "feedsvc", *argv],
+            env=env, cwd=tmp_path, input="", capture_output=True, text=True, check=False,
+        )  # fmt: skip
+    finally:
+        folder.chmod(0o755)
+    assert done.returncode == 1, done.stderr
+    line = one_error_line(done.stderr)
+    assert line.startswith(f"feedsvc: the state DB {url} cannot be reached (permission denied: ")
+    assert f"and to write it and its directory {folder} (SQLite keeps" in line, line

@@ -170,13 +170,17 @@ def source_db(url: str) -> Where:
 
 
 def _where(role: str, key: str, url: str) -> Where:
+    from feedsvc.db.sqlite_url import sqlite_target
     from feedsvc.db.urls import parse, shown_url
 
-    parts = parse(url)
     sqlite = url.startswith("sqlite")
     file = None
-    if parts is not None and sqlite and parts.database and not parts.query:
-        file = None if parts.database == ":memory:" else Path(parts.database)
+    target = sqlite_target(url) if sqlite else None
+    if target is not None and target.uri:  # the URI's file (file:/srv/s.db?mode=ro)
+        file = target.file()
+    elif target is not None and target.file() is not None:
+        parts = parse(url)  # as the URL writes it (relative stays relative)
+        file = Path(parts.database) if parts is not None and parts.database else None
     return Where(role, key, shown_url(url), sqlite, file)
 
 

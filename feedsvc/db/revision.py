@@ -131,7 +131,23 @@ def sqlite_location_problem(path: Path, where: str) -> str | None:
 
     A directory (``sqlite:////srv``, ``sqlite:///var``) or a path under a file was "not
     initialised: run `feedsvc db upgrade`", and that said "unable to open database file" or
-    "File exists": the path is the problem, not the schema (a configuration error, exit 2)."""
+    "File exists": the path is the problem, not the schema (a configuration error, exit 2).
+
+    Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
+    "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB."""
+    try:
+        return _location_problem(path, where)
+    except PermissionError as exc:
+        denied = exc.filename or path
+        raise SchemaError(
+            f"the state DB {where} cannot be reached (permission denied: {denied}): the user "
+            "running feedsvc must be able to enter every directory above the database and to "
+            f"write it and its directory {path.parent} (SQLite keeps -wal and -shm files beside "
+            "it)"
+        ) from None
+
+
+def _location_problem(path: Path, where: str) -> str | None:
     if path.is_dir():
         return (
             f"the state DB {where} is a directory, not a database file: set database.url to a "
