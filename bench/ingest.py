@@ -38,11 +38,12 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import PG_ADMIN, machine, postgres_or_skip, state_db, timed
 from matching import Generator
 
-from feedsvc.articles import Article, read_jsonl
+from feedsvc.articles import Article
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.importer import import_articles
 from feedsvc.ingest import Ingestor
+from feedsvc.jsonlines import read_jsonl
 from feedsvc.outbox import Outbox
 from feedsvc.source import builtin_source
 from feedsvc.store.cursors import record_success

@@ -30,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, timed
 from ingest import articles_file
 
-from feedsvc.articles import Article, read_jsonl
+from feedsvc.articles import Article
 from feedsvc.db import Database, upgrade
+from feedsvc.jsonlines import read_jsonl
 from feedsvc.matching import candidate_key_sets, document_from_article, parse_query, search_keys
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import SourcePosition, insert_articles

@@ -15,9 +15,10 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
-from feedsvc.articles import Article, ArticleError, Rejected
+from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
+from feedsvc.jsonlines import Rejected
 from feedsvc.store.source_articles import UpsertCounts, upsert_source_articles
 
 BATCH = 2000
@@ -78,7 +79,7 @@ def import_articles(
     now: Callable[[], datetime],
     on_reject: Callable[[Rejected], None] = lambda r: None,
 ) -> ImportReport:
-    """Store ``items`` (from :func:`feedsvc.articles.read_jsonl`) in batches of :data:`BATCH`.
+    """Store ``items`` (from :func:`feedsvc.jsonlines.read_jsonl`) in batches of :data:`BATCH`.
 
     Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
     :class:`ImportInterrupted` on Ctrl-C (both carry what was committed).

@@ -2,7 +2,7 @@
 
 `import` and `match` iterated their input by lines, so a JSON array exported on one line or a
 binary file given by mistake was read whole before it was refused: a 300 MB line took 900 MB,
-a few GB ended the process. :func:`feedsvc.articles.bounded_lines` reads past such a line in
+a few GB ended the process. :func:`feedsvc.jsonlines.bounded_lines` reads past such a line in
 chunks and reports it with its number and size; the lines after it are read as before."""
 
 from __future__ import annotations
@@ -16,9 +16,9 @@ from click.testing import CliRunner
 from hypothesis import given
 from hypothesis import strategies as st
 
-from feedsvc import articles
-from feedsvc.articles import OverlongLine, bounded_lines
+from feedsvc import jsonlines
 from feedsvc.cli import cli
+from feedsvc.jsonlines import OverlongLine, bounded_lines
 
 LIMIT = 1000
 
@@ -75,7 +75,7 @@ def small_limit(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     for key in ("FEEDSVC_CONFIG", "FEEDSVC_DATABASE__URL"):
         monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(articles, "MAX_LINE_BYTES", LIMIT)
+    monkeypatch.setattr(jsonlines, "MAX_LINE_BYTES", LIMIT)
     return tmp_path
 
 

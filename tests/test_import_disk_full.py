@@ -29,10 +29,10 @@ import pytest
 from conftest import PG_ADMIN_URL, PG_TEST_DB, pg_skip_reason
 from sqlalchemy import create_engine, event, func, select, text
 
-from feedsvc.articles import read_jsonl
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
 from feedsvc.importer import BATCH, ImportAborted, import_articles
+from feedsvc.jsonlines import read_jsonl
 
 WORDS = "công an xã huyện bắt giữ đối tượng trộm cắp tài sản tai nạn Kiến Thụy".split()  # noqa: SIM905
 

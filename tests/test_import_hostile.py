@@ -21,11 +21,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from feedsvc.articles import ArticleError, decode_json_line, parse_article, read_jsonl
+from feedsvc.articles import ArticleError, parse_article
 from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
 from feedsvc.importer import BATCH
+from feedsvc.jsonlines import decode_json_line, read_jsonl
 
 GOOD = {
     "source_key": "K",

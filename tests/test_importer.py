@@ -11,11 +11,11 @@ from click.testing import CliRunner
 from factories import VN, article, jsonl
 from sqlalchemy import select
 
-from feedsvc.articles import read_jsonl
 from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.db.schema import source_articles
 from feedsvc.importer import import_articles
+from feedsvc.jsonlines import read_jsonl
 
 
 def run_import(db: Database, text: str):  # type: ignore[no-untyped-def]

@@ -10,8 +10,9 @@ import pytest
 from factories import article, jsonl
 from lifecycle_world import CHAT, Clock, World, entry_keys, make_world
 
-from feedsvc.articles import ArticleError, parse_article, read_jsonl
+from feedsvc.articles import ArticleError, parse_article
 from feedsvc.db import Database
+from feedsvc.jsonlines import read_jsonl
 from feedsvc.lifecycle.editors import hide_article, unhide_article
 from feedsvc.operations import OperationError, resend_delivery
 from feedsvc.publish import FeedPublisher

@@ -70,9 +70,9 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     """
     from sqlalchemy.exc import SQLAlchemyError
 
-    from feedsvc.articles import OverlongLine, bounded_lines, read_jsonl
     from feedsvc.db.errors import explain
     from feedsvc.importer import ImportAborted, ImportInterrupted, import_articles
+    from feedsvc.jsonlines import OverlongLine, bounded_lines, read_jsonl
 
     settings = load_settings(config_file)
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a

@@ -35,7 +35,8 @@ class _Input:
         self.skipped = 0
 
     def __iter__(self) -> Iterator[Article]:
-        from feedsvc.articles import Article, bounded_lines, read_jsonl
+        from feedsvc.articles import Article
+        from feedsvc.jsonlines import bounded_lines, read_jsonl
 
         for _number, item in read_jsonl(bounded_lines(self.stream)):
             if isinstance(item, Article):
