@@ -390,3 +390,36 @@ def test_a_token_file_with_blank_ends_is_still_read(tmp_path: Path, text: str) -
     secret.write_text(text, encoding="utf-8")
     settings = load_config(write(tmp_path, f'[telegram]\ntoken_file = "{secret}"\n'))
     assert settings.telegram_token() == text.strip()
+
+
+#: A key given a value of the wrong TOML type: (the file's line, its section, what the problem
+#: ends with). "Input should be a valid string" said nothing of what was there when the value
+#: is not shown (a key that may hold a secret, an array, a table), and a path said "not a valid
+#: path for <class 'pathlib.Path'>".
+WRONG_KINDS = [
+    ("token = 12345", "telegram",
+     "telegram.token: Input should be a valid string (got an integer)"),
+    ("token = [1]", "admin", "admin.token: Input should be a valid string (got an array)"),
+    ("url = true", "database", "database.url: Input should be a valid string (got true/false)"),
+    ("title = ['a']", "site", "site.title: Input should be a valid string (got an array)"),
+    ("title = {a = 1}", "site", "site.title: Input should be a valid string (got a table)"),
+    ("port = [80]", "http", "http.port: Input should be a valid integer (got an array)"),
+    ("file = 5", "topics", "topics.file: Input should be a valid string (a file's path) (got 5)"),
+    ("file = 2024-01-01", "topics",
+     "topics.file: Input should be a valid string (a file's path) (got a date)"),
+    ("file = [1]", "topics",
+     "topics.file: Input should be a valid string (a file's path) (got an array)"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("line", "section", "said"), WRONG_KINDS)
+def test_a_value_of_the_wrong_toml_type_is_named_by_its_kind(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, line: str, section: str, said: str
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, f"[{section}]\n{line}\n"))
+    assert [str(p) for p in raised.value.problems] == [said]
+    assert "12345" not in str(raised.value)  # a secret's value is never shown

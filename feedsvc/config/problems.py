@@ -5,6 +5,7 @@ pydantic's errors without echoing a value that may be a secret."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date, datetime, time
 from typing import Any
 
 
@@ -58,6 +59,8 @@ def describe(err: Any) -> Problem:
     loc = ".".join(parts)
     message = str(err["msg"])
     value = err.get("input")
+    if err["type"] == "path_type":  # "Input is not a valid path for <class 'pathlib.Path'>"
+        message = "Input should be a valid string (a file's path)"
     if err["type"] == "extra_forbidden":
         message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
     elif err["type"] in SECTION_ERRORS:
@@ -69,5 +72,23 @@ def describe(err: Any) -> Problem:
         and isinstance(value, str | bool | int | float)
     ):
         message = f"{message} (got {value!r})"
+    kind_error = err["type"].endswith("_type") and err["type"] not in SECTION_ERRORS
+    if kind_error and "(got " not in message:
+        message = f"{message} (got {kind_of(value)})"  # the kind only: it may be a secret
     message = message.removeprefix("Value error, ")
     return Problem(loc, message)
+
+
+#: TOML's kinds of value, by Python type (bool before int: a bool is an int), for a value of
+#: the wrong type named without showing it (``telegram.token = 12345``, ``site.title = [..]``:
+#: "Input should be a valid string" said nothing of what was there).
+_TOML_KINDS: tuple[tuple[type, str], ...] = (
+    (bool, "true/false"), (int, "an integer"), (float, "a number"), (str, "a string"),
+    (list, "an array"), (dict, "a table"), (datetime, "a date-time"), (date, "a date"),
+    (time, "a time"),
+)  # fmt: skip
+
+
+def kind_of(value: object) -> str:
+    """What ``value`` is in TOML's words (a Python type's name for anything else)."""
+    return next((k for t, k in _TOML_KINDS if isinstance(value, t)), type(value).__name__)
