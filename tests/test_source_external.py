@@ -386,3 +386,45 @@ def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
     )
     out = runner.invoke(cli, ["source", "check", "--config", down])
     assert out.exit_code == 1 and "cannot connect to the source" in out.output
+
+
+def test_source_check_warns_of_rows_ingest_will_not_take(tmp_path: Path, cms: Cms) -> None:
+    """A NULL cursor value (never ingested) and one dated ahead (held back) are named by id
+    with their value, on stderr; the mapping is fine, so the exit stays 0 and OK is said."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    null_cursor = {
+        "postgres": "ALTER TABLE news_articles ALTER COLUMN ngay_sua DROP NOT NULL",
+        "mariadb": "ALTER TABLE news_articles MODIFY ngay_sua DATETIME NULL",
+    }[cms.backend]
+    with cms.writer.begin() as conn:
+        conn.execute(text(null_cursor))
+    for n in range(1, 4):
+        cms.insert(n, NOW - timedelta(minutes=n))
+    runner = CliRunner()
+    config = _config(tmp_path, cms)
+    clean = runner.invoke(cli, ["source", "check", "--config", config])
+    assert clean.exit_code == 0 and "warning" not in clean.output, clean.output
+
+    cms.insert(4, NOW + timedelta(days=400))
+    cms.insert(5, datetime(9999, 12, 31, 23, 59))
+    with cms.writer.begin() as conn:
+        conn.execute(text("UPDATE news_articles SET ngay_sua = NULL WHERE id IN (2, 3)"))
+    out = runner.invoke(cli, ["source", "check", "--config", config])
+    assert out.exit_code == 0 and out.output.rstrip().endswith("OK"), out.output
+    assert (
+        "warning: 2 rows with no cursor value (source.columns.cursor = 'ngay_sua': NULL or no "
+        "moment) are never ingested (listed in quarantine at a first sync): id=2 (NULL), "
+        "id=3 (NULL); the CMS must set it on every write"
+    ) in out.output
+    assert "warning: 2 rows dated after now (source.columns.cursor = 'ngay_sua') wait" in out.output
+    assert "id=4 (" in out.output and "id=5 (9999-12-31" in out.output
+
+    for n in range(6, 13):
+        cms.insert(n, NOW + timedelta(days=n))
+    out = runner.invoke(cli, ["source", "check", "--config", config])
+    assert "warning: more than 5 rows dated after now" in out.output, out.output
+    ahead = next(line for line in out.output.splitlines() if "dated after now" in line)
+    assert ahead.count(" id=") == 5, ahead  # the first five named, no more

@@ -99,6 +99,7 @@ def check(config_file: str | None, rows: int) -> None:
         click.echo(f"  {f.field:<13}{line}")
     if not problems:
         _samples(src, settings, rows, problems)
+        _cursor_warnings(src, settings, problems)
     if settings.source.url:
         src.dispose()
     if problems:
@@ -130,6 +131,58 @@ def _samples(
             f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
             f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
         )
+
+
+#: Rows named per kind of cursor warning.
+_SHOWN = 5
+
+
+def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[str, str]]) -> None:
+    """Warn (stderr, exit unchanged) about rows ingest will not take now: a cursor value that
+    is NULL or no moment (``'-infinity'``; quarantined at a first sync, never read after it)
+    and one dated after now plus the overlap (held back until its time). Why here: both are
+    the CMS's data, not the mapping, and an operator running ``source check`` before a first
+    sync should learn of them before the quarantine list does (SPEC §12 poison data)."""
+    from datetime import UTC, datetime, timedelta
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    cursor = f"source.columns.cursor = {settings.source.columns.cursor!r}"
+    horizon = datetime.now(UTC) + timedelta(seconds=settings.source.overlap_seconds)
+    try:
+        unordered = src.unordered(_SHOWN + 1)
+        ahead: list[tuple[str, str | None]] = [
+            *src.beyond(None, None, src.codec.bound(horizon), _SHOWN + 1)
+        ]
+    except SQLAlchemyError as exc:
+        problems.append(("source.columns.cursor", f"cursor check fails: {_first_line(exc)}"))
+        return
+    if unordered:
+        click.echo(
+            f"warning: {_some(unordered)} with no cursor value ({cursor}: NULL or no moment) "
+            f"{'is' if len(unordered) == 1 else 'are'} never ingested (listed in quarantine at a "
+            f"first sync): {_ids(unordered)}; the CMS must set it on every write",
+            err=True,
+        )
+    if ahead:
+        click.echo(
+            f"warning: {_some(ahead)} dated after now ({cursor}) "
+            f"{'waits' if len(ahead) == 1 else 'wait'} until that time before ingest: "
+            f"{_ids(ahead)}",
+            err=True,
+        )
+
+
+def _some(rows: list[tuple[str, str | None]]) -> str:
+    if len(rows) > _SHOWN:
+        return f"more than {_SHOWN} rows"
+    return "1 row" if len(rows) == 1 else f"{len(rows)} rows"
+
+
+def _ids(rows: list[tuple[str, str | None]]) -> str:
+    return ", ".join(
+        f"id={cell(i, 40)} ({'NULL' if v is None else cell(v, 40)})" for i, v in rows[:_SHOWN]
+    )
 
 
 def _report(problems: list[tuple[str, str]]) -> None:
