@@ -35,7 +35,20 @@ def parse_toml(raw: bytes) -> dict[str, Any]:
         raise TomlFileError(f"invalid TOML: {exc}") from None
 
 
+#: More than any config or topics file holds (5,000 topics are ~2 MB): read no further.
+MAX_TOML_BYTES = 64 * 1024 * 1024
+
+
 def read_toml_file(path: Path) -> dict[str, Any]:
     """The TOML file at ``path`` as data; raises :class:`OSError` (unreadable) or
-    :class:`TomlFileError`."""
-    return parse_toml(path.read_bytes())
+    :class:`TomlFileError`. At most :data:`MAX_TOML_BYTES` are read: ``--config /dev/zero`` (or
+    ``topics.file``, ``topics import``, ``match --topics`` on it) read until memory ran out. A
+    pipe is read as a file (``--config <(envsubst < feedsvc.toml.in)``)."""
+    with path.open("rb") as file:
+        raw = file.read(MAX_TOML_BYTES + 1)
+    if len(raw) > MAX_TOML_BYTES:
+        raise TomlFileError(
+            f"larger than {MAX_TOML_BYTES >> 20} MiB, more than any config or topics file holds "
+            "(a device such as /dev/zero?): name a TOML file"
+        )
+    return parse_toml(raw)

@@ -1,0 +1,76 @@
+"""An operator's TOML file is read to a bound (``feedsvc.tomlfile.MAX_TOML_BYTES``): ``--config
+/dev/zero``, ``topics.file`` or ``topics import`` on a device read until memory ran out
+(issue #17 §3); a pipe (``--config <(…)``) is still read as a file."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from feedsvc.tomlfile import MAX_TOML_BYTES
+
+TOO_BIG = f"larger than {MAX_TOML_BYTES >> 20} MiB, more than any config or topics file holds"
+
+
+def _huge(tmp_path: Path) -> Path:
+    """A sparse file one byte over the bound (no disk used)."""
+    path = tmp_path / "huge.toml"
+    with path.open("wb") as file:
+        file.truncate(MAX_TOML_BYTES + 1)
+    return path
+
+
+def _bounded() -> None:
+    """At most 1 GiB of address space: a reader without the bound fails instead of taking the
+    machine's memory."""
+    resource.setrlimit(resource.RLIMIT_AS, (1 << 30, 1 << 30))
+
+
+def feedsvc(argv: list[str], cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", *argv], cwd=cwd, env=clean | env,
+        stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+        preexec_fn=_bounded, check=False,
+    )  # fmt: skip
+
+
+def _commands(path: str) -> list[tuple[list[str], dict[str, str]]]:
+    return [
+        (["config", "check", "--config", path], {}),
+        (["config", "check"], {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_TOPICS__FILE": path}),
+        (["topics", "import", path], {"FEEDSVC_CONFIG": "/dev/null"}),
+        (["match", "--topics", path], {"FEEDSVC_CONFIG": "/dev/null"}),
+    ]
+
+
+@pytest.mark.parametrize("which", range(4), ids=["--config", "topics.file", "import", "match"])
+@pytest.mark.parametrize("source", ["sparse file", "/dev/zero"])
+def test_a_toml_file_past_the_bound_is_refused(tmp_path: Path, which: int, source: str) -> None:
+    path = str(_huge(tmp_path)) if source == "sparse file" else source
+    argv, env = _commands(path)[which]
+    done = feedsvc(argv, tmp_path, **env)
+    assert done.returncode == 2, done.stderr
+    assert TOO_BIG in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_pipe_is_still_read(tmp_path: Path) -> None:
+    """``--config <(envsubst < feedsvc.toml.in)``: a pipe, not a regular file, read as one."""
+    read, write = os.pipe()
+    os.write(write, b"[http]\nport = 1\n")
+    os.close(write)
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", "config", "check", "--config", f"/dev/fd/{read}"],
+            cwd=tmp_path, pass_fds=(read,), capture_output=True, text=True, timeout=60,
+            env={k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")},
+            check=False,
+        )  # fmt: skip
+    finally:
+        os.close(read)
+    assert (done.returncode, done.stdout) == (0, f"/dev/fd/{read}: OK\n"), done.stderr
