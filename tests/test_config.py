@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -423,3 +424,52 @@ def test_a_value_of_the_wrong_toml_type_is_named_by_its_kind(
         load_config(write(tmp_path, f"[{section}]\n{line}\n"))
     assert [str(p) for p in raised.value.problems] == [said]
     assert "12345" not in str(raised.value)  # a secret's value is never shown
+
+
+#: Telegram bot tokens as pasted wrong, and what the problem says (never the token).
+BAD_BOT_TOKENS = [
+    ("bot123456:AAFakeTokenX_y-z", "starts with 'bot', which the Bot API's URL adds itself"),
+    ('"123456:AAFakeTokenX_y-z"', "is quoted twice"),
+    ("'123456:AAFakeTokenX_y-z'", "is quoted twice"),
+    ("123456", "is not a Telegram bot token"),
+    ("AAFakeTokenX_y-z", "is not a Telegram bot token"),
+    ("123456:", "is not a Telegram bot token"),
+    (":AAFakeTokenX_y-z", "is not a Telegram bot token"),
+    ("id:AAFakeTokenX_y-z", "is not a Telegram bot token"),
+    ("123456:AAFake☃TokenX", "is not a Telegram bot token"),
+    ("true", "is not a Telegram bot token"),
+]
+
+
+@pytest.mark.parametrize(("token", "said"), BAD_BOT_TOKENS)
+@pytest.mark.parametrize("given", ["file", "env", "config"])
+def test_a_telegram_token_of_the_wrong_shape_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, said: str, given: str
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    text, key = "", "telegram.token"
+    if given == "file":
+        (tmp_path / "token").write_text(token + "\n", encoding="utf-8")
+        text, key = f'[telegram]\ntoken_file = "{tmp_path / "token"}"\n', "telegram.token_file"
+    elif given == "env":
+        monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", token)
+    else:
+        text = f"[telegram]\ntoken = {json.dumps(token)}\n"
+    with pytest.raises(ConfigError) as raised:
+        load_config(write(tmp_path, text))
+    [problem] = raised.value.problems
+    assert problem.key == key and said in problem.message, problem
+    assert "FakeToken" not in str(raised.value)
+
+
+@pytest.mark.parametrize("token", ["123456789:AAFakeTokenForTests_do-not-leak", "42:a-b_C", "1:x"])
+def test_a_telegram_token_of_botfathers_shape_passes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", token)
+    assert load_config(write(tmp_path, "")).telegram_token() == token

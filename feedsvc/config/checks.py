@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -201,6 +202,8 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
         else:
             continue
         problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
+        if problem is None and (section, key) == ("telegram", "token"):
+            problem = telegram_token_problem(text)
         if problem is not None:
             what = f"the secret in {path}" if name.endswith("_file") else "the value"
             problems.append(Problem(name, f"{what} {problem}"))
@@ -218,6 +221,26 @@ def secret_text_problem(text: str, *, bot: bool) -> str | None:
     if bot and any(c.isspace() for c in text):
         return "contains whitespace, which no bot token has: copy the token again"
     return None
+
+
+#: A Telegram bot token as @BotFather gives it: the bot's id, a colon, the secret.
+_TELEGRAM_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
+
+
+def telegram_token_problem(text: str) -> str | None:
+    """Why ``text`` (one line, no whitespace) is no Telegram bot token, or None; never any of
+    it. A token copied from a Bot API URL (``bot123:ABC``), quoted twice, or cut at the colon
+    passed `config check`; only Telegram refused it, once the service was running."""
+    if _TELEGRAM_TOKEN.fullmatch(text):
+        return None
+    if _TELEGRAM_TOKEN.fullmatch(text.removeprefix("bot")):
+        return "starts with 'bot', which the Bot API's URL adds itself (/bot<TOKEN>/): remove it"
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        return "is quoted twice (the inner quotes are part of it): remove them"
+    return (
+        "is not a Telegram bot token, which is the bot's id, ':' and letters, digits, '_' or "
+        "'-' (e.g. 123456789:AAF…, as @BotFather gives it): copy the token again"
+    )
 
 
 def _zalo_problems(settings: Settings) -> list[Problem]:
