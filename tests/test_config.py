@@ -473,3 +473,26 @@ def test_a_telegram_token_of_botfathers_shape_passes(
             monkeypatch.delenv(name)
     monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", token)
     assert load_config(write(tmp_path, "")).telegram_token() == token
+
+
+@pytest.mark.parametrize("what", ["directory", "dangling link"])
+def test_a_default_config_path_that_is_no_file_is_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, what: str
+) -> None:
+    """A directory at config/feedsvc.toml (Docker makes one for a bind mount of a missing host
+    file) or a link to nothing was passed over in silence: the service ran on the defaults."""
+    for name in list(os.environ):
+        if name.startswith("FEEDSVC_"):
+            monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    default = tmp_path / "config" / "feedsvc.toml"
+    if what == "directory":
+        default.mkdir()
+    else:
+        default.symlink_to(tmp_path / "missing.toml")
+    for argv in (["config", "check"], ["status"]):
+        result = CliRunner().invoke(cli, argv)
+        assert result.exit_code == 2, result.output
+        said = "is a directory, not a file" if what == "directory" else "cannot read: No such file"
+        assert f"config/feedsvc.toml: {said}" in result.output, result.output

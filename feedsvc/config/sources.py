@@ -27,13 +27,17 @@ ENV_NESTING = "__"
 
 
 def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
-    """``--config`` wins, then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml`` if present."""
+    """``--config`` wins, then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml`` if present.
+
+    Present is anything at that path, a dangling link or a directory too (then a problem when it
+    is read): a directory there (Docker makes one for a bind mount of a host file that does not
+    exist) was passed over in silence, and the service ran on the built-in defaults."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("FEEDSVC_CONFIG")
     if env:
         return Path(env)
-    return DEFAULT_CONFIG if DEFAULT_CONFIG.is_file() else None
+    return DEFAULT_CONFIG if os.path.lexists(DEFAULT_CONFIG) else None
 
 
 def read_toml(path: Path) -> dict[str, Any]:
@@ -43,6 +47,11 @@ def read_toml(path: Path) -> dict[str, Any]:
         return read_toml_file(path)
     except TomlFileError as exc:
         raise ConfigError(str(path), [Problem(str(path), str(exc))]) from None
+    except IsADirectoryError:
+        said = (
+            "is a directory, not a file (a bind mount of a host file that does not exist makes one)"
+        )
+        raise ConfigError(str(path), [Problem(str(path), said)]) from None
     except OSError as exc:
         raise ConfigError(str(path), [Problem(str(path), f"cannot read: {exc.strerror}")]) from None
 
