@@ -486,3 +486,27 @@ def test_a_state_db_behind_a_directory_it_cannot_enter_is_named(
     line = one_error_line(done.stderr)
     assert line.startswith(f"feedsvc: the state DB {url} cannot be reached (permission denied: ")
     assert f"and to write it and its directory {folder} (SQLite keeps" in line, line
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "argv", [*READS, *WRITES, ["db", "upgrade"]], ids=lambda a: " ".join(a)
+)  # fmt: skip
+@pytest.mark.parametrize("form", ["psycopg", "host in the query"])
+def test_a_search_path_naming_no_schema_is_said_so(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str], form: str
+) -> None:
+    """``options=-csearch_path=typo``: "not initialised: run `feedsvc db upgrade`", which then
+    failed on "no schema has been selected to create in". Both read paths (psycopg and
+    SQLAlchemy, the host in the query) and the writers say what is missing."""
+    base, _, _ = pg_url.partition("?")
+    url = f"{base}?options=-csearch_path%3Dno_such_schema_7f3a"
+    if form == "host in the query":
+        host = base.split("@", 1)[1].split("/", 1)[0]
+        url = url.replace(f"@{host}/", "@/").replace("?", f"?host={host}&", 1)
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    code, output = invoke(argv)
+    assert code == 1, output
+    line = one_error_line(output)
+    assert "has no schema to hold feedsvc's tables: no schema on its search_path exists" in line
+    assert "create the schema (CREATE SCHEMA …) or correct the search_path" in line, line

@@ -67,6 +67,10 @@ class SchemaStatus:
     where: str  # the DB URL with any password masked
     #: feedsvc's tables are there (:data:`FIRST_TABLES`) although no revision is recorded
     orphaned: bool = False
+    #: PostgreSQL: no schema of the search_path exists (``current_schema()`` is NULL), so
+    #: there is nowhere to create the tables: "not initialised" sent the operator to `db
+    #: upgrade`, which failed on "no schema has been selected to create in"
+    no_schema: bool = False
 
     @property
     def current(self) -> bool:
@@ -76,7 +80,7 @@ class SchemaStatus:
     def upgradable(self) -> bool:
         """Whether `db upgrade` knows where to start: a new DB, or an older known revision."""
         if self.revision is None:
-            return not self.orphaned
+            return not self.orphaned and not self.no_schema
         return self.revision in known_revisions() and self.revision < self.head
 
     def newer(self) -> bool:
@@ -100,6 +104,13 @@ class SchemaStatus:
                 "needs: restore alembic_version from a backup (or, if you know the revision the "
                 "tables are at, insert it there), or move this DB away and run `feedsvc db "
                 "upgrade` for a new one"
+            )
+        if self.revision is None and self.no_schema:
+            return (
+                f"{where} has no schema to hold feedsvc's tables: no schema on its search_path "
+                "exists (options=-csearch_path=… in database.url, or the role's default); "
+                f"create the schema (CREATE SCHEMA …) or correct the search_path, then "
+                f"{UPGRADE_HINT}"
             )
         if self.revision is None:
             return f"{where} is not initialised: {UPGRADE_HINT}"
@@ -216,7 +227,10 @@ def schema_status(db: Database) -> SchemaStatus:
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             if revision is None:
                 orphaned = any(found.has_table(name) for name in FIRST_TABLES)
-                return SchemaStatus(None, head, where, orphaned)
+                no_schema = db.dialect == "postgresql" and (
+                    conn.execute(text("SELECT current_schema()")).scalar() is None
+                )
+                return SchemaStatus(None, head, where, orphaned, no_schema)
     except DatabaseError as exc:
         if on_disk and "file is not a database" in str(exc.orig):
             raise SchemaError(not_a_database(where)) from None

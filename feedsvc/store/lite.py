@@ -147,7 +147,10 @@ def _check_revision(reader: Reader, where: str) -> None:
     if revision is None:  # feedsvc's tables with their revision lost?
         names = ", ".join(f"'{name}'" for name in FIRST_TABLES)
         orphaned = bool(reader.rows(_FIRST_TABLES[reader.backend].format(names=names))[0][0])
-    problem = SchemaStatus(revision, head_revision(), where, orphaned).problem()
+    no_schema = False
+    if revision is None and reader.backend == "postgresql":  # nowhere to create the tables?
+        no_schema = reader.rows("SELECT current_schema()")[0][0] is None
+    problem = SchemaStatus(revision, head_revision(), where, orphaned, no_schema).problem()
     if problem is not None:
         raise SchemaError(problem)
 
