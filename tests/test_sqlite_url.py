@@ -290,3 +290,41 @@ def test_a_state_db_in_memory_is_a_configuration_problem(
     assert "database.url: an SQLite DB in memory (or a temporary one) keeps nothing" in (
         result.output
     )
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:///cms.db", "the SQLite file {cwd}/cms.db does not exist (a source is read"),
+        ("sqlite:///sub/cms.db", "the SQLite file {cwd}/sub/cms.db does not exist"),
+        ("sqlite:///file:cms.db?uri=true&mode=ro", "the SQLite file cms.db does not exist"),
+        ("sqlite://", "an SQLite DB in memory holds no articles"),
+        ("sqlite:///:memory:", "an SQLite DB in memory holds no articles"),
+    ],
+)
+@pytest.mark.parametrize("argv", [["source", "check"], ["config", "check"]])
+def test_an_sqlite_source_that_is_no_file_is_refused_and_not_created(
+    clean_cli: Path, url: str, said: str, argv: list[str]
+) -> None:
+    """`source check` created an empty file at a mistyped path and said "table
+    'source_articles' not found"."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    env = {"FEEDSVC_SOURCE__URL": url, "FEEDSVC_DATABASE__URL": f"sqlite:///{clean_cli}/s.db"}
+    result = CliRunner().invoke(cli, argv, env=env)
+    assert result.exit_code == 2, result.output
+    assert f"source.url: {said.format(cwd=clean_cli)}" in result.output, result.output
+    assert not (clean_cli / "cms.db").exists() and not (clean_cli / "sub").exists()
+
+
+def test_an_sqlite_source_file_that_exists_passes(clean_cli: Path) -> None:
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    (clean_cli / "cms.db").write_bytes(b"")
+    for url in ("sqlite:///cms.db", "sqlite:///file:cms.db?uri=true&mode=ro"):
+        result = CliRunner().invoke(cli, ["config", "check"], env={"FEEDSVC_SOURCE__URL": url})
+        assert result.exit_code == 0, result.output

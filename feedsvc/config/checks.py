@@ -171,6 +171,8 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
         check_url(url)
     except ValueError as exc:
         return str(exc)
+    if url.startswith("sqlite"):
+        return _sqlite_source_problem(url)
     if url.split(":", 1)[0].split("+", 1)[0] not in ("mysql", "mariadb"):
         return None  # only PyMySQL raises on options; libpq words them at connect time
     from sqlalchemy.engine import make_url
@@ -179,6 +181,23 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
 
     parsed = driver_url(make_url(url))
     return driver_problem(parsed, source_connect_args(parsed, timeouts))
+
+
+def _sqlite_source_problem(url: str) -> str | None:
+    """An SQLite source that is no file there (``feedsvc.db.sqlite_url``: as SQLAlchemy opens
+    it): ``source check`` and ingest created an empty file at a mistyped path (a read-only
+    command writing to disk) and then said "table 'source_articles' not found"."""
+    from feedsvc.db.sqlite_url import sqlite_target
+
+    target = sqlite_target(url)
+    if target is None:
+        return None  # SQLAlchemy's reading: its own errors
+    file = target.file()
+    if file is None:
+        return "an SQLite DB in memory holds no articles: name the publisher's database file"
+    if not file.exists():
+        return f"the SQLite file {file} does not exist (a source is read, never created)"
+    return None
 
 
 def _secret_text_problems(settings: Settings) -> list[Problem]:
