@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from feedsvc import logs
 from feedsvc.db import Database, upgrade
 from feedsvc.db.provision import ensure_database
 
@@ -110,3 +111,14 @@ def mariadb_database(prefix: str) -> Iterator[str]:
         with admin.begin() as conn:
             conn.execute(text(f"DROP DATABASE {name}"))
         admin.dispose()
+
+
+@pytest.fixture(autouse=True)
+def _forget_learnt_secrets() -> Iterator[None]:
+    """Each test starts with the secrets the process had learnt before it: an Apprise test's
+    URL parts (``/deliver/…``) are scrubbed from every later log line in the process
+    (``feedsvc.logs.register_secret``), which masked another test's "no such table:
+    deliveries" depending on which worker ran which test first."""
+    learnt = list(logs._LEARNT)
+    yield
+    logs._LEARNT[:] = learnt
