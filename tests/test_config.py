@@ -159,6 +159,8 @@ def test_env_overrides_nest_and_merge_with_the_file(
         '[source]\nurl = "sqlite:///cms.db"\ntable = "posts"\n[source.columns]\ntitle = "t"\n'
         '[http]\nport = 9000\nhost = "0.0.0.0"\n',
     )
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "cms.db").touch()  # a source is read, never created: the file must exist
     monkeypatch.setenv("FEEDSVC_SOURCE__COLUMNS__ID", "nid")
     monkeypatch.setenv("feedsvc_http__port", "9100")
     monkeypatch.setenv("FEEDSVC_HTTP__TRUSTED_PROXIES", '["10.0.0.0/8"]')

@@ -24,8 +24,8 @@ from click.testing import CliRunner
 from conftest import mariadb_database
 
 from feedsvc.cli import cli
-from feedsvc.config import match_processes, models
-from feedsvc.config.models import quota_cores
+from feedsvc.config import cores, match_processes, models
+from feedsvc.config.cores import quota_cores
 
 EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
 
@@ -245,11 +245,11 @@ def test_auto_match_workers_respect_a_cpu_quota(
 ) -> None:
     """Four cores to run on; ``docker --cpus=1`` (cgroup v2 ``cpu.max`` "100000 100000") leaves
     one: before, "auto" started three workers that could only share that one core."""
-    monkeypatch.setattr(models.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
+    monkeypatch.setattr(cores.os, "sched_getaffinity", lambda _pid: {0, 1, 2, 3})
     path = tmp_path / "cpu.max"
     if cpu_max is not None:
         path.write_text(cpu_max + "\n", encoding="ascii")
-    monkeypatch.setattr(models, "CPU_MAX", path)
+    monkeypatch.setattr(cores, "CPU_MAX", path)
     assert match_processes("auto") == workers
     assert match_processes(2) == 2
 

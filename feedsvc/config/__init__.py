@@ -26,6 +26,7 @@ from feedsvc.config.checks import (
     secret_warnings,
     weak_token_warnings,
 )
+from feedsvc.config.cores import match_processes
 from feedsvc.config.display import printable
 from feedsvc.config.models import (
     AdminSettings,
@@ -39,7 +40,6 @@ from feedsvc.config.models import (
     TelegramSettings,
     TopicsSettings,
     ZaloSettings,
-    match_processes,
 )
 from feedsvc.config.problems import ConfigError, Problem
 from feedsvc.config.sources import (

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from feedsvc.config.models import Settings, check_url
+from feedsvc.config.models import Settings
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.sources import (
     env_name,
@@ -24,6 +24,7 @@ from feedsvc.config.sources import (
     misnamed_env,
     read_toml,
 )
+from feedsvc.config.urls import check_url
 from feedsvc.db.timeouts import DbTimeouts
 
 SECRET_KEYS = (

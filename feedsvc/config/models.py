@@ -9,7 +9,6 @@ token methods of :class:`Settings` read them from the setting or its ``*_file``.
 from __future__ import annotations
 
 import ipaddress
-import os
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
@@ -26,6 +25,7 @@ from pydantic import (
     field_validator,
 )
 
+from feedsvc.config.urls import absolute_url, check_state_backend, check_url
 from feedsvc.db.timeouts import DbTimeouts
 
 #: Every section's rules: a misspelt key is a problem, and so is a number that is not finite.
@@ -135,41 +135,6 @@ class SourceSettings(_Timeouts):
             raise ValueError(expected + shown) from None
 
 
-#: cgroup v2's CPU limit of this process's group (a container's ``--cpus``): "<quota|max> <period>"
-CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
-
-
-def quota_cores(cpu_max: str) -> int | None:
-    """Whole cores a cgroup v2 ``cpu.max`` line allows, at least 1 (``"150000 100000"`` → 1);
-    None when it sets no limit (``"max 100000"``) or cannot be read as one."""
-    parts = cpu_max.split()
-    if len(parts) != 2 or parts[0] == "max":
-        return None
-    try:
-        quota, period = int(parts[0]), int(parts[1])
-    except ValueError:
-        return None
-    return max(1, quota // period) if quota > 0 and period > 0 else None
-
-
-def match_processes(setting: int | Literal["auto"]) -> int:
-    """Match worker processes for ``source.match_workers``: ``"auto"`` is one per core this
-    process may use beyond the first — the cores it may run on, capped by its cgroup's CPU
-    quota (``docker --cpus=1`` on a 16-core host is one core) — so 0 on one core: matching
-    stays in-process."""
-    if setting != "auto":
-        return setting
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        cores = os.cpu_count() or 1
-    try:
-        quota = quota_cores(CPU_MAX.read_text(encoding="ascii"))
-    except (OSError, ValueError):  # no cgroup v2 here
-        quota = None
-    return max(0, min(cores, quota or cores) - 1)
-
-
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -209,12 +174,12 @@ class HttpSettings(_Section):
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return _absolute_url(value)
+        return absolute_url(value)
 
     @field_validator("websub_hub")
     @classmethod
     def _hub(cls, value: str | None) -> str | None:
-        return _absolute_url(value) if value else None
+        return absolute_url(value) if value else None
 
 
 class TelegramSettings(_Section):
@@ -246,7 +211,7 @@ class TelegramSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return _absolute_url(value)
+        return absolute_url(value)
 
 
 class ZaloSettings(_Section):
@@ -265,7 +230,7 @@ class ZaloSettings(_Section):
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return _absolute_url(value)
+        return absolute_url(value)
 
 
 class AdminSettings(_Section):
@@ -283,7 +248,7 @@ class SiteSettings(_Section):
     @field_validator("url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return _absolute_url(value)
+        return absolute_url(value)
 
     @field_validator("timezone")
     @classmethod
@@ -346,108 +311,6 @@ class Settings(BaseModel):
 
     def zalo_webhook_secret(self) -> str | None:
         return _secret(self.zalo.webhook_secret, self.zalo.webhook_secret_file)
-
-
-def check_url(value: str) -> None:
-    """Raise ValueError for a string SQLAlchemy cannot parse as a URL, or whose dialect or
-    driver it cannot load; the message never repeats the value (it may hold a password), only
-    its ``dialect+driver`` part.
-
-    ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
-    after ``sqlite://`` as the database), and so are the PostgreSQL URLs
-    ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
-    state DB need not import SQLAlchemy only to validate its configuration.
-    """
-    if value.startswith(("sqlite://", "sqlite+pysqlite://")):
-        from feedsvc.db.sqlite_url import url_problem
-
-        if (problem := url_problem(value)) is not None:
-            raise ValueError(problem)
-        if "?" not in value:
-            return
-    from feedsvc.db.urls import port_problem, psycopg_url
-
-    if not value.startswith("sqlite"):
-        problem = port_problem(value)  # before SQLAlchemy, whose int() says "invalid literal"
-        if problem is not None:
-            raise ValueError(problem)
-    if psycopg_url(value) is not None:
-        return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
-
-    from feedsvc.db.drivers import driver_url
-
-    try:
-        url = driver_url(make_url(value))
-    except (ArgumentError, ValueError):
-        raise ValueError(
-            "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
-        ) from None
-    # what the engine would load at the first connection: a scheme SQLAlchemy does not know
-    # (`postgres://`) or a driver not installed (`postgresql+psycopg2://`) is a configuration
-    # problem here, not a traceback or a plugin error from every command
-    try:
-        dialect = url.get_dialect()
-    except NoSuchModuleError:
-        raise ValueError(
-            f"unknown database kind {url.drivername + '://'!r} (PostgreSQL is 'postgresql://', "
-            "MariaDB/MySQL 'mysql+pymysql://', SQLite 'sqlite:///')"
-        ) from None
-    try:
-        dialect.import_dbapi()
-    except ImportError:
-        raise ValueError(
-            f"the driver of {url.drivername + '://'!r} is not installed (feedsvc ships psycopg: "
-            "'postgresql://', and PyMySQL: 'mysql+pymysql://')"
-        ) from None
-
-
-#: The databases the state DB's schema and migrations are written and tested for (SPEC §8:
-#: SQLite embedded, PostgreSQL for replicas). MariaDB/MySQL is a *source* only (SPEC §3).
-STATE_BACKENDS = ("sqlite", "postgresql")
-
-
-def check_state_backend(value: str) -> None:
-    """Raise ValueError unless ``value`` (a URL :func:`check_url` accepted) names one of
-    :data:`STATE_BACKENDS`: on another one the migrations stop half-way (MariaDB at 0009,
-    ``CAST(… AS TEXT)``), leaving a state DB that neither this nor any feedsvc can use."""
-    kind = value.split("://", 1)[0]
-    if kind.split("+", 1)[0] not in STATE_BACKENDS:
-        raise ValueError(
-            f"{kind + '://'!r} cannot hold the state DB: use SQLite ('sqlite:///var/feedsvc.db') "
-            "or PostgreSQL ('postgresql://user@host/db'); MariaDB/MySQL can be read as a source "
-            "(source.url)"
-        )
-    from feedsvc.db.sqlite_url import state_problem
-
-    if (problem := state_problem(value)) is not None:
-        raise ValueError(problem)
-
-
-def _absolute_url(value: str) -> str:
-    """The one check of every http(s) URL setting (``http.public_url``, ``http.websub_hub``,
-    ``site.url``, ``telegram.base_url``, ``zalo.base_url``): a scheme, a host, a port that is a
-    number, no spaces. ``"http://"`` and ``"https://exa mple.vn"`` passed a prefix test and
-    failed later, at every request or render; ``telegram.base_url`` had no check at all (the
-    bot retried ``UnsupportedProtocol`` forever while ``config check`` said OK)."""
-    from urllib.parse import urlsplit
-
-    expected = "must be an absolute http(s) URL (e.g. https://example.vn/)"
-    if not value.startswith(("http://", "https://")) or any(
-        c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value
-    ):
-        raise ValueError(expected)
-    try:
-        parts = urlsplit(value)
-        port = parts.port
-    except ValueError:  # a port out of range or not a number, an unclosed "[" of an IPv6 host
-        raise ValueError(f"{expected}: its host or port cannot be read") from None
-    if not parts.hostname:
-        raise ValueError(f"{expected}: no host after {parts.scheme}://")
-    if port == 0:
-        raise ValueError(f"{expected}: the port after the host is not 1-65535")
-    return value
 
 
 def _secret(value: SecretStr | None, path: Path | None) -> str | None:

@@ -8,7 +8,7 @@ would open the URL: ``feedsvc.db.sqlite_url``, the URI form too) and on a Postgr
 commands use the functions here and never import SQLAlchemy. Any other URL (an in-memory
 SQLite one, a key given twice, a multi-host PostgreSQL one) goes through
 :class:`feedsvc.db.Database` and the SQLAlchemy store modules as before. (MariaDB cannot hold
-the state DB: ``feedsvc.config.models.check_state_backend``.)
+the state DB: ``feedsvc.config.urls.check_state_backend``.)
 
 Each read is one SQL text for both drivers, written with ``?`` placeholders (:meth:`Reader.rows`
 turns them into psycopg's ``%s``) and only syntax both speak (``WHERE enabled``, not ``= 1``);

@@ -1,0 +1,111 @@
+"""The checks of URL settings: a database URL (``database.url``, ``source.url``), which
+databases can hold the state DB, and every http(s) URL setting.
+
+Apart from the settings models so each URL rule lives once and the models only call it; these
+checks import SQLAlchemy only for a URL the lite parsers (``feedsvc.db.urls``,
+``feedsvc.db.sqlite_url``) cannot read themselves, which keeps read-only commands fast.
+"""
+
+from __future__ import annotations
+
+
+def check_url(value: str) -> None:
+    """Raise ValueError for a string SQLAlchemy cannot parse as a URL, or whose dialect or
+    driver it cannot load; the message never repeats the value (it may hold a password), only
+    its ``dialect+driver`` part.
+
+    ``sqlite://…`` URLs are accepted without asking SQLAlchemy (its URL pattern takes any text
+    after ``sqlite://`` as the database), and so are the PostgreSQL URLs
+    ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
+    state DB need not import SQLAlchemy only to validate its configuration.
+    """
+    if value.startswith(("sqlite://", "sqlite+pysqlite://")):
+        from feedsvc.db.sqlite_url import url_problem
+
+        if (problem := url_problem(value)) is not None:
+            raise ValueError(problem)
+        if "?" not in value:
+            return
+    from feedsvc.db.urls import port_problem, psycopg_url
+
+    if not value.startswith("sqlite"):
+        problem = port_problem(value)  # before SQLAlchemy, whose int() says "invalid literal"
+        if problem is not None:
+            raise ValueError(problem)
+    if psycopg_url(value) is not None:
+        return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    from feedsvc.db.drivers import driver_url
+
+    try:
+        url = driver_url(make_url(value))
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            "not a SQLAlchemy URL (expected dialect+driver://user:password@host:port/database)"
+        ) from None
+    # what the engine would load at the first connection: a scheme SQLAlchemy does not know
+    # (`postgres://`) or a driver not installed (`postgresql+psycopg2://`) is a configuration
+    # problem here, not a traceback or a plugin error from every command
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise ValueError(
+            f"unknown database kind {url.drivername + '://'!r} (PostgreSQL is 'postgresql://', "
+            "MariaDB/MySQL 'mysql+pymysql://', SQLite 'sqlite:///')"
+        ) from None
+    try:
+        dialect.import_dbapi()
+    except ImportError:
+        raise ValueError(
+            f"the driver of {url.drivername + '://'!r} is not installed (feedsvc ships psycopg: "
+            "'postgresql://', and PyMySQL: 'mysql+pymysql://')"
+        ) from None
+
+
+#: The databases the state DB's schema and migrations are written and tested for (SPEC §8:
+#: SQLite embedded, PostgreSQL for replicas). MariaDB/MySQL is a *source* only (SPEC §3).
+STATE_BACKENDS = ("sqlite", "postgresql")
+
+
+def check_state_backend(value: str) -> None:
+    """Raise ValueError unless ``value`` (a URL :func:`check_url` accepted) names one of
+    :data:`STATE_BACKENDS`: on another one the migrations stop half-way (MariaDB at 0009,
+    ``CAST(… AS TEXT)``), leaving a state DB that neither this nor any feedsvc can use."""
+    kind = value.split("://", 1)[0]
+    if kind.split("+", 1)[0] not in STATE_BACKENDS:
+        raise ValueError(
+            f"{kind + '://'!r} cannot hold the state DB: use SQLite ('sqlite:///var/feedsvc.db') "
+            "or PostgreSQL ('postgresql://user@host/db'); MariaDB/MySQL can be read as a source "
+            "(source.url)"
+        )
+    from feedsvc.db.sqlite_url import state_problem
+
+    if (problem := state_problem(value)) is not None:
+        raise ValueError(problem)
+
+
+def absolute_url(value: str) -> str:
+    """The one check of every http(s) URL setting (``http.public_url``, ``http.websub_hub``,
+    ``site.url``, ``telegram.base_url``, ``zalo.base_url``): a scheme, a host, a port that is a
+    number, no spaces. ``"http://"`` and ``"https://exa mple.vn"`` passed a prefix test and
+    failed later, at every request or render; ``telegram.base_url`` had no check at all (the
+    bot retried ``UnsupportedProtocol`` forever while ``config check`` said OK)."""
+    from urllib.parse import urlsplit
+
+    expected = "must be an absolute http(s) URL (e.g. https://example.vn/)"
+    if not value.startswith(("http://", "https://")) or any(
+        c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value
+    ):
+        raise ValueError(expected)
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:  # a port out of range or not a number, an unclosed "[" of an IPv6 host
+        raise ValueError(f"{expected}: its host or port cannot be read") from None
+    if not parts.hostname:
+        raise ValueError(f"{expected}: no host after {parts.scheme}://")
+    if port == 0:
+        raise ValueError(f"{expected}: the port after the host is not 1-65535")
+    return value
