@@ -220,8 +220,14 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
             topics.file,
         )
         return
-    with db.write() as conn:
-        summary = sync_topics(conn, specs, db.now())
+    try:
+        with db.write() as conn:
+            summary = sync_topics(conn, specs, db.now())
+    except EmptiedTopicsFile as exc:
+        log.error(
+            "topics file %s not imported, the state DB's topics are kept: %s", topics.file, exc
+        )
+        return
     log.info("topics file %s: %s", topics.file, summary)
 
 
@@ -255,14 +261,34 @@ def dump_topics(specs: Sequence[TopicSpec]) -> str:
     return "".join(parts)
 
 
+class EmptiedTopicsFile(Exception):
+    """A topics file with no topics at all while ``live`` topics it imported before are on."""
+
+    def __init__(self, live: int) -> None:
+        self.live = live
+        super().__init__(
+            f"it holds no topics: importing it would switch off all {live} topic(s) it "
+            "imported before (a file emptied by mistake?). Nothing was changed; to switch "
+            "them off, set enabled = false on each in the file, or use `feedsvc topics "
+            "disable SLUG`"
+        )
+
+
 def sync_topics(conn: Connection, specs: Sequence[TopicSpec], now: datetime) -> str:
     """Apply a topics file: new and changed topics saved; file topics gone from it disabled.
 
     Topics created through the API or CLI are left alone: the file owns only its own topics.
     A removed topic is disabled, not deleted, so its feed history is not lost by a typo.
+    Raises :class:`EmptiedTopicsFile`, writing nothing, for a file with no topics while file
+    topics are on: a 0-byte file (a failed copy, a volume not mounted yet) switched off every
+    feed and alert at the next ``run``, one info line its only trace.
     """
     from feedsvc.store.topics import list_topics, save_topic, set_enabled
 
+    if not specs:
+        live = sum(1 for t in list_topics(conn) if t.origin == "file" and t.enabled)
+        if live:
+            raise EmptiedTopicsFile(live)
     counts = {"created": 0, "updated": 0, "unchanged": 0, "disabled": 0}
     for spec in specs:
         counts[save_topic(conn, spec, "file", now)] += 1

@@ -98,3 +98,44 @@ def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-u
     assert "added 0" in run("topics", "backfill", "bong-da", "--days", "0").output
     rendered = run("render", "bong-da", "--format", "json")
     assert [i["title"] for i in json.loads(rendered.output)["items"]] == ["Bóng đá"]
+
+
+@pytest.mark.parametrize(
+    "emptied",
+    ["", "\n\n", "# feedsvc topics\n# (all moved elsewhere)\n", "\ufeff\n"],
+    ids=["0 bytes", "blank lines", "comments only", "a BOM"],
+)
+def test_an_emptied_file_never_switches_every_topic_off(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, emptied: str
+) -> None:
+    """A topics file that holds no topics while topics it imported are on is refused, naming
+    the file and the count, exit 2, nothing changed (it switched every feed and alert off)."""
+    shipped = Path(__file__).parent.parent / "config" / "topics.toml"
+    assert run("topics", "import", str(shipped)).exit_code == 0
+    run("topics", "add", "own", "--title", "Own", "--query", "công")  # the API/CLI's own
+    before = run("topics", "list").output
+    live = before.count("enabled ") - 1
+    empty = tmp_path / "topics.toml"
+    empty.write_text(emptied, encoding="utf-8")
+    refused = run("topics", "import", str(empty))
+    assert refused.exit_code == 2, refused.output
+    assert f"1 problem(s) in {empty}:\n  it holds no topics: importing it would switch off " in (
+        refused.output
+    )
+    assert f"all {live} topic(s) it imported before" in refused.output and live > 0
+    assert run("topics", "list").output == before
+
+    # switched off one by one, the file's topics no longer count: the empty file is fine then
+    for line in before.splitlines():
+        slug = line.split("\t", 1)[0]
+        if slug != "own":
+            assert run("topics", "disable", slug).exit_code == 0
+    assert run("topics", "import", str(empty)).exit_code == 0
+    assert "own\tenabled" in run("topics", "list").output
+
+
+def test_an_empty_file_into_a_new_state_db_is_fine(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    empty = tmp_path / "topics.toml"
+    empty.write_text("# topics go here\n", encoding="utf-8")
+    done = run("topics", "import", str(empty))
+    assert done.exit_code == 0 and "0 created, 0 updated, 0 unchanged, 0 disabled" in done.output

@@ -179,3 +179,32 @@ def test_run_logs_a_broken_file_on_one_line_and_serves(tmp_path: Path) -> None:
     assert " ERROR " in line and "\\n" not in line, text
     assert "topics file bad.toml not imported" in line and "2 problem(s)" in line
     assert "topic #1 (kt): unknown key 'colour'" in line and "'topik'" in line
+
+
+@pytest.mark.parametrize("emptied", ["", "# nothing yet\n"], ids=["0 bytes", "comments only"])
+def test_run_keeps_the_topics_when_the_file_was_emptied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture, emptied: str
+) -> None:
+    """A file emptied since the last start (a failed copy, a volume not mounted yet) switched
+    every file topic off at ``run``, one info line its only trace: now one error line naming the
+    file and the count, and the topics stay on."""
+    _clean_env(monkeypatch, tmp_path)
+    path = _write(tmp_path / "topics.toml", GOOD + GOOD.replace('"kt"', '"kt2"'))
+    monkeypatch.setenv("FEEDSVC_TOPICS__FILE", str(path))
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", f"sqlite:///{tmp_path / 'state.db'}")
+    settings = load_config(Path("/dev/null"))
+    db = Database(settings.database.url)
+    ensure_schema(db)
+    import_at_start(db, settings.topics)
+    _write(path, emptied)
+    with caplog.at_level(logging.INFO, logger="feedsvc.topics_file"):
+        import_at_start(db, settings.topics)
+    [record] = [r for r in caplog.records if "topics file" in r.getMessage()]
+    assert record.levelno == logging.ERROR, record.getMessage()
+    assert f"topics file {path} not imported, the state DB's topics are kept: it holds no " in (
+        record.getMessage()
+    )
+    assert "switch off all 2 topic(s)" in record.getMessage()
+    with db.read() as conn:
+        assert [(t.slug, t.enabled) for t in list_topics(conn)] == [("kt", True), ("kt2", True)]
+    db.dispose()

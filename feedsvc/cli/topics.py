@@ -147,7 +147,12 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
-    from feedsvc.topics_file import TopicsFileError, load_topics_file, sync_topics
+    from feedsvc.topics_file import (
+        EmptiedTopicsFile,
+        TopicsFileError,
+        load_topics_file,
+        sync_topics,
+    )
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
@@ -156,8 +161,11 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     except TopicsFileError as exc:
         topics_file_problems(exc.path, exc.problems)
     db = open_db(settings, write=True)
-    with db.write() as conn:
-        summary = sync_topics(conn, specs, datetime.now(UTC))
+    try:
+        with db.write() as conn:
+            summary = sync_topics(conn, specs, datetime.now(UTC))
+    except EmptiedTopicsFile as exc:
+        topics_file_problems(str(path), [str(exc)])
     click.echo(f"{path}: {summary}")
 
 
