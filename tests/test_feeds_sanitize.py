@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import sys
 
 import pytest
 
@@ -255,3 +256,19 @@ def test_a_noscript_fallback_is_dropped_not_shown_as_markup(fallback: str) -> No
     out = sanitize_html(body, BASE)
     assert out == f'<p>Trước <img src="{HOST}/1.jpg" alt="một"> sau</p>'
     assert plain_text(body) == "Trước sau"
+
+
+def test_plain_text_collapses_exactly_what_regex_whitespace_is() -> None:
+    """``plain_text`` collapses whitespace with ``str.split()``: the same characters as re's
+    ``\\s`` for every code point, so the result is what ``re.sub(r"\\s+", " ", t).strip()``
+    gave (the form it replaced)."""
+    whitespace = re.compile(r"\s")
+    differ = [
+        hex(c)
+        for c in range(sys.maxunicode + 1)
+        if not 0xD800 <= c <= 0xDFFF and bool(whitespace.match(chr(c))) != chr(c).isspace()
+    ]
+    assert differ == []
+    spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
+    text = f"{spaces}a{spaces}b c\u00a0\u2028d{spaces}"
+    assert plain_text(text) == re.sub(r"\s+", " ", xml_clean(text)).strip() == "a b c d"
