@@ -92,6 +92,32 @@ def test_topics_file(tmp_path: Path) -> None:
     assert "A2" not in rows
 
 
+@pytest.mark.parametrize(
+    ("text", "words"),
+    [
+        ("", "it holds no topics: nothing to match against"),
+        ("# topics go here\n", "it holds no topics: nothing to match against"),
+        (
+            '[[topic]]\nslug = "a"\ntitle = "A"\nquery = "công"\nenabled = false\n'
+            + '[[topic]]\nslug = "b"\ntitle = "B"\nquery = "an"\nenabled = false\n',
+            "it holds no enabled topic (all 2 are off): nothing to match against",
+        ),
+    ],
+    ids=["0 bytes", "comments only", "all off"],
+)
+def test_a_topics_file_with_nothing_to_match_is_refused(
+    tmp_path: Path, text: str, words: str
+) -> None:
+    """It matched nothing and exited 0, which reads as "no article matches": the wrong file
+    (an emptied one, every topic off) is exit 2 naming it, before any article is read."""
+    path = tmp_path / "topics.toml"
+    path.write_text(text, encoding="utf-8")
+    result = run("--topics", str(path))
+    assert result.exit_code == 2, result.output
+    assert f"1 problem(s) in {path}:\n  {words}" in result.stderr
+    assert result.stdout == ""
+
+
 def test_topics_file_disabled_topics_are_references_only(tmp_path: Path) -> None:
     path = tmp_path / "topics.toml"
     path.write_text(

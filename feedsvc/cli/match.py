@@ -94,6 +94,9 @@ def _run_topics(path: Path) -> None:
     except TopicsFileError as exc:
         topics_file_problems(exc.path, exc.problems)
     enabled = {s.slug: s.query for s in specs if s.enabled}
+    if not enabled:  # nothing could ever match: the wrong file, not an answer of "no match"
+        what = "no topics" if not specs else f"no enabled topic (all {len(specs)} are off)"
+        topics_file_problems(str(path), [f"it holds {what}: nothing to match against"])
     matcher = TopicMatcher.build(enabled, refs={s.slug: s.query for s in specs if not s.enabled})
     if matcher.errors:  # the loader parsed each query already: kept as a guard, not a skip
         topics_file_problems(
