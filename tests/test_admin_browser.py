@@ -283,8 +283,11 @@ def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
     section.find_element(By.TAG_NAME, "summary").click()  # unfold "Theo dõi"
     telegram = section.find_element(By.CSS_SELECTOR, "a.telegram")
     assert telegram.get_attribute("href") == "https://t.me/TinHaiPhongBot?start=kien-thuy"
-    qr = section.find_element(By.CSS_SELECTOR, "svg.qr")
+    qr = section.find_element(By.CSS_SELECTOR, "img.qr")
+    assert qr.get_attribute("src") == f"{server}/topics/kien-thuy/telegram.svg"
     assert qr.size["width"] >= 100 and qr.size["height"] >= 100  # big enough to scan
+    # fetched and drawn by the browser (a broken image has no natural width)
+    wait(b).until(lambda _: b.execute_script("return arguments[0].naturalWidth", qr) > 0)
     b.set_window_size(1100, 1000)
     b.save_screenshot(str(shots / "reader-index.png"))
 

@@ -5,7 +5,6 @@ an article, valid HTML5, and linking to the bot (learnt with getMe from the fake
 from __future__ import annotations
 
 import asyncio
-import re
 import threading
 import warnings
 from collections.abc import Iterator
@@ -20,7 +19,7 @@ from fakebot import FakeBotAPI
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
 from feedsvc.config import load_config
-from feedsvc.pages import page_article
+from feedsvc.pages import page_article, qr_svg
 from feedsvc.publish.warm_start import VERIFY_BATCH
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
@@ -131,7 +130,42 @@ def test_pages_link_to_the_bot_learnt_with_getme(
     for path in ("/", "/topics/kien-thuy"):
         page = client.get(path)
         valid(page.content)
-        assert link in page.text and re.search(r'<svg [^>]*class="qr"', page.text), path
+        assert link in page.text, path
+        qr = '<img class="qr" src="https://tin.example.vn/topics/kien-thuy/telegram.svg"'
+        assert qr in page.text, path
+    drawn = client.get("/topics/kien-thuy/telegram.svg")
+    assert drawn.status_code == 200 and drawn.headers["content-type"].startswith("image/svg+xml")
+    assert drawn.content == qr_svg(link)
+
+
+def test_the_qr_code_is_served_for_enabled_topics_with_a_bot_only(
+    served: tuple[TestClient, Service],
+) -> None:
+    """``/topics/{slug}/telegram.svg``: an enabled topic's link drawn (and kept: the same
+    bytes and ETag again, 304 on revalidation); 404 without a bot, for an unknown or disabled
+    topic, and for a slug too long for a ``/start`` payload (the pages offer no link then)."""
+    client, service = served
+    assert client.get("/topics/kien-thuy/telegram.svg").status_code == 404  # no bot yet
+    service.publisher.set_bot_username("TinBot")
+    first = client.get("/topics/kien-thuy/telegram.svg")
+    assert first.status_code == 200 and first.content.startswith(b"<svg")
+    assert b'xmlns="http://www.w3.org/2000/svg"' in first.content
+    assert first.content == qr_svg("https://t.me/TinBot?start=kien-thuy")
+    again = client.get(
+        "/topics/kien-thuy/telegram.svg", headers={"If-None-Match": first.headers["etag"]}
+    )
+    assert again.status_code == 304
+    for slug in ("khong-co", "kien-thuy%2F..", "a" * 101):
+        assert client.get(f"/topics/{slug}/telegram.svg").status_code == 404, slug
+    long_slug = "x" * 65  # a valid slug, longer than a /start payload may be
+    ops.save_topic(service.db, TopicSpec(long_slug, "Dài", '"xã"'), "test")
+    service.publisher.refresh()
+    assert client.get(f"/topics/{long_slug}").status_code == 200
+    assert "telegram.svg" not in client.get(f"/topics/{long_slug}").text
+    assert client.get(f"/topics/{long_slug}/telegram.svg").status_code == 404
+    ops.set_topic_enabled(service.db, "kien-thuy", False)
+    service.publisher.refresh(["kien-thuy"])
+    assert client.get("/topics/kien-thuy/telegram.svg").status_code == 404
 
 
 def test_learning_the_bot_renders_a_batch_per_lock_hold(

@@ -26,7 +26,15 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_feed, render_opml
 from feedsvc.matching import QueryError
-from feedsvc.pages import PageTopic, Site, page_article, render_index, render_topic, subscribe_links
+from feedsvc.pages import (
+    PageTopic,
+    Site,
+    page_article,
+    qr_svg,
+    render_index,
+    render_topic,
+    subscribe_links,
+)
 from feedsvc.web.feeds import FeedFastPath, feed_routes
 from feedsvc.web.http_cache import (
     Snapshot,
@@ -121,6 +129,12 @@ class FakeBackend:
 
     def polled(self, slug: str) -> None:
         self.polls[slug] = self.polls.get(slug, 0) + 1
+
+    def telegram_qr(self, slug: str) -> Snapshot | None:
+        link = {t.slug: t.subscribe.telegram for t in TOPICS}.get(slug)
+        if link is None:
+            return None
+        return make_snapshot(qr_svg(link), "image/svg+xml", datetime(2022, 5, 1, tzinfo=UTC))
 
     def page(self, slug: str) -> Snapshot | None:
         topic = {t.slug: t for t in TOPICS}.get(slug)
@@ -654,9 +668,15 @@ def test_deep_link_only_for_a_slug_telegram_passes_on(length: int) -> None:
 
 async def test_topic_page_shows_articles_and_the_telegram_deep_link(client: AsyncClient) -> None:
     text = (await client.get("/topics/kien-thuy", headers=identity())).text
-    assert "https://t.me/TinHaiPhongBot?start=kien-thuy" in text and "<svg" in text
+    assert "https://t.me/TinHaiPhongBot?start=kien-thuy" in text
+    assert f'<img class="qr" src="{PUBLIC}/topics/kien-thuy/telegram.svg"' in text
+    assert "<svg" not in text  # the QR code is an image of its own, not drawn in the page
+    qr = await client.get("/topics/kien-thuy/telegram.svg")
+    assert qr.status_code == 200 and qr.headers["content-type"].startswith("image/svg+xml")
+    assert qr.content == qr_svg("https://t.me/TinHaiPhongBot?start=kien-thuy")
+    assert (await client.get("/topics/an-ninh/telegram.svg")).status_code == 404
     assert "Kiến Thụy: tin số 2 ngày 3/5" in text and "03/05/2022 09:02 +07:00" in text
     assert text.index("ngày 3/5") < text.index("ngày 1/5")  # newest first
     assert "Chuyên mục: Thời sự" in text
     no_bot = (await client.get("/topics/an-ninh", headers=identity())).text
-    assert "t.me/" not in no_bot and "<svg" not in no_bot
+    assert "t.me/" not in no_bot and "telegram.svg" not in no_bot

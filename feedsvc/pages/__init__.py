@@ -13,10 +13,12 @@ from .render import (
     index_entries,
     page_article,
     page_topic,
+    qr_svg,
     render_index,
     render_index_of,
     render_topic,
     subscribe_links,
+    telegram_link,
 )
 
 __all__ = [
@@ -29,8 +31,10 @@ __all__ = [
     "index_entries",
     "page_article",
     "page_topic",
+    "qr_svg",
     "render_index",
     "render_index_of",
     "render_topic",
     "subscribe_links",
+    "telegram_link",
 ]

@@ -88,8 +88,6 @@ class FeedPublisher(Served):
         self.touched = TouchedTopics()
         self.t = Translator(settings.site.language, settings.site.timezone)
         self.site = Site(settings.site.title, settings.site.url, self.public_url)
-        #: the Telegram bot's @username for deep links (config, or getMe at start)
-        self.bot_username: str | None = settings.telegram.username
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         self._stopping = threading.Event()
         #: topics a catch-up changed, rendered by :meth:`sync` (not after every batch)

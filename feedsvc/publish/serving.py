@@ -7,16 +7,18 @@ snapshots, other replicas' renders)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from datetime import UTC, datetime
+from functools import lru_cache, partial
 
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import render_feed
 from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
+from feedsvc.pages import qr_svg, telegram_link
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.topics import Topic, get_topic
-from feedsvc.web.http_cache import Snapshot, SnapshotCache
+from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
 from .metas import search_metas, topic_metas
 
@@ -42,6 +44,9 @@ class Served:
             web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings)
         )
         self.limits = LimitFeeds(web_db, self.cache, self.slots, partial(topic_metas, settings))
+        #: the Telegram bot's @username for deep links and their QR codes (config, or getMe
+        #: at start: :meth:`FeedPublisher.set_bot_username`)
+        self.bot_username: str | None = settings.telegram.username
         self.polls = PollCounter()
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
@@ -85,6 +90,26 @@ class Served:
         if topic is None or not topic.enabled:
             return None
         return self._snaps.get((slug, "html"))
+
+    def telegram_qr(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}/telegram.svg``: the QR code of an enabled topic's Telegram link,
+        None (→ 404) without a bot, for another slug, or one too long for a ``/start``
+        payload. Drawn once per link (~7 ms) and kept: only enabled topics' links are drawn,
+        so what a client asks for cannot grow the memo past the topics served."""
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return None
+        link = telegram_link(self.bot_username, slug)
+        return None if link is None else _qr_snapshot(link)
+
+
+#: QR codes kept (~2 KB each): every enabled topic's at one bot name, at 5,000 topics.
+QR_KEPT = 8192
+
+
+@lru_cache(maxsize=QR_KEPT)
+def _qr_snapshot(link: str) -> Snapshot:
+    return make_snapshot(qr_svg(link), "image/svg+xml", datetime.now(UTC))
 
 
 def render_topic_feed(

@@ -57,6 +57,12 @@ class FeedBackend(Protocol):
         """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...
 
+    def telegram_qr(self, slug: str) -> Snapshot | None:
+        """``/topics/{slug}/telegram.svg``, the QR code of the topic's Telegram link (see
+        :func:`feedsvc.pages.qr_svg`), ``image/svg+xml``; None → 404. May draw it (~7 ms):
+        called off the event loop."""
+        ...
+
     def polled(self, slug: str) -> None:
         """A topic feed was served (200 or 304): counted in memory, on the event loop."""
         ...

@@ -23,6 +23,7 @@ from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, cast
 
+import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
@@ -86,8 +87,8 @@ def feed_routes(
     t: Translator | None = None,
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
-    ``/``, ``/topics/{slug}`` and ``/feed.xsl``. ``cache_seconds`` feeds
-    ``Cache-Control: public, max-age=N``.
+    ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` and ``/feed.xsl``.
+    ``cache_seconds`` feeds ``Cache-Control: public, max-age=N``.
 
     Requests that may render on demand (search feeds, a non-default ``?limit=``) first spend a
     token of ``limiter`` for their client (429 with ``Retry-After`` when out), and the backend
@@ -177,6 +178,13 @@ def feed_routes(
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=request.path_params["slug"])
         return serve(request, snapshot)
 
+    async def telegram_qr(request: Request) -> Response:
+        slug = request.path_params["slug"]
+        snapshot = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
+        if snapshot is None:
+            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+        return serve(request, snapshot)
+
     xsl = _load_xsl()
     query_error = query_error_type()
 
@@ -213,6 +221,7 @@ def feed_routes(
         Route("/feed.xsl", stylesheet, methods=["GET", "HEAD"], name="feed_xsl"),
         Route("/feeds/{name}", feed, methods=["GET", "HEAD"], name="feed"),
         Route("/topics/{slug}", page, methods=["GET", "HEAD"], name="topic_page"),
+        Route("/topics/{slug}/telegram.svg", telegram_qr, methods=["GET", "HEAD"], name="qr"),
     ]
 
 
