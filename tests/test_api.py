@@ -18,7 +18,7 @@ from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
 from feedsvc.db.schema import chats, deliveries
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.web.api import OPENAPI_PATH, endpoints
+from feedsvc.web.api import INDEX_PATH, OPENAPI_PATH, endpoints
 
 ADMIN_TOKEN = "adm-7f3c9e1d2b4a6058-secret"
 BOT_TOKEN = "123456:AAbotTokenThatMustNeverLeak0000"
@@ -148,9 +148,25 @@ async def test_openapi_describes_every_api_route(client: httpx.AsyncClient) -> N
         for method, op in ops.items():
             assert op["summary"]
             assert {"200", "201"} & set(op["responses"]), (method, path)
-            if path != OPENAPI_PATH:
+            if path not in (OPENAPI_PATH, INDEX_PATH):
                 assert {"401", "503"} <= set(op["responses"]), (method, path)
     assert "TopicIn" in doc["components"]["schemas"]
+
+
+@pytest.mark.parametrize("path", ["/api/", "/api"])
+@pytest.mark.parametrize("headers", [{}, AUTH, {"Authorization": "Bearer wrong"}])
+async def test_the_api_root_points_to_its_description(
+    client: httpx.AsyncClient, path: str, headers: dict[str, str]
+) -> None:
+    """The address the README gives ("a JSON API under /api/") answers, token or not (was 404)."""
+    r = await client.get(path, headers=headers)
+    assert r.status_code == 200
+    assert r.headers["content-type"] == "application/json"
+    body = r.json()
+    assert body["openapi"] == OPENAPI_PATH
+    assert "Bearer" in body["auth"]
+    assert (await client.get(body["openapi"])).status_code == 200
+    assert (await client.head(path)).status_code == 200
 
 
 # -- topics -----------------------------------------------------------------------------------

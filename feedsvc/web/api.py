@@ -13,7 +13,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from feedsvc import metrics
+from feedsvc import __version__, metrics
 from feedsvc.web import api_admin, api_articles, api_topics
 from feedsvc.web.api_base import Endpoint, to_route
 from feedsvc.web.openapi import openapi_document
@@ -22,6 +22,22 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 OPENAPI_PATH = "/api/openapi.json"
+INDEX_PATH = "/api/"
+
+
+def api_index() -> dict[str, str]:
+    """What ``GET /api/`` answers: where the description is and how to authenticate.
+
+    An operator told "a JSON API under /api/" opens that address first; a bare 404 there read
+    as "the API is not running". The answer names no secret and needs no token, like the
+    OpenAPI document it points to.
+    """
+    return {
+        "name": "feedsvc admin API",
+        "version": __version__,
+        "openapi": OPENAPI_PATH,
+        "auth": "Authorization: Bearer <admin.token>",
+    }
 
 
 def endpoints() -> list[Endpoint]:
@@ -30,13 +46,20 @@ def endpoints() -> list[Endpoint]:
 
 def api_routes(service: Service) -> list[BaseRoute]:
     declared = endpoints()
-    document = openapi_document(declared, OPENAPI_PATH)
+    document = openapi_document(declared, OPENAPI_PATH, INDEX_PATH)
+    index = api_index()
 
     async def openapi(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {OPENAPI_PATH}", "200").inc()
         return JSONResponse(document)
 
+    async def root(_request: Request) -> Response:
+        metrics.HTTP_REQUESTS.labels(f"GET {INDEX_PATH}", "200").inc()
+        return JSONResponse(index)
+
     return [
         Route(OPENAPI_PATH, openapi, methods=["GET"]),
+        Route(INDEX_PATH, root, methods=["GET"]),
+        Route(INDEX_PATH.rstrip("/"), root, methods=["GET"]),
         *(to_route(e, service) for e in declared),
     ]

@@ -104,8 +104,17 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     return op
 
 
-def openapi_document(endpoints: Sequence[Endpoint], openapi_path: str) -> dict[str, Any]:
-    """The whole document; ``openapi_path`` (served without auth) is described too."""
+_INDEX: dict[str, Any] = {
+    "type": "object",
+    "properties": {k: {"type": "string"} for k in ("name", "version", "openapi", "auth")},
+    "required": ["name", "version", "openapi", "auth"],
+}
+
+
+def openapi_document(
+    endpoints: Sequence[Endpoint], openapi_path: str, index_path: str
+) -> dict[str, Any]:
+    """The whole document; ``openapi_path`` and ``index_path`` (served without auth) too."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorOut, "serialization")]
     for e in endpoints:
         if e.body is not None:
@@ -126,13 +135,24 @@ def openapi_document(endpoints: Sequence[Endpoint], openapi_path: str) -> dict[s
             },
         }
     }
+    paths[index_path] = {
+        "get": {
+            "operationId": "index",
+            "summary": "Where this document is and how to authenticate",
+            "tags": ["meta"],
+            "security": [],
+            "responses": {
+                "200": {"description": "name, version, openapi, auth", "content": _json(_INDEX)}
+            },
+        }
+    }
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "feedsvc admin API",
             "version": __version__,
             "description": "Topics, subscriptions, deliveries and status of feedsvc. Every "
-            "operation but this document needs `Authorization: Bearer <admin.token>`.",
+            "operation but this document and `/api/` needs `Authorization: Bearer <admin.token>`.",
         },
         "servers": [{"url": "/"}],
         "security": [{"bearer": []}],
