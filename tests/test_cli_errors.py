@@ -544,6 +544,46 @@ def test_each_bind_failure_has_its_own_advice(error: OSError, advice: str) -> No
     assert advice in _listen_advice(error)
 
 
+@pytest.mark.parametrize(
+    "error",
+    [
+        OSError(errno.EADDRINUSE, "Address already in use"),
+        OSError(errno.EACCES, "Permission denied"),
+        OSError(errno.EINVAL, "Invalid argument"),
+    ],
+)
+def test_the_demo_bind_advice_names_only_its_port_option(error: OSError) -> None:
+    """The demo listens on 127.0.0.1 at its --port whatever the config says: no config key."""
+    from feedsvc.cli.service import _listen_advice
+
+    advice = _listen_advice(error, configurable=False)
+    assert advice.endswith("choose another port with --port"), advice
+    assert "http." not in advice
+
+
+@pytest.mark.parametrize("config_port", [None, "18094"])
+def test_a_busy_demo_port_names_no_config_key(tmp_path: Path, config_port: str | None) -> None:
+    """`feedsvc demo` on a taken port said "(or http.port in the config)": the demo ignores
+    http.port, so following that advice changed nothing; with or without the key set."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null"}
+    if config_port is not None:
+        env["FEEDSVC_HTTP__PORT"] = config_port
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        taken = busy.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", "demo", "--port", str(taken), "--dir", "d"],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60, check=False,
+        )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert done.stderr == (
+        f"feedsvc: cannot listen on 127.0.0.1:{taken}: already in use; stop what holds it, "
+        "or choose another port with --port\n"
+    )
+
+
 def test_run_with_every_role_off_is_a_usage_error(tmp_path: Path) -> None:
     """It started, did nothing and exited 0 on SIGTERM, looking like a healthy worker."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}

@@ -37,7 +37,9 @@ if TYPE_CHECKING:
 log = logging.getLogger("feedsvc.demo")
 
 
-def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
+def _listen(
+    host: str, port: int, *, reuse_port: bool = False, configurable: bool = True
+) -> socket.socket:
     """The HTTP listening socket, bound before anything starts: a busy port ends the command
     with a message naming it (exit 2), before any start-up work or banner."""
     from feedsvc.app import listen_socket
@@ -45,15 +47,25 @@ def _listen(host: str, port: int, *, reuse_port: bool = False) -> socket.socket:
     try:
         return listen_socket(host, port, reuse_port=reuse_port)
     except OSError as exc:
-        fail(f"cannot listen on {host}:{port}: {_listen_advice(exc)}", EXIT_USAGE)
+        advice = _listen_advice(exc, configurable=configurable)
+        fail(f"cannot listen on {host}:{port}: {advice}", EXIT_USAGE)
 
 
-def _listen_advice(exc: OSError) -> str:
+def _listen_advice(exc: OSError, *, configurable: bool = True) -> str:
     """What went wrong binding the HTTP socket and what to change: the port when it is taken
-    or privileged, ``http.host`` when the host is unknown or not this machine's."""
+    or privileged, ``http.host`` when the host is unknown or not this machine's.
+
+    ``configurable`` is false for ``demo``, which listens on 127.0.0.1 at its ``--port``
+    whatever ``http.host``/``http.port`` say: pointing its user at those keys sent them to
+    change settings the demo never reads.
+    """
     import errno
     import socket
 
+    if not configurable:
+        if exc.errno == errno.EADDRINUSE:
+            return "already in use; stop what holds it, or choose another port with --port"
+        return f"{(exc.strerror or str(exc)).lower()}; choose another port with --port"
     port = "choose another port with --port (or http.port in the config)"
     if exc.errno == errno.EADDRINUSE:
         return f"already in use; stop what holds it, or {port}"
@@ -126,7 +138,7 @@ def demo(
 
     from feedsvc.config import ConfigError, config_path, load_config
 
-    sock = _listen("127.0.0.1", port)
+    sock = _listen("127.0.0.1", port, configurable=False)
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     base = Path(directory) if directory else _demo_dir()
     base.mkdir(parents=True, exist_ok=True)
