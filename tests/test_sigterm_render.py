@@ -57,7 +57,7 @@ def test_sigterm_during_the_render_of_huge_articles(tmp_path: Path) -> None:
     assert newest not in stored_feed(db, "t00000")  # it was stopped, not finished
     # 2. during the start-up render, which the next start does for it
     code, took, log = sigterm_when(tmp_path, env, "pages of 1 topics (", 300)
-    urgent = ("rendering the feeds and pages of 1 topics", "(rendering 1 changed since first")
+    urgent = ("rendering the feeds and pages of 1 topics", "(first rendering the 1 changed since")
     assert any(line in log for line in urgent), log[-3000:]  # it knows the topic is not done
     assert (code, "feedsvc started" in log, "Traceback" in log) == (0, False, False), log[-3000:]
     assert took <= 5.0, f"took {took:.1f} s\n{log[-3000:]}"

@@ -453,8 +453,8 @@ def test_a_restarted_service_serves_at_once_and_never_the_takedown(tmp_path: Pat
         out, _ = proc.communicate(timeout=30)
     log = out.decode()
     assert (
-        "serving the stored feeds and pages of 3 topics (rendering 2 changed since first, 2 of "
-        "them showing an article taken down since, then the index page first)"
+        "serving the stored feeds and pages of 3 topics (first rendering the 2 changed since "
+        "stored, 2 of them showing an article taken down since, then the index page)"
     ) in log, log
     assert proc.returncode == 0, log
 
@@ -771,3 +771,32 @@ def test_a_reconciliation_withdrawal_is_stamped_after_waiting_for_the_rows(db: D
             assert withdraw_deleted(conn, [sid], NOW - timedelta(days=400), db.now)
 
     stamp_after_a_wait(db, withdraw)
+
+
+@pytest.mark.parametrize(
+    ("urgent", "adopted", "index", "takedowns", "line"),
+    [
+        (2, 0, True, 0, "of 2 topics (first rendering the 2 changed since stored, then the index "
+         "page)"),
+        (240, 0, False, 0, "of 240 topics (first rendering the 240 changed since stored)"),
+        (2, 3, True, 1, "of 5 topics (first rendering the 2 changed since stored, 1 of them showing"
+         " an article taken down since, then the index page); the other 3 are rendered again in "
+         "the background"),
+        (0, 4, True, 0, "of 4 topics (first rendering the index page); all are rendered again in "
+         "the background"),
+        (0, 4, False, 0, "of 4 topics (none changed); all are rendered again in the background"),
+    ],
+)  # fmt: skip
+def test_the_start_line_says_what_renders_before_serving(
+    urgent: int, adopted: int, index: bool, takedowns: int, line: str
+) -> None:
+    """A start that rendered every topic before serving logged "rendering 240 changed since
+    first, then the index page first); all are rendered again in the background"."""
+    plan = StartPlan(
+        urgent=frozenset(f"u{i}" for i in range(urgent)),
+        index=index,
+        adopted=frozenset(f"a{i}" for i in range(adopted)),
+        reason="",
+        takedowns=takedowns,
+    )
+    assert plan.describe() == f"serving the stored feeds and pages {line}"

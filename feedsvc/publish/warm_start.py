@@ -113,14 +113,18 @@ class StartPlan:
         count = len(self.urgent) + len(self.adopted)
         if self.reason:
             return f"rendering the feeds and pages of {count} topics ({self.reason})…"
-        first = f"rendering {len(self.urgent)} changed since first" if self.urgent else ""
+        first = f"the {len(self.urgent)} changed since stored" if self.urgent else ""
         if self.takedowns:
             first += f", {self.takedowns} of them showing an article taken down since"
         if self.index:
-            first += (", then " if first else "rendering ") + "the index page first"
+            first += (", then " if first else "") + "the index page"
+        # It said "rendering 240 changed since first, then the index page first); all are
+        # rendered again in the background" when all 240 were rendered before serving.
+        rest = f"the other {len(self.adopted)}" if self.urgent else "all"
+        after = f"; {rest} are rendered again in the background" if self.adopted else ""
         return (
-            f"serving the stored feeds and pages of {count} topics ({first or 'none changed'}); "
-            "all are rendered again in the background"
+            f"serving the stored feeds and pages of {count} topics "
+            f"({f'first rendering {first}' if first else 'none changed'}){after}"
         )
 
 
