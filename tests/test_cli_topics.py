@@ -67,6 +67,37 @@ def test_import_export_roundtrip(run, tmp_path: Path) -> None:  # type: ignore[n
         assert problem in result.output
 
 
+@pytest.mark.parametrize(
+    ("scan", "first"),
+    [
+        ("1", "at least 1 of 3 recent articles match"),
+        ("2", "at least 2 of 3 recent articles match"),
+        ("3", "3 of 3 recent articles match"),
+        ("2000", "3 of 3 recent articles match"),
+    ],
+)
+def test_a_preview_cut_at_scan_says_at_least(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, scan: str, first: str
+) -> None:
+    """More candidates than --scan: the count is a lower bound, and the first line said it as
+    a fact ("2000 of 30000 recent articles match" over an archive where 3,000 did)."""
+    from feedsvc.app import Service
+    from feedsvc.config import load_config
+
+    src = tmp_path / "a.jsonl"
+    src.write_text(jsonl(*(article(i) for i in range(1, 4))), encoding="utf-8")
+    assert run("import", str(src)).exit_code == 0
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    service = Service(
+        load_config(None, {"database": {"url": url}, "topics": {"import_on_start": False}})
+    )
+    service.prepare()
+    assert service.ingest_tick().new == 3
+    preview = run("topics", "preview", '"công an"', "--scan", scan, "--samples", "0")
+    assert preview.exit_code == 0
+    assert preview.output.splitlines()[0] == f'{first} "công an"', preview.output
+
+
 def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     from feedsvc.app import Service
     from feedsvc.config import load_config
