@@ -70,6 +70,27 @@ def test_add_rejects_with_exit_2(run: Run, args: tuple[str, ...], message: str) 
     assert message in result.output
 
 
+TYPES = "(private, group, supergroup, channel)"
+
+
+@pytest.mark.parametrize(
+    ("args", "missing"),
+    [
+        (("42", "--topic", "kien-thuy"), f"--type missing {TYPES}"),
+        (("-1001234567890", "--query", "x"), f"--type missing {TYPES}"),
+        (("--type", "private", "--topic", "kien-thuy"), "CHAT_ID missing"),
+        (("--topic", "kien-thuy"), f"CHAT_ID and --type missing {TYPES}"),
+    ],
+)
+def test_a_telegram_add_names_what_is_missing(
+    run: Run, args: tuple[str, ...], missing: str
+) -> None:
+    """`subs add 12 --topic t1` said "telegram needs CHAT_ID and --type" with CHAT_ID given."""
+    result = run("subs", "add", *args)
+    assert result.exit_code == 2
+    assert result.output == f"feedsvc: telegram needs CHAT_ID and --type: {missing}\n"
+
+
 def test_an_unknown_or_disabled_topic_is_not_found_exit_1(run: Run) -> None:
     """Exit 1 as `render` and `topics enable` give for a name not in the state DB (was 2);
     tests/test_cli_exit_codes.py checks every command."""

@@ -93,7 +93,12 @@ def add(
     if (topic is None) == (query is None):
         fail("give exactly one of --topic or --query", EXIT_USAGE)
     if channel == "telegram" and (chat_id is None or chat_type is None) and address is None:
-        fail("telegram needs CHAT_ID and --type", EXIT_USAGE)
+        # Name what is missing: "needs CHAT_ID and --type" read as a bad CHAT_ID when given.
+        missing = [name for name, v in (("CHAT_ID", chat_id), ("--type", chat_type)) if v is None]
+        types = f" ({', '.join(CHAT_TYPES)})" if chat_type is None else ""
+        fail(
+            f"telegram needs CHAT_ID and --type: {' and '.join(missing)} missing{types}", EXIT_USAGE
+        )
     if channel != "telegram" and (address is None or chat_id is not None):
         fail(f"{channel} needs --to ADDRESS (and no CHAT_ID)", EXIT_USAGE)
     sub, created = run_operation(
