@@ -122,3 +122,14 @@ def _forget_learnt_secrets() -> Iterator[None]:
     learnt = list(logs._LEARNT)
     yield
     logs._LEARNT[:] = learnt
+
+
+@pytest.fixture
+def clean_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No FEEDSVC_* variable of the caller's, no config file, in an empty directory."""
+    for key in list(os.environ):
+        if key.startswith("FEEDSVC_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path

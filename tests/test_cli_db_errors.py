@@ -38,16 +38,6 @@ WRITES = [["topics", "add", "zz", "--title", "Z", "--query", "z"], ["import", "-
 READS = [["topics", "list"], ["status"], ["subs", "list"]]
 
 
-@pytest.fixture
-def clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    for key in list(os.environ):
-        if key.startswith("FEEDSVC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 def invoke(argv: list[str]) -> tuple[int, str]:
     result = CliRunner().invoke(cli, argv, input=ARTICLE)
     if result.exception is not None and not isinstance(result.exception, SystemExit):
@@ -105,12 +95,12 @@ LOCK_ADVICE = "another process holds a lock on it"
 
 @pytest.mark.parametrize("argv", [*WRITES, ["topics", "list"]], ids=lambda a: " ".join(a))
 def test_a_locked_sqlite_state_db_is_named_with_what_to_do(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
 ) -> None:
     """Each waits SQLite's busy timeout (10 s), then one line naming the file."""
-    url = f"sqlite:///{clean_env / 'state.db'}"
+    url = f"sqlite:///{clean_cli / 'state.db'}"
     initialised(monkeypatch, url)
-    with sqlite_writer(clean_env / "state.db", exclusive=argv[0] == "topics" and argv[1] == "list"):
+    with sqlite_writer(clean_cli / "state.db", exclusive=argv[0] == "topics" and argv[1] == "list"):
         code, output = invoke(argv)
     assert code == 1, output
     line = one_error_line(output)
@@ -142,12 +132,12 @@ UNWRITABLE = [
     ("what", "argv"), UNWRITABLE, ids=[f"{w}: {' '.join(a)}" for w, a in UNWRITABLE]
 )
 def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], what: str
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], what: str
 ) -> None:
     """SQLite's ``attempt to write a readonly database`` (SQLITE_READONLY) and ``unable to open
     database file`` (SQLITE_CANTOPEN: no -wal/-shm can be made beside it) name the DB and ask
     for the file's and its directory's permissions."""
-    folder = clean_env / "data"
+    folder = clean_cli / "data"
     folder.mkdir()
     db_file = folder / "state.db"
     initialised(monkeypatch, f"sqlite:///{db_file}")
@@ -174,7 +164,7 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
 @pytest.mark.postgres
 @pytest.mark.parametrize("argv", [*WRITES, *READS], ids=lambda a: " ".join(a))
 def test_a_locked_postgresql_table_is_named_without_the_password(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str]
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str]
 ) -> None:
     """``lock_timeout`` (SQLSTATE 55P03) while another session holds the tables."""
     initialised(monkeypatch, pg_url)
@@ -205,7 +195,7 @@ def shown_pg(url: str) -> str:
 @pytest.mark.postgres
 @pytest.mark.parametrize("argv", WRITES, ids=lambda a: " ".join(a))
 def test_a_read_only_postgresql_server_points_at_the_primary(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str]
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str]
 ) -> None:
     """A standby, or ``default_transaction_read_only``: SQLSTATE 25006."""
     initialised(monkeypatch, pg_url)
@@ -312,8 +302,8 @@ BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 
 
 @pytest.fixture(params=BACKENDS)
-def backend_url(request: pytest.FixtureRequest, clean_env: Path) -> str:
-    return state_url(request, clean_env)
+def backend_url(request: pytest.FixtureRequest, clean_cli: Path) -> str:
+    return state_url(request, clean_cli)
 
 
 @pytest.mark.parametrize("revision", NOT_REVISIONS, ids=repr)
@@ -374,11 +364,11 @@ def test_feedsvc_tables_without_a_revision_are_not_called_uninitialised(
 
 
 def test_a_new_db_with_other_tables_is_still_initialised(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Tables that are not feedsvc's (a shared database) do not stop a first `db upgrade`."""
-    url = f"sqlite:///{clean_env / 'shared.db'}"
-    with closing(sqlite3.connect(clean_env / "shared.db")) as conn:
+    url = f"sqlite:///{clean_cli / 'shared.db'}"
+    with closing(sqlite3.connect(clean_cli / "shared.db")) as conn:
         conn.execute("CREATE TABLE someone_elses (id INTEGER)")
         conn.commit()
     monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
@@ -392,11 +382,11 @@ def test_a_new_db_with_other_tables_is_still_initialised(
 
 
 def test_an_output_file_that_cannot_be_written_is_named(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """`topics export -o /dev/full` said "No space left on device", naming no file: Click's
     lazy file wrote its buffer when it was closed, after the command."""
-    initialised(monkeypatch, f"sqlite:///{clean_env / 'state.db'}")
+    initialised(monkeypatch, f"sqlite:///{clean_cli / 'state.db'}")
     code, output = invoke(["topics", "add", "zz", "--title", "Z", "--query", "z"])
     assert code == 0, output
     code, output = invoke(["topics", "export", "-o", "/dev/full"])
@@ -494,7 +484,7 @@ def test_a_state_db_behind_a_directory_it_cannot_enter_is_named(
 )  # fmt: skip
 @pytest.mark.parametrize("form", ["psycopg", "host in the query"])
 def test_a_search_path_naming_no_schema_is_said_so(
-    clean_env: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str], form: str
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str], form: str
 ) -> None:
     """``options=-csearch_path=typo``: "not initialised: run `feedsvc db upgrade`", which then
     failed on "no schema has been selected to create in". Both read paths (psycopg and

@@ -235,17 +235,6 @@ def test_config_check_takes_the_sqlite_urls_sqlalchemy_reads_as_meant(
     assert result.exit_code == 0, result.output
 
 
-@pytest.fixture
-def clean_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
-    """No FEEDSVC_* variable of the caller's, no config file, in an empty directory."""
-    for key in list(os.environ):
-        if key.startswith("FEEDSVC_"):
-            monkeypatch.delenv(key)
-    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
-    monkeypatch.chdir(tmp_path)
-    return tmp_path
-
-
 @pytest.mark.parametrize(
     "url", sorted(u for u, p in MISREAD.items() if "query key" in p and "uri=1&uri=1" not in u)
 )
