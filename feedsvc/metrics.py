@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from feedsvc.channel_modes import MODES
+from feedsvc.status import INGEST_CODES
 
 if TYPE_CHECKING:
     from feedsvc.channel_modes import Mode
@@ -31,7 +32,14 @@ QUARANTINED = Counter(
 )
 INGEST_LAG = Gauge(
     "feedsvc_ingest_lag_seconds",
-    "Seconds since the last successful ingest tick",
+    "Seconds ingest is behind the source: since the cursor's time while rows are still behind "
+    "it (first sync, catch-up), else since the last successful tick (as feedsvc status)",
+    registry=REGISTRY,
+)
+INGEST_STATE = Gauge(
+    "feedsvc_ingest_state",
+    "1 for ingest's state now (as ingest_state in feedsvc status), 0 for the others",
+    ["state"],
     registry=REGISTRY,
 )
 LAST_INGEST = Gauge(
@@ -101,3 +109,13 @@ def record_channel_modes(modes: dict[str, Mode]) -> None:
     for channel, current in modes.items():
         for mode in MODES:
             CHANNEL_MODE.labels(channel, mode).set(1 if mode == current else 0)
+
+
+def record_ingest_state(code: str, lag_seconds: float | None) -> None:
+    """Set :data:`INGEST_STATE` (every state gets a sample, 1 or 0) and :data:`INGEST_LAG`
+    (left as it was before any successful tick) from ``feedsvc.status.ingest_state``: the same
+    state and lag ``feedsvc status`` and ``/api/status`` show."""
+    for state in INGEST_CODES:
+        INGEST_STATE.labels(state).set(1 if state == code else 0)
+    if lag_seconds is not None:
+        INGEST_LAG.set(lag_seconds)

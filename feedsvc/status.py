@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from feedsvc.store.records import Cursor, QuarantineEntry
 
@@ -39,29 +39,58 @@ class Fact:
     detail: Any = None  # what the JSON form adds (the cursor's row id)
 
 
+#: Ingest's state (catalogue ``ingest.<code>``; ``feedsvc_ingest_state{state=…}`` on /metrics).
+IngestCode = Literal["never", "ok", "lagging", "failing", "first_sync", "catching_up"]
+INGEST_CODES: tuple[IngestCode, ...] = get_args(IngestCode)
+
+
 @dataclass(frozen=True, slots=True)
 class IngestState:
     """Ingest in one word (``code``: catalogue ``ingest.<code>``) plus what the words need.
 
-    ``lag_seconds`` is how long ago ingest last succeeded (UTC clock of the database);
-    ``failures`` counts failed ticks in a row.
+    ``lag_seconds`` is how far behind the source ingest is (UTC clock of the database): now
+    minus the moment up to which it has read everything, i.e. the cursor's time while rows are
+    still behind it (a first sync, a catch-up after an outage: months, not the seconds since
+    the last batch), else the last successful tick. ``failures`` counts failed ticks in a row.
     """
 
-    code: Literal["never", "ok", "lagging", "failing"]
+    code: IngestCode
     lag_seconds: float | None
     failures: int = 0
 
 
+def catching_up(cursor: Cursor) -> bool:
+    """Rows are still behind the cursor: a first sync not finished, or a catch-up whose last
+    batch was full (``backlog``: written with each batch, 0 once a batch finds nothing more)."""
+    return cursor.first_sync or bool(cursor.backlog)
+
+
+def ingest_lag(cursor: Cursor, now: datetime) -> float | None:
+    """Seconds ingest is behind the source (see :class:`IngestState`); None before any success.
+    The one definition behind ``ingest_lag_seconds`` in ``feedsvc status``, ``/api/status``, the
+    admin page and ``feedsvc_ingest_lag_seconds`` on ``/metrics``."""
+    if cursor.last_success_at is None:
+        return None
+    lag = (now - cursor.last_success_at).total_seconds()
+    if cursor.ts is not None and catching_up(cursor):
+        lag = max(lag, (now - cursor.ts).total_seconds())
+    return lag
+
+
 def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestState:
     """``failing`` after a failed tick, ``lagging`` when the last success is older than three
-    polls (a tick may take a while), ``ok`` otherwise, ``never`` before the first success."""
-    lag = (now - cursor.last_success_at).total_seconds() if cursor.last_success_at else None
+    polls (a tick may take a while; nothing works through a backlog now), ``first_sync`` or
+    ``catching_up`` while rows are still behind the cursor (:func:`catching_up`), ``ok``
+    otherwise, ``never`` before the first success."""
+    lag = ingest_lag(cursor, now)
     if cursor.failures and cursor.last_error:
         return IngestState("failing", lag, cursor.failures)
-    if lag is None:
+    if lag is None or cursor.last_success_at is None:
         return IngestState("never", None)
-    if lag > 3 * poll_seconds:
+    if (now - cursor.last_success_at).total_seconds() > 3 * poll_seconds:
         return IngestState("lagging", lag)
+    if catching_up(cursor):
+        return IngestState("first_sync" if cursor.first_sync else "catching_up", lag)
     return IngestState("ok", lag)
 
 

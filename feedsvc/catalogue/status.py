@@ -95,9 +95,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "ingest.ok": ("đang cập nhật đều", "up to date"),
     "ingest.lagging": ("đang cập nhật, chậm {lag}", "running, {lag} behind"),
     "ingest.failing": (
-        "lỗi: chưa cập nhật được {lag}, đã thử lại {failures} lần",
-        "failing: nothing new for {lag}, {failures} failed attempts",
+        "lỗi: chậm {lag}, đã thử lại {failures} lần",
+        "failing: {lag} behind, {failures} failed attempts",
     ),
+    "ingest.first_sync": (
+        "đang đồng bộ lần đầu, còn chậm {lag}",
+        "first sync under way, {lag} behind",
+    ),
+    "ingest.catching_up": ("đang đọc bù, còn chậm {lag}", "catching up, {lag} behind"),
     "ingest.standby": ("bản sao khác đang cập nhật", "another replica is ingesting"),
     # -- what people follow (feedsvc.stats) ---------------------------------------------------
     "stats.title": ("Người theo dõi", "Who follows what"),

@@ -357,7 +357,11 @@ class StatusOut(Out):
     model_config = ConfigDict(extra="allow")
 
     last_ingest_tick: datetime | None
-    ingest_lag_seconds: float | None
+    ingest_lag_seconds: float | None = Field(
+        description="Seconds ingest is behind the source: since the cursor's time while rows "
+        "are still behind it (ingest_state first_sync or catching_up), else since the last "
+        "successful tick"
+    )
     articles_stored: int
     queue_depth: int
     chat_pauses: list[ChatPauseOut]

@@ -40,6 +40,7 @@ from starlette.routing import Route
 from feedsvc import metrics
 from feedsvc.channel_modes import channel_modes
 from feedsvc.db import Database
+from feedsvc.status import ingest_state
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
@@ -200,9 +201,11 @@ def health_routes(service: Service) -> list[Route]:
         result = await get_probe().result()  # refreshes the gauges it feeds
         if result.queue is not None:
             metrics.QUEUE_DEPTH.set(result.queue)
-        if result.cursor is not None and result.cursor.last_success_at is not None:
-            lag = datetime.now(UTC) - result.cursor.last_success_at
-            metrics.INGEST_LAG.set(lag.total_seconds())
+        if result.cursor is not None:
+            state = ingest_state(
+                result.cursor, datetime.now(UTC), service.settings.source.poll_seconds
+            )
+            metrics.record_ingest_state(state.code, state.lag_seconds)
         metrics.record_channel_modes(channel_modes(service.settings))
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 

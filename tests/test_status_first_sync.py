@@ -1,0 +1,163 @@
+"""A first sync (or a catch-up) under way is not "up to date, 0 s behind" (sync-status §1).
+
+During a first sync of a months-old archive ``feedsvc status``, ``/api/status`` and the admin
+page showed ``ingest_state ok`` and ``ingest_lag_seconds 0.0`` (the lag was the seconds since
+the last batch) while the backlog and ETA lines said the opposite; ``/metrics`` likewise. Here a
+real first sync is stopped between two batches (a state DB as a partial sync leaves it, its
+last batch just committed) on SQLite and PostgreSQL, and all four views are read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+from factories import builtin_ingestor
+from sqlalchemy import insert
+from starlette.testclient import TestClient
+from test_admin import TOKEN, login
+from test_ingest_first_sync import archive
+
+from feedsvc.app import Service
+from feedsvc.config import load_config
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import source_articles
+from feedsvc.roles import Roles
+from feedsvc.server import create_app
+from feedsvc.status import StatusReads, facts_from, flatten, ingest_state
+from feedsvc.store.records import Cursor
+
+DAY = 86400.0
+NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
+
+
+def partial_sync(url: str, *, outage: bool = False) -> None:
+    """600 archive rows 90 days old, a first sync stopped after its first batch of 100. With
+    ``outage``: that sync finished, then 600 rows of 10 days ago (an outage's backlog), the
+    catch-up stopped likewise."""
+    db = Database(url)
+    upgrade(db)
+    archive(db, 600)
+    if outage:
+        assert builtin_ingestor(db, batch_size=1000).tick().new == 600
+        old = datetime.now(UTC) - timedelta(days=10)
+        with db.write() as conn:
+            conn.execute(insert(source_articles), [
+                {"source_key": f"LATE-{i}", "url": f"https://baohaiphong.vn/moi/{i}.html",
+                 "title": f"Tin sau sự cố số {i}", "body": "", "tags": [],
+                 "published_at": old + timedelta(seconds=i),
+                 "changed_at": old + timedelta(seconds=i)}
+                for i in range(600)
+            ])  # fmt: skip
+    ing = builtin_ingestor(db, batch_size=100)
+    ing.after_commit.append(lambda _c: ing.request_stop())
+    assert ing.tick().new == 100
+    db.dispose()
+
+
+def _cli(url: str, cwd: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "status", *args], env=env, cwd=cwd,
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return done.stdout
+
+
+def _sqlalchemy_only(url: str) -> str:
+    """The same DB through a URL the lite path does not take (SQLAlchemy's store reads)."""
+    if url.startswith("sqlite"):
+        return f"{url}?cache=private&cache=private"
+    base, _, query = url.partition("?")
+    scheme, _, rest = base.partition("://")
+    hostport, _, database = rest.split("@", 1)[1].partition("/")
+    return f"{scheme}://postgres@/{database}?host={hostport}&{query}"
+
+
+@pytest.fixture
+def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(
+        None,
+        {
+            "database": {"url": db_url},
+            "topics": {"import_on_start": False},
+            "admin": {"language": "en"},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        yield client
+    service.db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("outage", "code", "days", "words"),
+    [(False, "first_sync", 90, "first sync under way, 3 months behind"),
+     (True, "catching_up", 10, "catching up, 1 week behind")],
+)  # fmt: skip
+def test_every_view_says_how_far_behind(
+    db_url: str, tmp_path: Path, served: TestClient, outage: bool, code: str, days: int,
+    words: str,
+) -> None:  # fmt: skip
+    partial_sync(db_url, outage=outage)
+
+    def behind(facts: dict[str, Any]) -> None:
+        assert facts["ingest_state"] == code, facts
+        assert facts["ingest_backlog"] == 500
+        lag = facts["ingest_lag_seconds"]
+        assert (days - 1) * DAY < lag < (days + 1) * DAY, lag
+
+    behind(json.loads(_cli(db_url, tmp_path, "--json")))  # the driver itself
+    behind(json.loads(_cli(_sqlalchemy_only(db_url), tmp_path, "--json")))  # SQLAlchemy
+    text = _cli(db_url, tmp_path)
+    assert f" {code}\n" in text and "ingest_lag_seconds" in text
+    behind(served.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json())
+    metrics = served.get("/metrics").text
+    assert f'feedsvc_ingest_state{{state="{code}"}} 1.0' in metrics
+    assert 'feedsvc_ingest_state{state="ok"} 0.0' in metrics
+    lag = next(
+        float(line.split()[1])
+        for line in metrics.splitlines()
+        if line.startswith("feedsvc_ingest_lag_seconds ")
+    )
+    assert (days - 1) * DAY < lag < (days + 1) * DAY
+    login(served)
+    page = served.get("/admin/status").text
+    assert words in page and "up to date" not in page
+
+
+def _cursor(**fields: Any) -> Cursor:
+    tick = NOW - timedelta(seconds=1)
+    base: dict[str, Any] = {"last_tick_at": tick, "last_success_at": tick}
+    return Cursor(NOW - timedelta(days=90), "1", **(base | fields))
+
+
+@pytest.mark.parametrize(
+    ("cursor", "code", "lag"),
+    [
+        (_cursor(first_sync=True, backlog=500), "first_sync", 90 * DAY),
+        (_cursor(first_sync=True, backlog=None), "first_sync", 90 * DAY),  # before the count
+        (_cursor(backlog=20), "catching_up", 90 * DAY),
+        (_cursor(backlog=0), "ok", 1.0),  # caught up: an old newest row is no lag
+        (_cursor(), "ok", 1.0),
+        (_cursor(backlog=20, failures=2, last_error="boom"), "failing", 90 * DAY),
+    ],
+)
+def test_state_and_lag(cursor: Cursor, code: str, lag: float) -> None:
+    state = ingest_state(cursor, NOW, 30.0)
+    assert (state.code, state.lag_seconds) == (code, lag)
+    reads = StatusReads(cursor, 0, 0, 0, 0, None, [])
+    shown = flatten(
+        facts_from(reads, source="builtin", now=NOW, poll_seconds=30.0, database="sqlite://",
+                   started_at=None)
+    )  # fmt: skip
+    assert (shown["ingest_state"], shown["ingest_lag_seconds"]) == (code, lag)
