@@ -1,7 +1,9 @@
 """A local HTTP receiver for Apprise's ``json://127.0.0.1:PORT/path`` URLs (tests only).
 
 Records every POST (path, headers, JSON body); answers scripted statuses first (e.g. 500), or
-holds a request until released (a destination that hangs). Threaded ``http.server``: real HTTP
+holds a request until released (a destination that hangs), or takes a request and then answers
+late (``late``: seconds after recording it) or not at all (``drop``: the next N are recorded,
+then their connection closed without an answer). Threaded ``http.server``: real HTTP
 on loopback, nothing else.
 """
 
@@ -37,6 +39,8 @@ class Receiver:
         self.release = threading.Event()
         self.lock = threading.Lock()
         self.in_flight = 0  # requests being handled right now
+        self.late = 0.0  # seconds between recording a request and answering it
+        self.drop = 0  # the next N requests are recorded, then closed unanswered
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +55,12 @@ class Receiver:
                         owner.received.append(Received(
                             self.path, dict(self.headers), json.loads(raw or b"{}"),
                             time.monotonic()))  # fmt: skip
+                    drop, owner.drop = owner.drop > 0, max(0, owner.drop - 1)
+                if drop:
+                    self.close_connection = True
+                    return
+                if owner.late:
+                    time.sleep(owner.late)
                 self.send_response(status)
                 self.send_header("Content-Length", "0")
                 self.end_headers()

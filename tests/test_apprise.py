@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -139,6 +140,40 @@ async def test_a_hanging_destination_is_bounded(db: Database, receiver: Receiver
     state, attempts, ambiguous = rows(db)[0]
     assert (state, attempts, ambiguous) == ("pending", 1, 1)  # re-sent once later
     receiver.release.set()
+
+
+@pytest.mark.parametrize("fault", ["late", "drop"])
+async def test_a_destination_that_took_it_but_did_not_answer_is_not_sent_again_and_again(
+    db: Database, receiver: Receiver, fault: str
+) -> None:
+    """A receiver that takes the notification, then answers after Apprise's read timeout
+    (``late``) or closes the connection unanswered (``drop``): Apprise says only False. It was
+    retried like a 5xx, each retry another copy (4 in 75 s against the real service, up to
+    ``max_attempts``); now it is an unknown outcome: re-sent once, then a dead letter."""
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("took-it"))  # fmt: skip
+    if fault == "late":
+        receiver.late = 1.0
+    else:
+        receiver.drop = 10
+    publish(db, 1)
+    channel = AppriseChannel(VN, read_timeout=0.3, send_timeout=5)
+    await dispatch(db, channel, done, max_attempts=6, timeout=30)
+    assert rows(db) == [("unknown_outcome", 2, 2)]
+    assert len(receiver.at("took-it")) == 2  # the first send and its one re-send
+
+
+async def test_an_unreachable_destination_is_still_retried(db: Database) -> None:
+    """Nothing listening (connection refused: nothing was sent) stays a transient failure,
+    retried up to ``max_attempts``, never an unknown outcome."""
+    with socket.socket() as sock:  # a port nothing listens on once closed
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=f"json://127.0.0.1:{port}/gone")  # fmt: skip
+    publish(db, 1)
+    await dispatch(db, AppriseChannel(VN, read_timeout=0.3), done, max_attempts=3)
+    assert rows(db) == [("failed", 3, 0)]
 
 
 def test_masking_and_secret_parts() -> None:

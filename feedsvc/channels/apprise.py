@@ -24,6 +24,7 @@ from datetime import timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
+from feedsvc.channels.apprise_transport import after_request_sent, watch_transport
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
@@ -92,10 +93,13 @@ def address_problem(url: str) -> str | None:
 class AppriseChannel:
     """Alerts to Apprise URLs (see the module docstring)."""
 
-    def __init__(self, tz: tzinfo, *, send_timeout: float = SEND_TIMEOUT) -> None:
+    def __init__(
+        self, tz: tzinfo, *, send_timeout: float = SEND_TIMEOUT, read_timeout: float = READ_TIMEOUT
+    ) -> None:
         self.tz = tz
         self.limits = LIMITS
         self.send_timeout = send_timeout
+        self.read_timeout = read_timeout  # seconds, Apprise's socket read timeout per request
         self._pool: ThreadPoolExecutor | None = None
 
     async def start(self) -> None:
@@ -126,25 +130,49 @@ class AppriseChannel:
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(self.send_timeout):
-                result = await loop.run_in_executor(self._pool, _notify, url, title, body)
+                result, errors = await loop.run_in_executor(
+                    self._pool, _notify, url, title, body, self.read_timeout
+                )
         except TimeoutError:
             return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
         except Exception as exc:  # Apprise or a plugin raised: the URL never appears
             return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
-        if result is None:
-            return SendOutcome.bad_content("not a URL Apprise can send to")
-        if not result:
-            return SendOutcome.transient("the destination did not accept the notification")
+        return classify(result, errors)
+
+
+def classify(result: bool | None, errors: Sequence[BaseException]) -> SendOutcome:
+    """The channel's one classifier: ``notify()``'s answer (None: Apprise no longer takes the
+    URL) and the transport errors its HTTP requests raised (which Apprise swallows into False).
+
+    A failure whose request had gone out unanswered (read timeout, connection closed before
+    the answer) is ``ambiguous``: the destination may have shown it, so a blind retry may
+    duplicate it. Any other failure (an error status, a refused or unreachable destination, a
+    plugin that is not HTTP) is ``transient``. Descriptions name exception types only: their
+    text holds the URL.
+    """
+    if result is None:
+        return SendOutcome.bad_content("not a URL Apprise can send to")
+    if result:
         return SendOutcome.sent(0)
+    unanswered = [e for e in errors if after_request_sent(e)]
+    if unanswered:
+        return SendOutcome.ambiguous(f"no answer after sending ({type(unanswered[-1]).__name__})")
+    if errors:
+        return SendOutcome.transient(f"not sent ({type(errors[-1]).__name__})")
+    return SendOutcome.transient("the destination did not accept the notification")
 
 
-def _notify(url: str, title: str, body: str) -> bool | None:
-    """One notification (blocking); None when Apprise no longer takes the URL."""
+def _notify(
+    url: str, title: str, body: str, read_timeout: float
+) -> tuple[bool | None, list[BaseException]]:
+    """One notification (blocking): its result (None when Apprise no longer takes the URL) and
+    the transport errors of its HTTP requests, in order."""
     import apprise
 
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
-        return None
+        return None, []
     plugin.socket_connect_timeout = CONNECT_TIMEOUT
-    plugin.socket_read_timeout = READ_TIMEOUT
-    return bool(plugin.notify(body=body, title=title))
+    plugin.socket_read_timeout = read_timeout
+    with watch_transport() as errors:
+        return bool(plugin.notify(body=body, title=title)), errors
