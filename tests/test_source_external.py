@@ -339,11 +339,26 @@ def test_sqlite_text_timestamps_keep_native_cursor(state: Database, tmp_path: Pa
     writer.dispose()
 
 
-def _config(tmp_path: Path, cms: Cms, **columns: str) -> str:
+#: A session time zone per whole-hour offset: PostgreSQL's by name (its POSIX '+07' is UTC-7),
+#: MariaDB's as an offset (named zones need its zone tables loaded).
+PG_ZONES = {0: "UTC", 7: "Asia/Ho_Chi_Minh", 8: "Asia/Shanghai"}
+
+
+def session_zone(cms: Cms, hours: int) -> str:
+    """The CMS's URL with its session time zone at UTC+``hours`` (what NOW() reads there)."""
+    if cms.backend == "postgres":
+        return f"{cms.url}%20-ctimezone%3D{PG_ZONES[hours]}"
+    return f"{cms.url}&init_command=SET%20time_zone%3D%27%2B{hours:02d}%3A00%27"
+
+
+def _config(tmp_path: Path, cms: Cms, *, zone: int = 7, **columns: str) -> str:
+    """A config on the CMS, ``source.timezone`` Vietnam; the CMS's clock in UTC+``zone`` (as
+    a CMS writing Vietnam's wall time has it: ``source check`` compares the two)."""
     cols = mapping(cms.backend).model_dump(exclude_unset=True) | columns
+    url = session_zone(cms, zone)
     lines = [
         f'[database]\nurl = "sqlite:///{tmp_path / "state.db"}"',
-        f'[source]\nurl = "{cms.url}"\ntable = "news_articles"\ntimezone = "Asia/Ho_Chi_Minh"',
+        f'[source]\nurl = "{url}"\ntable = "news_articles"\ntimezone = "Asia/Ho_Chi_Minh"',
         "[source.columns]",
         *(f'{key} = "{value}"' for key, value in cols.items()),
         "[topics]\nimport_on_start = false",

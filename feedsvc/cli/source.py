@@ -24,6 +24,7 @@ from feedsvc.cli.common import (
 if TYPE_CHECKING:
     from feedsvc.config import Settings
     from feedsvc.source import SqlSource
+    from feedsvc.source.sql import SourceRow
 
 
 def _first_line(exc: BaseException) -> str:
@@ -98,8 +99,10 @@ def check(config_file: str | None, rows: int) -> None:
             line = f"(absent: null{'' if f.source is None else f', no column {f.source!r}'})"
         click.echo(f"  {f.field:<13}{line}")
     if not problems:
-        _samples(src, settings, rows, problems)
+        sample = _samples(src, settings, rows, problems)
         _cursor_warnings(src, settings, problems)
+        if not problems:
+            _zone_warnings(src, settings, sample, problems)
     if settings.source.url:
         src.dispose()
     if problems:
@@ -109,7 +112,8 @@ def check(config_file: str | None, rows: int) -> None:
 
 def _samples(
     src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
-) -> None:
+) -> list[SourceRow]:
+    """Print the newest ``rows`` rows parsed as articles; return them (newest first)."""
     from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.articles import ArticleError, parse_article
@@ -118,7 +122,7 @@ def _samples(
         sample = src.latest(rows)
     except SQLAlchemyError as exc:
         problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
-        return
+        return []
     click.echo(f"newest {len(sample)} row(s):")
     for row in sample:
         try:
@@ -131,6 +135,7 @@ def _samples(
             f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
             f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
         )
+    return sample
 
 
 #: Rows named per kind of cursor warning.
@@ -171,6 +176,51 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             f"{_ids(ahead)}",
             err=True,
         )
+
+
+def _zone_warnings(
+    src: SqlSource, settings: Settings, sample: list[SourceRow], problems: list[tuple[str, str]]
+) -> None:
+    """Warn (stderr, exit unchanged) when ``source.timezone`` does not match the zone the
+    source's naive cursor values are written in (``feedsvc.source.clock``): the database's
+    clock read as ingest reads them (one query; none for a column with its own zone), and the
+    newest sample row's value."""
+    from datetime import UTC, datetime
+
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.source.clock import (
+        Zone,
+        clock_warning,
+        naive_value,
+        newest_warning,
+        written_offset,
+    )
+
+    kind = src.codec.kind
+    if kind not in ("naive", "text"):
+        return  # an aware or epoch cursor: source.timezone plays no part
+    s = settings.source
+    key = "source.timezone" if s.timezone else "source.timezone (unset: site.timezone)"
+    zone = Zone(s.timezone or settings.site.timezone, settings.source_tz, key)
+    preferred = [settings.site.timezone]
+    cursor = f"source.columns.cursor {s.columns.cursor!r}"
+    try:
+        clock = src.clock()
+    except SQLAlchemyError as exc:
+        problems.append(("source.url", f"reading the source's clock fails: {_first_line(exc)}"))
+        return
+    now = datetime.now(UTC)
+    clock_offset = None
+    if clock is not None:
+        clock_offset = written_offset(clock, now)
+        if (said := clock_warning(clock, zone, now, cursor, preferred)) is not None:
+            click.echo(f"warning: {cell(said, 1000)}", err=True)
+    if sample and (value := naive_value(kind, sample[0].cursor)) is not None:
+        row = cell(str(sample[0].id), 40)
+        said = newest_warning(value, row, zone, now, cursor, clock_offset, preferred)
+        if said is not None:
+            click.echo(f"warning: {cell(said, 1000)}", err=True)
 
 
 def _some(rows: list[tuple[str, str | None]]) -> str:

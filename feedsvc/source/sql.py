@@ -28,6 +28,7 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    text,
 )
 from sqlalchemy.engine import make_url
 
@@ -249,6 +250,23 @@ class SqlSource:
         b = self.bind()
         stmt = self._keyset(self._select(), None, None)
         return self._rows(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit))
+
+    def clock(self) -> datetime | None:
+        """The source database's clock as a naive value (``feedsvc.source.clock.CLOCK_SQL``:
+        what ``NOW()``/``CURRENT_TIMESTAMP`` writes into a naive column; one query), for
+        ``source check``; None for a dialect not listed there."""
+        from feedsvc.source.clock import CLOCK_SQL
+
+        sql = CLOCK_SQL.get(self.engine.dialect.name)
+        if sql is None:
+            return None
+        with self.engine.connect() as conn:
+            value = conn.execute(text(sql)).scalar_one()
+        if isinstance(value, str):  # SQLite's text
+            value = datetime.fromisoformat(value)
+        if not isinstance(value, datetime):
+            return None
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
     def probe(self, field: str) -> None:
         """Run one mapped expression on its own, so a failing one is reported by its key."""
