@@ -267,6 +267,7 @@ class Dispatcher:
         except Exception:
             log.exception("could not record delivery %s; its lease will expire and retry", d.id)
         finally:
+            self._threads.pop(d.id, None)
             self._slots.release()
             self.wake.set()
 
@@ -327,8 +328,8 @@ class Dispatcher:
             now = self.now()
             for d, o in outcomes:
                 claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
-                thread = self._threads.pop(d.id, None)
-                record_alert(conn, now, self.owner, d, o, thread, self.policy)
+                # read, not popped: a failed batch is written again row by row (BatchRecorder)
+                record_alert(conn, now, self.owner, d, o, self._threads.get(d.id), self.policy)
 
 
 def choose_sender(token: str | None, base_url: str) -> Sender:

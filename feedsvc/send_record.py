@@ -50,7 +50,7 @@ def record_alert(
         log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
         q.retry_later(conn, d.id, owner, now, text)
-        q.migrate_chat(conn, d.chat_id, o.new_chat_id)
+        q.follow_migration(conn, d.chat_id, o.new_chat_id, now)
         log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
     elif kind.chat_level:
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)
@@ -77,7 +77,10 @@ class BatchRecorder:
 
     A burst of sends (many chats at once) then has one short commit between "Telegram accepted"
     and "we know it", instead of a queue of commits: that gap is the only place where a crash
-    turns into a duplicate message.
+    turns into a duplicate message. When the batch's transaction fails, each outcome is written
+    again alone: one row that cannot be recorded must not leave the others unrecorded (their
+    leases would run out and the alerts Telegram already took be sent again); only that row's
+    ``record`` raises.
     """
 
     def __init__(self, write: Callable[[Sequence[tuple[q.Claimed, SendOutcome]]], None]) -> None:
@@ -101,10 +104,23 @@ class BatchRecorder:
                 try:
                     await asyncio.to_thread(self._write, [(d, o) for d, o, _ in batch])
                 except Exception as exc:
-                    for _, _, done in batch:
-                        done.set_exception(exc)
+                    if len(batch) == 1:
+                        batch[0][2].set_exception(exc)
+                    else:
+                        await self._one_by_one(batch)
                 else:
                     for _, _, done in batch:
                         done.set_result(None)
         finally:
             self._flushing = False
+
+    async def _one_by_one(
+        self, batch: Sequence[tuple[q.Claimed, SendOutcome, asyncio.Future[None]]]
+    ) -> None:
+        for d, o, done in batch:
+            try:
+                await asyncio.to_thread(self._write, [(d, o)])
+            except Exception as exc:
+                done.set_exception(exc)
+            else:
+                done.set_result(None)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -17,11 +17,14 @@ from sqlalchemy import select
 from feedsvc.articles import Article
 from feedsvc.db import Database
 from feedsvc.db.schema import chats, deliveries, subscriptions
+from feedsvc.digest.record import Policy
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.ingest import Ingestor
-from feedsvc.notify import TelegramSender
+from feedsvc.notify import SendOutcome, TelegramSender
 from feedsvc.outbox import Outbox
-from feedsvc.store.deliveries import resend
+from feedsvc.send_record import BatchRecorder, record_alert
+from feedsvc.store.deliveries import Claimed, resend
+from feedsvc.store.deliveries import claim as q_claim
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
@@ -195,6 +198,63 @@ async def test_group_migrated_to_supergroup_is_followed(env: Env) -> None:
     with env.db.read() as conn:
         subs = conn.execute(select(subscriptions.c.chat_id)).scalars().all()
     assert subs == [-1009999]
+
+
+@pytest.mark.parametrize("supergroup_follows", [True, False])
+async def test_migration_to_a_supergroup_already_known(env: Env, supergroup_follows: bool) -> None:
+    """The group was upgraded and the supergroup already has a chat row (it talked to the bot;
+    the migration service message was missed). When it follows the same topic it has its own
+    delivery of the article: moving the group's onto it broke the one-per-(chat, article) rule,
+    the record failed at every try and the group's alert was never ended (re-sent at every
+    lease expiry). Now the supergroup gets each article once and the old group row is gone,
+    subscriptions adopted."""
+    supergroup = -1009999
+    env.fake.migrate_chat(GROUP, supergroup)
+    subscribe_chat(env.db, GROUP, "group", "an-ninh")
+    subscribe_chat(env.db, supergroup, "supergroup", *(["an-ninh"] if supergroup_follows else []))
+    env.publish(env.fresh())
+    await env.dispatch_until_done(lease=timedelta(seconds=2))
+    assert [(c, s) for c, s, _ in env.states()] == [(supergroup, "sent")]
+    env.publish(env.fresh())  # a later article: queued for the supergroup only
+    await env.dispatch_until_done(lease=timedelta(seconds=2))
+    assert [(c, s) for c, s, _ in env.states()] == [(supergroup, "sent")] * 2
+    assert len(env.fake.messages(supergroup)) == 2
+    with env.db.read() as conn:
+        assert conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == GROUP)).first() is None
+        subs = conn.execute(select(subscriptions.c.chat_id)).scalars().all()
+    assert subs == [supergroup]
+
+
+async def test_one_outcome_that_cannot_be_recorded_leaves_the_others_recorded(
+    env: Env,
+) -> None:
+    """Outcomes finishing together are written in one transaction. One that fails to write
+    took the others with it: alerts Telegram had taken stayed leased, and were sent again when
+    the lease ran out. Now the others are written alone; only the failing one's record
+    raises."""
+    for chat in (PRIVATE, PRIVATE2):
+        subscribe_chat(env.db, chat, "private", "an-ninh")
+    env.publish(env.fresh())
+    with env.db.write() as conn:
+        now = env.db.now()
+        good, bad = q_claim(conn, "me", now, 2, timedelta(minutes=5))
+    policy = Policy(3, 25, 1, lambda attempts: timedelta(seconds=1))
+
+    def write(outcomes: Sequence[tuple[Claimed, SendOutcome]]) -> None:
+        with env.db.write() as conn:
+            for d, o in outcomes:
+                record_alert(conn, env.db.now(), "me", d, o, None, policy)
+                if d.id == bad.id:
+                    raise RuntimeError("this row cannot be recorded")
+
+    recorder = BatchRecorder(write)
+    results = await asyncio.gather(
+        recorder.record(good, SendOutcome.sent(11)), recorder.record(bad, SendOutcome.sent(12)),
+        return_exceptions=True,
+    )  # fmt: skip
+    assert results[0] is None and isinstance(results[1], RuntimeError)
+    by_chat = {c: s for c, s, _ in env.states()}
+    assert by_chat == {good.chat_id: "sent", bad.chat_id: "sending"}
 
 
 async def test_parse_error_resent_once_as_plain_text(env: Env) -> None:

@@ -23,8 +23,8 @@ from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
+from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
-from feedsvc.store.deliveries import migrate_chat
 from feedsvc.store.topics import Topic, get_topic, list_topics
 
 MAX_QUERY_CHARS = 500
@@ -283,8 +283,7 @@ def set_paused(db: Database, target: Target, paused: bool) -> str:
 def follow_migration(db: Database, old: int, new: int) -> None:
     """A group became a supergroup: its subscriptions and queued alerts follow the new id."""
     with db.write() as conn:
-        migrate_chat(conn, old, new)
-        subs.adopt_subscriptions(conn, old, new, db.now())
+        outbox_rows.follow_migration(conn, old, new, db.now())
 
 
 def bot_removed(db: Database, chat_id: int, reason: str) -> bool:

@@ -58,7 +58,7 @@ def record_part(
         store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
         store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text)
-        q.migrate_chat(conn, batch.chat_id, o.new_chat_id)
+        q.follow_migration(conn, batch.chat_id, o.new_chat_id, now)
     elif kind.chat_level:
         store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
                           attempt=True)  # fmt: skip

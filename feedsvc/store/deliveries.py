@@ -243,7 +243,13 @@ def chat_failed(
 
 
 def migrate_chat(conn: Connection, old: int, new: int) -> None:
-    """A group became a supergroup: move the chat (FKs cascade) unless the new id exists."""
+    """A group became a supergroup: move the chat (FKs cascade) unless the new id exists.
+
+    When both exist (the bot already knew the supergroup), the old chat's deliveries move to
+    the new one except those of an article the new one already has (one row per chat and
+    article: it gets, or got, that alert through its own row); those stay behind and go with the
+    old chat (:func:`follow_migration`). Moving them all broke that uniqueness: the recording
+    failed at every try and the alert was never ended."""
     exists = conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == new)).first()
     if exists is None:
         conn.execute(
@@ -252,8 +258,23 @@ def migrate_chat(conn: Connection, old: int, new: int) -> None:
             .values(chat_id=new, address=str(new), type="supergroup")
         )
         return
-    # Both exist (the bot already knew the supergroup): keep the new one, move the queue over.
-    conn.execute(update(deliveries).where(deliveries.c.chat_id == old).values(chat_id=new))
+    has = select(deliveries.c.article_id).where(deliveries.c.chat_id == new).scalar_subquery()
+    conn.execute(
+        update(deliveries)
+        .where(deliveries.c.chat_id == old, deliveries.c.article_id.not_in(has))
+        .values(chat_id=new)
+    )
+
+
+def follow_migration(conn: Connection, old: int, new: int, now: datetime) -> None:
+    """A group became a supergroup (the bot's service message, or a send answered with
+    ``migrate_to_chat_id``): its queued alerts and its subscriptions follow the new id, and an
+    old chat row left beside a known supergroup is dropped with what could not move (its
+    alerts the supergroup has too), so no later article is queued for the dead id."""
+    from feedsvc.store.subscriptions import adopt_subscriptions
+
+    migrate_chat(conn, old, new)
+    adopt_subscriptions(conn, old, new, now)
 
 
 def _heads() -> Any:
