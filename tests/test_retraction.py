@@ -473,6 +473,42 @@ async def test_a_correction_edits_the_sent_alerts_and_sends_nothing_new(env: Env
     assert all(r.correction == "edited" for r in rows)
 
 
+async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent(
+    env: Env,
+) -> None:
+    """The dispatcher read the article when it claimed the alert; the newsroom fixed the title
+    while the send was in flight (a fan-out to many chats keeps ~10 in flight at 25/s). Only
+    alerts already recorded ``sent`` were owed an edit: this chat kept the old title for good.
+    Now the edit waits for the send's outcome, then goes out."""
+    first = fresh(1, title="Đang cập nhật Kiến Thụy", summary="Tin đang cập nhật về công an")
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, Fault.slow(3.0))
+    env.publish(first)
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+    patient = TelegramSender(env.fake.token, base_url=env.fake.base_url, read_timeout=10)
+    await patient.start()
+    d = Dispatcher(env.db, patient, VN, settings)
+    task = asyncio.create_task(d.run())
+    try:
+        await env.fake.await_for(lambda: env.fake.in_flight == 1)  # the old title, on its way
+        fixed = replace(first, title="Công an huyện Kiến Thụy bắt đối tượng trộm cắp",
+                        updated_at=datetime.now(UTC))  # fmt: skip
+        await asyncio.to_thread(env.publish, fixed)
+        assert env.rows(deliveries.c.state) == [("sending",)]  # corrected while in flight
+        await _until(lambda: env.sent())
+    finally:
+        d.stop()
+        await task
+        await patient.close()
+    (mid,) = env.sent().values()
+    assert "Đang cập nhật" in env.fake.live(PRIVATE, mid).visible  # sent before the fix
+    await env.follow_up()
+    live = env.fake.live(PRIVATE, mid)
+    assert "Công an huyện Kiến Thụy bắt đối tượng" in live.visible and live.edits
+    assert [o for _, _, o in env.outcomes()] == ["edited"]
+    assert len(env.fake.all_messages) == 1
+
+
 async def test_what_is_not_a_correction_edits_nothing(env: Env) -> None:
     first = fresh(1)
     await _alerted(env, first)

@@ -163,7 +163,10 @@ def sweep_retired(conn: Connection, since: datetime, now: datetime) -> int:
 def queue_corrections(
     conn: Connection, article_ids: Sequence[int], now: datetime, window: timedelta
 ) -> int:
-    """Owe an edit on every alert of these (corrected) articles sent within ``window`` (48 h).
+    """Owe an edit on every alert of these (corrected) articles sent within ``window`` (48 h),
+    or being sent right now: its text was read when it was claimed, before the correction, so
+    once sent it shows the old words (the edit waits for the send's outcome, and is cancelled
+    if nothing went out).
 
     An existing correction is re-armed whatever its state: if one is being done right now, its
     lease is cleared, so its (older) outcome is not recorded and the newest text goes out next.
@@ -171,13 +174,16 @@ def queue_corrections(
     if not article_ids:
         return 0
     retracted = _has_retraction()
+    sent_lately = and_(
+        deliveries.c.state == "sent",
+        deliveries.c.message_id.is_not(None),
+        deliveries.c.finished_at >= now - window,
+    )
     ids = list(
         conn.execute(
             select(deliveries.c.id).where(
                 deliveries.c.article_id.in_(list(article_ids)),
-                deliveries.c.state == "sent",
-                deliveries.c.message_id.is_not(None),
-                deliveries.c.finished_at >= now - window,
+                or_(sent_lately, deliveries.c.state == "sending"),
                 ~retracted,
             )
         ).scalars()
