@@ -170,17 +170,15 @@ def source_db(url: str) -> Where:
 
 
 def _where(role: str, key: str, url: str) -> Where:
-    from feedsvc.db.sqlite_url import sqlite_target
-    from feedsvc.db.urls import parse, shown_url
+    from feedsvc.db.sqlite_url import SqlitePathError, sqlite_target
+    from feedsvc.db.urls import shown_url
 
     sqlite = url.startswith("sqlite")
-    file = None
     target = sqlite_target(url) if sqlite else None
-    if target is not None and target.uri:  # the URI's file (file:/srv/s.db?mode=ro)
-        file = target.file()
-    elif target is not None and target.file() is not None:
-        parts = parse(url)  # as the URL writes it (relative stays relative)
-        file = Path(parts.database) if parts is not None and parts.database else None
+    try:  # the file SQLite opens (file:/srv/s.db?mode=ro is /srv/s.db; symlinks resolved)
+        file = target.file() if target is not None else None
+    except SqlitePathError:
+        file = None
     return Where(role, key, shown_url(url), sqlite, file)
 
 

@@ -178,20 +178,26 @@ def _location_problem(path: Path, where: str) -> str | None:
 def sqlite_file(db: Database) -> Path | None:
     """The file an SQLite state DB's engine opens (``feedsvc.db.sqlite_url.connect_file`` of
     the arguments SQLAlchemy's dialect gives ``sqlite3.connect``: SQLite's URI form
-    ``file:/srv/state.db?mode=ro`` is the file ``/srv/state.db``, not a file named so); None
-    for another backend or an SQLite DB in memory. The lite path reads the same file. A plain
-    path is given as the URL writes it (SQLAlchemy makes it absolute): :func:`_make_room` makes
-    a relative path's directories only."""
+    ``file:/srv/state.db?mode=ro`` is the file ``/srv/state.db``, not a file named so; absolute,
+    ``..`` and symlinks resolved as SQLite resolves them); None for another backend or an SQLite
+    DB in memory. The lite path reads the same file."""
     if db.dialect != "sqlite":
         return None
     from feedsvc.db.sqlite_url import connect_file
 
-    engine = db.engine
-    args, kwargs = engine.dialect.create_connect_args(engine.url)
-    found = connect_file(str(args[0]), uri=bool(kwargs.get("uri", False)))
-    if found is None or kwargs.get("uri"):
-        return found
-    return Path(str(engine.url.database))  # as written: a relative one's directory is made
+    args, kwargs = db.engine.dialect.create_connect_args(db.engine.url)
+    return connect_file(str(args[0]), uri=bool(kwargs.get("uri", False)))
+
+
+def _written_relative(db: Database) -> bool:
+    """Whether the state DB's path is relative as the URL writes it (SQLAlchemy makes a plain
+    path absolute; a URI's path is passed on as written)."""
+    from feedsvc.db.sqlite_url import written_path
+
+    args, kwargs = db.engine.dialect.create_connect_args(db.engine.url)
+    uri = bool(kwargs.get("uri"))
+    written = written_path(str(args[0]), uri=True) if uri else db.engine.url.database
+    return bool(written) and not str(written).startswith("/")
 
 
 def not_a_database(where: str) -> str:
@@ -257,7 +263,7 @@ def _make_room(db: Database) -> None:
     parent = file.parent
     if parent.is_dir():
         return
-    if file.is_absolute():
+    if not _written_relative(db):
         raise LocationError(
             f"the state DB's directory {parent} does not exist: create it, or set "
             "database.url to a file in an existing directory"

@@ -16,11 +16,15 @@ initialised". Here is the one reading of such a URL:
   ``file:`` name is a URI only with ``uri``; its path %-decoded, an authority of nothing or
   ``localhost``; ``:memory:``, ``mode=memory``, the ``memdb`` VFS or an empty path are no file).
   The revision check (``feedsvc.db.revision``) calls it on SQLAlchemy's own connect arguments.
+  The path is the one SQLite's unix VFS opens (:func:`sqlite_path`): ``..`` after a directory
+  that does not exist, or after a symlink, is not what ``Path.is_file()`` or ``os.path.normpath``
+  made of it, so every reader takes the file from here.
 """
 
 from __future__ import annotations
 
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +41,56 @@ _TRUE = ("true", "yes", "on", "y", "t", "1")  # sqlalchemy.util.asbool
 _FALSE = ("false", "no", "off", "n", "f", "0")
 
 
+#: ``SQLITE_MAX_SYMLINK`` of SQLite's ``os_unix.c``: more symlinks on one path is "unable to
+#: open database file".
+MAX_SYMLINKS = 100
+
+
+class SqlitePathError(ValueError):
+    """A path SQLite cannot open whatever the files are: a symlink loop (or more than
+    :data:`MAX_SYMLINKS` symlinks). The message names the path."""
+
+
+def sqlite_path(path: str) -> Path:
+    """The absolute file SQLite (3.40, ``unixFullPathname``) opens for ``path``: relative to the
+    working directory, one element at a time; ``.`` and empty elements skipped; each element
+    that exists and is a symlink replaced by its target (relative to the link's directory);
+    ``..`` drops the last element of what was resolved so far (so ``nodir/../s.db`` is ``s.db``
+    even where ``nodir`` does not exist, which the OS's ``open`` refuses, and ``link/../s.db``
+    is beside the link's *target*, where ``os.path.normpath`` puts it beside the link). That is
+    ``os.path.realpath`` without ``strict``, but a loop raises :class:`SqlitePathError` as SQLite
+    refuses it (Python leaves the loop unresolved). An element that cannot be examined
+    (permission, a file on the way) is kept as written: opening it fails, worded elsewhere."""
+    links = 0
+
+    def append_all(out: str, text: str) -> str:
+        nonlocal links
+        for name in text.split("/"):
+            if name in ("", "."):
+                continue
+            if name == "..":
+                out = out.rsplit("/", 1)[0]
+                continue
+            out = f"{out}/{name}"
+            try:
+                mode = os.lstat(out).st_mode
+            except OSError:
+                continue
+            if stat.S_ISLNK(mode):
+                links += 1
+                if links > MAX_SYMLINKS:
+                    raise SqlitePathError(
+                        f"the path {path} runs into a symlink loop (or more than "
+                        f"{MAX_SYMLINKS} symlinks) at {out}: SQLite cannot open it"
+                    )
+                link = os.readlink(out)
+                out = append_all("" if link.startswith("/") else out.rsplit("/", 1)[0], link)
+        return out
+
+    start = "" if path.startswith("/") else append_all("", os.getcwd())
+    return Path(append_all(start, path) or "/")
+
+
 @dataclass(frozen=True, slots=True)
 class SqliteTarget:
     """The first argument and the ``uri`` flag SQLAlchemy passes to ``sqlite3.connect``."""
@@ -45,8 +99,12 @@ class SqliteTarget:
     uri: bool
 
     def file(self) -> Path | None:
-        """:func:`connect_file` of this target."""
+        """:func:`connect_file` of this target (raises :class:`SqlitePathError`)."""
         return connect_file(self.filename, uri=self.uri)
+
+    def written(self) -> str | None:
+        """:func:`written_path` of this target."""
+        return written_path(self.filename, uri=self.uri)
 
 
 def uri_flag(value: str) -> bool | None:
@@ -81,11 +139,20 @@ def sqlite_target(url: str) -> SqliteTarget | None:
 
 
 def connect_file(filename: str, *, uri: bool) -> Path | None:
-    """The file ``sqlite3.connect(filename, uri=uri)`` opens (relative to the working
-    directory), or None when it opens no file: an in-memory or temporary DB, or a URI SQLite
-    refuses (an authority other than ``localhost``: its own error when it connects)."""
+    """The file ``sqlite3.connect(filename, uri=uri)`` opens, absolute and resolved as SQLite
+    resolves it (:func:`sqlite_path`), or None when it opens no file: an in-memory or temporary
+    DB, or a URI SQLite refuses (an authority other than ``localhost``: its own error when it
+    connects). Raises :class:`SqlitePathError` for a path SQLite cannot resolve (a loop)."""
+    written = written_path(filename, uri=uri)
+    return None if written is None else sqlite_path(written)
+
+
+def written_path(filename: str, *, uri: bool) -> str | None:
+    """The path of the file ``filename`` names, as written (a URI's path %-decoded; relative
+    stays relative), or None as :func:`connect_file`: whether a relative path's directories may
+    be made (``feedsvc.db.revision``) is decided on this."""
     if not (uri and filename.startswith("file:")):
-        return None if filename in ("", ":memory:") else Path(filename)
+        return None if filename in ("", ":memory:") else filename
     rest = filename[len("file:") :].split("#", 1)[0]
     path, _, query = rest.partition("?")
     if path.startswith("//"):
@@ -101,7 +168,7 @@ def connect_file(filename: str, *, uri: bool) -> Path | None:
         return None
     if params.get("vfs") == "memdb":
         return None
-    return Path(_decode(path))
+    return _decode(path)
 
 
 def _decode(text: str) -> str:
@@ -150,7 +217,8 @@ def url_problem(url: str) -> str | None:
     - a ``file:`` path without ``uri=true``: SQLAlchemy opens it as a plain relative path (the
       file ``./file:/srv/state.db``), so an initialised DB read as "not initialised" and ``db
       upgrade`` made a directory named ``file:`` where it ran;
-    - a URI whose authority is not empty or ``localhost``, which SQLite refuses."""
+    - a URI whose authority is not empty or ``localhost``, which SQLite refuses;
+    - a path SQLite cannot resolve (a symlink loop: :class:`SqlitePathError`)."""
     if not url.startswith(tuple(f"{s}://" for s in SCHEMES)):
         return None
     pairs = parse_qsl(url.partition("?")[2])
@@ -176,6 +244,12 @@ def url_problem(url: str) -> str | None:
             "the SQLite URI names a host (file://HOST/…), which SQLite refuses: write "
             "file:/path or file:///path"
         )
+    target = sqlite_target(url)
+    try:
+        if target is not None:
+            target.file()
+    except SqlitePathError as exc:
+        return str(exc)
     return None
 
 
