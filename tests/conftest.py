@@ -13,7 +13,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from migrated import PostgresTemplate, SqliteTemplate
+from sqlalchemy import create_engine, make_url, text
 
 from feedsvc import logs
 from feedsvc.db import Database, upgrade
@@ -72,19 +73,43 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> SqliteTemplate:
+    return SqliteTemplate(tmp_path_factory.mktemp("migrated"))
+
+
+@pytest.fixture(scope="session")
+def _pg_template() -> PostgresTemplate:
+    return PostgresTemplate(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}")
+
+
+def _migrated(url: str, request: pytest.FixtureRequest) -> Database:
+    """The state DB at ``url`` (empty) at head: a copy of this worker's migrated template
+    (``tests/migrated.py``), or migrated here when no copy can be made."""
+    parsed = make_url(url)
+    copied = False
+    if parsed.get_backend_name() == "sqlite" and parsed.database:
+        copied = request.getfixturevalue("_sqlite_template").copy_to(Path(parsed.database))
+    elif parsed.get_backend_name() == "postgresql":
+        schema = str(parsed.query["options"]).removeprefix("-csearch_path=")
+        copied = request.getfixturevalue("_pg_template").fill(schema)
+    database = Database(url)
+    if not copied:
+        upgrade(database)
+    return database
+
+
 @pytest.fixture
-def lite_db(sqlite_url: str) -> Iterator[Database]:
+def lite_db(sqlite_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
     """SQLite only: for lifecycle tests whose SQL the two-backend tests already cover."""
-    database = Database(sqlite_url)
-    upgrade(database)
+    database = _migrated(sqlite_url, request)
     yield database
     database.dispose()
 
 
 @pytest.fixture
-def db(db_url: str) -> Iterator[Database]:
-    database = Database(db_url)
-    upgrade(database)
+def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+    database = _migrated(db_url, request)
     yield database
     database.dispose()
 
