@@ -16,7 +16,7 @@ from receiver import Receiver
 from sqlalchemy import select
 
 from feedsvc import operations as ops
-from feedsvc.channels.apprise import AppriseChannel, mask, secret_parts
+from feedsvc.channels.apprise import LIMITS, AppriseChannel, mask, secret_parts
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
@@ -57,11 +57,12 @@ def topic(db: Database) -> None:
                    datetime.now(UTC))  # fmt: skip
 
 
-def publish(db: Database, *numbers: int) -> None:
+def publish(db: Database, *numbers: int, **over: object) -> None:
     ing = builtin_ingestor(db)
     ing.hooks.append(Outbox(timedelta(hours=48)))
     with db.write() as conn:
-        items = [article(n, published_at=datetime.now(VN), summary="x " * 3000) for n in numbers]
+        items = [article(n, published_at=datetime.now(VN), summary="x " * 3000, **over)
+                 for n in numbers]  # fmt: skip
         upsert_source_articles(conn, items, datetime.now(UTC))
     assert ing.tick().error is None
 
@@ -174,6 +175,42 @@ async def test_an_unreachable_destination_is_still_retried(db: Database) -> None
     publish(db, 1)
     await dispatch(db, AppriseChannel(VN, read_timeout=0.3), done, max_attempts=3)
     assert rows(db) == [("failed", 3, 0)]
+
+
+async def test_an_alert_that_waited_for_a_send_thread_was_not_sent_and_is_retried(
+    db: Database, receiver: Receiver
+) -> None:
+    """Destinations that hang keep their send threads busy after the send's bound has passed
+    (Apprise's read timeout is per read; a plugin may make several requests). An alert to a
+    healthy destination then waited in the pool's queue, ran out of time there and was called
+    an unknown outcome: after one more wait, a dead letter it had never been sent. Now a send
+    that never started is transient (nothing was sent), retried until a thread is free."""
+    with Receiver() as stuck:
+        stuck.hang.set()
+        for i in range(LIMITS.max_in_flight):  # as many as the channel has threads
+            ops.add_subscription(db, None, None, topic="kien-thuy", query=None,
+                                 channel="apprise", address=stuck.url(f"stuck-{i}"))  # fmt: skip
+        ops.add_subscription(db, None, None, topic=None, query='"bão số 3"', channel="apprise",
+                             address=receiver.url("healthy"))  # fmt: skip
+        channel = AppriseChannel(VN, read_timeout=8, send_timeout=0.5)
+        await channel.start()
+        d = Dispatcher(db, channel, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05))
+        task = asyncio.create_task(d.run())
+        try:
+            publish(db, 1)  # to the hanging destinations: every thread stuck for 8 s
+            await receiver.await_for(lambda: sum(a for _, _, a in rows(db)) >= 8, timeout=20)
+            publish(db, 2, title="Bão số 3 đổ bộ miền Trung")  # to the healthy one only
+            await receiver.await_for(lambda: receiver.at("healthy"), timeout=30)
+        finally:
+            stuck.release.set()
+            d.stop()
+            await task
+            await channel.close()
+    assert len(receiver.at("healthy")) == 1
+    with db.read() as conn:  # the healthy destination's alert: sent, never an unknown outcome
+        got = conn.execute(select(deliveries.c.state, deliveries.c.ambiguous)
+                           .order_by(deliveries.c.id.desc()).limit(1)).tuples().all()  # fmt: skip
+    assert [tuple(r) for r in got] == [("sent", 0)]
 
 
 def test_masking_and_secret_parts() -> None:

@@ -8,9 +8,14 @@ by its credential-looking parts) before anything can log it, Apprise's own logge
 
 ``notify()`` is synchronous network I/O: sends run in this channel's own thread pool (so a hung
 destination never takes the threads the database work uses), each bounded by Apprise's socket
-timeouts and by :data:`SEND_TIMEOUT` overall. Apprise reports only success or failure, so a
-failure is retried with backoff like a 5xx and dead-lettered after the outbox's attempts; no
-answer within the bound is an unknown outcome (the outbox re-sends once).
+timeouts and by :data:`SEND_TIMEOUT` overall. Apprise reports only success or failure; what its
+HTTP requests raised is watched (:mod:`.apprise_transport`), so :func:`classify` tells a failure
+before the request went out (refused, unreachable, an error status: retried with backoff like a
+5xx, dead-lettered after the outbox's attempts) from one after it (a read timeout, a connection
+closed before the answer: the destination may have shown it, an unknown outcome the outbox
+re-sends once). No answer within :data:`SEND_TIMEOUT` is an unknown outcome too, unless the
+send never left the pool's queue (its threads still held by hung destinations past their
+bound): nothing was sent, retried.
 """
 
 from __future__ import annotations
@@ -127,13 +132,15 @@ class AppriseChannel:
         register_secret(url, *secret_parts(url))
         if self._pool is None:
             await self.start()
-        loop = asyncio.get_running_loop()
+        assert self._pool is not None
+        work = self._pool.submit(_notify, url, title, body, self.read_timeout)
         try:
             async with asyncio.timeout(self.send_timeout):
-                result, errors = await loop.run_in_executor(
-                    self._pool, _notify, url, title, body, self.read_timeout
-                )
+                # shielded: on timeout ``work`` is cancelled below, and only if it never started
+                result, errors = await asyncio.shield(asyncio.wrap_future(work))
         except TimeoutError:
+            if work.cancel():  # still queued behind threads that hung destinations hold
+                return SendOutcome.transient("not sent: every send thread was busy")
             return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
         except Exception as exc:  # Apprise or a plugin raised: the URL never appears
             return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
