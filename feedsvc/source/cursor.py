@@ -186,18 +186,31 @@ _PG_READABLE = {
     "naive": (datetime(1, 1, 1), datetime(9999, 12, 31, 23, 59, 59, 999999)),
     "aware": (datetime(1, 1, 2, tzinfo=UTC), datetime(9999, 12, 30, tzinfo=UTC)),
 }
+#: MySQL/MariaDB: the lowest real date; a zero date (``'0000-00-00 00:00:00'``, stored where
+#: ``sql_mode`` allows it, even in a NOT NULL column) sorts before it. No value sorts after
+#: ``9999-12-31``, so there is no upper bound (and no bounded read, :attr:`SqlSource.bounded`).
+_MYSQL_LOW = datetime(1, 1, 1)
 
 
-def readable_range(column: Column[Any], codec: CursorCodec, dialect: str) -> tuple[Any, Any] | None:
-    """The lowest and highest cursor values the driver can read, where the column can hold
-    others; ``None`` where every value reads (MySQL gives an invalid date as text, SQLite
-    holds text, feedsvc's own table holds only times it wrote).
+def readable_range(
+    column: Column[Any], codec: CursorCodec, dialect: str
+) -> tuple[Any, Any | None] | None:
+    """The lowest and highest cursor values that are a moment the driver reads, where the
+    column can hold others (the highest ``None`` when none sorts after it); ``None`` where
+    every value reads (SQLite holds text, feedsvc's own table holds only times it wrote).
 
     Why: a PostgreSQL ``timestamp`` holds ``'infinity'``, ``'-infinity'``, years past 9999 and
     BC dates, which psycopg refuses to convert: one such row made every read of the rows
-    around it fail (each tick, or for good when it sorted first). Reads are kept to this
-    range in SQL, and the rows outside it named by their id, their value read as text."""
-    if dialect != "postgresql" or isinstance(column.type, UTCDateTime):
+    around it fail (each tick, or for good when it sorted first). A MySQL/MariaDB zero date is
+    read as text (no moment) and sorts first; MariaDB even says ``IS NULL`` of it in a NOT NULL
+    column. Reads are kept to this range in SQL, and the rows outside it named by their id,
+    their value read as text: below it they are no moment (:meth:`SqlSource.unordered`), above
+    it they are held back (:meth:`SqlSource.beyond`)."""
+    if isinstance(column.type, UTCDateTime):
+        return None
+    if dialect in ("mysql", "mariadb"):
+        return (_MYSQL_LOW, None) if codec.kind == "naive" else None
+    if dialect != "postgresql":
         return None
     return _PG_READABLE.get(codec.kind)
 

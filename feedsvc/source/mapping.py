@@ -58,8 +58,12 @@ class Bound:
     codec: CursorCodec
     fields: list[ColumnElement[Any]]
     mapping: list[FieldMap]
-    #: the cursor values the driver can read, where the column holds others (``None``: all)
-    readable: tuple[Any, Any] | None = None
+    #: the cursor values the driver can read, where the column holds others (``None``: all;
+    #: the upper bound ``None``: no value sorts after every readable one): ``readable_range``
+    readable: tuple[Any, Any | None] | None = None
+    #: whether the cursor column may hold NULL (a NOT NULL one is never tested ``IS NULL``:
+    #: MariaDB says that of a zero date there)
+    nullable: bool = True
 
 
 def _column(table: Table, name: str) -> Column[Any] | None:
@@ -123,4 +127,5 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
         raise SourceError(problems)
     assert id_col is not None and ts_col is not None and codec is not None
     readable = readable_range(ts_col, codec, dialect)
-    return Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping, readable)
+    nullable = bool(ts_col.nullable)
+    return Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping, readable, nullable)

@@ -140,7 +140,8 @@ class SqlSource:
         position at all when ``ts`` is None: never one whose cursor value is NULL (it has no
         place in the order; taken, it made the cursor NULL, i.e. the table's start again) or
         one the driver cannot read (PostgreSQL's ``'infinity'``/``'-infinity'``, a year past
-        9999 or BC: :func:`readable_range`). Those are named by :meth:`unordered`/:meth:`beyond`."""
+        9999 or BC, a MySQL zero date: :func:`readable_range`). Those are named by
+        :meth:`unordered`/:meth:`beyond`."""
         b = self.bind()
         if ts is not None:
             # `ts >= x AND (...)` rather than a bare OR, so every backend uses the index range
@@ -148,14 +149,16 @@ class SqlSource:
         else:
             stmt = stmt.where(b.ts.is_not(None))
         if b.readable is not None:
-            stmt = stmt.where(b.ts.between(*b.readable))
+            low, high = b.readable
+            stmt = stmt.where(b.ts >= low if high is None else b.ts.between(low, high))
         return stmt
 
     @property
     def bounded(self) -> bool:
-        """Whether the cursor column can hold values the driver cannot read: reads are then
-        bounded by the horizon in SQL (:func:`feedsvc.ingest.isolate.read_batch`)."""
-        return self.bind().readable is not None
+        """Whether the cursor column can hold values after every one the driver reads: reads
+        are then bounded by the horizon in SQL (:func:`feedsvc.ingest.isolate.read_batch`)."""
+        readable = self.bind().readable
+        return readable is not None and readable[1] is not None
 
     def after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[SourceRow]:
         """Rows strictly after the keyset position (native values), oldest first; with
@@ -177,15 +180,25 @@ class SqlSource:
         with self.engine.connect() as conn:
             return [(str(i), str(v)) for i, v in conn.execute(stmt.limit(limit)).tuples()]
 
-    def unordered(self, limit: int) -> list[tuple[str, str | None]]:
-        """``(id, cursor value as text or None)`` of the first rows whose cursor value is NULL
-        or sorts before every value the driver reads (``'-infinity'``, a BC date): rows no
-        keyset read takes (:meth:`_keyset`), named at a first sync, when they would be read."""
+    def _unplaced(self) -> ColumnElement[bool] | None:
+        """The one test of a cursor value with no place in the order: NULL (tested only where
+        the column may hold it: MariaDB says ``IS NULL`` of a zero date in a NOT NULL column),
+        or before every value the driver reads (``'-infinity'``, a BC date, a MySQL zero
+        date). ``None`` where the column holds no such value (no query is needed)."""
         b = self.bind()
-        poison: ColumnElement[bool] = b.ts.is_(None)
+        tests: list[ColumnElement[bool]] = [b.ts.is_(None)] if b.nullable else []
         if b.readable is not None:
-            poison = or_(poison, b.ts < b.readable[0])
-        stmt = select(b.id, cast(b.ts, String())).where(poison).order_by(b.id).limit(limit)
+            tests.append(b.ts < b.readable[0])
+        return or_(*tests) if tests else None
+
+    def unordered(self, limit: int) -> list[tuple[str, str | None]]:
+        """``(id, cursor value as text or None)`` of the first rows (by id) whose cursor value
+        has no place in the order (:meth:`_unplaced`): rows no keyset read takes
+        (:meth:`_keyset`), named at a first sync, when they would be read."""
+        b, unplaced = self.bind(), self._unplaced()
+        if unplaced is None:
+            return []
+        stmt = select(b.id, cast(b.ts, String())).where(unplaced).order_by(b.id).limit(limit)
         with self.engine.connect() as conn:
             return [(str(i), v) for i, v in conn.execute(stmt).tuples()]
 
