@@ -31,7 +31,7 @@ from typing import Any
 from fakeserver import ApiError, BaseFault, FakeServer
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
 _ADMIN_RIGHTS = [
@@ -377,6 +377,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
         self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery parameters
         self.markups: dict[tuple[int, int], Any] = {}  # (chat, message) → edited reply_markup
         self._new_update: asyncio.Event | None = None
+        self._raw: dict[str, deque[tuple[int, bytes]]] = defaultdict(deque)
 
     def _on_loop(self) -> None:
         self._new_update = asyncio.Event()
@@ -571,11 +572,24 @@ class FakeBotAPI(FakeServer[int, Fault]):
         with self._cond:
             return self._in_flight
 
+    def script_raw(self, method: str, *answers: tuple[int, bytes]) -> None:
+        """The next calls of ``method`` (lower case) get these (HTTP status, body bytes) as they
+        are, nothing delivered: a broken proxy or Bot API server (``{"ok": false}`` with 200,
+        a result that is not a Message, garbage)."""
+        with self._cond:
+            self._raw[method.lower()].extend(answers)
+
     # HTTP side
-    async def _endpoint(self, request: Request) -> JSONResponse:
+    async def _endpoint(self, request: Request) -> Response:
         token, method = request.path_params["token"], request.path_params["method"].lower()
         if token != self.token:
             return _error(ApiError(401, "Unauthorized"))
+        with self._cond:
+            if self._raw[method]:
+                status, content = self._raw[method].popleft()
+                self._calls.append(ApiCall(method, None, status, time.monotonic()))
+                self._cond.notify_all()
+                return Response(content, status, media_type="application/json")
         params: dict[str, Any] = dict(request.query_params)
         if request.method == "POST":
             if request.headers.get("content-type", "").startswith("application/json"):

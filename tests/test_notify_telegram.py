@@ -20,6 +20,7 @@ from feedsvc.notify import (
     TelegramSender,
     format_alert,
 )
+from feedsvc.notify.edits import EditKind
 from feedsvc.notify.telegram import scrub_token
 
 ARTICLE = Article(
@@ -257,6 +258,35 @@ async def test_slow_beyond_timeout_is_ambiguous_though_undelivered(
     fake.script(3, Fault.slow(2.0))  # the client cannot tell this from a late answer
     assert (await sender.send(3, MSG, link_preview=False)).kind is OutcomeKind.AMBIGUOUS
     assert fake.messages(3) == []
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"ok": false}',
+        b'{"ok": false, "error_code": 400, "description": "Bad Request: odd"}',
+        b'{"ok": true, "result": null}',
+        b'{"ok": true, "result": {"message_id": 5}}',  # no date, no chat: not a Message
+        b'{"ok": true, "result": [1, 2]}',
+        b'{"ok": true}',
+        b"[]",
+        b"not json",
+    ],
+)
+async def test_a_2xx_answer_that_is_not_the_bot_apis_shape_is_an_unknown_outcome(
+    fake: FakeBotAPI, sender: TelegramSender, body: bytes
+) -> None:
+    """A proxy or a local Bot API server answering 200 with a body that is not a Message: PTB
+    raised KeyError/AttributeError out of the sender (a Channel never raises), and the
+    dispatcher retried it as transient, up to 25 copies of what may have been sent. Now an
+    unknown outcome (re-sent once at most), token-free; the same for an edit."""
+    fake.script_raw("sendmessage", (200, body))
+    outcome = await sender.send(3, MSG, link_preview=False)
+    assert outcome.kind is OutcomeKind.AMBIGUOUS, outcome
+    _token_free(outcome, fake)
+    fake.script_raw("editmessagetext", (200, body))
+    edited = await sender.editor.edit(3, 1, MSG.text, caption=False, html=True)
+    assert edited.kind is EditKind.TRANSIENT, edited  # done again later: edits are idempotent
 
 
 async def test_pool_timeout_is_transient(fake: FakeBotAPI) -> None:

@@ -226,6 +226,13 @@ async def classify_outcome(
         if "invalid server response" in text.lower():  # 2xx with a body we cannot read
             return SendOutcome.ambiguous(text)
         return SendOutcome.transient(text)  # InvalidToken, Conflict, EndPointNotFound
+    except (KeyError, AttributeError, TypeError, ValueError) as exc:
+        # PTB wraps every HTTP error status and transport failure in a TelegramError; these
+        # come from reading a 2xx JSON answer that is not the Bot API's shape (no "result":
+        # {"ok": false} with 200; a result that is no Message: null, no date). It may have
+        # been sent (a proxy, a local Bot API server): unknown, re-sent once at most. Raised
+        # out of here, the dispatcher retried it as transient, up to 25 copies.
+        return SendOutcome.ambiguous(f"unreadable answer ({type(exc).__name__})")
     return SendOutcome.sent(result.message_id if isinstance(result, Message) else 0)
 
 
