@@ -85,7 +85,7 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
         if "int_max_str_digits" in str(exc):  # Python's advice is for programmers, not for data
             limit = sys.get_int_max_str_digits()
             raise ArticleError(
-                None, f"invalid JSON: a number of more than {limit:,} digits"
+                None, f"invalid JSON: a number of more than {limit} digits"
             ) from None
         raise ArticleError(None, f"invalid JSON: {exc}") from None
 
@@ -146,7 +146,7 @@ def read_jsonl(
         if isinstance(line, OverlongLine):
             error = ArticleError(
                 None,
-                f"{line.size:,} bytes, over the {line.limit:,}-byte limit of a line: JSON Lines "
+                f"{line.size} bytes, over the {line.limit}-byte limit of a line: JSON Lines "
                 "hold one article per line (a JSON array on one line? a binary file?)",
             )
             yield number, Rejected(number, error)

@@ -55,11 +55,18 @@ class BroadTerm:
     indexed: bool  # ``scanned`` is every stored article (else: the most recent ones)
 
     def english(self) -> str:
-        where = "stored" if self.indexed else "recent"
         return (
-            f"term {self.term} matches {self.count} of {self.scanned} {where} articles "
+            f"term {self.term} matches {self.count} of {scope(self.scanned, self.indexed)} "
             f"({self.count / self.scanned:.0%}): too broad?"
         )
+
+
+def scope(scanned: int, indexed: bool) -> str:
+    """What a preview covered, in English: ``all 30000 stored articles`` (the whole archive,
+    through the search index) or ``the 2000 latest stored articles`` (no usable index terms:
+    the newest ``scan``). The one wording of the CLI and the API; the admin's is the catalogue's
+    ``preview_count*``, which says the same."""
+    return f"all {scanned} stored articles" if indexed else f"the {scanned} latest stored articles"
 
 
 @dataclass
@@ -76,6 +83,12 @@ class PreviewResult:
     indexed: bool = False
     checked: int = 0
     exact: bool = True
+
+    def english(self) -> str:
+        """``3 of all 30000 stored articles match``; ``at least 2000 of …`` when the count was
+        cut at ``scan`` (it read as the number of matches where 3,000 matched)."""
+        least = "" if self.exact else "at least "
+        return f"{least}{self.count} of {scope(self.scanned, self.indexed)} match"
 
     @property
     def warnings(self) -> list[str]:

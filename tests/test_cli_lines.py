@@ -115,7 +115,8 @@ def test_topics_and_subscriptions_list_one_row_each(service: Service, text: str)
     preview = run(service, "topics", "preview", f"({text}) OR cầu")
     assert preview.exit_code == 0, preview.output
     assert (
-        preview.output.splitlines()[0] == f"1 of 1 recent articles match {cell(f'({text}) OR cầu')}"
+        preview.output.splitlines()[0]
+        == f"1 of all 1 stored articles match {cell(f'({text}) OR cầu')}"
     )
     assert "\\" in preview.output.splitlines()[0]
 

@@ -391,7 +391,10 @@ def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
 
     expr = _config(tmp_path, cms, tags="(SELECT nope())")
     out = runner.invoke(cli, ["source", "check", "--config", expr])
-    assert out.exit_code == 2 and "source.columns.tags: expression fails:" in out.output
+    assert (
+        out.exit_code == 2
+        and 'source.columns.tags: the SQL expression "(SELECT nope())" fails:' in out.output
+    )
 
     port = free_port()
     down = _config(tmp_path, cms)

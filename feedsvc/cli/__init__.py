@@ -95,7 +95,8 @@ def environment_error(exc: BaseException) -> str | None:
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feedsvc")
 def cli() -> None:
-    """feedsvc: topic feeds (RSS, Atom, JSON) and Telegram alerts from a news database."""
+    """feedsvc: topic feeds (RSS, Atom, JSON) and alerts (Telegram, Zalo, Apprise: Discord,
+    Slack, e-mail, webhooks…) from a news database."""
 
 
 for command in (

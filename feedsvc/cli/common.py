@@ -18,6 +18,7 @@ from feedsvc.digits import MAX_ID, ascii_decimal, ascii_int
 if TYPE_CHECKING:
     from feedsvc.config import Settings
     from feedsvc.db import Database
+    from feedsvc.matching import QueryError
     from feedsvc.store.lite import Reader
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -104,6 +105,17 @@ def cell(text: object, limit: int | None = None) -> str:
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     click.echo(f"feedsvc: {message}", err=True)
     raise SystemExit(code)
+
+
+def query_failed(text: str, exc: QueryError) -> NoReturn:
+    """An invalid query (``match --query``, ``topics preview``): ``feedsvc: invalid query: …``
+    as every CLI error, then the query with a caret under the offending character (when it is
+    one line), exit 2."""
+    click.echo(f"feedsvc: invalid query: {exc}", err=True)
+    if exc.position is not None and "\n" not in text:
+        click.echo(f"  {text}", err=True)
+        click.echo("  " + " " * min(exc.position, len(text)) + "^", err=True)
+    raise SystemExit(EXIT_USAGE)
 
 
 def write_output(output: IO[Any], text: str) -> None:

@@ -17,14 +17,13 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import PathParam, cell, topics_file_problems
+from feedsvc.cli.common import PathParam, cell, query_failed, topics_file_problems
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
-    from feedsvc.matching import Query, QueryError
+    from feedsvc.matching import Query
 
 FAILED_EXIT = 1
-USAGE_EXIT = 2
 
 
 class _Input:
@@ -48,17 +47,8 @@ class _Input:
     def finish(self) -> None:
         """Exit 1 when a line was skipped: the output is then not the whole input's answer."""
         if self.skipped:
-            click.echo(f"{self.skipped} line(s) skipped", err=True)
+            click.echo(f"feedsvc: {self.skipped} line(s) skipped", err=True)
             sys.exit(FAILED_EXIT)
-
-
-def _query_error(text: str, exc: QueryError) -> None:
-    """Print the error with a caret under the offending character, then exit 2."""
-    click.echo(f"invalid query: {exc}", err=True)
-    if exc.position is not None and "\n" not in text:
-        click.echo(f"  {text}", err=True)
-        click.echo("  " + " " * min(exc.position, len(text)) + "^", err=True)
-    sys.exit(USAGE_EXIT)
 
 
 def _run_query(query: Query, with_explain: bool) -> None:
@@ -134,6 +124,5 @@ def match(query_text: str | None, with_explain: bool, topics_file: Path | None) 
     try:
         query = parse_query(query_text)
     except QueryError as exc:
-        _query_error(query_text, exc)
-        return
+        query_failed(query_text, exc)
     _run_query(query, with_explain)

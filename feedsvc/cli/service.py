@@ -82,7 +82,9 @@ def _listen_advice(exc: OSError, *, configurable: bool = True) -> str:
 @config_option
 @click.option("--no-http", is_flag=True, help="Do not serve HTTP (a worker replica).")
 @click.option("--no-scheduler", is_flag=True, help="Do not ingest or dispatch (a web replica).")
-@click.option("--no-bot", is_flag=True, help="Do not poll Telegram for bot commands.")
+@click.option(
+    "--no-bot", is_flag=True, help="Do not run the chat bots (Telegram, Zalo) that answer commands."
+)
 @click.option("--log-json", is_flag=True, help="Log one JSON object per line.")
 @click.option("--port", type=Int(0, 65535), default=None, help="HTTP port (default: http.port).")
 def run(

@@ -32,6 +32,15 @@ def _first_line(exc: BaseException) -> str:
     return str(detail).strip().splitlines()[0][:300] if str(detail).strip() else type(exc).__name__
 
 
+def _expression_fails(expression: str | None, exc: BaseException) -> str:
+    """A ``[source.columns]`` SQL expression's error as the operator wrote it: the expression
+    quoted, the driver's first line without feedsvc's internal alias (``AS f_visible``) and the
+    statement around it (``feedsvc.db.errors.unaliased``)."""
+    from feedsvc.db.errors import unaliased
+
+    return f'the SQL expression "{cell(expression, 200)}" fails: {unaliased(_first_line(exc))}'
+
+
 def _open(settings: Settings) -> tuple[SqlSource, str]:
     """The source and where it is, for printing (passwords masked: ``shown_url``)."""
     from feedsvc.db.urls import shown_url
@@ -91,9 +100,7 @@ def check(config_file: str | None, rows: int) -> None:
             try:
                 src.probe(f.field)
             except SQLAlchemyError as exc:
-                problems.append(
-                    (f"source.columns.{f.field}", f"expression fails: {_first_line(exc)}")
-                )
+                problems.append((f"source.columns.{f.field}", _expression_fails(f.source, exc)))
                 line += "  ← FAILS"
         else:
             line = f"(absent: null{'' if f.source is None else f', no column {f.source!r}'})"

@@ -10,16 +10,15 @@ import click
 
 from feedsvc.cli.common import (
     CELL_CHARS,
-    EXIT_USAGE,
     Float,
     Int,
     PathParam,
     cell,
     config_option,
-    fail,
     lite_read,
     load_settings,
     open_db,
+    query_failed,
     run_operation,
     topics_file_problems,
     write_output,
@@ -189,7 +188,8 @@ def export(output: TextIO, config_file: str | None) -> None:
 @click.option("--samples", type=Int(0, 100), default=5, show_default=True)
 @config_option
 def preview(query: str, scan: int, samples: int, config_file: str | None) -> None:
-    """How many recent stored articles QUERY (or @slug) matches, with highlighted samples."""
+    """How many stored articles QUERY (or @slug) matches, with highlighted samples: the whole
+    archive through the search index, else the --scan latest."""
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
 
@@ -197,11 +197,8 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     try:
         result = run_preview(db, query, scan=scan, samples=samples)
     except QueryError as exc:
-        fail(f"invalid query: {exc}", EXIT_USAGE)
-    # "at least": a count cut at --scan read as the number of matches (2000 of 30000 where
-    # 3,000 matched); the next line says why.
-    least = "" if result.exact else "at least "
-    click.echo(f"{least}{result.count} of {result.scanned} recent articles match {cell(query)}")
+        query_failed(query, exc)
+    click.echo(f"{result.english()} {cell(query)}")
     if result.indexed:
         bound = "exact" if result.exact else "a lower bound"
         click.echo(

@@ -34,6 +34,20 @@ SQLITE_FULL = 13
 #: The lines of a PostgreSQL error that quote the statement: ``LINE 2: FROM topics …`` and
 #: the ``^`` under the position.
 _STATEMENT_POINTER = re.compile(r"LINE \d+: |\^$")
+#: ``AS f_<field>``, the alias ``feedsvc.source.mapping`` gives each mapped column or SQL
+#: expression, and the rest of the statement after it: MariaDB quotes the statement from the
+#: error on ("... near '= 'x' AS f_visible \nFROM news LIMIT 1' at line 1"), which is SQL the
+#: operator never wrote. Cut, the quote ends with what they wrote (``near '= 'x''``).
+_INTERNAL_ALIAS = re.compile(r"\s*\bAS f_[a-z_]+\b.*?(?=' at line \d+|$)", re.S)
+
+
+def unaliased(text: str) -> str:
+    """A driver's error text with feedsvc's internal column aliases and the SQL after them
+    cut (:data:`_INTERNAL_ALIAS`): what it says of a ``[source.columns]`` expression in the
+    operator's own words."""
+    return _INTERNAL_ALIAS.sub("", text)
+
+
 #: The names of the DB-API 2 error classes (PEP 249), for :func:`describe`.
 DBAPI_ERRORS = (
     "IntegrityError", "DataError", "OperationalError", "ProgrammingError", "InternalError",
@@ -114,7 +128,7 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     # PostgreSQL's pointer into the statement ("LINE 2: FROM topics …" and its "^") is SQL
     lines = (" ".join(line.split()) for line in str(orig).splitlines())
     kept = (line for line in lines if line and not _STATEMENT_POINTER.match(line))
-    text = "; ".join(kept) or type(orig).__name__
+    text = unaliased("; ".join(kept)) or type(orig).__name__
     if statement and inner is None:
         text = type(exc).__name__  # SQLAlchemy's own text embeds the statement
     if len(text) > limit:

@@ -63,9 +63,7 @@ class Progress:
         rate = self.rate
         eta = eta_text(self.backlog / rate) if rate > 0 else "unknown"
         percent = 100.0 * self.done / self.total if self.total else 100.0
-        return (
-            f"{self.done:,} / {self.total:,} rows ({percent:.1f}%), {rate:,.0f} rows/s, ETA {eta}"
-        )
+        return f"{self.done} / {self.total} rows ({percent:.1f}%), {rate:.0f} rows/s, ETA {eta}"
 
 
 def eta_text(seconds: float) -> str:
