@@ -875,6 +875,9 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self._pace(chat)
             live.body, live.parse_mode, live.visible = body, parse_mode, visible
             live.edits.append(body)
+            markup = p.get("reply_markup")  # Telegram: an edit naming no keyboard drops it
+            markup = json.loads(markup) if isinstance(markup, str) else markup
+            self.markups[(chat.id, live.message_id)] = markup or None
             payload = {
                 "message_id": live.message_id,
                 "date": int(live.sent_wall),

@@ -19,6 +19,7 @@ from feedsvc.articles import Article
 from feedsvc.channels.telegram import LIMITS, TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.schema import alert_followups, articles, chats, deliveries
+from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.ingest import Ingestor
 from feedsvc.notify import TelegramSender
@@ -507,6 +508,31 @@ async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent
     assert "Công an huyện Kiến Thụy bắt đối tượng" in live.visible and live.edits
     assert [o for _, _, o in env.outcomes()] == ["edited"]
     assert len(env.fake.all_messages) == 1
+
+
+async def test_a_correction_keeps_the_alerts_buttons(env: Env) -> None:
+    """Telegram drops a message's inline keyboard when an edit names none: a corrected alert
+    lost its link and "mute this topic" buttons. The correction now sends them again, as the
+    dispatcher built them; a takedown's notice goes without them."""
+    first = fresh(1, title="Đang cập nhật Kiến Thụy", summary="Tin đang cập nhật về công an")
+    sent = await _alerted(env, first)
+    keyboards = {m.chat_id: m.keyboard for m in env.fake.all_messages}
+    assert all(keyboards.values())  # a link and a mute button each
+    env.publish(replace(first, title="Công an huyện Kiến Thụy bắt đối tượng trộm cắp",
+                        updated_at=datetime.now(UTC)))  # fmt: skip
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    worker = FollowupWorker(env.db, TelegramChannel(env.sender, VN), VN, settings,
+                            digests=DigestEdge(VN))  # fmt: skip
+    await env.follow_up(worker)
+    for chat_id, mid in sent.items():
+        assert env.fake.live(chat_id, mid).edits
+        markup = env.fake.markups[(chat_id, mid)]
+        assert markup is not None and markup["inline_keyboard"] == keyboards[chat_id]
+    env.retire("TEST-00001")
+    env.age_sent(49)  # past 48 h: edited to the notice, not deleted
+    await env.follow_up(env.worker())
+    for chat_id, mid in sent.items():
+        assert env.fake.markups[(chat_id, mid)] is None  # a notice has nothing to press
 
 
 async def test_what_is_not_a_correction_edits_nothing(env: Env) -> None:

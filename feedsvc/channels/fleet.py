@@ -85,7 +85,9 @@ class Dispatchers:
             for ch in channels
         ]
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
-        self.followups = [followup_worker(db, ch, settings, owner) for ch in channels]
+        self.followups = [
+            followup_worker(db, ch, settings, owner, digest_edge(settings, ch)) for ch in channels
+        ]
         #: channels not configured here: their queued alerts end as failed, with the reason
         self.off = [OffChannel(db, name) for name in off_channels(settings)]
         self._tasks: list[asyncio.Task[None]] = []

@@ -28,8 +28,9 @@ from typing import Any, Protocol, runtime_checkable
 from telegram import Bot, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
+from feedsvc.notify.message import Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
-from feedsvc.notify.telegram import classify_outcome
+from feedsvc.notify.telegram import classify_outcome, keyboard
 
 log = logging.getLogger("feedsvc.notify")
 
@@ -120,8 +121,11 @@ class MessageEditor(Protocol):
         caption: bool,
         html: bool,
         link_preview: bool = False,
+        buttons: tuple[tuple[Button, ...], ...] = (),
     ) -> EditOutcome:
-        """Replace the text (``caption``: a photo's caption); ``html``: Telegram HTML."""
+        """Replace the text (``caption``: a photo's caption); ``html``: Telegram HTML;
+        ``buttons``: the inline keyboard the message keeps (Telegram drops a message's keyboard
+        when an edit does not name one: a correction passes the alert's, a notice none)."""
         ...
 
 
@@ -149,6 +153,7 @@ class TelegramEditor:
         caption: bool,
         html: bool,
         link_preview: bool = False,
+        buttons: tuple[tuple[Button, ...], ...] = (),
     ) -> EditOutcome:
         # The two Bot API methods take the same message and parse mode; only the text's field
         # differs (a caption has no link preview).
@@ -156,6 +161,8 @@ class TelegramEditor:
             "chat_id": chat_id, "message_id": message_id,
             "parse_mode": ParseMode.HTML if html else None,
         }  # fmt: skip
+        if buttons:
+            where["reply_markup"] = keyboard(buttons)
         if caption:
             return await self._run(self._bot.edit_message_caption(caption=text, **where))
         preview = LinkPreviewOptions(is_disabled=not link_preview)
@@ -186,6 +193,7 @@ class ConsoleEditor:
         caption: bool,
         html: bool,
         link_preview: bool = False,
+        buttons: tuple[tuple[Button, ...], ...] = (),
     ) -> EditOutcome:
         log.info("alert #%s in chat %s edited:\n%s", message_id, chat_id, text)
         return EditOutcome(EditKind.DONE)

@@ -24,9 +24,11 @@ from feedsvc.catalogue import Translator
 from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import AHEAD, BURST, RATE_MARGIN, default_owner
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
+from feedsvc.notify.message import Button
 from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, first_method
 from feedsvc.store import followups as q
 from feedsvc.store import rate
@@ -66,6 +68,8 @@ class _Job:
     public: bool
     at: float  # monotonic time of its send slot
     public_siblings: int = 0  # other articles in the same (digest) message still public
+    # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it)
+    buttons: tuple[tuple[Button, ...], ...] = ()
 
 
 class FollowupWorker:
@@ -81,8 +85,12 @@ class FollowupWorker:
         tz: tzinfo,
         settings: FollowupSettings = FollowupSettings(),
         owner: str | None = None,
+        *,
+        digests: DigestEdge | None = None,
     ) -> None:
         self.db, self.tz, self.cfg = db, tz, settings
+        #: the alert's buttons, built as the dispatcher built them (None: corrections have none)
+        self.digests = digests
         self.limits = channel.limits
         self.channel = channel.limits.name
         self.editor: MessageEditor | None = editor_of(channel)
@@ -184,6 +192,9 @@ class FollowupWorker:
             ids = [c.article_id for c in claimed]
             public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
+            fixes = [(c.delivery_id, c.chat_id, c.article_id, c.topics)
+                     for c in claimed if c.kind == CORRECT]  # fmt: skip
+            options = self.digests.options(conn, fixes, found) if self.digests and fixes else {}
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
@@ -193,6 +204,7 @@ class FollowupWorker:
                 c.article_id in public,
                 start + delay,
                 sum(a in public for a in c.siblings),
+                options[c.delivery_id].buttons if c.delivery_id in options else (),
             )
             for c, delay in zip(claimed, slots, strict=False)
         ]
@@ -283,13 +295,15 @@ class FollowupWorker:
             html = html and not f.plain_text
             text = msg.text if html else msg.plain_text
         return await editor.edit(
-            f.chat_id, f.message_id, text, caption=caption, html=html, link_preview=f.link_preview
-        )
+            f.chat_id, f.message_id, text, caption=caption, html=html,
+            link_preview=f.link_preview, buttons=job.buttons if f.kind == CORRECT else (),
+        )  # fmt: skip
 
 
 def followup_worker(
-    db: Database, channel: Channel, settings: Settings, owner: str
-) -> FollowupWorker:
+    db: Database, channel: Channel, settings: Settings, owner: str,
+    digests: DigestEdge | None = None,
+) -> FollowupWorker:  # fmt: skip
     """``channel``'s worker for ``settings`` (``telegram.on_withdraw``, ``telegram.images``,
     ``telegram.lease_seconds``, ``site.language``)."""
     tg = settings.telegram
@@ -304,4 +318,5 @@ def followup_worker(
             language=settings.site.language,
         ),
         owner=owner,
+        digests=digests,
     )
