@@ -26,7 +26,9 @@ if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --t
 
 log = logging.getLogger(__name__)
 
-SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?$")
+#: A topic slug, matched whole (``fullmatch``: with ``match`` and ``$``, "abc\n" passed, ``$``
+#: matching before a final line break, and became a feed URL no one could type).
+SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
 KEYS = {"slug", "title", "description", "query", "enabled"}
 
 
@@ -45,7 +47,7 @@ SLUG_PROBLEMS = {
 
 def slug_problem(slug: str) -> str | None:
     """The code (a key of :data:`SLUG_PROBLEMS`) of what is wrong with ``slug``, or None."""
-    if not SLUG.match(slug):
+    if not SLUG.fullmatch(slug):
         return "slug_format"
     if slug == "search":
         return "slug_reserved"
@@ -113,8 +115,8 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
         problems.append(f"{where}: expected a table [[topic]], not {_kind(raw)}")
         return None
     slug = raw.get("slug")
-    if isinstance(slug, str):
-        where = f"topic #{i + 1} ({slug})"
+    if isinstance(slug, str):  # a line break in it stays on the problem's line
+        where = f"topic #{i + 1} ({''.join(c if c.isprintable() else repr(c)[1:-1] for c in slug)})"
     for key in sorted(set(raw) - KEYS):
         problems.append(f"{where}: unknown key {key!r} (allowed: {', '.join(sorted(KEYS))})")
     texts = {

@@ -33,6 +33,9 @@ def test_add_validates_and_list_shows(run) -> None:  # type: ignore[no-untyped-d
     assert bad_query.exit_code == 2 and "parentheses" in bad_query.output
     bad_slug = run("topics", "add", "Kiến", "--title", "X", "--query", "a")
     assert bad_slug.exit_code == 2 and "slug" in bad_slug.output
+    for slug in ("abc\n", "abc\r\n", "kien-thuy\n"):  # "$" took a final line break
+        newline = run("topics", "add", slug, "--title", "X", "--query", "a")
+        assert newline.exit_code == 2 and "slug must be" in newline.output, repr(slug)
     unknown_ref = run("topics", "add", "y", "--title", "Y", "--query", "@nope")
     assert unknown_ref.exit_code == 2
     listed = run("topics", "list")

@@ -29,6 +29,30 @@ def test_a_control_character_is_a_problem_naming_topic_and_field(field: str, cha
     ]
 
 
+@pytest.mark.parametrize("slug", ["abc\n", "abc\r\n", "a\n", "kien-thuy\n", "abc\n\n", "\nabc"])
+def test_a_slug_with_a_line_break_is_refused(slug: str) -> None:
+    """``SLUG.match`` with ``$`` took "abc\\n" (``$`` matches before a final line break)."""
+    with pytest.raises(TopicsFileError) as caught:
+        parse_topics({"topic": [_topic(slug=slug)]}, "topics.toml")
+    shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in slug)  # on one line
+    assert caught.value.problems == [
+        f"topic #1 ({shown}): slug must be lowercase letters, digits and '-' (e.g. kien-thuy), "
+        "at most 100 long"
+    ]
+
+
+@pytest.mark.parametrize("name", ["abcd_bot\n", "abcd_bot\r\n", "\nabcd_bot"])
+def test_a_bot_username_with_a_line_break_is_refused(name: str) -> None:
+    """The other whole-string pattern of the settings (pydantic's ``pattern``: Rust regex,
+    whose ``$`` is the end of the text) refuses it too."""
+    from pydantic import ValidationError
+
+    from feedsvc.config.models import Settings
+
+    with pytest.raises(ValidationError, match="username"):
+        Settings(telegram={"username": name})
+
+
 def test_every_problem_of_the_file_is_reported_at_once() -> None:
     data = {"topic": [_topic(title="A\x07"), _topic(slug="b", description="d\x1b", query="q\x85")]}
     with pytest.raises(TopicsFileError) as caught:
