@@ -97,7 +97,7 @@ def test_a_url_whose_driver_cannot_load_is_a_config_problem(
 @pytest.mark.parametrize(
     "url",
     [
-        "sqlite:///x.db?mode=ro",
+        "sqlite:///x.db?timeout=5",
         "sqlite+pysqlite:///x.db",
         "postgresql://u:p@127.0.0.1/db",
         "postgresql+psycopg://u@/db?host=/run/postgresql",

@@ -211,7 +211,42 @@ MISREAD = {
     "sqlite:///file:s.db?mode=ro": "but the query has no uri=true",
     "sqlite+pysqlite:///file:/srv/s.db?uri=false": "but the query has no uri=true",
     "sqlite:///file://elsewhere/srv/s.db?uri=true": "names a host (file://HOST/…)",
+    # options SQLite refuses when it opens the file, or ignores (F5/F6)
+    "sqlite:///file:/srv/s.db?mode=bogus&uri=true": "'mode' must be one of ro, rw, rwc, memory",
+    "sqlite:///file:/srv/s.db?uri=true&vfs=nosuch": "'vfs' names no VFS this SQLite has (unix",
+    "sqlite:///file:/srv/s.db?uri=1&cache=weird": "'cache' must be one of shared, private",
+    "sqlite:///file:/srv/s.db?uri=1&mode=ro&mode=rw": "the query key 'mode' is given 2 times",
+    "sqlite:///file:/srv/s.db?uri=1&immutable=maybe": "'immutable' must be 1 or 0",
+    "sqlite:///file:/srv/s.db?uri=1&modeof=/no/such": "'modeof' must name an existing file",
+    "sqlite:///file:/srv/s.db?uri=1&MODE=ro": "SQLite ignores the query key 'MODE'",
+    "sqlite:////srv/s.db?mode=ro": "the query key 'mode' is ignored without uri=true",
+    "sqlite:///s.db?cache=shared&timeout=3": "the query key 'cache' is ignored without uri=true",
+    "sqlite:///file:s.db?mode=ro&uri=false": "but the query has no uri=true",
+    "sqlite:////srv/s.db?mode=ro&uri=true": "would open a file named 's.db?mode=ro'",
 }
+
+
+@pytest.mark.parametrize(
+    "url", sorted(u for u, p in MISREAD.items() if "must be one of" in p or "no VFS" in p)
+)
+def test_each_refused_uri_option_fails_in_sqlite(url: str, tmp_path: Path) -> None:
+    """SQLite itself refuses these when it opens the file (here a real one)."""
+    import sqlite3
+
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    filename = str(args[0]).replace("/srv/s.db", str(tmp_path / "s.db"))
+    with pytest.raises(sqlite3.OperationalError, match="no such"):
+        sqlite3.connect(filename, uri=kwargs["uri"]).close()
+
+
+@pytest.mark.parametrize("url", sorted(u for u, p in MISREAD.items() if "without uri" in p))
+def test_an_option_without_uri_is_dropped_by_sqlalchemy(url: str) -> None:
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    assert "?" not in str(args[0]) and not kwargs.get("uri")
 
 
 @pytest.mark.parametrize("url", sorted(MISREAD))
@@ -230,7 +265,10 @@ def test_config_check_names_a_misread_sqlite_url(clean_cli: Path, url: str) -> N
     "url",
     ["sqlite:///s.db?timeout=2.5", "sqlite:///file:/srv/s.db?uri=true&mode=ro&timeout=3",
      "sqlite:///s.db?uri=no", "sqlite:///file:s.db?uri=YES", "sqlite:///s.db?isolation_level=x",
-     "sqlite:///s.db?uri=&timeout="],  # blank values are dropped, as SQLAlchemy drops them
+     "sqlite:///s.db?uri=&timeout=",  # blank values are dropped, as SQLAlchemy drops them
+     "sqlite:///file:/srv/s.db?uri=true&mode=r%6F&cache=private&immutable=1&nolock=yes",
+     "sqlite:///file:s.db?uri=true&mode=rwc&cache=shared&psow=0&vfs=unix-dotfile",
+     "sqlite:///file:s.db?uri=true&vfs=unix-none&custom=1"],  # a VFS may read its own keys
 )  # fmt: skip
 def test_config_check_takes_the_sqlite_urls_sqlalchemy_reads_as_meant(
     clean_cli: Path, url: str
@@ -244,7 +282,16 @@ def test_config_check_takes_the_sqlite_urls_sqlalchemy_reads_as_meant(
 
 
 @pytest.mark.parametrize(
-    "url", sorted(u for u, p in MISREAD.items() if "query key" in p and "uri=1&uri=1" not in u)
+    "url",
+    sorted(
+        u
+        for u, p in MISREAD.items()
+        if any(
+            f"query key {k!r}" in p
+            for k in ("uri", "timeout", "detect_types", "cached_statements", "check_same_thread")
+        )
+        and "uri=1&uri=1" not in u
+    ),
 )
 def test_each_refused_query_key_fails_in_sqlalchemy(url: str) -> None:
     """The problems are true: SQLAlchemy raises on each of these at connection set-up (but

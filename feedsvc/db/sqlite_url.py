@@ -218,7 +218,9 @@ def url_problem(url: str) -> str | None:
       file ``./file:/srv/state.db``), so an initialised DB read as "not initialised" and ``db
       upgrade`` made a directory named ``file:`` where it ran;
     - a URI whose authority is not empty or ``localhost``, which SQLite refuses;
-    - a path SQLite cannot resolve (a symlink loop: :class:`SqlitePathError`)."""
+    - a path SQLite cannot resolve (a symlink loop: :class:`SqlitePathError`);
+    - a query option SQLite refuses or ignores, or SQLAlchemy drops (``?mode=ro`` without
+      ``uri=true``): ``feedsvc.db.sqlite_options``."""
     if not url.startswith(tuple(f"{s}://" for s in SCHEMES)):
         return None
     pairs = parse_qsl(url.partition("?")[2])
@@ -250,7 +252,9 @@ def url_problem(url: str) -> str | None:
             target.file()
     except SqlitePathError as exc:
         return str(exc)
-    return None
+    from feedsvc.db.sqlite_options import options_problem
+
+    return options_problem(url)
 
 
 def state_problem(url: str) -> str | None:
