@@ -363,6 +363,33 @@ def test_an_sqlite_source_that_is_no_file_is_refused_and_not_created(
     assert not (clean_cli / "cms.db").exists() and not (clean_cli / "sub").exists()
 
 
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        ("sqlite:///sub", "{cwd}/sub is a directory, not an SQLite file"),
+        ("sqlite:///sub/", "{cwd}/sub is a directory, not an SQLite file"),
+        ("sqlite:///file:sub?uri=true&mode=ro", "{cwd}/sub is a directory, not an SQLite file"),
+        ("sqlite:///sub/../sub/.", "{cwd}/sub is a directory, not an SQLite file"),
+        ("sqlite:////dev/null", "/dev/null is not a regular file"),
+    ],
+)
+@pytest.mark.parametrize("argv", [["source", "check"], ["config", "check"]])
+def test_an_sqlite_source_that_is_a_directory_is_refused(
+    clean_cli: Path, url: str, said: str, argv: list[str]
+) -> None:
+    """A directory (or a device) as source.url passed `config check`; ingest then failed with
+    "unable to open database file" at every tick."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    (clean_cli / "sub").mkdir()
+    env = {"FEEDSVC_SOURCE__URL": url, "FEEDSVC_DATABASE__URL": f"sqlite:///{clean_cli}/s.db"}
+    result = CliRunner().invoke(cli, argv, env=env)
+    assert result.exit_code == 2, result.output
+    assert f"source.url: {said.format(cwd=clean_cli)}" in result.output, result.output
+
+
 def test_an_sqlite_source_file_that_exists_passes(clean_cli: Path) -> None:
     from click.testing import CliRunner
 

@@ -198,6 +198,10 @@ def _sqlite_source_problem(url: str) -> str | None:
         return "an SQLite DB in memory holds no articles: name the publisher's database file"
     if not file.exists():
         return f"the SQLite file {file} does not exist (a source is read, never created)"
+    if file.is_dir():  # passed, then "unable to open database file" at every ingest tick
+        return f"{file} is a directory, not an SQLite file: name the publisher's database file"
+    if not file.is_file():
+        return f"{file} is not a regular file (a device or a pipe): name an SQLite database file"
     return None
 
 
