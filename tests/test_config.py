@@ -276,6 +276,27 @@ ENV_SHAPES = [
     ("FEEDSVC_SOURCE__COLUMNS", '{"id": 5}', "source.columns.id",
      "(got 5) (set by FEEDSVC_SOURCE__COLUMNS)"),
     ("FEEDSVC_SOURCE__COLUMNS__ID", "[1]", "source.columns.id", ""),  # a column named "[1]"
+    # JSON null was "NoneType"; a key of a section given as JSON blamed FEEDSVC_DATABASE__URL,
+    # which nobody set; a table given for a list lost its variable
+    ("FEEDSVC_TELEGRAM__ADMINS", "null", "telegram.admins",
+     "(got null); in the environment a list is JSON, e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' "
+     "(set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("FEEDSVC_SOURCE__COLUMNS", "null", "source.columns",
+     "not null; in the environment a table is JSON, e.g. "
+     """FEEDSVC_SOURCE__COLUMNS='{"key": "value"}' (set by FEEDSVC_SOURCE__COLUMNS)"""),
+    ("FEEDSVC_SOURCE__COLUMNS", '{"id": null}', "source.columns.id",
+     "(got null) (set by FEEDSVC_SOURCE__COLUMNS)"),
+    ("FEEDSVC_DATABASE", '{"url": 5}', "database.url",
+     "(got an integer) (set by FEEDSVC_DATABASE)"),
+    ("FEEDSVC_HTTP", '{"port": "x"}', "http.port", "(got 'x') (set by FEEDSVC_HTTP)"),
+    ("FEEDSVC_DATABASE", "5", "database",
+     "not an integer; in the environment a table is JSON, e.g. "
+     """FEEDSVC_DATABASE='{"key": "value"}' (set by FEEDSVC_DATABASE)"""),
+    ("FEEDSVC_TELEGRAM__ADMINS", '{"a": 1}', "telegram.admins",
+     "(got a table); in the environment a list is JSON, e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' "
+     "(set by FEEDSVC_TELEGRAM__ADMINS)"),
+    ("FEEDSVC_TELEGRAM", '{"admins": "5,6"}', "telegram.admins",
+     "e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' (set by FEEDSVC_TELEGRAM)"),
 ]  # fmt: skip
 
 

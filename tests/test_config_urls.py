@@ -54,13 +54,13 @@ def one_problem(tmp_path: Path, key: str, text: str = "", **env: str) -> str:
 @pytest.mark.parametrize(
     ("text", "key", "kind"),
     [
-        ("database = 5", "database", "a number"),
+        ("database = 5", "database", "an integer"),
         ('database = "sqlite:///x.db"', "database", "a string"),
         ('[[database]]\nurl = "sqlite:///x.db"', "database", "a list of tables"),
         ("source = true", "source", "true/false"),
-        ("http = [8080]", "http", "a list"),
+        ("http = [8080]", "http", "an array"),
         ("log = 1.5", "log", "a number"),
-        ("[source]\ncolumns = 5", "source.columns", "a number"),
+        ("[source]\ncolumns = 5", "source.columns", "an integer"),
         (f'telegram = "{SECRET}"', "telegram", "a string"),  # a token pasted as the section
     ],
 )

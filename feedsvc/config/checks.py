@@ -86,16 +86,20 @@ def _from_env(problem: Problem, env: dict[str, Any]) -> Problem:
             break
         target = target[part]
         walked.append(part)
-    if len(walked) < 2 or isinstance(target, dict):  # a section: its keys name themselves
-        return problem
-    # the variable itself: FEEDSVC_SOURCE__COLUMNS='{"id": 5}' sets source.columns.id too
+    # the variable actually set, the longest that holds the key: FEEDSVC_SOURCE__COLUMNS=
+    # '{"id": 5}' sets source.columns.id, FEEDSVC_DATABASE='{"url": 5}' database.url (it
+    # named FEEDSVC_DATABASE__URL, which nobody set); none for a table several variables
+    # filled (FEEDSVC_SOURCE__COLUMNS__ID…): its keys name themselves
     names = {n.upper() for n in os.environ}
-    given = (env_name(".".join(walked[:n])) for n in range(len(walked), 1, -1))
-    name = next((n for n in given if n in names), env_name(".".join(walked)))
+    given = (env_name(".".join(walked[:n])) for n in range(len(walked), 0, -1))
+    name = next((n for n in given if n in names), None)
+    if name is None or not walked:
+        return problem
     message = problem.message
     shape = json_shape(walked) if not isinstance(target, list) else None
-    if shape is not None:
-        message += f"; in the environment {shape[0]} is JSON, e.g. {name}='{shape[1]}'"
+    if shape is not None:  # a table given for a list too (it lost "set by")
+        example = env_name(".".join(walked))
+        message += f"; in the environment {shape[0]} is JSON, e.g. {example}='{shape[1]}'"
     return Problem(problem.key, f"{message} (set by {name})")
 
 

@@ -34,14 +34,12 @@ _SECRET_WORDS = ("token", "secret", "password", "url", "key")
 #: Pydantic's error types for a value where a section (a sub-model) belongs: its own words
 #: ("valid dictionary or instance of DatabaseSettings") name Python, not the TOML file.
 SECTION_ERRORS = ("model_type", "model_attributes_type", "dict_type")
-#: How a TOML value that is not a table is named, by its Python type.
-_KINDS = {bool: "true/false", int: "a number", float: "a number", str: "a string", list: "a list"}
 
 
 def section_message(parts: list[str], value: object) -> str:
     """``[database]`` given as ``database = 5``: the key must be a table, i.e. a section. The
     value is named by its kind only (it may be a pasted secret)."""
-    kind = _KINDS.get(type(value), f"a {type(value).__name__}")
+    kind = kind_of(value)
     if isinstance(value, list) and all(isinstance(v, dict) for v in value):
         kind = f"a list of tables ([[{'.'.join(parts)}]])"
     return f"must be a table: a [{'.'.join(parts)}] section with its keys under it, not {kind}"
@@ -85,10 +83,11 @@ def describe(err: Any) -> Problem:
 _TOML_KINDS: tuple[tuple[type, str], ...] = (
     (bool, "true/false"), (int, "an integer"), (float, "a number"), (str, "a string"),
     (list, "an array"), (dict, "a table"), (datetime, "a date-time"), (date, "a date"),
-    (time, "a time"),
+    (time, "a time"), (type(None), "null"),
 )  # fmt: skip
 
 
 def kind_of(value: object) -> str:
-    """What ``value`` is in TOML's words (a Python type's name for anything else)."""
+    """What ``value`` is in TOML's words, ``null`` in JSON's (an env variable's JSON ``null``:
+    it was "NoneType"); a Python type's name for anything else (nothing TOML or JSON gives)."""
     return next((k for t, k in _TOML_KINDS if isinstance(value, t)), type(value).__name__)
