@@ -157,8 +157,33 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
     line = one_error_line(output)
     assert f"the state DB {url} " in line, line
     assert " cannot be written (" in line or " cannot be opened (" in line, line
+    if what == "read-only URI":  # it asked for the file's permissions, which were fine
+        assert "database.url opens it read-only (mode=ro in the URL)" in line, line
+        assert "remove mode=ro from database.url" in line and "permissions" not in line, line
+        return
     # the URI's file too (it said "of the file and its directory")
     assert f"check the permissions and owner of {db_file} and of its directory {folder}" in line
+
+
+@pytest.mark.parametrize(
+    "query", ["mode=ro", "immutable=1", "immutable=yes&mode=rw", "mode=ro&cache=shared"]
+)
+def test_run_on_a_read_only_uri_says_the_url_opens_it_read_only(
+    clean_cli: Path, query: str
+) -> None:
+    """`feedsvc run` (it makes the state DB at start) blamed the file's permissions."""
+    db_file = clean_cli / "state.db"
+    url = f"sqlite:///file:{db_file}?{query}&uri=true"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-http"],
+        cwd=clean_cli, env=env, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    said = query.split("&")[0] if "mode=ro" in query else "immutable=" + query[10:].split("&")[0]
+    assert f"database.url opens it read-only ({said} in the URL)" in done.stderr, done.stderr
+    assert "permissions" not in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.postgres

@@ -161,13 +161,16 @@ class Where:
     """The database an error came from, as the operator configured it: ``role`` ("state DB",
     "source DB"), ``key`` (the setting that names it), ``shown`` (its URL as
     :func:`feedsvc.db.urls.shown_url` prints it: never a password), ``sqlite`` (a local file,
-    not a server), ``file`` (that file, when the URL names it plainly)."""
+    not a server), ``file`` (that file, when the URL names it plainly), ``read_only`` (the
+    URI option that opens an SQLite DB read-only, ``mode=ro``: a write then fails whatever the
+    file's permissions, which the advice blamed)."""
 
     role: str
     key: str
     shown: str
     sqlite: bool
     file: Path | None
+    read_only: str | None = None
 
     def __str__(self) -> str:
         return f"the {self.role} {self.shown}"
@@ -193,7 +196,8 @@ def _where(role: str, key: str, url: str) -> Where:
         file = target.file() if target is not None else None
     except SqlitePathError:
         file = None
-    return Where(role, key, shown_url(url), sqlite, file)
+    read_only = target.read_only() if target is not None else None
+    return Where(role, key, shown_url(url), sqlite, file, read_only)
 
 
 def mark(exc: BaseException, where: Where) -> None:
@@ -307,6 +311,13 @@ def _advice(kind: str | None, where: Where | None) -> str | None:
         return (
             "another process holds a lock on it (another feedsvc command or service, or a tool "
             "with a transaction open); wait for it to finish or stop it, then run this again"
+        )
+    if kind in ("read_only", "cannot_open") and where is not None and where.read_only:
+        return (
+            f"{where.key} opens it read-only ({where.read_only} in the URL), so nothing can be "
+            f"written: remove {where.read_only} from {where.key} for a command that writes "
+            "(feedsvc run, db upgrade, topics add…); read-only commands (status, topics list) "
+            "work with it"
         )
     if kind in ("read_only", "cannot_open"):
         if local:

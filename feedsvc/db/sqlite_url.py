@@ -106,6 +106,19 @@ class SqliteTarget:
         """:func:`written_path` of this target."""
         return written_path(self.filename, uri=self.uri)
 
+    def read_only(self) -> str | None:
+        """The URI option that opens the DB read-only (``mode=ro``, or ``immutable=1``: no
+        write either), as SQLite reads it; None when the URL lets SQLite write."""
+        if not (self.uri and self.filename.startswith("file:")):
+            return None
+        params = uri_params(self.filename)
+        if params.get("mode") == "ro":
+            return "mode=ro"
+        immutable = params.get("immutable", "0").lower()
+        if immutable in ("1", "true", "yes", "on") or (immutable.isdigit() and int(immutable)):
+            return f"immutable={params['immutable']}"
+        return None
+
 
 def uri_flag(value: str) -> bool | None:
     """``?uri=`` as SQLAlchemy reads it (``asbool``), None for text it refuses."""
@@ -153,22 +166,29 @@ def written_path(filename: str, *, uri: bool) -> str | None:
     be made (``feedsvc.db.revision``) is decided on this."""
     if not (uri and filename.startswith("file:")):
         return None if filename in ("", ":memory:") else filename
-    rest = filename[len("file:") :].split("#", 1)[0]
-    path, _, query = rest.partition("?")
+    path = filename[len("file:") :].split("#", 1)[0].partition("?")[0]
     if path.startswith("//"):
         authority, slash, path = path[2:].partition("/")
         if authority not in ("", "localhost"):
             return None
         path = slash + path
-    params = {}
-    for pair in query.split("&"):
-        key, _, value = pair.partition("=")
-        params[_decode(key)] = _decode(value)
+    params = uri_params(filename)
     if not path or path == ":memory:" or params.get("mode") == "memory":
         return None
     if params.get("vfs") == "memdb":
         return None
     return _decode(path)
+
+
+def uri_params(filename: str) -> dict[str, str]:
+    """The query of the SQLite URI ``filename`` (``file:…``) as SQLite reads it: %-decoded,
+    the last of a key given twice (SQLAlchemy never passes one twice: ``url_problem``)."""
+    query = filename.split("#", 1)[0].partition("?")[2]
+    params = {}
+    for pair in query.split("&"):
+        key, _, value = pair.partition("=")
+        params[_decode(key)] = _decode(value)
+    return params
 
 
 def _decode(text: str) -> str:
