@@ -344,8 +344,8 @@ def test_a_revision_that_is_no_feedsvc_revision_is_said_so(
         assert "which is not a feedsvc revision (this feedsvc knows 0001-" in line, (argv, line)
         assert "restore alembic_version from a backup" in line, line
         assert "newer" not in line and "run `feedsvc db upgrade`" not in line, line
-    code, output = invoke(["db", "current"])  # answers, and says what is wrong beside it
-    assert code == 0 and "which is not a feedsvc revision" in output, output
+    code, output = invoke(["db", "current"])  # answers, says what is wrong beside it, exit 1
+    assert code == 1 and "which is not a feedsvc revision" in output, output
 
 
 def test_a_long_stored_revision_is_cut() -> None:
@@ -365,6 +365,19 @@ def test_a_later_revision_still_asks_for_a_newer_feedsvc(
     for argv in SCHEMA_READERS:
         code, output = invoke(argv)
         assert code == 1 and "newer than this feedsvc knows" in one_error_line(output), output
+    code, output = invoke(["db", "current"])  # exit 0, while status and the rest said 1
+    assert code == 1 and output.startswith(f"{revision}\n"), output
+    assert "newer than this feedsvc knows" in output, output
+
+
+def test_db_current_on_an_older_db_answers_and_exits_0(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older known revision: `db upgrade` fixes it, so the answer is no failure."""
+    initialised(monkeypatch, backend_url)
+    set_revision(backend_url, "0015")
+    code, output = invoke(["db", "current"])
+    assert code == 0 and output.startswith("0015\n") and "db upgrade" in output, output
 
 
 @pytest.mark.parametrize("how", ["emptied", "dropped"])
@@ -382,6 +395,8 @@ def test_feedsvc_tables_without_a_revision_are_not_called_uninitialised(
         line = one_error_line(output)
         assert "has feedsvc's tables but no schema revision recorded" in line, (argv, line)
         assert "not initialised" not in line and "already exists" not in line, line
+    code, output = invoke(["db", "current"])
+    assert code == 1 and output.startswith("empty\n") and "no schema revision" in output, output
     engine = create_engine(backend_url)
     with engine.connect() as conn:  # nothing migrated, nothing written
         assert conn.execute(text("SELECT slug FROM topics")).scalars().all() == ["kept"]

@@ -48,7 +48,12 @@ def db_upgrade(config_file: str | None) -> None:
 @db.command("current")
 @config_option
 def db_current(config_file: str | None) -> None:
-    """Print the state DB's schema revision ("empty" when it has none; creates nothing)."""
+    """Print the state DB's schema revision ("empty" when it has none; creates nothing).
+
+    Exit 0 when `feedsvc db upgrade` can bring it to this feedsvc's head (or it is there); 1,
+    as every other command on that DB, when this feedsvc cannot use it: a newer revision, one
+    that is no feedsvc revision, feedsvc's tables without one (it exited 0 on a DB newer than
+    this feedsvc, while `status` and `topics list` exit 1)."""
     from feedsvc.db import Database
     from feedsvc.db.revision import schema_status
 
@@ -57,6 +62,8 @@ def db_current(config_file: str | None) -> None:
     click.echo(status.revision or "empty")
     if (problem := status.problem()) is not None:  # what to do about it, beside the answer
         click.echo(f"feedsvc: {problem}", err=True)
+        if not status.upgradable:
+            sys.exit(EXIT_FAILED)
 
 
 @click.command("import")
