@@ -153,10 +153,11 @@ def test_options_pymysql_takes_pass(tmp_path: Path, query: str) -> None:
     assert check(tmp_path, FEEDSVC_SOURCE__URL=MARIADB + query) == (0, [])
 
 
-def test_a_postgresql_sources_options_are_left_to_libpq(tmp_path: Path) -> None:
-    """libpq refuses an unknown option itself, cleanly, at connect time: not guessed here."""
+def test_a_postgresql_sources_unknown_option_is_asked_of_libpq(tmp_path: Path) -> None:
+    """Not guessed here: libpq's own keyword list (it passed, and failed at connect time)."""
     url = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres?bogusarg=1"
-    assert check(tmp_path, FEEDSVC_SOURCE__URL=url) == (0, [])
+    line = one_problem(tmp_path, "source.url", FEEDSVC_SOURCE__URL=url)
+    assert 'libpq refuses the connection options: invalid connection option "bogusarg"' in line
 
 
 def cli_process(tmp_path: Path, *argv: str, **env: str) -> tuple[int, str]:
@@ -183,3 +184,55 @@ def test_source_check_and_run_refuse_them_in_one_line(
     code, output = cli_process(tmp_path, *argv, FEEDSVC_SOURCE__URL=MARIADB + query)
     assert code == 2, output
     assert "source.url: " in output and "Traceback" not in output, output
+
+
+# -- libpq options -----------------------------------------------------------------------------
+
+#: PostgreSQL URL queries libpq (or psycopg) refuses, and its words: `config check` said OK and
+#: every command failed when connecting. The host never resolves: libpq is asked on a Unix
+#: socket that does not exist (feedsvc.db.libpq), never on the network.
+LIBPQ_REFUSED = {
+    "sslmode=bogus": 'invalid sslmode value: "bogus"',
+    "target_session_attrs=nope": 'invalid target_session_attrs value: "nope"',
+    "connect_timeout=abc": "bad value for connect_timeout: 'abc'",
+    "gssencmode=x": 'invalid gssencmode value: "x"',
+    "load_balance_hosts=sometimes": 'invalid load_balance_hosts value: "sometimes"',
+    "sslmodee=require": 'invalid connection option "sslmodee"',
+    f"sslmode=bogus&sslpassword={SECRET}": 'invalid sslmode value: "bogus"',
+}
+
+
+@pytest.mark.parametrize("query", sorted(LIBPQ_REFUSED))
+@pytest.mark.parametrize("key", ["database", "source"])
+def test_a_libpq_option_libpq_refuses_is_a_config_problem(
+    tmp_path: Path, query: str, key: str
+) -> None:
+    url = f"postgresql://u:{SECRET}@db.example.invalid:5432/feedsvc?{query}"
+    line = one_problem(tmp_path, f"{key}.url", **{f"FEEDSVC_{key.upper()}__URL": url})
+    assert f"libpq refuses the connection options: {LIBPQ_REFUSED[query]}" in line, line
+
+
+@pytest.mark.parametrize(
+    "query",
+    ["sslmode=require", "sslmode=verify-full&target_session_attrs=read-write",
+     "connect_timeout=5&application_name=feedsvc", "options=-csearch_path%3Dfeedsvc",
+     "host=h1,h2&port=5432,5433&load_balance_hosts=random", "gssencmode=disable"],
+)  # fmt: skip
+def test_libpq_options_libpq_takes_pass(tmp_path: Path, query: str) -> None:
+    url = f"postgresql://u@db.example.invalid/feedsvc?{query}"
+    assert check(tmp_path, FEEDSVC_DATABASE__URL=url) == (0, [])
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("query", [q for q in sorted(LIBPQ_REFUSED) if "sslpassword" not in q])
+def test_libpq_refuses_each_when_connecting(pg_url: str, query: str) -> None:
+    """The problems are true: a real connection to the test server fails on each."""
+    import psycopg
+
+    from feedsvc.db.urls import psycopg_url
+
+    parsed = psycopg_url(f"{pg_url.split('?')[0]}?{query}")
+    assert parsed is not None
+    params = {"connect_timeout": 5} | parsed.psycopg_params()
+    with pytest.raises(psycopg.Error):
+        psycopg.connect(**params).close()

@@ -179,7 +179,7 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
     if url.startswith("sqlite"):
         return _sqlite_source_problem(url)
     if url.split(":", 1)[0].split("+", 1)[0] not in ("mysql", "mariadb"):
-        return None  # only PyMySQL raises on options; libpq words them at connect time
+        return None  # libpq's options: check_url asked libpq (feedsvc.db.libpq)
     from sqlalchemy.engine import make_url
 
     from feedsvc.db.drivers import driver_problem, driver_url, source_connect_args

@@ -32,7 +32,12 @@ def check_url(value: str) -> None:
         problem = port_problem(value)  # before SQLAlchemy, whose int() says "invalid literal"
         if problem is not None:
             raise ValueError(problem)
-    if psycopg_url(value) is not None:
+    if (parsed := psycopg_url(value)) is not None:
+        if parsed.query:  # options libpq checks only when connecting (psycopg: only then)
+            from feedsvc.db.libpq import libpq_problem
+
+            if (problem := libpq_problem(parsed.psycopg_params())) is not None:
+                raise ValueError(problem)
         return  # parsed as SQLAlchemy would (tests/test_db_urls.py): no SQLAlchemy import
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, NoSuchModuleError
