@@ -232,6 +232,8 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
         problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
         if problem is None and (section, key) == ("telegram", "token"):
             problem = telegram_token_problem(text)
+        elif problem is None and (section, key) == ("zalo", "token"):
+            problem = zalo_token_problem(text)
         if problem is not None:
             what = f"the secret in {path}" if name.endswith("_file") else "the value"
             problems.append(Problem(name, f"{what} {problem}"))
@@ -269,6 +271,19 @@ def telegram_token_problem(text: str) -> str | None:
         "is not a Telegram bot token, which is the bot's id, ':' and letters, digits, '_' or "
         "'-' (e.g. 123456789:AAF…, as @BotFather gives it): copy the token again"
     )
+
+
+def zalo_token_problem(text: str) -> str | None:
+    """Why ``text`` (one line, no whitespace: :func:`secret_text_problem`) cannot be a Zalo bot
+    token, or None; never any of it. Zalo's token format is not documented where feedsvc looked
+    (``FIELD-NOTES.md``): only what no token can be is refused — empty (a ``token_file`` with
+    nothing in it switched the channel off without a word) or quoted twice; any other text is
+    left to Zalo."""
+    if not text:
+        return "is empty: put the bot's token in it, or unset the key to switch Zalo off"
+    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
+        return "is quoted twice (the inner quotes are part of it): remove them"
+    return None
 
 
 def _zalo_problems(settings: Settings) -> list[Problem]:
