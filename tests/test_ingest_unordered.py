@@ -1,25 +1,33 @@
-"""Rows whose cursor value has no place in the order are named once, decided in one place.
+"""Rows whose cursor value has no place in the order are all accounted for, and re-checked.
 
 A cursor value that is NULL, ``'-infinity'``/BC (PostgreSQL) or a zero date (MySQL/MariaDB) has
-no place in the order the keyset cursor follows, so no read takes the row. MariaDB says
-``IS NULL`` of a zero date in a NOT NULL ``DATETIME``, while the keyset read took the same rows
-too: each was quarantined twice in one tick (stage ``read``, then ``parse``), or stored and
-released in the same transaction, while ``source check`` said "never ingested".
+no place in the order the keyset cursor follows, so no read takes the row. Faults found:
+
+- MariaDB says ``IS NULL`` of a zero date in a NOT NULL ``DATETIME``, while the keyset read
+  took the same rows too: each was quarantined twice in one tick (stage ``read``, then
+  ``parse``, or ingested and released in the same transaction), and ``source check`` said
+  "never ingested" of rows a first sync stored.
+- Only the first 20 such rows of a first sync were quarantined; the 21st on were never stored
+  and never named, in the log, the quarantine or ``status``.
+- A quarantined row the CMS later dated in the past (behind the cursor) was never ingested, and
+  ``status`` kept listing it; one written with no value after the first sync was never named.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import text
+from factories import VN
+from sqlalchemy import event, text
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
 from test_ingest_quarantine import T, held
 
 from feedsvc.db import Database
+from feedsvc.ingest import unordered
 from feedsvc.store import quarantine
 from feedsvc.store.status import read_status
 
@@ -44,6 +52,11 @@ def add_rows(cms: Cms, numbers: range, modified: str | None = None, mode: str = 
         )
 
 
+def set_modified(cms: Cms, ids: str, value: Any) -> None:
+    with cms.engine.begin() as conn:
+        conn.execute(text(f"UPDATE posts SET modified = :v WHERE id IN ({ids})"), {"v": value})
+
+
 def entries(db: Database) -> dict[str, quarantine.Quarantined]:
     with db.read() as conn:
         return {e.row.source_id: e.row for e in quarantine.newest(conn, 10_000)}
@@ -59,7 +72,7 @@ ZERO = "'0000-00-00 00:00:00'"
 
 
 @pytest.mark.parametrize("updated", ["modified", "created"])
-def test_mariadb_zero_dates_are_quarantined_once(
+def test_mariadb_zero_dates_are_quarantined_once_and_taken_once_dated(
     db: Database, cms_at: Any, updated: str, caplog: pytest.LogCaptureFixture
 ) -> None:
     cms = cms_at("mariadb", "DATETIME NOT")  # `modified DATETIME NOT NULL`
@@ -82,10 +95,154 @@ def test_mariadb_zero_dates_are_quarantined_once(
     assert quarantined_count(db, ing.source.name) == 2
     assert "parse" not in caplog.text
     assert ing.source.unordered(10) == [("2", "0000-00-00 00:00:00"), ("5", "0000-00-00 00:00:00")]
+    assert ing.source.count_unordered() == 2
+    # the CMS dates row 2 a day back (behind the cursor): taken at the next check, by id
+    set_modified(cms, "2", T - timedelta(days=1))
+    ing.unordered_every = 0
+    assert bounded_tick(ing).new == 1
+    assert held(db) == ["p-1", "p-2", "p-3", "p-4", "p-6"]
+    assert list(entries(db)) == ["5"]
     ing.source.dispose()
 
 
-def test_source_check_names_zero_dates(tmp_path: Path, cms_at: Any) -> None:
+# -- every row with no place is accounted for, not the first 20 -----------------------------
+BACKENDS = [("sqlite", "TEXT", "NULL"), ("postgres", "TIMESTAMP", "NULL")]
+
+
+@pytest.mark.parametrize(("backend", "ts", "value"), BACKENDS)
+@pytest.mark.parametrize("many", [21, 25, 500])
+def test_every_row_with_no_cursor_value_is_quarantined_and_named(
+    db: Database,
+    cms_at: Any,
+    backend: str,
+    ts: str,
+    value: str,
+    many: int,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    cms = cms_at(backend, ts)
+    add_rows(cms, range(1, many + 1), value)
+    add_rows(cms, range(many + 1, many + 4))
+    ing = cms.ingestor(db, batch_size=100)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    result = bounded_tick(ing)
+    assert result.error is None, result.error
+    assert held(db) == sorted(f"p-{n}" for n in range(many + 1, many + 4))
+    assert len(result.quarantined) == many  # was 20: the rest never stored, never named
+    got = entries(db)
+    assert sorted(got, key=int) == [str(n) for n in range(1, many + 1)]
+    assert {e.stage for e in got.values()} == {"read"}
+    assert quarantined_count(db, ing.source.name) == many  # what `feedsvc status` shows
+    line = next(r.getMessage() for r in caplog.records if "newly quarantined" in r.getMessage())
+    assert f": {many} row(s) whose modified is NULL" in line
+    assert f"id=20 (NULL), and {many - 20} more;" in line and "id=21 " not in line, line
+    caplog.clear()
+    assert bounded_tick(ing).read == 0
+    ing.unordered_every = 0  # the next check lists them again, logs nothing new
+    again = bounded_tick(ing)
+    assert (again.error, again.quarantined) == (None, [])
+    assert "newly quarantined" not in caplog.text
+    assert quarantined_count(db, ing.source.name) == many
+    ing.source.dispose()
+
+
+def test_beyond_the_listed_rows_the_rest_are_counted(
+    db: Database, cms_at: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(unordered, "LISTED", 10)
+    cms = cms_at("sqlite", "TEXT")
+    add_rows(cms, range(1, 26), "NULL")
+    add_rows(cms, range(26, 28))
+    ing = cms.ingestor(db)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    assert bounded_tick(ing).error is None
+    got = entries(db)
+    assert sorted(got, key=int) == [str(n) for n in range(1, 11)]
+    assert all("one of more than 10 such rows" in e.reason for e in got.values())
+    assert ": 25 row(s) whose modified is NULL" in caplog.text
+    # the listed ones fixed, the next ones are listed at the next check
+    set_modified(cms, ",".join(str(n) for n in range(1, 11)), "2026-11-20 08:00:00")
+    ing.unordered_every = 0
+    result = bounded_tick(ing)
+    assert (result.error, result.new) == (None, 10)
+    assert sorted(entries(db), key=int) == [str(n) for n in range(11, 21)]
+    ing.source.dispose()
+
+
+# -- a quarantined row the CMS dates in the past is ingested, wherever it sorts --------------
+FIXED = [
+    ("sqlite", "TEXT", "NULL", datetime(2026, 11, 20, 8)),
+    ("sqlite", "DATETIME", "NULL", datetime(2026, 11, 20, 8)),
+    ("postgres", "TIMESTAMP", "NULL", datetime(2026, 11, 20, 8)),
+    ("postgres", "TIMESTAMP", "'-infinity'", datetime(2026, 11, 20, 8)),
+    ("postgres", "TIMESTAMPTZ", "NULL", datetime(2026, 11, 20, 8, tzinfo=VN)),
+]
+
+
+@pytest.mark.parametrize(("backend", "ts", "value", "past"), FIXED)
+def test_a_quarantined_row_dated_in_the_past_is_ingested_and_leaves_the_list(
+    db: Database, cms_at: Any, backend: str, ts: str, value: str, past: Any
+) -> None:
+    cms = cms_at(backend, ts)
+    add_rows(cms, range(1, 6))
+    set_modified(cms, "2, 4", None)
+    if value != "NULL":
+        with cms.engine.begin() as conn:
+            conn.execute(text(f"UPDATE posts SET modified = {value} WHERE id IN (2, 4)"))
+    ing = cms.ingestor(db)
+    assert bounded_tick(ing).error is None
+    assert sorted(entries(db)) == ["2", "4"]
+    add_rows(cms, range(6, 8))  # the cursor moves on past them
+    assert bounded_tick(ing).new == 2
+    set_modified(cms, "2", past)  # days behind the cursor: no keyset read takes it
+    assert bounded_tick(ing).new == 0  # not due yet: the check runs every 10 minutes
+    ing.unordered_every = 0
+    result = bounded_tick(ing)
+    assert (result.error, result.new) == (None, 1)  # was never: status said it waits for ever
+    assert held(db) == ["p-1", "p-2", "p-3", "p-5", "p-6", "p-7"]
+    assert list(entries(db)) == ["4"]
+    assert quarantined_count(db, ing.source.name) == 1
+    # dated in the future instead: held back (stage ahead) as any such row, not taken now
+    set_modified(cms, "4", past + timedelta(days=400))
+    assert bounded_tick(ing).new == 0
+    assert {k: e.stage for k, e in entries(db).items()} == {"4": "ahead"}
+    # deleted in the CMS: no longer listed
+    add_rows(cms, range(8, 9), value)
+    assert sorted(entries(db)) == ["4"] and bounded_tick(ing).error is None
+    assert sorted(entries(db)) == ["4", "8"]
+    with cms.engine.begin() as conn:
+        conn.execute(text("DELETE FROM posts WHERE id = 8"))
+    assert bounded_tick(ing).error is None
+    assert sorted(entries(db)) == ["4"]
+    ing.source.dispose()
+
+
+@pytest.mark.parametrize(
+    ("backend", "ts", "value"), [*BACKENDS, ("postgres", "TIMESTAMP", "'-infinity'")]
+)
+def test_a_row_written_with_no_cursor_value_after_the_first_sync_is_named(
+    db: Database, cms_at: Any, backend: str, ts: str, value: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cms = cms_at(backend, ts)
+    add_rows(cms, range(1, 4))
+    ing = cms.ingestor(db)
+    assert bounded_tick(ing).new == 3
+    add_rows(cms, range(4, 5), value)  # behind the cursor: no read ever takes it
+    statements: list[str] = []
+    event.listen(ing.source.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    assert bounded_tick(ing).read == 0
+    assert not any("ORDER BY posts.id" in s for s in statements)  # an idle tick: no check
+    assert entries(db) == {}
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    ing.unordered_every = 0  # ten minutes on
+    result = bounded_tick(ing)
+    assert [q.source_id for q in result.quarantined] == ["4"]  # was: never named
+    assert {k: e.stage for k, e in entries(db).items()} == {"4": "read"}
+    assert "newly quarantined: id=4 (" in caplog.text
+    ing.source.dispose()
+
+
+def test_source_check_counts_every_zero_date(tmp_path: Path, cms_at: Any) -> None:
     """MariaDB: zero dates in a NOT NULL column are named once, with their value."""
     from click.testing import CliRunner
 
@@ -108,5 +265,5 @@ def test_source_check_names_zero_dates(tmp_path: Path, cms_at: Any) -> None:
     out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)])
     assert out.exit_code == 0, out.output
     line = next(x for x in out.output.splitlines() if "no cursor value" in x)
-    assert line.startswith("warning: more than 5 rows with no cursor value"), line
-    assert "id=3 (0000-00-00 00:00:00)" in line and line.count(" id=") == 5, line
+    assert line.startswith("warning: 7 rows with no cursor value"), line
+    assert "id=3 (0000-00-00 00:00:00)" in line and "and 2 more;" in line, line

@@ -407,8 +407,9 @@ def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
 
 
 def test_source_check_warns_of_rows_ingest_will_not_take(tmp_path: Path, cms: Cms) -> None:
-    """A NULL cursor value (never ingested) and one dated ahead (held back) are named by id
-    with their value, on stderr; the mapping is fine, so the exit stays 0 and OK is said."""
+    """A NULL cursor value (not ingested until set) and one dated ahead (held back) are named
+    by id with their value, on stderr; the mapping is fine, so the exit stays 0 and OK is said.
+    Every NULL row is counted, not only the five named."""
     from click.testing import CliRunner
 
     from feedsvc.cli import cli
@@ -434,7 +435,7 @@ def test_source_check_warns_of_rows_ingest_will_not_take(tmp_path: Path, cms: Cm
     assert out.exit_code == 0 and out.output.rstrip().endswith("OK"), out.output
     assert (
         "warning: 2 rows with no cursor value (source.columns.cursor = 'ngay_sua': NULL or no "
-        "moment) are never ingested (listed in quarantine at a first sync): id=2 (NULL), "
+        "moment) are not ingested until the CMS sets it (listed in quarantine): id=2 (NULL), "
         "id=3 (NULL); the CMS must set it on every write"
     ) in out.output
     assert "warning: 2 rows dated after now (source.columns.cursor = 'ngay_sua') wait" in out.output
@@ -446,3 +447,9 @@ def test_source_check_warns_of_rows_ingest_will_not_take(tmp_path: Path, cms: Cm
     assert "warning: more than 5 rows dated after now" in out.output, out.output
     ahead = next(line for line in out.output.splitlines() if "dated after now" in line)
     assert ahead.count(" id=") == 5, ahead  # the first five named, no more
+    with cms.writer.begin() as conn:
+        conn.execute(text("UPDATE news_articles SET ngay_sua = NULL WHERE id BETWEEN 1 AND 9"))
+    out = runner.invoke(cli, ["source", "check", "--config", config])
+    nulls = next(line for line in out.output.splitlines() if "no cursor value" in line)
+    assert nulls.startswith("warning: 9 rows with no cursor value"), nulls  # was: "more than 5"
+    assert nulls.count(" id=") == 5 and "id=5 (NULL), and 4 more;" in nulls, nulls

@@ -151,10 +151,11 @@ _SHOWN = 5
 
 def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[str, str]]) -> None:
     """Warn (stderr, exit unchanged) about rows ingest will not take now: a cursor value that
-    is NULL or no moment (``'-infinity'``; quarantined at a first sync, never read after it)
-    and one dated after now plus the overlap (held back until its time). Why here: both are
-    the CMS's data, not the mapping, and an operator running ``source check`` before a first
-    sync should learn of them before the quarantine list does (SPEC §12 poison data)."""
+    is NULL or no moment (``'-infinity'``, a MySQL zero date: quarantined by id, ingested once
+    the CMS sets it; all of them counted) and one dated after now plus the overlap (held back
+    until its time). Why here: both are the CMS's data, not the mapping, and an operator
+    running ``source check`` before a first sync should learn of them before the quarantine
+    list does (SPEC §12 poison data)."""
     from datetime import UTC, datetime, timedelta
 
     from sqlalchemy.exc import SQLAlchemyError
@@ -163,6 +164,7 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
     horizon = datetime.now(UTC) + timedelta(seconds=settings.source.overlap_seconds)
     try:
         unordered = src.unordered(_SHOWN + 1)
+        total = len(unordered) if len(unordered) <= _SHOWN else src.count_unordered()
         ahead: list[tuple[str, str | None]] = [
             *src.beyond(None, None, src.codec.bound(horizon), _SHOWN + 1)
         ]
@@ -170,10 +172,12 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
         problems.append(("source.columns.cursor", f"cursor check fails: {_first_line(exc)}"))
         return
     if unordered:
+        rest = total - _SHOWN
         click.echo(
-            f"warning: {_some(unordered)} with no cursor value ({cursor}: NULL or no moment) "
-            f"{'is' if len(unordered) == 1 else 'are'} never ingested (listed in quarantine at a "
-            f"first sync): {_ids(unordered)}; the CMS must set it on every write",
+            f"warning: {total} row{'' if total == 1 else 's'} with no cursor value ({cursor}: "
+            f"NULL or no moment) {'is' if total == 1 else 'are'} not ingested until the CMS "
+            f"sets it (listed in quarantine): {_ids(unordered)}"
+            f"{f', and {rest} more' if rest > 0 else ''}; the CMS must set it on every write",
             err=True,
         )
     if ahead:

@@ -21,9 +21,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -32,7 +33,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
-from feedsvc.ingest import writer
+from feedsvc.ingest import unordered, writer
 from feedsvc.ingest.backoff import Backoff, Outage
 from feedsvc.ingest.commit import BatchCommit
 from feedsvc.ingest.isolate import (
@@ -115,6 +116,10 @@ class Ingestor:
         self.batches_committed = 0
         #: the time rows dated after it are held back at (tests with a simulated clock set it)
         self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        #: seconds between two checks of the rows with no place in the cursor's order
+        #: (:mod:`feedsvc.ingest.unordered`; tests set 0), and when this process last checked
+        self.unordered_every = unordered.CHECK_EVERY
+        self._unordered_at: float | None = None
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises (trouble is logged, recorded and backed off)."""
@@ -213,6 +218,7 @@ class Ingestor:
         first = cursor.first_sync
         if ts is not None and self.overlap_seconds:
             self._recheck_window(ts, id_, result, first)
+        self._check_unordered(result, ts is None, first)
         advanced = False
         progress: Progress | None = None
         # While one batch is written, the next is read, parsed and matched in a second thread:
@@ -297,6 +303,29 @@ class Ingestor:
             )
             rows = self.source.rows_by_ids(window.lo, hi, hi_id, unseen)
             self._store(self._prepare(rows), result, None, first_sync=first or None)
+
+    def _check_unordered(self, result: TickResult, start: bool, first: bool) -> None:
+        """Every :attr:`unordered_every` seconds (and at this process's first tick), where the
+        cursor column can hold a value with no place in the order: quarantine such rows by id,
+        and ingest the quarantined ones the CMS has given a time since, wherever it sorts
+        (:mod:`feedsvc.ingest.unordered`). At a first sync (``start``: no cursor yet) the
+        keyset read takes those itself."""
+        at = time.monotonic()
+        if self._unordered_at is not None and at - self._unordered_at < self.unordered_every:
+            return
+        if not self.source.may_be_unordered:
+            self._unordered_at = at
+            return
+        horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
+        found = unordered.find(self.db, self.source, horizon)
+        if start:
+            found = replace(found, fixed=[])
+        new = unordered.record(self.db, self.source.name, found)
+        unordered.report(self.source.name, self.source.columns.cursor, found, new)
+        result.quarantined += new
+        if found.fixed:
+            self._store(self._prepare(found.fixed), result, None, first_sync=first or None)
+        self._unordered_at = at
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
         """The next keyset batch, read, parsed and matched (runs in the read-ahead thread).

@@ -77,64 +77,21 @@ def read_batch(
         return _read_in_parts(source, ts, id_, limit, horizon, exc)
     rows, ahead = _split(source, rows, horizon, lambda r: r.cursor)
     rows, cut = _within_text_budget(rows)
-    poison = _unordered(source, ts)
     last = None
     if rows:
         row = rows[-1]
         last = WindowKey(row.cursor, row.cursor_ts, str(row.id))
     if cut:  # the rest is read by the next batch
-        return Batch(rows, poison, last, True)
+        return Batch(rows, [], last, True)
     held = [(str(r.id), r.cursor) for r in ahead[:HELD_SHOWN]]
     if until is not None and not ahead and len(rows) < limit:
         held += source.beyond(*_start(source, ts, id_, last), until, HELD_SHOWN)
-    return _batch(source, rows, poison, last, len(rows) >= limit, held, horizon)
+    return Batch(rows, [], last, len(rows) >= limit, held_entries(source, held, horizon))
 
 
 def _start(source: SqlSource, ts: Any, id_: Any, last: WindowKey | None) -> tuple[Any, Any]:
     """Where the rows after a batch start: after its last row, or where it started."""
     return (ts, id_) if last is None else (last.cursor, source.native_id(last.id))
-
-
-def _batch(
-    source: SqlSource,
-    rows: list[SourceRow],
-    poison: list[Quarantined],
-    last: WindowKey | None,
-    full: bool,
-    held: list[tuple[str, Any]],
-    horizon: datetime | None,
-) -> Batch:
-    """A batch; rows with no place in the order (:func:`_unordered`) go with its rows, or
-    with the held ones when it has none (no batch is committed then)."""
-    ahead = _held(source, held, horizon)
-    if rows:
-        return Batch(rows, poison, last, full, ahead)
-    return Batch(rows, [], last, full, [*ahead, *poison])
-
-
-def _unordered(source: SqlSource, ts: Any) -> list[Quarantined]:
-    """At a first sync (no cursor yet), the rows whose cursor value is NULL or before any
-    value the driver reads (``'-infinity'``): they are no moment, so no read takes them (a
-    NULL cursor re-read the table from its start, ``'-infinity'`` stopped ingest for good);
-    quarantined (stage ``read``), named by id. Later, such a row is behind the cursor, as a
-    row written with an old date is: the cursor follows a column that grows with each write."""
-    if ts is not None:
-        return []
-    column = source.columns.cursor
-    return [
-        Quarantined(
-            sid,
-            datetime.min.replace(tzinfo=UTC),
-            None,
-            "read",
-            f"{column} is NULL: the row has no place in the order the cursor follows; "
-            "skipped until the CMS gives it a time"
-            if value is None
-            else f"{column} {value[:60]!r} is before any time feedsvc can read: skipped until "
-            "the CMS gives the row a time",
-        )
-        for sid, value in source.unordered(HELD_SHOWN)
-    ]
 
 
 def _within_text_budget(rows: list[SourceRow]) -> tuple[list[SourceRow], bool]:
@@ -174,11 +131,10 @@ def _read_in_parts(
     last = keys[-1] if keys else None
     if until is not None and not ahead and len(keys) < limit:
         held += source.beyond(*_start(source, ts, id_, last), until, HELD_SHOWN)
-    poison = _unordered(source, ts)
     if not keys:
-        if not held and not poison:
+        if not held:
             raise exc
-        return _batch(source, [], poison, None, False, held, horizon)
+        return Batch([], [], None, False, held_entries(source, held, horizon))
     log.warning(
         "source %s: a batch of %d row(s) cannot be read (%s); reading it in parts",
         source.name,
@@ -186,7 +142,7 @@ def _read_in_parts(
         describe(exc),
     )
     rows, bad = read_isolated(source, keys)
-    return Batch(rows, [*poison, *bad], last, len(keys) >= limit, _held(source, held, horizon))
+    return Batch(rows, bad, last, len(keys) >= limit, held_entries(source, held, horizon))
 
 
 def hold_back(
@@ -226,7 +182,7 @@ def _split(
     return items, []
 
 
-def _held(
+def held_entries(
     source: SqlSource, held: list[tuple[str, Any]], horizon: datetime | None
 ) -> list[Quarantined]:
     """Held-back rows ``(id, cursor value)`` as quarantine entries (stage ``ahead``)."""

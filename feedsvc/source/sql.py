@@ -191,16 +191,57 @@ class SqlSource:
             tests.append(b.ts < b.readable[0])
         return or_(*tests) if tests else None
 
+    @property
+    def may_be_unordered(self) -> bool:
+        """Whether the cursor column can hold a value with no place in the order at all."""
+        return self._unplaced() is not None
+
     def unordered(self, limit: int) -> list[tuple[str, str | None]]:
         """``(id, cursor value as text or None)`` of the first rows (by id) whose cursor value
         has no place in the order (:meth:`_unplaced`): rows no keyset read takes
-        (:meth:`_keyset`), named at a first sync, when they would be read."""
+        (:meth:`_keyset`), quarantined by id (:mod:`feedsvc.ingest.unordered`)."""
         b, unplaced = self.bind(), self._unplaced()
         if unplaced is None:
             return []
         stmt = select(b.id, cast(b.ts, String())).where(unplaced).order_by(b.id).limit(limit)
         with self.engine.connect() as conn:
             return [(str(i), v) for i, v in conn.execute(stmt).tuples()]
+
+    def count_unordered(self) -> int:
+        """How many rows :meth:`unordered` would list without a limit (asked only when more
+        than the listed ones exist)."""
+        b, unplaced = self.bind(), self._unplaced()
+        if unplaced is None:
+            return 0
+        stmt = select(func.count()).select_from(b.table).where(unplaced)
+        with self.engine.connect() as conn:
+            return int(conn.execute(stmt).scalar_one())
+
+    def unordered_among(self, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` still have a cursor value with no place in the order (primary-key
+        lookups, :data:`ID_CHUNK` at a time)."""
+        b, unplaced = self.bind(), self._unplaced()
+        found: set[str] = set()
+        if unplaced is None:
+            return found
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = [self.native_id(i) for i in ids[start : start + ID_CHUNK]]
+                stmt = select(b.id).where(b.id.in_(chunk), unplaced)
+                found.update(str(i) for i in conn.execute(stmt).scalars())
+        return found
+
+    def placed_rows(self, ids: Sequence[str]) -> list[SourceRow]:
+        """Whole rows of some of ``ids`` whose cursor value now has a place in the order,
+        wherever it sorts relative to the cursor (rows quarantined for having none, fixed in
+        the CMS since, maybe to a time long past); primary-key lookups, oldest first."""
+        b = self.bind()
+        out: list[SourceRow] = []
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = [self.native_id(i) for i in ids[start : start + ID_CHUNK]]
+            stmt = self._keyset(self._select(), None, None).where(b.id.in_(chunk))
+            out += self._rows(stmt.order_by(b.ts, b.id))
+        return out
 
     def count_after(self, ts: Any, id_: Any) -> int:
         """How many rows are after the keyset position (a catch-up's total; one index range

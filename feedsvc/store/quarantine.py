@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, delete, func, insert, select, update
 
@@ -13,6 +13,9 @@ from feedsvc.store.records import Quarantined as Quarantined
 from feedsvc.store.records import QuarantineEntry as QuarantineEntry
 
 REASON_LIMIT = 2000
+#: The position of a row whose cursor value has no place in the order (NULL, ``'-infinity'``,
+#: a MySQL zero date): it sorts first, so no overlap window ever covers it.
+NO_POSITION = datetime.min.replace(tzinfo=UTC)
 
 
 def put(conn: Connection, source: str, rows: Sequence[Quarantined], now: datetime) -> None:
@@ -70,6 +73,24 @@ def release(conn: Connection, source: str, source_ids: Sequence[str]) -> None:
                 t.c.source == source, t.c.source_id.in_(list(source_ids[start : start + 500]))
             )
         )
+
+
+def seen(conn: Connection, source: str, source_ids: Sequence[str], now: datetime) -> None:
+    """Mark rows still held for the same reason as seen ``now`` (one statement per 500)."""
+    for start in range(0, len(source_ids), 500):
+        chunk = list(source_ids[start : start + 500])
+        conn.execute(
+            update(t).where(t.c.source == source, t.c.source_id.in_(chunk)).values(last_seen_at=now)
+        )
+
+
+def unplaced(conn: Connection, source: str) -> dict[str, str]:
+    """``{row id: reason}`` of the rows quarantined for a cursor value with no place in the
+    order (stage ``read`` at :data:`NO_POSITION`): re-checked by id, as no read takes them."""
+    stmt = select(t.c.source_id, t.c.reason).where(
+        t.c.source == source, t.c.source_cursor <= NO_POSITION, t.c.stage == "read"
+    )
+    return dict(conn.execute(stmt).tuples().all())
 
 
 def _none_held(conn: Connection, source: str) -> bool:

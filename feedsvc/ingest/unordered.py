@@ -1,0 +1,182 @@
+"""Source rows whose cursor value has no place in the order: named, quarantined, re-checked.
+
+A cursor value that is NULL, or before every value the driver reads (PostgreSQL's
+``'-infinity'`` or a BC date, a MySQL/MariaDB zero date), has no place in the order the keyset
+cursor follows, so no read takes the row (:meth:`SqlSource._keyset`). :func:`find` lists such
+rows by id and :func:`record` keeps them in the quarantine (stage ``read``, at
+:data:`~feedsvc.store.quarantine.NO_POSITION`); the ingestor runs both at a process's first tick
+and then every :data:`CHECK_EVERY` seconds: at a first sync, and for rows written so after it
+(they sit behind the cursor, where no read looks).
+
+Each check also looks up every listed row by id: once the CMS gives one a time it is ingested
+wherever that time sorts (one set to a time long past lies behind the cursor, where no read
+would take it) and leaves the list; one the CMS deleted leaves it too.
+
+Why not with each batch: the listing is one query over the rows with no place (an index range
+on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
+tick pays them once per :data:`CHECK_EVERY`, not at every poll. At most :data:`LISTED` rows are
+listed by id (the first by id); beyond that they are counted (the log line, ``source check``)
+and each listed row's reason says there are more.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import ProgrammingError
+
+from feedsvc.db import Database
+from feedsvc.db.errors import describe
+from feedsvc.ingest.isolate import held_entries
+from feedsvc.source import SourceRow, SqlSource
+from feedsvc.store import quarantine
+from feedsvc.store.quarantine import NO_POSITION, Quarantined
+
+log = logging.getLogger(__name__)
+
+LISTED = 5000  # rows with no place in the order quarantined by id at most (the rest counted)
+LOGGED = 20  # ids named in one log line
+CHECK_EVERY = 600.0  # seconds between two checks by one process (its first tick checks)
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    """One check, read-only: what the quarantine should hold and which rows to ingest now."""
+
+    entries: list[Quarantined]  # rows with no place in the order now (the first LISTED by id)
+    values: dict[str, str | None]  # their cursor values as text (None: NULL)
+    total: int  # how many rows have no place (may exceed LISTED)
+    known: dict[str, str]  # such rows already quarantined: {row id: reason}
+    fixed: list[SourceRow]  # quarantined rows that have a place now, up to the horizon
+    held: list[Quarantined]  # quarantined rows now dated after the horizon (stage ``ahead``)
+    gone: list[str]  # quarantined rows the CMS no longer has
+
+
+def find(db: Database, source: SqlSource, horizon: datetime) -> Found:
+    """Which rows have no place in the order now, and what became of the ones quarantined for
+    it. Raises the source's or the state DB's error (the tick fails as for any read)."""
+    listed = source.unordered(LISTED + 1)
+    total = len(listed) if len(listed) <= LISTED else source.count_unordered()
+    more = total > LISTED
+    column = source.columns.cursor
+    entries = [
+        Quarantined(sid, NO_POSITION, None, "read", reason(column, value, more))
+        for sid, value in listed[:LISTED]
+    ]
+    with db.read() as conn:
+        known = quarantine.unplaced(conn, source.name)
+    now_unplaced = {q.source_id for q in entries}
+    others = [sid for sid in known if sid not in now_unplaced]
+    if more and others:  # not among the first LISTED, but maybe still with no place
+        still = source.unordered_among(others)
+        others = [sid for sid in others if sid not in still]
+    rows, unreadable = _placed(source, others)
+    found = {str(r.id) for r in rows}
+    gone = [sid for sid in others if sid not in found and sid not in unreadable]
+    codec = source.codec
+    ahead = [r for r in rows if codec.ahead(r.cursor, horizon)]
+    fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
+    held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
+    values = dict(listed[:LISTED])
+    return Found(entries, values, total, known, fixed, held, gone)
+
+
+def reason(column: str, value: str | None, more: bool) -> str:
+    """Why a row is quarantined for its cursor value (``value`` as text, None for NULL)."""
+    what = (
+        f"{column} is NULL"
+        if value is None
+        else f"{column} {value[:60]!r} is before any time feedsvc can read"
+    )
+    text = (
+        f"{what}: the row has no place in the order the cursor follows; ingested once the CMS "
+        "gives it a time (checked by id every 10 minutes)"
+    )
+    if more:
+        text += f"; one of more than {LISTED} such rows (the first {LISTED} by id listed)"
+    return text
+
+
+def _placed(source: SqlSource, ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+    """The rows of ``ids`` that have a place in the order now, and the ids of the ones the
+    driver cannot read whole (left as they are: neither gone nor fixed)."""
+    if not ids:
+        return [], set()
+    try:
+        return source.placed_rows(ids), set()
+    except Exception:  # one row's value the driver cannot convert: look them up one by one
+        rows: list[SourceRow] = []
+        unreadable: set[str] = set()
+        for sid in ids:
+            try:
+                rows += source.placed_rows([sid])
+            except ProgrammingError:
+                raise  # our query, not the row's data
+            except Exception as exc:
+                source.ping()  # raises when the source went away rather than this row
+                log.warning(
+                    "source %s row id=%s cannot be read: %s", source.name, sid, describe(exc)
+                )
+                unreadable.add(sid)
+        return rows, unreadable
+
+
+def record(db: Database, name: str, found: Found) -> list[Quarantined]:
+    """Bring the quarantine in line with ``found`` in one write transaction (none when nothing
+    is held or changed); returns the entries new to it."""
+    changed = [q for q in found.entries if found.known.get(q.source_id) != q.reason]
+    same = [q.source_id for q in found.entries if found.known.get(q.source_id) == q.reason]
+    if not (changed or same or found.held or found.gone):
+        return []
+    with db.write() as conn:
+        now = db.now()
+        quarantine.put(conn, name, [*changed, *found.held], now)
+        quarantine.seen(conn, name, same, now)
+        quarantine.release(conn, name, found.gone)
+    return [q for q in changed if q.source_id not in found.known]
+
+
+def report(name: str, column: str, found: Found, new: Sequence[Quarantined]) -> None:
+    """The log lines of one check: rows newly quarantined (the total, the first ids, how many
+    more), rows ingested by id now that they have a time, rows the CMS deleted."""
+    if new:
+        shown = ", ".join(
+            f"id={q.source_id} ({_shown(found.values.get(q.source_id))})" for q in new[:LOGGED]
+        )
+        rest = len(new) - LOGGED
+        log.warning(
+            "source %s: %d row(s) whose %s is NULL or before any time feedsvc can read are not "
+            "ingested (no place in the order the cursor follows); %d newly quarantined: %s%s; "
+            "each is ingested once the CMS gives it a time",
+            name,
+            found.total,
+            column,
+            len(new),
+            shown,
+            f", and {rest} more" if rest > 0 else "",
+        )
+    if found.fixed:
+        log.info(
+            "source %s: %d quarantined row(s) now have a %s value: ingesting them by id (%s)",
+            name,
+            len(found.fixed),
+            column,
+            ", ".join(f"id={r.id}" for r in found.fixed[:LOGGED]),
+        )
+    for q in found.held:
+        log.warning("source %s row id=%s held back: %s", name, q.source_id, q.reason)
+    if found.gone:
+        log.info(
+            "source %s: %d quarantined row(s) with no %s value are gone from the source: "
+            "no longer listed",
+            name,
+            len(found.gone),
+            column,
+        )
+
+
+def _shown(value: str | None) -> str:
+    return "NULL" if value is None else repr(value[:60])
