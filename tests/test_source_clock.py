@@ -209,3 +209,48 @@ def test_cms_writing_utc_from_its_code(tmp_path: Path, cms: Cms) -> None:
     cms.insert(1, datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=2))
     (newest,) = warnings_of(check(_config(tmp_path, cms, zone=7)))
     assert "is dated 7 h 02 min before now" in newest and 'source.timezone = "UTC"' in newest
+
+
+# -- a database clock in UTC, a CMS whose own code writes the configured zone (break-today) ----
+
+
+@pytest.mark.parametrize(
+    ("clock", "newest", "warned"),
+    [
+        (wall(0), wall(7, -60), False),  # written +07:00 an hour ago: 6 h ahead read as UTC
+        (wall(0), wall(7, -400), False),  # 6 h 40 min ago: still ahead read as UTC
+        (wall(0), wall(7, -2), False),  # a moment ago in the zone: the zone is right
+        (wall(8), wall(7, -1), False),  # a clock at +08:00, rows written now at +07:00
+        (wall(-3), wall(7, -30), False),
+        (wall(0), wall(0, -2), True),  # the CMS writes the database's UTC: warned, as before
+        (wall(0), wall(7, -600), True),  # 10 h old: nothing shows which zone it was written in
+        (wall(0), wall(7, 48 * 60), True),  # a placeholder dated after now shows nothing
+        (wall(8), wall(8, -1), True),
+    ],
+)  # fmt: skip
+def test_clock_warning_not_against_the_rows(
+    clock: datetime, newest: datetime, warned: bool
+) -> None:
+    """Advice that the newest row contradicts (read at the clock's zone it lies after now, or
+    it is dated now in the configured zone) is not given: it would hold every new row back."""
+    said = clock_warning(clock, ZONE, NOW, COL, (), newest)
+    assert (said is not None) == warned, said
+
+
+def test_sqlite_cms_writing_local_time(tmp_path: Path) -> None:
+    """SQLite's clock is always UTC; a CMS writing Vietnam's wall time from its code, read in
+    the site's +07:00 (right), was told to set source.timezone = "UTC"."""
+    config = sqlite_cms(tmp_path, None)
+    cms_file = Path(config).parent / "cms.db"
+    local = datetime.now(VN).replace(tzinfo=None, microsecond=0) - timedelta(minutes=50)
+    with sqlite3.connect(cms_file) as conn:
+        conn.execute("UPDATE news SET modified = ?", (local.isoformat(sep=" "),))
+    assert warnings_of(check(config)) == []
+
+
+def test_cms_clock_utc_rows_written_in_vietnam(tmp_path: Path, cms: Cms) -> None:
+    """The CMS database's session zone UTC (a server's default), the CMS's code writing
+    Vietnam's wall time 1 h ago: source.timezone Asia/Ho_Chi_Minh is right, nothing is said
+    (it said 'set source.timezone = "UTC"', which would hold every new row back 7 h)."""
+    cms.insert(1, datetime.now(VN).replace(tzinfo=None, microsecond=0) - timedelta(hours=1))
+    assert warnings_of(check(_config(tmp_path, cms, zone=0))) == []

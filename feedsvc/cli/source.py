@@ -223,11 +223,12 @@ def _zone_warnings(
         return
     now = datetime.now(UTC)
     clock_offset = None
+    value = naive_value(kind, sample[0].cursor) if sample else None
     if clock is not None:
         clock_offset = written_offset(clock, now)
-        if (said := clock_warning(clock, zone, now, cursor, preferred)) is not None:
+        if (said := clock_warning(clock, zone, now, cursor, preferred, value)) is not None:
             click.echo(f"warning: {cell(said, 1000)}", err=True)
-    if sample and (value := naive_value(kind, sample[0].cursor)) is not None:
+    if sample and value is not None:
         row = cell(str(sample[0].id), 40)
         said = newest_warning(value, row, zone, now, cursor, clock_offset, preferred)
         if said is not None:

@@ -120,16 +120,25 @@ def _effect(delta: timedelta) -> str:
 
 
 def clock_warning(
-    clock: datetime, zone: Zone, now: datetime, cursor: str, preferred: Sequence[str] = ()
+    clock: datetime,
+    zone: Zone,
+    now: datetime,
+    cursor: str,
+    preferred: Sequence[str] = (),
+    newest: datetime | None = None,
 ) -> str | None:
     """Warn when the source database's clock (``clock``, naive, :data:`CLOCK_SQL`) read in
     ``zone`` is more than :data:`TOLERANCE` from ``now`` (aware, the real time): a CMS that
     writes the database's time into ``cursor`` (the column, as configured) would be read that
-    far off. None when they agree."""
+    far off. None when they agree, and when the newest row's value (``newest``, naive) shows
+    the CMS does not write the database's time (:func:`_rows_disagree`): a CMS whose own code
+    writes ``zone``'s wall time into a database whose clock is UTC (SQLite's always is)."""
     delta = clock.replace(tzinfo=zone.tz).astimezone(UTC) - now
     if abs(delta) <= TOLERANCE:
         return None
     offset = written_offset(clock, now)
+    if newest is not None and _rows_disagree(newest, zone, offset, now):
+        return None
     if not LOWEST <= offset <= HIGHEST:
         return (
             f"the source database's clock reads {clock:%Y-%m-%d %H:%M:%S}, "
@@ -144,6 +153,20 @@ def clock_warning(
         f"CURRENT_TIMESTAMP) into {cursor}, {_effect(delta)}; "
         f"then {_advice(offset, now, preferred)}"
     )
+
+
+def _rows_disagree(newest: datetime, zone: Zone, offset: timedelta, now: datetime) -> bool:
+    """The newest row (naive) is dated within :data:`TOLERANCE` of ``now`` read in ``zone``
+    (the zone is right), or read at the clock's ``offset`` it would lie after now (no row is
+    written in the future: the clock's zone is not the one the CMS writes). Either way the
+    advice to read values at ``offset`` would be wrong: it would hold new rows back. A newest
+    row already after now in ``zone`` (a placeholder, a zone ahead) shows nothing here."""
+    late = newest.replace(tzinfo=zone.tz).astimezone(UTC) - now
+    if late > TOLERANCE:
+        return False
+    if abs(late) <= TOLERANCE:
+        return True
+    return newest - offset - now.astimezone(UTC).replace(tzinfo=None) > TOLERANCE
 
 
 def newest_warning(
