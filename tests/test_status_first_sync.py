@@ -72,10 +72,13 @@ def _cli(url: str, cwd: Path, *args: str) -> str:
     return done.stdout
 
 
-def _sqlalchemy_only(url: str) -> str:
-    """The same DB through a URL the lite path does not take (SQLAlchemy's store reads)."""
+def _sqlalchemy_only(url: str) -> str | None:
+    """The same DB through a URL the lite path does not take (SQLAlchemy's store reads); None
+    on SQLite, where every file URL config check accepts is read by the lite path (a key
+    given twice, the last such URL, is a config error now): ``/api/status`` below reads it
+    through SQLAlchemy."""
     if url.startswith("sqlite"):
-        return f"{url}?cache=private&cache=private"
+        return None
     base, _, query = url.partition("?")
     scheme, _, rest = base.partition("://")
     hostport, _, database = rest.split("@", 1)[1].partition("/")
@@ -117,7 +120,8 @@ def test_every_view_says_how_far_behind(
         assert (days - 1) * DAY < lag < (days + 1) * DAY, lag
 
     behind(json.loads(_cli(db_url, tmp_path, "--json")))  # the driver itself
-    behind(json.loads(_cli(_sqlalchemy_only(db_url), tmp_path, "--json")))  # SQLAlchemy
+    if (full := _sqlalchemy_only(db_url)) is not None:
+        behind(json.loads(_cli(full, tmp_path, "--json")))  # SQLAlchemy
     text = _cli(db_url, tmp_path)
     assert f" {code}\n" in text and "ingest_lag_seconds" in text
     behind(served.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json())
