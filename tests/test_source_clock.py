@@ -254,3 +254,41 @@ def test_cms_clock_utc_rows_written_in_vietnam(tmp_path: Path, cms: Cms) -> None
     (it said 'set source.timezone = "UTC"', which would hold every new row back 7 h)."""
     cms.insert(1, datetime.now(VN).replace(tzinfo=None, microsecond=0) - timedelta(hours=1))
     assert warnings_of(check(_config(tmp_path, cms, zone=0))) == []
+
+
+# -- the advice names the database's own zone (break-today) -----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("offset", "db_zone", "named"),
+    [
+        (timedelta(hours=1), "Europe/Berlin", "Europe/Berlin"),  # was Etc/GMT-1: 1 h off in summer
+        (timedelta(hours=5, minutes=30), "Asia/Kolkata", "Asia/Kolkata"),  # was "an IANA zone"
+        (timedelta(hours=-3), "America/Sao_Paulo", "America/Sao_Paulo"),
+        (timedelta(hours=1), "+01:00", "Etc/GMT-1"),  # MariaDB without zone tables: no name
+        (timedelta(hours=1), "Asia/Tokyo", "Etc/GMT-1"),  # a name at another offset: not it
+        (timedelta(hours=7), "Asia/Bangkok", "Asia/Ho_Chi_Minh"),  # the site's zone first
+    ],
+)  # fmt: skip
+def test_clock_advice_names_the_database_zone(offset: timedelta, db_zone: str, named: str) -> None:
+    clock = (NOW + offset).replace(tzinfo=None)
+    said = clock_warning(clock, Zone("+00:00", UTC), NOW, COL, ["Asia/Ho_Chi_Minh", db_zone])
+    assert said is not None and f'set source.timezone = "{named}"' in said, said
+
+
+@pytest.mark.parametrize("zone", ["Europe/Berlin", "Asia/Kolkata"])
+def test_postgres_cms_in_a_named_zone(tmp_path: Path, postgres_cms: Cms, zone: str) -> None:
+    """A PostgreSQL CMS whose session zone is Europe/Berlin writing NOW(): the advice was
+    "Etc/GMT-1", 1 h wrong from the end of March; it names the database's zone now."""
+    with postgres_cms.writer.begin() as conn:
+        conn.exec_driver_sql(f"SET TIME ZONE '{zone}'")
+        postgres_cms.add(conn, 1, datetime.now(ZoneInfo(zone)).replace(tzinfo=None, microsecond=0))
+    config = Path(_config(tmp_path, postgres_cms))
+    text = config.read_text(encoding="utf-8").replace(
+        "-ctimezone%3DAsia/Ho_Chi_Minh", f"-ctimezone%3D{zone}"
+    )
+    config.write_text(text, encoding="utf-8")
+    assert f"-ctimezone%3D{zone}" in text, text
+    clock, newest = warnings_of(check(str(config)))
+    assert f'then set source.timezone = "{zone}"' in clock
+    assert f'set source.timezone = "{zone}"' in newest

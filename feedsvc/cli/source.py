@@ -217,10 +217,12 @@ def _zone_warnings(
     preferred = [settings.site.timezone]
     cursor = f"source.columns.cursor {s.columns.cursor!r}"
     try:
-        clock = src.clock()
+        clock, db_zone = src.clock()
     except SQLAlchemyError as exc:
         problems.append(("source.url", f"reading the source's clock fails: {_first_line(exc)}"))
         return
+    if db_zone:
+        preferred.append(db_zone)
     now = datetime.now(UTC)
     clock_offset = None
     value = naive_value(kind, sample[0].cursor) if sample else None

@@ -21,12 +21,16 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-#: The source database's clock as a naive value, per SQLAlchemy dialect name.
+#: The source database's clock as a naive value and its zone's name, per SQLAlchemy dialect
+#: name. The name (an IANA zone on PostgreSQL; on MariaDB/MySQL one only with zone tables
+#: loaded, else "+07:00" or the system's abbreviation) is the advice when its offset matches:
+#: a zone with summer time is not a fixed ``Etc/GMT-1``, 1 h off half the year.
+_MY_ZONE = "IF(@@session.time_zone = 'SYSTEM', @@system_time_zone, @@session.time_zone)"
 CLOCK_SQL = {
-    "sqlite": "SELECT CURRENT_TIMESTAMP",  # UTC text
-    "postgresql": "SELECT LOCALTIMESTAMP",  # the session's TimeZone
-    "mysql": "SELECT NOW()",  # the session's time_zone
-    "mariadb": "SELECT NOW()",
+    "sqlite": "SELECT CURRENT_TIMESTAMP, 'UTC'",  # UTC text
+    "postgresql": "SELECT LOCALTIMESTAMP, current_setting('TimeZone')",  # the session's zone
+    "mysql": f"SELECT NOW(), {_MY_ZONE}",  # the session's time_zone
+    "mariadb": f"SELECT NOW(), {_MY_ZONE}",
 }
 #: A difference this small is clock drift or a row written a moment ago, not a zone mistake.
 TOLERANCE = timedelta(minutes=5)
@@ -89,8 +93,9 @@ def written_offset(naive: datetime, now: datetime) -> timedelta:
 
 def zone_for(offset: timedelta, now: datetime, preferred: Sequence[str]) -> str | None:
     """A ``source.timezone`` value at ``offset`` now: the first of ``preferred`` (the site's
-    zone) that is, ``UTC`` for 0, ``Etc/GMT-7`` for a whole hour (POSIX signs: ``Etc/GMT-7`` is
-    UTC+07:00); None for an offset only a named zone has (+05:30: the operator picks it)."""
+    zone, then the source database's own: a named zone keeps its summer time) that is,
+    ``UTC`` for 0, ``Etc/GMT-7`` for a whole hour (POSIX signs: ``Etc/GMT-7`` is UTC+07:00);
+    None for an offset only a named zone has (+05:30: the operator picks it)."""
     for name in preferred:
         try:
             if now.astimezone(ZoneInfo(name)).utcoffset() == offset:

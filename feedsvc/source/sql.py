@@ -305,22 +305,25 @@ class SqlSource:
         stmt = self._keyset(self._select(), None, None)
         return self._rows(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit))
 
-    def clock(self) -> datetime | None:
-        """The source database's clock as a naive value (``feedsvc.source.clock.CLOCK_SQL``:
-        what ``NOW()``/``CURRENT_TIMESTAMP`` writes into a naive column; one query), for
-        ``source check``; None for a dialect not listed there."""
+    def clock(self) -> tuple[datetime | None, str | None]:
+        """The source database's clock as a naive value and the name of its zone
+        (``feedsvc.source.clock.CLOCK_SQL``: what ``NOW()``/``CURRENT_TIMESTAMP`` writes into a
+        naive column, and ``TimeZone`` / ``time_zone``; one query), for ``source check``;
+        ``(None, None)`` for a dialect not listed there."""
         from feedsvc.source.clock import CLOCK_SQL
 
         sql = CLOCK_SQL.get(self.engine.dialect.name)
         if sql is None:
-            return None
+            return None, None
         with self.engine.connect() as conn:
-            value = conn.execute(text(sql)).scalar_one()
+            value, zone = conn.execute(text(sql)).one()
         if isinstance(value, str):  # SQLite's text
             value = datetime.fromisoformat(value)
+        name = zone.decode(errors="replace") if isinstance(zone, bytes) else zone
+        name = name if isinstance(name, str) else None
         if not isinstance(value, datetime):
-            return None
-        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
+            return None, name
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None), name
 
     def probe(self, field: str) -> None:
         """Run one mapped expression on its own, so a failing one is reported by its key."""
