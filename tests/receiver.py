@@ -3,8 +3,9 @@
 Records every POST (path, headers, JSON body); answers scripted statuses first (e.g. 500), or
 holds a request until released (a destination that hangs), or takes a request and then answers
 late (``late``: seconds after recording it) or not at all (``drop``: the next N are recorded,
-then their connection closed without an answer). Threaded ``http.server``: real HTTP
-on loopback, nothing else.
+then their connection closed without an answer). A scripted status goes with ``retry_after``
+as its ``Retry-After`` header when that is set; ``refused`` keeps when each was answered.
+Threaded ``http.server``: real HTTP on loopback, nothing else.
 """
 
 from __future__ import annotations
@@ -41,6 +42,8 @@ class Receiver:
         self.in_flight = 0  # requests being handled right now
         self.late = 0.0  # seconds between recording a request and answering it
         self.drop = 0  # the next N requests are recorded, then closed unanswered
+        self.retry_after: str | None = None  # Retry-After of the scripted (non-200) answers
+        self.refused: list[float] = []  # monotonic times of the scripted answers
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -51,6 +54,8 @@ class Receiver:
                     owner.release.wait(30)
                 with owner.lock:
                     status = owner.statuses.popleft() if owner.statuses else 200
+                    if status != 200:
+                        owner.refused.append(time.monotonic())
                     if status == 200:
                         owner.received.append(Received(
                             self.path, dict(self.headers), json.loads(raw or b"{}"),
@@ -62,6 +67,8 @@ class Receiver:
                 if owner.late:
                     time.sleep(owner.late)
                 self.send_response(status)
+                if status != 200 and owner.retry_after is not None:
+                    self.send_header("Retry-After", owner.retry_after)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

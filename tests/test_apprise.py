@@ -5,10 +5,12 @@ never in a log line. SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 from factories import VN, article, builtin_ingestor
@@ -17,6 +19,7 @@ from sqlalchemy import select
 
 from feedsvc import operations as ops
 from feedsvc.channels.apprise import LIMITS, AppriseChannel, mask, secret_parts
+from feedsvc.channels.apprise_transport import retry_after_seconds
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
@@ -162,6 +165,47 @@ async def test_a_destination_that_took_it_but_did_not_answer_is_not_sent_again_a
     await dispatch(db, channel, done, max_attempts=6, timeout=30)
     assert rows(db) == [("unknown_outcome", 2, 2)]
     assert len(receiver.at("took-it")) == 2  # the first send and its one re-send
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("header", ["seconds", "http-date"])
+async def test_a_throttling_destination_pauses_the_recipient_for_its_retry_after(
+    db: Database, receiver: Receiver, status: int, header: str
+) -> None:
+    """A destination answering 429 (or 503 with ``Retry-After``) was retried at the outbox's
+    backoff into the same refusal and dead-lettered after ``max_attempts`` (Apprise says only
+    False). Now the recipient is paused for the ``Retry-After`` asked (seconds or an HTTP date)
+    and the alert kept: sent once the destination takes it, never early."""
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("busy"))  # fmt: skip
+    receiver.statuses.extend([status] * 3)
+    wait = 1.0
+    if header == "seconds":
+        receiver.retry_after = "1"
+    else:  # an HTTP date 2 s ahead: whole seconds, so the pause is 1–2 s
+        receiver.retry_after = format_datetime(
+            datetime.now(UTC) + timedelta(seconds=2), usegmt=True
+        )
+    publish(db, 1)
+    await dispatch(db, AppriseChannel(VN), done, max_attempts=3, timeout=30)
+    assert [s for s, _, _ in rows(db)] == ["sent"]
+    assert len(receiver.at("busy")) == 1
+    times = [*receiver.refused, receiver.at("busy")[0].at]
+    gaps = [b - a for a, b in itertools.pairwise(times)]
+    assert len(gaps) == 3 and min(gaps) >= wait * 0.9, gaps  # each pause as long as asked
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [("120", 120.0), (" 7 ", 7.0), ("0", 0.0), ("Tue, 01 Dec 2026 10:00:30 GMT", 30.0),
+     ("Tue, 01 Dec 2026 09:59:00 GMT", 0.0), ("Tuesday, 01-Dec-26 10:01:00 GMT", 60.0),
+     ("-5", None), ("1.5", None), ("١٢", None), ("soon", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_retry_after_header_values(value: str | None, seconds: float | None) -> None:
+    """RFC 9110 §10.2.3: delay-seconds or an HTTP-date (the obsolete RFC 850 form too); a
+    date gone by is no wait; anything else is no answer (the channel's default applies)."""
+    now = datetime(2026, 12, 1, 10, 0, tzinfo=UTC)
+    assert retry_after_seconds(value, now) == seconds
 
 
 async def test_an_unreachable_destination_is_still_retried(db: Database) -> None:

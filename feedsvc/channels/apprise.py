@@ -13,9 +13,10 @@ HTTP requests raised is watched (:mod:`.apprise_transport`), so :func:`classify`
 before the request went out (refused, unreachable, an error status: retried with backoff like a
 5xx, dead-lettered after the outbox's attempts) from one after it (a read timeout, a connection
 closed before the answer: the destination may have shown it, an unknown outcome the outbox
-re-sends once). No answer within :data:`SEND_TIMEOUT` is an unknown outcome too, unless the
-send never left the pool's queue (its threads still held by hung destinations past their
-bound): nothing was sent, retried.
+re-sends once). A throttling answer (429, or 503 with ``Retry-After``) pauses that recipient
+for as long as it asked, the alert kept, like a Telegram or Zalo 429. No answer within
+:data:`SEND_TIMEOUT` is an unknown outcome too, unless the send never left the pool's queue
+(its threads still held by hung destinations past their bound): nothing was sent, retried.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from datetime import timedelta, tzinfo
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
-from feedsvc.channels.apprise_transport import after_request_sent, watch_transport
+from feedsvc.channels.apprise_transport import Watched, after_request_sent, watch_transport
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
@@ -51,6 +52,8 @@ CONNECT_TIMEOUT = 5.0  # seconds, Apprise's socket_connect_timeout
 READ_TIMEOUT = 10.0  # seconds, Apprise's socket_read_timeout
 SEND_TIMEOUT = 20.0  # seconds for one notify() in all (it may do several requests)
 TITLE_CAP = 250
+#: Seconds a recipient is paused after a throttling answer that gave no usable Retry-After.
+RETRY_AFTER_DEFAULT = 30.0
 
 
 def secret_parts(url: str) -> list[str]:
@@ -137,20 +140,24 @@ class AppriseChannel:
         try:
             async with asyncio.timeout(self.send_timeout):
                 # shielded: on timeout ``work`` is cancelled below, and only if it never started
-                result, errors = await asyncio.shield(asyncio.wrap_future(work))
+                result, watched = await asyncio.shield(asyncio.wrap_future(work))
         except TimeoutError:
             if work.cancel():  # still queued behind threads that hung destinations hold
                 return SendOutcome.transient("not sent: every send thread was busy")
             return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
         except Exception as exc:  # Apprise or a plugin raised: the URL never appears
             return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
-        return classify(result, errors)
+        return classify(result, watched)
 
 
-def classify(result: bool | None, errors: Sequence[BaseException]) -> SendOutcome:
+def classify(result: bool | None, watched: Watched) -> SendOutcome:
     """The channel's one classifier: ``notify()``'s answer (None: Apprise no longer takes the
-    URL) and the transport errors its HTTP requests raised (which Apprise swallows into False).
+    URL) and what its HTTP requests met (:class:`Watched`: the transport errors they raised
+    and the throttling answers they got, both of which Apprise turns into False).
 
+    A destination that throttled (429, or 503 with ``Retry-After``) is ``retry_after``: the
+    recipient is paused for the longest ``Retry-After`` it gave (:data:`RETRY_AFTER_DEFAULT`
+    when none), the alert kept, as for a Telegram or Zalo 429.
     A failure whose request had gone out unanswered (read timeout, connection closed before
     the answer) is ``ambiguous``: the destination may have shown it, so a blind retry may
     duplicate it. Any other failure (an error status, a refused or unreachable destination, a
@@ -161,25 +168,28 @@ def classify(result: bool | None, errors: Sequence[BaseException]) -> SendOutcom
         return SendOutcome.bad_content("not a URL Apprise can send to")
     if result:
         return SendOutcome.sent(0)
+    errors = watched.errors
     unanswered = [e for e in errors if after_request_sent(e)]
     if unanswered:
         return SendOutcome.ambiguous(f"no answer after sending ({type(unanswered[-1]).__name__})")
+    if watched.throttled:
+        waits = [w for w in watched.throttled if w is not None]
+        seconds = max(waits) if waits else RETRY_AFTER_DEFAULT
+        return SendOutcome.retry_after(seconds, "the destination asked to wait (HTTP 429/503)")
     if errors:
         return SendOutcome.transient(f"not sent ({type(errors[-1]).__name__})")
     return SendOutcome.transient("the destination did not accept the notification")
 
 
-def _notify(
-    url: str, title: str, body: str, read_timeout: float
-) -> tuple[bool | None, list[BaseException]]:
+def _notify(url: str, title: str, body: str, read_timeout: float) -> tuple[bool | None, Watched]:
     """One notification (blocking): its result (None when Apprise no longer takes the URL) and
-    the transport errors of its HTTP requests, in order."""
+    what its HTTP requests met."""
     import apprise
 
     plugin = apprise.Apprise.instantiate(url)
     if plugin is None:
-        return None, []
+        return None, Watched()
     plugin.socket_connect_timeout = CONNECT_TIMEOUT
     plugin.socket_read_timeout = read_timeout
-    with watch_transport() as errors:
-        return bool(plugin.notify(body=body, title=title)), errors
+    with watch_transport() as watched:
+        return bool(plugin.notify(body=body, title=title)), watched

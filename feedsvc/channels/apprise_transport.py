@@ -1,4 +1,5 @@
-"""What Apprise's HTTP requests raised during one ``notify()``, which Apprise itself hides.
+"""What Apprise's HTTP requests raised or were told during one ``notify()``, which Apprise
+itself hides.
 
 Apprise's HTTP plugins call ``requests`` and turn every ``RequestException`` into a logged
 warning and ``False``: a destination that refused the connection (nothing sent, retrying is
@@ -6,15 +7,22 @@ safe) and one that took the notification but answered after the socket read time
 show it: retrying duplicates it) look the same. :func:`watch_transport` sees the exceptions on
 their way through ``requests.Session.send`` (every ``requests.get/post/request`` goes through it),
 for the calling thread only, and re-raises them unchanged; :func:`after_request_sent` says
-which side of "the request went out" each one fell on. ``requests`` is imported on first use
-(the CLI's start-up imports this module).
+which side of "the request went out" each one fell on. A destination that throttles (HTTP 429,
+or 503 with ``Retry-After``: RFC 9110 §10.2.3, RFC 6585 §4) is likewise only ``False`` to
+Apprise's caller, which then retried at the usual pace into the same refusal; the watch also
+keeps each such answer's ``Retry-After`` in seconds (:func:`retry_after_seconds`).
+``requests`` is imported on first use (the CLI's start-up imports this module).
 """
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from functools import wraps
 from typing import Any
 
@@ -24,9 +32,9 @@ _installed = False
 
 
 def _install() -> None:
-    """Wrap ``requests.Session.send`` once per process: exceptions are noted for a thread
-    that watches (:func:`watch_transport`), then raised as before; other callers see no
-    change."""
+    """Wrap ``requests.Session.send`` once per process: exceptions and throttling answers are
+    noted for a thread that watches (:func:`watch_transport`), then raised or returned as
+    before; other callers see no change."""
     global _installed
     with _install_lock:
         if _installed:
@@ -37,29 +45,66 @@ def _install() -> None:
 
         @wraps(original)
         def send(self: Any, request: Any, **kwargs: Any) -> Any:
+            seen: Watched | None = getattr(_local, "watched", None)
             try:
-                return original(self, request, **kwargs)
+                response = original(self, request, **kwargs)
             except BaseException as exc:
-                seen: list[BaseException] | None = getattr(_local, "errors", None)
                 if seen is not None:
-                    seen.append(exc)
+                    seen.errors.append(exc)
                 raise
+            if seen is not None:
+                seen.note(response.status_code, response.headers.get("Retry-After"))
+            return response
 
         requests.Session.send = send  # type: ignore[method-assign]
         _installed = True
 
 
+@dataclass
+class Watched:
+    """What one thread's HTTP requests met while watched: ``errors`` in order, and
+    ``throttled``, one entry per throttling answer: its ``Retry-After`` in seconds, or None
+    when it gave none (or none that parses)."""
+
+    errors: list[BaseException] = field(default_factory=list)
+    throttled: list[float | None] = field(default_factory=list)
+
+    def note(self, status: int, retry_after: str | None) -> None:
+        if status == 429 or (status == 503 and retry_after is not None):
+            self.throttled.append(retry_after_seconds(retry_after))
+
+
 @contextmanager
-def watch_transport() -> Iterator[list[BaseException]]:
-    """The list the calling thread's ``requests`` errors are appended to while inside."""
+def watch_transport() -> Iterator[Watched]:
+    """What the calling thread's ``requests`` calls meet while inside."""
     _install()
-    errors: list[BaseException] = []
-    outer = getattr(_local, "errors", None)
-    _local.errors = errors
+    watched = Watched()
+    outer = getattr(_local, "watched", None)
+    _local.watched = watched
     try:
-        yield errors
+        yield watched
     finally:
-        _local.errors = outer
+        _local.watched = outer
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """A ``Retry-After`` header in seconds from ``now`` (UTC; default the clock): delay-seconds
+    (``"120"``) or an HTTP-date (``"Wed, 21 Oct 2026 07:28:00 GMT"``), RFC 9110 §10.2.3; a date
+    already past is 0. None for no header or one that is neither (the caller picks a default);
+    the caller also bounds it (:func:`feedsvc.notify.outcome.bounded_pause`)."""
+    if value is None:
+        return None
+    text = value.strip()
+    if text.isascii() and text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:  # "-0000": UTC per RFC 5322
+        when = when.replace(tzinfo=UTC)
+    seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    return max(seconds, 0.0) if math.isfinite(seconds) else None
 
 
 def after_request_sent(exc: BaseException) -> bool:
