@@ -181,10 +181,11 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             err=True,
         )
     if ahead:
+        hint = next((h for _, v in ahead if (h := src.codec.unit_hint(v))), "")
         click.echo(
             f"warning: {_some(ahead)} dated after now ({cursor}) "
             f"{'waits' if len(ahead) == 1 else 'wait'} until that time before ingest: "
-            f"{_ids(ahead)}",
+            f"{_ids(ahead)}{hint}",
             err=True,
         )
 

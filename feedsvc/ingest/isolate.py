@@ -197,8 +197,8 @@ def held_entries(
             None,
             "ahead",
             f"{column} {str(value)[:60]!r} sorts after now plus the overlap window ({moment} "
-            "UTC): held back until then, as taking it would move the cursor past every row "
-            "written before that time",
+            "UTC): held back until its time comes, as taking it would move the cursor past "
+            f"every row written before that time{source.codec.unit_hint(value)}",
         )
         for sid, value in held
     ]

@@ -33,6 +33,9 @@ from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, 
 from feedsvc.db.schema import UTCDateTime
 
 Kind = Literal["aware", "naive", "text", "epoch"]
+#: Unix seconds this large (the year 33658; 9999-12-31 is 2.5e11) are a unit mistake, not a time:
+#: milliseconds since 2001 are this large. See :meth:`CursorCodec.unit_hint`.
+SECONDS_BEYOND = 1e12
 _ISO_TAIL = re.compile(r"(\.\d+)?([+-]\d\d:?\d\d|Z)?$")
 
 
@@ -130,6 +133,26 @@ class CursorCodec:
             if self.kind == "text" and isinstance(value, str):
                 return value > moment.astimezone(self.tz).replace(tzinfo=None).isoformat(" ")
             return False
+
+    def unit_hint(self, value: Any) -> str:
+        """For a row held back as dated after now: `` (…)`` naming the likely mistake when an
+        ``epoch`` value is too large to be Unix seconds (``>=`` :data:`SECONDS_BEYOND`, the
+        year 33658: milliseconds or microseconds, e.g. JavaScript's ``Date.now()``), which no
+        wait ever releases; else ``""``."""
+        if self.kind != "epoch":
+            return ""
+        try:
+            number = abs(float(value))
+        except (TypeError, ValueError):
+            return ""
+        if not number >= SECONDS_BEYOND:  # NaN included: not a unit mistake
+            return ""
+        unit = "milliseconds" if number < SECONDS_BEYOND * 1000 else "micro- or nanoseconds"
+        return (
+            f" (an integer cursor column is read as Unix seconds: {value} is the year "
+            f"{1970 + int(number // 31_556_952)}; it looks like {unit}, and that time never "
+            "comes: map source.columns.cursor to a column in seconds or a timestamp)"
+        )
 
     def minus(self, value: Any, seconds: float) -> Any:
         """``value - seconds`` in the same native form (the overlap window's lower bound)."""
