@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 from factories import builtin_ingestor
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
 from test_ingest_first_sync import archive
@@ -28,7 +28,7 @@ from test_ingest_first_sync import archive
 from feedsvc.app import Service
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import source_articles
+from feedsvc.db.schema import source_articles, source_cursors
 from feedsvc.roles import Roles
 from feedsvc.server import create_app
 from feedsvc.status import StatusReads, facts_from, flatten, ingest_state
@@ -165,3 +165,21 @@ def test_state_and_lag(cursor: Cursor, code: str, lag: float) -> None:
                    started_at=None)
     )  # fmt: skip
     assert (shown["ingest_state"], shown["ingest_lag_seconds"]) == (code, lag)
+
+
+def test_stopped_mid_sync_is_not_running(db_url: str, served: TestClient) -> None:
+    """A first sync stopped 10 minutes ago (no tick since): the admin said "running, 3 months
+    behind"; it says nothing was read lately, and the state stays ``lagging``."""
+    partial_sync(db_url)
+    db = Database(db_url)
+    ago = datetime.now(UTC) - timedelta(minutes=10)
+    with db.write() as conn:
+        conn.execute(update(source_cursors).values(last_success_at=ago, last_tick_at=ago))
+    db.dispose()
+    facts = served.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    assert facts["ingest_state"] == "lagging", facts
+    assert 89 * DAY < facts["ingest_lag_seconds"] < 91 * DAY
+    login(served)
+    page = served.get("/admin/status").text
+    assert "nothing read lately (service stopped or stuck?), 3 months behind" in page
+    assert "running, " not in page

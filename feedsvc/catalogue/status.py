@@ -93,7 +93,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------
     "ingest.never": ("chưa chạy lần nào", "has not run yet"),
     "ingest.ok": ("đang cập nhật đều", "up to date"),
-    "ingest.lagging": ("đang cập nhật, chậm {lag}", "running, {lag} behind"),
+    # lagging: no tick has succeeded for three polls: stopped, stuck or a DB that does not answer
+    # (not "running": a service stopped mid first sync said "running, 3 months behind")
+    "ingest.lagging": (
+        "không đọc được gì gần đây (dịch vụ dừng hay bị kẹt?), chậm {lag}",
+        "nothing read lately (service stopped or stuck?), {lag} behind",
+    ),
     "ingest.failing": (
         "lỗi: chậm {lag}, đã thử lại {failures} lần",
         "failing: {lag} behind, {failures} failed attempts",
