@@ -8,17 +8,22 @@ from datetime import timedelta
 
 import pytest
 from factories import article, jsonl
-from lifecycle_world import CHAT, Clock, World, entry_keys, make_world
+from lifecycle_world import CHAT, SLUG, Clock, World, entry_keys, make_world
+from sqlalchemy import select, update
 
 from feedsvc.articles import ArticleError, parse_article
 from feedsvc.db import Database
+from feedsvc.db.schema import deliveries
 from feedsvc.jsonlines import read_jsonl
 from feedsvc.lifecycle.editors import hide_article, unhide_article
 from feedsvc.operations import OperationError, resend_delivery
 from feedsvc.publish import FeedPublisher
 from feedsvc.store import delivery_log
+from feedsvc.store.subscriptions import ensure_chat, subscribe, unsubscribe
+from feedsvc.store.topics import get_topic
 
 FORMATS = ("rss", "atom", "json")
+SENT_CHAT, DIGEST_CHAT, GONE_CHAT = 5001, 5002, 5003
 
 
 def listed_everywhere(w: World, key: str) -> list[str]:
@@ -84,7 +89,68 @@ def test_an_import_line_withdraws_and_republishes(db: Database) -> None:
     w.clock.advance(minutes=1)
     w.publish(article(7, published_at=t0 - timedelta(minutes=5), updated_at=w.clock()))
     assert listed_everywhere(w, "7.html") == EVERYWHERE
-    assert [d[1] for d in w.deliveries()] == ["withdrawn"]  # one delivery per (chat, article)
+    # the alert withdrawn before it went out is owed again, in the same row: one per (chat,
+    # article); it stayed "withdrawn" for good, so the chat never heard of the article
+    assert w.deliveries() == [("TEST-00007", "pending", None)]
+
+
+def _deliveries_of(w: World) -> list[tuple[int, str]]:
+    with w.db.read() as conn:
+        stmt = select(deliveries.c.chat_id, deliveries.c.state).order_by(deliveries.c.chat_id)
+        return [(int(c), str(s)) for c, s in conn.execute(stmt)]
+
+
+def test_republished_owes_only_the_alerts_never_sent(db: Database) -> None:
+    """Republished after a withdrawal: a chat whose alert went out before it is not sent it
+    again; one whose alert was withdrawn while queued (a private chat, a digest chat) gets it
+    once; one that unsubscribed meanwhile does not; nor does a second withdrawal and
+    republish queue anything twice."""
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    with w.db.write() as conn:
+        topic = get_topic(conn, SLUG)
+        assert topic is not None
+        for chat in (SENT_CHAT, DIGEST_CHAT, GONE_CHAT):
+            ensure_chat(conn, chat, "private", f"chat {chat}", t0)
+            subscribe(conn, chat, topic_id=topic.id, query=None, now=t0)
+    w.publish(article(7, published_at=t0, updated_at=t0))
+    with w.db.write() as conn:  # one alert went out; one waits for a digest
+        conn.execute(update(deliveries).where(deliveries.c.chat_id == SENT_CHAT)
+                     .values(state="sent", message_id=99))  # fmt: skip
+        digest_at = t0 + timedelta(hours=3)
+        conn.execute(update(deliveries).where(deliveries.c.chat_id == DIGEST_CHAT)
+                     .values(state="held", digest=True, due_at=digest_at))  # fmt: skip
+    for round_ in range(2):
+        w.clock.advance(minutes=1)
+        w.publish(article(7, published_at=t0, updated_at=w.clock(), withdrawn=True))
+        assert _deliveries_of(w) == [
+            (CHAT, "withdrawn"), (SENT_CHAT, "sent"), (DIGEST_CHAT, "withdrawn"),
+            (GONE_CHAT, "withdrawn"),
+        ]  # fmt: skip
+        if round_ == 0:
+            with w.db.write() as conn:
+                unsubscribe(conn, GONE_CHAT, topic_id=topic.id, query=None)
+        w.clock.advance(minutes=1)
+        w.publish(article(7, published_at=t0, updated_at=w.clock()))
+        assert _deliveries_of(w) == [
+            (CHAT, "pending"), (SENT_CHAT, "sent"), (DIGEST_CHAT, "held"), (GONE_CHAT, "withdrawn"),
+        ]  # fmt: skip
+    with w.db.read() as conn:
+        due, error = conn.execute(select(deliveries.c.due_at, deliveries.c.error)
+                                  .where(deliveries.c.chat_id == DIGEST_CHAT)).one()  # fmt: skip
+    assert due == t0 + timedelta(hours=3) and error is None  # still at its digest's time
+
+
+def test_republished_too_late_to_alert_stays_withdrawn(db: Database) -> None:
+    """Shown again after the alert age (24 h here): no alert, as for a new old article."""
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    w.publish(article(7, published_at=t0, updated_at=t0))
+    w.clock.advance(minutes=1)
+    w.publish(article(7, published_at=t0, updated_at=w.clock(), withdrawn=True))
+    w.clock.advance(hours=25)
+    w.publish(article(7, published_at=t0, updated_at=w.clock()))
+    assert [d[1] for d in w.deliveries()] == ["withdrawn"]
 
 
 def test_a_withdrawn_first_version_is_never_shown_and_alerts_when_published(db: Database) -> None:

@@ -3,8 +3,9 @@
 States: ``pending`` [→ ``held`` until a digest, issue 15] → ``sending`` (leased) → ``sent`` |
 ``blocked`` | ``chat_not_found`` | ``bad_content`` | ``disabled`` | ``failed`` |
 ``unknown_outcome``; and ``withdrawn``: the article stopped being public (withdrawn by the
-source or hidden by an editor, SPEC §10) before the message went out, so it never will (not a
-dead letter: ``resend`` refuses it). A crash leaves rows ``sending``; they return to ``pending``
+source or hidden by an editor, SPEC §10) before the message went out (not a dead letter:
+``resend`` refuses it); it is queued again only if the source shows the article again while
+it may still alert (:func:`enqueue`). A crash leaves rows ``sending``; they return to ``pending``
 when their lease expires. That, and one re-send after a send whose outcome is unknown
 (``ambiguous`` counts both), are the only ways a message can be sent twice; a second unknown
 outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row leased for a
@@ -53,9 +54,51 @@ class Claimed:
 
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
-    """Insert deliveries, skipping (chat, article) pairs that already exist; returns how many
-    were queued (exactly: counted from ``RETURNING``, never the driver's ``rowcount``)."""
-    return len(insert_rows(conn, deliveries, rows, deliveries.c.id))
+    """Queue deliveries (rows as ``deliveries`` columns, ``due_at`` the moment they are due),
+    skipping (chat, article) pairs that already exist, except one that ended ``withdrawn``:
+    that alert was never sent (the article stopped being public while it waited), so the
+    article shown again (SPEC §10: "``false`` publishes again") owes it, and the row is queued
+    again with the new labels (``held`` for its digest if it was one). Still at most one alert
+    per (chat, article). Returns how many were queued, exactly (rows inserted are counted from
+    ``RETURNING``, rows revived from a read in the same transaction; never ``rowcount``)."""
+    if not rows:
+        return 0
+    revived = _revive_withdrawn(conn, rows)
+    fresh = [r for r in rows if (r["chat_id"], r["article_id"]) not in revived]
+    return len(revived) + len(insert_rows(conn, deliveries, fresh, deliveries.c.id))
+
+
+def _revive_withdrawn(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
+    """The (chat, article) pairs of ``rows`` whose delivery had ended ``withdrawn``, now
+    queued again: ``pending`` and due at the row's ``due_at``, or ``held`` with its digest
+    time kept; attempts and unknown outcomes kept (they happened)."""
+    wanted = {(r["chat_id"], r["article_id"]): r for r in rows}
+    found: set[tuple[int, int]] = set()
+    article_ids = sorted({a for _, a in wanted})
+    for start in range(0, len(article_ids), 500):
+        stmt = select(deliveries.c.chat_id, deliveries.c.article_id).where(
+            deliveries.c.article_id.in_(article_ids[start : start + 500]),
+            deliveries.c.state == WITHDRAWN,
+        )
+        found.update(p for p in conn.execute(stmt).tuples() if p in wanted)
+    for chat_id, article_id in sorted(found):
+        row = wanted[(chat_id, article_id)]
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.chat_id == chat_id,
+                deliveries.c.article_id == article_id,
+                deliveries.c.state == WITHDRAWN,
+            )
+            .values(
+                state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
+                due_at=case((deliveries.c.digest.is_(True), deliveries.c.due_at),
+                            else_=row["due_at"]),
+                topics=row["topics"], error=None, finished_at=None,
+                lease_until=None, lease_owner=None,
+            )
+        )  # fmt: skip
+    return found
 
 
 def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
