@@ -292,3 +292,23 @@ def test_postgres_cms_in_a_named_zone(tmp_path: Path, postgres_cms: Cms, zone: s
     clock, newest = warnings_of(check(str(config)))
     assert f'then set source.timezone = "{zone}"' in clock
     assert f'set source.timezone = "{zone}"' in newest
+
+
+@pytest.mark.parametrize(
+    ("zone", "value", "says"),
+    [
+        # written at +07:00 73 min ago (the database's zone), read at -03:00: it was guessed
+        # "Written in the last minutes, it is in UTC+05:45"
+        (Zone("America/Sao_Paulo", ZoneInfo("America/Sao_Paulo")), wall(7, -73),
+         'In the database\'s zone UTC+07:00 it was written 1 h 13 min ago: new rows are held '
+         'back 10 h 00 min as dated in the future; set source.timezone = "Etc/GMT-7"'),
+        (Zone("Etc/GMT+7", ZoneInfo("Etc/GMT+7")), wall(7, -300),
+         "In the database's zone UTC+07:00 it was written 5 h 00 min ago: new rows are held "
+         "back 14 h 00 min"),
+        (Zone("Etc/GMT+7", ZoneInfo("Etc/GMT+7")), wall(7, -1),  # a moment ago: as before
+         "Written in the last minutes, it is in UTC+07:00"),
+    ],
+)  # fmt: skip
+def test_newest_ahead_read_in_the_database_zone(zone: Zone, value: datetime, says: str) -> None:
+    said = newest_warning(value, "1", zone, NOW, COL, timedelta(hours=7))
+    assert said is not None and says in said, said

@@ -194,10 +194,26 @@ def newest_warning(
         return None
     shown = f"the newest row (id={row_id}, {cursor} = {value:%Y-%m-%d %H:%M:%S})"
     if delta > timedelta(0):
+        held = f"{shown} is dated {span_text(delta)} after now in {zone.shown(now)}: ingest holds "
+        naive_now = now.astimezone(UTC).replace(tzinfo=None)
+        age = None if clock_offset is None else naive_now - (value - clock_offset)
+        if (
+            clock_offset is not None
+            and age is not None
+            and age > TOLERANCE
+            and clock_offset != zone.offset(now)
+        ):
+            # read in the database's own zone it is a row of the past: that zone, not a guess
+            # that it was written a moment ago (a row 1 h old guessed "UTC+05:45")
+            return (
+                f"{held}it back until then. In the database's zone {offset_text(clock_offset)} "
+                f"it was written {span_text(age)} ago: "
+                f"{_effect(clock_offset - zone.offset(now))}; "
+                f"{_advice(clock_offset, now, preferred)}"
+            )
         return (
-            f"{shown} is dated {span_text(delta)} after now in {zone.shown(now)}: ingest holds "
-            f"it back until then. Written in the last minutes, it is in {offset_text(offset)}: "
-            f"{_effect(delta)}; {_advice(offset, now, preferred)}"
+            f"{held}it back until then. Written in the last minutes, it is in "
+            f"{offset_text(offset)}: {_effect(delta)}; {_advice(offset, now, preferred)}"
         )
     drift = abs(value - now.astimezone(UTC).replace(tzinfo=None) - offset)
     if drift > TOLERANCE or offset not in (timedelta(0), clock_offset):
