@@ -23,7 +23,7 @@ from feedsvc.ingest.isolate import held_entries
 from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.sql import external_source
 
-SECONDS = int(time.time())
+SECONDS = 1_796_000_000  # 2026-11-30: fixed, the parameters name the test ids (xdist)
 
 
 @pytest.mark.parametrize(
@@ -50,6 +50,7 @@ def test_unit_hint(value: object, says: str | None) -> None:
 
 def _cms(tmp_path: Path) -> tuple[Path, str]:
     cms = tmp_path / "cms.db"
+    now = int(time.time())
     with sqlite3.connect(cms) as conn:
         conn.execute(
             "CREATE TABLE news (id INTEGER PRIMARY KEY, slug TEXT, link TEXT, title TEXT, "
@@ -57,7 +58,7 @@ def _cms(tmp_path: Path) -> tuple[Path, str]:
         )
         conn.executemany(
             "INSERT INTO news VALUES (?, ?, ?, ?, ?)",
-            [(i, f"a-{i}", f"https://x.vn/{i}", f"T{i}", (SECONDS - 3600 * i) * 1000)
+            [(i, f"a-{i}", f"https://x.vn/{i}", f"T{i}", (now - 3600 * i) * 1000)
              for i in (1, 2)],
         )  # fmt: skip
     config = tmp_path / "feedsvc.toml"
