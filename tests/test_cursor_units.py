@@ -36,6 +36,8 @@ SECONDS = 1_796_000_000  # 2026-11-30: fixed, the parameters name the test ids (
         (SECONDS + 86400, None),  # a real time tomorrow: it does come
         (253402300799, None),  # 9999-12-31, a placeholder in seconds
         (float("nan"), None),
+        (float("inf"), None),  # PostgreSQL's 'Infinity': the hint raised, failing the tick
+        ("-Infinity", None),
         ("soon", None),
     ],
 )

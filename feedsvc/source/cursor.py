@@ -145,7 +145,7 @@ class CursorCodec:
             number = abs(float(value))
         except (TypeError, ValueError):
             return ""
-        if not number >= SECONDS_BEYOND:  # NaN included: not a unit mistake
+        if not SECONDS_BEYOND <= number < float("inf"):  # NaN, Infinity: no unit mistake
             return ""
         unit = "milliseconds" if number < SECONDS_BEYOND * 1000 else "micro- or nanoseconds"
         return (
