@@ -406,6 +406,34 @@ def test_source_check_cli(tmp_path: Path, cms: Cms) -> None:
     assert out.exit_code == 1 and "cannot connect to the source" in out.output
 
 
+@pytest.mark.parametrize(("field", "column"), [("published_at", "id"), ("url", "slug")])
+def test_source_check_fails_when_every_sample_row_is_rejected(
+    tmp_path: Path, cms: Cms, field: str, column: str
+) -> None:
+    """A field mapped to the wrong column (an integer for ``published_at``, a slug for
+    ``url``) made every sample row REJECTED, and the check still ended "OK", exit 0, while
+    ingest would quarantine every row. All rows rejected is a mapping problem: exit 2, naming
+    the key. One bad row among good ones is the row's problem (quarantined): still OK."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    cms.insert(1, NOW - timedelta(minutes=2))
+    cms.insert(2, NOW - timedelta(minutes=1))
+    runner = CliRunner()
+    out = runner.invoke(cli, ["source", "check", "--config",
+                              _config(tmp_path, cms, **{field: column})])  # fmt: skip
+    assert out.exit_code == 2, out.output
+    assert f"source.columns.{field}: every one of the newest 2 row(s) is rejected" in out.output
+    assert "OK" not in out.output.splitlines()
+
+    with cms.writer.begin() as conn:  # one row's link broken: that row's problem only
+        conn.execute(text("UPDATE news_articles SET link = 'không phải URL' WHERE id = 1"))
+    out = runner.invoke(cli, ["source", "check", "--config", _config(tmp_path, cms)])
+    assert out.exit_code == 0, out.output
+    assert "REJECTED source.columns.url" in out.output and out.output.splitlines()[-1] == "OK"
+
+
 def test_source_check_warns_of_rows_ingest_will_not_take(tmp_path: Path, cms: Cms) -> None:
     """A NULL cursor value (not ingested until set) and one dated ahead (held back) are named
     by id with their value, on stderr; the mapping is fine, so the exit stays 0 and OK is said.

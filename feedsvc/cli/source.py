@@ -131,16 +131,24 @@ def _samples(
         problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
         return []
     click.echo(f"newest {len(sample)} row(s):")
+    rejected: list[tuple[str, str]] = []
     for row in sample:
         try:
             a = parse_article(row.record, settings.source_tz)
         except ArticleError as exc:
             key = f"source.columns.{exc.field}" if exc.field else "row"
             click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {key}: {cell(exc.reason)}")
+            rejected.append((key, exc.reason))
             continue
         click.echo(
             f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
             f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
+        )
+    if sample and len(rejected) == len(sample):  # a bad row is quarantined; all of them: mapping
+        key, reason = rejected[0]
+        every = f"every one of the newest {len(sample)} row(s) is rejected"
+        problems.append(
+            (key, f"{every}, e.g. id={sample[0].id}: {cell(reason)}; check the mapping")
         )
     return sample
 
