@@ -104,6 +104,10 @@ def test_a_preview_says_what_it_covered(  # type: ignore[no-untyped-def]
     preview = run("topics", "preview", query, "--scan", scan, "--samples", "0")
     assert preview.exit_code == 0
     assert preview.output.splitlines()[0] == f"{first} {query}", preview.output
+    if scan == "1":  # one candidate checked: singular ("1 candidates checked" before)
+        assert "search index: 1 candidate checked, count is a lower bound" in preview.output
+    elif scan == "2000" and "OR" not in query:
+        assert "search index: 3 candidates checked, count is exact" in preview.output
 
 
 def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -202,7 +202,8 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     if result.indexed:
         bound = "exact" if result.exact else "a lower bound"
         click.echo(
-            f"(whole archive via the search index: {result.checked} candidates checked, "
+            f"(whole archive via the search index: {result.checked} "
+            f"candidate{'' if result.checked == 1 else 's'} checked, "
             f"count is {bound})"
         )
     for warning in result.warnings:
