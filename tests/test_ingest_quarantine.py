@@ -9,6 +9,7 @@ external SQLite or PostgreSQL table where only a CMS can.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -336,3 +337,33 @@ def test_quarantine_is_counted_and_listed(db_url: str, tmp_path: Path) -> None:
     out = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert out.exit_code == 0, out.output
     assert "ingest_quarantined" in out.output and "(TEST-00002), parse: url:" in out.output
+
+
+def test_status_says_the_quarantine_list_is_the_newest_of_more(tmp_path: Path) -> None:
+    """22 rows quarantined, 20 listed: ``feedsvc status`` headed the list "20" right under
+    ``ingest_quarantined 22``; it now says "newest 20 of 22". A list of all says its length."""
+    from click.testing import CliRunner
+
+    from feedsvc.app import Roles, Service
+    from feedsvc.cli import cli
+    from feedsvc.config import load_config
+
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+                      "[topics]\nimport_on_start = false\n", encoding="utf-8")  # fmt: skip
+    service = Service(load_config(config), Roles(scheduler=False, bot=False, http=False))
+    service.prepare()
+    with service.db.write() as conn:
+        bad = [article(i, url="javascript:alert(1)") for i in range(1, 3)]
+        upsert_source_articles(conn, [article(30), *bad], datetime.now(UTC))
+    service.ingest_tick()
+    out = CliRunner().invoke(cli, ["status", "--config", str(config)])
+    assert re.search(r"^quarantined_rows +2$", out.output, re.M), out.output
+    with service.db.write() as conn:
+        bad = [article(i, url="javascript:alert(1)") for i in range(3, 23)]
+        upsert_source_articles(conn, bad, datetime.now(UTC))
+    service.ingest_tick()
+    service.db.dispose()
+    out = CliRunner().invoke(cli, ["status", "--config", str(config)])
+    assert re.search(r"^ingest_quarantined +22$", out.output, re.M), out.output
+    assert re.search(r"^quarantined_rows +newest 20 of 22$", out.output, re.M), out.output

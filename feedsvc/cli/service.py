@@ -239,7 +239,7 @@ def status(config_file: str | None, as_json: bool) -> None:
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
             click.echo(f"{key.ljust(width)}  " + ", ".join(f"{k} {v}" for k, v in value.items()))
         elif isinstance(value, list):
-            click.echo(f"{key.ljust(width)}  {len(value)}")
+            click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
             for line in value:
                 click.echo(f"{'':{width}}    {line}")
         else:
@@ -247,6 +247,16 @@ def status(config_file: str | None, as_json: bool) -> None:
 
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
+
+
+def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
+    """The heading of a listed fact: its length, or for the quarantine list (the newest
+    ``status.QUARANTINE_LISTED``) "newest 20 of 31" when there are more than it lists: a bare
+    20 beside ``ingest_quarantined 31`` read as a second, different count."""
+    total = facts.get("ingest_quarantined")
+    if key == "quarantined_rows" and isinstance(total, int) and total > len(value):
+        return f"newest {len(value)} of {total}"
+    return str(len(value))
 
 
 def _pause_lines(pauses: Sequence[Any]) -> list[str]:
