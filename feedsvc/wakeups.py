@@ -6,6 +6,11 @@ dispatcher at once instead of at its next 1 s poll. A notification is only a hin
 while this connection is down — so the dispatcher keeps polling, and after every (re)connect we
 wake it once in case something was missed.
 
+A channel spans the whole database, so a notification carries the notifying state schema's name
+(PostgreSQL's ``current_schema()``) and a listener wakes only for its own schema's (or an empty
+payload, sent by an older feedsvc): deployments kept in separate schemas of one database do not
+wake each other.
+
 A plain thread with a blocking psycopg connection: it needs no event loop of its own and stops
 within ``POLL_SECONDS`` of :meth:`WakeListener.stop` (unless blocked in a call on a dead
 connection, which the state DB's timeouts bound; the thread is a daemon, so it never holds up
@@ -50,7 +55,8 @@ class WakeListener:
         self.timeouts = timeouts or DbTimeouts()
         self.channel = channel
         self.on_wake = on_wake
-        self.received = 0  # notifications seen (tests, status)
+        self.received = 0  # this schema's notifications seen (tests, status)
+        self.ignored = 0  # other schemas' notifications on the same channel
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -74,11 +80,15 @@ class WakeListener:
                 ) as conn:
                     conn.read_timeout = self.timeouts.read
                     conn.execute(f"LISTEN {self.channel}")
+                    schema = _current_schema(conn)
                     delay = 1.0
                     self.on_wake()  # anything queued while we were not listening
                     checked = time.monotonic()
                     while not self._stop.is_set():
-                        for _ in conn.notifies(timeout=POLL_SECONDS):
+                        for note in conn.notifies(timeout=POLL_SECONDS):
+                            if note.payload not in ("", schema):
+                                self.ignored += 1
+                                continue
                             self.received += 1
                             self.on_wake()
                         if time.monotonic() - checked > CHECK_SECONDS:
@@ -91,3 +101,10 @@ class WakeListener:
             except Exception:  # never let the hint path die silently
                 log.exception("wake-up listener failed; reconnecting")
                 self._stop.wait(delay)
+
+
+def _current_schema(conn: psycopg.Connection[tuple[object, ...]]) -> str:
+    """The schema this connection's ``search_path`` makes current ('' when none exists yet):
+    the same value :func:`feedsvc.ingest.notify_new_deliveries` sends as the payload."""
+    row = conn.execute("SELECT coalesce(current_schema(), '')").fetchone()
+    return str(row[0]) if row is not None else ""

@@ -52,11 +52,18 @@ class IngestLease:
 def notify_new_deliveries(conn: Connection, changes: Sequence[Change], now: datetime) -> None:
     """Transaction hook (PostgreSQL): wake every replica's dispatcher when this commit queued
     deliveries. NOTIFY is transactional (sent on commit, dropped on rollback) and goes to OUR
-    state DB only, never the CMS. It is a hint; dispatchers also poll."""
+    state DB only, never the CMS. It is a hint; dispatchers also poll.
+
+    The payload is the state schema's name: a channel spans the whole database, so deployments
+    (or test runs) kept in separate schemas of one database would otherwise wake each other;
+    :class:`feedsvc.wakeups.WakeListener` ignores another schema's notifications."""
     if conn.dialect.name != "postgresql" or not any(c.first_shown for c in changes):
         return
     queued = conn.execute(
         select(deliveries.c.id).where(deliveries.c.created_at == now).limit(1)
     ).first()
     if queued is not None:
-        conn.execute(text(f"NOTIFY {WAKE_CHANNEL}"))
+        conn.execute(
+            text("SELECT pg_notify(:channel, coalesce(current_schema(), ''))"),
+            {"channel": WAKE_CHANNEL},
+        )

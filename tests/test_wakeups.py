@@ -1,0 +1,110 @@
+"""The dispatcher wake-up listener (:mod:`feedsvc.wakeups`) on a real PostgreSQL server.
+
+A NOTIFY channel spans the whole database, not a schema: deployments (and this suite's xdist
+workers) kept in separate schemas of one database heard each other's wake-ups. A CI run failed
+``test_replicas::test_notify_wakes_listeners_on_new_deliveries`` that way (a second
+notification from another worker's ingest). Each listener now wakes for its own schema only.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from conftest import PG_ADMIN_URL, pg_skip_reason
+from processes import wait_until
+from sqlalchemy.engine import make_url
+
+from feedsvc.ingest import WAKE_CHANNEL
+from feedsvc.wakeups import WakeListener, libpq_url
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def two_schemas() -> Iterator[tuple[str, str]]:
+    """State DB URLs for two schemas of one database of this test's own: the suite's other
+    workers share ``feedsvc_test`` and would send this test's listeners notifications of theirs.
+    """
+    if reason := pg_skip_reason():
+        pytest.skip(reason)
+    admin = make_url(PG_ADMIN_URL)
+    name = f"feedsvc_wake_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(libpq_url(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    base = admin.set(database=name)
+    urls = []
+    with psycopg.connect(libpq_url(base.render_as_string(hide_password=False))) as conn:
+        for schema in ("t_a", "t_b"):
+            conn.execute(f"CREATE SCHEMA {schema}")
+            options = {"options": f"-csearch_path={schema}"}
+            urls.append(base.update_query_dict(options).render_as_string(hide_password=False))
+    yield urls[0], urls[1]
+    with psycopg.connect(libpq_url(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def notify(url: str, payload: str | None = None) -> None:
+    """What a replica's ingest commit sends (the payload: its schema, as
+    :func:`feedsvc.ingest.notify_new_deliveries` computes it), or a given payload."""
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        if payload is None:
+            conn.execute("SELECT pg_notify(%s, current_schema())", (WAKE_CHANNEL,))
+        else:
+            conn.execute("SELECT pg_notify(%s, %s)", (WAKE_CHANNEL, payload))
+
+
+class Listening:
+    """A started listener whose connect-time wake-up has happened (LISTEN is in place)."""
+
+    def __init__(self, url: str) -> None:
+        self.woken = threading.Event()
+        self.listener = WakeListener(url, WAKE_CHANNEL, self.woken.set)
+        self.listener.start()
+        wait_until(self.woken.is_set, 10, "the listener's connect-time wake-up")
+        self.woken.clear()
+
+    def wait_seen(self, count: int) -> None:
+        """Until ``count`` notifications arrived, whether they woke this listener or not."""
+        listener = self.listener
+        wait_until(lambda: listener.received + listener.ignored >= count, 10, f"{count} notes")
+
+
+@pytest.fixture
+def pair(two_schemas: tuple[str, str]) -> Iterator[tuple[Listening, Listening]]:
+    a, b = Listening(two_schemas[0]), Listening(two_schemas[1])
+    yield a, b
+    a.listener.stop()
+    b.listener.stop()
+
+
+def test_a_listener_wakes_for_its_own_schema_only(
+    pair: tuple[Listening, Listening], two_schemas: tuple[str, str]
+) -> None:
+    a, b = pair
+    notify(two_schemas[0])
+    notify(two_schemas[1])
+    notify(two_schemas[1])  # several commits: several notifications
+    a.wait_seen(3)
+    b.wait_seen(3)
+    assert (a.listener.received, a.listener.ignored) == (1, 2)
+    assert (b.listener.received, b.listener.ignored) == (2, 1)
+    assert a.woken.is_set() and b.woken.is_set()
+
+
+@pytest.mark.parametrize("payload", ["", "public", "t_other", "T_A", "t_a ", "x" * 60])
+def test_another_payload_wakes_only_when_empty(
+    pair: tuple[Listening, Listening], two_schemas: tuple[str, str], payload: str
+) -> None:
+    """An empty payload is what an older feedsvc sends (a plain NOTIFY): it still wakes every
+    listener, as before; any other schema's name wakes none."""
+    a, b = pair
+    notify(two_schemas[0], payload)
+    a.wait_seen(1)
+    b.wait_seen(1)
+    woke = payload == ""
+    assert [a.listener.received, b.listener.received] == [int(woke), int(woke)]
+    assert [a.woken.is_set(), b.woken.is_set()] == [woke, woke]
