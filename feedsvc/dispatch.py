@@ -37,7 +37,7 @@ from feedsvc.store import claims, lifecycle, rate
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
-from feedsvc.waiting import sleep_or_wake
+from feedsvc.waiting import release_gate, sleep_or_wake
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ MAX_BACKOFF = 300.0
 # 1.5 produced 429s at the fake in bench/alerts.py).
 BURST = 1.0
 # Sends are planned at 99 % of global_rate: a little room for arrival jitter, since Telegram
-# counts arrivals. Bunching from event-loop lag is prevented by the release gate below.
+# counts arrivals. Bunching from event-loop lag is prevented by the channel's release gate.
 RATE_MARGIN = 0.99
 AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
 # Re-sends after a send whose outcome is unknown (a read timeout after the request went out, or
@@ -121,8 +121,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
         self._recorder = BatchRecorder(self._record_many)
-        self._gate = asyncio.Lock()
-        self._last_release = 0.0
+        self._gate = release_gate(self.channel)  # shared with its follow-up worker
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
 
     # -- the loop --------------------------------------------------------------------------
@@ -307,18 +306,10 @@ class Dispatcher:
         return True
 
     async def _wait_for_slot(self, at: float) -> None:
-        """Wait for this send's slot in the global budget (see ``rate.reserve``).
-
-        Releases go through one FIFO gate that also keeps them ``1 / rate`` apart as actually
-        released: when the event loop lags, late sends are pushed back instead of bunching up
-        (Telegram counts arrivals, not plans).
-        """
-        async with self._gate:
-            gap = 1 / (self.rate * RATE_MARGIN)
-            delay = max(at, self._last_release + gap) - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            self._last_release = time.monotonic()
+        """Wait for this send's slot in the global budget (see ``rate.reserve``), through the
+        channel's release gate (:class:`~feedsvc.waiting.ReleaseGate`): when the event loop
+        lags, late sends are pushed back instead of bunching up (Telegram counts arrivals)."""
+        await self._gate.wait(at, 1 / (self.rate * RATE_MARGIN))
 
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))

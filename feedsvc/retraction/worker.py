@@ -35,7 +35,7 @@ from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids
-from feedsvc.waiting import sleep_or_wake
+from feedsvc.waiting import release_gate, sleep_or_wake
 
 log = logging.getLogger(__name__)
 NOTICE_KEY = "bot.alert_withdrawn"
@@ -94,6 +94,7 @@ class FollowupWorker:
         self.limits = channel.limits
         self.channel = channel.limits.name
         self.editor: MessageEditor | None = editor_of(channel)
+        self._gate = release_gate(channel)  # shared with the channel's dispatcher
         self.owner = owner or default_owner()
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -227,9 +228,8 @@ class FollowupWorker:
     async def _do(self, job: _Job) -> None:
         f = job.followup
         try:
-            delay = job.at - time.monotonic()
-            if delay > 0:
-                await asyncio.sleep(delay)
+            gap = 1 / (self.limits.global_rate * RATE_MARGIN)
+            await self._gate.wait(job.at, gap)  # the slot, never bunched by event-loop lag
             nxt, called = await self._attempt(job)
             await asyncio.to_thread(self._record, f, nxt, called)
             if nxt.outcome is not None:

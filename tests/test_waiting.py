@@ -1,0 +1,80 @@
+"""How the sending loops wait (:mod:`feedsvc.waiting`): ``sleep_or_wake`` and the release gate."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import time
+
+from feedsvc.waiting import ReleaseGate, release_gate, sleep_or_wake
+
+
+async def test_sleep_or_wake_returns_when_an_event_is_set() -> None:
+    stop, wake = asyncio.Event(), asyncio.Event()
+    asyncio.get_running_loop().call_later(0.05, wake.set)
+    started = time.monotonic()
+    await sleep_or_wake(30, stop, wake)
+    assert time.monotonic() - started < 5
+    stop.set()
+    started = time.monotonic()
+    await sleep_or_wake(30, stop)  # already set: at once
+    assert time.monotonic() - started < 1
+
+
+async def test_calls_due_together_leave_a_gap_apart_in_order() -> None:
+    """Slots that all fell due during a stall (``at`` in the past) are released one ``gap``
+    after another, first come first served."""
+    gate, released = ReleaseGate(), []
+
+    async def call(n: int) -> None:
+        await gate.wait(time.monotonic() - 1, 0.05)
+        released.append((n, time.monotonic()))
+
+    await asyncio.gather(*(call(n) for n in range(6)))
+    assert [n for n, _ in released] == list(range(6))
+    gaps = [b - a for (_, a), (_, b) in itertools.pairwise(released)]
+    assert min(gaps) >= 0.05 * 0.99, gaps
+
+
+async def test_a_call_leaves_no_sooner_than_its_slot() -> None:
+    gate = ReleaseGate()
+    at = time.monotonic() + 0.2
+    await gate.wait(at, 0.01)
+    assert time.monotonic() >= at
+
+
+async def test_a_late_release_pushes_the_next_one_back() -> None:
+    """The gap counts from when a call was actually released, not from its plan: a call
+    released late (the loop blocked after its slot) does not let the next one bunch up."""
+    gate = ReleaseGate()
+    start = time.monotonic()
+    await gate.wait(start, 0.1)
+    time.sleep(0.3)  # the fault under test: a blocked event loop (not a wait)
+    await gate.wait(start + 0.1, 0.1)  # planned 0.1 s in, due long ago
+    first = time.monotonic()
+    await gate.wait(start + 0.2, 0.1)
+    assert time.monotonic() - first >= 0.1 * 0.99
+
+
+def test_one_gate_per_channel_object() -> None:
+    """A channel's dispatcher and follow-up worker are handed the same channel object and so
+    share a gate; another channel (or another instance) has its own."""
+
+    class Channel:
+        pass
+
+    telegram, zalo = Channel(), Channel()
+    assert release_gate(telegram) is release_gate(telegram)
+    assert release_gate(telegram) is not release_gate(zalo)
+
+
+def test_a_gate_serves_successive_event_loops() -> None:
+    """``asyncio.run`` twice (a test, a restart in one process): an asyncio lock is bound to
+    one loop, so the gate keeps one per loop instead of failing in the second."""
+    gate = ReleaseGate()
+
+    async def burst() -> None:
+        await asyncio.gather(*(gate.wait(0, 0.01) for _ in range(3)))
+
+    asyncio.run(burst())
+    asyncio.run(burst())
