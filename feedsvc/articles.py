@@ -20,6 +20,7 @@ and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 
 from __future__ import annotations
 
+import calendar
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -108,6 +109,29 @@ def _char(c: str) -> str:
     return f"U+{ord(c):04X}"
 
 
+_CALENDAR_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
+
+
+def _unparsable(value: str) -> str:
+    """Why ``value`` is no timestamp. A date of the right shape that no calendar has gets its
+    own words: MySQL/MariaDB store such dates where ``sql_mode`` allows them (``2026-11-00``,
+    ``2026-00-15``, ``2026-02-30``) and hand them over as text; "not ISO 8601" sent the
+    newsroom looking for a format problem."""
+    shape = _CALENDAR_DATE.match(value.strip())
+    if shape is not None:
+        year, month, day = (int(part) for part in shape.groups())
+        if year == 0:
+            return f"no such date: {value[:60]!r} (year 0000)"
+        if not 1 <= month <= 12:
+            return f"no such date: {value[:60]!r} (month {shape.group(2)})"
+        days = calendar.monthrange(year, month)[1]
+        if day == 0:
+            return f"no such date: {value[:60]!r} (day 00)"
+        if day > days:
+            return f"no such date: {value[:60]!r} (day {day}: that month has {days} days)"
+    return f"not an ISO 8601 timestamp: {value[:60]!r}"
+
+
 def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> datetime:
     """ISO 8601 text, a datetime or a date (midnight); a naive value is read in ``tz``.
 
@@ -125,7 +149,7 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ArticleError(field_name, f"not an ISO 8601 timestamp: {value[:60]!r}") from None
+            raise ArticleError(field_name, _unparsable(value)) from None
     else:
         raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {_short(value)}")
     if dt.tzinfo is None:

@@ -88,6 +88,32 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "year 1 in updated_at": (line(updated_at="0001-01-01T00:00:00Z"), "updated_at: "),
     "before 1900": (line(published_at="1899-12-31T23:00:00Z"), "outside 1900-01-01..2200"),
     "offset out of range": (line(published_at="2024-01-01T00:00:00+25:00"), "not an ISO 8601"),
+    # dates no calendar has (MySQL/MariaDB store them where sql_mode allows): named as such
+    "day 00": (
+        line(published_at="2026-11-00 10:00:00"),
+        "no such date: '2026-11-00 10:00:00' (day 00)",
+    ),
+    "month 00": (
+        line(published_at="2026-00-15"),
+        "published_at: no such date: '2026-00-15' (month 00)",
+    ),
+    "month 13": (
+        line(updated_at="2026-13-01T00:00:00Z"),
+        "updated_at: no such date: '2026-13-01T00:00:00Z' (month 13)",
+    ),
+    "February 30": (
+        line(published_at="2026-02-30T08:00:00+07:00"),
+        "(day 30: that month has 28 days)",
+    ),
+    "February 29 of a common year": (
+        line(published_at="2025-02-29"),
+        "(day 29: that month has 28 days)",
+    ),
+    "April 31": (line(published_at="2026-04-31 00:00"), "(day 31: that month has 30 days)"),
+    "zero date": (
+        line(published_at="0000-00-00 00:00:00"),
+        "no such date: '0000-00-00 00:00:00' (year 0000)",
+    ),
     "epoch number as date": (line(published_at=1714532400), "expected an ISO 8601 timestamp"),
     "deep nesting": (
         b'{"source_key": "BAD", "x": ' + b"[" * 100_000 + b"]" * 100_000 + b"}",

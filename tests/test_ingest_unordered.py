@@ -267,3 +267,78 @@ def test_source_check_counts_every_zero_date(tmp_path: Path, cms_at: Any) -> Non
     line = next(x for x in out.output.splitlines() if "no cursor value" in x)
     assert line.startswith("warning: 7 rows with no cursor value"), line
     assert "id=3 (0000-00-00 00:00:00)" in line and "and 2 more;" in line, line
+
+
+# -- rows the parser refused: fixed in place, taken at the next check -----------------------
+# A newsroom fixes a refused row where it is, often leaving its cursor value as it was or
+# fixing it to the intended time behind the cursor: no keyset read takes it again. Before, such
+# a row stayed quarantined for good and its article was never published.
+FIXES = [
+    ("sqlite", "TEXT", "title = ''", "title = 'Tin số 3: đã sửa'"),
+    ("sqlite", "TEXT", "modified = '2026-11-00 10:00:00'", "modified = '2026-11-01 10:00:00'"),
+    ("sqlite", "TEXT", "link = 'javascript:alert(1)'", "link = 'https://baohaiphong.vn/3.html'"),
+    ("postgres", "TIMESTAMP", "link = 'không phải URL'", "link = 'https://baohaiphong.vn/3'"),
+    ("postgres", "TIMESTAMP", "title = NULL", "title = 'Tin số 3'"),
+    ("mariadb", "DATETIME", "modified = '2026-11-00 10:00:00'", "modified = '2026-11-01 10:00'"),
+    ("mariadb", "DATETIME", "modified = '2026-00-15 10:00:00'", "modified = '2026-01-15 10:00'"),
+    ("mariadb", "DATETIME", "title = ''", "title = 'Tin số 3'"),
+]
+
+
+@pytest.mark.parametrize(("backend", "ts", "bad", "fix"), FIXES)
+def test_a_refused_row_fixed_in_place_is_ingested_at_the_next_check(
+    db: Database, cms_at: Any, backend: str, ts: str, bad: str, fix: str
+) -> None:
+    cms = cms_at(backend, ts)
+    add_rows(cms, range(1, 5))
+    cms.post(9, at=T + timedelta(days=2))  # the cursor ends two days past the other rows
+    with cms.engine.begin() as conn:
+        if backend == "mariadb":
+            conn.execute(text("SET SESSION sql_mode = ''"))
+        conn.execute(text(f"UPDATE posts SET {bad} WHERE id = 3"))
+    ing = cms.ingestor(db)
+    result = bounded_tick(ing)
+    assert result.error is None, result.error
+    assert [(q.source_id, q.stage) for q in result.quarantined] == [("3", "parse")]
+    assert held(db) == ["p-1", "p-2", "p-4", "p-9"]
+    with cms.engine.begin() as conn:
+        conn.execute(text(f"UPDATE posts SET {fix} WHERE id = 3"))
+    assert bounded_tick(ing).new == 0  # the next poll: no read takes it (behind the cursor)
+    ing.unordered_every = 0  # the 10-minute check is due
+    result = bounded_tick(ing)
+    assert (result.error, result.new, result.quarantined) == (None, 1, [])
+    assert held(db) == ["p-1", "p-2", "p-3", "p-4", "p-9"]
+    assert entries(db) == {}
+    ing.source.dispose()
+
+
+def test_a_row_still_refused_stays_listed_quietly_and_leaves_once_deleted(
+    db: Database, cms_at: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Re-checked and still refused: one row, one count and one log line, however many checks;
+    its reason follows what is wrong with it now."""
+    cms = cms_at("sqlite", "TEXT")
+    add_rows(cms, range(1, 5))
+    cms.post(9, at=T + timedelta(days=2))
+    with cms.engine.begin() as conn:
+        conn.execute(text("UPDATE posts SET title = '' WHERE id = 3"))
+    ing = cms.ingestor(db)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
+    assert len(bounded_tick(ing).quarantined) == 1
+    assert "title" in entries(db)["3"].reason
+    with cms.engine.begin() as conn:  # the title fixed, the link broken
+        conn.execute(text("UPDATE posts SET title = 'Tin', link = 'ftp://x/3' WHERE id = 3"))
+    ing.unordered_every = 0
+    caplog.clear()
+    for _ in range(3):
+        result = bounded_tick(ing)
+        assert (result.error, result.new, result.quarantined) == (None, 0, [])
+    assert "quarantined" not in caplog.text, caplog.text
+    assert list(entries(db)) == ["3"]
+    assert "url" in entries(db)["3"].reason and "title" not in entries(db)["3"].reason
+    assert quarantined_count(db, ing.source.name) == 1
+    with cms.engine.begin() as conn:
+        conn.execute(text("DELETE FROM posts WHERE id = 3"))
+    assert bounded_tick(ing).error is None
+    assert entries(db) == {}
+    ing.source.dispose()

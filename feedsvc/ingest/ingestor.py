@@ -56,7 +56,7 @@ from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
 from feedsvc.ingest.window import read_window
 from feedsvc.source import SourceError, SourceRow, SqlSource
-from feedsvc.store import cursors
+from feedsvc.store import cursors, quarantine
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
@@ -307,17 +307,17 @@ class Ingestor:
     def _check_unordered(self, result: TickResult, start: bool, first: bool) -> None:
         """Every :attr:`unordered_every` seconds (and at this process's first tick), where the
         cursor column can hold a value with no place in the order: quarantine such rows by id,
-        and ingest the quarantined ones the CMS has given a time since, wherever it sorts
-        (:mod:`feedsvc.ingest.unordered`). At a first sync (``start``: no cursor yet) the
-        keyset read takes those itself."""
+        and ingest the quarantined ones the CMS has given a time since, wherever it sorts, and
+        the ones the parser refused that it now takes (:mod:`feedsvc.ingest.unordered`). At a
+        first sync (``start``: no cursor yet) the keyset read takes those itself."""
         at = time.monotonic()
         if self._unordered_at is not None and at - self._unordered_at < self.unordered_every:
             return
-        if not self.source.may_be_unordered:
+        if not self.source.may_be_unordered and not self._refused_rows():
             self._unordered_at = at
             return
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
-        found = unordered.find(self.db, self.source, horizon)
+        found = unordered.find(self.db, self.source, horizon, self.tz)
         if start:
             found = replace(found, fixed=[])
         new = unordered.record(self.db, self.source.name, found)
@@ -326,6 +326,10 @@ class Ingestor:
         if found.fixed:
             self._store(self._prepare(found.fixed), result, None, first_sync=first or None)
         self._unordered_at = at
+
+    def _refused_rows(self) -> bool:
+        with self.db.read() as conn:
+            return bool(quarantine.refused(conn, self.source.name, 1))
 
     def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
         """The next keyset batch, read, parsed and matched (runs in the read-ahead thread).

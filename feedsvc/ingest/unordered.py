@@ -10,7 +10,11 @@ and then every :data:`CHECK_EVERY` seconds: at a first sync, and for rows writte
 
 Each check also looks up every listed row by id: once the CMS gives one a time it is ingested
 wherever that time sorts (one set to a time long past lies behind the cursor, where no read
-would take it) and leaves the list; one the CMS deleted leaves it too.
+would take it) and leaves the list; one the CMS deleted leaves it too. Rows the parser refused
+(stage ``parse``: a title missing, ``2026-11-00`` for a date) are looked up by id the same way:
+a newsroom fixes one in place, often to a time behind the cursor (the intended
+``2026-11-01``), and no read would take it again. One that still fails stays listed (its reason
+and "last seen" updated), without a second log line or count.
 
 Why not with each batch: the listing is one query over the rows with no place (an index range
 on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
@@ -24,13 +28,13 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, tzinfo
 
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
-from feedsvc.ingest.isolate import held_entries
+from feedsvc.ingest.isolate import held_entries, parse_rows
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import quarantine
 from feedsvc.store.quarantine import NO_POSITION, Quarantined
@@ -53,11 +57,13 @@ class Found:
     fixed: list[SourceRow]  # quarantined rows that have a place now, up to the horizon
     held: list[Quarantined]  # quarantined rows now dated after the horizon (stage ``ahead``)
     gone: list[str]  # quarantined rows the CMS no longer has
+    still: list[Quarantined]  # rows refused by the parser that it still refuses
 
 
-def find(db: Database, source: SqlSource, horizon: datetime) -> Found:
+def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Found:
     """Which rows have no place in the order now, and what became of the ones quarantined for
-    it. Raises the source's or the state DB's error (the tick fails as for any read)."""
+    it or refused by the parser (read in ``tz``, ``source.timezone``). Raises the source's or
+    the state DB's error (the tick fails as for any read)."""
     listed = source.unordered(LISTED + 1)
     total = len(listed) if len(listed) <= LISTED else source.count_unordered()
     more = total > LISTED
@@ -68,20 +74,25 @@ def find(db: Database, source: SqlSource, horizon: datetime) -> Found:
     ]
     with db.read() as conn:
         known = quarantine.unplaced(conn, source.name)
+        refused = set(quarantine.refused(conn, source.name, LISTED))
     now_unplaced = {q.source_id for q in entries}
     others = [sid for sid in known if sid not in now_unplaced]
     if more and others:  # not among the first LISTED, but maybe still with no place
-        still = source.unordered_among(others)
-        others = [sid for sid in others if sid not in still]
+        unplaced = source.unordered_among(others)
+        others = [sid for sid in others if sid not in unplaced]
+    others += sorted(refused - now_unplaced - set(known))
     rows, unreadable = _placed(source, others)
     found = {str(r.id) for r in rows}
     gone = [sid for sid in others if sid not in found and sid not in unreadable]
     codec = source.codec
     ahead = [r for r in rows if codec.ahead(r.cursor, horizon)]
     fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
+    retried = [r for r in fixed if str(r.id) in refused]
+    _, still = parse_rows(retried, tz)
+    fixed = [r for r in fixed if str(r.id) not in {q.source_id for q in still}]
     held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
     values = dict(listed[:LISTED])
-    return Found(entries, values, total, known, fixed, held, gone)
+    return Found(entries, values, total, known, fixed, held, gone, still)
 
 
 def reason(column: str, value: str | None, more: bool) -> str:
@@ -129,11 +140,11 @@ def record(db: Database, name: str, found: Found) -> list[Quarantined]:
     is held or changed); returns the entries new to it."""
     changed = [q for q in found.entries if found.known.get(q.source_id) != q.reason]
     same = [q.source_id for q in found.entries if found.known.get(q.source_id) == q.reason]
-    if not (changed or same or found.held or found.gone):
+    if not (changed or same or found.held or found.gone or found.still):
         return []
     with db.write() as conn:
         now = db.now()
-        quarantine.put(conn, name, [*changed, *found.held], now)
+        quarantine.put(conn, name, [*changed, *found.held, *found.still], now)
         quarantine.seen(conn, name, same, now)
         quarantine.release(conn, name, found.gone)
     return [q for q in changed if q.source_id not in found.known]
@@ -160,10 +171,9 @@ def report(name: str, column: str, found: Found, new: Sequence[Quarantined]) -> 
         )
     if found.fixed:
         log.info(
-            "source %s: %d quarantined row(s) now have a %s value: ingesting them by id (%s)",
+            "source %s: %d quarantined row(s) now readable: ingesting them by id (%s)",
             name,
             len(found.fixed),
-            column,
             ", ".join(f"id={r.id}" for r in found.fixed[:LOGGED]),
         )
     for q in found.held:

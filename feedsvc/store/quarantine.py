@@ -93,6 +93,19 @@ def unplaced(conn: Connection, source: str) -> dict[str, str]:
     return dict(conn.execute(stmt).tuples().all())
 
 
+def refused(conn: Connection, source: str, limit: int) -> list[str]:
+    """Ids of the rows the parser refused (stage ``parse``), at most ``limit`` (first by id):
+    re-checked by id, as a fix made in place (the CMS's cursor value left as it was, or fixed
+    to a time behind the cursor) is taken by no keyset read."""
+    stmt = (
+        select(t.c.source_id)
+        .where(t.c.source == source, t.c.stage == "parse")
+        .order_by(t.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(stmt).scalars())
+
+
 def _none_held(conn: Connection, source: str) -> bool:
     return conn.execute(select(t.c.id).where(t.c.source == source).limit(1)).first() is None
 
