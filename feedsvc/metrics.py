@@ -1,17 +1,28 @@
-"""Prometheus metrics, one registry per process (what /metrics serves)."""
+"""Prometheus metrics, one registry per process (what /metrics serves).
+
+**Unknown is NaN, never 0.** A gauge whose value is not known (no successful ingest yet, the
+state DB not answering the scrape) is ``NaN``: a 0 read as the best case (``lag 0``, an empty
+queue) or a date in 1970, so an alert such as ``feedsvc_ingest_lag_seconds > 600`` never
+fired on a service that had never ingested. NaN compares false too, so ingest's alert pairs the
+lag with the state: ``feedsvc_ingest_state{state=~"never|failing|unknown"} == 1`` (README).
+"""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 from feedsvc.channel_modes import MODES
-from feedsvc.status import INGEST_CODES
+from feedsvc.status import INGEST_CODES, ingest_state
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from feedsvc.channel_modes import Mode
     from feedsvc.ingest import TickResult
+    from feedsvc.store.records import Cursor
 
 REGISTRY = CollectorRegistry(auto_describe=True)
 
@@ -33,17 +44,25 @@ QUARANTINED = Counter(
 INGEST_LAG = Gauge(
     "feedsvc_ingest_lag_seconds",
     "Seconds ingest is behind the source: since the cursor's time while rows are still behind "
-    "it (first sync, catch-up), else since the last successful tick (as feedsvc status)",
+    "it (first sync, catch-up), else since the last successful tick (as feedsvc status); "
+    "NaN before the first successful tick or when the state DB does not answer",
     registry=REGISTRY,
 )
+#: The state when this scrape could not read ingest's bookkeeping (the state DB did not answer):
+#: a label of ``feedsvc_ingest_state`` only, ``feedsvc status`` cannot show it (it reads the DB).
+UNKNOWN = "unknown"
 INGEST_STATE = Gauge(
     "feedsvc_ingest_state",
-    "1 for ingest's state now (as ingest_state in feedsvc status), 0 for the others",
+    "1 for ingest's state now (as ingest_state in feedsvc status; unknown: the state DB did "
+    "not answer), 0 for the others",
     ["state"],
     registry=REGISTRY,
 )
 LAST_INGEST = Gauge(
-    "feedsvc_ingest_last_success_timestamp", "Unix time of the last good tick", registry=REGISTRY
+    "feedsvc_ingest_last_success_timestamp",
+    "Unix time of the last successful ingest tick (any replica's, from the state DB); NaN "
+    "before the first one or when the state DB does not answer",
+    registry=REGISTRY,
 )
 MATCHES = Counter("feedsvc_topic_matches", "Article-topic matches stored", registry=REGISTRY)
 DELIVERIES = Counter(
@@ -58,7 +77,11 @@ FOLLOWUPS = Counter(
     ["kind", "outcome"],
     registry=REGISTRY,
 )
-QUEUE_DEPTH = Gauge("feedsvc_delivery_queue_depth", "Pending deliveries", registry=REGISTRY)
+QUEUE_DEPTH = Gauge(
+    "feedsvc_delivery_queue_depth",
+    "Pending deliveries; NaN when the state DB did not answer the scrape",
+    registry=REGISTRY,
+)
 CHANNEL_MODE = Gauge(
     "feedsvc_channel_mode",
     "1 for each delivery channel's mode in this process (on, console, off), 0 for the others",
@@ -92,8 +115,6 @@ def record_tick(result: TickResult) -> None:
         INGEST_TICKS.labels("standby" if result.standby else "backoff").inc()
         return
     INGEST_TICKS.labels("error" if result.error else "ok").inc()
-    if result.error is None:
-        LAST_INGEST.set_to_current_time()
     INGESTED.labels("new").inc(result.new)
     INGESTED.labels("updated").inc(result.updated)
     REJECTED.inc(result.rejected)
@@ -111,11 +132,22 @@ def record_channel_modes(modes: dict[str, Mode]) -> None:
             CHANNEL_MODE.labels(channel, mode).set(1 if mode == current else 0)
 
 
-def record_ingest_state(code: str, lag_seconds: float | None) -> None:
-    """Set :data:`INGEST_STATE` (every state gets a sample, 1 or 0) and :data:`INGEST_LAG`
-    (left as it was before any successful tick) from ``feedsvc.status.ingest_state``: the same
-    state and lag ``feedsvc status`` and ``/api/status`` show."""
-    for state in INGEST_CODES:
-        INGEST_STATE.labels(state).set(1 if state == code else 0)
-    if lag_seconds is not None:
-        INGEST_LAG.set(lag_seconds)
+def record_ingest(cursor: Cursor | None, now: datetime, poll_seconds: float) -> None:
+    """Set ingest's gauges from its bookkeeping in the state DB (``cursor``; None when the DB
+    did not answer): :data:`INGEST_STATE` (every state gets a sample, 1 or 0; :data:`UNKNOWN`
+    without a cursor), :data:`INGEST_LAG` and :data:`LAST_INGEST`, NaN when unknown. The state
+    and lag are ``feedsvc.status.ingest_state``'s, as ``feedsvc status`` shows them; the last
+    success is the leader's, so every replica reports the same, before its own first tick too."""
+    state = ingest_state(cursor, now, poll_seconds) if cursor is not None else None
+    code = state.code if state is not None else UNKNOWN
+    for label in (*INGEST_CODES, UNKNOWN):
+        INGEST_STATE.labels(label).set(1 if label == code else 0)
+    lag = state.lag_seconds if state is not None else None
+    INGEST_LAG.set(math.nan if lag is None else lag)
+    success = cursor.last_success_at if cursor is not None else None
+    LAST_INGEST.set(math.nan if success is None else success.timestamp())
+
+
+def record_queue_depth(depth: int | None) -> None:
+    """:data:`QUEUE_DEPTH`, NaN when it could not be read (not 0: "nothing waiting")."""
+    QUEUE_DEPTH.set(math.nan if depth is None else depth)

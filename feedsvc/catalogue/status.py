@@ -91,7 +91,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------
-    "ingest.never": ("chưa chạy lần nào", "has not run yet"),
+    # never: no tick has succeeded (a new service, a source never reached, a first sync before
+    # its first batch commits): "has not run yet" was wrong for the last two
+    "ingest.never": ("chưa cập nhật thành công lần nào", "no successful ingest yet"),
     "ingest.ok": ("đang cập nhật đều", "up to date"),
     # lagging: no tick has succeeded for three polls: stopped, stuck or a DB that does not answer
     # (not "running": a service stopped mid first sync said "running, 3 months behind")

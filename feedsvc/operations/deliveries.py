@@ -81,5 +81,5 @@ def status_details(db: Database, errors: int = 10) -> StatusDetails:
         depth = delivery_store.queue_depth(conn)
         pauses = sub_store.chat_pauses(conn, db.now())
         recent = delivery_log.recent_errors(conn, errors)
-    metrics.QUEUE_DEPTH.set(depth)  # also fresh on replicas that do not dispatch
+    metrics.record_queue_depth(depth)  # also fresh on replicas that do not dispatch
     return StatusDetails(depth, pauses, recent)

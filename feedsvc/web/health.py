@@ -40,7 +40,6 @@ from starlette.routing import Route
 from feedsvc import metrics
 from feedsvc.channel_modes import channel_modes
 from feedsvc.db import Database
-from feedsvc.status import ingest_state
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
@@ -198,14 +197,11 @@ def health_routes(service: Service) -> list[Route]:
         return JSONResponse(body, status_code=200 if state.ready else 503, headers=headers)
 
     async def metrics_endpoint(_request: Request) -> Response:
-        result = await get_probe().result()  # refreshes the gauges it feeds
-        if result.queue is not None:
-            metrics.QUEUE_DEPTH.set(result.queue)
-        if result.cursor is not None:
-            state = ingest_state(
-                result.cursor, datetime.now(UTC), service.settings.source.poll_seconds
-            )
-            metrics.record_ingest_state(state.code, state.lag_seconds)
+        result = await get_probe().result()  # refreshes the gauges it feeds (NaN: unknown)
+        metrics.record_queue_depth(result.queue)
+        metrics.record_ingest(
+            result.cursor, datetime.now(UTC), service.settings.source.poll_seconds
+        )
         metrics.record_channel_modes(channel_modes(service.settings))
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
