@@ -46,14 +46,14 @@ def wall(hours: float, minutes: float = 0) -> datetime:
     ("clock", "says"),
     [
         (wall(0), 'is UTC+00:00. If the CMS writes the database\'s time (NOW(), CURRENT_TIMESTAMP)'
-         ' into source.columns.cursor \'modified\', every article is dated 7 h 00 min early; '
+         ' into source.columns.cursor \'modified\', every article is dated 7 hours early; '
          'then set source.timezone = "UTC" (UTC+00:00)'),
         (wall(8), 'is UTC+08:00. If the CMS writes the database\'s time (NOW(), CURRENT_TIMESTAMP)'
-         ' into source.columns.cursor \'modified\', new rows are held back 1 h 00 min as dated '
+         ' into source.columns.cursor \'modified\', new rows are held back 1 hour as dated '
          'in the future; then set source.timezone = "Etc/GMT-8" (UTC+08:00)'),
         (wall(5.5), "is UTC+05:30. If the CMS writes the database's time (NOW(), "
          "CURRENT_TIMESTAMP) into source.columns.cursor 'modified', every article is dated "
-         "1 h 30 min early; then set source.timezone to an IANA zone at UTC+05:30"),
+         "1 hour 30 minutes early; then set source.timezone to an IANA zone at UTC+05:30"),
         (wall(-5), 'set source.timezone = "Etc/GMT+5" (UTC-05:00)'),
         (wall(7, 4), None),  # drift within 5 minutes
         (wall(7, -4), None),
@@ -87,12 +87,12 @@ def test_the_site_zone_is_suggested_first() -> None:
     ("value", "clock_offset", "says"),
     [
         # UTC written 2 minutes ago, read as +07:00
-        (wall(0, -2), None, "is dated 7 h 02 min before now in source.timezone "
+        (wall(0, -2), None, "is dated 7 hours 2 minutes before now in source.timezone "
          "'Asia/Ho_Chi_Minh' (UTC+07:00), just the distance to UTC+00:00. If it was written in "
-         "the last minutes, the CMS writes UTC+00:00 times and every article is dated 7 h 02 min"
-         ' early; set source.timezone = "UTC" (UTC+00:00)'),
+         "the last minutes, the CMS writes UTC+00:00 times and every article is dated 7 hours "
+         '2 minutes early; set source.timezone = "UTC" (UTC+00:00)'),
         # a CMS at +09:00 (the database's clock there too), written just now
-        (wall(9), timedelta(hours=9), "is dated 2 h 00 min after now in source.timezone "
+        (wall(9), timedelta(hours=9), "is dated 2 hours after now in source.timezone "
          "'Asia/Ho_Chi_Minh' (UTC+07:00): ingest holds it back until then. Written in the last "
          "minutes, it is in UTC+09:00"),
         (wall(3), timedelta(hours=3), "just the distance to UTC+03:00"),  # the DB's clock zone
@@ -165,7 +165,7 @@ def test_sqlite_cms_writing_utc(tmp_path: Path) -> None:
     out = check(sqlite_cms(tmp_path, None))
     clock, newest = warnings_of(out)
     assert "clock reads" in clock and "source.timezone (unset: site.timezone) " in clock
-    assert 'every article is dated 7 h 00 min early; then set source.timezone = "UTC"' in clock
+    assert 'every article is dated 7 hours early; then set source.timezone = "UTC"' in clock
     assert "the newest row (id=1, source.columns.cursor 'modified' = " in newest
     assert "just the distance to UTC+00:00" in newest
     assert warnings_of(check(sqlite_cms(tmp_path, "UTC"))) == []
@@ -194,8 +194,8 @@ def test_cms_zone_ahead(tmp_path: Path, cms: Cms) -> None:
     cms.insert(1, datetime.now(ZoneInfo("Asia/Shanghai")).replace(tzinfo=None, microsecond=0))
     held, clock, newest = warnings_of(check(_config(tmp_path, cms, zone=8)))
     assert "1 row dated after now" in held  # the row is named as held back, as before
-    assert "UTC+08:00" in clock and "new rows are held back 1 h 00 min" in clock
-    assert "is dated 1 h 00 min after now" in newest and "it is in UTC+08:00" in newest
+    assert "UTC+08:00" in clock and "new rows are held back 1 hour" in clock
+    assert "is dated 1 hour after now" in newest and "it is in UTC+08:00" in newest
 
 
 def test_cms_in_step_says_nothing(tmp_path: Path, cms: Cms) -> None:
@@ -208,7 +208,7 @@ def test_cms_writing_utc_from_its_code(tmp_path: Path, cms: Cms) -> None:
     newest row shows it."""
     cms.insert(1, datetime.now(UTC).replace(tzinfo=None, microsecond=0) - timedelta(minutes=2))
     (newest,) = warnings_of(check(_config(tmp_path, cms, zone=7)))
-    assert "is dated 7 h 02 min before now" in newest and 'source.timezone = "UTC"' in newest
+    assert "is dated 7 hours 2 minutes before now" in newest and 'source.timezone = "UTC"' in newest
 
 
 # -- a database clock in UTC, a CMS whose own code writes the configured zone (break-today) ----
@@ -300,11 +300,11 @@ def test_postgres_cms_in_a_named_zone(tmp_path: Path, postgres_cms: Cms, zone: s
         # written at +07:00 73 min ago (the database's zone), read at -03:00: it was guessed
         # "Written in the last minutes, it is in UTC+05:45"
         (Zone("America/Sao_Paulo", ZoneInfo("America/Sao_Paulo")), wall(7, -73),
-         'In the database\'s zone UTC+07:00 it was written 1 h 13 min ago: new rows are held '
-         'back 10 h 00 min as dated in the future; set source.timezone = "Etc/GMT-7"'),
+         'In the database\'s zone UTC+07:00 it was written 1 hour 13 minutes ago: new rows are '
+         'held back 10 hours as dated in the future; set source.timezone = "Etc/GMT-7"'),
         (Zone("Etc/GMT+7", ZoneInfo("Etc/GMT+7")), wall(7, -300),
-         "In the database's zone UTC+07:00 it was written 5 h 00 min ago: new rows are held "
-         "back 14 h 00 min"),
+         "In the database's zone UTC+07:00 it was written 5 hours ago: new rows are held "
+         "back 14 hours"),
         (Zone("Etc/GMT+7", ZoneInfo("Etc/GMT+7")), wall(7, -1),  # a moment ago: as before
          "Written in the last minutes, it is in UTC+07:00"),
     ],

@@ -20,7 +20,9 @@ from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_timedelta
+from babel.lists import format_list
 from babel.numbers import format_decimal
+from babel.units import format_unit
 
 from . import admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web
 
@@ -79,11 +81,30 @@ class Translator:
             when, TIME_PATTERNS[self.language], tzinfo=self.tz, locale=self.language
         )
 
-    def duration(self, seconds: float) -> str:
-        """A span in words at a sensible granularity: ``2 phút``, ``3 giờ``, ``45 giây``."""
-        return format_timedelta(
-            timedelta(seconds=seconds), threshold=1.0, format="long", locale=self.language
-        )
+    def duration(self, seconds: float, *, precise: bool = False) -> str:
+        """A span in words, the one wording of a duration. By default rounded to its largest
+        unit: ``2 phút``, ``3 giờ``, ``45 giây`` (the admin's lag and ETA). ``precise``: days,
+        hours and minutes, to the minute, seconds only under a minute, without a sign: ``1 tiếng
+        13 phút`` / ``1 hour 13 minutes``, ``7 hours``, ``42 seconds``: a difference of clocks or
+        zones (``feedsvc.source.clock``: "6 hours" for 5 h 45 min would name the wrong zone),
+        an ETA in the log (``feedsvc.ingest.progress``)."""
+        if not precise:
+            return format_timedelta(
+                timedelta(seconds=seconds), threshold=1.0, format="long", locale=self.language
+            )
+        whole = round(abs(seconds))
+        if whole < 60:
+            parts = [(whole, "second")]
+        else:
+            days, minutes = divmod(round(whole / 60), 24 * 60)
+            hours, minutes = divmod(minutes, 60)
+            parts = [(n, unit) for n, unit in ((days, "day"), (hours, "hour"), (minutes, "minute"))
+                     if n]  # fmt: skip
+        words = [
+            format_unit(n, f"duration-{unit}", length="long", locale=self.language)
+            for n, unit in parts
+        ]
+        return format_list(words, style="unit-narrow", locale=self.language)
 
     def ago(self, when: datetime | None, now: datetime | None = None) -> str:
         """``3 phút trước`` / ``3 minutes ago`` (``in 2 minutes`` for a future time)."""
@@ -132,6 +153,10 @@ class Translator:
         if "state" in params:
             params["state"] = self(f"state.{params['state']}")
         return self(f"op.{exc.code}", **params)
+
+
+#: The command line's and the log's words: feedsvc's CLI and log lines speak English.
+ENGLISH = Translator("en")
 
 
 def translator(language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> Translator:

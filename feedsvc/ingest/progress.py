@@ -12,6 +12,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from feedsvc.catalogue import ENGLISH
+
 LOG_EVERY = 5.0  # seconds between progress lines
 #: A rate measured over less than this is not reported: the first batch commits a moment after
 #: the count, and its rows over that moment made `feedsvc status` show 416,560 rows/s.
@@ -61,16 +63,6 @@ class Progress:
 
     def line(self) -> str:
         rate = self.rate
-        eta = eta_text(self.backlog / rate) if rate > 0 else "unknown"
+        eta = ENGLISH.duration(self.backlog / rate, precise=True) if rate > 0 else "unknown"
         percent = 100.0 * self.done / self.total if self.total else 100.0
         return f"{self.done} / {self.total} rows ({percent:.1f}%), {rate:.0f} rows/s, ETA {eta}"
-
-
-def eta_text(seconds: float) -> str:
-    """``42 s``, ``3 min 20 s``, ``2 h 05 min``: how long, for a person."""
-    s = round(seconds)
-    if s < 60:
-        return f"{s} s"
-    if s < 3600:
-        return f"{s // 60} min {s % 60:02d} s"
-    return f"{s // 3600} h {s % 3600 // 60:02d} min"

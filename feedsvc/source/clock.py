@@ -21,6 +21,8 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from feedsvc.catalogue import ENGLISH
+
 #: The source database's clock as a naive value and its zone's name, per SQLAlchemy dialect
 #: name. The name (an IANA zone on PostgreSQL; on MariaDB/MySQL one only with zone tables
 #: loaded, else "+07:00" or the system's abbreviation) is the advice when its offset matches:
@@ -72,17 +74,16 @@ def naive_value(kind: str, value: Any) -> datetime | None:
     return value
 
 
+def _span(delta: timedelta) -> str:
+    """``1 hour 13 minutes``, ``7 hours``: a difference of zones, in the catalogue's words."""
+    return ENGLISH.duration(delta.total_seconds(), precise=True)
+
+
 def offset_text(offset: timedelta) -> str:
     """``UTC+07:00``, ``UTC-03:30``, ``UTC+00:00``."""
     minutes = round(offset.total_seconds() / 60)
     sign = "-" if minutes < 0 else "+"
     return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
-
-
-def span_text(delta: timedelta) -> str:
-    """``7 h 00 min``, ``45 min``: a difference of zones, for a person."""
-    minutes = round(abs(delta.total_seconds()) / 60)
-    return f"{minutes // 60} h {minutes % 60:02d} min" if minutes >= 60 else f"{minutes} min"
 
 
 def written_offset(naive: datetime, now: datetime) -> timedelta:
@@ -120,8 +121,8 @@ def _advice(offset: timedelta, now: datetime, preferred: Sequence[str]) -> str:
 def _effect(delta: timedelta) -> str:
     """What reading values in the wrong zone does, ``delta`` = read instant minus the truth."""
     if delta < timedelta(0):
-        return f"every article is dated {span_text(delta)} early"
-    return f"new rows are held back {span_text(delta)} as dated in the future"
+        return f"every article is dated {_span(delta)} early"
+    return f"new rows are held back {_span(delta)} as dated in the future"
 
 
 def clock_warning(
@@ -147,12 +148,12 @@ def clock_warning(
     if not LOWEST <= offset <= HIGHEST:
         return (
             f"the source database's clock reads {clock:%Y-%m-%d %H:%M:%S}, "
-            f"{span_text(delta)} {'before' if delta < timedelta(0) else 'after'} now in "
+            f"{_span(delta)} {'before' if delta < timedelta(0) else 'after'} now in "
             f"{zone.shown(now)}, more than any time zone explains: check that server's clock"
         )
     return (
         f"the source database's clock reads {clock:%Y-%m-%d %H:%M:%S}, which "
-        f"{zone.shown(now)} makes {span_text(delta)} "
+        f"{zone.shown(now)} makes {_span(delta)} "
         f"{'before' if delta < timedelta(0) else 'after'} now: that database's time zone is "
         f"{offset_text(offset)}. If the CMS writes the database's time (NOW(), "
         f"CURRENT_TIMESTAMP) into {cursor}, {_effect(delta)}; "
@@ -194,7 +195,7 @@ def newest_warning(
         return None
     shown = f"the newest row (id={row_id}, {cursor} = {value:%Y-%m-%d %H:%M:%S})"
     if delta > timedelta(0):
-        held = f"{shown} is dated {span_text(delta)} after now in {zone.shown(now)}: ingest holds "
+        held = f"{shown} is dated {_span(delta)} after now in {zone.shown(now)}: ingest holds "
         naive_now = now.astimezone(UTC).replace(tzinfo=None)
         age = None if clock_offset is None else naive_now - (value - clock_offset)
         if (
@@ -207,7 +208,7 @@ def newest_warning(
             # that it was written a moment ago (a row 1 h old guessed "UTC+05:45")
             return (
                 f"{held}it back until then. In the database's zone {offset_text(clock_offset)} "
-                f"it was written {span_text(age)} ago: "
+                f"it was written {_span(age)} ago: "
                 f"{_effect(clock_offset - zone.offset(now))}; "
                 f"{_advice(clock_offset, now, preferred)}"
             )
@@ -219,7 +220,7 @@ def newest_warning(
     if drift > TOLERANCE or offset not in (timedelta(0), clock_offset):
         return None
     return (
-        f"{shown} is dated {span_text(delta)} before now in {zone.shown(now)}, just the "
+        f"{shown} is dated {_span(delta)} before now in {zone.shown(now)}, just the "
         f"distance to {offset_text(offset)}. If it was written in the last minutes, the CMS "
         f"writes {offset_text(offset)} times and {_effect(delta)}; "
         f"{_advice(offset, now, preferred)}"
