@@ -24,6 +24,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import psycopg
 from sqlalchemy.engine import make_url
@@ -37,10 +38,17 @@ MAX_RETRY_SECONDS = 30.0
 CHECK_SECONDS = 30.0
 
 
-def libpq_url(sqlalchemy_url: str) -> str:
-    """``postgresql+psycopg://…?options=…`` → a URI libpq accepts (same host, db, options)."""
-    url = make_url(sqlalchemy_url).set(drivername="postgresql")
-    return url.render_as_string(hide_password=False)
+def connect_params(sqlalchemy_url: str) -> dict[str, Any]:
+    """``psycopg.connect`` keywords for the state DB URL, built by SQLAlchemy's psycopg dialect
+    as the engine builds them, so the listener's session (its ``search_path`` above all, which
+    names the schema it wakes for) is the ingest's. Not a URI rendered back from the URL:
+    SQLAlchemy writes a space in a query value as ``+``, which libpq keeps as a ``+``:
+    ``options=-c search_path=feedsvc`` reached the server as ``-c+search_path=feedsvc`` (no
+    connection at all) and ``-csearch_path=a -cwork_mem=8MB`` as one odd schema name."""
+    url = make_url(sqlalchemy_url).set(drivername="postgresql+psycopg")
+    cargs, cparams = url.get_dialect()().create_connect_args(url)
+    assert not cargs  # psycopg's dialect passes everything by keyword
+    return dict(cparams)
 
 
 class WakeListener:
@@ -51,7 +59,7 @@ class WakeListener:
         on_wake: Callable[[], object],
         timeouts: DbTimeouts | None = None,
     ) -> None:
-        self.url = libpq_url(url)
+        self.params = connect_params(url)
         self.timeouts = timeouts or DbTimeouts()
         self.channel = channel
         self.on_wake = on_wake
@@ -74,10 +82,8 @@ class WakeListener:
         delay = 1.0
         while not self._stop.is_set():
             try:
-                params = libpq_params(self.timeouts)
-                with bounded_connection_class().connect(
-                    self.url, autocommit=True, **params
-                ) as conn:
+                params = {**self.params, **libpq_params(self.timeouts)}  # create_engine's order
+                with bounded_connection_class().connect(autocommit=True, **params) as conn:
                     conn.read_timeout = self.timeouts.read
                     conn.execute(f"LISTEN {self.channel}")
                     schema = _current_schema(conn)
@@ -85,12 +91,7 @@ class WakeListener:
                     self.on_wake()  # anything queued while we were not listening
                     checked = time.monotonic()
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=POLL_SECONDS):
-                            if note.payload not in ("", schema):
-                                self.ignored += 1
-                                continue
-                            self.received += 1
-                            self.on_wake()
+                        schema = self._listen(conn, schema)
                         if time.monotonic() - checked > CHECK_SECONDS:
                             conn.execute("SELECT 1")  # a dead connection fails here
                             checked = time.monotonic()
@@ -101,6 +102,30 @@ class WakeListener:
             except Exception:  # never let the hint path die silently
                 log.exception("wake-up listener failed; reconnecting")
                 self._stop.wait(delay)
+
+    def _listen(self, conn: psycopg.Connection[tuple[object, ...]], schema: str) -> str:
+        """Wake for ``schema``'s notifications (and empty ones) arriving within
+        ``POLL_SECONDS``; returns the schema to compare with from now on. Another payload
+        makes us ask the server again first: the search_path may name a schema created since
+        we connected (``"$user", public`` once the role's schema is made), which is then the
+        ingest's ``current_schema()``. Asked outside the iteration, which holds the
+        connection."""
+        other = None
+        for note in conn.notifies(timeout=POLL_SECONDS):
+            if note.payload not in ("", schema):
+                other = note.payload
+                break
+            self.received += 1
+            self.on_wake()
+        if other is None:
+            return schema
+        schema = _current_schema(conn)
+        if other == schema:
+            self.received += 1
+            self.on_wake()
+        else:
+            self.ignored += 1
+        return schema
 
 
 def _current_schema(conn: psycopg.Connection[tuple[object, ...]]) -> str:

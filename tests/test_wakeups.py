@@ -16,10 +16,12 @@ import psycopg
 import pytest
 from conftest import PG_ADMIN_URL, pg_skip_reason
 from processes import wait_until
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
+from feedsvc.db import Database
 from feedsvc.ingest import WAKE_CHANNEL
-from feedsvc.wakeups import WakeListener, libpq_url
+from feedsvc.wakeups import WakeListener, connect_params
 
 pytestmark = pytest.mark.postgres
 
@@ -33,24 +35,24 @@ def two_schemas() -> Iterator[tuple[str, str]]:
         pytest.skip(reason)
     admin = make_url(PG_ADMIN_URL)
     name = f"feedsvc_wake_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(libpq_url(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(**connect_params(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
     base = admin.set(database=name)
     urls = []
-    with psycopg.connect(libpq_url(base.render_as_string(hide_password=False))) as conn:
+    with psycopg.connect(**connect_params(base.render_as_string(hide_password=False))) as conn:
         for schema in ("t_a", "t_b"):
             conn.execute(f"CREATE SCHEMA {schema}")
             options = {"options": f"-csearch_path={schema}"}
             urls.append(base.update_query_dict(options).render_as_string(hide_password=False))
     yield urls[0], urls[1]
-    with psycopg.connect(libpq_url(PG_ADMIN_URL), autocommit=True) as conn:
+    with psycopg.connect(**connect_params(PG_ADMIN_URL), autocommit=True) as conn:
         conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
 
 
 def notify(url: str, payload: str | None = None) -> None:
     """What a replica's ingest commit sends (the payload: its schema, as
     :func:`feedsvc.ingest.notify_new_deliveries` computes it), or a given payload."""
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+    with psycopg.connect(**connect_params(url), autocommit=True) as conn:
         if payload is None:
             conn.execute("SELECT pg_notify(%s, current_schema())", (WAKE_CHANNEL,))
         else:
@@ -108,3 +110,84 @@ def test_another_payload_wakes_only_when_empty(
     woke = payload == ""
     assert [a.listener.received, b.listener.received] == [int(woke), int(woke)]
     assert [a.woken.is_set(), b.woken.is_set()] == [woke, woke]
+
+
+@pytest.fixture
+def own_db() -> Iterator[str]:
+    """A database of this test's own (URL without options), dropped after."""
+    if reason := pg_skip_reason():
+        pytest.skip(reason)
+    name = f"feedsvc_wake_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(**connect_params(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    yield make_url(PG_ADMIN_URL).set(database=name).render_as_string(hide_password=False)
+    with psycopg.connect(**connect_params(PG_ADMIN_URL), autocommit=True) as conn:
+        conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+def ingest_notify(url: str) -> None:
+    """The ingest's NOTIFY (:func:`feedsvc.ingest.notify_new_deliveries`' statement) on the
+    state DB engine ``database.url`` opens: its session, its ``search_path``."""
+    db = Database(url)
+    try:
+        with db.write() as conn:
+            conn.execute(
+                text("SELECT pg_notify(:channel, coalesce(current_schema(), ''))"),
+                {"channel": WAKE_CHANNEL},
+            )
+    finally:
+        db.dispose()
+
+
+def quoted(schema: str) -> str:
+    return '"' + schema.replace('"', '""') + '"'
+
+
+@pytest.mark.parametrize(
+    ("schema", "options"),
+    [
+        # PostgreSQL's documented spelling, with a space after -c: the listener never connected
+        ("feedsvc", "-c search_path=feedsvc"),
+        ("feedsvc", "-csearch_path=feedsvc -cwork_mem=8MB"),  # several settings
+        ("tin tức", r'-csearch_path="tin\ tức"'),  # a space in the schema's name
+        ("Tin Tức 2026", r'-c search_path="Tin\ Tức\ 2026",public'),
+        ("ư" * 31, "-csearch_path=" + "ư" * 31),  # 62 bytes of Vietnamese letters
+    ],
+)
+def test_the_listener_session_is_the_engines(own_db: str, schema: str, options: str) -> None:
+    """``database.url`` options with a space (as SQLAlchemy re-renders a URL: a ``+``, which
+    libpq does not read as a space): the listener connected with another search_path than the
+    ingest (or not at all) and ignored every wake-up of its own deployment."""
+    with psycopg.connect(**connect_params(own_db), autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {quoted(schema)}")
+    url = make_url(own_db).update_query_dict({"options": options})
+    url_text = url.render_as_string(hide_password=False)
+    listening = Listening(url_text)
+    try:
+        ingest_notify(url_text)
+        listening.wait_seen(1)
+        assert (listening.listener.received, listening.listener.ignored) == (1, 0)
+        assert listening.woken.is_set()
+    finally:
+        listening.listener.stop()
+
+
+def test_a_schema_created_after_the_listener_connected(own_db: str) -> None:
+    """search_path ``late, public`` (``"$user", public`` alike) with only ``public`` there at
+    start: once ``late`` is created the ingest's current schema is ``late``, and the listener,
+    which read ``public`` when it connected, ignored its own deployment's wake-ups until it
+    reconnected (never, on a healthy connection)."""
+    url = make_url(own_db).update_query_dict({"options": "-csearch_path=late,public"})
+    url_text = url.render_as_string(hide_password=False)
+    listening = Listening(url_text)
+    try:
+        with psycopg.connect(**connect_params(own_db), autocommit=True) as conn:
+            conn.execute("CREATE SCHEMA late")
+        ingest_notify(url_text)
+        listening.wait_seen(1)
+        assert (listening.listener.received, listening.listener.ignored) == (1, 0)
+        notify(own_db, "elsewhere")  # another deployment's: still ignored
+        listening.wait_seen(2)
+        assert (listening.listener.received, listening.listener.ignored) == (1, 1)
+    finally:
+        listening.listener.stop()
