@@ -29,6 +29,7 @@ from feedsvc.db.schema import articles
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, save_topic
 from feedsvc.web.wire import wire_protocol
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -100,6 +101,10 @@ def seed(service: Service) -> None:
         )
 
 
+#: The service behind each running ``server`` (by its base URL), for tests that set up data.
+SERVICES: dict[str, Service] = {}
+
+
 @pytest.fixture
 def server(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: pytest.FixtureRequest
@@ -127,7 +132,9 @@ def server(
     )  # fmt: skip
     with uvicorn_thread(config):
         seed(service)
+        SERVICES[base] = service
         yield base
+        del SERVICES[base]
 
 
 @pytest.fixture
@@ -310,6 +317,36 @@ def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
         wait(b).until(ec.presence_of_element_located((By.TAG_NAME, "main")))
         no_sideways_scroll(b)
     b.save_screenshot(str(shots / "reader-topic-phone.png"))
+
+
+def test_the_reader_finds_a_topic_among_many_with_the_search_box(server: str, driver: Any) -> None:
+    """61 topics: two pages of the index, a search box; typing the name in capitals with its
+    marks finds the one topic, and the next-page link leads to page 2."""
+    service = SERVICES[server]
+    now = service.db.now()
+    with service.db.write() as conn:
+        for i in range(60):
+            save_topic(conn, TopicSpec(f"a-{i:03d}", f"Xã {i:03d}", f'"xã {i}"'), "test", now)
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "test", now)
+    service.publisher.refresh()
+    b = driver
+    b.get(f"{server}/")
+    box = wait(b).until(
+        ec.presence_of_element_located((By.CSS_SELECTOR, "form[role=search] input[name=q]"))
+    )
+    assert len(b.find_elements(By.CSS_SELECTOR, "section.topic")) == 50
+    box.send_keys("KIẾN THỤY\n")
+    wait(b).until(ec.url_contains("?q="))
+    shown = wait(b).until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, "section.topic")))
+    assert [s.get_attribute("id") for s in shown] == ["kien-thuy"]
+    assert "Kiến Thụy" in shown[0].text
+    assert b.find_element(By.NAME, "q").get_attribute("value") == "KIẾN THỤY"
+    b.get(f"{server}/")
+    b.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]").click()
+    wait(b).until(ec.url_contains("page=2"))
+    assert len(b.find_elements(By.CSS_SELECTOR, "section.topic")) == 11
+    assert "Chủ đề 51–61 trên 61" in b.find_element(By.ID, "range").text
+    no_sideways_scroll(b)
 
 
 # The visible text of a page outside data (elements marked translate="no": titles, queries,

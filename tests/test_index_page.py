@@ -138,7 +138,7 @@ def test_a_rebuild_reads_only_the_topics_without_an_entry(
         read.append(list(ids))
         return topics_newest(conn, ids, limit, now)
 
-    monkeypatch.setattr("feedsvc.publish.publisher.topics_newest", reading)
+    monkeypatch.setattr("feedsvc.publish.rendered.topics_newest", reading)
     with pub._lock:
         pub._rebuild_pages(db.now())
     assert [len(ids) for ids in read] == [1]  # cat-hai only, in one statement
@@ -155,7 +155,7 @@ def test_a_rebuild_renders_only_the_entries_that_changed(
         rendered.extend(topic.slug for topic in topics)
         return index_entries(t, site, topics)
 
-    monkeypatch.setattr("feedsvc.publish.publisher.index_entries", rendering)
+    monkeypatch.setattr("feedsvc.publish.rendered.index_entries", rendering)
     add(db, ing, 40, title="Tin 40: Tiên Lãng")  # one topic's headlines change
     assert rendered == ["tien-lang"]
     rendered.clear()

@@ -77,3 +77,16 @@ def test_several_sets_are_found_in_one_reading_each_on_its_own() -> None:
     found = showing_each(stored, [gone, edited, Sought.of([], SITE)], "_index")
     assert found == [({"b", "d"}, False), ({"a", "d"}, True), (set(), False)]
     assert showing_each(stored, [], "_index") == []
+
+
+def test_every_stored_page_of_the_index_is_read() -> None:
+    """``/`` is stored a page at a time (``_index``, ``_index/2``, …): an unpublic article on
+    page 2 is found whatever the pages stored after it show (one page does not undo
+    another's finding), and a topic's slug that merely starts alike is not a page."""
+    gone = Sought.of([("K-2", "/tin/K-2")], SITE)
+    on_it = b'<li data-guid="' + article_guid(SITE, "K-2").encode() + b'">x</li>'
+    other = b'<li data-guid="' + article_guid(SITE, "K-3").encode() + b'">x</li>'
+    pages = [snap("_index", "html", other), snap("_index/2", "html", on_it)]
+    assert showing([*pages, snap("_index/3", "html", other)], gone, "_index") == (set(), True)
+    assert showing([pages[0], snap("_index/3", "html", other)], gone, "_index") == (set(), False)
+    assert showing([snap("_indexer", "html", on_it)], gone, "_index") == (set(), False)

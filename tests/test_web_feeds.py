@@ -123,9 +123,12 @@ class FakeBackend:
         body = render_opml("Báo Hải Phòng", feeds)
         return make_snapshot(body, "text/x-opml", datetime(2022, 5, 1, tzinfo=UTC))
 
-    def index_html(self) -> Snapshot:
+    def index_html(self, page: int = 1) -> Snapshot:
         body = render_index(Translator("vi"), PAGES, TOPICS)
         return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def index_search(self, query: str, page: int) -> Snapshot:
+        return self.index_html(page)
 
     def polled(self, slug: str) -> None:
         self.polls[slug] = self.polls.get(slug, 0) + 1

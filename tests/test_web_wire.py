@@ -47,7 +47,10 @@ class Backend:
     def opml(self) -> Snapshot:
         return SNAPSHOT
 
-    def index_html(self) -> Snapshot:
+    def index_html(self, page: int = 1) -> Snapshot:
+        return SNAPSHOT
+
+    def index_search(self, query: str, page: int) -> Snapshot:
         return SNAPSHOT
 
     def page(self, slug: str) -> Snapshot | None:

@@ -6,6 +6,7 @@ snapshots like the feeds."""
 from .render import (
     INDEX_HEADLINES,
     IndexEntry,
+    IndexView,
     PageArticle,
     PageTopic,
     Site,
@@ -24,6 +25,7 @@ from .render import (
 __all__ = [
     "INDEX_HEADLINES",
     "IndexEntry",
+    "IndexView",
     "PageArticle",
     "PageTopic",
     "Site",

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cache
 from typing import Any
-from urllib.parse import quote
+from urllib.parse import quote, quote_plus
 
 import jinja2
 import segno
@@ -26,6 +26,8 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
 from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
+
+from .listing import Paging, paging, search_key
 
 SUMMARY_CHARS = 280
 INDEX_HEADLINES = 3
@@ -157,11 +159,32 @@ class Site:
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One topic's parts of the index page, rendered: its ``<link rel="alternate">`` lines and
-    its ``<section>``. Kept per topic by the publisher: at 5,000 topics, rendering every
-    section again for one changed topic cost ~1.5 s."""
+    its ``<section>``, and ``key``, what the topic filter compares (:func:`.listing.search_key`
+    of its title, slug and description). Kept per topic by the publisher: at 5,000 topics,
+    rendering every section again for one changed topic cost ~1.5 s."""
 
     links: Markup
     section: Markup
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IndexView:
+    """Which page of ``/`` is shown: its place in the list (``paging``: the whole list's, or
+    the filtered list's), the filter typed (``query``, cleaned: :func:`.listing.clean_query`;
+    empty: every topic) and whether the search box is shown (``search``: more topics than
+    one page holds, so a small site's page stays as it was)."""
+
+    paging: Paging
+    query: str = ""
+    search: bool = False
+
+    def url(self, base: str, page: int) -> str:
+        """The address of another page of this view: ``/``, ``/?page=2``, ``/?q=…&page=2``."""
+        params = ([f"q={quote_plus(self.query)}"] if self.query else []) + (
+            [f"page={page}"] if page > 1 else []
+        )
+        return f"{base}/" + ("?" + "&".join(params) if params else "")
 
 
 def _context(t: Translator, site: Site) -> dict[str, object]:
@@ -178,16 +201,34 @@ def index_entries(t: Translator, site: Site, topics: Sequence[PageTopic]) -> lis
     """Each topic's parts of the index page (its newest :data:`INDEX_HEADLINES` headlines)."""
     context = {**_context(t, site), "headlines": INDEX_HEADLINES}
     macros: Any = _env().get_template("_index_entry.html").make_module(context)  # its macros
-    return [IndexEntry(macros.links(topic), macros.section(topic)) for topic in topics]
+    return [
+        IndexEntry(
+            macros.links(topic),
+            macros.section(topic),
+            search_key(topic.title, topic.slug, topic.description),
+        )
+        for topic in topics
+    ]
 
 
-def render_index_of(t: Translator, site: Site, entries: Sequence[IndexEntry]) -> bytes:
-    """``/`` from its topics' rendered parts (:func:`index_entries`), in order."""
-    return _render("index.html", t, site, entries=entries)
+def render_index_of(
+    t: Translator, site: Site, entries: Sequence[IndexEntry], view: IndexView | None = None
+) -> bytes:
+    """A page of ``/`` from the rendered parts (:func:`index_entries`) of the topics it shows,
+    in order; ``view`` None: one page showing every topic (no page links, no search box)."""
+    view = view or IndexView(paging(len(entries), 1))
+    base = site.public_url.rstrip("/")
+    at, last = view.paging.page, view.paging.pages
+    prev_url = view.url(base, at - 1) if at > 1 else None
+    next_url = view.url(base, at + 1) if at < last else None
+    return _render(
+        "index.html", t, site, entries=entries, view=view, prev_url=prev_url, next_url=next_url
+    )
 
 
 def render_index(t: Translator, site: Site, topics: Sequence[PageTopic]) -> bytes:
-    """``/``: each topic with its description, article count, newest headlines, buttons."""
+    """``/`` on one page: each topic with its description, article count, newest headlines,
+    buttons (tests and ``bench/pages.py``; the publisher renders pages of entries)."""
     return render_index_of(t, site, index_entries(t, site, topics))
 
 

@@ -13,34 +13,21 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
 from feedsvc import metrics
 from feedsvc.articles import Article
-from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import RenderStopped, feed_urls, render_formats
-from feedsvc.feeds.model import MEDIA_TYPES
-from feedsvc.pages import (
-    INDEX_HEADLINES,
-    PageTopic,
-    Site,
-    index_entries,
-    page_article,
-    page_topic,
-    render_index_of,
-    render_topic,
-    subscribe_links,
-)
+from feedsvc.pages import render_topic
 from feedsvc.stale import StaleTopics
-from feedsvc.store.article_reads import topic_article_counts, topic_articles, topics_newest
+from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
     StoredSnapshot,
     drop_watermark,
     get_snapshots,
-    put_snapshots,
     snapshot_etags,
 )
 from feedsvc.store.topics import Topic, list_topics
@@ -48,9 +35,10 @@ from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
 
-from .index_page import IndexEntries
+from .index_pages import INDEX_SLUG, page_of
 from .metas import opml_body, topic_metas
-from .serving import DEFAULT_LIMIT, Served
+from .rendered import SNAPSHOT_TYPES, Rendered
+from .serving import DEFAULT_LIMIT
 from .warm_start import VERIFY_BATCH, RenderedThrough, Verification, fingerprint, read_stored
 
 if TYPE_CHECKING:
@@ -60,16 +48,12 @@ log = logging.getLogger(__name__)
 
 #: How far back each sync re-checks snapshot etags: longer than any render-and-commit takes.
 SYNC_OVERLAP = timedelta(minutes=5)
-#: Snapshot formats: the feeds, and ``html`` for the reader pages (a topic's page under its
-#: slug, the index under :data:`INDEX_SLUG`, which no topic slug can be).
-SNAPSHOT_TYPES = {**MEDIA_TYPES, "html": "text/html"}
-INDEX_SLUG = "_index"
 
 
-class FeedPublisher(Served):
+class FeedPublisher(Rendered):
     """Implements :class:`feedsvc.web.feed_backend.FeedBackend` over the state DB: renders on
     change and at a restart, stores and shares snapshots; :class:`~.serving.Served` holds what
-    is served.
+    is served; :class:`~.rendered.Rendered` the snapshot writes and the index page.
 
     ``db`` serves the background work (refresh, sync); ``web_db`` (default: ``db``) the renders
     that requests trigger (search feeds, ``?limit=`` variants), so a flood of those can only
@@ -77,18 +61,12 @@ class FeedPublisher(Served):
     """
 
     def __init__(self, db: Database, settings: Settings, web_db: Database | None = None) -> None:
-        self.db = db
         self.web_db = web_db or db
-        self.settings = settings
-        self.public_url = settings.http.public_url.rstrip("/")
-        super().__init__(settings, self.web_db)
+        super().__init__(db, settings, self.web_db)
         self._rendered_versions: dict[str, datetime] = {}  # slug → topic.updated_at rendered
         self._synced_at: datetime | None = None
         #: lifecycle changes no render here shows yet (and what renders here do show)
         self.touched = TouchedTopics()
-        self.t = Translator(settings.site.language, settings.site.timezone)
-        self.site = Site(settings.site.title, settings.site.url, self.public_url)
-        self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         self._stopping = threading.Event()
         #: topics a catch-up changed, rendered by :meth:`sync` (not after every batch)
         self.stale = StaleTopics()
@@ -100,7 +78,6 @@ class FeedPublisher(Served):
         self.verification = Verification()
         self.through = RenderedThrough()
         self._print = fingerprint(settings)
-        self._index = IndexEntries()
 
     # -- rendering -------------------------------------------------------------------
     def _render_feeds(self, topic: Topic, items: list[Article]) -> dict[str, bytes]:
@@ -108,16 +85,6 @@ class FeedPublisher(Served):
         bodies = render_formats(topic_metas(self.settings, topic), items, self._stopping.is_set)
         metrics.RENDER_SECONDS.labels("all").observe(time.perf_counter() - t0)
         return bodies
-
-    def _page_topic(self, topic: Topic, items: list[Article], count: int) -> PageTopic:
-        return page_topic(
-            topic.slug,
-            topic.title,
-            topic.description,
-            count,
-            [page_article(a, self.settings.site.url) for a in items],
-            subscribe_links(self.public_url, topic.slug, self.bot_username),
-        )
 
     # -- snapshots -------------------------------------------------------------------
     def refresh(self, slugs: Iterable[str] | None = None, *, index: bool = True) -> int:
@@ -173,25 +140,6 @@ class FeedPublisher(Served):
                     self.last_ping = self.pinger.ping(changed)
             return len(changed)
 
-    def _etag(self, slug: str, fmt: str) -> str | None:
-        current = self._snaps.get((slug, fmt))
-        return None if current is None else current.etag
-
-    def _store(self, slug: str, bodies: dict[str, bytes], now: datetime) -> set[str]:
-        """Keep a topic's renders (format → bytes) in one write transaction (one per snapshot
-        was 63 % of a 5,000-topic start); the formats whose stored feed changed (another
-        replica may have stored the same bytes first: then they are only adopted here)."""
-        made = {fmt: make_snapshot(body, SNAPSHOT_TYPES[fmt], now) for fmt, body in bodies.items()}
-        new = {f: n for f, n in made.items() if self._etag(slug, f) != n.etag}
-        if not new:
-            return set()
-        with self.db.write() as conn:
-            stored = put_snapshots(
-                conn, [StoredSnapshot(slug, f, bodies[f], n.etag, now) for f, n in new.items()], now
-            )
-        self._snaps.update({(slug, fmt): snap for fmt, snap in new.items()})
-        return stored
-
     @property
     def loaded(self) -> bool:
         """The snapshots stored in the DB have been loaded once (this process can serve)."""
@@ -236,6 +184,8 @@ class FeedPublisher(Served):
                 ):
                     if self._index.forget([s.slug]):  # the index page: at this sync's end
                         self.verification.index = True
+                    if (page := page_of(s.slug)) is not None:  # rendered here again then
+                        self._pages.forget(page)
                     self._snaps[(s.slug, s.fmt)] = Snapshot(
                         s.body,
                         s.etag,
@@ -259,8 +209,9 @@ class FeedPublisher(Served):
             for slug in plan.adopted:
                 self._rendered_versions[slug] = topics[slug].updated_at
             self.verification.start(plan.adopted, index=not plan.index)
-            if not plan.index:
+            if not plan.index:  # the stored pages of the index are served as they are
                 self._topics = topics
+                self._pages.total = sum(t.enabled for t in topics.values())
                 self._opml = make_snapshot(
                     opml_body(self.settings, topics.values()), "text/x-opml", started
                 )
@@ -349,27 +300,6 @@ class FeedPublisher(Served):
         dropped is rendered at the next start's first sync."""
         self._stopping.set()
 
-    def _rebuild_pages(self, now: datetime) -> None:
-        enabled = [t for t in self._topics.values() if t.enabled]
-        opml = opml_body(self.settings, self._topics.values())
-        if self._opml is None or self._opml.body != opml:
-            self._opml = make_snapshot(opml, "text/x-opml", now)
-        listed = self._index.listed(
-            enabled,
-            lambda missing: self._read(missing, now),
-            self._page_topic,
-            lambda entries: index_entries(self.t, self.site, entries),
-        )
-        self._store(INDEX_SLUG, {"html": render_index_of(self.t, self.site, listed)}, now)
-
-    def _read(
-        self, topics: list[Topic], now: datetime
-    ) -> tuple[dict[int, list[Article]], dict[int, int]]:
-        """What the index page shows of topics it has no entry for: headlines and counts."""
-        with self.db.read() as conn:
-            newest = topics_newest(conn, [t.id for t in topics], INDEX_HEADLINES, now)
-            return newest, topic_article_counts(conn, now)
-
     def set_bot_username(self, username: str | None) -> None:
         """The bot's @username became known (getMe): re-render the pages with its links,
         :data:`VERIFY_BATCH` topics per hold of the render lock. Why: without
@@ -387,18 +317,3 @@ class FeedPublisher(Served):
             self.refresh(slugs[start : start + VERIFY_BATCH], index=False)
         with self._lock:
             self._rebuild_pages(self.db.now())
-
-    # -- FeedBackend ------------------------------------------------------------------
-    def opml(self) -> Snapshot:
-        if self._opml is None:
-            self._rebuild_pages(datetime.now(UTC))
-        assert self._opml is not None
-        return self._opml
-
-    def index_html(self) -> Snapshot:
-        index = self._snaps.get((INDEX_SLUG, "html"))
-        if index is None:
-            with self._lock:
-                self._rebuild_pages(self.db.now())
-            index = self._snaps[(INDEX_SLUG, "html")]
-        return index

@@ -64,7 +64,8 @@ def showing(
     snapshots: Iterable[StoredSnapshot], sought: Sought, index_slug: str
 ) -> tuple[set[str], bool]:
     """``(slugs of topics whose stored JSON feed lists a sought article or cannot be read,
-    whether the stored index page shows one: by item id, or by link for an older page)``."""
+    whether a stored page of the index (``index_slug``, ``index_slug/N``) shows one: by item id,
+    or by link for an older page)``."""
     return showing_each(snapshots, [sought], index_slug)[0]
 
 
@@ -82,14 +83,17 @@ def showing_each(
             for (slugs, _), one in zip(found, sought, strict=True):
                 if one.guids and (guids is None or not guids.isdisjoint(one.guids)):
                     slugs.add(snap.slug)
-        elif snap.slug == index_slug and snap.fmt == "html":
+        elif snap.slug.partition("/")[0] == index_slug and snap.fmt == "html":  # any page
             ids, links = _attrs(_GUID, snap.body), _attrs(_HREF, snap.body)
             found = [
                 (
                     slugs,
-                    bool(one.guids)
-                    and (not ids.isdisjoint(one.guids) or not links.isdisjoint(one.urls)),
+                    shown  # an earlier page showed one
+                    or (
+                        bool(one.guids)
+                        and (not ids.isdisjoint(one.guids) or not links.isdisjoint(one.urls))
+                    ),
                 )
-                for (slugs, _), one in zip(found, sought, strict=True)
+                for (slugs, shown), one in zip(found, sought, strict=True)
             ]
     return found

@@ -49,8 +49,14 @@ class FeedBackend(Protocol):
         """OPML 2.0 of all enabled topic feeds (see ``feedsvc.feeds.opml.render_opml``)."""
         ...
 
-    def index_html(self) -> Snapshot:
-        """The ``/`` page (see :func:`feedsvc.pages.render_index`), ``text/html``."""
+    def index_html(self, page: int = 1) -> Snapshot:
+        """Page ``page`` of ``/`` (clamped to the pages there are; see
+        :mod:`feedsvc.pages.listing`), ``text/html``. A snapshot: cheap."""
+        ...
+
+    def index_search(self, query: str, page: int) -> Snapshot:
+        """Page ``page`` of ``/?q=query``, the topics matching the (cleaned) query, rendered
+        on demand from the listed topics' parts: called off the event loop."""
         ...
 
     def page(self, slug: str) -> Snapshot | None:

@@ -8,7 +8,8 @@ request, a feed reader polling a topic feed, is answered before Starlette by
 :class:`~feedsvc.web.http_cache.Replies`, which the routes use too, so both answer alike.
 
 Threading: ``snapshot``, ``opml`` and ``index_html`` are called on the event loop and must be
-cheap (in-memory snapshots). ``search`` queries the database and renders, so it runs in
+cheap (in-memory snapshots). ``index_search`` filters the listed topics and renders a page of
+them (~ms), in a worker thread. ``search`` queries the database and renders, so it runs in
 Starlette's thread pool; feed renders are serialised by ``feedsvc.feeds.xmlfeeds.RENDER_LOCK``
 because feedgen swaps the process locale while formatting RSS dates.
 """
@@ -31,6 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
+from feedsvc.pages.listing import clean_query, read_page
 from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.feed_backend import FeedBackend, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
@@ -170,7 +172,17 @@ def feed_routes(
         return serve(request, backend.opml())
 
     async def index(request: Request) -> Response:
-        return serve(request, backend.index_html())
+        """``/``, ``/?page=N``, ``/?q=WORDS&page=N``: never an error for what a client sends
+        (:mod:`feedsvc.pages.listing` reads it); a filtered view may render, so it spends a
+        token of the client's like a search feed (429 when out), and renders in a thread."""
+        params = query_params(request)
+        page, query = read_page(params.get("page")), clean_query(params.get("q"))
+        if not query:
+            return serve(request, backend.index_html(page))
+        wait = limiter.take(request_client(request)) if limiter is not None else None
+        if wait is not None:
+            return await refusal(429, "http.too_many", wait)
+        return serve(request, await anyio.to_thread.run_sync(backend.index_search, query, page))
 
     async def page(request: Request) -> Response:
         snapshot = backend.page(request.path_params["slug"])

@@ -1,0 +1,136 @@
+"""The pages of ``/`` (:mod:`feedsvc.pages.listing`): the unfiltered list cut into pages of
+:data:`~feedsvc.pages.listing.PAGE_SIZE` topics, each a snapshot like a topic's page (page 1
+under :data:`INDEX_SLUG`, page N under ``_index/N``: stored, shared with replicas, read by a
+restart's takedown check), and the filtered views (``/?q=``) rendered on demand from the same
+rendered entries.
+
+Why per page: one changed topic re-renders and stores only the page it is on (its entry's
+parts come from :class:`~.index_page.IndexEntries`; an unchanged page is not rendered again),
+where the single page of every topic was rendered, hashed, gzipped and stored whole (~10 MB at
+3,000 topics) after every change. Adding or removing a topic moves the topics after it, and
+changes every page's count line: all pages are rendered again then (rare: an admin's edit).
+Callers hold the publisher's render lock for :meth:`IndexPages.changed` and
+:meth:`IndexPages.stored`; :meth:`IndexPages.search` reads only the immutable listing the last
+rebuild published (safe from any thread, never waits for a render).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedsvc.catalogue import Translator
+from feedsvc.pages import IndexEntry, IndexView, Site, render_index_of
+from feedsvc.pages.listing import PAGE_SIZE, matching, page_count, paging, query_words
+from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
+
+#: The snapshot slug of ``/`` (its page 1), which no topic slug can be (topic slugs start with
+#: a letter or digit); page N is ``_index/N``.
+INDEX_SLUG = "_index"
+
+
+def page_slug(page: int) -> str:
+    """The snapshot slug of page ``page`` of ``/``."""
+    return INDEX_SLUG if page == 1 else f"{INDEX_SLUG}/{page}"
+
+
+@dataclass(frozen=True, slots=True)
+class Listing:
+    """What the last rebuild listed: every enabled topic's rendered entry, in order, as of
+    ``built_at``; ``generation`` names it in the cache of filtered views."""
+
+    entries: tuple[IndexEntry, ...]
+    keys: tuple[str, ...]
+    built_at: datetime
+    generation: int
+
+
+class IndexPages:
+    """Which pages of ``/`` a rebuild renders again, and the filtered views."""
+
+    def __init__(self, t: Translator, site: Site, cache: SnapshotCache) -> None:
+        self.t, self.site, self.cache = t, site, cache
+        #: page → (topics listed, entries shown) as last stored
+        self._built: dict[int, tuple[int, tuple[IndexEntry, ...]]] = {}
+        self._generations = itertools.count(1)
+        #: the last rebuild's list (None until the first: a restart serving stored pages)
+        self.listing: Listing | None = None
+        #: enabled topics the pages served list (None: not known yet)
+        self.total: int | None = None
+
+    def changed(self, listed: Sequence[IndexEntry], now: datetime) -> dict[int, bytes]:
+        """Publish ``listed`` (the rebuild's entries, in order) for searches and give the
+        pages whose bytes may differ from those last stored, rendered (page → HTML)."""
+        entries = tuple(listed)
+        keys = tuple(entry.key for entry in entries)
+        self.listing = Listing(entries, keys, now, next(self._generations))
+        total = len(entries)
+        self.total = total
+        bodies: dict[int, bytes] = {}
+        for page in range(1, page_count(total) + 1):
+            shown = self._shown(page, total)
+            held = self._built.get(page)
+            if held is not None and held[0] == total and _same(held[1], shown):
+                continue
+            view = IndexView(paging(total, page), "", search=total > PAGE_SIZE)
+            bodies[page] = render_index_of(self.t, self.site, shown, view)
+        return bodies
+
+    def stored(self, page: int) -> None:
+        """Page ``page`` of the last :meth:`changed` is stored and served."""
+        assert self.listing is not None
+        self._built[page] = (
+            len(self.listing.entries),
+            self._shown(page, len(self.listing.entries)),
+        )
+
+    def beyond(self) -> int:
+        """The first page number past the last page (stored pages from there on are old)."""
+        return page_count(self.total or 0) + 1
+
+    def forget(self, page: int) -> None:
+        """Page ``page`` was replaced by another replica's render: render it at the next
+        rebuild, so what this replica serves is its own render of its own entries."""
+        self._built.pop(page, None)
+
+    def _shown(self, page: int, total: int) -> tuple[IndexEntry, ...]:
+        assert self.listing is not None
+        start = paging(total, page).start
+        return self.listing.entries[start : start + PAGE_SIZE]
+
+    def search(self, query: str, page: int) -> Snapshot | None:
+        """Page ``page`` (clamped) of the topics matching ``query`` (cleaned:
+        :func:`feedsvc.pages.listing.clean_query`), from the last rebuild's list; cached per
+        list, words and page. None: the query has no words (serve the unfiltered page), or
+        no rebuild has listed the topics yet."""
+        words, listing = query_words(query), self.listing
+        if not words or listing is None:
+            return None
+        hits = matching(listing.keys, words)
+        view = IndexView(paging(len(hits), page), query, search=True)
+        key = ("index", listing.generation, words, query, view.paging.page)
+        found = self.cache.get(key)
+        if found is None:
+            start = view.paging.start
+            shown = [listing.entries[i] for i in hits[start : start + PAGE_SIZE]]
+            body = render_index_of(self.t, self.site, shown, view)
+            found = make_snapshot(body, "text/html", listing.built_at)
+            self.cache.put(key, found)
+        return found
+
+
+def _same(held: tuple[IndexEntry, ...], shown: tuple[IndexEntry, ...]) -> bool:
+    """The same entries, by identity: an unchanged topic keeps its rendered entry object."""
+    return len(held) == len(shown) and all(a is b for a, b in zip(held, shown, strict=True))
+
+
+def page_of(slug: str) -> int | None:
+    """The page number of an index page's snapshot slug (:func:`page_slug`), else None."""
+    if slug == INDEX_SLUG:
+        return 1
+    if not slug.startswith(INDEX_SLUG + "/"):
+        return None
+    number = slug[len(INDEX_SLUG) + 1 :]
+    return int(number) if number.isascii() and number.isdigit() else None

@@ -1,0 +1,323 @@
+"""``/`` a page at a time and filtered (``feedsvc.publish.index_pages`` behind the ``/`` route),
+from a real service over a real state DB with 113 topics (three pages of 50): page links and
+counts, whatever a client sends as ``?page=``/``?q=`` answered with a page (never an error),
+Vietnamese spellings of a name finding it, conditional GET per page, and a change to a topic on
+page 3 re-rendering and storing page 3 alone."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import warnings
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import html5lib
+import pytest
+from factories import article
+from starlette.types import Message
+
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.config import load_config
+from feedsvc.publish import FeedPublisher
+from feedsvc.store.lifecycle import set_hidden
+from feedsvc.store.snapshots import get_snapshots
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+BASE = "https://tin.example.vn"
+#: Sorted by slug: 110 fillers, then these three on page 3 (topics 111–113).
+NAMED = [
+    TopicSpec("do-son", "Đồ Sơn", '"Đồ Sơn"', "Bãi biển và lễ hội chọi trâu"),
+    TopicSpec("kien-an", "Kiến An", '"Kiến An"'),
+    TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"', "Huyện Kiến Thụy"),
+]
+
+
+def add(service: Service, *numbers: int) -> None:
+    with service.db.write() as conn:
+        rows = [
+            article(n, title=f"Kiến Thụy: tin số {n}", published_at=START + timedelta(hours=n))
+            for n in numbers
+        ]
+        upsert_source_articles(conn, rows, service.db.now())
+    service.ingest_tick()
+
+
+@pytest.fixture
+def served(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+    settings = load_config(
+        None,
+        {
+            "database": {"url": db_url},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": BASE},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        now = datetime.now(UTC)
+        fillers = [
+            TopicSpec(f"a-{i:03d}", f"Chủ đề {i:03d}", f'"không có {i}"') for i in range(110)
+        ]
+        with service.db.write() as conn:
+            for spec in fillers + NAMED:
+                save_topic(conn, spec, "test", now)
+        service.publisher.sync()
+        add(service, 1, 2)
+        yield client, service
+
+
+def sections(body: str) -> list[str]:
+    return re.findall(r'<section class="topic" id="([^"]+)"', body)
+
+
+def valid(body: bytes) -> None:
+    html5lib.HTMLParser(strict=True, namespaceHTMLElements=False).parse(body)
+
+
+def test_fifty_topics_a_page_with_links_and_counts(served: tuple[TestClient, Service]) -> None:
+    client, _ = served
+    first, second, third = (client.get(p) for p in ("/", "/?page=2", "/?page=3"))
+    for page in (first, second, third):
+        assert (
+            page.status_code == 200 and page.headers["content-type"] == "text/html; charset=utf-8"
+        )
+        valid(page.content)
+        assert 'role="search"' in page.text and 'name="q"' in page.text
+    assert sections(first.text) == [f"a-{i:03d}" for i in range(50)]
+    assert sections(second.text) == [f"a-{i:03d}" for i in range(50, 100)]
+    assert sections(third.text)[-3:] == ["do-son", "kien-an", "kien-thuy"]
+    assert len(sections(third.text)) == 13
+    assert "Chủ đề 1–50 trên 113" in first.text and "Chủ đề 101–113 trên 113" in third.text
+    assert "Trang 2/3" in second.text and "Trang 3/3" in third.text
+    assert 'rel="prev"' not in first.text
+    assert f'<link rel="next" href="{BASE}/?page=2">' in first.text
+    assert f'<link rel="prev" href="{BASE}/">' in second.text
+    assert f'<link rel="next" href="{BASE}/?page=3">' in second.text
+    assert 'rel="next"' not in third.text
+    assert first.text.count('rel="alternate"') == 3 * 50  # this page's feeds only
+    assert "Kiến Thụy: tin số 2<" in third.text and "Kiến Thụy: tin số 2<" not in first.text
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [
+        ("page=0", "/"),
+        ("page=-1", "/"),
+        ("page=abc", "/"),
+        ("page=1e9", "/"),
+        ("page=", "/"),
+        ("page=%EF%BC%92", "/"),  # full-width "２"
+        ("page=%00", "/"),
+        ("page=99999999999999999999", "/?page=3"),  # past the last: the last
+        ("page=4", "/?page=3"),
+        ("page=2&page=3", "/?page=3"),  # repeated: the last one, as for every parameter
+        ("page=" + "9" * 5000, "/"),
+        ("q=", "/"),
+        ("q=%20%20", "/"),
+        ("q=!!!", "/"),  # no word: nothing to filter by
+        ("q=%00%01%7F", "/"),
+        ("q=%ED%A0%80", "/"),  # an encoded lone surrogate: replaced, then no word
+        ("q=%%%", "/"),
+        ("q=%C3%28&page=2", "/?page=2"),  # not UTF-8
+        ("foo=bar", "/"),
+    ],
+)
+def test_whatever_a_client_sends_is_a_page(
+    served: tuple[TestClient, Service], query: str, same_as: str
+) -> None:
+    client, _ = served
+    page = client.get("/?" + query)
+    assert page.status_code == 200
+    assert page.content == client.get(same_as).content
+
+
+def raw_get(client: TestClient, query: bytes) -> tuple[int, str]:
+    """``GET /?<query>`` with the query string's bytes as sent (httpx refuses a query over
+    64 KB and escapes raw bytes): the status and the body."""
+    sent: list[Message] = []
+
+    async def receive() -> Message:
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message: Message) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/",
+        "raw_path": b"/",
+        "query_string": query,
+        "root_path": "",
+        "headers": [(b"host", b"127.0.0.1")],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
+    }
+    asyncio.run(client.app(scope, receive, send))
+    body = b"".join(m.get("body", b"") for m in sent if m["type"] == "http.response.body")
+    return sent[0]["status"], body.decode()
+
+
+def test_hostile_queries_are_cut_and_cleaned_not_refused(
+    served: tuple[TestClient, Service],
+) -> None:
+    client, _ = served
+    status, huge = raw_get(client, b"q=" + "Kiến Thụy ".encode() * 10_000)  # 100 KB, raw
+    assert status == 200 and sections(huge) == ["kien-thuy"]
+    echoed = re.search(r'name="q" value="([^"]*)"', huge)
+    assert echoed is not None and len(echoed.group(1)) <= 200
+    for query in (b"q=ki%00%1B%C2%85%7Fen%20thuy&page=%00", b"q=Ki\xff\xfen", b"q=\xed\xa0\x80"):
+        status, body = raw_get(client, query)
+        assert status == 200, query
+        valid(body.encode())
+    status, unescaped = raw_get(client, "q=Kiến An".encode())  # raw UTF-8, as some clients send
+    assert status == 200 and sections(unescaped) == ["kien-an"]
+    html = client.get("/", params={"q": '"><script>alert(1)</script>'})
+    assert html.status_code == 200 and "<script>alert" not in html.text
+
+
+@pytest.mark.parametrize(
+    "spelling", ["kien thuy", "Kiến Thụy", "KIẾN THỤY", "kiến thuỵ", "kien-thuy", "  kiến   th "]
+)
+def test_every_spelling_finds_the_topic(served: tuple[TestClient, Service], spelling: str) -> None:
+    client, _ = served
+    page = client.get("/", params={"q": spelling})
+    assert page.status_code == 200
+    valid(page.content)
+    assert sections(page.text) == ["kien-thuy"]
+    assert "Kiến Thụy: tin số 2<" in page.text  # its entry as on page 3: headlines, buttons
+    assert '<meta name="robots" content="noindex">' in page.text
+    assert "Chủ đề 1–1 trên 1 chủ đề khớp với" in page.text
+
+
+def test_filtered_results_are_paginated_and_an_empty_result_says_so(
+    served: tuple[TestClient, Service],
+) -> None:
+    client, _ = served
+    assert sections(client.get("/", params={"q": "kien"}).text) == ["kien-an", "kien-thuy"]
+    assert sections(client.get("/", params={"q": "choi trau"}).text) == ["do-son"]  # description
+    second = client.get("/", params={"q": "chu de", "page": "2"}).text
+    assert sections(second) == [f"a-{i:03d}" for i in range(50, 100)]
+    assert f'<link rel="prev" href="{BASE}/?q=chu+de">' in second
+    assert f'<link rel="next" href="{BASE}/?q=chu+de&amp;page=3">' in second
+    last = client.get("/", params={"q": "chu de", "page": "99999999999999999999"}).text
+    assert len(sections(last)) == 10 and "Chủ đề 101–110 trên 110 chủ đề khớp với" in last
+    none = client.get("/", params={"q": "không khớp gì"})
+    assert none.status_code == 200 and sections(none.text) == []
+    assert "Không có chủ đề nào khớp với “không khớp gì”." in none.text
+    assert f'<a href="{BASE}/">Xem tất cả chủ đề</a>' in none.text
+
+
+def test_conditional_get_per_page(served: tuple[TestClient, Service]) -> None:
+    client, _ = served
+    tags = {p: client.get(p).headers["etag"] for p in ("/", "/?page=2", "/?page=3", "/?q=kien")}
+    assert len(set(tags.values())) == 4
+    for path, tag in tags.items():
+        assert client.get(path, headers={"If-None-Match": tag}).status_code == 304, path
+    assert client.get("/?page=3", headers={"If-None-Match": tags["/?page=2"]}).status_code == 200
+    assert client.get("/?page=9", headers={"If-None-Match": tags["/?page=3"]}).status_code == 304
+    gz = client.get("/?page=2", headers={"Accept-Encoding": "gzip"})
+    assert gz.headers["content-encoding"] == "gzip"
+
+
+def stored_pages(service: Service) -> dict[str, str]:
+    """Stored pages of the index: slug → ETag, as served without gzip."""
+    with service.db.read() as conn:
+        return {s.slug: s.etag for s in get_snapshots(conn) if s.slug.startswith("_index")}
+
+
+def etag(client: TestClient, path: str) -> str:
+    return client.get(path, headers={"Accept-Encoding": "identity"}).headers["etag"]
+
+
+def test_a_change_on_page_3_re_renders_page_3_alone(served: tuple[TestClient, Service]) -> None:
+    """Ingest, then a hide that a sync renders: each time page 3 changes, in memory and in
+    storage (replicas, restarts), and pages 1 and 2 keep their bytes (not rendered again)."""
+    client, service = served
+    before = {p: etag(client, p) for p in ("/", "/?page=2", "/?page=3")}
+    assert set(stored_pages(service)) == {"_index", "_index/2", "_index/3"}
+    rendered: list[int] = []
+    pages = service.publisher._pages
+    real = pages.stored
+    pages.stored = lambda page: (rendered.append(page), real(page))[1]  # type: ignore[method-assign]
+    add(service, 3)
+    after = {p: etag(client, p) for p in ("/", "/?page=2", "/?page=3")}
+    assert "Kiến Thụy: tin số 3<" in client.get("/?page=3").text
+    assert after["/"] == before["/"] and after["/?page=2"] == before["/?page=2"]
+    assert after["/?page=3"] != before["/?page=3"] and rendered == [3]
+    assert stored_pages(service)["_index/3"] == after["/?page=3"]
+    with service.db.write() as conn:
+        set_hidden(conn, "TEST-00003", True, service.db.now(), "sai", "bt")
+    service.publisher.sync()
+    hidden = client.get("/?page=3").text
+    assert "Kiến Thụy: tin số 3<" not in hidden and "Kiến Thụy: tin số 2<" in hidden
+    assert rendered == [3, 3] and stored_pages(service)["_index/3"] == etag(client, "/?page=3")
+    filtered = client.get("/", params={"q": "kien thuy"}).text
+    assert "Kiến Thụy: tin số 3<" not in filtered and "Kiến Thụy: tin số 2<" in filtered
+
+
+def test_fewer_topics_fewer_pages_and_a_restart_serves_the_stored_ones(
+    served: tuple[TestClient, Service],
+) -> None:
+    client, service = served
+    with service.db.write() as conn:
+        for i in range(60):
+            set_enabled(conn, f"a-{i:03d}", False, service.db.now())
+    service.publisher.refresh()
+    assert set(stored_pages(service)) == {"_index", "_index/2"}
+    assert client.get("/?page=3").content == client.get("/?page=2").content
+    assert "Chủ đề 51–53 trên 53" in client.get("/?page=2").text
+    restarted = FeedPublisher(service.db, service.settings)
+    restarted.sync()
+    for page in (1, 2, 3):
+        assert restarted.index_html(page).body == service.publisher.index_html(page).body
+    assert restarted.index_search("kien thuy", 1).body == client.get("/?q=kien+thuy").content
+
+
+def test_one_page_of_topics_has_no_page_links_and_no_search_box(
+    served: tuple[TestClient, Service],
+) -> None:
+    client, service = served
+    with service.db.write() as conn:
+        for i in range(110):
+            set_enabled(conn, f"a-{i:03d}", False, service.db.now())
+    service.publisher.refresh()
+    page = client.get("/").text
+    assert sections(page) == ["do-son", "kien-an", "kien-thuy"]
+    for chrome in ('role="search"', 'rel="next"', 'rel="prev"', "Trang 1/1", "trên 3"):
+        assert chrome not in page, chrome
+    assert client.get("/?page=2").text == page
+
+
+def test_filtered_views_spend_the_clients_render_tokens(db_url: str) -> None:
+    """A filtered view may render: it spends a token like a search feed (``http.client_burst``
+    then ``http.client_rate``); the unfiltered pages are snapshots and never refused."""
+    settings = load_config(
+        None,
+        {
+            "database": {"url": db_url},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": BASE, "client_burst": 2, "client_rate": 0.001},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        with service.db.write() as conn:
+            for spec in NAMED:
+                save_topic(conn, spec, "test", datetime.now(UTC))
+        service.publisher.sync()
+        assert [client.get("/?q=kien").status_code for _ in range(2)] == [200, 200]
+        refused = client.get("/?q=kien")
+        assert refused.status_code == 429 and "retry-after" in refused.headers
+        assert client.get("/").status_code == 200 and client.get("/?page=2").status_code == 200
