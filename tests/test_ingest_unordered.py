@@ -342,3 +342,63 @@ def test_a_row_still_refused_stays_listed_quietly_and_leaves_once_deleted(
     assert bounded_tick(ing).error is None
     assert entries(db) == {}
     ing.source.dispose()
+
+
+# Rows refused when read (stage ``read`` at a position: text that is not UTF-8) were never
+# looked up again: fixed in place they stayed quarantined for good, as parser refusals did.
+UNREADABLE = [
+    "CAST(X'54696e20C3' AS TEXT)",  # the driver cannot decode the row: sqlite3 raises
+    "X'4769e1'",  # bytes, not UTF-8 (Windows-1258 'Giá'): feedsvc's check refuses them
+]
+
+
+@pytest.mark.parametrize("bad", UNREADABLE)
+def test_a_row_refused_when_read_fixed_in_place_is_ingested_at_the_next_check(
+    db: Database, cms_at: Any, bad: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    cms = cms_at("sqlite", "TEXT")
+    add_rows(cms, range(1, 5))
+    cms.post(9, at=T + timedelta(days=2))
+    with cms.engine.begin() as conn:
+        conn.execute(text(f"UPDATE posts SET title = {bad} WHERE id = 3"))
+    ing = cms.ingestor(db)
+    result = bounded_tick(ing)
+    assert [(q.source_id, q.stage) for q in result.quarantined] == [("3", "read")]
+    ing.unordered_every = 0
+    caplog.clear()
+    for _ in range(2):  # still unreadable: listed as it was, quietly
+        result = bounded_tick(ing)
+        assert (result.error, result.new, result.quarantined) == (None, 0, [])
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+    assert list(entries(db)) == ["3"] and entries(db)["3"].stage == "read"
+    with cms.engine.begin() as conn:
+        conn.execute(text("UPDATE posts SET title = 'Giá vàng tăng' WHERE id = 3"))
+    result = bounded_tick(ing)
+    assert (result.error, result.new, result.quarantined) == (None, 1, [])
+    assert held(db) == ["p-1", "p-2", "p-3", "p-4", "p-9"]
+    assert entries(db) == {}
+    ing.source.dispose()
+
+
+def test_more_refused_rows_than_one_check_looks_up_are_all_looked_up_in_turn(
+    db: Database, cms_at: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A check looks up at most LISTED refused rows (5000). They were the first by id, every
+    time: with more still refused, a fix to the 5001st was never seen (measured with 5002 rows:
+    three checks, row 5001 fixed, never ingested). Now the longest unchecked go first."""
+    monkeypatch.setattr(unordered, "LISTED", 3)
+    cms = cms_at("sqlite", "TEXT")
+    add_rows(cms, range(1, 9))
+    cms.post(20, at=T + timedelta(days=2))
+    with cms.engine.begin() as conn:
+        conn.execute(text("UPDATE posts SET title = '' WHERE id <= 7"))
+    ing = cms.ingestor(db)
+    assert len(bounded_tick(ing).quarantined) == 7
+    with cms.engine.begin() as conn:  # the last refused row by id is fixed
+        conn.execute(text("UPDATE posts SET title = 'Tin số 7' WHERE id = 7"))
+    ing.unordered_every = 0
+    new = [bounded_tick(ing).new for _ in range(3)]  # 3 checks of 3 rows: each row looked at
+    assert sum(new) == 1, new
+    assert held(db) == ["p-20", "p-7", "p-8"]
+    assert sorted(entries(db), key=int) == ["1", "2", "3", "4", "5", "6"]
+    ing.source.dispose()

@@ -10,11 +10,12 @@ and then every :data:`CHECK_EVERY` seconds: at a first sync, and for rows writte
 
 Each check also looks up every listed row by id: once the CMS gives one a time it is ingested
 wherever that time sorts (one set to a time long past lies behind the cursor, where no read
-would take it) and leaves the list; one the CMS deleted leaves it too. Rows the parser refused
-(stage ``parse``: a title missing, ``2026-11-00`` for a date) are looked up by id the same way:
-a newsroom fixes one in place, often to a time behind the cursor (the intended
-``2026-11-01``), and no read would take it again. One that still fails stays listed (its reason
-and "last seen" updated), without a second log line or count.
+would take it) and leaves the list; one the CMS deleted leaves it too. Rows refused for their
+values (stage ``parse``: a title missing, ``2026-11-00`` for a date; stage ``read`` at a
+position: text that is not UTF-8) are looked up by id the same way, up to :data:`LISTED` per
+check, the longest unchecked first: a newsroom fixes one in place, often to a time behind the
+cursor (the intended ``2026-11-01``), and no read would take it again. One that still fails
+stays listed (its reason and "last seen" updated), without a second log line or count.
 
 Why not with each batch: the listing is one query over the rows with no place (an index range
 on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
@@ -26,7 +27,7 @@ and each listed row's reason says there are more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Container, Sequence
 from dataclasses import dataclass
 from datetime import datetime, tzinfo
 
@@ -57,7 +58,8 @@ class Found:
     fixed: list[SourceRow]  # quarantined rows that have a place now, up to the horizon
     held: list[Quarantined]  # quarantined rows now dated after the horizon (stage ``ahead``)
     gone: list[str]  # quarantined rows the CMS no longer has
-    still: list[Quarantined]  # rows refused by the parser that it still refuses
+    still: list[Quarantined]  # rows refused for their values, still refused
+    unreadable: list[str]  # refused rows the driver still cannot read (seen, left as they are)
 
 
 def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Found:
@@ -81,7 +83,7 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
         unplaced = source.unordered_among(others)
         others = [sid for sid in others if sid not in unplaced]
     others += sorted(refused - now_unplaced - set(known))
-    rows, unreadable = _placed(source, others)
+    rows, unreadable = _placed(source, others, quiet=refused)
     found = {str(r.id) for r in rows}
     gone = [sid for sid in others if sid not in found and sid not in unreadable]
     codec = source.codec
@@ -92,7 +94,8 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
     fixed = [r for r in fixed if str(r.id) not in {q.source_id for q in still}]
     held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
     values = dict(listed[:LISTED])
-    return Found(entries, values, total, known, fixed, held, gone, still)
+    again = sorted(unreadable & refused)
+    return Found(entries, values, total, known, fixed, held, gone, still, again)
 
 
 def reason(column: str, value: str | None, more: bool) -> str:
@@ -111,9 +114,12 @@ def reason(column: str, value: str | None, more: bool) -> str:
     return text
 
 
-def _placed(source: SqlSource, ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+def _placed(
+    source: SqlSource, ids: Sequence[str], quiet: Container[str] = ()
+) -> tuple[list[SourceRow], set[str]]:
     """The rows of ``ids`` that have a place in the order now, and the ids of the ones the
-    driver cannot read whole (left as they are: neither gone nor fixed)."""
+    driver cannot read whole (left as they are: neither gone nor fixed; logged, but for the
+    ``quiet`` ones: refused rows whose reason is listed already)."""
     if not ids:
         return [], set()
     try:
@@ -128,8 +134,12 @@ def _placed(source: SqlSource, ids: Sequence[str]) -> tuple[list[SourceRow], set
                 raise  # our query, not the row's data
             except Exception as exc:
                 source.ping()  # raises when the source went away rather than this row
-                log.warning(
-                    "source %s row id=%s cannot be read: %s", source.name, sid, describe(exc)
+                log.log(
+                    logging.DEBUG if sid in quiet else logging.WARNING,
+                    "source %s row id=%s cannot be read: %s",
+                    source.name,
+                    sid,
+                    describe(exc),
                 )
                 unreadable.add(sid)
         return rows, unreadable
@@ -140,12 +150,12 @@ def record(db: Database, name: str, found: Found) -> list[Quarantined]:
     is held or changed); returns the entries new to it."""
     changed = [q for q in found.entries if found.known.get(q.source_id) != q.reason]
     same = [q.source_id for q in found.entries if found.known.get(q.source_id) == q.reason]
-    if not (changed or same or found.held or found.gone or found.still):
+    if not (changed or same or found.held or found.gone or found.still or found.unreadable):
         return []
     with db.write() as conn:
         now = db.now()
         quarantine.put(conn, name, [*changed, *found.held, *found.still], now)
-        quarantine.seen(conn, name, same, now)
+        quarantine.seen(conn, name, [*same, *found.unreadable], now)
         quarantine.release(conn, name, found.gone)
     return [q for q in changed if q.source_id not in found.known]
 
@@ -179,12 +189,10 @@ def report(name: str, column: str, found: Found, new: Sequence[Quarantined]) -> 
     for q in found.held:
         log.warning("source %s row id=%s held back: %s", name, q.source_id, q.reason)
     if found.gone:
-        log.info(
-            "source %s: %d quarantined row(s) with no %s value are gone from the source: "
-            "no longer listed",
+        log.info(  # rows with no cursor value, or refused for their values
+            "source %s: %d quarantined row(s) are gone from the source: no longer listed",
             name,
             len(found.gone),
-            column,
         )
 
 

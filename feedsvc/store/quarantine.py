@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Connection, delete, func, insert, select, update
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from feedsvc.db.schema import ingest_quarantine as t
 from feedsvc.store.articles import SourcePosition
@@ -94,13 +94,19 @@ def unplaced(conn: Connection, source: str) -> dict[str, str]:
 
 
 def refused(conn: Connection, source: str, limit: int) -> list[str]:
-    """Ids of the rows the parser refused (stage ``parse``), at most ``limit`` (first by id):
-    re-checked by id, as a fix made in place (the CMS's cursor value left as it was, or fixed
-    to a time behind the cursor) is taken by no keyset read."""
+    """Ids of the rows refused for their values, at most ``limit``: by the parser (stage
+    ``parse``) or when read (stage ``read`` at a position: text that is not UTF-8, a value the
+    driver cannot convert). Re-checked by id, as a fix made in place (the CMS's cursor value
+    left as it was, or fixed to a time behind the cursor) is taken by no keyset read. The
+    longest unchecked first (a check marks each row it looked at as seen): with more than
+    ``limit`` such rows, every one is looked at in turn, never only the first ``limit``."""
     stmt = (
         select(t.c.source_id)
-        .where(t.c.source == source, t.c.stage == "parse")
-        .order_by(t.c.id)
+        .where(
+            t.c.source == source,
+            or_(t.c.stage == "parse", and_(t.c.stage == "read", t.c.source_cursor > NO_POSITION)),
+        )
+        .order_by(t.c.last_seen_at, t.c.id)
         .limit(limit)
     )
     return list(conn.execute(stmt).scalars())
