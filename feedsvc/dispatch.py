@@ -112,7 +112,7 @@ class Dispatcher:
             self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff
         )
         self._digest_sender = DigestSender(
-            db, self.channel, self.digests, self.owner, self.now, self.policy
+            db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot
         )
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
         self.wake = asyncio.Event()
@@ -310,6 +310,28 @@ class Dispatcher:
         channel's release gate (:class:`~feedsvc.waiting.ReleaseGate`): when the event loop
         lags, late sends are pushed back instead of bunching up (Telegram counts arrivals)."""
         await self._gate.wait(at, 1 / (self.rate * RATE_MARGIN))
+
+    async def _extra_slot(self, earliest: float) -> None:
+        """Wait for a slot for a call beyond the one claimed (a digest's later part: a message
+        of its own), no sooner than ``earliest`` (``time.monotonic()``: the chat's pacing). It
+        is reserved in the shared budget like a claim's, as that time comes (no further ahead
+        than a claim reserves), and released through the gate."""
+        while True:
+            wait = earliest - AHEAD - time.monotonic()
+            if wait > 0:
+                await asyncio.sleep(wait)
+            at = await asyncio.to_thread(self._reserve_one)
+            if at is not None:
+                return await self._wait_for_slot(max(at, earliest))
+            earliest = time.monotonic() + 1 / self.rate  # the budget is spent that far ahead
+
+    def _reserve_one(self) -> float | None:
+        """One slot of the shared budget within ``AHEAD``: its ``time.monotonic()``, or None."""
+        with self.db.write() as conn:
+            now, start = self.now(), time.monotonic()
+            budget = self.rate * RATE_MARGIN
+            slots = rate.reserve(conn, self.limits.bucket, budget, BURST, 1, now, AHEAD)
+        return start + slots[0] if slots else None
 
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))

@@ -4,16 +4,19 @@ digest "a minute ahead" is reached by moving the clock, never by waiting."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import itertools
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from factories import VN, article, builtin_ingestor
-from fakebot import FakeBotAPI
+from fakebot import FakeBotAPI, Limit
 from sqlalchemy import select, update
 
 from feedsvc.articles import Article
+from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, chats, deliveries, subscriptions
 from feedsvc.digest import ChatSettings, DigestSchedule, QuietWindow
@@ -313,3 +316,62 @@ def test_the_service_wires_digest_links_and_language() -> None:
     edge = digest_edge(settings, Channel())  # type: ignore[arg-type]
     assert edge.topic_url("kien-thuy") == "https://tin.example/topics/kien-thuy"
     assert edge.words.read_all == "Read all" and edge.buttons and edge.limit == 4096
+
+
+async def wait_for(done: Callable[[], bool], timeout: float) -> None:
+    """Poll ``done`` (a DB read) until true, failing after ``timeout`` seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not done():
+        assert loop.time() < deadline, f"not done within {timeout} s"
+        await asyncio.sleep(0.05)
+
+
+class RunningClock:
+    """The dispatcher's clock running in real time (the send budget refills as it passes),
+    set ``ahead`` by the test to reach a digest's time."""
+
+    def __init__(self) -> None:
+        self.ahead = timedelta(0)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None:
+    """A digest is claimed with one slot of the global budget, but a long one goes out in
+    several messages: the later parts, paced only to the chat's 1 s, took no slot and passed
+    no release gate. Many chats' digests due at one time (07:00 for a newsroom's readers) then
+    sent up to parts-per-digest times the configured rate: here 4/s planned, and the fake Bot
+    API's 5 per second broken. Each part must be a call like any other: within the budget and
+    1 / rate after the call before it."""
+    chats = [6100 + i for i in range(6)]
+    for chat in chats:
+        subscribe_chat(env.db, chat, "private", "an-ninh")
+    clock = RunningClock()
+    due_wall = local_hhmm(clock() + timedelta(minutes=1))
+    for chat in chats:
+        env.settings(chat, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    env.publish(*(f"Công an Kiến Thụy: tin thứ {n} về an ninh khu phố" for n in range(1, 5)))
+    with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake:
+        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        async with sender:
+            channel = TelegramChannel(sender, VN, global_rate=4)
+            d = Dispatcher(
+                env.db, channel, VN, DispatchSettings(poll_seconds=0.05, backoff_base=0.05),
+                digests=DigestEdge(VN, public_url=PUBLIC_URL, limit=300), clock=clock,
+            )  # fmt: skip
+            await d.step()  # held for the digest
+            assert fake.calls == []
+            clock.ahead = timedelta(minutes=2)
+            task = asyncio.create_task(d.run())
+            try:
+                await wait_for(lambda: all(env.states(c) == ["sent"] * 4 for c in chats), 30)
+            finally:
+                d.stop()
+                await task
+        calls = [c.at for c in fake.calls if c.method == "sendmessage"]
+        assert len(calls) > len(chats)  # several parts per digest
+        assert [v for v in fake.violations if v.kind == "global"] == []
+        gaps = [b - a for a, b in itertools.pairwise(calls)]
+        assert min(gaps) >= 0.5 / 4, sorted(gaps)

@@ -1,6 +1,9 @@
 """Sending one chat's digest: part by part, paced like any alerts to that chat, each part
 recorded as soon as it is answered (so a crash between parts repeats at most the part in
-flight). Called by the dispatcher once the digest's send slot in the global budget has come.
+flight). Called by the dispatcher once the digest's send slot in the global budget has come;
+each later part is a call of its own and waits for a slot of its own (``extra_slot``: in the
+budget, through the channel's release gate), or many chats' digests due at one time sent
+parts-per-digest times the channel's rate.
 
 A channel that cannot send a composed message (:class:`feedsvc.channels.base.MessageChannel`)
 gets the held alerts one by one instead, each recorded like a digest part of one.
@@ -10,7 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 from datetime import datetime
 
@@ -32,9 +36,11 @@ class DigestSender:
     def __init__(
         self, db: Database, channel: Channel, edge: DigestEdge, owner: str,
         now: Callable[[], datetime], policy: Policy,
+        extra_slot: Callable[[float], Awaitable[None]],
     ) -> None:  # fmt: skip
         self.db, self.channel, self.edge = db, channel, edge
         self.owner, self.now, self.policy = owner, now, policy
+        self.extra_slot = extra_slot  # a later part's slot, no sooner than a monotonic time
 
     async def deliver(self, job: DigestJob) -> None:
         batch = job.batch
@@ -49,8 +55,8 @@ class DigestSender:
         else:
             units = [(e, (e.delivery_id,)) for e in job.entries]
         for i, (unit, ids) in enumerate(units):
-            if i:
-                await asyncio.sleep(gap)  # pacing: that chat's rate
+            if i:  # pacing: that chat's rate, and the channel's
+                await self.extra_slot(time.monotonic() + gap)
             outcome, target = await self._send(target, unit)
             later = [d for _, p in units[i + 1 :] for d in p]
             go_on = await asyncio.to_thread(self._record, job, ids, later, outcome)
