@@ -153,14 +153,16 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
     if what in ("immutable file", "read-only URI") and argv in READS:
         assert code == 0, output  # reading needs no write to the file itself
         return
-    assert code == 1, output
+    # a writer finds out as it starts (feedsvc.db.writable): database.url is the problem, exit 2
+    assert code == (2 if argv in WRITES else 1), output
     line = one_error_line(output)
     assert f"the state DB {url} " in line, line
-    assert " cannot be written (" in line or " cannot be opened (" in line, line
     if what == "read-only URI":  # it asked for the file's permissions, which were fine
-        assert "database.url opens it read-only (mode=ro in the URL)" in line, line
+        # said from the URL before connecting: no driver error to quote
+        assert " cannot be written: database.url opens it read-only (mode=ro in the URL)" in line
         assert "remove mode=ro from database.url" in line and "permissions" not in line, line
         return
+    assert " cannot be written (" in line or " cannot be opened (" in line, line
     # the URI's file too (it said "of the file and its directory")
     assert f"check the permissions and owner of {db_file} and of its directory {folder}" in line
 
@@ -171,7 +173,8 @@ def test_a_state_db_that_cannot_be_written_names_the_file_and_directory(
 def test_run_on_a_read_only_uri_says_the_url_opens_it_read_only(
     clean_cli: Path, query: str
 ) -> None:
-    """`feedsvc run` (it makes the state DB at start) blamed the file's permissions."""
+    """`feedsvc run` (it makes the state DB at start) blamed the file's permissions; a
+    configuration error since (exit 2, ``tests/test_state_db_read_only.py``)."""
     db_file = clean_cli / "state.db"
     url = f"sqlite:///file:{db_file}?{query}&uri=true"
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
@@ -180,7 +183,8 @@ def test_run_on_a_read_only_uri_says_the_url_opens_it_read_only(
         [sys.executable, "-m", "feedsvc", "run", "--no-http"],
         cwd=clean_cli, env=env, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr
+    assert not db_file.exists()
     said = query.split("&")[0] if "mode=ro" in query else "immutable=" + query[10:].split("&")[0]
     assert f"database.url opens it read-only ({said} in the URL)" in done.stderr, done.stderr
     assert "permissions" not in done.stderr and "Traceback" not in done.stderr
@@ -222,15 +226,37 @@ def shown_pg(url: str) -> str:
 def test_a_read_only_postgresql_server_points_at_the_primary(
     clean_cli: Path, monkeypatch: pytest.MonkeyPatch, pg_url: str, argv: list[str]
 ) -> None:
-    """A standby, or ``default_transaction_read_only``: SQLSTATE 25006."""
+    """A standby, or ``default_transaction_read_only``: SQLSTATE 25006. A writer refuses it as
+    it starts, saying where the setting comes from (exit 2, ``feedsvc.db.writable``)."""
     initialised(monkeypatch, pg_url)
     url = pg_url + "%20-cdefault_transaction_read_only%3Don"
     monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
     code, output = invoke(argv)
-    assert code == 1, output
+    assert code == 2, output
     line = one_error_line(output)
-    assert f"the state DB {shown_pg(url)} cannot be written (" in line, line
-    assert "point database.url at the primary server" in line, line
+    assert f"the state DB {shown_pg(url)} opens every transaction read-only (" in line, line
+    assert "database.url sets it (options=-cdefault_transaction_read_only=on)" in line, line
+
+
+@pytest.mark.postgres
+def test_a_server_that_turns_read_only_later_names_both_causes(pg_url: str) -> None:
+    """A write refused after the start (a failover to a standby; the setting changed): the
+    advice named only a standby ("a standby?") and sent the operator to the primary."""
+    from feedsvc.db import Database
+    from feedsvc.db.errors import explain
+
+    initialised(pytest.MonkeyPatch(), pg_url)
+    url = pg_url + "%20-cdefault_transaction_read_only%3Don"
+    db = Database(url)
+    try:
+        with pytest.raises(Exception) as caught, db.write() as conn:
+            conn.exec_driver_sql("DELETE FROM topics")
+    finally:
+        db.dispose()
+    said = explain(caught.value)
+    assert said.startswith(f"the state DB {shown_pg(url)} cannot be written ("), said
+    assert "a standby (point database.url at the primary server)" in said, said
+    assert "default_transaction_read_only = on (set in the URL's options" in said, said
 
 
 def test_the_source_db_is_told_apart_from_the_state_db(tmp_path: Path) -> None:

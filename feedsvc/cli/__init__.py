@@ -68,9 +68,11 @@ class _Root(click.Group):
             if message is None:
                 raise  # a bug: keep its traceback
             click.echo(f"feedsvc: {message}", err=True)
-            from feedsvc.db.revision import LocationError  # a light module, as above
+            from feedsvc.db.revision import DatabaseUrlError  # a light module, as above
 
-            code = EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED  # a config error
+            code = (
+                EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED
+            )  # a config error
             raise SystemExit(code) from None
 
 

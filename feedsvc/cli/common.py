@@ -200,14 +200,19 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     refused for an absolute one (exit 2, :func:`feedsvc.db.revision.ensure_schema`).
     """
     from feedsvc.db import Database
-    from feedsvc.db.revision import LocationError, SchemaError, ensure_schema, require_schema
+    from feedsvc.db.revision import (
+        DatabaseUrlError,
+        SchemaError,
+        ensure_schema,
+        require_schema,
+    )
 
     db = Database(settings.database.url, timeouts=settings.database.timeouts())
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
         db.dispose()
-        fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)
+        fail(str(exc), EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
     return db
 
 
@@ -220,7 +225,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
     :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
     raises the driver's error, which the CLI's root reports in one line (exit 1)."""
     from feedsvc.db.errors import naming, state_db
-    from feedsvc.db.revision import LocationError, SchemaError
+    from feedsvc.db.revision import DatabaseUrlError, SchemaError
     from feedsvc.store import lite
 
     opened = lite.read_only_url(settings.database.url, settings.database.timeouts())
@@ -232,7 +237,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
         with naming(state_db(settings.database.url)), opened as reader:
             yield reader
     except SchemaError as exc:
-        fail(str(exc), EXIT_USAGE if isinstance(exc, LocationError) else EXIT_FAILED)
+        fail(str(exc), EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

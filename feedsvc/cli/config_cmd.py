@@ -42,6 +42,8 @@ def check(config_file: str | None) -> None:
             configured_topics(topics.topics.file, is_set=topics.topics.file_is_set)
         except TopicsFileError as exc:
             problems += [f"topics.file: {p}" for p in exc.problems]
+    if settings is not None and not any(p.key == "database.url" for p in found):
+        problems += _state_db_problems(settings.database.url)
     warnings = (secret_warnings(path) + weak_token_warnings(settings)) if settings else []
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
@@ -52,6 +54,20 @@ def check(config_file: str | None) -> None:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_USAGE)
     click.echo(f"{source}: OK")
+
+
+def _state_db_problems(url: str) -> list[str]:
+    """An SQLite ``database.url`` that opens the state DB read-only (``mode=ro``,
+    ``immutable=1``), told without connecting: ``run`` refuses it at start (exit 2)."""
+    from feedsvc.db.errors import read_only_url_advice, state_db
+
+    where = state_db(url)
+    if where.read_only is None:
+        return []
+    return [
+        f"database.url: opens the state DB read-only ({where.read_only} in the URL), so "
+        f"feedsvc run refuses it: {read_only_url_advice(where)}"
+    ]
 
 
 @config.command("show")

@@ -304,6 +304,24 @@ def explain(exc: BaseException) -> str:
     return f"{where} {said} ({detail}): {_advice(kind, where)}"
 
 
+def read_only_url(where: Where) -> str | None:
+    """The one line for an SQLite URL that opens the DB read-only (``where.read_only``), said
+    before connecting (a writer's start: the attempt created a missing file, empty); None for
+    another URL."""
+    if where.read_only is None:
+        return None
+    return f"{where} cannot be written: {_advice('read_only', where)}"
+
+
+def read_only_url_advice(where: Where) -> str:
+    """What to do about an SQLite URL that opens the DB read-only (``where.read_only``): the
+    start-up refusal's words and ``config check``'s, which says it without connecting."""
+    return (
+        f"remove {where.read_only} from {where.key} for a command that writes (feedsvc run, db "
+        "upgrade, topics add…); read-only commands (status, topics list) work with it"
+    )
+
+
 def _advice(kind: str | None, where: Where | None) -> str | None:
     file = where.file if where is not None else None
     local = where is None or where.sqlite
@@ -315,9 +333,7 @@ def _advice(kind: str | None, where: Where | None) -> str | None:
     if kind in ("read_only", "cannot_open") and where is not None and where.read_only:
         return (
             f"{where.key} opens it read-only ({where.read_only} in the URL), so nothing can be "
-            f"written: remove {where.read_only} from {where.key} for a command that writes "
-            "(feedsvc run, db upgrade, topics add…); read-only commands (status, topics list) "
-            "work with it"
+            f"written: {read_only_url_advice(where)}"
         )
     if kind in ("read_only", "cannot_open"):
         if local:
@@ -326,13 +342,19 @@ def _advice(kind: str | None, where: Where | None) -> str | None:
                 if file
                 else "the file and its directory"
             )
+            key = where.key if where is not None else "the database URL"
             return (
                 f"check the permissions and owner of {named}: the user running feedsvc must be "
                 "able to write both (SQLite keeps -wal and -shm files beside the database), and "
-                "neither may be immutable (lsattr) nor on a read-only mount"
+                f"neither may be immutable (lsattr) nor on a read-only mount; or set {key} to a "
+                "file it can write"
             )
         key = where.key if where is not None else "the database URL"
-        return f"the server accepts no writes (a standby?): point {key} at the primary server"
+        return (
+            f"the server accepts no writes: a standby (point {key} at the primary server), or "
+            "default_transaction_read_only = on (set in the URL's options, or for its role or "
+            "database: reset it)"
+        )
     if kind == "privilege":
         key = where.key if where is not None else "the database URL"
         return f"grant the role in {key} the privileges it needs, or use a role that has them"

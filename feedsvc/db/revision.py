@@ -27,7 +27,12 @@ class SchemaError(Exception):
     """The state DB cannot be used as it is; the message says why and what to run."""
 
 
-class LocationError(SchemaError):
+class DatabaseUrlError(SchemaError):
+    """``database.url`` itself is the problem, not the DB's schema: a configuration error (the
+    CLI's exit 2)."""
+
+
+class LocationError(DatabaseUrlError):
     """The SQLite state DB's path cannot hold it (a directory, a path under a file) or a new
     one's directory is missing and is not created (an absolute path): a configuration problem
     (the CLI's exit 2), not a DB to migrate."""
@@ -272,12 +277,22 @@ def _make_room(db: Database) -> None:
 
 
 def ensure_schema(db: Database) -> None:
-    """For writers: migrate to head when needed (Alembic is imported only then).
+    """For writers: migrate to head when needed (Alembic is imported only then), then make sure
+    the DB takes writes (``feedsvc.db.writable``), before the writer says or does anything.
 
     Raises :class:`SchemaError` for a DB newer than this feedsvc (never downgraded), at a
     revision no feedsvc has, or with feedsvc's tables but no revision recorded (migrating from
-    nothing would fail on "table … already exists").
+    nothing would fail on "table … already exists"); ``writable.ReadOnlyError`` (exit 2) for
+    a DB that refuses writes as ``database.url`` opens it.
     """
+    from feedsvc.db.writable import probe, writable
+
+    with writable(db):
+        _migrate(db)
+        probe(db)
+
+
+def _migrate(db: Database) -> None:
     status = schema_status(db)
     if status.current:
         return
