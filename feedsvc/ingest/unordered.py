@@ -119,30 +119,36 @@ def _placed(
 ) -> tuple[list[SourceRow], set[str]]:
     """The rows of ``ids`` that have a place in the order now, and the ids of the ones the
     driver cannot read whole (left as they are: neither gone nor fixed; logged, but for the
-    ``quiet`` ones: refused rows whose reason is listed already)."""
-    if not ids:
-        return [], set()
-    try:
-        return source.placed_rows(ids), set()
-    except Exception:  # one row's value the driver cannot convert: look them up one by one
-        rows: list[SourceRow] = []
-        unreadable: set[str] = set()
-        for sid in ids:
-            try:
-                rows += source.placed_rows([sid])
-            except ProgrammingError:
-                raise  # our query, not the row's data
-            except Exception as exc:
-                source.ping()  # raises when the source went away rather than this row
-                log.log(
-                    logging.DEBUG if sid in quiet else logging.WARNING,
-                    "source %s row id=%s cannot be read: %s",
-                    source.name,
-                    sid,
-                    describe(exc),
-                )
-                unreadable.add(sid)
-        return rows, unreadable
+    ``quiet`` ones: refused rows whose reason is listed already). A lookup the driver fails
+    is narrowed down in halves, as a batch read is: one unreadable row among 5000 costs about
+    ``2 * log2(5000)`` lookups more, not 5000 (one per row: seconds on a remote CMS)."""
+    rows: list[SourceRow] = []
+    unreadable: set[str] = set()
+
+    def visit(part: Sequence[str]) -> None:
+        try:
+            rows.extend(source.placed_rows(part))
+        except ProgrammingError:
+            raise  # our query, not the row's data
+        except Exception as exc:  # a value the driver cannot convert, in one row or more
+            if len(part) > 1:
+                half = len(part) // 2
+                visit(part[:half])
+                visit(part[half:])
+                return
+            source.ping()  # raises when the source went away rather than this row
+            log.log(
+                logging.DEBUG if part[0] in quiet else logging.WARNING,
+                "source %s row id=%s cannot be read: %s",
+                source.name,
+                part[0],
+                describe(exc),
+            )
+            unreadable.add(part[0])
+
+    if ids:
+        visit(ids)
+    return rows, unreadable
 
 
 def record(db: Database, name: str, found: Found) -> list[Quarantined]:
