@@ -12,10 +12,12 @@ Each check also looks up every listed row by id: once the CMS gives one a time i
 wherever that time sorts (one set to a time long past lies behind the cursor, where no read
 would take it) and leaves the list; one the CMS deleted leaves it too. Rows refused for their
 values (stage ``parse``: a title missing, ``2026-11-00`` for a date; stage ``read`` at a
-position: text that is not UTF-8) are looked up by id the same way, up to :data:`LISTED` per
-check, the longest unchecked first: a newsroom fixes one in place, often to a time behind the
-cursor (the intended ``2026-11-01``), and no read would take it again. One that still fails
-stays listed (its reason and "last seen" updated), without a second log line or count.
+position: text that is not UTF-8) or held back for a time in the future (stage ``ahead``: a
+typo'd year) are looked up by id the same way, up to :data:`LISTED` per check, the longest
+unchecked first: a newsroom fixes one in place, often to a time behind the cursor (the
+intended ``2026-11-01``), and no read would take it again. One that still fails stays listed
+(its reason and "last seen" updated), without a second log line or count; one still in the
+future is left to the reads, which take it when its time comes.
 
 Why not with each batch: the listing is one query over the rows with no place (an index range
 on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
@@ -59,13 +61,15 @@ class Found:
     held: list[Quarantined]  # quarantined rows now dated after the horizon (stage ``ahead``)
     gone: list[str]  # quarantined rows the CMS no longer has
     still: list[Quarantined]  # rows refused for their values, still refused
-    unreadable: list[str]  # refused rows the driver still cannot read (seen, left as they are)
+    left: list[str]  # rows looked at and left as they are (marked seen): the driver still
+    # cannot read them, or they are still held back for a future time (each read takes them)
 
 
 def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Found:
     """Which rows have no place in the order now, and what became of the ones quarantined for
-    it or refused by the parser (read in ``tz``, ``source.timezone``). Raises the source's or
-    the state DB's error (the tick fails as for any read)."""
+    it or held for their values (:func:`~feedsvc.store.quarantine.refused`; parsed in ``tz``,
+    ``source.timezone``). Raises the source's or the state DB's error (the tick fails as for
+    any read)."""
     listed = source.unordered(LISTED + 1)
     total = len(listed) if len(listed) <= LISTED else source.count_unordered()
     more = total > LISTED
@@ -76,26 +80,28 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
     ]
     with db.read() as conn:
         known = quarantine.unplaced(conn, source.name)
-        refused = set(quarantine.refused(conn, source.name, LISTED))
+        refused = quarantine.refused(conn, source.name, LISTED)
     now_unplaced = {q.source_id for q in entries}
     others = [sid for sid in known if sid not in now_unplaced]
     if more and others:  # not among the first LISTED, but maybe still with no place
         unplaced = source.unordered_among(others)
         others = [sid for sid in others if sid not in unplaced]
-    others += sorted(refused - now_unplaced - set(known))
+    others += sorted(refused.keys() - now_unplaced - set(known))
     rows, unreadable = _placed(source, others, quiet=refused)
     found = {str(r.id) for r in rows}
     gone = [sid for sid in others if sid not in found and sid not in unreadable]
     codec = source.codec
     ahead = [r for r in rows if codec.ahead(r.cursor, horizon)]
+    waiting = {str(r.id) for r in ahead if refused.get(str(r.id)) == "ahead"}  # read each tick
+    ahead = [r for r in ahead if str(r.id) not in waiting]
     fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
     retried = [r for r in fixed if str(r.id) in refused]
     _, still = parse_rows(retried, tz)
     fixed = [r for r in fixed if str(r.id) not in {q.source_id for q in still}]
     held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
     values = dict(listed[:LISTED])
-    again = sorted(unreadable & refused)
-    return Found(entries, values, total, known, fixed, held, gone, still, again)
+    left = sorted((unreadable & refused.keys()) | waiting)
+    return Found(entries, values, total, known, fixed, held, gone, still, left)
 
 
 def reason(column: str, value: str | None, more: bool) -> str:
@@ -156,12 +162,12 @@ def record(db: Database, name: str, found: Found) -> list[Quarantined]:
     is held or changed); returns the entries new to it."""
     changed = [q for q in found.entries if found.known.get(q.source_id) != q.reason]
     same = [q.source_id for q in found.entries if found.known.get(q.source_id) == q.reason]
-    if not (changed or same or found.held or found.gone or found.still or found.unreadable):
+    if not (changed or same or found.held or found.gone or found.still or found.left):
         return []
     with db.write() as conn:
         now = db.now()
         quarantine.put(conn, name, [*changed, *found.held, *found.still], now)
-        quarantine.seen(conn, name, [*same, *found.unreadable], now)
+        quarantine.seen(conn, name, [*same, *found.left], now)
         quarantine.release(conn, name, found.gone)
     return [q for q in changed if q.source_id not in found.known]
 

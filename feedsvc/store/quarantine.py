@@ -93,23 +93,27 @@ def unplaced(conn: Connection, source: str) -> dict[str, str]:
     return dict(conn.execute(stmt).tuples().all())
 
 
-def refused(conn: Connection, source: str, limit: int) -> list[str]:
-    """Ids of the rows refused for their values, at most ``limit``: by the parser (stage
-    ``parse``) or when read (stage ``read`` at a position: text that is not UTF-8, a value the
-    driver cannot convert). Re-checked by id, as a fix made in place (the CMS's cursor value
-    left as it was, or fixed to a time behind the cursor) is taken by no keyset read. The
-    longest unchecked first (a check marks each row it looked at as seen): with more than
-    ``limit`` such rows, every one is looked at in turn, never only the first ``limit``."""
+def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
+    """``{row id: stage}`` of the rows held for their values, at most ``limit``: refused by
+    the parser (stage ``parse``) or when read (stage ``read`` at a position: text that is not
+    UTF-8, a value the driver cannot convert), or held back for a time in the future (stage
+    ``ahead``). Re-checked by id, as a fix made in place (the CMS's cursor value left as it
+    was, or set to a time behind the cursor: a typo'd year corrected) is taken by no keyset
+    read. The longest unchecked first (a check marks each row it looked at as seen): with more
+    than ``limit`` such rows, every one is looked at in turn, never only the first ``limit``."""
     stmt = (
-        select(t.c.source_id)
+        select(t.c.source_id, t.c.stage)
         .where(
             t.c.source == source,
-            or_(t.c.stage == "parse", and_(t.c.stage == "read", t.c.source_cursor > NO_POSITION)),
+            or_(
+                t.c.stage.in_(("parse", "ahead")),
+                and_(t.c.stage == "read", t.c.source_cursor > NO_POSITION),
+            ),
         )
         .order_by(t.c.last_seen_at, t.c.id)
         .limit(limit)
     )
-    return list(conn.execute(stmt).scalars())
+    return dict(conn.execute(stmt).tuples().all())
 
 
 def _none_held(conn: Connection, source: str) -> bool:
