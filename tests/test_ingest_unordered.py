@@ -464,3 +464,22 @@ def test_a_row_held_for_a_future_time_then_dated_back_is_ingested_at_the_next_ch
     assert held(db) == ["p-1", "p-2", "p-3", "p-4", "p-9"]
     assert entries(db) == {}
     ing.source.dispose()
+
+
+def test_a_row_held_for_a_future_time_and_deleted_leaves_the_list(
+    db: Database, cms_at: Any
+) -> None:
+    """Deleted while held back (no read ever sees it again): it stayed listed for good."""
+    cms = cms_at("sqlite", "TEXT")
+    add_rows(cms, range(1, 5))
+    cms.post(9, at=T + timedelta(days=2))
+    set_modified(cms, "3", datetime.now(VN).replace(year=datetime.now(VN).year + 4).isoformat())
+    ing = cms.ingestor(db)
+    assert bounded_tick(ing).error is None
+    assert {k: e.stage for k, e in entries(db).items()} == {"3": "ahead"}
+    with cms.engine.begin() as conn:
+        conn.execute(text("DELETE FROM posts WHERE id = 3"))
+    ing.unordered_every = 0
+    assert bounded_tick(ing).error is None
+    assert entries(db) == {}
+    ing.source.dispose()
