@@ -130,6 +130,10 @@ def test_a_source_never_reached_is_failing_with_no_lag(
         assert states(sampled) == {s: float(s == "failing") for s in STATES}
         facts = api_status(client)
         assert (facts["ingest_state"], facts["ingest_lag_seconds"]) == ("failing", None)
+        login(client)  # the admin page said "failing: 0 seconds behind, 1 failed attempts"
+        page = client.get("/admin/status").text
+        assert "failing: no successful ingest yet, failed attempts in a row: 1" in page, page
+        assert "behind" not in page
 
 
 def test_an_earlier_lag_is_not_left_standing(

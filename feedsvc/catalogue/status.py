@@ -103,7 +103,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "ingest.failing": (
         "lỗi: chậm {lag}, đã thử lại {failures} lần",
-        "failing: {lag} behind, {failures} failed attempts",
+        "failing: {lag} behind, failed attempts in a row: {failures}",
+    ),
+    # failing before any success: no lag to give ("failing: 0 seconds behind" read as caught up)
+    "ingest.failing_never": (
+        "lỗi: chưa cập nhật thành công lần nào, đã thử lại {failures} lần",
+        "failing: no successful ingest yet, failed attempts in a row: {failures}",
     ),
     "ingest.first_sync": (
         "đang đồng bộ lần đầu, còn chậm {lag}",
