@@ -44,6 +44,23 @@ def pg_skip_reason() -> str | None:
     return _PG_SKIP if isinstance(_PG_SKIP, str) else None
 
 
+@pytest.fixture(autouse=True)
+def _feedsvc_env_restored() -> Iterator[None]:
+    """Every test leaves the ``FEEDSVC_*`` environment as it found it. A bare
+    ``pytest.MonkeyPatch()`` (never undone) once left ``FEEDSVC_DATABASE__URL`` set in an xdist
+    worker, and later tests there ran on another test's dropped schema. Restored, and the test
+    that changed it fails naming the keys (never their values: they may hold secrets)."""
+    before = {k: v for k, v in os.environ.items() if k.startswith("FEEDSVC_")}
+    yield
+    after = {k: v for k, v in os.environ.items() if k.startswith("FEEDSVC_")}
+    if after != before:
+        for key in after.keys() - before.keys():
+            del os.environ[key]
+        os.environ.update(before)
+        changed = sorted(k for k in after.keys() | before.keys() if after.get(k) != before.get(k))
+        pytest.fail(f"the test left FEEDSVC_ variables changed: {', '.join(changed)}")
+
+
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty schema in the feedsvc_test database, dropped afterwards."""

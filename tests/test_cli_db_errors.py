@@ -239,13 +239,15 @@ def test_a_read_only_postgresql_server_points_at_the_primary(
 
 
 @pytest.mark.postgres
-def test_a_server_that_turns_read_only_later_names_both_causes(pg_url: str) -> None:
+def test_a_server_that_turns_read_only_later_names_both_causes(
+    pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A write refused after the start (a failover to a standby; the setting changed): the
     advice named only a standby ("a standby?") and sent the operator to the primary."""
     from feedsvc.db import Database
     from feedsvc.db.errors import explain
 
-    initialised(pytest.MonkeyPatch(), pg_url)
+    initialised(monkeypatch, pg_url)  # the fixture: a bare MonkeyPatch() left the env set
     url = pg_url + "%20-cdefault_transaction_read_only%3Don"
     db = Database(url)
     try:

@@ -88,15 +88,16 @@ def newer(url: str) -> None:
 @pytest.mark.parametrize("mode", MODES)
 def test_a_read_only_sqlite_state_db_stops_the_start(tmp_path: Path, mode: str) -> None:
     """A state DB opened read-only (here SQLite's ``mode=ro``; a read-only mount or file acts
-    alike) used to start the service, which then warned on every tick and stored nothing. The
-    start's first write (the feeds' watermark) now ends it: exit 1, the DB's words last."""
+    alike) used to start the service, which then warned on every tick and stored nothing. Then
+    the start's first write (the feeds' watermark) ended it, exit 1; now the start proves a write
+    before anything else and refuses: exit 2 (the operator's setting), naming ``mode=ro``."""
     path = tmp_path / "state.db"
     db = Database(f"sqlite:///{path}")
     upgrade(db)
     db.dispose()
     done = run(tmp_path, f"sqlite:///file:{path}?mode=ro&uri=true", mode)
     both = done.stdout + done.stderr
-    assert done.returncode == 1, both
+    assert done.returncode == 2, both
     assert "Traceback" not in both and "feedsvc started" not in both, both
     last = done.stderr.splitlines()[-1]
-    assert last.startswith("feedsvc: ") and "readonly database" in last, both
+    assert last.startswith("feedsvc: ") and "opens it read-only (mode=ro in the URL)" in last, both
