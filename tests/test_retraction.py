@@ -395,12 +395,13 @@ async def test_retractions_keep_the_chat_pacing(env: Env) -> None:
     assert env.fake.violations == []
 
 
-async def test_sends_and_retractions_share_one_global_budget(env: Env) -> None:
-    """Deletes are paced in the channel's shared budget with the sends: 8 new alerts and 8
-    deletes at once, at a 4/s budget, never look like more than 4/s to Telegram (the fake
-    allows 5/s: arrival jitter on a loaded machine)."""
-    chat_ids = [5000 + i for i in range(8)]  # private chats: only the global limit binds
-    for c in chat_ids:
+async def sends_beside_deletes(env: Env, first_chat: int, stalled: bool = False) -> list[float]:
+    """8 alerts sent; then 8 new alerts and the first 8 deleted at once, at a 4/s budget with
+    the fake allowing 5/s (arrival jitter on a loaded machine). ``stalled``: the event loop is
+    blocked during the second phase (:func:`stall_repeatedly`). Returns when each of the 16
+    second-phase calls arrived (``time.monotonic()``), after checking that no call broke the
+    fake's global limit."""
+    for c in range(first_chat, first_chat + 8):  # private chats: only the global limit binds
         subscribe_chat(env.db, c, "private", "an-ninh")
     with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake:
         sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
@@ -417,17 +418,20 @@ async def test_sends_and_retractions_share_one_global_budget(env: Env) -> None:
                 await _until(lambda: len(env.sent()) == 8)
                 env.publish(fresh(2))  # 8 more alerts ...
                 env.retire("TEST-00001")  # ... while the first 8 are deleted
+                if stalled:
+                    tasks.append(asyncio.create_task(stall_repeatedly()))
                 await _until(lambda: [o for _, _, o in env.outcomes()] == ["deleted"] * 8, 30)
                 await _until(lambda: len(fake.all_messages) == 16, 30)
             finally:
                 d.stop()
                 worker.stop()
+                if stalled:
+                    tasks.pop().cancel()
                 await asyncio.gather(*tasks)
-        calls = [c for c in fake.calls if c.method in ("sendmessage", "deletemessage")]
+        calls = [c.at for c in fake.calls if c.method in ("sendmessage", "deletemessage")]
         assert len(calls) == 24
         assert [v for v in fake.violations if v.kind == "global"] == []
-        span = calls[-1].at - calls[8].at  # the 16 calls of the second phase
-        assert span >= 15 / 4 * 0.9, span  # ~4/s: both kinds drew from one budget
+    return calls[8:]
 
 
 async def stall_repeatedly(every: float = 0.35, stall: float = 0.6) -> None:
@@ -438,44 +442,23 @@ async def stall_repeatedly(every: float = 0.35, stall: float = 0.6) -> None:
         time.sleep(stall)
 
 
+async def test_sends_and_retractions_share_one_global_budget(env: Env) -> None:
+    """Deletes are paced in the channel's shared budget with the sends: never more than 4/s."""
+    calls = await sends_beside_deletes(env, 5000)
+    span = calls[-1] - calls[0]
+    assert span >= 15 / 4 * 0.9, span  # ~4/s: both kinds drew from one budget
+
+
 async def test_a_stalled_event_loop_does_not_bunch_sends_and_deletes(env: Env) -> None:
     """The dispatcher and the follow-up worker sleep to slots planned in one budget; when the
     event loop stalls, every slot falls due at once. Each call must still leave 1 / rate after
     the one before (one release gate per channel), or Telegram sees a burst. Before, only the
     dispatcher had a gate: deletes due during a stall left together, 6–13 ms apart (a CI run
     saw 6 calls in 1.0 s at a 5/s limit in the test above)."""
-    chat_ids = [5100 + i for i in range(8)]
-    for c in chat_ids:
-        subscribe_chat(env.db, c, "private", "an-ninh")
-    with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
-        async with sender:
-            channel = TelegramChannel(sender, VN, global_rate=4)
-            fast = DispatchSettings(poll_seconds=0.05, backoff_base=0.05)
-            env.publish(fresh(1))
-            d = Dispatcher(env.db, channel, VN, fast)
-            worker = FollowupWorker(
-                env.db, channel, VN, FollowupSettings(poll_seconds=0.05, sweep_seconds=0.05)
-            )
-            tasks = [asyncio.create_task(d.run()), asyncio.create_task(worker.run())]
-            try:
-                await _until(lambda: len(env.sent()) == 8)
-                env.publish(fresh(2))
-                env.retire("TEST-00001")
-                stalls = asyncio.create_task(stall_repeatedly())
-                await _until(lambda: [o for _, _, o in env.outcomes()] == ["deleted"] * 8, 30)
-                await _until(lambda: len(fake.all_messages) == 16, 30)
-                stalls.cancel()
-            finally:
-                d.stop()
-                worker.stop()
-                await asyncio.gather(*tasks)
-        calls = [c.at for c in fake.calls if c.method in ("sendmessage", "deletemessage")]
-        assert len(calls) == 24
-        assert [v for v in fake.violations if v.kind == "global"] == []
-        gaps = [b - a for a, b in itertools.pairwise(calls[8:])]
-        # at 4/s calls leave ~0.25 s apart; before, calls due during a stall left together
-        assert min(gaps) >= 0.5 / 4, sorted(gaps)
+    calls = await sends_beside_deletes(env, 5100, stalled=True)
+    gaps = [b - a for a, b in itertools.pairwise(calls)]
+    # at 4/s calls leave ~0.25 s apart; before, calls due during a stall left together
+    assert min(gaps) >= 0.5 / 4, sorted(gaps)
 
 
 async def test_a_digest_message_is_only_removed_once_none_of_its_articles_is_public(
