@@ -86,13 +86,17 @@ def api_status(client: TestClient) -> dict[str, Any]:
 
 
 def cli_status(db_url: str, cwd: Path) -> dict[str, Any]:
+    return dict(json.loads(cli_status_text(db_url, cwd, "--json")))
+
+
+def cli_status_text(db_url: str, cwd: Path, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": db_url}
     done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "status", "--json"], env=env, cwd=cwd,
+        [sys.executable, "-m", "feedsvc", "status", *args], env=env, cwd=cwd,
         capture_output=True, text=True, check=True, timeout=120,
     )  # fmt: skip
-    return dict(json.loads(done.stdout))
+    return done.stdout
 
 
 def test_a_new_service_reports_no_lag_not_zero(
@@ -112,6 +116,10 @@ def test_a_new_service_reports_no_lag_not_zero(
     login(client)
     page = client.get("/admin/status").text
     assert "no successful ingest yet" in page and "up to date" not in page
+    text = cli_status_text(db_url, tmp_path)  # the text form printed Python's "None"
+    facts = dict(line.split(None, 1) for line in text.splitlines() if not line.startswith(" "))
+    assert (facts["ingest_state"], facts["ingest_lag_seconds"]) == ("never", "-"), text
+    assert facts["last_ingest_success"] == "-" and "None" not in text, text
 
 
 def test_a_source_never_reached_is_failing_with_no_lag(

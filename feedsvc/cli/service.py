@@ -242,8 +242,8 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
             for line in value:
                 click.echo(f"{'':{width}}    {line}")
-        else:
-            click.echo(f"{key.ljust(width)}  {value}")
+        else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
+            click.echo(f"{key.ljust(width)}  {'-' if value is None else value}")
 
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
