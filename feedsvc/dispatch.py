@@ -23,7 +23,7 @@ from typing import Any
 
 from feedsvc import metrics
 from feedsvc.articles import Article
-from feedsvc.channels.base import Channel, Target
+from feedsvc.channels.base import RATE_MARGIN, Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge, DigestJob
@@ -47,9 +47,6 @@ MAX_BACKOFF = 300.0
 # 0.95 s window holds at most 24 sends at 25/s, leaving room for network jitter (a burst of
 # 1.5 produced 429s at the fake in bench/alerts.py).
 BURST = 1.0
-# Sends are planned at 99 % of global_rate: a little room for arrival jitter, since Telegram
-# counts arrivals. Bunching from event-loop lag is prevented by the channel's release gate.
-RATE_MARGIN = 0.99
 AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
 # Re-sends after a send whose outcome is unknown (a read timeout after the request went out, or
 # a crash mid-send): each may duplicate the message, so one only; the next unknown outcome ends

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
+import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -12,6 +14,8 @@ import pytest
 from fakebot import FakeBotAPI, Fault
 
 from feedsvc.articles import Article
+from feedsvc.channels.base import Target
+from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.notify import (
     AlertMessage,
     ConsoleSender,
@@ -22,6 +26,7 @@ from feedsvc.notify import (
 )
 from feedsvc.notify.edits import EditKind
 from feedsvc.notify.telegram import scrub_token
+from feedsvc.waiting import release_gate
 
 ARTICLE = Article(
     source_key="k",
@@ -235,6 +240,28 @@ async def test_photo_and_fallback_to_text(fake: FakeBotAPI, sender: TelegramSend
     fake.script(9, Fault.blocked())  # a refusing chat is not a photo problem: no fallback
     assert (await sender.send(9, PHOTO_MSG, link_preview=False)).kind is OutcomeKind.BLOCKED
     assert len(fake.messages(9)) == 2
+
+
+@pytest.mark.parametrize("rate", [4.0, 10.0])
+async def test_the_text_after_a_refused_photo_is_paced_like_any_call(
+    fake: FakeBotAPI, sender: TelegramSender, rate: float
+) -> None:
+    """Through the channel, the text sent after a refused photo is a second call in the
+    alert's one slot of the budget: it passes the channel's release gate, a gap after the
+    photo, instead of following it at once (~1 ms apart before: at a fan-out of photo
+    alerts to chats that refuse photos, twice the budget reached Telegram)."""
+    channel = TelegramChannel(sender, TZ, images=True, global_rate=rate)
+    gap = channel.limits.release_gap
+    for chat in (9, 10, 11):
+        fake.script(chat, Fault.photo_rejected())
+        await release_gate(channel).wait(time.monotonic(), gap)  # the dispatcher's release
+        target = Target(chat, "telegram", "", "private", link_preview=False, plain_text=False)
+        outcome = await channel.send_message(target, PHOTO_MSG)
+        assert outcome.delivered
+    calls = [c for c in fake.calls if c.method in ("sendphoto", "sendmessage")]
+    assert [c.method for c in calls] == ["sendphoto", "sendmessage"] * 3
+    gaps = [b.at - a.at for a, b in itertools.pairwise(calls)]
+    assert min(gaps) >= gap * 0.9, gaps
 
 
 async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, sender: TelegramSender) -> None:

@@ -17,7 +17,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Any, Self
 
@@ -112,6 +112,10 @@ class TelegramSender:
         from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
 
         self.editor = TelegramEditor(self.bot, token)
+        #: awaited before a second call for one message (the text after a refused photo): the
+        #: channel sets its release gate here, so that call is paced like any other and the
+        #: two do not reach Telegram together (:class:`feedsvc.channels.telegram.TelegramChannel`)
+        self.pace_second_call: Callable[[], Awaitable[None]] | None = None
 
     async def start(self) -> None:
         """Open the HTTP pool. No ``getMe`` here: a dead network must not stop the service."""
@@ -139,6 +143,8 @@ class TelegramSender:
             if photo.kind is not OutcomeKind.BAD_CONTENT:
                 return photo
             log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
+            if self.pace_second_call is not None:
+                await self.pace_second_call()
         return await self._call(
             self.bot.send_message(
                 chat_id,

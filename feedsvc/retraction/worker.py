@@ -21,11 +21,11 @@ from datetime import datetime, timedelta, tzinfo
 from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.channels.base import Channel
+from feedsvc.channels.base import RATE_MARGIN, Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.dispatch import AHEAD, BURST, RATE_MARGIN, default_owner
+from feedsvc.dispatch import AHEAD, BURST, default_owner
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
@@ -228,8 +228,9 @@ class FollowupWorker:
     async def _do(self, job: _Job) -> None:
         f = job.followup
         try:
-            gap = 1 / (self.limits.global_rate * RATE_MARGIN)
-            await self._gate.wait(job.at, gap)  # the slot, never bunched by event-loop lag
+            await self._gate.wait(
+                job.at, self.limits.release_gap
+            )  # the slot, never bunched by event-loop lag
             nxt, called = await self._attempt(job)
             await asyncio.to_thread(self._record, f, nxt, called)
             if nxt.outcome is not None:
