@@ -17,6 +17,7 @@ from factories import VN
 from fakebot import FakeBotAPI
 from sqlalchemy import insert, select, update
 
+from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
@@ -111,7 +112,12 @@ async def test_fresh_alert_overtakes_a_backlog(
     fake.limits["global"] = type(fake.limits["global"])(5, 1.0)
     queue(db, BACKLOG, add_articles(db, range(1, 4)), datetime.now(UTC))  # 36 queued
     settings = DispatchSettings(global_rate=4.0, poll_seconds=0.05)
-    dispatchers = [Dispatcher(db, telegram, VN, settings, owner=f"r{i}") for i in range(replicas)]
+    # one channel object, as in one process (the fleet gives each process one dispatcher per
+    # channel): a bare sender made each dispatcher a channel and a release gate of its own, and
+    # a stall of the event loop they share released one call from each at once (6 calls in
+    # 1.0 s at the fake in one CI run); replicas in separate processes: test_replicas
+    channel = TelegramChannel(telegram, VN)
+    dispatchers = [Dispatcher(db, channel, VN, settings, owner=f"r{i}") for i in range(replicas)]
     tasks = [asyncio.create_task(d.run()) for d in dispatchers]
     try:
         # after one round (every backlog chat served once): never-served chats rank first, so
