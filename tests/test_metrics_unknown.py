@@ -26,13 +26,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
-from test_status_first_sync import partial_sync
+from test_status_first_sync import partial_sync, serve_app
 
 from feedsvc.app import Service
-from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.roles import Roles
-from feedsvc.server import create_app
 from feedsvc.store.cursors import get_cursor
 
 STATES = ("never", "ok", "lagging", "failing", "first_sync", "catching_up", "unknown")
@@ -59,26 +57,7 @@ def app(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Service,
     db = Database(db_url)
     upgrade(db)
     db.dispose()
-    yield from _app(db_url, monkeypatch)
-
-
-def _app(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, **source: Any
-) -> Iterator[tuple[Service, TestClient]]:
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(
-        None,
-        {
-            "database": {"url": db_url},
-            "topics": {"import_on_start": False},
-            "admin": {"language": "en"},
-            **({"source": source} if source else {}),
-        },
-    )
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
-        yield service, client
-    service.db.dispose()
+    yield from serve_app(db_url, monkeypatch)
 
 
 def api_status(client: TestClient) -> dict[str, Any]:
@@ -130,7 +109,7 @@ def test_a_source_never_reached_is_failing_with_no_lag(
     db = Database(db_url)
     upgrade(db)
     db.dispose()
-    for service, client in _app(db_url, monkeypatch, url=UNREACHABLE_SOURCE, table="news"):
+    for service, client in serve_app(db_url, monkeypatch, url=UNREACHABLE_SOURCE, table="news"):
         assert service.ingest_tick().error is not None  # then backoff: skipped ticks
         sampled = scrape(client)
         assert math.isnan(sampled["feedsvc_ingest_lag_seconds"]), sampled
@@ -151,12 +130,12 @@ def test_an_earlier_lag_is_not_left_standing(
     when the next scrape found no ingest at all (a fresh DB here, e.g. database.url changed and
     the process restarted in place; in the same process the registry is the same)."""
     partial_sync(db_url)
-    for _service, client in _app(db_url, monkeypatch):
+    for _service, client in serve_app(db_url, monkeypatch):
         assert scrape(client)["feedsvc_ingest_lag_seconds"] > 80 * 86400
     fresh = f"sqlite:///{tmp_path / 'fresh.db'}"
     upgrade(db := Database(fresh))
     db.dispose()
-    for _service, client in _app(fresh, monkeypatch):
+    for _service, client in serve_app(fresh, monkeypatch):
         sampled = scrape(client)
         assert math.isnan(sampled["feedsvc_ingest_lag_seconds"]), sampled
         assert states(sampled)["never"] == 1.0
@@ -189,7 +168,7 @@ def test_a_state_db_that_does_not_answer_is_unknown(
     upgrade(db := Database(sqlite_url))
     db.dispose()
     state_file = tmp_path / "state.db"
-    for service, client in _app(sqlite_url, monkeypatch):
+    for service, client in serve_app(sqlite_url, monkeypatch):
         assert service.ingest_tick().error is None
         assert states(scrape(client))["ok"] == 1.0
         kept = tmp_path / "kept.db"

@@ -85,8 +85,11 @@ def _sqlalchemy_only(url: str) -> str | None:
     return f"{scheme}://postgres@/{database}?host={hostport}&{query}"
 
 
-@pytest.fixture
-def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+def serve_app(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, **source: Any
+) -> Iterator[tuple[Service, TestClient]]:
+    """The real app (HTTP only, like a web replica) on ``db_url``, the admin in English with
+    :data:`test_admin.TOKEN`; ``source``: a ``[source]`` section (none: the built-in table)."""
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
     settings = load_config(
         None,
@@ -94,12 +97,19 @@ def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]
             "database": {"url": db_url},
             "topics": {"import_on_start": False},
             "admin": {"language": "en"},
+            **({"source": source} if source else {}),
         },
     )
     service = Service(settings, Roles(scheduler=False, bot=False))
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
-        yield client
+        yield service, client
     service.db.dispose()
+
+
+@pytest.fixture
+def served(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    for _service, client in serve_app(db_url, monkeypatch):
+        yield client
 
 
 @pytest.mark.parametrize(
