@@ -17,6 +17,14 @@ re-sends once). A throttling answer (429, or 503 with ``Retry-After``) pauses th
 for as long as it asked, the alert kept, like a Telegram or Zalo 429. No answer within
 :data:`SEND_TIMEOUT` is an unknown outcome too, unless the send never left the pool's queue
 (its threads still held by hung destinations past their bound): nothing was sent, retried.
+
+A notification Apprise sends as several requests (a URL with several targets, a message it
+splits) that reached the destination in part is ``sent``, with a note (the delivery log and
+``feedsvc status`` list it with its error), never retried: Apprise can only send it whole
+again, so a retry shows it a second time (or a fifth, with a part that keeps failing) to every
+target that had it, while the failed part misses one alert, which the note says. Partial is
+told from the requests' payloads (:meth:`.apprise_transport.Watched.carries`), so a log-in that
+succeeded before the message failed is no part sent: that is retried as before.
 """
 
 from __future__ import annotations
@@ -155,6 +163,9 @@ def classify(result: bool | None, watched: Watched) -> SendOutcome:
     URL) and what its HTTP requests met (:class:`Watched`: the transport errors they raised
     and the throttling answers they got, both of which Apprise turns into False).
 
+    A notification some of whose requests the destination accepted (``watched.parts_sent``)
+    is ``sent`` with the count of failed ones as its description: not retried (module
+    docstring).
     A destination that throttled (429, or 503 with ``Retry-After``) is ``retry_after``: the
     recipient is paused for the longest ``Retry-After`` it gave (:data:`RETRY_AFTER_DEFAULT`
     when none), the alert kept, as for a Telegram or Zalo 429.
@@ -168,6 +179,10 @@ def classify(result: bool | None, watched: Watched) -> SendOutcome:
         return SendOutcome.bad_content("not a URL Apprise can send to")
     if result:
         return SendOutcome.sent(0)
+    if watched.parts_sent:  # sending it whole again duplicates what arrived: see the docstring
+        parts = watched.parts_sent + watched.parts_failed
+        return SendOutcome.sent(0, f"partly sent: {watched.parts_failed} of {parts} requests "
+                                   "failed, not retried (a retry repeats the others)")  # fmt: skip
     errors = watched.errors
     unanswered = [e for e in errors if after_request_sent(e)]
     if unanswered:
@@ -191,5 +206,5 @@ def _notify(url: str, title: str, body: str, read_timeout: float) -> tuple[bool 
         return None, Watched()
     plugin.socket_connect_timeout = CONNECT_TIMEOUT
     plugin.socket_read_timeout = read_timeout
-    with watch_transport() as watched:
+    with watch_transport(f"{title}\n{body}") as watched:
         return bool(plugin.notify(body=body, title=title)), watched

@@ -11,6 +11,14 @@ which side of "the request went out" each one fell on. A destination that thrott
 or 503 with ``Retry-After``: RFC 9110 §10.2.3, RFC 6585 §4) is likewise only ``False`` to
 Apprise's caller, which then retried at the usual pace into the same refusal; the watch also
 keeps each such answer's ``Retry-After`` in seconds (:func:`retry_after_seconds`).
+
+One notification may also be several requests: a URL with several targets
+(``ntfy://host/topic1/topic2``, a Slack or Matrix URL naming several channels), a message
+Apprise splits (``?overflow=split`` on a service with a short limit). Apprise answers ``False``
+when any one failed, even after others were shown. The watch therefore counts, among the
+requests that carry the notification (:meth:`Watched.carries`: their payload holds a piece of
+its text, which a log-in or room-join request does not), those the destination accepted
+(a 2xx answer) and those that failed: ``parts_sent``, ``parts_failed``.
 ``requests`` is imported on first use (the CLI's start-up imports this module).
 """
 
@@ -46,14 +54,20 @@ def _install() -> None:
         @wraps(original)
         def send(self: Any, request: Any, **kwargs: Any) -> Any:
             seen: Watched | None = getattr(_local, "watched", None)
+            carries = seen is not None and seen.carries(request.url, request.body)
             try:
                 response = original(self, request, **kwargs)
             except BaseException as exc:
                 if seen is not None:
                     seen.errors.append(exc)
+                    seen.parts_failed += carries
                 raise
             if seen is not None:
                 seen.note(response.status_code, response.headers.get("Retry-After"))
+                if carries and 200 <= response.status_code < 300:
+                    seen.parts_sent += 1
+                elif carries:
+                    seen.parts_failed += 1
             return response
 
         requests.Session.send = send  # type: ignore[method-assign]
@@ -62,23 +76,83 @@ def _install() -> None:
 
 @dataclass
 class Watched:
-    """What one thread's HTTP requests met while watched: ``errors`` in order, and
+    """What one thread's HTTP requests met while watched: ``errors`` in order,
     ``throttled``, one entry per throttling answer: its ``Retry-After`` in seconds, or None
-    when it gave none (or none that parses)."""
+    when it gave none (or none that parses); of the requests that carried the notification
+    (``text``: its title and body; empty: every request counts), ``parts_sent`` the
+    destination accepted (2xx) and ``parts_failed`` it did not (another status, or no answer)."""
 
     errors: list[BaseException] = field(default_factory=list)
     throttled: list[float | None] = field(default_factory=list)
+    text: str = ""
+    parts_sent: int = 0
+    parts_failed: int = 0
+
+    def carries(self, url: str | None, body: object) -> bool:
+        """Whether a request to ``url`` with ``body`` (``requests``' prepared body: bytes, text
+        or None) carries the notification: some :data:`PIECE` characters of its payload (the
+        body, its JSON or form values, the URL's query values) appear in ``text``. A request
+        that carries none (a log-in, a room join, an upload of nothing of it) is not a part."""
+        if not self.text:
+            return True
+        return any(_shares_piece(value, self.text) for value in _payload(url, body))
 
     def note(self, status: int, retry_after: str | None) -> None:
         if status == 429 or (status == 503 and retry_after is not None):
             self.throttled.append(retry_after_seconds(retry_after))
 
 
+#: Characters in a row a request's payload must share with the notification's text to carry it
+#: (at least half of them letters or digits: a run of spaces or dashes proves nothing).
+PIECE = 12
+
+
+def _shares_piece(value: str, text: str) -> bool:
+    step = PIECE // 2  # a run of 1.5 * PIECE shared characters holds one of these windows
+    for start in range(0, max(len(value) - step + 1, 1), step):
+        window = value[start : start + step * 2]
+        if len(window) < PIECE or sum(c.isalnum() for c in window) < PIECE // 2:
+            continue
+        if window in text:
+            return True
+    return False
+
+
+def _payload(url: str | None, body: object) -> list[str]:
+    """The texts a request sends: its body as text, the strings in it when it is JSON (which
+    escapes non-ASCII letters) or a form, and the query values of ``url`` (GET-style APIs)."""
+    import json
+    from urllib.parse import parse_qsl, urlsplit
+
+    found = [v for _, v in parse_qsl(urlsplit(url or "").query)]
+    text = body.decode("utf-8", "replace") if isinstance(body, bytes) else body
+    if not isinstance(text, str) or not text:
+        return found
+    found.append(text)
+    try:
+        found += _strings(json.loads(text))
+    except ValueError:
+        found += [v for _, v in parse_qsl(text)]
+    return found
+
+
+def _strings(value: object) -> list[str]:
+    """Every string inside a decoded JSON value."""
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, list):
+        return [s for v in value for s in _strings(v)]
+    return []
+
+
 @contextmanager
-def watch_transport() -> Iterator[Watched]:
-    """What the calling thread's ``requests`` calls meet while inside."""
+def watch_transport(text: str = "") -> Iterator[Watched]:
+    """What the calling thread's ``requests`` calls meet while inside; ``text``: the
+    notification's title and body (:meth:`Watched.carries`)."""
     _install()
-    watched = Watched()
+    watched = Watched(text=text)
     outer = getattr(_local, "watched", None)
     _local.watched = watched
     try:

@@ -194,7 +194,12 @@ def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
     return claims.release(conn, deliveries, id_, owner, leased="sending", **values)
 
 
-def mark_sent(conn: Connection, id_: int, owner: str, message_id: int, now: datetime) -> bool:
+def mark_sent(
+    conn: Connection, id_: int, owner: str, message_id: int, now: datetime,
+    note: str | None = None,
+) -> bool:  # fmt: skip
+    """Finish a leased delivery as sent; ``note``: what went wrong in a send that still counts
+    as sent (an Apprise notification that reached some of its targets), kept as its error."""
     ok = _finish(
         conn,
         id_,
@@ -203,7 +208,7 @@ def mark_sent(conn: Connection, id_: int, owner: str, message_id: int, now: date
         message_id=message_id,
         finished_at=now,
         attempts=deliveries.c.attempts + 1,
-        error=None,
+        error=note,
     )
     return ok
 
