@@ -143,10 +143,10 @@ def demo(
     sock = _listen("127.0.0.1", port, configurable=False)
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     base = Path(directory) if directory else _demo_dir()
-    base.mkdir(parents=True, exist_ok=True)
+    if (problem := _demo_room(base)) is not None:
+        fail(f"demo --dir {base}: {problem}; choose a directory it can write with --dir "
+             "(without --dir: ./var/demo, else a temporary directory)", EXIT_USAGE)  # fmt: skip
     db_file = base / "demo.db"
-    for suffix in ("", "-wal", "-shm"):
-        Path(f"{db_file}{suffix}").unlink(missing_ok=True)
     overrides: dict[str, dict[str, object]] = {
         "database": {"url": f"sqlite:///{db_file.resolve()}"},
         "source": {"url": None, "poll_seconds": 2.0},
@@ -170,14 +170,36 @@ def demo(
 
 
 def _demo_dir() -> Path:
+    """./var/demo when the demo can keep its DB there (:func:`_demo_room`), else a new
+    temporary directory: an existing ./var/demo it cannot write was taken, and the demo then
+    failed on it."""
     import tempfile
 
+    path = Path("var/demo")
+    return path if _demo_room(path) is None else Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
+
+
+def _demo_room(base: Path) -> str | None:
+    """Make ``base`` ready for a new demo DB: the directory made, the last demo's files
+    (``demo.db`` and its ``-wal``/``-shm``) removed, a file created and removed in it. What
+    failed, in words (no advice: the caller's), or None.
+
+    Why here: the demo sets ``database.url`` itself, so the state DB's own errors, which advise
+    setting ``database.url``, sent a demo user to a setting they never set (an unwritable
+    ``--dir`` was exit 2 with that advice, or a bare "Operation not permitted", exit 1)."""
+    import os
+
     try:
-        path = Path("var/demo")
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-    except OSError:
-        return Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
+        base.mkdir(parents=True, exist_ok=True)
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{base / 'demo.db'}{suffix}").unlink(missing_ok=True)
+        probe = base / f".feedsvc-demo-{os.getpid()}"
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        said = (exc.strerror or type(exc).__name__).lower()
+        return f"cannot write there ({said})"
+    return None
 
 
 async def _demo(settings: Settings, count: int, every: float, sock: socket.socket) -> None:

@@ -273,7 +273,19 @@ def _make_room(db: Database) -> None:
             f"the state DB's directory {parent} does not exist: create it, or set "
             "database.url to a file in an existing directory"
         )
-    parent.mkdir(parents=True, exist_ok=True)
+    try:
+        parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:  # was a bare "Operation not permitted: var", exit 1, no advice
+        raise LocationError(
+            f"the state DB's directory {parent} cannot be created ({_os_words(exc)}): run "
+            "feedsvc where it may create it, create it, or set database.url to a file in a "
+            "directory it can write"
+        ) from None
+
+
+def _os_words(exc: OSError) -> str:
+    """What the system said, without the path it repeats (the message names it already)."""
+    return (exc.strerror or type(exc).__name__).lower()
 
 
 def ensure_schema(db: Database) -> None:

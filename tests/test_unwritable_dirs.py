@@ -1,0 +1,106 @@
+"""Commands given a directory they cannot write: the advice names what the user can change.
+``demo --dir`` said "set database.url" (the demo sets it itself) or a bare "Operation not
+permitted" (exit 1); a writer whose default state DB directory ``./var`` cannot be created said
+"Operation not permitted: …/var", exit 1, no advice. ``chattr +i``: root ignores permission
+bits (``test_cli_db_errors.immutable``)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from test_cli_db_errors import immutable
+
+from feedsvc.cli.service import _demo_dir
+
+DEMO_ADVICE = "choose a directory it can write with --dir"
+
+
+def feedsvc(cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "PG"))}
+    env |= {"FEEDSVC_CONFIG": "/dev/null"}
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", *argv], cwd=cwd, env=env, capture_output=True,
+        text=True, timeout=120, check=False,
+    )  # fmt: skip
+
+
+def one_line(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode == 2, (done.returncode, done.stderr)
+    assert "Traceback" not in done.stderr and "feedsvc started" not in done.stderr, done.stderr
+    [line] = done.stderr.splitlines()
+    return line
+
+
+@pytest.mark.parametrize("layout", ["empty", "last demo's DB in it", "a new directory in it"])
+def test_demo_with_a_dir_it_cannot_write_says_choose_another_dir(
+    tmp_path: Path, layout: str
+) -> None:
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    given = folder
+    if layout == "last demo's DB in it":
+        (folder / "demo.db").write_bytes(b"")
+    elif layout == "a new directory in it":
+        given = folder / "sub"
+    with immutable(folder):
+        line = one_line(feedsvc(tmp_path, "demo", "--port", "0", "--dir", str(given)))
+    assert line.startswith(f"feedsvc: demo --dir {given}: cannot write there ("), line
+    assert DEMO_ADVICE in line and "database.url" not in line, line
+    assert (folder / "demo.db").exists() == (layout == "last demo's DB in it")  # untouched
+
+
+def test_demo_without_dir_takes_a_temp_dir_when_var_demo_cannot_be_written(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An existing ./var/demo it cannot write was taken (``mkdir`` of an existing directory
+    succeeds), and the demo failed on it."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "var" / "demo").mkdir(parents=True)
+    with immutable(tmp_path / "var" / "demo"):
+        chosen = _demo_dir()
+    assert chosen != Path("var/demo") and chosen.is_dir() and os.access(chosen, os.W_OK)
+    chosen.rmdir()
+    assert _demo_dir() == Path("var/demo")  # writable again: the usual place
+
+
+WRITERS = [
+    ["db", "upgrade"],
+    ["topics", "add", "zz", "--title", "Z", "--query", "z"],
+    ["run", "--no-http"],
+]
+
+
+@pytest.mark.parametrize("argv", WRITERS, ids=" ".join)
+def test_a_writer_that_cannot_create_the_default_state_db_directory_names_it(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """The default ``sqlite:///var/feedsvc.db`` where ``var/`` cannot be created."""
+    here = tmp_path / "here"
+    here.mkdir()
+    with immutable(here):
+        line = one_line(feedsvc(here, *argv))
+    assert line.startswith(f"feedsvc: the state DB's directory {here / 'var'} cannot be "), line
+    assert "set database.url to a file in a directory it can write" in line, line
+    assert "--dir" not in line, line
+
+
+READERS = [["status"], ["topics", "list"], ["source", "check"], ["render", "x"]]
+
+
+@pytest.mark.parametrize("argv", READERS, ids=" ".join)
+def test_readers_in_a_directory_they_cannot_write_name_no_demo_option(
+    tmp_path: Path, argv: list[str]
+) -> None:
+    """A reader writes nothing: no DB there is "run db upgrade", the advice of every other
+    place, never the demo's --dir."""
+    here = tmp_path / "here"
+    here.mkdir()
+    with immutable(here):
+        done = feedsvc(here, *argv)
+    assert done.returncode == 1, done.stderr
+    assert "not initialised: run `feedsvc db upgrade`" in done.stderr, done.stderr
+    assert "--dir" not in done.stderr and not (here / "var").exists()
