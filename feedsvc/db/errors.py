@@ -34,6 +34,10 @@ SQLITE_FULL = 13
 #: The lines of a PostgreSQL error that quote the statement: ``LINE 2: FROM topics …`` and
 #: the ``^`` under the position.
 _STATEMENT_POINTER = re.compile(r"LINE \d+: |\^$")
+#: PostgreSQL's detail of a CHECK or NOT NULL violation: every value of the refused row (an
+#: article's body, its id from a sequence, new at each attempt: a row refused again would never
+#: read the same twice), i.e. the bound parameters; the constraint's name says what failed.
+_FAILING_ROW = re.compile(r"DETAIL: Failing row contains ")
 #: ``AS f_<field>``, the alias ``feedsvc.source.mapping`` gives each mapped column or SQL
 #: expression, and the rest of the statement after it: MariaDB quotes the statement from the
 #: error on ("... near '= 'x' AS f_visible \nFROM news LIMIT 1' at line 1"), which is SQL the
@@ -125,9 +129,14 @@ def describe(exc: BaseException, limit: int = 300) -> str:
     inner = getattr(exc, "orig", None) if statement else None
     orig = exc if inner is None else inner
     # one line; the driver's own lines stay apart ("… Connection refused; Is the server …");
-    # PostgreSQL's pointer into the statement ("LINE 2: FROM topics …" and its "^") is SQL
+    # PostgreSQL's pointer into the statement ("LINE 2: FROM topics …" and its "^") is SQL,
+    # its "Failing row contains (…)" the values written
     lines = (" ".join(line.split()) for line in str(orig).splitlines())
-    kept = (line for line in lines if line and not _STATEMENT_POINTER.match(line))
+    kept = (
+        line
+        for line in lines
+        if line and not _STATEMENT_POINTER.match(line) and not _FAILING_ROW.match(line)
+    )
     text = unaliased("; ".join(kept)) or type(orig).__name__
     if statement and inner is None:
         text = type(exc).__name__  # SQLAlchemy's own text embeds the statement

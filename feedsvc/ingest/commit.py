@@ -4,13 +4,16 @@ cursor in one transaction, so a crash leaves either all of the batch or none of 
 When the state DB refuses the batch for a reason that is not a database fault (one row a
 constraint or a hook cannot take), the batch is written again row by row, each row and its
 hooks in a savepoint, and the rows still refused are quarantined (issue 12 §3); a batch no row
-of which stores alone is a systemic failure, never a batch of quarantined rows.
+of which stores alone is a systemic failure, never a batch of quarantined rows. Rows listed in
+the quarantine already (the 10-minute re-check by id, :mod:`feedsvc.ingest.unordered`) are
+written the same way; refused again they say nothing new about the write path, so they do not
+count towards that failure (a batch of only such rows refused is these rows still refused).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -49,22 +52,29 @@ class BatchCommit:
         advance_to: tuple[datetime, str] | None,
         backlog: tuple[int, float | None] | None,
         first_sync: bool | None,
+        listed: Container[str] = frozenset(),
     ) -> tuple[list[Change], list[Quarantined]]:
         """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
         behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
-        on after it) its changes never alert. Returns the changes and the rows refused. Raises
-        a database fault, :class:`LeaseLost` or :class:`SystemicError` (rolled back)."""
+        on after it) its changes never alert. ``listed``: the ids of rows quarantined already
+        (a re-check): refused again, they are not evidence of a systemic failure, and a batch
+        of only such rows is stored row by row without a warning. Returns the changes and the
+        rows refused. Raises a database fault, :class:`LeaseLost` or :class:`SystemicError`
+        (rolled back)."""
+        batch = (items, skipped, advance_to, backlog, first_sync, listed)
         try:
-            return self._write(items, skipped, advance_to, backlog, first_sync, isolate=False)
+            return self._write(*batch, isolate=False)
         except Exception as exc:
             if not_the_rows(exc):
                 raise
-            log.warning(
+            again = all(i.at.id in listed for i in items)
+            log.log(
+                logging.DEBUG if again else logging.WARNING,
                 "ingest: the state DB refused a batch of %d row(s) (%s); storing it row by row",
                 len(items),
                 describe(exc),
             )
-            return self._write(items, skipped, advance_to, backlog, first_sync, isolate=True)
+            return self._write(*batch, isolate=True)
 
     def _write(
         self,
@@ -73,6 +83,7 @@ class BatchCommit:
         advance_to: tuple[datetime, str] | None,
         backlog: tuple[int, float | None] | None,
         first_sync: bool | None,
+        listed: Container[str],
         *,
         isolate: bool,
     ) -> tuple[list[Change], list[Quarantined]]:
@@ -105,7 +116,8 @@ class BatchCommit:
                     refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
                     continue
                 changes += one
-            if len(items) > 1 and len(refused) == len(items):
+            tried = sum(i.at.id not in listed for i in items)
+            if tried > 1 and len(refused) == len(items):
                 # no row stores alone: the write path itself fails (e.g. a broken hook or
                 # schema), so quarantining every row would skip them all for good
                 raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")

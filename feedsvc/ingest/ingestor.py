@@ -308,8 +308,10 @@ class Ingestor:
         """Every :attr:`unordered_every` seconds (and at this process's first tick), where the
         cursor column can hold a value with no place in the order: quarantine such rows by id,
         and ingest the quarantined ones the CMS has given a time since, wherever it sorts, and
-        the ones the parser refused that it now takes (:mod:`feedsvc.ingest.unordered`). At a
-        first sync (``start``: no cursor yet) the keyset read takes those itself."""
+        the ones refused for their values (by the parser, the driver or the state DB) that
+        parse now (:mod:`feedsvc.ingest.unordered`), through the one batch write, in batches
+        of :attr:`batch_size`; one the state DB refuses again stays listed, quietly. At a first
+        sync (``start``: no cursor yet) the keyset read takes those itself."""
         at = time.monotonic()
         if self._unordered_at is not None and at - self._unordered_at < self.unordered_every:
             return
@@ -323,8 +325,12 @@ class Ingestor:
         new = unordered.record(self.db, self.source.name, found)
         unordered.report(self.source.name, self.source.columns.cursor, found, new)
         result.quarantined += new
-        if found.fixed:
-            self._store(self._prepare(found.fixed), result, None, first_sync=first or None)
+        listed = frozenset(str(r.id) for r in found.fixed)
+        refused: list[Quarantined] = []
+        for i in range(0, len(found.fixed), self.batch_size):  # a batch's write lock each
+            rows = found.fixed[i : i + self.batch_size]
+            refused += self._store(self._prepare(rows), result, None, None, first or None, listed)
+        unordered.report_ingested(self.source.name, found.fixed, refused)
         self._unordered_at = at
 
     def _refused_rows(self) -> bool:
@@ -356,16 +362,20 @@ class Ingestor:
         advance_to: tuple[datetime, str] | None,
         backlog: tuple[int, float | None] | None = None,
         first_sync: bool | None = None,
-    ) -> None:
+        listed: frozenset[str] = frozenset(),
+    ) -> list[Quarantined]:
         """Store one batch and move the cursor (:class:`BatchCommit`), then count, log what was
-        quarantined and tell the after-commit listeners."""
+        quarantined and tell the after-commit listeners; returns the rows the state DB refused.
+        Rows ``listed`` in the quarantine already (a re-check by id) are recorded again when
+        refused, but neither logged nor counted a second time."""
         result.read += prepared.rows
         items, skipped = prepared.items, prepared.skipped
         self._prepare_hooks()
         commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
-        changes, refused = commit.store(items, skipped, advance_to, backlog, first_sync)
+        changes, refused = commit.store(items, skipped, advance_to, backlog, first_sync, listed)
         self.batches_committed += 1
-        for q in (*skipped, *refused):
+        fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
+        for q in fresh:
             log.warning(
                 "source %s row id=%s%s quarantined (%s): %s",
                 self.source.name,
@@ -374,7 +384,7 @@ class Ingestor:
                 q.stage,
                 q.reason,
             )
-        result.quarantined += [*skipped, *refused]
+        result.quarantined += fresh
         result.stored += len(changes)
         result.new += sum(c.is_new for c in changes)
         result.updated += sum(not c.is_new for c in changes)
@@ -385,6 +395,7 @@ class Ingestor:
                     callback(changes)
                 except Exception:  # a broken listener must not undo a committed ingest
                     log.exception("after-ingest callback failed")
+        return refused
 
 
 _SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}

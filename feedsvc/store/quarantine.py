@@ -105,8 +105,9 @@ def unplaced(conn: Connection, source: str) -> dict[str, str]:
 
 def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
     """``{row id: stage}`` of the rows held for their values, at most ``limit``: refused by
-    the parser (stage ``parse``) or when read (stage ``read`` at a position: text that is not
-    UTF-8, a value the driver cannot convert), or held back for a time in the future (stage
+    the parser (stage ``parse``), when read (stage ``read`` at a position: text that is not
+    UTF-8, a value the driver cannot convert) or by the state DB (stage ``store``: a NUL byte
+    on PostgreSQL, an operator's constraint), or held back for a time in the future (stage
     ``ahead``). Re-checked by id, as a fix made in place (the CMS's cursor value left as it
     was, or set to a time behind the cursor: a typo'd year corrected) is taken by no keyset
     read. The longest unchecked first (a check marks each row it looked at as seen): with more
@@ -116,7 +117,7 @@ def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
         .where(
             t.c.source == source,
             or_(
-                t.c.stage.in_(("parse", "ahead")),
+                t.c.stage.in_(("parse", "store", "ahead")),
                 and_(t.c.stage == "read", t.c.source_cursor > NO_POSITION),
             ),
         )
