@@ -34,6 +34,19 @@ def ascii_int(text: str, *, signed: bool = True) -> int | None:
     return int(text)
 
 
+def ascii_count(text: str, cap: int) -> int | None:
+    """``text`` as a count capped at ``cap`` (``cap`` ≥ 0) when it is ASCII digits only (no sign,
+    spaces, ``+`` or ``_``); else None. Any number of digits is read (``"9" * 5000`` is
+    ``cap``, where :func:`ascii_int` gives None), none converted past ``cap``'s own length:
+    a value above the cap is the cap, not an error (feed ``?limit=``)."""
+    if not text.isascii() or not text.isdigit():
+        return None
+    digits = text.lstrip("0")
+    if len(digits) > len(str(cap)):
+        return cap
+    return min(int(digits or "0"), cap)
+
+
 def is_ascii_int(text: str, *, signed: bool = True) -> bool:
     """Whether :func:`ascii_int` reads ``text`` as a number."""
     return ascii_int(text, signed=signed) is not None

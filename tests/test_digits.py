@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from feedsvc.bot.actions import list_number
 from feedsvc.channels.recipients import RecipientError, recipient_spec
 from feedsvc.digest.edge import parse_callback
-from feedsvc.digits import MAX_DIGITS, ascii_decimal, ascii_int
+from feedsvc.digits import MAX_DIGITS, ascii_count, ascii_decimal, ascii_int
 from feedsvc.web.admin_pages import id_param, page_param
 from feedsvc.web.api_base import ApiError, Call
 from feedsvc.web.feed_requests import BadRequest, parse_limit
@@ -57,6 +57,17 @@ def test_too_many_digits_is_not_a_number_not_a_crash() -> None:
 @pytest.mark.parametrize("text", ["３０", "٣", "1e3", "nan", "inf", "+1", " 1", "1_0", "½", "."])
 def test_ascii_decimal_refuses_what_float_would_read(text: str) -> None:
     assert ascii_decimal(text) is None
+
+
+def test_ascii_count_caps_any_number_of_digits() -> None:
+    read = [ascii_count(t, 200) for t in ("0", "000", "7", "0200", "201", "9" * (MAX_DIGITS + 9))]
+    assert read == [0, 0, 7, 200, 200, 200]
+    assert ascii_count("1" + "0" * 3, 999) == 999 and ascii_count("5", 0) == 0
+
+
+@pytest.mark.parametrize("text", ["", "-1", "+1", " 1", "1_0", "１２", "²", "1.0", "0x10"])
+def test_ascii_count_refuses_all_but_ascii_digits(text: str) -> None:
+    assert ascii_count(text, 200) is None
 
 
 def test_ascii_decimal_reads_ascii_numbers() -> None:

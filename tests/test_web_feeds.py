@@ -220,6 +220,31 @@ async def test_bad_limit_is_400(client: AsyncClient, limit: str) -> None:
     assert "limit" in response.text
 
 
+@pytest.mark.parametrize(
+    ("limit", "read"),
+    [("200", 200), ("201", 200), ("1000", 200), ("0200", 200), ("9" * 5000, 200), ("007", 7)],
+)
+async def test_a_limit_above_the_maximum_is_the_maximum(
+    client: AsyncClient, backend: FakeBackend, limit: str, read: int
+) -> None:
+    """One rule (newcomer W4): a whole number ≥ 1, above 200 read as 200 (SPEC §5 "up to 200";
+    ``?limit=1000`` always served the newest 200), however many digits it has."""
+    response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
+    assert response.status_code == 200
+    assert {key[2] for key in backend.snapshots} == {read}
+
+
+@pytest.mark.parametrize("limit", ["0", "-1", "abc", "000", "%EF%BC%95"])
+async def test_a_refused_limit_says_the_rule_that_is_applied(
+    client: AsyncClient, limit: str
+) -> None:
+    """The 400 must not say "from 1 to 200" while 1000 is served: it states the cap."""
+    response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
+    assert response.status_code == 400
+    assert "1 đến 200" not in response.text and "1 to 200" not in response.text
+    assert "200" in response.text and "1" in response.text
+
+
 @pytest.mark.parametrize("path", ["/feeds/khong-co.rss", "/feeds/kien-thuy.xml", "/feeds/rss"])
 async def test_unknown_is_404(client: AsyncClient, path: str) -> None:
     response = await client.get(path)

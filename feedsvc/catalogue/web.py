@@ -105,8 +105,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Too many requests from your address; retry in {seconds} s.",
     ),
     "http.bad_limit": (
-        "limit phải là số nguyên từ 1 đến {limit}, nhận được {value}.",
-        "limit must be an integer from 1 to {limit}, got {value}.",
+        "limit phải là số nguyên từ 1 trở lên (lớn hơn {limit} thì trả {limit} bài mới nhất),"
+        " nhận được {value}.",
+        "limit must be a whole number of 1 or more (above {limit}: the newest {limit}),"
+        " got {value}.",
     ),
     "http.missing_query": (
         "Thiếu truy vấn: dùng /feeds/search.rss?q=TỪ_KHOÁ",

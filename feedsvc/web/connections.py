@@ -9,9 +9,14 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   or a request's first byte arrives, its whole head (request line and headers) must arrive in
   this time, or the connection is closed. Between requests uvicorn's keep-alive timeout (5 s)
   still applies. A slow body is not affected.
-* **head size** (``http.max_header_bytes``, default 32 KiB): a head larger than this is answered
-  ``431 Request Header Fields Too Large`` and the connection closed. Counted per read, so the
-  bound is checked within one socket read (at most 256 KiB) of being crossed.
+* **head size** (``http.max_header_bytes``, default 32 KiB): a head (request line, headers and
+  the blank line ending them) larger than this is answered ``431 Request Header Fields Too
+  Large`` and the connection closed. The bytes are counted *before* the parser sees them, up to
+  the head's end (``CRLF CRLF``: llhttp takes no other), so the bound is exact however the head
+  is split across TCP reads: a head that arrived whole in one read used to be parsed and served
+  uncounted (50 KB headers got 200). A request line is also bounded by :data:`MAX_REQUEST_LINE`,
+  httptools' URL limit (an English 400 past it otherwise), whatever the setting. Bytes after a
+  request body in the same read (a pipelined request) are counted from the next read on.
 * **open connections** (``http.max_connections``, default 2,000, and never more than the
   process's file-descriptor limit minus :data:`FD_RESERVE`): a new connection over the limit
   first closes the oldest connections that are waiting for a request head (idle or slow), and is
@@ -38,6 +43,12 @@ log = logging.getLogger(__name__)
 
 #: File descriptors kept free for DB connections, log files and the listening sockets.
 FD_RESERVE = 128
+
+#: The longest request line taken, in bytes: ``httptools.parse_url`` refuses a longer URL (which
+#: uvicorn answers with an English 400), so it is a head too large whatever the setting.
+MAX_REQUEST_LINE = 65535
+
+_HEAD_END = b"\r\n\r\n"
 
 
 def too_large_answer(text: str) -> bytes:
@@ -85,8 +96,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
 
     _awaiting_head = True  # the next bytes belong to a request head
-    _head_bytes = 0
-    _head_seen = False  # a head completed during the current read
+    _head_bytes = 0  # bytes of the current head counted so far
+    _head_tail = b""  # its last 3 bytes, to find a head end split across reads
+    _line_bytes = 0  # bytes of its request line so far (leading blank lines not counted)
+    _line_open = True  # the request line has not ended yet
     _head_timer: asyncio.TimerHandle | None = None
 
     # -- connection lifecycle ---------------------------------------------------------------
@@ -127,17 +140,47 @@ class BoundedHttpProtocol(HttpToolsProtocol):
 
     # -- the request head -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
-        counted = self._awaiting_head
-        self._head_seen = False
-        super().data_received(data)
-        # A head that completed in this read restarts the count (pipelined requests); what
-        # follows it in the same read is not counted, so the bound holds within one read.
-        closing = self.transport.is_closing()
-        if counted and not self._head_seen and self._awaiting_head and not closing:
-            self._head_bytes += len(data)
-            if self._head_bytes > self.max_header_bytes:
+        """Feed ``data`` to the parser, a head at a time: each head's bytes are counted (and
+        refused past the limit) before the parser sees them; body bytes go through uncounted."""
+        while data:
+            if not self._awaiting_head:
+                super().data_received(data)
+                return
+            take = self._count_head(data)
+            if take < 0:
                 self.transport.write(self.too_large)
                 self.transport.close()
+                return
+            part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
+            super().data_received(part)
+            if self.transport.is_closing():
+                return
+
+    def _count_head(self, data: bytes) -> int:
+        """How many bytes of ``data`` belong to the head being read (all of it, or up to and
+        including its ``CRLF CRLF``), counted; -1 when they take it over a limit."""
+        tail = self._head_tail
+        end = (tail + data if tail else data).find(_HEAD_END)
+        take = len(data) if end < 0 else end + len(_HEAD_END) - len(tail)
+        part = data if take == len(data) else data[:take]
+        self._head_bytes += take
+        if self._line_open:
+            self._count_line(part)
+        if self._head_bytes > self.max_header_bytes or self._line_bytes > MAX_REQUEST_LINE:
+            return -1
+        self._head_tail = (tail + part)[-3:]
+        return take
+
+    def _count_line(self, part: bytes) -> None:
+        """Count ``part``'s bytes of the request line (llhttp skips blank lines before it)."""
+        start = 0
+        if self._line_bytes == 0:
+            while part.startswith(b"\r\n", start):
+                start += 2
+        newline = part.find(b"\n", start)
+        self._line_bytes += (len(part) if newline < 0 else newline + 1) - start
+        if newline >= 0:
+            self._line_open = False
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
@@ -154,9 +197,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._message_done()
 
     def _head_done(self) -> None:
-        self._head_seen = True
         self._awaiting_head = False
-        self._head_bytes = 0
+        self._head_bytes = self._line_bytes = 0
+        self._head_tail = b""
+        self._line_open = True
         self._cancel_head_timer()
 
     def _message_done(self) -> None:

@@ -9,7 +9,7 @@ from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 
-from feedsvc.digits import ascii_int
+from feedsvc.digits import ascii_count
 from feedsvc.feeds.model import FORMATS
 
 DEFAULT_LIMIT = 50
@@ -43,20 +43,24 @@ def query_params(request: Request) -> dict[str, str]:
 
 
 def parse_limit(value: str | None) -> int:
-    """``?limit=``: default 50; an integer ≥ 1 in ASCII digits (:func:`feedsvc.digits.ascii_int`:
-    ``int()`` would read ``"１２"``), values above 200 are capped at 200. Surrounding spaces are
-    allowed, as they always were (a reader's template may pad the value)."""
+    """``?limit=``: default 50; else a whole number ≥ 1 in ASCII digits
+    (:func:`feedsvc.digits.ascii_count`: ``int()`` would read ``"１２"``), one above 200 read as
+    200 (SPEC §5: "up to 200"; a reader asking ``?limit=1000`` always got the newest 200, and
+    feed URLs are a stable interface, so it is not refused). ``0``, a sign or anything but
+    digits is :class:`BadRequest`, whose text states this rule. Surrounding spaces are allowed,
+    as they always were (a reader's template may pad the value)."""
     if value is None or value == "":
         return DEFAULT_LIMIT
-    limit = ascii_int(value.strip(" \t"), signed=False) or 0
-    if limit < 1:
+    limit = ascii_count(value.strip(" \t"), MAX_LIMIT)
+    if not limit:
         raise BadRequest(
-            f"limit must be an integer from 1 to {MAX_LIMIT}, got {value!r}",
+            f"limit must be a whole number of 1 or more (above {MAX_LIMIT}: the newest"
+            f" {MAX_LIMIT}), got {value!r}",
             "http.bad_limit",
             limit=MAX_LIMIT,
             value=repr(value),
         )
-    return min(limit, MAX_LIMIT)
+    return limit
 
 
 def split_feed_name(name: str) -> tuple[str, str] | None:
