@@ -56,12 +56,14 @@ LEFT_TO_SQLALCHEMY = [
     "postgresql://u@h/db?x=1\nignored",
     "postgresql://u@h/db\nname",
 ]
-#: SQLAlchemy's dialect rewrites these host/port query forms: not taken by psycopg_url.
+#: SQLAlchemy's dialect rewrites these host/port query forms: psycopg_url takes them and gives
+#: the same connection arguments (``feedsvc.db.hosts``; more in ``tests/test_db_hosts.py``).
 MULTI_HOST = [
     "postgresql://u@/db?host=h1:5432",
     "postgresql://u@/db?host=h1,h2&port=5432,5433",
     "postgresql://u@h/db?port=5433",
     "postgresql://u@/db?host=h1:1&host=h2:2",
+    "postgresql://u:pw@h:7/db?host=h1,h2&target_session_attrs=read-write",
 ]
 
 
@@ -83,7 +85,9 @@ def assert_same_as_sqlalchemy(url: str) -> None:
     assert (ours.drivername, ours.username, ours.password, ours.host, ours.port,
             ours.database) == (theirs.drivername, theirs.username, theirs.password, theirs.host,
                                theirs.port, theirs.database), url  # fmt: skip
-    assert dict(ours.query) == dict(theirs.query), url
+    assert ours.query == tuple(
+        (k, v) for k, vs in theirs.query.items() for v in ((vs,) if isinstance(vs, str) else vs)
+    ) or dict(ours.query) == dict(theirs.query), url
     # SQLAlchemy masks only the userinfo password; ours also the query's password-like values
     theirs = theirs.update_query_dict({k: "***" for k in theirs.query if urls.is_secret_key(k)})
     assert ours.render() == _unquoted_mask(theirs.render_as_string(hide_password=True)), url
@@ -128,8 +132,9 @@ def test_what_could_read_differently_is_left_to_sqlalchemy(url: str) -> None:
 
 
 @pytest.mark.parametrize("url", MULTI_HOST)
-def test_multi_host_forms_are_left_to_the_dialect(url: str) -> None:
-    assert urls.psycopg_url(url) is None
+def test_multi_host_forms_connect_as_the_dialect_connects(url: str) -> None:
+    assert urls.psycopg_url(url) is not None
+    assert_same_as_sqlalchemy(url)
 
 
 @pytest.mark.parametrize(
@@ -173,7 +178,9 @@ SECRET_URLS = [
     f"postgresql://u:{SECRET}@h/db?password={SECRET}x",
     f"mysql+pymysql://u@h:3306/db?passwd={SECRET}",
     f"mysql+pymysql://u@h:3306/db?password={SECRET}&charset=utf8mb4",
-    f"postgresql://u@/db?host=h1&host=h2&password={SECRET}",  # left to SQLAlchemy
+    f"postgresql://u@/db?host=h1&host=h2&password={SECRET}",  # several hosts
+    f"postgresql://u:{SECRET}@/db?host=h1:5432&host=h2:5433&target_session_attrs=read-write",
+    f"postgresql://u:{SECRET}@/db?host=h1,h2&port=5432,5433&sslpassword={SECRET}",
     f"postgresql://u@h/db?password={SECRET}&password=other",  # a key twice: SQLAlchemy's
     f"postgresql://u@h:5_0/db?password={SECRET}",  # a port SQLAlchemy reads: its parts
     f"postgresql://u:{SECRET}@h:99x/db",  # cannot be read at all: not shown

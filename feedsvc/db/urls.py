@@ -8,15 +8,18 @@ parts, which used to come from ``sqlalchemy.engine.make_url``.
 :func:`parse` reads the URL grammar of SQLAlchemy 2 (``dialect+driver://user:password@host:
 port/database?key=value``: user and password %-decoded, the database name as written, the
 query as ``urllib.parse.parse_qsl`` reads it) and gives up, returning None, on anything where
-it could disagree with SQLAlchemy (a port that is not plain digits, a key given twice, text
-its pattern leaves unread, such as ``@[::1],x`` or after a newline): the caller then asks
-SQLAlchemy as before. ``tests/test_db_urls.py`` checks
-the parts, the masked form and the connection arguments against SQLAlchemy's own.
+it could disagree with SQLAlchemy (a port that is not plain digits, a key other than ``host``
+and ``port`` given twice, text its pattern leaves unread, such as ``@[::1],x`` or after a
+newline): the caller then asks SQLAlchemy as before. Several hosts in the query (a primary and
+its standbys) are read as SQLAlchemy's PostgreSQL dialect reads them: ``feedsvc.db.hosts``.
+``tests/test_db_urls.py`` checks the parts, the masked form and the connection arguments
+against SQLAlchemy's own.
 
 :func:`shown_url` is the one way a database URL is printed or logged (``config show``,
 ``status``, ``source check``, schema errors): the userinfo password and every query value whose
 key names a password (``password``, PyMySQL's ``passwd``, libpq's ``sslpassword``: any key with
-"pass" in it) as ``***``. :func:`port_problem` is the one check of a URL's port.
+"pass" in it) as ``***``. :func:`port_problem` is the one check of a URL's ports, each host's
+in a multi-host URL.
 """
 
 from __future__ import annotations
@@ -65,7 +68,7 @@ class DbUrl:
     host: str | None
     port: int | None
     database: str | None
-    query: tuple[tuple[str, str], ...]  # each key once, in the URL's order
+    query: tuple[tuple[str, str], ...]  # in the URL's order; only host and port may repeat
 
     def render(self, *, drivername: str | None = None) -> str:
         """The URL as it may be printed or logged: the password and each query value whose key
@@ -88,7 +91,7 @@ class DbUrl:
         if self.query:
             out += "?" + "&".join(
                 f"{quote_plus(k)}={MASK if is_secret_key(k) else quote_plus(v)}"
-                for k, v in sorted(self.query)
+                for k, v in sorted(self.query, key=lambda kv: kv[0])  # a key's values in order
             )
         return out
 
@@ -101,13 +104,23 @@ class DbUrl:
     def psycopg_params(self) -> dict[str, Any]:
         """Keyword arguments for ``psycopg.connect``, as SQLAlchemy's psycopg dialect builds them
         (``create_connect_args``): the URL's parts that are set (``user``, ``password``, ``host``,
-        ``port``, ``dbname``) and then its query (``options``, ``sslmode``, …), which wins. What
-        the URL leaves out libpq takes from ``PGHOST``, ``PGPASSWORD``, ``~/.pgpass``, …"""
+        ``port``, ``dbname``) and then its query (``options``, ``sslmode``, …), which wins;
+        hosts in the query as the dialect rewrites them (``feedsvc.db.hosts``: ``host=h1,h2``,
+        ``port=5432,5433``, or ``port=","`` for two hosts without ports, which drops the port
+        after the URL's own host as SQLAlchemy does). What the URL leaves out libpq takes from
+        ``PGHOST``, ``PGPASSWORD``, ``~/.pgpass``, … Raises ``hosts.HostsError`` for hosts and
+        ports SQLAlchemy would refuse (:func:`psycopg_url` never returns such a URL)."""
+        from feedsvc.db.hosts import query_hosts
+
         parts = {
             "host": self.host, "dbname": self.database, "user": self.username,
             "password": self.password, "port": self.port,
         }  # fmt: skip
-        return {**{k: v for k, v in parts.items() if v}, **dict(self.query)}
+        params: dict[str, Any] = {k: v for k, v in parts.items() if v}
+        params.update(self.query)
+        if (hosts := query_hosts(self.query)) is not None:
+            params.update(hosts.conninfo())
+        return params
 
 
 def parse(url: str) -> DbUrl | None:
@@ -120,8 +133,9 @@ def parse(url: str) -> DbUrl | None:
     if port is not None and not (port.isascii() and port.isdigit()):
         return None  # "h:/db" is refused; int() takes " 5", "5_0", "٥": SQLAlchemy's call
     query = parse_qsl(m["query"]) if m["query"] is not None else []
-    if len({k for k, _ in query}) != len(query):
-        return None  # a key given twice becomes a list in SQLAlchemy (e.g. several hosts)
+    once = [k for k, _ in query if k not in ("host", "port")]
+    if len(set(once)) != len(once):
+        return None  # a key given twice becomes a list in SQLAlchemy; host/port: its dialect
     username, password = m["username"], m["password"]
     return DbUrl(
         drivername=m["name"],
@@ -136,14 +150,17 @@ def parse(url: str) -> DbUrl | None:
 
 def psycopg_url(url: str) -> DbUrl | None:
     """``url`` parsed when it is a PostgreSQL URL ``Database`` opens with psycopg and whose
-    connection arguments :meth:`DbUrl.psycopg_params` builds as SQLAlchemy does; else None
-    (another backend or driver, or a ``host``/``port`` query beyond one plain host such as
-    ``?host=/run/postgresql``: SQLAlchemy's dialect rewrites the multi-host forms)."""
+    connection arguments :meth:`DbUrl.psycopg_params` builds as SQLAlchemy does, several hosts
+    in the query included; else None (another backend or driver, or hosts and ports its
+    dialect refuses: ``feedsvc.db.hosts``, which :func:`port_problem` words)."""
+    from feedsvc.db.hosts import HostsError, query_hosts
+
     parsed = parse(url)
     if parsed is None or parsed.drivername not in PSYCOPG_DRIVERS:
         return None
-    query = dict(parsed.query)
-    if "port" in query or ":" in query.get("host", ""):
+    try:
+        query_hosts(parsed.query)
+    except HostsError:
         return None
     return parsed
 
@@ -179,21 +196,38 @@ def _sqlalchemy_parts(url: str) -> DbUrl | None:
 
 
 def port_problem(url: str) -> str | None:
-    """What is wrong with the port ``url`` names, after the host or as a query ``port``
-    (libpq's, a comma-separated list for several hosts), or None. The port's text is never
-    repeated: in a URL missing its ``@`` (``postgresql://user:secret/db``) it is the password."""
+    """What is wrong with the hosts' ports ``url`` names, or None: the port after the host, and
+    the query's hosts and ports as SQLAlchemy's PostgreSQL dialect reads them
+    (``feedsvc.db.hosts``: ``?host=h1:5432&host=h2:5433``, ``?host=h1,h2&port=5432,5433``;
+    which host's port, a count that does not match, both forms mixed). The port's text is never
+    repeated: in a URL missing its ``@`` (``postgresql://user:secret/db``) it is the password.
+    Several hosts after the ``@`` each with a port (libpq's ``postgresql://h1:5432,h2:5433/db``)
+    is a problem of its own: SQLAlchemy cannot read that form, the query's can say it."""
+    from feedsvc.db.hosts import FORMS, HostsError, query_hosts
+
     m = _URL.match(url)
-    ports: list[tuple[str, str]] = []
-    if m is not None and m["port"] is not None:
-        ports.append(("the port after the host", m["port"]))
-    if m is not None and m["query"]:
-        ports += [
-            ("the query's port", p) for k, v in parse_qsl(m["query"]) if k == "port"
-            for p in v.split(",")
-        ]  # fmt: skip
-    for where, text in ports:
+    if m is None:
+        return None
+    port = m["port"]
+    if port is not None and "@" in url.split("?", 1)[0] and "," in port:
+        return (
+            "several hosts with a port each after the '@' (libpq's form h1:5432,h2:5433) "
+            f"cannot be read by SQLAlchemy: give them in the query, {FORMS}"
+        )
+    if port is not None and not (port.isascii() and port.isdigit()):
+        return "the port after the host is not a number (a TCP port is 1-65535)"
+    if port is not None and int(port) not in PORTS:
+        return "the port after the host is out of range (a TCP port is 1-65535)"
+    query = parse_qsl(m["query"]) if m["query"] else []
+    if m["name"].split("+", 1)[0] == "postgresql":
+        try:
+            query_hosts(query)
+        except HostsError as exc:
+            return str(exc)
+        return None
+    for text in (p for k, v in query if k == "port" for p in v.split(",")):
         if not (text.isascii() and text.isdigit()):
-            return f"{where} is not a number (a TCP port is 1-65535)"
+            return "the query's port is not a number (a TCP port is 1-65535)"
         if int(text) not in PORTS:
-            return f"{where} is out of range (a TCP port is 1-65535)"
+            return "the query's port is out of range (a TCP port is 1-65535)"
     return None
