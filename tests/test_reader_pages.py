@@ -18,6 +18,7 @@ from fakebot import FakeBotAPI
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
+from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.pages import page_article, qr_svg
 from feedsvc.publish.warm_start import VERIFY_BATCH
@@ -30,6 +31,9 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 START = datetime(2026, 3, 1, 1, 0, tzinfo=UTC)
+
+VI = Translator("vi")
+NO_TOPIC = "Không có chủ đề {}.\n"
 
 
 def add(service: Service, first: int, count: int, **fields: object) -> None:
@@ -145,7 +149,11 @@ def test_the_qr_code_is_served_for_enabled_topics_with_a_bot_only(
     bytes and ETag again, 304 on revalidation); 404 without a bot, for an unknown or disabled
     topic, and for a slug too long for a ``/start`` payload (the pages offer no link then)."""
     client, service = served
-    assert client.get("/topics/kien-thuy/telegram.svg").status_code == 404  # no bot yet
+    no_bot = client.get("/topics/kien-thuy/telegram.svg")  # the topic is served, no bot yet
+    assert no_bot.status_code == 404
+    assert no_bot.text == VI("http.no_telegram_bot", slug="kien-thuy") + "\n"
+    assert "Không có chủ đề" not in no_bot.text  # it said the topic did not exist (F2)
+    assert client.get("/topics/khong-co/telegram.svg").text == NO_TOPIC.format("khong-co")
     service.publisher.set_bot_username("TinBot")
     first = client.get("/topics/kien-thuy/telegram.svg")
     assert first.status_code == 200 and first.content.startswith(b"<svg")
@@ -156,16 +164,22 @@ def test_the_qr_code_is_served_for_enabled_topics_with_a_bot_only(
     )
     assert again.status_code == 304
     for slug in ("khong-co", "kien-thuy%2F..", "a" * 101):
-        assert client.get(f"/topics/{slug}/telegram.svg").status_code == 404, slug
+        unknown = client.get(f"/topics/{slug}/telegram.svg")
+        assert unknown.status_code == 404, slug
+        assert "Telegram" not in unknown.text, slug  # no such topic (or no such route)
     long_slug = "x" * 65  # a valid slug, longer than a /start payload may be
     ops.save_topic(service.db, TopicSpec(long_slug, "Dài", '"xã"'), "test")
     service.publisher.refresh()
     assert client.get(f"/topics/{long_slug}").status_code == 200
     assert "telegram.svg" not in client.get(f"/topics/{long_slug}").text
-    assert client.get(f"/topics/{long_slug}/telegram.svg").status_code == 404
+    too_long = client.get(f"/topics/{long_slug}/telegram.svg")
+    assert too_long.status_code == 404
+    assert too_long.text == VI("http.telegram_slug_too_long", slug=long_slug, most=64) + "\n"
     ops.set_topic_enabled(service.db, "kien-thuy", False)
     service.publisher.refresh(["kien-thuy"])
-    assert client.get("/topics/kien-thuy/telegram.svg").status_code == 404
+    switched_off = client.get("/topics/kien-thuy/telegram.svg")  # not public: as unknown
+    assert switched_off.status_code == 404
+    assert switched_off.text == NO_TOPIC.format("kien-thuy")
 
 
 def test_learning_the_bot_renders_a_batch_per_lock_hold(

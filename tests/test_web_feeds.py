@@ -35,6 +35,7 @@ from feedsvc.pages import (
     render_topic,
     subscribe_links,
 )
+from feedsvc.web.feed_backend import NoQr
 from feedsvc.web.feeds import FeedFastPath, feed_routes
 from feedsvc.web.http_cache import (
     Snapshot,
@@ -133,10 +134,10 @@ class FakeBackend:
     def polled(self, slug: str) -> None:
         self.polls[slug] = self.polls.get(slug, 0) + 1
 
-    def telegram_qr(self, slug: str) -> Snapshot | None:
+    def telegram_qr(self, slug: str) -> Snapshot | NoQr:
         link = {t.slug: t.subscribe.telegram for t in TOPICS}.get(slug)
         if link is None:
-            return None
+            return NoQr.TOPIC
         return make_snapshot(qr_svg(link), "image/svg+xml", datetime(2022, 5, 1, tzinfo=UTC))
 
     def page(self, slug: str) -> Snapshot | None:

@@ -91,6 +91,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This method is not allowed here.",
     ),
     "http.no_topic": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    "http.no_telegram_bot": (
+        "Chưa cấu hình bot Telegram, nên chủ đề {slug} chưa có mã QR để đăng ký.",
+        "No Telegram bot is configured, so topic {slug} has no subscription QR code.",
+    ),
+    "http.telegram_slug_too_long": (
+        "Tên chủ đề {slug} dài quá {most} ký tự của liên kết Telegram, nên không có mã QR.",
+        "Topic {slug}'s name is longer than a Telegram link allows ({most} characters),"
+        " so it has no QR code.",
+    ),
     "http.feed_suffix": (
         "Không tìm thấy: địa chỉ nguồn tin kết thúc bằng .rss, .atom hoặc .json.",
         "Not found: feed addresses end in .rss, .atom or .json.",

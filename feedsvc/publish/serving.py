@@ -18,6 +18,7 @@ from feedsvc.pages import qr_svg, telegram_link
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.topics import Topic, get_topic
+from feedsvc.web.feed_backend import NoQr
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
 from .metas import search_metas, topic_metas
@@ -91,16 +92,19 @@ class Served:
             return None
         return self._snaps.get((slug, "html"))
 
-    def telegram_qr(self, slug: str) -> Snapshot | None:
+    def telegram_qr(self, slug: str) -> Snapshot | NoQr:
         """``/topics/{slug}/telegram.svg``: the QR code of an enabled topic's Telegram link,
-        None (→ 404) without a bot, for another slug, or one too long for a ``/start``
-        payload. Drawn once per link (~7 ms) and kept: only enabled topics' links are drawn,
-        so what a client asks for cannot grow the memo past the topics served."""
+        else why not (:class:`~feedsvc.web.feed_backend.NoQr`: another slug or a disabled
+        topic, no bot, a slug too long for a ``/start`` payload). Drawn once per link (~7 ms)
+        and kept: only enabled topics' links are drawn, so what a client asks for cannot grow
+        the memo past the topics served."""
         topic = self._topics.get(slug)
         if topic is None or not topic.enabled:
-            return None
+            return NoQr.TOPIC
+        if not self.bot_username:
+            return NoQr.BOT
         link = telegram_link(self.bot_username, slug)
-        return None if link is None else _qr_snapshot(link)
+        return NoQr.SLUG if link is None else _qr_snapshot(link)
 
 
 #: QR codes kept (~2 KB each): every enabled topic's at one bot name, at 5,000 topics.

@@ -4,10 +4,23 @@ there is no capacity to render (:class:`Overloaded`, a 503)."""
 
 from __future__ import annotations
 
+import enum
 from concurrent.futures import Executor
 from typing import Protocol
 
 from feedsvc.web.http_cache import Snapshot
+
+
+class NoQr(enum.Enum):
+    """Why ``/topics/{slug}/telegram.svg`` is a 404: the answer says which (newcomer F2: without
+    a bot it said the topic did not exist). Values are the catalogue keys of the 404 text."""
+
+    #: no such topic, or it is switched off (not public: not told apart from unknown)
+    TOPIC = "http.no_topic"
+    #: the topic is served but no Telegram bot is configured: there is no link to draw
+    BOT = "http.no_telegram_bot"
+    #: the slug is longer than a ``/start`` payload may be (``pages.START_PAYLOAD_MAX``)
+    SLUG = "http.telegram_slug_too_long"
 
 
 class RenderJob(Protocol):
@@ -63,10 +76,10 @@ class FeedBackend(Protocol):
         """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...
 
-    def telegram_qr(self, slug: str) -> Snapshot | None:
+    def telegram_qr(self, slug: str) -> Snapshot | NoQr:
         """``/topics/{slug}/telegram.svg``, the QR code of the topic's Telegram link (see
-        :func:`feedsvc.pages.qr_svg`), ``image/svg+xml``; None → 404. May draw it (~7 ms):
-        called off the event loop."""
+        :func:`feedsvc.pages.qr_svg`), ``image/svg+xml``; else why there is none (→ 404 worded
+        by it). May draw it (~7 ms): called off the event loop."""
         ...
 
     def polled(self, slug: str) -> None:

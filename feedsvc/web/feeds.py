@@ -33,8 +33,9 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
 from feedsvc.pages.listing import clean_query, read_page
+from feedsvc.pages.render import START_PAYLOAD_MAX
 from feedsvc.web.clients import RateLimiter, request_client
-from feedsvc.web.feed_backend import FeedBackend, Overloaded, RenderJob
+from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
     DEFAULT_LIMIT,
     NAVIGATION_HEADERS,
@@ -192,10 +193,10 @@ def feed_routes(
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]
-        snapshot = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
-        if snapshot is None:
-            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
-        return serve(request, snapshot)
+        found = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
+        if isinstance(found, NoQr):
+            return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
+        return serve(request, found)
 
     xsl = _load_xsl()
     query_error = query_error_type()
