@@ -1,5 +1,6 @@
 """Free text an admin types into a field shown elsewhere: a topic's title, description and query,
-an article's hide reason. The one normaliser of such input (not of article text or queries for
+an article's hide reason. The one normaliser of such input (and :func:`quoted_query`, how a
+typed query is shown inside other text) (not of article text or queries for
 matching: that is :mod:`feedsvc.matching.normalize`).
 
 A title ends up in feed XML, HTML pages and chat messages. A control character there breaks
@@ -64,3 +65,16 @@ def clean_topic(spec: TopicSpec) -> tuple[TopicSpec, list[tuple[str, str]]]:
         query=spec.query.strip(),
     )
     return cleaned, problems
+
+
+#: The double quotes a query may use around a phrase (the query language takes both).
+_QUOTES = frozenset('"“”')
+
+
+def quoted_query(query: str) -> str:
+    """A query as a title or label shows it: between “ ”, unless it has double quotes of its
+    own (a phrase, ``"công an"``), which then delimit it — wrapped again it read
+    ``“"công an"”`` in a search feed's title (newcomer, cosmetic)."""
+    if _QUOTES.intersection(query):
+        return query
+    return f"“{query}”"

@@ -188,6 +188,30 @@ def test_hostile_queries_are_cut_and_cleaned_not_refused(
 
 
 @pytest.mark.parametrize(
+    "query",
+    [
+        "%E2%80%AEkien%1b%5b31m",  # the newcomer's: U+202E (right-to-left override) and ESC
+        "kien%E2%80%8Bthuy",  # a zero-width space inside a word
+        "%E2%81%A6kien%E2%81%A9%20thuy%C2%AD",  # isolates and a soft hyphen
+        "%EF%BB%BFkien%E2%80%8D%20thuy%E2%80%AB",  # a BOM, a joiner, an embedding
+    ],
+)
+def test_format_characters_are_dropped_not_echoed(
+    served: tuple[TestClient, Service], query: str
+) -> None:
+    """Bidi controls and other format characters (Unicode Cf) in ``?q=`` are neither echoed in
+    the search box (U+202E flipped the text shown) nor read by the filter."""
+    client, _ = served
+    status, body = raw_get(client, f"q={query}".encode())
+    assert status == 200
+    echoed = re.search(r'name="q" value="([^"]*)"', body)
+    assert echoed is not None
+    assert echoed.group(1) in ("kien [31m", "kienthuy", "kien thuy"), echoed.group(1)
+    for char in ("\u202e", "\u200b", "\u2066", "\u2069", "\u00ad", "\ufeff", "\u200d"):
+        assert char not in body
+
+
+@pytest.mark.parametrize(
     "spelling", ["kien thuy", "Kiến Thụy", "KIẾN THỤY", "kiến thuỵ", "kien-thuy", "  kiến   th "]
 )
 def test_every_spelling_finds_the_topic(served: tuple[TestClient, Service], spelling: str) -> None:

@@ -65,6 +65,9 @@ def test_a_page_past_the_last_is_the_last_and_an_empty_list_has_one_page() -> No
         ("a\x7f\x85b", "a b"),
         ("\ud800Đồ Sơn\udfff", "Đồ Sơn"),  # lone surrogates: the page could not be encoded
         ("a\tb\n\nc", "a b c"),
+        ("\u202ekien\x1b[31m", "kien [31m"),  # a bidi override is dropped, not kept
+        ("Ki\u200bến \u2066Thụy\u2069\u00ad", "Kiến Thụy"),  # zero-width, isolates, soft hyphen
+        ("\ufeff\u202a\u202b\u202c\u202d\u200e\u200f", ""),  # only format characters
     ],
 )
 def test_the_query_loses_control_characters(value: str | None, query: str) -> None:

@@ -120,6 +120,12 @@ def feed_urls(public_url: str, slug: str) -> dict[str, str]:
     return {fmt: f"{base}/feeds/{path}.{fmt}" for fmt in FORMATS}
 
 
+def topic_page_url(public_url: str, slug: str) -> str:
+    """``.../topics/SLUG`` under ``public_url``: the reader page a topic's feeds are about
+    (OPML's ``htmlUrl``)."""
+    return f"{public_url.rstrip('/')}/topics/{quote(slug, safe='-._~')}"
+
+
 def search_feed_urls(public_url: str, query: str) -> dict[str, str]:
     """Self URLs of the ad-hoc search feeds for ``query`` (percent-encoded, UTF-8)."""
     base = public_url.rstrip("/")

@@ -10,13 +10,14 @@ as the start of a syllable: "kien thuy", "Kiến Thụy", "KIẾN THỤY" and "k
 
 Whatever a client sends is read, never refused: ``?page=`` that is not ASCII digits (``abc``,
 ``1e9``, ``-1``, empty) is page 1, a page past the last is the last page (clamped, so a link
-kept while topics were removed still shows topics), ``?q=`` loses control characters and is cut
-at :data:`MAX_QUERY_CHARS`. Pure.
+kept while topics were removed still shows topics), ``?q=`` loses control and format characters
+and is cut at :data:`MAX_QUERY_CHARS`. Pure.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -77,10 +78,15 @@ def read_page(value: str | None) -> int:
 
 
 def clean_query(value: str | None) -> str:
-    """``?q=`` as the page echoes it: control characters and lone surrogates become spaces,
-    runs of whitespace one space, cut at :data:`MAX_QUERY_CHARS` (cut first: a 100 KB query
-    costs no more than a short one)."""
+    """``?q=`` as the page echoes it and the filter reads it: control characters and lone
+    surrogates become spaces; format characters (Unicode category Cf: the bidirectional
+    overrides, embeddings and isolates such as U+202E, which flipped the echoed text in the
+    search box, zero-width spaces and joiners, soft hyphens, a BOM) are dropped, as no topic's
+    name needs them to be found; runs of whitespace one space, cut at :data:`MAX_QUERY_CHARS`
+    (cut first: a 100 KB query costs no more than a short one)."""
     text = _UNWANTED.sub(" ", (value or "")[: MAX_QUERY_CHARS * 2])
+    if not text.isascii():
+        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
 
 

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from feedsvc.config import Settings
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_opml
-from feedsvc.feeds.model import EMPTY_FEED_DATE, search_feed_urls
+from feedsvc.feeds.model import EMPTY_FEED_DATE, search_feed_urls, topic_page_url
+from feedsvc.fieldtext import quoted_query
 from feedsvc.store.records import Topic
 
 
@@ -54,12 +55,17 @@ def topic_metas(settings: Settings, topic: Topic) -> dict[str, FeedMeta]:
 def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
     """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it)."""
     urls = search_feed_urls(settings.http.public_url.rstrip("/"), query)
-    title = f"“{query}” — {settings.site.title}"
+    title = f"{quoted_query(query)} — {settings.site.title}"
     return _metas(settings, title, f"Tìm kiếm: {query}", urls, urls["atom"])
 
 
 def opml_body(settings: Settings, topics: Iterable[Topic]) -> bytes:
-    """The OPML document listing the enabled ``topics``' RSS feeds."""
-    site, public_url = settings.site, settings.http.public_url.rstrip("/")
-    feeds = [(t.title, feed_urls(public_url, t.slug)["rss"], site.url) for t in topics if t.enabled]
-    return render_opml(site.title, feeds)
+    """The OPML document listing the enabled ``topics``' RSS feeds, each with its topic's page
+    as ``htmlUrl`` (OPML 2.0: the page the feed is about; it was the site's home for all)."""
+    public_url = settings.http.public_url.rstrip("/")
+    feeds = [
+        (t.title, feed_urls(public_url, t.slug)["rss"], topic_page_url(public_url, t.slug))
+        for t in topics
+        if t.enabled
+    ]
+    return render_opml(settings.site.title, feeds)

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import Connection, Select, delete, func, select, update
 
 from feedsvc.db.schema import NON_TELEGRAM_IDS, chats, subscriptions, topics
+from feedsvc.fieldtext import quoted_query
 from feedsvc.store.upsert import insert_missing
 
 
@@ -39,7 +40,7 @@ class Subscription:
 
     @property
     def label(self) -> str:
-        return self.topic_title or self.topic_slug or f"“{self.query}”"
+        return self.topic_title or self.topic_slug or quoted_query(self.query or "")
 
 
 def ensure_chat(
