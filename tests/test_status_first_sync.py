@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -193,3 +194,27 @@ def test_stopped_mid_sync_is_not_running(db_url: str, served: TestClient) -> Non
     page = served.get("/admin/status").text
     assert "nothing read lately (service stopped or stuck?), 3 months behind" in page
     assert "running, " not in page
+
+
+#: ISO 8601 in UTC as ``/api/status`` writes a time (pydantic's JSON mode).
+ISO_UTC = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{1,6})?Z")
+
+
+def test_status_json_writes_times_as_the_api_does(
+    db_url: str, tmp_path: Path, served: TestClient
+) -> None:
+    """``feedsvc status --json`` wrote ``str(datetime)`` ("2026-12-01 10:02:08.923653+00:00")
+    where ``/api/status`` writes ISO 8601 ("2026-12-01T10:02:08.923653Z", newcomer F9): the
+    same facts, the same values, the same text, on either read path of the CLI."""
+    partial_sync(db_url)
+    api = served.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    views = [json.loads(_cli(db_url, tmp_path, "--json"))]
+    if (full := _sqlalchemy_only(db_url)) is not None:
+        views.append(json.loads(_cli(full, tmp_path, "--json")))
+    times = [key for key in ("last_ingest_tick", "last_ingest_success", "ingest_backlog_as_of")
+             if api.get(key) is not None]  # fmt: skip
+    assert "last_ingest_tick" in times, api
+    for view in views:
+        for key in times:
+            assert ISO_UTC.fullmatch(view[key]), (key, view[key])
+            assert view[key] == api[key], key

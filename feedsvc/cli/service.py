@@ -254,7 +254,12 @@ def status(config_file: str | None, as_json: bool) -> None:
         f"#{d.id} {d.state} chat {d.chat_id}: {cell(d.error or '', CELL_CHARS)}" for d in errors
     ]
     if as_json:
-        click.echo(json.dumps(facts, indent=2, ensure_ascii=False, default=str))
+        # as /api/status writes them (pydantic's JSON mode): ISO 8601 times, "Z" for UTC;
+        # json's default=str wrote "2026-12-01 10:02:08.923653+00:00"
+        from pydantic_core import to_jsonable_python
+
+        shown = to_jsonable_python(facts, fallback=str)
+        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
     width = max(len(k) for k in facts)
     for key, value in facts.items():
