@@ -423,7 +423,31 @@ async def test_search(client: AsyncClient, backend: FakeBackend) -> None:
 
 
 @pytest.mark.parametrize(
-    "path", ["/feeds/search.atom", "/feeds/search.atom?q=", "/feeds/search.atom?q=%20"]
+    ("sent", "read"),
+    [
+        ("%E2%80%AEtin", "tin"),  # a right-to-left override: the title would show it reversed
+        ("ti%E2%80%8Bn+s%E1%BB%91", "tin số"),  # a zero-width space inside a word
+        ("%EF%BB%BF%E2%81%A6tin%E2%81%A9%C2%AD", "tin"),  # a BOM, isolates, a soft hyphen
+    ],
+)
+async def test_a_search_query_loses_format_characters(
+    client: AsyncClient, backend: FakeBackend, sent: str, read: str
+) -> None:
+    """The query a search feed shows in its title and self URL has no bidi control or other
+    format character (Unicode Cf), as the index's search box (``clean_query``)."""
+    response = await client.get(f"/feeds/search.rss?q={sent}")
+    assert response.status_code == 200
+    assert [q for q, _, _ in backend.searches] == [read]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/feeds/search.atom",
+        "/feeds/search.atom?q=",
+        "/feeds/search.atom?q=%20",
+        "/feeds/search.atom?q=%E2%80%8B",
+    ],
 )
 async def test_search_missing_q_is_400(client: AsyncClient, path: str) -> None:
     response = await client.get(path)

@@ -84,10 +84,17 @@ def clean_query(value: str | None) -> str:
     search box, zero-width spaces and joiners, soft hyphens, a BOM) are dropped, as no topic's
     name needs them to be found; runs of whitespace one space, cut at :data:`MAX_QUERY_CHARS`
     (cut first: a 100 KB query costs no more than a short one)."""
-    text = _UNWANTED.sub(" ", (value or "")[: MAX_QUERY_CHARS * 2])
-    if not text.isascii():
-        text = "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
+    text = without_format_chars(_UNWANTED.sub(" ", (value or "")[: MAX_QUERY_CHARS * 2]))
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+
+
+def without_format_chars(text: str) -> str:
+    """``text`` without its format characters (Unicode Cf: bidi controls, zero-width spaces
+    and joiners, soft hyphens, a BOM): what a reader typed into a query that is shown back (the
+    search box, a search feed's title), where a U+202E would reverse the text around it."""
+    if text.isascii():
+        return text
+    return "".join(ch for ch in text if unicodedata.category(ch) != "Cf")
 
 
 def search_key(*texts: str) -> str:

@@ -32,7 +32,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
-from feedsvc.pages.listing import clean_query, read_page
+from feedsvc.pages.listing import clean_query, read_page, without_format_chars
 from feedsvc.pages.render import START_PAYLOAD_MAX
 from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
@@ -151,7 +151,8 @@ def feed_routes(
         return serve_feed(request, snapshot, fmt, slug)
 
     async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
-        query = params.get("q", "").strip()
+        # shown in the feed's title and self URL: no bidi override or zero-width character
+        query = without_format_chars(params.get("q", "")).strip()
         if not query:
             raise BadRequest("missing query: use /feeds/search.rss?q=WORDS", "http.missing_query")
         try:
