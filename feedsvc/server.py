@@ -134,17 +134,22 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     )
 
 
+#: The exit code of a service stopped in order by SIGINT (Ctrl-C): 128 + SIGINT, as a shell
+#: reports it and as every other command exits on it (README: exit codes). SIGTERM's is 0.
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+
+
 class _Server(uvicorn.Server):
     """uvicorn's server, telling the service when it receives SIGTERM/SIGINT (``on_exit``: the
     exit guard is armed and long work is asked to stop at once, not after the connections'
     grace period)."""
 
-    def __init__(self, config: uvicorn.Config, on_exit: Callable[[], None]) -> None:
+    def __init__(self, config: uvicorn.Config, on_exit: Callable[[int], None]) -> None:
         super().__init__(config)
         self.on_exit = on_exit
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
-        self.on_exit()
+        self.on_exit(sig)
         super().handle_exit(sig, frame)
 
 
@@ -168,7 +173,9 @@ async def serve(
     it in one line (exit 1), instead of failing inside uvicorn's lifespan (a traceback, exit 3).
     A signal during start-up stops the start-up's long work (the first render pass) between
     topics and the service stops without serving. A stop that had to abandon work ends the
-    process at once with exit 1 (:meth:`ExitGuard.exit_now`); exit 0 means it stopped in order.
+    process at once with exit 1 (:meth:`ExitGuard.exit_now`); after a stop in order, SystemExit
+    with :data:`EXIT_INTERRUPTED` (130) when the first signal was SIGINT (Ctrl-C: what a shell
+    reports, and what every other command exits on it), else a return (exit 0: SIGTERM).
 
     ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
     port is reported before anything starts); None binds ``http.host:http.port`` here.
@@ -179,22 +186,24 @@ async def serve(
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     sockets = _sockets(settings, sock) if roles.http else None
     stop = asyncio.Event()
+    received: list[int] = []  # the signals, in order: the first decides the exit code
 
-    def on_exit() -> None:  # SIGTERM/SIGINT: the 5 s start now; long work ends at its next step
+    def on_exit(sig: int) -> None:  # SIGTERM/SIGINT: the 5 s start now; long work ends soon
+        received.append(sig)
         service.exit_guard.arm()
         service.interrupt()
 
     server = _http_server(service, on_exit) if roles.http else None
 
-    def on_signal() -> None:  # until uvicorn's handlers take over, and beside them after
-        on_exit()
+    def on_signal(sig: int) -> None:  # until uvicorn's handlers take over, and beside them after
+        on_exit(sig)
         stop.set()
         if server is not None:  # a signal just before uvicorn serves: it stops at once
             server.should_exit = True
 
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal)
+        loop.add_signal_handler(sig, on_signal, sig)
     await service.start()
     try:
         if server is not None and not stop.is_set():
@@ -207,6 +216,8 @@ async def serve(
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()
+    if received[:1] == [signal.SIGINT]:
+        raise SystemExit(EXIT_INTERRUPTED)
 
 
 def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.socket] | None:
@@ -223,7 +234,7 @@ def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.sock
         raise SystemExit(1) from exc
 
 
-def _http_server(service: Service, on_exit: Callable[[], None]) -> _Server:
+def _http_server(service: Service, on_exit: Callable[[int], None]) -> _Server:
     """uvicorn serving the service's app. It does not start or stop the service (its lifespan
     is off: :func:`serve` does both around it). Its signal handlers replace the event loop's
     while it serves (both run: the C-level handler wakes the loop too), and when it has shut

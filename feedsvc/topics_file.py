@@ -17,10 +17,9 @@ from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
+from feedsvc.topics_sync import Applied, EmptiedTopicsFile, sync_topics
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
-    from sqlalchemy import Connection
-
     from feedsvc.config import TopicsSettings
     from feedsvc.db import Database
 
@@ -224,13 +223,45 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
         return
     try:
         with db.write() as conn:
-            summary = sync_topics(conn, specs, db.now())
+            applied = sync_topics(conn, specs, db.now(), explicit=False)
     except EmptiedTopicsFile as exc:
         log.error(
             "topics file %s not imported, the state DB's topics are kept: %s", topics.file, exc
         )
         return
-    log.info("topics file %s: %s", topics.file, summary)
+    log.info("topics file %s: %s", topics.file, applied.summary())
+    log_applied(str(topics.file), applied)
+
+
+def log_applied(path: str, applied: Applied) -> None:
+    """The topics whose state DB edits a start replaced (a WARNING each, naming the fields:
+    the file's entry for it changed, so the file won), kept, or kept because no entry was
+    recorded yet (the first start after the upgrade to 0017)."""
+    for slug, fields in applied.replaced.items():
+        log.warning(
+            "topics file %s: topic %s: its entry in the file changed since it was last "
+            "imported; the file's version replaced the state DB's edits (%s)",
+            path, slug, ", ".join(fields),
+        )  # fmt: skip
+    for slug, fields in applied.adopted.items():
+        log.warning(
+            "topics file %s: topic %s differs from its entry in the file (%s): the state DB's "
+            "version is kept and the file's entry recorded as imported (`feedsvc topics "
+            "import` applies the file's version)",
+            path, slug, ", ".join(fields),
+        )  # fmt: skip
+    for slug in applied.kept_on:
+        log.warning(
+            "topics file %s: topic %s is no longer in the file but is on: kept on "
+            "(`feedsvc topics disable %s` switches it off)",
+            path, slug, slug,
+        )  # fmt: skip
+    if applied.kept:
+        log.info(
+            "topics file %s: %d topic(s) edited in the state DB are kept (their entries in "
+            "the file did not change): %s",
+            path, len(applied.kept), ", ".join(sorted(applied.kept)),
+        )  # fmt: skip
 
 
 #: What a TOML basic string must escape: a quote, a backslash and every control character but
@@ -261,42 +292,3 @@ def dump_topics(specs: Sequence[TopicSpec]) -> str:
             + ("" if s.enabled else "enabled = false\n")
         )
     return "".join(parts)
-
-
-class EmptiedTopicsFile(Exception):
-    """A topics file with no topics at all while ``live`` topics it imported before are on."""
-
-    def __init__(self, live: int) -> None:
-        self.live = live
-        super().__init__(
-            f"it holds no topics: importing it would switch off all {live} topic(s) it "
-            "imported before (a file emptied by mistake?). Nothing was changed; to switch "
-            "them off, set enabled = false on each in the file, or use `feedsvc topics "
-            "disable SLUG`"
-        )
-
-
-def sync_topics(conn: Connection, specs: Sequence[TopicSpec], now: datetime) -> str:
-    """Apply a topics file: new and changed topics saved; file topics gone from it disabled.
-
-    Topics created through the API or CLI are left alone: the file owns only its own topics.
-    A removed topic is disabled, not deleted, so its feed history is not lost by a typo.
-    Raises :class:`EmptiedTopicsFile`, writing nothing, for a file with no topics while file
-    topics are on: a 0-byte file (a failed copy, a volume not mounted yet) switched off every
-    feed and alert at the next ``run``, one info line its only trace.
-    """
-    from feedsvc.store.topics import list_topics, save_topic, set_enabled
-
-    if not specs:
-        live = sum(1 for t in list_topics(conn) if t.origin == "file" and t.enabled)
-        if live:
-            raise EmptiedTopicsFile(live)
-    counts = {"created": 0, "updated": 0, "unchanged": 0, "disabled": 0}
-    for spec in specs:
-        counts[save_topic(conn, spec, "file", now)] += 1
-    in_file = {s.slug for s in specs}
-    for topic in list_topics(conn):
-        if topic.origin == "file" and topic.slug not in in_file and topic.enabled:
-            set_enabled(conn, topic.slug, False, now)
-            counts["disabled"] += 1
-    return ", ".join(f"{n} {k}" for k, n in counts.items())

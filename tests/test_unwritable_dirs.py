@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from test_cli_db_errors import immutable
 
-from feedsvc.cli.service import _demo_dir
+from feedsvc.cli.demo_cmd import _demo_dir
 
 DEMO_ADVICE = "choose a directory it can write with --dir"
 

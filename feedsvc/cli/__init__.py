@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from feedsvc import __version__
-from feedsvc.cli import articles, config_cmd, data, service, source, streams, subs, topics
+from feedsvc.cli import articles, config_cmd, data, demo_cmd, service, source, streams, subs, topics
 from feedsvc.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
 from feedsvc.cli.match import match
 
@@ -103,7 +103,7 @@ def cli() -> None:
 
 for command in (
     service.run,
-    service.demo,
+    demo_cmd.demo,
     service.status,
     data.db,
     data.import_cmd,

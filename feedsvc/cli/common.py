@@ -102,6 +102,45 @@ def cell(text: object, limit: int | None = None) -> str:
     return shown
 
 
+def command_name(
+    argv0: str | None = None, executable: str | None = None, path: str | None = None
+) -> str:
+    """How the user can type this feedsvc again, for the hints a command prints (the demo's
+    "CLI" lines): ``feedsvc`` when that name on ``PATH`` is this very program; else the
+    absolute path of the one running (``/srv/app/.venv/bin/feedsvc``: the README's install
+    does not put the venv on ``PATH``, and a bare ``feedsvc`` was "command not found"), or
+    ``/usr/bin/python3 -m feedsvc`` when started as a module. Shell-quoted. The arguments
+    default to ``sys.argv[0]``, ``sys.executable`` and ``$PATH`` (tests pass their own)."""
+    import os
+    import shlex
+    import shutil
+    import sys
+
+    argv0 = sys.argv[0] if argv0 is None else argv0
+    executable = sys.executable if executable is None else executable
+    if os.path.basename(argv0) == "__main__.py" or not argv0:  # `python -m feedsvc`
+        # a venv's python is a symlink to the system's: the same file, not the same packages
+        return f"{shlex.quote(_on_path(executable, path, same_file=False))} -m feedsvc"
+    found = argv0 if os.sep in argv0 else shutil.which(argv0, path=path)
+    return shlex.quote(_on_path(os.path.abspath(found) if found else argv0, path))
+
+
+def _on_path(program: str, path: str | None, *, same_file: bool = True) -> str:
+    """``program``'s bare name when ``PATH`` finds it there (the same file, or with
+    ``same_file`` false the same path), else its path."""
+    import os
+    import shutil
+
+    name = os.path.basename(program)
+    found = shutil.which(name, path=path)
+    if found and os.path.abspath(found) == os.path.abspath(program):
+        return name
+    with suppress(OSError):
+        if found and same_file and os.path.samefile(found, program):
+            return name
+    return program
+
+
 def fail(message: str, code: int = EXIT_FAILED) -> NoReturn:
     click.echo(f"feedsvc: {message}", err=True)
     raise SystemExit(code)

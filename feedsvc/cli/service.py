@@ -1,11 +1,9 @@
-"""``feedsvc run``, ``feedsvc demo``, ``feedsvc status``."""
+"""``feedsvc run`` and ``feedsvc status``; :func:`listen`, shared with ``demo`` (``demo_cmd``)."""
 
 from __future__ import annotations
 
 import json
-import logging
 from collections.abc import Sequence
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
 import click
@@ -13,9 +11,7 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
-    Float,
     Int,
-    PathParam,
     cell,
     config_option,
     configure_logging,
@@ -34,10 +30,8 @@ if TYPE_CHECKING:
     from feedsvc.db import Database
     from feedsvc.store import lite
 
-log = logging.getLogger("feedsvc.demo")
 
-
-def _listen(
+def listen(
     host: str, port: int, *, reuse_port: bool = False, configurable: bool = True
 ) -> socket.socket:
     """The HTTP listening socket, bound before anything starts: a busy port ends the command
@@ -108,134 +102,10 @@ def run(
     configure_logging(settings)
     roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
     http = settings.http
-    sock = _listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
+    sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
     if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
         http.port = sock.getsockname()[1]
     run_async(serve(settings, roles, sock=sock))
-
-
-@click.command()
-@click.option("--port", type=Int(0, 65535), default=8080, show_default=True)
-@click.option(
-    "--dir",
-    "directory",
-    type=PathParam(file_okay=False),
-    default=None,
-    help="Where the demo DB lives (default: ./var/demo, or a temp dir).",
-)
-@click.option("--articles", type=Int(0, 100_000), default=300, show_default=True)
-@click.option(
-    "--every",
-    type=Float(0.2, 3600),
-    default=5.0,
-    show_default=True,
-    help="Seconds between new generated articles.",
-)
-@config_option
-def demo(
-    port: int, directory: str | None, articles: int, every: float, config_file: str | None
-) -> None:
-    """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
-    import secrets
-
-    from feedsvc.config import ConfigError, config_path, load_config
-
-    sock = _listen("127.0.0.1", port, configurable=False)
-    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
-    base = Path(directory) if directory else _demo_dir()
-    if (problem := _demo_room(base)) is not None:
-        fail(f"demo --dir {base}: {problem}; choose a directory it can write with --dir "
-             "(without --dir: ./var/demo, else a temporary directory)", EXIT_USAGE)  # fmt: skip
-    db_file = base / "demo.db"
-    overrides: dict[str, dict[str, object]] = {
-        "database": {"url": f"sqlite:///{db_file.resolve()}"},
-        "source": {"url": None, "poll_seconds": 2.0},
-        "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
-    }
-    try:
-        settings = load_config(config_path(config_file), overrides)
-        if settings.admin_token() is None:  # a throw-away token so the demo's admin can be tried
-            overrides["admin"] = {"token": secrets.token_urlsafe(12)}
-            settings = load_config(config_path(config_file), overrides)
-    except ConfigError as exc:
-        fail(f"invalid configuration: {exc}", 2)
-    configure_logging(settings)
-    if not settings.topics.file.is_file():
-        fail(
-            f"topics file {settings.topics.file} not found: run the demo from the repository "
-            "root, or set topics.file",
-            2,
-        )
-    run_async(_demo(settings, articles, every, sock))
-
-
-def _demo_dir() -> Path:
-    """./var/demo when the demo can keep its DB there (:func:`_demo_room`), else a new
-    temporary directory: an existing ./var/demo it cannot write was taken, and the demo then
-    failed on it."""
-    import tempfile
-
-    path = Path("var/demo")
-    return path if _demo_room(path) is None else Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
-
-
-def _demo_room(base: Path) -> str | None:
-    """Make ``base`` ready for a new demo DB: the directory made, the last demo's files
-    (``demo.db`` and its ``-wal``/``-shm``) removed, a file created and removed in it. What
-    failed, in words (no advice: the caller's), or None.
-
-    Why here: the demo sets ``database.url`` itself, so the state DB's own errors, which advise
-    setting ``database.url``, sent a demo user to a setting they never set (an unwritable
-    ``--dir`` was exit 2 with that advice, or a bare "Operation not permitted", exit 1)."""
-    import os
-
-    try:
-        base.mkdir(parents=True, exist_ok=True)
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{base / 'demo.db'}{suffix}").unlink(missing_ok=True)
-        probe = base / f".feedsvc-demo-{os.getpid()}"
-        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
-        probe.unlink()
-    except OSError as exc:
-        said = (exc.strerror or type(exc).__name__).lower()
-        return f"cannot write there ({said})"
-    return None
-
-
-async def _demo(settings: Settings, count: int, every: float, sock: socket.socket) -> None:
-    import asyncio
-    import shlex
-
-    from feedsvc import demo as gen_module
-    from feedsvc.app import Roles, Service, serve
-
-    service = Service(settings, Roles())
-    await asyncio.to_thread(service.prepare)
-    gen = gen_module.ArticleGenerator(seed=2026)
-    seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen)
-    if not settings.telegram_token():
-        await asyncio.to_thread(gen_module.subscribe_console, service.db)
-
-    async def add() -> None:
-        article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
-        log.info("demo: new source article %s: %s", article.source_key, article.title)
-
-    service.jobs.every("demo-generator", every, add, start_now=False)
-    url = settings.http.public_url
-    click.echo(
-        f"\nfeedsvc demo: {seeded} sample articles seeded, one more every {every:g} s.\n"
-        f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
-        f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
-        f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
-        f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
-        f"  database {settings.database.url}\n"
-        "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
-        f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}\n"
-        "           feedsvc topics list; feedsvc status; feedsvc topics backfill kien-thuy\n"
-        "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
-        "send them to Telegram instead). Ctrl-C to stop.\n"
-    )
-    await serve(settings, Roles(), service=service, sock=sock)
 
 
 @click.command()

@@ -146,12 +146,8 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
-    from feedsvc.topics_file import (
-        EmptiedTopicsFile,
-        TopicsFileError,
-        load_topics_file,
-        sync_topics,
-    )
+    from feedsvc.topics_file import TopicsFileError, load_topics_file
+    from feedsvc.topics_sync import EmptiedTopicsFile, sync_topics
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
@@ -162,10 +158,13 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     db = open_db(settings, write=True)
     try:
         with db.write() as conn:
-            summary = sync_topics(conn, specs, datetime.now(UTC))
+            applied = sync_topics(conn, specs, datetime.now(UTC))
     except EmptiedTopicsFile as exc:
         topics_file_problems(str(path), [str(exc)])
-    click.echo(f"{path}: {summary}")
+    click.echo(f"{path}: {applied.summary()}")
+    for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
+        done = ", ".join(fields)
+        click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")
 
 
 @topics.command("export")

@@ -165,6 +165,10 @@ topics = Table(
     Column("origin", String(20), nullable=False, default="api"),  # file | api | cli
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
+    # the topics file's entry last applied to this topic (migration 0017): its fingerprint
+    # (``topics_sync.fingerprint``), "removed" once its removal from the file was applied, NULL
+    # never recorded. A start applies only an entry that differs: edits in the DB are kept.
+    Column("file_entry", String(64), nullable=True),
 )
 
 article_topics = Table(
@@ -352,6 +356,16 @@ feed_watermark = Table(
     Column("rendered_through", UTCDateTime, nullable=False),
     Column("fingerprint", String(64), nullable=False),
     Column("topics_digest", String(64), nullable=False),
+)
+
+# Where the due check (``lifecycle.due``) has looked through (migration 0018): the end of its
+# last committed run, one row. A restart's first run starts there, not a day back: it released
+# again every scheduled article of that day (harmless for alerts, but logged and re-rendered).
+due_watermark = Table(
+    "due_watermark",
+    metadata,
+    Column("name", String(20), primary_key=True),
+    Column("checked_through", UTCDateTime, nullable=False),
 )
 
 # Feed polls per topic and local day (site.timezone), counted in memory on the serving path and

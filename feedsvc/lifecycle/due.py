@@ -16,7 +16,12 @@ from datetime import datetime, timedelta
 
 from feedsvc.db import Database
 from feedsvc.ingest.model import AfterCommit, Change, Prepares, TransactionHook
-from feedsvc.store.lifecycle import DUE_OVERLAP_SECONDS, became_due
+from feedsvc.store.lifecycle import (
+    DUE_OVERLAP_SECONDS,
+    became_due,
+    due_checked_through,
+    set_due_checked_through,
+)
 from feedsvc.store.topics import topic_ids_of_articles
 
 log = logging.getLogger(__name__)
@@ -27,8 +32,14 @@ class DueCheck:
 
     ``hooks`` run in the check's transaction with ``Change(is_new=True)`` per released article
     (the outbox's unique (chat, article) rule makes a repeat harmless); ``after_commit`` after.
-    Each run looks back :data:`DUE_OVERLAP_SECONDS` past the previous one; the first run of a
-    process looks back ``first_lookback``.
+    Each run looks back :data:`DUE_OVERLAP_SECONDS` past the previous one (a commit landing
+    late); the first run of a process starts where the last committed run ended
+    (``due_watermark``, written with each run), looking back at most ``first_lookback`` (all of
+    it on a DB with no watermark yet). It looked back ``first_lookback`` at every start, knowing
+    nothing of what the previous process had released: each restart released again, and logged,
+    every scheduled article of the last day. No overlap across a restart: the previous process
+    ran its ingest and its checks in one thread, in order, so none of its own commits lands
+    behind its last check.
     """
 
     def __init__(
@@ -51,15 +62,16 @@ class DueCheck:
         """One check; returns the released articles as changes. Raises DB errors (the caller,
         the ingest job, logs them and tries again on its next tick)."""
         now = self.clock()
-        since = (
-            now - self.first_lookback
-            if self._last is None
-            else self._last - timedelta(seconds=DUE_OVERLAP_SECONDS)
-        )
         for hook in self.hooks:  # e.g. the outbox compiling chats' queries: not under the lock
             if isinstance(hook, Prepares):
                 hook.prepare(self.db)
         with self.db.write() as conn:
+            if self._last is not None:
+                since = self._last - timedelta(seconds=DUE_OVERLAP_SECONDS)
+            else:
+                through = due_checked_through(conn)
+                since = now - self.first_lookback
+                since = max(since, through) if through is not None else since
             due = [(i, a) for i, a in became_due(conn, since, now) if i not in self._released]
             topics = topic_ids_of_articles(conn, [i for i, _ in due])
             changes = [
@@ -67,6 +79,7 @@ class DueCheck:
             ]
             for hook in self.hooks if changes else ():
                 hook(conn, changes, now)
+            set_due_checked_through(conn, now)
         self._last = now
         self._released = {i: p for i, p in self._released.items() if p > since}
         self._released.update((c.article_id, c.article.published_at) for c in changes)

@@ -12,9 +12,10 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select, update
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import article_topics, articles, deliveries
+from feedsvc.db.schema import article_topics, articles, deliveries, due_watermark
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
 from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
+from feedsvc.store.upsert import insert_missing
 
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 WITHDRAWN = "withdrawn"  # the delivery state (store.deliveries.WITHDRAWN)
@@ -335,3 +336,19 @@ def became_due(conn: Connection, since: datetime, now: datetime) -> list[tuple[i
         .order_by(articles.c.published_at, articles.c.id)
     )
     return [(int(row.id), row_to_article(row)) for row in conn.execute(stmt)]
+
+
+def due_checked_through(conn: Connection) -> datetime | None:
+    """The end of the due check's last committed run (``due_watermark``), or None (never)."""
+    stmt = select(due_watermark.c.checked_through).where(due_watermark.c.name == "due")
+    at: datetime | None = conn.execute(stmt).scalar_one_or_none()
+    return at
+
+
+def set_due_checked_through(conn: Connection, at: datetime) -> None:
+    """Record ``at`` as the end of the due check's run, committed with what it released."""
+    done = conn.execute(
+        update(due_watermark).where(due_watermark.c.name == "due").values(checked_through=at)
+    )
+    if done.rowcount == 0:
+        conn.execute(insert_missing(conn, due_watermark).values(name="due", checked_through=at))

@@ -77,6 +77,19 @@ def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) ->
     return "updated"
 
 
+def file_entries(conn: Connection) -> dict[str, str | None]:
+    """slug → the topics file's entry last applied to that topic (its fingerprint, ``removed``,
+    or None: never recorded), for every topic."""
+    stmt = select(topics.c.slug, topics.c.file_entry)
+    return {str(slug): entry for slug, entry in conn.execute(stmt)}
+
+
+def set_file_entry(conn: Connection, slug: str, entry: str) -> None:
+    """Record ``entry`` as the file's entry last applied to ``slug`` (the topic is unchanged:
+    ``updated_at`` stays, no feed renders for it)."""
+    conn.execute(update(topics).where(topics.c.slug == slug).values(file_entry=entry))
+
+
 def set_enabled(conn: Connection, slug: str, enabled: bool, now: datetime) -> bool:
     result = conn.execute(
         update(topics)

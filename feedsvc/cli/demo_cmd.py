@@ -1,0 +1,236 @@
+"""``feedsvc demo``: everything on a throw-away SQLite DB with generated articles.
+
+One demo per directory (``./var/demo`` by default): its database is recreated at start, so a
+second demo there would pull it from under the first (which then ran on two databases). The
+directory's ``demo.lock`` is held with ``flock`` while a demo runs; a refusal leaves no
+directory it made behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+
+from feedsvc.cli.common import (
+    EXIT_USAGE,
+    Float,
+    Int,
+    PathParam,
+    command_name,
+    config_option,
+    configure_logging,
+    fail,
+    run_async,
+)
+from feedsvc.cli.service import listen
+
+if TYPE_CHECKING:
+    import socket
+
+    from feedsvc.config import Settings
+
+log = logging.getLogger("feedsvc.demo")
+
+
+@click.command()
+@click.option("--port", type=Int(0, 65535), default=8080, show_default=True)
+@click.option(
+    "--dir",
+    "directory",
+    type=PathParam(file_okay=False),
+    default=None,
+    help="Where the demo DB lives (default: ./var/demo, or a temp dir).",
+)
+@click.option("--articles", type=Int(0, 100_000), default=300, show_default=True)
+@click.option(
+    "--every",
+    type=Float(0.2, 3600),
+    default=5.0,
+    show_default=True,
+    help="Seconds between new generated articles.",
+)
+@config_option
+def demo(
+    port: int, directory: str | None, articles: int, every: float, config_file: str | None
+) -> None:
+    """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
+    sock = listen("127.0.0.1", port, configurable=False)
+    port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
+    target = Path(directory) if directory else Path("var/demo")
+    made = _missing_dirs(target)  # what a refusal removes again (when still empty)
+    base = target if directory else _demo_dir()
+    if base != target:  # a temporary directory instead of ./var/demo
+        made.append(base)
+    try:
+        if (problem := _writable(base)) is not None:
+            _unwritable(base, problem)
+        settings = _demo_settings(base, port, config_file)
+        lock = _demo_lock(base)  # held (by the kernel) until this process ends, however
+        if (problem := _clear_last_demo(base)) is not None:  # only under the lock
+            _unwritable(base, problem)
+    except SystemExit:  # a refusal leaves nothing behind: the directories it made go
+        for path in reversed(made):
+            with contextlib.suppress(OSError):
+                path.rmdir()  # only when empty: a running demo's files stay
+        raise
+    configure_logging(settings)
+    try:
+        run_async(_demo(settings, articles, every, sock))
+    finally:
+        os.close(lock)
+
+
+def _unwritable(base: Path, problem: str) -> NoReturn:
+    fail(f"demo --dir {base}: {problem}; choose a directory it can write with --dir "
+         "(without --dir: ./var/demo, else a temporary directory)", EXIT_USAGE)  # fmt: skip
+
+
+def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
+    """The demo's settings: its SQLite DB in ``base``, HTTP on 127.0.0.1:``port``, the built-in
+    source, a throw-away admin token. A bad config or a missing topics file is exit 2."""
+    import secrets
+
+    from feedsvc.config import ConfigError, config_path, load_config
+
+    db_file = base / "demo.db"
+    overrides: dict[str, dict[str, object]] = {
+        "database": {"url": f"sqlite:///{db_file.resolve()}"},
+        "source": {"url": None, "poll_seconds": 2.0},
+        "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
+    }
+    try:
+        settings = load_config(config_path(config_file), overrides)
+        if settings.admin_token() is None:  # a throw-away token so the demo's admin can be tried
+            overrides["admin"] = {"token": secrets.token_urlsafe(12)}
+            settings = load_config(config_path(config_file), overrides)
+    except ConfigError as exc:
+        fail(f"invalid configuration: {exc}", 2)
+    if not settings.topics.file.is_file():
+        fail(
+            f"topics file {settings.topics.file} not found: run the demo from the repository "
+            "root, or set topics.file",
+            2,
+        )
+    return settings
+
+
+def _demo_dir() -> Path:
+    """./var/demo when the demo can keep its DB there (:func:`_writable`), else a new
+    temporary directory: an existing ./var/demo it cannot write was taken, and the demo then
+    failed on it."""
+    import tempfile
+
+    path = Path("var/demo")
+    return path if _writable(path) is None else Path(tempfile.mkdtemp(prefix="feedsvc-demo-"))
+
+
+def _missing_dirs(path: Path) -> list[Path]:
+    """The directories of ``path`` (itself included) that do not exist, outermost first."""
+    return [p for p in [path, *path.parents] if not p.exists()][::-1]
+
+
+def _writable(base: Path) -> str | None:
+    """Make ``base`` (and its parents) and prove a file can be created and removed in it: what
+    failed, in words (no advice: the caller's), or None. Nothing in it is removed: a running
+    demo may own it (its lock is taken next, :func:`_demo_lock`).
+
+    Why here: the demo sets ``database.url`` itself, so the state DB's own errors, which advise
+    setting ``database.url``, sent a demo user to a setting they never set (an unwritable
+    ``--dir`` was exit 2 with that advice, or a bare "Operation not permitted", exit 1)."""
+    try:
+        base.mkdir(parents=True, exist_ok=True)
+        probe = base / f".feedsvc-demo-{os.getpid()}"
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        probe.unlink()
+    except OSError as exc:
+        return _cannot_write(exc)
+    return None
+
+
+def _clear_last_demo(base: Path) -> str | None:
+    """Remove the last demo's ``demo.db`` and its ``-wal``/``-shm`` (the DB is recreated at
+    each start); what failed, in words, or None. Called holding the directory's lock only."""
+    try:
+        for suffix in ("", "-wal", "-shm"):
+            Path(f"{base / 'demo.db'}{suffix}").unlink(missing_ok=True)
+    except OSError as exc:
+        return _cannot_write(exc)
+    return None
+
+
+def _cannot_write(exc: OSError) -> str:
+    return f"cannot write there ({(exc.strerror or type(exc).__name__).lower()})"
+
+
+#: The demo's lock file in its directory: one demo at a time per directory (its DB is
+#: recreated at start, under the other one's feet: two databases in one process, newcomer D3).
+DEMO_LOCK = "demo.lock"
+
+
+def _demo_lock(base: Path) -> int:
+    """Hold ``base``'s demo lock (``flock``, exclusive) and write this pid into it; the file
+    descriptor, to keep open while the demo runs. The kernel releases the lock when the
+    process ends, even by SIGKILL: a stale pid file cannot block the next demo. Another demo
+    holding it is exit 2, naming the directory and the pid it wrote."""
+    import fcntl
+
+    try:
+        fd = os.open(base / DEMO_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    except OSError as exc:
+        _unwritable(base, _cannot_write(exc))
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # BlockingIOError: held; another error (no flock on this FS) alike
+        holder = os.read(fd, 32).decode("ascii", "replace").strip()
+        os.close(fd)
+        pid = f" (pid {holder})" if holder.isdigit() else ""
+        fail(
+            f"a demo is already running in {base}{pid}: stop it, or run this one in another "
+            "directory with --dir",
+            EXIT_USAGE,
+        )
+    os.ftruncate(fd, 0)
+    os.write(fd, f"{os.getpid()}\n".encode())
+    return fd
+
+
+async def _demo(settings: Settings, count: int, every: float, sock: socket.socket) -> None:
+    import asyncio
+    import shlex
+
+    from feedsvc import demo as gen_module
+    from feedsvc.app import Roles, Service, serve
+
+    service = Service(settings, Roles())
+    await asyncio.to_thread(service.prepare)
+    gen = gen_module.ArticleGenerator(seed=2026)
+    seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen)
+    if not settings.telegram_token():
+        await asyncio.to_thread(gen_module.subscribe_console, service.db)
+
+    async def add() -> None:
+        article = await asyncio.to_thread(gen_module.add_one, service.db, gen)
+        log.info("demo: new source article %s: %s", article.source_key, article.title)
+
+    service.jobs.every("demo-generator", every, add, start_now=False)
+    url = settings.http.public_url
+    cmd = command_name()  # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path
+    click.echo(
+        f"\nfeedsvc demo: {seeded} sample articles seeded, one more every {every:g} s.\n"
+        f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
+        f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
+        f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
+        f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
+        f"  database {settings.database.url}\n"
+        "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
+        f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}\n"
+        f"           {cmd} topics list; {cmd} status; {cmd} topics backfill kien-thuy\n"
+        "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
+        "send them to Telegram instead). Ctrl-C to stop.\n"
+    )
+    await serve(settings, Roles(), service=service, sock=sock)

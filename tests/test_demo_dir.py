@@ -1,0 +1,225 @@
+"""`feedsvc demo` and its directory, as real processes (newcomer D3, F5, W3 and the empty
+`var/demo/` left by a refusal):
+
+- a second demo in a directory a running demo holds (``./var/demo`` by default) recreated the
+  database under it, which then ran on two databases: now it is refused (exit 2, one line
+  naming the directory, the pid and ``--dir``) by an ``flock`` the kernel drops when the holder
+  dies (a SIGKILLed demo does not block the next one);
+- a refusal removes the directories it made;
+- the CLI hints name the command as it can be typed (the venv's script by its path);
+- Ctrl-C (SIGINT) is exit 130 after the clean stop, for ``demo`` and ``run`` alike; SIGTERM 0.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from processes import free_port, get, wait_until
+
+from feedsvc.cli.common import command_name
+
+ROOT = Path(__file__).parent.parent
+SCRIPT = Path(sys.executable).parent / "feedsvc"  # the venv's console script
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> Path:
+    """A directory laid out as the README's demo expects (``config/topics.toml``)."""
+    (tmp_path / "config").mkdir()
+    topics = (ROOT / "config" / "topics.toml").read_text(encoding="utf-8")
+    (tmp_path / "config" / "topics.toml").write_text(topics, encoding="utf-8")
+    return tmp_path
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _env(path_dirs: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    if path_dirs is not None:
+        env["PATH"] = path_dirs
+    return env
+
+
+def _demo(
+    cwd: Path,
+    out: Path,
+    *args: str,
+    command: list[str] | None = None,
+    env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    with out.open("wb") as sink:
+        return subprocess.Popen(
+            [*(command or [sys.executable, "-m", "feedsvc"]), "demo", "--articles", "5", *args],
+            cwd=cwd,
+            env=env or _env(),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def _serving(proc: subprocess.Popen[bytes], port: int) -> None:
+    wait_until(
+        lambda: (
+            proc.poll() is not None
+            or ((r := get(f"http://127.0.0.1:{port}/healthz")) is not None and r.status_code == 200)
+        ),
+        60,
+        "the demo to answer",
+    )
+    assert proc.poll() is None, "the demo exited"
+
+
+def _demo_ran(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", "demo", *args],
+        cwd=repo,
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_a_second_demo_in_the_same_directory_is_refused(
+    repo: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """The newcomer's repro: `feedsvc demo`, then `feedsvc demo --port 8085` in the same
+    directory. The running demo's database is not touched; after it is SIGKILLed (its lock
+    file and pid left behind), the next demo starts."""
+    port = free_port()
+    first = _demo(repo, repo / "first.log", "--port", str(port))
+    procs.append(first)
+    _serving(first, port)
+    db = repo / "var" / "demo" / "demo.db"
+    inode = db.stat().st_ino
+    second = _demo_ran(repo, "--port", str(free_port()))
+    assert second.returncode == 2, second.stderr
+    assert second.stdout == ""
+    [line] = second.stderr.splitlines()
+    assert line == (
+        f"feedsvc: a demo is already running in var/demo (pid {first.pid}): stop it, or run "
+        "this one in another directory with --dir"
+    )
+    assert db.stat().st_ino == inode and first.poll() is None
+    other = _demo_ran(repo, "--dir", "var/demo/", "--port", str(free_port()))  # same, spelt so
+    assert other.returncode == 2 and f"(pid {first.pid})" in other.stderr
+    first.kill()
+    first.wait()
+    assert (repo / "var" / "demo" / "demo.lock").read_text().strip() == str(first.pid)
+    port = free_port()
+    again = _demo(repo, repo / "again.log", "--port", str(port))
+    procs.append(again)
+    _serving(again, port)
+    again.send_signal(signal.SIGTERM)
+    assert again.wait(timeout=30) == 0
+
+
+@pytest.mark.parametrize("given", [None, "made/for/demo"], ids=["default", "--dir"])
+def test_a_refused_demo_leaves_no_directory_behind(tmp_path: Path, given: str | None) -> None:
+    """Started where there is no ``config/topics.toml``: exit 2 as before, and no empty
+    ``var/demo/`` (or the ``--dir`` it would have made) is left."""
+    done = _demo_ran(tmp_path, "--port", str(free_port()), *(["--dir", given] if given else []))
+    assert done.returncode == 2, done.stderr
+    assert "topics file config/topics.toml not found" in done.stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_demo_names_its_command_and_exits_130_on_ctrl_c(
+    repo: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """Started as the README says (`.venv/bin/feedsvc demo`, the venv not on PATH): the CLI
+    hints give that script's path, not a bare `feedsvc` ("command not found"). Ctrl-C stops it
+    cleanly with exit 130."""
+    if not SCRIPT.is_file():
+        pytest.skip(f"no console script at {SCRIPT}")
+    port = free_port()
+    log = repo / "demo.log"
+    proc = _demo(repo, log, "--port", str(port), command=[str(SCRIPT)], env=_env("/usr/bin:/bin"))
+    procs.append(proc)
+    _serving(proc, port)
+    wait_until(lambda: "Ctrl-C to stop" in log.read_text("utf-8"), 30, "the banner")
+    text = log.read_text("utf-8")
+    assert f"           {SCRIPT} topics list; {SCRIPT} status; " in text, text
+    assert " feedsvc topics list" not in text
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=30) == 130, log.read_text("utf-8")
+    assert "feedsvc stopped" in log.read_text("utf-8")
+
+
+@pytest.mark.parametrize("roles", [[], ["--no-http"]], ids=["http", "no-http"])
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_run_exits_130_on_sigint_and_0_on_sigterm(
+    repo: Path, procs: list[subprocess.Popen[bytes]], sig: signal.Signals, roles: list[str]
+) -> None:
+    """One rule for every command (README: "Ctrl-C exits 130"): `run` stopped in order by
+    SIGINT is 130 (it was 0), by SIGTERM 0, with or without its HTTP server."""
+    port = free_port()
+    env = _env() | {
+        "FEEDSVC_HTTP__PORT": str(port),
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{repo / 's.db'}",
+    }
+    log = repo / "run.log"
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot", *roles],
+            cwd=repo,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    procs.append(proc)
+    wait_until(
+        lambda: proc.poll() is not None or "feedsvc started" in log.read_text("utf-8"),
+        60,
+        "the service to start",
+    )
+    proc.send_signal(sig)
+    code = proc.wait(timeout=30)
+    text = log.read_text("utf-8")
+    assert code == (130 if sig == signal.SIGINT else 0), text
+    assert "feedsvc stopped" in text and "Traceback" not in text
+
+
+@pytest.mark.parametrize(
+    ("argv0", "on_path", "expected"),
+    [
+        ("{bin}/feedsvc", False, "{bin}/feedsvc"),  # the README's `.venv/bin/feedsvc demo`
+        ("{bin}/feedsvc", True, "feedsvc"),  # an activated venv
+        ("feedsvc", True, "feedsvc"),
+        ("{py}/__main__.py", False, "{py_exe} -m feedsvc"),
+    ],
+)
+def test_command_name(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv0: str, on_path: bool, expected: str
+) -> None:
+    """The command the hints print: typed as-is it runs this feedsvc."""
+    bin_dir = tmp_path / "my venv" / "bin"  # a space: the printed command is shell-quoted
+    bin_dir.mkdir(parents=True)
+    script = bin_dir / "feedsvc"
+    script.write_text("#!/bin/sh\n")
+    script.chmod(0o755)
+    python = bin_dir / "python"
+    python.symlink_to(sys.executable)
+    other = tmp_path / "elsewhere"
+    other.mkdir()
+    (other / "python").symlink_to(sys.executable)  # the same file, another environment
+    monkeypatch.chdir(tmp_path)
+    path = os.pathsep.join([*([str(bin_dir)] if on_path else []), str(other)])
+    names = {"bin": str(bin_dir), "py": str(tmp_path), "py_exe": f"'{python}'"}
+    got = command_name(argv0.format(**names), str(python), path)
+    assert got == expected.format(**names).replace(str(script), f"'{script}'")

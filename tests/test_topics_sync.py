@@ -1,0 +1,237 @@
+"""``run`` re-imported ``topics.file`` at every start and put back the file's version of every
+topic it lists: an edit made through the CLI, the API or the admin was undone by the next
+restart without a word ("0 created, 2 updated"; newcomer D1). Now a start applies a file entry
+only when it changed since it was last imported (``topics.file_entry``, migration 0017): the
+file then wins for that topic, logged naming it; ``topics import`` still applies the file."""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import select
+from upgrades import database_at, run_sql
+
+from feedsvc.cli import cli
+from feedsvc.config import load_config
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import topics
+from feedsvc.operations.topics import save_topic as api_save
+from feedsvc.operations.topics import set_topic_enabled
+from feedsvc.store.records import TopicSpec
+from feedsvc.store.topics import get_topic, list_topics
+from feedsvc.topics_file import import_at_start
+from feedsvc.topics_sync import REMOVED, fingerprint
+
+KT = '[[topic]]\nslug = "kt"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n'
+PL = '[[topic]]\nslug = "pl"\ntitle = "Pháp luật"\nquery = \'"tòa án"\'\n'
+AN = '[[topic]]\nslug = "an"\ntitle = "An ninh"\nquery = \'"an ninh"\'\n'
+
+
+@pytest.fixture
+def started(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, Path]:
+    """The state DB after a first start imported a file of three topics (``topics.file``
+    set in the environment), and the file."""
+    path = tmp_path / "topics.toml"
+    path.write_text(KT + PL + AN, encoding="utf-8")
+    monkeypatch.setenv("FEEDSVC_TOPICS__FILE", str(path))
+    import_at_start(db, load_config(Path("/dev/null")).topics)
+    return db, path
+
+
+def restart(db: Database, caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
+    """``run``'s import at start, as it runs at every start; its log lines (level, text)."""
+    caplog.clear()
+    logger = logging.getLogger("feedsvc.topics_file")  # a CLI command run before may have
+    logger.addHandler(caplog.handler)  # set up logging its own way: listen here directly
+    try:
+        with caplog.at_level(logging.INFO, logger="feedsvc.topics_file"):
+            import_at_start(db, load_config(Path("/dev/null")).topics)
+    finally:
+        logger.removeHandler(caplog.handler)
+    # each record once (seen here and, propagated, at the root)
+    return sorted({(r.levelno, r.getMessage()) for r in caplog.records if r.name == logger.name})
+
+
+def shown(db: Database) -> dict[str, tuple[str, str, bool]]:
+    with db.read() as conn:
+        return {t.slug: (t.title, t.query, t.enabled) for t in list_topics(conn)}
+
+
+def test_cli_and_api_edits_survive_a_restart(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The newcomer's repro: `topics add` over a file topic, `PUT /api/topics/pl` (the
+    operation it calls), `topics disable`, then a restart: all three edits stay."""
+    db, _ = started
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    env = {"FEEDSVC_DATABASE__URL": url}
+    added = CliRunner().invoke(
+        cli,
+        [
+            "topics",
+            "add",
+            "kt",
+            "--title",
+            "Kiến Thụy (sửa)",
+            "--query",
+            '"Kiến Thụy" OR "Núi Đối"',
+        ],
+        env=env,
+    )
+    assert added.exit_code == 0, added.output
+    api_save(db, TopicSpec("pl", "Pháp luật API", '"tòa án"'), "api")
+    set_topic_enabled(db, "an", False)
+    before = shown(db)
+    lines = restart(db, caplog)
+    assert (
+        shown(db)
+        == before
+        == {
+            "an": ("An ninh", '"an ninh"', False),
+            "kt": ("Kiến Thụy (sửa)", '"Kiến Thụy" OR "Núi Đối"', True),
+            "pl": ("Pháp luật API", '"tòa án"', True),
+        }
+    )
+    text = "\n".join(m for _, m in lines)
+    assert "0 created, 0 updated, 0 unchanged, 3 kept (edited in the state DB), 0 disabled" in text
+    assert "3 topic(s) edited in the state DB are kept" in text and "an, kt, pl" in text
+    assert all(level < logging.WARNING for level, _ in lines), lines
+    assert shown(db) == before  # and again at the next start
+
+
+def test_a_changed_file_entry_wins_and_is_logged(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Mixed: kt edited in the DB, its entry unchanged (kept); pl edited in the DB and its entry
+    changed (the file wins, a WARNING names pl and the fields); an unedited, changed in the
+    file (updated quietly); a new topic created."""
+    db, path = started
+    api_save(db, TopicSpec("kt", "KT (DB)", '"Kiến Thụy"'), "api")
+    api_save(db, TopicSpec("pl", "PL (DB)", '"tòa án" OR "xét xử"'), "api")
+    path.write_text(
+        KT
+        + PL.replace("Pháp luật", "Pháp luật mới")
+        + AN.replace('"an ninh"', '"an ninh" OR "công an"')
+        + KT.replace('"kt"', '"new"'),
+        encoding="utf-8",
+    )
+    lines = restart(db, caplog)
+    assert shown(db) == {
+        "an": ("An ninh", '"an ninh" OR "công an"', True),
+        "kt": ("KT (DB)", '"Kiến Thụy"', True),
+        "new": ("Kiến Thụy", '"Kiến Thụy"', True),
+        "pl": ("Pháp luật mới", '"tòa án"', True),
+    }
+    warnings = [m for level, m in lines if level == logging.WARNING]
+    assert len(warnings) == 1, lines
+    assert "topic pl: its entry in the file changed" in warnings[0]
+    assert "replaced the state DB's edits (title, query)" in warnings[0]
+    text = "\n".join(m for _, m in lines)
+    assert "1 created, 2 updated, 0 unchanged, 1 kept (edited in the state DB), 0 disabled" in text
+    # edited again in the DB after the file won: the next start keeps that edit
+    api_save(db, TopicSpec("pl", "PL again", '"tòa án"'), "api")
+    restart(db, caplog)
+    assert shown(db)["pl"] == ("PL again", '"tòa án"', True)
+
+
+def test_a_removed_topic_is_switched_off_once(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Removed from the file: switched off (not deleted), as documented; switched on again by
+    an editor, it stays on at the next start; listed again in the file, the file wins."""
+    db, path = started
+    path.write_text(KT + PL, encoding="utf-8")
+    lines = restart(db, caplog)
+    assert "0 created, 0 updated, 2 unchanged, 1 disabled" in "\n".join(m for _, m in lines)
+    assert shown(db)["an"] == ("An ninh", '"an ninh"', False)
+    set_topic_enabled(db, "an", True)
+    restart(db, caplog)
+    assert shown(db)["an"][2] is True
+    path.write_text(KT + PL + AN.replace("An ninh", "An ninh 2"), encoding="utf-8")
+    restart(db, caplog)
+    assert shown(db)["an"] == ("An ninh 2", '"an ninh"', True)
+
+
+def test_topics_import_applies_the_whole_file(
+    started: tuple[Database, Path],
+) -> None:
+    """The explicit command keeps its documented meaning: the file's version of every topic
+    it lists, the replaced edits named on stdout."""
+    db, path = started
+    api_save(db, TopicSpec("kt", "KT (DB)", '"Kiến Thụy"'), "api")
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    done = CliRunner().invoke(
+        cli, ["topics", "import", str(path)], env={"FEEDSVC_DATABASE__URL": url}
+    )
+    assert done.exit_code == 0, done.output
+    assert "0 created, 1 updated, 2 unchanged, 0 disabled" in done.output
+    assert "kt: the file's version replaced the state DB's edits (title)" in done.output
+    assert shown(db)["kt"] == ("Kiến Thụy", '"Kiến Thụy"', True)
+
+
+def test_an_emptied_file_is_still_refused(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    db, path = started
+    path.write_text("", encoding="utf-8")
+    lines = restart(db, caplog)
+    assert any(level == logging.ERROR and "switch off all 3" in m for level, m in lines)
+    assert all(on for _, _, on in shown(db).values())
+
+
+def test_upgrade_to_0017_keeps_the_topics_and_their_edits(
+    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A DB at 0016 holding file topics: kt as in the file, pl edited in the DB, an gone from
+    the file but on. The upgrade keeps every row; the first start records the file's entries
+    and changes nothing (pl and an named once, WARNING); later the file wins only for an entry
+    that changes."""
+    for key in [k for k in os.environ if k.startswith("FEEDSVC_")]:
+        monkeypatch.delenv(key)
+    db = database_at(db_url, "0016")
+    try:
+        insert = (
+            "INSERT INTO topics (slug, title, description, query, enabled, origin, created_at,"
+            " updated_at) VALUES (:slug, :title, '', :query, true, 'file', :t, :t)"
+        )
+        for slug, title, query in [
+            ("kt", "Kiến Thụy", '"Kiến Thụy"'),
+            ("pl", "Pháp luật (sửa)", '"tòa án"'),
+            ("an", "An ninh", '"an ninh"'),
+        ]:
+            run_sql(db, insert, slug=slug, title=title, query=query, t="2026-11-30 10:00:00")
+        upgrade(db)
+        with db.read() as conn:
+            rows = {r.slug: r.file_entry for r in conn.execute(select(topics))}
+        assert rows == {"kt": None, "pl": None, "an": None}
+        before = shown(db)
+        path = tmp_path / "topics.toml"
+        path.write_text(KT + PL, encoding="utf-8")
+        monkeypatch.setenv("FEEDSVC_TOPICS__FILE", str(path))
+        lines = restart(db, caplog)
+        assert shown(db) == before
+        warnings = sorted(m for level, m in lines if level == logging.WARNING)
+        assert len(warnings) == 2, lines
+        assert "topic an is no longer in the file but is on: kept on" in warnings[0]
+        assert "topic pl differs from its entry in the file (title)" in warnings[1]
+        with db.read() as conn:
+            pl = get_topic(conn, "pl")
+            entries = {r.slug: r.file_entry for r in conn.execute(select(topics))}
+        assert pl is not None
+        assert entries == {
+            "kt": fingerprint(TopicSpec("kt", "Kiến Thụy", '"Kiến Thụy"')),
+            "pl": fingerprint(TopicSpec("pl", "Pháp luật", '"tòa án"')),
+            "an": REMOVED,
+        }
+        again = restart(db, caplog)
+        assert shown(db) == before
+        assert all(level < logging.WARNING for level, _ in again), again
+        path.write_text(KT + PL.replace('"tòa án"', '"tòa án" OR "xét xử"'), encoding="utf-8")
+        restart(db, caplog)
+        assert shown(db)["pl"] == ("Pháp luật", '"tòa án" OR "xét xử"', True)
+    finally:
+        db.dispose()
