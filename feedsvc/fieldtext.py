@@ -26,16 +26,26 @@ from feedsvc.store.records import TopicSpec
 #: chat alert that shows it ("Trojan Source", CVE-2021-42574). The plain direction marks
 #: (U+200E/F) and joiners (U+200C/D, needed by some scripts and emoji) stay allowed.
 WHITESPACE_CONTROLS = "\t\n\r"
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+_CONTROL = re.compile(
+    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
+)
 _LINE_BREAK = re.compile("\r\n|[\r\u2028\u2029]")
 
 
 def control_char(text: str) -> str | None:
-    """The first refused control character of ``text`` (Unicode category Cc other than
-    :data:`WHITESPACE_CONTROLS`, or a bidirectional embedding/override/isolate control) as
-    ``U+0007``, or None."""
+    """The first refused character of ``text`` as ``U+0007``, or None: a control character
+    (Unicode category Cc other than :data:`WHITESPACE_CONTROLS`, or a bidirectional
+    embedding/override/isolate control), or a lone surrogate (U+D800–U+DFFF: no UTF-8 form, so
+    no database takes it; the CLI gets one for every argument byte that is not UTF-8, a JSON
+    body for ``"\\ud800"``). NUL is among them: PostgreSQL text cannot hold it."""
     found = _CONTROL.search(text)
     return f"U+{ord(found[0]):04X}" if found else None
+
+
+def refusal_code(char: str) -> str:
+    """The operation error code (``op.<code>`` in the catalogue) for a character
+    :func:`control_char` found: ``not_text`` for a lone surrogate, else ``control_character``."""
+    return "not_text" if "U+D800" <= char <= "U+DFFF" else "control_character"
 
 
 def one_line(text: str) -> str:

@@ -13,7 +13,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from feedsvc.fieldtext import clean_topic
+from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
@@ -140,7 +140,8 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
     # the admin's rule (feedsvc.fieldtext): title on one line, no control characters
     spec, refused = clean_topic(spec)
     for name, char in refused:
-        problems.append(f"{where}: {name} contains a control character ({char})")
+        what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
+        problems.append(f"{where}: {name} contains {what} ({char})")
     return spec
 
 

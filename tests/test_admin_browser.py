@@ -27,6 +27,7 @@ from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles
 from feedsvc.store import subscriptions as sub_store
+from feedsvc.store import topics as topic_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -476,3 +477,65 @@ def test_fonts_render_vietnamese_and_never_split_a_slug(
             "const s = getComputedStyle(arguments[0]); return [s.wordBreak, s.overflowWrap]", slug
         )
         assert style[0] != "break-all" and style[1] != "anywhere", style
+
+
+def test_the_topic_editor_keeps_a_descriptions_line_breaks(server: str, driver: Any) -> None:
+    """Newcomer D2: the description was an ``<input>``, which drops line breaks from its value,
+    so every save through the admin joined its lines ("Dòng 1Dòng 2Đoạn 2")."""
+    service = SERVICES[server]
+    text = "Dòng 1\nDòng 2\n\nĐoạn 2"
+    save_topic_in(service, TopicSpec("nhieu-dong", "Nhiều dòng", '"Kiến Thụy"', text))
+    b = driver
+    login_as_admin(b, server)
+    b.get(f"{server}/admin/topics/nhieu-dong/edit")
+    box = b.find_element(By.ID, "description")
+    assert box.tag_name == "textarea"
+    assert b.execute_script("return arguments[0].value", box) == text
+    b.find_element(By.ID, "title").send_keys(" mới")  # an edit of another field only
+    b.find_element(By.ID, "save").click()
+    wait(b, 20).until(ec.url_matches(r"/admin/topics$"))
+    with service.db.read() as conn:
+        saved = topic_store.get_topic(conn, "nhieu-dong")
+    assert saved is not None and (saved.title, saved.description) == ("Nhiều dòng mới", text)
+
+
+def save_topic_in(service: Service, spec: TopicSpec) -> None:
+    with service.db.write() as conn:
+        save_topic(conn, spec, "cli", service.db.now())
+
+
+def test_admin_tables_fit_at_desktop_and_phone_widths(
+    server: str, driver: Any, tmp_path: Path
+) -> None:
+    """Newcomer's cosmetic findings: at 1200 px the articles table ran past the window (the hide
+    button cut off, a sideways scroll), and the topics list wrapped slugs at their hyphens."""
+    service = SERVICES[server]
+    long_title = "Kiến Thụy " + "khánh thành cầu Đa Độ mới và đường ven biển " * 6
+    with service.db.write() as conn:
+        upsert_source_articles(
+            conn, [article(40, title=long_title, source_key="CMS/2026/11/" + "0" * 40)],
+            service.db.now(),
+        )  # fmt: skip
+    service.ingest_tick()
+    for slug in ("an-ninh", "kien-thuy-an-ninh-trat-tu", "hai-phong-do-son-cat-ba-bach-long-vi"):
+        save_topic_in(service, TopicSpec(slug, slug.replace("-", " ").title(), '"an ninh"'))
+    shots = shots_dir(tmp_path)
+    b = driver
+    login_as_admin(b, server)
+    for width in (1200, 390):
+        b.set_window_size(width, 900)
+        b.get(f"{server}/admin/articles?q=kien")
+        buttons = b.find_elements(By.CSS_SELECTOR, "td.actions button")
+        assert len(buttons) >= 2
+        b.save_screenshot(str(shots / f"admin-articles-{width}.png"))
+        no_sideways_scroll(b)
+        right = b.execute_script("return document.documentElement.clientWidth")
+        for button in buttons:  # every hide button whole inside the window
+            box = b.execute_script("return arguments[0].getBoundingClientRect().toJSON()", button)
+            assert box["left"] >= 0 and box["right"] <= right, (width, box, right)
+        b.get(f"{server}/admin/topics")
+        b.save_screenshot(str(shots / f"admin-topics-{width}.png"))
+        no_sideways_scroll(b)
+        for slug in b.find_elements(By.CSS_SELECTOR, "td code.slug"):
+            lines = b.execute_script("return arguments[0].getClientRects().length", slug)
+            assert lines == 1, (width, slug.text)  # one line: not split, not even at "-"

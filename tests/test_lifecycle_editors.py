@@ -230,3 +230,38 @@ def test_admin_articles_page(service: Service) -> None:
         assert "Không có bài NO-SUCH" in missing.text
         client.post("/admin/articles/unhide", data={"key": "TEST-00001", "csrf": token.group(1)})
         assert state(service, "TEST-00001").hidden_at is None
+
+
+def test_a_re_hide_without_a_reason_keeps_the_takedown_record(service: Service) -> None:
+    """Newcomer D4: `articles hide KEY` on a hidden article erased its reason (and author)."""
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    runner = CliRunner()
+    first = runner.invoke(
+        cli, ["articles", "hide", "TEST-00001", "--reason", "Yêu cầu\tgỡ\nbài"], env=env
+    )
+    assert first.exit_code == 0, first.output
+    taken = state(service, "TEST-00001")
+    assert (taken.hidden_reason, taken.hidden_by) == ("Yêu cầu gỡ bài", "cli")
+    client = TestClient(create_app(service), base_url="http://127.0.0.1")
+    with client:
+        again = runner.invoke(cli, ["articles", "hide", "TEST-00001"], env=env)
+        assert again.exit_code == 0 and "Yêu cầu gỡ bài" in again.output
+        api = client.post("/api/articles/TEST-00001/hide", headers=AUTH)
+        assert api.status_code == 200 and api.json()["hidden_reason"] == "Yêu cầu gỡ bài"
+        page = client.get("/admin/login")
+        csrf = CSRF_FIELD.search(page.text)
+        assert csrf
+        client.post("/admin/login", data={"token": TOKEN, "csrf": csrf.group(1)})
+        token = CSRF_FIELD.search(client.get("/admin/articles").text)
+        assert token
+        for reason in ("", "   "):  # the admin form sends an empty reason field
+            form = {"key": "TEST-00001", "reason": reason, "csrf": token.group(1)}
+            assert client.post("/admin/articles/hide", data=form).status_code == 200
+        kept = state(service, "TEST-00001")
+        assert (kept.hidden_reason, kept.hidden_by, kept.hidden_at) == (
+            "Yêu cầu gỡ bài", "cli", taken.hidden_at,
+        )  # fmt: skip
+        # a new reason replaces the old one and names who gave it; the time stays the first
+        api = client.post("/api/articles/TEST-00001/hide", headers=AUTH, json={"reason": "Mới"})
+        assert (api.json()["hidden_reason"], api.json()["hidden_by"]) == ("Mới", "api")
+        assert state(service, "TEST-00001").hidden_at == taken.hidden_at

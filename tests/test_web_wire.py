@@ -7,6 +7,7 @@ order; HTTP/1.0, ``Connection: close``, the keep-alive timeout and shutdown beha
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -228,7 +229,11 @@ def test_only_plain_polls_are_answered_in_the_protocol(wired: tuple[SpyFastPath,
             (request("/feeds/kien-thuy.rss", "Content-Length: 0", "Expect: 100-continue"), 200),
         ]:
             sock.sendall(raw)
-            assert sock.read_response().startswith(f"HTTP/1.1 {status} ".encode()), raw
+            answer = sock.read_response()
+            assert answer.startswith(f"HTTP/1.1 {status} ".encode()), raw
+            if status == 405:  # RFC 9110: a 405 says what the resource takes
+                allow = re.search(rb"\r\nallow: ([^\r]*)\r\n", answer.lower())
+                assert allow and set(allow[1].split(b", ")) == {b"get", b"head"}
         sock.sendall(request("/feeds/kien-thuy.rss"))  # the connection still serves polls
         assert sock.read_response().startswith(b"HTTP/1.1 200 ")
     assert app.seen == [

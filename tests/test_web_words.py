@@ -204,3 +204,41 @@ async def test_opml_with_hostile_topic_titles_is_valid_xml(
     shown = {o.get("xmlUrl").rsplit("/", 1)[1]: o.get("text") for o in root.iter("outline")}
     for slug, title in OPML_TITLES.items():
         assert shown[f"{slug}.rss"] == title  # exactly the title, escaped on the wire only
+
+
+# -- 405: the Allow header (RFC 9110 §15.5.6) ---------------------------------------------------
+
+PATH_SAMPLES = {"slug": "kien-thuy", "name": "kien-thuy.rss", "source_key": "A-1", "id": "1",
+                "chat_id": "5", "sub_id": "1", "delivery_id": "1"}  # fmt: skip
+METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
+
+
+async def test_every_405_names_the_methods_its_path_takes(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    """Walked over every route of the app: a method no route at a path takes is a 405 whose
+    ``Allow`` lists every method that path takes (an API path is several routes, one method
+    each; reader and admin 405s had no ``Allow`` at all)."""
+    from starlette.routing import Route
+
+    app: Any = create_app(service)
+    while not hasattr(app, "routes"):  # inside the feed fast path and the middleware
+        app = app.app
+    routes = [r for r in app.routes if isinstance(r, Route)]
+    allowed: dict[str, set[str]] = {}
+    for route in routes:
+        path = route.path
+        for name, value in PATH_SAMPLES.items():
+            path = path.replace(f"{{{name}}}", value).replace(f"{{{name}:path}}", value)
+        # every route whose pattern takes this path (/api/topics/preview is a {slug} too)
+        allowed[path] = {m for r in routes if r.path_regex.match(path) for m in r.methods or ()}
+    assert "/feeds/kien-thuy.rss" in allowed and "/api/topics/kien-thuy" in allowed
+    for path, methods in allowed.items():
+        assert "{" not in path, path
+        for method in METHODS:
+            if method in methods:
+                continue
+            r = await client.request(method, path)
+            assert r.status_code == 405, (method, path, r.status_code)
+            given = {m.strip() for m in r.headers.get("allow", "").split(",")}
+            assert given == methods, (method, path, r.headers.get("allow"))

@@ -139,6 +139,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Trường {field} có ký tự điều khiển ({char}); hãy xoá nó.",
         "The {field} contains a control character ({char}); remove it.",
     ),
+    "op.not_text": (
+        "Trường {field} có ký tự không phải văn bản ({char}, nửa cặp UTF-16); hãy xoá nó.",
+        "The {field} contains a character that is not text ({char}, a lone surrogate); remove it.",
+    ),
     "op.topic_exists": ("Chủ đề {slug} đã có.", "Topic {slug} already exists."),
     "op.query_invalid": ("Truy vấn không hợp lệ.", "Invalid query."),
     "op.breaks_users": (

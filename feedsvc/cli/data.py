@@ -24,9 +24,11 @@ from feedsvc.cli.common import (
     fail,
     load_settings,
     open_db,
+    run_operation,
 )
 
 if TYPE_CHECKING:
+    from feedsvc.db import Database
     from feedsvc.importer import ImportAborted, ImportReport
 
 
@@ -185,10 +187,16 @@ def _size(file: BinaryIO) -> int | None:
 @config_option
 def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     """Print one topic feed to stdout."""
+    from feedsvc.operations import refuse_control
     from feedsvc.publish import render_topic_feed
 
     settings = load_settings(config_file)
-    body = render_topic_feed(open_db(settings, write=False), settings, slug, fmt, limit)
+
+    def rendered(database: Database) -> bytes | None:
+        refuse_control("slug", slug)  # the use cases' check: a surrogate failed in the driver
+        return render_topic_feed(database, settings, slug, fmt, limit)
+
+    body = run_operation(rendered, config_file, write=False)
     if body is None:
         fail(f"unknown topic {slug!r} (see `feedsvc topics list`)", EXIT_FAILED)
     sys.stdout.buffer.write(body)

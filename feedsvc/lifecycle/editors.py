@@ -10,7 +10,7 @@ alerts (``withdrawn``), and every replica's next feed sync drops it from the fee
 from __future__ import annotations
 
 from feedsvc.db import Database
-from feedsvc.fieldtext import control_char, one_line
+from feedsvc.fieldtext import one_line
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -19,7 +19,7 @@ from feedsvc.matching import (
     match_document,
     parse_query,
 )
-from feedsvc.operations import OperationError
+from feedsvc.operations import OperationError, refuse_control
 from feedsvc.store import lifecycle as store
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.lifecycle import EditorState
@@ -31,7 +31,10 @@ TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks 
 
 
 def _key(source_key: str) -> str:
+    """The key as looked up: trimmed, 1–255 characters, no control character or lone surrogate
+    (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL)."""
     key = source_key.strip()
+    refuse_control("source_key", key)
     if not key or len(key) > 255:
         raise OperationError(
             "invalid", "source_key must be 1–255 characters", code="source_key_invalid",
@@ -51,11 +54,7 @@ def _reason(reason: str | None) -> str | None:
     admin's textarea) read as one space; any other control character (C0, DEL, C1) is refused,
     like a topic's; over :data:`MAX_REASON` characters is refused. Blank is no reason."""
     raw = reason or ""
-    if (bad := control_char(raw)) is not None:
-        raise OperationError(
-            "invalid", f"reason contains a control character ({bad})",
-            code="control_character", params={"field": "reason", "char": bad}, field="reason",
-        )  # fmt: skip
+    refuse_control("reason", raw)
     text = one_line(raw) or None
     if text is not None and len(text) > MAX_REASON:
         raise OperationError(
@@ -99,7 +98,9 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     (``KIẾN THỤY``), Unicode form or tone-mark placement (``Thuỵ``), and without accents when
     typed without any (``kien thuy``) — SQLite's LIKE folds ASCII letters only. Raises
     OperationError ``invalid`` (``search_too_long``) for ``text`` over :data:`MAX_SEARCH`
-    characters: searched whole or not at all, never a cut of it."""
+    characters: searched whole or not at all, never a cut of it; ``control_character`` or
+    ``not_text`` for a control character or lone surrogate (a NUL failed PostgreSQL)."""
+    refuse_control("q", text)
     if len(text) > MAX_SEARCH:
         raise OperationError(
             "invalid", f"search text is longer than {MAX_SEARCH} characters",

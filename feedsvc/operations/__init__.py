@@ -16,7 +16,7 @@ from feedsvc.operations.deliveries import (
     resend_delivery,
     status_details,
 )
-from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
 from feedsvc.operations.recipients import (
     CHAT_TYPES,
     add_subscription,
@@ -36,6 +36,7 @@ __all__ = [
     "get_topic",
     "list_deliveries",
     "query_invalid",
+    "refuse_control",
     "remove_subscription",
     "resend_delivery",
     "save_topic",

@@ -3,6 +3,7 @@ CLI turns into exit codes, the API into HTTP statuses and the admin into catalog
 
 from __future__ import annotations
 
+from feedsvc.fieldtext import control_char, refusal_code
 from feedsvc.matching import QueryError
 
 
@@ -40,3 +41,17 @@ def query_invalid(exc: QueryError) -> OperationError:
     return OperationError(
         "invalid", str(exc), code="query_invalid", field="query", position=exc.position, cause=exc
     )
+
+
+def refuse_control(field: str, text: str) -> None:
+    """Raise ``invalid`` (``control_character`` or ``not_text``, naming ``field`` and the
+    character as ``U+0000``) when ``text`` holds a character :func:`feedsvc.fieldtext.control_char`
+    refuses. Every use case checks what it is given here before any SQL: a NUL made PostgreSQL
+    fail (500 in the admin, a traceback in the CLI) and a lone surrogate every backend."""
+    if (char := control_char(text)) is not None:
+        code = refusal_code(char)
+        what = "a lone surrogate" if code == "not_text" else "a control character"
+        raise OperationError(
+            "invalid", f"{field} contains {what} ({char})", code=code,
+            params={"field": field, "char": char}, field=field,
+        )  # fmt: skip

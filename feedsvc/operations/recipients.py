@@ -12,7 +12,7 @@ from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
 from feedsvc.db import Database
 from feedsvc.matching import QueryError, parse_chat_query
-from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 
@@ -39,6 +39,9 @@ def add_subscription(
     Idempotent: returns the subscription and whether it was created."""
     from feedsvc.channels.recipients import RecipientError, recipient_spec
 
+    for name, value in (("address", address), ("topic", topic), ("query", query)):
+        if value is not None:  # before any SQL (a NUL fails PostgreSQL, a surrogate every DB)
+            refuse_control(name, value)
     try:
         spec = recipient_spec(channel, chat_id, chat_type, address)
     except RecipientError as exc:

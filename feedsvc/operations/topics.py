@@ -4,9 +4,9 @@
 from __future__ import annotations
 
 from feedsvc.db import Database
-from feedsvc.fieldtext import clean_topic
+from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_query
-from feedsvc.operations.errors import OperationError, query_invalid
+from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
@@ -31,10 +31,12 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
     cleaned, problems = clean_topic(spec)
     if problems:
         name, char = problems[0]
+        code = refusal_code(char)
+        what = "a lone surrogate" if code == "not_text" else "a control character"
         raise OperationError(
             "invalid",
-            f"{name} contains a control character ({char})",
-            code="control_character",
+            f"{name} contains {what} ({char})",
+            code=code,
             params={"field": name, "char": char},
             field=name,
         )
@@ -44,6 +46,7 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
 def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
     title and description are saved as :mod:`feedsvc.fieldtext` normalises them."""
+    refuse_control("slug", spec.slug)
     if code := slug_problem(spec.slug):
         raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
     spec = _clean_text(spec)
@@ -77,6 +80,9 @@ def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool 
 
 
 def get_topic(db: Database, slug: str) -> Topic:
+    """Raises OperationError ``not_found``, or ``invalid`` for a slug holding a control
+    character or a lone surrogate (:func:`refuse_control`: no SQL sees it)."""
+    refuse_control("slug", slug)
     with db.read() as conn:
         topic = topic_store.get_topic(conn, slug)
     if topic is None:
@@ -85,6 +91,7 @@ def get_topic(db: Database, slug: str) -> Topic:
 
 
 def delete_topic(db: Database, slug: str) -> None:
+    refuse_control("slug", slug)
     with db.write() as conn:
         dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
         if dependants:
@@ -99,6 +106,7 @@ def delete_topic(db: Database, slug: str) -> None:
 
 
 def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
+    refuse_control("slug", slug)
     with db.write() as conn:
         if topic_store.get_topic(conn, slug) is None:
             raise _unknown_topic(slug)

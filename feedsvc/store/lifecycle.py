@@ -176,10 +176,14 @@ def set_hidden(
 ) -> EditorState | None:
     """Hide (or unhide) one article; its queued deliveries end as ``withdrawn`` when hidden.
     ``last_changed_at`` moves so every replica re-renders the feeds holding it. Hiding an
-    already hidden article updates the reason and keeps the first time. None: no such key."""
+    already hidden article keeps the first time; with a ``reason`` it replaces the reason and
+    ``hidden_by`` (who gave it), without one it changes nothing (a re-hide without a reason
+    erased the takedown's reason and author). None: no such key."""
     found = editor_state(conn, source_key)
     if found is None:
         return None
+    if hidden and found.hidden_at is not None and reason is None:
+        return found  # already hidden, nothing new to record
     values: dict[str, object] = {"last_changed_at": now}
     if hidden:
         values |= {"hidden_at": found.hidden_at or now, "hidden_reason": reason, "hidden_by": by}

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feedsvc.fieldtext import control_char
 from feedsvc.lifecycle import editors
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
@@ -42,7 +43,8 @@ def article_routes(admin: Admin) -> list[Route]:
         async def handler(request: Request, ctx: Ctx) -> Response:
             form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
             key, q = form.get("key", ""), form.get("q", "")
-            back = "/articles?q=" + _quote(q or key)
+            shown = q or key  # back to the search, unless it is one the listing would refuse
+            back = "/articles" if control_char(shown) else "/articles?q=" + _quote(shown)
 
             def run() -> None:
                 if hide:

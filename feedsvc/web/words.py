@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
+from starlette.routing import Match
 
 from feedsvc.catalogue import LANGUAGES, Translator
 from feedsvc.web.http_cache import text_response
@@ -70,13 +71,33 @@ def error_handlers(
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         key = _HTTP_KEYS.get(exc.status_code)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = allowed_methods(request)
         if key is None:
-            return text_response(exc.status_code, f"{exc.detail}\n")
-        if request.url.path.startswith("/api/"):
+            response = text_response(exc.status_code, f"{exc.detail}\n")
+        elif request.url.path.startswith("/api/"):
             words = api_words(service, request)
             code = key.partition(".")[2]
             body = {"error": code.replace("_", " "), "code": code, "message": words(key)}
-            return JSONResponse(body, exc.status_code, headers=exc.headers)
-        return text_response(exc.status_code, reader_words(service)(key) + "\n")
+            response = JSONResponse(body, exc.status_code)
+        else:
+            response = text_response(exc.status_code, reader_words(service)(key) + "\n")
+        response.headers.update(headers)
+        return response
 
     return {HTTPException: http_error}
+
+
+def allowed_methods(request: Request) -> str:
+    """The ``Allow`` header of a 405 (RFC 9110 §15.5.6: required): every method some route of
+    the app takes at this path. Starlette's own lists only the first route matching the path,
+    and the reader's and admin's 405s dropped it; the API has one route per method (``GET``,
+    ``PUT``, ``DELETE`` of ``/api/topics/{slug}`` are three routes)."""
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        match, _ = route.matches({**request.scope, "method": "GET"})
+        if match != Match.NONE:  # the path matches (GET or not)
+            methods |= set(getattr(route, "methods", None) or ())
+    order = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+    return ", ".join(sorted(methods, key=lambda m: (order.index(m) if m in order else 99, m)))
