@@ -301,8 +301,9 @@ class Service:
             # so a small value (tests, fast failover) also shortens poller takeover.
             lease = min(30.0, self.settings.telegram.lease_seconds)
             self.bot = BotService(
-                self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3
-            )
+                self.db, self.settings, lease_seconds=lease, renew_seconds=lease / 3,
+                budget=self.dispatcher.budget,  # replies and alerts: one budget, one gate
+            )  # fmt: skip
             await self.bot.start()
         if self.roles.bot and self.settings.zalo_token():
             self.zalo = zalo_service(self.db, self.settings)

@@ -23,7 +23,8 @@ from typing import Any
 
 from feedsvc import metrics
 from feedsvc.articles import Article
-from feedsvc.channels.base import RATE_MARGIN, Channel, Target
+from feedsvc.budget import AHEAD, prepaid, send_budget
+from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge, DigestJob
@@ -33,21 +34,15 @@ from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
 from feedsvc.send_record import BatchRecorder, record_alert
-from feedsvc.store import claims, lifecycle, rate
+from feedsvc.store import claims, lifecycle
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
-from feedsvc.waiting import release_gate, sleep_or_wake
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 
 MAX_BACKOFF = 300.0
-# Bucket capacity in messages: no burst. Slots are reserved ahead (AHEAD) and spaced exactly
-# 1 / global_rate, so the claim transaction's overhead no longer eats into the rate, and any
-# 0.95 s window holds at most 24 sends at 25/s, leaving room for network jitter (a burst of
-# 1.5 produced 429s at the fake in bench/alerts.py).
-BURST = 1.0
-AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
 # Re-sends after a send whose outcome is unknown (a read timeout after the request went out, or
 # a crash mid-send): each may duplicate the message, so one only; the next unknown outcome ends
 # the delivery as ``unknown_outcome``, a dead letter an admin can re-send.
@@ -118,7 +113,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(self.max_in_flight)
         self.on_outcome: list[Callable[[int, SendOutcome], None]] = []
         self._recorder = BatchRecorder(self._record_many)
-        self._gate = release_gate(self.channel)  # shared with its follow-up worker
+        #: the channel's budget in this process (its release gate), shared with its follow-up
+        #: worker and the bot: every call that sends is charged to it (feedsvc.budget)
+        self.budget = send_budget(self.channel).bind(db, self.rate)
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
 
     # -- the loop --------------------------------------------------------------------------
@@ -194,12 +191,11 @@ class Dispatcher:
             q.recover_expired(conn, self.now())  # also takes the writer lock on SQLite
             # read the clocks only now: a wait for the lock must not put slots in the past
             now, start = self.now(), time.monotonic()
-            budget = self.rate * RATE_MARGIN
-            bucket, channel = self.limits.bucket, self.limits.name
+            channel = self.limits.name
             self.digests.hold(conn, now, channel)
-            slots = rate.reserve(conn, bucket, budget, BURST, room, now, AHEAD)
+            slots = self.budget.reserve(conn, room, now)
             if not slots:
-                return [], [], 1 / budget
+                return [], [], self.budget.gap
             jobs = self.digests.claim(conn, self.owner, now, len(slots), self.cfg.lease, channel)
             claimed = q.claim(
                 conn, self.owner, now, len(slots) - len(jobs), self.cfg.lease,
@@ -208,7 +204,7 @@ class Dispatcher:
             for job in jobs:
                 gap = self.limits.interval(job.batch.chat_type)
                 claims.book_next_send(conn, job.batch.chat_id, gap, now)
-            rate.give_back(conn, bucket, len(slots) - len(claimed) - len(jobs))
+            self.budget.give_back(conn, len(slots) - len(claimed) - len(jobs))
             found = articles_by_ids(conn, [c.article_id for c in claimed])
             options = self.digests.options(
                 conn, [(c.id, c.chat_id, c.article_id, c.topics) for c in claimed], found
@@ -237,10 +233,14 @@ class Dispatcher:
     ) -> None:
         try:
             try:
-                await self._wait_for_slot(at)
+                # checked before the slot, not between the gate and the call: a DB read there
+                # delayed some calls and not others (a reply's), bunching arrivals at Telegram
+                withheld = await asyncio.to_thread(self._withheld, d)
+                if not withheld:
+                    await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1
-            if await asyncio.to_thread(self._withheld, d):
+            if withheld:
                 return  # recorded as withdrawn, or back in the queue until its time
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
@@ -252,7 +252,8 @@ class Dispatcher:
                 if options.thread_id is not None:
                     self._threads[d.id] = options.thread_id
                 try:
-                    outcome = await self.channel.deliver(target, article, d.topics)
+                    with prepaid(1):  # the claim's slot; a second call takes its own
+                        outcome = await self.channel.deliver(target, article, d.topics)
                 except Exception as exc:  # a sender bug must not lose the delivery
                     log.exception("sender raised for delivery %s", d.id)  # no address: a secret
                     outcome = SendOutcome.transient(f"{type(exc).__name__}")
@@ -273,7 +274,8 @@ class Dispatcher:
                 await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1
-            await self._digest_sender.deliver(job)
+            with prepaid(1):  # the first part's slot; later parts take their own
+                await self._digest_sender.deliver(job)
         except Exception:
             log.exception("digest for chat %s failed; its lease will expire", job.batch.chat_id)
         finally:
@@ -281,8 +283,9 @@ class Dispatcher:
             self.wake.set()
 
     def _withheld(self, d: q.Claimed) -> bool:
-        """The check at send time (SPEC §10): an article withdrawn or hidden since its alert
-        was queued, or claimed just as it happened, is never sent: the delivery ends as
+        """The check at send time (SPEC §10; just before the send's slot, at most ``AHEAD``
+        and the gate's lag earlier): an article withdrawn or hidden since its alert was
+        queued, or claimed just as it happened, is never sent: the delivery ends as
         ``withdrawn``. One whose time was moved into the future waits for it. True: do not
         send. (A send already under way cannot be stopped; its retraction is the sent
         alert's concern.)"""
@@ -306,29 +309,13 @@ class Dispatcher:
         """Wait for this send's slot in the global budget (see ``rate.reserve``), through the
         channel's release gate (:class:`~feedsvc.waiting.ReleaseGate`): when the event loop
         lags, late sends are pushed back instead of bunching up (Telegram counts arrivals)."""
-        await self._gate.wait(at, 1 / (self.rate * RATE_MARGIN))
+        await self.budget.release(at)
 
     async def _extra_slot(self, earliest: float) -> None:
-        """Wait for a slot for a call beyond the one claimed (a digest's later part: a message
-        of its own), no sooner than ``earliest`` (``time.monotonic()``: the chat's pacing). It
-        is reserved in the shared budget like a claim's, as that time comes (no further ahead
-        than a claim reserves), and released through the gate."""
-        while True:
-            wait = earliest - AHEAD - time.monotonic()
-            if wait > 0:
-                await asyncio.sleep(wait)
-            at = await asyncio.to_thread(self._reserve_one)
-            if at is not None:
-                return await self._wait_for_slot(max(at, earliest))
-            earliest = time.monotonic() + 1 / self.rate  # the budget is spent that far ahead
-
-    def _reserve_one(self) -> float | None:
-        """One slot of the shared budget within ``AHEAD``: its ``time.monotonic()``, or None."""
-        with self.db.write() as conn:
-            now, start = self.now(), time.monotonic()
-            budget = self.rate * RATE_MARGIN
-            slots = rate.reserve(conn, self.limits.bucket, budget, BURST, 1, now, AHEAD)
-        return start + slots[0] if slots else None
+        """A slot for a call beyond the one claimed (a digest's later part: a message of its
+        own), no sooner than ``earliest`` (``time.monotonic()``: the chat's pacing):
+        :meth:`feedsvc.budget.SendBudget.extra`."""
+        await self.budget.extra(earliest)
 
     def _backoff(self, attempts: int) -> timedelta:
         return timedelta(seconds=min(MAX_BACKOFF, self.cfg.backoff_base * 2.0 ** min(attempts, 10)))

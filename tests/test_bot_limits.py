@@ -151,12 +151,14 @@ async def polling(bot: BotService, fake: FakeBotAPI) -> AsyncIterator[BotService
         await bot.stop()
 
 
-async def handled(fake: FakeBotAPI) -> None:
-    """Every update sent so far has been handled: the bot handles updates in order, so an
-    admin's /help answered means everything before it was too."""
+async def handled(fake: FakeBotAPI, bot: BotService) -> None:
+    """Every update sent so far has been handled: the bot takes updates in order (different
+    chats' at once), so once an admin's /help is answered every update before it has been
+    taken; then none is left in hand."""
     before = len(fake.messages(ADMIN))
     fake.user_sends(ADMIN, ADMIN, "/help")
     await fake.await_for(lambda: fake.messages(ADMIN)[before:], timeout=5)
+    await fake.await_for(lambda: bot.updates_in_hand == 0, timeout=5)
 
 
 async def test_a_flooding_user_gets_one_reply_then_silence(
@@ -167,7 +169,7 @@ async def test_a_flooding_user_gets_one_reply_then_silence(
     async with polling(bot, fake):
         for n in range(12):
             fake.user_sends(USER, USER, "/help" if n % 2 else "/sub @xa0 bão")
-        await handled(fake)
+        await handled(fake, bot)
         replies = [m.visible for m in fake.messages(USER)]
         assert len(replies) == 4, replies  # 3 commands, then one "too fast", then nothing
         assert "quá nhanh" in replies[3] and "120 giây" in replies[3]
@@ -183,7 +185,7 @@ async def test_a_busy_group_is_limited_as_a_chat(lite_db: Database, fake: FakeBo
     async with polling(bot, fake):
         for user in range(100, 106):  # six different users, one command each
             fake.user_sends(-5, user, "/topics")
-        await handled(fake)
+        await handled(fake, bot)
         replies = [m.visible for m in fake.messages(-5)]
         assert len(replies) == 3, replies
         assert "Cuộc trò chuyện này gửi lệnh quá nhanh" in replies[2]
@@ -281,10 +283,10 @@ def test_upgrade_keeps_existing_subscriptions_uncounted(db_url: str) -> None:
 async def test_default_limits_stop_a_flood(lite_db: Database, fake: FakeBotAPI) -> None:
     """With the shipped defaults (10 at once), 40 commands in a row get 10 answers and one
     "too fast": the bot never floods back."""
-    async with polling(limited_bot(lite_db, fake), fake):
+    async with polling(limited_bot(lite_db, fake), fake) as bot:
         for _ in range(40):
             fake.user_sends(USER, USER, "/topics")
-        await handled(fake)
+        await handled(fake, bot)
     replies = [m.visible for m in fake.messages(USER)]
     assert len(replies) == 11 and "quá nhanh" in replies[-1]
 

@@ -14,6 +14,7 @@ import pytest
 from fakebot import FakeBotAPI, Fault
 
 from feedsvc.articles import Article
+from feedsvc.budget import prepaid, send_budget
 from feedsvc.channels.base import Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.notify import (
@@ -26,7 +27,6 @@ from feedsvc.notify import (
 )
 from feedsvc.notify.edits import EditKind
 from feedsvc.notify.telegram import scrub_token
-from feedsvc.waiting import release_gate
 
 ARTICLE = Article(
     source_key="k",
@@ -246,17 +246,20 @@ async def test_photo_and_fallback_to_text(fake: FakeBotAPI, sender: TelegramSend
 async def test_the_text_after_a_refused_photo_is_paced_like_any_call(
     fake: FakeBotAPI, sender: TelegramSender, rate: float
 ) -> None:
-    """Through the channel, the text sent after a refused photo is a second call in the
-    alert's one slot of the budget: it passes the channel's release gate, a gap after the
-    photo, instead of following it at once (~1 ms apart before: at a fan-out of photo
-    alerts to chats that refuse photos, twice the budget reached Telegram)."""
+    """Through the channel, the text sent after a refused photo is a second call beyond the
+    alert's one paid slot: it takes a slot of its own through the channel's release gate, a
+    gap after the photo, instead of following it at once (~1 ms apart before: at a fan-out of
+    photo alerts to chats that refuse photos, twice the budget reached Telegram). The budget
+    here is unbound (no state DB): the gate alone; tests/test_budget.py has the shared one."""
     channel = TelegramChannel(sender, TZ, images=True, global_rate=rate)
     gap = channel.limits.release_gap
+    await sender.bot.get_me()  # the connection opened before the first timed call
     for chat in (9, 10, 11):
         fake.script(chat, Fault.photo_rejected())
-        await release_gate(channel).wait(time.monotonic(), gap)  # the dispatcher's release
+        await send_budget(channel).release(time.monotonic())  # the dispatcher's release
         target = Target(chat, "telegram", "", "private", link_preview=False, plain_text=False)
-        outcome = await channel.send_message(target, PHOTO_MSG)
+        with prepaid(1):  # as the dispatcher sends: the claim paid one call
+            outcome = await channel.send_message(target, PHOTO_MSG)
         assert outcome.delivered
     calls = [c for c in fake.calls if c.method in ("sendphoto", "sendmessage")]
     assert [c.method for c in calls] == ["sendphoto", "sendmessage"] * 3

@@ -35,10 +35,13 @@ from telegram.request import HTTPXRequest
 
 from feedsvc.bot import actions, texts
 from feedsvc.bot.handlers import BotApp, Handlers
+from feedsvc.bot.updates import PerChatUpdates
+from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
+from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.store import leases
 
@@ -81,6 +84,7 @@ class BotService:
         holder: str | None = None,
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
+        budget: SendBudget | None = None,
     ) -> None:
         if not 0 < renew_seconds < lease_seconds:
             raise ValueError("renew_seconds must be positive and shorter than lease_seconds")
@@ -93,6 +97,10 @@ class BotService:
         self.standby_seconds = standby_seconds
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self._timeouts = (connect_timeout, read_timeout)
+        #: what each reply (a message sent, a keyboard edited) costs: a slot of the send budget
+        #: the alerts share, and the chat's pace; the Telegram channel's in a full process
+        #: (one release gate), else one of the bot's own on the same shared bucket
+        self.budget = budget or bot_budget(db, settings.telegram.global_rate)
         self._token: str | None = None
         self._app: BotApp | None = None
         self._task: asyncio.Task[None] | None = None
@@ -102,6 +110,12 @@ class BotService:
         self.polling = False
         self.lease_checks = 0  # lets tests wait for "the standby looked N times" without sleeps
         self.polling_lapses = 0  # times polling stopped because the lease expired unrenewed
+
+    @property
+    def updates_in_hand(self) -> int:
+        """Updates being handled now (different chats' at once: :mod:`.updates`)."""
+        app = self._app
+        return 0 if app is None else app.update_processor.current_concurrent_updates
 
     # --- lifecycle ----------------------------------------------------------------------------
     async def start(self) -> None:
@@ -146,9 +160,10 @@ class BotService:
             .token(token)
             .base_url(base)
             .base_file_url(file_url(base))
-            .request(self._request(pool=16))
+            .request(self._request(pool=16, charge=self.budget.charge))
             .get_updates_request(self._request(pool=1))
             .job_queue(None)
+            .concurrent_updates(PerChatUpdates())  # replies wait for the budget: not in turn
             .build()
         )
         telegram = self.settings.telegram
@@ -157,11 +172,13 @@ class BotService:
         ).install(app)
         return app
 
-    def _request(self, pool: int) -> HTTPXRequest:
+    def _request(self, pool: int, charge: Charge | None = None) -> HTTPXRequest:
+        """PTB's HTTP client; with ``charge``, every message call awaits it first."""
         connect, read = self._timeouts
-        return HTTPXRequest(
+        return ChargedRequest(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
+            charge=charge,
         )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------

@@ -15,12 +15,12 @@ from dataclasses import replace
 from datetime import tzinfo
 
 from feedsvc.articles import Article
+from feedsvc.budget import send_budget
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.notify import Sender, TelegramSender, format_alert
 from feedsvc.notify.edits import editor_of
 from feedsvc.notify.message import TEXT_LIMIT, AlertMessage, with_options
 from feedsvc.store.claims import GROUP_INTERVAL, PRIVATE_INTERVAL
-from feedsvc.waiting import release_gate
 
 LIMITS = ChannelLimits(
     name="telegram",
@@ -51,14 +51,10 @@ class TelegramChannel:
         self.limits = LIMITS if global_rate is None else replace(LIMITS, global_rate=global_rate)
         #: deleting and editing sent alerts (the Bot API, or the console's log): SPEC §10
         self.editor = editor_of(sender)
-        if isinstance(sender, TelegramSender):
-            sender.pace_second_call = self._pace_second_call
-
-    async def _pace_second_call(self) -> None:
-        """A second call for one alert (the text after a refused photo) passes the channel's
-        release gate, a :attr:`~ChannelLimits.release_gap` after the call before it: it was
-        sent at once, two calls in one slot of the budget."""
-        await release_gate(self).wait(0.0, self.limits.release_gap)
+        #: the channel's send budget in this process (bound to the state DB by its dispatcher)
+        self.budget = send_budget(self)
+        if isinstance(sender, TelegramSender):  # every message call it makes is charged
+            sender.charge_with(self.budget.charge)
 
     async def start(self) -> None:
         await self.sender.start()

@@ -17,7 +17,7 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import timedelta
 from typing import Any, Self
 
@@ -33,8 +33,8 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
-from telegram.request import HTTPXRequest
 
+from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 
@@ -100,7 +100,7 @@ class TelegramSender:
     ) -> None:
         self._token = token
         install_log_scrubber()  # before Bot(): its constructor logs the URL with the token
-        request = HTTPXRequest(
+        request = ChargedRequest(
             connection_pool_size=pool_size,
             connect_timeout=connect_timeout,
             read_timeout=read_timeout,
@@ -112,10 +112,13 @@ class TelegramSender:
         from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
 
         self.editor = TelegramEditor(self.bot, token)
-        #: awaited before a second call for one message (the text after a refused photo): the
-        #: channel sets its release gate here, so that call is paced like any other and the
-        #: two do not reach Telegram together (:class:`feedsvc.channels.telegram.TelegramChannel`)
-        self.pace_second_call: Callable[[], Awaitable[None]] | None = None
+        self._request = request
+
+    def charge_with(self, charge: Charge | None) -> None:
+        """Charge every message call this sender (and its editor) makes to ``charge``: the
+        channel sets its send budget's (:meth:`feedsvc.budget.SendBudget.charge`), so a
+        second call for one alert (the text after a refused photo) takes a slot of its own."""
+        self._request.charge = charge
 
     async def start(self) -> None:
         """Open the HTTP pool. No ``getMe`` here: a dead network must not stop the service."""
@@ -142,9 +145,8 @@ class TelegramSender:
             )  # fmt: skip
             if photo.kind is not OutcomeKind.BAD_CONTENT:
                 return photo
+            # a second call: the request charges it a slot of its own (ChargedRequest)
             log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
-            if self.pace_second_call is not None:
-                await self.pace_second_call()
         return await self._call(
             self.bot.send_message(
                 chat_id,

@@ -20,22 +20,22 @@ from datetime import datetime, timedelta, tzinfo
 
 from feedsvc import metrics
 from feedsvc.articles import Article
+from feedsvc.budget import AHEAD, prepaid, send_budget
 from feedsvc.catalogue import Translator
-from feedsvc.channels.base import RATE_MARGIN, Channel
+from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.dispatch import AHEAD, BURST, default_owner
+from feedsvc.dispatch import default_owner
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
 from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, first_method
 from feedsvc.store import followups as q
-from feedsvc.store import rate
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids
-from feedsvc.waiting import release_gate, sleep_or_wake
+from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 NOTICE_KEY = "bot.alert_withdrawn"
@@ -94,7 +94,10 @@ class FollowupWorker:
         self.limits = channel.limits
         self.channel = channel.limits.name
         self.editor: MessageEditor | None = editor_of(channel)
-        self._gate = release_gate(channel)  # shared with the channel's dispatcher
+        #: shared with the channel's dispatcher (and the bot): its slots and release gate
+        self.budget = send_budget(channel)
+        if self.budget.db is None:  # a worker without a dispatcher here (tests)
+            self.budget.bind(db)
         self.owner = owner or default_owner()
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
@@ -181,15 +184,14 @@ class FollowupWorker:
                 q.settle_pending(conn, CORRECT, "kept", now, self.channel)
                 return [], self.cfg.poll_seconds
             now, start = self.db.now(), time.monotonic()
-            budget, bucket = self.limits.global_rate * RATE_MARGIN, self.limits.bucket
-            slots = rate.reserve(conn, bucket, budget, BURST, room, now, AHEAD)
+            slots = self.budget.reserve(conn, room, now)
             if not slots:
-                return [], 1 / budget
+                return [], self.budget.gap
             claimed = q.claim(
                 conn, self.owner, now, len(slots), self.cfg.lease,
                 channel=self.channel, interval=self.limits.interval,
             )  # fmt: skip
-            rate.give_back(conn, bucket, len(slots) - len(claimed))
+            self.budget.give_back(conn, len(slots) - len(claimed))
             ids = [c.article_id for c in claimed]
             public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
@@ -228,10 +230,9 @@ class FollowupWorker:
     async def _do(self, job: _Job) -> None:
         f = job.followup
         try:
-            await self._gate.wait(
-                job.at, self.limits.release_gap
-            )  # the slot, never bunched by event-loop lag
-            nxt, called = await self._attempt(job)
+            await self.budget.release(job.at)  # the slot, never bunched by event-loop lag
+            with prepaid(1):  # that slot pays for the one call
+                nxt, called = await self._attempt(job)
             await asyncio.to_thread(self._record, f, nxt, called)
             if nxt.outcome is not None:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()

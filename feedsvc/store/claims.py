@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, Table, and_, or_, update
+from sqlalchemy import Connection, Table, and_, or_, select, update
 
 from feedsvc.db.schema import chats
 
@@ -124,6 +124,40 @@ def book_slots(
     """Book each claimed row's chat ``interval(chat type)`` ahead, exactly as a send would."""
     for c in claimed:
         book_next_send(conn, c.chat_id, interval(c.chat_type), now)
+
+
+def book_reply(
+    conn: Connection,
+    channel: str,
+    chat_id: int,
+    interval: Interval,
+    now: datetime,
+    ours: datetime | None = None,
+) -> tuple[float, datetime] | None:
+    """Book the chat's next send for a reply outside the outbox (a bot's answer to a command
+    or a button press): (seconds to wait before sending it, the slot booked after it).
+
+    The wait is the chat's pacing slot as the outbox booked it (an alert just sent or claimed
+    for it), capped at one interval of the chat's type: a reply never waits for a 429 pause
+    (Telegram answers it, the handler logs it). A slot equal to ``ours`` (what the previous
+    reply booked) is not waited for: replies are bounded by the command budgets, and a
+    conversation must not slow to one answer per interval. The slot after the reply is booked
+    one interval on, so the next alert to that chat keeps its gap. None: no such chat (a first
+    ``/start`` before it registers), nothing to pace against.
+    """
+    where = and_(chats.c.chat_id == chat_id, chats.c.channel == channel)
+    row = conn.execute(select(chats.c.type, chats.c.next_send_at).where(where)).first()
+    if row is None:
+        return None
+    gap = interval(row.type)
+    due = row.next_send_at
+    if due is None or (ours is not None and abs(due - ours) < timedelta(milliseconds=1)):
+        wait = 0.0
+    else:
+        wait = min(max(0.0, (due - now).total_seconds()), gap.total_seconds())
+    booked = now + timedelta(seconds=wait) + gap
+    conn.execute(update(chats).where(where).values(next_send_at=booked))
+    return wait, booked
 
 
 def block_chat_until(conn: Connection, chat_id: int, until: datetime) -> None:

@@ -1,0 +1,297 @@
+"""Every Bot API call that sends, edits or deletes a message is charged to the bot's one send
+budget (feedsvc/budget.py): the alerts' claims, a second call inside one alert (the text after a
+refused photo), and the bot's replies to commands and button presses, which take the next free
+slot ahead of the queued alerts and wait for the pace of a chat just alerted.
+
+Real python-telegram-bot clients against the fake Bot API on 127.0.0.1; rates are read from the
+fake's recorded call times (the most message calls in any window of 0.95 s: Telegram counts
+arrivals, the fake's jitter rule).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from factories import VN
+from fakebot import FakeBotAPI, Fault
+from sqlalchemy import insert, select
+from test_bot import make_bot
+from test_dispatch_fair import add_articles, queue
+
+from feedsvc.bot import BotService
+from feedsvc.budget import AHEAD, SendBudget, bot_budget, prepaid, send_budget
+from feedsvc.channels.telegram import LIMITS, TelegramChannel
+from feedsvc.db import Database
+from feedsvc.db.schema import articles, deliveries, rate_buckets
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.notify import TelegramSender
+from feedsvc.notify.charged import chat_of, message_call
+from feedsvc.store import rate as buckets
+from feedsvc.store.subscriptions import ensure_chat
+
+MESSAGE_CALLS = ("sendmessage", "sendphoto", "editmessagereplymarkup", "editmessagetext")
+WINDOW = 0.95  # the fake's rule: N calls within 1 s x (1 - jitter 0.05) break an N/s limit
+ALERTED = [5000 + i for i in range(60)]  # private chats with one alert each
+NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def most_in_window(times: Sequence[float], window: float = WINDOW) -> int:
+    """The most calls in any ``window`` seconds (half-open, from one call's time)."""
+    times, best, j = sorted(times), 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
+
+
+def message_times(fake: FakeBotAPI) -> list[float]:
+    return [c.at for c in fake.calls if c.method in MESSAGE_CALLS]
+
+
+def assert_within(times: Sequence[float], rate: float, slack: int) -> None:
+    """At most ``rate`` (+ ``slack``) calls in any window, and ``rate`` on average over the
+    run. The budget plans slots exactly 1 / (0.99 x rate) apart and the release gate keeps
+    one process's releases so; what the fake records is each call's answer time, which a
+    loaded machine jitters by tens of ms: ``slack`` is that jitter (+1 per process when
+    replicas' gates are separate); the mean (10 % for the first and last call's jitter) cannot
+    hide a doubled rate."""
+    times = sorted(times)
+    assert most_in_window(times) <= rate + slack, most_in_window(times)
+    assert (len(times) - 1) / (times[-1] - times[0]) <= rate * 1.1
+
+
+def test_the_window_count() -> None:
+    assert most_in_window([0.0, 0.5, 0.94, 1.0]) == 3
+    assert most_in_window([0.0, 0.95, 1.9]) == 1
+    assert most_in_window([]) == 0
+
+
+def delivered(db: Database) -> int:
+    with db.read() as conn:
+        return len(conn.execute(select(deliveries.c.id).where(deliveries.c.state == "sent")).all())
+
+
+@asynccontextmanager
+async def dispatching(
+    db: Database, fake: FakeBotAPI, rate: float, *, images: bool = False, owner: str = "r0"
+) -> AsyncIterator[Dispatcher]:
+    """A dispatcher (its own sender and channel: a process of its own) running until the end."""
+    async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=3) as sender:
+        channel = TelegramChannel(sender, VN, images=images)
+        settings = DispatchSettings(global_rate=rate, poll_seconds=0.05, backoff_base=0.05)
+        d = Dispatcher(db, channel, VN, settings, owner=owner)
+        task = asyncio.create_task(d.run())
+        try:
+            yield d
+        finally:
+            d.stop()
+            await task
+
+
+@asynccontextmanager
+async def polling(db: Database, fake: FakeBotAPI, **kw: object) -> AsyncIterator[BotService]:
+    bot = make_bot(db, fake.base_url, fake.token, **kw)
+    await bot.start()
+    try:
+        await fake.await_for(lambda: bot.polling, timeout=5)
+        yield bot
+    finally:
+        await bot.stop()
+
+
+# --- replies to commands ------------------------------------------------------------------------
+@pytest.mark.parametrize("shared", [False, True], ids=["bot-own-gate", "one-process"])
+async def test_command_replies_and_alerts_share_the_rate(db: Database, shared: bool) -> None:
+    """Alerts flow at the configured 10/s; 8 users send /help at once. The replies were
+    free: on top of the alerts' 10 a second (5 users: 15 message calls within 0.95 s; at the
+    shipped 25/s, Telegram's ~30/s broken and alerts answered 429). Now every reply takes a
+    slot of the shared budget: the fake sees at most the rate in any window, every reply
+    arrives, and ahead of the alerts still queued (they reserve only 0.25 s ahead), not
+    behind the backlog. ``shared``: the bot and the dispatcher in one process (one release
+    gate, as ``feedsvc run``); else the bot has a gate of its own, as on another replica
+    (replies and alerts then meet in no gate: a call or two more may bunch on a loaded
+    machine)."""
+    rate, users = 10.0, [7001 + i for i in range(8)]
+    queue(db, ALERTED, add_articles(db, range(1, 2)), datetime.now(UTC))  # 6 s of alerts
+    with FakeBotAPI() as fake:
+        async with AsyncExitStack() as stack:
+            d = await stack.enter_async_context(dispatching(db, fake, rate))
+            # another replica's bot: a budget of its own on the shared bucket, at the same rate
+            budget = d.budget if shared else bot_budget(db, rate)
+            await stack.enter_async_context(polling(db, fake, budget=budget))
+            await fake.await_for(lambda: len(fake.all_messages) >= 10, timeout=10)  # flowing
+            asked = time.monotonic()
+            for user in users:
+                fake.user_sends(user, user, "/help")
+            replies = await fake.await_for(
+                lambda: [m for u in users for m in fake.messages(u)] if all(
+                    fake.messages(u) for u in users) else None,
+                timeout=15,
+            )  # fmt: skip
+            await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
+        alerts = [m.at for c in ALERTED for m in fake.messages(c)]
+    assert len(alerts) == len(ALERTED) and len(replies) == len(users)
+    assert_within(message_times(fake), rate, 1 if shared else 3)
+    # each reply waits for the slots already reserved (AHEAD) and a gap; PTB handles updates
+    # one at a time, so they add up; never behind the backlog's remaining seconds
+    last_reply = max(m.at for m in replies)
+    assert last_reply - asked < len(users) * (AHEAD + 2 / rate) + 1.5
+    assert last_reply < max(alerts) - 1.0
+
+
+async def test_a_reply_waits_for_the_pace_of_a_chat_just_alerted(lite_db: Database) -> None:
+    """An alert to a private chat, and that user's /help at once: the reply left right after
+    the alert (Telegram's 1 message a second per chat broken). It now waits for the chat's
+    pacing slot; a second command is not slowed by the first reply (a conversation)."""
+    chat = ALERTED[0]
+    queue(lite_db, [chat], add_articles(lite_db, range(1, 2)), datetime.now(UTC))
+    with FakeBotAPI() as fake:
+        async with dispatching(lite_db, fake, 10.0), polling(lite_db, fake) as bot:
+            alert = (await fake.await_for(lambda: fake.messages(chat), 10))[0]
+            fake.user_sends(chat, chat, "/help")
+            reply = (await fake.await_for(lambda: fake.messages(chat)[1:], 10))[0]
+            assert fake.violations == []
+            fake.user_sends(chat, chat, "/topics")
+            await fake.await_for(lambda: fake.messages(chat)[2:], 10)
+    assert reply.at - alert.at >= 0.95, reply.at - alert.at
+    assert (bot.budget.replies, bot.budget.paced) == (2, 1)  # the second waited for nothing
+
+
+async def test_an_alert_after_a_reply_keeps_the_chats_pace(lite_db: Database) -> None:
+    """The reverse: a chat's alert queued just after the bot answered it waits for the chat's
+    pacing slot after the reply (the reply booked it), not only after the last alert."""
+    chat = ALERTED[1]
+    with lite_db.write() as conn:
+        ensure_chat(conn, chat, "private", None, lite_db.now())
+    with FakeBotAPI() as fake:
+        async with dispatching(lite_db, fake, 10.0) as d, polling(lite_db, fake):
+            fake.user_sends(chat, chat, "/help")
+            reply = (await fake.await_for(lambda: fake.messages(chat), 10))[0]
+            queue(lite_db, [chat], add_articles(lite_db, range(1, 2)), datetime.now(UTC))
+            d.wake.set()
+            alert = (await fake.await_for(lambda: fake.messages(chat)[1:], 10))[0]
+    assert alert.at - reply.at >= 0.95, alert.at - reply.at
+    assert [v for v in fake.violations if v.kind == "private"] == []
+
+
+# --- a second call inside one alert -------------------------------------------------------------
+def add_photo_articles(db: Database, count: int) -> list[int]:
+    with db.write() as conn:
+        for n in range(count):
+            conn.execute(
+                insert(articles).values(
+                    source_key=f"P{n}", version=NOW, url=f"https://example.vn/anh/{n}.html",
+                    title=f"Ảnh số {n}", tags=[], published_at=datetime.now(VN),
+                    image_url=f"https://example.vn/anh/{n}.jpg",
+                    source_cursor=NOW, first_seen_at=NOW, last_changed_at=NOW,
+                )
+            )  # fmt: skip
+        return sorted(conn.execute(select(articles.c.id)).scalars())
+
+
+@pytest.mark.parametrize("replicas", [1, 2])
+async def test_the_text_after_a_refused_photo_is_charged_to_the_shared_budget(
+    db: Database, replicas: int
+) -> None:
+    """``telegram.images`` on, every chat refuses photos: each alert is a photo, then the
+    text. The text passed this process's gate but took no slot of the budget the replicas
+    share: two replicas at 5/s sent ~10 calls a second. Each call now costs a slot."""
+    if replicas > 1 and db.dialect == "sqlite":
+        pytest.skip("one dispatcher per SQLite file (it recovers every lease at start)")
+    rate, chats = 5.0, ALERTED[:16]
+    queue(db, chats, add_photo_articles(db, 1), datetime.now(UTC))
+    with FakeBotAPI() as fake:
+        for chat in chats:
+            fake.script(chat, Fault.photo_rejected())
+        async with AsyncExitStack() as stack:
+            for i in range(replicas):
+                await stack.enter_async_context(
+                    dispatching(db, fake, rate, images=True, owner=f"r{i}")
+                )
+            await fake.await_for(lambda: delivered(db) == len(chats), timeout=30)
+    assert sorted(m.chat_id for m in fake.all_messages) == chats  # each as text, once
+    assert len([c for c in fake.calls if c.method == "sendphoto"]) == len(chats)
+    assert_within(message_times(fake), rate, replicas)  # a gate per replica (process)
+
+
+# --- the pieces ---------------------------------------------------------------------------------
+def test_message_calls_are_told_by_method_name() -> None:
+    base = "http://127.0.0.1:1/bot123:abc/"
+    for method in ("sendMessage", "SENDPHOTO", "editMessageReplyMarkup", "deleteMessage"):
+        assert message_call(base + method)
+    for method in ("getUpdates", "getMe", "answerCallbackQuery", "getChatMember", "setMyCommands"):
+        assert not message_call(base + method)
+
+
+def test_the_chat_of_a_call() -> None:
+    from telegram.request import RequestData
+    from telegram.request._requestparameter import RequestParameter
+
+    def data(value: object) -> RequestData:
+        return RequestData([RequestParameter.from_input("chat_id", value)])
+
+    assert chat_of(data(-1005)) == -1005
+    assert chat_of(data("42")) == 42
+    assert chat_of(data("@tinnhanh")) is None
+    assert chat_of(data("４２")) is None  # not ASCII digits
+    assert chat_of(None) is None
+
+
+def tokens(db: Database) -> float:
+    with db.read() as conn:
+        return float(conn.execute(select(rate_buckets.c.tokens)).scalar_one())
+
+
+async def test_a_paid_send_is_charged_once_and_a_second_call_again(
+    lite_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside ``prepaid(1)`` the first call is free (the claim paid it), the next takes a
+    slot of the shared bucket; outside, every call is a reply and takes one."""
+    taken: list[float] = []
+    real = buckets.reserve
+
+    def reserve(*args: Any) -> list[float]:
+        slots = real(*args)
+        taken.extend(slots)
+        return slots
+
+    monkeypatch.setattr(buckets, "reserve", reserve)
+    budget = SendBudget(LIMITS).bind(lite_db, 50.0)
+    with prepaid(1):
+        await budget.charge(1)
+        assert taken == []
+        await budget.charge(1)
+        assert len(taken) == 1
+    await budget.charge(None)
+    assert len(taken) == 2 and budget.replies == 1
+    assert tokens(lite_db) < 0.5  # spent from the shared row
+
+
+async def test_a_reply_takes_the_next_slot_beyond_what_a_claim_may_reserve(
+    lite_db: Database,
+) -> None:
+    """At 2/s a claim gets one slot (the next is 0.5 s away, past the 0.25 s a claim looks
+    ahead); a reply takes that next slot at once, however far, and waits for it."""
+    budget = SendBudget(LIMITS).bind(lite_db, 2.0)
+    with lite_db.write() as conn:
+        assert len(budget.reserve(conn, 10, lite_db.now())) == 1
+    start = time.monotonic()
+    await budget.reply(None)
+    assert 0.4 <= time.monotonic() - start < 1.5
+    assert tokens(lite_db) < -0.5  # in debt: the next claim waits behind the reply
+
+
+def test_one_budget_per_channel_object() -> None:
+    class Channel:
+        pass
+
+    a, b = Channel(), Channel()
+    assert send_budget(a, LIMITS) is send_budget(a)
+    assert send_budget(a, LIMITS) is not send_budget(b, LIMITS)
