@@ -7,9 +7,12 @@ rules below hold the same on every path and for every state DB:
 * text must be storable and printable everywhere: a lone surrogate (``"\\ud83d"`` in JSON) has no
   UTF-8 form and a NUL is refused by PostgreSQL, so either rejects the record (naming the field
   and the character position) instead of failing a whole database batch later;
-* ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
-  ``url``/``image_url`` hold no whitespace or control characters (surrounding whitespace is
-  trimmed, as browsers do);
+* identifiers have their surrounding whitespace trimmed, all alike (as browsers trim URLs);
+  ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
+  ``url``/``image_url`` hold no whitespace or control characters; ``image_url`` is an http(s)
+  URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused);
+* text shown to readers is stored in NFC (:mod:`feedsvc.nfc`), markup untouched;
+* every problem of a record is reported at once (:class:`ArticleError` ``problems``);
 * timestamps are ISO 8601; a naive one is read in the site's timezone; after conversion to UTC
   it must lie in :data:`MIN_DATE` ..:data:`MAX_DATE` (a CMS's ``0001-01-01`` placeholder is not a
   publication date, and at +07:00 it is not even representable in UTC).
@@ -22,12 +25,14 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
-from typing import Any
-from urllib.parse import urlsplit
+from typing import Any, TypeVar
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
+
+from feedsvc.nfc import nfc
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
@@ -96,12 +101,24 @@ class Article:
 
 
 class ArticleError(ValueError):
-    """A record that cannot be an article; ``field`` names the culprit (None: the record)."""
+    """A record that cannot be an article. ``problems`` lists every problem found, each
+    ``(field, reason)`` (field None: the record as a whole), so a line missing both ``title``
+    and ``published_at`` says both at once; ``field`` and ``reason`` are the first one's. The
+    message joins them with ``"; "`` (an import's rejected line, a quarantine reason)."""
 
-    def __init__(self, field: str | None, reason: str) -> None:
+    def __init__(
+        self, field: str | None, reason: str, more: Sequence[tuple[str | None, str]] = ()
+    ) -> None:
         self.field = field
         self.reason = reason
-        super().__init__(f"{field}: {reason}" if field else reason)
+        self.problems: list[tuple[str | None, str]] = [(field, reason), *more]
+        super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in self.problems))
+
+    @classmethod
+    def of(cls, errors: Sequence[ArticleError]) -> ArticleError:
+        """One error holding the problems of ``errors`` (not empty), in order."""
+        problems = [p for e in errors for p in e.problems]
+        return cls(problems[0][0], problems[0][1], problems[1:])
 
 
 def _char(c: str) -> str:
@@ -252,8 +269,9 @@ def _tags(value: Any) -> tuple[str, ...]:
         if len(tag) > MAX_TAG_LEN:
             raise ArticleError("tags", f"item {i} is longer than {MAX_TAG_LEN} characters")
         _check_storable(f"tags[{i}]", tag)
-        if tag.strip() and tag.strip() not in tags:
-            tags.append(tag.strip())
+        shown = nfc(tag.strip())  # before the duplicate check: NFD "Kiến" is NFC "Kiến"
+        if shown and shown not in tags:
+            tags.append(shown)
     return tuple(tags)
 
 
@@ -267,16 +285,37 @@ def _withdrawn(value: Any) -> bool:
     raise ArticleError("withdrawn", f"expected true or false, got {_short(value)}")
 
 
-def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
-    """Validate one record (a JSON object or a source row's mapping) into an :class:`Article`.
+def _image_url(value: str, page: str | None) -> str:
+    """``image_url`` as an absolute http(s) URL: a relative one (``/anh/1.jpg``, ``1.jpg``,
+    ``//cdn…``) resolved against the article's ``url``, as feeds resolved it at every render
+    (and a Telegram alert, which needs it absolute, dropped it). Any other scheme
+    (``javascript:``, ``data:``, ``ftp:``) is refused, as for ``url``: every output left such
+    an image out without a word. ``page`` None: the ``url`` is refused itself (reported)."""
+    image = _url("image_url", value, absolute=False)
+    if _PLAIN_URL.fullmatch(image):
+        return image
+    try:
+        joined = urljoin(page, image) if page else image
+        parts = urlsplit(joined)
+        host = parts.hostname
+    except ValueError as exc:
+        raise ArticleError("image_url", f"not a valid URL ({exc}): {image[:80]!r}") from None
+    if parts.scheme.lower() in ("http", "https") and host:
+        return joined
+    if page is None and not parts.scheme:
+        return image  # relative, and no url to resolve it against: the record is refused
+    raise ArticleError(
+        "image_url",
+        f"must be an http(s) URL, absolute or relative to url, got {image[:80]!r}"
+        " (an image of another kind is shown nowhere)",
+    )
 
-    Raises :class:`ArticleError` naming the first bad field; never anything else.
-    """
-    if not isinstance(record, Mapping):
-        raise ArticleError(None, f"expected a JSON object, got {type(record).__name__}")
-    values = {name: _text(record, name, name in REQUIRED) for name in TEXT_FIELDS}
-    key = values["source_key"]
-    assert key is not None
+
+def _source_key(value: str) -> str:
+    """``source_key`` trimmed like ``url`` (one rule for the surrounding whitespace of
+    identifiers: a key kept as ``" spaced "`` could not be named to ``articles hide``), then
+    one printable line of at most :data:`MAX_KEY_LEN` characters."""
+    key = value.strip()
     if len(key) > MAX_KEY_LEN:
         raise ArticleError("source_key", f"longer than {MAX_KEY_LEN} characters")
     bad = _KEY_BAD.search(key)
@@ -285,31 +324,79 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
             "source_key",
             f"contains a control character ({_char(bad.group())}) at character {bad.start() + 1}",
         )
+    return key
+
+
+T = TypeVar("T")
+
+
+def _checked(problems: list[ArticleError], check: Callable[..., T], *args: Any) -> T | None:
+    """``check(*args)``, or None with its :class:`ArticleError` added to ``problems``."""
+    try:
+        return check(*args)
+    except ArticleError as exc:
+        problems.append(exc)
+        return None
+
+
+def _shown(value: str | None) -> str | None:
+    """Text shown to readers, in NFC (:func:`feedsvc.nfc.nfc`: HTML's markup kept)."""
+    return nfc(value) if value is not None else None
+
+
+def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
+    """Validate one record (a JSON object or a source row's mapping) into an :class:`Article`.
+
+    Raises :class:`ArticleError` naming every bad field of the record at once; never anything
+    else. Text shown to readers (title, summary, body, author, section, tags) is stored in NFC
+    (:mod:`feedsvc.nfc`); identifiers (``source_key``, ``url``, ``image_url``) are trimmed.
+    """
+    if not isinstance(record, Mapping):
+        raise ArticleError(None, f"expected a JSON object, got {type(record).__name__}")
+    problems: list[ArticleError] = []
+    values = {
+        name: _checked(problems, _text, record, name, name in REQUIRED) for name in TEXT_FIELDS
+    }
+    key = values["source_key"]
+    if key is not None:
+        key = _checked(problems, _source_key, key)
     url = values["url"]
-    assert url is not None
+    if url is not None:
+        url = _checked(problems, _url, "url", url, True)
     image = values["image_url"]
+    if image is not None:
+        image = _checked(problems, _image_url, image, url)
+    published = None
     if record.get("published_at") is None:
-        raise ArticleError("published_at", "is required")
-    published = parse_timestamp(record["published_at"], "published_at", tz)
+        problems.append(ArticleError("published_at", "is required"))
+    else:
+        published = _checked(problems, parse_timestamp, record["published_at"], "published_at", tz)
     updated_raw = record.get("updated_at")
-    updated = None if updated_raw in (None, "") else parse_timestamp(updated_raw, "updated_at", tz)
+    updated = None
+    if updated_raw not in (None, ""):
+        updated = _checked(problems, parse_timestamp, updated_raw, "updated_at", tz)
+    tags = _checked(problems, _tags, record.get("tags"))
+    withdrawn = _checked(problems, _withdrawn, record.get("withdrawn"))
+    if problems:
+        raise ArticleError.of(problems)
+    assert key is not None and url is not None and published is not None
     # An ``updated_at`` before ``published_at`` is kept as given: it is normal for a scheduled
     # article (edited today, published tomorrow), and clamping it up to ``published_at`` froze
     # the version, so every edit before the publication time was ignored (issue #13 §1).
     # Outputs date an item by the later of the two (feedsvc.feeds.model.prepare_item).
     return Article(
         source_key=key,
-        url=_url("url", url, absolute=True),
-        title=values["title"] or "",
+        url=url,
+        title=nfc(values["title"] or ""),
         published_at=published,
         updated_at=updated,
-        summary=values["summary"],
-        body=values["body"],
-        author=values["author"],
-        section=values["section"],
-        tags=_tags(record.get("tags")),
-        image_url=_url("image_url", image, absolute=False) if image else None,  # may be relative
-        withdrawn=_withdrawn(record.get("withdrawn")),
+        summary=_shown(values["summary"]),
+        body=_shown(values["body"]),
+        author=_shown(values["author"]),
+        section=_shown(values["section"]),
+        tags=tags or (),
+        image_url=image,
+        withdrawn=bool(withdrawn),
     )
 
 

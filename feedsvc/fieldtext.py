@@ -9,7 +9,8 @@ refused at input, naming the field, by every front end alike (CLI, API, web admi
 :mod:`feedsvc.operations`; the topics file through :mod:`feedsvc.topics_file`). Whitespace is
 different: a title pasted with a line break, a tab or a no-break space is a paste accident, not
 an error, so a one-line field has its whitespace runs collapsed to one space and trimmed. A
-description may keep its line breaks (normalised to ``\\n``). Pure.
+description may keep its line breaks (normalised to ``\\n``). Every such text is stored in NFC
+(:mod:`feedsvc.nfc`; FIELD-NOTES: Vietnamese arrives in NFC and NFD). Pure.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from feedsvc.nfc import nfc
 from feedsvc.store.records import TopicSpec
 
 #: The control characters a field may hold before normalising: line breaks and tabs (whitespace
@@ -50,13 +52,14 @@ def refusal_code(char: str) -> str:
 
 def one_line(text: str) -> str:
     """Every whitespace run (line breaks, tabs, no-break and other Unicode spaces, U+2028)
-    as one space, trimmed."""
-    return " ".join(text.split())
+    as one space, trimmed; in NFC (:func:`feedsvc.nfc.nfc`: "Kiến" typed decomposed is stored
+    and shown composed)."""
+    return nfc(" ".join(text.split()))
 
 
 def lines(text: str) -> str:
-    """Line breaks (``\\r\\n``, ``\\r``, U+2028/9) as ``\\n``; trimmed at both ends."""
-    return _LINE_BREAK.sub("\n", text).strip()
+    """Line breaks (``\\r\\n``, ``\\r``, U+2028/9) as ``\\n``; trimmed at both ends; in NFC."""
+    return nfc(_LINE_BREAK.sub("\n", text).strip())
 
 
 #: A topic's text fields, in the order their problems are reported.
@@ -72,7 +75,7 @@ def clean_topic(spec: TopicSpec) -> tuple[TopicSpec, list[tuple[str, str]]]:
         spec,
         title=one_line(spec.title),
         description=lines(spec.description),
-        query=spec.query.strip(),
+        query=nfc(spec.query.strip()),  # matching normalises anyway; shown as typed, composed
     )
     return cleaned, problems
 

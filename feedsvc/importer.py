@@ -10,7 +10,7 @@ that is the database's rather than a line's (disk full, connection lost) stops t
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -19,9 +19,31 @@ from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.jsonlines import Rejected
-from feedsvc.store.source_articles import UpsertCounts, upsert_source_articles
+from feedsvc.store.source_articles import (
+    NotApplied,
+    UpsertCounts,
+    latest_per_key,
+    upsert_source_articles,
+)
 
 BATCH = 2000
+
+
+def external_source_refusal(source_url: str | None, table: str) -> str | None:
+    """Why ``feedsvc import`` must not run with this ``[source]`` config, or None.
+
+    The import writes the built-in table (``source_articles``, SPEC §3, §9), which is the source
+    only while ``source.url`` is unset; with an external source set, ingest never reads it, and
+    an import that reported "inserted 2" put articles where they would never appear. Asked
+    before any input is read or the state DB is touched."""
+    if not source_url:
+        return None
+    return (
+        f"source.url is set (external source, table {table!r}): import writes only the built-in"
+        " table source_articles, which this service does not read while source.url is set;"
+        " add, change or withdraw articles in that source itself, or unset source.url to use"
+        " the built-in table"
+    )
 
 
 @dataclass
@@ -99,6 +121,10 @@ def import_articles(
             counts = _store(db, batch, now(), reject)
         except Exception as exc:  # row errors were handled inside: this is the database's
             raise ImportAborted(report, batch[0][0], describe(exc), is_disk_full(exc)) from exc
+        for skipped in counts.not_applied:  # a takedown line not done is said, not "unchanged"
+            line, article = batch[skipped.index]
+            reject(line, not_applied_error(article, skipped, batch))
+        counts.not_applied = []
         report.counts.add(counts)  # only once committed
         report.committed_through = batch[-1][0]
         batch.clear()
@@ -138,17 +164,17 @@ def _line_by_line(
     a systematic failure (the transaction is rolled back and the import stops) rather than
     every line's fault."""
     # The last occurrence of a key wins, as in upsert_source_articles' batch path.
-    winners: dict[str, tuple[int, Article]] = {}
-    for line, a in batch:
-        prev = winners.get(a.source_key)
-        if prev is None or a.version >= prev[1].version:
-            winners[a.source_key] = (line, a)
-    counts = UpsertCounts(unchanged=len(batch) - len(winners))
+    latest, stale = latest_per_key([a for _, a in batch])
+    counts = UpsertCounts(unchanged=len(batch) - len(latest) - len(stale), not_applied=stale)
+    winners = {key: (batch[i][0], batch[i][1], i) for key, i in latest.items()}
     refused: list[tuple[int, Exception]] = []
-    for line, a in sorted(winners.values(), key=lambda pair: pair[0]):
+    for line, a, index in sorted(winners.values(), key=lambda won: won[0]):
         try:
             with conn.begin_nested():
-                counts.add(upsert_source_articles(conn, [a], now))
+                alone = upsert_source_articles(conn, [a], now)
+            counts.not_applied.extend(replace(n, index=index) for n in alone.not_applied)
+            alone.not_applied = []
+            counts.add(alone)
         except Exception as exc:
             if not is_row_error(exc):
                 raise
@@ -158,3 +184,20 @@ def _line_by_line(
     for line, error in refused:
         reject(line, ArticleError(None, f"refused by the database: {describe(error)}"))
     return counts
+
+
+def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> ArticleError:
+    """Why a line's ``"withdrawn": true`` was not applied (SPEC §10: the same or a newer version
+    takes it down): its version is older than the public one that wins, stored or in this
+    import."""
+    held = skipped.held.isoformat()
+    if skipped.winner_index is None:
+        winner = f"the stored version, {held}, which stays public"
+    else:
+        winner = f"line {batch[skipped.winner_index][0]}'s, {held}, which wins and is public"
+    return ArticleError(
+        "withdrawn",
+        f"true not applied (the takedown did not happen): this line's version"
+        f" {article.version.isoformat()} (updated_at, else published_at) is older than {winner};"
+        " give it the same or a newer updated_at",
+    )

@@ -8,6 +8,7 @@ admin share ``operations.save_topic``; the topics file is tests/test_topics_file
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -171,3 +172,72 @@ async def test_api_refuses_a_control_naming_the_field(
     out = r.json()
     assert out["code"] == "control_character" and out["field"] == field
     assert out["message"] == f"Trường {field} có ký tự điều khiển (U+{ord(char):04X}); hãy xoá nó."
+
+
+# -- NFC (newcomer F7) -------------------------------------------------------------------------
+
+NFD_TITLE = unicodedata.normalize("NFD", "Kiến   Thụy\n mới")
+NFD_TEXT = unicodedata.normalize("NFD", "Hòa bình, Thuỷ lợi\nĐoạn 2")
+
+
+def test_typed_text_is_stored_in_nfc() -> None:
+    """A title typed decomposed ("e" + U+0302 + U+0301) was stored and shown that way."""
+    assert one_line(NFD_TITLE) == "Kiến Thụy mới" and one_line(NFD_TITLE).encode() != (
+        " ".join(NFD_TITLE.split()).encode()
+    )
+    assert lines(NFD_TEXT) == unicodedata.normalize("NFC", NFD_TEXT)
+    spec, problems = clean_topic(TopicSpec("kt", NFD_TITLE, f'"{NFD_TITLE}"', NFD_TEXT))
+    assert problems == [] and spec.title == "Kiến Thụy mới"
+    assert spec.description == unicodedata.normalize("NFC", NFD_TEXT)
+    assert unicodedata.is_normalized("NFC", spec.query)
+
+
+def test_an_nfd_topic_matches_and_finds_what_its_nfc_twin_does(db: Database) -> None:
+    """Matching and search keys normalise themselves: composing at save changes no match."""
+    from feedsvc.matching import document_from_text, match_document, parse_query, search_keys
+
+    typed = f'"{unicodedata.normalize("NFD", "Kiến Thụy")}"'
+    ops.save_topic(db, TopicSpec("kt", NFD_TITLE, typed), "test")
+    stored = ops.get_topic(db, "kt").query
+    assert stored != typed and unicodedata.is_normalized("NFC", stored)
+    text = "Công an huyện Kiến Thụy bắt đối tượng"
+    for form in ("NFC", "NFD"):
+        doc = document_from_text(unicodedata.normalize(form, text))
+        assert match_document(parse_query(stored), doc) and match_document(parse_query(typed), doc)
+    assert search_keys(document_from_text(NFD_TITLE)) == search_keys(
+        document_from_text(one_line(NFD_TITLE))
+    )
+
+
+def test_a_hide_reason_is_stored_in_nfc(db: Database) -> None:
+    from factories import article, builtin_ingestor
+
+    from feedsvc.importer import import_articles
+    from feedsvc.lifecycle.editors import hide_article
+
+    import_articles(db, [(1, article(1))], now=db.now)
+    assert builtin_ingestor(db).tick().new == 1
+    state = hide_article(db, "TEST-00001", NFD_TEXT, "cli")
+    assert state.hidden_reason == unicodedata.normalize("NFC", " ".join(NFD_TEXT.split()))
+
+
+async def test_api_stores_an_nfd_topic_in_nfc(client: httpx.AsyncClient) -> None:
+    body = {"slug": "kt", "title": NFD_TITLE, "query": '"Kiến Thụy"', "description": NFD_TEXT}
+    r = await client.post("/api/topics", json=body, headers=AUTH)
+    assert r.status_code == 201, r.text
+    got = (await client.get("/api/topics/kt", headers=AUTH)).json()
+    assert got["title"] == "Kiến Thụy mới" and got["title"].encode().hex().count("cc") == 0
+    assert got["description"] == unicodedata.normalize("NFC", NFD_TEXT)
+    again = {"title": NFD_TITLE + "!", "query": '"Kiến Thụy"', "description": NFD_TEXT}
+    r = await client.put("/api/topics/kt", json=again, headers=AUTH)
+    assert r.status_code == 200 and r.json()["title"] == "Kiến Thụy mới!", r.text
+    listed = (await client.get("/api/topics", headers=AUTH)).json()
+    assert "Kiến Thụy mới!" in str(listed) and NFD_TITLE.split()[0] not in str(listed)
+
+
+def test_cli_topics_add_stores_nfc(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    code, output = _cli(tmp_path, monkeypatch, "topics", "add", "nfd", "--title", NFD_TITLE,
+                        "--query", "a")  # fmt: skip
+    assert code == 0, output
+    code, output = _cli(tmp_path, monkeypatch, "topics", "list")
+    assert "nfd\tenabled \tKiến Thụy mới\ta" in output, output

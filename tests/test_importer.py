@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import io
+import sqlite3
+import unicodedata
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 from factories import VN, article, jsonl
 from sqlalchemy import select
@@ -127,3 +130,176 @@ def test_cli_exit_codes_and_summary(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert "line 2: url: is required" in result.output
     assert "inserted 1, updated 0, unchanged 0, rejected 1" in result.output
+
+
+def withdrawn(db: Database) -> dict[str, bool]:
+    with db.read() as conn:
+        rows = conn.execute(select(source_articles.c.source_key, source_articles.c.withdrawn))
+        return {key: bool(gone) for key, gone in rows.tuples()}
+
+
+def test_a_takedown_at_the_same_version_is_applied(db: Database) -> None:
+    """The same line again with ``"withdrawn": true`` (same ``updated_at``) was counted
+    "unchanged", exit 0, and the article stayed public (newcomer F1). It takes over now, as a
+    CMS row sent back to draft does at ingest (feedsvc.versions.takes_over); and back."""
+    a = article(1, updated_at=article(1).published_at)
+    run_import(db, jsonl(a, article(2)))
+    down = run_import(db, jsonl(replace(a, withdrawn=True), replace(article(2), withdrawn=True)))
+    assert (down.counts.updated, down.counts.unchanged, down.rejected) == (2, 0, [])
+    assert withdrawn(db) == {"TEST-00001": True, "TEST-00002": True}
+    again = run_import(db, jsonl(replace(a, withdrawn=True)))
+    assert (again.counts.updated, again.counts.unchanged) == (0, 1)
+    back = run_import(db, jsonl(a))
+    assert back.counts.updated == 1 and withdrawn(db)["TEST-00001"] is False
+
+
+def test_a_takedown_older_than_the_stored_version_is_reported(db: Database) -> None:
+    """A takedown line whose version is older than the public one stored is not applied
+    (SPEC §10): said per line, with both versions and what to do, counted rejected (exit 1),
+    never "unchanged"."""
+    t = article(1).published_at
+    run_import(db, jsonl(replace(article(1), updated_at=t + timedelta(hours=2)), article(2)))
+    stale = replace(article(1), updated_at=t + timedelta(hours=1), withdrawn=True)
+    report = run_import(db, jsonl(article(2), stale))
+    assert (report.counts.updated, report.counts.unchanged) == (0, 1)
+    [refused] = report.rejected
+    assert refused.line == 2 and refused.error.field == "withdrawn"
+    said = str(refused)
+    assert said.startswith("line 2: withdrawn: true not applied (the takedown did not happen)")
+    assert (t + timedelta(hours=1)).isoformat() in said and "stays public" in said
+    assert "newer updated_at" in said
+    assert withdrawn(db)["TEST-00001"] is False
+
+
+def test_an_old_export_imported_again_after_a_takedown_stays_quiet(db: Database) -> None:
+    """A stale line without ``withdrawn`` is no request to publish: unchanged, as before."""
+    t = article(1).published_at
+    old = replace(article(1), updated_at=t)
+    run_import(db, jsonl(old))
+    run_import(db, jsonl(replace(old, updated_at=t + timedelta(hours=1), withdrawn=True)))
+    report = run_import(db, jsonl(old))
+    assert (report.counts.unchanged, report.rejected) == (1, [])
+    assert withdrawn(db)["TEST-00001"] is True
+
+
+def test_a_stale_takedown_within_one_file_is_reported(db: Database) -> None:
+    """Read top to bottom: a later line with an older version loses; if it was a takedown
+    and the winner is public, it says which line won."""
+    t = article(1).published_at
+    newer = replace(article(1), updated_at=t + timedelta(hours=2))
+    stale = replace(article(1), updated_at=t + timedelta(hours=1), withdrawn=True)
+    report = run_import(db, jsonl(article(3), newer, stale))
+    assert report.counts.inserted == 2 and report.counts.unchanged == 0
+    [refused] = report.rejected
+    assert refused.line == 3 and "older than line 2's" in str(refused)
+    assert withdrawn(db)["TEST-00001"] is False
+
+
+def test_line_by_line_reports_the_same(db: Database) -> None:
+    """The savepoint path (a batch the database refused) applies and reports alike."""
+    from feedsvc.importer import _line_by_line, not_applied_error
+
+    t = article(1).published_at
+    run_import(db, jsonl(replace(article(1), updated_at=t + timedelta(hours=2)), article(2)))
+    batch = [
+        (7, replace(article(2), withdrawn=True)),  # same version: applied
+        (8, replace(article(1), updated_at=t, withdrawn=True)),  # older: reported
+    ]
+    with db.write() as conn:
+        counts = _line_by_line(conn, batch, datetime.now(UTC), lambda line, e: None)
+    assert counts.updated == 1 and counts.unchanged == 0
+    [skipped] = counts.not_applied
+    assert batch[skipped.index][0] == 8
+    assert "stays public" in str(not_applied_error(batch[skipped.index][1], skipped, batch))
+    assert withdrawn(db) == {"TEST-00001": False, "TEST-00002": True}
+
+
+def test_cli_says_what_happened_to_takedown_lines(tmp_path: Path) -> None:
+    env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 's.db'}", "FEEDSVC_CONFIG": "/dev/null"}
+    t = article(1).published_at
+    runner = CliRunner()
+    first = jsonl(replace(article(1), updated_at=t + timedelta(hours=1)))
+    assert runner.invoke(cli, ["import", "-"], input=first, env=env).exit_code == 0
+    same = jsonl(replace(article(1), updated_at=t + timedelta(hours=1), withdrawn=True))
+    done = runner.invoke(cli, ["import", "-"], input=same, env=env)
+    assert done.exit_code == 0, done.output
+    assert "inserted 0, updated 1, unchanged 0, rejected 0" in done.output
+    back = jsonl(replace(article(1), updated_at=t + timedelta(hours=2)), article(2))
+    assert runner.invoke(cli, ["import", "-"], input=back, env=env).exit_code == 0
+    stale = jsonl(replace(article(1), updated_at=t, withdrawn=True))
+    result = runner.invoke(cli, ["import", "-"], input=stale, env=env)
+    assert result.exit_code == 1, result.output
+    assert "rejected line 1: withdrawn: true not applied (the takedown did not happen)" in (
+        result.output
+    )
+    assert "inserted 0, updated 0, unchanged 0, rejected 1" in result.output
+
+
+@pytest.mark.parametrize("argv", [["import", "in.jsonl"], ["import", "-"]])
+def test_import_refuses_when_the_source_is_external(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """With `source.url` set, import wrote the built-in table, which ingest does not read:
+    "inserted 2", exit 0, and the articles never appeared (newcomer W1). Refused before a
+    line is read or the state DB is created: exit 2, one line saying why and what to do."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "in.jsonl").write_text(jsonl(article(1), article(2)), encoding="utf-8")
+    state = tmp_path / "state.db"
+    with sqlite3.connect(tmp_path / "cms.db") as cms:  # the CMS: a source must exist
+        cms.execute("CREATE TABLE news (id INTEGER PRIMARY KEY)")
+    env = {
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{state}",
+        "FEEDSVC_SOURCE__URL": f"sqlite:///{tmp_path / 'cms.db'}",
+        "FEEDSVC_SOURCE__TABLE": "news",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    result = CliRunner().invoke(cli, argv, input=jsonl(article(1)), env=env)
+    assert result.exit_code == 2, result.output
+    [said] = result.output.splitlines()
+    assert said.startswith("feedsvc: source.url is set (external source, table 'news'):")
+    assert "import writes only the built-in table source_articles" in said
+    assert "in that source itself" in said and "unset source.url" in said
+    assert not state.exists()
+    assert "inserted" not in result.output
+
+
+def test_nfd_text_is_imported_and_ingested_in_nfc(db: Database) -> None:
+    """Decomposed Vietnamese was stored and served as typed (newcomer F7): composed by
+    ``parse_article`` on the import's way in, and on ingest's (a row written some other way,
+    as a CMS would hold it); the article matches and is found as before."""
+    from factories import builtin_ingestor
+
+    from feedsvc.articles import Article
+    from feedsvc.db.schema import articles
+    from feedsvc.store.source_articles import upsert_source_articles
+
+    nfd = unicodedata.normalize("NFD", "Công an Kiến Thụy bắt đối tượng")
+    nfc = unicodedata.normalize("NFC", nfd)
+    body = f'<p class="a">{nfd}</p><p>x =\u0338 y</p>'
+    report = run_import(db, jsonl(replace(article(1), title=nfd, summary=nfd, body=body)))
+    assert report.counts.inserted == 1
+    assert titles(db)["TEST-00001"] == nfc
+    raw = Article(  # bypassing parse_article: the row as a CMS may hold it
+        "TEST-00002", "https://example.vn/2", nfd, article(2).published_at, body=body,
+        author=nfd, section=nfd, tags=(nfd,),
+    )  # fmt: skip
+    with db.write() as conn:
+        upsert_source_articles(conn, [raw], datetime.now(UTC))
+    assert titles(db)["TEST-00002"] == nfd
+    assert builtin_ingestor(db).tick().new == 2
+    with db.read() as conn:
+        rows = conn.execute(
+            select(
+                articles.c.source_key,
+                articles.c.title,
+                articles.c.body,
+                articles.c.author,
+                articles.c.section,
+                articles.c.tags,
+            )
+        ).all()
+    expected_body = f'<p class="a">{nfc}</p><p>x =\u0338 y</p>'
+    for key, title, stored_body, author, section, tags in rows:
+        assert title == nfc and stored_body == expected_body, key
+        if key == "TEST-00002":
+            assert (author, section, list(tags)) == (nfc, nfc, [nfc])

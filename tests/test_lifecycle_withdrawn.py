@@ -72,11 +72,14 @@ def test_an_import_line_withdraws_and_republishes(db: Database) -> None:
 
     w.clock.advance(minutes=1)
     same = article(7, published_at=t0 - timedelta(minutes=5), updated_at=t0, withdrawn=True)
-    w.publish(same)  # not newer: the import keeps what it has (SPEC §10 asks a newer updated_at)
-    assert listed_everywhere(w, "7.html") == EVERYWHERE
+    # the same version withdrawn takes it down, as a CMS row sent back to draft without a new
+    # updated_at does (feedsvc.versions.takes_over); it was kept public, counted "unchanged"
+    w.publish(same)
+    assert listed_everywhere(w, "7.html") == []
+    assert w.deliveries() == [("TEST-00007", "withdrawn", "withdrawn:source")]
 
     gone = article(7, published_at=t0 - timedelta(minutes=5), updated_at=w.clock(), withdrawn=True)
-    w.publish(gone)
+    w.publish(gone)  # a newer version withdrawn: stays down
     assert listed_everywhere(w, "7.html") == []
     assert w.deliveries() == [("TEST-00007", "withdrawn", "withdrawn:source")]
     with w.db.write() as conn:  # not a dead letter: an admin cannot re-send a withdrawn alert

@@ -65,7 +65,7 @@ def test_cli_refuses_a_mismatch(service: Service, chat_id: int, chat_type: str) 
     refused = cli_run(service, "subs", "add", str(chat_id), "--type", chat_type,
                       "--topic", "an-ninh")  # fmt: skip
     assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
-    assert f"is not a Telegram {chat_type} id" in refused.output  # type: ignore[attr-defined]
+    assert f"{chat_id} cannot be the id of a {chat_type} chat" in refused.output  # type: ignore[attr-defined]
     assert cli_run(service, "subs", "list").output == ""  # type: ignore[attr-defined]
 
 
@@ -127,3 +127,43 @@ def test_a_type_the_channel_has_not_is_worded(
     refused = cli_run(service, "subs", "add", *args, "--topic", "an-ninh")
     assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
     assert refused.output.strip() == f"feedsvc: {words}"  # type: ignore[attr-defined]
+
+
+#: The real rule, every part of it, in the wording every surface shows (the catalogue's).
+RULE_EN = (
+    "private chats have positive ids; basic groups negative ones from -1 to -999999999999;"
+    " supergroups and channels -100 followed by their own id, 13 or more digits in all, below"
+    " -1000000000000 (e.g. -1001234567890)."
+)
+
+
+@pytest.mark.parametrize(
+    ("chat_id", "chat_type"),
+    [(-100123, "channel"), (-100123, "supergroup"), (-1001, "channel"), (-100, "channel"),
+     (-100999999, "channel"), (-5, "channel"), (5, "supergroup"), (-1001234567890, "group"),
+     (-1001234567890, "private"), (-999_999_999_999, "supergroup")],
+)  # fmt: skip
+def test_a_mismatch_gives_the_real_rule(service: Service, chat_id: int, chat_type: str) -> None:
+    """`subs add -100123 --type channel` said "supergroups and channels start with -100",
+    which -100123 does (newcomer F3): it is a basic group's id; the rule is -100 followed by
+    the chat's own id, below -10**12. The CLI's words and the API's are the catalogue's."""
+    cli_run(service, "topics", "add", "an-ninh", "--title", "An ninh", "--query", '"an ninh"')
+    refused = cli_run(service, "subs", "add", str(chat_id), "--type", chat_type,
+                      "--topic", "an-ninh")  # fmt: skip
+    assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
+    said = refused.output.strip()  # type: ignore[attr-defined]
+    assert said == f"feedsvc: {chat_id} cannot be the id of a {chat_type} chat: {RULE_EN}"
+    assert "start with -100" not in said and "starting with -100" not in said
+
+
+async def test_the_api_gives_the_real_rule_in_both_languages(client: httpx.AsyncClient) -> None:
+    for language, words in (("en", RULE_EN), ("vi", "-100 ghép với mã riêng của nó")):
+        answer = await client.post(
+            "/api/subscriptions",
+            headers={"Accept-Language": language},
+            json={"chat_id": -100123, "chat_type": "channel", "query": "an ninh"},
+        )
+        assert answer.status_code == 422, answer.text
+        message = answer.json()["message"]
+        assert message.startswith("-100123 ") and words in message, message
+        assert "-1001234567890" in message and "-1000000000000" in message

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedsvc.versions import VERSION_AHEAD, replaces
+from feedsvc.versions import VERSION_AHEAD, replaces, takes_over
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -27,3 +27,31 @@ H = timedelta(hours=1)
 )
 def test_which_version_wins(new: datetime, held: datetime, wins: bool) -> None:
     assert replaces(new, held, NOW) is wins
+
+
+@pytest.mark.parametrize(
+    ("new", "new_gone", "held", "held_gone", "wins"),
+    [
+        (NOW, True, NOW, False, True),  # the same version taken down (newcomer F1)
+        (NOW, False, NOW, True, True),  # the same version published again
+        (NOW, False, NOW, False, False),  # the same record: nothing to do
+        (NOW, True, NOW, True, False),
+        (NOW - H, True, NOW, False, False),  # an older takedown: not applied (import says so)
+        (NOW + H, True, NOW, False, True),  # a newer one
+        (NOW - H, True, NOW + VERSION_AHEAD + H, False, True),  # held far ahead: not believed
+    ],
+)
+def test_which_record_takes_over(
+    new: datetime, new_gone: bool, held: datetime, held_gone: bool, wins: bool
+) -> None:
+    """Ingest's writer and `feedsvc import` apply this one rule: a visibility change at the
+    same version is a change (a CMS row back to draft, a re-imported line with
+    ``"withdrawn": true``); import counted it "unchanged" and the takedown never happened."""
+    assert takes_over(new, new_gone, held, held_gone, NOW) is wins
+
+
+def test_without_a_clock_only_a_newer_version_or_a_visibility_change_wins() -> None:
+    far = NOW + 100 * VERSION_AHEAD
+    assert not takes_over(NOW, False, far, False, None)
+    assert takes_over(NOW, False, far, False, NOW)
+    assert takes_over(far, True, far, False, None)

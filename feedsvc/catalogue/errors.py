@@ -160,11 +160,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Delivery #{id} is {state}, not a dead letter.",
     ),
     "op.chat_type_invalid": ("Loại cuộc trò chuyện không hợp lệ.", "Invalid chat type."),
+    # Telegram's id spaces (feedsvc.channels.recipients.CHANNEL_ID_BASE): "-100" followed by
+    # the chat's own id, not "starts with -100" (-100123 starts with it and is a basic group).
     "op.chat_id_type_mismatch": (
-        "{chat} không thể là mã của một cuộc trò chuyện loại {type}: chat riêng có mã dương, "
-        "nhóm có mã âm, siêu nhóm và kênh có mã bắt đầu bằng -100.",
-        "{chat} cannot be the id of a {type} chat: private chats have positive ids, groups "
-        "negative ones, supergroups and channels ids starting with -100.",
+        "{chat} không thể là mã của một cuộc trò chuyện loại {type}: chat riêng có mã dương; "
+        "nhóm thường có mã âm từ -1 đến -999999999999; siêu nhóm và kênh có mã là -100 ghép "
+        "với mã riêng của nó, từ 13 chữ số trở lên, nhỏ hơn -1000000000000 "
+        "(ví dụ -1001234567890).",
+        "{chat} cannot be the id of a {type} chat: private chats have positive ids; basic "
+        "groups negative ones from -1 to -999999999999; supergroups and channels -100 followed "
+        "by their own id, 13 or more digits in all, below -1000000000000 "
+        "(e.g. -1001234567890).",
     ),
     "op.topic_or_query": (
         "Chọn đúng một: chủ đề hoặc truy vấn.",

@@ -76,11 +76,12 @@ def recipient_spec(
                 "chat_type",
             )
         if not telegram_type_fits(chat_id, chat_type):
+            from feedsvc.catalogue import ENGLISH  # the rule is worded once, in the catalogue
+
+            words = {"chat": chat_id, "type": chat_type}
             raise RecipientError(
-                "chat_id_type_mismatch",
-                f"{chat_id} is not a Telegram {chat_type} id (private chats are positive, groups "
-                "negative, supergroups and channels start with -100)",
-                "chat_type", chat=chat_id, type=chat_type,
+                "chat_id_type_mismatch", ENGLISH("op.chat_id_type_mismatch", **words),
+                "chat_type", **words,
             )  # fmt: skip
         return RecipientSpec(channel, chat_id, str(chat_id), chat_type)
     if not address:

@@ -19,6 +19,7 @@ import click
 from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_INTERRUPTED,
+    EXIT_USAGE,
     Int,
     config_option,
     fail,
@@ -75,15 +76,25 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     """Import JSON Lines articles (FILE, or - for stdin) into the built-in source table.
 
     Prints inserted / updated / unchanged / rejected; exit 0 only if nothing was rejected, 1 if
-    a line was rejected or the database stopped the import (the summary says what was stored).
+    a line was rejected or the database stopped the import (the summary says what was stored),
+    2 when `source.url` is set (an external source: ingest does not read the built-in table).
     """
     from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.db.errors import explain
-    from feedsvc.importer import ImportAborted, ImportInterrupted, import_articles
+    from feedsvc.importer import (
+        ImportAborted,
+        ImportInterrupted,
+        external_source_refusal,
+        import_articles,
+    )
     from feedsvc.jsonlines import OverlongLine, bounded_lines, read_jsonl
 
     settings = load_settings(config_file)
+    # before reading a line or touching the state DB: the rows would go where nothing reads
+    refusal = external_source_refusal(settings.source.url, settings.source.table)
+    if refusal is not None:
+        fail(refusal, EXIT_USAGE)
     # psycopg logs "error ignored terminating Pipeline" with the failing row's values when a
     # batch is refused; the refused line is reported below, once and bounded.
     logging.getLogger("psycopg").setLevel(logging.ERROR)

@@ -135,9 +135,13 @@ def _samples(
     for row in sample:
         try:
             a = parse_article(row.record, settings.source_tz)
-        except ArticleError as exc:
+        except ArticleError as exc:  # every problem of the row, each naming its mapping key
+            said = "; ".join(
+                f"{f'source.columns.{field}' if field else 'row'}: {cell(reason)}"
+                for field, reason in exc.problems
+            )
+            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {said}")
             key = f"source.columns.{exc.field}" if exc.field else "row"
-            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {key}: {cell(exc.reason)}")
             rejected.append((key, exc.reason))
             continue
         click.echo(

@@ -28,7 +28,7 @@ from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.lifecycle import end_queued_deliveries
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
-from feedsvc.versions import replaces
+from feedsvc.versions import takes_over
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,16 +43,13 @@ class Item:
 
 
 def _needs_match(article: Article, known: Known | None, now: datetime | None) -> bool:
-    """New, a version that replaces the held one (:func:`feedsvc.versions.replaces`: newer,
-    or the held one far in the future), or the same version the source now shows or hides (a
-    CMS may send a row back to draft without touching ``updated_at``; SPEC §10)."""
+    """New, or a record that takes over the held one (:func:`feedsvc.versions.takes_over`, the
+    rule ``feedsvc import`` applies too): a replacing version (newer, or the held one far in
+    the future), or the same version the source now shows or hides (a CMS may send a row back
+    to draft without touching ``updated_at``; SPEC §10)."""
     if known is None:
         return True
-    if article.version == known.version:
-        return article.withdrawn != known.withdrawn
-    return article.version > known.version or (
-        now is not None and replaces(article.version, known.version, now)
-    )
+    return takes_over(article.version, article.withdrawn, known.version, known.withdrawn, now)
 
 
 def prepare(
