@@ -26,6 +26,7 @@ from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles
+from feedsvc.operations.backfill import backfill_topic
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.deliveries import enqueue
@@ -297,7 +298,7 @@ def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
     # fetched and drawn by the browser (a broken image has no natural width)
     wait(b).until(lambda _: b.execute_script("return arguments[0].naturalWidth", qr) > 0)
     b.set_window_size(1100, 1000)
-    b.save_screenshot(str(shots / "reader-index.png"))
+    b.save_screenshot(str(shots / "reader-subscribe.png"))
 
     # a person clicking the RSS address: the topic page, the RSS box highlighted
     b.get(f"{server}/feeds/kien-thuy.rss")
@@ -320,15 +321,25 @@ def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
     b.save_screenshot(str(shots / "reader-topic-phone.png"))
 
 
-def test_the_reader_finds_a_topic_among_many_with_the_search_box(server: str, driver: Any) -> None:
+def test_the_reader_finds_a_topic_among_many_with_the_search_box(
+    server: str, driver: Any, tmp_path: Path
+) -> None:
     """61 topics: two pages of the index, a search box; typing the name in capitals with its
-    marks finds the one topic, and the next-page link leads to page 2."""
+    marks finds the one topic, and the next-page link leads to page 2. Screenshots of page 1
+    and of the search's answer (``reader-index.png``, ``reader-index-search.png``)."""
+    shots = shots_dir(tmp_path)
     service = SERVICES[server]
     now = service.db.now()
-    with service.db.write() as conn:
+    places = [("Đồ Sơn", "Biển và lễ hội"), ("Cát Bà", "Đảo và vườn quốc gia"), ("Núi Đối", "")]
+    with service.db.write() as conn:  # the seeded articles name these places: headlines
         for i in range(60):
-            save_topic(conn, TopicSpec(f"a-{i:03d}", f"Xã {i:03d}", f'"xã {i}"'), "test", now)
+            place, about = places[i % 3]
+            spec = TopicSpec(f"a-{i:03d}", f"{place} {i // 3 + 1}", f'"{place}"', about)
+            save_topic(conn, spec, "test", now)
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "test", now)
+    for i in range(60):
+        backfill_topic(service.db, f"a-{i:03d}")
+    backfill_topic(service.db, "kien-thuy")
     service.publisher.refresh()
     b = driver
     b.get(f"{server}/")
@@ -336,12 +347,15 @@ def test_the_reader_finds_a_topic_among_many_with_the_search_box(server: str, dr
         ec.presence_of_element_located((By.CSS_SELECTOR, "form[role=search] input[name=q]"))
     )
     assert len(b.find_elements(By.CSS_SELECTOR, "section.topic")) == 50
+    b.set_window_size(1100, 1000)
+    b.save_screenshot(str(shots / "reader-index.png"))
     box.send_keys("KIẾN THỤY\n")
     wait(b).until(ec.url_contains("?q="))
     shown = wait(b).until(ec.presence_of_all_elements_located((By.CSS_SELECTOR, "section.topic")))
     assert [s.get_attribute("id") for s in shown] == ["kien-thuy"]
     assert "Kiến Thụy" in shown[0].text
     assert b.find_element(By.NAME, "q").get_attribute("value") == "KIẾN THỤY"
+    b.save_screenshot(str(shots / "reader-index-search.png"))
     b.get(f"{server}/")
     b.find_element(By.CSS_SELECTOR, "nav.pages a[rel=next]").click()
     wait(b).until(ec.url_contains("page=2"))

@@ -8,22 +8,27 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta
 
 import html5lib
 import pytest
 from factories import article
+from sqlalchemy import Connection, update
 from starlette.types import Message
 
+import feedsvc.publish.metas as metas
+import feedsvc.publish.rendered as rendered
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
+from feedsvc.db.schema import articles, topics
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.snapshots import get_snapshots
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.topics import TopicSpec, save_topic, set_enabled
+from feedsvc.store.topics import TopicSpec, delete_topic, get_topic, save_topic, set_enabled
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -345,3 +350,149 @@ def test_filtered_views_spend_the_clients_render_tokens(db_url: str) -> None:
         refused = client.get("/?q=kien")
         assert refused.status_code == 429 and "retry-after" in refused.headers
         assert client.get("/").status_code == 200 and client.get("/?page=2").status_code == 200
+
+
+def restarted_publisher(service: Service) -> FeedPublisher:
+    """A new publisher's first sync: the stored pages of ``/`` served, no listing built (a
+    sync first writes the watermark past the fixture's ingest, dated two hours back as an
+    archive is at a restart)."""
+    past = service.db.now() - timedelta(hours=2)
+    with service.db.write() as conn:
+        conn.execute(update(articles).values(last_changed_at=past, first_seen_at=past))
+        conn.execute(update(topics).values(updated_at=past))
+    service.publisher.through.written = None  # due now, not a minute after the last one
+    service.publisher.sync()
+    publisher = FeedPublisher(service.db, service.settings)
+    publisher.sync()
+    assert publisher._pages.listing is None  # the restart served the stored pages
+    return publisher
+
+
+def test_the_first_search_after_a_restart_never_holds_up_a_render(
+    served: tuple[TestClient, Service], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first ``/?q=`` after a restart is held inside its read of headlines; meanwhile a
+    topic's render (what ingest does) and the unfiltered pages run to their end. It read only
+    the one matching topic's headlines, not every topic's."""
+    _, service = served
+    publisher = restarted_publisher(service)
+    entered, release = threading.Event(), threading.Event()
+    read: list[list[int]] = []
+    real = rendered.topics_newest
+    searching: list[threading.Thread] = []
+
+    def held(conn: Connection, ids: Sequence[int], limit: int, now: datetime) -> object:
+        if threading.current_thread() in searching:
+            read.append(list(ids))
+            entered.set()
+            release.wait(30)
+        return real(conn, ids, limit, now)
+
+    monkeypatch.setattr(rendered, "topics_newest", held)
+    found: list[bytes] = []
+    search = threading.Thread(
+        target=lambda: found.append(publisher.index_search("Kiến Thụy", 1).body)
+    )
+    searching.append(search)
+    search.start()
+    try:
+        assert entered.wait(30), "the search read no headlines"
+        rendering = threading.Thread(target=publisher.refresh, args=(["kien-an"],))
+        rendering.start()
+        rendering.join(10)
+        assert not rendering.is_alive(), "a render waited for the first search"
+        assert sections(publisher.index_html(3).body.decode())[-1] == "kien-thuy"
+    finally:
+        release.set()
+        search.join(30)
+    assert sections(found[0].decode()) == ["kien-thuy"]
+    assert read == [[topic_id(service, "kien-thuy")]]
+
+
+def topic_id(service: Service, slug: str) -> int:
+    with service.db.read() as conn:
+        topic = get_topic(conn, slug)
+    assert topic is not None
+    return topic.id
+
+
+@pytest.mark.parametrize(
+    ("query", "page", "shown"),
+    [
+        ("kien thuy", 1, 1),
+        ("KIẾN", 1, 2),
+        ("chu de", 1, 50),
+        ("chu de", 3, 10),  # the last page of 110 matches
+        ("chu de", 99, 10),  # past the last: the last
+        ("đồ sơn lễ hội", 1, 1),  # a word of the description
+        ("không có gì", 1, 0),
+    ],
+)
+def test_the_first_search_after_a_restart_shows_what_later_ones_do(
+    served: tuple[TestClient, Service],
+    monkeypatch: pytest.MonkeyPatch,
+    query: str,
+    page: int,
+    shown: int,
+) -> None:
+    """Before any rebuild the search reads only the topics on the page of matches, and gives
+    the bytes a search over the rebuilt listing gives (headlines, counts, the range line)."""
+    client, service = served
+    publisher = restarted_publisher(service)
+    read: list[int] = []
+    real = rendered.topics_newest
+
+    here = threading.current_thread()  # the service's own threads may rebuild meanwhile
+
+    def counted(conn: Connection, ids: Sequence[int], limit: int, now: datetime) -> object:
+        if threading.current_thread() is here:
+            read.extend(ids)
+        return real(conn, ids, limit, now)
+
+    monkeypatch.setattr(rendered, "topics_newest", counted)
+    first = publisher.index_search(query, page).body
+    assert len(read) == shown and len(sections(first.decode())) == shown
+    assert first == client.get("/", params={"q": query, "page": str(page)}).content
+    publisher._verify([])  # the restart's background pass ends with the index rebuilt
+    assert publisher._pages.listing is not None
+    assert publisher.index_search(query, page).body == first
+
+
+@pytest.mark.parametrize("slug", ["a-0045", "0-first", "zz-last"])
+def test_a_topic_added_or_removed_rewrites_the_pages_in_one_write(
+    served: tuple[TestClient, Service], monkeypatch: pytest.MonkeyPatch, slug: str
+) -> None:
+    """A topic added (on page 1, first, last) moves the topics after it and changes every
+    page's count: every page is rendered again, stored in one write transaction with the
+    topic's own snapshots in another (one per page before: 100 at 5,000 topics); removing it
+    likewise. The OPML is rebuilt then, and not at an ingest render that leaves the list."""
+    client, service = served
+    publisher = service.publisher
+    writes: list[int] = []
+    real_write = service.db.write
+    monkeypatch.setattr(service.db, "write", lambda: (writes.append(1), real_write())[1])
+    opml: list[int] = []
+    real_opml = metas.render_opml
+    monkeypatch.setattr(metas, "render_opml", lambda *a: (opml.append(1), real_opml(*a))[1])
+    before = stored_pages(service)
+    with real_write() as conn:
+        save_topic(conn, TopicSpec(slug, "Mới", '"mới"'), "test", service.db.now())
+    publisher.refresh()
+    after = stored_pages(service)
+    assert set(after) == {"_index", "_index/2", "_index/3"}
+    assert all(after[s] != before[s] for s in after)  # "trên 114" on every page
+    assert writes == [1, 1] and opml == [1]
+    listed = [s for p in ("/", "/?page=2", "/?page=3") for s in sections(client.get(p).text)]
+    assert len(listed) == 114 and listed == sorted(listed) and slug in listed
+    assert after == {s: etag(client, "/" if s == "_index" else f"/?page={s[-1]}") for s in after}
+    assert f"/feeds/{slug}.rss" in client.get("/feeds.opml").text
+    writes.clear()
+    add(service, 3)  # an ingest render: one page, the OPML left as it was
+    assert opml == [1]
+    with real_write() as conn:
+        delete_topic(conn, slug)
+    writes.clear()
+    publisher.refresh()
+    assert writes == [1] and opml == [1, 1] and stored_pages(service) != after
+    assert f"/feeds/{slug}.rss" not in client.get("/feeds.opml").text
+    assert "Chủ đề 101–113 trên 113" in client.get("/?page=3").text

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 
 from feedsvc.db import Database
 from feedsvc.db.schema import feed_snapshots
-from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
+from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_many, put_snapshot
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
 
@@ -49,3 +49,26 @@ def test_replicas_storing_the_same_new_feed_concurrently(db: Database) -> None:
     assert errors == []
     with db.read() as conn:
         assert conn.execute(select(func.count()).select_from(feed_snapshots)).scalar_one() == 1
+
+
+def test_put_many_writes_new_and_changed_rows_and_leaves_the_same_bytes(db: Database) -> None:
+    """The index's pages in one statement: new rows inserted, changed ones replaced, a row
+    with the same ETag left with its old ``rendered_at`` (a replica compares those)."""
+    later = NOW.replace(hour=11)
+
+    def page(slug: str, body: bytes) -> StoredSnapshot:
+        return StoredSnapshot(slug, "html", body, f'"{body.decode()}"', NOW)
+
+    with db.write() as conn:
+        put_many(conn, [page("_index", b"p1"), page("_index/2", b"p2")], NOW)
+    with db.write() as conn:
+        put_many(conn, [], later)
+        put_many(
+            conn, [page("_index", b"p1"), page("_index/2", b"q2"), page("_index/3", b"q3")], later
+        )
+    with db.read() as conn:
+        stored = {s.slug: s.body for s in get_snapshots(conn)}
+        rows = conn.execute(select(feed_snapshots.c.topic_slug, feed_snapshots.c.rendered_at))
+        times = {slug: at for slug, at in rows}
+    assert stored == {"_index": b"p1", "_index/2": b"q2", "_index/3": b"q3"}
+    assert times == {"_index": NOW, "_index/2": later, "_index/3": later}

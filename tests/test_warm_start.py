@@ -29,6 +29,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, feed_snapshots, feed_watermark, topics
 from feedsvc.lifecycle.editors import hide_article
 from feedsvc.publish import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher
+from feedsvc.publish.index_pages import page_slug
 from feedsvc.publish.warm_start import (
     OVERLAP,
     Evidence,
@@ -690,7 +691,17 @@ def fail_once(pub: FeedPublisher, slug: str | None = None) -> list[str]:
             raise OperationalError("INSERT", {}, Exception("database is locked"))
         return store(at, bodies, now)
 
+    store_pages = pub._store_pages
+
+    def failing_pages(bodies: dict[int, bytes], now: datetime) -> None:
+        pages = [page_slug(page) for page in bodies]
+        if not failed and pages and (slug is None or slug in pages):
+            failed.append(slug or pages[0])
+            raise OperationalError("INSERT", {}, Exception("database is locked"))
+        store_pages(bodies, now)
+
     pub._store = failing  # type: ignore[method-assign]
+    pub._store_pages = failing_pages  # type: ignore[method-assign]  # the index's pages
     return failed
 
 

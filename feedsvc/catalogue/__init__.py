@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
 from zoneinfo import ZoneInfo
 
@@ -121,7 +122,7 @@ class Translator:
 
     def number(self, value: float) -> str:
         """``1.234`` (vi) / ``1,234`` (en)."""
-        return format_decimal(value, locale=self.language)
+        return _decimal(value, self.language)
 
     # -- errors by code -------------------------------------------------------------------
     def query_error(self, exc: QueryError) -> str:
@@ -161,3 +162,11 @@ ENGLISH = Translator("en")
 
 def translator(language: str, tz: ZoneInfo | str = "Asia/Ho_Chi_Minh") -> Translator:
     return Translator(language, tz)
+
+
+@lru_cache(maxsize=4096, typed=True)
+def _decimal(value: float, language: str) -> str:
+    """A number as ``language`` writes it, kept: Babel takes ~0.1 ms a number, and the index's
+    pages show the same few (page numbers, counts) again at every rebuild, 7 on each of 100
+    pages at 5,000 topics. ``typed``: 1 and 1.0 are kept apart."""
+    return format_decimal(value, locale=language)

@@ -20,6 +20,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from feedsvc.digits import ascii_int
 from feedsvc.matching.normalize import clean_text, streams
@@ -29,6 +30,8 @@ PAGE_SIZE = 50
 #: Characters of ``?q=`` kept: longer than any topic name, short enough that a 100 KB query
 #: costs no more than a short one.
 MAX_QUERY_CHARS = 200
+#: Topics' keys kept (:func:`topic_key`): every topic's at 5,000 topics, with room for edits.
+KEYS_KEPT = 16384
 #: Control characters (C0, DEL, C1) and lone surrogates: never part of a topic's name, and a
 #: surrogate cannot be encoded into the page that echoes the query.
 _UNWANTED = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]+")
@@ -103,6 +106,14 @@ def search_key(*texts: str) -> str:
     Thụy", slug ``kien-thuy`` → ``" kien thuy kien thuy"``."""
     keys = [key for text in texts for key in streams(clean_text(text)).folded.split()]
     return "".join(" " + key for key in keys if key != "|")
+
+
+@lru_cache(maxsize=KEYS_KEPT)
+def topic_key(title: str, slug: str, description: str) -> str:
+    """A topic's :func:`search_key`, kept: ~50 µs each, 0.25 s for 5,000 topics, which the
+    first ``/?q=`` after a restart and every rebuild of the index would otherwise pay again
+    for topics whose texts did not change."""
+    return search_key(title, slug, description)
 
 
 def query_words(query: str) -> tuple[str, ...]:

@@ -27,7 +27,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
 from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
 
-from .listing import Paging, paging, search_key
+from .listing import Paging, paging, topic_key
 
 SUMMARY_CHARS = 280
 INDEX_HEADLINES = 3
@@ -159,7 +159,7 @@ class Site:
 @dataclass(frozen=True, slots=True)
 class IndexEntry:
     """One topic's parts of the index page, rendered: its ``<link rel="alternate">`` lines and
-    its ``<section>``, and ``key``, what the topic filter compares (:func:`.listing.search_key`
+    its ``<section>``, and ``key``, what the topic filter compares (:func:`.listing.topic_key`
     of its title, slug and description). Kept per topic by the publisher: at 5,000 topics,
     rendering every section again for one changed topic cost ~1.5 s."""
 
@@ -205,7 +205,7 @@ def index_entries(t: Translator, site: Site, topics: Sequence[PageTopic]) -> lis
         IndexEntry(
             macros.links(topic),
             macros.section(topic),
-            search_key(topic.title, topic.slug, topic.description),
+            topic_key(topic.title, topic.slug, topic.description),
         )
         for topic in topics
     ]

@@ -129,8 +129,10 @@ class FeedPublisher(Rendered):
                 self._rendered_versions[slug] = topic.updated_at
             if self._stopping.is_set():  # the index reads every topic: seconds, left to the
                 return len(changed)  # next start (its first sync renders every topic)
-            if topics != self._topics or ((changed or pages or listed) and index):
+            moved = topics != self._topics  # the list changed: kept whole otherwise (the
+            if moved:  # OPML is rebuilt for another list only)
                 self._topics = topics
+            if moved or ((changed or pages or listed) and index):
                 self._rebuild_pages(now)
             elif changed or pages or listed:
                 self.verification.index = True

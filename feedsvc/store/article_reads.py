@@ -94,14 +94,19 @@ def topics_newest(
     return found
 
 
-def topic_article_counts(conn: Connection, now: datetime) -> dict[int, int]:
-    """Matched articles public at ``now`` per topic id (topics without any are absent)."""
+def topic_article_counts(
+    conn: Connection, now: datetime, topic_ids: Sequence[int] | None = None
+) -> dict[int, int]:
+    """Matched articles public at ``now`` per topic id (topics without any are absent); only
+    ``topic_ids``' when given (at most 500: a page of the index's topics)."""
     stmt = (
         select(article_topics.c.topic_id, func.count())
         .join(articles, articles.c.id == article_topics.c.article_id)
         .where(public_clause(now))
         .group_by(article_topics.c.topic_id)
     )
+    if topic_ids is not None:
+        stmt = stmt.where(article_topics.c.topic_id.in_(list(topic_ids)))
     return {int(topic_id): int(n) for topic_id, n in conn.execute(stmt)}
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -75,6 +75,36 @@ def put_snapshots(conn: Connection, snaps: list[StoredSnapshot], now: datetime) 
     """:func:`put_snapshot` for each of one topic's renders, in the caller's transaction; the
     formats whose stored bytes changed."""
     return {snap.fmt for snap in snaps if put_snapshot(conn, snap, now)}
+
+
+def put_many(conn: Connection, snaps: Sequence[StoredSnapshot], now: datetime) -> None:
+    """Store many renders (the pages of the index a topic list change moves) in one statement
+    run for each (the driver's ``executemany``), in the caller's transaction; a row whose
+    bytes did not change is left as it is. Why: :func:`put_snapshot` builds its statement
+    per row (~2 ms each: 100 pages at 5,000 topics)."""
+    if not snaps:
+        return
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = upsert(t)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=[t.c.topic_slug, t.c.format],
+        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
+        where=t.c.etag != stmt.excluded.etag,
+    )
+    conn.execute(
+        stmt,
+        [
+            {
+                "topic_slug": snap.slug,
+                "format": snap.fmt,
+                "body": snap.body,
+                "etag": snap.etag,
+                "last_modified": snap.last_modified,
+                "rendered_at": now,
+            }
+            for snap in snaps
+        ],
+    )
 
 
 def drop_snapshots(conn: Connection, slug: str) -> None:
