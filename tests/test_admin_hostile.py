@@ -329,21 +329,22 @@ def test_odd_admin_parameters_are_4xx(
 def test_the_revoked_sessions_migration_keeps_existing_data(db_url: str) -> None:
     from datetime import UTC, datetime
 
-    from sqlalchemy import inspect, select
+    from sqlalchemy import insert, inspect, select
 
     from feedsvc.db import Database, upgrade
     from feedsvc.db.schema import topics
     from feedsvc.store import sessions
-    from feedsvc.store.topics import TopicSpec, save_topic
 
     db = Database(db_url)
     try:
         upgrade(db, "0003")
         assert "revoked_sessions" not in inspect(db.engine).get_table_names()
-        with db.write() as conn:
-            save_topic(
-                conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", datetime.now(UTC)
-            )
+        with db.write() as conn:  # the columns 0003 has (today's save_topic writes later ones)
+            now = datetime.now(UTC)
+            conn.execute(insert(topics).values(
+                slug="kien-thuy", title="Kiến Thụy", description="", query='"Kiến Thụy"',
+                enabled=True, origin="cli", created_at=now, updated_at=now,
+            ))  # fmt: skip
         upgrade(db)
         with db.write() as conn:
             assert conn.execute(select(topics.c.slug)).scalars().all() == ["kien-thuy"]

@@ -275,10 +275,15 @@ async def test_a_paid_send_is_charged_once_and_a_second_call_again(
 
 
 async def test_a_reply_takes_the_next_slot_beyond_what_a_claim_may_reserve(
-    lite_db: Database,
+    lite_db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """At 2/s a claim gets one slot (the next is 0.5 s away, past the 0.25 s a claim looks
-    ahead); a reply takes that next slot at once, however far, and waits for it."""
+    ahead); a reply takes that next slot at once, however far, and waits for it.
+
+    The state DB's clock stands still, so a stall of this loaded machine between the claim
+    and the reply cannot refill the bucket (it did once in a full run: no wait at all)."""
+    fixed = lite_db.now()
+    monkeypatch.setattr(lite_db, "now", lambda: fixed)
     budget = SendBudget(LIMITS).bind(lite_db, 2.0)
     with lite_db.write() as conn:
         assert len(budget.reserve(conn, 10, lite_db.now())) == 1

@@ -80,6 +80,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         for status, model in sorted(endpoint.responses.items())
     }
     errors = {400, 401, 503, *endpoint.errors}
+    if any(endpoint.path_types.get(name, "string") == "string" for name in endpoint.path_params):
+        errors.add(422)  # a text path key with a control character (operations.refuse_control)
     if endpoint.body is not None:
         errors.add(413)
     for status in sorted(errors):
