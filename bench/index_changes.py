@@ -35,6 +35,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
 from matching import Generator
+from startup_render import ingest_all
 
 import feedsvc
 import feedsvc.pages.listing as listing
@@ -43,12 +44,8 @@ import feedsvc.publish.rendered as rendered
 from feedsvc.articles import Article
 from feedsvc.config import Settings, load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.ingest import Ingestor
 from feedsvc.publish import FeedPublisher
-from feedsvc.source import builtin_source
-from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, delete_topic, save_topic
-from feedsvc.topic_index import TopicIndex
 
 QUERY = "kien thuy"
 
@@ -72,16 +69,7 @@ def fill(db: Database, topics: int, articles: int) -> None:
         )
         for n in range(articles)
     ]  # fmt: skip
-    with db.write() as conn:
-        upsert_source_articles(conn, items, now)
-    ingestor = Ingestor(db, builtin_source(db.engine), TopicIndex(), tz=UTC, poll_seconds=1,
-                        overlap_seconds=60, batch_size=500)  # fmt: skip
-    while ingestor.tick().stored:
-        pass
-    with db.write() as conn:
-        conn.exec_driver_sql(
-            "UPDATE articles SET last_changed_at = ?, first_seen_at = ?", (now, now)
-        )
+    ingest_all(db, items, now)
 
 
 def restarted(db: Database, settings: Settings) -> FeedPublisher:

@@ -58,13 +58,19 @@ def fill(db: Database, topics: int, articles: int) -> None:
             title=f"{a['title']} ({', '.join(rng.sample(places, 3))})", summary=str(a["summary"]),
             body=str(a["body"]), published_at=now - timedelta(hours=1),
         ))  # fmt: skip
+    ingest_all(db, items, now)
+
+
+def ingest_all(db: Database, items: list[Article], now: datetime) -> None:
+    """``items`` into the built-in source and ingested to the end, dated ``now`` (two hours
+    ago in these benches: ingested then, not seconds before the first start)."""
     with db.write() as conn:
         upsert_source_articles(conn, items, now)
     ingestor = Ingestor(db, builtin_source(db.engine), TopicIndex(), tz=UTC, poll_seconds=1,
                         overlap_seconds=60, batch_size=500)  # fmt: skip
     while ingestor.tick().stored:
         pass
-    with db.write() as conn:  # ingested two hours ago, not seconds before the first start
+    with db.write() as conn:
         conn.exec_driver_sql(
             "UPDATE articles SET last_changed_at = ?, first_seen_at = ?", (now, now)
         )

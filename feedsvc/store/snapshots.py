@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -51,21 +52,7 @@ def put_snapshot(conn: Connection, snap: StoredSnapshot, now: datetime) -> bool:
     One upsert, so replicas starting together and rendering the same new topic cannot trip
     over each other's insert (a select-then-insert raced into a unique violation here).
     """
-    values = {
-        "topic_slug": snap.slug,
-        "format": snap.fmt,
-        "body": snap.body,
-        "etag": snap.etag,
-        "last_modified": snap.last_modified,
-        "rendered_at": now,
-    }
-    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = upsert(t).values(**values)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.topic_slug, t.c.format],
-        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
-        where=t.c.etag != stmt.excluded.etag,
-    )
+    stmt = _upsert(conn).values(**_row(snap, now))
     # a row comes back only when it was inserted or its bytes changed (rowcount is not
     # reliable for upserts across drivers)
     return conn.execute(stmt.returning(t.c.etag)).first() is not None
@@ -84,27 +71,7 @@ def put_many(conn: Connection, snaps: Sequence[StoredSnapshot], now: datetime) -
     per row (~2 ms each: 100 pages at 5,000 topics)."""
     if not snaps:
         return
-    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
-    stmt = upsert(t)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[t.c.topic_slug, t.c.format],
-        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
-        where=t.c.etag != stmt.excluded.etag,
-    )
-    conn.execute(
-        stmt,
-        [
-            {
-                "topic_slug": snap.slug,
-                "format": snap.fmt,
-                "body": snap.body,
-                "etag": snap.etag,
-                "last_modified": snap.last_modified,
-                "rendered_at": now,
-            }
-            for snap in snaps
-        ],
-    )
+    conn.execute(_upsert(conn), [_row(snap, now) for snap in snaps])
 
 
 def drop_snapshots(conn: Connection, slug: str) -> None:
@@ -165,3 +132,26 @@ def drop_watermark(conn: Connection) -> None:
     """Forget the watermark: a full render is starting, and until one finishes every start
     renders everything (one stopped midway leaves renders of other settings stored)."""
     conn.execute(delete(w).where(w.c.name == WATERMARK))
+
+
+def _row(snap: StoredSnapshot, now: datetime) -> dict[str, Any]:
+    """A render as a ``feed_snapshots`` row, rendered at ``now``."""
+    return {
+        "topic_slug": snap.slug,
+        "format": snap.fmt,
+        "body": snap.body,
+        "etag": snap.etag,
+        "last_modified": snap.last_modified,
+        "rendered_at": now,
+    }
+
+
+def _upsert(conn: Connection) -> Any:
+    """The snapshot upsert: insert, or replace a stored render only when its ETag changed."""
+    upsert = pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+    stmt = upsert(t)
+    return stmt.on_conflict_do_update(
+        index_elements=[t.c.topic_slug, t.c.format],
+        set_={k: stmt.excluded[k] for k in ("body", "etag", "last_modified", "rendered_at")},
+        where=t.c.etag != stmt.excluded.etag,
+    )
