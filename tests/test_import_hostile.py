@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -349,6 +350,69 @@ def test_ctrl_c_says_what_is_stored_and_how_to_go_on(sqlite_url: str, tmp_path: 
     assert f"lines 1-{BATCH} are stored (inserted {BATCH}, updated 0" in text_err
     assert "Run the same import again" in text_err and "Traceback" not in text_err
     assert len(keys(sqlite_url)) == BATCH  # the 10 lines after the batch were not committed
+
+
+@pytest.mark.parametrize("batches", [1, 2])
+def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, batches: int
+) -> None:
+    """SIGINT just after a batch's COMMIT (CI caught one there: "nothing was stored" over
+    2000 stored lines): held until the report counts the batch, then the interrupt."""
+    from datetime import UTC, datetime
+
+    from feedsvc.importer import ImportInterrupted, import_articles
+
+    db = Database(db_url)
+    upgrade(db)
+    real, writes = db.write, itertools.count(1)
+
+    @contextlib.contextmanager
+    def write() -> Iterator[Any]:
+        n = next(writes)
+        with real() as conn:
+            yield conn
+        if n == batches:  # committed; the import has not counted it yet
+            os.kill(os.getpid(), signal.SIGINT)
+
+    monkeypatch.setattr(db, "write", write)
+    lines = [good(i) for i in range(BATCH * 2 + 5)]
+    try:
+        with pytest.raises(ImportInterrupted) as caught:
+            import_articles(db, read_jsonl(lines), now=lambda: datetime.now(UTC))
+    finally:
+        db.dispose()
+    report = caught.value.report
+    assert len(keys(db_url)) == batches * BATCH  # the interrupt stopped the next batch
+    assert (report.counts.inserted, report.committed_through) == (batches * BATCH,) * 2
+
+
+def test_a_ctrl_c_while_a_batch_is_written_stores_none_of_it(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Before the rows are written the interrupt is not held: the batch rolls back, and the
+    report says so (nothing stored), at once."""
+    from datetime import UTC, datetime
+
+    import feedsvc.importer as importer
+
+    real = importer.upsert_source_articles
+
+    def interrupted(*args: Any, **kwargs: Any) -> Any:
+        real(*args, **kwargs)
+        raise KeyboardInterrupt  # as Ctrl-C during the statement
+
+    db = Database(db_url)
+    upgrade(db)
+    monkeypatch.setattr(importer, "upsert_source_articles", interrupted)
+    try:
+        with pytest.raises(importer.ImportInterrupted) as caught:
+            importer.import_articles(
+                db, read_jsonl([good(1), good(2)]), now=lambda: datetime.now(UTC)
+            )
+    finally:
+        db.dispose()
+    assert keys(db_url) == set()
+    assert (caught.value.report.counts.inserted, caught.value.report.committed_through) == (0, 0)
 
 
 def keys_if_ready(url: str) -> set[str]:
