@@ -42,7 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).parent))
 sys.path.insert(0, str(ROOT / "tests"))
 from common import PG_ADMIN, machine, postgres_or_skip, state_db  # noqa: E402
-from fakebot import FakeBotAPI, Fault, Limit  # noqa: E402
+from fakebot import FakeBotAPI, Fault, Limit, most_in_window  # noqa: E402
 from pydantic import SecretStr  # noqa: E402
 from sqlalchemy import insert, select  # noqa: E402
 
@@ -51,15 +51,6 @@ from feedsvc.db.schema import articles, deliveries  # noqa: E402
 
 MESSAGE_CALLS = ("sendmessage", "sendphoto", "editmessagereplymarkup", "editmessagetext")
 NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
-
-
-def most_in_window(times: list[float], window: float = 1.0) -> int:
-    times, best, j = sorted(times), 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
 
 
 def queue(db: Database, chats: list[int], photo: bool) -> None:
@@ -99,7 +90,7 @@ async def until(predicate: Any, timeout: float) -> None:
 def figures(fake: FakeBotAPI) -> dict[str, Any]:
     calls = [c for c in fake.calls if c.method in MESSAGE_CALLS]
     return {
-        "max_per_1s": most_in_window([c.at for c in calls]),
+        "max_per_1s": most_in_window([c.at for c in calls], 1.0),
         "calls": len(calls),
         "http_429": sum(c.status == 429 for c in calls),
     }

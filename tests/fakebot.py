@@ -24,6 +24,7 @@ import re
 import threading
 import time
 from collections import defaultdict, deque
+from collections.abc import Sequence
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -69,6 +70,17 @@ _CLOSE = re.compile(r"</([a-zA-Z][a-zA-Z0-9-]*)\s*>")
 _ATTR = r"""\s+[a-zA-Z-]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s>"'<]+))?"""
 _OPEN = re.compile(rf"<([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTR})*)\s*>")
 _ATTR_ONE = re.compile(r"""([a-zA-Z-]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
+
+
+def most_in_window(times: Sequence[float], window: float) -> int:
+    """The most calls in any ``window`` seconds (half-open, from one call's time): what a
+    test or bench compares with a rate limit, from the calls' recorded ``at`` times."""
+    times, best, j = sorted(times), 0, 0
+    for i, t in enumerate(times):
+        while times[j] <= t - window:
+            j += 1
+        best = max(best, i - j + 1)
+    return best
 
 
 class EntityError(ValueError):

@@ -17,6 +17,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
 
+import fakebot
 import pytest
 from factories import VN
 from fakebot import FakeBotAPI, Fault
@@ -42,13 +43,7 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 
 def most_in_window(times: Sequence[float], window: float = WINDOW) -> int:
-    """The most calls in any ``window`` seconds (half-open, from one call's time)."""
-    times, best, j = sorted(times), 0, 0
-    for i, t in enumerate(times):
-        while times[j] <= t - window:
-            j += 1
-        best = max(best, i - j + 1)
-    return best
+    return fakebot.most_in_window(times, window)
 
 
 def message_times(fake: FakeBotAPI) -> list[float]:
