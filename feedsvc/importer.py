@@ -215,7 +215,7 @@ def _line_by_line(
     a systematic failure (the transaction is rolled back and the import stops) rather than
     every line's fault."""
     # The last occurrence of a key wins, as in upsert_source_articles' batch path.
-    latest, stale = latest_per_key([a for _, a in batch])
+    latest, stale = latest_per_key([a for _, a in batch], now)
     counts = UpsertCounts(unchanged=len(batch) - len(latest) - len(stale), not_applied=stale)
     winners = {key: (batch[i][0], batch[i][1], i) for key, i in latest.items()}
     refused: list[tuple[int, Exception]] = []

@@ -7,6 +7,14 @@ zone badly off) would make every later correction look older and be ignored, sil
 held version more than :data:`VERSION_AHEAD` after now is not believed, and any other version
 the source gives replaces it.
 
+Nor is a version that is no edit time at all (:func:`undated`): a scheduled article's record
+without ``updated_at`` (or with it set to the time it is scheduled for) has its own publication
+time, still to come, as version. Believed, it was newer than every edit a newsroom makes before
+that time (``updated_at`` = the time of the edit): a typo fixed the day before came out
+"unchanged" and the old text went out at its time, a takedown was refused, an earlier time was
+ignored. Such a held version gives way to any other; and such a record does not replace a held
+one that has an edit time (the original scheduled line imported again after the edit).
+
 A version is not all of a record: its visibility (``withdrawn``, SPEC §10) may change while
 ``updated_at`` stays (a CMS sends a row back to draft without touching it; an editor re-imports
 the same line with ``"withdrawn": true``). :func:`takes_over` is the whole rule both writers
@@ -23,10 +31,33 @@ from datetime import datetime, timedelta
 VERSION_AHEAD = timedelta(days=1)
 
 
-def replaces(new: datetime, held: datetime, now: datetime) -> bool:
-    """Whether version ``new`` replaces the ``held`` one at ``now`` (all aware, UTC): newer,
-    or different while ``held`` lies more than :data:`VERSION_AHEAD` after ``now``."""
-    return new > held or (new != held and held > now + VERSION_AHEAD)
+def undated(version: datetime, published_at: datetime | None, now: datetime) -> bool:
+    """Whether ``version`` is no edit time: the article's own ``published_at``, still after
+    ``now`` (a scheduled article's record with no ``updated_at``, or one equal to its time).
+    ``published_at`` None: not known, taken as dated. All aware."""
+    return published_at is not None and version == published_at and published_at > now
+
+
+def replaces(
+    new: datetime,
+    held: datetime,
+    now: datetime,
+    *,
+    new_published: datetime | None = None,
+    held_published: datetime | None = None,
+) -> bool:
+    """Whether version ``new`` replaces the ``held`` one at ``now`` (all aware, UTC): newer;
+    or different while ``held`` is not believed (more than :data:`VERSION_AHEAD` after ``now``,
+    or :func:`undated`: an edit or a new time given before a scheduled article's time wins);
+    never an undated ``new`` over a dated ``held`` (the scheduled record again, after an edit).
+    ``*_published``: each record's ``published_at``, None when not known (taken as dated)."""
+    if new == held:
+        return False
+    if held > now + VERSION_AHEAD or undated(held, held_published, now):
+        return True
+    if undated(new, new_published, now):
+        return False
+    return new > held
 
 
 def takes_over(
@@ -35,10 +66,15 @@ def takes_over(
     held: datetime,
     held_withdrawn: bool,
     now: datetime | None,
+    *,
+    new_published: datetime | None = None,
+    held_published: datetime | None = None,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
-    only a newer one, the far-future rule needs a clock). All datetimes aware."""
+    only a newer one, the rules about the future need a clock). All datetimes aware."""
     if new == held:
         return new_withdrawn != held_withdrawn
-    return new > held or (now is not None and replaces(new, held, now))
+    if now is None:
+        return new > held
+    return replaces(new, held, now, new_published=new_published, held_published=held_published)

@@ -303,3 +303,37 @@ def test_nfd_text_is_imported_and_ingested_in_nfc(db: Database) -> None:
         assert title == nfc and stored_body == expected_body, key
         if key == "TEST-00002":
             assert (author, section, list(tags)) == (nfc, nfc, [nfc])
+
+
+def test_edits_before_a_scheduled_time_are_taken(db: Database) -> None:
+    """A scheduled article imported without ``updated_at``: an edit made before its time
+    (``updated_at`` = now) came out "unchanged", its takedown was refused, a new earlier time
+    ignored: its version was its own publication time, in the future (feedsvc.versions)."""
+    now = datetime.now(UTC).replace(microsecond=0)
+    at = now + timedelta(hours=2)
+    keys = {n: f"TEST-{n:05d}" for n in (1, 2, 3)}
+    run_import(db, jsonl(*(article(n, published_at=at) for n in keys)))
+    edited = replace(article(1, published_at=at), title="Bản sửa trước giờ", updated_at=now)
+    down = replace(article(2, published_at=at), updated_at=now, withdrawn=True)
+    earlier = article(3, published_at=now + timedelta(minutes=5))  # no updated_at either
+    report = run_import(db, jsonl(edited, down, earlier))
+    assert (report.counts.updated, report.counts.unchanged, report.rejected) == (3, 0, [])
+    assert titles(db)[keys[1]] == "Bản sửa trước giờ"
+    assert withdrawn(db)[keys[2]] is True
+    with db.read() as conn:
+        stmt = select(source_articles.c.published_at).where(source_articles.c.source_key == keys[3])
+        assert conn.execute(stmt).scalar_one() == now + timedelta(minutes=5)
+    # the original scheduled lines again (an import re-run): the edits stay
+    again = run_import(db, jsonl(article(1, published_at=at), article(2, published_at=at)))
+    assert (again.counts.updated, again.counts.unchanged) == (0, 2)
+    assert titles(db)[keys[1]] == "Bản sửa trước giờ" and withdrawn(db)[keys[2]] is True
+
+
+def test_within_one_file_an_edit_after_the_scheduled_line_wins(db: Database) -> None:
+    now = datetime.now(UTC).replace(microsecond=0)
+    at = now + timedelta(hours=2)
+    first = article(1, published_at=at)
+    edited = replace(first, title="Bản sửa trong cùng tệp", updated_at=now)
+    report = run_import(db, jsonl(first, edited))
+    assert (report.counts.inserted, report.counts.unchanged) == (1, 1)
+    assert titles(db)["TEST-00001"] == "Bản sửa trong cùng tệp"

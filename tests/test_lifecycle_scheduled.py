@@ -146,3 +146,35 @@ def test_a_future_update_time_is_not_a_future_feed_date(db: Database) -> None:
     assert_no_future_dates(w)
     assert CHAT  # the subscriber exists; the article alerts as usual
     assert [d[0] for d in w.deliveries()] == ["TEST-00005"]
+
+
+def test_edits_before_the_time_of_a_scheduled_article_without_updated_at(db: Database) -> None:
+    """Imported without ``updated_at``, a scheduled article's version was its future time:
+    an edit made before it (``updated_at`` = the time of the edit) was dropped and the old
+    title went out at its time; its takedown was refused. Both are taken now, by import and
+    ingest alike; the edited article appears and alerts once at its time, the withdrawn one
+    never does."""
+    w = make_world(db, Clock())
+    t0 = w.clock()
+    at = t0 + timedelta(hours=2)
+    w.publish(article(6, published_at=at), article(7, published_at=at))
+    w.clock.advance(minutes=10)
+    w.publish(
+        article(6, title="Kiến Thụy: bản sửa trước giờ đăng", published_at=at,
+                updated_at=w.clock()),
+        article(7, published_at=at, updated_at=w.clock(), withdrawn=True),
+    )  # fmt: skip
+    with w.db.read() as conn:
+        stmt = select(articles.c.source_key, articles.c.title, articles.c.withdrawn_at)
+        held = {k: (t, gone is not None) for k, t, gone in conn.execute(stmt).tuples()}
+    assert held["TEST-00006"] == ("Kiến Thụy: bản sửa trước giờ đăng", False)
+    assert held["TEST-00007"][1] is True
+    w.clock.advance(hours=2)
+    w.poll()
+    assert w.feed_keys("rss") == ["6.html"]
+    snap = w.pub.snapshot(SLUG, "json", 50)
+    assert snap is not None
+    assert [i["title"] for i in json.loads(snap.body)["items"]] == [
+        "Kiến Thụy: bản sửa trước giờ đăng"
+    ]
+    assert w.deliveries() == [("TEST-00006", "pending", None)]

@@ -180,3 +180,25 @@ def test_reconciliation_needs_a_published_at_column(db: Database, cms: Cms) -> N
     w.poll()
     with pytest.raises(NotReconcilable):
         Reconciler(db, w.ing.source, days=7, clock=cms.clock).run()
+
+
+def test_a_cms_without_edit_times_publishing_a_scheduled_post_now(db: Database, cms: Cms) -> None:
+    """`updated_at` not mapped: a post's version is its `created`. Scheduled for later, then
+    published now (or moved earlier) by the CMS: the earlier `created` was an older version
+    and was ignored; the post stayed unseen until its first time."""
+    w = make_world(db, cms.clock, source=cms.source(COLUMNS.model_copy(update={"updated_at": ""})))
+    t0 = cms.clock()
+    cms.put(1, "published", t0 + timedelta(hours=3))
+    cms.put(2, "published", t0 + timedelta(hours=3))
+    w.poll()
+    assert w.feed_keys("rss") == [] and w.deliveries() == []
+    cms.clock.advance(seconds=5)
+    cms.put(1, "published", t0)  # "publish now"
+    cms.put(2, "published", t0 + timedelta(hours=1))  # moved earlier, still to come
+    w.poll()
+    assert w.feed_keys("rss") == ["1.html"]
+    assert w.deliveries() == [("TEST-00001", "pending", None)]
+    cms.clock.advance(hours=1)
+    w.poll()
+    assert w.feed_keys("atom") == ["2.html", "1.html"]
+    assert [d[0] for d in w.deliveries()] == ["TEST-00001", "TEST-00002"]

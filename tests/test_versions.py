@@ -55,3 +55,41 @@ def test_without_a_clock_only_a_newer_version_or_a_visibility_change_wins() -> N
     assert not takes_over(NOW, False, far, False, None)
     assert takes_over(NOW, False, far, False, NOW)
     assert takes_over(far, True, far, False, None)
+
+
+SCHEDULED = NOW + 3 * H  # a publication time still to come, within VERSION_AHEAD
+
+
+@pytest.mark.parametrize(
+    ("new", "new_published", "held", "held_published", "wins"),
+    [
+        # held: a scheduled record with no updated_at (its version is its future time)
+        (NOW, SCHEDULED, SCHEDULED, SCHEDULED, True),  # an edit before its time
+        (NOW - H, SCHEDULED, SCHEDULED, SCHEDULED, True),  # its updated_at: any edit time
+        (NOW + H, NOW + H, SCHEDULED, SCHEDULED, True),  # moved earlier, no updated_at
+        (NOW - H, NOW - H, SCHEDULED, SCHEDULED, True),  # "publish now", dated back
+        (SCHEDULED + H, SCHEDULED + H, SCHEDULED, SCHEDULED, True),  # moved later
+        (SCHEDULED, SCHEDULED, SCHEDULED, SCHEDULED, False),  # the same record again
+        # held: a dated edit; new: the scheduled record again (the original line re-imported)
+        (SCHEDULED, SCHEDULED, NOW, SCHEDULED, False),
+        # its time has come: the version is believed again, newer wins as usual
+        (NOW, NOW - H, NOW - H, NOW - H, True),
+        (NOW - 2 * H, NOW - H, NOW - H, NOW - H, False),
+        # an updated_at ahead of a published one that is not its own time: still believed
+        (NOW, NOW - H, NOW + H, NOW - H, False),
+    ],
+)
+def test_a_scheduled_records_own_time_is_no_edit_time(
+    new: datetime, new_published: datetime, held: datetime, held_published: datetime, wins: bool
+) -> None:
+    """A scheduled article imported without ``updated_at`` had its future ``published_at`` as
+    version: every edit before that time (``updated_at`` = the time of the edit) was older,
+    "unchanged"; a takedown was refused; an earlier time ignored. Not an edit time: it gives
+    way to any other version, and does not replace a dated one."""
+    got = replaces(new, held, NOW, new_published=new_published, held_published=held_published)
+    assert got is wins
+    assert takes_over(new, False, held, False, NOW, new_published=new_published,
+                      held_published=held_published) is wins  # fmt: skip
+    if new != held:  # a takedown follows the same rule
+        assert takes_over(new, True, held, False, NOW, new_published=new_published,
+                          held_published=held_published) is wins  # fmt: skip

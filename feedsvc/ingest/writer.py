@@ -49,7 +49,10 @@ def _needs_match(article: Article, known: Known | None, now: datetime | None) ->
     to draft without touching ``updated_at``; SPEC §10)."""
     if known is None:
         return True
-    return takes_over(article.version, article.withdrawn, known.version, known.withdrawn, now)
+    return takes_over(
+        article.version, article.withdrawn, known.version, known.withdrawn, now,
+        new_published=article.published_at, held_published=known.published_at,
+    )  # fmt: skip
 
 
 def prepare(

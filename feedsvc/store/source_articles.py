@@ -10,7 +10,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import source_articles as t
-from feedsvc.versions import takes_over
+from feedsvc.versions import replaces, takes_over
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,15 +42,18 @@ class UpsertCounts:
         self.not_applied.extend(other.not_applied)
 
 
-def latest_per_key(batch: Sequence[Article]) -> tuple[dict[str, int], list[NotApplied]]:
+def latest_per_key(
+    batch: Sequence[Article], now: datetime | None = None
+) -> tuple[dict[str, int], list[NotApplied]]:
     """Each key's winning record within ``batch`` (its index), read top to bottom: a later
-    record of a version at least as new replaces an earlier one. And the takedowns listed after
-    a public winner (so of an older version): a stale takedown line, reported rather than
-    counted unchanged."""
+    record of the same version, or of one that replaces the earlier one's
+    (:func:`feedsvc.versions.replaces` at ``now``, the rule against the stored row; ``now``
+    None: a newer one), replaces it. And the takedowns listed after a public winner (so of an
+    older version): a stale takedown line, reported rather than counted unchanged."""
     latest: dict[str, int] = {}
     for i, a in enumerate(batch):
         prev = latest.get(a.source_key)
-        if prev is None or a.version >= batch[prev].version:
+        if prev is None or _later_wins(a, batch[prev], now):
             latest[a.source_key] = i
     stale = []
     for i, a in enumerate(batch):
@@ -59,6 +62,15 @@ def latest_per_key(batch: Sequence[Article]) -> tuple[dict[str, int], list[NotAp
         if i > won and a.withdrawn and not winner.withdrawn:
             stale.append(NotApplied(i, winner.version, won))
     return latest, stale
+
+
+def _later_wins(later: Article, earlier: Article, now: datetime | None) -> bool:
+    if later.version == earlier.version or now is None:
+        return later.version >= earlier.version
+    return replaces(
+        later.version, earlier.version, now,
+        new_published=later.published_at, held_published=earlier.published_at,
+    )  # fmt: skip
 
 
 def _values(a: Article) -> dict[str, object]:
@@ -91,21 +103,26 @@ def upsert_source_articles(
     ``changed_at`` is the ingest cursor column: it moves on insert and update only, so an
     identical re-import costs ingest nothing.
     """
-    latest, stale = latest_per_key(batch)
+    latest, stale = latest_per_key(batch, now)
     counts = UpsertCounts(unchanged=len(batch) - len(latest) - len(stale), not_applied=stale)
     rows = conn.execute(
         select(t.c.source_key, t.c.published_at, t.c.updated_at, t.c.withdrawn).where(
             t.c.source_key.in_(list(latest))
         )
     ).tuples()
-    existing = {key: (updated or published, bool(gone)) for key, published, updated, gone in rows}
+    existing = {
+        key: (updated or published, bool(gone), published) for key, published, updated, gone in rows
+    }
     new_rows = []
     for key, index in latest.items():
         a = batch[index]
         held = existing.get(key)
         if held is None:
             new_rows.append({**_values(a), "changed_at": now})
-        elif takes_over(a.version, a.withdrawn, held[0], held[1], now):
+        elif takes_over(
+            a.version, a.withdrawn, held[0], held[1], now,
+            new_published=a.published_at, held_published=held[2],
+        ):  # fmt: skip
             conn.execute(
                 update(t).where(t.c.source_key == key).values(**_values(a), changed_at=now)
             )
