@@ -130,6 +130,7 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
             max_header_bytes=http.max_header_bytes,
             max_connections=http.max_connections,
             head_too_large=words("http.head_too_large"),
+            bad_request=words("http.bad_request"),
         ),
     )
 

@@ -109,5 +109,6 @@ async def test_setting_errors_read_once(
 async def test_a_nul_is_located_at_its_field(client: httpx.AsyncClient) -> None:
     answer = await client.post("/api/topics", headers=AUTH | {"Accept-Language": "en"},
                                json={"slug": "ok", "title": "x\x00", "query": "a"})  # fmt: skip
-    assert answer.status_code == 400
-    assert answer.json()["error"] == "title: contains a NUL character"
+    assert answer.status_code == 422
+    assert answer.json()["error"] == "title contains a control character (U+0000)"
+    assert answer.json()["field"] == "title"

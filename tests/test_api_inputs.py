@@ -157,8 +157,6 @@ CASES: list[tuple[str, str, Any, str, str, str]] = [
      "scan: phải là số nguyên", "scan: must be an integer"),
     ("POST", "/api/topics/kt/backfill", {"days": "30"}, "days",
      "days: phải là một số", "days: must be a number"),
-    ("POST", "/api/topics", {"slug": "a", "title": "x\x00", "query": "a"}, "title",
-     "title: có ký tự NUL", "title: contains a NUL character"),
     ("POST", "/api/topics", [1, 2], "body",
      "body: phải là một đối tượng JSON", "body: must be a JSON object"),
     ("POST", "/api/topics", b'{"slug": ', "body",

@@ -68,7 +68,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "api.invalid.list": ("{where}: phải là một danh sách", "{where}: must be a list"),
     "api.invalid.object": ("{where}: phải là một đối tượng JSON", "{where}: must be a JSON object"),
-    "api.invalid.nul": ("{where}: có ký tự NUL", "{where}: contains a NUL character"),
     "api.invalid.json": ("{where}: không phải JSON hợp lệ", "{where}: not valid JSON"),
     "api.invalid.invalid": ("{where}: giá trị không hợp lệ", "{where}: invalid value"),
     "api.unknown_id": ("Không có {name} {value}.", "Unknown {name} {value}."),
@@ -127,6 +126,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "http.head_too_large": (
         "Phần đầu của yêu cầu (các header) quá lớn.",
         "Request header fields too large.",
+    ),
+    "http.bad_request": (
+        "Yêu cầu HTTP sai định dạng; máy chủ không đọc được.",
+        "Malformed HTTP request; the server could not read it.",
     ),
     "http.body_too_large": (
         "Nội dung gửi lên quá lớn.",

@@ -16,7 +16,12 @@ from feedsvc.operations.deliveries import (
     resend_delivery,
     status_details,
 )
-from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
+from feedsvc.operations.errors import (
+    OperationError,
+    query_invalid,
+    refuse_control,
+    refused_character,
+)
 from feedsvc.operations.recipients import (
     CHAT_TYPES,
     add_subscription,
@@ -37,6 +42,7 @@ __all__ = [
     "list_deliveries",
     "query_invalid",
     "refuse_control",
+    "refused_character",
     "remove_subscription",
     "resend_delivery",
     "save_topic",

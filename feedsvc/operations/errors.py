@@ -49,9 +49,18 @@ def refuse_control(field: str, text: str) -> None:
     refuses. Every use case checks what it is given here before any SQL: a NUL made PostgreSQL
     fail (500 in the admin, a traceback in the CLI) and a lone surrogate every backend."""
     if (char := control_char(text)) is not None:
-        code = refusal_code(char)
-        what = "a lone surrogate" if code == "not_text" else "a control character"
-        raise OperationError(
-            "invalid", f"{field} contains {what} ({char})", code=code,
-            params={"field": field, "char": char}, field=field,
-        )  # fmt: skip
+        raise refused_character(field, char)
+
+
+def refused_character(field: str, char: str) -> OperationError:
+    """The one error for a refused character ``char`` (``U+0007``, as
+    :func:`feedsvc.fieldtext.control_char` names it) in ``field``: ``control_character``, or
+    ``not_text`` for a lone surrogate (:func:`feedsvc.fieldtext.refusal_code`); worded by the
+    catalogue's ``op.<code>``. Raised by :func:`refuse_control`, a topic's fields and the JSON
+    API's check of everything it is sent (:mod:`feedsvc.web.api_text`)."""
+    code = refusal_code(char)
+    what = "a lone surrogate" if code == "not_text" else "a control character"
+    return OperationError(
+        "invalid", f"{field} contains {what} ({char})", code=code,
+        params={"field": field, "char": char}, field=field,
+    )  # fmt: skip

@@ -4,9 +4,14 @@
 from __future__ import annotations
 
 from feedsvc.db import Database
-from feedsvc.fieldtext import clean_topic, refusal_code
+from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
-from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
+from feedsvc.operations.errors import (
+    OperationError,
+    query_invalid,
+    refuse_control,
+    refused_character,
+)
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
@@ -30,16 +35,7 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
     first refused control character as an ``invalid`` error naming its field."""
     cleaned, problems = clean_topic(spec)
     if problems:
-        name, char = problems[0]
-        code = refusal_code(char)
-        what = "a lone surrogate" if code == "not_text" else "a control character"
-        raise OperationError(
-            "invalid",
-            f"{name} contains {what} ({char})",
-            code=code,
-            params={"field": name, "char": char},
-            field=name,
-        )
+        raise refused_character(*problems[0])
     return cleaned
 
 

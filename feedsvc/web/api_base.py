@@ -24,9 +24,10 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.digits import MAX_ID, ascii_int
-from feedsvc.operations import OperationError
+from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
+from feedsvc.web.api_text import first_refused, surrogate_in_json
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -177,9 +178,22 @@ async def _read_body(request: Request, model: type[Body]) -> Body:
     if len(raw) > MAX_BODY:
         raise _too_large()
     try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
-        return model.model_validate_json(raw if raw.strip() else b"{}")
+        body = model.model_validate_json(raw if raw.strip() else b"{}")
     except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()) and (
+            found := surrogate_in_json(raw)
+        ):
+            raise refused_character(*found) from None
         raise InvalidInput(exc, model) from None
+    _refuse_text(body)
+    return body
+
+
+def _refuse_text(value: object) -> None:
+    """422 ``control_character``/``not_text`` naming the first text of a request that holds a
+    refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
+    if (found := first_refused(value)) is not None:
+        raise refused_character(*found)
 
 
 def _too_large() -> ApiError:
@@ -228,9 +242,11 @@ def _read_params(request: Request, model: type[Params]) -> Params:
             )
         raw[key] = value
     try:
-        return model.model_validate(raw)
+        params = model.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(exc, model) from None
+    _refuse_text(params)
+    return params
 
 
 def to_route(endpoint: Endpoint, service: Service) -> Route:
@@ -241,8 +257,9 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         try:
             check_token(service, request)
             call = Call(dict(request.path_params), words=api_words(service, request))
-            if any("\x00" in value for value in call.path.values()):
-                raise ApiError(404, "not found", code="not_found")  # no slug or id holds a NUL
+            _refuse_text(  # an integer one is ASCII digits or a 400 (Call.int_param)
+                {k: v for k, v in call.path.items() if endpoint.path_types.get(k) != "integer"}
+            )
             if endpoint.params is not None:
                 call.params = _read_params(request, endpoint.params)
             if endpoint.body is not None:

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 #: Pydantic error type → catalogue kind (``api.invalid.<kind>``). Types of the same meaning
 #: share a kind (a number sent as a string and a string that is not a number both "must be an
-#: integer"). Our own validators raise coded errors (``nul_character``), never bare ValueErrors.
+#: integer"). Our own validators raise coded errors (``int_parsing``), never bare ValueErrors.
 KINDS: dict[str, str] = {
     "missing": "missing",
     "extra_forbidden": "extra",
@@ -50,7 +50,6 @@ KINDS: dict[str, str] = {
     "dict_type": "object",
     "model_type": "object",
     "model_attributes_type": "object",
-    "nul_character": "nul",
     "json_invalid": "json",
     "json_type": "json",
 }

@@ -28,14 +28,9 @@ DeliveryState = Literal[
 
 
 class _Input(BaseModel):
-    @field_validator("*", mode="after")
-    @classmethod
-    def _no_nul(cls, value: object) -> object:
-        """PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail there (500).
-        Per field, so the error is located at it (``title: contains a NUL character``)."""
-        if isinstance(value, str) and "\x00" in value:
-            raise PydanticCustomError("nul_character", "contains a NUL character")
-        return value
+    """What a client sends. Text holding a control character or a lone surrogate is refused
+    after validation, for every field at once, by :mod:`feedsvc.web.api_text` (422, as the use
+    cases refuse it), not here (a NUL was a 400 of its own)."""
 
 
 class Body(_Input):

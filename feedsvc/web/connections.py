@@ -17,6 +17,11 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   uncounted (50 KB headers got 200). A request line is also bounded by :data:`MAX_REQUEST_LINE`,
   httptools' URL limit (an English 400 past it otherwise), whatever the setting. Bytes after a
   request body in the same read (a pipelined request) are counted from the next read on.
+* **a request the parser refuses** (bad method or version, a header name or value character,
+  bare LF line ends, a bad chunked body…): answered ``400`` worded from the catalogue
+  (``http.bad_request``, :func:`bind_limits`) and the connection closed — after any response
+  still owed on it — instead of uvicorn's English ``Invalid HTTP request received.``; one
+  WARNING line (:mod:`feedsvc.web.malformed`).
 * **open connections** (``http.max_connections``, default 2,000, and never more than the
   process's file-descriptor limit minus :data:`FD_RESERVE`): a new connection over the limit
   first closes the oldest connections that are waiting for a request head (idle or slow), and is
@@ -35,9 +40,11 @@ import logging
 import resource
 from typing import ClassVar
 
+import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from feedsvc.catalogue.web import MESSAGES
+from feedsvc.web.malformed import log_refusal, parse_failure
 
 log = logging.getLogger(__name__)
 
@@ -54,10 +61,17 @@ _HEAD_END = b"\r\n\r\n"
 def too_large_answer(text: str) -> bytes:
     """The whole 431 answer, written straight to the socket (the head is not parsed, so no
     ASGI app answers it): ``text`` is the catalogue's ``http.head_too_large`` in the site's
-    language (:func:`bind_limits`); its length is counted in UTF-8 bytes."""
+    language (:func:`bind_limits`)."""
+    return closing_answer(431, text)
+
+
+def closing_answer(status: int, text: str) -> bytes:
+    """A whole plain-text answer that ends the connection, written straight to the socket by
+    the protocol (no ASGI app answers a head that is too large or cannot be parsed): ``text``
+    from the catalogue in the site's language, its length counted in UTF-8 bytes."""
     body = (text + "\n").encode("utf-8")
     return (
-        STATUS_LINE[431] + b"content-type: text/plain; charset=utf-8\r\n"
+        STATUS_LINE[status] + b"content-type: text/plain; charset=utf-8\r\n"
         + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body
     )  # fmt: skip
 
@@ -91,6 +105,8 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     max_header_bytes: ClassVar[int] = 32768
     #: the 431 answer; unbound, in the catalogue's default language (Vietnamese)
     too_large: ClassVar[bytes] = too_large_answer(MESSAGES["http.head_too_large"][0])
+    #: the 400 answer to a request httptools cannot parse (:mod:`feedsvc.web.malformed`)
+    malformed: ClassVar[bytes] = closing_answer(400, MESSAGES["http.bad_request"][0])
     max_connections: ClassVar[int] = 2000
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
@@ -101,6 +117,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     _line_bytes = 0  # bytes of its request line so far (leading blank lines not counted)
     _line_open = True  # the request line has not ended yet
     _head_timer: asyncio.TimerHandle | None = None
+    _refusal: str | None = None  # why the parser refused a request answered once idle
 
     # -- connection lifecycle ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -143,8 +160,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         """Feed ``data`` to the parser, a head at a time: each head's bytes are counted (and
         refused past the limit) before the parser sees them; body bytes go through uncounted."""
         while data:
+            if self._refusal is not None:  # the parser has failed: nothing more is read
+                return
             if not self._awaiting_head:
-                super().data_received(data)
+                self._feed(data)
                 return
             take = self._count_head(data)
             if take < 0:
@@ -152,9 +171,54 @@ class BoundedHttpProtocol(HttpToolsProtocol):
                 self.transport.close()
                 return
             part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
-            super().data_received(part)
+            self._feed(part)
             if self.transport.is_closing():
                 return
+
+    def _feed(self, data: bytes) -> None:
+        """uvicorn's ``data_received`` (its upgrade handling kept), with a parse error answered
+        by :meth:`_refuse`: uvicorn's own answer is a fixed English ``Invalid HTTP request
+        received.`` whose length it counts in characters."""
+        self._unset_keepalive_if_required()
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            if self._should_upgrade():
+                self.handle_websocket_upgrade()
+            else:
+                self._unsupported_upgrade_warning()
+        except httptools.HttpParserError as exc:
+            self._refuse(parse_failure(exc))
+
+    def _refuse(self, reason: str) -> None:
+        """Answer a request the parser refused with :attr:`malformed` and close, logged as one
+        line (:func:`feedsvc.web.malformed.log_refusal`). Replies still owed on the connection
+        go first: with a response being written or requests queued before the bad bytes, the
+        400 waits for them (reading stops). A body that cannot be read (bad chunked encoding)
+        ends its own request: 400 if its response has not begun, else the connection is closed."""
+        log_refusal(self.client, reason)
+        if self.transport.is_closing():
+            return
+        cycle = self.cycle
+        if not self._awaiting_head and cycle is not None and not cycle.response_complete:
+            if not cycle.response_started:
+                self.transport.write(self.malformed)
+            cycle.disconnected = True  # now: the app's answer must not follow the 400
+            cycle.message_event.set()  # its receive() waiting for the body: a disconnect
+            self.transport.close()
+            return
+        if not self._idle():
+            self._refusal = reason
+            self.flow.pause_reading()
+            return
+        self.transport.write(self.malformed)
+        self.transport.close()
+
+    def on_response_complete(self) -> None:
+        super().on_response_complete()
+        if self._refusal is not None and self._idle() and not self.transport.is_closing():
+            self.transport.write(self.malformed)
+            self.transport.close()
 
     def _count_head(self, data: bytes) -> int:
         """How many bytes of ``data`` belong to the head being read (all of it, or up to and
@@ -227,11 +291,17 @@ def bind_limits(
     max_header_bytes: int,
     max_connections: int,
     head_too_large: str | None = None,
+    bad_request: str | None = None,
 ) -> dict[str, object]:
     """Class attributes for a subclass of ``protocol`` with these limits and its own registry;
-    ``head_too_large``: the 431 text (the catalogue's ``http.head_too_large`` in the site's
-    language; default the protocol's own)."""
-    worded = {} if head_too_large is None else {"too_large": too_large_answer(head_too_large)}
+    ``head_too_large``: the 431 text, ``bad_request`` the 400's (the catalogue's
+    ``http.head_too_large`` and ``http.bad_request`` in the site's language; default the
+    protocol's own)."""
+    worded: dict[str, object] = {}
+    if head_too_large is not None:
+        worded["too_large"] = too_large_answer(head_too_large)
+    if bad_request is not None:
+        worded["malformed"] = closing_answer(400, bad_request)
     return {
         "header_timeout": header_timeout,
         "max_header_bytes": max_header_bytes,

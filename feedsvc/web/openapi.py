@@ -8,7 +8,7 @@ checks that every ``/api/`` route appears here.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Literal, get_args, get_origin
 
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
@@ -25,7 +25,10 @@ ERROR_TEXT = {
     404: "Not found",
     409: "Conflict with the current state",
     413: "Request body too large",
-    422: "Rejected by the rules (e.g. an invalid query: `field` and `position` say where)",
+    422: "Rejected by the rules (e.g. an invalid query: `field` and `position` say where). "
+    "Text holding a control character (U+0000–U+001F other than tab and line breaks, "
+    "U+007F–U+009F, bidirectional controls) is `control_character`, a lone surrogate "
+    "(`\\ud800` in JSON) `not_text`, on every operation that takes text: `field` names it",
     503: "The API is disabled: admin.token is not configured",
 }
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -74,14 +77,36 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
     return out
 
 
+def takes_text(endpoint: Endpoint) -> bool:
+    """Whether a request to ``endpoint`` carries text: a string path parameter, or a string
+    field in its query parameters or body (where :mod:`feedsvc.web.api_text` may refuse a
+    control character with 422)."""
+    if any(endpoint.path_types.get(name, "string") == "string" for name in endpoint.path_params):
+        return True
+    models = [m for m in (endpoint.params, endpoint.body) if m is not None]
+    return any(_has_str(f.annotation) for m in models for f in m.model_fields.values())
+
+
+def _has_str(annotation: Any) -> bool:
+    """``str`` anywhere in ``annotation`` (``str | None``, ``Annotated[str, …]``,
+    ``list[str]``, a nested model's fields); a ``Literal`` of strings is a choice, not text."""
+    if annotation is str:
+        return True
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return any(_has_str(f.annotation) for f in annotation.model_fields.values())
+    if get_origin(annotation) is Literal:
+        return False
+    return any(_has_str(arg) for arg in get_args(annotation))
+
+
 def _operation(endpoint: Endpoint) -> dict[str, Any]:
     responses: dict[str, Any] = {
         str(status): {"description": model.__doc__ or "OK", "content": _json(_ref(model))}
         for status, model in sorted(endpoint.responses.items())
     }
     errors = {400, 401, 503, *endpoint.errors}
-    if any(endpoint.path_types.get(name, "string") == "string" for name in endpoint.path_params):
-        errors.add(422)  # a text path key with a control character (operations.refuse_control)
+    if takes_text(endpoint):
+        errors.add(422)  # a control character in it (feedsvc.web.api_text)
     if endpoint.body is not None:
         errors.add(413)
     for status in sorted(errors):

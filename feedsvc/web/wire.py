@@ -140,15 +140,18 @@ def wire_protocol(
     max_header_bytes: int = 32768,
     max_connections: int = 2000,
     head_too_large: str | None = None,
+    bad_request: str | None = None,
 ) -> type[asyncio.Protocol]:
     """A :class:`FeedWireProtocol` class bound to ``fast`` and these connection limits (see
-    :mod:`feedsvc.web.connections`; ``head_too_large``: the 431 text, worded by the caller from
-    the catalogue), for ``uvicorn.Config(http=...)``."""
+    :mod:`feedsvc.web.connections`; ``head_too_large``: the 431 text, ``bad_request`` the
+    400's to a request that cannot be parsed, worded by the caller from the catalogue), for
+    ``uvicorn.Config(http=...)``."""
     limits = bind_limits(
         FeedWireProtocol,
         header_timeout=header_timeout,
         max_header_bytes=max_header_bytes,
         max_connections=max_connections,
         head_too_large=head_too_large,
+        bad_request=bad_request,
     )
     return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast, **limits})

@@ -1,0 +1,74 @@
+"""The JSON API's one check of the text it is sent: no control character, no lone surrogate.
+
+Every text an API request carries — a string path parameter (``slug``, ``source_key``), a
+query-string field, a body's string fields however nested — is checked here, after the request
+validated and before any handler runs, with :func:`feedsvc.fieldtext.control_char` (the rule
+the CLI, the admin and the topics file share). A refused character is the use cases' own error,
+:func:`feedsvc.operations.refused_character`: 422 ``control_character`` (``not_text`` for a
+lone surrogate) naming the field, worded by the catalogue's ``op.<code>``.
+
+Why here and not in each use case alone: a NUL used to be refused by the request models (400
+``invalid_body``) while every other control character reached the use cases (422); some fields
+were never checked (a preview's query, a delivery filter's topic, a chat's digest and quiet
+hours), and a use case that trims first (a slug, ``"ok\\x1f"``) saw the character stripped as
+whitespace. The use cases keep their own checks for the CLI and the admin.
+
+A lone surrogate cannot reach a body as a string: Pydantic's JSON parser refuses ``"\\ud800"``
+as invalid JSON. :func:`surrogate_in_json` finds it (Python's parser takes it) so that it is
+named like any other refused character. Headers are never text a handler keeps (the language
+is picked from ``Accept-Language``, the token compared), and llhttp refuses control characters
+in them before any ASGI app runs (:mod:`feedsvc.web.connections`). Pure.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping, Sequence
+
+from pydantic import BaseModel
+
+from feedsvc.fieldtext import control_char
+
+#: A JSON ``\\u`` escape of a surrogate (paired or not): the only way a body spells one.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def first_refused(value: object, where: str = "") -> tuple[str, str] | None:
+    """``(field, "U+0001")`` for the first text in ``value`` holding a refused character, or
+    None. ``field`` is written as Pydantic locates errors (``title``, ``items.0.name``): a
+    model's fields in declaration order, a list's items by index, a mapping's values by key."""
+    if isinstance(value, str):
+        char = control_char(value)
+        return (where or "body", char) if char is not None else None
+    if isinstance(value, BaseModel):
+        items: Sequence[tuple[object, object]] = [
+            (name, getattr(value, name)) for name in type(value).model_fields
+        ]
+    elif isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and (char := control_char(key)) is not None:
+            return (where or "body", char)  # a key itself: the object holding it
+        found = first_refused(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def surrogate_in_json(raw: bytes) -> tuple[str, str] | None:
+    """``(field, "U+D800")`` when ``raw``, which Pydantic refused as invalid JSON, is JSON that
+    Python reads with a lone surrogate in a string (the first refused character of the body, as
+    :func:`first_refused` finds it), else None: it is not JSON, or holds nothing refused, and
+    the parser's own error stands."""
+    if not _SURROGATE_ESCAPE.search(raw):
+        return None
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):  # not JSON for Python either; or nested too deep
+        return None
+    return first_refused(data)

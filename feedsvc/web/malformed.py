@@ -1,0 +1,56 @@
+"""What feedsvc says about a request httptools cannot parse (a bad method token, an unknown HTTP
+version, a control character or a space in a header name, bare LF line ends, a TLS handshake
+sent to the plain port, a bad chunk size…): why, for its one log line.
+
+The answer itself (400, the catalogue's ``http.bad_request`` in ``site.language``,
+``Connection: close``) is written by :class:`feedsvc.web.connections.BoundedHttpProtocol`,
+which both protocol paths share; uvicorn's own was an English ``Invalid HTTP request
+received.`` whatever the site's language. A hostile or broken client is not a fault of the
+service: one WARNING line, no traceback, and nothing of the request's bytes (they may hold
+escape sequences for the operator's terminal, or someone's token): only the parser's reason,
+one of llhttp's fixed phrases, and the peer's address. An exception raised by our own code in a
+parser callback (not a client's doing) is the one case logged with its traceback, at ERROR.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import httptools
+
+log = logging.getLogger(__name__)
+
+#: Exceptions a parser callback raises because of what the client sent: uvicorn's head
+#: callback reads the URL with ``httptools.parse_url`` and its path as ASCII.
+CLIENT_FAULTS = (httptools.HttpParserError, UnicodeError)
+#: The longest reason logged, in characters.
+MAX_REASON = 120
+
+
+def parse_failure(exc: httptools.HttpParserError) -> str:
+    """Why the parser refused a request, for the log: llhttp's phrase (``Invalid method
+    encountered``), or for an exception in a callback its type; printable ASCII, bounded.
+    Logs an exception of our own in a callback (not in :data:`CLIENT_FAULTS`) at ERROR."""
+    cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else None
+    if cause is None:
+        reason = str(exc)
+    elif isinstance(cause, CLIENT_FAULTS):
+        reason = f"{type(cause).__name__} in the request head"
+    else:
+        log.error("HTTP parser callback failed", exc_info=cause)
+        reason = f"{type(cause).__name__} in a parser callback"
+    return printable(reason)
+
+
+def printable(text: str) -> str:
+    """``text`` as printable ASCII (anything else escaped, ``\\x1b`` as ``\\\\x1b``), at most
+    :data:`MAX_REASON` characters: safe in any log line and terminal."""
+    escaped = text.encode("ascii", "backslashreplace").decode("ascii")
+    escaped = "".join(c if " " <= c <= "~" else f"\\x{ord(c):02x}" for c in escaped)
+    return escaped[:MAX_REASON]
+
+
+def log_refusal(client: tuple[str, int] | None, reason: str) -> None:
+    """The one line for a refused request: who and why (never the request's bytes)."""
+    peer = f"{client[0]}:{client[1]}" if client else "unknown peer"
+    log.warning("malformed HTTP request from %s answered 400: %s", peer, reason)
