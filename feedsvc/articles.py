@@ -7,7 +7,8 @@ rules below hold the same on every path and for every state DB:
 * text must be storable and printable everywhere: a lone surrogate (``"\\ud83d"`` in JSON) has no
   UTF-8 form and a NUL is refused by PostgreSQL, so either rejects the record (naming the field
   and the character position) instead of failing a whole database batch later;
-* identifiers have their surrounding whitespace trimmed, all alike (as browsers trim URLs);
+* identifiers have their surrounding whitespace trimmed, all alike (as browsers trim URLs), by
+  :func:`feedsvc.keys.trim_key` (tabs, line breaks, NBSP, the Unicode spaces, a BOM);
   ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
   ``url``/``image_url`` hold no whitespace or control characters; ``image_url`` is an http(s)
   URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused);
@@ -32,6 +33,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 
 REQUIRED = ("source_key", "url", "title", "published_at")
@@ -233,7 +235,7 @@ def _check_storable(name: str, value: str) -> None:
 
 def _url(name: str, value: str, absolute: bool) -> str:
     """Trimmed ``value`` if it is a usable URL; ``absolute``: must be http(s) with a host."""
-    url = value.strip()
+    url = trim_key(value)
     if _PLAIN_URL.fullmatch(url):  # passes every check below (tests/test_articles_url.py)
         return url
     bad = _URL_BAD.search(url)
@@ -312,10 +314,13 @@ def _image_url(value: str, page: str | None) -> str:
 
 
 def _source_key(value: str) -> str:
-    """``source_key`` trimmed like ``url`` (one rule for the surrounding whitespace of
-    identifiers: a key kept as ``" spaced "`` could not be named to ``articles hide``), then
-    one printable line of at most :data:`MAX_KEY_LEN` characters."""
-    key = value.strip()
+    """``source_key`` trimmed like ``url`` (:func:`feedsvc.keys.trim_key`, the one rule for the
+    whitespace around identifiers, which migration 0019 applied to the keys stored before: a
+    key kept as ``" spaced "`` could not be named to ``articles hide``), then one printable
+    line of at most :data:`MAX_KEY_LEN` characters."""
+    key = trim_key(value)
+    if not key:  # only invisible characters (a ZERO WIDTH SPACE): no key
+        raise ArticleError("source_key", "is required")
     if len(key) > MAX_KEY_LEN:
         raise ArticleError("source_key", f"longer than {MAX_KEY_LEN} characters")
     bad = _KEY_BAD.search(key)

@@ -120,6 +120,9 @@ class Ingestor:
         #: (:mod:`feedsvc.ingest.unordered`; tests set 0), and when this process last checked
         self.unordered_every = unordered.CHECK_EVERY
         self._unordered_at: float | None = None
+        #: the last check took rows the state DB had refused and more wait: check again at the
+        #: next tick (:func:`unordered.again_next_tick`)
+        self._unordered_again = False
 
     def tick(self) -> TickResult:
         """One ingest pass; never raises (trouble is logged, recorded and backed off)."""
@@ -313,8 +316,10 @@ class Ingestor:
         of :attr:`batch_size`; one the state DB refuses again stays listed, quietly. At a first
         sync (``start``: no cursor yet) the keyset read takes those itself."""
         at = time.monotonic()
-        if self._unordered_at is not None and at - self._unordered_at < self.unordered_every:
+        due = self._unordered_at is None or at - self._unordered_at >= self.unordered_every
+        if not (due or self._unordered_again):
             return
+        self._unordered_again = False
         if not self.source.may_be_unordered and not self._refused_rows():
             self._unordered_at = at
             return
@@ -331,6 +336,7 @@ class Ingestor:
             rows = found.fixed[i : i + self.batch_size]
             refused += self._store(self._prepare(rows), result, None, None, first or None, listed)
         unordered.report_ingested(self.source.name, found.fixed, refused)
+        self._unordered_again = unordered.again_next_tick(found, {q.source_id for q in refused})
         self._unordered_at = at
 
     def _refused_rows(self) -> bool:

@@ -17,12 +17,15 @@ operator's constraint or trigger, a column narrowed) or held back for a time in 
 (stage ``ahead``: a typo'd year) are looked up by id the same way, up to :data:`LISTED` per
 check (:data:`STORE_WRITTEN` of the ones the state DB refused), the longest unchecked first: a
 newsroom fixes one in place, often to a time behind the cursor (the intended ``2026-11-01``),
-and no read would take it again. One that still fails stays listed (its reason and "last
-seen" updated), without a second log line or count; one still in the future is left to the
-reads, which take it when its time comes. Whether the state DB takes a row is known only by
-writing it: the rows that parse go to the ingestor's one batch write
-(:class:`~feedsvc.ingest.commit.BatchCommit`, hooks and outbox included, as any late row),
-which stores them row by row when one is refused again, quietly (each is listed already).
+and no read would take it again. A check that took some of its :data:`STORE_WRITTEN` rows and
+left more waiting runs again at the next tick (:func:`again_next_tick`), so a thousand rows
+fixed at once come in within a few polls, not one 10-minute check per 500. One that still
+fails stays listed (its reason and "last seen" updated), without a second log line or count;
+one still in the future is left to the reads, which take it when its time comes. Whether the
+state DB takes a row is known only by writing it: the rows that parse go to the ingestor's one
+batch write (:class:`~feedsvc.ingest.commit.BatchCommit`, hooks and outbox included, as any
+late row), which stores them row by row when one is refused again, quietly (each is listed
+already).
 
 Why not with each batch: the listing is one query over the rows with no place (an index range
 on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
@@ -75,6 +78,22 @@ class Found:
     still: list[Quarantined]  # rows refused for their values, still refused
     left: list[str]  # rows looked at and left as they are (marked seen): the driver still
     # cannot read them, or they are still held back for a future time (each read takes them)
+    written: frozenset[str] = frozenset()  # rows the state DB refused (stage ``store``)
+    # looked up by this check: at most STORE_WRITTEN, the longest unchecked
+    more_written: bool = False  # more such rows wait than this check writes
+
+
+def again_next_tick(found: Found, refused: Container[str]) -> bool:
+    """Whether the next ingest tick checks again instead of waiting :data:`CHECK_EVERY`: this
+    check wrote its full :data:`STORE_WRITTEN` rows the state DB had refused, more wait, and
+    the state DB took at least one of them (``refused``: the ids it refused again). A newsroom
+    that fixed 1,200 such rows at once gets them in three ticks, not 30 minutes; rows it still
+    refuses never make every tick write 500 rows (the pass that takes none ends the run), and
+    each tick writes at most :data:`STORE_WRITTEN`, in batches of ``source.batch_size``, one
+    short write transaction each."""
+    if not found.more_written:
+        return False
+    return any(str(r.id) in found.written and str(r.id) not in refused for r in found.fixed)
 
 
 def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Found:
@@ -96,6 +115,7 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
     stored = [sid for sid, stage in refused.items() if stage == "store"]  # longest unchecked
     for sid in stored[STORE_WRITTEN:]:  # first; the rest first at the next check (not seen)
         del refused[sid]
+    written = frozenset(stored[:STORE_WRITTEN])
     now_unplaced = {q.source_id for q in entries}
     others = [sid for sid in known if sid not in now_unplaced]
     if more and others:  # not among the first LISTED, but maybe still with no place
@@ -116,7 +136,8 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
     held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
     values = dict(listed[:LISTED])
     left = sorted((unreadable & refused.keys()) | waiting)
-    return Found(entries, values, total, known, fixed, held, gone, still, left)
+    beyond = len(stored) > STORE_WRITTEN
+    return Found(entries, values, total, known, fixed, held, gone, still, left, written, beyond)
 
 
 def reason(column: str, value: str | None, more: bool) -> str:

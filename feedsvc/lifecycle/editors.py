@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
+from feedsvc.keys import trim_key
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -33,7 +34,7 @@ TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks 
 def _key(source_key: str) -> str:
     """The key as looked up: trimmed, 1–255 characters, no control character or lone surrogate
     (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL)."""
-    key = source_key.strip()
+    key = trim_key(source_key)  # the parser's and migration 0019's rule
     refuse_control("source_key", key)
     if not key or len(key) > 255:
         raise OperationError(

@@ -13,6 +13,7 @@ from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select,
 
 from feedsvc.articles import Article
 from feedsvc.db.schema import article_topics, articles, deliveries, due_watermark
+from feedsvc.keys import trim_key
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
 from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
 from feedsvc.store.upsert import insert_missing
@@ -135,7 +136,7 @@ def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorStat
     (case-insensitive as the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``:
     the newest articles. ``%`` and ``_`` are matched literally."""
     stmt = select(*_EDITOR_COLUMNS)
-    text = text.strip()
+    text = trim_key(text)
     if text:
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(

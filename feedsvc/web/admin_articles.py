@@ -13,6 +13,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from feedsvc.fieldtext import control_char
+from feedsvc.keys import trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
@@ -58,7 +59,7 @@ def article_routes(admin: Admin) -> list[Route]:
             except OperationError as exc:
                 return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
             done = "article_hidden" if hide else "article_unhidden"
-            return admin.redirect(ctx, back, t(done, key=key.strip()))
+            return admin.redirect(ctx, back, t(done, key=trim_key(key)))
 
         name = "hide" if hide else "unhide"
         return Route(f"{PREFIX}/articles/{name}", admin.guard(handler), methods=["POST"])

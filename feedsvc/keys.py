@@ -1,0 +1,101 @@
+"""The one rule for the whitespace around an identifier (an article's ``source_key``, a URL), and
+which of two stored articles that the rule makes one survives. Pure.
+
+Why one rule: ``parse_article`` trims keys since 0.x (:mod:`feedsvc.articles`); a key stored
+before that as ``" abc "`` was no longer found by the trimmed ``"abc"`` of its next edit, which
+became a second article. Migration 0019 trims the stored keys with :func:`trim_key` too, and
+the editors' lookups (``articles hide KEY``) trim what is typed with it: what the parser, the
+migration and a lookup take off a key is the same set of characters, :data:`KEY_SPACE`.
+
+:data:`KEY_SPACE` is every character Python's ``str.isspace`` holds (the set ``str.strip()``
+took before, written out so a Python upgrade cannot change it under stored data: tab, line
+breaks, ``\\x1c``-``\\x1f``, NEL, NBSP U+00A0, the Unicode spaces, U+2028/U+2029, U+3000) plus
+three invisible format characters a CMS export leaves at an edge: ZERO WIDTH SPACE U+200B, WORD
+JOINER U+2060 and the byte order mark U+FEFF. Only the edges are trimmed; a key's inside is
+the parser's business (no control character, one line).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from feedsvc.versions import VERSION_AHEAD, replaces, undated
+
+KEY_SPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    "\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009\u200a"
+    "\u2028\u2029\u202f\u205f\u3000"
+    "\u200b\u2060\ufeff"
+)
+
+
+def trim_key(value: str) -> str:
+    """``value`` without the :data:`KEY_SPACE` characters at its start and end."""
+    return value.strip(KEY_SPACE)
+
+
+@dataclass(frozen=True, slots=True)
+class Held:
+    """One stored article (or built-in source row) whose key trims to a key shared with another:
+    its id, its version (``updated_at``, else ``published_at``; aware UTC), whether the source
+    withdrew it, and when it was last written (the tie-break)."""
+
+    id: int
+    version: datetime
+    withdrawn: bool
+    written: datetime
+    trimmed: bool  # its stored key is already the trimmed one
+    published: datetime | None = None  # its published_at (a scheduled one's: no edit time)
+
+
+def survivor(rows: list[Held], now: datetime) -> Held:
+    """Which of ``rows`` (two or more, their keys trimming alike) is kept: the newer version by
+    :func:`feedsvc.versions.replaces`, the rule ingest and ``feedsvc import`` apply to a new
+    version of a held article (newer; a version more than a day ahead, or a scheduled
+    article's own time, :func:`feedsvc.versions.undated`, is not believed);
+    on the same version (maybe the other visibility), the one written last; then the one whose
+    key was trimmed already (the newer code wrote it), then the higher id."""
+    best = rows[0]
+    for row in rows[1:]:
+        if _wins(row, best, now):
+            best = row
+    return best
+
+
+def _wins(a: Held, b: Held, now: datetime) -> bool:
+    if a.version == b.version:  # the same version, maybe the other visibility: the last write
+        return (a.written, a.trimmed, a.id) > (b.written, b.trimmed, b.id)
+    a_over = replaces(
+        a.version, b.version, now, new_published=a.published, held_published=b.published
+    )
+    b_over = replaces(
+        b.version, a.version, now, new_published=b.published, held_published=a.published
+    )
+    if a_over != b_over:
+        return a_over
+    # each replaces the other: neither is believed (more than VERSION_AHEAD ahead, or a
+    # scheduled article's own time, ``versions.undated``): the nearer to a real edit, newer
+    return (_believed(a, now), a.version) > (_believed(b, now), b.version)
+
+
+def _believed(row: Held, now: datetime) -> bool:
+    return row.version <= now + VERSION_AHEAD and not undated(row.version, row.published, now)
+
+
+@dataclass(frozen=True, slots=True)
+class Alert:
+    """One chat's delivery row of an article: its id, whether it reached the chat (a message
+    id, or state ``sent``), and whether it is the surviving article's."""
+
+    id: int
+    sent: bool
+    survivor: bool
+
+
+def kept_alert(a: Alert, b: Alert) -> Alert:
+    """Of two deliveries of one (merged) article to one chat (a chat holds one per article),
+    the one kept: the one that reached the chat (its message is what later retractions and
+    corrections edit; a pending one beside it would alert the chat a second time), then the
+    surviving article's. The other is dropped with its follow-ups."""
+    return max((a, b), key=lambda x: (x.sent, x.survivor, -x.id))
