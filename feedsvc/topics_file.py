@@ -201,6 +201,22 @@ def configured_topics(path: Path, *, is_set: bool) -> list[TopicSpec] | None:
     return load_topics_file(path)
 
 
+def is_start_file(path: Path, topics: TopicsSettings) -> bool:
+    """Whether ``topics import PATH`` imports the file a start applies (``topics.file``, read
+    at start and present), or no file is applied at start at all: then its entries are recorded
+    as the ones last applied. Another file's entries are applied as edits made in the state DB
+    and recorded nowhere (:func:`feedsvc.topics_sync.sync_topics`, ``configured``): recorded,
+    they made ``topics.file``'s unchanged entries look changed, and the next start put them
+    back over what the import had set."""
+    start_file = topics.file
+    if not topics.import_on_start or not start_file.is_file():
+        return True
+    try:
+        return path.samefile(start_file)
+    except OSError:  # not readable here: the loader said so already
+        return path.absolute() == start_file.absolute()
+
+
 def import_at_start(db: Database, topics: TopicsSettings) -> None:
     """``topics.file`` into the state DB as ``run`` starts, by :func:`configured_topics` (the
     rule ``config check`` applies). A file with problems (or set and missing) is one error line
@@ -237,7 +253,8 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
 def log_applied(path: str, applied: Applied) -> None:
     """The topics whose state DB edits a start replaced (a WARNING each, naming the fields:
     the file's entry for it changed, so the file won), kept, or kept because no entry was
-    recorded yet (the first start after the upgrade to 0017)."""
+    recorded yet (the first start after the upgrade to 0017); deleted in the DB and created
+    again (a WARNING each) or kept deleted (one line naming them and how to bring one back)."""
     for slug, fields in applied.replaced.items():
         log.warning(
             "topics file %s: topic %s: its entry in the file changed since it was last "
@@ -256,6 +273,19 @@ def log_applied(path: str, applied: Applied) -> None:
             "topics file %s: topic %s is no longer in the file but is on: kept on "
             "(`feedsvc topics disable %s` switches it off)",
             path, slug, slug,
+        )  # fmt: skip
+    for slug in applied.recreated:
+        log.warning(
+            "topics file %s: topic %s, deleted in the state DB, is created again: its entry "
+            "in the file changed since it was deleted",
+            path, slug,
+        )  # fmt: skip
+    if applied.kept_deleted:
+        log.info(
+            "topics file %s: %d topic(s) deleted in the state DB are kept deleted (their "
+            "entries in the file did not change): %s; to bring one back, change its entry in "
+            "the file or run `feedsvc topics import`",
+            path, len(applied.kept_deleted), ", ".join(sorted(applied.kept_deleted)),
         )  # fmt: skip
     if applied.kept:
         log.info(

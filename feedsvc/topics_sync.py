@@ -3,10 +3,17 @@
 After the first import the state DB is the source of truth (README): the CLI, the API and the
 admin edit topics there. ``run`` re-read the file at every start and put back the file's
 version of every topic it lists, undoing those edits silently. So each topic remembers the
-file's entry last applied to it (``topics.file_entry``, a fingerprint), and a start applies an
-entry only when it differs from that one: the file changed, so the file wins for that topic,
-and when the DB's version had been edited meanwhile that is logged naming the topic. An
-explicit ``topics import`` applies the whole file, as documented.
+configured file's entry last applied to it (``topics.file_entry``, a fingerprint), and a start
+applies an entry only when it differs from that one: the file changed, so the file wins for
+that topic, and when the DB's version had been edited meanwhile that is logged naming the
+topic. An explicit ``topics import`` applies the whole file, as documented.
+
+Three things a start must not take for a changed entry: a file topic deleted in the DB (the
+deletion keeps its entry, ``deleted_file_topics``: kept deleted while the entry is unchanged);
+an import of another file than ``topics.file`` (it applies its entries like edits made in the
+DB, and records none: the configured file's memory stays its own); and a spelling of the same
+entry in another Unicode form or with other line breaks or surrounding blanks (the fingerprint
+is taken over the text as :mod:`feedsvc.fieldtext` normalises it, the form the DB stores).
 """
 
 from __future__ import annotations
@@ -18,27 +25,54 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
+from feedsvc.fieldtext import clean_topic
 from feedsvc.store.records import TopicSpec
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
-#: ``topics.file_entry`` of a topic whose removal from the file was applied (switched off): a
+    from feedsvc.store.records import Topic
+
+#: ``topics.file_entry`` of a topic the configured file does not list as last applied: its
+#: removal from the file was applied (switched off), or another file's import created it. A
 #: start leaves it alone afterwards (switched on again in the DB, it stays on).
 REMOVED = "removed"
 
 
-def fingerprint(spec: TopicSpec) -> str:
-    """The file entry ``spec`` as 64 hex digits (SHA-256 of its fields): equal for equal
-    entries, so an unchanged entry is told from a changed one without storing its text."""
+def normalised(spec: TopicSpec) -> TopicSpec:
+    """``spec`` as the state DB stores it (:func:`feedsvc.fieldtext.clean_topic`: NFC, a title
+    on one line, a description's line breaks as ``\\n``, every text trimmed)."""
+    return clean_topic(spec)[0]
+
+
+def _digest(spec: TopicSpec) -> str:
     fields = [spec.slug, spec.title, spec.description, spec.query, spec.enabled]
     return hashlib.sha256(json.dumps(fields, ensure_ascii=False).encode()).hexdigest()
 
 
+def fingerprint(spec: TopicSpec) -> str:
+    """The file entry ``spec`` as 64 hex digits (SHA-256 of its fields, :func:`normalised`):
+    equal for equal entries, so an unchanged entry is told from a changed one without storing
+    its text, and equal for one entry spelled in NFD or NFC, with CRLF or LF, padded or not
+    (it differed, and an NFD file's entries counted as changed once)."""
+    return _digest(normalised(spec))
+
+
 def differences(old: TopicSpec, new: TopicSpec) -> list[str]:
-    """The fields (``title``, ``description``, ``query``, ``enabled``) in which they differ."""
+    """The fields (``title``, ``description``, ``query``, ``enabled``) in which they differ,
+    both :func:`normalised` (a DB row stored in NFD before text was composed is no edit)."""
     names = ("title", "description", "query", "enabled")
+    old, new = normalised(old), normalised(new)
     return [n for n in names if getattr(old, n) != getattr(new, n)]
+
+
+def _unchanged(last: str | None, entry: str, spec: TopicSpec, stored: TopicSpec | None) -> bool:
+    """Whether the file's entry ``entry`` (of ``spec``) is the one last applied (``last``):
+    the same fingerprint, or one taken before fingerprints were normalised, over the text the
+    row still holds as it was applied (an NFD file's entry, re-applied once otherwise)."""
+    if last == entry:
+        return True
+    return stored is not None and last == _digest(stored) and normalised(stored) == spec
 
 
 class EmptiedTopicsFile(Exception):
@@ -61,7 +95,9 @@ class Applied:
     the DB's version differs from the file's unchanged entry, kept; ``adopted``: the same for
     a topic with no entry recorded yet (the first start after migration 0017), whose DB version
     was kept and the file's entry recorded; ``kept_on``: topics gone from the file but switched
-    on and with no entry recorded, kept on."""
+    on and with no entry recorded, kept on; ``kept_deleted``: file topics deleted in the state
+    DB whose entries did not change, not created again; ``recreated``: deleted ones the file
+    created again because their entries changed (a start) or it was imported explicitly."""
 
     counts: dict[str, int] = field(
         default_factory=lambda: (
@@ -72,18 +108,38 @@ class Applied:
     kept: dict[str, list[str]] = field(default_factory=dict)
     adopted: dict[str, list[str]] = field(default_factory=dict)
     kept_on: list[str] = field(default_factory=list)
+    kept_deleted: list[str] = field(default_factory=list)
+    recreated: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
         """``1 created, 0 updated, 3 unchanged, 2 kept (edited in the state DB), 0 disabled``
-        (``kept`` only when there are some: an explicit import keeps none)."""
+        (``kept`` only when there are some: an explicit import keeps none), and ``, 1 kept
+        deleted (deleted in the state DB)`` when a start kept some deleted."""
         words = {"kept": "kept (edited in the state DB)"}
-        return ", ".join(
+        text = ", ".join(
             f"{n} {words.get(k, k)}" for k, n in self.counts.items() if n or k != "kept"
         )
+        if self.kept_deleted:
+            text += f", {len(self.kept_deleted)} kept deleted (deleted in the state DB)"
+        return text
+
+
+@dataclass(frozen=True)
+class _Memory:
+    """What the state DB remembers of the configured file: slug → entry last applied, for the
+    topics (``entries``) and for file topics deleted since (``deleted``)."""
+
+    entries: dict[str, str | None]
+    deleted: dict[str, str]
 
 
 def sync_topics(
-    conn: Connection, specs: Sequence[TopicSpec], now: datetime, *, explicit: bool = True
+    conn: Connection,
+    specs: Sequence[TopicSpec],
+    now: datetime,
+    *,
+    explicit: bool = True,
+    configured: bool = True,
 ) -> Applied:
     """Apply a topics file: new topics created, changed entries saved, file topics gone from it
     switched off (not deleted: their feed history is not lost by a typo).
@@ -91,51 +147,94 @@ def sync_topics(
     ``explicit`` (``topics import``): every entry is applied. Otherwise (``run``'s start) an
     entry is applied only when it differs from the one last applied to the topic; a topic
     with none recorded (a DB upgraded from before 0017) has the file's entry recorded and keeps
-    its DB version. Topics created through the API or CLI and absent from the file are left
-    alone. Raises :class:`EmptiedTopicsFile`, writing nothing, for a file with no topics while
+    its DB version; a file topic deleted in the DB stays deleted while its entry is the one
+    last applied. Topics created through the API or CLI and absent from the file are left
+    alone. ``configured`` false (``topics import`` of a file other than ``topics.file``): its
+    entries are applied and none recorded, so to later starts they are edits made in the DB
+    (the configured file's unchanged entries do not win back over them), none is switched off,
+    and a topic it creates is the CLI's (origin ``cli``, marked :data:`REMOVED`: not the
+    configured file's, which neither a start nor that file's import switch off). Raises
+    :class:`EmptiedTopicsFile`, writing nothing, for the configured file with no topics while
     file topics are on: a 0-byte file (a failed copy, a volume not mounted yet) switched off
     every feed and alert at the next ``run``, one info line its only trace.
     """
-    from feedsvc.store.topics import (
-        file_entries,
-        list_topics,
-        save_topic,
-        set_enabled,
-        set_file_entry,
-    )
+    from feedsvc.store.topics import deleted_file_entries, file_entries, list_topics
 
     current = {t.slug: t for t in list_topics(conn)}
-    entries = file_entries(conn)
-    if not specs:
+    memory = _Memory(file_entries(conn), deleted_file_entries(conn))
+    if not specs and configured:  # only the configured file switches topics off
         live = sum(
             1
             for t in current.values()
-            if t.origin == "file" and t.enabled and entries.get(t.slug) != REMOVED
+            if t.origin == "file" and t.enabled and memory.entries.get(t.slug) != REMOVED
         )
         if live:
             raise EmptiedTopicsFile(live)
     applied = Applied()
-    for spec in specs:
-        entry = fingerprint(spec)
-        topic = current.get(spec.slug)
-        last = entries.get(spec.slug)
-        if topic is not None and not explicit and (last == entry or last is None):
-            changed = differences(topic.spec, spec)
-            if changed:  # the file's entry is the one applied (or adopted): the DB's edits stay
-                (applied.adopted if last is None else applied.kept)[spec.slug] = changed
-            applied.counts["kept" if changed else "unchanged"] += 1
-        else:
-            edited = topic is not None and fingerprint(topic.spec) != last
-            if topic is not None and edited and (changed := differences(topic.spec, spec)):
-                applied.replaced[spec.slug] = changed  # edited in the DB since the last import
-            applied.counts[save_topic(conn, spec, "file", now)] += 1
-        if last != entry:
-            set_file_entry(conn, spec.slug, entry)
-    in_file = {s.slug for s in specs}
+    for spec in map(normalised, specs):
+        _apply_entry(conn, spec, current.get(spec.slug), memory, applied, now, explicit, configured)
+    if configured:
+        _switch_off_removed(conn, {s.slug for s in specs}, current, memory, applied, now, explicit)
+    return applied
+
+
+def _apply_entry(
+    conn: Connection,
+    spec: TopicSpec,
+    topic: Topic | None,
+    memory: _Memory,
+    applied: Applied,
+    now: datetime,
+    explicit: bool,
+    configured: bool,
+) -> None:
+    """One entry of the file: applied, kept (the DB's version), or kept deleted; recorded as
+    the one last applied when ``configured``."""
+    from feedsvc.store.topics import save_topic, set_file_entry
+
+    entry = fingerprint(spec)
+    last = memory.entries.get(spec.slug) if topic is not None else memory.deleted.get(spec.slug)
+    stored = topic.spec if topic is not None else None
+    unchanged = _unchanged(last, entry, spec, stored)
+    if topic is None and last is not None and not explicit and unchanged:
+        applied.kept_deleted.append(spec.slug)  # deleted in the DB, its entry as last applied
+        return
+    if topic is not None and not explicit and (unchanged or last is None):
+        changed = differences(topic.spec, spec)
+        if changed:  # the file's entry is the one applied (or adopted): the DB's edits stay
+            (applied.adopted if last is None else applied.kept)[spec.slug] = changed
+        applied.counts["kept" if changed else "unchanged"] += 1
+    else:
+        edited = stored is not None and last not in (fingerprint(stored), _digest(stored))
+        if topic is not None and edited and (changed := differences(topic.spec, spec)):
+            applied.replaced[spec.slug] = changed  # edited in the DB since the last import
+        if topic is None and last is not None:
+            applied.recreated.append(spec.slug)  # deleted in the DB; created again
+        applied.counts[save_topic(conn, spec, "file" if configured else "cli", now)] += 1
+    if configured and last != entry:
+        set_file_entry(conn, spec.slug, entry)
+    elif not configured and topic is None and last is None:
+        set_file_entry(conn, spec.slug, REMOVED)  # not the configured file's topic
+
+
+def _switch_off_removed(
+    conn: Connection,
+    in_file: set[str],
+    current: dict[str, Topic],
+    memory: _Memory,
+    applied: Applied,
+    now: datetime,
+    explicit: bool,
+) -> None:
+    """File topics the configured file no longer lists: switched off once (kept on when no
+    entry was recorded, at a start); deletion records of slugs it no longer lists dropped."""
+    from feedsvc.store.topics import forget_deleted, set_enabled, set_file_entry
+
+    forget_deleted(conn, set(memory.deleted) - in_file)
     for topic in current.values():
         if topic.origin != "file" or topic.slug in in_file:
             continue
-        last = entries.get(topic.slug)
+        last = memory.entries.get(topic.slug)
         if last == REMOVED and not explicit:
             continue  # its removal was applied; switched on again since, it stays on
         if last is None and not explicit and topic.enabled:
@@ -144,4 +243,3 @@ def sync_topics(
             applied.counts["disabled"] += 1
         if last != REMOVED:
             set_file_entry(conn, topic.slug, REMOVED)
-    return applied

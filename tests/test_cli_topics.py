@@ -17,6 +17,9 @@ def run(tmp_path: Path):  # type: ignore[no-untyped-def]
     env = {
         "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
         "FEEDSVC_CONFIG": "/dev/null",
+        # the file a start would apply (absent until a test writes it): not the one in the
+        # working directory, which `topics import` tells from other files
+        "FEEDSVC_TOPICS__FILE": str(tmp_path / "topics.toml"),
     }
     runner = CliRunner()
 

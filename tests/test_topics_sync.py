@@ -13,52 +13,22 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 from sqlalchemy import select
+from topicsworld import AN, KT, PL, restart, shown, start
 from upgrades import database_at, run_sql
 
 from feedsvc.cli import cli
-from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import topics
 from feedsvc.operations.topics import save_topic as api_save
 from feedsvc.operations.topics import set_topic_enabled
 from feedsvc.store.records import TopicSpec
-from feedsvc.store.topics import get_topic, list_topics
-from feedsvc.topics_file import import_at_start
+from feedsvc.store.topics import get_topic
 from feedsvc.topics_sync import REMOVED, fingerprint
-
-KT = '[[topic]]\nslug = "kt"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n'
-PL = '[[topic]]\nslug = "pl"\ntitle = "Pháp luật"\nquery = \'"tòa án"\'\n'
-AN = '[[topic]]\nslug = "an"\ntitle = "An ninh"\nquery = \'"an ninh"\'\n'
 
 
 @pytest.fixture
 def started(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Database, Path]:
-    """The state DB after a first start imported a file of three topics (``topics.file``
-    set in the environment), and the file."""
-    path = tmp_path / "topics.toml"
-    path.write_text(KT + PL + AN, encoding="utf-8")
-    monkeypatch.setenv("FEEDSVC_TOPICS__FILE", str(path))
-    import_at_start(db, load_config(Path("/dev/null")).topics)
-    return db, path
-
-
-def restart(db: Database, caplog: pytest.LogCaptureFixture) -> list[tuple[int, str]]:
-    """``run``'s import at start, as it runs at every start; its log lines (level, text)."""
-    caplog.clear()
-    logger = logging.getLogger("feedsvc.topics_file")  # a CLI command run before may have
-    logger.addHandler(caplog.handler)  # set up logging its own way: listen here directly
-    try:
-        with caplog.at_level(logging.INFO, logger="feedsvc.topics_file"):
-            import_at_start(db, load_config(Path("/dev/null")).topics)
-    finally:
-        logger.removeHandler(caplog.handler)
-    # each record once (seen here and, propagated, at the root)
-    return sorted({(r.levelno, r.getMessage()) for r in caplog.records if r.name == logger.name})
-
-
-def shown(db: Database) -> dict[str, tuple[str, str, bool]]:
-    with db.read() as conn:
-        return {t.slug: (t.title, t.query, t.enabled) for t in list_topics(conn)}
+    return start(db, tmp_path, monkeypatch)
 
 
 def test_cli_and_api_edits_survive_a_restart(

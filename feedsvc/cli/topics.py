@@ -146,7 +146,7 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
-    from feedsvc.topics_file import TopicsFileError, load_topics_file
+    from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
     from feedsvc.topics_sync import EmptiedTopicsFile, sync_topics
 
     settings = load_settings(config_file)
@@ -155,13 +155,20 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
         specs = load_topics_file(path)
     except TopicsFileError as exc:
         topics_file_problems(exc.path, exc.problems)
+    configured = is_start_file(path, settings.topics)
     db = open_db(settings, write=True)
     try:
         with db.write() as conn:
-            applied = sync_topics(conn, specs, datetime.now(UTC))
+            applied = sync_topics(conn, specs, datetime.now(UTC), configured=configured)
     except EmptiedTopicsFile as exc:
         topics_file_problems(str(path), [str(exc)])
     click.echo(f"{path}: {applied.summary()}")
+    if not configured:
+        click.echo(
+            f"{path} is not topics.file ({settings.topics.file}): its topics were applied as "
+            "edits in the state DB (none switched off); a start applies an entry of "
+            "topics.file over them only when that entry changes"
+        )
     for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
         done = ", ".join(fields)
         click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")

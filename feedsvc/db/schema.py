@@ -166,9 +166,20 @@ topics = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
     # the topics file's entry last applied to this topic (migration 0017): its fingerprint
-    # (``topics_sync.fingerprint``), "removed" once its removal from the file was applied, NULL
-    # never recorded. A start applies only an entry that differs: edits in the DB are kept.
+    # (``topics_sync.fingerprint``), "removed" once its removal from the file was applied (or for
+    # a topic another file's import created: not the configured file's), NULL never recorded.
+    # A start applies only an entry that differs: edits in the DB are kept.
     Column("file_entry", String(64), nullable=True),
+)
+
+# A topic the topics file lists, deleted in the state DB (migration 0020): its slug and the file
+# entry last applied to it (``topics.file_entry``, gone with the row). A start keeps it deleted
+# while the file's entry is that one; creating the slug again moves the entry back to the row.
+deleted_file_topics = Table(
+    "deleted_file_topics",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("file_entry", String(64), nullable=False),
 )
 
 article_topics = Table(

@@ -9,11 +9,12 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, select, update
 
-from feedsvc.db.schema import article_topics, topics
+from feedsvc.db.schema import article_topics, deleted_file_topics, topics
 from feedsvc.store.bulk import BulkInsert
 from feedsvc.store.records import Topic as Topic
 from feedsvc.store.records import TopicSpec as TopicSpec
 from feedsvc.store.upsert import insert_missing
+from feedsvc.topics_sync import REMOVED
 
 
 def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:
@@ -68,6 +69,7 @@ def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) ->
             slug=spec.slug, origin=origin, created_at=now, updated_at=now, **values
         )
         if conn.execute(stmt.returning(topics.c.id)).first() is not None:
+            _take_back_file_entry(conn, spec.slug)
             return "created"
         current = get_topic(conn, spec.slug)  # the other writer's, committed meanwhile
         assert current is not None
@@ -100,12 +102,47 @@ def set_enabled(conn: Connection, slug: str, enabled: bool, now: datetime) -> bo
 
 
 def delete_topic(conn: Connection, slug: str) -> bool:
-    topic = get_topic(conn, slug)
-    if topic is None:
+    """Delete a topic and its matches. A topic the topics file applied an entry to has that
+    entry recorded in ``deleted_file_topics`` in the same transaction: the next start must not
+    take the deletion for a new entry and create the topic again (it did: the entry was kept
+    in the deleted row). Every front end (CLI, API, admin) deletes through here."""
+    row = conn.execute(select(topics.c.id, topics.c.file_entry).where(topics.c.slug == slug))
+    found = row.first()
+    if found is None:
         return False
-    conn.execute(delete(article_topics).where(article_topics.c.topic_id == topic.id))
-    conn.execute(delete(topics).where(topics.c.id == topic.id))
+    topic_id, entry = found
+    conn.execute(delete(article_topics).where(article_topics.c.topic_id == topic_id))
+    conn.execute(delete(topics).where(topics.c.id == topic_id))
+    conn.execute(delete(deleted_file_topics).where(deleted_file_topics.c.slug == slug))
+    if entry is not None and entry != REMOVED:
+        conn.execute(deleted_file_topics.insert().values(slug=slug, file_entry=entry))
     return True
+
+
+def deleted_file_entries(conn: Connection) -> dict[str, str]:
+    """slug → the file entry last applied to a file topic deleted in the state DB since."""
+    stmt = select(deleted_file_topics.c.slug, deleted_file_topics.c.file_entry)
+    return {str(slug): str(entry) for slug, entry in conn.execute(stmt)}
+
+
+def forget_deleted(conn: Connection, slugs: Iterable[str]) -> None:
+    """Drop the deletion records of ``slugs`` (their entries left the file)."""
+    chosen = sorted(slugs)
+    for start in range(0, len(chosen), 500):
+        chunk = chosen[start : start + 500]
+        conn.execute(delete(deleted_file_topics).where(deleted_file_topics.c.slug.in_(chunk)))
+
+
+def _take_back_file_entry(conn: Connection, slug: str) -> None:
+    """A topic just created under a slug whose file topic was deleted takes that topic's file
+    entry back: to a start it is the file topic edited in the state DB (kept while the entry is
+    unchanged, the file's version when it changes), never a new entry to apply over it."""
+    stmt = select(deleted_file_topics.c.file_entry).where(deleted_file_topics.c.slug == slug)
+    entry = conn.execute(stmt).scalar()
+    if entry is None:
+        return
+    conn.execute(update(topics).where(topics.c.slug == slug).values(file_entry=entry))
+    conn.execute(delete(deleted_file_topics).where(deleted_file_topics.c.slug == slug))
 
 
 def store_matches(
