@@ -195,6 +195,28 @@ def test_the_newer_version_survives_whichever_key_it_has(old: Database, spaced_n
     assert keys_of(old) == ["abc"] and keys_of(old, source_articles) == ["abc"]
 
 
+def test_an_article_names_the_source_row_kept(old: Database) -> None:
+    """The same version in ``articles`` (the later write wins) but not in ``source_articles``
+    (the spaced row is newer there): the kept article's ``source_id`` names the kept source
+    row, else reconciliation would find its row gone and withdraw it."""
+    with old.write() as conn:
+        add_source_row(conn, "abc", NOW - timedelta(days=2))
+        add_source_row(conn, " abc", NOW - timedelta(days=1))
+        ids = dict(
+            conn.execute(select(source_articles.c.source_key, source_articles.c.id)).tuples().all()
+        )
+        version = NOW - timedelta(days=1)
+        add_article(conn, " abc", version, source_id=str(ids[" abc"]))
+        add_article(
+            conn, "abc", version, source_id=str(ids["abc"]), last_changed_at=NOW
+        )  # written last: survives in articles
+    upgrade(old)
+    with old.read() as conn:
+        [kept] = conn.execute(select(source_articles.c.id)).scalars()
+        [source_id] = conn.execute(select(articles.c.source_id)).scalars()
+    assert kept == ids[" abc"] and source_id == str(kept)
+
+
 def test_quarantined_keys_are_trimmed_and_a_key_of_invisible_characters_left(
     old: Database,
 ) -> None:

@@ -13,7 +13,7 @@ NBSP, the Unicode spaces, a BOM) in the tables that hold one:
   earliest ``first_seen_at`` are carried over; then it is deleted (its search index rows with
   it, by the FTS trigger on SQLite);
 * ``source_articles``, the built-in source (unique): the newer version survives, the other
-  row is deleted (nothing refers to it);
+  row is deleted (an article ingested from it names the kept row: ``articles.source_id``);
 * ``ingest_quarantine`` (not unique: keyed by the source row id): trimmed.
 
 A key that trims to nothing (invisible characters only) is left as it is. When any article's
@@ -54,6 +54,7 @@ class Counts:
     dropped: int = 0  # deliveries dropped: the chat had one of the survivor already
     hides: int = 0  # editors' hides carried over to a survivor
     left: list[int] = field(default_factory=list)  # ids whose key trims to nothing
+    into: dict[int, tuple[int, str]] = field(default_factory=dict)  # deleted id: (kept, key)
 
 
 def upgrade() -> None:
@@ -62,6 +63,7 @@ def upgrade() -> None:
     source = _table(conn, "source_articles", now, dependants=False)
     articles = _table(conn, "articles", now, dependants=True)
     quarantine = _quarantine(conn)
+    _follow_source_rows(conn, source)
     if articles.trimmed or articles.merged:
         conn.execute(sa.text("DELETE FROM feed_watermark"))  # feed item ids follow the keys
     for name, c in (("articles", articles), ("source_articles", source)):
@@ -132,6 +134,7 @@ def _table(conn: sa.Connection, table: str, now: datetime, *, dependants: bool) 
                     _merge_article(conn, other.id, keep.id, counts)
                 conn.execute(sa.text(f"DELETE FROM {table} WHERE id = :i"), {"i": other.id})
                 counts.merged += 1
+                counts.into[other.id] = (keep.id, key)
         if not keep.trimmed:
             conn.execute(
                 sa.text(f"UPDATE {table} SET source_key = :k WHERE id = :i"),
@@ -206,6 +209,19 @@ def _carry_over(conn: sa.Connection, loser: int, winner: int, counts: Counts) ->
         ),
         {"l": loser, "w": winner},
     )
+
+
+def _follow_source_rows(conn: sa.Connection, source: Counts) -> None:
+    """An article ingested from a built-in source row deleted here names the row kept instead
+    (``articles.source_id``): reconciliation withdraws an article whose source row is gone.
+    The two tables choose alike (the same versions) but for a tie broken by write times."""
+    for deleted, (kept, key) in source.into.items():
+        conn.execute(
+            sa.text(
+                "UPDATE articles SET source_id = :k WHERE source_id = :d AND source_key = :key"
+            ),
+            {"k": str(kept), "d": str(deleted), "key": key},
+        )
 
 
 def _quarantine(conn: sa.Connection) -> int:
