@@ -24,7 +24,6 @@ and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 
 from __future__ import annotations
 
-import calendar
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +34,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
+from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
@@ -128,29 +128,6 @@ def _char(c: str) -> str:
     return f"U+{ord(c):04X}"
 
 
-_CALENDAR_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
-
-
-def _unparsable(value: str) -> str:
-    """Why ``value`` is no timestamp. A date of the right shape that no calendar has gets its
-    own words: MySQL/MariaDB store such dates where ``sql_mode`` allows them (``2026-11-00``,
-    ``2026-00-15``, ``2026-02-30``) and hand them over as text; "not ISO 8601" sent the
-    newsroom looking for a format problem."""
-    shape = _CALENDAR_DATE.match(value.strip())
-    if shape is not None:
-        year, month, day = (int(part) for part in shape.groups())
-        if year == 0:
-            return f"no such date: {value[:60]!r} (year 0000)"
-        if not 1 <= month <= 12:
-            return f"no such date: {value[:60]!r} (month {shape.group(2)})"
-        days = calendar.monthrange(year, month)[1]
-        if day == 0:
-            return f"no such date: {value[:60]!r} (day 00)"
-        if day > days:
-            return f"no such date: {value[:60]!r} (day {day}: that month has {days} days)"
-    return f"not an ISO 8601 timestamp: {value[:60]!r}"
-
-
 def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> datetime:
     """ISO 8601 text, a datetime or a date (midnight); a naive value is read in ``tz``.
 
@@ -168,7 +145,7 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ArticleError(field_name, _unparsable(value)) from None
+            raise ArticleError(field_name, unparsable_reason(value)) from None
     else:
         raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {_short(value)}")
     if dt.tzinfo is None:
@@ -403,7 +380,3 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         image_url=image,
         withdrawn=bool(withdrawn),
     )
-
-
-def as_utc(dt: datetime) -> datetime:
-    return dt.astimezone(UTC)

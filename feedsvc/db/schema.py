@@ -6,7 +6,6 @@ database matches this metadata, so the two can never silently drift.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import (
@@ -15,8 +14,6 @@ from sqlalchemy import (
     Boolean,
     Column,
     Date,
-    DateTime,
-    Dialect,
     Float,
     ForeignKey,
     Index,
@@ -29,7 +26,10 @@ from sqlalchemy import (
     UniqueConstraint,
     false,
 )
-from sqlalchemy.types import TypeDecorator
+
+# Re-exported: released migrations import UTCDateTime from here.
+from feedsvc.db.types import BigId
+from feedsvc.db.types import UTCDateTime as UTCDateTime
 
 metadata = MetaData(
     naming_convention={
@@ -40,30 +40,6 @@ metadata = MetaData(
     }
 )
 
-
-class UTCDateTime(TypeDecorator[datetime]):
-    """Stores UTC, returns aware UTC datetimes on every backend (SQLite keeps no zone)."""
-
-    impl = DateTime(timezone=True)
-    cache_ok = True
-
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        if value.tzinfo is None:
-            raise ValueError("naive datetime given to a UTC column")
-        value = value.astimezone(UTC)
-        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
-        if value is None:
-            return None
-        assert isinstance(value, datetime)
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-# A BIGINT that is still SQLite's rowid alias (plain BigInteger PKs do not autoincrement there).
-BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 # The built-in source (SPEC §3): written only by `feedsvc import` and the demo, read by ingest
 # exactly like an external CMS table. `changed_at` is the ingest cursor column.

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, String, type_coerce
 
-from feedsvc.db.schema import UTCDateTime
+from feedsvc.db.types import UTCDateTime
 
 Kind = Literal["aware", "naive", "text", "epoch"]
 #: Unix seconds this large (the year 33658; 9999-12-31 is 2.5e11) are a unit mistake, not a time:
