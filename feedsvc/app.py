@@ -306,7 +306,8 @@ class Service:
             )  # fmt: skip
             await self.bot.start()
         if self.roles.bot and self.settings.zalo_token():
-            self.zalo = zalo_service(self.db, self.settings)
+            zalo = self.dispatchers.by_channel("zalo")  # replies and alerts: one budget
+            self.zalo = zalo_service(self.db, self.settings, None if zalo is None else zalo.budget)
             await self.zalo.start()
         log.info("feedsvc started: %s", self.describe_roles())
 

@@ -18,10 +18,12 @@ Three kinds of callers draw on it:
   booking the next one so the next alert keeps its gap after the reply. Replies do not wait
   for one another: the command budgets (``feedsvc.bot.actions.CommandGate``) bound them.
 
-The Bot API edge asks :meth:`SendBudget.charge` before every message call
-(:class:`feedsvc.notify.charged.ChargedRequest`), which decides which of the three it is: the
-rule lives here, not at each call site, so a new call that sends is charged without anyone
-remembering to.
+Each channel's HTTP edge asks :meth:`SendBudget.charge` before every message call
+(Telegram: :class:`feedsvc.notify.charged.ChargedRequest`; Zalo:
+:meth:`feedsvc.channels.zalo.api.ZaloBotAPI.call`), which decides which of the three it is:
+the rule lives here, not at each call site, so a new call that sends is charged without anyone
+remembering to. A call names its chat by the numeric id (Telegram's) or by the channel's
+address (a Zalo chat id is a string): :data:`Chat`.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from sqlalchemy import Connection
 from feedsvc.channels.base import RATE_MARGIN, ChannelLimits
 from feedsvc.db.errors import describe
 from feedsvc.store import claims, rate
+from feedsvc.store.subscriptions import find_recipient
 from feedsvc.waiting import ReleaseGate, release_gate
 
 if TYPE_CHECKING:
@@ -59,6 +62,10 @@ BURST = 1.0
 AHEAD = 0.25  # seconds of future send slots one claim may reserve (amortises the transaction)
 PACE_LOOKS = 3  # a reply looks at its chat's pacing slot at most this often after waiting
 REMEMBERED = 4096  # chats whose last reply's pacing slot is remembered (bounded memory)
+
+#: the chat a message call names: its ``chats.chat_id`` (Telegram's own id), its address in the
+#: budget's channel (a Zalo chat id, a string), or None (a ``@channel`` username: no pacing)
+Chat = int | str | None
 
 
 @dataclass
@@ -151,7 +158,7 @@ class SendBudget:
         if ticket is not None:
             ticket.paid += 1
 
-    async def reply(self, chat_id: int | None) -> None:
+    async def reply(self, chat: Chat) -> None:
         """A call outside the outbox: the chat's pacing slot (booked for the next send too),
         then the next free slot of the shared budget, however far the queue has reserved.
         Never refused: a state DB that cannot be reached leaves the gate's spacing only."""
@@ -159,7 +166,7 @@ class SendBudget:
         if self.db is None:
             return await self.release(0.0)
         try:
-            wait, at = await asyncio.to_thread(self._book_reply, chat_id)
+            wait, at = await asyncio.to_thread(self._book_reply, chat)
             if at is not None:
                 return await self.release(at)
             self.paced += 1
@@ -168,7 +175,7 @@ class SendBudget:
             # answered, later than the claim's booking the reply waited for
             for _ in range(PACE_LOOKS):
                 await asyncio.sleep(wait)
-                wait, at = await asyncio.to_thread(self._book_reply, chat_id)
+                wait, at = await asyncio.to_thread(self._book_reply, chat)
                 if at is not None:
                     break
             else:
@@ -179,12 +186,12 @@ class SendBudget:
             at = None
         await self.release(at or 0.0)
 
-    async def charge(self, chat_id: int | None) -> None:
+    async def charge(self, chat: Chat) -> None:
         """Before one message call: free when the running send has a paid slot left, an
         :meth:`extra` slot inside a send whose slots are spent, else a :meth:`reply`."""
         ticket = _TICKET.get()
         if ticket is None:
-            return await self.reply(chat_id)
+            return await self.reply(chat)
         if ticket.paid <= 0:
             await self.extra(time.monotonic())
         ticket.paid -= 1
@@ -200,15 +207,16 @@ class SendBudget:
             slots = rate.reserve(conn, self.limits.bucket, self.planned, BURST, 1, now, ahead)
         return start + slots[0] if slots else None
 
-    def _book_reply(self, chat_id: int | None) -> tuple[float, float | None]:
+    def _book_reply(self, chat: Chat) -> tuple[float, float | None]:
         """The chat's pacing for a reply and, when it need not wait, its slot of the budget
         (far ahead as the budget is spent), in one transaction: (wait, slot's monotonic time
         or None: wait, then reserve)."""
         assert self.db is not None
-        ours = None if chat_id is None else self._booked.pop(chat_id, None)
         found = None
         with self.db.write() as conn:
             now, start = self.db.now(), time.monotonic()
+            chat_id = self._chat_id(conn, chat)
+            ours = None if chat_id is None else self._booked.pop(chat_id, None)
             if chat_id is not None:
                 found = claims.book_reply(
                     conn, self.limits.name, chat_id, self.limits.interval, now, ours
@@ -222,6 +230,14 @@ class SendBudget:
                 claims.book_next_send(conn, chat_id, booked - now, now)
                 self._remember(chat_id, booked)
         return 0.0, start + delay
+
+    def _chat_id(self, conn: Connection, chat: Chat) -> int | None:
+        """``chat`` as its ``chats.chat_id``: an address is looked up in this channel's
+        recipients (None when it is none yet: a first command, nothing to pace against)."""
+        if not isinstance(chat, str):
+            return chat
+        found = find_recipient(conn, self.limits.name, chat)
+        return None if found is None else found.chat_id
 
     def _remember(self, chat_id: int | None, booked: datetime) -> None:
         if chat_id is not None:
@@ -249,9 +265,12 @@ def send_budget(channel: object, limits: ChannelLimits | None = None) -> SendBud
     return found
 
 
-def bot_budget(db: Database, global_rate: float) -> SendBudget:
-    """A budget for a bot running without this process's Telegram channel (its own gate),
-    on the shared bucket at ``global_rate``."""
-    from feedsvc.channels.telegram import LIMITS
+def bot_budget(db: Database, global_rate: float, limits: ChannelLimits | None = None) -> SendBudget:
+    """A budget for a bot running without this process's channel (its own gate), on the
+    channel's shared bucket at ``global_rate``; ``limits`` default to Telegram's."""
+    if limits is None:
+        from feedsvc.channels.telegram import LIMITS
 
-    return SendBudget(replace(LIMITS, global_rate=global_rate)).bind(db)
+        limits = LIMITS
+
+    return SendBudget(replace(limits, global_rate=global_rate)).bind(db)

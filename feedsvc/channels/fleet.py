@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from datetime import timedelta
 
 from feedsvc.bot.actions import Limits
+from feedsvc.budget import SendBudget
 from feedsvc.channel_modes import off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
@@ -47,8 +48,10 @@ def build_channels(settings: Settings) -> list[Channel]:
     return channels
 
 
-def zalo_service(db: Database, settings: Settings) -> ZaloService:
-    """The Zalo bot for this replica (``zalo.token`` must be set)."""
+def zalo_service(db: Database, settings: Settings, budget: SendBudget | None = None) -> ZaloService:
+    """The Zalo bot for this replica (``zalo.token`` must be set); its replies are charged to
+    ``budget`` (the Zalo dispatcher's in this process), else to one of its own on the shared
+    bucket at ``zalo.global_rate``."""
     token = settings.zalo_token()
     assert token is not None
     secret = settings.zalo_webhook_secret()
@@ -57,7 +60,7 @@ def zalo_service(db: Database, settings: Settings) -> ZaloService:
     return ZaloService(
         db, token, settings.zalo.base_url, webhook_secret=secret, webhook_url=url,
         lease_seconds=lease, poll_timeout=lease / 3, limits=Limits.of(settings.telegram),
-        tz=settings.tz,
+        tz=settings.tz, budget=budget, global_rate=settings.zalo.global_rate,
     )  # fmt: skip
 
 

@@ -49,6 +49,9 @@ def bounded_pause(seconds: float) -> float:
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
 
 
+NOTE_CHARS = 1000  # characters of a sent delivery's note kept (its ``error`` column is text)
+
+
 @dataclass(frozen=True, slots=True)
 class SendOutcome:
     """The classified result of one send; build with the class methods."""
@@ -104,6 +107,15 @@ class SendOutcome:
     @property
     def delivered(self) -> bool:
         return self.kind is OutcomeKind.SENT
+
+    @property
+    def note(self) -> str | None:
+        """What a delivery this outcome finishes as ``sent`` keeps as its ``error``: what went
+        wrong in a send that still counts as sent (an Apprise notification that reached some
+        of its targets: "partly sent: …"), at most :data:`NOTE_CHARS`; None when nothing did.
+        The one rule for every kind of delivery: an alert (:func:`feedsvc.send_record.
+        record_alert`) and each digest part (:func:`feedsvc.digest.record.record_part`)."""
+        return self.description[:NOTE_CHARS] or None
 
 
 class Sender(Protocol):

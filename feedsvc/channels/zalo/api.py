@@ -5,6 +5,12 @@ Shapes (FIELD-NOTES "Zalo Bot Platform", read from public clients): ``POST
 or ``{"ok": false, "error_code": N, "description": "…"}``. Ids are strings. ``getUpdates``
 answers one update object in the clients we read (an array on Telegram): both are accepted.
 
+Every call that sends a message (:data:`MESSAGE_METHODS`: alerts, digest parts and the bot's
+replies alike) first awaits the client's ``charge`` hook with the chat it names: the channel's
+send budget (:meth:`feedsvc.budget.SendBudget.charge`), set by the channel and by the bot's
+service. This is Zalo's one place where a message call is charged, as
+:class:`feedsvc.notify.charged.ChargedRequest` is Telegram's: no call site has to remember.
+
 The token is a credential in every URL: this module never logs a URL, and
 :func:`install_log_scrubber` keeps ``httpx``'s own request log free of it.
 """
@@ -13,12 +19,26 @@ from __future__ import annotations
 
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
 import httpx
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 log = logging.getLogger("feedsvc.zalo")
+
+#: Bot API methods that send a message (FIELD-NOTES "Zalo Bot Platform"), lower case: each one
+#: costs a slot of the Zalo send budget. ``sendChatAction`` (a typing sign) is no message.
+MESSAGE_METHODS = frozenset({"sendmessage", "sendphoto", "sendsticker"})
+
+#: awaited before a message call with the Zalo chat id it names (None: none given); returns
+#: when the call may leave
+Charge = Callable[[str | None], Awaitable[None]]
+
+
+def message_call(method: str) -> bool:
+    """Whether the Bot API ``method`` sends a message (charged to the send budget)."""
+    return method.lower() in MESSAGE_METHODS
 
 
 class ZaloError(Exception):
@@ -53,7 +73,9 @@ def install_log_scrubber(token: str) -> None:
 
 class ZaloBotAPI:
     """One bot's API. Timeouts in seconds; ``call`` raises :class:`ZaloError` for an API
-    refusal and lets ``httpx`` transport errors through (the channel classifies both)."""
+    refusal and lets ``httpx`` transport errors through (the channel classifies both).
+    ``charge`` (None: uncharged, a client used on its own) may be set after construction:
+    the channel and the bot's service set their send budget's."""
 
     def __init__(
         self,
@@ -63,7 +85,9 @@ class ZaloBotAPI:
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
         pool_size: int = 32,
+        charge: Charge | None = None,
     ) -> None:
+        self.charge = charge
         self._token = token
         self._base = f"{base_url.rstrip('/')}/bot{token}/"
         self._timeout = httpx.Timeout(read_timeout, connect=connect_timeout, pool=connect_timeout)
@@ -93,7 +117,10 @@ class ZaloBotAPI:
     async def call(
         self, method: str, payload: dict[str, Any], *, read_timeout: float | None = None
     ) -> Any:
-        """``result`` of one API call."""
+        """``result`` of one API call; a message call waits for its ``charge`` first."""
+        if self.charge is not None and message_call(method):
+            chat = payload.get("chat_id")
+            await self.charge(chat if isinstance(chat, str) else None)
         if self._client is None:
             await self.start()
         assert self._client is not None

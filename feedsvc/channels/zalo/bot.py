@@ -9,8 +9,11 @@ happens in a private chat (SPEC §11: private chats are the main case).
 
 Updates arrive through ``POST /zalo/webhook`` (``zalo.webhook_secret`` set; see
 :func:`secret_matches`) or from :class:`ZaloPoller` (long polling, one poller across replicas
-through the ``zalo-poller`` lease). Nothing here raises out: a failed reply is logged without the
-token and the update dropped (a user simply sends the command again).
+through the ``zalo-poller`` lease). A reply's ``sendMessage`` waits for a slot of the Zalo send
+budget (the client charges it: the next free slot, the chat's pace after an alert; never
+dropped), so up to :data:`MAX_CONCURRENT` replies wait at once. Nothing here raises out: a
+failed reply is logged without the token and the update dropped (a user simply sends the
+command again).
 """
 
 from __future__ import annotations

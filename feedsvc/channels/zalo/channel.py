@@ -3,8 +3,9 @@
 Limits (the one place that declares them): plain text within 2,000 characters
 (:mod:`.message`); at most one message a second to a private chat and one every 3 s to a group
 (Zalo publishes no figures we could find: Telegram's, which are conservative for a chat app);
-``zalo.global_rate`` overall (default 10/s); a recipient is disabled after 3 permanent failures
-in a row.
+``zalo.global_rate`` overall (default 10/s), counting every call that sends a message, the
+bot's answers too (the client charges the channel's send budget); a recipient is disabled after
+3 permanent failures in a row.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import timedelta, tzinfo
 import httpx
 
 from feedsvc.articles import Article
+from feedsvc.budget import send_budget
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
@@ -81,12 +83,17 @@ def message_number(message_id: str | None) -> int:
 
 
 class ZaloChannel:
-    """Alerts to Zalo chats through :class:`ZaloBotAPI`."""
+    """Alerts to Zalo chats through :class:`ZaloBotAPI`, every message call charged to the
+    channel's send budget (the client's ``charge``)."""
 
     def __init__(self, api: ZaloBotAPI, tz: tzinfo, *, global_rate: float | None = None) -> None:
         self.api = api
         self.tz = tz
         self.limits = LIMITS if global_rate is None else replace(LIMITS, global_rate=global_rate)
+        #: the channel's send budget in this process (bound to the state DB by its dispatcher),
+        #: shared with its follow-up worker and the Zalo bot of this process
+        self.budget = send_budget(self)
+        api.charge = self.budget.charge
 
     async def start(self) -> None:
         await self.api.start()

@@ -25,8 +25,10 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from feedsvc.bot.actions import Limits
+from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
+from feedsvc.channels.zalo.channel import LIMITS
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
@@ -140,7 +142,11 @@ class ZaloPoller:
 
 
 class ZaloService:
-    """The Zalo bot of one replica: a client for replies, and the poller or the webhook."""
+    """The Zalo bot of one replica: a client for replies, and the poller or the webhook.
+
+    Each reply costs a slot of ``budget``: the Zalo channel's in a full process (one release
+    gate with the alerts), else one of the bot's own on the same shared bucket at
+    ``global_rate`` (messages a second across replicas)."""
 
     def __init__(
         self,
@@ -154,8 +160,11 @@ class ZaloService:
         poll_timeout: float = 10.0,
         limits: Limits | None = None,
         tz: tzinfo | None = None,
+        budget: SendBudget | None = None,
+        global_rate: float = LIMITS.global_rate,
     ) -> None:
-        self.api = ZaloBotAPI(token, base_url, read_timeout=10.0)
+        self.budget = budget or bot_budget(db, global_rate, LIMITS)
+        self.api = ZaloBotAPI(token, base_url, read_timeout=10.0, charge=self.budget.charge)
         self.bot = ZaloBot(db, self.api, limits, tz or ZoneInfo("Asia/Ho_Chi_Minh"))
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
