@@ -213,8 +213,9 @@ class Service:
             return
         if self._reconciler is None:
             self._reconciler = Reconciler(
-                self.db, self.ingestor.source, self.settings.source.reconcile_days
-            )
+                self.db, self.ingestor.source, self.settings.source.reconcile_days,
+                reread=self.ingestor.reread,
+            )  # fmt: skip
         try:
             self._reconciler.run()
         except NotReconcilable as exc:

@@ -6,83 +6,23 @@ backend as the state DB: a SQLite file, or a table in the test's PostgreSQL sche
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
-from lifecycle_world import Clock, World, make_world
-from sqlalchemy import Engine, create_engine, text
+from cms_table import COLUMNS, Cms, cms_table
+from lifecycle_world import World, make_world
 
-from feedsvc.config import SourceColumns
 from feedsvc.db import Database
 from feedsvc.lifecycle.reconcile import Reconciler
-from feedsvc.source import SqlSource, external_source
+from feedsvc.source import external_source
 from feedsvc.source.recent import NotReconcilable
-
-COLUMNS = SourceColumns(
-    cursor="modified",
-    source_key="slug",
-    url="link",
-    published_at="created",
-    updated_at="edited",
-    visible="status = 'published'",
-)
-
-
-@dataclass
-class Cms:
-    url: str
-    engine: Engine
-    clock: Clock
-
-    def put(self, n: int, status: str | None, created: datetime, title: str = "") -> None:
-        """Insert or update post ``n``; ``modified`` (the cursor) moves, ``edited`` stays."""
-        stamp = self.clock().replace(tzinfo=None)
-        values = {
-            "n": n, "slug": f"TEST-{n:05d}", "link": f"https://example.vn/tin/{n}.html",
-            "title": title or f"Công an Kiến Thụy tin số {n}", "status": status,
-            "created": created.astimezone(UTC).replace(tzinfo=None), "now": stamp,
-        }  # fmt: skip
-        with self.engine.begin() as conn:
-            done = conn.execute(
-                text("UPDATE posts SET status = :status, title = :title, created = :created, "
-                     "modified = :now WHERE id = :n"),
-                values,
-            ).rowcount  # fmt: skip
-            if not done:
-                conn.execute(
-                    text("INSERT INTO posts VALUES (:n, :slug, :link, :title, :status, :created,"
-                         " :now, :now)"),
-                    values,
-                )  # fmt: skip
-
-    def delete(self, *ns: int) -> None:
-        with self.engine.begin() as conn:
-            for n in ns:
-                conn.execute(text("DELETE FROM posts WHERE id = :n"), {"n": n})
-
-    def source(self, columns: SourceColumns = COLUMNS) -> SqlSource:
-        return external_source(self.url, "posts", columns, UTC)
 
 
 @pytest.fixture
 def cms(db: Database, tmp_path: Path) -> Iterator[Cms]:
-    url = f"sqlite:///{tmp_path / 'cms.db'}" if db.dialect == "sqlite" else str(db.url)
-    engine = create_engine(url)
-    with engine.begin() as conn:
-        conn.execute(
-            text(
-                "CREATE TABLE posts (id INTEGER PRIMARY KEY, slug VARCHAR(100) NOT NULL, "
-                "link VARCHAR(300) NOT NULL, title VARCHAR(300) NOT NULL, status VARCHAR(20), "
-                "created TIMESTAMP NOT NULL, modified TIMESTAMP NOT NULL, "
-                "edited TIMESTAMP NOT NULL)"
-            )
-        )
-        conn.execute(text("CREATE INDEX ix_posts_modified ON posts (modified, id)"))
-        conn.execute(text("CREATE INDEX ix_posts_created ON posts (created)"))
-    yield Cms(url, engine, Clock())
-    engine.dispose()
+    with cms_table(db, tmp_path) as table:
+        yield table
 
 
 def world(db: Database, cms: Cms) -> World:

@@ -103,6 +103,7 @@ class Ingestor:
         self.backoff = Backoff(poll_seconds)
         self.lease = lease
         self._stop = threading.Event()
+        self._busy = threading.Lock()  # a tick and a re-read by id (reconciliation) never overlap
         #: a tick is working through a backlog (after-commit listeners defer per-batch work)
         self.catching_up = False
         #: a tick is between reading a batch and committing it (shutdown: an abandoned tick
@@ -140,11 +141,12 @@ class Ingestor:
             if self.lease is not None and not self.lease.take(self.db):
                 result.skipped = result.standby = True
                 return result
-            try:
-                self.batch_open = True
-                self._run(result)
-            finally:
-                self.catching_up = self.batch_open = False
+            with self._busy:
+                try:
+                    self.batch_open = True
+                    self._run(result)
+                finally:
+                    self.catching_up = self.batch_open = False
         except LeaseLost:
             log.warning("ingest: lease lost mid-tick to another replica; batch rolled back")
             result.standby = True
@@ -280,6 +282,25 @@ class Ingestor:
                 cursors.record_success(
                     conn, self.source.name, None, None, now, first_sync=False if first else None
                 )
+
+    def reread(self, ids: Sequence[str]) -> int:
+        """Read these source rows whole by id, wherever they sort, and store them through the
+        one batch write (writer rules, hooks, outbox), :attr:`batch_size` at a time; returns how
+        many were stored (new or taking over). For rows reconciliation withdrew as deleted and
+        finds again (restored with their old cursor value, behind the cursor where no read
+        looks); rows dated after the horizon are left to the reads. Waits for a running tick.
+        Raises the source's or the state DB's errors, or :class:`LeaseLost`."""
+        result = TickResult()
+        with self._busy:
+            horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
+            rows = [r for r in self.source.placed_rows(ids) if r.cursor_ts <= horizon]
+            with self.db.read() as conn:
+                self.index.refresh(conn)
+            for i in range(0, len(rows), self.batch_size):
+                if self._stop.is_set():
+                    break
+                self._store(self._prepare(rows[i : i + self.batch_size]), result, None)
+        return result.stored
 
     def request_stop(self) -> None:
         """Make a running tick return after its current batch (committed), and later ticks

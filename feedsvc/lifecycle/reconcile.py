@@ -14,19 +14,32 @@ A source outage must never look like a deletion, so a pass withdraws nothing whe
 
 Cost: two indexed range reads (``published_at`` on both sides, ids only) plus primary-key
 lookups for the few candidates: constant in the table sizes (``bench/reconcile.py``).
+
+A deletion is not always for good: a row restored from a backup (or ``INSERT``-ed again from a
+saved copy) keeps its cursor value, so once it lies behind the ingest cursor (past the overlap
+window) no read takes it again and the article stayed withdrawn forever. So each pass also
+looks up, by id, the articles it withdrew as ``deleted`` in the window (:data:`LOOKUP` of them
+per pass, in id order, the next pass going on where this one stopped: one indexed state-DB read
+and one primary-key lookup at the source, whatever the number withdrawn), and hands the rows
+that exist again to ``reread``: the ingestor reads them whole and stores them through its one
+batch write (:meth:`feedsvc.ingest.Ingestor.reread`), so the writer's rules decide
+(:func:`feedsvc.versions.takes_over`: the same version shown again, or a newer one, replaces
+it; an older backup does not) and the hooks decide any alert (one delivery per chat and
+article, ever: a chat that had it is not alerted again). Only a row found is evidence here, so
+an outage restores nothing (a lookup that fails raises; an empty table finds nothing).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from feedsvc.db import Database
 from feedsvc.source import SqlSource
 from feedsvc.source.recent import existing_ids, recent_ids
-from feedsvc.store.lifecycle import held_window, withdraw_deleted
+from feedsvc.store.lifecycle import deleted_window, held_window, withdraw_deleted
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +47,11 @@ log = logging.getLogger(__name__)
 MAX_SHARE = 0.5
 #: Below this many held articles the share rule does not apply (a quiet week, two deletions).
 MIN_FOR_SHARE = 20
+#: Articles withdrawn as deleted looked up again per pass (one ``IN`` list at the source).
+LOOKUP = 500
+
+#: Re-reads source rows by id through ingest's batch write; returns how many it stored.
+Reread = Callable[[Sequence[str]], int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +63,8 @@ class Pass:
     seen: int
     withdrawn: tuple[int, ...]
     refused: str | None = None
+    #: source ids of rows withdrawn as deleted earlier and found again, handed to ``reread``
+    back: tuple[str, ...] = ()
 
 
 def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
@@ -53,8 +73,14 @@ def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
     return [sid for sid in held if sid not in seen and sid not in still]
 
 
+def returned(deleted: Sequence[str], existing: set[str]) -> list[str]:
+    """Pure core of the way back: the source ids withdrawn as deleted that exist again."""
+    return [sid for sid in deleted if sid in existing]
+
+
 class Reconciler:
-    """One pass per :meth:`run` over ``source`` and ``db`` (see the module docstring)."""
+    """One pass per :meth:`run` over ``source`` and ``db`` (see the module docstring);
+    ``reread`` (the ingestor's) brings back the rows found again (None: none are looked up)."""
 
     def __init__(
         self,
@@ -62,37 +88,67 @@ class Reconciler:
         source: SqlSource,
         days: float,
         clock: Callable[[], datetime] | None = None,
+        reread: Reread | None = None,
     ) -> None:
         self.db = db
         self.source = source
         self.window = timedelta(days=days)
         self.clock = clock or db.now
+        self.reread = reread
+        self._after = 0  # the last article id looked up again (the next pass goes on after it)
 
     def run(self) -> Pass:
         """One pass. Raises the source's or the state DB's errors (nothing is withdrawn then);
         the caller logs them and tries again next time."""
         now = self.clock()
         since = now - self.window
+        back = self._bring_back(since)
         with self.db.read() as conn:
             held = [sid for sid, _key in held_window(conn, since) if sid]
         if not held:
-            return Pass(0, 0, ())
+            return Pass(0, 0, (), back=back)
         seen = recent_ids(self.source, since)
         if not seen:  # an empty (truncated, restoring) table or window is not 7 days of deletions
-            return self._refuse(held, seen, "the source shows no row in the window")
+            return self._refuse(held, seen, "the source shows no row in the window", back)
         candidates = [sid for sid in held if sid not in seen]
         if not candidates:
-            return Pass(len(held), len(seen), ())
+            return Pass(len(held), len(seen), (), back=back)
         gone = decide(candidates, seen, existing_ids(self.source, candidates))
         if len(held) >= MIN_FOR_SHARE and len(gone) > MAX_SHARE * len(held):
             why = f"{len(gone)} of {len(held)} held articles would go at once"
-            return self._refuse(held, seen, why)
+            return self._refuse(held, seen, why, back)
         with self.db.write() as conn:
             ids = withdraw_deleted(conn, gone, since, self.clock)
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
-        return Pass(len(held), len(seen), tuple(ids))
+        return Pass(len(held), len(seen), tuple(ids), back=back)
 
-    def _refuse(self, held: list[str], seen: set[str], why: str) -> Pass:
+    def _bring_back(self, since: datetime) -> tuple[str, ...]:
+        """Look up the next :data:`LOOKUP` articles withdrawn as deleted (by id, after the
+        last pass's) and have the rows that exist again read whole and stored (``reread``).
+        Returns their source ids. Raises the source's or the state DB's errors."""
+        if self.reread is None:
+            return ()
+        with self.db.read() as conn:
+            slice_ = deleted_window(conn, since, self._after, LOOKUP)
+        self._after = slice_[-1][0] if len(slice_) == LOOKUP else 0  # then from the start
+        if not slice_:
+            return ()
+        sids = [sid for _id, sid in slice_]
+        back = returned(sids, existing_ids(self.source, sids))
+        if back:
+            stored = self.reread(back)
+            log.log(
+                logging.INFO if stored else logging.DEBUG,
+                "reconciliation: %d row(s) withdrawn as deleted are in the source again, "
+                "%d stored again",
+                len(back),
+                stored,
+            )
+        return tuple(back)
+
+    def _refuse(
+        self, held: list[str], seen: set[str], why: str, back: tuple[str, ...] = ()
+    ) -> Pass:
         log.warning("reconciliation withdrew nothing: %s (%s)", why, self.source.name)
-        return Pass(len(held), len(seen), (), why)
+        return Pass(len(held), len(seen), (), why, back)

@@ -15,8 +15,10 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+
+from sqlalchemy import Connection
 
 from feedsvc import metrics
 from feedsvc.articles import Article
@@ -30,6 +32,7 @@ from feedsvc.dispatch import default_owner
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
+from feedsvc.retraction.labels import current_labels
 from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, first_method
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
@@ -195,6 +198,7 @@ class FollowupWorker:
             ids = [c.article_id for c in claimed]
             public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
+            claimed = _relabelled(conn, claimed, found)
             fixes = [(c.delivery_id, c.chat_id, c.article_id, c.topics)
                      for c in claimed if c.kind == CORRECT]  # fmt: skip
             options = self.digests.options(conn, fixes, found) if self.digests and fixes else {}
@@ -300,6 +304,21 @@ class FollowupWorker:
             f.chat_id, f.message_id, text, caption=caption, html=html,
             link_preview=f.link_preview, buttons=job.buttons if f.kind == CORRECT else (),
         )  # fmt: skip
+
+
+def _relabelled(
+    conn: Connection, claimed: list[q.Followup], found: dict[int, Article]
+) -> list[q.Followup]:
+    """Corrections carry the topic labels the article has for the chat now
+    (:mod:`feedsvc.retraction.labels`), not the ones it was queued with."""
+    pairs = [(c.chat_id, c.article_id) for c in claimed if c.kind == CORRECT]
+    now = current_labels(conn, pairs, found)
+    return [
+        replace(c, topics=now[(c.chat_id, c.article_id)])
+        if c.kind == CORRECT and (c.chat_id, c.article_id) in now
+        else c
+        for c in claimed
+    ]
 
 
 def followup_worker(

@@ -75,3 +75,24 @@ def live_query_targets(conn: Connection, ids: Iterable[int]) -> dict[int, tuple[
         for i, c, q in conn.execute(stmt).tuples():
             out[int(i)] = (int(c), str(q))
     return out
+
+
+def chat_query_subscriptions(
+    conn: Connection, chat_ids: Iterable[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """``chat_id → [(subscription id, query)]`` of these chats' own-query subscriptions, by
+    id, whatever the chat's state (a corrected alert's labels: ``feedsvc.retraction.labels``)."""
+    wanted = sorted(set(chat_ids))
+    out: dict[int, list[tuple[int, str]]] = {}
+    for start in range(0, len(wanted), 500):  # bounded IN lists
+        stmt = (
+            select(subscriptions.c.id, subscriptions.c.chat_id, subscriptions.c.query)
+            .where(
+                subscriptions.c.chat_id.in_(wanted[start : start + 500]),
+                subscriptions.c.query.is_not(None),
+            )
+            .order_by(subscriptions.c.id)
+        )
+        for i, c, q in conn.execute(stmt).tuples():
+            out.setdefault(int(c), []).append((int(i), str(q)))
+    return out

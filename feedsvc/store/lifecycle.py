@@ -228,6 +228,27 @@ def withdraw_deleted(
     return ids
 
 
+def deleted_window(
+    conn: Connection, since: datetime, after: int, limit: int
+) -> list[tuple[int, str]]:
+    """``(article id, source_id)`` of articles reconciliation withdrew as ``deleted`` that were
+    published at/after ``since``, ids after ``after``, the first ``limit`` by id: the ones it
+    looks up again, a bounded slice per pass (``feedsvc.lifecycle.reconcile``)."""
+    stmt = (
+        select(articles.c.id, articles.c.source_id)
+        .where(
+            articles.c.published_at >= since,
+            articles.c.withdrawn_reason == "deleted",
+            articles.c.withdrawn_at.is_not(None),
+            articles.c.source_id.is_not(None),
+            articles.c.id > after,
+        )
+        .order_by(articles.c.id)
+        .limit(limit)
+    )
+    return [(int(i), str(sid)) for i, sid in conn.execute(stmt).tuples()]
+
+
 def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None]]:
     """``(source_id, source_key)`` of held, not withdrawn articles published at/after ``since``
     (the ``published_at`` index bounds it): what reconciliation compares with the source."""
