@@ -29,16 +29,14 @@ from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import describe
 from feedsvc.ingest import unordered, writer
-from feedsvc.ingest.backoff import Backoff, Outage
+from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.commit import BatchCommit
+from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import (
     Batch,
-    SystemicError,
     hold_back,
     next_limit,
     parse_rows,
@@ -55,15 +53,12 @@ from feedsvc.ingest.model import (
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
 from feedsvc.ingest.window import read_window
-from feedsvc.source import SourceError, SourceRow, SqlSource
+from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors, quarantine
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
-
-#: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
-EXPECTED = (SQLAlchemyError, SourceError, SystemicError, OSError, UnicodeError)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,10 +128,10 @@ class Ingestor:
             return result
         if not self.backoff.due():
             outage = self.backoff.outage
-            if outage is None or not self._answers(outage):
+            if outage is None or not self.failures.answers(outage):
                 result.skipped = True
                 return result
-            log.info("ingest: the %s answers again, retrying now", _SIDE[outage])
+            log.info("ingest: the %s answers again, retrying now", SIDE[outage])
         try:
             if self.lease is not None and not self.lease.take(self.db):
                 result.skipped = result.standby = True
@@ -151,56 +146,21 @@ class Ingestor:
             log.warning("ingest: lease lost mid-tick to another replica; batch rolled back")
             result.standby = True
         except Exception as exc:  # a tick must never take the scheduler down
-            self._failed(result, exc)
+            self.failures.failed(result, exc)
         else:
             self.backoff.succeeded()
         return result
+
+    @property
+    def failures(self) -> Failures:
+        """Failure handling over the current state DB, source and backoff (read at each use:
+        tests and a re-bound source swap them)."""
+        return Failures(self.db, self.source, self.backoff)
 
     def health(self) -> IngestHealth:
         """For ``/readyz?ingest=1``, status and metrics: no I/O, safe from any thread."""
         b = self.backoff
         return IngestHealth(b.failures, b.outage, round(b.seconds_left(), 1))
-
-    # -- failures ------------------------------------------------------------------------------
-    def _answers(self, side: Outage) -> bool:
-        """The backoff probe: one ``SELECT 1`` to the side that was down."""
-        try:
-            (self.db.ping if side == "state" else self.source.ping)()
-        except Exception:  # any failure means "not yet"
-            return False
-        return True
-
-    def _outage(self) -> Outage | None:
-        """After a failure: which side (if any) does not answer at all."""
-        if not self._answers("state"):
-            return "state"
-        if not self._answers("source"):
-            return "source"
-        return None
-
-    def _failed(self, result: TickResult, exc: Exception) -> None:
-        error = describe(exc)
-        result.error = error
-        outage = self._outage()
-        recorded: int | None = None
-        if outage != "state":
-            try:
-                with self.db.write() as conn:
-                    recorded = cursors.record_failure(conn, self.source.name, error, self.db.now())
-            except SQLAlchemyError as db_exc:
-                log.warning("ingest: could not record the failure: %s", describe(db_exc))
-        delay = self.backoff.failed(outage, recorded)
-        when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
-        what = f"the {_SIDE[outage]} does not answer" if outage else "failed"
-        log.warning(
-            "ingest from %s: %s (%d in a row), retrying %s: %s",
-            self.source.name,
-            what,
-            self.backoff.failures,
-            when,
-            error,
-            exc_info=None if isinstance(exc, EXPECTED) else exc,  # a bug: show where, once
-        )
 
     # -- the pass ------------------------------------------------------------------------------
     def _prepare_hooks(self) -> None:
@@ -423,6 +383,3 @@ class Ingestor:
                 except Exception:  # a broken listener must not undo a committed ingest
                     log.exception("after-ingest callback failed")
         return refused
-
-
-_SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}

@@ -1,0 +1,82 @@
+"""A failed ingest tick: which side is down, the one log line, the recorded failure, backoff.
+
+A tick never raises (:meth:`feedsvc.ingest.ingestor.Ingestor.tick`): trouble with the source or
+the state DB is an operator's matter, logged as one line without a traceback, recorded in
+``source_cursors`` (``feedsvc status``, ``/api/status``) and backed off
+(:mod:`feedsvc.ingest.backoff`). Only an exception outside :data:`EXPECTED` — a bug — is
+logged with where it happened.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.exc import SQLAlchemyError
+
+from feedsvc.db import Database
+from feedsvc.db.errors import describe
+from feedsvc.ingest.backoff import Backoff, Outage
+from feedsvc.ingest.isolate import SystemicError
+from feedsvc.ingest.model import TickResult
+from feedsvc.source import SourceError, SqlSource
+from feedsvc.store import cursors
+
+log = logging.getLogger("feedsvc.ingest.ingestor")  # the tick's own logger: one place to read
+
+#: Failures that are the infrastructure's, not a bug: logged as one line, never a traceback.
+EXPECTED = (SQLAlchemyError, SourceError, SystemicError, OSError, UnicodeError)
+
+#: How each side is named in the log line.
+SIDE: dict[Outage, str] = {"source": "source", "state": "state database"}
+
+
+@dataclass
+class Failures:
+    """The failure handling of one ingestor: its state DB, its source and its backoff."""
+
+    db: Database
+    source: SqlSource
+    backoff: Backoff
+
+    def answers(self, side: Outage) -> bool:
+        """The backoff probe: one ``SELECT 1`` to the side that was down."""
+        try:
+            (self.db.ping if side == "state" else self.source.ping)()
+        except Exception:  # any failure means "not yet"
+            return False
+        return True
+
+    def outage(self) -> Outage | None:
+        """After a failure: which side (if any) does not answer at all."""
+        if not self.answers("state"):
+            return "state"
+        if not self.answers("source"):
+            return "source"
+        return None
+
+    def failed(self, result: TickResult, exc: Exception) -> None:
+        """Record ``exc`` in ``result`` and (when the state DB answers) in ``source_cursors``,
+        back off, and log one line saying which side is down and when the next try comes."""
+        error = describe(exc)
+        result.error = error
+        outage = self.outage()
+        recorded: int | None = None
+        if outage != "state":
+            try:
+                with self.db.write() as conn:
+                    recorded = cursors.record_failure(conn, self.source.name, error, self.db.now())
+            except SQLAlchemyError as db_exc:
+                log.warning("ingest: could not record the failure: %s", describe(db_exc))
+        delay = self.backoff.failed(outage, recorded)
+        when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
+        what = f"the {SIDE[outage]} does not answer" if outage else "failed"
+        log.warning(
+            "ingest from %s: %s (%d in a row), retrying %s: %s",
+            self.source.name,
+            what,
+            self.backoff.failures,
+            when,
+            error,
+            exc_info=None if isinstance(exc, EXPECTED) else exc,  # a bug: show where, once
+        )
