@@ -37,13 +37,11 @@ from feedsvc.ingest import (
     IngestLease,
     Ingestor,
     TickResult,
-    notify_new_deliveries,
 )
 from feedsvc.lifecycle.due import DueCheck
+from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.reconcile import Reconciler
-from feedsvc.outbox import Outbox
 from feedsvc.publish import FeedPublisher
-from feedsvc.retraction.hooks import Corrections
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
 from feedsvc.scheduler import Jobs
 from feedsvc.server import (
@@ -160,9 +158,7 @@ class Service:
                 ),
             )
             max_age = timedelta(hours=self.settings.telegram.alert_max_age_hours)
-            self._ingestor.hooks.append(Outbox(max_age))
-            self._ingestor.hooks.append(Corrections(self.settings.telegram.edit_on_update))
-            self._ingestor.hooks.append(notify_new_deliveries)  # after the outbox, same tx
+            self._ingestor.hooks.extend(release_hooks(self.settings))
             self._ingestor.after_commit.append(self._after_ingest)
             if self.interrupted:  # built by a tick that began as the signal came
                 self._ingestor.request_stop()

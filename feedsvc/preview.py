@@ -1,4 +1,4 @@
-"""Topic preview: what would this query match among the stored articles?
+"""Topic preview: what would this query match among the published articles?
 
 Shared by ``feedsvc topics preview``, the API and the web admin's live editor, so the preview an
 admin sees is computed exactly like ingest matching (same normaliser, same evaluator).
@@ -8,7 +8,9 @@ yields key sets (:func:`feedsvc.matching.candidate_key_sets`) the archive search
 candidates from the *whole* archive, newest first, and only those are re-checked; the newest
 ``scan`` candidates are checked, so the count is exact when there are no more than that.  A
 query without usable key sets (e.g. only negations under a NOT) falls back to matching the
-newest ``scan`` articles.
+newest ``scan`` articles. Samples, counts and the "of N" they are out of are all public
+articles (SPEC §10: no hidden, withdrawn or scheduled one): the "of N" counted every stored
+row ("1 of all 4" with 3 of the 4 scheduled).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from feedsvc.matching import (
 from feedsvc.matching.evaluate import term_in_document
 from feedsvc.store.article_reads import (
     StoredArticle,
-    count_since,
+    count_public,
     latest_articles,
     stored_articles,
 )
@@ -62,16 +64,18 @@ class BroadTerm:
 
 
 def scope(scanned: int, indexed: bool) -> str:
-    """What a preview covered, in English: ``all 30000 stored articles`` (the whole archive,
-    through the search index) or ``the 2000 latest stored articles`` (no usable index terms:
-    the newest ``scan``). The one wording of the CLI and the API; the admin's is the catalogue's
-    ``preview_count*``, which says the same."""
-    return f"all {scanned} stored articles" if indexed else f"the {scanned} latest stored articles"
+    """What a preview covered, in English: ``all 30000 published articles`` (every public one,
+    through the search index) or ``the 1990 latest published articles`` (no usable index terms:
+    the public ones among the newest ``scan`` stored). The one wording of the CLI and the API;
+    the admin's is the catalogue's ``preview_count*``, which says the same."""
+    if indexed:
+        return f"all {scanned} published articles"
+    return f"the {scanned} latest published articles"
 
 
 @dataclass
 class PreviewResult:
-    """``scanned``: articles the preview covers (the whole archive when ``indexed``);
+    """``scanned``: public articles the preview covers (all of them when ``indexed``);
     ``checked``: articles the matcher re-checked; ``exact``: ``count`` is the true number of
     matches among ``scanned`` (False: a lower bound, more candidates than ``scan``)."""
 
@@ -85,7 +89,7 @@ class PreviewResult:
     exact: bool = True
 
     def english(self) -> str:
-        """``3 of all 30000 stored articles match``; ``at least 2000 of …`` when the count was
+        """``3 of all 30000 published articles match``; ``at least 2000 of …`` when the count was
         cut at ``scan`` (it read as the number of matches where 3,000 matched)."""
         least = "" if self.exact else "at least "
         return f"{least}{self.count} of {scope(self.scanned, self.indexed)} match"
@@ -111,10 +115,11 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
         ids = candidate_ids(conn, key_sets, scan + 1, until=now)
         if ids is None:
             checked = latest_articles(conn, scan, now)
-            result = PreviewResult(query=query, scanned=len(checked), count=0)
+            public = sum(not stored.retired for stored in checked)
+            result = PreviewResult(query=query, scanned=public, count=0)
         else:
             checked = stored_articles(conn, ids[:scan])
-            total = count_since(conn, None)
+            total = count_public(conn, now)
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
     checked = [stored for stored in checked if not stored.retired]

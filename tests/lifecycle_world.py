@@ -88,7 +88,13 @@ def entry_keys(body: bytes) -> list[str]:
     return [e.link.rsplit("/", 1)[-1] for e in parsed.entries]
 
 
-def make_world(db: Database, clock: Clock | None = None, source: SqlSource | None = None) -> World:
+def make_world(
+    db: Database,
+    clock: Clock | None = None,
+    source: SqlSource | None = None,
+    alert_max_age: timedelta = timedelta(hours=24),
+) -> World:
+    """``alert_max_age``: the outbox's ``telegram.alert_max_age_hours``."""
     clock = clock or Clock()
     db.now = clock  # type: ignore[method-assign]
     with db.write() as conn:
@@ -104,7 +110,7 @@ def make_world(db: Database, clock: Clock | None = None, source: SqlSource | Non
         ing = Ingestor(db, source, TopicIndex(), tz=UTC, poll_seconds=1, overlap_seconds=60,
                        batch_size=100)  # fmt: skip
     ing.clock = clock  # rows are dated by the simulated clock: not ahead of it
-    ing.hooks.append(Outbox(timedelta(hours=24)))
+    ing.hooks.append(Outbox(alert_max_age))
     ing.after_commit.append(pub.on_ingest)
     due = DueCheck(db, ing.hooks, ing.after_commit, clock=clock)
     pub.sync()

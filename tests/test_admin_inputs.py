@@ -217,7 +217,7 @@ def test_use_cases_refuse_before_any_sql(db: Database, text: str) -> None:
         lambda: editors.find_articles(db, text),
         lambda: editors.hide_article(db, text, None, "cli"),
         lambda: editors.hide_article(db, "TEST-00001", text, "cli"),
-        lambda: editors.unhide_article(db, text),
+        lambda: editors.unhide_article(db, text, ()),
         lambda: ops.get_topic(db, text),
         lambda: ops.delete_topic(db, text),
         lambda: ops.set_topic_enabled(db, text, False),

@@ -76,14 +76,14 @@ def test_import_export_roundtrip(run, tmp_path: Path) -> None:  # type: ignore[n
 @pytest.mark.parametrize(
     ("query", "scan", "first"),
     [
-        ('"công an"', "1", "at least 1 of all 3 stored articles match"),
-        ('"công an"', "2", "at least 2 of all 3 stored articles match"),
-        ('"công an"', "3", "3 of all 3 stored articles match"),
-        ('"công an"', "2000", "3 of all 3 stored articles match"),
+        ('"công an"', "1", "at least 1 of all 3 published articles match"),
+        ('"công an"', "2", "at least 2 of all 3 published articles match"),
+        ('"công an"', "3", "3 of all 3 published articles match"),
+        ('"công an"', "2000", "3 of all 3 published articles match"),
         # a term without a key the search index holds (an Arabic-Indic digit): the newest
         # --scan only (it said "recent" for both, though the index searched the whole archive)
-        ('"công an" OR ٣', "2", "2 of the 2 latest stored articles match"),
-        ('"công an" OR ٣', "2000", "3 of the 3 latest stored articles match"),
+        ('"công an" OR ٣', "2", "2 of the 2 latest published articles match"),
+        ('"công an" OR ٣', "2000", "3 of the 3 latest published articles match"),
     ],
 )
 def test_a_preview_says_what_it_covered(  # type: ignore[no-untyped-def]
@@ -135,7 +135,7 @@ def test_preview_and_backfill(run, tmp_path: Path) -> None:  # type: ignore[no-u
     service.prepare()
     assert service.ingest_tick().new == 2
     preview = run("topics", "preview", '"công an"')
-    assert preview.exit_code == 0 and "1 of all 2 stored articles match" in preview.output
+    assert preview.exit_code == 0 and "1 of all 2 published articles match" in preview.output
     assert "[[" in preview.output  # highlighted snippet
     assert run("topics", "preview", '"công an').exit_code == 2
     run("topics", "add", "bong-da", "--title", "Bóng đá", "--query", '"bóng đá"')

@@ -16,13 +16,17 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from factories import article
+from sqlalchemy import select, update
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli
 from feedsvc.config import load_config
+from feedsvc.db.schema import articles, deliveries
 from feedsvc.lifecycle import editors
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -265,3 +269,58 @@ def test_a_re_hide_without_a_reason_keeps_the_takedown_record(service: Service) 
         api = client.post("/api/articles/TEST-00001/hide", headers=AUTH, json={"reason": "Mới"})
         assert (api.json()["hidden_reason"], api.json()["hidden_by"]) == ("Mới", "api")
         assert state(service, "TEST-00001").hidden_at == taken.hidden_at
+
+
+@pytest.mark.parametrize("front", ["cli", "api", "admin"])
+def test_every_front_end_alerts_an_article_hidden_before_its_time(
+    service: Service, front: str
+) -> None:
+    """Attack F2 through each front end: hidden before its time, unhidden 30 minutes after it
+    (the due check's 10-minute overlap long gone): its subscribers are alerted, once."""
+    db = service.db
+    now = db.now()
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+        topic = get_topic(conn, "kien-thuy")
+        assert topic is not None
+        ensure_chat(conn, 777, "private", "Phóng viên", now)
+        subscribe(conn, 777, topic_id=topic.id, query=None, now=now)
+        service.index.refresh(conn)
+        upsert_source_articles(
+            conn, [article(5, title="Kiến Thụy: hẹn giờ", published_at=now + timedelta(hours=1))],
+            now,
+        )  # fmt: skip
+    assert service.ingest_tick().error is None
+    editors.hide_article(db, "TEST-00005", "chờ duyệt", "admin")
+    with db.write() as conn:  # 90 minutes on: hidden 2 h ago, its time 30 minutes ago
+        conn.execute(
+            update(articles)
+            .where(articles.c.source_key == "TEST-00005")
+            .values(
+                first_seen_at=now - timedelta(hours=3),
+                hidden_at=now - timedelta(hours=2),
+                published_at=now - timedelta(minutes=30),
+            )
+        )
+    if front == "cli":
+        env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+        done = CliRunner().invoke(cli, ["articles", "unhide", "TEST-00005"], env=env)
+        assert done.exit_code == 0, done.output
+    else:
+        client = TestClient(create_app(service), base_url="http://127.0.0.1")
+        with client:
+            if front == "api":
+                r = client.post("/api/articles/TEST-00005/unhide", headers=AUTH)
+                assert r.status_code == 200, r.text
+            else:
+                csrf = CSRF_FIELD.search(client.get("/admin/login").text)
+                assert csrf
+                client.post("/admin/login", data={"token": TOKEN, "csrf": csrf.group(1)})
+                token = CSRF_FIELD.search(client.get("/admin/articles").text)
+                assert token
+                form = {"key": "TEST-00005", "csrf": token.group(1)}
+                assert client.post("/admin/articles/unhide", data=form).status_code == 200
+    assert state(service, "TEST-00005").hidden_at is None
+    with db.read() as conn:
+        queued = conn.execute(select(deliveries.c.chat_id, deliveries.c.state)).all()
+    assert [tuple(r) for r in queued] == [(777, "pending")]

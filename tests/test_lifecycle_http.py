@@ -48,7 +48,7 @@ def test_search_last_modified_follows_the_results(db: Database) -> None:
     assert down.last_modified > late.last_modified and poll_since(down, late) == 200
 
     w.clock.advance(minutes=10)
-    unhide_article(w.db, "TEST-00001")
+    unhide_article(w.db, "TEST-00001", w.ing.hooks)
     back = search(w)
     assert entry_keys(back.body) == ["1.html", "2.html"] and poll_since(back, down) == 200
 

@@ -187,7 +187,7 @@ def test_an_editor_hides_and_the_source_cannot_bring_it_back(db: Database) -> No
     w.publish(article(9, title="Kiến Thụy: bản sửa", published_at=t0, updated_at=w.clock()))
     assert listed_everywhere(w, "9.html") == []
 
-    shown = unhide_article(w.db, "TEST-00009")
+    shown = unhide_article(w.db, "TEST-00009", w.ing.hooks)
     assert shown.hidden_at is None and shown.hidden_reason is None
     other.sync()
     assert "9.html" in w.feed_keys("rss", other)
@@ -201,7 +201,7 @@ def test_unhide_leaves_a_source_withdrawal_alone(db: Database) -> None:
     hide_article(w.db, "TEST-00010", None, "api")
     w.clock.advance(minutes=1)
     w.publish(article(10, published_at=t0, updated_at=w.clock(), withdrawn=True))
-    unhide_article(w.db, "TEST-00010")
+    unhide_article(w.db, "TEST-00010", w.ing.hooks)
     w.pub.sync()
     assert listed_everywhere(w, "10.html") == []
 

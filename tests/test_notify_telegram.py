@@ -367,7 +367,9 @@ def test_scrub_token() -> None:
 
 async def test_console_sender_logs(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="feedsvc.notify")
-    console = ConsoleSender()
-    assert await console.send(5, MSG, link_preview=True) == SendOutcome.sent(1)
-    assert await console.send_plain(5, PHOTO_MSG, link_preview=True) == SendOutcome.sent(2)
+    console = ConsoleSender(clock=lambda: 1_764_560_000.5)  # the clock stands still: +1
+    assert await console.send(5, MSG, link_preview=True) == SendOutcome.sent(1_764_560_000_500)
+    assert await console.send_plain(5, PHOTO_MSG, link_preview=True) == SendOutcome.sent(
+        1_764_560_000_501
+    )
     assert "A < B & C" in caplog.text and "chat 5" in caplog.text

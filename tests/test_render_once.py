@@ -100,7 +100,7 @@ def test_a_hide_or_unhide_elsewhere_renders_once(db: Database) -> None:
     w.publish(do_son(6, w))
     syncs(w)
     assert renders == {SLUG: 2, OTHER: 1}
-    unhide_article(w.db, "TEST-00005")
+    unhide_article(w.db, "TEST-00005", w.ing.hooks)
     syncs(w)
     assert w.feed_keys("atom") == ["5.html"] and renders == {SLUG: 3, OTHER: 1}
 

@@ -225,7 +225,7 @@ async def test_an_editor_hide_retracts_and_an_unhide_in_time_cancels(env: Env) -
     hide_article(env.db, "TEST-00001", "Yêu cầu pháp lý", "cli")
     worker = env.worker()
     await asyncio.to_thread(worker.sweep)
-    unhide_article(env.db, "TEST-00001")  # changed their mind before its turn
+    unhide_article(env.db, "TEST-00001", env.ingestor.hooks)  # changed their mind before its turn
     await env.follow_up(worker)
     assert [o for _, _, o in env.outcomes()] == ["cancelled", "cancelled"]
     hide_article(env.db, "TEST-00002", None, "api")

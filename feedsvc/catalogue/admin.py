@@ -62,17 +62,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "preview_loading": ("Đang so khớp…", "Matching…"),
     "preview_count": (
-        "{count} trong {scanned} bài mới nhất đã lưu khớp truy vấn.",
-        "{count} of the {scanned} latest stored articles match.",
+        "{count} trong {scanned} bài mới nhất đã đăng khớp truy vấn.",
+        "{count} of the {scanned} latest published articles match.",
     ),
     "preview_count_all": (
-        "{count} trong tổng số {scanned} bài đã lưu khớp truy vấn.",
-        "{count} of all {scanned} stored articles match.",
+        "{count} trong tổng số {scanned} bài đã đăng khớp truy vấn.",
+        "{count} of all {scanned} published articles match.",
     ),
     "preview_count_min": (
-        "Ít nhất {count} trong tổng số {scanned} bài đã lưu khớp truy vấn "
+        "Ít nhất {count} trong tổng số {scanned} bài đã đăng khớp truy vấn "
         "(đã kiểm tra {checked} bài ứng viên mới nhất).",
-        "At least {count} of all {scanned} stored articles match "
+        "At least {count} of all {scanned} published articles match "
         "(the newest {checked} candidates were checked).",
     ),
     "preview_error": ("Lỗi truy vấn", "Query error"),

@@ -10,7 +10,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import CELL_CHARS, Int, cell, config_option, run_operation
+from feedsvc.cli.common import (
+    CELL_CHARS,
+    Int,
+    cell,
+    config_option,
+    run_operation,
+    run_with_settings,
+)
 
 if TYPE_CHECKING:
     from feedsvc.store.lifecycle import EditorState
@@ -49,10 +56,14 @@ def hide(source_key: str, reason: str | None, config_file: str | None) -> None:
 @click.argument("source_key")
 @config_option
 def unhide(source_key: str, config_file: str | None) -> None:
-    """Show SOURCE_KEY again (unless the source itself withdrew it)."""
+    """Show SOURCE_KEY again (unless the source itself withdrew it). One hidden since before
+    its scheduled time alerts its subscribers now, as at its time; any other does not."""
     from feedsvc.lifecycle.editors import unhide_article
+    from feedsvc.lifecycle.hooks import release_hooks
 
-    found = run_operation(lambda db: unhide_article(db, source_key), config_file)
+    found = run_with_settings(
+        lambda db, settings: unhide_article(db, source_key, release_hooks(settings)), config_file
+    )
     click.echo(_line(found))
 
 

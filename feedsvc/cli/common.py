@@ -298,11 +298,20 @@ def run_operation(
     """One admin operation on the state DB (see :func:`open_db`); its errors become a message
     and the CLI's exit codes (2 for invalid input, 1 for not found / conflict, including an
     unknown or disabled topic named by ``subs add``: :data:`NOT_THERE`)."""
+    return run_with_settings(lambda db, _settings: action(db), config_file, write=write)
+
+
+def run_with_settings(
+    action: Callable[[Database, Settings], T], config_file: str | None, *, write: bool = True
+) -> T:
+    """:func:`run_operation` for an action that needs the settings too (an unhide's alert
+    hooks: ``telegram.alert_max_age_hours``)."""
     from feedsvc import operations as ops
 
-    db = open_db(load_settings(config_file), write=write)
+    settings = load_settings(config_file)
+    db = open_db(settings, write=write)
     try:
-        return action(db)
+        return action(db, settings)
     except ops.OperationError as exc:
         invalid = exc.kind == "invalid" and exc.code not in NOT_THERE
         fail(exc.message, EXIT_USAGE if invalid else EXIT_FAILED)

@@ -4,13 +4,22 @@ Shared by ``feedsvc articles``, ``POST /api/articles/{source_key}/hide|unhide`` 
 admin's articles page, so every front end applies the same rules and reports the same errors
 (:class:`feedsvc.operations.OperationError`, worded from ``op.<code>`` in the admin). A hidden
 article stays hidden whatever the source later says, until unhidden; hiding ends its queued
-alerts (``withdrawn``), and every replica's next feed sync drops it from the feeds.
+alerts (``withdrawn``), and every replica's next feed sync drops it from the feeds. An unhide
+that makes an article public for the first time (hidden before its scheduled time, approved
+after it) alerts as the due check would have at its time; any other unhide alerts nobody.
 """
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import Connection
+
 from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
+from feedsvc.ingest.model import Change, Prepares, TransactionHook
 from feedsvc.keys import trim_key
 from feedsvc.matching import (
     Query,
@@ -23,7 +32,11 @@ from feedsvc.matching import (
 from feedsvc.operations import OperationError, refuse_control
 from feedsvc.store import lifecycle as store
 from feedsvc.store.article_search import candidate_ids
+from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.lifecycle import EditorState
+from feedsvc.store.topics import topic_ids_of_articles
+
+log = logging.getLogger(__name__)
 
 MAX_REASON = 500  # characters: a sentence for the log, not a document
 MAX_FOUND = 200  # articles one search lists at most
@@ -80,16 +93,75 @@ def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> 
     return found
 
 
-def unhide_article(db: Database, source_key: str) -> EditorState:
+def unhide_article(
+    db: Database, source_key: str, release: Sequence[TransactionHook]
+) -> EditorState:
     """Show the article again (as far as the source allows: a withdrawn one stays out).
-    Raises OperationError ``invalid`` or ``not_found``."""
+
+    An article hidden since before its time and never alerted (:func:`first_public`) becomes
+    public for the first time now: it goes through ``release`` (the hooks the due check runs,
+    :func:`feedsvc.lifecycle.hooks.release_hooks`: the outbox's alerts, within
+    ``telegram.alert_max_age_hours``) in the unhide's transaction, as it would have at its time
+    had nobody hidden it. Any other unhide queues nothing (a takedown undone is no news). The
+    hooks are prepared (chats' queries compiled) before the write, only when the row read then
+    is a candidate; the decision is taken again on the locked row (a row that became one in
+    between — its time came that instant — is the due check's, whose overlap still covers
+    it). Raises OperationError ``invalid`` or ``not_found``."""
     key = _key(source_key)
+    with db.read() as conn:
+        before = store.editor_state(conn, key)
+    prepared = before is not None and _hidden_before_its_time(before)
+    for hook in release if prepared else ():
+        if isinstance(hook, Prepares):
+            hook.prepare(db)
     with db.write() as conn:
         store.lock_article(conn, key)
-        found = store.set_hidden(conn, key, False, db.now())
+        now = db.now()
+        held = store.editor_state(conn, key)
+        found = store.set_hidden(conn, key, False, now)
+        # the deliveries are read (one indexed probe) only for a candidate
+        if held is not None and prepared and first_public(held, now, _queued(conn, held)):
+            _release(conn, held, release, now)
     if found is None:
         raise _not_found(key)
     return found
+
+
+def _queued(conn: Connection, held: EditorState) -> bool:
+    return store.ever_queued(conn, held.id)
+
+
+def _hidden_before_its_time(held: EditorState) -> bool:
+    """Hidden at or before its ``published_at``: it was never public at its current time."""
+    return held.hidden_at is not None and held.hidden_at <= held.published_at
+
+
+def first_public(held: EditorState, now: datetime, ever_queued: bool) -> bool:
+    """Does unhiding ``held`` (its row before the unhide) at ``now`` make it public for the
+    first time? Hidden since before its time, that time passed, not withdrawn by the source,
+    and no delivery of it ever queued (``ever_queued``; the outbox queues only public articles:
+    one public and alerted, then moved to a later time and hidden before it, is not news again,
+    and its withdrawn alerts stay withdrawn). No new column: the hide row about to be cleared
+    and the deliveries hold the whole story. Pure."""
+    return (
+        _hidden_before_its_time(held)
+        and held.published_at <= now
+        and held.withdrawn_at is None
+        and not ever_queued
+    )
+
+
+def _release(
+    conn: Connection, held: EditorState, hooks: Sequence[TransactionHook], now: datetime
+) -> None:
+    """The due check's release of one article (:class:`feedsvc.lifecycle.due.DueCheck`)."""
+    article_id = held.id
+    article = articles_by_ids(conn, [article_id])[article_id]
+    topics = frozenset(topic_ids_of_articles(conn, [article_id]).get(article_id, ()))
+    changes = [Change(article_id, article, True, topics)]
+    for hook in hooks:
+        hook(conn, changes, now)
+    log.info("unhide: %s public for the first time, released as at its time", held.source_key)
 
 
 def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:

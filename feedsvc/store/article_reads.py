@@ -128,6 +128,14 @@ def count_since(conn: Connection, since: datetime | None) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+def count_public(conn: Connection, now: datetime) -> int:
+    """Articles public at ``now`` (aware UTC; :func:`~feedsvc.lifecycle.visibility.public_clause`):
+    what a preview's "of all N" counts, as readers can see them (not hidden, withdrawn or
+    scheduled ones)."""
+    stmt = select(func.count()).select_from(articles).where(public_clause(now))
+    return int(conn.execute(stmt).scalar_one())
+
+
 def article_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Row[Any]]:
     """Rows (``id`` + :data:`ARTICLE_COLUMNS`) of the articles with these ids, in no order."""
     columns = (articles.c.id, *ARTICLE_COLUMNS)

@@ -71,6 +71,13 @@ def public_ids(conn: Connection, article_ids: Iterable[int], now: datetime) -> s
     return out
 
 
+def ever_queued(conn: Connection, article_id: int) -> bool:
+    """Has any delivery of this article ever been queued (any state, ``withdrawn`` included)?
+    The outbox queues only a public article, so one means it was public and alerted once."""
+    stmt = select(deliveries.c.id).where(deliveries.c.article_id == article_id).limit(1)
+    return conn.execute(stmt).first() is not None
+
+
 def end_queued_deliveries(
     conn: Connection, article_ids: Sequence[int], reason: str, now: datetime
 ) -> int:

@@ -15,6 +15,7 @@ from starlette.routing import Route
 from feedsvc.fieldtext import control_char
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle import editors
+from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
 
@@ -51,7 +52,8 @@ def article_routes(admin: Admin) -> list[Route]:
                 if hide:
                     editors.hide_article(db, key, form.get("reason"), "admin")
                 else:
-                    editors.unhide_article(db, key)
+                    hooks = release_hooks(service.settings)  # per request, as the API's
+                    editors.unhide_article(db, key, hooks)
                 service.publisher.sync()  # gone from (back in) this replica's feeds now
 
             try:

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 from pydantic import Field
 
 from feedsvc.lifecycle import editors
+from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.store.lifecycle import EditorState
 from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import Body, Out, Params
@@ -72,7 +73,8 @@ def hide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
 
 
 def unhide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
-    found = editors.unhide_article(service.web_db, call.path["source_key"])
+    hooks = release_hooks(service.settings)  # per request: no compiled state shared by threads
+    found = editors.unhide_article(service.web_db, call.path["source_key"], hooks)
     service.publisher.sync()
     return 200, article_out(found, service.web_db.now())
 

@@ -167,7 +167,7 @@ class SampleOut(Out):
 
 class PreviewOut(Out):
     query: str
-    scanned: int = Field(description="articles covered: all stored ones when indexed")
+    scanned: int = Field(description="public articles covered: all of them when indexed")
     count: int = Field(description="matches; a lower bound when exact is false")
     indexed: bool = Field(False, description="candidates came from the archive search index")
     checked: int = Field(0, description="articles the matcher re-checked")

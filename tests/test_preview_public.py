@@ -1,0 +1,56 @@
+"""A topic preview's "of all N" counts public articles (attack F6): ``topics preview`` said
+"1 of all 4 stored articles match" with 3 of the 4 scheduled, hidden or withdrawn; its samples
+and count were public only, the N was every stored row. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import article
+from lifecycle_world import World, make_world
+
+from feedsvc.db import Database
+from feedsvc.lifecycle.editors import hide_article
+from feedsvc.preview import preview
+
+
+def four_stored_one_public(w: World) -> None:
+    """TEST-00001 public; 2 scheduled for tomorrow; 3 hidden by an editor; 4 withdrawn."""
+    t0 = w.clock()
+    w.publish(
+        article(1, published_at=t0 - timedelta(hours=1)),
+        article(2, published_at=t0 + timedelta(days=1)),
+        article(3, published_at=t0 - timedelta(hours=2)),
+        article(4, published_at=t0 - timedelta(hours=3), withdrawn=True),
+    )
+    hide_article(w.db, "TEST-00003", None, "cli")
+
+
+@pytest.mark.parametrize(
+    ("query", "said"),
+    [
+        ('"Kiến Thụy"', "1 of all 1 published articles match"),  # through the search index
+        ("trộm", "1 of all 1 published articles match"),
+        ('"Kiến Thụy" OR ٣', "1 of the 1 latest published articles match"),  # newest scan
+        ('"bóng đá"', "0 of all 1 published articles match"),
+    ],
+)
+def test_of_all_counts_public_articles(db: Database, query: str, said: str) -> None:
+    w = make_world(db)
+    four_stored_one_public(w)
+    result = preview(w.db, query)
+    matched = ["TEST-00001"] if said[0] == "1" else []
+    assert (result.count, result.scanned) == (len(matched), 1)  # was "of all 4" (or 3)
+    assert [s.stored.article.source_key for s in result.samples] == matched
+    assert result.english() == said
+
+
+def test_a_scheduled_article_counts_once_its_time_came(db: Database) -> None:
+    w = make_world(db)
+    four_stored_one_public(w)
+    w.clock.advance(days=1, minutes=1)
+    w.poll()
+    result = preview(w.db, '"Kiến Thụy"')
+    assert (result.count, result.scanned) == (2, 2)
+    assert result.english() == "2 of all 2 published articles match"
