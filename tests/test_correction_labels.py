@@ -7,18 +7,13 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
-from factories import builtin_ingestor
 from fakebot import FakeBotAPI
-from test_retraction import GROUP, PRIVATE, Env, fresh, subscribe_chat
+from test_retraction import GROUP, PRIVATE, Env, fresh, retraction_env, subscribe_chat
 
 from feedsvc.db import Database
-from feedsvc.notify import TelegramSender
-from feedsvc.outbox import Outbox
-from feedsvc.retraction.hooks import Corrections
-from feedsvc.store.topics import TopicSpec, save_topic
 
 OWN = 3003
 QUERY = '"Đoàn Xá"'
@@ -32,20 +27,8 @@ def bot() -> Iterator[FakeBotAPI]:
 
 @pytest.fixture
 async def world(db: Database, bot: FakeBotAPI) -> AsyncIterator[Env]:
-    now = datetime.now(UTC)
-    with db.write() as conn:
-        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "cli", now)
-        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
-    ing = builtin_ingestor(db)
-    ing.hooks.append(Outbox(timedelta(hours=48)))
-    ing.hooks.append(Corrections(True))
-    bot.add_chat(GROUP, "group", "Nhóm tin")
-    sender = TelegramSender(
-        bot.token, base_url=bot.base_url, read_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
-    )
-    await sender.start()
-    yield Env(db, bot, ing, sender)
-    await sender.close()
+    async with retraction_env(db, bot) as env:
+        yield env
 
 
 def topic_line(text: str) -> str | None:

@@ -8,6 +8,7 @@ import asyncio
 import itertools
 import time
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
@@ -159,6 +160,14 @@ def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str, query: s
 
 @pytest.fixture
 async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    async with retraction_env(db, fake) as e:
+        yield e
+
+
+@asynccontextmanager
+async def retraction_env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    """Two topics, an ingestor with the outbox and correction hooks, a group chat on the fake
+    Bot API and a started sender: what every retraction and correction test starts from."""
     now = datetime.now(UTC)
     with db.write() as conn:
         save_topic(conn, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "cli", now)
