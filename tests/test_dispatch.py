@@ -340,9 +340,13 @@ async def test_chat_level_refusals_disable_the_chat_after_three(
     env.fake.script(chat_id, *[Fault(400, description)] * 10)
     env.publish(*(env.fresh() for _ in range(5)))
     await env.dispatch_until_done(disable_after=3)
-    assert [s for _, s, _ in env.states()] == ["blocked"] * 3 + ["disabled"] * 2
+    states = env.states()
+    assert [s for _, s, _ in states] == ["blocked"] * 3 + ["disabled"] * 2
     sends = [c for c in env.fake.calls if c.chat_id == chat_id and c.method == "sendmessage"]
-    assert len(sends) == 3  # stopped trying after the third refusal
+    # Stopped trying after the third refusal: one call per refused alert, plus one for each
+    # send whose answer came after the 1 s read timeout (a loaded machine), which is sent again
+    # by design (an unknown outcome); none for the two alerts queued after.
+    assert len(sends) == 3 + sum(ambiguous for _, _, ambiguous in states)
     with env.db.read() as conn:
         reason = conn.execute(select(chats.c.disabled_reason).where(chats.c.chat_id == chat_id))
         assert description.split(": ", 1)[1].lower() in (reason.scalar() or "").lower()
