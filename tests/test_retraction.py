@@ -466,8 +466,11 @@ async def test_a_stalled_event_loop_does_not_bunch_sends_and_deletes(env: Env) -
     saw 6 calls in 1.0 s at a 5/s limit in the test above)."""
     calls = await sends_beside_deletes(env, 5100, stalled=True)
     gaps = [b - a for a, b in itertools.pairwise(calls)]
-    # at 4/s calls leave ~0.25 s apart; before, calls due during a stall left together
-    assert min(gaps) >= 0.5 / 4, sorted(gaps)
+    # At 4/s calls leave ~0.25 s apart; before, calls due during a stall left together, 6–13 ms
+    # apart. The times are the fake's arrival times, in the test's own process: on a loaded CI
+    # machine its thread waits for the GIL, and one gap of 90 ms (the next 250 ms) was seen. A
+    # quarter of the interval still tells a gated call from a bunched one.
+    assert min(gaps) >= 0.25 / 4, sorted(gaps)
 
 
 async def test_a_digest_message_is_only_removed_once_none_of_its_articles_is_public(
