@@ -98,6 +98,9 @@ articles = Table(
     Column("hidden_at", UTCDateTime),
     Column("hidden_reason", Text),
     Column("hidden_by", String(100)),  # cli | api | admin:<user>
+    # Hidden while not public (scheduled or withdrawn by the source), kept while hidden: an
+    # unhide that makes it public then is its first public moment (`lifecycle.editors`, 0021)
+    Column("hidden_unpublic", Boolean, nullable=False, server_default=false()),
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),

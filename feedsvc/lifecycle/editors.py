@@ -5,8 +5,9 @@ admin's articles page, so every front end applies the same rules and reports the
 (:class:`feedsvc.operations.OperationError`, worded from ``op.<code>`` in the admin). A hidden
 article stays hidden whatever the source later says, until unhidden; hiding ends its queued
 alerts (``withdrawn``), and every replica's next feed sync drops it from the feeds. An unhide
-that makes an article public for the first time (hidden before its scheduled time, approved
-after it) alerts as the due check would have at its time; any other unhide alerts nobody.
+that makes an article public for the first time (hidden before its scheduled time or while
+the source held it back, approved after it, whatever corrections moved its time meanwhile)
+alerts as the due check would have at its time; any other unhide alerts nobody.
 """
 
 from __future__ import annotations
@@ -98,8 +99,9 @@ def unhide_article(
 ) -> EditorState:
     """Show the article again (as far as the source allows: a withdrawn one stays out).
 
-    An article hidden since before its time and never alerted (:func:`first_public`) becomes
-    public for the first time now: it goes through ``release`` (the hooks the due check runs,
+    An article hidden while not public (before its time, or a source's draft) and never
+    alerted (:func:`first_public`) becomes public for the first time now: it goes through
+    ``release`` (the hooks the due check runs,
     :func:`feedsvc.lifecycle.hooks.release_hooks`: the outbox's alerts, within
     ``telegram.alert_max_age_hours``) in the unhide's transaction, as it would have at its time
     had nobody hidden it. Any other unhide queues nothing (a takedown undone is no news). The
@@ -110,7 +112,7 @@ def unhide_article(
     key = _key(source_key)
     with db.read() as conn:
         before = store.editor_state(conn, key)
-    prepared = before is not None and _hidden_before_its_time(before)
+    prepared = before is not None and _hidden_unpublic(before)
     for hook in release if prepared else ():
         if isinstance(hook, Prepares):
             hook.prepare(db)
@@ -131,20 +133,24 @@ def _queued(conn: Connection, held: EditorState) -> bool:
     return store.ever_queued(conn, held.id)
 
 
-def _hidden_before_its_time(held: EditorState) -> bool:
-    """Hidden at or before its ``published_at``: it was never public at its current time."""
-    return held.hidden_at is not None and held.hidden_at <= held.published_at
+def _hidden_unpublic(held: EditorState) -> bool:
+    """Hidden while it was not public (still scheduled, or withdrawn by the source), as the
+    hide recorded it (:func:`feedsvc.store.lifecycle.set_hidden`). Not its current time
+    against the hide's: a correction may have moved its ``published_at`` to before the hide
+    since (it would have been public from then, but the hide came first)."""
+    return held.hidden_at is not None and held.hidden_unpublic
 
 
 def first_public(held: EditorState, now: datetime, ever_queued: bool) -> bool:
     """Does unhiding ``held`` (its row before the unhide) at ``now`` make it public for the
-    first time? Hidden since before its time, that time passed, not withdrawn by the source,
-    and no delivery of it ever queued (``ever_queued``; the outbox queues only public articles:
-    one public and alerted, then moved to a later time and hidden before it, is not news again,
-    and its withdrawn alerts stay withdrawn). No new column: the hide row about to be cleared
-    and the deliveries hold the whole story. Pure."""
+    first time? Hidden while not public (scheduled or a source's draft, whatever its time or
+    state became since: corrections under the hide), its time passed, not withdrawn by the
+    source now, and no delivery of it ever queued (``ever_queued``; the outbox queues only
+    public articles: one public and alerted, then moved to a later time and hidden before it,
+    is not news again, and its withdrawn alerts stay withdrawn). An article public when it was
+    hidden is not news on its unhide, whatever its time became meanwhile. Pure."""
     return (
-        _hidden_before_its_time(held)
+        _hidden_unpublic(held)
         and held.published_at <= now
         and held.withdrawn_at is None
         and not ever_queued

@@ -114,6 +114,8 @@ class EditorState:
     hidden_at: datetime | None
     hidden_reason: str | None
     hidden_by: str | None
+    #: hidden while not public (scheduled or withdrawn by the source): see :func:`set_hidden`
+    hidden_unpublic: bool = False
 
     def visibility(self, now: datetime) -> Visibility:
         return visibility(Lifecycle(self.published_at, self.withdrawn_at, self.hidden_at), now)
@@ -130,6 +132,7 @@ _EDITOR_COLUMNS = (
     articles.c.hidden_at,
     articles.c.hidden_reason,
     articles.c.hidden_by,
+    articles.c.hidden_unpublic,
 )
 
 
@@ -186,7 +189,12 @@ def set_hidden(
     ``last_changed_at`` moves so every replica re-renders the feeds holding it. Hiding an
     already hidden article keeps the first time; with a ``reason`` it replaces the reason and
     ``hidden_by`` (who gave it), without one it changes nothing (a re-hide without a reason
-    erased the takedown's reason and author). None: no such key."""
+    erased the takedown's reason and author). The first hide records whether the article was
+    public at that moment (``hidden_unpublic``: not when still scheduled — its time at or after
+    now — or withdrawn by the source); later hides keep it, the unhide clears it: what an
+    unhide reads to tell an article's first public moment
+    (:func:`feedsvc.lifecycle.editors.first_public`), whatever its time becomes meanwhile.
+    None: no such key."""
     found = editor_state(conn, source_key)
     if found is None:
         return None
@@ -195,8 +203,13 @@ def set_hidden(
     values: dict[str, object] = {"last_changed_at": now}
     if hidden:
         values |= {"hidden_at": found.hidden_at or now, "hidden_reason": reason, "hidden_by": by}
+        if found.hidden_at is None:
+            unpublic = found.withdrawn_at is not None or found.published_at >= now
+            values["hidden_unpublic"] = unpublic
     else:
-        values |= {"hidden_at": None, "hidden_reason": None, "hidden_by": None}
+        values |= {
+            "hidden_at": None, "hidden_reason": None, "hidden_by": None, "hidden_unpublic": False,
+        }  # fmt: skip
     conn.execute(update(articles).where(articles.c.id == found.id).values(values))
     if hidden:
         end_queued_deliveries(conn, [found.id], "hidden", now)
