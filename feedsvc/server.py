@@ -121,6 +121,10 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
         # feedsvc.shutdown's budget
         timeout_graceful_shutdown=2,
         server_header=False,
+        # feedsvc serves no WebSocket: an Upgrade request is answered as plain HTTP by the app,
+        # with the headers of every other answer (uvicorn's wsproto refusal had no Date, and
+        # was a 403 with no body whatever the path)
+        ws="none",
         # X-Forwarded-* are handled by create_app from http.trusted_proxies; uvicorn's own
         # default would believe them from any loopback peer.
         proxy_headers=False,

@@ -59,5 +59,5 @@ def test_431_is_worded_in_the_site_language(language: str, path: str, extra: byt
 
 
 def test_an_unbound_protocol_answers_in_the_catalogue_default() -> None:
-    body = BoundedHttpProtocol.too_large.partition(b"\r\n\r\n")[2].decode("utf-8")
+    body = BoundedHttpProtocol.too_large.tail.partition(b"\r\n\r\n")[2].decode("utf-8")
     assert body == Translator("vi")("http.head_too_large") + "\n"

@@ -38,6 +38,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from dataclasses import dataclass
+from email.utils import formatdate
 from typing import ClassVar
 
 import httptools
@@ -58,22 +60,59 @@ MAX_REQUEST_LINE = 65535
 _HEAD_END = b"\r\n\r\n"
 
 
-def too_large_answer(text: str) -> bytes:
-    """The whole 431 answer, written straight to the socket (the head is not parsed, so no
-    ASGI app answers it): ``text`` is the catalogue's ``http.head_too_large`` in the site's
-    language (:func:`bind_limits`)."""
-    return closing_answer(431, text)
-
-
-def closing_answer(status: int, text: str) -> bytes:
+@dataclass(frozen=True)
+class ClosingAnswer:
     """A whole plain-text answer that ends the connection, written straight to the socket by
-    the protocol (no ASGI app answers a head that is too large or cannot be parsed): ``text``
-    from the catalogue in the site's language, its length counted in UTF-8 bytes."""
-    body = (text + "\n").encode("utf-8")
-    return (
-        STATUS_LINE[status] + b"content-type: text/plain; charset=utf-8\r\n"
-        + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body
-    )  # fmt: skip
+    the protocol (no ASGI app answers a head that is too large or cannot be parsed). Only the
+    part after the status line and uvicorn's default headers is kept here: those come at write
+    time (:meth:`BoundedHttpProtocol.write_closing`), so the answer carries the ``Date`` of the
+    moment it is sent (RFC 9110 §6.6.1), as every answer through ASGI does. The headers are the
+    ones :func:`feedsvc.web.http_cache.text_response` gives the same errors through ASGI."""
+
+    status: int
+    tail: bytes  # the headers after the default ones, the blank line and the body
+
+    @classmethod
+    def worded(cls, status: int, text: str) -> ClosingAnswer:
+        """``text`` from the catalogue in the site's language, its length counted in UTF-8
+        bytes."""
+        body = (text + "\n").encode("utf-8")
+        return cls(
+            status,
+            b"content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n"
+            b"x-content-type-options: nosniff\r\n"
+            + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body,
+        )  # fmt: skip
+
+    def bytes_with(self, default_lines: bytes) -> bytes:
+        """The answer's bytes, ``default_lines`` (uvicorn's ``date``, any configured headers)
+        after the status line, in the order uvicorn writes an ASGI app's answer."""
+        return STATUS_LINE[self.status] + default_lines + self.tail
+
+
+def too_large_answer(text: str) -> ClosingAnswer:
+    """The 431 answer (the head is not parsed, so no ASGI app answers it): ``text`` is the
+    catalogue's ``http.head_too_large`` in the site's language (:func:`bind_limits`)."""
+    return ClosingAnswer.worded(431, text)
+
+
+def default_lines(defaults: list[tuple[bytes, bytes]]) -> bytes:
+    """uvicorn's default headers (``server_state.default_headers``: ``date``, refreshed each
+    second by the server's loop, and ``server``/configured headers when set) as header lines,
+    the one source of them for every answer the protocol writes itself (the 400, the 431, a
+    feed poll answered in the parser callbacks). Before the server's first tick the list may
+    still lack ``date``: one is made here then, and not kept."""
+    global _last_defaults
+    if _last_defaults[0] is defaults:
+        return _last_defaults[1]
+    lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
+    if not any(name == b"date" for name, _ in defaults):
+        return b"date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n" + lines
+    _last_defaults = (defaults, lines)  # uvicorn replaces the list each second
+    return lines
+
+
+_last_defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
 
 def raise_fd_limit() -> int:
@@ -104,9 +143,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     header_timeout: ClassVar[float] = 10.0
     max_header_bytes: ClassVar[int] = 32768
     #: the 431 answer; unbound, in the catalogue's default language (Vietnamese)
-    too_large: ClassVar[bytes] = too_large_answer(MESSAGES["http.head_too_large"][0])
+    too_large: ClassVar[ClosingAnswer] = too_large_answer(MESSAGES["http.head_too_large"][0])
     #: the 400 answer to a request httptools cannot parse (:mod:`feedsvc.web.malformed`)
-    malformed: ClassVar[bytes] = closing_answer(400, MESSAGES["http.bad_request"][0])
+    malformed: ClassVar[ClosingAnswer] = ClosingAnswer.worded(400, MESSAGES["http.bad_request"][0])
     max_connections: ClassVar[int] = 2000
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
@@ -167,8 +206,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
                 return
             take = self._count_head(data)
             if take < 0:
-                self.transport.write(self.too_large)
-                self.transport.close()
+                self.write_closing(self.too_large)
                 return
             part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
             self._feed(part)
@@ -202,7 +240,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         cycle = self.cycle
         if not self._awaiting_head and cycle is not None and not cycle.response_complete:
             if not cycle.response_started:
-                self.transport.write(self.malformed)
+                self.transport.write(self.malformed.bytes_with(self.default_lines()))
             cycle.disconnected = True  # now: the app's answer must not follow the 400
             cycle.message_event.set()  # its receive() waiting for the body: a disconnect
             self.transport.close()
@@ -211,14 +249,27 @@ class BoundedHttpProtocol(HttpToolsProtocol):
             self._refusal = reason
             self.flow.pause_reading()
             return
-        self.transport.write(self.malformed)
-        self.transport.close()
+        self.write_closing(self.malformed)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
         if self._refusal is not None and self._idle() and not self.transport.is_closing():
-            self.transport.write(self.malformed)
-            self.transport.close()
+            self.write_closing(self.malformed)
+
+    def write_closing(self, answer: ClosingAnswer) -> None:
+        """Write ``answer`` with the default headers of this moment, and close."""
+        self.transport.write(answer.bytes_with(self.default_lines()))
+        self.transport.close()
+
+    def default_lines(self) -> bytes:
+        """uvicorn's default headers as header lines (:func:`default_lines`)."""
+        return default_lines(self.server_state.default_headers)
+
+    def _unsupported_upgrade_warning(self) -> None:
+        """An ``Upgrade`` feedsvc does not speak (it serves no WebSocket: ``ws="none"``): the
+        request is answered as plain HTTP by the app. uvicorn logged two WARNING lines per such
+        request (one telling to install a WebSocket library), a line any client could repeat."""
+        log.debug("upgrade request answered as plain HTTP")
 
     def _count_head(self, data: bytes) -> int:
         """How many bytes of ``data`` belong to the head being read (all of it, or up to and
@@ -301,7 +352,7 @@ def bind_limits(
     if head_too_large is not None:
         worded["too_large"] = too_large_answer(head_too_large)
     if bad_request is not None:
-        worded["malformed"] = closing_answer(400, bad_request)
+        worded["malformed"] = ClosingAnswer.worded(400, bad_request)
     return {
         "header_timeout": header_timeout,
         "max_header_bytes": max_header_bytes,

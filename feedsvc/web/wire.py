@@ -11,7 +11,8 @@ Only the safe case is taken: GET/HEAD of ``/feeds/SLUG.FMT`` with no query, no b
 ``Expect`` and no upgrade, a snapshot in memory, nothing earlier on the connection still being
 answered (pipelined replies stay in order) and the socket accepting writes. Anything else goes
 to uvicorn unchanged. Keep-alive follows uvicorn's rules (HTTP/1.0 closes; the idle timer is
-re-armed), and the ``date`` header comes from uvicorn's once-a-second cache.
+re-armed), and the ``date`` header comes from uvicorn's once-a-second cache
+(:func:`feedsvc.web.connections.default_lines`, as for the protocol's own 400 and 431).
 
 This subclasses ``uvicorn.protocols.http.httptools_impl.HttpToolsProtocol`` and is handed to
 ``uvicorn.Config(http=...)``, which takes a protocol class. The parser callbacks and attributes
@@ -46,7 +47,6 @@ class FeedWireProtocol(BoundedHttpProtocol):
 
     _direct = False  # the request being parsed was answered here
     _answered = False  # something was answered here during the current data_received
-    _defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
     def data_received(self, data: bytes) -> None:
         self._answered = False
@@ -81,7 +81,7 @@ class FeedWireProtocol(BoundedHttpProtocol):
         # the bytes uvicorn would send for this reply, in its order
         close = b"" if keep_alive else _CLOSE
         head = b"".join(
-            (STATUS_LINE[reply.status], self._default_lines(), reply.lines, close, b"\r\n")
+            (STATUS_LINE[reply.status], self.default_lines(), reply.lines, close, b"\r\n")
         )
         self.server_state.total_requests += 1
         count_feed_response(fmt, reply.status)  # before the write: a client may look next
@@ -123,14 +123,6 @@ class FeedWireProtocol(BoundedHttpProtocol):
             path = unquote(path)
         method = self.parser.get_method().decode("ascii")
         return self.fast.answer(method, path, parsed.query, self.headers)
-
-    def _default_lines(self) -> bytes:
-        """uvicorn's default headers (``date``, refreshed each second) as header lines."""
-        defaults = self.server_state.default_headers
-        if self._defaults[0] is not defaults:
-            lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
-            type(self)._defaults = (defaults, lines)
-        return self._defaults[1]
 
 
 def wire_protocol(
