@@ -72,6 +72,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.paths import PathText
     from feedsvc.web.words import error_handlers
 
     @asynccontextmanager
@@ -86,10 +87,17 @@ def create_app(service: Service) -> FeedFastPath:
     # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
     too_large = Translator(service.settings.admin.language)("http.body_too_large")
     limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
+    # a path that is not UTF-8 text: a worded 400, or the API's 422 naming the parameter
+    site = service.settings.site
+    text = Middleware(
+        PathText,
+        reader=Translator(site.language, site.timezone),
+        admin=Translator(service.settings.admin.language, site.timezone),
+    )
     app = Starlette(
         routes=routes(service),
         lifespan=lifespan,
-        middleware=[limit],
+        middleware=[text, limit],
         exception_handlers=error_handlers(service),
     )
     # only the Starlette routes need the client's address; feed polls never look at it

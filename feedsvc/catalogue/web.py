@@ -29,6 +29,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Parameter {name} is given more than once.",
     ),
     "api.not_integer": ("{name} phải là số nguyên.", "{name} must be an integer."),
+    "api.not_text": (
+        "Đường dẫn có {field} không phải văn bản UTF-8 (các byte {bytes}).",
+        "The path's {field} is not UTF-8 text (the bytes {bytes}).",
+    ),
     # a request that fails validation, one entry per kind (feedsvc.web.api_invalid.KINDS)
     "api.invalid.missing": (
         "{where}: thiếu trường bắt buộc này",
@@ -126,6 +130,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "http.head_too_large": (
         "Phần đầu của yêu cầu (các header) quá lớn.",
         "Request header fields too large.",
+    ),
+    "http.path_not_text": (
+        "Địa chỉ này không đọc được: đường dẫn có các byte {bytes}, không phải văn bản UTF-8.",
+        "This address cannot be read: its path holds the bytes {bytes}, which are not UTF-8 text.",
     ),
     "http.bad_request": (
         "Yêu cầu HTTP sai định dạng; máy chủ không đọc được.",

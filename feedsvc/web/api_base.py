@@ -28,6 +28,7 @@ from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
 from feedsvc.web.api_text import first_refused, surrogate_in_json
+from feedsvc.web.paths import refused_param
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -196,6 +197,18 @@ def _refuse_text(value: object) -> None:
         raise refused_character(*found)
 
 
+def _path_not_text(name: str, shown: str) -> ApiError:
+    """422 ``not_text`` naming a path parameter whose percent-encoded bytes are not UTF-8
+    (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
+    return ApiError(
+        422,
+        f"{name} is not UTF-8 text ({shown})",
+        code="not_text",
+        params={"field": name, "bytes": shown},
+        field=name,
+    )
+
+
 def _too_large() -> ApiError:
     return ApiError(
         413,
@@ -257,6 +270,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         try:
             check_token(service, request)
             call = Call(dict(request.path_params), words=api_words(service, request))
+            if (bad := refused_param(call.path)) is not None:  # bytes that are not UTF-8
+                raise _path_not_text(*bad)
             _refuse_text(  # an integer one is ASCII digits or a 400 (Call.int_param)
                 {k: v for k, v in call.path.items() if endpoint.path_types.get(k) != "integer"}
             )

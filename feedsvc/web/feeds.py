@@ -54,6 +54,7 @@ from feedsvc.web.http_cache import (
     snapshot_response,
     text_response,
 )
+from feedsvc.web.paths import path_text
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
@@ -280,9 +281,14 @@ class FeedFastPath:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = None
         if scope["type"] == "http" and not scope.get("root_path"):
-            found = self.answer(
-                scope["method"], scope["path"], scope.get("query_string"), scope["headers"]
-            )
+            path: str | None = scope["path"]
+            raw = scope.get("raw_path")
+            if raw and b"%" in raw:  # decoded strictly: not UTF-8 is the app's 400
+                path = path_text(raw)
+            if path is not None:
+                found = self.answer(
+                    scope["method"], path, scope.get("query_string"), scope["headers"]
+                )
         if found is None:
             await self.app(scope, receive, send)
             return

@@ -24,7 +24,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from urllib.parse import unquote
 
 import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
@@ -32,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 from feedsvc.web.connections import BoundedHttpProtocol, bind_limits
 from feedsvc.web.feeds import FeedFastPath, count_feed_response
 from feedsvc.web.http_cache import Reply
+from feedsvc.web.paths import path_text
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 _CLOSE = b"connection: close\r\n"
@@ -116,11 +116,11 @@ class FeedWireProtocol(BoundedHttpProtocol):
                 return None
         try:
             parsed = httptools.parse_url(self.url)
-            path = parsed.path.decode("ascii")
-        except (httptools.HttpParserInvalidURLError, UnicodeDecodeError):
+        except httptools.HttpParserInvalidURLError:
             return None
-        if "%" in path:
-            path = unquote(path)
+        path = path_text(parsed.path)
+        if path is None:  # not UTF-8 text: the ASGI app's 400 (feedsvc.web.paths)
+            return None
         method = self.parser.get_method().decode("ascii")
         return self.fast.answer(method, path, parsed.query, self.headers)
 
