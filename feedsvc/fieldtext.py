@@ -44,6 +44,16 @@ def control_char(text: str) -> str | None:
     return f"U+{ord(found[0]):04X}" if found else None
 
 
+def escaped_controls(text: str) -> str:
+    """``text`` with every character :func:`control_char` refuses, and tabs and line breaks
+    (U+2028/9 too), written as JSON escapes (``\\u0001``, ``\\ud800``): how a JSON object key
+    holding one is named in an answer (:mod:`feedsvc.web.api_text`), one line, safe to show."""
+    return _SHOWN_ESCAPED.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+
+
+_SHOWN_ESCAPED = re.compile(f"{_CONTROL.pattern}|[{WHITESPACE_CONTROLS}\u2028\u2029]")
+
+
 def refusal_code(char: str) -> str:
     """The operation error code (``op.<code>`` in the catalogue) for a character
     :func:`control_char` found: ``not_text`` for a lone surrogate, else ``control_character``."""

@@ -246,7 +246,7 @@ class Outer(BaseModel):
          ("items.1.tags.1", "U+0000")),
         (Outer(items=[Inner(name="a\x7f")]), ("items.0.name", "U+007F")),
         (Outer(extra={"k": "v\x1b"}), ("extra.k", "U+001B")),
-        (Outer(extra={"k\x01": "v"}), ("extra", "U+0001")),
+        (Outer(extra={"k\x01": "v"}), ("extra.k\\u0001", "U+0001")),  # the key's position
         (Outer(title="a\tb\nc\r\n", items=[Inner(name="Kiến Thụy")]), None),
         ({"a": [1, None, "x\ud800"]}, ("a.2", "U+D800")),
         ("\x00", ("body", "U+0000")),

@@ -27,7 +27,7 @@ from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
-from feedsvc.web.api_text import first_refused, surrogate_in_json
+from feedsvc.web.api_text import first_refused, first_refused_key, key_in_json, surrogate_in_json
 from feedsvc.web.paths import refused_param
 from feedsvc.web.words import api_words
 
@@ -181,9 +181,11 @@ async def _read_body(request: Request, model: type[Body]) -> Body:
     try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
         body = model.model_validate_json(raw if raw.strip() else b"{}")
     except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()) and (
-            found := surrogate_in_json(raw)
-        ):
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            found = surrogate_in_json(raw)
+        else:  # an object key is an unknown field to the model: named as refused text
+            found = key_in_json(raw)
+        if found is not None:
             raise refused_character(*found) from None
         raise InvalidInput(exc, model) from None
     _refuse_text(body)
@@ -254,6 +256,8 @@ def _read_params(request: Request, model: type[Params]) -> Params:
                 400, f"{key}: given more than once", code="repeated_param", params={"name": key}
             )
         raw[key] = value
+    if (found := first_refused_key(raw)) is not None:  # a key holding one: an unknown field
+        raise refused_character(*found)
     try:
         params = model.model_validate(raw)
     except ValidationError as exc:

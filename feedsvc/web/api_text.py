@@ -15,9 +15,18 @@ whitespace. The use cases keep their own checks for the CLI and the admin.
 
 A lone surrogate cannot reach a body as a string: Pydantic's JSON parser refuses ``"\\ud800"``
 as invalid JSON. :func:`surrogate_in_json` finds it (Python's parser takes it) so that it is
-named like any other refused character. Headers are never text a handler keeps (the language
-is picked from ``Accept-Language``, the token compared), and llhttp refuses control characters
-in them before any ASGI app runs (:mod:`feedsvc.web.connections`). Pure.
+named like any other refused character.
+
+A JSON object *key* holding one is named by its position, the key written with JSON escapes
+(``items.0.na\\u0001me``: :func:`feedsvc.fieldtext.escaped_controls`). No model takes such a
+key, so Pydantic refused it as an unknown field (400 ``invalid_body``, the raw character
+echoed in the message); :func:`key_in_json` finds it in a body Pydantic refused, whatever else
+is wrong with that body (the key cannot be named otherwise), and a query string's keys are
+checked before validation.
+
+Headers are never text a handler keeps (the language is picked from ``Accept-Language``, the
+token compared), and llhttp refuses control characters in them before any ASGI app runs
+(:mod:`feedsvc.web.connections`). Pure.
 """
 
 from __future__ import annotations
@@ -28,7 +37,7 @@ from collections.abc import Mapping, Sequence
 
 from pydantic import BaseModel
 
-from feedsvc.fieldtext import control_char
+from feedsvc.fieldtext import control_char, escaped_controls
 
 #: A JSON ``\\u`` escape of a surrogate (paired or not): the only way a body spells one.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -53,11 +62,45 @@ def first_refused(value: object, where: str = "") -> tuple[str, str] | None:
         return None
     for key, item in items:
         if isinstance(key, str) and (char := control_char(key)) is not None:
-            return (where or "body", char)  # a key itself: the object holding it
+            return _key_position(where, key), char
         found = first_refused(item, f"{where}.{key}" if where else str(key))
         if found is not None:
             return found
     return None
+
+
+def first_refused_key(value: object, where: str = "") -> tuple[str, str] | None:
+    """``(position, "U+0001")`` for the first JSON object key in ``value`` (decoded JSON or a
+    query string's mapping: objects and lists however nested) holding a refused character,
+    the key written with JSON escapes, or None."""
+    if isinstance(value, Mapping):
+        items: Sequence[tuple[object, object]] = list(value.items())
+    elif isinstance(value, list | tuple):
+        items = list(enumerate(value))
+    else:
+        return None
+    for key, item in items:
+        if isinstance(key, str) and (char := control_char(key)) is not None:
+            return _key_position(where, key), char
+        found = first_refused_key(item, f"{where}.{key}" if where else str(key))
+        if found is not None:
+            return found
+    return None
+
+
+def _key_position(where: str, key: str) -> str:
+    shown = escaped_controls(key)
+    return f"{where}.{shown}" if where else shown
+
+
+def key_in_json(raw: bytes) -> tuple[str, str] | None:
+    """``(position, "U+0001")`` when ``raw``, a body Pydantic refused (not as invalid JSON),
+    holds an object key with a refused character (:func:`first_refused_key`), else None."""
+    try:
+        data = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    return first_refused_key(data)
 
 
 def surrogate_in_json(raw: bytes) -> tuple[str, str] | None:
