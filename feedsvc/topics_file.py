@@ -20,6 +20,7 @@ from feedsvc.tomlfile import TomlFileError, read_toml_file
 from feedsvc.topics_sync import Applied, EmptiedTopicsFile, sync_topics
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
+    from feedsvc.catalogue import Translator
     from feedsvc.config import TopicsSettings
     from feedsvc.db import Database
 
@@ -283,9 +284,9 @@ def log_applied(path: str, applied: Applied) -> None:
     if applied.kept_deleted:
         log.info(
             "topics file %s: %d topic(s) deleted in the state DB are kept deleted (their "
-            "entries in the file did not change): %s; to bring one back, change its entry in "
-            "the file or run `feedsvc topics import`",
+            "entries in the file did not change): %s; to bring one back, %s",
             path, len(applied.kept_deleted), ", ".join(sorted(applied.kept_deleted)),
+            _bring_back(),
         )  # fmt: skip
     if applied.kept:
         log.info(
@@ -293,6 +294,24 @@ def log_applied(path: str, applied: Applied) -> None:
             "the file did not change): %s",
             path, len(applied.kept), ", ".join(sorted(applied.kept)),
         )  # fmt: skip
+
+
+def stays_deleted(t: Translator, slug: str, path: Path | str, command: str = "feedsvc") -> str:
+    """The one line saying that ``slug``, a topics-file topic just deleted (CLI ``topics
+    remove``, the admin; :class:`feedsvc.store.topics.Deleted`), stays deleted at every start
+    while its entry in ``path`` is unchanged, and how to bring it back: the same words as the
+    start's line for it (:func:`log_applied`). ``command``: how feedsvc is typed here."""
+    return t("topics_file.stays_deleted", slug=slug, path=str(path),
+             bring_back=_bring_back(t, command))  # fmt: skip
+
+
+def _bring_back(t: Translator | None = None, command: str = "feedsvc") -> str:
+    """How to bring a topic kept deleted back (without ``t``, the log's words: English)."""
+    if t is None:
+        from feedsvc.catalogue import ENGLISH  # Babel: not imported by a plain load
+
+        t = ENGLISH
+    return t("topics_file.bring_back", command=command)
 
 
 #: What a TOML basic string must escape: a quote, a backslash and every control character but

@@ -86,6 +86,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "saved_updated": ("Đã lưu thay đổi của chủ đề {slug}.", "Topic {slug} updated."),
     "saved_unchanged": ("Chủ đề {slug} không có gì thay đổi.", "Topic {slug} was unchanged."),
     "deleted": ("Đã xoá chủ đề {slug}.", "Topic {slug} deleted."),
+    # the one wording of a topics-file topic kept deleted: the CLI, the admin, the start's log
+    "topics_file.stays_deleted": (
+        "Chủ đề {slug} có trong tệp chủ đề {path}: mỗi lần khởi động, nó vẫn bị xoá chừng nào "
+        "mục của nó trong tệp không đổi; muốn khôi phục, hãy {bring_back}.",
+        "Topic {slug} is listed in the topics file {path}: it stays deleted at every start while "
+        "its entry there is unchanged; to bring it back, {bring_back}.",
+    ),
+    "topics_file.bring_back": (
+        "sửa mục của nó trong tệp hoặc chạy `{command} topics import`",
+        "change its entry in the file or run `{command} topics import`",
+    ),
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
     "backfilled": (

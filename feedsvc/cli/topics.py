@@ -14,18 +14,21 @@ from feedsvc.cli.common import (
     Int,
     PathParam,
     cell,
+    command_name,
     config_option,
     lite_read,
     load_settings,
     open_db,
     query_failed,
     run_operation,
+    run_with_settings,
     topics_file_problems,
     write_output,
 )
 
 if TYPE_CHECKING:
     from feedsvc import operations as ops
+    from feedsvc.config import Settings
     from feedsvc.db import Database
 
 
@@ -78,11 +81,21 @@ def add(
 @click.argument("slug")
 @config_option
 def remove(slug: str, config_file: str | None) -> None:
-    """Delete a topic and its matches (use `disable` to keep its history)."""
+    """Delete a topic and its matches (use `disable` to keep its history). A topic of the
+    topics file stays deleted at every start while its entry there is unchanged."""
     from feedsvc import operations as ops
 
-    run_operation(lambda db: ops.delete_topic(db, slug), config_file)
+    def delete(db: Database, settings: Settings) -> Path | None:
+        """The topics file that keeps it deleted, if it is one of its topics."""
+        return settings.topics.file if ops.delete_topic(db, slug) else None
+
+    kept_by = run_with_settings(delete, config_file)
     click.echo(f"{slug}: removed")
+    if kept_by is not None:
+        from feedsvc.catalogue import ENGLISH
+        from feedsvc.topics_file import stays_deleted
+
+        click.echo(stays_deleted(ENGLISH, slug, cell(str(kept_by), 400), command_name()))
 
 
 @topics.command("enable")

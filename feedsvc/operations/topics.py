@@ -86,7 +86,9 @@ def get_topic(db: Database, slug: str) -> Topic:
     return topic
 
 
-def delete_topic(db: Database, slug: str) -> None:
+def delete_topic(db: Database, slug: str) -> bool:
+    """Delete ``slug``; True when it is a topics-file topic every start now keeps deleted while
+    its entry is unchanged (each front end says so: :func:`feedsvc.topics_file.stays_deleted`)."""
     refuse_control("slug", slug)
     with db.write() as conn:
         dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
@@ -97,8 +99,10 @@ def delete_topic(db: Database, slug: str) -> None:
                 code="topic_in_use",
                 params={"slug": slug, "users": ", ".join(dependants)},
             )
-        if not topic_store.delete_topic(conn, slug):
+        deleted = topic_store.delete_topic(conn, slug)
+        if deleted is None:
             raise _unknown_topic(slug)
+        return deleted.kept_deleted
 
 
 def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -101,22 +102,33 @@ def set_enabled(conn: Connection, slug: str, enabled: bool, now: datetime) -> bo
     return result.rowcount > 0
 
 
-def delete_topic(conn: Connection, slug: str) -> bool:
-    """Delete a topic and its matches. A topic the topics file applied an entry to has that
-    entry recorded in ``deleted_file_topics`` in the same transaction: the next start must not
-    take the deletion for a new entry and create the topic again (it did: the entry was kept
-    in the deleted row). Every front end (CLI, API, admin) deletes through here."""
+@dataclass(frozen=True)
+class Deleted:
+    """A topic :func:`delete_topic` deleted; ``kept_deleted``: it was a topics-file topic, whose
+    entry is now recorded, so every start keeps it deleted while that entry is unchanged (what
+    each front end says, worded by :func:`feedsvc.topics_file.stays_deleted`)."""
+
+    kept_deleted: bool
+
+
+def delete_topic(conn: Connection, slug: str) -> Deleted | None:
+    """Delete a topic and its matches (None: there is no such topic). A topic the topics file
+    applied an entry to has that entry recorded in ``deleted_file_topics`` in the same
+    transaction: the next start must not take the deletion for a new entry and create the
+    topic again (it did: the entry was kept in the deleted row). Every front end (CLI, API,
+    admin) deletes through here."""
     row = conn.execute(select(topics.c.id, topics.c.file_entry).where(topics.c.slug == slug))
     found = row.first()
     if found is None:
-        return False
+        return None
     topic_id, entry = found
     conn.execute(delete(article_topics).where(article_topics.c.topic_id == topic_id))
     conn.execute(delete(topics).where(topics.c.id == topic_id))
     conn.execute(delete(deleted_file_topics).where(deleted_file_topics.c.slug == slug))
-    if entry is not None and entry != REMOVED:
+    kept = entry is not None and entry != REMOVED
+    if kept:
         conn.execute(deleted_file_topics.insert().values(slug=slug, file_entry=entry))
-    return True
+    return Deleted(kept_deleted=kept)
 
 
 def deleted_file_entries(conn: Connection) -> dict[str, str]:

@@ -30,6 +30,7 @@ from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
+from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
 
 if TYPE_CHECKING:
@@ -375,7 +376,14 @@ def page_routes(admin: Admin) -> list[Route]:
     disable = topic_action(
         lambda s: ops.set_topic_enabled(db, s, False), lambda s, _r: t("disabled_msg", slug=s)
     )
-    delete = topic_action(lambda s: ops.delete_topic(db, s), lambda s, _r: t("deleted", slug=s))
+
+    def deleted(slug: str, kept_deleted: object) -> str:
+        done = t("deleted", slug=slug)
+        if not kept_deleted:
+            return done
+        return f"{done} {stays_deleted(t, slug, service.settings.topics.file)}"
+
+    delete = topic_action(lambda s: ops.delete_topic(db, s), deleted)
 
     def backfilled(slug: str, r: Any) -> str:
         return t("backfilled", slug=slug, scanned=r.scanned, matched=r.matched, added=r.added)
