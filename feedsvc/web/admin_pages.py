@@ -1,6 +1,7 @@
-"""The web admin's pages: topics (with the live preview endpoint), subscriptions, deliveries,
-status. Validation is ``feedsvc.operations``' (the same rules as the CLI and the API); every DB
-call runs in the thread pool so a slow query never stalls the event loop serving feeds.
+"""The web admin's pages: topics (the editor's live preview is :mod:`feedsvc.web.admin_preview`),
+subscriptions, deliveries, status. Validation is ``feedsvc.operations``' (the same rules as the
+CLI and the API); every DB call runs in the thread pool so a slow query never stalls the event
+loop serving feeds.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from feedsvc import operations as ops
@@ -21,8 +22,6 @@ from feedsvc.channels.recipients import shown_address
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
-from feedsvc.matching import QueryError
-from feedsvc.preview import preview
 from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
 from feedsvc.store import deliveries as delivery_store
@@ -31,7 +30,7 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topics_file import stays_deleted
-from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+from feedsvc.web.admin import PREFIX, Ctx
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -56,9 +55,6 @@ def page_param(text: str) -> int:
     return 1 if value is None or value < 1 else min(value, MAX_PAGE)
 
 
-PREVIEW_SCAN = 2000
-PREVIEW_SAMPLES = 10
-MAX_QUERY = 4000
 DELIVERIES_PER_PAGE = 100
 
 
@@ -169,78 +165,6 @@ def page_routes(admin: Admin) -> list[Route]:
             return admin.redirect(ctx, "/topics", done(slug, result))
 
         return handler
-
-    async def preview_json(request: Request, ctx: Ctx) -> Response:
-        """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
-        or ``{"error", "position", "where"}`` for a query the parser rejects (still 200: an
-        unfinished query is the normal state of an editor, not a failed request)."""
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        query = body.get("query") if isinstance(body, dict) else None
-        if not isinstance(query, str) or len(query) > MAX_QUERY:
-            body = {"error": t("query_not_text", limit=MAX_QUERY)}
-            return JSONResponse(body, 400, SECURITY_HEADERS)
-        if not query.strip():
-            return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
-        try:
-            result = await db_call(
-                lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES)
-            )
-        except QueryError as exc:
-            return JSONResponse(
-                {
-                    "error": t.query_error(exc),
-                    "position": exc.position,
-                    "label": t("preview_error"),
-                    "where": (
-                        t("at_position", position=exc.position + 1)
-                        if exc.position is not None
-                        else None
-                    ),
-                },
-                headers=SECURITY_HEADERS,
-            )
-        samples = [
-            {
-                "title": s.stored.article.title,
-                "url": s.stored.article.url,
-                "published": t.time(s.stored.article.published_at),
-                "hits": [
-                    {"term": h.term, "field": t(f"field.{h.field}"), "snippet_html": h.snippet_html}
-                    for h in s.explanation.hits
-                ],
-            }
-            for s in result.samples
-        ]
-        return JSONResponse(
-            {
-                "count": result.count,
-                "scanned": result.scanned,
-                "summary": t(
-                    ("preview_count_all" if result.exact else "preview_count_min")
-                    if result.indexed
-                    else "preview_count",
-                    count=result.count,
-                    scanned=result.scanned,
-                    checked=result.checked,
-                ),
-                "exact": result.exact,
-                "warnings": [
-                    t(
-                        "warn.broad_term",
-                        term=b.term,
-                        count=t.number(b.count),
-                        scanned=t.number(b.scanned),
-                        share=f"{b.count / b.scanned:.0%}",
-                    )
-                    for b in result.broad_terms
-                ],
-                "samples": samples,
-            },
-            headers=SECURITY_HEADERS,
-        )
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscriptions(request: Request, ctx: Ctx) -> Response:
@@ -398,7 +322,6 @@ def page_routes(admin: Admin) -> list[Route]:
         Route(p + "/topics/{slug}/disable", g(disable), methods=["POST"]),
         Route(p + "/topics/{slug}/delete", g(delete), methods=["POST"]),
         Route(p + "/topics/{slug}/backfill", g(backfill), methods=["POST"]),
-        Route(p + "/preview", g(preview_json, json_errors=True), methods=["POST"]),
         Route(p + "/subscriptions", g(subscriptions), methods=["GET"]),
         Route(p + "/chats/{chat_id}/pause", g(chat_pause(True)), methods=["POST"]),
         Route(p + "/chats/{chat_id}/resume", g(chat_pause(False)), methods=["POST"]),

@@ -1,0 +1,110 @@
+"""The topic editor's live preview (``POST /admin/preview``): a query typed in the editor →
+how many stored articles it matches, sample articles with their matched terms ``<mark>``ed,
+and warnings for terms too broad to mean much, from :func:`feedsvc.preview.preview` (the
+CLI's ``topics preview`` and the API's ``/api/topics/preview`` read the same); or the parser's
+error, worded and placed, while the query is unfinished. JSON for the editor's script; the
+query runs in the thread pool.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from feedsvc.matching import QueryError
+from feedsvc.preview import preview
+from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+
+if TYPE_CHECKING:
+    from feedsvc.web.admin import Admin
+
+#: Stored articles a preview reads at most, and samples it shows.
+PREVIEW_SCAN = 2000
+PREVIEW_SAMPLES = 10
+#: The longest query read (characters; longer: ``query_not_text``). Up to it, the parser's
+#: own limit words a query that is too long.
+MAX_QUERY = 4000
+
+
+def preview_routes(admin: Admin) -> list[Route]:
+    db = admin.service.web_db  # request work: its own pool (feedsvc.app.Service)
+    t = admin.t
+
+    async def preview_json(request: Request, ctx: Ctx) -> Response:
+        """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
+        or ``{"error", "position", "where"}`` for a query the parser rejects (still 200: an
+        unfinished query is the normal state of an editor, not a failed request)."""
+        try:
+            body = await request.json()
+        except ValueError:
+            body = None
+        query = body.get("query") if isinstance(body, dict) else None
+        if not isinstance(query, str) or len(query) > MAX_QUERY:
+            body = {"error": t("query_not_text", limit=MAX_QUERY)}
+            return JSONResponse(body, 400, SECURITY_HEADERS)
+        if not query.strip():
+            return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
+        try:
+            result = await run_in_threadpool(
+                lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES)
+            )
+        except QueryError as exc:
+            return JSONResponse(
+                {
+                    "error": t.query_error(exc),
+                    "position": exc.position,
+                    "label": t("preview_error"),
+                    "where": (
+                        t("at_position", position=exc.position + 1)
+                        if exc.position is not None
+                        else None
+                    ),
+                },
+                headers=SECURITY_HEADERS,
+            )
+        samples = [
+            {
+                "title": s.stored.article.title,
+                "url": s.stored.article.url,
+                "published": t.time(s.stored.article.published_at),
+                "hits": [
+                    {"term": h.term, "field": t(f"field.{h.field}"), "snippet_html": h.snippet_html}
+                    for h in s.explanation.hits
+                ],
+            }
+            for s in result.samples
+        ]
+        return JSONResponse(
+            {
+                "count": result.count,
+                "scanned": result.scanned,
+                "summary": t(
+                    ("preview_count_all" if result.exact else "preview_count_min")
+                    if result.indexed
+                    else "preview_count",
+                    count=result.count,
+                    scanned=result.scanned,
+                    checked=result.checked,
+                ),
+                "exact": result.exact,
+                "warnings": [
+                    t(
+                        "warn.broad_term",
+                        term=b.term,
+                        count=t.number(b.count),
+                        scanned=t.number(b.scanned),
+                        share=f"{b.count / b.scanned:.0%}",
+                    )
+                    for b in result.broad_terms
+                ],
+                "samples": samples,
+            },
+            headers=SECURITY_HEADERS,
+        )
+
+    guard = admin.guard
+    return [Route(PREFIX + "/preview", guard(preview_json, json_errors=True), methods=["POST"])]
