@@ -282,3 +282,41 @@ def test_a_plain_poll_is_still_answered_in_the_protocol() -> None:
     with uvicorn_thread(config):
         status, _, _ = exchange(port, request("GET", "/feeds/kien%2Dthuy.rss"))
     assert status == 200 and not app.seen
+
+
+# -- a query string's value or name, on the API ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "field", "shown"),
+    [("topic=%FF", "topic", "%FF"), ("topic=t%ED%A0%80", "topic", "%ED%A0%80"),
+     ("to%FFpic=t", "to%FFpic", "%FF"), ("state=sent&topic=%C3", "topic", "%C3")],
+)  # fmt: skip
+async def test_an_api_query_parameter_that_is_not_text_is_422_not_text(
+    client: httpx.AsyncClient, query: str, field: str, shown: str
+) -> None:
+    for language in ("vi", "en"):
+        headers = AUTH | {"Accept-Language": language}
+        r = await client.get(f"/api/deliveries?{query}", headers=headers)
+        assert r.status_code == 422, r.text
+        assert r.json() == {
+            "error": f"{field} is not UTF-8 text ({shown})",
+            "code": "not_text",
+            "field": field,
+            "message": Translator(language)("api.not_text", field=field, bytes=shown),
+        }
+
+
+async def test_a_query_that_is_text_is_read(client: httpx.AsyncClient) -> None:
+    r = await client.get("/api/deliveries?topic=%EF%BF%BD", headers=AUTH)  # a real U+FFFD
+    assert r.status_code == 200, r.text
+
+
+async def test_the_openapi_document_lists_422_where_it_can_be(client: httpx.AsyncClient) -> None:
+    from feedsvc.web.api import endpoints
+
+    spec = (await client.get("/api/openapi.json", headers=AUTH)).json()
+    for e in endpoints():
+        responses = spec["paths"][e.path][e.method.lower()]["responses"]
+        if e.path_params or e.params is not None or e.body is not None:
+            assert "422" in responses, (e.method, e.path)

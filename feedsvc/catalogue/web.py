@@ -30,8 +30,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "api.not_integer": ("{name} phải là số nguyên.", "{name} must be an integer."),
     "api.not_text": (
-        "Đường dẫn có {field} không phải văn bản UTF-8 (các byte {bytes}).",
-        "The path's {field} is not UTF-8 text (the bytes {bytes}).",
+        "{field} không phải văn bản UTF-8 (các byte {bytes}).",
+        "The {field} is not UTF-8 text (the bytes {bytes}).",
     ),
     # a request that fails validation, one entry per kind (feedsvc.web.api_invalid.KINDS)
     "api.invalid.missing": (

@@ -28,7 +28,7 @@ from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
 from feedsvc.web.api_text import first_refused, first_refused_key, key_in_json, surrogate_in_json
-from feedsvc.web.paths import refused_param
+from feedsvc.web.paths import refused_param, refused_query
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -199,9 +199,9 @@ def _refuse_text(value: object) -> None:
         raise refused_character(*found)
 
 
-def _path_not_text(name: str, shown: str) -> ApiError:
-    """422 ``not_text`` naming a path parameter whose percent-encoded bytes are not UTF-8
-    (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
+def _not_utf8(name: str, shown: str) -> ApiError:
+    """422 ``not_text`` naming a path or query parameter whose percent-encoded bytes are not
+    UTF-8 (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
     return ApiError(
         422,
         f"{name} is not UTF-8 text ({shown})",
@@ -249,6 +249,8 @@ def _describe(exc: ValidationError) -> str:
 
 
 def _read_params(request: Request, model: type[Params]) -> Params:
+    if (bad := refused_query(request.scope.get("query_string") or b"")) is not None:
+        raise _not_utf8(*bad)
     raw: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
         if key in raw:
@@ -275,7 +277,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             check_token(service, request)
             call = Call(dict(request.path_params), words=api_words(service, request))
             if (bad := refused_param(call.path)) is not None:  # bytes that are not UTF-8
-                raise _path_not_text(*bad)
+                raise _not_utf8(*bad)
             _refuse_text(  # an integer one is ASCII digits or a 400 (Call.int_param)
                 {k: v for k, v in call.path.items() if endpoint.path_types.get(k) != "integer"}
             )

@@ -28,7 +28,9 @@ ERROR_TEXT = {
     422: "Rejected by the rules (e.g. an invalid query: `field` and `position` say where). "
     "Text holding a control character (U+0000–U+001F other than tab and line breaks, "
     "U+007F–U+009F, bidirectional controls) is `control_character`, a lone surrogate "
-    "(`\\ud800` in JSON) `not_text`, on every operation that takes text: `field` names it",
+    "(`\\ud800` in JSON) `not_text`, on every operation that takes text: `field` names it "
+    "(an object key by its position, the key in JSON escapes); a path or query parameter "
+    "whose percent-encoded bytes are not UTF-8 is `not_text` too",
     503: "The API is disabled: admin.token is not configured",
 }
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -107,6 +109,8 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     errors = {400, 401, 503, *endpoint.errors}
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
+    if endpoint.path_params or endpoint.params is not None or endpoint.body is not None:
+        errors.add(422)  # bytes that are not UTF-8 (web.paths), a key holding a control char
     if endpoint.body is not None:
         errors.add(413)
     for status in sorted(errors):

@@ -13,14 +13,15 @@ with a slug no topic has and answered 404 "not found" — as if a topic ``�`` 
   admin's under ``/admin``), naming the bytes; under ``/api/`` it routes the path with the
   bytes kept as lone surrogates (``surrogateescape``), so the API names the path parameter
   that holds them (:func:`refused_param`: 422 ``not_text``, worded by ``api.not_text``) like every
-  other refused text (:mod:`feedsvc.web.api_text`). Pure but for the wrapper's answer.
+  other refused text (:mod:`feedsvc.web.api_text`); a query string's value or name likewise
+  (:func:`refused_query`). Pure but for the wrapper's answer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import unquote_to_bytes
+from urllib.parse import parse_qsl, unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -59,6 +60,23 @@ def shown_bytes(text: str) -> str | None:
         return None
     raw = found[0].encode("utf-8", "surrogateescape")
     return "".join(f"%{b:02X}" for b in raw[:MAX_SHOWN]) + ("…" if len(raw) > MAX_SHOWN else "")
+
+
+def refused_query(query_string: bytes) -> tuple[str, str] | None:
+    """``(name, "%FF")`` for the first query-string parameter whose value or name is not UTF-8
+    text once percent-decoded (a name is shown with its bytes percent-encoded), else None:
+    Starlette reads such a value with U+FFFD, so ``?topic=%FF`` filtered by a topic ``�``.
+    The API asks this before reading its parameters (422 ``not_text``, as for a path)."""
+    if b"%" not in query_string:
+        return None
+    items = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
+                      encoding="utf-8", errors="surrogateescape")  # fmt: skip
+    for name, value in items:
+        if (shown := shown_bytes(name)) is not None:
+            return _ESCAPED.sub(lambda m: shown_bytes(m[0]) or "", name), shown
+        if (shown := shown_bytes(value)) is not None:
+            return name, shown
+    return None
 
 
 def refused_param(params: Mapping[str, object]) -> tuple[str, str] | None:
