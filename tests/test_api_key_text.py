@@ -114,3 +114,14 @@ async def test_a_raw_control_byte_in_a_key_is_not_json(client: httpx.AsyncClient
     """Unescaped, it is not JSON (RFC 8259 §7): the parser's 400 stands."""
     r = await client.post("/api/topics", headers=JSON, content=b'{"a\x01": 1}')
     assert r.status_code == 400 and r.json()["code"] == "invalid_body", r.text
+
+
+@pytest.mark.parametrize("depth", [200, 900, 980, 5000])
+async def test_a_deeply_nested_key_is_never_a_500(client: httpx.AsyncClient, depth: int) -> None:
+    """Read and walked within Python's recursion limit, or the parser's 400: never a crash."""
+    for inner in (b'{"a\\u0001": 1}', b'{"\\ud800": 1}'):
+        content = b"[" * depth + inner + b"]" * depth
+        r = await client.post("/api/topics", headers=JSON, content=content)
+        assert r.status_code in (400, 422), (depth, r.status_code, r.text[:200])
+        if r.status_code == 422:
+            assert r.json()["field"].startswith("0.0.")

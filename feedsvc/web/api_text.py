@@ -97,10 +97,9 @@ def key_in_json(raw: bytes) -> tuple[str, str] | None:
     """``(position, "U+0001")`` when ``raw``, a body Pydantic refused (not as invalid JSON),
     holds an object key with a refused character (:func:`first_refused_key`), else None."""
     try:
-        data = json.loads(raw)
-    except (ValueError, RecursionError):
+        return first_refused_key(json.loads(raw))
+    except (ValueError, RecursionError):  # not JSON; or nested too deep to read or walk
         return None
-    return first_refused_key(data)
 
 
 def surrogate_in_json(raw: bytes) -> tuple[str, str] | None:
@@ -111,7 +110,6 @@ def surrogate_in_json(raw: bytes) -> tuple[str, str] | None:
     if not _SURROGATE_ESCAPE.search(raw):
         return None
     try:
-        data = json.loads(raw)
+        return first_refused(json.loads(raw))
     except (ValueError, RecursionError):  # not JSON for Python either; or nested too deep
         return None
-    return first_refused(data)
