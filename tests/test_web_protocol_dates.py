@@ -161,3 +161,16 @@ def test_configured_default_headers_come_too(data: bytes) -> None:
     assert_dated(headers)
     assert headers[b"server"] == ok[b"server"] == [b"uvicorn"]
     assert headers[b"x-served-by"] == ok[b"x-served-by"] == [b"feedsvc-test"]
+
+
+def test_before_the_servers_first_tick_a_date_is_made() -> None:
+    """uvicorn fills ``default_headers`` at its loop's first tick: an answer written before it
+    still carries a Date (made then, not kept); after it, the server's own lines are used."""
+    from feedsvc.web.connections import default_lines
+
+    lines = default_lines([])
+    assert lines.startswith(b"date: ") and lines.endswith(b" GMT\r\n")
+    assert_dated({b"date": [lines[len(b"date: ") : -2]]})
+    ticked = [(b"date", b"Tue, 01 Dec 2026 16:00:00 GMT"), (b"server", b"uvicorn")]
+    assert default_lines(ticked) == b"date: Tue, 01 Dec 2026 16:00:00 GMT\r\nserver: uvicorn\r\n"
+    assert default_lines(ticked) is default_lines(ticked)  # kept while the list is current
