@@ -13,7 +13,11 @@ time, still to come, as version. Believed, it was newer than every edit a newsro
 that time (``updated_at`` = the time of the edit): a typo fixed the day before came out
 "unchanged" and the old text went out at its time, a takedown was refused, an earlier time was
 ignored. Such a held version gives way to any other; and such a record does not replace a held
-one that has an edit time (the original scheduled line imported again after the edit).
+one that has an edit time (the original scheduled line imported again after the edit). Nor
+after its time (:func:`scheduled_again`): believed again then, it was later than every edit
+made before it, and the original line imported again (an import script re-run) undid the edit
+— the old title back, a takedown undone. A record with no ``updated_at`` does not replace an
+edit of its same publication time made before it, whenever it comes.
 
 A version is not all of a record: its visibility (``withdrawn``, SPEC §10) may change while
 ``updated_at`` stays (a CMS sends a row back to draft without touching it; an editor re-imports
@@ -38,6 +42,30 @@ def undated(version: datetime, published_at: datetime | None, now: datetime) -> 
     return published_at is not None and version == published_at and published_at > now
 
 
+def scheduled_again(
+    new: datetime,
+    new_published: datetime | None,
+    held: datetime,
+    held_published: datetime | None,
+) -> bool:
+    """Whether ``new``, a record with no ``updated_at`` at all (its version is its own
+    ``published_at``: no edit time), is the scheduled record of the held edit seen again: the
+    held record has the same ``published_at`` and its version (an edit time) is before it —
+    the edit was made while the article was scheduled under this very time, so this record is
+    from before the edit, whenever it comes (the original scheduled line imported again after
+    its time). ``*_published`` None: not known, taken as dated. All aware.
+
+    Only for a record without ``updated_at`` (the caller says so): a CMS row whose
+    ``updated_at`` equals its time is dated (a scheduler may set both to the publication time
+    as it publishes a row edited before: that row is the edit's successor, not its past)."""
+    return (
+        new_published is not None
+        and new == new_published
+        and held_published == new_published
+        and held < new_published
+    )
+
+
 def replaces(
     new: datetime,
     held: datetime,
@@ -45,17 +73,22 @@ def replaces(
     *,
     new_published: datetime | None = None,
     held_published: datetime | None = None,
+    new_unstamped: bool = False,
 ) -> bool:
     """Whether version ``new`` replaces the ``held`` one at ``now`` (all aware, UTC): newer;
     or different while ``held`` is not believed (more than :data:`VERSION_AHEAD` after ``now``,
     or :func:`undated`: an edit or a new time given before a scheduled article's time wins);
-    never an undated ``new`` over a dated ``held`` (the scheduled record again, after an edit).
+    never an undated ``new`` over a dated ``held`` (the scheduled record again, after an edit),
+    nor, ``new_unstamped`` (the record has no ``updated_at``), once its time has passed, the
+    scheduled record of an edit made before that time (:func:`scheduled_again`).
     ``*_published``: each record's ``published_at``, None when not known (taken as dated)."""
     if new == held:
         return False
     if held > now + VERSION_AHEAD or undated(held, held_published, now):
         return True
     if undated(new, new_published, now):
+        return False
+    if new_unstamped and scheduled_again(new, new_published, held, held_published):
         return False
     return new > held
 
@@ -69,6 +102,7 @@ def takes_over(
     *,
     new_published: datetime | None = None,
     held_published: datetime | None = None,
+    new_unstamped: bool = False,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
@@ -77,4 +111,7 @@ def takes_over(
         return new_withdrawn != held_withdrawn
     if now is None:
         return new > held
-    return replaces(new, held, now, new_published=new_published, held_published=held_published)
+    return replaces(
+        new, held, now, new_published=new_published, held_published=held_published,
+        new_unstamped=new_unstamped,
+    )  # fmt: skip

@@ -70,6 +70,7 @@ def _later_wins(later: Article, earlier: Article, now: datetime | None) -> bool:
     return replaces(
         later.version, earlier.version, now,
         new_published=later.published_at, held_published=earlier.published_at,
+        new_unstamped=later.updated_at is None,
     )  # fmt: skip
 
 
@@ -122,6 +123,7 @@ def upsert_source_articles(
         elif takes_over(
             a.version, a.withdrawn, held[0], held[1], now,
             new_published=a.published_at, held_published=held[2],
+            new_unstamped=a.updated_at is None,
         ):  # fmt: skip
             conn.execute(
                 update(t).where(t.c.source_key == key).values(**_values(a), changed_at=now)
