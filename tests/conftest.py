@@ -64,6 +64,14 @@ def _feedsvc_env_restored() -> Iterator[None]:
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh, empty schema in the feedsvc_test database, dropped afterwards."""
+    with pg_schema() as url:
+        yield url
+
+
+@contextmanager
+def pg_schema() -> Iterator[str]:
+    """A fresh, empty schema in the feedsvc_test database, dropped afterwards; its URL. For a
+    fixture of a wider scope than ``pg_url``'s. Skips the caller when PostgreSQL is not there."""
     reason = pg_skip_reason()
     if reason:
         pytest.skip(reason)
@@ -72,10 +80,12 @@ def pg_url() -> Iterator[str]:
     engine = create_engine(base, isolation_level="AUTOCOMMIT")
     with engine.connect() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
-    yield f"{base}?options=-csearch_path%3D{schema}"
-    with engine.connect() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-    engine.dispose()
+    try:
+        yield f"{base}?options=-csearch_path%3D{schema}"
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+        engine.dispose()
 
 
 @pytest.fixture
