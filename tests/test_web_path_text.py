@@ -190,6 +190,32 @@ def test_an_api_path_parameter_that_is_not_text_is_422_not_text(
     }
 
 
+@pytest.mark.parametrize(
+    ("method", "path", "field", "shown"),
+    [
+        ("GET", "/api/topics/%FF/", "slug", "%FF"),
+        ("GET", "/api/topics/%ED%A0%80//", "slug", "%ED%A0%80"),
+        ("POST", "/api/topics/%C3/enable/", "slug", "%C3"),
+        ("GET", "/api/chats/%FF/", "chat_id", "%FF"),
+    ],
+)
+def test_an_api_path_with_a_trailing_slash_is_422_not_a_500(
+    served: int, method: str, path: str, field: str, shown: str
+) -> None:
+    """Starlette redirects ``/api/topics/x/`` to ``/api/topics/x``, its Location built from the
+    routed path: with the bytes kept as lone surrogates that could not be encoded (a 500 and a
+    traceback in the log, with or without a token)."""
+    for headers in (AUTH, {}):
+        status, _, raw = exchange(served, request(method, path, headers))
+        assert status != 500, (path, raw)
+    status, _, raw = exchange(served, request(method, path, AUTH))
+    assert status == 422, raw
+    assert json.loads(raw)["code"] == "not_text" and json.loads(raw)["field"] == field
+    assert shown in json.loads(raw)["error"]
+    status, got, _ = exchange(served, request("GET", "/api/topics/kien-thuy/", AUTH))
+    assert status == 307 and got["location"].endswith("/api/topics/kien-thuy")
+
+
 def test_text_that_decodes_is_not_refused(served: int) -> None:
     """A real U+FFFD (``%EF%BF%BD``) is text: the topic is unknown, as before."""
     status, _, body = exchange(served, request("GET", "/topics/%EF%BF%BD"))

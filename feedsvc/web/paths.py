@@ -11,7 +11,8 @@ with a slug no topic has and answered 404 "not found" — as if a topic ``�`` 
 * :class:`PathText`, the app's first Starlette middleware, answers every such path outside
   ``/api/`` with a worded 400 (``http.path_not_text``: the site's language, the
   admin's under ``/admin``), naming the bytes; under ``/api/`` it routes the path with the
-  bytes kept as lone surrogates (``surrogateescape``), so the API names the path parameter
+  bytes kept as lone surrogates (``surrogateescape``) and without trailing slashes (no redirect
+  is built from it), so the API names the path parameter
   that holds them (:func:`refused_param`: 422 ``not_text``, worded by ``api.not_text``) like every
   other refused text (:mod:`feedsvc.web.api_text`); a query string's value or name likewise
   (:func:`refused_query`). Pure but for the wrapper's answer.
@@ -108,5 +109,8 @@ class PathText:
                 text = words("http.path_not_text", bytes=shown_bytes(escaped))
                 await text_response(400, text + "\n")(scope, receive, send)
                 return
-            scope = {**scope, "path": escaped}
+            # Without its trailing slashes: Starlette's redirect of "/api/topics/%FF/" to the
+            # path without them builds its Location from the escaped path, and a lone surrogate
+            # cannot be encoded (a 500); routed as that path, the parameter is named instead.
+            scope = {**scope, "path": escaped.rstrip("/")}
         await self.app(scope, receive, send)
