@@ -240,15 +240,23 @@ def _line_by_line(
 def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> ArticleError:
     """Why a line's ``"withdrawn": true`` was not applied (SPEC §10: the same or a newer version
     takes it down): its version is older than the public one that wins, stored or in this
-    import."""
+    import; or it is a scheduled line without ``updated_at`` (its version its own
+    ``published_at``, later than that edit's but not believed over it: never "older")."""
     held = skipped.held.isoformat()
     if skipped.winner_index is None:
         winner = f"the stored version, {held}, which stays public"
     else:
         winner = f"line {batch[skipped.winner_index][0]}'s, {held}, which wins and is public"
-    return ArticleError(
-        "withdrawn",
-        f"true not applied (the takedown did not happen): this line's version"
-        f" {article.version.isoformat()} (updated_at, else published_at) is older than {winner};"
-        " give it the same or a newer updated_at",
-    )
+    if article.version <= skipped.held:
+        why = (
+            f"this line's version {article.version.isoformat()} (updated_at, else published_at)"
+            f" is older than {winner}; give it the same or a newer updated_at"
+        )
+    else:  # not older: a scheduled line without updated_at, no edit time (feedsvc.versions)
+        why = (
+            f"this line's version {article.version.isoformat()} is its own published_at (no"
+            f" updated_at, or one equal to it): a scheduled time, no edit time, so it does not"
+            f" replace {winner}, an edit made before that time; give it an updated_at, the"
+            f" time of the takedown"
+        )
+    return ArticleError("withdrawn", f"true not applied (the takedown did not happen): {why}")

@@ -337,3 +337,30 @@ def test_within_one_file_an_edit_after_the_scheduled_line_wins(db: Database) -> 
     report = run_import(db, jsonl(first, edited))
     assert (report.counts.inserted, report.counts.unchanged) == (1, 1)
     assert titles(db)["TEST-00001"] == "Bản sửa trong cùng tệp"
+
+
+@pytest.mark.parametrize("after_its_time", [False, True])
+def test_a_scheduled_takedown_line_is_not_said_older_than_the_edit(
+    db: Database, after_its_time: bool
+) -> None:
+    """A scheduled line without ``updated_at`` is versioned by its own ``published_at``, later
+    than an edit made before that time, and does not replace it (``feedsvc.versions``): the
+    refused takedown said its version was "older than" the edit's, which it is not (the
+    original scheduled line, ``"withdrawn": true``, imported again after an edit that
+    published it)."""
+    edited = datetime(2026, 12, 1, 17, 0, tzinfo=UTC)
+    time = edited + timedelta(minutes=30)
+    original = replace(article(1), published_at=time, updated_at=None, withdrawn=True)
+    clock = time + timedelta(minutes=5) if after_its_time else edited + timedelta(minutes=1)
+
+    def run(text: str):  # type: ignore[no-untyped-def]
+        return import_articles(db, read_jsonl(io.StringIO(text), VN), now=lambda: clock)
+
+    run(jsonl(replace(original, updated_at=edited, withdrawn=False)))
+    report = run(jsonl(original))
+    [refused] = report.rejected
+    said = str(refused)
+    assert "older than" not in said, said
+    assert time.isoformat() in said and edited.isoformat() in said and "stays public" in said
+    assert "no edit time" in said
+    assert withdrawn(db)["TEST-00001"] is False
