@@ -103,12 +103,20 @@ def takes_over(
     new_published: datetime | None = None,
     held_published: datetime | None = None,
     new_unstamped: bool = False,
+    held_unstamped: bool = False,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
-    only a newer one, the rules about the future need a clock). All datetimes aware."""
+    only a newer one, the rules about the future need a clock). All datetimes aware.
+
+    The same version also replaces when the held record had no ``updated_at`` and this one has
+    one (``held_unstamped``, not ``new_unstamped``): the held version is its ``published_at``,
+    no edit time, and a CMS scheduler that publishes a row edited before its time may set
+    ``updated_at`` to that very time — the edited row was "unchanged" and never shown. The
+    reverse (the original line again after that row) stays unchanged, as does the same
+    record again."""
     if new == held:
-        return new_withdrawn != held_withdrawn
+        return new_withdrawn != held_withdrawn or (held_unstamped and not new_unstamped)
     if now is None:
         return new > held
     return replaces(

@@ -178,3 +178,56 @@ def test_the_pure_rule() -> None:
                         new_unstamped=True)  # fmt: skip
     # the held record is the scheduled one (no edit time, passed): an edit replaces it
     assert replaces(now, at, now, new_published=at, held_published=at)
+
+
+def test_an_edit_stamped_with_its_time_replaces_the_unstamped_original(db: Database) -> None:
+    """The original scheduled line has no ``updated_at`` (its version: its time); the edit,
+    from a CMS that stamps ``updated_at`` only as it publishes, has ``updated_at`` equal to
+    that time. Same version: it was "unchanged", before and after the time, and the edited
+    title never landed. It replaces it; the same edit again, or the original line again
+    afterwards, is unchanged."""
+    at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
+    original = jsonl(article(1, published_at=at))
+    stamped = jsonl(replace(article(1, published_at=at), title=EDIT, updated_at=at))
+    for when in (at - timedelta(hours=1), at + timedelta(minutes=1)):
+        db_now = when
+        run_import(db, original, db_now - timedelta(minutes=30))
+        report = run_import(db, stamped, db_now)
+        assert (report.counts.updated, report.counts.unchanged) == (1, 0), when
+        assert held(db) == (EDIT, False)
+        assert run_import(db, stamped, db_now).counts.unchanged == 1
+        assert run_import(db, original, db_now + timedelta(days=1)).counts.unchanged == 1
+        assert held(db) == (EDIT, False)
+        with db.write() as conn:
+            conn.execute(source_articles.delete())
+
+
+def test_through_ingest_the_stamped_edit_is_shown_and_alerts_once(db: Database) -> None:
+    """The same in ingest's writer: the article held without ``updated_at``, the CMS row
+    published with ``updated_at`` = its time and the edited title."""
+    w = make_world(db)
+    at = w.clock() + timedelta(hours=2)
+    w.publish(article(1, published_at=at))
+    w.clock.advance(hours=2, minutes=1)
+    with w.db.write() as conn:  # the CMS publishes the row edited before its time
+        conn.execute(
+            source_articles.update()
+            .where(source_articles.c.source_key == KEY)
+            .values(title=EDIT, updated_at=at, changed_at=w.clock())
+        )
+    w.poll()
+    snap = w.pub.snapshot(SLUG, "json", 50)
+    assert snap is not None
+    assert [i["title"] for i in json.loads(snap.body)["items"]] == [EDIT]
+    assert w.deliveries() == [(KEY, "pending", None)]
+
+
+def test_the_pure_rule_for_the_same_version() -> None:
+    now = datetime(2026, 12, 1, 12, tzinfo=UTC)
+    at = now - timedelta(hours=1)
+    assert takes_over(at, False, at, False, now, new_published=at, held_published=at,
+                      held_unstamped=True)  # fmt: skip
+    for new_unstamped, held_unstamped in ((True, True), (True, False), (False, False)):
+        assert not takes_over(at, False, at, False, now, new_published=at,
+                              held_published=at, new_unstamped=new_unstamped,
+                              held_unstamped=held_unstamped)  # fmt: skip

@@ -52,7 +52,7 @@ def _needs_match(article: Article, known: Known | None, now: datetime | None) ->
     return takes_over(
         article.version, article.withdrawn, known.version, known.withdrawn, now,
         new_published=article.published_at, held_published=known.published_at,
-        new_unstamped=article.updated_at is None,
+        new_unstamped=article.updated_at is None, held_unstamped=known.unstamped,
     )  # fmt: skip
 
 

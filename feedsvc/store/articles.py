@@ -65,6 +65,7 @@ class Known(NamedTuple):
     source_id: str | None
     withdrawn: bool = False  # the source has taken it back (``withdrawn_at`` is set)
     published_at: datetime | None = None  # as held (a future one: not shown yet)
+    unstamped: bool = False  # held without ``updated_at`` (its version: its ``published_at``)
 
 
 def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
@@ -81,11 +82,12 @@ def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
             articles.c.source_id,
             articles.c.withdrawn_at,
             articles.c.published_at,
+            articles.c.updated_at,
         ).where(articles.c.source_key.in_(wanted))
     ).tuples()
     return {
-        key: Known(id_, version, cursor, sid, gone is not None, published)
-        for key, id_, version, cursor, sid, gone, published in rows
+        key: Known(id_, version, cursor, sid, gone is not None, published, updated is None)
+        for key, id_, version, cursor, sid, gone, published, updated in rows
     }
 
 

@@ -112,7 +112,8 @@ def upsert_source_articles(
         )
     ).tuples()
     existing = {
-        key: (updated or published, bool(gone), published) for key, published, updated, gone in rows
+        key: (updated or published, bool(gone), published, updated is None)
+        for key, published, updated, gone in rows
     }
     new_rows = []
     for key, index in latest.items():
@@ -123,7 +124,7 @@ def upsert_source_articles(
         elif takes_over(
             a.version, a.withdrawn, held[0], held[1], now,
             new_published=a.published_at, held_published=held[2],
-            new_unstamped=a.updated_at is None,
+            new_unstamped=a.updated_at is None, held_unstamped=held[3],
         ):  # fmt: skip
             conn.execute(
                 update(t).where(t.c.source_key == key).values(**_values(a), changed_at=now)
