@@ -59,7 +59,7 @@ def test_removing_a_file_topic_says_it_stays_deleted(started: tuple[Database, Pa
         f"Topic pl is listed in the topics file {path}: it stays deleted at every start while "
         f"its entry there is unchanged; to bring it back, {BRING_BACK}"
     ), said
-    assert said.endswith(" topics import`."), said
+    assert " topics import` (it applies the whole file: " in said, said
     from feedsvc.cli.common import command_name
     from feedsvc.topics_file import stays_deleted  # new: the old-code run imports this module
 
@@ -133,3 +133,15 @@ def test_the_admin_says_it_in_its_language(admin: tuple[TestClient, str, Path]) 
 
     expected = f"{t('deleted', slug='pl')} {stays_deleted(t, 'pl', path)}"
     assert said == expected.replace("'", "&#39;").replace('"', "&#34;"), said
+
+
+def test_the_hint_says_what_topics_import_also_does(started: tuple[Database, Path]) -> None:
+    """``topics import`` applies the whole file: following the hint to bring back one topic also
+    re-created every other deleted file topic and replaced the state DB's edits of the file's
+    topics (named only afterwards). The hint says so before it is followed."""
+    db, _ = started
+    said = remove(db, "pl")[1]
+    assert "every deleted topic of the file comes back" in said, said
+    assert "the state DB's edits of its topics are replaced" in said, said
+    vi = Translator("vi")("topics_file.bring_back", command="feedsvc")
+    assert "mọi chủ đề của tệp đã xoá đều được tạo lại" in vi

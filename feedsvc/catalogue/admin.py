@@ -94,8 +94,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "its entry there is unchanged; to bring it back, {bring_back}.",
     ),
     "topics_file.bring_back": (
-        "sửa mục của nó trong tệp hoặc chạy `{command} topics import`",
-        "change its entry in the file or run `{command} topics import`",
+        "sửa mục của nó trong tệp hoặc chạy `{command} topics import` (lệnh này áp dụng cả tệp: "
+        "mọi chủ đề của tệp đã xoá đều được tạo lại, và các chỉnh sửa trong cơ sở dữ liệu "
+        "trạng thái của các chủ đề trong tệp bị thay bằng bản trong tệp)",
+        "change its entry in the file or run `{command} topics import` (it applies the whole "
+        "file: every deleted topic of the file comes back, and the state DB's edits of its "
+        "topics are replaced by the file's)",
     ),
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
