@@ -12,7 +12,8 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from factories import VN, article, builtin_ingestor
-from fakebot import FakeBotAPI, Limit
+from fakebot import FakeBotAPI, Limit, most_in_window
+from handoffs import handoffs
 from sqlalchemy import select, update
 
 from feedsvc.articles import Article
@@ -353,7 +354,7 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
     for chat in chats:
         env.settings(chat, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
     env.publish(*(f"Công an Kiến Thụy: tin thứ {n} về an ninh khu phố" for n in range(1, 5)))
-    with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake:
+    with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake, handoffs(fake) as sent:
         sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
         async with sender:
             channel = TelegramChannel(sender, VN, global_rate=4)
@@ -370,8 +371,11 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
             finally:
                 d.stop()
                 await task
-        calls = [c.at for c in fake.calls if c.method == "sendmessage"]
+        # when each call started on the wire, in the sending thread (tests/handoffs.py): the
+        # fake's own times bunch when its thread waits for the GIL on a loaded machine
+        calls = sent.times("sendmessage")
+        assert len(calls) == len([c for c in fake.calls if c.method == "sendmessage"])
         assert len(calls) > len(chats)  # several parts per digest
-        assert [v for v in fake.violations if v.kind == "global"] == []
+        assert most_in_window(calls, 0.95) <= 5, calls  # the fake's global rule, on those times
         gaps = [b - a for a, b in itertools.pairwise(calls)]
         assert min(gaps) >= 0.5 / 4, sorted(gaps)
