@@ -4,9 +4,9 @@ refused photo), and the bot's replies to commands and button presses, which take
 slot ahead of the queued alerts and wait for the pace of a chat just alerted.
 
 Real python-telegram-bot clients against the fake Bot API on 127.0.0.1; rates are read from
-when each message call started on the wire, stamped in the client's thread (tests/handoffs.py:
-the fake's own times bunch when its thread stalls), as the most message calls in any window of
-0.95 s (Telegram counts arrivals; the fake's jitter rule).
+when each message call was handed to the HTTP transport, in the client's thread
+(tests/handoffs.py: the fake's own times bunch when its thread stalls), as the most message
+calls in any window of 0.95 s (Telegram counts arrivals; the fake's jitter rule).
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def most_in_window(times: Sequence[float], window: float = WINDOW) -> int:
 
 
 def message_times(sent: Handoffs, fake: FakeBotAPI) -> list[float]:
-    """When each message call started on the wire (:mod:`handoffs`), every one the fake got."""
+    """When each message call was handed to the transport (:mod:`handoffs`); all the fake got."""
     times = sent.times(*MESSAGE_CALLS)
     assert len(times) == len([c for c in fake.calls if c.method in MESSAGE_CALLS])
     return times
@@ -58,8 +58,8 @@ def message_times(sent: Handoffs, fake: FakeBotAPI) -> list[float]:
 def assert_within(times: Sequence[float], rate: float, slack: int) -> None:
     """At most ``rate`` (+ ``slack``) calls in any window, and ``rate`` on average over the
     run. The budget plans slots exactly 1 / (0.99 x rate) apart and the release gate keeps
-    one process's releases so; ``times`` are when the calls started on the wire, in the
-    sending thread (:mod:`handoffs`), which adds only the path from the release to the socket:
+    one process's releases so; ``times`` are when the calls were handed to the HTTP transport,
+    in the sending thread (:mod:`handoffs`), which adds only the path from the release to it:
     ``slack`` is that path's jitter on a loaded machine (+1 per process when replicas' gates
     are separate); the mean (10 % for the first and last call) cannot hide a doubled rate.
     The fake's own times are not used: a stall of its thread stamps calls sent 0.1 s apart

@@ -371,7 +371,7 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
             finally:
                 d.stop()
                 await task
-        # when each call started on the wire, in the sending thread (tests/handoffs.py): the
+        # when each call was handed to the transport, in the sending thread (tests/handoffs.py): the
         # fake's own times bunch when its thread waits for the GIL on a loaded machine
         calls = sent.times("sendmessage")
         assert len(calls) == len([c for c in fake.calls if c.method == "sendmessage"])

@@ -268,10 +268,10 @@ async def test_the_text_after_a_refused_photo_is_paced_like_any_call(
     assert len([c for c in fake.calls if c.method in ("sendphoto", "sendmessage")]) == 6
     times = sent.times("sendphoto", "sendmessage")
     gaps = [b - a for a, b in itertools.pairwise(times)]
-    # Released a gap apart; the times are when each call started on the wire (tests/handoffs.py),
-    # which adds the path from the release to the socket: on a loaded 2-core machine one call
-    # took ~20 ms longer on it than the next (gaps 0.131 then 0.084 s at 10/s). Half the gap
-    # still tells a gated text from one that follows its photo at once (~1 ms).
+    # Released a gap apart; the times are when each call was handed to the HTTP transport
+    # (tests/handoffs.py), which adds the path from the release to it: on a loaded 2-core
+    # machine one call took ~20 ms longer than the next (gaps 0.131 then 0.084 s at 10/s). Half
+    # the gap still tells a gated text from one that follows its photo at once (~1 ms).
     assert min(gaps) >= gap / 2, gaps
 
 

@@ -410,7 +410,7 @@ async def sends_beside_deletes(env: Env, first_chat: int, stalled: bool = False)
     """8 alerts sent; then 8 new alerts and the first 8 deleted at once, at a 4/s budget with
     the fake allowing 5/s (arrival jitter on a loaded machine). ``stalled``: the event loop is
     blocked during the second phase (:func:`stall_repeatedly`). Returns when each of the 16
-    second-phase calls started on the wire (``time.monotonic()`` in the sending thread,
+    second-phase calls was handed to the HTTP transport (``time.monotonic()`` in the sending thread,
     :mod:`handoffs`: the fake's arrival times bunch when its thread waits for the GIL), after
     checking that no call broke the fake's global limit on those times."""
     for c in range(first_chat, first_chat + 8):  # private chats: only the global limit binds
@@ -472,7 +472,7 @@ async def test_a_stalled_event_loop_does_not_bunch_sends_and_deletes(env: Env) -
     calls = await sends_beside_deletes(env, 5100, stalled=True)
     gaps = [b - a for a, b in itertools.pairwise(calls)]
     # At 4/s calls leave ~0.25 s apart; before, calls due during a stall left together, 6–13 ms
-    # apart. The times are when each call started on the wire, in the sending thread
+    # apart. The times are when each call was handed to the HTTP transport, in the sending thread
     # (:mod:`handoffs`), so half the interval holds again: the fake's arrival times, stamped by
     # its thread in this process, once showed a 90 ms gap on a loaded CI machine (df7f082
     # allowed a quarter), its thread waiting for the GIL while the calls left spaced.

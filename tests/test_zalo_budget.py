@@ -6,7 +6,7 @@ a reply to a chat just alerted broke its 1 message a second. A reply takes the n
 (never dropped, never behind the backlog) and waits for the pace of a chat just alerted.
 
 Real HTTP against the fake Zalo Bot API on 127.0.0.1 (tests/fakezalo.py); rates are read from
-when each send started on the wire, stamped in the client's thread (tests/handoffs.py: the
+when each send was handed to the HTTP transport, in the client's thread (tests/handoffs.py: the
 fake's own times bunch when its thread stalls), as tests/test_budget.py does.
 """
 
@@ -54,7 +54,7 @@ def fake() -> Iterator[FakeZaloAPI]:
 
 @pytest.fixture
 def sent(fake: FakeZaloAPI) -> Iterator[Handoffs]:
-    """When each call to ``fake`` started on the wire (:mod:`handoffs`)."""
+    """When each call to ``fake`` was handed to the HTTP transport (:mod:`handoffs`)."""
     with handoffs(fake) as recorder:
         yield recorder
 
@@ -83,7 +83,7 @@ def one_reply_each(fake: FakeZaloAPI, chats: list[str]) -> list[Sent] | None:
 
 
 def send_times(sent: Handoffs, fake: FakeZaloAPI) -> list[float]:
-    """When each send started on the wire (:mod:`handoffs`), every one the fake got."""
+    """When each send was handed to the HTTP transport (:mod:`handoffs`); all the fake got."""
     times = sent.times("sendMessage")
     assert len(times) == len([m for m, _ in fake.calls if m == "sendMessage"])
     return times
