@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
@@ -51,38 +51,39 @@ def first_refused(value: object, where: str = "") -> tuple[str, str] | None:
         char = control_char(value)
         return (where or "body", char) if char is not None else None
     if isinstance(value, BaseModel):
-        items: Sequence[tuple[object, object]] = [
-            (name, getattr(value, name)) for name in type(value).model_fields
-        ]
-    elif isinstance(value, Mapping):
-        items = list(value.items())
-    elif isinstance(value, list | tuple):
-        items = list(enumerate(value))
-    else:
-        return None
-    for key, item in items:
-        if isinstance(key, str) and (char := control_char(key)) is not None:
-            return _key_position(where, key), char
-        found = first_refused(item, f"{where}.{key}" if where else str(key))
-        if found is not None:
-            return found
-    return None
+        fields = [(name, getattr(value, name)) for name in type(value).model_fields]
+        return _first_below(fields, where, first_refused)
+    return _first_below(_members(value), where, first_refused)
 
 
 def first_refused_key(value: object, where: str = "") -> tuple[str, str] | None:
     """``(position, "U+0001")`` for the first JSON object key in ``value`` (decoded JSON or a
     query string's mapping: objects and lists however nested) holding a refused character,
     the key written with JSON escapes, or None."""
+    return _first_below(_members(value), where, first_refused_key)
+
+
+_Found = tuple[str, str] | None
+
+
+def _members(value: object) -> Sequence[tuple[object, object]]:
+    """A mapping's ``(key, value)`` pairs, a list's ``(index, item)``; none for a leaf."""
     if isinstance(value, Mapping):
-        items: Sequence[tuple[object, object]] = list(value.items())
-    elif isinstance(value, list | tuple):
-        items = list(enumerate(value))
-    else:
-        return None
-    for key, item in items:
+        return list(value.items())
+    if isinstance(value, list | tuple):
+        return list(enumerate(value))
+    return []
+
+
+def _first_below(
+    members: Sequence[tuple[object, object]], where: str, check: Callable[[object, str], _Found]
+) -> _Found:
+    """The walk both checks share: each member's key (a refused key is named by its position),
+    then ``check`` of its value at ``where.key``."""
+    for key, item in members:
         if isinstance(key, str) and (char := control_char(key)) is not None:
             return _key_position(where, key), char
-        found = first_refused_key(item, f"{where}.{key}" if where else str(key))
+        found = check(item, f"{where}.{key}" if where else str(key))
         if found is not None:
             return found
     return None
