@@ -10,32 +10,18 @@ key holding ``"\\ud800"`` was named as the object holding it (``body``).
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import httpx
 import pytest
-from apiworld import api_service, asgi_client
-from test_api_control_chars import ADMIN_TOKEN, AUTH, BODY_CASES, CHAT, CONTROLS, SURROGATES
+import test_api_control_chars as refusals
+from test_api_control_chars import AUTH, BODY_CASES, CONTROLS, SURROGATES
 
-from feedsvc.app import Service
 from feedsvc.catalogue import Translator
 
 JSON = AUTH | {"Content-Type": "application/json"}
-
-
-@pytest.fixture(scope="module")
-def shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Service]:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        tmp = tmp_path_factory.mktemp("api-keys")
-        with api_service(tmp, monkeypatch, ADMIN_TOKEN, (CHAT,)) as service:
-            yield service
-
-
-@pytest.fixture
-async def client(shared: Service) -> AsyncIterator[httpx.AsyncClient]:
-    async with asgi_client(shared) as c:
-        yield c
+#: The fixtures of the refusals' module: one service for this module (a refusal changes nothing)
+shared, client = refusals.shared, refusals.client
 
 
 def escaped(char: str) -> str:
