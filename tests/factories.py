@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -11,6 +11,14 @@ from feedsvc.articles import Article
 
 VN = ZoneInfo("Asia/Ho_Chi_Minh")
 T0 = datetime(2026, 11, 20, 10, 34, tzinfo=VN)
+
+
+def clock_start() -> datetime:
+    """Where a test's injected dispatcher clock starts: 30 s ahead of the real clock. The
+    outbox dates each delivery due at the real time of its write; a dispatcher clock behind it
+    holds and claims nothing. It started 1 s ahead, which a loaded CI machine's set-up and first
+    ingest tick outran (``test_forum_thread_and_deleted_thread_fallback``: no message sent)."""
+    return datetime.now(UTC) + timedelta(seconds=30)
 
 
 def article(n: int = 1, **over: Any) -> Article:

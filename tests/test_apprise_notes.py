@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from datetime import time as wall
 
 import pytest
-from factories import VN, article, builtin_ingestor
+from factories import VN, article, builtin_ingestor, clock_start
 from receiver import Receiver
 from sqlalchemy import select
 from test_apprise import receiver as receiver  # the fixture
@@ -62,7 +62,7 @@ async def send_digest(db: Database, address: str, count: int) -> None:
     """``count`` alerts held for ``address``'s digest a minute ahead, then the clock moved past
     it and the dispatcher stepped until nothing is held or sending (never a wait)."""
     subscribe(db, address)
-    at = [datetime.now(UTC) + timedelta(seconds=1)]
+    at = [clock_start()]
     due = (at[0] + timedelta(minutes=1)).astimezone(VN)
     with db.write() as conn:
         chat = find_recipient(conn, "apprise", address)

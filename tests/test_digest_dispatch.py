@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
-from factories import VN, article, builtin_ingestor
+from factories import VN, article, builtin_ingestor, clock_start
 from fakebot import FakeBotAPI, Limit, most_in_window
 from handoffs import handoffs
 from sqlalchemy import select, update
@@ -37,10 +37,10 @@ PUBLIC_URL = "https://tin.example"
 
 
 class Clock:
-    """The dispatcher's clock, moved by the test."""
+    """The dispatcher's clock, moved by the test (from :func:`factories.clock_start`)."""
 
     def __init__(self) -> None:
-        self.at = datetime.now(UTC) + timedelta(seconds=1)
+        self.at = clock_start()
 
     def __call__(self) -> datetime:
         return self.at

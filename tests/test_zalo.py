@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from factories import VN, article, builtin_ingestor
+from factories import VN, article, builtin_ingestor, clock_start
 from fakezalo import FakeZaloAPI, Fault
 from sqlalchemy import select
 
@@ -272,7 +272,7 @@ async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
 
     add_topic(db)
     chat_id = zalo_subscriber(db, "z-digest")
-    at = [datetime.now(UTC) + timedelta(seconds=1)]
+    at = [clock_start()]
     due = (at[0] + timedelta(minutes=1)).astimezone(VN)
     with db.write() as conn:
         held.save_settings(conn, chat_id, ChatSettings(
