@@ -22,6 +22,11 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   (``http.bad_request``, :func:`bind_limits`) and the connection closed — after any response
   still owed on it — instead of uvicorn's English ``Invalid HTTP request received.``; one
   WARNING line (:mod:`feedsvc.web.malformed`).
+* **an ``Upgrade`` offer** (``h2c``: ``curl --http2`` over plain http, Java's HttpClient; or
+  ``websocket``, which feedsvc does not serve) is ignored, as RFC 9110 §7.8 allows: the request
+  is plain HTTP/1.1, its body read (:meth:`BoundedHttpProtocol._without_upgrade`). llhttp stops
+  at the end of such a request's head and had ended it: its body was lost, then parsed as a
+  new request (a second 400 and a WARNING; uvicorn issue #2722).
 * **open connections** (``http.max_connections``, default 2,000, and never more than the
   process's file-descriptor limit minus :data:`FD_RESERVE`): a new connection over the limit
   first closes the oldest connections that are waiting for a request head (idle or slow), and is
@@ -38,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import resource
+from contextlib import suppress
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import ClassVar
@@ -157,6 +163,7 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     _line_open = True  # the request line has not ended yet
     _head_timer: asyncio.TimerHandle | None = None
     _refusal: str | None = None  # why the parser refused a request answered once idle
+    _upgrade_ignored = False  # llhttp stopped after an ignored Upgrade offer's head
 
     # -- connection lifecycle ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
@@ -197,36 +204,82 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     # -- the request head -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         """Feed ``data`` to the parser, a head at a time: each head's bytes are counted (and
-        refused past the limit) before the parser sees them; body bytes go through uncounted."""
+        refused past the limit) before the parser sees them; body bytes go through uncounted.
+        The bytes after an ignored ``Upgrade`` offer's head are fed on (:meth:`_feed`)."""
         while data:
             if self._refusal is not None:  # the parser has failed: nothing more is read
                 return
             if not self._awaiting_head:
-                self._feed(data)
-                return
-            take = self._count_head(data)
-            if take < 0:
-                self.write_closing(self.too_large)
-                return
-            part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
-            self._feed(part)
+                data = self._feed(data)
+            else:
+                take = self._count_head(data)
+                if take < 0:
+                    self.write_closing(self.too_large)
+                    return
+                part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
+                data = self._feed(part) + data
             if self.transport.is_closing():
                 return
 
-    def _feed(self, data: bytes) -> None:
-        """uvicorn's ``data_received`` (its upgrade handling kept), with a parse error answered
-        by :meth:`_refuse`: uvicorn's own answer is a fixed English ``Invalid HTTP request
-        received.`` whose length it counts in characters."""
+    def _feed(self, data: bytes) -> bytes:
+        """uvicorn's ``data_received``, with a parse error answered by :meth:`_refuse`
+        (uvicorn's own answer is a fixed English ``Invalid HTTP request received.`` whose length
+        it counts in characters) and an ``Upgrade`` offer ignored (:meth:`_without_upgrade`):
+        returns the bytes the parser stopped before, the request's body and what follows,
+        still to be fed; else ``b""``."""
         self._unset_keepalive_if_required()
         try:
             self.parser.feed_data(data)
-        except httptools.HttpParserUpgrade:
+        except httptools.HttpParserUpgrade as exc:
+            if self._upgrade_ignored:
+                return self._without_upgrade(data[exc.args[0] :])
             if self._should_upgrade():
                 self.handle_websocket_upgrade()
             else:
                 self._unsupported_upgrade_warning()
         except httptools.HttpParserError as exc:
             self._refuse(parse_failure(exc))
+        return b""
+
+    def _ignores_upgrade(self) -> bool:
+        """The request just parsed offers an ``Upgrade`` this server does not take (any: it
+        serves no WebSocket, ``ws="none"``; nor h2c), so it is plain HTTP/1.1 (RFC 9110 §7.8:
+        a server may ignore the offer). ``CONNECT`` (which llhttp also stops after) keeps
+        uvicorn's handling."""
+        return (
+            self.parser.should_upgrade()
+            and not self._should_upgrade()
+            and self.scope["method"] != "CONNECT"
+        )
+
+    def _without_upgrade(self, rest: bytes) -> bytes:
+        """Go on with the request whose ``Upgrade`` offer is ignored as plain HTTP: llhttp
+        stopped at the end of its head, its body unread (it is "in a different protocol"), and
+        :meth:`on_message_complete` held back the request's end. A fresh parser takes over,
+        fed the same head without its ``Upgrade`` header (its callbacks dropped:
+        :class:`_HeadAlreadyRead`; the request is already the app's), so it reads the body by
+        the request's own framing (Content-Length or chunked) and then the next requests;
+        ``rest``, the bytes after the head, is returned to be fed to it. Without this the body
+        was lost (the app read an empty one) and then parsed as a new request: a second 400 the
+        client never asked for, and a WARNING (uvicorn issue #2722, httptools #124)."""
+        self._upgrade_ignored = False
+        head = [
+            b"%s %s HTTP/%s\r\n"
+            % (self.scope["method"].encode("ascii"), self.url, self.scope["http_version"].encode())
+        ]
+        head += [
+            name + b": " + value + b"\r\n" for name, value in self.headers if name != b"upgrade"
+        ]
+        parser = httptools.HttpRequestParser(_HeadAlreadyRead(self))
+        with suppress(AttributeError):  # httptools < 0.6.3, as uvicorn
+            parser.set_dangerous_leniencies(lenient_data_after_close=True)
+        self.parser = parser
+        try:
+            parser.feed_data(b"".join(head) + b"\r\n")
+        except httptools.HttpParserError as exc:  # not expected: the head it took, less a line
+            self._refuse(parse_failure(exc))
+            return b""
+        return rest
 
     def _refuse(self, reason: str) -> None:
         """Answer a request the parser refused with :attr:`malformed` and close, logged as one
@@ -266,9 +319,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         return default_lines(self.server_state.default_headers)
 
     def _unsupported_upgrade_warning(self) -> None:
-        """An ``Upgrade`` feedsvc does not speak (it serves no WebSocket: ``ws="none"``): the
-        request is answered as plain HTTP by the app. uvicorn logged two WARNING lines per such
-        request (one telling to install a WebSocket library), a line any client could repeat."""
+        """A request llhttp stopped after as an upgrade that is not an ignored ``Upgrade``
+        offer (:meth:`_ignores_upgrade`: a ``CONNECT``): answered as plain HTTP by the app.
+        uvicorn logged two WARNING lines per such request (one telling to install a WebSocket
+        library), a line any client could repeat."""
         log.debug("upgrade request answered as plain HTTP")
 
     def _count_head(self, data: bytes) -> int:
@@ -308,6 +362,9 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_headers_complete()
 
     def on_message_complete(self) -> None:
+        if self._ignores_upgrade():  # llhttp skipped the body: the request goes on
+            self._upgrade_ignored = True  # (:meth:`_without_upgrade`)
+            return
         super().on_message_complete()
         self._message_done()
 
@@ -333,6 +390,40 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         self._head_timer = None
         if self._awaiting_head and self._idle() and not self.transport.is_closing():
             self.transport.close()
+
+
+class _HeadAlreadyRead:
+    """The callbacks of a parser taking over a request whose head the protocol has read
+    (:meth:`BoundedHttpProtocol._without_upgrade`): the replayed head's are dropped; the body,
+    the request's end and every later request on the connection go to the protocol."""
+
+    def __init__(self, protocol: BoundedHttpProtocol) -> None:
+        self._protocol = protocol
+        self._replaying = True
+
+    def on_message_begin(self) -> None:
+        if not self._replaying:
+            self._protocol.on_message_begin()
+
+    def on_url(self, url: bytes) -> None:
+        if not self._replaying:
+            self._protocol.on_url(url)
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if not self._replaying:
+            self._protocol.on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if self._replaying:
+            self._replaying = False
+        else:
+            self._protocol.on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        self._protocol.on_body(body)
+
+    def on_message_complete(self) -> None:
+        self._protocol.on_message_complete()
 
 
 def bind_limits(
