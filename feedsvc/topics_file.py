@@ -296,13 +296,30 @@ def log_applied(path: str, applied: Applied) -> None:
         )  # fmt: skip
 
 
-def stays_deleted(t: Translator, slug: str, path: Path | str, command: str = "feedsvc") -> str:
+def stays_deleted(t: Translator, slug: str, path: Path, command: str = "feedsvc") -> str:
     """The one line saying that ``slug``, a topics-file topic just deleted (CLI ``topics
     remove``, the admin; :class:`feedsvc.store.topics.Deleted`), stays deleted at every start
-    while its entry in ``path`` is unchanged, and how to bring it back: the same words as the
-    start's line for it (:func:`log_applied`). ``command``: how feedsvc is typed here."""
-    return t("topics_file.stays_deleted", slug=slug, path=str(path),
+    while its entry in ``path`` (``topics.file``, named by :func:`shown_file`) is unchanged,
+    and how to bring it back: the same words as the start's line for it (:func:`log_applied`).
+    ``command``: how feedsvc is typed here."""
+    return t("topics_file.stays_deleted", slug=slug, path=shown_file(t, path),
              bring_back=_bring_back(t, command))  # fmt: skip
+
+
+def shown_file(t: Translator, path: Path) -> str:
+    """``topics.file`` named in a message as a start reads it. The one rule
+    (:func:`import_at_start`, :func:`configured_topics`, :func:`is_start_file`): the path as
+    set, a relative one from the working directory of the process, no other base (not the
+    config file's directory). So it is shown absolute, from this process's directory: the
+    service's own for the admin; for the CLI, where its ``topics import`` reads. When no file
+    is there, the message says so (``topics_file.not_here`` for a relative setting, e.g. the
+    CLI run from another directory than the service's; ``topics_file.gone``): the setting as
+    the CLI read it named a file that was not there, and the suggested ``topics import``
+    failed with "file not found"."""
+    full = path.absolute()
+    if full.is_file():
+        return str(full)
+    return t("topics_file.gone" if path.is_absolute() else "topics_file.not_here", path=str(full))
 
 
 def _bring_back(t: Translator | None = None, command: str = "feedsvc") -> str:

@@ -145,3 +145,71 @@ def test_the_hint_says_what_topics_import_also_does(started: tuple[Database, Pat
     assert "the state DB's edits of its topics are replaced" in said, said
     vi = Translator("vi")("topics_file.bring_back", command="feedsvc")
     assert "mọi chủ đề của tệp đã xoá đều được tạo lại" in vi
+
+
+# -- the file named as a start reads it (F7) ---------------------------------------------------
+
+NOT_HERE = (
+    " (no such file from here: a relative topics.file is read from the directory the service "
+    "starts in)"
+)
+
+
+@pytest.fixture
+def relative(db: Database, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A start from ``tmp_path/svc`` with ``topics.file`` set relative, ``config/topics.toml``
+    (the default's value); the process stays in that directory."""
+    from topicsworld import AN, KT, PL
+
+    from feedsvc.topics_file import import_at_start
+
+    service_dir = tmp_path / "svc"
+    (service_dir / "config").mkdir(parents=True)
+    (service_dir / "config" / "topics.toml").write_text(KT + PL + AN, encoding="utf-8")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(service_dir)
+    monkeypatch.setenv("FEEDSVC_TOPICS__FILE", "config/topics.toml")
+    import_at_start(db, load_config(Path("/dev/null")).topics)
+    return service_dir
+
+
+def test_the_cli_names_the_file_absolute(db: Database, relative: Path) -> None:
+    """From the service's directory: the file by its absolute path, the one ``topics import``
+    run here reads (the setting ``config/topics.toml`` was printed as it was)."""
+    said = remove(db, "pl")[1]
+    assert f"in the topics file {relative / 'config' / 'topics.toml'}: it stays" in said, said
+
+
+def test_from_another_directory_the_cli_says_the_file_is_not_there(
+    db: Database, relative: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Run elsewhere, the relative setting names no file: said so, with where it looked (the
+    command's ``topics import`` would fail with "file not found")."""
+    elsewhere = relative.parent / "elsewhere"
+    monkeypatch.chdir(elsewhere)
+    said = remove(db, "pl")[1]
+    assert f"in the topics file {elsewhere / 'config' / 'topics.toml'}{NOT_HERE}: it" in said
+
+
+def test_a_file_removed_since_is_said_to_be_gone(started: tuple[Database, Path]) -> None:
+    db, path = started
+    path.unlink()
+    said = remove(db, "pl")[1]
+    assert f"in the topics file {path} (no such file now): it stays deleted" in said, said
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_admin_names_the_file_the_service_reads(
+    db: Database, relative: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(None, {"database": {"url": url(db)},
+                                  "topics": {"import_on_start": False},
+                                  "admin": {"language": language}})  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    try:
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+            said = flash(client, "pl")
+    finally:
+        service.db.dispose()
+    assert f" {relative / 'config' / 'topics.toml'}: " in said, said

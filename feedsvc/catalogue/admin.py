@@ -101,6 +101,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "file: every deleted topic of the file comes back, and the state DB's edits of its "
         "topics are replaced by the file's)",
     ),
+    # the topics file named in it, when no file is there (shown absolute: topics_file.shown_file)
+    "topics_file.not_here": (
+        "{path} (không có tệp này ở đây: đường dẫn tương đối của topics.file được tính từ thư mục "
+        "mà dịch vụ khởi động)",
+        "{path} (no such file from here: a relative topics.file is read from the directory the "
+        "service starts in)",
+    ),
+    "topics_file.gone": ("{path} (hiện không có tệp này)", "{path} (no such file now)"),
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
     "backfilled": (

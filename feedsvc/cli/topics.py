@@ -95,7 +95,7 @@ def remove(slug: str, config_file: str | None) -> None:
         from feedsvc.catalogue import ENGLISH
         from feedsvc.topics_file import stays_deleted
 
-        click.echo(stays_deleted(ENGLISH, slug, cell(str(kept_by), 400), command_name()))
+        click.echo(cell(stays_deleted(ENGLISH, slug, kept_by, command_name())))
 
 
 @topics.command("enable")
