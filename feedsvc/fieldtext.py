@@ -44,14 +44,25 @@ def control_char(text: str) -> str | None:
     return f"U+{ord(found[0]):04X}" if found else None
 
 
-def escaped_controls(text: str) -> str:
-    """``text`` with every character :func:`control_char` refuses, and tabs and line breaks
-    (U+2028/9 too), written as JSON escapes (``\\u0001``, ``\\ud800``): how a JSON object key
-    holding one is named in an answer (:mod:`feedsvc.web.api_text`), one line, safe to show."""
-    return _SHOWN_ESCAPED.sub(lambda m: f"\\u{ord(m[0]):04x}", text)
+def shown_key(key: str) -> str:
+    """A JSON object key as an answer names it in a field's position (``items.0.KEY``:
+    :func:`feedsvc.web.api_text.position`), written as a JSON string's content: every character
+    :func:`control_char` refuses, every whitespace but the space (tab, line breaks, U+2028/9,
+    no-break and other Unicode spaces), the zero-width ones, the quote and the backslash
+    escaped (``\\u0001``, ``\\u00a0``, ``\\"``, ``\\\\``); in quotes when it is empty or
+    starts or ends with a space (``"   "``). One line, visible, read one way; a plain name is
+    as it is. A key of spaces or U+2028 was named as it was: an invisible field name; one
+    holding a quote could not be told from one holding the escape's text."""
+    shown = _KEY_ESCAPED.sub(_escape, key)
+    return f'"{shown}"' if not key or key[0] == " " or key[-1] == " " else shown
 
 
-_SHOWN_ESCAPED = re.compile(f"{_CONTROL.pattern}|[{WHITESPACE_CONTROLS}\u2028\u2029]")
+def _escape(found: re.Match[str]) -> str:
+    char = found[0]
+    return "\\" + char if char in '"\\' else f"\\u{ord(char):04x}"
+
+
+_KEY_ESCAPED = re.compile(f'{_CONTROL.pattern}|[^\\S ]|[\u200b-\u200f\u2060\ufeff"\\\\]')
 
 
 def refusal_code(char: str) -> str:

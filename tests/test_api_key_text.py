@@ -111,3 +111,48 @@ async def test_a_deeply_nested_key_is_never_a_500(client: httpx.AsyncClient, dep
         assert r.status_code in (400, 422), (depth, r.status_code, r.text[:200])
         if r.status_code == 422:
             assert r.json()["field"].startswith("0.0.")
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [
+        ("   ", '"   "'),  # only spaces: quoted
+        ("", '""'),
+        (" a ", '" a "'),
+        ("\u2028", "\\u2028"),  # a line separator, invisible: escaped
+        ("\u00a0", "\\u00a0"),  # a no-break space
+        ("a\u200bb", "a\\u200bb"),  # zero-width
+        ("tab\tkey", "tab\\u0009key"),
+        ('say "hi"', 'say \\"hi\\"'),
+        ("kiến", "kiến"),  # a plain name stays as it is
+    ],
+)
+async def test_an_unknown_key_is_named_so_it_can_be_seen(
+    client: httpx.AsyncClient, key: str, field: str
+) -> None:
+    """Not a refused character (400 "unknown field", not 422), but named visibly: a key of
+    spaces or U+2028 was echoed as it was, a field name nobody could read."""
+    body = {"slug": "ok", "title": "T", "query": "a", key: 1}
+    for language in ("vi", "en"):
+        r = await client.post("/api/topics", content=json.dumps(body).encode(),
+                              headers=JSON | {"Accept-Language": language})  # fmt: skip
+        assert r.status_code == 400, r.text
+        data = r.json()
+        assert (data["code"], data["field"]) == ("invalid_body", field), data
+        assert data["error"].startswith(f"{field}: "), data
+        assert field in data["message"], data
+
+
+@pytest.mark.parametrize(
+    ("key", "field"),
+    [
+        ('"\x01', '\\"\\u0001'),  # a quote: it was named '"\u0001', read as a key quoted
+        ("\\u0001\x01", "\\\\u0001\\u0001"),  # the escape's text, then the character itself
+        (" \x01 ", '" \\u0001 "'),
+    ],
+)
+async def test_a_refused_key_with_a_quote_or_backslash_is_read_one_way(
+    client: httpx.AsyncClient, key: str, field: str
+) -> None:
+    content = json.dumps({"slug": "ok", "title": "T", "query": "a", key: 1}).encode()
+    await assert_refused(client, "POST", "/api/topics", content, field, "\x01")

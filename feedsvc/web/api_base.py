@@ -27,7 +27,13 @@ from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
-from feedsvc.web.api_text import first_refused, first_refused_key, key_in_json, surrogate_in_json
+from feedsvc.web.api_text import (
+    first_refused,
+    first_refused_key,
+    key_in_json,
+    position,
+    surrogate_in_json,
+)
 from feedsvc.web.paths import refused_param, refused_query
 from feedsvc.web.words import api_words
 
@@ -242,7 +248,7 @@ def _describe(exc: ValidationError) -> str:
     ``Value error, `` prefix."""
     parts = []
     for err in exc.errors(include_url=False, include_input=False):
-        where = ".".join(str(x) for x in err["loc"]) or "body"
+        where = position(err["loc"])
         what = err["msg"].removeprefix("Value error, ")
         parts.append(f"{where}: {what}")
     return "; ".join(parts[:5])

@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from types import UnionType
 from typing import TYPE_CHECKING, Any, Literal, Union, get_args, get_origin
 
+from feedsvc.web.api_text import position
+
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
@@ -89,7 +91,7 @@ def problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
     out = []
     for err in exc.errors(include_url=False, include_input=False):
         loc = tuple(err["loc"])
-        where = ".".join(str(x) for x in loc) or "body"
+        where = position(loc)
         kind = KINDS.get(err["type"], GENERIC)
         ctx = dict(err.get("ctx") or {})
         if kind == "choice":  # Pydantic's "'a', 'b' or 'c'" is English: list the values

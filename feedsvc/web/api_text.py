@@ -18,7 +18,8 @@ as invalid JSON. :func:`surrogate_in_json` finds it (Python's parser takes it) s
 named like any other refused character.
 
 A JSON object *key* holding one is named by its position, the key written with JSON escapes
-(``items.0.na\\u0001me``: :func:`feedsvc.fieldtext.escaped_controls`). No model takes such a
+(``items.0.na\\u0001me``: :func:`position`, :func:`feedsvc.fieldtext.shown_key`, which also
+makes a key of spaces or U+2028 visible in any error naming it). No model takes such a
 key, so Pydantic refused it as an unknown field (400 ``invalid_body``, the raw character
 echoed in the message); :func:`key_in_json` finds it in a body Pydantic refused, whatever else
 is wrong with that body (the key cannot be named otherwise), and a query string's keys are
@@ -37,7 +38,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from pydantic import BaseModel
 
-from feedsvc.fieldtext import control_char, escaped_controls
+from feedsvc.fieldtext import control_char, shown_key
 
 #: A JSON ``\\u`` escape of a surrogate (paired or not): the only way a body spells one.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -83,15 +84,24 @@ def _first_below(
     for key, item in members:
         if isinstance(key, str) and (char := control_char(key)) is not None:
             return _key_position(where, key), char
-        found = check(item, f"{where}.{key}" if where else str(key))
+        found = check(item, _key_position(where, key))
         if found is not None:
             return found
     return None
 
 
-def _key_position(where: str, key: str) -> str:
-    shown = escaped_controls(key)
-    return f"{where}.{shown}" if where else shown
+def _key_position(where: str, key: object) -> str:
+    """``where`` (a position written by :func:`position`) and one more step, ``key``."""
+    step = position((key,))
+    return f"{where}.{step}" if where else step
+
+
+def position(loc: Sequence[object]) -> str:
+    """Where in a request a value is (``items.0.name``), the one writer of such positions: a
+    Pydantic error's ``loc``, a refused key's or value's: each step ``.``-separated, a list's
+    index as it is, an object key as :func:`feedsvc.fieldtext.shown_key` writes it (visible,
+    JSON-escaped); ``body`` for the body as a whole."""
+    return ".".join(shown_key(x) if isinstance(x, str) else str(x) for x in loc) or "body"
 
 
 def key_in_json(raw: bytes) -> tuple[str, str] | None:
