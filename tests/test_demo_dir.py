@@ -84,11 +84,13 @@ def _serving(proc: subprocess.Popen[bytes], port: int) -> None:
     assert proc.poll() is None, "the demo exited"
 
 
-def _demo_ran(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _demo_ran(
+    repo: Path, *args: str, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "feedsvc", "demo", *args],
         cwd=repo,
-        env=_env(),
+        env=env or _env(),
         capture_output=True,
         text=True,
         timeout=60,
@@ -131,9 +133,12 @@ def test_a_second_demo_in_the_same_directory_is_refused(
 
 @pytest.mark.parametrize("given", [None, "made/for/demo"], ids=["default", "--dir"])
 def test_a_refused_demo_leaves_no_directory_behind(tmp_path: Path, given: str | None) -> None:
-    """Started where there is no ``config/topics.toml``: exit 2 as before, and no empty
-    ``var/demo/`` (or the ``--dir`` it would have made) is left."""
-    done = _demo_ran(tmp_path, "--port", str(free_port()), *(["--dir", given] if given else []))
+    """Refused (a ``topics.file`` set but missing: exit 2), it leaves no empty ``var/demo/``
+    (or the ``--dir`` it would have made). Without ``topics.file`` set, a directory with no
+    ``config/topics.toml`` is no refusal any more: the packaged topics (test_demo_anywhere)."""
+    env = _env() | {"FEEDSVC_TOPICS__FILE": "config/topics.toml"}
+    given_dir = ["--dir", given] if given else []
+    done = _demo_ran(tmp_path, "--port", str(free_port()), *given_dir, env=env)
     assert done.returncode == 2, done.stderr
     assert "topics file config/topics.toml not found" in done.stderr
     assert list(tmp_path.iterdir()) == []

@@ -92,7 +92,9 @@ def _unwritable(base: Path, problem: str) -> NoReturn:
 
 def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
     """The demo's settings: its SQLite DB in ``base``, HTTP on 127.0.0.1:``port``, the built-in
-    source, a throw-away admin token. A bad config or a missing topics file is exit 2."""
+    source, a throw-away admin token, and ``topics.file`` when set, else ``config/topics.toml``
+    when present, else the packaged :data:`DEMO_TOPICS`. A bad config or a ``topics.file`` set
+    but missing is exit 2."""
     import secrets
 
     from feedsvc.config import ConfigError, config_path, load_config
@@ -105,18 +107,29 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
     }
     try:
         settings = load_config(config_path(config_file), overrides)
+        added: dict[str, dict[str, object]] = {}
+        if not settings.topics.file_is_set and not settings.topics.file.exists():
+            added["topics"] = {"file": str(DEMO_TOPICS)}  # none set, none here: the packaged one
         if settings.admin_token() is None:  # a throw-away token so the demo's admin can be tried
-            overrides["admin"] = {"token": secrets.token_urlsafe(12)}
-            settings = load_config(config_path(config_file), overrides)
+            added["admin"] = {"token": secrets.token_urlsafe(12)}
+        if added:
+            settings = load_config(config_path(config_file), overrides | added)
     except ConfigError as exc:
         fail(f"invalid configuration: {exc}", 2)
     if not settings.topics.file.is_file():
         fail(
-            f"topics file {settings.topics.file} not found: run the demo from the repository "
-            "root, or set topics.file",
+            f"topics file {settings.topics.file} not found: set topics.file to a topics file, "
+            "or leave it unset for the demo's own topics",
             2,
         )
     return settings
+
+
+#: The demo's topics, shipped in the package (the repository's ``config/topics.toml`` is a
+#: link to this file): what the demo imports when ``topics.file`` is not set and the default
+#: ``config/topics.toml`` is absent where it is started. Before, a demo started outside the
+#: repository root (an installed feedsvc, ``feedsvc demo`` typed anywhere) refused to start.
+DEMO_TOPICS = Path(__file__).resolve().parent.parent / "demo_data" / "topics.toml"
 
 
 def _demo_dir() -> Path:
@@ -227,6 +240,7 @@ async def _demo(settings: Settings, count: int, every: float, sock: socket.socke
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
         f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
         f"  database {settings.database.url}\n"
+        f"  topics   {settings.topics.file}\n"
         "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
         f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}\n"
         f"           {cmd} topics list; {cmd} status; {cmd} topics backfill kien-thuy\n"

@@ -1,0 +1,193 @@
+"""`feedsvc demo` typed anywhere: the README's first command refused to start outside the
+repository root ("topics file config/topics.toml not found: run the demo from the repository
+root", exit 2), so a user who had pip-installed feedsvc got no demo at all.
+
+The demo's topics now ship in the package (``feedsvc/demo_data/topics.toml``, package data;
+the repository's ``config/topics.toml`` is a link to it, one copy): with no ``topics.file`` set
+and no ``config/topics.toml`` where it starts, the demo imports them. A ``topics.file`` that is
+set, or a ``config/topics.toml`` present, is still the one used.
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+import os
+import shutil
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from processes import free_port, get, wait_until
+
+from feedsvc.topics_file import load_topics_file
+
+ROOT = Path(__file__).resolve().parent.parent
+PACKAGED = ROOT / "feedsvc" / "demo_data" / "topics.toml"
+OWN_TOPICS = """\
+[[topic]]
+slug = "rieng"
+title = "Chủ đề riêng"
+query = '"công an"'
+"""
+
+
+@pytest.fixture
+def procs() -> Iterator[list[subprocess.Popen[bytes]]]:
+    started: list[subprocess.Popen[bytes]] = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def _env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    return env | extra
+
+
+def _start(
+    cwd: Path, log: Path, port: int, env: dict[str, str], procs: list[subprocess.Popen[bytes]]
+) -> subprocess.Popen[bytes]:
+    """``python -m feedsvc demo`` in ``cwd`` (its output in ``log``, outside ``cwd``), serving
+    and its banner printed."""
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "demo", "--port", str(port), "--articles", "60"],
+            cwd=cwd,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+    procs.append(proc)
+    wait_until(
+        lambda: proc.poll() is not None or "Ctrl-C to stop" in log.read_text("utf-8"),
+        60,
+        "the demo's banner",
+    )
+    assert proc.poll() is None, log.read_text("utf-8")
+    health = get(f"http://127.0.0.1:{port}/healthz")
+    assert health is not None and health.status_code == 200, log.read_text("utf-8")
+    return proc
+
+
+def _feed_items(port: int, slug: str) -> str:
+    """The topic's RSS feed once it lists an item (the demo's archive ingested)."""
+    url = f"http://127.0.0.1:{port}/feeds/{slug}.rss"
+    wait_until(
+        lambda: (r := get(url)) is not None and r.status_code == 200 and "<item>" in r.text,
+        60,
+        f"{url} to list an item",
+    )
+    feed = get(url)
+    assert feed is not None
+    return feed.text
+
+
+def _stop(proc: subprocess.Popen[bytes], log: Path) -> str:
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0, log.read_text("utf-8")
+    text = log.read_text("utf-8")
+    assert "feedsvc stopped" in text and "Traceback" not in text, text
+    return text
+
+
+def test_the_demo_runs_in_an_empty_directory(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]]
+) -> None:
+    """The brief's repro: ``mkdir /tmp/x && cd /tmp/x && feedsvc demo``. It starts on the
+    packaged topics (named in its banner), serves their feeds, and stops cleanly; it makes
+    only its ``var/demo`` there."""
+    cwd = tmp_path / "anywhere"
+    cwd.mkdir()
+    port = free_port()
+    log = tmp_path / "demo.log"
+    proc = _start(cwd, log, port, _env(), procs)
+    assert f"  topics   {PACKAGED}\n" in log.read_text("utf-8")
+    feed = _feed_items(port, "kien-thuy")
+    assert "<channel><title>Kiến Thụy — " in feed, feed[:500]
+    atom = get(f"http://127.0.0.1:{port}/feeds/an-ninh.atom")
+    assert atom is not None and atom.status_code == 200
+    text = _stop(proc, log)
+    assert f"topics file {PACKAGED}: " in text  # imported at start, one line
+    assert sorted(p.name for p in cwd.iterdir()) == ["var"]
+    assert (cwd / "var" / "demo" / "demo.db").is_file()
+
+
+@pytest.mark.parametrize("where", ["config/topics.toml here", "topics.file set"])
+def test_a_topics_file_here_or_set_is_still_the_one_used(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]], where: str
+) -> None:
+    """Today's behaviour kept: ``config/topics.toml`` in the working directory, or a set
+    ``topics.file``, is what the demo imports; the packaged topics are not added to it."""
+    cwd = tmp_path / "here"
+    cwd.mkdir()
+    if where == "topics.file set":
+        own = tmp_path / "own.toml"
+        env = _env(FEEDSVC_TOPICS__FILE=str(own))
+    else:
+        (cwd / "config").mkdir()
+        own = cwd / "config" / "topics.toml"
+        env = _env()
+    own.write_text(OWN_TOPICS, encoding="utf-8")
+    port = free_port()
+    log = tmp_path / "demo.log"
+    proc = _start(cwd, log, port, env, procs)
+    shown = own if where == "topics.file set" else Path("config/topics.toml")
+    assert f"  topics   {shown}\n" in log.read_text("utf-8")
+    assert "<channel><title>Chủ đề riêng — " in _feed_items(port, "rieng")
+    shipped = get(f"http://127.0.0.1:{port}/feeds/kien-thuy.rss")
+    assert shipped is not None and shipped.status_code == 404
+    _stop(proc, log)
+
+
+def test_a_set_topics_file_that_is_missing_is_still_refused(tmp_path: Path) -> None:
+    """A set ``topics.file`` that is missing is a typo or a volume not mounted: exit 2 naming
+    it (never the packaged topics instead), and nothing left behind."""
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=_env(FEEDSVC_TOPICS__FILE="typo.toml"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "feedsvc: topics file typo.toml not found: set topics.file to a topics file, or leave "
+        "it unset for the demo's own topics\n"
+    )
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_copy_of_the_topics_and_it_is_package_data(tmp_path: Path) -> None:
+    """The repository's ``config/topics.toml`` is the packaged file (a link, not a copy), the
+    package finds it by ``importlib.resources``, and setuptools' ``build_py`` — what a
+    non-editable ``pip install .`` puts in the wheel — copies it into the build."""
+    from feedsvc.cli.demo_cmd import DEMO_TOPICS
+
+    assert (ROOT / "config" / "topics.toml").resolve() == PACKAGED
+    assert DEMO_TOPICS == PACKAGED
+    resource = importlib.resources.files("feedsvc").joinpath("demo_data/topics.toml")
+    assert resource.is_file() and resource.read_bytes() == PACKAGED.read_bytes()
+    pytest.importorskip("setuptools")
+    source = tmp_path / "source"
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, source / name)
+    shutil.copytree(ROOT / "feedsvc", source / "feedsvc", ignore=shutil.ignore_patterns("__py*"))
+    built = tmp_path / "build"
+    done = subprocess.run(
+        [sys.executable, "-c", "from setuptools import setup; setup()", "-q", "build_py",
+         "--build-lib", str(built)],
+        cwd=source, env=_env(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    shipped = built / "feedsvc" / "demo_data" / "topics.toml"
+    assert shipped.read_bytes() == PACKAGED.read_bytes()
+    assert {s.slug for s in load_topics_file(shipped)} >= {"kien-thuy", "an-ninh"}
+    assert (built / "feedsvc" / "cli" / "demo_cmd.py").is_file()
