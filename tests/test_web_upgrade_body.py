@@ -17,6 +17,7 @@ import contextlib
 import json
 import logging
 import socket
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -266,6 +267,27 @@ def test_a_bad_chunked_body_after_an_upgrade_offer_is_the_one_worded_400(
     assert got[0][1]["connection"] == "close"
     lines = [line for line in warnings(caplog) if line.startswith("feedsvc.web.malformed: ")]
     assert len(lines) == 1 and lines[0].endswith(": Invalid character in chunk size"), lines
+    assert not [r for r in caplog.records if r.exc_info], warnings(caplog)  # no traceback
+
+
+@pytest.mark.parametrize("route", ["/api/topics", "/admin/login", "/zalo/webhook"])
+def test_a_client_hanging_up_mid_body_leaves_no_traceback(
+    served: int, route: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A client that sends part of its body and hangs up: the app's read of the body ends
+    (ClientDisconnect), nothing is answered, and the log has no ERROR with a traceback."""
+    head = request("POST", route, headers=API | {"Content-Length": "100"})
+    with caplog.at_level(logging.WARNING):
+        with socket.create_connection(("127.0.0.1", served), timeout=5) as sock:
+            sock.sendall(head + b'{"slug": "x"')
+        deadline = time.monotonic() + 2
+        while time.monotonic() < deadline and not any(
+            "disconnect" in r.getMessage().lower() or r.exc_info for r in caplog.records
+        ):
+            time.sleep(0.05)  # a poll with a deadline: the server logs from its own thread
+    assert not [r for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR], [
+        r.getMessage() for r in caplog.records
+    ]
 
 
 # -- the body byte for byte, and the feed poll answered in the protocol after it ---------------

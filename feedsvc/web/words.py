@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
@@ -86,7 +86,14 @@ def error_handlers(
         response.headers.update(headers)
         return response
 
-    return {HTTPException: http_error}
+    async def gone(request: Request, exc: Exception) -> Response:
+        """The client is gone while the app read its body (it hung up mid-upload, or the
+        protocol refused the body, answered 400 itself and closed: ``web.connections``).
+        Nothing can reach it: an empty answer, which the server drops, and no ERROR with a
+        traceback in the log for what a client did."""
+        return Response(status_code=400)
+
+    return {HTTPException: http_error, ClientDisconnect: gone}
 
 
 def allowed_methods(request: Request) -> str:
