@@ -21,6 +21,7 @@ import time
 from collections.abc import Iterator
 
 import pytest
+import test_web_path_text as paths
 from processes import free_port, uvicorn_thread
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,13 +29,12 @@ from starlette.responses import Response
 from starlette.routing import Route
 from test_web_wire import MAX_AGE, Backend, SpyFastPath
 
-from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.server import uvicorn_config
 from feedsvc.web.feeds import feed_routes
 
-TOKEN = "adm-upgrade-0123456789abcdef"
+TOKEN = paths.TOKEN
 
 #: the offer → its headers (the ``Connection`` value without any ``close``)
 OFFERS: dict[str, dict[str, str]] = {
@@ -157,25 +157,8 @@ def warnings(caplog: pytest.LogCaptureFixture) -> list[str]:
 # -- the API, the whole service ----------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    tmp = tmp_path_factory.mktemp("upgrade")
-    port = free_port()
-    settings = load_config(None, {
-        "database": {"url": f"sqlite:///{tmp / 's.db'}"},
-        "topics": {"import_on_start": False},
-        "site": {"language": "vi"},
-        "admin": {"language": "en", "token": TOKEN},
-        "http": {"port": port},
-    })  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    config = uvicorn_config(settings, create_app(service))
-    try:
-        with uvicorn_thread(config):
-            yield port
-    finally:
-        service.db.dispose()
+#: The whole app over uvicorn, as the path tests serve it (one service for this module)
+served = paths.served
 
 
 API = {"Authorization": f"Bearer {TOKEN}", "Content-Type": "application/json"}
