@@ -49,11 +49,14 @@ def fake() -> Iterator[FakeBotAPI]:
 
 
 def _sender(fake: FakeBotAPI, **kw: float) -> TelegramSender:
+    # A loopback connect succeeds at once or the machine is overloaded: 0.5 s timed out once
+    # under CI's load (ConnectTimeout on a plain send). The stalled-answer tests need only the
+    # read timeout short.
     timeouts = {
-        "connect_timeout": 0.5,
+        "connect_timeout": 5.0,
         "read_timeout": 0.5,
         "write_timeout": 0.5,
-        "pool_timeout": 0.5,
+        "pool_timeout": 5.0,
         **kw,
     }
     return TelegramSender(fake.token, base_url=fake.base_url, **timeouts)  # type: ignore[arg-type]
