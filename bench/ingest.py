@@ -5,7 +5,8 @@ since issue 18 §2 the tick compares the overlap window row by row, measured her
 import >= 5,000 articles/s into SQLite (issue #2); a first sync at 5,000 topics at least as fast
 as ``feedsvc import`` of the same file, on SQLite and PostgreSQL, side by side with ingest at
 100 topics and a bare ``executemany`` of the same rows as the floor, plus the longest write
-transaction during the sync (issue 17 §2).
+transaction during the sync, and the normaliser alone (search text, no topics, no database) as
+the floor of the matching leg (issue 17 §2).
 
     python bench/ingest.py [--big 1000000] [--count 20000] [--pg URL] [--only idle|throughput]
                            [--baseline /path/to/other/checkout]
@@ -44,11 +45,12 @@ from feedsvc.db.schema import articles, source_articles
 from feedsvc.importer import import_articles
 from feedsvc.ingest import Ingestor
 from feedsvc.jsonlines import read_jsonl
+from feedsvc.matching.worker import match_text
 from feedsvc.outbox import Outbox
 from feedsvc.source import builtin_source
 from feedsvc.store.cursors import record_success
 from feedsvc.store.topics import TopicSpec, save_topic
-from feedsvc.topic_index import TopicIndex
+from feedsvc.topic_index import TopicIndex, article_text
 
 
 def fill(db: Database, rows: int) -> None:
@@ -258,6 +260,21 @@ def floor(db: Database, path: Path) -> Clock:
     return since(t0)
 
 
+def normaliser_alone(path: Path) -> Clock:
+    """Only the search text of every article, in this process (no topics, no database, the
+    file parsed beforehand): what the Python normaliser costs per article, a lower bound on a
+    first sync's matching leg whatever the topics (issue 17 §2). Run twice, the second timed,
+    so its per-chunk cache is as warm as a long sync's; (wall, CPU) s."""
+    with path.open(encoding="utf-8") as fh:
+        texts = [article_text(a) for _, a in read_jsonl(fh) if isinstance(a, Article)]
+    for item in texts:
+        match_text(None, item)
+    t0 = clock()
+    for item in texts:
+        match_text(None, item)
+    return since(t0)
+
+
 def _fts_trigger(conn: Connection) -> bool:
     """Whether this schema still indexes by trigger (a baseline before migration 0010)."""
     found = conn.execute(
@@ -285,6 +302,9 @@ def throughput(kind: str, count: int, tmp: Path, pg: str) -> Figures:
             figures.append(("the floor without the search index", *floor(db, path), ""))
     with state_db(kind, tmp, "import", pg, TimedDatabase) as db:
         figures.append((f"{IMPORT} (read, validate, upsert)", *import_file(db, path), ""))
+    if kind == "sqlite":  # no database in it: once per run
+        note = "search text only, warm chunk cache, one process"
+        figures.append(("the normaliser alone (no DB, no topics)", *normaliser_alone(path), note))
     auto = None  # a baseline checkout without the match pool
     if "match_workers" in inspect.signature(Ingestor).parameters:
         from feedsvc.config import match_processes
