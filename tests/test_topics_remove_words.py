@@ -213,3 +213,63 @@ def test_the_admin_names_the_file_the_service_reads(
     finally:
         service.db.dispose()
     assert f" {relative / 'config' / 'topics.toml'}: " in said, said
+
+
+# -- the API's DELETE says it too (additive fields) --------------------------------------------
+
+
+@pytest.fixture
+def api(started: tuple[Database, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    db, _ = started
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(None, {"database": {"url": url(db)},
+                                  "topics": {"import_on_start": False}})  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    try:
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+            yield client
+    finally:
+        service.db.dispose()
+
+
+def api_delete(client: TestClient, slug: str, language: str) -> Any:
+    headers = {"Authorization": f"Bearer {TOKEN}", "Accept-Language": language}
+    done = client.delete(f"/api/topics/{slug}", headers=headers)
+    assert done.status_code == 200, done.text
+    return done.json()
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_api_says_it_in_the_callers_language(
+    api: TestClient, started: tuple[Database, Path], language: str
+) -> None:
+    """DELETE /api/topics/SLUG answered the topic alone: nothing said it comes back never."""
+    _, path = started
+    body = api_delete(api, "pl", language)
+    from feedsvc.topics_file import stays_deleted
+
+    assert body["kept_deleted"] is True
+    assert body["kept_deleted_message"] == stays_deleted(Translator(language), "pl", path)
+    # the topic as before: every field of TopicOut, unchanged
+    assert (body["slug"], body["title"], body["query"]) == ("pl", "Pháp luật", '"tòa án"')
+    assert set(body) >= {"description", "enabled", "origin", "updated_at", "feeds", "stats"}
+
+
+def test_the_api_on_a_db_topic_says_nothing_more(
+    api: TestClient, started: tuple[Database, Path]
+) -> None:
+    db, _ = started
+    op_save(db, TopicSpec("own", "Own", "công"), "cli")
+    body = api_delete(api, "own", "en")
+    assert (body["kept_deleted"], body["kept_deleted_message"]) == (False, None)
+    assert body["slug"] == "own"
+
+
+def test_the_openapi_document_lists_the_added_fields(api: TestClient) -> None:
+    spec = api.get("/api/openapi.json", headers={"Authorization": f"Bearer {TOKEN}"}).json()
+    answer = spec["paths"]["/api/topics/{slug}"]["delete"]["responses"]["200"]
+    ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+    deleted = spec["components"]["schemas"][ref]["properties"]
+    topic = spec["components"]["schemas"]["TopicOut"]["properties"]
+    assert set(deleted) - set(topic) == {"kept_deleted", "kept_deleted_message"}
+    assert all(deleted[name] == topic[name] for name in topic)  # additive: the rest unchanged

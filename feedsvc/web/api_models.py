@@ -138,6 +138,23 @@ class TopicOut(Out):
     )
 
 
+class DeletedTopicOut(TopicOut):
+    """``DELETE /api/topics/{slug}``: the topic as it was, plus whether every start keeps it
+    deleted (added fields only: the body is still a ``TopicOut``)."""
+
+    kept_deleted: bool = Field(
+        False,
+        description="true when the topic is listed in the topics file (`topics.file`): every "
+        "start keeps it deleted while its entry there is unchanged",
+    )
+    kept_deleted_message: str | None = Field(
+        None,
+        description="the same in words, with how to bring it back, in the request's "
+        "Accept-Language (vi or en): the words of `feedsvc topics remove` and the admin's "
+        "delete; null when not kept deleted",
+    )
+
+
 class TopicList(Out):
     topics: list[TopicOut]
 

@@ -16,11 +16,13 @@ from feedsvc.preview import preview
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.topics_file import stays_deleted
 from feedsvc.web.api_base import Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
     DayCount,
+    DeletedTopicOut,
     HitOut,
     HourOut,
     PreviewIn,
@@ -119,10 +121,16 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     return status, topic_out(service, ops.get_topic(service.web_db, slug.strip()))
 
 
-def delete_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
+    """The deleted topic, and for a topics-file topic that every start keeps deleted, the line
+    ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`)."""
     topic = ops.get_topic(service.web_db, call.path["slug"])
-    ops.delete_topic(service.web_db, topic.slug)
-    return 200, topic_out(service, topic)
+    kept = ops.delete_topic(service.web_db, topic.slug)
+    said = None
+    if kept and call.words is not None:
+        said = stays_deleted(call.words, topic.slug, service.settings.topics.file)
+    out = topic_out(service, topic).model_dump()
+    return 200, DeletedTopicOut(**out, kept_deleted=kept, kept_deleted_message=said)
 
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
@@ -207,8 +215,10 @@ ENDPOINTS = [
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
-        "topics", {200: TopicOut}, errors=(404, 409),
-        description="409 while other topics reference it with `@slug`.",
+        "topics", {200: DeletedTopicOut}, errors=(404, 409),
+        description="409 while other topics reference it with `@slug`. A topic listed in the "
+        "topics file stays deleted at every start while its entry there is unchanged "
+        "(`kept_deleted`, worded with how to bring it back in `kept_deleted_message`).",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
              {200: TopicOut}, errors=(404,)),
