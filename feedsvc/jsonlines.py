@@ -17,6 +17,7 @@ from datetime import tzinfo
 from typing import IO, Any
 
 from feedsvc.articles import DEFAULT_TZ, Article, ArticleError, parse_article
+from feedsvc.jsonkeys import DuplicateKey, loads_unique
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,20 +27,6 @@ class Rejected:
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.error}"
-
-
-class _DuplicateKey(ValueError):
-    pass
-
-
-def _object(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """json ``object_pairs_hook``: which of two ``"title"`` values is meant? Say so instead."""
-    obj: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in obj:
-            raise _DuplicateKey(key)
-        obj[key] = value
-    return obj
 
 
 def _constant(name: str) -> Any:
@@ -52,7 +39,10 @@ _BOM_BYTES = _BOM.encode("utf-8")
 
 
 def decode_json_line(line: bytes | str, first: bool = False) -> Any:
-    """One JSON Lines record, strictly: UTF-8, RFC 8259 JSON, no duplicate keys.
+    """One JSON Lines record, strictly: UTF-8, RFC 8259 JSON, no duplicate keys (the product's
+    one rule, :func:`feedsvc.jsonkeys.loads_unique`: the first repeated key in document order,
+    ``"\\u0061"`` the same key as ``"a"``; the field named is the key itself, as an article's
+    fields are its top-level keys).
 
     A UTF-8 byte order mark is allowed at the start of the first line only (Windows editors
     write one). Raises :class:`ArticleError` (field None) with the reason.
@@ -73,12 +63,12 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
     # reported at "column 1" (of that empty line 2)
     text = text.rstrip("\r\n")
     try:
-        return json.loads(text, object_pairs_hook=_object, parse_constant=_constant)
+        return loads_unique(text, parse_constant=_constant)
     except json.JSONDecodeError as exc:
         what = exc.msg.removesuffix(" at").removesuffix(" starting")  # json's "… starting at"
         raise ArticleError(None, f"invalid JSON at column {exc.colno}: {what}") from None
-    except _DuplicateKey as exc:
-        raise ArticleError(str(exc), "appears twice in one object (which one is meant?)") from None
+    except DuplicateKey as exc:
+        raise ArticleError(exc.key, "appears twice in one object (which one is meant?)") from None
     except RecursionError:
         raise ArticleError(None, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # NaN/Infinity, an integer of more than 4,300 digits

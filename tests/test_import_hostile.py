@@ -140,6 +140,15 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
         b'{"source_key": "BAD", "x": {"a": 1, "a": 2}}',
         "a: appears twice",
     ),
+    "duplicate key spelled with an escape": (  # the admin API's rule too (feedsvc.jsonkeys)
+        b'{"source_key": "BAD", "url": "https://example.vn/b", "title": "a", "\\u0074itle": "b",'
+        b' "published_at": "2024-05-01T10:00:00"}',
+        "title: appears twice",
+    ),
+    "duplicate keys: the first in document order": (
+        b'{"source_key": "BAD", "x": 1, "x": {"a": 1, "a": 2}}',  # "a" closes first: not named
+        "x: appears twice",
+    ),
     "invalid UTF-8": (b'{"source_key": "BAD", "title": "C\xf4ng"}', "UTF-8 at byte 34 (0xF4)"),
     "truncated UTF-8": (b'{"source_key": "BAD", "title": "\xe1\xbb"}', "invalid UTF-8"),
     "BOM not at the start of the file": (b"\xef\xbb\xbf" + good(99), "invalid JSON"),

@@ -33,6 +33,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{field} không phải văn bản UTF-8 (các byte {bytes}).",
         "The {field} is not UTF-8 text (the bytes {bytes}).",
     ),
+    "api.duplicate_key": (
+        "{field}: khoá này xuất hiện nhiều lần trong cùng một đối tượng JSON"
+        " (không rõ giá trị nào mới đúng); gửi mỗi khoá một lần.",
+        "{field}: this key appears more than once in one JSON object"
+        " (which value is meant?); send each key once.",
+    ),
     # a request that fails validation, one entry per kind (feedsvc.web.api_invalid.KINDS)
     "api.invalid.missing": (
         "{where}: thiếu trường bắt buộc này",

@@ -24,6 +24,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.digits import MAX_ID, ascii_int
+from feedsvc.jsonkeys import DuplicateKey
 from feedsvc.operations import OperationError, refused_character
 from feedsvc.web import admin_auth, api_invalid
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
@@ -32,6 +33,7 @@ from feedsvc.web.api_text import (
     first_refused_key,
     key_in_json,
     position,
+    read_json,
     surrogate_in_json,
 )
 from feedsvc.web.paths import refused_param, refused_query
@@ -178,24 +180,53 @@ def check_token(service: Service, request: Request) -> None:
 
 
 async def _read_body(request: Request, model: type[Body]) -> Body:
+    """The body, validated: over :data:`MAX_BODY` is 413 (before it is read whole), a key given
+    twice in one object 422 ``duplicate_key`` (:func:`_duplicate`), then Pydantic's validation
+    (a body that is not JSON keeps its 400 ``invalid_body``), then the text check. An empty body
+    means "all defaults" (a backfill of the default period)."""
     declared = ascii_int(request.headers.get("content-length", ""), signed=False)
     if declared is not None and declared > MAX_BODY:  # "²".isdigit() is true; int() refuses it
         raise _too_large()
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise _too_large()
-    try:  # an empty body means "all defaults" (e.g. a backfill of the default period)
-        body = model.model_validate_json(raw if raw.strip() else b"{}")
+    raw = raw if raw.strip() else b"{}"
+    try:
+        reading = read_json(raw)
+    except DuplicateKey as exc:
+        raise _duplicate(exc) from None
+    try:
+        body = model.model_validate_json(raw)
     except ValidationError as exc:
         if any(e["type"] == "json_invalid" for e in exc.errors()):
-            found = surrogate_in_json(raw)
+            found = surrogate_in_json(raw, reading)
         else:  # an object key is an unknown field to the model: named as refused text
-            found = key_in_json(raw)
+            found = key_in_json(reading)
         if found is not None:
             raise refused_character(*found) from None
         raise InvalidInput(exc, model) from None
     _refuse_text(body)
     return body
+
+
+def _duplicate(exc: DuplicateKey) -> ApiError:
+    """422 ``duplicate_key``: an object of the body gives a key twice (at any depth; the first
+    repeated one in document order, :mod:`feedsvc.jsonkeys`, the rule ``feedsvc import``
+    applies too), named by its position (:func:`feedsvc.web.api_text.position`: ``items.0.title``,
+    ``""`` for the empty key). Pydantic would keep the last value silently.
+
+    It is checked on the body as JSON, before the model sees it, so it is the one answer even
+    when the body is wrong otherwise too (a missing field, an unknown key, a value of the wrong
+    type: which value of the key would be judged?) and when the repeated key holds a control
+    character (422 ``control_character`` once the key is given once)."""
+    where = position(exc.loc)
+    return ApiError(
+        422,
+        f"{where}: key given more than once in one object",
+        code="duplicate_key",
+        params={"field": where},
+        field=where,
+    )
 
 
 def _refuse_text(value: object) -> None:

@@ -25,6 +25,13 @@ echoed in the message); :func:`key_in_json` finds it in a body Pydantic refused,
 is wrong with that body (the key cannot be named otherwise), and a query string's keys are
 checked before validation.
 
+An object giving a key twice (``{"title": "A", "title": "B"}``, at any depth) is found by
+:func:`read_json`, the body's one reading by Python's ``json``, before Pydantic's (which keeps
+the last value silently), by the product's one rule (:mod:`feedsvc.jsonkeys`, also
+``feedsvc import``'s): the API answers 422 ``duplicate_key`` naming the key by its
+:func:`position`. The same reading is what :func:`key_in_json` and :func:`surrogate_in_json`
+look in when Pydantic refuses the body: a body is parsed twice at most.
+
 Headers are never text a handler keeps (the language is picked from ``Accept-Language``, the
 token compared), and llhttp refuses control characters in them before any ASGI app runs
 (:mod:`feedsvc.web.connections`). Pure.
@@ -35,10 +42,12 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from feedsvc.fieldtext import control_char, shown_key
+from feedsvc.jsonkeys import DuplicateKey, loads_unique
 
 #: A JSON ``\\u`` escape of a surrogate (paired or not): the only way a body spells one.
 _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
@@ -104,23 +113,70 @@ def position(loc: Sequence[object]) -> str:
     return ".".join(shown_key(x) if isinstance(x, str) else str(x) for x in loc) or "body"
 
 
-def key_in_json(raw: bytes) -> tuple[str, str] | None:
-    """``(position, "U+0001")`` when ``raw``, a body Pydantic refused (not as invalid JSON),
-    holds an object key with a refused character (:func:`first_refused_key`), else None."""
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """A body as Python's ``json`` reads it (:func:`read_json`): ``value`` when ``ok``; not
+    ``ok`` when Python cannot read it either (Pydantic's own error then stands)."""
+
+    ok: bool
+    value: object = None
+
+
+NOT_READ = Reading(False)
+
+
+def read_json(raw: bytes) -> Reading:
+    """The one reading of a request body besides Pydantic's, done before Pydantic's, which keeps
+    the last of two values of one key: raises :class:`feedsvc.jsonkeys.DuplicateKey` for an
+    object that gives a key twice (the product's one rule, :func:`feedsvc.jsonkeys.loads_unique`;
+    the API answers 422 ``duplicate_key``); else what :func:`key_in_json` and
+    :func:`surrogate_in_json` look in when Pydantic refuses the body, so no body is parsed a
+    third time.
+
+    Only a body that is UTF-8 text, without a byte order mark, is held to the rule: Pydantic
+    reads nothing else as JSON, and such a body keeps the answer it had (Python's ``json`` reads
+    it from its bytes, as it always did: UTF-16, a BOM, a surrogate's bytes). A body Python
+    cannot read at all (not JSON, a number of more than 4,300 digits, nested past the recursion
+    limit) is :data:`NOT_READ`."""
     try:
-        return first_refused_key(json.loads(raw))
-    except (ValueError, RecursionError):  # not JSON; or nested too deep to read or walk
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = None
+    try:
+        if text is None or text.startswith("\ufeff"):
+            return Reading(True, json.loads(raw))
+        return Reading(True, loads_unique(text))
+    except (ValueError, RecursionError):  # DuplicateKey is neither: raised to the caller
+        return NOT_READ
+
+
+def key_in_json(reading: Reading) -> tuple[str, str] | None:
+    """``(position, "U+0001")`` when ``reading``, a body Pydantic refused (not as invalid JSON),
+    holds an object key with a refused character (:func:`first_refused_key`), else None."""
+    if not reading.ok:
+        return None
+    try:
+        return first_refused_key(reading.value)
+    except RecursionError:  # nested too deep to walk
         return None
 
 
-def surrogate_in_json(raw: bytes) -> tuple[str, str] | None:
+def surrogate_in_json(raw: bytes, reading: Reading | None = None) -> tuple[str, str] | None:
     """``(field, "U+D800")`` when ``raw``, which Pydantic refused as invalid JSON, is JSON that
-    Python reads with a lone surrogate in a string (the first refused character of the body, as
-    :func:`first_refused` finds it), else None: it is not JSON, or holds nothing refused, and
-    the parser's own error stands."""
+    Python reads (``reading``, :func:`read_json`; read here when not given) with a lone
+    surrogate in a string (the first refused character of the body, as :func:`first_refused`
+    finds it), else None: it is not JSON, or holds nothing refused, and the parser's own error
+    stands."""
     if not _SURROGATE_ESCAPE.search(raw):
         return None
+    if reading is None:
+        try:
+            reading = read_json(raw)
+        except DuplicateKey:
+            return None
+    if not reading.ok:
+        return None
     try:
-        return first_refused(json.loads(raw))
-    except (ValueError, RecursionError):  # not JSON for Python either; or nested too deep
+        return first_refused(reading.value)
+    except RecursionError:  # nested too deep to walk
         return None

@@ -30,7 +30,9 @@ ERROR_TEXT = {
     "U+007F–U+009F, bidirectional controls) is `control_character`, a lone surrogate "
     "(`\\ud800` in JSON) `not_text`, on every operation that takes text: `field` names it "
     "(an object key by its position, the key in JSON escapes); a path or query parameter "
-    "whose percent-encoded bytes are not UTF-8 is `not_text` too",
+    "whose percent-encoded bytes are not UTF-8 is `not_text` too. A body whose JSON object "
+    "gives a key more than once (at any depth; `\\u0061` is the key `a`) is "
+    "`duplicate_key`, `field` naming the first repeated one (`items.0.title`)",
     503: "The API is disabled: admin.token is not configured",
 }
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
@@ -110,7 +112,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
     if endpoint.path_params or endpoint.params is not None or endpoint.body is not None:
-        errors.add(422)  # bytes that are not UTF-8 (web.paths), a key holding a control char
+        errors.add(422)  # bytes not UTF-8 (web.paths), a key holding a control char or repeated
     if endpoint.body is not None:
         errors.add(413)
     for status in sorted(errors):
