@@ -46,6 +46,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "<i>Tin này đã được gỡ bỏ.</i>",
         "<i>This article has been withdrawn.</i>",
     ),
+    # ... when its article was moved to a later publication time (published too early)
+    "bot.alert_rescheduled": (
+        "<i>Tin này đã được dời lịch đăng.</i>",
+        "<i>This article has been rescheduled.</i>",
+    ),
     # the command menu (setMyCommands)
     "bot.cmd.start": ("Bắt đầu", "Start"),
     "bot.cmd.help": ("Hướng dẫn", "Help"),

@@ -84,3 +84,11 @@ def public_clause(now: datetime, table: Any = articles) -> ColumnElement[bool]:
 def retired_clause(table: Any = articles) -> ColumnElement[bool]:
     """Withdrawn or hidden (whatever the date): its queued deliveries end as ``withdrawn``."""
     return ~and_(table.c.hidden_at.is_(None), table.c.withdrawn_at.is_(None))
+
+
+def scheduled_clause(after: datetime, table: Any = articles) -> ColumnElement[bool]:
+    """``published_at`` later than ``after`` (whatever else): scheduled then. An alert of such
+    an article was sent while it was public, before a correction moved it into the future; its
+    queued deliveries are not ended, they wait for its time (the dispatcher's check)."""
+    clause: ColumnElement[bool] = table.c.published_at > after
+    return clause

@@ -29,6 +29,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import default_owner
+from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
@@ -37,11 +38,14 @@ from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, 
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
-from feedsvc.store.lifecycle import public_ids
+from feedsvc.store.lifecycle import public_ids, visibilities
 from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 NOTICE_KEY = "bot.alert_withdrawn"
+# the notice of an article moved into the future (SPEC §10): it will be published, so it does
+# not say "withdrawn"
+RESCHEDULED_KEY = "bot.alert_rescheduled"
 
 
 @dataclass(frozen=True)
@@ -73,6 +77,8 @@ class _Job:
     public_siblings: int = 0  # other articles in the same (digest) message still public
     # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it)
     buttons: tuple[tuple[Button, ...], ...] = ()
+    # scheduled now (moved into the future after its alert), not withdrawn or hidden
+    rescheduled: bool = False
 
 
 class FollowupWorker:
@@ -105,7 +111,8 @@ class FollowupWorker:
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._notice = Translator(settings.language)(NOTICE_KEY)
+        words = Translator(settings.language)
+        self._notice, self._rescheduled = words(NOTICE_KEY), words(RESCHEDULED_KEY)
         #: the DB clock of the last committed sweep (None: none yet since start)
         self.last_sweep: datetime | None = None
         self.on_done: list[Callable[[q.Followup, Next], None]] = []
@@ -151,11 +158,12 @@ class FollowupWorker:
 
     def sweep(self) -> int:
         """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
-        ingest, reconciliation, an editor on another replica); returns how many."""
+        ingest, reconciliation, an editor on another replica), or scheduled now after their
+        alert went out (``followups.retired_since``); returns how many."""
         now, last = self.db.now(), self.last_sweep
         since = now - self.cfg.sweep_horizon if last is None else last - SWEEP_OVERLAP
         with self.db.read() as conn:  # an idle sweep is one indexed read, no write lock
-            ids = q.retired_since(conn, since)
+            ids = q.retired_since(conn, since, now)
         queued = 0
         if ids:
             with self.db.write() as conn:
@@ -197,6 +205,7 @@ class FollowupWorker:
             self.budget.give_back(conn, len(slots) - len(claimed))
             ids = [c.article_id for c in claimed]
             public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
+            seen = visibilities(conn, [c.article_id for c in claimed if c.kind == RETRACT], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
             claimed = _relabelled(conn, claimed, found)
             fixes = [(c.delivery_id, c.chat_id, c.article_id, c.topics)
@@ -212,6 +221,7 @@ class FollowupWorker:
                 start + delay,
                 sum(a in public for a in c.siblings),
                 options[c.delivery_id].buttons if c.delivery_id in options else (),
+                seen.get(c.article_id) is Visibility.SCHEDULED,
             )
             for c, delay in zip(claimed, slots, strict=False)
         ]
@@ -293,8 +303,8 @@ class FollowupWorker:
             return await editor.delete(f.chat_id, f.message_id)
         caption = method.startswith("caption")
         html = not method.endswith("_plain")
-        if f.kind == RETRACT:
-            text = self._notice
+        if f.kind == RETRACT:  # a digest of several articles says the general notice
+            text = self._rescheduled if job.rescheduled and not f.siblings else self._notice
         else:
             assert job.article is not None
             msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)

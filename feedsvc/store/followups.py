@@ -1,7 +1,8 @@
 """Follow-ups owed on sent alerts: retract (delete / edit to a notice) or correct (edit).
 
 Durable work beside the outbox (SPEC §10): queued in the same transaction as the change that
-causes it (a withdrawal, a hide, a correction), claimed under a lease, finished exactly once.
+causes it (a correction), or found by the worker's sweep (a withdrawal, a hide, a reschedule),
+claimed under a lease, finished exactly once.
 States: ``pending`` → ``working`` (leased) → ``done`` with an ``outcome``. A crash leaves rows
 ``working``; they return to ``pending`` when the lease runs out and are done again, which is
 harmless: Telegram answers a repeated delete with "not found" and a repeated edit with "not
@@ -23,7 +24,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, chats, deliveries
-from feedsvc.lifecycle.visibility import retired_clause
+from feedsvc.lifecycle.visibility import retired_clause, scheduled_clause
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_missing
@@ -33,6 +34,10 @@ KINDS = (RETRACT, CORRECT)
 # A follow-up waits while its delivery may still be sent.
 _UNSETTLED = ("pending", "held", "sending")  # held: waiting for a digest (issue 15)
 OUTCOMES = ("deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed")
+# A sent alert's article moved less than this far into the future is not retracted: a CMS clock
+# a little ahead (an edit that re-dates the article to "now") must not take an alert away for
+# good; within this its new time comes before the retraction would have been worth it.
+RESCHEDULE_GRACE = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,23 +133,28 @@ def queue_retractions(conn: Connection, article_ids: Sequence[int], now: datetim
     return _retract(conn, list(ids), now)
 
 
-def retired_since(conn: Connection, since: datetime) -> list[int]:
-    """Deliveries (sent, or being sent) of articles withdrawn or hidden at or after ``since``
-    that owe no retraction yet (or only a cancelled one). Read-only and cheap: indexed on
-    ``articles.withdrawn_at``/``hidden_at`` and ``deliveries.article_id``."""
-    recent = or_(articles.c.withdrawn_at >= since, articles.c.hidden_at >= since)
+def retired_since(conn: Connection, since: datetime, now: datetime) -> list[int]:
+    """Deliveries (sent, or being sent) owing a retraction not queued yet (or only a cancelled
+    one): of articles withdrawn or hidden at or after ``since``, and of articles scheduled at
+    ``now`` (moved into the future by a correction more than :data:`RESCHEDULE_GRACE` ahead;
+    SPEC §10: no alert shows it until its time). A scheduled article has no other stamp: its
+    sent alert is the proof it was public, so one that was never public has none here.
+    Read-only and cheap: indexed on ``articles.withdrawn_at``/``hidden_at``/``published_at``
+    (the future is short) and ``deliveries.article_id``."""
+    recent = and_(or_(articles.c.withdrawn_at >= since, articles.c.hidden_at >= since),
+                  retired_clause())  # fmt: skip
+    rescheduled = scheduled_clause(now + RESCHEDULE_GRACE)
     open_or_done = _has_retraction()
-    ids = conn.execute(
-        select(deliveries.c.id)
-        .join(articles, articles.c.id == deliveries.c.article_id)
-        .where(
-            recent,
-            retired_clause(),
-            deliveries.c.state.in_(("sent", "sending")),
-            ~open_or_done,
+    found: set[int] = set()
+    for which in (recent, rescheduled):  # two index ranges, not one OR the planner scans
+        found.update(
+            conn.execute(
+                select(deliveries.c.id)
+                .join(articles, articles.c.id == deliveries.c.article_id)
+                .where(which, deliveries.c.state.in_(("sent", "sending")), ~open_or_done)
+            ).scalars()
         )
-    ).scalars()
-    return list(ids)
+    return sorted(found)
 
 
 def retract_deliveries(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
@@ -153,11 +163,12 @@ def retract_deliveries(conn: Connection, delivery_ids: Sequence[int], now: datet
 
 
 def sweep_retired(conn: Connection, since: datetime, now: datetime) -> int:
-    """Queue retractions for alerts of articles withdrawn or hidden at or after ``since``,
-    whichever path did it (ingest, import, reconciliation, an editor on any replica or the
-    CLI). State-based and idempotent, so nothing is lost to a crash between the withdrawal
-    and here. A retraction already owed or done is left as it is."""
-    return _retract(conn, retired_since(conn, since), now)
+    """Queue retractions for alerts of articles withdrawn or hidden at or after ``since``, or
+    rescheduled (:func:`retired_since`), whichever path did it (ingest, import,
+    reconciliation, an editor on any replica or the CLI). State-based and idempotent, so
+    nothing is lost to a crash between the withdrawal and here. A retraction already owed or
+    done is left as it is."""
+    return _retract(conn, retired_since(conn, since, now), now)
 
 
 def queue_corrections(
