@@ -73,6 +73,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
     from feedsvc.web.paths import PathText
+    from feedsvc.web.queries import QueryText
     from feedsvc.web.words import error_handlers
 
     @asynccontextmanager
@@ -88,16 +89,16 @@ def create_app(service: Service) -> FeedFastPath:
     too_large = Translator(service.settings.admin.language)("http.body_too_large")
     limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
     # a path that is not UTF-8 text: a worded 400, or the API's 422 naming the parameter
+    # and a query string that is not: a worded 400, the API's 422, the index page's notice
     site = service.settings.site
-    text = Middleware(
-        PathText,
-        reader=Translator(site.language, site.timezone),
-        admin=Translator(service.settings.admin.language, site.timezone),
-    )
+    words = {
+        "reader": Translator(site.language, site.timezone),
+        "admin": Translator(service.settings.admin.language, site.timezone),
+    }
     app = Starlette(
         routes=routes(service),
         lifespan=lifespan,
-        middleware=[text, limit],
+        middleware=[Middleware(PathText, **words), Middleware(QueryText, **words), limit],
         exception_handlers=error_handlers(service),
     )
     # only the Starlette routes need the client's address; feed polls never look at it

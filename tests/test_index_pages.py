@@ -25,6 +25,7 @@ from starlette.types import Message
 import feedsvc.publish.metas as metas
 import feedsvc.publish.rendered as rendered
 from feedsvc.app import Roles, Service, create_app
+from feedsvc.catalogue import Translator
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, topics
 from feedsvc.publish import FeedPublisher
@@ -170,9 +171,7 @@ def test_fifty_topics_a_page_with_links_and_counts(client: TestClient) -> None:
         ("q=%20%20", "/"),
         ("q=!!!", "/"),  # no word: nothing to filter by
         ("q=%00%01%7F", "/"),
-        ("q=%ED%A0%80", "/"),  # an encoded lone surrogate: replaced, then no word
         ("q=%%%", "/"),
-        ("q=%C3%28&page=2", "/?page=2"),  # not UTF-8
         ("foo=bar", "/"),
     ],
 )
@@ -180,6 +179,88 @@ def test_whatever_a_client_sends_is_a_page(client: TestClient, query: str, same_
     page = client.get("/?" + query)
     assert page.status_code == 200
     assert page.content == client.get(same_as).content
+
+
+#: Query strings that are not UTF-8 text once percent-decoded (feedsvc.web.queries)
+UNREADABLE = [
+    "q=%FF",
+    "q=%ED%A0%80",  # an encoded lone surrogate (UTF-8 has none)
+    "q=%C3%28&page=2",  # a continuation byte missing; the page asked is not shown either
+    "q=%C0%AF",  # overlong "/"
+    "q=%E0%80%80",  # overlong NUL
+    "q=%E1%BA",  # "ạ" cut short
+    "q=ki%E1%BA%BFn%FF",  # valid, then not
+    "q=%F4%90%80%80",  # above U+10FFFF
+    "%FF=1",  # the name
+    "page=%FF",
+    "q=kien&q=%FE",
+]
+
+
+@pytest.mark.parametrize("query", UNREADABLE)
+def test_a_query_string_that_is_not_text_shows_every_topic_with_a_notice(
+    client: TestClient, query: str
+) -> None:
+    """``/?q=%FF`` filtered the topics by U+FFFD (a word with no letters: every topic, no
+    word said why); now the first page of every topic, with a notice that the search could not
+    be read, the search box empty — never an error, never a search for U+FFFD."""
+    page = client.get("/?" + query)
+    assert page.status_code == 200, page.text
+    valid(page.content)
+    first = client.get("/").text
+    assert sections(page.text) == sections(first) == [f"a-{i:03d}" for i in range(50)]
+    notice = f'<p id="unread" role="status">{Translator("vi")("reader.query_not_text")}</p>'
+    assert notice in page.text and 'id="unread"' not in first
+    assert "\ufffd" not in page.text and "&#65533;" not in page.text
+    assert 'name="q" value=""' in page.text
+    assert "Chủ đề 1–50 trên 113" in page.text  # the range of the whole list
+    assert f'<link rel="next" href="{BASE}/?page=2">' in page.text  # page 2 of every topic
+    assert '<meta name="robots" content="noindex">' in page.text
+    head = client.head("/?" + query)
+    assert head.status_code == 200 and head.headers["etag"] == page.headers["etag"]
+
+
+def test_the_notice_page_is_one_cached_snapshot(client: TestClient) -> None:
+    """Whatever bytes the query held, the same page (one render per list of topics), and a
+    conditional GET of it is 304; it is no page a valid query string gets."""
+    tags = {q: client.get("/?" + q).headers["etag"] for q in UNREADABLE}
+    assert len(set(tags.values())) == 1
+    tag = next(iter(tags.values()))
+    assert client.get("/?q=%FF", headers={"If-None-Match": tag}).status_code == 304
+    assert tag not in {client.get(p).headers["etag"] for p in ("/", "/?q=kien", "/?q=%00")}
+
+
+@pytest.mark.parametrize(
+    ("query", "shown"),
+    [
+        ("q=Ki%E1%BA%BFn+Th%E1%BB%A5y", ["kien-thuy"]),  # "+" a space
+        ("q=Ki%E1%BA%BFn%20Th%E1%BB%A5y", ["kien-thuy"]),  # "%20" a space
+        ("q=%C4%90%E1%BB%93+S%C6%A1n", ["do-son"]),
+        ("q=ki%E1%BA%BFn%00th", ["kien-thuy"]),  # a NUL is text: a space, as ever
+        ("q=%EF%BF%BD", [f"a-{i:03d}" for i in range(50)]),  # a real U+FFFD: no word
+    ],
+)
+def test_text_that_decodes_is_searched_as_before(
+    client: TestClient, query: str, shown: list[str]
+) -> None:
+    page = client.get("/?" + query)
+    assert page.status_code == 200 and 'id="unread"' not in page.text
+    assert sections(page.text) == shown
+
+
+def test_the_notice_before_the_first_rebuild_is_the_one_after(
+    served: tuple[TestClient, Service],
+) -> None:
+    """A restart serving the stored pages (no listing yet) reads only the first page's
+    topics for it, and renders the bytes it renders once the index is rebuilt."""
+    client, service = served
+    publisher = restarted_publisher(service)
+    assert publisher._pages.listing is None
+    before = publisher.index_unread().body
+    assert before == client.get("/?q=%FF").content
+    publisher._verify([])
+    assert publisher._pages.listing is not None
+    assert publisher.index_unread().body == before
 
 
 def raw_get(client: TestClient, query: bytes) -> tuple[int, str]:

@@ -131,6 +131,12 @@ class FakeBackend:
     def index_search(self, query: str, page: int) -> Snapshot:
         return self.index_html(page)
 
+    def index_unread(self) -> Snapshot:
+        self.unread = getattr(self, "unread", 0) + 1
+        return make_snapshot(
+            b"<!doctype html><p id=unread>", "text/html", datetime(2022, 5, 1, tzinfo=UTC)
+        )
+
     def polled(self, slug: str) -> None:
         self.polls[slug] = self.polls.get(slug, 0) + 1
 
@@ -499,6 +505,61 @@ async def test_non_ascii_query_raw_and_percent_encoded(backend: FakeBackend) -> 
     assert raw_status == enc_status == 200
     assert raw_body == enc_body and len(feedparser.parse(raw_body).entries) == 6
     assert [q for q, _, _ in backend.searches] == [word, word]
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/feeds/search.rss?q=%FF", "%FF"),
+        ("/feeds/search.atom?q=%ED%A0%80", "%ED%A0%80"),
+        ("/feeds/search.json?q=Ki%E1%BA%BFn%C0%AF", "%C0%AF"),
+        ("/feeds/search.rss?q=%E1%BA", "%E1%BA"),
+        ("/feeds/search.rss?%FF=1&q=tin", "%FF"),
+        ("/feeds/kien-thuy.rss?limit=%FF", "%FF"),
+        ("/feeds/kien-thuy.atom?limit=5&x=%E0%80%80", "%E0%80%80"),
+        ("/feeds/rong.json?limit=%C3", "%C3"),
+    ],
+)
+async def test_a_query_string_that_is_not_text_is_400_not_a_search_for_fffd(
+    client: AsyncClient, backend: FakeBackend, path: str, shown: str
+) -> None:
+    """The routes read their parameters strictly (``feed_requests.query_params``): ``?q=%FF``
+    searched for U+FFFD and ``?limit=%FF`` was refused as a limit of "'�'". The fast paths take
+    no query string, so the routes answer, through every path alike; the words are the app's
+    middleware's (``web.queries``)."""
+    response = await client.get(path)
+    assert response.status_code == 400, response.text
+    assert response.text == Translator("vi")("http.query_not_text", bytes=shown) + "\n"
+    assert response.headers["content-type"] == "text/plain; charset=utf-8"
+    assert response.headers["cache-control"] == "no-store"
+    assert backend.searches == [] and backend.polls == {}
+
+
+@pytest.mark.parametrize(
+    ("q", "read"),
+    [
+        ("Ki%E1%BA%BFn+Th%E1%BB%A5y", "Kiến Thụy"),
+        ("Ki%E1%BA%BFn%20Th%E1%BB%A5y", "Kiến Thụy"),
+        ("%E1%BA%A1", "ạ"),
+        ("tin%00", "tin\x00"),  # text: the query reads it (the matcher says what it makes of it)
+        ("a%2Bb", "a+b"),
+    ],
+)
+async def test_text_is_searched_as_sent(
+    client: AsyncClient, backend: FakeBackend, q: str, read: str
+) -> None:
+    response = await client.get(f"/feeds/search.rss?q={q}")
+    assert response.status_code == 200
+    assert [query for query, _, _ in backend.searches] == [read]
+
+
+@pytest.mark.parametrize("query", ["q=%FF", "%FF=1", "page=%C3%28", "q=%ED%A0%80&page=2"])
+async def test_the_index_route_shows_its_notice_page(
+    client: AsyncClient, backend: FakeBackend, query: str
+) -> None:
+    response = await client.get(f"/?{query}")
+    assert response.status_code == 200 and response.text == "<!doctype html><p id=unread>"
+    assert getattr(backend, "unread", 0) == 1
 
 
 # --- OPML, index, stylesheet ---------------------------------------------------------------

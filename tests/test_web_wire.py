@@ -54,6 +54,9 @@ class Backend:
     def index_search(self, query: str, page: int) -> Snapshot:
         return SNAPSHOT
 
+    def index_unread(self) -> Snapshot:
+        return SNAPSHOT
+
     def page(self, slug: str) -> Snapshot | None:
         return None
 

@@ -25,6 +25,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không có chủ đề nào khớp với “{query}”.",
         "No topic matches “{query}”.",
     ),
+    "reader.query_not_text": (
+        "Không đọc được nội dung tìm kiếm trong địa chỉ này (có các byte không phải văn bản"
+        " UTF-8), nên đây là tất cả chủ đề. Hãy gõ lại từ cần tìm.",
+        "The search in this address could not be read (it holds bytes that are not UTF-8"
+        " text), so every topic is shown. Type your search again.",
+    ),
     "reader.all_topics": ("Xem tất cả chủ đề", "See every topic"),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),

@@ -141,6 +141,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Địa chỉ này không đọc được: đường dẫn có các byte {bytes}, không phải văn bản UTF-8.",
         "This address cannot be read: its path holds the bytes {bytes}, which are not UTF-8 text.",
     ),
+    "http.query_not_text": (
+        "Địa chỉ này không đọc được: phần truy vấn (sau dấu ?) có các byte {bytes}, không phải"
+        " văn bản UTF-8.",
+        "This address cannot be read: its query string (after the ?) holds the bytes {bytes},"
+        " which are not UTF-8 text.",
+    ),
     "http.bad_request": (
         "Yêu cầu HTTP sai định dạng; máy chủ không đọc được.",
         "Malformed HTTP request; the server could not read it.",

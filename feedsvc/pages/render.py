@@ -173,11 +173,13 @@ class IndexView:
     """Which page of ``/`` is shown: its place in the list (``paging``: the whole list's, or
     the filtered list's), the filter typed (``query``, cleaned: :func:`.listing.clean_query`;
     empty: every topic) and whether the search box is shown (``search``: more topics than
-    one page holds, so a small site's page stays as it was)."""
+    one page holds, so a small site's page stays as it was); ``unread``: the query string sent
+    was not UTF-8 text (:mod:`feedsvc.web.queries`), said above every topic's first page."""
 
     paging: Paging
     query: str = ""
     search: bool = False
+    unread: bool = False
 
     def url(self, base: str, page: int) -> str:
         """The address of another page of this view: ``/``, ``/?page=2``, ``/?q=…&page=2``."""

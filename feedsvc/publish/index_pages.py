@@ -149,6 +149,27 @@ class IndexPages:
             lambda shown: entries([topics[i] for i in shown]), now,
         )  # fmt: skip
 
+    def unread(
+        self,
+        topics: Sequence[Topic],
+        entries: Callable[[list[Topic]], list[IndexEntry]],
+        now: datetime,
+    ) -> Snapshot:
+        """The first page of every topic with the notice that the query string sent was not
+        UTF-8 text (:mod:`feedsvc.web.queries`), from the last rebuild's list (before any: as
+        :meth:`first_search`, from ``topics``, enabled, in the index's order, and the first
+        page's ``entries``); cached per list, like a search's page."""
+        listing = self.listing
+        if listing is not None:
+            return self._found(
+                (), "", 1, list(range(len(listing.entries))), listing.generation,
+                lambda shown: [listing.entries[i] for i in shown], listing.built_at, unread=True,
+            )  # fmt: skip
+        return self._found(
+            (), "", 1, list(range(len(topics))), 0,
+            lambda shown: entries([topics[i] for i in shown]), now, unread=True,
+        )  # fmt: skip
+
     def _found(
         self,
         words: tuple[str, ...],
@@ -158,11 +179,13 @@ class IndexPages:
         generation: int,
         shown: Callable[[list[int]], list[IndexEntry]],
         built_at: datetime,
+        *,
+        unread: bool = False,
     ) -> Snapshot:
         """Page ``page`` of ``hits`` (indexes into the list), cached per list, words and page;
         ``shown`` gives the listed entries at some of those indexes."""
-        view = IndexView(paging(len(hits), page), query, search=True)
-        key = ("index", generation, words, query, view.paging.page)
+        view = IndexView(paging(len(hits), page), query, search=True, unread=unread)
+        key = ("index", generation, words, query, view.paging.page, unread)
         found = self.cache.get(key)
         if found is None:
             start = view.paging.start

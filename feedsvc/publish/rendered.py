@@ -186,6 +186,15 @@ class Rendered(Served):
             )
         return found if found is not None else self.index_html(page)
 
+    def index_unread(self) -> Snapshot:
+        """``/`` for a query string that is not UTF-8 text: the first page of every topic with
+        a notice (:meth:`.IndexPages.unread`; before the first rebuild, a restart's, from the
+        topics' texts and the first page's entries alone, as :meth:`index_search`)."""
+        enabled = [] if self._pages.listing is not None else [
+            t for t in self._topics.values() if t.enabled
+        ]  # fmt: skip
+        return self._pages.unread(enabled, self._read_entries, self.web_db.now())
+
     def _read_entries(self, topics: list[Topic]) -> list[IndexEntry]:
         """The index's parts of a few topics (a page of a search's matches), read through
         ``web_db`` and rendered without the render lock: the entries kept

@@ -36,7 +36,8 @@ from feedsvc.web.api_text import (
     read_json,
     surrogate_in_json,
 )
-from feedsvc.web.paths import refused_param, refused_query
+from feedsvc.web.paths import refused_param
+from feedsvc.web.queries import refused_query
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:

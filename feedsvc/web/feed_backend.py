@@ -72,6 +72,12 @@ class FeedBackend(Protocol):
         on demand from the listed topics' parts: called off the event loop."""
         ...
 
+    def index_unread(self) -> Snapshot:
+        """``/`` for a query string that is not UTF-8 text (:mod:`feedsvc.web.queries`): the
+        first page of every topic with the notice that the search could not be read
+        (``reader.query_not_text``), the search box shown; called off the event loop."""
+        ...
+
     def page(self, slug: str) -> Snapshot | None:
         """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...

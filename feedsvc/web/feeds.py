@@ -42,6 +42,7 @@ from feedsvc.web.feed_requests import (
     SEARCH_SLUG,
     BadRequest,
     browser_navigation,
+    not_text,
     parse_limit,
     query_params,
     split_feed_name,
@@ -126,6 +127,8 @@ def feed_routes(
         slug, fmt = parsed
         params = query_params(request)
         try:
+            if params is None:  # not text: never a search for, or a limit of, U+FFFD
+                raise not_text(request)
             limit = parse_limit(params.get("limit"))
             if limit == DEFAULT_LIMIT and slug != SEARCH_SLUG:  # the cached snapshot: a lookup
                 snapshot = backend.snapshot(slug, fmt, limit)
@@ -176,9 +179,13 @@ def feed_routes(
 
     async def index(request: Request) -> Response:
         """``/``, ``/?page=N``, ``/?q=WORDS&page=N``: never an error for what a client sends
-        (:mod:`feedsvc.pages.listing` reads it); a filtered view may render, so it spends a
-        token of the client's like a search feed (429 when out), and renders in a thread."""
+        (:mod:`feedsvc.pages.listing` reads it; a query string that is not UTF-8 text, the
+        first page of every topic with a notice, :mod:`feedsvc.web.queries`); a filtered view
+        may render, so it spends a token of the client's like a search feed (429 when out), and
+        renders in a thread."""
         params = query_params(request)
+        if params is None:  # not text: every topic with a notice, never a search for U+FFFD
+            return serve(request, await anyio.to_thread.run_sync(backend.index_unread))
         page, query = read_page(params.get("page")), clean_query(params.get("q"))
         if not query:
             return serve(request, backend.index_html(page))

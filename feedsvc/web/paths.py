@@ -14,15 +14,15 @@ with a slug no topic has and answered 404 "not found" — as if a topic ``�`` 
   bytes kept as lone surrogates (``surrogateescape``) and without trailing slashes (no redirect
   is built from it), so the API names the path parameter
   that holds them (:func:`refused_param`: 422 ``not_text``, worded by ``api.not_text``) like every
-  other refused text (:mod:`feedsvc.web.api_text`); a query string's value or name likewise
-  (:func:`refused_query`). Pure but for the wrapper's answer.
+  other refused text (:mod:`feedsvc.web.api_text`). A query string's value or name: the same
+  decoding, :mod:`feedsvc.web.queries`. Pure but for the wrapper's answer.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import unquote_to_bytes
 
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -63,23 +63,6 @@ def shown_bytes(text: str) -> str | None:
     return "".join(f"%{b:02X}" for b in raw[:MAX_SHOWN]) + ("…" if len(raw) > MAX_SHOWN else "")
 
 
-def refused_query(query_string: bytes) -> tuple[str, str] | None:
-    """``(name, "%FF")`` for the first query-string parameter whose value or name is not UTF-8
-    text once percent-decoded (a name is shown with its bytes percent-encoded), else None:
-    Starlette reads such a value with U+FFFD, so ``?topic=%FF`` filtered by a topic ``�``.
-    The API asks this before reading its parameters (422 ``not_text``, as for a path)."""
-    if b"%" not in query_string:
-        return None
-    items = parse_qsl(query_string.decode("latin-1"), keep_blank_values=True,
-                      encoding="utf-8", errors="surrogateescape")  # fmt: skip
-    for name, value in items:
-        if (shown := shown_bytes(name)) is not None:
-            return _ESCAPED.sub(lambda m: shown_bytes(m[0]) or "", name), shown
-        if (shown := shown_bytes(value)) is not None:
-            return name, shown
-    return None
-
-
 def refused_param(params: Mapping[str, object]) -> tuple[str, str] | None:
     """``(name, "%C3")`` for the first path parameter that holds bytes that are not UTF-8 (a
     path :class:`PathText` routed with them escaped), else None."""
@@ -87,6 +70,12 @@ def refused_param(params: Mapping[str, object]) -> tuple[str, str] | None:
         if isinstance(value, str) and (shown := shown_bytes(value)) is not None:
             return name, shown
     return None
+
+
+def answer_words(path: str, *, reader: Translator, admin: Translator) -> Translator:
+    """Whose words a refusal of a request for ``path`` is in: the admin's under ``/admin``,
+    else the site's (:mod:`feedsvc.web.words`)."""
+    return admin if path == "/admin" or path.startswith("/admin/") else reader
 
 
 class PathText:
@@ -104,8 +93,7 @@ class PathText:
         if raw and b"%" in raw and path_text(raw) is None:
             escaped = escaped_path(raw)
             if not escaped.startswith("/api/"):
-                admin = escaped == "/admin" or escaped.startswith("/admin/")
-                words = self.admin if admin else self.reader
+                words = answer_words(escaped, reader=self.reader, admin=self.admin)
                 text = words("http.path_not_text", bytes=shown_bytes(escaped))
                 await text_response(400, text + "\n")(scope, receive, send)
                 return
