@@ -88,8 +88,9 @@ def create_app(service: Service) -> FeedFastPath:
     # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
     too_large = Translator(service.settings.admin.language)("http.body_too_large")
     limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
-    # a path that is not UTF-8 text: a worded 400, or the API's 422 naming the parameter
-    # and a query string that is not: a worded 400, the API's 422, the index page's notice
+    # a path that is not UTF-8 text: a worded 400, or the API's 422 naming the parameter;
+    # query parameters that are not: taken out of the query string outside /api/, a worded 400
+    # (or the index page's notice) only where a route reads one (web.queries.query_param)
     site = service.settings.site
     words = {
         "reader": Translator(site.language, site.timezone),
@@ -98,7 +99,7 @@ def create_app(service: Service) -> FeedFastPath:
     app = Starlette(
         routes=routes(service),
         lifespan=lifespan,
-        middleware=[Middleware(PathText, **words), Middleware(QueryText, **words), limit],
+        middleware=[Middleware(PathText, **words), Middleware(QueryText), limit],
         exception_handlers=error_handlers(service),
     )
     # only the Starlette routes need the client's address; feed polls never look at it

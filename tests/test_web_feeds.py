@@ -514,19 +514,20 @@ async def test_non_ascii_query_raw_and_percent_encoded(backend: FakeBackend) -> 
         ("/feeds/search.atom?q=%ED%A0%80", "%ED%A0%80"),
         ("/feeds/search.json?q=Ki%E1%BA%BFn%C0%AF", "%C0%AF"),
         ("/feeds/search.rss?q=%E1%BA", "%E1%BA"),
-        ("/feeds/search.rss?%FF=1&q=tin", "%FF"),
+        ("/feeds/search.rss?q=tin&q=%FF", "%FF"),  # given twice: never read as "tin"
+        ("/feeds/search.rss?utm_source=caf%E9&q=%C3", "%C3"),  # the one read is named
         ("/feeds/kien-thuy.rss?limit=%FF", "%FF"),
-        ("/feeds/kien-thuy.atom?limit=5&x=%E0%80%80", "%E0%80%80"),
+        ("/feeds/kien-thuy.atom?x=%E0%80%80&limit=%E0%80%80", "%E0%80%80"),
         ("/feeds/rong.json?limit=%C3", "%C3"),
     ],
 )
 async def test_a_query_string_that_is_not_text_is_400_not_a_search_for_fffd(
     client: AsyncClient, backend: FakeBackend, path: str, shown: str
 ) -> None:
-    """The routes read their parameters strictly (``feed_requests.query_params``): ``?q=%FF``
-    searched for U+FFFD and ``?limit=%FF`` was refused as a limit of "'�'". The fast paths take
-    no query string, so the routes answer, through every path alike; the words are the app's
-    middleware's (``web.queries``)."""
+    """The routes read their parameters strictly (``web.queries.query_param``, here without
+    the app's middleware): ``?q=%FF`` searched for U+FFFD and ``?limit=%FF`` was refused as a
+    limit of "'�'". The fast paths take no query string, so the routes answer, through every
+    path alike; the words are the app's (``web.queries.not_text_response``)."""
     response = await client.get(path)
     assert response.status_code == 400, response.text
     assert response.text == Translator("vi")("http.query_not_text", bytes=shown) + "\n"
@@ -553,13 +554,53 @@ async def test_text_is_searched_as_sent(
     assert [query for query, _, _ in backend.searches] == [read]
 
 
-@pytest.mark.parametrize("query", ["q=%FF", "%FF=1", "page=%C3%28", "q=%ED%A0%80&page=2"])
+@pytest.mark.parametrize(
+    ("path", "plain"),
+    [
+        ("/feeds/kien-thuy.rss?utm_source=caf%E9", "/feeds/kien-thuy.rss"),
+        ("/feeds/kien-thuy.rss?ref=%FF&utm_medium=email", "/feeds/kien-thuy.rss"),
+        ("/feeds/kien-thuy.atom?%FF=1", "/feeds/kien-thuy.atom"),
+        ("/feeds/kien-thuy.atom?limit=5&x=%E0%80%80", "/feeds/kien-thuy.atom?limit=5"),
+        ("/feeds/kien-thuy.json?to%C3pic=kt&limit=3", "/feeds/kien-thuy.json?limit=3"),
+        ("/feeds/rong.rss?q=%FF", "/feeds/rong.rss"),  # a topic feed reads no q
+        ("/feeds/search.rss?%FF=1&q=tin", "/feeds/search.rss?q=tin"),
+        ("/feeds/search.json?q=tin&utm_source=caf%E9", "/feeds/search.json?q=tin"),
+        ("/feeds/nope.rss?ref=%FF", "/feeds/nope.rss"),
+    ],
+)
+async def test_a_parameter_the_feed_does_not_read_is_ignored(
+    client: AsyncClient, backend: FakeBackend, path: str, plain: str
+) -> None:
+    """A feed URL carrying a Latin-1 ``utm_source`` from an old newsletter was a 400 (one
+    commit, 4ec5ea1), which a poller takes for a broken feed: it is the feed, as without it."""
+    expected = await client.get(plain)
+    polls, searches = dict(backend.polls), list(backend.searches)
+    response = await client.get(path)
+    assert response.status_code == expected.status_code, response.text
+    assert response.content == expected.content
+    assert response.headers.get("etag") == expected.headers.get("etag")
+    assert response.headers["content-type"] == expected.headers["content-type"]
+    assert len(backend.searches) - len(searches) == len(searches)  # searched as the plain one
+    assert sum(backend.polls.values()) - sum(polls.values()) == sum(polls.values())
+
+
+@pytest.mark.parametrize("query", ["q=%FF", "page=%C3%28", "q=%ED%A0%80&page=2", "q=a&page=%FF"])
 async def test_the_index_route_shows_its_notice_page(
     client: AsyncClient, backend: FakeBackend, query: str
 ) -> None:
     response = await client.get(f"/?{query}")
     assert response.status_code == 200 and response.text == "<!doctype html><p id=unread>"
     assert getattr(backend, "unread", 0) == 1
+
+
+@pytest.mark.parametrize("query", ["%FF=1", "utm_source=caf%E9", "page=2&ref=%FF", "x=%C3&q=a"])
+async def test_the_index_route_ignores_what_it_does_not_read(
+    client: AsyncClient, backend: FakeBackend, query: str
+) -> None:
+    response = await client.get(f"/?{query}")
+    assert response.status_code == 200
+    assert response.content == (await client.get("/")).content
+    assert getattr(backend, "unread", 0) == 0
 
 
 # --- OPML, index, stylesheet ---------------------------------------------------------------

@@ -27,6 +27,7 @@ from feedsvc.catalogue import translator
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.clients import request_client
+from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -197,7 +198,7 @@ class Admin:
             return self.malformed(request)
 
     async def _login(self, request: Request, key: bytes) -> Response:
-        next_path = request.query_params.get("next", "")
+        next_path = query_param(request, "next", "")
         if not next_path.startswith(PREFIX + "/") or next_path.startswith(PREFIX + "//"):
             next_path = PREFIX + "/topics"
         if request.method == "GET":

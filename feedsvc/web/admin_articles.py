@@ -18,6 +18,7 @@ from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.operations import OperationError
 from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -31,7 +32,7 @@ def article_routes(admin: Admin) -> list[Route]:
     t = admin.t
 
     async def listing(request: Request, ctx: Ctx) -> Response:
-        q = request.query_params.get("q", "")
+        q = query_param(request, "q", "")
         try:  # searched whole: an over-long search is an error, never a cut of it
             found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
         except OperationError as exc:

@@ -31,6 +31,7 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -168,7 +169,7 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # -- subscriptions --------------------------------------------------------------------
     async def subscriptions(request: Request, ctx: Ctx) -> Response:
-        channel = channel_param(request.query_params.get("channel", ""))
+        channel = channel_param(query_param(request, "channel", ""))
 
         def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat], Any]:
             with db.read() as conn:
@@ -240,11 +241,11 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # -- deliveries -----------------------------------------------------------------------
     async def deliveries(request: Request, ctx: Ctx) -> Response:
-        state = request.query_params.get("state", "")
+        state = query_param(request, "state", "")
         if state not in ("", delivery_log.DEAD, *delivery_store.STATES):
             state = ""
-        channel = channel_param(request.query_params.get("channel", ""))
-        page = page_param(request.query_params.get("page", "1"))
+        channel = channel_param(query_param(request, "channel", ""))
+        page = page_param(query_param(request, "page", "1"))
         per_page = DELIVERIES_PER_PAGE
         rows, total = await db_call(
             lambda: ops.list_deliveries(

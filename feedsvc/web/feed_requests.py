@@ -1,16 +1,14 @@
-"""Reading a feed request: the feed's name (``slug.fmt``), ``?limit=``, query parameters sent as
-raw UTF-8, whether a person's browser is navigating, and the 400 (:class:`BadRequest`) for a
-parameter that cannot be served. Shared by the routes and the fast path."""
+"""Reading a feed request: the feed's name (``slug.fmt``), ``?limit=`` (its query parameters are
+read with :func:`feedsvc.web.queries.query_param`), whether a person's browser is navigating, and
+the 400 (:class:`BadRequest`) for a parameter that cannot be served. Shared by the routes and the
+fast path."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from starlette.requests import Request
-
 from feedsvc.digits import ascii_count
 from feedsvc.feeds.model import FORMATS
-from feedsvc.web.queries import query_items, refused_query
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -29,25 +27,6 @@ class BadRequest(ValueError):
         self.key = key
         self.cause = cause
         self.params = params
-
-
-def query_params(request: Request) -> dict[str, str] | None:
-    """Query parameters decoded as UTF-8 whether the client sent raw bytes or %-escapes
-    (Starlette decodes the raw query string as Latin-1, which garbles ``?q=Kiến`` sent
-    unescaped, as some feed readers do); a parameter given twice, the last. None when a name
-    or value is not UTF-8 text (:func:`feedsvc.web.queries.query_items`: never read as U+FFFD):
-    :func:`not_text` for a feed, the index's notice for ``/``."""
-    items = query_items(request.scope.get("query_string", b""))
-    return None if items is None else dict(items)
-
-
-def not_text(request: Request) -> BadRequest:
-    """The 400 for a query string that is not text, worded as the app's middleware words it
-    (:class:`feedsvc.web.queries.QueryText`: ``http.query_not_text``, naming the bytes)."""
-    raw = request.scope.get("query_string", b"")
-    shown = (refused_query(raw) or ("", ""))[1]
-    return BadRequest(f"query string is not UTF-8 text ({shown})", "http.query_not_text",
-                      bytes=shown)  # fmt: skip
 
 
 def parse_limit(value: str | None) -> int:

@@ -42,9 +42,7 @@ from feedsvc.web.feed_requests import (
     SEARCH_SLUG,
     BadRequest,
     browser_navigation,
-    not_text,
     parse_limit,
-    query_params,
     split_feed_name,
 )
 from feedsvc.web.http_cache import (
@@ -56,6 +54,7 @@ from feedsvc.web.http_cache import (
     text_response,
 )
 from feedsvc.web.paths import path_text
+from feedsvc.web.queries import QueryNotText, query_param
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
@@ -125,11 +124,9 @@ def feed_routes(
         if parsed is None:
             return error(404, "http.feed_suffix")
         slug, fmt = parsed
-        params = query_params(request)
-        try:
-            if params is None:  # not text: never a search for, or a limit of, U+FFFD
-                raise not_text(request)
-            limit = parse_limit(params.get("limit"))
+        try:  # a parameter not text is refused when read (web.queries), never read as U+FFFD
+            query = query_param(request, "q", "") if slug == SEARCH_SLUG else ""
+            limit = parse_limit(query_param(request, "limit"))
             if limit == DEFAULT_LIMIT and slug != SEARCH_SLUG:  # the cached snapshot: a lookup
                 snapshot = backend.snapshot(slug, fmt, limit)
             else:  # may render: rate-limited per client, then off the event loop
@@ -138,12 +135,15 @@ def feed_routes(
                     count_feed_response(fmt, 429)
                     return await refusal(429, "http.too_many", wait)
                 if slug == SEARCH_SLUG:
-                    return serve_feed(request, await _search(params, fmt, limit), fmt, slug)
+                    return serve_feed(request, await _search(query, fmt, limit), fmt, slug)
                 found = backend.limited(slug, fmt, limit)
                 snapshot = None if found is None else await rendered(found)
         except BadRequest as exc:
             count_feed_response(fmt, 400)
             return text_response(400, bad_request(exc) + "\n")
+        except QueryNotText as exc:  # the app's words for it (queries.not_text_response)
+            count_feed_response(fmt, 400)
+            return error(400, "http.query_not_text", bytes=exc.shown)
         except Overloaded as exc:
             count_feed_response(fmt, 503)
             return await refusal(503, "http.busy", exc.retry_after)
@@ -154,9 +154,9 @@ def feed_routes(
             return RedirectResponse(f"/topics/{slug}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt, slug)
 
-    async def _search(params: dict[str, str], fmt: str, limit: int) -> Snapshot:
+    async def _search(q: str, fmt: str, limit: int) -> Snapshot:
         # shown in the feed's title and self URL: no bidi override or zero-width character
-        query = without_format_chars(params.get("q", "")).strip()
+        query = without_format_chars(q).strip()
         if not query:
             raise BadRequest("missing query: use /feeds/search.rss?q=WORDS", "http.missing_query")
         try:
@@ -179,14 +179,15 @@ def feed_routes(
 
     async def index(request: Request) -> Response:
         """``/``, ``/?page=N``, ``/?q=WORDS&page=N``: never an error for what a client sends
-        (:mod:`feedsvc.pages.listing` reads it; a query string that is not UTF-8 text, the
-        first page of every topic with a notice, :mod:`feedsvc.web.queries`); a filtered view
-        may render, so it spends a token of the client's like a search feed (429 when out), and
-        renders in a thread."""
-        params = query_params(request)
-        if params is None:  # not text: every topic with a notice, never a search for U+FFFD
+        (:mod:`feedsvc.pages.listing` reads it; a ``q`` or ``page`` that is not UTF-8 text, the
+        first page of every topic with a notice, :mod:`feedsvc.web.queries`; other parameters
+        are not read); a filtered view may render, so it spends a token of the client's like a
+        search feed (429 when out), and renders in a thread."""
+        try:
+            page = read_page(query_param(request, "page"))
+            query = clean_query(query_param(request, "q"))
+        except QueryNotText:  # every topic with a notice, never a search for U+FFFD
             return serve(request, await anyio.to_thread.run_sync(backend.index_unread))
-        page, query = read_page(params.get("page")), clean_query(params.get("q"))
         if not query:
             return serve(request, backend.index_html(page))
         wait = limiter.take(request_client(request)) if limiter is not None else None

@@ -43,6 +43,7 @@ from feedsvc.db import Database
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
+from feedsvc.web.queries import query_param
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
@@ -183,7 +184,7 @@ def health_routes(service: Service) -> list[Route]:
 
     async def readyz(request: Request) -> Response:
         result = await get_probe().result()
-        ingest = request.query_params.get("ingest") in ("1", "true", "yes")
+        ingest = query_param(request, "ingest") in ("1", "true", "yes")
         if ingest:
             state = ingest_health(service, result, datetime.now(UTC))
         else:

@@ -14,8 +14,9 @@ with a slug no topic has and answered 404 "not found" — as if a topic ``�`` 
   bytes kept as lone surrogates (``surrogateescape``) and without trailing slashes (no redirect
   is built from it), so the API names the path parameter
   that holds them (:func:`refused_param`: 422 ``not_text``, worded by ``api.not_text``) like every
-  other refused text (:mod:`feedsvc.web.api_text`). A query string's value or name: the same
-  decoding, :mod:`feedsvc.web.queries`. Pure but for the wrapper's answer.
+  other refused text (:mod:`feedsvc.web.api_text`). A query parameter: the same decoding,
+  :mod:`feedsvc.web.queries` (refused only where a route reads it). Pure but for the wrapper's
+  answer.
 """
 
 from __future__ import annotations

@@ -1,57 +1,66 @@
 """A query string whose percent-encoded bytes are not UTF-8 text: the one decision.
 
 ``/?q=%FF``, ``/feeds/search.rss?q=%ED%A0%80`` (a surrogate, which UTF-8 cannot encode),
-``?limit=%C3`` (a sequence cut short), ``?q=%C0%AF`` (an overlong ``/``), ``?%FF=1`` (the
-name): Starlette, and the feed routes' own reader, decoded such bytes as U+FFFD, so the index
-filtered its topics by "�" and a search feed searched for it (answered 400 "'�' has no
-letters or digits", as if the reader had typed it). Such a query is read as what it is, here,
-by the same strict UTF-8 decoding :mod:`feedsvc.web.paths` gives a path:
+``?limit=%C3`` (a sequence cut short), ``?q=%C0%AF`` (an overlong ``/``): Starlette, and the
+feed routes' own reader, decoded such bytes as U+FFFD, so the index filtered its topics by "�"
+and a search feed searched for it. Such a parameter is read as what it is, here, by the strict
+UTF-8 decoding :mod:`feedsvc.web.paths` gives a path, and only when a route reads it: HTTP's
+norm is that a parameter a resource does not use is ignored (a feed URL carrying a Latin-1
+``utm_source=caf%E9`` from an old newsletter is still the feed; a poller given a 400 takes the
+feed for broken).
 
-* :func:`query_items` decodes a query string strictly, escapes and raw bytes alike (``+`` a
-  space), None when a name or value is not text; the feed routes read their parameters with it
-  (:func:`feedsvc.web.feed_requests.query_params`);
-* :func:`query_refusal` is the rule for every request outside ``/api/``, which
-  :class:`QueryText`, the app's middleware after :class:`~feedsvc.web.paths.PathText` (a path
-  that is not text is named first), applies: a worded 400
-  (``http.query_not_text``, naming the bytes; the site's language, the admin's under
-  ``/admin``), with the headers of every error, except ``/``, whose page promises no error
-  (:mod:`feedsvc.pages.listing`): it shows every topic, first page, with a notice
-  (``reader.query_not_text``), never a search for U+FFFD;
-* :func:`refused_query`: the API's reading (422 ``not_text`` naming the parameter).
+* :func:`read_query` splits a query string into the pairs that are text and the names of those
+  that are not (a name that is itself not text is dropped: every name feedsvc reads is ASCII);
+* :class:`QueryText`, the app's middleware after :class:`~feedsvc.web.paths.PathText`, applies
+  it outside ``/api/``: the pairs that are not text are removed from the scope's
+  ``query_string`` (Starlette never reads them as U+FFFD) and the reading is kept in the scope;
+* :func:`query_param` is the one way a route outside ``/api/`` reads a parameter (a test keeps
+  ``request.query_params`` out of every other module): UTF-8 strictly, escapes and raw bytes
+  alike, a parameter given twice the last; a parameter it reads that was not text raises
+  :class:`QueryNotText`, which the app answers with a worded 400 (:func:`not_text_response`:
+  ``http.query_not_text`` naming the bytes; the site's language, the admin's under ``/admin``),
+  the feed routes with the same words, and ``/`` with its page of every topic and a notice;
+* :func:`refused_query`: the API's reading (422 ``not_text`` naming the parameter; unknown
+  parameters are refused there anyway).
 
 A NUL or another control character (``%00``) is text: each route reads it as before (the
 index's ``clean_query`` makes it a space). The feed fast paths take no query string at all,
-so a poll with one is the routes' (one decision). Pure.
+so a poll with one is the routes' (one decision). Pure but for the middleware.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from typing import overload
 from urllib.parse import unquote_to_bytes
 
+from starlette.requests import Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc.catalogue import Translator
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.paths import answer_words, shown_bytes
 
-#: The one path outside ``/api/`` that never answers an error for its query string.
-INDEX_PATH = "/"
+#: Where :class:`QueryText` (or the first :func:`query_param`) keeps its reading in the scope.
+SCOPE_KEY = "feedsvc.query"
 
 
-def _pairs(query_string: bytes, errors: str) -> list[tuple[str, str]]:
-    """``name=value`` pairs split at ``&`` as ``urllib.parse.parse_qsl`` splits them (blank
-    values kept, empty pieces skipped, ``+`` a space), each name and value percent-decoded and
-    decoded as UTF-8 with ``errors`` (``strict`` raises ``UnicodeDecodeError``)."""
+def _text(part: bytes, errors: str) -> str:
+    """One name or value: ``+`` a space, percent-decoded, decoded as UTF-8 with ``errors``
+    (``strict`` raises ``UnicodeDecodeError``)."""
+    return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", errors)
 
-    def text(part: bytes) -> str:
-        return unquote_to_bytes(part.replace(b"+", b" ")).decode("utf-8", errors)
 
-    pairs = []
+def _pieces(query_string: bytes) -> list[tuple[bytes, bytes, bytes]]:
+    """``(piece, name, value)`` split at ``&`` and the first ``=`` as
+    ``urllib.parse.parse_qsl`` splits them (blank values kept, empty pieces skipped)."""
+    found = []
     for piece in query_string.split(b"&"):
         if piece:
             name, _, value = piece.partition(b"=")
-            pairs.append((text(name), text(value)))
-    return pairs
+            found.append((piece, name, value))
+    return found
 
 
 def query_items(query_string: bytes) -> list[tuple[str, str]] | None:
@@ -61,17 +70,103 @@ def query_items(query_string: bytes) -> list[tuple[str, str]] | None:
     as UTF-8 too (some feed readers send ``?q=Kiến`` so; the HTTP parser refuses them, but
     not every ASGI server does)."""
     try:
-        return _pairs(query_string, "strict")
+        return [(_text(n, "strict"), _text(v, "strict")) for _, n, v in _pieces(query_string)]
     except UnicodeDecodeError:
         return None
 
 
+@dataclass(frozen=True)
+class QueryReading:
+    """A query string as the routes outside ``/api/`` see it: ``items``, the pairs whose name
+    and value are text, in order (``kept``: their bytes, joined by ``&``); ``refused``, each
+    name (text) whose value, somewhere in the string, is not: the bytes to name, the first."""
+
+    items: tuple[tuple[str, str], ...]
+    kept: bytes
+    refused: dict[str, str]
+
+
+def read_query(query_string: bytes) -> QueryReading:
+    """The one decision (pure): a pair whose name or value is not UTF-8 text is removed; its
+    name is kept in ``refused`` when it is text (a route reading it must refuse, never read the
+    parameter as absent), dropped when not (no name feedsvc reads is)."""
+    items: list[tuple[str, str]] = []
+    kept: list[bytes] = []
+    refused: dict[str, str] = {}
+    for piece, raw_name, raw_value in _pieces(query_string):
+        try:
+            name = _text(raw_name, "strict")
+        except UnicodeDecodeError:
+            continue  # not a name any route reads: ignored
+        try:
+            value = _text(raw_value, "strict")
+        except UnicodeDecodeError:
+            shown = shown_bytes(_text(raw_value, "surrogateescape"))
+            refused.setdefault(name, shown or "")
+            continue
+        items.append((name, value))
+        kept.append(piece)
+    return QueryReading(tuple(items), b"&".join(kept), refused)
+
+
+def reading(scope: Scope) -> QueryReading:
+    """The scope's reading: :class:`QueryText`'s, else made from its query string (routes
+    mounted without the middleware, in tests or elsewhere, decide alike) and kept there."""
+    found = scope.get(SCOPE_KEY)
+    if not isinstance(found, QueryReading):
+        found = scope[SCOPE_KEY] = read_query(scope.get("query_string") or b"")
+    return found
+
+
+class QueryNotText(Exception):
+    """A route read the parameter ``name``, whose value holds bytes that are not UTF-8 text
+    (``shown``: ``%FF``). Not a ``ValueError``: no handler's ``except ValueError`` around a
+    read may take it for a value it can correct."""
+
+    def __init__(self, name: str, shown: str) -> None:
+        super().__init__(f"query parameter {name!r} is not UTF-8 text ({shown})")
+        self.name = name
+        self.shown = shown
+
+
+@overload
+def query_param(request: Request, name: str) -> str | None: ...
+@overload
+def query_param(request: Request, name: str, default: str) -> str: ...
+def query_param(request: Request, name: str, default: str | None = None) -> str | None:
+    """The query parameter ``name`` (the last if given twice), else ``default``: the one way a
+    route outside ``/api/`` reads one. :class:`QueryNotText` when a value given for it is not
+    UTF-8 text: refused, never read as U+FFFD nor as absent."""
+    found = reading(request.scope)
+    if (shown := found.refused.get(name)) is not None:
+        raise QueryNotText(name, shown)
+    value = default
+    for key, item in found.items:
+        if key == name:
+            value = item
+    return value
+
+
+def not_text_response(
+    request: Request, exc: QueryNotText, *, reader: Translator, admin: Translator
+) -> Response:
+    """The worded 400 for :class:`QueryNotText` (``http.query_not_text``, naming the bytes),
+    with the headers of every error; in the admin's words under ``/admin``."""
+    path = request.scope["path"]
+    root = request.scope.get("root_path", "")
+    if root and path.startswith(root):  # as the router matches it
+        path = path[len(root) :] or "/"
+    words = answer_words(path, reader=reader, admin=admin)
+    return text_response(400, words("http.query_not_text", bytes=exc.shown) + "\n")
+
+
 def refused_query(query_string: bytes) -> tuple[str, str] | None:
-    """``(name, "%FF")`` for the first parameter whose name or value is not UTF-8 text (a name
-    shown with its bytes percent-encoded), else None."""
+    """The API's rule: ``(name, "%FF")`` for the first parameter whose name or value is not
+    UTF-8 text (a name shown with its bytes percent-encoded), else None."""
     if query_items(query_string) is not None:
         return None
-    for name, value in _pairs(query_string, "surrogateescape"):
+    for _, raw_name, raw_value in _pieces(query_string):
+        name, value = _text(raw_name, "surrogateescape"), _text(raw_value, "surrogateescape")
         if (shown := shown_bytes(name)) is not None:
             return "".join(shown_bytes(ch) or ch for ch in name), shown
         if (shown := shown_bytes(value)) is not None:
@@ -79,25 +174,13 @@ def refused_query(query_string: bytes) -> tuple[str, str] | None:
     return None  # not reached: query_items failed on one of them
 
 
-def query_refusal(path: str, query_string: bytes) -> str | None:
-    """The bytes (``%FF``) for the 400 a request for ``path`` (decoded) gets when its query
-    string is not text, else None: under ``/api/`` the API names the parameter
-    (:func:`refused_query`), and ``/`` shows its notice instead."""
-    if not query_string or path == INDEX_PATH or path.startswith("/api/"):
-        return None
-    found = refused_query(query_string)
-    return None if found is None else found[1]
-
-
 class QueryText:
-    """ASGI middleware: a request outside ``/api/`` and ``/`` whose query string is not UTF-8
-    text gets the worded 400 (:func:`query_refusal`). ``reader`` and ``admin``: the site's and
-    the admin's words (:mod:`feedsvc.web.words`)."""
+    """ASGI middleware: outside ``/api/``, the pairs of a query string that are not UTF-8 text
+    are taken out of ``query_string`` and the reading (:func:`read_query`) kept in the scope,
+    for :func:`query_param`. The API reads its query string itself (:func:`refused_query`)."""
 
-    def __init__(self, app: ASGIApp, *, reader: Translator, admin: Translator) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.reader = reader
-        self.admin = admin
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         query = scope.get("query_string") if scope["type"] == "http" else None
@@ -106,9 +189,7 @@ class QueryText:
             root = scope.get("root_path", "")
             if root and path.startswith(root):  # as the router matches it
                 path = path[len(root) :] or "/"
-            if (shown := query_refusal(path, query)) is not None:
-                words = answer_words(path, reader=self.reader, admin=self.admin)
-                text = words("http.query_not_text", bytes=shown)
-                await text_response(400, text + "\n")(scope, receive, send)
-                return
+            if not path.startswith("/api/"):
+                found = read_query(query)
+                scope = {**scope, "query_string": found.kept, SCOPE_KEY: found}
         await self.app(scope, receive, send)

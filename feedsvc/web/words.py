@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from feedsvc.catalogue import LANGUAGES, Translator
 from feedsvc.web.http_cache import text_response
+from feedsvc.web.queries import QueryNotText, not_text_response
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -66,7 +67,9 @@ def error_handlers(
     service: Service,
 ) -> dict[type[Exception] | int, Callable[[Request, Exception], Awaitable[Response]]]:
     """Starlette's 404 (unknown URL) and 405 answers in the reader's language; JSON under
-    ``/api/`` (``{"error", "code", "message"}`` like every API error)."""
+    ``/api/`` (``{"error", "code", "message"}`` like every API error); a query parameter a
+    route read that is not UTF-8 text (:class:`~feedsvc.web.queries.QueryNotText`), the worded
+    400, in the admin's language under ``/admin``."""
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -93,7 +96,12 @@ def error_handlers(
         traceback in the log for what a client did."""
         return Response(status_code=400)
 
-    return {HTTPException: http_error, ClientDisconnect: gone}
+    async def query_not_text(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, QueryNotText)
+        admin = Translator(service.settings.admin.language, service.settings.site.timezone)
+        return not_text_response(request, exc, reader=reader_words(service), admin=admin)
+
+    return {HTTPException: http_error, ClientDisconnect: gone, QueryNotText: query_not_text}
 
 
 def allowed_methods(request: Request) -> str:
