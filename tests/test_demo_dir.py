@@ -7,7 +7,8 @@
   dies (a SIGKILLed demo does not block the next one);
 - a refusal removes the directories it made;
 - the CLI hints name the command as it can be typed (the venv's script by its path);
-- Ctrl-C (SIGINT) is exit 130 after the clean stop, for ``demo`` and ``run`` alike; SIGTERM 0.
+- Ctrl-C (SIGINT) is exit 130 after the clean stop, for ``demo`` and ``run`` alike; SIGTERM 0;
+- a temporary directory the demo made itself goes when it stops (tester F12).
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from processes import free_port, get, wait_until
+from test_cli_db_errors import immutable
 
 from feedsvc.cli.common import command_name
 
@@ -228,3 +231,82 @@ def test_command_name(
     names = {"bin": str(bin_dir), "py": str(tmp_path), "py_exe": f"'{python}'"}
     got = command_name(argv0.format(**names), str(python), path)
     assert got == expected.format(**names).replace(str(script), f"'{script}'")
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_temporary_directory_the_demo_made_goes_when_it_stops(
+    tmp_path: Path, procs: list[subprocess.Popen[bytes]], sig: signal.Signals
+) -> None:
+    """Tester F12: started where ``./var/demo`` cannot be made (an immutable directory: root
+    ignores permission bits), the demo ran in a new ``feedsvc-demo-*`` directory and left it
+    (its 2.5 MB DB and lock) behind at every stop. Now it removes it, and only it."""
+    here, temp = tmp_path / "here", tmp_path / "tmp"
+    here.mkdir()
+    temp.mkdir()
+    port = free_port()
+    with immutable(here):
+        proc = _demo(
+            here, tmp_path / "demo.log", "--port", str(port), env=_env() | {"TMPDIR": str(temp)}
+        )
+        procs.append(proc)
+        _serving(proc, port)
+        [made] = temp.iterdir()  # the demo's own, named in its banner
+        assert made.name.startswith("feedsvc-demo-") and (made / "demo.db").is_file()
+        text = (tmp_path / "demo.log").read_text("utf-8")
+        assert f"database sqlite:///{made.resolve() / 'demo.db'}" in text, text
+        proc.send_signal(sig)
+        code = proc.wait(timeout=30)
+    text = (tmp_path / "demo.log").read_text("utf-8")
+    assert code == (130 if sig == signal.SIGINT else 0), text
+    assert list(temp.iterdir()) == [] and list(here.iterdir()) == [], text
+    assert "Traceback" not in text and "could not remove" not in text, text
+
+
+@pytest.mark.parametrize("given", [None, "mine"], ids=["./var/demo", "--dir"])
+def test_a_directory_the_demo_did_not_make_for_itself_is_kept(
+    repo: Path, procs: list[subprocess.Popen[bytes]], given: str | None
+) -> None:
+    """``./var/demo`` and a ``--dir`` keep the DB after the stop (the next start recreates it)."""
+    port = free_port()
+    extra = ["--dir", str(repo / given)] if given else []
+    proc = _demo(repo, repo / "demo.log", "--port", str(port), *extra)
+    procs.append(proc)
+    _serving(proc, port)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(timeout=30) == 0
+    folder = repo / given if given else repo / "var" / "demo"
+    assert (folder / "demo.db").is_file() and (folder / "demo.lock").is_file()
+
+
+def test_the_temporary_directory_goes_when_the_demo_fails(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An error while the demo runs (here: raised by its event loop) removes it too; the
+    error is still the command's."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import demo_cmd
+
+    here, temp = tmp_path / "here", tmp_path / "tmp"
+    here.mkdir()
+    temp.mkdir()
+    monkeypatch.chdir(here)
+    monkeypatch.setattr("tempfile.tempdir", str(temp))
+    monkeypatch.setattr(demo_cmd, "configure_logging", lambda settings: None)
+    seen: list[tuple[Path, bool]] = []
+
+    def broken(main: Any) -> None:
+        main.close()
+        seen.extend((made, (made / "demo.lock").is_file()) for made in temp.iterdir())
+        raise RuntimeError("the demo broke")
+
+    monkeypatch.setattr(demo_cmd, "run_async", broken)
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEEDSVC_")} | {
+        "FEEDSVC_CONFIG": "/dev/null"
+    }
+    with immutable(here):
+        result = CliRunner().invoke(demo_cmd.demo, ["--port", "0"], env=env)
+    assert isinstance(result.exception, RuntimeError), result.output
+    [(made, locked)] = seen
+    assert made.name.startswith("feedsvc-demo-") and locked
+    assert list(temp.iterdir()) == []

@@ -3,7 +3,8 @@
 One demo per directory (``./var/demo`` by default): its database is recreated at start, so a
 second demo there would pull it from under the first (which then ran on two databases). The
 directory's ``demo.lock`` is held with ``flock`` while a demo runs; a refusal leaves no
-directory it made behind.
+directory it made behind. A temporary directory the demo made itself (``./var/demo`` could not
+be written) is removed when it stops, however it stops short of SIGKILL.
 """
 
 from __future__ import annotations
@@ -83,6 +84,20 @@ def demo(
         run_async(_demo(settings, articles, every, sock))
     finally:
         os.close(lock)
+        if base != target:  # made by _demo_dir for this demo alone: never --dir or ./var/demo
+            _remove_temporary(base)
+
+
+def _remove_temporary(base: Path) -> None:
+    """Remove the temporary directory this demo made (its DB, ~2.5 MB, and lock): nobody can
+    start another demo on it, and each start makes a new one, so one was left behind at every
+    stop (tester F12). What cannot be removed is logged, never an error at exit."""
+    import shutil
+
+    try:
+        shutil.rmtree(base)
+    except OSError as exc:
+        log.warning("demo: could not remove its temporary directory %s (%s)", base, exc)
 
 
 def _unwritable(base: Path, problem: str) -> NoReturn:
