@@ -38,6 +38,9 @@ from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
+#: The keys of the JSON form (SPEC §3, and §10's ``withdrawn``); a JSON line holding any other
+#: is refused (:mod:`feedsvc.unknown_keys`), a source row holds only these.
+JSON_FIELDS = (*TEXT_FIELDS, "tags", "published_at", "updated_at", "withdrawn")
 MAX_KEY_LEN = 255
 MAX_FIELD_LEN = 2_000_000  # a body larger than 2 MB is a broken export, not an article
 MAX_TAGS, MAX_TAG_LEN = 100, 500

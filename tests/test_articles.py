@@ -95,6 +95,14 @@ def test_a_record_that_is_no_object_is_one_problem() -> None:
     assert info.value.problems == [(None, "expected a JSON object, got list")]
 
 
+def test_a_source_row_is_not_checked_for_other_keys() -> None:
+    """Unknown keys are the JSON line's rule (``jsonlines.parse_json_article``), not the
+    record's: a source row's mapping (ingest) is read as before."""
+    row = {"source_key": "42", "url": "https://example.vn/42", "title": "t",
+           "published_at": "2026-11-26 09:00:00", "visible": 0, "id": 42}  # fmt: skip
+    assert parse_article(row).withdrawn is False
+
+
 def test_text_shown_to_readers_is_stored_in_nfc() -> None:
     """Decomposed Vietnamese (base letters + combining marks) was stored and served as typed."""
     assert NFD != NFC

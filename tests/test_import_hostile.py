@@ -27,7 +27,7 @@ from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
 from feedsvc.importer import BATCH
-from feedsvc.jsonlines import decode_json_line, read_jsonl
+from feedsvc.jsonlines import Rejected, decode_json_line, parse_json_article, read_jsonl
 
 GOOD = {
     "source_key": "K",
@@ -159,6 +159,32 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "too many tags": (line(tags=[f"t{i}" for i in range(101)]), "tags: 101 tags"),
     "top-level array": (b"[1, 2]", "expected a JSON object, got list"),
     "top-level string": (b'"hello"', "expected a JSON object, got str"),
+    # tester F1: a key that is no field was dropped and the line stored ("visible": false, a
+    # takedown, not done); refused now, on import and match alike (jsonlines.parse_json_article)
+    "visible false": (line(visible=False), 'visible: unknown field (did you mean "withdrawn"?'),
+    "withdrawm typo": (
+        line(withdrawm=True),
+        'withdrawm: unknown field (did you mean "withdrawn"?)',
+    ),
+    "Title by case": (line(Title="x"), 'Title: unknown field (did you mean "title"?'),
+    "publishedAt": (line(publishedAt="2024-05-01"), 'publishedAt: unknown field (did you mean "p'),
+    "a key no field is like": (line(ghi_chu="x"), "ghi_chu: unknown field"),
+    "an unknown key escaped": (line(**{"a\u2028b": 1}), "a\\u2028b: unknown field"),
+    "several unknown keys": (
+        line(hidden=True, status="draft", Tags=["a"]),
+        'hidden: unknown field (did you mean "withdrawn"? "hidden": true is "withdrawn": true,'
+        ' "hidden": false is "withdrawn": false); status: unknown field (did you mean "withdrawn"?'
+        ' an article taken down is "withdrawn": true, a public one "withdrawn": false (or no'
+        ' withdrawn)); Tags: unknown field (did you mean "tags"?',
+    ),
+    "an unknown key and a bad field": (
+        line(visible=False, withdrawn="yes"),
+        "withdrawn: expected true or false, got str 'yes'; visible: unknown field",
+    ),
+    "an unknown key inside a field is its type's problem": (
+        line(tags={"visible": False}, title={"withdrawn": True}),
+        "title: expected a string, got dict {'withdrawn': True}; tags: expected a list of strings",
+    ),
 }
 
 
@@ -259,6 +285,23 @@ def test_a_database_refusing_every_line_stops_the_import(poisoned_db: str) -> No
     assert keys(poisoned_db) == {"G0", "G1", "G2"}
 
 
+def test_only_keys_at_the_top_are_fields() -> None:
+    """A key inside a field's value is no field: the value is refused by its type, and the
+    key is not named unknown (nor checked: nothing takes an object)."""
+    [(_, refused)] = list(read_jsonl([line(tags={"visible": False}, body={"Title": "x"})]))
+    assert isinstance(refused, Rejected)
+    assert [field for field, _ in refused.error.problems] == ["body", "tags"]
+
+
+def test_match_skips_a_line_with_an_unknown_key_as_import_rejects_it() -> None:
+    """One rule for import and match (``read_jsonl``): the same reason on both."""
+    data = b"\n".join([good(1), line(visible=False), good(2)]) + b"\n"
+    result = CliRunner().invoke(cli, ["match", "--query", "Kiến"], input=data)
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == ["G1", "G2"]
+    assert 'skipped line 2: visible: unknown field (did you mean "withdrawn"?' in result.stderr
+
+
 def test_read_jsonl_accepts_str_lines() -> None:
     items = list(read_jsonl(["\ufeff" + good(1).decode(), "", "{bad"]))
     assert [n for n, _ in items] == [1, 3]
@@ -292,6 +335,25 @@ def test_parse_article_raises_only_article_error(record: dict[str, object], key:
     for value in (a.source_key, a.url, a.title, a.summary, a.body, a.author, *a.tags):
         assert "\x00" not in (value or "")
         (value or "").encode("utf-8")  # whatever is accepted is storable text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(ANY_TEXT | st.sampled_from(FIELDS), json_values))
+def test_parse_json_article_raises_only_article_error(record: dict[str, object]) -> None:
+    """Any key (a lone surrogate, a control character, a near miss): an Article holding only
+    fields, or an ArticleError naming each key that is no field, never anything else."""
+    record = {**GOOD, **record}
+    unknown = [key for key in record if key not in [*FIELDS, "withdrawn"]]
+    try:
+        parse_json_article(record)
+    except ArticleError as exc:
+        said = [field for field, _ in exc.problems]
+        assert len(said) >= len(unknown)
+        if unknown:
+            assert all(f is not None for f in said[-len(unknown) :])
+        str(exc).encode("utf-8")  # printable: keys are JSON-escaped
+        return
+    assert not unknown
 
 
 @settings(max_examples=200, deadline=None)

@@ -364,3 +364,58 @@ def test_a_scheduled_takedown_line_is_not_said_older_than_the_edit(
     assert time.isoformat() in said and edited.isoformat() in said and "stays public" in said
     assert "no edit time" in said
     assert withdrawn(db)["TEST-00001"] is False
+
+
+def test_an_unknown_key_rejects_the_line_and_the_takedown_is_said(tmp_path: Path) -> None:
+    """Tester F1: ``"visible": false`` and the typo ``"withdrawm": true`` were dropped: "updated
+    1", exit 0, the article still public. Each line is rejected now, naming the key and the field
+    meant; the stored article is untouched (still public, said by the exit code 1)."""
+    env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 's.db'}", "FEEDSVC_CONFIG": "/dev/null"}
+    base = {"source_key": "T-1", "url": "https://e.vn/1", "title": "Kiến Thụy 1",
+            "published_at": "2026-11-20T10:00:00+07:00"}  # fmt: skip
+    runner = CliRunner()
+    assert runner.invoke(cli, ["import", "-"], input=jsonl(base), env=env).exit_code == 0
+    takedowns = jsonl(
+        base | {"updated_at": "2026-11-21T10:00:00+07:00", "visible": False},
+        {
+            "source_key": "T-2",
+            "url": "https://e.vn/2",
+            "title": "x",
+            "published_at": "2026-11-20",
+            "withdrawm": True,
+        },
+        base | {"Title": "Kiến Thụy 1 (sửa)", "updated_at": "2026-11-22T10:00:00+07:00"},
+    )
+    result = runner.invoke(cli, ["import", "-"], input=takedowns, env=env)
+    assert result.exit_code == 1, result.output
+    assert "inserted 0, updated 0, unchanged 0, rejected 3" in result.output
+    said = [line for line in result.output.splitlines() if line.startswith("rejected")]
+    assert said == [
+        'rejected line 1: visible: unknown field (did you mean "withdrawn"? "visible": false is'
+        ' "withdrawn": true, "visible": true is "withdrawn": false)',
+        'rejected line 2: withdrawm: unknown field (did you mean "withdrawn"?)',
+        'rejected line 3: Title: unknown field (did you mean "title"? field names are lower'
+        ' case, with "_")',
+    ]
+    db = Database(f"sqlite:///{tmp_path / 's.db'}")
+    try:
+        assert withdrawn(db) == {"T-1": False} and titles(db) == {"T-1": "Kiến Thụy 1"}
+    finally:
+        db.dispose()
+    fixed = jsonl(base | {"updated_at": "2026-11-21T10:00:00+07:00", "withdrawn": True})
+    done = runner.invoke(cli, ["import", "-"], input=fixed, env=env)
+    assert done.exit_code == 0 and "updated 1" in done.output, done.output
+
+
+def test_an_unknown_key_and_bad_fields_are_said_together(db: Database) -> None:
+    """Every problem of a line at once: the fields' first, then each unknown key in order."""
+    line = {"source_key": "U-1", "url": "https://e.vn/u", "title": "", "published_at": "x",
+            "hidden": True, "Tags": ["a"], "withdrawn": "yes"}  # fmt: skip
+    report = run_import(db, jsonl(article(1), line, article(2)))
+    assert report.counts.inserted == 2
+    [refused] = report.rejected
+    assert refused.line == 2
+    assert [field for field, _ in refused.error.problems] == [
+        "title", "published_at", "withdrawn", "hidden", "Tags"
+    ]  # fmt: skip
+    assert str(refused).startswith("line 2: title: is required; published_at: not an ISO 8601")
