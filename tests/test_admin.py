@@ -3,6 +3,7 @@ preview endpoint, and the operator actions (pause, delete, re-send a dead letter
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from collections.abc import Iterator
@@ -267,6 +268,59 @@ def test_create_edit_disable_delete_topic(served: tuple[TestClient, Service]) ->
         not in client.get("/admin/topics").text.split("</nav>")[1].split('class="flash')[0]
     )
     assert client.get("/admin/topics/kien-thuy/edit").status_code == 404
+
+
+def delete_form_question(page: str, slug: str) -> str:
+    """The question the delete button of ``slug`` asks (its form's ``data-confirm``)."""
+    found = re.search(
+        rf'action="/admin/topics/{re.escape(slug)}/delete" class="inline" data-confirm="([^"]*)"',
+        page,
+    )
+    assert found, page
+    return html.unescape(found.group(1))
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_deleting_a_topic_names_its_subscriptions(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """The delete button asked the generic "Delete this?" of a topic with 3 subscribers, whose
+    subscriptions went with it (tester F2); it now names them, and so does the flash after."""
+    from feedsvc import operations as ops
+
+    client, service = make_client(tmp_path, monkeypatch, language=language)
+    vi = language == "vi"
+    with client:
+        login(client)
+        create_topic(client, "rt-1", "R1", "b")
+        create_topic(client, "bare", "Bare", "c")
+        for chat, kind in ((1004, "private"), (-1001009876543, "supergroup")):
+            ops.add_subscription(service.db, chat, kind, topic="rt-1", query=None)
+        ops.add_subscription(
+            service.db, None, None, topic="rt-1", query=None, channel="apprise",
+            address="json://127.0.0.1:18099/x",
+        )  # fmt: skip
+        page = client.get("/admin/topics").text
+        subs = (
+            "3 đăng ký (1 Apprise, 2 Telegram)" if vi else "3 subscriptions (1 Apprise, 2 Telegram)"
+        )
+        asked = delete_form_question(page, "rt-1")
+        if vi:
+            assert asked.startswith(f"Xoá chủ đề rt-1 cùng {subs} của nó?"), asked
+            assert "hãy bấm Tắt thay vì Xoá" in asked
+        else:
+            assert asked.startswith(f"Delete topic rt-1 with its {subs}?"), asked
+            assert "Disable the topic instead" in asked
+        bare = delete_form_question(page, "bare")
+        assert bare == ("Xoá chủ đề bare? Không thể hoàn tác." if vi else
+                        "Delete topic bare? This cannot be undone.")  # fmt: skip
+        done = client.post("/admin/topics/rt-1/delete", data={"csrf": csrf_of(client)})
+        flash = "Đã xoá chủ đề rt-1 cùng " if vi else "Topic rt-1 deleted, with its "
+        assert html.unescape(done.text).count(flash + subs + ".") == 1, done.text
+        with service.db.read() as conn:
+            assert sub_store.list_subscriptions(conn) == []
+        done = client.post("/admin/topics/bare/delete", data={"csrf": csrf_of(client)})
+        assert ("Đã xoá chủ đề bare." if vi else "Topic bare deleted.") in done.text
 
 
 def test_script_title_renders_as_text(client: TestClient) -> None:

@@ -225,6 +225,38 @@ async def test_topic_referenced_elsewhere_cannot_be_deleted(client: httpx.AsyncC
     assert r.status_code == 409 and "b" in r.json()["error"]
 
 
+async def test_delete_counts_the_subscriptions_it_removed(client: httpx.AsyncClient) -> None:
+    """DELETE keeps deleting a topic with subscriptions (an API client is deliberate, SPEC §9)
+    and says how many went with it (tester F2: the answer was the topic alone)."""
+    await post(client, "/api/topics", TOPIC)
+    await post(client, "/api/topics", TOPIC | {"slug": "other"})
+    for body in (
+        SUB_TOPIC,
+        SUB_TOPIC | {"chat_id": GROUP, "chat_type": "supergroup"},
+        {"channel": "apprise", "address": "json://127.0.0.1:18099/x", "topic": "kien-thuy"},
+        SUB_TOPIC | {"topic": "other"},
+    ):
+        assert (await post(client, "/api/subscriptions", body)).status_code in (200, 201), body
+    r = await client.delete("/api/topics/kien-thuy", headers=AUTH)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["subscriptions_removed"] == 3
+    assert body["subscriptions_removed_by_channel"] == {"apprise": 1, "telegram": 2}
+    left = (await client.get("/api/subscriptions", headers=AUTH)).json()["subscriptions"]
+    assert [s["topic"] for s in left] == ["other"]
+    r = await client.delete("/api/topics/other", headers=AUTH)
+    assert (r.json()["subscriptions_removed"], r.json()["subscriptions_removed_by_channel"]) == (
+        1,
+        {"telegram": 1},
+    )
+    await post(client, "/api/topics", TOPIC | {"slug": "bare"})
+    r = await client.delete("/api/topics/bare", headers=AUTH)
+    assert (r.json()["subscriptions_removed"], r.json()["subscriptions_removed_by_channel"]) == (
+        0,
+        {},
+    )
+
+
 @pytest.mark.parametrize(
     "raw",
     [b"{not json", b"[]", b'"x"', b'{"slug": 1, "title": "t", "query": "q"}',

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sqlite3
+from contextlib import closing
 from pathlib import Path
 
 import pytest
@@ -185,3 +187,72 @@ def test_an_empty_file_into_a_new_state_db_is_fine(run, tmp_path: Path) -> None:
     empty.write_text("# topics go here\n", encoding="utf-8")
     done = run("topics", "import", str(empty))
     assert done.exit_code == 0 and "0 created, 0 updated, 0 unchanged, 0 disabled" in done.output
+
+
+# -- removing a topic with subscriptions (tester F2: they went with it, "rt-1: removed") -------
+
+APPRISE = "json://127.0.0.1:18099/secret-path-x"
+
+
+def subscribe_three(run, slug: str) -> None:  # type: ignore[no-untyped-def]
+    """Two Telegram chats and one Apprise URL on ``slug``."""
+    for args in (
+        ("1004", "--type", "private"),
+        ("-1001009876543", "--type", "supergroup"),
+        ("--channel", "apprise", "--to", APPRISE),
+    ):
+        done = run("subs", "add", *args, "--topic", slug)
+        assert done.exit_code == 0, done.output
+
+
+def test_remove_refuses_a_topic_with_subscriptions(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "rt-1", "--title", "R1", "--query", "b")
+    subscribe_three(run, "rt-1")
+    before = run("subs", "list").output
+    refused = run("topics", "remove", "rt-1")
+    assert refused.exit_code == 1, refused.output
+    said = refused.output
+    assert "rt-1 has 3 subscriptions (1 Apprise, 2 Telegram): removing it would delete them" in (
+        said
+    )
+    assert "topics disable rt-1` stops the topic and keeps them" in said
+    assert "topics remove rt-1 --force` deletes them with it" in said
+    assert APPRISE not in said and "secret-path" not in said
+    assert "rt-1\tenabled" in run("topics", "list").output  # nothing deleted
+    assert run("subs", "list").output == before
+
+
+def test_remove_force_says_what_went_with_it(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "rt-1", "--title", "R1", "--query", "b")
+    run("topics", "add", "other", "--title", "O", "--query", "c")
+    subscribe_three(run, "rt-1")
+    assert run("subs", "add", "1005", "--type", "private", "--topic", "other").exit_code == 0
+    done = run("topics", "remove", "rt-1", "--force")
+    assert done.exit_code == 0, done.output
+    assert done.output.splitlines() == [
+        "rt-1: removed, with its 3 subscriptions (1 Apprise, 2 Telegram)"
+    ]
+    left = run("subs", "list").output.splitlines()
+    assert len(left) == 1 and left[0].endswith("topic other"), left  # the other topic's stays
+
+
+@pytest.mark.parametrize("paused", [False, True])
+def test_one_subscription_of_any_chat_state_counts(  # type: ignore[no-untyped-def]
+    run, tmp_path: Path, paused: bool
+) -> None:
+    """A paused or switched-off chat's subscription is deleted with the topic too: counted."""
+    run("topics", "add", "z", "--title", "Z", "--query", "b")
+    assert run("subs", "add", "--channel", "zalo", "--to", "8877", "--topic", "z").exit_code == 0
+    if paused:
+        with closing(sqlite3.connect(tmp_path / "state.db")) as conn, conn:
+            conn.execute("UPDATE chats SET paused = 1, disabled_reason = 'blocked'")
+    refused = run("topics", "remove", "z")
+    assert refused.exit_code == 1 and "z has 1 subscription (1 Zalo):" in refused.output
+    done = run("topics", "remove", "z", "--force")
+    assert done.output == "z: removed, with its 1 subscription (1 Zalo)\n"
+
+
+def test_remove_force_without_subscriptions_is_a_plain_remove(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "lone", "--title", "L", "--query", "b")
+    assert run("topics", "remove", "lone", "--force").output == "lone: removed\n"
+    assert run("topics", "remove", "lone", "--force").exit_code == 1  # unknown: as before

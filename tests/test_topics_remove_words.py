@@ -87,8 +87,8 @@ def test_a_db_topic_removed_says_nothing_more(started: tuple[Database, Path]) ->
 def test_the_operation_tells_which_it_was(started: tuple[Database, Path]) -> None:
     db, _ = started
     op_save(db, TopicSpec("own", "Own", "công"), "cli")
-    assert op_delete(db, "kt") is True
-    assert op_delete(db, "own") is False
+    assert op_delete(db, "kt").kept_deleted is True
+    assert op_delete(db, "own").kept_deleted is False
 
 
 @pytest.fixture(params=["vi", "en"])
@@ -271,5 +271,10 @@ def test_the_openapi_document_lists_the_added_fields(api: TestClient) -> None:
     ref = answer["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
     deleted = spec["components"]["schemas"][ref]["properties"]
     topic = spec["components"]["schemas"]["TopicOut"]["properties"]
-    assert set(deleted) - set(topic) == {"kept_deleted", "kept_deleted_message"}
+    assert set(deleted) - set(topic) == {
+        "kept_deleted",
+        "kept_deleted_message",
+        "subscriptions_removed",  # the subscriptions deleted with it (tests/test_api.py)
+        "subscriptions_removed_by_channel",
+    }
     assert all(deleted[name] == topic[name] for name in topic)  # additive: the rest unchanged

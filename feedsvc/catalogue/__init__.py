@@ -15,6 +15,7 @@ words ("3 phút trước"), both through Babel's CLDR data (plural rules and phr
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -147,10 +148,21 @@ class Translator:
         words = self(f"reason.{code}")
         return f"{words} ({detail})" if detail else words
 
+    def subscriptions(self, counts: Mapping[str, int]) -> str:
+        """channel → subscriptions as "3 subscriptions: 2 Telegram, 1 Apprise": the one wording
+        of what a topic's delete takes with it (the CLI in English, the API, the admin).
+        Plain digits: the CLI's counts are (``tests/test_cli_wordings.py``)."""
+        total = sum(counts.values())
+        channels = ", ".join(f"{n} {self(f'channel.{c}')}" for c, n in sorted(counts.items()) if n)
+        key = "topic_subs.one" if total == 1 else "topic_subs.other"
+        return self(key, count=total, channels=channels)
+
     def operation_error(self, exc: OperationError) -> str:
         if exc.cause is not None:
             return self.query_error(exc.cause)
         params = dict(exc.params)
+        if isinstance(counts := params.pop("counts", None), dict):
+            params["subs"] = self.subscriptions(counts)
         if "state" in params:
             params["state"] = self(f"state.{params['state']}")
         return self(f"op.{exc.code}", **params)

@@ -86,6 +86,25 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "saved_updated": ("Đã lưu thay đổi của chủ đề {slug}.", "Topic {slug} updated."),
     "saved_unchanged": ("Chủ đề {slug} không có gì thay đổi.", "Topic {slug} was unchanged."),
     "deleted": ("Đã xoá chủ đề {slug}.", "Topic {slug} deleted."),
+    "deleted_with_subs": (
+        "Đã xoá chủ đề {slug} cùng {subs}.",
+        "Topic {slug} deleted, with its {subs}.",
+    ),
+    # what a topic's delete takes with it (Translator.subscriptions): CLI, API, admin
+    "topic_subs.one": ("{count} đăng ký ({channels})", "{count} subscription ({channels})"),
+    "topic_subs.other": ("{count} đăng ký ({channels})", "{count} subscriptions ({channels})"),
+    "confirm_delete_topic": (
+        "Xoá chủ đề {slug}? Không thể hoàn tác.",
+        "Delete topic {slug}? This cannot be undone.",
+    ),
+    "confirm_delete_topic_subs": (
+        "Xoá chủ đề {slug} cùng {subs} của nó? Các đăng ký này bị xoá theo và không thể "
+        "khôi phục (địa chỉ Apprise chỉ hiện ở dạng che, không nhập lại được). Muốn giữ "
+        "chúng, hãy bấm Tắt thay vì Xoá.",
+        "Delete topic {slug} with its {subs}? They are deleted with it and cannot be restored "
+        "(Apprise URLs are only ever shown masked, so they cannot be entered again). To keep "
+        "them, Disable the topic instead.",
+    ),
     # the one wording of a topics-file topic kept deleted: the CLI, the admin, the start's log
     "topics_file.stays_deleted": (
         "Chủ đề {slug} có trong tệp chủ đề {path}: mỗi lần khởi động, nó vẫn bị xoá chừng nào "

@@ -154,6 +154,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chủ đề {slug} đang được {users} dùng; hãy sửa các chủ đề đó trước.",
         "Topic {slug} is used by {users}; change those first.",
     ),
+    "op.topic_has_subscriptions": (
+        "Chủ đề {slug} có {subs}; xoá chủ đề sẽ xoá cả các đăng ký này. Muốn giữ chúng, hãy "
+        "tắt chủ đề.",
+        "Topic {slug} has {subs}; deleting it deletes them too. To keep them, disable the topic.",
+    ),
     "op.delivery_not_found": ("Không có tin gửi #{id}.", "There is no delivery #{id}."),
     "op.delivery_not_dead": (
         "Tin gửi #{id} đang ở trạng thái {state}, không phải tin gửi hỏng.",

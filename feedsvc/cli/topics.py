@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, TextIO
+from typing import TYPE_CHECKING, NoReturn, TextIO
 
 import click
 
 from feedsvc.cli.common import (
     CELL_CHARS,
+    EXIT_FAILED,
     Float,
     Int,
     PathParam,
     cell,
     command_name,
     config_option,
+    fail,
     lite_read,
     load_settings,
     open_db,
@@ -79,23 +81,55 @@ def add(
 
 @topics.command("remove")
 @click.argument("slug")
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Also delete the topic's subscriptions (refused without it when it has any).",
+)
 @config_option
-def remove(slug: str, config_file: str | None) -> None:
-    """Delete a topic and its matches (use `disable` to keep its history). A topic of the
-    topics file stays deleted at every start while its entry there is unchanged."""
+def remove(slug: str, force: bool, config_file: str | None) -> None:
+    """Delete a topic and its matches. A topic with subscriptions is refused unless --force is
+    given (they would be deleted with it: an Apprise URL is only ever shown masked); `disable`
+    keeps the topic, its subscriptions and its history. A topic of the topics file stays
+    deleted at every start while its entry there is unchanged."""
     from feedsvc import operations as ops
 
-    def delete(db: Database, settings: Settings) -> Path | None:
-        """The topics file that keeps it deleted, if it is one of its topics."""
-        return settings.topics.file if ops.delete_topic(db, slug) else None
+    def delete(db: Database, settings: Settings) -> tuple[ops.TopicDeleted, Path]:
+        try:
+            return ops.delete_topic(db, slug, with_subscriptions=force), settings.topics.file
+        except ops.OperationError as exc:
+            if exc.code != "topic_has_subscriptions":
+                raise
+            _refuse_with_subscriptions(slug, exc)
 
-    kept_by = run_with_settings(delete, config_file)
-    click.echo(f"{slug}: removed")
-    if kept_by is not None:
+    deleted, path = run_with_settings(delete, config_file)
+    if deleted.subscriptions:
+        from feedsvc.catalogue import ENGLISH
+
+        click.echo(f"{slug}: removed, with its {ENGLISH.subscriptions(deleted.subscriptions)}")
+    else:
+        click.echo(f"{slug}: removed")
+    if deleted.kept_deleted:
         from feedsvc.catalogue import ENGLISH
         from feedsvc.topics_file import stays_deleted
 
-        click.echo(cell(stays_deleted(ENGLISH, slug, kept_by, command_name())))
+        click.echo(cell(stays_deleted(ENGLISH, slug, path, command_name())))
+
+
+def _refuse_with_subscriptions(slug: str, exc: ops.OperationError) -> NoReturn:
+    """Exit 1 naming the subscriptions a remove would delete, and the two ways on."""
+    from feedsvc.catalogue import ENGLISH
+
+    counts = exc.params["counts"]
+    assert isinstance(counts, dict)
+    name = command_name()
+    fail(
+        f"{slug} has {ENGLISH.subscriptions(counts)}: removing it would delete them too, "
+        "and an Apprise URL is only ever shown masked, so it cannot be entered again. "
+        f"`{name} topics disable {slug}` stops the topic and keeps them; "
+        f"`{name} topics remove {slug} --force` deletes them with it",
+        EXIT_FAILED,
+    )
 
 
 @topics.command("enable")

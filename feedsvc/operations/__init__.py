@@ -28,13 +28,21 @@ from feedsvc.operations.recipients import (
     remove_subscription,
     set_chat_paused,
 )
-from feedsvc.operations.topics import delete_topic, get_topic, save_topic, set_topic_enabled
+from feedsvc.operations.topics import (
+    TopicDeleted,
+    delete_topic,
+    get_topic,
+    save_topic,
+    set_topic_enabled,
+    subscription_counts,
+)
 
 __all__ = [
     "CHAT_TYPES",
     "BackfillResult",
     "OperationError",
     "StatusDetails",
+    "TopicDeleted",
     "add_subscription",
     "backfill_topic",
     "delete_topic",
@@ -49,4 +57,5 @@ __all__ = [
     "set_chat_paused",
     "set_topic_enabled",
     "status_details",
+    "subscription_counts",
 ]

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
 from feedsvc.matching import QueryError, parse_query
@@ -12,9 +16,13 @@ from feedsvc.operations.errors import (
     refuse_control,
     refused_character,
 )
+from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
 from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 
 def _unknown_topic(slug: str) -> OperationError:
@@ -86,9 +94,46 @@ def get_topic(db: Database, slug: str) -> Topic:
     return topic
 
 
-def delete_topic(db: Database, slug: str) -> bool:
-    """Delete ``slug``; True when it is a topics-file topic every start now keeps deleted while
-    its entry is unchanged (each front end says so: :func:`feedsvc.topics_file.stays_deleted`)."""
+@dataclass(frozen=True)
+class TopicDeleted:
+    """What :func:`delete_topic` did. ``kept_deleted``: a topics-file topic every start now
+    keeps deleted while its entry is unchanged (each front end says so:
+    :func:`feedsvc.topics_file.stays_deleted`); ``subscriptions``: channel → the topic's
+    subscriptions deleted with it (each front end names them: an Apprise URL is a secret shown
+    only masked, so nobody can enter it again from what feedsvc shows)."""
+
+    kept_deleted: bool
+    subscriptions: Mapping[str, int] = field(default_factory=dict)
+
+    @property
+    def subscriptions_total(self) -> int:
+        return sum(self.subscriptions.values())
+
+
+def subscription_counts(db: Database) -> dict[str, dict[str, int]]:
+    """slug → channel → its subscriptions (every one: a paused or switched-off chat's too,
+    all of which a delete removes), for the admin's delete confirmation."""
+    with db.read() as conn:
+        return _subscription_counts(conn)
+
+
+def _subscription_counts(conn: Connection, slug: str | None = None) -> dict[str, dict[str, int]]:
+    counts: dict[str, dict[str, int]] = {}
+    for sub in sub_store.list_subscriptions(conn):
+        if sub.topic_slug is not None and slug in (None, sub.topic_slug):
+            by_channel = counts.setdefault(sub.topic_slug, {})
+            by_channel[sub.channel] = by_channel.get(sub.channel, 0) + 1
+    return counts
+
+
+def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -> TopicDeleted:
+    """Delete ``slug`` and its matches. A topic others reference by ``@slug`` is refused
+    (``topic_in_use``). A topic with subscriptions is refused too (``conflict``,
+    ``topic_has_subscriptions``, naming them by channel: they would go with it) unless
+    ``with_subscriptions``: the CLI's ``--force``, an API client's deliberate ``DELETE``, the
+    admin's confirmed delete; then the answer names them."""
+    from feedsvc.catalogue import ENGLISH
+
     refuse_control("slug", slug)
     with db.write() as conn:
         dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
@@ -99,10 +144,20 @@ def delete_topic(db: Database, slug: str) -> bool:
                 code="topic_in_use",
                 params={"slug": slug, "users": ", ".join(dependants)},
             )
+        subs = _subscription_counts(conn, slug).get(slug, {})
+        if subs and not with_subscriptions:
+            words = ENGLISH.subscriptions(subs)
+            raise OperationError(
+                "conflict",
+                f"{slug} has {words}; they would be deleted with it (disable the topic to "
+                "keep them)",
+                code="topic_has_subscriptions",
+                params={"slug": slug, "counts": subs},
+            )
         deleted = topic_store.delete_topic(conn, slug)
         if deleted is None:
             raise _unknown_topic(slug)
-        return deleted.kept_deleted
+        return TopicDeleted(deleted.kept_deleted, subs)
 
 
 def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:

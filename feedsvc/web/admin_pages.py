@@ -93,9 +93,19 @@ def page_routes(admin: Admin) -> list[Route]:
         stats = {s.slug: s for s in await db_call(topic_stats, db, service.settings.tz)}
         public = service.settings.http.public_url
         links = {tp.slug: feed_urls(public, tp.slug) for tp in topics}
+        counts = await db_call(ops.subscription_counts, db)
+        confirms = {tp.slug: delete_question(tp.slug, counts.get(tp.slug)) for tp in topics}
         return admin.page(
-            "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats
-        )
+            "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats,
+            confirms=confirms,
+        )  # fmt: skip
+
+    def delete_question(slug: str, subs: dict[str, int] | None) -> str:
+        """The delete button's question names the subscriptions that go with the topic (the
+        same count the delete takes, every chat's: stats count only chats switched on)."""
+        if not subs:
+            return t("confirm_delete_topic", slug=slug)
+        return t("confirm_delete_topic_subs", slug=slug, subs=t.subscriptions(subs))
 
     async def topic_new(request: Request, ctx: Ctx) -> Response:
         if request.method == "GET":
@@ -302,13 +312,18 @@ def page_routes(admin: Admin) -> list[Route]:
         lambda s: ops.set_topic_enabled(db, s, False), lambda s, _r: t("disabled_msg", slug=s)
     )
 
-    def deleted(slug: str, kept_deleted: object) -> str:
-        done = t("deleted", slug=slug)
-        if not kept_deleted:
+    def deleted(slug: str, result: object) -> str:
+        assert isinstance(result, ops.TopicDeleted)
+        if result.subscriptions:
+            done = t("deleted_with_subs", slug=slug, subs=t.subscriptions(result.subscriptions))
+        else:
+            done = t("deleted", slug=slug)
+        if not result.kept_deleted:
             return done
         return f"{done} {stays_deleted(t, slug, service.settings.topics.file)}"
 
-    delete = topic_action(lambda s: ops.delete_topic(db, s), deleted)
+    # the button asked, naming the subscriptions (delete_question): they go with the topic
+    delete = topic_action(lambda s: ops.delete_topic(db, s, with_subscriptions=True), deleted)
 
     def backfilled(slug: str, r: Any) -> str:
         return t("backfilled", slug=slug, scanned=r.scanned, matched=r.matched, added=r.added)

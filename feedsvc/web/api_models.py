@@ -153,6 +153,16 @@ class DeletedTopicOut(TopicOut):
         "Accept-Language (vi or en): the words of `feedsvc topics remove` and the admin's "
         "delete; null when not kept deleted",
     )
+    subscriptions_removed: int = Field(
+        0,
+        description="how many subscriptions to the topic were deleted with it (every channel; "
+        "`feedsvc topics remove` refuses without --force when there are any)",
+    )
+    subscriptions_removed_by_channel: dict[str, int] = Field(
+        default_factory=dict,
+        description="the same by channel (`telegram`, `zalo`, `apprise`); channels without "
+        "any are left out",
+    )
 
 
 class TopicList(Out):

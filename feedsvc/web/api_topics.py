@@ -125,12 +125,19 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     """The deleted topic, and for a topics-file topic that every start keeps deleted, the line
     ``feedsvc topics remove`` and the admin's delete print (:func:`stays_deleted`)."""
     topic = ops.get_topic(service.web_db, call.path["slug"])
-    kept = ops.delete_topic(service.web_db, topic.slug)
+    # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
+    deleted = ops.delete_topic(service.web_db, topic.slug, with_subscriptions=True)
     said = None
-    if kept and call.words is not None:
+    if deleted.kept_deleted and call.words is not None:
         said = stays_deleted(call.words, topic.slug, service.settings.topics.file)
     out = topic_out(service, topic).model_dump()
-    return 200, DeletedTopicOut(**out, kept_deleted=kept, kept_deleted_message=said)
+    return 200, DeletedTopicOut(
+        **out,
+        kept_deleted=deleted.kept_deleted,
+        kept_deleted_message=said,
+        subscriptions_removed=deleted.subscriptions_total,
+        subscriptions_removed_by_channel=dict(deleted.subscriptions),
+    )
 
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
@@ -216,9 +223,12 @@ ENDPOINTS = [
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
         "topics", {200: DeletedTopicOut}, errors=(404, 409),
-        description="409 while other topics reference it with `@slug`. A topic listed in the "
-        "topics file stays deleted at every start while its entry there is unchanged "
-        "(`kept_deleted`, worded with how to bring it back in `kept_deleted_message`).",
+        description="409 while other topics reference it with `@slug`. Its subscriptions are "
+        "deleted with it, counted in `subscriptions_removed` (by channel: "
+        "`subscriptions_removed_by_channel`); to keep them, disable the topic instead. A topic "
+        "listed in the topics file stays deleted at every start while its entry there is "
+        "unchanged (`kept_deleted`, worded with how to bring it back in "
+        "`kept_deleted_message`).",
     ),
     Endpoint("POST", "/api/topics/{slug}/enable", enable_topic, "Enable a topic", "topics",
              {200: TopicOut}, errors=(404,)),
