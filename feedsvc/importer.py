@@ -33,8 +33,10 @@ from feedsvc.store.source_articles import (
 BATCH = 2000
 
 
-class SigintHold:
-    """Ctrl-C held back from a batch's commit until the batch is counted, then delivered.
+class SignalHold:
+    """Ctrl-C (and SIGTERM, which the CLI makes end a command as Ctrl-C does:
+    ``feedsvc.cli.terminate``) held back from a batch's commit until the batch is counted,
+    then delivered.
 
     Why: a SIGINT that landed just after the COMMIT and before the report counted the batch
     made ``import`` say "nothing was stored" over 2000 stored lines (seen in CI). Held only
@@ -42,30 +44,38 @@ class SigintHold:
     handler that notes the signal (it runs in the main thread whichever thread the kernel
     picked, which a signal mask cannot promise), and only from the main thread, which alone
     may set handlers. The signal is raised again once released, under the handler there was.
+    SIGTERM is held only when a Python handler has it (the CLI's): under the default action it
+    ends the process, as it always did outside the CLI.
     """
 
     def __init__(self) -> None:
-        self._old: Callable[[int, FrameType | None], Any] | int | None = None
-        self._caught = False
+        self._old: dict[int, Callable[[int, FrameType | None], Any] | int] = {}
+        self._caught: list[int] = []
 
     def hold(self) -> None:
-        main = threading.current_thread() is threading.main_thread()
-        # getsignal is None for a handler set outside Python, which could not be put back
-        if main and signal.getsignal(signal.SIGINT) is not None:
-            self._old = signal.signal(signal.SIGINT, self._note)
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            old = signal.getsignal(sig)
+            # None: a handler set outside Python, which could not be put back
+            if old is None or (sig == signal.SIGTERM and not callable(old)):
+                continue
+            signal.signal(sig, self._note)
+            self._old[sig] = old
 
     def _note(self, signum: int, frame: FrameType | None) -> None:
-        self._caught = True
+        self._caught.append(signum)
 
     def release(self) -> None:
-        """Put the handler back; a SIGINT that came meanwhile is raised again now (Python's
-        default handler: KeyboardInterrupt)."""
-        if self._old is not None:
-            old, self._old = self._old, None
-            signal.signal(signal.SIGINT, old)
-            if self._caught:
-                self._caught = False
-                signal.raise_signal(signal.SIGINT)
+        """Put the handlers back; a signal that came meanwhile is raised again now, the first
+        one only (Python's default SIGINT handler: KeyboardInterrupt; the CLI's SIGTERM one:
+        its ``Terminated``)."""
+        old, self._old = self._old, {}
+        for sig, handler in old.items():
+            signal.signal(sig, handler)
+        caught, self._caught = self._caught, []
+        if caught and caught[0] in old:
+            signal.raise_signal(caught[0])
 
 
 def external_source_refusal(source_url: str | None, table: str) -> str | None:
@@ -121,11 +131,13 @@ class ImportAborted(Exception):
 
 
 class ImportInterrupted(Exception):
-    """Ctrl-C (SIGINT) stopped the import; ``report`` says what was committed, through line
-    ``report.committed_through`` (a Ctrl-C during a commit waits for it: :class:`SigintHold`)."""
+    """Ctrl-C (SIGINT), or SIGTERM in the CLI, stopped the import; ``report`` says what was
+    committed, through line ``report.committed_through`` (a signal during a commit waits for
+    it: :class:`SignalHold`); ``interrupt`` is the KeyboardInterrupt raised (which signal)."""
 
-    def __init__(self, report: ImportReport) -> None:
+    def __init__(self, report: ImportReport, interrupt: KeyboardInterrupt) -> None:
         self.report = report
+        self.interrupt = interrupt
         super().__init__("interrupted")
 
 
@@ -142,7 +154,7 @@ def import_articles(
     """Store ``items`` (from :func:`feedsvc.jsonlines.read_jsonl`) in batches of :data:`BATCH`.
 
     Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
-    :class:`ImportInterrupted` on Ctrl-C (both carry what was committed).
+    :class:`ImportInterrupted` on Ctrl-C or the CLI's SIGTERM (both carry what was committed).
     """
     report = ImportReport()
     batch: Batch = []
@@ -155,7 +167,7 @@ def import_articles(
     def flush() -> None:
         if not batch:
             return
-        hold = SigintHold()
+        hold = SignalHold()
         try:
             try:
                 counts = _store(db, batch, now(), reject, hold.hold)
@@ -180,8 +192,8 @@ def import_articles(
             if len(batch) >= BATCH:
                 flush()
         flush()
-    except KeyboardInterrupt:
-        raise ImportInterrupted(report) from None
+    except KeyboardInterrupt as exc:
+        raise ImportInterrupted(report, exc) from None
     return report
 
 

@@ -604,6 +604,12 @@ def _interrupted(*_args: object, **_kwargs: object) -> None:
     raise KeyboardInterrupt
 
 
+def _terminated(*_args: object, **_kwargs: object) -> None:
+    from feedsvc.cli.terminate import Terminated
+
+    raise Terminated
+
+
 @pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
 def test_ctrl_c_in_any_command_is_exit_130_in_one_line(
     clean_env: Path, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
@@ -615,8 +621,50 @@ def test_ctrl_c_in_any_command_is_exit_130_in_one_line(
     assert result.output == "\nfeedsvc: interrupted\n"
 
 
-def test_ctrl_c_while_match_waits_for_input(tmp_path: Path) -> None:
-    """The real process and signal: SIGINT while `match` waits on an open stdin."""
+@pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
+def test_sigterm_in_any_command_is_exit_143_in_one_line(
+    clean_env: Path, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Tester F9: SIGTERM (what `timeout`, systemd, cron send) ends a command as Ctrl-C does,
+    worded, exit 143 (128 + SIGTERM), where Python's default action printed nothing."""
+    monkeypatch.setattr(command_at(path), "callback", _terminated)
+    result = CliRunner().invoke(cli, argv_for(path), input="")
+    assert result.exit_code == 143, result.output
+    assert result.output == "\nfeedsvc: terminated (SIGTERM)\n"
+
+
+@pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
+def test_the_sigterm_handler_is_the_commands_and_put_back(
+    clean_env: Path, path: tuple[str, ...], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every command but `run` and `demo` (an orderly stop of their own, exit 0: server.serve)
+    runs with SIGTERM raising Terminated; the default action is back once it ends."""
+    import signal
+
+    from feedsvc.cli import terminate
+
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        pytest.skip("SIGTERM has a handler in this test process")
+    seen: list[object] = []
+    monkeypatch.setattr(
+        command_at(path), "callback", lambda *a, **k: seen.append(signal.getsignal(signal.SIGTERM))
+    )
+    CliRunner().invoke(cli, argv_for(path), input="")
+    own = path[0] in terminate.OWN_HANDLING
+    assert seen == [signal.SIG_DFL if own else terminate._raise]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "words"),
+    [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_ctrl_c_while_match_waits_for_input(
+    tmp_path: Path, sig: str, code: int, words: str
+) -> None:
+    """The real process and signal: SIGINT (or SIGTERM: it died silently, tester F9) while
+    `match` waits on an open stdin."""
     import signal
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
@@ -633,9 +681,9 @@ def test_ctrl_c_while_match_waits_for_input(tmp_path: Path) -> None:
     )
     proc.stdin.flush()
     assert proc.stdout.readline() == b"K1\n"  # matched: now it waits for the next line
-    proc.send_signal(signal.SIGINT)
-    assert proc.wait(timeout=60) == 130
-    assert proc.stderr.read().decode() == "\nfeedsvc: interrupted\n"
+    proc.send_signal(getattr(signal, sig))
+    assert proc.wait(timeout=60) == code
+    assert proc.stderr.read().decode() == f"\nfeedsvc: {words}\n"
     proc.stdin.close()
 
 

@@ -423,15 +423,77 @@ def test_ctrl_c_says_what_is_stored_and_how_to_go_on(sqlite_url: str, tmp_path: 
     assert len(keys(sqlite_url)) == BATCH  # the 10 lines after the batch were not committed
 
 
+#: Lines of the big file SIGTERM stops: many batches, so the signal lands mid-way.
+BIG = BATCH * 25
+
+
+@pytest.mark.parametrize("how", ["kill -TERM", "timeout"])
+def test_sigterm_stops_a_big_import_as_ctrl_c_does_exit_143(
+    sqlite_url: str, tmp_path: Path, how: str
+) -> None:
+    """Tester F9: SIGTERM (``timeout``, systemd, cron) during ``feedsvc import big.jsonl``
+    printed nothing and exited 143 (Python's default action). Now it stops between batches as
+    Ctrl-C does: which lines are stored, the counts, how to go on; exit 143 (128 + SIGTERM),
+    and the rows stored are exactly the ones it names. A rerun goes on."""
+    big = tmp_path / "big.jsonl"
+    body = "x" * 300
+    with big.open("w", encoding="utf-8") as out:
+        for i in range(BIG):
+            record = {**GOOD, "source_key": f"B-{i}", "url": f"https://e.vn/{i}", "body": body}
+            out.write(json.dumps(record) + "\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": sqlite_url}
+    command = [sys.executable, "-m", "feedsvc", "import", str(big)]
+    # timeout(1) sends the command the SIGTERM it gets, as it sends its own when time is up
+    argv = ["timeout", "--foreground", "600", *command] if how == "timeout" else command
+    proc = subprocess.Popen(
+        argv, cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        start_new_session=True,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 120
+        while len(keys_if_ready(sqlite_url)) < BATCH:  # its progress: a batch is committed
+            assert time.monotonic() < deadline and proc.poll() is None, proc.poll()
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    text_err = err.decode()
+    assert proc.returncode == 143, text_err
+    assert out == b"" and "Traceback" not in text_err, text_err
+    stored = len(keys(sqlite_url))
+    assert 0 < stored < BIG and stored % BATCH == 0, stored
+    assert text_err == (
+        f"\nfeedsvc import: terminated (SIGTERM): lines 1-{stored} are stored (inserted "
+        f"{stored}, updated 0, unchanged 0, rejected 0).\n"
+        "  Run the same import again to go on: stored lines count as unchanged.\n"
+    )
+    again = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.decode() == (
+        f"inserted {BIG - stored}, updated 0, unchanged {stored}, rejected 0\n"
+    )
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 @pytest.mark.parametrize("batches", [1, 2])
 def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
-    db_url: str, monkeypatch: pytest.MonkeyPatch, batches: int
+    db_url: str, monkeypatch: pytest.MonkeyPatch, batches: int, sig: signal.Signals
 ) -> None:
     """SIGINT just after a batch's COMMIT (CI caught one there: "nothing was stored" over
-    2000 stored lines): held until the report counts the batch, then the interrupt."""
+    2000 stored lines): held until the report counts the batch, then the interrupt. SIGTERM
+    alike under the CLI's handler (tester F9: ``feedsvc.cli.terminate``)."""
     from datetime import UTC, datetime
 
+    from feedsvc.cli import terminate
     from feedsvc.importer import ImportInterrupted, import_articles
+
+    restore = terminate.install() if sig == signal.SIGTERM else lambda: None
+    if signal.getsignal(sig) in (signal.SIG_DFL, signal.SIG_IGN):
+        restore()
+        pytest.skip(f"{sig.name} has no Python handler in this process")
 
     db = Database(db_url)
     upgrade(db)
@@ -443,7 +505,7 @@ def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
         with real() as conn:
             yield conn
         if n == batches:  # committed; the import has not counted it yet
-            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), sig)
 
     monkeypatch.setattr(db, "write", write)
     lines = [good(i) for i in range(BATCH * 2 + 5)]
@@ -452,6 +514,8 @@ def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
             import_articles(db, read_jsonl(lines), now=lambda: datetime.now(UTC))
     finally:
         db.dispose()
+        restore()
+    assert isinstance(caught.value.interrupt, terminate.Terminated) == (sig == signal.SIGTERM)
     report = caught.value.report
     assert len(keys(db_url)) == batches * BATCH  # the interrupt stopped the next batch
     assert (report.counts.inserted, report.committed_through) == (batches * BATCH,) * 2

@@ -18,8 +18,19 @@ from typing import Any
 import click
 
 from feedsvc import __version__
-from feedsvc.cli import articles, config_cmd, data, demo_cmd, service, source, streams, subs, topics
-from feedsvc.cli.common import EXIT_FAILED, EXIT_INTERRUPTED, EXIT_USAGE
+from feedsvc.cli import (
+    articles,
+    config_cmd,
+    data,
+    demo_cmd,
+    service,
+    source,
+    streams,
+    subs,
+    terminate,
+    topics,
+)
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE
 from feedsvc.cli.match import match
 
 
@@ -44,6 +55,16 @@ class _Root(click.Group):
         except streams.OutputError as exc:  # Click lets all but EPIPE through (--help, --version)
             streams.output_failed(exc)
 
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        """The command, and SIGTERM made to end it as Ctrl-C does (:mod:`.terminate`), unless
+        it stops in order on SIGTERM itself (``run``, ``demo``); put back when it ends."""
+        name, command, rest = super().resolve_command(ctx, args)
+        if command is not None and command.name not in terminate.OWN_HANDLING:
+            ctx.call_on_close(terminate.install())
+        return name, command, rest
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             return super().invoke(ctx)
@@ -58,11 +79,12 @@ class _Root(click.Group):
             # `feedsvc … | head`: the reader left; Click quiets the pipe, exits 1, no message;
             # stdout full or closed: main says so, once
             raise
-        except KeyboardInterrupt:
+        except KeyboardInterrupt as exc:
             # Ctrl-C: Click said "Aborted!" and exit 1, the code of work that failed; a shell
-            # reports 130 (128 + SIGINT), as `import` does with what it stored
-            click.echo("\nfeedsvc: interrupted", err=True)
-            raise SystemExit(EXIT_INTERRUPTED) from None
+            # reports 130 (128 + SIGINT), as `import` does with what it stored; SIGTERM
+            # (terminate.Terminated) alike, 143
+            click.echo(f"\nfeedsvc: {terminate.word(exc)}", err=True)
+            raise SystemExit(terminate.exit_code(exc)) from None
         except Exception as exc:
             message = environment_error(exc)
             if message is None:
@@ -134,7 +156,7 @@ def main() -> None:
     """
     try:
         cli(prog_name="feedsvc")
-    except KeyboardInterrupt:  # before a command runs (Python still importing)
-        sys.exit(EXIT_INTERRUPTED)
+    except KeyboardInterrupt as exc:  # before a command runs (Python still importing)
+        sys.exit(terminate.exit_code(exc))
     finally:
         gc.freeze()

@@ -18,7 +18,6 @@ import click
 
 from feedsvc.cli.common import (
     EXIT_FAILED,
-    EXIT_INTERRUPTED,
     EXIT_USAGE,
     Int,
     config_option,
@@ -136,7 +135,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
             report = exc.report
             _aborted(exc)
         except ImportInterrupted as exc:
-            _interrupted(exc.report)
+            _interrupted(exc.report, exc.interrupt)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
@@ -167,20 +166,23 @@ def _aborted(exc: ImportAborted) -> NoReturn:
     raise SystemExit(EXIT_FAILED)
 
 
-def _interrupted(report: ImportReport) -> NoReturn:
-    """Ctrl-C: what is stored and how to go on, instead of Click's bare "Aborted!"; exit 130
-    (128 + SIGINT, as a shell reports it)."""
+def _interrupted(report: ImportReport, interrupt: KeyboardInterrupt) -> NoReturn:
+    """Ctrl-C or SIGTERM: what is stored and how to go on, instead of Click's bare "Aborted!"
+    (Ctrl-C) or nothing at all (SIGTERM: ``timeout``, systemd, cron); exit 130 or 143 (128 +
+    the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`)."""
+    from feedsvc.cli import terminate
+
     stored = (
         f"lines 1-{report.committed_through} are stored"
         if report.committed_through
         else "nothing was stored"
     )
     click.echo(
-        f"\nfeedsvc import: interrupted: {stored} ({report.summary()}).\n"
+        f"\nfeedsvc import: {terminate.word(interrupt)}: {stored} ({report.summary()}).\n"
         "  Run the same import again to go on: stored lines count as unchanged.",
         err=True,
     )
-    raise SystemExit(EXIT_INTERRUPTED)
+    raise SystemExit(terminate.exit_code(interrupt))
 
 
 def _size(file: BinaryIO) -> int | None:
