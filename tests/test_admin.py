@@ -323,6 +323,22 @@ def test_deleting_a_topic_names_its_subscriptions(
         assert ("Đã xoá chủ đề bare." if vi else "Topic bare deleted.") in done.text
 
 
+def test_a_topic_a_chat_query_uses_is_not_deleted(served: tuple[TestClient, Service]) -> None:
+    """The admin's delete refuses as the CLI and the API do, naming chat and subscription."""
+    from feedsvc import operations as ops
+
+    client, service = served
+    login(client)
+    create_topic(client, "rt-1", "R1", "b")
+    sub, _ = ops.add_subscription(service.db, 1003, "private", topic=None, query="@rt-1 c")
+    done = client.post("/admin/topics/rt-1/delete", data={"csrf": csrf_of(client)})
+    assert (
+        f"Chủ đề rt-1 đang được truy vấn riêng của cuộc trò chuyện 1003 (đăng ký {sub.id}) dùng"
+        in html.unescape(done.text)
+    ), done.text
+    assert ops.get_topic(service.db, "rt-1").slug == "rt-1"
+
+
 def test_script_title_renders_as_text(client: TestClient) -> None:
     login(client)
     assert create_topic(client, "xss", XSS, "Kiến").status_code == 303

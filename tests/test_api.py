@@ -225,6 +225,33 @@ async def test_topic_referenced_elsewhere_cannot_be_deleted(client: httpx.AsyncC
     assert r.status_code == 409 and "b" in r.json()["error"]
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+async def test_a_topic_a_chat_query_uses_cannot_be_deleted(
+    client: httpx.AsyncClient, language: str
+) -> None:
+    """409 naming the chat and its subscription, as for a topic's @reference (tester F3: the
+    chat's query stopped parsing, silently); a phrase or a longer slug is no reference."""
+    await post(client, "/api/topics", TOPIC | {"slug": "rt"})
+    await post(client, "/api/topics", TOPIC | {"slug": "rt-1"})
+    await post(client, "/api/topics", TOPIC | {"slug": "phr", "query": '"email @rt là"'})
+    r = await post(client, "/api/subscriptions", {"chat_id": CHAT, "chat_type": "private",
+                                                  "query": "@rt-1 c"})  # fmt: skip
+    assert r.status_code in (200, 201), r.text
+    sub = r.json()["id"]
+    r = await client.delete("/api/topics/rt-1", headers=AUTH | {"Accept-Language": language})
+    assert r.status_code == 409, r.text
+    body = r.json()
+    assert body["code"] == "topic_in_chat_queries"
+    assert f"the own queries of chat {CHAT} (subscription {sub})" in body["error"]
+    said = f"cuộc trò chuyện {CHAT} (đăng ký {sub})" if language == "vi" else (
+        f"chat {CHAT} (subscription {sub})"
+    )  # fmt: skip
+    assert said in body["message"]
+    assert (await client.get("/api/topics/rt-1", headers=AUTH)).status_code == 200
+    r = await client.delete("/api/topics/rt", headers=AUTH)  # @rt-1 and "@rt" are no use of rt
+    assert r.status_code == 200, r.text
+
+
 async def test_delete_counts_the_subscriptions_it_removed(client: httpx.AsyncClient) -> None:
     """DELETE keeps deleting a topic with subscriptions (an API client is deliberate, SPEC §9)
     and says how many went with it (tester F2: the answer was the topic alone)."""

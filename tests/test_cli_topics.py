@@ -256,3 +256,56 @@ def test_remove_force_without_subscriptions_is_a_plain_remove(run) -> None:  # t
     run("topics", "add", "lone", "--title", "L", "--query", "b")
     assert run("topics", "remove", "lone", "--force").output == "lone: removed\n"
     assert run("topics", "remove", "lone", "--force").exit_code == 1  # unknown: as before
+
+
+# -- "is used by": real @references, chat queries too (tester F3) --------------------------------
+
+
+def test_remove_reads_references_not_text(run) -> None:  # type: ignore[no-untyped-def]
+    """`rt` was refused as "used by phr, ref": `@rt-1` and a phrase held the text `@rt`."""
+    for slug, query in (("rt", "a"), ("rt-1", "b"), ("ref", "@rt-1"), ("phr", '"email @rt là"')):
+        added = run("topics", "add", slug, "--title", slug.upper(), "--query", query)
+        assert added.exit_code == 0, added.output
+    done = run("topics", "remove", "rt")
+    assert (done.exit_code, done.output) == (0, "rt: removed\n")
+    refused = run("topics", "remove", "rt-1")
+    assert refused.exit_code == 1
+    assert refused.output == "feedsvc: rt-1 is used by ref; change those first\n"
+
+
+@pytest.mark.parametrize("query", ["@rt-1 c", "(c OR @rt-1)", "c -@rt-1", "title:@rt-1"])
+def test_remove_refuses_a_topic_a_chat_query_uses(run, query: str) -> None:  # type: ignore[no-untyped-def]
+    """A chat's own query naming the topic stopped parsing once it was removed: the chat got
+    nothing more, and only the service's log said so."""
+    run("topics", "add", "rt-1", "--title", "R1", "--query", "b")
+    added = run("subs", "add", "1003", "--type", "private", "--query", query)
+    assert added.exit_code == 0, added.output
+    sub_id = added.output.split("\t", 1)[0]
+    for force in ((), ("--force",)):  # --force is about its subscriptions, not references
+        refused = run("topics", "remove", "rt-1", *force)
+        assert refused.exit_code == 1, refused.output
+        assert refused.output == (
+            f"feedsvc: rt-1 is used by the own queries of chat 1003 (subscription {sub_id}); "
+            "change those first (a chat's query: remove its subscription, or the chat changes "
+            "its query)\n"
+        )
+    assert "rt-1\tenabled" in run("topics", "list").output
+    assert run("subs", "remove", sub_id).exit_code == 0
+    assert run("topics", "remove", "rt-1").output == "rt-1: removed\n"
+
+
+def test_topics_and_chat_queries_are_named_together(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "rt", "--title", "R", "--query", "b")
+    run("topics", "add", "ref", "--title", "Ref", "--query", "@rt x")
+    ids = []
+    for chat in range(2001, 2013):  # 12 chats: 10 named, the rest counted
+        added = run("subs", "add", str(chat), "--type", "private", "--query", f"@rt y{chat}")
+        ids.append(added.output.split("\t", 1)[0])
+    run("subs", "add", "2099", "--type", "private", "--query", '"@rt" z')  # a phrase: no use
+    refused = run("topics", "remove", "rt")
+    assert refused.exit_code == 1
+    named = ", ".join(f"chat {2001 + i} (subscription {ids[i]})" for i in range(10))
+    assert refused.output.startswith(
+        f"feedsvc: rt is used by ref and by the own queries of {named}, and 2 more; change "
+    ), refused.output
+    assert "2099" not in refused.output

@@ -243,3 +243,24 @@ def test_any_whitespace_between_bare_words_separates_them(space: str) -> None:
         parse_query("(an ninh) OR cháy").root
     )
     assert parse_query(f"title:Kiến{space}-Thụy").root == parse_query("title:Kiến -Thụy").root
+
+
+@pytest.mark.parametrize(
+    ("text", "refs"),
+    [
+        ("@rt", {"rt"}),
+        ("@rt-1", {"rt-1"}),  # not rt: a substring test said so (tester F3)
+        ('"email @rt là"', set()),  # a phrase: text, no reference
+        ("“email @rt là”", set()),
+        ("a@rt b", set()),  # '@' inside a word
+        ("(x OR @rt) -@b title:@c ~@d NOT @e", {"rt", "b", "c", "d", "e"}),
+        ("@a @a @b", {"a", "b"}),
+        ("@RT", {"RT"}),  # as written: slugs are lower case, so it names no topic rt
+        ('"unterminated @rt', set()),  # no query: names nothing
+        ("", set()),
+    ],
+)
+def test_references_are_the_lexers_ref_tokens(text: str, refs: set[str]) -> None:
+    from feedsvc.matching import references
+
+    assert references(text) == refs

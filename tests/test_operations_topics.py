@@ -93,3 +93,65 @@ def test_a_topic_without_subscriptions_is_deleted_as_before(db: Database) -> Non
 def test_the_one_wording_of_subscriptions(counts: dict[str, int], en: str, vi: str) -> None:
     assert ENGLISH.subscriptions(counts) == en
     assert Translator("vi").subscriptions(counts) == vi
+
+
+# -- "is used by": the parsed query's references, topics' and chat queries' (tester F3) --------
+
+
+def test_only_real_references_refuse_a_delete(db: Database) -> None:
+    for slug, query in (("rt", "a"), ("rt-1", "b"), ("ref", "@rt-1"), ("phr", '"email @rt là"')):
+        ops.save_topic(db, TopicSpec(slug, slug.upper(), query), "cli")
+    assert ops.delete_topic(db, "rt") == ops.TopicDeleted(False, {})
+    with pytest.raises(ops.OperationError) as refused:
+        ops.delete_topic(db, "rt-1", with_subscriptions=True)
+    assert (refused.value.code, refused.value.params["users"]) == ("topic_in_use", "ref")
+
+
+@pytest.mark.parametrize("with_subscriptions", [False, True])
+def test_a_chat_query_reference_refuses_a_delete(db: Database, with_subscriptions: bool) -> None:
+    ops.save_topic(db, TopicSpec("rt-1", "R1", "b"), "cli")
+    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@rt-1 c")
+    ops.add_subscription(db, 1004, "private", topic=None, query='"@rt-1" c')  # a phrase
+    with pytest.raises(ops.OperationError) as refused:
+        ops.delete_topic(db, "rt-1", with_subscriptions=with_subscriptions)
+    exc = refused.value
+    assert (exc.kind, exc.code) == ("conflict", "topic_in_chat_queries")
+    assert exc.params["chat_queries"] == ([(1003, sub.id)], -9)
+    assert Translator("vi").operation_error(exc) == (
+        f"Chủ đề rt-1 đang được truy vấn riêng của cuộc trò chuyện 1003 (đăng ký {sub.id}) "
+        "dùng; hãy sửa những truy vấn đó trước (xoá đăng ký, hoặc cuộc trò chuyện đổi truy vấn "
+        "của mình)."
+    )
+    assert ops.get_topic(db, "rt-1").slug == "rt-1"
+    ops.remove_subscription(db, sub.id)
+    assert ops.delete_topic(db, "rt-1").subscriptions == {}
+
+
+def test_topics_and_chat_queries_refuse_together(db: Database) -> None:
+    ops.save_topic(db, TopicSpec("rt", "R", "b"), "cli")
+    ops.save_topic(db, TopicSpec("ref", "Ref", "(@rt OR x)"), "cli")
+    sub, _ = ops.add_subscription(db, -1001009876543, "supergroup", topic=None, query="-@rt y")
+    with pytest.raises(ops.OperationError) as refused:
+        ops.delete_topic(db, "rt")
+    assert refused.value.code == "topic_in_use_and_chat_queries"
+    assert ENGLISH.operation_error(refused.value) == (
+        "Topic rt is used by ref and by the own queries of chat -1001009876543 (subscription "
+        f"{sub.id}); change those first (a chat's query: remove the subscription, or the chat "
+        "changes its query)."
+    )
+
+
+def test_saving_names_only_the_topics_that_reference_it(db: Database) -> None:
+    """A topic whose query holds the text ``@rt`` in a phrase is no user of ``rt``: a save that
+    breaks ``rt``'s users named it among them."""
+    hundred = " OR ".join(f"w{i}" for i in range(100))
+    ops.save_topic(db, TopicSpec("rt", "R", "b"), "cli")
+    for i in range(1, 10):
+        ops.save_topic(db, TopicSpec(f"h{i}", "H", hundred), "cli")
+    hs = " OR ".join(f"@h{i}" for i in range(1, 10))
+    ops.save_topic(db, TopicSpec("ref", "Ref", f"@rt OR {hs} OR z"), "cli")  # 902 terms
+    ops.save_topic(db, TopicSpec("phr", "P", '"email @rt là"'), "cli")
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, TopicSpec("rt", "R", hundred), "cli")  # ref: 1001 terms
+    assert (refused.value.code, refused.value.params["users"]) == ("breaks_users", "ref")
+    assert ops.save_topic(db, TopicSpec("rt", "R", "b c"), "cli") == "updated"

@@ -15,7 +15,7 @@ words ("3 phút trước"), both through Babel's CLDR data (plural rules and phr
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -157,12 +157,22 @@ class Translator:
         key = "topic_subs.one" if total == 1 else "topic_subs.other"
         return self(key, count=total, channels=channels)
 
+    def chat_queries(self, shown: Sequence[tuple[int, int]], more: int = 0) -> str:
+        """``(chat id, subscription id)`` pairs as "chat 1003 (subscription 8), … and 5 more":
+        the chat queries that reference a topic, which its delete names."""
+        named = [self("chat_query_ref", chat=chat, id=sub) for chat, sub in shown]
+        if more > 0:
+            named.append(self("and_more", count=more))
+        return ", ".join(named)
+
     def operation_error(self, exc: OperationError) -> str:
         if exc.cause is not None:
             return self.query_error(exc.cause)
         params = dict(exc.params)
         if isinstance(counts := params.pop("counts", None), dict):
             params["subs"] = self.subscriptions(counts)
+        if isinstance(chats := params.pop("chat_queries", None), tuple):
+            params["chats"] = self.chat_queries(*chats)
         if "state" in params:
             params["state"] = self(f"state.{params['state']}")
         return self(f"op.{exc.code}", **params)

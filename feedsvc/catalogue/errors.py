@@ -154,6 +154,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chủ đề {slug} đang được {users} dùng; hãy sửa các chủ đề đó trước.",
         "Topic {slug} is used by {users}; change those first.",
     ),
+    "op.topic_in_chat_queries": (
+        "Chủ đề {slug} đang được truy vấn riêng của {chats} dùng; hãy sửa những truy vấn đó "
+        "trước (xoá đăng ký, hoặc cuộc trò chuyện đổi truy vấn của mình).",
+        "Topic {slug} is used by the own queries of {chats}; change those first (remove the "
+        "subscription, or the chat changes its query).",
+    ),
+    "op.topic_in_use_and_chat_queries": (
+        "Chủ đề {slug} đang được {users} và truy vấn riêng của {chats} dùng; hãy sửa những "
+        "chỗ đó trước (truy vấn của một cuộc trò chuyện: xoá đăng ký, hoặc cuộc trò chuyện "
+        "đổi truy vấn của mình).",
+        "Topic {slug} is used by {users} and by the own queries of {chats}; change those "
+        "first (a chat's query: remove the subscription, or the chat changes its query).",
+    ),
+    "chat_query_ref": ("cuộc trò chuyện {chat} (đăng ký {id})", "chat {chat} (subscription {id})"),
+    "and_more": ("và {count} chỗ khác", "and {count} more"),
     "op.topic_has_subscriptions": (
         "Chủ đề {slug} có {subs}; xoá chủ đề sẽ xoá cả các đăng ký này. Muốn giữ chúng, hãy "
         "tắt chủ đề.",

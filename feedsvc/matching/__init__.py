@@ -12,7 +12,7 @@ from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
 from .parser import parse_chat_query, parse_query
-from .query import FIELDS, Query, QueryError, Term
+from .query import FIELDS, Query, QueryError, Term, references
 
 __all__ = [
     "FIELDS",
@@ -33,6 +33,7 @@ __all__ = [
     "parse_chat_query",
     "parse_query",
     "query_digest",
+    "references",
     "search_keys",
     "syllable_keys",
     "visible_text",

@@ -229,4 +229,14 @@ def lex(text: str) -> list[Tok]:
     return out
 
 
+def references(text: str) -> frozenset[str]:
+    """The slugs ``text`` names as ``@slug`` (its REF tokens, not its characters: ``@rt-1`` is
+    no reference to ``rt``, and ``"email @rt"`` is a phrase). A text the lexer refuses names
+    none (a stored query always lexed when it was saved)."""
+    try:
+        return frozenset(tok.text for tok in lex(text) if tok.kind == "REF")
+    except QueryError:
+        return frozenset()
+
+
 Resolver = Callable[[str], str | None]

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
-from feedsvc.matching import QueryError, parse_query
+from feedsvc.matching import QueryError, parse_query, references
 from feedsvc.operations.errors import (
     OperationError,
     query_invalid,
@@ -68,7 +68,7 @@ def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool 
             )
         _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
         # other topics that reference this one must still parse with the new query
-        users = [t.spec for s, t in existing.items() if f"@{spec.slug}" in t.query]
+        users = [t.spec for t in existing.values() if spec.slug in references(t.query)]
         problems = check_queries(
             users, {s: t.query for s, t in existing.items()} | {spec.slug: spec.query}
         )
@@ -127,8 +127,9 @@ def _subscription_counts(conn: Connection, slug: str | None = None) -> dict[str,
 
 
 def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -> TopicDeleted:
-    """Delete ``slug`` and its matches. A topic others reference by ``@slug`` is refused
-    (``topic_in_use``). A topic with subscriptions is refused too (``conflict``,
+    """Delete ``slug`` and its matches. A topic referenced by ``@slug`` — in another topic's
+    query or a chat's own query — is refused whatever ``with_subscriptions`` says
+    (:func:`_refuse_if_used`). A topic with subscriptions is refused too (``conflict``,
     ``topic_has_subscriptions``, naming them by channel: they would go with it) unless
     ``with_subscriptions``: the CLI's ``--force``, an API client's deliberate ``DELETE``, the
     admin's confirmed delete; then the answer names them."""
@@ -136,14 +137,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
 
     refuse_control("slug", slug)
     with db.write() as conn:
-        dependants = [t.slug for t in topic_store.list_topics(conn) if f"@{slug}" in t.query]
-        if dependants:
-            raise OperationError(
-                "conflict",
-                f"{slug} is used by {', '.join(dependants)}; change those first",
-                code="topic_in_use",
-                params={"slug": slug, "users": ", ".join(dependants)},
-            )
+        _refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
         if subs and not with_subscriptions:
             words = ENGLISH.subscriptions(subs)
@@ -158,6 +152,46 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
         if deleted is None:
             raise _unknown_topic(slug)
         return TopicDeleted(deleted.kept_deleted, subs)
+
+
+#: How many chat queries a refusal names by chat and subscription id; the rest are counted.
+SHOWN_CHAT_QUERIES = 10
+
+
+def _refuse_if_used(conn: Connection, slug: str) -> None:
+    """Raise ``conflict`` when a topic's query or a chat's own query references ``slug`` by
+    ``@slug`` (:func:`feedsvc.matching.references`, the lexer's references: a substring test
+    refused ``rt`` for ``@rt-1`` and for the phrase ``"email @rt"``). A chat query left with an
+    unknown ``@slug`` no longer parses: its chat got nothing more, silently (a WARNING in the
+    service's log), so it is named like a topic — chat and subscription id — and, like a topic,
+    changed first (the subscription removed, or the chat's query changed); ``--force`` is
+    about a topic's own subscriptions and never overrides this."""
+    topics = [t.slug for t in topic_store.list_topics(conn) if slug in references(t.query)]
+    queries = [
+        (s.chat_id, s.id)
+        for s in sub_store.list_subscriptions(conn)
+        if s.query is not None and slug in references(s.query)
+    ]
+    if not topics and not queries:
+        return
+    users = ", ".join(topics)
+    shown, more = queries[:SHOWN_CHAT_QUERIES], len(queries) - SHOWN_CHAT_QUERIES
+    params: dict[str, object] = {"slug": slug, "users": users, "chat_queries": (shown, more)}
+    if not queries:
+        message, code = f"{slug} is used by {users}; change those first", "topic_in_use"
+    else:
+        from feedsvc.catalogue import ENGLISH
+
+        chats = ENGLISH.chat_queries(shown, more)
+        what = f"{users} and by the own queries of {chats}" if topics else (
+            f"the own queries of {chats}"
+        )  # fmt: skip
+        message = (
+            f"{slug} is used by {what}; change those first (a chat's query: remove its "
+            "subscription, or the chat changes its query)"
+        )
+        code = "topic_in_use_and_chat_queries" if topics else "topic_in_chat_queries"
+    raise OperationError("conflict", message, code=code, params=params)
 
 
 def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:

@@ -223,8 +223,9 @@ ENDPOINTS = [
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
         "topics", {200: DeletedTopicOut}, errors=(404, 409),
-        description="409 while other topics reference it with `@slug`. Its subscriptions are "
-        "deleted with it, counted in `subscriptions_removed` (by channel: "
+        description="409 while other topics' queries or chats' own queries reference it with "
+        "`@slug` (`topic_in_use`, `topic_in_chat_queries`, `topic_in_use_and_chat_queries`). "
+        "Its subscriptions are deleted with it, counted in `subscriptions_removed` (by channel: "
         "`subscriptions_removed_by_channel`); to keep them, disable the topic instead. A topic "
         "listed in the topics file stays deleted at every start while its entry there is "
         "unchanged (`kept_deleted`, worded with how to bring it back in "
