@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import errno
 import os
+import shutil
 import socket
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 
 import click
@@ -800,3 +803,59 @@ def test_an_empty_path_is_a_usage_error(
         f"Invalid value for '{named}': an empty path" in output
         or f"Invalid value for '[{named}]': an empty path" in output
     ), output
+
+
+# -- an SQLite source file that is not there (F4) ----------------------------------------------
+
+#: What the source's absence may change: `config check` warns (exit 0 both ways), `source check`
+#: cannot connect (exit 1). Every other command does not read the source.
+READS_SOURCE = {"source check"}
+
+
+@pytest.fixture(scope="module")
+def migrated(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """An initialised state DB to copy (one migration for the module)."""
+    from feedsvc.db import Database, upgrade
+
+    path = tmp_path_factory.mktemp("template") / "state.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+@pytest.mark.parametrize("path", IN_PROCESS, ids=[" ".join(p) for p in IN_PROCESS])
+def test_every_command_but_source_check_ignores_a_missing_sqlite_source_file(
+    clean_env: Path, monkeypatch: pytest.MonkeyPatch, migrated: Path, path: tuple[str, ...]
+) -> None:
+    """F4 (tester): with `source.url` an SQLite file that was moved (or on a share not mounted)
+    every command exited 2 "invalid configuration": `status`, `topics list`, `render`, `db
+    current`, `articles find`. Each command now ends as it does with the file there, on a state
+    DB of its own, and never creates the file."""
+    cms = clean_env / "ext" / "cms.db"
+    cms.parent.mkdir()
+    with closing(sqlite3.connect(cms)) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, modified TIMESTAMP NOT NULL)")
+    monkeypatch.setenv("FEEDSVC_SOURCE__URL", f"sqlite:///{cms}")
+    monkeypatch.setenv("FEEDSVC_SOURCE__TABLE", "posts")
+    monkeypatch.setenv("FEEDSVC_SOURCE__COLUMNS__CURSOR", "modified")
+    argv = argv_for(path)
+    ends = []
+    for there, state in ((True, "there.db"), (False, "gone.db")):
+        shutil.copyfile(migrated, clean_env / state)
+        monkeypatch.setenv("FEEDSVC_DATABASE__URL", f"sqlite:///{clean_env / state}")
+        if not there:
+            cms.rename(cms.with_name("cms.moved"))
+        code, output = invoke(argv)
+        check(argv, code, output)
+        assert "invalid configuration" not in output, output
+        ends.append((code, output))
+    name = " ".join(path)
+    said = f"the SQLite file {cms} does not exist (a source is read, never created)"
+    if name in READS_SOURCE:
+        assert ends[1][0] == 1, ends[1][1]
+        assert f"feedsvc: cannot connect to the source: {said}" in ends[1][1]
+    else:
+        assert ends[1][0] == ends[0][0], (ends[0], ends[1])
+        assert (said in ends[1][1]) == (name == "config check"), ends[1][1]
+    assert not cms.exists()

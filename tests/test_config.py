@@ -519,3 +519,34 @@ def test_a_default_config_path_that_is_no_file_is_a_problem(
         assert result.exit_code == 2, result.output
         said = "is a directory, not a file" if what == "directory" else "cannot read: No such file"
         assert f"config/feedsvc.toml: {said}" in result.output, result.output
+
+
+@pytest.mark.parametrize(
+    "url", ["sqlite:///ext/cms.db", "sqlite:///file:ext/cms.db?uri=true&mode=ro"]
+)
+def test_an_sqlite_source_file_not_there_is_a_warning_not_a_problem(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """F4 (tester): a CMS file moved or on a share not mounted made the configuration invalid,
+    so every command exited 2, `status` and a web-only `run` included. The configuration is
+    right and the CMS is absent, as a CMS server may be down: `config check` warns (exit 0) and
+    nothing creates the file."""
+    from feedsvc.config import source_warnings
+
+    monkeypatch.chdir(tmp_path)
+    path = write(tmp_path, f'[source]\nurl = "{url}"\ntable = "posts"\n')
+    settings = load_config(path)  # no ConfigError
+    [warning] = source_warnings(settings)
+    said = f"the SQLite file {tmp_path}/ext/cms.db does not exist (a source is read, never created)"
+    assert warning.key == "source.url" and warning.message.startswith(said), warning
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
+    assert result.exit_code == 0, result.output
+    assert f"warning: source.url: {said}: feedsvc run starts and its ingest retries" in (
+        result.output
+    )
+    assert not (tmp_path / "ext").exists()
+    (tmp_path / "ext").mkdir()
+    (tmp_path / "ext" / "cms.db").write_bytes(b"")
+    assert source_warnings(load_config(path)) == []
+    again = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
+    assert again.exit_code == 0 and "warning" not in again.output, again.output

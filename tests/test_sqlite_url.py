@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import os
+import sqlite3
 import subprocess
 import sys
+from contextlib import closing
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -344,6 +347,7 @@ def test_a_state_db_in_memory_is_a_configuration_problem(
         ("sqlite:///cms.db", "the SQLite file {cwd}/cms.db does not exist (a source is read"),
         ("sqlite:///sub/cms.db", "the SQLite file {cwd}/sub/cms.db does not exist"),
         ("sqlite:///file:cms.db?uri=true&mode=ro", "the SQLite file {cwd}/cms.db does not exist"),
+        ("sqlite:///file:cms.db?uri=true&mode=rwc", "the SQLite file {cwd}/cms.db does not exist"),
         ("sqlite://", "an SQLite DB in memory holds no articles"),
         ("sqlite:///:memory:", "an SQLite DB in memory holds no articles"),
     ],
@@ -353,15 +357,24 @@ def test_an_sqlite_source_that_is_no_file_is_refused_and_not_created(
     clean_cli: Path, url: str, said: str, argv: list[str]
 ) -> None:
     """`source check` created an empty file at a mistyped path and said "table
-    'source_articles' not found"."""
+    'source_articles' not found". A file not there is an outage (F4): `source check` cannot
+    connect (exit 1), `config check` warns (exit 0); in memory it is a configuration problem."""
     from click.testing import CliRunner
 
     from feedsvc.cli import cli
 
     env = {"FEEDSVC_SOURCE__URL": url, "FEEDSVC_DATABASE__URL": f"sqlite:///{clean_cli}/s.db"}
     result = CliRunner().invoke(cli, argv, env=env)
-    assert result.exit_code == 2, result.output
-    assert f"source.url: {said.format(cwd=clean_cli)}" in result.output, result.output
+    said = said.format(cwd=clean_cli)
+    if "memory" in said:
+        assert result.exit_code == 2, result.output
+        assert f"source.url: {said}" in result.output, result.output
+    elif argv == ["source", "check"]:
+        assert result.exit_code == 1, result.output
+        assert f"feedsvc: cannot connect to the source: {said}" in result.output, result.output
+    else:
+        assert result.exit_code == 0, result.output
+        assert f"warning: source.url: {said}" in result.output, result.output
     assert not (clean_cli / "cms.db").exists() and not (clean_cli / "sub").exists()
 
 
@@ -401,3 +414,42 @@ def test_an_sqlite_source_file_that_exists_passes(clean_cli: Path) -> None:
     for url in ("sqlite:///cms.db", "sqlite:///file:cms.db?uri=true&mode=ro"):
         result = CliRunner().invoke(cli, ["config", "check"], env={"FEEDSVC_SOURCE__URL": url})
         assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize(
+    "name", ["cms.db", "a b.db", "q?x.db", "h#x.db", "p%41.db", "Kiến Thụy.db", "sub/../cms.db"]
+)
+@pytest.mark.parametrize("form", ["plain", "uri", "uri mode=rwc", "uri mode=ro"])
+def test_a_source_opens_the_same_file_and_never_creates_it(
+    tmp_path: Path, name: str, form: str
+) -> None:
+    """``existing_only``: what SQLAlchemy's arguments open, without SQLite's ``create`` flag (a
+    missing CMS file was created empty at the first ingest tick, F4)."""
+    from sqlalchemy.dialects.sqlite.pysqlite import SQLiteDialect_pysqlite
+
+    from feedsvc.db.sqlite_url import existing_only, missing_file
+
+    (tmp_path / "sub").mkdir()
+    path = tmp_path / name
+    quoted = quote(str(path), safe="/")
+    url = {
+        "plain": f"sqlite:///{path}",
+        "uri": f"sqlite:///file:{quoted}?uri=true",
+        "uri mode=rwc": f"sqlite:///file:{quoted}?mode=rwc&uri=true",
+        "uri mode=ro": f"sqlite:///file:{quoted}?mode=ro&uri=true",
+    }[form]
+    args, kwargs = SQLiteDialect_pysqlite().create_connect_args(make_url(url))
+    filename, uri = str(args[0]), bool(kwargs.get("uri"))
+    if form == "plain" and "?" in name:
+        pytest.skip("a plain URL's path cannot hold '?': it starts the query")
+    expected = tmp_path / "cms.db" if "sub/" in name else path
+    assert missing_file(filename, uri=uri) == expected
+    with pytest.raises(sqlite3.OperationalError, match="unable to open database file"):
+        sqlite3.connect(existing_only(filename, uri=uri), uri=True).execute("SELECT 1")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["sub"]
+    with closing(sqlite3.connect(expected)) as made:  # the CMS writes it
+        made.execute("CREATE TABLE posts (id INTEGER)")
+        made.commit()
+    assert missing_file(filename, uri=uri) is None
+    with closing(sqlite3.connect(existing_only(filename, uri=uri), uri=True)) as opened:
+        assert opened.execute("SELECT count(*) FROM posts").fetchone() == (0,)

@@ -23,6 +23,7 @@ def check(config_file: str | None) -> None:
         check_config,
         config_path,
         secret_warnings,
+        source_warnings,
         weak_token_warnings,
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
@@ -44,7 +45,11 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     if settings is not None and not any(p.key == "database.url" for p in found):
         problems += _state_db_problems(settings.database.url)
-    warnings = (secret_warnings(path) + weak_token_warnings(settings)) if settings else []
+    warnings = []
+    if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
+        warnings = secret_warnings(path) + weak_token_warnings(settings)
+        if not any(p.key == "source.url" for p in found):
+            warnings += source_warnings(settings)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
     source = str(path) if path else "built-in defaults"

@@ -24,6 +24,7 @@ from feedsvc.config.checks import (
     check_config,
     load_config,
     secret_warnings,
+    source_warnings,
     weak_token_warnings,
 )
 from feedsvc.config.cores import match_processes
@@ -76,5 +77,6 @@ __all__ = [
     "match_processes",
     "printable",
     "secret_warnings",
+    "source_warnings",
     "weak_token_warnings",
 ]

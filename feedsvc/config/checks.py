@@ -1,7 +1,8 @@
 """Checking a configuration: :func:`check_config` finds every problem in one pass (the models'
 and those that need the settings as a whole or the file system: token files, the source's time
 zone and URL, Zalo's webhook secret), :func:`load_config` refuses a configuration with any;
-:func:`weak_token_warnings` and :func:`secret_warnings` are advice, not refusals."""
+:func:`weak_token_warnings`, :func:`secret_warnings` and :func:`source_warnings` (an SQLite
+source file not there now: an outage, not a wrong configuration) are advice, not refusals."""
 
 from __future__ import annotations
 
@@ -189,9 +190,10 @@ def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
 
 
 def _sqlite_source_problem(url: str) -> str | None:
-    """An SQLite source that is no file there (``feedsvc.db.sqlite_url``: as SQLAlchemy opens
-    it): ``source check`` and ingest created an empty file at a mistyped path (a read-only
-    command writing to disk) and then said "table 'source_articles' not found"."""
+    """An SQLite source that can never be a CMS file (``feedsvc.db.sqlite_url``: as SQLAlchemy
+    opens it): in memory, a directory, a device. A file that is not there is no problem of the
+    configuration but an outage (:func:`source_warnings`): refused here, it stopped every
+    command, ``status`` and a web-only ``run`` included, while the file was away."""
     from feedsvc.db.sqlite_url import sqlite_target
 
     target = sqlite_target(url)
@@ -201,12 +203,37 @@ def _sqlite_source_problem(url: str) -> str | None:
     if file is None:
         return "an SQLite DB in memory holds no articles: name the publisher's database file"
     if not file.exists():
-        return f"the SQLite file {file} does not exist (a source is read, never created)"
+        return None  # absent for now (moved, a share not mounted): source_warnings
     if file.is_dir():  # passed, then "unable to open database file" at every ingest tick
         return f"{file} is a directory, not an SQLite file: name the publisher's database file"
     if not file.is_file():
         return f"{file} is not a regular file (a device or a pipe): name an SQLite database file"
     return None
+
+
+def source_warnings(settings: Settings) -> list[Problem]:
+    """An SQLite ``source.url`` whose file is not there now (``config check``'s warning, exit
+    unchanged): the configuration is right, the CMS is absent (moved, a share not mounted), as
+    a CMS server may be down. ``run`` starts and serves feeds and alerts, its ingest says the
+    source does not answer and retries with backoff, and picks the file up when it is back;
+    the file is never created (``feedsvc.db.drivers.never_created``). A mistyped path is a
+    file that never comes: ``source check`` fails on it (exit 1, "cannot connect")."""
+    url = settings.source.url
+    if not url or not url.startswith("sqlite"):
+        return []
+    from feedsvc.db.sqlite_url import MISSING_SOURCE, missing_file, sqlite_target
+
+    target = sqlite_target(url)
+    file = None if target is None else missing_file(target.filename, uri=target.uri)
+    if file is None:
+        return []
+    return [
+        Problem(
+            "source.url",
+            f"{MISSING_SOURCE.format(file=file)}: feedsvc run starts and its ingest retries "
+            "until the file is there; if the path is wrong, correct it",
+        )
+    ]
 
 
 def _secret_text_problems(settings: Settings) -> list[Problem]:

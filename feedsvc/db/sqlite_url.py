@@ -28,7 +28,7 @@ import stat
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from urllib.parse import parse_qsl, unquote_to_bytes
+from urllib.parse import parse_qsl, quote_from_bytes, unquote_to_bytes
 
 from feedsvc.db.urls import parse
 
@@ -149,6 +149,39 @@ def sqlite_target(url: str) -> SqliteTarget | None:
     if rest:
         filename += "?" + "&".join(f"{k}={v}" for k, v in rest)
     return SqliteTarget(filename, True)
+
+
+#: What a missing source file is, in the words of ``config check``, ``source check``, ingest's
+#: log line and ``feedsvc status`` (:func:`existing_only` never lets SQLite create it).
+MISSING_SOURCE = "the SQLite file {file} does not exist (a source is read, never created)"
+
+
+def existing_only(filename: str, *, uri: bool) -> str:
+    """The SQLite URI (to connect with ``uri=True``) opening what ``sqlite3.connect(filename,
+    uri=uri)`` opens, but never creating it: ``mode=rw`` (SQLite's flags without
+    ``SQLITE_OPEN_CREATE``; reads and locks as before, ``PRAGMA query_only`` refuses writes),
+    or the URI's own ``mode=ro``/``mode=memory``. Why: a source is read, never created, and
+    SQLite's default ``rwc`` made an empty file wherever ``source.url`` pointed, a CMS file
+    moved or a share not mounted included, so ingest then read an empty DB ("no such table")
+    where the file came back. A plain path's bytes are %-escaped (``?``, ``#``, ``%``)."""
+    if not (uri and filename.startswith("file:")):
+        return f"file:{quote_from_bytes(os.fsencode(filename), safe='/')}?mode=rw"
+    base, hash_, fragment = filename.partition("#")
+    path, _, query = base.partition("?")
+    mode = uri_params(filename).get("mode")
+    pairs = [p for p in query.split("&") if p and _decode(p.partition("=")[0]) != "mode"]
+    pairs.append(f"mode={mode if mode in ('ro', 'memory') else 'rw'}")
+    return f"{path}?{'&'.join(pairs)}{hash_}{fragment}"
+
+
+def missing_file(filename: str, *, uri: bool) -> Path | None:
+    """The file ``filename`` names when it is not there (nothing at its path), else None: an
+    in-memory DB, a path SQLite cannot resolve, a file or anything else present."""
+    try:
+        file = connect_file(filename, uri=uri)
+    except SqlitePathError:
+        return None
+    return file if file is not None and not os.path.lexists(file) else None
 
 
 def connect_file(filename: str, *, uri: bool) -> Path | None:

@@ -33,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
-from feedsvc.db.drivers import driver_url, source_connect_args
+from feedsvc.db.drivers import driver_url, never_created, source_connect_args
 from feedsvc.db.errors import source_db, watch
 from feedsvc.db.schema import source_articles
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
@@ -384,6 +384,8 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
     engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
     bound_engine(engine, bounds)
+    if engine.dialect.name == "sqlite":
+        never_created(engine)  # a CMS file that is not there is an outage, never made empty
     _read_only(engine)
     watch(engine, source_db(url))  # its errors name it, apart from the state DB's
     return engine
