@@ -24,6 +24,7 @@ and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -168,9 +169,40 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
 
 
 def _short(value: Any) -> str:
-    """A value for an error message: type and a bounded repr (a record may hold megabytes)."""
-    text = repr(value)
-    return f"{type(value).__name__} {text[:60]}{'…' if len(text) > 60 else ''}"
+    """A value for an error message, bounded (a record may hold megabytes): a JSON value in
+    JSON's words (``null``, ``true``, ``an empty string``, ``the string "yes"``, ``the number
+    1.5e+300``, ``an array [1]``, ``an object {…}``), as the line wrote it; anything else (a
+    source row's driver value) by its type and repr."""
+    if value is None or isinstance(value, bool):
+        return json.dumps(value)
+    if isinstance(value, str) and not value:
+        return "an empty string"
+    kind = _JSON_KINDS.get(type(value))
+    if kind is None:
+        text, kind = repr(value), type(value).__name__
+    else:
+        try:  # JSON's own escapes, and those of the characters a terminal hides or refuses
+            text = _HIDDEN.sub(_escaped, json.dumps(value, ensure_ascii=False))
+        except (TypeError, ValueError, RecursionError):  # NaN in a source row, deep nesting
+            text = "…"
+    return f"{kind} {text[:60]}{'…' if len(text) > 60 else ''}"
+
+
+_HIDDEN = re.compile("[\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff\ud800-\udfff]")
+
+
+def _escaped(found: re.Match[str]) -> str:
+    return f"\\u{ord(found[0]):04x}"
+
+
+#: JSON's word for the Python type :func:`json.loads` gives each of its values.
+_JSON_KINDS: dict[type, str] = {
+    str: "the string",
+    int: "the number",
+    float: "the number",
+    list: "an array",
+    dict: "an object",
+}
 
 
 def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
@@ -337,7 +369,7 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
     (:mod:`feedsvc.nfc`); identifiers (``source_key``, ``url``, ``image_url``) are trimmed.
     """
     if not isinstance(record, Mapping):
-        raise ArticleError(None, f"expected a JSON object, got {type(record).__name__}")
+        raise ArticleError(None, f"expected a JSON object, got {_short(record)}")
     problems: list[ArticleError] = []
     values = {
         name: _checked(problems, _text, record, name, name in REQUIRED) for name in TEXT_FIELDS

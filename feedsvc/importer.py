@@ -158,11 +158,21 @@ def import_articles(
     """
     report = ImportReport()
     batch: Batch = []
+    # Rejections are said in line order: those of lines read while a batch is pending wait for
+    # its verdicts (a takedown not applied is known only once it is stored), then all in order.
+    pending: list[Rejected] = []
 
     def reject(line: int, error: ArticleError) -> None:
-        rejected = Rejected(line, error)
-        report.rejected.append(rejected)
-        on_reject(rejected)
+        pending.append(Rejected(line, error))
+        if not batch:  # no earlier line waits for a verdict
+            say()
+
+    def say() -> None:
+        pending.sort(key=lambda r: r.line)
+        for rejected in pending:
+            report.rejected.append(rejected)
+            on_reject(rejected)
+        pending.clear()
 
     def flush() -> None:
         if not batch:
@@ -181,6 +191,7 @@ def import_articles(
             report.committed_through = batch[-1][0]
             batch.clear()
         finally:
+            say()  # this batch's and the lines' between (also when the batch was not stored)
             hold.release()  # a Ctrl-C during the commit is raised here, the batch counted
 
     try:
@@ -193,6 +204,7 @@ def import_articles(
                 flush()
         flush()
     except KeyboardInterrupt as exc:
+        say()  # the lines rejected before the batch Ctrl-C stopped
         raise ImportInterrupted(report, exc) from None
     return report
 

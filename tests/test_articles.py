@@ -92,7 +92,22 @@ def test_every_problem_of_a_record_is_reported_at_once() -> None:
 def test_a_record_that_is_no_object_is_one_problem() -> None:
     with pytest.raises(ArticleError) as info:
         parse_article([1, 2])
-    assert info.value.problems == [(None, "expected a JSON object, got list")]
+    assert info.value.problems == [(None, "expected a JSON object, got an array [1, 2]")]
+
+
+def test_a_source_value_that_is_no_json_value_is_named_by_its_type() -> None:
+    """A driver value (bytes, a Decimal) has no JSON word: its type and repr, as before."""
+    from decimal import Decimal
+
+    row = {"source_key": "1", "url": "https://example.vn/1", "title": b"x",
+           "published_at": Decimal(1), "withdrawn": b"\x01"}  # fmt: skip
+    with pytest.raises(ArticleError) as info:
+        parse_article(row)
+    assert [reason for _, reason in info.value.problems] == [
+        "expected a string, got bytes b'x'",
+        "expected an ISO 8601 timestamp, got Decimal Decimal('1')",
+        "expected true or false, got bytes b'\\x01'",
+    ]
 
 
 def test_a_source_row_is_not_checked_for_other_keys() -> None:

@@ -154,11 +154,34 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "BOM not at the start of the file": (b"\xef\xbb\xbf" + good(99), "invalid JSON"),
     "array where a string is expected": (line(title=["a", "b"]), "title: expected a string"),
     "object where a string is expected": (line(url={"href": "x"}), "url: expected a string"),
-    "bool in tags": (line(tags=[True]), "tags: item 0 is bool"),
+    "bool in tags": (line(tags=[True]), "tags: item 0 is true, expected a string"),
     "tags as an object": (line(tags={"a": 1}), "tags: expected a list"),
     "too many tags": (line(tags=[f"t{i}" for i in range(101)]), "tags: 101 tags"),
-    "top-level array": (b"[1, 2]", "expected a JSON object, got list"),
-    "top-level string": (b'"hello"', "expected a JSON object, got str"),
+    # tester F15: JSON's words for a value, not Python's type names (NoneType, list, bool True)
+    "top-level array": (b"[1, 2]", "expected a JSON object, got an array [1, 2]"),
+    "top-level string": (b'"hello"', 'expected a JSON object, got the string "hello"'),
+    "top-level null": (b"null", "line 2: expected a JSON object, got null"),
+    "top-level number": (b"1.5e+300", "expected a JSON object, got the number 1.5e+300"),
+    "top-level true": (b"true", "expected a JSON object, got true"),
+    "empty published_at": (
+        line(published_at=""),
+        "expected an ISO 8601 timestamp, got an empty st",
+    ),
+    "null in tags": (line(tags=["a", None]), "tags: item 1 is null, expected a string"),
+    "object in tags": (line(tags=[{"a": "á"}]), 'tags: item 0 is an object {"a": "á"}, expected'),
+    "withdrawn as a string": (
+        line(withdrawn="yes"),
+        'withdrawn: expected true or false, got the string "yes"',
+    ),
+    "withdrawn as a number": (line(withdrawn=1), "withdrawn: expected true or false, got the num"),
+    "withdrawn as an array": (
+        line(withdrawn=[True]),
+        "withdrawn: expected true or false, got an array [true]",
+    ),
+    "withdrawn as a hidden string": (
+        line(withdrawn="no\u2028\u200b\ud800"),
+        'got the string "no\\u2028\\u200b\\ud800"',  # escaped: one line, visible, printable
+    ),
     # tester F1: a key that is no field was dropped and the line stored ("visible": false, a
     # takedown, not done); refused now, on import and match alike (jsonlines.parse_json_article)
     "visible false": (line(visible=False), 'visible: unknown field (did you mean "withdrawn"?'),
@@ -179,11 +202,12 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     ),
     "an unknown key and a bad field": (
         line(visible=False, withdrawn="yes"),
-        "withdrawn: expected true or false, got str 'yes'; visible: unknown field",
+        'withdrawn: expected true or false, got the string "yes"; visible: unknown field',
     ),
     "an unknown key inside a field is its type's problem": (
         line(tags={"visible": False}, title={"withdrawn": True}),
-        "title: expected a string, got dict {'withdrawn': True}; tags: expected a list of strings",
+        'title: expected a string, got an object {"withdrawn": true}; tags: expected a list of'
+        ' strings, got an object {"visible": false}',
     ),
 }
 

@@ -419,3 +419,49 @@ def test_an_unknown_key_and_bad_fields_are_said_together(db: Database) -> None:
         "title", "published_at", "withdrawn", "hidden", "Tags"
     ]  # fmt: skip
     assert str(refused).startswith("line 2: title: is required; published_at: not an ISO 8601")
+
+
+def test_rejections_are_said_in_line_order(tmp_path: Path) -> None:
+    """Tester F15: a takedown not applied (known once its batch is stored) was said after the
+    other rejections: line 3 before line 2. In line order now, in the report and on stderr."""
+    env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 's.db'}", "FEEDSVC_CONFIG": "/dev/null"}
+    t = article(1).published_at
+    runner = CliRunner()
+    newer = jsonl(replace(article(1), updated_at=t + timedelta(hours=2)))
+    assert runner.invoke(cli, ["import", "-"], input=newer, env=env).exit_code == 0
+    bad = {"source_key": "W", "url": "https://e.vn/w", "title": "w",
+           "published_at": "2026-11-20", "withdrawn": "yes"}  # fmt: skip
+    lines = jsonl(
+        article(2),
+        replace(article(1), updated_at=t + timedelta(hours=1), withdrawn=True),  # not applied
+        bad,
+        "{not json",
+        article(3),
+        replace(article(2), withdrawn=True, updated_at=t - timedelta(days=1)),  # not applied
+        "[]",
+    )
+    result = runner.invoke(cli, ["import", "-"], input=lines, env=env)
+    assert result.exit_code == 1
+    said = [line.split(":")[0] for line in result.output.splitlines() if line.startswith("rej")]
+    assert said == [f"rejected line {n}" for n in (2, 3, 4, 6, 7)]
+
+
+def test_rejections_stay_in_line_order_across_batches(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import feedsvc.importer
+
+    monkeypatch.setattr(feedsvc.importer, "BATCH", 3)
+    t = article(1).published_at
+    run_import(db, jsonl(replace(article(1), updated_at=t + timedelta(hours=2))))
+    stale = replace(article(1), updated_at=t, withdrawn=True)
+    said: list[int] = []
+    text = jsonl("[]", article(2), stale, "{", article(3), "{", stale)
+    report = import_articles(
+        db,
+        read_jsonl(io.StringIO(text), VN),
+        now=lambda: datetime.now(UTC),
+        on_reject=lambda r: said.append(r.line),
+    )
+    assert said == [r.line for r in report.rejected] == [1, 3, 4, 6, 7]
+    assert (report.counts.inserted, report.counts.unchanged) == (2, 0)
