@@ -339,6 +339,47 @@ def test_a_topic_a_chat_query_uses_is_not_deleted(served: tuple[TestClient, Serv
     assert ops.get_topic(service.db, "rt-1").slug == "rt-1"
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_an_edit_of_a_topic_deleted_meanwhile_never_recreates_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """Editor A opens the edit form, B deletes the topic, A saves: it was upserted back, with
+    the flash "Topic ghost created." (tester F10)."""
+    from feedsvc import operations as ops
+
+    client, service = make_client(tmp_path, monkeypatch, language=language)
+    with client:
+        login(client)
+        create_topic(client, "ghost", "Ghost", "ma")
+        form = client.get("/admin/topics/ghost/edit")
+        csrf = CSRF_FIELD.search(form.text)
+        assert form.status_code == 200 and csrf
+        ops.delete_topic(service.db, "ghost")  # B, through the API or the CLI
+        saved = client.post(
+            "/admin/topics/ghost/edit",
+            data={"csrf": csrf.group(1), "slug": "ghost", "title": "Ghost edited",
+                  "query": "ma", "enabled": "on"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert saved.status_code == 409, saved.text
+        said = html.unescape(saved.text)
+        assert (
+            "Chủ đề ghost đã bị xoá trong lúc bạn sửa" if language == "vi"
+            else "Topic ghost was deleted while you were editing it"
+        ) in said  # fmt: skip
+        assert "Ghost edited" in said and 'action="/admin/topics/new"' in said  # kept, as new
+        with pytest.raises(ops.OperationError):
+            ops.get_topic(service.db, "ghost")
+        assert client.get("/admin/topics/ghost/edit").status_code == 404
+        again = client.post(  # saving the kept text from the new form: deliberate
+            "/admin/topics/new",
+            data={"csrf": csrf.group(1), "slug": "ghost", "title": "Ghost edited",
+                  "query": "ma", "enabled": "on"},
+        )  # fmt: skip
+        assert again.status_code == 200
+        assert ops.get_topic(service.db, "ghost").title == "Ghost edited"
+
+
 def test_script_title_renders_as_text(client: TestClient) -> None:
     login(client)
     assert create_topic(client, "xss", XSS, "Kiến").status_code == 303

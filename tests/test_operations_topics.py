@@ -155,3 +155,34 @@ def test_saving_names_only_the_topics_that_reference_it(db: Database) -> None:
         ops.save_topic(db, TopicSpec("rt", "R", hundred), "cli")  # ref: 1001 terms
     assert (refused.value.code, refused.value.params["users"]) == ("breaks_users", "ref")
     assert ops.save_topic(db, TopicSpec("rt", "R", "b c"), "cli") == "updated"
+
+
+# -- the admin's edit form only updates (tester F10: it re-created a topic deleted meanwhile) ---
+
+
+def test_an_update_only_save_never_creates(db: Database) -> None:
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, TopicSpec("ghost", "Ghost edited", "ma"), "admin", update_only=True)
+    exc = refused.value
+    assert (exc.kind, exc.code, exc.params) == (
+        "conflict",
+        "topic_deleted_meanwhile",
+        {"slug": "ghost"},
+    )
+    assert ENGLISH.operation_error(exc).startswith(
+        "Topic ghost was deleted while you were editing it"
+    )
+    with pytest.raises(ops.OperationError, match="unknown topic"):
+        ops.get_topic(db, "ghost")
+
+
+def test_an_update_only_save_updates(db: Database) -> None:
+    ops.save_topic(db, TopicSpec("ghost", "Ghost", "ma"), "api")
+    spec = TopicSpec("ghost", "Ghost edited", "ma")
+    assert ops.save_topic(db, spec, "admin", update_only=True) == "updated"
+    assert ops.save_topic(db, spec, "admin", update_only=True) == "unchanged"
+    ops.delete_topic(db, "ghost")
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, spec, "admin", update_only=True)
+    assert refused.value.code == "topic_deleted_meanwhile"
+    assert ops.save_topic(db, spec, "admin") == "created"  # an upsert (the API's PUT) still is

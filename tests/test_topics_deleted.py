@@ -249,3 +249,20 @@ def test_upgrade_to_0020_keeps_topics_and_deletes_remember_the_entry(
         assert sorted(shown(db)) == ["kt"]
     finally:
         db.dispose()
+
+
+def test_an_edit_saved_after_the_delete_does_not_bring_it_back(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The admin's edit form, opened before the delete and saved after it, upserted the file
+    topic back (tester F10): it is refused now, and the topic stays deleted at the next start."""
+    from feedsvc.operations import OperationError
+
+    db, _ = started
+    op_delete(db, "pl")
+    with pytest.raises(OperationError) as refused:
+        op_save(db, TopicSpec("pl", "Pháp luật sửa", '"tòa án"'), "admin", update_only=True)
+    assert refused.value.code == "topic_deleted_meanwhile"
+    assert sorted(shown(db)) == ["an", "kt"]
+    assert "1 kept deleted" in info_lines(restart(db, caplog))
+    assert sorted(shown(db)) == ["an", "kt"]

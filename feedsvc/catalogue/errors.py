@@ -169,6 +169,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "chat_query_ref": ("cuộc trò chuyện {chat} (đăng ký {id})", "chat {chat} (subscription {id})"),
     "and_more": ("và {count} chỗ khác", "and {count} more"),
+    "op.topic_deleted_meanwhile": (
+        "Chủ đề {slug} đã bị xoá trong lúc bạn sửa (ở trang quản trị khác, qua API hoặc dòng "
+        "lệnh); chưa lưu gì. Nội dung bạn gõ vẫn ở dưới đây: bấm Lưu để tạo lại chủ đề, hoặc "
+        "Huỷ.",
+        "Topic {slug} was deleted while you were editing it (in another admin page, through "
+        "the API or the command line); nothing was saved. What you typed is below: Save "
+        "creates the topic again, or Cancel.",
+    ),
     "op.topic_has_subscriptions": (
         "Chủ đề {slug} có {subs}; xoá chủ đề sẽ xoá cả các đăng ký này. Muốn giữ chúng, hãy "
         "tắt chủ đề.",

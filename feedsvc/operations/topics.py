@@ -47,9 +47,20 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
     return cleaned
 
 
-def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool = False) -> str:
+def save_topic(
+    db: Database,
+    spec: TopicSpec,
+    origin: str,
+    *,
+    create_only: bool = False,
+    update_only: bool = False,
+) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
-    title and description are saved as :mod:`feedsvc.fieldtext` normalises them."""
+    title and description are saved as :mod:`feedsvc.fieldtext` normalises them.
+    ``create_only``: an existing slug is ``topic_exists``. ``update_only`` (the admin's edit
+    form): a topic that is gone — deleted since the form was opened — is ``conflict``
+    ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
+    topics-file topic deleted on purpose came back with it)."""
     refuse_control("slug", spec.slug)
     if code := slug_problem(spec.slug):
         raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
@@ -66,6 +77,8 @@ def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool 
                 params={"slug": spec.slug},
                 field="slug",
             )
+        if update_only and spec.slug not in existing:
+            raise _deleted_meanwhile(spec.slug)
         _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
         # other topics that reference this one must still parse with the new query
         users = [t.spec for t in existing.values() if spec.slug in references(t.query)]
@@ -80,7 +93,19 @@ def save_topic(db: Database, spec: TopicSpec, origin: str, *, create_only: bool 
                 params={"slug": spec.slug, "users": ", ".join(u.slug for u in users)},
                 field="query",
             )
-        return topic_store.save_topic(conn, spec, origin, db.now())
+        outcome = topic_store.save_topic(conn, spec, origin, db.now())
+        if update_only and outcome == "created":  # deleted after the read above: undone
+            raise _deleted_meanwhile(spec.slug)
+        return outcome
+
+
+def _deleted_meanwhile(slug: str) -> OperationError:
+    return OperationError(
+        "conflict",
+        f"topic {slug} was deleted meanwhile; nothing was saved",
+        code="topic_deleted_meanwhile",
+        params={"slug": slug},
+    )
 
 
 def get_topic(db: Database, slug: str) -> Topic:

@@ -123,12 +123,17 @@ def page_routes(admin: Admin) -> list[Route]:
         return await save(request, ctx, slug)
 
     def editor(
-        ctx: Ctx, spec: TopicSpec, *, new: bool, error: ops.OperationError | None = None
+        ctx: Ctx,
+        spec: TopicSpec,
+        *,
+        new: bool,
+        error: ops.OperationError | None = None,
+        status: int | None = None,
     ) -> Response:
         return admin.page(
             "editor.html",
             ctx,
-            422 if error else 200,
+            status or (422 if error else 200),
             spec=spec,
             new=new,
             error=error,
@@ -146,7 +151,9 @@ def page_routes(admin: Admin) -> list[Route]:
         )
         try:
             outcome = await db_call(
-                lambda: ops.save_topic(db, spec, "admin", create_only=slug is None)
+                lambda: ops.save_topic(
+                    db, spec, "admin", create_only=slug is None, update_only=slug is not None
+                )
             )
             message = t(f"saved_{outcome}", slug=spec.slug)
             if data.get("backfill") == "on":
@@ -159,6 +166,10 @@ def page_routes(admin: Admin) -> list[Route]:
                     added=r.added,
                 )
         except ops.OperationError as exc:
+            if exc.code == "topic_deleted_meanwhile":
+                # 409, and what the editor typed is kept, in a "new topic" form: saving it
+                # again creates the topic, deliberately (the edit URL never does)
+                return editor(ctx, spec, new=True, error=exc, status=409)
             return editor(ctx, spec, new=slug is None, error=exc)
         await db_call(after_topic_change, spec.slug)
         return admin.redirect(ctx, "/topics", message)
