@@ -18,19 +18,19 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.nfc import nfc
 from feedsvc.store.records import TopicSpec
 
 #: The control characters a field may hold before normalising: line breaks and tabs (whitespace
 #: a paste brings). Every other one — C0, DEL, C1 (NEL included), vertical tab, form feed — is
 #: refused, and so are the bidirectional embedding, override and isolate controls (U+202A–E,
-#: U+2066–9): in a title they reorder the text around it in every admin list, feed reader and
-#: chat alert that shows it ("Trojan Source", CVE-2021-42574). The plain direction marks
-#: (U+200E/F) and joiners (U+200C/D, needed by some scripts and emoji) stay allowed.
+#: U+2066–9, :mod:`feedsvc.bidi`): in a title they reorder the text around it in every admin
+#: list, feed reader and chat alert that shows it ("Trojan Source", CVE-2021-42574). The plain
+#: direction marks (U+200E/F) and joiners (U+200C/D, needed by some scripts and emoji) stay
+#: allowed.
 WHITESPACE_CONTROLS = "\t\n\r"
-_CONTROL = re.compile(
-    "[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]"
-)
+_CONTROL = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{BIDI_CONTROLS}\ud800-\udfff]")
 _LINE_BREAK = re.compile("\r\n|[\r\u2028\u2029]")
 
 

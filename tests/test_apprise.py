@@ -269,3 +269,22 @@ def test_masking_and_secret_parts() -> None:
     assert {"123456789012", "AbCdEfGhIjKlMnOp", "zz-secret-zz"} <= set(parts)
     assert "smtp.gmail.com" not in secret_parts("mailto://me:pw-secret1@smtp.gmail.com")
     assert "pw-secret1" in secret_parts("mailto://me:pw-secret1@smtp.gmail.com")
+
+
+async def test_a_bidi_control_in_an_article_reaches_no_apprise_message(
+    db: Database, receiver: Receiver
+) -> None:
+    """Tester F14: the Apprise JSON body had U+202E in both title and message. The article is
+    still matched (matching deletes format characters), and the message is clean."""
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("a"))  # fmt: skip
+    publish(
+        db, 1, title="Công an Kiến\u202e Thụy \u2067bắt\u2069 đối tượng", section="\u202dAn ninh"
+    )
+    await dispatch(db, AppriseChannel(VN), done)
+    assert [s for s, _, _ in rows(db)] == ["sent"]
+    [got] = receiver.at("a")
+    assert got.body["title"] == "Công an Kiến Thụy bắt đối tượng"
+    assert got.body["message"].startswith("Công an Kiến Thụy bắt đối tượng\nAn ninh · ")
+    for text in (got.body["title"], got.body["message"]):
+        assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")

@@ -325,3 +325,53 @@ def test_title_markup_and_entities_become_text() -> None:
         published_at=datetime(2022, 1, 1, tzinfo=UTC),
     )
     assert parse("rss", [odd]).entries[0].title == '"Cầu Rào" & giao thông'.join(["Nóng: ", ""])
+
+
+#: The bidirectional embedding, override and isolate controls (feedsvc.bidi), each one.
+BIDI = [
+    chr(c) for first, last in ((0x202A, 0x202E), (0x2066, 0x2069)) for c in range(first, last + 1)
+]
+
+
+def _spoofed(bidi: str) -> Article:
+    return replace(
+        OLD,
+        title=f"Kiến Thụy {bidi} điều khiển \x07 chuông",
+        summary=f"Công an <b>{bidi}Kiến Thụy</b> &#x{ord(bidi):x}; bắt giữ",
+        body=f"<p>Chiều 14/12{bidi}, Đại Đồng</p>",
+        author=f"Phạm {bidi}Thu Hà",
+        section=f"Thời sự{bidi}",
+        tags=(f"An ninh{bidi}", f"{bidi}Kiến Thụy"),
+    )
+
+
+@pytest.mark.parametrize("bidi", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_bidi_controls_in_article_text_reach_no_feed(fmt: str, bidi: str) -> None:
+    """Tester F14: the feed's JSON title was 'Kiến Thụy \\u202e điều khiển chuông' (BEL
+    removed, U+202E kept). Title, summary, body, author, section and tags are cleaned of it
+    in every format, as a character, an escape or a character reference."""
+    raw = render_feed(meta(fmt), [_spoofed(bidi)], fmt)
+    text = raw.decode("utf-8")
+    assert bidi not in text and f"\\u{ord(bidi):04x}" not in text.lower()
+    assert f"#x{ord(bidi):x};" not in text.lower() and f"&#{ord(bidi)};" not in text
+    if fmt == "json":
+        item = json.loads(text)["items"][0]
+        assert item["title"] == "Kiến Thụy điều khiển chuông"
+        assert item["authors"] == [{"name": "Phạm Thu Hà"}]
+        assert item["tags"] == ["Thời sự", "An ninh", "Kiến Thụy"]
+        assert item["summary"] == "Công an Kiến Thụy bắt giữ"
+        assert "Chiều 14/12, Đại Đồng" in item["content_html"]
+    else:
+        entry = parse(fmt, [_spoofed(bidi)]).entries[0]
+        assert entry.title == "Kiến Thụy điều khiển chuông"
+        assert [t.term for t in entry.tags] == ["Thời sự", "An ninh", "Kiến Thụy"]
+
+
+def test_a_bidi_control_in_a_source_key_keeps_its_guid() -> None:
+    """The guid is an identifier, percent-encoded (no reader shows it): a stored article whose
+    key holds U+202E keeps the guid it had, or readers would show it twice."""
+    key = "HP-\u202e-1"
+    assert article_guid(SITE, key).endswith(",2024:article/HP-%E2%80%AE-1")
+    item = json_feed([replace(OLD, source_key=key)])["items"][0]  # type: ignore[index]
+    assert item["id"] == article_guid(SITE, key)

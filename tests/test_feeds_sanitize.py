@@ -272,3 +272,42 @@ def test_plain_text_collapses_exactly_what_regex_whitespace_is() -> None:
     spaces = "".join(chr(c) for c in range(sys.maxunicode + 1) if chr(c).isspace())
     text = f"{spaces}a{spaces}b c\u00a0\u2028d{spaces}"
     assert plain_text(text) == re.sub(r"\s+", " ", xml_clean(text)).strip() == "a b c d"
+
+
+#: The bidirectional embedding, override and isolate controls (feedsvc.bidi), each one.
+BIDI = [
+    chr(c) for first, last in ((0x202A, 0x202E), (0x2066, 0x2069)) for c in range(first, last + 1)
+]
+
+
+@pytest.mark.parametrize("bidi", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+def test_bidi_controls_are_cleaned_like_other_controls(bidi: str) -> None:
+    """Tester F14: U+202E in an article's title reached every feed and alert, reversing the
+    rest of the line in readers' apps, while the admin refuses it in typed text. Removed by the
+    one cleaner, as plain text, in HTML, as a character reference, in plain_text's excerpt."""
+    assert xml_clean(f"Kiến Thụy {bidi} điều khiển \x07 chuông") == "Kiến Thụy  điều khiển  chuông"
+    assert xml_clean(f"{bidi}{bidi}abc{bidi}") == "abc"
+    html = sanitize_html(f"<p>Công an {bidi}xã</p><p>&#x{ord(bidi):X};Đại Đồng</p>", BASE)
+    assert html == "<p>Công an xã</p><p>Đại Đồng</p>"
+    assert sanitize_html(f"trộm {bidi}cắp", BASE) == "trộm cắp"  # plain-text body
+    assert plain_text(f"<b>Nóng{bidi}</b> &#{ord(bidi)}; tin") == "Nóng tin"
+
+
+@pytest.mark.parametrize("mark", ["\u200e", "\u200f", "\u061c", "\u200c", "\u200d"])
+def test_direction_marks_and_joiners_stay(mark: str) -> None:
+    """LRM, RLM, ALM set no direction beyond themselves (mixed-direction text needs them) and
+    the joiners are part of some scripts and emoji: kept, as the admin keeps them."""
+    assert xml_clean(f"số 10{mark} người") == f"số 10{mark} người"
+
+
+def test_the_cleaner_and_the_admins_refusal_name_the_same_characters() -> None:
+    """One definition (feedsvc.bidi): what the admin refuses in typed text is what feeds and
+    alerts clean out of article text, among the format characters (Cf)."""
+    import unicodedata
+
+    from feedsvc.fieldtext import control_char
+
+    format_chars = [chr(c) for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"]
+    cleaned = [c for c in format_chars if xml_clean(c) == ""]
+    refused = [c for c in format_chars if control_char(c) is not None]
+    assert cleaned == refused == BIDI

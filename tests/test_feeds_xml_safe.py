@@ -242,3 +242,24 @@ def test_entity_encoded_markup_is_text_in_every_format(summary: str | None) -> N
         if payload:
             fragment = lxml_html.fragment_fromstring(payload, create_parent="div")
             assert not fragment.xpath("//img | //script | //*[@onerror]"), payload
+
+
+@pytest.mark.parametrize("bidi", ["\u202a", "\u202e", "\u2066", "\u2069"])
+def test_bidi_controls_reach_no_reader_page(bidi: str) -> None:
+    """Tester F14: the reader pages showed an article's U+202E (its title, section, summary)
+    as they got it; the pages clean with the feeds' cleaner."""
+    item = Article(
+        source_key="HP-B-1",
+        url="https://baohaiphong.example/b.html",
+        title=f"Kiến Thụy {bidi} điều khiển",
+        published_at=datetime(2022, 1, 1, tzinfo=UTC),
+        summary=f"<p>Công an {bidi}xã &#x{ord(bidi):x};Đại Đồng</p>",
+        section=f"Thời sự{bidi}",
+    )
+    shown = page_article(item, SITE)
+    assert (shown.title, shown.section, shown.summary) == (
+        "Kiến Thụy điều khiển", "Thời sự", "Công an xã Đại Đồng",
+    )  # fmt: skip
+    topic = page_topic("x", "X", "", 1, [shown], subscribe_links(PUBLIC, "x", "TinBot"))
+    index = render_index(Translator("vi"), Site("Tin", SITE, PUBLIC), [topic]).decode("utf-8")
+    assert bidi not in index and f"#x{ord(bidi):x};" not in index.lower()

@@ -259,3 +259,17 @@ def test_cf_ranges_match_unicodedata() -> None:
     listed = {c for lo, hi in CF_RANGES for c in range(lo, hi + 1)}
     actual = {c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cf"}
     assert actual <= listed  # a newer Unicode may add some; extra listed ones are harmless
+
+
+@pytest.mark.parametrize(
+    "bidi",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_bidi_controls_are_deleted_before_matching(bidi: str) -> None:
+    """Tester F14: feeds and alerts now clean the bidi controls out of article text; matching
+    already deleted them (format characters, Cf), inside a word or between words, so an
+    article is matched exactly as before."""
+    assert clean_text(f"Ki{bidi}ến {bidi}Thụy{bidi}") == "Kiến Thụy"
+    assert search_keys(document_from_text(f"Công an Kiến{bidi} Thụy")) == search_keys(
+        document_from_text("Công an Kiến Thụy")
+    )

@@ -224,3 +224,34 @@ def test_fake_accepts_every_formatted_message(
         image_url="https://img.example/a.jpg",
     )
     _check(format_alert(art, topics, TZ, with_image=with_image))
+
+
+#: The bidirectional embedding, override and isolate controls (feedsvc.bidi), each one.
+BIDI = [
+    chr(c) for first, last in ((0x202A, 0x202E), (0x2066, 0x2069)) for c in range(first, last + 1)
+]
+
+
+@pytest.mark.parametrize("bidi", BIDI, ids=[f"U+{ord(c):04X}" for c in BIDI])
+def test_bidi_controls_reach_no_alert(bidi: str) -> None:
+    """Tester F14: U+202E in an article's title, summary (HTML, or a character reference),
+    section or author reached the Telegram alert (and the console's, its plain text), reversing
+    the rest of the line in the chat. Cleaned as the feeds clean it; LRM stays."""
+    msg = format_alert(
+        _article(
+            title=f"Kiến Thụy {bidi} điều khiển \x07 chuông",
+            summary=f"<p>Công an {bidi}xã &#x{ord(bidi):x}; Đại Đồng\u200f</p>",
+            section=f"Thời sự{bidi}",
+            author=f"{bidi}Phạm Thu Hà",
+        ),
+        ["Kiến Thụy"],
+        TZ,
+    )
+    for text in (msg.text, msg.plain_text, _check(msg)):
+        assert bidi not in text and f"#x{ord(bidi):x};" not in text
+    assert msg.plain_text.splitlines()[:2] == [
+        "Kiến Thụy điều khiển chuông",
+        "Thời sự · Phạm Thu Hà · 10:34 15/12/2021",
+    ]
+    assert "Công an xã Đại Đồng\u200f" in msg.plain_text  # a direction mark is kept
+    assert visible_text(f"a{bidi}b") == "ab"  # Apprise's title

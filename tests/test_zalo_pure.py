@@ -163,3 +163,25 @@ def test_zalo_config(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
     assert keys == {"zalo.webhook_secret", "zalo.token_file"}
     with pytest.raises(ConfigError):
         load_config(None, {"zalo": {"base_url": "ftp://x", "global_rate": 0}})
+
+
+@pytest.mark.parametrize(
+    "bidi",
+    ["\u202a", "\u202b", "\u202c", "\u202d", "\u202e", "\u2066", "\u2067", "\u2068", "\u2069"],
+)
+def test_bidi_controls_reach_no_plain_alert(bidi: str) -> None:
+    """Tester F14: the plain-text alert (Zalo's, Apprise's body) kept U+202E from the title,
+    summary, section and author; cleaned now, as the feeds clean it."""
+    from feedsvc.channels.plain import format_plain_alert
+
+    item = article(
+        1,
+        title=f"Kiến Thụy {bidi} điều khiển \x07 chuông",
+        summary=f"Công an {bidi}xã &#{ord(bidi)}; Đại Đồng",
+        section=f"Thời sự{bidi}",
+        author=f"Phạm {bidi}Thu Hà",
+    )
+    for text in (format_zalo_alert(item, ["Kiến Thụy"], VN), format_plain_alert(item, [], VN)):
+        assert bidi not in text, ascii(text)
+        assert text.startswith("Kiến Thụy điều khiển chuông\nThời sự · Phạm Thu Hà · ")
+        assert "Công an xã Đại Đồng" in text

@@ -16,7 +16,7 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import absolute_url, plain_text, sanitize_html, xml_clean
+from feedsvc.feeds.sanitize import absolute_url, plain_text, sanitize_html, xml_clean, xml_legal
 
 FORMATS = ("rss", "atom", "json")
 #: How each format is named to people (buttons, link titles).
@@ -104,7 +104,7 @@ def article_guid(site_url: str, source_key: str) -> str:
     format and does not depend on the Host header, the scheme, or the article URL (which an
     editor may change).
     """
-    key = quote(xml_clean(source_key), safe=_TAG_SAFE)
+    key = quote(xml_legal(source_key), safe=_TAG_SAFE)
     return f"tag:{_host(site_url)},{TAG_DATE}:article/{key}"
 
 
@@ -203,7 +203,7 @@ def newest_first(articles: Iterable[Article]) -> list[Article]:
     """
     latest: dict[str, Article] = {}
     for article in articles:
-        key = xml_clean(article.source_key)
+        key = xml_legal(article.source_key)
         seen = latest.get(key)
         if seen is None or utc_seconds(article.version) > utc_seconds(seen.version):
             latest[key] = article
