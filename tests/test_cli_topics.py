@@ -309,3 +309,58 @@ def test_topics_and_chat_queries_are_named_together(run) -> None:  # type: ignor
         f"feedsvc: rt is used by ref and by the own queries of {named}, and 2 more; change "
     ), refused.output
     assert "2099" not in refused.output
+
+
+# -- `topics add` on an existing topic changes what is given only (tester F2b) -------------------
+
+
+def test_an_update_keeps_the_description_and_the_disabled_state(run) -> None:  # type: ignore[no-untyped-def]
+    """The tester's steps: the description was wiped and the topic switched back on."""
+    added = run("topics", "add", "up", "--title", "Up", "--query", "a",
+                "--description", "Mô tả dài quan trọng")  # fmt: skip
+    assert added.output == "up: created\n"
+    assert run("topics", "disable", "up").exit_code == 0
+    updated = run("topics", "add", "up", "--title", "Up 2", "--query", "b")
+    assert (updated.exit_code, updated.output) == (0, "up: updated (title, query)\n")
+    assert run("topics", "list").output == "up\tdisabled\tUp 2\tb\n"
+    assert "description = 'Mô tả dài quan trọng'" in run("topics", "export").output
+
+
+@pytest.mark.parametrize(
+    ("args", "said", "listed", "description"),
+    [
+        ((), "up: unchanged", "disabled", "Mô tả"),
+        (("--enabled",), "up: updated (enabled)", "enabled ", "Mô tả"),
+        (("--disabled",), "up: unchanged", "disabled", "Mô tả"),
+        (("--description", ""), "up: updated (description)", "disabled", ""),
+        (("--description", "Khác", "--enabled"), "up: updated (description, enabled)",
+         "enabled ", "Khác"),
+    ],
+)  # fmt: skip
+def test_an_update_changes_what_is_given(  # type: ignore[no-untyped-def]
+    run, args: tuple[str, ...], said: str, listed: str, description: str
+) -> None:
+    run("topics", "add", "up", "--title", "Up", "--query", "a", "--description", "Mô tả",
+        "--disabled")  # fmt: skip
+    done = run("topics", "add", "up", "--title", "Up", "--query", "a", *args)
+    assert (done.exit_code, done.output) == (0, said + "\n")
+    assert run("topics", "list").output == f"up\t{listed}\tUp\ta\n"
+    assert f"description = '{description}'" in run("topics", "export").output
+
+
+def test_a_create_keeps_its_defaults(run) -> None:  # type: ignore[no-untyped-def]
+    assert run("topics", "add", "new", "--title", "N", "--query", "a").output == "new: created\n"
+    assert run("topics", "add", "off", "--title", "O", "--query", "a", "--disabled").exit_code == 0
+    assert run("topics", "list").output == "new\tenabled \tN\ta\noff\tdisabled\tO\ta\n"
+    assert "description = ''" in run("topics", "export").output
+
+
+def test_an_invalid_update_changes_nothing(run) -> None:  # type: ignore[no-untyped-def]
+    run("topics", "add", "up", "--title", "Up", "--query", "a", "--description", "D",
+        "--disabled")  # fmt: skip
+    refused = run("topics", "add", "up", "--title", "Up", "--query", "a OR b c", "--enabled")
+    assert refused.exit_code == 2
+    refused = run("topics", "add", "up", "--title", "Up", "--query", "a",
+                  "--description", "x\x07y")  # fmt: skip
+    assert refused.exit_code == 2 and "control character" in refused.output
+    assert run("topics", "list").output == "up\tdisabled\tUp\ta\n"

@@ -186,3 +186,47 @@ def test_an_update_only_save_updates(db: Database) -> None:
         ops.save_topic(db, spec, "admin", update_only=True)
     assert refused.value.code == "topic_deleted_meanwhile"
     assert ops.save_topic(db, spec, "admin") == "created"  # an upsert (the API's PUT) still is
+
+
+# -- an update through edit_topic keeps what is not given (tester F2b) --------------------------
+
+
+def test_an_edit_keeps_what_is_not_given(db: Database) -> None:
+    first = ops.edit_topic(db, ops.TopicEdit("up", "Up", "a", "Mô tả dài", False), "cli")
+    assert first == ops.Saved("created")
+    saved = ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b"), "cli")
+    assert saved == ops.Saved("updated", ("title", "query"))
+    topic = ops.get_topic(db, "up")
+    assert (topic.title, topic.query, topic.description, topic.enabled) == (
+        "Up 2", "b", "Mô tả dài", False,
+    )  # fmt: skip
+    assert ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b"), "cli") == ops.Saved("unchanged")
+    saved = ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b", "", True), "cli")
+    assert saved == ops.Saved("updated", ("description", "enabled"))
+
+
+def test_an_edit_creates_with_the_defaults(db: Database) -> None:
+    assert ops.edit_topic(db, ops.TopicEdit("new", "N", "a"), "cli").outcome == "created"
+    topic = ops.get_topic(db, "new")
+    assert (topic.description, topic.enabled) == ("", True)
+    assert ops.TopicEdit("x", "X", "q").over(None) == TopicSpec("x", "X", "q", "", True)
+    assert ops.TopicEdit("x", "X", "q", enabled=False).over(topic) == TopicSpec(
+        "x", "X", "q", "", False
+    )
+
+
+@pytest.mark.parametrize(
+    ("edit", "code"),
+    [
+        (ops.TopicEdit("up", "Up", "a", "x\x07"), "control_character"),
+        (ops.TopicEdit("up", "", "a"), "title_required"),
+        (ops.TopicEdit("up", "Up", "a OR b c", enabled=True), "query_invalid"),
+        (ops.TopicEdit("Up!", "Up", "a"), "slug_format"),
+    ],
+)
+def test_an_edit_is_checked_like_a_save(db: Database, edit: ops.TopicEdit, code: str) -> None:
+    ops.save_topic(db, TopicSpec("up", "Up", "a", "D", False), "cli")
+    with pytest.raises(ops.OperationError) as refused:
+        ops.edit_topic(db, edit, "cli")
+    assert refused.value.code == code
+    assert ops.get_topic(db, "up").spec == TopicSpec("up", "Up", "a", "D", False)

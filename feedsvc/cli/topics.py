@@ -64,19 +64,34 @@ def list_cmd(config_file: str | None) -> None:
 @click.argument("slug")
 @click.option("--title", required=True)
 @click.option("--query", "query", required=True)
-@click.option("--description", default="")
-@click.option("--disabled", is_flag=True)
+@click.option(
+    "--description",
+    default=None,
+    help="Default: empty for a new topic; kept as stored when updating one.",
+)
+@click.option(
+    "--enabled/--disabled",
+    "enabled",
+    default=None,
+    help="Default: enabled for a new topic; kept as stored when updating one.",
+)
 @config_option
 def add(
-    slug: str, title: str, query: str, description: str, disabled: bool, config_file: str | None
+    slug: str,
+    title: str,
+    query: str,
+    description: str | None,
+    enabled: bool | None,
+    config_file: str | None,
 ) -> None:
-    """Create or update a topic (the query is validated first)."""
+    """Create or update a topic (the query is validated first). Updating one changes what is
+    given: --description and --enabled/--disabled left out keep the stored values."""
     from feedsvc import operations as ops
-    from feedsvc.store import topics as store
 
-    spec = store.TopicSpec(slug, title, query, description, not disabled)  # ops normalises
-    outcome = run_operation(lambda db: ops.save_topic(db, spec, "cli"), config_file)
-    click.echo(f"{slug}: {outcome}")
+    edit = ops.TopicEdit(slug, title, query, description, enabled)  # ops normalises
+    saved = run_operation(lambda db: ops.edit_topic(db, edit, "cli"), config_file)
+    changed = f" ({', '.join(saved.changed)})" if saved.changed else ""
+    click.echo(f"{slug}: {saved.outcome}{changed}")
 
 
 @topics.command("remove")

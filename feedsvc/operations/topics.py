@@ -47,6 +47,45 @@ def _clean_text(spec: TopicSpec) -> TopicSpec:
     return cleaned
 
 
+@dataclass(frozen=True)
+class TopicEdit:
+    """A topic as ``feedsvc topics add`` gives it: ``description`` and ``enabled`` are None
+    when not given, and then keep the stored values on an update, or take the defaults ("",
+    on) on a create. An update built a whole :class:`TopicSpec` from the defaults: changing a
+    query wiped the description and switched a topic disabled on purpose back on, so its
+    subscribers got alerts again (tester F2b)."""
+
+    slug: str
+    title: str
+    query: str
+    description: str | None = None
+    enabled: bool | None = None
+
+    def over(self, current: Topic | None) -> TopicSpec:
+        """The whole topic this edit saves over ``current`` (None: a new topic)."""
+        description, enabled = (current.description, current.enabled) if current else ("", True)
+        return TopicSpec(
+            self.slug,
+            self.title,
+            self.query,
+            description if self.description is None else self.description,
+            enabled if self.enabled is None else self.enabled,
+        )
+
+
+@dataclass(frozen=True)
+class Saved:
+    """What a save did: ``created``, ``updated`` or ``unchanged``, and for an update the
+    fields it changed (``title``, ``query``, ``description``, ``enabled``)."""
+
+    outcome: str
+    changed: tuple[str, ...] = ()
+
+
+#: The fields of a topic an update may change, in the order they are named.
+EDITED_FIELDS = ("title", "query", "description", "enabled")
+
+
 def save_topic(
     db: Database,
     spec: TopicSpec,
@@ -61,15 +100,34 @@ def save_topic(
     form): a topic that is gone — deleted since the form was opened — is ``conflict``
     ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
     topics-file topic deleted on purpose came back with it)."""
-    refuse_control("slug", spec.slug)
-    if code := slug_problem(spec.slug):
+    return _save(db, spec, origin, create_only=create_only, update_only=update_only).outcome
+
+
+def edit_topic(db: Database, edit: TopicEdit, origin: str) -> Saved:
+    """Create or update a topic from what was given (:class:`TopicEdit`: what is not given
+    keeps its stored value), with :func:`save_topic`'s checks; says which fields changed."""
+    return _save(db, edit, origin)
+
+
+def _save(
+    db: Database,
+    given: TopicSpec | TopicEdit,
+    origin: str,
+    *,
+    create_only: bool = False,
+    update_only: bool = False,
+) -> Saved:
+    refuse_control("slug", given.slug)
+    if code := slug_problem(given.slug):
         raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
-    spec = _clean_text(spec)
+    # what was given is checked before any SQL; a kept value was checked when it was stored
+    spec = _clean_text(given if isinstance(given, TopicSpec) else given.over(None))
     if not spec.title:
         raise OperationError("invalid", "title is required", code="title_required", field="title")
     with db.write() as conn:
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
-        if create_only and spec.slug in existing:
+        current = existing.get(spec.slug)
+        if create_only and current is not None:
             raise OperationError(
                 "conflict",
                 f"topic {spec.slug} already exists",
@@ -77,8 +135,10 @@ def save_topic(
                 params={"slug": spec.slug},
                 field="slug",
             )
-        if update_only and spec.slug not in existing:
+        if update_only and current is None:
             raise _deleted_meanwhile(spec.slug)
+        if isinstance(given, TopicEdit):
+            spec = _clean_text(given.over(current))
         _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
         # other topics that reference this one must still parse with the new query
         users = [t.spec for t in existing.values() if spec.slug in references(t.query)]
@@ -96,7 +156,11 @@ def save_topic(
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
-        return outcome
+        if outcome != "updated" or current is None:
+            return Saved(outcome)
+        before = current.spec
+        changed = tuple(f for f in EDITED_FIELDS if getattr(before, f) != getattr(spec, f))
+        return Saved(outcome, changed)
 
 
 def _deleted_meanwhile(slug: str) -> OperationError:
