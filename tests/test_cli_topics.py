@@ -364,3 +364,20 @@ def test_an_invalid_update_changes_nothing(run) -> None:  # type: ignore[no-unty
                   "--description", "x\x07y")  # fmt: skip
     assert refused.exit_code == 2 and "control character" in refused.output
     assert run("topics", "list").output == "up\tdisabled\tUp\ta\n"
+
+
+def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ignore[no-untyped-def]
+    hundred = " OR ".join(f"w{i}" for i in range(100))
+    for i in range(1, 11):
+        run("topics", "add", f"h{i}", "--title", "H", "--query", hundred)
+    run("topics", "add", "rt", "--title", "R", "--query", "b")
+    added = run("subs", "add", "1003", "--type", "private", "--query", "@rt x")
+    sub_id = added.output.split("\t", 1)[0]
+    grown = " OR ".join(f"@h{i}" for i in range(1, 11))
+    refused = run("topics", "add", "rt", "--title", "R", "--query", grown)
+    assert refused.exit_code == 2
+    assert refused.output == (
+        f"feedsvc: the own queries of chat 1003 (subscription {sub_id}) use @rt and would no "
+        "longer parse with this query\n"
+    )
+    assert "rt\tenabled \tR\tb" in run("topics", "list").output

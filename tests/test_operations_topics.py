@@ -230,3 +230,30 @@ def test_an_edit_is_checked_like_a_save(db: Database, edit: ops.TopicEdit, code:
         ops.edit_topic(db, edit, "cli")
     assert refused.value.code == code
     assert ops.get_topic(db, "up").spec == TopicSpec("up", "Up", "a", "D", False)
+
+
+def test_a_save_that_breaks_a_chat_query_using_it_is_refused(db: Database) -> None:
+    """A chat's own query that stops parsing is skipped from then on (its chat gets nothing):
+    a topic grown to the expanded-term limit breaks every chat query adding a term to it."""
+    hundred = " OR ".join(f"w{i}" for i in range(100))
+    for i in range(1, 11):
+        ops.save_topic(db, TopicSpec(f"h{i}", "H", hundred), "cli")
+    ops.save_topic(db, TopicSpec("rt", "R", "b"), "cli")
+    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@rt x")
+    ops.add_subscription(db, 1004, "private", topic=None, query='"@rt" x')  # a phrase: no use
+    grown = TopicSpec("rt", "R", " OR ".join(f"@h{i}" for i in range(1, 11)))  # 1000 terms
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, grown, "cli")
+    exc = refused.value
+    assert (exc.kind, exc.code, exc.field) == ("invalid", "breaks_chat_queries", "query")
+    assert exc.message == (
+        f"the own queries of chat 1003 (subscription {sub.id}) use @rt and would no longer "
+        "parse with this query"
+    )
+    assert Translator("vi").operation_error(exc) == (
+        f"Truy vấn riêng của cuộc trò chuyện 1003 (đăng ký {sub.id}) dùng @rt sẽ không còn hợp "
+        "lệ với truy vấn này."
+    )
+    assert ops.get_topic(db, "rt").query == "b"
+    ops.remove_subscription(db, sub.id)
+    assert ops.save_topic(db, grown, "cli") == "updated"

@@ -154,6 +154,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chủ đề {slug} đang được {users} dùng; hãy sửa các chủ đề đó trước.",
         "Topic {slug} is used by {users}; change those first.",
     ),
+    "op.breaks_chat_queries": (
+        "Truy vấn riêng của {chats} dùng @{slug} sẽ không còn hợp lệ với truy vấn này.",
+        "The own queries of {chats} that use @{slug} would become invalid with this query.",
+    ),
     "op.topic_in_chat_queries": (
         "Chủ đề {slug} đang được truy vấn riêng của {chats} dùng; hãy sửa những truy vấn đó "
         "trước (xoá đăng ký, hoặc cuộc trò chuyện đổi truy vấn của mình).",

@@ -153,6 +153,7 @@ def _save(
                 params={"slug": spec.slug, "users": ", ".join(u.slug for u in users)},
                 field="query",
             )
+        _refuse_broken_chat_queries(conn, spec, existing)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
@@ -161,6 +162,37 @@ def _save(
         before = current.spec
         changed = tuple(f for f in EDITED_FIELDS if getattr(before, f) != getattr(spec, f))
         return Saved(outcome, changed)
+
+
+def _refuse_broken_chat_queries(
+    conn: Connection, spec: TopicSpec, existing: dict[str, Topic]
+) -> None:
+    """The chats' own queries that reference ``spec.slug`` must still parse with its new
+    query, as the chat-query index parses them (a query grown to the expanded-term limit):
+    one that does not is skipped from then on, and its chat gets nothing (a WARNING in the
+    service's log); named like :func:`_refuse_if_used` does (``breaks_chat_queries``)."""
+    resolve = ({s: t.query for s, t in existing.items()} | {spec.slug: spec.query}).get
+    broken = []
+    for sub in sub_store.list_subscriptions(conn):
+        if sub.query is None or spec.slug not in references(sub.query):
+            continue
+        try:
+            parse_query(sub.query, resolve)
+        except QueryError:
+            broken.append((sub.chat_id, sub.id))
+    if not broken:
+        return
+    from feedsvc.catalogue import ENGLISH
+
+    shown, more = broken[:SHOWN_CHAT_QUERIES], len(broken) - SHOWN_CHAT_QUERIES
+    raise OperationError(
+        "invalid",
+        f"the own queries of {ENGLISH.chat_queries(shown, more)} use @{spec.slug} and would no "
+        "longer parse with this query",
+        code="breaks_chat_queries",
+        params={"slug": spec.slug, "chat_queries": (shown, more)},
+        field="query",
+    )
 
 
 def _deleted_meanwhile(slug: str) -> OperationError:
