@@ -16,7 +16,7 @@ import socket
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -859,3 +859,45 @@ def test_every_command_but_source_check_ignores_a_missing_sqlite_source_file(
         assert ends[1][0] == ends[0][0], (ends[0], ends[1])
         assert (said in ends[1][1]) == (name == "config check"), ends[1][1]
     assert not cms.exists()
+
+
+# -- a state DB path `db upgrade` cannot create: readers say so too (F13) ----------------------
+
+#: Where a missing state DB cannot be created: (name, the URL given the test's directory).
+UNCREATABLE = [
+    ("absolute path, directory missing", lambda root: f"sqlite:///{root}/not/there/x.db"),
+    ("a directory that takes no file", lambda root: "sqlite:////proc/x.db"),
+    ("the same as an SQLite URI", lambda root: "sqlite:///file:/proc/x.db?uri=true"),
+]
+READERS_AND_RUN = [*sorted(READS_STATE_DB | REPORTS_STATE_DB), "run"]
+
+
+@pytest.mark.parametrize(("where", "url_at"), UNCREATABLE, ids=[u[0] for u in UNCREATABLE])
+def test_readers_say_why_db_upgrade_cannot_create_the_state_db(
+    clean_env: Path, where: str, url_at: Callable[[Path], str]
+) -> None:
+    """F13 (tester): `status` (and every reader, through the driver or SQLAlchemy) said "not
+    initialised: run `feedsvc db upgrade`" and `db upgrade` then failed on the directory. Each
+    now ends with `db upgrade`'s own line and exit 2 (a configuration problem), and `run` too;
+    nothing is created."""
+    url = url_at(clean_env)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+
+    def ends(*argv: str) -> tuple[int, str]:
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *argv], cwd=clean_env, env=env, input="",
+            capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        assert "Traceback" not in done.stderr, done.stderr
+        return done.returncode, done.stderr
+
+    code, upgrade = ends("db", "upgrade")
+    assert code == 2, upgrade
+    [line] = upgrade.splitlines()
+    directory = "/proc" if "proc" in url else f"{clean_env}/not/there"
+    assert directory in line and "not initialised" not in line, line
+    for name in READERS_AND_RUN:
+        argv = ["run", "--no-http"] if name == "run" else argv_for(tuple(name.split()))
+        assert ends(*argv) == (2, upgrade), name
+    assert sorted(p.name for p in clean_env.iterdir()) == []  # not a probe file left either

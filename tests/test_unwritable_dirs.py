@@ -95,12 +95,16 @@ READERS = [["status"], ["topics", "list"], ["source", "check"], ["render", "x"]]
 def test_readers_in_a_directory_they_cannot_write_name_no_demo_option(
     tmp_path: Path, argv: list[str]
 ) -> None:
-    """A reader writes nothing: no DB there is "run db upgrade", the advice of every other
-    place, never the demo's --dir."""
+    """A reader writes nothing and never names the demo's --dir. Where `db upgrade` cannot
+    create the default state DB's directory, a reader says that, as `db upgrade` does (exit 2):
+    its "not initialised: run `feedsvc db upgrade`" sent the operator to a command that failed
+    (tester F13)."""
     here = tmp_path / "here"
     here.mkdir()
     with immutable(here):
         done = feedsvc(here, *argv)
-    assert done.returncode == 1, done.stderr
-    assert "not initialised: run `feedsvc db upgrade`" in done.stderr, done.stderr
-    assert "--dir" not in done.stderr and not (here / "var").exists()
+        upgrade = feedsvc(here, "db", "upgrade")
+    line = one_line(done)
+    assert line == one_line(upgrade), (line, upgrade.stderr)
+    assert line.startswith(f"feedsvc: the state DB's directory {here / 'var'} cannot be "), line
+    assert "not initialised" not in line and "--dir" not in line and not (here / "var").exists()

@@ -9,6 +9,8 @@ which imports Alembic only when there is something to migrate.
 
 from __future__ import annotations
 
+import os
+import tempfile
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -142,17 +144,22 @@ class SchemaStatus:
         )
 
 
-def sqlite_location_problem(path: Path, where: str) -> str | None:
-    """Why an SQLite state DB cannot be at ``path`` (``where``: its URL as shown), or None.
+def sqlite_location_problem(path: Path, where: str, *, relative: bool) -> str | None:
+    """Why an SQLite state DB cannot be at ``path`` (``where``: its URL as shown; ``relative``:
+    the URL writes a relative path), or None. The one decision for every command: readers say
+    what ``db upgrade`` would say, before it is run.
 
     A directory (``sqlite:////srv``, ``sqlite:///var``) or a path under a file was "not
     initialised: run `feedsvc db upgrade`", and that said "unable to open database file" or
     "File exists": the path is the problem, not the schema (a configuration error, exit 2).
+    So is a missing file that ``db upgrade`` could not create (:func:`creation_problem`).
 
     Raises :class:`SchemaError` (exit 1) when a directory on the way cannot be searched: it was
     "feedsvc: Permission denied: /srv/var/feedsvc.db", from the CLI's root, naming no DB."""
     try:
-        return _location_problem(path, where)
+        if (problem := _location_problem(path, where)) is not None or path.exists():
+            return problem
+        return creation_problem(path, where, relative=relative)
     except PermissionError as exc:
         denied = exc.filename or path
         raise SchemaError(
@@ -177,6 +184,56 @@ def _location_problem(path: Path, where: str) -> str | None:
                     "directory; set database.url to a file in a directory"
                 )
             break
+    return None
+
+
+def creation_problem(path: Path, where: str, *, relative: bool) -> str | None:
+    """Why ``db upgrade`` could not create the missing SQLite state DB ``path``, or None. A
+    reader said "not initialised: run `feedsvc db upgrade`" for ``sqlite:////nonexistent/dir/
+    x.db`` or ``sqlite:////proc/x.db``, and ``db upgrade`` then failed on the directory: both
+    now say it (exit 2). An absolute path's directory must exist (:func:`_make_room` makes only
+    a relative path's); the directory, or for a relative path the nearest one that exists, must
+    take a new file (:func:`_refuses_new_files`)."""
+    parent = path.parent
+    if not parent.is_dir() and not relative:
+        return (
+            f"the state DB's directory {parent} does not exist: create it, or set "
+            "database.url to a file in an existing directory"
+        )
+    if not parent.is_dir():
+        existing = next((p for p in parent.parents if p.is_dir()), Path("/"))
+        if (why := _refuses_new_files(existing)) is not None:
+            return (
+                f"the state DB's directory {parent} cannot be created ({why}): run feedsvc "
+                "where it may create it, create it, or set database.url to a file in a "
+                "directory it can write"
+            )
+        return None
+    if (why := _refuses_new_files(parent)) is not None:
+        return (
+            f"the state DB {where} cannot be created in {parent} ({why}): check the permissions "
+            f"and owner of {parent}: the user running feedsvc must be able to write it (SQLite "
+            "keeps -wal and -shm files beside the database), and it may be neither immutable "
+            "(lsattr) nor on a read-only mount; or set database.url to a file in a directory it "
+            "can write"
+        )
+    return None
+
+
+def _refuses_new_files(directory: Path) -> str | None:
+    """Why ``directory`` takes no new file, in the system's words, or None. Asked of the OS
+    without writing first (``access``), then by a file made and removed at once under a name
+    nobody uses (``mkstemp``): root passes ``access`` where a file system still refuses
+    (``/proc``, a read-only or immutable mount), and only trying tells. Reached only for a
+    state DB that is not there, where the command fails anyway."""
+    if not os.access(directory, os.W_OK | os.X_OK):
+        return "permission denied"
+    try:
+        handle, name = tempfile.mkstemp(prefix=".feedsvc-probe-", dir=directory)
+    except OSError as exc:
+        return _os_words(exc)
+    os.close(handle)
+    os.unlink(name)
     return None
 
 
@@ -224,7 +281,9 @@ def schema_status(db: Database) -> SchemaStatus:
     head, where = head_revision(), shown_url(db.url)
     file = sqlite_file(db)
     on_disk = file is not None
-    if file is not None and (problem := sqlite_location_problem(file, where)):
+    if file is not None and (
+        problem := sqlite_location_problem(file, where, relative=_written_relative(db))
+    ):
         raise LocationError(problem)
     if file is not None and not file.is_file():
         return SchemaStatus(None, head, where)
@@ -268,11 +327,10 @@ def _make_room(db: Database) -> None:
     parent = file.parent
     if parent.is_dir():
         return
-    if not _written_relative(db):
-        raise LocationError(
-            f"the state DB's directory {parent} does not exist: create it, or set "
-            "database.url to a file in an existing directory"
-        )
+    if not _written_relative(db):  # schema_status said it already: a directory gone since
+        from feedsvc.db.urls import shown_url
+
+        raise LocationError(creation_problem(file, shown_url(db.url), relative=False) or "")
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:  # was a bare "Operation not permitted: var", exit 1, no advice

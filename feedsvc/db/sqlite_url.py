@@ -184,6 +184,18 @@ def missing_file(filename: str, *, uri: bool) -> Path | None:
     return file if file is not None and not os.path.lexists(file) else None
 
 
+def relative_path(url: str) -> bool:
+    """Whether the SQLite file ``url`` names is written as a relative path (SQLAlchemy makes a
+    plain path absolute, a URI's path is passed on as written): ``db upgrade`` makes only such a
+    path's directories, so every command decides on this where a new state DB may go."""
+    target = sqlite_target(url)
+    parsed = parse(url)
+    if target is None or parsed is None:
+        return False
+    written = target.written() if target.uri else parsed.database
+    return bool(written) and not str(written).startswith("/")
+
+
 def connect_file(filename: str, *, uri: bool) -> Path | None:
     """The file ``sqlite3.connect(filename, uri=uri)`` opens, absolute and resolved as SQLite
     resolves it (:func:`sqlite_path`), or None when it opens no file: an in-memory or temporary

@@ -83,11 +83,12 @@ def read_only_url(url: str, timeouts: DbTimeouts) -> AbstractContextManager[Read
     """:func:`read_only` or :func:`read_only_pg` for the state DB at ``url`` (``timeouts``: the
     configured bounds, for a network DB); None when ``url`` needs SQLAlchemy (see the module
     docstring), i.e. :class:`feedsvc.db.Database`."""
+    from feedsvc.db.sqlite_url import relative_path
     from feedsvc.db.urls import psycopg_url, shown_url
 
     target = sqlite_file(url)
-    if target is not None:
-        return read_only(target, shown_url(url))  # a file URL has no password: shown the same way
+    if target is not None:  # a file URL has no password: shown the same way
+        return read_only(target, shown_url(url), relative=relative_path(url))
 
     pg = psycopg_url(url)
     return None if pg is None else read_only_pg(pg, timeouts)
@@ -156,13 +157,18 @@ def _check_revision(reader: Reader, where: str) -> None:
 
 
 @contextmanager
-def read_only(opens: Path | SqliteTarget, where: str) -> Iterator[Reader]:
+def read_only(
+    opens: Path | SqliteTarget, where: str, *, relative: bool = False
+) -> Iterator[Reader]:
     """One read transaction on the SQLite state DB ``opens`` (a file, or what SQLAlchemy would
-    pass ``sqlite3.connect`` for the URL, :func:`sqlite_file`; ``where``: its URL as shown).
+    pass ``sqlite3.connect`` for the URL, :func:`sqlite_file`; ``where``: its URL as shown;
+    ``relative``: the URL writes a relative path, whose directories ``db upgrade`` makes).
 
     Raises :class:`SchemaError` (naming ``feedsvc db upgrade``) when the file is missing, not a
-    feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does; never
-    creates the file. ``sqlite3.Error`` for a DB that cannot be read.
+    feedsvc DB, or at another schema revision, exactly as ``feedsvc.db.revision`` does, and
+    :class:`LocationError` where ``db upgrade`` could not create it (the same decision,
+    ``revision.sqlite_location_problem``); never creates the file. ``sqlite3.Error`` for a DB
+    that cannot be read.
     """
     import sqlite3  # not on the PostgreSQL path
 
@@ -172,7 +178,7 @@ def read_only(opens: Path | SqliteTarget, where: str) -> Iterator[Reader]:
     path = target.file()
     if path is None:  # sqlite_file gives only targets that are files
         raise ValueError(f"not an SQLite file: {target.filename!r}")
-    if (problem := sqlite_location_problem(path, where)) is not None:
+    if (problem := sqlite_location_problem(path, where, relative=relative)) is not None:
         raise LocationError(problem)
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
