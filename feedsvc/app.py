@@ -42,6 +42,7 @@ from feedsvc.lifecycle.due import DueCheck
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.publish import FeedPublisher
+from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
 from feedsvc.scheduler import Jobs
 from feedsvc.server import (
@@ -135,6 +136,9 @@ class Service:
         self._prepared = False
         self.exit_guard = ExitGuard()  # armed by SIGTERM/SIGINT in serve()
         self.interrupted = False  # see interrupt()
+        #: failed admin-token checks per client address: the login form's, the API's and
+        #: /readyz's Bearer token count toward one budget (web.admin_auth.check_bearer)
+        self.token_failures = FailureLimiter()
 
     @property
     def ingestor(self) -> Ingestor:

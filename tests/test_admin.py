@@ -176,6 +176,29 @@ def test_wrong_token_fails_and_is_rate_limited(client: TestClient) -> None:
     assert auth.SESSION_COOKIE not in limited.cookies
 
 
+@pytest.mark.parametrize("first", ["login form", "API"])
+def test_the_login_form_and_the_api_share_one_failure_budget(
+    client: TestClient, first: str
+) -> None:
+    """Tester F8: 5 wrong logins locked the address out of the form, yet /api/ with a wrong
+    Bearer token stayed 401 and unlimited. One limiter now (the service's): failures on
+    either count toward one budget per address, and the lockout holds on both."""
+    bearer = {"Authorization": "Bearer wrong"}
+
+    def wrong_login() -> int:
+        return int(login(client, "wrong").status_code)
+
+    def wrong_api() -> int:
+        return client.get("/api/topics", headers=bearer).status_code
+
+    one, other = (wrong_login, wrong_api) if first == "login form" else (wrong_api, wrong_login)
+    assert [one() for _ in range(3)] + [other() for _ in range(2)] == [401] * 5
+    assert login(client).status_code == 429  # the right token at the form: locked out too
+    api = client.get("/api/topics", headers={"Authorization": f"Bearer {TOKEN}"})
+    assert api.status_code == 429 and api.json()["code"] == "token_limited"
+    assert int(api.headers["retry-after"]) >= 1
+
+
 def test_login_limiter_memory_is_bounded_under_an_address_spray() -> None:
     limiter = auth.LoginLimiter(limit=2, window=60, max_clients=100)
     for n in range(1_000):  # a spray: each address fails once, 1 s apart

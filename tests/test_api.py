@@ -98,7 +98,7 @@ SUB_TOPIC = {"chat_id": CHAT, "chat_type": "private", "topic": "kien-thuy"}
 # -- auth -------------------------------------------------------------------------------------
 
 
-async def test_every_route_needs_the_token(client: httpx.AsyncClient) -> None:
+async def test_every_route_needs_the_token(client: httpx.AsyncClient, service: Service) -> None:
     for e in endpoints():
         url = re.sub(r"{\w+}", "1", e.path)
         for headers in ({}, {"Authorization": "Bearer wrong"}, {"Authorization": ADMIN_TOKEN}):
@@ -106,6 +106,121 @@ async def test_every_route_needs_the_token(client: httpx.AsyncClient) -> None:
             assert r.status_code == 401, (e.method, url, headers)
             assert r.headers["www-authenticate"] == "Bearer"
             assert r.json()["error"]
+            service.token_failures.succeeded(CLIENT)  # one wrong try each, below the limit
+
+
+#: The in-process client's address (httpx's ASGI transport), as the limits count it.
+CLIENT = "127.0.0.1"
+
+
+async def wrong_tries(client: httpx.AsyncClient, n: int, url: str = "/api/topics") -> list[int]:
+    return [
+        (await client.get(url, headers={"Authorization": f"Bearer wrong{i}"})).status_code
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize("language", ["vi", "en"])
+async def test_wrong_bearer_tokens_are_limited_as_the_login_form_is(
+    client: httpx.AsyncClient, language: str
+) -> None:
+    """Tester F8: 30 wrong Bearer tokens were 30 401s, while the login form locks an address
+    out after 5 failures a minute. Now the 6th is 429 in the API's JSON error shape with
+    Retry-After; the right token is refused too until it passes (the login form's rule: a
+    right guess during the lockout is not told apart); a request without a token is no try."""
+    assert await wrong_tries(client, 5) == [401] * 5
+    for headers in ({"Authorization": "Bearer wrong"}, AUTH, {"Authorization": "Basic eDp5"}):
+        r = await client.get("/api/topics", headers={**headers, "Accept-Language": language})
+        assert r.status_code == 429, headers
+        wait = int(r.headers["retry-after"])
+        assert 1 <= wait <= 60
+        body = r.json()
+        assert set(body) == {"error", "code", "message"} and body["code"] == "token_limited"
+        assert body["error"] == (
+            f"too many failed admin token attempts from this address; try again in {wait} s"
+        )
+        assert (
+            body["message"]
+            == {
+                "vi": f"Sai mã quá nhiều lần từ địa chỉ này; thử lại sau {wait} giây.",
+                "en": f"Too many wrong admin tokens from this address; try again in {wait} s.",
+            }[language]
+        )
+    assert (await client.get("/api/topics")).status_code == 401  # no header: not a try
+    r = await client.post("/api/topics", json=TOPIC, headers=AUTH)
+    assert r.status_code == 429  # any route, any method
+
+
+async def test_the_right_token_clears_the_failures(client: httpx.AsyncClient) -> None:
+    """As at the login form: a success forgets the address's failures."""
+    assert await wrong_tries(client, 4) == [401] * 4
+    assert (await client.get("/api/topics", headers=AUTH)).status_code == 200
+    assert await wrong_tries(client, 5) == [401] * 5
+    assert (await client.get("/api/topics", headers=AUTH)).status_code == 429
+
+
+async def test_the_lockout_ends_after_the_window(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    from feedsvc import ratelimit
+
+    start = time.monotonic()
+    clock = [start]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: clock[0])
+    assert await wrong_tries(client, 6) == [401] * 5 + [429]
+    clock[0] = start + ratelimit.TOKEN_WINDOW + 0.1
+    assert (await client.get("/api/topics", headers=AUTH)).status_code == 200
+
+
+async def test_api_and_readyz_failures_count_toward_one_budget(
+    client: httpx.AsyncClient,
+) -> None:
+    """/readyz with a wrong Bearer token counts like the API's; while locked out /readyz
+    answers as without a token (its status kept for load balancers: never a 429), the right
+    token's details withheld."""
+    assert (await client.get("/readyz", headers={"Authorization": "Bearer x"})).status_code in (
+        200,
+        503,
+    )
+    assert await wrong_tries(client, 3) == [401] * 3
+    r = await client.get("/readyz", headers={"Authorization": "Bearer y"})
+    assert r.status_code in (200, 503) and "failures_in_a_row" not in r.json()
+    assert (await client.get("/api/topics", headers=AUTH)).status_code == 429  # 5 failures
+    r = await client.get("/readyz", headers=AUTH)
+    assert r.status_code in (200, 503) and "retry-after" not in r.headers
+    assert set(r.json()) == {"ready", "message"}  # no details during the lockout
+
+
+@pytest.mark.parametrize("trusted", [False, True], ids=["no proxy", "trusted proxy"])
+async def test_the_api_limit_counts_per_address_as_web_clients_decides(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, trusted: bool
+) -> None:
+    """``X-Forwarded-For`` is believed only from ``http.trusted_proxies``: rotating it dodges
+    nothing without one; behind one, each forwarded address has its own budget."""
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
+    if trusted:
+        monkeypatch.setenv("FEEDSVC_HTTP__TRUSTED_PROXIES", '["127.0.0.1"]')
+    service = make_service(tmp_path)
+    transport = httpx.ASGITransport(app=create_app(service))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as c:
+            rotated = [
+                (
+                    await c.get(
+                        "/api/topics",
+                        headers={
+                            "Authorization": "Bearer wrong",
+                            "X-Forwarded-For": f"203.0.113.{i}",
+                        },
+                    )
+                ).status_code
+                for i in range(7)
+            ]
+            assert rotated == ([401] * 7 if trusted else [401] * 5 + [429] * 2)
+    finally:
+        service.db.dispose()
 
 
 async def test_lowercase_scheme_and_non_ascii_token(client: httpx.AsyncClient) -> None:

@@ -19,6 +19,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Thiếu mã Bearer hoặc sai mã.",
         "Missing or wrong Bearer token.",
     ),
+    "api.token_limited": (
+        "Sai mã quá nhiều lần từ địa chỉ này; thử lại sau {seconds} giây.",
+        "Too many wrong admin tokens from this address; try again in {seconds} s.",
+    ),
     "api.body_too_large": (
         "Nội dung gửi lên quá lớn (tối đa {limit} byte).",
         "Request body larger than {limit} bytes.",

@@ -64,7 +64,7 @@ class Admin:
         self.settings = service.settings
         self.t = translator(self.settings.admin.language, self.settings.site.timezone)
         self.secure = self.settings.http.public_url.startswith("https://")
-        self.limiter = auth.LoginLimiter()
+        self.limiter = service.token_failures  # one budget with the API's Bearer token
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("feedsvc.web", "templates"),
             autoescape=True,

@@ -1,4 +1,5 @@
-"""Web admin sessions, CSRF tokens and the login rate limit — stateless, keyed by the admin token.
+"""Web admin sessions, CSRF tokens and the admin token's failure limit (the login form, the API's
+and ``/readyz``'s Bearer token: :func:`check_bearer`) — stateless, keyed by the admin token.
 
 Every secret is derived from the admin token with HMAC, so nothing has to be stored: a restart
 keeps sessions valid, and changing the token invalidates every session, CSRF token and flash
@@ -13,15 +14,14 @@ import hashlib
 import hmac
 import logging
 import secrets
-import threading
 import time
-from collections import deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
 
 from feedsvc.config import Settings
+from feedsvc.ratelimit import TOKEN_FAILURES, TOKEN_WINDOW, FailureLimiter
 
 log = logging.getLogger(__name__)
 
@@ -30,8 +30,8 @@ LOGIN_COOKIE = "feedsvc_login"  # pre-session nonce: the login form has a CSRF t
 FLASH_COOKIE = "feedsvc_flash"
 COOKIE_PATH = "/admin"
 SESSION_SECONDS = 12 * 3600
-LOGIN_FAILURES = 5  # failures allowed per window and client address, then 429
-LOGIN_WINDOW = 60.0
+LOGIN_FAILURES = TOKEN_FAILURES  # failures allowed per window and client address, then 429
+LOGIN_WINDOW = TOKEN_WINDOW
 
 
 def derive_key(token: str) -> bytes:
@@ -152,53 +152,41 @@ def origin_allowed(request: Request, public_url: str) -> bool:
     return origin.rstrip("/") in allowed
 
 
-class LoginLimiter:
-    """Failed logins per client address in a sliding window (in memory, per process).
+#: The admin login form's limiter, now the one limiter of every admin-token check: the class
+#: moved to :mod:`feedsvc.ratelimit` (a sliding window of failures per client address).
+LoginLimiter = FailureLimiter
 
-    Per process is enough: the token is long and random, the limit only has to make online
-    guessing pointless, and a restart resetting it costs an attacker a restart per 5 guesses.
-    """
 
-    def __init__(
-        self, limit: int = LOGIN_FAILURES, window: float = LOGIN_WINDOW, max_clients: int = 10_000
-    ) -> None:
-        self.limit = limit
-        self.window = window
-        self.max_clients = max_clients
-        self._failures: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+@dataclass(frozen=True)
+class BearerCheck:
+    """What an ``Authorization`` header proved: ``ok``; ``offered`` (a header was sent, so it
+    was a try); ``wait``, seconds until this client may try again when it is locked out (the
+    token was then not compared at all: a right guess during a lockout is not told apart)."""
 
-    def _recent(self, client: str, now: float) -> deque[float]:
-        times = self._failures.setdefault(client, deque())
-        while times and times[0] <= now - self.window:
-            times.popleft()
-        return times
+    ok: bool
+    offered: bool
+    wait: float | None = None
 
-    def blocked(self, client: str, now: float | None = None) -> float | None:
-        """Seconds until the client may try again, or None when it may try now."""
-        current = now if now is not None else time.monotonic()
-        with self._lock:
-            times = self._recent(client, current)
-            if len(times) < self.limit:
-                return None
-            return max(1.0, times[0] + self.window - current)
 
-    def failed(self, client: str, now: float | None = None) -> None:
-        current = now if now is not None else time.monotonic()
-        with self._lock:
-            self._recent(client, current).append(current)
-            if len(self._failures) > self.max_clients:
-                self._shrink(current)
+def check_bearer(
+    limiter: FailureLimiter, client: str, header: str | None, expected: str
+) -> BearerCheck:
+    """The admin token as a Bearer token, under the login form's failure limit (tester F8):
+    one rule for ``/api/`` and ``/readyz``, one budget per client address shared with the login
+    form (``limiter`` is the service's one, ``client`` :func:`feedsvc.web.clients.request_client`:
+    ``X-Forwarded-For`` only from ``http.trusted_proxies``).
 
-    def _shrink(self, now: float) -> None:
-        """Bound memory under a spray of addresses (IPv6 makes them cheap): forget clients whose
-        failures have all left the window, then, if a spray is still too wide, the oldest ones."""
-        for stale in [c for c, t in self._failures.items() if not t or t[-1] <= now - self.window]:
-            del self._failures[stale]
-        excess = len(self._failures) - self.max_clients
-        for oldest in list(self._failures)[: max(0, excess)]:  # dicts keep insertion order
-            del self._failures[oldest]
-
-    def succeeded(self, client: str) -> None:
-        with self._lock:
-            self._failures.pop(client, None)
+    As at the login form: while the address is locked out (:data:`LOGIN_FAILURES` failures in
+    :data:`LOGIN_WINDOW` seconds) even the right token is refused, so guessing on gains nothing;
+    a right token clears the address's failures. No header is no try: not counted."""
+    if header is None:
+        return BearerCheck(ok=False, offered=False)
+    wait = limiter.blocked(client)
+    if wait is not None:
+        return BearerCheck(ok=False, offered=True, wait=wait)
+    scheme, _, given = header.partition(" ")
+    if scheme.lower() == "bearer" and check_token(given.strip(), expected):
+        limiter.succeeded(client)
+        return BearerCheck(ok=True, offered=True)
+    limiter.failed(client)
+    return BearerCheck(ok=False, offered=True)

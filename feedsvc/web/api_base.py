@@ -36,6 +36,7 @@ from feedsvc.web.api_text import (
     read_json,
     surrogate_in_json,
 )
+from feedsvc.web.clients import request_client
 from feedsvc.web.paths import refused_param
 from feedsvc.web.queries import refused_query
 from feedsvc.web.words import api_words
@@ -164,14 +165,30 @@ class Endpoint:
 
 def check_token(service: Service, request: Request) -> None:
     """503 when no admin token is configured (the API is then off), 401 unless the request
-    carries it as a Bearer token; compared in constant time."""
+    carries it as a Bearer token (compared in constant time), 429 with ``Retry-After`` while
+    the client's address is locked out after failed tries, the login form's limit and budget
+    (:func:`feedsvc.web.admin_auth.check_bearer`; tester F8: guessing here was unlimited)."""
     expected = admin_auth.configured_token(service.settings)
     if not expected:
         raise ApiError(
             503, "admin.token not configured: the admin API is disabled", code="admin_disabled"
         )
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not admin_auth.check_token(given.strip(), expected):
+    checked = admin_auth.check_bearer(
+        service.token_failures,
+        request_client(request),
+        request.headers.get("authorization"),
+        expected,
+    )
+    if checked.wait is not None:
+        seconds = max(1, round(checked.wait))
+        raise ApiError(
+            429,
+            f"too many failed admin token attempts from this address; try again in {seconds} s",
+            headers={"Retry-After": str(seconds)},
+            code="token_limited",
+            params={"seconds": seconds},
+        )
+    if not checked.ok:
         raise ApiError(
             401,
             "missing or wrong Bearer token",

@@ -43,6 +43,7 @@ from feedsvc.db import Database
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
+from feedsvc.web.clients import request_client
 from feedsvc.web.queries import query_param
 from feedsvc.web.words import api_words
 
@@ -151,14 +152,18 @@ def ingest_health(service: Service, probe: ProbeResult, now: datetime) -> Readin
 
 
 def authorised(service: Service, request: Request) -> bool:
-    """The request carries the admin token as a Bearer token (details may be shown)."""
+    """The request carries the admin token as a Bearer token (details may be shown), under
+    the admin token's failure limit (:func:`feedsvc.web.admin_auth.check_bearer`, one budget
+    with the login form and the API): a wrong token counts as a failure; while the address is
+    locked out the token is not compared and the answer is the public one (never a 429, so a
+    load balancer's probe keeps its status)."""
     token = admin_auth.configured_token(service.settings)
-    scheme, _, given = request.headers.get("authorization", "").partition(" ")
-    return (
-        bool(token)
-        and scheme.lower() == "bearer"
-        and admin_auth.check_token(given.strip(), token or "")
-    )
+    if not token:
+        return False
+    header = request.headers.get("authorization")
+    return admin_auth.check_bearer(
+        service.token_failures, request_client(request), header, token
+    ).ok
 
 
 def probe_database(service: Service) -> Database:

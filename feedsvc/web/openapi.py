@@ -25,6 +25,9 @@ ERROR_TEXT = {
     404: "Not found",
     409: "Conflict with the current state",
     413: "Request body too large",
+    429: "Too many wrong admin tokens from this client address (the admin login form's limit, "
+    "one budget with it: 5 failures a minute); `token_limited`, even with the right token, "
+    "until `Retry-After` seconds have passed",
     422: "Rejected by the rules (e.g. an invalid query: `field` and `position` say where). "
     "Text holding a control character (U+0000–U+001F other than tab and line breaks, "
     "U+007F–U+009F, bidirectional controls) is `control_character`, a lone surrogate "
@@ -108,7 +111,7 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         str(status): {"description": model.__doc__ or "OK", "content": _json(_ref(model))}
         for status, model in sorted(endpoint.responses.items())
     }
-    errors = {400, 401, 503, *endpoint.errors}
+    errors = {400, 401, 429, 503, *endpoint.errors}
     if takes_text(endpoint):
         errors.add(422)  # a control character in it (feedsvc.web.api_text)
     if endpoint.path_params or endpoint.params is not None or endpoint.body is not None:
@@ -122,6 +125,9 @@ def _operation(endpoint: Endpoint) -> dict[str, Any]:
         }
     responses["401"]["headers"] = {
         "WWW-Authenticate": {"schema": {"type": "string"}, "description": "`Bearer`"}
+    }
+    responses["429"]["headers"] = {
+        "Retry-After": {"schema": {"type": "integer"}, "description": "Seconds to wait"}
     }
     op: dict[str, Any] = {
         "operationId": endpoint.operation_id,
