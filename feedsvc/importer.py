@@ -158,6 +158,7 @@ def import_articles(
     """
     report = ImportReport()
     batch: Batch = []
+    since = now()  # a row written from now on is this import's: a later line replaces it
     # Rejections are said in line order: those of lines read while a batch is pending wait for
     # its verdicts (a takedown not applied is known only once it is stored), then all in order.
     pending: list[Rejected] = []
@@ -180,10 +181,10 @@ def import_articles(
         hold = SignalHold()
         try:
             try:
-                counts = _store(db, batch, now(), reject, hold.hold)
+                counts = _store(db, batch, now(), reject, hold.hold, since)
             except Exception as exc:  # row errors were handled inside: the database's
                 raise ImportAborted(report, batch[0][0], describe(exc), is_disk_full(exc)) from exc
-            for skipped in counts.not_applied:  # a takedown not done is said, not "unchanged"
+            for skipped in counts.not_applied:  # said, not counted "unchanged"
                 line, article = batch[skipped.index]
                 reject(line, not_applied_error(article, skipped, batch))
             counts.not_applied = []
@@ -215,46 +216,63 @@ def _store(
     now: datetime,
     reject: Callable[[int, ArticleError], None],
     before_commit: Callable[[], None],
+    since: datetime | None = None,
 ) -> UpsertCounts:
-    """One transaction for the batch; if a line's data fails it, one savepoint per line.
-    ``before_commit`` runs once the rows are written, just before the COMMIT."""
+    """One transaction for the batch; if a line's data fails it, one savepoint per key.
+    ``before_commit`` runs once the rows are written, just before the COMMIT; ``since``: when
+    the import began (a row it wrote is replaced by a later line of the same version)."""
     try:
         with db.write() as conn:
-            counts = upsert_source_articles(conn, [a for _, a in batch], now)
+            counts = upsert_source_articles(conn, [a for _, a in batch], now, since)
             before_commit()
             return counts
     except Exception as exc:
         if not is_row_error(exc):
             raise
     with db.write() as conn:
-        counts = _line_by_line(conn, batch, now, reject)
+        counts = _line_by_line(conn, batch, now, reject, since)
         before_commit()
         return counts
 
 
 def _line_by_line(
-    conn: Connection, batch: Batch, now: datetime, reject: Callable[[int, ArticleError], None]
+    conn: Connection,
+    batch: Batch,
+    now: datetime,
+    reject: Callable[[int, ArticleError], None],
+    since: datetime | None = None,
 ) -> UpsertCounts:
-    """Each line in a savepoint. Raises the last error when no line of several stores alone:
-    a systematic failure (the transaction is rolled back and the import stops) rather than
-    every line's fault."""
-    # The last occurrence of a key wins, as in upsert_source_articles' batch path.
-    latest, stale = latest_per_key([a for _, a in batch], now)
-    counts = UpsertCounts(unchanged=len(batch) - len(latest) - len(stale), not_applied=stale)
-    winners = {key: (batch[i][0], batch[i][1], i) for key, i in latest.items()}
+    """Each key's lines in a savepoint of their own (counted as the batch path counts them).
+    Raises the last error when no key of several stores alone: a systematic failure (the
+    transaction is rolled back and the import stops) rather than every line's fault."""
+    keys: dict[str, list[int]] = {}
+    for i, (_, a) in enumerate(batch):
+        keys.setdefault(a.source_key, []).append(i)
+    # the line named when the database refuses a key: the one that wins (latest_per_key)
+    latest, _ = latest_per_key([a for _, a in batch], now)
+    counts = UpsertCounts()
     refused: list[tuple[int, Exception]] = []
-    for line, a, index in sorted(winners.values(), key=lambda won: won[0]):
+    for key, indices in sorted(keys.items(), key=lambda kv: latest[kv[0]]):
         try:
             with conn.begin_nested():
-                alone = upsert_source_articles(conn, [a], now)
-            counts.not_applied.extend(replace(n, index=index) for n in alone.not_applied)
-            alone.not_applied = []
-            counts.add(alone)
+                alone = upsert_source_articles(conn, [batch[i][1] for i in indices], now, since)
         except Exception as exc:
             if not is_row_error(exc):
                 raise
-            refused.append((line, exc))
-    if len(winners) > 1 and len(refused) == len(winners):
+            refused.append((batch[latest[key]][0], exc))
+            counts.unchanged += len(indices) - 1  # as before: the winner alone is named
+            continue
+        counts.not_applied.extend(
+            replace(
+                n,
+                index=indices[n.index],
+                winner_index=None if n.winner_index is None else indices[n.winner_index],
+            )
+            for n in alone.not_applied
+        )
+        alone.not_applied = []
+        counts.add(alone)
+    if len(keys) > 1 and len(refused) == len(keys):
         raise refused[-1][1]
     for line, error in refused:
         reject(line, ArticleError(None, f"refused by the database: {describe(error)}"))
@@ -262,11 +280,22 @@ def _line_by_line(
 
 
 def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> ArticleError:
-    """Why a line's ``"withdrawn": true`` was not applied (SPEC §10: the same or a newer version
-    takes it down): its version is older than the public one that wins, stored or in this
-    import; or it is a scheduled line without ``updated_at`` (its version its own
+    """Why a line was not applied. A line of the stored record's version with other content
+    (``skipped.differs``): the same version never replaces what is held, whatever it holds
+    (:mod:`feedsvc.versions`), so a corrected headline needs a newer ``updated_at``; it was
+    counted "unchanged" (tester F5). Or a line's ``"withdrawn": true`` (SPEC §10: the same or
+    a newer version takes it down): its version is older than the public one that wins, stored
+    or in this import; or it is a scheduled line without ``updated_at`` (its version its own
     ``published_at``, later than that edit's but not believed over it: never "older")."""
     held = skipped.held.isoformat()
+    if skipped.differs:
+        return ArticleError(
+            None,
+            "not applied (the stored record stays): the same version as the stored one,"
+            f" {article.version.isoformat()}"
+            f" (updated_at, else published_at), but a different {', '.join(skipped.differs)};"
+            " only a newer version replaces it: give this line a newer updated_at",
+        )
     if skipped.winner_index is None:
         winner = f"the stored version, {held}, which stays public"
     else:

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 from factories import VN, article, jsonl
 from sqlalchemy import select
 
+from feedsvc.articles import parse_article
 from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.db.schema import source_articles
@@ -71,10 +72,16 @@ def test_reimport_is_idempotent_and_updates_need_newer_version(db: Database) -> 
     again = run_import(db, jsonl(a, article(2)))
     assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 2)
     edited = replace(a, title="Tiêu đề đã sửa", updated_at=a.published_at + timedelta(hours=1))
-    stale = replace(article(2), title="Bản cũ hơn")
-    report = run_import(db, jsonl(edited, stale))
+    same = replace(article(2), title="Bản khác, cùng phiên bản")  # tester F5: not "unchanged"
+    report = run_import(db, jsonl(edited, same, article(2)))
     assert (report.counts.updated, report.counts.unchanged) == (1, 1)
+    [refused] = report.rejected
+    assert refused.line == 2 and "but a different title; " in str(refused)
     assert titles(db) == {"TEST-00001": "Tiêu đề đã sửa", "TEST-00002": article(2).title}
+    older = replace(
+        article(2), title="Bản cũ hơn", published_at=article(2).published_at - timedelta(1)
+    )
+    assert run_import(db, jsonl(older)).counts.unchanged == 1  # an old export: as before
 
 
 def test_a_version_far_in_the_future_does_not_lock_out_corrections(db: Database) -> None:
@@ -334,8 +341,8 @@ def test_within_one_file_an_edit_after_the_scheduled_line_wins(db: Database) -> 
     at = now + timedelta(hours=2)
     first = article(1, published_at=at)
     edited = replace(first, title="Bản sửa trong cùng tệp", updated_at=now)
-    report = run_import(db, jsonl(first, edited))
-    assert (report.counts.inserted, report.counts.unchanged) == (1, 1)
+    report = run_import(db, jsonl(first, edited))  # each line counted for what it did
+    assert (report.counts.inserted, report.counts.updated, report.counts.unchanged) == (1, 1, 0)
     assert titles(db)["TEST-00001"] == "Bản sửa trong cùng tệp"
 
 
@@ -465,3 +472,111 @@ def test_rejections_stay_in_line_order_across_batches(
     )
     assert said == [r.line for r in report.rejected] == [1, 3, 4, 6, 7]
     assert (report.counts.inserted, report.counts.unchanged) == (2, 0)
+
+
+def stored_title(db: Database, key: str = "DD-1") -> str:
+    return titles(db)[key]
+
+
+DD = {"source_key": "DD-1", "url": "https://e.vn/1", "published_at": "2026-11-20T10:00:00+07:00"}
+
+
+def test_a_changed_line_of_the_stored_version_is_not_applied_and_said(tmp_path: Path) -> None:
+    """Tester F5: the same version with a corrected title, imported again, said "unchanged",
+    exit 0, and the correction was dropped. The stored record still stays (the version rule),
+    but the line is said not applied, naming what differs and the fix; exit 1."""
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    env = {"FEEDSVC_DATABASE__URL": url, "FEEDSVC_CONFIG": "/dev/null"}
+    runner = CliRunner()
+    first = jsonl(DD | {"title": "A first"})
+    assert runner.invoke(cli, ["import", "-"], input=first, env=env).exit_code == 0
+    result = runner.invoke(cli, ["import", "-"], input=jsonl(DD | {"title": "B second"}), env=env)
+    assert result.exit_code == 1, result.output
+    assert "inserted 0, updated 0, unchanged 0, rejected 1" in result.output
+    assert (
+        "rejected line 1: not applied (the stored record stays): the same version as the stored"
+        " one, 2026-11-20T10:00:00+07:00 (updated_at, else published_at), but a different"
+        " title; only a newer version replaces it: give this line a newer updated_at"
+    ) in result.output
+    db = Database(url)
+    try:
+        assert stored_title(db) == "A first"
+        again = runner.invoke(cli, ["import", "-"], input=first, env=env)  # the same: quiet
+        assert again.exit_code == 0 and "unchanged 1, rejected 0" in again.output
+        fixed = jsonl(DD | {"title": "B second", "updated_at": "2026-11-21T08:00:00+07:00"})
+        done = runner.invoke(cli, ["import", "-"], input=fixed, env=env)
+        assert done.exit_code == 0 and "updated 1" in done.output
+        assert stored_title(db) == "B second"
+    finally:
+        db.dispose()
+
+
+def test_every_field_that_differs_is_named(db: Database) -> None:
+    a = article(1, updated_at=article(1).published_at)
+    run_import(db, jsonl(a))
+    changed = replace(
+        a, title="Khác", body="<p>khác</p>", tags=("x",), image_url="https://e.vn/i.jpg"
+    )
+    report = run_import(db, jsonl(changed))
+    [refused] = report.rejected
+    assert "but a different title, body, tags, image_url; " in str(refused)
+    moved = replace(a, published_at=a.published_at - timedelta(hours=1))  # same updated_at
+    assert "but a different published_at; " in str(run_import(db, jsonl(moved)).rejected[0])
+    assert titles(db)["TEST-00001"] == a.title
+
+
+def test_within_one_file_the_last_line_wins_and_each_is_counted(db: Database) -> None:
+    """One file, one key, one version: the last line wins (as before); each line is counted
+    for what it did (it said "unchanged" for the line that won)."""
+    lines = jsonl(DD | {"title": "A first"}, DD | {"title": "B second"}, DD | {"title": "B second"})
+    report = run_import(db, lines)
+    counts = report.counts
+    assert (counts.inserted, counts.updated, counts.unchanged, report.rejected) == (1, 1, 1, [])
+    assert stored_title(db) == "B second"
+    back = run_import(db, jsonl(DD | {"title": "C"}, DD | {"title": "B second"}))
+    assert back.counts.unchanged == 1 and [r.line for r in back.rejected] == [1]
+
+
+def test_the_last_line_wins_whatever_batch_it_falls_in(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose two lines of a key fall in two batches stores the last, as one batch did
+    (a row this import wrote is replaced; one stored before it is not)."""
+    import feedsvc.importer
+
+    monkeypatch.setattr(feedsvc.importer, "BATCH", 2)
+    lines = jsonl(DD | {"title": "A first"}, article(1), article(2), DD | {"title": "B second"})
+    report = run_import(db, lines)
+    assert (report.counts.inserted, report.counts.updated, report.rejected) == (3, 1, [])
+    assert stored_title(db) == "B second"
+    assert run_import(db, jsonl(DD | {"title": "A first"})).rejected  # a later import: said
+
+
+def test_a_row_stored_by_an_older_feedsvc_is_the_same_content(db: Database) -> None:
+    """A title stored decomposed (NFD, before text was stored in NFC) and a relative image
+    are the same content as the line read today: unchanged, not a false "not applied"."""
+    nfd = unicodedata.normalize("NFD", "Kiến Thụy")
+    with db.write() as conn:
+        conn.execute(
+            source_articles.insert().values(
+                source_key="DD-1", url="https://e.vn/1", title=nfd, image_url="/a.jpg",
+                published_at=datetime(2026, 11, 20, 3, tzinfo=UTC), changed_at=datetime.now(UTC),
+            )
+        )  # fmt: skip
+    line = DD | {"title": "Kiến Thụy", "image_url": "https://e.vn/a.jpg"}
+    report = run_import(db, jsonl(line))
+    assert (report.counts.unchanged, report.rejected) == (1, [])
+
+
+def test_line_by_line_says_a_changed_line_of_the_stored_version_too(db: Database) -> None:
+    from feedsvc.importer import _line_by_line, not_applied_error
+
+    run_import(db, jsonl(DD | {"title": "A first"}, article(2)))
+    same = parse_article(DD | {"title": "B"}, VN)
+    batch = [(4, article(3)), (5, same), (6, replace(article(3), title="C"))]
+    with db.write() as conn:
+        counts = _line_by_line(conn, batch, datetime.now(UTC), lambda line, e: None)
+    assert (counts.inserted, counts.updated, counts.unchanged) == (1, 1, 0)
+    [skipped] = counts.not_applied
+    assert batch[skipped.index][0] == 5 and skipped.differs == ("title",)
+    assert "a different title" in str(not_applied_error(same, skipped, batch))

@@ -2,29 +2,34 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy import Connection, insert, select, update
 
-from feedsvc.articles import Article
+from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.db.schema import source_articles as t
 from feedsvc.versions import replaces, takes_over
 
 
 @dataclass(frozen=True, slots=True)
 class NotApplied:
-    """A takedown that did not happen: a ``"withdrawn": true`` record that does not win, while
-    what wins is public. ``index`` is its position in the batch; ``held`` the winning version;
-    ``winner_index`` the batch position of the record that wins (None: the stored row).
+    """A record that does not win and should have been said: a takedown (``"withdrawn": true``)
+    while what wins is public; or, ``differs`` not empty, a record of the same version as the
+    stored one (held before this import) whose content differs in those fields — a corrected
+    headline re-imported without a newer ``updated_at`` (tester F5). ``index`` is its position
+    in the batch; ``held`` the winning version; ``winner_index`` the batch position of the
+    record that wins (None: the stored row).
 
-    Only takedowns: a stale record without ``withdrawn`` (an old export imported again after a
-    takedown) is no request to publish, and stays "unchanged"."""
+    Not a stale record without ``withdrawn`` of an older version (an old export imported again
+    after a takedown or an edit): no request to publish, it stays "unchanged"."""
 
     index: int
     held: datetime
     winner_index: int | None = None
+    differs: tuple[str, ...] = ()
 
 
 @dataclass
@@ -91,50 +96,151 @@ def _values(a: Article) -> dict[str, object]:
     }
 
 
+#: The fields compared when a record has the version held (its ``updated_at`` or, without one,
+#: its ``published_at``): its content. ``updated_at`` itself is the version rule's
+#: (:func:`feedsvc.versions.takes_over`), ``withdrawn`` too.
+CONTENT = ("url", "title", "summary", "body", "author", "section", "tags", "image_url",
+           "published_at")  # fmt: skip
+
+
+def differing(a: Article, b: Article) -> tuple[str, ...]:
+    """The :data:`CONTENT` fields in which ``a`` and ``b`` differ (timestamps as instants)."""
+    return tuple(name for name in CONTENT if getattr(a, name) != getattr(b, name))
+
+
+@dataclass(slots=True)
+class _Held:
+    """What a key holds while a batch is read top to bottom: the stored row (``line`` None) or
+    a record of this batch (``line`` its index). ``own``: written by this import (a line, or a
+    row stored since the import began), so a later line of the same version replaces it (the
+    last line of a file wins, whatever batch it falls in); ``article``: its content, parsed
+    (None: a stored row not read, its version not met again)."""
+
+    version: datetime
+    withdrawn: bool
+    published: datetime
+    unstamped: bool
+    own: bool
+    line: int | None = None
+    article: Article | None = None
+
+
+def _of_line(a: Article, index: int) -> _Held:
+    return _Held(
+        a.version, a.withdrawn, a.published_at, a.updated_at is None, True, index, a
+    )  # fmt: skip
+
+
 def upsert_source_articles(
-    conn: Connection, batch: Sequence[Article], now: datetime
+    conn: Connection, batch: Sequence[Article], now: datetime, since: datetime | None = None
 ) -> UpsertCounts:
     """Insert new keys; update a key only when its record takes over the held one
     (:func:`feedsvc.versions.takes_over`: a newer version, or the held one far in the future,
     or the same version with the other ``withdrawn``, the rule ingest applies too).
 
-    The last occurrence of a key within one batch wins, as it would in a file read top to bottom
-    (:func:`latest_per_key`). A takedown not applied (an older version than a public winner) is
-    in ``not_applied``, not counted unchanged: the caller says why per line.
+    The batch is read top to bottom, each record counted for what it does to the one held at
+    that point (stored, or an earlier record of the batch): inserted, updated, unchanged, or in
+    ``not_applied`` (the caller says why per line): a takedown of an older version than a
+    public winner; a record of the stored row's version with other content, while that row was
+    held before the import (``since``: when it began; None, this batch alone is the import). A
+    later record of the same version as an earlier one of the import replaces it (the last line
+    of a file wins; :func:`latest_per_key`). Only the final winner of a key is written.
     ``changed_at`` is the ingest cursor column: it moves on insert and update only, so an
     identical re-import costs ingest nothing.
     """
-    latest, stale = latest_per_key(batch, now)
-    counts = UpsertCounts(unchanged=len(batch) - len(latest) - len(stale), not_applied=stale)
+    lines: dict[str, list[int]] = {}
+    for i, a in enumerate(batch):
+        lines.setdefault(a.source_key, []).append(i)
     rows = conn.execute(
-        select(t.c.source_key, t.c.published_at, t.c.updated_at, t.c.withdrawn).where(
-            t.c.source_key.in_(list(latest))
-        )
+        select(
+            t.c.source_key, t.c.published_at, t.c.updated_at, t.c.withdrawn, t.c.changed_at
+        ).where(t.c.source_key.in_(list(lines)))
     ).tuples()
-    existing = {
-        key: (updated or published, bool(gone), published, updated is None)
-        for key, published, updated, gone in rows
-    }
+    stored = {
+        key: _Held(updated or published, bool(gone), published, updated is None,
+                   since is not None and changed >= since)
+        for key, published, updated, gone, changed in rows
+    }  # fmt: skip
+    _read_content(conn, batch, lines, stored)
+    counts = UpsertCounts()
     new_rows = []
-    for key, index in latest.items():
-        a = batch[index]
-        held = existing.get(key)
-        if held is None:
-            new_rows.append({**_values(a), "changed_at": now})
-        elif takes_over(
-            a.version, a.withdrawn, held[0], held[1], now,
-            new_published=a.published_at, held_published=held[2],
-            new_unstamped=a.updated_at is None, held_unstamped=held[3],
-        ):  # fmt: skip
-            conn.execute(
-                update(t).where(t.c.source_key == key).values(**_values(a), changed_at=now)
-            )
-            counts.updated += 1
-        elif a.withdrawn and not held[1]:
-            counts.not_applied.append(NotApplied(index, held[0]))
+    for key, indices in lines.items():
+        first = stored.get(key)
+        held = first
+        for i in indices:
+            held = _judge(batch, i, held, now, counts)
+        assert held is not None
+        if held is first or held.line is None:
+            continue
+        values = {**_values(batch[held.line]), "changed_at": now}
+        if first is None:
+            new_rows.append(values)
         else:
-            counts.unchanged += 1
+            conn.execute(update(t).where(t.c.source_key == key).values(**values))
     if new_rows:
         conn.execute(insert(t), new_rows)
-        counts.inserted += len(new_rows)
     return counts
+
+
+def _judge(
+    batch: Sequence[Article], i: int, held: _Held | None, now: datetime, counts: UpsertCounts
+) -> _Held:
+    """Count record ``i`` against what is ``held``; what is held after it."""
+    a = batch[i]
+    if held is None:
+        counts.inserted += 1
+        return _of_line(a, i)
+    if takes_over(
+        a.version, a.withdrawn, held.version, held.withdrawn, now,
+        new_published=a.published_at, held_published=held.published,
+        new_unstamped=a.updated_at is None, held_unstamped=held.unstamped,
+    ):  # fmt: skip
+        counts.updated += 1
+        return _of_line(a, i)
+    # the same version, other content: a correction without a newer updated_at. Not a line
+    # without updated_at over a held edit stamped with its time: the scheduled record seen
+    # again, older by design (feedsvc.versions.takes_over), unchanged as before
+    if (
+        a.version == held.version
+        and held.article is not None
+        and not (a.updated_at is None and not held.unstamped)
+    ):
+        differs = differing(a, held.article)
+        if differs and held.own:  # an earlier line of this import: the last line wins
+            counts.updated += 1
+            return _of_line(a, i)
+        if differs:
+            counts.not_applied.append(NotApplied(i, held.version, held.line, differs))
+            return held
+    if a.withdrawn and not held.withdrawn:
+        counts.not_applied.append(NotApplied(i, held.version, held.line))
+    else:
+        counts.unchanged += 1
+    return held
+
+
+def _read_content(
+    conn: Connection, batch: Sequence[Article], lines: dict[str, list[int]],
+    stored: dict[str, _Held],
+) -> None:  # fmt: skip
+    """The content of the stored rows a record of the batch meets at their own version (only
+    those: a re-import of unchanged lines reads each body once more, a new one reads none), as
+    :func:`feedsvc.articles.parse_article` gives it: a row stored by an older feedsvc (text
+    not in NFC, a relative ``image_url``) is the same content as its line read today."""
+    keys = [
+        key for key, held in stored.items()
+        if any(batch[i].version == held.version for i in lines[key])
+    ]  # fmt: skip
+    for start in range(0, len(keys), 500):
+        rows = conn.execute(
+            select(*(t.c[name] for name in _READ)).where(
+                t.c.source_key.in_(keys[start : start + 500])
+            )
+        ).mappings()
+        for row in rows:
+            with contextlib.suppress(ArticleError):  # a row no rule of today reads: not compared
+                stored[row["source_key"]].article = parse_article(dict(row), UTC)
+
+
+_READ = ("source_key", "url", "title", "summary", "body", "author", "section", "tags",
+         "image_url", "published_at", "updated_at", "withdrawn")  # fmt: skip
