@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Connection, insert, select, update
 
@@ -123,6 +123,8 @@ class _Held:
     own: bool
     line: int | None = None
     article: Article | None = None
+    #: the stored row as read, until it is read as today (:func:`_today`)
+    raw: dict[str, Any] | None = None
 
 
 def _of_line(a: Article, index: int) -> _Held:
@@ -206,6 +208,9 @@ def _judge(
         and not (a.updated_at is None and not held.unstamped)
     ):
         differs = differing(a, held.article)
+        if differs and held.raw is not None:  # written by an older feedsvc? read it as today
+            today = _today(held)
+            differs = differing(a, today) if today is not None else ()
         if differs and held.own:  # an earlier line of this import: the last line wins
             counts.updated += 1
             return _of_line(a, i)
@@ -224,9 +229,10 @@ def _read_content(
     stored: dict[str, _Held],
 ) -> None:  # fmt: skip
     """The content of the stored rows a record of the batch meets at their own version (only
-    those: a re-import of unchanged lines reads each body once more, a new one reads none), as
-    :func:`feedsvc.articles.parse_article` gives it: a row stored by an older feedsvc (text
-    not in NFC, a relative ``image_url``) is the same content as its line read today."""
+    those: a re-import of unchanged lines reads each body once more, a new one reads none). A
+    row that differs from a line is read again as :func:`feedsvc.articles.parse_article` reads
+    a line (:func:`_today`): one stored by an older feedsvc (text not in NFC, a relative
+    ``image_url``) is the same content as its line read today."""
     keys = [
         key for key, held in stored.items()
         if any(batch[i].version == held.version for i in lines[key])
@@ -237,9 +243,25 @@ def _read_content(
                 t.c.source_key.in_(keys[start : start + 500])
             )
         ).mappings()
-        for row in rows:
-            with contextlib.suppress(ArticleError):  # a row no rule of today reads: not compared
-                stored[row["source_key"]].article = parse_article(dict(row), UTC)
+        for row in rows:  # as stored (as read today for all but an older feedsvc's rows)
+            held = stored[row["source_key"]]
+            held.raw = dict(row)
+            held.article = Article(
+                **{name: row[name] for name in _READ if name not in ("tags", "withdrawn")},
+                tags=tuple(row["tags"] or ()),
+                withdrawn=bool(row["withdrawn"]),
+            )
+
+
+def _today(held: _Held) -> Article | None:
+    """``held``'s stored row read as :func:`feedsvc.articles.parse_article` reads a line today
+    (once, kept); None when no rule of today reads it (not compared: "unchanged", as before)."""
+    raw, held.raw = held.raw, None
+    try:
+        held.article = parse_article(raw, UTC)
+    except ArticleError:
+        held.article = None
+    return held.article
 
 
 _READ = ("source_key", "url", "title", "summary", "body", "author", "section", "tags",
