@@ -17,6 +17,7 @@ from datetime import tzinfo
 from typing import IO, Any
 
 from feedsvc.articles import DEFAULT_TZ, Article, ArticleError, parse_article
+from feedsvc.fieldtext import shown_key
 from feedsvc.jsonkeys import DuplicateKey, loads_unique
 from feedsvc.unknown_keys import unknown_keys
 
@@ -69,7 +70,9 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
         what = exc.msg.removesuffix(" at").removesuffix(" starting")  # json's "… starting at"
         raise ArticleError(None, f"invalid JSON at column {exc.colno}: {what}") from None
     except DuplicateKey as exc:
-        raise ArticleError(exc.key, "appears twice in one object (which one is meant?)") from None
+        raise ArticleError(
+            shown_key(exc.key), "appears twice in one object (which one is meant?)"
+        ) from None
     except RecursionError:
         raise ArticleError(None, "invalid JSON: nested too deeply") from None
     except ValueError as exc:  # NaN/Infinity, an integer of more than 4,300 digits
