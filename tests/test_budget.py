@@ -140,7 +140,10 @@ async def test_command_replies_and_alerts_share_the_rate(db: Database, shared: b
             await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
         alerts = [m.at for c in ALERTED for m in fake.messages(c)]
     assert len(alerts) == len(ALERTED) and len(replies) == len(users)
-    assert_within(message_times(sent, fake), rate, 1 if shared else 3)
+    # separate gates in one test process: a stall of its GIL (the fake, the bot, the dispatcher
+    # all share it) makes both gates release late slots together; 14 in a window seen at CI
+    # load ~6 (a replica is its own process). Free replies (the fault) put 15-18 there.
+    assert_within(message_times(sent, fake), rate, 1 if shared else 4)
     # each reply waits for the slots already reserved (AHEAD) and a gap; PTB handles updates
     # one at a time, so they add up; never behind the backlog's remaining seconds
     last_reply = max(m.at for m in replies)
