@@ -355,6 +355,23 @@ def test_a_create_keeps_its_defaults(run) -> None:  # type: ignore[no-untyped-de
     assert "description = ''" in run("topics", "export").output
 
 
+@pytest.mark.parametrize("flags", [("--enabled", "--disabled"), ("--disabled", "--enabled")])
+def test_enabled_and_disabled_together_are_a_usage_error(  # type: ignore[no-untyped-def]
+    run, flags: tuple[str, ...]
+) -> None:
+    """Both flags were accepted silently, the last one winning; now neither is applied."""
+    run("topics", "add", "up", "--title", "Up", "--query", "a")
+    for slug in ("up", "new"):  # an update and a create alike
+        both = run("topics", "add", slug, "--title", "Up 2", "--query", "b", *flags)
+        assert both.exit_code == 2, both.output
+        assert "Usage:" in both.output
+        assert "--enabled" in both.output.splitlines()[-1]
+        assert "--disabled" in both.output.splitlines()[-1]
+    assert run("topics", "list").output == "up\tenabled \tUp\ta\n"
+    again = run("topics", "add", "up", "--title", "Up", "--query", "a", "--disabled", "--disabled")
+    assert (again.exit_code, again.output) == (0, "up: updated (enabled)\n")
+
+
 def test_an_invalid_update_changes_nothing(run) -> None:  # type: ignore[no-untyped-def]
     run("topics", "add", "up", "--title", "Up", "--query", "a", "--description", "D",
         "--disabled")  # fmt: skip

@@ -70,10 +70,16 @@ def list_cmd(config_file: str | None) -> None:
     help="Default: empty for a new topic; kept as stored when updating one.",
 )
 @click.option(
-    "--enabled/--disabled",
-    "enabled",
-    default=None,
-    help="Default: enabled for a new topic; kept as stored when updating one.",
+    "--enabled",
+    "enable",
+    is_flag=True,
+    help="Switch the topic on. Default: on for a new topic; kept as stored when updating one.",
+)
+@click.option(
+    "--disabled",
+    "disable",
+    is_flag=True,
+    help="Switch the topic off (not with --enabled).",
 )
 @config_option
 def add(
@@ -81,13 +87,19 @@ def add(
     title: str,
     query: str,
     description: str | None,
-    enabled: bool | None,
+    enable: bool,
+    disable: bool,
     config_file: str | None,
 ) -> None:
     """Create or update a topic (the query is validated first). Updating one changes what is
     given: --description and --enabled/--disabled left out keep the stored values."""
     from feedsvc import operations as ops
 
+    # Two flags, not click's "--enabled/--disabled" pair: the pair let the last one win
+    # silently, so a script giving both got whichever it happened to put last.
+    if enable and disable:
+        raise click.UsageError("give --enabled or --disabled, not both")
+    enabled = True if enable else False if disable else None
     edit = ops.TopicEdit(slug, title, query, description, enabled)  # ops normalises
     saved = run_operation(lambda db: ops.edit_topic(db, edit, "cli"), config_file)
     changed = f" ({', '.join(saved.changed)})" if saved.changed else ""
