@@ -13,6 +13,8 @@ rules below hold the same on every path and for every state DB:
   ``url``/``image_url`` hold no whitespace or control characters; ``image_url`` is an http(s)
   URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused);
 * text shown to readers is stored in NFC (:mod:`feedsvc.nfc`), markup untouched;
+* a ``title`` of only invisible characters (a U+200B, a soft hyphen, NBSP) is empty: refused
+  with the words of an empty one (``title: is required``);
 * every problem of a record is reported at once (:class:`ArticleError` ``problems``);
 * timestamps are ISO 8601; a naive one is read in the site's timezone; after conversion to UTC
   it must lie in :data:`MIN_DATE` ..:data:`MAX_DATE` (a CMS's ``0001-01-01`` placeholder is not a
@@ -39,6 +41,8 @@ from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
+#: Required text a reader sees: only invisible characters in it is empty (:func:`_invisible`).
+_VISIBLE_FIELDS = ("title",)
 #: The keys of the JSON form (SPEC §3, and §10's ``withdrawn``); a JSON line holding any other
 #: is refused (:mod:`feedsvc.unknown_keys`), a source row holds only these.
 JSON_FIELDS = (*TEXT_FIELDS, "tags", "published_at", "updated_at", "withdrawn")
@@ -216,7 +220,23 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
     if len(value) > MAX_FIELD_LEN:
         raise ArticleError(name, f"too long ({len(value)} characters, limit {MAX_FIELD_LEN})")
     _check_storable(name, value)
+    if name in _VISIBLE_FIELDS and _invisible(value):
+        raise ArticleError(name, "is required")  # the words of an empty one: it is one
     return value
+
+
+def _invisible(value: str) -> bool:
+    """Whether ``value`` (not blank by ``str.strip``) shows nothing: only the characters the
+    matcher deletes (Unicode category Cf, :func:`feedsvc.matching.normalize.clean_text`: ZERO
+    WIDTH SPACE, WORD JOINER, a BOM, SOFT HYPHEN, bidi marks) and :data:`feedsvc.keys.KEY_SPACE`.
+    A title of a lone U+200B was stored and published as an empty headline, while ``""`` was
+    refused. Text around such characters is kept as given."""
+    text = value.strip()
+    if text[0].isprintable():  # the common title: a visible first character (Cf never is)
+        return False
+    from feedsvc.matching.normalize import clean_text  # here: feedsvc.matching imports us
+
+    return not trim_key(clean_text(text))
 
 
 def _check_storable(name: str, value: str) -> None:
