@@ -9,6 +9,7 @@ import unicodedata
 import warnings
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -91,6 +92,25 @@ def test_cli_hide_unhide_find_and_exit_codes(service: Service) -> None:
     assert missing.exit_code == 1 and "unknown article 'NO-SUCH'" in missing.output
     bad = run("hide", "TEST-00001", "--reason", "x" * 501)
     assert bad.exit_code == 2 and state(service, "TEST-00001").hidden_at is None
+
+
+def test_cli_find_says_when_nothing_matches(service: Service, tmp_path: Path) -> None:
+    """It printed nothing, exit 0: a typo, a wrong DB and no match looked alike. One line on
+    stderr now (stdout stays the rows: none), exit 0 as before."""
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    runner = CliRunner()
+    none = runner.invoke(cli, ["articles", "find", "Cát Bà"], env=env)
+    assert (none.exit_code, none.stdout) == (0, "")
+    assert none.stderr == 'feedsvc: no article matches "Cát Bà"\n'
+    found = runner.invoke(cli, ["articles", "find", "Đồ Sơn"], env=env)
+    assert found.exit_code == 0 and found.stdout.startswith("TEST-00002\t")
+    assert found.stderr == ""
+    assert runner.invoke(cli, ["articles", "find"], env=env).stderr == ""  # lists all
+    empty = {**env, "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'empty.db'}"}
+    assert runner.invoke(cli, ["db", "upgrade"], env=empty).exit_code == 0
+    nothing = runner.invoke(cli, ["articles", "find"], env=empty)
+    assert (nothing.exit_code, nothing.stdout) == (0, "")
+    assert nothing.stderr == "feedsvc: no article is stored\n"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " source says.",
     ),
     "no_articles": ("Không có bài nào.", "No articles."),
+    # `feedsvc articles find` finding nothing: a stderr line after "feedsvc: " (exit 0)
+    "cli.find_none": ("không có bài nào khớp với {text}", "no article matches {text}"),
+    "cli.find_none_stored": ("chưa có bài nào", "no article is stored"),
     "hide": ("Ẩn", "Hide"),
     "unhide": ("Bỏ ẩn", "Unhide"),
     "hide_reason": ("Lý do (không bắt buộc)", "Reason (optional)"),

@@ -1,7 +1,8 @@
 """``feedsvc articles hide|unhide|find``: an editor takes an article down (SPEC §10).
 
 The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
-module parses arguments and prints. Exit codes: 0 done, 1 unknown article, 2 bad input.
+module parses arguments and prints. Exit codes: 0 done (``find`` finding none too, said on
+stderr), 1 unknown article, 2 bad input.
 """
 
 from __future__ import annotations
@@ -72,8 +73,15 @@ def unhide(source_key: str, config_file: str | None) -> None:
 @click.option("--limit", type=Int(1, 200), default=20, show_default=True)
 @config_option
 def find(text: str, limit: int, config_file: str | None) -> None:
-    """Articles whose key is TEXT or whose title contains it (newest first), with their state."""
+    """Articles whose key is TEXT or whose title contains it (newest first), with their state.
+    Finding none says so on stderr (exit 0: a search that finds nothing did its work)."""
     from feedsvc.lifecycle.editors import find_articles
 
-    for found in run_operation(lambda db: find_articles(db, text, limit), config_file, write=False):
-        click.echo(_line(found))
+    found = run_operation(lambda db: find_articles(db, text, limit), config_file, write=False)
+    for article in found:
+        click.echo(_line(article))
+    if not found:  # it printed nothing at all: a typo and an empty DB looked alike
+        from feedsvc.catalogue import ENGLISH
+
+        said = ENGLISH("cli.find_none", text=f'"{cell(text)}"') if text else None
+        click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
