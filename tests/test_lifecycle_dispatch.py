@@ -29,7 +29,8 @@ def fake() -> Iterator[FakeBotAPI]:
 
 @pytest.fixture
 async def sender(fake: FakeBotAPI) -> AsyncIterator[TelegramSender]:
-    s = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2, connect_timeout=2)
+    # connect: 5 s, a loopback connect timed out at 0.5 s under CI's load
+    s = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2, connect_timeout=5)
     await s.start()
     yield s
     await s.close()

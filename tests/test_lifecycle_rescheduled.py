@@ -9,11 +9,12 @@ API over real HTTP, on SQLite and PostgreSQL; time is the world's injected clock
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, time, timedelta
 
 import pytest
+import test_lifecycle_dispatch as dispatching
 from factories import VN, article
 from fakebot import FakeBotAPI
 from lifecycle_world import CHAT, SLUG, Clock, World, make_world
@@ -44,18 +45,9 @@ def rescheduled_notice() -> str:
     return Translator("vi")("bot.alert_rescheduled").replace("<i>", "").replace("</i>", "")
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-async def sender(fake: FakeBotAPI) -> AsyncIterator[TelegramSender]:
-    s = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2, connect_timeout=5)
-    await s.start()
-    yield s
-    await s.close()
+# the fake Bot API and a sender on it, as the dispatcher's lifecycle tests have them
+fake = dispatching.fake
+sender = dispatching.sender
 
 
 async def until(predicate: Callable[[], bool], timeout: float = 15) -> None:

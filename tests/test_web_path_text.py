@@ -13,7 +13,8 @@ from __future__ import annotations
 import contextlib
 import json
 import socket
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -116,26 +117,37 @@ def request(method: str, path: str, headers: dict[str, str] | None = None,
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-@pytest.fixture(scope="module")
-def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
-    """The whole app over uvicorn: readers in Vietnamese, the admin in English."""
-    tmp = tmp_path_factory.mktemp("paths")
+@contextmanager
+def serving(
+    tmp: Path, http: dict[str, object] | None = None, fill: Callable[[Service], None] | None = None
+) -> Iterator[int]:
+    """The whole app over uvicorn on a new SQLite DB in ``tmp``, readers in Vietnamese, the
+    admin in English; ``http``: more ``[http]`` settings; ``fill``: data put in before it
+    serves. Yields the port."""
     port = free_port()
     settings = load_config(None, {
         "database": {"url": f"sqlite:///{tmp / 's.db'}"},
         "topics": {"import_on_start": False},
         "site": {"language": "vi"},
         "admin": {"language": "en", "token": TOKEN},
-        "http": {"port": port},
+        "http": {"port": port, **(http or {})},
     })  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()
-    config = uvicorn_config(settings, create_app(service))
     try:
-        with uvicorn_thread(config):
+        if fill is not None:
+            fill(service)
+        with uvicorn_thread(uvicorn_config(settings, create_app(service))):
             yield port
     finally:
         service.db.dispose()
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
+    """The whole app over uvicorn: readers in Vietnamese, the admin in English."""
+    with serving(tmp_path_factory.mktemp("paths")) as port:
+        yield port
 
 
 @pytest.mark.parametrize("method", ["GET", "HEAD"])

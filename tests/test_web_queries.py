@@ -26,14 +26,12 @@ from pathlib import Path
 import pytest
 import test_web_path_text as paths
 from factories import article
-from processes import free_port, uvicorn_thread
 from starlette.requests import Request
 from test_web_path_text import exchange, request
 
 from feedsvc import operations as ops
-from feedsvc.app import Roles, Service, create_app, uvicorn_config
+from feedsvc.app import Service
 from feedsvc.catalogue import Translator
-from feedsvc.config import load_config
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
 
@@ -165,29 +163,17 @@ def test_query_param_reads_utf8_and_refuses_only_the_name_read() -> None:
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """The whole app over uvicorn: readers in Vietnamese, the admin in English, the topic
     ``kien-thuy``; a client's search budget large enough for every case here."""
-    tmp = tmp_path_factory.mktemp("queries")
-    port = free_port()
-    settings = load_config(None, {
-        "database": {"url": f"sqlite:///{tmp / 's.db'}"},
-        "topics": {"import_on_start": False},
-        "site": {"language": "vi"},
-        "admin": {"language": "en", "token": paths.TOKEN},
-        "http": {"port": port, "client_burst": 100_000},
-    })  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    with service.db.write() as conn:
-        now = datetime.now(UTC)
-        upsert_source_articles(conn, [article(i, published_at=now) for i in (1, 2, 3)], now)
-    ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
-    assert service.ingest_tick().error is None
-    service.publisher.sync()  # the feeds and pages, as a start renders them
-    config = uvicorn_config(settings, create_app(service))
-    try:
-        with uvicorn_thread(config):
-            yield port
-    finally:
-        service.db.dispose()
+
+    def fill(service: Service) -> None:
+        with service.db.write() as conn:
+            now = datetime.now(UTC)
+            upsert_source_articles(conn, [article(i, published_at=now) for i in (1, 2, 3)], now)
+        ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
+        assert service.ingest_tick().error is None
+        service.publisher.sync()  # the feeds and pages, as a start renders them
+
+    with paths.serving(tmp_path_factory.mktemp("queries"), {"client_burst": 100_000}, fill) as port:
+        yield port
 
 
 def worded(language: str, shown: str) -> str:
