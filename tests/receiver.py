@@ -48,6 +48,15 @@ class Receiver:
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
+                with owner.lock:
+                    owner.in_flight += 1
+                try:
+                    self.answer()
+                finally:
+                    with owner.lock:
+                        owner.in_flight -= 1
+
+            def answer(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if owner.hang.is_set():

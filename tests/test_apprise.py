@@ -20,10 +20,12 @@ from sqlalchemy import select
 from feedsvc import operations as ops
 from feedsvc.channels.apprise import LIMITS, AppriseChannel, mask, secret_parts
 from feedsvc.channels.apprise_transport import retry_after_seconds
+from feedsvc.channels.base import OutcomeKind, Target
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.logs import setup_logging
+from feedsvc.notify.message import AlertMessage
 from feedsvc.outbox import Outbox
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -258,6 +260,35 @@ async def test_an_alert_that_waited_for_a_send_thread_was_not_sent_and_is_retrie
         got = conn.execute(select(deliveries.c.state, deliveries.c.ambiguous)
                            .order_by(deliveries.c.id.desc()).limit(1)).tuples().all()  # fmt: skip
     assert [tuple(r) for r in got] == [("sent", 0)]
+
+
+async def test_a_send_that_began_late_has_its_whole_bound(receiver: Receiver) -> None:
+    """The send bound counts from when a thread starts the send, not from when it was queued.
+    A CI run at load failed the test above: the healthy alert was taken up by a thread freed
+    just before its bound passed, and was called an unknown outcome while its answer was on the
+    way. Here the queued send starts 1 s into a 4 s bound and is answered 3.2 s later."""
+    msg = AlertMessage("<b>Bão</b>", "Bão số 3")
+    with Receiver() as stuck:
+        stuck.hang.set()
+        channel = AppriseChannel(VN, send_timeout=4, read_timeout=30)
+        await channel.start()
+        held = [asyncio.create_task(channel.send_message(target(stuck.url(f"stuck-{i}")), msg))
+                for i in range(LIMITS.max_in_flight)]  # fmt: skip
+        try:
+            await receiver.await_for(lambda: stuck.in_flight == LIMITS.max_in_flight)
+            receiver.late = 3.2
+            asyncio.get_running_loop().call_later(1.0, stuck.release.set)
+            outcome = await channel.send_message(target(receiver.url("healthy")), msg)
+        finally:
+            stuck.release.set()
+            await asyncio.gather(*held)
+            await channel.close()
+    assert len(receiver.at("healthy")) == 1
+    assert outcome.kind is OutcomeKind.SENT, outcome
+
+
+def target(address: str) -> Target:
+    return Target(1, "apprise", address, "private", link_preview=False, plain_text=True)
 
 
 def test_masking_and_secret_parts() -> None:

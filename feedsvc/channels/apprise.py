@@ -8,8 +8,9 @@ by its credential-looking parts) before anything can log it, Apprise's own logge
 
 ``notify()`` is synchronous network I/O: sends run in this channel's own thread pool (so a hung
 destination never takes the threads the database work uses), each bounded by Apprise's socket
-timeouts and by :data:`SEND_TIMEOUT` overall. Apprise reports only success or failure; what its
-HTTP requests raised is watched (:mod:`.apprise_transport`), so :func:`classify` tells a failure
+timeouts and by :data:`SEND_TIMEOUT` overall, counted from when a thread starts the send (time
+queued behind hung destinations does not count). Apprise reports only success or failure; what
+its HTTP requests raised is watched (:mod:`.apprise_transport`), so :func:`classify` tells a failure
 before the request went out (refused, unreachable, an error status: retried with backoff like a
 5xx, dead-lettered after the outbox's attempts) from one after it (a read timeout, a connection
 closed before the answer: the destination may have shown it, an unknown outcome the outbox
@@ -32,6 +33,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, tzinfo
@@ -140,21 +142,37 @@ class AppriseChannel:
         return await self._send(target.address, title, body)
 
     async def _send(self, url: str, title: str, body: str) -> SendOutcome:
+        """One notification through the pool. :attr:`send_timeout` (seconds) bounds the send
+        from the moment a thread starts it, so time spent queued behind hung destinations
+        never turns a send that had only just begun into an unknown outcome; a send still
+        queued when its bound passes is cancelled (nothing was sent: transient)."""
         register_secret(url, *secret_parts(url))
         if self._pool is None:
             await self.start()
         assert self._pool is not None
-        work = self._pool.submit(_notify, url, title, body, self.read_timeout)
-        try:
-            async with asyncio.timeout(self.send_timeout):
-                # shielded: on timeout ``work`` is cancelled below, and only if it never started
-                result, watched = await asyncio.shield(asyncio.wrap_future(work))
-        except TimeoutError:
-            if work.cancel():  # still queued behind threads that hung destinations hold
-                return SendOutcome.transient("not sent: every send thread was busy")
-            return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
-        except Exception as exc:  # Apprise or a plugin raised: the URL never appears
-            return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
+        started: list[float] = []  # time.monotonic() at which a thread began the send
+
+        def run() -> tuple[bool | None, Watched]:
+            started.append(time.monotonic())
+            return _notify(url, title, body, self.read_timeout)
+
+        work = self._pool.submit(run)
+        waited = asyncio.wrap_future(work)
+        deadline = time.monotonic() + self.send_timeout
+        while True:
+            try:
+                async with asyncio.timeout(max(0.0, deadline - time.monotonic())):
+                    # shielded: on timeout ``work`` is cancelled below, only if never started
+                    result, watched = await asyncio.shield(waited)
+                break
+            except TimeoutError:
+                if work.cancel():  # still queued behind threads that hung destinations hold
+                    return SendOutcome.transient("not sent: every send thread was busy")
+                if not started or started[0] + self.send_timeout <= time.monotonic():
+                    return SendOutcome.ambiguous(f"no answer within {self.send_timeout:.0f} s")
+                deadline = started[0] + self.send_timeout  # began late: its own full bound
+            except Exception as exc:  # Apprise or a plugin raised: the URL never appears
+                return SendOutcome.transient(f"Apprise raised {type(exc).__name__}")
         return classify(result, watched)
 
 
