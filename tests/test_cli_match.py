@@ -70,7 +70,7 @@ def test_invalid_query_exits_2_with_position() -> None:
     result = run("--query", "a b OR c")
     assert result.exit_code == 2
     assert result.stdout == ""
-    assert "invalid query: at 4: AND and OR are mixed" in result.stderr
+    assert "invalid query: at character 5: AND and OR are mixed" in result.stderr
     assert "hint: add parentheses" in result.stderr
     assert "      ^" in result.stderr  # caret under the OR
 
@@ -146,13 +146,16 @@ INVALID_FILES = {
     "misspelt table": ('[[topik]]\nslug = "a"\ntitle = "A"\nquery = "x"\n', ["'topik'"]),
     "one broken topic of two": (
         T.format(slug="ok", query="x") + T.format(slug="broken", query="a OR b c"),
-        ["topic broken: query: at 7: OR and an implied AND are mixed"],
+        ["topic broken: query: at character 8: OR and an implied AND are mixed"],
     ),
     "a reference cycle": (
         T.format(slug="a", query="@b") + T.format(slug="b", query="@a"),
         ["topic a: query:", "topic b: query:", "circular reference"],
     ),
-    "an unclosed parenthesis": (T.format(slug="a", query="(x"), ["topic a: query: at 0: unclosed"]),
+    "an unclosed parenthesis": (
+        T.format(slug="a", query="(x"),
+        ["topic a: query: at character 1: unclosed"],
+    ),
     "enabled as a string": (
         T.format(slug="a", query="x") + 'enabled = "no"\n',
         ["topic #1 (a): enabled must be true or false"],

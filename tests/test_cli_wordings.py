@@ -69,7 +69,9 @@ def test_a_preview_of_an_invalid_query_says_it_the_same_way(clean_cli: Path) -> 
         cli, ["topics", "preview", "a b OR c"], env={"FEEDSVC_DATABASE__URL": db}
     )
     assert result.exit_code == 2
-    assert result.stderr.splitlines()[0].startswith("feedsvc: invalid query: at 4: "), result
+    assert result.stderr.splitlines()[0].startswith("feedsvc: invalid query: at character 5: "), (
+        result
+    )
     assert _match("--query", "a b OR c").stderr == result.stderr
 
 

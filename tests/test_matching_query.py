@@ -89,8 +89,8 @@ def test_error_str_is_one_line() -> None:
     err = info.value
     assert isinstance(err, ValueError)
     assert str(err) == (
-        'at 4: AND and OR are mixed at this level (hint: add parentheses, e.g. "(a b) OR c"'
-        ' or "a (b OR c)")'
+        "at character 5: AND and OR are mixed at this level"
+        ' (hint: add parentheses, e.g. "(a b) OR c" or "a (b OR c)")'
     )
     assert (err.position, err.hint) == (4, 'add parentheses, e.g. "(a b) OR c" or "a (b OR c)"')
     assert "\n" not in str(err)
@@ -127,7 +127,7 @@ ERRORS: list[tuple[str, str, int | None, str]] = [
     ("unknown-ref", "@nope", 0, "unknown topic @nope"),
     ("cycle", "@loop1", 0, "circular reference"),
     ("self-cycle", "@self", 0, "circular reference @self → @self"),
-    ("broken-ref", "x @broken", 2, "in @broken at 7"),
+    ("broken-ref", "x @broken", 2, "in @broken at character 8"),
     ("only-negative", "-a", None, "no positive term"),
     ("only-negatives", "-a NOT b", None, "no positive term"),
     ("or-negative", "a OR -b", None, "no positive term"),
@@ -154,7 +154,7 @@ def test_error(query: str, position: int | None, fragment: str) -> None:
     if position is not None or fragment not in ("more than", "nested"):
         assert err.position == position
     if err.position is not None:
-        assert str(err).startswith(f"at {err.position}: ")
+        assert str(err).startswith(f"at character {err.position + 1}: ")
 
 
 def test_unknown_field_lists_valid_fields() -> None:

@@ -44,7 +44,7 @@ BROKEN: dict[str, tuple[Callable[[Path], Path], list[str]]] = {
             "bad.toml",
             "2 problem(s)",
             "topic #2 (Bad Slug): slug must be",
-            "topic Bad Slug: query: at 0: unclosed",
+            "topic Bad Slug: query: at character 1: unclosed",
         ],
     ),
     "a directory": (lambda tmp: _mkdir(tmp / "topics.d"), ["cannot read", "topics.d"]),

@@ -137,8 +137,8 @@ def too_many(limit: int) -> str:
 def invalid_query(query: str, error: QueryError) -> str:
     """The parser's error worded from its code, with where it is in the query."""
     text = _t.query_error(error)
-    if error.position is not None:
-        text += " " + t("at_position", position=error.position + 1)
+    if error.column is not None:
+        text += " " + t("at_position", position=error.column)
     return t("invalid_query", query=escape(query), error=escape(text))
 
 

@@ -247,7 +247,7 @@ class _Parser:
             child = _Parser(text, self.resolve, (*self.stack, slug), fold, field)
             node = child.parse()
         except QueryError as exc:
-            inner = f" at {exc.position}" if exc.position is not None else ""
+            inner = f" at character {exc.column}" if exc.column is not None else ""
             raise QueryError(
                 f"in @{slug}{inner}: {exc.message}",
                 tok.pos,

@@ -40,7 +40,9 @@ _FIELD_RE = re.compile(r"([A-Za-z]+):")
 
 
 class QueryError(ValueError):
-    """A query that cannot be used; ``position`` is a 0-based offset into the query text.
+    """A query that cannot be used; ``position`` is a 0-based offset into the query text (for
+    code: slicing, a caret), :attr:`column` the same place counted from 1, as every surface
+    shows it to people (CLI, API, admin, bot, Zalo, search feeds).
 
     ``message`` and ``hint`` are English (the CLI and the API show them); ``code`` and ``params``
     say the same as data, so the admin and the bot word it from the message catalogue
@@ -66,8 +68,15 @@ class QueryError(ValueError):
         self.cause = cause
         super().__init__(str(self))
 
+    @property
+    def column(self) -> int | None:
+        """The character ``position`` points at, counted from 1 as editors and people count
+        columns: the one place an error's place is made human (the CLI said "at 10" where the
+        admin said "at character 11" for the same query)."""
+        return None if self.position is None else self.position + 1
+
     def __str__(self) -> str:
-        where = f"at {self.position}: " if self.position is not None else ""
+        where = f"at character {self.column}: " if self.column is not None else ""
         tail = f" (hint: {self.hint})" if self.hint else ""
         return f"{where}{self.message}{tail}"
 

@@ -11,7 +11,8 @@ class OperationError(Exception):
     """A request that cannot be done; ``kind`` maps to an HTTP status / CLI exit code.
 
     kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1).
-    ``position`` is the character offset of a query error, when there is one. ``message`` is
+    ``position`` is the 0-based character offset of a query error, when there is one, and
+    :attr:`column` the same place counted from 1, as people are shown it. ``message`` is
     English (CLI, API); ``code`` + ``params`` (+ the query error as ``cause``) are what the admin
     words from the message catalogue (key ``op.<code>``).
     """
@@ -35,6 +36,11 @@ class OperationError(Exception):
         self.field = field
         self.position = position
         self.cause = cause
+
+    @property
+    def column(self) -> int | None:
+        """``position`` counted from 1 (:attr:`feedsvc.matching.QueryError.column`)."""
+        return None if self.position is None else self.position + 1
 
 
 def query_invalid(exc: QueryError) -> OperationError:

@@ -56,12 +56,11 @@ def preview_routes(admin: Admin) -> list[Route]:
             return JSONResponse(
                 {
                     "error": t.query_error(exc),
-                    "position": exc.position,
+                    "position": exc.position,  # 0-based: admin.js slices the text by it
+                    "column": exc.column,
                     "label": t("preview_error"),
                     "where": (
-                        t("at_position", position=exc.position + 1)
-                        if exc.position is not None
-                        else None
+                        t("at_position", position=exc.column) if exc.column is not None else None
                     ),
                 },
                 headers=SECURITY_HEADERS,

@@ -351,13 +351,17 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         except OperationError as exc:
             status = OPERATION_STATUS.get(exc.kind, 400)
             code = exc.cause.code if exc.cause is not None else exc.code
-            message = api_words(service, request).operation_error(exc)
+            words = api_words(service, request)
+            message = words.operation_error(exc)
+            if exc.column is not None:  # where, as the search feed's 400 says it
+                message = f"{words('at_position', position=exc.column)}: {message}"
             out = ErrorOut(
                 error=exc.message,
                 code=code,
                 message=message,
                 field=exc.field,
                 position=exc.position,
+                column=exc.column,
             )
             return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
         finally:

@@ -92,7 +92,16 @@ class ErrorOut(Out):
         "(Vietnamese or English; default `admin.language`)",
     )
     field: str | None = None
-    position: int | None = None
+    position: int | None = Field(
+        None,
+        description="an invalid query: the 0-based offset of the character the error points "
+        "at (for slicing the query text)",
+    )
+    column: int | None = Field(
+        None,
+        description="an invalid query: the same character counted from 1, as `error` and "
+        "`message` name it to people",
+    )
 
 
 # -- topics ------------------------------------------------------------------------------------

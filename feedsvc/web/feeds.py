@@ -219,8 +219,8 @@ def feed_routes(
             return words(exc.key, details=str(cause))
         coded = cast("QueryError", cause)
         details = words.query_error(coded)
-        if coded.position is not None:  # the character it points at, counted from 1
-            details = f"{words('at_position', position=coded.position + 1)}: {details}"
+        if coded.column is not None:  # the character it points at, counted from 1
+            details = f"{words('at_position', position=coded.column)}: {details}"
         return words(exc.key, details=details)
 
     async def refusal(status: int, key: str, wait: float) -> Response:
