@@ -270,10 +270,15 @@ def export(output: TextIO, config_file: str | None) -> None:
 def preview(query: str, scan: int, samples: int, config_file: str | None) -> None:
     """How many stored articles QUERY (or @slug) matches, with highlighted samples: the whole
     archive through the search index, else the --scan latest."""
+    from feedsvc.catalogue import Translator
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
 
-    db = open_db(load_settings(config_file), write=False)
+    settings = load_settings(config_file)
+    # a sample's time in site.timezone with its offset, as the admin's live preview shows it:
+    # it printed the UTC wall time with no zone, 03:34 for an article published 10:34 +07:00
+    words = Translator("en", settings.tz)
+    db = open_db(settings, write=False)
     try:
         result = run_preview(db, query, scan=scan, samples=samples)
     except QueryError as exc:
@@ -291,6 +296,6 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     for sample in result.samples:
         a = sample.stored.article
         title = cell(a.title, CELL_CHARS)
-        click.echo(f"\n{a.published_at:%Y-%m-%d %H:%M}  {a.source_key}  {title}")
+        click.echo(f"\n{words.time(a.published_at)}  {a.source_key}  {title}")
         for hit in sample.explanation.hits:
             click.echo(f"    {cell(hit.term)} in {hit.field}: {cell(hit.snippet_text)}")
