@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from types import FrameType
 from typing import Any
 
@@ -286,8 +286,11 @@ def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> Ar
     counted "unchanged" (tester F5). Or a line's ``"withdrawn": true`` (SPEC §10: the same or
     a newer version takes it down): its version is older than the public one that wins, stored
     or in this import; or it is a scheduled line without ``updated_at`` (its version its own
-    ``published_at``, later than that edit's but not believed over it: never "older")."""
-    held = skipped.held.isoformat()
+    ``published_at``, later than that edit's but not believed over it: never "older").
+
+    Every time is shown at the line's own offset (:func:`_as_given`), so the two versions
+    compare at a glance and the line's reads as typed."""
+    held = _as_given(skipped.held, article.version)
     if skipped.differs:
         return ArticleError(
             None,
@@ -313,3 +316,12 @@ def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> Ar
             f" time of the takedown"
         )
     return ArticleError("withdrawn", f"true not applied (the takedown did not happen): {why}")
+
+
+def _as_given(when: datetime, line_version: datetime) -> str:
+    """``when`` in ISO 8601 at the UTC offset ``line_version`` carries (as the line gave it;
+    a naive line time was read in ``site.timezone``). The stored version comes back from the
+    state DB in UTC: "…10:00:00+07:00 is older than …03:34:00+00:00" made the reader do the
+    arithmetic to see that 10:00 is older than 10:34 (a naive stored time is UTC)."""
+    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
+    return aware.astimezone(line_version.tzinfo or UTC).isoformat()
