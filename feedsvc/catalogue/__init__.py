@@ -175,6 +175,8 @@ class Translator:
             params["chats"] = self.chat_queries(*chats)
         if "state" in params:
             params["state"] = self(f"state.{params['state']}")
+        if "channel" in params:  # "zalo" → "Zalo"
+            params["channel"] = self(f"channel.{params['channel']}")
         return self(f"op.{exc.code}", **params)
 
 

@@ -191,6 +191,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Tin gửi #{id} đang ở trạng thái {state}, không phải tin gửi hỏng.",
         "Delivery #{id} is {state}, not a dead letter.",
     ),
+    "op.channel_off": (
+        "Không gửi lại tin gửi #{id}: kênh {channel} chưa được cấu hình ({setting} chưa đặt), "
+        "gửi lại chỉ lại kết thúc ở trạng thái lỗi. Hãy đặt {setting} và khởi động lại feedsvc, "
+        "rồi gửi lại.",
+        "Delivery #{id} was not re-sent: the {channel} channel is not configured ({setting} is "
+        "not set), so it would only end failed again. Set {setting} and restart feedsvc, then "
+        "re-send it.",
+    ),
     "op.chat_type_invalid": ("Loại cuộc trò chuyện không hợp lệ.", "Invalid chat type."),
     # Telegram's id spaces (feedsvc.channels.recipients.CHANNEL_ID_BASE): "-100" followed by
     # the chat's own id, not "starts with -100" (-100123 starts with it and is a basic group).

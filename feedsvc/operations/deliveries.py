@@ -3,6 +3,7 @@ of the status page."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from feedsvc import metrics
@@ -14,9 +15,19 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 
 
-def resend_delivery(db: Database, delivery_id: int) -> None:
-    """Queue a dead letter again; a delivery still queued or already sent is a conflict."""
+def resend_delivery(db: Database, delivery_id: int, off_channels: Collection[str] = ()) -> None:
+    """Queue a dead letter again; a delivery still queued or already sent is a conflict.
+
+    So is a dead letter to a recipient on one of ``off_channels``, the channels this
+    configuration cannot send on (:func:`feedsvc.channel_modes.off_channels`: Zalo without
+    ``zalo.token``): the re-send was accepted ("queued again") and the service ended it as
+    ``failed`` moments later (:mod:`feedsvc.channels.off`), nothing sent, nothing said. The
+    refusal names the channel and the setting that switches it on; once it is set (and the
+    service restarted) the same dead letter is re-sent as any other."""
     with db.write() as conn:
+        found = delivery_log.delivery_channel(conn, delivery_id) if off_channels else None
+        if found is not None and found[0] in delivery_store.DEAD_STATES:
+            _refuse_if_off(delivery_id, found[1], off_channels)
         if not delivery_store.resend(conn, delivery_id, db.now()):
             state = delivery_log.delivery_state(conn, delivery_id)
             if state is None:
@@ -32,6 +43,22 @@ def resend_delivery(db: Database, delivery_id: int) -> None:
                 code="delivery_not_dead",
                 params={"id": delivery_id, "state": state},
             )
+
+
+def _refuse_if_off(delivery_id: int, channel: str, off_channels: Collection[str]) -> None:
+    if channel not in off_channels:
+        return
+    from feedsvc.channel_modes import MISSING_SETTING
+
+    setting = MISSING_SETTING.get(channel, f"the {channel} settings")
+    raise OperationError(
+        "conflict",
+        f"delivery {delivery_id} not re-sent: channel {channel} is not configured ({setting}"
+        f" is not set), so it would only end failed again; set {setting} and restart feedsvc,"
+        " then re-send it",
+        code="channel_off",
+        params={"id": delivery_id, "channel": channel, "setting": setting},
+    )
 
 
 def list_deliveries(

@@ -131,6 +131,17 @@ def delivery_state(conn: Connection, id_: int) -> str | None:
     return conn.execute(select(deliveries.c.state).where(deliveries.c.id == id_)).scalar()
 
 
+def delivery_channel(conn: Connection, id_: int) -> tuple[str, str] | None:
+    """``(state, channel of its recipient)`` of delivery ``id_``; None when there is none."""
+    stmt = (
+        select(deliveries.c.state, chats.c.channel)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
+        .where(deliveries.c.id == id_)
+    )
+    row = conn.execute(stmt).first()
+    return None if row is None else (str(row[0]), str(row[1]))
+
+
 def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
     """The latest deliveries that recorded an error (retrying or dead), newest first."""
     stmt = (

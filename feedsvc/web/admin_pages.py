@@ -298,7 +298,7 @@ def page_routes(admin: Admin) -> list[Route]:
         if delivery_id is None:
             return admin.message(t("not_found"), 404)
         try:
-            await db_call(ops.resend_delivery, db, delivery_id)
+            await db_call(ops.resend_delivery, db, delivery_id, off_channels(service.settings))
         except ops.OperationError as exc:
             return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
         service.wake_dispatchers()

@@ -156,7 +156,7 @@ def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
 
 def resend_delivery(service: Service, call: Call) -> tuple[int, ResendOut]:
     delivery_id = call.int_param("id")
-    ops.resend_delivery(service.web_db, delivery_id)
+    ops.resend_delivery(service.web_db, delivery_id, off_channels(service.settings))
     return 200, ResendOut(id=delivery_id, state="pending")
 
 
@@ -226,7 +226,9 @@ ENDPOINTS = [
     Endpoint(
         "POST", "/api/deliveries/{id}/resend", resend_delivery, "Re-send a dead letter",
         "deliveries", {200: ResendOut}, errors=(404, 409), path_types={"id": "integer"},
-        wakes_dispatcher=True, description="409 when the delivery is still queued or was sent.",
+        wakes_dispatcher=True, description="409 when the delivery is still queued or was sent "
+        "(`delivery_not_dead`), or when its recipient's channel is not configured here "
+        "(`channel_off`: Zalo without `zalo.token`; it would only end failed again).",
     ),
     Endpoint(
         "GET", "/api/status", status, "Service status", "status", {200: StatusOut},
