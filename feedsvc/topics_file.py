@@ -301,9 +301,31 @@ def stays_deleted(t: Translator, slug: str, path: Path, command: str = "feedsvc"
     remove``, the admin; :class:`feedsvc.store.topics.Deleted`), stays deleted at every start
     while its entry in ``path`` (``topics.file``, named by :func:`shown_file`) is unchanged,
     and how to bring it back: the same words as the start's line for it (:func:`log_applied`).
-    ``command``: how feedsvc is typed here."""
-    return t("topics_file.stays_deleted", slug=slug, path=shown_file(t, path),
+    ``command``: how feedsvc is typed here.
+
+    The state DB records the entry last applied, not which file it came from; the file named
+    is ``topics.file`` as this process reads it. When that file is there and does not list
+    ``slug`` (``topics.file`` changed since the topic was imported, or the CLI runs with
+    another configuration than the service's), it is not said to list it: a start with this
+    configuration does not bring the topic back, and the line says that instead."""
+    shown = shown_file(t, path)
+    if _lists(path, slug) is False:
+        return t("topics_file.not_listed", slug=slug, path=shown)
+    return t("topics_file.stays_deleted", slug=slug, path=shown,
              bring_back=_bring_back(t, command))  # fmt: skip
+
+
+def _lists(path: Path, slug: str) -> bool | None:
+    """Whether the topics file at ``path`` has an entry for ``slug``; None when it cannot be
+    read as TOML (absent, unreadable, broken: :func:`shown_file` says the first two)."""
+    try:
+        data = read_toml_file(path)
+    except (OSError, TomlFileError):
+        return None
+    raw = data.get("topic")
+    entries = raw if isinstance(raw, list) else []
+    slugs = {e.get("slug") for e in entries if isinstance(e, dict)}
+    return slug in {s.strip() for s in slugs if isinstance(s, str)}
 
 
 def shown_file(t: Translator, path: Path) -> str:

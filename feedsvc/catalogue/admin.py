@@ -112,6 +112,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Topic {slug} is listed in the topics file {path}: it stays deleted at every start while "
         "its entry there is unchanged; to bring it back, {bring_back}.",
     ),
+    # a topics-file topic deleted while topics.file (as read here) does not list it
+    "topics_file.not_listed": (
+        "Chủ đề {slug} từng được nhập từ một tệp chủ đề, nhưng tệp chủ đề đang cấu hình "
+        "(topics.file) {path} không có nó: khởi động với cấu hình này không tạo lại nó.",
+        "Topic {slug} was imported from a topics file, but the configured topics file "
+        "(topics.file) {path} does not list it: a start with this configuration does not bring "
+        "it back.",
+    ),
     "topics_file.bring_back": (
         "sửa mục của nó trong tệp hoặc chạy `{command} topics import` (lệnh này áp dụng cả tệp: "
         "mọi chủ đề của tệp đã xoá đều được tạo lại, và các chỉnh sửa trong cơ sở dữ liệu "
