@@ -13,6 +13,7 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from feedsvc import limits
 from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.records import TopicSpec
@@ -28,7 +29,7 @@ log = logging.getLogger(__name__)
 
 #: A topic slug, matched whole (``fullmatch``: with ``match`` and ``$``, "abc\n" passed, ``$``
 #: matching before a final line break, and became a feed URL no one could type).
-SLUG = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,98}[a-z0-9])?")
+SLUG = re.compile(rf"[a-z0-9](?:[a-z0-9-]{{0,{limits.SLUG - 2}}}[a-z0-9])?")
 KEYS = {"slug", "title", "description", "query", "enabled"}
 
 
@@ -40,7 +41,8 @@ class TopicsFileError(Exception):
 
 
 SLUG_PROBLEMS = {
-    "slug_format": "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long",
+    "slug_format": "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most "
+    f"{limits.SLUG} long",
     "slug_reserved": "'search' is reserved for /feeds/search",
 }
 
@@ -143,6 +145,9 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
     for name, char in refused:
         what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
         problems.append(f"{where}: {name} contains {what} ({char})")
+    # every front end's limits (feedsvc.limits), counted on the text as it would be stored
+    over = limits.topic_too_long(spec.title, spec.description, spec.query)
+    problems += [f"{where}: {found.message}" for found in over]
     return spec
 
 
@@ -173,7 +178,9 @@ def parse_topics(data: dict[str, Any], path: str = "topics") -> list[TopicSpec]:
     ]
     for slug in sorted({s for s in slugs if slugs.count(s) > 1}):
         problems.append(f"topic {slug}: slug appears more than once")
-    problems += check_queries([s for s in specs if s.query.strip()])
+    # a query over its limit was named above already; references to it still resolve
+    checked = [s for s in specs if s.query.strip() and not limits.too_long("query", s.query)]
+    problems += check_queries(checked, {s.slug: s.query for s in specs})
     if problems:
         raise TopicsFileError(path, problems)
     return specs

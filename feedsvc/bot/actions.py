@@ -18,16 +18,19 @@ from html import escape
 from cachetools import LRUCache
 from sqlalchemy import Connection
 
+from feedsvc import limits
 from feedsvc.bot import texts
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
+from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, get_topic, list_topics
 
-MAX_QUERY_CHARS = 500
+#: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
+MAX_QUERY_CHARS = limits.CHAT_QUERY
 MAX_SUBSCRIPTIONS = 50  # per chat
 MAX_USER_SUBSCRIPTIONS = 100  # per user, across chats (telegram.max_subscriptions_per_user)
 # The longest command argument read at all (a query is at most MAX_QUERY_CHARS; a Telegram
@@ -188,8 +191,8 @@ def subscribe(
     :data:`MAX_SUBSCRIPTIONS`, a user (``target.user``) who created ``per_user`` already.
     """
     arg = normalise(arg)
-    if len(arg) > MAX_QUERY_CHARS:
-        return texts.query_too_long(MAX_QUERY_CHARS)
+    if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
+        return texts.query_too_long(over)
     with db.write() as conn:
         now = db.now()
         topic = _find_topic(conn, arg)

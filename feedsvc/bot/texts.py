@@ -12,6 +12,7 @@ from html import escape
 
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
+from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
 from feedsvc.store.topics import Topic
@@ -126,8 +127,10 @@ def arg_control_chars() -> str:
     return t("arg_control_chars")
 
 
-def query_too_long(limit: int) -> str:
-    return t("query_too_long", limit=limit)
+def query_too_long(over: TooLong) -> str:
+    """A chat's query over :data:`feedsvc.limits.CHAT_QUERY`: the words every front end uses
+    for a field over its limit (the API's and ``subs add``'s too)."""
+    return _t.too_long(**over.params)
 
 
 def too_many(limit: int) -> str:

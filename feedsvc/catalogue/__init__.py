@@ -131,11 +131,19 @@ class Translator:
         if exc.cause is not None:
             inner = self.query_error(exc.cause)
             return self("query.in_ref", slug=exc.params.get("slug", ""), inner=inner)
-        text = self(f"query.{exc.code}", **exc.params)
+        if exc.code == "too_long":
+            text = self.too_long(**exc.params)
+        else:
+            text = self(f"query.{exc.code}", **exc.params)
         hint_key = f"query.{exc.code}.hint"
         if hint_key in CATALOGUE:
             text += " — " + self(hint_key, **exc.params)
         return text
+
+    def too_long(self, field: object, length: object, limit: object) -> str:
+        """A field over its limit (:class:`feedsvc.limits.TooLong`'s ``params``), the one
+        wording of every front end: "The title is too long: 612 characters, at most 500."."""
+        return self("op.too_long", what=self(f"too_long.{field}"), length=length, limit=limit)
 
     def reason(self, stored: str | None) -> str:
         """Why a chat is switched off, from its stored ``disabled_reason`` (:mod:`.reasons`):
@@ -168,6 +176,8 @@ class Translator:
     def operation_error(self, exc: OperationError) -> str:
         if exc.cause is not None:
             return self.query_error(exc.cause)
+        if exc.code == "too_long":
+            return self.too_long(**exc.params)
         params = dict(exc.params)
         if isinstance(counts := params.pop("counts", None), dict):
             params["subs"] = self.subscriptions(counts)

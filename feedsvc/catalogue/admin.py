@@ -29,8 +29,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "not_found": ("Không tìm thấy.", "Not found."),
     "query_not_text": (
-        "Truy vấn phải là một chuỗi chữ (tối đa {limit} ký tự).",
-        "The query must be text (at most {limit} characters).",
+        "Truy vấn phải là một chuỗi chữ.",
+        "The query must be text.",
     ),
     "slug": ("Mã chủ đề", "Slug"),
     "title": ("Tiêu đề", "Title"),

@@ -123,10 +123,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Only the bot's admins can manage a channel's subscriptions.",
     ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
-    "bot.query_too_long": (
-        "Truy vấn quá dài (tối đa {limit} ký tự).",
-        "The query is too long (at most {limit} characters).",
-    ),
     "bot.arg_too_long": (
         "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",
         "The command is too long (at most {limit} characters after its name).",

@@ -7,6 +7,15 @@ from __future__ import annotations
 _MIX_VI = 'thêm ngoặc đơn, ví dụ "(a b) OR c" hoặc "a (b OR c)"'
 _MIX_EN = 'add parentheses, e.g. "(a b) OR c" or "a (b OR c)"'
 
+#: A field over its limit (:mod:`feedsvc.limits`), the one wording for every front end: the
+#: parser's ``query.too_long``, the operations' ``op.too_long`` (CLI, API, admin, topics file)
+#: and the bot's reply to a chat query; ``{what}`` is ``too_long.<field>``
+#: (:meth:`feedsvc.catalogue.Translator.too_long`).
+TOO_LONG = (
+    "{what} quá dài: {length} ký tự, tối đa {limit}.",
+    "{what} is too long: {length} characters, at most {limit}.",
+)
+
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- the query language (feedsvc.matching) --------------------------------------------
     "query.detached_prefix": (
@@ -33,10 +42,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "query.bare_at": ("sau '@' phải là mã chủ đề", "'@' must be followed by a topic slug"),
     "query.bare_at.hint": ("ví dụ @kien-thuy", "e.g. @kien-thuy"),
-    "query.too_long": (
-        "truy vấn quá dài ({length} ký tự, tối đa {limit})",
-        "query is too long ({length} characters, limit {limit})",
-    ),
+    "query.too_long": TOO_LONG,
     "query.too_long.hint": (
         "tách thành nhiều chủ đề rồi ghép bằng @mã",
         "split it into several topics and combine them with @slug",
@@ -127,14 +133,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "query.not_text": ("truy vấn phải là văn bản", "the query must be text"),
     # -- admin operations (feedsvc.operations) --------------------------------------------
     "op.slug_format": (
-        "Mã chỉ gồm chữ thường không dấu, số và '-' (ví dụ kien-thuy), tối đa 100 ký tự.",
-        "The slug must be lowercase letters, digits and '-' (e.g. kien-thuy), at most 100 long.",
+        "Mã chỉ gồm chữ thường không dấu, số và '-' (ví dụ kien-thuy), tối đa {limit} ký tự.",
+        "The slug must be lowercase letters, digits and '-' (e.g. kien-thuy), at most {limit} "
+        "long.",
     ),
     "op.slug_reserved": (
         "Mã 'search' dành cho /feeds/search.",
         "The slug 'search' is reserved for /feeds/search.",
     ),
     "op.title_required": ("Cần có tiêu đề.", "A title is required."),
+    "op.too_long": TOO_LONG,
+    "too_long.title": ("Tiêu đề", "The title"),
+    "too_long.description": ("Mô tả", "The description"),
+    "too_long.query": ("Truy vấn", "The query"),
+    "too_long.slug": ("Mã chủ đề", "The slug"),
     "op.control_character": (
         "Trường {field} có ký tự điều khiển ({char}); hãy xoá nó.",
         "The {field} contains a control character ({char}); remove it.",
@@ -217,10 +229,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Give exactly one of a topic or a query.",
     ),
     "op.query_empty": ("Truy vấn trống.", "The query is empty."),
-    "op.query_too_long": (
-        "Truy vấn dài quá {limit} ký tự.",
-        "The query is longer than {limit} characters.",
-    ),
     "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
     "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
     "op.too_many_subscriptions": (

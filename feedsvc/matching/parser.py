@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from feedsvc.limits import too_long
+
 from .normalize import normalize_query_terms
 from .query import (
     DEFAULT_MASK,
@@ -48,13 +50,13 @@ class _Parser:
         self.i = 0
         self.own_terms = 0
         self.total_terms = 0
-        if len(text) > MAX_QUERY_CHARS:
+        if (over := too_long("query", text, MAX_QUERY_CHARS)) is not None:  # feedsvc.limits
             raise QueryError(
-                f"query is too long ({len(text)} characters, limit {MAX_QUERY_CHARS})",
+                over.message,
                 MAX_QUERY_CHARS,
                 "split it into several topics and combine them with @slug",
                 code="too_long",
-                params={"length": len(text), "limit": MAX_QUERY_CHARS},
+                params=over.params,
             )
         self.toks = lex(text)
 

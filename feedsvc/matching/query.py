@@ -19,7 +19,10 @@ import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-MAX_QUERY_CHARS = 2000
+from feedsvc import limits
+
+#: A topic's query, in characters as :mod:`feedsvc.limits` counts them (its one owner).
+MAX_QUERY_CHARS = limits.QUERY
 MAX_TERMS = 100
 MAX_NESTING = 20
 MAX_REF_DEPTH = 10

@@ -4,6 +4,7 @@ CLI turns into exit codes, the API into HTTP statuses and the admin into catalog
 from __future__ import annotations
 
 from feedsvc.fieldtext import control_char, refusal_code
+from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 
 
@@ -44,6 +45,12 @@ class OperationError(Exception):
 
 
 def query_invalid(exc: QueryError) -> OperationError:
+    """``invalid`` for a query the parser refused (``query_invalid`` with it as ``cause``), or
+    for one over its length limit the one ``too_long`` error (:func:`too_long_error`): the
+    API's preview answers a long query as a topic's save does."""
+    if exc.code == "too_long" and exc.cause is None:
+        p = exc.params
+        return too_long_error(TooLong(str(p["field"]), int(str(p["length"])), int(str(p["limit"]))))
     return OperationError(
         "invalid", str(exc), code="query_invalid", field="query", position=exc.position, cause=exc
     )
@@ -70,3 +77,12 @@ def refused_character(field: str, char: str) -> OperationError:
         "invalid", f"{field} contains {what} ({char})", code=code,
         params={"field": field, "char": char}, field=field,
     )  # fmt: skip
+
+
+def too_long_error(over: TooLong) -> OperationError:
+    """The one error for a text over its limit (:mod:`feedsvc.limits`): ``invalid``, code
+    ``too_long``, naming the field, its length and the limit; worded by the catalogue's
+    ``op.too_long`` (:meth:`feedsvc.catalogue.Translator.too_long`)."""
+    return OperationError(
+        "invalid", over.message, code="too_long", params=over.params, field=over.field
+    )

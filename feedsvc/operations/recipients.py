@@ -8,11 +8,12 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection
 
-from feedsvc.bot.actions import MAX_QUERY_CHARS, MAX_SUBSCRIPTIONS
+from feedsvc.bot.actions import MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
 from feedsvc.db import Database
+from feedsvc.limits import CHAT_QUERY, too_long
 from feedsvc.matching import QueryError, parse_chat_query
-from feedsvc.operations.errors import OperationError, query_invalid, refuse_control
+from feedsvc.operations.errors import OperationError, query_invalid, refuse_control, too_long_error
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 
@@ -56,14 +57,8 @@ def add_subscription(
         query = normalise_query(query)
         if not query:
             raise OperationError("invalid", "query is empty", code="query_empty", field="query")
-        if len(query) > MAX_QUERY_CHARS:
-            raise OperationError(
-                "invalid",
-                f"query longer than {MAX_QUERY_CHARS} characters",
-                code="query_too_long",
-                params={"limit": MAX_QUERY_CHARS},
-                field="query",
-            )
+        if (over := too_long("query", query, CHAT_QUERY)) is not None:
+            raise too_long_error(over)
     with db.write() as conn:
         now = db.now()
         topic_id = None

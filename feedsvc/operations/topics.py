@@ -7,14 +7,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from feedsvc import limits
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
+from feedsvc.limits import topic_too_long
 from feedsvc.matching import QueryError, parse_query, references
 from feedsvc.operations.errors import (
     OperationError,
     query_invalid,
     refuse_control,
     refused_character,
+    too_long_error,
 )
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -40,10 +43,15 @@ def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
 
 def _clean_text(spec: TopicSpec) -> TopicSpec:
     """``spec`` normalised by :func:`feedsvc.fieldtext.clean_topic` (title on one line), or the
-    first refused control character as an ``invalid`` error naming its field."""
+    first refused control character as an ``invalid`` error naming its field, or the first
+    field over its limit (:mod:`feedsvc.limits`, counted as stored) as ``too_long``. Every
+    save checks the whole topic it writes: a title over the limit stored before there was one
+    is served and matched as before, and may be disabled or removed, but not saved again."""
     cleaned, problems = clean_topic(spec)
     if problems:
         raise refused_character(*problems[0])
+    if over := topic_too_long(cleaned.title, cleaned.description, cleaned.query):
+        raise too_long_error(over[0])
     return cleaned
 
 
@@ -119,7 +127,8 @@ def _save(
 ) -> Saved:
     refuse_control("slug", given.slug)
     if code := slug_problem(given.slug):
-        raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code, field="slug")
+        raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code,
+                             params={"limit": limits.SLUG}, field="slug")  # fmt: skip
     # what was given is checked before any SQL; a kept value was checked when it was stored
     spec = _clean_text(given if isinstance(given, TopicSpec) else given.over(None))
     if not spec.title:

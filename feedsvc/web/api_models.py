@@ -14,6 +14,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from feedsvc import limits
+from feedsvc.channels.apprise import MAX_URL_CHARS
 from feedsvc.digits import MAX_ID, ascii_int
 
 # Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients start at 2**53
@@ -107,15 +109,25 @@ class ErrorOut(Out):
 # -- topics ------------------------------------------------------------------------------------
 
 
+def _limited(limit: int, what: str) -> Any:
+    """A text's limit in the OpenAPI document only: :mod:`feedsvc.operations` checks it as
+    stored (NFC, trimmed; 422 ``too_long``, the CLI's and the admin's words), where Pydantic's
+    ``max_length`` counted the text as sent, at figures of its own (400)."""
+    return Field(json_schema_extra={"maxLength": limit},
+                 description=f"{what}; at most {limit} characters, trimmed, in NFC")  # fmt: skip
+
+
 class TopicFields(Body):
-    title: Annotated[str, Field(min_length=1, max_length=500)]
-    query: Annotated[str, Field(min_length=1, max_length=5000)]
-    description: Annotated[str, Field(max_length=5000)] = ""
+    title: Annotated[str, Field(min_length=1), _limited(limits.TITLE, "one line")]
+    query: Annotated[str, Field(min_length=1), _limited(limits.QUERY, "the filter query")]
+    description: Annotated[str, _limited(limits.DESCRIPTION, "free text")] = ""
     enabled: bool = True
 
 
 class TopicIn(TopicFields):
-    slug: Annotated[str, Field(min_length=1, max_length=100)]
+    slug: Annotated[
+        str, Field(min_length=1), _limited(limits.SLUG, "lowercase letters, digits, '-'")
+    ]
 
 
 class DayCount(Out):
@@ -179,7 +191,7 @@ class TopicList(Out):
 
 
 class PreviewIn(Body):
-    query: Annotated[str, Field(min_length=1, max_length=5000)]
+    query: Annotated[str, Field(min_length=1), _limited(limits.QUERY, "the filter query")]
     scan: Annotated[int, Field(ge=1, le=20_000)] = 2000
     samples: Annotated[int, Field(ge=0, le=50)] = 10
 
@@ -228,7 +240,8 @@ class BackfillOut(Out):
 class SubscriptionIn(Body):
     channel: Channel = Field(default="telegram", description="where alerts go")
     chat_id: ChatId | None = Field(default=None, description="telegram: the chat id")
-    address: Annotated[str | None, Field(max_length=2000)] = Field(
+    # an Apprise URL's limit is the channel's (channels.apprise.MAX_URL_CHARS, op.address_length)
+    address: Annotated[str | None, _limited(MAX_URL_CHARS, "an address")] = Field(
         default=None,
         description="zalo: the Zalo chat id; apprise: the Apprise URL (a secret, shown masked); "
         "telegram: the chat id, when chat_id is not given",
@@ -237,8 +250,8 @@ class SubscriptionIn(Body):
     chat_type: Literal["private", "group", "supergroup", "channel", "destination"] | None = Field(
         default=None, description="telegram: required; zalo: private (default) or group"
     )
-    topic: Annotated[str | None, Field(max_length=100)] = None
-    query: Annotated[str | None, Field(max_length=5000)] = None
+    topic: Annotated[str | None, Field(max_length=limits.SLUG)] = None
+    query: Annotated[str | None, _limited(limits.CHAT_QUERY, "a chat's own query")] = None
 
 
 class SubscriptionParams(Params):
