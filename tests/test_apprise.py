@@ -319,3 +319,21 @@ async def test_a_bidi_control_in_an_article_reaches_no_apprise_message(
     assert got.body["message"].startswith("Công an Kiến Thụy bắt đối tượng\nAn ninh · ")
     for text in (got.body["title"], got.body["message"]):
         assert not any(c in text for c in "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
+async def test_a_bracketed_work_name_reaches_the_apprise_message(
+    db: Database, receiver: Receiver
+) -> None:
+    """Angle-bracketed text that is not markup (``<Dế Mèn …>``, feedsvc.markup) was dropped
+    from the Apprise title and message; real markup is still stripped."""
+    ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                         address=receiver.url("a"))  # fmt: skip
+    publish(db, 1, title="Kiến Thụy công chiếu phim <Dế Mèn phiêu lưu ký> <b>mới</b>",
+            section="<Văn hoá>")  # fmt: skip
+    await dispatch(db, AppriseChannel(VN), done)
+    assert [s for s, _, _ in rows(db)] == ["sent"]
+    [got] = receiver.at("a")
+    assert got.body["title"] == "Kiến Thụy công chiếu phim <Dế Mèn phiêu lưu ký> mới"
+    assert got.body["message"].startswith(
+        "Kiến Thụy công chiếu phim <Dế Mèn phiêu lưu ký> mới\n<Văn hoá> · "
+    )

@@ -16,7 +16,14 @@ from functools import lru_cache
 from urllib.parse import quote, urlsplit
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import absolute_url, plain_text, sanitize_html, xml_clean, xml_legal
+from feedsvc.feeds.sanitize import (
+    absolute_url,
+    field_text,
+    plain_text,
+    sanitize_html,
+    xml_clean,
+    xml_legal,
+)
 
 FORMATS = ("rss", "atom", "json")
 #: How each format is named to people (buttons, link titles).
@@ -143,7 +150,7 @@ def _unique(values: Iterable[str | None]) -> tuple[str, ...]:
     kept: list[str] = []
     folded: set[str] = set()
     for value in values:
-        text = plain_text(value) if value else ""
+        text = field_text(value) if value else ""
         if text and text.casefold() not in folded:
             kept.append(text)
             folded.add(text.casefold())
@@ -172,10 +179,11 @@ def prepare_item(site_url: str, article: Article) -> FeedItem:
     summary_html = sanitize_html(article.summary, url) if article.summary else None
     body_html = sanitize_html(article.body, url) if article.body else None
     # Every text field is shown as its visible text: CMS fields carry entities (``&amp;``,
-    # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format.
-    title = plain_text(article.title) or UNTITLED
+    # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format. A title,
+    # author, section or tag is text that may hold markup: "Sách <Số đỏ>" keeps "<Số đỏ>".
+    title = field_text(article.title) or UNTITLED
     excerpt = plain_text(article.summary or article.body or "", SUMMARY_CHARS)
-    author = plain_text(article.author) if article.author else ""
+    author = field_text(article.author) if article.author else ""
     image_url, image_type = _image(article)
     published = utc_seconds(article.published_at)
     updated = utc_seconds(article.updated_at) if article.updated_at else published

@@ -26,6 +26,7 @@ import nh3
 
 from feedsvc.bidi import class_without_bidi
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
+from feedsvc.markup import field_literals, html_literals
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
 # surrogates, U+FFFE/U+FFFF), plus C1 controls, DEL and the other noncharacters (U+FDD0..U+FDEF,
@@ -73,8 +74,10 @@ _CLEAN_ABSOLUTE = re.compile(
 # which the render path would otherwise call several times per article).
 _ORIGIN = re.compile(r"https?://[^/?#]+")
 
+# A block element's tag, which reads as a space. Right after "<", as the HTML tokenizer has it:
+# "x < h1 thì y > z" is text (it read as "x z").
 _BLOCK_BOUNDARY = re.compile(
-    r"<\s*(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?section|/?article"
+    r"<(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?section|/?article"
     r"|/?figcaption|/?pre|hr)\b[^>]*>",
     re.IGNORECASE,
 )
@@ -213,6 +216,7 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
         text = _paragraphs(text)
         if "&" not in text and not truncated:
             return text  # nothing for the parser to clean
+    text = html_literals(text)  # "<Số đỏ>" is text, not an unknown element (feedsvc.markup)
     token = _BASE.set((base_url, _origin(base_url)))
     try:
         # Cleaned twice: before, because nh3 cannot take lone surrogates; after, because it
@@ -245,14 +249,25 @@ def _paragraphs(text: str) -> str:
     )
 
 
+def field_text(value: str) -> str:
+    """Visible text of a one-line CMS text field (title, section, author, tag): as
+    :func:`plain_text`, but a ``<`` that begins no known markup is the character itself
+    (:func:`feedsvc.markup.field_literals`): ``Sách <Số đỏ> tái bản`` keeps ``<Số đỏ>``, while
+    ``<b>Bão</b> số 3`` reads ``Bão số 3``."""
+    return plain_text(field_literals(xml_clean(value)))
+
+
 def plain_text(fragment: str, max_chars: int | None = None) -> str:
     """Visible text of an HTML fragment (or of plain text), whitespace collapsed.
 
     Block elements become spaces so "<p>a</p><p>b</p>" reads "a b", not "ab". ``max_chars``
-    shortens at a word boundary and appends an ellipsis.
+    shortens at a word boundary and appends an ellipsis. A would-be tag with a non-ASCII name
+    (``<Số đỏ>``) is text (:func:`feedsvc.markup.html_literals`); for a title or other text
+    field use :func:`field_text`.
     """
     text = xml_clean(fragment)
     if "<" in text or "&" in text:  # plain text skips the HTML parser
+        text = html_literals(text)
         text = html.unescape(_TEXT_CLEANER.clean(_BLOCK_BOUNDARY.sub(" ", text)))
         text = xml_clean(text)  # entities such as &#1; may decode to illegal characters
     # whitespace collapsed and trimmed: str.split()'s whitespace is re's ``\s`` (checked for

@@ -9,7 +9,9 @@ Pipeline for one field:
    attributes dropped, entities decoded, ``<script>``/``<style>`` content dropped, block elements
    turned into ``"\\n"`` (a sentence break); invisible format characters (soft hyphen,
    zero-width chars, bidi marks; Unicode category Cf) deleted so they cannot split a word; NFC.
-   The result is what snippets are cut from, so highlight spans index into it.
+   The result is what snippets are cut from, so highlight spans index into it. A text field
+   (title, tag, section, author) first goes through :func:`feedsvc.markup.field_literals`
+   (:func:`visible_field_text`): ``<Số đỏ>`` in a title is text and matches "Số đỏ".
 2. Sentence breaks come from punctuation (see :data:`BREAK_CHARS`).  A hyphen, slash,
    en or em dash and quotes are *not* breaks, only separators (SPEC: "a hyphen or slash inside a
    tag or title is just a separator"; dashes and quotes often sit inside a name or clause).
@@ -46,6 +48,8 @@ from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
+
+from feedsvc.markup import field_literals
 
 from .abbreviations import abbreviation_dot
 from .html_text import html_to_text
@@ -141,6 +145,12 @@ def visible_text(markup: str | None) -> str:
     if _HTML_HINT_RE.search(markup):
         markup = html_to_text(markup)
     return clean_text(markup)
+
+
+def visible_field_text(text: str | None) -> str:
+    """:func:`visible_text` of a text field (title, tag, section, author): a ``<`` that begins
+    no known markup is text (:mod:`feedsvc.markup`, the rule the feeds and alerts show by)."""
+    return visible_text(field_literals(text)) if text else ""
 
 
 _EXACT: dict[str, str] = {}

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import plain_text, xml_clean
+from feedsvc.feeds.sanitize import field_text, plain_text, xml_clean
 
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
 CAPTION_LIMIT = 1024  # sendPhoto caption
@@ -110,9 +110,16 @@ def trim_utf16(text: str, limit: int) -> str:
 
 
 def visible_text(fragment: str) -> str:
-    """What a reader sees of CMS text (HTML or plain): tags dropped, entities decoded, NFC,
-    control characters and lone surrogates gone, one line. Title, section, author and summary
-    all get this before being escaped once for Telegram (``&amp;`` must not show as "&amp;")."""
+    """What a reader sees of a CMS text field (title, section, author): tags dropped, entities
+    decoded, NFC, control characters and lone surrogates gone, one line; a ``<`` that begins
+    no markup kept (``Sách <Số đỏ>``: :func:`feedsvc.feeds.sanitize.field_text`). Escaped once
+    for Telegram after this (``&amp;`` must not show as "&amp;")."""
+    return _clean(field_text(fragment)) if fragment else ""
+
+
+def visible_summary(fragment: str) -> str:
+    """:func:`visible_text` of a summary or body, which is HTML (SPEC §3): HTML semantics
+    (:func:`feedsvc.feeds.sanitize.plain_text`)."""
     return _clean(plain_text(fragment)) if fragment else ""
 
 
@@ -150,7 +157,7 @@ def format_alert(
     meta = trim_utf16(" · ".join([*byline, when]), META_CAP)
     topics = [t for t in (_clean(t) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
-    summary = visible_text(article.summary or article.body or "")
+    summary = visible_summary(article.summary or article.body or "")
 
     def compose(link: str | None, as_html: bool) -> str:
         # Visible layout: title \n meta [\n\n summary] [\n\n topics] [\n url]

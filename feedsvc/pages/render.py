@@ -25,7 +25,7 @@ from markupsafe import Markup
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
-from feedsvc.feeds.sanitize import absolute_url, plain_text, xml_clean
+from feedsvc.feeds.sanitize import absolute_url, field_text, plain_text, xml_clean
 
 from .listing import Paging, paging, topic_key
 
@@ -80,10 +80,10 @@ def page_article(article: Article, site_url: str) -> PageArticle:
     never a ``javascript:`` link)."""
     summary = plain_text(article.summary, SUMMARY_CHARS) if article.summary else ""
     return PageArticle(
-        plain_text(article.title) or UNTITLED,
+        field_text(article.title) or UNTITLED,
         absolute_url(article.url, site_url) or site_url,
         article.published_at,
-        plain_text(article.section) if article.section else None,
+        field_text(article.section) if article.section else None,
         summary,
         article_guid(site_url, article.source_key),
     )
