@@ -41,7 +41,7 @@ from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
-#: Required text a reader sees: only invisible characters in it is empty (:func:`_invisible`).
+#: Required text a reader sees: only invisible characters in it is empty (:func:`shows_nothing`).
 _VISIBLE_FIELDS = ("title",)
 #: The keys of the JSON form (SPEC §3, and §10's ``withdrawn``); a JSON line holding any other
 #: is refused (:mod:`feedsvc.unknown_keys`), a source row holds only these.
@@ -220,17 +220,18 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
     if len(value) > MAX_FIELD_LEN:
         raise ArticleError(name, f"too long ({len(value)} characters, limit {MAX_FIELD_LEN})")
     _check_storable(name, value)
-    if name in _VISIBLE_FIELDS and _invisible(value):
+    if name in _VISIBLE_FIELDS and shows_nothing(value):
         raise ArticleError(name, "is required")  # the words of an empty one: it is one
     return value
 
 
-def _invisible(value: str) -> bool:
+def shows_nothing(value: str) -> bool:
     """Whether ``value`` (not blank by ``str.strip``) shows nothing: only the characters the
     matcher deletes (Unicode category Cf, :func:`feedsvc.matching.normalize.clean_text`: ZERO
     WIDTH SPACE, WORD JOINER, a BOM, SOFT HYPHEN, bidi marks) and :data:`feedsvc.keys.KEY_SPACE`.
     A title of a lone U+200B was stored and published as an empty headline, while ``""`` was
-    refused. Text around such characters is kept as given."""
+    refused. Text around such characters is kept as given. The one rule: a topic's title is
+    refused by it too (:func:`feedsvc.limits.title_missing`)."""
     text = value.strip()
     if text[0].isprintable():  # the common title: a visible first character (Cf never is)
         return False

@@ -78,6 +78,21 @@ def too_long(field: str, text: str, limit: int | None = None) -> TooLong | None:
     return TooLong(field, counted, most) if counted > most else None
 
 
+def title_missing(title: str) -> bool:
+    """Whether a topic's ``title`` is missing: blank, or only characters that show nothing (a
+    U+200B, a soft hyphen, a WORD JOINER, a BOM, bidi marks, with spaces or NBSP): the article
+    title's rule, :func:`feedsvc.articles.shows_nothing`. Such a title was saved by every front
+    end and shown as an empty heading on ``/``, a nameless outline in the OPML and a blank feed
+    title, while ``"   "`` was refused "title is required". Checked with the limits, so every
+    front end that saves a topic refuses it in the same words (``title_required``); a stored one
+    is still served, disabled, removed."""
+    if not title.strip():
+        return True
+    from feedsvc.articles import shows_nothing  # here: a pure check, imported when first needed
+
+    return shows_nothing(title)
+
+
 def topic_too_long(title: str, description: str, query: str) -> list[TooLong]:
     """Every text field of a topic over its limit, in :data:`TOPIC_LIMITS`' order (a slug is
     ASCII, its length part of its pattern: :data:`feedsvc.topics_file.SLUG`, worded

@@ -146,6 +146,9 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
         what = "a lone surrogate" if refusal_code(char) == "not_text" else "a control character"
         problems.append(f"{where}: {name} contains {what} ({char})")
     # every front end's limits (feedsvc.limits), counted on the text as it would be stored
+    if texts["title"].strip() and limits.title_missing(spec.title):  # blank: named above
+        problems.append(f"{where}: title shows nothing (only invisible characters such as "
+                        "U+200B or a soft hyphen; a non-empty string is required)")  # fmt: skip
     over = limits.topic_too_long(spec.title, spec.description, spec.query)
     problems += [f"{where}: {found.message}" for found in over]
     return spec

@@ -131,7 +131,7 @@ def _save(
                              params={"limit": limits.SLUG}, field="slug")  # fmt: skip
     # what was given is checked before any SQL; a kept value was checked when it was stored
     spec = _clean_text(given if isinstance(given, TopicSpec) else given.over(None))
-    if not spec.title:
+    if limits.title_missing(spec.title):  # "" or only invisible characters (U+200B, NBSP)
         raise OperationError("invalid", "title is required", code="title_required", field="title")
     with db.write() as conn:
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
