@@ -4,7 +4,9 @@ Teams, ntfy, e-mail, JSON/XML webhooks), one Apprise URL each (SPEC §11, FIELD-
 An Apprise URL holds credentials: it is a secret. It is validated on subscribe
 (:func:`address_problem`), shown only masked (:func:`mask`: the scheme and a fingerprint that
 tells destinations apart), and registered with :func:`feedsvc.logs.register_secret` (whole and
-by its credential-looking parts) before anything can log it, Apprise's own logger included.
+by its credential-looking parts) before anything can log it. Apprise's own records tell the URL
+in forms no exact-match scrubber knows (abbreviated, decoded, rebuilt as an e-mail address):
+they are dropped while a URL is checked and cleaned of it during a send (:mod:`.apprise_logs`).
 
 ``notify()`` is synchronous network I/O: sends run in this channel's own thread pool (so a hung
 destination never takes the threads the database work uses), each bounded by Apprise's socket
@@ -37,9 +39,11 @@ import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, tzinfo
+from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
+from feedsvc.channels import apprise_logs
 from feedsvc.channels.apprise_transport import Watched, after_request_sent, watch_transport
 from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert
@@ -95,17 +99,26 @@ def address_problem(url: str) -> str | None:
     """Why ``url`` cannot be an Apprise destination (an ``op.*`` error code), or None.
 
     At most :data:`MAX_URL_CHARS` printable ASCII characters (percent-encode the rest), and a
-    URL one of Apprise's services accepts (``Apprise.instantiate``). Imports Apprise; registers
-    the URL as a secret first (Apprise logs one it cannot parse).
+    URL one of Apprise's services accepts (``Apprise.instantiate``). Imports Apprise; what it
+    logs meanwhile is dropped (:func:`.apprise_logs.checking`: its "Could not load E-Mail URL:
+    mailto://bob:H...w@1...1" tells the URL in forms no scrubber knows), and the URL registered
+    as a secret all the same.
     """
     if not url or len(url) > MAX_URL_CHARS:
         return "address_length"
     if not url.isascii() or not url.isprintable() or " " in url or "://" not in url:
         return "address_invalid"
-    register_secret(url, *secret_parts(url))  # Apprise logs a URL it cannot parse, whole
+    register_secret(url, *secret_parts(url))
+    return None if _instantiate(url) is not None else "address_invalid"
+
+
+def _instantiate(url: str) -> object | None:
+    """Apprise's plugin for ``url``, or None; Apprise's log records dropped meanwhile."""
+    apprise_logs.install()  # before the import: Apprise may log while loading its plugins
     import apprise
 
-    return None if apprise.Apprise.instantiate(url) is not None else "address_invalid"
+    with apprise_logs.checking():
+        return apprise.Apprise.instantiate(url)
 
 
 class AppriseChannel:
@@ -216,13 +229,12 @@ def classify(result: bool | None, watched: Watched) -> SendOutcome:
 
 def _notify(url: str, title: str, body: str, read_timeout: float) -> tuple[bool | None, Watched]:
     """One notification (blocking): its result (None when Apprise no longer takes the URL) and
-    what its HTTP requests met."""
-    import apprise
-
-    plugin = apprise.Apprise.instantiate(url)
+    what its HTTP requests met. Apprise's records of WARNING and above are logged cleaned of
+    the URL, under its mask (:func:`.apprise_logs.sending`)."""
+    plugin: Any = _instantiate(url)
     if plugin is None:
         return None, Watched()
     plugin.socket_connect_timeout = CONNECT_TIMEOUT
     plugin.socket_read_timeout = read_timeout
-    with watch_transport(f"{title}\n{body}") as watched:
+    with apprise_logs.sending(url, mask(url)), watch_transport(f"{title}\n{body}") as watched:
         return bool(plugin.notify(body=body, title=title)), watched
