@@ -101,6 +101,10 @@ articles = Table(
     # Hidden while not public (scheduled or withdrawn by the source), kept while hidden: an
     # unhide that makes it public then is its first public moment (`lifecycle.editors`, 0021)
     Column("hidden_unpublic", Boolean, nullable=False, server_default=false()),
+    # When the due check (or an unhide) last released it, a scheduled article whose time came
+    # (`lifecycle.due`, 0022): at or after its `published_at`, it is not released again (a
+    # restart, another replica); a later `published_at` (rescheduled) is released at that time
+    Column("released_at", UTCDateTime),
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),

@@ -25,6 +25,7 @@ from feedsvc.ingest.model import Change
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
 from feedsvc.store.articles import Known, SourcePosition
+from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
@@ -151,12 +152,16 @@ def apply(
         )
         for k, i in newer
     ]
+    # released here (the outbox takes a reveal as new): the due check, whose overlap may still
+    # cover its time, does not release it again (a second "became public", in any process)
+    mark_released(conn, [c.article_id for c in changes if c.revealed], now)
     return changes
 
 
 def _revealed(held: Known, article: Article, now: datetime) -> bool:
     """The source shows it again after a withdrawal, or moved a still-scheduled article's time
-    to the past (it was never released by the due check): the outbox treats it as new."""
+    to the past (it was never released by the due check): the outbox treats it as new, and
+    it counts as released (``articles.released_at``)."""
     if article.withdrawn:
         return False
     was_scheduled = held.published_at is not None and held.published_at > now

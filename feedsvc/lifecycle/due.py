@@ -16,10 +16,11 @@ from datetime import datetime, timedelta
 
 from feedsvc.db import Database
 from feedsvc.ingest.model import AfterCommit, Change, Prepares, TransactionHook
-from feedsvc.store.lifecycle import (
+from feedsvc.store.due import (
     DUE_OVERLAP_SECONDS,
     became_due,
     due_checked_through,
+    mark_released,
     set_due_checked_through,
 )
 from feedsvc.store.topics import topic_ids_of_articles
@@ -30,16 +31,15 @@ log = logging.getLogger(__name__)
 class DueCheck:
     """Releases scheduled articles once their time has come (see the module docstring).
 
-    ``hooks`` run in the check's transaction with ``Change(is_new=True)`` per released article
-    (the outbox's unique (chat, article) rule makes a repeat harmless); ``after_commit`` after.
-    Each run looks back :data:`DUE_OVERLAP_SECONDS` past the previous one (a commit landing
-    late); the first run of a process starts where the last committed run ended
-    (``due_watermark``, written with each run), looking back at most ``first_lookback`` (all of
-    it on a DB with no watermark yet). It looked back ``first_lookback`` at every start, knowing
-    nothing of what the previous process had released: each restart released again, and logged,
-    every scheduled article of the last day. No overlap across a restart: the previous process
-    ran its ingest and its checks in one thread, in order, so none of its own commits lands
-    behind its last check.
+    ``hooks`` run in the check's transaction with ``Change(is_new=True)`` per released article;
+    ``after_commit`` after. Each run looks back :data:`DUE_OVERLAP_SECONDS` past the stored
+    watermark (``due_watermark``: where the last committed run ended, in whichever process —
+    a restart, another replica after a lease handover), at most ``first_lookback`` (all of it
+    on a DB with no watermark yet): a row committed just after a check passed its time is still
+    released. What was released is recorded on the article (``released_at``) in the same
+    transaction, so the overlap releases nothing twice. The overlap's memory was an in-memory
+    set: each restart released again — logged, and alerted to chats that had subscribed since —
+    the articles that became public in the 10 minutes before it.
     """
 
     def __init__(
@@ -55,8 +55,6 @@ class DueCheck:
         self.after_commit = list(after_commit)
         self.first_lookback = first_lookback
         self.clock = clock or db.now
-        self._last: datetime | None = None
-        self._released: dict[int, datetime] = {}  # article id → published_at, inside the overlap
 
     def run(self) -> list[Change]:
         """One check; returns the released articles as changes. Raises DB errors (the caller,
@@ -66,23 +64,19 @@ class DueCheck:
             if isinstance(hook, Prepares):
                 hook.prepare(self.db)
         with self.db.write() as conn:
-            if self._last is not None:
-                since = self._last - timedelta(seconds=DUE_OVERLAP_SECONDS)
-            else:
-                through = due_checked_through(conn)
-                since = now - self.first_lookback
-                since = max(since, through) if through is not None else since
-            due = [(i, a) for i, a in became_due(conn, since, now) if i not in self._released]
+            through = due_checked_through(conn)
+            set_due_checked_through(conn, now)  # first: a concurrent check waits for this one
+            since = now - self.first_lookback
+            if through is not None:
+                since = max(since, through - timedelta(seconds=DUE_OVERLAP_SECONDS))
+            due = became_due(conn, since, now)
             topics = topic_ids_of_articles(conn, [i for i, _ in due])
             changes = [
                 Change(id_, article, True, frozenset(topics.get(id_, ()))) for id_, article in due
             ]
             for hook in self.hooks if changes else ():
                 hook(conn, changes, now)
-            set_due_checked_through(conn, now)
-        self._last = now
-        self._released = {i: p for i, p in self._released.items() if p > since}
-        self._released.update((c.article_id, c.article.published_at) for c in changes)
+            mark_released(conn, [c.article_id for c in changes], now)
         if changes:
             log.info("due check: %d scheduled article(s) became public", len(changes))
             for callback in self.after_commit:

@@ -34,6 +34,7 @@ from feedsvc.operations import OperationError, refuse_control
 from feedsvc.store import lifecycle as store
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import articles_by_ids
+from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import EditorState
 from feedsvc.store.topics import topic_ids_of_articles
 
@@ -160,13 +161,16 @@ def first_public(held: EditorState, now: datetime, ever_queued: bool) -> bool:
 def _release(
     conn: Connection, held: EditorState, hooks: Sequence[TransactionHook], now: datetime
 ) -> None:
-    """The due check's release of one article (:class:`feedsvc.lifecycle.due.DueCheck`)."""
+    """The due check's release of one article (:class:`feedsvc.lifecycle.due.DueCheck`),
+    recorded as the check records its own: a check whose overlap still covers its time (an
+    unhide within 10 minutes of it) does not release it again."""
     article_id = held.id
     article = articles_by_ids(conn, [article_id])[article_id]
     topics = frozenset(topic_ids_of_articles(conn, [article_id]).get(article_id, ()))
     changes = [Change(article_id, article, True, topics)]
     for hook in hooks:
         hook(conn, changes, now)
+    mark_released(conn, [article_id], now)
     log.info("unhide: %s public for the first time, released as at its time", held.source_key)
 
 

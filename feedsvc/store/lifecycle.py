@@ -11,12 +11,9 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select, update
 
-from feedsvc.articles import Article
-from feedsvc.db.schema import article_topics, articles, deliveries, due_watermark
+from feedsvc.db.schema import article_topics, articles, deliveries
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
-from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
-from feedsvc.store.upsert import insert_missing
 
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 WITHDRAWN = "withdrawn"  # the delivery state (store.deliveries.WITHDRAWN)
@@ -361,40 +358,3 @@ def article_states(conn: Connection, article_ids: Sequence[int]) -> list[Article
         rows = conn.execute(select(*_STATE_COLUMNS).where(articles.c.id.in_(chunk))).tuples()
         out += [ArticleState(int(i), *rest) for i, *rest in rows]
     return out
-
-
-#: How far back each due check looks again: a scheduled article stored just as its time came
-#: (or by a replica that lost the ingest lease) is still released; the outbox is idempotent.
-DUE_OVERLAP_SECONDS = 600.0
-
-
-def became_due(conn: Connection, since: datetime, now: datetime) -> list[tuple[int, Article]]:
-    """Articles stored before their time (scheduled) whose ``published_at`` lies in
-    ``(since, now]`` and that are public now, oldest first, with their stored record: the
-    ones whose alerts were held back until now."""
-    stmt = (
-        select(articles.c.id, *ARTICLE_COLUMNS)
-        .where(
-            articles.c.published_at > since,
-            articles.c.first_seen_at < articles.c.published_at,
-            public_clause(now),
-        )
-        .order_by(articles.c.published_at, articles.c.id)
-    )
-    return [(int(row.id), row_to_article(row)) for row in conn.execute(stmt)]
-
-
-def due_checked_through(conn: Connection) -> datetime | None:
-    """The end of the due check's last committed run (``due_watermark``), or None (never)."""
-    stmt = select(due_watermark.c.checked_through).where(due_watermark.c.name == "due")
-    at: datetime | None = conn.execute(stmt).scalar_one_or_none()
-    return at
-
-
-def set_due_checked_through(conn: Connection, at: datetime) -> None:
-    """Record ``at`` as the end of the due check's run, committed with what it released."""
-    done = conn.execute(
-        update(due_watermark).where(due_watermark.c.name == "due").values(checked_through=at)
-    )
-    if done.rowcount == 0:
-        conn.execute(insert_missing(conn, due_watermark).values(name="due", checked_through=at))
