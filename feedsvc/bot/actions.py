@@ -199,7 +199,8 @@ def subscribe(
         if topic is not None and not topic.enabled:
             return texts.topic_disabled(arg)
         if topic is None:
-            known = {t.slug: t.query for t in list_topics(conn, enabled_only=True)}
+            # ``@slug`` of a disabled topic too: it lends its query as at match time (README)
+            known = {t.slug: t.query for t in list_topics(conn)}
             try:
                 parse_chat_query(arg, known.get)
             except QueryError as exc:

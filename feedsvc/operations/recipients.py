@@ -36,7 +36,8 @@ def add_subscription(
 ) -> tuple[sub_store.Subscription, bool]:
     """Subscribe a recipient — a Telegram chat (``chat_id``), or ``(channel, address)`` of any
     channel (:mod:`feedsvc.channels.recipients`) — to a topic or to its own query, with the bot's
-    rules (enabled topics only, queries parsed against enabled topics, length and count limits).
+    rules (enabled topics only; a query's ``@slug`` may name any topic, a disabled one too, as
+    topic queries, previews, search feeds and matching resolve it; length and count limits).
     Idempotent: returns the subscription and whether it was created."""
     from feedsvc.channels.recipients import RecipientError, recipient_spec
 
@@ -75,7 +76,8 @@ def add_subscription(
                 )
             topic_id = found.id
         else:
-            known = {t.slug: t.query for t in topic_store.list_topics(conn, enabled_only=True)}
+            # every topic, a disabled one too: as at match time (chat_queries.index)
+            known = {t.slug: t.query for t in topic_store.list_topics(conn)}
             try:
                 parse_chat_query(query or "", known.get)
             except QueryError as exc:
