@@ -131,7 +131,7 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     chat_id = call.int_param("chat_id")
     body = call.body_as(ChatOptionsIn)
     try:
-        changes = chat_options.parse_changes(body.digest, body.quiet, body.silent)
+        changes = chat_options.parse_changes(*body.nulls_off())
     except SettingError as exc:
         raise ApiError(
             400, f"{exc.field}: {exc}", code=f"setting_{exc.code}", params=exc.params,

@@ -296,15 +296,29 @@ class ChatOut(Out):
 
 
 class ChatOptionsIn(Body):
-    """Any of the three; a field left out is unchanged (issue 15, SPEC §12)."""
+    """Any of the three; a field left out is unchanged (issue 15, SPEC §12); a field given as
+    null is switched off (:meth:`nulls_off`)."""
 
     # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
     # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
     digest: Annotated[str | None, Field(description="`off`, `hourly` or up to 4 local times "
-                      "`HH:MM,HH:MM` (at most 100 characters)")] = None  # fmt: skip
+                      "`HH:MM,HH:MM` (at most 100 characters); null: `off`")] = None  # fmt: skip
     quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight) or "
-                     "`off` (at most 100 characters)")] = None  # fmt: skip
-    silent: bool | None = None
+                     "`off` (at most 100 characters); null: `off`")] = None  # fmt: skip
+    silent: Annotated[bool | None, Field(description="null: false")] = None
+
+    def nulls_off(self) -> tuple[str | None, str | None, bool | None]:
+        """``(digest, quiet, silent)`` as the settings' parser takes them (None: unchanged), a
+        field sent as null switched off — its default: ``off``, ``off``, false. ``GET`` shows
+        quiet hours off as ``"quiet": null``, and a client writing back what it read (or
+        following JSON merge-patch, where null removes a value) was answered 200 with the old
+        value kept."""
+        sent = self.model_fields_set
+        return (
+            "off" if self.digest is None and "digest" in sent else self.digest,
+            "off" if self.quiet is None and "quiet" in sent else self.quiet,
+            False if self.silent is None and "silent" in sent else self.silent,
+        )
 
 
 class ChatOptionsOut(Out):
