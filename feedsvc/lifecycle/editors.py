@@ -183,12 +183,8 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     OperationError ``invalid`` (``search_too_long``) for ``text`` over :data:`MAX_SEARCH`
     characters: searched whole or not at all, never a cut of it; ``control_character`` or
     ``not_text`` for a control character or lone surrogate (a NUL failed PostgreSQL)."""
-    refuse_control("q", text)
-    if len(text) > MAX_SEARCH:
-        raise OperationError(
-            "invalid", f"search text is longer than {MAX_SEARCH} characters",
-            code="search_too_long", params={"limit": MAX_SEARCH}, field="q",
-        )  # fmt: skip
+    if (problem := search_problem(text)) is not None:
+        raise problem
     limit = max(1, min(limit, MAX_FOUND))
     query = title_query(text)
     with db.read() as conn:
@@ -200,6 +196,23 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
                     found[article.id] = article
     ordered = sorted(found.values(), key=lambda a: (a.published_at, a.id), reverse=True)
     return ordered[:limit]
+
+
+def search_problem(text: str) -> OperationError | None:
+    """Why :func:`find_articles` refuses ``text``, or None: a control character or lone
+    surrogate, or over :data:`MAX_SEARCH` characters. Also asked by the admin's hide/unhide
+    before it sends the editor back to the filtered list: a filter the list refuses was
+    carried into a 422 page after the action had succeeded."""
+    try:
+        refuse_control("q", text)
+    except OperationError as exc:
+        return exc
+    if len(text) > MAX_SEARCH:
+        return OperationError(
+            "invalid", f"search text is longer than {MAX_SEARCH} characters",
+            code="search_too_long", params={"limit": MAX_SEARCH}, field="q",
+        )  # fmt: skip
+    return None
 
 
 def title_query(text: str) -> Query | None:

@@ -12,7 +12,6 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from feedsvc.fieldtext import control_char
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
@@ -45,9 +44,8 @@ def article_routes(admin: Admin) -> list[Route]:
     def action(hide: bool) -> Route:
         async def handler(request: Request, ctx: Ctx) -> Response:
             form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
-            key, q = form.get("key", ""), form.get("q", "")
-            shown = q or key  # back to the search, unless it is one the listing would refuse
-            back = "/articles" if control_char(shown) else "/articles?q=" + _quote(shown)
+            key = form.get("key", "")
+            back = _back(form.get("q", ""), key)
 
             def run() -> None:
                 if hide:
@@ -72,6 +70,17 @@ def article_routes(admin: Admin) -> list[Route]:
         action(True),
         action(False),
     ]
+
+
+def _back(q: str, key: str) -> str:
+    """Where an action sends the editor: the list filtered as it was (``q``), else by the
+    article's key — the first the listing takes (:func:`feedsvc.lifecycle.editors.
+    search_problem`), else the plain list. A filter the listing refuses (over 255 characters,
+    a control character) carried into the redirect made a successful hide answer 422."""
+    for shown in (q, key):
+        if shown and editors.search_problem(shown) is None:
+            return "/articles?q=" + _quote(shown)
+    return "/articles"
 
 
 def _quote(text: str) -> str:
