@@ -13,7 +13,7 @@ import signal
 import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from types import FrameType
 from typing import Any
 
@@ -23,8 +23,8 @@ from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.jsonlines import Rejected
+from feedsvc.not_applied import not_applied_error
 from feedsvc.store.source_articles import (
-    NotApplied,
     UpsertCounts,
     latest_per_key,
     upsert_source_articles,
@@ -186,7 +186,7 @@ def import_articles(
                 raise ImportAborted(report, batch[0][0], describe(exc), is_disk_full(exc)) from exc
             for skipped in counts.not_applied:  # said, not counted "unchanged"
                 line, article = batch[skipped.index]
-                reject(line, not_applied_error(article, skipped, batch))
+                reject(line, not_applied_error(article, skipped, batch, now()))
             counts.not_applied = []
             report.counts.add(counts)  # only once committed
             report.committed_through = batch[-1][0]
@@ -277,51 +277,3 @@ def _line_by_line(
     for line, error in refused:
         reject(line, ArticleError(None, f"refused by the database: {describe(error)}"))
     return counts
-
-
-def not_applied_error(article: Article, skipped: NotApplied, batch: Batch) -> ArticleError:
-    """Why a line was not applied. A line of the stored record's version with other content
-    (``skipped.differs``): the same version never replaces what is held, whatever it holds
-    (:mod:`feedsvc.versions`), so a corrected headline needs a newer ``updated_at``; it was
-    counted "unchanged" (tester F5). Or a line's ``"withdrawn": true`` (SPEC §10: the same or
-    a newer version takes it down): its version is older than the public one that wins, stored
-    or in this import; or it is a scheduled line without ``updated_at`` (its version its own
-    ``published_at``, later than that edit's but not believed over it: never "older").
-
-    Every time is shown at the line's own offset (:func:`_as_given`), so the two versions
-    compare at a glance and the line's reads as typed."""
-    held = _as_given(skipped.held, article.version)
-    if skipped.differs:
-        return ArticleError(
-            None,
-            "not applied (the stored record stays): the same version as the stored one,"
-            f" {article.version.isoformat()}"
-            f" (updated_at, else published_at), but a different {', '.join(skipped.differs)};"
-            " only a newer version replaces it: give this line a newer updated_at",
-        )
-    if skipped.winner_index is None:
-        winner = f"the stored version, {held}, which stays public"
-    else:
-        winner = f"line {batch[skipped.winner_index][0]}'s, {held}, which wins and is public"
-    if article.version <= skipped.held:
-        why = (
-            f"this line's version {article.version.isoformat()} (updated_at, else published_at)"
-            f" is older than {winner}; give it the same or a newer updated_at"
-        )
-    else:  # not older: a scheduled line without updated_at, no edit time (feedsvc.versions)
-        why = (
-            f"this line's version {article.version.isoformat()} is its own published_at (no"
-            f" updated_at, or one equal to it): a scheduled time, no edit time, so it does not"
-            f" replace {winner}, an edit made before that time; give it an updated_at, the"
-            f" time of the takedown"
-        )
-    return ArticleError("withdrawn", f"true not applied (the takedown did not happen): {why}")
-
-
-def _as_given(when: datetime, line_version: datetime) -> str:
-    """``when`` in ISO 8601 at the UTC offset ``line_version`` carries (as the line gave it;
-    a naive line time was read in ``site.timezone``). The stored version comes back from the
-    state DB in UTC: "…10:00:00+07:00 is older than …03:34:00+00:00" made the reader do the
-    arithmetic to see that 10:00 is older than 10:34 (a naive stored time is UTC)."""
-    aware = when if when.tzinfo is not None else when.replace(tzinfo=UTC)
-    return aware.astimezone(line_version.tzinfo or UTC).isoformat()

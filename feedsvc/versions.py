@@ -25,6 +25,14 @@ the same line with ``"withdrawn": true``). :func:`takes_over` is the whole rule 
 apply: a replacing version, or the same version with the other visibility. A record it refuses
 whose visibility differs from the held one is a takedown (or a republication) not done: the
 import says so per line (``feedsvc.importer``), never counts it "unchanged".
+
+One direction of that is not the same for both writers. A source row is the CMS's record as it
+is now: the same version shown again after a draft is the CMS publishing it again. An import
+line may be a stale copy: the original line imported again by a script re-run carries the very
+version of a takedown given without a newer ``updated_at`` (the same line plus ``"withdrawn":
+true``), and the takedown was undone, the article public and alerted (tester 2 F1). So for a
+line (``may_be_stale``) the same version takes an article down but does not publish it again:
+that takes a newer version, as SPEC §10 words it.
 """
 
 from __future__ import annotations
@@ -104,6 +112,7 @@ def takes_over(
     held_published: datetime | None = None,
     new_unstamped: bool = False,
     held_unstamped: bool = False,
+    may_be_stale: bool = False,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
@@ -114,9 +123,16 @@ def takes_over(
     no edit time, and a CMS scheduler that publishes a row edited before its time may set
     ``updated_at`` to that very time — the edited row was "unchanged" and never shown. The
     reverse (the original line again after that row) stays unchanged, as does the same
-    record again."""
+    record again.
+
+    ``may_be_stale``: the record is an import line, possibly a copy older than the held one
+    (an import script re-run), not a source row as it is now: the same version with
+    ``withdrawn`` false does not replace a held takedown (the original line again would undo a
+    takedown given without a newer ``updated_at``); a newer version does."""
     if new == held:
-        return new_withdrawn != held_withdrawn or (held_unstamped and not new_unstamped)
+        if new_withdrawn != held_withdrawn:
+            return new_withdrawn or not may_be_stale
+        return held_unstamped and not new_unstamped
     if now is None:
         return new > held
     return replaces(

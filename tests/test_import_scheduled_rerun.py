@@ -73,8 +73,8 @@ def test_reimported_after_its_time_the_original_line_keeps_the_edit(db: Database
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     line = scheduled_then(db, at, title_edit)
     for later in (timedelta(minutes=1), timedelta(days=3)):
-        again = run_import(db, line, at + later)
-        assert (again.counts.updated, again.counts.unchanged) == (0, 1)
+        again = run_import(db, line, at + later)  # not applied, and said (tester 2 F4)
+        assert (again.counts.updated, again.counts.unchanged, len(again.rejected)) == (0, 0, 1)
         assert held(db) == (EDIT, False)
 
 
@@ -98,7 +98,8 @@ def test_feedsvc_import_of_the_same_line_after_its_time(
     path.write_text(line, encoding="utf-8")
     env = {"FEEDSVC_DATABASE__URL": db_url, "FEEDSVC_CONFIG": "/dev/null"}
     done = CliRunner().invoke(cli, ["import", str(path)], env=env)
-    assert done.exit_code == 0, done.output
+    assert done.exit_code == 1, done.output  # said not applied (it said "unchanged", exit 0)
+    assert "rejected line 1: not applied (the stored record stays)" in done.output
     assert held(db) == (EDIT, False)
 
 
@@ -184,8 +185,8 @@ def test_an_edit_stamped_with_its_time_replaces_the_unstamped_original(db: Datab
     """The original scheduled line has no ``updated_at`` (its version: its time); the edit,
     from a CMS that stamps ``updated_at`` only as it publishes, has ``updated_at`` equal to
     that time. Same version: it was "unchanged", before and after the time, and the edited
-    title never landed. It replaces it; the same edit again, or the original line again
-    afterwards, is unchanged."""
+    title never landed. It replaces it; the same edit again is unchanged, the original line
+    again afterwards is not applied (and said)."""
     at = datetime.now(UTC).replace(microsecond=0) + timedelta(hours=2)
     original = jsonl(article(1, published_at=at))
     stamped = jsonl(replace(article(1, published_at=at), title=EDIT, updated_at=at))
@@ -196,7 +197,8 @@ def test_an_edit_stamped_with_its_time_replaces_the_unstamped_original(db: Datab
         assert (report.counts.updated, report.counts.unchanged) == (1, 0), when
         assert held(db) == (EDIT, False)
         assert run_import(db, stamped, db_now).counts.unchanged == 1
-        assert run_import(db, original, db_now + timedelta(days=1)).counts.unchanged == 1
+        again = run_import(db, original, db_now + timedelta(days=1))  # said, not "unchanged"
+        assert (again.counts.unchanged, len(again.rejected)) == (0, 1)
         assert held(db) == (EDIT, False)
         with db.write() as conn:
             conn.execute(source_articles.delete())

@@ -81,7 +81,9 @@ def test_reimport_is_idempotent_and_updates_need_newer_version(db: Database) -> 
     older = replace(
         article(2), title="Bản cũ hơn", published_at=article(2).published_at - timedelta(1)
     )
-    assert run_import(db, jsonl(older)).counts.unchanged == 1  # an old export: as before
+    stale = run_import(db, jsonl(older))  # an older line with another title: said (tester 2 F4)
+    assert (stale.counts.unchanged, [r.line for r in stale.rejected]) == (0, [1])
+    assert titles(db)["TEST-00002"] == article(2).title
 
 
 def test_a_version_far_in_the_future_does_not_lock_out_corrections(db: Database) -> None:
@@ -98,12 +100,16 @@ def test_a_version_far_in_the_future_does_not_lock_out_corrections(db: Database)
         run_import(db, jsonl(replace(article(n), title="Bản sai", updated_at=held)))
     fixes = [replace(article(n), title=f"Bản sửa {n}", updated_at=now) for n in cases]
     report = run_import(db, jsonl(*fixes))
-    assert (report.counts.updated, report.counts.unchanged) == (2, 1)
+    # the one within a day is not applied and said so (tester 2 F4: it was "unchanged", exit 0)
+    assert (report.counts.updated, report.counts.unchanged) == (2, 0)
+    [refused] = report.rejected
+    assert refused.line == 3 and "is older than the stored version" in str(refused)
+    assert "ahead of now" in str(refused)
     held = titles(db)
     for n, (_, taken) in cases.items():
         assert held[f"TEST-{n:05d}"] == (f"Bản sửa {n}" if taken else "Bản sai"), n
     again = run_import(db, jsonl(*fixes))  # the correction is now what is held: no churn
-    assert (again.counts.updated, again.counts.unchanged) == (0, 3)
+    assert (again.counts.updated, again.counts.unchanged, len(again.rejected)) == (0, 2, 1)
 
 
 def test_naive_timestamp_is_site_time(db: Database) -> None:
@@ -148,7 +154,9 @@ def withdrawn(db: Database) -> dict[str, bool]:
 def test_a_takedown_at_the_same_version_is_applied(db: Database) -> None:
     """The same line again with ``"withdrawn": true`` (same ``updated_at``) was counted
     "unchanged", exit 0, and the article stayed public (newcomer F1). It takes over now, as a
-    CMS row sent back to draft does at ingest (feedsvc.versions.takes_over); and back."""
+    CMS row sent back to draft does at ingest (feedsvc.versions.takes_over). Not back: the
+    same line without "withdrawn" is what an import script re-run sends (tester 2 F1); it is
+    said not applied, and a newer ``updated_at`` publishes it again."""
     a = article(1, updated_at=article(1).published_at)
     run_import(db, jsonl(a, article(2)))
     down = run_import(db, jsonl(replace(a, withdrawn=True), replace(article(2), withdrawn=True)))
@@ -157,7 +165,14 @@ def test_a_takedown_at_the_same_version_is_applied(db: Database) -> None:
     again = run_import(db, jsonl(replace(a, withdrawn=True)))
     assert (again.counts.updated, again.counts.unchanged) == (0, 1)
     back = run_import(db, jsonl(a))
-    assert back.counts.updated == 1 and withdrawn(db)["TEST-00001"] is False
+    assert back.counts.updated == 0 and withdrawn(db)["TEST-00001"] is True
+    [refused] = back.rejected
+    assert str(refused).startswith(
+        "line 1: withdrawn: false (or left out) not applied (the article stays withdrawn)"
+    )
+    newer = replace(a, updated_at=a.published_at + timedelta(minutes=1))
+    assert run_import(db, jsonl(newer)).counts.updated == 1
+    assert withdrawn(db)["TEST-00001"] is False
 
 
 def test_a_takedown_older_than_the_stored_version_is_reported(db: Database) -> None:
@@ -178,14 +193,18 @@ def test_a_takedown_older_than_the_stored_version_is_reported(db: Database) -> N
     assert withdrawn(db)["TEST-00001"] is False
 
 
-def test_an_old_export_imported_again_after_a_takedown_stays_quiet(db: Database) -> None:
-    """A stale line without ``withdrawn`` is no request to publish: unchanged, as before."""
+def test_an_old_export_imported_again_after_a_takedown_is_said(db: Database) -> None:
+    """A stale line without ``withdrawn`` does not publish again (a newer version does): it was
+    "unchanged", exit 0, whether a stale export or an editor's republication that never
+    happened; it is said not applied (tester 2 F1/F4), the takedown stays."""
     t = article(1).published_at
     old = replace(article(1), updated_at=t)
     run_import(db, jsonl(old))
     run_import(db, jsonl(replace(old, updated_at=t + timedelta(hours=1), withdrawn=True)))
     report = run_import(db, jsonl(old))
-    assert (report.counts.unchanged, report.rejected) == (1, [])
+    assert report.counts.unchanged == 0
+    [refused] = report.rejected
+    assert "is older than the stored version" in str(refused) and "a takedown" in str(refused)
     assert withdrawn(db)["TEST-00001"] is True
 
 
@@ -330,9 +349,10 @@ def test_edits_before_a_scheduled_time_are_taken(db: Database) -> None:
     with db.read() as conn:
         stmt = select(source_articles.c.published_at).where(source_articles.c.source_key == keys[3])
         assert conn.execute(stmt).scalar_one() == now + timedelta(minutes=5)
-    # the original scheduled lines again (an import re-run): the edits stay
+    # the original scheduled lines again (an import re-run): the edits stay, the lines are said
     again = run_import(db, jsonl(article(1, published_at=at), article(2, published_at=at)))
-    assert (again.counts.updated, again.counts.unchanged) == (0, 2)
+    assert (again.counts.updated, again.counts.unchanged) == (0, 0)
+    assert [r.line for r in again.rejected] == [1, 2]
     assert titles(db)[keys[1]] == "Bản sửa trước giờ" and withdrawn(db)[keys[2]] is True
 
 

@@ -16,20 +16,24 @@ from feedsvc.versions import replaces, takes_over
 
 @dataclass(frozen=True, slots=True)
 class NotApplied:
-    """A record that does not win and should have been said: a takedown (``"withdrawn": true``)
-    while what wins is public; or, ``differs`` not empty, a record of the same version as the
-    stored one (held before this import) whose content differs in those fields — a corrected
-    headline re-imported without a newer ``updated_at`` (tester F5). ``index`` is its position
-    in the batch; ``held`` the winning version; ``winner_index`` the batch position of the
-    record that wins (None: the stored row).
+    """A record that does not win although it differs from the one that does, so the import
+    says it rather than count it "unchanged" (the caller words it per line): a takedown
+    (``"withdrawn": true``) while what wins is public; a public record while what wins is
+    withdrawn (``held_withdrawn``: a takedown not undone, tester 2 F1); or, ``differs`` not
+    empty, a record whose content differs in those fields — a corrected headline re-imported
+    without a newer ``updated_at`` (tester F5), or with an older one (tester 2 F4: a correction
+    behind a stored version a CMS dated hours ahead). ``index`` is its position in the batch;
+    ``held`` the winning version; ``winner_index`` the batch position of the record that wins
+    (None: the stored row).
 
-    Not a stale record without ``withdrawn`` of an older version (an old export imported again
-    after a takedown or an edit): no request to publish, it stays "unchanged"."""
+    A record that does not win and is the winner's content and visibility (an old export
+    imported again, nothing edited since) is no such thing: "unchanged"."""
 
     index: int
     held: datetime
     winner_index: int | None = None
     differs: tuple[str, ...] = ()
+    held_withdrawn: bool = False
 
 
 @dataclass
@@ -138,15 +142,17 @@ def upsert_source_articles(
 ) -> UpsertCounts:
     """Insert new keys; update a key only when its record takes over the held one
     (:func:`feedsvc.versions.takes_over`: a newer version, or the held one far in the future,
-    or the same version with the other ``withdrawn``, the rule ingest applies too).
+    or the same version with ``withdrawn`` true over a public one, the rule ingest applies too;
+    a line is ``may_be_stale``: the same version does not publish a stored takedown again).
 
     The batch is read top to bottom, each record counted for what it does to the one held at
-    that point (stored, or an earlier record of the batch): inserted, updated, unchanged, or in
-    ``not_applied`` (the caller says why per line): a takedown of an older version than a
-    public winner; a record of the stored row's version with other content, while that row was
-    held before the import (``since``: when it began; None, this batch alone is the import). A
-    later record of the same version as an earlier one of the import replaces it (the last line
-    of a file wins; :func:`latest_per_key`). Only the final winner of a key is written.
+    that point (stored, or an earlier record of the batch): inserted, updated, unchanged (it
+    holds what is held: content and visibility), or in ``not_applied`` (the caller says why
+    per line): it does not win but differs — a takedown while the winner is public, a public
+    record while it is withdrawn, other content at the same or an older version. A stored row
+    is held before the import (``since``: when it began; None, this batch alone is the
+    import); a later record of the same version as one the import wrote replaces it (the last
+    line of a file wins; :func:`latest_per_key`). Only the final winner of a key is written.
     ``changed_at`` is the ingest cursor column: it moves on insert and update only, so an
     identical re-import costs ingest nothing.
     """
@@ -163,7 +169,7 @@ def upsert_source_articles(
                    since is not None and changed >= since)
         for key, published, updated, gone, changed in rows
     }  # fmt: skip
-    _read_content(conn, batch, lines, stored)
+    _read_content(conn, batch, lines, stored, now)
     counts = UpsertCounts()
     new_rows = []
     for key, indices in lines.items():
@@ -192,50 +198,49 @@ def _judge(
     if held is None:
         counts.inserted += 1
         return _of_line(a, i)
-    if takes_over(
-        a.version, a.withdrawn, held.version, held.withdrawn, now,
-        new_published=a.published_at, held_published=held.published,
-        new_unstamped=a.updated_at is None, held_unstamped=held.unstamped,
-    ):  # fmt: skip
+    if _takes_over(a, held, now):
         counts.updated += 1
         return _of_line(a, i)
-    # the same version, other content: a correction without a newer updated_at. Not a line
-    # without updated_at over a held edit stamped with its time: the scheduled record seen
-    # again, older by design (feedsvc.versions.takes_over), unchanged as before
-    if (
-        a.version == held.version
-        and held.article is not None
-        and not (a.updated_at is None and not held.unstamped)
-    ):
-        differs = differing(a, held.article)
-        if differs and held.raw is not None:  # written by an older feedsvc? read it as today
-            today = _today(held)
-            differs = differing(a, today) if today is not None else ()
-        if differs and held.own:  # an earlier line of this import: the last line wins
-            counts.updated += 1
-            return _of_line(a, i)
-        if differs:
-            counts.not_applied.append(NotApplied(i, held.version, held.line, differs))
-            return held
-    if a.withdrawn and not held.withdrawn:
-        counts.not_applied.append(NotApplied(i, held.version, held.line))
+    # not taken: said when it would change something (content, or visibility), else unchanged
+    differs = differing(a, held.article) if held.article is not None else ()
+    if differs and held.raw is not None:  # written by an older feedsvc? read it as today
+        today = _today(held)
+        differs = differing(a, today) if today is not None else ()
+    if held.own and a.version == held.version and (differs or a.withdrawn != held.withdrawn):
+        counts.updated += 1  # an earlier line of this import, same version: the last line wins
+        return _of_line(a, i)
+    if differs or a.withdrawn != held.withdrawn:
+        counts.not_applied.append(
+            NotApplied(i, held.version, held.line, differs, held_withdrawn=held.withdrawn)
+        )
     else:
         counts.unchanged += 1
     return held
 
 
+def _takes_over(a: Article, held: _Held, now: datetime) -> bool:
+    """:func:`feedsvc.versions.takes_over` for a line over ``held``: a line may be a stale
+    copy (``may_be_stale``), unless what is held is this import's own (the last line wins)."""
+    return takes_over(
+        a.version, a.withdrawn, held.version, held.withdrawn, now,
+        new_published=a.published_at, held_published=held.published,
+        new_unstamped=a.updated_at is None, held_unstamped=held.unstamped,
+        may_be_stale=not held.own,
+    )  # fmt: skip
+
+
 def _read_content(
     conn: Connection, batch: Sequence[Article], lines: dict[str, list[int]],
-    stored: dict[str, _Held],
+    stored: dict[str, _Held], now: datetime,
 ) -> None:  # fmt: skip
-    """The content of the stored rows a record of the batch meets at their own version (only
-    those: a re-import of unchanged lines reads each body once more, a new one reads none). A
+    """The content of the stored rows a record of the batch does not take over (only those: a
+    re-import of unchanged lines reads each body once more, a newer or new one reads none). A
     row that differs from a line is read again as :func:`feedsvc.articles.parse_article` reads
     a line (:func:`_today`): one stored by an older feedsvc (text not in NFC, a relative
     ``image_url``) is the same content as its line read today."""
     keys = [
         key for key, held in stored.items()
-        if any(batch[i].version == held.version for i in lines[key])
+        if any(not _takes_over(batch[i], held, now) for i in lines[key])
     ]  # fmt: skip
     for start in range(0, len(keys), 500):
         rows = conn.execute(
