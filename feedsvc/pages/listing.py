@@ -118,7 +118,7 @@ def topic_key(title: str, slug: str, description: str) -> str:
 
 def query_words(query: str) -> tuple[str, ...]:
     """The folded syllable keys of a cleaned query, each once; empty for a query with no
-    letters or digits (then nothing is filtered)."""
+    letters or digits (then no topic matches: :meth:`.IndexPages.search`)."""
     return tuple(dict.fromkeys(search_key(query).split()))
 
 

@@ -115,13 +115,16 @@ class IndexPages:
     def search(self, query: str, page: int) -> Snapshot | None:
         """Page ``page`` (clamped) of the topics matching ``query`` (cleaned:
         :func:`feedsvc.pages.listing.clean_query`), from the last rebuild's list; cached per
-        list, words and page. None: the query has no words (serve the unfiltered page), or
-        no rebuild has listed the topics yet (:meth:`first_search` then)."""
+        list, words and page. A query with no words (``😀``, ``"``, ``~``: no letters or
+        digits) matches no topic, said as for any other (“no topic matches “😀””, the box
+        filled): it was served the unfiltered page, every topic, with the box emptied. None: no
+        rebuild has listed the topics yet (:meth:`first_search` then)."""
         words, listing = query_words(query), self.listing
-        if not words or listing is None:
+        if listing is None:
             return None
+        hits = matching(listing.keys, words) if words else []
         return self._found(
-            words, query, page, matching(listing.keys, words), listing.generation,
+            words, query, page, hits, listing.generation,
             lambda shown: [listing.entries[i] for i in shown], listing.built_at,
         )  # fmt: skip
 
@@ -132,20 +135,20 @@ class IndexPages:
         topics: Sequence[Topic],
         entries: Callable[[list[Topic]], list[IndexEntry]],
         now: datetime,
-    ) -> Snapshot | None:
+    ) -> Snapshot:
         """:meth:`search` before any rebuild (a restart serving the stored pages): ``topics``
         (enabled, in the index's order) matched by their texts' keys
         (:func:`~feedsvc.pages.listing.topic_key`, kept), and only the page of matches built
         (``entries``: those topics' parts, read and rendered by the caller). Why: listing every
         topic first (~1.2 s at 5,000 topics, under the render lock) made the first search after
         a restart wait that long, and every render meanwhile. Cached as generation 0 until a
-        rebuild publishes a listing. None: the query has no words."""
+        rebuild publishes a listing. A query with no words matches no topic, as in
+        :meth:`search`."""
         words = query_words(query)
-        if not words:
-            return None
-        keys = [topic_key(xml_clean(t.title), t.slug, xml_clean(t.description)) for t in topics]
+        keys = [topic_key(xml_clean(t.title), t.slug, xml_clean(t.description))
+                for t in topics] if words else []  # fmt: skip
         return self._found(
-            words, query, page, matching(keys, words), 0,
+            words, query, page, matching(keys, words) if words else [], 0,
             lambda shown: entries([topics[i] for i in shown]), now,
         )  # fmt: skip
 

@@ -175,7 +175,7 @@ class Rendered(Served):
         """Page ``page`` of ``/?q=query`` (cleaned: :func:`feedsvc.pages.listing.clean_query`),
         rendered from the listed entries (before the first rebuild, a restart's: from the
         topics' texts and the matches' entries alone, :meth:`.IndexPages.first_search`);
-        a query with no words is the unfiltered page. Called off the event loop; never waits for
+        a query with no words matches no topic. Called off the event loop; never waits for
         the render lock (before the first rebuild, only the page of matches is read)."""
         if self._pages.listing is not None:
             found = self._pages.search(query, page)
