@@ -199,6 +199,21 @@ def test_the_last_line_of_a_file_wins_over_its_own_takedown(db: Database) -> Non
     assert stored(db)["TEST-00001"][1] is False
 
 
+def test_an_append_only_export_imported_again_is_quiet(db: Database) -> None:
+    """A file that keeps every line (the original, then its takedown at the same version; a
+    line, then its correction) imported again: each line a later line of its key replaces in
+    the file itself is "unchanged", not said, exit 0; the stored record stays as it is."""
+    shown = article(1, published_at=NOW - H)
+    edited = article(2, published_at=NOW - H)
+    corrected = replace(edited, title=NEW_TITLE, updated_at=NOW - H / 2)
+    text = jsonl(shown, edited, replace(shown, withdrawn=True), corrected)
+    first = run_import(db, text, BEFORE)
+    assert (first.counts.inserted, first.counts.updated, first.rejected) == (2, 2, [])
+    again = run_import(db, text)
+    assert (again.counts.updated, again.counts.unchanged, again.rejected) == (0, 4, [])
+    assert stored(db) == {"TEST-00001": (shown.title, True), "TEST-00002": (NEW_TITLE, False)}
+
+
 # -- tester 2's reproductions ------------------------------------------------------------
 
 

@@ -73,10 +73,12 @@ def test_reimport_is_idempotent_and_updates_need_newer_version(db: Database) -> 
     assert (again.counts.inserted, again.counts.updated, again.counts.unchanged) == (0, 0, 2)
     edited = replace(a, title="Tiêu đề đã sửa", updated_at=a.published_at + timedelta(hours=1))
     same = replace(article(2), title="Bản khác, cùng phiên bản")  # tester F5: not "unchanged"
-    report = run_import(db, jsonl(edited, same, article(2)))
-    assert (report.counts.updated, report.counts.unchanged) == (1, 1)
+    report = run_import(db, jsonl(edited, same))
+    assert (report.counts.updated, report.counts.unchanged) == (1, 0)
     [refused] = report.rejected
     assert refused.line == 2 and "but a different title; " in str(refused)
+    # followed by a line of its key that replaces it in the file itself: not said
+    assert run_import(db, jsonl(same, article(2))).counts.unchanged == 2
     assert titles(db) == {"TEST-00001": "Tiêu đề đã sửa", "TEST-00002": article(2).title}
     older = replace(
         article(2), title="Bản cũ hơn", published_at=article(2).published_at - timedelta(1)
@@ -554,7 +556,10 @@ def test_within_one_file_the_last_line_wins_and_each_is_counted(db: Database) ->
     assert (counts.inserted, counts.updated, counts.unchanged, report.rejected) == (1, 1, 1, [])
     assert stored_title(db) == "B second"
     back = run_import(db, jsonl(DD | {"title": "C"}, DD | {"title": "B second"}))
-    assert back.counts.unchanged == 1 and [r.line for r in back.rejected] == [1]
+    # line 1 is replaced by line 2 in the file itself: not said (an append-only export re-run)
+    assert back.counts.unchanged == 2 and back.rejected == []
+    alone = run_import(db, jsonl(DD | {"title": "C"}))  # the last line of its key: said
+    assert alone.counts.unchanged == 0 and [r.line for r in alone.rejected] == [1]
 
 
 def test_the_last_line_wins_whatever_batch_it_falls_in(

@@ -151,8 +151,10 @@ def upsert_source_articles(
     per line): it does not win but differs — a takedown while the winner is public, a public
     record while it is withdrawn, other content at the same or an older version. A stored row
     is held before the import (``since``: when it began; None, this batch alone is the
-    import); a later record of the same version as one the import wrote replaces it (the last
-    line of a file wins; :func:`latest_per_key`). Only the final winner of a key is written.
+    import). A record a later one of its key in the batch wins over is never said (the file
+    replaces it itself: a re-run of an append-only export). A later record of the same version
+    as one the import wrote replaces it (the last line of a file wins; :func:`latest_per_key`).
+    Only the final winner of a key is written.
     ``changed_at`` is the ingest cursor column: it moves on insert and update only, so an
     identical re-import costs ingest nothing.
     """
@@ -170,13 +172,14 @@ def upsert_source_articles(
         for key, published, updated, gone, changed in rows
     }  # fmt: skip
     _read_content(conn, batch, lines, stored, now)
+    winners, _ = latest_per_key(batch, now)
     counts = UpsertCounts()
     new_rows = []
     for key, indices in lines.items():
         first = stored.get(key)
         held = first
         for i in indices:
-            held = _judge(batch, i, held, now, counts)
+            held = _judge(batch, i, held, now, counts, superseded=winners[key] > i)
         assert held is not None
         if held is first or held.line is None:
             continue
@@ -191,9 +194,13 @@ def upsert_source_articles(
 
 
 def _judge(
-    batch: Sequence[Article], i: int, held: _Held | None, now: datetime, counts: UpsertCounts
-) -> _Held:
-    """Count record ``i`` against what is ``held``; what is held after it."""
+    batch: Sequence[Article], i: int, held: _Held | None, now: datetime, counts: UpsertCounts,
+    *, superseded: bool = False,
+) -> _Held:  # fmt: skip
+    """Count record ``i`` against what is ``held``; what is held after it. ``superseded``: a
+    later record of its key in the batch wins over it (:func:`latest_per_key`): the file
+    replaces it itself, so it is not said when it does not win ("unchanged": an append-only
+    export of a line and its takedown, or of a line and its correction, imported again)."""
     a = batch[i]
     if held is None:
         counts.inserted += 1
@@ -209,7 +216,7 @@ def _judge(
     if held.own and a.version == held.version and (differs or a.withdrawn != held.withdrawn):
         counts.updated += 1  # an earlier line of this import, same version: the last line wins
         return _of_line(a, i)
-    if differs or a.withdrawn != held.withdrawn:
+    if (differs or a.withdrawn != held.withdrawn) and not superseded:
         counts.not_applied.append(
             NotApplied(i, held.version, held.line, differs, held_withdrawn=held.withdrawn)
         )
