@@ -30,6 +30,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "withdrawn_reason.draft": ("Trở về bản nháp", "Back to draft"),
     "withdrawn_reason.deleted": ("Đã xoá khỏi nguồn", "Deleted from the source"),
     "op.article_not_found": ("Không có bài {key}.", "There is no article {key}."),
+    "op.article_not_ingested": (
+        "Bài {key} có trong bảng nguồn nhưng chưa được nạp: lần nạp tới sẽ đăng nó (trong "
+        "source.poll_seconds khi dịch vụ chạy). Để giữ bài lại, hãy nhập lại nó với "
+        '"withdrawn": true ngay, hoặc ẩn nó sau lần nạp đó.',
+        "Article {key} is in the source table but not ingested yet: the next ingest publishes "
+        "it (within source.poll_seconds while the service runs). To keep it out, import it with "
+        '"withdrawn": true now, or hide it after that ingest.',
+    ),
+    "op.article_not_ingested_withdrawn": (
+        "Bài {key} chưa được nạp và đang bị rút trong bảng nguồn: nó sẽ không được đăng. Nếu "
+        'nó được nhập lại không có "withdrawn": true, hãy ẩn nó sau khi được nạp.',
+        "Article {key} is not ingested yet and is withdrawn in the source table: it will not be "
+        'published. If it is imported again without "withdrawn": true, hide it once ingested.',
+    ),
     "op.source_key_invalid": (
         "Mã bài phải có từ 1 đến 255 ký tự.",
         "The article key must be 1–255 characters.",

@@ -36,6 +36,7 @@ from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import EditorState
+from feedsvc.store.source_articles import waiting_state
 from feedsvc.store.topics import topic_ids_of_articles
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,30 @@ def _not_found(key: str) -> OperationError:
     )
 
 
+def _not_ingested(key: str, withdrawn: bool) -> OperationError:
+    """A hide of a key the built-in source table holds but ingest has not read yet (between
+    ``feedsvc import`` and the next ingest, or while the service is stopped): "unknown article"
+    read as a typo, the editor moved on, and the article was published and alerted at the next
+    ingest. Nothing is recorded (there is no article row to hold a hide before ingest); the
+    words say what happens next and how to keep it out. ``not_found`` as before (exit 1, 404),
+    code ``article_not_ingested`` (``…_withdrawn`` when the table holds it withdrawn)."""
+    if withdrawn:
+        return OperationError(
+            "not_found",
+            f"{key!r} is not ingested yet and is withdrawn in the source table: it will not be "
+            "published; hide it once it is ingested if it is imported again without "
+            '"withdrawn": true',
+            code="article_not_ingested_withdrawn", params={"key": key},
+        )  # fmt: skip
+    return OperationError(
+        "not_found",
+        f"{key!r} is in the source table but not ingested yet: the next ingest publishes it "
+        '(within source.poll_seconds while the service runs); to keep it out, import it with '
+        '"withdrawn": true now, or hide it after that ingest',
+        code="article_not_ingested", params={"key": key},
+    )  # fmt: skip
+
+
 def _reason(reason: str | None) -> str | None:
     """A hide reason as stored: one line. Line breaks, tabs and runs of spaces (a paste, the
     admin's textarea) read as one space; any other control character (C0, DEL, C1) is refused,
@@ -90,8 +115,9 @@ def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> 
     with db.write() as conn:
         store.lock_article(conn, key)  # stamped after any wait for the row, not before it
         found = store.set_hidden(conn, key, True, db.now(), text, by)
+        waiting = waiting_state(conn, key) if found is None else None
     if found is None:
-        raise _not_found(key)
+        raise _not_found(key) if waiting is None else _not_ingested(key, waiting)
     return found
 
 

@@ -278,3 +278,11 @@ def _today(held: _Held) -> Article | None:
 
 _READ = ("source_key", "url", "title", "summary", "body", "author", "section", "tags",
          "image_url", "published_at", "updated_at", "withdrawn")  # fmt: skip
+
+
+def waiting_state(conn: Connection, source_key: str) -> bool | None:
+    """Whether the built-in source table holds ``source_key`` withdrawn (True) or not (False),
+    or None when it does not hold it: what an editor's hide of a key that is not (yet) an
+    article says (:func:`feedsvc.lifecycle.editors.hide_article`)."""
+    found = conn.execute(select(t.c.withdrawn).where(t.c.source_key == source_key)).first()
+    return None if found is None else bool(found.withdrawn)
