@@ -23,10 +23,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from feedsvc.feeds.sanitize import _BLOCK_BOUNDARY, field_text, plain_text, sanitize_html
+from feedsvc.feeds.sanitize import (
+    _BLOCK_BOUNDARY,
+    MAX_HTML_CHARS,
+    field_text,
+    plain_text,
+    sanitize_html,
+)
 from feedsvc.markup import TAG_NAME
 from feedsvc.matching.html_text import BLOCK_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import visible_text
+from feedsvc.notify.message import visible_summary
 
 #: name -> (body of about ``size`` characters, what the matcher reads in it)
 _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
@@ -107,6 +114,26 @@ def test_the_feed_cleaner_and_field_text_take_hostile_text_in_time(shape: str) -
         lambda: (plain_text(body, 300), field_text(body), sanitize_html(body, "https://e.vn/a"))
     )
     assert taken < 5, f"{shape}: {taken:.2f} s"
+
+
+@pytest.mark.parametrize("unit", ["&", "&#", "&a", "<p>&", "&amp", "a&b "])
+def test_a_2_mb_run_of_ampersands_is_shown_in_time(unit: str) -> None:
+    """nh3's parser (html5ever issue 289) is quadratic in a run of ``&``: a feed excerpt or an
+    alert's summary of a 2 MB such body took ~30 s of CPU each time (0.4 MB: 1.3 s). Only the
+    first ``MAX_HTML_CHARS`` are read now, as :func:`sanitize_html` reads them."""
+    body = unit * (2_000_000 // len(unit))
+    taken = _cpu(lambda: (plain_text(body, 300), visible_summary(body), field_text(body)))
+    assert taken < 5, f"{unit!r}: {taken:.2f} s"
+
+
+def test_an_excerpt_past_the_cut_is_the_same() -> None:
+    """A long ordinary body's excerpt and alert summary read as before the cut: the first few
+    hundred characters are what is shown."""
+    body = "<p>" + "Bão số 3 đổ bộ miền Trung &amp; Bắc Bộ. " * 10_000 + "</p>"
+    assert len(body) > MAX_HTML_CHARS
+    assert plain_text(body, 300).startswith("Bão số 3 đổ bộ miền Trung & Bắc Bộ. Bão")
+    assert plain_text(body, 300).endswith("…") and len(plain_text(body, 300)) <= 301
+    assert visible_summary(body).startswith("Bão số 3 đổ bộ miền Trung & Bắc Bộ.")
 
 
 # -- the new scan reads what the old regex read ---------------------------------------------------
