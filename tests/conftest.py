@@ -6,6 +6,8 @@ reason when the server is not reachable, and `.ci/run` starts it, so in CI they 
 
 from __future__ import annotations
 
+import io
+import logging
 import os
 import uuid
 from collections.abc import Iterator
@@ -19,6 +21,7 @@ from sqlalchemy import create_engine, make_url, text
 from feedsvc import logs
 from feedsvc.db import Database, upgrade
 from feedsvc.db.provision import ensure_database
+from feedsvc.logs import setup_logging
 
 PG_ADMIN_URL = os.environ.get(
     "FEEDSVC_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
@@ -185,3 +188,22 @@ def clean_cli(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def service_logging() -> Iterator[io.StringIO]:
+    """What feedsvc's own log set-up (the secret scrubbing handler, Apprise's logger at its
+    chattiest) writes in one test, then restored (the Apprise tests). Into a buffer: the
+    handler's stderr, taken while an async test's fixtures are set up, was a capture stream
+    closed before the test ran (every line was lost)."""
+    root, apprise_log = logging.getLogger(), logging.getLogger("apprise")
+    saved = root.handlers[:], root.level, apprise_log.level
+    setup_logging("DEBUG")
+    out = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(out)
+    apprise_log.setLevel(logging.DEBUG)  # the library's chattiest: all of it is scrubbed
+    yield out
+    root.handlers[:], root.level = saved[0], saved[1]
+    apprise_log.setLevel(saved[2])

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import io
 import itertools
-import logging
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -25,29 +24,10 @@ from feedsvc.channels.base import OutcomeKind, Target
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.dispatch import Dispatcher, DispatchSettings
-from feedsvc.logs import setup_logging
 from feedsvc.notify.message import AlertMessage
 from feedsvc.outbox import Outbox
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
-
-
-@pytest.fixture
-def service_logging() -> Iterator[io.StringIO]:
-    """What feedsvc's own log set-up (the secret scrubbing handler) writes in one test, then
-    restored. Into a buffer: the handler's stderr, taken while an async test's fixtures are
-    set up, was a capture stream closed before the test ran (every line was lost)."""
-    root, apprise_log = logging.getLogger(), logging.getLogger("apprise")
-    saved = root.handlers[:], root.level, apprise_log.level
-    setup_logging("DEBUG")
-    out = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(out)
-    apprise_log.setLevel(logging.DEBUG)  # the library's chattiest: all of it is scrubbed
-    yield out
-    root.handlers[:], root.level = saved[0], saved[1]
-    apprise_log.setLevel(saved[2])
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ import re
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +20,6 @@ from test_admin import TOKEN, csrf_of, login, make_client
 
 from feedsvc.channels.apprise import AppriseChannel, address_problem, mask
 from feedsvc.channels.base import OutcomeKind, Target
-from feedsvc.logs import setup_logging
 from feedsvc.notify.message import AlertMessage
 
 #: Apprise's privacy print of a secret: its first and last character (``H...w``) or its last
@@ -42,23 +40,6 @@ CHECKED = [
 ]
 
 
-@pytest.fixture
-def service_log() -> Iterator[io.StringIO]:
-    """What feedsvc's own log set-up (at DEBUG, Apprise's logger at its chattiest) writes, in
-    place of stderr; restored after."""
-    root, apprise_log = logging.getLogger(), logging.getLogger("apprise")
-    saved = root.handlers[:], root.level, apprise_log.level
-    setup_logging("DEBUG")
-    out = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(out)
-    apprise_log.setLevel(logging.DEBUG)
-    yield out
-    root.handlers[:], root.level = saved[0], saved[1]
-    apprise_log.setLevel(saved[2])
-
-
 def assert_clean(text: str, fragments: list[str]) -> None:
     for fragment in fragments:
         assert fragment.lower() not in text.lower(), (fragment, text)
@@ -67,10 +48,10 @@ def assert_clean(text: str, fragments: list[str]) -> None:
 
 @pytest.mark.parametrize(("url", "fragments"), CHECKED)
 def test_checking_a_url_logs_nothing_of_apprise(
-    url: str, fragments: list[str], service_log: io.StringIO
+    url: str, fragments: list[str], service_logging: io.StringIO
 ) -> None:
     address_problem(url)
-    err = service_log.getvalue()
+    err = service_logging.getvalue()
     assert "apprise" not in err, err  # neither Apprise's lines nor a cleaned one: feedsvc says
     assert_clean(err, fragments)  # its own refusal
 
@@ -82,7 +63,7 @@ def closed_port() -> int:
 
 
 async def test_a_failed_send_logs_apprise_warnings_under_the_mask_only(
-    service_log: io.StringIO,
+    service_logging: io.StringIO,
 ) -> None:
     """An operator still reads why a destination failed (Apprise's warning), under the URL's
     mask, with nothing of the URL: not its user, password (typed, decoded or abbreviated),
@@ -100,7 +81,7 @@ async def test_a_failed_send_logs_apprise_warnings_under_the_mask_only(
             assert outcome.kind is OutcomeKind.TRANSIENT, outcome
     finally:
         await channel.close()
-    err = service_log.getvalue()
+    err = service_logging.getvalue()
     for url in urls:
         assert f"{mask(url)}: " in err, err  # each send's warning, named by its mask
     assert "WARNING feedsvc.apprise" in err and "connection error" in err.lower()
@@ -112,7 +93,7 @@ async def test_a_failed_send_logs_apprise_warnings_under_the_mask_only(
 
 
 async def test_a_refused_send_keeps_the_answer_in_the_warning(
-    service_log: io.StringIO,
+    service_logging: io.StringIO,
 ) -> None:
     """What Apprise says of the answer (the status) is kept; the URL's token path is not."""
     with Receiver() as receiver:
@@ -124,7 +105,7 @@ async def test_a_refused_send_keeps_the_answer_in_the_warning(
         finally:
             await channel.close()
     assert outcome.kind is OutcomeKind.TRANSIENT
-    err = service_log.getvalue()
+    err = service_logging.getvalue()
     assert f"WARNING feedsvc.apprise: {mask(url)}: " in err and "error=500" in err, err
     assert_clean(err, ["SeCrEtPath9", "u5er", "127.0.0.1"])
     assert not re.search(r"(?<![A-Za-z0-9])pw(?![A-Za-z0-9])", err), err
@@ -135,7 +116,7 @@ def target(address: str) -> Target:
 
 
 def test_what_apprise_logs_in_a_send_is_cleaned_of_every_form_of_the_url(
-    service_log: io.StringIO,
+    service_logging: io.StringIO,
 ) -> None:
     """The forms Apprise's plugins write (privacy print, e-mail addresses, decoded and
     quoted values, another case, a traceback) and the levels: below WARNING nothing."""
@@ -156,7 +137,7 @@ def test_what_apprise_logs_in_a_send_is_cleaned_of_every_form_of_the_url(
             raise OSError(f"refused by {url}")
         except OSError:
             log.exception("Connection error")
-    lines = service_log.getvalue().splitlines()
+    lines = service_logging.getvalue().splitlines()
     assert [line.split()[1:3] for line in lines] == [
         [level, "feedsvc.apprise:"] for level in ("WARNING", "WARNING", "ERROR", "WARNING", "ERROR")
     ]  # none of Apprise's own records, none below WARNING, no traceback lines
@@ -183,7 +164,7 @@ def test_cli_subs_add_prints_only_feedsvcs_refusal(tmp_path: Path) -> None:
 
 
 def test_the_admin_form_and_the_api_log_nothing_of_a_refused_url(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service_log: io.StringIO
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service_logging: io.StringIO
 ) -> None:
     """The tester's URL through ``POST /admin/subscriptions/apprise`` wrote Apprise's two lines
     (``bob:H...w@1...1``) to the service log; ``POST /api/subscriptions`` went the same way."""
@@ -200,6 +181,6 @@ def test_the_admin_form_and_the_api_log_nothing_of_a_refused_url(
         page = client.post("/admin/subscriptions/apprise", data=form)
         assert 'class="flash bad"' in page.text
     service.db.dispose()
-    log = service_log.getvalue()
+    log = service_logging.getvalue()
     assert "apprise" not in log, log
     assert_clean(log, ["bob", "Hunter2pw"])  # (the service's start names 127.0.0.1: no check)
