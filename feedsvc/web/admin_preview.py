@@ -34,12 +34,19 @@ def preview_routes(admin: Admin) -> list[Route]:
     async def preview_json(request: Request, ctx: Ctx) -> Response:
         """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
         or ``{"error", "position", "where"}`` for a query the parser rejects (still 200: an
-        unfinished query is the normal state of an editor, not a failed request)."""
-        try:
-            body = await request.json()
-        except ValueError:
-            body = None
-        query = body.get("query") if isinstance(body, dict) else None
+        unfinished query is the normal state of an editor, not a failed request).
+
+        A form post (``query`` and ``csrf`` fields: a page without the script, a curl) is read
+        as a form: the CSRF check has read its body already, and reading it again as JSON
+        raised "Stream consumed", a 500."""
+        if "form" in request.headers.get("content-type", ""):
+            query: object = (await request.form()).get("query")  # kept by Starlette
+        else:
+            try:
+                body = await request.json()
+            except ValueError:
+                body = None
+            query = body.get("query") if isinstance(body, dict) else None
         if not isinstance(query, str):
             return JSONResponse({"error": t("query_not_text")}, 400, SECURITY_HEADERS)
         # no length cap of its own (it had 4,000, the parser 2,000, the API 5,000): a query
