@@ -152,9 +152,39 @@ def query_failed(text: str, exc: QueryError) -> NoReturn:
     one line), exit 2."""
     click.echo(f"feedsvc: invalid query: {exc}", err=True)
     if exc.position is not None and "\n" not in text:
-        click.echo(f"  {text}", err=True)
-        click.echo("  " + " " * min(exc.position, len(text)) + "^", err=True)
+        shown, caret = caret_lines(text, exc.position)
+        click.echo(f"  {shown}", err=True)
+        click.echo(f"  {caret}", err=True)
     raise SystemExit(EXIT_USAGE)
+
+
+#: Characters of a query shown around an error's position (a terminal's line, less the indent).
+CARET_WINDOW = 72
+
+
+def caret_lines(text: str, position: int, window: int = CARET_WINDOW) -> tuple[str, str]:
+    """``(shown, caret)``: at most ``window`` characters of ``text`` around the 0-based
+    ``position`` (``…`` where cut: a 10,000-character query printed whole, with a caret line of
+    2,000 spaces, before) and a line with ``^`` under that character, counted in terminal
+    columns: a control character (a tab) shows as one space, a wide character (emoji, CJK:
+    East Asian width W or F) takes two, a combining mark none."""
+    import unicodedata
+
+    position = max(0, min(position, len(text)))
+    start = max(0, min(position - window // 2, len(text) - window))
+    end = min(len(text), start + window)
+    part = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text[start:end])
+    prefix, suffix = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
+    column = len(prefix) + sum(_columns(c) for c in part[: position - start])
+    return prefix + part + suffix, " " * column + "^"
+
+
+def _columns(char: str) -> int:
+    import unicodedata
+
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
 
 def write_output(output: IO[Any], text: str) -> None:
