@@ -95,3 +95,27 @@ def test_what_it_says_of_a_withdrawn_one_holds(service: Service) -> None:
     assert service.ingest_tick().error is None
     held = state(service, KEY)
     assert held is None or held.withdrawn_at is not None  # never public
+
+
+def find_cli(service: Service, text: str) -> Any:
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    return CliRunner().invoke(cli, ["articles", "find", text], env=env)
+
+
+def test_find_says_it_is_waiting_for_ingest_not_that_nothing_matches(service: Service) -> None:
+    """``articles find KEY`` right after ``import`` said "no article matches", as for a typo
+    (verifier); it now says what ``hide`` says, exit 0 as any search that finds nothing."""
+    imported(service)
+    result = find_cli(service, KEY)
+    assert (result.exit_code, result.stdout, result.stderr) == (0, "", f"feedsvc: {SAID}\n")
+    assert find_cli(service, "NO-SUCH").stderr == 'feedsvc: no article matches "NO-SUCH"\n'
+    assert find_cli(service, "embargo").stderr == 'feedsvc: no article matches "embargo"\n'
+    assert service.ingest_tick().error is None
+    found = find_cli(service, KEY)
+    assert found.exit_code == 0 and found.stdout.startswith(f"{KEY}\tpublic") and not found.stderr
+
+
+def test_find_of_one_withdrawn_in_the_table_says_it_stays_out(service: Service) -> None:
+    imported(service, withdrawn=True)
+    result = find_cli(service, KEY)
+    assert result.exit_code == 0 and "is withdrawn in the source table" in result.stderr

@@ -21,6 +21,8 @@ from feedsvc.cli.common import (
 )
 
 if TYPE_CHECKING:
+    from feedsvc.db import Database
+    from feedsvc.operations import OperationError
     from feedsvc.store.lifecycle import EditorState
 
 
@@ -75,13 +77,19 @@ def unhide(source_key: str, config_file: str | None) -> None:
 def find(text: str, limit: int, config_file: str | None) -> None:
     """Articles whose key is TEXT or whose title contains it (newest first), with their state.
     Finding none says so on stderr (exit 0: a search that finds nothing did its work)."""
-    from feedsvc.lifecycle.editors import find_articles
+    from feedsvc.lifecycle.editors import find_articles, waiting_problem
 
-    found = run_operation(lambda db: find_articles(db, text, limit), config_file, write=False)
+    def work(db: Database) -> tuple[list[EditorState], OperationError | None]:
+        found = find_articles(db, text, limit)
+        return found, (waiting_problem(db, text) if not found and text else None)
+
+    found, waiting = run_operation(work, config_file, write=False)
     for article in found:
         click.echo(_line(article))
     if not found:  # it printed nothing at all: a typo and an empty DB looked alike
         from feedsvc.catalogue import ENGLISH
 
         said = ENGLISH("cli.find_none", text=f'"{cell(text)}"') if text else None
+        if waiting is not None:  # imported, not ingested yet: not a typo
+            said = waiting.message
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)

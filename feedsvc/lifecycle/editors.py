@@ -90,6 +90,20 @@ def _not_ingested(key: str, withdrawn: bool) -> OperationError:
     )  # fmt: skip
 
 
+def waiting_problem(db: Database, text: str) -> OperationError | None:
+    """What :func:`hide_article` would say of ``text`` as a key the built-in source table holds
+    but ingest has not read yet (:func:`_not_ingested`), else None: ``articles find KEY``
+    finding nothing said "no article matches" for an article imported a moment ago, as if
+    the key were a typo."""
+    try:
+        key = _key(text)
+    except OperationError:
+        return None
+    with db.read() as conn:
+        waiting = waiting_state(conn, key)
+    return None if waiting is None else _not_ingested(key, waiting)
+
+
 def _reason(reason: str | None) -> str | None:
     """A hide reason as stored: one line. Line breaks, tabs and runs of spaces (a paste, the
     admin's textarea) read as one space; any other control character (C0, DEL, C1) is refused,
