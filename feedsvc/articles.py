@@ -231,13 +231,20 @@ def shows_nothing(value: str) -> bool:
     WIDTH SPACE, WORD JOINER, a BOM, SOFT HYPHEN, bidi marks) and :data:`feedsvc.keys.KEY_SPACE`.
     A title of a lone U+200B was stored and published as an empty headline, while ``""`` was
     refused. Text around such characters is kept as given. The one rule: a topic's title is
-    refused by it too (:func:`feedsvc.limits.title_missing`)."""
+    refused by it too (:func:`feedsvc.limits.title_missing`). Letters drawn blank count as
+    nothing too (:data:`BLANK_LETTERS`: the Hangul fillers, the Braille blank)."""
     text = value.strip()
-    if text[0].isprintable():  # the common title: a visible first character (Cf never is)
+    if text[0].isprintable() and text[0] not in BLANK_LETTERS:  # the common title (Cf never is)
         return False
     from feedsvc.matching.normalize import clean_text  # here: feedsvc.matching imports us
 
-    return not trim_key(clean_text(text))
+    return all(c.isspace() or c in BLANK_LETTERS for c in trim_key(clean_text(text)))
+
+
+#: Printable characters that are drawn as blank space: the Hangul fillers (U+115F, U+1160,
+#: U+3164, U+FFA0; Unicode's Default_Ignorable_Code_Point) and the BRAILLE PATTERN BLANK
+#: U+2800, used to pass "is it empty" checks (a verifier's titles).
+BLANK_LETTERS = frozenset("ᅟᅠㅤﾠ⠀")
 
 
 def _check_storable(name: str, value: str) -> None:

@@ -29,6 +29,10 @@ INVISIBLE = [
     "\u00ad",  # SOFT HYPHEN
     "\u00a0",  # NO-BREAK SPACE
     " \u200b\u00ad\u2060\ufeff\u00a0\t\n\u3000 ",
+    "\u3164",  # HANGUL FILLER: printable, drawn blank
+    "\u115f\u1160\uffa0",  # the other Hangul fillers
+    "\u2800 \u2800",  # BRAILLE PATTERN BLANK
+    "\u200b\u3164\u00a0",
     "\u200e\u200f",  # bidi marks: Cf, as the matcher deletes them
 ]
 

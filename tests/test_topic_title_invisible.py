@@ -27,6 +27,10 @@ INVISIBLE = [
     "\u200b\u00ad",  # and a SOFT HYPHEN (the tester's title)
     "\u2060\ufeff",  # WORD JOINER, BOM (the tester's API title)
     " \u200b\u00a0\u00ad ",  # with spaces and NBSP
+    "\u3164",  # HANGUL FILLER: printable, drawn blank
+    "\u115f\u1160\uffa0",  # the other Hangul fillers
+    "\u2800 \u2800",  # BRAILLE PATTERN BLANK
+    "\u200b\u3164\u00a0",
     "\u200e\u200f",  # bidi marks
 ]
 
