@@ -14,13 +14,14 @@ import httpx
 from click.testing import CliRunner
 from factories import article
 from starlette.testclient import TestClient
-from test_lifecycle_editors import AUTH, CSRF_FIELD, TOKEN, client, service, state
+from test_admin_hide_back import admin
+from test_lifecycle_editors import AUTH, client, service, state
 
-from feedsvc.app import Service, create_app
+from feedsvc.app import Service
 from feedsvc.cli import cli
 from feedsvc.store.source_articles import upsert_source_articles
 
-__all__ = ["client", "service"]  # the fixtures, shared with test_lifecycle_editors
+__all__ = ["admin", "client", "service"]  # fixtures shared with test_admin_hide_back, …editors
 
 KEY = "TEST-00009"
 SAID = (
@@ -77,17 +78,11 @@ async def test_the_api_says_it_in_both_languages(
         assert words in body["message"] and '"withdrawn": true' in body["message"]
 
 
-def test_the_admin_says_it(service: Service) -> None:
+def test_the_admin_says_it(service: Service, admin: tuple[TestClient, str]) -> None:
     imported(service)
-    admin = TestClient(create_app(service), base_url="http://127.0.0.1")
-    with admin:
-        found = CSRF_FIELD.search(admin.get("/admin/login").text)
-        assert found
-        admin.post("/admin/login", data={"token": TOKEN, "csrf": found.group(1)})
-        token = CSRF_FIELD.search(admin.get("/admin/articles").text)
-        assert token
-        page = admin.post("/admin/articles/hide", data={"key": KEY, "csrf": token.group(1)})
-        assert "có trong bảng nguồn nhưng chưa được nạp" in page.text
+    client, csrf = admin
+    page = client.post("/admin/articles/hide", data={"key": KEY, "csrf": csrf})
+    assert "có trong bảng nguồn nhưng chưa được nạp" in page.text
 
 
 def test_what_it_says_of_a_withdrawn_one_holds(service: Service) -> None:

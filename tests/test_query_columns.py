@@ -13,15 +13,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from click.testing import CliRunner
 from test_admin import csrf_of, login, make_client
 from test_api import ADMIN_TOKEN, make_service
+from test_cli_topics import run
 
 from feedsvc.app import create_app
 from feedsvc.bot import texts
 from feedsvc.catalogue import CATALOGUE
-from feedsvc.cli import cli
 from feedsvc.matching import QueryError, parse_query
+
+__all__ = ["run"]  # the fixture, shared with test_cli_topics
 
 QUERY = '"an ninh" OR'  # "OR needs a term after it", at the O: offset 10, character 11
 OFFSET, COLUMN = 10, 11
@@ -41,17 +42,6 @@ def test_an_error_inside_a_reference_counts_from_one_too() -> None:
     with pytest.raises(QueryError) as caught:
         parse_query("công @y", {"y": "a OR"}.get)
     assert str(caught.value).startswith("at character 6: in @y at character 3: OR needs")
-
-
-@pytest.fixture
-def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "FEEDSVC_CONFIG": "/dev/null",
-        "FEEDSVC_TOPICS__FILE": str(tmp_path / "topics.toml"),
-    }
-    runner = CliRunner()
-    return lambda *args, input=None: runner.invoke(cli, list(args), env=env, input=input)
 
 
 def test_cli_topics_add_preview_and_match_count_from_one(run) -> None:  # type: ignore[no-untyped-def]
