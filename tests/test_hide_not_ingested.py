@@ -1,116 +1,195 @@
-"""An editor's hide of an article that is imported into the built-in source table but not yet
-ingested (between ``feedsvc import`` and the next ingest, or while the service is stopped)
-said "unknown article" (exit 1, API 404): read as a typo, the editor moved on, and the next
-ingest published and alerted the article (tester 2, finding 3). Nothing can hold a hide before
-ingest makes the article's row (no migration for it), so the answer now says the truth and what
-to do: it is in the source table, the next ingest publishes it, import it with
-``"withdrawn": true`` or hide it after that ingest. Same status and exit code as before."""
+"""An editor's hide of an article imported into the built-in source table but not ingested yet
+(between ``feedsvc import`` and the next ingest, or while the service is stopped) was refused
+(exit 1, API 404 ``article_not_ingested``): nothing could hold a hide before ingest made the
+article's row, and the next ingest published the article and alerted every subscribed chat —
+exactly when a takedown is urgent (tester 2, finding 3). The hide is now recorded
+(``pending_hides``, migration 0023) and ingest applies it in the transaction that stores the
+article: it arrives hidden, never public, never alerted, in no feed. Through the CLI, the API
+and the admin; State DB on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import httpx
+import pytest
 from click.testing import CliRunner
 from factories import article
+from lifecycle_world import entry_keys
+from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from test_admin_hide_back import admin
 from test_lifecycle_editors import AUTH, client, service, state
 
 from feedsvc.app import Service
 from feedsvc.cli import cli
+from feedsvc.db.schema import articles, deliveries, pending_hides
 from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.subscriptions import ensure_chat, subscribe
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 __all__ = ["admin", "client", "service"]  # fixtures shared with test_admin_hide_back, …editors
 
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+
 KEY = "TEST-00009"
-SAID = (
-    f"'{KEY}' is in the source table but not ingested yet: the next ingest publishes it "
-    "(within source.poll_seconds while the service runs); to keep it out, import it with "
-    '"withdrawn": true now, or hide it after that ingest'
+OTHER = "TEST-00010"  # imported with it, hidden by nobody: alerted and listed as usual
+NOTE = (
+    f"feedsvc: Article {KEY} is not ingested yet: the hide is recorded and applies when it is "
+    "ingested (it is never public, never alerted). Unhide cancels it.\n"
 )
 
 
 def imported(service: Service, **fields: Any) -> None:
-    """Article 9 in the source table, not ingested."""
+    """Articles 9 and 10 in the source table, not ingested; topic ``kien-thuy`` (both match)
+    followed by chat 777."""
+    now = service.db.now()
     with service.db.write() as conn:
-        row = article(9, title="Kiến embargo", published_at=service.db.now(), **fields)
-        upsert_source_articles(conn, [row], service.db.now())
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+        topic = get_topic(conn, "kien-thuy")
+        assert topic is not None
+        ensure_chat(conn, 777, "private", "Phóng viên", now)
+        subscribe(conn, 777, topic_id=topic.id, query=None, now=now)
+        service.index.refresh(conn)
+        rows = [
+            article(9, title="Kiến Thụy: tin cần gỡ", published_at=now, **fields),
+            article(10, title="Kiến Thụy: tin thường", published_at=now),
+        ]
+        upsert_source_articles(conn, rows, now)
 
 
-def hide_cli(service: Service, key: str) -> Any:
-    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
-    return CliRunner().invoke(cli, ["articles", "hide", key, "--reason", "legal hold"], env=env)
+def alerted(service: Service) -> list[str]:
+    """The keys of every queued alert (any state)."""
+    stmt = select(articles.c.source_key).join(deliveries, articles.c.id == deliveries.c.article_id)
+    with service.db.read() as conn:
+        return sorted(conn.execute(stmt).scalars())
 
 
-def test_the_cli_says_it_is_waiting_for_ingest_and_how_to_keep_it_out(service: Service) -> None:
-    imported(service)
-    result = hide_cli(service, KEY)
-    assert (result.exit_code, result.output) == (1, f"feedsvc: {SAID}\n")
+def listed(service: Service) -> list[str]:
+    service.publisher.sync()
+    snap = service.publisher.snapshot("kien-thuy", "rss", 50)
+    assert snap is not None
+    return entry_keys(snap.body)
+
+
+def waiting_records(service: Service) -> int:
+    with service.db.read() as conn:
+        return int(conn.execute(select(func.count()).select_from(pending_hides)).scalar_one())
+
+
+def arrives_hidden(service: Service, reason: str | None, by: str) -> None:
+    """The next ingest stores it hidden: never alerted, in no feed, its record gone; the
+    article imported with it ingests as usual."""
     assert service.ingest_tick().error is None
-    assert hide_cli(service, KEY).exit_code == 0  # once ingested, hidden as any other
-    assert state(service, KEY).hidden_reason == "legal hold"
+    held = state(service, KEY)
+    assert held is not None and held.hidden_at is not None
+    assert (held.hidden_reason, held.hidden_by, held.hidden_unpublic) == (reason, by, True)
+    assert alerted(service) == [OTHER]
+    assert listed(service) == ["10.html"]
+    assert waiting_records(service) == 0
+
+
+def run_cli(service: Service, *args: str) -> Any:
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    return CliRunner().invoke(cli, ["articles", *args], env=env)
+
+
+def test_the_cli_hides_it_ahead_and_ingest_stores_it_hidden(service: Service) -> None:
+    imported(service)
+    result = run_cli(service, "hide", KEY, "--reason", "legal hold")
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(f"{KEY}\thidden (waiting for ingest)\t")
+    assert result.stdout.rstrip("\n").endswith("\tlegal hold")
+    assert result.stderr == NOTE
+    found = run_cli(service, "find", KEY)
+    assert found.stdout.startswith(f"{KEY}\thidden (waiting for ingest)\t") and not found.stderr
+    arrives_hidden(service, "legal hold", "cli")
+    assert run_cli(service, "find", KEY).stdout.startswith(f"{KEY}\thidden\t")
 
 
 def test_a_key_nowhere_is_still_unknown(service: Service) -> None:
-    result = hide_cli(service, "NO-SUCH")
+    result = run_cli(service, "hide", "NO-SUCH")
     assert (result.exit_code, result.output) == (1, "feedsvc: unknown article 'NO-SUCH'\n")
+    assert waiting_records(service) == 0
 
 
-def test_one_withdrawn_in_the_table_is_said_to_stay_out(service: Service) -> None:
+def test_one_withdrawn_in_the_table_stays_hidden_when_imported_again(service: Service) -> None:
+    """Withdrawn in the table it would not be published; hidden ahead, an import without
+    ``"withdrawn": true`` afterwards does not publish it either."""
     imported(service, withdrawn=True)
-    result = hide_cli(service, KEY)
-    assert result.exit_code == 1 and "is withdrawn in the source table" in result.output
+    assert run_cli(service, "hide", KEY).exit_code == 0
+    with service.db.write() as conn:
+        again = article(9, title="Kiến Thụy: tin cần gỡ", published_at=service.db.now(),
+                        updated_at=service.db.now())  # fmt: skip
+        upsert_source_articles(conn, [again], service.db.now())
+    arrives_hidden(service, None, "cli")
 
 
-async def test_the_api_says_it_in_both_languages(
+async def test_the_api_hides_it_ahead_in_both_languages(
     client: httpx.AsyncClient, service: Service
 ) -> None:
     imported(service)
-    for lang, words in (("vi", "có trong bảng nguồn nhưng chưa được nạp"),
-                        ("en", "is in the source table but not ingested yet")):  # fmt: skip
+    for lang, words in (("vi", "chưa được nạp: lệnh ẩn đã được ghi lại"),
+                        ("en", "not ingested yet: the hide is recorded")):  # fmt: skip
         answer = await client.post(
-            f"/api/articles/{KEY}/hide", headers=AUTH | {"Accept-Language": lang}
-        )
-        assert answer.status_code == 404
+            f"/api/articles/{KEY}/hide", headers=AUTH | {"Accept-Language": lang},
+            json={"reason": "lệnh toà"},
+        )  # fmt: skip
+        assert answer.status_code == 200, answer.text
         body = answer.json()
-        assert (body["code"], body["error"]) == ("article_not_ingested", SAID)
-        assert words in body["message"] and '"withdrawn": true' in body["message"]
+        assert (body["state"], body["pending"], body["hidden_by"]) == ("hidden", True, "api")
+        assert body["hidden_reason"] == "lệnh toà" and words in body["message"]
+    listing = await client.get("/api/articles", headers=AUTH, params={"q": KEY})
+    assert [(a["source_key"], a["pending"]) for a in listing.json()["articles"]] == [(KEY, True)]
+    arrives_hidden(service, "lệnh toà", "api")
+    listing = await client.get("/api/articles", headers=AUTH, params={"q": KEY})
+    assert [(a["state"], a["pending"]) for a in listing.json()["articles"]] == [("hidden", False)]
 
 
-def test_the_admin_says_it(service: Service, admin: tuple[TestClient, str]) -> None:
+def test_the_admin_offers_it_and_hides_it_ahead(
+    service: Service, admin: tuple[TestClient, str]
+) -> None:
+    imported(service)
+    client, csrf = admin
+    offered = client.get("/admin/articles", params={"q": KEY}).text
+    assert "có trong bảng nguồn nhưng chưa được nạp" in offered
+    assert 'name="pending" value="1"' in offered
+    form = {"key": KEY, "csrf": csrf, "reason": "chờ duyệt", "pending": "1"}
+    page = client.post("/admin/articles/hide", data=form)
+    assert "lệnh ẩn đã được ghi lại" in page.text
+    assert "Bị ẩn (chờ nạp)" in client.get("/admin/articles").text
+    arrives_hidden(service, "chờ duyệt", "admin")
+
+
+def test_the_admin_form_without_pending_hides_a_waiting_key_too(
+    service: Service, admin: tuple[TestClient, str]
+) -> None:
+    """The article list's own hide form (no ``pending``) of a key waiting for ingest."""
     imported(service)
     client, csrf = admin
     page = client.post("/admin/articles/hide", data={"key": KEY, "csrf": csrf})
-    assert "có trong bảng nguồn nhưng chưa được nạp" in page.text
-
-
-def test_what_it_says_of_a_withdrawn_one_holds(service: Service) -> None:
-    imported(service, withdrawn=True)
-    assert service.ingest_tick().error is None
-    held = state(service, KEY)
-    assert held is None or held.withdrawn_at is not None  # never public
-
-
-def find_cli(service: Service, text: str) -> Any:
-    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
-    return CliRunner().invoke(cli, ["articles", "find", text], env=env)
+    assert "lệnh ẩn đã được ghi lại" in page.text
+    arrives_hidden(service, None, "admin")
 
 
 def test_find_says_it_is_waiting_for_ingest_not_that_nothing_matches(service: Service) -> None:
     """``articles find KEY`` right after ``import`` said "no article matches", as for a typo
-    (verifier); it now says what ``hide`` says, exit 0 as any search that finds nothing."""
+    (verifier); it says the key waits for ingest and that a hide now keeps it out."""
     imported(service)
-    result = find_cli(service, KEY)
-    assert (result.exit_code, result.stdout, result.stderr) == (0, "", f"feedsvc: {SAID}\n")
-    assert find_cli(service, "NO-SUCH").stderr == 'feedsvc: no article matches "NO-SUCH"\n'
-    assert find_cli(service, "embargo").stderr == 'feedsvc: no article matches "embargo"\n'
+    result = run_cli(service, "find", KEY)
+    assert (result.exit_code, result.stdout) == (0, "")
+    assert result.stderr == (
+        f"feedsvc: '{KEY}' is in the source table but not ingested yet: the next ingest "
+        "publishes it (within source.poll_seconds while the service runs); a hide now keeps it "
+        "out\n"
+    )
+    assert run_cli(service, "find", "NO-SUCH").stderr == 'feedsvc: no article matches "NO-SUCH"\n'
     assert service.ingest_tick().error is None
-    found = find_cli(service, KEY)
+    found = run_cli(service, "find", KEY)
     assert found.exit_code == 0 and found.stdout.startswith(f"{KEY}\tpublic") and not found.stderr
 
 
 def test_find_of_one_withdrawn_in_the_table_says_it_stays_out(service: Service) -> None:
     imported(service, withdrawn=True)
-    result = find_cli(service, KEY)
+    result = run_cli(service, "find", KEY)
     assert result.exit_code == 0 and "is withdrawn in the source table" in result.stderr

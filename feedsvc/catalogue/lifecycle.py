@@ -30,19 +30,39 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "withdrawn_reason.draft": ("Trở về bản nháp", "Back to draft"),
     "withdrawn_reason.deleted": ("Đã xoá khỏi nguồn", "Deleted from the source"),
     "op.article_not_found": ("Không có bài {key}.", "There is no article {key}."),
+    # `articles find KEY` of a key imported but not ingested yet, hidden by nobody (stderr)
     "op.article_not_ingested": (
         "Bài {key} có trong bảng nguồn nhưng chưa được nạp: lần nạp tới sẽ đăng nó (trong "
-        "source.poll_seconds khi dịch vụ chạy). Để giữ bài lại, hãy nhập lại nó với "
-        '"withdrawn": true ngay, hoặc ẩn nó sau lần nạp đó.',
+        "source.poll_seconds khi dịch vụ chạy). Ẩn nó ngay bây giờ sẽ giữ nó lại.",
         "Article {key} is in the source table but not ingested yet: the next ingest publishes "
-        "it (within source.poll_seconds while the service runs). To keep it out, import it with "
-        '"withdrawn": true now, or hide it after that ingest.',
+        "it (within source.poll_seconds while the service runs). Hiding it now keeps it out.",
     ),
     "op.article_not_ingested_withdrawn": (
-        "Bài {key} chưa được nạp và đang bị rút trong bảng nguồn: nó sẽ không được đăng. Nếu "
-        'nó được nhập lại không có "withdrawn": true, hãy ẩn nó sau khi được nạp.',
+        "Bài {key} chưa được nạp và đang bị rút trong bảng nguồn: nó sẽ không được đăng. Ẩn nó"
+        ' ngay bây giờ sẽ giữ nó ẩn nếu nó được nhập lại không có "withdrawn": true.',
         "Article {key} is not ingested yet and is withdrawn in the source table: it will not be "
-        'published. If it is imported again without "withdrawn": true, hide it once ingested.',
+        'published. Hiding it now keeps it hidden if it is imported again without "withdrawn":'
+        " true.",
+    ),
+    # a hide of a key ingest has not stored yet: recorded, applied when ingest stores it
+    "hide_pending": (
+        "Bài {key} chưa được nạp: lệnh ẩn đã được ghi lại và sẽ áp dụng khi bài được nạp (bài"
+        " không bao giờ hiển thị, không gửi tin báo). Bỏ ẩn để huỷ.",
+        "Article {key} is not ingested yet: the hide is recorded and applies when it is"
+        " ingested (it is never public, never alerted). Unhide cancels it.",
+    ),
+    "hide_pending_cancelled": (
+        "Đã huỷ lệnh ẩn bài {key} (chưa được nạp): bài sẽ được nạp như mọi bài khác.",
+        "The hide of article {key} (not ingested yet) is cancelled: it will be ingested as"
+        " any other.",
+    ),
+    "article_state.pending": ("Bị ẩn (chờ nạp)", "Hidden (waiting for ingest)"),
+    "hide_ahead": ("Ẩn trước khi nạp", "Hide before ingest"),
+    "hide_ahead_note": (
+        "Không có bài {key}. Nếu nguồn (CMS) có bài này mà feedsvc chưa đọc tới, có thể ẩn nó"
+        " trước: lệnh ẩn được ghi lại và áp dụng khi bài được nạp.",
+        "There is no article {key}. If the source (CMS) has it and feedsvc has not read it"
+        " yet, you can hide it ahead: the hide is recorded and applies when it is ingested.",
     ),
     "op.source_key_invalid": (
         "Mã bài phải có từ 1 đến 255 ký tự.",

@@ -26,14 +26,20 @@ if TYPE_CHECKING:
     from feedsvc.store.lifecycle import EditorState
 
 
+#: the state of a hide recorded for a key ingest has not stored yet (``articles hide`` of it)
+PENDING = "hidden (waiting for ingest)"
+
+
 def _line(a: EditorState) -> str:
     """``source_key  state  published (UTC)  title  [reason]``, tab-separated, one line: the
-    title and reason are free text (:func:`~feedsvc.cli.common.cell`)."""
+    title and reason are free text (:func:`~feedsvc.cli.common.cell`). A pending hide's state
+    is :data:`PENDING`, its time ``-`` when no table here holds the key (an external CMS's)."""
     from datetime import UTC, datetime
 
-    state = a.visibility(datetime.now(UTC)).value
+    state = PENDING if a.pending else a.visibility(datetime.now(UTC)).value
     why = a.hidden_reason if a.hidden_at else a.withdrawn_reason if a.withdrawn_at else None
-    when = a.published_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ")
+    when = "-" if a.published_at is None else a.published_at.astimezone(UTC)
+    when = when if isinstance(when, str) else when.strftime("%Y-%m-%dT%H:%MZ")
     texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
     return "\t".join([a.source_key, state, when, *texts])
 
@@ -46,13 +52,27 @@ def articles() -> None:
 @articles.command("hide")
 @click.argument("source_key")
 @click.option("--reason", default=None, help="Why (shown to editors, e.g. a legal notice).")
+@click.option(
+    "--pending",
+    is_flag=True,
+    help="Record the hide even though feedsvc knows no such key yet (an external CMS's "
+    "article it has not read): ingest applies it when it stores the article.",
+)
 @config_option
-def hide(source_key: str, reason: str | None, config_file: str | None) -> None:
-    """Hide SOURCE_KEY from every feed and alert until `unhide`, whatever the source says."""
+def hide(source_key: str, reason: str | None, pending: bool, config_file: str | None) -> None:
+    """Hide SOURCE_KEY from every feed and alert until `unhide`, whatever the source says. A key
+    imported but not ingested yet (or any key, with --pending) is hidden ahead: the article
+    arrives hidden, never public, never alerted."""
     from feedsvc.lifecycle.editors import hide_article
 
-    found = run_operation(lambda db: hide_article(db, source_key, reason, "cli"), config_file)
+    found = run_operation(
+        lambda db: hide_article(db, source_key, reason, "cli", pending=pending), config_file
+    )
     click.echo(_line(found))
+    if found.pending:
+        from feedsvc.catalogue import ENGLISH
+
+        click.echo(f"feedsvc: {ENGLISH('hide_pending', key=cell(found.source_key))}", err=True)
 
 
 @articles.command("unhide")
@@ -60,14 +80,21 @@ def hide(source_key: str, reason: str | None, config_file: str | None) -> None:
 @config_option
 def unhide(source_key: str, config_file: str | None) -> None:
     """Show SOURCE_KEY again (unless the source itself withdrew it). One hidden since before
-    its scheduled time alerts its subscribers now, as at its time; any other does not."""
+    its scheduled time alerts its subscribers now, as at its time; any other does not. A hide
+    of a key not ingested yet is cancelled (said on stderr, no row: there is no article)."""
     from feedsvc.lifecycle.editors import unhide_article
     from feedsvc.lifecycle.hooks import release_hooks
 
     found = run_with_settings(
         lambda db, settings: unhide_article(db, source_key, release_hooks(settings)), config_file
     )
-    click.echo(_line(found))
+    if not found.ingested:
+        from feedsvc.catalogue import ENGLISH
+
+        said = ENGLISH("hide_pending_cancelled", key=cell(found.source_key))
+        click.echo(f"feedsvc: {said}", err=True)
+    else:
+        click.echo(_line(found))
 
 
 @articles.command("find")

@@ -165,6 +165,18 @@ deleted_file_topics = Table(
     Column("file_entry", String(64), nullable=False),
 )
 
+# An editor's hide of a key ingest has not stored yet (migration 0023): applied, and deleted,
+# by the ingest transaction that inserts the article (`store.pending_hides`), so the article
+# arrives hidden; an unhide before that deletes it. Keyed by the trimmed source key.
+pending_hides = Table(
+    "pending_hides",
+    metadata,
+    Column("source_key", String(255), primary_key=True),
+    Column("reason", Text),
+    Column("hidden_by", String(100)),  # cli | api | admin
+    Column("hidden_at", UTCDateTime, nullable=False),
+)
+
 article_topics = Table(
     "article_topics",
     metadata,

@@ -24,6 +24,7 @@ from feedsvc.db import Database
 from feedsvc.ingest.model import Change
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
+from feedsvc.store import pending_hides
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries
@@ -97,8 +98,9 @@ def apply(
 ) -> list[Change]:
     """Store ``items`` in the caller's transaction; the changes (new and newer), in order.
 
-    An item the source withdrew is stored withdrawn (``withdraw_reason``) and its queued
-    deliveries end as ``withdrawn`` in this same transaction (SPEC §10)."""
+    A new article an editor hid before ingest read it arrives hidden (its pending hide applied
+    and deleted here). An item the source withdrew is stored withdrawn (``withdraw_reason``)
+    and its queued deliveries end as ``withdrawn`` in this same transaction (SPEC §10)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
@@ -118,9 +120,18 @@ def apply(
             new.append(item)
         else:
             newer.append((held, item))
+    # an editor's hide recorded before ingest read the key (store.pending_hides): applied with
+    # the insert, before the hooks (the outbox reads the article hidden, never public), and its
+    # record deleted, all in this transaction
+    waiting = pending_hides.take(conn, [i.article.source_key for i in new])
     ids = article_store.insert_articles(
         conn, [(i.article, _search_text(i), i.at) for i in new], now, withdraw_reason
     )
+    pending_hides.apply_hides(
+        conn,
+        {aid: waiting[i.article.source_key] for aid, i in zip(ids, new, strict=True)
+         if i.article.source_key in waiting},
+    )  # fmt: skip
     previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer])
     article_store.update_articles(
         conn, [(k.id, i.article, _search_text(i), i.at) for k, i in newer], now, withdraw_reason

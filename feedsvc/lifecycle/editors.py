@@ -7,13 +7,17 @@ article stays hidden whatever the source later says, until unhidden; hiding ends
 alerts (``withdrawn``), and every replica's next feed sync drops it from the feeds. An unhide
 that makes an article public for the first time (hidden before its scheduled time or while
 the source held it back, approved after it, whatever corrections moved its time meanwhile)
-alerts as the due check would have at its time; any other unhide alerts nobody.
+alerts as the due check would have at its time; any other unhide alerts nobody. A key ingest
+has not stored yet is hidden ahead (:mod:`feedsvc.store.pending_hides`: ingest applies the hide
+in the transaction that stores the article, which is never public) when the built-in source
+table holds it or the editor asks (``pending``: an external CMS's key).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -32,6 +36,7 @@ from feedsvc.matching import (
 )
 from feedsvc.operations import OperationError, refuse_control
 from feedsvc.store import lifecycle as store
+from feedsvc.store import pending_hides
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.due import mark_released
@@ -66,42 +71,33 @@ def _not_found(key: str) -> OperationError:
     )
 
 
-def _not_ingested(key: str, withdrawn: bool) -> OperationError:
-    """A hide of a key the built-in source table holds but ingest has not read yet (between
-    ``feedsvc import`` and the next ingest, or while the service is stopped): "unknown article"
-    read as a typo, the editor moved on, and the article was published and alerted at the next
-    ingest. Nothing is recorded (there is no article row to hold a hide before ingest); the
-    words say what happens next and how to keep it out. ``not_found`` as before (exit 1, 404),
-    code ``article_not_ingested`` (``…_withdrawn`` when the table holds it withdrawn)."""
-    if withdrawn:
-        return OperationError(
-            "not_found",
-            f"{key!r} is not ingested yet and is withdrawn in the source table: it will not be "
-            "published; hide it once it is ingested if it is imported again without "
-            '"withdrawn": true',
-            code="article_not_ingested_withdrawn", params={"key": key},
-        )  # fmt: skip
-    return OperationError(
-        "not_found",
-        f"{key!r} is in the source table but not ingested yet: the next ingest publishes it "
-        '(within source.poll_seconds while the service runs); to keep it out, import it with '
-        '"withdrawn": true now, or hide it after that ingest',
-        code="article_not_ingested", params={"key": key},
-    )  # fmt: skip
-
-
 def waiting_problem(db: Database, text: str) -> OperationError | None:
-    """What :func:`hide_article` would say of ``text`` as a key the built-in source table holds
-    but ingest has not read yet (:func:`_not_ingested`), else None: ``articles find KEY``
-    finding nothing said "no article matches" for an article imported a moment ago, as if
-    the key were a typo."""
+    """What ``articles find KEY`` says on stderr when ``text`` is a key the built-in source
+    table holds that ingest has not read yet and that no pending hide names (a pending hide is
+    a row of its own), else None: finding nothing said "no article matches" for an article
+    imported a moment ago, as if the key were a typo."""
     try:
         key = _key(text)
     except OperationError:
         return None
     with db.read() as conn:
         waiting = waiting_state(conn, key)
-    return None if waiting is None else _not_ingested(key, waiting)
+    if waiting is None:
+        return None
+    if waiting:
+        return OperationError(
+            "not_found",
+            f"{key!r} is not ingested yet and is withdrawn in the source table: it will not be "
+            "published; a hide now keeps it hidden if it is imported again without "
+            '"withdrawn": true',
+            code="article_not_ingested_withdrawn", params={"key": key},
+        )  # fmt: skip
+    return OperationError(
+        "not_found",
+        f"{key!r} is in the source table but not ingested yet: the next ingest publishes it "
+        "(within source.poll_seconds while the service runs); a hide now keeps it out",
+        code="article_not_ingested", params={"key": key},
+    )  # fmt: skip
 
 
 def _reason(reason: str | None) -> str | None:
@@ -119,30 +115,47 @@ def _reason(reason: str | None) -> str | None:
     return text
 
 
-def hide_article(db: Database, source_key: str, reason: str | None, by: str) -> EditorState:
+def hide_article(
+    db: Database, source_key: str, reason: str | None, by: str, pending: bool = False
+) -> EditorState:
     """Hide the article with ``source_key`` (``reason``: optional, shown to editors; ``by``:
     ``cli``, ``api`` or ``admin:<user>``). The reason is kept as one line (:func:`_reason`).
-    Raises OperationError: ``invalid`` (key, reason over :data:`MAX_REASON` characters or with
-    a control character other than a line break or tab), ``not_found``."""
+
+    A key ingest has not stored yet is hidden ahead (``store.pending_hides``: ingest applies
+    it in the transaction that stores the article, which is never public) when the built-in
+    source table holds it, or when ``pending`` asks for it (an external CMS's key feedsvc has
+    not read: it cannot cheaply know whether the CMS holds it); the answer's ``pending`` says
+    so. Any other unknown key is probably a typo: ``not_found``. Raises OperationError:
+    ``invalid`` (key, reason over :data:`MAX_REASON` characters or with a control character
+    other than a line break or tab), ``not_found``."""
     key = _key(source_key)
     text = _reason(reason)
     with db.write() as conn:
         store.lock_article(conn, key)  # stamped after any wait for the row, not before it
         found = store.set_hidden(conn, key, True, db.now(), text, by)
-        waiting = waiting_state(conn, key) if found is None else None
+        if found is None:
+            pending_hides.serialize(conn)  # an ingest storing it now commits first
+            found = store.set_hidden(conn, key, True, db.now(), text, by)
+        if found is None:
+            ahead = pending or pending_hides.pending_hide(conn, key) is not None
+            if ahead or waiting_state(conn, key) is not None:
+                pending_hides.record(conn, key, db.now(), text, by)
+                found = pending_hides.pending_states(conn, key, 1)[0]
     if found is None:
-        raise _not_found(key) if waiting is None else _not_ingested(key, waiting)
+        raise _not_found(key)
     return found
 
 
 def unhide_article(
     db: Database, source_key: str, release: Sequence[TransactionHook]
 ) -> EditorState:
-    """Show the article again (as far as the source allows: a withdrawn one stays out).
+    """Show the article again (as far as the source allows: a withdrawn one stays out), or
+    cancel the pending hide of a key ingest has not stored yet (it then ingests as any other;
+    the answer is that key, not ``ingested``, its state ``not_ingested``).
 
-    An article hidden while not public (before its time, or a source's draft) and never
-    alerted (:func:`first_public`) becomes public for the first time now: it goes through
-    ``release`` (the hooks the due check runs,
+    An article hidden while not public (before its time, or a source's draft, or hidden
+    before ingest) and never alerted (:func:`first_public`) becomes public for the first time
+    now: it goes through ``release`` (the hooks the due check runs,
     :func:`feedsvc.lifecycle.hooks.release_hooks`: the outbox's alerts, within
     ``telegram.alert_max_age_hours``) in the unhide's transaction, as it would have at its time
     had nobody hidden it. Any other unhide queues nothing (a takedown undone is no news). The
@@ -151,6 +164,16 @@ def unhide_article(
     between — its time came that instant — is the due check's, whose overlap still covers
     it). Raises OperationError ``invalid`` or ``not_found``."""
     key = _key(source_key)
+    for _ in range(2):  # again once when ingest stored the article while we looked
+        found = _unhide(db, key, release)
+        if found is not None:
+            return found
+    raise _not_found(key)
+
+
+def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> EditorState | None:
+    """One try of :func:`unhide_article`; None when ingest stored the article between the read
+    that prepares the hooks and the write (the caller tries again, the hooks prepared)."""
     with db.read() as conn:
         before = store.editor_state(conn, key)
     prepared = before is not None and _hidden_unpublic(before)
@@ -159,6 +182,18 @@ def unhide_article(
             hook.prepare(db)
     with db.write() as conn:
         store.lock_article(conn, key)
+        if before is None:
+            pending_hides.serialize(conn)  # an ingest applying it now commits first
+            if store.editor_state(conn, key) is not None:
+                return None  # stored meanwhile (hidden, if it was pending): read it again
+            waiting = pending_hides.pending_states(conn, key, 1)
+            if not waiting or pending_hides.cancel(conn, key) is None:
+                raise _not_found(key)
+            log.info("unhide: %s pending hide cancelled before ingest", key)
+            return replace(
+                waiting[0], hidden_at=None, hidden_reason=None, hidden_by=None,
+                hidden_unpublic=False, pending=False,
+            )  # fmt: skip
         now = db.now()
         held = store.editor_state(conn, key)
         found = store.set_hidden(conn, key, False, now)
@@ -192,6 +227,7 @@ def first_public(held: EditorState, now: datetime, ever_queued: bool) -> bool:
     hidden is not news on its unhide, whatever its time became meanwhile. Pure."""
     return (
         _hidden_unpublic(held)
+        and held.published_at is not None
         and held.published_at <= now
         and held.withdrawn_at is None
         and not ever_queued
@@ -215,27 +251,38 @@ def _release(
 
 
 def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:
-    """Articles whose source key is ``text`` or whose title contains it, newest first, at
-    most ``limit`` (1..:data:`MAX_FOUND`). "Contains" is the substring the backend's LIKE
-    finds, and also the words as topic matching reads them (:func:`title_query`): any case
-    (``KIẾN THỤY``), Unicode form or tone-mark placement (``Thuỵ``), and without accents when
-    typed without any (``kien thuy``) — SQLite's LIKE folds ASCII letters only. Raises
-    OperationError ``invalid`` (``search_too_long``) for ``text`` over :data:`MAX_SEARCH`
-    characters: searched whole or not at all, never a cut of it; ``control_character`` or
-    ``not_text`` for a control character or lone surrogate (a NUL failed PostgreSQL)."""
+    """Articles whose source key is ``text`` or whose title contains it, newest first, at most
+    ``limit`` (1..:data:`MAX_FOUND`), after the pending hides (``pending``, hides of keys
+    ingest has not stored yet) of that key, or every one when ``text`` is empty. "Contains"
+    is the substring the backend's LIKE finds, and also the words as topic matching reads
+    them (:func:`title_query`): any case (``KIẾN THỤY``), Unicode form or tone-mark
+    placement (``Thuỵ``), and without accents when typed without any (``kien thuy``) —
+    SQLite's LIKE folds ASCII letters only. Raises OperationError ``invalid``
+    (``search_too_long``) for ``text`` over :data:`MAX_SEARCH` characters: searched whole or
+    not at all, never a cut of it; ``control_character`` or ``not_text`` for a control
+    character or lone surrogate (a NUL failed PostgreSQL)."""
     if (problem := search_problem(text)) is not None:
         raise problem
     limit = max(1, min(limit, MAX_FOUND))
     query = title_query(text)
+    key = trim_key(text)
     with db.read() as conn:
+        # hides waiting for ingest first (the urgent ones): all of them with no text, else
+        # the one of the key typed (a key, never a title: no article row holds one yet)
+        waiting = pending_hides.pending_states(conn, key or None, limit)
         found = {a.id: a for a in store.find_for_editors(conn, text, limit)}
         if query is not None:
             ids = candidate_ids(conn, candidate_key_sets(query), TITLE_CHECK) or []
             for article in store.editor_states(conn, [i for i in ids if i not in found]):
                 if match_document(query, document_from_text(article.title)):
                     found[article.id] = article
-    ordered = sorted(found.values(), key=lambda a: (a.published_at, a.id), reverse=True)
-    return ordered[:limit]
+    ordered = sorted(found.values(), key=_newest, reverse=True)
+    return [*waiting, *ordered][:limit]
+
+
+def _newest(article: EditorState) -> tuple[datetime, int]:
+    assert article.published_at is not None  # an article's; only a pending hide has none
+    return article.published_at, article.id
 
 
 def search_problem(text: str) -> OperationError | None:

@@ -17,6 +17,7 @@ from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, v
 
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 WITHDRAWN = "withdrawn"  # the delivery state (store.deliveries.WITHDRAWN)
+NOT_INGESTED = "not_ingested"  # an unhide's answer for a pending hide it cancelled
 
 
 def article_visibility(conn: Connection, article_id: int, now: datetime) -> Visibility | None:
@@ -101,11 +102,11 @@ def end_queued_deliveries(
 class EditorState:
     """An article as the editors' tools show it (admin page, CLI, API)."""
 
-    id: int
+    id: int  # 0 for a pending hide (no article yet)
     source_key: str
     title: str
     url: str
-    published_at: datetime
+    published_at: datetime | None  # None only for a pending hide of a key no table here holds
     withdrawn_at: datetime | None
     withdrawn_reason: str | None
     hidden_at: datetime | None
@@ -113,9 +114,26 @@ class EditorState:
     hidden_by: str | None
     #: hidden while not public (scheduled or withdrawn by the source): see :func:`set_hidden`
     hidden_unpublic: bool = False
+    #: a hide recorded for a key ingest has not stored yet (``store.pending_hides``): applied
+    #: when ingest stores it, the article arriving hidden
+    pending: bool = False
+
+    @property
+    def ingested(self) -> bool:
+        """An article row (not a pending hide, nor the key of a pending hide just cancelled)."""
+        return self.id != 0
 
     def visibility(self, now: datetime) -> Visibility:
+        if self.published_at is None or not self.ingested:
+            return Visibility.HIDDEN  # a pending hide: hidden once it exists
         return visibility(Lifecycle(self.published_at, self.withdrawn_at, self.hidden_at), now)
+
+    def state(self, now: datetime) -> str:
+        """The state as the API says it: :meth:`visibility`'s, or ``not_ingested`` for the key
+        of a pending hide an unhide just cancelled (no article, nothing hidden)."""
+        if not self.ingested and not self.pending:
+            return NOT_INGESTED
+        return self.visibility(now).value
 
 
 _EDITOR_COLUMNS = (
@@ -201,7 +219,8 @@ def set_hidden(
     if hidden:
         values |= {"hidden_at": found.hidden_at or now, "hidden_reason": reason, "hidden_by": by}
         if found.hidden_at is None:
-            unpublic = found.withdrawn_at is not None or found.published_at >= now
+            published = found.published_at
+            unpublic = found.withdrawn_at is not None or (published is None or published >= now)
             values["hidden_unpublic"] = unpublic
     else:
         values |= {

@@ -20,6 +20,7 @@ from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
+    from feedsvc.store.lifecycle import EditorState
     from feedsvc.web.admin import Admin
 
 PER_PAGE = 50
@@ -36,10 +37,23 @@ def article_routes(admin: Admin) -> list[Route]:
             found = await run_in_threadpool(editors.find_articles, db, q, PER_PAGE)
         except OperationError as exc:
             error = t.operation_error(exc)
-            return admin.page("articles.html", ctx, 422, q=q, rows=[], error=error)
+            return admin.page("articles.html", ctx, 422, q=q, rows=[], error=error, ahead=None)
         now = db.now()
-        rows = [(a, a.visibility(now).value) for a in found]
-        return admin.page("articles.html", ctx, q=q, rows=rows, error=None)
+        rows = [(a, "pending" if a.pending else a.visibility(now).value) for a in found]
+        ahead = None if rows else await run_in_threadpool(_ahead, q)
+        return admin.page("articles.html", ctx, q=q, rows=rows, error=None, ahead=ahead)
+
+    def _ahead(q: str) -> tuple[str, str] | None:
+        """A search that found nothing, for a text that can be a key: the key and what to say
+        above a form that hides it ahead of ingest (a takedown cannot wait for the next
+        poll): imported and waiting for ingest, or, for a source feedsvc cannot look into
+        (an external CMS), maybe there. None for a text that is no key."""
+        key = trim_key(q)
+        if not key or editors.search_problem(q) is not None or len(key) > 255:
+            return None
+        waiting = editors.waiting_problem(db, key)
+        note = t.operation_error(waiting) if waiting else t("hide_ahead_note", key=key)
+        return key, note
 
     def action(hide: bool) -> Route:
         async def handler(request: Request, ctx: Ctx) -> Response:
@@ -47,20 +61,25 @@ def article_routes(admin: Admin) -> list[Route]:
             key = form.get("key", "")
             back = _back(form.get("q", ""), key)
 
-            def run() -> None:
+            ahead = form.get("pending") == "1"  # the "hide before ingest" form
+
+            def run() -> EditorState:
                 if hide:
-                    editors.hide_article(db, key, form.get("reason"), "admin")
+                    found = editors.hide_article(db, key, form.get("reason"), "admin", ahead)
                 else:
                     hooks = release_hooks(service.settings)  # per request, as the API's
-                    editors.unhide_article(db, key, hooks)
+                    found = editors.unhide_article(db, key, hooks)
                 service.publisher.sync()  # gone from (back in) this replica's feeds now
+                return found
 
             try:
-                await run_in_threadpool(run)
+                found = await run_in_threadpool(run)
             except OperationError as exc:
                 return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
             done = "article_hidden" if hide else "article_unhidden"
-            return admin.redirect(ctx, back, t(done, key=trim_key(key)))
+            if not found.ingested:  # recorded for ingest, or that record cancelled
+                done = "hide_pending" if hide else "hide_pending_cancelled"
+            return admin.redirect(ctx, back, t(done, key=found.source_key))
 
         name = "hide" if hide else "unhide"
         return Route(f"{PREFIX}/articles/{name}", admin.guard(handler), methods=["POST"])

@@ -24,19 +24,38 @@ if TYPE_CHECKING:
 
 class HideIn(Body):
     reason: Annotated[str | None, Field(max_length=editors.MAX_REASON)] = None
+    pending: bool = Field(
+        False,
+        description="Record the hide even when feedsvc knows no such key yet (an external "
+        "CMS's article it has not read): applied when ingest stores the article. A key the "
+        "built-in source table holds is hidden ahead without it.",
+    )
 
 
 class ArticleStateOut(Out):
     source_key: str
     title: str
     url: str
-    published_at: datetime
-    state: str = Field(description="public | hidden | withdrawn | scheduled")
+    published_at: datetime | None = Field(
+        description="null only for a pending hide of a key no table here holds"
+    )
+    state: str = Field(
+        description="public | hidden | withdrawn | scheduled; not_ingested: the answer of an "
+        "unhide that cancelled a pending hide"
+    )
+    pending: bool = Field(
+        False,
+        description="a hide recorded for a key ingest has not stored yet (state `hidden`): "
+        "the article arrives hidden",
+    )
     withdrawn_at: datetime | None
     withdrawn_reason: str | None = Field(description="source | draft | deleted")
     hidden_at: datetime | None
     hidden_reason: str | None
     hidden_by: str | None
+    message: str | None = Field(
+        None, description="for a pending hide: what happens next, in the request's language"
+    )
 
 
 class ArticleList(Out):
@@ -50,33 +69,46 @@ class FindParams(Params):
     limit: Annotated[int, Field(ge=1, le=editors.MAX_FOUND)] = 50
 
 
-def article_out(a: EditorState, now: datetime) -> ArticleStateOut:
+def article_out(a: EditorState, now: datetime, message: str | None = None) -> ArticleStateOut:
     return ArticleStateOut(
         source_key=a.source_key,
         title=a.title,
         url=a.url,
         published_at=a.published_at,
-        state=a.visibility(now).value,
+        state=a.state(now),
         withdrawn_at=a.withdrawn_at,
         withdrawn_reason=a.withdrawn_reason,
         hidden_at=a.hidden_at,
         hidden_reason=a.hidden_reason,
         hidden_by=a.hidden_by,
+        pending=a.pending,
+        message=message,
     )
 
 
+def _said(call: Call, words: str, found: EditorState) -> str | None:
+    """A pending hide's (or its cancel's) words in the caller's language: the hide worked,
+    but the article is not there yet."""
+    if found.ingested or call.words is None:
+        return None
+    return call.words(words, key=found.source_key)
+
+
 def hide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
-    reason = call.body_as(HideIn).reason
-    found = editors.hide_article(service.web_db, call.path["source_key"], reason, "api")
+    body = call.body_as(HideIn)
+    found = editors.hide_article(
+        service.web_db, call.path["source_key"], body.reason, "api", pending=body.pending
+    )
     service.publisher.sync()  # gone from this replica's feeds before we answer
-    return 200, article_out(found, service.web_db.now())
+    return 200, article_out(found, service.web_db.now(), _said(call, "hide_pending", found))
 
 
 def unhide_article(service: Service, call: Call) -> tuple[int, ArticleStateOut]:
     hooks = release_hooks(service.settings)  # per request: no compiled state shared by threads
     found = editors.unhide_article(service.web_db, call.path["source_key"], hooks)
     service.publisher.sync()
-    return 200, article_out(found, service.web_db.now())
+    said = _said(call, "hide_pending_cancelled", found)
+    return 200, article_out(found, service.web_db.now(), said)
 
 
 def find_articles(service: Service, call: Call) -> tuple[int, ArticleList]:
@@ -99,13 +131,16 @@ ENDPOINTS = [
         "POST", "/api/articles/{source_key}/hide", hide_article, "Hide an article", "articles",
         {200: ArticleStateOut}, body=HideIn, errors=(404, 422),
         description="Out of every feed and alert until unhidden, whatever the source says; "
-        "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`."
+        "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`. A key "
+        "not ingested yet (imported into the built-in table, or any key with `\"pending\": "
+        "true`) is hidden ahead: 200 with `pending` true, applied when ingest stores it."
         + _KEY_NOTE, slashes=("source_key",),
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
         "articles", {200: ArticleStateOut}, errors=(404, 422),
-        description="Shown again unless the source itself withdrew it." + _KEY_NOTE,
+        description="Shown again unless the source itself withdrew it. A pending hide is "
+        "cancelled (200, `pending` true: the hide that was)." + _KEY_NOTE,
         slashes=("source_key",),
     ),
 ]  # fmt: skip
