@@ -38,6 +38,8 @@ NOTE = (
     f"feedsvc: Article {KEY} is not ingested yet: the hide is recorded and applies when it is "
     "ingested (it is never public, never alerted). Unhide cancels it.\n"
 )
+#: what ``hide`` of a key found nowhere adds: feedsvc cannot tell a typo from a CMS key not read
+HINT = " (not read from the source yet? --pending hides it ahead)"
 
 
 def imported(service: Service, **fields: Any) -> None:
@@ -109,8 +111,15 @@ def test_the_cli_hides_it_ahead_and_ingest_stores_it_hidden(service: Service) ->
 
 def test_a_key_nowhere_is_still_unknown(service: Service) -> None:
     result = run_cli(service, "hide", "NO-SUCH")
-    assert (result.exit_code, result.output) == (1, "feedsvc: unknown article 'NO-SUCH'\n")
+    assert (result.exit_code, result.output) == (1, f"feedsvc: unknown article 'NO-SUCH'{HINT}\n")
     assert waiting_records(service) == 0
+    with_pending = run_cli(service, "hide", "NO-SUCH", "--pending")  # what the hint says works
+    assert with_pending.exit_code == 0 and waiting_records(service) == 1
+
+
+def test_unhide_of_a_key_nowhere_gives_no_hint(service: Service) -> None:
+    result = run_cli(service, "unhide", "NO-SUCH-EITHER")
+    assert (result.exit_code, result.output) == (1, "feedsvc: unknown article 'NO-SUCH-EITHER'\n")
 
 
 def test_one_withdrawn_in_the_table_stays_hidden_when_imported_again(service: Service) -> None:

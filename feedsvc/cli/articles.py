@@ -64,10 +64,18 @@ def hide(source_key: str, reason: str | None, pending: bool, config_file: str | 
     imported but not ingested yet (or any key, with --pending) is hidden ahead: the article
     arrives hidden, never public, never alerted."""
     from feedsvc.lifecycle.editors import hide_article
+    from feedsvc.operations.errors import OperationError
 
-    found = run_operation(
-        lambda db: hide_article(db, source_key, reason, "cli", pending=pending), config_file
-    )
+    def work(db: Database) -> EditorState:
+        try:
+            return hide_article(db, source_key, reason, "cli", pending=pending)
+        except OperationError as exc:  # feedsvc cannot tell a typo from a key not read yet
+            if exc.code != "article_not_found":
+                raise
+            hint = f"{exc.message} (not read from the source yet? --pending hides it ahead)"
+            raise OperationError(exc.kind, hint, code=exc.code, params=exc.params) from None
+
+    found = run_operation(work, config_file)
     click.echo(_line(found))
     if found.pending:
         from feedsvc.catalogue import ENGLISH
