@@ -185,9 +185,11 @@ class Service:
         if self._prepared:
             return
         self._prepared = True
-        ensure_schema(self.db)
-        if self.settings.topics.import_on_start:
+        ensure_schema(self.db)  # a migration is one transaction: not cut, a signal waits
+        if self.settings.topics.import_on_start and not self.interrupted:
             import_at_start(self.db, self.settings.topics)
+        if self.interrupted:  # a signal during start-up: stop() follows
+            return
         with self.db.read() as conn:
             self.index.refresh(conn)
         if not self.interrupted:

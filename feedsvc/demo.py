@@ -12,8 +12,9 @@ for :data:`KIEN_THUY_SHARE` of the articles, so every shipped topic matches a pl
 
 from __future__ import annotations
 
+import itertools
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -181,11 +182,15 @@ class ArticleGenerator:
             yield self.make(end - span + step * i)
 
 
-def seed(db: Database, count: int, gen: ArticleGenerator) -> int:
-    """Fill the built-in source with an archive (old enough not to alert anyone)."""
+def seed(
+    db: Database, count: int, gen: ArticleGenerator, stop: Callable[[], bool] = lambda: False
+) -> int:
+    """Fill the built-in source with an archive (old enough not to alert anyone). ``stop``
+    (a signal came) ends it at the next article: what was read is committed, nothing more
+    (``--articles 100000`` took long past the 5 s a SIGTERM leaves)."""
     now = datetime.now(UTC)
     archive = gen.archive(count, now - timedelta(days=3), ARCHIVE_SPAN)
-    items = ((i, a) for i, a in enumerate(archive))
+    items = itertools.takewhile(lambda _item: not stop(), enumerate(archive))
     report = import_articles(db, items, now=lambda: datetime.now(UTC))
     return report.counts.inserted
 

@@ -27,6 +27,7 @@ from feedsvc.config import Settings
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
+    from feedsvc.shutdown import StopSignals
     from feedsvc.web.feeds import FeedFastPath
 
 log = logging.getLogger("feedsvc.app")  # the service's log lines keep their logger name
@@ -180,6 +181,7 @@ async def serve(
     roles: Roles,
     service: Service | None = None,
     sock: socket.socket | None = None,
+    signals: StopSignals | None = None,
 ) -> None:
     """Start the service, run until SIGTERM/SIGINT (serving HTTP unless ``--no-http``), stop.
 
@@ -194,31 +196,51 @@ async def serve(
 
     ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
     port is reported before anything starts); None binds ``http.host:http.port`` here.
+    ``signals``: the command's, installed at its first line (a signal that came before this
+    coroutine, during imports or the demo's seeding, is heard at once); None: taken here.
     """
     from feedsvc.app import Service
+    from feedsvc.shutdown import StopSignals
 
-    service = service or Service(settings, roles)
+    own = signals is None
+    signals = signals or StopSignals().install()
+    try:
+        with signals.on_loop():
+            await _serve(settings, roles, service or Service(settings, roles), sock, signals)
+    finally:
+        if own:
+            signals.restore()
+    if not signals.received:  # uvicorn ended by itself (should_exit set by a test)
+        return
+    if signals.exit_code:
+        raise SystemExit(signals.exit_code)
+
+
+async def _serve(
+    settings: Settings,
+    roles: Roles,
+    service: Service,
+    sock: socket.socket | None,
+    signals: StopSignals,
+) -> None:
+    """:func:`serve`'s start, run and stop, the signals on the loop."""
+    service.exit_guard = signals.guard  # one countdown, whenever the signal came
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     sockets = _sockets(settings, sock) if roles.http else None
     stop = asyncio.Event()
-    received: list[int] = []  # the signals, in order: the first decides the exit code
 
     def on_exit(sig: int) -> None:  # SIGTERM/SIGINT: the 5 s start now; long work ends soon
-        received.append(sig)
-        service.exit_guard.arm()
-        service.interrupt()
+        signals.note(sig)
 
     server = _http_server(service, on_exit) if roles.http else None
 
-    def on_signal(sig: int) -> None:  # until uvicorn's handlers take over, and beside them after
-        on_exit(sig)
+    def on_signal(sig: int) -> None:  # every signal, noted by ``signals`` (guard armed)
+        service.interrupt()
         stop.set()
         if server is not None:  # a signal just before uvicorn serves: it stops at once
             server.should_exit = True
 
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, on_signal, sig)
+    signals.listen(on_signal)
     await service.start()
     try:
         if server is not None and not stop.is_set():
@@ -231,8 +253,6 @@ async def serve(
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()
-    if received[:1] == [signal.SIGINT]:
-        raise SystemExit(EXIT_INTERRUPTED)
 
 
 def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.socket] | None:

@@ -32,10 +32,13 @@ import contextlib
 import faulthandler
 import logging
 import os
+import signal
 import sys
 import threading
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Iterator
+from types import FrameType
+from typing import Any
 
 log = logging.getLogger(__name__)
 
@@ -124,3 +127,118 @@ async def bounded(step: Awaitable[object], seconds: float, what: str) -> bool:
         log.warning("%s did not stop in time; abandoning it", what)
         return False
     return True
+
+
+class StartupStopped(KeyboardInterrupt):
+    """SIGTERM/SIGINT while ``run``/``demo`` import and read their configuration: raised where
+    the signal found the main thread (a KeyboardInterrupt, so no ``except Exception`` keeps
+    it), caught by the command, which exits as after an orderly stop."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+class StopSignals:
+    """SIGTERM and SIGINT for ``run`` and ``demo``, from the command's first line to its end.
+
+    Why: the service's own handlers came with the event loop (``server.serve``), after seconds
+    of imports, configuration, migrations and the demo's seeding; a SIGTERM in that window had
+    its default action, death by signal (exit 143), no orderly stop and the demo's temporary
+    directory left behind (tester3 F2). Now every signal is noted from the start: the exit
+    guard is armed (the 5 s budget runs from the signal, whatever is under way) and whoever
+    listens is told (:meth:`listen`: the service is interrupted, the server stops).
+
+    Three modes, one handler: inside :meth:`interruptible` (imports, reading the config: work
+    that leaves nothing behind) the signal raises :class:`StartupStopped` at once; elsewhere
+    in synchronous code it is only noted, and the command looks at :attr:`received` at its
+    next step (:meth:`check`), so cleanup such as the demo's is never cut short; while the
+    event loop runs, :meth:`on_loop` hands the signals to the loop (``add_signal_handler``),
+    whose callbacks may touch asyncio objects.
+    """
+
+    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+    def __init__(self, guard: ExitGuard | None = None) -> None:
+        self.guard = guard or ExitGuard()
+        self.received: list[int] = []  # in order: the first decides the exit code
+        self._listeners: list[Callable[[int], None]] = []
+        self._raising = False
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> StopSignals:
+        """Take SIGTERM and SIGINT (main thread only: the only one that may), keeping the
+        handlers they had for :meth:`restore`. An ignored SIGTERM (a parent's choice) stays
+        ignored."""
+        if threading.current_thread() is not threading.main_thread():
+            return self
+        for sig in self.SIGNALS:
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                self._old[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def restore(self) -> None:
+        """Put back the handlers :meth:`install` found (a command run in-process: tests)."""
+        for sig, old in self._old.items():
+            signal.signal(sig, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        self.note(signum)
+        if self._raising:
+            self._raising = False  # once: the unwinding itself is not cut short again
+            raise StartupStopped(signum)
+
+    def note(self, signum: int) -> None:
+        """A signal came: noted, the exit guard armed, the listeners told."""
+        self.received.append(signum)
+        self.guard.arm()
+        for listener in list(self._listeners):
+            listener(signum)
+
+    def listen(self, listener: Callable[[int], None]) -> None:
+        """Call ``listener(signum)`` at each signal; at once for one already received (a
+        listener added after the signal still hears it)."""
+        self._listeners.append(listener)
+        if self.received:
+            listener(self.received[0])
+
+    def check(self) -> None:
+        """Raise :class:`StartupStopped` when a signal came: between start-up steps."""
+        if self.received:
+            raise StartupStopped(self.received[0])
+
+    @contextlib.contextmanager
+    def interruptible(self) -> Iterator[None]:
+        """A signal inside raises :class:`StartupStopped` where it finds the main thread."""
+        self.check()
+        self._raising = True
+        try:
+            yield
+        finally:
+            self._raising = False
+
+    @contextlib.contextmanager
+    def on_loop(self) -> Iterator[None]:
+        """While the running event loop serves: the signals are its (noted on the loop, where
+        listeners may set events); after, this object's handler again (record only)."""
+        loop = asyncio.get_running_loop()
+        self._raising = False
+        on_main = threading.current_thread() is threading.main_thread()
+        if on_main:
+            for sig in self.SIGNALS:
+                if sig in self._old:
+                    loop.add_signal_handler(sig, self.note, sig)
+        try:
+            yield
+        finally:
+            if on_main:
+                for sig in self.SIGNALS:
+                    if sig in self._old:
+                        loop.remove_signal_handler(sig)  # which sets the default action
+                        signal.signal(sig, self._handle)
+
+    @property
+    def exit_code(self) -> int:
+        """0 after SIGTERM (an orderly stop), 130 after SIGINT (README: exit codes)."""
+        return 128 + signal.SIGINT if self.received[:1] == [signal.SIGINT] else 0

@@ -28,12 +28,13 @@ from feedsvc.cli.common import (
     fail,
     run_async,
 )
-from feedsvc.cli.service import listen
+from feedsvc.cli.service import listen, stopped_early
 
 if TYPE_CHECKING:
     import socket
 
     from feedsvc.config import Settings
+    from feedsvc.shutdown import StopSignals
 
 log = logging.getLogger("feedsvc.demo")
 
@@ -60,7 +61,30 @@ def demo(
     port: int, directory: str | None, articles: int, every: float, config_file: str | None
 ) -> None:
     """Run everything on a throw-away SQLite DB with generated Vietnamese articles."""
-    sock = listen("127.0.0.1", port, configurable=False)
+    from feedsvc.shutdown import StartupStopped, StopSignals
+
+    signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
+    try:
+        with signals.interruptible():  # the imports (feedsvc.app): nothing made yet
+            sock = listen("127.0.0.1", port, configurable=False)
+        _demo_in(sock, directory, articles, every, config_file, signals)
+    except StartupStopped as stopped:
+        stopped_early(stopped.signum)
+    finally:
+        signals.restore()
+
+
+def _demo_in(
+    sock: socket.socket,
+    directory: str | None,
+    articles: int,
+    every: float,
+    config_file: str | None,
+    signals: StopSignals,
+) -> None:
+    """The demo once its socket is bound: from here a signal is only noted (what this makes,
+    a temporary directory, is removed however it stops), and the start-up looks at it between
+    steps (:func:`_demo`)."""
     port = sock.getsockname()[1]  # the real one when --port 0 asked for any free port
     target = Path(directory) if directory else Path("var/demo")
     made = _missing_dirs(target)  # what a refusal removes again (when still empty)
@@ -79,13 +103,15 @@ def demo(
             with contextlib.suppress(OSError):
                 path.rmdir()  # only when empty: a running demo's files stay
         raise
-    configure_logging(settings)
     try:
-        run_async(_demo(settings, articles, every, sock))
+        configure_logging(settings)
+        run_async(_demo(settings, articles, every, sock, signals))
     finally:
         os.close(lock)
         if base != target:  # made by _demo_dir for this demo alone: never --dir or ./var/demo
             _remove_temporary(base)
+    if signals.received and signals.exit_code:  # SIGINT before the service started
+        raise SystemExit(signals.exit_code)
 
 
 def _remove_temporary(base: Path) -> None:
@@ -227,17 +253,34 @@ def _demo_lock(base: Path) -> int:
     return fd
 
 
-async def _demo(settings: Settings, count: int, every: float, sock: socket.socket) -> None:
+async def _demo(
+    settings: Settings, count: int, every: float, sock: socket.socket, signals: StopSignals
+) -> None:
+    """Prepare the demo's DB, seed it, serve. A signal before here skips it all; one during
+    it ends the step under way at its next stage (the first render between topics), skips
+    the rest, and ``serve`` stops the service in order."""
     import asyncio
     import shlex
 
     from feedsvc import demo as gen_module
     from feedsvc.app import Roles, Service, serve
 
+    if signals.received:
+        log.info("demo: stopped before it started")
+        return
     service = Service(settings, Roles())
+    service.exit_guard = signals.guard  # one countdown, from the signal
+    signals.listen(lambda _sig: service.interrupt())  # signal-safe: flags only
     await asyncio.to_thread(service.prepare)
+    if signals.received:
+        await serve(settings, Roles(), service=service, sock=sock, signals=signals)
+        return
     gen = gen_module.ArticleGenerator(seed=2026)
-    seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen)
+    stop = lambda: bool(signals.received)  # noqa: E731
+    seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen, stop)
+    if signals.received:
+        await serve(settings, Roles(), service=service, sock=sock, signals=signals)
+        return
     if not settings.telegram_token():
         await asyncio.to_thread(gen_module.subscribe_console, service.db)
 
@@ -262,4 +305,4 @@ async def _demo(settings: Settings, count: int, every: float, sock: socket.socke
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
     )
-    await serve(settings, Roles(), service=service, sock=sock)
+    await serve(settings, Roles(), service=service, sock=sock, signals=signals)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
 
@@ -90,22 +90,43 @@ def run(
     port: int | None,
 ) -> None:
     """Run the service in the foreground until SIGTERM/SIGINT."""
-    from feedsvc.app import Roles, serve
+    from feedsvc.shutdown import StartupStopped, StopSignals
 
-    if no_http and no_scheduler and no_bot:  # it would start, do nothing and look healthy
-        fail("--no-http, --no-scheduler and --no-bot leave nothing to run", EXIT_USAGE)
-    settings = load_settings(config_file, logging_=False)
-    if log_json:
-        settings.log.format = "json"
-    if port is not None:
-        settings.http.port = port
-    configure_logging(settings)
-    roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
-    http = settings.http
-    sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
-    if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
-        http.port = sock.getsockname()[1]
-    run_async(serve(settings, roles, sock=sock))
+    signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
+    try:
+        with signals.interruptible():  # imports and config: nothing to undo
+            from feedsvc.app import Roles, serve
+
+            if no_http and no_scheduler and no_bot:  # it would start, do nothing, look healthy
+                fail("--no-http, --no-scheduler and --no-bot leave nothing to run", EXIT_USAGE)
+            settings = load_settings(config_file, logging_=False)
+            if log_json:
+                settings.log.format = "json"
+            if port is not None:
+                settings.http.port = port
+            configure_logging(settings)
+            roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
+            http = settings.http
+            sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
+            if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
+                http.port = sock.getsockname()[1]
+        run_async(serve(settings, roles, sock=sock, signals=signals))
+    except StartupStopped as stopped:
+        stopped_early(stopped.signum)
+    finally:
+        signals.restore()
+
+
+def stopped_early(signum: int) -> NoReturn:
+    """A signal while the command imported or read its configuration: nothing had started,
+    so nothing is left to stop. SIGTERM is exit 0 (README: an orderly stop), SIGINT 130."""
+    import signal
+
+    if signum == signal.SIGINT:
+        click.echo("\nfeedsvc: interrupted", err=True)
+        raise SystemExit(128 + signal.SIGINT)
+    click.echo("feedsvc: stopped by SIGTERM during start-up", err=True)
+    raise SystemExit(0)
 
 
 @click.command()
