@@ -158,8 +158,9 @@ def sync_topics(
     file topics are on: a 0-byte file (a failed copy, a volume not mounted yet) switched off
     every feed and alert at the next ``run``, one info line its only trace.
     """
-    from feedsvc.store.topics import deleted_file_entries, file_entries, list_topics
+    from feedsvc.store.topics import deleted_file_entries, file_entries, list_topics, serialize
 
+    serialize(conn)  # no API edit or delete between this read and the writes
     current = {t.slug: t for t in list_topics(conn)}
     memory = _Memory(file_entries(conn), deleted_file_entries(conn))
     if not specs and configured:  # only the configured file switches topics off

@@ -28,6 +28,7 @@ from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, get_topic, list_topics
+from feedsvc.store.topics import serialize as serialize_topics
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
 MAX_QUERY_CHARS = limits.CHAT_QUERY
@@ -194,6 +195,7 @@ def subscribe(
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
         return texts.query_too_long(over)
     with db.write() as conn:
+        serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
         topic = _find_topic(conn, arg)
         if topic is not None and not topic.enabled:

@@ -61,6 +61,8 @@ def add_subscription(
         if (over := too_long("query", query, CHAT_QUERY)) is not None:
             raise too_long_error(over)
     with db.write() as conn:
+        if query is not None:  # its @slugs checked against topics no delete removes meanwhile
+            topic_store.serialize(conn)
         now = db.now()
         topic_id = None
         if topic is not None:

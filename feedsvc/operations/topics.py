@@ -134,6 +134,7 @@ def _save(
     if limits.title_missing(spec.title):  # "" or only invisible characters (U+200B, NBSP)
         raise OperationError("invalid", "title is required", code="title_required", field="title")
     with db.write() as conn:
+        topic_store.serialize(conn)  # the reference check and the write: one at a time
         existing = {t.slug: t for t in topic_store.list_topics(conn)}
         current = existing.get(spec.slug)
         if create_only and current is not None:
@@ -267,6 +268,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
 
     refuse_control("slug", slug)
     with db.write() as conn:
+        topic_store.serialize(conn)  # no topic or chat query takes @slug meanwhile
         _refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
         if subs and not with_subscriptions:

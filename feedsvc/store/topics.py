@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, RowMapping, delete, func, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, select, text, update
 
 from feedsvc.db.schema import article_topics, deleted_file_topics, topics
 from feedsvc.store.bulk import BulkInsert
@@ -16,6 +16,25 @@ from feedsvc.store.records import Topic as Topic
 from feedsvc.store.records import TopicSpec as TopicSpec
 from feedsvc.store.upsert import insert_missing
 from feedsvc.topics_sync import REMOVED
+
+#: pg_advisory_xact_lock key: "feedsvc" + 3 (migrations + 1, pending hides + 2).
+LOCK = 0x6665656473766303
+
+
+def serialize(conn: Connection) -> None:
+    """Wait for any other transaction that checks ``@slug`` references and writes (a topic
+    saved or deleted, a chat's own query subscribed, a topics file applied); held until this
+    transaction ends. Call it first, before the reads the check is made on.
+
+    Why: each such transaction validates against the topics as they are when it reads them;
+    on PostgreSQL two of them in flight each passed (``ra`` → ``@rb`` beside ``rb`` → ``@ra``:
+    a cycle; a topic created with ``@base`` while ``base`` was deleted: a dangling reference,
+    tester3 F10), and the topics then silently matched nothing. Under the lock the second one
+    reads what the first committed (READ COMMITTED: each statement sees the latest commit).
+    SQLite needs nothing: a writer's ``BEGIN IMMEDIATE`` (:mod:`feedsvc.db.engine`) already
+    takes the database's one write lock before the transaction's first read."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK})
 
 
 def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:
