@@ -33,6 +33,17 @@ version of a takedown given without a newer ``updated_at`` (the same line plus `
 true``), and the takedown was undone, the article public and alerted (tester 2 F1). So for a
 line (``may_be_stale``) the same version takes an article down but does not publish it again:
 that takes a newer version, as SPEC §10 words it.
+
+The same holds for content (tester 3 F4). A CMS row re-read at the same version but with other
+content (a headline fixed without touching ``updated_at``; any edit when ``updated_at`` is not
+mapped, so the version is ``published_at``) is that row as the CMS holds it now: it is the
+correction (``edited``), as a newer version would be. Only for the held record's own row: two
+rows sharing a key (a re-post) at one version would otherwise replace each other at every
+re-read, a correction alert each time; the held one stays. Never for an import line (it may be
+a stale copy; the import reports it not applied). And when the held record's row is gone from
+the source while another row with its key remains (``held_gone``, reconciliation's finding,
+tester 3 F3), that row is the key's record now, whatever its version: the article falls back
+to it rather than being withdrawn as deleted.
 """
 
 from __future__ import annotations
@@ -113,6 +124,8 @@ def takes_over(
     new_unstamped: bool = False,
     held_unstamped: bool = False,
     may_be_stale: bool = False,
+    edited: bool = False,
+    held_gone: bool = False,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
@@ -128,10 +141,20 @@ def takes_over(
     ``may_be_stale``: the record is an import line, possibly a copy older than the held one
     (an import script re-run), not a source row as it is now: the same version with
     ``withdrawn`` false does not replace a held takedown (the original line again would undo a
-    takedown given without a newer ``updated_at``); a newer version does."""
+    takedown given without a newer ``updated_at``); a newer version does.
+
+    ``edited``: the record comes from the very source row the held one was read from and its
+    content differs (the caller compares): at the same version it replaces the held one — the
+    CMS's row as it is now, a correction — unless ``may_be_stale``. ``held_gone``: the held
+    record's source row no longer exists and this record is another row with its key: it
+    replaces the held one whatever the versions (a key with no other row is deleted)."""
+    if held_gone:
+        return True
     if new == held:
         if new_withdrawn != held_withdrawn:
             return new_withdrawn or not may_be_stale
+        if edited and not may_be_stale:
+            return True
         return held_unstamped and not new_unstamped
     if now is None:
         return new > held

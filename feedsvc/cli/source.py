@@ -108,6 +108,7 @@ def check(config_file: str | None, rows: int) -> None:
     if not problems:
         sample = _samples(src, settings, rows, problems)
         _cursor_warnings(src, settings, problems)
+        _key_warnings(src, settings)
         if not problems:
             _zone_warnings(src, settings, sample, problems)
     if settings.source.url:
@@ -198,6 +199,32 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             f"warning: {_some(ahead)} dated after now ({cursor}) "
             f"{'waits' if len(ahead) == 1 else 'wait'} until that time before ingest: "
             f"{_ids(ahead)}{hint}",
+            err=True,
+        )
+
+
+def _key_warnings(src: SqlSource, settings: Settings) -> None:
+    """Warn (stderr, exit unchanged) when ``source_key`` is not unique among the newest rows
+    (:data:`feedsvc.source.recent.DUPLICATE_SCAN`, by the cursor index: bounded on a big
+    table): such rows are one article, the newest version's, and another row of the key takes
+    over only when that row is deleted (README, "Keys given twice")."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.source.recent import DUPLICATE_SCAN, duplicate_keys
+
+    try:
+        keys = duplicate_keys(src, _SHOWN + 1)
+    except SQLAlchemyError as exc:
+        click.echo(f"warning: the key check fails: {_first_line(exc)}", err=True)
+        return
+    if keys:
+        more = ", and more" if len(keys) > _SHOWN else ""
+        shown = ", ".join(cell(k, 60) for k in keys[:_SHOWN])
+        click.echo(
+            f"warning: source.columns.source_key = {settings.source.columns.source_key!r} is "
+            f"not unique: several of the newest {DUPLICATE_SCAN} rows carry the key {shown}"
+            f"{more}; they are one article (the newest version's row; another row of the key "
+            "takes over only when that one is deleted)",
             err=True,
         )
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta, tzinfo
@@ -243,23 +243,30 @@ class Ingestor:
                     conn, self.source.name, None, None, now, first_sync=False if first else None
                 )
 
-    def reread(self, ids: Sequence[str]) -> int:
+    def reread(self, ids: Sequence[str], orphaned: Collection[str] = frozenset()) -> int:
         """Read these source rows whole by id, wherever they sort, and store them through the
         one batch write (writer rules, hooks, outbox), :attr:`batch_size` at a time; returns how
         many were stored (new or taking over). For rows reconciliation withdrew as deleted and
         finds again (restored with their old cursor value, behind the cursor where no read
         looks); rows dated after the horizon are left to the reads. Waits for a running tick.
-        Raises the source's or the state DB's errors, or :class:`LeaseLost`."""
+        Raises the source's or the state DB's errors, or :class:`LeaseLost`.
+
+        ``orphaned``: keys whose held article's row is gone while these rows carry them (a key
+        column that is not unique): the newest of them takes the article over, whatever its
+        version (:func:`feedsvc.versions.takes_over`, ``held_gone``)."""
         result = TickResult()
         with self._busy:
             horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
             rows = [r for r in self.source.placed_rows(ids) if r.cursor_ts <= horizon]
             with self.db.read() as conn:
                 self.index.refresh(conn)
-            for i in range(0, len(rows), self.batch_size):
+            # the rows of an orphaned key in one batch: its newest takes over, once
+            size = max(len(rows), 1) if orphaned else self.batch_size
+            for i in range(0, len(rows), size):
                 if self._stop.is_set():
                     break
-                self._store(self._prepare(rows[i : i + self.batch_size]), result, None)
+                batch = rows[i : i + size]
+                self._store(self._prepare(batch, orphaned=orphaned), result, None)
         return result.stored
 
     def request_stop(self) -> None:
@@ -336,10 +343,14 @@ class Ingestor:
         return batch, self._prepare(batch.rows, batch.unreadable)
 
     def _prepare(
-        self, rows: Sequence[SourceRow], unreadable: Sequence[Quarantined] = ()
+        self,
+        rows: Sequence[SourceRow],
+        unreadable: Sequence[Quarantined] = (),
+        orphaned: Collection[str] = frozenset(),
     ) -> Prepared:
         parsed, rejected = parse_rows(rows, self.tz)
-        items = writer.prepare(self.db, self.matching, parsed, self.clock())  # matched unlocked
+        # matched unlocked
+        items = writer.prepare(self.db, self.matching, parsed, self.clock(), orphaned)
         return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
 
     def _store(

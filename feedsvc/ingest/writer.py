@@ -13,7 +13,8 @@ leader), so the decision "new, newer, already held" is always taken under the lo
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import logging
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -28,34 +29,102 @@ from feedsvc.store import pending_hides
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries
+from feedsvc.store.source_articles import differing
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
 from feedsvc.versions import takes_over
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Item:
     """One parsed row on its way in: where it is in the source, and its match (None when what
-    we held at :func:`prepare` time made it unnecessary)."""
+    we held at :func:`prepare` time made it unnecessary). ``edited``: the held article's own
+    row at its version with other content (a correction, :func:`feedsvc.versions.takes_over`);
+    ``orphaned``: the held article's row is gone and this row carries its key (reconciliation's
+    re-read): it takes over whatever its version."""
 
     row: SourceRow
     at: SourcePosition
     article: Article
     match: ArticleMatch | None
+    edited: bool = False
+    orphaned: bool = False
 
 
-def _needs_match(article: Article, known: Known | None, now: datetime | None) -> bool:
+def _needs_match(
+    article: Article,
+    known: Known | None,
+    now: datetime | None,
+    edited: bool = False,
+    orphaned: bool = False,
+) -> bool:
     """New, or a record that takes over the held one (:func:`feedsvc.versions.takes_over`, the
     rule ``feedsvc import`` applies too): a replacing version (newer, or the held one far in
     the future), or the same version the source now shows or hides (a CMS may send a row back
-    to draft without touching ``updated_at``; SPEC §10)."""
+    to draft without touching ``updated_at``; SPEC §10), or shows with other content
+    (``edited``), or another row of the key when the held one's is gone (``orphaned``)."""
     if known is None:
         return True
     return takes_over(
         article.version, article.withdrawn, known.version, known.withdrawn, now,
         new_published=article.published_at, held_published=known.published_at,
         new_unstamped=article.updated_at is None, held_unstamped=known.unstamped,
+        edited=edited, held_gone=orphaned,
     )  # fmt: skip
+
+
+def _own_row(known: Known | None, at: SourcePosition) -> bool:
+    """Whether ``at`` is the row the held article was read from (an article stored before row
+    ids were kept has none: any row is taken as its own)."""
+    return known is not None and (not known.source_id or known.source_id == at.id)
+
+
+def _edited(
+    conn: Connection, items: Sequence[tuple[SourcePosition, Article]], known: dict[str, Known]
+) -> set[str]:
+    """Keys whose row is the held article's own, at its version, with other content: one read
+    of the held articles, for those items only (an overlap re-read of an edited row)."""
+    same = [
+        (at, a, k)
+        for at, a in items
+        if (k := known.get(a.source_key)) is not None and a.version == k.version
+        and _own_row(k, at)
+    ]  # fmt: skip
+    held = article_store.articles_by_ids(conn, [k.id for _, _, k in same])
+    return {a.source_key for _, a, k in same if k.id in held and differing(a, held[k.id])}
+
+
+#: (key, row id, version) already logged as not applied, this process (each said once)
+_said: set[tuple[str, str, datetime]] = set()
+
+
+def _say_not_applied(item: Item, held: Known) -> None:
+    """Log, once per row and version, a row that is not applied although it may differ from
+    what is held: an older version, or another row that carries the held article's key (a key
+    column that is not unique). The row at the held version, unchanged, is not logged."""
+    own = _own_row(held, item.at)
+    if own and item.article.version >= held.version:
+        return
+    said = (item.article.source_key, item.at.id, item.article.version)
+    if said in _said:
+        return
+    if len(_said) > 10_000:
+        _said.clear()
+    _said.add(said)
+    if own:
+        log.info(
+            "ingest: row id=%s (%s) not applied: an older version (%s) than the one held (%s)",
+            item.at.id, item.article.source_key, item.article.version.isoformat(),
+            held.version.isoformat(),
+        )  # fmt: skip
+    else:
+        log.warning(
+            "ingest: row id=%s carries key %s, held from row id=%s: not applied (the key column "
+            "is not unique; the held row stays while it exists)",
+            item.at.id, item.article.source_key, held.source_id,
+        )  # fmt: skip
 
 
 def prepare(
@@ -63,30 +132,48 @@ def prepare(
     match_all: Callable[[Sequence[Article]], list[ArticleMatch]],
     parsed: Sequence[tuple[SourceRow, Article]],
     now: datetime | None = None,
+    orphaned: Collection[str] = frozenset(),
 ) -> list[Item]:
-    """One item per source key (its newest version; the first among equal ones, as a
-    row-by-row pass would keep), matched when it is new or newer than what we hold.
+    """One item per source key (its newest version; among equal ones the held article's own
+    row, else the first, as a row-by-row pass would keep), matched when it is new or takes
+    over what we hold. ``orphaned``: keys whose held article's row is gone (reconciliation):
+    their newest remaining row takes over.
 
     ``match_all`` matches a list of articles at once, one result per article in order (the
     ingestor's: in its match pool or in-process)."""
-    chosen: dict[str, tuple[SourceRow, Article]] = {}
-    for row, article in parsed:
-        previous = chosen.get(article.source_key)
-        if previous is None or article.version > previous[1].version:
-            chosen[article.source_key] = (row, article)
     with db.read() as conn:
-        known = article_store.known_versions(conn, list(chosen))
-    wanted = [a for key, (_, a) in chosen.items() if _needs_match(a, known.get(key), now)]
-    matches = iter(match_all(wanted))
-    return [
-        Item(
-            row,
-            SourcePosition(row.cursor_ts, str(row.id)),
-            article,
-            next(matches) if _needs_match(article, known.get(key), now) else None,
-        )
+        known = article_store.known_versions(conn, {a.source_key for _, a in parsed})
+        chosen: dict[str, tuple[SourceRow, Article]] = {}
+        for row, article in parsed:
+            previous = chosen.get(article.source_key)
+            if (
+                previous is None
+                or article.version > previous[1].version
+                or (article.version == previous[1].version
+                    and _own_row(known.get(article.source_key), _at(row))
+                    and not _own_row(known.get(article.source_key), _at(previous[0])))
+            ):  # fmt: skip
+                chosen[article.source_key] = (row, article)
+        edits = _edited(conn, [(_at(r), a) for r, a in chosen.values()], known)
+    items = [
+        Item(row, _at(row), article, None, key in edits, key in orphaned and key in known)
         for key, (row, article) in chosen.items()
     ]
+    wanted = [i for i in items if _takes(i, known.get(i.article.source_key), now)]
+    matches = iter(match_all([i.article for i in wanted]))
+    chosen_ids = {id(i) for i in wanted}
+    return [replace(i, match=next(matches)) if id(i) in chosen_ids else i for i in items]
+
+
+def _at(row: SourceRow) -> SourcePosition:
+    return SourcePosition(row.cursor_ts, str(row.id))
+
+
+def _takes(item: Item, known: Known | None, now: datetime | None) -> bool:
+    """Whether ``item`` is stored over ``known`` (:func:`_needs_match` with its flags; an
+    orphaned item only from another row than the held one's)."""
+    orphaned = item.orphaned and known is not None and known.source_id != item.at.id
+    return _needs_match(item.article, known, now, item.edited, orphaned)
 
 
 def apply(
@@ -102,16 +189,24 @@ def apply(
     and deleted here). An item the source withdrew is stored withdrawn (``withdraw_reason``)
     and its queued deliveries end as ``withdrawn`` in this same transaction (SPEC §10)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
+    # a correction prepare() found is checked again under the lock (only those items)
+    still = _edited(conn, [(i.at, i.article) for i in items if i.edited], known)
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
     moved: list[tuple[int, SourcePosition]] = []
     for item in items:
         held = known.get(item.article.source_key)
-        if not _needs_match(item.article, held, now):
+        item = replace(item, edited=item.article.source_key in still)
+        if not _takes(item, held, now):
             assert held is not None
+            _say_not_applied(item, held)
             # already held at this version (an overlap re-read, a stale edit): only note
-            # where the row is now, so the window check stops re-reading it
-            if (held.source_cursor, held.source_id) != (item.at.cursor, item.at.id):
+            # where the row is now, so the window check stops re-reading it; another row of
+            # the key (not unique) does not take the held article's place (reconciliation
+            # ties the article to its row)
+            if _own_row(held, item.at) and (held.source_cursor, held.source_id) != (
+                item.at.cursor, item.at.id
+            ):  # fmt: skip
                 moved.append((held.id, item.at))
             continue
         if item.match is None:  # changed since prepare() looked

@@ -27,18 +27,27 @@ batch write (:meth:`feedsvc.ingest.Ingestor.reread`), so the writer's rules deci
 it; an older backup does not) and the hooks decide any alert (one delivery per chat and
 article, ever: a chat that had it is not alerted again). Only a row found is evidence here, so
 an outage restores nothing (a lookup that fails raises; an empty table finds nothing).
+
+A key column need not be unique (a re-post, a copy in another section; tester 3 F3). An
+article is read from one row (the newest version of its key); when that row is deleted while
+another row with the key remains, the key is not deleted: each candidate's key is looked up
+(:func:`feedsvc.source.recent.rows_with_keys`, the few candidates only) and the remaining rows
+are handed to ``reread`` as *orphaned*: the newest of them takes the article over, whatever its
+version (a draft one withdraws it as a draft, not as deleted). The same holds for an article
+withdrawn as deleted earlier whose row is gone but whose key another row carries.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from feedsvc.db import Database
 from feedsvc.source import SqlSource
-from feedsvc.source.recent import existing_ids, recent_ids
+from feedsvc.source.recent import existing_ids, recent_ids, rows_with_keys
 from feedsvc.store.lifecycle import deleted_window, held_window, withdraw_deleted
 
 log = logging.getLogger(__name__)
@@ -50,8 +59,12 @@ MIN_FOR_SHARE = 20
 #: Articles withdrawn as deleted looked up again per pass (one ``IN`` list at the source).
 LOOKUP = 500
 
-#: Re-reads source rows by id through ingest's batch write; returns how many it stored.
-Reread = Callable[[Sequence[str]], int]
+
+class Reread(Protocol):
+    """Re-reads source rows by id through ingest's batch write; returns how many it stored.
+    ``orphaned``: keys whose held article's row is gone (another row takes it over)."""
+
+    def __call__(self, ids: Sequence[str], orphaned: Collection[str] = ..., /) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +78,8 @@ class Pass:
     refused: str | None = None
     #: source ids of rows withdrawn as deleted earlier and found again, handed to ``reread``
     back: tuple[str, ...] = ()
+    #: keys whose row is gone while another row carries them: not withdrawn, that row re-read
+    fallen_back: tuple[str, ...] = ()
 
 
 def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
@@ -76,6 +91,18 @@ def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
 def returned(deleted: Sequence[str], existing: set[str]) -> list[str]:
     """Pure core of the way back: the source ids withdrawn as deleted that exist again."""
     return [sid for sid in deleted if sid in existing]
+
+
+def remaining(gone: dict[str, str], carriers: dict[str, set[str]]) -> dict[str, set[str]]:
+    """Pure core of the fall-back: for each key of ``gone`` (source id → key, rows that no
+    longer exist) the ids of the other rows that carry it now; keys no row carries are left
+    out (those are deleted)."""
+    out: dict[str, set[str]] = {}
+    for sid, key in gone.items():
+        others = carriers.get(key, set()) - {sid}
+        if others:
+            out.setdefault(key, set()).update(others)
+    return out
 
 
 class Reconciler:
@@ -104,7 +131,8 @@ class Reconciler:
         since = now - self.window
         back = self._bring_back(since)
         with self.db.read() as conn:
-            held = [sid for sid, _key in held_window(conn, since) if sid]
+            keys = {sid: key for sid, key in held_window(conn, since) if sid and key}
+        held = list(keys)
         if not held:
             return Pass(0, 0, (), back=back)
         seen = recent_ids(self.source, since)
@@ -114,6 +142,11 @@ class Reconciler:
         if not candidates:
             return Pass(len(held), len(seen), (), back=back)
         gone = decide(candidates, seen, existing_ids(self.source, candidates))
+        if gone:  # a key another row still carries is not deleted: that row takes over
+            rows = remaining({sid: keys[sid] for sid in gone}, self._carriers(gone, keys))
+            gone = [sid for sid in gone if keys[sid] not in rows]
+        else:
+            rows = {}
         if len(held) >= MIN_FOR_SHARE and len(gone) > MAX_SHARE * len(held):
             why = f"{len(gone)} of {len(held)} held articles would go at once"
             return self._refuse(held, seen, why, back)
@@ -121,7 +154,26 @@ class Reconciler:
             ids = withdraw_deleted(conn, gone, since, self.clock)
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
-        return Pass(len(held), len(seen), tuple(ids), back=back)
+        self._fall_back(rows)
+        return Pass(len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)))
+
+    def _carriers(self, gone: Sequence[str], keys: dict[str, str]) -> dict[str, set[str]]:
+        """The rows that carry the keys of the ``gone`` ones now (one ``IN`` list)."""
+        return rows_with_keys(self.source, sorted({keys[sid] for sid in gone}))
+
+    def _fall_back(self, rows: dict[str, set[str]]) -> None:
+        """Have the remaining rows of keys whose held row is gone read and stored as the
+        key's record (``reread`` with ``orphaned``); without ``reread`` they are only logged.
+        Raises the source's or the state DB's errors."""
+        if not rows:
+            return
+        ids = sorted({i for found in rows.values() for i in found})
+        stored = self.reread(ids, frozenset(rows)) if self.reread is not None else 0
+        log.info(
+            "reconciliation: %d article(s) whose source row is gone kept: another row carries "
+            "the key (%s; the key column is not unique), %d stored from it",
+            len(rows), ", ".join(sorted(rows)[:5]), stored,
+        )  # fmt: skip
 
     def _bring_back(self, since: datetime) -> tuple[str, ...]:
         """Look up the next :data:`LOOKUP` articles withdrawn as deleted (by id, after the
@@ -134,8 +186,13 @@ class Reconciler:
         self._after = slice_[-1][0] if len(slice_) == LOOKUP else 0  # then from the start
         if not slice_:
             return ()
-        sids = [sid for _id, sid in slice_]
-        back = returned(sids, existing_ids(self.source, sids))
+        sids = [sid for _id, sid, _key in slice_]
+        existing = existing_ids(self.source, sids)
+        back = returned(sids, existing)
+        absent = {sid: key for _id, sid, key in slice_ if sid not in existing}
+        if absent:  # withdrawn as deleted while another row carried the key (before 0.x)
+            carriers = rows_with_keys(self.source, sorted(set(absent.values())))
+            self._fall_back(remaining(absent, carriers))
         if back:
             stored = self.reread(back)
             log.log(

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Column, select
+from sqlalchemy import Column, ColumnElement, Label, func, select
 
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.sql import ID_CHUNK, SqlSource
@@ -53,3 +53,43 @@ def existing_ids(source: SqlSource, ids: Sequence[str]) -> set[str]:
             stmt = select(b.id).select_from(b.table).where(b.id.in_(chunk))
             found.update(str(i) for i in conn.execute(stmt).scalars().all())
     return found
+
+
+def _key_column(source: SqlSource) -> ColumnElement[Any]:
+    b = source.bind()
+    found = next(f for f in b.fields if getattr(f, "name", None) == "f_source_key")
+    return found.element if isinstance(found, Label) else found
+
+
+def rows_with_keys(source: SqlSource, keys: Sequence[str]) -> dict[str, set[str]]:
+    """The ids (as text) of the rows that carry each of ``keys`` now (a CMS key column need
+    not be unique: a re-post, a copy in another section), :data:`ID_CHUNK` keys at a time.
+    Reconciliation asks it of the few held articles whose row is gone: the key is deleted only
+    when no row carries it. Exact values (a key the CMS pads with blanks is not found: it is
+    then taken as deleted, as before)."""
+    b = source.bind()
+    key = _key_column(source)
+    found: dict[str, set[str]] = {}
+    with source.engine.connect() as conn:
+        for start in range(0, len(keys), ID_CHUNK):
+            chunk = list(keys[start : start + ID_CHUNK])
+            stmt = select(key, b.id).select_from(b.table).where(key.in_(chunk))
+            for k, i in conn.execute(stmt).tuples():
+                found.setdefault(str(k), set()).add(str(i))
+    return found
+
+
+#: Newest rows (by cursor) ``source check`` looks at for a key given twice: bounded on a big
+#: table (the ``(cursor, id)`` index), the rows ingest reads next anyway.
+DUPLICATE_SCAN = 10_000
+
+
+def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) -> list[str]:
+    """Up to ``limit`` keys that more than one of the newest ``scan`` rows carry."""
+    b = source.bind()
+    key = _key_column(source).label("k")
+    newest = select(key).select_from(b.table).order_by(b.ts.desc(), b.id.desc()).limit(scan)
+    sub = newest.subquery()
+    stmt = select(sub.c.k).group_by(sub.c.k).having(func.count() > 1).order_by(sub.c.k).limit(limit)
+    with source.engine.connect() as conn:
+        return [str(k) for k in conn.execute(stmt).scalars().all()]

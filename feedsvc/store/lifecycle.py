@@ -266,12 +266,13 @@ def withdraw_deleted(
 
 def deleted_window(
     conn: Connection, since: datetime, after: int, limit: int
-) -> list[tuple[int, str]]:
-    """``(article id, source_id)`` of articles reconciliation withdrew as ``deleted`` that were
-    published at/after ``since``, ids after ``after``, the first ``limit`` by id: the ones it
-    looks up again, a bounded slice per pass (``feedsvc.lifecycle.reconcile``)."""
+) -> list[tuple[int, str, str]]:
+    """``(article id, source_id, source_key)`` of articles reconciliation withdrew as
+    ``deleted`` that were published at/after ``since``, ids after ``after``, the first ``limit``
+    by id: the ones it looks up again, a bounded slice per pass
+    (``feedsvc.lifecycle.reconcile``)."""
     stmt = (
-        select(articles.c.id, articles.c.source_id)
+        select(articles.c.id, articles.c.source_id, articles.c.source_key)
         .where(
             articles.c.published_at >= since,
             articles.c.withdrawn_reason == "deleted",
@@ -282,7 +283,7 @@ def deleted_window(
         .order_by(articles.c.id)
         .limit(limit)
     )
-    return [(int(i), str(sid)) for i, sid in conn.execute(stmt).tuples()]
+    return [(int(i), str(sid), key) for i, sid, key in conn.execute(stmt).tuples()]
 
 
 def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None]]:
