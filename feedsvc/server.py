@@ -111,7 +111,8 @@ def create_app(service: Service) -> FeedFastPath:
 
 def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
-    connection limits from ``[http]`` (:mod:`feedsvc.web.connections`)."""
+    connection limits and the deadlines after a head from ``[http]``
+    (:mod:`feedsvc.web.connections`, :mod:`feedsvc.web.stalls`)."""
     from feedsvc.catalogue import Translator
     from feedsvc.web.wire import wire_protocol
 
@@ -146,6 +147,10 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
             max_connections=http.max_connections,
             head_too_large=words("http.head_too_large"),
             bad_request=words("http.bad_request"),
+            body_timeout=http.body_timeout,
+            body_idle_timeout=http.body_idle_timeout,
+            send_timeout=http.send_timeout,
+            body_timed_out=words("http.body_timeout"),
         ),
     )
 

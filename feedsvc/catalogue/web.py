@@ -155,6 +155,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Yêu cầu HTTP sai định dạng; máy chủ không đọc được.",
         "Malformed HTTP request; the server could not read it.",
     ),
+    "http.body_timeout": (
+        "Hết thời gian chờ nội dung yêu cầu: máy khách gửi quá chậm hoặc đã ngừng gửi.",
+        "Request body timed out: the client sent it too slowly or stopped sending it.",
+    ),
     "http.body_too_large": (
         "Nội dung gửi lên quá lớn.",
         "Request body too large.",

@@ -160,6 +160,12 @@ class HttpSettings(_Section):
     header_timeout: float = Field(default=10.0, gt=0, le=600)
     max_header_bytes: int = Field(default=32768, ge=1024, le=1048576)
     max_connections: int = Field(default=2000, ge=10, le=1_000_000)
+    # After the head (feedsvc.web.stalls): seconds a request body may go without a byte, and
+    # take in all (then 408 and closed); seconds an answer may wait for the client to read any
+    # of it (then the connection is cut).
+    body_idle_timeout: float = Field(default=10.0, gt=0, le=600)
+    body_timeout: float = Field(default=60.0, gt=0, le=3600)
+    send_timeout: float = Field(default=30.0, gt=0, le=3600)
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -29,8 +29,11 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   new request (a second 400 and a WARNING; uvicorn issue #2722).
 * **open connections** (``http.max_connections``, default 2,000, and never more than the
   process's file-descriptor limit minus :data:`FD_RESERVE`): a new connection over the limit
-  first closes the oldest connections that are waiting for a request head (idle or slow), and is
-  itself closed when every connection is busy with a request.
+  first closes connections waiting on their client (for a request head, idle or slow; for the
+  rest of a body; for a read of the answer; lingering: :meth:`StallGuard.stalled`), the one heard
+  from longest ago first, and is itself closed when every connection is busy with a request.
+* what comes after a head (the body, an answer the client does not read) is bounded by
+  :class:`feedsvc.web.stalls.StallGuard`, this protocol's base.
 
 :func:`raise_fd_limit` lifts the soft ``RLIMIT_NOFILE`` to the hard one at start, as Go and
 nginx's ``worker_rlimit_nofile`` do: the soft default (often 1,024) is a legacy of ``select()``,
@@ -41,18 +44,18 @@ in its parser callbacks and requests passed to ASGI get the same limits.
 from __future__ import annotations
 
 import asyncio
+import heapq
 import logging
 import resource
 from contextlib import suppress
-from dataclasses import dataclass
-from email.utils import formatdate
 from typing import ClassVar
 
 import httptools
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from feedsvc.catalogue.web import MESSAGES
+from feedsvc.web.answers import ClosingAnswer, default_lines, too_large_answer
 from feedsvc.web.malformed import log_refusal, parse_failure
+from feedsvc.web.stalls import StallGuard
 
 log = logging.getLogger(__name__)
 
@@ -64,61 +67,6 @@ FD_RESERVE = 128
 MAX_REQUEST_LINE = 65535
 
 _HEAD_END = b"\r\n\r\n"
-
-
-@dataclass(frozen=True)
-class ClosingAnswer:
-    """A whole plain-text answer that ends the connection, written straight to the socket by
-    the protocol (no ASGI app answers a head that is too large or cannot be parsed). Only the
-    part after the status line and uvicorn's default headers is kept here: those come at write
-    time (:meth:`BoundedHttpProtocol.write_closing`), so the answer carries the ``Date`` of the
-    moment it is sent (RFC 9110 §6.6.1), as every answer through ASGI does. The headers are the
-    ones :func:`feedsvc.web.http_cache.text_response` gives the same errors through ASGI."""
-
-    status: int
-    tail: bytes  # the headers after the default ones, the blank line and the body
-
-    @classmethod
-    def worded(cls, status: int, text: str) -> ClosingAnswer:
-        """``text`` from the catalogue in the site's language, its length counted in UTF-8
-        bytes."""
-        body = (text + "\n").encode("utf-8")
-        return cls(
-            status,
-            b"content-type: text/plain; charset=utf-8\r\ncache-control: no-store\r\n"
-            b"x-content-type-options: nosniff\r\n"
-            + b"content-length: %d\r\nconnection: close\r\n\r\n" % len(body) + body,
-        )  # fmt: skip
-
-    def bytes_with(self, default_lines: bytes) -> bytes:
-        """The answer's bytes, ``default_lines`` (uvicorn's ``date``, any configured headers)
-        after the status line, in the order uvicorn writes an ASGI app's answer."""
-        return STATUS_LINE[self.status] + default_lines + self.tail
-
-
-def too_large_answer(text: str) -> ClosingAnswer:
-    """The 431 answer (the head is not parsed, so no ASGI app answers it): ``text`` is the
-    catalogue's ``http.head_too_large`` in the site's language (:func:`bind_limits`)."""
-    return ClosingAnswer.worded(431, text)
-
-
-def default_lines(defaults: list[tuple[bytes, bytes]]) -> bytes:
-    """uvicorn's default headers (``server_state.default_headers``: ``date``, refreshed each
-    second by the server's loop, and ``server``/configured headers when set) as header lines,
-    the one source of them for every answer the protocol writes itself (the 400, the 431, a
-    feed poll answered in the parser callbacks). Before the server's first tick the list may
-    still lack ``date``: one is made here then, and not kept."""
-    global _last_defaults
-    if _last_defaults[0] is defaults:
-        return _last_defaults[1]
-    lines = b"".join(name + b": " + value + b"\r\n" for name, value in defaults)
-    if not any(name == b"date" for name, _ in defaults):
-        return b"date: " + formatdate(usegmt=True).encode("ascii") + b"\r\n" + lines
-    _last_defaults = (defaults, lines)  # uvicorn replaces the list each second
-    return lines
-
-
-_last_defaults: tuple[list[tuple[bytes, bytes]] | None, bytes] = (None, b"")
 
 
 def raise_fd_limit() -> int:
@@ -142,9 +90,10 @@ def connection_cap(configured: int) -> int:
     return max(1, min(configured, soft - FD_RESERVE))
 
 
-class BoundedHttpProtocol(HttpToolsProtocol):
+class BoundedHttpProtocol(StallGuard):
     """uvicorn's httptools protocol with a head timeout, a head size limit and a connection cap
-    (see the module docstring). Limits are class attributes, set by :func:`bind_limits`."""
+    (see the module docstring), and the deadlines after a head (:class:`StallGuard`). Limits are
+    class attributes, set by :func:`bind_limits`."""
 
     header_timeout: ClassVar[float] = 10.0
     max_header_bytes: ClassVar[int] = 32768
@@ -152,11 +101,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
     too_large: ClassVar[ClosingAnswer] = too_large_answer(MESSAGES["http.head_too_large"][0])
     #: the 400 answer to a request httptools cannot parse (:mod:`feedsvc.web.malformed`)
     malformed: ClassVar[ClosingAnswer] = ClosingAnswer.worded(400, MESSAGES["http.bad_request"][0])
+    #: the 408 answer to a body that stalled (:mod:`feedsvc.web.stalls`)
+    body_timed_out: ClassVar[ClosingAnswer] = ClosingAnswer.worded(
+        408, MESSAGES["http.body_timeout"][0]
+    )
     max_connections: ClassVar[int] = 2000
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
 
-    _awaiting_head = True  # the next bytes belong to a request head
     _head_bytes = 0  # bytes of the current head counted so far
     _head_tail = b""  # its last 3 bytes, to find a head end split across reads
     _line_bytes = 0  # bytes of its request line so far (leading blank lines not counted)
@@ -180,15 +132,14 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def _shed(self, registry: dict[BoundedHttpProtocol, None]) -> None:
-        """Over the cap: close connections waiting for a head, oldest first; else this one."""
+        """Over the cap: close connections waiting on their client, the one heard from longest
+        ago first (:meth:`StallGuard.stalled`); else this one."""
         excess = len(registry) - self.max_connections
-        for conn in list(registry):
-            if excess <= 0:
-                return
-            if conn is not self and conn.waiting_for_head():
-                conn.transport.close()
-                registry.pop(conn, None)
-                excess -= 1
+        stalled = (conn for conn in registry if conn is not self and conn.stalled())
+        for conn in heapq.nsmallest(excess, stalled, key=StallGuard.stalled_since):
+            conn.evict()
+            registry.pop(conn, None)
+            excess -= 1
         if excess > 0:
             registry.pop(self, None)
             self.transport.close()
@@ -197,12 +148,16 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         """Idle or mid-head, with no request of this connection being answered."""
         return self._awaiting_head and self._idle() and not self.transport.is_closing()
 
-    def _idle(self) -> bool:
-        """Nothing is being answered by the ASGI app on this connection, nor queued for it."""
-        return (self.cycle is None or self.cycle.response_complete) and not self.pipeline
-
     # -- the request head -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
+        """Feed ``data`` to the parser (:meth:`_receive`); a body still to come after it gets
+        its deadline, bytes after an answer that closes the connection are dropped
+        (:class:`StallGuard`)."""
+        if self._heard():
+            self._receive(data)
+            self._watch_body()
+
+    def _receive(self, data: bytes) -> None:
         """Feed ``data`` to the parser, a head at a time: each head's bytes are counted (and
         refused past the limit) before the parser sees them; body bytes go through uncounted.
         The bytes after an ignored ``Upgrade`` offer's head are fed on (:meth:`_feed`)."""
@@ -308,6 +263,10 @@ class BoundedHttpProtocol(HttpToolsProtocol):
         super().on_response_complete()
         if self._refusal is not None and self._idle() and not self.transport.is_closing():
             self.write_closing(self.malformed)
+
+    def _timeout_answer(self) -> bytes:
+        """The 408 to a body that stalled, with the default headers of this moment."""
+        return self.body_timed_out.bytes_with(self.default_lines())
 
     def write_closing(self, answer: ClosingAnswer) -> None:
         """Write ``answer`` with the default headers of this moment, and close."""
@@ -434,20 +393,29 @@ def bind_limits(
     max_connections: int,
     head_too_large: str | None = None,
     bad_request: str | None = None,
+    body_timeout: float = StallGuard.body_timeout,
+    body_idle_timeout: float = StallGuard.body_idle_timeout,
+    send_timeout: float = StallGuard.send_timeout,
+    body_timed_out: str | None = None,
 ) -> dict[str, object]:
     """Class attributes for a subclass of ``protocol`` with these limits and its own registry;
-    ``head_too_large``: the 431 text, ``bad_request`` the 400's (the catalogue's
-    ``http.head_too_large`` and ``http.bad_request`` in the site's language; default the
-    protocol's own)."""
+    ``head_too_large``: the 431 text, ``bad_request`` the 400's, ``body_timed_out`` the 408's
+    (the catalogue's ``http.head_too_large``, ``http.bad_request`` and ``http.body_timeout`` in
+    the site's language; default the protocol's own)."""
     worded: dict[str, object] = {}
     if head_too_large is not None:
         worded["too_large"] = too_large_answer(head_too_large)
     if bad_request is not None:
         worded["malformed"] = ClosingAnswer.worded(400, bad_request)
+    if body_timed_out is not None:
+        worded["body_timed_out"] = ClosingAnswer.worded(408, body_timed_out)
     return {
         "header_timeout": header_timeout,
         "max_header_bytes": max_header_bytes,
         "max_connections": connection_cap(max_connections),
+        "body_timeout": body_timeout,
+        "body_idle_timeout": body_idle_timeout,
+        "send_timeout": send_timeout,
         "open_connections": {},
         **worded,
     }

@@ -32,6 +32,7 @@ from feedsvc.web.connections import BoundedHttpProtocol, bind_limits
 from feedsvc.web.feeds import FeedFastPath, count_feed_response
 from feedsvc.web.http_cache import Reply
 from feedsvc.web.paths import path_text
+from feedsvc.web.stalls import StallGuard
 
 _BODY_HEADERS = (b"content-length", b"transfer-encoding")
 _CLOSE = b"connection: close\r\n"
@@ -133,10 +134,15 @@ def wire_protocol(
     max_connections: int = 2000,
     head_too_large: str | None = None,
     bad_request: str | None = None,
+    body_timeout: float = StallGuard.body_timeout,
+    body_idle_timeout: float = StallGuard.body_idle_timeout,
+    send_timeout: float = StallGuard.send_timeout,
+    body_timed_out: str | None = None,
 ) -> type[asyncio.Protocol]:
     """A :class:`FeedWireProtocol` class bound to ``fast`` and these connection limits (see
-    :mod:`feedsvc.web.connections`; ``head_too_large``: the 431 text, ``bad_request`` the
-    400's to a request that cannot be parsed, worded by the caller from the catalogue), for
+    :mod:`feedsvc.web.connections` and :mod:`feedsvc.web.stalls`; ``head_too_large``: the 431
+    text, ``bad_request`` the 400's to a request that cannot be parsed, ``body_timed_out`` the
+    408's to a body that stalled, worded by the caller from the catalogue), for
     ``uvicorn.Config(http=...)``."""
     limits = bind_limits(
         FeedWireProtocol,
@@ -145,5 +151,9 @@ def wire_protocol(
         max_connections=max_connections,
         head_too_large=head_too_large,
         bad_request=bad_request,
+        body_timeout=body_timeout,
+        body_idle_timeout=body_idle_timeout,
+        send_timeout=send_timeout,
+        body_timed_out=body_timed_out,
     )
     return type("BoundFeedWireProtocol", (FeedWireProtocol,), {"fast": fast, **limits})
