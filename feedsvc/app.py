@@ -295,7 +295,7 @@ class Service:
             self.jobs.every("feed-polls", FLUSH_SECONDS, self.flush_polls, start_now=False)
         self.jobs.start()
         token = self.settings.telegram_token()
-        if self.roles.http and token and not self.publisher.bot_username:
+        if self.roles.http and token:  # telegram.username set too: is it the token's bot?
             self._username_task = asyncio.create_task(
                 learn_bot_username(self, token), name="bot-username"
             )

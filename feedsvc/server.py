@@ -44,12 +44,19 @@ async def learn_bot_username(
 ) -> None:
     """Ask Telegram (getMe) for the bot's @username, for the reader pages' deep links and QR
     codes, and re-render the pages with it. Retried a few times: a network hiccup at start
-    should not leave the pages without their Telegram buttons until the next restart."""
+    should not leave the pages without their Telegram buttons until the next restart.
+
+    Asked even when ``telegram.username`` is set: a typo, or a bot replaced while the config
+    kept the old name, sent every reader to another bot (perhaps someone else's) while the
+    service answered only commands addressed to the real one (tester3 F5). A configured name
+    that is not the token's bot is one WARNING naming both, and the pages link to the real
+    bot; until getMe answers (Telegram unreachable) they keep the configured one."""
     from telegram import Bot
     from telegram.error import TelegramError
 
     from feedsvc.notify.telegram import scrub_token
 
+    configured = service.settings.telegram.username
     for attempt in range(attempts):
         try:
             async with Bot(token, base_url=service.settings.telegram.base_url) as bot:
@@ -57,6 +64,14 @@ async def learn_bot_username(
         except (TelegramError, OSError) as exc:
             log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
         else:
+            if configured and configured.lower() == username.lower():  # Telegram: any case
+                return
+            if configured:
+                log.warning(
+                    "telegram.username is @%s but the bot token belongs to @%s (getMe): the "
+                    "reader pages link to @%s; set telegram.username = %r (or leave it unset)",
+                    configured, username, username, username,
+                )  # fmt: skip
             await asyncio.to_thread(service.publisher.set_bot_username, username)
             log.info("reader pages link to https://t.me/%s", username)
             return
