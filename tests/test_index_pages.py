@@ -61,6 +61,21 @@ def add(service: Service, *numbers: int) -> None:
     service.ingest_tick()
 
 
+def hand_driven(client: TestClient, service: Service) -> None:
+    """Stop the started service's own jobs: these tests drive its publisher by hand (``sync``,
+    ``refresh``, a restart's first sync) and count what each call did.
+
+    Why: the feeds-sync job runs ``publisher.sync`` every 5 s in a thread of its own. Once a
+    loaded machine made a test take longer than that, it ran between a test's steps: a sync
+    that had read the topics before ``restarted_publisher`` moved their ``updated_at`` wrote
+    the watermark with the old topic list, the test's own sync then found it written less
+    than a minute ago, and the restart rebuilt the index (``listing is None`` failed); or it
+    rendered a topic the test had just added before the test's ``refresh`` (whose writes are
+    counted) did. HTTP still answers: it needs no job."""
+    assert client.portal is not None
+    assert client.portal.call(service.jobs.stop) == []
+
+
 @contextmanager
 def serving(db_url: str) -> Iterator[tuple[TestClient, Service]]:
     """A started service over a new state DB with the 113 topics, rendered, two articles in."""
@@ -74,6 +89,7 @@ def serving(db_url: str) -> Iterator[tuple[TestClient, Service]]:
     )
     service = Service(settings, Roles(scheduler=False, bot=False))
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        hand_driven(client, service)
         now = datetime.now(UTC)
         fillers = [
             TopicSpec(f"a-{i:03d}", f"Chủ đề {i:03d}", f'"không có {i}"') for i in range(110)

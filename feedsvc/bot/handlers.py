@@ -13,6 +13,7 @@ import asyncio
 import functools
 import logging
 import re
+import time
 import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
@@ -70,12 +71,13 @@ class Handlers:
         token: str,
         limits: actions.Limits | None = None,
         tz: tzinfo = DEFAULT_TZ,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.admins = frozenset(admins)
         self._token = token
         self.limits = limits or actions.Limits()
-        self.gate = actions.CommandGate(self.limits)
+        self.gate = actions.CommandGate(self.limits, clock=clock)
         self.tz = tz
         self.buttons = ButtonHandlers(db, self.admins, self.gate)
 

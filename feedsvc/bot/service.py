@@ -24,6 +24,7 @@ import os
 import socket
 import ssl
 import time
+from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
 
@@ -85,6 +86,7 @@ class BotService:
         connect_timeout: float = 5.0,
         read_timeout: float = 10.0,
         budget: SendBudget | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 0 < renew_seconds < lease_seconds:
             raise ValueError("renew_seconds must be positive and shorter than lease_seconds")
@@ -97,6 +99,8 @@ class BotService:
         self.standby_seconds = standby_seconds
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self._timeouts = (connect_timeout, read_timeout)
+        #: the command budgets' clock (monotonic seconds; :class:`~feedsvc.bot.actions.CommandGate`)
+        self.clock = clock
         #: what each reply (a message sent, a keyboard edited) costs: a slot of the send budget
         #: the alerts share, and the chat's pace; the Telegram channel's in a full process
         #: (one release gate), else one of the bot's own on the same shared bucket
@@ -167,9 +171,8 @@ class BotService:
             .build()
         )
         telegram = self.settings.telegram
-        Handlers(
-            self.db, telegram.admins, token, actions.Limits.of(telegram), self.settings.tz
-        ).install(app)
+        limits = actions.Limits.of(telegram)
+        Handlers(self.db, telegram.admins, token, limits, self.settings.tz, self.clock).install(app)
         return app
 
     def _request(self, pool: int, charge: Charge | None = None) -> HTTPXRequest:
