@@ -27,6 +27,7 @@ from feedsvc.budget import AHEAD, prepaid, send_budget
 from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
+from feedsvc.db.outage import report
 from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
@@ -127,8 +128,9 @@ class Dispatcher:
             self.wake.clear()  # before the step: a wake-up during it must not be lost
             try:
                 wait = await self.step()
-            except Exception:
-                log.exception("dispatcher step failed; retrying")
+            except Exception as exc:
+                if not report(exc, "dispatcher"):  # an outage is one line (db.outage)
+                    log.exception("dispatcher step failed; retrying")
                 wait = self.cfg.poll_seconds
             if wait > 0:
                 await self._sleep(wait)
@@ -261,8 +263,9 @@ class Dispatcher:
             metrics.DELIVERIES.labels(self.limits.name, outcome.kind.value).inc()
             for callback in self.on_outcome:
                 callback(d.id, outcome)
-        except Exception:
-            log.exception("could not record delivery %s; its lease will expire and retry", d.id)
+        except Exception as exc:
+            if not report(exc, "dispatcher"):
+                log.exception("could not record delivery %s; its lease will expire and retry", d.id)
         finally:
             self._threads.pop(d.id, None)
             self._slots.release()

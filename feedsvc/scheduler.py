@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from feedsvc.db.outage import report
+
 log = logging.getLogger(__name__)
 
 Tick = Callable[[], Awaitable[object]]
@@ -81,8 +83,9 @@ class Jobs:
         async def run_tick() -> None:
             try:
                 await tick()
-            except Exception:
-                log.exception("job %s failed", name)
+            except Exception as exc:
+                if not report(exc, f"job {name}"):  # an outage is one line (db.outage)
+                    log.exception("job %s failed", name)
 
         async def job() -> None:
             if self._stopping:

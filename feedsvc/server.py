@@ -81,6 +81,7 @@ async def learn_bot_username(
 
 def create_app(service: Service) -> FeedFastPath:
     """The whole HTTP surface: Starlette routes behind the feed-reader fast path."""
+    from sqlalchemy.exc import SQLAlchemyError
     from starlette.middleware import Middleware
 
     from feedsvc.catalogue import Translator
@@ -88,6 +89,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.outage import state_db_handler
     from feedsvc.web.paths import PathText
     from feedsvc.web.queries import QueryText
     from feedsvc.web.words import error_handlers
@@ -112,11 +114,13 @@ def create_app(service: Service) -> FeedFastPath:
         "reader": Translator(site.language, site.timezone),
         "admin": Translator(service.settings.admin.language, site.timezone),
     }
+    # the state DB unavailable: a 503 in the route's format, one log line per outage
+    handlers = {**error_handlers(service), SQLAlchemyError: state_db_handler(service)}
     app = Starlette(
         routes=routes(service),
         lifespan=lifespan,
         middleware=[Middleware(PathText, **words), Middleware(QueryText), limit],
-        exception_handlers=error_handlers(service),
+        exception_handlers=handlers,
     )
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(

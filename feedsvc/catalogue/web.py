@@ -15,6 +15,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "API quản trị đang tắt: chưa cấu hình mã quản trị (admin.token).",
         "The admin API is disabled: admin.token is not configured.",
     ),
+    "api.state_db_unavailable": (
+        "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
+        "The state database does not answer; retry in {seconds} s.",
+    ),
     "api.unauthorized": (
         "Thiếu mã Bearer hoặc sai mã.",
         "Missing or wrong Bearer token.",
@@ -118,6 +122,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Not found: feed addresses end in .rss, .atom or .json.",
     ),
     "http.no_stylesheet": ("Không có bảng định kiểu.", "No stylesheet."),
+    "http.state_db_down": (
+        "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
+        "The service cannot reach its database right now; retry in {seconds} s.",
+    ),
+    "http.state_db_down_title": ("Tạm thời gián đoạn", "Temporarily unavailable"),
     "http.busy": (
         "Máy chủ đang bận; thử lại sau {seconds} giây.",
         "The server is busy; retry in {seconds} s.",

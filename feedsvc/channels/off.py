@@ -15,6 +15,7 @@ import logging
 from feedsvc.channel_modes import off_reason
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
+from feedsvc.db.outage import report
 from feedsvc.store import deliveries as queue
 from feedsvc.waiting import sleep_or_wake
 
@@ -48,6 +49,9 @@ class OffChannel:
             try:
                 await asyncio.to_thread(self.close_queued)
             except Exception as exc:  # the DB may be down: try again next round
+                if report(exc, f"channel {self.channel} (off)"):  # one line per outage
+                    await sleep_or_wake(self.poll_seconds, self._stop, self.wake)
+                    continue
                 # the DB's own wording (no SQL, no values): "OperationalError" alone said nothing
                 log.warning("channel %s (off): cannot end its queued alerts: %s", self.channel,
                             describe(exc))  # fmt: skip

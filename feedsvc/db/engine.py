@@ -19,6 +19,7 @@ from sqlalchemy.engine import make_url
 
 from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
 from feedsvc.db.errors import state_db, watch
+from feedsvc.db.outage import watch_answers
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
 
 if TYPE_CHECKING:
@@ -75,7 +76,10 @@ class Database:
                 url = parsed.render_as_string(hide_password=False)
             kwargs["connect_args"] = connect_args(self.dialect, bounds)
         self.engine = create_engine(url, **kwargs, **(pool or {}))
-        watch(self.engine, state_db(self.url))  # its errors name it (the CLI's one line)
+        where = state_db(self.url)
+        watch(self.engine, where)  # its errors name it (the CLI's one line)
+        #: the outage this DB's failures are logged as (one line per outage, feedsvc.db.outage)
+        self.outage = watch_answers(self.engine, where)
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
         else:

@@ -27,6 +27,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
+from feedsvc.db.outage import report
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import default_owner
 from feedsvc.lifecycle.visibility import Visibility
@@ -124,8 +125,9 @@ class FollowupWorker:
             self.wake.clear()
             try:
                 wait = await self.step()
-            except Exception:
-                log.exception("follow-up step failed; retrying")
+            except Exception as exc:
+                if not report(exc, "follow-ups"):  # an outage is one line (db.outage)
+                    log.exception("follow-up step failed; retrying")
                 wait = self.cfg.poll_seconds
             if wait > 0:
                 await sleep_or_wake(wait, self._stop, self.wake)
@@ -257,8 +259,9 @@ class FollowupWorker:
                 )  # fmt: skip
             for callback in self.on_done:
                 callback(f, nxt)
-        except Exception:
-            log.exception("follow-up %s not recorded; its lease will expire and retry", f.id)
+        except Exception as exc:
+            if not report(exc, "follow-ups"):
+                log.exception("follow-up %s not recorded; its lease will expire and retry", f.id)
 
     async def _attempt(self, job: _Job) -> tuple[Next, bool]:
         """One Bot API call, or a decision that none is needed; (what next, called?)."""

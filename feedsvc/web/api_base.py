@@ -17,12 +17,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
+from feedsvc.db.outage import is_outage
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.jsonkeys import DuplicateKey
 from feedsvc.operations import OperationError, refused_character
@@ -364,6 +366,9 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 column=exc.column,
             )
             return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
+        except SQLAlchemyError as exc:  # answered by the app's handler (feedsvc.web.outage)
+            status = 503 if is_outage(exc) else 500
+            raise
         finally:
             metrics.HTTP_REQUESTS.labels(f"{endpoint.method} {endpoint.path}", str(status)).inc()
 

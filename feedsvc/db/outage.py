@@ -1,0 +1,196 @@
+"""A database outage, told once: which errors are one, and the log lines while it lasts.
+
+While the state DB is down, refusing, hanging (past its connect/statement/pool timeouts),
+locked or read-only, every part of the service that needs it fails the same way, over and over:
+each web request, each dispatcher and follow-up step, each scheduled job. Logging each failure
+with its traceback filled the log with ~150 tracebacks every 90 s (tester 3, F6), and a
+traceback says "bug" where there is none. So an outage is logged as **one line when it starts,
+a summary every** :data:`SUMMARY_SECONDS` **while it lasts, and one line when it ends**
+(:class:`Outage`); only an error that is not an outage (:func:`is_outage`: a bug, a refused
+row) keeps its traceback, logged by the caller.
+
+The end is seen by the engine itself (:func:`watch_answers`: a statement that completed), so a
+request that needs no database never ends an outage it knows nothing about. Every engine of
+one database shares one :class:`Outage` (:func:`outage_of`, keyed by
+:class:`~feedsvc.db.errors.Where`): the web's engine and the workers' count together.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from feedsvc.db.errors import Where, describe, is_database_error, marked, trouble
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
+log = logging.getLogger("feedsvc.db.outage")
+
+#: Seconds between two lines about one outage (its start, then summaries): a bounded log
+#: whatever the request rate.
+SUMMARY_SECONDS = 60.0
+#: Seconds a client is told to wait (``Retry-After``) when a request needs the DB and it is down.
+RETRY_AFTER = 30
+
+
+def is_outage(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database is unavailable (not that this request or row is
+    wrong): a connection refused, lost, timed out or invalidated, the pool out of connections
+    in time, a lock, a read-only or unopenable database, a missing privilege, a full disk.
+
+    A ``ProgrammingError`` (bad SQL) or ``IntegrityError`` is not one: it is a bug or one row's
+    fault, and keeps its traceback.
+    """
+    if not is_database_error(exc):
+        return False
+    if str(getattr(exc, "orig", None) or exc).startswith(_SQLITE_SCHEMA):
+        return False
+    if trouble(exc) is not None:
+        return True
+    from sqlalchemy import exc as sa
+
+    if isinstance(exc, sa.TimeoutError | sa.DisconnectionError):  # pool checkout, pre-ping
+        return True
+    if isinstance(exc, sa.DBAPIError):
+        return exc.connection_invalidated or isinstance(
+            exc, sa.OperationalError | sa.InterfaceError
+        )
+    import sqlite3
+
+    return isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError)
+
+
+#: SQLite's words for a schema that lacks what the code asks (an ``OperationalError`` there,
+#: PostgreSQL's ``ProgrammingError``): a database at the wrong revision, not an outage.
+_SQLITE_SCHEMA = ("no such table", "no such column")
+
+
+class Outage:
+    """One database's outage as the log tells it (thread-safe; see the module docstring).
+
+    :meth:`failed` counts a failure and logs the start or a due summary; :meth:`answered` logs
+    the end. A database that flaps (answers reads, refuses writes) gets at most one line per
+    :data:`SUMMARY_SECONDS`: a start within that time of the last line is counted, not logged.
+    """
+
+    def __init__(
+        self,
+        where: str,
+        *,
+        summary_seconds: float = SUMMARY_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.where = where
+        self.summary_seconds = summary_seconds
+        self.clock = clock
+        self._lock = threading.Lock()
+        self.since: float | None = None  # when the current outage began (None: none now)
+        self._announced = False  # its start was logged (so its end is)
+        self._last_line: float | None = None
+        self._counts: dict[str, int] = {}  # failures by who, since the last line
+        self._total = 0  # failures in the current outage
+
+    @property
+    def down(self) -> bool:
+        return self.since is not None
+
+    def failed(self, exc: BaseException, who: str) -> None:
+        """Count ``who``'s failure (``"web"``, ``"dispatcher"``…); log the outage's start, or
+        a summary when one is due."""
+        with self._lock:
+            now = self.clock()
+            self._counts[who] = self._counts.get(who, 0) + 1
+            self._total += 1
+            due = self._last_line is None or now - self._last_line >= self.summary_seconds
+            if self.since is None:
+                self.since, self._total = now, 1
+                if due:
+                    self._line(
+                        "is unavailable: %s; requests that need it are answered 503, "
+                        "background work retries (one line every %.0f s until it is back)",
+                        describe(exc),
+                        self.summary_seconds,
+                        now=now,
+                    )
+                    self._announced = True
+                return
+            if due:
+                self._line(
+                    "still unavailable after %.0f s (%s in the last %.0f s): %s",
+                    now - self.since,
+                    self._counted(),
+                    now - (self._last_line if self._last_line is not None else self.since),
+                    describe(exc),
+                    now=now,
+                )
+                self._announced = True
+
+    def answered(self) -> None:
+        """The database completed a statement: end the outage (one line if it was logged).
+        Called on every statement: costs one attribute read when there is no outage."""
+        if self.since is None:
+            return
+        with self._lock:
+            if self.since is None:
+                return
+            now = self.clock()
+            if self._announced:
+                self._line(
+                    "available again after %.0f s (%d failure(s) during the outage)",
+                    now - self.since,
+                    self._total,
+                    now=now,
+                    level=logging.INFO,
+                )
+            self.since, self._announced, self._total = None, False, 0
+
+    def _counted(self) -> str:
+        parts = [f"{n} {who}" for who, n in sorted(self._counts.items())]
+        return ", ".join(parts) + " failure(s)" if parts else "no failure"
+
+    def _line(self, fmt: str, *args: Any, now: float, level: int = logging.WARNING) -> None:
+        log.log(level, "%s " + fmt, self.where, *args)
+        self._last_line = now
+        self._counts.clear()
+
+
+_outages: dict[str, Outage] = {}
+_registry_lock = threading.Lock()
+
+
+def outage_of(where: Where | None) -> Outage:
+    """The one :class:`Outage` of the database ``where`` (by its shown URL), made on first use;
+    ``None`` (an error no engine marked) is "the database"."""
+    name = "the database" if where is None else f"{where.role} {where.shown}"
+    with _registry_lock:
+        found = _outages.get(name)
+        if found is None:
+            found = _outages[name] = Outage(name)
+        return found
+
+
+def report(exc: BaseException, who: str, where: Where | None = None) -> bool:
+    """When ``exc`` is an outage (:func:`is_outage`), count it on its database's
+    :class:`Outage` (``where``, else the one the engine marked on it) and return True: the
+    caller logs nothing more. False: a bug or a row's fault, the caller logs it as before."""
+    if not is_outage(exc):
+        return False
+    outage_of(marked(exc) or where).failed(exc, who)
+    return True
+
+
+def watch_answers(engine: Engine, where: Where) -> Outage:
+    """End ``where``'s outage when ``engine`` completes a statement; returns that outage."""
+    from sqlalchemy import event
+
+    outage = outage_of(where)
+
+    @event.listens_for(engine, "after_cursor_execute")
+    def _answered(*_args: Any) -> None:
+        outage.answered()
+
+    return outage

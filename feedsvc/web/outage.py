@@ -1,0 +1,94 @@
+"""The one answer of every route whose request needs the state DB while it is unavailable.
+
+A search feed, a ``?limit=`` feed, an admin page or an API call that reads the state DB during
+an outage (down, refusing, hanging past its timeouts, locked, read-only) used to end in
+Starlette's unhandled ``500 Internal Server Error`` with a traceback per request (tester 3,
+F6): a cache or feed reader takes a 500 for a server bug, and the log grew ~23 MB an hour.
+Now the app's exception handler for SQLAlchemy's errors (:func:`state_db_handler`) answers
+**503 with** ``Retry-After`` (:data:`feedsvc.db.outage.RETRY_AFTER`) in the format the route
+speaks — JSON ``{"error", "code": "state_db_unavailable", "message"}`` under ``/api/``, plain
+text for feeds (as the search-concurrency 503), an HTML page elsewhere (reader pages in
+``site.language``, the admin in ``admin.language``) — and counts the failure on the
+database's :class:`~feedsvc.db.outage.Outage` (one log line per outage, no traceback).
+
+An error that is not an outage (:func:`feedsvc.db.outage.is_outage`: bad SQL, a constraint)
+is a bug: re-raised, so it stays a 500 with its traceback in the log.
+
+What is served from memory needs no DB and is unaffected: plain topic feeds, ``/``,
+``/topics/{slug}`` and ``/feeds.opml`` keep their last rendering through an outage.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from typing import TYPE_CHECKING
+
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from feedsvc.catalogue import Translator
+from feedsvc.db.errors import state_db
+from feedsvc.db.outage import RETRY_AFTER, is_outage, report
+from feedsvc.web.http_cache import text_response
+from feedsvc.web.words import api_words, reader_words
+
+if TYPE_CHECKING:
+    from collections.abc import Awaitable, Callable
+
+    from starlette.requests import Request
+
+    from feedsvc.app import Service
+
+#: Paths answered in plain text (feeds and what feed readers fetch; the Zalo webhook).
+_PLAIN = ("/feeds/", "/feeds.opml", "/feed.xsl", "/zalo/")
+
+
+def state_db_handler(service: Service) -> Callable[[Request, Exception], Awaitable[Response]]:
+    """The handler for ``sqlalchemy.exc.SQLAlchemyError`` (see the module docstring)."""
+    where = state_db(service.settings.database.url)
+
+    async def handler(request: Request, exc: Exception) -> Response:
+        if not is_outage(exc):
+            raise exc  # a bug: Starlette's 500, with its traceback logged
+        report(exc, "web", where)
+        return unavailable(request, service)
+
+    return handler
+
+
+def unavailable(request: Request, service: Service) -> Response:
+    """The 503 for ``request`` (see the module docstring); never cached by a shared cache."""
+    path = request.url.path
+    seconds = RETRY_AFTER
+    headers = {"Retry-After": str(seconds), "Cache-Control": "no-store"}
+    if path.startswith("/api/"):
+        words = api_words(service, request)
+        body = {
+            "error": "the state database does not answer",
+            "code": "state_db_unavailable",
+            "message": words("api.state_db_unavailable", seconds=seconds),
+        }
+        return JSONResponse(body, 503, headers)
+    if path.startswith(_PLAIN):
+        text = reader_words(service)("http.state_db_down", seconds=seconds)
+        response = text_response(503, text + "\n")
+        response.headers.update(headers)
+        return response
+    settings = service.settings
+    admin = path == "/admin" or path.startswith("/admin/")
+    language = settings.admin.language if admin else settings.site.language
+    words = Translator(language, settings.site.timezone)
+    page = _PAGE.format(
+        lang=language,
+        title=escape(words("http.state_db_down_title")),
+        text=escape(words("http.state_db_down", seconds=seconds)),
+    )
+    return HTMLResponse(page, 503, headers)
+
+
+_PAGE = """<!doctype html>
+<html lang="{lang}">
+<head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title></head>
+<body><h1>{title}</h1><p>{text}</p></body>
+</html>
+"""
