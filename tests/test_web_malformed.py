@@ -53,6 +53,10 @@ MALFORMED: dict[str, bytes] = {
     "folded header": b"GET / HTTP/1.1\r\n Folded: x\r\n\r\n",
     "two content-lengths": b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
     "TLS hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32,
+    # RFC 9112 §3.2: more than one Host line is a 400 (tester3 F8: the first was believed)
+    "two hosts": b"GET /feeds/kien-thuy.rss HTTP/1.1\r\nHost: a.example\r\nHost: b.example\r\n\r\n",
+    "two hosts, other case": b"GET /x/ HTTP/1.1\r\nhost: a.example\r\nHOST: a.example\r\n\r\n",
+    "two hosts, HTTP/1.0": b"GET /feeds/x.rss/ HTTP/1.0\r\nHost: a\r\nX: y\r\nHost: b\r\n\r\n",
 }
 HOSTILE = (b"\x1b", b"secret", b"\x00", b"G@T", "kiến".encode())
 

@@ -54,7 +54,7 @@ import httptools
 
 from feedsvc.catalogue.web import MESSAGES
 from feedsvc.web.answers import ClosingAnswer, default_lines, too_large_answer
-from feedsvc.web.malformed import log_refusal, parse_failure
+from feedsvc.web.malformed import log_refusal, parse_failure, refuse_two_hosts
 from feedsvc.web.stalls import StallGuard
 
 log = logging.getLogger(__name__)
@@ -317,6 +317,7 @@ class BoundedHttpProtocol(StallGuard):
             self._arm_head_timer()
 
     def on_headers_complete(self) -> None:
+        refuse_two_hosts(self.headers)  # the parser's 400, like any malformed head
         self._head_done()
         super().on_headers_complete()
 

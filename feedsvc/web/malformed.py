@@ -20,9 +20,27 @@ import httptools
 
 log = logging.getLogger(__name__)
 
+
+class TwoHosts(ValueError):
+    """A request head with more than one ``Host`` line: RFC 9112 §3.2 says 400. uvicorn kept
+    both and the app read the first, while a proxy or cache in front may read the last: two
+    parties disagreeing on which site a request is for (tester3 F8). Raised in the head
+    callback (:meth:`feedsvc.web.connections.BoundedHttpProtocol.on_headers_complete`) so the
+    parser refuses the request like any malformed one."""
+
+    def __str__(self) -> str:
+        return "more than one Host header"
+
+
+def refuse_two_hosts(headers: list[tuple[bytes, bytes]]) -> None:
+    """Raise :class:`TwoHosts` when ``headers`` (uvicorn's, names lower-cased) give Host twice."""
+    if sum(1 for name, _ in headers if name == b"host") > 1:
+        raise TwoHosts
+
+
 #: Exceptions a parser callback raises because of what the client sent: uvicorn's head
-#: callback reads the URL with ``httptools.parse_url`` and its path as ASCII.
-CLIENT_FAULTS = (httptools.HttpParserError, UnicodeError)
+#: callback reads the URL with ``httptools.parse_url`` and its path as ASCII; two Host lines.
+CLIENT_FAULTS = (httptools.HttpParserError, UnicodeError, TwoHosts)
 #: The longest reason logged, in characters.
 MAX_REASON = 120
 
@@ -34,6 +52,8 @@ def parse_failure(exc: httptools.HttpParserError) -> str:
     cause = exc.__context__ if isinstance(exc, httptools.HttpParserCallbackError) else None
     if cause is None:
         reason = str(exc)
+    elif isinstance(cause, TwoHosts):
+        reason = str(cause)
     elif isinstance(cause, CLIENT_FAULTS):
         reason = f"{type(cause).__name__} in the request head"
     else:

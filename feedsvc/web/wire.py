@@ -31,6 +31,7 @@ from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 from feedsvc.web.connections import BoundedHttpProtocol, bind_limits
 from feedsvc.web.feeds import FeedFastPath, count_feed_response
 from feedsvc.web.http_cache import Reply
+from feedsvc.web.malformed import refuse_two_hosts
 from feedsvc.web.paths import path_text
 from feedsvc.web.stalls import StallGuard
 
@@ -67,6 +68,7 @@ class FeedWireProtocol(BoundedHttpProtocol):
         super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        refuse_two_hosts(self.headers)  # the parser's 400 (BoundedHttpProtocol's check too)
         self._head_done()
         try:
             found = self._poll()
