@@ -108,6 +108,8 @@ articles = Table(
     Index(None, "published_at"),
     Index(None, "source_cursor"),
     Index(None, "last_changed_at"),
+    # a new key's row id looked up among the held articles: a re-keyed CMS row (0024)
+    Index(None, "source_id"),
     # the follow-up worker's sweep: alerts of articles withdrawn/hidden since its last pass
     Index(None, "withdrawn_at"),
     Index(None, "hidden_at"),

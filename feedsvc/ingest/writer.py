@@ -25,7 +25,7 @@ from feedsvc.db import Database
 from feedsvc.ingest.model import Change
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
-from feedsvc.store import pending_hides
+from feedsvc.store import pending_hides, rekeyed
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries
@@ -227,7 +227,9 @@ def apply(
         {aid: waiting[i.article.source_key] for aid, i in zip(ids, new, strict=True)
          if i.article.source_key in waiting},
     )  # fmt: skip
-    previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer])
+    handed = _hand_over(conn, [*zip(ids, new, strict=True), *((k.id, i) for k, i in newer)], now)
+    previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer] + [*handed.values()])
+    handed_topics = topic_ids_of_articles(conn, list(handed.values()))
     article_store.update_articles(
         conn, [(k.id, i.article, _search_text(i), i.at) for k, i in newer], now, withdraw_reason
     )
@@ -244,8 +246,13 @@ def apply(
         replace=[k.id for k, _ in newer],
     )
     changes = [
-        Change(aid, i.article, True, frozenset(_topics(i))) for aid, i in zip(ids, new, strict=True)
-    ]
+        Change(
+            aid, i.article, True, frozenset(_topics(i)),
+            frozenset(handed_topics.get(handed[aid], ())) if aid in handed else frozenset(),
+            previous.get(handed[aid]) if aid in handed else None,
+        )  # a re-keyed row's article: the old key's version is its previous one
+        for aid, i in zip(ids, new, strict=True)
+    ]  # fmt: skip
     changes += [
         Change(
             k.id,
@@ -262,6 +269,30 @@ def apply(
     # cover its time, does not release it again (a second "became public", in any process)
     mark_released(conn, [c.article_id for c in changes if c.revealed], now)
     return changes
+
+
+def _hand_over(
+    conn: Connection, stored: Sequence[tuple[int, Item]], now: datetime
+) -> dict[int, int]:
+    """Articles held from these items' rows under a key the row no longer carries (a CMS row
+    re-keyed, tester 3 F7) handed over to the stored one (:mod:`feedsvc.store.rekeyed`: alerts,
+    hide, the old one withdrawn as ``re-keyed``). Returns ``stored article id → old id``."""
+    rows = {i.at.id: i.article.source_key for _, i in stored if i.at.id}
+    held = rekeyed.held_from_rows(conn, rows)
+    handed: dict[int, int] = {}
+    for aid, item in stored:
+        old = held.get(item.at.id)
+        if old is None or old.id == aid:
+            continue
+        rekeyed.hand_over(conn, old.id, aid, now)
+        handed[aid] = old.id
+        log.info(
+            "ingest: row id=%s now carries key %s: article %s handed over to it (withdrawn as "
+            "re-keyed, its alerts moved)",
+            item.at.id, item.article.source_key, old.source_key,
+        )  # fmt: skip
+    end_queued_deliveries(conn, list(handed.values()), f"withdrawn:{rekeyed.REKEYED}", now)
+    return handed
 
 
 def _revealed(held: Known, article: Article, now: datetime) -> bool:
