@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import mariadb_database
 from lifecycle_world import Clock
 from sqlalchemy import Engine, create_engine, text
@@ -92,6 +93,15 @@ def news_table(db: Database, tmp_path: Path, backend: str) -> Iterator[News]:
         return
     url = f"sqlite:///{tmp_path / 'cms.db'}" if db.dialect == "sqlite" else str(db.url)
     yield from _made(url, "TIMESTAMP")
+
+
+@pytest.fixture(params=["same", "mariadb"])
+def news(db: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[News]:
+    """The ``news`` table on each backend the state DB allows (MariaDB: SQLite state DB only)."""
+    if request.param == "mariadb" and db.dialect != "sqlite":
+        pytest.skip("MariaDB's CMS runs with the SQLite state DB only")
+    with news_table(db, tmp_path, request.param) as table:
+        yield table
 
 
 def _made(url: str, ts: str) -> Iterator[News]:

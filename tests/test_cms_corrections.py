@@ -8,12 +8,10 @@ refused, as before, but said once in the log."""
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from cms_news import News, news_table
+from cms_news import News, news
 from lifecycle_world import World, make_world
 from sqlalchemy import func, select, update
 
@@ -22,13 +20,7 @@ from feedsvc.db.schema import alert_followups, articles, deliveries
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.versions import takes_over
 
-
-@pytest.fixture(params=["same", "mariadb"])
-def news(db: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[News]:
-    if request.param == "mariadb" and db.dialect != "sqlite":
-        pytest.skip("MariaDB's CMS runs with the SQLite state DB only")
-    with news_table(db, tmp_path, request.param) as table:
-        yield table
+__all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 
 
 def world(db: Database, news: News, stamped: bool = True) -> World:

@@ -8,13 +8,12 @@ that the key column is not unique."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
-from cms_news import News, news_table
+from cms_news import News, news
 from lifecycle_world import World, make_world
 from sqlalchemy import select
 
@@ -23,13 +22,7 @@ from feedsvc.db.schema import articles
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.store.lifecycle import withdraw_deleted
 
-
-@pytest.fixture(params=["same", "mariadb"])
-def news(db: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[News]:
-    if request.param == "mariadb" and db.dialect != "sqlite":
-        pytest.skip("MariaDB's CMS runs with the SQLite state DB only")
-    with news_table(db, tmp_path, request.param) as table:
-        yield table
+__all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 
 
 def setup(db: Database, news: News, *rows: tuple[int, str, int]) -> tuple[World, Reconciler]:

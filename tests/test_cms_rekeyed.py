@@ -7,12 +7,9 @@ DB holding data."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-from cms_news import News, news_table
+from cms_news import News, news
 from lifecycle_world import World, make_world
 from sqlalchemy import inspect, select, update
 from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
@@ -23,13 +20,7 @@ from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.store.followups import sweep_retired
 
-
-@pytest.fixture(params=["same", "mariadb"])
-def news(db: Database, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[News]:
-    if request.param == "mariadb" and db.dialect != "sqlite":
-        pytest.skip("MariaDB's CMS runs with the SQLite state DB only")
-    with news_table(db, tmp_path, request.param) as table:
-        yield table
+__all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 
 
 def world(db: Database, news: News) -> World:
