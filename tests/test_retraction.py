@@ -16,6 +16,7 @@ import pytest
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault, Limit, most_in_window
 from handoffs import handoffs
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, update
 
 from feedsvc.articles import Article
@@ -177,8 +178,15 @@ async def retraction_env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
     ing.hooks.append(Outbox(timedelta(hours=48)))
     ing.hooks.append(Corrections(True))
     fake.add_chat(GROUP, "group", "Nhóm tin")
+    # No test here needs this sender to time out (the late delete's worker is cancelled), so
+    # its read timeout is one load cannot reach (:mod:`patience`): at 0.5 s a stalled fake's
+    # answer made an ordinary send ambiguous, re-sent by design, and broke exact counts.
     sender = TelegramSender(
-        fake.token, base_url=fake.base_url, read_timeout=0.5, connect_timeout=0.5, pool_timeout=0.5
+        fake.token,
+        base_url=fake.base_url,
+        read_timeout=PATIENT_READ_TIMEOUT,
+        connect_timeout=PATIENT_READ_TIMEOUT,
+        pool_timeout=PATIENT_READ_TIMEOUT,
     )
     await sender.start()
     yield Env(db, fake, ing, sender)
@@ -416,7 +424,11 @@ async def sends_beside_deletes(env: Env, first_chat: int, stalled: bool = False)
     for c in range(first_chat, first_chat + 8):  # private chats: only the global limit binds
         subscribe_chat(env.db, c, "private", "an-ninh")
     with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake, handoffs(fake) as sent:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        # exactly 24 calls: a read timeout load (or ``stalled``) can reach would re-send a send
+        # by design and make it 25 (:mod:`patience`)
+        sender = TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        )
         async with sender:
             channel = TelegramChannel(sender, VN, global_rate=4)
             fast = DispatchSettings(poll_seconds=0.05, backoff_base=0.05)

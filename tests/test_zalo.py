@@ -15,6 +15,7 @@ import httpx
 import pytest
 from factories import VN, article, builtin_ingestor, clock_start
 from fakezalo import FakeZaloAPI, Fault
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 
 from feedsvc.app import Roles, Service, create_app
@@ -60,8 +61,24 @@ def states(db: Database) -> list[str]:
         return list(conn.execute(select(deliveries.c.state).order_by(deliveries.c.id)).scalars())
 
 
-async def dispatch_until_done(db: Database, fake: FakeZaloAPI, timeout: float = 20) -> None:
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=0.5, connect_timeout=0.5)
+def ambiguous_by_address(db: Database) -> dict[str, int]:
+    """How many times each recipient's delivery was re-sent after an ambiguous outcome."""
+    query = select(chats.c.address, deliveries.c.ambiguous).join(
+        chats, chats.c.chat_id == deliveries.c.chat_id
+    )
+    with db.read() as conn:
+        return {address: n for address, n in conn.execute(query).tuples()}
+
+
+async def dispatch_until_done(
+    db: Database, fake: FakeZaloAPI, timeout: float = 20, read_timeout: float = PATIENT_READ_TIMEOUT
+) -> None:
+    """Dispatch until nothing is pending. The default read timeout is one load cannot reach
+    (:mod:`patience`); a test that scripts a late answer passes a short one and counts the
+    re-sends the deliveries record."""
+    api = ZaloBotAPI(
+        fake.token, fake.base_url, read_timeout=read_timeout, connect_timeout=read_timeout
+    )
     channel = ZaloChannel(api, VN, global_rate=50)
     settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
     d = Dispatcher(db, channel, VN, settings)
@@ -85,22 +102,24 @@ async def test_alerts_reach_zalo_once_through_faults(db: Database, fake: FakeZal
     ing.hooks.append(Outbox(timedelta(hours=48)))
     zalo_subscriber(db, "z-ok")
     zalo_subscriber(db, "z-flaky")
-    fake.script("z-flaky", Fault.server_error(), Fault.flood(1), Fault.late(1.0))
+    fake.script("z-flaky", Fault.server_error(), Fault.flood(1), Fault.late(4.0))
     long = "Lực lượng công an huyện Kiến Thụy " * 160  # a 5,000+ character summary
     with db.write() as conn:
         upsert_source_articles(conn, [article(1, published_at=datetime.now(VN), summary=long)],
                                datetime.now(UTC))  # fmt: skip
     assert ing.tick().error is None
-    await dispatch_until_done(db, fake)
+    await dispatch_until_done(db, fake, read_timeout=2.0)
     assert states(db) == ["sent", "sent"]
-    ok = fake.messages("z-ok")
-    assert len(ok) == 1 and len(ok[0].text) <= 2000
-    assert "https://example.vn/tin/1.html" in ok[0].text
     # 500 → retried; 429 → paused, retried; a late answer (read timeout) → one re-send: at most
-    # one duplicate, recorded as ambiguous
-    assert len(fake.messages("z-flaky")) == 2
-    with db.read() as conn:
-        assert sorted(conn.execute(select(deliveries.c.ambiguous)).scalars()) == [0, 1]
+    # one duplicate, recorded as ambiguous. A loaded machine's slow answer can make any send
+    # here ambiguous too (re-sent by design), so each recipient gets exactly one message plus
+    # the re-sends its delivery records; the scripted late answer is exactly one of z-flaky's.
+    resent = ambiguous_by_address(db)
+    assert resent["z-flaky"] == 1
+    ok = fake.messages("z-ok")
+    assert len(ok) == 1 + resent["z-ok"] and all(len(m.text) <= 2000 for m in ok)
+    assert all("https://example.vn/tin/1.html" in m.text for m in ok)
+    assert len(fake.messages("z-flaky")) == 1 + resent["z-flaky"]
     assert fake.violations == []
 
 
