@@ -14,7 +14,7 @@ leader), so the decision "new, newer, already held" is always taken under the lo
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -29,6 +29,7 @@ from feedsvc.store import pending_hides, rekeyed
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries
+from feedsvc.store.pending_hides import PendingHide
 from feedsvc.store.source_articles import differing
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
@@ -182,12 +183,15 @@ def apply(
     items: Sequence[Item],
     now: datetime,
     withdraw_reason: str = "source",
+    pending: Mapping[str, PendingHide] | None = None,
 ) -> list[Change]:
     """Store ``items`` in the caller's transaction; the changes (new and newer), in order.
 
     A new article an editor hid before ingest read it arrives hidden (its pending hide applied
-    and deleted here). An item the source withdrew is stored withdrawn (``withdraw_reason``)
-    and its queued deliveries end as ``withdrawn`` in this same transaction (SPEC §10)."""
+    and deleted here; ``pending``: the hides :func:`feedsvc.store.pending_hides.read_locked`
+    read for these items earlier in this transaction, else they are read here). An item the
+    source withdrew is stored withdrawn (``withdraw_reason``) and its queued deliveries end as
+    ``withdrawn`` in this same transaction (SPEC §10)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
     # a correction prepare() found is checked again under the lock (only those items)
     still = _edited(conn, [(i.at, i.article) for i in items if i.edited], known)
@@ -218,7 +222,7 @@ def apply(
     # an editor's hide recorded before ingest read the key (store.pending_hides): applied with
     # the insert, before the hooks (the outbox reads the article hidden, never public), and its
     # record deleted, all in this transaction
-    waiting = pending_hides.take(conn, [i.article.source_key for i in new])
+    waiting = pending_hides.take(conn, [i.article.source_key for i in new], pending)
     ids = article_store.insert_articles(
         conn, [(i.article, _search_text(i), i.at) for i in new], now, withdraw_reason
     )

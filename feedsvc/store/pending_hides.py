@@ -95,14 +95,24 @@ def cancel(conn: Connection, source_key: str) -> PendingHide | None:
     return held
 
 
-def take(conn: Connection, keys: Sequence[str]) -> dict[str, PendingHide]:
+def read_locked(conn: Connection, keys: Sequence[str]) -> dict[str, PendingHide]:
+    """The pending hides of ``keys``, read under the lock (:func:`serialize`), which this
+    transaction then holds to its end: no hide can be recorded meanwhile, so what this returns
+    stays true for the whole transaction (a batch stored row by row reads once, not per row)."""
+    serialize(conn)
+    return _read(conn, keys)
+
+
+def take(
+    conn: Connection, keys: Sequence[str], read: Mapping[str, PendingHide] | None = None
+) -> dict[str, PendingHide]:
     """The pending hides of ``keys`` (articles this ingest transaction is about to insert),
     deleted in the same transaction: committed together with the hidden article, or not at
-    all (a crash in between leaves the record, and the next ingest applies it)."""
+    all (a crash in between leaves the record, and the next ingest applies it). ``read``:
+    what :func:`read_locked` gave earlier in this transaction, for keys among its own."""
     if not keys:
         return {}
-    serialize(conn)
-    found = _read(conn, keys)
+    found = read_locked(conn, keys) if read is None else {k: read[k] for k in keys if k in read}
     held = list(found)
     for start in range(0, len(held), CHUNK):
         conn.execute(
