@@ -19,14 +19,12 @@ from lifecycle_world import entry_keys
 from sqlalchemy import func, select
 from starlette.testclient import TestClient
 from test_admin_hide_back import admin
-from test_lifecycle_editors import AUTH, client, service, state
+from test_lifecycle_editors import AUTH, client, followed_topic, service, state
 
 from feedsvc.app import Service
 from feedsvc.cli import cli
 from feedsvc.db.schema import articles, deliveries, pending_hides
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.subscriptions import ensure_chat, subscribe
-from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 __all__ = ["admin", "client", "service"]  # fixtures shared with test_admin_hide_back, …editors
 
@@ -47,12 +45,7 @@ def imported(service: Service, **fields: Any) -> None:
     followed by chat 777."""
     now = service.db.now()
     with service.db.write() as conn:
-        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
-        topic = get_topic(conn, "kien-thuy")
-        assert topic is not None
-        ensure_chat(conn, 777, "private", "Phóng viên", now)
-        subscribe(conn, 777, topic_id=topic.id, query=None, now=now)
-        service.index.refresh(conn)
+        followed_topic(service, conn, now)
         rows = [
             article(9, title="Kiến Thụy: tin cần gỡ", published_at=now, **fields),
             article(10, title="Kiến Thụy: tin thường", published_at=now),

@@ -8,7 +8,7 @@ import re
 import unicodedata
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -17,7 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from factories import article
-from sqlalchemy import select, update
+from sqlalchemy import Connection, select, update
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli
@@ -291,6 +291,17 @@ def test_a_re_hide_without_a_reason_keeps_the_takedown_record(service: Service) 
         assert state(service, "TEST-00001").hidden_at == taken.hidden_at
 
 
+def followed_topic(service: Service, conn: Connection, now: datetime) -> None:
+    """Topic ``kien-thuy`` (query "Kiến Thụy") followed by private chat 777, the matcher
+    refreshed, in the caller's transaction."""
+    save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
+    topic = get_topic(conn, "kien-thuy")
+    assert topic is not None
+    ensure_chat(conn, 777, "private", "Phóng viên", now)
+    subscribe(conn, 777, topic_id=topic.id, query=None, now=now)
+    service.index.refresh(conn)
+
+
 @pytest.mark.parametrize("front", ["cli", "api", "admin"])
 def test_every_front_end_alerts_an_article_hidden_before_its_time(
     service: Service, front: str
@@ -300,12 +311,7 @@ def test_every_front_end_alerts_an_article_hidden_before_its_time(
     db = service.db
     now = db.now()
     with db.write() as conn:
-        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli", now)
-        topic = get_topic(conn, "kien-thuy")
-        assert topic is not None
-        ensure_chat(conn, 777, "private", "Phóng viên", now)
-        subscribe(conn, 777, topic_id=topic.id, query=None, now=now)
-        service.index.refresh(conn)
+        followed_topic(service, conn, now)
         upsert_source_articles(
             conn, [article(5, title="Kiến Thụy: hẹn giờ", published_at=now + timedelta(hours=1))],
             now,
