@@ -530,7 +530,7 @@ async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None
     assert r.status_code == 201, r.text
     hook = r.json()
     assert hook["channel"] == "apprise" and hook["address"].startswith("json://***#")
-    assert hook["chat_id"] >= 2**53
+    assert hook["chat_id"] == 2**52  # the first id of other channels: exact as a double
     again = await post(client, "/api/subscriptions", body)
     assert again.status_code == 200 and again.json()["id"] == hook["id"]
     zalo = {"channel": "zalo", "address": "a1b2c3d4", "query": "công an"}
@@ -547,6 +547,7 @@ async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None
         {"channel": "apprise", "topic": "kien-thuy"},
         {"channel": "zalo", "address": "a b", "topic": "kien-thuy"},
         {"channel": "telegram", "chat_id": 2**53, "chat_type": "private", "topic": "kien-thuy"},
+        {"channel": "telegram", "chat_id": 2**52, "chat_type": "private", "topic": "kien-thuy"},
         {"channel": "telegram", "topic": "kien-thuy", "chat_type": "private"},
     ):
         r = await post(client, "/api/subscriptions", bad)

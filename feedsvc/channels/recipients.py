@@ -66,7 +66,8 @@ def recipient_spec(
                 raise RecipientError("address_invalid", "not a Telegram chat id", "address")
         if chat_id is None:
             raise RecipientError("chat_id_required", "a Telegram chat id is required", "chat_id")
-        # Telegram ids have at most 52 significant bits, and none is 0 (users > 0, chats < 0)
+        # Telegram ids have at most 52 significant bits (Bot API ``Chat.id``: |id| < 2**52, where
+        # other channels' ids begin, db.schema), and none is 0 (users > 0, chats < 0)
         if chat_id == 0 or abs(chat_id) >= NON_TELEGRAM_IDS:
             raise RecipientError("address_invalid", "not a Telegram chat id", "chat_id")
         if chat_type not in TELEGRAM_TYPES:

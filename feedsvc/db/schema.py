@@ -199,7 +199,7 @@ def _address_of(context: Any) -> str:
 # One recipient per row, of any channel (migration 0009, issue 14): ``channel`` telegram | zalo
 # | apprise, ``address`` the channel's own id (Telegram: the chat id as text; Zalo: its chat id;
 # Apprise: the destination URL, a secret). ``chat_id`` is the key everything else references:
-# Telegram's own id for Telegram rows, from NON_TELEGRAM_IDS up for the other channels.
+# Telegram's own id for Telegram rows, in [NON_TELEGRAM_IDS, NON_TELEGRAM_END) for the others.
 # Pacing and 429 pauses live here so they survive restarts.
 chats = Table(
     "chats",
@@ -224,9 +224,16 @@ chats = Table(
     Index(None, "channel", "address", unique=True),
 )
 
-# Telegram chat ids have at most 52 significant bits (Bot API docs, ``Chat.id``): recipients of
-# other channels take chat ids from 2**53 up, so no Telegram chat can ever collide with them.
-NON_TELEGRAM_IDS = 2**53
+# Telegram's Bot API documents ``Chat.id`` as having "at most 52 significant bits" (so |id| <
+# 2**52, "a signed 64-bit integer or double-precision float type are safe"). Recipients of other
+# channels take chat ids in [NON_TELEGRAM_IDS, NON_TELEGRAM_END): never a Telegram id, and every
+# one exact as an IEEE double. From 2**53 up (before 0025) two recipients could be one number to a
+# JSON reader that parses numbers as doubles (jq 1.6, JavaScript): 2**53 + 1 reads as 2**53, so a
+# script pausing "the chat it just listed" paused another one (tester F9). This constant is the
+# one boundary: the Telegram id check (``channels.recipients``) and the allocation
+# (``store.subscriptions.ensure_recipient``) both read it.
+NON_TELEGRAM_IDS = 2**52
+NON_TELEGRAM_END = 2 * NON_TELEGRAM_IDS  # 2**53: from here up, two integers can be one double
 
 subscriptions = Table(
     "subscriptions",

@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, select, update
 
-from feedsvc.db.schema import NON_TELEGRAM_IDS, chats, subscriptions, topics
+from feedsvc.db.schema import NON_TELEGRAM_END, NON_TELEGRAM_IDS, chats, subscriptions, topics
 from feedsvc.fieldtext import quoted_query
 from feedsvc.store.upsert import insert_missing
 
@@ -41,6 +41,11 @@ class Subscription:
     @property
     def label(self) -> str:
         return self.topic_title or self.topic_slug or quoted_query(self.query or "")
+
+
+class RecipientIdsExhausted(RuntimeError):
+    """Every id of the non-Telegram range is taken up to its last: a new recipient would need an
+    id a double cannot hold exactly (:func:`ensure_recipient`)."""
 
 
 def ensure_chat(
@@ -105,13 +110,15 @@ def ensure_recipient(
     conn: Connection, channel: str, address: str, type_: str, title: str | None, now: datetime
 ) -> Chat:
     """The recipient ``(channel, address)`` of a channel other than Telegram, created if missing
-    with a ``chat_id`` from :data:`NON_TELEGRAM_IDS` up; type and title brought up to date.
+    with a ``chat_id`` in [:data:`NON_TELEGRAM_IDS`, :data:`NON_TELEGRAM_END`) (never a Telegram
+    id, exact as a double: see ``db.schema``); type and title brought up to date.
 
     Race-free without a sequence: the insert takes the next id after the largest in the range
     and skips any conflict; when it lost (a concurrent insert took that id, or this very
     address), the row is read back by its address, else the next id is tried. Raises
     ``ValueError`` for the ``telegram`` channel (its rows are keyed by Telegram's own id:
-    :func:`ensure_chat`).
+    :func:`ensure_chat`), :class:`RecipientIdsExhausted` past the range's last id (2**52 ids:
+    never in practice; an id beyond it would be a double shared by two recipients again).
     """
     if channel == "telegram":
         raise ValueError("telegram recipients are keyed by their chat id: use ensure_chat")
@@ -126,10 +133,14 @@ def ensure_recipient(
                 )
                 return replace(found, type=type_, title=title)
             return found
-        top = conn.execute(
-            select(func.max(chats.c.chat_id)).where(chats.c.chat_id >= NON_TELEGRAM_IDS)
-        ).scalar()
+        in_range = chats.c.chat_id.between(NON_TELEGRAM_IDS, NON_TELEGRAM_END - 1)
+        top = conn.execute(select(func.max(chats.c.chat_id)).where(in_range)).scalar()
         chat_id = NON_TELEGRAM_IDS if top is None else int(top) + 1
+        if chat_id >= NON_TELEGRAM_END:
+            raise RecipientIdsExhausted(
+                f"no recipient id left for a new {channel} recipient: ids {NON_TELEGRAM_IDS} to"
+                f" {NON_TELEGRAM_END - 1} are taken up to the last one"
+            )
         conn.execute(
             insert_missing(conn, chats).values(
                 chat_id=chat_id, channel=channel, address=address, type=type_, title=title,

@@ -18,8 +18,9 @@ from feedsvc import limits
 from feedsvc.channels.apprise import MAX_URL_CHARS
 from feedsvc.digits import MAX_ID, ascii_int
 
-# Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients start at 2**53
-# (feedsvc.channels.recipients checks a Telegram id's range); bounding keeps absurd values out.
+# Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients are in [2**52,
+# 2**53) (db.schema.NON_TELEGRAM_IDS; feedsvc.channels.recipients checks a Telegram id's range),
+# so every id the API gives is exact as a JSON double; bounding keeps absurd values out.
 ChatId = Annotated[int, Field(ge=-MAX_ID, le=MAX_ID)]
 ChatType = Literal["private", "group", "supergroup", "channel"]
 Channel = Literal["telegram", "zalo", "apprise"]
