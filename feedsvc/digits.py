@@ -47,11 +47,6 @@ def ascii_count(text: str, cap: int) -> int | None:
     return min(int(digits or "0"), cap)
 
 
-def is_ascii_int(text: str, *, signed: bool = True) -> bool:
-    """Whether :func:`ascii_int` reads ``text`` as a number."""
-    return ascii_int(text, signed=signed) is not None
-
-
 def ascii_decimal(text: str) -> float | None:
     """``text`` as a number when it is an optional ``-``, ASCII digits and optionally a ``.``
     and more digits (``30``, ``0.5``); else None (``float()`` also takes ``"３０"``, ``"1e3"``,

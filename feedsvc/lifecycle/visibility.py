@@ -19,14 +19,6 @@ from feedsvc.articles import Article
 from feedsvc.db.schema import articles
 
 
-class Withdrawal(StrEnum):
-    """Why the SOURCE took an article back (``articles.withdrawn_reason``)."""
-
-    SOURCE = "source"  # an imported line said "withdrawn": true
-    DRAFT = "draft"  # the CMS row's `visible` expression is false (e.g. back to draft)
-    DELETED = "deleted"  # reconciliation found the row gone from the recent window
-
-
 class Visibility(StrEnum):
     """An article's state for readers, in the order the reasons are checked."""
 

@@ -371,24 +371,6 @@ class FollowupRow:
     finished_at: datetime | None
 
 
-def for_deliveries(conn: Connection, delivery_ids: Sequence[int]) -> dict[int, list[FollowupRow]]:
-    """The follow-ups of these deliveries, by delivery id (retract before correct)."""
-    if not delivery_ids:
-        return {}
-    stmt = (
-        select(
-            f.c.delivery_id, f.c.kind, f.c.state, f.c.outcome, f.c.error, f.c.created_at,
-            f.c.finished_at,
-        )
-        .where(f.c.delivery_id.in_(list(delivery_ids)))
-        .order_by(f.c.delivery_id, f.c.kind.desc())
-    )  # fmt: skip
-    out: dict[int, list[FollowupRow]] = {}
-    for row in conn.execute(stmt).tuples():
-        out.setdefault(row[0], []).append(FollowupRow(*row))
-    return out
-
-
 def counts(conn: Connection) -> dict[tuple[str, str], int]:
     """``(kind, outcome or state) → count``, for status and tests."""
     label = func.coalesce(f.c.outcome, f.c.state)

@@ -150,11 +150,6 @@ def ensure_recipient(
     raise RuntimeError(f"no free recipient id for a {channel} recipient after 100 tries")
 
 
-def delete_recipient(conn: Connection, chat_id: int) -> bool:
-    """Remove a recipient with its subscriptions and queued deliveries (FKs cascade)."""
-    return conn.execute(delete(chats).where(chats.c.chat_id == chat_id)).rowcount == 1
-
-
 def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
     conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(paused=paused))
 

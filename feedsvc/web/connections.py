@@ -144,10 +144,6 @@ class BoundedHttpProtocol(StallGuard):
             registry.pop(self, None)
             self.transport.close()
 
-    def waiting_for_head(self) -> bool:
-        """Idle or mid-head, with no request of this connection being answered."""
-        return self._awaiting_head and self._idle() and not self.transport.is_closing()
-
     # -- the request head -------------------------------------------------------------------
     def data_received(self, data: bytes) -> None:
         """Feed ``data`` to the parser (:meth:`_receive`); a body still to come after it gets
