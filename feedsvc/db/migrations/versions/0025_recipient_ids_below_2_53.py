@@ -81,8 +81,10 @@ def _move(src: int, dst: int) -> None:
             shift,
         ).rowcount
         moved = count if table == "chats" else moved
-    log.info("0025: %d recipient(s) of other channels renumbered from %d up to %d up",
-             moved, src, dst)  # fmt: skip
+    if moved:  # said only when something moved: a new database's upgrade (any command's
+        # first run, e.g. `feedsvc import`) prints nothing
+        log.info("0025: %d recipient(s) of other channels renumbered from %d up to %d up",
+                 moved, src, dst)  # fmt: skip
 
 
 def _refuse_strays(conn: sa.Connection, src: int) -> None:
