@@ -138,6 +138,13 @@ class FakeZaloAPI(FakeServer[str, Fault]):
             self._cond.notify_all()
         return update
 
+    def redeliver(self, update: dict[str, Any]) -> None:
+        """Queue an update already delivered (by webhook or polling) for ``getUpdates`` again, as
+        Zalo does when it retries or a mode switch replays it."""
+        with self._cond:
+            self._updates.append(update)
+            self._cond.notify_all()
+
     @property
     def pending_updates(self) -> int:
         with self._cond:

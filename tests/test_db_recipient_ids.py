@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, Engine, create_engine, insert, select, text
+from sqlalchemy import Connection, Engine, create_engine, insert, inspect, select, text
 from upgrades import database_at
 
 from feedsvc.db import Database
@@ -108,13 +108,16 @@ def _cell(value: Any) -> Any:
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every feedsvc table, as comparable tuples in a stable order."""
+    """Every row of every feedsvc table, as comparable tuples in a stable order (the tables of
+    later revisions, e.g. 0026's ``zalo_updates``, are not there yet)."""
+    present = set(inspect(engine).get_table_names())
     with engine.connect() as conn:
         return {
             t.name: sorted(
                 (tuple(_cell(v) for v in row) for row in conn.execute(select(t))), key=repr
             )
             for t in metadata.sorted_tables
+            if t.name in present
         }
 
 

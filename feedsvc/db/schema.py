@@ -402,6 +402,19 @@ leases = Table(
     Column("expires_at", UTCDateTime, nullable=False),
 )
 
+# Zalo updates already acted on, by chat and message id: a webhook retry, a replay, the same update
+# through long polling, or a copy at another replica finds its key here and does nothing
+# (channels.zalo.bot). Keys go after store.zalo_updates.KEEP (longer than the age past which an
+# update is never acted on anyway).
+zalo_updates = Table(
+    "zalo_updates",
+    metadata,
+    Column("chat", String(100), primary_key=True),  # the Zalo chat id (channels' address)
+    Column("update_key", String(100), primary_key=True),  # message_id, or a digest (see there)
+    Column("seen_at", UTCDateTime, nullable=False),
+    Index(None, "seen_at"),
+)
+
 # Shared send budget (token bucket) across replicas.
 rate_buckets = Table(
     "rate_buckets",

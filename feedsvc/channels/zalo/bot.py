@@ -9,7 +9,12 @@ happens in a private chat (SPEC §11: private chats are the main case).
 
 Updates arrive through ``POST /zalo/webhook`` (``zalo.webhook_secret`` set; see
 :func:`secret_matches`) or from :class:`ZaloPoller` (long polling, one poller across replicas
-through the ``zalo-poller`` lease). A reply's ``sendMessage`` waits for a slot of the Zalo send
+through the ``zalo-poller`` lease); both meet in :meth:`ZaloBot.handle`, which acts on each
+update at most once (tester4 G1): one older than :data:`~feedsvc.channels.zalo.updates.MAX_AGE`
+is dropped, and of the copies of one update (webhook retries, replays, polling after the webhook,
+a copy at each replica) only the one whose key the state DB records first acts
+(:mod:`feedsvc.store.zalo_updates`). A command that fails after that is not retried by a copy:
+the user sends it again. A reply's ``sendMessage`` waits for a slot of the Zalo send
 budget (the client charges it: the next free slot, the chat's pace after an alert; never
 dropped), so up to :data:`MAX_CONCURRENT` replies wait at once. Nothing here raises out: a
 failed reply is logged without the token and the update dropped (a user simply sends the
@@ -21,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import logging
+import time
 from datetime import tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -30,9 +36,16 @@ import httpx
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
-from feedsvc.channels.zalo.updates import Incoming, parse_command, parse_update, plain_reply
+from feedsvc.channels.zalo.updates import (
+    MAX_AGE,
+    Incoming,
+    parse_command,
+    parse_update,
+    plain_reply,
+)
 from feedsvc.db import Database
 from feedsvc.store import subscriptions as subs
+from feedsvc.store import zalo_updates
 
 log = logging.getLogger("feedsvc.zalo")
 READ_ONLY = frozenset({"help", "topics", "list", "settings"})
@@ -40,6 +53,7 @@ READ_ONLY = frozenset({"help", "topics", "list", "settings"})
 OPTIONS = frozenset({"digest", "quiet"})
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # site.timezone's default; the service passes its own
 MAX_CONCURRENT = 16  # updates handled at once (webhook bursts queue behind these)
+PRUNE_EVERY = 600.0  # seconds between two prunings of the handled updates' keys, per process
 
 
 def secret_matches(expected: str, given: str | None) -> bool:
@@ -63,6 +77,7 @@ class ZaloBot:
         self.gate = actions.CommandGate(self.limits)
         self._slots = asyncio.Semaphore(MAX_CONCURRENT)
         self._tasks: set[asyncio.Task[None]] = set()
+        self._next_prune = 0.0  # time.monotonic() of the next pruning
 
     def accept(self, body: Any) -> bool:
         """Queue one update for handling (the webhook answers at once); False when it is not a
@@ -83,7 +98,7 @@ class ZaloBot:
         """Run the command in ``incoming`` and send the reply (if any)."""
         async with self._slots:
             try:
-                reply = await asyncio.to_thread(self.answer, incoming)
+                reply = await asyncio.to_thread(self._answer_once, incoming)
             except Exception:
                 log.exception("zalo: command failed")
                 reply = texts.t("apology")
@@ -95,6 +110,29 @@ class ZaloBot:
                 log.warning(
                     "zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}")
                 )
+
+    def _answer_once(self, incoming: Incoming) -> str | None:
+        """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise."""
+        return self.answer(incoming) if self._first_delivery(incoming) else None
+
+    def _first_delivery(self, incoming: Incoming) -> bool:
+        """Whether ``incoming`` may act: not older than ``MAX_AGE``, and the first copy of its
+        update the state DB records (an update without a key cannot be told apart: it acts)."""
+        now = self.db.now()
+        if incoming.sent_at is not None and now - incoming.sent_at > MAX_AGE:
+            log.info("zalo: an update dated %s (older than %s) ignored", incoming.sent_at
+                     .isoformat(timespec="seconds"), MAX_AGE)  # fmt: skip
+            return False
+        if incoming.key is None:
+            return True
+        with self.db.write() as conn:
+            if time.monotonic() >= self._next_prune:
+                self._next_prune = time.monotonic() + PRUNE_EVERY
+                zalo_updates.prune(conn, now)
+            first = zalo_updates.first_delivery(conn, incoming.chat_id, incoming.key, now)
+        if not first:
+            log.debug("zalo: a copy of an update already handled ignored")
+        return first
 
     def answer(self, incoming: Incoming) -> str | None:
         """The reply (Telegram HTML, as :mod:`feedsvc.bot.texts` words it) to ``incoming``, after

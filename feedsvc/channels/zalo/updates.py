@@ -5,19 +5,31 @@ An update (FIELD-NOTES "Zalo Bot Platform") is ``{"event_name": "message.text.re
 webhook bodies carry it under ``result`` in some clients and bare in others: both are read.
 Replies are worded by :mod:`feedsvc.bot.texts` in Telegram HTML (one wording for both bots);
 :func:`plain_reply` turns them into Zalo's plain text.
+
+An update's identity (tester4 G1: Zalo redelivers, and each copy must not act again) is its chat
+and ``message.message_id`` (a string, FIELD-NOTES). Without one, the sender, ``date`` and text
+stand in for it (:func:`_update_key`: a copy of the same update has all three; two different
+messages would need the same text in the same millisecond); with neither ``message_id`` nor
+``date`` nothing tells copies apart and the update is acted on. ``date`` (milliseconds) also
+dates it: an update older than :data:`MAX_AGE` is never acted on.
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from feedsvc.notify.message import trim_utf16
 
 REPLY_LIMIT = 2000  # Zalo's text limit
 MAX_ID_CHARS = 100  # a Zalo id longer than this is not one: ignore the update
+#: an update older than this is answered by nothing: Telegram keeps undelivered updates 24 h, and
+#: a command replayed days later (a stuck retry queue, a replayed POST) must not act
+MAX_AGE = timedelta(hours=24)
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
 _COMMAND = re.compile(r"/([A-Za-z]{1,32})(?:@\S*)?(?:\s+(.*))?", re.DOTALL)
@@ -32,6 +44,8 @@ class Incoming:
     title: str | None  # the sender's display name (private) or the group's name
     text: str
     user_id: str | None = None  # the sender's Zalo id (the per-user command budget counts it)
+    key: str | None = None  # the update's identity within the chat (module docstring); None: none
+    sent_at: datetime | None = None  # Zalo's ``date``; None when absent or not a time
 
 
 def is_zalo_id(text: str) -> bool:
@@ -70,7 +84,32 @@ def parse_update(body: Any) -> Incoming | None:
     user_id = str(user) if isinstance(user, str | int) and not isinstance(user, bool) else None
     if user_id is not None and not is_zalo_id(user_id):
         user_id = None  # the chat's budget still applies
-    return Incoming(str(chat_id), kind, title, text, user_id)
+    sent_at = _sent_at(message.get("date"))
+    key = _update_key(message.get("message_id"), user_id, message.get("date"), text)
+    return Incoming(str(chat_id), kind, title, text, user_id, key, sent_at)
+
+
+def _sent_at(date: Any) -> datetime | None:
+    """Zalo's ``date`` (milliseconds since the epoch, a number or a string of digits)."""
+    if isinstance(date, str) and date.isascii() and date.isdigit() and len(date) <= 20:
+        date = int(date)
+    if isinstance(date, bool) or not isinstance(date, int | float):
+        return None
+    try:
+        return datetime.fromtimestamp(date / 1000, UTC)
+    except (OverflowError, ValueError, OSError):  # absurd numbers (a hostile or broken sender)
+        return None
+
+
+def _update_key(message_id: Any, user_id: str | None, date: Any, text: str) -> str | None:
+    """The update's identity within its chat (module docstring)."""
+    is_id = isinstance(message_id, str | int) and not isinstance(message_id, bool)
+    if is_id and is_zalo_id(found := str(message_id)[: MAX_ID_CHARS + 1]):
+        return found
+    if isinstance(date, bool) or not isinstance(date, str | int | float):
+        return None
+    digest = hashlib.sha256(repr((user_id, str(date), text)).encode("utf-8", "surrogatepass"))
+    return "sha256:" + digest.hexdigest()[:64]
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
