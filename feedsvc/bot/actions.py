@@ -166,9 +166,9 @@ def register(db: Database, target: Target) -> None:
         subs.reenable_chat(conn, target.chat_id)
 
 
-def enabled_topics(db: Database) -> str:
+def enabled_topics(db: Database, head: str = "topics_head") -> str:
     with db.read() as conn:
-        return texts.topics(list_topics(conn, enabled_only=True))
+        return texts.topics(list_topics(conn, enabled_only=True), head)
 
 
 def is_topic(db: Database, slug: str) -> bool:
@@ -270,13 +270,13 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
     return texts.unsubscribed(what, target.label)
 
 
-def list_for(db: Database, target: Target) -> str:
+def list_for(db: Database, target: Target, variant: str = "") -> str:
     with db.read() as conn:
         chat = subs.get_chat(conn, target.chat_id)
         items = subs.list_subscriptions(conn, target.chat_id)
     paused = chat.paused if chat else False
     disabled = chat.disabled_reason if chat else None
-    return texts.subscription_list(items, paused, disabled, target.label)
+    return texts.subscription_list(items, paused, disabled, target.label, variant)
 
 
 def set_preview(db: Database, target: Target, on: bool) -> str:

@@ -22,9 +22,14 @@ from feedsvc.store.topics import get_topic_by_id
 FIELDS = ("digest", "quiet", "silent")
 
 
-def set_option(db: Database, target: Target, field: str, arg: str, tz: tzinfo) -> str:
-    """``/digest``, ``/quiet`` or ``/silent`` with its argument; the reply (HTML)."""
-    assert field in FIELDS
+def set_option(
+    db: Database, target: Target, field: str, arg: str, tz: tzinfo,
+    fields: tuple[str, ...] = FIELDS,
+) -> str:  # fmt: skip
+    """``/digest``, ``/quiet`` or ``/silent`` with its argument; the reply (HTML), listing the
+    settings ``fields`` (a bot without one of the options, Zalo's without ``/silent``, leaves
+    it out: it must not invite a command it does not know)."""
+    assert field in fields
     t = texts.translator()
     try:
         changes = chat_options.parse_changes(**{field: arg})
@@ -34,22 +39,24 @@ def set_option(db: Database, target: Target, field: str, arg: str, tz: tzinfo) -
     with db.write() as conn:
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
     settings = chat_options.apply(db, target.chat_id, changes, tz)
-    return texts.t("option_saved", where=texts.where(target.label)) + "\n" + _lines(settings, t)
+    saved = texts.t("option_saved", where=texts.where(target.label))
+    return saved + "\n" + _lines(settings, t, fields)
 
 
-def show(db: Database, target: Target) -> str:
-    """``/settings``: how this chat gets its alerts."""
+def show(db: Database, target: Target, fields: tuple[str, ...] = FIELDS) -> str:
+    """``/settings``: how this chat gets its alerts (the settings ``fields``, as
+    :func:`set_option`)."""
     with db.write() as conn:
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, db.now())
     settings = chat_options.read(db, target.chat_id)
     return (
         texts.t("settings_head", where=texts.where(target.label))
         + "\n"
-        + _lines(settings, texts.translator())
+        + _lines(settings, texts.translator(), fields)
     )
 
 
-def _lines(settings: ChatSettings, t: Translator) -> str:
+def _lines(settings: ChatSettings, t: Translator, fields: tuple[str, ...]) -> str:
     words = chat_options.describe(settings, t)
     return "\n".join(
         f"• /{name}: {escape(words[name])} (<code>{escape(value)}</code>)"
@@ -58,6 +65,7 @@ def _lines(settings: ChatSettings, t: Translator) -> str:
             ("quiet", settings.quiet.stored() if settings.quiet else "off"),
             ("silent", "on" if settings.silent else "off"),
         )
+        if name in fields
     )
 
 

@@ -145,10 +145,11 @@ def invalid_query(query: str, error: QueryError) -> str:
     return t("invalid_query", query=escape(query), error=escape(text))
 
 
-def topics(items: list[Topic]) -> str:
+def topics(items: list[Topic], head: str = "topics_head") -> str:
+    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works)."""
     if not items:
         return t("no_topics")
-    lines = [t("topics_head")]
+    lines = [t(head)]
     for topic in items:
         line = f"• <code>{escape(topic.slug)}</code> — <b>{escape(topic.title)}</b>"
         if topic.description:
@@ -158,15 +159,18 @@ def topics(items: list[Topic]) -> str:
 
 
 def subscription_list(
-    subs: list[Subscription], paused: bool, disabled: str | None, label: str | None
-) -> str:
+    subs: list[Subscription], paused: bool, disabled: str | None, label: str | None,
+    variant: str = "",
+) -> str:  # fmt: skip
+    """``/list``. ``variant`` prefixes the keys of the hints naming commands (``list_paused``,
+    ``list_empty``) when a chat cannot use those commands (``"zalo_group_"``)."""
     head = t("list_head", where=where(label))
     if paused:
-        head += t("list_paused")
+        head += t(f"{variant}list_paused")
     if disabled:
         head += "\n" + t("list_disabled", reason=escape(_t.reason(disabled)))
     if not subs:
-        return f"{head}\n{t('list_empty')}"
+        return f"{head}\n{t(f'{variant}list_empty')}"
     lines = [head]
     for i, sub in enumerate(subs, 1):
         if sub.topic_slug is not None:

@@ -30,8 +30,21 @@ _ZALO_HELP_EN = (
 MESSAGES: dict[str, tuple[str, str]] = {
     "bot.zalo_help": (_ZALO_HELP_VI, _ZALO_HELP_EN),
     "bot.zalo_private_only": (
-        "Trong nhóm Zalo chỉ xem được /topics và /list; hãy đăng ký trong chat riêng với bot.",
-        "In a Zalo group only /topics and /list work; subscribe in a private chat with the bot.",
+        "Trong nhóm Zalo chỉ dùng được /help, /topics, /list và /settings; hãy đăng ký và "
+        "thay đổi cài đặt trong chat riêng với bot.",
+        "In a Zalo group only /help, /topics, /list and /settings work; subscribe and change "
+        "settings in a private chat with the bot.",
+    ),
+    # a Zalo group's /topics and /list: /sub, /resume are refused there (tester4 G3)
+    "bot.zalo_group_topics_head": (
+        "<b>Chủ đề</b> (đăng ký trong chat riêng với bot: <code>/sub &lt;mã&gt;</code>)",
+        "<b>Topics</b> (subscribe in a private chat with the bot: <code>/sub &lt;slug&gt;</code>)",
+    ),
+    "bot.zalo_group_list_paused": (" — ⏸ đang tạm dừng", " — ⏸ paused"),
+    "bot.zalo_group_list_empty": (
+        "Nhóm chưa có đăng ký nào. Đăng ký được trong chat riêng với bot: xem /topics, rồi /sub.",
+        "This group has no subscriptions. Subscribing works in a private chat with the bot: "
+        "see /topics, then /sub.",
     ),
     "channel.zalo": ("Zalo", "Zalo"),
     "chat_type.destination": ("đích Apprise", "Apprise destination"),

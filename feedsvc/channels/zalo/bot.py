@@ -49,8 +49,9 @@ from feedsvc.store import zalo_updates
 
 log = logging.getLogger("feedsvc.zalo")
 READ_ONLY = frozenset({"help", "topics", "list", "settings"})
-#: the delivery options of issue 15 that mean something on Zalo (no silent messages there)
-OPTIONS = frozenset({"digest", "quiet"})
+#: the delivery options of issue 15 that mean something on Zalo (no silent messages there): the
+#: commands, and the lines of ``/settings`` (no ``/silent`` line inviting an unknown command)
+OPTIONS = ("digest", "quiet")
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # site.timezone's default; the service passes its own
 MAX_CONCURRENT = 16  # updates handled at once (webhook bursts queue behind these)
 PRUNE_EVERY = 600.0  # seconds between two prunings of the handled updates' keys, per process
@@ -152,12 +153,17 @@ class ZaloBot:
             return texts.t("zalo_private_only")
         target = self._target(incoming, user)
         if name == "settings":
-            return options.show(self.db, target)
-        if name in OPTIONS:
+            reply = options.show(self.db, target, OPTIONS)
+        elif name in OPTIONS:
             if not arg:
-                return texts.t(f"{name}_usage") + "\n\n" + options.show(self.db, target)
-            return options.set_option(self.db, target, name, arg, self.tz)
-        return _run(self.db, target, name, arg, self.limits.max_subscriptions_per_user)
+                return texts.t(f"{name}_usage") + "\n\n" + options.show(self.db, target, OPTIONS)
+            return options.set_option(self.db, target, name, arg, self.tz, OPTIONS)
+        else:
+            group = incoming.chat_type == "group"
+            reply = _run(self.db, target, name, arg, self.limits.max_subscriptions_per_user, group)
+        if incoming.chat_type == "group" and name in ("help", "settings"):
+            reply += "\n\n" + texts.t("zalo_private_only")  # what a group can and cannot do
+        return reply
 
     def _target(self, incoming: Incoming, user: str | None) -> Target:
         with self.db.write() as conn:
@@ -167,8 +173,9 @@ class ZaloBot:
         return Target(chat.chat_id, chat.type, chat.title, user=user)
 
 
-def _run(db: Database, target: Target, name: str, arg: str, per_user: int) -> str:
-    """One command through the channel-neutral actions."""
+def _run(db: Database, target: Target, name: str, arg: str, per_user: int, group: bool) -> str:
+    """One command through the channel-neutral actions; in a ``group`` (read-only commands), the
+    words that point to /sub say it works in a private chat (tester4 G3)."""
     if name == "start":
         if arg:
             return actions.start_topic(db, target, arg, per_user=per_user)
@@ -177,9 +184,9 @@ def _run(db: Database, target: Target, name: str, arg: str, per_user: int) -> st
     if name == "help":
         return texts.t("zalo_help")
     if name == "topics":
-        return actions.enabled_topics(db)
+        return actions.enabled_topics(db, "zalo_group_topics_head" if group else "topics_head")
     if name == "list":
-        return actions.list_for(db, target)
+        return actions.list_for(db, target, "zalo_group_" if group else "")
     if name in ("pause", "resume"):
         return actions.set_paused(db, target, name == "pause")
     if name in ("sub", "unsub"):

@@ -1,0 +1,69 @@
+"""What the Zalo bot says matches what Zalo can do (tester4 G2, G3): no ``/silent`` line in its
+settings (Zalo has no silent messages, README), and in a group, where only /help, /topics, /list
+and /settings answer, no reply invites a /sub or /resume the group would refuse. Vietnamese and
+English."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from factories import VN
+
+from feedsvc.bot import texts
+from feedsvc.channels.zalo import ZaloBotAPI
+from feedsvc.channels.zalo.bot import READ_ONLY, ZaloBot
+from feedsvc.channels.zalo.updates import Incoming, plain_reply
+from feedsvc.db import Database
+from feedsvc.store.subscriptions import ensure_recipient, set_paused
+from feedsvc.store.topics import TopicSpec, save_topic
+
+
+@pytest.fixture(params=["vi", "en"])
+def language(request: pytest.FixtureRequest) -> Iterator[str]:
+    texts.set_language(request.param)
+    yield request.param
+    texts.set_language("vi")
+
+
+@pytest.fixture
+def bot(db: Database, language: str) -> ZaloBot:
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
+                   datetime.now(UTC))  # fmt: skip
+    return ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), tz=VN)
+
+
+def say(bot: ZaloBot, chat: str, text: str, kind: str = "private") -> str:
+    reply = bot.answer(Incoming(chat, kind, "Lan", text, f"u-{chat}"))
+    assert reply is not None
+    return plain_reply(reply)
+
+
+def test_zalo_settings_never_list_silent(bot: ZaloBot) -> None:
+    for command in ("/settings", "/digest 23:30", "/quiet 22:00-06:00", "/digest", "/quiet"):
+        reply = say(bot, "z-s", command)
+        assert "/digest" in reply and "/quiet" in reply, reply
+        assert "silent" not in reply, (command, reply)
+    assert "silent" not in say(bot, "z-g", "/settings", "group")
+
+
+def test_a_zalo_group_is_told_the_truth(bot: ZaloBot, db: Database) -> None:
+    refusal = say(bot, "z-g", "/sub kien-thuy", "group")
+    assert all(f"/{name}" in refusal for name in READ_ONLY), refusal
+    topics = say(bot, "z-g", "/topics", "group")
+    empty = say(bot, "z-g", "/list", "group")
+    for reply in (topics, empty):  # /sub named only as what a private chat does
+        assert "kien-thuy" in reply or "/topics" in reply
+        head = reply.split("/sub")[0]
+        assert "/sub" not in reply or any(w in head for w in ("riêng", "private")), reply
+    for command in ("/help", "/settings"):
+        assert refusal in say(bot, "z-g", command, "group")  # what works here, and what not
+    with db.write() as conn:
+        chat = ensure_recipient(conn, "zalo", "z-g", "group", "Nhóm", datetime.now(UTC))
+        set_paused(conn, chat.chat_id, True)
+    assert "/resume" not in say(bot, "z-g", "/list", "group")
+    # a private chat keeps its invitations
+    assert "/sub" in say(bot, "z-p", "/list") and "/resume" in say(bot, "z-p", "/pause")
+    assert refusal not in say(bot, "z-p", "/help")
