@@ -121,8 +121,8 @@ class ZaloBot:
         update the state DB records (an update without a key cannot be told apart: it acts)."""
         now = self.db.now()
         if incoming.sent_at is not None and now - incoming.sent_at > MAX_AGE:
-            log.info("zalo: an update dated %s (older than %s) ignored", incoming.sent_at
-                     .isoformat(timespec="seconds"), MAX_AGE)  # fmt: skip
+            log.info("zalo: an update dated %s (older than %d h) ignored", incoming.sent_at
+                     .isoformat(timespec="seconds"), MAX_AGE.total_seconds() // 3600)  # fmt: skip
             return False
         if incoming.key is None:
             return True
