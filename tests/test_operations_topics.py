@@ -60,7 +60,7 @@ def test_deleting_with_subscriptions_names_them(db: Database) -> None:
         "keep": {"telegram": 1},
     }
     deleted = ops.delete_topic(db, "rt-1", with_subscriptions=True)
-    assert deleted == ops.TopicDeleted(False, {"telegram": 1, "apprise": 2})
+    assert deleted == ops.TopicDeleted(False, {"telegram": 1, "apprise": 2}, "rt-1")
     assert deleted.subscriptions_total == 3
     with db.read() as conn:
         assert [s.topic_slug for s in sub_store.list_subscriptions(conn)] == ["keep"]
@@ -101,7 +101,7 @@ def test_the_one_wording_of_subscriptions(counts: dict[str, int], en: str, vi: s
 def test_only_real_references_refuse_a_delete(db: Database) -> None:
     for slug, query in (("rt", "a"), ("rt-1", "b"), ("ref", "@rt-1"), ("phr", '"email @rt là"')):
         ops.save_topic(db, TopicSpec(slug, slug.upper(), query), "cli")
-    assert ops.delete_topic(db, "rt") == ops.TopicDeleted(False, {})
+    assert ops.delete_topic(db, "rt") == ops.TopicDeleted(False, {}, "rt")
     with pytest.raises(ops.OperationError) as refused:
         ops.delete_topic(db, "rt-1", with_subscriptions=True)
     assert (refused.value.code, refused.value.params["users"]) == ("topic_in_use", "ref")
@@ -193,16 +193,18 @@ def test_an_update_only_save_updates(db: Database) -> None:
 
 def test_an_edit_keeps_what_is_not_given(db: Database) -> None:
     first = ops.edit_topic(db, ops.TopicEdit("up", "Up", "a", "Mô tả dài", False), "cli")
-    assert first == ops.Saved("created")
+    assert first == ops.Saved("created", slug="up")
     saved = ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b"), "cli")
-    assert saved == ops.Saved("updated", ("title", "query"))
+    assert saved == ops.Saved("updated", ("title", "query"), "up")
     topic = ops.get_topic(db, "up")
     assert (topic.title, topic.query, topic.description, topic.enabled) == (
         "Up 2", "b", "Mô tả dài", False,
     )  # fmt: skip
-    assert ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b"), "cli") == ops.Saved("unchanged")
+    assert ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b"), "cli") == ops.Saved(
+        "unchanged", slug="up"
+    )
     saved = ops.edit_topic(db, ops.TopicEdit("up", "Up 2", "b", "", True), "cli")
-    assert saved == ops.Saved("updated", ("description", "enabled"))
+    assert saved == ops.Saved("updated", ("description", "enabled"), "up")
 
 
 def test_an_edit_creates_with_the_defaults(db: Database) -> None:

@@ -28,7 +28,7 @@ from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
-from feedsvc.store.topics import Topic, get_topic, list_topics
+from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
@@ -173,7 +173,7 @@ def enabled_topics(db: Database, head: str = "topics_head") -> str:
 
 def is_topic(db: Database, slug: str) -> bool:
     with db.read() as conn:
-        return get_topic(conn, slug) is not None
+        return find_topic(conn, slug) is not None
 
 
 def cap_refusal(
@@ -207,7 +207,7 @@ def subscribe(
     with db.write() as conn:
         serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
-        topic = _find_topic(conn, arg)
+        topic = find_topic(conn, arg)
         if topic is not None and not topic.enabled:
             return texts.topic_disabled(arg)
         if topic is None:
@@ -242,7 +242,7 @@ def start_topic(
     a friendly pointer to /topics, never a query subscription to the slug's text."""
     register(db, target)
     with db.read() as conn:
-        known = _find_topic(conn, normalise(slug)) is not None
+        known = find_topic(conn, slug) is not None
     if not known:
         return texts.start_unknown_topic(slug)
     return texts.t("start") + "\n\n" + subscribe(db, target, slug, per_user=per_user)
@@ -252,7 +252,7 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
     """By topic slug, by the query's text, or by its number in ``/list`` (in that order)."""
     arg = normalise(arg)
     with db.write() as conn:
-        topic = _find_topic(conn, arg)
+        topic = find_topic(conn, arg)
         what = _label(topic, arg)
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
@@ -305,13 +305,6 @@ def follow_migration(db: Database, old: int, new: int) -> None:
 def bot_removed(db: Database, chat_id: int, reason: str) -> bool:
     with db.write() as conn:
         return subs.disable_chat(conn, chat_id, reason)
-
-
-def _find_topic(conn: Connection, arg: str) -> Topic | None:
-    """``arg`` as a topic slug (case-insensitive: phones capitalise the first letter)."""
-    if not arg or any(c.isspace() for c in arg):
-        return None
-    return get_topic(conn, arg) or get_topic(conn, arg.lower())
 
 
 def _label(topic: Topic | None, arg: str) -> str:

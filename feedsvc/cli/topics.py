@@ -103,7 +103,7 @@ def add(
     edit = ops.TopicEdit(slug, title, query, description, enabled)  # ops normalises
     saved = run_operation(lambda db: ops.edit_topic(db, edit, "cli"), config_file)
     changed = f" ({', '.join(saved.changed)})" if saved.changed else ""
-    click.echo(f"{slug}: {saved.outcome}{changed}")
+    click.echo(f"{saved.slug}: {saved.outcome}{changed}")
 
 
 @topics.command("remove")
@@ -130,6 +130,7 @@ def remove(slug: str, force: bool, config_file: str | None) -> None:
             _refuse_with_subscriptions(slug, exc)
 
     deleted, path = run_with_settings(delete, config_file)
+    slug = deleted.slug  # as stored: SLUG may name it in another case
     if deleted.subscriptions:
         from feedsvc.catalogue import ENGLISH
 
@@ -147,7 +148,7 @@ def _refuse_with_subscriptions(slug: str, exc: ops.OperationError) -> NoReturn:
     """Exit 1 naming the subscriptions a remove would delete, and the two ways on."""
     from feedsvc.catalogue import ENGLISH
 
-    counts = exc.params["counts"]
+    counts, slug = exc.params["counts"], str(exc.params["slug"])  # the slug as stored
     assert isinstance(counts, dict)
     name = command_name()
     fail(
@@ -166,8 +167,8 @@ def enable(slug: str, config_file: str | None) -> None:
     """Enable a topic."""
     from feedsvc import operations as ops
 
-    run_operation(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
-    click.echo(f"{slug}: enabled")
+    stored = run_operation(lambda db: ops.set_topic_enabled(db, slug, True), config_file)
+    click.echo(f"{stored}: enabled")
 
 
 @topics.command("disable")
@@ -177,8 +178,8 @@ def disable(slug: str, config_file: str | None) -> None:
     """Disable a topic (its feed and matches are kept)."""
     from feedsvc import operations as ops
 
-    run_operation(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
-    click.echo(f"{slug}: disabled")
+    stored = run_operation(lambda db: ops.set_topic_enabled(db, slug, False), config_file)
+    click.echo(f"{stored}: disabled")
 
 
 @topics.command("backfill")
@@ -205,12 +206,12 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
         from feedsvc.publish import FeedPublisher  # rendering is only needed here
 
         result = ops.backfill_topic(db, slug, days or None)
-        FeedPublisher(db, settings).refresh([slug])
+        FeedPublisher(db, settings).refresh([result.slug])
         return result
 
     result = run_operation(run, config_file)
     click.echo(
-        f"{slug}: scanned {result.scanned}, matched {result.matched}, "
+        f"{result.slug}: scanned {result.scanned}, matched {result.matched}, "
         f"added {result.added} to the feed"
     )
 

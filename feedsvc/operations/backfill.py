@@ -30,6 +30,8 @@ class BackfillResult:
     matched: int
     added: int
     checked: int = 0
+    #: the topic's slug as stored (the one given may name it in another case)
+    slug: str = ""
 
 
 def backfill_topic(
@@ -43,6 +45,7 @@ def backfill_topic(
     No alerts: deliveries are only ever created by ingest for new articles.
     """
     topic = get_topic(db, slug)
+    slug = topic.slug  # as stored: ``slug`` may name it in another case
     with db.read() as conn:
         known = {t.slug: t.query for t in topic_store.list_topics(conn)}
     matcher = TopicMatcher.build({slug: topic.query}, refs=known)
@@ -69,7 +72,7 @@ def backfill_topic(
             with db.write() as conn:
                 topic_store.add_topic_matches(conn, topic.id, hits, db.now())
             added += len(hits)
-    return BackfillResult(scanned if ids is not None else checked, matched, added, checked)
+    return BackfillResult(scanned if ids is not None else checked, matched, added, checked, slug)
 
 
 def _backfill_batches(

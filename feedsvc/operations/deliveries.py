@@ -84,7 +84,7 @@ def list_deliveries(
     with db.read() as conn:
         topic_id = None
         if topic is not None:
-            found = topic_store.get_topic(conn, topic)
+            found = topic_store.find_topic(conn, topic)
             if found is None:
                 return [], 0
             topic_id = found.id

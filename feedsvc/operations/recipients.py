@@ -66,7 +66,7 @@ def add_subscription(
         now = db.now()
         topic_id = None
         if topic is not None:
-            found = topic_store.get_topic(conn, topic)
+            found = topic_store.find_topic(conn, topic)
             if found is None or not found.enabled:
                 state = "unknown" if found is None else "disabled"
                 raise OperationError(

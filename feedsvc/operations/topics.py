@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from feedsvc import limits
@@ -19,6 +19,7 @@ from feedsvc.operations.errors import (
     refused_character,
     too_long_error,
 )
+from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
@@ -88,6 +89,8 @@ class Saved:
 
     outcome: str
     changed: tuple[str, ...] = ()
+    #: the topic's slug as stored (the one given may name it in another case)
+    slug: str = ""
 
 
 #: The fields of a topic an update may change, in the order they are named.
@@ -126,6 +129,8 @@ def _save(
     update_only: bool = False,
 ) -> Saved:
     refuse_control("slug", given.slug)
+    if not create_only:
+        given = _named(db, given)
     if code := slug_problem(given.slug):
         raise OperationError("invalid", f"slug {SLUG_PROBLEMS[code]}", code=code,
                              params={"limit": limits.SLUG}, field="slug")  # fmt: skip
@@ -168,10 +173,23 @@ def _save(
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
         if outcome != "updated" or current is None:
-            return Saved(outcome)
+            return Saved(outcome, slug=spec.slug)
         before = current.spec
         changed = tuple(f for f in EDITED_FIELDS if getattr(before, f) != getattr(spec, f))
-        return Saved(outcome, changed)
+        return Saved(outcome, changed, spec.slug)
+
+
+def _named(db: Database, given: TopicSpec | TopicEdit) -> TopicSpec | TopicEdit:
+    """``given`` under the stored slug of the topic its slug names in another case
+    (``PUT /api/topics/Kien-Thuy``, ``topics add KIEN-THUY``: an update of ``kien-thuy``,
+    :func:`feedsvc.slugs.slug_forms`). Only case: a slug with a line break or a zero-width
+    character is refused by a save as it always was; one that names no topic keeps the rules a
+    new slug must follow (no read when it already does)."""
+    if not slug_problem(given.slug) or slug_forms(given.slug)[:1] != (given.slug,):
+        return given
+    with db.read() as conn:
+        found = topic_store.find_topic(conn, given.slug)
+    return given if found is None else replace(given, slug=found.slug)
 
 
 def _refuse_broken_chat_queries(
@@ -219,7 +237,7 @@ def get_topic(db: Database, slug: str) -> Topic:
     character or a lone surrogate (:func:`refuse_control`: no SQL sees it)."""
     refuse_control("slug", slug)
     with db.read() as conn:
-        topic = topic_store.get_topic(conn, slug)
+        topic = topic_store.find_topic(conn, slug)
     if topic is None:
         raise _unknown_topic(slug)
     return topic
@@ -235,6 +253,8 @@ class TopicDeleted:
 
     kept_deleted: bool
     subscriptions: Mapping[str, int] = field(default_factory=dict)
+    #: the topic's slug as stored (what was given may differ in case)
+    slug: str = ""
 
     @property
     def subscriptions_total(self) -> int:
@@ -269,6 +289,10 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
     refuse_control("slug", slug)
     with db.write() as conn:
         topic_store.serialize(conn)  # no topic or chat query takes @slug meanwhile
+        found = topic_store.find_topic(conn, slug)
+        if found is None:
+            raise _unknown_topic(slug)
+        slug = found.slug
         _refuse_if_used(conn, slug)
         subs = _subscription_counts(conn, slug).get(slug, {})
         if subs and not with_subscriptions:
@@ -283,7 +307,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
         deleted = topic_store.delete_topic(conn, slug)
         if deleted is None:
             raise _unknown_topic(slug)
-        return TopicDeleted(deleted.kept_deleted, subs)
+        return TopicDeleted(deleted.kept_deleted, subs, slug)
 
 
 #: How many chat queries a refusal names by chat and subscription id; the rest are counted.
@@ -326,9 +350,12 @@ def _refuse_if_used(conn: Connection, slug: str) -> None:
     raise OperationError("conflict", message, code=code, params=params)
 
 
-def set_topic_enabled(db: Database, slug: str, enabled: bool) -> None:
+def set_topic_enabled(db: Database, slug: str, enabled: bool) -> str:
+    """Returns the topic's slug as stored (``slug`` may name it in another case)."""
     refuse_control("slug", slug)
     with db.write() as conn:
-        if topic_store.get_topic(conn, slug) is None:
+        found = topic_store.find_topic(conn, slug)
+        if found is None:
             raise _unknown_topic(slug)
-        topic_store.set_enabled(conn, slug, enabled, db.now())
+        topic_store.set_enabled(conn, found.slug, enabled, db.now())
+    return found.slug

@@ -17,7 +17,7 @@ from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, Se
 from feedsvc.pages import qr_svg, telegram_link
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
-from feedsvc.store.topics import Topic, get_topic
+from feedsvc.store.topics import Topic, find_topic
 from feedsvc.web.feed_backend import NoQr
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
@@ -121,6 +121,6 @@ def render_topic_feed(
 ) -> bytes | None:
     """``feedsvc render``: one feed, rendered fresh from the state DB (None: unknown slug)."""
     with db.read() as conn:
-        topic = get_topic(conn, slug)
+        topic = find_topic(conn, slug)
         items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
     return None if topic is None else render_feed(topic_metas(settings, topic)[fmt], items, fmt)

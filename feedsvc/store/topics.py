@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import Connection, RowMapping, delete, func, select, text, update
 
 from feedsvc.db.schema import article_topics, deleted_file_topics, topics
+from feedsvc.slugs import slug_forms
 from feedsvc.store.bulk import BulkInsert
 from feedsvc.store.records import Topic as Topic
 from feedsvc.store.records import TopicSpec as TopicSpec
@@ -55,6 +56,16 @@ def topics_version(conn: Connection) -> tuple[object, ...]:
 def get_topic(conn: Connection, slug: str) -> Topic | None:
     row = conn.execute(select(topics).where(topics.c.slug == slug)).first()
     return _topic(row._mapping) if row else None
+
+
+def find_topic(conn: Connection, name: str) -> Topic | None:
+    """The topic ``name`` names as people type a slug (:func:`feedsvc.slugs.slug_forms`: any
+    case, stray spaces or zero-width characters), else None. Every lookup of a topic by what a
+    reader or an admin typed goes through here; :func:`get_topic` is for stored slugs."""
+    for slug in slug_forms(name):
+        if (topic := get_topic(conn, slug)) is not None:
+            return topic
+    return None
 
 
 def get_topic_by_id(conn: Connection, topic_id: int) -> Topic | None:

@@ -113,14 +113,16 @@ def page_routes(admin: Admin) -> list[Route]:
         return await save(request, ctx, None)
 
     async def topic_edit(request: Request, ctx: Ctx) -> Response:
-        slug = request.path_params["slug"]
-        if request.method == "GET":
-            try:
-                topic = await db_call(ops.get_topic, db, slug)
-            except ops.OperationError:
+        slug = request.path_params["slug"]  # in any case (feedsvc.slugs): the stored one used
+        try:
+            topic = await db_call(ops.get_topic, db, slug)
+        except ops.OperationError:
+            if request.method == "GET":
                 return admin.message(t("not_found"), 404)
+            return await save(request, ctx, slug)  # deleted meanwhile: said by the save
+        if request.method == "GET":
             return editor(ctx, topic.spec, new=False)
-        return await save(request, ctx, slug)
+        return await save(request, ctx, topic.slug)
 
     def editor(
         ctx: Ctx,
@@ -178,8 +180,8 @@ def page_routes(admin: Admin) -> list[Route]:
         action: Callable[[str], object], done: Callable[[str, object], str]
     ) -> Callable[[Request, Ctx], Any]:
         async def handler(request: Request, ctx: Ctx) -> Response:
-            slug = request.path_params["slug"]
-            try:
+            try:  # the slug as stored: the path may name the topic in another case
+                slug = (await db_call(ops.get_topic, db, request.path_params["slug"])).slug
                 result = await db_call(action, slug)
             except ops.OperationError as exc:
                 return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)

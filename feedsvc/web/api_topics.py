@@ -116,9 +116,11 @@ def stats(service: Service, call: Call) -> tuple[int, StatsOut]:
 
 
 def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
+    """``{slug}`` naming an existing topic in another case updates that topic (one rule for
+    naming topics: :mod:`feedsvc.slugs`); a new topic's slug follows the slug rules."""
     slug = call.path["slug"]
     status = _save(service, slug, call.body_as(TopicFields), create_only=False)
-    return status, topic_out(service, ops.get_topic(service.web_db, slug.strip()))
+    return status, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
 def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
@@ -141,13 +143,13 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    ops.set_topic_enabled(service.web_db, call.path["slug"], True)
-    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
+    slug = ops.set_topic_enabled(service.web_db, call.path["slug"], True)
+    return 200, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
 def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
-    ops.set_topic_enabled(service.web_db, call.path["slug"], False)
-    return 200, topic_out(service, ops.get_topic(service.web_db, call.path["slug"]))
+    slug = ops.set_topic_enabled(service.web_db, call.path["slug"], False)
+    return 200, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
 def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
@@ -186,7 +188,7 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
 def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
     result = ops.backfill_topic(service.web_db, call.path["slug"], days or None)
-    service.publisher.refresh([call.path["slug"]])  # the feeds show the added articles now
+    service.publisher.refresh([result.slug])  # the feeds show the added articles now
     return 200, BackfillOut(scanned=result.scanned, matched=result.matched, added=result.added)
 
 

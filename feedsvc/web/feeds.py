@@ -19,10 +19,12 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
+from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, cast
+from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -34,6 +36,7 @@ from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
 from feedsvc.pages.listing import clean_query, read_page, without_format_chars
 from feedsvc.pages.render import START_PAYLOAD_MAX
+from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
@@ -148,6 +151,10 @@ def feed_routes(
             count_feed_response(fmt, 503)
             return await refusal(503, "http.busy", exc.retry_after)
         if snapshot is None:
+            served = partial(backend.snapshot, fmt=fmt, limit=DEFAULT_LIMIT)
+            if slug != SEARCH_SLUG and (stored := stored_slug(slug, served)) is not None:
+                count_feed_response(fmt, 301)
+                return moved(request, f"/feeds/{quote(stored)}.{fmt}")
             count_feed_response(fmt, 404)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
@@ -195,15 +202,34 @@ def feed_routes(
             return await refusal(429, "http.too_many", wait)
         return serve(request, await anyio.to_thread.run_sync(backend.index_search, query, page))
 
+    def stored_slug(slug: str, served: Callable[[str], object | None]) -> str | None:
+        """The stored slug ``slug`` names in another case or with stray characters, when
+        ``served`` has something under it (:func:`feedsvc.slugs.slug_forms`, the rule the bots,
+        the CLI and the API look topics up by); None: ``slug`` names nothing else."""
+        return next((f for f in slug_forms(slug) if f != slug and served(f) is not None), None)
+
+    def moved(request: Request, path: str) -> Response:
+        """301 to the topic's address as stored (its query string kept): a browser shows the
+        one address, a feed reader follows and keeps it; a URL that was served (a stored
+        slug) is never redirected, so every reader and cache gets today's bytes there."""
+        query = request.url.query
+        headers = {"cache-control": f"public, max-age={cache_seconds}"}
+        return RedirectResponse(path + (f"?{query}" if query else ""), 301, headers)
+
     async def page(request: Request) -> Response:
-        snapshot = backend.page(request.path_params["slug"])
+        slug = request.path_params["slug"]
+        snapshot = backend.page(slug)
         if snapshot is None:
-            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=request.path_params["slug"])
+            if (stored := stored_slug(slug, backend.page)) is not None:
+                return moved(request, f"/topics/{quote(stored)}")
+            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         return serve(request, snapshot)
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]
         found = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
+        if isinstance(found, NoQr) and (stored := stored_slug(slug, backend.page)) is not None:
+            return moved(request, f"/topics/{quote(stored)}/telegram.svg")
         if isinstance(found, NoQr):
             return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
         return serve(request, found)
