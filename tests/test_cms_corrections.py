@@ -17,6 +17,7 @@ from sqlalchemy import func, select, update
 
 from feedsvc.db import Database
 from feedsvc.db.schema import alert_followups, articles, deliveries
+from feedsvc.ingest.model import TickResult
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.versions import takes_over
 
@@ -186,3 +187,24 @@ def test_an_older_version_takes_over_only_when_the_held_row_is_gone() -> None:
     older = T - timedelta(hours=1)
     assert not takes_over(older, False, T, False, now, edited=True)
     assert takes_over(older, False, T, False, now, held_gone=True)
+
+
+def test_a_correction_read_before_the_batch_holding_its_key_committed(
+    db: Database, news: News
+) -> None:
+    """A catch-up reads batch k+2 while k is written (feedsvc.ingest.ahead): a row corrected at
+    its version in between can be read ahead as a key not held yet. The write still takes it
+    as the correction (decided again under the lock), as a row-by-row pass would."""
+    w = world(db, news)
+    with db.read() as conn:
+        w.ing.index.refresh(conn)
+    news.put(1)
+    first = w.ing._prepare(w.ing.source.after(None, None, 100))
+    news.put(1, title="Công an Kiến Thụy (đính chính)")  # `edited` stays, `modified` moves
+    ahead = w.ing._prepare(w.ing.source.after(None, None, 100))  # before `first` is written
+    result = TickResult()
+    w.ing._store(first, result, None)
+    assert held(w, "k1")["title"] == "Công an Kiến Thụy tin số 1"
+    w.ing._store(ahead, result, None)
+    assert held(w, "k1")["title"] == "Công an Kiến Thụy (đính chính)"
+    assert (result.new, result.updated) == (1, 1)

@@ -23,8 +23,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -32,6 +31,7 @@ from sqlalchemy import Connection
 
 from feedsvc.db import Database
 from feedsvc.ingest import unordered, writer
+from feedsvc.ingest.ahead import Prepared, ReadAhead, Unmatched, matched, up_to_date
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.commit import BatchCommit
 from feedsvc.ingest.failures import SIDE, Failures
@@ -59,16 +59,6 @@ from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Prepared:
-    """A batch ready to write: how many source rows it covers, the parsed and matched items,
-    and the rows already skipped (unreadable, rejected by the parser)."""
-
-    rows: int
-    items: list[writer.Item]
-    skipped: list[Quarantined]
 
 
 class Ingestor:
@@ -184,13 +174,14 @@ class Ingestor:
         if ts is not None and self.overlap_seconds:
             self._recheck_window(ts, id_, result, first)
         self._check_unordered(result, ts is None, first)
-        advanced = False
+        advanced = dropped = False
         progress: Progress | None = None
-        # While one batch is written, the next is read, parsed and matched in a second thread:
-        # the write is mostly the database's own work (SQLite's C code and PostgreSQL's server
-        # both run without Python's GIL), so on two cores the two overlap.
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="ingest-read-ahead") as ahead:
-            batch, prepared = self._fetch(ts, id_)
+        # While batch k is written, k+1 is matched (in the match pool's process) and k+2 read
+        # and parsed (:mod:`feedsvc.ingest.ahead`): the write is mostly the database's own
+        # work (SQLite's C code and PostgreSQL's server both run without Python's GIL)
+        with ReadAhead(self._read, self._match, self.source.native_id) as ahead:
+            current = ahead.start(ts, id_)
+            batch, following = current.batch(), None
             while batch.last is not None:
                 if batch.full and progress is None:  # a backlog: count it once, report it
                     progress = Progress(self.source.count_after(ts, id_))
@@ -202,15 +193,17 @@ class Ingestor:
                         " (a first sync: no alerts)" if first else "",
                     )
                 ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
+                if following is None and batch.full and not self._stop.is_set():
+                    following = ahead.start(ts, id_)
+                after = None if self._stop.is_set() else ahead.after(following)
+                prepared = current.prepared()
+                if prepared is None:  # stopping: dropped before its match began
+                    dropped = True  # not stored: no end-of-tick bookkeeping either
+                    break
                 if progress is not None:
                     progress.advance(prepared.rows)
-                following = (
-                    ahead.submit(self._fetch, ts, id_)
-                    if batch.full and not self._stop.is_set()
-                    else None
-                )
                 self._store(
-                    prepared,
+                    up_to_date(prepared, self.index, self.matching),
                     result,
                     (batch.last.cursor_ts, codec.encode(ts, id_)),
                     backlog=(
@@ -221,12 +214,13 @@ class Ingestor:
                 )
                 advanced = True
                 if following is None or self._stop.is_set():
-                    break  # caught up, or stopping (the batch read ahead is dropped)
+                    break  # caught up, or stopping (the batches read ahead are dropped)
                 if progress is not None and progress.due():
                     log.info("ingest from %s: %s", self.source.name, progress.line())
                 with self.db.read() as conn:  # a topic edited during a catch-up applies now
                     self.index.refresh(conn)
-                batch, prepared = following.result()
+                current, following = following, after
+                batch = current.batch()
         self.batch_open = False
         hold_back(self.db, self.source.name, batch.held, self._held_seen)
         if self._stop.is_set():
@@ -235,7 +229,9 @@ class Ingestor:
             log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
         # the tick's bookkeeping without a batch (success, failures reset), or the end of a
         # first sync whose last batch was full (the one read after it found nothing)
-        if not advanced or (first and batch.last is None and not self._stop.is_set()):
+        if not dropped and (
+            not advanced or (first and batch.last is None and not self._stop.is_set())
+        ):
             with self.db.write() as conn:
                 now = self.db.now()
                 self._check_lease(conn, now)
@@ -331,8 +327,8 @@ class Ingestor:
         with self.db.read() as conn:
             return bool(quarantine.refused(conn, self.source.name, 1))
 
-    def _fetch(self, ts: Any, id_: Any) -> tuple[Batch, Prepared]:
-        """The next keyset batch, read, parsed and matched (runs in the read-ahead thread).
+    def _read(self, ts: Any, id_: Any) -> tuple[Batch, Unmatched]:
+        """The next keyset batch, read, parsed and its items chosen (the reader thread).
 
         Rows dated after now (this process's clock: no round trip per batch) plus the overlap
         window are held back (:func:`read_batch`): the window re-read covers a row the cursor
@@ -340,7 +336,21 @@ class Ingestor:
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
         batch = read_batch(self.source, ts, id_, self._limit, horizon)
         self._limit = next_limit(batch, self.batch_size)
-        return batch, self._prepare(batch.rows, batch.unreadable)
+        return batch, self._choose(batch.rows, batch.unreadable)
+
+    def _choose(
+        self,
+        rows: Sequence[SourceRow],
+        unreadable: Sequence[Quarantined] = (),
+        orphaned: Collection[str] = frozenset(),
+    ) -> Unmatched:
+        parsed, rejected = parse_rows(rows, self.tz)
+        chosen = writer.choose(self.db, parsed, self.clock(), orphaned)
+        return Unmatched(len(rows) + len(unreadable), chosen, [*unreadable, *rejected])
+
+    def _match(self, read: Unmatched) -> Prepared | None:
+        """A batch read ahead, matched (the match thread); None when stopping (dropped)."""
+        return None if self._stop.is_set() else matched(read, self.index, self.matching)
 
     def _prepare(
         self,
@@ -348,10 +358,8 @@ class Ingestor:
         unreadable: Sequence[Quarantined] = (),
         orphaned: Collection[str] = frozenset(),
     ) -> Prepared:
-        parsed, rejected = parse_rows(rows, self.tz)
-        # matched unlocked
-        items = writer.prepare(self.db, self.matching, parsed, self.clock(), orphaned)
-        return Prepared(len(rows) + len(unreadable), items, [*unreadable, *rejected])
+        """``rows`` parsed, chosen and matched now (outside a catch-up's read-ahead)."""
+        return matched(self._choose(rows, unreadable, orphaned), self.index, self.matching)
 
     def _store(
         self,

@@ -219,7 +219,7 @@ GIVE_UP_AFTER = 3
 
 
 class BatchMatcher:
-    """Ingest's ``match_all`` (:func:`feedsvc.ingest.writer.prepare`): a batch's articles
+    """Ingest's ``match_all`` (:func:`feedsvc.ingest.writer.matched`): a batch's articles
     matched in a :class:`MatchPool` of ``workers`` processes (0: none, always in-process),
     in-process when the batch is small, no topics are built yet, or the pool fails."""
 

@@ -4,7 +4,7 @@ Ingest used to build one ``INSERT`` per article and write its matches row by row
 articles/s on SQLite). Here a batch costs one ``executemany`` per kind of change (new, newer
 version, moved), one for all matches and one ``DELETE`` for the matches being replaced.
 
-Matching (the CPU-heavy part at thousands of topics) runs in :func:`prepare`, *before* the
+Matching (the CPU-heavy part at thousands of topics) runs in :func:`matched`, *before* the
 write transaction, so the write lock is held only for the SQL (``bench/ingest.py`` records the
 longest hold). :func:`apply` re-reads what we hold inside the transaction and matches anything
 that changed since (only another writer of ``articles`` could cause that; ingest has one
@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass(frozen=True, slots=True)
 class Item:
     """One parsed row on its way in: where it is in the source, and its match (None when what
-    we held at :func:`prepare` time made it unnecessary). ``edited``: the held article's own
+    we held at :func:`choose` time made it unnecessary). ``edited``: the held article's own
     row at its version with other content (a correction, :func:`feedsvc.versions.takes_over`);
     ``orphaned``: the held article's row is gone and this row carries its key (reconciliation's
     re-read): it takes over whatever its version."""
@@ -52,6 +52,9 @@ class Item:
     match: ArticleMatch | None
     edited: bool = False
     orphaned: bool = False
+    #: the key was not held when :func:`choose` looked (a batch read ahead of the write of
+    #: the one before): :func:`apply` checks it for a same-version correction under the lock
+    unheld: bool = False
 
 
 def _needs_match(
@@ -128,20 +131,26 @@ def _say_not_applied(item: Item, held: Known) -> None:
         )  # fmt: skip
 
 
-def prepare(
+@dataclass(frozen=True, slots=True)
+class Chosen:
+    """A batch's items before matching (:func:`choose`) and which of them need a match."""
+
+    items: list[Item]
+    wanted: list[bool]
+
+
+def choose(
     db: Database,
-    match_all: Callable[[Sequence[Article]], list[ArticleMatch]],
     parsed: Sequence[tuple[SourceRow, Article]],
     now: datetime | None = None,
     orphaned: Collection[str] = frozenset(),
-) -> list[Item]:
+) -> Chosen:
     """One item per source key (its newest version; among equal ones the held article's own
-    row, else the first, as a row-by-row pass would keep), matched when it is new or takes
-    over what we hold. ``orphaned``: keys whose held article's row is gone (reconciliation):
-    their newest remaining row takes over.
-
-    ``match_all`` matches a list of articles at once, one result per article in order (the
-    ingestor's: in its match pool or in-process)."""
+    row, else the first, as a row-by-row pass would keep), and whether each needs a match: it
+    is new or takes over what we hold. ``orphaned``: keys whose held article's row is gone
+    (reconciliation): their newest remaining row takes over. Matching is :func:`matched`'s,
+    outside any transaction (a catch-up matches batch k+1 while k is written and k+2 chosen,
+    :mod:`feedsvc.ingest.ahead`)."""
     with db.read() as conn:
         known = article_store.known_versions(conn, {a.source_key for _, a in parsed})
         chosen: dict[str, tuple[SourceRow, Article]] = {}
@@ -157,13 +166,33 @@ def prepare(
                 chosen[article.source_key] = (row, article)
         edits = _edited(conn, [(_at(r), a) for r, a in chosen.values()], known)
     items = [
-        Item(row, _at(row), article, None, key in edits, key in orphaned and key in known)
+        Item(
+            row, _at(row), article, None, key in edits, key in orphaned and key in known,
+            key not in known,
+        )
         for key, (row, article) in chosen.items()
+    ]  # fmt: skip
+    return Chosen(items, [_takes(i, known.get(i.article.source_key), now) for i in items])
+
+
+def matched(
+    chosen: Chosen, match_all: Callable[[Sequence[Article]], list[ArticleMatch]]
+) -> list[Item]:
+    """The items of ``chosen``, those that need one with their match (``match_all``: one
+    result per article, in order)."""
+    items = chosen.items
+    matches = iter(match_all([i.article for i, w in zip(items, chosen.wanted, strict=True) if w]))
+    return [
+        replace(i, match=next(matches)) if w else i
+        for i, w in zip(items, chosen.wanted, strict=True)
     ]
-    wanted = [i for i in items if _takes(i, known.get(i.article.source_key), now)]
-    matches = iter(match_all([i.article for i in wanted]))
-    chosen_ids = {id(i) for i in wanted}
-    return [replace(i, match=next(matches)) if id(i) in chosen_ids else i for i in items]
+
+
+def rematch(
+    items: Sequence[Item], match_all: Callable[[Sequence[Article]], list[ArticleMatch]]
+) -> list[Item]:
+    """The matched ones of ``items`` matched again (the topics changed since)."""
+    return matched(Chosen(list(items), [i.match is not None for i in items]), match_all)
 
 
 def _at(row: SourceRow) -> SourcePosition:
@@ -193,14 +222,16 @@ def apply(
     source withdrew is stored withdrawn (``withdraw_reason``) and its queued deliveries end as
     ``withdrawn`` in this same transaction (SPEC §10)."""
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
-    # a correction prepare() found is checked again under the lock (only those items)
-    still = _edited(conn, [(i.at, i.article) for i in items if i.edited], known)
+    # a correction choose() found is checked again under the lock (only those items, and
+    # those not held then: a batch read before the one holding them committed)
+    still = _edited(conn, [(i.at, i.article) for i in items if i.edited or i.unheld], known)
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
     moved: list[tuple[int, SourcePosition]] = []
     for item in items:
         held = known.get(item.article.source_key)
-        item = replace(item, edited=item.article.source_key in still)
+        if item.edited != (item.article.source_key in still):
+            item = replace(item, edited=not item.edited)
         if not _takes(item, held, now):
             assert held is not None
             _say_not_applied(item, held)
@@ -213,7 +244,7 @@ def apply(
             ):  # fmt: skip
                 moved.append((held.id, item.at))
             continue
-        if item.match is None:  # changed since prepare() looked
+        if item.match is None:  # changed since choose() looked
             item = replace(item, match=index.match(item.article))
         if held is None:
             new.append(item)
