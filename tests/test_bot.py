@@ -327,8 +327,9 @@ async def test_topic_reference_is_not_a_channel(
 ) -> None:
     with lite_db.write() as conn:
         save_topic(conn, TopicSpec("thoitiet", "Thời tiết", "mưa OR bão"), "cli", lite_db.now())
-    assert "Đã đăng ký: truy vấn @thoitiet" in await ask(fake, ADMIN, "/sub @thoitiet")
-    assert subs_of(lite_db, ADMIN) == ["@thoitiet"]
+    # the topic itself (tester4 G5: tests/test_bot_topic_reference.py)
+    assert "Đã đăng ký: Thời tiết" in await ask(fake, ADMIN, "/sub @thoitiet")
+    assert subs_of(lite_db, ADMIN) == ["thoitiet"]
 
 
 # --- migration and membership ----------------------------------------------------------------

@@ -40,6 +40,8 @@ MAX_USER_SUBSCRIPTIONS = 100  # per user, across chats (telegram.max_subscriptio
 MAX_ARG_CHARS = 1000
 # "/unsub 2" picks the 2nd line of /list: ASCII digits only ("²" and "١" are text, not numbers).
 _LIST_NUMBER = re.compile(r"[0-9]{1,6}", re.ASCII)
+#: a query that is one ``@slug`` reference and nothing else (the query lexer's slug characters)
+_ONE_REFERENCE = re.compile(r"@([A-Za-z0-9_-]+)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,6 +202,7 @@ def subscribe(
 
     Refused with a reply: a query too long or too big once expanded, a disabled topic, a chat at
     :data:`MAX_SUBSCRIPTIONS`, a user (``target.user``) who created ``per_user`` already.
+    ``@slug`` alone naming an enabled topic is that topic (:func:`_referenced_topic`).
     """
     arg = normalise(arg)
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
@@ -210,6 +213,8 @@ def subscribe(
         topic = find_topic(conn, arg)
         if topic is not None and not topic.enabled:
             return texts.topic_disabled(arg)
+        if topic is None and (ref := _referenced_topic(conn, arg)) is not None and ref.enabled:
+            topic = ref
         if topic is None:
             # ``@slug`` of a disabled topic too: it lends its query as at match time (README)
             known = {t.slug: t.query for t in list_topics(conn)}
@@ -249,7 +254,8 @@ def start_topic(
 
 
 def unsubscribe(db: Database, target: Target, arg: str) -> str:
-    """By topic slug, by the query's text, or by its number in ``/list`` (in that order)."""
+    """By topic slug, by the query's text, by ``@slug`` alone (the topic a ``/sub @slug``
+    subscribed to), or by its number in ``/list`` (in that order)."""
     arg = normalise(arg)
     with db.write() as conn:
         topic = find_topic(conn, arg)
@@ -258,6 +264,9 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=arg)
+        if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
+            what = _label(ref, arg)
         number = list_number(arg)
         if not removed and number is not None:
             current = subs.list_subscriptions(conn, target.chat_id)
@@ -305,6 +314,17 @@ def follow_migration(db: Database, old: int, new: int) -> None:
 def bot_removed(db: Database, chat_id: int, reason: str) -> bool:
     with db.write() as conn:
         return subs.disable_chat(conn, chat_id, reason)
+
+
+def _referenced_topic(conn: Connection, arg: str) -> Topic | None:
+    """The topic a query of exactly one ``@slug`` names (found as any slug is,
+    :func:`find_topic`), else None. ``/sub @kien-thuy`` made a query subscription beside the
+    topic's, and muting the topic with an alert's button left the query sending the same
+    articles (tester4 G5): such a query is the topic, so ``/sub`` subscribes to the topic itself
+    (or says it already is). A disabled topic's ``@slug`` stays a query, lending its query as at
+    match time (README); one with other terms (``@kien-thuy cầu``) is a query as always."""
+    found = _ONE_REFERENCE.fullmatch(arg)
+    return find_topic(conn, found.group(1)) if found else None
 
 
 def _label(topic: Topic | None, arg: str) -> str:
