@@ -15,12 +15,12 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from test_api import make_service
 
 from feedsvc import operations as ops
-from feedsvc.app import Roles, Service, create_app
+from feedsvc.app import Service, create_app
 from feedsvc.bot import actions
 from feedsvc.cli import cli
-from feedsvc.config import load_config
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.topics import TopicSpec, list_topics
 
@@ -114,15 +114,7 @@ def test_cli_topic_commands_take_the_slug_in_any_case(run: Any) -> None:
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
-    settings = load_config(
-        None,
-        {
-            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
-            "topics": {"import_on_start": False},
-        },
-    )
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
+    service = make_service(tmp_path)
     for slug, title in (("phap-luat", "Pháp luật"), ("an-ninh", "An ninh")):
         ops.save_topic(service.db, TopicSpec(slug, title, title), "test")
     yield service
