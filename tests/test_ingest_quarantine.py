@@ -22,7 +22,7 @@ from factories import VN, article, builtin_ingestor
 from sqlalchemy import Engine, create_engine, select, text
 
 from feedsvc.config import SourceColumns
-from feedsvc.db import Database
+from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import article_topics, articles
 from feedsvc.ingest import Ingestor, TickResult
 from feedsvc.source import external_source
@@ -187,6 +187,54 @@ def test_row_the_state_db_refuses(db: Database) -> None:
     assert assert_around(db, result, good, sid) == "store"
     assert len(matched) == 8  # matches (and the outbox) of the good rows committed with them
     assert cursor.id is not None and cursor.id.endswith(f'"{9}"]')
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize(
+    "body",
+    [
+        "RAISE EXCEPTION 'operator rule: no %', NEW.title",  # P0001 (verifier P3)
+        "ASSERT NEW.title NOT LIKE '%CẤM%', 'operator rule'",  # P0004
+        "RAISE EXCEPTION USING MESSAGE = 'operator rule', ERRCODE = 'P0003'",
+    ],
+)
+def test_a_plpgsql_trigger_refusing_a_row_quarantines_it(pg_url: str, body: str) -> None:
+    """A PL/pgSQL trigger's refusal (SQLSTATE class P0, which psycopg files under
+    ``ProgrammingError``) is the row's: quarantined alone, the rest stored, the cursor past it
+    (it was taken for a database fault: every tick failed at that row, for good)."""
+    db = Database(pg_url)
+    upgrade(db)
+    guard = "IF NEW.title LIKE '%CẤM%' THEN " if body.startswith("RAISE") else "IF TRUE THEN "
+    with db.write() as conn:
+        conn.execute(
+            text(
+                "CREATE FUNCTION refuse_word() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                f"{guard}{body}; END IF; RETURN NEW; END $$"
+            )
+        )
+        conn.execute(
+            text(
+                "CREATE TRIGGER refuse_word BEFORE INSERT ON articles "
+                "FOR EACH ROW EXECUTE FUNCTION refuse_word()"
+            )
+        )
+    ing = builtin_ingestor(db, batch_size=50)
+    items = [
+        article(n, title=f"Kiến Thụy {'CẤM' if n == 5 else 'tin'} số {n}") for n in range(1, 10)
+    ]
+    with db.write() as conn:
+        upsert_source_articles(conn, items, datetime.now(UTC))
+    result = ing.tick()
+    assert result.error is None, result.error
+    with db.read() as conn:
+        sid = str(
+            conn.execute(text("SELECT id FROM source_articles WHERE title LIKE '%CẤM%'")).scalar()
+        )
+        cursor = get_cursor(conn, "builtin")
+    good = [f"TEST-0000{n}" for n in range(1, 10) if n != 5]
+    assert assert_around(db, result, good, sid) == "store"
+    assert cursor.id is not None and cursor.id.endswith(f'"{9}"]')
+    db.dispose()
 
 
 def test_a_write_path_refusing_every_row_quarantines_nothing(db: Database) -> None:

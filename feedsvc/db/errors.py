@@ -73,10 +73,23 @@ def is_database_fault(exc: BaseException) -> bool:
     if trouble(exc) is not None or isinstance(exc, sa.DisconnectionError):
         return True
     if isinstance(exc, sa.DBAPIError):
+        if _plpgsql_refusal(exc):
+            return exc.connection_invalidated
         return exc.connection_invalidated or isinstance(
             exc, sa.OperationalError | sa.InterfaceError | sa.ProgrammingError
         )
     return False
+
+
+def _plpgsql_refusal(exc: BaseException) -> bool:
+    """A PL/pgSQL function refused the statement (SQLSTATE class P0: ``RAISE EXCEPTION``
+    without an ERRCODE is P0001, a failed ``ASSERT`` P0004): an operator's trigger refusing a
+    row. psycopg files the class under ``ProgrammingError``, which otherwise means a statement
+    the schema does not support; taken for a database fault, one refused row stopped ingest
+    for good (verifier P3). PostgreSQL's SQLSTATE appendix:
+    https://www.postgresql.org/docs/current/errcodes-appendix.html"""
+    orig = getattr(exc, "orig", None)
+    return str(getattr(orig, "sqlstate", "") or "").startswith("P0")
 
 
 def is_row_error(exc: BaseException) -> bool:

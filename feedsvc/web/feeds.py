@@ -57,7 +57,7 @@ from feedsvc.web.http_cache import (
     text_response,
 )
 from feedsvc.web.paths import path_text
-from feedsvc.web.queries import QueryNotText, query_param
+from feedsvc.web.queries import QueryNotText, query_for_url, query_param
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
@@ -212,7 +212,7 @@ def feed_routes(
         """301 to the topic's address as stored (its query string kept): a browser shows the
         one address, a feed reader follows and keeps it; a URL that was served (a stored
         slug) is never redirected, so every reader and cache gets today's bytes there."""
-        query = request.url.query
+        query = query_for_url(request)
         headers = {"cache-control": f"public, max-age={cache_seconds}"}
         return RedirectResponse(path + (f"?{query}" if query else ""), 301, headers)
 

@@ -20,6 +20,7 @@ feed for broken).
   :class:`QueryNotText`, which the app answers with a worded 400 (:func:`not_text_response`:
   ``http.query_not_text`` naming the bytes; the site's language, the admin's under ``/admin``),
   the feed routes with the same words, and ``/`` with its page of every topic and a notice;
+* :func:`query_for_url`: the query string carried over to a redirect's target, unread;
 * :func:`refused_query`: the API's reading (422 ``not_text`` naming the parameter; unknown
   parameters are refused there anyway).
 
@@ -32,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import overload
-from urllib.parse import unquote_to_bytes
+from urllib.parse import quote_from_bytes, unquote_to_bytes
 
 from starlette.requests import Request
 from starlette.responses import Response
@@ -79,11 +80,13 @@ def query_items(query_string: bytes) -> list[tuple[str, str]] | None:
 class QueryReading:
     """A query string as the routes outside ``/api/`` see it: ``items``, the pairs whose name
     and value are text, in order (``kept``: their bytes, joined by ``&``); ``refused``, each
-    name (text) whose value, somewhere in the string, is not: the bytes to name, the first."""
+    name (text) whose value, somewhere in the string, is not: the bytes to name, the first;
+    ``sent``, the query string as the client sent it (a redirect passes it on unread)."""
 
     items: tuple[tuple[str, str], ...]
     kept: bytes
     refused: dict[str, str]
+    sent: bytes = b""
 
 
 def read_query(query_string: bytes) -> QueryReading:
@@ -106,7 +109,7 @@ def read_query(query_string: bytes) -> QueryReading:
             continue
         items.append((name, value))
         kept.append(piece)
-    return QueryReading(tuple(items), b"&".join(kept), refused)
+    return QueryReading(tuple(items), b"&".join(kept), refused, query_string)
 
 
 def reading(scope: Scope) -> QueryReading:
@@ -193,3 +196,12 @@ class QueryText:
                 found = read_query(query)
                 scope = {**scope, "query_string": found.kept, SCOPE_KEY: found}
         await self.app(scope, receive, send)
+
+
+def query_for_url(request: Request) -> str:
+    """The request's query string as the client sent it (before :class:`QueryText` removed
+    the pairs that are not text: a redirect passes ``?utm_source=caf%E9`` on to the route that
+    ignores it) for a redirect's ``Location``: ASCII kept as sent (escapes included), any other
+    byte percent-encoded, so the target receives the same bytes. Not a reading: nothing is
+    decoded, so nothing can be misread."""
+    return quote_from_bytes(reading(request.scope).sent, safe="!#$%&'()*+,/:;=?@[]~")
