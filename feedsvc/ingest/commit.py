@@ -8,6 +8,10 @@ of which stores alone is a systemic failure, never a batch of quarantined rows. 
 the quarantine already (the 10-minute re-check by id, :mod:`feedsvc.ingest.unordered`) are
 written the same way; refused again they say nothing new about the write path, so they do not
 count towards that failure (a batch of only such rows refused is these rows still refused).
+
+A batch matched before a topic was saved is not written with the old topics: the topics'
+version is checked under the write lock (:class:`TopicsMoved`), so a topic saved while the
+batch waited for the lock applies to it (SPEC §2: to articles ingested after that moment).
 """
 
 from __future__ import annotations
@@ -28,9 +32,16 @@ from feedsvc.ingest.model import Change, TransactionHook
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine
 from feedsvc.store.quarantine import Quarantined
+from feedsvc.store.topics import topics_version
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
+
+
+class TopicsMoved(Exception):
+    """The topics changed after the batch was matched (seen under the write lock, nothing
+    written): match it again, then store it (verifier P1: a topic saved while the batch waited
+    for SQLite's write lock missed that batch for good)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,19 +64,21 @@ class BatchCommit:
         backlog: tuple[int, float | None] | None,
         first_sync: bool | None,
         listed: Container[str] = frozenset(),
+        matched_with: object = None,
     ) -> tuple[list[Change], list[Quarantined]]:
         """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
         behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
         on after it) its changes never alert. ``listed``: the ids of rows quarantined already
         (a re-check): refused again, they are not evidence of a systemic failure, and a batch
         of only such rows is stored row by row without a warning. Returns the changes and the
-        rows refused. Raises a database fault, :class:`LeaseLost` or :class:`SystemicError`
-        (rolled back)."""
-        batch = (items, skipped, advance_to, backlog, first_sync, listed)
+        rows refused. ``matched_with``: the topics version the items were matched with (None:
+        not checked). Raises a database fault, :class:`LeaseLost`, :class:`SystemicError` or
+        :class:`TopicsMoved` (rolled back)."""
+        batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with)
         try:
             return self._write(*batch, isolate=False)
         except Exception as exc:
-            if not_the_rows(exc):
+            if isinstance(exc, TopicsMoved) or not_the_rows(exc):
                 raise
             again = all(i.at.id in listed for i in items)
             log.log(
@@ -84,6 +97,7 @@ class BatchCommit:
         backlog: tuple[int, float | None] | None,
         first_sync: bool | None,
         listed: Container[str],
+        matched_with: object,
         *,
         isolate: bool,
     ) -> tuple[list[Change], list[Quarantined]]:
@@ -95,6 +109,8 @@ class BatchCommit:
         with self.db.write() as conn:
             now = self.db.now()
             self.check_lease(conn, now)
+            if matched_with is not None and topics_version(conn) != matched_with:
+                raise TopicsMoved()
             if not isolate:
                 changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
                 changes = _archived(changes, first_sync)

@@ -33,7 +33,7 @@ from feedsvc.db import Database
 from feedsvc.ingest import unordered, writer
 from feedsvc.ingest.ahead import Prepared, ReadAhead, Unmatched, matched, up_to_date
 from feedsvc.ingest.backoff import Backoff
-from feedsvc.ingest.commit import BatchCommit
+from feedsvc.ingest.commit import BatchCommit, TopicsMoved
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import (
     Batch,
@@ -375,10 +375,19 @@ class Ingestor:
         Rows ``listed`` in the quarantine already (a re-check by id) are recorded again when
         refused, but neither logged nor counted a second time."""
         result.read += prepared.rows
-        items, skipped = prepared.items, prepared.skipped
+        skipped = prepared.skipped
         self._prepare_hooks()
         commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
-        changes, refused = commit.store(items, skipped, advance_to, backlog, first_sync, listed)
+        for tries in range(3):  # topics saved over and over: the third write takes its items
+            try:
+                version = prepared.topics if tries < 2 else None
+                batch = (advance_to, backlog, first_sync, listed, version)
+                changes, refused = commit.store(prepared.items, skipped, *batch)
+                break
+            except TopicsMoved:
+                with self.db.read() as conn:
+                    self.index.refresh(conn)
+                prepared = up_to_date(prepared, self.index, self.matching)
         self.batches_committed += 1
         fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
         for q in fresh:
