@@ -9,6 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from migrated import sqlite_template
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
@@ -19,9 +20,11 @@ from feedsvc.store.subscriptions import ensure_chat
 def api_service(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str, private_chats: tuple[int, ...]
 ) -> Iterator[Service]:
-    """A prepared service on an SQLite file with admin token ``token`` and the given private
+    """A prepared service on an SQLite file (a copy of the migrated template: the API is the
+    subject, not a new DB's migration) with admin token ``token`` and the given private
     chats (titled "Lan"); disposed afterwards."""
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", token)
+    assert sqlite_template().copy_to(tmp_path / "s.db")
     settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))

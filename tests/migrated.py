@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -40,6 +41,19 @@ class SqliteTemplate:
             return False
         shutil.copyfile(self.path, path)
         return True
+
+
+_process_template: SqliteTemplate | None = None
+
+
+def sqlite_template() -> SqliteTemplate:
+    """This process's (xdist worker's) one SQLite template, made at its first use in a
+    directory of its own: for the ``db`` fixtures and for helpers that start a service on a
+    file of their own (``tests/apiworld.py``) without a fixture request to ask."""
+    global _process_template
+    if _process_template is None:
+        _process_template = SqliteTemplate(Path(tempfile.mkdtemp(prefix="feedsvc-template-")))
+    return _process_template
 
 
 class PostgresTemplate:

@@ -225,7 +225,10 @@ async def test_the_text_after_a_refused_photo_is_charged_to_the_shared_budget(
             await fake.await_for(lambda: delivered(db) == len(chats), timeout=30)
     assert sorted(m.chat_id for m in fake.all_messages) == chats  # each as text, once
     assert len([c for c in fake.calls if c.method == "sendphoto"]) == len(chats)
-    assert_within(message_times(sent, fake), rate, replicas)  # a gate per replica (process)
+    # a gate per replica, both in this test process: a stall of its GIL makes both gates release
+    # late slots together (8 in a window at 5/s seen in CI at load ~5, as in the command-reply
+    # test above); the fault, texts free of the budget, is ~10/s, and the mean bound sees it
+    assert_within(message_times(sent, fake), rate, 1 if replicas == 1 else 3)
 
 
 # --- the pieces ---------------------------------------------------------------------------------

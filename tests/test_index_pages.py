@@ -578,6 +578,23 @@ def topic_id(service: Service, slug: str) -> int:
     return topic.id
 
 
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def restartable(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[tuple[TestClient, Service]]:
+    """One service per backend for the restart searches: each test starts a publisher of its
+    own on it (:func:`restarted_publisher`) and changes no topic or article, only their dates
+    (which every call sets alike); a service each was ~110 s of the suite's CPU."""
+    with ExitStack() as stack:
+        if request.param == "sqlite":
+            url = f"sqlite:///{tmp_path_factory.mktemp('index-restart') / 'state.db'}"
+        else:
+            url = stack.enter_context(pg_schema())
+        yield stack.enter_context(serving(url))
+
+
 @pytest.mark.parametrize(
     ("query", "page", "shown"),
     [
@@ -592,7 +609,7 @@ def topic_id(service: Service, slug: str) -> int:
     ],
 )
 def test_the_first_search_after_a_restart_shows_what_later_ones_do(
-    served: tuple[TestClient, Service],
+    restartable: tuple[TestClient, Service],
     monkeypatch: pytest.MonkeyPatch,
     query: str,
     page: int,
@@ -600,7 +617,7 @@ def test_the_first_search_after_a_restart_shows_what_later_ones_do(
 ) -> None:
     """Before any rebuild the search reads only the topics on the page of matches, and gives
     the bytes a search over the rebuilt listing gives (headlines, counts, the range line)."""
-    client, service = served
+    client, service = restartable
     publisher = restarted_publisher(service)
     read: list[int] = []
     real = rendered.topics_newest

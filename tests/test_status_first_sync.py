@@ -14,6 +14,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -86,6 +87,18 @@ def _sqlalchemy_only(url: str) -> str | None:
     return f"{scheme}://postgres@/{database}?host={hostport}&{query}"
 
 
+def _metrics_answered(client: TestClient, deadline: float = 30.0) -> str:
+    """``/metrics`` once its state DB probe answered: ``state="unknown"`` is what it reports when
+    the probe takes over ``PROBE_TIMEOUT`` (2 s), as a new PostgreSQL connection did at CI load
+    ~5; the probe goes on and a later scrape reads it. Polled until then, within ``deadline``."""
+    end = time.monotonic() + deadline
+    while True:
+        text = client.get("/metrics").text
+        if 'feedsvc_ingest_state{state="unknown"} 0.0' in text or time.monotonic() > end:
+            return text
+        time.sleep(0.2)
+
+
 def serve_app(
     db_url: str, monkeypatch: pytest.MonkeyPatch, **source: Any
 ) -> Iterator[tuple[Service, TestClient]]:
@@ -136,7 +149,7 @@ def test_every_view_says_how_far_behind(
     text = _cli(db_url, tmp_path)
     assert f" {code}\n" in text and "ingest_lag_seconds" in text
     behind(served.get("/api/status", headers={"Authorization": f"Bearer {TOKEN}"}).json())
-    metrics = served.get("/metrics").text
+    metrics = _metrics_answered(served)
     assert f'feedsvc_ingest_state{{state="{code}"}} 1.0' in metrics
     assert 'feedsvc_ingest_state{state="ok"} 0.0' in metrics
     lag = next(

@@ -7,7 +7,8 @@ mapping, the DB work in the thread pool) and :mod:`feedsvc.web.openapi` into its
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import functools
+from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -44,14 +45,20 @@ def endpoints() -> list[Endpoint]:
     return [*api_topics.ENDPOINTS, *api_admin.ENDPOINTS, *api_articles.ENDPOINTS]
 
 
+@functools.cache
+def _document() -> dict[str, Any]:
+    """The OpenAPI document, built at its first request and kept: it depends on the declared
+    endpoints alone, and building it (pydantic's JSON schemas) cost every start-up ~30-60 ms."""
+    return openapi_document(endpoints(), OPENAPI_PATH, INDEX_PATH)
+
+
 def api_routes(service: Service) -> list[BaseRoute]:
     declared = endpoints()
-    document = openapi_document(declared, OPENAPI_PATH, INDEX_PATH)
     index = api_index()
 
     async def openapi(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {OPENAPI_PATH}", "200").inc()
-        return JSONResponse(document)
+        return JSONResponse(_document())
 
     async def root(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {INDEX_PATH}", "200").inc()
