@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from migrated import sqlite_template
+from migrated import premigrated
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
@@ -24,8 +24,8 @@ def api_service(
     subject, not a new DB's migration) with admin token ``token`` and the given private
     chats (titled "Lan"); disposed afterwards."""
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", token)
-    assert sqlite_template().copy_to(tmp_path / "s.db")
-    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+    url = premigrated(f"sqlite:///{tmp_path / 's.db'}")
+    settings = load_config(None, {"database": {"url": url},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()

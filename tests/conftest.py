@@ -16,8 +16,8 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from migrated import PostgresTemplate, SqliteTemplate, sqlite_template
-from sqlalchemy import create_engine, make_url, text
+from migrated import copy_template, premigrated
+from sqlalchemy import create_engine, text
 
 from feedsvc import logs
 from feedsvc.db import Database, upgrade
@@ -119,58 +119,33 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     return str(request.getfixturevalue("pg_url"))
 
 
-@pytest.fixture(scope="session")
-def _sqlite_template() -> SqliteTemplate:
-    return sqlite_template()
-
-
-@pytest.fixture(scope="session")
-def _pg_template() -> PostgresTemplate:
-    return PostgresTemplate(PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}")
-
-
-def _migrated(url: str, request: pytest.FixtureRequest) -> Database:
+def _migrated(url: str) -> Database:
     """The state DB at ``url`` (empty) at head: a copy of this worker's migrated template
     (``tests/migrated.py``), or migrated here when no copy can be made."""
-    parsed = make_url(url)
-    copied = False
-    if parsed.get_backend_name() == "sqlite" and parsed.database:
-        copied = request.getfixturevalue("_sqlite_template").copy_to(Path(parsed.database))
-    elif parsed.get_backend_name() == "postgresql":
-        schema = str(parsed.query["options"]).removeprefix("-csearch_path=")
-        copied = request.getfixturevalue("_pg_template").fill(schema)
     database = Database(url)
-    if not copied:
+    if not copy_template(url):
         upgrade(database)
     return database
 
 
-def migrated_url(url: str, request: pytest.FixtureRequest) -> str:
-    """``url`` (an empty SQLite path or PostgreSQL schema) with the head schema in it, for a
-    service a test starts on it: a service's start migrates a new state DB (~0.2 s of Alembic
-    on SQLite, more on PostgreSQL; 30 s of one API module's 52), which tests of something
-    else need not pay each time. Tests of a new DB's creation keep an empty ``db_url``."""
-    _migrated(url, request).dispose()
-    return url
+@pytest.fixture
+def state_url(db_url: str) -> str:
+    """``db_url`` at the head revision already (``tests/migrated.py``): for tests that start a
+    service on it and are not about a new state DB's creation."""
+    return premigrated(db_url)
 
 
 @pytest.fixture
-def state_url(db_url: str, request: pytest.FixtureRequest) -> str:
-    """``db_url`` at the head revision already (:func:`migrated_url`)."""
-    return migrated_url(db_url, request)
-
-
-@pytest.fixture
-def lite_db(sqlite_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
+def lite_db(sqlite_url: str) -> Iterator[Database]:
     """SQLite only: for lifecycle tests whose SQL the two-backend tests already cover."""
-    database = _migrated(sqlite_url, request)
+    database = _migrated(sqlite_url)
     yield database
     database.dispose()
 
 
 @pytest.fixture
-def db(db_url: str, request: pytest.FixtureRequest) -> Iterator[Database]:
-    database = _migrated(db_url, request)
+def db(db_url: str) -> Iterator[Database]:
+    database = _migrated(db_url)
     yield database
     database.dispose()
 

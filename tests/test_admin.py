@@ -13,6 +13,7 @@ from typing import Any, get_args
 
 import pytest
 from factories import article
+from migrated import premigrated
 from sqlalchemy import select, update
 
 from feedsvc.app import Roles, Service, create_app
@@ -48,7 +49,7 @@ def make_client(
     else:
         monkeypatch.delenv("FEEDSVC_ADMIN__TOKEN", raising=False)
     overrides: dict[str, Any] = {
-        "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+        "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
         "topics": {"import_on_start": False},
         "admin": {"language": http.pop("language", "vi")},
     }

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from migrated import premigrated
 from processes import free_port, uvicorn_thread
 from test_admin import CSRF_FIELD, TOKEN, login
 
@@ -32,8 +33,9 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
 
 
 def make_service(db_url: str, **sections: dict[str, Any]) -> Service:
+    url = premigrated(db_url)
     settings_ = load_config(
-        None, {"database": {"url": db_url}, "topics": {"import_on_start": False}, **sections}
+        None, {"database": {"url": url}, "topics": {"import_on_start": False}, **sections}
     )
     service = Service(settings_, Roles(scheduler=False, bot=False))
     service.prepare()

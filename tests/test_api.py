@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 from factories import VN, article
+from migrated import premigrated
 from sqlalchemy import select, update
 
 from feedsvc import metrics
@@ -30,7 +31,7 @@ def make_service(tmp_path: Path) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
             "topics": {"import_on_start": False},
         },
     )

@@ -14,6 +14,7 @@ from pathlib import Path
 import schemathesis
 from factories import VN, article
 from hypothesis import HealthCheck, settings
+from migrated import premigrated
 from schemathesis.checks import (
     content_type_conformance,
     not_a_server_error,
@@ -45,7 +46,7 @@ def _service() -> tuple[Service, Path]:
     settings_ = load_config(
         None,
         {
-            "database": {"url": f"sqlite:///{workdir / 'state.db'}"},
+            "database": {"url": premigrated(f"sqlite:///{workdir / 'state.db'}")},
             "topics": {"import_on_start": False},
             "admin": {"token_file": str(token_file)},
         },

@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import pytest
 from fakebot import FakeBotAPI
+from migrated import premigrated
 from pydantic import SecretStr
 from test_bot import ADMIN, ask, seed_topics
 
@@ -51,7 +52,7 @@ def _service(db_url: str, fake: FakeBotAPI, username: str | None) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": "https://tin.example.vn"},
             "telegram": telegram,

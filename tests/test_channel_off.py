@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from migrated import premigrated
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 from test_admin import login
@@ -34,7 +35,8 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 
 
 def make_service(tmp_path: Path, **zalo: Any) -> Service:
-    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+    url = premigrated(f"sqlite:///{tmp_path / 's.db'}")
+    settings = load_config(None, {"database": {"url": url},
                                   "topics": {"import_on_start": False},
                                   "zalo": {"base_url": "http://127.0.0.1:9", **zalo}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from click.testing import CliRunner
 from factories import article
+from migrated import premigrated
 from sqlalchemy import insert, select, update
 
 from feedsvc import operations as ops
@@ -34,7 +35,7 @@ BREAKERS = ["a\nb", "a\r\nb", "a\rb", "a\tb", "a\u2028b", "a\u2029b", "a\x85b", 
 
 @pytest.fixture
 def service(sqlite_url: str) -> Iterator[Service]:
-    settings = load_config(None, {"database": {"url": sqlite_url},
+    settings = load_config(None, {"database": {"url": premigrated(sqlite_url)},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()

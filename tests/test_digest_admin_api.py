@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apiworld import asgi_client
+from migrated import premigrated
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
 from test_admin import CSRF_FIELD, login, make_client
@@ -29,7 +30,7 @@ CHAT = 777
 @pytest.fixture
 def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
-    settings = load_config(None, {"database": {"url": db_url},
+    settings = load_config(None, {"database": {"url": premigrated(db_url)},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
+from migrated import premigrated
 from sqlalchemy.pool import NullPool
 
 from feedsvc.app import Roles, Service, create_app
@@ -34,7 +35,7 @@ def make_service(db_url: str, **source: Any) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "source": {"poll_seconds": 1, **source},
         },
@@ -128,7 +129,7 @@ async def test_ingest_readiness(
 
 
 async def test_not_ready_until_snapshots_are_loaded(db_url: str) -> None:
-    overrides = {"database": {"url": db_url}, "topics": {"import_on_start": False}}
+    overrides = {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}
     settings = load_config(None, overrides)
     service = Service(settings, Roles(scheduler=False, bot=False))
     try:

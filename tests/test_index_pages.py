@@ -21,6 +21,7 @@ import html5lib
 import pytest
 from conftest import pg_schema
 from factories import article
+from migrated import premigrated
 from sqlalchemy import Connection, update
 from starlette.types import Message
 
@@ -82,7 +83,7 @@ def serving(db_url: str) -> Iterator[tuple[TestClient, Service]]:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": BASE},
         },
@@ -497,7 +498,7 @@ def test_filtered_views_spend_the_clients_render_tokens(db_url: str) -> None:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": BASE, "client_burst": 2, "client_rate": 0.001},
         },

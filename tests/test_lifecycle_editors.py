@@ -17,6 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from factories import article
+from migrated import premigrated
 from sqlalchemy import Connection, select, update
 
 from feedsvc.app import Roles, Service, create_app
@@ -43,7 +44,7 @@ CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 def make_service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Service:
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
     settings = load_config(
-        None, {"database": {"url": db_url}, "topics": {"import_on_start": False}}
+        None, {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}
     )
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()

@@ -20,6 +20,7 @@ import pytest
 from cms_table import COLUMNS, Cms, cms_table
 from fakebot import FakeBotAPI
 from lifecycle_world import CHAT, SLUG, entry_keys
+from migrated import premigrated
 from sqlalchemy import select
 
 from feedsvc.app import Roles, Service
@@ -80,7 +81,7 @@ def start_settings(db_url: str, cms: Cms, fake: FakeBotAPI) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "source": {
                 "url": cms.url,
                 "table": "posts",

@@ -19,6 +19,7 @@ import feedparser
 import httpx
 import pytest
 from factories import VN, article, builtin_ingestor
+from migrated import premigrated
 from processes import free_port, uvicorn_thread
 from sqlalchemy import event
 
@@ -194,7 +195,7 @@ def app_service(tmp_path: Path, **http: Any) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
             "topics": {"import_on_start": False},
             "http": http,
         },
@@ -326,7 +327,7 @@ def test_ingest_runs_while_web_requests_hold_every_web_connection(db_url: str) -
     from feedsvc.app import WEB_POOL
 
     settings = load_config(
-        None, {"database": {"url": db_url}, "topics": {"import_on_start": False}}
+        None, {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}
     )
     service = Service(settings, Roles(scheduler=True, bot=False, http=True))
     service.prepare()

@@ -15,6 +15,7 @@ import html5lib
 import pytest
 from factories import article
 from fakebot import FakeBotAPI
+from migrated import premigrated
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, learn_bot_username
@@ -58,7 +59,7 @@ def served(db_url: str) -> Iterator[tuple[TestClient, Service]]:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": "https://tin.example.vn"},
         },

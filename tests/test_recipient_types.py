@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 from click.testing import CliRunner
+from migrated import premigrated
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.channels.recipients import CHANNEL_ID_BASE, telegram_type_fits
@@ -46,7 +47,8 @@ def test_the_rule_accepts(chat_id: int, chat_type: str) -> None:
 @pytest.fixture
 def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", "adm-types-0123456789abcdef")
-    settings = load_config(None, {"database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+    url = premigrated(f"sqlite:///{tmp_path / 's.db'}")
+    settings = load_config(None, {"database": {"url": url},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()

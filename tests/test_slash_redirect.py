@@ -14,6 +14,7 @@ import warnings
 from collections.abc import Iterator
 
 import pytest
+from migrated import premigrated
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
@@ -30,8 +31,9 @@ EVIL = {"host": "evil.example", "x-forwarded-host": "evil.example", "x-forwarded
 
 
 def _client(sqlite_url: str, http: dict[str, object]) -> Iterator[TestClient]:
+    url = premigrated(sqlite_url)
     settings = load_config(
-        None, {"database": {"url": sqlite_url}, "topics": {"import_on_start": False}, "http": http}
+        None, {"database": {"url": url}, "topics": {"import_on_start": False}, "http": http}
     )
     service = Service(settings, Roles(scheduler=False, bot=False))
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:

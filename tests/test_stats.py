@@ -17,6 +17,7 @@ import pytest
 import uvicorn
 from factories import article, insert_old_source_row
 from lxml import etree  # type: ignore[import-untyped]
+from migrated import premigrated
 from processes import free_port, uvicorn_thread
 from sqlalchemy import func, insert, select
 from upgrades import database_at
@@ -46,7 +47,7 @@ def make_service(db_url: str, port: int = 8080) -> Service:
     settings = load_config(
         None,
         {
-            "database": {"url": db_url},
+            "database": {"url": premigrated(db_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": f"http://127.0.0.1:{port}", "port": port},
         },

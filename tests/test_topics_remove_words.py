@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner
+from migrated import premigrated
 from starlette.testclient import TestClient
 from topicsworld import restart, start
 
@@ -97,7 +98,7 @@ def admin(
 ) -> Iterator[tuple[TestClient, str, Path]]:
     db, path = started
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(None, {"database": {"url": url(db)},
+    settings = load_config(None, {"database": {"url": premigrated(url(db))},
                                   "topics": {"import_on_start": False},
                                   "admin": {"language": request.param}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
@@ -203,7 +204,7 @@ def test_the_admin_names_the_file_the_service_reads(
     db: Database, relative: Path, monkeypatch: pytest.MonkeyPatch, language: str
 ) -> None:
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(None, {"database": {"url": url(db)},
+    settings = load_config(None, {"database": {"url": premigrated(url(db))},
                                   "topics": {"import_on_start": False},
                                   "admin": {"language": language}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
@@ -222,7 +223,7 @@ def test_the_admin_names_the_file_the_service_reads(
 def api(started: tuple[Database, Path], monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     db, _ = started
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(None, {"database": {"url": url(db)},
+    settings = load_config(None, {"database": {"url": premigrated(url(db))},
                                   "topics": {"import_on_start": False}})  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))
     try:

@@ -27,6 +27,7 @@ import httpx
 import pytest
 import uvicorn
 from factories import article
+from migrated import premigrated
 from processes import free_port, uvicorn_thread, wait_until
 
 from feedsvc import operations as ops
@@ -61,7 +62,7 @@ def serving(
     English, one topic), its protocol class given ``deadlines``. Yields the port and config."""
     port = free_port()
     settings = load_config(None, {
-        "database": {"url": f"sqlite:///{tmp / 's.db'}"},
+        "database": {"url": premigrated(f"sqlite:///{tmp / 's.db'}")},
         "topics": {"import_on_start": False},
         "site": {"language": "vi"},
         "admin": {"language": "en", "token": TOKEN},
@@ -334,7 +335,7 @@ def test_the_longest_stalled_connection_goes_first(tmp_path: Path) -> None:
 
 def test_the_http_keys_reach_the_protocol(tmp_path: Path) -> None:
     settings = load_config(None, {
-        "database": {"url": f"sqlite:///{tmp_path / 's.db'}"},
+        "database": {"url": premigrated(f"sqlite:///{tmp_path / 's.db'}")},
         "http": {"body_timeout": 7.5, "body_idle_timeout": 3, "send_timeout": 9},
     })  # fmt: skip
     service = Service(settings, Roles(scheduler=False, bot=False))

@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from lxml import etree  # type: ignore[import-untyped]
+from migrated import premigrated
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
@@ -64,7 +65,7 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, request: Any) -> It
     settings = load_config(
         None,
         {
-            "database": {"url": f"sqlite:///{tmp_path / 'state.db'}"},
+            "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
             "topics": {"import_on_start": False},
             **extra,
         },

@@ -21,6 +21,7 @@ from typing import Any
 import httpx
 import pytest
 from fakezalo import FakeZaloAPI
+from migrated import premigrated
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.channels.zalo import ZaloBotAPI
@@ -48,7 +49,7 @@ def settings_for(tmp_path: Path, db_url: str, fake: FakeZaloAPI) -> Any:
                               f"query = '\"{title}\"'\n\n" for slug, title in TOPICS),
                       encoding="utf-8")  # fmt: skip
     return load_config(None, {
-        "database": {"url": db_url},
+        "database": {"url": premigrated(db_url)},
         "source": {"poll_seconds": 30},
         "zalo": {"base_url": fake.base_url, "token": fake.token, "webhook_secret": SECRET},
         "topics": {"file": str(topics)},
