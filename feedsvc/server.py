@@ -92,7 +92,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.outage import state_db_handler
     from feedsvc.web.paths import PathText
     from feedsvc.web.queries import QueryText
-    from feedsvc.web.slashes import slash_redirects
+    from feedsvc.web.slashes import redirect_base, slash_redirects
     from feedsvc.web.words import error_handlers
 
     @asynccontextmanager
@@ -124,8 +124,7 @@ def create_app(service: Service) -> FeedFastPath:
         exception_handlers=handlers,
     )
     # `/feeds/x.rss/` → `/feeds/x.rss` at http.public_url (as set), never at the Host header
-    base = http.public_url.rstrip("/") if "public_url" in http.model_fields_set else None
-    slash_redirects(app.router, base)
+    slash_redirects(app.router, redirect_base(http))
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
         with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds

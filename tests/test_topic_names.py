@@ -15,12 +15,14 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner, Result
+from migrated import premigrated
 from test_api import make_service
 
 from feedsvc import operations as ops
-from feedsvc.app import Service, create_app
+from feedsvc.app import Roles, Service, create_app
 from feedsvc.bot import actions
 from feedsvc.cli import cli
+from feedsvc.config import load_config
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.topics import TopicSpec, list_topics
 
@@ -221,6 +223,43 @@ def test_feed_and_page_urls_redirect_to_the_stored_slug(browser: TestClient) -> 
     for wrong in ("Kiến-Thụy", KELVIN, "KHONG-CO"):
         assert browser.get(f"/feeds/{wrong}.rss", follow_redirects=False).status_code == 404
         assert browser.get(f"/topics/{wrong}", follow_redirects=False).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("public_url", "base"),
+    [
+        ("https://tin.example.vn/rss/", "https://tin.example.vn/rss"),  # behind a proxy's path
+        ("https://tin.example.vn/a/b", "https://tin.example.vn/a/b"),
+        ("https://tin.example.vn", "https://tin.example.vn"),
+    ],
+)
+def test_the_case_redirect_goes_where_the_slash_redirect_goes(
+    tmp_path: Path, public_url: str, base: str
+) -> None:
+    """With ``http.public_url`` set, the case 301 pointed at the root of the host that asked
+    (``/feeds/phap-luat.rss``), so behind a proxy serving feedsvc under a path it led out of
+    it (a 404 of the outer site). It now points where the trailing-slash 307 always pointed:
+    ``http.public_url`` plus the stored address (``web.slashes.redirect_base``)."""
+    url = premigrated(f"sqlite:///{tmp_path / 's.db'}")
+    settings = load_config(
+        None,
+        {"database": {"url": url}, "topics": {"import_on_start": False},
+         "http": {"public_url": public_url}},
+    )  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        ops.save_topic(service.db, TopicSpec("phap-luat", "Pháp luật", "Pháp luật"), "test")
+        service.publisher.sync()
+        for path, to in (
+            ("/feeds/PHAP-LUAT.rss?limit=5", "/feeds/phap-luat.rss?limit=5"),
+            ("/topics/Phap-Luat", "/topics/phap-luat"),
+            ("/topics/PHAP-LUAT/telegram.svg?x=%FF", "/topics/phap-luat/telegram.svg?x=%FF"),
+        ):
+            moved = client.get(path, follow_redirects=False)
+            assert (moved.status_code, moved.headers["location"]) == (301, base + to), path
+        slash = client.get("/feeds/phap-luat.rss/", follow_redirects=False)
+        assert slash.headers["location"] == f"{base}/feeds/phap-luat.rss"  # the same base
+    service.db.dispose()
 
 
 def test_admin_actions_take_the_slug_in_any_case(browser: TestClient, service: Service) -> None:

@@ -16,6 +16,7 @@ def routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.clients import RateLimiter
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
+    from feedsvc.web.slashes import redirect_base
     from feedsvc.web.words import reader_words
     from feedsvc.web.zalo import zalo_routes
 
@@ -23,7 +24,13 @@ def routes(service: Service) -> list[BaseRoute]:
     limiter = RateLimiter(http.client_rate, http.client_burst)
     return [
         *health_routes(service),
-        *feed_routes(service.publisher, http.cache_seconds, limiter, reader_words(service)),
+        *feed_routes(
+            service.publisher,
+            http.cache_seconds,
+            limiter,
+            reader_words(service),
+            redirect_base(http),
+        ),
         *api_routes(service),
         *admin_routes(service),
         *zalo_routes(service),

@@ -24,7 +24,6 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, cast
-from urllib.parse import quote
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -58,6 +57,7 @@ from feedsvc.web.http_cache import (
 )
 from feedsvc.web.paths import path_text
 from feedsvc.web.queries import QueryNotText, query_for_url, query_param
+from feedsvc.web.slashes import redirect_target
 
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
@@ -92,6 +92,7 @@ def feed_routes(
     cache_seconds: int,
     limiter: RateLimiter | None = None,
     t: Translator | None = None,
+    base: str | None = None,
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
     ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` and ``/feed.xsl``.
@@ -101,7 +102,9 @@ def feed_routes(
     token of ``limiter`` for their client (429 with ``Retry-After`` when out), and the backend
     may refuse them with :class:`Overloaded` (503 with ``Retry-After``).
     GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
-    Error texts are worded by ``t`` (the site's language; Vietnamese by default).
+    Error texts are worded by ``t`` (the site's language; Vietnamese by default). A slug in
+    another case answers 301 to the stored one at ``base`` (:func:`~feedsvc.web.slashes.
+    redirect_base`: ``http.public_url`` when set, else a path-absolute ``Location``).
     """
     if t is None:
         from feedsvc.catalogue import Translator
@@ -154,7 +157,7 @@ def feed_routes(
             served = partial(backend.snapshot, fmt=fmt, limit=DEFAULT_LIMIT)
             if slug != SEARCH_SLUG and (stored := stored_slug(slug, served)) is not None:
                 count_feed_response(fmt, 301)
-                return moved(request, f"/feeds/{quote(stored)}.{fmt}")
+                return moved(request, f"/feeds/{stored}.{fmt}")
             count_feed_response(fmt, 404)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
@@ -214,14 +217,15 @@ def feed_routes(
         slug) is never redirected, so every reader and cache gets today's bytes there."""
         query = query_for_url(request)
         headers = {"cache-control": f"public, max-age={cache_seconds}"}
-        return RedirectResponse(path + (f"?{query}" if query else ""), 301, headers)
+        target = redirect_target(base, path, b"")  # ``path`` escaped here
+        return RedirectResponse(target + (f"?{query}" if query else ""), 301, headers)
 
     async def page(request: Request) -> Response:
         slug = request.path_params["slug"]
         snapshot = backend.page(slug)
         if snapshot is None:
             if (stored := stored_slug(slug, backend.page)) is not None:
-                return moved(request, f"/topics/{quote(stored)}")
+                return moved(request, f"/topics/{stored}")
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         return serve(request, snapshot)
 
@@ -229,7 +233,7 @@ def feed_routes(
         slug = request.path_params["slug"]
         found = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
         if isinstance(found, NoQr) and (stored := stored_slug(slug, backend.page)) is not None:
-            return moved(request, f"/topics/{quote(stored)}/telegram.svg")
+            return moved(request, f"/topics/{stored}/telegram.svg")
         if isinstance(found, NoQr):
             return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
         return serve(request, found)

@@ -13,14 +13,26 @@ a route.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 
 from starlette.responses import RedirectResponse
 from starlette.routing import Match, Router
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+if TYPE_CHECKING:
+    from feedsvc.config import HttpSettings
+
 #: What stays unescaped in a redirected path: RFC 3986 ``pchar`` and ``/``.
 PATH_SAFE = "/!$&'()*+,;=:@-._~"
+
+
+def redirect_base(http: HttpSettings) -> str | None:
+    """Where every redirect of the reader routes points: ``http.public_url`` without its
+    trailing slash when the operator set it (its path too: a service behind a proxy at
+    ``https://tin.example.vn/rss/``), else None (a path-absolute ``Location``). The one rule
+    for the trailing-slash 307 here and the case 301 of ``web.feeds``."""
+    return http.public_url.rstrip("/") if "public_url" in http.model_fields_set else None
 
 
 def redirect_target(base: str | None, path: str, query: bytes) -> str:
