@@ -16,6 +16,7 @@ from typing import Any
 
 import pytest
 from fakebot import FakeBotAPI
+from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
 
 from feedsvc.bot import BotService, actions
@@ -50,7 +51,9 @@ def make_bot(db: Database, fake_url: str, token: str, holder: str = "a", **kw: A
     )
     timing: dict[str, Any] = {
         "poll_timeout": 1, "lease_seconds": 1.5, "renew_seconds": 0.2, "standby_seconds": 0.05,
-        "connect_timeout": 1, "read_timeout": 2,
+        # a reply is sent once (an answer after the read timeout is not re-sent: the user asks
+        # again), so a loaded machine's stall of the fake past 2 s made "Xin lỗi" (CI)
+        "connect_timeout": 1, "read_timeout": PATIENT_READ_TIMEOUT,
     }  # fmt: skip
     return BotService(db, settings, holder=holder, **(timing | kw))
 
