@@ -28,11 +28,12 @@ from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.clients import request_client
 from feedsvc.web.queries import query_param
+from feedsvc.web.slashes import mount_path
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
 
-PREFIX = "/admin"
+PREFIX = "/admin"  # where the routes are; browsers see it under http.public_url's path
 STATIC = {"admin.js": "text/javascript", "admin.css": "text/css"}
 SECURITY_HEADERS = {
     "Cache-Control": "no-store",
@@ -63,7 +64,11 @@ class Admin:
         self.service = service
         self.settings = service.settings
         self.t = translator(self.settings.admin.language, self.settings.site.timezone)
-        self.secure = self.settings.http.public_url.startswith("https://")
+        http = self.settings.http
+        self.secure = http.public_url.startswith("https://")
+        # behind a proxy serving feedsvc under a path (http.public_url "https://x.vn/rss/"),
+        # links, forms, redirects and the cookies' path carry it
+        self.base = mount_path(http) + PREFIX
         self.limiter = service.token_failures  # one budget with the API's Bearer token
         self.env = jinja2.Environment(
             loader=jinja2.PackageLoader("feedsvc.web", "templates"),
@@ -73,7 +78,7 @@ class Admin:
             lstrip_blocks=True,
         )
         self.env.globals.update(
-            t=self.t, prefix=PREFIX, lang=self.t.language, site=self.settings.site
+            t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site
         )
         # every time in site.timezone with its offset, durations in words, numbers grouped
         self.env.filters.update(local=self.t.time, ago=self.t.ago, number=self.t.number)
@@ -104,15 +109,23 @@ class Admin:
         )
         response = HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
         if flash is not None:
-            response.delete_cookie(auth.FLASH_COOKIE, path=auth.COOKIE_PATH)
+            response.delete_cookie(auth.FLASH_COOKIE, path=self.base)
         return response
+
+    def location(self, path: str) -> str:
+        """Where a redirect to the admin's ``path`` (``/topics``, a route's path without
+        :data:`PREFIX`) points: path-absolute under ``http.public_url``'s path
+        (``/rss/admin/topics``), never another host: an operator who reaches the admin through
+        a tunnel to the service's own port stays on it (a path-absolute ``Location`` is
+        resolved against the URL the browser asked for, RFC 9110 §10.2.2)."""
+        return self.base + path
 
     def message(self, text: str, status: int) -> HTMLResponse:
         return self.page("message.html", None, status, text=text)
 
     def redirect(self, ctx: Ctx, path: str, flash: str | None = None, ok: bool = True) -> Response:
         """303 after a POST (so reload does not resubmit), with a one-shot flash message."""
-        response = RedirectResponse(PREFIX + path, status_code=303, headers=SECURITY_HEADERS)
+        response = RedirectResponse(self.location(path), 303, headers=SECURITY_HEADERS)
         if flash is not None:
             value = auth.sign_value(ctx.key, json.dumps({"ok": ok, "text": flash}))
             self._cookie(response, auth.FLASH_COOKIE, value, 120)
@@ -123,7 +136,7 @@ class Admin:
             name,
             value,
             max_age=max_age,
-            path=auth.COOKIE_PATH,
+            path=self.base,
             httponly=True,
             samesite="strict",
             secure=self.secure,
@@ -144,7 +157,7 @@ class Admin:
         response = self.message(self.t("malformed"), 400)
         for name in (auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE):
             if not request.cookies.get(name, "").isascii():
-                response.delete_cookie(name, path=auth.COOKIE_PATH)
+                response.delete_cookie(name, path=self.base)
         return response
 
     # -- the guard ------------------------------------------------------------------------
@@ -165,8 +178,8 @@ class Admin:
             if session is None or await self.revoked(session.id):
                 if request.method != "GET" or json_errors:
                     return self._deny(json_errors, 401, "login required")
-                target = quote(request.url.path, safe="/")
-                return RedirectResponse(f"{PREFIX}/login?next={target}", status_code=303)
+                target = quote(request.url.path, safe="/")  # the route's path: PREFIX + …
+                return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
             if request.method == "POST":
                 if not auth.origin_allowed(request, self.settings.http.public_url):
@@ -223,9 +236,9 @@ class Admin:
             self.limiter.failed(client)
             return self._login_form(key, next_path, self.t("login_failed"), 401)
         self.limiter.succeeded(client)
-        done = RedirectResponse(next_path, status_code=303)
+        done = RedirectResponse(self.location(next_path.removeprefix(PREFIX)), 303)
         self._cookie(done, auth.SESSION_COOKIE, auth.new_session_cookie(key), auth.SESSION_SECONDS)
-        done.delete_cookie(auth.LOGIN_COOKIE, path=auth.COOKIE_PATH)
+        done.delete_cookie(auth.LOGIN_COOKIE, path=self.base)
         return done
 
     def _login_form(
@@ -253,8 +266,8 @@ class Admin:
                 sessions.revoke(conn, ctx.session.id, expires, datetime.now(UTC))
 
         await run_in_threadpool(revoke)
-        response = RedirectResponse(f"{PREFIX}/login", status_code=303)
-        response.delete_cookie(auth.SESSION_COOKIE, path=auth.COOKIE_PATH)
+        response = RedirectResponse(self.location("/login"), 303)
+        response.delete_cookie(auth.SESSION_COOKIE, path=self.base)
         return response
 
     async def static(self, request: Request) -> Response:
@@ -277,7 +290,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     admin = Admin(service)
 
     async def home(request: Request) -> Response:
-        return RedirectResponse(f"{PREFIX}/topics", status_code=303)
+        return RedirectResponse(admin.location("/topics"), 303)
 
     return [
         Route(PREFIX, home, methods=["GET"]),

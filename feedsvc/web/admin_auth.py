@@ -28,7 +28,6 @@ log = logging.getLogger(__name__)
 SESSION_COOKIE = "feedsvc_admin"
 LOGIN_COOKIE = "feedsvc_login"  # pre-session nonce: the login form has a CSRF token too
 FLASH_COOKIE = "feedsvc_flash"
-COOKIE_PATH = "/admin"
 SESSION_SECONDS = 12 * 3600
 LOGIN_FAILURES = TOKEN_FAILURES  # failures allowed per window and client address, then 429
 LOGIN_WINDOW = TOKEN_WINDOW

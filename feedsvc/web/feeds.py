@@ -103,8 +103,9 @@ def feed_routes(
     may refuse them with :class:`Overloaded` (503 with ``Retry-After``).
     GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
     Error texts are worded by ``t`` (the site's language; Vietnamese by default). A slug in
-    another case answers 301 to the stored one at ``base`` (:func:`~feedsvc.web.slashes.
-    redirect_base`: ``http.public_url`` when set, else a path-absolute ``Location``).
+    another case answers 301 to the stored one, and a browser's navigation to a topic's feed
+    303 to its reader page, at ``base`` (:func:`~feedsvc.web.slashes.redirect_base`:
+    ``http.public_url`` when set, else a path-absolute ``Location``).
     """
     if t is None:
         from feedsvc.catalogue import Translator
@@ -161,7 +162,8 @@ def feed_routes(
             count_feed_response(fmt, 404)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
-            return RedirectResponse(f"/topics/{slug}#{fmt}", 303, NAVIGATION_HEADERS)
+            page_url = redirect_target(base, f"/topics/{slug}", b"")  # behind a proxy's path too
+            return RedirectResponse(f"{page_url}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt, slug)
 
     async def _search(q: str, fmt: str, limit: int) -> Snapshot:
