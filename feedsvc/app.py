@@ -26,7 +26,7 @@ from feedsvc import metrics
 from feedsvc.bot import BotService
 from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
 from feedsvc.channels.zalo.service import ZaloService
-from feedsvc.config import Settings, match_processes, weak_token_warnings
+from feedsvc.config import Settings, advice, match_processes
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.db.revision import ensure_schema
@@ -251,7 +251,7 @@ class Service:
         """Prepare, then start the roles' work; after :meth:`interrupt` (a signal during the
         preparation) nothing more starts: :meth:`stop` follows."""
         self._loop = asyncio.get_running_loop()
-        for warning in weak_token_warnings(self.settings):
+        for warning in advice(self.settings):
             log.warning("%s", warning)
         await asyncio.to_thread(self.prepare)
         if self.interrupted:

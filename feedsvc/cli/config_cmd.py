@@ -20,11 +20,11 @@ def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
     from feedsvc.config import (
         ConfigError,
+        advice,
         check_config,
         config_path,
         secret_warnings,
         source_warnings,
-        weak_token_warnings,
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
 
@@ -47,7 +47,7 @@ def check(config_file: str | None) -> None:
         problems += _state_db_problems(settings.database.url)
     warnings = []
     if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
-        warnings = secret_warnings(path) + weak_token_warnings(settings)
+        warnings = secret_warnings(path) + advice(settings)
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:

@@ -110,6 +110,7 @@ def run(
             sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
             if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
                 http.port = sock.getsockname()[1]
+            http.follow_listener()  # an unset http.public_url: the address listened on
         run_async(serve(settings, roles, sock=sock, signals=signals))
     except StartupStopped as stopped:
         stopped_early(stopped.signum)

@@ -21,6 +21,7 @@ from __future__ import annotations
 from feedsvc.config.checks import (
     MIN_ADMIN_TOKEN_CHARS,
     SECRET_KEYS,
+    advice,
     check_config,
     load_config,
     secret_warnings,
@@ -70,6 +71,7 @@ __all__ = [
     "TelegramSettings",
     "TopicsSettings",
     "ZaloSettings",
+    "advice",
     "check_config",
     "config_path",
     "env_values",

@@ -25,7 +25,7 @@ from feedsvc.config.sources import (
     misnamed_env,
     read_toml,
 )
-from feedsvc.config.urls import check_url
+from feedsvc.config.urls import check_url, is_loopback_host
 from feedsvc.db.timeouts import DbTimeouts
 
 SECRET_KEYS = (
@@ -344,6 +344,30 @@ def weak_token_warnings(settings: Settings) -> list[Problem]:
             "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
         )
     ]
+
+
+def public_url_warnings(settings: Settings) -> list[Problem]:
+    """``http.public_url`` left unset while ``http.host`` takes connections from elsewhere: the
+    links of feeds, pages and alerts then name this machine's loopback or listening address
+    (:func:`~feedsvc.config.urls.listener_url`), which readers elsewhere cannot open. Advice,
+    not a problem: a service behind a proxy on the same machine may be reached either way."""
+    http = settings.http
+    if "public_url" in http.model_fields_set or is_loopback_host(http.host):
+        return []
+    return [
+        Problem(
+            "http.public_url",
+            f"not set: feed links, pages and alerts point to {http.public_url}, the address "
+            "this service listens on; set it to the address readers use "
+            "(e.g. https://tin.example.vn/)",
+        )
+    ]
+
+
+def advice(settings: Settings) -> list[Problem]:
+    """Every warning about a configuration that works (``config check`` prints them, ``run``
+    logs them at start): a weak admin token, an unset ``http.public_url`` on a public host."""
+    return weak_token_warnings(settings) + public_url_warnings(settings)
 
 
 def secret_warnings(path: Path | None) -> list[Problem]:

@@ -23,9 +23,16 @@ from pydantic import (
     ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
+    model_validator,
 )
 
-from feedsvc.config.urls import absolute_url, check_state_backend, check_url
+from feedsvc.config.urls import (
+    absolute_url,
+    check_state_backend,
+    check_url,
+    listener_url,
+    public_base_url,
+)
 from feedsvc.db.timeouts import DbTimeouts
 
 #: Every section's rules: a misspelt key is a problem, and so is a number that is not finite.
@@ -138,6 +145,7 @@ class SourceSettings(_Timeouts):
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
+    # Unset: the listening address (listener_url), kept so by follow_listener.
     public_url: str = "http://127.0.0.1:8080"
     cache_seconds: int = Field(default=300, ge=0, le=86400)
     websub_hub: str | None = None
@@ -180,7 +188,20 @@ class HttpSettings(_Section):
     @field_validator("public_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
-        return absolute_url(value)
+        return public_base_url(value)
+
+    @model_validator(mode="after")
+    def _listener(self) -> HttpSettings:
+        self.follow_listener()
+        return self
+
+    def follow_listener(self) -> None:
+        """An unset ``public_url`` is the address this process listens on (:func:`~feedsvc.
+        config.urls.listener_url`): feeds, pages and alerts of ``run --port 18014`` linked to
+        port 8080. Called again when ``run`` learns its port (``--port``, ``--port 0``). The
+        key stays unset (``model_fields_set``): redirects stay path-absolute."""
+        if "public_url" not in self.model_fields_set:
+            self.__dict__["public_url"] = listener_url(self.host, self.port)
 
     @field_validator("websub_hub")
     @classmethod

@@ -114,3 +114,53 @@ def absolute_url(value: str) -> str:
     if port == 0:
         raise ValueError(f"{expected}: the port after the host is not 1-65535")
     return value
+
+
+def public_base_url(value: str) -> str:
+    """``http.public_url``: :func:`absolute_url`, and a base other addresses are appended to
+    (``<public_url>/feeds/x.rss``), so no query or fragment (``https://x.vn/rss?a=1`` became
+    ``https://x.vn/rss?a=1/feeds/x.rss`` in every feed), and no user or password: it is
+    published in every feed, page and alert."""
+    from urllib.parse import urlsplit
+
+    value = absolute_url(value)
+    parts = urlsplit(value)
+    if parts.username is not None or parts.password is not None:
+        raise ValueError("must not hold a user name or password: it is published in every feed")
+    if parts.query or "?" in value:
+        raise ValueError("must not have a query string (?…): feed addresses are appended to it")
+    if parts.fragment or "#" in value:
+        raise ValueError("must not have a fragment (#…): feed addresses are appended to it")
+    return value
+
+
+def listener_url(host: str, port: int) -> str:
+    """The address ``http.host``:``http.port`` is reached at on this machine, ``http.public_url``'s
+    default when the operator leaves it unset: ``http://127.0.0.1:8080`` for the defaults, the
+    loopback address for an unspecified one (``0.0.0.0``, ``::``, empty), an IPv6 literal in
+    brackets (RFC 3986 §3.2.2)."""
+    import ipaddress
+
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        name = host or "127.0.0.1"  # a host name, or every address
+    else:
+        if address.is_unspecified:
+            name = "127.0.0.1"
+        else:
+            name = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{name}:{port}"
+
+
+def is_loopback_host(host: str) -> bool:
+    """Whether ``http.host`` only takes connections from this machine (``127.x``, ``::1``,
+    ``localhost``): then a default ``http.public_url`` pointing at it is not a mistake."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False

@@ -1,0 +1,173 @@
+"""``http.public_url``: its default follows the address the service listens on, and a value no
+address can be appended to is a configuration problem.
+
+Found by a newcomer's walk-through: ``feedsvc run --port 18014`` with no configuration linked
+every feed, the OPML list and the index's own links to ``http://127.0.0.1:8080`` (the built-in
+default), and ``config check`` said OK for ``http.host = "0.0.0.0"`` with no public URL, whose
+links no reader elsewhere can open. ``https://tin.example.vn/rss?x=1`` was taken and gave
+``https://tin.example.vn/rss?x=1/feeds/x.rss``; a user and password in it were published in
+every feed."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from processes import free_port, get, wait_until
+from test_config_urls import SECRET, check, one_problem
+
+from feedsvc.cli import cli
+from feedsvc.config import load_config
+
+
+def said(tmp_path: Path, text: str) -> tuple[int, list[str]]:
+    """``feedsvc config check`` of ``text``: exit code and every line it printed."""
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(text, encoding="utf-8")
+    clean = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    result = CliRunner().invoke(cli, ["config", "check", "--config", str(config)], env=clean)
+    return result.exit_code, result.output.splitlines()
+
+
+# -- the default follows the listener ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("http", "url"),
+    [
+        ({}, "http://127.0.0.1:8080"),
+        ({"port": 18014}, "http://127.0.0.1:18014"),
+        ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::1", "port": 9000}, "http://[::1]:9000"),
+        ({"host": "10.1.2.3", "port": 80}, "http://10.1.2.3:80"),
+        ({"host": "tin.internal", "port": 8081}, "http://tin.internal:8081"),
+    ],
+)
+def test_an_unset_public_url_is_the_listening_address(http: dict[str, object], url: str) -> None:
+    settings = load_config(None, {"http": http})
+    assert settings.http.public_url == url
+    assert "public_url" not in settings.http.model_fields_set  # redirects stay path-absolute
+    settings.http.port = 18099  # run's --port / --port 0
+    settings.http.follow_listener()
+    assert settings.http.public_url.endswith(":18099")
+
+
+def test_a_public_url_that_is_set_never_moves() -> None:
+    settings = load_config(None, {"http": {"port": 18014, "public_url": "https://tin.vn/rss/"}})
+    settings.http.port = 18099
+    settings.http.follow_listener()
+    assert settings.http.public_url == "https://tin.vn/rss/"
+
+
+def _stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    proc.wait(timeout=30)
+
+
+def test_run_on_another_port_links_to_that_port(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    feedsvc = [sys.executable, "-m", "feedsvc"]
+    for argv in (["db", "upgrade"], ["topics", "add", "kt", "--title", "KT", "--query", "Kiến"]):
+        done = subprocess.run([*feedsvc, *argv], cwd=tmp_path, env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    port = free_port()
+    proc = subprocess.Popen(
+        [*feedsvc, "run", "--port", str(port), "--no-bot"],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+
+        def served() -> bool:
+            answer = get(f"{base}/feeds/kt.rss")
+            return answer is not None and answer.status_code == 200
+
+        wait_until(served, 60, "the topic's feed")
+        feed, opml, index = (get(f"{base}{p}") for p in ("/feeds/kt.rss", "/feeds.opml", "/"))
+        assert feed is not None and opml is not None and index is not None
+        assert f'<atom:link href="{base}/feeds/kt.rss"' in feed.text
+        assert f'xmlUrl="{base}/feeds/kt.rss"' in opml.text
+        links = set(re.findall(r'href="(http://[^"/]*)/', index.text))
+        assert links == {base}, links
+        assert ":8080" not in feed.text + opml.text + index.text
+    finally:
+        _stop(proc)
+
+
+# -- advice: a public host with no public URL ----------------------------------------------
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.10", "tin.internal"])
+def test_config_check_warns_of_a_public_host_without_a_public_url(
+    tmp_path: Path, host: str
+) -> None:
+    code, lines = said(tmp_path, f'[http]\nhost = "{host}"\nport = 18014')
+    assert code == 0
+    warned = [line for line in lines if line.startswith("warning: http.public_url: not set")]
+    assert len(warned) == 1 and "http://" in warned[0] and ":18014" in warned[0], lines
+
+
+@pytest.mark.parametrize(
+    "http", ['host = "127.0.0.1"', 'host = "::1"', 'host = "localhost"',
+             'host = "0.0.0.0"\npublic_url = "https://tin.example.vn/"'],
+)  # fmt: skip
+def test_no_warning_for_a_loopback_host_or_a_set_public_url(tmp_path: Path, http: str) -> None:
+    code, lines = said(tmp_path, f"[http]\n{http}")
+    assert code == 0 and not any("public_url" in line for line in lines), lines
+
+
+# -- a value no address can be appended to -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("url", "why"),
+    [
+        ("https://tin.example.vn/rss?x=1", "query"),
+        ("https://tin.example.vn/rss/?", "query"),
+        ("https://tin.example.vn/?utm=a#b", "query"),
+        ("https://tin.example.vn/rss/#top", "fragment"),
+        ("https://tin.example.vn#", "fragment"),
+        (f"https://editor:{SECRET}@tin.example.vn/rss/", "password"),
+        ("https://editor@tin.example.vn/", "user name"),
+        (f"https://:{SECRET}@tin.example.vn/", "password"),
+    ],
+)
+def test_a_public_url_with_a_query_fragment_or_credentials_is_refused(
+    tmp_path: Path, url: str, why: str
+) -> None:
+    line = one_problem(tmp_path, "http.public_url", FEEDSVC_HTTP__PUBLIC_URL=url)
+    assert why in line, line  # one_problem also checks the password is never repeated
+
+
+def test_run_refuses_it_before_starting(tmp_path: Path) -> None:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["FEEDSVC_HTTP__PUBLIC_URL"] = f"https://u:{SECRET}@tin.example.vn/rss/"
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert "http.public_url" in done.stderr and SECRET not in done.stderr + done.stdout
+    assert "Traceback" not in done.stderr
+
+
+@pytest.mark.parametrize(
+    "url", ["https://tin.example.vn/rss/", "https://tin.example.vn", "http://10.0.0.5:8080/a/b/"]
+)
+def test_good_public_urls_pass(tmp_path: Path, url: str) -> None:
+    code, lines = check(tmp_path, f'[http]\npublic_url = "{url}"')
+    assert code == 0, lines
