@@ -152,3 +152,11 @@ def test_the_admin_works_under_the_path(behind: tuple[TestClient, str, str]) -> 
     )
     assert (out.status_code, out.headers["location"]) == (303, f"{admin}/login")
     assert cookies_of(out)["feedsvc_admin"] == ("", admin)  # deleted where it was set
+
+
+def test_the_api_document_names_the_path(behind: tuple[TestClient, str, str]) -> None:
+    """An OpenAPI client resolves every operation against ``servers``: it said ``/``."""
+    client, _, mount = behind
+    document = client.get("/api/openapi.json").json()
+    assert document["servers"] == [{"url": f"{mount}/"}]
+    assert "/api/topics" in document["paths"]

@@ -18,6 +18,7 @@ from feedsvc import __version__, metrics
 from feedsvc.web import api_admin, api_articles, api_topics
 from feedsvc.web.api_base import Endpoint, to_route
 from feedsvc.web.openapi import openapi_document
+from feedsvc.web.slashes import mount_path
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -46,19 +47,21 @@ def endpoints() -> list[Endpoint]:
 
 
 @functools.cache
-def _document() -> dict[str, Any]:
+def _document(server: str) -> dict[str, Any]:
     """The OpenAPI document, built at its first request and kept: it depends on the declared
-    endpoints alone, and building it (pydantic's JSON schemas) cost every start-up ~30-60 ms."""
-    return openapi_document(endpoints(), OPENAPI_PATH, INDEX_PATH)
+    endpoints and the ``server`` path alone, and building it (pydantic's JSON schemas) cost
+    every start-up ~30-60 ms."""
+    return openapi_document(endpoints(), OPENAPI_PATH, INDEX_PATH, server)
 
 
 def api_routes(service: Service) -> list[BaseRoute]:
     declared = endpoints()
     index = api_index()
+    server = mount_path(service.settings.http) + "/"  # behind a proxy's path, its path
 
     async def openapi(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {OPENAPI_PATH}", "200").inc()
-        return JSONResponse(_document())
+        return JSONResponse(_document(server))
 
     async def root(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {INDEX_PATH}", "200").inc()

@@ -152,9 +152,11 @@ _INDEX: dict[str, Any] = {
 
 
 def openapi_document(
-    endpoints: Sequence[Endpoint], openapi_path: str, index_path: str
+    endpoints: Sequence[Endpoint], openapi_path: str, index_path: str, server: str = "/"
 ) -> dict[str, Any]:
-    """The whole document; ``openapi_path`` and ``index_path`` (served without auth) too."""
+    """The whole document; ``openapi_path`` and ``index_path`` (served without auth) too.
+    ``server``: the path the paths are under as clients see it (``/rss/`` behind a proxy
+    serving feedsvc under that path: :func:`feedsvc.web.slashes.mount_path`)."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorOut, "serialization")]
     for e in endpoints:
         if e.body is not None:
@@ -194,7 +196,7 @@ def openapi_document(
             "description": "Topics, subscriptions, deliveries and status of feedsvc. Every "
             "operation but this document and `/api/` needs `Authorization: Bearer <admin.token>`.",
         },
-        "servers": [{"url": "/"}],
+        "servers": [{"url": server}],
         "security": [{"bearer": []}],
         "paths": paths,
         "components": {
