@@ -75,6 +75,17 @@ def test_invalid_query_exits_2_with_position() -> None:
     assert "      ^" in result.stderr  # caret under the OR
 
 
+@pytest.mark.parametrize("query", ["@kien-thuy", "an ninh @kien-thuy", '(@a OR "b") ~@c'])
+def test_a_reference_says_match_reads_no_topics(query: str) -> None:
+    """``match --query`` reads no state DB: "check the slug" sent an operator whose topic
+    exists looking for a typo (a newcomer's report)."""
+    result = run("--query", query)
+    assert result.exit_code == 2 and result.stdout == ""
+    assert "unknown topic @" in result.stderr
+    assert "check the slug" not in result.stderr
+    assert "hint: match --query reads no topics: give --topics FILE" in result.stderr
+
+
 def test_exactly_one_mode_is_required() -> None:
     assert run().exit_code == 2
     both = run("--query", "a", "--topics", str(ROOT / "config" / "topics.toml"))

@@ -21,7 +21,7 @@ from feedsvc.cli.common import PathParam, cell, query_failed, topics_file_proble
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
-    from feedsvc.matching import Query
+    from feedsvc.matching import Query, QueryError
 
 FAILED_EXIT = 1
 
@@ -124,5 +124,19 @@ def match(query_text: str | None, with_explain: bool, topics_file: Path | None) 
     try:
         query = parse_query(query_text)
     except QueryError as exc:
-        query_failed(query_text, exc)
+        query_failed(query_text, _without_topics(exc))
     _run_query(query, with_explain)
+
+
+#: ``match --query`` reads no topics (no state DB): an ``@slug`` names nothing there, whatever
+#: the state DB holds, so "check the slug" sent the operator looking for a typo.
+NO_TOPICS_HINT = (
+    "match --query reads no topics: give --topics FILE with the topic in it, or write out its query"
+)
+
+
+def _without_topics(exc: QueryError) -> QueryError:
+    """``exc`` with the hint ``match --query`` needs for an ``@reference``."""
+    if exc.code != "unknown_ref":
+        return exc
+    return type(exc)(exc.message, exc.position, NO_TOPICS_HINT, code=exc.code, params=exc.params)
