@@ -363,6 +363,16 @@ def test_a_search_for_text_still_runs(served: int) -> None:
     assert bodies[0][2] == bodies[1][2] and "“Kiến Thụy”".encode() in bodies[0][2]
 
 
+@pytest.mark.parametrize("sep", ["%00", "%01", "%09", "%1F", "%7F", "%C2%85", "%C2%9F"])
+def test_a_control_character_in_a_search_is_a_space(served: int, sep: str) -> None:
+    """``a%00b`` searched "a b" under the title "ab" (a newcomer's report): the query shown
+    and the query searched are one text, a control character a space in both."""
+    spaced = exchange(served, request("GET", "/feeds/search.rss?q=Ki%E1%BA%BFn+Th%E1%BB%A5y"))
+    joined = exchange(served, request("GET", f"/feeds/search.rss?q=Ki%E1%BA%BFn{sep}Th%E1%BB%A5y"))
+    assert (joined[0], joined[2]) == (200, spaced[2])
+    assert "“Kiến Thụy”".encode() in joined[2] and "KiếnThụy".encode() not in joined[2]
+
+
 @pytest.mark.parametrize(
     "query", ["q=%FF", "page=%C3", "q=%ED%A0%80&page=2", "q=kien&page=%FF", "utm=1&q=%FF"]
 )

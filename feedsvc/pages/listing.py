@@ -87,8 +87,16 @@ def clean_query(value: str | None) -> str:
     search box, zero-width spaces and joiners, soft hyphens, a BOM) are dropped, as no topic's
     name needs them to be found; runs of whitespace one space, cut at :data:`MAX_QUERY_CHARS`
     (cut first: a 100 KB query costs no more than a short one)."""
-    text = without_format_chars(_UNWANTED.sub(" ", (value or "")[: MAX_QUERY_CHARS * 2]))
+    text = shown_query((value or "")[: MAX_QUERY_CHARS * 2])
     return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+
+
+def shown_query(text: str) -> str:
+    """A reader's query as it is searched and shown back (the index's ``?q=``, a search feed's
+    query and title): control characters and lone surrogates a space, format characters
+    dropped (:func:`without_format_chars`). A search feed dropped a NUL from its title only:
+    ``a%00b`` searched "a b" under the title "ab"."""
+    return without_format_chars(_UNWANTED.sub(" ", text))
 
 
 def without_format_chars(text: str) -> str:

@@ -33,7 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
-from feedsvc.pages.listing import clean_query, read_page, without_format_chars
+from feedsvc.pages.listing import clean_query, read_page, shown_query
 from feedsvc.pages.render import START_PAYLOAD_MAX
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
@@ -167,8 +167,9 @@ def feed_routes(
         return serve_feed(request, snapshot, fmt, slug)
 
     async def _search(q: str, fmt: str, limit: int) -> Snapshot:
-        # shown in the feed's title and self URL: no bidi override or zero-width character
-        query = without_format_chars(q).strip()
+        # shown in the feed's title and self URL: no bidi override, zero-width or control
+        # character (a control character a space, as the search reads it)
+        query = shown_query(q).strip()
         if not query:
             raise BadRequest("missing query: use /feeds/search.rss?q=WORDS", "http.missing_query")
         try:
