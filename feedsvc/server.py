@@ -89,6 +89,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
     from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.mount import Mounted, mount_path
     from feedsvc.web.outage import state_db_handler
     from feedsvc.web.paths import PathText
     from feedsvc.web.queries import QueryText
@@ -125,9 +126,13 @@ def create_app(service: Service) -> FeedFastPath:
     )
     # `/feeds/x.rss/` → `/feeds/x.rss` at http.public_url (as set), never at the Host header
     slash_redirects(app.router, redirect_base(http))
+    # http.public_url's path served on the service's own port too (a tunnel to the admin);
+    # the fast path answers the root's feed polls, the rest reach the routes through it
+    reserved = {getattr(route, "path", "/").split("/")[1] for route in app.routes}
+    mounted = Mounted(app, mount_path(http), reserved)
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
-        with_trusted_proxies(app, http.trusted_proxies), service.publisher, http.cache_seconds
+        with_trusted_proxies(mounted, http.trusted_proxies), service.publisher, http.cache_seconds
     )
 
 

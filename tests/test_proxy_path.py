@@ -1,14 +1,16 @@
 """Behind a proxy that serves feedsvc under a path (``http.public_url`` =
 ``https://tin.example.vn/rss/``, the proxy passing ``/rss/x`` on as ``/x``), every address the
 app hands a browser stays under that path: the admin's links, forms, scripts and cookies, every
-redirect the admin answers (path-absolute: the host asked stays, so an admin reached through a
-tunnel to the service's port stays there), and a browser's navigation from a feed to its reader
-page (to ``http.public_url``, as the reader routes' other redirects). They
+redirect the admin answers and a browser's navigation from a feed to its reader page
+(path-absolute: the host asked stays), and the API's description. They
 pointed at the root of the outer site (``/admin/topics``, ``/topics/x#rss``): a 404 there, and
 the admin's session cookie, scoped to ``/admin``, was never sent back, so no login held.
 
-The test client asks the app's own paths, as the proxy does after stripping its prefix; cookies
-are handed back by hand when their ``Path`` is where the browser would send them."""
+The same addresses work on the service's own port (a tunnel to the admin, kept off the public
+proxy): there the browser follows ``/rss/admin/…`` to the service itself (``web.mount``). The
+test client asks the app's own paths, as the proxy does after stripping its prefix, or the
+path with the prefix (``tunnel``); cookies are handed back by hand when their ``Path`` is where
+the browser would send them."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import re
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -41,6 +44,7 @@ BEHIND = [
     ("https://tin.example.vn/a/b", "https://tin.example.vn/a/b", "/a/b"),
     (f"{VN}/tin-t%E1%BB%A9c/", f"{VN}/tin-t%E1%BB%A9c", "/tin-t%E1%BB%A9c"),  # "tin-tức"
     ("https://tin.example.vn/x;y/", "https://tin.example.vn/x;y", "/x%3By"),
+    ("https://tin.example.vn//rss//a/", "https://tin.example.vn//rss//a", "/rss/a"),  # not a host
     ("https://tin.example.vn", "https://tin.example.vn", ""),
     (None, "", ""),  # not set: path-absolute addresses, as before
 ]  # fmt: skip
@@ -71,6 +75,24 @@ def behind(
     service.db.dispose()
 
 
+class Tunnel:
+    """A browser on the service's own port following the admin's links: it asks ``mount +
+    path`` (what the links say) where the proxy would have asked ``path``."""
+
+    def __init__(self, client: TestClient, mount: str) -> None:
+        self.client, self.mount = client, mount
+
+    def get(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.get(self.mount + path, **kwargs)
+
+    def post(self, path: str, **kwargs: Any) -> httpx.Response:
+        return self.client.post(self.mount + path, **kwargs)
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self.client.cookies
+
+
 def cookies_of(response: httpx.Response) -> dict[str, tuple[str, str]]:
     """``name → (value, Path)`` of every ``Set-Cookie`` in ``response``."""
     found: dict[str, tuple[str, str]] = {}
@@ -85,19 +107,21 @@ def cookies_of(response: httpx.Response) -> dict[str, tuple[str, str]]:
 def test_a_browser_opening_a_feed_goes_to_the_page_under_the_path(
     behind: tuple[TestClient, str, str],
 ) -> None:
-    client, base, _ = behind
+    client, _, mount = behind
     for fmt in ("rss", "atom", "json"):
         page = client.get(f"/feeds/phap-luat.{fmt}", headers=NAVIGATE, follow_redirects=False)
         assert (page.status_code, page.headers["location"]) == (
             303,
-            f"{base}/topics/phap-luat#{fmt}",
+            f"{mount}/topics/phap-luat#{fmt}",
         )
     reader = client.get("/feeds/phap-luat.rss", follow_redirects=False)  # a feed reader
     assert reader.status_code == 200
 
 
-def test_the_admin_works_under_the_path(behind: tuple[TestClient, str, str]) -> None:
-    client, _, mount = behind
+@pytest.mark.parametrize("tunnel", [False, True], ids=["proxy", "tunnel"])
+def test_the_admin_works_under_the_path(behind: tuple[TestClient, str, str], tunnel: bool) -> None:
+    proxied, _, mount = behind
+    client = Tunnel(proxied, mount) if tunnel else proxied
     admin = f"{mount}/admin"
     home = client.get("/admin", follow_redirects=False)  # path-absolute: the host asked stays
     assert (home.status_code, home.headers["location"]) == (303, f"{admin}/topics")
@@ -158,5 +182,19 @@ def test_the_api_document_names_the_path(behind: tuple[TestClient, str, str]) ->
     """An OpenAPI client resolves every operation against ``servers``: it said ``/``."""
     client, _, mount = behind
     document = client.get("/api/openapi.json").json()
-    assert document["servers"] == [{"url": f"{mount}/"}]
+    assert document["servers"] == [{"url": mount or "/"}]  # + "/api/topics": no "//"
     assert "/api/topics" in document["paths"]
+    assert client.get("/api/").json()["openapi"] == f"{mount}/api/openapi.json"
+
+
+def test_a_proxy_path_that_is_one_of_the_apps_own_is_not_stripped(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``http.public_url`` ``https://x.vn/feeds/``: ``/feeds/phap-luat.rss`` on the service's
+    own port is still the feed (not ``/phap-luat.rss``), and the admin at its own path works."""
+    service = start(tmp_path, monkeypatch, "https://tin.example.vn/feeds/")
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        service.publisher.sync()
+        assert client.get("/feeds/phap-luat.rss").status_code == 200
+        assert client.get("/admin/login").status_code == 200
+    service.db.dispose()

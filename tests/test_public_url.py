@@ -44,7 +44,7 @@ def said(tmp_path: Path, text: str) -> tuple[int, list[str]]:
         ({}, "http://127.0.0.1:8080"),
         ({"port": 18014}, "http://127.0.0.1:18014"),
         ({"host": "0.0.0.0", "port": 9000}, "http://127.0.0.1:9000"),
-        ({"host": "::", "port": 9000}, "http://127.0.0.1:9000"),
+        ({"host": "::", "port": 9000}, "http://[::1]:9000"),  # "::" may take IPv6 only
         ({"host": "::1", "port": 9000}, "http://[::1]:9000"),
         ({"host": "10.1.2.3", "port": 80}, "http://10.1.2.3:80"),
         ({"host": "tin.internal", "port": 8081}, "http://tin.internal:8081"),
@@ -124,6 +124,13 @@ def test_config_check_warns_of_a_public_host_without_a_public_url(
 def test_no_warning_for_a_loopback_host_or_a_set_public_url(tmp_path: Path, http: str) -> None:
     code, lines = said(tmp_path, f"[http]\n{http}")
     assert code == 0 and not any("public_url" in line for line in lines), lines
+
+
+def test_no_not_set_warning_beside_a_refused_public_url(tmp_path: Path) -> None:
+    """A refused value is read at its default: "not set" beside its problem contradicted it."""
+    code, lines = said(tmp_path, '[http]\nhost = "0.0.0.0"\npublic_url = "https://x.vn/?a=1"')
+    assert code == 2 and any("http.public_url: must not have a query" in line for line in lines)
+    assert not any("not set" in line for line in lines), lines
 
 
 # -- a value no address can be appended to -------------------------------------------------

@@ -47,7 +47,9 @@ def check(config_file: str | None) -> None:
         problems += _state_db_problems(settings.database.url)
     warnings = []
     if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
-        warnings = secret_warnings(path) + advice(settings)
+        # a key with a problem was read at its default: no advice about that default
+        bad = {p.key for p in found}
+        warnings = secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:

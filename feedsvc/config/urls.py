@@ -137,8 +137,8 @@ def public_base_url(value: str) -> str:
 def listener_url(host: str, port: int) -> str:
     """The address ``http.host``:``http.port`` is reached at on this machine, ``http.public_url``'s
     default when the operator leaves it unset: ``http://127.0.0.1:8080`` for the defaults, the
-    loopback address for an unspecified one (``0.0.0.0``, ``::``, empty), an IPv6 literal in
-    brackets (RFC 3986 §3.2.2)."""
+    loopback address of an unspecified one's family (``0.0.0.0``: ``127.0.0.1``; ``::``, which
+    may take IPv6 connections only: ``[::1]``), an IPv6 literal in brackets (RFC 3986 §3.2.2)."""
     import ipaddress
 
     try:
@@ -146,8 +146,8 @@ def listener_url(host: str, port: int) -> str:
     except ValueError:
         name = host or "127.0.0.1"  # a host name, or every address
     else:
-        if address.is_unspecified:
-            name = "127.0.0.1"
+        if address.is_unspecified:  # "::" may take IPv6 only: its loopback is the one sure
+            name = "127.0.0.1" if address.version == 4 else "[::1]"
         else:
             name = f"[{address}]" if address.version == 6 else str(address)
     return f"http://{name}:{port}"

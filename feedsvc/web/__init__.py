@@ -16,6 +16,7 @@ def routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.clients import RateLimiter
     from feedsvc.web.feeds import feed_routes
     from feedsvc.web.health import health_routes
+    from feedsvc.web.mount import mount_path
     from feedsvc.web.slashes import redirect_base
     from feedsvc.web.words import reader_words
     from feedsvc.web.zalo import zalo_routes
@@ -30,6 +31,7 @@ def routes(service: Service) -> list[BaseRoute]:
             limiter,
             reader_words(service),
             redirect_base(http),
+            mount_path(http),
         ),
         *api_routes(service),
         *admin_routes(service),

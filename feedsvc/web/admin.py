@@ -27,8 +27,8 @@ from feedsvc.catalogue import translator
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.clients import request_client
+from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import query_param
-from feedsvc.web.slashes import mount_path
 
 if TYPE_CHECKING:
     from feedsvc.app import Service

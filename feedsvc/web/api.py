@@ -17,8 +17,8 @@ from starlette.routing import BaseRoute, Route
 from feedsvc import __version__, metrics
 from feedsvc.web import api_admin, api_articles, api_topics
 from feedsvc.web.api_base import Endpoint, to_route
+from feedsvc.web.mount import mount_path
 from feedsvc.web.openapi import openapi_document
-from feedsvc.web.slashes import mount_path
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -27,7 +27,7 @@ OPENAPI_PATH = "/api/openapi.json"
 INDEX_PATH = "/api/"
 
 
-def api_index() -> dict[str, str]:
+def api_index(mount: str = "") -> dict[str, str]:
     """What ``GET /api/`` answers: where the description is and how to authenticate.
 
     An operator told "a JSON API under /api/" opens that address first; a bare 404 there read
@@ -37,7 +37,7 @@ def api_index() -> dict[str, str]:
     return {
         "name": "feedsvc admin API",
         "version": __version__,
-        "openapi": OPENAPI_PATH,
+        "openapi": mount + OPENAPI_PATH,  # under http.public_url's path (web.mount)
         "auth": "Authorization: Bearer <admin.token>",
     }
 
@@ -56,8 +56,9 @@ def _document(server: str) -> dict[str, Any]:
 
 def api_routes(service: Service) -> list[BaseRoute]:
     declared = endpoints()
-    index = api_index()
-    server = mount_path(service.settings.http) + "/"  # behind a proxy's path, its path
+    mount = mount_path(service.settings.http)  # behind a proxy's path, its path
+    index = api_index(mount)
+    server = mount or "/"  # OpenAPI: a path is appended to the server's URL as it is
 
     async def openapi(_request: Request) -> Response:
         metrics.HTTP_REQUESTS.labels(f"GET {OPENAPI_PATH}", "200").inc()

@@ -93,6 +93,7 @@ def feed_routes(
     limiter: RateLimiter | None = None,
     t: Translator | None = None,
     base: str | None = None,
+    mount: str = "",
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
     ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` and ``/feed.xsl``.
@@ -103,9 +104,10 @@ def feed_routes(
     may refuse them with :class:`Overloaded` (503 with ``Retry-After``).
     GET routes answer HEAD too (Starlette adds it); :func:`snapshot_response` drops the body.
     Error texts are worded by ``t`` (the site's language; Vietnamese by default). A slug in
-    another case answers 301 to the stored one, and a browser's navigation to a topic's feed
-    303 to its reader page, at ``base`` (:func:`~feedsvc.web.slashes.redirect_base`:
-    ``http.public_url`` when set, else a path-absolute ``Location``).
+    another case answers 301 to the stored one at ``base`` (:func:`~feedsvc.web.slashes.
+    redirect_base`: ``http.public_url`` when set, else a path-absolute ``Location``). A
+    browser's navigation to a topic's feed answers 303 to its reader page, path-absolute under
+    ``mount`` (:func:`~feedsvc.web.mount.mount_path`): the host the browser asked stays.
     """
     if t is None:
         from feedsvc.catalogue import Translator
@@ -162,7 +164,7 @@ def feed_routes(
             count_feed_response(fmt, 404)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
-            page_url = redirect_target(base, f"/topics/{slug}", b"")  # behind a proxy's path too
+            page_url = redirect_target(mount or None, f"/topics/{slug}", b"")  # the host asked
             return RedirectResponse(f"{page_url}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt, slug)
 

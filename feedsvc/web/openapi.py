@@ -156,7 +156,7 @@ def openapi_document(
 ) -> dict[str, Any]:
     """The whole document; ``openapi_path`` and ``index_path`` (served without auth) too.
     ``server``: the path the paths are under as clients see it (``/rss/`` behind a proxy
-    serving feedsvc under that path: :func:`feedsvc.web.slashes.mount_path`)."""
+    serving feedsvc under that path: :func:`feedsvc.web.mount.mount_path`)."""
     models: list[tuple[type[BaseModel], JsonSchemaMode]] = [(ErrorOut, "serialization")]
     for e in endpoints:
         if e.body is not None:

@@ -14,7 +14,7 @@ a route.
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from starlette.responses import RedirectResponse
 from starlette.routing import Match, Router
@@ -33,18 +33,6 @@ def redirect_base(http: HttpSettings) -> str | None:
     ``https://tin.example.vn/rss/``), else None (a path-absolute ``Location``). The one rule
     for the trailing-slash 307 here and the case 301 of ``web.feeds``."""
     return http.public_url.rstrip("/") if "public_url" in http.model_fields_set else None
-
-
-def mount_path(http: HttpSettings) -> str:
-    """The path under which browsers reach feedsvc's root, for the links, form actions and
-    cookie path of pages that are not built from ``http.public_url`` itself (the admin):
-    ``http.public_url``'s path without its trailing slash when the operator set it (``"/rss"``
-    behind a proxy serving feedsvc under ``https://tin.example.vn/rss/``), else ``""``. Escaped
-    as a redirected path is, ``;`` too: a cookie's ``Path`` attribute ends at one."""
-    if "public_url" not in http.model_fields_set:
-        return ""
-    path = urlsplit(http.public_url).path.rstrip("/")
-    return quote(path, safe=PATH_SAFE.replace(";", "") + "%", errors="surrogateescape")
 
 
 def redirect_target(base: str | None, path: str, query: bytes) -> str:
