@@ -127,9 +127,9 @@ def public_base_url(value: str) -> str:
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold a user name or password: it is published in every feed")
-    if parts.query or "?" in value:
+    if "?" in value:  # an empty query ("…/rss?") too
         raise ValueError("must not have a query string (?…): feed addresses are appended to it")
-    if parts.fragment or "#" in value:
+    if "#" in value:  # an empty fragment too
         raise ValueError("must not have a fragment (#…): feed addresses are appended to it")
     return value
 
