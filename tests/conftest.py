@@ -158,6 +158,14 @@ def db(db_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+@pytest.fixture
+def pg_db(pg_url: str) -> Iterator[Database]:
+    """PostgreSQL only: for races SQLite's one write lock rules out."""
+    database = _migrated(pg_url)
+    yield database
+    database.dispose()
+
+
 MARIADB_ADMIN = os.environ.get("FEEDSVC_TEST_MARIADB", "mysql+pymysql://root@127.0.0.1:3306/test")
 
 

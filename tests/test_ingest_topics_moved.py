@@ -9,13 +9,17 @@ checks the topics under the lock and matches the batch again when they moved.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 from factories import article, builtin_ingestor
-from sqlalchemy import select
+from processes import wait_until
+from sqlalchemy import event, select, text
 
+from feedsvc import operations as ops
 from feedsvc.db import Database
 from feedsvc.db.schema import article_topics, articles, topics
 from feedsvc.ingest import TickResult
@@ -85,3 +89,81 @@ def test_a_topic_deleted_after_the_match_gets_no_rows(db: Database) -> None:
         delete_topic(conn, "do-son")
     ing._store(batch, TickResult(), None)  # no match row for a topic gone (a foreign key)
     assert matched(db, "kien-thuy") == set(keys) and matched(db, "do-son") == set()
+
+
+def _create(db: Database) -> None:
+    ops.save_topic(db, TopicSpec("an-ninh", "An ninh", '"công an" OR "an ninh"'), "api")
+
+
+def _edit(db: Database) -> None:
+    ops.save_topic(db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy" OR "công an"'), "api")
+
+
+def _enable(db: Database) -> None:
+    ops.set_topic_enabled(db, "an-ninh", True)
+
+
+def _delete(db: Database) -> None:
+    ops.delete_topic(db, "an-ninh", with_subscriptions=True)
+
+
+def _waiting(db: Database, pids: list[int]) -> bool:
+    """Some backend of ``pids`` waits for a lock (PostgreSQL's own view, ``pg_locks``)."""
+    with db.read() as conn:
+        stmt = text("SELECT count(*) FROM pg_locks WHERE NOT granted AND pid = ANY(:pids)")
+        return bool(conn.execute(stmt, {"pids": pids}).scalar_one())
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("change", [_create, _edit, _enable, _delete])
+def test_a_topic_change_waits_for_the_batch_being_committed(
+    pg_db: Database, change: Callable[[Database], None]
+) -> None:
+    """PostgreSQL: a topic change committed between a batch's topics check and its commit left
+    the batch's articles, ingested after the change, matched with the old topics (a deleted
+    topic: match rows for no topic). The change now waits for the batch's commit."""
+    db = pg_db
+    titles = ["Kiến Thụy: tin số 1", "Công an Hải Phòng điều tra", "An ninh trật tự", "Thời tiết"]
+    ing, keys = ready_batch(db, titles)
+    if change in (_enable, _delete):
+        with db.write() as conn:
+            spec = TopicSpec("an-ninh", "An ninh", '"an ninh"', enabled=change is _delete)
+            save_topic(conn, spec, "cli", db.now())
+    with db.read() as conn:
+        ing.index.refresh(conn)
+    batch = matched_ahead(ing)
+    admin = Database(db.url)  # the admin's connections, each backend's pid known
+    pids: list[int] = []
+    event.listen(admin.engine, "connect", lambda dbapi, _r: pids.append(dbapi.info.backend_pid))
+    order: list[str] = []
+    saver = threading.Thread(target=lambda: (change(admin), order.append("topics")))
+
+    def change_during_the_write(conn: Any, changes: Any, now: Any) -> None:
+        saver.start()
+        wait_until(lambda: bool(order) or (pids and _waiting(db, pids)), 10, "the change")
+
+    ing.hooks.append(change_during_the_write)
+    try:
+        ing._store(batch, TickResult(), None)
+        order.append("batch")
+        saver.join(10)
+    finally:
+        admin.dispose()
+    assert order == ["batch", "topics"]  # the topics' change waited for the batch's commit
+    assert len(matched(db, "kien-thuy")) == 1 and {*keys} <= stored(db)
+    # the change applies to what is ingested after it
+    rows = [article(9, title="Công an và an ninh", summary="", section="Thời sự", tags=())]
+    with db.write() as conn:
+        upsert_source_articles(conn, rows, datetime.now(UTC))
+    ing.hooks.clear()
+    ing.tick()
+    later = {"_create": "an-ninh", "_edit": "kien-thuy", "_enable": "an-ninh"}
+    if (slug := later.get(change.__name__)) is not None:
+        assert rows[0].source_key in matched(db, slug)
+    else:
+        assert matched(db, "an-ninh") == set()
+
+
+def stored(db: Database) -> set[str]:
+    with db.read() as conn:
+        return set(conn.execute(select(articles.c.source_key)).scalars())

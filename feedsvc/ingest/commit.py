@@ -11,7 +11,8 @@ count towards that failure (a batch of only such rows refused is these rows stil
 
 A batch matched before a topic was saved is not written with the old topics: the topics'
 version is checked under the write lock (:class:`TopicsMoved`), so a topic saved while the
-batch waited for the lock applies to it (SPEC §2: to articles ingested after that moment).
+batch waited for the lock applies to it (SPEC §2: to articles ingested after that moment); on
+PostgreSQL the check holds the topics (:func:`feedsvc.store.topics.hold_topics`) to the commit.
 """
 
 from __future__ import annotations
@@ -32,7 +33,7 @@ from feedsvc.ingest.model import Change, TransactionHook
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine
 from feedsvc.store.quarantine import Quarantined
-from feedsvc.store.topics import topics_version
+from feedsvc.store.topics import hold_topics, topics_version
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
@@ -109,6 +110,7 @@ class BatchCommit:
         with self.db.write() as conn:
             now = self.db.now()
             self.check_lease(conn, now)
+            hold_topics(conn)  # no topic change commits between this check and the commit
             if matched_with is not None and topics_version(conn) != matched_with:
                 raise TopicsMoved()
             if not isolate:

@@ -38,6 +38,22 @@ def serialize(conn: Connection) -> None:
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": LOCK})
 
 
+def hold_topics(conn: Connection) -> None:
+    """Keep the topics as they are until this transaction ends: no topic is saved, enabled,
+    disabled or deleted meanwhile (a shared hold of :func:`serialize`'s lock; ingest's batch
+    write takes it before it checks :func:`topics_version`).
+
+    Why: on PostgreSQL a batch checked the topics' version, then a topic was created (or its
+    query changed) and committed, then the batch committed its matches made with the old
+    topics: articles ingested after the topic's save never matched it (SPEC §2), and a topic
+    deleted meanwhile left the batch's match rows pointing at no topic. Every writer of the
+    topics takes :func:`serialize` (the store's functions below do), so it waits for the
+    batch's commit, or the batch sees its commit and is matched again. SQLite: the one write
+    lock already orders them."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock_shared(:k)"), {"k": LOCK})
+
+
 def list_topics(conn: Connection, *, enabled_only: bool = False) -> list[Topic]:
     stmt = select(topics).order_by(topics.c.slug)
     if enabled_only:
@@ -87,7 +103,9 @@ def _topic(m: RowMapping) -> Topic:
 
 
 def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) -> str:
-    """Create or update by slug; returns ``created``, ``updated`` or ``unchanged``."""
+    """Create or update by slug; returns ``created``, ``updated`` or ``unchanged``. Takes
+    :func:`serialize`'s lock (held to the commit) if the caller did not."""
+    serialize(conn)
     current = get_topic(conn, spec.slug)
     values = {
         "title": spec.title,
@@ -124,6 +142,9 @@ def set_file_entry(conn: Connection, slug: str, entry: str) -> None:
 
 
 def set_enabled(conn: Connection, slug: str, enabled: bool, now: datetime) -> bool:
+    """Enable or disable ``slug``; True when that changed it. Takes :func:`serialize`'s lock
+    (an ingest batch in flight commits first: :func:`hold_topics`)."""
+    serialize(conn)
     result = conn.execute(
         update(topics)
         .where(topics.c.slug == slug, topics.c.enabled.is_(not enabled))
@@ -146,7 +167,8 @@ def delete_topic(conn: Connection, slug: str) -> Deleted | None:
     applied an entry to has that entry recorded in ``deleted_file_topics`` in the same
     transaction: the next start must not take the deletion for a new entry and create the
     topic again (it did: the entry was kept in the deleted row). Every front end (CLI, API,
-    admin) deletes through here."""
+    admin) deletes through here. Takes :func:`serialize`'s lock (:func:`hold_topics`)."""
+    serialize(conn)
     row = conn.execute(select(topics.c.id, topics.c.file_entry).where(topics.c.slug == slug))
     found = row.first()
     if found is None:
