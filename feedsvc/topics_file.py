@@ -18,7 +18,7 @@ from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_query
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
-from feedsvc.topics_sync import Applied, EmptiedTopicsFile, sync_topics
+from feedsvc.topics_sync import Applied, FileNotApplied, sync_topics
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
     from feedsvc.catalogue import Translator
@@ -252,7 +252,7 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
     try:
         with db.write() as conn:
             applied = sync_topics(conn, specs, db.now(), explicit=False)
-    except EmptiedTopicsFile as exc:
+    except FileNotApplied as exc:
         log.error(
             "topics file %s not imported, the state DB's topics are kept: %s", topics.file, exc
         )

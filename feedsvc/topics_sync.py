@@ -31,6 +31,7 @@ from feedsvc.store.records import TopicSpec
 if TYPE_CHECKING:
     from sqlalchemy import Connection
 
+    from feedsvc.query_users import Broken
     from feedsvc.store.records import Topic
 
 #: ``topics.file_entry`` of a topic the configured file does not list as last applied: its
@@ -75,7 +76,25 @@ def _unchanged(last: str | None, entry: str, spec: TopicSpec, stored: TopicSpec 
     return stored is not None and last == _digest(stored) and normalised(stored) == spec
 
 
-class EmptiedTopicsFile(Exception):
+class FileNotApplied(Exception):
+    """A topics file that was not applied (nothing written); the message says why."""
+
+
+class BreaksQueries(FileNotApplied):
+    """Applying the file would make topics of the state DB, or chats' own queries, that use
+    its topics by ``@slug`` unparsable (:func:`feedsvc.query_users.broken_users`)."""
+
+    def __init__(self, broken: Broken) -> None:
+        self.broken = broken
+        parts = list(broken.topics.values())
+        parts += [f"the own query of chat {c} (subscription {s})" for c, s in broken.chats]
+        super().__init__(
+            "it would break queries that use its topics by @slug; nothing was changed: "
+            + "; ".join(parts)
+        )
+
+
+class EmptiedTopicsFile(FileNotApplied):
     """A topics file with no topics at all while ``live`` topics it imported before are on."""
 
     def __init__(self, live: int) -> None:
@@ -154,6 +173,8 @@ def sync_topics(
     (the configured file's unchanged entries do not win back over them), none is switched off,
     and a topic it creates is the CLI's (origin ``cli``, marked :data:`REMOVED`: not the
     configured file's, which neither a start nor that file's import switch off). Raises
+    :class:`BreaksQueries` (its writes are rolled back with the caller's transaction) when it
+    would make a query using its topics by ``@slug`` unparsable, and
     :class:`EmptiedTopicsFile`, writing nothing, for the configured file with no topics while
     file topics are on: a 0-byte file (a failed copy, a volume not mounted yet) switched off
     every feed and alert at the next ``run``, one info line its only trace.
@@ -176,6 +197,14 @@ def sync_topics(
         _apply_entry(conn, spec, current.get(spec.slug), memory, applied, now, explicit, configured)
     if configured:
         _switch_off_removed(conn, {s.slug for s in specs}, current, memory, applied, now, explicit)
+    from feedsvc.query_users import broken_users  # the matcher: only once a file is applied
+
+    before = {t.slug: t.query for t in current.values()}
+    after = {t.slug: t.query for t in list_topics(conn)}
+    changed = [slug for slug, query in after.items() if before.get(slug) != query]
+    broken = broken_users(conn, changed, after, before)
+    if broken.topics or broken.chats:
+        raise BreaksQueries(broken)  # the caller's transaction rolls the writes back
     return applied
 
 

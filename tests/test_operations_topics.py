@@ -259,3 +259,59 @@ def test_a_save_that_breaks_a_chat_query_using_it_is_refused(db: Database) -> No
     assert ops.get_topic(db, "rt").query == "b"
     ops.remove_subscription(db, sub.id)
     assert ops.save_topic(db, grown, "cli") == "updated"
+
+
+# -- a save checks every topic and chat query reaching the topic, not only those naming it ------
+
+
+def _chain(db: Database, prefix: str, length: int) -> None:
+    """``{prefix}1`` → ``@{prefix}2`` → … → ``{prefix}{length}`` (``x``)."""
+    for i in range(length, 0, -1):
+        query = "x" if i == length else f"@{prefix}{i + 1} x"
+        ops.save_topic(db, TopicSpec(f"{prefix}{i}", "N", query), "api")
+
+
+@pytest.mark.parametrize(("edited", "added"), [("n11", "an-ninh"), ("n10", "z1"), ("n6", "y1")])
+def test_a_save_that_nests_a_chain_too_deep_is_refused(
+    db: Database, edited: str, added: str
+) -> None:
+    """A chain ``n1`` → … → ``n11`` is as deep as a query may reach (10 references): a new
+    reference at any topic of it that reaches further made ``n1`` 11 deep, and the matcher
+    skipped it for good (a newcomer's report: saved 200, only a log line per rebuild)."""
+    ops.save_topic(db, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "api")
+    _chain(db, "n", 11)
+    _chain(db, "z", 2)  # z1 reaches 1 deep: n10 → z1 → z2 is n1's 11th reference
+    _chain(db, "y", 6)  # y1 reaches 5 deep
+    query = ops.get_topic(db, edited).query
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, TopicSpec(edited, "N", f"{query} @{added}"), "api")
+    assert (refused.value.code, refused.value.params["users"]) == ("breaks_users", "n1")
+    assert "nested more than 10 deep" in refused.value.message
+    assert ops.get_topic(db, edited).query == query
+    assert ops.save_topic(db, TopicSpec(edited, "N", f"{query} y"), "api") == "updated"
+
+
+def test_a_save_that_grows_an_indirect_user_past_the_term_limit_is_refused(db: Database) -> None:
+    hundred = " OR ".join(f"w{i}" for i in range(100))
+    for i in range(1, 7):
+        ops.save_topic(db, TopicSpec(f"h{i}", "H", hundred), "api")
+    ops.save_topic(db, TopicSpec("c", "C", "b"), "api")
+    ops.save_topic(db, TopicSpec("b", "B", "@c"), "api")
+    ops.save_topic(db, TopicSpec("d", "D", "@c"), "api")
+    ops.save_topic(db, TopicSpec("a", "A", "@b OR @d"), "api")
+    grown = TopicSpec("c", "C", " OR ".join(f"@h{i}" for i in range(1, 7)))  # b, d: 600 terms
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, grown, "api")  # a: 1,200
+    assert (refused.value.code, refused.value.params["users"]) == ("breaks_users", "a")
+    assert ops.get_topic(db, "c").query == "b"
+
+
+def test_a_save_that_breaks_a_chat_query_through_a_topic_is_refused(db: Database) -> None:
+    ops.save_topic(db, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "api")
+    _chain(db, "t", 10)  # t1 reaches 9 deep; a chat's "@t1": 10
+    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@t1 y")
+    with pytest.raises(ops.OperationError) as refused:
+        ops.save_topic(db, TopicSpec("t10", "N", "x @an-ninh"), "api")
+    assert refused.value.code == "breaks_chat_queries"
+    assert refused.value.params["chat_queries"] == ([(1003, sub.id)], -9)
+    assert ops.get_topic(db, "t10").query == "x"

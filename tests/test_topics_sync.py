@@ -205,3 +205,57 @@ def test_upgrade_to_0017_keeps_the_topics_and_their_edits(
         assert shown(db)["pl"] == ("Pháp luật", '"tòa án" OR "xét xử"', True)
     finally:
         db.dispose()
+
+
+# -- a file whose change breaks the queries using its topics is not applied ----------------------
+
+
+def _chain_to_kt(db: Database, first: int) -> None:
+    """Topics of the state DB ``n{first}`` → … → ``n10`` → ``@kt`` (a file topic)."""
+    for i in range(10, first - 1, -1):
+        query = "@kt x" if i == 10 else f"@n{i + 1} x"
+        api_save(db, TopicSpec(f"n{i}", "N", query), "api")
+
+
+DEEPER_KT = KT.replace("query = '\"Kiến Thụy\"'", "query = '\"Kiến Thụy\" OR @pl'")
+
+
+def test_a_start_keeps_the_topics_when_the_file_would_break_a_db_topic(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """n1 → … → n10 → kt reaches 10 deep; the file's kt naming @pl made n1 11 deep, and the
+    matcher skipped n1 for good with one log line per rebuild."""
+    db, path = started
+    _chain_to_kt(db, 1)
+    path.write_text(DEEPER_KT + PL + AN, encoding="utf-8")
+    before = shown(db)
+    lines = restart(db, caplog)
+    assert shown(db) == before
+    errors = [m for level, m in lines if level == logging.ERROR]
+    assert len(errors) == 1 and "topic n1: query:" in errors[0], lines
+    assert "nested more than 10 deep" in errors[0] and "topic n2" not in errors[0]
+    api_save(db, TopicSpec("n10", "N", "x"), "api")  # the chain cut: the file applies
+    restart(db, caplog)
+    assert shown(db)["kt"][1] == '"Kiến Thụy" OR @pl'
+
+
+@pytest.mark.parametrize("chat", [False, True])
+def test_topics_import_refuses_a_file_that_breaks_a_query_using_it(
+    started: tuple[Database, Path], chat: bool
+) -> None:
+    db, path = started
+    _chain_to_kt(db, 2 if chat else 1)
+    if chat:  # "@n2 y" reaches kt 10 deep
+        from feedsvc import operations as ops
+
+        sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@n2 y")
+    path.write_text(DEEPER_KT + PL + AN, encoding="utf-8")
+    before = shown(db)
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    result = CliRunner().invoke(
+        cli, ["topics", "import", str(path)], env={"FEEDSVC_DATABASE__URL": url}
+    )
+    assert result.exit_code == 2, result.output
+    named = f"the own query of chat 1003 (subscription {sub.id})" if chat else "topic n1: query"
+    assert named in result.output and "nothing was changed" in result.output
+    assert shown(db) == before

@@ -222,7 +222,7 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
     from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
-    from feedsvc.topics_sync import EmptiedTopicsFile, sync_topics
+    from feedsvc.topics_sync import FileNotApplied, sync_topics
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
@@ -235,7 +235,7 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     try:
         with db.write() as conn:
             applied = sync_topics(conn, specs, datetime.now(UTC), configured=configured)
-    except EmptiedTopicsFile as exc:
+    except FileNotApplied as exc:
         topics_file_problems(str(path), [str(exc)])
     click.echo(f"{path}: {applied.summary()}")
     if not configured:

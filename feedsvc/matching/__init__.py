@@ -12,7 +12,7 @@ from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
 from .parser import parse_chat_query, parse_query
-from .query import FIELDS, Query, QueryError, Term, references
+from .query import FIELDS, Query, QueryError, Term, references, users_of
 
 __all__ = [
     "FIELDS",
@@ -36,5 +36,6 @@ __all__ = [
     "references",
     "search_keys",
     "syllable_keys",
+    "users_of",
     "visible_text",
 ]

@@ -16,7 +16,7 @@ Grammar (operators are upper case; lower-case "and"/"or"/"not" are ordinary word
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 
 from feedsvc import limits
@@ -249,6 +249,25 @@ def references(text: str) -> frozenset[str]:
         return frozenset(tok.text for tok in lex(text) if tok.kind == "REF")
     except QueryError:
         return frozenset()
+
+
+def users_of(slug: str, queries: Mapping[str, str]) -> frozenset[str]:
+    """The slugs of ``queries`` (slug → query) whose query reaches ``slug`` through ``@slug``
+    references at any depth: ``a`` → ``@b``, ``b`` → ``@slug`` gives ``{a, b}``. A change to
+    ``slug``'s query can break each of them (nesting depth, expanded terms), not only those
+    naming it (a 10-deep chain grew to 11 and its first topic was skipped by the matcher)."""
+    named_by: dict[str, set[str]] = {}
+    for user, query in queries.items():
+        for ref in references(query):
+            named_by.setdefault(ref, set()).add(user)
+    found: set[str] = set()
+    todo = [slug]
+    while todo:
+        for user in named_by.get(todo.pop(), ()):
+            if user not in found:
+                found.add(user)
+                todo.append(user)
+    return frozenset(found)
 
 
 Resolver = Callable[[str], str | None]

@@ -19,11 +19,12 @@ from feedsvc.operations.errors import (
     refused_character,
     too_long_error,
 )
+from feedsvc.query_users import broken_users
 from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
-from feedsvc.topics_file import SLUG_PROBLEMS, check_queries, slug_problem
+from feedsvc.topics_file import SLUG_PROBLEMS, slug_problem
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -155,27 +156,25 @@ def _save(
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
         _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
-        # other topics that reference this one must still parse with the new query
-        users = [t.spec for t in existing.values() if spec.slug in references(t.query)]
-        problems = check_queries(
-            users, {s: t.query for s, t in existing.items()} | {spec.slug: spec.query}
-        )
-        if problems:
+        # topics and chats' queries reaching this one by @slug, at any depth, must still parse
+        before = {s: t.query for s, t in existing.items()}
+        broken = broken_users(conn, [spec.slug], before | {spec.slug: spec.query}, before)
+        if broken.topics:
             raise OperationError(
                 "invalid",
-                "; ".join(problems),
+                "; ".join(broken.topics.values()),
                 code="breaks_users",
-                params={"slug": spec.slug, "users": ", ".join(u.slug for u in users)},
+                params={"slug": spec.slug, "users": ", ".join(broken.topics)},
                 field="query",
             )
-        _refuse_broken_chat_queries(conn, spec, existing)
+        _refuse_broken_chat_queries(spec.slug, broken.chats)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
         if outcome != "updated" or current is None:
             return Saved(outcome, slug=spec.slug)
-        before = current.spec
-        changed = tuple(f for f in EDITED_FIELDS if getattr(before, f) != getattr(spec, f))
+        was = current.spec
+        changed = tuple(f for f in EDITED_FIELDS if getattr(was, f) != getattr(spec, f))
         return Saved(outcome, changed, spec.slug)
 
 
@@ -192,22 +191,12 @@ def _named(db: Database, given: TopicSpec | TopicEdit) -> TopicSpec | TopicEdit:
     return given if found is None else replace(given, slug=found.slug)
 
 
-def _refuse_broken_chat_queries(
-    conn: Connection, spec: TopicSpec, existing: dict[str, Topic]
-) -> None:
-    """The chats' own queries that reference ``spec.slug`` must still parse with its new
-    query, as the chat-query index parses them (a query grown to the expanded-term limit):
-    one that does not is skipped from then on, and its chat gets nothing (a WARNING in the
-    service's log); named like :func:`_refuse_if_used` does (``breaks_chat_queries``)."""
-    resolve = ({s: t.query for s, t in existing.items()} | {spec.slug: spec.query}).get
-    broken = []
-    for sub in sub_store.list_subscriptions(conn):
-        if sub.query is None or spec.slug not in references(sub.query):
-            continue
-        try:
-            parse_query(sub.query, resolve)
-        except QueryError:
-            broken.append((sub.chat_id, sub.id))
+def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> None:
+    """The chats' own queries that reach ``slug`` (at any depth) must still parse with its new
+    query, as the chat-query index parses them (a query grown to the expanded-term limit, a
+    chain of references grown too deep): one that does not is skipped from then on, and its
+    chat gets nothing (a WARNING in the service's log); ``broken``: (chat id, subscription id)
+    of those that would not, named like :func:`_refuse_if_used` does (``breaks_chat_queries``)."""
     if not broken:
         return
     from feedsvc.catalogue import ENGLISH
@@ -215,10 +204,10 @@ def _refuse_broken_chat_queries(
     shown, more = broken[:SHOWN_CHAT_QUERIES], len(broken) - SHOWN_CHAT_QUERIES
     raise OperationError(
         "invalid",
-        f"the own queries of {ENGLISH.chat_queries(shown, more)} use @{spec.slug} and would no "
+        f"the own queries of {ENGLISH.chat_queries(shown, more)} use @{slug} and would no "
         "longer parse with this query",
         code="breaks_chat_queries",
-        params={"slug": spec.slug, "chat_queries": (shown, more)},
+        params={"slug": slug, "chat_queries": (shown, more)},
         field="query",
     )
 

@@ -1,0 +1,63 @@
+"""What a change of topics' queries breaks among the queries that use them by ``@slug``.
+
+A topic's query can reach others through references at any depth; a change to one of them can
+make a user's query unparsable (references nested more than ``MAX_REF_DEPTH`` deep, more
+expanded terms than ``MAX_EXPANDED_TERMS``). The matcher then skips that topic for good and a
+chat's own query stops matching, each seen only as a log line. Every writer of topics asks here
+first: a save (:mod:`feedsvc.operations.topics`) and a topics file applied
+(:mod:`feedsvc.topics_sync`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from feedsvc.matching import QueryError, parse_query, references, users_of
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+
+@dataclass
+class Broken:
+    """``topics``: slug → its parse problem; ``chats``: (chat id, subscription id) of chats'
+    own queries, each in the order found."""
+
+    topics: dict[str, str] = field(default_factory=dict)
+    chats: list[tuple[int, int]] = field(default_factory=list)
+
+
+def _problem(query: str, queries: Mapping[str, str]) -> str | None:
+    try:
+        parse_query(query, queries.get)
+    except QueryError as exc:
+        return str(exc)
+    return None
+
+
+def broken_users(
+    conn: Connection,
+    changed: Iterable[str],
+    after: Mapping[str, str],
+    before: Mapping[str, str],
+) -> Broken:
+    """The topics (other than ``changed``) and chats' own queries that reach a slug of
+    ``changed`` and parse with ``before`` (slug → query) but not with ``after``: what the
+    change would break. Reads the subscriptions."""
+    from feedsvc.store import subscriptions as sub_store
+
+    changed = set(changed)
+    reach: set[str] = set().union(*(users_of(s, after) for s in changed)) if changed else set()
+    broken = Broken()
+    for slug in sorted(reach - changed):
+        problem = _problem(after[slug], after)
+        if problem is not None and _problem(before.get(slug, after[slug]), before) is None:
+            broken.topics[slug] = f"topic {slug}: query: {problem}"
+    used = reach | changed
+    for sub in sub_store.list_subscriptions(conn):
+        if sub.query is None or not references(sub.query) & used:
+            continue
+        if _problem(sub.query, after) is not None and _problem(sub.query, before) is None:
+            broken.chats.append((sub.chat_id, sub.id))
+    return broken
