@@ -40,6 +40,7 @@ from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.waiting import sleep_or_wake
+from feedsvc.wanted import unwanted
 
 log = logging.getLogger(__name__)
 
@@ -237,7 +238,7 @@ class Dispatcher:
             try:
                 # checked before the slot, not between the gate and the call: a DB read there
                 # delayed some calls and not others (a reply's), bunching arrivals at Telegram
-                withheld = await asyncio.to_thread(self._withheld, d)
+                withheld = await asyncio.to_thread(self._withheld, d, article)
                 if not withheld:
                     await self._wait_for_slot(at)
             finally:
@@ -285,16 +286,27 @@ class Dispatcher:
             self._slots.release()
             self.wake.set()
 
-    def _withheld(self, d: q.Claimed) -> bool:
+    def _withheld(self, d: q.Claimed, article: Article | None) -> bool:
         """The check at send time (SPEC §10; just before the send's slot, at most ``AHEAD``
         and the gate's lag earlier): an article withdrawn or hidden since its alert was
         queued, or claimed just as it happened, is never sent: the delivery ends as
-        ``withdrawn``. One whose time was moved into the future waits for it. True: do not
-        send. (A send already under way cannot be stopped; its retraction is the sent
-        alert's concern.)"""
+        ``withdrawn``. One whose time was moved into the future waits for it. An alert the
+        chat no longer wants (:mod:`feedsvc.wanted`: unsubscribed, the topic disabled or
+        deleted) ends ``unsubscribed``. True: do not send. (A send already under way cannot
+        be stopped; its retraction is the sent alert's concern.)"""
         with self.db.read() as conn:
             now = self.db.now()
             seen = lifecycle.article_visibility(conn, d.article_id, now)
+            gone = (
+                seen is Visibility.PUBLIC
+                and article is not None
+                and bool(unwanted(conn, d.chat_id, {d.article_id: article}))
+            )
+        if gone:
+            with self.db.write() as conn:
+                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now)
+            log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
+            return True
         if seen in (Visibility.PUBLIC, None):  # None: no article; the send path says so
             return False
         with self.db.write() as conn:

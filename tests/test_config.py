@@ -550,3 +550,65 @@ def test_an_sqlite_source_file_not_there_is_a_warning_not_a_problem(
     assert source_warnings(load_config(path)) == []
     again = CliRunner().invoke(cli, ["config", "check", "--config", str(path)])
     assert again.exit_code == 0 and "warning" not in again.output, again.output
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["telegram.token_file", "admin.token_file", "zalo.token_file", "zalo.webhook_secret_file"],
+)
+@pytest.mark.parametrize("content", ["", "\n", "  \t\n\n"])
+def test_an_empty_secret_file_is_refused(tmp_path: Path, key: str, content: str) -> None:
+    """An empty ``admin.token_file`` passed ``config check`` and switched the admin off without
+    a word; an empty ``zalo.webhook_secret_file`` put Zalo on long polling instead of its
+    webhook; an empty ``telegram.token_file`` was "not a Telegram bot token"."""
+    secret = tmp_path / "secret"
+    secret.write_text(content, encoding="utf-8")
+    section, name = key.split(".")
+    config = write(tmp_path, f'[{section}]\n{name} = "{secret}"\n')
+    out = CliRunner().invoke(cli, ["config", "check", "--config", str(config)], env={
+        k: None for k in os.environ if k.startswith("FEEDSVC_")
+    })  # fmt: skip
+    assert out.exit_code == 2, out.output
+    assert f"{key}: the secret in {secret} is empty: put the " in out.output, out.output
+    assert "or unset the key" in out.output and "not a Telegram bot token" not in out.output
+
+
+TOKEN = "123456789:AAFsecretTOKENxyz_-09"
+
+
+@pytest.mark.parametrize(
+    ("env", "secret"),
+    [
+        ({"FEEDSVC_TELEGRAM__BASE_URL": f"https://api.telegram.org/bot{TOKEN}"}, TOKEN),
+        ({"FEEDSVC_TELEGRAM__BASE_URL": f"https://proxy.example/tg/{TOKEN}/"}, TOKEN),
+        ({"FEEDSVC_ZALO__BASE_URL": "https://zl.example/ZaloTok3n", "FEEDSVC_ZALO__TOKEN":
+          "ZaloTok3n"}, "ZaloTok3n"),
+        ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://feeds:hubSecret@hub.example/"}, "hubSecret"),
+        ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://hub.example/?admin=S3cretAdminTok3n!"},
+         "S3cretAdminTok3n!"),
+    ],
+)  # fmt: skip
+def test_config_show_never_prints_a_secret_held_by_another_key(
+    env: dict[str, str], secret: str
+) -> None:
+    """A bot token pasted into ``telegram.base_url`` and a hub URL's password were printed by
+    ``config show`` (the ``token`` key itself was masked)."""
+    base = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    tokens = {"FEEDSVC_TELEGRAM__TOKEN": TOKEN, "FEEDSVC_ADMIN__TOKEN": "S3cretAdminTok3n!"}
+    out = CliRunner().invoke(cli, ["config", "show", "--config", "/dev/null"],
+                             env=base | tokens | env)  # fmt: skip
+    assert secret not in out.output, out.output
+    if "BASE_URL" in str(env):  # refused (the next test); shown nowhere either
+        assert out.exit_code == 2 and "holds the bot token" in out.output, out.output
+    else:
+        assert out.exit_code == 0 and "***" in out.output, out.output
+
+
+@pytest.mark.parametrize("section", ["telegram", "zalo"])
+def test_a_bot_token_in_its_base_url_is_refused(section: str) -> None:
+    base = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    env = {f"FEEDSVC_{section.upper()}__TOKEN": TOKEN,
+           f"FEEDSVC_{section.upper()}__BASE_URL": f"https://api.example/bot{TOKEN}"}  # fmt: skip
+    out = CliRunner().invoke(cli, ["config", "check", "--config", "/dev/null"], env=base | env)
+    assert out.exit_code == 2 and TOKEN not in out.output, out.output
+    assert f"{section}.base_url: holds the bot token, which feedsvc adds itself" in out.output

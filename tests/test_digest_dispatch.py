@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -103,6 +104,14 @@ def subscribe_chat(db: Database, chat_id: int, type_: str, *slugs: str, thread: 
 
 @pytest.fixture
 async def env(db: Database) -> AsyncIterator[Env]:
+    async with digest_env(db) as e:
+        yield e
+
+
+@asynccontextmanager
+async def digest_env(db: Database) -> AsyncIterator[Env]:
+    """Two topics (``an-ninh``, ``the-thao``), an ingestor with the outbox, a dispatcher with
+    digests on the fake Bot API, its clock moved by the test; no chat subscribed yet."""
     now = datetime.now(UTC)
     with db.write() as conn:
         save_topic(conn, TopicSpec("an-ninh", "An ninh", '"an ninh" OR "công an"'), "cli", now)

@@ -313,9 +313,9 @@ def pg_cms_url() -> Iterator[str]:
     admin.dispose()
 
 
-def test_row_the_postgres_driver_cannot_read(db: Database, pg_cms_url: str) -> None:
-    """``'infinity'`` is a valid PostgreSQL timestamp that psycopg refuses to convert."""
-    writer = create_engine(pg_cms_url)
+def _posts(url: str, bad: str = "'infinity'") -> None:
+    """A CMS table of 5 posts, the third created at ``bad`` (SQL), which psycopg cannot read."""
+    writer = create_engine(url)
     with writer.begin() as conn:
         conn.execute(
             text(
@@ -327,7 +327,7 @@ def test_row_the_postgres_driver_cannot_read(db: Database, pg_cms_url: str) -> N
             conn.execute(
                 text(
                     "INSERT INTO posts VALUES (:n, :s, :l, :t, NULL, "
-                    + ("'infinity'" if n == 3 else ":at")
+                    + (bad if n == 3 else ":at")
                     + ", :at)"
                 ),
                 {
@@ -339,6 +339,11 @@ def test_row_the_postgres_driver_cannot_read(db: Database, pg_cms_url: str) -> N
                 },
             )
     writer.dispose()
+
+
+def test_row_the_postgres_driver_cannot_read(db: Database, pg_cms_url: str) -> None:
+    """``'infinity'`` is a valid PostgreSQL timestamp that psycopg refuses to convert."""
+    _posts(pg_cms_url)
     ing = Ingestor(
         db,
         external_source(pg_cms_url, "posts", COLUMNS, VN),
@@ -415,3 +420,69 @@ def test_status_says_the_quarantine_list_is_the_newest_of_more(tmp_path: Path) -
     out = CliRunner().invoke(cli, ["status", "--config", str(config)])
     assert re.search(r"^ingest_quarantined +22$", out.output, re.M), out.output
     assert re.search(r"^quarantined_rows +newest 20 of 22$", out.output, re.M), out.output
+
+
+@pytest.mark.parametrize("control", ["\n", "\t", "\r", "\x1b", "\u2028", "\x85"])
+def test_status_shows_a_quarantined_key_on_one_line(tmp_path: Path, control: str) -> None:
+    """A CMS row's key holding a line break was printed raw by ``feedsvc status``: the row
+    forged a status line of its own (``…row 99 (OK), parse: forged``). Every value it prints
+    shows control characters as escapes now (``cli.common.cell``), as the log does."""
+    from click.testing import CliRunner
+
+    from feedsvc.app import Roles, Service
+    from feedsvc.cli import cli
+    from feedsvc.config import load_config
+    from feedsvc.db.schema import source_articles
+
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+                      "[topics]\nimport_on_start = false\n", encoding="utf-8")  # fmt: skip
+    service = Service(load_config(config), Roles(scheduler=False, bot=False, http=False))
+    service.prepare()
+    key = f"NL-A{control}builtin row 99 (OK), parse: forged"
+    now = datetime.now(UTC)
+    with service.db.write() as conn:
+        conn.execute(source_articles.insert().values(
+            source_key=key, url="https://e.vn/1", title="t", tags=[], published_at=now,
+            changed_at=now,
+        ))  # fmt: skip
+    service.ingest_tick()
+    service.db.dispose()
+    out = CliRunner().invoke(cli, ["status", "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    lines = out.output.split("\n")
+    shown = [line for line in lines if "NL-A" in line]
+    assert len(shown) == 1 and "row 99 (OK), parse: forged" in shown[0], out.output
+    assert control == "\n" or control not in out.output  # the lines' own ends aside
+    assert not any("row 99" in x for x in lines if x not in shown)
+
+
+@pytest.mark.parametrize("bad", ["'infinity'", "'-infinity'", "'10000-01-01'", "'0044-03-15 BC'"])
+def test_source_check_names_the_row_the_driver_cannot_read(
+    tmp_path: Path, pg_cms_url: str, bad: str
+) -> None:
+    """One such value among the sampled rows made ``source check`` say "1 mapping problem(s):
+    sample query fails" and exit 2, naming neither row nor value, while ``run`` quarantines
+    the row and ingests the rest. It now lists the row by id as ``run`` will hold it back."""
+    from click.testing import CliRunner
+
+    from feedsvc.cli import cli
+
+    _posts(pg_cms_url, bad)
+    config = tmp_path / "feedsvc.toml"
+    columns = "\n".join(f'{k} = "{v}"' for k, v in COLUMNS.model_dump(exclude_unset=True).items())
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[source]\nurl = "{pg_cms_url}"\ntable = "posts"\ntimezone = "Asia/Ho_Chi_Minh"\n'
+        f"[source.columns]\n{columns}\n[topics]\nimport_on_start = false\n",
+        encoding="utf-8",
+    )
+    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)])
+    assert out.exit_code == 0, out.output
+    assert "mapping problem" not in out.output and "sample query fails" not in out.output
+    assert re.search(r"^  id=3: REJECTED row: cannot be read: ", out.output, re.M), out.output
+    assert all(f"→ p-{n} |" in out.output for n in (4, 5)), out.output
+    assert out.output.index("id=5 ") < out.output.index("id=4 ") < out.output.index("id=3:")
+    # every sampled row unreadable is still the mapping's problem
+    rows = CliRunner().invoke(cli, ["source", "check", "--config", str(config), "--rows", "1"])
+    assert "id=5" in rows.output and rows.exit_code == 0, rows.output

@@ -153,16 +153,20 @@ def status(config_file: str | None, as_json: bool) -> None:
         shown = to_jsonable_python(facts, fallback=str)
         click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
         return
+    # every value through `cell`: a quarantined CMS row's key or an error holding a line break
+    # printed raw forged a line of its own (control characters only: idempotent on the
+    # cells escaped above)
     width = max(len(k) for k in facts)
     for key, value in facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
-            click.echo(f"{key.ljust(width)}  " + ", ".join(f"{k} {v}" for k, v in value.items()))
+            shown = ", ".join(f"{cell(k)} {cell(v)}" for k, v in value.items())
+            click.echo(f"{key.ljust(width)}  {shown}")
         elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
             for line in value:
-                click.echo(f"{'':{width}}    {line}")
+                click.echo(f"{'':{width}}    {cell(line)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
-            click.echo(f"{key.ljust(width)}  {'-' if value is None else value}")
+            click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
 
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`

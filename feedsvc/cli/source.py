@@ -121,41 +121,71 @@ def check(config_file: str | None, rows: int) -> None:
 def _samples(
     src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
 ) -> list[SourceRow]:
-    """Print the newest ``rows`` rows parsed as articles; return them (newest first)."""
+    """Print the newest ``rows`` rows parsed as articles; return those read (newest first)."""
     from sqlalchemy.exc import SQLAlchemyError
 
+    listed: list[SourceRow | tuple[str, str]]
+    try:
+        listed = [*src.latest(rows)]
+    except SQLAlchemyError as exc:
+        found = _row_by_row(src, rows)
+        if found is None:
+            problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
+            return []
+        listed = found
+    click.echo(f"newest {len(listed)} row(s):")
+    rejected = [r for row in listed if (r := _show_row(row, settings)) is not None]
+    if listed and len(rejected) == len(listed):  # a bad row is quarantined; all: the mapping
+        first, key, reason = rejected[0]
+        every = f"every one of the newest {len(listed)} row(s) is rejected"
+        problems.append((key, f"{every}, e.g. id={first}: {cell(reason)}; check the mapping"))
+    return [row for row in listed if not isinstance(row, tuple)]
+
+
+def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str, str, str] | None:
+    """Print one sampled row as the article it makes; (id, mapping key, why) when rejected.
+    ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
 
+    if isinstance(row, tuple):
+        id_, why = row
+        click.echo(f"  id={id_}: REJECTED row: cannot be read: {cell(why)}")
+        return id_, "row", f"cannot be read: {why}"
     try:
-        sample = src.latest(rows)
-    except SQLAlchemyError as exc:
-        problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
-        return []
-    click.echo(f"newest {len(sample)} row(s):")
-    rejected: list[tuple[str, str]] = []
-    for row in sample:
-        try:
-            a = parse_article(row.record, settings.source_tz)
-        except ArticleError as exc:  # every problem of the row, each naming its mapping key
-            said = "; ".join(
-                f"{f'source.columns.{field}' if field else 'row'}: {cell(reason)}"
-                for field, reason in exc.problems
-            )
-            click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {said}")
-            key = f"source.columns.{exc.field}" if exc.field else "row"
-            rejected.append((key, exc.reason))
-            continue
-        click.echo(
-            f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
-            f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
+        a = parse_article(row.record, settings.source_tz)
+    except ArticleError as exc:  # every problem of the row, each naming its mapping key
+        said = "; ".join(
+            f"{f'source.columns.{field}' if field else 'row'}: {cell(reason)}"
+            for field, reason in exc.problems
         )
-    if sample and len(rejected) == len(sample):  # a bad row is quarantined; all of them: mapping
-        key, reason = rejected[0]
-        every = f"every one of the newest {len(sample)} row(s) is rejected"
-        problems.append(
-            (key, f"{every}, e.g. id={sample[0].id}: {cell(reason)}; check the mapping")
-        )
-    return sample
+        click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {said}")
+        key = f"source.columns.{exc.field}" if exc.field else "row"
+        return str(row.id), key, exc.reason
+    click.echo(
+        f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
+        f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
+    )
+    return None
+
+
+def _row_by_row(src: SqlSource, rows: int) -> list[SourceRow | tuple[str, str]] | None:
+    """The newest ``rows`` rows, newest first, read as ingest reads a batch the driver refuses
+    (:func:`feedsvc.ingest.isolate.read_isolated`); a row that does not read is (id, why).
+    One bad value (PostgreSQL's ``'infinity'`` in a date column) made the whole sample "a
+    mapping problem", exit 2, while ``run`` quarantines the row and goes on. None when no row
+    of several reads alone (the mapping, or the source)."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from feedsvc.ingest.isolate import SystemicError, read_isolated
+
+    try:
+        keys = src.latest_positions(rows)
+        good, bad = read_isolated(src, keys)
+    except (SQLAlchemyError, SystemicError):
+        return None
+    read = {str(r.id): r for r in good}
+    why = {q.source_id: q.reason for q in bad}
+    return [read.get(k.id) or (k.id, why.get(k.id, "not read")) for k in reversed(keys)]
 
 
 #: Rows named per kind of cursor warning.

@@ -11,6 +11,7 @@ import os
 import re
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -154,6 +155,7 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
             if problem is not None:
                 problems.append(Problem(key, problem))
     problems.extend(_secret_text_problems(settings))
+    problems.extend(_token_in_base_url(settings))
     problems.extend(_zalo_problems(settings))
     if settings.source.timezone:
         try:
@@ -257,7 +259,10 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
         else:
             continue
         problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
-        if problem is None and (section, key) == ("telegram", "token"):
+        if not text:  # an empty file switched its feature off without a word (the admin, the
+            # Zalo webhook: long polling instead) or was "no Telegram bot token"
+            problem = f"is empty: put the {key.replace('_', ' ')} in it, or unset the key"
+        elif problem is None and (section, key) == ("telegram", "token"):
             problem = telegram_token_problem(text)
         elif problem is None and (section, key) == ("zalo", "token"):
             problem = zalo_token_problem(text)
@@ -303,14 +308,45 @@ def telegram_token_problem(text: str) -> str | None:
 def zalo_token_problem(text: str) -> str | None:
     """Why ``text`` (one line, no whitespace: :func:`secret_text_problem`) cannot be a Zalo bot
     token, or None; never any of it. Zalo's token format is not documented where feedsvc looked
-    (``FIELD-NOTES.md``): only what no token can be is refused — empty (a ``token_file`` with
-    nothing in it switched the channel off without a word) or quoted twice; any other text is
-    left to Zalo."""
-    if not text:
-        return "is empty: put the bot's token in it, or unset the key to switch Zalo off"
+    (``FIELD-NOTES.md``): only what no token can be is refused — quoted twice (an empty
+    ``token_file``, as every secret file, is refused by :func:`_secret_text_problems`); any
+    other text is left to Zalo."""
     if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
         return "is quoted twice (the inner quotes are part of it): remove them"
     return None
+
+
+def secret_value(settings: Settings, section: str, key: str) -> str | None:
+    """The secret ``section.key`` as the service reads it (the value, else its ``*_file``'s
+    text, stripped), or None — also when that file is not a regular file (a FIFO would block
+    the read) or cannot be read: :func:`_secret_file_problem` says so."""
+    part = getattr(settings, section)
+    value, path = getattr(part, key), getattr(part, f"{key}_file")
+    if value is not None and value.get_secret_value():
+        return str(value.get_secret_value())
+    if path is None or not path.is_file():
+        return None
+    try:
+        return path.read_text(encoding="utf-8").strip() or None
+    except (OSError, UnicodeDecodeError):
+        return None
+
+
+def _token_in_base_url(settings: Settings) -> list[Problem]:
+    """A bot token pasted into its ``base_url`` (the Bot API URL copied whole): the token went
+    into the request path twice, every call failed, and ``config show`` printed it."""
+    problems = []
+    for section in ("telegram", "zalo"):
+        token = secret_value(settings, section, "token")
+        segments = urlsplit(getattr(settings, section).base_url).path.split("/")
+        if token and (token in segments or f"bot{token}" in segments):
+            default = type(getattr(settings, section))().base_url
+            problems.append(Problem(
+                f"{section}.base_url",
+                f"holds the bot token, which feedsvc adds itself: set it to the Bot API's "
+                f"address only (the default is {default})",
+            ))  # fmt: skip
+    return problems
 
 
 def _zalo_problems(settings: Settings) -> list[Problem]:

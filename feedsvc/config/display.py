@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from feedsvc.config.models import Settings
 
+MASK = "***"
+
 
 def printable(settings: Settings) -> dict[str, Any]:
-    """The settings as JSON-ready data for display: secrets masked (``SecretStr``) and every DB
+    """The settings as JSON-ready data for display: secrets masked (``SecretStr``), every DB
     URL as :func:`feedsvc.db.urls.shown_url` shows it (passwords as ``***``, in the userinfo
-    and in the query)."""
+    and in the query), and in every other value a secret it holds (a bot token pasted into
+    ``telegram.base_url``) and an http(s) URL's password (``http.websub_hub``) as ``***``."""
     from feedsvc.db.urls import shown_url
 
     data: dict[str, Any] = settings.model_dump(mode="json")
@@ -18,4 +22,41 @@ def printable(settings: Settings) -> dict[str, Any]:
         url = data[section].get("url")
         if url:
             data[section]["url"] = shown_url(url)
-    return data
+    masked: dict[str, Any] = _masked(data, _secrets(settings))
+    return masked
+
+
+def _secrets(settings: Settings) -> list[str]:
+    """The secrets' values, longest first (one inside another is masked whole)."""
+    from feedsvc.config.checks import SECRET_KEYS, secret_value
+
+    found = [v for s, k in SECRET_KEYS if (v := secret_value(settings, s, k))]
+    return sorted(found, key=len, reverse=True)
+
+
+def _masked(value: Any, secrets: list[str]) -> Any:
+    if isinstance(value, dict):
+        return {k: _masked(v, secrets) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_masked(v, secrets) for v in value]
+    if not isinstance(value, str):
+        return value
+    for secret in secrets:
+        value = value.replace(secret, MASK)
+    return _url_password_masked(value)
+
+
+def _url_password_masked(text: str) -> str:
+    """An http(s) URL with its userinfo's password as ``***``; any other text as it is."""
+    if not text.startswith(("http://", "https://")):
+        return text
+    try:
+        parts = urlsplit(text)
+        password = parts.password
+    except ValueError:
+        return text
+    if not password:
+        return text
+    user, _, host = parts.netloc.rpartition("@")
+    name = user.split(":", 1)[0]
+    return urlunsplit(parts._replace(netloc=f"{name}:{MASK}@{host}"))

@@ -24,6 +24,7 @@ from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.lifecycle import public_ids
+from feedsvc.wanted import unwanted
 
 MAX_MUTE_BUTTONS = 3  # one per matched topic; an alert matching more offers the first three
 MUTE, UNDO = "mute", "undo"  # callback data "mute:<topic id>" / "undo:<topic id>[:<thread>]"
@@ -34,7 +35,8 @@ class DigestJob:
     """One chat's digest, ready to send part by part with ``options`` (sound, thread).
     ``withdrawn``: rows whose article stopped being public (withdrawn, hidden, or no longer
     stored): they end ``withdrawn`` without a message. ``later``: rows of articles still
-    scheduled (not yet public), back to ``held`` until their time."""
+    scheduled (not yet public), back to ``held`` until their time. ``unsubscribed``: rows the
+    chat no longer wants (:mod:`feedsvc.wanted`), ended ``unsubscribed`` without a message."""
 
     batch: store.HeldBatch
     entries: list[DigestEntry]
@@ -42,6 +44,7 @@ class DigestJob:
     options: DeliveryOptions
     withdrawn: list[int]
     later: list[tuple[int, datetime]]
+    unsubscribed: list[int]
 
 
 def callback_data(action: str, topic_id: int, thread_id: int | None = None) -> str:
@@ -97,8 +100,12 @@ class DigestEdge:
         matched = store.matches(conn, batch.chat_id, ids)
         threads = store.query_threads(conn, batch.chat_id)
         entries, withdrawn, later, thread_ids = [], [], [], set()
+        gone = unwanted(conn, batch.chat_id, {a: found[a] for a in public if a in found})
+        unsubscribed = [row.id for row in batch.rows if row.article_id in gone]
         for row in batch.rows:
             article = found.get(row.article_id)
+            if row.article_id in gone:
+                continue
             if article is None or row.article_id not in public:
                 if article is not None and article.published_at > now:
                     later.append((row.id, article.published_at))  # scheduled: not yet
@@ -117,7 +124,7 @@ class DigestEdge:
         parts = format_digest(entries, self.tz, self.words, self.limit)
         thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
         options = DeliveryOptions(batch.silent, thread)
-        return DigestJob(batch, entries, parts, options, withdrawn, later)
+        return DigestJob(batch, entries, parts, options, withdrawn, later, unsubscribed)
 
     def options(
         self, conn: Connection, claimed: Sequence[tuple[int, int, int, list[str]]],

@@ -84,11 +84,14 @@ def record_part(
 
 def set_aside(
     conn: Connection, now: datetime, owner: str, withdrawn: Sequence[int],
-    later: Sequence[tuple[int, datetime]],
+    later: Sequence[tuple[int, datetime]], unsubscribed: Sequence[int] = (),
 ) -> None:  # fmt: skip
     """Rows left out of a digest: an article no longer public ends ``withdrawn`` (SPEC §10:
-    never sent); one still scheduled goes back to ``held`` until its publication time."""
+    never sent); one still scheduled goes back to ``held`` until its publication time; one
+    the chat no longer wants ends ``unsubscribed`` (:mod:`feedsvc.wanted`)."""
     store.finish_rows(conn, withdrawn, owner, state=q.WITHDRAWN, error="withdrawn",
+                      finished_at=now)  # fmt: skip
+    store.finish_rows(conn, unsubscribed, owner, state=q.UNSUBSCRIBED, error="unsubscribed",
                       finished_at=now)  # fmt: skip
     for delivery_id, due in later:
         store.finish_rows(conn, [delivery_id], owner, state="held", due_at=due)

@@ -44,7 +44,7 @@ class DigestSender:
 
     async def deliver(self, job: DigestJob) -> None:
         batch = job.batch
-        if job.withdrawn or job.later:
+        if job.withdrawn or job.later or job.unsubscribed:
             await asyncio.to_thread(self._set_aside, job)
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
@@ -103,7 +103,7 @@ class DigestSender:
 
     def _set_aside(self, job: DigestJob) -> None:
         with self.db.write() as conn:
-            set_aside(conn, self.now(), self.owner, job.withdrawn, job.later)
+            set_aside(conn, self.now(), self.owner, job.withdrawn, job.later, job.unsubscribed)
 
     def _forget_thread(self, chat_id: int, thread_id: int) -> None:
         with self.db.write() as conn:

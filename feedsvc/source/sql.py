@@ -305,6 +305,15 @@ class SqlSource:
         stmt = self._keyset(self._select(), None, None)
         return self._rows(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit))
 
+    def latest_positions(self, limit: int) -> list[WindowKey]:
+        """:meth:`latest`'s rows, positions only, oldest first: ``source check``'s way to the
+        rows when one of them cannot be read whole (``ingest.isolate.read_isolated``)."""
+        b = self.bind()
+        stmt = self._keyset(select(b.ts, b.id).select_from(b.table), None, None)
+        with self.engine.connect() as conn:
+            rows = conn.execute(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit)).all()
+        return [WindowKey(ts, self.codec.position(ts), str(id_)) for ts, id_ in reversed(rows)]
+
     def clock(self) -> tuple[datetime | None, str | None]:
         """The source database's clock as a naive value and the name of its zone
         (``feedsvc.source.clock.CLOCK_SQL``: what ``NOW()``/``CURRENT_TIMESTAMP`` writes into a

@@ -29,12 +29,14 @@ from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
 
 WITHDRAWN = "withdrawn"
+#: the chat no longer subscribes to anything the article matches (:mod:`feedsvc.wanted`)
+UNSUBSCRIBED = "unsubscribed"
 TERMINAL = (
     "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
-    WITHDRAWN,
+    WITHDRAWN, UNSUBSCRIBED,
 )  # fmt: skip
 # finished without being sent and worth sending again: what ``resend`` accepts
-DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN))
+DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
 STATES = ("pending", "held", "sending", *TERMINAL)
 
 

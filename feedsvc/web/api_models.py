@@ -26,7 +26,7 @@ ChatType = Literal["private", "group", "supergroup", "channel"]
 Channel = Literal["telegram", "zalo", "apprise"]
 DeliveryState = Literal[
     "pending", "held", "sending", "sent", "blocked", "chat_not_found", "bad_content", "disabled",
-    "failed", "unknown_outcome", "withdrawn", "dead",
+    "failed", "unknown_outcome", "withdrawn", "unsubscribed", "dead",
 ]  # fmt: skip
 
 
