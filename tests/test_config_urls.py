@@ -236,3 +236,34 @@ def test_libpq_refuses_each_when_connecting(pg_url: str, query: str) -> None:
     params = {"connect_timeout": 5} | parsed.psycopg_params()
     with pytest.raises(psycopg.Error):
         psycopg.connect(**params).close()
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["sqlite:///sp.db ", " sqlite:///sp.db", "sqlite:///sp.db\t", "postgresql://u@h/db ",
+     "sqlite:///sp.db\n"],
+)  # fmt: skip
+def test_whitespace_around_a_database_url_is_refused(url: str) -> None:
+    """A trailing space became part of the SQLite file's name (``sp.db `` beside ``sp.db``);
+    a leading one was "not a SQLAlchemy URL"."""
+    from feedsvc.config.urls import check_url
+
+    with pytest.raises(ValueError, match="whitespace before or after it"):
+        check_url(url)
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1 ", " 0.0.0.0", "", "a..b", "[::1]", "-x", "a b"])
+def test_an_http_host_no_listener_can_take_is_refused(host: str) -> None:
+    """``"127.0.0.1 "`` passed ``config check``; ``run`` then could not listen."""
+    from feedsvc.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError) as refused:
+        load_config(None, {"http": {"host": host}})
+    assert [p.key for p in refused.value.problems] == ["http.host"]
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "0.0.0.0", "::", "::1", "localhost", "feeds.lan."])
+def test_an_http_host_a_listener_takes_passes(host: str) -> None:
+    from feedsvc.config import load_config
+
+    assert load_config(None, {"http": {"host": host}}).http.host == host

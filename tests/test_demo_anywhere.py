@@ -194,3 +194,29 @@ def test_one_copy_of_the_topics_and_it_is_package_data(tmp_path: Path) -> None:
     assert shipped.read_bytes() == PACKAGED.read_bytes()
     assert {s.slug for s in load_topics_file(shipped)} >= {"kien-thuy", "an-ninh"}
     assert (built / "feedsvc" / "cli" / "demo_cmd.py").is_file()
+
+
+@pytest.mark.parametrize(
+    ("text", "said"),
+    [
+        ('[[topik]]\nslug = "x"\n', "unknown top-level key 'topik'"),
+        ('[[topic]]\nslug = "x"\ntitle = "X"\nquery = \'"an ninh\'\n', "topic x: query:"),
+        ("[[topic]\n", "line 1"),
+        ('[[topic]]\nslug = "x"\ntitle = "X"\nquery = "@khong-co"\n', "khong-co"),
+    ],
+)
+def test_a_topics_file_with_problems_is_refused(tmp_path: Path, text: str, said: str) -> None:
+    """The demo's DB is new, so a file ``run`` would not import left it with no topic at all;
+    it started anyway (exit 0), its banner naming feeds that answered 404."""
+    (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port())],
+        cwd=tmp_path,
+        env=_env(FEEDSVC_TOPICS__FILE="bad.toml"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2, done.stderr
+    assert said in done.stderr and "bad.toml" in done.stderr, done.stderr
+    assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]

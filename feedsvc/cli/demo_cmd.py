@@ -27,6 +27,7 @@ from feedsvc.cli.common import (
     configure_logging,
     fail,
     run_async,
+    topics_file_problems,
 )
 from feedsvc.cli.service import listen, stopped_early
 
@@ -135,7 +136,7 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
     """The demo's settings: its SQLite DB in ``base``, HTTP on 127.0.0.1:``port``, the built-in
     source, a throw-away admin token, and ``topics.file`` when set, else ``config/topics.toml``
     when present, else the packaged :data:`DEMO_TOPICS`. A bad config or a ``topics.file`` set
-    but missing is exit 2."""
+    but missing or with problems (:func:`~feedsvc.topics_file.load_topics_file`) is exit 2."""
     import secrets
 
     from feedsvc.config import ConfigError, config_path, load_config
@@ -163,6 +164,12 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
             "or leave it unset for the demo's own topics",
             2,
         )
+    from feedsvc.topics_file import TopicsFileError, load_topics_file
+
+    try:  # its DB is new: a file not imported left the demo with no topic at all, exit 0
+        load_topics_file(settings.topics.file)
+    except TopicsFileError as exc:
+        topics_file_problems(exc.path, exc.problems)
     return settings
 
 

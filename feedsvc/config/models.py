@@ -9,6 +9,7 @@ token methods of :class:`Settings` read them from the setting or its ``*_file``.
 from __future__ import annotations
 
 import ipaddress
+import re
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
@@ -142,6 +143,9 @@ class SourceSettings(_Timeouts):
             raise ValueError(expected + shown) from None
 
 
+_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+
+
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -189,6 +193,22 @@ class HttpSettings(_Section):
     @classmethod
     def _absolute(cls, value: str) -> str:
         return public_base_url(value)
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        """An IP address or a host name (RFC 1123 labels): ``"127.0.0.1 "`` passed `config
+        check` and `run` then could not listen ("name or service not known")."""
+        try:
+            ipaddress.ip_address(value)
+        except ValueError:
+            labels = value.removesuffix(".").split(".")
+            if not value or len(value) > 253 or not all(map(_HOST_LABEL.fullmatch, labels)):
+                raise ValueError(
+                    f"not an IP address or a host name (got {value!r}): e.g. 127.0.0.1 "
+                    "(this machine only), 0.0.0.0 or :: (every address), localhost"
+                ) from None
+        return value
 
     @model_validator(mode="after")
     def _listener(self) -> HttpSettings:

@@ -18,7 +18,12 @@ def check_url(value: str) -> None:
     after ``sqlite://`` as the database), and so are the PostgreSQL URLs
     ``feedsvc.db.urls.psycopg_url`` reads, so a read-only command on an SQLite or PostgreSQL
     state DB need not import SQLAlchemy only to validate its configuration.
+
+    Whitespace around the URL is refused: a trailing space was part of an SQLite file's name
+    (``sp.db `` created beside ``sp.db``), a leading one "not a SQLAlchemy URL".
     """
+    if value != value.strip():
+        raise ValueError("has whitespace before or after it: remove it")
     if value.startswith(("sqlite://", "sqlite+pysqlite://")):
         from feedsvc.db.sqlite_url import url_problem
 
