@@ -156,6 +156,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The {field} contains a character that is not text ({char}, a lone surrogate); remove it.",
     ),
     "op.topic_exists": ("Chủ đề {slug} đã có.", "Topic {slug} already exists."),
+    "op.slug_mismatch": (
+        "slug trong nội dung không phải chủ đề {slug} của đường dẫn: PUT không đổi tên chủ đề.",
+        "The slug in the body is not the path's topic {slug}: a PUT never renames a topic.",
+    ),
     "op.query_invalid": ("Truy vấn không hợp lệ.", "Invalid query."),
     "op.breaks_users": (
         "Các chủ đề {users} dùng @{slug} sẽ không còn hợp lệ với truy vấn này.",

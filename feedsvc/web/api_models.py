@@ -125,6 +125,19 @@ class TopicFields(Body):
     enabled: bool = True
 
 
+class TopicPut(TopicFields):
+    """``PUT /api/topics/{slug}``'s body: the fields, and besides them what ``GET`` returns,
+    read-only and ignored, so a client can send back what it read with its changes (a ``PUT``
+    of a ``GET``'s body was a 400 for "extra inputs"); a ``slug`` given must name the path's
+    topic (in any case), a topic is never renamed by a ``PUT``."""
+
+    slug: str | None = Field(None, description="read-only: must name the path's topic")
+    origin: str | None = Field(None, description="read-only, ignored")
+    updated_at: datetime | None = Field(None, description="read-only, ignored")
+    feeds: dict[str, str] | None = Field(None, description="read-only, ignored")
+    stats: dict[str, Any] | None = Field(None, description="read-only, ignored")
+
+
 class TopicIn(TopicFields):
     slug: Annotated[
         str, Field(min_length=1), _limited(limits.SLUG, "lowercase letters, digits, '-'")

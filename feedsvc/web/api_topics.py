@@ -34,6 +34,7 @@ from feedsvc.web.api_models import (
     TopicIn,
     TopicList,
     TopicOut,
+    TopicPut,
     TopicStatsOut,
     TopicStatsRow,
 )
@@ -119,7 +120,17 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     """``{slug}`` naming an existing topic in another case updates that topic (one rule for
     naming topics: :mod:`feedsvc.slugs`); a new topic's slug follows the slug rules."""
     slug = call.path["slug"]
-    status = _save(service, slug, call.body_as(TopicFields), create_only=False)
+    body = call.body_as(TopicPut)
+    if body.slug is not None and body.slug.strip().lower() != slug.strip().lower():
+        raise ops.OperationError(
+            "invalid",
+            f"slug {body.slug!r} in the body is not the path's {slug!r}: a PUT never renames "
+            "a topic (create the new one, move its subscriptions, remove the old one)",
+            code="slug_mismatch",
+            params={"slug": slug},
+            field="slug",
+        )
+    status = _save(service, slug, body, create_only=False)
     return status, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
@@ -220,7 +231,7 @@ ENDPOINTS = [
              errors=(404,)),
     Endpoint(
         "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
-        {200: TopicOut, 201: TopicOut}, body=TopicFields, errors=(422,),
+        {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(422,),
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",

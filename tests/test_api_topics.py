@@ -1,0 +1,75 @@
+"""``/api/topics``: a ``PUT`` of what ``GET`` returned (the README's round trip).
+
+A client reading a topic and sending it back with a change got 400 ``invalid_body``: ``slug``,
+``origin``, ``updated_at``, ``feeds`` and ``stats`` were "extra inputs". They are read-only
+now: accepted and ignored, except a ``slug`` naming another topic (a ``PUT`` never renames)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from apiworld import api_service, asgi_client
+
+from feedsvc.app import Service
+
+ADMIN_TOKEN = "adm-topics-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}", "Accept-Language": "en"}
+
+
+@pytest.fixture
+def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
+    with api_service(tmp_path, monkeypatch, ADMIN_TOKEN, (777, 12)) as service:
+        yield service
+
+
+@pytest.fixture
+async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
+    async with asgi_client(service) as c:
+        yield c
+
+
+async def _created(client: httpx.AsyncClient) -> dict[str, object]:
+    body = {"slug": "an-ninh", "title": "An ninh", "query": '"an ninh"'}
+    created = await client.post("/api/topics", json=body, headers=AUTH)
+    assert created.status_code == 201, created.text
+    got = await client.get("/api/topics/an-ninh", headers=AUTH)
+    assert got.status_code == 200 and got.json()["stats"] is not None, got.text
+    out: dict[str, object] = got.json()
+    return out
+
+
+@pytest.mark.parametrize("path", ["/api/topics/an-ninh", "/api/topics/AN-NINH"])
+@pytest.mark.parametrize(
+    "change",
+    [{}, {"title": "An ninh - Trật tự"}, {"query": '"an ninh" OR "công an"'}, {"enabled": False},
+     {"slug": "AN-NINH", "description": "Tin an ninh"}],
+)  # fmt: skip
+async def test_a_put_of_what_get_returned_saves_the_change(
+    client: httpx.AsyncClient, path: str, change: dict[str, object]
+) -> None:
+    got = await _created(client)
+    put = await client.put(path, json=got | change, headers=AUTH)
+    assert put.status_code == 200, put.text
+    saved = put.json()
+    expected = {k: v for k, v in (got | change).items() if k in ("title", "query", "enabled")}
+    assert {k: saved[k] for k in expected} == expected and saved["slug"] == "an-ninh"
+    assert saved["origin"] == got["origin"]  # read-only: as stored, not as sent
+
+
+@pytest.mark.parametrize("slug", ["phap-luat", "an-ninh-2", ""])
+async def test_a_put_never_renames(client: httpx.AsyncClient, slug: str) -> None:
+    got = await _created(client)
+    put = await client.put("/api/topics/an-ninh", json=got | {"slug": slug}, headers=AUTH)
+    assert put.status_code == 422 and put.json()["code"] == "slug_mismatch", put.text
+    assert put.json()["field"] == "slug"
+    listed = (await client.get("/api/topics", headers=AUTH)).json()["topics"]
+    assert [t["slug"] for t in listed] == ["an-ninh"]
+
+
+async def test_an_unknown_field_is_still_refused(client: httpx.AsyncClient) -> None:
+    got = await _created(client)
+    put = await client.put("/api/topics/an-ninh", json=got | {"colour": "đỏ"}, headers=AUTH)
+    assert put.status_code == 400, put.text
