@@ -254,6 +254,7 @@ subscriptions = Table(
     UniqueConstraint("chat_id", "topic_id"),
     UniqueConstraint("chat_id", "query"),
     Index("ix_subscriptions_created_by", "created_by"),
+    sqlite_autoincrement=True,  # an id never goes to another subscription (migration 0027)
 )
 
 # The outbox: one row per (chat, article), whatever number of the chat's topics matched.

@@ -194,7 +194,10 @@ def subscribe(
     stmt = insert_missing(conn, subscriptions).values(
         chat_id=chat_id, topic_id=topic_id, query=query, created_at=now, created_by=created_by
     )
-    added = conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
+    # looked up first: an insert that skips still spends an id (SQLite's AUTOINCREMENT,
+    # PostgreSQL's sequence), and a repeated /sub left gaps in the ids people see
+    found = find_subscription(conn, chat_id, topic_id=topic_id, query=query) is not None
+    added = not found and conn.execute(stmt.returning(subscriptions.c.id)).first() is not None
     if thread_id is not ...:
         cond = (
             subscriptions.c.topic_id == topic_id
