@@ -223,12 +223,22 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             f"{f', and {rest} more' if rest > 0 else ''}; the CMS must set it on every write",
             err=True,
         )
+    text = src.codec.kind == "text"  # a typed value past datetime's range is still "dated"
+    garbage = [(i, v) for i, v in ahead if text and not src.codec.is_moment(v)]
+    ahead = [(i, v) for i, v in ahead if (i, v) not in garbage]
     if ahead:
         hint = next((h for _, v in ahead if (h := src.codec.unit_hint(v))), "")
         click.echo(
             f"warning: {_some(ahead)} dated after now ({cursor}) "
             f"{'waits' if len(ahead) == 1 else 'wait'} until that time before ingest: "
             f"{_ids(ahead)}{hint}",
+            err=True,
+        )
+    if garbage:  # text that is no timestamp sorts after every date: held back, not "dated"
+        click.echo(
+            f"warning: {_some(garbage)} with a cursor value that is no timestamp ({cursor}; "
+            f"it sorts after every date) {'waits' if len(garbage) == 1 else 'wait'} until "
+            f"the CMS writes one: {_ids(garbage)}",
             err=True,
         )
 

@@ -190,15 +190,21 @@ def held_entries(
         return []
     column = source.columns.cursor
     moment = horizon.astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    codec = source.codec
     return [
         Quarantined(
             sid,
-            source.codec.position(value),
+            codec.position(value),
             None,
             "ahead",
             f"{column} {str(value)[:60]!r} sorts after now plus the overlap window ({moment} "
-            "UTC): held back until its time comes, as taking it would move the cursor past "
-            f"every row written before that time{source.codec.unit_hint(value)}",
+            + (
+                "UTC): held back until its time comes, as taking it would move the cursor past "
+                f"every row written before that time{codec.unit_hint(value)}"
+                if codec.kind != "text" or codec.is_moment(value)
+                else "UTC) but is no timestamp: held back until the CMS writes one there, as "
+                "taking it would move the cursor past every row written before it"
+            ),
         )
         for sid, value in held
     ]

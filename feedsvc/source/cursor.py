@@ -92,6 +92,15 @@ class CursorCodec:
             moment = (datetime.min if value.year == 1 else datetime.max).replace(tzinfo=UTC)
         return moment
 
+    def is_moment(self, value: Any) -> bool:
+        """Whether ``value`` stands for a moment at all (:meth:`instant` reads it): ``'garbage'``
+        in a text column does not, although it has a place in the column's order."""
+        try:
+            self.instant(value)
+        except (ValueError, OverflowError, OSError, TypeError):
+            return False
+        return True
+
     def position(self, value: Any) -> datetime:
         """:meth:`instant` for a row's bookkeeping, never raising: a cursor value that is no
         moment at all (a MySQL zero date read as text, an epoch out of range) sorts first, so
