@@ -77,9 +77,7 @@ async def test_a_queued_alert_is_not_sent_once_the_chat_unsubscribed(
 
 
 @pytest.mark.parametrize("end", ENDINGS)
-async def test_a_held_alert_is_left_out_of_the_digest(
-    env: Env, end: Callable[[Env], None]
-) -> None:
+async def test_a_held_alert_is_left_out_of_the_digest(env: Env, end: Callable[[Env], None]) -> None:
     subscribe_chat(env.db, CHAT, "private", "an-ninh", "the-thao")
     env.settings(CHAT, ChatSettings(digest=DigestSchedule(hourly=True)))
     env.publish("Công an phường tuần tra", "Bóng đá: trận cầu đêm qua")
