@@ -89,3 +89,29 @@ def test_schema_status_and_ensure_schema(db_url: str) -> None:
         conn.execute(text("UPDATE alembic_version SET version_num = '0001'"))
     assert "needs " + head_revision() in (schema_status(db).problem() or "")
     db.dispose()
+
+
+def test_two_processes_upgrading_a_new_sqlite_db_at_once_both_succeed(tmp_path: Path) -> None:
+    """``run`` beside ``run --no-scheduler --no-bot`` (the README's SQLite web replica) on a new
+    state DB: one of the two often exited 1 within a second, "database is locked" (both read
+    the revision in a deferred transaction, then both wrote; WAL never waits for that). Four
+    rounds: before, 4 of 6 failed."""
+    import os
+    import subprocess
+    import sys
+
+    for round_ in range(4):
+        url = f"sqlite:///{tmp_path / f'race{round_}.db'}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+        env["FEEDSVC_DATABASE__URL"] = url
+        command = [sys.executable, "-m", "feedsvc", "db", "upgrade", "--config", "/dev/null"]
+        pair = [
+            subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+            for _ in range(2)
+        ]
+        outputs = [p.communicate(timeout=60)[0].decode() for p in pair]
+        assert [p.returncode for p in pair] == [0, 0], outputs
+        db = Database(url)
+        head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+        assert current_revision(db) == head
+        db.dispose()

@@ -36,8 +36,10 @@ def _sqlite_setup(engine: Engine) -> None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see below)
         cur = dbapi_conn.cursor()
-        cur.execute("PRAGMA journal_mode=WAL")
+        # the wait first: switching a new file to WAL takes its lock, which another process
+        # starting at once may hold (an immediate "database is locked" without it)
         cur.execute("PRAGMA busy_timeout=10000")
+        cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
@@ -124,12 +126,19 @@ def alembic_config(db: Database) -> Config:
 
 
 def upgrade(db: Database, revision: str = "head") -> None:
-    """Bring the state DB to ``revision``; safe when several replicas start at once (PG lock)."""
+    """Bring the state DB to ``revision``; safe when several replicas start at once (PostgreSQL:
+    an advisory lock; SQLite: the write lock taken first, waited for up to ``busy_timeout``)."""
     from alembic import command
 
     cfg = alembic_config(db)
     # unbounded: a migration may rewrite a big table, or wait for another replica's
     with db.engine.connect() as conn, unbounded(conn):
+        if db.dialect == "sqlite":
+            # BEGIN IMMEDIATE (``_begin``): the write lock before the revision is read, so a
+            # second process starting at once waits for it (``busy_timeout``) and then finds
+            # the DB at head; a deferred BEGIN made one of them fail at once, "database is
+            # locked", when both read and then both wrote (WAL: no wait for a read turned write)
+            conn.execution_options(write=True)
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.commit()
