@@ -27,6 +27,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.cli import cli
 from feedsvc.db import Database
 from feedsvc.lifecycle import editors
+from feedsvc.store import topics as topic_store
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
@@ -331,3 +332,28 @@ def test_the_topic_editor_shows_the_description_in_a_textarea(
     )  # fmt: skip
     assert saved.status_code == 303
     assert ops.get_topic(service.db, "nhieu-dong").spec.description == text
+
+
+@pytest.mark.parametrize(
+    ("field", "raw"),
+    [("title", b"Kh\xe1nh H\xf2a"), ("query", b"\xff"), ("description", b"\xed\xa0\x80"),
+     ("title", b"Ki\xe1\xba"), ("slug", b"kh\xc3")],
+)  # fmt: skip
+def test_a_form_field_that_is_not_text_is_refused_whole(
+    admin: tuple[TestClient, Service], field: str, raw: bytes
+) -> None:
+    """Starlette reads such bytes as U+FFFD: a topic was saved titled "Kh\ufffdnh H\ufffda" (303,
+    success), while the API refuses the same bytes."""
+    client, service = admin
+    values = {"slug": b"khanh-hoa", "title": b"Kh\xc3\xa1nh H\xc3\xb2a", "query": b"x",
+              "description": b"", "csrf": _csrf(client).encode()} | {field: raw}  # fmt: skip
+    response = client.post(
+        "/admin/topics/new",
+        content=_encoded(values),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert response.status_code == 400, response.text
+    assert "không phải văn bản UTF-8; không có gì được lưu" in response.text
+    with service.db.read() as conn:
+        assert [t.slug for t in topic_store.list_topics(conn)] == ["kien-thuy"]

@@ -28,6 +28,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Forbidden: the form expired or came from another site. Reload and try again.",
     ),
     "not_found": ("Không tìm thấy.", "Not found."),
+    "form_not_text": (
+        "Biểu mẫu gửi các byte {bytes}, không phải văn bản UTF-8; không có gì được lưu.",
+        "The form sent the bytes {bytes}, which are not UTF-8 text; nothing was saved.",
+    ),
     "query_not_text": (
         "Truy vấn phải là một chuỗi chữ.",
         "The query must be text.",

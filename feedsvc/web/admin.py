@@ -28,7 +28,7 @@ from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.clients import request_client
 from feedsvc.web.mount import mount_path
-from feedsvc.web.queries import query_param
+from feedsvc.web.queries import query_param, read_query
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -181,6 +181,8 @@ class Admin:
                 target = quote(request.url.path, safe="/")  # the route's path: PREFIX + …
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
+            if request.method == "POST" and (refused := await self._form_not_text(request)):
+                return refused
             if request.method == "POST":
                 if not auth.origin_allowed(request, self.settings.http.public_url):
                     return self._deny(json_errors, 403, "cross-origin request refused")
@@ -192,6 +194,17 @@ class Admin:
             return await handler(request, ctx)
 
         return endpoint
+
+    async def _form_not_text(self, request: Request) -> Response | None:
+        """A form field whose percent-encoded bytes are not UTF-8 text, refused whole (400
+        naming the bytes: :func:`feedsvc.web.queries.read_query`, the query strings' rule):
+        Starlette reads them as U+FFFD, and a title was saved as "Kh\ufffdnh H\ufffda"."""
+        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+            return None
+        refused = read_query(await request.body()).refused
+        if not refused:
+            return None
+        return self.message(self.t("form_not_text", bytes=next(iter(refused.values()))), 400)
 
     def _deny(self, as_json: bool, status: int, reason: str) -> Response:
         key = "forbidden" if status == 403 else "login_required"
@@ -218,6 +231,8 @@ class Admin:
             return self._login_form(key, next_path)
         if not auth.origin_allowed(request, self.settings.http.public_url):
             return self.message(self.t("forbidden"), 403)
+        if refused := await self._form_not_text(request):
+            return refused
         form = await request.form()
         given = auth.require_ascii(str(form.get("csrf", "")))
         nonce = auth.unsign_value(key, request.cookies.get(auth.LOGIN_COOKIE))
