@@ -311,3 +311,21 @@ def test_the_cleaner_and_the_admins_refusal_name_the_same_characters() -> None:
     cleaned = [c for c in format_chars if xml_clean(c) == ""]
     refused = [c for c in format_chars if control_char(c) is not None]
     assert cleaned == refused == BIDI
+
+
+@pytest.mark.parametrize(
+    ("url", "expected"),
+    [
+        ("https://ví-dụ.vn/tin/một", "https://xn--v-d-rma6749a.vn/tin/m%E1%BB%99t"),
+        ("https://Ví-Dụ.VN:8443/x?q=đ#a", "https://xn--v-d-rma6749a.vn:8443/x?q=%C4%91#a"),
+        ("https://user@báo.vn/", "https://user@xn--bo-mia.vn/"),
+        ("https://báo.vn", "https://xn--bo-mia.vn"),
+        ("/tin/số-1", "https://xn--bo-mia.vn/tin/s%E1%BB%91-1"),
+        ("https://xn--bo-mia.vn/a", "https://xn--bo-mia.vn/a"),
+        ("https://ví dụ.vn/", "https://v%C3%AD%20d%E1%BB%A5.vn/"),  # no host name: as before
+    ],
+)
+def test_a_non_ascii_host_is_written_in_idna(url: str, expected: str) -> None:
+    """Percent-encoded like the path (``https://v%C3%AD-d%E1%BB%A5.vn/``), the host was one no
+    resolver finds; feed readers that are not browsers failed on it (RFC 3987 §3.1)."""
+    assert absolute_url(url, "https://báo.vn/a/") == expected

@@ -20,8 +20,9 @@ from __future__ import annotations
 import html
 import re
 from contextvars import ContextVar
-from urllib.parse import quote, urljoin
+from urllib.parse import quote, urljoin, urlsplit
 
+import idna
 import nh3
 
 from feedsvc.bidi import class_without_bidi
@@ -131,7 +132,26 @@ def _resolve(url: str, base: str) -> str | None:
         joined = origin + url if origin else urljoin(base, url)
     except ValueError:  # e.g. a broken IPv6 literal "http://[::1"
         return None
-    return joined if _URI_CHARS.match(joined) else quote(joined, safe=_URI_SAFE)
+    return joined if _URI_CHARS.match(joined) else quote(_ascii_host(joined), safe=_URI_SAFE)
+
+
+def _ascii_host(url: str) -> str:
+    """``url`` with a non-ASCII host name in IDNA (UTS #46, punycode: ``ví-dụ.vn`` is
+    ``xn--v-d-rma6749a.vn``), as RFC 3987 §3.1 maps an IRI's host to a URI; percent-encoded
+    like the path, it named a host no resolver finds. Left as it is when it is no valid name
+    (then percent-encoded with the rest)."""
+    try:
+        parts = urlsplit(url)
+        host = parts.hostname
+        if host is None or host.isascii():
+            return url
+        ascii_host = idna.encode(host, uts46=True).decode("ascii")
+    except (ValueError, UnicodeError, idna.IDNAError):
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    port = hostport.rpartition(":")[2] if parts.port is not None else ""
+    netloc = f"{userinfo}{at}{ascii_host}{':' + port if port else ''}"
+    return parts._replace(netloc=netloc).geturl()
 
 
 # The article URL being sanitised against, for the shared cleaner's attribute filter. A
