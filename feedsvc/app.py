@@ -317,6 +317,14 @@ class Service:
     def describe_roles(self) -> str:
         return describe_roles(self.settings, self.roles, bot_running=self.bot is not None)
 
+    def topic_changed(self, slug: str) -> None:
+        """A topic saved, enabled, disabled or deleted by the admin or the API (off the loop):
+        its feeds, pages and the matcher see it now, not at the next sync (the API answered a
+        new topic's feed URLs, which were 404 for 3-5 s)."""
+        self.publisher.refresh([slug])
+        with self.web_db.read() as conn:
+            self.index.refresh(conn)
+
     def wake_dispatchers(self) -> None:
         """On the event loop: deliveries were queued or re-queued (any channel)."""
         self.dispatchers.wake()

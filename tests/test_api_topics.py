@@ -73,3 +73,29 @@ async def test_an_unknown_field_is_still_refused(client: httpx.AsyncClient) -> N
     got = await _created(client)
     put = await client.put("/api/topics/an-ninh", json=got | {"colour": "đỏ"}, headers=AUTH)
     assert put.status_code == 400, put.text
+
+
+async def test_a_topics_feed_follows_each_api_change_at_once(client: httpx.AsyncClient) -> None:
+    """The API answered a new topic's feed URLs, which were 404 for 3-5 s (until the feeds
+    sync); a disabled topic's feed answered 200 as long, a deleted one's ~1 s."""
+    created = await client.post(
+        "/api/topics", json={"slug": "an-ninh", "title": "An ninh", "query": '"an ninh"'},
+        headers=AUTH,
+    )  # fmt: skip
+    assert created.status_code == 201, created.text
+    feed = "/feeds/an-ninh.rss"
+    assert (await client.get(feed)).status_code == 200
+    steps = [
+        ("POST", "/api/topics/an-ninh/disable", 404),
+        ("POST", "/api/topics/an-ninh/enable", 200),
+        ("PUT", "/api/topics/an-ninh", 200),
+        ("DELETE", "/api/topics/an-ninh", 404),
+    ]
+    for method, path, status in steps:
+        body = {"title": "An ninh - Trật tự", "query": '"an ninh"'} if method == "PUT" else None
+        done = await client.request(method, path, json=body, headers=AUTH)
+        assert done.status_code == 200, done.text
+        answer = await client.get(feed)
+        assert answer.status_code == status, (method, path, answer.text)
+        if method == "PUT":
+            assert "An ninh - Trật tự" in answer.text

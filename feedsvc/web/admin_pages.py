@@ -72,13 +72,6 @@ def page_routes(admin: Admin) -> list[Route]:
     async def db_call(fn: Callable[..., T], *args: Any) -> T:
         return await run_in_threadpool(fn, *args)
 
-    def after_topic_change(slug: str) -> None:
-        """Feeds, pages and the matcher see the change now, not at the next sync: the topic's
-        feeds are re-rendered even when its definition did not change (a backfill)."""
-        service.publisher.refresh([slug])
-        with db.read() as conn:
-            service.index.refresh(conn)
-
     async def form(request: Request) -> dict[str, str]:
         data = await request.form()
         return {k: str(v) for k, v in data.items() if isinstance(v, str)}
@@ -173,7 +166,7 @@ def page_routes(admin: Admin) -> list[Route]:
                 # again creates the topic, deliberately (the edit URL never does)
                 return editor(ctx, spec, new=True, error=exc, status=409)
             return editor(ctx, spec, new=slug is None, error=exc)
-        await db_call(after_topic_change, spec.slug)
+        await db_call(service.topic_changed, spec.slug)
         return admin.redirect(ctx, "/topics", message)
 
     def topic_action(
@@ -185,7 +178,7 @@ def page_routes(admin: Admin) -> list[Route]:
                 result = await db_call(action, slug)
             except ops.OperationError as exc:
                 return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
-            await db_call(after_topic_change, slug)
+            await db_call(service.topic_changed, slug)  # also after a backfill
             return admin.redirect(ctx, "/topics", done(slug, result))
 
         return handler

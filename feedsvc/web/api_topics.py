@@ -90,6 +90,7 @@ def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     body = call.body_as(TopicIn)
     status = _save(service, body.slug, body, create_only=True)
+    service.topic_changed(body.slug.strip())  # its feed URLs answer at once
     return status, topic_out(service, ops.get_topic(service.web_db, body.slug.strip()))
 
 
@@ -131,7 +132,9 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
             field="slug",
         )
     status = _save(service, slug, body, create_only=False)
-    return status, topic_out(service, ops.get_topic(service.web_db, slug))
+    topic = ops.get_topic(service.web_db, slug)
+    service.topic_changed(topic.slug)
+    return status, topic_out(service, topic)
 
 
 def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
@@ -140,6 +143,7 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
     topic = ops.get_topic(service.web_db, call.path["slug"])
     # an API client's DELETE is deliberate (SPEC §9): its subscriptions go too, and are counted
     deleted = ops.delete_topic(service.web_db, topic.slug, with_subscriptions=True)
+    service.topic_changed(topic.slug)
     said = None
     if deleted.kept_deleted and call.words is not None:
         said = stays_deleted(call.words, topic.slug, service.settings.topics.file)
@@ -155,11 +159,13 @@ def delete_topic(service: Service, call: Call) -> tuple[int, DeletedTopicOut]:
 
 def enable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     slug = ops.set_topic_enabled(service.web_db, call.path["slug"], True)
+    service.topic_changed(slug)
     return 200, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
 def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     slug = ops.set_topic_enabled(service.web_db, call.path["slug"], False)
+    service.topic_changed(slug)
     return 200, topic_out(service, ops.get_topic(service.web_db, slug))
 
 
