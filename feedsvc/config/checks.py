@@ -402,8 +402,24 @@ def public_url_warnings(settings: Settings) -> list[Problem]:
 
 def advice(settings: Settings) -> list[Problem]:
     """Every warning about a configuration that works (``config check`` prints them, ``run``
-    logs them at start): a weak admin token, an unset ``http.public_url`` on a public host."""
-    return weak_token_warnings(settings) + public_url_warnings(settings)
+    logs them at start): a weak admin token, an unset ``http.public_url`` on a public host, a
+    poll interval that hammers the CMS."""
+    return weak_token_warnings(settings) + public_url_warnings(settings) + _poll_warnings(settings)
+
+
+#: ``source.poll_seconds`` below this is warned about (a few seconds is already near real time)
+BRISK_POLL_SECONDS = 1.0
+
+
+def _poll_warnings(settings: Settings) -> list[Problem]:
+    """``source.poll_seconds = 0.001`` was taken without a word: ``run`` used ~90 % of a core
+    and sent the CMS ~300 queries a second."""
+    seconds = settings.source.poll_seconds
+    if seconds >= BRISK_POLL_SECONDS:
+        return []
+    return [Problem("source.poll_seconds", f"{seconds:g} s polls the source database about "
+                    f"{round(1 / seconds)} times a second, each poll a few queries: a few "
+                    "seconds is near real time already")]  # fmt: skip
 
 
 def secret_warnings(path: Path | None) -> list[Problem]:
