@@ -145,17 +145,22 @@ def test_a_topics_file_here_or_set_is_still_the_one_used(
     _stop(proc, log)
 
 
-def test_a_set_topics_file_that_is_missing_is_still_refused(tmp_path: Path) -> None:
-    """A set ``topics.file`` that is missing is a typo or a volume not mounted: exit 2 naming
-    it (never the packaged topics instead), and nothing left behind."""
-    done = subprocess.run(
+def _demo_with_topics(cwd: Path, topics_file: str) -> subprocess.CompletedProcess[str]:
+    """``feedsvc demo`` in ``cwd`` with ``topics.file`` set, run to its end (a refusal)."""
+    return subprocess.run(
         [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=_env(FEEDSVC_TOPICS__FILE="typo.toml"),
+        cwd=cwd,
+        env=_env(FEEDSVC_TOPICS__FILE=topics_file),
         capture_output=True,
         text=True,
         timeout=60,
     )
+
+
+def test_a_set_topics_file_that_is_missing_is_still_refused(tmp_path: Path) -> None:
+    """A set ``topics.file`` that is missing is a typo or a volume not mounted: exit 2 naming
+    it (never the packaged topics instead), and nothing left behind."""
+    done = _demo_with_topics(tmp_path, "typo.toml")
     assert done.returncode == 2, done.stderr
     assert done.stderr == (
         "feedsvc: topics file typo.toml not found: set topics.file to a topics file, or leave "
@@ -209,14 +214,7 @@ def test_a_topics_file_with_problems_is_refused(tmp_path: Path, text: str, said:
     """The demo's DB is new, so a file ``run`` would not import left it with no topic at all;
     it started anyway (exit 0), its banner naming feeds that answered 404."""
     (tmp_path / "bad.toml").write_text(text, encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "demo", "--port", str(free_port())],
-        cwd=tmp_path,
-        env=_env(FEEDSVC_TOPICS__FILE="bad.toml"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    done = _demo_with_topics(tmp_path, "bad.toml")
     assert done.returncode == 2, done.stderr
     assert said in done.stderr and "bad.toml" in done.stderr, done.stderr
     assert [p.name for p in tmp_path.iterdir()] == ["bad.toml"]
