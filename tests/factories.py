@@ -93,3 +93,23 @@ def insert_old_source_row(conn: Any, a: Article, changed_at: datetime) -> None:
         "changed_at": changed_at,
     }
     conn.execute(insert(old).values(values))
+
+
+def followed(conn: Any, rows: list[dict[str, Any]], now: datetime) -> None:
+    """What queues an alert in the service, for tests that queue deliveries ``rows`` directly:
+    each chat subscribed to a topic ("tin") that each article matches. ``feedsvc.wanted``
+    checks this before a send: an alert no subscription wants ends ``unsubscribed``."""
+    from feedsvc.store import subscriptions as sub_store
+    from feedsvc.store import topics as topic_store
+    from feedsvc.store.records import TopicSpec
+
+    topic = topic_store.get_topic(conn, "tin")
+    if topic is None:
+        topic_store.save_topic(conn, TopicSpec("tin", "Tin", "tin"), "cli", now)
+        topic = topic_store.get_topic(conn, "tin")
+    assert topic is not None
+    for chat_id in {r["chat_id"] for r in rows}:
+        sub_store.subscribe(conn, chat_id, topic_id=topic.id, query=None, now=now)
+    held = topic_store.matched_among(conn, topic.id, [r["article_id"] for r in rows])
+    hits = {r["article_id"]: ["tin"] for r in rows if r["article_id"] not in held}
+    topic_store.add_topic_matches(conn, topic.id, hits, now)

@@ -7,7 +7,7 @@ import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
-from factories import VN
+from factories import VN, followed
 from fakebot import FakeBotAPI
 from sqlalchemy import insert, select
 
@@ -65,6 +65,7 @@ def queue(db: Database, chat_ids: list[int], n_articles: int) -> None:
             for a in ids for c in chat_ids
         ]  # fmt: skip
         q.enqueue(conn, rows)
+        followed(conn, rows, NOW)
 
 
 def states(db: Database, chat_ids: list[int]) -> list[str]:

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from factories import VN
+from factories import VN, followed
 from fakebot import FakeBotAPI
 from sqlalchemy import insert, select, update
 
@@ -55,6 +55,7 @@ def queue(db: Database, chat_ids: list[int], article_ids: list[int], now: dateti
             for a in article_ids for c in chat_ids
         ]  # fmt: skip
         assert q.enqueue(conn, rows) == len(rows)
+        followed(conn, rows, now)
 
 
 def test_an_idle_chat_is_claimed_before_others_backlog(db: Database) -> None:

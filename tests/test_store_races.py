@@ -35,7 +35,12 @@ NOW = datetime(2026, 11, 26, 8, 0, tzinfo=UTC)
 def _waiting_on_a_lock(db: Database) -> bool:
     with db.engine.connect() as conn:
         found = conn.execute(
-            text("SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'transactionid'")
+            # the row's transaction (an insert racing an insert), or the topics' advisory lock
+            # (``store.topics.serialize``, which every topic write takes first)
+            text(
+                "SELECT count(*) FROM pg_locks WHERE NOT granted"
+                " AND locktype IN ('transactionid', 'advisory')"
+            )
         ).scalar_one()
     return bool(found)
 

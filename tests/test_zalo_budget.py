@@ -21,7 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from factories import VN
+from factories import VN, followed
 from fakebot import most_in_window
 from fakezalo import FakeZaloAPI, Sent
 from handoffs import Handoffs, handoffs
@@ -68,6 +68,7 @@ def queue_alerts(db: Database, addresses: list[str]) -> None:
         rows = [{"chat_id": c, "article_id": article_id, "topics": ["Tin"], "state": "pending",
                  "due_at": now, "created_at": now} for c in ids]  # fmt: skip
         assert q.enqueue(conn, rows) == len(rows)
+        followed(conn, rows, now)
 
 
 def delivered(db: Database) -> int:
