@@ -55,7 +55,9 @@ NOW = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
 
 def queue(db: Database, chats: list[int], photo: bool) -> None:
     from feedsvc.store import deliveries as q
-    from feedsvc.store.subscriptions import ensure_chat
+    from feedsvc.store import topics as topic_store
+    from feedsvc.store.records import TopicSpec
+    from feedsvc.store.subscriptions import ensure_chat, subscribe
 
     with db.write() as conn:
         conn.execute(
@@ -67,8 +69,14 @@ def queue(db: Database, chats: list[int], photo: bool) -> None:
             )
         )  # fmt: skip
         (article,) = conn.execute(select(articles.c.id)).scalars()
+        # each chat follows a topic the article matches: an alert nobody wants is never sent
+        topic_store.save_topic(conn, TopicSpec("tin", "Tin", "tin"), "cli", NOW)
+        topic = topic_store.get_topic(conn, "tin")
+        assert topic is not None
+        topic_store.add_topic_matches(conn, topic.id, {article: ["tin"]}, NOW)
         for chat in chats:
             ensure_chat(conn, chat, "private", None, NOW)
+            subscribe(conn, chat, topic_id=topic.id, query=None, now=NOW)
         rows = [{"chat_id": c, "article_id": article, "topics": ["Tin"], "state": "pending",
                  "due_at": NOW, "created_at": NOW} for c in chats]  # fmt: skip
         q.enqueue(conn, rows)
