@@ -13,7 +13,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from feedsvc.matching import QueryError, parse_query, references, users_of
+from feedsvc.matching import QueryError, parse_chat_query, parse_topic, references, users_of
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -28,9 +28,14 @@ class Broken:
     chats: list[tuple[int, int]] = field(default_factory=list)
 
 
-def _problem(query: str, queries: Mapping[str, str]) -> str | None:
+def _problem(query: str, queries: Mapping[str, str], slug: str | None) -> str | None:
+    """Why ``query`` does not parse as the matcher parses it: a topic's (``slug``) by
+    :func:`parse_topic`, a chat's own by :func:`parse_chat_query`; None when it does."""
     try:
-        parse_query(query, queries.get)
+        if slug is None:
+            parse_chat_query(query, queries.get)
+        else:
+            parse_topic(query, queries.get, slug)
     except QueryError as exc:
         return str(exc)
     return None
@@ -51,13 +56,16 @@ def broken_users(
     reach: set[str] = set().union(*(users_of(s, after) for s in changed)) if changed else set()
     broken = Broken()
     for slug in sorted(reach - changed):
-        problem = _problem(after[slug], after)
-        if problem is not None and _problem(before.get(slug, after[slug]), before) is None:
+        problem = _problem(after[slug], after, slug)
+        if problem is not None and _problem(before.get(slug, after[slug]), before, slug) is None:
             broken.topics[slug] = f"topic {slug}: query: {problem}"
     used = reach | changed
     for sub in sub_store.list_subscriptions(conn):
         if sub.query is None or not references(sub.query) & used:
             continue
-        if _problem(sub.query, after) is not None and _problem(sub.query, before) is None:
+        if (
+            _problem(sub.query, after, None) is not None
+            and _problem(sub.query, before, None) is None
+        ):
             broken.chats.append((sub.chat_id, sub.id))
     return broken

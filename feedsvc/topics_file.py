@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from feedsvc import limits
 from feedsvc.fieldtext import clean_topic, refusal_code
-from feedsvc.matching import QueryError, parse_query
+from feedsvc.matching import QueryError, parse_topic
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
 from feedsvc.topics_sync import Applied, FileNotApplied, sync_topics
@@ -155,12 +155,15 @@ def _spec(i: int, raw: Any, problems: list[str]) -> TopicSpec | None:
 
 
 def check_queries(specs: Sequence[TopicSpec], known: dict[str, str] | None = None) -> list[str]:
-    """Parse every query with ``@slug`` resolved among these specs (then ``known``)."""
+    """Parse every query with ``@slug`` resolved among these specs (then ``known``), as the
+    matcher parses a topic (:func:`~feedsvc.matching.parse_topic`: the topic itself is the
+    first of its nested references; ``parse_query`` allowed one level more, and the matcher
+    then skipped the topic)."""
     queries = dict(known or {}) | {s.slug: s.query for s in specs}
     problems = []
     for spec in specs:
         try:
-            parse_query(spec.query, queries.get)
+            parse_topic(spec.query, queries.get, spec.slug)
         except QueryError as exc:
             problems.append(f"topic {spec.slug}: query: {exc}")
     return problems

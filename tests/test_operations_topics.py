@@ -271,16 +271,17 @@ def _chain(db: Database, prefix: str, length: int) -> None:
         ops.save_topic(db, TopicSpec(f"{prefix}{i}", "N", query), "api")
 
 
-@pytest.mark.parametrize(("edited", "added"), [("n11", "an-ninh"), ("n10", "z1"), ("n6", "y1")])
+@pytest.mark.parametrize(("edited", "added"), [("n10", "an-ninh"), ("n9", "z1"), ("n5", "y1")])
 def test_a_save_that_nests_a_chain_too_deep_is_refused(
     db: Database, edited: str, added: str
 ) -> None:
-    """A chain ``n1`` → … → ``n11`` is as deep as a query may reach (10 references): a new
-    reference at any topic of it that reaches further made ``n1`` 11 deep, and the matcher
-    skipped it for good (a newcomer's report: saved 200, only a log line per rebuild)."""
+    """A chain ``n1`` → … → ``n10`` is as deep as the matcher takes (the topic and 9
+    references below it: 10 levels, :func:`feedsvc.matching.parse_topic`): a new reference at
+    any topic of it that reaches further made ``n1`` too deep, and the matcher skipped it for
+    good (a newcomer's report: saved 200, only a log line per rebuild)."""
     ops.save_topic(db, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "api")
-    _chain(db, "n", 11)
-    _chain(db, "z", 2)  # z1 reaches 1 deep: n10 → z1 → z2 is n1's 11th reference
+    _chain(db, "n", 10)
+    _chain(db, "z", 2)  # z1 reaches 1 deep: n9 → z1 → z2 is one level past n1's limit
     _chain(db, "y", 6)  # y1 reaches 5 deep
     query = ops.get_topic(db, edited).query
     with pytest.raises(ops.OperationError) as refused:
@@ -307,11 +308,17 @@ def test_a_save_that_grows_an_indirect_user_past_the_term_limit_is_refused(db: D
 
 
 def test_a_save_that_breaks_a_chat_query_through_a_topic_is_refused(db: Database) -> None:
-    ops.save_topic(db, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "api")
-    _chain(db, "t", 10)  # t1 reaches 9 deep; a chat's "@t1": 10
-    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@t1 y")
+    """A chat's own query may expand to 200 terms (a topic to 1,000): ``@b`` → ``@c`` grown
+    to 150 terms breaks the chat's ``@b OR @d`` (300) and no topic."""
+    fifty = " OR ".join(f"w{i}" for i in range(50))
+    for i in range(1, 4):
+        ops.save_topic(db, TopicSpec(f"h{i}", "H", fifty), "api")
+    ops.save_topic(db, TopicSpec("c", "C", "x"), "api")
+    ops.save_topic(db, TopicSpec("b", "B", "@c"), "api")
+    ops.save_topic(db, TopicSpec("d", "D", "@c"), "api")
+    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@b OR @d")
     with pytest.raises(ops.OperationError) as refused:
-        ops.save_topic(db, TopicSpec("t10", "N", "x @an-ninh"), "api")
+        ops.save_topic(db, TopicSpec("c", "C", "@h1 OR @h2 OR @h3"), "api")
     assert refused.value.code == "breaks_chat_queries"
     assert refused.value.params["chat_queries"] == ([(1003, sub.id)], -9)
-    assert ops.get_topic(db, "t10").query == "x"
+    assert ops.get_topic(db, "c").query == "x"

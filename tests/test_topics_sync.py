@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -223,39 +224,58 @@ DEEPER_KT = KT.replace("query = '\"Kiến Thụy\"'", "query = '\"Kiến Thụy\
 def test_a_start_keeps_the_topics_when_the_file_would_break_a_db_topic(
     started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
 ) -> None:
-    """n1 → … → n10 → kt reaches 10 deep; the file's kt naming @pl made n1 11 deep, and the
-    matcher skipped n1 for good with one log line per rebuild."""
+    """n2 → … → n10 → kt is as deep as the matcher takes (the topic and 9 references); the
+    file's kt naming @pl made n2 one level deeper, and the matcher skipped n2 for good with one
+    log line per rebuild."""
     db, path = started
-    _chain_to_kt(db, 1)
+    _chain_to_kt(db, 2)
     path.write_text(DEEPER_KT + PL + AN, encoding="utf-8")
     before = shown(db)
     lines = restart(db, caplog)
     assert shown(db) == before
     errors = [m for level, m in lines if level == logging.ERROR]
-    assert len(errors) == 1 and "topic n1: query:" in errors[0], lines
-    assert "nested more than 10 deep" in errors[0] and "topic n2" not in errors[0]
+    assert len(errors) == 1 and "topic n2: query:" in errors[0], lines
+    assert "nested more than 10 deep" in errors[0] and "topic n3" not in errors[0]
     api_save(db, TopicSpec("n10", "N", "x"), "api")  # the chain cut: the file applies
     restart(db, caplog)
     assert shown(db)["kt"][1] == '"Kiến Thụy" OR @pl'
 
 
-@pytest.mark.parametrize("chat", [False, True])
-def test_topics_import_refuses_a_file_that_breaks_a_query_using_it(
-    started: tuple[Database, Path], chat: bool
-) -> None:
-    db, path = started
-    _chain_to_kt(db, 2 if chat else 1)
-    if chat:  # "@n2 y" reaches kt 10 deep
-        from feedsvc import operations as ops
-
-        sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@n2 y")
-    path.write_text(DEEPER_KT + PL + AN, encoding="utf-8")
-    before = shown(db)
+def _import(db: Database, path: Path) -> Any:
     url = str(db.engine.url.render_as_string(hide_password=False))
-    result = CliRunner().invoke(
+    return CliRunner().invoke(
         cli, ["topics", "import", str(path)], env={"FEEDSVC_DATABASE__URL": url}
     )
+
+
+def test_topics_import_refuses_a_file_that_breaks_a_topic_using_it(
+    started: tuple[Database, Path],
+) -> None:
+    db, path = started
+    _chain_to_kt(db, 2)
+    path.write_text(DEEPER_KT + PL + AN, encoding="utf-8")
+    before = shown(db)
+    result = _import(db, path)
     assert result.exit_code == 2, result.output
-    named = f"the own query of chat 1003 (subscription {sub.id})" if chat else "topic n1: query"
-    assert named in result.output and "nothing was changed" in result.output
+    assert "topic n2: query" in result.output and "nothing was changed" in result.output
+    assert shown(db) == before
+
+
+def test_topics_import_refuses_a_file_that_breaks_a_chat_query_using_it(
+    started: tuple[Database, Path],
+) -> None:
+    """A chat's own query may expand to 200 terms: kt grown to 200 in the file made the
+    chat's ``@kt y`` 201."""
+    from feedsvc import operations as ops
+
+    db, path = started
+    sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@kt y")
+    hundred = " OR ".join(f"w{i}" for i in range(100))
+    wide = "".join(f'[[topic]]\nslug = "h{i}"\ntitle = "H"\nquery = "{hundred}"\n' for i in (1, 2))
+    kt = KT.replace("query = '\"Kiến Thụy\"'", "query = '@h1 OR @h2'")
+    path.write_text(kt + PL + AN + wide, encoding="utf-8")
+    before = shown(db)
+    result = _import(db, path)
+    assert result.exit_code == 2, result.output
+    assert f"the own query of chat 1003 (subscription {sub.id})" in result.output
     assert shown(db) == before

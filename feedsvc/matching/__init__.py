@@ -11,7 +11,7 @@ from .document import Document, Field, document_from_article, document_from_text
 from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
-from .parser import parse_chat_query, parse_query
+from .parser import parse_chat_query, parse_query, parse_topic
 from .query import FIELDS, Query, QueryError, Term, references, users_of
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "normalize_query_terms",
     "parse_chat_query",
     "parse_query",
+    "parse_topic",
     "query_digest",
     "references",
     "search_keys",

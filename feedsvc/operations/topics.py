@@ -11,7 +11,7 @@ from feedsvc import limits
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
 from feedsvc.limits import topic_too_long
-from feedsvc.matching import QueryError, parse_query, references
+from feedsvc.matching import QueryError, parse_topic, references
 from feedsvc.operations.errors import (
     OperationError,
     query_invalid,
@@ -38,7 +38,7 @@ def _unknown_topic(slug: str) -> OperationError:
 
 def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
     try:
-        parse_query(spec.query, (known | {spec.slug: spec.query}).get)
+        parse_topic(spec.query, (known | {spec.slug: spec.query}).get, spec.slug)
     except QueryError as exc:
         raise query_invalid(exc) from None
 
