@@ -624,3 +624,28 @@ def test_a_poll_interval_below_a_second_is_warned_about(seconds: str, warned: bo
                              env=base | {"FEEDSVC_SOURCE__POLL_SECONDS": seconds})  # fmt: skip
     assert out.exit_code == 0, out.output
     assert ("warning: source.poll_seconds: " in out.output) is warned, out.output
+
+
+@pytest.mark.parametrize("key", ["admin.token_file", "telegram.token_file", "zalo.token_file"])
+def test_a_secret_files_bom_is_no_part_of_the_secret(tmp_path: Path, key: str) -> None:
+    """Notepad writes a BOM: it was part of the admin token, and every login was refused."""
+    token = "123456789:AAFsecretTOKENxyz_-09abcdef"
+    secret = tmp_path / "secret"
+    secret.write_bytes(b"\xef\xbb\xbf" + token.encode() + b"\r\n")
+    section, name = key.split(".")
+    settings = load_config(write(tmp_path, f'[{section}]\n{name} = "{secret}"\n'))
+    read = {"admin": settings.admin_token, "telegram": settings.telegram_token,
+            "zalo": settings.zalo_token}[section]  # fmt: skip
+    assert read() == token
+
+
+@pytest.mark.parametrize(
+    "content", ["\u200b", "abc\u200bdefghijklmnopqrst", "\ufeff\ufeff", "\u2060x"]
+)
+def test_a_secret_holding_an_invisible_character_is_refused(tmp_path: Path, content: str) -> None:
+    secret = tmp_path / "secret"
+    secret.write_text(content, encoding="utf-8")
+    with pytest.raises(ConfigError) as refused:
+        load_config(write(tmp_path, f'[admin]\ntoken_file = "{secret}"\n'))
+    [problem] = refused.value.problems
+    assert problem.key == "admin.token_file" and "invisible character (U+" in problem.message

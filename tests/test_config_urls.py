@@ -252,7 +252,10 @@ def test_whitespace_around_a_database_url_is_refused(url: str) -> None:
         check_url(url)
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1 ", " 0.0.0.0", "", "a..b", "[::1]", "-x", "a b"])
+@pytest.mark.parametrize(
+    "host", ["127.0.0.1 ", " 0.0.0.0", "", "a..b", "[::1]", "-x", "a b", "999.1.1.1",
+             "192.168.1.300", "10.0.0", "1.2.3.4.5"],
+)  # fmt: skip
 def test_an_http_host_no_listener_can_take_is_refused(host: str) -> None:
     """``"127.0.0.1 "`` passed ``config check``; ``run`` then could not listen."""
     from feedsvc.config import ConfigError, load_config

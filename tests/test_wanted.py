@@ -114,3 +114,14 @@ async def test_an_unsubscribed_alert_is_no_dead_letter(env: Env) -> None:
     with pytest.raises(ops.OperationError) as refused:
         ops.resend_delivery(env.db, row.id)
     assert refused.value.kind == "conflict"
+
+
+async def test_unsubscribed_alerts_are_no_recent_errors(env: Env) -> None:
+    """A ``topics remove --force`` with hundreds queued pushed the real failures out of the
+    ten recent errors of ``status`` and the admin's status page."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    env.publish("Công an phường tuần tra", "An ninh trật tự đêm qua")
+    _remove(env)
+    await settle(env)
+    assert env.states() == ["unsubscribed", "unsubscribed"]
+    assert ops.status_details(env.db).recent_errors == []

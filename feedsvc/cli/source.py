@@ -149,7 +149,7 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
 
     if isinstance(row, tuple):
         id_, why = row
-        click.echo(f"  id={id_}: REJECTED row: cannot be read: {cell(why)}")
+        click.echo(f"  id={cell(id_)}: REJECTED row: cannot be read: {cell(why)}")
         return id_, "row", f"cannot be read: {why}"
     try:
         a = parse_article(row.record, settings.source_tz)
@@ -158,12 +158,13 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
             f"{f'source.columns.{field}' if field else 'row'}: {cell(reason)}"
             for field, reason in exc.problems
         )
-        click.echo(f"  id={row.id} cursor={row.cursor}: REJECTED {said}")
+        click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {said}")
         key = f"source.columns.{exc.field}" if exc.field else "row"
         return str(row.id), key, exc.reason
     click.echo(
-        f"  id={row.id} cursor={row.cursor} → {a.source_key} | {cell(a.title, 60)} | "
-        f"published {a.published_at.isoformat()} | tags {list(a.tags)} | {a.url}"
+        f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
+        f"{cell(a.title, 60)} | published {a.published_at.isoformat()} | "
+        f"tags {cell(list(a.tags))} | {cell(a.url)}"
     )
     return None
 

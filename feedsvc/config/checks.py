@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import unicodedata
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -16,7 +17,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from feedsvc.config.models import Settings
+from feedsvc.config.models import Settings, read_secret_file
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.sources import (
     env_name,
@@ -253,7 +254,7 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
         elif path is not None and path.is_file():  # else said by _secret_file_problem (a FIFO
             # would block the read)
             try:
-                name, text = f"{section}.{key}_file", path.read_text(encoding="utf-8").strip()
+                name, text = f"{section}.{key}_file", read_secret_file(path)
             except (OSError, UnicodeDecodeError):
                 continue  # said by _secret_file_problem
         else:
@@ -280,6 +281,9 @@ def secret_text_problem(text: str, *, bot: bool) -> str | None:
         return f"has {lines} lines: it must be one line holding the secret alone"
     if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
         return "contains a line break or another control character"
+    if invisible := next((c for c in text if unicodedata.category(c) == "Cf"), None):
+        # a zero-width space pasted with it, a byte-order mark inside: no secret holds one
+        return f"contains an invisible character (U+{ord(invisible):04X}): type it again"
     if bot and any(c.isspace() for c in text):
         return "contains whitespace, which no bot token has: copy the token again"
     return None
@@ -327,7 +331,7 @@ def secret_value(settings: Settings, section: str, key: str) -> str | None:
     if path is None or not path.is_file():
         return None
     try:
-        return path.read_text(encoding="utf-8").strip() or None
+        return read_secret_file(path) or None
     except (OSError, UnicodeDecodeError):
         return None
 

@@ -203,7 +203,9 @@ class HttpSettings(_Section):
             ipaddress.ip_address(value)
         except ValueError:
             labels = value.removesuffix(".").split(".")
-            if not value or len(value) > 253 or not all(map(_HOST_LABEL.fullmatch, labels)):
+            numeric = all(label.isdigit() for label in labels)  # 999.1.1.1: no IPv4 address
+            if (not value or len(value) > 253 or numeric
+                    or not all(map(_HOST_LABEL.fullmatch, labels))):  # fmt: skip
                 raise ValueError(
                     f"not an IP address or a host name (got {value!r}): e.g. 127.0.0.1 "
                     "(this machine only), 0.0.0.0 or :: (every address), localhost"
@@ -364,5 +366,12 @@ def _secret(value: SecretStr | None, path: Path | None) -> str | None:
     if value is not None and value.get_secret_value():
         return value.get_secret_value()
     if path is not None:
-        return path.read_text(encoding="utf-8").strip() or None
+        return read_secret_file(path) or None
     return None
+
+
+def read_secret_file(path: Path) -> str:
+    """A secret file's text as the service uses it: UTF-8, a leading BOM dropped (Notepad
+    writes one; it was part of the admin token, and every login was refused), its ends
+    stripped. Raises ``OSError``/``UnicodeDecodeError``."""
+    return path.read_text(encoding="utf-8-sig").strip()

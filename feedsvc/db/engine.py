@@ -36,10 +36,8 @@ def _sqlite_setup(engine: Engine) -> None:
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None  # we issue BEGIN ourselves (see below)
         cur = dbapi_conn.cursor()
-        # the wait first: switching a new file to WAL takes its lock, which another process
-        # starting at once may hold (an immediate "database is locked" without it)
-        cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA busy_timeout=10000")
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()

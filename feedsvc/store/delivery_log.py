@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
-from feedsvc.store.deliveries import DEAD_STATES, of_channel
+from feedsvc.store.deliveries import DEAD_STATES, UNSUBSCRIBED, of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
 
@@ -143,10 +143,12 @@ def delivery_channel(conn: Connection, id_: int) -> tuple[str, str] | None:
 
 
 def recent_errors(conn: Connection, limit: int = 10) -> list[DeliveryRow]:
-    """The latest deliveries that recorded an error (retrying or dead), newest first."""
+    """The latest deliveries that recorded an error (retrying or dead), newest first; not one
+    ended ``unsubscribed`` (no error: a ``topics remove --force`` with hundreds queued pushed
+    the real failures out of the list)."""
     stmt = (
         _rows_select()
-        .where(deliveries.c.error.is_not(None))
+        .where(deliveries.c.error.is_not(None), deliveries.c.state != UNSUBSCRIBED)
         .order_by(func.coalesce(deliveries.c.finished_at, deliveries.c.due_at).desc())
         .limit(limit)
     )

@@ -327,7 +327,8 @@ def recent_errors(reader: Reader, limit: int) -> list[Failure]:
     rows = reader.rows(
         "SELECT d.id, d.state, d.chat_id, d.error FROM deliveries d "
         "JOIN chats c ON c.chat_id = d.chat_id JOIN articles a ON a.id = d.article_id "
-        "WHERE d.error IS NOT NULL ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",
+        "WHERE d.error IS NOT NULL AND d.state <> 'unsubscribed'"
+        " ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",
         (limit,),
     )
     return [Failure(int(id_), state, int(chat), error) for id_, state, chat, error in rows]
