@@ -138,7 +138,11 @@ def test_a_topics_file_here_or_set_is_still_the_one_used(
     log = tmp_path / "demo.log"
     proc = _start(cwd, log, port, env, procs)
     shown = own if where == "topics.file set" else Path("config/topics.toml")
-    assert f"  topics   {shown}\n" in log.read_text("utf-8")
+    banner = log.read_text("utf-8")
+    assert f"  topics   {shown}\n" in banner
+    # the banner names the feeds it imported (it named the sample ones, answering 404)
+    assert f"  feeds    http://127.0.0.1:{port}/feeds/rieng.rss\n" in banner
+    assert "kien-thuy" not in banner
     assert "<channel><title>Chủ đề riêng — " in _feed_items(port, "rieng")
     shipped = get(f"http://127.0.0.1:{port}/feeds/kien-thuy.rss")
     assert shipped is not None and shipped.status_code == 404
@@ -208,6 +212,8 @@ def test_one_copy_of_the_topics_and_it_is_package_data(tmp_path: Path) -> None:
         ('[[topic]]\nslug = "x"\ntitle = "X"\nquery = \'"an ninh\'\n', "topic x: query:"),
         ("[[topic]\n", "line 1"),
         ('[[topic]]\nslug = "x"\ntitle = "X"\nquery = "@khong-co"\n', "khong-co"),
+        ("", "holds no enabled topic"),
+        ('[[topic]]\nslug = "x"\ntitle = "X"\nquery = "x"\nenabled = false\n', "no enabled"),
     ],
 )
 def test_a_topics_file_with_problems_is_refused(tmp_path: Path, text: str, said: str) -> None:

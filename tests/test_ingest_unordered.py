@@ -513,14 +513,18 @@ def test_rows_still_refused_are_marked_seen_in_a_few_statements(db: Database, cm
     ing.source.dispose()
 
 
-@pytest.mark.parametrize("value", ["garbage", "n/a", "~", "zz-01-01", "2026-13-45 25:61:00x"])
-def test_a_text_cursor_that_is_no_timestamp_is_said_to_be_none(
-    db: Database, cms_at: Any, value: str
+@pytest.mark.parametrize(
+    ("backend", "column", "value"),
+    [("sqlite", "TEXT", v) for v in ("garbage", "n/a", "~", "zz-01-01", "2026-13-45 25:61:00x")]
+    + [("postgres", "TIMESTAMP", "infinity"), ("postgres", "TIMESTAMPTZ", "infinity")],
+)
+def test_a_cursor_value_that_is_no_moment_is_said_to_be_none(
+    db: Database, cms_at: Any, backend: str, column: str, value: str
 ) -> None:
     """A text cursor value that is no timestamp sorts after every date, so it is held back
     like one dated in the future, but the quarantine said it "sorts after now … held back
     until its time comes", a time that never comes. It says the value is no timestamp now."""
-    cms = cms_at("sqlite", "TEXT")
+    cms = cms_at(backend, column)
     add_rows(cms, range(1, 4))
     set_modified(cms, "2", value)
     ing = cms.ingestor(db)
@@ -528,6 +532,6 @@ def test_a_text_cursor_that_is_no_timestamp_is_said_to_be_none(
         pass
     [(sid, entry)] = entries(db).items()
     assert (sid, entry.stage) == ("2", "ahead")
-    assert "is no timestamp: held back until the CMS writes one there" in entry.reason
+    assert "is no moment (not a timestamp, or PostgreSQL's 'infinity'): held back" in entry.reason
     assert "until its time comes" not in entry.reason
     ing.source.dispose()

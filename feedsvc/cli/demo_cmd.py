@@ -167,9 +167,12 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
     from feedsvc.topics_file import TopicsFileError, load_topics_file
 
     try:  # its DB is new: a file not imported left the demo with no topic at all, exit 0
-        load_topics_file(settings.topics.file)
+        specs = load_topics_file(settings.topics.file)
     except TopicsFileError as exc:
         topics_file_problems(exc.path, exc.problems)
+    if not any(spec.enabled for spec in specs):  # an empty file: a demo of nothing
+        fail(f"topics file {settings.topics.file} holds no enabled topic: add one, or leave "
+             "topics.file unset for the demo's own topics", EXIT_USAGE)  # fmt: skip
     return settings
 
 
@@ -298,9 +301,14 @@ async def _demo(
     service.jobs.every("demo-generator", every, add, start_now=False)
     url = settings.http.public_url
     cmd = command_name()  # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path
+    from feedsvc.topics_file import load_topics_file
+
+    # the topics it imported (checked above): the banner named the sample ones whatever the file
+    slugs = [s.slug for s in load_topics_file(settings.topics.file) if s.enabled][:2]
+    feeds = f"{url}/feeds/{slugs[0]}.rss" + (f"  {url}/feeds/{slugs[1]}.atom" if slugs[1:] else "")
     click.echo(
         f"\nfeedsvc demo: {seeded} sample articles seeded, one more every {every:g} s.\n"
-        f"  index    {url}/\n  feeds    {url}/feeds/kien-thuy.rss  {url}/feeds/an-ninh.atom\n"
+        f"  index    {url}/\n  feeds    {feeds}\n"
         f"  search   {url}/feeds/search.json?q=%22c%C3%B4ng+an%22\n"
         f"  health   {url}/healthz   {url}/readyz   {url}/metrics\n"
         f"  admin    {url}/admin   (token for this demo: {settings.admin_token()})\n"
@@ -308,7 +316,7 @@ async def _demo(
         f"  topics   {settings.topics.file}\n"
         "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
         f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}\n"
-        f"           {cmd} topics list; {cmd} status; {cmd} topics backfill kien-thuy\n"
+        f"           {cmd} topics list; {cmd} status; {cmd} topics backfill {slugs[0]}\n"
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"
     )

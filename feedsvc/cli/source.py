@@ -224,8 +224,10 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             f"{f', and {rest} more' if rest > 0 else ''}; the CMS must set it on every write",
             err=True,
         )
-    text = src.codec.kind == "text"  # a typed value past datetime's range is still "dated"
-    garbage = [(i, v) for i, v in ahead if text and not src.codec.is_moment(v)]
+    # no moment: text that is no timestamp, 'infinity' (an epoch past datetime's range is
+    # still "dated": its unit hint says why)
+    epoch = src.codec.kind == "epoch"
+    garbage = [(i, v) for i, v in ahead if not epoch and not src.codec.is_moment(v)]
     ahead = [(i, v) for i, v in ahead if (i, v) not in garbage]
     if ahead:
         hint = next((h for _, v in ahead if (h := src.codec.unit_hint(v))), "")
@@ -237,9 +239,10 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
         )
     if garbage:  # text that is no timestamp sorts after every date: held back, not "dated"
         click.echo(
-            f"warning: {_some(garbage)} with a cursor value that is no timestamp ({cursor}; "
-            f"it sorts after every date) {'waits' if len(garbage) == 1 else 'wait'} until "
-            f"the CMS writes one: {_ids(garbage)}",
+            f"warning: {_some(garbage)} with a cursor value that is no moment ({cursor}: not "
+            f"a timestamp, or 'infinity'; it sorts after every date) "
+            f"{'waits' if len(garbage) == 1 else 'wait'} until the CMS writes a timestamp: "
+            f"{_ids(garbage)}",
             err=True,
         )
 

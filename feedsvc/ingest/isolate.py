@@ -201,8 +201,9 @@ def held_entries(
             + (
                 "UTC): held back until its time comes, as taking it would move the cursor past "
                 f"every row written before that time{codec.unit_hint(value)}"
-                if codec.kind != "text" or codec.is_moment(value)
-                else "UTC) but is no timestamp: held back until the CMS writes one there, as "
+                if codec.kind == "epoch" or codec.is_moment(value)
+                else "UTC) but is no moment (not a timestamp, or PostgreSQL's 'infinity'): held "
+                "back until the CMS writes a timestamp there, as "
                 "taking it would move the cursor past every row written before it"
             ),
         )
