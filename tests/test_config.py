@@ -586,6 +586,9 @@ TOKEN = "123456789:AAFsecretTOKENxyz_-09"
         ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://feeds:hubSecret@hub.example/"}, "hubSecret"),
         ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://hub.example/?admin=S3cretAdminTok3n!"},
          "S3cretAdminTok3n!"),
+        ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://hub.example/?password=PWsecret1"}, "PWsecret1"),
+        ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://hub.example/?x=1&hub_token=T0kHub"}, "T0kHub"),
+        ({"FEEDSVC_HTTP__WEBSUB_HUB": "https://hub.example/?api_key=K3yHub"}, "K3yHub"),
     ],
 )  # fmt: skip
 def test_config_show_never_prints_a_secret_held_by_another_key(
@@ -604,11 +607,16 @@ def test_config_show_never_prints_a_secret_held_by_another_key(
         assert out.exit_code == 0 and "***" in out.output, out.output
 
 
+@pytest.mark.parametrize(
+    "shape", ["https://api.example/bot{t}", "https://api.example/BOT{t}", "https://api.example/{q}",
+              "https://api.example/bot?x={t}", "https://api.example/p/{t}/"],
+)  # fmt: skip
 @pytest.mark.parametrize("section", ["telegram", "zalo"])
-def test_a_bot_token_in_its_base_url_is_refused(section: str) -> None:
+def test_a_bot_token_in_its_base_url_is_refused(section: str, shape: str) -> None:
     base = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    quoted = "".join(f"%{ord(c):02X}" if c.isdigit() else c for c in TOKEN)  # %31%32…
     env = {f"FEEDSVC_{section.upper()}__TOKEN": TOKEN,
-           f"FEEDSVC_{section.upper()}__BASE_URL": f"https://api.example/bot{TOKEN}"}  # fmt: skip
+           f"FEEDSVC_{section.upper()}__BASE_URL": shape.format(t=TOKEN, q=quoted)}  # fmt: skip
     out = CliRunner().invoke(cli, ["config", "check", "--config", "/dev/null"], env=base | env)
     assert out.exit_code == 2 and TOKEN not in out.output, out.output
     assert f"{section}.base_url: holds the bot token, which feedsvc adds itself" in out.output

@@ -12,7 +12,7 @@ import re
 import unicodedata
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
@@ -342,8 +342,14 @@ def _token_in_base_url(settings: Settings) -> list[Problem]:
     problems = []
     for section in ("telegram", "zalo"):
         token = secret_value(settings, section, "token")
-        segments = urlsplit(getattr(settings, section).base_url).path.split("/")
-        if token and (token in segments or f"bot{token}" in segments):
+        base = unquote(getattr(settings, section).base_url)  # %31%32…: the token all the same
+        segments = [s.lower() for s in urlsplit(base).path.split("/")]
+        long_enough = token is not None and len(token) >= 8  # a short one is found anywhere
+        if token and (
+            token.lower() in segments
+            or f"bot{token}".lower() in segments
+            or (long_enough and token in base)
+        ):
             default = type(getattr(settings, section))().base_url
             problems.append(Problem(
                 f"{section}.base_url",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from feedsvc.config.models import Settings
 
@@ -46,8 +46,14 @@ def _masked(value: Any, secrets: list[str]) -> Any:
     return _url_password_masked(value)
 
 
+#: query keys whose values are masked in an http(s) URL (the DB URLs' rule, ``shown_url``:
+#: "pass"; and what else names a credential)
+_SECRET_KEYS = ("pass", "secret", "token", "key", "auth", "sig")
+
+
 def _url_password_masked(text: str) -> str:
-    """An http(s) URL with its userinfo's password as ``***``; any other text as it is."""
+    """An http(s) URL with its userinfo's password and the values of its query keys naming a
+    credential (``?password=``, ``?hub_token=``) as ``***``; any other text as it is."""
     if not text.startswith(("http://", "https://")):
         return text
     try:
@@ -55,8 +61,11 @@ def _url_password_masked(text: str) -> str:
         password = parts.password
     except ValueError:
         return text
-    if not password:
-        return text
-    user, _, host = parts.netloc.rpartition("@")
-    name = user.split(":", 1)[0]
-    return urlunsplit(parts._replace(netloc=f"{name}:{MASK}@{host}"))
+    if password:
+        user, _, host = parts.netloc.rpartition("@")
+        parts = parts._replace(netloc=f"{user.split(':', 1)[0]}:{MASK}@{host}")
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if any(s in k.lower() for k, _ in pairs for s in _SECRET_KEYS):
+        masked = [(k, MASK if any(s in k.lower() for s in _SECRET_KEYS) else v) for k, v in pairs]
+        parts = parts._replace(query=urlencode(masked, safe="*"))
+    return urlunsplit(parts)
