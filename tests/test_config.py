@@ -356,7 +356,7 @@ BROKEN_SECRETS = [
 
 
 def _secret_keys() -> list[tuple[str, str]]:
-    from feedsvc.config.checks import SECRET_KEYS
+    from feedsvc.config.secrets import SECRET_KEYS
 
     return list(SECRET_KEYS)
 

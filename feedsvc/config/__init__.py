@@ -7,7 +7,8 @@ never show up in reprs or logs, and may come from env or ``*_file`` keys.
 One module per concern, every name importable from ``feedsvc.config`` as before:
 ``models`` (the sections, keys, defaults and bounds: pydantic, the one validator), ``sources``
 (reading the TOML file and the env overrides, merged), ``problems`` (how a problem is worded,
-secrets never echoed), ``checks`` (every problem in one pass; load; warnings), ``display``
+secrets never echoed), ``checks`` (every problem in one pass; load; warnings), ``secrets``
+(the secrets: how read, what none can be, where none may be, a weak admin token), ``display``
 (``config show``'s masked JSON).
 
 Every CLI command loads this package, so its imports are part of each command's start-up (issue
@@ -18,16 +19,7 @@ neither a plain ``sqlite://`` one nor a PostgreSQL one ``feedsvc.db.urls`` reads
 
 from __future__ import annotations
 
-from feedsvc.config.checks import (
-    MIN_ADMIN_TOKEN_CHARS,
-    SECRET_KEYS,
-    advice,
-    check_config,
-    load_config,
-    secret_warnings,
-    source_warnings,
-    weak_token_warnings,
-)
+from feedsvc.config.checks import advice, check_config, load_config, source_warnings
 from feedsvc.config.cores import match_processes
 from feedsvc.config.display import printable
 from feedsvc.config.models import (
@@ -44,6 +36,12 @@ from feedsvc.config.models import (
     ZaloSettings,
 )
 from feedsvc.config.problems import ConfigError, Problem
+from feedsvc.config.secrets import (
+    MIN_ADMIN_TOKEN_CHARS,
+    SECRET_KEYS,
+    secret_warnings,
+    weak_token_warnings,
+)
 from feedsvc.config.sources import (
     DEFAULT_CONFIG,
     ENV_NESTING,

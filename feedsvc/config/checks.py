@@ -8,17 +8,18 @@ from __future__ import annotations
 
 import copy
 import os
-import re
-import unicodedata
 from pathlib import Path
 from typing import Any
-from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
-from feedsvc.config.models import Settings, read_secret_file
+from feedsvc.config.models import Settings
 from feedsvc.config.problems import ConfigError, Problem, describe
+from feedsvc.config.secrets import (
+    secret_problems,
+    weak_token_warnings,
+)
 from feedsvc.config.sources import (
     env_name,
     env_values,
@@ -29,13 +30,6 @@ from feedsvc.config.sources import (
 )
 from feedsvc.config.urls import check_url, is_loopback_host
 from feedsvc.db.timeouts import DbTimeouts
-
-SECRET_KEYS = (
-    ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
-)  # fmt: skip
-#: The secrets that are bot tokens: they go into the Bot API's URL path (``/bot<TOKEN>/``) and
-#: are issued without any whitespace, so a space inside is a paste gone wrong.
-BOT_TOKENS = frozenset({("telegram", "token"), ("zalo", "token")})
 
 
 def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
@@ -125,39 +119,8 @@ def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings |
         return None
 
 
-def _secret_file_problem(path: Path) -> str | None:
-    """Why the secret in ``path`` cannot be read as the service reads it (UTF-8 text), or None;
-    never its content. A file in another encoding passed the check and ``run`` then stopped on
-    a ``UnicodeDecodeError`` traceback."""
-    if path.is_dir():
-        return f"{path} is a directory, not a file"
-    if not path.is_file():
-        return f"file not found: {path}" if not path.exists() else f"{path} is not a regular file"
-    try:
-        path.read_bytes().decode("utf-8")
-    except OSError as exc:
-        return f"cannot read {path}: {exc.strerror}"
-    except UnicodeDecodeError:
-        return f"{path} is not UTF-8 text (a secret file holds the secret as plain text)"
-    return None
-
-
 def _semantic_problems(settings: Settings) -> list[Problem]:
-    problems: list[Problem] = []
-    files = (
-        ("telegram.token_file", settings.telegram.token_file),
-        ("admin.token_file", settings.admin.token_file),
-        ("zalo.token_file", settings.zalo.token_file),
-        ("zalo.webhook_secret_file", settings.zalo.webhook_secret_file),
-    )
-    for key, path in files:
-        if path is not None:
-            problem = _secret_file_problem(path)
-            if problem is not None:
-                problems.append(Problem(key, problem))
-    problems.extend(_secret_text_problems(settings))
-    problems.extend(_token_in_base_url(settings))
-    problems.extend(_zalo_problems(settings))
+    problems: list[Problem] = secret_problems(settings)
     if settings.source.timezone:
         try:
             ZoneInfo(settings.source.timezone)
@@ -239,159 +202,6 @@ def source_warnings(settings: Settings) -> list[Problem]:
     ]
 
 
-def _secret_text_problems(settings: Settings) -> list[Problem]:
-    """Each secret (:data:`SECRET_KEYS`, given itself or in its ``*_file``) that cannot be what
-    was meant, named by the key it came from, never shown: a file of two lines (``abc\\ndef``:
-    the service used both lines as one token, and `config check` said OK), a line break or
-    another control character in it, a space inside a bot token. A file's ends are stripped,
-    as the service reads it."""
-    problems: list[Problem] = []
-    for section, key in SECRET_KEYS:
-        part = getattr(settings, section)
-        value, path = getattr(part, key), getattr(part, f"{key}_file")
-        if value is not None and value.get_secret_value():
-            name, text = f"{section}.{key}", value.get_secret_value()
-        elif path is not None and path.is_file():  # else said by _secret_file_problem (a FIFO
-            # would block the read)
-            try:
-                name, text = f"{section}.{key}_file", read_secret_file(path)
-            except (OSError, UnicodeDecodeError):
-                continue  # said by _secret_file_problem
-        else:
-            continue
-        problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
-        if not text:  # an empty file switched its feature off without a word (the admin, the
-            # Zalo webhook: long polling instead) or was "no Telegram bot token"
-            problem = f"is empty: put the {key.replace('_', ' ')} in it, or unset the key"
-        elif problem is None and (section, key) == ("telegram", "token"):
-            problem = telegram_token_problem(text)
-        elif problem is None and (section, key) == ("zalo", "token"):
-            problem = zalo_token_problem(text)
-        if problem is not None:
-            what = f"the secret in {path}" if name.endswith("_file") else "the value"
-            problems.append(Problem(name, f"{what} {problem}"))
-    return problems
-
-
-def secret_text_problem(text: str, *, bot: bool) -> str | None:
-    """Why ``text`` cannot be a secret as typed (``bot``: a bot token), or None; in words that
-    never repeat any of it."""
-    lines = len(text.splitlines())
-    if lines > 1:
-        return f"has {lines} lines: it must be one line holding the secret alone"
-    if any(ord(c) < 32 or 127 <= ord(c) < 160 for c in text):
-        return "contains a line break or another control character"
-    if invisible := next((c for c in text if unicodedata.category(c) == "Cf"), None):
-        # a zero-width space pasted with it, a byte-order mark inside: no secret holds one
-        return f"contains an invisible character (U+{ord(invisible):04X}): type it again"
-    if bot and any(c.isspace() for c in text):
-        return "contains whitespace, which no bot token has: copy the token again"
-    return None
-
-
-#: A Telegram bot token as @BotFather gives it: the bot's id, a colon, the secret.
-_TELEGRAM_TOKEN = re.compile(r"[0-9]+:[A-Za-z0-9_-]+")
-
-
-def telegram_token_problem(text: str) -> str | None:
-    """Why ``text`` (one line, no whitespace) is no Telegram bot token, or None; never any of
-    it. A token copied from a Bot API URL (``bot123:ABC``), quoted twice, or cut at the colon
-    passed `config check`; only Telegram refused it, once the service was running."""
-    if _TELEGRAM_TOKEN.fullmatch(text):
-        return None
-    if _TELEGRAM_TOKEN.fullmatch(text.removeprefix("bot")):
-        return "starts with 'bot', which the Bot API's URL adds itself (/bot<TOKEN>/): remove it"
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
-        return "is quoted twice (the inner quotes are part of it): remove them"
-    return (
-        "is not a Telegram bot token, which is the bot's id, ':' and letters, digits, '_' or "
-        "'-' (e.g. 123456789:AAF…, as @BotFather gives it): copy the token again"
-    )
-
-
-def zalo_token_problem(text: str) -> str | None:
-    """Why ``text`` (one line, no whitespace: :func:`secret_text_problem`) cannot be a Zalo bot
-    token, or None; never any of it. Zalo's token format is not documented where feedsvc looked
-    (``FIELD-NOTES.md``): only what no token can be is refused — quoted twice (an empty
-    ``token_file``, as every secret file, is refused by :func:`_secret_text_problems`); any
-    other text is left to Zalo."""
-    if len(text) > 1 and text[0] == text[-1] and text[0] in "'\"":
-        return "is quoted twice (the inner quotes are part of it): remove them"
-    return None
-
-
-def secret_value(settings: Settings, section: str, key: str) -> str | None:
-    """The secret ``section.key`` as the service reads it (the value, else its ``*_file``'s
-    text, stripped), or None — also when that file is not a regular file (a FIFO would block
-    the read) or cannot be read: :func:`_secret_file_problem` says so."""
-    part = getattr(settings, section)
-    value, path = getattr(part, key), getattr(part, f"{key}_file")
-    if value is not None and value.get_secret_value():
-        return str(value.get_secret_value())
-    if path is None or not path.is_file():
-        return None
-    try:
-        return read_secret_file(path) or None
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
-def _token_in_base_url(settings: Settings) -> list[Problem]:
-    """A bot token pasted into its ``base_url`` (the Bot API URL copied whole): the token went
-    into the request path twice, every call failed, and ``config show`` printed it."""
-    problems = []
-    for section in ("telegram", "zalo"):
-        token = secret_value(settings, section, "token")
-        base = unquote(getattr(settings, section).base_url)  # %31%32…: the token all the same
-        segments = [s.lower() for s in urlsplit(base).path.split("/")]
-        long_enough = token is not None and len(token) >= 8  # a short one is found anywhere
-        if token and (
-            token.lower() in segments
-            or f"bot{token}".lower() in segments
-            or (long_enough and token in base)
-        ):
-            default = type(getattr(settings, section))().base_url
-            problems.append(Problem(
-                f"{section}.base_url",
-                f"holds the bot token, which feedsvc adds itself: set it to the Bot API's "
-                f"address only (the default is {default})",
-            ))  # fmt: skip
-    return problems
-
-
-def _zalo_problems(settings: Settings) -> list[Problem]:
-    """Zalo accepts a webhook secret of 8 to 256 characters (Zalo Bot Platform's setWebhook)."""
-    try:
-        secret = settings.zalo_webhook_secret()
-    except (OSError, UnicodeDecodeError):
-        return []  # a missing file is reported above
-    if secret is not None and not 8 <= len(secret) <= 256:
-        return [Problem("zalo.webhook_secret", "must be 8 to 256 characters")]
-    return []
-
-
-#: Shorter admin tokens are accepted with a warning: the login limit is per process and client
-#: address, so the token's length is what really stands between the admin and a guesser.
-MIN_ADMIN_TOKEN_CHARS = 16
-
-
-def weak_token_warnings(settings: Settings) -> list[Problem]:
-    """An admin token too short to resist guessing (its length is reported, never the token)."""
-    try:
-        token = settings.admin_token()
-    except (OSError, UnicodeDecodeError):
-        return []  # an unreadable token file is reported where the token is used
-    if token is None or len(token) >= MIN_ADMIN_TOKEN_CHARS:
-        return []
-    return [
-        Problem(
-            "admin.token",
-            f"only {len(token)} characters; use {MIN_ADMIN_TOKEN_CHARS} or more random ones, "
-            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
-        )
-    ]
-
-
 def public_url_warnings(settings: Settings) -> list[Problem]:
     """``http.public_url`` left unset while ``http.host`` takes connections from elsewhere: the
     links of feeds, pages and alerts then name this machine's loopback or listening address
@@ -430,19 +240,3 @@ def _poll_warnings(settings: Settings) -> list[Problem]:
     return [Problem("source.poll_seconds", f"{seconds:g} s polls the source database about "
                     f"{round(1 / seconds)} times a second, each poll a few queries: a few "
                     "seconds is near real time already")]  # fmt: skip
-
-
-def secret_warnings(path: Path | None) -> list[Problem]:
-    """Secrets written into the config file work, but belong in env or a ``*_file``."""
-    if path is None or not path.is_file():
-        return []
-    data = read_toml(path)
-    return [
-        Problem(
-            f"{section}.{key}",
-            "secret in the config file; prefer env "
-            f"FEEDSVC_{section.upper()}__{key.upper()} or {section}.{key}_file",
-        )
-        for section, key in SECRET_KEYS
-        if isinstance(data.get(section), dict) and data[section].get(key)
-    ]

@@ -28,7 +28,7 @@ def printable(settings: Settings) -> dict[str, Any]:
 
 def _secrets(settings: Settings) -> list[str]:
     """The secrets' values, longest first (one inside another is masked whole)."""
-    from feedsvc.config.checks import SECRET_KEYS, secret_value
+    from feedsvc.config.secrets import SECRET_KEYS, secret_value
 
     found = [v for s, k in SECRET_KEYS if (v := secret_value(settings, s, k))]
     return sorted(found, key=len, reverse=True)
