@@ -292,13 +292,19 @@ def test_a_save_that_nests_a_chain_too_deep_is_refused(
     assert ops.save_topic(db, TopicSpec(edited, "N", f"{query} y"), "api") == "updated"
 
 
-def test_a_save_that_grows_an_indirect_user_past_the_term_limit_is_refused(db: Database) -> None:
-    hundred = " OR ".join(f"w{i}" for i in range(100))
-    for i in range(1, 7):
-        ops.save_topic(db, TopicSpec(f"h{i}", "H", hundred), "api")
-    ops.save_topic(db, TopicSpec("c", "C", "b"), "api")
+def _diamond(db: Database, *, hubs: int, terms: int, c: str) -> None:
+    """``h1``…``h{hubs}`` of ``terms`` terms each, ``c`` (query ``c``), and ``b`` and ``d``
+    both ``@c``: whatever ``c`` grows to counts twice in a query naming ``@b OR @d``."""
+    words = " OR ".join(f"w{i}" for i in range(terms))
+    for i in range(1, hubs + 1):
+        ops.save_topic(db, TopicSpec(f"h{i}", "H", words), "api")
+    ops.save_topic(db, TopicSpec("c", "C", c), "api")
     ops.save_topic(db, TopicSpec("b", "B", "@c"), "api")
     ops.save_topic(db, TopicSpec("d", "D", "@c"), "api")
+
+
+def test_a_save_that_grows_an_indirect_user_past_the_term_limit_is_refused(db: Database) -> None:
+    _diamond(db, hubs=6, terms=100, c="b")
     ops.save_topic(db, TopicSpec("a", "A", "@b OR @d"), "api")
     grown = TopicSpec("c", "C", " OR ".join(f"@h{i}" for i in range(1, 7)))  # b, d: 600 terms
     with pytest.raises(ops.OperationError) as refused:
@@ -310,12 +316,7 @@ def test_a_save_that_grows_an_indirect_user_past_the_term_limit_is_refused(db: D
 def test_a_save_that_breaks_a_chat_query_through_a_topic_is_refused(db: Database) -> None:
     """A chat's own query may expand to 200 terms (a topic to 1,000): ``@b`` → ``@c`` grown
     to 150 terms breaks the chat's ``@b OR @d`` (300) and no topic."""
-    fifty = " OR ".join(f"w{i}" for i in range(50))
-    for i in range(1, 4):
-        ops.save_topic(db, TopicSpec(f"h{i}", "H", fifty), "api")
-    ops.save_topic(db, TopicSpec("c", "C", "x"), "api")
-    ops.save_topic(db, TopicSpec("b", "B", "@c"), "api")
-    ops.save_topic(db, TopicSpec("d", "D", "@c"), "api")
+    _diamond(db, hubs=3, terms=50, c="x")
     sub, _ = ops.add_subscription(db, 1003, "private", topic=None, query="@b OR @d")
     with pytest.raises(ops.OperationError) as refused:
         ops.save_topic(db, TopicSpec("c", "C", "@h1 OR @h2 OR @h3"), "api")
