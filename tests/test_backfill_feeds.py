@@ -97,3 +97,44 @@ def test_cli_backfill_reaches_the_running_service(
     assert "added 2" in result.output
     service.publisher.sync()  # what the service's feeds-sync job does every few seconds
     assert in_feeds(client)
+
+
+def narrowed(client: TestClient, service: Service) -> None:
+    """The topic backfilled, then its query narrowed to "Kiến Thụy" alone (by the API, with no
+    backfill): "Núi Đối mở hội" is still in its feeds until one is asked for."""
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    for query in ('"Kiến Thụy" OR "Núi Đối"', '"Kiến Thụy"'):  # as in `served`, then narrowed
+        r = client.put("/api/topics/kt", json={"title": "KT", "query": query}, headers=auth)
+        assert r.status_code == 200, r.text
+        if "OR" in query:
+            client.post("/api/topics/kt/backfill", json={"days": 0}, headers=auth)
+    assert "Núi Đối mở hội" in client.get("/feeds/kt.rss").text
+
+
+def narrowed_in_feeds(client: TestClient) -> bool:
+    bodies = [client.get(f"/feeds/kt.{fmt}").text for fmt in ("rss", "atom", "json")]
+    return all("Kiến Thụy khánh thành" in b and "Núi Đối" not in b for b in bodies)
+
+
+def test_backfill_after_a_narrowed_query_empties_the_feed_of_it_everywhere(
+    served: tuple[TestClient, Service, Path],
+) -> None:
+    client, service, config = served
+    narrowed(client, service)
+    csrf = admin_login(client)
+    r = client.post("/admin/topics/kt/backfill", data={"csrf": csrf})
+    assert r.status_code == 200 and "bỏ 1 bài không còn khớp" in r.text
+    assert narrowed_in_feeds(client)
+
+    narrowed(client, service)
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r = client.post("/api/topics/kt/backfill", json={"days": 0}, headers=auth)
+    assert r.json() == {"scanned": 3, "matched": 1, "added": 0, "removed": 1}
+    assert narrowed_in_feeds(client)
+
+    narrowed(client, service)
+    result: Any = CliRunner().invoke(cli, ["topics", "backfill", "kt", "--config", str(config)])
+    assert result.exit_code == 0, result.output
+    assert "removed 1 no longer matching" in result.output
+    service.publisher.sync()
+    assert narrowed_in_feeds(client)

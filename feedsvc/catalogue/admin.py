@@ -55,8 +55,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "cancel": ("Huỷ", "Cancel"),
     "backfill": ("Nạp bài đã lưu vào nguồn tin", "Fill feed from stored articles"),
     "backfill_on_save": (
-        "Sau khi lưu, nạp các bài đã lưu khớp truy vấn vào nguồn tin (30 ngày)",
-        "After saving, fill the feed with matching stored articles (30 days)",
+        "Sau khi lưu, nạp các bài đã lưu khớp truy vấn vào nguồn tin và bỏ các bài không còn "
+        "khớp (30 ngày)",
+        "After saving, fill the feed with matching stored articles and drop those no longer "
+        "matching (30 days)",
     ),
     "no_topics": ("Chưa có chủ đề nào.", "No topics yet."),
     "preview": ("Xem trước", "Preview"),
@@ -143,8 +145,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
     "backfilled": (
-        "{slug}: đã quét {scanned} bài, {matched} bài khớp, thêm {added} bài vào nguồn.",
-        "{slug}: {scanned} articles scanned, {matched} match, {added} added to the feed.",
+        "{slug}: đã quét {scanned} bài, {matched} bài khớp, thêm {added} bài vào nguồn, "
+        "bỏ {removed} bài không còn khớp.",
+        "{slug}: {scanned} articles scanned, {matched} match, {added} added to the feed, "
+        "{removed} no longer matching removed.",
     ),
     "chat": ("Cuộc trò chuyện", "Chat"),
     "topic_or_query": ("Chủ đề / truy vấn", "Topic / query"),

@@ -193,7 +193,8 @@ def disable(slug: str, config_file: str | None) -> None:
 )
 @config_option
 def backfill(slug: str, days: float, config_file: str | None) -> None:
-    """Fill a topic's feed from already stored articles (sends no alerts).
+    """Bring a topic's feed up to its query from already stored articles (sends no alerts):
+    adds the articles it matches, drops those it no longer matches (a narrowed query).
 
     The topic's feeds are re-rendered and stored here, so a running service serves them at its
     next snapshot sync (within seconds) without an edit of the topic or a new article.
@@ -212,7 +213,7 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
     result = run_operation(run, config_file)
     click.echo(
         f"{result.slug}: scanned {result.scanned}, matched {result.matched}, "
-        f"added {result.added} to the feed"
+        f"added {result.added} to the feed, removed {result.removed} no longer matching"
     )
 
 

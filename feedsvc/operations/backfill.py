@@ -24,7 +24,10 @@ from feedsvc.store.articles import row_to_article
 @dataclass(frozen=True)
 class BackfillResult:
     """``scanned``: articles considered (published in the window); ``checked``: those the
-    matcher looked at (index candidates, or all of them without usable key sets)."""
+    matcher looked at (index candidates, or all of them without usable key sets); ``matched``:
+    those the topic's query matches now; ``added``: matches recorded; ``removed``: matches of
+    the window's articles dropped because the query no longer matches them (a narrowed query,
+    a referenced topic changed)."""
 
     scanned: int
     matched: int
@@ -32,17 +35,21 @@ class BackfillResult:
     checked: int = 0
     #: the topic's slug as stored (the one given may name it in another case)
     slug: str = ""
+    removed: int = 0
 
 
 def backfill_topic(
     db: Database, slug: str, days: float | None = 30, batch: int = 2000
 ) -> BackfillResult:
-    """Match stored articles (of the last ``days``) against a topic and fill its feed.
+    """Make a topic's matches among the stored articles of the last ``days`` (all when None)
+    those of its current query: add the articles it matches, drop the ones it no longer does.
 
-    When the topic's query yields key sets, only the archive search index's candidates are
-    re-checked (every one of them: a backfill must be complete, so nothing is capped); otherwise
-    every article of the window is matched, in id batches.
+    When the query yields key sets, only the archive search index's candidates are matched
+    (every one of them: a backfill must be complete, so nothing is capped), then the topic's
+    other matches in the window are re-checked; otherwise every article of the window is
+    matched, in id batches. Articles published before the window keep their matches.
     No alerts: deliveries are only ever created by ingest for new articles.
+    Raises ``OperationError`` (``not_found``, ``query_invalid``).
     """
     topic = get_topic(db, slug)
     slug = topic.slug  # as stored: ``slug`` may name it in another case
@@ -51,28 +58,82 @@ def backfill_topic(
     matcher = TopicMatcher.build({slug: topic.query}, refs=known)
     if slug in matcher.errors:
         raise query_invalid(matcher.errors[slug])
-    since = db.now() - timedelta(days=days) if days else None
+    judged = db.now()  # matches recorded after this were judged by ingest, not here
+    since = judged - timedelta(days=days) if days else None
     key_sets = candidate_key_sets(matcher.queries()[slug])
     with db.read() as conn:
         ids = candidate_ids(conn, key_sets, None, since)
         scanned = count_since(conn, since) if ids is not None else 0
-    checked = matched = added = 0
+    check = _Recheck(db, topic.id, slug, matcher, judged)
     for rows in _backfill_batches(db, ids, since, batch):
-        checked += len(rows)
-        with db.read() as conn:  # only this batch's ids: the topic may already hold 100k+
-            have = topic_store.matched_among(conn, topic.id, [row.id for row in rows])
-        hits = {}
+        check.batch(rows)
+    if ids is not None:  # the topic's matches that are no candidates any more
+        candidates = set(ids)
+        for rows in _matched_batches(db, topic.id, since, batch, candidates):
+            check.batch(rows, only_drop=True)
+    scanned = scanned if ids is not None else check.checked
+    return BackfillResult(
+        scanned, check.matched, check.added, check.checked, slug, removed=check.removed
+    )
+
+
+@dataclass
+class _Recheck:
+    """One backfill's matcher and counts: :meth:`batch` judges rows by the topic's query and
+    writes what changed in one short transaction per batch."""
+
+    db: Database
+    topic_id: int
+    slug: str
+    matcher: TopicMatcher
+    judged: datetime
+    checked: int = 0
+    matched: int = 0
+    added: int = 0
+    removed: int = 0
+
+    def batch(self, rows: Sequence[Row[Any]], *, only_drop: bool = False) -> None:
+        """Match ``rows`` (article rows); record new matches, drop stale ones. ``only_drop``:
+        the rows are the topic's own matches outside the candidates, counted only if dropped."""
+        with self.db.read() as conn:  # only this batch's ids: the topic may hold 100k+
+            have = topic_store.matched_among(conn, self.topic_id, [row.id for row in rows])
+        hits: dict[int, Sequence[str]] = {}
+        stale: list[int] = []
         for row in rows:
-            terms = matcher.match(document_from_article(row_to_article(row))).get(slug)
-            if terms is not None:
-                matched += 1
-                if row.id not in have:
-                    hits[row.id] = terms
-        if hits:
-            with db.write() as conn:
-                topic_store.add_topic_matches(conn, topic.id, hits, db.now())
-            added += len(hits)
-    return BackfillResult(scanned if ids is not None else checked, matched, added, checked, slug)
+            terms = self.matcher.match(document_from_article(row_to_article(row))).get(self.slug)
+            if terms is None:
+                if row.id in have:
+                    stale.append(row.id)
+            elif row.id not in have:
+                hits[row.id] = terms
+            if not only_drop:
+                self.checked += 1
+                self.matched += terms is not None
+        if hits or stale:
+            with self.db.write() as conn:
+                topic_store.add_topic_matches(conn, self.topic_id, hits, self.db.now())
+                self.removed += topic_store.remove_topic_matches(
+                    conn, self.topic_id, stale, self.judged
+                )
+            self.added += len(hits)
+
+
+def _matched_batches(
+    db: Database, topic_id: int, since: datetime | None, batch: int, skip: set[int]
+) -> Iterator[Sequence[Row[Any]]]:
+    """Article rows of the topic's matches published since ``since``, ``batch`` ids at a time
+    (keyset paging), leaving out the ids in ``skip`` (already judged)."""
+    last_id = 0
+    while True:
+        with db.read() as conn:
+            page = topic_store.matched_after(conn, topic_id, last_id, since, batch)
+            unjudged = [i for i in page if i not in skip]
+            rows = article_reads.article_rows(conn, unjudged) if unjudged else ()
+        if not page:
+            return
+        last_id = page[-1]
+        if rows:
+            yield rows
 
 
 def _backfill_batches(

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, select, text, update
 
-from feedsvc.db.schema import article_topics, deleted_file_topics, topics
+from feedsvc.db.schema import article_topics, articles, deleted_file_topics, topics
 from feedsvc.slugs import slug_forms
 from feedsvc.store.bulk import BulkInsert
 from feedsvc.store.records import Topic as Topic
@@ -247,6 +247,43 @@ def matched_among(conn: Connection, topic_id: int, article_ids: Sequence[int]) -
         article_topics.c.topic_id == topic_id, article_topics.c.article_id.in_(list(article_ids))
     )
     return set(conn.execute(stmt).scalars())
+
+
+def matched_after(
+    conn: Connection, topic_id: int, last_id: int, since: datetime | None, limit: int
+) -> list[int]:
+    """Keyset paging over a topic's matches: up to ``limit`` ids of the articles it matches,
+    above ``last_id`` in id order, published at or after ``since`` (any when None). A backfill
+    re-checks these against the topic's current query (a narrowed query leaves some)."""
+    stmt = (
+        select(article_topics.c.article_id)
+        .join(articles, articles.c.id == article_topics.c.article_id)
+        .where(article_topics.c.topic_id == topic_id, article_topics.c.article_id > last_id)
+    )
+    if since is not None:
+        stmt = stmt.where(articles.c.published_at >= since)
+    return list(conn.execute(stmt.order_by(article_topics.c.article_id).limit(limit)).scalars())
+
+
+def remove_topic_matches(
+    conn: Connection, topic_id: int, article_ids: Sequence[int], before: datetime
+) -> int:
+    """Drop the topic's matches of ``article_ids`` recorded before ``before`` (aware UTC);
+    returns how many went. ``before`` is when the caller read the query it judged them by: a
+    match ingest recorded since then (an article edited meanwhile, matched by the same query)
+    is newer than that judgement and stays."""
+    gone = 0
+    for start in range(0, len(article_ids), 500):
+        chunk = list(article_ids[start : start + 500])
+        result = conn.execute(
+            delete(article_topics).where(
+                article_topics.c.topic_id == topic_id,
+                article_topics.c.article_id.in_(chunk),
+                article_topics.c.matched_at < before,
+            )
+        )
+        gone += result.rowcount
+    return gone
 
 
 #: ``article_topics`` rows, for :func:`_insert_matches`.

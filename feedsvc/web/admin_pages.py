@@ -117,6 +117,17 @@ def page_routes(admin: Admin) -> list[Route]:
             return editor(ctx, topic.spec, new=False)
         return await save(request, ctx, topic.slug)
 
+    def backfilled(slug: str, r: Any) -> str:
+        """The flash after a backfill, by the button or on save."""
+        return t(
+            "backfilled",
+            slug=slug,
+            scanned=r.scanned,
+            matched=r.matched,
+            added=r.added,
+            removed=r.removed,
+        )
+
     def editor(
         ctx: Ctx,
         spec: TopicSpec,
@@ -153,13 +164,7 @@ def page_routes(admin: Admin) -> list[Route]:
             message = t(f"saved_{outcome}", slug=spec.slug)
             if data.get("backfill") == "on":
                 r = await db_call(ops.backfill_topic, db, spec.slug)
-                message += " " + t(
-                    "backfilled",
-                    slug=spec.slug,
-                    scanned=r.scanned,
-                    matched=r.matched,
-                    added=r.added,
-                )
+                message += " " + backfilled(spec.slug, r)
         except ops.OperationError as exc:
             if exc.code == "topic_deleted_meanwhile":
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
@@ -330,9 +335,6 @@ def page_routes(admin: Admin) -> list[Route]:
 
     # the button asked, naming the subscriptions (delete_question): they go with the topic
     delete = topic_action(lambda s: ops.delete_topic(db, s, with_subscriptions=True), deleted)
-
-    def backfilled(slug: str, r: Any) -> str:
-        return t("backfilled", slug=slug, scanned=r.scanned, matched=r.matched, added=r.added)
 
     backfill = topic_action(lambda s: ops.backfill_topic(db, s), backfilled)
     p = PREFIX

@@ -246,6 +246,7 @@ class BackfillOut(Out):
     scanned: int
     matched: int
     added: int
+    removed: int = Field(description="matches dropped: the query no longer matches them")
 
 
 # -- subscriptions and chats -------------------------------------------------------------------

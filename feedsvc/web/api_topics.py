@@ -205,8 +205,10 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
 def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
     result = ops.backfill_topic(service.web_db, call.path["slug"], days or None)
-    service.publisher.refresh([result.slug])  # the feeds show the added articles now
-    return 200, BackfillOut(scanned=result.scanned, matched=result.matched, added=result.added)
+    service.publisher.refresh([result.slug])  # the feeds show what was added and removed now
+    return 200, BackfillOut(
+        scanned=result.scanned, matched=result.matched, added=result.added, removed=result.removed
+    )
 
 
 ENDPOINTS = [
@@ -258,7 +260,9 @@ ENDPOINTS = [
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Fill a topic's feed from stored articles", "topics", {200: BackfillOut},
         body=BackfillIn, errors=(404, 422),
-        description="Matches stored articles of the last `days` (0: all) and re-renders the "
-        "topic's feeds, which show them at once. Sends no alerts.",
+        description="Matches stored articles of the last `days` (0: all) against the topic's "
+        "current query: adds those it matches, drops (`removed`) the topic's matches it no "
+        "longer makes, e.g. after the query was narrowed; re-renders the topic's feeds, which "
+        "show the result at once. Sends no alerts.",
     ),
 ]  # fmt: skip

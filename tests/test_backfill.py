@@ -1,0 +1,170 @@
+"""A backfill brings a topic's stored matches to its current query: it adds what the query
+matches and drops what it no longer matches (a narrowed query, a referenced topic changed, the
+query rewritten), in the window it was asked for. Before, a backfill only ever added: a topic
+narrowed from ``"an ninh" OR "công an"`` to ``"an ninh"`` kept every "công an" article in its
+feed for good.
+
+Runs on SQLite and PostgreSQL (the ``db`` fixture); the index path (queries with key sets) and
+the full scan (no key sets: ``NOT NOT …``) both.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from factories import article
+from sqlalchemy import select, update
+
+from feedsvc.articles import Article
+from feedsvc.db import Database
+from feedsvc.db.schema import article_topics
+from feedsvc.matching import document_from_article, search_keys
+from feedsvc.operations import backfill_topic
+from feedsvc.store.articles import SourcePosition, insert_articles
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
+
+TITLES = {
+    1: "Công an Kiến Thụy bắt đối tượng trộm cắp",
+    2: "Bảo đảm an ninh trật tự dịp lễ hội",
+    3: "Công an và an ninh: hội nghị tổng kết",
+    4: "Đồ Sơn đón khách du lịch",
+    5: "Núi Đối mở hội xuân",
+}
+
+
+def store(db: Database, items: list[Article]) -> dict[int, int]:
+    """Store articles as ingest would; ``n → article id`` by the key's number."""
+    with db.write() as conn:
+        rows = [
+            (a, search_keys(document_from_article(a)), SourcePosition(a.published_at, a.source_key))
+            for a in items
+        ]
+        ids = insert_articles(conn, rows, db.now())
+    return {int(a.source_key.rsplit("-", 1)[1]): i for a, i in zip(items, ids, strict=True)}
+
+
+def plain(n: int, **over: object) -> Article:
+    """An article whose whole text is its title (no boilerplate that would match anything)."""
+    values: dict[str, object] = {
+        "title": TITLES[n],
+        "summary": "",
+        "body": "",
+        "tags": (),
+        "section": "Tin tức",
+    }
+    values.update(over)
+    return article(n, **values)
+
+
+def define(db: Database, slug: str, query: str) -> None:
+    with db.write() as conn:
+        save_topic(conn, TopicSpec(slug, slug, query), "api", db.now())
+
+
+def matched(db: Database, slug: str) -> set[int]:
+    with db.read() as conn:
+        topic = get_topic(conn, slug)
+        assert topic is not None
+        stmt = select(article_topics.c.article_id).where(article_topics.c.topic_id == topic.id)
+        return set(conn.execute(stmt).scalars())
+
+
+@pytest.fixture
+def archive(db: Database) -> dict[int, int]:
+    return store(db, [plain(n, published_at=db.now() - timedelta(days=n)) for n in TITLES])
+
+
+@pytest.mark.parametrize(
+    ("wide", "narrow", "kept"),
+    [
+        ('"an ninh" OR "công an"', '"an ninh"', {2, 3}),  # the issue's public-security topic
+        ('"an ninh" OR "công an"', '"công an" AND "an ninh"', {3}),
+        ('"an ninh" OR "công an"', '"an ninh" -"công an"', {2}),
+        ('"Đồ Sơn" OR "Núi Đối" OR "công an"', '"Đồ Sơn"', {4}),
+        ('"an ninh" OR "công an"', '"Kiến Thụy"', {1}),  # rewritten: other candidates
+        ('"an ninh" OR "công an"', '"Hải Phòng"', set()),  # matches nothing any more
+        ("NOT NOT hội", "NOT NOT (hội AND xuân)", {5}),  # no key sets: the full scan
+        ('"công an" OR "Đồ Sơn"', "NOT NOT (công AND tổng)", {3}),  # from the index to a scan
+    ],
+)
+def test_a_narrowed_query_leaves_what_it_no_longer_matches(
+    db: Database, archive: dict[int, int], wide: str, narrow: str, kept: set[int]
+) -> None:
+    define(db, "t", wide)
+    first = backfill_topic(db, "t", days=None)
+    assert first.added == len(matched(db, "t")) > len(kept) and first.removed == 0
+    define(db, "t", narrow)
+    result = backfill_topic(db, "t", days=None)
+    assert matched(db, "t") == {archive[n] for n in kept}
+    assert result.removed == first.added - len(kept)
+    assert (result.matched, result.added) == (len(kept), 0)
+    again = backfill_topic(db, "t", days=None)  # nothing left to do
+    assert (again.added, again.removed, again.matched) == (0, 0, len(kept))
+
+
+def test_a_widened_query_adds_and_a_narrowed_one_removes_in_one_pass(
+    db: Database, archive: dict[int, int]
+) -> None:
+    define(db, "t", '"Đồ Sơn" OR "Núi Đối"')
+    backfill_topic(db, "t", days=None)
+    define(db, "t", '"Núi Đối" OR "Kiến Thụy"')
+    result = backfill_topic(db, "t", days=None, batch=1)  # one article per batch
+    assert (result.added, result.removed, result.matched) == (1, 1, 2)
+    assert matched(db, "t") == {archive[1], archive[5]}
+
+
+def test_a_referenced_topic_narrowed_narrows_its_users_at_their_backfill(
+    db: Database, archive: dict[int, int]
+) -> None:
+    define(db, "security", '"an ninh" OR "công an"')
+    define(db, "local", '@security OR ~"nui doi"')
+    backfill_topic(db, "local", days=None)
+    assert matched(db, "local") == {archive[n] for n in (1, 2, 3, 5)}
+    define(db, "security", '"an ninh"')
+    result = backfill_topic(db, "local", days=None)
+    assert result.removed == 1 and matched(db, "local") == {archive[n] for n in (2, 3, 5)}
+
+
+def test_articles_before_the_window_keep_their_matches(
+    db: Database, archive: dict[int, int]
+) -> None:
+    old = store(db, [plain(1, source_key="TEST-00011", published_at=db.now() - timedelta(days=90))])
+    define(db, "t", '"an ninh" OR "công an"')
+    backfill_topic(db, "t", days=None)
+    define(db, "t", '"an ninh"')
+    result = backfill_topic(db, "t", days=30)  # the window: the last 30 days
+    assert result.removed == 1  # article 1 (a day old), not its 90-day-old twin
+    assert matched(db, "t") == {archive[2], archive[3], old[11]}
+
+
+def test_a_match_recorded_after_the_judgement_stays(db: Database, archive: dict[int, int]) -> None:
+    """Ingest may record a match (an article edited, matched by the same new query) between a
+    backfill's reading of the query and its delete: that newer judgement wins."""
+    from feedsvc.store.topics import remove_topic_matches
+
+    define(db, "t", '"công an"')
+    backfill_topic(db, "t", days=None)
+    judged = db.now()
+    with db.write() as conn:
+        topic = get_topic(conn, "t")
+        assert topic is not None
+        later = judged + timedelta(seconds=1)
+        conn.execute(
+            update(article_topics)
+            .where(article_topics.c.article_id == archive[1])
+            .values(matched_at=later)
+        )
+        gone = remove_topic_matches(conn, topic.id, [archive[1], archive[3]], judged)
+    assert gone == 1 and matched(db, "t") == {archive[1]}
+
+
+def test_other_topics_keep_their_matches(db: Database, archive: dict[int, int]) -> None:
+    define(db, "t", '"an ninh" OR "công an"')
+    define(db, "u", '"an ninh" OR "công an"')
+    backfill_topic(db, "t", days=None)
+    backfill_topic(db, "u", days=None)
+    define(db, "t", '"Đồ Sơn"')
+    backfill_topic(db, "t", days=None)
+    assert matched(db, "t") == {archive[4]}
+    assert matched(db, "u") == {archive[n] for n in (1, 2, 3)}
