@@ -12,6 +12,7 @@ from html import escape
 
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
+from feedsvc.graphemes import shortened
 from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
@@ -100,7 +101,7 @@ def unsubscribed(what: str, label: str | None) -> str:
 
 def shown(text: str, limit: int = MAX_SHOWN_QUERY) -> str:
     """What a reply may echo of user input: at most ``limit`` characters, HTML-escaped."""
-    return escape(text if len(text) <= limit else text[: limit - 1] + "…")
+    return escape(shortened(text, limit))
 
 
 def not_subscribed(arg: str) -> str:
@@ -177,10 +178,7 @@ def subscription_list(
             title = escape(sub.topic_title or sub.topic_slug)
             lines.append(f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)")
         else:
-            query = sub.query or ""
-            if len(query) > MAX_SHOWN_QUERY:
-                query = query[: MAX_SHOWN_QUERY - 1] + "…"
-            lines.append(f"{i}. {query_label(query)}")
+            lines.append(f"{i}. {query_label(shortened(sub.query or '', MAX_SHOWN_QUERY))}")
     return fit(lines)
 
 

@@ -93,12 +93,15 @@ def cell(text: object, limit: int | None = None) -> str:
     line-based output: every control character (newline, tab, carriage return, C1, U+2028/9) as
     a visible escape (``\\n``, ``\\t``, ``\\x07``; :func:`feedsvc.logs.escape_controls`), so one
     row is one line and a tab-separated row keeps its columns whatever a user typed; longer than
-    ``limit`` characters (after escaping) cut with "…". The one rule every CLI printer uses."""
+    ``limit`` characters (after escaping) cut with "…", never inside a grapheme cluster. The
+    one rule every CLI printer uses."""
     from feedsvc.logs import escape_controls
 
     shown = escape_controls(str(text))
     if limit is not None and len(shown) > limit:
-        shown = shown[: limit - 1] + "…"
+        from feedsvc.graphemes import shortened  # only when cutting: regex costs start-up
+
+        shown = shortened(shown, limit)
     return shown
 
 

@@ -27,6 +27,7 @@ import nh3
 
 from feedsvc.bidi import class_without_bidi
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
+from feedsvc.graphemes import prefix
 from feedsvc.markup import field_literals, html_literals
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
@@ -312,6 +313,7 @@ def plain_text(fragment: str, max_chars: int | None = None) -> str:
     # over a body of a few MB whose excerpt is wanted
     text = " ".join(text.split())
     if max_chars is not None and len(text) > max_chars:
-        cut = text[:max_chars].rsplit(" ", 1)[0] or text[:max_chars]
+        start = prefix(text, max_chars)  # whole clusters: never half a flag or a mark
+        cut = start.rsplit(" ", 1)[0] or start
         text = cut.rstrip(" ,.;:") + "…"
     return text

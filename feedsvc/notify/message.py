@@ -18,6 +18,7 @@ from datetime import tzinfo
 
 from feedsvc.articles import Article
 from feedsvc.feeds.sanitize import field_text, plain_text, xml_clean
+from feedsvc.graphemes import prefix, utf16_units
 
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
 CAPTION_LIMIT = 1024  # sendPhoto caption
@@ -82,27 +83,21 @@ def with_options(msg: AlertMessage, options: DeliveryOptions) -> AlertMessage:
     return replace(msg, silent=options.silent, thread_id=options.thread_id, buttons=options.buttons)
 
 
-def utf16_len(text: str) -> int:
-    """Length in UTF-16 code units, Telegram's unit (an emoji outside the BMP counts 2)."""
-    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+#: Length in UTF-16 code units, Telegram's unit (an emoji outside the BMP counts 2).
+utf16_len = utf16_units
 
 
 def trim_utf16(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` UTF-16 units, ending in "…" when cut.
 
-    Prefers a word boundary in the last 30 % of the budget; a code point is never split (a
-    Python ``str`` holds whole code points, so stepping by characters keeps pairs intact).
+    Prefers a word boundary in the last 30 % of the budget; never splits a grapheme cluster
+    (:func:`feedsvc.graphemes.prefix`: a flag, an emoji sequence, a letter and its marks).
     """
     if utf16_len(text) <= limit:
         return text
     if limit < 1:
         return ""
-    budget, used, end = limit - 1, 0, 0  # one unit for the ellipsis
-    for end, char in enumerate(text):  # noqa: B007 - `end` is the cut point after the loop
-        used += 2 if ord(char) > 0xFFFF else 1
-        if used > budget:
-            break
-    cut = text[:end]
+    cut = prefix(text, limit - 1, utf16=True)  # one unit for the ellipsis
     space = cut.rfind(" ")
     if space >= len(cut) * 0.7:
         cut = cut[:space]
