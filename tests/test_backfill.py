@@ -10,7 +10,10 @@ the full scan (no key sets: ``NOT NOT …``) both.
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator
 from datetime import timedelta
+from typing import Any
 
 import pytest
 from factories import article
@@ -168,3 +171,83 @@ def test_other_topics_keep_their_matches(db: Database, archive: dict[int, int]) 
     backfill_topic(db, "t", days=None)
     assert matched(db, "t") == {archive[4]}
     assert matched(db, "u") == {archive[n] for n in (1, 2, 3)}
+
+
+def test_a_backfill_whose_query_changed_meanwhile_stops_before_dropping(
+    db: Database, archive: dict[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tester's race: backfill B1 of a narrowed query is under way, the admin widens the query
+    again and backfill B2 finds the wide matches present, then B1 dropped them by the query it
+    had read: the topic lacked matches its query makes, and both backfills said success."""
+    from feedsvc.operations import OperationError
+    from feedsvc.operations import backfill as module
+
+    wide = '"an ninh" OR "công an"'
+    define(db, "t", wide)
+    backfill_topic(db, "t", days=None)
+    define(db, "t", '"an ninh"')
+    batches = module._backfill_batches
+
+    def widened_after_the_first(*args: Any) -> Iterator[Any]:
+        for n, rows in enumerate(batches(*args)):
+            yield rows
+            if n == 0:  # between B1's batches: widened again, and B2 runs to its end
+                monkeypatch.setattr(module, "_backfill_batches", batches)  # B2 is plain
+                define(db, "t", wide)
+                assert backfill_topic(db, "t", days=None).matched == 3
+
+    monkeypatch.setattr(module, "_backfill_batches", widened_after_the_first)
+    with pytest.raises(OperationError) as stopped:
+        backfill_topic(db, "t", days=None, batch=1)
+    assert stopped.value.code == "backfill_topic_changed" and stopped.value.kind == "conflict"
+    monkeypatch.undo()
+    assert matched(db, "t") == {archive[n] for n in (1, 2, 3)}  # what the query matches now
+
+
+def test_an_edit_of_another_topic_does_not_stop_a_backfill(
+    db: Database, archive: dict[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from feedsvc.operations import backfill as module
+
+    define(db, "t", '"an ninh" OR "công an"')
+    define(db, "other", '"Đồ Sơn"')
+    batches = module._backfill_batches
+
+    def other_edited(*args: Any) -> Iterator[Any]:
+        for rows in batches(*args):
+            yield rows
+            define(db, "other", f'"Đồ Sơn" OR "Núi Đối" OR "{len(rows)}x"')
+
+    monkeypatch.setattr(module, "_backfill_batches", other_edited)
+    assert backfill_topic(db, "t", days=None, batch=1).added == 3
+
+
+def test_two_backfills_at_once_neither_fails_nor_adds_twice(db: Database) -> None:
+    """Two admins (or the button and "backfill on save") filling one topic at once: one of
+    them failed on the unique match key (IntegrityError, exit 1) after its first batches."""
+    items = [
+        plain(1, source_key=f"TEST-{n:05d}", published_at=db.now() - timedelta(minutes=n))
+        for n in range(1, 301)
+    ]
+    ids = store(db, items)
+    define(db, "t", '"công an"')
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def run() -> None:
+        start.wait()
+        try:
+            backfill_topic(db, "t", days=None, batch=7)
+        except BaseException as exc:
+            errors.append(exc)
+
+    for _round in range(3):
+        with db.write() as conn:
+            conn.execute(article_topics.delete())
+        threads = [threading.Thread(target=run) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert not errors, errors
+        assert matched(db, "t") == set(ids.values())

@@ -53,7 +53,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "edit_topic": ("Sửa chủ đề", "Edit topic"),
     "save": ("Lưu", "Save"),
     "cancel": ("Huỷ", "Cancel"),
-    "backfill": ("Nạp bài đã lưu vào nguồn tin", "Fill feed from stored articles"),
+    "backfill": ("Làm mới nguồn tin từ bài đã lưu", "Refresh feed from stored articles"),
     "backfill_on_save": (
         "Sau khi lưu, nạp các bài đã lưu khớp truy vấn vào nguồn tin và bỏ các bài không còn "
         "khớp (30 ngày)",
@@ -148,7 +148,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{slug}: đã quét {scanned} bài, {matched} bài khớp, thêm {added} bài vào nguồn, "
         "bỏ {removed} bài không còn khớp.",
         "{slug}: {scanned} articles scanned, {matched} match, {added} added to the feed, "
-        "{removed} no longer matching removed.",
+        "{removed} removed (no longer matching).",
     ),
     "chat": ("Cuộc trò chuyện", "Chat"),
     "topic_or_query": ("Chủ đề / truy vấn", "Topic / query"),

@@ -197,6 +197,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the API or the command line); nothing was saved. What you typed is below: Save "
         "creates the topic again, or Cancel.",
     ),
+    "op.backfill_topic_changed": (
+        "Truy vấn của chủ đề {slug} (hoặc của một chủ đề nó tham chiếu) đã đổi trong lúc nạp "
+        "lại; phần đã làm được giữ nguyên: hãy nạp lại lần nữa.",
+        "The query of topic {slug} (or of a topic it references) changed during the backfill; "
+        "what was done before stays: run the backfill again.",
+    ),
     "op.topic_has_subscriptions": (
         "Chủ đề {slug} có {subs}; xoá chủ đề sẽ xoá cả các đăng ký này. Muốn giữ chúng, hãy "
         "tắt chủ đề.",

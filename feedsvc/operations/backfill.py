@@ -8,11 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row
+from sqlalchemy import Connection, Row
 
 from feedsvc.db import Database
-from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article
-from feedsvc.operations.errors import query_invalid
+from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article, references
+from feedsvc.operations.errors import OperationError, query_invalid
 from feedsvc.operations.topics import get_topic
 from feedsvc.store import article_reads
 from feedsvc.store import topics as topic_store
@@ -49,13 +49,21 @@ def backfill_topic(
     other matches in the window are re-checked; otherwise every article of the window is
     matched, in id batches. Articles published before the window keep their matches.
     No alerts: deliveries are only ever created by ingest for new articles.
-    Raises ``OperationError`` (``not_found``, ``query_invalid``).
+    Each batch is written under the topics' lock (:func:`~feedsvc.store.topics.serialize`),
+    after checking that the queries it was judged by still stand: when the topic's query or
+    one it references changed meanwhile, a backfill started before the change would drop what
+    the new query matches (and the backfill started after it found them present and left
+    them), so it stops there with ``backfill_topic_changed``; the batches written before stay.
+    Raises ``OperationError`` (``not_found``, ``query_invalid``, ``backfill_topic_changed``).
     """
     topic = get_topic(db, slug)
     slug = topic.slug  # as stored: ``slug`` may name it in another case
     with db.read() as conn:
+        version = topic_store.topics_version(conn)
         known = {t.slug: t.query for t in topic_store.list_topics(conn)}
-    matcher = TopicMatcher.build({slug: topic.query}, refs=known)
+    if slug not in known:
+        raise _changed(slug)
+    matcher = TopicMatcher.build({slug: known[slug]}, refs=known)
     if slug in matcher.errors:
         raise query_invalid(matcher.errors[slug])
     judged = db.now()  # matches recorded after this were judged by ingest, not here
@@ -64,7 +72,8 @@ def backfill_topic(
     with db.read() as conn:
         ids = candidate_ids(conn, key_sets, None, since)
         scanned = count_since(conn, since) if ids is not None else 0
-    check = _Recheck(db, topic.id, slug, matcher, judged)
+    basis = _Basis(slug, version, _reached(slug, known))
+    check = _Recheck(db, topic.id, basis, matcher, judged)
     for rows in _backfill_batches(db, ids, since, batch):
         check.batch(rows)
     if ids is not None:  # the topic's matches that are no candidates any more
@@ -78,13 +87,55 @@ def backfill_topic(
 
 
 @dataclass
+class _Basis:
+    """What a backfill's verdicts rest on: the topics' version it read and the queries of the
+    topic and of every topic it reaches by ``@slug`` (slug → query)."""
+
+    slug: str
+    version: tuple[object, ...]
+    queries: dict[str, str | None]
+
+    def check(self, conn: Connection) -> None:
+        """Raise ``backfill_topic_changed`` when one of :attr:`queries` changed since."""
+        version = topic_store.topics_version(conn)
+        if version == self.version:
+            return
+        known = {t.slug: t.query for t in topic_store.list_topics(conn)}
+        if {slug: known.get(slug) for slug in self.queries} != self.queries:
+            raise _changed(self.slug)
+        self.version = version  # another topic changed: these verdicts still stand
+
+
+def _reached(slug: str, known: dict[str, str]) -> dict[str, str | None]:
+    """``slug``'s query and those of the topics it references at any depth."""
+    found: dict[str, str | None] = {}
+    todo = [slug]
+    while todo:
+        name = todo.pop()
+        if name not in found:
+            found[name] = known.get(name)
+            todo.extend(references(known.get(name) or ""))
+    return found
+
+
+def _changed(slug: str) -> OperationError:
+    return OperationError(
+        "conflict",
+        f"the query of topic {slug} (or of a topic it references) changed during the "
+        "backfill; what was done before stays: run the backfill again",
+        code="backfill_topic_changed",
+        params={"slug": slug},
+    )
+
+
+@dataclass
 class _Recheck:
     """One backfill's matcher and counts: :meth:`batch` judges rows by the topic's query and
     writes what changed in one short transaction per batch."""
 
     db: Database
     topic_id: int
-    slug: str
+    basis: _Basis
     matcher: TopicMatcher
     judged: datetime
     checked: int = 0
@@ -94,28 +145,27 @@ class _Recheck:
 
     def batch(self, rows: Sequence[Row[Any]], *, only_drop: bool = False) -> None:
         """Match ``rows`` (article rows); record new matches, drop stale ones. ``only_drop``:
-        the rows are the topic's own matches outside the candidates, counted only if dropped."""
-        with self.db.read() as conn:  # only this batch's ids: the topic may hold 100k+
-            have = topic_store.matched_among(conn, self.topic_id, [row.id for row in rows])
-        hits: dict[int, Sequence[str]] = {}
-        stale: list[int] = []
-        for row in rows:
-            terms = self.matcher.match(document_from_article(row_to_article(row))).get(self.slug)
-            if terms is None:
-                if row.id in have:
-                    stale.append(row.id)
-            elif row.id not in have:
-                hits[row.id] = terms
-            if not only_drop:
-                self.checked += 1
-                self.matched += terms is not None
-        if hits or stale:
-            with self.db.write() as conn:
-                topic_store.add_topic_matches(conn, self.topic_id, hits, self.db.now())
-                self.removed += topic_store.remove_topic_matches(
-                    conn, self.topic_id, stale, self.judged
-                )
-            self.added += len(hits)
+        the rows are the topic's own matches outside the candidates, counted only if dropped.
+        What the topic holds is read in the write, under the lock: two backfills at once
+        neither insert one match twice nor act on the other's stale reading."""
+        slug = self.basis.slug
+        verdicts = {
+            row.id: self.matcher.match(document_from_article(row_to_article(row))).get(slug)
+            for row in rows
+        }
+        if not only_drop:
+            self.checked += len(verdicts)
+            self.matched += sum(terms is not None for terms in verdicts.values())
+        with self.db.write() as conn:
+            topic_store.serialize(conn)
+            self.basis.check(conn)
+            have = topic_store.matched_among(conn, self.topic_id, list(verdicts))
+            hits = {i: t for i, t in verdicts.items() if t is not None and i not in have}
+            stale = [i for i, t in verdicts.items() if t is None and i in have]
+            topic_store.add_topic_matches(conn, self.topic_id, hits, self.db.now())
+            gone = topic_store.remove_topic_matches(conn, self.topic_id, stale, self.judged)
+        self.added += len(hits)
+        self.removed += gone
 
 
 def _matched_batches(
@@ -143,8 +193,9 @@ def _backfill_batches(
     article published since ``since`` in id order (keyset paging, one short read each)."""
     if ids is not None:
         for start in range(0, len(ids), batch):
-            with db.read() as conn:
-                yield article_reads.article_rows(conn, ids[start : start + batch])
+            with db.read() as conn:  # no connection held while the batch is matched
+                rows = article_reads.article_rows(conn, ids[start : start + batch])
+            yield rows
         return
     last_id = 0
     while True:

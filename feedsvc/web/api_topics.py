@@ -258,11 +258,12 @@ ENDPOINTS = [
              {200: TopicOut}, errors=(404,)),
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
-        "Fill a topic's feed from stored articles", "topics", {200: BackfillOut},
-        body=BackfillIn, errors=(404, 422),
+        "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},
+        body=BackfillIn, errors=(404, 409, 422),
         description="Matches stored articles of the last `days` (0: all) against the topic's "
         "current query: adds those it matches, drops (`removed`) the topic's matches it no "
         "longer makes, e.g. after the query was narrowed; re-renders the topic's feeds, which "
-        "show the result at once. Sends no alerts.",
+        "show the result at once. Sends no alerts. 409 `backfill_topic_changed`: the query (or "
+        "one it references) changed meanwhile; the batches done stay, run it again.",
     ),
 ]  # fmt: skip
