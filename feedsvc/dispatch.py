@@ -17,7 +17,7 @@ import os
 import socket
 import time
 from collections.abc import Callable, Coroutine, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 
@@ -40,7 +40,7 @@ from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.waiting import sleep_or_wake
-from feedsvc.wanted import unwanted
+from feedsvc.wanted import wants
 
 log = logging.getLogger(__name__)
 
@@ -238,13 +238,14 @@ class Dispatcher:
             try:
                 # checked before the slot, not between the gate and the call: a DB read there
                 # delayed some calls and not others (a reply's), bunching arrivals at Telegram
-                withheld = await asyncio.to_thread(self._withheld, d, article)
-                if not withheld:
+                labels = await asyncio.to_thread(self._send_labels, d, article)
+                if labels is not None:
                     await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1
-            if withheld:
-                return  # recorded as withdrawn, or back in the queue until its time
+            if labels is None:
+                return  # recorded as withdrawn or unsubscribed, or queued until its time
+            d = replace(d, topics=labels)  # sent with, and recorded with, the labels of now
             if article is None:
                 outcome = SendOutcome.bad_content("article no longer stored")
             else:
@@ -286,29 +287,33 @@ class Dispatcher:
             self._slots.release()
             self.wake.set()
 
-    def _withheld(self, d: q.Claimed, article: Article | None) -> bool:
+    def _send_labels(self, d: q.Claimed, article: Article | None) -> list[str] | None:
         """The check at send time (SPEC §10; just before the send's slot, at most ``AHEAD``
         and the gate's lag earlier): an article withdrawn or hidden since its alert was
         queued, or claimed just as it happened, is never sent: the delivery ends as
-        ``withdrawn``. One whose time was moved into the future waits for it. An alert the
-        chat no longer wants (:mod:`feedsvc.wanted`: unsubscribed, the topic disabled or
-        deleted) ends ``unsubscribed``. True: do not send. (A send already under way cannot
-        be stopped; its retraction is the sent alert's concern.)"""
+        ``withdrawn``. One whose time was moved into the future waits for it. What the chat
+        wants of the article now (:mod:`feedsvc.wanted`, one read) decides both whether it goes
+        and its topic labels: nothing (unsubscribed, the topic disabled or deleted, its query
+        no longer matching) ends it ``unsubscribed``; otherwise it goes out labelled with only
+        what the chat still follows and the article still matches, under current titles, not
+        the labels it was queued with. None: do not send. (A send already under way cannot be
+        stopped; its retraction is the sent alert's concern.)"""
+        want = None
         with self.db.read() as conn:
             now = self.db.now()
             seen = lifecycle.article_visibility(conn, d.article_id, now)
-            gone = (
-                seen is Visibility.PUBLIC
-                and article is not None
-                and bool(unwanted(conn, d.chat_id, {d.article_id: article}))
-            )
-        if gone:
+            if seen is Visibility.PUBLIC and article is not None:
+                pair = (d.chat_id, d.article_id)
+                want = wants(conn, [pair], {d.article_id: article})[pair]
+        if want:
+            return want.labels
+        if want is not None:
             with self.db.write() as conn:
                 q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now)
             log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
-            return True
-        if seen in (Visibility.PUBLIC, None):  # None: no article; the send path says so
-            return False
+            return None
+        if seen in (Visibility.PUBLIC, None):  # no article: the send path says so
+            return d.topics
         with self.db.write() as conn:
             now = self.db.now()
             if seen is Visibility.SCHEDULED:
@@ -318,7 +323,7 @@ class Dispatcher:
                 reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
                 q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now)
         log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
-        return True
+        return None
 
     async def _wait_for_slot(self, at: float) -> None:
         """Wait for this send's slot in the global budget (see ``rate.reserve``), through the

@@ -32,7 +32,9 @@ def record_alert(
     conn: Connection, now: datetime, owner: str, d: q.Claimed, o: SendOutcome,
     thread: int | None, policy: Policy,
 ) -> None:  # fmt: skip
-    """Record ``o`` for the leased delivery ``d`` (sent to forum ``thread``, if any)."""
+    """Record ``o`` for the leased delivery ``d`` (sent to forum ``thread``, if any); sent,
+    it keeps ``d.topics``, the labels it went out with (the dispatcher's, decided at send time:
+    :mod:`feedsvc.wanted`)."""
     kind, text = o.kind, o.description
     if kind is OutcomeKind.THREAD_GONE and thread is not None:
         # the forum thread was deleted: this alert, once more, to the chat itself, saying so
@@ -41,7 +43,7 @@ def record_alert(
         held.set_notice(conn, d.id, "thread_gone")
         log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
     elif kind is OutcomeKind.SENT:
-        q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note)
+        q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics)
         q.chat_succeeded(conn, d.chat_id)
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)

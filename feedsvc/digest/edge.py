@@ -24,7 +24,7 @@ from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.lifecycle import public_ids
-from feedsvc.wanted import unwanted
+from feedsvc.wanted import Wants, wants
 
 MAX_MUTE_BUTTONS = 3  # one per matched topic; an alert matching more offers the first three
 MUTE, UNDO = "mute", "undo"  # callback data "mute:<topic id>" / "undo:<topic id>[:<thread>]"
@@ -94,37 +94,47 @@ class DigestEdge:
         return [self._job(conn, batch, now) for batch in batches]
 
     def _job(self, conn: Connection, batch: store.HeldBatch, now: datetime) -> DigestJob:
-        ids = [r.article_id for r in batch.rows]
+        """One chat's digest of its due rows: each public article goes under what the chat
+        wants of it now (:mod:`feedsvc.wanted`, the dispatcher's decision too), its group the
+        first topic it still follows, else the first own query that still matches; a row it
+        wants nothing of is left out (``unsubscribed``). Rows whose labels changed since they
+        were queued keep the new ones (``deliveries.topics``: what they went out with)."""
+        chat, ids = batch.chat_id, [r.article_id for r in batch.rows]
         found = articles_by_ids(conn, ids)
         public = public_ids(conn, ids, now)
-        matched = store.matches(conn, batch.chat_id, ids)
-        threads = store.query_threads(conn, batch.chat_id)
-        entries, withdrawn, later, thread_ids = [], [], [], set()
-        gone = unwanted(conn, batch.chat_id, {a: found[a] for a in public if a in found})
-        unsubscribed = [row.id for row in batch.rows if row.article_id in gone]
+        wanted = wants(conn, [(chat, a) for a in ids if a in public], found)
+        threads = store.query_threads(conn, chat)
+        entries, withdrawn, later, unsubscribed, thread_ids = [], [], [], [], set()
+        relabelled: dict[int, list[str]] = {}
         for row in batch.rows:
-            article = found.get(row.article_id)
-            if row.article_id in gone:
-                continue
-            if article is None or row.article_id not in public:
+            want = wanted.get((chat, row.article_id))
+            if want is None:  # not public, or no longer stored
+                article = found.get(row.article_id)
                 if article is not None and article.published_at > now:
                     later.append((row.id, article.published_at))  # scheduled: not yet
                 else:
                     withdrawn.append(row.id)
                 continue
-            topics = matched.get(row.article_id, [])
-            label = row.topics[0] if row.topics else "?"
-            group = (
-                DigestGroup(topics[0].title, self.topic_url(topics[0].slug))
-                if topics
-                else DigestGroup(label)
-            )
-            entries.append(DigestEntry(row.id, article, group))
-            thread_ids.add(_thread(topics, row.topics, threads))
+            if not want:
+                unsubscribed.append(row.id)
+                continue
+            if want.labels != row.topics:
+                relabelled[row.id] = want.labels
+            entries.append(DigestEntry(row.id, found[row.article_id], self._group(want)))
+            thread_ids.add(_thread(list(want.topics), [q for _, q in want.queries], threads))
+        store.relabel(conn, relabelled)
         parts = format_digest(entries, self.tz, self.words, self.limit)
         thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
         options = DeliveryOptions(batch.silent, thread)
         return DigestJob(batch, entries, parts, options, withdrawn, later, unsubscribed)
+
+    def _group(self, want: Wants) -> DigestGroup:
+        """The heading a wanted article is listed under: its first topic (with the topic's
+        page), else its first own query."""
+        if want.topics:
+            first = want.topics[0]
+            return DigestGroup(first.title, self.topic_url(first.slug))
+        return DigestGroup(want.queries[0][1])
 
     def options(
         self, conn: Connection, claimed: Sequence[tuple[int, int, int, list[str]]],

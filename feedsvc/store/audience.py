@@ -9,7 +9,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, func, select
 
-from feedsvc.db.schema import article_topics, chats, subscriptions, topics
+from feedsvc.db.schema import chats, subscriptions
 
 
 def query_subscriptions_stamp(conn: Connection) -> tuple[object, ...]:
@@ -81,7 +81,7 @@ def chat_query_subscriptions(
     conn: Connection, chat_ids: Iterable[int]
 ) -> dict[int, list[tuple[int, str]]]:
     """``chat_id → [(subscription id, query)]`` of these chats' own-query subscriptions, by
-    id, whatever the chat's state (a corrected alert's labels: ``feedsvc.retraction.labels``)."""
+    id, whatever the chat's state (what the chat wants of an article now: ``feedsvc.wanted``)."""
     wanted = sorted(set(chat_ids))
     out: dict[int, list[tuple[int, str]]] = {}
     for start in range(0, len(wanted), 500):  # bounded IN lists
@@ -96,23 +96,3 @@ def chat_query_subscriptions(
         for i, c, q in conn.execute(stmt).tuples():
             out.setdefault(int(c), []).append((int(i), str(q)))
     return out
-
-
-def topic_wanted(conn: Connection, chat_id: int, article_ids: Iterable[int]) -> set[int]:
-    """Those of ``article_ids`` that an enabled topic the chat subscribes to matches now
-    (``article_topics``): what still justifies a queued alert by topic (:mod:`feedsvc.wanted`)."""
-    ids = sorted(set(article_ids))
-    if not ids:
-        return set()
-    stmt = (
-        select(article_topics.c.article_id)
-        .join(subscriptions, subscriptions.c.topic_id == article_topics.c.topic_id)
-        .join(topics, topics.c.id == article_topics.c.topic_id)
-        .where(
-            subscriptions.c.chat_id == chat_id,
-            topics.c.enabled.is_(True),
-            article_topics.c.article_id.in_(ids),
-        )
-        .distinct()
-    )
-    return {int(a) for a in conn.execute(stmt).scalars()}

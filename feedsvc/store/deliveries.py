@@ -198,21 +198,16 @@ def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
 
 def mark_sent(
     conn: Connection, id_: int, owner: str, message_id: int, now: datetime,
-    note: str | None = None,
+    note: str | None = None, topics: Sequence[str] | None = None,
 ) -> bool:  # fmt: skip
     """Finish a leased delivery as sent; ``note``: what went wrong in a send that still counts
-    as sent (an Apprise notification that reached some of its targets), kept as its error."""
-    ok = _finish(
-        conn,
-        id_,
-        owner,
-        state="sent",
-        message_id=message_id,
-        finished_at=now,
-        attempts=deliveries.c.attempts + 1,
-        error=note,
-    )
-    return ok
+    as sent (an Apprise notification that reached some of its targets), kept as its error;
+    ``topics``: the labels it went out with (:mod:`feedsvc.wanted`), when given."""
+    labels = {} if topics is None else {"topics": list(topics)}
+    return _finish(
+        conn, id_, owner, state="sent", message_id=message_id, finished_at=now,
+        attempts=deliveries.c.attempts + 1, error=note, **labels,
+    )  # fmt: skip
 
 
 def mark_terminal(

@@ -11,7 +11,7 @@ at most when the crash fell between Telegram's answer and the record, as for any
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -224,18 +224,21 @@ def finish_rows(
     return result.rowcount
 
 
-def matches(conn: Connection, chat_id: int, article_ids: Sequence[int]) -> dict[int, list[Match]]:
-    """For each article, the chat's topic subscriptions it matched (in subscription order),
-    with their forum thread: which groups a digest lists it under, which topics an alert's
-    mute buttons offer, and which thread an alert goes to."""
-    found = matches_for(conn, [(chat_id, a) for a in article_ids])
-    return {a: m for (_, a), m in found.items()}
+def relabel(conn: Connection, labels: Mapping[int, list[str]]) -> None:
+    """Give deliveries (id → labels) the labels they go out with, decided at send time
+    (:mod:`feedsvc.wanted`); one statement per row, for the rare rows whose labels changed."""
+    for id_, names in labels.items():
+        conn.execute(update(deliveries).where(deliveries.c.id == id_).values(topics=names))
 
 
 def matches_for(
     conn: Connection, pairs: Sequence[tuple[int, int]]
 ) -> dict[tuple[int, int], list[Match]]:
-    """:func:`matches` for many (chat id, article id) pairs in one query."""
+    """For each (chat id, article id) pair, the chat's subscriptions to enabled topics the
+    article matches now (in subscription order), with their current title and forum thread,
+    in one query: the topic half of what a chat wants of an article (:mod:`feedsvc.wanted`:
+    an alert's labels, a digest's group), and which topics an alert's mute buttons offer and
+    which thread it goes to. A disabled topic's stored matches want nothing."""
     if not pairs:
         return {}
     wanted = set(pairs)
@@ -249,6 +252,7 @@ def matches_for(
         .where(
             subscriptions.c.chat_id.in_({c for c, _ in wanted}),
             article_topics.c.article_id.in_({a for _, a in wanted}),
+            topics.c.enabled.is_(True),
         )
         .order_by(subscriptions.c.id)
     )  # fmt: skip
