@@ -145,3 +145,52 @@ def test_the_old_key_goes_within_the_same_poll(db: Database, news: News) -> None
     news.put(3, "y")
     w.poll()
     assert w.feed_keys("json") == ["3.html"]
+
+
+def subscribe_late(w: World, chat: int) -> None:
+    """Another chat follows the topic after the article went public."""
+    from feedsvc.store.subscriptions import ensure_chat, subscribe
+    from feedsvc.store.topics import get_topic
+
+    with w.db.write() as conn:
+        topic = get_topic(conn, "kien-thuy")
+        assert topic is not None
+        ensure_chat(conn, chat, "group", "Nhóm mới", w.clock())
+        subscribe(conn, chat, topic_id=topic.id, query=None, now=w.clock())
+
+
+def alerted_chats(w: World) -> list[int]:
+    with w.db.read() as conn:
+        return sorted(conn.execute(select(deliveries.c.chat_id)).scalars())
+
+
+def test_a_re_key_does_not_alert_a_chat_that_subscribed_after_it_went_public(
+    db: Database, news: News
+) -> None:
+    """A tester's case: the group subscribed to ``kien-thuy`` after N1 was public, then the CMS
+    changed only N1's key: the group got N1 as news (the README: a reader who subscribes after
+    an article went public is not alerted about it)."""
+    w = world(db, news)
+    news.put(1, "N1")
+    w.poll()
+    sent(w)
+    subscribe_late(w, -600)
+    news.put(1, "N1-NEW")
+    w.poll()
+    assert w.deliveries() == [("N1-NEW", "sent", None)]  # the first chat's, moved
+    news.put(1, "N1-NEWER", title="Công an Kiến Thụy tin số 1 (cập nhật)")  # with an edit too
+    w.poll()
+    assert alerted_chats(w) == [4242]
+
+
+def test_a_re_keyed_article_that_was_not_public_alerts_as_new(db: Database, news: News) -> None:
+    """A draft (not public) under its old key, published under a new one: that is its first
+    showing, so every subscriber is alerted, the late one too."""
+    w = world(db, news)
+    news.put(1, "draft-1", status="draft")
+    w.poll()
+    assert w.deliveries() == []
+    subscribe_late(w, -600)
+    news.put(1, "tin-1", status="published")
+    w.poll()
+    assert alerted_chats(w) == [-600, 4242]

@@ -33,11 +33,16 @@ class Change:
     revealed: bool = False
     #: stored by a source's first sync (its archive): never alerts (issue 17 §2)
     archive: bool = False
+    #: a new key for an article that was public under its row's old key (a CMS row re-keyed,
+    #: :mod:`feedsvc.store.rekeyed`): no news, so for the outbox like a new version of it
+    carries_on: bool = False
 
     @property
     def first_shown(self) -> bool:
-        """New, or back from a withdrawal: what may alert (if public and fresh)."""
-        return (self.is_new or self.revealed) and not self.article.withdrawn
+        """New (not a re-keyed public one), or back from a withdrawal: what may alert (if public
+        and fresh). A chat that subscribed after the article went public is not alerted."""
+        fresh = (self.is_new and not self.carries_on) or self.revealed
+        return fresh and not self.article.withdrawn
 
     @property
     def affected_topic_ids(self) -> frozenset[int]:

@@ -28,7 +28,7 @@ from feedsvc.store import articles as article_store
 from feedsvc.store import pending_hides, rekeyed
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
-from feedsvc.store.lifecycle import end_queued_deliveries
+from feedsvc.store.lifecycle import end_queued_deliveries, public_ids
 from feedsvc.store.pending_hides import PendingHide
 from feedsvc.store.source_articles import differing
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
@@ -262,7 +262,9 @@ def apply(
         {aid: waiting[i.article.source_key] for aid, i in zip(ids, new, strict=True)
          if i.article.source_key in waiting},
     )  # fmt: skip
-    handed = _hand_over(conn, [*zip(ids, new, strict=True), *((k.id, i) for k, i in newer)], now)
+    handed, was_public = _hand_over(
+        conn, [*zip(ids, new, strict=True), *((k.id, i) for k, i in newer)], now
+    )
     previous = article_store.articles_by_ids(conn, [k.id for k, _ in newer] + [*handed.values()])
     handed_topics = topic_ids_of_articles(conn, list(handed.values()))
     article_store.update_articles(
@@ -285,6 +287,7 @@ def apply(
             aid, i.article, True, frozenset(_topics(i)),
             frozenset(handed_topics.get(handed[aid], ())) if aid in handed else frozenset(),
             previous.get(handed[aid]) if aid in handed else None,
+            carries_on=handed.get(aid) in was_public,
         )  # a re-keyed row's article: the old key's version is its previous one
         for aid, i in zip(ids, new, strict=True)
     ]  # fmt: skip
@@ -308,12 +311,14 @@ def apply(
 
 def _hand_over(
     conn: Connection, stored: Sequence[tuple[int, Item]], now: datetime
-) -> dict[int, int]:
+) -> tuple[dict[int, int], set[int]]:
     """Articles held from these items' rows under a key the row no longer carries (a CMS row
     re-keyed, tester 3 F7) handed over to the stored one (:mod:`feedsvc.store.rekeyed`: alerts,
-    hide, the old one withdrawn as ``re-keyed``). Returns ``stored article id → old id``."""
+    hide, the old one withdrawn as ``re-keyed``). Returns ``stored article id → old id`` and
+    the old ids that were public until now (the new key carries them on: not news)."""
     rows = {i.at.id: i.article.source_key for _, i in stored if i.at.id}
     held = rekeyed.held_from_rows(conn, rows)
+    was_public = public_ids(conn, [old.id for old in held.values()], now) if held else set()
     handed: dict[int, int] = {}
     for aid, item in stored:
         old = held.get(item.at.id)
@@ -327,7 +332,7 @@ def _hand_over(
             item.at.id, item.article.source_key, old.source_key,
         )  # fmt: skip
     end_queued_deliveries(conn, list(handed.values()), f"withdrawn:{rekeyed.REKEYED}", now)
-    return handed
+    return handed, was_public
 
 
 def _revealed(held: Known, article: Article, now: datetime) -> bool:
