@@ -91,6 +91,25 @@ def test_schema_status_and_ensure_schema(db_url: str) -> None:
     db.dispose()
 
 
+def test_a_sqlite_upgrade_is_one_transaction(tmp_path: Path) -> None:
+    """Alembic committed after each migration on SQLite (no transactional DDL in its eyes): a
+    second process waiting for the write lock ran the next migration in between, and the first
+    then ran it again ("table feed_watermark already exists", exit 1). One commit now, at the
+    end, holding the write lock from the revision read to the head."""
+    from sqlalchemy import event
+
+    from feedsvc.db import upgrade
+
+    db = Database(f"sqlite:///{tmp_path / 'one.db'}")
+    commits: list[int] = []
+    event.listen(db.engine, "commit", lambda conn: commits.append(1))
+    upgrade(db)
+    assert len(commits) == 1
+    head = ScriptDirectory.from_config(alembic_config(db)).get_current_head()
+    assert current_revision(db) == head
+    db.dispose()
+
+
 def test_two_processes_upgrading_a_new_sqlite_db_at_once_both_succeed(tmp_path: Path) -> None:
     """``run`` beside ``run --no-scheduler --no-bot`` (the README's SQLite web replica) on a new
     state DB: one of the two often exited 1 within a second, "database is locked" (both read

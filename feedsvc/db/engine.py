@@ -137,6 +137,11 @@ def upgrade(db: Database, revision: str = "head") -> None:
             # the DB at head; a deferred BEGIN made one of them fail at once, "database is
             # locked", when both read and then both wrote (WAL: no wait for a read turned write)
             conn.execution_options(write=True)
+            # ... and one transaction for the whole upgrade, begun here so Alembic takes it for
+            # the caller's: SQLite has no transactional DDL in Alembic's eyes, so on its own it
+            # committed after each migration, and a second process waiting for the lock ran the
+            # next migration in between; the first then ran it again ("table … already exists")
+            conn.begin()
         if db.dialect == "postgresql":
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": MIGRATION_LOCK})
             conn.commit()
