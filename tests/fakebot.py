@@ -438,7 +438,8 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self.chat(chat_id).deleted_threads.add(thread_id)
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
-        """Permanent: every later send to ``old_id`` answers 400 migrate."""
+        """Permanent: every later send, edit or delete naming ``old_id`` answers 400 migrate
+        (the old group's messages stay, out of reach)."""
         old = self.chat(old_id)
         old.migrated_to = new_id
         self.add_chat(new_id, "supergroup", old.title, admins=old.admins)
@@ -746,6 +747,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
 
     async def _m_editmessagereplymarkup(self, p: dict[str, Any]) -> Any:
         chat = self._find_chat(p)
+        _refuse_migrated(chat)
         message_id = int(p["message_id"])
         markup = p.get("reply_markup")
         markup = json.loads(markup) if isinstance(markup, str) else markup
@@ -767,12 +769,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
 
     async def _send(self, method: str, p: dict[str, Any]) -> Any:
         chat, fault = await self._before(method, p)
-        if chat.migrated_to is not None:
-            raise ApiError(
-                400,
-                Fault.migrate(chat.migrated_to).description,
-                {"migrate_to_chat_id": chat.migrated_to},
-            )
+        _refuse_migrated(chat)
         _refuse_unreachable(chat)
         thread = _int_or_none(p.get("message_thread_id"))
         if thread is not None and thread in chat.deleted_threads:
@@ -831,6 +828,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
         return payload
 
     def _target(self, chat: FakeChat, p: dict[str, Any], verb: str) -> LiveMessage:
+        _refuse_migrated(chat)
         _refuse_unreachable(chat)
         message_id = _int_or_none(p.get("message_id"))
         if message_id is None:
@@ -923,6 +921,17 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self._times[scope].append(now)
             while len(self._times[scope]) > 100:
                 self._times[scope].popleft()
+
+
+def _refuse_migrated(chat: FakeChat) -> None:
+    """A group upgraded to a supergroup is deactivated: every call naming its id (a send, an
+    edit, a delete) answers 400 with ``migrate_to_chat_id`` (Bot API ``ResponseParameters``)."""
+    if chat.migrated_to is not None:
+        raise ApiError(
+            400,
+            Fault.migrate(chat.migrated_to).description,
+            {"migrate_to_chat_id": chat.migrated_to},
+        )
 
 
 def _refuse_unreachable(chat: FakeChat) -> None:

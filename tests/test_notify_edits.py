@@ -192,7 +192,7 @@ def test_edit_wordings(description: str, kind: EditKind) -> None:
 def test_unknown_outcomes_are_transient_and_sent_is_done() -> None:
     assert classify_edit(SendOutcome.ambiguous("ReadTimeout")).kind is EditKind.TRANSIENT
     assert classify_edit(SendOutcome.sent(0)).kind is EditKind.DONE
-    assert classify_edit(SendOutcome.migrated(-100, "upgraded")).kind is EditKind.CHAT_GONE
+    assert classify_edit(SendOutcome.migrated(-100, "upgraded")).kind is EditKind.MIGRATED
 
 
 async def test_capability_is_per_sender() -> None:

@@ -96,3 +96,11 @@ def test_what_is_a_correction() -> None:
     assert is_correction(a, replace(a, summary=None))
     assert not is_correction(a, replace(a, body="<p>khác</p>", tags=("x",)))
     assert not is_correction(replace(a, summary=None), replace(a, summary=""))
+
+
+def test_a_group_upgraded_to_a_supergroup_ends_unreachable() -> None:
+    """Telegram answers a call on an upgraded group's id with ``migrate_to_chat_id``: the old
+    group is deactivated, its messages beyond reach for good (not retried, not "gone")."""
+    for kind, method in ((RETRACT, "delete"), (RETRACT, "text"), (CORRECT, "caption")):
+        got = decide(kind, method, _o(EditKind.MIGRATED), 0)
+        assert got == Next("unreachable", error="words for migrated")

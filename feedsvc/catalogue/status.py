@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "followup.kept": ("giữ nguyên", "kept"),
     "followup.cancelled": ("huỷ (không cần nữa)", "cancelled (no longer needed)"),
     "followup.failed": ("không thực hiện được", "failed"),
+    "followup.unreachable": (
+        "không tới được: tin nằm ở nhóm cũ, nhóm đã nâng cấp thành siêu nhóm",
+        "unreachable: the message is in the old group, since upgraded to a supergroup",
+    ),
     # -- chat types ---------------------------------------------------------------------------
     "chat_type.private": ("cá nhân", "private"),
     "chat_type.group": ("nhóm", "group"),

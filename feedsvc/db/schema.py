@@ -285,9 +285,14 @@ deliveries = Table(
     # held for a digest (state ``held`` until ``due_at``): a crashed digest returns to ``held``
     Column("digest", Boolean, nullable=False, server_default=false()),
     Column("notice", String(40)),  # a catalogue key said once above this alert
+    # the chat the message (``message_id``) went to, set when it is recorded sent (migration
+    # 0028): a group upgraded to a supergroup moves its rows to the new ``chat_id``, but their
+    # messages stay in the old group (Telegram's message ids are per chat)
+    Column("sent_chat_id", BigInteger),
     UniqueConstraint("chat_id", "article_id"),
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)
+    Index(None, "sent_chat_id", "message_id"),  # one message's deliveries (a digest)
 )
 
 # Follow-ups owed on a SENT alert (SPEC §10, issue 13): ``retract`` (its article was withdrawn or
@@ -296,7 +301,8 @@ deliveries = Table(
 # row per (delivery, kind), re-armed by a later correction or a second withdrawal. ``method`` is
 # the next Bot API call (delete | text | caption, ``_plain`` without parse mode; NULL: not yet
 # planned); ``outcome`` what finally happened (deleted | edited | unchanged | gone | kept |
-# cancelled | failed), shown in the admin delivery log.
+# cancelled | failed | unreachable: the message is in a group since upgraded to a supergroup),
+# shown in the admin delivery log.
 alert_followups = Table(
     "alert_followups",
     metadata,

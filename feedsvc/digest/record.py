@@ -2,7 +2,8 @@
 
 The same outcomes as an alert (:class:`feedsvc.notify.SendOutcome`), the same rules as
 :func:`feedsvc.send_record.record_alert`, applied to a set of rows: sent rows end ``sent``
-with the part's message id and its note (:attr:`~feedsvc.notify.SendOutcome.note`: a part an
+with the part's message id, the chat it went to (``sent_chat_id``, which a migration to a
+supergroup never moves) and its note (:attr:`~feedsvc.notify.SendOutcome.note`: a part an
 Apprise destination took in part says so, as an alert does); anything to retry goes back to
 ``held`` (a digest stays a digest) with the usual backoff; a second unknown outcome ends as
 ``unknown_outcome``; a chat that can never receive ends everything queued for it.
@@ -45,7 +46,8 @@ def record_part(
     backoff = policy.backoff(max(r.attempts for r in batch.rows))
     if kind is OutcomeKind.SENT:
         store.finish_rows(conn, part, owner, state="sent", message_id=o.message_id or 0,
-                          finished_at=now, attempt=True, error=o.note)  # fmt: skip
+                          sent_chat_id=batch.chat_id, finished_at=now, attempt=True,
+                          error=o.note)  # fmt: skip
         q.chat_succeeded(conn, batch.chat_id)
         return True
     if kind in (OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR, OutcomeKind.THREAD_GONE):

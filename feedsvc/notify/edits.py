@@ -43,7 +43,10 @@ class EditKind(StrEnum):
     WRONG_KIND = "wrong_kind"  # "no text/caption in the message to edit": the other method
     PARSE_ERROR = "parse_error"  # the HTML was refused: edit again as plain text
     REFUSED = "refused"  # this message cannot be changed so (can't be edited, bad content)
-    CHAT_GONE = "chat_gone"  # blocked, kicked, chat not found, migrated: unreachable
+    CHAT_GONE = "chat_gone"  # blocked, kicked, chat not found: unreachable
+    # the group became a supergroup (``migrate_to_chat_id``): the old group is deactivated, its
+    # messages out of the bot's reach for good; never retried, never "gone"
+    MIGRATED = "migrated"
     RETRY_AFTER = "retry_after"  # 429: pause the chat `seconds`, then again
     TRANSIENT = "transient"  # 5xx, network, unknown outcome: again later (idempotent)
 
@@ -86,7 +89,7 @@ def classify_edit(outcome: SendOutcome) -> EditOutcome:
     if kind in (OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS):
         return EditOutcome(EditKind.TRANSIENT, description=text)
     if kind is OutcomeKind.MIGRATED:
-        return EditOutcome(EditKind.CHAT_GONE, description=text)
+        return EditOutcome(EditKind.MIGRATED, description=text)
     words = text.lower().replace("_", " ")
     for pattern, found in (
         (_GONE, EditKind.GONE),

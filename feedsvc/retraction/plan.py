@@ -10,7 +10,10 @@ call again (another method, or the same later), or pause the chat (429). The wor
 Telegram facts (FIELD-NOTES "Telegram, more"; core.telegram.org/bots/api#deletemessage): a bot
 deletes its own messages only within 48 h of sending; editing keeps working later; "message to
 delete/edit not found" means already gone (success); "message is not modified" means it already
-reads so (success).
+reads so (success). A group upgraded to a supergroup is deactivated: a call on its id answers
+400 "group chat was upgraded to a supergroup chat" with ``migrate_to_chat_id`` (FIELD-NOTES
+"python-telegram-bot 22.x": ``ChatMigrated``), so its messages can no longer be changed at all:
+``unreachable`` (:data:`UNREACHABLE`), not retried, not "gone" (the message is still there).
 """
 
 from __future__ import annotations
@@ -36,6 +39,8 @@ class OnWithdraw(StrEnum):
 
 
 RETRACT, CORRECT = "retract", "correct"
+#: the outcome of a follow-up on a message in a group that became a supergroup
+UNREACHABLE = "unreachable"
 EDIT_METHODS = ("text", "caption", "text_plain", "caption_plain")
 
 
@@ -99,6 +104,7 @@ def decide(
 
     Retraction: delete refused (too old, no right, any refusal but "gone") → edit to the
     notice; an unreachable chat or an uneditable message ends ``failed`` with Telegram's words.
+    Both: a chat upgraded to a supergroup (``migrate_to_chat_id``) ends ``unreachable``.
     Correction: "not modified" is success (``unchanged``). Both: 429 pauses the chat and keeps
     the follow-up; 5xx, network errors and unknown outcomes are tried again with backoff (a
     repeat is harmless) until ``max_attempts``, then ``failed``.
@@ -110,6 +116,8 @@ def decide(
         return Next("gone")
     if r is EditKind.NOT_MODIFIED:
         return Next("edited" if kind == RETRACT else "unchanged")
+    if r is EditKind.MIGRATED:  # the old group is closed: no call can reach the message
+        return Next(UNREACHABLE, error=text)
     if attempts + 1 >= max_attempts:
         return Next("failed", error=text)
     if r is EditKind.RETRY_AFTER:

@@ -6,6 +6,13 @@ the DB at claim time exactly as sends book them. Work is durable (:mod:`feedsvc.
 a crash mid-call leaves the row leased; when the lease runs out it is done again, which Telegram
 answers harmlessly ("not found" / "not modified"). Decisions come from :mod:`.plan`; this module
 only carries them out.
+
+Every call names the chat the message was SENT to (``deliveries.sent_chat_id``), not the row's
+chat now: a group upgraded to a supergroup has its rows moved to the new id, while their
+messages stay in the old group (message ids are per chat; calling ``(supergroup, old id)``
+edited or deleted whatever the supergroup holds under that id). The old group is deactivated
+(FIELD-NOTES: calls on its id answer ``migrate_to_chat_id``), so such a follow-up ends
+``unreachable`` without a call.
 """
 
 from __future__ import annotations
@@ -35,7 +42,15 @@ from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
 from feedsvc.retraction.labels import current_labels
-from feedsvc.retraction.plan import CORRECT, RETRACT, Next, OnWithdraw, decide, first_method
+from feedsvc.retraction.plan import (
+    CORRECT,
+    RETRACT,
+    UNREACHABLE,
+    Next,
+    OnWithdraw,
+    decide,
+    first_method,
+)
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
@@ -254,7 +269,7 @@ class FollowupWorker:
                 metrics.FOLLOWUPS.labels(f.kind, nxt.outcome).inc()
                 log.info(
                     "alert #%s in chat %s: %s %s%s",
-                    f.message_id, f.chat_id, f.kind, nxt.outcome,
+                    f.message_id, f.message_chat, f.kind, nxt.outcome,
                     f" ({nxt.error})" if nxt.error else "",
                 )  # fmt: skip
             for callback in self.on_done:
@@ -272,6 +287,10 @@ class FollowupWorker:
             return Next("cancelled", error="public again"), False
         if f.kind == CORRECT and (not job.public or job.article is None):
             return Next("cancelled", error="not public"), False
+        if f.migrated_away:  # the old group is deactivated: nothing there can be changed
+            error = (f"message in group {f.message_chat}, since upgraded to supergroup "
+                     f"{f.chat_id}: Telegram no longer lets the bot change it")  # fmt: skip
+            return Next(UNREACHABLE, error=error), False
         if f.kind == CORRECT and f.siblings:  # one alert's text over a whole digest: never
             return Next("kept", error=f"digest message shared by {len(f.siblings) + 1}"), False
         if job.public_siblings:  # the digest also carries articles still public
@@ -303,7 +322,7 @@ class FollowupWorker:
         f, editor = job.followup, self.editor
         assert editor is not None and f.message_id is not None
         if method == "delete":
-            return await editor.delete(f.chat_id, f.message_id)
+            return await editor.delete(f.message_chat, f.message_id)
         caption = method.startswith("caption")
         html = not method.endswith("_plain")
         if f.kind == RETRACT:  # a digest of several articles says the general notice
@@ -314,7 +333,7 @@ class FollowupWorker:
             html = html and not f.plain_text
             text = msg.text if html else msg.plain_text
         return await editor.edit(
-            f.chat_id, f.message_id, text, caption=caption, html=html,
+            f.message_chat, f.message_id, text, caption=caption, html=html,
             link_preview=f.link_preview, buttons=job.buttons if f.kind == CORRECT else (),
         )  # fmt: skip
 

@@ -198,14 +198,17 @@ def _finish(conn: Connection, id_: int, owner: str, **values: Any) -> bool:
 
 def mark_sent(
     conn: Connection, id_: int, owner: str, message_id: int, now: datetime,
-    note: str | None = None, topics: Sequence[str] | None = None,
+    note: str | None = None, topics: Sequence[str] | None = None, *, chat_id: int | None = None,
 ) -> bool:  # fmt: skip
     """Finish a leased delivery as sent; ``note``: what went wrong in a send that still counts
     as sent (an Apprise notification that reached some of its targets), kept as its error;
-    ``topics``: the labels it went out with (:mod:`feedsvc.wanted`), when given."""
+    ``topics``: the labels it went out with (:mod:`feedsvc.wanted`), when given. ``chat_id``:
+    the chat the message was sent to (the claimed row's; default the row's own), kept as
+    ``sent_chat_id``: a migration may move the row later, never its message."""
     labels = {} if topics is None else {"topics": list(topics)}
     return _finish(
-        conn, id_, owner, state="sent", message_id=message_id, finished_at=now,
+        conn, id_, owner, state="sent", message_id=message_id,
+        sent_chat_id=deliveries.c.chat_id if chat_id is None else chat_id, finished_at=now,
         attempts=deliveries.c.attempts + 1, error=note, **labels,
     )  # fmt: skip
 
@@ -290,11 +293,19 @@ def chat_failed(
 def migrate_chat(conn: Connection, old: int, new: int) -> None:
     """A group became a supergroup: move the chat (FKs cascade) unless the new id exists.
 
+    Sent rows move too (their history, and the chat's one row per article) but keep
+    ``sent_chat_id``, the old group, where their messages are: Telegram's message ids are per
+    chat and the old group is deactivated (FIELD-NOTES: calls on its id answer
+    ``migrate_to_chat_id``), so their follow-ups end ``unreachable``
+    (:mod:`feedsvc.retraction.worker`), never touching the supergroup's message of that id.
+
     When both exist (the bot already knew the supergroup), the old chat's deliveries move to
     the new one except those of an article the new one already has (one row per chat and
     article: it gets, or got, that alert through its own row); those stay behind and go with the
     old chat (:func:`follow_migration`). Moving them all broke that uniqueness: the recording
-    failed at every try and the alert was never ended."""
+    failed at every try and the alert was never ended. Those left behind are dropped with the
+    old chat: a sent one's message is in the old group, beyond reach (its follow-ups could only
+    end ``unreachable``); the supergroup's own row of the article is the one followed up."""
     exists = conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == new)).first()
     if exists is None:
         conn.execute(

@@ -37,9 +37,10 @@ class DeliveryRow:
     created_at: datetime
     finished_at: datetime | None
     # follow-ups on the sent alert (SPEC §10): outcome (or pending/working) and when it ended
-    retraction: str | None = None  # deleted | edited | gone | kept | cancelled | failed
+    # deleted | edited | gone | kept | cancelled | failed | unreachable (an old group's message)
+    retraction: str | None = None
     retracted_at: datetime | None = None
-    correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed
+    correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed | …
     corrected_at: datetime | None = None
     channel: str = "telegram"
 

@@ -33,7 +33,10 @@ RETRACT, CORRECT = "retract", "correct"
 KINDS = (RETRACT, CORRECT)
 # A follow-up waits while its delivery may still be sent.
 _UNSETTLED = ("pending", "held", "sending")  # held: waiting for a digest (issue 15)
-OUTCOMES = ("deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed")
+# unreachable: the message is in a group since upgraded to a supergroup (`Followup.migrated_away`)
+OUTCOMES = (
+    "deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed", "unreachable",
+)  # fmt: skip
 # A sent alert's article moved less than this far into the future is not retracted: a CMS clock
 # a little ahead (an edit that re-dates the article to "now") must not take an alert away for
 # good; within this its new time comes before the retraction would have been worth it.
@@ -58,9 +61,23 @@ class Followup:
     topics: list[str]
     plain_text: bool  # the alert went out without parse mode
     link_preview: bool
+    # the chat the message went to (``deliveries.sent_chat_id``); not ``chat_id`` once the
+    # group became a supergroup (the row moved, its message stayed in the old group)
+    sent_chat_id: int | None = None
     # articles of the OTHER deliveries recorded with the same message (a digest: one message,
     # several alerts); deleting or editing that message touches them all
     siblings: tuple[int, ...] = ()
+
+    @property
+    def message_chat(self) -> int:
+        """The chat ``message_id`` belongs to: Telegram's message ids are per chat."""
+        return self.chat_id if self.sent_chat_id is None else self.sent_chat_id
+
+    @property
+    def migrated_away(self) -> bool:
+        """The message is in a group since upgraded to a supergroup (the row followed the
+        chat to ``chat_id``): deactivated, its messages beyond the bot's reach."""
+        return self.message_chat != self.chat_id
 
 
 def _queue(conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime) -> int:
@@ -293,7 +310,7 @@ def claim(
             f.c.id, f.c.kind, f.c.method, f.c.attempts, deliveries.c.id, deliveries.c.state,
             deliveries.c.chat_id, chats.c.type, deliveries.c.message_id,
             deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
-            deliveries.c.plain_text, chats.c.link_preview,
+            deliveries.c.plain_text, chats.c.link_preview, deliveries.c.sent_chat_id,
         )
         .join(deliveries, deliveries.c.id == f.c.delivery_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
@@ -311,11 +328,13 @@ def claim(
 
 
 def _siblings(conn: Connection, c: Followup) -> tuple[int, ...]:
-    """Articles of the other deliveries to the same chat recorded with the same message id."""
+    """Articles of the other deliveries recorded with the same message: the same id in the
+    same chat it was SENT to (``sent_chat_id``), never the row's current chat, where a group's
+    alerts moved by a migration carry ids of the old group's messages."""
     if c.message_id is None or c.delivery_state != "sent":
         return ()
     stmt = select(deliveries.c.article_id).where(
-        deliveries.c.chat_id == c.chat_id,
+        deliveries.c.sent_chat_id == c.message_chat,
         deliveries.c.message_id == c.message_id,
         deliveries.c.state == "sent",
         deliveries.c.id != c.delivery_id,
