@@ -19,6 +19,11 @@ budget (the client charges it: the next free slot, the chat's pace after an aler
 dropped), so up to :data:`MAX_CONCURRENT` replies wait at once. Nothing here raises out: a
 failed reply is logged without the token and the update dropped (a user simply sends the
 command again).
+
+One chat's updates act strictly in the order received, each reply sent before the next
+command runs (``/sub`` then ``/unsub`` must leave no subscription, ``/quiet`` then
+``/settings`` must show the new hours), while other chats run at once:
+:class:`~feedsvc.channels.zalo.lanes.ChatLanes`, a bounded lane per chat, forgotten when idle.
 """
 
 from __future__ import annotations
@@ -36,6 +41,7 @@ import httpx
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.lanes import ChatLanes
 from feedsvc.channels.zalo.updates import (
     MAX_AGE,
     Incoming,
@@ -53,7 +59,11 @@ READ_ONLY = frozenset({"help", "topics", "list", "settings"})
 #: commands, and the lines of ``/settings`` (no ``/silent`` line inviting an unknown command)
 OPTIONS = ("digest", "quiet")
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # site.timezone's default; the service passes its own
-MAX_CONCURRENT = 16  # updates handled at once (webhook bursts queue behind these)
+MAX_CONCURRENT = 16  # updates handled at once, across chats (one per chat at a time)
+#: updates of one chat waiting behind the one being handled, at least (a chat's command budget,
+#: ``chat_command_burst``, and its refusal always fit: what is dropped beyond is a flood the
+#: budget would silence)
+MAX_WAITING_PER_CHAT = 32
 PRUNE_EVERY = 600.0  # seconds between two prunings of the handled updates' keys, per process
 
 
@@ -65,7 +75,8 @@ def secret_matches(expected: str, given: str | None) -> bool:
 
 
 class ZaloBot:
-    """Answers Zalo updates. ``handle`` is safe to call concurrently."""
+    """Answers Zalo updates, each chat's in order (:meth:`accept`). ``handle`` is safe to call
+    concurrently; only the lanes keep a chat's commands in order."""
 
     def __init__(
         self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None,
@@ -76,41 +87,38 @@ class ZaloBot:
         self.tz = tz
         self.limits = limits or actions.Limits()
         self.gate = actions.CommandGate(self.limits)
-        self._slots = asyncio.Semaphore(MAX_CONCURRENT)
-        self._tasks: set[asyncio.Task[None]] = set()
+        per_chat = max(MAX_WAITING_PER_CHAT, self.limits.chat_command_burst + 1)
+        self.lanes = ChatLanes(self.handle, concurrency=MAX_CONCURRENT, per_chat=per_chat)
         self._next_prune = 0.0  # time.monotonic() of the next pruning
 
     def accept(self, body: Any) -> bool:
-        """Queue one update for handling (the webhook answers at once); False when it is not a
-        text message (ignored)."""
+        """Queue one update behind its chat's earlier ones, without waiting (the webhook answers
+        at once); False when it is not a text message (ignored) or its chat already has a full
+        lane of commands waiting (dropped: :class:`~feedsvc.channels.zalo.lanes.ChatLanes`)."""
         incoming = parse_update(body)
         if incoming is None:
             return False
-        task = asyncio.create_task(self.handle(incoming))
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
-        return True
+        return self.lanes.submit(incoming.chat_id, incoming)
 
     async def drain(self) -> None:
-        if self._tasks:
-            await asyncio.gather(*list(self._tasks), return_exceptions=True)
+        """Wait until every update accepted so far (and meanwhile) is handled; cancelled, the
+        handling is cancelled (``ChatLanes.drain``)."""
+        await self.lanes.drain()
 
     async def handle(self, incoming: Incoming) -> None:
-        """Run the command in ``incoming`` and send the reply (if any)."""
-        async with self._slots:
-            try:
-                reply = await asyncio.to_thread(self._answer_once, incoming)
-            except Exception:
-                log.exception("zalo: command failed")
-                reply = texts.t("apology")
-            if reply is None:
-                return
-            try:
-                await self.api.send_message(incoming.chat_id, plain_reply(reply))
-            except (ZaloError, httpx.HTTPError) as exc:
-                log.warning(
-                    "zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}")
-                )
+        """Run the command in ``incoming`` and send the reply (if any). The lanes call it one
+        update of a chat at a time, within their bound of :data:`MAX_CONCURRENT`."""
+        try:
+            reply = await asyncio.to_thread(self._answer_once, incoming)
+        except Exception:
+            log.exception("zalo: command failed")
+            reply = texts.t("apology")
+        if reply is None:
+            return
+        try:
+            await self.api.send_message(incoming.chat_id, plain_reply(reply))
+        except (ZaloError, httpx.HTTPError) as exc:
+            log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
 
     def _answer_once(self, incoming: Incoming) -> str | None:
         """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise."""
