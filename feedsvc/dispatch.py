@@ -246,7 +246,7 @@ class Dispatcher:
             if withheld:
                 return  # recorded as withdrawn, or back in the queue until its time
             if article is None:
-                outcome = SendOutcome.bad_content("article no longer stored")
+                outcome = SendOutcome.bad_content("article no longer stored", attempted=False)
             else:
                 target = Target(
                     d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text,
@@ -293,7 +293,8 @@ class Dispatcher:
         ``withdrawn``. One whose time was moved into the future waits for it. An alert the
         chat no longer wants (:mod:`feedsvc.wanted`: unsubscribed, the topic disabled or
         deleted) ends ``unsubscribed``. True: do not send. (A send already under way cannot
-        be stopped; its retraction is the sent alert's concern.)"""
+        be stopped; its retraction is the sent alert's concern.) None of these counts an
+        attempt: nothing reached the channel."""
         with self.db.read() as conn:
             now = self.db.now()
             seen = lifecycle.article_visibility(conn, d.article_id, now)
@@ -304,7 +305,8 @@ class Dispatcher:
             )
         if gone:
             with self.db.write() as conn:
-                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now)
+                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now,
+                                attempted=False)  # fmt: skip
             log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
             return True
         if seen in (Visibility.PUBLIC, None):  # None: no article; the send path says so
@@ -313,10 +315,12 @@ class Dispatcher:
             now = self.db.now()
             if seen is Visibility.SCHEDULED:
                 due = lifecycle.published_at(conn, d.article_id) or now
-                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet")
+                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet",
+                              attempted=False)  # fmt: skip
             else:
                 reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
-                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now)
+                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now,
+                                attempted=False)  # fmt: skip
         log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
         return True
 
