@@ -7,7 +7,8 @@ Source" spoofing, CVE-2021-42574). The admin refuses them in typed text
 (:mod:`feedsvc.fieldtext`), and feeds, reader pages and alerts clean them out of article text
 (:func:`feedsvc.feeds.sanitize.xml_clean`); matching deletes every format character anyway
 (:mod:`feedsvc.matching.normalize`), and a reader's ``?q=`` drops them
-(:mod:`feedsvc.pages.listing`).
+(:mod:`feedsvc.pages.listing`). The CLI's line output and the text logs show them as escapes
+(``\u202e``: :func:`feedsvc.logs.escape_controls`), a terminal being a display too.
 
 Not among them: the plain direction marks U+200E/U+200F (LRM, RLM) and U+061C (ALM). They set
 no state beyond themselves (a strong character of a direction, invisible), cannot reverse what

@@ -247,7 +247,7 @@ class Dispatcher:
                 return  # recorded as withdrawn or unsubscribed, or queued until its time
             d = replace(d, topics=labels)  # sent with, and recorded with, the labels of now
             if article is None:
-                outcome = SendOutcome.bad_content("article no longer stored")
+                outcome = SendOutcome.bad_content("article no longer stored", attempted=False)
             else:
                 target = Target(
                     d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text,
@@ -297,7 +297,8 @@ class Dispatcher:
         no longer matching) ends it ``unsubscribed``; otherwise it goes out labelled with only
         what the chat still follows and the article still matches, under current titles, not
         the labels it was queued with. None: do not send. (A send already under way cannot be
-        stopped; its retraction is the sent alert's concern.)"""
+        stopped; its retraction is the sent alert's concern.) None of these counts an attempt:
+        nothing reached the channel."""
         want = None
         with self.db.read() as conn:
             now = self.db.now()
@@ -309,7 +310,8 @@ class Dispatcher:
             return want.labels
         if want is not None:
             with self.db.write() as conn:
-                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now)
+                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now,
+                                attempted=False)  # fmt: skip
             log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
             return None
         if seen in (Visibility.PUBLIC, None):  # no article: the send path says so
@@ -318,10 +320,12 @@ class Dispatcher:
             now = self.db.now()
             if seen is Visibility.SCHEDULED:
                 due = lifecycle.published_at(conn, d.article_id) or now
-                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet")
+                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet",
+                              attempted=False)  # fmt: skip
             else:
                 reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
-                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now)
+                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now,
+                                attempted=False)  # fmt: skip
         log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
         return None
 

@@ -4,11 +4,14 @@ Secrets are scrubbed in a handler filter, so even a third-party library that log
 the bot token in it (httpx does, at INFO) cannot leak it.
 
 Logged values come from outside (article URLs and titles, query strings, chat names, request
-lines): a newline in one would start what looks like a new log record. In text mode every
-control character of a message (C0, DEL, C1, and the Unicode line/paragraph separators) is
-written as an escape (``\n``, ``\x1b``, ``\u2028``), for every logger, ours and libraries';
-a traceback keeps its lines but each is indented, so none can pass for a record. JSON mode
-escapes them by construction.
+lines): a newline in one would start what looks like a new log record, and a bidi override
+(U+202E) would show the rest of its line reversed in the terminal that reads it. In text mode
+every character of :data:`ESCAPED` in a message is written as an escape (``\n``, ``\x1b``,
+``\u2028``, ``\u202e``), for every logger, ours and libraries'; a traceback keeps its lines
+but each is indented, so none can pass for a record. JSON mode writes them as JSON escapes
+(``\u202e``): the same value to a program, nothing a terminal acts on
+(:func:`escape_json`). :func:`escape_controls` is also the CLI's one rule for free text in
+line-based output (:func:`feedsvc.cli.common.cell`).
 """
 
 from __future__ import annotations
@@ -20,6 +23,8 @@ import sys
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
+
+from feedsvc.bidi import BIDI_CONTROLS
 
 _STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 
@@ -62,8 +67,27 @@ class RedactSecrets(logging.Filter):
         return True
 
 
-#: Control characters (Unicode category Cc) and the line/paragraph separators.
-_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+#: Invisible format characters that no ordinary text needs and that hide or disguise text in
+#: a terminal: ZERO WIDTH SPACE U+200B, the MONGOLIAN VOWEL SEPARATOR U+180E, WORD JOINER
+#: U+2060 and the invisible operators U+2061–U+2064, the deprecated format characters
+#: U+206A–U+206F, the byte order mark U+FEFF and the interlinear annotation characters
+#: U+FFF9–U+FFFB (which hide the text between them where supported). A title showing
+#: ``\u200b`` says why a slug that looks right is not found.
+INVISIBLE = "\u180e\u200b\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
+
+#: The body of the character class of what :func:`escape_controls` escapes: control characters
+#: (Unicode category Cc: C0, DEL, C1), the line/paragraph separators U+2028/U+2029, the bidi
+#: embedding, override and isolate controls (:mod:`feedsvc.bidi`, the one definition) and
+#: :data:`INVISIBLE`. Deliberately not: the direction marks LRM/RLM/ALM (U+200E/F, U+061C: they
+#: reverse nothing, and mixed Arabic/Hebrew text needs them), the joiners ZWNJ/ZWJ (U+200C/D:
+#: Persian, Indic scripts, emoji sequences), the soft hyphen, variation selectors, combining
+#: marks (Vietnamese in NFD), tag characters (the flags of England, Scotland, Wales) and
+#: letters that happen to be blank (Hangul fillers): escaping them would garble real text.
+_BEYOND_C0 = f"\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}{INVISIBLE}"
+ESCAPED = f"\x00-\x1f{_BEYOND_C0}"
+_CONTROL = re.compile(f"[{ESCAPED}]")
+#: What ``json.dumps`` leaves raw of them (it escapes C0; a newline of ``indent`` is layout).
+_JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -79,13 +103,24 @@ def brief_error(exc: BaseException, scrub: Callable[[str], str] = lambda text: t
 
 
 def escape_controls(text: str) -> str:
-    """``text`` with each control character as a visible escape, so it stays on one line."""
+    """``text`` with each character of :data:`ESCAPED` as a visible escape (``\\n``,
+    ``\\x85``, ``\\u202e``), so it stays on one line, in the order it is written, with
+    nothing hidden. A backslash is not escaped: applying it twice changes nothing."""
     return _CONTROL.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match[0]
     return _ESCAPES.get(char) or char.encode("unicode_escape").decode("ascii")
+
+
+def escape_json(dumped: str) -> str:
+    """JSON text (``json.dumps(..., ensure_ascii=False)``) with each character of
+    :data:`ESCAPED` its ``\\uXXXX`` escape: the value a program reads is unchanged, and the
+    line a terminal shows is neither broken (U+2028, NEL) nor reordered (U+202E). Outside a
+    string JSON holds only ASCII, and ``json`` escapes C0 itself (a newline of ``indent`` is
+    layout, left alone), so every match is a character of a string."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m[0]):04x}", dumped)
 
 
 class TextFormatter(logging.Formatter):
@@ -128,7 +163,7 @@ class JsonFormatter(logging.Formatter):
             doc["exc"] = self.formatException(record.exc_info)
         elif record.exc_text:
             doc["exc"] = record.exc_text
-        return json.dumps(doc, ensure_ascii=False, default=str)
+        return escape_json(json.dumps(doc, ensure_ascii=False, default=str))
 
 
 def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:

@@ -62,7 +62,7 @@ def record_alert(
     elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
         q.retry_later(conn, d.id, owner, now, text, plain_text=True)
     elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
-        q.mark_terminal(conn, d.id, owner, "bad_content", text, now)
+        q.mark_terminal(conn, d.id, owner, "bad_content", text, now, attempted=o.attempted)
     elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= policy.max_unknown_resends:
         # Telegram may hold this message already, maybe twice: a human decides (re-send)
         q.mark_terminal(conn, d.id, owner, "unknown_outcome", text, now, ambiguous=True)

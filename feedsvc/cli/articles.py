@@ -32,8 +32,9 @@ PENDING = "hidden (waiting for ingest)"
 
 def _line(a: EditorState) -> str:
     """``source_key  state  published (UTC)  title  [reason]``, tab-separated, one line: the
-    title and reason are free text (:func:`~feedsvc.cli.common.cell`). A pending hide's state
-    is :data:`PENDING`, its time ``-`` when no table here holds the key (an external CMS's)."""
+    key (a CMS's), title and reason are free text (:func:`~feedsvc.cli.common.cell`). A
+    pending hide's state is :data:`PENDING`, its time ``-`` when no table here holds the key
+    (an external CMS's)."""
     from datetime import UTC, datetime
 
     state = PENDING if a.pending else a.visibility(datetime.now(UTC)).value
@@ -41,7 +42,7 @@ def _line(a: EditorState) -> str:
     when = "-" if a.published_at is None else a.published_at.astimezone(UTC)
     when = when if isinstance(when, str) else when.strftime("%Y-%m-%dT%H:%MZ")
     texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
-    return "\t".join([a.source_key, state, when, *texts])
+    return "\t".join([cell(a.source_key), state, when, *texts])
 
 
 @click.group()

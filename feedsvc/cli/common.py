@@ -89,12 +89,15 @@ CELL_CHARS = 200
 
 
 def cell(text: object, limit: int | None = None) -> str:
-    """Free text (a title, reason, query, chat title, a channel's error) as one cell of a
-    line-based output: every control character (newline, tab, carriage return, C1, U+2028/9) as
-    a visible escape (``\\n``, ``\\t``, ``\\x07``; :func:`feedsvc.logs.escape_controls`), so one
-    row is one line and a tab-separated row keeps its columns whatever a user typed; longer than
-    ``limit`` characters (after escaping) cut with "…", never inside a grapheme cluster. The
-    one rule every CLI printer uses."""
+    """Free text (a title, reason, query, chat title, a CMS key, a channel's error) as one cell
+    of a line-based output: every control character (newline, tab, carriage return, C1,
+    U+2028/9), bidi control (U+202E, the isolates U+2066–9…: :mod:`feedsvc.bidi`) and
+    invisible format character (U+200B, U+FEFF…) as a visible escape (``\\n``, ``\\t``,
+    ``\\x07``, ``\\u202e``; :func:`feedsvc.logs.escape_controls`, the same rule as the text
+    logs, which says what is deliberately left alone: LRM/RLM, ZWJ, combining marks), so one
+    row is one line, shown in the order it is stored with nothing hidden, and a tab-separated
+    row keeps its columns whatever a user typed; longer than ``limit`` characters (after
+    escaping) cut with "…". The one rule every CLI printer uses."""
     from feedsvc.logs import escape_controls
 
     shown = escape_controls(str(text))

@@ -82,6 +82,7 @@ def _state_db_problems(url: str) -> list[str]:
 def show(config_file: str | None) -> None:
     """Print the effective configuration as JSON (secrets and URL passwords masked)."""
     from feedsvc.config import printable
+    from feedsvc.logs import escape_json
 
     settings = load_settings(config_file, logging_=False)
-    click.echo(json.dumps(printable(settings), indent=2, ensure_ascii=False))
+    click.echo(escape_json(json.dumps(printable(settings), indent=2, ensure_ascii=False)))

@@ -20,6 +20,7 @@ from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     Int,
+    cell,
     config_option,
     fail,
     load_settings,
@@ -108,7 +109,9 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     size = _size(file)
 
     def reject(r: object) -> None:
-        click.echo(f"rejected {r}", err=True)
+        # a value quoted from the line (a key holding U+202E) shown as an escape: one line,
+        # in order (`cell`, no length limit: the whole reason is the point)
+        click.echo(f"rejected {cell(r)}", err=True)
 
     with click.progressbar(
         length=size or 0,

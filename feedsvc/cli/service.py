@@ -151,11 +151,14 @@ def status(config_file: str | None, as_json: bool) -> None:
         from pydantic_core import to_jsonable_python
 
         shown = to_jsonable_python(facts, fallback=str)
-        click.echo(json.dumps(shown, indent=2, ensure_ascii=False))
+        # a bidi override in an error or a CMS key as a JSON escape: nothing a terminal acts on
+        from feedsvc.logs import escape_json
+
+        click.echo(escape_json(json.dumps(shown, indent=2, ensure_ascii=False)))
         return
     # every value through `cell`: a quarantined CMS row's key or an error holding a line break
-    # printed raw forged a line of its own (control characters only: idempotent on the
-    # cells escaped above)
+    # or a bidi override printed raw forged a line of its own (`cell` escapes, never escapes
+    # a backslash: idempotent on the cells escaped above)
     width = max(len(k) for k in facts)
     for key, value in facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"

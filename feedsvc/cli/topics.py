@@ -298,6 +298,6 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     for sample in result.samples:
         a = sample.stored.article
         title = cell(a.title, CELL_CHARS)
-        click.echo(f"\n{words.time(a.published_at)}  {a.source_key}  {title}")
+        click.echo(f"\n{words.time(a.published_at)}  {cell(a.source_key)}  {title}")
         for hit in sample.explanation.hits:
             click.echo(f"    {cell(hit.term)} in {hit.field}: {cell(hit.snippet_text)}")

@@ -65,6 +65,29 @@ class _Section(BaseModel):
             raise ValueError("must be a list of numbers, not of true/false")
         return value
 
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_empty_path(cls, value: object, info: ValidationInfo) -> object:
+        """A file's path given as ``""`` or blanks (``topics.file = ""``, an env override
+        ``FEEDSVC_TOPICS__FILE=`` left empty) is refused: pydantic made it ``Path(".")``, the
+        working directory, and the commands said "cannot read .: Is a directory", "topics file
+        . not found", ". is a directory, not a file": never that the value was empty. No key
+        has an empty value meaning "none" (the README documents none; ``topics.import_on_start
+        = false`` is how a start skips the file), so the message says how to get the default:
+        unset the key. Every ``Path`` key, the ``*_file`` secrets' too, by this one rule."""
+        field = cls.model_fields[str(info.field_name)]
+        kind = field.annotation
+        if isinstance(value, str) and not value.strip() and Path in (kind, *typing.get_args(kind)):
+            default = field.default
+            instead = (
+                f"unset the key to use the default, {default}"
+                if isinstance(default, Path)
+                else "name the file, or unset the key"
+            )
+            raise ValueError(f"is empty, which names no file (read as a path, it is the "
+                             f"current directory): {instead}")  # fmt: skip
+        return value
+
 
 class _Timeouts(_Section):
     """Bounds on every wait on a network DB's sockets (seconds; see feedsvc.db.timeouts)."""

@@ -61,6 +61,9 @@ class SendOutcome:
     seconds: float | None = None  # RETRY_AFTER
     new_chat_id: int | None = None  # MIGRATED
     description: str = ""  # Telegram's (or the transport's) words, token-free
+    #: False: nothing was handed to the channel (the dispatcher's own refusal, an article no
+    #: longer stored), so the delivery counts no attempt
+    attempted: bool = True
 
     @classmethod
     def sent(cls, message_id: int, description: str = "") -> SendOutcome:
@@ -89,8 +92,8 @@ class SendOutcome:
         return cls(OutcomeKind.PARSE_ERROR, description=description)
 
     @classmethod
-    def bad_content(cls, description: str) -> SendOutcome:
-        return cls(OutcomeKind.BAD_CONTENT, description=description)
+    def bad_content(cls, description: str, attempted: bool = True) -> SendOutcome:
+        return cls(OutcomeKind.BAD_CONTENT, description=description, attempted=attempted)
 
     @classmethod
     def transient(cls, description: str) -> SendOutcome:

@@ -222,21 +222,19 @@ def mark_terminal(
     now: datetime,
     *,
     ambiguous: bool = False,
+    attempted: bool = True,
 ) -> bool:
     """End a leased delivery in ``state`` (a dead letter); ``ambiguous``: this last send's
-    outcome is unknown (counted like :func:`retry_later` does)."""
+    outcome is unknown (counted like :func:`retry_later` does). ``attempted`` false: nothing
+    was handed to the channel (the dispatcher's check at send time found the article
+    withdrawn or the chat unsubscribed, or the article gone), so no attempt is counted:
+    ``attempts`` is the sends made, which the API and the admin's delivery log show (an
+    ``unsubscribed`` alert showed "attempts: 1")."""
     assert state in TERMINAL and state != "sent"
     values: dict[str, Any] = {"ambiguous": deliveries.c.ambiguous + 1} if ambiguous else {}
-    return _finish(
-        conn,
-        id_,
-        owner,
-        state=state,
-        error=error[:1000],
-        finished_at=now,
-        attempts=deliveries.c.attempts + 1,
-        **values,
-    )
+    if attempted:
+        values["attempts"] = deliveries.c.attempts + 1
+    return _finish(conn, id_, owner, state=state, error=error[:1000], finished_at=now, **values)
 
 
 def retry_later(
@@ -248,13 +246,14 @@ def retry_later(
     *,
     plain_text: bool | None = None,
     ambiguous: bool = False,
+    attempted: bool = True,
 ) -> bool:
-    values: dict[str, Any] = {
-        "state": "pending",
-        "due_at": due,
-        "error": error[:1000],
-        "attempts": deliveries.c.attempts + 1,
-    }
+    """Back to the queue, due at ``due``; ``attempted`` false: no send was made (an article
+    moved into the future, waiting for its time), so none is counted — nor brings the row
+    nearer ``max_attempts``."""
+    values: dict[str, Any] = {"state": "pending", "due_at": due, "error": error[:1000]}
+    if attempted:
+        values["attempts"] = deliveries.c.attempts + 1
     if plain_text is not None:
         values["plain_text"] = plain_text
     if ambiguous:
