@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import Connection, Engine, create_engine, insert, inspect, select, text
-from upgrades import database_at
+from upgrades import database_at, held_columns
 
 from feedsvc.db import Database
 from feedsvc.db.engine import alembic_config, current_revision
@@ -114,7 +114,8 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
     with engine.connect() as conn:
         return {
             t.name: sorted(
-                (tuple(_cell(v) for v in row) for row in conn.execute(select(t))), key=repr
+                (tuple(_cell(v) for v in row) for row in conn.execute(held_columns(engine, t))),
+                key=repr,
             )
             for t in metadata.sorted_tables
             if t.name in present

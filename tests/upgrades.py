@@ -76,3 +76,13 @@ def queued_for_followers(
             attempts=0, ambiguous=0, plain_text=False, due_at=now, created_at=now,
         ))  # fmt: skip
     return article_id
+
+
+def held_columns(engine: Any, table: Any) -> Any:
+    """``SELECT`` of the columns of ``table`` (a ``db.schema`` table) that the database holds
+    at its revision: a later migration's column (0028's ``deliveries.sent_chat_id``) is not
+    there yet in a DB stopped before it."""
+    from sqlalchemy import inspect, select
+
+    names = {c["name"] for c in inspect(engine).get_columns(table.name)}
+    return select(*[c for c in table.c if c.name in names])
