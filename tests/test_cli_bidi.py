@@ -19,21 +19,16 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from factories import article
-from migrated import premigrated
+from cli_service import run, service
 from sqlalchemy import insert, select, update
 
 from feedsvc import operations as ops
-from feedsvc.app import Roles, Service
+from feedsvc.app import Service
 from feedsvc.bidi import BIDI_CONTROL_RANGES
-from feedsvc.cli import cli
 from feedsvc.cli.common import CELL_CHARS, cell
-from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries, ingest_quarantine, subscriptions, topics
 from feedsvc.logs import setup_logging
 from feedsvc.store.records import TopicSpec
-from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat
 
 BIDI = [chr(c) for first, last in BIDI_CONTROL_RANGES for c in range(first, last + 1)]
@@ -53,6 +48,8 @@ KEPT = [
     "mềm\u00admại",  # soft hyphen
 ]
 
+__all__ = ["service"]  # the fixture, shared (cli_service)
+
 
 def forged(char: str) -> str:
     """A title that, printed raw, shows as another row's text (U+202E reverses the rest)."""
@@ -62,26 +59,6 @@ def forged(char: str) -> str:
 def assert_escaped(output: str, char: str) -> None:
     assert char not in output, repr(output)
     assert char.encode("unicode_escape").decode("ascii") in output, output
-
-
-@pytest.fixture
-def service(sqlite_url: str) -> Iterator[Service]:
-    settings = load_config(None, {"database": {"url": premigrated(sqlite_url)},
-                                  "topics": {"import_on_start": False}})  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    now = service.db.now()
-    with service.db.write() as conn:
-        upsert_source_articles(conn, [article(1, title="Kiến Thụy khánh thành cầu mới",
-                                              published_at=now)], now)  # fmt: skip
-    assert service.ingest_tick().error is None
-    yield service
-    service.db.dispose()
-
-
-def run(service: Service, *args: str) -> Any:
-    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
-    return CliRunner().invoke(cli, list(args), env=env)
 
 
 @pytest.mark.parametrize("char", HIDDEN)
@@ -152,13 +129,19 @@ def test_status_escapes_a_channel_error_and_a_chat(service: Service, char: str) 
             error=error, attempts=1, ambiguous=0, plain_text=False, digest=False, due_at=now,
             created_at=now,
         ))  # fmt: skip
+    assert status_both_ways(service, char)["recent_errors"]
+
+
+def status_both_ways(service: Service, char: str) -> Any:
+    """``status`` with ``char`` escaped in its lines, and ``status --json`` (parsed) holding it
+    only as a JSON escape."""
     shown = run(service, "status")
     assert shown.exit_code == 0, shown.output
     assert_escaped(shown.output, char)
     as_json = run(service, "status", "--json")
     assert as_json.exit_code == 0, as_json.output
     assert char not in as_json.output
-    assert json.loads(as_json.output)["recent_errors"]
+    return json.loads(as_json.output)
 
 
 @pytest.mark.parametrize("char", ["\u202e", "\u2066", "\u200b", "\u2028", "\x85"])
@@ -172,13 +155,7 @@ def test_status_and_its_json_escape_a_quarantined_cms_key(service: Service, char
             source="builtin", source_id="9", source_key=key, source_cursor=now, stage="parse",
             reason=reason, first_seen_at=now, last_seen_at=now,
         ))  # fmt: skip
-    shown = run(service, "status")
-    assert shown.exit_code == 0, shown.output
-    assert_escaped(shown.output, char)
-    as_json = run(service, "status", "--json")
-    assert as_json.exit_code == 0, as_json.output
-    assert char not in as_json.output
-    (line,) = json.loads(as_json.output)["quarantined_rows"]
+    (line,) = status_both_ways(service, char)["quarantined_rows"]
     assert key in line and reason in line
 
 

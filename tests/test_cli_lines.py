@@ -9,48 +9,23 @@ reason is one line (breaks and tabs read as a space) and other control character
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
-from click.testing import CliRunner
-from factories import article
-from migrated import premigrated
+from cli_service import run, service
 from sqlalchemy import insert, select, update
 
 from feedsvc import operations as ops
-from feedsvc.app import Roles, Service
-from feedsvc.cli import cli
+from feedsvc.app import Service
 from feedsvc.cli.common import CELL_CHARS, cell
-from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store.records import TopicSpec
-from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat
 
 BREAKERS = ["a\nb", "a\r\nb", "a\rb", "a\tb", "a\u2028b", "a\u2029b", "a\x85b", "a\x0bb",
             "a\x0cb", "a\x1cb", "\n\nđầu\n", "x" * 5000]  # fmt: skip
 
-
-@pytest.fixture
-def service(sqlite_url: str) -> Iterator[Service]:
-    settings = load_config(None, {"database": {"url": premigrated(sqlite_url)},
-                                  "topics": {"import_on_start": False}})  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    now = service.db.now()
-    with service.db.write() as conn:
-        upsert_source_articles(conn, [article(1, title="Kiến Thụy khánh thành cầu mới",
-                                              published_at=now)], now)  # fmt: skip
-    assert service.ingest_tick().error is None
-    yield service
-    service.db.dispose()
-
-
-def run(service: Service, *args: str) -> Any:
-    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
-    return CliRunner().invoke(cli, list(args), env=env)
+__all__ = ["service"]  # the fixture, shared (cli_service)
 
 
 @pytest.mark.parametrize("text", BREAKERS)
