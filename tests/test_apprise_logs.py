@@ -40,9 +40,15 @@ CHECKED = [
 ]
 
 
+#: a mask's tag (``json://***#5d4dab``): six hex digits of a hash, which may happen to end in
+#: a fragment searched for ("#5d4dab: ..." holds "ab:"), so tags are left out of the search
+MASK_TAG = re.compile(r"\*\*\*#[0-9a-f]{6}")
+
+
 def assert_clean(text: str, fragments: list[str]) -> None:
+    searched = MASK_TAG.sub("***#", text).lower()
     for fragment in fragments:
-        assert fragment.lower() not in text.lower(), (fragment, text)
+        assert fragment.lower() not in searched, (fragment, text)
     assert not ABBREVIATED.search(text), text
 
 

@@ -28,12 +28,14 @@ async def test_calls_due_together_leave_a_gap_apart_in_order() -> None:
 
     async def call(n: int) -> None:
         await gate.wait(time.monotonic() - 1, 0.05)
-        released.append((n, time.monotonic()))
+        # the gate's own release stamp: a clock read here could come after the OS paused
+        # the process for a moment, and make the next gap look a millisecond short
+        released.append((n, gate._last))
 
     await asyncio.gather(*(call(n) for n in range(6)))
     assert [n for n, _ in released] == list(range(6))
     gaps = [b - a for (_, a), (_, b) in itertools.pairwise(released)]
-    assert min(gaps) >= 0.05 * 0.99, gaps
+    assert min(gaps) >= 0.05, gaps
 
 
 async def test_a_call_leaves_no_sooner_than_its_slot() -> None:
@@ -51,9 +53,9 @@ async def test_a_late_release_pushes_the_next_one_back() -> None:
     await gate.wait(start, 0.1)
     time.sleep(0.3)  # the fault under test: a blocked event loop (not a wait)
     await gate.wait(start + 0.1, 0.1)  # planned 0.1 s in, due long ago
-    first = time.monotonic()
+    first = gate._last  # the release stamps, as in the test above
     await gate.wait(start + 0.2, 0.1)
-    assert time.monotonic() - first >= 0.1 * 0.99
+    assert gate._last - first >= 0.1
 
 
 def test_one_gate_per_channel_object() -> None:
