@@ -5,6 +5,7 @@ was edited or a new article arrived."""
 
 from __future__ import annotations
 
+import html
 import re
 import warnings
 from collections.abc import Iterator
@@ -17,10 +18,11 @@ from factories import article
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
-from feedsvc.cli import cli
+from feedsvc.cli import cli, terminate
 from feedsvc.config import load_config
 from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.topics import TopicSpec
+from feedsvc.store.article_reads import topic_articles
+from feedsvc.store.topics import TopicSpec, get_topic
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -138,3 +140,132 @@ def test_backfill_after_a_narrowed_query_empties_the_feed_of_it_everywhere(
     assert "removed 1 no longer matching" in result.output
     service.publisher.sync()
     assert narrowed_in_feeds(client)
+
+
+# -- a backfill that stops part-way ----------------------------------------------------------
+# Its batches done are stored (a backfill commits batch by batch), so the feeds must show them:
+# before, every entry point rendered only after a backfill that ran to its end, and the feeds
+# lagged what the topic held until the next edit or article (a tester's SIGTERM, and the 409
+# of a query changed meanwhile).
+
+
+def stopped_after_one_batch(monkeypatch: pytest.MonkeyPatch, stop: Any) -> None:
+    """Backfills run one article per batch and call ``stop()`` after the first batch."""
+    from feedsvc.operations import backfill as module
+
+    batches = module._backfill_batches
+
+    def one_then_stop(db: Any, ids: Any, since: Any, _size: int) -> Iterator[Any]:
+        for n, rows in enumerate(batches(db, ids, since, 1)):
+            if n == 1:
+                stop()
+            yield rows
+
+    monkeypatch.setattr(module, "_backfill_batches", one_then_stop)
+
+
+def widened(service: Service) -> None:
+    """The admin (elsewhere) edits the query while the backfill runs."""
+    spec = TopicSpec("kt", "Kiến Thụy", '"Kiến Thụy" OR "Núi Đối" OR "Cát Bà"')
+    ops.save_topic(service.db, spec, "elsewhere")
+
+
+def flash_of(page: str) -> tuple[str, str]:
+    """The admin page's flash message: its kind ("ok", "bad") and its text."""
+    found = re.search(r'<p class="flash (ok|bad)" role="status">([^<]*)</p>', page)
+    assert found, page
+    return found.group(1), html.unescape(found.group(2))
+
+
+def feeds_show_what_is_stored(client: TestClient, service: Service) -> bool:
+    """Each feed lists exactly the topic's stored matches, and there is one."""
+    with service.db.read() as conn:
+        topic = get_topic(conn, "kt")
+        assert topic is not None
+        stored = {row.title for row in topic_articles(conn, topic.id, 100, service.db.now())}
+    shown = [
+        {title for title in TITLES if title in client.get(f"/feeds/kt.{fmt}").text}
+        for fmt in ("rss", "atom", "json")
+    ]
+    return len(stored) == 1 and all(s == stored for s in shown)
+
+
+@pytest.mark.parametrize(
+    ("signal_raised", "code", "word"),
+    [(terminate.Terminated, 143, "terminated (SIGTERM)"), (KeyboardInterrupt, 130, "interrupted")],
+)
+def test_cli_backfill_interrupted_leaves_its_batches_in_the_feeds(
+    served: tuple[TestClient, Service, Path],
+    monkeypatch: pytest.MonkeyPatch,
+    signal_raised: type[BaseException],
+    code: int,
+    word: str,
+) -> None:
+    client, service, config = served
+
+    def interrupt() -> None:
+        raise signal_raised
+
+    stopped_after_one_batch(monkeypatch, interrupt)
+    result: Any = CliRunner().invoke(cli, ["topics", "backfill", "KT", "--config", str(config)])
+    assert result.exit_code == code, result.output
+    assert f"backfill: {word}: the batches done are stored" in result.output
+    assert "Traceback" not in result.output
+    service.publisher.sync()
+    assert feeds_show_what_is_stored(client, service)
+
+
+def test_cli_backfill_stopped_by_an_edit_leaves_its_batches_in_the_feeds(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service, config = served
+    stopped_after_one_batch(monkeypatch, lambda: widened(service))
+    result: Any = CliRunner().invoke(cli, ["topics", "backfill", "kt", "--config", str(config)])
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    service.publisher.sync()
+    assert feeds_show_what_is_stored(client, service)
+
+
+def test_api_backfill_409_leaves_its_batches_in_the_feeds(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service, _config = served
+    stopped_after_one_batch(monkeypatch, lambda: widened(service))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    r = client.post("/api/topics/Kt/backfill", json={"days": 0}, headers=auth)
+    assert r.status_code == 409 and "backfill_topic_changed" in r.text, r.text
+    assert feeds_show_what_is_stored(client, service)
+
+
+def test_admin_backfill_button_stopped_by_an_edit_leaves_its_batches_in_the_feeds(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, service, _config = served
+    csrf = admin_login(client)
+    stopped_after_one_batch(monkeypatch, lambda: widened(service))
+    r = client.post("/admin/topics/kt/backfill", data={"csrf": csrf})
+    kind, text = flash_of(r.text)
+    assert r.status_code == 200 and kind == "bad" and "đã đổi trong lúc nạp lại" in text, text
+    assert feeds_show_what_is_stored(client, service)
+
+
+def test_saving_with_backfill_says_saved_when_the_backfill_stops(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """ "Backfill on save": the save had happened, yet a backfill stopped by an edit elsewhere
+    showed the editor with the error (422), as if nothing was saved, and left the feeds and the
+    matcher unrefreshed."""
+    client, service, _config = served
+    csrf = admin_login(client)
+    stopped_after_one_batch(monkeypatch, lambda: widened(service))
+    form = {"csrf": csrf, "title": "KT mới", "query": '"Kiến Thụy" OR "Núi Đối"',
+            "enabled": "on", "backfill": "on"}  # fmt: skip
+    r = client.post("/admin/topics/kt/edit", data=form)
+    assert r.status_code == 200 and r.url.path == "/admin/topics", (r.status_code, r.url)
+    kind, text = flash_of(r.text)
+    assert kind == "bad" and text.startswith("Đã lưu thay đổi của chủ đề kt."), text
+    assert "đã đổi trong lúc nạp lại" in text, text
+    with service.db.read() as conn:
+        topic = get_topic(conn, "kt")
+    assert topic is not None and "Cát Bà" in (topic.query or "")  # the later edit stands
+    assert feeds_show_what_is_stored(client, service)

@@ -161,18 +161,21 @@ def page_routes(admin: Admin) -> list[Route]:
                     db, spec, "admin", create_only=slug is None, update_only=slug is not None
                 )
             )
-            message = t(f"saved_{outcome}", slug=spec.slug)
-            if data.get("backfill") == "on":
-                r = await db_call(ops.backfill_topic, db, spec.slug)
-                message += " " + backfilled(spec.slug, r)
         except ops.OperationError as exc:
             if exc.code == "topic_deleted_meanwhile":
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
                 # again creates the topic, deliberately (the edit URL never does)
                 return editor(ctx, spec, new=True, error=exc, status=409)
             return editor(ctx, spec, new=slug is None, error=exc)
+        message, ok = t(f"saved_{outcome}", slug=spec.slug), True
+        if data.get("backfill") == "on":
+            try:  # the topic is saved whatever the backfill does: said so, not the editor's error
+                r = await db_call(ops.backfill_topic, db, spec.slug)
+                message += " " + backfilled(spec.slug, r)
+            except ops.OperationError as exc:  # the query changed meanwhile: batches done stay
+                message, ok = f"{message} {t.operation_error(exc)}", False
         await db_call(service.topic_changed, spec.slug)
-        return admin.redirect(ctx, "/topics", message)
+        return admin.redirect(ctx, "/topics", message, ok=ok)
 
     def topic_action(
         action: Callable[[str], object], done: Callable[[str, object], str]
@@ -180,8 +183,14 @@ def page_routes(admin: Admin) -> list[Route]:
         async def handler(request: Request, ctx: Ctx) -> Response:
             try:  # the slug as stored: the path may name the topic in another case
                 slug = (await db_call(ops.get_topic, db, request.path_params["slug"])).slug
+            except ops.OperationError as exc:
+                return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
+            try:
                 result = await db_call(action, slug)
             except ops.OperationError as exc:
+                # a backfill stopped part-way (the query changed) stored its batches done: the
+                # feeds show them; after any other refusal this re-renders what stands
+                await db_call(service.topic_changed, slug)
                 return admin.redirect(ctx, "/topics", t.operation_error(exc), ok=False)
             await db_call(service.topic_changed, slug)  # also after a backfill
             return admin.redirect(ctx, "/topics", done(slug, result))

@@ -204,8 +204,11 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
 
 def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
-    result = ops.backfill_topic(service.web_db, call.path["slug"], days or None)
-    service.publisher.refresh([result.slug])  # the feeds show what was added and removed now
+    slug = ops.get_topic(service.web_db, call.path["slug"]).slug  # as stored (any case)
+    try:
+        result = ops.backfill_topic(service.web_db, slug, days or None)
+    finally:  # the feeds show what was added and removed now; also the batches done before
+        service.publisher.refresh([slug])  # a 409 ``backfill_topic_changed`` stopped it
     return 200, BackfillOut(
         scanned=result.scanned, matched=result.matched, added=result.added, removed=result.removed
     )
