@@ -251,3 +251,53 @@ def test_two_backfills_at_once_neither_fails_nor_adds_twice(db: Database) -> Non
             thread.join(timeout=120)
         assert not errors, errors
         assert matched(db, "t") == set(ids.values())
+
+
+@pytest.mark.parametrize("again", [False, True], ids=["deleted", "deleted-and-created-again"])
+def test_a_backfill_whose_topic_was_deleted_meanwhile_stops(
+    db: Database, archive: dict[int, int], monkeypatch: pytest.MonkeyPatch, again: bool
+) -> None:
+    """A tester's race: the topic deleted (and created again under its slug, with the same
+    query) while its backfill ran. On PostgreSQL the next batch failed on the foreign key
+    (exit 1, a database error); on SQLite, which gave the new topic the old one's id, the
+    backfill said success while the batches written before the delete had gone with it."""
+    from feedsvc.operations import OperationError, delete_topic
+    from feedsvc.operations import backfill as module
+
+    query = '"an ninh" OR "công an"'
+    define(db, "t", query)
+    batches = module._backfill_batches
+
+    def deleted_after_the_first(*args: Any) -> Iterator[Any]:
+        for n, rows in enumerate(batches(*args)):
+            if n == 1:
+                delete_topic(db, "t")
+                if again:
+                    define(db, "t", query)
+            yield rows
+
+    monkeypatch.setattr(module, "_backfill_batches", deleted_after_the_first)
+    with pytest.raises(OperationError) as stopped:
+        backfill_topic(db, "t", days=None, batch=1)
+    assert stopped.value.code == "backfill_topic_deleted" and stopped.value.kind == "conflict"
+    if again:
+        assert matched(db, "t") == set()  # none half-done: the new topic's own backfill fills it
+        monkeypatch.undo()
+        assert backfill_topic(db, "t", days=None).added == 3
+
+
+def test_a_backfill_that_changed_matches_moves_the_topic_version_on(
+    db: Database, archive: dict[int, int]
+) -> None:
+    """Every process serving the feeds renders them again, with its own settings."""
+    define(db, "t", '"Đồ Sơn"')
+    with db.read() as conn:
+        before = get_topic(conn, "t")
+    backfill_topic(db, "t", days=None)
+    with db.read() as conn:
+        after = get_topic(conn, "t")
+    assert before is not None and after is not None and after.updated_at > before.updated_at
+    backfill_topic(db, "t", days=None)  # nothing changed: no new version
+    with db.read() as conn:
+        again = get_topic(conn, "t")
+    assert again is not None and again.updated_at == after.updated_at

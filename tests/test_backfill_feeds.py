@@ -20,8 +20,8 @@ from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.cli import cli, terminate
 from feedsvc.config import load_config
-from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.article_reads import topic_articles
+from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, get_topic
 
 with warnings.catch_warnings():
@@ -269,3 +269,29 @@ def test_saving_with_backfill_says_saved_when_the_backfill_stops(
         topic = get_topic(conn, "kt")
     assert topic is not None and "Cát Bà" in (topic.query or "")  # the later edit stands
     assert feeds_show_what_is_stored(client, service)
+
+
+def test_cli_backfill_leaves_the_rendering_to_the_service_and_its_settings(
+    served: tuple[TestClient, Service, Path], tmp_path: Path
+) -> None:
+    """A tester's find: the CLI rendered the feeds with *its* settings and stored them, and
+    the service served those: after the demo banner's own `topics backfill`, run with only the
+    DB URL, the feeds' self links pointed at port 8080 where nothing listened, for good. The
+    CLI's settings here differ from the service's in the public URL and the site's title."""
+    client, service, config = served
+    cli_config = tmp_path / "cli.toml"
+    db_line = config.read_text(encoding="utf-8").splitlines()[1]
+    cli_config.write_text(
+        f'[database]\n{db_line}\n[http]\npublic_url = "https://cli-only.example.test/x"\n'
+        '[site]\ntitle = "CLI-ONLY TITLE"\n',
+        encoding="utf-8",
+    )
+    args = ["topics", "backfill", "kt", "--days", "0", "--config", str(cli_config)]
+    result: Any = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0 and "added 2" in result.output, result.output
+    service.publisher.sync()
+    assert in_feeds(client)
+    for fmt in ("rss", "atom", "json"):
+        body = client.get(f"/feeds/kt.{fmt}").text
+        assert "cli-only" not in body and "CLI-ONLY" not in body, body[:600]
+    assert "cli-only" not in client.get("/topics/kt").text

@@ -197,6 +197,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the API or the command line); nothing was saved. What you typed is below: Save "
         "creates the topic again, or Cancel.",
     ),
+    "op.backfill_topic_deleted": (
+        "Chủ đề {slug} đã bị xoá trong lúc nạp lại; phần đã làm đi cùng chủ đề đó.",
+        "Topic {slug} was deleted during the backfill; what was done went with it.",
+    ),
     "op.backfill_topic_changed": (
         "Truy vấn của chủ đề {slug} (hoặc của một chủ đề nó tham chiếu) đã đổi trong lúc nạp "
         "lại; phần đã làm được giữ nguyên: hãy nạp lại lần nữa.",

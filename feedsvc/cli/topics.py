@@ -196,31 +196,20 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
     """Bring a topic's feed up to its query from already stored articles (sends no alerts):
     adds the articles it matches, drops those it no longer matches (a narrowed query).
 
-    The topic's feeds are re-rendered and stored here, so a running service serves them at its
-    next snapshot sync (within seconds) without an edit of the topic or a new article; also
-    when the backfill stopped part-way (Ctrl-C, SIGTERM: exit 130/143; the query changed
-    meanwhile: exit 1), since the batches done before it stopped are stored.
+    A running service renders the topic's feeds again at its next feeds sync (within seconds),
+    with its own settings (this command's may differ: ``http.public_url``, ``site``), also when
+    the backfill stopped part-way (Ctrl-C, SIGTERM: exit 130/143; the query changed or the
+    topic was deleted meanwhile: exit 1): the batches done before it stopped are stored.
     """
     from feedsvc import operations as ops
     from feedsvc.cli import terminate
 
-    settings = load_settings(config_file)
-
-    def run(db: Database) -> ops.BackfillResult:
-        from feedsvc.publish import FeedPublisher  # rendering is only needed here
-
-        stored = ops.get_topic(db, slug).slug  # as stored: ``slug`` may differ in case
-        try:
-            return ops.backfill_topic(db, stored, days or None)
-        finally:  # also when it stopped part-way (Ctrl-C, SIGTERM, the query changed): the
-            FeedPublisher(db, settings).refresh([stored])  # batches done are in the feeds
-
     try:
-        result = run_operation(run, config_file)
+        result = run_operation(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (:mod:`feedsvc.cli.terminate`)
         click.echo(
-            f"\nfeedsvc topics backfill: {terminate.word(exc)}: the batches done are stored and"
-            " the feeds show them.\n  Run the same backfill again to finish it.",
+            f"\nfeedsvc topics backfill: {terminate.word(exc)}: the batches done are stored, and"
+            " the service's feeds show them.\n  Run the same backfill again to finish it.",
             err=True,
         )
         raise SystemExit(terminate.exit_code(exc)) from None

@@ -54,14 +54,22 @@ def backfill_topic(
     one it references changed meanwhile, a backfill started before the change would drop what
     the new query matches (and the backfill started after it found them present and left
     them), so it stops there with ``backfill_topic_changed``; the batches written before stay.
-    Raises ``OperationError`` (``not_found``, ``query_invalid``, ``backfill_topic_changed``).
+    A topic deleted meanwhile (even if created again under its slug) stops it with
+    ``backfill_topic_deleted``.
+    When it changed the topic's matches, even if it stopped part-way, the topic's version
+    (``updated_at``) moves on: every process serving its feeds renders them again with its own
+    settings (a CLI's may differ from the service's: ``http.public_url``, ``site``), at its
+    next feeds sync or start.
+    Raises ``OperationError`` (``not_found``, ``query_invalid``, ``backfill_topic_changed``,
+    ``backfill_topic_deleted``).
     """
     topic = get_topic(db, slug)
     slug = topic.slug  # as stored: ``slug`` may name it in another case
     with db.read() as conn:
         version = topic_store.topics_version(conn)
         known = {t.slug: t.query for t in topic_store.list_topics(conn)}
-    if slug not in known:
+        identity = topic_store.identity(conn, slug)
+    if slug not in known or identity is None or identity[0] != topic.id:
         raise _changed(slug)
     matcher = TopicMatcher.build({slug: known[slug]}, refs=known)
     if slug in matcher.errors:
@@ -72,14 +80,19 @@ def backfill_topic(
     with db.read() as conn:
         ids = candidate_ids(conn, key_sets, None, since)
         scanned = count_since(conn, since) if ids is not None else 0
-    basis = _Basis(slug, version, _reached(slug, known))
+    basis = _Basis(slug, version, _reached(slug, known), identity)
     check = _Recheck(db, topic.id, basis, matcher, judged)
-    for rows in _backfill_batches(db, ids, since, batch):
-        check.batch(rows)
-    if ids is not None:  # the topic's matches that are no candidates any more
-        candidates = set(ids)
-        for rows in _matched_batches(db, topic.id, since, batch, candidates):
-            check.batch(rows, only_drop=True)
+    try:
+        for rows in _backfill_batches(db, ids, since, batch):
+            check.batch(rows)
+        if ids is not None:  # the topic's matches that are no candidates any more
+            candidates = set(ids)
+            for rows in _matched_batches(db, topic.id, since, batch, candidates):
+                check.batch(rows, only_drop=True)
+    finally:  # also when it stopped part-way: the batches done are stored
+        if check.added or check.removed:
+            with db.write() as conn:
+                topic_store.touch(conn, topic.id, db.now())
     scanned = scanned if ids is not None else check.checked
     return BackfillResult(
         scanned, check.matched, check.added, check.checked, slug, removed=check.removed
@@ -94,12 +107,23 @@ class _Basis:
     slug: str
     version: tuple[object, ...]
     queries: dict[str, str | None]
+    #: the topic's id and creation time: a topic deleted and created again under its slug
+    #: (SQLite may even give it the same id) is another topic
+    identity: tuple[int, datetime]
 
     def check(self, conn: Connection) -> None:
-        """Raise ``backfill_topic_changed`` when one of :attr:`queries` changed since."""
+        """Raise ``backfill_topic_deleted`` when the topic is gone or was created again,
+        ``backfill_topic_changed`` when one of :attr:`queries` changed since."""
         version = topic_store.topics_version(conn)
         if version == self.version:
             return
+        if topic_store.identity(conn, self.slug) != self.identity:
+            raise OperationError(
+                "conflict",
+                f"topic {self.slug} was deleted during the backfill",
+                code="backfill_topic_deleted",
+                params={"slug": self.slug},
+            )
         known = {t.slug: t.query for t in topic_store.list_topics(conn)}
         if {slug: known.get(slug) for slug in self.queries} != self.queries:
             raise _changed(self.slug)

@@ -128,6 +128,22 @@ def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) ->
     return "updated"
 
 
+def identity(conn: Connection, slug: str) -> tuple[int, datetime] | None:
+    """``slug``'s topic as (id, created_at), None when there is none: a topic deleted and
+    created again under its slug is another topic, even where SQLite gave it the same id."""
+    row = conn.execute(
+        select(topics.c.id, topics.c.created_at).where(topics.c.slug == slug)
+    ).first()
+    return (int(row[0]), row[1]) if row else None
+
+
+def touch(conn: Connection, topic_id: int, now: datetime) -> None:
+    """The topic's articles changed with no edit of it (a backfill): a new version
+    (``updated_at``), so every process serving its feeds renders them again, with its own
+    settings, at its next feeds sync or start. A topic deleted meanwhile: nothing."""
+    conn.execute(update(topics).where(topics.c.id == topic_id).values(updated_at=now))
+
+
 def file_entries(conn: Connection) -> dict[str, str | None]:
     """slug → the topics file's entry last applied to that topic (its fingerprint, ``removed``,
     or None: never recorded), for every topic."""

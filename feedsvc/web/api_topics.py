@@ -267,6 +267,7 @@ ENDPOINTS = [
         "current query: adds those it matches, drops (`removed`) the topic's matches it no "
         "longer makes, e.g. after the query was narrowed; re-renders the topic's feeds, which "
         "show the result at once. Sends no alerts. 409 `backfill_topic_changed`: the query (or "
-        "one it references) changed meanwhile; the batches done stay, run it again.",
+        "one it references) changed meanwhile; the batches done stay (and are in the feeds), "
+        "run it again. 409 `backfill_topic_deleted`: the topic was deleted meanwhile.",
     ),
 ]  # fmt: skip
