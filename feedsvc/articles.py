@@ -35,6 +35,7 @@ from typing import Any, TypeVar
 from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 from feedsvc.timestamps import unparsable_reason
@@ -55,8 +56,11 @@ DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 MIN_DATE = datetime(1900, 1, 1, tzinfo=UTC)
 MAX_DATE = datetime(2200, 1, 1, tzinfo=UTC)
 
-# A source key is one printable line: no C0/C1 controls, DEL or line/paragraph separators.
-_KEY_BAD = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+# A source key is one printable line: no C0/C1 controls, DEL, line/paragraph separators, nor
+# what every front end refuses as a control character (:func:`feedsvc.fieldtext.
+# control_char`: a bidi override too, else `articles hide` refused a key import had stored, and
+# "K\u202e1gnp.exe" showed as "Kexe.png1"), and any line break.
+_KEY_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}\ud800-\udfff]")
 # URLs: no whitespace (of any kind) and no control characters inside.
 _URL_BAD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 # The common URL, checked without ``urlsplit`` (a third of parsing an article): http(s), a host

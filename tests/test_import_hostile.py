@@ -76,6 +76,10 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     "NUL in author": (line(author="\x00"), "author: contains a NUL"),
     "newline in source_key": (line(source_key="a\nb"), "source_key: contains a control"),
     "DEL in source_key": (line(source_key="a\x7fb"), "source_key: contains a control"),
+    # a tester's: import stored it, and `articles hide` (every front end) refused the key
+    "RLO in source_key": (line(source_key="K\u202e1gnp.exe"), "(U+202E) at character 2"),
+    "LRI in source_key": (line(source_key="a\u2066b\u2069"), "source_key: contains a control"),
+    "LRE in source_key": (line(source_key="\u202ax"), "source_key: contains a control"),
     "space inside url": (line(url="https://example.vn/tin tuc"), "url: contains whitespace"),
     "tab inside url": (line(url="https://example.vn/\ttin"), "url: contains whitespace"),
     "newline in image_url": (line(image_url="/a.jpg\nX-Forged: 1"), "image_url: contains"),

@@ -274,6 +274,21 @@ def test_nul_byte_in_a_body(db: Database, cms: SqliteCms) -> None:
         assert "p-2" not in bodies and list(entries(db)) == ["2"]
 
 
+@pytest.mark.parametrize("key", ["K\u202e1gnp.exe", "p\u2066x\u2069", "\u202bq", "a\u200fb\u202c"])
+def test_a_key_holding_a_bidi_control_is_quarantined(
+    db: Database, cms: SqliteCms, key: str
+) -> None:
+    """A tester's: ingest stored a key with U+202E that every front end refuses
+    (``articles hide``, the API, the admin): the article could not be taken down, and the
+    key read backwards where shown ("Kexe.png1"). Refused as import refuses it."""
+    cms.post(1)
+    cms.post(2, slug=key)
+    cms.post(3)
+    result = cms.ingestor(db).tick()
+    assert assert_around(db, result, ["p-1", "p-3"], "2") == "parse"
+    assert "source_key: contains a control character" in entries(db)["2"].reason
+
+
 def test_placeholder_date_that_overflows_in_utc(db: Database, cms: SqliteCms) -> None:
     """``0001-01-01 00:00:00`` at +07:00 is before the first representable UTC instant."""
     cms.post(1)
