@@ -9,7 +9,7 @@ digest parts; instant alerts get their chat's options (silent, forum thread, but
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
 
@@ -138,10 +138,12 @@ class DigestEdge:
 
     def options(
         self, conn: Connection, claimed: Sequence[tuple[int, int, int, list[str]]],
-        articles: dict[int, Article],
+        articles: dict[int, Article], undo: Mapping[int, Sequence[store.Match]] | None = None,
     ) -> dict[int, DeliveryOptions]:  # fmt: skip
         """Options of instant alerts: ``claimed`` is (delivery id, chat id, article id, labels);
-        ``articles`` the claimed articles by id (for the link button)."""
+        ``articles`` the claimed articles by id (for the link button); ``undo``, per delivery
+        id, topics offered as "↩ Bật lại" (a correction of an alert whose topic the chat muted
+        since: :mod:`feedsvc.retraction.undo`; sends have none)."""
         if not claimed:
             return {}
         found = store.alert_options(conn, [d for d, _, _, _ in claimed])
@@ -156,26 +158,34 @@ class DigestEdge:
             out[delivery_id] = DeliveryOptions(
                 silent,
                 _thread(topics, labels, threads),
-                self.buttons_for(article.url if article else "", topics),
+                self.buttons_for(
+                    article.url if article else "", topics, (undo or {}).get(delivery_id, ())
+                ),
                 self.t(f"digest.notice.{notice}") if notice else None,
             )
         return out
 
     # -- pure ----------------------------------------------------------------------------------
     def buttons_for(
-        self, url: str, topics: Sequence[store.Match]
+        self, url: str, topics: Sequence[store.Match], undo: Sequence[store.Match] = ()
     ) -> tuple[tuple[Button, ...], ...]:
-        """A link button to the article and one "mute this topic" button per matched topic
-        (at most :data:`MAX_MUTE_BUTTONS`); Telegram shows them, other channels ignore them."""
+        """A link button to the article and one "mute this topic" button per matched topic,
+        then one "↩ Bật lại" per ``undo`` topic (callback with its thread, none: the chat
+        itself); at most :data:`MAX_MUTE_BUTTONS` topic buttons, the undos kept first (the
+        reader was just offered them). Telegram shows them, other channels ignore them."""
         if not self.buttons:
             return ()
         rows: list[tuple[Button, ...]] = []
         url = url.strip()
         if url.startswith(("http://", "https://")):
             rows.append((Button(self.t("digest.button.read"), url=url),))
-        for m in list(topics)[:MAX_MUTE_BUTTONS]:
+        undos = list(undo)[:MAX_MUTE_BUTTONS]
+        for m in list(topics)[: MAX_MUTE_BUTTONS - len(undos)]:
             rows.append((Button(self.t("digest.button.mute", topic=m.title),
                                 data=callback_data(MUTE, m.topic_id)),))  # fmt: skip
+        for m in undos:
+            rows.append((Button(self.t("digest.button.undo", topic=m.title),
+                                data=callback_data(UNDO, m.topic_id, m.thread_id)),))  # fmt: skip
         return tuple(rows)
 
     def thread_gone(self, options: DeliveryOptions) -> DeliveryOptions:

@@ -51,6 +51,7 @@ from feedsvc.retraction.plan import (
     decide,
     first_method,
 )
+from feedsvc.retraction.undo import muted_topics
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
@@ -91,7 +92,8 @@ class _Job:
     public: bool
     at: float  # monotonic time of its send slot
     public_siblings: int = 0  # other articles in the same (digest) message still public
-    # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it)
+    # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it),
+    # a topic the chat muted since offered as its undo (:mod:`.undo`)
     buttons: tuple[tuple[Button, ...], ...] = ()
     # scheduled now (moved into the future after its alert), not withdrawn or hidden
     rescheduled: bool = False
@@ -224,10 +226,16 @@ class FollowupWorker:
             public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
             seen = visibilities(conn, [c.article_id for c in claimed if c.kind == RETRACT], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
+            # the labels each alert went out with: which topics it named (a mute's undo)
+            sent = [(c.delivery_id, c.chat_id, c.article_id, c.topics, c.sent_at)
+                    for c in claimed if c.kind == CORRECT]  # fmt: skip
             claimed = _relabelled(conn, claimed, found)
             fixes = [(c.delivery_id, c.chat_id, c.article_id, c.topics)
                      for c in claimed if c.kind == CORRECT]  # fmt: skip
-            options = self.digests.options(conn, fixes, found) if self.digests and fixes else {}
+            options = {}
+            if self.digests and fixes:
+                undo = muted_topics(conn, sent)
+                options = self.digests.options(conn, fixes, found, undo)
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [

@@ -264,6 +264,58 @@ def matches_for(
     return out
 
 
+@dataclass(frozen=True, slots=True)
+class Unfollowed:
+    """An enabled topic an article matches that a chat does not subscribe to (now), with
+    when the topic was created: one created after an alert was sent was not followed then."""
+
+    topic_id: int
+    slug: str
+    title: str
+    created_at: datetime
+
+
+def unfollowed_matches(
+    conn: Connection, pairs: Sequence[tuple[int, int]]
+) -> dict[tuple[int, int], list[Unfollowed]]:
+    """For each (chat id, article id) pair, the enabled topics the article matches now that
+    the chat does not subscribe to, by topic id (two queries): where a corrected alert may
+    offer the undo of a mute (:mod:`feedsvc.retraction.undo`)."""
+    if not pairs:
+        return {}
+    wanted = set(pairs)
+    stmt = (
+        select(article_topics.c.article_id, topics.c.id, topics.c.slug, topics.c.title,
+               topics.c.created_at)
+        .join(topics, topics.c.id == article_topics.c.topic_id)
+        .where(article_topics.c.article_id.in_({a for _, a in wanted}),
+               topics.c.enabled.is_(True))
+        .order_by(topics.c.id)
+    )  # fmt: skip
+    matched: dict[int, list[Unfollowed]] = {}
+    for article_id, topic_id, slug, title, created in conn.execute(stmt).tuples():
+        matched.setdefault(int(article_id), []).append(
+            Unfollowed(int(topic_id), slug, title, created)
+        )
+    topic_ids = {t.topic_id for found in matched.values() for t in found}
+    if not topic_ids:
+        return {}
+    followed = set(
+        conn.execute(
+            select(subscriptions.c.chat_id, subscriptions.c.topic_id).where(
+                subscriptions.c.chat_id.in_({c for c, _ in wanted}),
+                subscriptions.c.topic_id.in_(topic_ids),
+            )
+        ).tuples()
+    )
+    out: dict[tuple[int, int], list[Unfollowed]] = {}
+    for chat_id, article_id in wanted:
+        left = [t for t in matched.get(article_id, []) if (chat_id, t.topic_id) not in followed]
+        if left:
+            out[(chat_id, article_id)] = left
+    return out
+
+
 def query_threads(conn: Connection, chat_id: int) -> dict[str, int]:
     """The chat's own-query subscriptions that live in a forum thread: query → thread id."""
     return query_threads_for(conn, [chat_id]).get(chat_id, {})
