@@ -68,6 +68,8 @@ def _sure_start(text: str, cut: int) -> int:
             run -= 1
         return cut - (cut - run) % 2
     for at in range(cut, max(0, cut - LOOK_BACK), -1):
+        if _is_ri(text[at - 1]) and _is_ri(text[at]):
+            continue  # between two regional indicators: a break or not by the run's parity
         if _sure_break(_kind(text[at - 1]), _kind(text[at])):
             return at
     return 0

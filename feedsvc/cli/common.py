@@ -97,15 +97,27 @@ def cell(text: object, limit: int | None = None) -> str:
     logs, which says what is deliberately left alone: LRM/RLM, ZWJ, combining marks), so one
     row is one line, shown in the order it is stored with nothing hidden, and a tab-separated
     row keeps its columns whatever a user typed; longer than ``limit`` characters (after
-    escaping) cut with "…". The one rule every CLI printer uses."""
+    escaping) cut with "…", between whole characters of the text (grapheme clusters, and
+    never inside an escape: ``\\u20…`` named no character). The one rule every CLI printer
+    uses."""
     from feedsvc.logs import escape_controls
 
-    shown = escape_controls(str(text))
-    if limit is not None and len(shown) > limit:
-        from feedsvc.graphemes import shortened  # only when cutting: regex costs start-up
+    raw = str(text)
+    shown = escape_controls(raw)
+    if limit is None or len(shown) <= limit:
+        return shown
+    from feedsvc.graphemes import prefix  # only when cutting: regex costs start-up
 
-        shown = shortened(shown, limit)
-    return shown
+    # the longest start of the text whose escaped form fits beside the "…" (the escaped
+    # length only grows with the start, and is at least the start's own length)
+    low, high = 0, min(len(raw), limit - 1)
+    while low < high:
+        middle = (low + high + 1) // 2
+        if len(escape_controls(prefix(raw, middle))) <= limit - 1:
+            low = middle
+        else:
+            high = middle - 1
+    return escape_controls(prefix(raw, low)) + "…"
 
 
 def command_name(

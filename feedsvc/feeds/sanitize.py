@@ -231,8 +231,8 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
     """
     text = xml_clean(fragment)
     truncated = len(text) > max_chars
-    if truncated:
-        text = text[:max_chars]
+    if truncated:  # between grapheme clusters: never half a flag before the "read on" link
+        text = prefix(text, max_chars)
     if "<" not in text:  # plain text (some CMS exports): keep its paragraphs and line breaks
         text = _paragraphs(text)
         if "&" not in text and not truncated:

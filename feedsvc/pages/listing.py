@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from feedsvc.digits import ascii_int
+from feedsvc.graphemes import prefix
 from feedsvc.matching.normalize import clean_text, streams
 
 #: Topics on one page of ``/``: ~170 KB of HTML (~7 KB gzipped) with headlines and buttons.
@@ -88,7 +89,7 @@ def clean_query(value: str | None) -> str:
     name needs them to be found; runs of whitespace one space, cut at :data:`MAX_QUERY_CHARS`
     (cut first: a 100 KB query costs no more than a short one)."""
     text = shown_query((value or "")[: MAX_QUERY_CHARS * 2])
-    return " ".join(text.split())[:MAX_QUERY_CHARS].strip()
+    return prefix(" ".join(text.split()), MAX_QUERY_CHARS).strip()  # whole clusters
 
 
 def shown_query(text: str) -> str:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedsvc.graphemes import prefix
 from feedsvc.notify.message import trim_utf16
 
 REPLY_LIMIT = 2000  # Zalo's text limit
@@ -79,7 +80,7 @@ def parse_update(body: Any) -> Incoming | None:
     name = chat.get("name") if kind == "group" else None
     if name is None and isinstance(sender, dict):
         name = sender.get("display_name")
-    title = str(name)[:200] if isinstance(name, str | int) else None
+    title = prefix(str(name), 200) if isinstance(name, str | int) else None  # whole clusters
     user = sender.get("id") if isinstance(sender, dict) else None
     user_id = str(user) if isinstance(user, str | int) and not isinstance(user, bool) else None
     if user_id is not None and not is_zalo_id(user_id):
