@@ -295,3 +295,29 @@ def test_cli_backfill_leaves_the_rendering_to_the_service_and_its_settings(
         body = client.get(f"/feeds/kt.{fmt}").text
         assert "cli-only" not in body and "CLI-ONLY" not in body, body[:600]
     assert "cli-only" not in client.get("/topics/kt").text
+
+
+def test_saving_with_backfill_says_saved_when_the_database_fails_the_backfill(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tester's: the state DB locked past its busy timeout during "backfill on save" showed
+    the outage page (503), as if nothing was saved; it was."""
+    from sqlalchemy.exc import OperationalError
+
+    client, service, _config = served
+    csrf = admin_login(client)
+
+    def locked(*_args: Any, **_kwargs: Any) -> None:
+        raise OperationalError("UPDATE …", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ops, "backfill_topic", locked)
+    form = {"csrf": csrf, "title": "KT mới", "query": '"Kiến Thụy"', "enabled": "on",
+            "backfill": "on"}  # fmt: skip
+    r = client.post("/admin/topics/kt/edit", data=form)
+    assert r.status_code == 200 and r.url.path == "/admin/topics", (r.status_code, r.url)
+    kind, text = flash_of(r.text)
+    assert kind == "bad" and text.startswith("Đã lưu thay đổi của chủ đề kt."), text
+    assert "cơ sở dữ liệu đang bận" in text, text
+    with service.db.read() as conn:
+        topic = get_topic(conn, "kt")
+    assert topic is not None and topic.title == "KT mới"

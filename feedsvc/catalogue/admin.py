@@ -150,6 +150,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{slug}: {scanned} articles scanned, {matched} match, {added} added to the feed, "
         "{removed} removed (no longer matching).",
     ),
+    "backfill_db_failed": (
+        "Chưa làm mới xong nguồn tin: cơ sở dữ liệu đang bận hoặc không truy cập được; phần đã "
+        "làm được giữ nguyên, hãy làm mới lại sau.",
+        "The feed refresh did not finish: the database was busy or unreachable; what was done "
+        "stays, run it again later.",
+    ),
     "chat": ("Cuộc trò chuyện", "Chat"),
     "topic_or_query": ("Chủ đề / truy vấn", "Topic / query"),
     "state": ("Trạng thái", "State"),

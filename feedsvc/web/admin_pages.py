@@ -6,9 +6,11 @@ loop serving feeds.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import Response
@@ -37,6 +39,7 @@ if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 #: Pages past this are empty anyway (100 rows a page); the offset stays a small integer.
 MAX_PAGE = 1_000_000
 
@@ -174,6 +177,9 @@ def page_routes(admin: Admin) -> list[Route]:
                 message += " " + backfilled(spec.slug, r)
             except ops.OperationError as exc:  # the query changed meanwhile: batches done stay
                 message, ok = f"{message} {t.operation_error(exc)}", False
+            except SQLAlchemyError:  # locked or down: not the outage page, as if not saved
+                log.warning("backfill of %s after its save failed", spec.slug, exc_info=True)
+                message, ok = f"{message} {t('backfill_db_failed')}", False
         await db_call(service.topic_changed, spec.slug)
         return admin.redirect(ctx, "/topics", message, ok=ok)
 
