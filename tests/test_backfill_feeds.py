@@ -5,6 +5,7 @@ was edited or a new article arrived."""
 
 from __future__ import annotations
 
+import contextlib
 import html
 import re
 import warnings
@@ -321,3 +322,29 @@ def test_saving_with_backfill_says_saved_when_the_database_fails_the_backfill(
     with service.db.read() as conn:
         topic = get_topic(conn, "kt")
     assert topic is not None and topic.title == "KT mới"
+
+
+def test_sigterm_lost_in_a_cleanup_still_ends_the_command_as_terminated(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A tester's: SIGTERM while the backfill waited for SQLite's write lock ended as "the
+    state DB is locked", exit 1: Python ran the handler after the C call returned, where a
+    cleanup swallowed its exception. Here the handler runs inside such a cleanup, then the
+    database error comes."""
+    import signal
+
+    from sqlalchemy.exc import OperationalError
+
+    _client, _service, config = served
+
+    def waited_for_the_lock(*_args: Any, **_kwargs: Any) -> None:
+        with contextlib.suppress(terminate.Terminated):  # the cleanup that lost it
+            terminate._raise(signal.SIGTERM, None)  # what the signal runs
+        raise OperationalError("INSERT …", {}, Exception("database is locked"))
+
+    monkeypatch.setattr(ops, "backfill_topic", waited_for_the_lock)
+    result: Any = CliRunner().invoke(cli, ["topics", "backfill", "kt", "--config", str(config)])
+    assert result.exit_code == 143, result.output
+    assert "terminated (SIGTERM)" in result.output and "Traceback" not in result.output
+    ok: Any = CliRunner().invoke(cli, ["topics", "list", "--config", str(config)])
+    assert ok.exit_code == 0, ok.output  # the next command in this process is not "terminated"

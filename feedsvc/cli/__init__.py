@@ -86,6 +86,9 @@ class _Root(click.Group):
             click.echo(f"\nfeedsvc: {terminate.word(exc)}", err=True)
             raise SystemExit(terminate.exit_code(exc)) from None
         except Exception as exc:
+            if terminate.received():  # its Terminated was lost in a cleanup (terminate.received)
+                click.echo(f"\nfeedsvc: {terminate.word(terminate.Terminated())}", err=True)
+                raise SystemExit(terminate.EXIT_TERMINATED) from None
             message = environment_error(exc)
             if message is None:
                 raise  # a bug: keep its traceback

@@ -31,8 +31,23 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread where Ctrl-C's KeyboardInterrupt would be."""
 
 
+#: Set when SIGTERM arrived (:func:`received`).
+_received = threading.Event()
+
+
 def _raise(signum: int, frame: FrameType | None) -> None:
+    _received.set()
     raise Terminated
+
+
+def received() -> bool:
+    """Whether SIGTERM arrived during this command, even if its :class:`Terminated` was lost.
+
+    Why: Python runs a signal's handler at the next bytecode after a C call returns, which can
+    be in a finaliser or a library's cleanup that swallows exceptions: SIGTERM during a wait
+    for SQLite's lock ended as "the state DB is locked", exit 1 (a tester's). The root command
+    asks this before reporting an error, and reports the signal instead (exit 143)."""
+    return _received.is_set()
 
 
 def install() -> Callable[[], None]:
@@ -44,6 +59,7 @@ def install() -> Callable[[], None]:
         return lambda: None
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return lambda: None
+    _received.clear()
     old: Any = signal.signal(signal.SIGTERM, _raise)
 
     def restore() -> None:
