@@ -301,3 +301,41 @@ def test_a_backfill_that_changed_matches_moves_the_topic_version_on(
     with db.read() as conn:
         again = get_topic(conn, "t")
     assert again is not None and again.updated_at == after.updated_at
+
+
+@pytest.mark.parametrize("query", ['"an ninh"', 'NOT NOT "an ninh"'], ids=["index", "scan"])
+def test_an_article_edited_while_its_batch_was_judged_is_judged_as_it_is_now(
+    db: Database, archive: dict[int, int], monkeypatch: pytest.MonkeyPatch, query: str
+) -> None:
+    """A tester's reading: a batch judged rows it had read, then ingest stored an edit of one
+    of them (no longer matching: ingest dropped its match) and the backfill wrote the match
+    back from the old text. Variants: an edit that makes an article match (ingest matched
+    it), and an article deleted."""
+    from feedsvc.db.schema import articles
+    from feedsvc.operations import backfill as module
+    from feedsvc.store.topics import add_topic_matches
+
+    define(db, "t", query)
+    batches = module._backfill_batches
+
+    def edited_after_the_read(*args: Any) -> Iterator[Any]:
+        for rows in batches(*args):
+            with db.write() as conn:  # as ingest stores the edits, matching them itself
+                later, topic = db.now(), get_topic(conn, "t")
+                assert topic is not None
+                for n, title in ((2, "Lễ hội xuân"), (1, "Công an và an ninh Kiến Thụy")):
+                    conn.execute(
+                        update(articles)
+                        .where(articles.c.id == archive[n])
+                        .values(title=title, last_changed_at=later)
+                    )
+                gone = article_topics.c.article_id.in_([archive[2], archive[3]])
+                conn.execute(article_topics.delete().where(gone))
+                add_topic_matches(conn, topic.id, {archive[1]: ["an ninh"]}, later)
+                conn.execute(articles.delete().where(articles.c.id == archive[3]))
+            yield rows
+
+    monkeypatch.setattr(module, "_backfill_batches", edited_after_the_read)
+    result = backfill_topic(db, "t", days=None, batch=100)
+    assert matched(db, "t") == {archive[1]}  # 2 no longer matches, 1 now does, 3 is gone
+    assert result.added == 0

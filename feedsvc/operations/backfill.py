@@ -171,25 +171,34 @@ class _Recheck:
         """Match ``rows`` (article rows); record new matches, drop stale ones. ``only_drop``:
         the rows are the topic's own matches outside the candidates, counted only if dropped.
         What the topic holds is read in the write, under the lock: two backfills at once
-        neither insert one match twice nor act on the other's stale reading."""
-        slug = self.basis.slug
-        verdicts = {
-            row.id: self.matcher.match(document_from_article(row_to_article(row))).get(slug)
-            for row in rows
-        }
-        if not only_drop:
-            self.checked += len(verdicts)
-            self.matched += sum(terms is not None for terms in verdicts.values())
+        neither insert one match twice nor act on the other's stale reading. An article that
+        changed since it was read (an edit ingest stored, which matched it itself) is judged
+        again as it is now, in the write: a verdict on its old text would undo ingest's."""
+        verdicts = {row.id: self._judge(row) for row in rows}
+        read = {row.id: row.last_changed_at for row in rows}
         with self.db.write() as conn:
-            topic_store.serialize(conn)
+            topic_store.serialize(conn)  # ingest's batch writes hold it too (hold_topics)
             self.basis.check(conn)
+            if changed := article_reads.changed_since_read(conn, read):
+                for i in changed:
+                    verdicts.pop(i)
+                for row in article_reads.article_rows(conn, changed):  # none when deleted
+                    verdicts[row.id] = self._judge(row)
             have = topic_store.matched_among(conn, self.topic_id, list(verdicts))
             hits = {i: t for i, t in verdicts.items() if t is not None and i not in have}
             stale = [i for i, t in verdicts.items() if t is None and i in have]
             topic_store.add_topic_matches(conn, self.topic_id, hits, self.db.now())
             gone = topic_store.remove_topic_matches(conn, self.topic_id, stale, self.judged)
+        if not only_drop:
+            self.checked += len(verdicts)
+            self.matched += sum(terms is not None for terms in verdicts.values())
         self.added += len(hits)
         self.removed += gone
+
+    def _judge(self, row: Row[Any]) -> Any:
+        """The topic's match of an article row (its terms), None when it does not match."""
+        document = document_from_article(row_to_article(row))
+        return self.matcher.match(document).get(self.basis.slug)
 
 
 def _matched_batches(

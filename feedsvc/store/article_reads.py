@@ -4,7 +4,7 @@ and the row shape are :mod:`feedsvc.store.articles`). Feed reads show only what 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -136,18 +136,34 @@ def count_public(conn: Connection, now: datetime) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
+#: A backfill's rows: the article, and when it last changed (to see it changed meanwhile).
+_JUDGED = (articles.c.id, articles.c.last_changed_at, *ARTICLE_COLUMNS)
+
+
 def article_rows(conn: Connection, ids: Sequence[int]) -> Sequence[Row[Any]]:
-    """Rows (``id`` + :data:`ARTICLE_COLUMNS`) of the articles with these ids, in no order."""
-    columns = (articles.c.id, *ARTICLE_COLUMNS)
-    return conn.execute(select(*columns).where(articles.c.id.in_(list(ids)))).all()
+    """Rows (``id``, ``last_changed_at`` + :data:`ARTICLE_COLUMNS`) of the articles with these
+    ids, in no order."""
+    return conn.execute(select(*_JUDGED).where(articles.c.id.in_(list(ids)))).all()
+
+
+def changed_since_read(conn: Connection, read: Mapping[int, datetime]) -> list[int]:
+    """Of ``read`` (article id → ``last_changed_at`` as read), the ids whose article changed
+    since or is gone."""
+    if not read:
+        return []
+    stmt = select(articles.c.id, articles.c.last_changed_at).where(
+        articles.c.id.in_(list(read))
+    )
+    now = dict(conn.execute(stmt).tuples().all())
+    return [i for i, at in read.items() if now.get(i) != at]
 
 
 def article_rows_after(
     conn: Connection, last_id: int, since: datetime | None, limit: int
 ) -> Sequence[Row[Any]]:
-    """Keyset paging in id order: up to ``limit`` rows (``id`` + :data:`ARTICLE_COLUMNS`) of
+    """Keyset paging in id order: up to ``limit`` rows (as :func:`article_rows`) of
     articles with an id above ``last_id``, published at or after ``since`` (any when None)."""
-    stmt = select(articles.c.id, *ARTICLE_COLUMNS).where(articles.c.id > last_id)
+    stmt = select(*_JUDGED).where(articles.c.id > last_id)
     if since is not None:
         stmt = stmt.where(articles.c.published_at >= since)
     return conn.execute(stmt.order_by(articles.c.id).limit(limit)).all()
