@@ -151,9 +151,7 @@ def changed_since_read(conn: Connection, read: Mapping[int, datetime]) -> list[i
     since or is gone."""
     if not read:
         return []
-    stmt = select(articles.c.id, articles.c.last_changed_at).where(
-        articles.c.id.in_(list(read))
-    )
+    stmt = select(articles.c.id, articles.c.last_changed_at).where(articles.c.id.in_(list(read)))
     now = dict(conn.execute(stmt).tuples().all())
     return [i for i, at in read.items() if now.get(i) != at]
 
