@@ -50,6 +50,16 @@ def prefix(text: str, budget: int, *, utf16: bool = False) -> str:
     return text[: end or cut]
 
 
+def cluster_at(text: str, at: int) -> tuple[int, int]:
+    """``(start, end)``: the code point offsets of the grapheme cluster that holds code point
+    ``at`` of ``text`` (0 ≤ ``at`` < ``len(text)``); segments only near it, as :func:`prefix`."""
+    start = 0 if at <= 0 else _sure_start(text, at)
+    for match in _CLUSTER.finditer(text, start):
+        if match.end() > at:
+            return match.start(), match.end()
+    return at, at + 1  # not reached for 0 ≤ at < len(text)
+
+
 def _code_point_cut(text: str, budget: int, utf16: bool) -> int:
     """How many code points of ``text`` fit in ``budget`` (C-speed slicing, no loop)."""
     if not utf16:

@@ -61,3 +61,25 @@ def test_the_window_holds_the_position_at_any_place(position: int) -> None:
         assert plain[offset] == text[position]
     else:
         assert offset == len(plain)  # just past the end
+
+
+FAMILY = "👨\u200d👩\u200d👧"
+
+
+@pytest.mark.parametrize("position", range(0, 120, 7))
+@pytest.mark.parametrize("unit", [FAMILY, "🇻🇳", "e\u0301\u0323", "1\ufe0f\u20e3"])
+def test_the_window_never_cuts_inside_a_character(position: int, unit: str) -> None:
+    """A tester's: the window's edges cut inside an emoji, and its ZWJ showed as spaces
+    ("… 👩 👧👨 👩 👧")."""
+    import regex
+
+    text = "".join(unit + chr(0x4E00 + i) for i in range(40)) + " OR ("  # each place unique
+    position = min(position, len(text) - 1)
+    shown, _caret = caret_lines(text, position)
+    plain = shown.removeprefix("…").removesuffix("…")
+    assert plain and text.find(plain) >= 0, (shown, position)
+    at = text.find(plain)
+    clusters = {m.start() for m in regex.finditer(r"\X", text)} | {len(text)}
+    assert at in clusters and at + len(plain) in clusters, (shown, position)
+    assert at <= position < at + len(plain) or position == len(text)
+    assert ("\u200d" in shown) == ("\u200d" in unit)  # the family stays one sign

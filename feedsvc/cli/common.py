@@ -186,21 +186,37 @@ def caret_lines(text: str, position: int, window: int = CARET_WINDOW) -> tuple[s
     2,000 spaces, before) and a line with ``^`` under that character, counted in terminal
     columns: a control character (a tab) shows as one space, a wide character (emoji, CJK:
     East Asian width W or F) takes two, a combining mark none."""
-    import unicodedata
+
+    from feedsvc.graphemes import cluster_at
 
     position = max(0, min(position, len(text)))
     start = max(0, min(position - window // 2, len(text) - window))
     end = min(len(text), start + window)
-    part = "".join(" " if unicodedata.category(c).startswith("C") else c for c in text[start:end])
+    if 0 < start < len(text) and (first := cluster_at(text, start))[0] < start <= position:
+        start = min(first[1], position)  # never half an emoji or a letter and its marks
+    if 0 < end < len(text) and (last := cluster_at(text, end))[0] < end:
+        end = max(last[0], min(position + 1, len(text)))
+    part = "".join(_shown(c) for c in text[start:end])
     prefix, suffix = ("…" if start > 0 else ""), ("…" if end < len(text) else "")
     column = len(prefix) + sum(_columns(c) for c in part[: position - start])
     return prefix + part + suffix, " " * column + "^"
 
 
+def _shown(char: str) -> str:
+    """A query's character as the caret line shows it: a control or format character as a
+    space (a tab, a bidi override that would flip the line), but the joiners and variation
+    selectors that make an emoji sequence one sign (ZWJ, ZWNJ, U+FE0F) as they are."""
+    import unicodedata
+
+    if char in "\u200c\u200d" or not unicodedata.category(char).startswith("C"):
+        return char
+    return " "
+
+
 def _columns(char: str) -> int:
     import unicodedata
 
-    if unicodedata.combining(char):
+    if unicodedata.combining(char) or char in "\u200c\u200d\ufe0f":
         return 0
     return 2 if unicodedata.east_asian_width(char) in ("W", "F") else 1
 
