@@ -9,13 +9,9 @@ that is the database's rather than a line's (disk full, connection lost) stops t
 
 from __future__ import annotations
 
-import signal
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from types import FrameType
-from typing import Any
 
 from sqlalchemy import Connection
 
@@ -24,6 +20,7 @@ from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
 from feedsvc.jsonlines import Rejected
 from feedsvc.not_applied import not_applied_error
+from feedsvc.signal_hold import SignalHold
 from feedsvc.store.source_articles import (
     UpsertCounts,
     latest_per_key,
@@ -31,51 +28,6 @@ from feedsvc.store.source_articles import (
 )
 
 BATCH = 2000
-
-
-class SignalHold:
-    """Ctrl-C (and SIGTERM, which the CLI makes end a command as Ctrl-C does:
-    ``feedsvc.cli.terminate``) held back from a batch's commit until the batch is counted,
-    then delivered.
-
-    Why: a SIGINT that landed just after the COMMIT and before the report counted the batch
-    made ``import`` say "nothing was stored" over 2000 stored lines (seen in CI). Held only
-    around the commit (a statement under way stays interruptible, rolled back), by a Python
-    handler that notes the signal (it runs in the main thread whichever thread the kernel
-    picked, which a signal mask cannot promise), and only from the main thread, which alone
-    may set handlers. The signal is raised again once released, under the handler there was.
-    SIGTERM is held only when a Python handler has it (the CLI's): under the default action it
-    ends the process, as it always did outside the CLI.
-    """
-
-    def __init__(self) -> None:
-        self._old: dict[int, Callable[[int, FrameType | None], Any] | int] = {}
-        self._caught: list[int] = []
-
-    def hold(self) -> None:
-        if threading.current_thread() is not threading.main_thread():
-            return
-        for sig in (signal.SIGINT, signal.SIGTERM):
-            old = signal.getsignal(sig)
-            # None: a handler set outside Python, which could not be put back
-            if old is None or (sig == signal.SIGTERM and not callable(old)):
-                continue
-            signal.signal(sig, self._note)
-            self._old[sig] = old
-
-    def _note(self, signum: int, frame: FrameType | None) -> None:
-        self._caught.append(signum)
-
-    def release(self) -> None:
-        """Put the handlers back; a signal that came meanwhile is raised again now, the first
-        one only (Python's default SIGINT handler: KeyboardInterrupt; the CLI's SIGTERM one:
-        its ``Terminated``)."""
-        old, self._old = self._old, {}
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        caught, self._caught = self._caught, []
-        if caught and caught[0] in old:
-            signal.raise_signal(caught[0])
 
 
 def external_source_refusal(source_url: str | None, table: str) -> str | None:

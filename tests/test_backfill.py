@@ -10,6 +10,8 @@ the full scan (no key sets: ``NOT NOT …``) both.
 
 from __future__ import annotations
 
+import signal
+import sys
 import threading
 from collections.abc import Iterator
 from datetime import timedelta
@@ -17,9 +19,10 @@ from typing import Any
 
 import pytest
 from factories import article
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 
 from feedsvc.articles import Article
+from feedsvc.cli import terminate
 from feedsvc.db import Database
 from feedsvc.db.schema import article_topics
 from feedsvc.matching import document_from_article, search_keys
@@ -339,3 +342,83 @@ def test_an_article_edited_while_its_batch_was_judged_is_judged_as_it_is_now(
     result = backfill_topic(db, "t", days=None, batch=100)
     assert matched(db, "t") == {archive[1]}  # 2 no longer matches, 1 now does, 3 is gone
     assert result.added == 0
+
+
+def _matches_after_a_signal(db: Database, signum: int, at: int) -> tuple[str, set[int]]:
+    """Run a backfill in batches of 4 and raise ``signum`` in this process at its ``at``-th
+    traced line (anywhere: our code, SQLAlchemy's, the pool's reset); what it ended as and the
+    matches stored. Before, a signal inside a batch's write or its counting left the write
+    uncounted (no new version) or a SQLite connection holding the lock (the cleanup's write
+    failed "database is locked")."""
+    seen = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal seen
+        if event == "line":
+            seen += 1
+            if seen == at:
+                signal.raise_signal(signum)
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        backfill_topic(db, "t", days=None, batch=4)
+        ended = "done"
+    except KeyboardInterrupt as exc:  # SIGINT's, or the CLI's SIGTERM one (Terminated)
+        ended = type(exc).__name__
+    finally:
+        sys.settrace(None)
+    return ended, matched(db, "t")
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_a_signal_anywhere_in_a_backfill_stops_it_between_batches(
+    db: Database, signum: int
+) -> None:
+    """Ctrl-C or SIGTERM (the CLI's handler: ``terminate.Terminated``) at any point: the
+    backfill stops at a batch's edge, every batch written is whole, the topic's version moves
+    on when one was, and the state DB takes a write at once."""
+    titles = {n: f"Đồ Sơn đón khách, đợt {n}" for n in range(1, 13)}
+    blank = {"summary": "", "body": "", "tags": (), "section": "Tin tức"}
+    store(db, [article(n, title=title, **blank) for n, title in titles.items()])
+    define(db, "t", '"Đồ Sơn"')
+    previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    restore = terminate.install()
+    try:
+        total = _count_lines(lambda: backfill_topic(db, "t", days=None, batch=4))
+        for at in range(1, total, max(1, total // 40)):
+            _unmatch(db)
+            with db.read() as conn:
+                before = get_topic(conn, "t")
+            ended, stored = _matches_after_a_signal(db, signum, at)
+            assert ended in {"done", "Terminated", "KeyboardInterrupt"}, (at, ended)
+            assert len(stored) % 4 == 0 or len(stored) == len(titles), (at, stored)
+            with db.write() as conn:  # no lock left behind: SQLite would wait, then fail
+                after = get_topic(conn, "t")
+            assert before is not None and after is not None
+            assert (after.updated_at > before.updated_at) == bool(stored), (at, ended)
+    finally:
+        restore()
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _count_lines(run: Any) -> int:
+    """Traced lines of ``run()`` (the tracer's whole reach), to spread the signals over."""
+    seen = 0
+
+    def tracer(frame: Any, event: str, arg: Any) -> Any:
+        nonlocal seen
+        seen += event == "line"
+        return tracer
+
+    sys.settrace(tracer)
+    try:
+        run()
+    finally:
+        sys.settrace(None)
+    return seen
+
+
+def _unmatch(db: Database) -> None:
+    with db.write() as conn:
+        conn.execute(delete(article_topics))

@@ -4,7 +4,7 @@ Why: ``timeout``, systemd and cron wrappers stop a command with SIGTERM, and not
 outside ``run``/``demo``: Python died with the default action, exit 143 and nothing printed,
 while Ctrl-C let ``import`` say which lines are stored (tester F9). SIGTERM now raises
 :class:`Terminated`, a :class:`KeyboardInterrupt`, so every path that ends a command in order
-on Ctrl-C (``import``'s report, a commit held until counted: ``importer.SignalHold``, the root's
+on Ctrl-C (``import``'s report, a commit held until counted: ``signal_hold.SignalHold``, the root's
 one line) ends it the same way; only the words and the exit code say which signal it was.
 
 ``run`` and ``demo`` keep their own handling (``server.serve``: an orderly stop, exit 0), so

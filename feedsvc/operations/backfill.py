@@ -14,6 +14,7 @@ from feedsvc.db import Database
 from feedsvc.matching import TopicMatcher, candidate_key_sets, document_from_article, references
 from feedsvc.operations.errors import OperationError, query_invalid
 from feedsvc.operations.topics import get_topic
+from feedsvc.signal_hold import SignalHold
 from feedsvc.store import article_reads
 from feedsvc.store import topics as topic_store
 from feedsvc.store.article_reads import count_since
@@ -82,17 +83,24 @@ def backfill_topic(
         scanned = count_since(conn, since) if ids is not None else 0
     basis = _Basis(slug, version, _reached(slug, known), identity)
     check = _Recheck(db, topic.id, basis, matcher, judged)
+    hold = SignalHold()  # Ctrl-C, SIGTERM: raised between batches, each stored and counted
+    hold.hold()
     try:
         for rows in _backfill_batches(db, ids, since, batch):
             check.batch(rows)
+            hold.deliver()
         if ids is not None:  # the topic's matches that are no candidates any more
             candidates = set(ids)
             for rows in _matched_batches(db, topic.id, since, batch, candidates):
                 check.batch(rows, only_drop=True)
+                hold.deliver()
     finally:  # also when it stopped part-way: the batches done are stored
-        if check.added or check.removed:
-            with db.write() as conn:
-                topic_store.touch(conn, topic.id, db.now())
+        try:
+            if check.added or check.removed:
+                with db.write() as conn:
+                    topic_store.touch(conn, topic.id, db.now())
+        finally:
+            hold.release()
     scanned = scanned if ids is not None else check.checked
     return BackfillResult(
         scanned, check.matched, check.added, check.checked, slug, removed=check.removed
