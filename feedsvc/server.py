@@ -94,6 +94,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.paths import PathText
     from feedsvc.web.queries import QueryText
     from feedsvc.web.slashes import redirect_base, slash_redirects
+    from feedsvc.web.stopping import StopAnswer
     from feedsvc.web.words import error_handlers
 
     @asynccontextmanager
@@ -129,7 +130,8 @@ def create_app(service: Service) -> FeedFastPath:
     # http.public_url's path served on the service's own port too (a tunnel to the admin);
     # the fast path answers the root's feed polls, the rest reach the routes through it
     reserved = {getattr(route, "path", "/").split("/")[1] for route in app.routes}
-    mounted = Mounted(app, mount_path(http), reserved)
+    # a request the stop cut short (uvicorn's grace period over): a 503, not a traceback
+    mounted = Mounted(StopAnswer(app, service), mount_path(http), reserved)
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
         with_trusted_proxies(mounted, http.trusted_proxies), service.publisher, http.cache_seconds

@@ -26,7 +26,7 @@ from feedsvc.cli import terminate
 from feedsvc.db import Database
 from feedsvc.db.schema import article_topics
 from feedsvc.matching import document_from_article, search_keys
-from feedsvc.operations import backfill_topic
+from feedsvc.operations import OperationError, backfill_topic
 from feedsvc.store.articles import SourcePosition, insert_articles
 from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
@@ -422,3 +422,25 @@ def _count_lines(run: Any) -> int:
 def _unmatch(db: Database) -> None:
     with db.write() as conn:
         conn.execute(delete(article_topics))
+
+
+def test_a_stop_asked_for_ends_the_backfill_between_batches(db: Database) -> None:
+    """The service stopping (``stopping``: its ``interrupted``) ends a backfill before its
+    next batch, with ``backfill_stopped`` (503 in the API): the batches done are stored and the
+    topic's version moves on; a stop asked for after the last batch changes nothing."""
+    blank = {"summary": "", "body": "", "tags": (), "section": "Tin tức"}
+    store(db, [article(n, title=f"Đồ Sơn đón khách, đợt {n}", **blank) for n in range(1, 11)])
+    define(db, "t", '"Đồ Sơn"')
+    asked = iter([False, False, True])  # before batches 1, 2 and 3
+    with db.read() as conn:
+        before = get_topic(conn, "t")
+    with pytest.raises(OperationError) as stopped:
+        backfill_topic(db, "t", days=None, batch=4, stopping=lambda: next(asked))
+    assert (stopped.value.kind, stopped.value.code) == ("unavailable", "backfill_stopped")
+    assert stopped.value.params == {"slug": "t", "checked": 8}
+    assert len(matched(db, "t")) == 8
+    with db.read() as conn:
+        after = get_topic(conn, "t")
+    assert before is not None and after is not None and after.updated_at > before.updated_at
+    asked = iter([False, False, False])  # three batches, never asked: a whole run
+    assert backfill_topic(db, "t", days=None, batch=4, stopping=lambda: next(asked)).added == 2

@@ -238,6 +238,31 @@ def test_api_backfill_409_leaves_its_batches_in_the_feeds(
     assert feeds_show_what_is_stored(client, service)
 
 
+@pytest.mark.parametrize("entry", ["api", "admin"])
+def test_a_backfill_the_service_stop_interrupts_answers_and_leaves_its_batches(
+    served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch, entry: str
+) -> None:
+    """SIGTERM to the service (``Service.interrupt``) during a backfill from the API or the
+    admin: a tester's plain-text 500 and a ``CancelledError`` traceback when the server's
+    grace period ended mid-backfill. It now stops between batches and answers at once."""
+    client, service, _config = served
+    csrf = admin_login(client)
+    stopped_after_one_batch(monkeypatch, lambda: monkeypatch.setattr(service, "interrupted", True))
+    if entry == "api":
+        auth = {"Authorization": f"Bearer {TOKEN}", "Accept-Language": "en"}
+        r = client.post("/api/topics/kt/backfill", json={"days": 0}, headers=auth)
+        assert r.status_code == 503 and r.json()["code"] == "backfill_stopped", r.text
+        assert "stopped after 1 articles" in r.json()["error"]
+        assert r.json()["message"].startswith("The service is stopping"), r.text
+    else:
+        r = client.post("/admin/topics/kt/backfill", data={"csrf": csrf})
+        kind, text = flash_of(r.text)
+        assert kind == "bad" and text.startswith("Dịch vụ đang dừng"), text
+    monkeypatch.setattr(service, "interrupted", False)  # the answer went out: serve the feeds
+    service.publisher.sync()
+    assert feeds_show_what_is_stored(client, service)
+
+
 def test_admin_backfill_button_stopped_by_an_edit_leaves_its_batches_in_the_feeds(
     served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -207,6 +207,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The query of topic {slug} (or of a topic it references) changed during the backfill; "
         "what was done before stays: run the backfill again.",
     ),
+    "op.backfill_stopped": (
+        "Dịch vụ đang dừng: việc nạp lại chủ đề {slug} dừng sau {checked} bài; phần đã làm "
+        "được lưu. Hãy nạp lại khi dịch vụ chạy trở lại.",
+        "The service is stopping: the backfill of topic {slug} stopped after {checked} "
+        "articles; what was done is stored. Run it again once the service is back.",
+    ),
     "op.topic_has_subscriptions": (
         "Chủ đề {slug} có {subs}; xoá chủ đề sẽ xoá cả các đăng ký này. Muốn giữ chúng, hãy "
         "tắt chủ đề.",

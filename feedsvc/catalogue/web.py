@@ -19,6 +19,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
         "The state database does not answer; retry in {seconds} s.",
     ),
+    "api.service_stopping": (
+        "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",
+        "The service is stopping and could not finish this request; retry in {seconds} s.",
+    ),
     "api.unauthorized": (
         "Thiếu mã Bearer hoặc sai mã.",
         "Missing or wrong Bearer token.",
@@ -125,6 +129,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "http.state_db_down": (
         "Dịch vụ tạm thời không đọc được cơ sở dữ liệu; thử lại sau {seconds} giây.",
         "The service cannot reach its database right now; retry in {seconds} s.",
+    ),
+    "http.service_stopping": (
+        "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",
+        "The service is stopping and could not finish this request; retry in {seconds} s.",
     ),
     "http.state_db_down_title": ("Tạm thời gián đoạn", "Temporarily unavailable"),
     "http.busy": (

@@ -3,7 +3,7 @@ topic was created or its query changed."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -40,7 +40,11 @@ class BackfillResult:
 
 
 def backfill_topic(
-    db: Database, slug: str, days: float | None = 30, batch: int = 2000
+    db: Database,
+    slug: str,
+    days: float | None = 30,
+    batch: int = 2000,
+    stopping: Callable[[], bool] | None = None,
 ) -> BackfillResult:
     """Make a topic's matches among the stored articles of the last ``days`` (all when None)
     those of its current query: add the articles it matches, drop the ones it no longer does.
@@ -61,8 +65,12 @@ def backfill_topic(
     (``updated_at``) moves on: every process serving its feeds renders them again with its own
     settings (a CLI's may differ from the service's: ``http.public_url``, ``site``), at its
     next feeds sync or start.
+    A stop asked for stops it between batches, the batches done stored and counted, so the
+    answer goes out within the HTTP server's grace period (SIGTERM to the service: ``stopping``,
+    its ``interrupted``, raises ``backfill_stopped``; Ctrl-C or SIGTERM to the CLI: held while
+    a batch runs, raised after it, :mod:`feedsvc.signal_hold`).
     Raises ``OperationError`` (``not_found``, ``query_invalid``, ``backfill_topic_changed``,
-    ``backfill_topic_deleted``).
+    ``backfill_topic_deleted``, ``backfill_stopped``: kind ``unavailable``).
     """
     topic = get_topic(db, slug)
     slug = topic.slug  # as stored: ``slug`` may name it in another case
@@ -84,16 +92,22 @@ def backfill_topic(
     basis = _Basis(slug, version, _reached(slug, known), identity)
     check = _Recheck(db, topic.id, basis, matcher, judged)
     hold = SignalHold()  # Ctrl-C, SIGTERM: raised between batches, each stored and counted
+
+    def before_batch() -> None:  # a signal noted during the batch before is raised here
+        hold.deliver()
+        if stopping is not None and stopping():
+            raise _stopped(slug, check)
+
     hold.hold()
     try:
         for rows in _backfill_batches(db, ids, since, batch):
+            before_batch()
             check.batch(rows)
-            hold.deliver()
         if ids is not None:  # the topic's matches that are no candidates any more
             candidates = set(ids)
             for rows in _matched_batches(db, topic.id, since, batch, candidates):
+                before_batch()
                 check.batch(rows, only_drop=True)
-                hold.deliver()
     finally:  # also when it stopped part-way: the batches done are stored
         try:
             if check.added or check.removed:
@@ -157,6 +171,17 @@ def _changed(slug: str) -> OperationError:
         "backfill; what was done before stays: run the backfill again",
         code="backfill_topic_changed",
         params={"slug": slug},
+    )
+
+
+def _stopped(slug: str, check: _Recheck) -> OperationError:
+    return OperationError(
+        "unavailable",
+        f"the service is stopping: the backfill of {slug} stopped after {check.checked} articles"
+        f" ({check.added} added, {check.removed} removed, stored); run it again once the"
+        " service is back",
+        code="backfill_stopped",
+        params={"slug": slug, "checked": check.checked},
     )
 
 

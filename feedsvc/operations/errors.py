@@ -11,7 +11,8 @@ from feedsvc.matching import QueryError
 class OperationError(Exception):
     """A request that cannot be done; ``kind`` maps to an HTTP status / CLI exit code.
 
-    kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1).
+    kinds: ``invalid`` (422 / exit 2), ``not_found`` (404 / exit 1), ``conflict`` (409 / exit 1),
+    ``unavailable`` (503 / exit 1: the service is stopping).
     ``position`` is the 0-based character offset of a query error, when there is one, and
     :attr:`column` the same place counted from 1, as people are shown it. ``message`` is
     English (CLI, API); ``code`` + ``params`` (+ the query error as ``cause``) are what the admin

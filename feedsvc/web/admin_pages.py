@@ -173,7 +173,7 @@ def page_routes(admin: Admin) -> list[Route]:
         message, ok = t(f"saved_{outcome}", slug=spec.slug), True
         if data.get("backfill") == "on":
             try:  # the topic is saved whatever the backfill does: said so, not the editor's error
-                r = await db_call(ops.backfill_topic, db, spec.slug)
+                r = await db_call(backfill_now, spec.slug)
                 message += " " + backfilled(spec.slug, r)
             except ops.OperationError as exc:  # the query changed meanwhile: batches done stay
                 message, ok = f"{message} {t.operation_error(exc)}", False
@@ -182,6 +182,10 @@ def page_routes(admin: Admin) -> list[Route]:
                 message, ok = f"{message} {t('backfill_db_failed')}", False
         await db_call(service.topic_changed, spec.slug)
         return admin.redirect(ctx, "/topics", message, ok=ok)
+
+    def backfill_now(slug: str) -> ops.BackfillResult:
+        """The admin's backfill (30 days), stopped between batches when the service stops."""
+        return ops.backfill_topic(db, slug, stopping=lambda: service.interrupted)
 
     def topic_action(
         action: Callable[[str], object], done: Callable[[str, object], str]
@@ -351,7 +355,7 @@ def page_routes(admin: Admin) -> list[Route]:
     # the button asked, naming the subscriptions (delete_question): they go with the topic
     delete = topic_action(lambda s: ops.delete_topic(db, s, with_subscriptions=True), deleted)
 
-    backfill = topic_action(lambda s: ops.backfill_topic(db, s), backfilled)
+    backfill = topic_action(backfill_now, backfilled)
     p = PREFIX
     return [
         Route(p + "/topics", g(topics_list), methods=["GET"]),

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
 
 M = TypeVar("M", bound=BaseModel)
 
-OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409}
+OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
 PATH_PARAM = re.compile(r"{(\w+)}")
 MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
 

@@ -206,7 +206,9 @@ def backfill_topic(service: Service, call: Call) -> tuple[int, BackfillOut]:
     days = call.body_as(BackfillIn).days
     slug = ops.get_topic(service.web_db, call.path["slug"]).slug  # as stored (any case)
     try:
-        result = ops.backfill_topic(service.web_db, slug, days or None)
+        result = ops.backfill_topic(
+            service.web_db, slug, days or None, stopping=lambda: service.interrupted
+        )
     finally:  # the feeds show what was added and removed now; also the batches done before
         service.publisher.refresh([slug])  # a 409 ``backfill_topic_changed`` stopped it
     return 200, BackfillOut(
@@ -262,12 +264,14 @@ ENDPOINTS = [
     Endpoint(
         "POST", "/api/topics/{slug}/backfill", backfill_topic,
         "Refresh a topic's feed from stored articles", "topics", {200: BackfillOut},
-        body=BackfillIn, errors=(404, 409, 422),
+        body=BackfillIn, errors=(404, 409, 422, 503),
         description="Matches stored articles of the last `days` (0: all) against the topic's "
         "current query: adds those it matches, drops (`removed`) the topic's matches it no "
         "longer makes, e.g. after the query was narrowed; re-renders the topic's feeds, which "
         "show the result at once. Sends no alerts. 409 `backfill_topic_changed`: the query (or "
         "one it references) changed meanwhile; the batches done stay (and are in the feeds), "
-        "run it again. 409 `backfill_topic_deleted`: the topic was deleted meanwhile.",
+        "run it again. 409 `backfill_topic_deleted`: the topic was deleted meanwhile. 503 "
+        "`backfill_stopped`: the service is stopping (SIGTERM); the batches done are stored, "
+        "run it again once the service is back.",
     ),
 ]  # fmt: skip

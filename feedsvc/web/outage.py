@@ -20,6 +20,7 @@ What is served from memory needs no DB and is unaffected: plain topic feeds, ``/
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 from typing import TYPE_CHECKING
 
@@ -55,7 +56,27 @@ def state_db_handler(service: Service) -> Callable[[Request, Exception], Awaitab
     return handler
 
 
-def unavailable(request: Request, service: Service) -> Response:
+@dataclass(frozen=True)
+class Reason:
+    """Why a 503: the API's ``code`` and English ``error``, and the catalogue keys of its
+    words (``api``: the API's message; ``text``: feeds and pages), each given ``seconds``."""
+
+    code: str
+    error: str
+    api: str
+    text: str
+
+
+#: The state DB is unavailable (this module).
+STATE_DB = Reason(
+    "state_db_unavailable",
+    "the state database does not answer",
+    "api.state_db_unavailable",
+    "http.state_db_down",
+)
+
+
+def unavailable(request: Request, service: Service, reason: Reason = STATE_DB) -> Response:
     """The 503 for ``request`` (see the module docstring); never cached by a shared cache."""
     path = request.url.path
     seconds = RETRY_AFTER
@@ -63,13 +84,13 @@ def unavailable(request: Request, service: Service) -> Response:
     if path.startswith("/api/"):
         words = api_words(service, request)
         body = {
-            "error": "the state database does not answer",
-            "code": "state_db_unavailable",
-            "message": words("api.state_db_unavailable", seconds=seconds),
+            "error": reason.error,
+            "code": reason.code,
+            "message": words(reason.api, seconds=seconds),
         }
         return JSONResponse(body, 503, headers)
     if path.startswith(_PLAIN):
-        text = reader_words(service)("http.state_db_down", seconds=seconds)
+        text = reader_words(service)(reason.text, seconds=seconds)
         response = text_response(503, text + "\n")
         response.headers.update(headers)
         return response
@@ -80,7 +101,7 @@ def unavailable(request: Request, service: Service) -> Response:
     page = _PAGE.format(
         lang=language,
         title=escape(words("http.state_db_down_title")),
-        text=escape(words("http.state_db_down", seconds=seconds)),
+        text=escape(words(reason.text, seconds=seconds)),
     )
     return HTMLResponse(page, 503, headers)
 

@@ -1,0 +1,73 @@
+"""A request the service's stop cut short is answered 503, not with a traceback and a 500.
+
+Why: on SIGTERM uvicorn gives open requests ``timeout_graceful_shutdown`` seconds
+(:func:`feedsvc.server.uvicorn_config`), then cancels their tasks; uvicorn's protocol catches the
+``CancelledError``, logs it as "Exception in ASGI application" with a traceback, and answers a
+plain-text ``500 Internal Server Error`` (a tester's, an admin's backfill during a restart). A
+cancelled request is no bug of the app: :class:`StopAnswer` answers it in the route's format
+(:func:`feedsvc.web.outage.unavailable`: JSON under ``/api/``, plain text for feeds, a page
+elsewhere) with ``Retry-After``, and logs one line. Work the request started in a worker thread
+goes on to its own stop point (a backfill: its next batch, ``backfill_stopped``).
+
+Only while the service is stopping (``Service.interrupted``): any other cancellation is
+re-raised untouched. A response already under way cannot be replaced: it is left to uvicorn,
+which closes the connection.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING
+
+from starlette.requests import Request
+
+from feedsvc.logs import escape_controls
+from feedsvc.web.outage import Reason, unavailable
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from feedsvc.app import Service
+
+log = logging.getLogger(__name__)
+
+#: The service stopped before the request was answered.
+STOPPING = Reason(
+    "service_stopping",
+    "the service is stopping and could not finish this request",
+    "api.service_stopping",
+    "http.service_stopping",
+)
+
+
+class StopAnswer:
+    """ASGI middleware: a request cancelled during the service's stop answered 503 (see the
+    module docstring)."""
+
+    def __init__(self, app: ASGIApp, service: Service) -> None:
+        self.app = app
+        self.service = service
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watched(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watched)
+        except asyncio.CancelledError:
+            if not self.service.interrupted:
+                raise
+            what = escape_controls(f"{scope.get('method', '')} {scope.get('path', '')}")
+            if started:
+                log.warning("%s: cut short by the service's stop mid-answer", what)
+                return  # uvicorn closes the connection of an unfinished answer
+            log.warning("%s: not answered before the service's stop; answered 503", what)
+            await unavailable(Request(scope), self.service, STOPPING)(scope, receive, send)
