@@ -157,6 +157,10 @@ CASES: list[tuple[str, str, Any, str, str, str]] = [
      "scan: phải là số nguyên", "scan: must be an integer"),
     ("POST", "/api/topics/kt/backfill", {"days": "30"}, "days",
      "days: phải là một số", "days: must be a number"),
+    # not JSON numbers, which Python's reader takes: a NaN was "must be at most 36500.0"
+    *[("POST", "/api/topics/kt/backfill", b'{"days": %s}' % bad, "days",
+       "days: phải là một số", "days: must be a number")
+      for bad in (b"NaN", b"Infinity", b"-Infinity", b"1e400", b"-1e999")],
     ("POST", "/api/topics", [1, 2], "body",
      "body: phải là một đối tượng JSON", "body: must be a JSON object"),
     ("POST", "/api/topics", b'{"slug": ', "body",
@@ -190,6 +194,12 @@ async def test_validation_errors_are_worded_in_each_language(
     for english in ENGLISH:
         assert english not in vi_message, vi_message
     assert answers["vi"]["error"] == answers["en"]["error"]  # English for programs, as before
+
+
+async def test_a_float_fields_bound_is_shown_as_written(client: httpx.AsyncClient) -> None:
+    """``days`` is a float with ``le=36_500``: Pydantic's context says 36500.0."""
+    r = await client.post("/api/topics/kt/backfill", json={"days": 99999}, headers=EN)
+    assert r.status_code == 400 and r.json()["message"].endswith("days: must be at most 36500")
 
 
 # -- the mapping itself ----------------------------------------------------------------------

@@ -97,11 +97,19 @@ def problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
         if kind == "choice":  # Pydantic's "'a', 'b' or 'c'" is English: list the values
             choices = _choices(model, loc)
             ctx["expected"] = ", ".join(choices) if choices else None
-        params = {name: ctx.get(name) for name in NEEDS.get(kind, ())}
+        params = {name: _bound(ctx.get(name)) for name in NEEDS.get(kind, ())}
         if any(value is None for value in params.values()):
             kind, params = GENERIC, {}
         out.append(Problem(where, kind, params))
     return out
+
+
+def _bound(value: object) -> object:
+    """A limit as people write it: a float field's ``le=36_500`` is 36500.0 in Pydantic's
+    context, shown as 36500."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
 
 
 def worded(found: list[Problem], t: Translator) -> str:

@@ -37,9 +37,12 @@ class _Input(BaseModel):
 
 
 class Body(_Input):
-    """A request body: strict JSON types, unknown fields rejected."""
+    """A request body: strict JSON types, unknown fields rejected, and a number is a JSON
+    number: ``NaN``, ``Infinity`` and one too big for a float (``1e400``), which Python's and
+    Pydantic's readers take, are refused as not numbers (a NaN ``days`` was "must be at most
+    36500")."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", allow_inf_nan=False)
 
 
 class Params(_Input):
@@ -49,7 +52,7 @@ class Params(_Input):
     for every field declared ``int``, here once: Pydantic's lax mode also reads ``" 12"``,
     ``"+12"``, ``"1_2"`` and ``"12.0"`` as 12 (refused as ``int_parsing``, like ``"abc"``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     @field_validator("*", mode="before")
     @classmethod
