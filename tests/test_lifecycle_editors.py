@@ -351,3 +351,53 @@ def test_every_front_end_alerts_an_article_hidden_before_its_time(
     with db.read() as conn:
         queued = conn.execute(select(deliveries.c.chat_id, deliveries.c.state)).all()
     assert [tuple(r) for r in queued] == [(777, "pending")]
+
+
+# -- keys stored before bidi controls were refused in keys ------------------------------------
+LEGACY_KEYS = ["K\u202e1gnp.exe", "\u2067ABC\u2069-7", "X-\u202aY"]
+
+
+def legacy_key(service: Service, key: str) -> None:
+    """Article TEST-00001 given ``key``, as import and ingest stored such keys before they
+    refused them: no front end could find it to take it down (a tester's)."""
+    with service.db.write() as conn:
+        conn.execute(
+            update(articles).where(articles.c.source_key == "TEST-00001").values(source_key=key)
+        )
+
+
+@pytest.mark.parametrize("key", LEGACY_KEYS)
+async def test_a_key_stored_with_a_bidi_control_can_be_taken_down_everywhere(
+    client: httpx.AsyncClient, service: Service, key: str
+) -> None:
+    legacy_key(service, key)
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    done = CliRunner().invoke(cli, ["articles", "hide", key, "--reason", "lừa đảo"], env=env)
+    assert done.exit_code == 0 and "\thidden\t" in done.output, done.output
+    assert "\\u20" in done.output and not any(c in done.output for c in key if c > "\u2000")
+    assert state(service, key).hidden_by == "cli"
+    r = await client.post(f"/api/articles/{quote(key, safe='')}/unhide", headers=AUTH)
+    assert (r.status_code, r.json().get("state")) == (200, "public"), r.text
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as browser:
+        page = browser.get("/admin/login")
+        csrf = CSRF_FIELD.search(page.text)
+        assert csrf
+        browser.post("/admin/login", data={"token": TOKEN, "csrf": csrf.group(1)})
+        token = CSRF_FIELD.search(browser.get("/admin/articles").text)
+        assert token
+        browser.post("/admin/articles/hide", data={"key": key, "csrf": token.group(1)})
+    assert state(service, key).hidden_by == "admin"
+
+
+@pytest.mark.parametrize("key", LEGACY_KEYS)
+@pytest.mark.parametrize("pending", [False, True])
+def test_a_bidi_key_not_stored_is_still_refused(service: Service, key: str, pending: bool) -> None:
+    """No article can have one now: refused as before, never recorded as a pending hide."""
+    with pytest.raises(editors.OperationError) as refused:
+        editors.hide_article(service.db, key, None, "cli", pending=pending)
+    assert refused.value.code == "control_character" and refused.value.field == "source_key"
+    with pytest.raises(editors.OperationError) as again:
+        editors.unhide_article(service.db, key, ())
+    assert again.value.code == "control_character"
+    with service.db.read() as conn:
+        assert editor_state(conn, key) is None

@@ -16,12 +16,14 @@ table holds it or the editor asks (``pending``: an external CMS's key).
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
 
 from sqlalchemy import Connection
 
+from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
@@ -46,6 +48,8 @@ from feedsvc.store.topics import topic_ids_of_articles
 
 log = logging.getLogger(__name__)
 
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+
 MAX_REASON = 500  # characters: a sentence for the log, not a document
 MAX_FOUND = 200  # articles one search lists at most
 MAX_SEARCH = 255  # characters a search may have: a whole source key (longer is refused, not cut)
@@ -54,9 +58,12 @@ TITLE_CHECK = 2000  # newest index candidates whose titles one search re-checks 
 
 def _key(source_key: str) -> str:
     """The key as looked up: trimmed, 1–255 characters, no control character or lone surrogate
-    (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL)."""
+    (no stored key holds one, :mod:`feedsvc.articles`; a NUL failed PostgreSQL) except the bidi
+    controls: import and ingest refuse keys holding one only since the change CHANGELOG calls
+    "a key that could not be taken down", and a key stored before must still be found.
+    One that is not stored is refused as before (:func:`_not_found`)."""
     key = trim_key(source_key)  # the parser's and migration 0019's rule
-    refuse_control("source_key", key)
+    refuse_control("source_key", _BIDI.sub("", key))
     if not key or len(key) > 255:
         raise OperationError(
             "invalid", "source_key must be 1–255 characters", code="source_key_invalid",
@@ -66,6 +73,10 @@ def _key(source_key: str) -> str:
 
 
 def _not_found(key: str) -> OperationError:
+    """``not_found``; for a key holding a bidi control, which no article can have any more,
+    the refused character (what it always was)."""
+    if _BIDI.search(key):
+        refuse_control("source_key", key)
     return OperationError(
         "not_found", f"unknown article {key!r}", code="article_not_found", params={"key": key}
     )
@@ -139,6 +150,7 @@ def hide_article(
         if found is None:
             ahead = pending or pending_hides.pending_hide(conn, key) is not None
             if ahead or waiting_state(conn, key) is not None:
+                refuse_control("source_key", key)  # a bidi control: never ingested now
                 pending_hides.record(conn, key, db.now(), text, by)
                 found = pending_hides.pending_states(conn, key, 1)[0]
     if found is None:

@@ -134,13 +134,13 @@ ENDPOINTS = [
         "its queued alerts end as `withdrawn`. Body optional: `{\"reason\": \"...\"}`. A key "
         "not ingested yet (imported into the built-in table, or any key with `\"pending\": "
         "true`) is hidden ahead: 200 with `pending` true, applied when ingest stores it."
-        + _KEY_NOTE, slashes=("source_key",),
+        + _KEY_NOTE, slashes=("source_key",), stored_keys=("source_key",),
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
         "articles", {200: ArticleStateOut}, errors=(404, 422),
         description="Shown again unless the source itself withdrew it. A pending hide is "
         "cancelled (200, `pending` true: the hide that was)." + _KEY_NOTE,
-        slashes=("source_key",),
+        slashes=("source_key",), stored_keys=("source_key",),
     ),
 ]  # fmt: skip

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
+from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.db.outage import is_outage
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.jsonkeys import DuplicateKey
@@ -51,6 +52,7 @@ M = TypeVar("M", bound=BaseModel)
 
 OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
 PATH_PARAM = re.compile(r"{(\w+)}")
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
 
 
@@ -147,6 +149,9 @@ class Endpoint:
     #: path parameters that may hold ``/`` (a CMS's ``2026/11/0042`` source key), sent as is or
     #: as ``%2F``: routed with Starlette's ``path`` convertor; the documented path is unchanged
     slashes: tuple[str, ...] = ()
+    #: path parameters naming a stored article's key: a bidi control in one is left to the use
+    #: case (``lifecycle.editors``), which still finds a key stored before keys refused them
+    stored_keys: tuple[str, ...] = ()
 
     @property
     def route_path(self) -> str:
@@ -249,6 +254,17 @@ def _duplicate(exc: DuplicateKey) -> ApiError:
     )
 
 
+def _path_text(endpoint: Endpoint, path: Mapping[str, str]) -> dict[str, str]:
+    """The path parameters :func:`_refuse_text` checks: not an integer one (ASCII digits or a
+    400, ``Call.int_param``), and a stored key's without its bidi controls
+    (:attr:`Endpoint.stored_keys`)."""
+    return {
+        name: _BIDI.sub("", value) if name in endpoint.stored_keys else value
+        for name, value in path.items()
+        if endpoint.path_types.get(name) != "integer"
+    }
+
+
 def _refuse_text(value: object) -> None:
     """422 ``control_character``/``not_text`` naming the first text of a request that holds a
     refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
@@ -335,9 +351,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
             call = Call(dict(request.path_params), words=api_words(service, request))
             if (bad := refused_param(call.path)) is not None:  # bytes that are not UTF-8
                 raise _not_utf8(*bad)
-            _refuse_text(  # an integer one is ASCII digits or a 400 (Call.int_param)
-                {k: v for k, v in call.path.items() if endpoint.path_types.get(k) != "integer"}
-            )
+            _refuse_text(_path_text(endpoint, call.path))
             if endpoint.params is not None:
                 call.params = _read_params(request, endpoint.params)
             if endpoint.body is not None:
