@@ -30,6 +30,9 @@ from feedsvc.store.topics import TopicSpec, save_topic
 ADMIN = 1000  # in telegram.admins
 OTHER_ADMIN = 1001  # in telegram.admins, but not an admin of the test channel
 USER = 42
+#: How long a reply or a state change may take: a deadline that bounds only a failure (a
+#: loaded CI machine took over 5 s for one reply), never a wait.
+DEADLINE = 20
 TOPICS = [
     TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy" OR "Núi Đối"', "Tin Kiến Thụy"),
     TopicSpec("the-thao", "Thể thao", '"bóng đá" OR "thể thao"', "Bóng đá & <mọi môn>"),
@@ -79,7 +82,7 @@ async def ask(fake: FakeBotAPI, chat_id: int, text: str, user_id: int | None = N
     """Send ``text`` as ``user_id`` (default: the private chat's user) and return the reply."""
     before = len(fake.messages(chat_id))
     fake.user_sends(chat_id, user_id if user_id is not None else chat_id, text)
-    replies = await fake.await_for(lambda: fake.messages(chat_id)[before:], timeout=5)
+    replies = await fake.await_for(lambda: fake.messages(chat_id)[before:], timeout=DEADLINE)
     assert replies[0].parse_mode == "HTML"
     return replies[0].visible
 
@@ -107,7 +110,7 @@ async def running(db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
     service = make_bot(db, fake.base_url, fake.token)
     await service.start()
     try:
-        await fake.await_for(lambda: service.polling, timeout=5)
+        await fake.await_for(lambda: service.polling, timeout=DEADLINE)
         yield service
     finally:
         await service.stop()
@@ -356,7 +359,7 @@ async def test_group_migration_moves_subscriptions(
     fake.inject_update(
         _service_message({"id": -5, "type": "group", "title": "Nhóm"}, migrate_to_chat_id=-1005)
     )
-    await fake.await_for(lambda: subs_of(db, -1005) == ["the-thao"], timeout=5)
+    await fake.await_for(lambda: subs_of(db, -1005) == ["the-thao"], timeout=DEADLINE)
     assert subs_of(db, -5) == [] and chat_row(db, -5) is None
     row = chat_row(db, -1005)
     assert row is not None and row.type == "supergroup" and row.paused
@@ -374,7 +377,7 @@ async def test_migration_when_supergroup_already_known(
             {"id": -1006, "type": "supergroup", "title": "Siêu nhóm"}, migrate_from_chat_id=-5
         )
     )
-    await fake.await_for(lambda: chat_row(db, -5) is None, timeout=5)
+    await fake.await_for(lambda: chat_row(db, -5) is None, timeout=DEADLINE)
     assert subs_of(db, -1006) == ["the-thao", '"an ninh"']
 
 
@@ -385,8 +388,8 @@ async def test_bot_removed_disables_and_readded_reenables(
     await ask(fake, USER, "/sub the-thao")
     fake.member_update(-5, 7, "kicked", old_status="member")
     fake.member_update(USER, USER, "kicked", old_status="member")  # a user blocking the bot
-    await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason, timeout=5)
-    await fake.await_for(lambda: (r := chat_row(db, USER)) and r.disabled_reason, timeout=5)
+    await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason, timeout=DEADLINE)
+    await fake.await_for(lambda: (r := chat_row(db, USER)) and r.disabled_reason, timeout=DEADLINE)
     assert (r := chat_row(db, USER)) is not None and r.disabled_reason == "user_blocked"
     g = chat_row(db, -5)
     assert g is not None and g.disabled_reason == "removed|kicked"
@@ -396,10 +399,12 @@ async def test_bot_removed_disables_and_readded_reenables(
     with db.read() as conn:
         assert audience.live_topic_subscribers(conn, {1, 2}) == []
     fake.member_update(-5, 7, "member", old_status="left")
-    await fake.await_for(lambda: (r := chat_row(db, -5)) and r.disabled_reason is None, timeout=5)
+    await fake.await_for(
+        lambda: (r := chat_row(db, -5)) and r.disabled_reason is None, timeout=DEADLINE
+    )
     assert subs_of(db, -5) == ["the-thao"]  # the subscriptions survived the removal
     fake.member_update(-77, 7, "administrator", old_status="left")  # added to a new group
-    await fake.await_for(lambda: chat_row(db, -77) is not None, timeout=5)
+    await fake.await_for(lambda: chat_row(db, -77) is not None, timeout=DEADLINE)
 
 
 async def test_bot_given_rights_revives_a_disabled_chat(
