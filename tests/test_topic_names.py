@@ -97,8 +97,13 @@ def test_cli_topic_commands_take_the_slug_in_any_case(run: Any) -> None:
     edited = run("topics", "add", "KIEN-THUY", "--title", "Kiến Thụy mới", "--query", "Kiến")
     assert edited.output == "kien-thuy: updated (title, query)\n"
     assert "kien-thuy\tenabled \tKiến Thụy mới\tKiến" in run("topics", "list").output
-    new = run("topics", "add", "MOI", "--title", "Mới", "--query", "mới")  # creating: its rules
-    assert new.exit_code != 0 and "slug" in new.output and "MOI" not in run("topics", "list").output
+    for typed in (" KIEN-THUY ", "\u200bkien-thuy", "Kien-Thuy\t", "\ufeffKIEN-thuy\u2060"):
+        again = run("topics", "add", typed, "--title", f"Kiến Thụy {typed!r}", "--query", "Kiến")
+        assert again.output == "kien-thuy: updated (title)\n", (typed, again.output)
+    for new_slug in ("MOI", " moi ", "\u200bmoi"):  # creating: a new slug's rules
+        new = run("topics", "add", new_slug, "--title", "Mới", "--query", "mới")
+        assert new.exit_code == 2 and "slug" in new.output, (new_slug, new.output)
+        assert "moi" not in run("topics", "list").output.lower()
     assert run("topics", "backfill", "Kien-Thuy").output.startswith("kien-thuy: scanned ")
     assert run("render", "AN-NINH").output == run("render", "an-ninh").output
     assert apprise(run, "an-ninh").exit_code == 0
