@@ -26,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from feedsvc.catalogue import translator
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
+from feedsvc.web.admin_text import form_value, shown
 from feedsvc.web.clients import request_client
 from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import query_param, read_query
@@ -76,12 +77,15 @@ class Admin:
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
             lstrip_blocks=True,
+            finalize=shown,  # outside text's controls visible, never acted on (admin_text)
         )
         self.env.globals.update(
             t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site
         )
         # every time in site.timezone with its offset, durations in words, numbers grouped
-        self.env.filters.update(local=self.t.time, ago=self.t.ago, number=self.t.number)
+        self.env.filters.update(
+            local=self.t.time, ago=self.t.ago, number=self.t.number, form_value=form_value
+        )
 
     # -- helpers --------------------------------------------------------------------------
     def key(self) -> bytes | None:
