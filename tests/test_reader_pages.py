@@ -229,3 +229,24 @@ def test_article_links_are_http_only() -> None:
     }
     for url, expected in cases.items():
         assert page_article(article(1, url=url), site).url == expected, url
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/topics/a%1b%5d0%3bPWNED%07b", "a\\x1b]0;PWNED\\x07b"),  # a terminal's title set
+        ("/topics/x%e2%80%aey", "x\\u202ey"),  # the rest of the line reversed
+        ("/topics/x%c2%85y%e2%80%a8z", "x\\x85y\\u2028z"),  # line breaks of other kinds
+        ("/feeds/kien%00thuy.rss", "kien\\x00thuy"),
+        ("/feeds/a%1b%5b2J.atom", "a\\x1b[2J"),  # clears the screen
+        ("/topics/a%1b%5b2J/telegram.svg", "a\\x1b[2J"),
+    ],
+)
+def test_a_404_names_the_slug_with_its_controls_escaped(
+    served: tuple[TestClient, Service], path: str, shown: str
+) -> None:
+    """A tester's: the 404's text echoed the URL's slug as it was, and curl wrote its escape
+    sequences to the terminal of whoever fetched a crafted link."""
+    client, _service = served
+    answer = client.get(path)
+    assert answer.status_code == 404 and answer.text == NO_TOPIC.format(shown), answer.text

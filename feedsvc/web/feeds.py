@@ -33,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
+from feedsvc.logs import escape_controls
 from feedsvc.pages.listing import clean_query, read_page, shown_query
 from feedsvc.pages.render import START_PAYLOAD_MAX
 from feedsvc.slugs import slug_forms
@@ -116,7 +117,10 @@ def feed_routes(
     words = t
 
     def error(status: int, key: str, max_age: int = 0, **params: object) -> Response:
-        return text_response(status, words(key, **params) + "\n", max_age)
+        # a slug echoed from the URL shows its controls as escapes: `%1b]0;…%07` set the
+        # terminal title of whoever curled a crafted link, and `%00` answered a raw NUL
+        shown = {k: escape_controls(v) if isinstance(v, str) else v for k, v in params.items()}
+        return text_response(status, words(key, **shown) + "\n", max_age)
 
     def serve(request: Request, snapshot: Snapshot) -> Response:
         return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
