@@ -398,3 +398,26 @@ def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ign
         "longer parse with this query\n"
     )
     assert "rt\tenabled \tR\tb" in run("topics", "list").output
+
+
+@pytest.mark.parametrize(
+    ("command", "query", "caret_at"),
+    [
+        (("topics", "add", "t2", "--title", "T", "--query"), "a OR b c", 7),
+        (("topics", "add", "t2", "--title", "T", "--query"), '"an ninh', 0),
+        (("topics", "add", "t2", "--title", "T", "--query"), "  x (y", 2),  # stored trimmed: the caret under its "("
+        (("subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--query"),
+         "công an OR", 8),
+        (("subs", "add", "42", "--type", "private", "--query"), "(a", 0),
+    ],
+)  # fmt: skip
+def test_an_invalid_query_is_shown_with_its_caret_like_match_does(
+    run, command: tuple[str, ...], query: str, caret_at: int
+) -> None:  # type: ignore[no-untyped-def]
+    """A tester's: `topics add` said `feedsvc: at character 8: …`, without the `invalid
+    query:` every other command says, nor the query and the caret under the character."""
+    result = run(*command, query)
+    assert result.exit_code == 2, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("feedsvc: invalid query: at character "), lines
+    assert lines[1] == f"  {query.strip()}" and lines[2] == "  " + " " * caret_at + "^", lines

@@ -377,6 +377,9 @@ def run_with_settings(
     try:
         return action(db, settings)
     except ops.OperationError as exc:
+        text = exc.params.get("query")
+        if exc.cause is not None and isinstance(text, str):  # with its caret, as `match` does
+            query_failed(text, exc.cause)
         invalid = exc.kind == "invalid" and exc.code not in NOT_THERE
         fail(exc.message, EXIT_USAGE if invalid else EXIT_FAILED)
     finally:

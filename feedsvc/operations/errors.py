@@ -45,16 +45,19 @@ class OperationError(Exception):
         return None if self.position is None else self.position + 1
 
 
-def query_invalid(exc: QueryError) -> OperationError:
+def query_invalid(exc: QueryError, text: str | None = None) -> OperationError:
     """``invalid`` for a query the parser refused (``query_invalid`` with it as ``cause``), or
     for one over its length limit the one ``too_long`` error (:func:`too_long_error`): the
-    API's preview answers a long query as a topic's save does."""
+    API's preview answers a long query as a topic's save does. ``text``: the query as parsed
+    (``params["query"]``), so that the CLI shows it with a caret under ``exc.position`` as
+    ``match`` and ``topics preview`` do (``cli.common.query_failed``)."""
     if exc.code == "too_long" and exc.cause is None:
         p = exc.params
         return too_long_error(TooLong(str(p["field"]), int(str(p["length"])), int(str(p["limit"]))))
     return OperationError(
-        "invalid", str(exc), code="query_invalid", field="query", position=exc.position, cause=exc
-    )
+        "invalid", str(exc), code="query_invalid", field="query", position=exc.position,
+        cause=exc, params={} if text is None else {"query": text},
+    )  # fmt: skip
 
 
 def refuse_control(field: str, text: str) -> None:

@@ -83,7 +83,7 @@ def add_subscription(
             try:
                 parse_chat_query(query or "", known.get)
             except QueryError as exc:
-                raise query_invalid(exc) from None
+                raise query_invalid(exc, query) from None
         chat_id = _ensure_recipient(conn, spec, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:

@@ -39,7 +39,7 @@ def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
     try:
         parse_topic(spec.query, (known | {spec.slug: spec.query}).get, spec.slug)
     except QueryError as exc:
-        raise query_invalid(exc) from None
+        raise query_invalid(exc, spec.query) from None
 
 
 def _clean_text(spec: TopicSpec) -> TopicSpec:
