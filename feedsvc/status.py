@@ -10,7 +10,7 @@ state in words…). Adding a fact is one ``Fact(...)`` here plus its two catalog
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from feedsvc.store.records import Cursor, QuarantineEntry
@@ -208,6 +208,12 @@ def _quarantine_line(e: QuarantineEntry) -> str:
     )
 
 
+def _iso(moment: datetime) -> str:
+    """``moment`` as Pydantic's JSON mode writes an aware UTC time (``/api/status``):
+    ``2026-12-03T02:45:02.311623Z``."""
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
     """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``)."""
     return flatten(status_facts(service, db))
@@ -223,8 +229,8 @@ def flatten(facts: list[Fact]) -> dict[str, Any]:
             out["ingest_lag_seconds"] = round(lag, 1) if lag is not None else None
         elif fact.kind == "backlog":  # the time a backlog not worked through now was true
             out[fact.key], out[f"{fact.key}_as_of"] = fact.value, fact.detail
-        elif fact.key == "ingest_cursor":
-            out[fact.key] = f"{fact.value} / {fact.detail}" if fact.value else None
+        elif fact.key == "ingest_cursor":  # its time as every other time here: ISO, Z
+            out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
         elif fact.kind == "quarantine":
             out[fact.key] = [_quarantine_line(e) for e in fact.value]
         else:

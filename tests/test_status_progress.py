@@ -102,6 +102,10 @@ def test_status_after_a_stopped_sync(tmp_path: Path, monkeypatch: pytest.MonkeyP
     shown = json.loads(done.output)
     assert shown["ingest_backlog"] == 500 and shown["ingest_backlog_as_of"] is not None
     assert (shown["ingest_rate_per_second"], shown["ingest_eta_seconds"]) == (None, None)
+    # the cursor's time as every time of --json (a tester's: "2026-12-03 02:44:38…+00:00 / …")
+    iso = r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z"
+    assert re.fullmatch(iso, shown["last_ingest_tick"]), shown["last_ingest_tick"]
+    assert re.fullmatch(iso + r" / .+", shown["ingest_cursor"]), shown["ingest_cursor"]
     text = CliRunner().invoke(cli, ["status"]).output
     # the stale rate (416560.8/s) in no form; times' own digits (…:26.041662) left out first
     untimed = re.sub(r"\d{4}-\d\d-\d\d[ T][\d:.]+(\+00:00|Z)?", "<time>", text)
