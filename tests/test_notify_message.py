@@ -255,3 +255,28 @@ def test_bidi_controls_reach_no_alert(bidi: str) -> None:
     ]
     assert "Công an xã Đại Đồng\u200f" in msg.plain_text  # a direction mark is kept
     assert visible_text(f"a{bidi}b") == "ab"  # Apprise's title
+
+
+LONG = {"none": "", "short": "An ninh", "near": "Pháp luật " * 11, "huge": "Thời sự " * 700}
+
+
+@pytest.mark.parametrize("section", LONG)
+@pytest.mark.parametrize("author", LONG)
+def test_the_meta_line_keeps_the_time_and_shares_the_rest(section: str, author: str) -> None:
+    """A tester's: a 5,000-character section filled the 120 units and pushed the author and
+    the time out of every channel's alert (SPEC §6: section and local time)."""
+    from feedsvc.channels.plain import format_plain_alert
+    from feedsvc.notify.message import META_CAP, meta_line
+
+    article = _article(section=LONG[section], author=LONG[author] + "🇻🇳" * (author == "huge"))
+    meta = meta_line(article, TZ)
+    assert meta.endswith(" · 10:34 15/12/2021") or meta == "10:34 15/12/2021", meta
+    assert utf16_len(meta) <= META_CAP
+    for short in {LONG[section], LONG[author]} - {""}:
+        if len(short) < 50:
+            assert short.strip() in meta, meta  # a short one is whole
+    for part in (LONG[section], LONG[author]):
+        if part:
+            assert part.strip()[:20] in meta, meta  # each is there, cut if it must be
+    assert meta in format_alert(article, ["T"], TZ).text.replace("&amp;", "&")
+    assert meta in format_plain_alert(article, ["T"], TZ)

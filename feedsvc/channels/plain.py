@@ -25,11 +25,11 @@ from datetime import tzinfo
 from feedsvc.articles import Article
 from feedsvc.feeds.sanitize import xml_clean
 from feedsvc.notify.message import (
-    META_CAP,
     MIN_SUMMARY,
     TITLE_CAP,
     TOPICS_CAP,
     TOPICS_LABEL,
+    meta_line,
     trim_utf16,
     utf16_len,
     visible_summary,
@@ -49,13 +49,7 @@ def format_plain_alert(
     url = xml_clean(article.url).strip()
     link = url if utf16_len(url) <= LINK_CAP else ""
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
-    when = article.published_at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
-    byline = [
-        part
-        for part in (visible_text(article.section or ""), visible_text(article.author or ""))
-        if part
-    ]
-    meta = trim_utf16(" · ".join([*byline, when]), META_CAP)
+    meta = meta_line(article, tz)
     topics = [t for t in (" ".join(xml_clean(t).split()) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
     tail = "\n".join(part for part in (topic_line, link) if part)

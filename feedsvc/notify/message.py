@@ -25,6 +25,7 @@ CAPTION_LIMIT = 1024  # sendPhoto caption
 ELLIPSIS = "…"
 # Caps so one absurd field (a 2 MB title) cannot crowd out the rest of the message.
 TITLE_CAP, META_CAP, TOPICS_CAP, URL_CAP = 300, 120, 300, 2000
+SEPARATOR = " · "  # between an alert's section, author and time
 MIN_SUMMARY = 40  # below this a summary is noise: leave it out
 TOPICS_LABEL = "Chủ đề: "
 
@@ -87,6 +88,22 @@ def with_options(msg: AlertMessage, options: DeliveryOptions) -> AlertMessage:
 utf16_len = utf16_units
 
 
+def meta_line(article: Article, tz: tzinfo) -> str:
+    """An alert's second line, "section · author · HH:MM dd/mm/YYYY" (``tz``: the site's
+    timezone), at most :data:`META_CAP` UTF-16 units. The time always shows: the section and
+    the author share what is left, a short one leaving the rest to the other (a tester's
+    5,000-character section pushed the author and the time out). SPEC §6."""
+    when = article.published_at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
+    parts = [visible_text(article.section or ""), visible_text(article.author or "")]
+    parts = [part for part in parts if part]
+    room = META_CAP - utf16_len(when) - len(SEPARATOR) * len(parts)
+    shortest_first = sorted(range(len(parts)), key=lambda i: utf16_len(parts[i]))
+    for n, i in enumerate(shortest_first):  # each takes what it needs of an equal share
+        parts[i] = trim_utf16(parts[i], room // (len(parts) - n))
+        room -= utf16_len(parts[i])
+    return SEPARATOR.join([*parts, when])
+
+
 def trim_utf16(text: str, limit: int) -> str:
     """``text`` cut to at most ``limit`` UTF-16 units, ending in "…" when cut.
 
@@ -146,10 +163,7 @@ def format_alert(
 
     url = xml_clean(article.url).strip()
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
-    when = article.published_at.astimezone(tz).strftime("%H:%M %d/%m/%Y")
-    byline = [part for part in (visible_text(article.section or ""),
-                                visible_text(article.author or "")) if part]  # fmt: skip
-    meta = trim_utf16(" · ".join([*byline, when]), META_CAP)
+    meta = meta_line(article, tz)
     topics = [t for t in (_clean(t) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
     summary = visible_summary(article.summary or article.body or "")
