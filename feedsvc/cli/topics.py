@@ -200,16 +200,27 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
     with its own settings (this command's may differ: ``http.public_url``, ``site``), also when
     the backfill stopped part-way (Ctrl-C, SIGTERM: exit 130/143; the query changed or the
     topic was deleted meanwhile: exit 1): the batches done before it stopped are stored.
+    On a terminal, stderr shows its progress: articles done of the total, ETA, rate.
     """
+    import sys
+
     from feedsvc import operations as ops
     from feedsvc.cli import terminate
+    from feedsvc.cli.progress import ProgressLine
+
+    line = ProgressLine("backfilling", sys.stderr)  # draws only when stderr is a TTY
+
+    def run(db: Database) -> ops.BackfillResult:
+        with line:  # its line ended (or erased) before any message about how it ended
+            return ops.backfill_topic(db, slug, days or None, progress=line.update)
 
     try:
-        result = run_operation(lambda db: ops.backfill_topic(db, slug, days or None), config_file)
+        result = run_operation(run, config_file)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (:mod:`feedsvc.cli.terminate`)
+        lead = "" if line.erased else "\n"  # a "^C" echoed on the line: a line of its own
         click.echo(
-            f"\nfeedsvc topics backfill: {terminate.word(exc)}: the batches done are stored, and"
-            " the service's feeds show them.\n  Run the same backfill again to finish it.",
+            f"{lead}feedsvc topics backfill: {terminate.word(exc)}: the batches done are stored,"
+            " and the service's feeds show them.\n  Run the same backfill again to finish it.",
             err=True,
         )
         raise SystemExit(terminate.exit_code(exc)) from None

@@ -45,15 +45,16 @@ def backfill_topic(
     days: float | None = 30,
     batch: int = 2000,
     stopping: Callable[[], bool] | None = None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> BackfillResult:
     """Make a topic's matches among the stored articles of the last ``days`` (all when None)
     those of its current query: add the articles it matches, drop the ones it no longer does.
 
     When the query yields key sets, only the archive search index's candidates are matched
     (every one of them: a backfill must be complete, so nothing is capped), then the topic's
-    other matches in the window are re-checked; otherwise every article of the window is
-    matched, in id batches. Articles published before the window keep their matches.
-    No alerts: deliveries are only ever created by ingest for new articles.
+    other matches in the window (read before the first batch) are re-checked; otherwise every
+    article of the window is matched, in id batches. Articles published before the window keep
+    their matches. No alerts: deliveries are only ever created by ingest for new articles.
     Each batch is written under the topics' lock (:func:`~feedsvc.store.topics.serialize`),
     after checking that the queries it was judged by still stand: when the topic's query or
     one it references changed meanwhile, a backfill started before the change would drop what
@@ -69,6 +70,10 @@ def backfill_topic(
     answer goes out within the HTTP server's grace period (SIGTERM to the service: ``stopping``,
     its ``interrupted``, raises ``backfill_stopped``; Ctrl-C or SIGTERM to the CLI: held while
     a batch runs, raised after it, :mod:`feedsvc.signal_hold`).
+    ``progress(done, total)``, in articles, is told how far it got (the CLI's progress bar;
+    this function prints nothing, the API and the admin pass none): ``(0, total)`` once the
+    total is known, after each batch, ``(total, total)`` when it ran to its end; both only grow
+    (:class:`_Progress`). It is called from this thread, with Ctrl-C and SIGTERM held.
     Raises ``OperationError`` (``not_found``, ``query_invalid``, ``backfill_topic_changed``,
     ``backfill_topic_deleted``, ``backfill_stopped``: kind ``unavailable``).
     """
@@ -85,13 +90,63 @@ def backfill_topic(
         raise query_invalid(matcher.errors[slug])
     judged = db.now()  # matches recorded after this were judged by ingest, not here
     since = judged - timedelta(days=days) if days else None
-    key_sets = candidate_key_sets(matcher.queries()[slug])
-    with db.read() as conn:
-        ids = candidate_ids(conn, key_sets, None, since)
-        scanned = count_since(conn, since) if ids is not None else 0
+    plan = _plan(db, topic.id, candidate_key_sets(matcher.queries()[slug]), since, batch)
     basis = _Basis(slug, version, _reached(slug, known), identity)
     check = _Recheck(db, topic.id, basis, matcher, judged)
-    hold = SignalHold()  # Ctrl-C, SIGTERM: raised between batches, each stored and counted
+    _run(plan, check, batch, stopping, _Progress(progress, plan.total))
+    scanned = plan.scanned if plan.ids is not None else check.checked
+    return BackfillResult(
+        scanned, check.matched, check.added, check.checked, slug, removed=check.removed
+    )
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a backfill goes through: ``ids``, the search index's candidates (None: every
+    article of the window, a full scan from ``since``); ``others``, the topic's matches in the
+    window that are no candidates (re-checked last, only to drop them; none for a scan, which
+    judges every article); ``scanned``, the window's article count."""
+
+    since: datetime | None
+    ids: list[int] | None
+    others: list[int]
+    scanned: int
+
+    @property
+    def total(self) -> int:
+        """Articles it will judge: the candidates and the other matches, or the window's."""
+        return self.scanned if self.ids is None else len(self.ids) + len(self.others)
+
+
+def _plan(
+    db: Database,
+    topic_id: int,
+    key_sets: list[list[str]] | None,
+    since: datetime | None,
+    batch: int,
+) -> _Plan:
+    """Read what a backfill will judge (:class:`_Plan`), before it judges anything. The
+    other matches are read up front so that the total is known; a match recorded later is
+    ingest's (newer than the judgement, kept by ``remove_topic_matches``) or a candidate's."""
+    with db.read() as conn:
+        ids = candidate_ids(conn, key_sets, None, since)
+        scanned = count_since(conn, since)
+    others = _matched_outside(db, topic_id, since, batch, set(ids)) if ids is not None else []
+    return _Plan(since, ids, others, scanned)
+
+
+def _run(
+    plan: _Plan,
+    check: _Recheck,
+    batch: int,
+    stopping: Callable[[], bool] | None,
+    count: _Progress,
+) -> None:
+    """Judge ``plan``'s articles batch by batch, Ctrl-C and SIGTERM held during each batch and
+    raised between batches (each then stored and counted), ``stopping`` asked before each;
+    whenever matches changed, even part-way, the topic's version moves on."""
+    db, slug = check.db, check.basis.slug
+    hold = SignalHold()
 
     def before_batch() -> None:  # a signal noted during the batch before is raised here
         hold.deliver()
@@ -100,25 +155,47 @@ def backfill_topic(
 
     hold.hold()
     try:
-        for rows in _backfill_batches(db, ids, since, batch):
+        count.advance(0)  # the total is known
+        for rows in _backfill_batches(db, plan.ids, plan.since, batch):
             before_batch()
             check.batch(rows)
-        if ids is not None:  # the topic's matches that are no candidates any more
-            candidates = set(ids)
-            for rows in _matched_batches(db, topic.id, since, batch, candidates):
-                before_batch()
-                check.batch(rows, only_drop=True)
+            count.advance(len(rows))
+        for rows in _id_batches(db, plan.others, batch):  # matches that are no candidates
+            before_batch()
+            check.batch(rows, only_drop=True)
+            count.advance(len(rows))
+        count.finish()
     finally:  # also when it stopped part-way: the batches done are stored
         try:
             if check.added or check.removed:
                 with db.write() as conn:
-                    topic_store.touch(conn, topic.id, db.now())
+                    topic_store.touch(conn, check.topic_id, db.now())
         finally:
             hold.release()
-    scanned = scanned if ids is not None else check.checked
-    return BackfillResult(
-        scanned, check.matched, check.added, check.checked, slug, removed=check.removed
-    )
+
+
+@dataclass
+class _Progress:
+    """A backfill's progress, told to ``report`` as (done, total) articles when it changed.
+    Both only grow: an article published into the window during a scan is judged too and
+    raises the total; one deleted meanwhile is skipped, and counts as done at the end."""
+
+    report: Callable[[int, int], None] | None
+    total: int
+    done: int = 0
+    told: tuple[int, int] | None = None
+
+    def advance(self, judged: int) -> None:
+        """``judged`` more articles done (0: say where it stands)."""
+        self.done += judged
+        self.total = max(self.total, self.done)
+        if self.report is not None and self.told != (self.done, self.total):
+            self.told = (self.done, self.total)
+            self.report(self.done, self.total)
+
+    def finish(self) -> None:
+        """Ran to its end: everything is done."""
+        self.advance(self.total - self.done)
 
 
 @dataclass
@@ -234,22 +311,21 @@ class _Recheck:
         return self.matcher.match(document).get(self.basis.slug)
 
 
-def _matched_batches(
+def _matched_outside(
     db: Database, topic_id: int, since: datetime | None, batch: int, skip: set[int]
-) -> Iterator[Sequence[Row[Any]]]:
-    """Article rows of the topic's matches published since ``since``, ``batch`` ids at a time
-    (keyset paging), leaving out the ids in ``skip`` (already judged)."""
+) -> list[int]:
+    """Ids of the topic's matches published since ``since``, but those in ``skip`` (the
+    candidates, judged anyway): keyset paging, ``batch`` ids per short read. Few in practice
+    (what the query no longer reaches), so they are held; the pages are not."""
+    found: list[int] = []
     last_id = 0
     while True:
         with db.read() as conn:
             page = topic_store.matched_after(conn, topic_id, last_id, since, batch)
-            unjudged = [i for i in page if i not in skip]
-            rows = article_reads.article_rows(conn, unjudged) if unjudged else ()
         if not page:
-            return
+            return found
+        found.extend(i for i in page if i not in skip)
         last_id = page[-1]
-        if rows:
-            yield rows
 
 
 def _backfill_batches(
@@ -258,10 +334,7 @@ def _backfill_batches(
     """Article rows to match, ``batch`` at a time: the given candidate ids, or (None) every
     article published since ``since`` in id order (keyset paging, one short read each)."""
     if ids is not None:
-        for start in range(0, len(ids), batch):
-            with db.read() as conn:  # no connection held while the batch is matched
-                rows = article_reads.article_rows(conn, ids[start : start + batch])
-            yield rows
+        yield from _id_batches(db, ids, batch)
         return
     last_id = 0
     while True:
@@ -271,3 +344,13 @@ def _backfill_batches(
             return
         last_id = rows[-1].id
         yield rows
+
+
+def _id_batches(db: Database, ids: list[int], batch: int) -> Iterator[Sequence[Row[Any]]]:
+    """Article rows of ``ids``, ``batch`` ids at a time (an article deleted meanwhile has
+    none), each read in its own short transaction: no connection held while they are judged."""
+    for start in range(0, len(ids), batch):
+        with db.read() as conn:
+            rows = article_reads.article_rows(conn, ids[start : start + batch])
+        if rows:
+            yield rows
