@@ -405,7 +405,7 @@ def test_add_refuses_a_query_that_breaks_a_chat_query(run) -> None:  # type: ign
     [
         (("topics", "add", "t2", "--title", "T", "--query"), "a OR b c", 7),
         (("topics", "add", "t2", "--title", "T", "--query"), '"an ninh', 0),
-        (("topics", "add", "t2", "--title", "T", "--query"), "  x (y", 2),  # stored trimmed: the caret under its "("
+        (("topics", "add", "t2", "--title", "T", "--query"), "  x (y", 2),  # stored trimmed
         (("subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--query"),
          "công an OR", 8),
         (("subs", "add", "42", "--type", "private", "--query"), "(a", 0),
