@@ -9,6 +9,8 @@ that is the database's rather than a line's (disk full, connection lost) stops t
 
 from __future__ import annotations
 
+import contextlib
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -28,6 +30,9 @@ from feedsvc.store.source_articles import (
 )
 
 BATCH = 2000
+#: Seconds a batch's first line waits at most for the batch to fill: a slow producer piping
+#: into ``import -`` had nothing stored until 2,000 lines or the end of its input.
+BATCH_SECONDS = 1.0
 
 
 def external_source_refusal(source_url: str | None, table: str) -> str | None:
@@ -105,11 +110,18 @@ def import_articles(
 ) -> ImportReport:
     """Store ``items`` (from :func:`feedsvc.jsonlines.read_jsonl`) in batches of :data:`BATCH`.
 
+    A batch is stored when it holds :data:`BATCH` lines or its first line was read
+    :data:`BATCH_SECONDS` ago (checked as each line arrives), and on Ctrl-C or SIGTERM while
+    lines are read: lines taken from a pipe cannot be read again (a tester's: ``import -``
+    dropped up to 2,000 lines it had read, and said to run it again).
+
     Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
     :class:`ImportInterrupted` on Ctrl-C or the CLI's SIGTERM (both carry what was committed).
     """
     report = ImportReport()
     batch: Batch = []
+    first_read = 0.0  # time.monotonic() of the batch's first line
+    storing = False  # a signal inside a store rolled it back: not stored again
     since = now()  # a row written from now on is this import's: a later line replaces it
     # Rejections are said in line order: those of lines read while a batch is pending wait for
     # its verdicts (a takedown not applied is known only once it is stored), then all in order.
@@ -128,12 +140,15 @@ def import_articles(
         pending.clear()
 
     def flush() -> None:
+        nonlocal storing
         if not batch:
             return
         hold = SignalHold()
         try:
             try:
+                storing = True
                 counts = _store(db, batch, now(), reject, hold.hold, since)
+                storing = False
             except Exception as exc:  # row errors were handled inside: the database's
                 raise ImportAborted(report, batch[0][0], describe(exc), is_disk_full(exc)) from exc
             for skipped in counts.not_applied:  # said, not counted "unchanged"
@@ -152,11 +167,16 @@ def import_articles(
             if isinstance(item, Rejected):
                 reject(item.line, item.error)
                 continue
+            if not batch:
+                first_read = time.monotonic()
             batch.append((line, item))
-            if len(batch) >= BATCH:
+            if len(batch) >= BATCH or time.monotonic() - first_read >= BATCH_SECONDS:
                 flush()
         flush()
     except KeyboardInterrupt as exc:
+        if batch and not storing:  # stopped while reading: store what was read
+            with contextlib.suppress(KeyboardInterrupt):  # a second signal: as it is
+                flush()
         say()  # the lines rejected before the batch Ctrl-C stopped
         raise ImportInterrupted(report, exc) from None
     return report

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import sqlite3
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,11 +15,12 @@ from click.testing import CliRunner
 from factories import VN, article, jsonl
 from sqlalchemy import select
 
+from feedsvc import importer
 from feedsvc.articles import parse_article
-from feedsvc.cli import cli
+from feedsvc.cli import cli, terminate
 from feedsvc.db import Database
 from feedsvc.db.schema import source_articles
-from feedsvc.importer import import_articles
+from feedsvc.importer import ImportInterrupted, import_articles
 from feedsvc.jsonlines import read_jsonl
 
 
@@ -605,3 +607,44 @@ def test_line_by_line_says_a_changed_line_of_the_stored_version_too(db: Database
     [skipped] = counts.not_applied
     assert batch[skipped.index][0] == 5 and skipped.differs == ("title",)
     assert "a different title" in str(not_applied_error(same, skipped, batch))
+
+
+def _lines(n: int) -> list[tuple[int, object]]:
+    return [(i, article(i, title=f"Tin số {i}")) for i in range(1, n + 1)]
+
+
+@pytest.mark.parametrize("read", [1, 7, 2_500])
+@pytest.mark.parametrize("signal_raised", [KeyboardInterrupt, terminate.Terminated])
+def test_a_signal_while_reading_stores_the_lines_read(
+    db: Database, read: int, signal_raised: type[KeyboardInterrupt]
+) -> None:
+    """A tester's: on SIGTERM or Ctrl-C `import -` dropped the lines it had read and not yet
+    stored (up to 2,000), which a pipe cannot give again, and said to run it again."""
+
+    def producer() -> Iterator[tuple[int, object]]:
+        yield from _lines(read)
+        raise signal_raised  # the signal, while the next line is awaited
+
+    with pytest.raises(ImportInterrupted) as stopped:
+        import_articles(db, producer(), now=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    assert stopped.value.report.committed_through == read
+    assert isinstance(stopped.value.interrupt, signal_raised)
+    assert len(titles(db)) == read
+
+
+def test_a_slow_producer_has_its_lines_stored_as_they_come(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Lines arriving a minute apart: each batch is stored once its first line waited
+    ``BATCH_SECONDS`` (checked as the next line arrives), not after 2,000 lines."""
+    clock = iter(range(0, 10_000, 60))  # a line a minute
+    monkeypatch.setattr(importer.time, "monotonic", lambda: next(clock))
+    stored_when_asked: list[int] = []
+
+    def producer() -> Iterator[tuple[int, object]]:
+        for item in _lines(4):
+            stored_when_asked.append(len(titles(db)))
+            yield item
+
+    report = import_articles(db, producer(), now=lambda: datetime.now(UTC))  # type: ignore[arg-type]
+    assert report.counts.inserted == 4 and stored_when_asked == [0, 1, 2, 3]

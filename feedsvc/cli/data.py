@@ -138,7 +138,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
             report = exc.report
             _aborted(exc)
         except ImportInterrupted as exc:
-            _interrupted(exc.report, exc.interrupt)
+            _interrupted(exc.report, exc.interrupt, from_file=size is not None)
     click.echo(report.summary())
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
@@ -169,10 +169,14 @@ def _aborted(exc: ImportAborted) -> NoReturn:
     raise SystemExit(EXIT_FAILED)
 
 
-def _interrupted(report: ImportReport, interrupt: KeyboardInterrupt) -> NoReturn:
+def _interrupted(
+    report: ImportReport, interrupt: KeyboardInterrupt, *, from_file: bool
+) -> NoReturn:
     """Ctrl-C or SIGTERM: what is stored and how to go on, instead of Click's bare "Aborted!"
     (Ctrl-C) or nothing at all (SIGTERM: ``timeout``, systemd, cron); exit 130 or 143 (128 +
-    the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`)."""
+    the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`). Every line read is
+    stored (:func:`feedsvc.importer.import_articles`); a pipe's lines after them were not read,
+    and only its producer can give them again (``from_file``: a regular file, run again)."""
     from feedsvc.cli import terminate
 
     stored = (
@@ -180,9 +184,15 @@ def _interrupted(report: ImportReport, interrupt: KeyboardInterrupt) -> NoReturn
         if report.committed_through
         else "nothing was stored"
     )
+    how = (
+        "Run the same import again to go on: stored lines count as unchanged."
+        if from_file
+        else f"The lines after line {report.committed_through} were not read: send them again."
+        if report.committed_through
+        else "Send the lines again."
+    )
     click.echo(
-        f"\nfeedsvc import: {terminate.word(interrupt)}: {stored} ({report.summary()}).\n"
-        "  Run the same import again to go on: stored lines count as unchanged.",
+        f"\nfeedsvc import: {terminate.word(interrupt)}: {stored} ({report.summary()}).\n  {how}",
         err=True,
     )
     raise SystemExit(terminate.exit_code(interrupt))
