@@ -10,6 +10,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from factories import VN
 from fakebot import FakeBotAPI
 from test_retraction import GROUP, PRIVATE, Env, fresh, retraction_env, subscribe_chat
 
@@ -108,3 +109,29 @@ def test_labels_are_ordered_as_the_outbox_orders_them() -> None:
         "b",
     ]
     assert labels([], []) == []
+
+
+async def test_the_console_logs_a_correction_as_it_logs_an_alert(
+    world: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A tester's: with no bot token (the demo) the console logged a new alert as text and its
+    correction as Telegram's HTML (``<a href="…"><b>Title</b></a>``, ``&amp;``)."""
+    from feedsvc.channels.telegram import TelegramChannel
+    from feedsvc.notify import ConsoleSender
+    from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
+
+    first = fresh(1, **STORY, url="https://e.vn/a?x=1&y=2")
+    subscribe_chat(world.db, PRIVATE, "private", "kien-thuy")
+    world.publish(first)
+    await world.dispatch()
+    fixed = replace(first, updated_at=datetime.now(UTC), title="Kiến Thụy <mới> & cũ")
+    world.publish(fixed)  # type: ignore[arg-type]
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    console = FollowupWorker(world.db, TelegramChannel(ConsoleSender(), VN), VN, settings)
+    with caplog.at_level("INFO", "feedsvc.notify"):
+        await world.follow_up(console)
+    edited = [r.getMessage() for r in caplog.records if " edited:\n" in r.getMessage()]
+    assert len(edited) == 1, [r.getMessage() for r in caplog.records]
+    lines = edited[0].split(":\n", 1)[1].splitlines()
+    assert lines[0] == "Kiến Thụy <mới> & cũ" and lines[-1] == "https://e.vn/a?x=1&y=2", lines
+    assert not any("<a " in line or "&amp;" in line or "<b>" in line for line in lines), lines

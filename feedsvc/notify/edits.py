@@ -109,7 +109,11 @@ def classify_edit(outcome: SendOutcome) -> EditOutcome:
 
 @runtime_checkable
 class MessageEditor(Protocol):
-    """What a channel that can change its sent alerts offers (Telegram; the console)."""
+    """What a channel that can change its sent alerts offers (Telegram; the console).
+    ``plain_only``: it shows text, never Telegram's markup (the console logs an alert's
+    ``plain_text``, and its corrections the same way)."""
+
+    plain_only: bool
 
     async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
         """Delete the message (Telegram: the bot's own, within 48 h of sending)."""
@@ -140,6 +144,8 @@ def editor_of(sender: object) -> MessageEditor | None:
 
 class TelegramEditor:
     """Deletes and edits through the sender's python-telegram-bot ``Bot`` (its HTTP pool)."""
+
+    plain_only = False
 
     def __init__(self, bot: Bot, token: str) -> None:
         self._bot, self._token = bot, token
@@ -181,7 +187,11 @@ class TelegramEditor:
 
 
 class ConsoleEditor:
-    """The console's stand-in (no bot token): logs what Telegram would be asked to do."""
+    """The console's stand-in (no bot token): logs what Telegram would be asked to do, in
+    plain text as :class:`~feedsvc.notify.console.ConsoleSender` logs an alert (a tester's:
+    corrections were logged as Telegram's HTML)."""
+
+    plain_only = True
 
     async def delete(self, chat_id: int, message_id: int) -> EditOutcome:
         log.info("alert #%s in chat %s deleted", message_id, chat_id)

@@ -338,7 +338,7 @@ class FollowupWorker:
         else:
             assert job.article is not None
             msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)
-            html = html and not f.plain_text
+            html = html and not f.plain_text and not editor.plain_only
             text = msg.text if html else msg.plain_text
         return await editor.edit(
             f.message_chat, f.message_id, text, caption=caption, html=html,
