@@ -169,3 +169,26 @@ async def test_the_api_gives_the_real_rule_in_both_languages(client: httpx.Async
         message = answer.json()["message"]
         assert message.startswith("-100123 ") and words in message, message
         assert "-1001234567890" in message and "-1000000000000" in message
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"channel": "apprise", "address": "json://127.0.0.1:9/x", "chat_id": 5},
+        {"channel": "zalo", "address": "1234567890123456789", "chat_id": 5},
+        {"channel": "zalo", "address": "1234567890123456789", "chat_id": -1001},
+    ],
+)
+async def test_api_refuses_a_chat_id_for_another_channel(
+    client: httpx.AsyncClient, body: dict[str, object]
+) -> None:
+    """A tester's: the chat_id was dropped without a word (201), while `subs add` refuses a
+    CHAT_ID for a channel other than Telegram."""
+    answer = await client.post(
+        "/api/subscriptions", headers={"Accept-Language": "en"}, json=body | {"query": "an ninh"}
+    )
+    assert answer.status_code == 422, answer.text
+    data = answer.json()
+    assert (data["code"], data["field"]) == ("chat_id_not_telegram", "chat_id"), data
+    assert data["message"].startswith("chat_id is for the Telegram channel"), data
+    assert (await client.get("/api/subscriptions")).json()["subscriptions"] == []

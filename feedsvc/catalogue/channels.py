@@ -62,6 +62,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Địa chỉ người nhận không hợp lệ cho kênh này.",
         "The recipient address is not valid for this channel.",
     ),
+    "op.chat_id_not_telegram": (
+        "chat_id chỉ dùng cho kênh Telegram; kênh này nhận địa chỉ người nhận (address).",
+        "chat_id is for the Telegram channel; this channel takes a recipient address.",
+    ),
     "op.address_conflict": (
         "Hãy cho mã cuộc trò chuyện hoặc địa chỉ, không phải hai người nhận khác nhau.",
         "Give the chat id or the address, not two different recipients.",

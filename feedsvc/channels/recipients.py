@@ -85,6 +85,12 @@ def recipient_spec(
                 "chat_type", **words,
             )  # fmt: skip
         return RecipientSpec(channel, chat_id, str(chat_id), chat_type)
+    if chat_id is not None:  # dropped without a word, while `subs add` refused it (a tester's)
+        raise RecipientError(
+            "chat_id_not_telegram",
+            f"chat_id is for the telegram channel; the {channel} channel takes an address",
+            "chat_id",
+        )
     if not address:
         raise RecipientError(
             "address_required", f"an address is required for the {channel} channel", "address"
