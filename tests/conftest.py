@@ -203,13 +203,15 @@ def _forget_learnt_secrets() -> Iterator[None]:
 
 @pytest.fixture(autouse=True)
 def _forget_rows_said() -> None:
-    """Each test starts with no source row said "not applied" yet: ingest says each (key, row
-    id, version) once per process (``feedsvc.ingest.writer._said``), and two tests whose clocks
-    start in the same second hold the same versions, so the second test's line was never
-    written when one worker ran both (``test_cms_corrections``' MariaDB case, seen once)."""
-    writer = sys.modules.get("feedsvc.ingest.writer")
-    if writer is not None:
-        writer._said.clear()
+    """Each test starts with no source row said "not applied" yet: ingest says an older
+    version of an article's own row once per (key, row id, version) and process
+    (``feedsvc.ingest.unapplied._said``; another row of the key is said once per state DB), and
+    two tests whose clocks start in the same second hold the same versions, so the second
+    test's line was never written when one worker ran both (``test_cms_corrections``' MariaDB
+    case, seen once)."""
+    unapplied = sys.modules.get("feedsvc.ingest.unapplied")
+    if unapplied is not None:
+        unapplied._said.clear()
 
 
 @pytest.fixture

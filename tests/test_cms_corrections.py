@@ -120,8 +120,9 @@ def test_two_rows_of_one_key_at_one_version_do_not_flip_flop(
     db: Database, news: News, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A re-post: rows 1 and 2 carry key ``dup`` at the same version, other titles. The first
-    read is held; the other row, re-read by the overlap window at every poll, never replaces
-    it (a correction alert each time) and is logged once."""
+    read is held; the other row never replaces it (a correction alert each time) and is
+    logged once (nor is it re-read by the overlap window at every poll:
+    ``test_cms_duplicate_rows_held``)."""
     w = world(db, news)
     edited = news.clock() - timedelta(minutes=5)
     news.put(1, "dup", title="Bản A Kiến Thụy", edited=edited)

@@ -358,6 +358,24 @@ ingest_quarantine = Table(
     Index(None, "source", "source_cursor"),
 )
 
+# Source rows ingest read and decided not to apply (migration 0029): another row of a key the
+# CMS gives twice (a key column that is not unique), one row per (source, source row id) at its
+# last position. The overlap window counts them as seen, as it counts the articles' and the
+# quarantine's positions, so such a row is not re-read as a late commit at every poll; the
+# version it was logged at says it once, across restarts (`ingest.unapplied`). Rows far behind
+# the cursor are pruned (`store.unapplied.KEEP`).
+ingest_not_applied = Table(
+    "ingest_not_applied",
+    metadata,
+    Column("source", String(100), primary_key=True),
+    Column("source_id", String(255), primary_key=True),
+    Column("source_key", String(255), nullable=False),
+    Column("source_cursor", UTCDateTime, nullable=False),  # the row's position, as in articles
+    Column("version", UTCDateTime, nullable=False),  # the row's version when decided
+    Column("decided_at", UTCDateTime, nullable=False),
+    Index(None, "source", "source_cursor"),
+)
+
 feed_snapshots = Table(
     "feed_snapshots",
     metadata,

@@ -30,8 +30,10 @@ from feedsvc.ingest import writer
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.lease import LeaseLost
 from feedsvc.ingest.model import Change, TransactionHook
+from feedsvc.ingest.unapplied import SetAside
 from feedsvc.source import SqlSource
-from feedsvc.store import cursors, pending_hides, quarantine
+from feedsvc.store import cursors, pending_hides, quarantine, unapplied
+from feedsvc.store.articles import SourcePosition
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.store.topics import hold_topics, topics_version
 from feedsvc.topic_index import TopicIndex
@@ -66,15 +68,16 @@ class BatchCommit:
         first_sync: bool | None,
         listed: Container[str] = frozenset(),
         matched_with: object = None,
-    ) -> tuple[list[Change], list[Quarantined]]:
+    ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
         """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
         behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
         on after it) its changes never alert. ``listed``: the ids of rows quarantined already
         (a re-check): refused again, they are not evidence of a systemic failure, and a batch
         of only such rows is stored row by row without a warning. Returns the changes and the
         rows refused. ``matched_with``: the topics version the items were matched with (None:
-        not checked). Raises a database fault, :class:`LeaseLost`, :class:`SystemicError` or
-        :class:`TopicsMoved` (rolled back)."""
+        not checked). Also returns the rows not applied to be said now it is committed
+        (:func:`feedsvc.ingest.unapplied.say`). Raises a database fault, :class:`LeaseLost`,
+        :class:`SystemicError` or :class:`TopicsMoved` (rolled back)."""
         batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with)
         try:
             return self._write(*batch, isolate=False)
@@ -101,12 +104,14 @@ class BatchCommit:
         matched_with: object,
         *,
         isolate: bool,
-    ) -> tuple[list[Change], list[Quarantined]]:
+    ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
         """One transaction: articles, matches, hooks (outbox), quarantine, cursor. With
         ``isolate``, each row and its hooks run in a savepoint; returns the changes and the
         rows refused. Raises whatever fails outside a row (the whole batch rolls back)."""
         changes: list[Change] = []
         refused: list[Quarantined] = []
+        said: list[SetAside] = []
+        name = self.source.name
         with self.db.write() as conn:
             now = self.db.now()
             self.check_lease(conn, now)
@@ -114,7 +119,9 @@ class BatchCommit:
             if matched_with is not None and topics_version(conn) != matched_with:
                 raise TopicsMoved()
             if not isolate:
-                changes = writer.apply(conn, self.index, items, now, self.source.withdraw_reason)
+                changes, said = writer.apply(
+                    conn, self.index, items, now, name, self.source.withdraw_reason
+                )
                 changes = _archived(changes, first_sync)
                 for hook in self.hooks:
                     hook(conn, changes, now)
@@ -125,9 +132,10 @@ class BatchCommit:
             for item in items if isolate else ():
                 try:
                     with conn.begin_nested():
-                        one = writer.apply(
-                            conn, self.index, [item], now, self.source.withdraw_reason, pending
-                        )
+                        one, say = writer.apply(
+                            conn, self.index, [item], now, name, self.source.withdraw_reason,
+                            pending,
+                        )  # fmt: skip
                         one = _archived(one, first_sync)
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
@@ -138,16 +146,19 @@ class BatchCommit:
                     refused.append(Quarantined(at.id, at.cursor, key, "store", describe(exc)))
                     continue
                 changes += one
+                said += say
             tried = sum(i.at.id not in listed for i in items)
             if tried > 1 and len(refused) == len(items):
                 # no row stores alone: the write path itself fails (e.g. a broken hook or
                 # schema), so quarantining every row would skip them all for good
                 raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
-            quarantine.put(conn, self.source.name, [*skipped, *refused], now)
+            quarantine.put(conn, name, [*skipped, *refused], now)
             bad = {q.source_id for q in refused}
-            held = [i.at.id for i in items if i.at.id not in bad]
-            quarantine.release(conn, self.source.name, held)
+            # decided, stored or not: the other rows of a key a batch sets aside too
+            held = [r.id for i in items if i.at.id not in bad for r in _rows(i)]
+            quarantine.release(conn, name, held)
             if advance_to is not None:
+                unapplied.prune(conn, name, advance_to[0])
                 rows, rate = backlog if backlog is not None else (None, None)
                 cursors.record_success(
                     conn,
@@ -158,7 +169,12 @@ class BatchCommit:
                     rate=rate,
                     first_sync=first_sync,
                 )
-        return changes, refused
+        return changes, refused, said
+
+
+def _rows(item: writer.Item) -> list[SourcePosition]:
+    """Every source row ``item`` decides: its own and the others of its key in the batch."""
+    return [item.at, *(at for at, _ in item.others)]
 
 
 def _archived(changes: list[Change], first_sync: bool | None) -> list[Change]:

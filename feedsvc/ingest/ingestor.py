@@ -30,7 +30,7 @@ from typing import Any
 from sqlalchemy import Connection
 
 from feedsvc.db import Database
-from feedsvc.ingest import unordered, writer
+from feedsvc.ingest import unapplied, unordered, writer
 from feedsvc.ingest.ahead import Prepared, ReadAhead, Unmatched, matched, up_to_date
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.commit import BatchCommit, TopicsMoved
@@ -382,13 +382,14 @@ class Ingestor:
             try:
                 version = prepared.topics if tries < 2 else None
                 batch = (advance_to, backlog, first_sync, listed, version)
-                changes, refused = commit.store(prepared.items, skipped, *batch)
+                changes, refused, said = commit.store(prepared.items, skipped, *batch)
                 break
             except TopicsMoved:
                 with self.db.read() as conn:
                     self.index.refresh(conn)
                 prepared = up_to_date(prepared, self.index, self.matching)
         self.batches_committed += 1
+        unapplied.say(self.source, said)  # rows not applied: once each, now committed
         fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
         for q in fresh:
             log.warning(

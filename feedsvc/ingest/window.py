@@ -5,7 +5,9 @@ read has already moved past it. Each tick therefore compares the window ``[curso
 cursor]`` on both sides by **row position** — the cursor instant and the row id of every row
 — rather than by counting rows: with counts, a row deleted (or moved out by an edit) and a
 late row committed in the same poll interval cancel out and the late row is lost silently
-(issue 18 §2). Only the rows the source holds at a position we do not hold are re-read.
+(issue 18 §2). Only the rows the source holds at a position we do not hold are re-read: a
+row ingest decided on counts as held whatever the decision (stored; quarantined; not applied,
+another row of a key the CMS gives twice), or it would be re-read at every poll.
 
 Both reads are index range scans over the window only (the source's ``(cursor, id)`` index;
 our ``articles.source_cursor``), so an idle tick stays a few milliseconds at 1,000,000 rows.
@@ -23,7 +25,7 @@ from typing import Any
 from feedsvc.db import Database
 from feedsvc.source import SqlSource, WindowKey
 from feedsvc.store import articles as article_store
-from feedsvc.store import quarantine
+from feedsvc.store import unapplied
 from feedsvc.store.articles import SourcePosition
 
 
@@ -35,7 +37,9 @@ class Window:
     hi: Any
     hi_id: Any
     source: Sequence[WindowKey]  # what the source holds there now, oldest first
-    held: Sequence[SourcePosition]  # where the cursor saw what we hold there (or quarantined)
+    #: where the cursor saw what we hold there, quarantined, or decided not to apply (another
+    #: row of a key given twice: :mod:`feedsvc.store.unapplied`)
+    held: Sequence[SourcePosition]
 
     def unseen(self) -> list[str]:
         """Ids of source rows we hold no copy of at their current position (late commits, or
@@ -60,5 +64,5 @@ def read_window(db: Database, source: SqlSource, hi: Any, hi_id: Any, seconds: f
         first, last = min(k.cursor_ts for k in keys), max(k.cursor_ts for k in keys)
         with db.read() as conn:
             held = article_store.window_positions(conn, first, last)
-            held += quarantine.window_positions(conn, source.name, first, last)
+            held += unapplied.window_positions(conn, source.name, first, last)  # + quarantine
     return Window(lo, hi, hi_id, keys, held)

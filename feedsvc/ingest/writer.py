@@ -22,10 +22,14 @@ from sqlalchemy import Connection
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
+from feedsvc.ingest import unapplied
 from feedsvc.ingest.model import Change
+from feedsvc.ingest.unapplied import SetAside, decide
+from feedsvc.ingest.unapplied import own_row as _own_row
 from feedsvc.source import SourceRow
 from feedsvc.store import articles as article_store
 from feedsvc.store import pending_hides, rekeyed
+from feedsvc.store import unapplied as unapplied_store
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.due import mark_released
 from feedsvc.store.lifecycle import end_queued_deliveries, public_ids
@@ -55,6 +59,9 @@ class Item:
     #: the key was not held when :func:`choose` looked (a batch read ahead of the write of
     #: the one before): :func:`apply` checks it for a same-version correction under the lock
     unheld: bool = False
+    #: the batch's other rows of the key, set aside by :func:`choose` (position, version):
+    #: not applied, and recorded as such (:mod:`feedsvc.ingest.unapplied`)
+    others: tuple[tuple[SourcePosition, datetime], ...] = ()
 
 
 def _needs_match(
@@ -79,12 +86,6 @@ def _needs_match(
     )  # fmt: skip
 
 
-def _own_row(known: Known | None, at: SourcePosition) -> bool:
-    """Whether ``at`` is the row the held article was read from (an article stored before row
-    ids were kept has none: any row is taken as its own)."""
-    return known is not None and (not known.source_id or known.source_id == at.id)
-
-
 def _edited(
     conn: Connection, items: Sequence[tuple[SourcePosition, Article]], known: dict[str, Known]
 ) -> set[str]:
@@ -98,37 +99,6 @@ def _edited(
     ]  # fmt: skip
     held = article_store.articles_by_ids(conn, [k.id for _, _, k in same])
     return {a.source_key for _, a, k in same if k.id in held and differing(a, held[k.id])}
-
-
-#: (key, row id, version) already logged as not applied, this process (each said once)
-_said: set[tuple[str, str, datetime]] = set()
-
-
-def _say_not_applied(item: Item, held: Known) -> None:
-    """Log, once per row and version, a row that is not applied although it may differ from
-    what is held: an older version, or another row that carries the held article's key (a key
-    column that is not unique). The row at the held version, unchanged, is not logged."""
-    own = _own_row(held, item.at)
-    if own and item.article.version >= held.version:
-        return
-    said = (item.article.source_key, item.at.id, item.article.version)
-    if said in _said:
-        return
-    if len(_said) > 10_000:
-        _said.clear()
-    _said.add(said)
-    if own:
-        log.info(
-            "ingest: row id=%s (%s) not applied: an older version (%s) than the one held (%s)",
-            item.at.id, item.article.source_key, item.article.version.isoformat(),
-            held.version.isoformat(),
-        )  # fmt: skip
-    else:
-        log.warning(
-            "ingest: row id=%s carries key %s, held from row id=%s: not applied (the key column "
-            "is not unique; the held row stays while it exists)",
-            item.at.id, item.article.source_key, held.source_id,
-        )  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,7 +116,8 @@ def choose(
     orphaned: Collection[str] = frozenset(),
 ) -> Chosen:
     """One item per source key (its newest version; among equal ones the held article's own
-    row, else the first, as a row-by-row pass would keep), and whether each needs a match: it
+    row, else the first, as a row-by-row pass would keep; the others go with it, in
+    :attr:`Item.others`, to be recorded as not applied), and whether each needs a match: it
     is new or takes over what we hold. ``orphaned``: keys whose held article's row is gone
     (reconciliation): their newest remaining row takes over. Matching is :func:`matched`'s,
     outside any transaction (a catch-up matches batch k+1 while k is written and k+2 chosen,
@@ -154,21 +125,26 @@ def choose(
     with db.read() as conn:
         known = article_store.known_versions(conn, {a.source_key for _, a in parsed})
         chosen: dict[str, tuple[SourceRow, Article]] = {}
+        others: dict[str, list[tuple[SourcePosition, datetime]]] = {}
         for row, article in parsed:
-            previous = chosen.get(article.source_key)
+            key = article.source_key
+            previous = chosen.get(key)
+            if previous is None:
+                chosen[key] = (row, article)
+                continue
             if (
-                previous is None
-                or article.version > previous[1].version
+                article.version > previous[1].version
                 or (article.version == previous[1].version
-                    and _own_row(known.get(article.source_key), _at(row))
-                    and not _own_row(known.get(article.source_key), _at(previous[0])))
+                    and _own_row(known.get(key), _at(row))
+                    and not _own_row(known.get(key), _at(previous[0])))
             ):  # fmt: skip
-                chosen[article.source_key] = (row, article)
+                chosen[key], (row, article) = (row, article), previous
+            others.setdefault(key, []).append((_at(row), article.version))
         edits = _edited(conn, [(_at(r), a) for r, a in chosen.values()], known)
     items = [
         Item(
             row, _at(row), article, None, key in edits, key in orphaned and key in known,
-            key not in known,
+            key not in known, tuple(others.get(key, ())),
         )
         for key, (row, article) in chosen.items()
     ]  # fmt: skip
@@ -211,10 +187,14 @@ def apply(
     index: TopicIndex,
     items: Sequence[Item],
     now: datetime,
+    source: str,
     withdraw_reason: str = "source",
     pending: Mapping[str, PendingHide] | None = None,
-) -> list[Change]:
-    """Store ``items`` in the caller's transaction; the changes (new and newer), in order.
+) -> tuple[list[Change], list[SetAside]]:
+    """Store ``items`` in the caller's transaction; the changes (new and newer), in order, and
+    the rows not applied that are to be said once committed (:mod:`feedsvc.ingest.unapplied`:
+    every row of the batch that does not end up holding its article is recorded, for
+    ``source``, so the overlap window does not take it for a late commit).
 
     A new article an editor hid before ingest read it arrives hidden (its pending hide applied
     and deleted here; ``pending``: the hides :func:`feedsvc.store.pending_hides.read_locked`
@@ -228,21 +208,24 @@ def apply(
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
     moved: list[tuple[int, SourcePosition]] = []
+    aside: list[SetAside] = []
     for item in items:
         held = known.get(item.article.source_key)
         if item.edited != (item.article.source_key in still):
             item = replace(item, edited=not item.edited)
-        if not _takes(item, held, now):
+        taken = _takes(item, held, now)
+        rows = [(item.at, item.article.version), *item.others]
+        orphaned = item.orphaned and held is not None and held.source_id != item.at.id
+        fate = decide(item.article.source_key, rows, held, taken, orphaned)
+        aside += fate.aside
+        if not taken:
             assert held is not None
-            _say_not_applied(item, held)
             # already held at this version (an overlap re-read, a stale edit): only note
-            # where the row is now, so the window check stops re-reading it; another row of
-            # the key (not unique) does not take the held article's place (reconciliation
-            # ties the article to its row)
-            if _own_row(held, item.at) and (held.source_cursor, held.source_id) != (
-                item.at.cursor, item.at.id
-            ):  # fmt: skip
-                moved.append((held.id, item.at))
+            # where its own row is now, so the window check stops re-reading it; another row
+            # of the key (not unique) does not take the held article's place (reconciliation
+            # ties the article to its row): recorded as not applied
+            if fate.moved is not None:
+                moved.append((held.id, fate.moved))
             continue
         if item.match is None:  # changed since choose() looked
             item = replace(item, match=index.match(item.article))
@@ -273,6 +256,9 @@ def apply(
     gone = [k.id for k, i in newer if i.article.withdrawn and not k.withdrawn]
     end_queued_deliveries(conn, gone, f"withdrawn:{withdraw_reason}", now)
     article_store.move_source_positions(conn, moved)
+    said = unapplied.record(conn, source, aside, now)
+    holding = [i.at.id for i in new] + [i.at.id for _, i in newer] + [at.id for _, at in moved]
+    unapplied_store.release(conn, source, holding)
     before = topic_ids_of_articles(conn, [k.id for k, _ in newer])
     pairs = [(aid, i) for aid, i in zip(ids, new, strict=True)]
     pairs += [(k.id, i) for k, i in newer]
@@ -306,7 +292,7 @@ def apply(
     # released here (the outbox takes a reveal as new): the due check, whose overlap may still
     # cover its time, does not release it again (a second "became public", in any process)
     mark_released(conn, [c.article_id for c in changes if c.revealed], now)
-    return changes
+    return changes, said
 
 
 def _hand_over(

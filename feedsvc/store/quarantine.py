@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from sqlalchemy import Connection, and_, delete, func, insert, or_, select, update
 
 from feedsvc.db.schema import ingest_quarantine as t
-from feedsvc.store.articles import SourcePosition
 from feedsvc.store.records import Quarantined as Quarantined
 from feedsvc.store.records import QuarantineEntry as QuarantineEntry
 
@@ -129,17 +128,6 @@ def refused(conn: Connection, source: str, limit: int) -> dict[str, str]:
 
 def _none_held(conn: Connection, source: str) -> bool:
     return conn.execute(select(t.c.id).where(t.c.source == source).limit(1)).first() is None
-
-
-def window_positions(
-    conn: Connection, source: str, lo: datetime, hi: datetime
-) -> list[SourcePosition]:
-    """Quarantined rows' positions in ``[lo, hi]`` (UTC): the overlap window counts them as
-    seen, so a bad row is not re-read on every tick."""
-    stmt = select(t.c.source_cursor, t.c.source_id).where(
-        t.c.source == source, t.c.source_cursor >= lo, t.c.source_cursor <= hi
-    )
-    return [SourcePosition(ts, sid) for ts, sid in conn.execute(stmt).tuples()]
 
 
 def count(conn: Connection, source: str | None = None) -> int:
