@@ -197,10 +197,18 @@ class _Server(uvicorn.Server):
     def __init__(self, config: uvicorn.Config, on_exit: Callable[[int], None]) -> None:
         super().__init__(config)
         self.on_exit = on_exit
+        self.exits = 0
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        """The first SIGINT is the orderly stop SIGTERM is (README: open requests get their
+        grace period); uvicorn forces the exit on a SIGINT once ``should_exit`` is set, which
+        ``on_exit`` (the service's stop) may have set already: a single Ctrl-C cut every open
+        request at once (a verifier's). A second signal still forces it."""
         self.on_exit(sig)
+        self.exits += 1
         super().handle_exit(sig, frame)
+        if self.exits == 1:
+            self.force_exit = False
 
 
 def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:

@@ -50,8 +50,19 @@ class SignalHold:
 
     def deliver(self) -> None:
         """At a point where stopping is safe (between batches): raise a signal that came
-        since :meth:`hold` (the handlers put back first), else keep holding."""
-        if self._caught:
+        since :meth:`hold` by running the handler there was (KeyboardInterrupt, the CLI's
+        ``Terminated``), still holding: a second signal during the cleanup the first one
+        starts (a backfill's version bump) waits for :meth:`release` too (a verifier's:
+        Ctrl-C every 2 ms aborted that write and left the feeds stale)."""
+        if not self._caught:
+            return
+        signum = self._caught[0]
+        self._caught.clear()
+        handler = self._old.get(signum)
+        if callable(handler):
+            handler(signum, None)
+        else:  # SIG_DFL or SIG_IGN: what the signal does under it, the handlers put back
+            self._caught.append(signum)
             self.release()
 
     def release(self) -> None:

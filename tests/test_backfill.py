@@ -344,20 +344,29 @@ def test_an_article_edited_while_its_batch_was_judged_is_judged_as_it_is_now(
     assert result.added == 0
 
 
-def _matches_after_a_signal(db: Database, signum: int, at: int) -> tuple[str, set[int]]:
+#: Where a signal is handled (the CLI's handler, the hold): no signal is raised from there.
+HANDLERS = ("feedsvc/cli/terminate.py", "feedsvc/signal_hold.py")
+
+
+def _matches_after_a_signal(
+    db: Database, signum: int, at: int, every: int = 0
+) -> tuple[str, set[int]]:
     """Run a backfill in batches of 4 and raise ``signum`` in this process at its ``at``-th
     traced line (anywhere: our code, SQLAlchemy's, the pool's reset); what it ended as and the
     matches stored. Before, a signal inside a batch's write or its counting left the write
     uncounted (no new version) or a SQLite connection holding the lock (the cleanup's write
     failed "database is locked")."""
-    seen = 0
+    seen, raised = 0, 0
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        nonlocal seen
-        if event == "line":
-            seen += 1
-            if seen == at:
-                signal.raise_signal(signum)
+        nonlocal seen, raised
+        if event != "line" or frame.f_code.co_filename.endswith(HANDLERS):
+            return tracer  # not inside a signal's own handling
+        seen += 1
+        again = every and seen > at and (seen - at) % every == 0 and raised < 4
+        if seen == at or again:  # ``every``: three more (Ctrl-C pressed again and again)
+            raised += 1
+            signal.raise_signal(signum)
         return tracer
 
     sys.settrace(tracer)
@@ -371,9 +380,10 @@ def _matches_after_a_signal(db: Database, signum: int, at: int) -> tuple[str, se
     return ended, matched(db, "t")
 
 
+@pytest.mark.parametrize("every", [0, 97], ids=["once", "repeated"])
 @pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_a_signal_anywhere_in_a_backfill_stops_it_between_batches(
-    db: Database, signum: int
+    db: Database, signum: int, every: int
 ) -> None:
     """Ctrl-C or SIGTERM (the CLI's handler: ``terminate.Terminated``) at any point: the
     backfill stops at a batch's edge, every batch written is whole, the topic's version moves
@@ -390,7 +400,7 @@ def test_a_signal_anywhere_in_a_backfill_stops_it_between_batches(
             _unmatch(db)
             with db.read() as conn:
                 before = get_topic(conn, "t")
-            ended, stored = _matches_after_a_signal(db, signum, at)
+            ended, stored = _matches_after_a_signal(db, signum, at, every)
             assert ended in {"done", "Terminated", "KeyboardInterrupt"}, (at, ended)
             assert len(stored) % 4 == 0 or len(stored) == len(titles), (at, stored)
             with db.write() as conn:  # no lock left behind: SQLite would wait, then fail

@@ -252,6 +252,7 @@ def test_a_backfill_the_service_stop_interrupts_answers_and_leaves_its_batches(
         auth = {"Authorization": f"Bearer {TOKEN}", "Accept-Language": "en"}
         r = client.post("/api/topics/kt/backfill", json={"days": 0}, headers=auth)
         assert r.status_code == 503 and r.json()["code"] == "backfill_stopped", r.text
+        assert r.headers["retry-after"] == "30"
         assert "stopped after 1 articles" in r.json()["error"]
         assert r.json()["message"].startswith("The service is stopping"), r.text
     else:

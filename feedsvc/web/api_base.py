@@ -25,7 +25,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.bidi import BIDI_CONTROLS
-from feedsvc.db.outage import is_outage
+from feedsvc.db.outage import RETRY_AFTER, is_outage
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.jsonkeys import DuplicateKey
 from feedsvc.operations import OperationError, refused_character
@@ -379,7 +379,9 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 position=exc.position,
                 column=exc.column,
             )
-            return JSONResponse(out.model_dump(mode="json", exclude_none=True), status)
+            # the service is stopping: when to come back, as every other 503 says it
+            retry = {"Retry-After": str(RETRY_AFTER)} if status == 503 else None
+            return JSONResponse(out.model_dump(mode="json", exclude_none=True), status, retry)
         except SQLAlchemyError as exc:  # answered by the app's handler (feedsvc.web.outage)
             status = 503 if is_outage(exc) else 500
             raise
