@@ -24,6 +24,7 @@ from typing import Any
 
 import pytest
 from factories import article
+from test_backfill import TITLES  # the title is the article's whole text
 
 from feedsvc.articles import Article
 from feedsvc.db import Database
@@ -32,14 +33,6 @@ from feedsvc.operations import OperationError, backfill_topic
 from feedsvc.store.articles import SourcePosition, insert_articles
 from feedsvc.store.topics import TopicSpec, save_topic
 
-#: what the article's title says; the rest of it is blank (no boilerplate that would match)
-TITLES = {
-    1: "Công an Kiến Thụy bắt đối tượng trộm cắp",
-    2: "Bảo đảm an ninh trật tự dịp lễ hội",
-    3: "Công an và an ninh: hội nghị tổng kết",
-    4: "Đồ Sơn đón khách du lịch",
-    5: "Núi Đối mở hội xuân",
-}
 ERASE = "\r\x1b[K\x1b[?25h"  # the bar's line erased, the cursor shown again
 
 

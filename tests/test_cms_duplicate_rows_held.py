@@ -102,6 +102,16 @@ def restarted(db: Database, source: SqlSource, clock: Clock) -> Ingestor:
     return ing
 
 
+def quiet_after_a_restart(
+    db: Database, source: SqlSource, clock: Clock, caplog: pytest.LogCaptureFixture, ticks: int
+) -> None:
+    """A restart's ``ticks`` idle ticks neither re-read the row nor say anything of it."""
+    caplog.clear()
+    again = Ticks(restarted(db, source, clock), clock, caplog)
+    idle(again.run(ticks))
+    assert again.lines(LATE) == [] and again.lines(DUP) == []
+
+
 def setup(db: Database, news: News) -> World:
     return make_world(db, news.clock, source=news.source())
 
@@ -125,10 +135,7 @@ def test_the_testers_case_two_rows_one_poll(
     assert ticks.lines(LATE) == []
     said = ticks.lines(DUP)
     assert len(said) == 1 and "row id=1 carries key k-1, held from row id=2" in said[0], said
-    caplog.clear()
-    again = Ticks(restarted(db, news.source(), news.clock), news.clock, caplog)
-    idle(again.run(4))
-    assert again.lines(LATE) == [] and again.lines(DUP) == []
+    quiet_after_a_restart(db, news.source(), news.clock, caplog, 4)
     assert held(db, "k-1") == stored
 
 
@@ -188,10 +195,7 @@ def test_a_newer_duplicate_in_a_later_poll_displaces_the_held_row(
     assert ticks.lines(LATE) == []
     said = ticks.lines(DUP)
     assert len(said) == 1 and "row id=1 carries key k, held from row id=2" in said[0], said
-    caplog.clear()
-    again = Ticks(restarted(db, news.source(), news.clock), news.clock, caplog)
-    idle(again.run(3))
-    assert again.lines(LATE) == [] and again.lines(DUP) == []
+    quiet_after_a_restart(db, news.source(), news.clock, caplog, 3)
 
 
 def test_a_deleted_and_reposted_row_is_not_named(
@@ -295,10 +299,7 @@ def test_upgrade_from_0028_with_a_duplicate_held(
             assert (first.read, first.stored) == (1, 0)
             idle(ticks.run(4))
             assert len(ticks.lines(LATE)) == 1 and len(ticks.lines(DUP)) == 1
-            caplog.clear()
-            again = Ticks(restarted(db, cms.source(), clock), clock, caplog)
-            idle(again.run(3))
-            assert again.lines(LATE) == [] and again.lines(DUP) == []
+            quiet_after_a_restart(db, cms.source(), clock, caplog, 3)
             assert held(db, "k")[:2] == ("2", "Kiến Thụy bản 2")
             from feedsvc.store.unapplied import recorded  # (new: after the old code's failure)
 
