@@ -49,7 +49,8 @@ MALFORMED: dict[str, bytes] = {
     "NUL in header value": b"GET / HTTP/1.1\r\nX: a\x00b\r\n\r\n",
     "escape in a token": b"GET / HTTP/1.1\r\nAuthorization: Bearer \x1b[31msecret\r\n\r\n",
     "escape in URL": b"GET /\x1b[2J HTTP/1.1\r\nHost: x\r\n\r\n",
-    "raw UTF-8 path": "GET /feeds/kiến.rss HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
+    # a raw UTF-8 target is served as its percent-encoded form: tests/test_web_request_head.py
+    "raw non-ASCII method": "GÉT / HTTP/1.1\r\nHost: x\r\n\r\n".encode(),
     "folded header": b"GET / HTTP/1.1\r\n Folded: x\r\n\r\n",
     "two content-lengths": b"POST / HTTP/1.1\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\nab",
     "TLS hello": b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03" + b"\x00" * 32,

@@ -15,8 +15,10 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   the head's end (``CRLF CRLF``: llhttp takes no other), so the bound is exact however the head
   is split across TCP reads: a head that arrived whole in one read used to be parsed and served
   uncounted (50 KB headers got 200). A request line is also bounded by :data:`MAX_REQUEST_LINE`,
-  httptools' URL limit (an English 400 past it otherwise), whatever the setting. Bytes after a
-  request body in the same read (a pipelined request) are counted from the next read on.
+  httptools' URL limit (an English 400 past it otherwise), whatever the setting, counted as the
+  parser gets it: raw non-ASCII bytes in it (``?q=Kiến`` from curl) written ``%XX`` as a browser
+  sends them (:mod:`feedsvc.web.request_head`). Bytes after a request body in the same read (a
+  pipelined request) are counted from the next read on.
 * **a request the parser refuses** (bad method or version, a header name or value character,
   bare LF line ends, a bad chunked body…): answered ``400`` worded from the catalogue
   (``http.bad_request``, :func:`bind_limits`) and the connection closed — after any response
@@ -55,6 +57,7 @@ import httptools
 from feedsvc.catalogue.web import MESSAGES
 from feedsvc.web.answers import ClosingAnswer, default_lines, too_large_answer
 from feedsvc.web.malformed import log_refusal, parse_failure, refuse_two_hosts
+from feedsvc.web.request_head import HeadCount
 from feedsvc.web.stalls import StallGuard
 
 log = logging.getLogger(__name__)
@@ -65,8 +68,6 @@ FD_RESERVE = 128
 #: The longest request line taken, in bytes: ``httptools.parse_url`` refuses a longer URL (which
 #: uvicorn answers with an English 400), so it is a head too large whatever the setting.
 MAX_REQUEST_LINE = 65535
-
-_HEAD_END = b"\r\n\r\n"
 
 
 def raise_fd_limit() -> int:
@@ -109,10 +110,6 @@ class BoundedHttpProtocol(StallGuard):
     #: This server's open connections, oldest first (a dict keeps insertion order).
     open_connections: ClassVar[dict[BoundedHttpProtocol, None]] = {}
 
-    _head_bytes = 0  # bytes of the current head counted so far
-    _head_tail = b""  # its last 3 bytes, to find a head end split across reads
-    _line_bytes = 0  # bytes of its request line so far (leading blank lines not counted)
-    _line_open = True  # the request line has not ended yet
     _head_timer: asyncio.TimerHandle | None = None
     _refusal: str | None = None  # why the parser refused a request answered once idle
     _upgrade_ignored = False  # llhttp stopped after an ignored Upgrade offer's head
@@ -120,6 +117,7 @@ class BoundedHttpProtocol(StallGuard):
     # -- connection lifecycle ---------------------------------------------------------------
     def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
         super().connection_made(transport)
+        self._head = HeadCount()  # the head being read (counted, its request line encoded)
         self._arm_head_timer()
         registry = type(self).open_connections
         registry[self] = None
@@ -163,12 +161,12 @@ class BoundedHttpProtocol(StallGuard):
             if not self._awaiting_head:
                 data = self._feed(data)
             else:
-                take = self._count_head(data)
-                if take < 0:
+                head = self._head
+                take, part = head.take(data)
+                if head.size > self.max_header_bytes or head.line_size > MAX_REQUEST_LINE:
                     self.write_closing(self.too_large)
                     return
-                part, data = (data, b"") if take == len(data) else (data[:take], data[take:])
-                data = self._feed(part) + data
+                data = self._feed(part) + data[take:]
             if self.transport.is_closing():
                 return
 
@@ -280,32 +278,6 @@ class BoundedHttpProtocol(StallGuard):
         library), a line any client could repeat."""
         log.debug("upgrade request answered as plain HTTP")
 
-    def _count_head(self, data: bytes) -> int:
-        """How many bytes of ``data`` belong to the head being read (all of it, or up to and
-        including its ``CRLF CRLF``), counted; -1 when they take it over a limit."""
-        tail = self._head_tail
-        end = (tail + data if tail else data).find(_HEAD_END)
-        take = len(data) if end < 0 else end + len(_HEAD_END) - len(tail)
-        part = data if take == len(data) else data[:take]
-        self._head_bytes += take
-        if self._line_open:
-            self._count_line(part)
-        if self._head_bytes > self.max_header_bytes or self._line_bytes > MAX_REQUEST_LINE:
-            return -1
-        self._head_tail = (tail + part)[-3:]
-        return take
-
-    def _count_line(self, part: bytes) -> None:
-        """Count ``part``'s bytes of the request line (llhttp skips blank lines before it)."""
-        start = 0
-        if self._line_bytes == 0:
-            while part.startswith(b"\r\n", start):
-                start += 2
-        newline = part.find(b"\n", start)
-        self._line_bytes += (len(part) if newline < 0 else newline + 1) - start
-        if newline >= 0:
-            self._line_open = False
-
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._awaiting_head = True
@@ -326,9 +298,7 @@ class BoundedHttpProtocol(StallGuard):
 
     def _head_done(self) -> None:
         self._awaiting_head = False
-        self._head_bytes = self._line_bytes = 0
-        self._head_tail = b""
-        self._line_open = True
+        self._head = HeadCount()
         self._cancel_head_timer()
 
     def _message_done(self) -> None:
