@@ -3,8 +3,8 @@
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
 dispatch) → bot. Stop is the reverse, and lets in-flight work finish first. The HTTP server's
 lifespan drives both, so SIGTERM to uvicorn runs the whole sequence. How the service is served
-(the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; a tick's metrics,
-:func:`feedsvc.metrics.record_tick`.
+(the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; the engines and the article source,
+:mod:`feedsvc.engines`; a tick's metrics, :func:`feedsvc.metrics.record_tick`.
 
 Replicas (PostgreSQL state DB): every replica runs the ingest job, but only the holder of the
 ``ingest`` lease does the work (:class:`feedsvc.ingest.IngestLease`); an ingest commit that
@@ -20,17 +20,15 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
-from sqlalchemy.engine import make_url
-
 from feedsvc import metrics
 from feedsvc.bot import BotService
 from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
 from feedsvc.channels.zalo.service import ZaloService
 from feedsvc.config import Settings, advice, match_processes
-from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.db.revision import ensure_schema
 from feedsvc.dispatch import Dispatcher
+from feedsvc.engines import make_source, service_databases
 from feedsvc.ingest import (
     WAKE_CHANNEL,
     Change,
@@ -54,7 +52,7 @@ from feedsvc.server import (
     uvicorn_config,
 )
 from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard, bounded
-from feedsvc.source import SqlSource, builtin_source, external_source
+from feedsvc.source import SqlSource
 from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.topic_index import TopicIndex
@@ -65,14 +63,11 @@ from feedsvc.wakeups import WakeListener
 __all__ = [
     "FEEDS_SYNC_SECONDS",
     "GIL_SWITCH_SECONDS",
-    "WEB_POOL",
     "Roles",
     "Service",
     "create_app",
-    "in_memory",
     "learn_bot_username",
     "listen_socket",
-    "make_source",
     "serve",
     "uvicorn_config",
 ]
@@ -80,38 +75,14 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FEEDS_SYNC_SECONDS = 5.0
-#: Pool of the engine serving web requests (admin, API, search feeds, ``?limit=`` renders):
-#: small, and quick to give up (``pool_timeout`` seconds) rather than pile up waiters.
-WEB_POOL = {"pool_size": 4, "max_overflow": 4, "pool_timeout": 10}
-
-
-def in_memory(url: str) -> bool:
-    """An in-memory SQLite URL: every engine would get a database of its own, so share one."""
-    parsed = make_url(url)
-    return parsed.get_backend_name() == "sqlite" and parsed.database in (None, "", ":memory:")
-
-
-def make_source(settings: Settings, db: Database) -> SqlSource:
-    source = settings.source
-    if source.url:
-        return external_source(
-            source.url, source.table, source.columns, settings.source_tz, source.timeouts()
-        )
-    return builtin_source(db.engine)
 
 
 class Service:
     def __init__(self, settings: Settings, roles: Roles = ALL_ROLES) -> None:
         self.settings = settings
         self.roles = roles
-        #: Background work (ingest, dispatch, feed sync, bot) and request work use separate
-        #: engines, so requests can never take the connections the jobs need: web concurrency
-        #: is bounded in several places (render slots, the thread pool) but only separate
-        #: pools make "jobs never wait on a drained pool" hold by construction.
-        url = settings.database.url
-        bounds = settings.database.timeouts()
-        self.db = Database(url, timeouts=bounds)
-        self.web_db = self.db if in_memory(url) else Database(url, pool=WEB_POOL, timeouts=bounds)
+        #: the jobs' engine and the web requests' (feedsvc.engines: why two)
+        self.db, self.web_db = service_databases(settings)
         self.index = TopicIndex()
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None

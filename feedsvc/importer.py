@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
-from feedsvc.jsonlines import Rejected
+from feedsvc.jsonlines import Pause, Rejected
 from feedsvc.not_applied import not_applied_error
 from feedsvc.signal_hold import SignalHold
 from feedsvc.store.source_articles import (
@@ -31,7 +31,9 @@ from feedsvc.store.source_articles import (
 
 BATCH = 2000
 #: Seconds a batch's first line waits at most for the batch to fill: a slow producer piping
-#: into ``import -`` had nothing stored until 2,000 lines or the end of its input.
+#: into ``import -`` had nothing stored until 2,000 lines or the end of its input. The reader
+#: of a pipe says when a line has waited this long with none after it
+#: (:func:`feedsvc.pipe_lines.paced_lines`, a :class:`~feedsvc.jsonlines.Pause`).
 BATCH_SECONDS = 1.0
 
 
@@ -103,7 +105,7 @@ Batch = list[tuple[int, Article]]
 
 def import_articles(
     db: Database,
-    items: Iterable[tuple[int, Article | Rejected]],
+    items: Iterable[tuple[int, Article | Rejected | Pause]],
     *,
     now: Callable[[], datetime],
     on_reject: Callable[[Rejected], None] = lambda r: None,
@@ -111,9 +113,10 @@ def import_articles(
     """Store ``items`` (from :func:`feedsvc.jsonlines.read_jsonl`) in batches of :data:`BATCH`.
 
     A batch is stored when it holds :data:`BATCH` lines or its first line was read
-    :data:`BATCH_SECONDS` ago (checked as each line arrives), and on Ctrl-C or SIGTERM while
-    lines are read: lines taken from a pipe cannot be read again (a tester's: ``import -``
-    dropped up to 2,000 lines it had read, and said to run it again).
+    :data:`BATCH_SECONDS` ago (checked as each line arrives), at a :class:`Pause` (the reader
+    of a pipe: a line has waited that long and none came after it), and on Ctrl-C or SIGTERM
+    while lines are read: lines taken from a pipe cannot be read again (a tester's: ``import
+    -`` dropped up to 2,000 lines it had read, and said to run it again).
 
     Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
     :class:`ImportInterrupted` on Ctrl-C or the CLI's SIGTERM (both carry what was committed).
@@ -164,6 +167,9 @@ def import_articles(
 
     try:
         for line, item in items:
+            if isinstance(item, Pause):
+                flush()
+                continue
             if isinstance(item, Rejected):
                 reject(item.line, item.error)
                 continue

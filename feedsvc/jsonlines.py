@@ -9,12 +9,13 @@ that is not an article is reported with its number (:class:`Rejected`) while the
 
 from __future__ import annotations
 
+import io
 import json
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import tzinfo
-from typing import IO, Any
+from typing import IO, Any, overload
 
 from feedsvc.articles import DEFAULT_TZ, Article, ArticleError, parse_article
 from feedsvc.fieldtext import shown_key
@@ -106,7 +107,8 @@ def parse_json_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
 #: JSON array exported on one line, or a binary file given by mistake, which `import` and
 #: `match` read whole into memory (a 300 MB line took 900 MB; a few GB ended the process).
 MAX_LINE_BYTES = 128 * 1024 * 1024
-_DRAIN_CHUNK = 1024 * 1024
+#: Bytes asked of a stream at a time (at least a buffered reader's whole buffer).
+READ_CHUNK = 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,20 +120,84 @@ class OverlongLine:
     limit: int
 
 
+@dataclass(frozen=True, slots=True)
+class Pause:
+    """Not a line: the input paused while a line given earlier waits
+    (:func:`feedsvc.pipe_lines.paced_lines`), so what was read can be stored now
+    (:func:`feedsvc.importer.import_articles`). :func:`read_jsonl` passes it on, numbering no
+    line for it."""
+
+
+#: The one :class:`Pause`.
+PAUSE = Pause()
+
+
+class LineSplitter:
+    """Bytes as they come, complete lines out: the one rule of a line for :func:`bounded_lines`
+    and :func:`feedsvc.pipe_lines.paced_lines`. A line is its bytes through ``\n`` (the last
+    one: through the end of the input); one whose bytes before its line end (``\n`` or
+    ``\r\n``) are more than ``limit`` (default :data:`MAX_LINE_BYTES`) is an
+    :class:`OverlongLine` of its whole size, counted but never held: at most ``limit + 1``
+    bytes of a line are kept, so memory stays bounded whatever the input, and the lines after
+    it keep their numbers. Pure."""
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = MAX_LINE_BYTES if limit is None else limit
+        self._part = bytearray()  # the line begun, not ended yet
+        self._skipped: int | None = None  # bytes of an overlong line read past so far
+
+    def feed(self, data: bytes) -> list[bytes | OverlongLine]:
+        """The lines ``data`` completes, in order; the rest is kept for the next call."""
+        last = data.rfind(b"\n")
+        if last < 0:
+            self._keep(data)
+            return []
+        first = data.find(b"\n")
+        lines = [self._line(data[: first + 1])]  # ends the line begun before, if any
+        if first < last:  # the whole lines between: split in C (a Python loop took 3x)
+            whole: list[bytes] = io.BytesIO(data[first + 1 : last + 1]).readlines()
+            lines += whole if last - first <= self.limit else map(self._verdict, whole)
+        if last + 1 < len(data):
+            self._keep(data[last + 1 :])
+        return lines
+
+    def end(self) -> list[bytes | OverlongLine]:
+        """The input ended: its last line, when that has no line end."""
+        return [self._line(b"")] if self._part or self._skipped is not None else []
+
+    def _line(self, tail: bytes) -> bytes | OverlongLine:
+        """The line held so far ended by ``tail``."""
+        if self._skipped is not None:
+            size, self._skipped = self._skipped + len(tail), None
+            return OverlongLine(size, self.limit)
+        line = bytes(self._part) + tail if self._part else tail
+        self._part.clear()
+        return self._verdict(line)
+
+    def _verdict(self, line: bytes) -> bytes | OverlongLine:
+        ending = 2 if line.endswith(b"\r\n") else 1 if line.endswith(b"\n") else 0
+        return line if len(line) - ending <= self.limit else OverlongLine(len(line), self.limit)
+
+    def _keep(self, rest: bytes) -> None:
+        if self._skipped is not None:
+            self._skipped += len(rest)
+            return
+        self._part += rest
+        if len(self._part) > self.limit + 1:  # over the limit, whatever its line end
+            self._skipped = len(self._part)
+            self._part.clear()
+
+
 def bounded_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes | OverlongLine]:
     """The lines of a binary stream, as iterating it gives them, but a line longer than
     ``limit`` bytes (default :data:`MAX_LINE_BYTES`; the line end not counted) is read past in
-    1 MiB chunks and given as an :class:`OverlongLine`: memory stays bounded whatever the
-    input, and the lines after it keep their numbers."""
-    limit = MAX_LINE_BYTES if limit is None else limit
-    while line := stream.readline(limit + 2):  # room for the line end, "\r\n" too
-        if len(line) <= limit or len(line.rstrip(b"\r\n")) <= limit:
-            yield line
-            continue
-        size = len(line)
-        while not line.endswith(b"\n") and (line := stream.readline(_DRAIN_CHUNK)):
-            size += len(line)
-        yield OverlongLine(size, limit)
+    chunks and given as an :class:`OverlongLine` (:class:`LineSplitter`). Each line is given
+    as soon as its end is read (``read1``: a pipe's or a terminal's lines as they come)."""
+    splitter = LineSplitter(limit)
+    read = getattr(stream, "read1", None) or stream.read
+    while chunk := read(READ_CHUNK):
+        yield from splitter.feed(chunk)
+    yield from splitter.end()
 
 
 def _has_content(line: bytes | str, *, first: bool) -> bool:
@@ -142,17 +208,31 @@ def _has_content(line: bytes | str, *, first: bool) -> bool:
     return bool(line.strip())
 
 
+@overload
 def read_jsonl(
     stream: Iterable[bytes | str | OverlongLine], tz: tzinfo = DEFAULT_TZ
-) -> Iterator[tuple[int, Article | Rejected]]:
+) -> Iterator[tuple[int, Article | Rejected]]: ...
+@overload
+def read_jsonl(
+    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo = DEFAULT_TZ
+) -> Iterator[tuple[int, Article | Rejected | Pause]]: ...
+def read_jsonl(
+    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo = DEFAULT_TZ
+) -> Iterator[tuple[int, Article | Rejected | Pause]]:
     """Yield ``(line_number, Article | Rejected)`` for each non-blank line; never raises.
 
     Give it bytes (a file opened ``"rb"``, ``sys.stdin.buffer``; through
     :func:`bounded_lines` to bound the memory a line takes) so invalid UTF-8 is reported with
     its line instead of being replaced unseen; str lines are accepted too. Lines end at ``\n``
-    (a ``\r`` before it is whitespace to JSON).
+    (a ``\r`` before it is whitespace to JSON). A :class:`Pause` is passed on with the number
+    of the line before it.
     """
-    for number, line in enumerate(stream, start=1):
+    number = 0
+    for line in stream:
+        if isinstance(line, Pause):
+            yield number, line
+            continue
+        number += 1
         if isinstance(line, OverlongLine):
             error = ArticleError(
                 None,

@@ -141,10 +141,15 @@ def create_app(service: Service) -> FeedFastPath:
 def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     """The HTTP server for ``app``: feed polls answered below ASGI (:mod:`feedsvc.web.wire`),
     connection limits and the deadlines after a head from ``[http]``
-    (:mod:`feedsvc.web.connections`, :mod:`feedsvc.web.stalls`)."""
+    (:mod:`feedsvc.web.connections`, :mod:`feedsvc.web.stalls`). Mutes uvicorn's ERROR at the
+    end of the grace period (:func:`feedsvc.web.stopping.mute_grace_period_error`)."""
     from feedsvc.catalogue import Translator
+    from feedsvc.web.stopping import mute_grace_period_error
     from feedsvc.web.wire import wire_protocol
 
+    # the requests still open when the grace period ends are each one WARNING of StopAnswer's,
+    # not also uvicorn's ERROR
+    mute_grace_period_error()
     http = settings.http
     words = Translator(settings.site.language)  # what readers get (feeds, unknown URLs)
     return uvicorn.Config(

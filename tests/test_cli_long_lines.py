@@ -34,10 +34,16 @@ class Watched(io.BytesIO):
 
     most = 0
 
-    def readline(self, size: int | None = -1, /) -> bytes:
+    def read1(self, size: int | None = -1, /) -> bytes:
         assert size is not None and size > 0, "a read without a bound"
         self.most = max(self.most, size)
-        return super().readline(size)
+        return super().read1(size)
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        raise AssertionError("bounded_lines reads chunks")
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        raise AssertionError("bounded_lines reads with read1 when there is one")
 
 
 @given(st.lists(st.one_of(st.binary(max_size=40), st.integers(0, 5000)), max_size=12),

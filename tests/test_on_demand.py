@@ -324,7 +324,7 @@ def test_untrusted_peers_cannot_pick_their_address(tmp_path: Path) -> None:
 
 
 def test_ingest_runs_while_web_requests_hold_every_web_connection(db_url: str) -> None:
-    from feedsvc.app import WEB_POOL
+    from feedsvc.engines import WEB_POOL
 
     settings = load_config(
         None, {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}

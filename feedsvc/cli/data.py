@@ -83,12 +83,14 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
 
     from feedsvc.db.errors import explain
     from feedsvc.importer import (
+        BATCH_SECONDS,
         ImportAborted,
         ImportInterrupted,
         external_source_refusal,
         import_articles,
     )
-    from feedsvc.jsonlines import OverlongLine, bounded_lines, read_jsonl
+    from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
+    from feedsvc.pipe_lines import paced_lines
 
     settings = load_settings(config_file)
     # before reading a line or touching the state DB: the rows would go where nothing reads
@@ -120,11 +122,13 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         hidden=not (sys.stderr.isatty() and size),
     ) as bar:
 
-        def lines() -> Iterator[bytes | OverlongLine]:
+        def lines() -> Iterator[bytes | OverlongLine | Pause]:
             # bytes: invalid UTF-8 is reported per line, never replaced; a line too long to be
-            # an article is read past, not held (a JSON array exported on one line)
-            for line in bounded_lines(file):
-                bar.update(line.size if isinstance(line, OverlongLine) else len(line))
+            # an article is read past, not held (a JSON array exported on one line); a pipe's
+            # line that waits a batch's time with none after it is stored then (a Pause)
+            for line in paced_lines(file, BATCH_SECONDS):
+                if not isinstance(line, Pause):
+                    bar.update(line.size if isinstance(line, OverlongLine) else len(line))
                 yield line
 
         try:

@@ -168,7 +168,7 @@ def authorised(service: Service, request: Request) -> bool:
 
 def probe_database(service: Service) -> Database:
     """A pool-less engine on the state DB for the probe (an in-memory DB is shared instead)."""
-    from feedsvc.app import in_memory
+    from feedsvc.engines import in_memory
 
     url = service.settings.database.url
     return service.db if in_memory(url) else Database(url, pool={"poolclass": NullPool})

@@ -12,6 +12,11 @@ goes on to its own stop point (a backfill: its next batch, ``backfill_stopped``)
 Only while the service is stopping (``Service.interrupted``): any other cancellation is
 re-raised untouched. A response already under way cannot be replaced: it is left to uvicorn,
 which closes the connection.
+
+uvicorn also logs an ERROR as its grace period ends ("Cancel 1 running task(s), timeout graceful
+shutdown exceeded"), before it cancels: beside this module's WARNING, an operator read an error
+for a case the service handles and explains. :func:`mute_grace_period_error` drops that one
+record (:func:`feedsvc.server.uvicorn_config` installs it); any other uvicorn error is logged.
 """
 
 from __future__ import annotations
@@ -31,6 +36,10 @@ if TYPE_CHECKING:
     from feedsvc.app import Service
 
 log = logging.getLogger(__name__)
+
+#: uvicorn's ERROR (``uvicorn.server.Server.shutdown``, logger ``uvicorn.error``) as its grace
+#: period ends with requests open; each of them is then one WARNING here.
+GRACE_ENDED = "Cancel %s running task(s), timeout graceful shutdown exceeded"
 
 #: The service stopped before the request was answered.
 STOPPING = Reason(
@@ -71,3 +80,19 @@ class StopAnswer:
                 return  # uvicorn closes the connection of an unfinished answer
             log.warning("%s: not answered before the service's stop; answered 503", what)
             await unavailable(Request(scope), self.service, STOPPING)(scope, receive, send)
+
+
+class _GraceEnded(logging.Filter):
+    """Drops uvicorn's :data:`GRACE_ENDED` record, and no other."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.msg != GRACE_ENDED
+
+
+def mute_grace_period_error() -> None:
+    """Keep uvicorn's :data:`GRACE_ENDED` ERROR out of the log (a filter on the
+    ``uvicorn.error`` logger, installed once however often called): the requests it cancels
+    are each answered and logged by :class:`StopAnswer`."""
+    logger = logging.getLogger("uvicorn.error")
+    if not any(isinstance(f, _GraceEnded) for f in logger.filters):
+        logger.addFilter(_GraceEnded())
