@@ -30,7 +30,6 @@ from feedsvc.bidi import BIDI_CONTROL_RANGES
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, pending_hides
-from feedsvc.logs import escape_controls, unescape_controls
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -195,7 +194,37 @@ def test_an_escape_of_a_bidi_key_not_stored_is_refused_not_recorded(
     assert pending_keys(service) == []
 
 
+@pytest.mark.parametrize(
+    ("typed", "char"),
+    [
+        ("C:\\new", "U+000A"),
+        ("T\\tab", "U+0009"),
+        ("a\\x00b", "U+0000"),
+        ("a\\x1b[31m", "U+001B"),
+        ("a\\u2028", "U+2028"),
+        ("S\\ud800", "U+D800"),
+    ],
+)
+@pytest.mark.parametrize("pending", [True, False])
+def test_an_escape_of_a_character_no_key_holds_is_a_usage_error(
+    service: Service, typed: str, char: str, pending: bool
+) -> None:
+    """A Windows-like key typed raw (``C:\\new``) is not taken for another key: the usage
+    error says how its backslash is typed, and nothing is recorded."""
+    rekey(service, 1, typed)  # stored as typed: still not what an escape names
+    done = run(service, "hide", typed, *(["--pending"] if pending else []))
+    assert done.exit_code == 2, done.output
+    assert char in done.stderr and typed.replace("\\", "\\\\") in done.stderr, done.stderr
+    assert pending_keys(service) == [] and hidden_ids(service) == set()
+    printed = keys_printed(run(service, "find", "1gnp").stdout)
+    assert printed == [typed.replace("\\", "\\\\"), "TEST-00002"]  # newest first
+    assert run(service, "hide", printed[0]).exit_code == 0  # as printed: that key
+    assert len(hidden_ids(service)) == 1 and pending_keys(service) == []
+
+
 def test_the_escape_rule_is_its_own_inverse() -> None:
+    from feedsvc.logs import escape_controls, unescape_controls  # new: old code lacks it
+
     texts = ["", "a\\", "\\\\", "\\n\n", "\\\u202e", "\\x0", "\\x07\x07", "\\u202", "\u2028\\"]
     texts += [f"{a}{b}{c}" for a in "\\\nux" for b in "\\0\u202eu" for c in "\\2\x85e"]
     for text in texts:

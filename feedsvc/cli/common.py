@@ -79,14 +79,40 @@ class Shown(click.types.StringParamType):
     that ``find`` printed so, ``K\\\\u202e1`` as the one holding a backslash
     (:func:`feedsvc.logs.unescape_controls`, the inverse of :func:`cell`'s rule): the key
     acted on is the key that was shown, never one that merely prints alike. A backslash
-    that starts no escape (``a\\b``) is itself."""
+    that starts no escape (``a\\b``) is itself. An escape of a character no stored text
+    holds (``C:\\new``: a line break) is a usage error saying how a backslash is typed."""
 
     name = "text"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         from feedsvc.logs import unescape_controls
 
-        return unescape_controls(super().convert(value, param, ctx))
+        typed = super().convert(value, param, ctx)
+        text = unescape_controls(typed)
+        if text != typed and (char := _escaped_control(typed, text)) is not None:
+            literal = cell(typed)  # how the text typed, taken as it is, is printed
+            self.fail(
+                f"reads as holding {char} (an escape, as the CLI prints text), which no stored "
+                f"text holds; a backslash itself is typed \\\\: {literal}",
+                param,
+                ctx,
+            )
+        return text
+
+
+def _escaped_control(typed: str, text: str) -> str | None:
+    """The first character (as ``U+000A``) an escape in ``typed`` put into ``text`` that no
+    stored text holds, or None: a control character (tab and line breaks too), U+2028/9 or a
+    lone surrogate. Not a bidi control or an invisible character: a key stored with one
+    (before keys refused bidi controls; U+200B inside a key) is typed as printed."""
+    import unicodedata
+
+    for char in text:
+        if char in typed:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+            return f"U+{ord(char):04X}"
+    return None
 
 
 SHOWN = Shown()
