@@ -11,7 +11,9 @@ every character of :data:`ESCAPED` in a message is written as an escape (``\n``,
 but each is indented, so none can pass for a record. JSON mode writes them as JSON escapes
 (``\u202e``): the same value to a program, nothing a terminal acts on
 (:func:`escape_json`). :func:`escape_controls` is also the CLI's one rule for free text in
-line-based output (:func:`feedsvc.cli.common.cell`).
+line-based output (:func:`feedsvc.cli.common.cell`): a backslash that would read as an escape
+is doubled, so a shown text names one text (a key holding U+202E and one holding the six
+characters ``\u202e`` were printed alike), and :func:`unescape_controls` reads it back.
 """
 
 from __future__ import annotations
@@ -85,10 +87,17 @@ INVISIBLE = "\u180e\u200b\u2060-\u2064\u206a-\u206f\ufeff\ufff9-\ufffb"
 #: letters that happen to be blank (Hangul fillers): escaping them would garble real text.
 _BEYOND_C0 = f"\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}{INVISIBLE}"
 ESCAPED = f"\x00-\x1f{_BEYOND_C0}"
-_CONTROL = re.compile(f"[{ESCAPED}]")
 #: What ``json.dumps`` leaves raw of them (it escapes C0; a newline of ``indent`` is layout).
 _JSON_RAW = re.compile(f"[{_BEYOND_C0}]")
 _ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+_UNESCAPES = {"\\": "\\", "n": "\n", "r": "\r", "t": "\t"}
+#: What a backslash followed by it reads as: an escape (:func:`unescape_controls`).
+_ESCAPE_TAIL = r"\\|[nrt]|x[0-9a-fA-F]{2}|u[0-9a-fA-F]{4}"
+_ESCAPE = re.compile(rf"\\({_ESCAPE_TAIL})")
+#: What :func:`escape_controls` rewrites: the characters of :data:`ESCAPED`, and a backslash
+#: that the text after it, as shown, would make the start of an escape (a character of
+#: :data:`ESCAPED` is shown starting with a backslash; hex digits and letters as they are).
+_SHOWN = re.compile(rf"[{ESCAPED}]|\\(?=[\\{ESCAPED}]|{_ESCAPE_TAIL})")
 
 
 #: The longest error text a warning about a remote API carries (a proxy's page can be KBs).
@@ -105,13 +114,36 @@ def brief_error(exc: BaseException, scrub: Callable[[str], str] = lambda text: t
 def escape_controls(text: str) -> str:
     """``text`` with each character of :data:`ESCAPED` as a visible escape (``\\n``,
     ``\\x85``, ``\\u202e``), so it stays on one line, in the order it is written, with
-    nothing hidden. A backslash is not escaped: applying it twice changes nothing."""
-    return _CONTROL.sub(_escape, text)
+    nothing hidden; and, so that the shown text names one text only, a backslash that would
+    read as the start of an escape (followed by ``\\``, ``n``, ``r``, ``t``, ``x`` and two hex
+    digits, ``u`` and four, or a character escaped here) doubled: a stored ``K\\u202e1`` is
+    shown ``K\\\\u202e1``, a ``K`` + U+202E + ``1`` is shown ``K\\u202e1``. Any other
+    backslash (``C:\\path``, ``a\\b``) is shown as it is. :func:`unescape_controls` is the
+    exact inverse (what the CLI reads back from a pasted key). Not idempotent: escape once."""
+    return _SHOWN.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match[0]
+    if char == "\\":
+        return "\\\\"
     return _ESCAPES.get(char) or char.encode("unicode_escape").decode("ascii")
+
+
+def unescape_controls(shown: str) -> str:
+    """The text :func:`escape_controls` showed as ``shown``: ``\\\\`` a backslash; ``\\n``,
+    ``\\r``, ``\\t``, ``\\xHH`` and ``\\uHHHH`` (hex in either case) the character they
+    name; every other backslash itself. ``unescape_controls(escape_controls(t)) == t`` for every
+    ``t``; a text with no backslash is itself. Used by the CLI's arguments that name stored
+    text (an article's key): what a command prints can be pasted back as it is."""
+    return _ESCAPE.sub(_unescape, shown) if "\\" in shown else shown
+
+
+def _unescape(match: re.Match[str]) -> str:
+    body = match[1]
+    if body in _UNESCAPES:
+        return _UNESCAPES[body]
+    return chr(int(body[1:], 16))
 
 
 def escape_json(dumped: str) -> str:

@@ -11,13 +11,33 @@ from __future__ import annotations
 
 import unicodedata
 
+#: What ``str.splitlines`` breaks a line at: LF, CR, VT, FF, the file/group/record separators
+#: U+001C–U+001E, NEL, U+2028 and U+2029.
+LINE_BREAKS = frozenset("\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+
+
+def has_line_break(name: str) -> bool:
+    """Whether ``name`` holds a line break (:data:`LINE_BREAKS`) anywhere, its ends too."""
+    return not LINE_BREAKS.isdisjoint(name)
+
+
+def typed_slug(name: str) -> str:
+    """A slug sent to be saved (the API's ``PUT /api/topics/{slug}``, ``POST`` body) without
+    surrounding whitespace, unless it holds a line break: then as sent, so the slug rules
+    refuse it (``str.strip`` took ``an-ninh\n`` for ``an-ninh``)."""
+    return name if has_line_break(name) else name.strip()
+
 
 def slug_forms(name: str) -> tuple[str, ...]:
     """The stored slugs ``name`` may stand for, to be tried in this order: ``name`` without its
     invisible format characters (zero-width spaces, bidi overrides a paste brings along) and
     surrounding whitespace, then that in lower case. Lower case is ASCII only: a slug is ASCII,
-    and ``str.lower`` maps the Kelvin sign to ``k``; nothing with inner whitespace or nothing at
-    all names a topic (empty tuple)."""
+    and ``str.lower`` maps the Kelvin sign to ``k``; nothing with inner whitespace, nothing
+    at all, or anything holding a line break anywhere (:func:`has_line_break`:
+    ``an-ninh\n``, ``/api/topics/an-ninh%0A``, a script's bug, not a stray space a phone
+    typed; a save refused it, ``PUT`` updated ``an-ninh``) names a topic (empty tuple)."""
+    if has_line_break(name):
+        return ()
     cleaned = "".join(c for c in name if unicodedata.category(c) != "Cf").strip()
     if not cleaned or any(c.isspace() for c in cleaned):
         return ()

@@ -186,7 +186,8 @@ def test_the_articles_search_refuses_control_characters_with_words(
     admin: tuple[TestClient, Service],
 ) -> None:
     client, _ = admin
-    for q in ["%00", "a%00b", "%01", "%1b%5b31m", "%E2%80%AE"]:
+    # not U+202E: a key stored with it before keys refused it is found by its text
+    for q in ["%00", "a%00b", "%01", "%1b%5b31m", "%E2%80%AE%1b"]:
         response = client.get(f"/admin/articles?q={q}")
         assert response.status_code == 422, q
         assert "Trường q có ký tự điều khiển" in response.text  # op.control_character, vi
@@ -306,7 +307,7 @@ def test_the_cli_refuses_arguments_that_are_not_utf8(db: Database) -> None:
 def test_the_api_search_refuses_what_the_admin_refuses(admin: tuple[TestClient, Service]) -> None:
     client, _ = admin
     auth = {"Authorization": f"Bearer {TOKEN}"}
-    for q in ["%01", "%1b", "%E2%80%AE"]:
+    for q in ["%01", "%1b", "%E2%80%AE%01"]:  # U+202E alone finds a legacy key
         response = client.get(f"/api/articles?q={q}", headers=auth)
         assert response.status_code == 422 and response.json()["code"] == "control_character"
 

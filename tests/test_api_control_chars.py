@@ -144,7 +144,9 @@ async def test_a_url_text_with_a_refused_character_is_422(
 ) -> None:
     body = PATH_BODIES.get(method) if "?" not in path else None
     content = json.dumps(body).encode() if body else None
-    for char in CONTROLS:
+    # an article search finds a key stored with a bidi control by its text (Endpoint.
+    # stored_keys; tests/test_articles_shown_keys.py): not refused there
+    for char in [c for c in CONTROLS if not (field == "q" and c == "\u202e")]:
         await _refused(client, method, path.format(_in_url(char)), content, field, char)
 
 

@@ -27,7 +27,7 @@ from feedsvc.app import Service
 from feedsvc.bidi import BIDI_CONTROL_RANGES
 from feedsvc.cli.common import CELL_CHARS, cell
 from feedsvc.db.schema import articles, deliveries, ingest_quarantine, subscriptions, topics
-from feedsvc.logs import setup_logging
+from feedsvc.logs import setup_logging, unescape_controls
 from feedsvc.store.records import TopicSpec
 from feedsvc.store.subscriptions import ensure_chat
 
@@ -66,7 +66,9 @@ def test_cell_escapes_bidi_and_invisible_characters(char: str) -> None:
     shown = cell(forged(char), CELL_CHARS)
     assert_escaped(shown, char)
     assert not any(c in shown for c in HIDDEN)
-    assert cell(shown) == shown  # idempotent: `status` escapes some cells twice
+    # one text per shown form (not idempotent: a second pass would double the backslashes,
+    # so `status` escapes each cell once); read back, the text itself
+    assert unescape_controls(cell(forged(char))) == forged(char)
 
 
 @pytest.mark.parametrize("text", KEPT)

@@ -1,8 +1,9 @@
 """``feedsvc articles hide|unhide|find``: an editor takes an article down (SPEC §10).
 
 The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
-module parses arguments and prints. Exit codes: 0 done (``find`` finding none too, said on
-stderr), 1 unknown article, 2 bad input.
+module parses arguments (a key as :func:`~feedsvc.cli.common.cell` printed it, read back by
+:data:`~feedsvc.cli.common.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
+too, said on stderr), 1 unknown article, 2 bad input.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import click
 
 from feedsvc.cli.common import (
     CELL_CHARS,
+    SHOWN,
     Int,
     cell,
     config_option,
@@ -47,11 +49,15 @@ def _line(a: EditorState) -> str:
 
 @click.group()
 def articles() -> None:
-    """Hide and unhide stored articles (takedowns), and find them."""
+    r"""Hide and unhide stored articles (takedowns), and find them.
+
+    A key (or TEXT) is read as these commands print it, so a printed key can be pasted back:
+    \u202e stands for U+202E, \n for a line break, \\ for one backslash; any other
+    backslash is itself (a key printed K\\u202e holds those six characters)."""
 
 
 @articles.command("hide")
-@click.argument("source_key")
+@click.argument("source_key", type=SHOWN)
 @click.option("--reason", default=None, help="Why (shown to editors, e.g. a legal notice).")
 @click.option(
     "--pending",
@@ -85,7 +91,7 @@ def hide(source_key: str, reason: str | None, pending: bool, config_file: str | 
 
 
 @articles.command("unhide")
-@click.argument("source_key")
+@click.argument("source_key", type=SHOWN)
 @config_option
 def unhide(source_key: str, config_file: str | None) -> None:
     """Show SOURCE_KEY again (unless the source itself withdrew it). One hidden since before
@@ -104,10 +110,13 @@ def unhide(source_key: str, config_file: str | None) -> None:
         click.echo(f"feedsvc: {said}", err=True)
     else:
         click.echo(_line(found))
+        if found.released:
+            said = "public for the first time: its subscribers are alerted now, as at its time"
+            click.echo(f"feedsvc: {cell(found.source_key)}: {said}", err=True)
 
 
 @articles.command("find")
-@click.argument("text", default="")
+@click.argument("text", default="", type=SHOWN)
 @click.option("--limit", type=Int(1, 200), default=20, show_default=True)
 @config_option
 def find(text: str, limit: int, config_file: str | None) -> None:

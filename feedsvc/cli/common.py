@@ -73,6 +73,51 @@ class PathParam(click.Path):
         return super().convert(value, param, ctx)
 
 
+class Shown(click.types.StringParamType):
+    """Stored text named as the CLI prints it (:func:`cell`): an article's key pasted from
+    ``articles find``, escapes and all. ``K\\u202e1`` is read back as the key holding U+202E
+    that ``find`` printed so, ``K\\\\u202e1`` as the one holding a backslash
+    (:func:`feedsvc.logs.unescape_controls`, the inverse of :func:`cell`'s rule): the key
+    acted on is the key that was shown, never one that merely prints alike. A backslash
+    that starts no escape (``a\\b``) is itself. An escape of a character no stored text
+    holds (``C:\\new``: a line break) is a usage error saying how a backslash is typed."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from feedsvc.logs import unescape_controls
+
+        typed = super().convert(value, param, ctx)
+        text = unescape_controls(typed)
+        if text != typed and (char := _escaped_control(typed, text)) is not None:
+            literal = cell(typed)  # how the text typed, taken as it is, is printed
+            self.fail(
+                f"reads as holding {char} (an escape, as the CLI prints text), which no stored "
+                f"text holds; a backslash itself is typed \\\\: {literal}",
+                param,
+                ctx,
+            )
+        return text
+
+
+def _escaped_control(typed: str, text: str) -> str | None:
+    """The first character (as ``U+000A``) an escape in ``typed`` put into ``text`` that no
+    stored text holds, or None: a control character (tab and line breaks too), U+2028/9 or a
+    lone surrogate. Not a bidi control or an invisible character: a key stored with one
+    (before keys refused bidi controls; U+200B inside a key) is typed as printed."""
+    import unicodedata
+
+    for char in text:
+        if char in typed:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+SHOWN = Shown()
+
+
 def config_option(func: F) -> F:
     return click.option(
         "--config",
@@ -96,10 +141,12 @@ def cell(text: object, limit: int | None = None) -> str:
     ``\\x07``, ``\\u202e``; :func:`feedsvc.logs.escape_controls`, the same rule as the text
     logs, which says what is deliberately left alone: LRM/RLM, ZWJ, combining marks), so one
     row is one line, shown in the order it is stored with nothing hidden, and a tab-separated
-    row keeps its columns whatever a user typed; longer than ``limit`` characters (after
-    escaping) cut with "…", between whole characters of the text (grapheme clusters, and
-    never inside an escape: ``\\u20…`` named no character). The one rule every CLI printer
-    uses."""
+    row keeps its columns whatever a user typed; a backslash that would read as an escape is
+    doubled (``\\\\u202e``: the text holds those six characters), so a whole cell names one
+    text, which a :data:`SHOWN` argument reads back; escape once (not idempotent); longer
+    than ``limit`` characters (after escaping) cut with "…", between whole characters of the
+    text (grapheme clusters, and never inside an escape: ``\\u20…`` named no character). The
+    one rule every CLI printer uses."""
     from feedsvc.logs import escape_controls
 
     raw = str(text)

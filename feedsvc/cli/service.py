@@ -156,9 +156,9 @@ def status(config_file: str | None, as_json: bool) -> None:
 
         click.echo(escape_json(json.dumps(shown, indent=2, ensure_ascii=False)))
         return
-    # every value through `cell`: a quarantined CMS row's key or an error holding a line break
-    # or a bidi override printed raw forged a line of its own (`cell` escapes, never escapes
-    # a backslash: idempotent on the cells escaped above)
+    # every value through `cell` once: a quarantined CMS row's key or an error holding a line
+    # break or a bidi override printed raw forged a line of its own (the lines of
+    # :data:`_SHOWN_LISTS` are cells already: `cell` doubles an escape's backslash)
     width = max(len(k) for k in facts)
     for key, value in facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
@@ -167,10 +167,13 @@ def status(config_file: str | None, as_json: bool) -> None:
         elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
             for line in value:
-                click.echo(f"{'':{width}}    {cell(line)}")
+                click.echo(f"{'':{width}}    {line if key in _SHOWN_LISTS else cell(line)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
 
+
+#: The facts whose lines ``status`` builds from cells itself (for ``--json`` too).
+_SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 

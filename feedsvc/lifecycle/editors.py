@@ -174,7 +174,8 @@ def unhide_article(
     hooks are prepared (chats' queries compiled) before the write, only when the row read then
     is a candidate; the decision is taken again on the locked row (a row that became one in
     between — its time came that instant — is the due check's, whose overlap still covers
-    it). Raises OperationError ``invalid`` or ``not_found``."""
+    it). The answer's ``released`` says it went through ``release``. Raises OperationError
+    ``invalid`` or ``not_found``."""
     key = _key(source_key)
     for _ in range(2):  # again once when ingest stored the article while we looked
         found = _unhide(db, key, release)
@@ -201,7 +202,9 @@ def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> Edito
             waiting = pending_hides.pending_states(conn, key, 1)
             if not waiting or pending_hides.cancel(conn, key) is None:
                 raise _not_found(key)
-            log.info("unhide: %s pending hide cancelled before ingest", key)
+            # the answer says it (each front end's own words); a log line said it again on
+            # the CLI's stderr
+            log.debug("unhide: %s pending hide cancelled before ingest", key)
             return replace(
                 waiting[0], hidden_at=None, hidden_reason=None, hidden_by=None,
                 hidden_unpublic=False, pending=False,
@@ -210,11 +213,13 @@ def _unhide(db: Database, key: str, release: Sequence[TransactionHook]) -> Edito
         held = store.editor_state(conn, key)
         found = store.set_hidden(conn, key, False, now)
         # the deliveries are read (one indexed probe) only for a candidate
-        if held is not None and prepared and first_public(held, now, _queued(conn, held)):
+        released = held is not None and prepared and first_public(held, now, _queued(conn, held))
+        if released:
+            assert held is not None
             _release(conn, held, release, now)
     if found is None:
         raise _not_found(key)
-    return found
+    return replace(found, released=True) if released else found
 
 
 def _queued(conn: Connection, held: EditorState) -> bool:
@@ -259,7 +264,8 @@ def _release(
     for hook in hooks:
         hook(conn, changes, now)
     mark_released(conn, [article_id], now)
-    log.info("unhide: %s public for the first time, released as at its time", held.source_key)
+    # the answer says it (``EditorState.released``): a CLI command's answer is its own output
+    log.debug("unhide: %s public for the first time, released as at its time", held.source_key)
 
 
 def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]:
@@ -272,7 +278,8 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     SQLite's LIKE folds ASCII letters only. Raises OperationError ``invalid``
     (``search_too_long``) for ``text`` over :data:`MAX_SEARCH` characters: searched whole or
     not at all, never a cut of it; ``control_character`` or ``not_text`` for a control
-    character or lone surrogate (a NUL failed PostgreSQL)."""
+    character or lone surrogate (a NUL failed PostgreSQL) — not a bidi control: a key stored
+    before keys refused them is found by its exact text (:func:`search_problem`)."""
     if (problem := search_problem(text)) is not None:
         raise problem
     limit = max(1, min(limit, MAX_FOUND))
@@ -298,12 +305,14 @@ def _newest(article: EditorState) -> tuple[datetime, int]:
 
 
 def search_problem(text: str) -> OperationError | None:
-    """Why :func:`find_articles` refuses ``text``, or None: a control character or lone
-    surrogate, or over :data:`MAX_SEARCH` characters. Also asked by the admin's hide/unhide
+    """Why :func:`find_articles` refuses ``text``, or None: a control character other than
+    the bidi controls (an exact key stored before keys refused them is found, as
+    :func:`_key` finds it to hide it) or a lone surrogate, or over :data:`MAX_SEARCH`
+    characters. Also asked by the admin's hide/unhide
     before it sends the editor back to the filtered list: a filter the list refuses was
     carried into a 422 page after the action had succeeded."""
-    try:
-        refuse_control("q", text)
+    try:  # a bidi control may be in a key stored before keys refused it: find it (_key)
+        refuse_control("q", _BIDI.sub("", text))
     except OperationError as exc:
         return exc
     if len(text) > MAX_SEARCH:

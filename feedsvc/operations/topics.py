@@ -20,6 +20,7 @@ from feedsvc.operations.errors import (
     too_long_error,
 )
 from feedsvc.query_users import broken_users
+from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
@@ -181,11 +182,11 @@ def _named(db: Database, given: TopicSpec | TopicEdit) -> TopicSpec | TopicEdit:
     """``given`` under the stored slug of the topic its slug names as people type one
     (``PUT /api/topics/Kien-Thuy``, ``topics add ' KIEN-THUY '``: an update of ``kien-thuy``,
     :func:`feedsvc.slugs.slug_forms`: any case, surrounding spaces, a pasted zero-width
-    character), as every other command and route names it (README). A line break is not a
-    stray space in a save: ``"kien-thuy\n"`` is refused as it always was (a script's bug, and
-    the slug check's old ``$`` took it). One that names no topic keeps the rules a new slug
-    must follow (no read when it already does)."""
-    if not slug_problem(given.slug) or len(f"x{given.slug}x".splitlines()) > 1:
+    character), as every other command and route names it (README). A line break names no
+    topic (``slug_forms``): ``"kien-thuy\n"`` is refused as it always was (a script's bug,
+    and the slug check's old ``$`` took it). One that names no topic keeps the rules a new
+    slug must follow (no read when it already does)."""
+    if not slug_problem(given.slug) or not slug_forms(given.slug):
         return given
     with db.read() as conn:
         found = topic_store.find_topic(conn, given.slug)

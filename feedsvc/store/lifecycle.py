@@ -117,6 +117,9 @@ class EditorState:
     #: a hide recorded for a key ingest has not stored yet (``store.pending_hides``): applied
     #: when ingest stores it, the article arriving hidden
     pending: bool = False
+    #: an unhide's answer only: it made the article public for the first time and released it
+    #: to its subscribers, as at its time (:func:`feedsvc.lifecycle.editors.unhide_article`)
+    released: bool = False
 
     @property
     def ingested(self) -> bool:

@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feedsvc.fieldtext import control_char
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
@@ -49,8 +50,8 @@ def article_routes(admin: Admin) -> list[Route]:
         poll): imported and waiting for ingest, or, for a source feedsvc cannot look into
         (an external CMS), maybe there. None for a text that is no key."""
         key = trim_key(q)
-        if not key or editors.search_problem(q) is not None or len(key) > 255:
-            return None
+        if not key or control_char(key) is not None or len(key) > 255:
+            return None  # a bidi control is found when stored, never hidden ahead
         waiting = editors.waiting_problem(db, key)
         note = t.operation_error(waiting) if waiting else t("hide_ahead_note", key=key)
         return key, note

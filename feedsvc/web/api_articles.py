@@ -123,9 +123,10 @@ _KEY_NOTE = " A key holding `/` goes in the path as is or as `%2F`."
 ENDPOINTS = [
     Endpoint(
         "GET", "/api/articles", find_articles, "Find articles", "articles", {200: ArticleList},
-        params=FindParams, errors=(422,),
+        params=FindParams, errors=(422,), stored_keys=("q",),
         description="Newest first: the article whose source key is `q`, or whose title "
-        "contains it, with its lifecycle state. A `q` holding a control character is 422.",
+        "contains it, with its lifecycle state. A `q` holding a control character is 422 "
+        "(a bidi control excepted: a key stored before keys refused them is found).",
     ),
     Endpoint(
         "POST", "/api/articles/{source_key}/hide", hide_article, "Hide an article", "articles",

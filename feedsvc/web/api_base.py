@@ -149,8 +149,9 @@ class Endpoint:
     #: path parameters that may hold ``/`` (a CMS's ``2026/11/0042`` source key), sent as is or
     #: as ``%2F``: routed with Starlette's ``path`` convertor; the documented path is unchanged
     slashes: tuple[str, ...] = ()
-    #: path parameters naming a stored article's key: a bidi control in one is left to the use
-    #: case (``lifecycle.editors``), which still finds a key stored before keys refused them
+    #: path and query parameters naming a stored article's key (``?q=`` searches one): a bidi
+    #: control in one is left to the use case (``lifecycle.editors``), which still finds a key
+    #: stored before keys refused them
     stored_keys: tuple[str, ...] = ()
 
     @property
@@ -265,6 +266,18 @@ def _path_text(endpoint: Endpoint, path: Mapping[str, str]) -> dict[str, str]:
     }
 
 
+def _stored_keys_checked(endpoint: Endpoint, params: Params) -> dict[str, object]:
+    """The query parameters :func:`_refuse_text` checks, in declaration order: a stored
+    key's (:attr:`Endpoint.stored_keys`: ``GET /api/articles?q=``) without its bidi
+    controls, as :func:`_path_text` checks a path's."""
+    return {
+        name: _BIDI.sub("", value) if name in endpoint.stored_keys and isinstance(value, str)
+        else value
+        for name in type(params).model_fields
+        for value in (getattr(params, name),)
+    }  # fmt: skip
+
+
 def _refuse_text(value: object) -> None:
     """422 ``control_character``/``not_text`` naming the first text of a request that holds a
     refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
@@ -321,7 +334,7 @@ def _describe(exc: ValidationError) -> str:
     return "; ".join(parts[:5])
 
 
-def _read_params(request: Request, model: type[Params]) -> Params:
+def _read_params(request: Request, endpoint: Endpoint) -> Params:
     if (bad := refused_query(request.scope.get("query_string") or b"")) is not None:
         raise _not_utf8(*bad)
     raw: dict[str, Any] = {}
@@ -333,11 +346,13 @@ def _read_params(request: Request, model: type[Params]) -> Params:
         raw[key] = value
     if (found := first_refused_key(raw)) is not None:  # a key holding one: an unknown field
         raise refused_character(*found)
+    model = endpoint.params
+    assert model is not None
     try:
         params = model.model_validate(raw)
     except ValidationError as exc:
         raise InvalidInput(exc, model) from None
-    _refuse_text(params)
+    _refuse_text(_stored_keys_checked(endpoint, params))
     return params
 
 
@@ -353,7 +368,7 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
                 raise _not_utf8(*bad)
             _refuse_text(_path_text(endpoint, call.path))
             if endpoint.params is not None:
-                call.params = _read_params(request, endpoint.params)
+                call.params = _read_params(request, endpoint)
             if endpoint.body is not None:
                 call.body = await _read_body(request, endpoint.body)
             status, payload = await run_in_threadpool(endpoint.handler, service, call)

@@ -13,6 +13,7 @@ from feedsvc import operations as ops
 from feedsvc.feeds import feed_urls
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
+from feedsvc.slugs import typed_slug
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
@@ -82,7 +83,8 @@ def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
 
 def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool) -> int:
     # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
-    spec = TopicSpec(slug.strip(), fields.title, fields.query, fields.description, fields.enabled)
+    given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
+    spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
     outcome = ops.save_topic(service.web_db, spec, "api", create_only=create_only)
     return 201 if outcome == "created" else 200
 
@@ -90,8 +92,8 @@ def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     body = call.body_as(TopicIn)
     status = _save(service, body.slug, body, create_only=True)
-    service.topic_changed(body.slug.strip())  # its feed URLs answer at once
-    return status, topic_out(service, ops.get_topic(service.web_db, body.slug.strip()))
+    service.topic_changed(typed_slug(body.slug))  # its feed URLs answer at once
+    return status, topic_out(service, ops.get_topic(service.web_db, typed_slug(body.slug)))
 
 
 def get_topic(service: Service, call: Call) -> tuple[int, TopicOut]:

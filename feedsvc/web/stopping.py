@@ -27,7 +27,6 @@ from typing import TYPE_CHECKING
 
 from starlette.requests import Request
 
-from feedsvc.logs import escape_controls
 from feedsvc.web.outage import Reason, unavailable
 
 if TYPE_CHECKING:
@@ -74,7 +73,8 @@ class StopAnswer:
         except asyncio.CancelledError:
             if not self.service.interrupted:
                 raise
-            what = escape_controls(f"{scope.get('method', '')} {scope.get('path', '')}")
+            # the text formatter escapes the path's controls (once: escaping is not idempotent)
+            what = f"{scope.get('method', '')} {scope.get('path', '')}"
             if started:
                 log.warning("%s: cut short by the service's stop mid-answer", what)
                 return  # uvicorn closes the connection of an unfinished answer
