@@ -97,7 +97,8 @@ _ESCAPE = re.compile(rf"\\({_ESCAPE_TAIL})")
 #: What :func:`escape_controls` rewrites: the characters of :data:`ESCAPED`, and a backslash
 #: that the text after it, as shown, would make the start of an escape (a character of
 #: :data:`ESCAPED` is shown starting with a backslash; hex digits and letters as they are).
-_SHOWN = re.compile(rf"[{ESCAPED}]|\\(?=[\\{ESCAPED}]|{_ESCAPE_TAIL})")
+_SHOWN = re.compile(rf"[{ESCAPED}]|\\(?=([\\{ESCAPED}]|{_ESCAPE_TAIL}))")
+_ESCAPED_CHAR = re.compile(f"[{ESCAPED}]")
 
 
 #: The longest error text a warning about a remote API carries (a proxy's page can be KBs).
@@ -115,25 +116,27 @@ def escape_controls(text: str) -> str:
     """``text`` with each character of :data:`ESCAPED` as a visible escape (``\\n``,
     ``\\x85``, ``\\u202e``), so it stays on one line, in the order it is written, with
     nothing hidden; and, so that the shown text names one text only, a backslash that would
-    read as the start of an escape (followed by ``\\``, ``n``, ``r``, ``t``, ``x`` and two hex
-    digits, ``u`` and four, or a character escaped here) doubled: a stored ``K\\u202e1`` is
-    shown ``K\\\\u202e1``, a ``K`` + U+202E + ``1`` is shown ``K\\u202e1``. Any other
-    backslash (``C:\\path``, ``a\\b``) is shown as it is. :func:`unescape_controls` is the
-    exact inverse (what the CLI reads back from a pasted key). Not idempotent: escape once."""
+    read as the start of an escape (followed by ``\\``, ``n``, ``r``, ``t``, a character
+    escaped here, or ``x`` and two hex digits or ``u`` and four naming such a character)
+    doubled: a stored ``K\\u202e1`` is shown ``K\\\\u202e1``, a ``K`` + U+202E + ``1`` is
+    shown ``K\\u202e1``. Any other backslash (``C:\\path``, ``a\\b``, ``\\u0041``) is
+    shown as it is. :func:`unescape_controls` is the exact inverse (what the CLI reads back
+    from a pasted key). Not idempotent: escape once."""
     return _SHOWN.sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
     char = match[0]
-    if char == "\\":
-        return "\\\\"
+    if char == "\\":  # doubled only where the text after it would be read as an escape
+        return "\\\\" if _reads_as_escape(match[1]) else char
     return _ESCAPES.get(char) or char.encode("unicode_escape").decode("ascii")
 
 
 def unescape_controls(shown: str) -> str:
     """The text :func:`escape_controls` showed as ``shown``: ``\\\\`` a backslash; ``\\n``,
-    ``\\r``, ``\\t``, ``\\xHH`` and ``\\uHHHH`` (hex in either case) the character they
-    name; every other backslash itself. ``unescape_controls(escape_controls(t)) == t`` for every
+    ``\\r``, ``\\t``, and ``\\xHH`` and ``\\uHHHH`` (hex in either case) naming a character
+    that is escaped, that character; every other backslash itself (``\\u0041`` is six
+    characters, not ``A``). ``unescape_controls(escape_controls(t)) == t`` for every
     ``t``; a text with no backslash is itself. Used by the CLI's arguments that name stored
     text (an article's key): what a command prints can be pasted back as it is."""
     return _ESCAPE.sub(_unescape, shown) if "\\" in shown else shown
@@ -143,7 +146,17 @@ def _unescape(match: re.Match[str]) -> str:
     body = match[1]
     if body in _UNESCAPES:
         return _UNESCAPES[body]
-    return chr(int(body[1:], 16))
+    return chr(int(body[1:], 16)) if _reads_as_escape(body) else match[0]
+
+
+def _reads_as_escape(body: str) -> bool:
+    """Whether a backslash followed by ``body`` is an escape: ``\\``, ``n``/``r``/``t``, a
+    character escaped here, or ``xHH``/``uHHHH`` naming one. ``\\u0041`` names a character
+    that is never escaped, so it is never shown so: it is read as written, the six characters
+    of a key typed from a CMS as they are, never as ``A``."""
+    if body in _UNESCAPES or len(body) == 1:
+        return True
+    return _ESCAPED_CHAR.fullmatch(chr(int(body[1:], 16))) is not None
 
 
 def escape_json(dumped: str) -> str:

@@ -148,7 +148,10 @@ def test_the_printed_form_of_a_legacy_key_with_pending_hides_that_key(
     [
         ("K\\u202e1gnp.exe", "K\\\\u202e1gnp.exe"),
         ("K\\U0000202e", "K\\U0000202e"),  # no \U escape is printed: as it is
-        ("C:\\new\\x41\\tmp", "C:\\\\new\\\\x41\\\\tmp"),
+        ("C:\\new\\x41\\tmp", "C:\\\\new\\x41\\\\tmp"),  # \x41 names no escaped character
+        ("a\\u0041", "a\\u0041"),  # typed from the CMS as it is: never read as "aA"
+        ("S\\ud800", "S\\ud800"),  # nor as a lone surrogate
+        ("W\\x7e\\u00e9\\u1ec7", "W\\x7e\\u00e9\\u1ec7"),
         ("x\\\\y", "x\\\\\\y"),
         ("a\\b", "a\\b"),  # a backslash that starts no escape
         ("end\\", "end\\"),
@@ -173,6 +176,8 @@ def test_a_key_holding_backslashes_prints_unambiguously_and_round_trips(
         ("N\\\\u202e", "N\\u202e"),  # as printed: the six characters, one backslash
         ("W\\\\x07", "W\\x07"),
         ("P\\\\\\", "P\\\\"),  # the first doubled: a backslash follows it
+        ("Q\\u0041", "Q\\u0041"),  # an escape of no escaped character: the six characters
+        ("V\\x41\\u1ec7", "V\\x41\\u1ec7"),
     ],
 )
 def test_a_pending_hide_records_the_key_its_line_shows(
@@ -202,7 +207,6 @@ def test_an_escape_of_a_bidi_key_not_stored_is_refused_not_recorded(
         ("a\\x00b", "U+0000"),
         ("a\\x1b[31m", "U+001B"),
         ("a\\u2028", "U+2028"),
-        ("S\\ud800", "U+D800"),
     ],
 )
 @pytest.mark.parametrize("pending", [True, False])
