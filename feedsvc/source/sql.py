@@ -22,22 +22,17 @@ from sqlalchemy import (
     String,
     Table,
     cast,
-    create_engine,
-    event,
     func,
     literal_column,
     or_,
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
-from feedsvc.db.drivers import driver_url, never_created, source_connect_args
-from feedsvc.db.errors import source_db, watch
 from feedsvc.db.schema import source_articles
-from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.source.cursor import CursorCodec
+from feedsvc.source.digest import Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
 from feedsvc.source.mapping import Bound, bind_mapping
@@ -267,6 +262,18 @@ class SqlSource:
         stmt = self._window_where(select(b.ts, b.id).select_from(b.table), lo, hi, hi_id)
         return self._positions(stmt)
 
+    def window_digest(self, lo: Any, hi: Any, hi_id: Any) -> Digest | None:
+        """A fingerprint of :meth:`window`'s positions, read as one row
+        (:mod:`feedsvc.source.digest`); ``None`` for a dialect that has none."""
+        b = self.bind()
+        dialect = self.engine.dialect.name
+        where = self._window_where(select(b.id).select_from(b.table), lo, hi, hi_id)
+        stmt = digest_select(dialect, b.ts, b.id, where)
+        if stmt is None:
+            return None
+        with self.engine.connect() as conn:
+            return digest_of(dialect, conn.execute(stmt).one())
+
     def positions_after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[WindowKey]:
         """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
         read whole (the driver raises on one of its values); with ``until``
@@ -362,50 +369,3 @@ BUILTIN_VISIBLE = "NOT withdrawn"
 def builtin_source(engine: Engine) -> SqlSource:
     columns = SourceColumns(visible=BUILTIN_VISIBLE)
     return SqlSource(engine, source_articles, columns, BUILTIN_NAME, withdraw_reason="source")
-
-
-def _read_only(engine: Engine) -> None:
-    """Belt and braces on top of a read-only DB user: the session itself refuses writes."""
-    backend = engine.dialect.name
-    statement = {
-        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-        "mysql": "SET SESSION TRANSACTION READ ONLY",
-        "mariadb": "SET SESSION TRANSACTION READ ONLY",
-        "sqlite": "PRAGMA query_only = ON",
-    }.get(backend)
-    if statement is None:
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(statement)
-        cur.close()
-        if backend == "postgresql":  # SET is transactional there: a rollback would undo it
-            dbapi_conn.commit()
-
-
-def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
-    """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
-    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
-    parsed = driver_url(make_url(url))
-    bounds = timeouts or DbTimeouts()
-    args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
-    engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
-    bound_engine(engine, bounds)
-    if engine.dialect.name == "sqlite":
-        never_created(engine)  # a CMS file that is not there is an outage, never made empty
-    _read_only(engine)
-    watch(engine, source_db(url))  # its errors name it, apart from the state DB's
-    return engine
-
-
-def external_source(
-    url: str,
-    table: str,
-    columns: SourceColumns,
-    tz: tzinfo = UTC,
-    timeouts: DbTimeouts | None = None,
-) -> SqlSource:
-    """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
-    return SqlSource(source_engine(url, timeouts), table, columns, external_name(table), tz)
