@@ -192,3 +192,27 @@ def test_external_table_with_many_recent_rows(
     assert reads.tick(ing)[0] == 0
     _late(news, 109, stamp - timedelta(seconds=10), title="Đính chính", edited=stamp)
     assert [(c.article.title, c.is_new) for c in tick_changes(ing)[1]] == [("Đính chính", False)]
+
+
+def test_a_database_refusing_the_fingerprint_is_compared_row_by_row(
+    pg_db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL before 11 has no ``hashtextextended``: the statement is refused once, said
+    once, and the window is compared row by row at every tick, late commits found."""
+    from sqlalchemy import func
+
+    from feedsvc.source import sql
+
+    def missing(dialect: str, ts: Any, id_: Any, where: Any) -> Any:
+        return where.with_only_columns(func.count(), func.sum(func.feedsvc_no_such_hash(id_)))
+
+    monkeypatch.setattr(sql, "digest_select", missing)
+    ing = builtin_ingestor(pg_db)
+    add(pg_db, article(1), T)
+    assert ing.tick().new == 1
+    reads = Reads(monkeypatch, pg_db.engine)
+    assert [reads.tick(ing)[0] for _ in range(3)] == [2, 2, 2]  # both sides, every tick
+    add(pg_db, article(2), T - timedelta(seconds=5))
+    assert [c.article.source_key for c in tick_changes(ing)[1]] == [article(2).source_key]
+    said = [r.getMessage() for r in caplog.records if "fingerprint" in r.getMessage()]
+    assert len(said) == 1 and "compares it row by row" in said[0], said

@@ -8,6 +8,7 @@ on first use, not at construction: a CMS that is down while feedsvc boots is an 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -30,9 +31,10 @@ from sqlalchemy import (
 )
 
 from feedsvc.config import SourceColumns
+from feedsvc.db.errors import describe
 from feedsvc.db.schema import source_articles
 from feedsvc.source.cursor import CursorCodec
-from feedsvc.source.digest import Digest, digest_of, digest_select
+from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
 from feedsvc.source.mapping import Bound, bind_mapping
@@ -40,6 +42,8 @@ from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
 from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
+
+log = logging.getLogger(__name__)
 
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 
@@ -84,6 +88,8 @@ class SqlSource:
         self.tz = tz
         self._table = table
         self._b: Bound | None = None
+        #: whether the window's fingerprint is asked (False once the database refused it)
+        self.fingerprints = True
 
     # -- lazy reflection -----------------------------------------------------------------------
     def bind(self) -> Bound:
@@ -264,15 +270,27 @@ class SqlSource:
 
     def window_digest(self, lo: Any, hi: Any, hi_id: Any) -> Digest | None:
         """A fingerprint of :meth:`window`'s positions, read as one row
-        (:mod:`feedsvc.source.digest`); ``None`` for a dialect that has none."""
+        (:mod:`feedsvc.source.digest`); ``None`` for a dialect that has none, or after the
+        database refused the statement once (logged; the window is then compared row by row).
+        Raises the source's other errors (an outage)."""
         b = self.bind()
         dialect = self.engine.dialect.name
         where = self._window_where(select(b.id).select_from(b.table), lo, hi, hi_id)
         stmt = digest_select(dialect, b.ts, b.id, where)
-        if stmt is None:
+        if stmt is None or not self.fingerprints:
             return None
-        with self.engine.connect() as conn:
-            return digest_of(dialect, conn.execute(stmt).one())
+        try:
+            with self.engine.connect() as conn:
+                return digest_of(dialect, conn.execute(stmt).one())
+        except REFUSED as exc:
+            self.fingerprints = False
+            log.warning(
+                "source %s: no fingerprint of the overlap window (%s); each tick compares it "
+                "row by row",
+                self.name,
+                describe(exc),
+            )
+            return None
 
     def positions_after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[WindowKey]:
         """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
