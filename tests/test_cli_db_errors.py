@@ -267,7 +267,7 @@ def test_a_server_that_turns_read_only_later_names_both_causes(
 def test_the_source_db_is_told_apart_from_the_state_db(tmp_path: Path) -> None:
     """The same trouble in the external source names the source and its key."""
     from feedsvc.db.errors import explain
-    from feedsvc.source.sql import source_engine
+    from feedsvc.source.engine import source_engine
 
     cms = tmp_path / "cms.db"
     with closing(sqlite3.connect(cms)) as conn:

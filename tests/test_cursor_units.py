@@ -21,7 +21,7 @@ from feedsvc.cli import cli
 from feedsvc.config.models import SourceColumns
 from feedsvc.ingest.isolate import held_entries
 from feedsvc.source.cursor import CursorCodec
-from feedsvc.source.sql import external_source
+from feedsvc.source.engine import external_source
 
 SECONDS = 1_796_000_000  # 2026-11-30: fixed, the parameters name the test ids (xdist)
 

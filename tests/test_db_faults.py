@@ -33,7 +33,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles
 from feedsvc.db.timeouts import READ_GRACE, DbTimeouts
 from feedsvc.db.urls import psycopg_url
-from feedsvc.source.sql import source_engine
+from feedsvc.source.engine import source_engine
 from feedsvc.store import lite
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic

@@ -23,7 +23,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -52,9 +51,9 @@ from feedsvc.ingest.model import (
 )
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
-from feedsvc.ingest.window import read_window
+from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
-from feedsvc.store import cursors, quarantine
+from feedsvc.store import cursors
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.topic_index import TopicIndex
 
@@ -81,6 +80,8 @@ class Ingestor:
         self.tz = tz
         self.poll_seconds = poll_seconds
         self.overlap_seconds = overlap_seconds
+        #: late commits behind the cursor (:mod:`feedsvc.ingest.window`)
+        self.window = WindowCheck()
         self.batch_size = batch_size
         self._limit = batch_size  # fewer after a batch of big rows (isolate.next_limit)
         self.hooks: list[TransactionHook] = []
@@ -281,51 +282,33 @@ class Ingestor:
             raise LeaseLost
 
     def _recheck_window(self, hi: Any, hi_id: Any, result: TickResult, first: bool) -> None:
-        window = read_window(self.db, self.source, hi, hi_id, self.overlap_seconds)
-        unseen = window.unseen()
+        lo, unseen = self.window.unseen(self.db, self.source, hi, hi_id, self.overlap_seconds)
         if unseen:
             log.info(
                 "ingest: %d row(s) behind the cursor not held yet (late commits), re-reading",
                 len(unseen),
             )
-            rows = self.source.rows_by_ids(window.lo, hi, hi_id, unseen)
+            rows = self.source.rows_by_ids(lo, hi, hi_id, unseen)
             self._store(self._prepare(rows), result, None, first_sync=first or None)
 
     def _check_unordered(self, result: TickResult, start: bool, first: bool) -> None:
-        """Every :attr:`unordered_every` seconds (and at this process's first tick), where the
-        cursor column can hold a value with no place in the order: quarantine such rows by id,
-        and ingest the quarantined ones the CMS has given a time since, wherever it sorts, and
-        the ones refused for their values (by the parser, the driver or the state DB) that
-        parse now (:mod:`feedsvc.ingest.unordered`), through the one batch write, in batches
-        of :attr:`batch_size`; one the state DB refuses again stays listed, quietly. At a first
-        sync (``start``: no cursor yet) the keyset read takes those itself."""
+        """Every :attr:`unordered_every` seconds (and at this process's first tick), and at the
+        next tick while a check leaves refused rows waiting: :func:`unordered.check`, its rows
+        stored through the one batch write. ``start``: no cursor yet (a first sync)."""
         at = time.monotonic()
         due = self._unordered_at is None or at - self._unordered_at >= self.unordered_every
         if not (due or self._unordered_again):
             return
-        self._unordered_again = False
-        if not self.source.may_be_unordered and not self._refused_rows():
-            self._unordered_at = at
-            return
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
-        found = unordered.find(self.db, self.source, horizon, self.tz)
-        if start:
-            found = replace(found, fixed=[])
-        new = unordered.record(self.db, self.source.name, found)
-        unordered.report(self.source.name, self.source.columns.cursor, found, new)
-        result.quarantined += new
-        listed = frozenset(str(r.id) for r in found.fixed)
-        refused: list[Quarantined] = []
-        for i in range(0, len(found.fixed), self.batch_size):  # a batch's write lock each
-            rows = found.fixed[i : i + self.batch_size]
-            refused += self._store(self._prepare(rows), result, None, None, first or None, listed)
-        unordered.report_ingested(self.source.name, found.fixed, refused)
-        self._unordered_again = unordered.again_next_tick(found, {q.source_id for q in refused})
-        self._unordered_at = at
 
-    def _refused_rows(self) -> bool:
-        with self.db.read() as conn:
-            return bool(quarantine.refused(conn, self.source.name, 1))
+        def store(rows: Sequence[SourceRow], listed: frozenset[str]) -> list[Quarantined]:
+            return self._store(self._prepare(rows), result, None, None, first or None, listed)
+
+        new, self._unordered_again = unordered.check(
+            self.db, self.source, (horizon, self.tz), start, store, self.batch_size
+        )
+        result.quarantined += new
+        self._unordered_at = at
 
     def _read(self, ts: Any, id_: Any) -> tuple[Batch, Unmatched]:
         """The next keyset batch, read, parsed and its items chosen (the reader thread).
@@ -376,6 +359,7 @@ class Ingestor:
         refused, but neither logged nor counted a second time."""
         result.read += prepared.rows
         skipped = prepared.skipped
+        self.window.forget()  # our side of the window changes
         self._prepare_hooks()
         commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
         for tries in range(3):  # topics saved over and over: the third write takes its items

@@ -37,8 +37,8 @@ and each listed row's reason says there are more.
 from __future__ import annotations
 
 import logging
-from collections.abc import Container, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Container, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, tzinfo
 
 from sqlalchemy.exc import ProgrammingError
@@ -81,6 +81,45 @@ class Found:
     written: frozenset[str] = frozenset()  # rows the state DB refused (stage ``store``)
     # looked up by this check: at most STORE_WRITTEN, the longest unchecked
     more_written: bool = False  # more such rows wait than this check writes
+
+
+#: the ingestor's one batch write of rows looked up by id (``listed``: quarantined already, so
+#: not logged or counted again when refused); returns the rows the state DB refused
+Store = Callable[[Sequence[SourceRow], frozenset[str]], list[Quarantined]]
+
+
+def check(
+    db: Database,
+    source: SqlSource,
+    read_in: tuple[datetime, tzinfo],
+    start: bool,
+    store: Store,
+    batch_size: int,
+) -> tuple[list[Quarantined], bool]:
+    """One check: where the cursor column can hold a value with no place in the order,
+    quarantine such rows by id, and ingest through ``store``, in batches of ``batch_size`` (a
+    batch's write lock each), the quarantined ones the CMS has given a time since, wherever it
+    sorts, and the ones refused for their values (by the parser, the driver or the state DB)
+    that parse now; one the state DB refuses again stays listed, quietly. ``read_in``: the
+    horizon (:func:`find`) and the zone of naive values. At a first sync (``start``: no cursor
+    yet) the keyset read takes the fixed rows itself. Returns the rows newly quarantined and
+    whether to check again at the next tick (:func:`again_next_tick`). Raises what the source
+    or the state DB raise."""
+    if not source.may_be_unordered:
+        with db.read() as conn:
+            if not quarantine.refused(conn, source.name, 1):
+                return [], False
+    found = find(db, source, *read_in)
+    if start:
+        found = replace(found, fixed=[])
+    new = record(db, source.name, found)
+    report(source.name, source.columns.cursor, found, new)
+    listed = frozenset(str(r.id) for r in found.fixed)
+    refused: list[Quarantined] = []
+    for i in range(0, len(found.fixed), batch_size):
+        refused += store(found.fixed[i : i + batch_size], listed)
+    report_ingested(source.name, found.fixed, refused)
+    return new, again_next_tick(found, {q.source_id for q in refused})
 
 
 def again_next_tick(found: Found, refused: Container[str]) -> bool:

@@ -1,6 +1,7 @@
 """Reading the publisher's articles: the built-in table or an external CMS table (read-only)."""
 
 from feedsvc.source.cursor import CursorCodec
+from feedsvc.source.engine import external_source
 from feedsvc.source.sql import (
     FieldMap,
     SourceError,
@@ -8,7 +9,6 @@ from feedsvc.source.sql import (
     SqlSource,
     WindowKey,
     builtin_source,
-    external_source,
 )
 
 __all__ = [

@@ -8,6 +8,7 @@ on first use, not at construction: a CMS that is down while feedsvc boots is an 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
@@ -22,22 +23,18 @@ from sqlalchemy import (
     String,
     Table,
     cast,
-    create_engine,
-    event,
     func,
     literal_column,
     or_,
     select,
     text,
 )
-from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
-from feedsvc.db.drivers import driver_url, never_created, source_connect_args
-from feedsvc.db.errors import source_db, watch
+from feedsvc.db.errors import describe
 from feedsvc.db.schema import source_articles
-from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.source.cursor import CursorCodec
+from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
 from feedsvc.source.mapping import Bound, bind_mapping
@@ -45,6 +42,8 @@ from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
 from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
+
+log = logging.getLogger(__name__)
 
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
 
@@ -89,6 +88,8 @@ class SqlSource:
         self.tz = tz
         self._table = table
         self._b: Bound | None = None
+        #: whether the window's fingerprint is asked (False once the database refused it)
+        self.fingerprints = True
 
     # -- lazy reflection -----------------------------------------------------------------------
     def bind(self) -> Bound:
@@ -267,6 +268,30 @@ class SqlSource:
         stmt = self._window_where(select(b.ts, b.id).select_from(b.table), lo, hi, hi_id)
         return self._positions(stmt)
 
+    def window_digest(self, lo: Any, hi: Any, hi_id: Any) -> Digest | None:
+        """A fingerprint of :meth:`window`'s positions, read as one row
+        (:mod:`feedsvc.source.digest`); ``None`` for a dialect that has none, or after the
+        database refused the statement once (logged; the window is then compared row by row).
+        Raises the source's other errors (an outage)."""
+        b = self.bind()
+        dialect = self.engine.dialect.name
+        where = self._window_where(select(b.id).select_from(b.table), lo, hi, hi_id)
+        stmt = digest_select(dialect, b.ts, b.id, where)
+        if stmt is None or not self.fingerprints:
+            return None
+        try:
+            with self.engine.connect() as conn:
+                return digest_of(dialect, conn.execute(stmt).one())
+        except REFUSED as exc:
+            self.fingerprints = False
+            log.warning(
+                "source %s: no fingerprint of the overlap window (%s); each tick compares it "
+                "row by row",
+                self.name,
+                describe(exc),
+            )
+            return None
+
     def positions_after(self, ts: Any, id_: Any, limit: int, until: Any = None) -> list[WindowKey]:
         """:meth:`after`'s rows, positions only: what a batch holds when a row in it cannot be
         read whole (the driver raises on one of its values); with ``until``
@@ -362,50 +387,3 @@ BUILTIN_VISIBLE = "NOT withdrawn"
 def builtin_source(engine: Engine) -> SqlSource:
     columns = SourceColumns(visible=BUILTIN_VISIBLE)
     return SqlSource(engine, source_articles, columns, BUILTIN_NAME, withdraw_reason="source")
-
-
-def _read_only(engine: Engine) -> None:
-    """Belt and braces on top of a read-only DB user: the session itself refuses writes."""
-    backend = engine.dialect.name
-    statement = {
-        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
-        "mysql": "SET SESSION TRANSACTION READ ONLY",
-        "mariadb": "SET SESSION TRANSACTION READ ONLY",
-        "sqlite": "PRAGMA query_only = ON",
-    }.get(backend)
-    if statement is None:
-        return
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_conn: Any, _record: Any) -> None:
-        cur = dbapi_conn.cursor()
-        cur.execute(statement)
-        cur.close()
-        if backend == "postgresql":  # SET is transactional there: a rollback would undo it
-            dbapi_conn.commit()
-
-
-def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
-    """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
-    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
-    parsed = driver_url(make_url(url))
-    bounds = timeouts or DbTimeouts()
-    args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
-    engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
-    bound_engine(engine, bounds)
-    if engine.dialect.name == "sqlite":
-        never_created(engine)  # a CMS file that is not there is an outage, never made empty
-    _read_only(engine)
-    watch(engine, source_db(url))  # its errors name it, apart from the state DB's
-    return engine
-
-
-def external_source(
-    url: str,
-    table: str,
-    columns: SourceColumns,
-    tz: tzinfo = UTC,
-    timeouts: DbTimeouts | None = None,
-) -> SqlSource:
-    """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
-    return SqlSource(source_engine(url, timeouts), table, columns, external_name(table), tz)

@@ -1,0 +1,66 @@
+"""The engine a CMS table is read through: read-only sessions, bounded waits, named errors.
+
+Kept apart from the reads (:mod:`feedsvc.source.sql`): how a connection to the publisher's
+database is made and guarded, decided once for ``run``, ``source check`` and ingest alike.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, tzinfo
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+from feedsvc.config import SourceColumns
+from feedsvc.db.drivers import driver_url, never_created, source_connect_args
+from feedsvc.db.errors import source_db, watch
+from feedsvc.db.timeouts import DbTimeouts, bound_engine
+from feedsvc.source.sql import SqlSource, external_name
+
+
+def _read_only(engine: Engine) -> None:
+    """Belt and braces on top of a read-only DB user: the session itself refuses writes."""
+    backend = engine.dialect.name
+    statement = {
+        "postgresql": "SET SESSION CHARACTERISTICS AS TRANSACTION READ ONLY",
+        "mysql": "SET SESSION TRANSACTION READ ONLY",
+        "mariadb": "SET SESSION TRANSACTION READ ONLY",
+        "sqlite": "PRAGMA query_only = ON",
+    }.get(backend)
+    if statement is None:
+        return
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_conn: Any, _record: Any) -> None:
+        cur = dbapi_conn.cursor()
+        cur.execute(statement)
+        cur.close()
+        if backend == "postgresql":  # SET is transactional there: a rollback would undo it
+            dbapi_conn.commit()
+
+
+def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
+    """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
+    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
+    parsed = driver_url(make_url(url))
+    bounds = timeouts or DbTimeouts()
+    args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
+    engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
+    bound_engine(engine, bounds)
+    if engine.dialect.name == "sqlite":
+        never_created(engine)  # a CMS file that is not there is an outage, never made empty
+    _read_only(engine)
+    watch(engine, source_db(url))  # its errors name it, apart from the state DB's
+    return engine
+
+
+def external_source(
+    url: str,
+    table: str,
+    columns: SourceColumns,
+    tz: tzinfo = UTC,
+    timeouts: DbTimeouts | None = None,
+) -> SqlSource:
+    """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
+    return SqlSource(source_engine(url, timeouts), table, columns, external_name(table), tz)
