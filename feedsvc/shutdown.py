@@ -40,6 +40,8 @@ from collections.abc import Awaitable, Callable, Iterator
 from types import FrameType
 from typing import Any
 
+from feedsvc import entry
+
 log = logging.getLogger(__name__)
 
 #: From SIGTERM to the process's end, at most (README: Deployment).
@@ -168,13 +170,16 @@ class StopSignals:
 
     def install(self) -> StopSignals:
         """Take SIGTERM and SIGINT (main thread only: the only one that may), keeping the
-        handlers they had for :meth:`restore`. An ignored SIGTERM (a parent's choice) stays
-        ignored."""
+        handlers they had for :meth:`restore`, and one that came before the command ran
+        (``feedsvc.entry`` noted it at the process's first line). An ignored SIGTERM (a
+        parent's choice) stays ignored."""
         if threading.current_thread() is not threading.main_thread():
             return self
         for sig in self.SIGNALS:
             if signal.getsignal(sig) is not signal.SIG_IGN:
                 self._old[sig] = signal.signal(sig, self._handle)
+        for signum in entry.hand_over():  # came during the CLI's imports, before this command
+            self.note(signum)
         return self
 
     def restore(self) -> None:

@@ -66,12 +66,20 @@ class SignalHold:
             self.release()
 
     def release(self) -> None:
-        """Put the handlers back; a signal that came meanwhile is raised again now, the first
-        one only (Python's default SIGINT handler: KeyboardInterrupt; the CLI's SIGTERM one:
-        its ``Terminated``)."""
+        """Put the handlers back; a signal that came meanwhile is raised now, the first one
+        only (Python's default SIGINT handler: KeyboardInterrupt; the CLI's: its
+        ``Terminated`` or KeyboardInterrupt), by its handler run while the hold's are still in
+        place: a later signal of the other kind, run by ``signal.signal`` as it puts a handler
+        back, cannot overtake it (a SIGTERM ended as "interrupted", exit 130)."""
         old, self._old = self._old, {}
-        for sig, handler in old.items():
-            signal.signal(sig, handler)
-        caught, self._caught = self._caught, []
-        if caught and caught[0] in old:
-            signal.raise_signal(caught[0])
+        first, self._caught = self._caught[:1], []
+        try:
+            for signum in first:
+                handler = old.get(signum)
+                if callable(handler):
+                    handler(signum, None)
+        finally:
+            for sig, handler in old.items():
+                signal.signal(sig, handler)
+        if first and first[0] in old and not callable(old[first[0]]):
+            signal.raise_signal(first[0])  # SIG_DFL: what the signal does under it

@@ -345,7 +345,7 @@ def test_an_article_edited_while_its_batch_was_judged_is_judged_as_it_is_now(
 
 
 #: Where a signal is handled (the CLI's handler, the hold): no signal is raised from there.
-HANDLERS = ("feedsvc/cli/terminate.py", "feedsvc/signal_hold.py")
+HANDLERS = ("feedsvc/cli/terminate.py", "feedsvc/signal_hold.py", "feedsvc/entry.py")
 
 
 def _matches_after_a_signal(
@@ -393,14 +393,17 @@ def test_a_signal_anywhere_in_a_backfill_stops_it_between_batches(
     store(db, [article(n, title=title, **blank) for n, title in titles.items()])
     define(db, "t", '"Đồ Sơn"')
     previous = signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    restore = terminate.install()
     try:
         total = _count_lines(lambda: backfill_topic(db, "t", days=None, batch=4))
         for at in range(1, total, max(1, total // 40)):
             _unmatch(db)
             with db.read() as conn:
                 before = get_topic(conn, "t")
-            ended, stored = _matches_after_a_signal(db, signum, at, every)
+            restore = terminate.install()  # each run a command: its first signal raises
+            try:
+                ended, stored = _matches_after_a_signal(db, signum, at, every)
+            finally:
+                restore()
             assert ended in {"done", "Terminated", "KeyboardInterrupt"}, (at, ended)
             assert len(stored) % 4 == 0 or len(stored) == len(titles), (at, stored)
             with db.write() as conn:  # no lock left behind: SQLite would wait, then fail
@@ -408,7 +411,6 @@ def test_a_signal_anywhere_in_a_backfill_stops_it_between_batches(
             assert before is not None and after is not None
             assert (after.updated_at > before.updated_at) == bool(stored), (at, ended)
     finally:
-        restore()
         signal.signal(signal.SIGTERM, previous)
 
 

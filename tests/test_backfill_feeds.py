@@ -365,7 +365,7 @@ def test_sigterm_lost_in_a_cleanup_still_ends_the_command_as_terminated(
 
     def waited_for_the_lock(*_args: Any, **_kwargs: Any) -> None:
         with contextlib.suppress(terminate.Terminated):  # the cleanup that lost it
-            terminate._raise(signal.SIGTERM, None)  # what the signal runs
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)  # what the signal runs
         raise OperationalError("INSERT …", {}, Exception("database is locked"))
 
     monkeypatch.setattr(ops, "backfill_topic", waited_for_the_lock)

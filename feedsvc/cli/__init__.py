@@ -63,6 +63,7 @@ class _Root(click.Group):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and command.name not in terminate.OWN_HANDLING:
             ctx.call_on_close(terminate.install())
+            terminate.deliver()  # a signal during the imports ends the command now
         return name, command, rest
 
     def invoke(self, ctx: click.Context) -> Any:
@@ -86,9 +87,10 @@ class _Root(click.Group):
             click.echo(f"\nfeedsvc: {terminate.word(exc)}", err=True)
             raise SystemExit(terminate.exit_code(exc)) from None
         except Exception as exc:
-            if terminate.received():  # its Terminated was lost in a cleanup (terminate.received)
-                click.echo(f"\nfeedsvc: {terminate.word(terminate.Terminated())}", err=True)
-                raise SystemExit(terminate.EXIT_TERMINATED) from None
+            if terminate.received():  # its interrupt was lost in a cleanup (terminate.received)
+                interrupt = terminate.lost()
+                click.echo(f"\nfeedsvc: {terminate.word(interrupt)}", err=True)
+                raise SystemExit(terminate.exit_code(interrupt)) from None
             message = environment_error(exc)
             if message is None:
                 raise  # a bug: keep its traceback
@@ -159,7 +161,11 @@ def main() -> None:
     """
     try:
         cli(prog_name="feedsvc")
-    except KeyboardInterrupt as exc:  # before a command runs (Python still importing)
+    except KeyboardInterrupt as exc:  # called without ``feedsvc.entry`` (it takes Ctrl-C first)
         sys.exit(terminate.exit_code(exc))
     finally:
         gc.freeze()
+        unheard = terminate.finish()
+        if unheard is not None:  # it came while no command ran: `--help`, a usage error
+            click.echo(f"\nfeedsvc: {terminate.word(unheard)}", err=True)
+            sys.exit(terminate.exit_code(unheard))

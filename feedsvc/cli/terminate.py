@@ -8,17 +8,18 @@ on Ctrl-C (``import``'s report, a commit held until counted: ``signal_hold.Signa
 one line) ends it the same way; only the words and the exit code say which signal it was.
 
 ``run`` and ``demo`` keep their own handling (``server.serve``: an orderly stop, exit 0), so
-they are not given this handler. The handler is put back when the command ends (Click's
-runner in the test suite runs commands in-process).
+they are not given this handler. The handler itself is ``feedsvc.entry``'s, taken at the
+process's first line (a signal during the imports is the command's too) and, after the first
+signal, deaf to the next ones until the process is gone.
 """
 
 from __future__ import annotations
 
 import signal
-import threading
 from collections.abc import Callable
-from types import FrameType
-from typing import Any
+from typing import NoReturn
+
+from feedsvc import entry
 
 #: 128 + SIGTERM: what a shell (and ``timeout``) reports for a command SIGTERM ended.
 EXIT_TERMINATED = 128 + signal.SIGTERM
@@ -31,42 +32,61 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised in the main thread where Ctrl-C's KeyboardInterrupt would be."""
 
 
-#: Set when SIGTERM arrived (:func:`received`).
-_received = threading.Event()
+def interrupt_for(signum: int) -> KeyboardInterrupt:
+    """What a signal raises in a command: :class:`Terminated` for SIGTERM, else Ctrl-C's."""
+    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
 
 
-def _raise(signum: int, frame: FrameType | None) -> None:
-    _received.set()
-    raise Terminated
+def _raise(signum: int) -> NoReturn:
+    raise interrupt_for(signum)
 
 
 def received() -> bool:
-    """Whether SIGTERM arrived during this command, even if its :class:`Terminated` was lost.
+    """Whether a signal arrived during this command, even if its exception was lost.
 
     Why: Python runs a signal's handler at the next bytecode after a C call returns, which can
     be in a finaliser or a library's cleanup that swallows exceptions: SIGTERM during a wait
     for SQLite's lock ended as "the state DB is locked", exit 1 (a tester's). The root command
-    asks this before reporting an error, and reports the signal instead (exit 143)."""
-    return _received.is_set()
+    asks this before reporting an error, and reports the signal instead (:func:`lost`)."""
+    return entry.received() is not None
+
+
+def lost() -> KeyboardInterrupt:
+    """The interrupt of the signal :func:`received` says came."""
+    signum = entry.received()
+    return interrupt_for(signal.SIGTERM if signum is None else signum)
 
 
 def install() -> Callable[[], None]:
-    """Make SIGTERM raise :class:`Terminated`; the function that puts the handler back.
+    """Make the command's first SIGINT or SIGTERM raise (:class:`Terminated` for SIGTERM),
+    later ones only noted (``feedsvc.entry``: one signal, one stop); the function that ends
+    that when the command ends. Call :func:`deliver` once the command has it.
 
-    Only from the main thread (the only one that may set handlers), and only over the default
-    action: an ignored SIGTERM (``nohup``-like wrappers, a parent's choice) stays ignored."""
-    if threading.current_thread() is not threading.main_thread():
+    Only over a signal's default handling: an ignored SIGTERM (``nohup``-like wrappers, a
+    parent's choice) stays ignored. The console script took the signals at its first line; a
+    command run in-process (Click's runner) has them taken here and put back by the result."""
+    taken_here = entry.take()
+    if not entry.taken():
         return lambda: None
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
-        return lambda: None
-    _received.clear()
-    old: Any = signal.signal(signal.SIGTERM, _raise)
+    entry.arm(_raise)
 
     def restore() -> None:
-        if signal.getsignal(signal.SIGTERM) is _raise:
-            signal.signal(signal.SIGTERM, old)
+        entry.disarm()
+        if taken_here:
+            entry.release()
 
     return restore
+
+
+def deliver() -> None:
+    """Raise, as the command's, a signal that came before it started (during the imports)."""
+    entry.deliver()
+
+
+def finish() -> KeyboardInterrupt | None:
+    """The interrupt of a signal that came while no command ran (``--help``, a usage error)."""
+    signum = entry.finish()
+    return None if signum is None else interrupt_for(signum)
 
 
 def exit_code(interrupt: BaseException) -> int:

@@ -1,0 +1,168 @@
+"""The ``feedsvc`` console script (``[project.scripts]``, ``python -m feedsvc``): SIGINT and
+SIGTERM taken at the process's first line, and one rule for them until it exits.
+
+Why: the CLI's handlers came with the command (``cli.terminate.install``, once Click had
+resolved it), after ~80 ms of imports: a SIGTERM before that had its default action (the
+process killed, nothing said), a Ctrl-C a ``KeyboardInterrupt`` traceback from whatever was
+importing (a verifier's: 25 of 40 SIGTERMs and 28 of 40 Ctrl-Cs in `topics list`'s first
+0.15 s). And a signal after the first one was raised again inside the stop the first began:
+SQLAlchemy's pool logged "Exception during reset or similar" with a traceback,
+``threading._shutdown`` "Exception ignored", or Python's exit, which puts the default action
+back over a Python handler before it tears the modules down, was killed by it (exit -2).
+
+One handler for both signals, whose answer depends on the phase:
+
+- before a command runs (imports, Click's parsing): noted. The command takes it as it starts
+  (:func:`arm` then :func:`deliver`: raised there; ``run``/``demo``: :func:`hand_over` to
+  ``shutdown.StopSignals``); when no command runs (``--help``, a usage error) the CLI's
+  ``main`` reports it (:func:`finish`), exit 130/143 as later in a command;
+- while a command runs (:func:`arm`): the first signal raises (the command's ``raiser``:
+  ``KeyboardInterrupt``, ``Terminated``); every later one is only noted: one signal, one
+  stop, whose cleanup (a commit held by ``signal_hold``, the pool's reset, the report) is
+  never cut;
+- once the command ended (:func:`disarm`) and while the interpreter exits: ignored, the
+  command's exit code stands. The last ``atexit`` hook sets ``SIG_IGN``, which Python's
+  finalisation keeps.
+
+Imports nothing beyond what the interpreter's start already loaded (the CLI's start-up budget:
+``tests/test_cli_imports.py``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import signal
+
+TYPE_CHECKING = False  # no `typing` (~3 ms) before the signals are taken; mypy reads it True
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
+    from typing import Any
+
+#: The signals a CLI process takes (Ctrl-C; ``timeout``, systemd, cron's stop).
+SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+#: What each signal must have for the CLI to take it: Python's own Ctrl-C handler, SIGTERM's
+#: default action. An ignored signal (``nohup``, a job started in the background) stays so.
+_DEFAULTS: dict[int, object] = {
+    signal.SIGINT: signal.default_int_handler,
+    signal.SIGTERM: signal.SIG_DFL,
+}
+
+_HOLD, _RAISE, _STOPPING, _DONE = "hold", "raise", "stopping", "done"
+
+
+class _State:
+    """The process's one record of its signals (module state: there is one process)."""
+
+    def __init__(self) -> None:
+        self.phase = _DONE
+        self.first: int | None = None  # the first signal since the command was armed
+        self.pending: int | None = None  # noted before a command took it
+        self.raiser: Callable[[int], None] | None = None
+        self.saved: dict[int, Any] = {}  # the handlers :func:`take` replaced
+
+
+_state = _State()
+
+
+def handle(signum: int, frame: FrameType | None) -> None:
+    """The handler of both signals (see the module's docstring for its phases)."""
+    if _state.first is None:
+        _state.first = signum
+    if _state.phase == _HOLD:
+        if _state.pending is None:
+            _state.pending = signum
+    elif _state.phase == _RAISE and _state.raiser is not None:
+        _state.phase = _STOPPING  # before raising: the next signal finds the stop begun
+        _state.raiser(signum)
+
+
+def take() -> bool:
+    """Handle SIGINT and SIGTERM here, noting them until a command arms; True when this call
+    took them (False: taken already, not the main thread — the only one that may —, or
+    neither has its default handling)."""
+    if _state.saved:
+        return False
+    for sig in SIGNALS:
+        if signal.getsignal(sig) is _DEFAULTS[sig]:
+            try:
+                _state.saved[sig] = signal.signal(sig, handle)
+            except ValueError:  # not the main thread (``threading`` costs an import)
+                return False
+    if _state.saved:
+        _state.phase, _state.first, _state.pending = _HOLD, None, None
+    return bool(_state.saved)
+
+
+def taken() -> bool:
+    """Whether this module handles the signals now."""
+    return bool(_state.saved)
+
+
+def release() -> None:
+    """Put back the handlers :func:`take` replaced (a command run in-process: the tests)."""
+    saved, _state.saved = _state.saved, {}
+    for sig, old in saved.items():
+        signal.signal(sig, old)
+    _state.phase = _DONE
+
+
+def arm(raiser: Callable[[int], None]) -> None:
+    """A command starts: its first signal raises by ``raiser(signum)``, which must raise."""
+    _state.raiser = raiser
+    _state.first = _state.pending
+    _state.phase = _RAISE
+
+
+def deliver() -> None:
+    """Raise, by the armed ``raiser``, a signal that came before the command started."""
+    pending, _state.pending = _state.pending, None
+    if pending is not None and _state.phase == _RAISE:
+        _state.phase = _STOPPING
+        assert _state.raiser is not None
+        _state.raiser(pending)
+
+
+def disarm() -> None:
+    """The command ended: signals from now on are ignored."""
+    _state.phase, _state.raiser = _DONE, None
+
+
+def received() -> int | None:
+    """The first signal since the command started (also one whose exception a cleanup
+    swallowed), or None."""
+    return _state.first
+
+
+def hand_over() -> list[int]:
+    """For a command that handles the signals itself (``run``, ``demo``), once its handlers
+    are set: the signal that came before, if one did; this module ignores any from now on."""
+    pending, _state.pending = _state.pending, None
+    _state.phase = _DONE
+    return [] if pending is None else [pending]
+
+
+def finish() -> int | None:
+    """The CLI's end: a signal that came while no command had it (``--help``, a usage error),
+    for the caller to report; ignored from now on."""
+    pending, _state.pending = _state.pending, None
+    _state.phase = _DONE
+    return pending
+
+
+def _ignore_at_exit() -> None:
+    """The last ``atexit`` hook (registered first): Python's finalisation puts SIG_DFL back
+    over a Python handler, and a signal then killed the exiting process (exit -2/-15); an
+    ignored signal it leaves ignored."""
+    for sig in _state.saved:
+        signal.signal(sig, signal.SIG_IGN)
+
+
+def main() -> None:
+    """The console script: the signals taken first, then the CLI imported and run."""
+    if take():
+        atexit.register(_ignore_at_exit)
+    from feedsvc.cli import main as cli_main
+
+    cli_main()
