@@ -97,7 +97,9 @@ _ESCAPE = re.compile(rf"\\({_ESCAPE_TAIL})")
 #: What :func:`escape_controls` rewrites: the characters of :data:`ESCAPED`, and a backslash
 #: that the text after it, as shown, would make the start of an escape (a character of
 #: :data:`ESCAPED` is shown starting with a backslash; hex digits and letters as they are).
-_SHOWN = re.compile(rf"[{ESCAPED}]|\\(?=([\\{ESCAPED}]|{_ESCAPE_TAIL}))")
+_SHOWN = re.compile(f"[{ESCAPED}]")
+#: :data:`_SHOWN` and a backslash followed by what would read as an escape (``exact``).
+_SHOWN_EXACT = re.compile(rf"[{ESCAPED}]|\\(?=([\\{ESCAPED}]|{_ESCAPE_TAIL}))")
 _ESCAPED_CHAR = re.compile(f"[{ESCAPED}]")
 
 
@@ -112,17 +114,19 @@ def brief_error(exc: BaseException, scrub: Callable[[str], str] = lambda text: t
     return text if len(text) <= ERROR_CHARS else text[: ERROR_CHARS - 1] + "…"
 
 
-def escape_controls(text: str) -> str:
+def escape_controls(text: str, *, exact: bool = False) -> str:
     """``text`` with each character of :data:`ESCAPED` as a visible escape (``\\n``,
     ``\\x85``, ``\\u202e``), so it stays on one line, in the order it is written, with
-    nothing hidden; and, so that the shown text names one text only, a backslash that would
-    read as the start of an escape (followed by ``\\``, ``n``, ``r``, ``t``, a character
-    escaped here, or ``x`` and two hex digits or ``u`` and four naming such a character)
-    doubled: a stored ``K\\u202e1`` is shown ``K\\\\u202e1``, a ``K`` + U+202E + ``1`` is
-    shown ``K\\u202e1``. Any other backslash (``C:\\path``, ``a\\b``, ``\\u0041``) is
-    shown as it is. :func:`unescape_controls` is the exact inverse (what the CLI reads back
-    from a pasted key). Not idempotent: escape once."""
-    return _SHOWN.sub(_escape, text)
+    nothing hidden: the text logs' and the CLI's rule. A backslash is left as it is, so a text
+    escaped twice reads the same (a message quoting a key escaped already).
+
+    ``exact``: so that the shown text names one text only (a key an editor pastes back), a
+    backslash that would read as the start of an escape (followed by ``\\``, ``n``, ``r``,
+    ``t``, a character escaped here, or ``x`` and two hex digits or ``u`` and four naming such
+    a character) is doubled: a stored ``K\\u202e1`` is shown ``K\\\\u202e1``, a ``K`` +
+    U+202E + ``1`` is shown ``K\\u202e1``; any other backslash (``C:\\path``, ``a\\b``,
+    ``\\u0041``) as it is. :func:`unescape_controls` is its exact inverse. Escape once."""
+    return (_SHOWN_EXACT if exact else _SHOWN).sub(_escape, text)
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -133,12 +137,13 @@ def _escape(match: re.Match[str]) -> str:
 
 
 def unescape_controls(shown: str) -> str:
-    """The text :func:`escape_controls` showed as ``shown``: ``\\\\`` a backslash; ``\\n``,
-    ``\\r``, ``\\t``, and ``\\xHH`` and ``\\uHHHH`` (hex in either case) naming a character
-    that is escaped, that character; every other backslash itself (``\\u0041`` is six
-    characters, not ``A``). ``unescape_controls(escape_controls(t)) == t`` for every
-    ``t``; a text with no backslash is itself. Used by the CLI's arguments that name stored
-    text (an article's key): what a command prints can be pasted back as it is."""
+    """The text :func:`escape_controls` (``exact``) showed as ``shown``: ``\\\\`` a
+    backslash; ``\\n``, ``\\r``, ``\\t``, and ``\\xHH`` and ``\\uHHHH`` (hex in either
+    case) naming a character that is escaped, that character; every other backslash itself
+    (``\\u0041`` is six characters, not ``A``). ``unescape_controls(escape_controls(t,
+    exact=True)) == t`` for every ``t``; a text with no backslash is itself. Used by the CLI's
+    arguments that name stored text (an article's key): what a command prints can be pasted
+    back as it is."""
     return _ESCAPE.sub(_unescape, shown) if "\\" in shown else shown
 
 

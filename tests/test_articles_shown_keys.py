@@ -232,8 +232,46 @@ def test_the_escape_rule_is_its_own_inverse() -> None:
     texts = ["", "a\\", "\\\\", "\\n\n", "\\\u202e", "\\x0", "\\x07\x07", "\\u202", "\u2028\\"]
     texts += [f"{a}{b}{c}" for a in "\\\nux" for b in "\\0\u202eu" for c in "\\2\x85e"]
     for text in texts:
-        assert unescape_controls(escape_controls(text)) == text, repr(text)
-    assert len({escape_controls(t) for t in texts}) == len(set(texts))
+        assert unescape_controls(escape_controls(text, exact=True)) == text, repr(text)
+    assert len({escape_controls(t, exact=True) for t in texts}) == len(set(texts))
+
+
+@pytest.mark.parametrize(
+    "key",
+    ["CMS-\u200e42", "CMS-\xa042", "CMS-\xad42", "CMS-\u200d42", "CMS-\U000e0041", "CMS-\\u200e42"],
+)
+def test_the_key_an_unknown_article_message_names_is_the_key_typed_back(
+    service: Service, key: str
+) -> None:
+    """A tester's: "unknown article 'CMS-\\u200e42'" (Python's repr of a key holding an LRM)
+    pasted into ``hide … --pending`` recorded the 12-character literal key, and the article was
+    published when it came. The message quotes the key as the CLI prints keys."""
+    missed = run(service, "hide", key)
+    assert missed.exit_code == 1, missed.output
+    quoted = re.search(r"unknown article '(.*)' \(", missed.stderr)
+    assert quoted, missed.stderr
+    done = run(service, "hide", quoted.group(1), "--pending")
+    assert done.exit_code == 0, done.output
+    assert pending_keys(service) == [key]
+
+
+def test_the_admin_shows_two_keys_that_print_alike_apart(service: Service) -> None:
+    """A key holding U+202E and one holding the six characters ``\\u202e`` looked the same in
+    the admin's list, and its search box, showing the escape, searched for the other key."""
+    bidi, literal = "K\u202e1gnp.exe", "K\\u202e1gnp.exe"
+    rekey(service, 1, bidi)
+    rekey(service, 2, literal)
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        csrf = CSRF_FIELD.search(client.get("/admin/login").text)
+        assert csrf
+        client.post("/admin/login", data={"token": TOKEN, "csrf": csrf.group(1)})
+        page = client.get("/admin/articles?q=1gnp").text
+        shown = re.findall(r'<code class="data key" translate="no">([^<]*)</code>', page)
+        assert sorted(shown) == sorted(["K\\u202e1gnp.exe", "K\\\\u202e1gnp.exe"]), shown
+        page = client.get(f"/admin/articles?q={quote(bidi, safe='')}").text
+        assert f'<input id="q" name="q" value="{bidi}"' in page  # the search, sent again, is it
+        shown = re.findall(r'<code class="data key" translate="no">([^<]*)</code>', page)
+        assert shown == ["K\\u202e1gnp.exe"], shown
 
 
 # -- 2. a legacy key is found by its exact text ----------------------------------------------

@@ -105,7 +105,9 @@ SIGNALS = {
     "SIGTERM": [signal.SIGTERM] * 20,
     "both": [signal.SIGTERM, signal.SIGINT] * 10,
 }
-EXPECTED = {"SIGINT": {130}, "SIGTERM": {143}, "both": {143}}
+#: "both": SIGTERM first, but a SIGINT sent 5 ms later can be pending with it when Python runs
+#: its handlers, which it does in signal-number order (SIGINT, 2, first): either is the one.
+EXPECTED = {"SIGINT": {130}, "SIGTERM": {143}, "both": {130, 143}}
 
 
 def assert_clean(code: int, err: str, took: float, which: str, moment: float) -> None:
@@ -155,6 +157,8 @@ def _said_stored(err: str) -> int:
     the import began: the root's one line)."""
     if "nothing was stored" in err or "feedsvc import:" not in err:
         return 0
+    if "line 1 is stored" in err:
+        return 1
     return int(err.split("lines 1-", 1)[1].split(" ", 1)[0])
 
 

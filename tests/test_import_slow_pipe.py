@@ -247,3 +247,12 @@ def test_lines_are_the_same_whatever_the_reads(
     ]
     assert list(bounded_lines(io.BytesIO(data), 100)) == expected
     assert list(bounded_lines(Trickle(data), 100)) == expected
+
+
+def test_what_a_stop_stored_is_said_in_words() -> None:
+    """A tester's: "lines 1-1 are stored"."""
+    from feedsvc.cli.data import _stored
+
+    assert _stored(0) == "nothing was stored"
+    assert _stored(1) == "line 1 is stored"
+    assert _stored(2) == "lines 1-2 are stored"

@@ -44,7 +44,7 @@ def _line(a: EditorState) -> str:
     when = "-" if a.published_at is None else a.published_at.astimezone(UTC)
     when = when if isinstance(when, str) else when.strftime("%Y-%m-%dT%H:%MZ")
     texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
-    return "\t".join([cell(a.source_key), state, when, *texts])
+    return "\t".join([cell(a.source_key, exact=True), state, when, *texts])
 
 
 @click.group()
@@ -87,7 +87,8 @@ def hide(source_key: str, reason: str | None, pending: bool, config_file: str | 
     if found.pending:
         from feedsvc.catalogue import ENGLISH
 
-        click.echo(f"feedsvc: {ENGLISH('hide_pending', key=cell(found.source_key))}", err=True)
+        key = cell(found.source_key, exact=True)
+        click.echo(f"feedsvc: {ENGLISH('hide_pending', key=key)}", err=True)
 
 
 @articles.command("unhide")
@@ -106,13 +107,13 @@ def unhide(source_key: str, config_file: str | None) -> None:
     if not found.ingested:
         from feedsvc.catalogue import ENGLISH
 
-        said = ENGLISH("hide_pending_cancelled", key=cell(found.source_key))
+        said = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
         click.echo(f"feedsvc: {said}", err=True)
     else:
         click.echo(_line(found))
         if found.released:
             said = "public for the first time: its subscribers are alerted now, as at its time"
-            click.echo(f"feedsvc: {cell(found.source_key)}: {said}", err=True)
+            click.echo(f"feedsvc: {cell(found.source_key, exact=True)}: {said}", err=True)
 
 
 @articles.command("find")
@@ -134,7 +135,7 @@ def find(text: str, limit: int, config_file: str | None) -> None:
     if not found:  # it printed nothing at all: a typo and an empty DB looked alike
         from feedsvc.catalogue import ENGLISH
 
-        said = ENGLISH("cli.find_none", text=f'"{cell(text)}"') if text else None
+        said = ENGLISH("cli.find_none", text=f'"{cell(text, exact=True)}"') if text else None
         if waiting is not None:  # imported, not ingested yet: not a typo
             said = waiting.message
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)

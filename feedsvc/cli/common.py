@@ -90,7 +90,7 @@ class Shown(click.types.StringParamType):
         typed = super().convert(value, param, ctx)
         text = unescape_controls(typed)
         if text != typed and (char := _escaped_control(typed, text)) is not None:
-            literal = cell(typed)  # how the text typed, taken as it is, is printed
+            literal = cell(typed, exact=True)  # how the text typed, as it is, is printed
             self.fail(
                 f"reads as holding {char} (an escape, as the CLI prints text), which no stored "
                 f"text holds; a backslash itself is typed \\\\: {literal}",
@@ -133,7 +133,7 @@ def config_option(func: F) -> F:
 CELL_CHARS = 200
 
 
-def cell(text: object, limit: int | None = None) -> str:
+def cell(text: object, limit: int | None = None, *, exact: bool = False) -> str:
     """Free text (a title, reason, query, chat title, a CMS key, a channel's error) as one cell
     of a line-based output: every control character (newline, tab, carriage return, C1,
     U+2028/9), bidi control (U+202E, the isolates U+2066–9…: :mod:`feedsvc.bidi`) and
@@ -141,16 +141,17 @@ def cell(text: object, limit: int | None = None) -> str:
     ``\\x07``, ``\\u202e``; :func:`feedsvc.logs.escape_controls`, the same rule as the text
     logs, which says what is deliberately left alone: LRM/RLM, ZWJ, combining marks), so one
     row is one line, shown in the order it is stored with nothing hidden, and a tab-separated
-    row keeps its columns whatever a user typed; a backslash that would read as an escape is
-    doubled (``\\\\u202e``: the text holds those six characters), so a whole cell names one
-    text, which a :data:`SHOWN` argument reads back; escape once (not idempotent); longer
-    than ``limit`` characters (after escaping) cut with "…", between whole characters of the
-    text (grapheme clusters, and never inside an escape: ``\\u20…`` named no character). The
-    one rule every CLI printer uses."""
+    row keeps its columns whatever a user typed; ``exact`` (stored text a user may paste back:
+    an article's key), a backslash that would read as an escape doubled too (``\\\\u202e``:
+    the text holds those six characters), so a whole cell names one text, which a
+    :data:`SHOWN` argument reads back (escape once); longer than ``limit`` characters (after
+    escaping) cut with "…", between whole characters of the text (grapheme clusters, and
+    never inside an escape: ``\\u20…`` named no character). The one rule every CLI printer
+    uses."""
     from feedsvc.logs import escape_controls
 
     raw = str(text)
-    shown = escape_controls(raw)
+    shown = escape_controls(raw, exact=exact)
     if limit is None or len(shown) <= limit:
         return shown
     from feedsvc.graphemes import prefix  # only when cutting: regex costs start-up
@@ -160,11 +161,11 @@ def cell(text: object, limit: int | None = None) -> str:
     low, high = 0, min(len(raw), limit - 1)
     while low < high:
         middle = (low + high + 1) // 2
-        if len(escape_controls(prefix(raw, middle))) <= limit - 1:
+        if len(escape_controls(prefix(raw, middle), exact=exact)) <= limit - 1:
             low = middle
         else:
             high = middle - 1
-    return escape_controls(prefix(raw, low)) + "…"
+    return escape_controls(prefix(raw, low), exact=exact) + "…"
 
 
 def command_name(

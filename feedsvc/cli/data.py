@@ -148,6 +148,21 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         raise SystemExit(EXIT_FAILED)
 
 
+def _stored(through: int) -> str:
+    """What an import that stopped stored: "line 1", "lines 1-N", or nothing."""
+    if not through:
+        return "nothing was stored"
+    return "line 1 is stored" if through == 1 else f"lines 1-{through} are stored"
+
+
+def _fresh_line() -> str:
+    """A line break when stderr is a terminal, where a Ctrl-C left ``^C`` (or the progress
+    bar) on the current line; nothing on a pipe or a file, whose first line it would blank."""
+    import sys
+
+    return "\n" if sys.stderr.isatty() else ""
+
+
 def _aborted(exc: ImportAborted) -> NoReturn:
     """Say why the import stopped, what is stored, and how to go on; exit 1."""
     from feedsvc.db.errors import explain, is_database_error
@@ -159,11 +174,7 @@ def _aborted(exc: ImportAborted) -> NoReturn:
     else:
         failed = "'s disk is full" if exc.disk_full else " failed"
         cause = f"the state database{failed} ({exc.reason})"
-    stored = (
-        f"lines 1-{report.committed_through} are stored"
-        if report.committed_through
-        else "nothing was stored"
-    )
+    stored = _stored(report.committed_through)
     click.echo(
         f"feedsvc import: stopped at line {exc.first_line}: {cause}.\n"
         f"  {stored} ({report.summary()}); lines from {exc.first_line} on were not.\n"
@@ -183,11 +194,7 @@ def _interrupted(
     and only its producer can give them again (``from_file``: a regular file, run again)."""
     from feedsvc.cli import terminate
 
-    stored = (
-        f"lines 1-{report.committed_through} are stored"
-        if report.committed_through
-        else "nothing was stored"
-    )
+    stored = _stored(report.committed_through)
     how = (
         "Run the same import again to go on: stored lines count as unchanged."
         if from_file
@@ -196,7 +203,8 @@ def _interrupted(
         else "Send the lines again."
     )
     click.echo(
-        f"\nfeedsvc import: {terminate.word(interrupt)}: {stored} ({report.summary()}).\n  {how}",
+        f"{_fresh_line()}feedsvc import: {terminate.word(interrupt)}: {stored} "
+        f"({report.summary()}).\n  {how}",
         err=True,
     )
     raise SystemExit(terminate.exit_code(interrupt))

@@ -26,7 +26,7 @@ from starlette.routing import BaseRoute, Route
 from feedsvc.catalogue import translator
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
-from feedsvc.web.admin_text import form_value, shown
+from feedsvc.web.admin_text import form_value, key_text, shown
 from feedsvc.web.clients import request_client
 from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import query_param, read_query
@@ -84,7 +84,11 @@ class Admin:
         )
         # every time in site.timezone with its offset, durations in words, numbers grouped
         self.env.filters.update(
-            local=self.t.time, ago=self.t.ago, number=self.t.number, form_value=form_value
+            local=self.t.time,
+            ago=self.t.ago,
+            number=self.t.number,
+            form_value=form_value,
+            key_text=key_text,
         )
 
     # -- helpers --------------------------------------------------------------------------

@@ -10,7 +10,8 @@ alerts clean these characters out (:mod:`feedsvc.bidi`), the CLI and the logs es
 (:func:`feedsvc.logs.escape_controls`); the admin, where someone must see exactly what is
 there, escapes them too. Line breaks and tabs stay (a description in the editor's textarea).
 
-A value a form must send back exactly (a stored key holding a bidi control, from before keys
+A stored key is shown as the CLI shows it (``key_text``: two keys never look alike). A value
+a form must send back exactly (a stored key holding a bidi control, from before keys
 refused them) is marked :class:`FormValue` by the ``form_value`` filter and written as it is,
 escaped only for HTML by autoescape.
 """
@@ -33,6 +34,16 @@ class FormValue(str):
 def form_value(value: object) -> FormValue:
     """The ``form_value`` filter: ``value`` as text, left as it is by :func:`shown`."""
     return FormValue(value)
+
+
+def key_text(value: object) -> FormValue:
+    """The ``key_text`` filter: a stored key as the CLI prints it (``escape_controls``,
+    ``exact``: a backslash that would read as an escape doubled), so a key holding U+202E
+    (``K\\u202e1``) and one holding those six characters (``K\\\\u202e1``) never look alike
+    to an editor choosing the row to take down; the form that acts on it sends it exactly."""
+    from feedsvc.logs import escape_controls
+
+    return FormValue(escape_controls(str(value), exact=True))
 
 
 def shown(value: object) -> object:
