@@ -18,7 +18,9 @@ the parser callbacks, stalling the event loop. :class:`BoundedHttpProtocol` adds
   httptools' URL limit (an English 400 past it otherwise), whatever the setting, counted as the
   parser gets it: raw non-ASCII bytes in it (``?q=Kiến`` from curl) written ``%XX`` as a browser
   sends them (:mod:`feedsvc.web.request_head`). Bytes after a request body in the same read (a
-  pipelined request) are counted from the next read on.
+  request pipelined behind a body) go to the parser as they are, neither counted nor encoded:
+  llhttp reads on past the body's end within one ``feed_data``, and httptools offers no pause
+  there (a known gap: such a head with raw UTF-8 is a 400, one over the limit is served).
 * **a request the parser refuses** (bad method or version, a header name or value character,
   bare LF line ends, a bad chunked body…): answered ``400`` worded from the catalogue
   (``http.bad_request``, :func:`bind_limits`) and the connection closed — after any response
