@@ -102,7 +102,8 @@ def test_parser_and_operations_say_it_in_the_same_words(language: str) -> None:
 
 
 def test_the_api_documents_the_figures_it_applies() -> None:
-    from feedsvc.web.api_models import PreviewIn, SubscriptionIn, TopicIn
+    from feedsvc.web.api_models import PreviewIn, TopicIn
+    from feedsvc.web.api_recipient_models import SubscriptionIn
 
     topic = TopicIn.model_json_schema()["properties"]
     shown = {name: topic[name]["maxLength"] for name in ("slug", "title", "description", "query")}

@@ -19,7 +19,7 @@ from feedsvc.status import collect_status
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.web.api_base import ApiError, Call, Endpoint
-from feedsvc.web.api_models import (
+from feedsvc.web.api_recipient_models import (
     ChatOptionsIn,
     ChatOptionsOut,
     ChatOut,

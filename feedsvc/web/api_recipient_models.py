@@ -1,0 +1,183 @@
+"""Request and response bodies of the JSON API's recipients: subscriptions, chats, deliveries
+and the service's status (the topics' are :mod:`feedsvc.web.api_models`, whose bases and
+field types these share). Kept apart only for size: one declaration each, as there."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import ConfigDict, Field
+
+from feedsvc import limits
+from feedsvc.channels.apprise import MAX_URL_CHARS
+from feedsvc.web.api_models import Body, Channel, ChatId, DeliveryState, Out, Params, limited
+
+# -- subscriptions and chats -------------------------------------------------------------------
+
+
+class SubscriptionIn(Body):
+    channel: Channel = Field(default="telegram", description="where alerts go")
+    chat_id: ChatId | None = Field(default=None, description="telegram: the chat id")
+    # an Apprise URL's limit is the channel's (channels.apprise.MAX_URL_CHARS, op.address_length)
+    address: Annotated[str | None, limited(MAX_URL_CHARS, "an address")] = Field(
+        default=None,
+        description="zalo: the Zalo chat id; apprise: the Apprise URL (a secret, shown masked); "
+        "telegram: the chat id, when chat_id is not given",
+    )
+    # one Literal, not a union of two: a refused value is one error naming chat_type once
+    chat_type: Literal["private", "group", "supergroup", "channel", "destination"] | None = Field(
+        default=None, description="telegram: required; zalo: private (default) or group"
+    )
+    topic: Annotated[str | None, Field(max_length=limits.SLUG)] = None
+    query: Annotated[str | None, limited(limits.CHAT_QUERY, "a chat's own query")] = None
+
+
+class SubscriptionParams(Params):
+    chat_id: ChatId | None = None
+    channel: Channel | None = None
+
+
+class SubscriptionOut(Out):
+    id: int
+    chat_id: int
+    channel: str
+    address: str = Field(description="the recipient; Apprise URLs masked")
+    topic: str | None
+    topic_title: str | None
+    query: str | None
+    channel_off: bool = Field(
+        default=False,
+        description="the channel is not configured in this service (e.g. no zalo.token): the "
+        "recipient gets nothing, its alerts end as failed, until it is",
+    )
+
+
+class SubscriptionList(Out):
+    subscriptions: list[SubscriptionOut]
+
+
+#: a chat's switch-off reason, twice: the stored code for programs, worded for people
+REASON_CODE = (
+    "why alerts to the chat are switched off: a stable code (`blocked`, `chat_not_found`, "
+    "`user_blocked`, `removed`), optionally `|` and the channel's own words; null when on"
+)
+REASON_WORDS = "the same in words, in the request's Accept-Language (vi or en); null when on"
+
+
+class ChatOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool
+    disabled_reason: str | None = Field(description=REASON_CODE)
+    disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
+
+
+class ChatOptionsIn(Body):
+    """Any of the three; a field left out is unchanged (issue 15, SPEC §12); a field given as
+    null is switched off (:meth:`nulls_off`)."""
+
+    # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
+    # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
+    digest: Annotated[str | None, Field(description="`off`, `hourly` or up to 4 local times "
+                      "`HH:MM,HH:MM` (at most 100 characters); null: `off`")] = None  # fmt: skip
+    quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight) or "
+                     "`off` (at most 100 characters); null: `off`")] = None  # fmt: skip
+    silent: Annotated[bool | None, Field(description="null: false")] = None
+
+    def nulls_off(self) -> tuple[str | None, str | None, bool | None]:
+        """``(digest, quiet, silent)`` as the settings' parser takes them (None: unchanged), a
+        field sent as null switched off — its default: ``off``, ``off``, false. ``GET`` shows
+        quiet hours off as ``"quiet": null``, and a client writing back what it read (or
+        following JSON merge-patch, where null removes a value) was answered 200 with the old
+        value kept."""
+        sent = self.model_fields_set
+        return (
+            "off" if self.digest is None and "digest" in sent else self.digest,
+            "off" if self.quiet is None and "quiet" in sent else self.quiet,
+            False if self.silent is None and "silent" in sent else self.silent,
+        )
+
+
+class ChatOptionsOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    digest: str = Field(description="`off`, `hourly` or `HH:MM,HH:MM` (site.timezone)")
+    quiet: str | None = Field(description="`HH:MM-HH:MM`, or null")
+    silent: bool
+    held: int = Field(description="alerts held for this chat's next digest")
+
+
+# -- deliveries and status ---------------------------------------------------------------------
+
+
+class DeliveryParams(Params):
+    state: DeliveryState | None = None
+    chat_id: ChatId | None = None
+    channel: Channel | None = None
+    topic: Annotated[str | None, Field(max_length=100)] = None
+    limit: Annotated[int, Field(ge=1, le=500)] = 50
+    offset: Annotated[int, Field(ge=0, le=10**9)] = 0
+
+
+class DeliveryOut(Out):
+    id: int
+    chat_id: int
+    chat_title: str | None
+    article_id: int
+    article_title: str
+    article_url: str
+    topics: list[str]
+    state: str
+    attempts: int
+    error: str | None
+    due_at: datetime
+    created_at: datetime
+    finished_at: datetime | None
+    # SPEC §10: what became of the sent alert (outcome, or pending/working) and when
+    retraction: str | None = None
+    retracted_at: datetime | None = None
+    correction: str | None = None
+    corrected_at: datetime | None = None
+    channel: str = "telegram"
+
+
+class DeliveryList(Out):
+    items: list[DeliveryOut]
+    total: int
+    limit: int
+    offset: int
+
+
+class ResendOut(Out):
+    id: int
+    state: Literal["pending"]
+
+
+class ChatPauseOut(Out):
+    chat_id: int
+    type: str
+    title: str | None
+    paused: bool
+    blocked_until: datetime | None
+    disabled_reason: str | None = Field(description=REASON_CODE)
+    disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
+
+
+class StatusOut(Out):
+    """``feedsvc status``'s facts (open-ended), plus the outbox's side."""
+
+    model_config = ConfigDict(extra="allow")
+
+    last_ingest_tick: datetime | None
+    ingest_lag_seconds: float | None = Field(
+        description="Seconds ingest is behind the source: since the cursor's time while rows "
+        "are still behind it (ingest_state first_sync or catching_up), else since the last "
+        "successful tick"
+    )
+    articles_stored: int
+    queue_depth: int
+    chat_pauses: list[ChatPauseOut]
+    recent_errors: list[DeliveryOut]
