@@ -22,13 +22,12 @@ from urllib.parse import quote
 import pytest
 from click.testing import CliRunner
 from factories import article
-from migrated import premigrated
 from sqlalchemy import select, update
+from test_lifecycle_editors import AUTH, CSRF_FIELD, TOKEN, make_service
 
-from feedsvc.app import Roles, Service, create_app
+from feedsvc.app import Service, create_app
 from feedsvc.bidi import BIDI_CONTROL_RANGES
 from feedsvc.cli import cli
-from feedsvc.config import load_config
 from feedsvc.db.schema import articles, pending_hides
 from feedsvc.store.lifecycle import editor_state
 from feedsvc.store.source_articles import upsert_source_articles
@@ -39,9 +38,6 @@ with warnings.catch_warnings():
 
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
-TOKEN = "admin-test-token-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {TOKEN}"}
-CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 BIDI = [chr(c) for first, last in BIDI_CONTROL_RANGES for c in range(first, last + 1)]
 TITLE = "Lừa đảo qua tệp 1gnp"
 
@@ -49,23 +45,7 @@ TITLE = "Lừa đảo qua tệp 1gnp"
 @pytest.fixture
 def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
     """Two ingested articles, TEST-00001 and TEST-00002, titled alike."""
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(
-        None, {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}
-    )
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    now = service.db.now()
-    with service.db.write() as conn:
-        upsert_source_articles(
-            conn,
-            [
-                article(1, title=TITLE, published_at=now - timedelta(minutes=1)),
-                article(2, title=TITLE, published_at=now - timedelta(minutes=2)),
-            ],
-            now,
-        )
-    assert service.ingest_tick().error is None
+    service = make_service(db_url, monkeypatch, (TITLE, TITLE))
     yield service
     service.db.dispose()
 

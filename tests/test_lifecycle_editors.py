@@ -41,7 +41,11 @@ AUTH = {"Authorization": f"Bearer {TOKEN}"}
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]*)"')
 
 
-def make_service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Service:
+def make_service(
+    db_url: str, monkeypatch: pytest.MonkeyPatch, titles: tuple[str, str] | None = None
+) -> Service:
+    """A service with two ingested articles, TEST-00001 (now) and TEST-00002 (older): titled
+    ``titles``, else two different headlines."""
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
     settings = load_config(
         None, {"database": {"url": premigrated(db_url)}, "topics": {"import_on_start": False}}
@@ -49,12 +53,13 @@ def make_service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Service:
     service = Service(settings, Roles(scheduler=False, bot=False))
     service.prepare()
     now = service.db.now()
+    first, second = titles or ("Kiến Thụy khánh thành cầu mới", "Đồ Sơn đón khách")
     with service.db.write() as conn:
         upsert_source_articles(
             conn,
             [
-                article(1, title="Kiến Thụy khánh thành cầu mới", published_at=now),
-                article(2, title="Đồ Sơn đón khách", published_at=now - timedelta(hours=1)),
+                article(1, title=first, published_at=now),
+                article(2, title=second, published_at=now - timedelta(hours=1)),
             ],
             now,
         )
