@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import atexit
 import signal
+import sys
 
 TYPE_CHECKING = False  # no `typing` (~3 ms) before the signals are taken; mypy reads it True
 if TYPE_CHECKING:
@@ -61,9 +62,12 @@ class _State:
         self.pending: int | None = None  # noted before a command took it
         self.raiser: Callable[[int], None] | None = None
         self.saved: dict[int, Any] = {}  # the handlers :func:`take` replaced
+        self.raised: BaseException | None = None  # the last a signal's handler raised
+        self.redeliver: int | None = None  # its signal, when this module's handler raised it
 
 
 _state = _State()
+_previous_hook: list[Callable[[Any], object]] = []  # the unraisable hook :func:`take` replaced
 
 
 def handle(signum: int, frame: FrameType | None) -> None:
@@ -75,7 +79,11 @@ def handle(signum: int, frame: FrameType | None) -> None:
             _state.pending = signum
     elif _state.phase == _RAISE and _state.raiser is not None:
         _state.phase = _STOPPING  # before raising: the next signal finds the stop begun
-        _state.raiser(signum)
+        try:
+            _state.raiser(signum)
+        except BaseException as exc:
+            raised(exc, signum)
+            raise
 
 
 def take() -> bool:
@@ -84,15 +92,26 @@ def take() -> bool:
     neither has its default handling)."""
     if _state.saved:
         return False
-    for sig in SIGNALS:
-        if signal.getsignal(sig) is _DEFAULTS[sig]:
-            try:
+    # held before the first handler is set, and both set while the two are blocked: a signal
+    # the moment after one handler is set is the command's, never ignored (the phase was still
+    # "done": a demo sent SIGINT once it handled SIGTERM ran on, in CI) or killing (SIGTERM
+    # while only SIGINT's handler was set); the kernel delivers it once they are unblocked
+    _state.phase, _state.first, _state.pending = _HOLD, None, None
+    blocked = signal.pthread_sigmask(signal.SIG_BLOCK, SIGNALS)
+    try:
+        for sig in SIGNALS:
+            if signal.getsignal(sig) is _DEFAULTS[sig]:
                 _state.saved[sig] = signal.signal(sig, handle)
-            except ValueError:  # not the main thread (``threading`` costs an import)
-                return False
-    if _state.saved:
-        _state.phase, _state.first, _state.pending = _HOLD, None, None
-    return bool(_state.saved)
+    except ValueError:  # not the main thread (``threading`` costs an import)
+        pass
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
+    if not _state.saved:
+        _state.phase = _DONE
+        return False
+    _previous_hook[:] = [sys.unraisablehook]
+    sys.unraisablehook = _unraisable
+    return True
 
 
 def taken() -> bool:
@@ -101,11 +120,56 @@ def taken() -> bool:
 
 
 def release() -> None:
-    """Put back the handlers :func:`take` replaced (a command run in-process: the tests)."""
+    """Put back the handlers and the unraisable hook :func:`take` replaced (a command run
+    in-process: the tests)."""
     saved, _state.saved = _state.saved, {}
     for sig, old in saved.items():
         signal.signal(sig, old)
+    if _previous_hook and sys.unraisablehook is _unraisable:
+        sys.unraisablehook = _previous_hook.pop()
     _state.phase = _DONE
+
+
+def raised(exc: BaseException, signum: int | None = None) -> None:
+    """Record ``exc``, just raised by a signal's handler (this module's, or ``run``'s start-up
+    stop), so that a finaliser swallowing it says nothing; with ``signum``, the signal is
+    delivered again (see :func:`_unraisable`)."""
+    _state.raised, _state.redeliver = exc, signum
+
+
+def _unraisable(unraisable: Any) -> None:
+    """``sys.unraisablehook``: a signal's exception that Python could not raise.
+
+    Why: a handler runs at the next bytecode of the main thread, which may be a finaliser
+    (``__del__``, a weakref callback, a generator closed by the collector) or a C routine that
+    cannot pass an exception on; Python printed "Exception ignored in: 'Path'" with a
+    traceback and dropped it, and the command ran on to exit 0 (CI, `topics list`). The
+    signal is delivered again and its command's handler raises it anew where the main thread
+    runs next; an exception raised without ``signum`` (``run``'s start-up stop, which notes
+    its signals) is only silenced. Any other unraisable exception goes to the hook that was
+    there.
+
+    The delivery comes from a short thread (``_thread.interrupt_main``), not from here:
+    Python runs pending handlers right after any call this hook makes, so a signal sent from
+    here would be raised inside the hook and dropped again."""
+    exc = unraisable.exc_value
+    if exc is None or exc is not _state.raised:
+        (_previous_hook[0] if _previous_hook else sys.__unraisablehook__)(unraisable)
+        return
+    signum, _state.raised, _state.redeliver = _state.redeliver, None, None
+    if signum is not None and _state.phase == _STOPPING:
+        import _thread  # built in: no import cost
+
+        _thread.start_new_thread(_deliver_again, (signum,))
+
+
+def _deliver_again(signum: int) -> None:
+    """(A thread of :func:`_unraisable`'s) the command's signal, as if sent again."""
+    if _state.phase == _STOPPING:
+        _state.phase = _RAISE
+        import _thread
+
+        _thread.interrupt_main(signal.Signals(signum))
 
 
 def arm(raiser: Callable[[int], None]) -> None:

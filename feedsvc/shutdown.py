@@ -192,7 +192,9 @@ class StopSignals:
         self.note(signum)
         if self._raising:
             self._raising = False  # once: the unwinding itself is not cut short again
-            raise StartupStopped(signum)
+            stopped = StartupStopped(signum)
+            entry.raised(stopped)  # noted above: a finaliser swallowing it says nothing
+            raise stopped
 
     def note(self, signum: int) -> None:
         """A signal came: noted, the exit guard armed, the listeners told."""
