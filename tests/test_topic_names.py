@@ -45,7 +45,8 @@ def test_the_one_rule() -> None:
 
     assert slug_forms("an-ninh") == ("an-ninh",)
     assert slug_forms(" AN-NINH\t") == ("AN-NINH", "an-ninh")
-    assert slug_forms("\u200bAn-\u202eNinh") == ("An-Ninh", "an-ninh")
+    assert slug_forms("\u200bAn-\u200eNinh") == ("An-Ninh", "an-ninh")  # ZWSP, LRM: dropped
+    assert slug_forms("\u200bAn-\u202eNinh") == ()  # a bidi override: refused everywhere
     assert slug_forms(KELVIN) == (KELVIN,)  # not ASCII: never lowered
     assert slug_forms("an ninh") == slug_forms("") == slug_forms(" \u200b ") == ()
 
@@ -282,3 +283,39 @@ def test_admin_actions_take_the_slug_in_any_case(browser: TestClient, service: S
     with service.db.read() as conn:
         assert [t.slug for t in list_topics(conn)] == ["phap-luat"]
     assert browser.get("/admin/topics/KHONG-CO/edit").status_code == 404
+
+
+#: Characters every front end refuses in a slug (bidi embedding, override and isolate controls,
+#: C0, DEL, C1), in a URL path; the API, the CLI and the admin refused them while a feed or page
+#: URL dropped the bidi ones and redirected to the topic (a tester's)
+REFUSED_IN_URL = ["%E2%80%AA", "%E2%80%AE", "%E2%81%A6", "%E2%81%A9", "%01", "%7F", "%C2%9B"]
+#: invisible characters a paste brings, dropped: the URL still redirects to the topic
+DROPPED_IN_URL = ["%E2%80%8B", "%E2%80%8E", "%E2%80%8F", "%EF%BB%BF"]
+
+
+@pytest.mark.parametrize("char", REFUSED_IN_URL)
+@pytest.mark.parametrize("where", ["inner", "leading", "trailing"])
+def test_a_refused_character_in_a_feed_or_page_url_names_no_topic(
+    browser: TestClient, char: str, where: str
+) -> None:
+    slug = {"inner": f"an-{char}ninh", "leading": f"{char}an-ninh", "trailing": f"an-ninh{char}"}
+    for path in (
+        f"/feeds/{slug[where]}.rss",
+        f"/feeds/{slug[where]}.json",
+        f"/topics/{slug[where]}",
+    ):
+        got = browser.get(path, follow_redirects=False)
+        assert got.status_code == 404, (path, got.status_code, got.headers.get("location"))
+    from urllib.parse import unquote
+
+    from feedsvc.slugs import slug_forms
+
+    assert slug_forms(unquote(slug[where])) == ()
+
+
+@pytest.mark.parametrize("char", DROPPED_IN_URL)
+def test_a_pasted_invisible_character_still_redirects(browser: TestClient, char: str) -> None:
+    for path, to in ((f"/feeds/an-{char}ninh.rss", "/feeds/an-ninh.rss"),
+                     (f"/topics/{char}AN-NINH", "/topics/an-ninh")):  # fmt: skip
+        got = browser.get(path, follow_redirects=False)
+        assert (got.status_code, got.headers.get("location")) == (301, to), path
