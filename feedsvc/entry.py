@@ -64,6 +64,7 @@ class _State:
         self.saved: dict[int, Any] = {}  # the handlers :func:`take` replaced
         self.raised: BaseException | None = None  # the last a signal's handler raised
         self.redeliver: int | None = None  # its signal, when this module's handler raised it
+        self.dropped: int | None = None  # a command's signal whose exception a finaliser dropped
 
 
 _state = _State()
@@ -79,6 +80,7 @@ def handle(signum: int, frame: FrameType | None) -> None:
             _state.pending = signum
     elif _state.phase == _RAISE and _state.raiser is not None:
         _state.phase = _STOPPING  # before raising: the next signal finds the stop begun
+        _state.dropped = None  # raised (again)
         try:
             _state.raiser(signum)
         except BaseException as exc:
@@ -149,9 +151,12 @@ def _unraisable(unraisable: Any) -> None:
     its signals) is only silenced. Any other unraisable exception goes to the hook that was
     there.
 
-    The delivery comes from a short thread (``_thread.interrupt_main``), not from here:
-    Python runs pending handlers right after any call this hook makes, so a signal sent from
-    here would be raised inside the hook and dropped again."""
+    The signal is sent again, to the main thread (``signal.pthread_kill``: a read it is
+    blocked in returns, as for the first one; ``_thread.interrupt_main`` left `match` waiting
+    on its stdin), by a short thread, not from here: Python runs pending handlers right after
+    any call this hook makes, so a signal sent from here would be raised inside the hook and
+    dropped again. Should the command still end first, :func:`dropped` tells the CLI's root
+    to end it as interrupted."""
     exc = unraisable.exc_value
     if exc is None or exc is not _state.raised:
         (_previous_hook[0] if _previous_hook else sys.__unraisablehook__)(unraisable)
@@ -160,16 +165,22 @@ def _unraisable(unraisable: Any) -> None:
     if signum is not None and _state.phase == _STOPPING:
         import _thread  # built in: no import cost
 
-        _thread.start_new_thread(_deliver_again, (signum,))
+        _state.dropped = signum
+        _thread.start_new_thread(_deliver_again, (signum, _thread.get_ident()))
 
 
-def _deliver_again(signum: int) -> None:
-    """(A thread of :func:`_unraisable`'s) the command's signal, as if sent again."""
+def _deliver_again(signum: int, main_thread: int) -> None:
+    """(A thread of :func:`_unraisable`'s) the command's signal, sent again to the main
+    thread, unless the command ended meanwhile."""
     if _state.phase == _STOPPING:
         _state.phase = _RAISE
-        import _thread
+        signal.pthread_kill(main_thread, signum)
 
-        _thread.interrupt_main(signal.Signals(signum))
+
+def dropped() -> int | None:
+    """A signal that came while the command ran and whose exception a finaliser dropped,
+    still not raised again (the command ended first), or None."""
+    return _state.dropped if _state.phase in (_RAISE, _STOPPING) else None
 
 
 def arm(raiser: Callable[[int], None]) -> None:

@@ -189,16 +189,24 @@ class StopSignals:
         self._old.clear()
 
     def _handle(self, signum: int, frame: FrameType | None) -> None:
-        self.note(signum)
-        if self._raising:
-            self._raising = False  # once: the unwinding itself is not cut short again
-            stopped = StartupStopped(signum)
+        # recorded, and the raise decided, before any call: a second signal's handler runs
+        # nested at the first call here (arming the guard starts a thread), and it raised its
+        # own signal, so SIGINT then SIGTERM during start-up ended as SIGTERM (a tester's)
+        self.received.append(signum)
+        raising, self._raising = self._raising, False  # once: the unwinding is not cut again
+        self._tell(signum)
+        if raising:
+            stopped = StartupStopped(self.received[0])  # the first signal decides
             entry.raised(stopped)  # noted above: a finaliser swallowing it says nothing
             raise stopped
 
     def note(self, signum: int) -> None:
         """A signal came: noted, the exit guard armed, the listeners told."""
         self.received.append(signum)
+        self._tell(signum)
+
+    def _tell(self, signum: int) -> None:
+        """The exit guard armed, the listeners told of ``signum``."""
         self.guard.arm()
         for listener in list(self._listeners):
             listener(signum)

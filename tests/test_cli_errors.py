@@ -680,6 +680,7 @@ def test_ctrl_c_while_match_waits_for_input(
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONFAULTHANDLER"] = "1"  # a hang's dump on SIGABRT (below)
     proc = subprocess.Popen(
         [sys.executable, "-m", "feedsvc", "match", "--query", '"công an"'],
         cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -693,7 +694,13 @@ def test_ctrl_c_while_match_waits_for_input(
     proc.stdin.flush()
     assert proc.stdout.readline() == b"K1\n"  # matched: now it waits for the next line
     proc.send_signal(getattr(signal, sig))
-    assert proc.wait(timeout=60) == code
+    try:
+        exit_code = proc.wait(timeout=60)
+    except subprocess.TimeoutExpired:  # where it waits: faulthandler's dump (CI, once)
+        proc.send_signal(signal.SIGABRT)
+        proc.wait()
+        raise AssertionError(proc.stderr.read().decode()[-4000:]) from None
+    assert exit_code == code
     assert proc.stderr.read().decode() == f"\nfeedsvc: {words}\n"
     proc.stdin.close()
 

@@ -190,3 +190,89 @@ def test_other_unraisable_exceptions_are_still_reported() -> None:
     done = child(code, plain_env())
     assert done.stdout.strip() == "done"
     assert "Exception ignored in" in done.stderr and "finaliser bug" in done.stderr
+
+
+BLOCKED = (
+    IN_FINALISER
+    + """
+from feedsvc.cli import terminate
+entry.take()
+terminate.install()
+r, w = os.pipe()
+try:
+    trigger()
+    os.read(r, 1)  # nobody writes: only a signal ends this wait
+    print("ran on")
+except KeyboardInterrupt as exc:
+    print(type(exc).__name__)
+"""
+)
+
+
+@pytest.mark.parametrize("kind", FINALISERS)
+def test_a_dropped_interrupt_reaches_a_main_thread_blocked_in_a_read(kind: str) -> None:
+    """Sent again as a signal to the main thread: a read it then blocks in returns (CI: `match`
+    waiting on its stdin ran on for 60 s after SIGTERM)."""
+    done = child(BLOCKED, plain_env(KIND=kind, SIG="SIGTERM"))
+    assert (done.stdout.strip(), done.stderr) == ("Terminated", ""), done.stderr
+
+
+#: A command of the real CLI whose signal a finaliser drops, and which ends before the signal
+#: could be sent again (the sending thread is stopped from sending).
+ENDS_FIRST = (
+    IN_FINALISER
+    + """
+import click
+from feedsvc import cli as root
+entry._deliver_again = lambda signum, main_thread: None
+
+@click.command()
+def dropper():
+    trigger()
+    print("done")
+
+root.cli.add_command(dropper)
+sys.argv = ["feedsvc", "dropper"]
+entry.main()
+"""
+)
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("kind", FINALISERS)
+def test_a_command_that_ends_past_its_dropped_signal_ends_as_stopped(kind: str, sig: str) -> None:
+    """The command's own end is not its exit: the signal came, so 130/143 and its line (the
+    old code exited 0, nothing said)."""
+    done = child(ENDS_FIRST, plain_env(KIND=kind, SIG=sig))
+    code, line = WORDS[sig]
+    assert done.returncode == code, (done.stdout, done.stderr)
+    assert done.stderr.strip() == line, done.stderr
+
+
+#: ``run``/``demo``'s start-up: the second signal arrives while the first one's handler runs
+#: (here when the first one tells its listeners; in the service, when it arms the exit guard).
+NESTED = """
+import os, signal, sys, time
+from feedsvc.shutdown import StartupStopped, StopSignals
+first, second = (getattr(signal, name) for name in sys.argv[1:3])
+signals = StopSignals().install()
+signals.listen(lambda signum: os.kill(os.getpid(), second) if signum == first else None)
+try:
+    with signals.interruptible():
+        os.kill(os.getpid(), first)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            pass
+    print("ran on")
+except StartupStopped as stopped:
+    print(signal.Signals(stopped.signum).name, signals.exit_code)
+"""
+
+
+@pytest.mark.parametrize(("first", "second"), [("SIGINT", "SIGTERM"), ("SIGTERM", "SIGINT")])
+def test_the_first_of_two_start_up_signals_decides(first: str, second: str) -> None:
+    """SIGINT then SIGTERM is exit 130, SIGTERM then SIGINT 0 (README: the first decides); the
+    second's handler, nested in the first's, raised its own signal (a tester's)."""
+    done = child(NESTED, plain_env(), first, second)
+    code = 130 if first == "SIGINT" else 0
+    assert (done.stdout.strip(), done.stderr) == (f"{first} {code}", ""), done.stderr

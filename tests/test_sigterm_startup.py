@@ -61,6 +61,7 @@ def _env(tmp: Path, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
     env["TMPDIR"] = str(tmp)  # the demo's temporary directory is made here
+    env["PYTHONFAULTHANDLER"] = "1"  # a hang's dump on SIGABRT (_signal_at)
     return env | extra
 
 
@@ -91,7 +92,12 @@ def _signal_at(
             proc.send_signal(sig)
             t0 = time.monotonic()
             at_signal = text()
-            code = proc.wait(timeout=30)
+            try:
+                code = proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:  # where it waits: faulthandler's dump
+                proc.send_signal(signal.SIGABRT)
+                proc.wait()
+                raise AssertionError(text()[-4000:]) from None
             return code, time.monotonic() - t0, at_signal, text()
         finally:
             if proc.poll() is None:

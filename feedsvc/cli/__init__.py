@@ -68,7 +68,10 @@ class _Root(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            if (interrupt := terminate.dropped()) is not None:
+                raise interrupt  # the command ran on past its signal: it ends as stopped
+            return result
         except click.FileError as exc:
             # a file named on the command line that cannot be opened is bad usage (exit 2), as
             # Click says of a FILE argument; only an output file opened late (lazily: `topics
