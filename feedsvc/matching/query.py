@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 
 from feedsvc import limits
 
+from .normalize import INVISIBLE_RE
+
 #: A topic's query, in characters as :mod:`feedsvc.limits` counts them (its one owner).
 MAX_QUERY_CHARS = limits.QUERY
 MAX_TERMS = 100
@@ -208,7 +210,41 @@ def _lex_quote(text: str, i: int) -> tuple[Tok, int]:
 
 
 def lex(text: str) -> list[Tok]:
-    """Split query text into tokens; raises :class:`QueryError` at the offending character."""
+    """Split query text into tokens; raises :class:`QueryError` at the offending character.
+
+    Invisible format characters (:data:`.normalize.INVISIBLE_RE`: zero-width space and joiners,
+    LRM/RLM, word joiner, BOM, soft hyphen… that a paste brings along) are read past as if
+    absent, the way the normaliser already deletes them inside a term: ``\u200b@an-ninh`` was
+    the words "an ninh" (a ZWSP in front is no ``@``), ``@an-ninh\u200b`` a term without letters,
+    ``\u200bOR`` the word "or", ``\u200b-x`` the positive term ``x``. Lexing here, the one
+    tokeniser of the parser and of :func:`references`, makes every surface (CLI, API, admin,
+    bots, topics file, stored queries parsed again at a start) read a query the same way.
+    Token and error positions index into ``text`` as given, invisible characters counted.
+    """
+    cleaned = INVISIBLE_RE.sub("", text)
+    if len(cleaned) == len(text):
+        return _lex(text)
+    # where each character of ``cleaned`` (and its end) is in ``text``
+    origin = [i for i, ch in enumerate(text) if not INVISIBLE_RE.match(ch)]
+    origin.append(len(text))
+    try:
+        toks = _lex(cleaned)
+    except QueryError as exc:
+        if exc.position is None or not 0 <= exc.position < len(origin):
+            raise
+        raise QueryError(
+            exc.message,
+            origin[exc.position],
+            exc.hint,
+            code=exc.code,
+            params=exc.params,
+            cause=exc.cause,
+        ) from None
+    return [Tok(tok.kind, tok.text, origin[tok.pos]) for tok in toks]
+
+
+def _lex(text: str) -> list[Tok]:
+    """:func:`lex` of a text without invisible format characters."""
     out: list[Tok] = []
     i = 0
     while i < len(text):
