@@ -350,7 +350,6 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     ``feedsvc run`` does; a new SQLite file's missing directory is made for a relative path,
     refused for an absolute one (exit 2, :func:`feedsvc.db.revision.ensure_schema`).
     """
-    from feedsvc.db import Database
     from feedsvc.db.revision import (
         DatabaseUrlError,
         SchemaError,
@@ -358,12 +357,30 @@ def open_db(settings: Settings, *, write: bool) -> Database:
         require_schema,
     )
 
-    db = Database(settings.database.url, timeouts=settings.database.timeouts())
+    db = state_database(settings)
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
-        db.dispose()
         fail(str(exc), EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
+    return db
+
+
+def state_database(settings: Settings) -> Database:
+    """The state DB's engine for the running command, its connections closed when the command
+    ends, however it ends (its Click context's close: a return, ``fail``, Ctrl-C, SIGTERM).
+
+    Why here: :func:`feedsvc.cli.main` freezes the collector at exit, so a pooled connection
+    still open then is never closed, and SQLite checkpoints its WAL into the database file and
+    removes ``-wal`` only when the last connection closes: after `db upgrade`, `topics import`
+    or `import` the data sat in ``state.db-wal`` and ``cp state.db`` copied an empty DB. A
+    connection a running service holds keeps its WAL (SQLite checkpoints on a close only when
+    that close is the last one), so closing ours never disturbs it. Outside a command (a test
+    calling this directly) the caller disposes."""
+    from feedsvc.db import Database
+
+    db = Database(settings.database.url, timeouts=settings.database.timeouts())
+    if (ctx := click.get_current_context(silent=True)) is not None:
+        ctx.call_on_close(db.dispose)
     return db
 
 
@@ -421,7 +438,7 @@ def run_with_settings(
     from feedsvc import operations as ops
 
     settings = load_settings(config_file)
-    db = open_db(settings, write=write)
+    db = open_db(settings, write=write)  # closed when the command ends (state_database)
     try:
         return action(db, settings)
     except ops.OperationError as exc:
@@ -430,8 +447,6 @@ def run_with_settings(
             query_failed(text, exc.cause)
         invalid = exc.kind == "invalid" and exc.code not in NOT_THERE
         fail(exc.message, EXIT_USAGE if invalid else EXIT_FAILED)
-    finally:
-        db.dispose()
 
 
 #: Codes of an ``invalid`` operation error that name something not in the state DB rather than

@@ -26,6 +26,7 @@ from feedsvc.cli.common import (
     load_settings,
     open_db,
     run_operation,
+    state_database,
 )
 
 if TYPE_CHECKING:
@@ -57,11 +58,10 @@ def db_current(config_file: str | None) -> None:
     as every other command on that DB, when this feedsvc cannot use it: a newer revision, one
     that is no feedsvc revision, feedsvc's tables without one (it exited 0 on a DB newer than
     this feedsvc, while `status` and `topics list` exit 1)."""
-    from feedsvc.db import Database
     from feedsvc.db.revision import schema_status
 
     settings = load_settings(config_file)
-    status = schema_status(Database(settings.database.url, timeouts=settings.database.timeouts()))
+    status = schema_status(state_database(settings))
     click.echo(status.revision or "empty")
     if (problem := status.problem()) is not None:  # what to do about it, beside the answer
         click.echo(f"feedsvc: {problem}", err=True)
