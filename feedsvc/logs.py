@@ -22,6 +22,7 @@ import json
 import logging
 import re
 import sys
+import unicodedata
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
@@ -101,6 +102,8 @@ _SHOWN = re.compile(f"[{ESCAPED}]")
 #: :data:`_SHOWN` and a backslash followed by what would read as an escape (``exact``).
 _SHOWN_EXACT = re.compile(rf"[{ESCAPED}]|\\(?=([\\{ESCAPED}]|{_ESCAPE_TAIL}))")
 _ESCAPED_CHAR = re.compile(f"[{ESCAPED}]")
+#: ``\\uHHHH`` at a text's start: the escape of a leading combining mark (``exact``).
+_LEADING_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 #: The longest error text a warning about a remote API carries (a proxy's page can be KBs).
@@ -125,8 +128,31 @@ def escape_controls(text: str, *, exact: bool = False) -> str:
     ``t``, a character escaped here, or ``x`` and two hex digits or ``u`` and four naming such
     a character) is doubled: a stored ``K\\u202e1`` is shown ``K\\\\u202e1``, a ``K`` +
     U+202E + ``1`` is shown ``K\\u202e1``; any other backslash (``C:\\path``, ``a\\b``,
-    ``\\u0041``) as it is. :func:`unescape_controls` is its exact inverse. Escape once."""
-    return (_SHOWN_EXACT if exact else _SHOWN).sub(_escape, text)
+    ``\\u0041``) as it is. A combining mark (of the BMP) that begins the text, with nothing of
+    its own to sit on, is shown as its escape too (``\\u0301``): raw, it merged into the quote
+    or the tab before it; a backslash that would then read as such an escape is doubled.
+    :func:`unescape_controls` is its exact inverse. Escape once."""
+    shown = (_SHOWN_EXACT if exact else _SHOWN).sub(_escape, text)
+    if exact and text:
+        if _lone_mark(text[0]):
+            return f"\\u{ord(text[0]):04x}" + shown[1:]
+        if (start := _LEADING_ESCAPE.match(text)) and _lone_mark(chr(int(start[1], 16))):
+            return "\\" + shown  # the text's own "\u0301…", not a leading mark's escape
+    return shown
+
+
+def quoted(text: str) -> str:
+    """``text`` in a message naming it (an article's key, a topic's slug), between single
+    quotes: :func:`escape_controls` ``exact``, the CLI's one visible form of a name, which
+    :func:`unescape_controls` reads back. Python's ``repr`` wrote ``\\xa0`` for a no-break
+    space and ``\\u200e`` for an LRM (four and six characters when typed back), and let a
+    leading combining mark merge into its quote."""
+    return "'" + escape_controls(text, exact=True) + "'"
+
+
+def _lone_mark(char: str) -> bool:
+    """A combining mark ``\\uHHHH`` can name: shown escaped where it begins a text (exact)."""
+    return char <= "\uffff" and unicodedata.category(char) in ("Mn", "Mc", "Me")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -143,8 +169,13 @@ def unescape_controls(shown: str) -> str:
     (``\\u0041`` is six characters, not ``A``). ``unescape_controls(escape_controls(t,
     exact=True)) == t`` for every ``t``; a text with no backslash is itself. Used by the CLI's
     arguments that name stored text (an article's key): what a command prints can be pasted
-    back as it is."""
-    return _ESCAPE.sub(_unescape, shown) if "\\" in shown else shown
+    back as it is. ``\\uHHHH`` naming a combining mark is that mark where it begins ``shown``
+    (:func:`escape_controls`' leading mark), six characters anywhere else."""
+    if "\\" not in shown:
+        return shown
+    if (start := _LEADING_ESCAPE.match(shown)) and _lone_mark(mark := chr(int(start[1], 16))):
+        return mark + _ESCAPE.sub(_unescape, shown[start.end() :])
+    return _ESCAPE.sub(_unescape, shown)
 
 
 def _unescape(match: re.Match[str]) -> str:

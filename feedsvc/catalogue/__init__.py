@@ -26,6 +26,8 @@ from babel.lists import format_list
 from babel.numbers import format_decimal
 from babel.units import format_unit
 
+from feedsvc.logs import quoted
+
 from . import admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web
 
 if TYPE_CHECKING:
@@ -43,6 +45,11 @@ for _module in MODULES:
 
 #: Babel/CLDR patterns: an unambiguous date, the minute, and the offset ("+07:00").
 TIME_PATTERNS = {"vi": "dd/MM/yyyy HH:mm xxx", "en": "yyyy-MM-dd HH:mm xxx"}
+#: Operation errors whose ``slug`` is the text someone typed, which named no (enabled) topic:
+#: worded quoted as the CLI names it (:func:`feedsvc.logs.quoted`), never raw (a no-break space
+#: or a zero-width space unseen, a leading combining mark on the word before); ``params`` keep
+#: it as sent (the API's JSON).
+TYPED_SLUG = frozenset({"topic_not_found", "topic_unknown", "topic_disabled"})
 MISSING = "⟦{key}⟧"  # what an unknown key renders as: visible, and searched for by the tests
 
 log = logging.getLogger(__name__)
@@ -179,6 +186,8 @@ class Translator:
         if exc.code == "too_long":
             return self.too_long(**exc.params)
         params = dict(exc.params)
+        if exc.code in TYPED_SLUG and isinstance(slug := params.get("slug"), str):
+            params["slug"] = quoted(slug)  # as typed, maybe hostile: one visible form
         if isinstance(counts := params.pop("counts", None), dict):
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):

@@ -225,6 +225,7 @@ def _size(file: BinaryIO) -> int | None:
 @config_option
 def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     """Print one topic feed to stdout."""
+    from feedsvc.logs import quoted
     from feedsvc.operations import refuse_control
     from feedsvc.publish import render_topic_feed
 
@@ -236,5 +237,5 @@ def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
 
     body = run_operation(rendered, config_file, write=False)
     if body is None:
-        fail(f"unknown topic {slug!r} (see `feedsvc topics list`)", EXIT_FAILED)
+        fail(f"unknown topic {quoted(slug)} (see `feedsvc topics list`)", EXIT_FAILED)
     sys.stdout.buffer.write(body)

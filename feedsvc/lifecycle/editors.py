@@ -28,7 +28,7 @@ from feedsvc.db import Database
 from feedsvc.fieldtext import one_line
 from feedsvc.ingest.model import Change, Prepares, TransactionHook
 from feedsvc.keys import trim_key
-from feedsvc.logs import escape_controls
+from feedsvc.logs import quoted
 from feedsvc.matching import (
     Query,
     QueryError,
@@ -73,14 +73,6 @@ def _key(source_key: str) -> str:
     return key
 
 
-def _quoted(key: str) -> str:
-    """``key`` quoted in a message as the CLI prints keys (``escape_controls``, ``exact``), so
-    the key a message names is the key typed back: Python's ``repr`` wrote ``\\u200e`` for an
-    LRM and ``\\xa0`` for a no-break space, which the CLI reads as those six or four
-    characters, and a ``--pending`` hide pasted from the message named another key."""
-    return "'" + escape_controls(key, exact=True) + "'"
-
-
 def _not_found(key: str) -> OperationError:
     """``not_found``; for a key holding a bidi control, which no article can have any more,
     the refused character (what it always was)."""
@@ -88,7 +80,7 @@ def _not_found(key: str) -> OperationError:
         refuse_control("source_key", key)
     return OperationError(
         "not_found",
-        f"unknown article {_quoted(key)}",
+        f"unknown article {quoted(key)}",
         code="article_not_found",
         params={"key": key},
     )
@@ -110,14 +102,14 @@ def waiting_problem(db: Database, text: str) -> OperationError | None:
     if waiting:
         return OperationError(
             "not_found",
-            f"{_quoted(key)} is not ingested yet and is withdrawn in the source table: it will not "
+            f"{quoted(key)} is not ingested yet and is withdrawn in the source table: it will not "
             "be published; a hide now keeps it hidden if it is imported again without "
             '"withdrawn": true',
             code="article_not_ingested_withdrawn", params={"key": key},
         )  # fmt: skip
     return OperationError(
         "not_found",
-        f"{_quoted(key)} is in the source table but not ingested yet: the next ingest publishes "
+        f"{quoted(key)} is in the source table but not ingested yet: the next ingest publishes "
         "it (within source.poll_seconds while the service runs); a hide now keeps it out",
         code="article_not_ingested", params={"key": key},
     )  # fmt: skip

@@ -12,6 +12,7 @@ from feedsvc.bot.actions import MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
 from feedsvc.db import Database
 from feedsvc.limits import CHAT_QUERY, too_long
+from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.operations.errors import OperationError, query_invalid, refuse_control, too_long_error
 from feedsvc.store import subscriptions as sub_store
@@ -71,7 +72,7 @@ def add_subscription(
                 state = "unknown" if found is None else "disabled"
                 raise OperationError(
                     "invalid",
-                    f"{state} topic {topic!r}",
+                    f"{state} topic {quoted(topic)}",
                     code=f"topic_{state}",
                     params={"slug": topic},
                     field="topic",

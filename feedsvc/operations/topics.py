@@ -11,6 +11,7 @@ from feedsvc import limits
 from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
 from feedsvc.limits import topic_too_long
+from feedsvc.logs import quoted
 from feedsvc.matching import QueryError, parse_topic, references
 from feedsvc.operations.errors import (
     OperationError,
@@ -32,7 +33,7 @@ if TYPE_CHECKING:
 
 def _unknown_topic(slug: str) -> OperationError:
     return OperationError(
-        "not_found", f"unknown topic {slug!r}", code="topic_not_found", params={"slug": slug}
+        "not_found", f"unknown topic {quoted(slug)}", code="topic_not_found", params={"slug": slug}
     )
 
 
