@@ -64,7 +64,8 @@ class _State:
         self.saved: dict[int, Any] = {}  # the handlers :func:`take` replaced
         self.raised: BaseException | None = None  # the last a signal's handler raised
         self.redeliver: int | None = None  # its signal, when this module's handler raised it
-        self.dropped: int | None = None  # a command's signal whose exception a finaliser dropped
+        self.in_hook = False  # the main thread runs :func:`_unraisable`
+        self.deferred: int | None = None  # a signal whose raise waits for that hook's end
 
 
 _state = _State()
@@ -79,8 +80,10 @@ def handle(signum: int, frame: FrameType | None) -> None:
         if _state.pending is None:
             _state.pending = signum
     elif _state.phase == _RAISE and _state.raiser is not None:
+        if _state.in_hook:  # raised in the unraisable hook, it would be dropped for good
+            _state.deferred = signum
+            return
         _state.phase = _STOPPING  # before raising: the next signal finds the stop begun
-        _state.dropped = None  # raised (again)
         try:
             _state.raiser(signum)
         except BaseException as exc:
@@ -155,32 +158,52 @@ def _unraisable(unraisable: Any) -> None:
     blocked in returns, as for the first one; ``_thread.interrupt_main`` left `match` waiting
     on its stdin), by a short thread, not from here: Python runs pending handlers right after
     any call this hook makes, so a signal sent from here would be raised inside the hook and
-    dropped again. Should the command still end first, :func:`dropped` tells the CLI's root
-    to end it as interrupted."""
-    exc = unraisable.exc_value
-    if exc is None or exc is not _state.raised:
-        (_previous_hook[0] if _previous_hook else sys.__unraisablehook__)(unraisable)
-        return
-    signum, _state.raised, _state.redeliver = _state.redeliver, None, None
-    if signum is not None and _state.phase == _STOPPING:
-        import _thread  # built in: no import cost
+    dropped again. The thread waits until this hook has returned; a signal whose handler
+    still runs inside it (a new drop's hook) is sent again when the hook ends."""
+    _state.in_hook = True
+    try:
+        exc = unraisable.exc_value
+        if exc is None or exc is not _state.raised:
+            (_previous_hook[0] if _previous_hook else sys.__unraisablehook__)(unraisable)
+            return
+        signum, _state.raised, _state.redeliver = _state.redeliver, None, None
+        if signum is not None and _state.phase == _STOPPING:
+            _deliver_later(signum)
+    finally:
+        while _state.deferred is not None:  # re-checked after each call: none slips through
+            signum, _state.deferred = _state.deferred, None
+            _state.phase = _STOPPING
+            _deliver_later(signum)
+        _state.in_hook = False  # no call after it: no handler runs in the hook from here
 
-        _state.dropped = signum
-        _thread.start_new_thread(_deliver_again, (signum, _thread.get_ident()))
+
+def _deliver_later(signum: int) -> None:
+    """Start the thread that sends ``signum`` to this (the main) thread again."""
+    import _thread  # built in: no import cost
+
+    _thread.start_new_thread(_deliver_again, (signum, _thread.get_ident()))
 
 
 def _deliver_again(signum: int, main_thread: int) -> None:
     """(A thread of :func:`_unraisable`'s) the command's signal, sent again to the main
-    thread, unless the command ended meanwhile."""
-    if _state.phase == _STOPPING:
-        _state.phase = _RAISE
+    thread once it has left the hook, unless the command ended meanwhile."""
+    import _thread
+
+    pause = _thread.allocate_lock()
+    pause.acquire()
+    while _state.in_hook:
+        pause.acquire(timeout=0.001)  # a 1 ms sleep without importing ``time``
+    if _state.phase != _STOPPING:
+        return
+    _state.phase = _RAISE
+    while True:  # until the handler took it: a signal sent as the main thread is about to
+        # block in a read (it released the GIL, which let this thread run) is not seen by that
+        # read, which then waits for good; one sent 20 ms later interrupts it
         signal.pthread_kill(main_thread, signum)
-
-
-def dropped() -> int | None:
-    """A signal that came while the command ran and whose exception a finaliser dropped,
-    still not raised again (the command ended first), or None."""
-    return _state.dropped if _state.phase in (_RAISE, _STOPPING) else None
+        for _ in range(20):
+            pause.acquire(timeout=0.001)
+            if _state.phase != _RAISE:  # raised (or deferred past a hook, or the command ended)
+                return
 
 
 def arm(raiser: Callable[[int], None]) -> None:

@@ -68,10 +68,7 @@ class _Root(click.Group):
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            result = super().invoke(ctx)
-            if (interrupt := terminate.dropped()) is not None:
-                raise interrupt  # the command ran on past its signal: it ends as stopped
-            return result
+            return super().invoke(ctx)
         except click.FileError as exc:
             # a file named on the command line that cannot be opened is bad usage (exit 2), as
             # Click says of a FILE argument; only an output file opened late (lazily: `topics

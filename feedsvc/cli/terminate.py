@@ -51,14 +51,6 @@ def received() -> bool:
     return entry.received() is not None
 
 
-def dropped() -> KeyboardInterrupt | None:
-    """The interrupt of a signal that came while the command ran and whose exception a
-    finaliser dropped, when the command then ended as if none had come (``feedsvc.entry``
-    sends the signal again, but the command may finish first); else None."""
-    signum = entry.dropped()
-    return None if signum is None else interrupt_for(signum)
-
-
 def lost() -> KeyboardInterrupt:
     """The interrupt of the signal :func:`received` says came."""
     signum = entry.received()
