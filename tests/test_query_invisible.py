@@ -10,10 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 from factories import article, jsonl
+from test_cli_topics import run  # noqa: F401  (the fixture: a CLI on a new state DB)
 
-from feedsvc.cli import cli
 from feedsvc.matching import QueryError, parse_chat_query, parse_query, references
 from feedsvc.matching.canonical import canonical_form
 
@@ -109,22 +108,7 @@ def test_errors_point_into_the_text_as_typed(query: str, code: str, column: int 
 # -- the CLI: created, previewed and referenced as the clean query ---------------------------
 
 
-@pytest.fixture
-def run(tmp_path: Path):  # type: ignore[no-untyped-def]
-    env = {
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "FEEDSVC_CONFIG": "/dev/null",
-        "FEEDSVC_TOPICS__FILE": str(tmp_path / "topics.toml"),
-    }
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), env=env)
-
-    return invoke
-
-
-def test_the_cli_reads_a_pasted_reference_as_the_topic(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_the_cli_reads_a_pasted_reference_as_the_topic(run, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # noqa: F811
     from feedsvc.app import Service
     from feedsvc.config import load_config
 

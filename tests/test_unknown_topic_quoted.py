@@ -11,13 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
-from click.testing import CliRunner, Result
 from test_api import make_service
+from test_topic_names import run  # noqa: F401  (the fixture: a CLI with an-ninh and kien-thuy)
 
 from feedsvc import operations as ops
 from feedsvc.app import Service, create_app
 from feedsvc.catalogue import Translator
-from feedsvc.cli import cli
 from feedsvc.logs import unescape_controls
 from feedsvc.store.topics import TopicSpec
 
@@ -33,23 +32,8 @@ HOSTILE = [
 IDS = [ascii(typed) for typed, _ in HOSTILE]
 
 
-@pytest.fixture
-def run(tmp_path: Path) -> Any:
-    env = {
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "FEEDSVC_CONFIG": "/dev/null",
-    }
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), env=env)
-
-    assert invoke("topics", "add", "an-ninh", "--title", "An ninh", "--query", "an").exit_code == 0
-    return invoke
-
-
 @pytest.mark.parametrize(("typed", "shown"), HOSTILE, ids=IDS)
-def test_the_cli_quotes_an_unknown_slug(run: Any, typed: str, shown: str) -> None:
+def test_the_cli_quotes_an_unknown_slug(run: Any, typed: str, shown: str) -> None:  # noqa: F811
     assert unescape_controls(shown) == typed  # one form, read back as typed
     for argv in (
         ["topics", "enable", typed],
