@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from migrated import copy_template, premigrated
+from migrated import admin, copy_template, drop_spares, premigrated, release_schema
 from sqlalchemy import create_engine, text
 
 from feedsvc import logs
@@ -89,15 +89,18 @@ def pg_schema() -> Iterator[str]:
         pytest.skip(reason)
     schema = f"t_{uuid.uuid4().hex[:12]}"
     base = PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{PG_TEST_DB}"
-    engine = create_engine(base, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    admin(base).execute(f"CREATE SCHEMA {schema}")
+    url = f"{base}?options=-csearch_path%3D{schema}"
     try:
-        yield f"{base}?options=-csearch_path%3D{schema}"
+        yield url
     finally:
-        with engine.connect() as conn:
-            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
-        engine.dispose()
+        if not release_schema(url):  # kept as a spare when it is still the template's shape
+            admin(base).execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """Each process (xdist worker) drops the spare schemas it kept (``tests/migrated.py``)."""
+    drop_spares()
 
 
 @pytest.fixture
