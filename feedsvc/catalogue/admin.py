@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Biểu mẫu gửi các byte {bytes}, không phải văn bản UTF-8; không có gì được lưu.",
         "The form sent the bytes {bytes}, which are not UTF-8 text; nothing was saved.",
     ),
+    "form_repeated": (
+        "Biểu mẫu gửi trường {field} nhiều lần; không có gì được lưu.",
+        "The form sent the field {field} more than once; nothing was saved.",
+    ),
     "query_not_text": (
         "Truy vấn phải là một chuỗi chữ.",
         "The query must be text.",

@@ -24,6 +24,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from feedsvc.catalogue import translator
+from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.admin_text import form_value, key_text, shown
@@ -189,7 +190,7 @@ class Admin:
                 target = quote(request.url.path, safe="/")  # the route's path: PREFIX + …
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
-            if request.method == "POST" and (refused := await self._form_not_text(request)):
+            if request.method == "POST" and (refused := await self._form_refused(request)):
                 return refused
             if request.method == "POST":
                 if not auth.origin_allowed(request, self.settings.http.public_url):
@@ -203,16 +204,31 @@ class Admin:
 
         return endpoint
 
-    async def _form_not_text(self, request: Request) -> Response | None:
-        """A form field whose percent-encoded bytes are not UTF-8 text, refused whole (400
-        naming the bytes: :func:`feedsvc.web.queries.read_query`, the query strings' rule):
-        Starlette reads them as U+FFFD, and a title was saved as "Kh\ufffdnh H\ufffda"."""
-        if "application/x-www-form-urlencoded" not in request.headers.get("content-type", ""):
+    async def _form_refused(self, request: Request) -> Response | None:
+        """A form refused whole (400, nothing saved), else None:
+
+        - a field whose percent-encoded bytes are not UTF-8 text, naming the bytes
+          (:func:`feedsvc.web.queries.read_query`, the query strings' rule): Starlette reads
+          them as U+FFFD, and a title was saved as "Kh\ufffdnh H\ufffda";
+        - a field given more than once (``title=a&title=b``), naming it: Starlette keeps the
+          last, so what was saved depended on the order a client wrote them. No admin form
+          has two fields of one name; the API refuses a repeated parameter the same way."""
+        kind = request.headers.get("content-type", "")
+        if "application/x-www-form-urlencoded" in kind:
+            refused = read_query(await request.body()).refused
+            if refused:
+                return self.message(
+                    self.t("form_not_text", bytes=next(iter(refused.values()))), 400
+                )
+        if "form" not in kind:
             return None
-        refused = read_query(await request.body()).refused
-        if not refused:
-            return None
-        return self.message(self.t("form_not_text", bytes=next(iter(refused.values()))), 400)
+        seen: set[str] = set()
+        for name, _ in (await request.form()).multi_items():
+            if name in seen:
+                field = quoted(name[:64]) + ("…" if len(name) > 64 else "")
+                return self.message(self.t("form_repeated", field=field), 400)
+            seen.add(name)
+        return None
 
     def _deny(self, as_json: bool, status: int, reason: str) -> Response:
         key = "forbidden" if status == 403 else "login_required"
@@ -239,7 +255,7 @@ class Admin:
             return self._login_form(key, next_path)
         if not auth.origin_allowed(request, self.settings.http.public_url):
             return self.message(self.t("forbidden"), 403)
-        if refused := await self._form_not_text(request):
+        if refused := await self._form_refused(request):
             return refused
         form = await request.form()
         given = auth.require_ascii(str(form.get("csrf", "")))

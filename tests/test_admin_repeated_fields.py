@@ -1,0 +1,148 @@
+"""An admin form that gives one field twice is refused whole (400 naming the field, nothing
+saved), on every admin POST route, as the API refuses a repeated parameter. Starlette kept
+the last value: ``title=A&title=B`` saved "B", and what a crafted or doubled submission saved
+depended on the order its client wrote the fields."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from datetime import timedelta
+from html import unescape
+from urllib.parse import quote
+
+import pytest
+from factories import article
+from test_admin import TOKEN, login
+from test_admin_hostile import make_service
+from test_admin_inputs import INPUTS, PATH_VALUES, _csrf
+
+from feedsvc import operations as ops
+from feedsvc.app import Service, create_app
+from feedsvc.store import topics as topic_store
+from feedsvc.store.lifecycle import editor_state
+from feedsvc.store.source_articles import upsert_source_articles
+from feedsvc.store.topics import TopicSpec
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from starlette.testclient import TestClient
+
+pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
+REFUSED_VI = "nhiều lần; không có gì được lưu"
+
+POSTS = [
+    (path.split("#")[0], fields)
+    for (method, path), fields in INPUTS.items()
+    if method == "POST" and path != "/admin/preview"
+]
+CASES = [(path, fields, name) for path, fields in POSTS for name in [*fields, "csrf"]]
+
+
+@pytest.fixture(scope="module")
+def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Service]]:
+    """One logged-in admin for the module, SQLite (a refusal reaches no SQL; a refusal that
+    failed would show in the next case's "nothing saved"): test_admin_inputs' world."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('repeated') / 'state.db'}"
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+        service = make_service(url)
+    now = service.db.now()
+    with service.db.write() as conn:
+        upsert_source_articles(conn, [article(1, published_at=now - timedelta(hours=1))], now)
+    assert service.ingest_tick().error is None
+    ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        assert login(client).status_code == 303
+        yield client, service
+    service.web_db.dispose()
+    service.db.dispose()
+
+
+def _path(path: str) -> str:
+    for name, value in PATH_VALUES.items():
+        path = path.replace("{" + name + "}", value)
+    return path
+
+
+def _body(pairs: list[tuple[str, str]]) -> str:
+    return "&".join(f"{quote(k, safe='')}={quote(v, safe='')}" for k, v in pairs)
+
+
+def _post(client: object, path: str, pairs: list[tuple[str, str]]) -> object:
+    return client.post(  # type: ignore[attr-defined]
+        _path(path),
+        content=_body(pairs),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+
+
+def _topics(service: Service) -> dict[str, tuple[str, str]]:
+    with service.db.read() as conn:
+        return {t.slug: (t.title, t.query) for t in topic_store.list_topics(conn)}
+
+
+@pytest.mark.parametrize(("path", "fields", "name"), CASES, ids=[f"{p} {n}" for p, _, n in CASES])
+@pytest.mark.parametrize("second", ["other", "same"])
+def test_a_field_given_twice_is_refused_naming_it(
+    admin: tuple[TestClient, Service],
+    path: str,
+    fields: dict[str, str],
+    name: str,
+    second: str,
+) -> None:
+    client, service = admin
+    before = _topics(service)
+    pairs = [*fields.items(), ("csrf", _csrf(client))]  # type: ignore[arg-type]
+    value = dict(pairs)[name]
+    pairs.append((name, value + "x" if second == "other" else value))
+    response = _post(client, path, pairs)
+    assert response.status_code == 400, (response.status_code, response.text[:500])  # type: ignore[attr-defined]
+    text = unescape(response.text)  # type: ignore[attr-defined]
+    assert REFUSED_VI in text and f"'{name}'" in text, text[-600:]
+    assert _topics(service) == before
+    with service.db.read() as conn:
+        state = editor_state(conn, "TEST-00001")
+    assert state is not None and state.hidden_at is None
+
+
+def test_the_same_form_with_each_field_once_is_saved(admin: tuple[TestClient, Service]) -> None:
+    """The guard: the route the cases above refuse takes the form when no field repeats."""
+    client, service = admin
+    form = {**INPUTS[("POST", "/admin/topics/new")], "slug": "moi-2", "csrf": _csrf(client)}
+    response = _post(client, "/admin/topics/new", list(form.items()))
+    assert response.status_code == 303, response.text[:500]  # type: ignore[attr-defined]
+    assert _topics(service)["moi-2"] == ("Mới", '"mới"')
+
+
+def test_multipart_forms_are_held_to_the_same_rule(admin: tuple[TestClient, Service]) -> None:
+    client, service = admin
+    fields = {**INPUTS[("POST", "/admin/topics/new")], "csrf": _csrf(client)}
+    parts = [(k, (None, v)) for k, v in fields.items()] + [("title", (None, "Khác"))]
+    response = client.post("/admin/topics/new", files=parts, follow_redirects=False)  # type: ignore[attr-defined]
+    assert response.status_code == 400 and "'title'" in unescape(response.text)
+    assert "moi" not in _topics(service)
+
+
+@pytest.mark.parametrize(
+    ("field", "shown"),
+    [
+        ("ti\u202etle", "'ti\\u202etle'"),  # a bidi override shown, never applied
+        ("t\x00", "'t\\x00'"),
+        ("n" * 300, "'" + "n" * 64 + "'…"),  # cut: a field name can be as long as the body
+        ("<b>x</b>", "&#39;&lt;b&gt;x&lt;/b&gt;&#39;"),  # escaped as text, never markup
+    ],
+)
+def test_the_repeated_field_is_named_visibly_and_briefly(
+    admin: tuple[TestClient, Service],
+    field: str,
+    shown: str,
+) -> None:
+    client, service = admin
+    pairs = [*INPUTS[("POST", "/admin/topics/new")].items(), ("csrf", _csrf(client))]
+    response = _post(client, "/admin/topics/new", [*pairs, (field, "a"), (field, "b")])
+    assert response.status_code == 400
+    found = response.text if "&lt;" in shown else unescape(response.text)  # type: ignore[attr-defined]
+    assert shown in found, found[-800:]
+    assert "moi" not in _topics(service)
