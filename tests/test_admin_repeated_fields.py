@@ -146,3 +146,30 @@ def test_the_repeated_field_is_named_visibly_and_briefly(
     found = response.text if "&lt;" in shown else unescape(response.text)  # type: ignore[attr-defined]
     assert shown in found, found[-800:]
     assert "moi" not in _topics(service)
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        ("query=a&query=b", "trường 'query' nhiều lần"),
+        ("query=a&csrf={csrf}&csrf={csrf}", "trường 'csrf' nhiều lần"),
+        ("query=Kh%E1nh", "%E1"),  # not UTF-8 text: the rule this one sits beside
+    ],
+)
+def test_the_preview_answers_its_script_in_json(
+    admin: tuple[TestClient, Service], body: str, words: str
+) -> None:
+    """``/admin/preview`` answers JSON (its script shows ``error``): a refused form there was
+    the HTML message page, which the script could not read ("HTTP 400")."""
+    client, _ = admin
+    csrf = _csrf(client)
+    if "{csrf}" not in body:
+        body += f"&csrf={csrf}"
+    response = client.post(
+        "/admin/preview",
+        content=body.format(csrf=csrf),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 400
+    assert response.headers["content-type"] == "application/json"
+    assert words in response.json()["error"], response.json()

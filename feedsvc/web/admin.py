@@ -190,7 +190,9 @@ class Admin:
                 target = quote(request.url.path, safe="/")  # the route's path: PREFIX + …
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
-            if request.method == "POST" and (refused := await self._form_refused(request)):
+            if request.method == "POST" and (
+                refused := await self._form_refused(request, json_errors)
+            ):
                 return refused
             if request.method == "POST":
                 if not auth.origin_allowed(request, self.settings.http.public_url):
@@ -204,8 +206,9 @@ class Admin:
 
         return endpoint
 
-    async def _form_refused(self, request: Request) -> Response | None:
-        """A form refused whole (400, nothing saved), else None:
+    async def _form_refused(self, request: Request, as_json: bool = False) -> Response | None:
+        """A form refused whole (400, nothing saved), else None; for a route answering JSON
+        (the preview) as ``{"error": words}``, which its script shows as the preview's own 400s:
 
         - a field whose percent-encoded bytes are not UTF-8 text, naming the bytes
           (:func:`feedsvc.web.queries.read_query`, the query strings' rule): Starlette reads
@@ -217,18 +220,22 @@ class Admin:
         if "application/x-www-form-urlencoded" in kind:
             refused = read_query(await request.body()).refused
             if refused:
-                return self.message(
-                    self.t("form_not_text", bytes=next(iter(refused.values()))), 400
-                )
+                words = self.t("form_not_text", bytes=next(iter(refused.values())))
+                return self._refuse(words, as_json)
         if "form" not in kind:
             return None
         seen: set[str] = set()
         for name, _ in (await request.form()).multi_items():
             if name in seen:
                 field = quoted(name[:64]) + ("…" if len(name) > 64 else "")
-                return self.message(self.t("form_repeated", field=field), 400)
+                return self._refuse(self.t("form_repeated", field=field), as_json)
             seen.add(name)
         return None
+
+    def _refuse(self, words: str, as_json: bool) -> Response:
+        if as_json:
+            return JSONResponse({"error": words}, status_code=400, headers=SECURITY_HEADERS)
+        return self.message(words, 400)
 
     def _deny(self, as_json: bool, status: int, reason: str) -> Response:
         key = "forbidden" if status == 403 else "login_required"
