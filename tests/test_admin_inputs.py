@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import warnings
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote_from_bytes
@@ -92,10 +93,13 @@ HOSTILE: list[bytes] = [
 JSON_HOSTILE = ["\x00", "a\x00b", "\ud800", "a\udcffb", "\x1b", "x" * 5000]
 
 
-@pytest.fixture
-def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestClient, Service]]:
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    service = make_service(db_url)
+@contextmanager
+def admin_world(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+    """A logged-in admin client over a service holding one ingested article (``TEST-00001``)
+    and topic ``kien-thuy``: what every admin input test starts from."""
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+        service = make_service(db_url)
     now = service.db.now()
     with service.db.write() as conn:
         upsert_source_articles(conn, [article(1, published_at=now - timedelta(hours=1))], now)
@@ -107,6 +111,12 @@ def admin(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[TestCl
         yield client, service
     service.web_db.dispose()
     service.db.dispose()
+
+
+@pytest.fixture
+def admin(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+    with admin_world(db_url) as world:
+        yield world
 
 
 def _csrf(client: TestClient) -> str:

@@ -7,22 +7,15 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterator
-from datetime import timedelta
 from html import unescape
 from urllib.parse import quote
 
 import pytest
-from factories import article
-from test_admin import TOKEN, login
-from test_admin_hostile import make_service
-from test_admin_inputs import INPUTS, PATH_VALUES, _csrf
+from test_admin_inputs import INPUTS, PATH_VALUES, _csrf, admin_world
 
-from feedsvc import operations as ops
-from feedsvc.app import Service, create_app
+from feedsvc.app import Service
 from feedsvc.store import topics as topic_store
 from feedsvc.store.lifecycle import editor_state
-from feedsvc.store.source_articles import upsert_source_articles
-from feedsvc.store.topics import TopicSpec
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -43,20 +36,8 @@ CASES = [(path, fields, name) for path, fields in POSTS for name in [*fields, "c
 def admin(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Service]]:
     """One logged-in admin for the module, SQLite (a refusal reaches no SQL; a refusal that
     failed would show in the next case's "nothing saved"): test_admin_inputs' world."""
-    url = f"sqlite:///{tmp_path_factory.mktemp('repeated') / 'state.db'}"
-    with pytest.MonkeyPatch.context() as env:
-        env.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-        service = make_service(url)
-    now = service.db.now()
-    with service.db.write() as conn:
-        upsert_source_articles(conn, [article(1, published_at=now - timedelta(hours=1))], now)
-    assert service.ingest_tick().error is None
-    ops.save_topic(service.db, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli")
-    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
-        assert login(client).status_code == 303
-        yield client, service
-    service.web_db.dispose()
-    service.db.dispose()
+    with admin_world(f"sqlite:///{tmp_path_factory.mktemp('repeated') / 'state.db'}") as world:
+        yield world
 
 
 def _path(path: str) -> str:
