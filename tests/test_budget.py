@@ -99,11 +99,18 @@ async def dispatching(
 
 @asynccontextmanager
 async def polling(db: Database, fake: FakeBotAPI, **kw: object) -> AsyncIterator[BotService]:
-    bot = make_bot(db, fake.base_url, fake.token, **kw)
+    """A polling bot whose lease outlasts any stall of a loaded machine: these tests time
+    replies, and test_bot's 1.5 s lease lapsed in CI when one renewal on PostgreSQL waited
+    over 1.3 s, so polling stopped and started again, twice, and the replies came 7 s late
+    (a lapse and its recovery are tests/test_bot_lease.py's)."""
+    bot = make_bot(
+        db, fake.base_url, fake.token, **({"lease_seconds": 60, "renew_seconds": 5} | kw)
+    )
     await bot.start()
     try:
         await fake.await_for(lambda: bot.polling, timeout=5)
         yield bot
+        assert bot.polling_lapses == 0
     finally:
         await bot.stop()
 
