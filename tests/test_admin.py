@@ -728,6 +728,34 @@ def test_admin_in_english(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
         assert "New topic" in page and 'lang="en"' in page
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_previews_refusals_are_worded_in_the_admins_language(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
+) -> None:
+    """The preview's script shows ``error`` of any answer but 200. Its 401 (no session, or the
+    admin logged out in another tab) and 403s (no or a wrong CSRF token, another origin) put
+    English there ("login required") and the words in a field the script never read."""
+    client, _ = make_client(tmp_path, monkeypatch, language=language)
+    words = {k: CATALOGUE[k][0 if language == "vi" else 1] for k in ("login_required", "forbidden")}
+
+    def preview(**headers: str) -> tuple[int, object]:
+        r = client.post("/admin/preview", json={"query": "an ninh"}, headers=headers)
+        return r.status_code, r.json()
+
+    with client:
+        assert preview() == (401, {"error": words["login_required"]})
+        login(client)
+        good = csrf_of(client)
+        assert preview() == (403, {"error": words["forbidden"]})
+        assert preview(**{"X-CSRF-Token": "0" * 64}) == (403, {"error": words["forbidden"]})
+        evil = {"X-CSRF-Token": good, "Origin": "https://evil.example"}
+        assert preview(**evil) == (403, {"error": words["forbidden"]})
+        status, answer = preview(**{"X-CSRF-Token": good})
+        assert status == 200 and isinstance(answer, dict) and "error" not in answer
+        client.post("/admin/logout", data={"csrf": good})
+        assert preview(**{"X-CSRF-Token": good}) == (401, {"error": words["login_required"]})
+
+
 def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
     served: tuple[TestClient, Service],
 ) -> None:

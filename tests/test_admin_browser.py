@@ -32,6 +32,8 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
+from feedsvc.web import admin_auth as auth
+from feedsvc.web.body_limit import MAX_FORM_BYTES
 from feedsvc.web.wire import wire_protocol
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -453,6 +455,27 @@ def test_the_admin_speaks_one_language_on_every_page(
     b.get(f"{server}/admin/topics")
     wait(b).until(ec.presence_of_element_located((By.CSS_SELECTOR, "img.chart")))
     b.save_screenshot(str(shots / f"admin-topics-{language}.png"))
+    # a query pasted past the admin's body cap: the cap's plain-text 413 in the admin's words
+    # (the script read every answer as JSON and showed the parser's SyntaxError)
+    b.get(f"{server}/admin/topics/kien-thuy/edit")
+    box = wait(b).until(ec.presence_of_element_located((By.ID, "query")))
+    b.execute_script(
+        "arguments[0].value = arguments[1].repeat(arguments[2]);"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        box,
+        "Sơn\n",  # 5 bytes in UTF-8; short lines: one 256 KB line took chromium 3.4 s to lay out
+        MAX_FORM_BYTES // 4,
+    )
+    too_large = CATALOGUE["http.body_too_large"][0 if language == "vi" else 1]
+    wait(b).until(lambda _: b.find_element(By.ID, "preview-summary").text == too_large)
+    # the session ends with the editor open (logged out in another tab): the preview says so
+    # in the admin's words (it showed the 401's English "login required")
+    b.get(f"{server}/admin/topics/kien-thuy/edit")
+    wait(b).until(ec.presence_of_element_located((By.ID, "query")))
+    b.delete_cookie(auth.SESSION_COOKIE)
+    set_query(b, "Đồ Sơn")
+    expected = CATALOGUE["login_required"][0 if language == "vi" else 1]
+    wait(b).until(lambda _: b.find_element(By.ID, "preview-summary").text == expected)
 
 
 def test_fonts_render_vietnamese_and_never_split_a_slug(

@@ -186,7 +186,7 @@ class Admin:
             session = auth.read_session(key, request.cookies.get(auth.SESSION_COOKIE))
             if session is None or await self.revoked(session.id):
                 if request.method != "GET" or json_errors:
-                    return self._deny(json_errors, 401, "login required")
+                    return self._deny(json_errors, 401)
                 target = quote(request.url.path, safe="/")  # the route's path: PREFIX + …
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
@@ -196,12 +196,12 @@ class Admin:
                 return refused
             if request.method == "POST":
                 if not auth.origin_allowed(request, self.settings.http.public_url):
-                    return self._deny(json_errors, 403, "cross-origin request refused")
+                    return self._deny(json_errors, 403)
                 given = request.headers.get("x-csrf-token")
                 if given is None and "form" in request.headers.get("content-type", ""):
                     given = str((await request.form()).get("csrf") or "")
                 if not auth.check_csrf(key, session.id, given):
-                    return self._deny(json_errors, 403, "missing or wrong CSRF token")
+                    return self._deny(json_errors, 403)
             return await handler(request, ctx)
 
         return endpoint
@@ -237,12 +237,14 @@ class Admin:
             return JSONResponse({"error": words}, status_code=400, headers=SECURITY_HEADERS)
         return self.message(words, 400)
 
-    def _deny(self, as_json: bool, status: int, reason: str) -> Response:
-        key = "forbidden" if status == 403 else "login_required"
-        if as_json:  # the admin's own scripts: English ``error`` for logs, words to show
-            body = {"error": reason, "message": self.t(key)}
-            return JSONResponse(body, status_code=status, headers=SECURITY_HEADERS)
-        return self.message(self.t(key), status)
+    def _deny(self, as_json: bool, status: int) -> Response:
+        """401 (no session) or 403 (cross-origin, CSRF): for the JSON route ``{"error": words}``
+        in ``admin.language``, the one shape its script shows; it showed English ``error``
+        ("login required") to an admin reading Vietnamese, with the words unread beside it."""
+        words = self.t("forbidden" if status == 403 else "login_required")
+        if as_json:
+            return JSONResponse({"error": words}, status_code=status, headers=SECURITY_HEADERS)
+        return self.message(words, status)
 
     # -- login / logout -------------------------------------------------------------------
     async def login(self, request: Request) -> Response:

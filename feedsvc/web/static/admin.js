@@ -105,8 +105,15 @@
       body: JSON.stringify({ query: text }),
     })
       .then(function (r) {
-        return r.json().then(function (data) {
-          return { status: r.status, data: data };
+        var type = r.headers.get("Content-Type") || "";
+        return r.text().then(function (body) {
+          if (type.indexOf("application/json") === 0) {
+            return { status: r.status, data: JSON.parse(body) };
+          }
+          // not JSON (the admin's body cap answers 413 in plain words; a proxy, a page):
+          // the words when they are plain text, else the status, never a parser's error
+          var words = type.indexOf("text/plain") === 0 ? body.trim() : "";
+          return { status: r.status, data: { error: words || "HTTP " + r.status } };
         });
       })
       .then(function (res) {
