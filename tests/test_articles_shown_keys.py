@@ -5,7 +5,7 @@ Keys stored before bidi controls were refused (``K`` U+202E ``1gnp.exe``) were p
 ``articles hide … --pending`` the escape recorded a hide of another, literal key. The CLI's one
 rule (:func:`feedsvc.cli.common.cell`, :func:`feedsvc.logs.escape_controls`) now doubles a
 backslash that would read as an escape, and the commands taking a key read the printed form
-back (:data:`feedsvc.cli.common.SHOWN`). ``articles find``, ``GET /api/articles?q=`` and the
+back (:data:`feedsvc.cli.params.SHOWN`). ``articles find``, ``GET /api/articles?q=`` and the
 admin's search refused a legacy key's exact text (a control character); they find it now. And
 ``articles hide``/``unhide`` answer with their own lines only: no INFO log line on stderr.
 """

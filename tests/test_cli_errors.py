@@ -419,7 +419,7 @@ def integer_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
 def test_every_integer_parameter_is_bounded() -> None:
     """A plain ``int`` passes any number to the database driver: every one is a range within
     what a state DB column holds (the class behind ``subs list --chat 10**30``)."""
-    from feedsvc.cli.common import Int
+    from feedsvc.cli.params import Int
     from feedsvc.digits import MAX_ID
 
     found = integer_params()
@@ -431,7 +431,7 @@ def test_every_integer_parameter_is_bounded() -> None:
     for path, param in found:
         kind = param.type
         # Int: bounded, and ASCII digits only (click's INT takes "１２３")
-        assert isinstance(kind, Int), f"{' '.join(path)} {param.name}: not cli.common.Int"
+        assert isinstance(kind, Int), f"{' '.join(path)} {param.name}: not cli.params.Int"
         low = kind.min if kind.min is not None else -MAX_ID - 1
         high = kind.max if kind.max is not None else MAX_ID + 1
         assert low >= -MAX_ID and high <= MAX_ID, f"{' '.join(path)} {param.name}: {kind}"
@@ -481,7 +481,7 @@ def float_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
 
 
 def test_every_number_parameter_takes_ascii_digits_only() -> None:
-    from feedsvc.cli.common import Float
+    from feedsvc.cli.params import Float
 
     found = float_params()
     assert {(" ".join(p), param.name) for p, param in found} >= {("topics backfill", "days")}
@@ -778,7 +778,7 @@ def path_params() -> list[tuple[tuple[str, ...], click.Parameter]]:
 
 
 def test_every_path_parameter_refuses_an_empty_path() -> None:
-    from feedsvc.cli.common import PathParam
+    from feedsvc.cli.params import PathParam
 
     found = path_params()
     assert {(" ".join(p), param.name) for p, param in found} >= {

@@ -2,7 +2,7 @@
 
 The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web admin); this
 module parses arguments (a key as :func:`~feedsvc.cli.common.cell` printed it, read back by
-:data:`~feedsvc.cli.common.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
+:data:`~feedsvc.cli.params.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
 too, said on stderr), 1 unknown article, 2 bad input.
 """
 
@@ -12,15 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import (
-    CELL_CHARS,
-    SHOWN,
-    Int,
-    cell,
-    config_option,
-    run_operation,
-    run_with_settings,
-)
+from feedsvc.cli.common import CELL_CHARS, cell, run_operation, run_with_settings
+from feedsvc.cli.params import SHOWN, Int, config_option
 
 if TYPE_CHECKING:
     from feedsvc.db import Database

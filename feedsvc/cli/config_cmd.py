@@ -6,7 +6,8 @@ import json
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, config_option, load_settings
+from feedsvc.cli.common import EXIT_USAGE, load_settings
+from feedsvc.cli.params import config_option
 
 
 @click.group()

@@ -19,15 +19,14 @@ import click
 from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
-    Int,
     cell,
-    config_option,
     fail,
     load_settings,
     open_db,
     run_operation,
     state_database,
 )
+from feedsvc.cli.params import Int, config_option
 
 if TYPE_CHECKING:
     from feedsvc.db import Database

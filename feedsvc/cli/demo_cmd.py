@@ -19,16 +19,13 @@ import click
 
 from feedsvc.cli.common import (
     EXIT_USAGE,
-    Float,
-    Int,
-    PathParam,
     command_name,
-    config_option,
     configure_logging,
     fail,
     run_async,
     topics_file_problems,
 )
+from feedsvc.cli.params import Float, Int, PathParam, config_option
 from feedsvc.cli.service import listen, stopped_early
 
 if TYPE_CHECKING:

@@ -17,7 +17,8 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import PathParam, cell, query_failed, topics_file_problems
+from feedsvc.cli.common import cell, query_failed, topics_file_problems
+from feedsvc.cli.params import PathParam
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article

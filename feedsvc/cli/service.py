@@ -11,9 +11,7 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
-    Int,
     cell,
-    config_option,
     configure_logging,
     fail,
     lite_read,
@@ -21,6 +19,7 @@ from feedsvc.cli.common import (
     open_db,
     run_async,
 )
+from feedsvc.cli.params import Int, config_option
 
 if TYPE_CHECKING:
     import socket

@@ -11,15 +11,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import (
-    EXIT_FAILED,
-    EXIT_USAGE,
-    Int,
-    cell,
-    config_option,
-    load_settings,
-    open_db,
-)
+from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
+from feedsvc.cli.params import Int, config_option
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings

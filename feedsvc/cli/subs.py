@@ -10,15 +10,8 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import (
-    EXIT_USAGE,
-    ID,
-    cell,
-    config_option,
-    fail,
-    load_settings,
-    run_operation,
-)
+from feedsvc.cli.common import EXIT_USAGE, cell, fail, load_settings, run_operation
+from feedsvc.cli.params import ID, config_option
 
 if TYPE_CHECKING:
     from feedsvc.db import Database

@@ -11,12 +11,8 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_FAILED,
-    Float,
-    Int,
-    PathParam,
     cell,
     command_name,
-    config_option,
     fail,
     lite_read,
     load_settings,
@@ -27,6 +23,7 @@ from feedsvc.cli.common import (
     topics_file_problems,
     write_output,
 )
+from feedsvc.cli.params import Float, Int, PathParam, config_option
 
 if TYPE_CHECKING:
     from feedsvc import operations as ops

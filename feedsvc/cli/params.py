@@ -1,0 +1,116 @@
+"""Click parameter types: how the CLI reads what an operator types (ids, numbers, paths, text).
+
+Each refuses what Python's own conversion would quietly take (full-width digits, ``nan``, an
+empty path, an escape no stored text holds) with Click's usage error naming the parameter
+(exit 2). Imported by every command module, so it needs only Click at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from feedsvc.cli.common import cell
+from feedsvc.digits import MAX_ID, ascii_decimal, ascii_int
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: Row and chat ids as the CLI takes them. A plain ``int`` lets ``10**30`` through to the driver
+#: (OverflowError on SQLite, "out of range" on PostgreSQL): a traceback instead of exit 2.
+#: Every integer parameter of the CLI is a bounded :class:`Int` (tests/test_cli_errors.py checks).
+
+
+class Int(click.IntRange):
+    """A bounded integer parameter typed as ASCII digits (:func:`feedsvc.digits.ascii_int`).
+
+    Click's ``INT`` calls ``int()``, which takes ``"１２３"`` (full-width), ``"١٢٣"``, ``"1_0"``
+    and ``" 5"``: a chat id pasted in full-width digits would be stored as another number's
+    twin. Anything else is Click's usage error naming the parameter (exit 2)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and ascii_int(value) is None:
+            self.fail(f"{value!r} is not an integer (ASCII digits 0-9).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Float(click.FloatRange):
+    """A bounded number parameter typed as ASCII digits with an optional ``.`` fraction
+    (:func:`feedsvc.digits.ascii_decimal`): ``float()`` would also take ``"３０"`` and ``"nan"``."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and ascii_decimal(value) is None:
+            self.fail(f"{value!r} is not a number (ASCII digits 0-9, optional .).", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+ID = Int(-MAX_ID, MAX_ID)
+
+
+class PathParam(click.Path):
+    """A path parameter that refuses an empty one (usage error, exit 2). ``--config ''`` (an
+    unset variable in a script: ``--config "$CFG"``) was taken as "not given": the command
+    quietly fell back to ``$FEEDSVC_CONFIG`` or the default file; ``topics import ''`` to
+    ``topics.file``, ``demo --dir ''`` to ./var/demo. Every path parameter of the CLI is one
+    (tests/test_cli_errors.py walks them)."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and not value.strip():
+            self.fail("an empty path: give one, or leave the option out", param, ctx)
+        return super().convert(value, param, ctx)
+
+
+class Shown(click.types.StringParamType):
+    """Stored text named as the CLI prints it (:func:`cell`): an article's key pasted from
+    ``articles find``, escapes and all. ``K\\u202e1`` is read back as the key holding U+202E
+    that ``find`` printed so, ``K\\\\u202e1`` as the one holding a backslash
+    (:func:`feedsvc.logs.unescape_controls`, the inverse of :func:`cell`'s rule): the key
+    acted on is the key that was shown, never one that merely prints alike. A backslash
+    that starts no escape (``a\\b``) is itself. An escape of a character no stored text
+    holds (``C:\\new``: a line break) is a usage error saying how a backslash is typed."""
+
+    name = "text"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        from feedsvc.logs import unescape_controls
+
+        typed = super().convert(value, param, ctx)
+        text = unescape_controls(typed)
+        if text != typed and (char := _escaped_control(typed, text)) is not None:
+            literal = cell(typed, exact=True)  # how the text typed, as it is, is printed
+            self.fail(
+                f"reads as holding {char} (an escape, as the CLI prints text), which no stored "
+                f"text holds; a backslash itself is typed \\\\: {literal}",
+                param,
+                ctx,
+            )
+        return text
+
+
+def _escaped_control(typed: str, text: str) -> str | None:
+    """The first character (as ``U+000A``) an escape in ``typed`` put into ``text`` that no
+    stored text holds, or None: a control character (tab and line breaks too), U+2028/9 or a
+    lone surrogate. Not a bidi control or an invisible character: a key stored with one
+    (before keys refused bidi controls; U+200B inside a key) is typed as printed."""
+    import unicodedata
+
+    for char in text:
+        if char in typed:
+            continue
+        if unicodedata.category(char) in ("Cc", "Cs") or char in "\u2028\u2029":
+            return f"U+{ord(char):04X}"
+    return None
+
+
+SHOWN = Shown()
+
+
+def config_option(func: F) -> F:
+    return click.option(
+        "--config",
+        "config_file",
+        type=PathParam(dir_okay=False),
+        default=None,
+        help="Config file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present).",
+    )(func)
