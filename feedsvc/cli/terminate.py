@@ -83,6 +83,13 @@ def deliver() -> None:
     entry.deliver()
 
 
+def ended() -> None:
+    """The command has ended (returned or raised): a signal from now on is ignored and its
+    exit code stands, as while the interpreter exits (``feedsvc.entry``'s last phase). The
+    function :func:`install` returned still puts the handlers back at the context's close."""
+    entry.disarm()
+
+
 def finish() -> KeyboardInterrupt | None:
     """The interrupt of a signal that came while no command ran (``--help``, a usage error)."""
     signum = entry.finish()
