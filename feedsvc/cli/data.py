@@ -229,6 +229,15 @@ def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     from feedsvc.publish import render_topic_feed
 
     settings = load_settings(config_file)
+    if settings.http.port == 0 and "public_url" not in settings.http.model_fields_set:
+        # an unset public_url is the address `run` listens on, learnt as it starts; this
+        # process listens on none: every link read http://127.0.0.1:0/…, exit 0
+        fail(
+            "http.port is 0 (the system gives `run` a port as it starts) and http.public_url "
+            "is unset: this feed's links would name no address; set http.public_url "
+            "(FEEDSVC_HTTP__PUBLIC_URL) to where readers reach the service",
+            EXIT_USAGE,
+        )
 
     def rendered(database: Database) -> bytes | None:
         refuse_control("slug", slug)  # the use cases' check: a surrogate failed in the driver
