@@ -70,6 +70,20 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class PoolInterrupts(logging.Filter):
+    """Drops SQLAlchemy's pool's ERROR record of an interrupt (Ctrl-C, the CLI's SIGTERM)
+    raised inside a connection's close or reset: the pool logs it with its traceback and then
+    raises it on (sqlalchemy/pool/base.py, ``_close_connection`` and ``_finalize_fairy``
+    re-raise whatever is no ``Exception``), and the CLI says it in one line. A SIGINT during
+    `import`'s last close printed the traceback above "feedsvc: interrupted" (CI)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        raised = record.exc_info[1] if record.exc_info else None
+        return not (
+            isinstance(raised, KeyboardInterrupt) and record.name.startswith("sqlalchemy.pool")
+        )
+
+
 #: Invisible format characters that no ordinary text needs and that hide or disguise text in
 #: a terminal: ZERO WIDTH SPACE U+200B, the MONGOLIAN VOWEL SEPARATOR U+180E, WORD JOINER
 #: U+2060 and the invisible operators U+2061–U+2064, the deprecated format characters
@@ -249,6 +263,7 @@ class JsonFormatter(logging.Formatter):
 
 def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(PoolInterrupts())  # before RedactSecrets, which formats the traceback
     handler.addFilter(RedactSecrets(secrets))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())

@@ -162,33 +162,51 @@ def test_a_signal_the_moment_a_handler_is_set_is_held_for_the_command(
         assert done.stdout == ""
 
 
-#: Runs the console script with ``ARGV``, sending ``SIG`` to itself (once) as Click calls the
-#: root context's ``MOMENT`` (``exit``, ``close``): after the command has ended, before the
-#: process exits.
+#: Runs the console script with ``ARGV``, sending ``SIG`` to itself (once) at ``MOMENT``, after
+#: the command's work: as Click calls the root context's ``exit`` or ``close``, or inside
+#: SQLAlchemy's close of a pooled connection (``do_close``: the state DB's engine disposed);
+#: then touches ``FIRED``.
 AT_END = """
 import os, signal, sys
 import click
-MOMENT, SIG = os.environ.get("MOMENT"), getattr(signal, os.environ.get("SIG", ""), None)
-real = getattr(click.Context, MOMENT or "exit")
+import sqlalchemy.engine.default as default
+MOMENT, SIG = os.environ.get("MOMENT", "exit"), getattr(signal, os.environ.get("SIG", ""), None)
+owner = default.DefaultDialect if MOMENT == "do_close" else click.Context
+real = getattr(owner, MOMENT)
 def at_end(self, *args, **kwargs):
-    if self.parent is None:
-        setattr(click.Context, MOMENT, real)
+    if owner is not click.Context or self.parent is None:
+        setattr(owner, MOMENT, real)
+        open(os.environ["FIRED"], "w").close()
         os.kill(os.getpid(), SIG)
         for _ in range(100):  # the handler runs here at the latest
             pass
     return real(self, *args, **kwargs)
 if SIG is not None:
-    setattr(click.Context, MOMENT, at_end)
+    setattr(owner, MOMENT, at_end)
 sys.argv = ["feedsvc", *sys.argv[1:]]
 from feedsvc.entry import main
 sys.exit(main())
 """
 
 
+def state_copy(environ: dict[str, str], name: str) -> dict[str, str]:
+    """``environ`` on a copy of its state DB (each run of a command that writes starts alike)."""
+    source = Path(environ["FEEDSVC_DATABASE__URL"].removeprefix("sqlite:///"))
+    copy = source.with_name(name)
+    copy.write_bytes(source.read_bytes())
+    return environ | {"FEEDSVC_DATABASE__URL": f"sqlite:///{copy}", "FIRED": str(copy) + ".fired"}
+
+
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("moment", ["exit", "close"])
+@pytest.mark.parametrize("moment", ["exit", "close", "do_close"])
 @pytest.mark.parametrize(
-    "argv", [["topics", "list"], ["db", "current"], ["topics", "export"]], ids=" ".join
+    "argv",
+    [
+        ["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"],
+        ["db", "upgrade"],
+        ["topics", "list"],
+    ],
+    ids=" ".join,
 )
 def test_a_signal_after_the_command_ended_leaves_its_result(
     env: dict[str, str],  # noqa: F811  (the imported fixture)
@@ -196,13 +214,20 @@ def test_a_signal_after_the_command_ended_leaves_its_result(
     sig: str,
     argv: list[str],
 ) -> None:
-    """Between the command's return and the root context's close the command's handler was
-    still armed: its interrupt rose where only Click caught it, "Aborted!" and exit 1 for a
-    command that had done its work (`topics list` hammered with SIGTERM, CI). Ignored now,
-    as while the interpreter exits: the command's output and exit 0."""
-    quiet = child(AT_END, env, *argv)  # no signal: the command's own output
-    done = child(AT_END, env | {"MOMENT": moment, "SIG": sig}, *argv)
+    """Between the command's return and the process's exit the command's handler was still
+    armed: its interrupt rose where only Click caught it ("Aborted!", exit 1: `topics list`
+    hammered with SIGTERM, CI) or inside the state DB's last close, after the work was done
+    (SQLAlchemy's "Exception closing connection" and its traceback, then "interrupted", exit
+    130: `import` hammered with SIGINT, CI, with every line stored). Ignored now, as while the
+    interpreter exits: the command's output and exit 0."""
+    quiet = child(AT_END, state_copy(env, "quiet.db"), *argv)  # no signal: its own output
+    signalled = state_copy(env, "signalled.db") | {"MOMENT": moment, "SIG": sig}
+    done = child(AT_END, signalled, *argv)
     assert quiet.returncode == 0, quiet.stderr
+    if moment == "do_close" and argv == ["topics", "list"]:
+        assert not Path(signalled["FIRED"]).exists()  # read by sqlite3 itself: no pool
+        return
+    assert Path(signalled["FIRED"]).exists()
     assert (done.returncode, done.stdout, done.stderr) == (0, quiet.stdout, quiet.stderr)
 
 

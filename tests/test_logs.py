@@ -9,10 +9,13 @@ import json
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine.default import DefaultDialect
 
 from feedsvc.logs import setup_logging
 
@@ -117,3 +120,50 @@ def test_brief_error_is_one_bounded_scrubbed_line(exc: BaseException, expected: 
 
     got = brief_error(exc, lambda text: text.replace("t0ken", "<token>"))
     assert got == expected and len(got) <= ERROR_CHARS
+
+
+class Cut(KeyboardInterrupt):
+    """A stand-in for the CLI's ``Terminated`` (a KeyboardInterrupt), raised by a close."""
+
+
+@pytest.mark.parametrize("secrets", [[], ["s3cr3t-token"]], ids=["no secrets", "secrets"])
+@pytest.mark.parametrize("raised", [KeyboardInterrupt, Cut], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupt_inside_the_pools_close_is_not_logged(
+    captured: io.StringIO,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    raised: type[KeyboardInterrupt],
+    secrets: list[str],
+) -> None:
+    """SQLAlchemy's pool logs an interrupt raised in a connection's close at ERROR with its
+    traceback, then raises it on: the CLI, which says the interrupt in one line, printed the
+    traceback above it (`import` hammered with SIGINT, CI). A real engine, a real close."""
+    to(captured, secrets=secrets)
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+    def interrupted(self: object, connection: object) -> None:
+        raise raised()
+
+    monkeypatch.setattr(DefaultDialect, "do_close", interrupted)
+    with pytest.raises(raised):
+        engine.dispose()
+    assert captured.getvalue() == ""
+
+
+def test_an_error_inside_the_pools_close_is_still_logged(
+    captured: io.StringIO, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to(captured)
+    engine = create_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as conn:
+        conn.execute(text("SELECT 1"))
+
+    def failed(self: object, connection: object) -> None:
+        raise OSError("disk I/O error")
+
+    monkeypatch.setattr(DefaultDialect, "do_close", failed)
+    engine.dispose()  # SQLAlchemy logs an Exception and goes on
+    assert "Exception closing connection" in captured.getvalue()
+    assert "disk I/O error" in captured.getvalue()

@@ -265,7 +265,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
 
 def state_database(settings: Settings) -> Database:
     """The state DB's engine for the running command, its connections closed when the command
-    ends, however it ends (its Click context's close: a return, ``fail``, Ctrl-C, SIGTERM).
+    ends, however it ends (the CLI's root context's close: a return, ``fail``, Ctrl-C, SIGTERM).
 
     Why here: :func:`feedsvc.cli.main` freezes the collector at exit, so a pooled connection
     still open then is never closed, and SQLite checkpoints its WAL into the database file and
@@ -278,7 +278,10 @@ def state_database(settings: Settings) -> Database:
 
     db = Database(settings.database.url, timeouts=settings.database.timeouts())
     if (ctx := click.get_current_context(silent=True)) is not None:
-        ctx.call_on_close(db.dispose)
+        # at the root context's close, after the command has ended (cli._Root.invoke): a
+        # signal during the close is then ignored; at the command's own close, it ended an
+        # `import` that had stored every line as "feedsvc: interrupted", exit 130 (CI)
+        ctx.find_root().call_on_close(db.dispose)
     return db
 
 
