@@ -50,10 +50,18 @@ class BaseFault:
     parameters: dict[str, Any] | None = None
     delay: float = 0.0
     deliver_first: bool = False  # record as delivered, then stall ``delay`` before answering
+    gate: threading.Event | None = None  # stall until the test sets it (:meth:`held`)
 
     @classmethod
     def slow(cls, delay: float) -> Self:
         return cls(delay=delay)
+
+    @classmethod
+    def held(cls, gate: threading.Event) -> Self:
+        """Stalled until the test sets ``gate`` (or the server stops: 503), then answered
+        normally: a call kept in flight for as long as the test acts, however loaded the
+        machine (a 3 s ``slow`` ran out while a correction was still being ingested, CI)."""
+        return cls(gate=gate)
 
     @classmethod
     def late(cls, delay: float) -> Self:
@@ -156,9 +164,22 @@ class FakeServer(Generic[K, F]):
             fault = queue.popleft() if queue and applies(queue[0]) else None
         if fault and fault.delay and not fault.deliver_first and not await self._stall(fault.delay):
             raise ApiError(503, self.unavailable)  # stopping: do not act after the test
+        if fault and fault.gate is not None and not await self._held(fault.gate):
+            raise ApiError(503, self.unavailable)
         if fault and fault.status:
             raise ApiError(fault.status, fault.description, fault.parameters)
         return fault
+
+    async def _held(self, gate: threading.Event, timeout: float = 120.0) -> bool:
+        """Wait until ``gate`` is set; False when the server stops first (or after ``timeout``
+        seconds: a test that never releases it fails instead of hanging)."""
+        assert self._stopping is not None
+        deadline = time.monotonic() + timeout
+        while not gate.is_set():
+            if self._stopping.is_set() or time.monotonic() > deadline:
+                return False
+            await asyncio.sleep(0.01)
+        return True
 
     async def _stall(self, seconds: float) -> bool:
         """Wait ``seconds``; False when cut short because the server is stopping."""

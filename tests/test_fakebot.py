@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import threading
 from collections.abc import AsyncIterator, Iterator
 
@@ -98,6 +99,17 @@ async def test_429_has_retry_after_header(fake: FakeBotAPI) -> None:
 async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, bot: Bot) -> None:
     fake.script(3, Fault.slow(0.2))
     assert (await bot.send_message(3, "slow")).message_id == 1
+
+
+async def test_a_held_call_stays_in_flight_until_released(fake: FakeBotAPI, bot: Bot) -> None:
+    gate = threading.Event()
+    fake.script(3, Fault.held(gate))
+    sending = asyncio.create_task(bot.send_message(3, "held"))
+    await fake.await_for(lambda: fake.in_flight == 1)
+    assert fake.messages(3) == [] and not sending.done()
+    gate.set()
+    assert (await sending).message_id == 1
+    assert [m.text for m in fake.messages(3)] == ["held"]
 
 
 async def test_slow_answer_beyond_timeout_times_out_undelivered(fake: FakeBotAPI, bot: Bot) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -545,10 +546,13 @@ async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent
     Now the edit waits for the send's outcome, then goes out."""
     first = fresh(1, title="Đang cập nhật Kiến Thụy", summary="Tin đang cập nhật về công an")
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
-    env.fake.script(PRIVATE, Fault.slow(3.0))
+    # in flight until released: a 3 s stall ran out on a loaded machine while the correction
+    # was still being ingested (CI), and the test saw "sent" where it meant to act in flight
+    release = threading.Event()
+    env.fake.script(PRIVATE, Fault.held(release))
     env.publish(first)
     settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
-    patient = TelegramSender(env.fake.token, base_url=env.fake.base_url, read_timeout=10)
+    patient = TelegramSender(env.fake.token, base_url=env.fake.base_url, read_timeout=60)
     await patient.start()
     d = Dispatcher(env.db, patient, VN, settings)
     task = asyncio.create_task(d.run())
@@ -558,8 +562,10 @@ async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent
                         updated_at=datetime.now(UTC))  # fmt: skip
         await asyncio.to_thread(env.publish, fixed)
         assert env.rows(deliveries.c.state) == [("sending",)]  # corrected while in flight
+        release.set()
         await _until(lambda: env.sent())
     finally:
+        release.set()
         d.stop()
         await task
         await patient.close()
