@@ -223,8 +223,10 @@ def deliver() -> None:
 
 
 def disarm() -> None:
-    """The command ended: signals from now on are ignored."""
-    _state.phase, _state.raiser = _DONE, None
+    """The command ended: signals from now on are ignored. Only an armed command's: before
+    one is armed (a usage error) they are still noted, for :func:`finish` to report."""
+    if _state.phase in (_RAISE, _STOPPING):
+        _state.phase, _state.raiser = _DONE, None
 
 
 def received() -> int | None:

@@ -33,9 +33,6 @@ from feedsvc.cli import (
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE
 from feedsvc.cli.match import match
 
-#: ``ctx.meta`` key: the command resolved has :mod:`.terminate`'s handling (not ``run``/``demo``)
-_ARMED = "feedsvc.signals_armed"
-
 
 class _UnopenableFile(click.FileError):
     """Click's "Could not open file" with the exit code of bad usage."""
@@ -66,7 +63,6 @@ class _Root(click.Group):
         name, command, rest = super().resolve_command(ctx, args)
         if command is not None and command.name not in terminate.OWN_HANDLING:
             ctx.call_on_close(terminate.install())
-            ctx.meta[_ARMED] = True
             terminate.deliver()  # a signal during the imports ends the command now
         return name, command, rest
 
@@ -79,8 +75,7 @@ class _Root(click.Group):
                 # Armed until the root context's close, one that came after this returned
                 # raised where only Click caught it: "Aborted!", exit 1 (`topics list` in CI).
                 # Inside the outer try: one raised before this line is still reported below.
-                if ctx.meta.get(_ARMED):
-                    terminate.ended()
+                terminate.ended()  # a no-op unless a command was armed
         except click.FileError as exc:
             # a file named on the command line that cannot be opened is bad usage (exit 2), as
             # Click says of a FILE argument; only an output file opened late (lazily: `topics
