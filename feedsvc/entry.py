@@ -224,9 +224,15 @@ def deliver() -> None:
 
 def disarm() -> None:
     """The command ended: signals from now on are ignored. Only an armed command's: before
-    one is armed (a usage error) they are still noted, for :func:`finish` to report."""
+    one is armed (a usage error) they are still noted, for :func:`finish` to report.
+
+    The record of the interrupt its signal raised is dropped too: kept, it kept alive what the
+    interrupt's traceback holds, such as a log handler it cut short after ``logging`` had
+    registered it, which ``logging.shutdown`` then tripped over at exit ("Exception ignored in
+    atexit callback", CI)."""
     if _state.phase in (_RAISE, _STOPPING):
         _state.phase, _state.raiser = _DONE, None
+        _state.raised = _state.redeliver = None
 
 
 def received() -> int | None:

@@ -10,6 +10,10 @@ moment in question, so the race is hit every time, not once in hundreds of runs)
   generator closed by the collector, a ``gc`` callback): Python printed "Exception ignored in"
   with a traceback, dropped the ``KeyboardInterrupt`` and the command ran on to exit 0
   (``test_cli_signals_repeated``, once).
+
+And one that left something half-built: raised inside ``logging`` as a handler was built, the
+interrupt left it registered for ``logging.shutdown`` without its lock or stream, and the
+command's line was followed by an atexit traceback (``test_cli_signals_repeated``, once).
 """
 
 from __future__ import annotations
@@ -229,6 +233,97 @@ def test_a_signal_after_the_command_ended_leaves_its_result(
         return
     assert Path(signalled["FIRED"]).exists()
     assert (done.returncode, done.stdout, done.stderr) == (0, quiet.stdout, quiet.stderr)
+
+
+#: Runs the console script with ``ARGV``, sending ``SIG`` to itself (once) inside ``logging``
+#: at ``MOMENT`` (a function of the module's, or ``Class.method``) as the command sets up its
+#: logging (or, with ``INSIDE``, in a method of that class): then touches ``FIRED``.
+IN_LOGGING = """
+import logging, os, signal, sys
+MOMENT, SIG = os.environ["MOMENT"], getattr(signal, os.environ["SIG"])
+INSIDE = os.environ.get("INSIDE", "setup_logging")
+owner_name, _, name = MOMENT.rpartition(".")
+owner = getattr(logging, owner_name) if owner_name else logging
+real = getattr(owner, name)
+def at_moment(*args, **kwargs):
+    out = real(*args, **kwargs)
+    if not os.path.exists(os.environ["FIRED"]) and any(
+        INSIDE in (type(f.f_locals.get("self")).__name__, f.f_code.co_name)
+        for f in iter_frames(sys._getframe(1))
+    ):
+        open(os.environ["FIRED"], "w").close()
+        os.kill(os.getpid(), SIG)
+        for _ in range(100):  # the handler runs here at the latest
+            pass
+    return out
+def iter_frames(frame):
+    while frame is not None:
+        yield frame
+        frame = frame.f_back
+setattr(owner, name, at_moment)
+sys.argv = ["feedsvc", *sys.argv[1:]]
+from feedsvc.entry import main
+sys.exit(main())
+"""
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    "moment",
+    ["_addHandlerRef", "Handler.createLock", "Filterer.addFilter", "Logger.setLevel"],
+)
+@pytest.mark.parametrize(
+    "argv",
+    [["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"], ["topics", "list"]],
+    ids=" ".join,
+)
+def test_a_signal_while_logging_is_set_up_ends_the_command_in_one_line(
+    env: dict[str, str],  # noqa: F811  (the imported fixture)
+    moment: str,
+    sig: str,
+    argv: list[str],
+) -> None:
+    """Raised inside ``logging`` as the command built its handler, the command's interrupt
+    could leave that handler registered for ``logging.shutdown`` without its lock: the
+    command's line, then "Exception ignored in atexit callback" and an ``AttributeError``
+    traceback (`import` hammered with signals, CI). Now the set-up is whole first: the one
+    line, 130/143, nothing done."""
+    signalled = state_copy(env, "signalled.db") | {"MOMENT": moment, "SIG": sig}
+    done = child(IN_LOGGING, signalled, *argv)
+    assert Path(signalled["FIRED"]).exists()  # the signal was sent at that moment
+    code, line = WORDS[sig]
+    assert (done.returncode, done.stdout, done.stderr.strip()) == (code, "", line)
+    listed = child(IN_LOGGING, signalled, "topics", "list")  # FIRED: no signal this time
+    assert listed.returncode == 0, listed.stderr
+    assert "kt" not in listed.stdout.split(), listed.stdout
+
+
+@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize(
+    ("handler", "moment"),
+    [
+        ("NullHandler", "_addHandlerRef"),  # its createLock is its own, and can't be cut
+        ("Bridge", "_addHandlerRef"),
+        ("Bridge", "Handler.createLock"),
+    ],
+)
+def test_a_signal_while_a_command_builds_a_log_handler_ends_it_in_one_line(
+    env: dict[str, str],  # noqa: F811  (the imported fixture)
+    handler: str,
+    moment: str,
+    sig: str,
+) -> None:
+    """The same moments in a handler a command builds as it works (an Apprise URL checked:
+    ``channels.apprise_logs``, its bridge built as the module is imported, its NullHandler
+    as it is installed), where no hold can be: the interrupt that stopped the command no
+    longer keeps the half-built handler alive for ``logging.shutdown`` to trip over."""
+    signalled = state_copy(env, "signalled.db") | {"MOMENT": moment, "SIG": sig}
+    signalled["INSIDE"] = handler
+    argv = ["subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--topic", "kt"]
+    done = child(IN_LOGGING, signalled, *argv)
+    assert Path(signalled["FIRED"]).exists()
+    code, line = WORDS[sig]
+    assert (done.returncode, done.stdout, done.stderr.strip()) == (code, "", line)
 
 
 @pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])

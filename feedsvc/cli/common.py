@@ -212,9 +212,23 @@ def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings
 
 
 def configure_logging(settings: Settings) -> None:
-    from feedsvc.logs import setup_logging
+    """The process's logging set up from ``settings``, with SIGINT and SIGTERM held meanwhile.
 
-    setup_logging(settings.log.level, settings.log.format, _secrets(settings))
+    Why held: a command's signal raises at whatever bytecode runs, and inside ``logging`` that
+    can be the moment a handler is registered for ``logging.shutdown`` but has no lock yet;
+    the command then ended in its one line, followed by "Exception ignored in atexit callback"
+    and an ``AttributeError`` traceback (`import` hammered with signals, CI). Held, the signal
+    is raised once the set-up is whole (:mod:`feedsvc.signal_hold`)."""
+    from feedsvc.logs import setup_logging
+    from feedsvc.signal_hold import SignalHold
+
+    secrets = _secrets(settings)  # reads token files: not held
+    hold = SignalHold()
+    hold.hold()
+    try:
+        setup_logging(settings.log.level, settings.log.format, secrets)
+    finally:
+        hold.release()
 
 
 def _secrets(settings: Settings) -> list[str]:
