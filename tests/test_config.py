@@ -657,3 +657,52 @@ def test_a_secret_holding_an_invisible_character_is_refused(tmp_path: Path, cont
         load_config(write(tmp_path, f'[admin]\ntoken_file = "{secret}"\n'))
     [problem] = refused.value.problems
     assert problem.key == "admin.token_file" and "invisible character (U+" in problem.message
+
+
+SECRET_FILE_KEYS = [
+    "telegram.token_file", "admin.token_file", "zalo.token_file", "zalo.webhook_secret_file",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", [["config", "check"], ["status"]])
+@pytest.mark.parametrize("target", ["fifo", "/dev/zero", "large"])
+@pytest.mark.parametrize("key", SECRET_FILE_KEYS)
+def test_a_secret_file_that_is_a_pipe_a_device_or_huge_is_a_problem_at_once(
+    tmp_path: Path, key: str, target: str, command: list[str]
+) -> None:
+    """``admin.token_file`` or ``zalo.webhook_secret_file`` naming a FIFO made ``config check``
+    (the admin token's length warning, the Zalo secret's length check read the file
+    themselves) and, for the webhook secret, ``status`` wait for ever; ``/dev/zero`` read until
+    memory ran out (a ``MemoryError`` traceback). Each secret file is now one problem naming
+    its key, exit 2, in a real process; a file larger than any secret is not read whole."""
+    import resource
+    import subprocess
+    import sys
+
+    def bounded_memory() -> None:  # a regression reads /dev/zero: fail, never take the machine
+        resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+    if target == "fifo":
+        path = tmp_path / "secret"
+        os.mkfifo(path)
+    elif target == "large":
+        path = tmp_path / "secret"
+        path.write_text("x" * (1 << 20), encoding="utf-8")
+    else:
+        path = Path(target)
+    section, name = key.split(".")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")} | {
+        f"FEEDSVC_{section.upper()}__{name.upper()}": str(path),
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
+    }
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *command],
+            env=env, cwd=tmp_path, capture_output=True, text=True, timeout=30,
+            preexec_fn=bounded_memory,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"feedsvc {' '.join(command)} with {key} = {target} did not end in 30 s")
+    assert done.returncode == 2, done.stderr
+    output = done.stdout + done.stderr
+    assert key in output and "Traceback" not in output and "x" * 100 not in output

@@ -27,6 +27,7 @@ from pydantic import (
     model_validator,
 )
 
+from feedsvc.config.secret_file import read_secret_file
 from feedsvc.config.urls import (
     absolute_url,
     check_state_backend,
@@ -391,10 +392,3 @@ def _secret(value: SecretStr | None, path: Path | None) -> str | None:
     if path is not None:
         return read_secret_file(path) or None
     return None
-
-
-def read_secret_file(path: Path) -> str:
-    """A secret file's text as the service uses it: UTF-8, a leading BOM dropped (Notepad
-    writes one; it was part of the admin token, and every login was refused), its ends
-    stripped. Raises ``OSError``/``UnicodeDecodeError``."""
-    return path.read_text(encoding="utf-8-sig").strip()

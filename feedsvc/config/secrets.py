@@ -10,8 +10,9 @@ import unicodedata
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from feedsvc.config.models import Settings, read_secret_file
+from feedsvc.config.models import Settings
 from feedsvc.config.problems import Problem
+from feedsvc.config.secret_file import read_secret_file
 from feedsvc.config.sources import read_toml
 
 SECRET_KEYS = (
@@ -31,7 +32,7 @@ def _secret_file_problem(path: Path) -> str | None:
     if not path.is_file():
         return f"file not found: {path}" if not path.exists() else f"{path} is not a regular file"
     try:
-        path.read_bytes().decode("utf-8")
+        read_secret_file(path)  # as the service reads it: a size past any secret's is refused
     except OSError as exc:
         return f"cannot read {path}: {exc.strerror}"
     except UnicodeDecodeError:
