@@ -149,3 +149,39 @@ def test_source_check_never_prints_the_source_password(tmp_path: Path, url: str)
     code, output = cli(tmp_path, "config", "show", **env)
     assert code == 0 and SECRET not in output
     assert "***" in json.loads(output)["source"]["url"]
+
+
+#: A password holding an '@' not written %40: SQLAlchemy's pattern ends it at the first '@' and
+#: reads the rest as the host, which every command then printed ("u:***@Value-9f8e7d@host").
+HEAD, TAIL = SECRET.split("-", 1)
+UNENCODED_AT = [
+    f"postgresql://postgres:{HEAD}@{TAIL}@127.0.0.1:{{port}}/x",
+    f"postgresql+psycopg://postgres:{HEAD}@{TAIL}@127.0.0.1:{{port}}/x?sslmode=disable",
+    f"postgresql://postgres:{HEAD}@{TAIL}@[::1]:{{port}}/x",
+    f"postgresql://postgres:{HEAD}@{TAIL}@/x?host=127.0.0.1&port={{port}}",
+    f"mysql+pymysql://root:{HEAD}@{TAIL}@127.0.0.1:{{port}}/test",
+]
+
+
+@pytest.mark.parametrize("url", UNENCODED_AT)
+def test_a_password_with_an_unencoded_at_is_refused_and_never_printed(
+    tmp_path: Path, url: str
+) -> None:
+    """Part of such a password (the text after its '@') was shown by ``config show``,
+    ``status``, ``topics list``, ``db upgrade`` and ``run`` (the masked URL and the driver's
+    "failed to resolve host '…@127.0.0.1'"). It is now a configuration problem naming the
+    key and how to write the '@', exit 2, for the state DB and the source alike."""
+    url = url.format(port=free_port())
+    state = f"sqlite:///{tmp_path}/state.db"
+    key, env = (
+        ("source.url", {"FEEDSVC_DATABASE__URL": state, "FEEDSVC_SOURCE__URL": url})
+        if url.startswith("mysql")
+        else ("database.url", {"FEEDSVC_DATABASE__URL": url})
+    )
+    commands = [["config", "check"], ["config", "show"], ["status"], ["topics", "list"],
+                ["db", "upgrade"], ["source", "check"], ["run", "--no-http"]]  # fmt: skip
+    for argv in commands:
+        code, output = cli(tmp_path, *argv, **env)
+        assert code == 2, (argv, output)
+        assert f"{key}: holds more than one '@' before the host" in output, (argv, output)
+        assert "%40" in output and TAIL not in output and HEAD not in output, (argv, output)

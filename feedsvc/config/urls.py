@@ -31,10 +31,12 @@ def check_url(value: str) -> None:
             raise ValueError(problem)
         if "?" not in value:
             return
-    from feedsvc.db.urls import port_problem, psycopg_url
+    from feedsvc.db.urls import port_problem, psycopg_url, userinfo_problem
 
     if not value.startswith("sqlite"):
-        problem = port_problem(value)  # before SQLAlchemy, whose int() says "invalid literal"
+        # before SQLAlchemy, whose int() says "invalid literal" and whose host is a password's
+        # tail after an unencoded '@'
+        problem = userinfo_problem(value) or port_problem(value)
         if problem is not None:
             raise ValueError(problem)
     if (parsed := psycopg_url(value)) is not None:

@@ -19,7 +19,7 @@ against SQLAlchemy's own.
 ``status``, ``source check``, schema errors): the userinfo password and every query value whose
 key names a password (``password``, PyMySQL's ``passwd``, libpq's ``sslpassword``: any key with
 "pass" in it) as ``***``. :func:`port_problem` is the one check of a URL's ports, each host's
-in a multi-host URL.
+in a multi-host URL; :func:`userinfo_problem` of an ``@`` a password holds unencoded.
 """
 
 from __future__ import annotations
@@ -230,4 +230,22 @@ def port_problem(url: str) -> str | None:
             return "the query's port is not a number (a TCP port is 1-65535)"
         if int(text) not in PORTS:
             return "the query's port is out of range (a TCP port is 1-65535)"
+    return None
+
+
+def userinfo_problem(url: str) -> str | None:
+    """Why ``url``'s user and password cannot be what was meant, or None: a second ``@``
+    before the host (``postgresql://user:p@ss@host/db``, a password holding ``@`` not written
+    ``%40``). SQLAlchemy's pattern ends the password at the first ``@`` and takes the rest of it
+    as the host: every command printed that rest, ``postgresql://user:***@ss@host/db``, and the
+    driver's "failed to resolve host 'ss@host'", so part of the password was shown. Never
+    repeats any of it."""
+    m = _URL.match(url)
+    if m is None or m["username"] is None:
+        return None
+    if "@" in (m["ipv4host"] or "") or "@" in (m["ipv6host"] or ""):
+        return (
+            "holds more than one '@' before the host: a user name or password holding '@' "
+            "must write it as %40 (e.g. postgresql://user:p%40ss@host/db)"
+        )
     return None
