@@ -228,3 +228,35 @@ async def test_a_long_tick_making_progress_is_not_reported_one_that_stops_is(
         assert await jobs.stop(timeout=5) == []
     told = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
     assert len(told) == 1 and told[0].startswith("job ingest has made no progress for"), told
+
+
+@pytest.mark.parametrize("base_url", ["https://tg-proxy.example.vn", "https://api.telegram.org"])
+def test_a_bot_tokens_secret_half_is_never_logged(tmp_path: Path, base_url: str) -> None:
+    """A ``telegram.base_url`` without ``/bot`` (the token is appended to it as it is) made the
+    token's ``<bot id>:`` the end of the host and its secret half the port: httpx refused the
+    URL with ``InvalidURL("Invalid port: '<the secret half>'")``, which the bot logged at every
+    retry, and the log filter blanked only the whole token. No network is reached: the URL is
+    refused before any connection."""
+    secret = "AAFsecretHALFxyz_-0912345678"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+            "FEEDSVC_TELEGRAM__TOKEN": f"123456:{secret}",
+            "FEEDSVC_TELEGRAM__BASE_URL": base_url}  # fmt: skip
+    log_file = tmp_path / "run.log"
+    with log_file.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-http"],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(
+                lambda: proc.poll() is not None
+                or log_file.read_text("utf-8").count("cannot start polling") >= 2,
+                60, "the bot to retry once, or a refusal",
+            )  # fmt: skip
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+    text = log_file.read_text("utf-8")
+    assert secret not in text and "secretHALF" not in text, text
+    assert "Traceback" not in text, text

@@ -233,7 +233,10 @@ def configure_logging(settings: Settings) -> None:
 
 def _secrets(settings: Settings) -> list[str]:
     """Values the log filter blanks wherever they appear: tokens, and the passwords in the DB
-    URLs (userinfo and query; a driver's error text could one day repeat one)."""
+    URLs (userinfo and query; a driver's error text could one day repeat one). A Telegram
+    token's secret half (after ``<bot id>:``) is blanked on its own too: a ``telegram.base_url``
+    without ``/bot`` split the token in the request URL, and httpx's error, logged by the bot
+    at every retry, named that half alone (``InvalidURL("Invalid port: 'AAF…'")``)."""
     from feedsvc.db.urls import url_secrets
 
     urls = (settings.database.url, settings.source.url)
@@ -250,6 +253,8 @@ def _secrets(settings: Settings) -> list[str]:
             value = None
         if value:
             out.append(value)
+            if getter == settings.telegram_token and ":" in value:
+                out.append(value.split(":", 1)[1])
     return out
 
 
