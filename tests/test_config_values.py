@@ -404,7 +404,36 @@ def test_every_http_url_setting_is_checked(tmp_path: Path, key: str, value: str)
 @pytest.mark.parametrize("key", http_url_settings())
 def test_good_http_urls_pass(tmp_path: Path, key: str, value: str) -> None:
     section, name = key.split(".")
+    if key == "telegram.base_url" and not value.endswith("/bot"):
+        value += "/bot"  # the token is appended to it: its own rule, the next test
     assert check(write(tmp_path, ""), **{f"FEEDSVC_{section.upper()}__{name.upper()}": value}) == (
         0,
         [],
     )
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://api.telegram.org", "https://api.telegram.org/", "https://api.telegram.org/bot/",
+     "http://127.0.0.1:8081", "https://tg-proxy.example.vn/telegram"],
+)  # fmt: skip
+def test_a_telegram_base_url_without_bot_is_refused(tmp_path: Path, value: str) -> None:
+    """The token is appended to ``telegram.base_url`` as it is: ``https://api.telegram.org``
+    passed ``config check``, and ``run``'s bot then asked ``https://api.telegram.org123456:AAF…
+    /getMe``, an invalid URL, at every retry for ever. Zalo's base URL takes ``/bot<TOKEN>``
+    itself (``zalo.base_url`` stays any http(s) URL)."""
+    code, lines = check(write(tmp_path, ""), FEEDSVC_TELEGRAM__BASE_URL=value)
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith("telegram.base_url: must end in /bot"), lines
+    assert check(write(tmp_path, ""), FEEDSVC_ZALO__BASE_URL=value) == (0, [])
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["https://api.telegram.org/bot", "http://127.0.0.1:8081/bot", "https://p.example/tg/bot",
+     "https://p.example/x/bot{token}/"],
+)  # fmt: skip
+def test_a_telegram_base_url_ending_in_bot_or_placing_the_token_passes(
+    tmp_path: Path, value: str
+) -> None:
+    assert check(write(tmp_path, ""), FEEDSVC_TELEGRAM__BASE_URL=value) == (0, [])

@@ -14,6 +14,7 @@ from feedsvc.config.models import Settings
 from feedsvc.config.problems import Problem
 from feedsvc.config.secret_file import read_secret_file
 from feedsvc.config.sources import read_toml
+from feedsvc.config.urls import bot_api_base_problem
 
 SECRET_KEYS = (
     ("telegram", "token"), ("admin", "token"), ("zalo", "token"), ("zalo", "webhook_secret"),
@@ -137,9 +138,11 @@ def secret_value(settings: Settings, section: str, key: str) -> str | None:
         return None
 
 
-def _token_in_base_url(settings: Settings) -> list[Problem]:
+def _base_url_problems(settings: Settings) -> list[Problem]:
     """A bot token pasted into its ``base_url`` (the Bot API URL copied whole): the token went
-    into the request path twice, every call failed, and ``config show`` printed it."""
+    into the request path twice, every call failed, and ``config show`` printed it. Else a
+    ``telegram.base_url`` the token cannot be appended to (:func:`bot_api_base_problem`); said
+    here, after the token's own problem, which is the one to fix first."""
     problems = []
     for section in ("telegram", "zalo"):
         token = secret_value(settings, section, "token")
@@ -157,6 +160,8 @@ def _token_in_base_url(settings: Settings) -> list[Problem]:
                 f"holds the bot token, which feedsvc adds itself: set it to the Bot API's "
                 f"address only (the default is {default})",
             ))  # fmt: skip
+        elif section == "telegram" and (problem := bot_api_base_problem(base)) is not None:
+            problems.append(Problem("telegram.base_url", problem))
     return problems
 
 
@@ -226,6 +231,6 @@ def secret_problems(settings: Settings) -> list[Problem]:
             if problem is not None:
                 problems.append(Problem(key, problem))
     problems.extend(_secret_text_problems(settings))
-    problems.extend(_token_in_base_url(settings))
+    problems.extend(_base_url_problems(settings))
     problems.extend(_zalo_problems(settings))
     return problems

@@ -123,6 +123,29 @@ def absolute_url(value: str) -> str:
     return value
 
 
+#: What python-telegram-bot replaces with the token in a base URL (``telegram._bot``); any
+#: other base URL gets the token appended to it as it is.
+_TOKEN_INSERTIONS = ("{token}", "{TOKEN}", "{bot_token}", "{BOT_TOKEN}", "{bot-token}",
+                     "{BOT-TOKEN}")  # fmt: skip
+
+
+def bot_api_base_problem(value: str) -> str | None:
+    """Why ``telegram.base_url`` (an absolute URL: :func:`absolute_url`) cannot be the Bot
+    API's base, or None: its path must end in ``/bot``, as the Bot API's
+    (``https://api.telegram.org/bot``) and a local Bot API server's
+    (``http://127.0.0.1:8081/bot``) do, or it marks where the token goes (``{token}``). The
+    token is appended to any other as it is: ``https://api.telegram.org`` made
+    ``https://api.telegram.org123456:AAF…/getMe``, the bot retried an invalid URL for ever
+    while ``config check`` said OK, and the error named the token's secret half as the port."""
+    if value.endswith("/bot") or any(i in value for i in _TOKEN_INSERTIONS):
+        return None
+    return (
+        "must end in /bot, the Bot API's path, after which the token is added as it is "
+        "(…/bot<TOKEN>/getMe): e.g. https://api.telegram.org/bot, or http://127.0.0.1:8081/bot "
+        "for a local Bot API server"
+    )
+
+
 def public_base_url(value: str) -> str:
     """``http.public_url``: :func:`absolute_url`, and a base other addresses are appended to
     (``<public_url>/feeds/x.rss``), so no query or fragment (``https://x.vn/rss?a=1`` became
