@@ -456,6 +456,32 @@ def test_a_new_db_with_other_tables_is_still_initialised(
     assert code == 0, output
 
 
+@pytest.mark.parametrize("tables", [("articles",), ("topics", "users"), ("chats", "subscriptions")])
+def test_another_applications_tables_of_feedsvcs_names_are_not_called_feedsvcs(
+    backend_url: str, monkeypatch: pytest.MonkeyPatch, tables: tuple[str, ...]
+) -> None:
+    """A CMS's database given as ``database.url`` (its own ``articles`` table, no revision)
+    was said to have "feedsvc's tables but no schema revision recorded", with the advice to
+    insert the revision the tables are at: `db upgrade` would then have migrated the CMS's
+    tables. It is now "not a feedsvc state DB", naming ``source.url``, and nothing is written,
+    on both read paths (the driver-only one of ``status``/``topics list`` and SQLAlchemy's)."""
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", backend_url)
+    engine = create_engine(backend_url)
+    with engine.begin() as conn:
+        for table in tables:
+            conn.execute(text(f"CREATE TABLE {table} (id INTEGER, name TEXT)"))
+    for argv in [*SCHEMA_READERS, ["import", "-"], ["db", "current"]]:
+        code, output = invoke(argv)
+        assert code == 1, (argv, output)
+        line = output.splitlines()[-1]
+        assert "is not a feedsvc state DB" in line and "source.url" in line, (argv, line)
+        assert "feedsvc's tables but" not in line and "insert it" not in line, (argv, line)
+    from sqlalchemy import inspect
+
+    assert sorted(inspect(engine).get_table_names()) == sorted(tables)  # nothing written
+    engine.dispose()
+
+
 # -- an output file that cannot be written -------------------------------------------------
 
 

@@ -47,6 +47,15 @@ FIRST_TABLES = (
     "articles", "article_topics", "chats", "deliveries", "feed_snapshots", "leases",
     "rate_buckets", "source_articles", "source_cursors", "subscriptions", "topics",
 )  # fmt: skip
+
+
+def first_tables(present: int) -> tuple[bool, bool]:
+    """``(orphaned, foreign)`` of :class:`SchemaStatus` for a DB with no revision recorded
+    that has ``present`` of :data:`FIRST_TABLES`: all of them is feedsvc's schema with its
+    revision lost, some of them another application's tables of the same names."""
+    return present == len(FIRST_TABLES), 0 < present < len(FIRST_TABLES)
+
+
 #: Shown of a revision read from the DB (alembic_version holds any text): at most this long.
 SHOWN_REVISION = 40
 
@@ -72,12 +81,17 @@ class SchemaStatus:
     revision: str | None  # None: no revision recorded (no file, an empty DB, a lost one)
     head: str
     where: str  # the DB URL with any password masked
-    #: feedsvc's tables are there (:data:`FIRST_TABLES`) although no revision is recorded
+    #: feedsvc's tables are there (every one of :data:`FIRST_TABLES`) although no revision is
+    #: recorded
     orphaned: bool = False
     #: PostgreSQL: no schema of the search_path exists (``current_schema()`` is NULL), so
     #: there is nowhere to create the tables: "not initialised" sent the operator to `db
     #: upgrade`, which failed on "no schema has been selected to create in"
     no_schema: bool = False
+    #: Some of :data:`FIRST_TABLES`' names but not all, and no revision: another application's
+    #: database (a CMS's ``articles``, ``topics``), which "has feedsvc's tables" sent the
+    #: operator to insert a revision into, so that `db upgrade` would migrate its tables
+    foreign: bool = False
 
     @property
     def current(self) -> bool:
@@ -87,7 +101,7 @@ class SchemaStatus:
     def upgradable(self) -> bool:
         """Whether `db upgrade` knows where to start: a new DB, or an older known revision."""
         if self.revision is None:
-            return not self.orphaned and not self.no_schema
+            return not self.orphaned and not self.no_schema and not self.foreign
         return self.revision in known_revisions() and self.revision < self.head
 
     def newer(self) -> bool:
@@ -111,6 +125,13 @@ class SchemaStatus:
                 "needs: restore alembic_version from a backup (or, if you know the revision the "
                 "tables are at, insert it there), or move this DB away and run `feedsvc db "
                 "upgrade` for a new one"
+            )
+        if self.revision is None and self.foreign:
+            return (
+                f"{where} is not a feedsvc state DB: it has tables named as some of feedsvc's "
+                "(articles, topics, …) but not the others, and no schema revision: database.url "
+                "may name another application's database (the CMS's belongs in source.url); set "
+                "it to feedsvc's own state DB, or a new one, and run `feedsvc db upgrade`"
             )
         if self.revision is None and self.no_schema:
             return (
@@ -296,11 +317,12 @@ def schema_status(db: Database) -> SchemaStatus:
             if found.has_table("alembic_version"):
                 revision = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
             if revision is None:
-                orphaned = any(found.has_table(name) for name in FIRST_TABLES)
+                present = sum(found.has_table(name) for name in FIRST_TABLES)
                 no_schema = db.dialect == "postgresql" and (
                     conn.execute(text("SELECT current_schema()")).scalar() is None
                 )
-                return SchemaStatus(None, head, where, orphaned, no_schema)
+                orphaned, foreign = first_tables(present)
+                return SchemaStatus(None, head, where, orphaned, no_schema, foreign)
     except DatabaseError as exc:
         if on_disk and "file is not a database" in str(exc.orig):
             raise SchemaError(not_a_database(where)) from None

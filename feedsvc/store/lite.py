@@ -33,6 +33,7 @@ from feedsvc.db.revision import (
     LocationError,
     SchemaError,
     SchemaStatus,
+    first_tables,
     head_revision,
     not_a_database,
     sqlite_location_problem,
@@ -144,14 +145,15 @@ def _check_revision(reader: Reader, where: str) -> None:
     if reader.rows(_HAS_VERSION_TABLE[reader.backend])[0][0]:
         rows = reader.rows("SELECT version_num FROM alembic_version")
         revision = None if not rows or rows[0][0] is None else str(rows[0][0])
-    orphaned = False
-    if revision is None:  # feedsvc's tables with their revision lost?
+    present = 0
+    if revision is None:  # feedsvc's tables with their revision lost, or another app's?
         names = ", ".join(f"'{name}'" for name in FIRST_TABLES)
-        orphaned = bool(reader.rows(_FIRST_TABLES[reader.backend].format(names=names))[0][0])
+        present = int(reader.rows(_FIRST_TABLES[reader.backend].format(names=names))[0][0])
+    orphaned, foreign = first_tables(present)
     no_schema = False
     if revision is None and reader.backend == "postgresql":  # nowhere to create the tables?
         no_schema = reader.rows("SELECT current_schema()")[0][0] is None
-    problem = SchemaStatus(revision, head_revision(), where, orphaned, no_schema).problem()
+    problem = SchemaStatus(revision, head_revision(), where, orphaned, no_schema, foreign).problem()
     if problem is not None:
         raise SchemaError(problem)
 
