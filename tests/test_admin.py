@@ -777,3 +777,46 @@ def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
         page = client.get(path).text
         assert f"{words} (Forbidden: bot was kicked)" in page, path
         assert "blocked|" not in page and "văn bản cũ, trước khi có mã" in page, path
+
+
+CHAT_FIELDS = re.compile(r'name="(digest|quiet)"[^>]*value="([^"]*)"|name="silent"( checked)?')
+
+
+def test_a_head_is_the_get_it_asks_for_never_a_form_sent(
+    served: tuple[TestClient, Service],
+) -> None:
+    """Starlette routes a HEAD to every GET route; the admin took it for a POST the guard never
+    checked: ``HEAD /admin/chats/N`` (no CSRF token) reset the chat's digest, quiet hours and
+    silence, a topic editor's HEAD was a 422 save, the login page's a 403 and a page's HEAD
+    without a session a 401 instead of the login redirect. A HEAD answers as its GET."""
+    client, service = served
+    seed_delivery(service, "failed")
+    for path in ("/admin/login", "/admin/topics", "/admin/chats/-100", "/admin/status"):
+        get = client.get(path, follow_redirects=False)
+        head = client.head(path, follow_redirects=False)
+        assert (head.status_code, head.headers.get("location")) == (
+            get.status_code,
+            get.headers.get("location"),
+        ), path
+    login(client)
+    create_topic(client, "kt", "Kiến Thụy", '"Kiến Thụy"')
+    chat = {"digest": "08:00", "quiet": "22:00-06:00", "silent": "on"}
+    sent = client.post(
+        "/admin/chats/-100", data=chat | {"csrf": csrf_of(client)}, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    before = CHAT_FIELDS.findall(client.get("/admin/chats/-100").text)
+    assert ("digest", "08:00", "") in before and ("", "", " checked") in before
+    for path in (
+        "/admin/chats/-100",
+        "/admin/topics/new",
+        "/admin/topics/kt/edit",
+        "/admin/topics",
+        "/admin/login",
+        "/admin/deliveries",
+    ):
+        get = client.get(path, follow_redirects=False)
+        head = client.head(path, follow_redirects=False)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+    assert CHAT_FIELDS.findall(client.get("/admin/chats/-100").text) == before
