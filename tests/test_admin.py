@@ -4,6 +4,7 @@ preview endpoint, and the operator actions (pause, delete, re-send a dead letter
 from __future__ import annotations
 
 import html
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -448,6 +449,30 @@ def test_preview_reports_the_parser_error_with_its_position(client: TestClient) 
     assert client.post("/admin/preview", json={"query": " "}, headers=headers).json() == {
         "empty": True
     }
+
+
+@pytest.mark.parametrize(
+    ("query", "char"),
+    [
+        ("\u202eKiến Thụy", "U+202E"),  # a bidi override pasted with a name
+        ('"Kiến Thụy" \u2066OR Đồ Sơn', "U+2066"),
+        ("Kiến\x00", "U+0000"),
+        ("Kiến \x07Thụy", "U+0007"),
+        ("Kiến \ud800", "U+D800"),  # "\ud800" in the script's JSON
+    ],
+)
+def test_preview_refuses_what_the_save_refuses(client: TestClient, query: str, char: str) -> None:
+    """The preview matched a query holding a character the save refuses ("1 article
+    matches"), and Save then refused it: the preview now says the save's refusal, placed."""
+    login(client)
+    headers = {"X-CSRF-Token": csrf_of(client), "Content-Type": "application/json"}
+    body = json.dumps({"query": query})  # ASCII escapes: "\ud800" as the script sends it
+    data = client.post("/admin/preview", content=body, headers=headers).json()
+    assert "count" not in data and char in data["error"], data
+    assert data["position"] == query.index(chr(int(char[2:], 16)))
+    if char != "U+D800":  # a form cannot carry a lone surrogate: its own 400
+        saved = create_topic(client, "refused", "Kiến Thụy", query)
+        assert saved.status_code == 422 and html.escape(data["error"]) in saved.text
 
 
 @pytest.mark.parametrize(
