@@ -32,6 +32,7 @@ from feedsvc.pages import (
     page_article,
     qr_svg,
     render_index,
+    render_missing,
     render_topic,
     subscribe_links,
 )
@@ -152,6 +153,9 @@ class FakeBackend:
             return None
         body = render_topic(Translator("vi"), PAGES, topic)
         return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def missing_page(self, slug: str) -> bytes:
+        return render_missing(Translator("vi"), PAGES, slug)
 
 
 @pytest.fixture

@@ -32,6 +32,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " text), so every topic is shown. Type your search again.",
     ),
     "reader.all_topics": ("Xem tất cả chủ đề", "See every topic"),
+    "reader.missing_title": ("Không có chủ đề {slug} — {site}", "No topic {slug} — {site}"),
+    "reader.missing_hint": (
+        "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",
+        "It may have been renamed, switched off or removed.",
+    ),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),
     "reader.find": ("Tìm", "Search"),

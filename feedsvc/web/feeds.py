@@ -235,8 +235,22 @@ def feed_routes(
         if snapshot is None:
             if (stored := stored_slug(slug, backend.page)) is not None:
                 return moved(request, f"/topics/{stored}")
-            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+            return missing(request, slug)
         return serve(request, snapshot)
+
+    def missing(request: Request, slug: str) -> Response:
+        """``/topics/{slug}`` naming no enabled topic: for a browser (an ``Accept`` naming
+        HTML) the site's page saying so, with the way to every topic; a reader following an
+        old link got one plain-text line and no way on. Anything else (curl, a script, a feed
+        reader) keeps the one line, its controls escaped. Cached briefly, by ``Accept``."""
+        if "text/html" in request.headers.get("accept", ""):
+            response = Response(backend.missing_page(slug), 404, media_type="text/html")
+            response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
+            response.headers["x-content-type-options"] = "nosniff"
+        else:
+            response = error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+        response.headers["vary"] = "Accept"
+        return response
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]
