@@ -66,6 +66,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "You opened the {format} feed. Browsers do not read feeds: copy the address below "
         "into your feed reader.",
     ),
+    "reader.xsl_before": (
+        "Đây là nguồn tin (feed). Chép địa chỉ",
+        "This is a feed. Copy the address",
+    ),
+    "reader.xsl_after": (
+        "vào trình đọc tin để theo dõi.",
+        "into your feed reader to follow it.",
+    ),
     "reader.copy": ("Chép", "Copy"),
     "reader.copied": ("Đã chép", "Copied"),
     "reader.section": ("Chuyên mục", "Section"),

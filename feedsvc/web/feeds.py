@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, cast
+from xml.sax.saxutils import escape as xml_escape
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -68,12 +69,20 @@ ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created
 REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal``)
 
 
-def _load_xsl() -> Snapshot | None:
+def _load_xsl(words: Translator) -> Snapshot | None:
+    """``/feed.xsl``, its words in the site's language (``words``): the note a browser shows
+    above a feed it renders with it was Vietnamese on every site, an English one's too."""
     try:
-        body = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_bytes()
+        text = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
-    return make_snapshot(body, "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
+    for mark, value in (
+        ("@LANG@", words.language),
+        ("@NOTE_BEFORE@", words("reader.xsl_before")),
+        ("@NOTE_AFTER@", words("reader.xsl_after")),
+    ):
+        text = text.replace(mark, xml_escape(value))
+    return make_snapshot(text.encode("utf-8"), "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def query_error_type() -> type[Exception]:
@@ -261,7 +270,7 @@ def feed_routes(
             return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
         return serve(request, found)
 
-    xsl = _load_xsl()
+    xsl = _load_xsl(words)
     query_error = query_error_type()
 
     def bad_request(exc: BadRequest) -> str:
