@@ -331,6 +331,7 @@ _GET_HEAD = ("GET", "HEAD")
 #: that may mark a person's browser navigation (then the route decides).
 _AE, _INM, _IMS = b"accept-encoding", b"if-none-match", b"if-modified-since"
 _READ = frozenset((_AE, _INM, _IMS, b"sec-fetch-mode"))
+_REPLY = "feedsvc.fast_reply"  # the scope key handing the reply to :meth:`FeedFastPath._send_reply`
 
 
 class FeedFastPath:
@@ -343,10 +344,20 @@ class FeedFastPath:
     :meth:`answer` is the one decision; ``feedsvc.web.wire`` uses it below ASGI too.
     """
 
-    def __init__(self, app: ASGIApp, backend: FeedBackend, max_age: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        backend: FeedBackend,
+        max_age: int,
+        guard: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
         self.app = app
         self.backend = backend
         self.max_age = max_age
+        #: the fast path's own replies, through ``guard`` as the routes go through it
+        #: (:class:`feedsvc.web.stopping.StopAnswer`: a poll the service's stop cancels while
+        #: its client does not read was uvicorn's "Exception in ASGI application" traceback)
+        self._reply: ASGIApp = self._send_reply if guard is None else guard(self._send_reply)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = None
@@ -363,11 +374,16 @@ class FeedFastPath:
             await self.app(scope, receive, send)
             return
         reply, fmt, slug = found
+        await self._reply({**scope, _REPLY: reply}, receive, send)
+        count_feed_response(fmt, reply.status)
+        self.backend.polled(slug)
+
+    @staticmethod
+    async def _send_reply(scope: Scope, receive: Receive, send: Send) -> None:
+        reply: Reply = scope[_REPLY]
         start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
         await send(start)
         await send({"type": "http.response.body", "body": reply.body})
-        count_feed_response(fmt, reply.status)
-        self.backend.polled(slug)
 
     def answer(
         self, method: str, path: str, query: bytes | None, headers: Iterable[tuple[bytes, bytes]]

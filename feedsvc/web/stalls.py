@@ -57,7 +57,14 @@ class ClosingCycle(RequestResponseCycle):
 
     async def send(self, message: ASGISendEvent) -> None:
         if self.flow.write_paused and not self.disconnected:
-            await self.flow.drain()  # uvicorn's own wait, taken here to look after it
+            try:
+                await self.flow.drain()  # uvicorn's own wait, taken here to look after it
+            except asyncio.CancelledError:
+                # the service's stop gave up on a client that does not read: nothing more
+                # reaches it (a 503 in its place would wait for it again; uvicorn then logged
+                # "returned without starting response")
+                self.disconnected = True
+                raise
         if self.transport.is_closing() and not self.response_complete:
             # cut while this cycle waited its turn (an unread answer's send deadline, the
             # connection cap): uvicorn marks only the newest cycle gone, so one queued behind
