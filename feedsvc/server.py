@@ -134,7 +134,10 @@ def create_app(service: Service) -> FeedFastPath:
     mounted = Mounted(StopAnswer(app, service), mount_path(http), reserved)
     # only the Starlette routes need the client's address; feed polls never look at it
     return FeedFastPath(
-        with_trusted_proxies(mounted, http.trusted_proxies), service.publisher, http.cache_seconds
+        with_trusted_proxies(mounted, http.trusted_proxies),
+        service.publisher,
+        http.cache_seconds,
+        guard=lambda reply: StopAnswer(reply, service),  # its own polls: as the routes
     )
 
 

@@ -4,6 +4,7 @@ preview endpoint, and the operator actions (pause, delete, re-send a dead letter
 from __future__ import annotations
 
 import html
+import json
 import re
 import warnings
 from collections.abc import Iterator
@@ -451,6 +452,30 @@ def test_preview_reports_the_parser_error_with_its_position(client: TestClient) 
 
 
 @pytest.mark.parametrize(
+    ("query", "char"),
+    [
+        ("\u202eKiến Thụy", "U+202E"),  # a bidi override pasted with a name
+        ('"Kiến Thụy" \u2066OR Đồ Sơn', "U+2066"),
+        ("Kiến\x00", "U+0000"),
+        ("Kiến \x07Thụy", "U+0007"),
+        ("Kiến \ud800", "U+D800"),  # "\ud800" in the script's JSON
+    ],
+)
+def test_preview_refuses_what_the_save_refuses(client: TestClient, query: str, char: str) -> None:
+    """The preview matched a query holding a character the save refuses ("1 article
+    matches"), and Save then refused it: the preview now says the save's refusal, placed."""
+    login(client)
+    headers = {"X-CSRF-Token": csrf_of(client), "Content-Type": "application/json"}
+    body = json.dumps({"query": query})  # ASCII escapes: "\ud800" as the script sends it
+    data = client.post("/admin/preview", content=body, headers=headers).json()
+    assert "count" not in data and char in data["error"], data
+    assert data["position"] == query.index(chr(int(char[2:], 16)))
+    if char != "U+D800":  # a form cannot carry a lone surrogate: its own 400
+        saved = create_topic(client, "refused", "Kiến Thụy", query)
+        assert saved.status_code == 422 and html.escape(data["error"]) in saved.text
+
+
+@pytest.mark.parametrize(
     "form",
     [
         {"query": "Kiến AND ("},  # the verifier's: a 500, "Stream consumed"
@@ -777,3 +802,46 @@ def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
         page = client.get(path).text
         assert f"{words} (Forbidden: bot was kicked)" in page, path
         assert "blocked|" not in page and "văn bản cũ, trước khi có mã" in page, path
+
+
+CHAT_FIELDS = re.compile(r'name="(digest|quiet)"[^>]*value="([^"]*)"|name="silent"( checked)?')
+
+
+def test_a_head_is_the_get_it_asks_for_never_a_form_sent(
+    served: tuple[TestClient, Service],
+) -> None:
+    """Starlette routes a HEAD to every GET route; the admin took it for a POST the guard never
+    checked: ``HEAD /admin/chats/N`` (no CSRF token) reset the chat's digest, quiet hours and
+    silence, a topic editor's HEAD was a 422 save, the login page's a 403 and a page's HEAD
+    without a session a 401 instead of the login redirect. A HEAD answers as its GET."""
+    client, service = served
+    seed_delivery(service, "failed")
+    for path in ("/admin/login", "/admin/topics", "/admin/chats/-100", "/admin/status"):
+        get = client.get(path, follow_redirects=False)
+        head = client.head(path, follow_redirects=False)
+        assert (head.status_code, head.headers.get("location")) == (
+            get.status_code,
+            get.headers.get("location"),
+        ), path
+    login(client)
+    create_topic(client, "kt", "Kiến Thụy", '"Kiến Thụy"')
+    chat = {"digest": "08:00", "quiet": "22:00-06:00", "silent": "on"}
+    sent = client.post(
+        "/admin/chats/-100", data=chat | {"csrf": csrf_of(client)}, follow_redirects=False
+    )
+    assert sent.status_code == 303
+    before = CHAT_FIELDS.findall(client.get("/admin/chats/-100").text)
+    assert ("digest", "08:00", "") in before and ("", "", " checked") in before
+    for path in (
+        "/admin/chats/-100",
+        "/admin/topics/new",
+        "/admin/topics/kt/edit",
+        "/admin/topics",
+        "/admin/login",
+        "/admin/deliveries",
+    ):
+        get = client.get(path, follow_redirects=False)
+        head = client.head(path, follow_redirects=False)
+        assert head.status_code == get.status_code == 200, path
+        assert head.content == b"", path
+    assert CHAT_FIELDS.findall(client.get("/admin/chats/-100").text) == before

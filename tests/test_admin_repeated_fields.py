@@ -154,3 +154,41 @@ def test_the_preview_answers_its_script_in_json(
     assert response.status_code == 400
     assert response.headers["content-type"] == "application/json"
     assert words in response.json()["error"], response.json()
+
+
+UNREADABLE_VI = "Không đọc được biểu mẫu gửi lên"
+TOO_MANY_FIELDS = "".join(
+    f'--B\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nx\r\n' for i in range(1001)
+)
+UNREADABLE = [
+    ("multipart/form-data; boundary=B", "garbage"),  # no part at all
+    ("multipart/form-data", "--B\r\n\r\n--B--\r\n"),  # no boundary named
+    ("multipart/form-data; boundary=B", "--B\r\nContent-Disposition: form-data\r\n\r\nx\r\n--B--"),
+    ("multipart/form-data; boundary=B", TOO_MANY_FIELDS + "--B--\r\n"),  # over 1,000 fields
+]
+
+
+@pytest.mark.parametrize(
+    ("kind", "body"), UNREADABLE, ids=["garbage", "no-boundary", "no-name", "1001"]
+)
+@pytest.mark.parametrize("path", ["/admin/topics/new", "/admin/login", "/admin/preview"])
+def test_a_form_that_cannot_be_read_is_refused_in_the_admins_words(
+    admin: tuple[TestClient, Service], kind: str, body: str, path: str
+) -> None:
+    """A multipart body Starlette cannot read was its plain-text 400 in English ("Invalid
+    multipart data.", "Missing boundary in multipart.") to an admin reading Vietnamese, and to
+    the preview's script, which reads JSON. It is refused like any unreadable form: the
+    admin's words, JSON for the preview, nothing saved."""
+    client, service = admin
+    before = _topics(service)
+    response = client.post(
+        path, content=body, headers={"Content-Type": kind}, follow_redirects=False
+    )
+    assert response.status_code == 400
+    if path == "/admin/preview":
+        assert response.headers["content-type"] == "application/json"
+        assert UNREADABLE_VI in response.json()["error"]
+    else:
+        assert response.headers["content-type"].startswith("text/html")
+        assert UNREADABLE_VI in response.text
+    assert _topics(service) == before

@@ -250,3 +250,39 @@ def test_a_404_names_the_slug_with_its_controls_escaped(
     client, _service = served
     answer = client.get(path)
     assert answer.status_code == 404 and answer.text == NO_TOPIC.format(shown), answer.text
+
+
+BROWSER = {"Accept": "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"}
+
+
+@pytest.mark.parametrize(
+    ("path", "shown"),
+    [
+        ("/topics/khong-co", "khong-co"),  # an old link: a topic removed or renamed
+        ("/topics/%3Cimg%20src%3Dx%20onerror%3Dalert(1)%3E", "&lt;img src=x onerror=alert(1)&gt;"),
+        ("/topics/x%e2%80%aey", "x\\u202ey"),  # a bidi override shown, never applied
+        ("/topics/a%1b%5b2J", "a\\x1b[2J"),
+    ],
+)
+def test_a_browser_gets_a_page_for_a_topic_that_is_not_there(
+    served: tuple[TestClient, Service], path: str, shown: str
+) -> None:
+    """A reader opening a topic page that is not there (an old link, a topic switched off)
+    got one plain-text line and no way on; a browser now gets the site's page saying so,
+    with the way to every topic, valid HTML, not indexed. curl keeps the line."""
+    client, service = served
+    ops.set_topic_enabled(service.db, "trong", False)
+    service.publisher.refresh(["trong"])
+    for at, name in ((path, shown), ("/topics/trong", "trong")):  # unknown, switched off
+        page = client.get(at, headers=BROWSER)
+        assert page.status_code == 404, at
+        assert page.headers["content-type"] == "text/html; charset=utf-8"
+        assert page.headers["vary"] == "Accept" and "max-age=10" in page.headers["cache-control"]
+        valid(page.content)
+        assert f"<h1>{VI('http.no_topic', slug=name)}</h1>" in page.text, page.text
+        assert 'href="https://tin.example.vn/"' in page.text and 'content="noindex"' in page.text
+        assert "<img" not in page.text and "\u202e" not in page.text
+        head = client.head(at, headers=BROWSER)
+        assert head.status_code == 404 and head.content == b""
+    plain = client.get("/topics/khong-co", headers={"Accept": "*/*"})
+    assert plain.text == NO_TOPIC.format("khong-co") and plain.headers["vary"] == "Accept"

@@ -32,6 +32,7 @@ from feedsvc.pages import (
     page_article,
     qr_svg,
     render_index,
+    render_missing,
     render_topic,
     subscribe_links,
 )
@@ -152,6 +153,9 @@ class FakeBackend:
             return None
         body = render_topic(Translator("vi"), PAGES, topic)
         return make_snapshot(body, "text/html", datetime(2022, 5, 1, tzinfo=UTC))
+
+    def missing_page(self, slug: str) -> bytes:
+        return render_missing(Translator("vi"), PAGES, slug)
 
 
 @pytest.fixture
@@ -655,6 +659,28 @@ async def test_stylesheet(client: AsyncClient) -> None:
     assert response.status_code == 200
     assert response.headers["content-type"] == "text/xsl; charset=utf-8"
     etree.XSLT(etree.fromstring(response.content))  # a valid stylesheet
+
+
+@pytest.mark.parametrize(
+    ("language", "note", "not_note"),
+    [
+        ("vi", "Đây là nguồn tin (feed). Chép địa chỉ", "This is a feed"),
+        ("en", "This is a feed. Copy the address", "Đây là nguồn tin"),
+    ],
+)
+async def test_the_stylesheet_speaks_the_sites_language(
+    backend: FakeBackend, language: str, note: str, not_note: str
+) -> None:
+    """``/feed.xsl`` is what a browser shows a feed with: its note was Vietnamese on every
+    site, an English one's too (``site.language``, as the pages and the errors)."""
+    app = Starlette(routes=feed_routes(backend, MAX_AGE, t=Translator(language)))
+    async with AsyncClient(transport=ASGITransport(app), base_url="http://testserver") as ac:
+        xsl = (await ac.get("/feed.xsl", headers=identity())).content
+        for fmt in ("rss", "atom"):
+            feed = (await ac.get(f"/feeds/kien-thuy.{fmt}", headers=identity())).content
+            shown = str(etree.XSLT(etree.fromstring(xsl))(etree.fromstring(feed)))
+            assert f' lang="{language}">' in shown and note in shown, shown[:600]
+            assert not_note not in shown and "@" not in shown.split("<body>")[1][:300]
 
 
 async def test_fast_path_answers_plain_polls_and_passes_everything_else_on(

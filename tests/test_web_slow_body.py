@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import logging
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -256,6 +257,31 @@ def test_an_answer_nobody_reads_is_cut(tmp_path: Path) -> None:
             for _ in range(10_000):
                 sock.sendall(poll * 64)
         wait_until(lambda: not registry, 15, "the unread connection to be let go")
+
+
+@pytest.mark.parametrize("path", [FEED, "/topics/kien-thuy", "/healthz", "/"])
+def test_an_unread_pipelined_answer_is_cut_without_a_traceback(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    """Pipelined requests whose answers are never read: the send deadline cuts the connection
+    while the next request's answer waits its turn. uvicorn marks only the newest request's
+    client gone, so the one waiting wrote to the closed transport: "Exception in ASGI
+    application" and uvloop's RuntimeError traceback in the log, for what a client did."""
+    poll = head("GET", path)
+    with serving(tmp_path, QUICK) as (port, config), socket.socket() as sock:
+        registry = config.http.open_connections
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        sock.connect(("127.0.0.1", port))
+        wait_until(lambda: len(registry) == 1, 5, "the connection to be open")
+        sock.settimeout(0.5)
+        with contextlib.suppress(OSError):  # until the server stops reading
+            for _ in range(10_000):
+                sock.sendall(poll * 64)
+        wait_until(lambda: not registry, 15, "the unread connection to be let go")
+        time.sleep(0.5)  # the cycles that waited run on
+        assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert not errors, [r.getMessage() for r in errors]
 
 
 # -- the connection cap: stalled sockets go, new clients get in --------------------------------

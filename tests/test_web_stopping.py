@@ -199,3 +199,44 @@ def test_the_app_answers_a_backfill_the_stop_cut_short(
     status, _headers, body = answer(sent)
     assert status == 503 and json.loads(body)["code"] == "service_stopping", body
     assert json.loads(body)["message"].startswith("The service is stopping"), body
+
+
+def test_a_feed_poll_the_stop_cut_short_is_no_traceback(
+    served: tuple[TestClient, Service],
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The whole app: a plain poll of a cached feed is answered by the fast path, outside the
+    routes' :class:`StopAnswer`. Its client not reading (pipelined polls, a stalled reader),
+    its answer waits to be sent when the stop's grace period ends: the ``CancelledError``
+    reached uvicorn, "Exception in ASGI application" with a traceback. It is the stop's
+    one WARNING line now, as for the routes."""
+    client, service = served
+    service.publisher.sync()
+    app = create_app(service)
+    waiting = asyncio.Event()
+
+    async def poll() -> list[Any]:
+        sent: list[Any] = []
+
+        async def receive() -> Any:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Any) -> None:  # a client that does not read
+            sent.append(message)
+            waiting.set()
+            await asyncio.Event().wait()
+
+        task = asyncio.create_task(app(scope("/feeds/kt.rss"), receive, send))
+        await asyncio.wait_for(waiting.wait(), 10)
+        monkeypatch.setattr(service, "interrupted", True)  # Service.interrupt's flag
+        task.cancel("Task cancelled, timeout graceful shutdown exceeded")
+        await task  # no CancelledError: the stop's
+        return sent
+
+    with caplog.at_level(logging.WARNING, "feedsvc.web.stopping"):
+        sent = client.portal.call(poll)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 200  # the fast path
+    assert [r.getMessage() for r in caplog.records] == [
+        "GET /feeds/kt.rss: cut short by the service's stop mid-answer"
+    ]

@@ -60,6 +60,9 @@ class Backend:
     def page(self, slug: str) -> Snapshot | None:
         return None
 
+    def missing_page(self, slug: str) -> bytes:
+        return b"<!doctype html><p>missing"
+
     def polled(self, slug: str) -> None:
         self.polls = getattr(self, "polls", 0) + 1
 

@@ -32,6 +32,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Biểu mẫu gửi các byte {bytes}, không phải văn bản UTF-8; không có gì được lưu.",
         "The form sent the bytes {bytes}, which are not UTF-8 text; nothing was saved.",
     ),
+    "form_unreadable": (
+        "Không đọc được biểu mẫu gửi lên (dữ liệu multipart hỏng, hoặc quá nhiều trường hay "
+        "quá lớn); không có gì được lưu.",
+        "The form could not be read (malformed multipart data, or too many fields or too "
+        "large a part); nothing was saved.",
+    ),
     "form_repeated": (
         "Biểu mẫu gửi trường {field} nhiều lần; không có gì được lưu.",
         "The form sent the field {field} more than once; nothing was saved.",

@@ -32,6 +32,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " text), so every topic is shown. Type your search again.",
     ),
     "reader.all_topics": ("Xem tất cả chủ đề", "See every topic"),
+    "reader.missing_title": ("Không có chủ đề {slug} — {site}", "No topic {slug} — {site}"),
+    "reader.missing_hint": (
+        "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",
+        "It may have been renamed, switched off or removed.",
+    ),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),
     "reader.find": ("Tìm", "Search"),
@@ -60,6 +65,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "hãy chép địa chỉ dưới đây vào ứng dụng đọc tin.",
         "You opened the {format} feed. Browsers do not read feeds: copy the address below "
         "into your feed reader.",
+    ),
+    "reader.xsl_before": (
+        "Đây là nguồn tin (feed). Chép địa chỉ",
+        "This is a feed. Copy the address",
+    ),
+    "reader.xsl_after": (
+        "vào trình đọc tin để theo dõi.",
+        "into your feed reader to follow it.",
     ),
     "reader.copy": ("Chép", "Copy"),
     "reader.copied": ("Đã chép", "Copied"),

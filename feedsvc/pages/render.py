@@ -26,6 +26,7 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
 from feedsvc.feeds.sanitize import absolute_url, field_text, plain_text, xml_clean
+from feedsvc.logs import escape_controls
 
 from .listing import Paging, paging, topic_key
 
@@ -237,3 +238,11 @@ def render_index(t: Translator, site: Site, topics: Sequence[PageTopic]) -> byte
 def render_topic(t: Translator, site: Site, topic: PageTopic) -> bytes:
     """``/topics/{slug}``: the topic's newest articles and its subscribe buttons."""
     return _render("topic.html", t, site, topic=topic, limit=TOPIC_ARTICLES)
+
+
+def render_missing(t: Translator, site: Site, slug: str) -> bytes:
+    """The 404 page of ``/topics/{slug}`` for a slug no enabled topic has (an old link, a
+    topic switched off or removed): the site's page saying so, with the way to every topic,
+    not indexed. ``slug`` is shown as given, its control characters as escapes
+    (:func:`feedsvc.logs.escape_controls`, as the plain-text answers show it)."""
+    return _render("missing.html", t, site, slug=escape_controls(slug))

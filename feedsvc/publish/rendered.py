@@ -22,6 +22,7 @@ from feedsvc.pages import (
     index_entries,
     page_article,
     page_topic,
+    render_missing,
     subscribe_links,
 )
 from feedsvc.pages.listing import paging
@@ -194,6 +195,10 @@ class Rendered(Served):
             t for t in self._topics.values() if t.enabled
         ]  # fmt: skip
         return self._pages.unread(enabled, self._read_entries, self.web_db.now())
+
+    def missing_page(self, slug: str) -> bytes:
+        """``/topics/{slug}``'s 404 page (:func:`feedsvc.pages.render_missing`)."""
+        return render_missing(self.t, self.site, slug)
 
     def _read_entries(self, topics: list[Topic]) -> list[IndexEntry]:
         """The index's parts of a few topics (a page of a search's matches), read through

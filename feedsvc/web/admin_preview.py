@@ -15,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from feedsvc.fieldtext import control_char
 from feedsvc.matching import QueryError
+from feedsvc.operations.errors import refused_character
 from feedsvc.preview import preview
 from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
 
@@ -30,6 +32,24 @@ PREVIEW_SAMPLES = 10
 def preview_routes(admin: Admin) -> list[Route]:
     db = admin.service.web_db  # request work: its own pool (feedsvc.app.Service)
     t = admin.t
+
+    def refused_answer(query: str, char: str) -> Response:
+        """A query holding a character the save refuses (``U+202E``, NUL, a lone surrogate:
+        :func:`feedsvc.fieldtext.control_char`) is the save's refusal, in its words, shown
+        where the editor shows a query error and placed on the character. The preview matched
+        it as if it could be saved (a bidi override pasted with a name: "7 articles match"),
+        then Save refused it."""
+        position = query.index(chr(int(char.removeprefix("U+"), 16)))
+        return JSONResponse(
+            {
+                "error": t.operation_error(refused_character("query", char)),
+                "position": position,
+                "column": position + 1,
+                "label": t("preview_error"),
+                "where": t("at_position", position=position + 1),
+            },
+            headers=SECURITY_HEADERS,
+        )
 
     async def preview_json(request: Request, ctx: Ctx) -> Response:
         """``{"query": ...}`` → count, scanned, samples with ``<mark>``ed snippets, warnings;
@@ -55,6 +75,8 @@ def preview_routes(admin: Admin) -> list[Route]:
         # body limit, web.body_limit)
         if not query.strip():
             return JSONResponse({"empty": True}, headers=SECURITY_HEADERS)
+        if (refused := control_char(query)) is not None:
+            return refused_answer(query, refused)
         try:
             result = await run_in_threadpool(
                 lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES)

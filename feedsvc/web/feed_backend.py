@@ -82,6 +82,11 @@ class FeedBackend(Protocol):
         """``/topics/{slug}`` (see :func:`feedsvc.pages.render_topic`); None → 404."""
         ...
 
+    def missing_page(self, slug: str) -> bytes:
+        """The HTML 404 page of ``/topics/{slug}`` when :meth:`page` is None (see
+        :func:`feedsvc.pages.render_missing`), in the site's language; cheap."""
+        ...
+
     def telegram_qr(self, slug: str) -> Snapshot | NoQr:
         """``/topics/{slug}/telegram.svg``, the QR code of the topic's Telegram link (see
         :func:`feedsvc.pages.qr_svg`), ``image/svg+xml``; else why there is none (→ 404 worded

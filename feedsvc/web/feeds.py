@@ -24,6 +24,7 @@ from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
 from typing import TYPE_CHECKING, cast
+from xml.sax.saxutils import escape as xml_escape
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -68,12 +69,20 @@ ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created
 REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal``)
 
 
-def _load_xsl() -> Snapshot | None:
+def _load_xsl(words: Translator) -> Snapshot | None:
+    """``/feed.xsl``, its words in the site's language (``words``): the note a browser shows
+    above a feed it renders with it was Vietnamese on every site, an English one's too."""
     try:
-        body = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_bytes()
+        text = resources.files("feedsvc.web").joinpath("static/feed.xsl").read_text("utf-8")
     except (FileNotFoundError, OSError):
         return None
-    return make_snapshot(body, "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
+    for mark, value in (
+        ("@LANG@", words.language),
+        ("@NOTE_BEFORE@", words("reader.xsl_before")),
+        ("@NOTE_AFTER@", words("reader.xsl_after")),
+    ):
+        text = text.replace(mark, xml_escape(value))
+    return make_snapshot(text.encode("utf-8"), "text/xsl", datetime(2024, 1, 1, tzinfo=UTC))
 
 
 def query_error_type() -> type[Exception]:
@@ -235,8 +244,22 @@ def feed_routes(
         if snapshot is None:
             if (stored := stored_slug(slug, backend.page)) is not None:
                 return moved(request, f"/topics/{stored}")
-            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+            return missing(request, slug)
         return serve(request, snapshot)
+
+    def missing(request: Request, slug: str) -> Response:
+        """``/topics/{slug}`` naming no enabled topic: for a browser (an ``Accept`` naming
+        HTML) the site's page saying so, with the way to every topic; a reader following an
+        old link got one plain-text line and no way on. Anything else (curl, a script, a feed
+        reader) keeps the one line, its controls escaped. Cached briefly, by ``Accept``."""
+        if "text/html" in request.headers.get("accept", ""):
+            response = Response(backend.missing_page(slug), 404, media_type="text/html")
+            response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
+            response.headers["x-content-type-options"] = "nosniff"
+        else:
+            response = error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+        response.headers["vary"] = "Accept"
+        return response
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]
@@ -247,7 +270,7 @@ def feed_routes(
             return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
         return serve(request, found)
 
-    xsl = _load_xsl()
+    xsl = _load_xsl(words)
     query_error = query_error_type()
 
     def bad_request(exc: BadRequest) -> str:
@@ -308,6 +331,7 @@ _GET_HEAD = ("GET", "HEAD")
 #: that may mark a person's browser navigation (then the route decides).
 _AE, _INM, _IMS = b"accept-encoding", b"if-none-match", b"if-modified-since"
 _READ = frozenset((_AE, _INM, _IMS, b"sec-fetch-mode"))
+_REPLY = "feedsvc.fast_reply"  # the scope key handing the reply to :meth:`FeedFastPath._send_reply`
 
 
 class FeedFastPath:
@@ -320,10 +344,20 @@ class FeedFastPath:
     :meth:`answer` is the one decision; ``feedsvc.web.wire`` uses it below ASGI too.
     """
 
-    def __init__(self, app: ASGIApp, backend: FeedBackend, max_age: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        backend: FeedBackend,
+        max_age: int,
+        guard: Callable[[ASGIApp], ASGIApp] | None = None,
+    ) -> None:
         self.app = app
         self.backend = backend
         self.max_age = max_age
+        #: the fast path's own replies, through ``guard`` as the routes go through it
+        #: (:class:`feedsvc.web.stopping.StopAnswer`: a poll the service's stop cancels while
+        #: its client does not read was uvicorn's "Exception in ASGI application" traceback)
+        self._reply: ASGIApp = self._send_reply if guard is None else guard(self._send_reply)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         found = None
@@ -340,11 +374,16 @@ class FeedFastPath:
             await self.app(scope, receive, send)
             return
         reply, fmt, slug = found
+        await self._reply({**scope, _REPLY: reply}, receive, send)
+        count_feed_response(fmt, reply.status)
+        self.backend.polled(slug)
+
+    @staticmethod
+    async def _send_reply(scope: Scope, receive: Receive, send: Send) -> None:
+        reply: Reply = scope[_REPLY]
         start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
         await send(start)
         await send({"type": "http.response.body", "body": reply.body})
-        count_feed_response(fmt, reply.status)
-        self.backend.polled(slug)
 
     def answer(
         self, method: str, path: str, query: bytes | None, headers: Iterable[tuple[bytes, bytes]]

@@ -56,6 +56,21 @@ class ClosingCycle(RequestResponseCycle):
     linger: Callable[[], None] | None = None  # set by StallGuard when it adopts the cycle
 
     async def send(self, message: ASGISendEvent) -> None:
+        if self.flow.write_paused and not self.disconnected:
+            try:
+                await self.flow.drain()  # uvicorn's own wait, taken here to look after it
+            except asyncio.CancelledError:
+                # the service's stop gave up on a client that does not read: nothing more
+                # reaches it (a 503 in its place would wait for it again; uvicorn then logged
+                # "returned without starting response")
+                self.disconnected = True
+                raise
+        if self.transport.is_closing() and not self.response_complete:
+            # cut while this cycle waited its turn (an unread answer's send deadline, the
+            # connection cap): uvicorn marks only the newest cycle gone, so one queued behind
+            # a pipelined answer wrote to the closed transport, "Exception in ASGI
+            # application" and a traceback (uvloop raises). Its client is gone.
+            self.disconnected = True
         if (
             message["type"] == "http.response.start"
             and not self.response_started

@@ -1,14 +1,15 @@
 <?xml version="1.0" encoding="UTF-8"?>
 <!-- Makes an RSS 2.0 or Atom 1.0 feed readable when opened in a browser.
      Feed readers ignore it. Item HTML is not rendered (browsers' XSLT cannot un-escape it
-     portably); titles, dates and links are enough to show what the feed is. -->
+     portably); titles, dates and links are enough to show what the feed is. The @…@ marks
+     are filled in site.language as it is served (feedsvc.web.feeds). -->
 <xsl:stylesheet version="1.0"
     xmlns:xsl="http://www.w3.org/1999/XSL/Transform"
     xmlns:atom="http://www.w3.org/2005/Atom">
   <xsl:output method="html" encoding="UTF-8" indent="no"/>
 
   <xsl:template match="/">
-    <html lang="vi">
+    <html lang="@LANG@">
       <head>
         <meta charset="utf-8"/>
         <meta name="viewport" content="width=device-width, initial-scale=1"/>
@@ -21,10 +22,10 @@
         </style>
       </head>
       <body>
-        <p class="note">Đây là nguồn tin (feed). Chép địa chỉ
+        <p class="note">@NOTE_BEFORE@
           <code><xsl:value-of select="rss/channel/atom:link[@rel='self']/@href
             | atom:feed/atom:link[@rel='self']/@href"/></code>
-          vào trình đọc tin để theo dõi.</p>
+          @NOTE_AFTER@</p>
         <xsl:apply-templates select="rss/channel | atom:feed"/>
       </body>
     </html>
