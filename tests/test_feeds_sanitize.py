@@ -8,12 +8,12 @@ import sys
 import pytest
 
 from feedsvc.feeds.sanitize import (
-    READ_MORE,
     absolute_url,
     plain_text,
     sanitize_html,
     xml_clean,
 )
+from feedsvc.feeds.words import feed_words
 
 BASE = "https://baohaiphong.example/thoi-su/bai-viet.html"
 
@@ -95,7 +95,7 @@ def test_huge_body_is_capped_with_read_more_link() -> None:
     body = "<p>" + "Tin tức Hải Phòng. " * 20_000 + "</p>"
     out = sanitize_html(body, BASE, max_chars=10_000)
     assert len(out) < 11_000
-    assert READ_MORE in out and f'href="{BASE}"' in out
+    assert feed_words("vi").read_more in out and f'href="{BASE}"' in out
     assert sanitize_html("<p>ngắn</p>", BASE, max_chars=10_000) == "<p>ngắn</p>"
 
 
@@ -120,7 +120,11 @@ def test_plain_text_keeps_its_paragraphs(plain: str, html: str) -> None:
 
 def test_long_plain_text_is_capped_with_read_more_link() -> None:
     out = sanitize_html("Đoạn văn dài.\n\n" * 2_000, BASE, max_chars=1_000)
-    assert out.startswith("<p>Đoạn văn dài.</p>") and READ_MORE in out and len(out) < 2_000
+    assert (
+        out.startswith("<p>Đoạn văn dài.</p>")
+        and feed_words("vi").read_more in out
+        and len(out) < 2_000
+    )
 
 
 def test_control_characters_removed_from_html() -> None:

@@ -32,6 +32,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " text), so every topic is shown. Type your search again.",
     ),
     "reader.all_topics": ("Xem tất cả chủ đề", "See every topic"),
+    # in the feeds (their language is site.language) and on the pages
+    "reader.feed_untitled": ("(Không có tiêu đề)", "(Untitled)"),
+    "reader.feed_read_more": ("Đọc tiếp", "Read more"),
+    "reader.search_feed_description": ("Tìm kiếm: {query}", "Search: {query}"),
     "reader.missing_title": ("Không có chủ đề {slug} — {site}", "No topic {slug} — {site}"),
     "reader.missing_hint": (
         "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",

@@ -12,7 +12,7 @@ import mimetypes
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from urllib.parse import quote, urlsplit
 
 from feedsvc.articles import Article
@@ -24,6 +24,7 @@ from feedsvc.feeds.sanitize import (
     xml_clean,
     xml_legal,
 )
+from feedsvc.feeds.words import feed_words
 
 FORMATS = ("rss", "atom", "json")
 #: How each format is named to people (buttons, link titles).
@@ -44,7 +45,6 @@ EMPTY_FEED_DATE = datetime(2024, 1, 1, tzinfo=UTC)
 TAG_DATE = "2024"
 
 SUMMARY_CHARS = 300
-UNTITLED = "(Không có tiêu đề)"
 
 _TAG_SAFE = "-._~!$'()*+,;=:@/"
 
@@ -73,7 +73,7 @@ class FeedMeta:
 
     def __post_init__(self) -> None:
         """Topic text enters rendering here: XML-clean, and a title every format requires."""
-        title = " ".join(xml_clean(self.title).split()) or UNTITLED
+        title = " ".join(xml_clean(self.title).split()) or feed_words(self.language).untitled
         object.__setattr__(self, "title", title)
         object.__setattr__(self, "description", xml_clean(self.description).strip())
         if self.author is not None:
@@ -173,15 +173,18 @@ def _image(article: Article) -> tuple[str | None, str | None]:
     return url, guessed if guessed and guessed.startswith("image/") else "image/jpeg"
 
 
-def prepare_item(site_url: str, article: Article) -> FeedItem:
-    """Clean one article; never raises on odd content (that is the point)."""
+def prepare_item(site_url: str, article: Article, language: str) -> FeedItem:
+    """Clean one article, its words in ``language`` (the feed's, ``FeedMeta.language``);
+    never raises on odd content (that is the point)."""
     url = absolute_url(article.url, site_url) or site_url
-    summary_html = sanitize_html(article.summary, url) if article.summary else None
-    body_html = sanitize_html(article.body, url) if article.body else None
+    words = feed_words(language)
+    html_of = partial(sanitize_html, base_url=url, language=language)
+    summary_html = html_of(article.summary) if article.summary else None
+    body_html = html_of(article.body) if article.body else None
     # Every text field is shown as its visible text: CMS fields carry entities (``&amp;``,
     # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format. A title,
     # author, section or tag is text that may hold markup: "Sách <Số đỏ>" keeps "<Số đỏ>".
-    title = field_text(article.title) or UNTITLED
+    title = field_text(article.title) or words.untitled
     excerpt = plain_text(article.summary or article.body or "", SUMMARY_CHARS)
     author = field_text(article.author) if article.author else ""
     image_url, image_type = _image(article)
@@ -236,9 +239,13 @@ class RenderStopped(Exception):
 
 
 def prepare_items(
-    site_url: str, articles: Sequence[Article], stop: Callable[[], bool] | None = None
+    site_url: str,
+    articles: Sequence[Article],
+    language: str,
+    stop: Callable[[], bool] | None = None,
 ) -> list[FeedItem]:
-    """Articles → items, newest first (memoised per article version, see ``_cached_item``).
+    """Articles → items, newest first (memoised per article version, see ``_cached_item``),
+    their words in ``language`` (:func:`prepare_item`).
 
     ``stop`` is asked before each item; when it says so, :class:`RenderStopped` is raised. Why:
     cleaning one article of a few MB takes most of a second (its visible text for the excerpt),
@@ -248,7 +255,7 @@ def prepare_items(
     for article in newest_first(articles):
         if stop is not None and stop():
             raise RenderStopped
-        items.append(_cached_item(site_url, article))
+        items.append(_cached_item(site_url, article, language))
     return items
 
 

@@ -44,7 +44,7 @@ def render_feed(meta: FeedMeta, articles: Sequence[Article], fmt: str) -> bytes:
     """
     if fmt not in FORMATS:
         raise UnknownFormat(f"unknown feed format {fmt!r}; expected one of {', '.join(FORMATS)}")
-    return render_items(meta, prepare_items(meta.site_url, articles), fmt)
+    return render_items(meta, prepare_items(meta.site_url, articles, meta.language), fmt)
 
 
 def render_formats(
@@ -54,15 +54,16 @@ def render_formats(
 ) -> dict[str, bytes]:
     """Several formats of one feed (``{fmt: meta}``, metas differing in ``self_url``).
 
-    All metas must share ``site_url``: item ids and URLs are derived from it once. ``stop``
+    All metas must share ``site_url`` and ``language``: items are prepared once. ``stop``
     ends the render at its next item or format (:class:`~feedsvc.feeds.model.RenderStopped`).
     """
     if not metas:
         return {}
-    site_urls = {meta.site_url for meta in metas.values()}
-    if len(site_urls) != 1:
-        raise ValueError("all formats of one feed must share site_url")
-    items = prepare_items(site_urls.pop(), articles, stop)
+    shared = {(meta.site_url, meta.language) for meta in metas.values()}
+    if len(shared) != 1:
+        raise ValueError("all formats of one feed must share site_url and language")
+    site_url, language = shared.pop()
+    items = prepare_items(site_url, articles, language, stop)
     bodies = {}
     for fmt, meta in metas.items():
         if stop is not None and stop():

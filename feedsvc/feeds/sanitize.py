@@ -27,6 +27,7 @@ import nh3
 
 from feedsvc.bidi import class_without_bidi
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
+from feedsvc.feeds.words import feed_words
 from feedsvc.graphemes import prefix
 from feedsvc.markup import field_literals, html_literals
 
@@ -83,7 +84,6 @@ _BLOCK_BOUNDARY = re.compile(
     r"|/?figcaption|/?pre|hr)\b[^>]*>",
     re.IGNORECASE,
 )
-READ_MORE = "Đọc tiếp"
 
 
 def xml_clean(text: str) -> str:
@@ -222,12 +222,14 @@ def _origin(url: str) -> str:
     return found.group(0) if found else ""
 
 
-def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS) -> str:
+def sanitize_html(
+    fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS, language: str = "vi"
+) -> str:
     """Safe, self-contained HTML for a feed item's content.
 
     ``base_url`` is the article URL: relative links and image sources are resolved against it.
     A fragment longer than ``max_chars`` is truncated (nh3 re-balances the cut markup) and ends
-    with a link to the full article.
+    with a link to the full article, worded in ``language`` (:mod:`feedsvc.feeds.words`).
     """
     text = xml_clean(fragment)
     truncated = len(text) > max_chars
@@ -247,7 +249,7 @@ def sanitize_html(fragment: str, base_url: str, max_chars: int = MAX_HTML_CHARS)
         _BASE.reset(token)
     if truncated:
         link = html.escape(base_url, quote=True)
-        cleaned += f'<p><a href="{link}">{READ_MORE} …</a></p>'
+        cleaned += f'<p><a href="{link}">{feed_words(language).read_more} …</a></p>'
     return cleaned
 
 

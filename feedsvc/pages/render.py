@@ -24,8 +24,9 @@ from markupsafe import Markup
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, UNTITLED, article_guid, feed_urls
+from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, article_guid, feed_urls
 from feedsvc.feeds.sanitize import absolute_url, field_text, plain_text, xml_clean
+from feedsvc.feeds.words import feed_words
 from feedsvc.logs import escape_controls
 
 from .listing import Paging, paging, topic_key
@@ -74,14 +75,14 @@ class PageTopic:
     newest_at: datetime | None = field(default=None)
 
 
-def page_article(article: Article, site_url: str) -> PageArticle:
+def page_article(article: Article, site_url: str, language: str = "vi") -> PageArticle:
     """An article as the pages show it: the visible text of each field (CMS fields carry
     entities and tags, shown as text as in the feeds), the summary shortened, the link an
     absolute http(s) URL (a relative one resolved against the site, anything else → the site:
-    never a ``javascript:`` link)."""
+    never a ``javascript:`` link); an untitled one's title in ``language`` (site.language)."""
     summary = plain_text(article.summary, SUMMARY_CHARS) if article.summary else ""
     return PageArticle(
-        field_text(article.title) or UNTITLED,
+        field_text(article.title) or feed_words(language).untitled,
         absolute_url(article.url, site_url) or site_url,
         article.published_at,
         field_text(article.section) if article.section else None,

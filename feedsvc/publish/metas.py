@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_opml
 from feedsvc.feeds.model import EMPTY_FEED_DATE, search_feed_urls, topic_page_url
@@ -34,6 +35,7 @@ def _metas(
             self_url=url,
             feed_id=id_,
             author=site.title,
+            language=site.language,
             stylesheet_url=None if fmt == "json" else f"{public_url}/feed.xsl",
             hub_url=settings.http.websub_hub,
             empty_updated=empty_updated,
@@ -56,7 +58,9 @@ def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
     """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it)."""
     urls = search_feed_urls(settings.http.public_url.rstrip("/"), query)
     title = f"{quoted_query(query)} — {settings.site.title}"
-    return _metas(settings, title, f"Tìm kiếm: {query}", urls, urls["atom"])
+    words = Translator(settings.site.language)
+    description = words("reader.search_feed_description", query=query)
+    return _metas(settings, title, description, urls, urls["atom"])
 
 
 def opml_body(settings: Settings, topics: Iterable[Topic]) -> bytes:

@@ -63,7 +63,7 @@ class Rendered(Served):
             topic.title,
             topic.description,
             count,
-            [page_article(a, self.settings.site.url) for a in items],
+            [page_article(a, self.settings.site.url, self.settings.site.language) for a in items],
             subscribe_links(self.public_url, topic.slug, self.bot_username),
         )
 
