@@ -146,7 +146,9 @@ async def test_reader_errors_in_vietnamese_by_default(client: httpx.AsyncClient)
         ("/feeds/khong-co.txt", 404, vi("http.feed_suffix")),
         ("/topics/khong-co", 404, vi("http.no_topic").format(slug="khong-co")),
         ("/khong-co", 404, vi("http.not_found")),
-        ("/feeds/search.rss", 400, vi("http.missing_query")),
+        ("/feeds/search.rss", 400, vi("http.missing_query").format(fmt="rss")),
+        ("/feeds/search.atom", 400, vi("http.missing_query").format(fmt="atom")),
+        ("/feeds/search.json?q=%20", 400, vi("http.missing_query").format(fmt="json")),
         ("/feeds/kt.rss?limit=0", 400, vi("http.bad_limit").format(limit=200, value="'0'")),
     ]
     for path, status, text in cases:
@@ -164,6 +166,10 @@ async def test_reader_errors_in_english_when_the_site_is(client: httpx.AsyncClie
     assert r.text == en("http.no_topic").format(slug="khong-co") + "\n"
     r = await client.get("/khong-co")
     assert r.text == en("http.not_found") + "\n"
+    for fmt in ("rss", "atom", "json"):  # the address of the format asked for
+        r = await client.get(f"/feeds/search.{fmt}?q=%E2%80%8B")  # a zero-width space: no words
+        assert r.status_code == 400
+        assert r.text == f"Missing query: use /feeds/search.{fmt}?q=WORDS\n"
     r = await client.delete("/feeds.opml")
     assert r.status_code == 405 and r.text == en("http.method_not_allowed") + "\n"
 

@@ -150,8 +150,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " got {value}.",
     ),
     "http.missing_query": (
-        "Thiếu truy vấn: dùng /feeds/search.rss?q=TỪ_KHOÁ",
-        "Missing query: use /feeds/search.rss?q=WORDS",
+        "Thiếu truy vấn: dùng /feeds/search.{fmt}?q=TỪ_KHOÁ",
+        "Missing query: use /feeds/search.{fmt}?q=WORDS",
     ),
     "http.invalid_query": ("Truy vấn không hợp lệ: {details}", "Invalid query: {details}"),
     "http.head_too_large": (

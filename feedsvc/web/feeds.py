@@ -186,7 +186,10 @@ def feed_routes(
         # character (a control character a space, as the search reads it)
         query = shown_query(q).strip()
         if not query:
-            raise BadRequest("missing query: use /feeds/search.rss?q=WORDS", "http.missing_query")
+            # the format asked for: an .atom or .json reader was pointed at the .rss address
+            raise BadRequest(
+                f"missing query: use /feeds/search.{fmt}?q=WORDS", "http.missing_query", fmt=fmt
+            )
         try:
             found = backend.search_job(query, fmt, limit)
         except query_error as exc:
