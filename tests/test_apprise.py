@@ -18,7 +18,7 @@ from receiver import Receiver
 from sqlalchemy import select
 
 from feedsvc import operations as ops
-from feedsvc.channels.apprise import LIMITS, AppriseChannel, mask, secret_parts
+from feedsvc.channels.apprise import LIMITS, AppriseChannel, address_problem, mask, secret_parts
 from feedsvc.channels.apprise_transport import retry_after_seconds
 from feedsvc.channels.base import OutcomeKind, Target
 from feedsvc.db import Database
@@ -324,3 +324,17 @@ async def test_a_bracketed_work_name_reaches_the_apprise_message(
     assert got.body["message"].startswith(
         "Kiến Thụy công chiếu phim <Dế Mèn phiêu lưu ký> mới\n<Văn hoá> · "
     )
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "json://127.0.0.1:8080/x",
+        "json://[::1]:80/x",
+        "json://[::1]/x",
+        "jsons://hook.example:65535/x",
+        "tgram://123456:ABCdefGHI/123",  # the bot token's colon is no port's
+    ],
+)
+def test_a_port_in_range_or_a_colon_that_is_no_port_is_accepted(url: str) -> None:
+    assert address_problem(url) is None

@@ -140,6 +140,17 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
         (("--channel", "apprise", "--to", "json://" + "a" * 2100, "--topic", "kien-thuy"),
          "Apprise"),
         (("--channel", "apprise", "--topic", "kien-thuy"), "needs --to"),
+        # a port no TCP port has: Apprise took it, and it failed only at the first send
+        *[
+            (("--channel", "apprise", "--to", url, "--topic", "kien-thuy"), "Apprise")
+            for url in (
+                "json://127.0.0.1:99999/x",
+                "json://127.0.0.1:0/x",
+                "jsons://hook.example:65536",
+                "json://[::1]:70000/x",
+                "mailto://user:pass@mail.example:123456",
+            )
+        ],
         (("--channel", "zalo", "--to", "a b", "--topic", "kien-thuy"), "Zalo chat id"),
         (("--channel", "zalo", "--to", "z1", "--type", "channel", "--topic", "kien-thuy"),
          "chat_type"),

@@ -109,7 +109,23 @@ def address_problem(url: str) -> str | None:
     if not url.isascii() or not url.isprintable() or " " in url or "://" not in url:
         return "address_invalid"
     register_secret(url, *secret_parts(url))
+    if _port_out_of_range(url):
+        return "address_invalid"
     return None if _instantiate(url) is not None else "address_invalid"
+
+
+def _port_out_of_range(url: str) -> bool:
+    """Whether the host's port is a number no TCP port has (0, or above 65535). Apprise's
+    plugins take ``json://host:99999/x`` and only fail at the first send, in the delivery
+    log; a subscriber's typo belongs in the answer to ``subs add``. Only an all-digit port is
+    judged: a ``tgram://123456:TOKEN`` netloc's colon is no port's."""
+    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    if netloc.startswith("["):  # an IPv6 literal: its port follows the bracket
+        host, _, rest = netloc.partition("]")
+        colon, port = rest[:1], rest[1:]
+    else:
+        host, colon, port = netloc.rpartition(":")
+    return bool(colon == ":" and host and port.isdigit() and not 0 < int(port) <= 65535)
 
 
 def _instantiate(url: str) -> object | None:
