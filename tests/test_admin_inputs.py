@@ -314,6 +314,17 @@ def test_the_cli_refuses_arguments_that_are_not_utf8(db: Database) -> None:
         assert isinstance(result.exception, SystemExit)  # a worded exit, not a traceback
 
 
+@pytest.mark.parametrize("text", ["a\x1bb", "\x00", "Kiến\x07Thụy", "\x9b", "a\udcffb"])
+def test_the_cli_search_names_its_argument_not_the_web_forms_field(db: Database, text: str) -> None:
+    """`articles find $'\\x1b'` said "q contains a control character": ``q`` is the web
+    form's field; on the command line the search is the TEXT argument."""
+    env = {"FEEDSVC_DATABASE__URL": db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    result = CliRunner().invoke(cli, ["articles", "find", text], env=env)
+    assert result.exit_code == 2, result.output
+    assert result.output.startswith("feedsvc: The TEXT contains "), result.output
+    assert "q contains" not in result.output
+
+
 def test_the_api_search_refuses_what_the_admin_refuses(admin: tuple[TestClient, Service]) -> None:
     client, _ = admin
     auth = {"Authorization": f"Bearer {TOKEN}"}

@@ -12,7 +12,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import CELL_CHARS, cell, run_operation, run_with_settings
+from feedsvc.cli.common import (
+    CELL_CHARS,
+    EXIT_USAGE,
+    cell,
+    fail,
+    run_operation,
+    run_with_settings,
+)
 from feedsvc.cli.params import SHOWN, Int, config_option
 
 if TYPE_CHECKING:
@@ -116,7 +123,11 @@ def unhide(source_key: str, config_file: str | None) -> None:
 def find(text: str, limit: int, config_file: str | None) -> None:
     """Articles whose key is TEXT or whose title contains it (newest first), with their state.
     Finding none says so on stderr (exit 0: a search that finds nothing did its work)."""
-    from feedsvc.lifecycle.editors import find_articles, waiting_problem
+    from feedsvc.catalogue import ENGLISH
+    from feedsvc.lifecycle.editors import find_articles, search_problem, waiting_problem
+
+    if (problem := search_problem(text)) is not None:  # named as the argument, not the web's q
+        fail(ENGLISH(f"op.{problem.code}", **{**problem.params, "field": "TEXT"}), EXIT_USAGE)
 
     def work(db: Database) -> tuple[list[EditorState], OperationError | None]:
         found = find_articles(db, text, limit)
@@ -126,8 +137,6 @@ def find(text: str, limit: int, config_file: str | None) -> None:
     for article in found:
         click.echo(_line(article))
     if not found:  # it printed nothing at all: a typo and an empty DB looked alike
-        from feedsvc.catalogue import ENGLISH
-
         said = ENGLISH("cli.find_none", text=f'"{cell(text, exact=True)}"') if text else None
         if waiting is not None:  # imported, not ingested yet: not a typo
             said = waiting.message
