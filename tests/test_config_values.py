@@ -437,3 +437,32 @@ def test_a_telegram_base_url_ending_in_bot_or_placing_the_token_passes(
     tmp_path: Path, value: str
 ) -> None:
     assert check(write(tmp_path, ""), FEEDSVC_TELEGRAM__BASE_URL=value) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("toml", "message"),
+    [
+        ('title = "Tin\\u0007tức"', "holds a control character (U+0007)"),
+        ('title = "Tin tức\\u001b]0;x"', "holds a control character (U+001B)"),
+        ('title = "\\u202eTin tức"', "holds a control character (U+202E)"),
+        ('title = "Tin\\u0085tức"', "holds a control character (U+0085)"),
+        ('title = ""', "must not be empty"),
+        ('title = "  \\t "', "must not be empty"),
+    ],
+)
+def test_a_site_title_no_page_can_show_is_a_problem(
+    tmp_path: Path, toml: str, message: str
+) -> None:
+    """``site.title`` is in every feed's and page's title: a control character passed
+    ``config check`` and each output then dropped or replaced it its own way; a blank one made
+    every topic feed's title end in "— "."""
+    code, lines = check(write(tmp_path, f"[site]\n{toml}\n"))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith(f"site.title: {message}"), lines
+
+
+@pytest.mark.parametrize(
+    "title", ["Tin tức Hải Phòng", "Báo\\tHải Phòng", "Báo Hải Phòng\\u200b", "Tin ⠀ tức"]
+)
+def test_a_printable_site_title_passes(tmp_path: Path, title: str) -> None:
+    assert check(write(tmp_path, f'[site]\ntitle = "{title}"\n')) == (0, [])

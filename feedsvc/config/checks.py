@@ -132,7 +132,26 @@ def _semantic_problems(settings: Settings) -> list[Problem]:
         problem = _source_url_problem(settings.source.url, settings.source.timeouts())
         if problem is not None:
             problems.append(Problem("source.url", problem))
+    if (problem := _site_title_problem(settings.site.title)) is not None:
+        problems.append(Problem("site.title", problem))
     return problems
+
+
+def _site_title_problem(title: str) -> str | None:
+    """Why ``site.title`` cannot name the site, or None. It is in every feed's and page's
+    title and in alerts: a control character passed ``config check`` and then each output
+    dropped or replaced it its own way (a feed's title lost it, its description showed a
+    space), and a blank one made every topic feed "Kiến Thụy — ". The refused characters
+    are the admin's (:func:`feedsvc.fieldtext.control_char`), imported only for a title
+    that is not plain printable text (the CLI's start-up budget)."""
+    if not title.strip():
+        return "must not be empty: it names the site in every feed, page and alert"
+    if title.isprintable():
+        return None
+    from feedsvc.fieldtext import control_char
+
+    char = control_char(title)
+    return None if char is None else f"holds a control character ({char}); remove it"
 
 
 def _source_url_problem(url: str, timeouts: DbTimeouts) -> str | None:
