@@ -466,3 +466,24 @@ def test_a_site_title_no_page_can_show_is_a_problem(
 )
 def test_a_printable_site_title_passes(tmp_path: Path, title: str) -> None:
     assert check(write(tmp_path, f'[site]\ntitle = "{title}"\n')) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        ('[telegram]\ntokn = "x"', "telegram.tokn: unknown key: did you mean telegram.token?"),
+        ('[site]\ntimezon = "UTC"', "site.timezon: unknown key: did you mean site.timezone?"),
+        ('[sitee]\ntitle = "a"', "sitee: unknown key: did you mean site?"),
+        ('[database]\nurll = "x"', "database.urll: unknown key: did you mean database.url?"),
+        ('[source.columns]\ntitel = "t"', "source.columns.titel: unknown key: did you mean"),
+        ("[database]\nzzzzzz = 1", "database.zzzzzz: unknown key (check spelling;"),
+    ],
+)
+def test_a_misspelt_key_in_the_file_is_told_the_key_it_meant(
+    tmp_path: Path, toml: str, line: str
+) -> None:
+    """A misspelt ``FEEDSVC_`` variable was told what it meant; the same key misspelt in the
+    file was only told to check its spelling. Only known names are suggested."""
+    code, lines = check(write(tmp_path, toml + "\n"))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith(line), lines

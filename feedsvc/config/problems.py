@@ -61,6 +61,8 @@ def describe(err: Any) -> Problem:
         message = "Input should be a valid string (a file's path)"
     if err["type"] == "extra_forbidden":
         message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
+        if (meant := _meant_key(parts)) is not None:
+            message = f"unknown key: did you mean {meant}? (config/feedsvc.toml lists every key)"
     elif err["type"] in SECTION_ERRORS:
         message = section_message(parts, value)
     elif (
@@ -91,3 +93,26 @@ def kind_of(value: object) -> str:
     """What ``value`` is in TOML's words, ``null`` in JSON's (an env variable's JSON ``null``:
     it was "NoneType"); a Python type's name for anything else (nothing TOML or JSON gives)."""
     return next((k for t, k in _TOML_KINDS if isinstance(value, t)), type(value).__name__)
+
+
+def _meant_key(parts: list[str]) -> str | None:
+    """The known key closest to the unknown one at ``parts`` (``telegram.tokn`` →
+    ``telegram.token``, ``sitee`` → ``site``), or None: a misspelt environment variable was
+    told what it meant, a misspelt key in the file only to check its spelling. Known keys
+    are the settings models' fields (:class:`feedsvc.config.models.Settings`); only names
+    are compared and shown, never a value."""
+    import difflib
+
+    from pydantic import BaseModel
+
+    from feedsvc.config.models import Settings
+
+    model: type[BaseModel] = Settings
+    for part in parts[:-1]:
+        field = model.model_fields.get(part)
+        section = field.annotation if field is not None else None
+        if not (isinstance(section, type) and issubclass(section, BaseModel)):
+            return None
+        model = section
+    close = difflib.get_close_matches(parts[-1], sorted(model.model_fields), n=1)
+    return ".".join([*parts[:-1], close[0]]) if close else None
