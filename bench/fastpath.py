@@ -4,8 +4,9 @@ so it isolates what the serving code itself costs from the HTTP server and the m
 
     python bench/fastpath.py [--against OTHER_CHECKOUT]
 
-``--against`` times another checkout's ``feedsvc/web/feeds.py`` in the same process,
-interleaved, e.g. main exported with ``git archive main | tar -x -C /tmp/main``.
+``--against`` times another checkout's fast path (``feedsvc/web/fast_path.py``, or
+``feedsvc/web/feeds.py`` where it lived before) in the same process, interleaved, e.g. main
+exported with ``git archive main | tar -x -C /tmp/main``.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine
 
 from feedsvc.stats.polls import PollCounter
-from feedsvc.web import feeds
+from feedsvc.web import fast_path
 from feedsvc.web.http_cache import make_snapshot
 
 SNAP = make_snapshot(b"x" * 70_000, "application/rss+xml", datetime(2026, 1, 1, tzinfo=UTC))
@@ -63,11 +64,11 @@ def main() -> None:
     parser.add_argument("--number", type=int, default=200_000)
     args = parser.parse_args()
     print(f"machine: {machine()}; load average at start {os.getloadavg()[0]:.2f}")
-    versions = {"this tree": poll(feeds)}
+    versions = {"this tree": poll(fast_path)}
     if args.against:
-        spec = importlib.util.spec_from_file_location(
-            "other_feeds", args.against / "feedsvc" / "web" / "feeds.py"
-        )
+        web = args.against / "feedsvc" / "web"
+        found = web / "fast_path.py" if (web / "fast_path.py").exists() else web / "feeds.py"
+        spec = importlib.util.spec_from_file_location("other_fast_path", found)
         assert spec and spec.loader
         other = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(other)

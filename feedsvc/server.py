@@ -28,7 +28,7 @@ from feedsvc.config import Settings
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
     from feedsvc.shutdown import StopSignals
-    from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.fast_path import FeedFastPath
 
 log = logging.getLogger("feedsvc.app")  # the service's log lines keep their logger name
 
@@ -88,7 +88,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web import routes
     from feedsvc.web.body_limit import BodyLimit
     from feedsvc.web.clients import with_trusted_proxies
-    from feedsvc.web.feeds import FeedFastPath
+    from feedsvc.web.fast_path import FeedFastPath
     from feedsvc.web.mount import Mounted, mount_path
     from feedsvc.web.outage import state_db_handler
     from feedsvc.web.paths import PathText

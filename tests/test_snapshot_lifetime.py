@@ -21,7 +21,7 @@ from feedsvc.db import Database
 from feedsvc.publish import FeedPublisher
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, save_topic
-from feedsvc.web.feeds import FeedFastPath
+from feedsvc.web.fast_path import FeedFastPath
 from feedsvc.web.http_cache import make_snapshot, replies, snapshot_response
 
 REQUESTS = [  # (method, accept-encoding, if-none-match, if-modified-since)

@@ -36,8 +36,9 @@ from feedsvc.pages import (
     render_topic,
     subscribe_links,
 )
+from feedsvc.web.fast_path import FeedFastPath
 from feedsvc.web.feed_backend import NoQr
-from feedsvc.web.feeds import FeedFastPath, feed_routes
+from feedsvc.web.feeds import feed_routes
 from feedsvc.web.http_cache import (
     Snapshot,
     accepts_gzip,

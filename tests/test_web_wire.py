@@ -23,7 +23,8 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from feedsvc.web.feeds import FeedFastPath, feed_routes
+from feedsvc.web.fast_path import FeedFastPath
+from feedsvc.web.feeds import feed_routes
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.web.wire import wire_protocol
 

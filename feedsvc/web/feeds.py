@@ -4,7 +4,7 @@
 
 Routes are plain Starlette ``Route`` handlers with no per-request middleware work. The hottest
 request, a feed reader polling a topic feed, is answered before Starlette by
-:class:`FeedFastPath`: one backend dictionary lookup plus the snapshot's prepared
+:class:`feedsvc.web.fast_path.FeedFastPath` from the snapshot's prepared
 :class:`~feedsvc.web.http_cache.Replies`, which the routes use too, so both answer alike.
 
 Threading: ``snapshot``, ``opml`` and ``index_html`` are called on the event loop and must be
@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import importlib
 import math
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import partial
 from importlib import resources
@@ -30,15 +30,13 @@ import anyio.to_thread
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
-from starlette.types import ASGIApp, Receive, Scope, Send
 
-from feedsvc import metrics
-from feedsvc.feeds.model import FORMATS
 from feedsvc.logs import escape_controls
 from feedsvc.pages.listing import clean_query, read_page, shown_query
 from feedsvc.pages.render import START_PAYLOAD_MAX
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
+from feedsvc.web.fast_path import count_feed_response
 from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
     DEFAULT_LIMIT,
@@ -50,14 +48,11 @@ from feedsvc.web.feed_requests import (
     split_feed_name,
 )
 from feedsvc.web.http_cache import (
-    Reply,
     Snapshot,
     make_snapshot,
-    replies,
     snapshot_response,
     text_response,
 )
-from feedsvc.web.paths import path_text
 from feedsvc.web.queries import QueryNotText, query_for_url, query_param
 from feedsvc.web.slashes import redirect_target
 
@@ -311,109 +306,3 @@ def feed_routes(
         Route("/topics/{slug}", page, methods=["GET", "HEAD"], name="topic_page"),
         Route("/topics/{slug}/telegram.svg", telegram_qr, methods=["GET", "HEAD"], name="qr"),
     ]
-
-
-# Pre-bound children for the common answers: the fast path counts every poll.
-_FEED_COUNTERS = {
-    (fmt, status): metrics.FEED_RESPONSES.labels(fmt, str(status))
-    for fmt in FORMATS
-    for status in (200, 304)
-}
-
-
-def count_feed_response(fmt: str, status: int) -> None:
-    """``feedsvc_feed_responses_total{format, status}``: poll volume and the 304 share."""
-    counter = _FEED_COUNTERS.get((fmt, status))
-    if counter is None:
-        counter = metrics.FEED_RESPONSES.labels(fmt, str(status))
-    counter.inc()
-
-
-_GET_HEAD = ("GET", "HEAD")
-#: The request headers the fast path reads: the conditional ones, and the Fetch Metadata mode
-#: that may mark a person's browser navigation (then the route decides).
-_AE, _INM, _IMS = b"accept-encoding", b"if-none-match", b"if-modified-since"
-_READ = frozenset((_AE, _INM, _IMS, b"sec-fetch-mode"))
-_REPLY = "feedsvc.fast_reply"  # the scope key handing the reply to :meth:`FeedFastPath._send_reply`
-
-
-class FeedFastPath:
-    """ASGI wrapper answering a plain GET/HEAD of a cached topic feed without Starlette.
-
-    Only ``/feeds/SLUG.FMT`` with no query string and a snapshot in memory is handled here;
-    everything else (search, ``?limit=``, unknown slugs → 404, other routes, lifespan) goes to
-    ``app``. Starlette's request, routing and response objects cost several times what the
-    reply itself does, and feed readers poll far more often than anyone else calls.
-    :meth:`answer` is the one decision; ``feedsvc.web.wire`` uses it below ASGI too.
-    """
-
-    def __init__(
-        self,
-        app: ASGIApp,
-        backend: FeedBackend,
-        max_age: int,
-        guard: Callable[[ASGIApp], ASGIApp] | None = None,
-    ) -> None:
-        self.app = app
-        self.backend = backend
-        self.max_age = max_age
-        #: the fast path's own replies, through ``guard`` as the routes go through it
-        #: (:class:`feedsvc.web.stopping.StopAnswer`: a poll the service's stop cancels while
-        #: its client does not read was uvicorn's "Exception in ASGI application" traceback)
-        self._reply: ASGIApp = self._send_reply if guard is None else guard(self._send_reply)
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        found = None
-        if scope["type"] == "http" and not scope.get("root_path"):
-            path: str | None = scope["path"]
-            raw = scope.get("raw_path")
-            if raw and b"%" in raw:  # decoded strictly: not UTF-8 is the app's 400
-                path = path_text(raw)
-            if path is not None:
-                found = self.answer(
-                    scope["method"], path, scope.get("query_string"), scope["headers"]
-                )
-        if found is None:
-            await self.app(scope, receive, send)
-            return
-        reply, fmt, slug = found
-        await self._reply({**scope, _REPLY: reply}, receive, send)
-        count_feed_response(fmt, reply.status)
-        self.backend.polled(slug)
-
-    @staticmethod
-    async def _send_reply(scope: Scope, receive: Receive, send: Send) -> None:
-        reply: Reply = scope[_REPLY]
-        start = {"type": "http.response.start", "status": reply.status, "headers": reply.headers}
-        await send(start)
-        await send({"type": "http.response.body", "body": reply.body})
-
-    def answer(
-        self, method: str, path: str, query: bytes | None, headers: Iterable[tuple[bytes, bytes]]
-    ) -> tuple[Reply, str, str] | None:
-        """The reply, format and topic slug for a plain poll of a cached topic feed, else None.
-
-        ``headers`` are the request's (lower-case name, value) pairs, as in an ASGI scope.
-        """
-        if method not in _GET_HEAD or query or not path.startswith("/feeds/"):
-            return None
-        parsed = split_feed_name(path[len("/feeds/") :])
-        if parsed is None or parsed[0] == SEARCH_SLUG:
-            return None
-        snapshot = self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
-        if snapshot is None:
-            return None
-        read: dict[bytes, bytes] = {}
-        for name, value in headers:
-            if name in _READ and name not in read:  # the first wins, as in Starlette
-                read[name] = value
-        if read.get(b"sec-fetch-mode") == b"navigate":
-            return None  # perhaps a person in a browser: the route decides
-        ae, inm, ims = read.get(_AE), read.get(_INM), read.get(_IMS)
-        reply = replies(snapshot, self.max_age).reply(
-            method,
-            None if ae is None else ae.decode("latin-1"),
-            None if inm is None else inm.decode("latin-1"),
-            None if ims is None else ims.decode("latin-1"),
-        )
-        return reply, parsed[1], parsed[0]

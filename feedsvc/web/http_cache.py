@@ -22,7 +22,7 @@ Decisions (RFC 9110 / 9111):
 Speed: a feed reader's poll is the hottest request the service has. Everything that does not
 depend on the request (header lines as bytes, the gzip body, the 304 header sets) is computed
 once per snapshot in :class:`Replies`, so serving is a few header comparisons; the ASGI fast
-path (``feedsvc.web.feeds.FeedFastPath``) sends a :class:`Reply` without building a Response.
+path (``feedsvc.web.fast_path.FeedFastPath``) sends a :class:`Reply` without building a Response.
 """
 
 from __future__ import annotations

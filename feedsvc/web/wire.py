@@ -29,7 +29,7 @@ import httptools
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE
 
 from feedsvc.web.connections import BoundedHttpProtocol, bind_limits
-from feedsvc.web.feeds import FeedFastPath, count_feed_response
+from feedsvc.web.fast_path import FeedFastPath, count_feed_response
 from feedsvc.web.http_cache import Reply
 from feedsvc.web.malformed import refuse_two_hosts
 from feedsvc.web.paths import path_text
