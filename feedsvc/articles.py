@@ -26,7 +26,6 @@ and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +37,7 @@ from zoneinfo import ZoneInfo
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
+from feedsvc.shown_values import shown_value
 from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
@@ -159,7 +159,7 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
         except ValueError:
             raise ArticleError(field_name, unparsable_reason(value)) from None
     else:
-        raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {_short(value)}")
+        raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {shown_value(value)}")
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=tz)
     try:
@@ -176,43 +176,6 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
     return dt
 
 
-def _short(value: Any) -> str:
-    """A value for an error message, bounded (a record may hold megabytes): a JSON value in
-    JSON's words (``null``, ``true``, ``an empty string``, ``the string "yes"``, ``the number
-    1.5e+300``, ``an array [1]``, ``an object {…}``), as the line wrote it; anything else (a
-    source row's driver value) by its type and repr."""
-    if value is None or isinstance(value, bool):
-        return json.dumps(value)
-    if isinstance(value, str) and not value:
-        return "an empty string"
-    kind = _JSON_KINDS.get(type(value))
-    if kind is None:
-        text, kind = repr(value), type(value).__name__
-    else:
-        try:  # JSON's own escapes, and those of the characters a terminal hides or refuses
-            text = _HIDDEN.sub(_escaped, json.dumps(value, ensure_ascii=False))
-        except (TypeError, ValueError, RecursionError):  # NaN in a source row, deep nesting
-            text = "…"
-    return f"{kind} {text[:60]}{'…' if len(text) > 60 else ''}"
-
-
-_HIDDEN = re.compile("[\x7f-\x9f\u200b-\u200f\u2028\u2029\u2060\ufeff\ud800-\udfff]")
-
-
-def _escaped(found: re.Match[str]) -> str:
-    return f"\\u{ord(found[0]):04x}"
-
-
-#: JSON's word for the Python type :func:`json.loads` gives each of its values.
-_JSON_KINDS: dict[type, str] = {
-    str: "the string",
-    int: "the number",
-    float: "the number",
-    list: "an array",
-    dict: "an object",
-}
-
-
 def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
     value = record.get(name)
     if value is None or (isinstance(value, str) and not value.strip()):
@@ -220,7 +183,7 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
             raise ArticleError(name, "is required")
         return None
     if not isinstance(value, str):
-        raise ArticleError(name, f"expected a string, got {_short(value)}")
+        raise ArticleError(name, f"expected a string, got {shown_value(value)}")
     if len(value) > MAX_FIELD_LEN:
         raise ArticleError(name, f"too long ({len(value)} characters, limit {MAX_FIELD_LEN})")
     _check_storable(name, value)
@@ -305,13 +268,13 @@ def _tags(value: Any) -> tuple[str, ...]:
     if isinstance(value, str):  # tolerate a CMS's comma-separated string
         value = value.split(",")
     if not isinstance(value, list | tuple):
-        raise ArticleError("tags", f"expected a list of strings, got {_short(value)}")
+        raise ArticleError("tags", f"expected a list of strings, got {shown_value(value)}")
     if len(value) > MAX_TAGS:
         raise ArticleError("tags", f"{len(value)} tags, limit {MAX_TAGS}")
     tags: list[str] = []
     for i, tag in enumerate(value):
         if not isinstance(tag, str):
-            raise ArticleError("tags", f"item {i} is {_short(tag)}, expected a string")
+            raise ArticleError("tags", f"item {i} is {shown_value(tag)}, expected a string")
         if len(tag) > MAX_TAG_LEN:
             raise ArticleError("tags", f"item {i} is longer than {MAX_TAG_LEN} characters")
         _check_storable(f"tags[{i}]", tag)
@@ -328,7 +291,7 @@ def _withdrawn(value: Any) -> bool:
         return False
     if isinstance(value, bool):
         return value
-    raise ArticleError("withdrawn", f"expected true or false, got {_short(value)}")
+    raise ArticleError("withdrawn", f"expected true or false, got {shown_value(value)}")
 
 
 def _image_url(value: str, page: str | None) -> str:
@@ -401,7 +364,7 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
     (:mod:`feedsvc.nfc`); identifiers (``source_key``, ``url``, ``image_url``) are trimmed.
     """
     if not isinstance(record, Mapping):
-        raise ArticleError(None, f"expected a JSON object, got {_short(record)}")
+        raise ArticleError(None, f"expected a JSON object, got {shown_value(record)}")
     problems: list[ArticleError] = []
     values = {
         name: _checked(problems, _text, record, name, name in REQUIRED) for name in TEXT_FIELDS
