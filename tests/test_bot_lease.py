@@ -22,7 +22,7 @@ from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
 from feedsvc.bot import LEASE_NAME, BotService
 from feedsvc.config import Settings
 from feedsvc.db import Database
-from feedsvc.db.schema import leases as leases_table
+from feedsvc.db.schema_service import leases as leases_table
 from feedsvc.store import leases
 
 

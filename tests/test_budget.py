@@ -31,7 +31,8 @@ from feedsvc.bot import BotService
 from feedsvc.budget import AHEAD, SendBudget, bot_budget, prepaid, send_budget
 from feedsvc.channels.telegram import LIMITS, TelegramChannel
 from feedsvc.db import Database
-from feedsvc.db.schema import articles, deliveries, rate_buckets
+from feedsvc.db.schema import articles, deliveries
+from feedsvc.db.schema_service import rate_buckets
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import TelegramSender
 from feedsvc.notify.charged import chat_of, message_call

@@ -27,11 +27,11 @@ from feedsvc.db.schema import (
     articles,
     chats,
     deliveries,
-    feed_watermark,
     ingest_quarantine,
     source_articles,
     topics,
 )
+from feedsvc.db.schema_service import feed_watermark
 from feedsvc.importer import import_articles
 from feedsvc.keys import KEY_SPACE, Alert, Held, kept_alert, survivor, trim_key
 from feedsvc.lifecycle import editors

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from upgrades import OLD_ARTICLE, database_at, run_sql
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, due_watermark
+from feedsvc.db.schema import articles
+from feedsvc.db.schema_service import due_watermark
 from feedsvc.ingest.model import Change
 from feedsvc.lifecycle.due import DueCheck
 

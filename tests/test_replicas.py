@@ -23,7 +23,8 @@ from fakebot import FakeBotAPI, Limit
 from sqlalchemy import func, select, update
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import deliveries, leases
+from feedsvc.db.schema import deliveries
+from feedsvc.db.schema_service import leases
 from feedsvc.ingest import WAKE_CHANNEL, IngestLease, Ingestor, notify_new_deliveries
 from feedsvc.outbox import Outbox
 from feedsvc.source import builtin_source

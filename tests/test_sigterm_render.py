@@ -21,7 +21,7 @@ from test_sigterm_work import add_topics, service_env, sigterm_when
 from feedsvc.app import Roles, Service
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import feed_snapshots
+from feedsvc.db.schema_service import feed_snapshots
 from feedsvc.feeds import model
 
 PARAGRAPH = (

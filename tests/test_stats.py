@@ -26,7 +26,8 @@ from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, deliveries, feed_polls
+from feedsvc.db.schema import articles, deliveries
+from feedsvc.db.schema_service import feed_polls
 from feedsvc.stats import activity, topic_stats
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store import subscriptions as sub_store

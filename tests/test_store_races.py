@@ -21,7 +21,8 @@ from factories import VN, article, builtin_ingestor
 from sqlalchemy import Connection, select, text
 
 from feedsvc.db import Database
-from feedsvc.db.schema import deliveries, rate_buckets, source_cursors
+from feedsvc.db.schema import deliveries, source_cursors
+from feedsvc.db.schema_service import rate_buckets
 from feedsvc.outbox import Outbox
 from feedsvc.store import cursors, leases, rate
 from feedsvc.store import subscriptions as subs

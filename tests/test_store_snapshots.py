@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 
 from feedsvc.db import Database
-from feedsvc.db.schema import feed_snapshots
+from feedsvc.db.schema_service import feed_snapshots
 from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_many, put_snapshot
 
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)

@@ -26,7 +26,8 @@ from upgrades import database_at
 import feedsvc
 from feedsvc.config import Settings, load_config
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, feed_snapshots, feed_watermark, topics
+from feedsvc.db.schema import articles, topics
+from feedsvc.db.schema_service import feed_snapshots, feed_watermark
 from feedsvc.lifecycle.editors import hide_article
 from feedsvc.publish import INDEX_SLUG, SNAPSHOT_TYPES, FeedPublisher
 from feedsvc.publish.index_pages import page_slug

@@ -13,13 +13,10 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
-    Date,
     Float,
     ForeignKey,
     Index,
     Integer,
-    LargeBinary,
-    MetaData,
     String,
     Table,
     Text,
@@ -27,19 +24,12 @@ from sqlalchemy import (
     false,
 )
 
+from feedsvc.db import schema_service  # noqa: F401  (its tables join ``metadata``)
+from feedsvc.db.metadata import metadata as metadata
+
 # Re-exported: released migrations import UTCDateTime from here.
 from feedsvc.db.types import BigId
 from feedsvc.db.types import UTCDateTime as UTCDateTime
-
-metadata = MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-        "pk": "pk_%(table_name)s",
-    }
-)
-
 
 # The built-in source (SPEC §3): written only by `feedsvc import` and the demo, read by ingest
 # exactly like an external CMS table. `changed_at` is the ingest cursor column.
@@ -374,87 +364,4 @@ ingest_not_applied = Table(
     Column("version", UTCDateTime, nullable=False),  # the row's version when decided
     Column("decided_at", UTCDateTime, nullable=False),
     Index(None, "source", "source_cursor"),
-)
-
-feed_snapshots = Table(
-    "feed_snapshots",
-    metadata,
-    Column("topic_slug", String(100), primary_key=True),
-    Column("format", String(10), primary_key=True),
-    Column("body", LargeBinary, nullable=False),
-    Column("etag", String(100), nullable=False),
-    Column("last_modified", UTCDateTime, nullable=False),
-    Column("rendered_at", UTCDateTime, nullable=False),
-)
-
-# What the stored snapshots are known to show (migration 0015): a restart renders before
-# serving only what changed after ``rendered_through`` (``feedsvc.warm_start``).
-feed_watermark = Table(
-    "feed_watermark",
-    metadata,
-    Column("name", String(20), primary_key=True),
-    Column("rendered_through", UTCDateTime, nullable=False),
-    Column("fingerprint", String(64), nullable=False),
-    Column("topics_digest", String(64), nullable=False),
-)
-
-# Where the due check (``lifecycle.due``) has looked through (migration 0018): the end of its
-# last committed run, one row. A restart's first run starts there, not a day back: it released
-# again every scheduled article of that day (harmless for alerts, but logged and re-rendered).
-due_watermark = Table(
-    "due_watermark",
-    metadata,
-    Column("name", String(20), primary_key=True),
-    Column("checked_through", UTCDateTime, nullable=False),
-)
-
-# Feed polls per topic and local day (site.timezone), counted in memory on the serving path and
-# added here by each replica every minute: never a write per request.
-feed_polls = Table(
-    "feed_polls",
-    metadata,
-    Column("day", Date, primary_key=True),
-    Column("topic_slug", String(100), primary_key=True),
-    Column("polls", BigInteger, nullable=False, default=0),
-)
-
-# Named leases (ingest leader, bot poller) for replicas sharing one state DB.
-leases = Table(
-    "leases",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("holder", String(100), nullable=False),
-    Column("expires_at", UTCDateTime, nullable=False),
-)
-
-# Zalo updates already acted on, by chat and message id: a webhook retry, a replay, the same update
-# through long polling, or a copy at another replica finds its key here and does nothing
-# (channels.zalo.bot). Keys go after store.zalo_updates.KEEP (longer than the age past which an
-# update is never acted on anyway).
-zalo_updates = Table(
-    "zalo_updates",
-    metadata,
-    Column("chat", String(100), primary_key=True),  # the Zalo chat id (channels' address)
-    Column("update_key", String(100), primary_key=True),  # message_id, or a digest (see there)
-    Column("seen_at", UTCDateTime, nullable=False),
-    Index(None, "seen_at"),
-)
-
-# Shared send budget (token bucket) across replicas.
-rate_buckets = Table(
-    "rate_buckets",
-    metadata,
-    Column("name", String(100), primary_key=True),
-    Column("tokens", Float, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-)
-
-# Admin sessions ended before their expiry (logout): checked on every admin request, so a
-# logout holds across restarts and on every replica. Rows are dropped once the session would
-# have expired anyway.
-revoked_sessions = Table(
-    "revoked_sessions",
-    metadata,
-    Column("session_id", String(64), primary_key=True),
-    Column("expires_at", UTCDateTime, nullable=False, index=True),
 )

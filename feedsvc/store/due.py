@@ -10,7 +10,8 @@ from datetime import datetime
 from sqlalchemy import Connection, or_, select, update
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import articles, due_watermark
+from feedsvc.db.schema import articles
+from feedsvc.db.schema_service import due_watermark
 from feedsvc.lifecycle.visibility import public_clause
 from feedsvc.store.articles import ARTICLE_COLUMNS, row_to_article
 from feedsvc.store.upsert import insert_missing

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete, or_, select, update
 
-from feedsvc.db.schema import leases
+from feedsvc.db.schema_service import leases
 from feedsvc.store.upsert import insert_missing
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection, select, update
 
-from feedsvc.db.schema import rate_buckets as t
+from feedsvc.db.schema_service import rate_buckets as t
 from feedsvc.store.upsert import insert_missing
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 from sqlalchemy import Connection, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 
-from feedsvc.db.schema import revoked_sessions as t
+from feedsvc.db.schema_service import revoked_sessions as t
 
 
 def revoke(conn: Connection, session_id: str, expires_at: datetime, now: datetime) -> None:

@@ -11,8 +11,8 @@ from sqlalchemy import Connection, delete, select, tuple_
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from feedsvc.db.schema import feed_snapshots as t
-from feedsvc.db.schema import feed_watermark as w
+from feedsvc.db.schema_service import feed_snapshots as t
+from feedsvc.db.schema_service import feed_watermark as w
 
 #: The one watermark row's name.
 WATERMARK = "feeds"

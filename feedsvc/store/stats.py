@@ -21,9 +21,9 @@ from feedsvc.db.schema import (
     articles,
     chats,
     deliveries,
-    feed_polls,
     subscriptions,
 )
+from feedsvc.db.schema_service import feed_polls
 from feedsvc.lifecycle.visibility import public_clause
 
 

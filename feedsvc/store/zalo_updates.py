@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import Connection, delete
 
-from feedsvc.db.schema import zalo_updates
+from feedsvc.db.schema_service import zalo_updates
 from feedsvc.store.upsert import insert_rows
 
 #: how long a key is kept: past the age after which an update is not acted on at all
