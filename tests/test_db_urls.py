@@ -226,6 +226,12 @@ def test_url_secrets_lists_each_secret_for_the_log_filter(url: str) -> None:
         ("postgresql://u@/db?host=h&port=99999", "out of range"),
         ("postgresql://u@/db?host=h1,h2&port=5432,x", "not a number"),
         (f"postgresql://u:{SECRET}/db", "not a number"),  # '@' forgotten: the password is read
+        # an IPv6 host's bracket left open (or closed only): its port was said not a number
+        ("postgresql://u:pw@[::1/db", "'[' must be closed by ']'"),
+        ("postgresql://u:pw@[::1:5432/db", "'[' must be closed by ']'"),
+        ("postgresql://u:pw@::1]:5432/db", "'[' must be closed by ']'"),
+        ("postgresql://u:pw@]::1[/db", "'[' must be closed by ']'"),
+        ("mysql+pymysql://root@[fe80::1?charset=utf8mb4", "'[' must be closed by ']'"),
     ],  # as the port, and must not be repeated
 )
 def test_a_bad_port_is_named_without_repeating_it(url: str, words: str) -> None:
@@ -237,7 +243,8 @@ def test_a_bad_port_is_named_without_repeating_it(url: str, words: str) -> None:
 @pytest.mark.parametrize(
     "url", ["postgresql://u@h:1/db", "postgresql://u@h:65535/db", "postgresql://u@h/db",
             "postgresql://u@[::1]:5432/db", "postgresql://u@/db?host=h1,h2&port=5432,5433",
-            "mysql+pymysql://u@h:3306/db"],
+            "mysql+pymysql://u@h:3306/db", "postgresql://u:p[w@h:5432/db",
+            "postgresql://u:p]w@[::1]/db"],
 )  # fmt: skip
 def test_a_good_port_is_no_problem(url: str) -> None:
     assert urls.port_problem(url) is None

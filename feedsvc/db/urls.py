@@ -195,6 +195,17 @@ def _sqlalchemy_parts(url: str) -> DbUrl | None:
     return DbUrl(u.drivername, u.username, u.password, u.host, u.port, u.database, query)
 
 
+def _bracket_problem(url: str) -> str | None:
+    """An IPv6 host whose ``[`` is not closed by ``]`` (or a ``]`` with no ``[``): the port
+    was said not to be a number, sending an operator to look at the port of
+    ``postgresql://u:pw@[::1/db``, which has none."""
+    host = re.split(r"[/?]", url.partition("://")[2], maxsplit=1)[0].rpartition("@")[2]
+    opened, closed = "[" in host, "]" in host
+    if opened == closed and host.find("[") <= host.find("]"):
+        return None
+    return "an IPv6 host's '[' must be closed by ']', as in @[::1]:5432"
+
+
 def port_problem(url: str) -> str | None:
     """What is wrong with the hosts' ports ``url`` names, or None: the port after the host, and
     the query's hosts and ports as SQLAlchemy's PostgreSQL dialect reads them
@@ -208,6 +219,8 @@ def port_problem(url: str) -> str | None:
     m = _URL.match(url)
     if m is None:
         return None
+    if (problem := _bracket_problem(url)) is not None:
+        return problem
     port = m["port"]
     if port is not None and "@" in url.split("?", 1)[0] and "," in port:
         return (
