@@ -84,11 +84,11 @@ def test_a_render_stops_at_its_next_item(tmp_path: Path, monkeypatch: pytest.Mon
     cleaned: list[str] = []
     real = model._cached_item
 
-    def clean(site_url: str, article: Any) -> Any:
+    def clean(site_url: str, article: Any, language: str) -> Any:
         cleaned.append(article.source_key)
         if len(cleaned) == 3:
             service.interrupt()  # what SIGTERM does
-        return real(site_url, article)
+        return real(site_url, article, language)
 
     model.clear_item_cache()
     monkeypatch.setattr(model, "_cached_item", clean)
