@@ -12,7 +12,7 @@ from html import escape
 
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
-from feedsvc.graphemes import shortened
+from feedsvc.graphemes import shortened, utf16_units
 from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
@@ -22,8 +22,9 @@ COMMAND_NAMES = (
     "start", "help", "topics", "sub", "unsub", "list", "pause", "resume", "preview", "digest",
     "quiet", "silent", "settings",
 )  # fmt: skip
-# Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
-# visible text and Vietnamese stays in the BMP, so capping the source length is safe.
+# Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is never shorter than the
+# visible text in UTF-16 units (tags and entities only add), so capping the source's UTF-16 length
+# is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
 
@@ -65,15 +66,20 @@ def start_unknown_topic(slug: str) -> str:
 
 
 def fit(lines: list[str]) -> str:
-    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit."""
+    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit.
+
+    Lines are measured in UTF-16 units of their HTML source (Telegram's unit, never fewer than
+    the visible text's): counted in code points, two topics whose descriptions hold 1,800 emoji
+    each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long."""
     out: list[str] = []
     size = 0
     for i, line in enumerate(lines):
-        if size + len(line) + 1 > MAX_REPLY - 40:
+        units = utf16_units(line)
+        if size + units + 1 > MAX_REPLY - 40:
             out.append(t("more_items", count=len(lines) - i))
             break
         out.append(line)
-        size += len(line) + 1
+        size += units + 1
     return "\n".join(out)
 
 
