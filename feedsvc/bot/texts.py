@@ -12,7 +12,7 @@ from html import escape
 
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
-from feedsvc.graphemes import shortened, utf16_units
+from feedsvc.graphemes import prefix, shortened, utf16_units
 from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
@@ -27,6 +27,8 @@ COMMAND_NAMES = (
 # is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+#: answerCallbackQuery's text: "0-200 characters" (Bot API); counted in UTF-16 units, never fewer.
+MAX_CALLBACK_ANSWER = 200
 
 _t = Translator("vi")
 
@@ -55,6 +57,19 @@ def commands() -> list[tuple[str, str]]:
 
 def help_text() -> str:
     return t("help")
+
+
+def button_answer(key: str, topic: str) -> str:
+    """The notice a mute/undo press is answered with (``digest.muted``, ``digest.unmuted``):
+    plain text, the topic's title cut in whole graphemes with "…" so the whole notice stays
+    within :data:`MAX_CALLBACK_ANSWER`. A title may hold 500 characters (``limits.TITLE``);
+    Telegram refuses a longer answer (400 ``MESSAGE_TOO_LONG``), and the press was then acted
+    on but never answered (a spinner) nor its button swapped (a second press did it again)."""
+    words = translator()
+    room = MAX_CALLBACK_ANSWER - utf16_units(words(key, topic=""))
+    if utf16_units(topic) > room:
+        topic = prefix(topic, room - 1, utf16=True).rstrip() + "…"
+    return words(key, topic=topic)
 
 
 def start() -> str:
