@@ -287,16 +287,33 @@ def _visible_units(reply: str) -> int:
 
 
 @pytest.mark.parametrize("char", ["📰", "🇻🇳", "👨‍👩‍👧", "𝐀"])
-@pytest.mark.parametrize("count", [1300, 1800])
+@pytest.mark.parametrize("count", [250, 500])
 def test_topics_reply_fits_telegram_with_astral_characters(char: str, count: int) -> None:
-    """Topic descriptions of emoji (2 UTF-16 units per code point): the reply stays under
-    Telegram's 4096 units and says how many topics it left out."""
+    """Topic titles and descriptions of emoji (2 UTF-16 units per code point; titles take 500
+    characters, ``limits.TITLE``): the reply stays under Telegram's 4096 units and says how
+    many topics it left out."""
     now = datetime.now(UTC)
-    description = (char * count)[: 5000 - 5000 % len(char)]
-    items = [Topic(i, f"t{i}", "Tiêu đề", description, "q", True, "db", now) for i in range(4)]
+    text = (char * count)[: 500 - 500 % len(char)]
+    items = [Topic(i, f"t{i}", text, text, "q", True, "db", now) for i in range(6)]
     reply = texts.topics(items)
     assert _visible_units(reply) <= 4096 and utf16_units(reply) <= texts.MAX_REPLY
     assert "mục khác" in reply
+
+
+@pytest.mark.parametrize("length", [3900, 5000])
+@pytest.mark.parametrize("position", [0, 2])
+def test_topics_reply_lists_every_topic_past_a_long_description(length: int, position: int) -> None:
+    """One topic's description of thousands of characters (``limits.DESCRIPTION``: 5,000) is
+    cut in the reply; it used to make a line no reply holds, so /topics listed no topic after
+    it ("… và 5 mục khác" alone)."""
+    now = datetime.now(UTC)
+    items = [Topic(i, f"t{i}", f"Chủ đề {i}", "ngắn", "q", True, "db", now) for i in range(5)]
+    long = ("Mô tả rất dài & <chi tiết> " * 300)[:length]
+    items[position] = Topic(position, f"t{position}", "Dài", long, "q", True, "db", now)
+    reply = texts.topics(items)
+    assert all(f"<code>t{i}</code>" in reply for i in range(5)) and "mục khác" not in reply
+    assert _visible_units(reply) <= 4096 and "Mô tả rất dài &amp; &lt;chi tiết&gt;" in reply
+    assert "…" in reply
 
 
 @pytest.mark.parametrize("count", [150, 240])

@@ -27,6 +27,8 @@ COMMAND_NAMES = (
 # is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+#: A topic's description as ``/topics`` shows it (stored ones take 5,000: ``limits.DESCRIPTION``).
+MAX_SHOWN_DESCRIPTION = 300
 #: answerCallbackQuery's text: "0-200 characters" (Bot API); counted in UTF-16 units, never fewer.
 MAX_CALLBACK_ANSWER = 200
 
@@ -168,14 +170,17 @@ def invalid_query(query: str, error: QueryError) -> str:
 
 
 def topics(items: list[Topic], head: str = "topics_head") -> str:
-    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works)."""
+    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works).
+
+    A description is cut to :data:`MAX_SHOWN_DESCRIPTION` (whole graphemes, "…"): whole, one of
+    4,000 characters made a line no reply holds, and :func:`fit` listed no topic at all."""
     if not items:
         return t("no_topics")
     lines = [t(head)]
     for topic in items:
         line = f"• <code>{escape(topic.slug)}</code> — <b>{escape(topic.title)}</b>"
         if topic.description:
-            line += f": {escape(topic.description)}"
+            line += f": {escape(shortened(topic.description, MAX_SHOWN_DESCRIPTION))}"
         lines.append(line)
     return fit(lines)
 
