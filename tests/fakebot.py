@@ -740,6 +740,8 @@ class FakeBotAPI(FakeServer[int, Fault]):
         return True
 
     async def _m_answercallbackquery(self, p: dict[str, Any]) -> Any:
+        if utf16_len(str(p.get("text") or "")) > 200:  # Bot API: "0-200 characters"
+            raise ApiError(400, "Bad Request: MESSAGE_TOO_LONG")
         with self._cond:
             self.callback_answers.append(dict(p))
             self._cond.notify_all()

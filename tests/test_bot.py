@@ -8,10 +8,13 @@ means the transaction committed.
 
 from __future__ import annotations
 
+import html
+import re
 import time
 import unicodedata
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -19,13 +22,14 @@ from fakebot import FakeBotAPI
 from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
 
-from feedsvc.bot import BotService, actions
+from feedsvc.bot import BotService, actions, texts
 from feedsvc.catalogue import Translator
 from feedsvc.config import Settings, TelegramSettings
 from feedsvc.db import Database
+from feedsvc.graphemes import utf16_units
 from feedsvc.store import audience
 from feedsvc.store import subscriptions as subs
-from feedsvc.store.topics import TopicSpec, save_topic
+from feedsvc.store.topics import Topic, TopicSpec, save_topic
 
 ADMIN = 1000  # in telegram.admins
 OTHER_ADMIN = 1001  # in telegram.admins, but not an admin of the test channel
@@ -275,6 +279,52 @@ async def test_long_list_fits_and_slugs_ignore_case(
     listing = await ask(fake, USER, "/list")  # the fake rejects > 4096 visible characters
     assert "1. Thể thao (the-thao)" in listing and "mục khác" in listing
     assert "Đã đạt giới hạn" in await ask(fake, USER, "/sub xe buýt")
+
+
+def _visible_units(reply: str) -> int:
+    """What Telegram counts of an HTML reply: UTF-16 units of the text, tags and entities parsed."""
+    return utf16_units(html.unescape(re.sub(r"<[^>]*>", "", reply)))
+
+
+@pytest.mark.parametrize("char", ["📰", "🇻🇳", "👨‍👩‍👧", "𝐀"])
+@pytest.mark.parametrize("count", [250, 500])
+def test_topics_reply_fits_telegram_with_astral_characters(char: str, count: int) -> None:
+    """Topic titles and descriptions of emoji (2 UTF-16 units per code point; titles take 500
+    characters, ``limits.TITLE``): the reply stays under Telegram's 4096 units and says how
+    many topics it left out."""
+    now = datetime.now(UTC)
+    text = (char * count)[: 500 - 500 % len(char)]
+    items = [Topic(i, f"t{i}", text, text, "q", True, "db", now) for i in range(6)]
+    reply = texts.topics(items)
+    assert _visible_units(reply) <= 4096 and utf16_units(reply) <= texts.MAX_REPLY
+    assert "mục khác" in reply
+
+
+@pytest.mark.parametrize("length", [3900, 5000])
+@pytest.mark.parametrize("position", [0, 2])
+def test_topics_reply_lists_every_topic_past_a_long_description(length: int, position: int) -> None:
+    """One topic's description of thousands of characters (``limits.DESCRIPTION``: 5,000) is
+    cut in the reply; it used to make a line no reply holds, so /topics listed no topic after
+    it ("… và 5 mục khác" alone)."""
+    now = datetime.now(UTC)
+    items = [Topic(i, f"t{i}", f"Chủ đề {i}", "ngắn", "q", True, "db", now) for i in range(5)]
+    long = ("Mô tả rất dài & <chi tiết> " * 300)[:length]
+    items[position] = Topic(position, f"t{position}", "Dài", long, "q", True, "db", now)
+    reply = texts.topics(items)
+    assert all(f"<code>t{i}</code>" in reply for i in range(5)) and "mục khác" not in reply
+    assert _visible_units(reply) <= 4096 and "Mô tả rất dài &amp; &lt;chi tiết&gt;" in reply
+    assert "…" in reply
+
+
+@pytest.mark.parametrize("count", [150, 240])
+def test_list_reply_fits_telegram_with_emoji_topic_titles(count: int) -> None:
+    """``/list`` of topics whose titles are emoji (500 characters, ``limits.TITLE``)."""
+    items = [
+        subs.Subscription(i, USER, f"t{i}", "🔥" * count, None)
+        for i in range(actions.MAX_SUBSCRIPTIONS)
+    ]
+    reply = texts.subscription_list(items, paused=False, disabled=None, label=None)
+    assert _visible_units(reply) <= 4096 and utf16_units(reply) <= texts.MAX_REPLY
 
 
 # --- groups ----------------------------------------------------------------------------------

@@ -237,3 +237,25 @@ def test_undo_buttons_are_kept_first_within_the_cap() -> None:
     rows = DigestEdge(VN).buttons_for(URL, followed, [Match(9, "m", "M", 77)])
     assert [b.data for (b,) in rows[1:]] == ["mute:1", "mute:2", "undo:9:77"]
     assert rows[-1][0].text == "↩ Bật lại M"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["http://intranet/tin/1.html", "https://tin/1", "http://localhost:8080/a", "https://vn./a"],
+)
+def test_no_read_button_for_a_bare_host(url: str) -> None:
+    """Telegram refuses a message whose URL button has a host without a dot (400
+    BUTTON_URL_INVALID), and that refusal lost the alert: such an article gets no read button,
+    its mute buttons stay."""
+    from feedsvc.store.digests import Match
+
+    rows = DigestEdge(VN).buttons_for(url, [Match(1, "t1", "T1", None)])
+    assert [b.data for (b,) in rows] == ["mute:1"]
+
+
+@pytest.mark.parametrize(
+    "url", ["https://example.vn/tin/1.html", "http://10.0.0.5/a", "http://[::1]:8080/a"]
+)
+def test_read_button_for_a_dotted_host_or_an_ip(url: str) -> None:
+    rows = DigestEdge(VN).buttons_for(url, [])
+    assert [b.url for (b,) in rows] == [url]

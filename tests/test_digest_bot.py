@@ -3,10 +3,11 @@ python-telegram-bot against the fake Bot API (SQLite and PostgreSQL where the DB
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from fakebot import FakeBotAPI
+from fakebot import FakeBotAPI, utf16_len
 from sqlalchemy import select
 from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
 
@@ -18,7 +19,7 @@ from feedsvc.digest.edge import callback_data
 from feedsvc.notify import AlertMessage, TelegramSender
 from feedsvc.notify.message import Button
 from feedsvc.store import digests as held
-from feedsvc.store.topics import get_topic
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 
 GROUP, FORUM = -5, -1009001
 
@@ -134,6 +135,41 @@ async def test_mute_button_stops_the_topic_and_undo_restores_it(
             == f"mute:{topic.id}"
         )
     )
+
+
+@pytest.mark.parametrize(
+    "title",
+    [
+        "Kiến Thụy " * 50,  # 500 characters, limits.TITLE
+        "🇻🇳" * 100,  # flags: 4 UTF-16 units each, never split
+        unicodedata.normalize("NFD", "Thủy lợi Hải Phòng ") * 20,
+        "x" * 170,  # just over what the words leave
+    ],
+)
+async def test_mute_and_undo_answers_fit_telegram_with_a_long_title(
+    db: Database, fake: FakeBotAPI, bot: BotService, title: str
+) -> None:
+    """answerCallbackQuery takes 200 characters: a long topic title is cut in the notice, the
+    press is answered and its button swapped (the fake refuses a longer text, as Telegram)."""
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("dai", title.strip(), "thể thao"), "cli", db.now())
+        found = get_topic(conn, "dai")
+    assert found is not None
+    topic_id = found.id
+    await ask(fake, USER, "/sub dai")
+    message_id = await alert_with_buttons(fake, USER, topic_id)
+    fake.user_presses(USER, USER, message_id, f"mute:{topic_id}")
+    await fake.await_for(lambda: fake.callback_answers)
+    answer = fake.callback_answers[0]["text"]
+    assert answer.startswith("Đã tắt ") and utf16_len(answer) <= 200
+    assert subs_of(db, USER) == []
+    await fake.await_for(lambda: fake.markups.get((USER, message_id)))
+    fake.user_presses(USER, USER, message_id, f"undo:{topic_id}")
+    await fake.await_for(lambda: len(fake.callback_answers) == 2)
+    assert utf16_len(fake.callback_answers[1]["text"]) <= 200
+    assert subs_of(db, USER) == ["dai"]
+    for text in (answer, fake.callback_answers[1]["text"]):
+        assert "\ufffd" not in text and not text.endswith(("\U0001f1fb", "\u0309"))
 
 
 async def test_mute_in_a_group_is_for_admins(lite_db: Database, fake: FakeBotAPI) -> None:

@@ -254,5 +254,25 @@ def test_digest_splits_only_at_the_limit(limit: int) -> None:
     assert len(format_digest(short, HANOI, WORDS, limit=limit)) == 1  # fits: one message
 
 
+@pytest.mark.parametrize("url_units", [1650, 1800, 1900, 1950, 1999])
+@pytest.mark.parametrize("position", [0, 1, 5])
+def test_digest_line_with_a_long_url_fits_a_zalo_part(url_units: int, position: int) -> None:
+    """A URL under the alert's URL cap (2,000) but longer than a 2,000-unit part (Zalo, Apprise)
+    leaves room for: the line goes without its spelled-out link rather than raise, which failed
+    the dispatcher's claim on every step (the channel's alerts stopped); every article is sent."""
+    long_url = "https://news.example/a/" + "x" * (url_units - 23)
+    entries = [entry(n, KT, n, title="Tiêu đề " * 50) for n in range(8)]
+    entries[position] = entry(position, KT, position, url=long_url, title="Tiêu đề " * 50)
+    parts = format_digest(entries, HANOI, WORDS, limit=2000)
+    seen: list[int] = []
+    for part in parts:
+        visible = check_html(part.message.text)
+        assert utf16_len(visible) <= 2000 and utf16_len(part.message.plain_text) <= 2000
+        seen += part.delivery_ids
+    assert sorted(seen) == list(range(8))
+    assert any(f'href="{long_url}"' in part.message.text for part in parts)  # HTML keeps it
+    assert all(part.delivery_ids for part in parts)  # no part without an article
+
+
 def test_empty_digest_has_no_parts() -> None:
     assert format_digest([], HANOI, WORDS) == []

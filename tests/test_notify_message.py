@@ -280,3 +280,20 @@ def test_the_meta_line_keeps_the_time_and_shares_the_rest(section: str, author: 
             assert part.strip()[:20] in meta, meta  # each is there, cut if it must be
     assert meta in format_alert(article, ["T"], TZ).text.replace("&amp;", "&")
     assert meta in format_plain_alert(article, ["T"], TZ)
+
+
+@pytest.mark.parametrize("summary", ["<p>&nbsp;</p>", " ", "<br/>", "<p> </p>\n<p></p>"])
+def test_a_summary_that_shows_nothing_gives_way_to_the_body(summary: str) -> None:
+    """A summary left as empty markup (``<p>&nbsp;</p>``) is no summary: the body's start shows,
+    in the Telegram alert and in the plain one (Zalo, Apprise)."""
+    from feedsvc.channels.plain import format_plain_alert
+
+    body = "<p>Sáng nay, người dân xã Đoàn Xá phát hiện sự việc và báo cho công an.</p>"
+    article = Article(
+        source_key="k", url="https://example.vn/tin/1.html", title="Tiêu đề",
+        published_at=datetime(2026, 11, 30, 1, tzinfo=UTC), summary=summary, body=body,
+    )  # fmt: skip
+    shown = "Sáng nay, người dân xã Đoàn Xá phát hiện sự việc"
+    msg = format_alert(article, ["Kiến Thụy"], ZoneInfo("Asia/Ho_Chi_Minh"))
+    assert shown in check_html(msg.text) and shown in msg.plain_text
+    assert shown in format_plain_alert(article, ["Kiến Thụy"], ZoneInfo("Asia/Ho_Chi_Minh"))

@@ -80,7 +80,7 @@ class ButtonHandlers:
         if title is None:
             await query.answer(words("digest.mute_gone"), show_alert=True)
             return
-        await query.answer(words(answer, topic=title))
+        await query.answer(texts.button_answer(answer, title))
         await self._swap_button(query, topic_id, swap, words(swap[2], topic=title))
 
     async def _swap_button(

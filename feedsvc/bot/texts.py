@@ -12,7 +12,7 @@ from html import escape
 
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
-from feedsvc.graphemes import shortened
+from feedsvc.graphemes import prefix, shortened, utf16_units
 from feedsvc.limits import TooLong
 from feedsvc.matching import QueryError
 from feedsvc.store.subscriptions import Subscription
@@ -22,10 +22,15 @@ COMMAND_NAMES = (
     "start", "help", "topics", "sub", "unsub", "list", "pause", "resume", "preview", "digest",
     "quiet", "silent", "settings",
 )  # fmt: skip
-# Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is always longer than the
-# visible text and Vietnamese stays in the BMP, so capping the source length is safe.
+# Telegram's limit is 4096 UTF-16 units of visible text; the HTML source is never shorter than the
+# visible text in UTF-16 units (tags and entities only add), so capping the source's UTF-16 length
+# is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+#: A topic's description as ``/topics`` shows it (stored ones take 5,000: ``limits.DESCRIPTION``).
+MAX_SHOWN_DESCRIPTION = 300
+#: answerCallbackQuery's text: "0-200 characters" (Bot API); counted in UTF-16 units, never fewer.
+MAX_CALLBACK_ANSWER = 200
 
 _t = Translator("vi")
 
@@ -56,6 +61,19 @@ def help_text() -> str:
     return t("help")
 
 
+def button_answer(key: str, topic: str) -> str:
+    """The notice a mute/undo press is answered with (``digest.muted``, ``digest.unmuted``):
+    plain text, the topic's title cut in whole graphemes with "…" so the whole notice stays
+    within :data:`MAX_CALLBACK_ANSWER`. A title may hold 500 characters (``limits.TITLE``);
+    Telegram refuses a longer answer (400 ``MESSAGE_TOO_LONG``), and the press was then acted
+    on but never answered (a spinner) nor its button swapped (a second press did it again)."""
+    words = translator()
+    room = MAX_CALLBACK_ANSWER - utf16_units(words(key, topic=""))
+    if utf16_units(topic) > room:
+        topic = prefix(topic, room - 1, utf16=True).rstrip() + "…"
+    return words(key, topic=topic)
+
+
 def start() -> str:
     return t("start") + "\n\n" + t("help")
 
@@ -65,15 +83,20 @@ def start_unknown_topic(slug: str) -> str:
 
 
 def fit(lines: list[str]) -> str:
-    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit."""
+    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit.
+
+    Lines are measured in UTF-16 units of their HTML source (Telegram's unit, never fewer than
+    the visible text's): counted in code points, two topics whose descriptions hold 1,800 emoji
+    each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long."""
     out: list[str] = []
     size = 0
     for i, line in enumerate(lines):
-        if size + len(line) + 1 > MAX_REPLY - 40:
+        units = utf16_units(line)
+        if size + units + 1 > MAX_REPLY - 40:
             out.append(t("more_items", count=len(lines) - i))
             break
         out.append(line)
-        size += len(line) + 1
+        size += units + 1
     return "\n".join(out)
 
 
@@ -147,14 +170,17 @@ def invalid_query(query: str, error: QueryError) -> str:
 
 
 def topics(items: list[Topic], head: str = "topics_head") -> str:
-    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works)."""
+    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works).
+
+    A description is cut to :data:`MAX_SHOWN_DESCRIPTION` (whole graphemes, "…"): whole, one of
+    4,000 characters made a line no reply holds, and :func:`fit` listed no topic at all."""
     if not items:
         return t("no_topics")
     lines = [t(head)]
     for topic in items:
         line = f"• <code>{escape(topic.slug)}</code> — <b>{escape(topic.title)}</b>"
         if topic.description:
-            line += f": {escape(topic.description)}"
+            line += f": {escape(shortened(topic.description, MAX_SHOWN_DESCRIPTION))}"
         lines.append(line)
     return fit(lines)
 

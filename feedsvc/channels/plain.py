@@ -29,10 +29,10 @@ from feedsvc.notify.message import (
     TITLE_CAP,
     TOPICS_CAP,
     TOPICS_LABEL,
+    alert_summary,
     meta_line,
     trim_utf16,
     utf16_len,
-    visible_summary,
     visible_text,
 )
 
@@ -55,6 +55,6 @@ def format_plain_alert(
     tail = "\n".join(part for part in (topic_line, link) if part)
     head = f"{title}\n{meta}"
     room = limit - utf16_len(head) - (2 + utf16_len(tail) if tail else 0) - 2
-    summary = visible_summary(article.summary or article.body or "")
+    summary = alert_summary(article)
     body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
     return "\n\n".join(part for part in (head, body, tail) if part)

@@ -9,9 +9,11 @@ digest parts; instant alerts get their chat's options (silent, forum thread, but
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
 
@@ -177,7 +179,7 @@ class DigestEdge:
             return ()
         rows: list[tuple[Button, ...]] = []
         url = url.strip()
-        if url.startswith(("http://", "https://")):
+        if button_url(url):
             rows.append((Button(self.t("digest.button.read"), url=url),))
         undos = list(undo)[:MAX_MUTE_BUTTONS]
         for m in list(topics)[: MAX_MUTE_BUTTONS - len(undos)]:
@@ -194,6 +196,27 @@ class DigestEdge:
 
     def topic_url(self, slug: str) -> str | None:
         return f"{self.public_url}/topics/{slug}" if self.public_url else None
+
+
+def button_url(url: str) -> bool:
+    """Whether Telegram takes ``url`` as a URL button's: http(s), no whitespace, and a host that
+    holds a dot or is an IP address. Telegram refuses the whole message for a bare host (400
+    ``BUTTON_URL_INVALID``: ``http://intranet/tin/1``, which an article may carry — an intranet
+    CMS), and that refusal is bad content: the alert was lost. Such an alert goes without the
+    "read" button; its title still links to the article."""
+    if not url.startswith(("http://", "https://")) or any(c.isspace() for c in url):
+        return False
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return False
+    if "." in host.strip("."):
+        return True
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        return False
+    return True
 
 
 def _thread(topics: list[store.Match], labels: list[str], threads: dict[str, int]) -> int | None:

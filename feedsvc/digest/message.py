@@ -100,11 +100,13 @@ def _sorted_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
     return ordered
 
 
-def _item(entry: DigestEntry, tz: tzinfo) -> _Line:
+def _item(entry: DigestEntry, tz: tzinfo, *, with_link: bool = True) -> _Line:
+    """An article's line; ``with_link=False`` leaves the spelled-out link out of the plain form
+    (the HTML keeps it in ``href``, which Telegram does not count)."""
     url = xml_clean(entry.article.url).strip()
     title = trim_utf16(visible_text(entry.article.title) or url, TITLE_CAP)
     when = entry.article.published_at.astimezone(tz).strftime("%H:%M %d/%m")
-    link = url if utf16_len(url) <= URL_CAP else ""
+    link = url if with_link and utf16_len(url) <= URL_CAP else ""
     return _Line(
         f'• <a href="{html.escape(url)}">{html.escape(title)}</a> <i>{when}</i>',
         f"• {title} ({when})" + (f"\n  {link}" if link else ""),
@@ -131,12 +133,17 @@ class _Parts:
 
     def __init__(self, header: _Line, continued: _Line, limit: int) -> None:
         self.limit, self.continued = limit, continued
+        self.opening = max(header.cost, continued.cost)  # what any part starts with
         self.done: list[list[_Line]] = []
         self.lines = [header]
         self.size = header.cost
 
     def fits(self, *lines: _Line) -> bool:
         return self.size + sum(line.cost for line in lines) <= self.limit
+
+    def fits_alone(self, *lines: _Line) -> bool:
+        """Whether ``lines`` fit a part of their own, whichever part it is."""
+        return self.opening + sum(line.cost for line in lines) <= self.limit
 
     def add(self, line: _Line) -> None:
         self.lines.append(line)
@@ -172,6 +179,11 @@ def format_digest(
         reserve = [tail] if tail else []
         for i, entry in enumerate(items):
             line = _item(entry, tz)
+            if not parts.fits_alone(heading, line, *reserve):
+                # a URL under URL_CAP yet longer than a 2,000-unit part (Zalo, Apprise) has room
+                # for: its line goes without it, as a plain alert does (``channels.plain``),
+                # rather than raise and leave the chat's digest (and the claim) failing forever
+                line = _item(entry, tz, with_link=False)
             first = [heading] if i == 0 else []
             if not parts.fits(*first, line, *reserve):
                 parts.new_part(heading)

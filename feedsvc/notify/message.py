@@ -135,6 +135,13 @@ def visible_summary(fragment: str) -> str:
     return _clean(plain_text(fragment)) if fragment else ""
 
 
+def alert_summary(article: Article) -> str:
+    """The text an alert shows under its title: the summary's visible text, else the body's.
+    A summary that shows nothing (``<p>&nbsp;</p>``, ``<br>``, blanks: what CMS editors leave
+    in an emptied field) is no summary: it used to hide the body, and the alert had no text."""
+    return visible_summary(article.summary or "") or visible_summary(article.body or "")
+
+
 def _clean(text: str) -> str:
     """NFC, only characters Telegram shows as text (the feeds' cleaner), one line."""
     text = unicodedata.normalize("NFC", xml_clean(text))
@@ -166,7 +173,7 @@ def format_alert(
     meta = meta_line(article, tz)
     topics = [t for t in (_clean(t) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
-    summary = visible_summary(article.summary or article.body or "")
+    summary = alert_summary(article)
 
     def compose(link: str | None, as_html: bool) -> str:
         # Visible layout: title \n meta [\n\n summary] [\n\n topics] [\n url]
