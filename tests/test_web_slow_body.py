@@ -242,12 +242,12 @@ def test_a_body_the_route_reads_keeps_the_connection_alive(quick: int) -> None:
             assert answer.headers.get("connection") != "close"
 
 
-def test_an_answer_nobody_reads_is_cut(tmp_path: Path) -> None:
-    """Thousands of pipelined feed polls, the answers never read: once the buffers are full
-    and nothing moves for ``send_timeout``, the server lets go of the connection (it waited
-    for the client for ever: the connection stayed open, ``close()`` waits for the bytes)."""
-    poll = head("GET", FEED)
-    with serving(tmp_path, QUICK) as (port, config), socket.socket() as sock:
+def flood_unread(port: int, config: uvicorn.Config, path: str) -> None:
+    """Pipeline thousands of GETs of ``path`` on one connection with a small receive buffer,
+    never reading an answer, until the server stops reading; return once it let go of the
+    connection (its send deadline, ``http.send_timeout``)."""
+    poll = head("GET", path)
+    with socket.socket() as sock:
         registry = config.http.open_connections
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         sock.connect(("127.0.0.1", port))
@@ -257,6 +257,14 @@ def test_an_answer_nobody_reads_is_cut(tmp_path: Path) -> None:
             for _ in range(10_000):
                 sock.sendall(poll * 64)
         wait_until(lambda: not registry, 15, "the unread connection to be let go")
+
+
+def test_an_answer_nobody_reads_is_cut(tmp_path: Path) -> None:
+    """Thousands of pipelined feed polls, the answers never read: once the buffers are full
+    and nothing moves for ``send_timeout``, the server lets go of the connection (it waited
+    for the client for ever: the connection stayed open, ``close()`` waits for the bytes)."""
+    with serving(tmp_path, QUICK) as (port, config):
+        flood_unread(port, config, FEED)
 
 
 @pytest.mark.parametrize("path", [FEED, "/topics/kien-thuy", "/healthz", "/"])
@@ -267,17 +275,8 @@ def test_an_unread_pipelined_answer_is_cut_without_a_traceback(
     while the next request's answer waits its turn. uvicorn marks only the newest request's
     client gone, so the one waiting wrote to the closed transport: "Exception in ASGI
     application" and uvloop's RuntimeError traceback in the log, for what a client did."""
-    poll = head("GET", path)
-    with serving(tmp_path, QUICK) as (port, config), socket.socket() as sock:
-        registry = config.http.open_connections
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
-        sock.connect(("127.0.0.1", port))
-        wait_until(lambda: len(registry) == 1, 5, "the connection to be open")
-        sock.settimeout(0.5)
-        with contextlib.suppress(OSError):  # until the server stops reading
-            for _ in range(10_000):
-                sock.sendall(poll * 64)
-        wait_until(lambda: not registry, 15, "the unread connection to be let go")
+    with serving(tmp_path, QUICK) as (port, config):
+        flood_unread(port, config, path)
         time.sleep(0.5)  # the cycles that waited run on
         assert httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
     errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
