@@ -68,8 +68,11 @@ def listeners(port: int) -> int:
 
 
 @contextmanager
-def uvicorn_thread(config: uvicorn.Config, sock: socket.socket | None = None) -> Iterator[None]:
-    """Serve ``config`` from a thread (on ``sock`` if given) until the block ends."""
+def uvicorn_thread(
+    config: uvicorn.Config, sock: socket.socket | None = None
+) -> Iterator[uvicorn.Server]:
+    """Serve ``config`` from a thread (on ``sock`` if given) until the block ends; yields the
+    server, whose ``server_state`` tells which request cycles still run."""
     server = uvicorn.Server(config)
     server.install_signal_handlers = lambda: None  # type: ignore[method-assign]
     thread = threading.Thread(
@@ -82,7 +85,7 @@ def uvicorn_thread(config: uvicorn.Config, sock: socket.socket | None = None) ->
         assert thread.is_alive(), "uvicorn exited during start-up"
         time.sleep(0.02)
     try:
-        yield
+        yield server
     finally:
         server.should_exit = True
         thread.join(timeout=10)
