@@ -35,6 +35,7 @@ from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.bidi import BIDI_CONTROLS
+from feedsvc.blank_text import shows_nothing
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 from feedsvc.shown_values import shown_value
@@ -42,7 +43,8 @@ from feedsvc.timestamps import unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
-#: Required text a reader sees: only invisible characters in it is empty (:func:`shows_nothing`).
+#: Required text a reader sees: only invisible characters in it is empty
+#: (:func:`feedsvc.blank_text.shows_nothing`).
 _VISIBLE_FIELDS = ("title",)
 #: The keys of the JSON form (SPEC §3, and §10's ``withdrawn``); a JSON line holding any other
 #: is refused (:mod:`feedsvc.unknown_keys`), a source row holds only these.
@@ -190,28 +192,6 @@ def _text(record: Mapping[str, Any], name: str, required: bool) -> str | None:
     if name in _VISIBLE_FIELDS and shows_nothing(value):
         raise ArticleError(name, "is required")  # the words of an empty one: it is one
     return value
-
-
-def shows_nothing(value: str) -> bool:
-    """Whether ``value`` (not blank by ``str.strip``) shows nothing: only the characters the
-    matcher deletes (Unicode category Cf, :func:`feedsvc.matching.normalize.clean_text`: ZERO
-    WIDTH SPACE, WORD JOINER, a BOM, SOFT HYPHEN, bidi marks) and :data:`feedsvc.keys.KEY_SPACE`.
-    A title of a lone U+200B was stored and published as an empty headline, while ``""`` was
-    refused. Text around such characters is kept as given. The one rule: a topic's title is
-    refused by it too (:func:`feedsvc.limits.title_missing`). Letters drawn blank count as
-    nothing too (:data:`BLANK_LETTERS`: the Hangul fillers, the Braille blank)."""
-    text = value.strip()
-    if text[0].isprintable() and text[0] not in BLANK_LETTERS:  # the common title (Cf never is)
-        return False
-    from feedsvc.matching.normalize import clean_text  # here: feedsvc.matching imports us
-
-    return all(c.isspace() or c in BLANK_LETTERS for c in trim_key(clean_text(text)))
-
-
-#: Printable characters that are drawn as blank space: the Hangul fillers (U+115F, U+1160,
-#: U+3164, U+FFA0; Unicode's Default_Ignorable_Code_Point) and the BRAILLE PATTERN BLANK
-#: U+2800, used to pass "is it empty" checks (a verifier's titles).
-BLANK_LETTERS = frozenset("ᅟᅠㅤﾠ⠀")
 
 
 def _check_storable(name: str, value: str) -> None:

@@ -31,6 +31,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from feedsvc.blank_text import shows_nothing
 from feedsvc.nfc import nfc
 
 TITLE = 500
@@ -81,15 +82,11 @@ def too_long(field: str, text: str, limit: int | None = None) -> TooLong | None:
 def title_missing(title: str) -> bool:
     """Whether a topic's ``title`` is missing: blank, or only characters that show nothing (a
     U+200B, a soft hyphen, a WORD JOINER, a BOM, bidi marks, with spaces or NBSP): the article
-    title's rule, :func:`feedsvc.articles.shows_nothing`. Such a title was saved by every front
+    title's rule, :func:`feedsvc.blank_text.shows_nothing`. Such a title was saved by every front
     end and shown as an empty heading on ``/``, a nameless outline in the OPML and a blank feed
     title, while ``"   "`` was refused "title is required". Checked with the limits, so every
     front end that saves a topic refuses it in the same words (``title_required``); a stored one
     is still served, disabled, removed."""
-    if not title.strip():
-        return True
-    from feedsvc.articles import shows_nothing  # here: a pure check, imported when first needed
-
     return shows_nothing(title)
 
 

@@ -113,3 +113,11 @@ def followed(conn: Any, rows: list[dict[str, Any]], now: datetime) -> None:
     held = topic_store.matched_among(conn, topic.id, [r["article_id"] for r in rows])
     hits = {r["article_id"]: ["tin"] for r in rows if r["article_id"] not in held}
     topic_store.add_topic_matches(conn, topic.id, hits, now)
+
+
+#: Summaries as an emptied CMS field leaves them: markup, entities or characters that show
+#: nothing (a zero-width space, a BOM, a soft hyphen, a Hangul filler, the Braille blank).
+EMPTIED_SUMMARIES = [
+    "<p>&nbsp;</p>", "<br/>", "\u200b", "<p>\u200b</p>", "&#8203;", "<p>&zwnj;</p>", "\ufeff",
+    "\u2060\u2060", "&shy;", "<p>\u3164</p>", "\u2800", "<p>&nbsp;\u200b&nbsp;</p>", "&lrm;",
+]  # fmt: skip

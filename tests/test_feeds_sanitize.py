@@ -6,11 +6,14 @@ import re
 import sys
 
 import pytest
+from factories import EMPTIED_SUMMARIES, article
 
+from feedsvc.feeds.model import prepare_item
 from feedsvc.feeds.sanitize import (
     absolute_url,
     plain_text,
     sanitize_html,
+    shown_summary,
     xml_clean,
 )
 from feedsvc.feeds.words import feed_words
@@ -333,3 +336,30 @@ def test_a_non_ascii_host_is_written_in_idna(url: str, expected: str) -> None:
     """Percent-encoded like the path (``https://v%C3%AD-d%E1%BB%A5.vn/``), the host was one no
     resolver finds; feed readers that are not browsers failed on it (RFC 3987 §3.1)."""
     assert absolute_url(url, "https://báo.vn/a/") == expected
+
+
+@pytest.mark.parametrize("summary", EMPTIED_SUMMARIES)
+def test_a_summary_that_shows_nothing_is_no_summary(summary: str) -> None:
+    assert shown_summary(summary) is None
+
+
+@pytest.mark.parametrize("summary", ["<p>Tóm tắt</p>", "\u200bBão", "<b>0</b>", "a&nbsp;"])
+def test_a_summary_that_shows_something_is_kept_as_written(summary: str) -> None:
+    assert shown_summary(summary) == summary
+
+
+@pytest.mark.parametrize("summary", EMPTIED_SUMMARIES)
+def test_a_feed_item_of_an_emptied_summary_shows_the_body(summary: str) -> None:
+    """The item's text summary is the body's start, and no empty HTML summary is sent (feed
+    readers showed an empty summary above the content)."""
+    body = "<p>Sáng nay, người dân xã Đoàn Xá phát hiện sự việc.</p>"
+    item = prepare_item("https://example.vn/", article(1, summary=summary, body=body), "vi")
+    assert item.summary_text == "Sáng nay, người dân xã Đoàn Xá phát hiện sự việc."
+    assert item.summary_html is None
+    assert item.content_html is not None and "Đoàn Xá" in item.content_html
+
+
+@pytest.mark.parametrize("body", ["\u200b", "<p>&nbsp;</p>", ""])
+def test_a_feed_item_showing_no_text_at_all_falls_back_to_its_title(body: str) -> None:
+    item = prepare_item("https://example.vn/", article(1, summary="\u200b", body=body), "vi")
+    assert item.summary_text == item.title

@@ -6,6 +6,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
+from factories import EMPTIED_SUMMARIES
 from fakebot import check_html
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -282,7 +283,7 @@ def test_the_meta_line_keeps_the_time_and_shares_the_rest(section: str, author: 
     assert meta in format_plain_alert(article, ["T"], TZ)
 
 
-@pytest.mark.parametrize("summary", ["<p>&nbsp;</p>", " ", "<br/>", "<p> </p>\n<p></p>"])
+@pytest.mark.parametrize("summary", [" ", "<p> </p>\n<p></p>", *EMPTIED_SUMMARIES])
 def test_a_summary_that_shows_nothing_gives_way_to_the_body(summary: str) -> None:
     """A summary left as empty markup (``<p>&nbsp;</p>``) is no summary: the body's start shows,
     in the Telegram alert and in the plain one (Zalo, Apprise)."""

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import html5lib
 import pytest
-from factories import article
+from factories import EMPTIED_SUMMARIES, article
 from fakebot import FakeBotAPI
 from migrated import premigrated
 
@@ -286,3 +286,9 @@ def test_a_browser_gets_a_page_for_a_topic_that_is_not_there(
         assert head.status_code == 404 and head.content == b""
     plain = client.get("/topics/khong-co", headers={"Accept": "*/*"})
     assert plain.text == NO_TOPIC.format("khong-co") and plain.headers["vary"] == "Accept"
+
+
+@pytest.mark.parametrize("summary", EMPTIED_SUMMARIES)
+def test_a_page_article_of_an_emptied_summary_shows_no_summary_line(summary: str) -> None:
+    """An emptied CMS summary is no summary: no line of invisible text under the headline."""
+    assert page_article(article(1, summary=summary), "https://example.vn/").summary == ""

@@ -16,11 +16,13 @@ from functools import lru_cache, partial
 from urllib.parse import quote, urlsplit
 
 from feedsvc.articles import Article
+from feedsvc.blank_text import shows_nothing
 from feedsvc.feeds.sanitize import (
     absolute_url,
     field_text,
     plain_text,
     sanitize_html,
+    shown_summary,
     xml_clean,
     xml_legal,
 )
@@ -179,13 +181,14 @@ def prepare_item(site_url: str, article: Article, language: str) -> FeedItem:
     url = absolute_url(article.url, site_url) or site_url
     words = feed_words(language)
     html_of = partial(sanitize_html, base_url=url, language=language)
-    summary_html = html_of(article.summary) if article.summary else None
+    summary = shown_summary(article.summary)
+    summary_html = html_of(summary) if summary else None
     body_html = html_of(article.body) if article.body else None
     # Every text field is shown as its visible text: CMS fields carry entities (``&amp;``,
     # ``&lt;img&gt;``) and sometimes tags; decoded markup stays text in every format. A title,
     # author, section or tag is text that may hold markup: "Sách <Số đỏ>" keeps "<Số đỏ>".
     title = field_text(article.title) or words.untitled
-    excerpt = plain_text(article.summary or article.body or "", SUMMARY_CHARS)
+    excerpt = plain_text(summary or article.body or "", SUMMARY_CHARS)
     author = field_text(article.author) if article.author else ""
     image_url, image_type = _image(article)
     published = utc_seconds(article.published_at)
@@ -195,7 +198,7 @@ def prepare_item(site_url: str, article: Article, language: str) -> FeedItem:
         url=url,
         title=title,
         summary_html=summary_html or None,
-        summary_text=excerpt or title,
+        summary_text=title if shows_nothing(excerpt) else excerpt,
         content_html=body_html or summary_html or None,
         author=author or None,
         categories=_unique((article.section, *article.tags)),

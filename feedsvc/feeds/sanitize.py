@@ -26,6 +26,7 @@ import idna
 import nh3
 
 from feedsvc.bidi import class_without_bidi
+from feedsvc.blank_text import shows_nothing
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
 from feedsvc.feeds.words import feed_words
 from feedsvc.graphemes import prefix
@@ -319,3 +320,14 @@ def plain_text(fragment: str, max_chars: int | None = None) -> str:
         cut = start.rsplit(" ", 1)[0] or start
         text = cut.rstrip(" ,.;:") + "…"
     return text
+
+
+def shown_summary(summary: str | None) -> str | None:
+    """``summary`` when a reader would see something of it, else None, so the body stands in.
+
+    An emptied CMS field (``<p>&nbsp;</p>``, ``<br>``, a lone zero-width space, a BOM or a
+    Hangul filler: :func:`feedsvc.blank_text.shows_nothing`) hid the body's words in alerts and
+    left feed readers an empty summary. The one rule of feeds, reader pages and alerts."""
+    if not summary or shows_nothing(plain_text(summary)):
+        return None
+    return summary

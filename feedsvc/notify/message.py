@@ -17,7 +17,8 @@ from dataclasses import dataclass, replace
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import field_text, plain_text, xml_clean
+from feedsvc.blank_text import shows_nothing
+from feedsvc.feeds.sanitize import field_text, plain_text, shown_summary, xml_clean
 from feedsvc.graphemes import prefix, utf16_units
 
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
@@ -136,10 +137,11 @@ def visible_summary(fragment: str) -> str:
 
 
 def alert_summary(article: Article) -> str:
-    """The text an alert shows under its title: the summary's visible text, else the body's.
-    A summary that shows nothing (``<p>&nbsp;</p>``, ``<br>``, blanks: what CMS editors leave
-    in an emptied field) is no summary: it used to hide the body, and the alert had no text."""
-    return visible_summary(article.summary or "") or visible_summary(article.body or "")
+    """The text an alert shows under its title: the summary's visible text, else the body's
+    (:func:`feedsvc.feeds.sanitize.shown_summary`: a summary that shows nothing, what CMS
+    editors leave in an emptied field, used to hide the body); "" when that shows nothing."""
+    text = visible_summary(shown_summary(article.summary) or article.body or "")
+    return "" if shows_nothing(text) else text
 
 
 def _clean(text: str) -> str:

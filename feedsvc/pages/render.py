@@ -25,7 +25,13 @@ from markupsafe import Markup
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, article_guid, feed_urls
-from feedsvc.feeds.sanitize import absolute_url, field_text, plain_text, xml_clean
+from feedsvc.feeds.sanitize import (
+    absolute_url,
+    field_text,
+    plain_text,
+    shown_summary,
+    xml_clean,
+)
 from feedsvc.feeds.words import feed_words
 from feedsvc.logs import escape_controls
 
@@ -80,7 +86,8 @@ def page_article(article: Article, site_url: str, language: str = "vi") -> PageA
     entities and tags, shown as text as in the feeds), the summary shortened, the link an
     absolute http(s) URL (a relative one resolved against the site, anything else → the site:
     never a ``javascript:`` link); an untitled one's title in ``language`` (site.language)."""
-    summary = plain_text(article.summary, SUMMARY_CHARS) if article.summary else ""
+    shown = shown_summary(article.summary)
+    summary = plain_text(shown, SUMMARY_CHARS) if shown else ""
     return PageArticle(
         field_text(article.title) or feed_words(language).untitled,
         absolute_url(article.url, site_url) or site_url,
