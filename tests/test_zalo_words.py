@@ -14,7 +14,7 @@ from factories import VN
 from feedsvc.bot import texts
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import READ_ONLY, ZaloBot
-from feedsvc.channels.zalo.updates import Incoming, plain_reply
+from feedsvc.channels.zalo.updates import REPLY_LIMIT, Incoming, plain_reply
 from feedsvc.db import Database
 from feedsvc.store.subscriptions import ensure_recipient, set_paused
 from feedsvc.store.topics import TopicSpec, save_topic
@@ -67,3 +67,46 @@ def test_a_zalo_group_is_told_the_truth(bot: ZaloBot, db: Database) -> None:
     # a private chat keeps its invitations
     assert "/sub" in say(bot, "z-p", "/list") and "/resume" in say(bot, "z-p", "/pause")
     assert refusal not in say(bot, "z-p", "/help")
+
+
+def _many_topics(db: Database, count: int, description: str) -> None:
+    with db.write() as conn:
+        for i in range(count):
+            spec = TopicSpec(f"chu-de-{i:02d}", f"Chủ đề số {i}", f'"tin {i}"', description)
+            save_topic(conn, spec, "cli", datetime.now(UTC))
+
+
+@pytest.mark.parametrize("kind", ["private", "group"])
+@pytest.mark.parametrize(("count", "description"), [
+    (30, "Tin tức về an ninh, trật tự và đời sống của người dân trong huyện " * 2),
+    (12, "📰" * 300),  # 2 UTF-16 units each: a Telegram-sized list is twice Zalo's limit
+    (90, ""),
+])  # fmt: skip
+def test_zalo_topics_end_on_a_whole_line_and_say_how_many_more(
+    bot: ZaloBot, db: Database, kind: str, count: int, description: str
+) -> None:
+    """``/topics`` on Zalo is fitted to Zalo's 2,000 units, not Telegram's 3,900 and then cut:
+    the reply lost its tail in the middle of a topic's line, with no word of the rest."""
+    _many_topics(db, count, description)
+    reply = say(bot, "z-t", "/topics", kind)
+    assert len(reply.encode("utf-16-le")) // 2 <= REPLY_LIMIT
+    last = reply.splitlines()[-1]
+    assert not reply.endswith("…") or last.startswith("…"), last  # never a line cut short
+    shown = sum(f"chu-de-{i:02d}" in reply for i in range(count))
+    assert texts.translator()("bot.more_items", count=count + 1 - shown) == last, last
+
+
+@pytest.mark.parametrize("title", ["Tiêu đề rất dài của chủ đề " * 18, "🔥" * 480])
+def test_zalo_list_ends_on_a_whole_line(bot: ZaloBot, db: Database, title: str) -> None:
+    """``/list`` of many long-titled topics (titles take 500 characters) on Zalo."""
+    with db.write() as conn:
+        for i in range(8):
+            spec = TopicSpec(f"dai-{i}", title[:500], f'"tin {i}"')
+            save_topic(conn, spec, "cli", datetime.now(UTC))
+    for i in range(8):
+        say(bot, "z-l", f"/sub dai-{i}")
+    reply = say(bot, "z-l", "/list")
+    assert len(reply.encode("utf-16-le")) // 2 <= REPLY_LIMIT
+    last = reply.splitlines()[-1]
+    shown = sum(f"(dai-{i})" in reply for i in range(8))
+    assert 0 < shown < 8 and texts.translator()("bot.more_items", count=8 - shown) == last, last

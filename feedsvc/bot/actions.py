@@ -168,9 +168,10 @@ def register(db: Database, target: Target) -> None:
         subs.reenable_chat(conn, target.chat_id)
 
 
-def enabled_topics(db: Database, head: str = "topics_head") -> str:
+def enabled_topics(db: Database, head: str = "topics_head", limit: int = texts.MAX_REPLY) -> str:
+    """``/topics`` within ``limit`` UTF-16 units (the channel's reply limit)."""
     with db.read() as conn:
-        return texts.topics(list_topics(conn, enabled_only=True), head)
+        return texts.topics(list_topics(conn, enabled_only=True), head, limit)
 
 
 def is_topic(db: Database, slug: str) -> bool:
@@ -279,13 +280,14 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
     return texts.unsubscribed(what, target.label)
 
 
-def list_for(db: Database, target: Target, variant: str = "") -> str:
+def list_for(db: Database, target: Target, variant: str = "", limit: int = texts.MAX_REPLY) -> str:
+    """``/list`` within ``limit`` UTF-16 units (the channel's reply limit)."""
     with db.read() as conn:
         chat = subs.get_chat(conn, target.chat_id)
         items = subs.list_subscriptions(conn, target.chat_id)
     paused = chat.paused if chat else False
     disabled = chat.disabled_reason if chat else None
-    return texts.subscription_list(items, paused, disabled, target.label, variant)
+    return texts.subscription_list(items, paused, disabled, target.label, variant, limit)
 
 
 def set_preview(db: Database, target: Target, on: bool) -> str:

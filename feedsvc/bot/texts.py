@@ -82,17 +82,20 @@ def start_unknown_topic(slug: str) -> str:
     return t("start_unknown_topic", slug=escape(slug))
 
 
-def fit(lines: list[str]) -> str:
-    """Join ``lines``, dropping the tail (with a count) to stay within Telegram's length limit.
+def fit(lines: list[str], limit: int = MAX_REPLY) -> str:
+    """Join ``lines``, dropping the tail (with a count) to stay within ``limit`` UTF-16 units
+    (Telegram's by default; Zalo's 2,000 for its replies, which its plain text never exceeds:
+    tags and entities only add to the source).
 
     Lines are measured in UTF-16 units of their HTML source (Telegram's unit, never fewer than
     the visible text's): counted in code points, two topics whose descriptions hold 1,800 emoji
-    each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long."""
+    each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long. Cut to
+    Zalo's limit afterwards, a Telegram-sized list lost its tail mid-line, with no count."""
     out: list[str] = []
     size = 0
     for i, line in enumerate(lines):
         units = utf16_units(line)
-        if size + units + 1 > MAX_REPLY - 40:
+        if size + units + 1 > limit - 40:
             out.append(t("more_items", count=len(lines) - i))
             break
         out.append(line)
@@ -169,8 +172,9 @@ def invalid_query(query: str, error: QueryError) -> str:
     return t("invalid_query", query=escape(query), error=escape(text))
 
 
-def topics(items: list[Topic], head: str = "topics_head") -> str:
-    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works).
+def topics(items: list[Topic], head: str = "topics_head", limit: int = MAX_REPLY) -> str:
+    """The enabled topics under the catalogue's ``head`` (a Zalo group's says where /sub works),
+    within ``limit`` UTF-16 units (:func:`fit`).
 
     A description is cut to :data:`MAX_SHOWN_DESCRIPTION` (whole graphemes, "…"): whole, one of
     4,000 characters made a line no reply holds, and :func:`fit` listed no topic at all."""
@@ -182,15 +186,16 @@ def topics(items: list[Topic], head: str = "topics_head") -> str:
         if topic.description:
             line += f": {escape(shortened(topic.description, MAX_SHOWN_DESCRIPTION))}"
         lines.append(line)
-    return fit(lines)
+    return fit(lines, limit)
 
 
 def subscription_list(
     subs: list[Subscription], paused: bool, disabled: str | None, label: str | None,
-    variant: str = "",
+    variant: str = "", limit: int = MAX_REPLY,
 ) -> str:  # fmt: skip
-    """``/list``. ``variant`` prefixes the keys of the hints naming commands (``list_paused``,
-    ``list_empty``) when a chat cannot use those commands (``"zalo_group_"``)."""
+    """``/list`` within ``limit`` UTF-16 units (:func:`fit`). ``variant`` prefixes the keys of
+    the hints naming commands (``list_paused``, ``list_empty``) when a chat cannot use those
+    commands (``"zalo_group_"``)."""
     head = t("list_head", where=where(label))
     if paused:
         head += t(f"{variant}list_paused")
@@ -205,7 +210,7 @@ def subscription_list(
             lines.append(f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)")
         else:
             lines.append(f"{i}. {query_label(shortened(sub.query or '', MAX_SHOWN_QUERY))}")
-    return fit(lines)
+    return fit(lines, limit)
 
 
 def link_preview(on: bool, label: str | None) -> str:

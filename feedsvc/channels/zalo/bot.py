@@ -44,6 +44,7 @@ from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.lanes import ChatLanes
 from feedsvc.channels.zalo.updates import (
     MAX_AGE,
+    REPLY_LIMIT,
     Incoming,
     parse_command,
     parse_update,
@@ -192,9 +193,10 @@ def _run(db: Database, target: Target, name: str, arg: str, per_user: int, group
     if name == "help":
         return texts.t("zalo_help")
     if name == "topics":
-        return actions.enabled_topics(db, "zalo_group_topics_head" if group else "topics_head")
+        head = "zalo_group_topics_head" if group else "topics_head"
+        return actions.enabled_topics(db, head, REPLY_LIMIT)
     if name == "list":
-        return actions.list_for(db, target, "zalo_group_" if group else "")
+        return actions.list_for(db, target, "zalo_group_" if group else "", REPLY_LIMIT)
     if name in ("pause", "resume"):
         return actions.set_paused(db, target, name == "pause")
     if name in ("sub", "unsub"):
