@@ -750,6 +750,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
     async def _m_editmessagereplymarkup(self, p: dict[str, Any]) -> Any:
         chat = self._find_chat(p)
         _refuse_migrated(chat)
+        _refuse_long_markup(p)
         message_id = int(p["message_id"])
         markup = p.get("reply_markup")
         markup = json.loads(markup) if isinstance(markup, str) else markup
@@ -773,6 +774,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
         chat, fault = await self._before(method, p)
         _refuse_migrated(chat)
         _refuse_unreachable(chat)
+        _refuse_long_markup(p)
         thread = _int_or_none(p.get("message_thread_id"))
         if thread is not None and thread in chat.deleted_threads:
             raise ApiError(400, "Bad Request: message thread not found")
@@ -861,6 +863,7 @@ class FakeBotAPI(FakeServer[int, Fault]):
 
     async def _edit(self, method: str, key: str, p: dict[str, Any]) -> Any:
         chat, fault = await self._before(method, p)
+        _refuse_long_markup(p)
         body = str(p.get(key) or "")
         parse_mode = p.get("parse_mode")
         visible = body
@@ -923,6 +926,23 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self._times[scope].append(now)
             while len(self._times[scope]) > 100:
                 self._times[scope].popleft()
+
+
+#: The largest ``reply_markup`` Telegram takes, in bytes of its JSON: over it, "Reply markup
+#: is too long". Not in the Bot API's docs; a third party's measurement (tginfo/Telegram-Limits
+#: issue 187: "On markup json len > 10kB"), the JSON as the client sends it (``json.dumps``'
+#: ASCII escapes: a Vietnamese letter is 6 bytes, an emoji 12).
+MAX_MARKUP_BYTES = 10 * 1024
+
+
+def _refuse_long_markup(p: dict[str, Any]) -> None:
+    """400 when a call's ``reply_markup`` is over :data:`MAX_MARKUP_BYTES`."""
+    markup = p.get("reply_markup")
+    if markup is None:
+        return
+    sent = markup if isinstance(markup, str) else json.dumps(markup)
+    if len(sent.encode()) > MAX_MARKUP_BYTES:
+        raise ApiError(400, "Bad Request: reply markup is too long")
 
 
 def _refuse_migrated(chat: FakeChat) -> None:

@@ -163,7 +163,9 @@ async def test_mute_and_undo_answers_fit_telegram_with_a_long_title(
     answer = fake.callback_answers[0]["text"]
     assert answer.startswith("Đã tắt ") and utf16_len(answer) <= 200
     assert subs_of(db, USER) == []
-    await fake.await_for(lambda: fake.markups.get((USER, message_id)))
+    markup = await fake.await_for(lambda: fake.markups.get((USER, message_id)))
+    undo = markup["inline_keyboard"][1][0]["text"]  # the title's start, as the alert's buttons
+    assert undo.startswith("↩ Bật lại ") and undo.endswith("…") and len(undo) <= 60, undo
     fake.user_presses(USER, USER, message_id, f"undo:{topic_id}")
     await fake.await_for(lambda: len(fake.callback_answers) == 2)
     assert utf16_len(fake.callback_answers[1]["text"]) <= 200

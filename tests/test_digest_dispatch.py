@@ -388,3 +388,30 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
         assert most_in_window(calls, 0.95) <= 5, calls  # the fake's global rule, on those times
         gaps = [b - a for a, b in itertools.pairwise(calls)]
         assert min(gaps) >= 0.5 / 4, sorted(gaps)
+
+
+@pytest.mark.parametrize("title", [
+    "🔥" * 500,  # an emoji is 12 bytes of the JSON the client sends
+    ("Cháy rừng 🔥 " * 50)[:500],
+    "𝐓𝐢𝐧 " * 125,  # astral letters
+    "Đ" * 500,  # 6 bytes each: under the limit even whole (a guard)
+])  # fmt: skip
+async def test_mute_buttons_of_long_topic_titles_keep_the_alert(env: Env, title: str) -> None:
+    """An alert matching three topics whose titles are long (titles take 500 characters) had
+    a mute button holding each whole title: a keyboard over Telegram's ~10 KB ("Reply markup
+    is too long"), the alert refused and recorded as bad content, never sent. A button now
+    shows the title's start, cut in whole graphemes."""
+    now = datetime.now(UTC)
+    with env.db.write() as conn:
+        for i in range(3):
+            save_topic(conn, TopicSpec(f"dai-{i}", f"{i}{title}"[:500], '"cháy rừng"'), "cli", now)
+    subscribe_chat(env.db, CHAT, "private", "dai-0", "dai-1", "dai-2")
+    env.publish("Cháy rừng ở Kiến Thụy")
+    await env.step()
+    assert env.states() == ["sent"]
+    [alert] = env.fake.messages(CHAT)
+    mutes = [row[0]["text"] for row in alert.keyboard[1:]]
+    assert len(mutes) == 3
+    for i, text in enumerate(mutes):
+        assert text.startswith(f"🔕 Tắt {i}{title[:10]}") and text.endswith("…"), text
+        assert len(text) <= 60, text

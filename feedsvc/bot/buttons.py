@@ -22,7 +22,7 @@ from telegram.ext import ContextTypes
 from feedsvc.bot import options, texts
 from feedsvc.bot.actions import CommandGate, Target
 from feedsvc.db import Database
-from feedsvc.digest.edge import MUTE, UNDO, callback_data, parse_callback
+from feedsvc.digest.edge import MUTE, UNDO, button_title, callback_data, parse_callback
 
 log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
@@ -81,7 +81,7 @@ class ButtonHandlers:
             await query.answer(words("digest.mute_gone"), show_alert=True)
             return
         await query.answer(texts.button_answer(answer, title))
-        await self._swap_button(query, topic_id, swap, words(swap[2], topic=title))
+        await self._swap_button(query, topic_id, swap, words(swap[2], topic=button_title(title)))
 
     async def _swap_button(
         self, query: CallbackQuery, topic_id: int, swap: tuple[str, str, str], text: str

@@ -22,6 +22,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
 from feedsvc.digest.schedule import release_at
 from feedsvc.digits import MAX_ID, ascii_int
+from feedsvc.graphemes import shortened
 from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
 from feedsvc.store.articles import articles_by_ids
@@ -29,6 +30,11 @@ from feedsvc.store.lifecycle import public_ids
 from feedsvc.wanted import Wants, wants
 
 MAX_MUTE_BUTTONS = 3  # one per matched topic; an alert matching more offers the first three
+#: A topic's title as a mute or undo button shows it (titles take 500 characters,
+#: ``limits.TITLE``): a whole one is ellipsized by the apps anyway, and three made a keyboard
+#: over the ~10 KB Telegram takes ("Reply markup is too long": tginfo/Telegram-Limits issue
+#: 187, a third party's measurement), the whole alert refused.
+MAX_BUTTON_TITLE = 40
 MUTE, UNDO = "mute", "undo"  # callback data "mute:<topic id>" / "undo:<topic id>[:<thread>]"
 
 
@@ -183,10 +189,10 @@ class DigestEdge:
             rows.append((Button(self.t("digest.button.read"), url=url),))
         undos = list(undo)[:MAX_MUTE_BUTTONS]
         for m in list(topics)[: MAX_MUTE_BUTTONS - len(undos)]:
-            rows.append((Button(self.t("digest.button.mute", topic=m.title),
+            rows.append((Button(self.t("digest.button.mute", topic=button_title(m.title)),
                                 data=callback_data(MUTE, m.topic_id)),))  # fmt: skip
         for m in undos:
-            rows.append((Button(self.t("digest.button.undo", topic=m.title),
+            rows.append((Button(self.t("digest.button.undo", topic=button_title(m.title)),
                                 data=callback_data(UNDO, m.topic_id, m.thread_id)),))  # fmt: skip
         return tuple(rows)
 
@@ -196,6 +202,12 @@ class DigestEdge:
 
     def topic_url(self, slug: str) -> str | None:
         return f"{self.public_url}/topics/{slug}" if self.public_url else None
+
+
+def button_title(title: str) -> str:
+    """A topic's title as its button shows it: :data:`MAX_BUTTON_TITLE` code points at most,
+    cut in whole graphemes with "…"."""
+    return shortened(title, MAX_BUTTON_TITLE)
 
 
 def button_url(url: str) -> bool:
