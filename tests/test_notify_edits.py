@@ -17,6 +17,7 @@ from fakebot import FakeBotAPI, Fault
 from feedsvc.articles import Article
 from feedsvc.notify import ConsoleSender, SendOutcome, TelegramSender, format_alert
 from feedsvc.notify.edits import EditKind, classify_edit, editor_of
+from feedsvc.notify.message import Button
 from feedsvc.notify.telegram import classify_refusal
 
 ARTICLE = Article(
@@ -200,3 +201,33 @@ async def test_capability_is_per_sender() -> None:
     assert editor_of(object()) is None  # a channel that cannot edit: retractions are "kept"
     console = editor_of(ConsoleSender())
     assert console is not None and (await console.delete(1, 1)).kind is EditKind.DONE
+
+
+@pytest.mark.parametrize("photo", [False, True], ids=["text", "caption"])
+@pytest.mark.parametrize("url", ["http://intranet/tin/1", "https://example.vn/" + "a" * 11000])
+async def test_a_correction_whose_keyboard_is_refused_goes_without_it(
+    fake: FakeBotAPI, sender: TelegramSender, url: str, photo: bool
+) -> None:
+    """A correction names the alert's keyboard; one Telegram refuses (a bare host's URL
+    button, a keyboard over ~10 KB) cost the whole correction (REFUSED, never retried)."""
+    mid = await _sent(sender, photo=photo)
+    buttons = ((Button("Đọc bài", url=url),),)
+    done = await sender.editor.edit(42, mid, "<b>Đã sửa</b>", caption=photo, html=True,
+                                    buttons=buttons)  # fmt: skip
+    assert done.kind is EditKind.DONE, done
+    assert fake.live(42, mid).visible == "Đã sửa" and fake.markups[(42, mid)] is None
+
+
+async def test_a_refusal_of_the_text_itself_is_not_tried_twice(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    """Only a keyboard is dropped: an edit refused with no buttons is refused as it was."""
+    mid = await _sent(sender)
+    fake.script(42, Fault.cant_edit())
+    refused = await sender.editor.edit(42, mid, "<b>Đã sửa</b>", caption=False, html=True)
+    assert refused.kind is EditKind.REFUSED and fake.live(42, mid).edits == []
+    fake.script(42, Fault.cant_edit(), Fault.cant_edit())  # with buttons: two calls, both refused
+    buttons = ((Button("Đọc bài", url="https://example.vn/1.html"),),)
+    again = await sender.editor.edit(42, mid, "<b>Đã sửa</b>", caption=False, html=True,
+                                     buttons=buttons)  # fmt: skip
+    assert again.kind is EditKind.REFUSED and fake.live(42, mid).edits == []

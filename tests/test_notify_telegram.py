@@ -7,6 +7,7 @@ import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import replace
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from feedsvc.notify import (
     format_alert,
 )
 from feedsvc.notify.edits import EditKind
+from feedsvc.notify.message import Button
 from feedsvc.notify.telegram import scrub_token
 
 ARTICLE = Article(
@@ -384,3 +386,51 @@ async def test_console_sender_logs(caplog: pytest.LogCaptureFixture) -> None:
         1_764_560_000_501
     )
     assert "A < B & C" in caplog.text and "chat 5" in caplog.text
+
+
+def _with_buttons(*rows: tuple[Button, ...], photo: bool = False) -> AlertMessage:
+    msg = PHOTO_MSG if photo else MSG
+    return replace(msg, buttons=rows)
+
+
+#: Keyboards Telegram refuses for reasons its docs do not all state: a URL button on a host
+#: without a dot, a keyboard over ~10 KB (the fake refuses both, as Telegram).
+REFUSED_KEYBOARDS = {
+    "bare host": ((Button("Đọc bài", url="http://intranet/tin/1"),),),
+    "too large": tuple((Button("🔥" * 300, data=f"mute:{i}"),) for i in range(3)),
+}
+
+
+@pytest.mark.parametrize("photo", [False, True], ids=["text", "photo"])
+@pytest.mark.parametrize("rows", REFUSED_KEYBOARDS.values(), ids=REFUSED_KEYBOARDS.keys())
+async def test_an_alert_whose_keyboard_is_refused_goes_without_it(
+    fake: FakeBotAPI, sender: TelegramSender, rows: tuple[tuple[Button, ...], ...], photo: bool
+) -> None:
+    """The refusal named the keyboard, yet was taken as "this message can never be sent" and
+    the alert was lost; it now goes again without the buttons (its title still links)."""
+    outcome = await sender.send(7, _with_buttons(*rows, photo=photo), link_preview=False)
+    assert outcome.delivered, outcome
+    [alert] = fake.messages(7)
+    assert alert.text == (PHOTO_MSG if photo else MSG).text and alert.keyboard == []
+
+
+async def test_a_refusal_the_buttons_did_not_cause_is_still_bad_content(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    """A text too long is refused with or without its keyboard: one more try, then bad content,
+    and a keyboard Telegram takes is sent as it is."""
+    read = (Button("Đọc bài", url="https://example.vn/1.html"),)
+    too_long = AlertMessage(text="x" * 4097, plain_text="x", buttons=(read,))
+    assert (await sender.send(1, too_long, link_preview=False)).kind is OutcomeKind.BAD_CONTENT
+    assert (await sender.send(1, _with_buttons(read), link_preview=False)).delivered
+    [alert] = fake.messages(1)
+    assert alert.keyboard == [[{"text": "Đọc bài", "url": "https://example.vn/1.html"}]]
+
+
+async def test_the_plain_fallback_also_goes_without_a_refused_keyboard(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    msg = _with_buttons(*REFUSED_KEYBOARDS["bare host"])
+    assert (await sender.send_plain(4, msg, link_preview=False)).delivered
+    [alert] = fake.messages(4)
+    assert alert.parse_mode is None and alert.keyboard == []

@@ -172,12 +172,17 @@ class TelegramEditor:
         }  # fmt: skip
         if buttons:
             where["reply_markup"] = keyboard(buttons)
-        if caption:
-            return await self._run(self._bot.edit_message_caption(caption=text, **where))
         preview = LinkPreviewOptions(is_disabled=not link_preview)
-        return await self._run(
-            self._bot.edit_message_text(text, link_preview_options=preview, **where)
-        )
+        outcome = await self._run(
+            self._bot.edit_message_caption(caption=text, **where) if caption
+            else self._bot.edit_message_text(text, link_preview_options=preview, **where)
+        )  # fmt: skip
+        if outcome.kind is EditKind.REFUSED and buttons:
+            # a keyboard Telegram refuses must not cost the correction: again without it, as
+            # TelegramSender's send does (its _keyboard_fallback says why)
+            return await self.edit(chat_id, message_id, text, caption=caption, html=html,
+                                   link_preview=link_preview)  # fmt: skip
+        return outcome
 
     async def _run(self, request: Awaitable[Message | bool]) -> EditOutcome:
         outcome = classify_edit(await classify_outcome(request, self._token))

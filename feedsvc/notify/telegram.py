@@ -17,7 +17,8 @@ import logging
 import math
 import re
 import warnings
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Self
 
@@ -135,7 +136,8 @@ class TelegramSender:
         await self.close()
 
     async def send(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
-        """Send ``msg`` as HTML; a photo the server rejects falls back to a text message."""
+        """Send ``msg`` as HTML; a photo the server rejects falls back to a text message, and
+        a text refused with its keyboard goes without it (:meth:`_keyboard_fallback`)."""
         if msg.photo_url and msg.is_caption:
             photo = await self._call(
                 self.bot.send_photo(
@@ -147,26 +149,40 @@ class TelegramSender:
                 return photo
             # a second call: the request charges it a slot of its own (ChargedRequest)
             log.info("photo rejected for chat %s (%s); sending text", chat_id, photo.description)
-        return await self._call(
-            self.bot.send_message(
-                chat_id,
-                msg.text,
-                parse_mode=ParseMode.HTML,
-                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
-                **_options(msg),
-            )
-        )
+
+        def text(m: AlertMessage) -> Awaitable[Message]:
+            preview = LinkPreviewOptions(is_disabled=not link_preview)
+            return self.bot.send_message(chat_id, m.text, parse_mode=ParseMode.HTML,
+                                         link_preview_options=preview, **_options(m))  # fmt: skip
+
+        return await self._keyboard_fallback(chat_id, msg, text)
 
     async def send_plain(self, chat_id: int, msg: AlertMessage, link_preview: bool) -> SendOutcome:
         """The "can't parse entities" fallback: ``msg.plain_text`` with no parse mode."""
-        return await self._call(
-            self.bot.send_message(
-                chat_id,
-                msg.plain_text,
-                link_preview_options=LinkPreviewOptions(is_disabled=not link_preview),
-                **_options(msg),
-            )
-        )
+
+        def plain(m: AlertMessage) -> Awaitable[Message]:
+            preview = LinkPreviewOptions(is_disabled=not link_preview)
+            return self.bot.send_message(chat_id, m.plain_text, link_preview_options=preview,
+                                         **_options(m))  # fmt: skip
+
+        return await self._keyboard_fallback(chat_id, msg, plain)
+
+    async def _keyboard_fallback(
+        self, chat_id: int, msg: AlertMessage, call: Callable[[AlertMessage], Awaitable[Message]]
+    ) -> SendOutcome:
+        """``call(msg)``; refused as bad content with a keyboard, ``call`` again without it.
+
+        Telegram refuses a whole message for its keyboard on rules its docs do not all state
+        (a URL button's host without a dot: ``BUTTON_URL_INVALID``; a keyboard over ~10 KB:
+        "Reply markup is too long", tginfo/Telegram-Limits issue 187), and a refusal is
+        recorded as "can never be sent": the alert was lost for its buttons. The buttons are
+        extras (the title links the article). A second call, charged a slot of its own."""
+        outcome = await self._call(call(msg))
+        if outcome.kind is not OutcomeKind.BAD_CONTENT or not msg.buttons:
+            return outcome
+        log.info("alert refused for chat %s (%s); sending it without its buttons",
+                 chat_id, outcome.description)  # fmt: skip
+        return await self._call(call(replace(msg, buttons=())))
 
     async def _call(self, request: Awaitable[Message]) -> SendOutcome:
         outcome = await classify(request, self._token)
