@@ -570,6 +570,26 @@ async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None
     assert r.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "address", ["json://[::1", "json://user:s3cret-Pw@[::1/x", "json://a]b/x", "json://[nope]/x"]
+)
+async def test_an_apprise_url_with_a_broken_ipv6_bracket_is_a_422(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, address: str
+) -> None:
+    """``json://[::1`` (a bracket left open) was a 500 and a traceback in the log: urlsplit's
+    ValueError escaped the address check. It is the 422 of any address Apprise cannot take,
+    naming the field, and nothing is stored."""
+    await post(client, "/api/topics", TOPIC)
+    body = {"channel": "apprise", "address": address, "topic": "kien-thuy"}
+    r = await post(client, "/api/subscriptions", body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "address_invalid" and r.json()["field"] == "address"
+    assert "s3cret" not in r.text
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], caplog.text
+    listed = await client.get("/api/subscriptions", headers=AUTH)
+    assert listed.json()["subscriptions"] == []
+
+
 async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:
     await post(client, "/api/topics", TOPIC)
     await post(client, "/api/subscriptions", SUB_TOPIC)
