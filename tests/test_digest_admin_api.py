@@ -117,6 +117,20 @@ async def test_wrong_types_unknown_fields_chats_and_auth(client: httpx.AsyncClie
     assert "patch" in spec["paths"]["/api/chats/{chat_id}"]
 
 
+@pytest.mark.parametrize("digest", [",", ",,", ";", " , ; "])
+async def test_a_digest_of_separators_only_changes_nothing(
+    client: httpx.AsyncClient, service: Service, digest: str
+) -> None:
+    """``{"digest": ",,"}`` was a 200 that switched the chat's digests off (no time parsed:
+    instant), where ``""`` is refused; it is the same 400 ``setting_digest_empty``."""
+    before = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": "hourly"})
+    assert before.json()["digest"] == "hourly"
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": digest})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "setting_digest_empty" and answer.json()["field"] == "digest"
+    assert (await client.get(f"/api/chats/{CHAT}", headers=AUTH)).json()["digest"] == "hourly"
+
+
 @pytest.mark.parametrize("title", ["Lan", "\u202eLan", "Nhóm\x07 chuông", None])
 async def test_what_get_read_is_sent_back_with_a_change(
     client: httpx.AsyncClient, service: Service, title: str | None
