@@ -590,6 +590,32 @@ async def test_an_apprise_url_with_a_broken_ipv6_bracket_is_a_422(
     assert listed.json()["subscriptions"] == []
 
 
+async def test_a_path_parameters_documented_length_is_the_one_applied(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every string path parameter was documented ``maxLength: 100`` (a slug's), while an
+    article's key takes 255 characters: a client built from the document could not hide an
+    article whose key is 101–255 characters long. Each now says its own figure."""
+    spec = (await client.get(OPENAPI_PATH)).json()
+    lengths = {
+        (path, p["name"]): p["schema"]["maxLength"]
+        for path, item in spec["paths"].items()
+        for op in item.values()
+        for p in op.get("parameters", [])
+        if p["in"] == "path" and p["schema"]["type"] == "string"
+    }
+    assert lengths[("/api/articles/{source_key}/hide", "source_key")] == 255
+    assert lengths[("/api/articles/{source_key}/unhide", "source_key")] == 255
+    assert {n for (_, n), v in lengths.items() if v == 100} == {"slug"}
+    for action in ("hide", "unhide"):
+        limit = lengths[(f"/api/articles/{{source_key}}/{action}", "source_key")]
+        body = {"pending": True} if action == "hide" else None
+        at = await post(client, f"/api/articles/{'k' * (limit - 1)}é/{action}", body)
+        assert at.status_code in (200, 404) and "source_key_invalid" not in at.text, at.text
+        over = await post(client, f"/api/articles/{'k' * limit}é/{action}", body)
+        assert over.status_code == 422 and over.json()["code"] == "source_key_invalid"
+
+
 async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:
     await post(client, "/api/topics", TOPIC)
     await post(client, "/api/subscriptions", SUB_TOPIC)
