@@ -570,6 +570,52 @@ async def test_subscriptions_of_every_channel(client: httpx.AsyncClient) -> None
     assert r.status_code == 200
 
 
+@pytest.mark.parametrize(
+    "address", ["json://[::1", "json://user:s3cret-Pw@[::1/x", "json://a]b/x", "json://[nope]/x"]
+)
+async def test_an_apprise_url_with_a_broken_ipv6_bracket_is_a_422(
+    client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture, address: str
+) -> None:
+    """``json://[::1`` (a bracket left open) was a 500 and a traceback in the log: urlsplit's
+    ValueError escaped the address check. It is the 422 of any address Apprise cannot take,
+    naming the field, and nothing is stored."""
+    await post(client, "/api/topics", TOPIC)
+    body = {"channel": "apprise", "address": address, "topic": "kien-thuy"}
+    r = await post(client, "/api/subscriptions", body)
+    assert r.status_code == 422, r.text
+    assert r.json()["code"] == "address_invalid" and r.json()["field"] == "address"
+    assert "s3cret" not in r.text
+    assert not [rec for rec in caplog.records if rec.levelno >= 40], caplog.text
+    listed = await client.get("/api/subscriptions", headers=AUTH)
+    assert listed.json()["subscriptions"] == []
+
+
+async def test_a_path_parameters_documented_length_is_the_one_applied(
+    client: httpx.AsyncClient,
+) -> None:
+    """Every string path parameter was documented ``maxLength: 100`` (a slug's), while an
+    article's key takes 255 characters: a client built from the document could not hide an
+    article whose key is 101–255 characters long. Each now says its own figure."""
+    spec = (await client.get(OPENAPI_PATH)).json()
+    lengths = {
+        (path, p["name"]): p["schema"]["maxLength"]
+        for path, item in spec["paths"].items()
+        for op in item.values()
+        for p in op.get("parameters", [])
+        if p["in"] == "path" and p["schema"]["type"] == "string"
+    }
+    assert lengths[("/api/articles/{source_key}/hide", "source_key")] == 255
+    assert lengths[("/api/articles/{source_key}/unhide", "source_key")] == 255
+    assert {n for (_, n), v in lengths.items() if v == 100} == {"slug"}
+    for action in ("hide", "unhide"):
+        limit = lengths[(f"/api/articles/{{source_key}}/{action}", "source_key")]
+        body = {"pending": True} if action == "hide" else None
+        at = await post(client, f"/api/articles/{'k' * (limit - 1)}é/{action}", body)
+        assert at.status_code in (200, 404) and "source_key_invalid" not in at.text, at.text
+        over = await post(client, f"/api/articles/{'k' * limit}é/{action}", body)
+        assert over.status_code == 422 and over.json()["code"] == "source_key_invalid"
+
+
 async def test_deliveries_resend_and_status(client: httpx.AsyncClient, service: Service) -> None:
     await post(client, "/api/topics", TOPIC)
     await post(client, "/api/subscriptions", SUB_TOPIC)

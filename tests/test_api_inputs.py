@@ -261,3 +261,28 @@ def test_at_most_five_problems_are_listed() -> None:
     found = _problems(Many, {})
     assert len(found) == 6
     assert api_invalid.worded(found, Translator("vi")).count("thiếu") == 5
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [
+        ("/api/deliveries?state=sent&state=dead", "state"),
+        ("/api/deliveries?limit=5&offset=0&limit=5", "limit"),
+        ("/api/articles?q=a&q=b", "q"),
+        ("/api/stats?days=7&days=7", "days"),
+        ("/api/subscriptions?chat_id=1&chat_id=2", "chat_id"),
+        ("/api/deliveries?a%01=1&a%01=2", "a\\u0001"),  # visible, as a refused key is named
+        ("/api/deliveries?%E2%80%A8=1&%E2%80%A8=2", "\\u2028"),
+    ],
+)
+async def test_a_repeated_parameter_is_named_as_its_field(
+    client: httpx.AsyncClient, path: str, field: str
+) -> None:
+    """A parameter given twice was the one query-string refusal without ``field`` (every other
+    one names it), and named a key holding a control character raw, invisible."""
+    r = await client.get(path, headers=EN)
+    assert r.status_code == 400, r.text
+    body = r.json()
+    assert body["code"] == "repeated_param" and body["field"] == field
+    assert body["error"] == f"{field}: given more than once"
+    assert body["message"] == f"Parameter {field} is given more than once."

@@ -338,3 +338,26 @@ async def test_a_bracketed_work_name_reaches_the_apprise_message(
 )
 def test_a_port_in_range_or_a_colon_that_is_no_port_is_accepted(url: str) -> None:
     assert address_problem(url) is None
+
+
+#: URLs ``urlsplit`` refuses with ValueError (an IPv6 bracket left open or stray, a bracketed
+#: host that is no address), with and without credentials and a port
+BROKEN_BRACKETS = [
+    "json://[::1",
+    "json://[::1/x",
+    "json://user:s3cretPW@[::1/x",
+    "json://a]b/x",
+    "jsons://][hook.example",
+    "json://[notanaddress]/x",
+    "json://[::1:99999/x",
+    "discord://[123456/TOKENabcdef",
+    "mailto://u:pw@[mail.example]:25",
+]
+
+
+@pytest.mark.parametrize("url", BROKEN_BRACKETS)
+def test_a_url_urlsplit_refuses_is_an_invalid_address(url: str) -> None:
+    """A typo'd IPv6 literal was urlsplit's ValueError out of address_problem: a 500 and a
+    traceback from POST /api/subscriptions, a traceback from subs add and the admin's form."""
+    assert address_problem(url) == "address_invalid"
+    assert secret_parts(url) == []

@@ -149,6 +149,10 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
                 "jsons://hook.example:65536",
                 "json://[::1]:70000/x",
                 "mailto://user:pass@mail.example:123456",
+                # an IPv6 bracket left open or stray: urlsplit's ValueError, a traceback
+                "json://[::1",
+                "json://user:pw@[::1/x",
+                "json://a]b/x",
             )
         ],
         (("--channel", "zalo", "--to", "a b", "--topic", "kien-thuy"), "Zalo chat id"),

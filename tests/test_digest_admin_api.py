@@ -117,6 +117,63 @@ async def test_wrong_types_unknown_fields_chats_and_auth(client: httpx.AsyncClie
     assert "patch" in spec["paths"]["/api/chats/{chat_id}"]
 
 
+@pytest.mark.parametrize("digest", [",", ",,", ";", " , ; "])
+async def test_a_digest_of_separators_only_changes_nothing(
+    client: httpx.AsyncClient, service: Service, digest: str
+) -> None:
+    """``{"digest": ",,"}`` was a 200 that switched the chat's digests off (no time parsed:
+    instant), where ``""`` is refused; it is the same 400 ``setting_digest_empty``."""
+    before = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": "hourly"})
+    assert before.json()["digest"] == "hourly"
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"digest": digest})
+    assert answer.status_code == 400, answer.text
+    assert answer.json()["code"] == "setting_digest_empty" and answer.json()["field"] == "digest"
+    assert (await client.get(f"/api/chats/{CHAT}", headers=AUTH)).json()["digest"] == "hourly"
+
+
+@pytest.mark.parametrize("title", ["Lan", "\u202eLan", "Nhóm\x07 chuông", None])
+async def test_what_get_read_is_sent_back_with_a_change(
+    client: httpx.AsyncClient, service: Service, title: str | None
+) -> None:
+    """A client that reads a chat, changes a field and sends the body back (the read-only
+    ``chat_id``, ``type``, ``title``, ``held`` with it) was a 400 "extra inputs"; the title is
+    the chat's own (a Telegram title may hold a bidi control) and is not judged as text."""
+    with service.db.write() as conn:
+        ensure_chat(conn, CHAT, "private", title, datetime.now(UTC))
+    got = (await client.get(f"/api/chats/{CHAT}", headers=AUTH)).json()
+    assert got["title"] == title
+    for change in ({"digest": "07:30"}, {"quiet": "22:00-06:00"}, {"silent": True}, {}):
+        sent = got | change
+        patched = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=sent)
+        assert patched.status_code == 200, patched.text
+        assert patched.json() == sent | {"held": 1}
+        got = patched.json()
+    with service.db.read() as conn:
+        settings = held.get_settings(conn, CHAT)
+    assert settings is not None and settings.silent and settings.quiet is not None
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "field"),
+    [
+        ({"chat_id": CHAT + 1, "silent": True}, 422, "chat_id"),  # another chat's body
+        ({"chat_id": -CHAT, "digest": "08:00"}, 422, "chat_id"),
+        ({"chat_id": str(CHAT), "silent": True}, 400, "chat_id"),  # not the type GET gives
+        ({"held": "1", "silent": True}, 400, "held"),
+        ({"title": 5, "silent": True}, 400, "title"),
+        ({"type": ["private"], "silent": True}, 400, "type"),
+    ],
+)
+async def test_read_only_fields_of_another_chat_or_type_are_refused(
+    client: httpx.AsyncClient, service: Service, body: dict[str, object], status: int, field: str
+) -> None:
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=body)
+    assert answer.status_code == status, answer.text
+    assert answer.json()["field"] == field
+    with service.db.read() as conn:
+        assert held.get_settings(conn, CHAT) == ChatSettings()  # nothing changed
+
+
 @pytest.fixture
 def admin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
     client, service = make_client(tmp_path, monkeypatch)

@@ -78,3 +78,24 @@ def _rows(db: Database) -> list[tuple[object, ...]]:
             subscriptions.c.query, subscriptions.c.created_by, subscriptions.c.thread_id,
         ).order_by(subscriptions.c.id)  # fmt: skip
         return [tuple(r) for r in conn.execute(stmt)]
+
+
+@pytest.mark.parametrize("sub_id", [2**31, 2**31 + 5, -(2**31) - 1, 2**53, 2**63 - 1, -(2**63) + 1])
+def test_an_id_past_the_columns_range_is_unknown(db: Database, sub_id: int) -> None:
+    """``subscriptions.id`` is an int4 on PostgreSQL: an id past it was bound as it was and
+    refused ("integer out of range"): ``DELETE /api/subscriptions/2147483648`` a 500 with a
+    traceback, ``subs remove`` a "database error". It names no subscription, and nothing is
+    removed."""
+    from feedsvc.store import subscriptions as sub_store
+
+    ops.save_topic(db, TopicSpec("kt", "Kiến Thụy", '"Kiến Thụy"'), "cli")
+    kept, _ = ops.add_subscription(db, 999, "private", topic="kt", query=None)
+    with pytest.raises(ops.OperationError) as caught:
+        ops.remove_subscription(db, sub_id)
+    assert caught.value.code == "subscription_not_found"
+    with db.write() as conn:
+        assert sub_store.get_subscription(conn, sub_id) is None
+        assert sub_store.delete_subscription(conn, sub_id) is False
+        assert sub_store.unsubscribe_id(conn, 999, sub_id) == 0
+    with db.read() as conn:
+        assert conn.execute(select(subscriptions.c.id)).scalars().all() == [kept.id]

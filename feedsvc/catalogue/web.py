@@ -93,6 +93,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "api.invalid.json": ("{where}: không phải JSON hợp lệ", "{where}: not valid JSON"),
     "api.invalid.invalid": ("{where}: giá trị không hợp lệ", "{where}: invalid value"),
     "api.unknown_id": ("Không có {name} {value}.", "Unknown {name} {value}."),
+    "api.chat_id_mismatch": (
+        "chat_id {given} trong nội dung không phải cuộc trò chuyện {chat_id} của đường dẫn.",
+        "chat_id {given} in the body is not the path's chat {chat_id}.",
+    ),
     "api.not_found": ("Không tìm thấy.", "Not found."),
     # -- /readyz ---------------------------------------------------------------------------------
     "ready.serving_yes": ("Sẵn sàng phục vụ.", "Ready to serve."),

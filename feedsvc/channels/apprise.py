@@ -40,7 +40,7 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta, tzinfo
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.channels import apprise_logs
@@ -70,11 +70,26 @@ TITLE_CAP = 250
 RETRY_AFTER_DEFAULT = 30.0
 
 
+def _split(url: str) -> SplitResult | None:
+    """``urlsplit(url)``, or None for a URL it refuses with ``ValueError``: an unclosed or stray
+    IPv6 bracket (``json://[::1``, ``json://a]b/``), a bracketed host that is no address
+    (``json://[x]/``). Such a typo was a 500 with a traceback from ``POST /api/subscriptions``
+    and a traceback from ``subs add`` and the admin's form; it is an invalid address."""
+    try:
+        return urlsplit(url)
+    except ValueError:
+        return None
+
+
 def secret_parts(url: str) -> list[str]:
     """The parts of ``url`` that may be credentials: user, password, path segments and query
     values (a Discord token is a path segment, a Slack token a host), and the host unless it is
-    a dotted name or an IP address. All are scrubbed from logs."""
-    parts = urlsplit(url)
+    a dotted name or an IP address. All are scrubbed from logs. Nothing for a URL ``urlsplit``
+    refuses (:func:`_split`): the caller registers the whole URL, and such a URL is refused
+    (:func:`address_problem`), never stored or sent."""
+    parts = _split(url)
+    if parts is None:
+        return []
     found = [parts.username or "", parts.password or ""]
     found += [unquote(seg) for seg in parts.path.split("/") if seg]
     found += [value for _, value in parse_qsl(parts.query)]
@@ -109,17 +124,18 @@ def address_problem(url: str) -> str | None:
     if not url.isascii() or not url.isprintable() or " " in url or "://" not in url:
         return "address_invalid"
     register_secret(url, *secret_parts(url))
-    if _port_out_of_range(url):
+    parts = _split(url)
+    if parts is None or _port_out_of_range(parts):
         return "address_invalid"
     return None if _instantiate(url) is not None else "address_invalid"
 
 
-def _port_out_of_range(url: str) -> bool:
+def _port_out_of_range(parts: SplitResult) -> bool:
     """Whether the host's port is a number no TCP port has (0, or above 65535). Apprise's
     plugins take ``json://host:99999/x`` and only fail at the first send, in the delivery
     log; a subscriber's typo belongs in the answer to ``subs add``. Only an all-digit port is
     judged: a ``tgram://123456:TOKEN`` netloc's colon is no port's."""
-    netloc = urlsplit(url).netloc.rpartition("@")[2]
+    netloc = parts.netloc.rpartition("@")[2]
     if netloc.startswith("["):  # an IPv6 literal: its port follows the bracket
         host, _, rest = netloc.partition("]")
         colon, port = rest[:1], rest[1:]

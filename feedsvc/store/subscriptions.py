@@ -265,7 +265,10 @@ def list_subscriptions(
 
 
 def unsubscribe_id(conn: Connection, chat_id: int, subscription_id: int) -> int:
-    """Remove one subscription by id (``/unsub 2`` picks it from ``/list``), only in this chat."""
+    """Remove one subscription by id (``/unsub 2`` picks it from ``/list``), only in this chat;
+    an id no subscription can have (:data:`_IDS`) removes nothing."""
+    if subscription_id not in _IDS:
+        return 0
     result = conn.execute(
         delete(subscriptions).where(
             subscriptions.c.chat_id == chat_id, subscriptions.c.id == subscription_id
@@ -305,7 +308,16 @@ def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> 
     return moved
 
 
+#: The ids ``subscriptions.id`` (an INTEGER: PostgreSQL's int4) can hold. An id typed outside
+#: it (the API and ``subs remove`` take any 64-bit id) names no subscription; bound as it is,
+#: PostgreSQL refused the statement ("integer out of range"): a 500 with a traceback from
+#: ``DELETE /api/subscriptions/2147483648``, a "database error" from ``subs remove``.
+_IDS = range(-(2**31), 2**31)
+
+
 def get_subscription(conn: Connection, subscription_id: int) -> Subscription | None:
+    if subscription_id not in _IDS:
+        return None
     stmt = _subscriptions_select().where(subscriptions.c.id == subscription_id)
     row = conn.execute(stmt).tuples().first()
     return Subscription(*row) if row else None
@@ -325,7 +337,10 @@ def find_subscription(
 
 
 def delete_subscription(conn: Connection, subscription_id: int) -> bool:
-    """Remove one subscription by id, whatever its chat (the admin's view, not a chat's)."""
+    """Remove one subscription by id, whatever its chat (the admin's view, not a chat's); an
+    id no subscription can have (:data:`_IDS`) removes nothing."""
+    if subscription_id not in _IDS:
+        return False
     result = conn.execute(delete(subscriptions).where(subscriptions.c.id == subscription_id))
     return result.rowcount == 1
 

@@ -130,6 +130,12 @@ def patch_chat(service: Service, call: Call) -> tuple[int, ChatOptionsOut]:
     names its field, in English, with the reason's ``code``."""
     chat_id = call.int_param("chat_id")
     body = call.body_as(ChatOptionsIn)
+    if body.chat_id is not None and body.chat_id != chat_id:  # a GET's body of another chat
+        raise ApiError(
+            422, f"chat_id {body.chat_id} in the body is not the path's {chat_id}",
+            code="chat_id_mismatch", params={"given": body.chat_id, "chat_id": chat_id},
+            field="chat_id",
+        )  # fmt: skip
     try:
         changes = chat_options.parse_changes(*body.nulls_off())
     except SettingError as exc:

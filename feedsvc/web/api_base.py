@@ -339,10 +339,10 @@ def _read_params(request: Request, endpoint: Endpoint) -> Params:
         raise _not_utf8(*bad)
     raw: dict[str, Any] = {}
     for key, value in request.query_params.multi_items():
-        if key in raw:
-            raise ApiError(
-                400, f"{key}: given more than once", code="repeated_param", params={"name": key}
-            )
+        if key in raw:  # named as every other refusal names its field (``a\u0001`` visible)
+            where = position((key,))
+            raise ApiError(400, f"{where}: given more than once", code="repeated_param",
+                           params={"name": where}, field=where)  # fmt: skip
         raw[key] = value
     if (found := first_refused_key(raw)) is not None:  # a key holding one: an unknown field
         raise refused_character(*found)

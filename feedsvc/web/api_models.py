@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from types import UnionType
-from typing import Annotated, Any, Literal, Union, get_args, get_origin
+from typing import Annotated, Any, ClassVar, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
@@ -32,7 +32,11 @@ DeliveryState = Literal[
 class _Input(BaseModel):
     """What a client sends. Text holding a control character or a lone surrogate is refused
     after validation, for every field at once, by :mod:`feedsvc.web.api_text` (422, as the use
-    cases refuse it), not here (a NUL was a 400 of its own)."""
+    cases refuse it), not here (a NUL was a 400 of its own), except in :attr:`READ_ONLY`
+    fields: what a ``GET`` returned, sent back with the changes and ignored (stored text the
+    client did not write, such as a Telegram chat's title)."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset()
 
 
 class Body(_Input):
@@ -132,6 +136,8 @@ class TopicPut(TopicFields):
     read-only and ignored, so a client can send back what it read with its changes (a ``PUT``
     of a ``GET``'s body was a 400 for "extra inputs"); a ``slug`` given must name the path's
     topic (in any case), a topic is never renamed by a ``PUT``."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"origin", "updated_at", "feeds", "stats"})
 
     slug: str | None = Field(None, description="read-only: must name the path's topic")
     origin: str | None = Field(None, description="read-only, ignored")

@@ -5,7 +5,7 @@ field types these share). Kept apart only for size: one declaration each, as the
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated, ClassVar, Literal
 
 from pydantic import ConfigDict, Field
 
@@ -76,7 +76,14 @@ class ChatOut(Out):
 
 class ChatOptionsIn(Body):
     """Any of the three; a field left out is unchanged (issue 15, SPEC §12); a field given as
-    null is switched off (:meth:`nulls_off`)."""
+    null is switched off (:meth:`nulls_off`). Besides them, what ``GET`` returns, read-only
+    (:attr:`READ_ONLY`: ignored, and never judged as text — a Telegram chat's title is the
+    chat's own and may hold a bidi control), so a client can send back what it read with its
+    changes, as ``PUT /api/topics/{slug}`` takes a ``GET``'s body: it was a 400 "extra inputs"
+    for ``chat_id``, ``type``, ``title`` and ``held``. A ``chat_id`` given must be the path's
+    (``api_admin.patch_chat``)."""
+
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"chat_id", "type", "title", "held"})
 
     # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
     # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
@@ -85,6 +92,10 @@ class ChatOptionsIn(Body):
     quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight) or "
                      "`off` (at most 100 characters); null: `off`")] = None  # fmt: skip
     silent: Annotated[bool | None, Field(description="null: false")] = None
+    chat_id: ChatId | None = Field(None, description="read-only: must be the path's chat")
+    type: str | None = Field(None, description="read-only, ignored")
+    title: str | None = Field(None, description="read-only, ignored")
+    held: int | None = Field(None, description="read-only, ignored")
 
     def nulls_off(self) -> tuple[str | None, str | None, bool | None]:
         """``(digest, quiet, silent)`` as the settings' parser takes them (None: unchanged), a

@@ -56,12 +56,17 @@ _SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 def first_refused(value: object, where: str = "") -> tuple[str, str] | None:
     """``(field, "U+0001")`` for the first text in ``value`` holding a refused character, or
     None. ``field`` is written as Pydantic locates errors (``title``, ``items.0.name``): a
-    model's fields in declaration order, a list's items by index, a mapping's values by key."""
+    model's fields in declaration order (but its ``READ_ONLY`` ones, which are ignored:
+    :class:`feedsvc.web.api_models._Input`), a list's items by index, a mapping's values by
+    key."""
     if isinstance(value, str):
         char = control_char(value)
         return (where or "body", char) if char is not None else None
     if isinstance(value, BaseModel):
-        fields = [(name, getattr(value, name)) for name in type(value).model_fields]
+        skipped: frozenset[str] = getattr(value, "READ_ONLY", frozenset())
+        fields = [
+            (name, getattr(value, name)) for name in type(value).model_fields if name not in skipped
+        ]
         return _first_below(fields, where, first_refused)
     return _first_below(_members(value), where, first_refused)
 

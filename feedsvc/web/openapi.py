@@ -13,7 +13,8 @@ from typing import Any, Literal, get_args, get_origin
 from pydantic import BaseModel
 from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
-from feedsvc import __version__
+from feedsvc import __version__, limits
+from feedsvc.articles import MAX_KEY_LEN
 from feedsvc.digits import MAX_ID
 from feedsvc.web.api_base import Endpoint
 from feedsvc.web.api_models import ErrorOut
@@ -41,8 +42,23 @@ ERROR_TEXT = {
 }
 PATH_SCHEMAS: dict[str, dict[str, Any]] = {
     "integer": {"type": "integer", "minimum": -MAX_ID, "maximum": MAX_ID},
-    "string": {"type": "string", "minLength": 1, "maxLength": 100},
 }
+#: The longest value each string path parameter takes, as the code applies it: a topic's slug
+#: (:data:`feedsvc.limits.SLUG`), an article's key (:data:`feedsvc.articles.MAX_KEY_LEN`, the
+#: hide/unhide routes' ``source_key_invalid``). One ``maxLength`` of 100 for every one told a
+#: client built from this document that a key of 101–255 characters could not be sent, while
+#: the routes take it; a new string parameter must be named here (:func:`path_schema`).
+PATH_TEXT_LIMITS: dict[str, int] = {"slug": limits.SLUG, "source_key": MAX_KEY_LEN}
+
+
+def path_schema(endpoint: Endpoint, name: str) -> dict[str, Any]:
+    """The schema of path parameter ``name`` of ``endpoint``: its declared type and, for text,
+    its own limit (:data:`PATH_TEXT_LIMITS`; a name missing there is a KeyError, which the
+    document's tests catch, rather than a guessed figure)."""
+    kind = endpoint.path_types.get(name, "string")
+    if kind != "string":
+        return PATH_SCHEMAS[kind]
+    return {"type": "string", "minLength": 1, "maxLength": PATH_TEXT_LIMITS[name]}
 
 
 def _ref(model: type[BaseModel]) -> dict[str, str]:
@@ -68,7 +84,7 @@ def _parameters(endpoint: Endpoint) -> list[dict[str, Any]]:
             "name": name,
             "in": "path",
             "required": True,
-            "schema": PATH_SCHEMAS[endpoint.path_types.get(name, "string")],
+            "schema": path_schema(endpoint, name),
         }
         for name in endpoint.path_params
     ]
