@@ -305,7 +305,7 @@ async def test_a_body_that_is_not_json_keeps_its_400(
 
 
 async def test_the_size_cap_comes_first(client: httpx.AsyncClient) -> None:
-    from feedsvc.web.api_base import MAX_BODY
+    from feedsvc.web.api_input import MAX_BODY
 
     content = b'{"title": "A", "title": "B", "x": "' + b"a" * MAX_BODY + b'"}'
     r = await client.post("/api/topics", headers=JSON, content=content)

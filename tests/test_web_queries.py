@@ -409,11 +409,11 @@ def test_the_api_still_names_the_parameter(served: int) -> None:
 # -- one way to read a parameter -------------------------------------------------------------
 
 #: The modules that read the query string themselves: the rule, and the API's own reading.
-READERS = {"feedsvc/web/queries.py", "feedsvc/web/api_base.py"}
+READERS = {"feedsvc/web/queries.py", "feedsvc/web/api_input.py"}
 
 
 def test_no_route_reads_the_query_string_past_the_rule() -> None:
-    """Outside :mod:`feedsvc.web.queries` (and the API's ``api_base``), nothing reads
+    """Outside :mod:`feedsvc.web.queries` (and the API's ``api_input``), nothing reads
     ``request.query_params`` (Starlette's lenient reading), builds one or reads
     ``request.url.query``: a new route reads a
     parameter with ``query_param``, so a value that is not text is refused where it is read

@@ -22,7 +22,7 @@ from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
 from feedsvc.operations import OperationError, save_topic
 from feedsvc.store.topics import TopicSpec
-from feedsvc.web.api_base import MAX_BODY
+from feedsvc.web.api_input import MAX_BODY
 from feedsvc.web.words import preferred_language
 
 TOKEN = "adm-4c1d9e7f3a2b6085-secret"

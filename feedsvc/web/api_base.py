@@ -14,9 +14,9 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,65 +24,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
-from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.db.outage import RETRY_AFTER, is_outage
 from feedsvc.digits import MAX_ID, ascii_int
-from feedsvc.jsonkeys import DuplicateKey
-from feedsvc.operations import OperationError, refused_character
-from feedsvc.web import admin_auth, api_invalid
+from feedsvc.operations import OperationError
+from feedsvc.web import admin_auth
+from feedsvc.web.api_errors import ApiError
+from feedsvc.web.api_input import MAX_BODY, check_path, read_body, read_params
 from feedsvc.web.api_models import Body, ErrorOut, Out, Params
-from feedsvc.web.api_text import (
-    first_refused,
-    first_refused_key,
-    key_in_json,
-    position,
-    read_json,
-    surrogate_in_json,
-)
 from feedsvc.web.clients import request_client
-from feedsvc.web.paths import refused_param
-from feedsvc.web.queries import refused_query
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
     from feedsvc.catalogue import Translator
 
+__all__ = ["MAX_BODY", "ApiError", "Call", "Endpoint", "check_token", "to_route"]
+
 M = TypeVar("M", bound=BaseModel)
 
 OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
 PATH_PARAM = re.compile(r"{(\w+)}")
-_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
-MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
-
-
-class ApiError(Exception):
-    """An HTTP error with a JSON body ``{"error": message, "code": code, "message": words,
-    **extra}``: ``error`` is English and ``code`` stable (for programs), ``message`` is worded
-    from the catalogue entry ``api.<code>`` with ``params`` in the caller's language
-    (:func:`feedsvc.web.words.api_words`)."""
-
-    def __init__(
-        self,
-        status: int,
-        message: str,
-        headers: Mapping[str, str] | None = None,
-        *,
-        code: str = "error",
-        params: Mapping[str, object] | None = None,
-        **extra: Any,
-    ) -> None:
-        super().__init__(message)
-        self.status = status
-        self.code = code
-        self.params = dict(params or {})
-        self.body = {"error": message, "code": code, **extra}
-        self.headers = dict(headers or {})
-
-    def json(self, words: Translator) -> dict[str, Any]:
-        key = f"api.{self.code}"
-        text = words(key, **self.params) if words.has(key) else str(self)
-        return {**self.body, "message": text}
 
 
 @dataclass
@@ -205,157 +166,6 @@ def check_token(service: Service, request: Request) -> None:
         )
 
 
-async def _read_body(request: Request, model: type[Body]) -> Body:
-    """The body, validated: over :data:`MAX_BODY` is 413 (before it is read whole), a key given
-    twice in one object 422 ``duplicate_key`` (:func:`_duplicate`), then Pydantic's validation
-    (a body that is not JSON keeps its 400 ``invalid_body``), then the text check. An empty body
-    means "all defaults" (a backfill of the default period)."""
-    declared = ascii_int(request.headers.get("content-length", ""), signed=False)
-    if declared is not None and declared > MAX_BODY:  # "²".isdigit() is true; int() refuses it
-        raise _too_large()
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        raise _too_large()
-    raw = raw if raw.strip() else b"{}"
-    try:
-        reading = read_json(raw)
-    except DuplicateKey as exc:
-        raise _duplicate(exc) from None
-    try:
-        body = model.model_validate_json(raw)
-    except ValidationError as exc:
-        if any(e["type"] == "json_invalid" for e in exc.errors()):
-            found = surrogate_in_json(raw, reading)
-        else:  # an object key is an unknown field to the model: named as refused text
-            found = key_in_json(reading)
-        if found is not None:
-            raise refused_character(*found) from None
-        raise InvalidInput(exc, model) from None
-    _refuse_text(body)
-    return body
-
-
-def _duplicate(exc: DuplicateKey) -> ApiError:
-    """422 ``duplicate_key``: an object of the body gives a key twice (at any depth; the first
-    repeated one in document order, :mod:`feedsvc.jsonkeys`, the rule ``feedsvc import``
-    applies too), named by its position (:func:`feedsvc.web.api_text.position`: ``items.0.title``,
-    ``""`` for the empty key). Pydantic would keep the last value silently.
-
-    It is checked on the body as JSON, before the model sees it, so it is the one answer even
-    when the body is wrong otherwise too (a missing field, an unknown key, a value of the wrong
-    type: which value of the key would be judged?) and when the repeated key holds a control
-    character (422 ``control_character`` once the key is given once)."""
-    where = position(exc.loc)
-    return ApiError(
-        422,
-        f"{where}: key given more than once in one object",
-        code="duplicate_key",
-        params={"field": where},
-        field=where,
-    )
-
-
-def _path_text(endpoint: Endpoint, path: Mapping[str, str]) -> dict[str, str]:
-    """The path parameters :func:`_refuse_text` checks: not an integer one (ASCII digits or a
-    400, ``Call.int_param``), and a stored key's without its bidi controls
-    (:attr:`Endpoint.stored_keys`)."""
-    return {
-        name: _BIDI.sub("", value) if name in endpoint.stored_keys else value
-        for name, value in path.items()
-        if endpoint.path_types.get(name) != "integer"
-    }
-
-
-def _stored_keys_checked(endpoint: Endpoint, params: Params) -> dict[str, object]:
-    """The query parameters :func:`_refuse_text` checks, in declaration order: a stored
-    key's (:attr:`Endpoint.stored_keys`: ``GET /api/articles?q=``) without its bidi
-    controls, as :func:`_path_text` checks a path's."""
-    return {
-        name: _BIDI.sub("", value) if name in endpoint.stored_keys and isinstance(value, str)
-        else value
-        for name in type(params).model_fields
-        for value in (getattr(params, name),)
-    }  # fmt: skip
-
-
-def _refuse_text(value: object) -> None:
-    """422 ``control_character``/``not_text`` naming the first text of a request that holds a
-    refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
-    if (found := first_refused(value)) is not None:
-        raise refused_character(*found)
-
-
-def _not_utf8(name: str, shown: str) -> ApiError:
-    """422 ``not_text`` naming a path or query parameter whose percent-encoded bytes are not
-    UTF-8 (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
-    return ApiError(
-        422,
-        f"{name} is not UTF-8 text ({shown})",
-        code="not_text",
-        params={"field": name, "bytes": shown},
-        field=name,
-    )
-
-
-def _too_large() -> ApiError:
-    return ApiError(
-        413,
-        f"request body larger than {MAX_BODY} bytes",
-        code="body_too_large",
-        params={"limit": MAX_BODY},
-    )
-
-
-class InvalidInput(ApiError):
-    """400 ``invalid_body``: a body or query string that fails validation. ``error`` keeps
-    Pydantic's English (:func:`_describe`); ``message`` and ``field`` come from
-    :mod:`feedsvc.web.api_invalid` (Pydantic's error types worded from the catalogue), so a
-    Vietnamese answer holds no English sentence."""
-
-    def __init__(self, exc: ValidationError, model: type[BaseModel]) -> None:
-        self.problems = api_invalid.problems(exc, model)
-        where = self.problems[0].where if self.problems else None
-        super().__init__(400, _describe(exc), code="invalid_body", field=where)
-
-    def json(self, words: Translator) -> dict[str, Any]:
-        details = api_invalid.worded(self.problems, words)
-        return {**self.body, "message": words("api.invalid_body", details=details)}
-
-
-def _describe(exc: ValidationError) -> str:
-    """Pydantic's errors without the input values (they could be long, or secret), each
-    ``where: what`` once: a validator's own ``ValueError`` text without Pydantic's
-    ``Value error, `` prefix."""
-    parts = []
-    for err in exc.errors(include_url=False, include_input=False):
-        where = position(err["loc"])
-        what = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{where}: {what}")
-    return "; ".join(parts[:5])
-
-
-def _read_params(request: Request, endpoint: Endpoint) -> Params:
-    if (bad := refused_query(request.scope.get("query_string") or b"")) is not None:
-        raise _not_utf8(*bad)
-    raw: dict[str, Any] = {}
-    for key, value in request.query_params.multi_items():
-        if key in raw:  # named as every other refusal names its field (``a\u0001`` visible)
-            where = position((key,))
-            raise ApiError(400, f"{where}: given more than once", code="repeated_param",
-                           params={"name": where}, field=where)  # fmt: skip
-        raw[key] = value
-    if (found := first_refused_key(raw)) is not None:  # a key holding one: an unknown field
-        raise refused_character(*found)
-    model = endpoint.params
-    assert model is not None
-    try:
-        params = model.model_validate(raw)
-    except ValidationError as exc:
-        raise InvalidInput(exc, model) from None
-    _refuse_text(_stored_keys_checked(endpoint, params))
-    return params
-
-
 def to_route(endpoint: Endpoint, service: Service) -> Route:
     """The Starlette route: auth, then validation, then the handler in the thread pool."""
 
@@ -364,13 +174,11 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         try:
             check_token(service, request)
             call = Call(dict(request.path_params), words=api_words(service, request))
-            if (bad := refused_param(call.path)) is not None:  # bytes that are not UTF-8
-                raise _not_utf8(*bad)
-            _refuse_text(_path_text(endpoint, call.path))
+            check_path(endpoint, call.path)
             if endpoint.params is not None:
-                call.params = _read_params(request, endpoint)
+                call.params = read_params(request, endpoint)
             if endpoint.body is not None:
-                call.body = await _read_body(request, endpoint.body)
+                call.body = await read_body(request, endpoint.body)
             status, payload = await run_in_threadpool(endpoint.handler, service, call)
             if endpoint.wakes_dispatcher:
                 service.wake_dispatchers()  # here, on the event loop: Event is not threadsafe

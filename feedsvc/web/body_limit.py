@@ -2,7 +2,7 @@
 
 Starlette reads a urlencoded form whole into memory before parsing it, and the login form is
 reachable without a session: without a cap one POST of a gigabyte costs a gigabyte. The JSON API
-checks its own bodies (``feedsvc.web.api_base.MAX_BODY``). Over the cap the answer is 413 and
+checks its own bodies (``feedsvc.web.api_input.MAX_BODY``). Over the cap the answer is 413 and
 the rest of the body is not read.
 """
 

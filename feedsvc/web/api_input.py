@@ -1,0 +1,168 @@
+"""Reading a JSON API request's input before any handler sees it: the query string
+(:func:`read_params`), the path's text (:func:`check_path`) and the body (:func:`read_body`),
+each refused in the shape of every API error (:mod:`feedsvc.web.api_errors`): bytes that are
+not UTF-8, a repeated parameter or key, a refused character, a body over :data:`MAX_BODY`,
+what the endpoint's model does not take."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from starlette.requests import Request
+
+from feedsvc.bidi import BIDI_CONTROLS
+from feedsvc.digits import ascii_int
+from feedsvc.jsonkeys import DuplicateKey
+from feedsvc.operations import refused_character
+from feedsvc.web.api_errors import ApiError, InvalidInput
+from feedsvc.web.api_models import Body, Params
+from feedsvc.web.api_text import (
+    first_refused,
+    first_refused_key,
+    key_in_json,
+    position,
+    read_json,
+    surrogate_in_json,
+)
+from feedsvc.web.paths import refused_param
+from feedsvc.web.queries import refused_query
+
+if TYPE_CHECKING:
+    from feedsvc.web.api_base import Endpoint
+
+_BIDI = re.compile(f"[{BIDI_CONTROLS}]")
+MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
+
+
+def check_path(endpoint: Endpoint, path: Mapping[str, str]) -> None:
+    """The path parameters' text: bytes that are not UTF-8 (``%C3``) and refused characters
+    are 422s naming the parameter (an integer one is ``Call.int_param``'s to judge)."""
+    if (bad := refused_param(path)) is not None:
+        raise _not_utf8(*bad)
+    _refuse_text(_path_text(endpoint, path))
+
+
+async def read_body(request: Request, model: type[Body]) -> Body:
+    """The body, validated: over :data:`MAX_BODY` is 413 (before it is read whole), a key given
+    twice in one object 422 ``duplicate_key`` (:func:`_duplicate`), then Pydantic's validation
+    (a body that is not JSON keeps its 400 ``invalid_body``), then the text check. An empty body
+    means "all defaults" (a backfill of the default period)."""
+    declared = ascii_int(request.headers.get("content-length", ""), signed=False)
+    if declared is not None and declared > MAX_BODY:  # "²".isdigit() is true; int() refuses it
+        raise _too_large()
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        raise _too_large()
+    raw = raw if raw.strip() else b"{}"
+    try:
+        reading = read_json(raw)
+    except DuplicateKey as exc:
+        raise _duplicate(exc) from None
+    try:
+        body = model.model_validate_json(raw)
+    except ValidationError as exc:
+        if any(e["type"] == "json_invalid" for e in exc.errors()):
+            found = surrogate_in_json(raw, reading)
+        else:  # an object key is an unknown field to the model: named as refused text
+            found = key_in_json(reading)
+        if found is not None:
+            raise refused_character(*found) from None
+        raise InvalidInput(exc, model) from None
+    _refuse_text(body)
+    return body
+
+
+def _duplicate(exc: DuplicateKey) -> ApiError:
+    """422 ``duplicate_key``: an object of the body gives a key twice (at any depth; the first
+    repeated one in document order, :mod:`feedsvc.jsonkeys`, the rule ``feedsvc import``
+    applies too), named by its position (:func:`feedsvc.web.api_text.position`: ``items.0.title``,
+    ``""`` for the empty key). Pydantic would keep the last value silently.
+
+    It is checked on the body as JSON, before the model sees it, so it is the one answer even
+    when the body is wrong otherwise too (a missing field, an unknown key, a value of the wrong
+    type: which value of the key would be judged?) and when the repeated key holds a control
+    character (422 ``control_character`` once the key is given once)."""
+    where = position(exc.loc)
+    return ApiError(
+        422,
+        f"{where}: key given more than once in one object",
+        code="duplicate_key",
+        params={"field": where},
+        field=where,
+    )
+
+
+def _path_text(endpoint: Endpoint, path: Mapping[str, str]) -> dict[str, str]:
+    """The path parameters :func:`_refuse_text` checks: not an integer one (ASCII digits or a
+    400, ``Call.int_param``), and a stored key's without its bidi controls
+    (:attr:`Endpoint.stored_keys`)."""
+    return {
+        name: _BIDI.sub("", value) if name in endpoint.stored_keys else value
+        for name, value in path.items()
+        if endpoint.path_types.get(name) != "integer"
+    }
+
+
+def _stored_keys_checked(endpoint: Endpoint, params: Params) -> dict[str, object]:
+    """The query parameters :func:`_refuse_text` checks, in declaration order: a stored
+    key's (:attr:`Endpoint.stored_keys`: ``GET /api/articles?q=``) without its bidi
+    controls, as :func:`_path_text` checks a path's."""
+    return {
+        name: _BIDI.sub("", value) if name in endpoint.stored_keys and isinstance(value, str)
+        else value
+        for name in type(params).model_fields
+        for value in (getattr(params, name),)
+    }  # fmt: skip
+
+
+def _refuse_text(value: object) -> None:
+    """422 ``control_character``/``not_text`` naming the first text of a request that holds a
+    refused character (:mod:`feedsvc.web.api_text`), before any handler sees it."""
+    if (found := first_refused(value)) is not None:
+        raise refused_character(*found)
+
+
+def _not_utf8(name: str, shown: str) -> ApiError:
+    """422 ``not_text`` naming a path or query parameter whose percent-encoded bytes are not
+    UTF-8 (``%C3``: :mod:`feedsvc.web.paths`), in the shape of every refused text."""
+    return ApiError(
+        422,
+        f"{name} is not UTF-8 text ({shown})",
+        code="not_text",
+        params={"field": name, "bytes": shown},
+        field=name,
+    )
+
+
+def _too_large() -> ApiError:
+    return ApiError(
+        413,
+        f"request body larger than {MAX_BODY} bytes",
+        code="body_too_large",
+        params={"limit": MAX_BODY},
+    )
+
+
+def read_params(request: Request, endpoint: Endpoint) -> Params:
+    if (bad := refused_query(request.scope.get("query_string") or b"")) is not None:
+        raise _not_utf8(*bad)
+    raw: dict[str, Any] = {}
+    for key, value in request.query_params.multi_items():
+        if key in raw:  # named as every other refusal names its field (``a\u0001`` visible)
+            where = position((key,))
+            raise ApiError(400, f"{where}: given more than once", code="repeated_param",
+                           params={"name": where}, field=where)  # fmt: skip
+        raw[key] = value
+    if (found := first_refused_key(raw)) is not None:  # a key holding one: an unknown field
+        raise refused_character(*found)
+    model = endpoint.params
+    assert model is not None
+    try:
+        params = model.model_validate(raw)
+    except ValidationError as exc:
+        raise InvalidInput(exc, model) from None
+    _refuse_text(_stored_keys_checked(endpoint, params))
+    return params
