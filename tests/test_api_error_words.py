@@ -112,3 +112,25 @@ async def test_a_nul_is_located_at_its_field(client: httpx.AsyncClient) -> None:
     assert answer.status_code == 422
     assert answer.json()["error"] == "title contains a control character (U+0000)"
     assert answer.json()["field"] == "title"
+
+
+@pytest.mark.parametrize("language", ["en", "vi"])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "field"),
+    [
+        ("POST", "/api/topics", {"slug": "", "title": "x", "query": "a"}, "slug"),
+        ("POST", "/api/topics", {"slug": "ok", "title": "", "query": "a"}, "title"),
+        ("PUT", "/api/topics/ok", {"title": "x", "query": ""}, "query"),
+    ],
+)
+async def test_an_empty_text_is_said_to_be_empty_not_short_of_one_character(
+    client: httpx.AsyncClient, method: str, path: str, body: dict[str, Any], field: str,
+    language: str,
+) -> None:  # fmt: skip
+    """Pydantic's ``min_length=1`` read "title: at least 1 characters"."""
+    headers = AUTH | {"Accept-Language": language}
+    answer = await client.request(method, path, json=body, headers=headers)
+    assert answer.status_code == 400, answer.text
+    message = answer.json()["message"]
+    said = "must not be empty" if language == "en" else "không được để trống"
+    assert f"{field}: {said}" in message and " 1 " not in message, message

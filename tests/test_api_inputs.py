@@ -136,7 +136,7 @@ CASES: list[tuple[str, str, Any, str, str, str]] = [
     ("POST", "/api/topics", {"slug": 5, "title": "x", "query": "a"}, "slug",
      "slug: phải là chuỗi ký tự", "slug: must be a string"),
     ("POST", "/api/topics", {"slug": "a", "title": "", "query": "a"}, "title",
-     "title: cần ít nhất 1 ký tự", "title: at least 1 characters"),
+     "title: không được để trống", "title: must not be empty"),
     ("POST", "/api/topics", {"slug": "a", "title": 501, "query": "a"}, "title",
      "title: phải là chuỗi ký tự", "title: must be a string"),
     ("POST", "/api/topics", {"slug": "a", "title": "x", "query": "a", "enabled": "yes"},
