@@ -48,6 +48,7 @@ def utc(*args: int) -> datetime:
         ("18:00,7:30", "07:30,18:00"), ("7:30 18:00  12:00", "07:30,12:00,18:00"),
         ("7:00, 7:00,7h", "07:00"), ("0:00,23:59", "00:00,23:59"),
         ("6:00,9:00,12:00,18:00", "06:00,09:00,12:00,18:00"),
+        ("1h,7h", "01:00,07:00"), ("1h30", "01:30"),  # in a list or with minutes: a time
     ],
 )  # fmt: skip
 def test_parse_digest(text: str, stored: str | None) -> None:
@@ -65,6 +66,9 @@ def test_parse_digest(text: str, stored: str | None) -> None:
         # only separators: no time given, as for "" (it read as "off", switching digests off)
         (",", "digest_empty"), (",,", "digest_empty"), (";", "digest_empty"),
         (" , ; ", "digest_empty"), (",\t,", "digest_empty"),
+        # "8h" is 08:00, so "1h" alone could be 01:00 as well as hourly: asked, not guessed
+        ("1h", "digest_ambiguous"), ("1H", "digest_ambiguous"), (" 1h ", "digest_ambiguous"),
+        ("1 h", "digest_ambiguous"),
     ],
 )  # fmt: skip
 def test_parse_digest_refuses(text: str, code: str) -> None:

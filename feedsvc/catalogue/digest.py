@@ -39,6 +39,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Hãy chọn off, hourly hoặc giờ dạng HH:MM.",
         "Give off, hourly or times as HH:MM.",
     ),
+    "digest.error.digest_ambiguous": (
+        "“1h” là mỗi giờ hay lúc 01:00? Hãy gõ hourly (mỗi giờ) hoặc 01:00.",
+        "Does “1h” mean hourly or 01:00? Give hourly or 01:00.",
+    ),
     "digest.error.bad_time": (
         "“{value}” không phải giờ hợp lệ (HH:MM, ví dụ 07:30).",
         "“{value}” is not a time of day (HH:MM, e.g. 07:30).",

@@ -25,7 +25,10 @@ HOURLY = "hourly"
 _OFF = frozenset({"off", "tắt", "tat"})
 _INSTANT = _OFF | {"instant", "ngay", "none"}
 _ON = frozenset({"on", "bật", "bat", "có"})
-_HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ", "1h"})
+_HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ"})
+#: Read both ways: "every 1 h", or 1 o'clock as "8h" is 08:00 (a Vietnamese shorthand taken
+#: below). It meant hourly alone and 01:00 in a list ("1h,7h"); now it is asked about.
+_AMBIGUOUS = frozenset({"1h", "1 h"})
 # 8:00, 08:00, 8h, 8h30, 8g30 (Vietnamese shorthands); hours 0-23, minutes 00-59, ASCII digits
 _TIME = re.compile(r"([01]?[0-9]|2[0-3])(?:[:h.g]([0-5][0-9])?)?", re.ASCII | re.IGNORECASE)
 _RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
@@ -145,6 +148,8 @@ def parse_digest(text: str) -> DigestSchedule:
         return DigestSchedule()
     if value in _HOURLY:
         return DigestSchedule(hourly=True)
+    if value in _AMBIGUOUS:
+        raise SettingError("digest", "digest_ambiguous", "1h: hourly or 01:00? give either")
     parts = [p for p in re.split(r"[,;\s]+", value) if p]
     if not parts:  # only separators (",", ", ;"): no time was given, as for "" — it read as off
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
