@@ -73,6 +73,18 @@ def _column(table: Table, name: str) -> Column[Any] | None:
     return folded.get(name.lower())
 
 
+def expression(expr: str) -> ColumnElement[Any]:
+    """An operator's ``[source.columns]`` SQL expression, ended by a line break.
+
+    Every column is selected on one line, ``expr AS f_<field>, …``: an expression ending in a
+    line comment (``-- …``; MySQL/MariaDB ``# …``) swallowed its own alias and every mapped
+    column after it, so ``updated_at = "… -- edit time"`` dropped ``visible`` without an error
+    and every draft was published. The line break ends any such comment where the expression
+    ends; unbalanced parentheses are still the expression's own error (no wrapping in them).
+    """
+    return literal_column(f"{expr}\n")
+
+
 def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> Bound:
     """Check the mapping against the reflected table; raises :class:`SourceError` with all
     problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
@@ -121,7 +133,7 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
                 missing(field, expr)
             mapping.append(FieldMap(field, "absent", expr))
         else:
-            fields.append(literal_column(expr).label(f"f_{field}"))
+            fields.append(expression(expr).label(f"f_{field}"))
             mapping.append(FieldMap(field, "expression", expr))
     if problems:
         raise SourceError(problems)
