@@ -139,11 +139,18 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
     """Print one sampled row as the article it makes; (id, mapping key, why) when rejected.
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
+    from feedsvc.source.mapping import FIELDS
 
     if isinstance(row, tuple):
         id_, why = row
         click.echo(f"  id={cell(id_)}: REJECTED row: cannot be read: {cell(why)}")
         return id_, "row", f"cannot be read: {why}"
+    if row.problem is not None:  # ingest quarantines it (stage "read"): never shown as good
+        key = next(
+            (f"source.columns.{f}" for f in FIELDS if row.problem.startswith(f"{f} ")), "row"
+        )
+        click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {cell(row.problem)}")
+        return str(row.id), key, row.problem
     try:
         a = parse_article(row.record, settings.source_tz)
     except ArticleError as exc:  # every problem of the row, each naming its mapping key
