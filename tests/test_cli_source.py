@@ -89,3 +89,39 @@ def test_a_row_ingest_cannot_read_is_shown_rejected(tmp_path: Path) -> None:
         "  id=2 cursor=2026-11-30 10:02:00: REJECTED title is not valid UTF-8 (byte 2: e1 20 76 e0)"
         in output
     )
+
+
+@pytest.mark.parametrize(
+    "created", ["2026-02-30 10:00:00", "garbage", "1764756000", "2026-11-30T25:00:00"]
+)
+def test_a_sample_date_sqlalchemy_cannot_convert_is_a_row_not_a_traceback(
+    tmp_path: Path, created: str
+) -> None:
+    """A SQLite ``TIMESTAMP`` column holding a value SQLAlchemy's converter refuses raised
+    ``ValueError: day is out of range for month`` out of ``source check`` (a traceback); the
+    row is now named with its field, as ingest quarantines it."""
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
+                     " title TEXT, created TIMESTAMP, modified TEXT)")  # fmt: skip
+        for n in (1, 2, 3):
+            conn.execute(
+                "INSERT INTO posts VALUES (?, ?, ?, 'Tin', ?, ?)",
+                (n, f"p-{n}", f"https://e.vn/{n}",
+                 created if n == 3 else "2026-11-30 10:00:00", f"2026-11-30 10:0{n}:00"),
+            )  # fmt: skip
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
+        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
+        'title = "title"\npublished_at = "created"\n',
+        encoding="utf-8",
+    )
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    assert out.exception is None or isinstance(out.exception, SystemExit), out.output
+    assert out.exit_code == 0, out.output
+    [row] = [line for line in out.output.split("\n") if line.startswith("  id=3 ")]
+    assert "REJECTED source.columns.published_at: " in row, out.output
+    assert "  id=1 cursor=2026-11-30 10:01:00 → p-1 | Tin |" in out.output

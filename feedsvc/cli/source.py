@@ -114,13 +114,13 @@ def check(config_file: str | None, rows: int) -> None:
 def _samples(
     src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
 ) -> list[SourceRow]:
-    """Print the newest ``rows`` rows parsed as articles; return those read (newest first)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """Print the newest ``rows`` rows parsed as articles; return those read (newest first).
+    A sample the driver cannot read whole (any error: a value a conversion step refuses, as
+    ingest's ``read_batch`` takes it) is read row by row, never a traceback."""
     listed: list[SourceRow | tuple[str, str]]
     try:
         listed = [*src.latest(rows)]
-    except SQLAlchemyError as exc:
+    except Exception as exc:
         found = _row_by_row(src, rows)
         if found is None:
             problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
