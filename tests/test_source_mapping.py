@@ -96,7 +96,8 @@ SQLITE_ROWS: list[tuple[object, object, object, str | None]] = [
     ("2026-02-30 10:00:00", None, 1, "published_at: no such date: '2026-02-30 10:00:00'"),
     (1764756000, None, 1, "published_at: expected an ISO 8601 timestamp, got the number"),
     ("2026-11-30 10:00:00", "garbage", 1, "updated_at: not an ISO 8601 timestamp: 'garbage'"),
-    ("2026-11-30 10:00:00", "0000-00-00 00:00:00", 1, "updated_at: no such date"),
+    ("2026-11-30 10:00:00", "0000-00-00 00:00:00", 1, None),  # MySQL's "never set"
+    ("2026-11-30 10:00:00", "2026-11-00 00:00:00", 1, "updated_at: no such date"),
     ("2026-11-30", "2026-11-30 11:00:00.5", "t", None),
     ("2026-11-30 10:00:00+07:00", None, "true", None),
 ]

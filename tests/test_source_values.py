@@ -12,7 +12,7 @@ quarantined: what was public stays public until the mapping is fixed. The MariaD
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -150,3 +150,71 @@ def test_a_text_status_column_as_visible_withdraws_nothing(db: Database, cms_url
     assert sorted(bad) == ["1", "2", "3"]
     assert bad["1"].stage == "read"
     assert bad["1"].reason.startswith('visible is not true or false: got the string "published"')
+
+
+# -- MySQL/MariaDB's zero date in `updated_at`: "never set" -------------------------------------
+
+ZERO_DATES = ["0000-00-00 00:00:00", "0000-00-00", "0000-00-00 00:00:00.000000", " 0000-00-00 "]
+NOT_ZERO = ["2026-00-00 00:00:00", "0000-00-00 10:00:00", "0000-01-01 00:00:00"]
+
+
+@pytest.mark.parametrize("value", ZERO_DATES)
+def test_a_zero_updated_at_is_no_updated_at(value: str) -> None:
+    assert field_record([(0, "updated_at")], (value,)) == ({"updated_at": None}, None)
+
+
+@pytest.mark.parametrize("value", NOT_ZERO)
+def test_other_impossible_dates_are_kept_for_the_parser_to_name(value: str) -> None:
+    assert field_record([(0, "updated_at")], (value,)) == ({"updated_at": value}, None)
+    assert field_record([(0, "published_at")], (ZERO_DATES[0],)) == (
+        {"published_at": ZERO_DATES[0]},
+        None,
+    )
+
+
+@pytest.mark.parametrize("kind", ["DATETIME", "DATETIME(6)", "DATE"])
+def test_a_legacy_mysql_schema_never_edited_rows_are_published(db: Database, kind: str) -> None:
+    """``edited DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00'``: every row never edited was
+    quarantined ("updated_at: no such date … (year 0000)") and never published."""
+    with mariadb_database("feedsvc_zero") as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("SET SESSION sql_mode = ''"))
+            conn.execute(
+                text(
+                    "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link VARCHAR(200),"
+                    f" title VARCHAR(200), created DATETIME, edited {kind} NOT NULL"
+                    " DEFAULT '0000-00-00', modified DATETIME)"
+                )
+            )
+            for n in (1, 2):
+                conn.execute(
+                    text(
+                        "INSERT INTO posts (id, slug, link, title, created, modified) VALUES"
+                        " (:n, :slug, :link, 'Tin Kiến Thụy', :at, :at)"
+                    ),
+                    {"n": n, "slug": f"p-{n}", "link": f"https://e.vn/{n}", "at": T},
+                )
+        columns = COLUMNS.model_copy(update={"updated_at": "edited"})
+        source = external_source(url, "posts", columns, VN)
+        ing = Ingestor(db, source, TopicIndex(), tz=VN, poll_seconds=1, overlap_seconds=3600,
+                       batch_size=10)  # fmt: skip
+        try:
+            assert ing.tick().error is None
+            assert states(db) == {"p-1": True, "p-2": True} and entries(db) == {}
+            with engine.begin() as conn:  # an edit now stamps a real time: a correction
+                conn.execute(
+                    text(
+                        "UPDATE posts SET title = 'Tin Kiến Thụy (sửa)', edited = :e,"
+                        " modified = :e WHERE id = 2"
+                    ),
+                    {"e": T + timedelta(days=1)},
+                )
+            assert ing.tick().error is None
+            with db.read() as conn:
+                stmt = select(articles.c.source_key, articles.c.title)
+                titles = {key: title for key, title in conn.execute(stmt)}
+            assert titles == {"p-1": "Tin Kiến Thụy", "p-2": "Tin Kiến Thụy (sửa)"}
+        finally:
+            source.dispose()
+            engine.dispose()

@@ -9,6 +9,7 @@ article that silently differs from the CMS.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -19,6 +20,7 @@ from feedsvc.shown_values import shown_value
 #: Fields that are not text: kept as the driver gives them.
 _NOT_TEXT = frozenset({"tags", "published_at", "updated_at", "visible"})
 _TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes", "on"})
+_ZERO_DATE = re.compile(r"0000-00-00(?:[ T]00:00:00(?:\.0+)?)?")
 _FALSE_TEXT = frozenset({"", "0", "f", "false", "n", "no", "off"})
 
 
@@ -58,12 +60,29 @@ def field_record(
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start : exc.start + 4].hex(" ")
             problems.append(f"{field} is not valid UTF-8 (byte {exc.start}: {bad})")
+    if _is_zero_date(record.get("updated_at")):
+        record["updated_at"] = None
     if "visible" in record:  # SPEC §10: `[source.columns] visible` → the record's `withdrawn`
         try:
             record["withdrawn"] = not is_visible(record.pop("visible"))
         except ValueError as exc:
             problems.append(f"visible {exc}")
     return record, "; ".join(problems) or None
+
+
+def _is_zero_date(value: Any) -> bool:
+    """Is ``value`` MySQL/MariaDB's zero date (``0000-00-00``, ``0000-00-00 00:00:00[.000]``),
+    as the driver hands it over (text)?
+
+    An optional date column of a legacy MySQL schema is ``NOT NULL DEFAULT '0000-00-00
+    00:00:00'``: the zero date is how it says "never set" (JDBC's ``zeroDateTimeBehavior=
+    convertToNull``). In ``updated_at`` it was a parse error, so every article never edited
+    since it was written was quarantined and never published; it is read as no
+    ``updated_at`` (the version is then ``published_at``). A zero ``published_at`` stays an
+    error naming the field: an article needs its time. Other impossible dates
+    (``2026-02-30``) are not "never set" and stay errors too.
+    """
+    return isinstance(value, str) and _ZERO_DATE.fullmatch(value.strip()) is not None
 
 
 def is_visible(value: Any) -> bool:
