@@ -42,3 +42,86 @@ def test_the_sample_shows_each_row_on_one_line(tmp_path: Path, control: str) -> 
     assert "forged cursor" in row, out.output
     assert not any(line.startswith("forged") for line in lines), out.output
     assert control == "\n" or control not in out.output
+
+
+def _check(tmp_path: Path, rows: list[tuple[object, ...]], visible: str) -> tuple[int, str]:
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
+                     " title BLOB, status TEXT, created TEXT, modified TEXT)")  # fmt: skip
+        conn.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?, '2026-11-30 10:00:00', ?)", rows)
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
+        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
+        f'title = "title"\npublished_at = "created"\nvisible = "{visible}"\n',
+        encoding="utf-8",
+    )
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    return out.exit_code, out.output
+
+
+def _row(n: int, title: bytes = b"Tin", status: str = "published") -> tuple[object, ...]:
+    return (n, f"p-{n}", f"https://e.vn/{n}", title, status, f"2026-11-30 10:0{n}:00")
+
+
+@pytest.mark.parametrize("status", ["published", "draft", "Đã đăng"])
+def test_a_visible_column_that_says_neither_is_a_mapping_problem(
+    tmp_path: Path, status: str
+) -> None:
+    """``visible = "status"`` on a text column: ingest would quarantine every row (it once
+    withdrew them all); the check says so by the key, exit 2, never OK."""
+    code, output = _check(tmp_path, [_row(n, status=status) for n in (1, 2, 3)], "status")
+    assert code == 2, output
+    assert "source.columns.visible: every one of the newest 3 row(s) is rejected" in output
+    assert "id=3 cursor=2026-11-30 10:03:00: REJECTED visible is not true or false" in output
+
+
+def test_a_row_ingest_cannot_read_is_shown_rejected(tmp_path: Path) -> None:
+    """A row whose title is not UTF-8 is quarantined by ingest (stage ``read``); the sample
+    showed it as a good article (or "title: is required") instead."""
+    rows = [_row(1), _row(2, title=b"Gi\xe1 v\xe0ng"), _row(3)]
+    code, output = _check(tmp_path, rows, "status = 'published'")
+    assert code == 0, output
+    assert (
+        "  id=2 cursor=2026-11-30 10:02:00: REJECTED title is not valid UTF-8 (byte 2: e1 20 76 e0)"
+        in output
+    )
+
+
+@pytest.mark.parametrize(
+    "created", ["2026-02-30 10:00:00", "garbage", "1764756000", "2026-11-30T25:00:00"]
+)
+def test_a_sample_date_sqlalchemy_cannot_convert_is_a_row_not_a_traceback(
+    tmp_path: Path, created: str
+) -> None:
+    """A SQLite ``TIMESTAMP`` column holding a value SQLAlchemy's converter refuses raised
+    ``ValueError: day is out of range for month`` out of ``source check`` (a traceback); the
+    row is now named with its field, as ingest quarantines it."""
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
+                     " title TEXT, created TIMESTAMP, modified TEXT)")  # fmt: skip
+        for n in (1, 2, 3):
+            conn.execute(
+                "INSERT INTO posts VALUES (?, ?, ?, 'Tin', ?, ?)",
+                (n, f"p-{n}", f"https://e.vn/{n}",
+                 created if n == 3 else "2026-11-30 10:00:00", f"2026-11-30 10:0{n}:00"),
+            )  # fmt: skip
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
+        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
+        'title = "title"\npublished_at = "created"\n',
+        encoding="utf-8",
+    )
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    assert out.exception is None or isinstance(out.exception, SystemExit), out.output
+    assert out.exit_code == 0, out.output
+    [row] = [line for line in out.output.split("\n") if line.startswith("  id=3 ")]
+    assert "REJECTED source.columns.published_at: " in row, out.output
+    assert "  id=1 cursor=2026-11-30 10:01:00 → p-1 | Tin |" in out.output

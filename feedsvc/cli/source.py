@@ -114,13 +114,13 @@ def check(config_file: str | None, rows: int) -> None:
 def _samples(
     src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
 ) -> list[SourceRow]:
-    """Print the newest ``rows`` rows parsed as articles; return those read (newest first)."""
-    from sqlalchemy.exc import SQLAlchemyError
-
+    """Print the newest ``rows`` rows parsed as articles; return those read (newest first).
+    A sample the driver cannot read whole (any error: a value a conversion step refuses, as
+    ingest's ``read_batch`` takes it) is read row by row, never a traceback."""
     listed: list[SourceRow | tuple[str, str]]
     try:
         listed = [*src.latest(rows)]
-    except SQLAlchemyError as exc:
+    except Exception as exc:
         found = _row_by_row(src, rows)
         if found is None:
             problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
@@ -139,11 +139,18 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
     """Print one sampled row as the article it makes; (id, mapping key, why) when rejected.
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
+    from feedsvc.source.mapping import FIELDS
 
     if isinstance(row, tuple):
         id_, why = row
         click.echo(f"  id={cell(id_)}: REJECTED row: cannot be read: {cell(why)}")
         return id_, "row", f"cannot be read: {why}"
+    if row.problem is not None:  # ingest quarantines it (stage "read"): never shown as good
+        key = next(
+            (f"source.columns.{f}" for f in FIELDS if row.problem.startswith(f"{f} ")), "row"
+        )
+        click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {cell(row.problem)}")
+        return str(row.id), key, row.problem
     try:
         a = parse_article(row.record, settings.source_tz)
     except ArticleError as exc:  # every problem of the row, each naming its mapping key

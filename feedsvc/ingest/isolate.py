@@ -6,8 +6,9 @@ column's own such values are kept out of every read, :func:`read_batch`) makes t
 ``SELECT`` raise. The batch's positions are then read alone — only the cursor and id columns,
 which read fine — and its rows are fetched by id in halves until each failing part is one row:
 about ``2 × log2(batch)`` extra queries per bad row. A single row that still fails while the
-source answers a probe is quarantined; when the probe fails too, the source itself went away and
-the tick fails as any outage does (nothing quarantined).
+source answers a probe is quarantined, its reason naming the fields that fail alone
+(:func:`feedsvc.source.recent.unreadable_fields`); when the probe fails too, the source itself
+went away and the tick fails as any outage does (nothing quarantined).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
+from feedsvc.source.recent import unreadable_fields
 from feedsvc.store import quarantine
 from feedsvc.store.quarantine import Quarantined
 
@@ -217,8 +219,10 @@ def read_isolated(
     """The rows at ``keys`` (oldest first), and the ones the driver cannot read."""
     rows: list[SourceRow] = []
     bad: list[Quarantined] = []
+    named = 0  # bad rows whose fault is in some of their fields, each named
 
     def visit(part: Sequence[WindowKey]) -> None:
+        nonlocal named
         try:
             rows.extend(
                 source.rows_by_ids(
@@ -234,13 +238,33 @@ def read_isolated(
             if isinstance(exc, ProgrammingError):
                 raise  # our query, not the row's data
             source.ping()  # raises when the source went away rather than this row
-            bad.append(Quarantined(part[0].id, part[0].cursor_ts, None, "read", describe(exc)))
+            reason, in_fields = _fault(source, part[0].id, exc)
+            named += in_fields
+            bad.append(Quarantined(part[0].id, part[0].cursor_ts, None, "read", reason))
 
     visit(keys)
-    if not rows and len(bad) > 1:
-        # no row of the batch reads alone: a systematic failure, not several bad rows
+    if not rows and len(bad) > 1 and named < len(bad):
+        # no row of the batch reads alone, and not for its own values: a systematic failure
         raise SystemicError(f"no row of {len(keys)} could be read: {bad[0].reason}")
     return rows, bad
+
+
+def _fault(source: SqlSource, id_: str, exc: Exception) -> tuple[str, bool]:
+    """Why row ``id_`` cannot be read, by field (``published_at: cannot be read: DataError:
+    timestamp too large (after year 10K): 'infinity'``), and whether the fault lies in some
+    of its fields (the others read alone). A row failing in every field, or in none alone,
+    is said as the whole row's error: then it may be the query or the source, not the row.
+
+    Why: the whole row's error named no field, and a batch of only such rows (two rows given
+    ``'infinity'`` with nothing after them) was taken for a systemic failure, so ingest
+    failed tick after tick until another row was written."""
+    try:
+        faults = unreadable_fields(source, id_)
+    except Exception:  # the diagnosis is a courtesy: the row is quarantined all the same
+        return describe(exc), False
+    if not faults or len(faults) == len(source.bind().fields):
+        return describe(exc), False
+    return "; ".join(f"{field}: cannot be read: {describe(e)}" for field, e in faults), True
 
 
 def parse_rows(

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, literal_column
+from sqlalchemy import Column, ColumnElement, Table, literal_column, type_coerce
+from sqlalchemy.types import NullType, TypeDecorator
 
 from feedsvc.config import SourceColumns
 from feedsvc.source.cursor import CursorCodec, CursorTypeError, readable_range
@@ -73,6 +74,35 @@ def _column(table: Table, name: str) -> Column[Any] | None:
     return folded.get(name.lower())
 
 
+def as_stored(col: Column[Any], dialect: str) -> ColumnElement[Any]:
+    """A mapped column read as the driver gives it, on SQLite without SQLAlchemy's conversion.
+
+    SQLite keeps any value in any column; SQLAlchemy's result processors for the declared type
+    raised on a value of another shape (``published_at`` in a ``TIMESTAMP`` column holding
+    ``'2026-02-30 10:00:00'`` or Unix seconds: ``ValueError: day is out of range for month``,
+    a quarantine reason naming no field, a traceback in ``source check``) or read it wrongly
+    (a ``BOOLEAN`` of legacy ``'f'``/``'false'`` text came back True: every draft published).
+    Raw, each value goes through :mod:`feedsvc.source.values` and ``parse_article``, which name
+    the field. Other drivers convert themselves (SQLAlchemy's processors there are kept: MySQL's
+    ``BIT`` becomes an int), and so are feedsvc's own types (the built-in table's
+    ``UTCDateTime`` stores naive UTC text and reads it back as UTC, which the raw text is not).
+    """
+    own = isinstance(col.type, TypeDecorator)  # feedsvc's own table: ``UTCDateTime``'s UTC
+    return type_coerce(col, NullType()) if dialect == "sqlite" and not own else col
+
+
+def expression(expr: str) -> ColumnElement[Any]:
+    """An operator's ``[source.columns]`` SQL expression, ended by a line break.
+
+    Every column is selected on one line, ``expr AS f_<field>, …``: an expression ending in a
+    line comment (``-- …``; MySQL/MariaDB ``# …``) swallowed its own alias and every mapped
+    column after it, so ``updated_at = "… -- edit time"`` dropped ``visible`` without an error
+    and every draft was published. The line break ends any such comment where the expression
+    ends; unbalanced parentheses are still the expression's own error (no wrapping in them).
+    """
+    return literal_column(f"{expr}\n")
+
+
 def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> Bound:
     """Check the mapping against the reflected table; raises :class:`SourceError` with all
     problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
@@ -114,14 +144,14 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
             continue
         col = _column(table, expr) if expr.isidentifier() else None
         if col is not None:
-            fields.append(col.label(f"f_{field}"))
+            fields.append(as_stored(col, dialect).label(f"f_{field}"))
             mapping.append(FieldMap(field, "column", col.name, str(col.type)))
         elif expr.isidentifier():
             if field in REQUIRED or field in columns.model_fields_set:
                 missing(field, expr)
             mapping.append(FieldMap(field, "absent", expr))
         else:
-            fields.append(literal_column(expr).label(f"f_{field}"))
+            fields.append(expression(expr).label(f"f_{field}"))
             mapping.append(FieldMap(field, "expression", expr))
     if problems:
         raise SourceError(problems)

@@ -93,3 +93,26 @@ def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) ->
     stmt = select(sub.c.k).group_by(sub.c.k).having(func.count() > 1).order_by(sub.c.k).limit(limit)
     with source.engine.connect() as conn:
         return [str(k) for k in conn.execute(stmt).scalars().all()]
+
+
+def unreadable_fields(source: SqlSource, id_: str) -> list[tuple[str, BaseException]]:
+    """The mapped fields of row ``id_`` that the driver cannot read, each alone, with the
+    error (empty: every field reads alone, or the row is gone).
+
+    A row the driver cannot read whole (PostgreSQL's ``'infinity'`` in ``published_at``, a
+    year BC) was quarantined as ``DataError: timestamp too large …`` without naming which
+    field, and two such rows alone in a batch were taken for a systemic failure: ingest
+    stopped until another row came (``ingest.isolate.read_isolated``). One primary-key
+    lookup per mapped field, only for a row that already failed alone."""
+    b = source.bind()
+    key = source.native_id(id_)
+    failed: list[tuple[str, BaseException]] = []
+    for field in b.fields:
+        name = str(getattr(field, "name", ""))
+        stmt = select(field).select_from(b.table).where(b.id == key)
+        try:
+            with source.engine.connect() as conn:  # a failed read leaves no aborted transaction
+                conn.execute(stmt).all()
+        except Exception as exc:
+            failed.append((name.removeprefix("f_"), exc))
+    return failed

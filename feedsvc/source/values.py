@@ -9,14 +9,19 @@ article that silently differs from the CMS.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from feedsvc.shown_values import shown_value
+
 #: Fields that are not text: kept as the driver gives them.
 _NOT_TEXT = frozenset({"tags", "published_at", "updated_at", "visible"})
-_TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes"})
+_TRUE_TEXT = frozenset({"1", "t", "true", "y", "yes", "on"})
+_ZERO_DATE = re.compile(r"0000-00-00(?:[ T]00:00:00(?:\.0+)?)?")
+_FALSE_TEXT = frozenset({"", "0", "f", "false", "n", "no", "off"})
 
 
 def row_record(values: Mapping[Any, Any]) -> tuple[dict[str, Any], str | None]:
@@ -55,28 +60,88 @@ def field_record(
         except UnicodeDecodeError as exc:
             bad = exc.object[exc.start : exc.start + 4].hex(" ")
             problems.append(f"{field} is not valid UTF-8 (byte {exc.start}: {bad})")
+    if _is_zero_date(record.get("updated_at")):
+        record["updated_at"] = None
     if "visible" in record:  # SPEC §10: `[source.columns] visible` → the record's `withdrawn`
-        record["withdrawn"] = not is_visible(record.pop("visible"))
+        try:
+            record["withdrawn"] = not is_visible(record.pop("visible"))
+        except ValueError as exc:
+            problems.append(f"visible {exc}")
     return record, "; ".join(problems) or None
+
+
+def _is_zero_date(value: Any) -> bool:
+    """Is ``value`` MySQL/MariaDB's zero date (``0000-00-00``, ``0000-00-00 00:00:00[.000]``),
+    as the driver hands it over (text)?
+
+    An optional date column of a legacy MySQL schema is ``NOT NULL DEFAULT '0000-00-00
+    00:00:00'``: the zero date is how it says "never set" (JDBC's ``zeroDateTimeBehavior=
+    convertToNull``). In ``updated_at`` it was a parse error, so every article never edited
+    since it was written was quarantined and never published; it is read as no
+    ``updated_at`` (the version is then ``published_at``). A zero ``published_at`` stays an
+    error naming the field: an article needs its time. Other impossible dates
+    (``2026-02-30``) are not "never set" and stay errors too.
+    """
+    return isinstance(value, str) and _ZERO_DATE.fullmatch(value.strip()) is not None
 
 
 def is_visible(value: Any) -> bool:
     """A ``visible`` value as the CMS driver returns it → shown? NULL is not (``status =
-    'published'`` on a row without status); numbers (MySQL's 0/1) by value; text by the usual
-    spellings of true (a driver that returns ``'t'``). Anything else is not shown: a row that
-    cannot say it is published is not."""
+    'published'`` on a row without status); numbers (MySQL's 0/1, a ``DOUBLE``) by value;
+    MySQL/MariaDB ``BIT(1)``, which PyMySQL hands back as bytes (``b'\\x01'``), by its bits;
+    text by the usual spellings of true and false (a driver that returns ``'t'``, an ``ENUM('Y',
+    'N')``, a blank field).
+
+    Raises :class:`ValueError` for any other value: ``visible = "status"`` mapped to a text
+    column of ``'published'``/``'draft'`` (or a ``BIT(1)`` read as the text ``'\\x01'``) made
+    every row "not visible", so every article was silently withdrawn and its alerts deleted.
+    Such a row is now quarantined with its id and the value (:func:`field_record`), and what
+    was public stays so until the mapping says what it means.
+    """
     if value is None:
         return False
     if isinstance(value, bool | int | Decimal):
         return bool(value)
+    if isinstance(value, float) and value == value:  # NaN says nothing
+        return bool(value)
+    if isinstance(value, bytes | bytearray | memoryview):
+        value = _bits_or_text(bytes(value))
+        if isinstance(value, bool):
+            return value
     if isinstance(value, str):
-        return value.strip().lower() in _TRUE_TEXT
-    return False
+        word = value.strip().lower()
+        if word in _TRUE_TEXT:
+            return True
+        if word in _FALSE_TEXT:
+            return False
+        if word.lstrip("+-").isascii() and word.lstrip("+-").isdigit():
+            return int(word) != 0
+    raise ValueError(
+        f"is not true or false: got {shown_value(value)} (source.columns.visible must be a "
+        "boolean column or expression, e.g. \"status = 'published'\")"
+    )
+
+
+def _bits_or_text(raw: bytes) -> bool | str | bytes:
+    """A binary ``visible`` value: a ``BIT(n)`` (at most 8 bytes, control bytes or not UTF-8:
+    set when any bit is), else its UTF-8 text (a ``VARBINARY`` holding ``'1'``); bytes that
+    are neither stay bytes, which :func:`is_visible` refuses."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return any(raw) if len(raw) <= 8 else raw
+    if raw and len(raw) <= 8 and all(b < 0x20 for b in raw):
+        return any(raw)
+    return text
 
 
 def _clean(field: str, value: Any) -> Any:
     """Driver values → what :func:`parse_article` takes (CMS ids are ints, bytes come from
-    binary/BLOB columns). Raises ``UnicodeDecodeError`` for bytes that are not UTF-8."""
+    binary/BLOB columns). Raises ``UnicodeDecodeError`` for bytes that are not UTF-8.
+    ``visible`` is kept as the driver gives it: its bytes may be a ``BIT`` (:func:`is_visible`).
+    """
+    if field == "visible":
+        return value
     if isinstance(value, bytes | bytearray | memoryview):
         value = bytes(value).decode("utf-8")
     if field not in _NOT_TEXT and isinstance(value, int | Decimal):

@@ -1,0 +1,128 @@
+"""Rows the CMS driver cannot read whole (``feedsvc.ingest.isolate.read_isolated``).
+
+PostgreSQL keeps ``'infinity'``, ``'-infinity'`` and years BC in a timestamp; psycopg refuses
+to convert them. Such a row was quarantined as ``DataError: timestamp too large …`` without
+the field, and a batch holding only such rows (an editor's two posts given ``infinity``, with
+nothing written after them) was taken for a systemic failure: ingest failed tick after tick,
+backing off, until another row came. Each field is now tried alone: the row is quarantined
+naming its field, the cursor moves on; a failure that no field explains stays systemic.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+
+import pytest
+from factories import VN
+from sqlalchemy import create_engine, text
+from sqlalchemy.exc import OperationalError
+from test_ingest_quarantine import COLUMNS, held, pg_cms_url  # noqa: F401
+
+from feedsvc.db import Database
+from feedsvc.ingest import Ingestor
+from feedsvc.ingest.isolate import SystemicError, read_isolated
+from feedsvc.source import SqlSource, external_source
+from feedsvc.store import quarantine
+from feedsvc.topic_index import TopicIndex
+
+T = datetime(2026, 11, 26, 9, 0)
+WITH_UPDATED = COLUMNS.model_copy(update={"updated_at": "edited"})
+#: (created, edited) SQL of the rows the driver cannot read, and the field each names.
+BAD = {
+    "pub-infinity": ("'infinity'", "NULL", "published_at", "'infinity'"),
+    "pub-bc": ("'0044-03-15 00:00 BC'", "NULL", "published_at", "BC"),
+    "upd-minus-infinity": (":at", "'-infinity'", "updated_at", "'-infinity'"),
+    "both": ("'infinity'", "'infinity'", "published_at", "'infinity'"),
+}
+
+
+class Posts:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_engine(url)
+        self.n = 0
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "CREATE TABLE posts (id INT PRIMARY KEY, slug TEXT, link TEXT, title TEXT,"
+                    " body TEXT, created TIMESTAMP, edited TIMESTAMP, modified TIMESTAMP)"
+                )
+            )
+
+    def add(self, created: str = ":at", edited: str = "NULL") -> str:
+        self.n += 1
+        n = self.n
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO posts VALUES (:n, :s, :l, :t, NULL, {created}, {edited}, :at)"
+                ),
+                {"n": n, "s": f"p-{n}", "l": f"https://baohaiphong.vn/{n}.html",
+                 "t": f"Tin số {n}", "at": T + timedelta(minutes=n)},
+            )  # fmt: skip
+        return str(n)
+
+    def source(self) -> SqlSource:
+        return external_source(self.url, "posts", WITH_UPDATED, VN)
+
+
+@pytest.fixture
+def posts(pg_cms_url: str) -> Iterator[Posts]:  # noqa: F811
+    table = Posts(pg_cms_url)
+    yield table
+    table.engine.dispose()
+
+
+def reasons(db: Database) -> dict[str, tuple[str, str]]:
+    with db.read() as conn:
+        return {e.row.source_id: (e.row.stage, e.row.reason) for e in quarantine.newest(conn, 50)}
+
+
+@pytest.mark.parametrize("first", [True, False], ids=["first-sync", "after-good-rows"])
+@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def test_a_batch_of_only_unreadable_rows_is_quarantined_by_field(
+    db: Database, posts: Posts, case: str, first: bool
+) -> None:
+    created, edited, field, shown = BAD[case]
+    source = posts.source()
+    ing = Ingestor(db, source, TopicIndex(), tz=VN, poll_seconds=1, overlap_seconds=0,
+                   batch_size=10)  # fmt: skip
+    try:
+        good = [] if first else [posts.add(), posts.add()]
+        if good:
+            assert ing.tick().new == 2
+        bad = [posts.add(created, edited), posts.add(created, edited)]
+        result = ing.tick()
+        assert result.error is None, result.error
+        found = reasons(db)
+        for id_ in bad:
+            stage, reason = found[id_]
+            assert stage == "read"
+            assert reason.startswith(f"{field}: cannot be read: DataError: "), reason
+            assert shown in reason, reason
+        after = posts.add()  # ingest goes on at once: the next row is not held up
+        result = ing.tick()
+        assert (result.error, result.new) == (None, 1)
+        assert held(db) == sorted(f"p-{n}" for n in [*good, after])
+    finally:
+        source.dispose()
+
+
+def test_a_failure_no_field_explains_stays_systemic(posts: Posts) -> None:
+    """Every part of the batch failing while each field of each row reads alone (a statement
+    timeout, a lock): the source's fault, nothing is quarantined."""
+    source = posts.source()
+    try:
+        for _ in range(3):
+            posts.add()
+        keys = source.positions_after(None, None, 10)
+
+        def refuse(*args: object, **kwargs: object) -> None:
+            raise OperationalError("SELECT …", {}, Exception("canceling statement"))
+
+        source.rows_by_ids = refuse  # type: ignore[method-assign, assignment]
+        with pytest.raises(SystemicError, match="no row of 3 could be read"):
+            read_isolated(source, keys)
+    finally:
+        source.dispose()
