@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 from cms_table import COLUMNS, Cms, cms_table
 from lifecycle_world import World, make_world
+from sqlalchemy import inspect, select, update
+from upgrades import database_at, downgrade
 
-from feedsvc.db import Database
+from feedsvc.config import SourceColumns
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import source_cursors
+from feedsvc.ingest import Ingestor
+from feedsvc.ingest.remap import apply_source_mapping
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.source import external_source
 from feedsvc.source.recent import NotReconcilable
+from feedsvc.store.cursors import Cursor, get_cursor, record_success
+from feedsvc.topic_index import TopicIndex
 
 
 @pytest.fixture
@@ -142,3 +150,92 @@ def test_a_cms_without_edit_times_publishing_a_scheduled_post_now(db: Database, 
     w.poll()
     assert w.feed_keys("atom") == ["2.html", "1.html"]
     assert [d[0] for d in w.deliveries()] == ["TEST-00001", "TEST-00002"]
+
+
+def _restarted(w: World, cms: Cms, columns: SourceColumns) -> None:
+    """The service started again on the same state DB with ``columns`` as its mapping."""
+    old = w.ing
+    w.ing = Ingestor(db=w.db, source=cms.source(columns), index=TopicIndex(), tz=UTC,
+                     poll_seconds=1, overlap_seconds=60, batch_size=100)  # fmt: skip
+    w.ing.clock, w.ing.hooks, w.ing.after_commit = old.clock, old.hooks, old.after_commit
+
+
+def _cursor(db: Database, cms: Cms) -> Cursor:
+    with db.read() as conn:
+        return get_cursor(conn, cms.source().name)
+
+
+@pytest.mark.parametrize(
+    "later", [COLUMNS, COLUMNS.model_copy(update={"visible": "status = 'published' AND id > 0"})]
+)
+def test_a_visible_mapping_added_later_withdraws_the_drafts_already_stored(
+    db: Database, cms: Cms, later: SourceColumns
+) -> None:
+    """Drafts ingested before ``visible`` was mapped stayed public until each was edited in
+    the CMS: nothing recorded the mapping the stored rows were read with."""
+    w = make_world(db, cms.clock, source=cms.source(COLUMNS.model_copy(update={"visible": None})))
+    t0 = cms.clock()
+    cms.put(1, "published", t0 - timedelta(minutes=10))
+    cms.put(2, "draft", t0 - timedelta(minutes=9))
+    cms.put(3, None, t0 - timedelta(minutes=8))
+    w.poll()
+    assert sorted(w.feed_keys("rss")) == ["1.html", "2.html", "3.html"]
+    _restarted(w, cms, later)
+    w.poll()
+    assert w.feed_keys("rss") == ["1.html"]
+    assert w.deliveries() == [
+        ("TEST-00001", "pending", None),
+        ("TEST-00002", "withdrawn", "withdrawn:draft"),
+        ("TEST-00003", "withdrawn", "withdrawn:draft"),
+    ]
+    assert not _cursor(db, cms).first_sync  # caught up: what comes next alerts again
+    cms.clock.advance(seconds=5)
+    cms.put(4, "published", cms.clock() - timedelta(minutes=1))
+    w.poll()
+    assert w.feed_keys("rss") == ["4.html", "1.html"]
+    assert w.deliveries()[-1] == ("TEST-00004", "pending", None)
+
+
+def test_the_same_mapping_or_one_never_recorded_reads_nothing_again(db: Database, cms: Cms) -> None:
+    """A restart with an unchanged mapping keeps the cursor; a cursor from before the mapping
+    was recorded (a database upgraded to 0030) takes the running one as its own."""
+    w = make_world(db, cms.clock, source=cms.source())
+    cms.put(1, "published", cms.clock() - timedelta(minutes=10))
+    w.poll()
+    before = _cursor(db, cms)
+    _restarted(w, cms, COLUMNS)
+    w.poll()
+    assert _cursor(db, cms).ts == before.ts is not None
+    with db.write() as conn:
+        conn.execute(update(source_cursors).values(mapping=None))
+    _restarted(w, cms, COLUMNS.model_copy(update={"visible": None}))
+    w.poll()
+    after = _cursor(db, cms)
+    assert after.ts == before.ts and not after.first_sync
+
+
+def test_upgrade_from_0029_keeps_the_cursor_and_reads_nothing_again(
+    db_url: str, tmp_path: Path
+) -> None:
+    """A state DB at 0029 with a cursor: the upgrade keeps it, the first start records its
+    mapping without reading anything again, and the downgrade drops only the column."""
+    db = database_at(db_url, "0029")
+    try:
+        with cms_table(db, tmp_path) as cms:
+            name, at = cms.source().name, cms.clock().replace(microsecond=0)
+            with db.write() as conn:  # what 0029's ingest left
+                record_success(conn, name, at, "7", at)
+            upgrade(db)
+            assert apply_source_mapping(db, cms.source())
+            with db.read() as conn:
+                cursor = get_cursor(conn, name)
+                mapping = conn.execute(select(source_cursors.c.mapping)).scalar_one()
+            assert (cursor.ts, cursor.id, cursor.first_sync) == (at, "7", False)
+            assert mapping == cms.source().mapping_key
+            downgrade(db, "0029")
+            with db.read() as conn:  # read as 0029's code reads it
+                kept = conn.execute(select(source_cursors.c.cursor_id)).scalar_one()
+                names = [c["name"] for c in inspect(conn).get_columns("source_cursors")]
+            assert kept == "7" and "mapping" not in names and "first_sync" in names
+    finally:
+        db.dispose()

@@ -328,6 +328,9 @@ source_cursors = Table(
     Column("rate", Float),
     # a first sync under way (no alerts), kept across a restart until it catches up (0016)
     Column("first_sync", Boolean, nullable=False, server_default=false()),
+    # the fingerprint of the column mapping the stored rows were read with; another one reads
+    # the source again from its start (0030, feedsvc.source.sql.SqlSource.mapping)
+    Column("mapping", String(64)),
 )
 
 # Source rows ingest could not take (issue 12 §3): one row per (source, source row id), kept

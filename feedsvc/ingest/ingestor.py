@@ -51,6 +51,7 @@ from feedsvc.ingest.model import (
 )
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
+from feedsvc.ingest.remap import apply_source_mapping
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
@@ -97,6 +98,7 @@ class Ingestor:
         self.batch_open = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
+        self._mapping_applied = False  # [source.columns] compared with the stored rows
         self._held_seen: dict[tuple[str, datetime], float] = {}  # (row id, position): listed
         #: batches committed since start: a long tick's progress (the scheduler's overrun
         #: warning is for ticks that make none)
@@ -162,6 +164,8 @@ class Ingestor:
                 hook.prepare(self.db)
 
     def _run(self, result: TickResult) -> None:
+        if not self._mapping_applied:  # once per process: read again on a new mapping
+            self._mapping_applied = apply_source_mapping(self.db, self.source)
         with self.db.read() as conn:
             self.index.refresh(conn)
             cursor = cursors.get_cursor(conn, self.source.name)

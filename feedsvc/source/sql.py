@@ -8,6 +8,8 @@ on first use, not at construction: a CMS that is down while feedsvc boots is an 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -90,6 +92,16 @@ class SqlSource:
         self._b: Bound | None = None
         #: whether the window's fingerprint is asked (False once the database refused it)
         self.fingerprints = True
+
+    @property
+    def mapping_key(self) -> str:
+        """A fingerprint of how rows become articles (``[source.columns]``: the cursor and id
+        columns, each field's column or expression, ``visible``), 32 hex digits: stored with
+        the cursor (:func:`feedsvc.store.cursors.apply_mapping`), so a changed mapping is read
+        again over every stored row. The table is in :attr:`name` (another table, another
+        cursor)."""
+        shown = json.dumps(self.columns.model_dump(), sort_keys=True, ensure_ascii=False)
+        return hashlib.sha256(shown.encode()).hexdigest()[:32]
 
     # -- lazy reflection -----------------------------------------------------------------------
     def bind(self) -> Bound:

@@ -64,6 +64,23 @@ def record_success(
     conn.execute(update(t).where(t.c.name == name).values(**values))
 
 
+def apply_mapping(conn: Connection, name: str, mapping: str) -> bool:
+    """Record ``mapping`` (:attr:`feedsvc.source.sql.SqlSource.mapping`) as the one source
+    ``name`` is read with; True when another one was recorded: the cursor is then moved back
+    to the start as a first sync (no alerts), so every stored row is read again with it. None
+    recorded (a new source, a database from before 0030) is no change."""
+    _ensure(conn, name)
+    stored = conn.execute(select(t.c.mapping).where(t.c.name == name)).scalar_one()
+    if stored == mapping:
+        return False
+    values: dict[str, object] = {"mapping": mapping}
+    changed = stored is not None
+    if changed:
+        values |= {"cursor_ts": None, "cursor_id": None, "first_sync": True, "backlog": None}
+    conn.execute(update(t).where(t.c.name == name).values(**values))
+    return changed
+
+
 def record_failure(conn: Connection, name: str, error: str, now: datetime) -> int:
     """Note a failed tick without touching the cursor; returns the consecutive failure count."""
     _ensure(conn, name)
