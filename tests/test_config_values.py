@@ -357,6 +357,16 @@ def test_a_boolean_is_no_number(tmp_path: Path, key: str, value: str) -> None:
     assert lines[0].strip() == f"{key}: must be a number, not true/false"
 
 
+@pytest.mark.parametrize("value", ["true", "false"])
+def test_visible_as_a_boolean_is_told_what_it_takes(tmp_path: Path, value: str) -> None:
+    """``visible = true`` read "Input should be a valid string (got True)", no word of SQL."""
+    code, lines = check(write(tmp_path, f"[source.columns]\nvisible = {value}\n"))
+    assert code == 2 and len(lines) == 1, lines
+    said = lines[0].strip()
+    assert said.startswith("source.columns.visible: must be an SQL boolean expression"), said
+    assert "status = 'published'" in said and "leave it out" in said
+
+
 def test_a_list_of_numbers_takes_no_boolean(tmp_path: Path) -> None:
     code, lines = check(write(tmp_path, "[telegram]\nadmins = [5, true]\n"))
     assert code == 2 and len(lines) == 1, lines

@@ -132,6 +132,18 @@ class SourceColumns(_Section):
     # whatever it says; a false (or NULL) one is withdrawn, never shown. Unset: every row shows.
     visible: str | None = None
 
+    @field_validator("visible", mode="before")
+    @classmethod
+    def _visible_is_sql(cls, value: object) -> object:
+        """``visible = true`` (TOML's boolean) read "Input should be a valid string": say what
+        the key takes, and that leaving it out is how every row shows."""
+        if isinstance(value, bool):
+            raise ValueError(
+                "must be an SQL boolean expression or column as a string, e.g. "
+                "\"status = 'published'\", not true/false (leave it out and every row is shown)"
+            )
+        return value
+
 
 class SourceSettings(_Timeouts):
     url: str | None = None
