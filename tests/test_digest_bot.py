@@ -217,3 +217,38 @@ async def test_sub_inside_a_forum_thread_stores_it(
         moved = conn.execute(select(subscriptions.c.thread_id).where(
             subscriptions.c.topic_id == ids["the-thao"])).scalar()  # fmt: skip
     assert moved == 56
+
+
+@pytest.mark.parametrize(
+    "command", ["/sub the-thao", '/sub "bóng đá" OR "thể thao"', "/start the-thao",
+                "/sub@feedsvc_test_bot @the-thao"],
+)  # fmt: skip
+async def test_sub_again_in_another_thread_says_the_alerts_moved(
+    lite_db: Database, fake: FakeBotAPI, command: str
+) -> None:
+    """``/sub`` of a subscription the forum has, sent in another thread (or the General topic),
+    moves its alerts there: the reply says so, never a bare "already subscribed" (the old
+    thread's readers lost the alerts while the reply said nothing had changed)."""
+
+    async def said(thread: int | None) -> str:
+        before = len(fake.messages(FORUM))
+        fake.user_sends(FORUM, 7, command, thread_id=thread)
+        [reply] = await fake.await_for(lambda: fake.messages(FORUM)[before:])
+        assert reply.thread_id == thread
+        return reply.visible
+
+    async with running(lite_db, fake):
+        assert "Đã đăng ký:" in await said(55)
+        same = await said(55)  # the same thread again: nothing moved
+        assert "Đã đăng ký rồi" in same and "Từ nay" not in same
+        moved = await said(56)
+        assert "Từ nay tin được gửi vào chủ đề diễn đàn này" in moved
+        general = await said(None)
+        assert "Từ nay tin được gửi vào chủ đề chung (General)" in general
+        back = await said(55)
+        assert "Từ nay tin được gửi vào chủ đề diễn đàn này" in back
+        assert "Từ nay" not in await said(55)
+        with lite_db.read() as conn:
+            threads = list(conn.execute(select(subscriptions.c.thread_id).where(
+                subscriptions.c.chat_id == FORUM)).scalars())  # fmt: skip
+        assert threads == [55]

@@ -229,6 +229,7 @@ def subscribe(
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
         what = _label(topic, arg)
+        was_in = subs.subscription_thread(conn, target.chat_id, topic_id, query)
         added = subs.subscribe(
             conn,
             target.chat_id,
@@ -238,6 +239,8 @@ def subscribe(
             created_by=target.user,
             thread_id=target.thread_id,
         )
+    if not added and was_in != target.thread_id:
+        return texts.moved_subscription(what, target.thread_id)
     return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 

@@ -161,6 +161,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Đã đăng ký rồi{where}: {what}",
         "Already subscribed{where}: {what}",
     ),
+    # /sub again in another forum thread (or the General topic): the subscription moved there
+    "bot.moved_to_thread": (
+        "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề diễn đàn này, không còn vào "
+        "chủ đề cũ.",
+        "Already subscribed: {what}. Its alerts now come to this forum topic, no longer to the "
+        "one before.",
+    ),
+    "bot.moved_to_general": (
+        "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề chung (General) của nhóm, "
+        "không còn vào chủ đề diễn đàn cũ.",
+        "Already subscribed: {what}. Its alerts now come to the group's General topic, no "
+        "longer to the forum topic before.",
+    ),
     "bot.unsubscribed": ("Đã huỷ đăng ký{where}: {what}", "Unsubscribed{where}: {what}"),
     "bot.not_subscribed": (
         "Không có đăng ký <code>{arg}</code>. Xem /list.",
