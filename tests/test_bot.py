@@ -200,6 +200,48 @@ async def test_sub_multiword_quoted_query(db: Database, fake: FakeBotAPI, bot: B
     assert subs_of(db, USER) == ['"công an" OR "an ninh"', "Kiến Thụy @the-thao"]
 
 
+@pytest.mark.parametrize(
+    ("typed", "then"),
+    [
+        ('"công an" OR "an ninh"', "NFD"),  # decomposed first, composed after
+        ('"công an" OR "an ninh"', "NFC"),  # and the other way round
+        ("kiến thụy", "NFD"),
+        ("Hải Phòng -bóng", "NFD"),
+        ("Thuỵ", "NFD"),  # a tone mark on a letter with a mark of its own, decomposed
+    ],
+)
+async def test_a_query_typed_decomposed_is_the_same_subscription(
+    db: Database, fake: FakeBotAPI, bot: BotService, typed: str, then: str
+) -> None:
+    """A keyboard that sends Vietnamese decomposed (``o`` + U+0302) types the query /list
+    shows: /sub again is "already subscribed" and /unsub composed removes it (it was a second
+    subscription shown alike, and /unsub answered "no subscription"). Stored composed."""
+    first = unicodedata.normalize("NFC" if then == "NFD" else "NFD", typed)
+    second = unicodedata.normalize(then, typed)
+    assert first != second
+    assert "Đã đăng ký:" in await ask(fake, USER, f"/sub {first}")
+    assert "Đã đăng ký rồi" in await ask(fake, USER, f"/sub {second}")
+    assert subs_of(db, USER) == [unicodedata.normalize("NFC", typed)]
+    assert "Đã huỷ đăng ký" in await ask(fake, USER, f"/unsub {second}")
+    assert subs_of(db, USER) == []
+
+
+async def test_a_query_stored_decomposed_before_is_found_by_what_users_type(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    """A query row stored decomposed (before the bot composed queries) is the one /sub and
+    /unsub name when the user types it composed, or decomposed."""
+    stored = unicodedata.normalize("NFD", '"công an"')
+    with db.write() as conn:
+        subs.ensure_chat(conn, USER, "private", "u", db.now())
+        subs.subscribe(conn, USER, topic_id=None, query=stored, now=db.now())
+    assert "Đã đăng ký rồi" in await ask(fake, USER, '/sub "công an"')
+    assert "Đã đăng ký rồi" in await ask(fake, USER, f"/sub {stored}")
+    assert subs_of(db, USER) == [stored]
+    assert "Đã huỷ đăng ký" in await ask(fake, USER, '/unsub "công an"')
+    assert subs_of(db, USER) == []
+
+
 async def test_invalid_query_gets_parser_message(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:

@@ -25,6 +25,7 @@ from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
+from feedsvc.nfc import nfc
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
@@ -136,10 +137,23 @@ class CommandGate:
 
 
 def normalise(arg: str) -> str:
-    """One spelling per query: whitespace collapsed and invisible format characters (zero-width
+    """One spelling per query: whitespace collapsed, invisible format characters (zero-width
     spaces, bidi overrides that would show the text reversed in /list and the admin) dropped,
-    so idempotence hinges on neither."""
-    return " ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split())
+    and composed to NFC (:func:`feedsvc.nfc.nfc`, the form stored text takes), so idempotence
+    hinges on none of them. Some keyboards send Vietnamese decomposed ("ô" as "o" + U+0302):
+    such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
+    alike in /list, and ``/unsub`` typed composed answered "no subscription"."""
+    return nfc(" ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split()))
+
+
+def _stored_spelling(conn: Connection, chat_id: int, query: str) -> str:
+    """The chat's stored query that reads as ``query`` once :func:`normalise` spells it (a row
+    saved before queries were composed to NFC), else ``query``: ``/sub`` and ``/unsub`` find
+    such a row by what the user types today."""
+    for sub in subs.list_subscriptions(conn, chat_id):
+        if sub.query is not None and sub.query != query and normalise(sub.query) == query:
+            return sub.query
+    return query
 
 
 def argument_problem(arg: str) -> str | None:
@@ -226,6 +240,8 @@ def subscribe(
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
+        if query is not None:
+            query = _stored_spelling(conn, target.chat_id, query)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
         what = _label(topic, arg)
@@ -267,7 +283,8 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
-            removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=arg)
+            query = _stored_spelling(conn, target.chat_id, arg)
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=query)
         if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
             what = _label(ref, arg)
