@@ -242,6 +242,47 @@ async def test_a_query_stored_decomposed_before_is_found_by_what_users_type(
     assert subs_of(db, USER) == []
 
 
+@pytest.mark.parametrize(
+    "typed",
+    ["kien-thuy the-thao", "kien-thuy, the-thao", "Kien-Thuy  THE-THAO", "the-thao;kien-thuy"],
+)
+async def test_several_slugs_are_each_their_topic(
+    db: Database, fake: FakeBotAPI, bot: BotService, typed: str
+) -> None:
+    """``/sub kien-thuy the-thao`` subscribes both topics (read as a query it ANDed the
+    syllables "kien thuy the thao", unaccented: a subscription that matched nothing, answered
+    "Đã đăng ký"); /unsub of the same list removes both; a disabled one among them says so."""
+    reply = await ask(fake, USER, f"/sub {typed}")
+    assert "Đã đăng ký: Kiến Thụy (kien-thuy)" in reply
+    assert "Đã đăng ký: Thể thao (the-thao)" in reply
+    assert sorted(subs_of(db, USER)) == ["kien-thuy", "the-thao"]
+    again = await ask(fake, USER, f"/sub {typed} cu")
+    assert again.count("Đã đăng ký rồi") == 2 and "cu đang tạm ngưng" in again
+    reply = await ask(fake, USER, f"/unsub {typed}")
+    assert reply.count("Đã huỷ đăng ký") == 2
+    assert subs_of(db, USER) == []
+    # not every word a slug, or @slug composition: a query as before
+    assert "truy vấn kien-thuy bóng" in await ask(fake, USER, "/sub kien-thuy bóng")
+    assert "truy vấn @kien-thuy @the-thao" in await ask(fake, USER, "/sub @kien-thuy @the-thao")
+    assert subs_of(db, USER) == ["kien-thuy bóng", "@kien-thuy @the-thao"]
+
+
+def test_several_slugs_reply_fits_the_channels_limit(lite_db: Database) -> None:
+    """Sixty slugs typed at once: one reply line each, cut with a count at the limit given
+    (Zalo's 2,000 units), never a reply the channel refuses."""
+    with lite_db.write() as conn:
+        for i in range(60):
+            save_topic(conn, TopicSpec(f"t{i:02d}", "😀" * 30 + f" {i}", f"chữ{i}"), "cli",
+                       lite_db.now())  # fmt: skip
+    target = actions.Target(USER, "private", "u")
+    slugs = " ".join(f"t{i:02d}" for i in range(60))
+    reply = actions.subscribe(lite_db, target, slugs, limit=2000)
+    assert utf16_units(reply) <= 2000 and "… và" in reply
+    assert len(subs_of(lite_db, USER)) == actions.MAX_SUBSCRIPTIONS
+    reply = actions.unsubscribe(lite_db, target, slugs, 2000)
+    assert utf16_units(reply) <= 2000 and subs_of(lite_db, USER) == []
+
+
 async def test_invalid_query_gets_parser_message(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
 ) -> None:

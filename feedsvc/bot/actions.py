@@ -43,6 +43,8 @@ MAX_ARG_CHARS = 1000
 _LIST_NUMBER = re.compile(r"[0-9]{1,6}", re.ASCII)
 #: a query that is one ``@slug`` reference and nothing else (the query lexer's slug characters)
 _ONE_REFERENCE = re.compile(r"@([A-Za-z0-9_-]+)")
+#: what separates the slugs of ``/sub kien-thuy the-thao`` or ``/sub kien-thuy, the-thao``
+_SLUG_LIST_SEP = re.compile(r"[\s,;]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -211,17 +213,23 @@ def cap_refusal(
 
 
 def subscribe(
-    db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
-) -> str:
+    db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS,
+    limit: int = texts.MAX_REPLY,
+) -> str:  # fmt: skip
     """Subscribe ``target`` to a topic (``arg`` is its slug) or to ``arg`` as its own query.
 
     Refused with a reply: a query too long or too big once expanded, a disabled topic, a chat at
     :data:`MAX_SUBSCRIPTIONS`, a user (``target.user``) who created ``per_user`` already.
-    ``@slug`` alone naming an enabled topic is that topic (:func:`_referenced_topic`).
+    ``@slug`` alone naming an enabled topic is that topic (:func:`_referenced_topic`); two or
+    more slugs are each their topic (:func:`_several_topics`), the replies within ``limit``
+    UTF-16 units (the channel's reply limit).
     """
     arg = normalise(arg)
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
         return texts.query_too_long(over)
+    if (slugs := _several_topics(db, arg)) is not None:
+        replies = [subscribe(db, target, slug, per_user=per_user) for slug in slugs]
+        return texts.fit(replies, limit)
     with db.write() as conn:
         serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
@@ -273,9 +281,9 @@ def start_topic(
     return texts.t("start") + "\n\n" + subscribe(db, target, slug, per_user=per_user)
 
 
-def unsubscribe(db: Database, target: Target, arg: str) -> str:
+def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:
     """By topic slug, by the query's text, by ``@slug`` alone (the topic a ``/sub @slug``
-    subscribed to), or by its number in ``/list`` (in that order)."""
+    subscribed to), by its number in ``/list``, or by several slugs (in that order)."""
     arg = normalise(arg)
     with db.write() as conn:
         topic = find_topic(conn, arg)
@@ -295,9 +303,27 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
                 chosen = current[number - 1]
                 removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
                 what = _sub_label(chosen)
+    if not removed and (slugs := _several_topics(db, arg)) is not None:
+        return texts.fit([unsubscribe(db, target, slug) for slug in slugs], limit)
     if not removed:
         return texts.not_subscribed(arg)
     return texts.unsubscribed(what, target.label)
+
+
+def _several_topics(db: Database, arg: str) -> list[str] | None:
+    """The slugs when ``arg`` is two or more topic slugs and nothing else (``/sub kien-thuy
+    the-thao``, commas too), else None. Read as a query, such a list ANDs the slugs' syllables
+    as words ("kien" "thuy" "the" "thao", accent-sensitive), a subscription that matches
+    nothing: the user was told "Đã đăng ký" and got no alert ever. Each slug is its topic
+    instead, subscribed (or unsubscribed) one by one, each with the usual rules and reply.
+    ``@slug`` stays query composition (``@kien-thuy @an-ninh``: both topics' queries)."""
+    slugs = [part for part in _SLUG_LIST_SEP.split(arg) if part]
+    if len(slugs) < 2 or any(part.startswith("@") for part in slugs):
+        return None
+    with db.read() as conn:
+        if all(find_topic(conn, slug) is not None for slug in slugs):
+            return list(dict.fromkeys(slugs))
+    return None
 
 
 def list_for(db: Database, target: Target, variant: str = "", limit: int = texts.MAX_REPLY) -> str:
