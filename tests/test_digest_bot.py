@@ -252,3 +252,15 @@ async def test_sub_again_in_another_thread_says_the_alerts_moved(
             threads = list(conn.execute(select(subscriptions.c.thread_id).where(
                 subscriptions.c.chat_id == FORUM)).scalars())  # fmt: skip
         assert threads == [55]
+
+
+async def test_khong_switches_off_through_the_bot(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/silent không" and "/preview không" say off and store it (were "Hãy chọn on hoặc off")."""
+    async with running(lite_db, fake):
+        assert "Đã lưu." in await ask(fake, USER, "/silent có")
+        assert settings_of(lite_db, USER)[2] is True
+        assert "Đã lưu." in await ask(fake, USER, "/silent không")
+        assert settings_of(lite_db, USER)[2] is False
+        assert "bật" in await ask(fake, USER, "/preview có")
+        assert "tắt" in await ask(fake, USER, "/preview Không")
+        assert "gửi ngay từng tin" in await ask(fake, USER, "/digest không")

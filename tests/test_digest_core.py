@@ -120,6 +120,19 @@ def test_vietnamese_words_read_whatever_their_unicode_form(form: str) -> None:
     assert window is not None and window.stored() == "23:00-05:00"
 
 
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+@pytest.mark.parametrize("word", ["không", "Không", "KHÔNG", "khong"])
+def test_khong_is_off_wherever_off_is_read(form: str, word: str) -> None:
+    """ "không" (no) is off for /silent, /preview, /digest and /quiet, as "có" (yes) is on:
+    "/silent không" was refused while "/silent có" was read."""
+    typed = unicodedata.normalize(form, word)
+    assert parse_switch(typed) is False and parse_switch(typed, "preview") is False
+    assert parse_digest(typed).instant
+    assert parse_quiet(typed) is None
+    assert parse_switch(unicodedata.normalize(form, "Có")) is True
+    assert parse_switch("co") is True
+
+
 def test_quiet_window_crossing_midnight() -> None:
     night = QuietWindow(time(22), time(6))
     assert night.contains(time(23, 59)) and night.contains(time(0)) and night.contains(time(5, 59))

@@ -22,9 +22,12 @@ MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
 #: is under 30, spaces included; more is refused whole (``too_long``), by the bot, API and admin
 MAX_CHARS = 100
 HOURLY = "hourly"
-_OFF = frozenset({"off", "tắt", "tat"})
+# Vietnamese answers yes/no as "có"/"không" as often as "bật"/"tắt" (on/off): "có" was read
+# and "không" refused ("/silent không": "Hãy chọn on hoặc off"), so both halves of each pair
+# are here, written with and without their marks as the other words are
+_OFF = frozenset({"off", "tắt", "tat", "không", "khong"})
 _INSTANT = _OFF | {"instant", "ngay", "none"}
-_ON = frozenset({"on", "bật", "bat", "có"})
+_ON = frozenset({"on", "bật", "bat", "có", "co"})
 _HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ", "1h"})
 # 8:00, 08:00, 8h, 8h30, 8g30 (Vietnamese shorthands); hours 0-23, minutes 00-59, ASCII digits
 _TIME = re.compile(r"([01]?[0-9]|2[0-3])(?:[:h.g]([0-5][0-9])?)?", re.ASCII | re.IGNORECASE)
