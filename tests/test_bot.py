@@ -185,6 +185,42 @@ async def test_unknown_command_hint_only_when_addressed(
     assert len(fake.messages(-5)) == 1
 
 
+def _edit(fake: FakeBotAPI, chat_id: int, user_id: int, text: str) -> None:
+    """``user_id`` edits a message of theirs in ``chat_id`` to ``text`` (an edited_message)."""
+    chat = fake.chat(chat_id).to_api()
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    fake.inject_update({"edited_message": {
+        "message_id": 9000 + len(fake.messages(chat_id)), "date": int(time.time()),
+        "edit_date": int(time.time()), "chat": chat, "text": text, "entities": entities,
+        "from": {"id": user_id, "is_bot": False, "first_name": "U"},
+    }})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "edited", ["/sub kien-thuy", "/unsub 1", "/digest 08:00", "/sub@feedsvc_test_bot the-thao"]
+)
+async def test_an_edited_command_is_answered_not_run(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, edited: str
+) -> None:
+    """A command corrected by editing the message is answered (send it again), never run a
+    second time nor left without an answer; in a group only a command of ours."""
+    assert "Đã đăng ký" in await ask(fake, USER, "/sub the-thao")
+    assert "edited_message" in (fake.allowed_updates or [])  # asked for (Telegram filters)
+    before = len(fake.messages(USER))
+    _edit(fake, USER, USER, edited)
+    [reply] = await fake.await_for(lambda: fake.messages(USER)[before:], timeout=DEADLINE)
+    head = edited.split()[0]
+    assert f"Hãy gửi lại {head} thành tin nhắn mới" in reply.visible
+    assert subs_of(lite_db, USER) == ["the-thao"]  # nothing run
+    # a group: another bot's command edited stays unanswered, ours is answered
+    _edit(fake, -5, 7, "/othercmd@some_other_bot x")
+    _edit(fake, -5, 7, "/settings")
+    [answer] = await fake.await_for(lambda: fake.messages(-5), timeout=DEADLINE)
+    assert "Hãy gửi lại /settings" in answer.visible
+    await fake.await_for(lambda: fake.pending_updates == 0, timeout=DEADLINE)
+    assert len(fake.messages(-5)) == 1
+
+
 # --- /sub, /unsub, /list ---------------------------------------------------------------------
 async def test_sub_topic_is_idempotent(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
     assert "Đã đăng ký: Thể thao (the-thao)" in await ask(fake, USER, "/sub the-thao")

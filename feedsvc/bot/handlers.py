@@ -18,6 +18,7 @@ import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import tzinfo
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -94,6 +95,8 @@ class Handlers:
         app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
+        edits = filters.UpdateType.EDITED_MESSAGE & filters.COMMAND
+        app.add_handler(MessageHandler(edits, self.edited))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
 
@@ -141,13 +144,18 @@ class Handlers:
     async def unknown(self, update: Update, context: Context) -> None:
         """Hint at /help, but only when the command is ours: groups host other bots too."""
         message = _message(update)
-        head = (message.text or "/").split(maxsplit=1)[0]
-        _, _, addressee = head.partition("@")
-        if (
-            message.chat.type == ChatType.PRIVATE
-            or addressee.lower() == (context.bot.username or "").lower()
-        ) and await self._admitted(update):
+        if _ours(message, context, any_name=False) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
+
+    async def edited(self, update: Update, context: Context) -> None:
+        """A command edited after it was sent is not run again (an edit of ``/unsub 1`` must
+        not remove a second line, nor a fixed typo act twice), but it is answered: silently
+        ignored, the user who corrected ``/sub kien-thuu`` to ``/sub kien-thuy`` waited for an
+        answer that never came. In groups only a command of ours, as :meth:`unknown` says."""
+        message = _message(update)
+        if _ours(message, context, any_name=True) and await self._admitted(update):
+            head = (message.text or "/").split(maxsplit=1)[0]
+            await _reply(message, texts.t("edited_command", command=escape(head)))
 
     # --- service updates --------------------------------------------------------------------
     async def migrated(self, update: Update, context: Context) -> None:
@@ -345,6 +353,18 @@ async def _channel(context: Context, ref: str, user_id: int) -> Target | str:
     if me.status not in ADMIN_STATUSES:
         return texts.bot_not_channel_admin(label)
     return Target(chat.id, ChatType.CHANNEL, chat.title, label=texts.channel_label(label))
+
+
+def _ours(message: Message, context: Context, *, any_name: bool) -> bool:
+    """Whether a command is for this bot: in a private chat, or ``/cmd@<our name>``; with
+    ``any_name``, also a bare ``/cmd`` naming one of our commands (groups host other bots)."""
+    head = (message.text or "/").split(maxsplit=1)[0]
+    name, _, addressee = head[1:].partition("@")
+    if message.chat.type == ChatType.PRIVATE:
+        return True
+    if addressee:
+        return addressee.lower() == (context.bot.username or "").lower()
+    return any_name and name.lower() in texts.COMMAND_NAMES
 
 
 def _who(update: Update) -> str | None:

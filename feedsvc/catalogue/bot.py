@@ -106,6 +106,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bot.option_invalid": ("{error}\n{usage}", "{error}\n{usage}"),
     "bot.option_saved": ("Đã lưu{where}.", "Saved{where}."),
     "bot.settings_head": ("<b>Cách nhận tin{where}</b>", "<b>How alerts arrive{where}</b>"),
+    "bot.edited_command": (
+        "Bot không chạy lại lệnh đã sửa. Hãy gửi lại <code>{command}</code> thành tin nhắn mới.",
+        "Edited commands are not run again. Send <code>{command}</code> again as a new message.",
+    ),
     "bot.unknown_command": (
         "Lệnh không rõ. Gõ /help để xem các lệnh.",
         "Unknown command. Type /help to see the commands.",
