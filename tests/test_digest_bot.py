@@ -264,3 +264,13 @@ async def test_khong_switches_off_through_the_bot(lite_db: Database, fake: FakeB
         assert "bật" in await ask(fake, USER, "/preview có")
         assert "tắt" in await ask(fake, USER, "/preview Không")
         assert "gửi ngay từng tin" in await ask(fake, USER, "/digest không")
+
+
+async def test_quiet_until_24_00_is_until_midnight(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/quiet 22:00-24:00" is saved as 22:00-00:00 (was refused: “24:00” is not a time)."""
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/quiet 22:00-24:00")
+        assert reply.startswith("Đã lưu.") and "yên lặng 22:00-00:00" in reply
+        assert settings_of(lite_db, USER)[1] == "22:00-00:00"
+        assert "không phải giờ hợp lệ" in await ask(fake, USER, "/quiet 24:00-06:00")
+        assert settings_of(lite_db, USER)[1] == "22:00-00:00"

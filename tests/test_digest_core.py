@@ -73,7 +73,9 @@ def test_parse_digest_refuses(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "stored"),
     [("22:00-06:00", "22:00-06:00"), ("22h - 6h", "22:00-06:00"), ("12:30–13:30", "12:30-13:30"),
-     ("23:00 đến 5:00", "23:00-05:00"), ("off", None)],
+     ("23:00 đến 5:00", "23:00-05:00"), ("off", None), ("22:00-24:00", "22:00-00:00"),
+     ("22h-24h", "22:00-00:00"), ("21:30 - 24", "21:30-00:00"), ("18:00 đến 24g00", "18:00-00:00"),
+     ("6:00-24:00", "06:00-00:00")],
 )  # fmt: skip
 def test_parse_quiet(text: str, stored: str | None) -> None:
     window = parse_quiet(text)
@@ -83,7 +85,8 @@ def test_parse_quiet(text: str, stored: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [("22:00", "quiet_format"), ("22:00-", "quiet_format"), ("6:00-6:00", "quiet_empty"),
-     ("22:00-25:00", "bad_time"), ("a-b", "bad_time"), ("1-2-3", "quiet_format")],
+     ("22:00-25:00", "bad_time"), ("a-b", "bad_time"), ("1-2-3", "quiet_format"),
+     ("24:00-06:00", "bad_time"), ("0:00-24:00", "quiet_empty"), ("22:00-24:30", "bad_time")],
 )  # fmt: skip
 def test_parse_quiet_refuses(text: str, code: str) -> None:
     with pytest.raises(SettingError) as err:

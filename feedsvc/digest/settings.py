@@ -32,6 +32,8 @@ _HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ", "1h"}
 # 8:00, 08:00, 8h, 8h30, 8g30 (Vietnamese shorthands); hours 0-23, minutes 00-59, ASCII digits
 _TIME = re.compile(r"([01]?[0-9]|2[0-3])(?:[:h.g]([0-5][0-9])?)?", re.ASCII | re.IGNORECASE)
 _RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
+# a window's end written as the day's end (22:00-24:00, 22h-24h): midnight, 00:00
+_DAY_END = re.compile(r"24(?:[:h.g](?:00)?)?", re.ASCII | re.IGNORECASE)
 
 
 class SettingError(ValueError):
@@ -166,7 +168,11 @@ def parse_quiet(text: str) -> QuietWindow | None:
     if len(bounds) != 2 or not all(bounds):
         raise SettingError("quiet", "quiet_format", "give HH:MM-HH:MM or off",
                            value=text.strip())  # fmt: skip
-    start, end = parse_time(bounds[0], "quiet"), parse_time(bounds[1], "quiet")
+    start = parse_time(bounds[0], "quiet")
+    # "22:00-24:00" is how many people write "until midnight": refused as "not a time", it
+    # left them guessing; as an end it is 00:00 (a start of 24:00 is no time and refused)
+    ends_day = _DAY_END.fullmatch(bounds[1].strip()) is not None
+    end = time(0) if ends_day else parse_time(bounds[1], "quiet")
     if start == end:
         raise SettingError("quiet", "quiet_empty", "start and end are the same time")
     return QuietWindow(start, end)
