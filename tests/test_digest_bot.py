@@ -274,3 +274,15 @@ async def test_quiet_until_24_00_is_until_midnight(lite_db: Database, fake: Fake
         assert settings_of(lite_db, USER)[1] == "22:00-00:00"
         assert "không phải giờ hợp lệ" in await ask(fake, USER, "/quiet 24:00-06:00")
         assert settings_of(lite_db, USER)[1] == "22:00-00:00"
+
+
+@pytest.mark.parametrize("typed", [",", ";;;", ", ,"])
+async def test_a_digest_of_only_separators_is_refused_and_changes_nothing(
+    lite_db: Database, fake: FakeBotAPI, typed: str
+) -> None:
+    """ "/digest ," switched a chat's digest off and said "Đã lưu."; it is refused now."""
+    async with running(lite_db, fake):
+        assert "Đã lưu." in await ask(fake, USER, "/digest 8:00")
+        reply = await ask(fake, USER, f"/digest {typed}")
+        assert "Hãy chọn off, hourly hoặc giờ dạng HH:MM." in reply and "Đã lưu" not in reply
+        assert settings_of(lite_db, USER)[0] == "08:00"

@@ -62,6 +62,8 @@ def test_parse_digest(text: str, stored: str | None) -> None:
         ("", "digest_empty"), ("sometimes", "bad_time"), ("24:00", "bad_time"),
         ("8:60", "bad_time"), ("-1:00", "bad_time"), ("８:００", "bad_time"),
         ("1:00,2:00,3:00,4:00,5:00", "digest_too_many"), ("8:00;;x", "bad_time"),
+        (",", "digest_empty"), (";;;", "digest_empty"), (", ;", "digest_empty"),
+        ("，", "bad_time"),
     ],
 )  # fmt: skip
 def test_parse_digest_refuses(text: str, code: str) -> None:

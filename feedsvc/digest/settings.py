@@ -151,6 +151,8 @@ def parse_digest(text: str) -> DigestSchedule:
     if value in _HOURLY:
         return DigestSchedule(hourly=True)
     parts = [p for p in re.split(r"[,;\s]+", value) if p]
+    if not parts:  # only separators (",", ";;"): no time given, never "off" (it was, saved)
+        raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
     times = sorted({parse_time(p, "digest") for p in parts})
     if len(times) > MAX_TIMES:
         raise SettingError("digest", "digest_too_many", f"at most {MAX_TIMES} times a day",
