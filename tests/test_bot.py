@@ -461,6 +461,30 @@ async def test_group_only_admins_change_subscriptions(
     assert row is not None and (row.type, row.title) == ("group", "Nhóm")
 
 
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("/digest", "Cách dùng: /digest off"), ("/quiet", "Cách dùng: /quiet"),
+        ("/silent", "Cách dùng: /silent"), ("/sub", "Cách dùng: /sub"),
+        ("/unsub@feedsvc_test_bot", "Cách dùng: /unsub"), ("/preview", "Cách dùng: /preview"),
+    ],
+)  # fmt: skip
+async def test_a_group_member_asking_how_gets_the_usage(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, command: str, shown: str
+) -> None:
+    """A command without its argument changes nothing: a member who is no admin gets its
+    usage (and the settings, as /settings shows anyone), not "only admins change
+    subscriptions"; with an argument it is still refused, nothing saved."""
+    reply = await ask(fake, -5, command, user_id=8)
+    assert shown in reply and "Chỉ quản trị viên" not in reply
+    name = command.split("@")[0]
+    refused = await ask(fake, -5, f"{name} on" if name != "/digest" else "/digest 8:00", user_id=8)
+    assert "Chỉ quản trị viên" in refused
+    assert subs_of(lite_db, -5) == []
+    row = chat_row(lite_db, -5)
+    assert row is None or not row.paused
+
+
 # --- channels --------------------------------------------------------------------------------
 async def test_channel_subscription_from_admin_private_chat(
     lite_db: Database, fake: FakeBotAPI, lite_bot: BotService
