@@ -388,6 +388,9 @@ class FakeBotAPI(FakeServer[int, Fault]):
         self._times: dict[Any, deque[float]] = defaultdict(deque)
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery parameters
+        #: the last ``allowed_updates`` a getUpdates named (Telegram keeps it until changed);
+        #: recorded, not enforced: injected updates are returned whatever their kind
+        self.allowed_updates: list[str] | None = None
         self.markups: dict[tuple[int, int], Any] = {}  # (chat, message) → edited reply_markup
         self._new_update: asyncio.Event | None = None
         self._raw: dict[str, deque[tuple[int, bytes]]] = defaultdict(deque)
@@ -679,6 +682,10 @@ class FakeBotAPI(FakeServer[int, Fault]):
     async def _m_getupdates(self, p: dict[str, Any]) -> Any:
         assert self._loop is not None and self._new_update is not None
         offset, limit = int(p.get("offset") or 0), int(p.get("limit") or 100)
+        if (allowed := p.get("allowed_updates")) is not None:
+            self.allowed_updates = list(
+                json.loads(allowed) if isinstance(allowed, str) else allowed
+            )
         deadline = self._loop.time() + float(p.get("timeout") or 0)
         while True:
             with self._cond:

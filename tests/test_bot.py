@@ -185,6 +185,42 @@ async def test_unknown_command_hint_only_when_addressed(
     assert len(fake.messages(-5)) == 1
 
 
+def _edit(fake: FakeBotAPI, chat_id: int, user_id: int, text: str) -> None:
+    """``user_id`` edits a message of theirs in ``chat_id`` to ``text`` (an edited_message)."""
+    chat = fake.chat(chat_id).to_api()
+    entities = [{"type": "bot_command", "offset": 0, "length": len(text.split()[0])}]
+    fake.inject_update({"edited_message": {
+        "message_id": 9000 + len(fake.messages(chat_id)), "date": int(time.time()),
+        "edit_date": int(time.time()), "chat": chat, "text": text, "entities": entities,
+        "from": {"id": user_id, "is_bot": False, "first_name": "U"},
+    }})  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "edited", ["/sub kien-thuy", "/unsub 1", "/digest 08:00", "/sub@feedsvc_test_bot the-thao"]
+)
+async def test_an_edited_command_is_answered_not_run(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, edited: str
+) -> None:
+    """A command corrected by editing the message is answered (send it again), never run a
+    second time nor left without an answer; in a group only a command of ours."""
+    assert "Đã đăng ký" in await ask(fake, USER, "/sub the-thao")
+    assert "edited_message" in (fake.allowed_updates or [])  # asked for (Telegram filters)
+    before = len(fake.messages(USER))
+    _edit(fake, USER, USER, edited)
+    [reply] = await fake.await_for(lambda: fake.messages(USER)[before:], timeout=DEADLINE)
+    head = edited.split()[0]
+    assert f"Hãy gửi lại {head} thành tin nhắn mới" in reply.visible
+    assert subs_of(lite_db, USER) == ["the-thao"]  # nothing run
+    # a group: another bot's command edited stays unanswered, ours is answered
+    _edit(fake, -5, 7, "/othercmd@some_other_bot x")
+    _edit(fake, -5, 7, "/settings")
+    [answer] = await fake.await_for(lambda: fake.messages(-5), timeout=DEADLINE)
+    assert "Hãy gửi lại /settings" in answer.visible
+    await fake.await_for(lambda: fake.pending_updates == 0, timeout=DEADLINE)
+    assert len(fake.messages(-5)) == 1
+
+
 # --- /sub, /unsub, /list ---------------------------------------------------------------------
 async def test_sub_topic_is_idempotent(db: Database, fake: FakeBotAPI, bot: BotService) -> None:
     assert "Đã đăng ký: Thể thao (the-thao)" in await ask(fake, USER, "/sub the-thao")
@@ -198,6 +234,89 @@ async def test_sub_multiword_quoted_query(db: Database, fake: FakeBotAPI, bot: B
     assert "Đã đăng ký rồi" in await ask(fake, USER, '/sub "công an" OR "an ninh"')
     assert "Đã đăng ký" in await ask(fake, USER, "/sub Kiến Thụy @the-thao")
     assert subs_of(db, USER) == ['"công an" OR "an ninh"', "Kiến Thụy @the-thao"]
+
+
+@pytest.mark.parametrize(
+    ("typed", "then"),
+    [
+        ('"công an" OR "an ninh"', "NFD"),  # decomposed first, composed after
+        ('"công an" OR "an ninh"', "NFC"),  # and the other way round
+        ("kiến thụy", "NFD"),
+        ("Hải Phòng -bóng", "NFD"),
+        ("Thuỵ", "NFD"),  # a tone mark on a letter with a mark of its own, decomposed
+    ],
+)
+async def test_a_query_typed_decomposed_is_the_same_subscription(
+    db: Database, fake: FakeBotAPI, bot: BotService, typed: str, then: str
+) -> None:
+    """A keyboard that sends Vietnamese decomposed (``o`` + U+0302) types the query /list
+    shows: /sub again is "already subscribed" and /unsub composed removes it (it was a second
+    subscription shown alike, and /unsub answered "no subscription"). Stored composed."""
+    first = unicodedata.normalize("NFC" if then == "NFD" else "NFD", typed)
+    second = unicodedata.normalize(then, typed)
+    assert first != second
+    assert "Đã đăng ký:" in await ask(fake, USER, f"/sub {first}")
+    assert "Đã đăng ký rồi" in await ask(fake, USER, f"/sub {second}")
+    assert subs_of(db, USER) == [unicodedata.normalize("NFC", typed)]
+    assert "Đã huỷ đăng ký" in await ask(fake, USER, f"/unsub {second}")
+    assert subs_of(db, USER) == []
+
+
+async def test_a_query_stored_decomposed_before_is_found_by_what_users_type(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    """A query row stored decomposed (before the bot composed queries) is the one /sub and
+    /unsub name when the user types it composed, or decomposed."""
+    stored = unicodedata.normalize("NFD", '"công an"')
+    with db.write() as conn:
+        subs.ensure_chat(conn, USER, "private", "u", db.now())
+        subs.subscribe(conn, USER, topic_id=None, query=stored, now=db.now())
+    assert "Đã đăng ký rồi" in await ask(fake, USER, '/sub "công an"')
+    assert "Đã đăng ký rồi" in await ask(fake, USER, f"/sub {stored}")
+    assert subs_of(db, USER) == [stored]
+    assert "Đã huỷ đăng ký" in await ask(fake, USER, '/unsub "công an"')
+    assert subs_of(db, USER) == []
+
+
+@pytest.mark.parametrize(
+    "typed",
+    ["kien-thuy the-thao", "kien-thuy, the-thao", "Kien-Thuy  THE-THAO", "the-thao;kien-thuy"],
+)
+async def test_several_slugs_are_each_their_topic(
+    db: Database, fake: FakeBotAPI, bot: BotService, typed: str
+) -> None:
+    """``/sub kien-thuy the-thao`` subscribes both topics (read as a query it ANDed the
+    syllables "kien thuy the thao", unaccented: a subscription that matched nothing, answered
+    "Đã đăng ký"); /unsub of the same list removes both; a disabled one among them says so."""
+    reply = await ask(fake, USER, f"/sub {typed}")
+    assert "Đã đăng ký: Kiến Thụy (kien-thuy)" in reply
+    assert "Đã đăng ký: Thể thao (the-thao)" in reply
+    assert sorted(subs_of(db, USER)) == ["kien-thuy", "the-thao"]
+    again = await ask(fake, USER, f"/sub {typed} cu")
+    assert again.count("Đã đăng ký rồi") == 2 and "cu đang tạm ngưng" in again
+    reply = await ask(fake, USER, f"/unsub {typed}")
+    assert reply.count("Đã huỷ đăng ký") == 2
+    assert subs_of(db, USER) == []
+    # not every word a slug, or @slug composition: a query as before
+    assert "truy vấn kien-thuy bóng" in await ask(fake, USER, "/sub kien-thuy bóng")
+    assert "truy vấn @kien-thuy @the-thao" in await ask(fake, USER, "/sub @kien-thuy @the-thao")
+    assert subs_of(db, USER) == ["kien-thuy bóng", "@kien-thuy @the-thao"]
+
+
+def test_several_slugs_reply_fits_the_channels_limit(lite_db: Database) -> None:
+    """Sixty slugs typed at once: one reply line each, cut with a count at the limit given
+    (Zalo's 2,000 units), never a reply the channel refuses."""
+    with lite_db.write() as conn:
+        for i in range(60):
+            save_topic(conn, TopicSpec(f"t{i:02d}", "😀" * 30 + f" {i}", f"chữ{i}"), "cli",
+                       lite_db.now())  # fmt: skip
+    target = actions.Target(USER, "private", "u")
+    slugs = " ".join(f"t{i:02d}" for i in range(60))
+    reply = actions.subscribe(lite_db, target, slugs, limit=2000)
+    assert utf16_units(reply) <= 2000 and "… và" in reply
+    assert len(subs_of(lite_db, USER)) == actions.MAX_SUBSCRIPTIONS
+    reply = actions.unsubscribe(lite_db, target, slugs, 2000)
+    assert utf16_units(reply) <= 2000 and subs_of(lite_db, USER) == []
 
 
 async def test_invalid_query_gets_parser_message(
@@ -340,6 +459,30 @@ async def test_group_only_admins_change_subscriptions(
     assert subs_of(lite_db, -5) == ["the-thao", "kien-thuy"]
     row = chat_row(lite_db, -5)
     assert row is not None and (row.type, row.title) == ("group", "Nhóm")
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        ("/digest", "Cách dùng: /digest off"), ("/quiet", "Cách dùng: /quiet"),
+        ("/silent", "Cách dùng: /silent"), ("/sub", "Cách dùng: /sub"),
+        ("/unsub@feedsvc_test_bot", "Cách dùng: /unsub"), ("/preview", "Cách dùng: /preview"),
+    ],
+)  # fmt: skip
+async def test_a_group_member_asking_how_gets_the_usage(
+    lite_db: Database, fake: FakeBotAPI, lite_bot: BotService, command: str, shown: str
+) -> None:
+    """A command without its argument changes nothing: a member who is no admin gets its
+    usage (and the settings, as /settings shows anyone), not "only admins change
+    subscriptions"; with an argument it is still refused, nothing saved."""
+    reply = await ask(fake, -5, command, user_id=8)
+    assert shown in reply and "Chỉ quản trị viên" not in reply
+    name = command.split("@")[0]
+    refused = await ask(fake, -5, f"{name} on" if name != "/digest" else "/digest 8:00", user_id=8)
+    assert "Chỉ quản trị viên" in refused
+    assert subs_of(lite_db, -5) == []
+    row = chat_row(lite_db, -5)
+    assert row is None or not row.paused
 
 
 # --- channels --------------------------------------------------------------------------------

@@ -217,3 +217,72 @@ async def test_sub_inside_a_forum_thread_stores_it(
         moved = conn.execute(select(subscriptions.c.thread_id).where(
             subscriptions.c.topic_id == ids["the-thao"])).scalar()  # fmt: skip
     assert moved == 56
+
+
+@pytest.mark.parametrize(
+    "command", ["/sub the-thao", '/sub "bóng đá" OR "thể thao"', "/start the-thao",
+                "/sub@feedsvc_test_bot @the-thao"],
+)  # fmt: skip
+async def test_sub_again_in_another_thread_says_the_alerts_moved(
+    lite_db: Database, fake: FakeBotAPI, command: str
+) -> None:
+    """``/sub`` of a subscription the forum has, sent in another thread (or the General topic),
+    moves its alerts there: the reply says so, never a bare "already subscribed" (the old
+    thread's readers lost the alerts while the reply said nothing had changed)."""
+
+    async def said(thread: int | None) -> str:
+        before = len(fake.messages(FORUM))
+        fake.user_sends(FORUM, 7, command, thread_id=thread)
+        [reply] = await fake.await_for(lambda: fake.messages(FORUM)[before:])
+        assert reply.thread_id == thread
+        return reply.visible
+
+    async with running(lite_db, fake):
+        assert "Đã đăng ký:" in await said(55)
+        same = await said(55)  # the same thread again: nothing moved
+        assert "Đã đăng ký rồi" in same and "Từ nay" not in same
+        moved = await said(56)
+        assert "Từ nay tin được gửi vào chủ đề diễn đàn này" in moved
+        general = await said(None)
+        assert "Từ nay tin được gửi vào chủ đề chung (General)" in general
+        back = await said(55)
+        assert "Từ nay tin được gửi vào chủ đề diễn đàn này" in back
+        assert "Từ nay" not in await said(55)
+        with lite_db.read() as conn:
+            threads = list(conn.execute(select(subscriptions.c.thread_id).where(
+                subscriptions.c.chat_id == FORUM)).scalars())  # fmt: skip
+        assert threads == [55]
+
+
+async def test_khong_switches_off_through_the_bot(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/silent không" and "/preview không" say off and store it (were "Hãy chọn on hoặc off")."""
+    async with running(lite_db, fake):
+        assert "Đã lưu." in await ask(fake, USER, "/silent có")
+        assert settings_of(lite_db, USER)[2] is True
+        assert "Đã lưu." in await ask(fake, USER, "/silent không")
+        assert settings_of(lite_db, USER)[2] is False
+        assert "bật" in await ask(fake, USER, "/preview có")
+        assert "tắt" in await ask(fake, USER, "/preview Không")
+        assert "gửi ngay từng tin" in await ask(fake, USER, "/digest không")
+
+
+async def test_quiet_until_24_00_is_until_midnight(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/quiet 22:00-24:00" is saved as 22:00-00:00 (was refused: “24:00” is not a time)."""
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/quiet 22:00-24:00")
+        assert reply.startswith("Đã lưu.") and "yên lặng 22:00-00:00" in reply
+        assert settings_of(lite_db, USER)[1] == "22:00-00:00"
+        assert "không phải giờ hợp lệ" in await ask(fake, USER, "/quiet 24:00-06:00")
+        assert settings_of(lite_db, USER)[1] == "22:00-00:00"
+
+
+@pytest.mark.parametrize("typed", [",", ";;;", ", ,"])
+async def test_a_digest_of_only_separators_is_refused_and_changes_nothing(
+    lite_db: Database, fake: FakeBotAPI, typed: str
+) -> None:
+    """ "/digest ," switched a chat's digest off and said "Đã lưu."; it is refused now."""
+    async with running(lite_db, fake):
+        assert "Đã lưu." in await ask(fake, USER, "/digest 8:00")
+        reply = await ask(fake, USER, f"/digest {typed}")
+        assert "Hãy chọn off, hourly hoặc giờ dạng HH:MM." in reply and "Đã lưu" not in reply
+        assert settings_of(lite_db, USER)[0] == "08:00"

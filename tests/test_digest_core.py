@@ -69,6 +69,7 @@ def test_parse_digest(text: str, stored: str | None) -> None:
         # "8h" is 08:00, so "1h" alone could be 01:00 as well as hourly: asked, not guessed
         ("1h", "digest_ambiguous"), ("1H", "digest_ambiguous"), (" 1h ", "digest_ambiguous"),
         ("1 h", "digest_ambiguous"),
+        (";;;", "digest_empty"), (", ;", "digest_empty"), ("，", "bad_time"),
     ],
 )  # fmt: skip
 def test_parse_digest_refuses(text: str, code: str) -> None:
@@ -80,7 +81,9 @@ def test_parse_digest_refuses(text: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("text", "stored"),
     [("22:00-06:00", "22:00-06:00"), ("22h - 6h", "22:00-06:00"), ("12:30–13:30", "12:30-13:30"),
-     ("23:00 đến 5:00", "23:00-05:00"), ("off", None)],
+     ("23:00 đến 5:00", "23:00-05:00"), ("off", None), ("22:00-24:00", "22:00-00:00"),
+     ("22h-24h", "22:00-00:00"), ("21:30 - 24", "21:30-00:00"), ("18:00 đến 24g00", "18:00-00:00"),
+     ("6:00-24:00", "06:00-00:00")],
 )  # fmt: skip
 def test_parse_quiet(text: str, stored: str | None) -> None:
     window = parse_quiet(text)
@@ -90,7 +93,8 @@ def test_parse_quiet(text: str, stored: str | None) -> None:
 @pytest.mark.parametrize(
     ("text", "code"),
     [("22:00", "quiet_format"), ("22:00-", "quiet_format"), ("6:00-6:00", "quiet_empty"),
-     ("22:00-25:00", "bad_time"), ("a-b", "bad_time"), ("1-2-3", "quiet_format")],
+     ("22:00-25:00", "bad_time"), ("a-b", "bad_time"), ("1-2-3", "quiet_format"),
+     ("24:00-06:00", "bad_time"), ("0:00-24:00", "quiet_empty"), ("22:00-24:30", "bad_time")],
 )  # fmt: skip
 def test_parse_quiet_refuses(text: str, code: str) -> None:
     with pytest.raises(SettingError) as err:
@@ -125,6 +129,19 @@ def test_vietnamese_words_read_whatever_their_unicode_form(form: str) -> None:
         assert parse_digest(typed(word)).hourly
     window = parse_quiet(typed("23:00 ĐẾN 5:00"))
     assert window is not None and window.stored() == "23:00-05:00"
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+@pytest.mark.parametrize("word", ["không", "Không", "KHÔNG", "khong"])
+def test_khong_is_off_wherever_off_is_read(form: str, word: str) -> None:
+    """ "không" (no) is off for /silent, /preview, /digest and /quiet, as "có" (yes) is on:
+    "/silent không" was refused while "/silent có" was read."""
+    typed = unicodedata.normalize(form, word)
+    assert parse_switch(typed) is False and parse_switch(typed, "preview") is False
+    assert parse_digest(typed).instant
+    assert parse_quiet(typed) is None
+    assert parse_switch(unicodedata.normalize(form, "Có")) is True
+    assert parse_switch("co") is True
 
 
 def test_quiet_window_crossing_midnight() -> None:

@@ -25,6 +25,7 @@ from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
+from feedsvc.nfc import nfc
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
 from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
@@ -42,6 +43,8 @@ MAX_ARG_CHARS = 1000
 _LIST_NUMBER = re.compile(r"[0-9]{1,6}", re.ASCII)
 #: a query that is one ``@slug`` reference and nothing else (the query lexer's slug characters)
 _ONE_REFERENCE = re.compile(r"@([A-Za-z0-9_-]+)")
+#: what separates the slugs of ``/sub kien-thuy the-thao`` or ``/sub kien-thuy, the-thao``
+_SLUG_LIST_SEP = re.compile(r"[\s,;]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,10 +139,23 @@ class CommandGate:
 
 
 def normalise(arg: str) -> str:
-    """One spelling per query: whitespace collapsed and invisible format characters (zero-width
+    """One spelling per query: whitespace collapsed, invisible format characters (zero-width
     spaces, bidi overrides that would show the text reversed in /list and the admin) dropped,
-    so idempotence hinges on neither."""
-    return " ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split())
+    and composed to NFC (:func:`feedsvc.nfc.nfc`, the form stored text takes), so idempotence
+    hinges on none of them. Some keyboards send Vietnamese decomposed ("ô" as "o" + U+0302):
+    such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
+    alike in /list, and ``/unsub`` typed composed answered "no subscription"."""
+    return nfc(" ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split()))
+
+
+def _stored_spelling(conn: Connection, chat_id: int, query: str) -> str:
+    """The chat's stored query that reads as ``query`` once :func:`normalise` spells it (a row
+    saved before queries were composed to NFC), else ``query``: ``/sub`` and ``/unsub`` find
+    such a row by what the user types today."""
+    for sub in subs.list_subscriptions(conn, chat_id):
+        if sub.query is not None and sub.query != query and normalise(sub.query) == query:
+            return sub.query
+    return query
 
 
 def argument_problem(arg: str) -> str | None:
@@ -197,17 +213,23 @@ def cap_refusal(
 
 
 def subscribe(
-    db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS
-) -> str:
+    db: Database, target: Target, arg: str, *, per_user: int = MAX_USER_SUBSCRIPTIONS,
+    limit: int = texts.MAX_REPLY,
+) -> str:  # fmt: skip
     """Subscribe ``target`` to a topic (``arg`` is its slug) or to ``arg`` as its own query.
 
     Refused with a reply: a query too long or too big once expanded, a disabled topic, a chat at
     :data:`MAX_SUBSCRIPTIONS`, a user (``target.user``) who created ``per_user`` already.
-    ``@slug`` alone naming an enabled topic is that topic (:func:`_referenced_topic`).
+    ``@slug`` alone naming an enabled topic is that topic (:func:`_referenced_topic`); two or
+    more slugs are each their topic (:func:`_several_topics`), the replies within ``limit``
+    UTF-16 units (the channel's reply limit).
     """
     arg = normalise(arg)
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
         return texts.query_too_long(over)
+    if (slugs := _several_topics(db, arg)) is not None:
+        replies = [subscribe(db, target, slug, per_user=per_user) for slug in slugs]
+        return texts.fit(replies, limit)
     with db.write() as conn:
         serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
@@ -226,9 +248,12 @@ def subscribe(
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
+        if query is not None:
+            query = _stored_spelling(conn, target.chat_id, query)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
         what = _label(topic, arg)
+        was_in = subs.subscription_thread(conn, target.chat_id, topic_id, query)
         added = subs.subscribe(
             conn,
             target.chat_id,
@@ -238,6 +263,8 @@ def subscribe(
             created_by=target.user,
             thread_id=target.thread_id,
         )
+    if not added and was_in != target.thread_id:
+        return texts.moved_subscription(what, target.thread_id)
     return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 
@@ -254,9 +281,9 @@ def start_topic(
     return texts.t("start") + "\n\n" + subscribe(db, target, slug, per_user=per_user)
 
 
-def unsubscribe(db: Database, target: Target, arg: str) -> str:
+def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:
     """By topic slug, by the query's text, by ``@slug`` alone (the topic a ``/sub @slug``
-    subscribed to), or by its number in ``/list`` (in that order)."""
+    subscribed to), by its number in ``/list``, or by several slugs (in that order)."""
     arg = normalise(arg)
     with db.write() as conn:
         topic = find_topic(conn, arg)
@@ -264,7 +291,8 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
-            removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=arg)
+            query = _stored_spelling(conn, target.chat_id, arg)
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=query)
         if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
             what = _label(ref, arg)
@@ -275,9 +303,27 @@ def unsubscribe(db: Database, target: Target, arg: str) -> str:
                 chosen = current[number - 1]
                 removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
                 what = _sub_label(chosen)
+    if not removed and (slugs := _several_topics(db, arg)) is not None:
+        return texts.fit([unsubscribe(db, target, slug) for slug in slugs], limit)
     if not removed:
         return texts.not_subscribed(arg)
     return texts.unsubscribed(what, target.label)
+
+
+def _several_topics(db: Database, arg: str) -> list[str] | None:
+    """The slugs when ``arg`` is two or more topic slugs and nothing else (``/sub kien-thuy
+    the-thao``, commas too), else None. Read as a query, such a list ANDs the slugs' syllables
+    as words ("kien" "thuy" "the" "thao", accent-sensitive), a subscription that matches
+    nothing: the user was told "Đã đăng ký" and got no alert ever. Each slug is its topic
+    instead, subscribed (or unsubscribed) one by one, each with the usual rules and reply.
+    ``@slug`` stays query composition (``@kien-thuy @an-ninh``: both topics' queries)."""
+    slugs = [part for part in _SLUG_LIST_SEP.split(arg) if part]
+    if len(slugs) < 2 or any(part.startswith("@") for part in slugs):
+        return None
+    with db.read() as conn:
+        if all(find_topic(conn, slug) is not None for slug in slugs):
+            return list(dict.fromkeys(slugs))
+    return None
 
 
 def list_for(db: Database, target: Target, variant: str = "", limit: int = texts.MAX_REPLY) -> str:

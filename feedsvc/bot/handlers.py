@@ -18,12 +18,13 @@ import traceback
 from collections.abc import Callable, Coroutine
 from dataclasses import replace
 from datetime import tzinfo
+from html import escape
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.error import TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -37,6 +38,7 @@ from telegram.ext import (
 
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
+from feedsvc.bot.addressing import ADMIN_STATUSES, channel_target, is_ours
 from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
@@ -46,7 +48,6 @@ log = logging.getLogger("feedsvc.bot")
 Context = ContextTypes.DEFAULT_TYPE
 BotApp = Application[ExtBot[None], Context, dict[Any, Any], dict[Any, Any], dict[Any, Any], None]
 Callback = Callable[[Update, Context], Coroutine[Any, Any, None]]
-ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 GONE_STATUSES = frozenset({ChatMemberStatus.LEFT, ChatMemberStatus.BANNED})
 POSTING_STATUSES = ADMIN_STATUSES | {ChatMemberStatus.MEMBER}  # may post (channels: admins)
 # A channel named in a command: @username (Telegram: 5-32 chars) or a -100… numeric id (chat
@@ -94,6 +95,8 @@ class Handlers:
         app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
+        edits = filters.UpdateType.EDITED_MESSAGE & filters.COMMAND
+        app.add_handler(MessageHandler(edits, self.edited))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
 
@@ -141,13 +144,18 @@ class Handlers:
     async def unknown(self, update: Update, context: Context) -> None:
         """Hint at /help, but only when the command is ours: groups host other bots too."""
         message = _message(update)
-        head = (message.text or "/").split(maxsplit=1)[0]
-        _, _, addressee = head.partition("@")
-        if (
-            message.chat.type == ChatType.PRIVATE
-            or addressee.lower() == (context.bot.username or "").lower()
-        ) and await self._admitted(update):
+        if is_ours(message, context.bot.username, any_name=False) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
+
+    async def edited(self, update: Update, context: Context) -> None:
+        """A command edited after it was sent is not run again (an edit of ``/unsub 1`` must
+        not remove a second line, nor a fixed typo act twice), but it is answered: silently
+        ignored, the user who corrected ``/sub kien-thuu`` to ``/sub kien-thuy`` waited for an
+        answer that never came. In groups only a command of ours, as :meth:`unknown` says."""
+        message = _message(update)
+        if is_ours(message, context.bot.username, any_name=True) and await self._admitted(update):
+            head = (message.text or "/").split(maxsplit=1)[0]
+            await _reply(message, texts.t("edited_command", command=escape(head)))
 
     # --- service updates --------------------------------------------------------------------
     async def migrated(self, update: Update, context: Context) -> None:
@@ -220,7 +228,7 @@ class Handlers:
         usage: str,
     ) -> None:  # fmt: skip
         message = _message(update)
-        found = await self._target(update, context, command_arg(message))
+        found = await self._target(update, context, command_arg(message), write=None)
         if found is None:
             return
         target, arg = found
@@ -239,7 +247,7 @@ class Handlers:
     async def preview(self, update: Update, context: Context) -> None:
         """``/preview on|off``: link previews under this chat's alerts (off by default)."""
         message = _message(update)
-        found = await self._target(update, context, command_arg(message))
+        found = await self._target(update, context, command_arg(message), write=None)
         if found is None:
             return
         target, arg = found
@@ -270,7 +278,7 @@ class Handlers:
         """``/digest``, ``/quiet``, ``/silent``: without an argument, the usage and the current
         settings; else set it (the same admin rule as /sub in groups and channels)."""
         message = _message(update)
-        found = await self._target(update, context, command_arg(message))
+        found = await self._target(update, context, command_arg(message), write=None)
         if found is None:
             return
         target, arg = found
@@ -282,9 +290,12 @@ class Handlers:
         await _reply(message, reply)
 
     async def _target(
-        self, update: Update, context: Context, arg: str, *, write: bool = True
+        self, update: Update, context: Context, arg: str, *, write: bool | None = True
     ) -> tuple[Target, str] | None:
-        """The chat to act on and the rest of the argument; None when refused (already said)."""
+        """The chat to act on and the rest of the argument; None when refused (already said).
+        ``write`` None: a change only when there is an argument; without one the command shows
+        its usage (and settings, as /settings does to anyone), so a group member asking
+        ``/digest`` is not told "only admins change subscriptions"."""
         message, chat = _message(update), _chat(update)
         user_id = update.effective_user.id if update.effective_user else None
         parts = arg.split(maxsplit=1)
@@ -298,12 +309,14 @@ class Handlers:
                     await _reply(message, texts.t("not_bot_admin"))
                     return None
                 assert user_id is not None
-                channel = await _channel(context, first, user_id)
+                channel = await channel_target(context.bot, first, user_id)
                 if isinstance(channel, str):
                     await _reply(message, channel)
                     return None
                 return replace(channel, user=self._user_key(update)), rest.strip()
-        if write and not await self._may_change(message, context, user_id):
+        if (bool(arg) if write is None else write) and not await self._may_change(
+            message, context, user_id
+        ):
             await _reply(message, texts.t("not_group_admin"))
             return None
         return replace(_own(chat, message), user=self._user_key(update)), arg
@@ -323,28 +336,6 @@ class Handlers:
             return False
         member = await context.bot.get_chat_member(chat.id, user_id)
         return member.status in ADMIN_STATUSES
-
-
-async def _channel(context: Context, ref: str, user_id: int) -> Target | str:
-    """Resolve ``@name``/``-100…`` to a channel both the sender and the bot administer."""
-    bot = context.bot
-    try:
-        chat = await bot.get_chat(ref if ref.startswith("@") else int(ref))
-    except (BadRequest, Forbidden):
-        return texts.channel_not_found(ref)
-    if chat.type != ChatType.CHANNEL:
-        return texts.not_a_channel(ref)
-    label = f"@{chat.username}" if chat.username else chat.title or ref
-    try:
-        sender = await bot.get_chat_member(chat.id, user_id)
-        me = await bot.get_chat_member(chat.id, bot.id)
-    except (BadRequest, Forbidden):
-        return texts.bot_not_channel_admin(label)
-    if sender.status not in ADMIN_STATUSES:
-        return texts.sender_not_channel_admin(label)
-    if me.status not in ADMIN_STATUSES:
-        return texts.bot_not_channel_admin(label)
-    return Target(chat.id, ChatType.CHANNEL, chat.title, label=texts.channel_label(label))
 
 
 def _who(update: Update) -> str | None:

@@ -49,6 +49,10 @@ from feedsvc.store import leases
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
 MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
+#: the updates the bot asks for; an edited command is answered (not run: ``Handlers.edited``)
+ALLOWED_UPDATES = [
+    Update.MESSAGE, Update.EDITED_MESSAGE, Update.MY_CHAT_MEMBER, Update.CALLBACK_QUERY,
+]  # fmt: skip
 
 
 @functools.cache
@@ -280,7 +284,7 @@ class BotService:
             await app.updater.start_polling(  # also deletes any webhook (bootstrap)
                 poll_interval=self.poll_interval,
                 timeout=int(self.poll_timeout),
-                allowed_updates=[Update.MESSAGE, Update.MY_CHAT_MEMBER, Update.CALLBACK_QUERY],
+                allowed_updates=ALLOWED_UPDATES,
                 error_callback=self._polling_error,
             )
         except TelegramError as exc:

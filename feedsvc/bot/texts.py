@@ -121,6 +121,15 @@ def already_subscribed(what: str, label: str | None) -> str:
     return t("already_subscribed", where=where(label), what=what)
 
 
+def moved_subscription(what: str, thread_id: int | None) -> str:
+    """``/sub`` of a subscription the chat has, sent in another forum thread: it now delivers
+    there (``store.subscriptions.subscribe`` moves it), and the thread it left gets nothing
+    more. Answered "already subscribed", the move went unsaid: the people of the old thread
+    lost its alerts while the reply said nothing had changed."""
+    key = "moved_to_thread" if thread_id is not None else "moved_to_general"
+    return t(key, what=what)
+
+
 def unsubscribed(what: str, label: str | None) -> str:
     return t("unsubscribed", where=where(label), what=what)
 

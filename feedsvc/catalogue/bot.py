@@ -106,6 +106,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bot.option_invalid": ("{error}\n{usage}", "{error}\n{usage}"),
     "bot.option_saved": ("Đã lưu{where}.", "Saved{where}."),
     "bot.settings_head": ("<b>Cách nhận tin{where}</b>", "<b>How alerts arrive{where}</b>"),
+    "bot.edited_command": (
+        "Bot không chạy lại lệnh đã sửa. Hãy gửi lại <code>{command}</code> thành tin nhắn mới.",
+        "Edited commands are not run again. Send <code>{command}</code> again as a new message.",
+    ),
     "bot.unknown_command": (
         "Lệnh không rõ. Gõ /help để xem các lệnh.",
         "Unknown command. Type /help to see the commands.",
@@ -160,6 +164,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "bot.already_subscribed": (
         "Đã đăng ký rồi{where}: {what}",
         "Already subscribed{where}: {what}",
+    ),
+    # /sub again in another forum thread (or the General topic): the subscription moved there
+    "bot.moved_to_thread": (
+        "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề diễn đàn này, không còn vào "
+        "chủ đề cũ.",
+        "Already subscribed: {what}. Its alerts now come to this forum topic, no longer to the "
+        "one before.",
+    ),
+    "bot.moved_to_general": (
+        "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề chung (General) của nhóm, "
+        "không còn vào chủ đề diễn đàn cũ.",
+        "Already subscribed: {what}. Its alerts now come to the group's General topic, no "
+        "longer to the forum topic before.",
     ),
     "bot.unsubscribed": ("Đã huỷ đăng ký{where}: {what}", "Unsubscribed{where}: {what}"),
     "bot.not_subscribed": (

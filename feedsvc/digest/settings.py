@@ -22,9 +22,12 @@ MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
 #: is under 30, spaces included; more is refused whole (``too_long``), by the bot, API and admin
 MAX_CHARS = 100
 HOURLY = "hourly"
-_OFF = frozenset({"off", "tắt", "tat"})
+# Vietnamese answers yes/no as "có"/"không" as often as "bật"/"tắt" (on/off): "có" was read
+# and "không" refused ("/silent không": "Hãy chọn on hoặc off"), so both halves of each pair
+# are here, written with and without their marks as the other words are
+_OFF = frozenset({"off", "tắt", "tat", "không", "khong"})
 _INSTANT = _OFF | {"instant", "ngay", "none"}
-_ON = frozenset({"on", "bật", "bat", "có"})
+_ON = frozenset({"on", "bật", "bat", "có", "co"})
 _HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ"})
 #: Read both ways: "every 1 h", or 1 o'clock as "8h" is 08:00 (a Vietnamese shorthand taken
 #: below). It meant hourly alone and 01:00 in a list ("1h,7h"); now it is asked about.
@@ -32,6 +35,8 @@ _AMBIGUOUS = frozenset({"1h", "1 h"})
 # 8:00, 08:00, 8h, 8h30, 8g30 (Vietnamese shorthands); hours 0-23, minutes 00-59, ASCII digits
 _TIME = re.compile(r"([01]?[0-9]|2[0-3])(?:[:h.g]([0-5][0-9])?)?", re.ASCII | re.IGNORECASE)
 _RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
+# a window's end written as the day's end (22:00-24:00, 22h-24h): midnight, 00:00
+_DAY_END = re.compile(r"24(?:[:h.g](?:00)?)?", re.ASCII | re.IGNORECASE)
 
 
 class SettingError(ValueError):
@@ -170,7 +175,11 @@ def parse_quiet(text: str) -> QuietWindow | None:
     if len(bounds) != 2 or not all(bounds):
         raise SettingError("quiet", "quiet_format", "give HH:MM-HH:MM or off",
                            value=text.strip())  # fmt: skip
-    start, end = parse_time(bounds[0], "quiet"), parse_time(bounds[1], "quiet")
+    start = parse_time(bounds[0], "quiet")
+    # "22:00-24:00" is how many people write "until midnight": refused as "not a time", it
+    # left them guessing; as an end it is 00:00 (a start of 24:00 is no time and refused)
+    ends_day = _DAY_END.fullmatch(bounds[1].strip()) is not None
+    end = time(0) if ends_day else parse_time(bounds[1], "quiet")
     if start == end:
         raise SettingError("quiet", "quiet_empty", "start and end are the same time")
     return QuietWindow(start, end)

@@ -212,11 +212,17 @@ def subscribe(
     return added
 
 
-def subscription_thread(conn: Connection, chat_id: int, topic_id: int) -> int | None:
-    """The forum thread the chat's subscription to ``topic_id`` delivers to (None: the chat)."""
-    stmt = select(subscriptions.c.thread_id).where(
-        subscriptions.c.chat_id == chat_id, subscriptions.c.topic_id == topic_id
+def subscription_thread(
+    conn: Connection, chat_id: int, topic_id: int | None, query: str | None = None
+) -> int | None:
+    """The forum thread the chat's subscription to ``topic_id`` (or, with ``topic_id`` None,
+    to its own ``query``) delivers to (None: the chat itself, or no such subscription)."""
+    cond = (
+        subscriptions.c.topic_id == topic_id
+        if topic_id is not None
+        else subscriptions.c.query == query
     )
+    stmt = select(subscriptions.c.thread_id).where(subscriptions.c.chat_id == chat_id, cond)
     value = conn.execute(stmt).scalar()
     return int(value) if value is not None else None
 

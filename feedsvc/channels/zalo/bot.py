@@ -203,6 +203,6 @@ def _run(db: Database, target: Target, name: str, arg: str, per_user: int, group
         if not arg:
             return texts.t(f"{name}_usage")
         if name == "sub":
-            return actions.subscribe(db, target, arg, per_user=per_user)
-        return actions.unsubscribe(db, target, arg)
+            return actions.subscribe(db, target, arg, per_user=per_user, limit=REPLY_LIMIT)
+        return actions.unsubscribe(db, target, arg, REPLY_LIMIT)
     return texts.t("unknown_command")
