@@ -29,7 +29,7 @@ from feedsvc.notify import (
 )
 from feedsvc.notify.edits import EditKind
 from feedsvc.notify.message import Button
-from feedsvc.notify.telegram import scrub_token
+from feedsvc.notify.telegram import keyboard_refused, scrub_token
 
 ARTICLE = Article(
     source_key="k",
@@ -417,11 +417,16 @@ async def test_an_alert_whose_keyboard_is_refused_goes_without_it(
 async def test_a_refusal_the_buttons_did_not_cause_is_still_bad_content(
     fake: FakeBotAPI, sender: TelegramSender
 ) -> None:
-    """A text too long is refused with or without its keyboard: one more try, then bad content,
-    and a keyboard Telegram takes is sent as it is."""
+    """A refusal that does not name the keyboard (a text too long) is bad content at once, in
+    one call (without the buttons it would be refused again, and a slot spent); a keyboard
+    Telegram takes is sent as it is."""
     read = (Button("Đọc bài", url="https://example.vn/1.html"),)
     too_long = AlertMessage(text="x" * 4097, plain_text="x", buttons=(read,))
     assert (await sender.send(1, too_long, link_preview=False)).kind is OutcomeKind.BAD_CONTENT
+    fake.script(1, Fault(400, "Bad Request: message is too long"))
+    refused = await sender.send(1, _with_buttons(read), link_preview=False)
+    assert refused.kind is OutcomeKind.BAD_CONTENT
+    assert [c.method for c in fake.calls if c.chat_id == 1] == ["sendmessage"] * 2
     assert (await sender.send(1, _with_buttons(read), link_preview=False)).delivered
     [alert] = fake.messages(1)
     assert alert.keyboard == [[{"text": "Đọc bài", "url": "https://example.vn/1.html"}]]
@@ -434,3 +439,21 @@ async def test_the_plain_fallback_also_goes_without_a_refused_keyboard(
     assert (await sender.send_plain(4, msg, link_preview=False)).delivered
     [alert] = fake.messages(4)
     assert alert.parse_mode is None and alert.keyboard == []
+
+
+@pytest.mark.parametrize("description", [
+    "Bad Request: BUTTON_DATA_INVALID",
+    "Bad Request: REPLY_MARKUP_INVALID",
+    "Bad Request: can't parse inline keyboard button: Text buttons are unallowed",
+])  # fmt: skip
+def test_the_keyboards_refusals_are_told_by_their_words(description: str) -> None:
+    assert keyboard_refused(OutcomeKind.BAD_CONTENT, description)
+    assert not keyboard_refused(OutcomeKind.BLOCKED, description)
+
+
+@pytest.mark.parametrize("description", [
+    "Bad Request: message is too long", "Bad Request: can't parse entities: x",
+    "Bad Request: wrong file identifier/HTTP URL specified", "Bad Request: chat not found",
+])  # fmt: skip
+def test_other_refusals_are_not_the_keyboards(description: str) -> None:
+    assert not keyboard_refused(OutcomeKind.BAD_CONTENT, description)

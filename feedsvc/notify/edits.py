@@ -30,7 +30,7 @@ from telegram.constants import ParseMode
 
 from feedsvc.notify.message import Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
-from feedsvc.notify.telegram import classify_outcome, keyboard
+from feedsvc.notify.telegram import classify_outcome, keyboard, keyboard_refused
 
 log = logging.getLogger("feedsvc.notify")
 
@@ -177,7 +177,11 @@ class TelegramEditor:
             self._bot.edit_message_caption(caption=text, **where) if caption
             else self._bot.edit_message_text(text, link_preview_options=preview, **where)
         )  # fmt: skip
-        if outcome.kind is EditKind.REFUSED and buttons:
+        if (
+            buttons
+            and outcome.kind is EditKind.REFUSED
+            and keyboard_refused(OutcomeKind.BAD_CONTENT, outcome.description)
+        ):
             # a keyboard Telegram refuses must not cost the correction: again without it, as
             # TelegramSender's send does (its _keyboard_fallback says why)
             return await self.edit(chat_id, message_id, text, caption=caption, html=html,

@@ -176,9 +176,10 @@ class TelegramSender:
         (a URL button's host without a dot: ``BUTTON_URL_INVALID``; a keyboard over ~10 KB:
         "Reply markup is too long", tginfo/Telegram-Limits issue 187), and a refusal is
         recorded as "can never be sent": the alert was lost for its buttons. The buttons are
-        extras (the title links the article). A second call, charged a slot of its own."""
+        extras (the title links the article). A second call, charged a slot of its own, only
+        for a refusal that names the keyboard (:func:`keyboard_refused`)."""
         outcome = await self._call(call(msg))
-        if outcome.kind is not OutcomeKind.BAD_CONTENT or not msg.buttons:
+        if not (msg.buttons and keyboard_refused(outcome.kind, outcome.description)):
             return outcome
         log.info("alert refused for chat %s (%s); sending it without its buttons",
                  chat_id, outcome.description)  # fmt: skip
@@ -201,6 +202,18 @@ def _options(msg: AlertMessage) -> dict[str, Any]:
     if msg.buttons:
         options["reply_markup"] = keyboard(msg.buttons)
     return options
+
+
+_KEYBOARD_WORDS = re.compile(r"button|markup|keyboard", re.IGNORECASE)
+
+
+def keyboard_refused(kind: OutcomeKind, description: str) -> bool:
+    """Whether a refusal is of the message's inline keyboard: bad content (a 400) whose
+    description names it — ``BUTTON_URL_INVALID``, ``BUTTON_DATA_INVALID``, "reply markup is
+    too long", "can't parse inline keyboard button" (Bot API error texts, as Telegram sends
+    them; not all documented). Any other refusal ("message is too long") would be refused
+    again without the buttons."""
+    return kind is OutcomeKind.BAD_CONTENT and _KEYBOARD_WORDS.search(description) is not None
 
 
 def keyboard(rows: tuple[tuple[Button, ...], ...]) -> InlineKeyboardMarkup:
