@@ -19,6 +19,7 @@ from lifecycle_world import make_world
 from sqlalchemy import create_engine, select, text
 from test_ingest_quarantine import entries
 
+from feedsvc.config import SourceColumns
 from feedsvc.db import Database
 from feedsvc.db.schema import articles
 from feedsvc.ingest import Ingestor
@@ -166,3 +167,45 @@ def test_the_builtin_table_keeps_its_own_utc_times(db: Database) -> None:
     source = builtin_source(db.engine)
     [row] = source.latest(1)
     assert row.record["published_at"] == at and row.record["updated_at"] == at
+
+
+@pytest.mark.parametrize("tags", [("An ninh - Trật tự",), ("Thể thao", "Bóng đá"), ()])
+def test_the_builtin_tables_tags_stay_a_list(db: Database, tags: tuple[str, ...]) -> None:
+    """Its ``tags`` (a JSON list) read raw on SQLite were one tag, the JSON text
+    (``'["An ninh - Tr\\u1eadt t\\u1ef1"]'``), in every feed's categories."""
+    from factories import article
+
+    from feedsvc.source import builtin_source
+    from feedsvc.store.source_articles import upsert_source_articles
+
+    at = datetime(2026, 12, 3, 10, 0, tzinfo=UTC)
+    with db.write() as conn:
+        upsert_source_articles(conn, [article(1, published_at=at, tags=tags)], at)
+    [row] = builtin_source(db.engine).latest(1)
+    assert list(row.record["tags"] or []) == list(tags)
+
+
+def test_an_external_sqlite_json_column_is_read_as_a_list(db: Database, tmp_path: Path) -> None:
+    """A CMS's ``JSON`` column of tags is parsed, as before the values were read raw."""
+    url = f"sqlite:///{tmp_path / 'cms.db'}"
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text(
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT, title TEXT,"
+            " created TIMESTAMP, modified TIMESTAMP, labels JSON)"
+        ))  # fmt: skip
+        conn.execute(text(
+            "INSERT INTO posts VALUES (1, 'p-1', 'https://e.vn/1', 'Tin', '2026-11-30 10:00:00',"
+            " '2026-11-30 12:00:00', '[\"An ninh\", \"Hải Phòng\"]')"
+        ))  # fmt: skip
+    engine.dispose()
+    columns = SourceColumns(
+        cursor="modified", source_key="slug", url="link", published_at="created", tags="labels",
+        summary=None, body=None, author=None, section=None, image_url=None, updated_at=None,
+    )  # fmt: skip
+    source = external_source(url, "posts", columns, UTC)
+    try:
+        [row] = source.latest(1)
+    finally:
+        source.dispose()
+    assert list(row.record["tags"]) == ["An ninh", "Hải Phòng"]

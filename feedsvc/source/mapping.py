@@ -10,10 +10,11 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import Column, ColumnElement, Table, literal_column, type_coerce
+from sqlalchemy import JSON, Column, ColumnElement, Table, literal_column, type_coerce
 from sqlalchemy.types import NullType, TypeDecorator
 
 from feedsvc.config import SourceColumns
+from feedsvc.db.schema import source_articles
 from feedsvc.source.cursor import CursorCodec, CursorTypeError, readable_range
 
 FIELDS = (
@@ -87,8 +88,11 @@ def as_stored(col: Column[Any], dialect: str) -> ColumnElement[Any]:
     ``BIT`` becomes an int), and so are feedsvc's own types (the built-in table's
     ``UTCDateTime`` stores naive UTC text and reads it back as UTC, which the raw text is not).
     """
-    own = isinstance(col.type, TypeDecorator)  # feedsvc's own table: ``UTCDateTime``'s UTC
-    return type_coerce(col, NullType()) if dialect == "sqlite" and not own else col
+    # kept: feedsvc's own table (``UTCDateTime``'s UTC; its ``tags``, a JSON list, read raw
+    # became one tag '["An ninh"]' in every feed of the demo) and a declared JSON column,
+    # whose text SQLAlchemy parses into the list a ``tags`` mapping expects
+    kept = col.table is source_articles or isinstance(col.type, TypeDecorator | JSON)
+    return type_coerce(col, NullType()) if dialect == "sqlite" and not kept else col
 
 
 def expression(expr: str) -> ColumnElement[Any]:
