@@ -50,9 +50,11 @@ def most_in_window(times: Sequence[float], window: float = WINDOW) -> int:
 
 
 def message_times(sent: Handoffs, fake: FakeBotAPI) -> list[float]:
-    """When each message call was handed to the transport (:mod:`handoffs`); all the fake got."""
+    """When each message call was handed to the transport (:mod:`handoffs`): every call the
+    fake got, and any the client gave up on before the fake read it (a read timeout while the
+    fake's thread stalled), which left all the same and counts against the rate."""
     times = sent.times(*MESSAGE_CALLS)
-    assert len(times) == len([c for c in fake.calls if c.method in MESSAGE_CALLS])
+    assert len(times) >= len([c for c in fake.calls if c.method in MESSAGE_CALLS]) > 0
     return times
 
 

@@ -84,9 +84,12 @@ def one_reply_each(fake: FakeZaloAPI, chats: list[str]) -> list[Sent] | None:
 
 
 def send_times(sent: Handoffs, fake: FakeZaloAPI) -> list[float]:
-    """When each send was handed to the HTTP transport (:mod:`handoffs`); all the fake got."""
+    """When each send was handed to the HTTP transport (:mod:`handoffs`): every call the fake
+    got, and any the client gave up on before the fake read it (a read timeout while the fake's
+    thread stalled; CI saw 21 handed over for 20 received, the abandoned one sent again). Such a
+    call left, so it counts against the rate."""
     times = sent.times("sendMessage")
-    assert len(times) == len([m for m, _ in fake.calls if m == "sendMessage"])
+    assert len(times) >= len([m for m, _ in fake.calls if m == "sendMessage"]) > 0
     return times
 
 
@@ -162,8 +165,10 @@ async def test_a_bot_on_another_replica_draws_on_the_same_budget(
     """The bot and the dispatcher in two processes (separate release gates), one shared
     bucket: the same burst stays within the rate. Slots never overlap, but an alert's call
     leaves later after its release (the article is read and formatted first) than a reply's:
-    on this loaded machine (load 8 on 2 cores) up to 3 more calls were seen in a window
-    (slack 4; the old code: 15 to 17 with 12 users, the replies on top of the alerts)."""
+    on a loaded machine (6 CPU burners on 2 cores) 1 or 2 more calls were seen in a window,
+    and 5 more once in CI (a stall of the one event loop both gates share here; replicas' loops
+    stall apart): slack 6. The mean rate is what the old code cannot pass: the replies on top
+    of the alerts gave 13.8/s over the run (19 in a window) with the 16 users, against <= 11."""
     queue_alerts(db, ALERTED)
     async with dispatching(db, fake), replica_bot(tmp_path, db, db_url, fake) as bot:
         await fake.await_for(lambda: len(fake.all_messages()) >= 10, timeout=15)
@@ -172,7 +177,7 @@ async def test_a_bot_on_another_replica_draws_on_the_same_budget(
         replies = await fake.await_for(lambda: one_reply_each(fake, USERS), timeout=20)
         await fake.await_for(lambda: delivered(db) == len(ALERTED), timeout=30)
     assert len(replies) == len(USERS)
-    assert_within(send_times(sent, fake), RATE, 4)
+    assert_within(send_times(sent, fake), RATE, 6)
 
 
 async def test_a_reply_waits_for_the_pace_of_a_chat_just_alerted(
