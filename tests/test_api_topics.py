@@ -69,6 +69,21 @@ async def test_a_put_never_renames(client: httpx.AsyncClient, slug: str) -> None
     assert [t["slug"] for t in listed] == ["an-ninh"]
 
 
+@pytest.mark.parametrize(
+    ("sent", "named"),
+    [("\u0301an-ninh", "'\\u0301an-ninh'"), ("an ninh", "'an ninh'"), ("bóng-đá", "'bóng-đá'")],
+)
+async def test_the_mismatch_names_both_slugs_as_the_cli_does(
+    client: httpx.AsyncClient, sent: str, named: str
+) -> None:
+    """Between single quotes, a leading combining mark written ``\\u0301`` (``logs.quoted``,
+    the one visible form of a name): Python's repr let the mark merge into its quote."""
+    got = await _created(client)
+    put = await client.put("/api/topics/an-ninh", json=got | {"slug": sent}, headers=AUTH)
+    assert put.status_code == 422, put.text
+    assert put.json()["error"].startswith(f"slug {named} in the body is not the path's 'an-ninh'")
+
+
 async def test_an_unknown_field_is_still_refused(client: httpx.AsyncClient) -> None:
     got = await _created(client)
     put = await client.put("/api/topics/an-ninh", json=got | {"colour": "đỏ"}, headers=AUTH)

@@ -62,11 +62,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "{where}: cần ít nhất {min_length} ký tự",
         "{where}: at least {min_length} characters",
     ),
-    "api.invalid.empty": ("{where}: không được để trống", "{where}: must not be empty"),
-    "api.invalid.none_given": (
-        "{where}: cần ít nhất một phần tử",
-        "{where}: at least one item",
-    ),
     "api.invalid.too_long": (
         "{where}: tối đa {max_length} ký tự",
         "{where}: at most {max_length} characters",

@@ -68,8 +68,6 @@ NEEDS: dict[str, tuple[str, ...]] = {
     "choice": ("expected",),
 }
 GENERIC = "invalid"
-#: A minimum of one, said in words of its own: "must not be empty", "at least one item".
-_ONE = {"too_short": "empty", "too_few": "none_given"}
 #: How many problems one answer lists (a body with fifty wrong fields is not fifty lines).
 MAX_SHOWN = 5
 
@@ -102,8 +100,6 @@ def problems(exc: ValidationError, model: type[BaseModel]) -> list[Problem]:
         params = {name: _bound(ctx.get(name)) for name in NEEDS.get(kind, ())}
         if any(value is None for value in params.values()):
             kind, params = GENERIC, {}
-        if kind in _ONE and params.get("min_length") == 1:  # "at least 1 characters"
-            kind, params = _ONE[kind], {}
         out.append(Problem(where, kind, params))
     return out
 

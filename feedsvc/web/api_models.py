@@ -116,17 +116,21 @@ class ErrorOut(Out):
 # -- topics ------------------------------------------------------------------------------------
 
 
-def limited(limit: int, what: str) -> Any:
-    """A text's limit in the OpenAPI document only: :mod:`feedsvc.operations` checks it as
-    stored (NFC, trimmed; 422 ``too_long``, the CLI's and the admin's words), where Pydantic's
-    ``max_length`` counted the text as sent, at figures of its own (400)."""
-    return Field(json_schema_extra={"maxLength": limit},
-                 description=f"{what}; at most {limit} characters, trimmed, in NFC")  # fmt: skip
+def limited(limit: int, what: str, *, required: bool = False) -> Any:
+    """A text's limits in the OpenAPI document only: :mod:`feedsvc.operations` checks them as
+    stored (NFC, trimmed; 422 ``too_long``, ``title_required``…, the CLI's and the admin's
+    words), where Pydantic's ``max_length`` counted the text as sent, at figures of its own
+    (400), and its ``min_length`` made ``""`` a 400 in English while ``"  "`` was the 422 of
+    the rule. ``required``: not blank once trimmed (``minLength`` 1 in the document)."""
+    extra: dict[str, Any] = {"maxLength": limit} | ({"minLength": 1} if required else {})
+    blank = ", not blank" if required else ""
+    described = f"{what}; at most {limit} characters{blank}, trimmed, in NFC"
+    return Field(json_schema_extra=extra, description=described)
 
 
 class TopicFields(Body):
-    title: Annotated[str, Field(min_length=1), limited(limits.TITLE, "one line")]
-    query: Annotated[str, Field(min_length=1), limited(limits.QUERY, "the filter query")]
+    title: Annotated[str, limited(limits.TITLE, "one line", required=True)]
+    query: Annotated[str, limited(limits.QUERY, "the filter query", required=True)]
     description: Annotated[str, limited(limits.DESCRIPTION, "free text")] = ""
     enabled: bool = True
 
@@ -147,9 +151,7 @@ class TopicPut(TopicFields):
 
 
 class TopicIn(TopicFields):
-    slug: Annotated[
-        str, Field(min_length=1), limited(limits.SLUG, "lowercase letters, digits, '-'")
-    ]
+    slug: Annotated[str, limited(limits.SLUG, "lowercase letters, digits, '-'", required=True)]
 
 
 class DayCount(Out):
@@ -213,7 +215,7 @@ class TopicList(Out):
 
 
 class PreviewIn(Body):
-    query: Annotated[str, Field(min_length=1), limited(limits.QUERY, "the filter query")]
+    query: Annotated[str, limited(limits.QUERY, "the filter query", required=True)]
     scan: Annotated[int, Field(ge=1, le=20_000)] = 2000
     samples: Annotated[int, Field(ge=0, le=50)] = 10
 

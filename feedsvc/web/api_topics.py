@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
 from feedsvc.feeds import feed_urls
+from feedsvc.logs import quoted
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
 from feedsvc.slugs import typed_slug
@@ -127,7 +128,8 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
     if body.slug is not None and body.slug.strip().lower() != slug.strip().lower():
         raise ops.OperationError(
             "invalid",
-            f"slug {body.slug!r} in the body is not the path's {slug!r}: a PUT never renames "
+            f"slug {quoted(body.slug)} in the body is not the path's {quoted(slug)}: a PUT never "
+            "renames "
             "a topic (create the new one, move its subscriptions, remove the old one)",
             code="slug_mismatch",
             params={"slug": slug},
