@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
 from feedsvc.digest import (
     ChatSettings,
     DigestSchedule,
@@ -26,6 +27,7 @@ from feedsvc.digest import (
     release_at,
 )
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestWords, format_digest
+from feedsvc.digest.options import error_text
 from feedsvc.digest.schedule import next_hour
 from feedsvc.notify.message import TEXT_LIMIT, utf16_len
 
@@ -100,6 +102,20 @@ def test_parse_quiet_refuses(text: str, code: str) -> None:
     with pytest.raises(SettingError) as err:
         parse_quiet(text)
     assert err.value.code == code and err.value.field == "quiet"
+
+
+@pytest.mark.parametrize("text", ["0:00-24:00", "00:00-00:00", "7:00-7:00", "22h-22h"])
+@pytest.mark.parametrize(("language", "pause"), [("vi", "tạm dừng"), ("en", "pause")])
+def test_a_whole_day_window_is_refused_with_the_way_to_stop_alerts(
+    text: str, language: str, pause: str
+) -> None:
+    """``/quiet 0:00-24:00`` meant "nothing, all day"; it was told only "the start and the end
+    are the same time", which the user had not written. The refusal now says a window is
+    shorter than a day and that pausing the chat stops alerts."""
+    with pytest.raises(SettingError) as err:
+        parse_quiet(text)
+    said = error_text(err.value, Translator(language))
+    assert err.value.code == "quiet_empty" and pause in said and "24:00" in said, said
 
 
 def test_switch_and_stored_rows() -> None:

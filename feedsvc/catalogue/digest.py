@@ -56,8 +56,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Quiet hours look like HH:MM-HH:MM (e.g. 22:00-06:00) or off.",
     ),
     "digest.error.quiet_empty": (
-        "Giờ bắt đầu và kết thúc trùng nhau.",
-        "The start and the end are the same time.",
+        "Giờ bắt đầu và kết thúc trùng nhau (00:00-24:00 là cả ngày): giờ yên lặng phải ngắn"
+        " hơn một ngày. Muốn ngừng nhận tin một thời gian, hãy tạm dừng chat này.",
+        "The start and the end are the same time (00:00-24:00 is the whole day): quiet hours"
+        " must be shorter than a day. To stop alerts for a while, pause this chat.",
     ),
     "digest.error.too_long": (
         "Giá trị dài quá {limit} ký tự.",
