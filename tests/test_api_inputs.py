@@ -125,6 +125,49 @@ async def test_a_content_length_that_is_not_ascii_digits_is_no_crash(
     assert start["status"] == 201, sent
 
 
+# -- the body's encoding ---------------------------------------------------------------------
+
+BOM = "\ufeff".encode()
+
+
+@pytest.mark.parametrize("before", [BOM, BOM + b" \r\n", BOM + b"\t"])
+@pytest.mark.parametrize(
+    ("method", "path", "body", "status"),
+    [("POST", "/api/topics", b'{"slug": "bom", "title": "Bom", "query": "a"}', 201),
+     ("PATCH", f"/api/chats/{CHAT}", b'{"silent": true}', 200),
+     ("POST", "/api/topics/preview", '{"query": "Kiến Thụy"}'.encode(), 200)],
+)  # fmt: skip
+async def test_a_body_after_a_byte_order_mark_is_read(
+    client: httpx.AsyncClient, before: bytes, method: str, path: str, body: bytes, status: int
+) -> None:
+    """Windows tools (PowerShell's ``Out-File``, Notepad) write a UTF-8 BOM before the JSON: it
+    was a 400 "not valid JSON" for a body that is (RFC 8259 §8.1: a parser may ignore it;
+    ``feedsvc import`` does)."""
+    headers = AUTH | {"Content-Type": "application/json"}
+    answer = await client.request(method, path, content=before + body, headers=headers)
+    assert answer.status_code == status, answer.text
+
+
+@pytest.mark.parametrize(
+    "body",
+    [BOM + BOM + b'{"silent": true}', b'{"silent": true}' + BOM, b" " + BOM + b'{"silent": 1}'],
+)
+async def test_a_byte_order_mark_elsewhere_is_still_not_json(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    answer = await client.patch(f"/api/chats/{CHAT}", content=body, headers=AUTH)
+    assert answer.status_code == 400 and answer.json()["code"] == "invalid_body", answer.text
+    assert (await client.get(f"/api/chats/{CHAT}", headers=AUTH)).json()["silent"] is False
+
+
+async def test_a_byte_order_mark_alone_is_an_empty_body(client: httpx.AsyncClient) -> None:
+    """An empty body means "all defaults" (a backfill of the default period); so does a BOM
+    with nothing after it."""
+    await client.post("/api/topics", json={"slug": "kt", "title": "KT", "query": "a"}, headers=AUTH)
+    answer = await client.post("/api/topics/kt/backfill", content=BOM, headers=AUTH)
+    assert answer.status_code == 200 and answer.json()["scanned"] >= 0, answer.text
+
+
 # -- validation errors, worded ---------------------------------------------------------------
 
 CASES: list[tuple[str, str, Any, str, str, str]] = [

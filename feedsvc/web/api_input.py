@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 _BIDI = re.compile(f"[{BIDI_CONTROLS}]")
 MAX_BODY = 256 * 1024  # admin bodies are small; refuse to buffer anything larger
+_BOM = "\ufeff".encode()  # UTF-8 byte order mark: EF BB BF
 
 
 def check_path(endpoint: Endpoint, path: Mapping[str, str]) -> None:
@@ -49,13 +50,17 @@ async def read_body(request: Request, model: type[Body]) -> Body:
     """The body, validated: over :data:`MAX_BODY` is 413 (before it is read whole), a key given
     twice in one object 422 ``duplicate_key`` (:func:`_duplicate`), then Pydantic's validation
     (a body that is not JSON keeps its 400 ``invalid_body``), then the text check. An empty body
-    means "all defaults" (a backfill of the default period)."""
+    means "all defaults" (a backfill of the default period). A leading UTF-8 byte order mark
+    (Windows tools write one: PowerShell's ``Out-File``, Notepad) is read past, as RFC 8259
+    §8.1 allows and as ``feedsvc import`` reads a line (:mod:`feedsvc.jsonlines`): it was a 400
+    "not valid JSON" for a body that is."""
     declared = ascii_int(request.headers.get("content-length", ""), signed=False)
     if declared is not None and declared > MAX_BODY:  # "²".isdigit() is true; int() refuses it
         raise _too_large()
     raw = await request.body()
     if len(raw) > MAX_BODY:
         raise _too_large()
+    raw = raw.removeprefix(_BOM)
     raw = raw if raw.strip() else b"{}"
     try:
         reading = read_json(raw)
