@@ -39,9 +39,14 @@ def fake() -> Iterator[FakeBotAPI]:
         yield server
 
 
+TIMEOUT = 2.0  # seconds: the sender's; a late answer comes after it
+
+
 @pytest.fixture
 async def sender(fake: FakeBotAPI) -> AsyncIterator[TelegramSender]:
-    timeouts = {"connect_timeout": 0.5, "read_timeout": 0.5, "write_timeout": 0.5}
+    """Timeouts of :data:`TIMEOUT`: 0.5 s timed out a plain delete on a loaded CI machine (the
+    fake's thread stalled), so a retry that should have settled was "transient"."""
+    timeouts = {"connect_timeout": TIMEOUT, "read_timeout": TIMEOUT, "write_timeout": TIMEOUT}
     async with TelegramSender(fake.token, base_url=fake.base_url, **timeouts) as s:
         yield s
 
@@ -115,7 +120,7 @@ async def test_bad_html_in_an_edit_is_a_parse_error(
         (Fault.server_error(502).on("deletemessage"), EditKind.TRANSIENT),
         (Fault.cant_delete(), EditKind.UNDELETABLE),
         (Fault.blocked().on("deletemessage"), EditKind.CHAT_GONE),
-        (Fault.late(2.0).on("deletemessage"), EditKind.TRANSIENT),  # done, answer lost
+        (Fault.late(TIMEOUT + 1.5).on("deletemessage"), EditKind.TRANSIENT),  # answer lost
     ],
 )
 async def test_scripted_delete_faults(

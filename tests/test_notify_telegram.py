@@ -50,14 +50,17 @@ def fake() -> Iterator[FakeBotAPI]:
         yield server
 
 
+READ_TIMEOUT = 2.0  # seconds: a late answer's test waits this long, so not much more
+
+
 def _sender(fake: FakeBotAPI, **kw: float) -> TelegramSender:
     # A loopback connect succeeds at once or the machine is overloaded: 0.5 s timed out once
-    # under CI's load (ConnectTimeout on a plain send). The stalled-answer tests need only the
-    # read timeout short.
+    # under CI's load (ConnectTimeout on a plain send), and a read timeout of 0.5 s timed out a
+    # plain delete (tests/test_notify_edits.py). The late-answer tests wait past the read timeout.
     timeouts = {
         "connect_timeout": 5.0,
-        "read_timeout": 0.5,
-        "write_timeout": 0.5,
+        "read_timeout": READ_TIMEOUT,
+        "write_timeout": READ_TIMEOUT,
         "pool_timeout": 5.0,
         **kw,
     }
@@ -288,7 +291,7 @@ async def test_slow_answer_within_timeout_is_sent(fake: FakeBotAPI, sender: Tele
 async def test_late_answer_is_ambiguous_and_delivered(
     fake: FakeBotAPI, sender: TelegramSender
 ) -> None:
-    fake.script(3, Fault.late(2.0))
+    fake.script(3, Fault.late(READ_TIMEOUT + 1.5))
     outcome = await sender.send(3, MSG, link_preview=False)
     assert outcome.kind is OutcomeKind.AMBIGUOUS and "ReadTimeout" in outcome.description
     assert [m.text for m in fake.messages(3)] == [MSG.text]
@@ -298,7 +301,7 @@ async def test_late_answer_is_ambiguous_and_delivered(
 async def test_slow_beyond_timeout_is_ambiguous_though_undelivered(
     fake: FakeBotAPI, sender: TelegramSender
 ) -> None:
-    fake.script(3, Fault.slow(2.0))  # the client cannot tell this from a late answer
+    fake.script(3, Fault.slow(READ_TIMEOUT + 1.5))  # the client cannot tell this from a late answer
     assert (await sender.send(3, MSG, link_preview=False)).kind is OutcomeKind.AMBIGUOUS
     assert fake.messages(3) == []
 
