@@ -43,6 +43,7 @@ TOKEN = "adm-slowbody-0123456789abcdef"
 FEED = "/feeds/kien-thuy.rss"
 #: short deadlines: a body may go 1 s without a byte and take 2.5 s in all; an answer 1 s unread
 QUICK = {"body_idle_timeout": 1.0, "body_timeout": 2.5, "send_timeout": 1.0}
+SEND_BUFFER = 64 * 1024  # bytes: the server's per-connection send buffer in the flood tests
 #: deadlines too long to matter within a test: the connection cap must do the work
 NEVER = {"body_idle_timeout": 600.0, "body_timeout": 3600.0, "send_timeout": 3600.0}
 
@@ -67,10 +68,14 @@ class Served(NamedTuple):
 
 @contextmanager
 def serving(
-    tmp: Path, deadlines: dict[str, float], http: dict[str, object] | None = None
+    tmp: Path,
+    deadlines: dict[str, float],
+    http: dict[str, object] | None = None,
+    send_buffer: int | None = None,
 ) -> Iterator[Served]:
     """The whole app over uvicorn on a new SQLite DB (readers in Vietnamese, the admin in
-    English, one topic), its protocol class given ``deadlines``."""
+    English, one topic), its protocol class given ``deadlines``; each accepted connection's
+    kernel send buffer ``send_buffer`` bytes when given (:func:`listening`)."""
     port = free_port()
     settings = load_config(None, {
         "database": {"url": premigrated(f"sqlite:///{tmp / 's.db'}")},
@@ -86,10 +91,24 @@ def serving(
         config = uvicorn_config(settings, create_app(service))
         for name, value in deadlines.items():
             setattr(config.http, name, value)
-        with uvicorn_thread(config) as server:
+        sock = listening(port, send_buffer) if send_buffer else None
+        with uvicorn_thread(config, sock) as server:
             yield Served(port, config, server)
     finally:
         service.db.dispose()
+
+
+def listening(port: int, send_buffer: int) -> socket.socket:
+    """A listening socket whose accepted connections have a fixed send buffer (Linux: they
+    inherit it, and a set size turns the buffer's autotuning off). Why: on loopback the buffer
+    grows to megabytes, so a server answering requests nobody reads renders thousands of pages
+    before its writes stall (13-18 s a test for the reader pages); with 64 KiB a few do."""
+    sock = socket.socket()
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, send_buffer)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(128)
+    return sock
 
 
 @pytest.fixture(scope="module")
@@ -275,7 +294,7 @@ def test_an_answer_nobody_reads_is_cut(tmp_path: Path) -> None:
     """Thousands of pipelined feed polls, the answers never read: once the buffers are full
     and nothing moves for ``send_timeout``, the server lets go of the connection (it waited
     for the client for ever: the connection stayed open, ``close()`` waits for the bytes)."""
-    with serving(tmp_path, QUICK) as (port, config, _):
+    with serving(tmp_path, QUICK, send_buffer=SEND_BUFFER) as (port, config, _):
         flood_unread(port, config, FEED)
 
 
@@ -287,7 +306,7 @@ def test_an_unread_pipelined_answer_is_cut_without_a_traceback(
     while the next request's answer waits its turn. uvicorn marks only the newest request's
     client gone, so the one waiting wrote to the closed transport: "Exception in ASGI
     application" and uvloop's RuntimeError traceback in the log, for what a client did."""
-    with serving(tmp_path, QUICK) as (port, config, server):
+    with serving(tmp_path, QUICK, send_buffer=SEND_BUFFER) as (port, config, server):
         flood_unread(port, config, path)
         tasks = server.server_state.tasks
         wait_until(lambda: not tasks, 30, "the request cycles that waited their turn to end")
