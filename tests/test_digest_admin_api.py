@@ -102,6 +102,49 @@ async def test_refused_values_name_their_field(
         assert held.get_settings(conn, CHAT) == ChatSettings()  # nothing half-applied
 
 
+@pytest.mark.parametrize(
+    ("body", "digest", "quiet"),
+    [
+        ({"digest": "7h tối, 6h sáng", "quiet": "10h tối - 6h sáng"}, "06:00,19:00",
+         "22:00-06:00"),
+        ({"digest": "7:30 PM 12 noon", "quiet": "11 p.m. to 12 A.M."}, "12:00,19:30",
+         "23:00-00:00"),
+        ({"digest": "6 gio chieu", "quiet": "12h đêm-5h sáng"}, "18:00", "00:00-05:00"),
+    ],
+)  # fmt: skip
+async def test_spoken_times_are_stored_canonical(
+    client: httpx.AsyncClient, body: dict[str, str], digest: str, quiet: str
+) -> None:
+    """The API reads "7h tối" as the bot does (was 400 "“tối” is not a time") and answers, as
+    ever, with the stored ``HH:MM`` forms."""
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json=body)
+    assert answer.status_code == 200
+    assert (answer.json()["digest"], answer.json()["quiet"]) == (digest, quiet)
+    got = await client.get(f"/api/chats/{CHAT}", headers=AUTH)
+    assert (got.json()["digest"], got.json()["quiet"]) == (digest, quiet)
+
+
+@pytest.mark.parametrize(
+    ("body", "field", "code", "words"),
+    [
+        ({"digest": "15pm"}, "digest", "time_contradicts", "“15pm” contradicts itself"),
+        ({"quiet": "3h tối-6h sáng"}, "quiet", "time_contradicts", "“3h tối” contradicts"),
+        ({"quiet": "22:00-12h sáng"}, "quiet", "time_ambiguous", "“12h sáng” mean noon or"),
+    ],
+)
+async def test_contradicting_spoken_times_are_refused(
+    client: httpx.AsyncClient, service: Service, body: dict[str, str], field: str, code: str,
+    words: str,
+) -> None:  # fmt: skip
+    answer = await client.patch(f"/api/chats/{CHAT}", headers=AUTH | {"Accept-Language": "en"},
+                                json=body)  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["field"] == field and answer.json()["code"] == f"setting_{code}"
+    assert words in answer.json()["message"], answer.json()
+    with service.db.read() as conn:
+        assert held.get_settings(conn, CHAT) == ChatSettings()
+
+
 async def test_wrong_types_unknown_fields_chats_and_auth(client: httpx.AsyncClient) -> None:
     wrong = await client.patch(f"/api/chats/{CHAT}", headers=AUTH, json={"silent": "yes"})
     assert wrong.status_code == 400 and "silent" in wrong.json()["error"]

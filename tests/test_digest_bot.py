@@ -286,3 +286,21 @@ async def test_a_digest_of_only_separators_is_refused_and_changes_nothing(
         reply = await ask(fake, USER, f"/digest {typed}")
         assert "Hãy chọn off, hourly hoặc giờ dạng HH:MM." in reply and "Đã lưu" not in reply
         assert settings_of(lite_db, USER)[0] == "08:00"
+
+
+async def test_times_as_people_say_them(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/digest 7h tối" and "/quiet 10h tối - 6h sáng" were refused ("“tối” không phải giờ hợp
+    lệ"); they are saved as 19:00 and 22:00-06:00, and a contradiction is named, not guessed."""
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/digest 7h tối, 6h sáng")
+        assert reply.startswith("Đã lưu.") and "bản tổng hợp lúc 06:00, 19:00" in reply
+        nfd = unicodedata.normalize("NFD", "/quiet 10h TỐI - 6 giờ 30 sáng")
+        assert "yên lặng 22:00-06:30" in await ask(fake, USER, nfd)
+        assert settings_of(lite_db, USER) == ("06:00,19:00", "22:00-06:30", False)
+        assert "Đã lưu." in await ask(fake, USER, "/digest 7pm 7:30 a.m.")
+        assert settings_of(lite_db, USER)[0] == "07:30,19:00"
+        refused = await ask(fake, USER, "/digest 19h sáng")
+        assert "“19h sáng” mâu thuẫn: “sáng” chỉ đi với 1–11 giờ" in refused
+        assert "Cách dùng" in refused and "7h sáng, 6h chiều" in refused
+        assert "là 12 giờ trưa hay nửa đêm?" in await ask(fake, USER, "/quiet 12h sáng-6h sáng")
+        assert settings_of(lite_db, USER) == ("07:30,19:00", "22:00-06:30", False)

@@ -160,6 +160,143 @@ def test_khong_is_off_wherever_off_is_read(form: str, word: str) -> None:
     assert parse_switch("co") is True
 
 
+# --- times as people write them: day-part words, "giờ", am/pm ---------------------------------
+SPOKEN = [
+    # (typed, the time it is)
+    ("7h tối", "19:00"), ("6 giờ chiều", "18:00"), ("7h sáng", "07:00"), ("12h trưa", "12:00"),
+    ("9g30 tối", "21:30"), ("19g", "19:00"), ("7 giờ 30", "07:30"), ("11h đêm", "23:00"),
+    ("12h đêm", "00:00"), ("7pm", "19:00"), ("7:30 PM", "19:30"), ("12:00 AM", "00:00"),
+    ("12 noon", "12:00"), ("12am", "00:00"), ("12pm", "12:00"), ("12:30 a.m.", "00:30"),
+    ("7 p.m.", "19:00"), ("7 P.M", "19:00"), ("11 AM", "11:00"), ("7 giờ", "07:00"),
+    ("7 giờ 30 phút", "07:30"), ("7 giờ 30 phút tối", "19:30"), ("7giờ30", "07:30"),
+    ("7 gio 30", "07:30"), ("7h rưỡi tối", "19:30"), ("7 giờ rưỡi", "07:30"),
+    ("1h trưa", "13:00"), ("2h30 trưa", "14:30"), ("11h trưa", "11:00"), ("13h trưa", "13:00"),
+    ("1h chiều", "13:00"), ("6h chiều", "18:00"), ("12h chiều", "12:00"), ("17h chiều", "17:00"),
+    ("6h tối", "18:00"), ("11h tối", "23:00"), ("18h tối", "18:00"), ("23:30 tối", "23:30"),
+    ("9h đêm", "21:00"), ("1h đêm", "01:00"), ("4h đêm", "04:00"), ("12h30 đêm", "00:30"),
+    ("22h đêm", "22:00"), ("11h khuya", "23:00"), ("1h sáng", "01:00"), ("11:59 sáng", "11:59"),
+    ("8.30 sáng", "08:30"), ("12 midnight", "00:00"),
+    # with no space before the word, no marks, capitals, extra spaces
+    ("7htối", "19:00"), ("7h toi", "19:00"), ("6 gio chieu", "18:00"), ("7H SÁNG", "07:00"),
+    ("12H TRUA", "12:00"), ("11h dem", "23:00"), ("7h sang", "07:00"), ("  7h   tối  ", "19:00"),
+    ("7h\u00a0tối", "19:00"), ("7 GIỜ 30 PHÚT", "07:30"), ("7PM", "19:00"), ("7:30pm", "19:30"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("form", ["NFC", "NFD"])
+@pytest.mark.parametrize(("typed", "stored"), SPOKEN)
+def test_times_with_day_part_words_are_read(typed: str, stored: str, form: str) -> None:
+    """``/digest 7h tối`` was "“tối” is not a time" (the word split off as a time of its own);
+    a day-part word, ``giờ`` or am/pm now reads as the reader means it, in either Unicode form."""
+    text = unicodedata.normalize(form, typed)
+    assert parse_digest(text).stored() == stored
+    window = parse_quiet(f"{text} - 03:00" if stored != "03:00" else f"{text}-04:00")
+    assert window is not None and window.stored().startswith(stored)
+    end = parse_quiet(f"05:15 đến {text}")
+    assert end is not None and end.stored() == f"05:15-{stored}"
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [
+        ("7h tối, 6h sáng", "06:00,19:00"), ("7h tối; 6h sáng", "06:00,19:00"),
+        ("7h tối 6h sáng", "06:00,19:00"), ("7h 18h", "07:00,18:00"), ("7pm 7am", "07:00,19:00"),
+        ("7 giờ 30, 18 giờ", "07:30,18:00"), ("7 giờ 18h", "07:00,18:00"),
+        ("7h 15", "07:00,15:00"),  # no space between "h" and minutes: two times, as before
+        ("6h sáng,12h trưa,6h chiều,10h tối", "06:00,12:00,18:00,22:00"),
+        ("7h tối, 19:00, 7pm", "19:00"), ("1h sáng", "01:00"), ("1h chiều", "13:00"),
+    ],
+)  # fmt: skip
+def test_digest_lists_of_spoken_times(text: str, stored: str) -> None:
+    assert parse_digest(text).stored() == stored
+    assert parse_digest(parse_digest(text).text()) == parse_digest(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "stored"),
+    [("10h tối - 6h sáng", "22:00-06:00"), ("10h toi-6h sang", "22:00-06:00"),
+     ("10pm to 6am", "22:00-06:00"), ("10 P.M. - 6 A.M.", "22:00-06:00"),
+     ("11h đêm đến 5h sáng", "23:00-05:00"), ("22h-12h đêm", "22:00-00:00"),
+     ("12h trưa-2h chiều", "12:00-14:00"), ("9 giờ tối đến 6 giờ 30 sáng", "21:00-06:30"),
+     ("10h tối-24h", "22:00-00:00")],
+)  # fmt: skip
+def test_quiet_windows_in_spoken_times(text: str, stored: str) -> None:
+    window = parse_quiet(text)
+    assert window is not None and window.stored() == stored
+
+
+@pytest.mark.parametrize(
+    ("text", "code", "value"),
+    [
+        ("19h sáng", "time_contradicts", "19h sáng"), ("3h tối", "time_contradicts", "3h tối"),
+        ("15pm", "time_contradicts", "15pm"), ("13:00 AM", "time_contradicts", "13:00 am"),
+        ("0am", "time_contradicts", "0am"), ("0h sáng", "time_contradicts", "0h sáng"),
+        ("7h chiều", "time_contradicts", "7h chiều"), ("5h đêm", "time_contradicts", "5h đêm"),
+        ("3h trưa", "time_contradicts", "3h trưa"), ("12h tối", "time_contradicts", "12h tối"),
+        ("11 noon", "time_contradicts", "11 noon"),
+        ("8h, 19h SÁNG", "time_contradicts", "19h sáng"),
+        ("12h sáng", "time_ambiguous", "12h sáng"), ("12:30 sang", "time_ambiguous", "12:30 sang"),
+        ("tối", "bad_time", "tối"), ("7h tối xyz", "bad_time", "xyz"),
+        ("7 h tối", "bad_time", "h"), ("7h tốii", "bad_time", "tốii"),
+        ("25h tối", "bad_time", "25h"),
+        ("7h30 phútt", "bad_time", "phútt"), ("1 giờ", "digest_ambiguous", "1 giờ"),
+    ],
+)  # fmt: skip
+def test_contradicting_or_unreadable_spoken_times_are_refused(
+    text: str, code: str, value: str
+) -> None:
+    with pytest.raises(SettingError) as err:
+        parse_digest(text)
+    assert err.value.code == code and err.value.field == "digest"
+    assert err.value.params["value"] == value
+    if code.startswith("time_"):
+        for language in ("vi", "en"):
+            said = error_text(err.value, Translator(language))
+            assert value in said and "⟦" not in said and "{" not in said, said
+        with pytest.raises(SettingError) as quiet_err:  # the same refusal as a window's start
+            parse_quiet(f"{text.split(',')[-1]}-23:00")
+        assert quiet_err.value.code == code and quiet_err.value.field == "quiet"
+
+
+def test_a_contradiction_names_the_hours_its_word_goes_with() -> None:
+    with pytest.raises(SettingError) as err:
+        parse_quiet("3h tối - 6h sáng")
+    assert err.value.params == {"value": "3h tối", "word": "tối", "hours": "6–11, 18–23"}
+    assert "“3h tối” mâu thuẫn: “tối” chỉ đi với 6–11, 18–23 giờ" in error_text(
+        err.value, Translator("vi")
+    )
+    with pytest.raises(SettingError) as err:
+        parse_digest("15 p.m.")
+    assert err.value.params["hours"] == "1–12"
+    assert "“p.m.” goes with the hours 1–12 only" in error_text(err.value, Translator("en"))
+
+
+_PIECES = ["0", "1", "7", "9", "11", "12", "13", "19", "23", "24", "30", "05", "59", ":", ".",
+           "h", "g", "giờ", "gio", "phút", "rưỡi", "sáng", "trưa", "chiều", "tối", "toi", "đêm",
+           "khuya", "am", "p.m.", "PM", "noon", "midnight", " ", " ", ",", "x"]  # fmt: skip
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(_PIECES), min_size=1, max_size=7))
+def test_every_accepted_digest_is_stored_in_a_form_that_reads_back_to_itself(
+    pieces: list[str],
+) -> None:
+    text = "".join(pieces)
+    try:
+        schedule = parse_digest(text)
+    except SettingError:
+        return
+    stored = schedule.text()
+    assert parse_digest(stored) == schedule and parse_digest(stored).text() == stored
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.integers(1, 12), st.integers(0, 59), st.sampled_from(["am", "pm"]))
+def test_am_pm_agree_with_the_24_hour_clock(hour: int, minute: int, half: str) -> None:
+    expected = hour % 12 + (12 if half == "pm" else 0)
+    assert parse_digest(f"{hour}:{minute:02d} {half}").times == (time(expected, minute),)
+
+
 def test_quiet_window_crossing_midnight() -> None:
     night = QuietWindow(time(22), time(6))
     assert night.contains(time(23, 59)) and night.contains(time(0)) and night.contains(time(5, 59))

@@ -91,13 +91,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "bot.digest_usage": (
         "Cách dùng: <code>/digest off</code>, <code>/digest hourly</code> hoặc "
-        "<code>/digest 07:30,18:00</code> (tối đa 4 giờ mỗi ngày, giờ địa phương).",
+        "<code>/digest 07:30,18:00</code> hay <code>/digest 7h sáng, 6h chiều</code> "
+        "(tối đa 4 giờ mỗi ngày, giờ địa phương).",
         "Usage: <code>/digest off</code>, <code>/digest hourly</code> or "
-        "<code>/digest 07:30,18:00</code> (up to 4 times a day, local time).",
+        "<code>/digest 07:30,18:00</code> or <code>/digest 7am, 6pm</code> "
+        "(up to 4 times a day, local time).",
     ),
     "bot.quiet_usage": (
-        "Cách dùng: <code>/quiet 22:00-06:00</code> hoặc <code>/quiet off</code>.",
-        "Usage: <code>/quiet 22:00-06:00</code> or <code>/quiet off</code>.",
+        "Cách dùng: <code>/quiet 22:00-06:00</code> (hay <code>/quiet 10h tối-6h sáng</code>) "
+        "hoặc <code>/quiet off</code>.",
+        "Usage: <code>/quiet 22:00-06:00</code> (or <code>/quiet 10pm-6am</code>) or "
+        "<code>/quiet off</code>.",
     ),
     "bot.silent_usage": (
         "Cách dùng: <code>/silent on</code> hoặc <code>/silent off</code>.",

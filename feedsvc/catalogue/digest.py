@@ -40,12 +40,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Give off, hourly or times as HH:MM.",
     ),
     "digest.error.digest_ambiguous": (
-        "“1h” là mỗi giờ hay lúc 01:00? Hãy gõ hourly (mỗi giờ) hoặc 01:00.",
-        "Does “1h” mean hourly or 01:00? Give hourly or 01:00.",
+        "“{value}” là mỗi giờ hay lúc 01:00? Hãy gõ hourly (mỗi giờ) hoặc 01:00.",
+        "Does “{value}” mean hourly or 01:00? Give hourly or 01:00.",
     ),
     "digest.error.bad_time": (
-        "“{value}” không phải giờ hợp lệ (HH:MM, ví dụ 07:30).",
-        "“{value}” is not a time of day (HH:MM, e.g. 07:30).",
+        "“{value}” không phải giờ hợp lệ (ví dụ 07:30, 19h, 7h tối).",
+        "“{value}” is not a time of day (e.g. 07:30, 19:00, 7pm).",
+    ),
+    "digest.error.time_contradicts": (
+        "“{value}” mâu thuẫn: “{word}” chỉ đi với {hours} giờ. Hãy gõ giờ dạng 24 giờ (ví dụ"
+        " 19:00) hoặc sửa lại buổi.",
+        "“{value}” contradicts itself: “{word}” goes with the hours {hours} only. Give a"
+        " 24-hour time (e.g. 19:00) or the right part of the day.",
+    ),
+    "digest.error.time_ambiguous": (
+        "“{value}” là 12 giờ trưa hay nửa đêm? Hãy gõ 12h trưa (12:00) hoặc 12h đêm (00:00).",
+        "Does “{value}” mean noon or midnight? Give 12:00 (12 noon) or 00:00 (12 midnight).",
     ),
     "digest.error.digest_too_many": (
         "Tối đa {limit} bản tổng hợp mỗi ngày.",
@@ -73,15 +83,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "chat_digest": ("Bản tin tổng hợp", "Digest"),
     "chat_digest_help": (
         "off (gửi ngay từng tin), hourly (mỗi giờ) hoặc tối đa 4 giờ dạng 07:30,18:00 "
-        "(giờ địa phương).",
-        "off (each alert at once), hourly, or up to 4 local times such as 07:30,18:00.",
+        "hay 7h sáng, 6h chiều (giờ địa phương).",
+        "off (each alert at once), hourly, or up to 4 local times such as 07:30,18:00 or 7am, 6pm.",
     ),
     "chat_quiet": ("Giờ yên lặng", "Quiet hours"),
     "chat_quiet_help": (
-        "HH:MM-HH:MM (có thể qua nửa đêm, ví dụ 22:00-06:00) hoặc off. Tin trong giờ này "
-        "được gửi thành một bản tổng hợp khi hết giờ.",
-        "HH:MM-HH:MM (may cross midnight, e.g. 22:00-06:00) or off. Alerts inside go out "
-        "as one digest when it ends.",
+        "HH:MM-HH:MM (có thể qua nửa đêm, ví dụ 22:00-06:00 hay 10h tối-6h sáng) hoặc off."
+        " Tin trong giờ này được gửi thành một bản tổng hợp khi hết giờ.",
+        "HH:MM-HH:MM (may cross midnight, e.g. 22:00-06:00 or 10pm-6am) or off. Alerts"
+        " inside go out as one digest when it ends.",
     ),
     "chat_silent": ("Tin không chuông", "Alerts without sound"),
     "chat_saved": ("Đã lưu cách nhận tin của chat {chat}.", "Saved how chat {chat} gets alerts."),

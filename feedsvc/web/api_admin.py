@@ -219,7 +219,9 @@ ENDPOINTS = [
         {200: ChatOptionsOut}, body=ChatOptionsIn, errors=(400, 404),
         path_types={"chat_id": "integer"}, wakes_dispatcher=True,
         description="`digest`: `off`, `hourly` or up to 4 local times (`07:30,18:00`); "
-        "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean. Fields left out are unchanged. "
+        "`quiet`: `HH:MM-HH:MM` or `off`; `silent`: a boolean. Times are read as the bot "
+        "reads them (`7h tối, 6h sáng`, `10pm-6am`) and answered as `HH:MM`. "
+        "Fields left out are unchanged. "
         "A refused value: 400 with `field` and `code`. Alerts already held are re-timed to "
         "the new schedule (released now when the chat becomes instant).",
     ),
