@@ -88,9 +88,11 @@ class ChatOptionsIn(Body):
     # no max_length here: the length is the settings' rule (digest.settings.MAX_CHARS, 100),
     # refused as ``setting_too_long`` like every other refusal of a setting, bot and admin alike
     digest: Annotated[str | None, Field(description="`off`, `hourly` or up to 4 local times "
-                      "`HH:MM,HH:MM` (at most 100 characters); null: `off`")] = None  # fmt: skip
-    quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight) or "
-                     "`off` (at most 100 characters); null: `off`")] = None  # fmt: skip
+                      "`HH:MM,HH:MM`, also as the bot reads them (`7h tối, 6:30 am`), stored "
+                      "as `HH:MM` (at most 100 characters); null: `off`")] = None  # fmt: skip
+    quiet: Annotated[str | None, Field(description="`HH:MM-HH:MM` (may cross midnight; also "
+                     "`10h tối-6h sáng`, `10pm-6am`) or `off` (at most 100 characters); null: "
+                     "`off`")] = None  # fmt: skip
     silent: Annotated[bool | None, Field(description="null: false")] = None
     chat_id: ChatId | None = Field(None, description="read-only: must be the path's chat")
     type: str | None = Field(None, description="read-only, ignored")
