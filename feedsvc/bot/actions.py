@@ -31,6 +31,7 @@ from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
+from feedsvc.typed_forms import plain_forms
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
 MAX_QUERY_CHARS = limits.CHAT_QUERY
@@ -144,8 +145,11 @@ def normalise(arg: str) -> str:
     and composed to NFC (:func:`feedsvc.nfc.nfc`, the form stored text takes), so idempotence
     hinges on none of them. Some keyboards send Vietnamese decomposed ("ô" as "o" + U+0302):
     such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
-    alike in /list, and ``/unsub`` typed composed answered "no subscription"."""
-    return nfc(" ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split()))
+    alike in /list, and ``/unsub`` typed composed answered "no subscription". Presentation
+    forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
+    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing."""
+    visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
+    return nfc(" ".join(plain_forms(visible).split()))
 
 
 def _stored_spelling(conn: Connection, chat_id: int, query: str) -> str:
