@@ -489,20 +489,26 @@ class FakeBotAPI(FakeServer[int, Fault]):
         *,
         first_name: str = "User",
         thread_id: int | None = None,
+        photo: bool = False,
     ) -> int:
         """A user's message (a command when it starts with "/"): the update id. ``thread_id``:
-        sent inside that forum topic thread (``is_topic_message``)."""
+        sent inside that forum topic thread (``is_topic_message``). ``photo``: ``text`` is the
+        caption of a photo (``caption_entities``, as Telegram marks a command there)."""
         with self._cond:
             chat = self.chat(chat_id)
             extra: dict[str, Any] = {}
             if thread_id is not None:
                 extra |= {"message_thread_id": thread_id, "is_topic_message": True}
             if text.startswith("/"):
-                extra["entities"] = [
+                extra["caption_entities" if photo else "entities"] = [
                     {"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}
                 ]
+            body: dict[str, Any] = {"text": text}
+            if photo:
+                size = {"file_id": "p1", "file_unique_id": "u1", "width": 800, "height": 600}
+                body = {"caption": text, "photo": [size]}
             msg = self._new_message(
-                chat, text=text, **{"from": self._user(user_id, first_name)}, **extra
+                chat, **body, **{"from": self._user(user_id, first_name)}, **extra
             )
         return self.inject_update({"message": msg})
 
