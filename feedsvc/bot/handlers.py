@@ -327,7 +327,9 @@ class Handlers:
             )
             if not is_ref:  # "@slug" of a topic is a query reference, not a channel
                 if user_id not in self.admins:
-                    await _reply(message, texts.t("not_bot_admin"))
+                    named = first.startswith("@")  # a topic meant, maybe: say both
+                    refusal = texts.not_topic_nor_channel(first) if named else None
+                    await _reply(message, refusal or texts.t("not_bot_admin"))
                     return None
                 assert user_id is not None
                 channel = await channel_target(context.bot, first, user_id)

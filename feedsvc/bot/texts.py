@@ -233,7 +233,15 @@ def paused(now_paused: bool, changed: bool, label: str | None) -> str:
 
 
 def channel_not_found(ref: str) -> str:
-    return t("channel_not_found", ref=escape(ref))
+    """No chat ``ref``; an ``@name`` is no topic either (a topic's ``@slug`` never reaches
+    the channel lookup), so the reply says both: the sender may have meant a topic."""
+    return t("no_topic_no_channel" if ref.startswith("@") else "channel_not_found", ref=escape(ref))
+
+
+def not_topic_nor_channel(ref: str) -> str:
+    """``/sub @bongda`` from someone who manages no channel: "only the bot's admins manage a
+    channel's subscriptions" alone answered a reader who meant a topic, about channels."""
+    return t("not_topic_nor_channel", ref=escape(ref))
 
 
 def not_a_channel(ref: str) -> str:

@@ -126,6 +126,19 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chỉ quản trị viên của bot mới quản lý được đăng ký cho kênh.",
         "Only the bot's admins can manage a channel's subscriptions.",
     ),
+    # "@name" from someone not in telegram.admins: most likely a reader naming a topic
+    "bot.not_topic_nor_channel": (
+        "Không có chủ đề {ref}. Các chủ đề có sẵn: /topics. (Nếu {ref} là một kênh: chỉ quản "
+        "trị viên của bot mới quản lý được đăng ký cho kênh.)",
+        "There is no topic {ref}. The topics available: /topics. (If {ref} is a channel: only "
+        "the bot's admins can manage a channel's subscriptions.)",
+    ),
+    "bot.no_topic_no_channel": (
+        "Không có chủ đề {ref} (xem /topics), và không tìm thấy kênh {ref}: bot phải được thêm "
+        "vào kênh làm quản trị viên.",
+        "There is no topic {ref} (see /topics), and no channel {ref} was found: the bot must be "
+        "added to the channel as an admin.",
+    ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
     "bot.arg_too_long": (
         "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",
