@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from feedsvc import limits
 from feedsvc.bot import texts
+from feedsvc.bot.meaning import stored_spelling, topic_meant
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
@@ -152,16 +153,6 @@ def normalise(arg: str) -> str:
     return nfc(" ".join(plain_forms(visible).split()))
 
 
-def _stored_spelling(conn: Connection, chat_id: int, query: str) -> str:
-    """The chat's stored query that reads as ``query`` once :func:`normalise` spells it (a row
-    saved before queries were composed to NFC), else ``query``: ``/sub`` and ``/unsub`` find
-    such a row by what the user types today."""
-    for sub in subs.list_subscriptions(conn, chat_id):
-        if sub.query is not None and sub.query != query and normalise(sub.query) == query:
-            return sub.query
-    return query
-
-
 def argument_problem(arg: str) -> str | None:
     """Why a command's raw argument cannot be used at all (the reply), or None when it can.
 
@@ -242,21 +233,25 @@ def subscribe(
             return texts.topic_disabled(arg)
         if topic is None and (ref := _referenced_topic(conn, arg)) is not None and ref.enabled:
             topic = ref
+        note = ""
         if topic is None:
             # ``@slug`` of a disabled topic too: it lends its query as at match time (README)
-            known = {t.slug: t.query for t in list_topics(conn)}
+            topics = list_topics(conn)
+            known = {t.slug: t.query for t in topics}
             try:
                 parse_chat_query(arg, known.get)
             except QueryError as exc:
                 return texts.invalid_query(arg, exc)
+            if (meant := topic_meant(topics, arg, known.get)) is not None:
+                topic, note = meant, texts.query_is_topic(arg, meant)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
         if query is not None:
-            query = _stored_spelling(conn, target.chat_id, query)
+            query = stored_spelling(conn, target.chat_id, query, known.get, normalise)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
-        what = _label(topic, arg)
+        what = _label(topic, query or arg)  # the stored spelling a query means
         was_in = subs.subscription_thread(conn, target.chat_id, topic_id, query)
         added = subs.subscribe(
             conn,
@@ -268,8 +263,8 @@ def subscribe(
             thread_id=target.thread_id,
         )
     if not added and was_in != target.thread_id:
-        return texts.moved_subscription(what, target.thread_id)
-    return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
+        return note + texts.moved_subscription(what, target.thread_id)
+    return note + (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 
 def start_topic(
@@ -286,8 +281,10 @@ def start_topic(
 
 
 def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:
-    """By topic slug, by the query's text, by ``@slug`` alone (the topic a ``/sub @slug``
-    subscribed to), by its number in ``/list``, or by several slugs (in that order)."""
+    """By topic slug, by the query's text (or one the matcher reads alike:
+    :mod:`feedsvc.bot.meaning`), by ``@slug`` alone (the topic a ``/sub @slug`` subscribed
+    to), by its number in ``/list``, by a topic's own query, or by several slugs (in that
+    order)."""
     arg = normalise(arg)
     with db.write() as conn:
         topic = find_topic(conn, arg)
@@ -295,8 +292,11 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
-            query = _stored_spelling(conn, target.chat_id, arg)
+            topics = list_topics(conn)
+            known = {t.slug: t.query for t in topics}
+            query = stored_spelling(conn, target.chat_id, arg, known.get, normalise)
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=query)
+            what = _label(None, query)
         if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
             what = _label(ref, arg)
@@ -307,6 +307,9 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
                 chosen = current[number - 1]
                 removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
                 what = _sub_label(chosen)
+        if not removed and topic is None and (meant := topic_meant(topics, arg, known.get)):
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=meant.id, query=None)
+            what = _label(meant, arg)
     if not removed and (slugs := _several_topics(db, arg)) is not None:
         return texts.fit([unsubscribe(db, target, slug) for slug in slugs], limit)
     if not removed:

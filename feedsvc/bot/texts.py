@@ -232,6 +232,12 @@ def paused(now_paused: bool, changed: bool, label: str | None) -> str:
     return t("resumed_now" if changed else "resumed_already", where=where(label))
 
 
+def query_is_topic(query: str, topic: Topic) -> str:
+    """The line before a ``/sub`` reply when the query typed is a topic's own query (in other
+    case, order or spelling: :mod:`feedsvc.bot.meaning`), so the user sees why the topic."""
+    return t("query_is_topic", query=escape(query), topic=topic_label(topic)) + "\n"
+
+
 def channel_not_found(ref: str) -> str:
     """No chat ``ref``; an ``@name`` is no topic either (a topic's ``@slug`` never reaches
     the channel lookup), so the reply says both: the sender may have meant a topic."""

@@ -139,6 +139,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "There is no topic {ref} (see /topics), and no channel {ref} was found: the bot must be "
         "added to the channel as an admin.",
     ),
+    "bot.query_is_topic": (
+        "Truy vấn {query} chính là truy vấn của chủ đề {topic}, nên được đăng ký theo chủ đề.",
+        "The query {query} is the topic {topic}'s own query, so it is subscribed as the topic.",
+    ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
     "bot.arg_too_long": (
         "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",
