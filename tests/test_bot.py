@@ -516,7 +516,9 @@ async def test_channel_refusals(lite_db: Database, fake: FakeBotAPI, lite_bot: B
         fake, ADMIN, "/sub @kenhkhac the-thao"
     )
     assert "không tìm thấy kênh @khongcokenh" in await ask(fake, ADMIN, "/sub @khongcokenh x")
+    fake.add_chat(-1005555555, "supergroup", "Nhóm lớn")  # a chat the bot is in, not a channel
     assert "không phải là kênh" in await ask(fake, ADMIN, "/list -1005555555")
+    assert "Không tìm thấy kênh -1006666666" in await ask(fake, ADMIN, "/list -1006666666")
     for chat_id in (-1001234567, -1009999999, USER, OTHER_ADMIN, ADMIN):
         assert subs_of(lite_db, chat_id) == []
 
