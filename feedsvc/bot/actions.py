@@ -340,7 +340,9 @@ def list_for(db: Database, target: Target, variant: str = "", limit: int = texts
         items = subs.list_subscriptions(conn, target.chat_id)
     paused = chat.paused if chat else False
     disabled = chat.disabled_reason if chat else None
-    return texts.subscription_list(items, paused, disabled, target.label, variant, limit)
+    return texts.subscription_list(
+        items, paused, disabled, target.label, variant, limit, here=target.thread_id
+    )
 
 
 def set_preview(db: Database, target: Target, on: bool) -> str:

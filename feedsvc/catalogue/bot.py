@@ -189,6 +189,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Already subscribed: {what}. Its alerts now come to this forum topic, no longer to the "
         "one before.",
     ),
+    # /list in a forum group whose subscriptions go to topic threads: where each line's go
+    "bot.list_thread_here": (" — vào chủ đề này", " — to this topic"),
+    "bot.list_thread_general": (" — vào chủ đề chung (General)", " — to the General topic"),
+    "bot.list_thread_other": (
+        ' — vào <a href="{link}">một chủ đề khác</a>',
+        ' — to <a href="{link}">another topic</a>',
+    ),
     "bot.moved_to_general": (
         "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề chung (General) của nhóm, "
         "không còn vào chủ đề diễn đàn cũ.",
