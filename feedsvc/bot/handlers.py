@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -206,8 +206,11 @@ class Handlers:
             log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
 
     async def error(self, update: object, context: Context) -> None:
-        """Log (token-free, traceback included) and apologise; never show a traceback."""
+        """Log (token-free, traceback included) and apologise; never show a traceback. A reply
+        the chat refuses (403: the user blocked the bot) is no fault: one line, no apology."""
         err = context.error
+        if isinstance(err, Forbidden):
+            return log.info("bot: reply not delivered: %s", scrub_token(str(err), self._token))
         detail = "".join(traceback.format_exception(err)) if err else "unknown error"
         log.error("bot handler failed: %s", scrub_token(detail, self._token))
         if isinstance(update, Update) and update.effective_message is not None:
