@@ -21,7 +21,7 @@ from sqlalchemy import Connection
 
 from feedsvc import limits
 from feedsvc.bot import texts
-from feedsvc.bot.meaning import stored_spelling, topic_meant
+from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
@@ -228,9 +228,9 @@ def subscribe(
     with db.write() as conn:
         serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
-        topic = find_topic(conn, arg)
+        topic = typed_topic(conn, arg)
         if topic is not None and not topic.enabled:
-            return texts.topic_disabled(arg)
+            return texts.topic_disabled(topic.slug)
         if topic is None and (ref := _referenced_topic(conn, arg)) is not None and ref.enabled:
             topic = ref
         note = ""
@@ -287,7 +287,7 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
     order)."""
     arg = normalise(arg)
     with db.write() as conn:
-        topic = find_topic(conn, arg)
+        topic = typed_topic(conn, arg)
         what = _label(topic, arg)
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
@@ -328,8 +328,9 @@ def _several_topics(db: Database, arg: str) -> list[str] | None:
     if len(slugs) < 2 or any(part.startswith("@") for part in slugs):
         return None
     with db.read() as conn:
-        if all(find_topic(conn, slug) is not None for slug in slugs):
-            return list(dict.fromkeys(slugs))
+        named = [typed_topic(conn, slug) for slug in slugs]
+        if all(topic is not None for topic in named):
+            return list(dict.fromkeys(topic.slug for topic in named if topic is not None))
     return None
 
 

@@ -10,20 +10,24 @@ own query in capitals — made a query subscription beside the topic's, which an
 button for the topic then left sending the same articles (as ``/sub @kien-thuy`` did before
 ``actions._referenced_topic``). Here a query's meaning is its
 :func:`~feedsvc.matching.query_digest`; the chat's stored query of the same meaning keeps its
-spelling, and an enabled topic whose query means the same is that topic.
+spelling, and an enabled topic whose query means the same is that topic. A slug typed as a
+hashtag or with a sentence's punctuation is its topic (:func:`typed_topic`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 
 from sqlalchemy import Connection
 
 from feedsvc.matching import QueryError, parse_query, query_digest
 from feedsvc.store import subscriptions as subs
-from feedsvc.store.topics import Topic
+from feedsvc.store.topics import Topic, find_topic
 
 Resolver = Callable[[str], str | None]
+#: what may wrap a slug typed in a sentence or as a hashtag: ``#kien-thuy``, ``the-thao!``
+_SLUG_WRAPPING = re.compile(r"#?(?P<slug>[^\s#]+?)[.!?…,;:]*")
 
 
 def meaning(text: str, resolve: Resolver) -> str | None:
@@ -63,3 +67,17 @@ def topic_meant(topics: list[Topic], query: str, resolve: Resolver) -> Topic | N
         if topic.enabled and meaning(topic.query, resolve) == wanted:
             return topic
     return None
+
+
+def typed_topic(conn: Connection, word: str) -> Topic | None:
+    """The topic ``word`` names: as any slug is (:func:`~feedsvc.store.topics.find_topic`), or
+    once a leading ``#`` and trailing sentence punctuation are taken off (``#kien-thuy``,
+    ``kien-thuy.``, ``the-thao!``). Read as queries, those were subscriptions to the slug's
+    syllables as words ("kien" "thuy", toneless), matching next to nothing, under "Đã đăng
+    ký"; a word that names no topic either way stays what it was typed as."""
+    if (topic := find_topic(conn, word)) is not None:
+        return topic
+    found = _SLUG_WRAPPING.fullmatch(word)
+    if found is None or found.group("slug") == word:
+        return None
+    return find_topic(conn, found.group("slug"))
