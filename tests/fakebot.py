@@ -8,6 +8,9 @@ with :meth:`Fault.on`, by the next calls of the methods named). Sent messages ca
 (``deleteMessage``: only within ``delete_window`` seconds of sending, 48 h like Telegram) and
 edited (``editMessageText`` / ``editMessageCaption``, with Telegram's refusals: not found, no
 text/caption to edit, not modified); :meth:`FakeBotAPI.live` shows a message's current state.
+Updates of a kind the bot's ``allowed_updates`` leaves out are never queued (``filtered``);
+getChat and getChatMember know only chats the test added or that took part in a call, and find
+``@username`` in any case, as Telegram does.
 
 The server's plumbing (its thread and event loop, start/stop, the one lock, scripted faults,
 waiting) is :mod:`fakeserver`'s, shared with the fake Zalo API. Run it by hand with
@@ -36,6 +39,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 DEFAULT_TOKEN = "123456789:AAFakeTokenForTests_do-not-leak"
+#: update kinds Telegram sends only when ``allowed_updates`` names them (Bot API getUpdates:
+#: "all update types except chat_member, message_reaction, and message_reaction_count")
+NOT_BY_DEFAULT = frozenset({"chat_member", "message_reaction", "message_reaction_count"})
 _ADMIN_RIGHTS = [
     "can_manage_chat",
     "can_delete_messages",
@@ -389,8 +395,10 @@ class FakeBotAPI(FakeServer[int, Fault]):
         self.commands: list[dict[str, Any]] = []
         self.callback_answers: list[dict[str, Any]] = []  # answerCallbackQuery parameters
         #: the last ``allowed_updates`` a getUpdates named (Telegram keeps it until changed);
-        #: recorded, not enforced: injected updates are returned whatever their kind
+        #: enforced as Telegram does: an update of a kind not asked for is never queued
+        #: (:meth:`inject_update`), none named is every kind but :data:`NOT_BY_DEFAULT`
         self.allowed_updates: list[str] | None = None
+        self.filtered: list[dict[str, Any]] = []  # updates Telegram would not have sent
         self.markups: dict[tuple[int, int], Any] = {}  # (chat, message) → edited reply_markup
         self._new_update: asyncio.Event | None = None
         self._raw: dict[str, deque[tuple[int, bytes]]] = defaultdict(deque)
@@ -460,14 +468,27 @@ class FakeBotAPI(FakeServer[int, Fault]):
 
     # test API: updates
     def inject_update(self, update: dict[str, Any]) -> int:
+        """Queue ``update`` for getUpdates, unless its kind is not among ``allowed_updates``
+        when it happens (Telegram: the setting "doesn't affect updates created before the
+        call"); such an update goes to :attr:`filtered` instead, its id taken all the same."""
         with self._cond:
             update = {**update, "update_id": update.get("update_id", self._next_update_id)}
             self._next_update_id = update["update_id"] + 1
+            if not self._wanted(update):
+                self.filtered.append(update)
+                return int(update["update_id"])
             self._updates.append(update)
             self._cond.notify_all()
         if self._loop is not None and self._new_update is not None:
             self._loop.call_soon_threadsafe(self._new_update.set)
         return int(update["update_id"])
+
+    def _wanted(self, update: dict[str, Any]) -> bool:
+        """Whether the bot's ``allowed_updates`` take ``update``'s kind (caller holds the lock)."""
+        kinds = set(update) - {"update_id"}
+        if self.allowed_updates:  # an empty list is the default, as none named
+            return bool(kinds & set(self.allowed_updates))
+        return not kinds <= NOT_BY_DEFAULT
 
     def _user(self, user_id: int, first_name: str = "User") -> dict[str, Any]:
         return {"id": user_id, "is_bot": False, "first_name": first_name}
@@ -489,20 +510,26 @@ class FakeBotAPI(FakeServer[int, Fault]):
         *,
         first_name: str = "User",
         thread_id: int | None = None,
+        photo: bool = False,
     ) -> int:
         """A user's message (a command when it starts with "/"): the update id. ``thread_id``:
-        sent inside that forum topic thread (``is_topic_message``)."""
+        sent inside that forum topic thread (``is_topic_message``). ``photo``: ``text`` is the
+        caption of a photo (``caption_entities``, as Telegram marks a command there)."""
         with self._cond:
             chat = self.chat(chat_id)
             extra: dict[str, Any] = {}
             if thread_id is not None:
                 extra |= {"message_thread_id": thread_id, "is_topic_message": True}
             if text.startswith("/"):
-                extra["entities"] = [
+                extra["caption_entities" if photo else "entities"] = [
                     {"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}
                 ]
+            body: dict[str, Any] = {"text": text}
+            if photo:
+                size = {"file_id": "p1", "file_unique_id": "u1", "width": 800, "height": 600}
+                body = {"caption": text, "photo": [size]}
             msg = self._new_message(
-                chat, text=text, **{"from": self._user(user_id, first_name)}, **extra
+                chat, **body, **{"from": self._user(user_id, first_name)}, **extra
             )
         return self.inject_update({"message": msg})
 
@@ -636,15 +663,19 @@ class FakeBotAPI(FakeServer[int, Fault]):
             self._cond.notify_all()
         return response
 
-    def _find_chat(self, params: dict[str, Any]) -> FakeChat:
+    def _find_chat(self, params: dict[str, Any], *, create: bool = True) -> FakeChat:
+        """The chat a call names: ``@username`` in any case (Telegram's usernames are
+        case-insensitive), or an id; an unknown id is created (``auto_create_chats``) only when
+        ``create``: a send may reach a user the test never introduced, but a lookup
+        (getChat, getChatMember) of a chat the bot is in no way part of is "chat not found"."""
         raw = params.get("chat_id")
         with self._cond:
             if isinstance(raw, str) and raw.startswith("@"):
                 for chat in self._chats.values():
-                    if chat.username and f"@{chat.username}" == raw:
+                    if chat.username and chat.username.lower() == raw[1:].lower():
                         return chat
             elif (chat_id := _int_or_none(raw)) is not None and (
-                chat_id in self._chats or self.auto_create_chats
+                chat_id in self._chats or (create and self.auto_create_chats)
             ):
                 return self.chat(chat_id)
         raise ApiError(400, "Bad Request: chat not found")
@@ -717,14 +748,14 @@ class FakeBotAPI(FakeServer[int, Fault]):
             ),
             False,
         )
-        return self._find_chat(p).to_api() | {
+        return self._find_chat(p, create=False).to_api() | {
             "accent_color_id": 0,
             "max_reaction_count": 11,
             "accepted_gift_types": gifts,
         }
 
     async def _m_getchatmember(self, p: dict[str, Any]) -> Any:
-        chat, user_id = self._find_chat(p), int(p["user_id"])
+        chat, user_id = self._find_chat(p, create=False), int(p["user_id"])
         if user_id == self.bot_id:
             return self._member(user_id, chat.bot_status)
         if user_id in chat.admins:

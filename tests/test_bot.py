@@ -508,15 +508,17 @@ async def test_channel_refusals(lite_db: Database, fake: FakeBotAPI, lite_bot: B
     fake.add_chat(
         -1009999999, "channel", "Khác", admins=[ADMIN], username="kenhkhac", bot_status="member"
     )
-    assert "Chỉ quản trị viên của bot" in await ask(fake, USER, "/sub @tinnhanh the-thao")
+    assert "chỉ quản trị viên của bot" in await ask(fake, USER, "/sub @tinnhanh the-thao")
     assert "Bạn không phải quản trị viên của kênh @tinnhanh" in await ask(
         fake, OTHER_ADMIN, "/sub @tinnhanh the-thao"
     )
     assert "Bot chưa là quản trị viên của kênh @kenhkhac" in await ask(
         fake, ADMIN, "/sub @kenhkhac the-thao"
     )
-    assert "Không tìm thấy kênh @khongcokenh" in await ask(fake, ADMIN, "/sub @khongcokenh x")
+    assert "không tìm thấy kênh @khongcokenh" in await ask(fake, ADMIN, "/sub @khongcokenh x")
+    fake.add_chat(-1005555555, "supergroup", "Nhóm lớn")  # a chat the bot is in, not a channel
     assert "không phải là kênh" in await ask(fake, ADMIN, "/list -1005555555")
+    assert "Không tìm thấy kênh -1006666666" in await ask(fake, ADMIN, "/list -1006666666")
     for chat_id in (-1001234567, -1009999999, USER, OTHER_ADMIN, ADMIN):
         assert subs_of(lite_db, chat_id) == []
 

@@ -21,6 +21,7 @@ from sqlalchemy import Connection
 
 from feedsvc import limits
 from feedsvc.bot import texts
+from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
@@ -31,6 +32,7 @@ from feedsvc.store import deliveries as outbox_rows
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
+from feedsvc.typed_forms import plain_forms
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
 MAX_QUERY_CHARS = limits.CHAT_QUERY
@@ -144,18 +146,11 @@ def normalise(arg: str) -> str:
     and composed to NFC (:func:`feedsvc.nfc.nfc`, the form stored text takes), so idempotence
     hinges on none of them. Some keyboards send Vietnamese decomposed ("ô" as "o" + U+0302):
     such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
-    alike in /list, and ``/unsub`` typed composed answered "no subscription"."""
-    return nfc(" ".join("".join(c for c in arg if unicodedata.category(c) != "Cf").split()))
-
-
-def _stored_spelling(conn: Connection, chat_id: int, query: str) -> str:
-    """The chat's stored query that reads as ``query`` once :func:`normalise` spells it (a row
-    saved before queries were composed to NFC), else ``query``: ``/sub`` and ``/unsub`` find
-    such a row by what the user types today."""
-    for sub in subs.list_subscriptions(conn, chat_id):
-        if sub.query is not None and sub.query != query and normalise(sub.query) == query:
-            return sub.query
-    return query
+    alike in /list, and ``/unsub`` typed composed answered "no subscription". Presentation
+    forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
+    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing."""
+    visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
+    return nfc(" ".join(plain_forms(visible).split()))
 
 
 def argument_problem(arg: str) -> str | None:
@@ -233,26 +228,30 @@ def subscribe(
     with db.write() as conn:
         serialize_topics(conn)  # its @slugs checked against topics no delete removes meanwhile
         now = db.now()
-        topic = find_topic(conn, arg)
+        topic = typed_topic(conn, arg)
         if topic is not None and not topic.enabled:
-            return texts.topic_disabled(arg)
+            return texts.topic_disabled(topic.slug)
         if topic is None and (ref := _referenced_topic(conn, arg)) is not None and ref.enabled:
             topic = ref
+        note = ""
         if topic is None:
             # ``@slug`` of a disabled topic too: it lends its query as at match time (README)
-            known = {t.slug: t.query for t in list_topics(conn)}
+            topics = list_topics(conn)
+            known = {t.slug: t.query for t in topics}
             try:
                 parse_chat_query(arg, known.get)
             except QueryError as exc:
                 return texts.invalid_query(arg, exc)
+            if (meant := topic_meant(topics, arg, known.get)) is not None:
+                topic, note = meant, texts.query_is_topic(arg, meant)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
         if query is not None:
-            query = _stored_spelling(conn, target.chat_id, query)
+            query = stored_spelling(conn, target.chat_id, query, known.get, normalise)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
-        what = _label(topic, arg)
+        what = _label(topic, query or arg)  # the stored spelling a query means
         was_in = subs.subscription_thread(conn, target.chat_id, topic_id, query)
         added = subs.subscribe(
             conn,
@@ -264,8 +263,8 @@ def subscribe(
             thread_id=target.thread_id,
         )
     if not added and was_in != target.thread_id:
-        return texts.moved_subscription(what, target.thread_id)
-    return (texts.subscribed if added else texts.already_subscribed)(what, target.label)
+        return note + texts.moved_subscription(what, target.thread_id)
+    return note + (texts.subscribed if added else texts.already_subscribed)(what, target.label)
 
 
 def start_topic(
@@ -282,17 +281,22 @@ def start_topic(
 
 
 def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:
-    """By topic slug, by the query's text, by ``@slug`` alone (the topic a ``/sub @slug``
-    subscribed to), by its number in ``/list``, or by several slugs (in that order)."""
+    """By topic slug, by the query's text (or one the matcher reads alike:
+    :mod:`feedsvc.bot.meaning`), by ``@slug`` alone (the topic a ``/sub @slug`` subscribed
+    to), by its number in ``/list``, by a topic's own query, or by several slugs (in that
+    order)."""
     arg = normalise(arg)
     with db.write() as conn:
-        topic = find_topic(conn, arg)
+        topic = typed_topic(conn, arg)
         what = _label(topic, arg)
         if topic is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=topic.id, query=None)
         else:
-            query = _stored_spelling(conn, target.chat_id, arg)
+            topics = list_topics(conn)
+            known = {t.slug: t.query for t in topics}
+            query = stored_spelling(conn, target.chat_id, arg, known.get, normalise)
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=None, query=query)
+            what = _label(None, query)
         if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
             what = _label(ref, arg)
@@ -303,6 +307,9 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
                 chosen = current[number - 1]
                 removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
                 what = _sub_label(chosen)
+        if not removed and topic is None and (meant := topic_meant(topics, arg, known.get)):
+            removed = subs.unsubscribe(conn, target.chat_id, topic_id=meant.id, query=None)
+            what = _label(meant, arg)
     if not removed and (slugs := _several_topics(db, arg)) is not None:
         return texts.fit([unsubscribe(db, target, slug) for slug in slugs], limit)
     if not removed:
@@ -321,8 +328,9 @@ def _several_topics(db: Database, arg: str) -> list[str] | None:
     if len(slugs) < 2 or any(part.startswith("@") for part in slugs):
         return None
     with db.read() as conn:
-        if all(find_topic(conn, slug) is not None for slug in slugs):
-            return list(dict.fromkeys(slugs))
+        named = [typed_topic(conn, slug) for slug in slugs]
+        if all(topic is not None for topic in named):
+            return list(dict.fromkeys(topic.slug for topic in named if topic is not None))
     return None
 
 
@@ -333,7 +341,9 @@ def list_for(db: Database, target: Target, variant: str = "", limit: int = texts
         items = subs.list_subscriptions(conn, target.chat_id)
     paused = chat.paused if chat else False
     disabled = chat.disabled_reason if chat else None
-    return texts.subscription_list(items, paused, disabled, target.label, variant, limit)
+    return texts.subscription_list(
+        items, paused, disabled, target.label, variant, limit, here=target.thread_id
+    )
 
 
 def set_preview(db: Database, target: Target, on: bool) -> str:

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import TelegramError
+from telegram.error import Forbidden, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -38,7 +38,13 @@ from telegram.ext import (
 
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
-from feedsvc.bot.addressing import ADMIN_STATUSES, channel_target, is_ours
+from feedsvc.bot.addressing import (
+    ADMIN_STATUSES,
+    channel_target,
+    command_head,
+    command_text,
+    is_ours,
+)
 from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
@@ -54,11 +60,14 @@ POSTING_STATUSES = ADMIN_STATUSES | {ChatMemberStatus.MEMBER}  # may post (chann
 # ids fit in 52 bits), in ASCII: "-100١٢٣٤٥" is query text, not an id.
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]{5,13}", re.ASCII)
+#: a caption that begins with a command (Telegram's command names: 1-32 of ``[A-Za-z0-9_]``)
+_CAPTION_COMMAND = filters.CaptionRegex(re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@\w+)?(?:\s|$)"))
 
 
 def command_arg(message: Message) -> str:
-    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched (CommandHandler's args split it)."""
-    parts = (message.text or "").split(maxsplit=1)
+    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched (CommandHandler's args split it);
+    of a caption too (:func:`~feedsvc.bot.addressing.command_text`)."""
+    parts = command_text(message).split(maxsplit=1)
     return parts[1].strip() if len(parts) > 1 else ""
 
 
@@ -81,6 +90,7 @@ class Handlers:
         self.gate = actions.CommandGate(self.limits, clock=clock)
         self.tz = tz
         self.buttons = ButtonHandlers(db, self.admins, self.gate)
+        self._commands: dict[str, Callback] = {}  # name → checked callback (:meth:`install`)
 
     def install(self, app: BotApp) -> None:
         only_messages = filters.UpdateType.MESSAGE
@@ -90,12 +100,14 @@ class Handlers:
             "preview": self.preview, "digest": self.digest, "quiet": self.quiet,
             "silent": self.silent, "settings": self.settings,
         }  # fmt: skip
-        for name, callback in commands.items():
-            app.add_handler(CommandHandler(name, self._checked(callback), filters=only_messages))
+        self._commands = {name: self._checked(callback) for name, callback in commands.items()}
+        for name, checked in self._commands.items():
+            app.add_handler(CommandHandler(name, checked, filters=only_messages))
         app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
-        edits = filters.UpdateType.EDITED_MESSAGE & filters.COMMAND
+        app.add_handler(MessageHandler(_CAPTION_COMMAND & only_messages, self.captioned))
+        edits = filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | _CAPTION_COMMAND)
         app.add_handler(MessageHandler(edits, self.edited))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
@@ -147,6 +159,15 @@ class Handlers:
         if is_ours(message, context.bot.username, any_name=False) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
 
+    async def captioned(self, update: Update, context: Context) -> None:
+        """A command as a photo's (a document's…) caption: PTB's ``CommandHandler`` reads only
+        ``text``, so it is dispatched here, by the rules a typed one meets: ``/cmd@OtherBot``
+        is another bot's, an unknown name is :meth:`unknown`'s."""
+        name, addressee = command_head(_message(update))
+        if addressee and addressee.lower() != (context.bot.username or "").lower():
+            return
+        await self._commands.get(name, self.unknown)(update, context)
+
     async def edited(self, update: Update, context: Context) -> None:
         """A command edited after it was sent is not run again (an edit of ``/unsub 1`` must
         not remove a second line, nor a fixed typo act twice), but it is answered: silently
@@ -154,7 +175,7 @@ class Handlers:
         answer that never came. In groups only a command of ours, as :meth:`unknown` says."""
         message = _message(update)
         if is_ours(message, context.bot.username, any_name=True) and await self._admitted(update):
-            head = (message.text or "/").split(maxsplit=1)[0]
+            head = (command_text(message) or "/").split(maxsplit=1)[0]
             await _reply(message, texts.t("edited_command", command=escape(head)))
 
     # --- service updates --------------------------------------------------------------------
@@ -185,8 +206,11 @@ class Handlers:
             log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
 
     async def error(self, update: object, context: Context) -> None:
-        """Log (token-free, traceback included) and apologise; never show a traceback."""
+        """Log (token-free, traceback included) and apologise; never show a traceback. A reply
+        the chat refuses (403: the user blocked the bot) is no fault: one line, no apology."""
         err = context.error
+        if isinstance(err, Forbidden):
+            return log.info("bot: reply not delivered: %s", scrub_token(str(err), self._token))
         detail = "".join(traceback.format_exception(err)) if err else "unknown error"
         log.error("bot handler failed: %s", scrub_token(detail, self._token))
         if isinstance(update, Update) and update.effective_message is not None:
@@ -306,7 +330,9 @@ class Handlers:
             )
             if not is_ref:  # "@slug" of a topic is a query reference, not a channel
                 if user_id not in self.admins:
-                    await _reply(message, texts.t("not_bot_admin"))
+                    named = first.startswith("@")  # a topic meant, maybe: say both
+                    refusal = texts.not_topic_nor_channel(first) if named else None
+                    await _reply(message, refusal or texts.t("not_bot_admin"))
                     return None
                 assert user_id is not None
                 channel = await channel_target(context.bot, first, user_id)

@@ -200,11 +200,12 @@ def topics(items: list[Topic], head: str = "topics_head", limit: int = MAX_REPLY
 
 def subscription_list(
     subs: list[Subscription], paused: bool, disabled: str | None, label: str | None,
-    variant: str = "", limit: int = MAX_REPLY,
+    variant: str = "", limit: int = MAX_REPLY, here: int | None = None,
 ) -> str:  # fmt: skip
     """``/list`` within ``limit`` UTF-16 units (:func:`fit`). ``variant`` prefixes the keys of
     the hints naming commands (``list_paused``, ``list_empty``) when a chat cannot use those
-    commands (``"zalo_group_"``)."""
+    commands (``"zalo_group_"``). In a forum group whose subscriptions go to topic threads,
+    each line says where it delivers, seen from the thread ``here`` the list was asked in."""
     head = t("list_head", where=where(label))
     if paused:
         head += t(f"{variant}list_paused")
@@ -213,13 +214,27 @@ def subscription_list(
     if not subs:
         return f"{head}\n{t(f'{variant}list_empty')}"
     lines = [head]
+    threads = any(sub.thread_id is not None for sub in subs)
     for i, sub in enumerate(subs, 1):
         if sub.topic_slug is not None:
             title = escape(sub.topic_title or sub.topic_slug)
-            lines.append(f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)")
+            line = f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)"
         else:
-            lines.append(f"{i}. {query_label(shortened(sub.query or '', MAX_SHOWN_QUERY))}")
+            line = f"{i}. {query_label(shortened(sub.query or '', MAX_SHOWN_QUERY))}"
+        lines.append(line + (_thread_note(sub, here) if threads else ""))
     return fit(lines, limit)
+
+
+def _thread_note(sub: Subscription, here: int | None) -> str:
+    """Where a forum group's subscription delivers, as seen from the thread ``/list`` was sent
+    in (``here``; None: General). Listed without it, every line read as this thread's: a
+    member in one topic saw another topic's subscriptions as if alerts came here."""
+    if sub.thread_id == here:
+        return t("list_thread_here")
+    if sub.thread_id is None:
+        return t("list_thread_general")
+    internal = str(sub.chat_id).removeprefix("-100")  # t.me/c/ links name supergroups so
+    return t("list_thread_other", link=escape(f"https://t.me/c/{internal}/{sub.thread_id}"))
 
 
 def link_preview(on: bool, label: str | None) -> str:
@@ -232,8 +247,22 @@ def paused(now_paused: bool, changed: bool, label: str | None) -> str:
     return t("resumed_now" if changed else "resumed_already", where=where(label))
 
 
+def query_is_topic(query: str, topic: Topic) -> str:
+    """The line before a ``/sub`` reply when the query typed is a topic's own query (in other
+    case, order or spelling: :mod:`feedsvc.bot.meaning`), so the user sees why the topic."""
+    return t("query_is_topic", query=escape(query), topic=topic_label(topic)) + "\n"
+
+
 def channel_not_found(ref: str) -> str:
-    return t("channel_not_found", ref=escape(ref))
+    """No chat ``ref``; an ``@name`` is no topic either (a topic's ``@slug`` never reaches
+    the channel lookup), so the reply says both: the sender may have meant a topic."""
+    return t("no_topic_no_channel" if ref.startswith("@") else "channel_not_found", ref=escape(ref))
+
+
+def not_topic_nor_channel(ref: str) -> str:
+    """``/sub @bongda`` from someone who manages no channel: "only the bot's admins manage a
+    channel's subscriptions" alone answered a reader who meant a topic, about channels."""
+    return t("not_topic_nor_channel", ref=escape(ref))
 
 
 def not_a_channel(ref: str) -> str:

@@ -130,6 +130,23 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chỉ quản trị viên của bot mới quản lý được đăng ký cho kênh.",
         "Only the bot's admins can manage a channel's subscriptions.",
     ),
+    # "@name" from someone not in telegram.admins: most likely a reader naming a topic
+    "bot.not_topic_nor_channel": (
+        "Không có chủ đề {ref}. Các chủ đề có sẵn: /topics. (Nếu {ref} là một kênh: chỉ quản "
+        "trị viên của bot mới quản lý được đăng ký cho kênh.)",
+        "There is no topic {ref}. The topics available: /topics. (If {ref} is a channel: only "
+        "the bot's admins can manage a channel's subscriptions.)",
+    ),
+    "bot.no_topic_no_channel": (
+        "Không có chủ đề {ref} (xem /topics), và không tìm thấy kênh {ref}: bot phải được thêm "
+        "vào kênh làm quản trị viên.",
+        "There is no topic {ref} (see /topics), and no channel {ref} was found: the bot must be "
+        "added to the channel as an admin.",
+    ),
+    "bot.query_is_topic": (
+        "Truy vấn {query} chính là truy vấn của chủ đề {topic}, nên được đăng ký theo chủ đề.",
+        "The query {query} is the topic {topic}'s own query, so it is subscribed as the topic.",
+    ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
     "bot.arg_too_long": (
         "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",
@@ -175,6 +192,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "chủ đề cũ.",
         "Already subscribed: {what}. Its alerts now come to this forum topic, no longer to the "
         "one before.",
+    ),
+    # /list in a forum group whose subscriptions go to topic threads: where each line's go
+    "bot.list_thread_here": (" — vào chủ đề này", " — to this topic"),
+    "bot.list_thread_general": (" — vào chủ đề chung (General)", " — to the General topic"),
+    "bot.list_thread_other": (
+        ' — vào <a href="{link}">một chủ đề khác</a>',
+        ' — to <a href="{link}">another topic</a>',
     ),
     "bot.moved_to_general": (
         "Đã đăng ký rồi: {what}. Từ nay tin được gửi vào chủ đề chung (General) của nhóm, "

@@ -35,6 +35,8 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import time
 
+from feedsvc.typed_forms import plain_forms
+
 MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
 #: characters a typed setting may have: the longest valid value ("07:30, 12:00, 18:00, 21:30")
 #: is under 30, spaces included; more is refused whole (``too_long``), by the bot, API and admin
@@ -174,11 +176,12 @@ def _clean(text: str, field_name: str) -> str:
     """Spaces collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
     ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows.
     Longer than :data:`MAX_CHARS` is a :class:`SettingError` (``too_long``): refused whole,
-    never cut, so no front end validates a truncated value (the admin's form used to)."""
+    never cut, so no front end validates a truncated value (the admin's form used to).
+    Full-width ``７:３０`` (CJK phone keyboards) reads as ``7:30``: :mod:`feedsvc.typed_forms`."""
     if len(text) > MAX_CHARS:
         raise SettingError(field_name, "too_long", f"longer than {MAX_CHARS} characters",
                            limit=MAX_CHARS)  # fmt: skip
-    return unicodedata.normalize("NFC", " ".join(text.split()).lower())
+    return unicodedata.normalize("NFC", " ".join(plain_forms(text).split()).lower())
 
 
 def parse_time(text: str, field_name: str) -> time:

@@ -37,6 +37,7 @@ class Subscription:
     query: str | None
     channel: str = "telegram"
     address: str = ""  # the recipient's address; an Apprise URL here is a secret: mask it
+    thread_id: int | None = None  # the forum topic thread it delivers to (None: the chat)
 
     @property
     def label(self) -> str:
@@ -237,7 +238,7 @@ def unsubscribe(conn: Connection, chat_id: int, *, topic_id: int | None, query: 
     return result.rowcount
 
 
-_SubRow = tuple[int, int, str | None, str | None, str | None, str, str]
+_SubRow = tuple[int, int, str | None, str | None, str | None, str, str, int | None]
 
 
 def _subscriptions_select() -> Select[_SubRow]:
@@ -251,6 +252,7 @@ def _subscriptions_select() -> Select[_SubRow]:
         subscriptions.c.query,
         chats.c.channel,
         chats.c.address,
+        subscriptions.c.thread_id,
     ).select_from(
         subscriptions.outerjoin(topics, topics.c.id == subscriptions.c.topic_id).join(
             chats, chats.c.chat_id == subscriptions.c.chat_id

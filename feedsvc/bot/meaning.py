@@ -1,0 +1,83 @@
+"""Which subscription a typed query *means*: the one rule that two queries reading alike to the
+matcher are one subscription, for ``/sub`` and ``/unsub`` (bot, Zalo).
+
+The matcher reads queries without case, in any Unicode form, with the tone mark anywhere, terms
+in any order and OR/AND children de-duplicated (:mod:`feedsvc.matching.canonical`). The bot
+compared spellings: ``/sub kiến thụy`` beside a stored ``Kiến Thụy`` was a second subscription
+("Đã đăng ký", two lines in /list, every alert's match found twice), ``/unsub KIẾN THỤY``
+answered "no subscription", and ``/sub "KIẾN THỤY" OR "Núi Đối"`` — the ``kien-thuy`` topic's
+own query in capitals — made a query subscription beside the topic's, which an alert's mute
+button for the topic then left sending the same articles (as ``/sub @kien-thuy`` did before
+``actions._referenced_topic``). Here a query's meaning is its
+:func:`~feedsvc.matching.query_digest`; the chat's stored query of the same meaning keeps its
+spelling, and an enabled topic whose query means the same is that topic. A slug typed as a
+hashtag or with a sentence's punctuation is its topic (:func:`typed_topic`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+
+from sqlalchemy import Connection
+
+from feedsvc.matching import QueryError, parse_query, query_digest
+from feedsvc.store import subscriptions as subs
+from feedsvc.store.topics import Topic, find_topic
+
+Resolver = Callable[[str], str | None]
+#: what may wrap a slug typed in a sentence or as a hashtag: ``#kien-thuy``, ``the-thao!``
+_SLUG_WRAPPING = re.compile(r"#?(?P<slug>[^\s#]+?)[.!?…,;:]*")
+
+
+def meaning(text: str, resolve: Resolver) -> str | None:
+    """``text``'s meaning to the matcher (``@slug`` expanded by ``resolve``); None when it does
+    not parse (a stored query a topic change broke): it means nothing another query could."""
+    try:
+        return query_digest(parse_query(text, resolve))
+    except QueryError:
+        return None
+
+
+def stored_spelling(
+    conn: Connection, chat_id: int, query: str, resolve: Resolver, spelled: Callable[[str], str]
+) -> str:
+    """The chat's stored query that means ``query`` — spelled alike once ``spelled`` (the bot's
+    normaliser) writes it, else read alike by the matcher —, else ``query`` itself."""
+    stored = [s.query for s in subs.list_subscriptions(conn, chat_id) if s.query is not None]
+    if query in stored:
+        return query
+    for text in stored:
+        if spelled(text) == query:  # a row saved before queries were normalised
+            return text
+    wanted = meaning(query, resolve)
+    if wanted is not None:
+        for text in stored:
+            if meaning(text, resolve) == wanted:
+                return text
+    return query
+
+
+def topic_meant(topics: list[Topic], query: str, resolve: Resolver) -> Topic | None:
+    """The enabled topic whose query means what ``query`` does, else None."""
+    wanted = meaning(query, resolve)
+    if wanted is None:
+        return None
+    for topic in topics:
+        if topic.enabled and meaning(topic.query, resolve) == wanted:
+            return topic
+    return None
+
+
+def typed_topic(conn: Connection, word: str) -> Topic | None:
+    """The topic ``word`` names: as any slug is (:func:`~feedsvc.store.topics.find_topic`), or
+    once a leading ``#`` and trailing sentence punctuation are taken off (``#kien-thuy``,
+    ``kien-thuy.``, ``the-thao!``). Read as queries, those were subscriptions to the slug's
+    syllables as words ("kien" "thuy", toneless), matching next to nothing, under "Đã đăng
+    ký"; a word that names no topic either way stays what it was typed as."""
+    if (topic := find_topic(conn, word)) is not None:
+        return topic
+    found = _SLUG_WRAPPING.fullmatch(word)
+    if found is None or found.group("slug") == word:
+        return None
+    return find_topic(conn, found.group("slug"))
