@@ -126,6 +126,38 @@ def test_config_check_cli(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_config_before_the_command_name(clean_cli: Path) -> None:
+    """``feedsvc --config FILE COMMAND`` reads FILE as ``COMMAND --config FILE`` does (the
+    README: "every command reads one TOML file: --config FILE"); it was "No such option
+    '--config'", exit 2. A file after the command name wins; neither: FEEDSVC_CONFIG."""
+    runner = CliRunner()
+    db = clean_cli / "state" / "before.db"
+    before = write(clean_cli, f'[database]\nurl = "sqlite:///{db}"\n')
+    after = clean_cli / "after.toml"
+    after.write_text('[site]\ntitle = "After"\n', encoding="utf-8")
+
+    shown = runner.invoke(cli, ["--config", str(before), "config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["database"]["url"] == f"sqlite:///{db}"
+    both = runner.invoke(cli, ["--config", str(before), "config", "show", "--config", str(after)])
+    assert both.exit_code == 0, both.output
+    settings = json.loads(both.output)
+    assert settings["site"]["title"] == "After"
+    assert settings["database"]["url"] == "sqlite:///var/feedsvc.db"
+
+    (clean_cli / "state").mkdir()
+    upgraded = runner.invoke(cli, ["--config", str(before), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert db.is_file()  # the root's file named the state DB the command wrote
+    listed = runner.invoke(cli, ["--config", str(before), "topics", "list"])
+    assert listed.exit_code == 0, listed.output
+
+    bad = runner.invoke(cli, ["--config", str(clean_cli / "missing.toml"), "status"])
+    assert bad.exit_code == 2
+    assert "missing.toml" in bad.output and "cannot read" in bad.output
+    assert "No such option" not in bad.output
+
+
 def test_run_refuses_bad_config(tmp_path: Path) -> None:
     bad = write(tmp_path, "[database]\nurl = 'not a url'\n[http]\nport = 'x'\n")
     result = CliRunner().invoke(cli, ["run", "--config", str(bad)])
