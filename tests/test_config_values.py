@@ -26,6 +26,12 @@ from conftest import mariadb_database
 from feedsvc.cli import cli
 from feedsvc.config import cores, match_processes, models
 from feedsvc.config.cores import quota_cores
+from feedsvc.config.models import (
+    DatabaseSettings,
+    Settings,
+    SourceColumns,
+    TelegramSettings,
+)
 
 EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
 
@@ -476,6 +482,32 @@ def test_a_site_title_no_page_can_show_is_a_problem(
 )
 def test_a_printable_site_title_passes(tmp_path: Path, title: str) -> None:
     assert check(write(tmp_path, f'[site]\ntitle = "{title}"\n')) == (0, [])
+
+
+@pytest.mark.parametrize(
+    ("toml", "section", "keys"),
+    [
+        ('[telegram]\ntokn = "x"', "[telegram]", TelegramSettings.model_fields),
+        ("[database]\nzzzzzz = 1", "[database]", DatabaseSettings.model_fields),
+        ('[source.columns]\ntitel = "t"', "[source.columns]", SourceColumns.model_fields),
+        ('[sitee]\ntitle = "a"', "sections", Settings.model_fields),
+    ],
+)
+def test_an_unknown_key_is_told_the_keys_it_may_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, section: str, keys: list[str]
+) -> None:
+    """The line names every key of the section (or the sections), not "config/feedsvc.toml
+    lists every key": that is the operator's own file in the README's and the systemd unit's
+    layout (a copy of the sample, edited: the typo is in it), and no file at all where feedsvc
+    was installed without the repository."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    own = tmp_path / "config" / "feedsvc.toml"
+    own.write_text(toml + "\n", encoding="utf-8")
+    code, lines = check(own)
+    assert code == 2 and len(lines) == 1, lines
+    assert "feedsvc.toml" not in lines[0].split(":", 1)[1], lines
+    assert f"{section}: {', '.join(sorted(keys))}" in lines[0], lines
 
 
 @pytest.mark.parametrize(
