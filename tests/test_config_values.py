@@ -24,7 +24,7 @@ from click.testing import CliRunner
 from conftest import mariadb_database
 
 from feedsvc.cli import cli
-from feedsvc.config import cores, match_processes, models
+from feedsvc.config import cores, load_config, match_processes, models
 from feedsvc.config.cores import quota_cores
 from feedsvc.config.models import (
     DatabaseSettings,
@@ -529,3 +529,23 @@ def test_a_misspelt_key_in_the_file_is_told_the_key_it_meant(
     code, lines = check(write(tmp_path, toml + "\n"))
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].strip().startswith(line), lines
+
+
+@pytest.mark.parametrize("written", ["@tin_bot", "tin_bot", " @tin_bot "])
+def test_a_bot_username_is_taken_with_or_without_its_at(tmp_path: Path, written: str) -> None:
+    """``username = "@tin_bot"``, as Telegram and the README write a bot's name, was refused
+    as "String should match pattern '^[A-Za-z][A-Za-z0-9_]{3,31}$'"; it is the name ``tin_bot``
+    (the reader pages' ``t.me/tin_bot`` links, getMe's comparison)."""
+    path = write(tmp_path, f'[telegram]\nusername = "{written}"\n')
+    assert check(path) == (0, [])
+    assert load_config(path).telegram.username == "tin_bot"
+
+
+@pytest.mark.parametrize("written", ["@", "tin bot", "@@tin_bot", "1tin_bot", "t.me/tin_bot"])
+def test_a_name_that_is_no_bot_username_is_told_the_rule(tmp_path: Path, written: str) -> None:
+    code, lines = check(write(tmp_path, f'[telegram]\nusername = "{written}"\n'))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip() == (
+        "telegram.username: must be the bot's username as @BotFather gave it: a letter, then 3 "
+        "to 31 letters, digits or _ (the @ may be left out)"
+    ), lines

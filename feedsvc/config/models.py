@@ -283,7 +283,7 @@ class TelegramSettings(_Section):
     edit_on_update: bool = True
     # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
     # from Telegram (getMe) when the service starts.
-    username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    username: str | None = None
     # What one bot user (or one chat) may make the bot do: commands at once and per minute
     # (token buckets; the first refusal is answered, the rest ignored until allowed again), and
     # subscriptions across all chats. telegram.admins are exempt.
@@ -297,6 +297,17 @@ class TelegramSettings(_Section):
     @classmethod
     def _absolute(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        """``"@tin_bot"``, as Telegram, @BotFather and the README write a bot's name, is the
+        name without its ``@``: a pattern refused it, in regex words only."""
+        value = value.strip().removeprefix("@") if isinstance(value, str) else value
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("must be the bot's username as @BotFather gave it: a letter, then "
+                             "3 to 31 letters, digits or _ (the @ may be left out)")  # fmt: skip
+        return value
 
 
 class ZaloSettings(_Section):
