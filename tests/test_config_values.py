@@ -549,3 +549,29 @@ def test_a_name_that_is_no_bot_username_is_told_the_rule(tmp_path: Path, written
         "telegram.username: must be the bot's username as @BotFather gave it: a letter, then 3 "
         "to 31 letters, digits or _ (the @ may be left out)"
     ), lines
+
+
+@pytest.mark.parametrize("key", ["site", "source"])
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Asia/Hanoi", "write an IANA zone name such as Asia/Ho_Chi_Minh (Vietnam's, the default)"),
+        ("GMT+7", "an offset is not a zone name; write an IANA zone name such as Asia/Ho_Chi_Minh"),
+        ("UTC+7", "or for a fixed +07:00 all year Etc/GMT-7 (IANA's Etc/GMT names reverse the"),
+        ("+07:00", "or for a fixed +07:00 all year Etc/GMT-7"),
+        ("asia/ho chi minh", "did you mean Asia/Ho_Chi_Minh?"),
+    ],
+)
+def test_an_unknown_time_zone_is_told_what_to_write(
+    tmp_path: Path, key: str, written: str, said: str
+) -> None:
+    """ "unknown IANA timezone 'Asia/Hanoi'" said nothing of what to write (IANA has no
+    Asia/Hanoi; Vietnam's zone is Asia/Ho_Chi_Minh); an offset is named as one, with the fixed
+    zone of that offset (IANA's reversed sign spelt out: a plain close match named Etc/GMT+7 for
+    "GMT+7", fourteen hours away); a name off only in case or spaces is named right. The same
+    words for site.timezone and source.timezone (one check, ``config.zones``)."""
+    code, lines = check(write(tmp_path, f'[{key}]\ntimezone = "{written}"\n'))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith(f"{key}.timezone: unknown IANA timezone {written!r}: ")
+    assert said in lines[0], lines
+    assert "Etc/GMT+7" not in lines[0], lines

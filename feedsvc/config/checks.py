@@ -10,7 +10,6 @@ import copy
 import os
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -29,6 +28,7 @@ from feedsvc.config.sources import (
     read_toml,
 )
 from feedsvc.config.urls import check_url, is_loopback_host
+from feedsvc.config.zones import zone_problem
 from feedsvc.db.timeouts import DbTimeouts
 
 
@@ -121,13 +121,9 @@ def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings |
 
 def _semantic_problems(settings: Settings) -> list[Problem]:
     problems: list[Problem] = secret_problems(settings)
-    if settings.source.timezone:
-        try:
-            ZoneInfo(settings.source.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                Problem("source.timezone", f"unknown IANA timezone {settings.source.timezone!r}")
-            )
+    zone = zone_problem(settings.source.timezone) if settings.source.timezone else None
+    if zone is not None:
+        problems.append(Problem("source.timezone", zone))
     if settings.source.url:
         problem = _source_url_problem(settings.source.url, settings.source.timeouts())
         if problem is not None:

@@ -13,7 +13,7 @@ import re
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -349,10 +349,10 @@ class SiteSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        from feedsvc.config.zones import zone_problem
+
+        if (problem := zone_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 
