@@ -421,3 +421,21 @@ def test_an_invalid_query_is_shown_with_its_caret_like_match_does(
     lines = result.output.splitlines()
     assert lines[0].startswith("feedsvc: invalid query: at character "), lines
     assert lines[1] == f"  {query.strip()}" and lines[2] == "  " + " " * caret_at + "^", lines
+
+
+def test_import_without_a_file_where_there_is_none_says_to_give_one(clean_cli: Path) -> None:
+    """`topics import` with no FILE, `topics.file` unset and no config/topics.toml here (a first
+    try outside the repository) said "1 problem(s) in config/topics.toml: file not found",
+    naming neither the default it read nor the FILE it takes. Exit 2, nothing created."""
+    result = CliRunner().invoke(cli, ["topics", "import"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    said = "feedsvc: no topics file to import: without FILE, `topics import` reads topics.file, "
+    assert line.startswith(said + "unset, so its default config/topics.toml"), line
+    assert str(clean_cli / "config" / "topics.toml") in line, line
+    assert "topics import FILE`), or set topics.file" in line, line
+    assert list(clean_cli.iterdir()) == []  # no state DB made for nothing
+    # a topics.file that is set and missing stays the file's problem (a typo, an unmounted
+    # volume), and a FILE given is read
+    given = CliRunner().invoke(cli, ["topics", "import", "mine.toml"])
+    assert given.exit_code == 2 and "no topics file to import" not in given.output

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -11,6 +12,7 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_FAILED,
+    EXIT_USAGE,
     cell,
     command_name,
     fail,
@@ -237,6 +239,8 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
+    if not file and not settings.topics.file_is_set and not os.path.lexists(path):
+        _no_default_file(path)
     try:
         specs = load_topics_file(path)
     except TopicsFileError as exc:
@@ -258,6 +262,20 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
         done = ", ".join(fields)
         click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")
+
+
+def _no_default_file(path: Path) -> NoReturn:
+    """``topics import`` without FILE where ``topics.file`` is unset and its default,
+    ``config/topics.toml``, is not in the working directory: a newcomer's first try outside the
+    repository. It said "1 problem(s) in config/topics.toml: file not found", naming neither
+    the default it had read nor the FILE argument it could have been given. Exit 2."""
+    click.echo(
+        f"feedsvc: no topics file to import: without FILE, `topics import` reads topics.file, "
+        f"unset, so its default {path} in this directory ({path.absolute()}), which is not "
+        f"there; give the file (`{command_name()} topics import FILE`), or set topics.file",
+        err=True,
+    )
+    raise SystemExit(EXIT_USAGE)
 
 
 @topics.command("export")
