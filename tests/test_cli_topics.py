@@ -439,3 +439,23 @@ def test_import_without_a_file_where_there_is_none_says_to_give_one(clean_cli: P
     # volume), and a FILE given is read
     given = CliRunner().invoke(cli, ["topics", "import", "mine.toml"])
     assert given.exit_code == 2 and "no topics file to import" not in given.output
+
+
+def test_list_of_no_topic_says_so_on_stderr(clean_cli: Path) -> None:
+    """`topics list` on a state DB without topics printed nothing at all, exit 0: an empty DB
+    and the wrong one (another `database.url`, another directory's `var/feedsvc.db`) looked
+    alike. It says which state DB holds none and how to add one; stdout stays empty."""
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["topics", "list"])
+    assert result.exit_code == 0 and result.stdout == "", result.output
+    assert result.stderr.startswith(
+        "feedsvc: no topic is stored in the state DB sqlite:///var/feedsvc.db: add one with "
+    ), result.stderr
+    assert "topics add SLUG --title T --query Q`" in result.stderr
+    assert "topics import FILE`" in result.stderr
+    assert (
+        CliRunner().invoke(cli, ["topics", "add", "a", "--title", "A", "--query", "a"]).exit_code
+        == 0
+    )
+    listed = CliRunner().invoke(cli, ["topics", "list"])
+    assert listed.stdout.startswith("a\tenabled") and listed.stderr == "", listed.output

@@ -57,6 +57,13 @@ def list_cmd(config_file: str | None) -> None:
     for t in rows:
         state = "enabled " if t.enabled else "disabled"
         click.echo(f"{t.slug}\t{state}\t{cell(t.title)}\t{cell(t.query)}")
+    if not rows:  # nothing at all was printed: an empty state DB and a wrong one looked alike
+        from feedsvc.catalogue import ENGLISH
+        from feedsvc.db.urls import shown_url
+
+        said = ENGLISH("cli.topics_none", db=shown_url(settings.database.url),
+                       command=command_name())  # fmt: skip
+        click.echo(f"feedsvc: {said}", err=True)
 
 
 @topics.command("add")
