@@ -329,6 +329,12 @@ ENV_SHAPES = [
      "(set by FEEDSVC_TELEGRAM__ADMINS)"),
     ("FEEDSVC_TELEGRAM", '{"admins": "5,6"}', "telegram.admins",
      "e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' (set by FEEDSVC_TELEGRAM)"),
+    # a list of addresses was given the numbers' example, '[5, 6]', which it refuses
+    ("FEEDSVC_HTTP__TRUSTED_PROXIES", "127.0.0.1", "http.trusted_proxies",
+     """in the environment a list is JSON, e.g. FEEDSVC_HTTP__TRUSTED_PROXIES='["127.0.0.1", """
+     """"10.0.0.0/8"]' (set by FEEDSVC_HTTP__TRUSTED_PROXIES)"""),
+    ("FEEDSVC_HTTP", '{"trusted_proxies": "10.0.0.1"}', "http.trusted_proxies",
+     """e.g. FEEDSVC_HTTP__TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]' (set by FEEDSVC_HTTP)"""),
 ]  # fmt: skip
 
 
@@ -738,3 +744,32 @@ def test_a_secret_file_that_is_a_pipe_a_device_or_huge_is_a_problem_at_once(
     assert done.returncode == 2, done.stderr
     output = done.stdout + done.stderr
     assert key in output and "Traceback" not in output and "x" * 100 not in output
+
+
+def test_every_list_keys_example_is_taken_as_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example a list key's refusal shows, set as shown, is a value the key takes: the
+    numbers' '[5, 6]' was shown for `http.trusted_proxies` too, which refuses it."""
+    from pydantic import BaseModel
+
+    from feedsvc.config.models import Settings
+    from feedsvc.config.sources import env_name, json_shape
+
+    def lists(model: type[BaseModel], path: list[str]) -> list[list[str]]:
+        found = []
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += lists(kind, [*path, name])
+            elif (shape := json_shape([*path, name])) is not None and shape[0] == "a list":
+                found.append([*path, name])
+        return found
+
+    keys = lists(Settings, [])
+    assert ["http", "trusted_proxies"] in keys and ["telegram", "admins"] in keys
+    for key in keys:
+        shape = json_shape(key)
+        assert shape is not None
+        monkeypatch.setenv(env_name(".".join(key)), shape[1])
+    load_config(write(tmp_path, ""))  # every example at once: no problem

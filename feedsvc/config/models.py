@@ -194,7 +194,7 @@ class HttpSettings(_Section):
     reuse_port: bool = False
     # Peers (addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed;
     # empty: nobody's, the connecting address is the client (feedsvc.web.clients).
-    trusted_proxies: list[str] = []
+    trusted_proxies: list[str] = Field(default=[], examples=[["127.0.0.1", "10.0.0.0/8"]])
     # Uncached search feeds and ?limit= variants rendered at once; more get 503 + Retry-After.
     search_concurrency: int = Field(default=2, ge=1, le=64)
     # Search-feed and ?limit= requests per client address (IPv6: per /64): a burst, then a rate.
