@@ -121,3 +121,63 @@ def test_an_error_not_recognised_gets_no_advice() -> None:
 
     assert connect_trouble(psycopg.OperationalError('FATAL: la base "x" n’existe pas')) is None
     assert connect_trouble(ValueError('database "x" does not exist')) is None
+
+
+# -- `source check`: the source's server refused the connection ------------------------------
+
+MARIADB_SERVER = "127.0.0.1:3306"  # the machine's MariaDB (root, no password)
+
+
+def source_line(url: str, monkeypatch: pytest.MonkeyPatch) -> str:
+    """The one line `feedsvc source check` prints when it cannot connect to ``url``; exit 1."""
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    monkeypatch.setenv("FEEDSVC_SOURCE__URL", url)
+    result = CliRunner().invoke(cli, ["source", "check"])
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output and PASSWORD not in result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("feedsvc: ")]
+    assert line.startswith("feedsvc: cannot connect to the source: "), line
+    return line
+
+
+@pytest.mark.parametrize(
+    "url",
+    [f"mysql+pymysql://root@{MARIADB_SERVER}/nc_nosuchcms", f"postgresql://postgres@{SERVER}/nc_nosuchcms"],
+    ids=["mariadb", "postgresql"],
+)  # fmt: skip
+def test_a_source_database_that_is_not_there_says_to_correct_its_name(
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, url: str
+) -> None:
+    """It said the driver's words only (`(1049, "Unknown database 'cms'")`); a source is never
+    created, so the advice is the name, not a CREATE DATABASE."""
+    line = source_line(url, monkeypatch)
+    assert "nc_nosuchcms" in line, line
+    assert line.endswith(
+        ": correct the database name in source.url (a source is read, never created)"
+    )
+    assert "CREATE DATABASE" not in line
+
+
+@pytest.mark.parametrize(
+    ("url", "grant"),
+    [(f"mysql+pymysql://root:{PASSWORD}@{MARIADB_SERVER}/mysql",
+      "CREATE USER …; GRANT SELECT ON …"),
+     (f"postgresql://nc_nobody:{PASSWORD}@{SERVER}/postgres", "CREATE ROLE … LOGIN, pg_hba.conf")],
+    ids=["mariadb", "postgresql"],
+)  # fmt: skip
+def test_a_refused_source_user_says_to_check_user_and_password(
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch, url: str, grant: str
+) -> None:
+    line = source_line(url, monkeypatch)
+    assert "the server refused the user and password in source.url" in line, line
+    assert line.endswith(f"({grant})"), line
+
+
+def test_no_source_server_says_to_start_it(
+    clean_cli: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    line = source_line(f"mysql+pymysql://root@127.0.0.1:{free_port()}/cms", monkeypatch)
+    assert line.endswith(
+        ": nothing answers at the host and port in source.url: start MariaDB there, or correct "
+        "the host and port"
+    ), line

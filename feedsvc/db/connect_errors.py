@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 
 #: libpq: ``FATAL:  database "feedsvc" does not exist`` (SQLSTATE 3D000 on the server).
 _NO_DATABASE = re.compile(r'database "(?P<name>(?:[^"]|"")+)" does not exist')
+#: MariaDB: ``(1049, "Unknown database 'cms'")``.
+_MYSQL_NO_DATABASE = re.compile(r"Unknown database '(?P<name>[^']+)'")
 #: libpq: a user the server refuses (28000 / 28P01): unknown role, wrong or missing password,
 #: no ``pg_hba.conf`` line for this client.
 _REFUSED_LOGIN = re.compile(
@@ -33,9 +35,19 @@ _NO_SERVER = re.compile(
 )
 
 
+#: PyMySQL's error numbers (MariaDB/MySQL, a source): ER_BAD_DB_ERROR; ER_ACCESS_DENIED_ERROR,
+#: ER_DBACCESS_DENIED_ERROR; CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST.
+_MYSQL_TROUBLE = {1049: "no_database", 1045: "refused_login", 1044: "refused_login",
+                  2003: "no_server", 2005: "no_server"}  # fmt: skip
+
+
 def connect_trouble(orig: BaseException) -> str | None:
-    """``"no_database"``, ``"refused_login"`` or ``"no_server"`` for psycopg's error of a
-    connection that could not be made (``orig``: the driver's own error), else None."""
+    """``"no_database"``, ``"refused_login"`` or ``"no_server"`` for psycopg's or PyMySQL's
+    error of a connection that could not be made (``orig``: the driver's own error), else
+    None. PyMySQL numbers its errors, so a MariaDB source is told by number."""
+    if type(orig).__module__.startswith("pymysql"):
+        number = orig.args[0] if orig.args else None
+        return _MYSQL_TROUBLE.get(number) if isinstance(number, int) else None
     if not type(orig).__module__.startswith("psycopg"):
         return None
     if type(orig).__name__ != "OperationalError" or getattr(orig, "sqlstate", None):
@@ -56,7 +68,7 @@ def connect_advice(kind: str, orig: BaseException, key: str, shown: str, state: 
     ``state``: the state DB, which ``feedsvc db upgrade`` fills once the database exists (a
     source is read, never created)."""
     if kind == "no_database":
-        found = _NO_DATABASE.search(str(orig))
+        found = _NO_DATABASE.search(str(orig)) or _MYSQL_NO_DATABASE.search(str(orig))
         name = found.group("name").replace('""', '"') if found else "it"
         if not state:
             return f"correct the database name in {key} (a source is read, never created)"
@@ -68,13 +80,16 @@ def connect_advice(kind: str, orig: BaseException, key: str, shown: str, state: 
             f"or correct the database name in {key}"
         )
     if kind == "refused_login":
+        mysql = type(orig).__module__.startswith("pymysql")
+        grant = "CREATE USER …; GRANT SELECT ON …" if mysql else "CREATE ROLE … LOGIN, pg_hba.conf"
         return (
             f"the server refused the user and password in {key}: correct them (a password "
             "holding @, : or / percent-encoded, @ as %40), or give that user access on the "
-            "server (CREATE ROLE … LOGIN, pg_hba.conf)"
+            f"server ({grant})"
         )
+    server = "MariaDB" if type(orig).__module__.startswith("pymysql") else "PostgreSQL"
     return (
-        f"nothing answers at the host and port in {key}: start PostgreSQL there, or correct "
+        f"nothing answers at the host and port in {key}: start {server} there, or correct "
         "the host and port"
     )
 
