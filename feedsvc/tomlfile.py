@@ -8,6 +8,7 @@ column 1)". Here a leading BOM is skipped and a file that is not UTF-8 is one wo
 
 from __future__ import annotations
 
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,34 @@ def parse_toml(raw: bytes) -> dict[str, Any]:
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise TomlFileError(f"invalid TOML: {exc}") from None
+        raise TomlFileError(f"invalid TOML: {exc}{_unquoted_text(text, str(exc))}") from None
+
+
+#: tomllib's position in its message (Python 3.11 has no ``lineno`` attribute yet).
+_AT_LINE = re.compile(r"\(at line (\d+), column \d+\)")
+#: ``key = value`` on one line: a bare or dotted key and what follows the ``=``.
+_KEY_VALUE = re.compile(r"\s*(?P<key>[A-Za-z0-9_.-]+)\s*=\s*(?P<value>\S.*?)\s*")
+
+
+def _unquoted_text(text: str, said: str) -> str:
+    """``: text is written in quotes: host = "…"`` when the line tomllib refused is a key whose
+    value is text written without quotes (``host = 127.0.0.1``, ``url = sqlite:///…``,
+    ``title = Tin tức``): tomllib said only "Expected newline or end of document after a
+    statement (at line 2, column 13)", which a newcomer cannot act on. The value is never
+    shown (it may be a secret: ``token = 123:ABC``), only the key; else ``""``."""
+    found = _AT_LINE.search(said)
+    lines = text.splitlines()
+    if found is None or not 0 < int(found.group(1)) <= len(lines):
+        return ""
+    pair = _KEY_VALUE.fullmatch(lines[int(found.group(1)) - 1])
+    if pair is None or pair["value"][0] in "\"'[{" or re.fullmatch(r"[\d\s,+-]+", pair["value"]):
+        return ""  # a quoted, array or table value, or numbers (a list without its brackets)
+    quoted = pair["value"].replace("\\", "\\\\").replace('"', '\\"')
+    try:
+        tomllib.loads(f'v = "{quoted}"')
+    except tomllib.TOMLDecodeError:
+        return ""
+    return f': text is written in quotes: {pair["key"]} = "…"'
 
 
 #: More than any config or topics file holds (5,000 topics are ~2 MB): read no further.

@@ -52,7 +52,7 @@ def test_add_list_remove(run: Run) -> None:
     assert removed.exit_code == 0 and "removed" in removed.output
     missing = run("subs", "remove", "1")
     assert missing.exit_code == 1 and "unknown subscription 1" in missing.output
-    assert run("subs", "list", "--chat", "42").output == ""
+    assert run("subs", "list", "--chat", "42").stdout == ""  # stderr says none matches
 
 
 @pytest.mark.parametrize(
@@ -202,7 +202,7 @@ def test_a_query_expanding_past_the_cap_is_refused(run: Run) -> None:
     result = run("subs", "add", "42", "--type", "private", "--query", "@xa0 @xa1 @xa2")
     assert result.exit_code == 2
     assert "expands to 270 terms" in result.output and "at most 200" in result.output
-    assert run("subs", "list").output == ""
+    assert run("subs", "list").stdout == ""  # stderr says none is stored
 
 
 def test_status_words_a_chats_switch_off_reason(run: Run, tmp_path: Path) -> None:
@@ -221,3 +221,20 @@ def test_status_words_a_chats_switch_off_reason(run: Run, tmp_path: Path) -> Non
     assert out.exit_code == 0, out.output
     assert "-77 (the channel refused messages several times in a row" in out.output
     assert "(Forbidden: bot was kicked)" in out.output and "blocked|" not in out.output
+
+
+def test_a_list_of_none_says_so_on_stderr(run: Run, tmp_path: Path) -> None:
+    """`subs list` with nothing to list printed nothing, exit 0: an empty state DB, a filter
+    that matches none and the wrong DB looked alike. It says which, on stderr; stdout empty."""
+    db = f"sqlite:///{tmp_path / 'state.db'}"
+    none = run("subs", "list")
+    assert none.exit_code == 0 and none.stdout == "", none.output
+    assert none.stderr == f"feedsvc: no subscription is stored in the state DB {db}\n"
+    assert run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy").exit_code == 0
+    other = run("subs", "list", "--channel", "zalo", "--chat", "42")
+    assert other.exit_code == 0 and other.stdout == "", other.output
+    assert other.stderr == (
+        f"feedsvc: no subscription matches (--chat 42 --channel zalo) in the state DB {db}\n"
+    )
+    listed = run("subs", "list")
+    assert "kien-thuy" in listed.stdout and listed.stderr == "", listed.output

@@ -421,3 +421,41 @@ def test_an_invalid_query_is_shown_with_its_caret_like_match_does(
     lines = result.output.splitlines()
     assert lines[0].startswith("feedsvc: invalid query: at character "), lines
     assert lines[1] == f"  {query.strip()}" and lines[2] == "  " + " " * caret_at + "^", lines
+
+
+def test_import_without_a_file_where_there_is_none_says_to_give_one(clean_cli: Path) -> None:
+    """`topics import` with no FILE, `topics.file` unset and no config/topics.toml here (a first
+    try outside the repository) said "1 problem(s) in config/topics.toml: file not found",
+    naming neither the default it read nor the FILE it takes. Exit 2, nothing created."""
+    result = CliRunner().invoke(cli, ["topics", "import"])
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    said = "feedsvc: no topics file to import: without FILE, `topics import` reads topics.file, "
+    assert line.startswith(said + "unset, so its default config/topics.toml"), line
+    assert str(clean_cli / "config" / "topics.toml") in line, line
+    assert "topics import FILE`), or set topics.file" in line, line
+    assert list(clean_cli.iterdir()) == []  # no state DB made for nothing
+    # a topics.file that is set and missing stays the file's problem (a typo, an unmounted
+    # volume), and a FILE given is read
+    given = CliRunner().invoke(cli, ["topics", "import", "mine.toml"])
+    assert given.exit_code == 2 and "no topics file to import" not in given.output
+
+
+def test_list_of_no_topic_says_so_on_stderr(clean_cli: Path) -> None:
+    """`topics list` on a state DB without topics printed nothing at all, exit 0: an empty DB
+    and the wrong one (another `database.url`, another directory's `var/feedsvc.db`) looked
+    alike. It says which state DB holds none and how to add one; stdout stays empty."""
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    result = CliRunner().invoke(cli, ["topics", "list"])
+    assert result.exit_code == 0 and result.stdout == "", result.output
+    assert result.stderr.startswith(
+        "feedsvc: no topic is stored in the state DB sqlite:///var/feedsvc.db: add one with "
+    ), result.stderr
+    assert "topics add SLUG --title T --query Q`" in result.stderr
+    assert "topics import FILE`" in result.stderr
+    assert (
+        CliRunner().invoke(cli, ["topics", "add", "a", "--title", "A", "--query", "a"]).exit_code
+        == 0
+    )
+    listed = CliRunner().invoke(cli, ["topics", "list"])
+    assert listed.stdout.startswith("a\tenabled") and listed.stderr == "", listed.output

@@ -6,7 +6,12 @@ it (``feedsvc source check`` exits 0 and every sample row parses).
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +20,7 @@ import pytest
 import yaml
 from click.testing import CliRunner
 from conftest import mariadb_database
+from processes import answers_ok, free_port, wait_until
 from pydantic import BaseModel
 from sqlalchemy import create_engine
 
@@ -176,3 +182,46 @@ def test_sample_cms_maps_cleanly(
     assert "BV-0005 | Công an phường giúp người dân" in result.output
     assert "tags ['Công an']" in result.output
     assert "compared as naive" in result.output
+
+
+# -- the image alone (`docker run -p 8080:8080`) -------------------------------------------
+
+DOCKERFILE = ROOT / "Dockerfile"
+
+
+def dockerfile_env() -> dict[str, str]:
+    """The ``ENV KEY=value`` lines of the Dockerfile (the one form it uses)."""
+    found = re.findall(r"^ENV\s+(\w+)=(\S+)\s*$", DOCKERFILE.read_text(encoding="utf-8"), re.M)
+    return dict(found)
+
+
+def test_the_image_listens_where_a_published_port_reaches_it(tmp_path: Path) -> None:
+    """The image runs `feedsvc run` in /app, where the shipped config/feedsvc.toml says
+    `host = "127.0.0.1"`: inside a container that is the container's own loopback, and
+    `docker run -p 8080:8080` (the Dockerfile's EXPOSE) reached nothing. Without docker here,
+    the image's start is replayed: its working directory's files, its ENV, its command; the
+    service must listen on every interface."""
+    app = tmp_path / "app"
+    (app / "config").mkdir(parents=True)
+    shutil.copy(ROOT / "config" / "feedsvc.toml", app / "config" / "feedsvc.toml")
+    shutil.copy(ROOT / "config" / "topics.toml", app / "config" / "topics.toml")  # its target
+    (app / "var").mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    port = free_port()
+    env |= dockerfile_env() | {"FEEDSVC_HTTP__PORT": str(port)}  # -p: any free port here
+    log = tmp_path / "run.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot"], cwd=app, env=env,
+            stdout=out, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            wait_until(lambda: "feedsvc started" in log.read_text(), 120, "the service's start")
+            wait_until(lambda: answers_ok(f"http://127.0.0.1:{port}/healthz"), 30, "/healthz")
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            code = proc.wait(timeout=60)
+    said = log.read_text()
+    assert code == 0, said
+    assert f"feedsvc started: HTTP on 0.0.0.0:{port}" in said, said
+    assert "warning" in said.lower() and "http.public_url" in said  # told to set it

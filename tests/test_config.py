@@ -126,6 +126,38 @@ def test_config_check_cli(tmp_path: Path) -> None:
     assert "Traceback" not in result.output
 
 
+def test_config_before_the_command_name(clean_cli: Path) -> None:
+    """``feedsvc --config FILE COMMAND`` reads FILE as ``COMMAND --config FILE`` does (the
+    README: "every command reads one TOML file: --config FILE"); it was "No such option
+    '--config'", exit 2. A file after the command name wins; neither: FEEDSVC_CONFIG."""
+    runner = CliRunner()
+    db = clean_cli / "state" / "before.db"
+    before = write(clean_cli, f'[database]\nurl = "sqlite:///{db}"\n')
+    after = clean_cli / "after.toml"
+    after.write_text('[site]\ntitle = "After"\n', encoding="utf-8")
+
+    shown = runner.invoke(cli, ["--config", str(before), "config", "show"])
+    assert shown.exit_code == 0, shown.output
+    assert json.loads(shown.output)["database"]["url"] == f"sqlite:///{db}"
+    both = runner.invoke(cli, ["--config", str(before), "config", "show", "--config", str(after)])
+    assert both.exit_code == 0, both.output
+    settings = json.loads(both.output)
+    assert settings["site"]["title"] == "After"
+    assert settings["database"]["url"] == "sqlite:///var/feedsvc.db"
+
+    (clean_cli / "state").mkdir()
+    upgraded = runner.invoke(cli, ["--config", str(before), "db", "upgrade"])
+    assert upgraded.exit_code == 0, upgraded.output
+    assert db.is_file()  # the root's file named the state DB the command wrote
+    listed = runner.invoke(cli, ["--config", str(before), "topics", "list"])
+    assert listed.exit_code == 0, listed.output
+
+    bad = runner.invoke(cli, ["--config", str(clean_cli / "missing.toml"), "status"])
+    assert bad.exit_code == 2
+    assert "missing.toml" in bad.output and "cannot read" in bad.output
+    assert "No such option" not in bad.output
+
+
 def test_run_refuses_bad_config(tmp_path: Path) -> None:
     bad = write(tmp_path, "[database]\nurl = 'not a url'\n[http]\nport = 'x'\n")
     result = CliRunner().invoke(cli, ["run", "--config", str(bad)])
@@ -297,6 +329,12 @@ ENV_SHAPES = [
      "(set by FEEDSVC_TELEGRAM__ADMINS)"),
     ("FEEDSVC_TELEGRAM", '{"admins": "5,6"}', "telegram.admins",
      "e.g. FEEDSVC_TELEGRAM__ADMINS='[5, 6]' (set by FEEDSVC_TELEGRAM)"),
+    # a list of addresses was given the numbers' example, '[5, 6]', which it refuses
+    ("FEEDSVC_HTTP__TRUSTED_PROXIES", "127.0.0.1", "http.trusted_proxies",
+     """in the environment a list is JSON, e.g. FEEDSVC_HTTP__TRUSTED_PROXIES='["127.0.0.1", """
+     """"10.0.0.0/8"]' (set by FEEDSVC_HTTP__TRUSTED_PROXIES)"""),
+    ("FEEDSVC_HTTP", '{"trusted_proxies": "10.0.0.1"}', "http.trusted_proxies",
+     """e.g. FEEDSVC_HTTP__TRUSTED_PROXIES='["127.0.0.1", "10.0.0.0/8"]' (set by FEEDSVC_HTTP)"""),
 ]  # fmt: skip
 
 
@@ -706,3 +744,32 @@ def test_a_secret_file_that_is_a_pipe_a_device_or_huge_is_a_problem_at_once(
     assert done.returncode == 2, done.stderr
     output = done.stdout + done.stderr
     assert key in output and "Traceback" not in output and "x" * 100 not in output
+
+
+def test_every_list_keys_example_is_taken_as_it_is_shown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The example a list key's refusal shows, set as shown, is a value the key takes: the
+    numbers' '[5, 6]' was shown for `http.trusted_proxies` too, which refuses it."""
+    from pydantic import BaseModel
+
+    from feedsvc.config.models import Settings
+    from feedsvc.config.sources import env_name, json_shape
+
+    def lists(model: type[BaseModel], path: list[str]) -> list[list[str]]:
+        found = []
+        for name, field in model.model_fields.items():
+            kind = field.annotation
+            if isinstance(kind, type) and issubclass(kind, BaseModel):
+                found += lists(kind, [*path, name])
+            elif (shape := json_shape([*path, name])) is not None and shape[0] == "a list":
+                found.append([*path, name])
+        return found
+
+    keys = lists(Settings, [])
+    assert ["http", "trusted_proxies"] in keys and ["telegram", "admins"] in keys
+    for key in keys:
+        shape = json_shape(key)
+        assert shape is not None
+        monkeypatch.setenv(env_name(".".join(key)), shape[1])
+    load_config(write(tmp_path, ""))  # every example at once: no problem

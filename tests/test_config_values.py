@@ -24,8 +24,14 @@ from click.testing import CliRunner
 from conftest import mariadb_database
 
 from feedsvc.cli import cli
-from feedsvc.config import cores, match_processes, models
+from feedsvc.config import cores, load_config, match_processes, models
 from feedsvc.config.cores import quota_cores
+from feedsvc.config.models import (
+    DatabaseSettings,
+    Settings,
+    SourceColumns,
+    TelegramSettings,
+)
 
 EXPECTED = 'source.match_workers: a number of processes (0-64) or "auto"'
 
@@ -479,6 +485,32 @@ def test_a_printable_site_title_passes(tmp_path: Path, title: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("toml", "section", "keys"),
+    [
+        ('[telegram]\ntokn = "x"', "[telegram]", TelegramSettings.model_fields),
+        ("[database]\nzzzzzz = 1", "[database]", DatabaseSettings.model_fields),
+        ('[source.columns]\ntitel = "t"', "[source.columns]", SourceColumns.model_fields),
+        ('[sitee]\ntitle = "a"', "sections", Settings.model_fields),
+    ],
+)
+def test_an_unknown_key_is_told_the_keys_it_may_be(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, toml: str, section: str, keys: list[str]
+) -> None:
+    """The line names every key of the section (or the sections), not "config/feedsvc.toml
+    lists every key": that is the operator's own file in the README's and the systemd unit's
+    layout (a copy of the sample, edited: the typo is in it), and no file at all where feedsvc
+    was installed without the repository."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "config").mkdir()
+    own = tmp_path / "config" / "feedsvc.toml"
+    own.write_text(toml + "\n", encoding="utf-8")
+    code, lines = check(own)
+    assert code == 2 and len(lines) == 1, lines
+    assert "feedsvc.toml" not in lines[0].split(":", 1)[1], lines
+    assert f"{section}: {', '.join(sorted(keys))}" in lines[0], lines
+
+
+@pytest.mark.parametrize(
     ("toml", "line"),
     [
         ('[telegram]\ntokn = "x"', "telegram.tokn: unknown key: did you mean telegram.token?"),
@@ -497,3 +529,49 @@ def test_a_misspelt_key_in_the_file_is_told_the_key_it_meant(
     code, lines = check(write(tmp_path, toml + "\n"))
     assert code == 2 and len(lines) == 1, lines
     assert lines[0].strip().startswith(line), lines
+
+
+@pytest.mark.parametrize("written", ["@tin_bot", "tin_bot", " @tin_bot "])
+def test_a_bot_username_is_taken_with_or_without_its_at(tmp_path: Path, written: str) -> None:
+    """``username = "@tin_bot"``, as Telegram and the README write a bot's name, was refused
+    as "String should match pattern '^[A-Za-z][A-Za-z0-9_]{3,31}$'"; it is the name ``tin_bot``
+    (the reader pages' ``t.me/tin_bot`` links, getMe's comparison)."""
+    path = write(tmp_path, f'[telegram]\nusername = "{written}"\n')
+    assert check(path) == (0, [])
+    assert load_config(path).telegram.username == "tin_bot"
+
+
+@pytest.mark.parametrize("written", ["@", "tin bot", "@@tin_bot", "1tin_bot", "t.me/tin_bot"])
+def test_a_name_that_is_no_bot_username_is_told_the_rule(tmp_path: Path, written: str) -> None:
+    code, lines = check(write(tmp_path, f'[telegram]\nusername = "{written}"\n'))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip() == (
+        "telegram.username: must be the bot's username as @BotFather gave it: a letter, then 3 "
+        "to 31 letters, digits or _ (the @ may be left out)"
+    ), lines
+
+
+@pytest.mark.parametrize("key", ["site", "source"])
+@pytest.mark.parametrize(
+    ("written", "said"),
+    [
+        ("Asia/Hanoi", "write an IANA zone name such as Asia/Ho_Chi_Minh (Vietnam's, the default)"),
+        ("GMT+7", "an offset is not a zone name; write an IANA zone name such as Asia/Ho_Chi_Minh"),
+        ("UTC+7", "or for a fixed +07:00 all year Etc/GMT-7 (IANA's Etc/GMT names reverse the"),
+        ("+07:00", "or for a fixed +07:00 all year Etc/GMT-7"),
+        ("asia/ho chi minh", "did you mean Asia/Ho_Chi_Minh?"),
+    ],
+)
+def test_an_unknown_time_zone_is_told_what_to_write(
+    tmp_path: Path, key: str, written: str, said: str
+) -> None:
+    """ "unknown IANA timezone 'Asia/Hanoi'" said nothing of what to write (IANA has no
+    Asia/Hanoi; Vietnam's zone is Asia/Ho_Chi_Minh); an offset is named as one, with the fixed
+    zone of that offset (IANA's reversed sign spelt out: a plain close match named Etc/GMT+7 for
+    "GMT+7", fourteen hours away); a name off only in case or spaces is named right. The same
+    words for site.timezone and source.timezone (one check, ``config.zones``)."""
+    code, lines = check(write(tmp_path, f'[{key}]\ntimezone = "{written}"\n'))
+    assert code == 2 and len(lines) == 1, lines
+    assert lines[0].strip().startswith(f"{key}.timezone: unknown IANA timezone {written!r}: ")
+    assert said in lines[0], lines
+    assert "Etc/GMT+7" not in lines[0], lines

@@ -68,7 +68,7 @@ def test_cli_refuses_a_mismatch(service: Service, chat_id: int, chat_type: str) 
                       "--topic", "an-ninh")  # fmt: skip
     assert refused.exit_code == 2, refused.output  # type: ignore[attr-defined]
     assert f"{chat_id} cannot be the id of a {chat_type} chat" in refused.output  # type: ignore[attr-defined]
-    assert cli_run(service, "subs", "list").output == ""  # type: ignore[attr-defined]
+    assert cli_run(service, "subs", "list").stdout == ""  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("chat_id", "chat_type"), RIGHT)

@@ -74,3 +74,42 @@ def test_a_pipe_is_still_read(tmp_path: Path) -> None:
     finally:
         os.close(read)
     assert (done.returncode, done.stdout) == (0, f"/dev/fd/{read}: OK\n"), done.stderr
+
+
+@pytest.mark.parametrize(
+    ("line", "key"),
+    [
+        ("host = 127.0.0.1", "host"),
+        ("url = sqlite:///var/feedsvc.db", "url"),
+        ("title = Tin tức Hải Phòng", "title"),
+        ("token = 123456:ABC-def_s3cret", "token"),
+    ],
+)
+def test_text_without_quotes_is_told_to_take_them(tmp_path: Path, line: str, key: str) -> None:
+    """`host = 127.0.0.1` was "invalid TOML: Expected newline or end of document after a
+    statement (at line 2, column 13)"; the line now says text is written in quotes, naming the
+    key, never the value (it may be a secret), for the config (`config check`) and a topics
+    file (`topics import`) alike."""
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(f"[section]\n{line}\n", encoding="utf-8")
+    checked = feedsvc(["config", "check", "--config", str(config)], tmp_path)
+    assert checked.returncode == 2, checked.stderr
+    assert "(at line 2, column " in checked.stderr, checked.stderr
+    assert checked.stderr.rstrip().endswith(f': text is written in quotes: {key} = "…"')
+    assert line.split("=", 1)[1].strip() not in checked.stderr + checked.stdout
+    topics = tmp_path / "topics.toml"
+    topics.write_text(f"[[topic]]\n{line}\n", encoding="utf-8")
+    imported = feedsvc(["topics", "import", str(topics)], tmp_path, FEEDSVC_CONFIG="/dev/null")
+    assert imported.returncode == 2, imported.stderr
+    assert imported.stderr.rstrip().endswith(f': text is written in quotes: {key} = "…"')
+
+
+@pytest.mark.parametrize("line", ["admins = 42, 43", "port = 80 80", 'title = "open', "a b = 1"])
+def test_no_quotes_hint_where_quotes_are_not_the_fix(tmp_path: Path, line: str) -> None:
+    """Numbers (a list without its brackets, two ports), a string left open, a bad key: the
+    parser's own words stand alone."""
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(f"[section]\n{line}\n", encoding="utf-8")
+    checked = feedsvc(["config", "check", "--config", str(config)], tmp_path)
+    assert checked.returncode == 2 and "invalid TOML" in checked.stderr, checked.stderr
+    assert "in quotes" not in checked.stderr, checked.stderr

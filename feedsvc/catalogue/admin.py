@@ -136,6 +136,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "(topics.file) {path} does not list it: a start with this configuration does not bring "
         "it back.",
     ),
+    # `feedsvc topics list` / `subs list` listing nothing: a stderr line after "feedsvc: "
+    # (exit 0; stdout stays empty for scripts): an empty state DB and a wrong one looked alike
+    "cli.topics_none": (
+        "chưa có chủ đề nào trong cơ sở dữ liệu trạng thái {db}: thêm bằng `{command} topics add "
+        "SLUG --title T --query Q`, hoặc nhập một tệp chủ đề: `{command} topics import FILE`",
+        "no topic is stored in the state DB {db}: add one with `{command} topics add SLUG "
+        "--title T --query Q`, or import a topics file: `{command} topics import FILE`",
+    ),
+    "cli.subs_none": (
+        "không có đăng ký nào trong cơ sở dữ liệu trạng thái {db}",
+        "no subscription is stored in the state DB {db}",
+    ),
+    "cli.subs_none_matching": (
+        "không có đăng ký nào khớp ({which}) trong cơ sở dữ liệu trạng thái {db}",
+        "no subscription matches ({which}) in the state DB {db}",
+    ),
     "topics_file.bring_back": (
         "sửa mục của nó trong tệp hoặc chạy `{command} topics import` (lệnh này áp dụng cả tệp: "
         "mọi chủ đề của tệp đã xoá đều được tạo lại, và các chỉnh sửa trong cơ sở dữ liệu "

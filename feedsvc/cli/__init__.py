@@ -32,6 +32,7 @@ from feedsvc.cli import (
 )
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE
 from feedsvc.cli.match import match
+from feedsvc.cli.params import root_config_option
 
 
 class _UnopenableFile(click.FileError):
@@ -130,9 +131,11 @@ def environment_error(exc: BaseException) -> str | None:
 
 @click.group(cls=_Root, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="feedsvc")
-def cli() -> None:
+@root_config_option
+def cli(config_file: str | None) -> None:
     """feedsvc: topic feeds (RSS, Atom, JSON) and alerts (Telegram, Zalo, Apprise: Discord,
     Slack, e-mail, webhooks…) from a news database."""
+    # the root's --config is read by each command's own (feedsvc.cli.params.config_option)
 
 
 for command in (

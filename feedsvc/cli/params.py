@@ -106,11 +106,36 @@ def _escaped_control(typed: str, text: str) -> str | None:
 SHOWN = Shown()
 
 
+#: The help of ``--config``, before the command name (the root group's) or after it.
+CONFIG_HELP = "Config file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present)."
+
+
+def root_config_option(func: F) -> F:
+    """``feedsvc --config FILE COMMAND``: the file for every command, as many CLIs take a global
+    option before the command name. Only ``--config FILE`` after the name existed: the README's
+    "every command reads one TOML file: ``--config FILE``" typed before it was "No such option
+    '--config'" (exit 2). Stored in the root context's ``config_file``, read by
+    :func:`config_option`'s default (the one place a command's file is decided)."""
+    return click.option(
+        "--config", "config_file", type=PathParam(dir_okay=False), default=None, help=CONFIG_HELP
+    )(func)
+
+
+def _command_or_root_config(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
+    """The command's own ``--config``, else the one given before the command name (the
+    root's), else None (then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml``:
+    :func:`feedsvc.config.config_path`). A file after the name wins: it is the nearer one."""
+    if value is not None:
+        return value
+    return ctx.find_root().params.get("config_file")
+
+
 def config_option(func: F) -> F:
     return click.option(
         "--config",
         "config_file",
         type=PathParam(dir_okay=False),
         default=None,
-        help="Config file (default: $FEEDSVC_CONFIG, else config/feedsvc.toml if present).",
+        callback=_command_or_root_config,
+        help=CONFIG_HELP,
     )(func)

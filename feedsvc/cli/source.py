@@ -52,6 +52,18 @@ def source() -> None:
     """Inspect the article source (the built-in table or an external CMS table)."""
 
 
+def _connect_advice(exc: BaseException) -> str:
+    """``": <what to do>"`` when the source's server refused the connection for a reason an
+    operator acts on (no such database, a refused user, no server:
+    :mod:`feedsvc.db.connect_errors`), else ``""``: it said only the driver's words."""
+    from feedsvc.db.connect_errors import connect_advice, connect_trouble
+
+    orig = getattr(exc, "orig", None)
+    if not isinstance(orig, BaseException) or (kind := connect_trouble(orig)) is None:
+        return ""
+    return ": " + connect_advice(kind, orig, "source.url", "", state=False)
+
+
 @source.command("check")
 @config_option
 @click.option(
@@ -75,7 +87,8 @@ def check(config_file: str | None, rows: int) -> None:
     except SourceError as exc:
         _report(exc.problems)
     except SQLAlchemyError as exc:
-        click.echo(f"feedsvc: cannot connect to the source: {_first_line(exc)}", err=True)
+        said = f"cannot connect to the source: {_first_line(exc)}{_connect_advice(exc)}"
+        click.echo(f"feedsvc: {said}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     finally:
         if settings.source.url:

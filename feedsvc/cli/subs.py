@@ -10,10 +10,18 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, cell, fail, load_settings, run_operation
+from feedsvc.cli.common import (
+    EXIT_USAGE,
+    cell,
+    fail,
+    load_settings,
+    run_operation,
+    run_with_settings,
+)
 from feedsvc.cli.params import ID, config_option
 
 if TYPE_CHECKING:
+    from feedsvc.config import Settings
     from feedsvc.db import Database
     from feedsvc.store import subscriptions as store
 
@@ -46,12 +54,30 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
     """List subscriptions: id, chat, channel, address (Apprise URLs masked), topic or query."""
     from feedsvc.store import subscriptions as store
 
-    def action(db: Database) -> list[store.Subscription]:
+    shown = ""
+
+    def action(db: Database, settings: Settings) -> list[store.Subscription]:
+        nonlocal shown
+        from feedsvc.db.urls import shown_url
+
+        shown = shown_url(settings.database.url)
         with db.read() as conn:
             return store.list_subscriptions(conn, chat_id, channel=channel)
 
-    for sub in run_operation(action, config_file, write=False):
+    subscriptions = run_with_settings(action, config_file, write=False)
+    for sub in subscriptions:
         click.echo(_line(sub))
+    if not subscriptions:  # nothing printed: an empty state DB and a wrong one looked alike
+        from feedsvc.catalogue import ENGLISH
+
+        which = [f"--chat {chat_id}"] if chat_id is not None else []
+        which += [f"--channel {channel}"] if channel else []
+        said = (
+            ENGLISH("cli.subs_none_matching", which=" ".join(which), db=shown)
+            if which
+            else ENGLISH("cli.subs_none", db=shown)
+        )
+        click.echo(f"feedsvc: {said}", err=True)
 
 
 @subs.command("add", context_settings={"ignore_unknown_options": True})  # CHAT_ID may be < 0

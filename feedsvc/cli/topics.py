@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn, TextIO
@@ -11,6 +12,7 @@ import click
 from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_FAILED,
+    EXIT_USAGE,
     cell,
     command_name,
     fail,
@@ -55,6 +57,13 @@ def list_cmd(config_file: str | None) -> None:
     for t in rows:
         state = "enabled " if t.enabled else "disabled"
         click.echo(f"{t.slug}\t{state}\t{cell(t.title)}\t{cell(t.query)}")
+    if not rows:  # nothing at all was printed: an empty state DB and a wrong one looked alike
+        from feedsvc.catalogue import ENGLISH
+        from feedsvc.db.urls import shown_url
+
+        said = ENGLISH("cli.topics_none", db=shown_url(settings.database.url),
+                       command=command_name())  # fmt: skip
+        click.echo(f"feedsvc: {said}", err=True)
 
 
 @topics.command("add")
@@ -237,6 +246,8 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file
+    if not file and not settings.topics.file_is_set and not os.path.lexists(path):
+        _no_default_file(path)
     try:
         specs = load_topics_file(path)
     except TopicsFileError as exc:
@@ -258,6 +269,20 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
         done = ", ".join(fields)
         click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")
+
+
+def _no_default_file(path: Path) -> NoReturn:
+    """``topics import`` without FILE where ``topics.file`` is unset and its default,
+    ``config/topics.toml``, is not in the working directory: a newcomer's first try outside the
+    repository. It said "1 problem(s) in config/topics.toml: file not found", naming neither
+    the default it had read nor the FILE argument it could have been given. Exit 2."""
+    click.echo(
+        f"feedsvc: no topics file to import: without FILE, `topics import` reads topics.file, "
+        f"unset, so its default {path} in this directory ({path.absolute()}), which is not "
+        f"there; give the file (`{command_name()} topics import FILE`), or set topics.file",
+        err=True,
+    )
+    raise SystemExit(EXIT_USAGE)
 
 
 @topics.command("export")

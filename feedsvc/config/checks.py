@@ -10,7 +10,6 @@ import copy
 import os
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import ValidationError
 
@@ -29,6 +28,7 @@ from feedsvc.config.sources import (
     read_toml,
 )
 from feedsvc.config.urls import check_url, is_loopback_host
+from feedsvc.config.zones import zone_problem
 from feedsvc.db.timeouts import DbTimeouts
 
 
@@ -121,13 +121,9 @@ def _salvage(data: dict[str, Any], invalid: list[tuple[Any, ...]]) -> Settings |
 
 def _semantic_problems(settings: Settings) -> list[Problem]:
     problems: list[Problem] = secret_problems(settings)
-    if settings.source.timezone:
-        try:
-            ZoneInfo(settings.source.timezone)
-        except (ZoneInfoNotFoundError, ValueError):
-            problems.append(
-                Problem("source.timezone", f"unknown IANA timezone {settings.source.timezone!r}")
-            )
+    zone = zone_problem(settings.source.timezone) if settings.source.timezone else None
+    if zone is not None:
+        problems.append(Problem("source.timezone", zone))
     if settings.source.url:
         problem = _source_url_problem(settings.source.url, settings.source.timeouts())
         if problem is not None:
@@ -239,11 +235,58 @@ def public_url_warnings(settings: Settings) -> list[Problem]:
     ]
 
 
+#: Where Zalo posts updates in webhook mode: the route (``feedsvc.channels.zalo.service``'s
+#: ``WEBHOOK_PATH``, ``web/zalo.py``) and the address registered and warned about.
+ZALO_WEBHOOK_PATH = "/zalo/webhook"
+
+
+def zalo_webhook_warnings(settings: Settings) -> list[Problem]:
+    """A Zalo bot in webhook mode (``zalo.webhook_secret`` set) whose webhook address Zalo's
+    servers cannot use: ``http.public_url`` unset (the address listened on, loopback by
+    default), a loopback one, or plain http. The README's quick setup
+    (``FEEDSVC_ZALO__TOKEN``, ``FEEDSVC_ZALO__WEBHOOK_SECRET``, ``feedsvc run``) passed
+    ``config check`` as OK and registered ``http://127.0.0.1:8080/zalo/webhook`` with Zalo: the
+    bot never heard a command, without a word. Advice, not a problem: a tunnel may forward
+    such an address. Told from whether the keys are set, never by reading a secret."""
+    zalo = settings.zalo
+    token = zalo.token is not None or zalo.token_file is not None
+    secret = zalo.webhook_secret is not None or zalo.webhook_secret_file is not None
+    if not (token and secret):
+        return []
+    from urllib.parse import urlsplit
+
+    public = settings.http.public_url
+    url = public.rstrip("/") + ZALO_WEBHOOK_PATH
+    parts = urlsplit(public)
+    if "public_url" not in settings.http.model_fields_set:
+        why = "http.public_url is not set, so it is the address listened on"
+    elif is_loopback_host(parts.hostname or ""):
+        why = "http.public_url is an address of this machine"
+    elif parts.scheme != "https":
+        why = "http.public_url is not https"
+    else:
+        return []
+    return [
+        Problem(
+            "zalo.webhook_secret",
+            f"set, so Zalo must post the bot's updates to {url}, which it cannot use ({why}): "
+            "set http.public_url to the service's public https address (e.g. "
+            "https://tin.example.vn/), or unset zalo.webhook_secret to poll Zalo for updates "
+            "instead (no public address needed)",
+        )
+    ]
+
+
 def advice(settings: Settings) -> list[Problem]:
     """Every warning about a configuration that works (``config check`` prints them, ``run``
     logs them at start): a weak admin token, an unset ``http.public_url`` on a public host, a
-    poll interval that hammers the CMS."""
-    return weak_token_warnings(settings) + public_url_warnings(settings) + _poll_warnings(settings)
+    Zalo webhook Zalo cannot reach, a poll interval that hammers the CMS."""
+    return (
+        weak_token_warnings(settings)
+        + public_url_warnings(settings)
+        + zalo_webhook_warnings(settings)
+        + _poll_warnings(settings)
+    )
 
 
 #: ``source.poll_seconds`` below this is warned about (a few seconds is already near real time)

@@ -13,7 +13,7 @@ import re
 import typing
 from pathlib import Path
 from typing import Annotated, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
@@ -194,7 +194,7 @@ class HttpSettings(_Section):
     reuse_port: bool = False
     # Peers (addresses or CIDR networks) whose X-Forwarded-For / X-Forwarded-Proto are believed;
     # empty: nobody's, the connecting address is the client (feedsvc.web.clients).
-    trusted_proxies: list[str] = []
+    trusted_proxies: list[str] = Field(default=[], examples=[["127.0.0.1", "10.0.0.0/8"]])
     # Uncached search feeds and ?limit= variants rendered at once; more get 503 + Retry-After.
     search_concurrency: int = Field(default=2, ge=1, le=64)
     # Search-feed and ?limit= requests per client address (IPv6: per /64): a burst, then a rate.
@@ -283,7 +283,7 @@ class TelegramSettings(_Section):
     edit_on_update: bool = True
     # The bot's @username for the reader pages' "t.me/<bot>?start=<topic>" links; unset: asked
     # from Telegram (getMe) when the service starts.
-    username: str | None = Field(default=None, pattern=r"^[A-Za-z][A-Za-z0-9_]{3,31}$")
+    username: str | None = None
     # What one bot user (or one chat) may make the bot do: commands at once and per minute
     # (token buckets; the first refusal is answered, the rest ignored until allowed again), and
     # subscriptions across all chats. telegram.admins are exempt.
@@ -297,6 +297,17 @@ class TelegramSettings(_Section):
     @classmethod
     def _absolute(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("username", mode="before")
+    @classmethod
+    def _username(cls, value: object) -> object:
+        """``"@tin_bot"``, as Telegram, @BotFather and the README write a bot's name, is the
+        name without its ``@``: a pattern refused it, in regex words only."""
+        value = value.strip().removeprefix("@") if isinstance(value, str) else value
+        if isinstance(value, str) and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
+            raise ValueError("must be the bot's username as @BotFather gave it: a letter, then "
+                             "3 to 31 letters, digits or _ (the @ may be left out)")  # fmt: skip
+        return value
 
 
 class ZaloSettings(_Section):
@@ -338,10 +349,10 @@ class SiteSettings(_Section):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown IANA timezone {value!r}") from None
+        from feedsvc.config.zones import zone_problem
+
+        if (problem := zone_problem(value)) is not None:
+            raise ValueError(problem)
         return value
 
 

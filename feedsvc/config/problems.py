@@ -60,9 +60,11 @@ def describe(err: Any) -> Problem:
     if err["type"] == "path_type":  # "Input is not a valid path for <class 'pathlib.Path'>"
         message = "Input should be a valid string (a file's path)"
     if err["type"] == "extra_forbidden":
-        message = "unknown key (check spelling; see config/feedsvc.toml for every key)"
-        if (meant := _meant_key(parts)) is not None:
-            message = f"unknown key: did you mean {meant}? (config/feedsvc.toml lists every key)"
+        known = _known_keys(parts)
+        listed = f"{_place(parts)}: {', '.join(known)}" if known else ""
+        message = f"unknown key (check spelling; {listed})" if listed else "unknown key"
+        if (meant := _meant_key(parts, known)) is not None:
+            message = f"unknown key: did you mean {meant}? ({listed})"
     elif err["type"] in SECTION_ERRORS:
         message = section_message(parts, value)
     elif (
@@ -95,14 +97,15 @@ def kind_of(value: object) -> str:
     return next((k for t, k in _TOML_KINDS if isinstance(value, t)), type(value).__name__)
 
 
-def _meant_key(parts: list[str]) -> str | None:
-    """The known key closest to the unknown one at ``parts`` (``telegram.tokn`` →
-    ``telegram.token``, ``sitee`` → ``site``), or None: a misspelt environment variable was
-    told what it meant, a misspelt key in the file only to check its spelling. Known keys
-    are the settings models' fields (:class:`feedsvc.config.models.Settings`); only names
-    are compared and shown, never a value."""
-    import difflib
+def _known_keys(parts: list[str]) -> list[str]:
+    """The keys a config file may write where the unknown one at ``parts`` is: the fields of
+    its section (``telegram.tokn`` → the keys of ``[telegram]``), or the sections at the top.
 
+    Said in the message itself: it pointed to "config/feedsvc.toml", a path in the working
+    directory, which is the operator's own file in the layout the README and the systemd unit
+    give (a copy of the sample, edited, the typo in it), and no file at all where feedsvc was
+    installed without the repository. Only names, from the settings models
+    (:class:`feedsvc.config.models.Settings`), never a value."""
     from pydantic import BaseModel
 
     from feedsvc.config.models import Settings
@@ -112,7 +115,23 @@ def _meant_key(parts: list[str]) -> str | None:
         field = model.model_fields.get(part)
         section = field.annotation if field is not None else None
         if not (isinstance(section, type) and issubclass(section, BaseModel)):
-            return None
+            return []
         model = section
-    close = difflib.get_close_matches(parts[-1], sorted(model.model_fields), n=1)
+    return sorted(model.model_fields)
+
+
+def _place(parts: list[str]) -> str:
+    """Where the keys of :func:`_known_keys` live, as the file writes it: ``the keys of
+    [telegram]``, or ``the sections`` for an unknown one at the top."""
+    return f"the keys of [{'.'.join(parts[:-1])}]" if len(parts) > 1 else "the sections"
+
+
+def _meant_key(parts: list[str], known: list[str]) -> str | None:
+    """The known key closest to the unknown one at ``parts`` (``telegram.tokn`` →
+    ``telegram.token``, ``sitee`` → ``site``), or None: a misspelt environment variable was
+    told what it meant, a misspelt key in the file only to check its spelling. ``known``: the
+    names there (:func:`_known_keys`); only names are compared and shown, never a value."""
+    import difflib
+
+    close = difflib.get_close_matches(parts[-1], known, n=1)
     return ".".join([*parts[:-1], close[0]]) if close else None

@@ -146,17 +146,30 @@ def _annotation(path: list[str]) -> Any:
 
 def json_shape(path: list[str]) -> tuple[str, str] | None:
     """How the key at ``path`` is written in an env variable when it is a list or a table
-    (JSON, :func:`env_values`): its kind and an example; None for a plain value."""
+    (JSON, :func:`env_values`): its kind and an example; None for a plain value. A list's
+    example is the field's own (``examples`` in :mod:`feedsvc.config.models`), else one of its
+    items' type: ``[5, 6]`` was the example for every list, ``http.trusted_proxies`` (addresses,
+    text) included, which it would refuse."""
     annotation = _annotation(path)
     kinds = typing.get_args(annotation) if typing.get_origin(annotation) is not None else ()
     for kind in (annotation, *kinds):
         if typing.get_origin(kind) is list:
-            return "a list", "[5, 6]"
+            return "a list", _list_example(path, kind)
         if typing.get_origin(kind) is dict or (
             isinstance(kind, type) and issubclass(kind, BaseModel)
         ):
             return "a table", '{"key": "value"}'
     return None
+
+
+def _list_example(path: list[str], kind: Any) -> str:
+    """The JSON example of the list key at ``path`` (of type ``kind``), for :func:`json_shape`."""
+    parent = _annotation(path[:-1]) if len(path) > 1 else Settings
+    is_model = isinstance(parent, type) and issubclass(parent, BaseModel)
+    field = parent.model_fields.get(path[-1]) if is_model else None
+    if field is not None and field.examples:
+        return json.dumps(field.examples[0], ensure_ascii=False)
+    return '["a", "b"]' if typing.get_args(kind) == (str,) else "[5, 6]"
 
 
 def _json_if_complex(value: str, annotation: Any) -> Any:

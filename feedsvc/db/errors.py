@@ -322,8 +322,20 @@ def explain(exc: BaseException) -> str:
         "disk_full": "is out of disk space",
     }.get(kind or "")
     if said is None:
-        return f"database error in {where}: {detail}"
+        return f"database error in {where}: {detail}" + _connect_advice(exc, where)
     return f"{where} {said} ({detail}): {_advice(kind, where)}"
+
+
+def _connect_advice(exc: BaseException, where: Where) -> str:
+    """``": <what to do>"`` for a PostgreSQL connection that could not be made (no such
+    database, a refused user, no server: :mod:`feedsvc.db.connect_errors`), else ``""``."""
+    from feedsvc.db.connect_errors import connect_advice, connect_trouble
+
+    orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
+    if not isinstance(orig, BaseException) or (kind := connect_trouble(orig)) is None:
+        return ""
+    state = where.key == "database.url"
+    return ": " + connect_advice(kind, orig, where.key, where.shown, state)
 
 
 def read_only_url(where: Where) -> str | None:

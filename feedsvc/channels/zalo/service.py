@@ -29,6 +29,7 @@ from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.channel import LIMITS
+from feedsvc.config.checks import ZALO_WEBHOOK_PATH
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
@@ -36,7 +37,7 @@ from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.zalo")
 LEASE_NAME = "zalo-poller"
-WEBHOOK_PATH = "/zalo/webhook"
+WEBHOOK_PATH = ZALO_WEBHOOK_PATH  # the one definition: config checks the address it makes
 MAX_BACKOFF = 60.0  # seconds between failed polls, at most
 
 
