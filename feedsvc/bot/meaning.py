@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from functools import lru_cache
 
 from sqlalchemy import Connection
 
@@ -39,6 +40,24 @@ def meaning(text: str, resolve: Resolver) -> str | None:
         return None
 
 
+@lru_cache(maxsize=16_384)
+def _own_meaning(text: str) -> str | None:
+    """The meaning of a query that references no topic: its text alone decides it, so it is
+    kept. Why: ``/sub`` compares the typed query with every topic's, inside the write
+    transaction that subscribes; parsing 5,000 topics' queries took 0.4 s each time, a write
+    lock held that long per command."""
+    return meaning(text, _no_topics)
+
+
+def _no_topics(slug: str) -> str | None:
+    return None
+
+
+def _meaning_of(text: str, resolve: Resolver) -> str | None:
+    """:func:`meaning`, from :func:`_own_meaning`'s store when ``text`` has no ``@``."""
+    return _own_meaning(text) if "@" not in text else meaning(text, resolve)
+
+
 def stored_spelling(
     conn: Connection, chat_id: int, query: str, resolve: Resolver, spelled: Callable[[str], str]
 ) -> str:
@@ -53,7 +72,7 @@ def stored_spelling(
     wanted = meaning(query, resolve)
     if wanted is not None:
         for text in stored:
-            if meaning(text, resolve) == wanted:
+            if _meaning_of(text, resolve) == wanted:
                 return text
     return query
 
@@ -64,7 +83,7 @@ def topic_meant(topics: list[Topic], query: str, resolve: Resolver) -> Topic | N
     if wanted is None:
         return None
     for topic in topics:
-        if topic.enabled and meaning(topic.query, resolve) == wanted:
+        if topic.enabled and _meaning_of(topic.query, resolve) == wanted:
             return topic
     return None
 
