@@ -8,7 +8,6 @@ token methods of :class:`Settings` read them from the setting or its ``*_file``.
 
 from __future__ import annotations
 
-import ipaddress
 import re
 import typing
 from pathlib import Path
@@ -30,6 +29,8 @@ from pydantic import (
 from feedsvc.config.secret_file import read_secret_file
 from feedsvc.config.urls import (
     absolute_url,
+    check_host,
+    check_networks,
     check_state_backend,
     check_url,
     listener_url,
@@ -179,9 +180,6 @@ class SourceSettings(_Timeouts):
             raise ValueError(expected + shown) from None
 
 
-_HOST_LABEL = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
-
-
 class HttpSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
@@ -218,12 +216,7 @@ class HttpSettings(_Section):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
-        return [item.strip() for item in value]
+        return check_networks(value)
 
     @field_validator("public_url")
     @classmethod
@@ -233,20 +226,7 @@ class HttpSettings(_Section):
     @field_validator("host")
     @classmethod
     def _host(cls, value: str) -> str:
-        """An IP address or a host name (RFC 1123 labels): ``"127.0.0.1 "`` passed `config
-        check` and `run` then could not listen ("name or service not known")."""
-        try:
-            ipaddress.ip_address(value)
-        except ValueError:
-            labels = value.removesuffix(".").split(".")
-            numeric = all(label.isdigit() for label in labels)  # 999.1.1.1: no IPv4 address
-            if (not value or len(value) > 253 or numeric
-                    or not all(map(_HOST_LABEL.fullmatch, labels))):  # fmt: skip
-                raise ValueError(
-                    f"not an IP address or a host name (got {value!r}): e.g. 127.0.0.1 "
-                    "(this machine only), 0.0.0.0 or :: (every address), localhost"
-                ) from None
-        return value
+        return check_host(value)
 
     @model_validator(mode="after")
     def _listener(self) -> HttpSettings:

@@ -194,3 +194,37 @@ def is_loopback_host(host: str) -> bool:
         return ipaddress.ip_address(host.strip("[]")).is_loopback
     except ValueError:
         return False
+
+
+def check_host(value: str) -> str:
+    """``http.host``: an IP address or a host name (RFC 1123 labels), returned as given; else
+    ValueError saying what to write. ``"127.0.0.1 "`` passed `config check` and `run` then
+    could not listen ("name or service not known")."""
+    import ipaddress
+    import re
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        label = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+        labels = value.removesuffix(".").split(".")
+        numeric = all(part.isdigit() for part in labels)  # 999.1.1.1: no IPv4 address
+        if not value or len(value) > 253 or numeric or not all(map(label.fullmatch, labels)):
+            raise ValueError(
+                f"not an IP address or a host name (got {value!r}): e.g. 127.0.0.1 "
+                "(this machine only), 0.0.0.0 or :: (every address), localhost"
+            ) from None
+    return value
+
+
+def check_networks(value: list[str]) -> list[str]:
+    """``http.trusted_proxies``: each an IP address or CIDR network (host bits allowed),
+    returned trimmed; else ValueError naming the item."""
+    import ipaddress
+
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"not an IP address or CIDR network: {item!r}") from None
+    return [item.strip() for item in value]
