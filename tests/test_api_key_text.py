@@ -291,7 +291,7 @@ async def test_keys_that_differ_only_in_normalisation_are_two_keys(
     [
         b'{"title": "A", "title": "B"',  # cut short: not JSON
         b'{"title": "A", "title": "B",}',  # a trailing comma
-        b"\xef\xbb\xbf" + b'{"title": "A", "title": "B"}',  # a byte order mark: not JSON here
+        b'{"title": "A", "title": "B"}\xef\xbb\xbf',  # a byte order mark at the end: not JSON
         '{"title": "A", "title": "B"}'.encode("utf-16"),
         b'{"title": "C\xf4ng", "title": "B"}',  # not UTF-8
     ],

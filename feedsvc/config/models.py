@@ -282,8 +282,9 @@ class TelegramSettings(_Section):
     @classmethod
     def _username(cls, value: object) -> object:
         """``"@tin_bot"``, as Telegram, @BotFather and the README write a bot's name, is the
-        name without its ``@``: a pattern refused it, in regex words only."""
-        value = value.strip().removeprefix("@") if isinstance(value, str) else value
+        name without its ``@``: a pattern refused it, in regex words only. Spaces around it
+        are dropped; a line break is not (a pasted value holding one is refused, as before)."""
+        value = value.strip(" ").removeprefix("@") if isinstance(value, str) else value
         if isinstance(value, str) and not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{3,31}", value):
             raise ValueError("must be the bot's username as @BotFather gave it: a letter, then "
                              "3 to 31 letters, digits or _ (the @ may be left out)")  # fmt: skip
