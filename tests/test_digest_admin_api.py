@@ -110,6 +110,9 @@ async def test_refused_values_name_their_field(
         ({"digest": "7:30 PM 12 noon", "quiet": "11 p.m. to 12 A.M."}, "12:00,19:30",
          "23:00-00:00"),
         ({"digest": "6 gio chieu", "quiet": "12h đêm-5h sáng"}, "18:00", "00:00-05:00"),
+        # the word first, "kém", "từ … đến …" (all three were 400 "not a time of day")
+        ({"digest": "sáng 7h, tối 7h", "quiet": "từ 22h đến 6h"}, "07:00,19:00", "22:00-06:00"),
+        ({"digest": "7 giờ kém 15", "quiet": "tối 10h tới sáng 6h"}, "06:45", "22:00-06:00"),
     ],
 )  # fmt: skip
 async def test_spoken_times_are_stored_canonical(
@@ -130,6 +133,9 @@ async def test_spoken_times_are_stored_canonical(
         ({"digest": "15pm"}, "digest", "time_contradicts", "“15pm” contradicts itself"),
         ({"quiet": "3h tối-6h sáng"}, "quiet", "time_contradicts", "“3h tối” contradicts"),
         ({"quiet": "22:00-12h sáng"}, "quiet", "time_ambiguous", "“12h sáng” mean noon or"),
+        ({"digest": "tối 3h"}, "digest", "time_contradicts", "“tối 3h” contradicts"),
+        ({"digest": "0h kém 15"}, "digest", "minus_midnight", "of the day before: give 23:45"),
+        ({"quiet": "22h-7h kém 0"}, "quiet", "minus_range", "takes 1 to 59 minutes"),
     ],
 )
 async def test_contradicting_spoken_times_are_refused(

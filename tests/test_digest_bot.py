@@ -304,3 +304,19 @@ async def test_times_as_people_say_them(lite_db: Database, fake: FakeBotAPI) -> 
         assert "Cách dùng" in refused and "7h sáng, 6h chiều" in refused
         assert "là 12 giờ trưa hay nửa đêm?" in await ask(fake, USER, "/quiet 12h sáng-6h sáng")
         assert settings_of(lite_db, USER) == ("07:30,19:00", "22:00-06:30", False)
+
+
+async def test_times_with_the_word_first_and_kem(lite_db: Database, fake: FakeBotAPI) -> None:
+    """ "/digest sáng 7h, tối 7h", "/quiet từ 10h tối đến 6h sáng" and "/digest 7 giờ kém 15"
+    were refused ("“sáng” không phải giờ hợp lệ"); they are saved, and "kém 60" is worded."""
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/digest sáng 7h, tối 7h")
+        assert reply.startswith("Đã lưu.") and "bản tổng hợp lúc 07:00, 19:00" in reply
+        nfd = unicodedata.normalize("NFD", "/quiet Từ tối 10h đến sáng 6 giờ kém 15")
+        assert "yên lặng 22:00-05:45" in await ask(fake, USER, nfd)
+        assert "Đã lưu." in await ask(fake, USER, "/digest 7 giờ kém 15, 8 giờ kém 5 tối")
+        assert settings_of(lite_db, USER) == ("06:45,19:55", "22:00-05:45", False)
+        refused = await ask(fake, USER, "/digest 7h kém 60")
+        assert "“7h kém 60”: “kém” đi với 1 đến 59 phút" in refused and "Cách dùng" in refused
+        assert "lặp lại mỗi ngày" in await ask(fake, USER, "/quiet 10h tối nay - 6h sáng mai")
+        assert settings_of(lite_db, USER) == ("06:45,19:55", "22:00-05:45", False)

@@ -57,6 +57,18 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}” là 12 giờ trưa hay nửa đêm? Hãy gõ 12h trưa (12:00) hoặc 12h đêm (00:00).",
         "Does “{value}” mean noon or midnight? Give 12:00 (12 noon) or 00:00 (12 midnight).",
     ),
+    "digest.error.minus_range": (
+        "“{value}”: “kém” đi với 1 đến 59 phút (ví dụ 7h kém 15 là 06:45).",
+        "“{value}”: “kém” (minutes to the hour) takes 1 to 59 minutes (7h kém 15 is 06:45).",
+    ),
+    "digest.error.minus_midnight": (
+        "“{value}” là {time} của ngày hôm trước: hãy gõ {time}.",
+        "“{value}” is {time} of the day before: give {time}.",
+    ),
+    "digest.error.time_day": (
+        "Giờ đặt ở đây lặp lại mỗi ngày, không cần “{value}”: hãy gõ chỉ giờ (ví dụ 7h sáng).",
+        "These times repeat every day, without “{value}”: give the time only (e.g. 7am).",
+    ),
     "digest.error.digest_too_many": (
         "Tối đa {limit} bản tổng hợp mỗi ngày.",
         "At most {limit} digests a day.",

@@ -1,6 +1,7 @@
 """Digests, quiet hours and silent alerts (issue 15 §1, SPEC §12).
 
-Pure cores: :mod:`.settings` (what a chat asked for, parsed and validated in one place),
+Pure cores: :mod:`.settings` (what a chat asked for, parsed and validated in one place;
+a typed time's grammar is :mod:`.spoken`),
 :mod:`.schedule` (when held alerts go out: DST-safe local times through :mod:`zoneinfo`) and
 :mod:`.message` (the digest message). The durable edge is :mod:`.hold` (held deliveries in the
 state DB, claimed and recorded by the dispatcher); SQL lives in :mod:`feedsvc.store.digests`.

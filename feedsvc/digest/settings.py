@@ -9,23 +9,12 @@ Stored forms (columns of ``chats``): ``digest`` is NULL (instant), ``"hourly"`` 
 ``"HH:MM,HH:MM"`` (at most :data:`MAX_TIMES`); ``quiet`` is NULL or ``"HH:MM-HH:MM"``;
 ``silent`` a boolean. Times are local wall-clock times in ``site.timezone``.
 
-A time is read as people write it (:func:`parse_time`): ``08:00``, ``8h30``, ``8g``, ``8.30``,
-``7 giờ 30 (phút)``, ``7h rưỡi``, then maybe a day-part word, with or without marks, a space
-before it or not. The word moves the written hour (24-hour forms of the same part of the day
-are taken as they are); any other hour contradicts it (``time_contradicts``, naming the hours):
-
-    word               written hour → time                          e.g.
-    sáng (sang)        1–11 as is; 12 refused (``time_ambiguous``)  7h sáng → 07:00
-    trưa (trua)        11–12, 13–14 as is; 1–2 → 13–14              1h trưa → 13:00
-    chiều (chieu)      1–6 → 13–18; 12–18 as is                     6 giờ chiều → 18:00
-    tối (toi)          6–11 → 18–23; 18–23 as is                    7h tối → 19:00
-    đêm (dem, khuya)   9–11 → 21–23; 12 → 00; 0–4, 21–23 as is      12h đêm → 00:00
-    am (a.m.)          1–11 as is; 12 → 00                          12:30 AM → 00:30
-    pm (p.m.)          1–11 → 13–23; 12 as is                       7:30 pm → 19:30
-    noon / midnight    12 → 12:00 / 12 (or 0) → 00:00               12 noon → 12:00
-
-A digest list is split at commas and semicolons, and at a space that cannot continue a time:
-``7h 18h`` is two times, ``7h tối`` and ``7 giờ 30`` one each.
+A time is read as people write it — ``08:00``, ``8h30``, ``7 giờ 30``, ``7h tối``, ``tối 7h``,
+``7 giờ kém 15``, ``7:30 pm`` — by one grammar, :mod:`feedsvc.digest.spoken` (its table says
+what each day-part word does to the hour, and what is refused). A digest list is split at
+commas, semicolons and ``và`` ("and"), and at a space that cannot continue a time: ``7h 18h``
+is two times, ``7h tối`` and ``7 giờ 30`` one each. A quiet window is two times joined by
+``-``, ``~``, ``to``, ``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
 """
 
 from __future__ import annotations
@@ -35,7 +24,12 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import time
 
+from feedsvc.digest.errors import SettingError
+from feedsvc.digest.spoken import hhmm, read_time, read_times
 from feedsvc.typed_forms import plain_forms
+
+__all__ = ["ChatSettings", "DigestSchedule", "QuietWindow", "SettingError", "hhmm", "parse_digest",
+           "parse_quiet", "parse_switch", "parse_time"]  # fmt: skip
 
 MAX_TIMES = 4  # digests a day: more is no longer a digest (issue 15 §1)
 #: characters a typed setting may have: the longest valid value ("07:30, 12:00, 18:00, 21:30")
@@ -53,52 +47,14 @@ _HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ"})
 #: below). It meant hourly alone and 01:00 in a list ("1h,7h"); now it is asked about. "giờ" is
 #: both "hour" and "o'clock", so "1 giờ" alone is asked about too; "1h sáng", "1h30" are times.
 _AMBIGUOUS = frozenset({"1h", "1 h", "1 giờ", "1giờ", "1 gio", "1gio"})
-# One time of day, on cleaned text (lower case, NFC, single spaces): an hour 0-23 (ASCII digits)
-# then the minutes as "8:00", "8.30", "8h30", "8g30", "8 giờ 30 (phút)", "8h rưỡi" (half past),
-# or none ("8", "8h", "19g", "8 giờ"), then maybe a day-part word ("7h tối", "7pm", "7:30 p.m.",
-# "12 noon"), with or without a space before it. It ends at a space or the end, so "7h 18h" is
-# two times and "7 giờ 30" one; no space between "h"/"g" and minutes ("7h 15" is 07:00, 15:00).
-_TIME = re.compile(
-    r"(?P<hour>[01]?[0-9]|2[0-3])"
-    r"(?:(?:[:.hg]| ?(?:giờ|gio) ?)"
-    r"(?:(?P<minute>[0-5][0-9])(?: ?(?:phút|phut))?| ?(?P<half>rưỡi|ruoi))?)?"
-    r"(?: ?(?P<word>sáng|sang|trưa|trua|chiều|chieu|tối|toi|đêm|dem|khuya"
-    r"|a\.?m\.?|p\.?m\.?|noon|midnight))?"
-    r"(?= |$)"
-)
-#: The day-part words: the hours each goes with, as written (first, last, what to add). A
-#: written hour outside them contradicts the word ("19h sáng", "3h tối", "15pm") and is refused;
-#: 24-hour forms of the same part of the day are taken as they are ("18h tối", "13h trưa").
-_PARTS: dict[str, tuple[tuple[int, int, int], ...]] = {
-    "sáng": ((1, 11, 0),),  # 12h sáng: noon or midnight? refused (time_ambiguous)
-    "trưa": ((11, 12, 0), (1, 2, 12), (13, 14, 0)),
-    "chiều": ((1, 6, 12), (12, 18, 0)),
-    "tối": ((6, 11, 12), (18, 23, 0)),
-    "đêm": ((9, 11, 12), (12, 12, -12), (0, 4, 0), (21, 23, 0)),  # 12h đêm: 00:00
-    "am": ((1, 11, 0), (12, 12, -12)),  # 12am: 00:00
-    "pm": ((1, 11, 12), (12, 12, 0)),  # 12pm: 12:00
-    "noon": ((12, 12, 0),),
-    "midnight": ((12, 12, -12), (0, 0, 0)),
-}
-#: the same words without their marks, and another word for the night ("11h khuya")
-_WORDS = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
-          "khuya": "đêm"}  # fmt: skip
-_RANGE_SEP = re.compile(r"\s*[-–—]\s*|\s+(?:to|đến)\s+", re.IGNORECASE)
+#: between a quiet window's two times: a dash or tilde, "to", "đến"/"tới" ("until", also "den")
+_RANGE_SEP = re.compile(r"\s*[-–—~]\s*|\s+(?:to|đến|den|tới)\s+")
+#: before a quiet window: "từ 22h đến 6h" ("from … until …")
+_FROM = re.compile(r"^(?:từ|tu) ")
+#: between a digest list's times: commas, semicolons, "và" ("and": "7h sáng và 7h tối")
+_LIST_SEP = re.compile(r"[,;]| (?:và|va)(?= |$)")
 # a window's end written as the day's end (22:00-24:00, 22h-24h): midnight, 00:00
 _DAY_END = re.compile(r"24(?:[:h.g](?:00)?)?", re.ASCII | re.IGNORECASE)
-
-
-class SettingError(ValueError):
-    """A setting that cannot be used: ``code`` (catalogue ``digest.error.<code>``), the
-    ``field`` it concerns (``digest`` | ``quiet`` | ``silent``) and the parameters to word it.
-    The English message does not name the field: whoever shows it does, once (the API's
-    ``error`` is ``"<field>: <message>"``)."""
-
-    def __init__(self, field_name: str, code: str, message: str, **params: object) -> None:
-        super().__init__(message)
-        self.field = field_name
-        self.code = code
-        self.params = params
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +124,6 @@ class ChatSettings:
         return cls(schedule, window, bool(silent))
 
 
-def hhmm(value: time) -> str:
-    return f"{value.hour:02d}:{value.minute:02d}"
-
-
 def _clean(text: str, field_name: str) -> str:
     """Spaces collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
     ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows.
@@ -186,73 +138,18 @@ def _clean(text: str, field_name: str) -> str:
 
 def parse_time(text: str, field_name: str) -> time:
     """One time of day: ``8:00``, ``08:00``, ``8h``, ``8h30``, ``7 giờ 30``, ``7h tối``,
-    ``7:30 pm`` → a time (see :data:`_TIME`, :data:`_PARTS`); anything else is a
-    :class:`SettingError`: ``bad_time``, or ``time_contradicts`` (an hour its day-part word
-    does not go with: ``19h sáng``) or ``time_ambiguous`` (``12h sáng``)."""
-    value = _clean(text, field_name).strip()
-    m = _TIME.fullmatch(value)
-    if m is None:
-        raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {value!r}",
-                           value=value)  # fmt: skip
-    return _resolve(m, field_name)
-
-
-def _resolve(m: re.Match[str], field_name: str) -> time:
-    """A :data:`_TIME` match → the time, its day-part word applied."""
-    hour = int(m["hour"])
-    minute = 30 if m["half"] else int(m["minute"] or 0)
-    if m["word"] is None:
-        return time(hour, minute)
-    word = m["word"].replace(".", "")
-    part = _WORDS.get(word, word)
-    if part == "sáng" and hour == 12:
-        raise SettingError(field_name, "time_ambiguous", f"{m[0]!r}: noon or midnight?",
-                           value=m[0])  # fmt: skip
-    for first, last, add in _PARTS[part]:
-        if first <= hour <= last:
-            return time(hour + add, minute)
-    hours = _hours_text(part)
-    raise SettingError(field_name, "time_contradicts",
-                       f"{m[0]!r}: {m['word']!r} goes with the hours {hours} only",
-                       value=m[0], word=m["word"], hours=hours)  # fmt: skip
-
-
-def _hours_text(part: str) -> str:
-    """The hours ``part`` goes with, as written, for a refusal: ``6–11, 18–23``."""
-    spans: list[list[int]] = []
-    for first, last, _ in sorted(_PARTS[part]):
-        if spans and first <= spans[-1][1] + 1:
-            spans[-1][1] = max(spans[-1][1], last)
-        else:
-            spans.append([first, last])
-    return ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in spans)
-
-
-def _times(chunk: str) -> list[time]:
-    """The times in one comma-free piece of a digest list, read left to right: several when
-    separated by spaces ("7:30 18:00", "7h 18h"), one when the spaces are inside a time
-    ("7 giờ 30", "7h tối"). What does not start a time is named as today ("sometimes")."""
-    found: list[time] = []
-    at = 0
-    while at < len(chunk):
-        if chunk[at] == " ":
-            at += 1
-            continue
-        m = _TIME.match(chunk, at)
-        if m is None:
-            word = chunk[at:].split(" ", 1)[0]
-            raise SettingError("digest", "bad_time", f"not a time of day (HH:MM): {word!r}",
-                               value=word)  # fmt: skip
-        found.append(_resolve(m, "digest"))
-        at = m.end()
-    return found
+    ``tối 7h``, ``7h kém 15``, ``7:30 pm`` → a time (:mod:`feedsvc.digest.spoken`); anything
+    else is a :class:`SettingError`: ``bad_time``, ``time_contradicts`` (an hour its day-part
+    word does not go with: ``19h sáng``), ``time_ambiguous`` (``12h sáng``), ``minus_range``
+    (``7h kém 60``), ``minus_midnight`` (``0h kém 15``) or ``time_day`` (``7h sáng mai``)."""
+    return read_time(_clean(text, field_name).strip(), field_name)
 
 
 def parse_digest(text: str) -> DigestSchedule:
-    """``off`` | ``hourly`` | times (:func:`parse_time`'s forms) separated by commas or
-    semicolons, or by spaces where a space cannot continue a time (``7h 18h``; ``7h tối, 6h
-    sáng``); at most :data:`MAX_TIMES` distinct times, kept sorted. Raises
-    :class:`SettingError` (field ``digest``)."""
+    """``off`` | ``hourly`` | times (:func:`parse_time`'s forms) separated by commas,
+    semicolons or ``và``, or by spaces where a space cannot continue a time (``7h 18h``; ``7h
+    tối 6h sáng``; ``tối 7h sáng 6h``); at most :data:`MAX_TIMES` distinct times, kept
+    sorted. Raises :class:`SettingError` (field ``digest``)."""
     value = _clean(text, "digest")
     if not value:
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
@@ -263,10 +160,10 @@ def parse_digest(text: str) -> DigestSchedule:
     if value in _AMBIGUOUS:
         raise SettingError("digest", "digest_ambiguous", f"{value}: hourly or 01:00? give either",
                            value=value)  # fmt: skip
-    chunks = [c.strip() for c in re.split(r"[,;]", value)]
+    chunks = [c.strip() for c in _LIST_SEP.split(value)]
     if not any(chunks):  # only separators (",", ", ;"): no time given, as for "" (it read as off)
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
-    times = sorted({t for c in chunks for t in _times(c)})
+    times = sorted({t for c in chunks for t in read_times(c, "digest")})
     if len(times) > MAX_TIMES:
         raise SettingError("digest", "digest_too_many", f"at most {MAX_TIMES} times a day",
                            limit=MAX_TIMES)  # fmt: skip
@@ -274,11 +171,13 @@ def parse_digest(text: str) -> DigestSchedule:
 
 
 def parse_quiet(text: str) -> QuietWindow | None:
-    """``HH:MM-HH:MM`` (a window, may cross midnight) or ``off`` (None). Raises
-    :class:`SettingError` (field ``quiet``); an empty window (start = end) is refused."""
+    """``HH:MM-HH:MM`` (a window, may cross midnight; also ``10h tối đến 6h sáng``, ``từ 22h
+    đến 6h``, :data:`_RANGE_SEP`) or ``off`` (None). Raises :class:`SettingError` (field
+    ``quiet``); an empty window (start = end) is refused."""
     value = _clean(text, "quiet")
     if value in _OFF:
         return None
+    value = _FROM.sub("", value, count=1)
     bounds = _RANGE_SEP.split(value)
     if len(bounds) != 2 or not all(bounds):
         raise SettingError("quiet", "quiet_format", "give HH:MM-HH:MM or off",

@@ -1,0 +1,176 @@
+"""A time of day as people write it: the one grammar behind ``/digest``, ``/quiet``, the API's
+and the admin's settings (:mod:`feedsvc.digest.settings` cleans the text and calls here) — pure.
+
+Text arrives cleaned (lower case, NFC, single spaces). A time is an hour 0–23 (ASCII digits)
+then maybe minutes — ``8:00``, ``8.30``, ``8h30``, ``7g30``, ``7 giờ 30 (phút)``, ``7h30p``,
+``7h rưỡi`` or ``7 rưỡi`` (half past), ``7 giờ kém 15 (phút)`` or ``7h kém 15`` (15 minutes to
+7: 06:45) — and maybe one day-part word, after the time (``7h tối``, ``7pm``) or, for the
+Vietnamese words, before it (``tối 7h``, ``buổi sáng 6h30``), with or without marks or a
+space; a leading ``lúc`` ("at") is allowed. The word moves the written hour (24-hour forms of
+the same part of the day are taken as they are); any other hour contradicts it
+(``time_contradicts``, naming the hours):
+
+    word               written hour → time                          e.g.
+    sáng (sang)        1–11 as is; 12 refused (``time_ambiguous``)  7h sáng → 07:00
+    trưa (trua)        11–12, 13–14 as is; 1–2 → 13–14              1h trưa → 13:00
+    chiều (chieu)      1–6 → 13–18; 12–18 as is                     6 giờ chiều → 18:00
+    tối (toi)          6–11 → 18–23; 18–23 as is                    tối 7h → 19:00
+    đêm (dem, khuya)   9–11 → 21–23; 12 → 00; 0–4, 21–23 as is      12h đêm → 00:00
+    am (a.m.)          1–11 as is; 12 → 00                          12:30 AM → 00:30
+    pm (p.m.)          1–11 → 13–23; 12 as is                       7:30 pm → 19:30
+    noon / midnight    12 → 12:00 / 12 (or 0) → 00:00               12 noon → 12:00
+
+``kém`` is taken after the word moved the hour: ``8 giờ kém 5 tối`` is 20:00 − 5 = 19:55, ``12
+giờ kém 15 đêm`` 23:45. ``kém`` takes 1–59 minutes (``minus_range``), and a written hour 0
+has nothing to take them from (``0h kém 15``: ``minus_midnight``, which suggests ``23:45``).
+A setting repeats every day, so ``7h sáng mai`` ("tomorrow") and ``tối nay`` ("tonight") are
+refused as such (``time_day``), not read as a one-off.
+
+A time ends at a space or the end, so a list splits where a space cannot continue one: ``7h
+18h`` and ``7h tối 6h sáng`` are two times, ``7 giờ 30`` one. A time has one word: after one
+written first nothing attaches after, so ``tối 7h sáng 6h`` is 19:00 and 06:00 (never ``7h
+sáng``); ``7h tối 6h`` reads the word with the first time (19:00, 06:00).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+
+from feedsvc.digest.errors import SettingError
+
+_VI_WORD = r"(?:(?:buổi|buoi) ?)?(?:sáng|sang|trưa|trua|chiều|chieu|tối|toi|đêm|dem|khuya)"
+_WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight"
+_MARK = r"(?:[:.hg]| ?(?:giờ|gio))"  # the hour mark: "7h", "7g", "7 giờ", "7:" (no minutes)
+# before minutes, a space only after "giờ": "7h 15" is two times (07:00, 15:00), "7 giờ 15" one
+_MARK_MINUTES = r"(?:[:.hg]| ?(?:giờ|gio) ?)"
+_PHUT = r"(?: ?(?:phút|phut)|p)?"  # "phút" (minutes) after the minutes, or "p" ("7h30p")
+TIME = re.compile(
+    r"(?:(?:lúc|luc) ?)?"
+    rf"(?:(?P<before>{_VI_WORD}) ?)?"
+    r"(?P<hour>[01]?[0-9]|2[0-3])"
+    rf"(?:{_MARK_MINUTES}(?P<minute>[0-5][0-9]){_PHUT}"
+    rf"|{_MARK}?(?: ?(?P<half>rưỡi|ruoi)| ?(?:kém|kem) ?(?P<less>[0-9]+){_PHUT})"
+    rf"|{_MARK})?"
+    rf"(?(before)|(?: ?(?P<after>{_WORD}))?)"
+    r"(?= |$)"
+)
+#: The day-part words: the hours each goes with, as written (first, last, what to add). A
+#: written hour outside them contradicts the word ("19h sáng", "3h tối", "15pm") and is refused;
+#: 24-hour forms of the same part of the day are taken as they are ("18h tối", "13h trưa").
+_PARTS: dict[str, tuple[tuple[int, int, int], ...]] = {
+    "sáng": ((1, 11, 0),),  # 12h sáng: noon or midnight? refused (time_ambiguous)
+    "trưa": ((11, 12, 0), (1, 2, 12), (13, 14, 0)),
+    "chiều": ((1, 6, 12), (12, 18, 0)),
+    "tối": ((6, 11, 12), (18, 23, 0)),
+    "đêm": ((9, 11, 12), (12, 12, -12), (0, 4, 0), (21, 23, 0)),  # 12h đêm: 00:00
+    "am": ((1, 11, 0), (12, 12, -12)),  # 12am: 00:00
+    "pm": ((1, 11, 12), (12, 12, 0)),  # 12pm: 12:00
+    "noon": ((12, 12, 0),),
+    "midnight": ((12, 12, -12), (0, 0, 0)),
+}
+#: the same words without their marks, and another word for the night ("11h khuya")
+_WORDS = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
+          "khuya": "đêm"}  # fmt: skip
+#: words naming a day, not a time of it ("mai" tomorrow, "nay"/"hôm nay" today, "ngày" day)
+_DAY_WORDS = frozenset({"mai", "nay", "hôm", "hom", "ngày"})
+
+
+def hhmm(value: time) -> str:
+    return f"{value.hour:02d}:{value.minute:02d}"
+
+
+def read_time(value: str, field_name: str) -> time:
+    """Exactly one time in cleaned ``value`` (a window's bound), else a :class:`SettingError`:
+    ``bad_time`` naming the whole value, or as :func:`_resolve` and :func:`_unreadable` say."""
+    m = TIME.fullmatch(value)
+    if m is None:
+        for word in value.split(" "):
+            _refuse_day_word(word, field_name)
+        raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {value!r}",
+                           value=value)  # fmt: skip
+    return _resolve(m, field_name)
+
+
+def read_times(chunk: str, field_name: str) -> list[time]:
+    """The times in one comma-free piece of cleaned text, read left to right: several when
+    separated by spaces ("7:30 18:00", "7h 18h"), one when the spaces are inside a time
+    ("7 giờ 30", "7h tối", "tối 7h"). The first word that does not start a time is named
+    (``bad_time``), or a day word there or just after it (``time_day``: ``tối nay 7h``)."""
+    found: list[time] = []
+    at = 0
+    while at < len(chunk):
+        if chunk[at] == " ":
+            at += 1
+            continue
+        m = TIME.match(chunk, at)
+        if m is None:
+            word, *rest = chunk[at:].split(" ", 2)
+            for day in (word, *rest[:1]):  # "mai"…, or "tối nay 7h"'s "nay"
+                _refuse_day_word(day, field_name)
+            raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {word!r}",
+                               value=word)  # fmt: skip
+        found.append(_resolve(m, field_name))
+        at = m.end()
+    return found
+
+
+def _refuse_day_word(word: str, field_name: str) -> None:
+    """``mai``/``nay``… where a time was expected: the setting repeats daily (``time_day``)."""
+    if word in _DAY_WORDS:
+        raise SettingError(field_name, "time_day", f"{word!r}: the setting repeats every day",
+                           value=word)  # fmt: skip
+
+
+def _resolve(m: re.Match[str], field_name: str) -> time:
+    """A :data:`TIME` match → the time: its day-part word applied, then ``kém``'s minutes."""
+    hour = int(m["hour"])
+    word = m["before"] or m["after"]
+    if word is not None:
+        hour = _moved_hour(hour, word, m[0], field_name)
+    if m["less"] is not None:
+        return _minus(hour, int(m["less"]), m, field_name)
+    return time(hour, 30 if m["half"] else int(m["minute"] or 0))
+
+
+def _moved_hour(hour: int, word: str, value: str, field_name: str) -> int:
+    """The written ``hour`` as ``word`` places it in the day (:data:`_PARTS`); raises
+    ``time_ambiguous`` (12 sáng) or ``time_contradicts`` (naming the hours the word goes with)."""
+    bare = re.sub(r"^(?:buổi|buoi) ?", "", word).replace(".", "")
+    part = _WORDS.get(bare, bare)
+    if part == "sáng" and hour == 12:
+        raise SettingError(field_name, "time_ambiguous", f"{value!r}: noon or midnight?",
+                           value=value)  # fmt: skip
+    for first, last, add in _PARTS[part]:
+        if first <= hour <= last:
+            return hour + add
+    hours = _hours_text(part)
+    raise SettingError(field_name, "time_contradicts",
+                       f"{value!r}: {word!r} goes with the hours {hours} only",
+                       value=value, word=word, hours=hours)  # fmt: skip
+
+
+def _minus(hour: int, minutes: int, m: re.Match[str], field_name: str) -> time:
+    """``hour`` (0–23, the word applied) ``kém`` ``minutes``: 1–59 (``minus_range``); a written
+    hour 0 is refused (``minus_midnight``, suggesting the time meant); 12 midnight (``12 giờ
+    kém 15 đêm``) is the same night's 23:45."""
+    if not 1 <= minutes <= 59:
+        raise SettingError(field_name, "minus_range", f"{m[0]!r}: 'kém' takes 1-59 minutes",
+                           value=m[0], minutes=minutes)  # fmt: skip
+    at = (hour * 60 - minutes) % (24 * 60)
+    meant = time(at // 60, at % 60)
+    if int(m["hour"]) == 0:
+        raise SettingError(field_name, "minus_midnight", f"{m[0]!r}: give {hhmm(meant)}",
+                           value=m[0], time=hhmm(meant))  # fmt: skip
+    return meant
+
+
+def _hours_text(part: str) -> str:
+    """The hours ``part`` goes with, as written, for a refusal: ``6–11, 18–23``."""
+    spans: list[list[int]] = []
+    for first, last, _ in sorted(_PARTS[part]):
+        if spans and first <= spans[-1][1] + 1:
+            spans[-1][1] = max(spans[-1][1], last)
+        else:
+            spans.append([first, last])
+    return ", ".join(f"{a}–{b}" if a != b else str(a) for a, b in spans)
