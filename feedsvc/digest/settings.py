@@ -53,8 +53,8 @@ _RANGE_SEP = re.compile(r"\s*[-–—~]\s*|\s+(?:to|đến|den|tới)\s+")
 _FROM = re.compile(r"^(?:từ|tu) ")
 #: between a digest list's times: commas, semicolons, "và" ("and": "7h sáng và 7h tối")
 _LIST_SEP = re.compile(r"[,;]| (?:và|va)(?= |$)")
-# a window's end written as the day's end (22:00-24:00, 22h-24h): midnight, 00:00
-_DAY_END = re.compile(r"24(?:[:h.g](?:00)?)?", re.ASCII | re.IGNORECASE)
+# a window's end written as the day's end (22:00-24:00, 22h-24h, 22 giờ-24 giờ): midnight, 00:00
+_DAY_END = re.compile(r"24(?:[:h.g](?:00)?| ?(?:giờ|gio)(?: ?00)?)?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,13 +2,13 @@
 and the admin's settings (:mod:`feedsvc.digest.settings` cleans the text and calls here) — pure.
 
 Text arrives cleaned (lower case, NFC, single spaces). A time is an hour 0–23 (ASCII digits)
-then maybe minutes — ``8:00``, ``8.30``, ``8h30``, ``7g30``, ``7 giờ 30 (phút)``, ``7h30p``,
-``7h rưỡi`` or ``7 rưỡi`` (half past), ``7 giờ kém 15 (phút)`` or ``7h kém 15`` (15 minutes to
-7: 06:45) — and maybe one day-part word, after the time (``7h tối``, ``7pm``) or, for the
-Vietnamese words, before it (``tối 7h``, ``buổi sáng 6h30``), with or without marks or a
-space; a leading ``lúc`` ("at") is allowed. The word moves the written hour (24-hour forms of
-the same part of the day are taken as they are); any other hour contradicts it
-(``time_contradicts``, naming the hours):
+then maybe minutes — ``8:00``, ``8.30``, ``8h30``, ``7g30``, ``7 giờ 30 (phút)``, ``7 giờ 5``,
+``7h30p``, ``7h rưỡi`` or ``7 rưỡi`` (half past), ``7 giờ kém 15 (phút)`` or ``7h kém 15``
+(15 minutes to 7: 06:45) — and maybe one day-part word, after the time (``7h tối``, ``7pm``)
+or, for the Vietnamese words, before it (``tối 7h``, ``buổi sáng 6h30``), with or without
+marks or a space; a leading ``lúc`` ("at") is allowed. The word moves the written hour
+(24-hour forms of the same part of the day are taken as they are); any other hour contradicts
+it (``time_contradicts``, naming the hours):
 
     word               written hour → time                          e.g.
     sáng (sang)        1–11 as is; 12 refused (``time_ambiguous``)  7h sáng → 07:00
@@ -16,6 +16,7 @@ the same part of the day are taken as they are); any other hour contradicts it
     chiều (chieu)      1–6 → 13–18; 12–18 as is                     6 giờ chiều → 18:00
     tối (toi)          6–11 → 18–23; 18–23 as is                    tối 7h → 19:00
     đêm (dem, khuya)   9–11 → 21–23; 12 → 00; 0–4, 21–23 as is      12h đêm → 00:00
+    nửa đêm (nua dem)  12 (or 0) → 00:00                            12h nửa đêm → 00:00
     am (a.m.)          1–11 as is; 12 → 00                          12:30 AM → 00:30
     pm (p.m.)          1–11 → 13–23; 12 as is                       7:30 pm → 19:30
     noon / midnight    12 → 12:00 / 12 (or 0) → 00:00               12 noon → 12:00
@@ -39,17 +40,22 @@ from datetime import time
 
 from feedsvc.digest.errors import SettingError
 
-_VI_WORD = r"(?:(?:buổi|buoi) ?)?(?:sáng|sang|trưa|trua|chiều|chieu|tối|toi|đêm|dem|khuya)"
+_VI_WORD = (
+    r"(?:(?:buổi|buoi) ?)?"
+    r"(?:sáng|sang|trưa|trua|chiều|chieu|tối|toi|nửa đêm|nua dem|đêm|dem|khuya)"
+)
 _WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight"
 _MARK = r"(?:[:.hg]| ?(?:giờ|gio))"  # the hour mark: "7h", "7g", "7 giờ", "7:" (no minutes)
 # before minutes, a space only after "giờ": "7h 15" is two times (07:00, 15:00), "7 giờ 15" one
 _MARK_MINUTES = r"(?:[:.hg]| ?(?:giờ|gio) ?)"
+# minutes are two digits ("7h05"), or one after "giờ": "7 giờ 5" is 07:05 (it was 05:00, 07:00)
+_MINUTES = r"(?P<minute>[0-5][0-9]|(?:(?<=giờ )|(?<=gio )|(?<=giờ)|(?<=gio))[0-9])"
 _PHUT = r"(?: ?(?:phút|phut)|p)?"  # "phút" (minutes) after the minutes, or "p" ("7h30p")
 TIME = re.compile(
     r"(?:(?:lúc|luc) ?)?"
     rf"(?:(?P<before>{_VI_WORD}) ?)?"
     r"(?P<hour>[01]?[0-9]|2[0-3])"
-    rf"(?:{_MARK_MINUTES}(?P<minute>[0-5][0-9]){_PHUT}"
+    rf"(?:{_MARK_MINUTES}{_MINUTES}{_PHUT}"
     rf"|{_MARK}?(?: ?(?P<half>rưỡi|ruoi)| ?(?:kém|kem) ?(?P<less>[0-9]+){_PHUT})"
     rf"|{_MARK})?"
     rf"(?(before)|(?: ?(?P<after>{_WORD}))?)"
@@ -69,9 +75,10 @@ _PARTS: dict[str, tuple[tuple[int, int, int], ...]] = {
     "noon": ((12, 12, 0),),
     "midnight": ((12, 12, -12), (0, 0, 0)),
 }
-#: the same words without their marks, and another word for the night ("11h khuya")
+#: the same words without their marks, another word for the night ("11h khuya"), and "nửa
+#: đêm" (midnight: "12h nửa đêm" is 00:00)
 _WORDS = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
-          "khuya": "đêm"}  # fmt: skip
+          "khuya": "đêm", "nửa đêm": "midnight", "nua dem": "midnight"}  # fmt: skip
 #: words naming a day, not a time of it ("mai" tomorrow, "nay"/"hôm nay" today, "ngày" day)
 _DAY_WORDS = frozenset({"mai", "nay", "hôm", "hom", "ngày"})
 
