@@ -38,6 +38,7 @@ from feedsvc.ingest import (
 )
 from feedsvc.lifecycle.due import DueCheck
 from feedsvc.lifecycle.hooks import release_hooks
+from feedsvc.lifecycle.published import PublishedCheck
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
@@ -87,6 +88,8 @@ class Service:
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None
         self.due: DueCheck | None = None  # built with the ingestor
+        #: drafts an external CMS published by a status change alone (built with the ingestor)
+        self.published: PublishedCheck | None = None
         self._reconciler: Reconciler | None = None
         self._standby = True  # until a tick says this replica leads ingest
         self._reconcile_off = False  # the mapping cannot bound the window (logged once)
@@ -141,6 +144,11 @@ class Service:
             self.due = DueCheck(
                 self.db, self._ingestor.hooks, [self._after_ingest], first_lookback=max_age
             )
+            if s.url:  # the built-in table's withdrawals come by `import`, which moves its cursor
+                window = timedelta(days=s.reconcile_days)
+                self.published = PublishedCheck(
+                    self.db, self._source, self._ingestor.reread, window
+                )
         return self._ingestor
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:
@@ -201,7 +209,13 @@ class Service:
         result = self.ingestor.tick()
         self._standby = result.standby
         self.publisher.render_stale()  # a catch-up ended: its feeds, now
-        if not (result.standby or result.skipped or self.interrupted) and self.due is not None:
+        leading = not (result.standby or result.skipped or self.interrupted)
+        if leading and result.error is None and self.published is not None:
+            try:  # drafts a CMS published by their status alone: stored and alerted now
+                self.published.run()
+            except Exception as exc:  # nothing changed: the next tick looks again
+                log.warning("draft re-check failed, nothing changed: %s", describe(exc))
+        if leading and self.due is not None:
             try:
                 self.due.run()
             except Exception as exc:  # logged and retried next tick, like an ingest error

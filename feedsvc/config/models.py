@@ -160,7 +160,8 @@ class SourceSettings(_Timeouts):
     match_workers: Annotated[int, Field(ge=0, le=64)] | Literal["auto"] = "auto"
     timezone: str | None = None
     # Deleted rows (SPEC §10): every reconcile_seconds, the rows published in the last
-    # reconcile_days are compared with what feedsvc holds (feedsvc.lifecycle.reconcile).
+    # reconcile_days are compared with what feedsvc holds (feedsvc.lifecycle.reconcile); held
+    # drafts are looked up again for as long (feedsvc.lifecycle.published).
     reconcile_days: float = Field(default=7.0, gt=0, le=366)
     reconcile_seconds: float = Field(default=300.0, ge=10, le=86400)
     columns: SourceColumns = SourceColumns()

@@ -12,6 +12,7 @@ from sqlalchemy import Column, ColumnElement, Label, func, select
 
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.sql import ID_CHUNK, SqlSource
+from feedsvc.source.values import is_visible
 
 
 class NotReconcilable(Exception):
@@ -53,6 +54,35 @@ def existing_ids(source: SqlSource, ids: Sequence[str]) -> set[str]:
             stmt = select(b.id).select_from(b.table).where(b.id.in_(chunk))
             found.update(str(i) for i in conn.execute(stmt).scalars().all())
     return found
+
+
+def visible_among(source: SqlSource, ids: Sequence[str]) -> set[str]:
+    """Which of ``ids`` the source shows now (``[source.columns] visible`` true, read as ingest
+    reads it: :func:`~feedsvc.source.values.is_visible`): a draft or scheduled row whose status
+    changed without its cursor column moving (:mod:`feedsvc.lifecycle.published`). Ids and the
+    one value only, primary-key lookups, :data:`ID_CHUNK` at a time; a row gone or with a value
+    that is not true or false is not among them; no ``visible`` mapped: none (every row is
+    shown, so nothing is held as a draft). Raises the driver's error (nothing is decided)."""
+    b = source.bind()
+    visible = next((f for f in b.fields if getattr(f, "name", None) == "f_visible"), None)
+    found: set[str] = set()
+    if visible is None or not ids:
+        return found
+    with source.engine.connect() as conn:
+        for start in range(0, len(ids), ID_CHUNK):
+            chunk = [source.native_id(i) for i in ids[start : start + ID_CHUNK]]
+            stmt = select(b.id, visible).select_from(b.table).where(b.id.in_(chunk))
+            found.update(str(i) for i, shown in conn.execute(stmt).tuples() if _shown(shown))
+    return found
+
+
+def _shown(value: Any) -> bool:
+    """``is_visible``, with a value it refuses taken as not shown (a re-read would quarantine
+    the row; here it is only not brought forward)."""
+    try:
+        return is_visible(value)
+    except ValueError:
+        return False
 
 
 def _key_column(source: SqlSource) -> ColumnElement[Any]:
