@@ -41,7 +41,7 @@ from feedsvc.bot.actions import Target
 from feedsvc.bot.addressing import ADMIN_STATUSES, channel_target, is_ours
 from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.bot.incoming import (
-    CAPTION_COMMAND,
+    LOOSE_COMMAND,
     command_arg,
     command_head,
     command_text,
@@ -99,8 +99,8 @@ class Handlers:
         app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
-        app.add_handler(MessageHandler(CAPTION_COMMAND & only_messages, self.captioned))
-        edits = filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | CAPTION_COMMAND)
+        app.add_handler(MessageHandler(LOOSE_COMMAND & only_messages, self.loose))
+        edits = filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | LOOSE_COMMAND)
         app.add_handler(MessageHandler(edits, self.edited))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
@@ -152,10 +152,11 @@ class Handlers:
         if is_ours(message, context.bot.username, any_name=False) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
 
-    async def captioned(self, update: Update, context: Context) -> None:
-        """A command as a photo's (a document's…) caption: PTB's ``CommandHandler`` reads only
-        ``text``, so it is dispatched here, by the rules a typed one meets: ``/cmd@OtherBot``
-        is another bot's, an unknown name is :meth:`unknown`'s."""
+    async def loose(self, update: Update, context: Context) -> None:
+        """A command PTB's ``CommandHandler`` does not see (it reads only a ``bot_command`` at
+        offset 0 of ``text``): a photo's (a document's…) caption, or text whose command follows
+        invisible characters (``incoming.LOOSE_COMMAND``). Dispatched here, by the rules a typed
+        one meets: ``/cmd@OtherBot`` is another bot's, an unknown name is :meth:`unknown`'s."""
         name, addressee = command_head(_message(update))
         if addressee and addressee.lower() != (context.bot.username or "").lower():
             return

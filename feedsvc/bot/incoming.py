@@ -5,38 +5,49 @@
 
 from __future__ import annotations
 
-import re
-
 from telegram import Chat, Message, Update
 from telegram.ext import filters
 
 from feedsvc.bot.actions import Target
-
-#: a caption that begins with a command (Telegram's command names: 1-32 of ``[A-Za-z0-9_]``)
-CAPTION_COMMAND = filters.CaptionRegex(re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@\w+)?(?:\s|$)"))
+from feedsvc.bot.typed import read_command, visible_start
 
 
 def command_text(message: Message) -> str:
     """The text a command is read from: the message's text, or a photo's (a document's, a
-    video's) caption. ``/sub kien-thuy`` typed under a picture is a command to the user who
-    sent it (Telegram marks it a ``bot_command`` in ``caption_entities``); read only from
-    ``text``, it got no answer at all."""
-    return message.text if message.text is not None else message.caption or ""
+    video's) caption, from its first character that shows
+    (:func:`~feedsvc.bot.typed.visible_start`). ``/sub kien-thuy`` typed under a picture is a
+    command to the user who sent it (Telegram marks it a ``bot_command`` in
+    ``caption_entities``); read only from ``text``, it got no answer at all."""
+    return visible_start(message.text if message.text is not None else message.caption or "")
 
 
 def command_head(message: Message) -> tuple[str, str]:
     """``(name, addressee)`` of the command ``/name@addressee`` a message begins with, the
-    name in lower case as Telegram's clients (and PTB's ``CommandHandler``) match it."""
-    head = (command_text(message) or "/").split(maxsplit=1)[0]
-    name, _, addressee = head[1:].partition("@")
-    return name.lower(), addressee
+    name in lower case as Telegram's clients (and PTB's ``CommandHandler``) match it;
+    ``("", "")`` when it begins with none."""
+    command = read_command(command_text(message))
+    return (command[0], command[1]) if command is not None else ("", "")
 
 
 def command_arg(message: Message) -> str:
-    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched (CommandHandler's args split it);
-    of a caption too (:func:`command_text`)."""
-    parts = command_text(message).split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
+    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched but for what does not show at its
+    ends (CommandHandler's args split it); of a caption too (:func:`command_text`)."""
+    command = read_command(command_text(message))
+    return command[2] if command is not None else ""
+
+
+class _LooseCommand(filters.MessageFilter):
+    """A message that begins with a command PTB's ``CommandHandler`` does not see (it reads a
+    ``bot_command`` entity at offset 0 of ``text`` only): a photo's caption, or text whose
+    command follows characters that do not show (``\u200b/sub an ninh``: the entity, if any,
+    is not at offset 0)."""
+
+    def filter(self, message: Message) -> bool:
+        return read_command(command_text(message)) is not None
+
+
+#: :class:`_LooseCommand`, as a PTB filter
+LOOSE_COMMAND = _LooseCommand(name="LOOSE_COMMAND")
 
 
 def sender_key(update: Update) -> str | None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedsvc.bot.typed import read_command
 from feedsvc.graphemes import prefix
 from feedsvc.notify.message import trim_utf16
 
@@ -33,7 +34,6 @@ MAX_ID_CHARS = 100  # a Zalo id longer than this is not one: ignore the update
 MAX_AGE = timedelta(hours=24)
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_COMMAND = re.compile(r"/([A-Za-z]{1,32})(?:@\S*)?(?:\s+(.*))?", re.DOTALL)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,11 +114,11 @@ def _update_key(message_id: Any, user_id: str | None, date: Any, text: str) -> s
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
-    """``"/sub kien-thuy"`` → ``("sub", "kien-thuy")``; None when ``text`` is no command."""
-    found = _COMMAND.fullmatch(text.strip())
-    if found is None:
-        return None
-    return found.group(1).lower(), (found.group(2) or "").strip()
+    """``"/sub kien-thuy"`` → ``("sub", "kien-thuy")``; None when ``text`` is no command. Read
+    as the Telegram bot reads one (:func:`feedsvc.bot.typed.read_command`): after invisible
+    characters too (``"\u200b/sub an ninh"``); an ``@addressee`` is ignored."""
+    command = read_command(text)
+    return None if command is None else (command[0], command[2])
 
 
 def plain_reply(reply: str) -> str:
