@@ -253,7 +253,7 @@ def subscribe(
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
         if query is not None:
-            query = stored_spelling(conn, target.chat_id, query, known.get, normalise)
+            query = stored_spelling(conn, target.chat_id, query, known.get, normalise, adding=True)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
         what = _label(topic, query or arg)  # the stored spelling a query means
