@@ -26,6 +26,7 @@ import math
 import re
 import threading
 import time
+import unicodedata
 from collections import defaultdict, deque
 from collections.abc import Sequence
 from contextlib import suppress
@@ -76,6 +77,8 @@ _SPECIAL = re.compile(r"[<&]")
 _CLOSE = re.compile(r"</([a-zA-Z][a-zA-Z0-9-]*)\s*>")
 _ATTR = r"""\s+[a-zA-Z-]+(?:\s*=\s*(?:"[^"<]*"|'[^'<]*'|[^\s>"'<]+))?"""
 _OPEN = re.compile(rf"<([a-zA-Z][a-zA-Z0-9-]*)((?:{_ATTR})*)\s*>")
+#: a bot command as Telegram's entity parser marks it: ``/name`` or ``/name@bot``
+_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?")
 _ATTR_ONE = re.compile(r"""([a-zA-Z-]+)(?:\s*=\s*("[^"]*"|'[^']*'|[^\s>"']+))?""")
 
 
@@ -92,6 +95,14 @@ def most_in_window(times: Sequence[float], window: float) -> int:
 
 class EntityError(ValueError):
     """Raised by :func:`check_html` with the description Telegram would give."""
+
+
+def _unseen_lead(text: str) -> int:
+    """How many characters ``text`` begins with that do not show: whitespace, format (Cf)."""
+    lead = 0
+    while lead < len(text) and (text[lead].isspace() or unicodedata.category(text[lead]) == "Cf"):
+        lead += 1
+    return lead
 
 
 def utf16_len(text: str) -> int:
@@ -511,19 +522,28 @@ class FakeBotAPI(FakeServer[int, Fault]):
         first_name: str = "User",
         thread_id: int | None = None,
         photo: bool = False,
+        entity: bool = True,
     ) -> int:
         """A user's message (a command when it starts with "/"): the update id. ``thread_id``:
         sent inside that forum topic thread (``is_topic_message``). ``photo``: ``text`` is the
-        caption of a photo (``caption_entities``, as Telegram marks a command there)."""
+        caption of a photo (``caption_entities``, as Telegram marks a command there).
+
+        As Telegram's parser, the ``bot_command`` entity covers ``/name`` or ``/name@bot``
+        (``[A-Za-z0-9_]``) wherever it begins after characters that do not show (whitespace,
+        format characters like ZWSP or LRM): ``"\u200b/sub x"`` has it at offset 1 (UTF-16).
+        ``entity=False``: no entity at all (a client that sent none)."""
         with self._cond:
             chat = self.chat(chat_id)
             extra: dict[str, Any] = {}
             if thread_id is not None:
                 extra |= {"message_thread_id": thread_id, "is_topic_message": True}
-            if text.startswith("/"):
+            lead = _unseen_lead(text)
+            command = _COMMAND.match(text, lead)
+            if command is not None and entity:
                 extra["caption_entities" if photo else "entities"] = [
-                    {"type": "bot_command", "offset": 0, "length": utf16_len(text.split()[0])}
-                ]
+                    {"type": "bot_command", "offset": utf16_len(text[:lead]),
+                     "length": utf16_len(command.group())}
+                ]  # fmt: skip
             body: dict[str, Any] = {"text": text}
             if photo:
                 size = {"file_id": "p1", "file_unique_id": "u1", "width": 800, "height": 600}

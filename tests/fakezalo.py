@@ -118,13 +118,21 @@ class FakeZaloAPI(FakeServer[str, Fault]):
         chat_type: str = "PRIVATE",
         event: str = "message.text.received",
     ) -> dict[str, Any]:
-        """An update as Zalo sends it when a user writes ``text`` in ``chat_id``."""
+        """An update as Zalo sends it when a user writes ``text`` in ``chat_id``; with another
+        ``event`` than a text's (``message.image.received``), ``text`` is the caption of what
+        was sent (``photo``: a URL), the field the public clients read (FIELD-NOTES names the
+        events, not this field)."""
+        said: dict[str, Any] = {"text": text}
+        if event == "message.image.received":
+            said = {"photo": "https://zalo.example/p/1.jpg", "caption": text}
+        elif event != "message.text.received":
+            said = {"caption": text}
         return {
             "event_name": event,
             "message": {
                 "from": {"id": f"u-{chat_id}", "display_name": name, "is_bot": False},
                 "chat": {"id": chat_id, "chat_type": chat_type},
-                "text": text,
+                **said,
                 "message_id": f"m{next(self._ids)}",
                 "date": int(time.time() * 1000),
             },

@@ -22,6 +22,7 @@ from sqlalchemy import Connection
 from feedsvc import limits
 from feedsvc.bot import texts
 from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
+from feedsvc.bot.typed import plain_quotes, quote_problem
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
 from feedsvc.limits import too_long
@@ -148,9 +149,11 @@ def normalise(arg: str) -> str:
     such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
     alike in /list, and ``/unsub`` typed composed answered "no subscription". Presentation
     forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
-    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing."""
+    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing.
+    A phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are ``"``
+    (:func:`feedsvc.bot.typed.plain_quotes`; the admin's topic language is unchanged)."""
     visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
-    return nfc(" ".join(plain_forms(visible).split()))
+    return plain_quotes(nfc(" ".join(plain_forms(visible).split())))
 
 
 def argument_problem(arg: str) -> str | None:
@@ -222,6 +225,8 @@ def subscribe(
     arg = normalise(arg)
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
         return texts.query_too_long(over)
+    if (quotes := quote_problem(arg)) is not None:
+        return texts.quote_refusal(arg, quotes)
     if (slugs := _several_topics(db, arg)) is not None:
         replies = [subscribe(db, target, slug, per_user=per_user) for slug in slugs]
         return texts.fit(replies, limit)
@@ -248,7 +253,7 @@ def subscribe(
         subs.reenable_chat(conn, target.chat_id)
         topic_id, query = (topic.id, None) if topic else (None, arg)
         if query is not None:
-            query = stored_spelling(conn, target.chat_id, query, known.get, normalise)
+            query = stored_spelling(conn, target.chat_id, query, known.get, normalise, adding=True)
         if (refusal := cap_refusal(conn, target, per_user, topic_id, query)) is not None:
             return refusal
         what = _label(topic, query or arg)  # the stored spelling a query means

@@ -11,6 +11,7 @@ from telegram.error import BadRequest, Forbidden
 
 from feedsvc.bot import texts
 from feedsvc.bot.actions import Target
+from feedsvc.bot.incoming import command_head
 
 ADMIN_STATUSES = frozenset({ChatMemberStatus.ADMINISTRATOR, ChatMemberStatus.OWNER})
 
@@ -34,22 +35,6 @@ async def channel_target(bot: Bot, ref: str, user_id: int) -> Target | str:
     if me.status not in ADMIN_STATUSES:
         return texts.bot_not_channel_admin(label)
     return Target(chat.id, ChatType.CHANNEL, chat.title, label=texts.channel_label(label))
-
-
-def command_text(message: Message) -> str:
-    """The text a command is read from: the message's text, or a photo's (a document's, a
-    video's) caption. ``/sub kien-thuy`` typed under a picture is a command to the user who
-    sent it (Telegram marks it a ``bot_command`` in ``caption_entities``); read only from
-    ``text``, it got no answer at all."""
-    return message.text if message.text is not None else message.caption or ""
-
-
-def command_head(message: Message) -> tuple[str, str]:
-    """``(name, addressee)`` of the command ``/name@addressee`` a message begins with, the
-    name in lower case as Telegram's clients (and PTB's ``CommandHandler``) match it."""
-    head = (command_text(message) or "/").split(maxsplit=1)[0]
-    name, _, addressee = head[1:].partition("@")
-    return name.lower(), addressee
 
 
 def is_ours(message: Message, username: str | None, *, any_name: bool) -> bool:

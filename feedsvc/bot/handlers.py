@@ -38,14 +38,16 @@ from telegram.ext import (
 
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
-from feedsvc.bot.addressing import (
-    ADMIN_STATUSES,
-    channel_target,
+from feedsvc.bot.addressing import ADMIN_STATUSES, channel_target, is_ours
+from feedsvc.bot.buttons import ButtonHandlers
+from feedsvc.bot.incoming import (
+    LOOSE_COMMAND,
+    command_arg,
     command_head,
     command_text,
-    is_ours,
+    own_target,
+    sender_key,
 )
-from feedsvc.bot.buttons import ButtonHandlers
 from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
 from feedsvc.notify.telegram import scrub_token
@@ -60,15 +62,6 @@ POSTING_STATUSES = ADMIN_STATUSES | {ChatMemberStatus.MEMBER}  # may post (chann
 # ids fit in 52 bits), in ASCII: "-100١٢٣٤٥" is query text, not an id.
 DEFAULT_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 _CHANNEL_REF = re.compile(r"@[A-Za-z][A-Za-z0-9_]{4,31}|-100[0-9]{5,13}", re.ASCII)
-#: a caption that begins with a command (Telegram's command names: 1-32 of ``[A-Za-z0-9_]``)
-_CAPTION_COMMAND = filters.CaptionRegex(re.compile(r"^/[A-Za-z0-9_]{1,32}(?:@\w+)?(?:\s|$)"))
-
-
-def command_arg(message: Message) -> str:
-    """Everything after ``/cmd`` or ``/cmd@Bot``, untouched (CommandHandler's args split it);
-    of a caption too (:func:`~feedsvc.bot.addressing.command_text`)."""
-    parts = command_text(message).split(maxsplit=1)
-    return parts[1].strip() if len(parts) > 1 else ""
 
 
 class Handlers:
@@ -106,8 +99,8 @@ class Handlers:
         app.add_handler(CallbackQueryHandler(self.buttons.pressed))
         app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, self.migrated))
         app.add_handler(MessageHandler(filters.COMMAND & only_messages, self.unknown))
-        app.add_handler(MessageHandler(_CAPTION_COMMAND & only_messages, self.captioned))
-        edits = filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | _CAPTION_COMMAND)
+        app.add_handler(MessageHandler(LOOSE_COMMAND & only_messages, self.loose))
+        edits = filters.UpdateType.EDITED_MESSAGE & (filters.COMMAND | LOOSE_COMMAND)
         app.add_handler(MessageHandler(edits, self.edited))
         app.add_handler(ChatMemberHandler(self.member, ChatMemberHandler.MY_CHAT_MEMBER))
         app.add_error_handler(self.error)
@@ -123,7 +116,7 @@ class Handlers:
             )
             await self._change(update, context, start, texts.start())
             return
-        await asyncio.to_thread(actions.register, self.db, _own(chat))
+        await asyncio.to_thread(actions.register, self.db, own_target(chat))
         await _reply(message, texts.start())
 
     async def help(self, update: Update, context: Context) -> None:
@@ -159,10 +152,11 @@ class Handlers:
         if is_ours(message, context.bot.username, any_name=False) and await self._admitted(update):
             await _reply(message, texts.t("unknown_command"))
 
-    async def captioned(self, update: Update, context: Context) -> None:
-        """A command as a photo's (a document's…) caption: PTB's ``CommandHandler`` reads only
-        ``text``, so it is dispatched here, by the rules a typed one meets: ``/cmd@OtherBot``
-        is another bot's, an unknown name is :meth:`unknown`'s."""
+    async def loose(self, update: Update, context: Context) -> None:
+        """A command PTB's ``CommandHandler`` does not see (it reads only a ``bot_command`` at
+        offset 0 of ``text``): a photo's (a document's…) caption, or text whose command follows
+        invisible characters (``incoming.LOOSE_COMMAND``). Dispatched here, by the rules a typed
+        one meets: ``/cmd@OtherBot`` is another bot's, an unknown name is :meth:`unknown`'s."""
         name, addressee = command_head(_message(update))
         if addressee and addressee.lower() != (context.bot.username or "").lower():
             return
@@ -202,7 +196,7 @@ class Handlers:
             if await asyncio.to_thread(actions.bot_removed, self.db, chat.id, reason):
                 log.info("chat %s disabled: %s", chat.id, reason)
         elif status in POSTING_STATUSES:
-            await asyncio.to_thread(actions.register, self.db, _own(chat))
+            await asyncio.to_thread(actions.register, self.db, own_target(chat))
             log.info("chat %s (re-)enabled: bot is %s", chat.id, status)
 
     async def error(self, update: object, context: Context) -> None:
@@ -242,7 +236,7 @@ class Handlers:
         user_id = update.effective_user.id if update.effective_user else None
         if user_id is not None and user_id in self.admins:
             return True
-        allowed, reply = self.gate.admit(_who(update), f"telegram:{_chat(update).id}")
+        allowed, reply = self.gate.admit(sender_key(update), f"telegram:{_chat(update).id}")
         if reply is not None:
             await _reply(_message(update), reply)
         return allowed
@@ -345,12 +339,12 @@ class Handlers:
         ):
             await _reply(message, texts.t("not_group_admin"))
             return None
-        return replace(_own(chat, message), user=self._user_key(update)), arg
+        return replace(own_target(chat, message), user=self._user_key(update)), arg
 
     def _user_key(self, update: Update) -> str | None:
         """Whom the per-user subscription cap counts: None for bot admins (not capped)."""
         user = update.effective_user
-        return None if user is not None and user.id in self.admins else _who(update)
+        return None if user is not None and user.id in self.admins else sender_key(update)
 
     async def _may_change(self, message: Message, context: Context, user_id: int | None) -> bool:
         chat = message.chat
@@ -362,29 +356,6 @@ class Handlers:
             return False
         member = await context.bot.get_chat_member(chat.id, user_id)
         return member.status in ADMIN_STATUSES
-
-
-def _who(update: Update) -> str | None:
-    """The channel-neutral key of who sent a command: ``telegram:<user id>``, or for a message
-    sent *as* a chat (anonymous group admins share one user id, 1087968824, Telegram's
-    GroupAnonymousBot) ``telegram:chat:<that chat's id>``."""
-    message = update.effective_message
-    if message is not None and message.sender_chat is not None:
-        return f"telegram:chat:{message.sender_chat.id}"
-    user = update.effective_user
-    return f"telegram:{user.id}" if user is not None else None
-
-
-def _own(chat: Chat, message: Message | None = None) -> Target:
-    """The chat itself; a message sent inside a forum topic thread names that thread (alerts
-    of a ``/sub`` there go to it)."""
-    title = chat.title or chat.effective_name
-    thread = (
-        message.message_thread_id
-        if message is not None and message.is_topic_message and message.message_thread_id
-        else None
-    )
-    return Target(chat.id, chat.type, title, thread_id=thread)
 
 
 def _message(update: Update) -> Message:

@@ -22,6 +22,7 @@ from functools import lru_cache
 
 from sqlalchemy import Connection
 
+from feedsvc.bot.typed import plain_quotes
 from feedsvc.matching import QueryError, parse_query, query_digest
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic
@@ -59,16 +60,20 @@ def _meaning_of(text: str, resolve: Resolver) -> str | None:
 
 
 def stored_spelling(
-    conn: Connection, chat_id: int, query: str, resolve: Resolver, spelled: Callable[[str], str]
-) -> str:
+    conn: Connection, chat_id: int, query: str, resolve: Resolver, spelled: Callable[[str], str],
+    *, adding: bool = False,
+) -> str:  # fmt: skip
     """The chat's stored query that means ``query`` — spelled alike once ``spelled`` (the bot's
-    normaliser) writes it, else read alike by the matcher —, else ``query`` itself."""
+    normaliser) writes it, else read alike by the matcher —, else ``query`` itself. ``adding``
+    (``/sub``): a row whose phrase marks the normaliser now reads (``«an ninh»``, stored as the
+    words ``«an`` and ``ninh»``) is not the phrase typed, so another subscription; removing
+    (``/unsub``), it is found by its spelling."""
     stored = [s.query for s in subs.list_subscriptions(conn, chat_id) if s.query is not None]
     if query in stored:
         return query
     for text in stored:
-        if spelled(text) == query:  # a row saved before queries were normalised
-            return text
+        if spelled(text) == query and not (adding and plain_quotes(text) != text):
+            return text  # a row saved before queries were normalised
     wanted = meaning(query, resolve)
     if wanted is not None:
         for text in stored:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+from feedsvc.bot.typed import QuoteProblem
 from feedsvc.catalogue import Translator
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.graphemes import prefix, shortened, utf16_units
@@ -178,6 +179,14 @@ def invalid_query(query: str, error: QueryError) -> str:
     text = _t.query_error(error)
     if error.column is not None:
         text += " " + t("at_position", position=error.column)
+    return t("invalid_query", query=escape(query), error=escape(text))
+
+
+def quote_refusal(query: str, problem: QuoteProblem) -> str:
+    """A chat query whose quotes cannot be read (:func:`feedsvc.bot.typed.quote_problem`),
+    worded as the parser's errors are, with where the mark is (counted from 1)."""
+    text = t(f"quote_{problem.code}", mark=problem.mark)
+    text += " " + t("at_position", position=problem.position + 1)
     return t("invalid_query", query=escape(query), error=escape(text))
 
 

@@ -94,8 +94,9 @@ class ZaloBot:
 
     def accept(self, body: Any) -> bool:
         """Queue one update behind its chat's earlier ones, without waiting (the webhook answers
-        at once); False when it is not a text message (ignored) or its chat already has a full
-        lane of commands waiting (dropped: :class:`~feedsvc.channels.zalo.lanes.ChatLanes`)."""
+        at once); False when it carries neither text nor a caption (ignored) or its chat
+        already has a full lane of commands waiting (dropped:
+        :class:`~feedsvc.channels.zalo.lanes.ChatLanes`)."""
         incoming = parse_update(body)
         if incoming is None:
             return False

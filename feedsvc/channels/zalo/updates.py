@@ -2,7 +2,8 @@
 
 An update (FIELD-NOTES "Zalo Bot Platform") is ``{"event_name": "message.text.received", "message":
 {"from": {...}, "chat": {"id": "…", "chat_type": "PRIVATE" | "GROUP"}, "text": "…", ...}}``;
-webhook bodies carry it under ``result`` in some clients and bare in others: both are read.
+webhook bodies carry it under ``result`` in some clients and bare in others: both are read. A
+photo's update (``message.image.received``) carries its ``caption``, read as the text is.
 Replies are worded by :mod:`feedsvc.bot.texts` in Telegram HTML (one wording for both bots);
 :func:`plain_reply` turns them into Zalo's plain text.
 
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from feedsvc.bot.typed import read_command
 from feedsvc.graphemes import prefix
 from feedsvc.notify.message import trim_utf16
 
@@ -33,12 +35,14 @@ MAX_ID_CHARS = 100  # a Zalo id longer than this is not one: ignore the update
 MAX_AGE = timedelta(hours=24)
 _LINK = re.compile(r'<a\s+href="([^"]*)"\s*>(.*?)</a>', re.DOTALL)
 _TAG = re.compile(r"</?[a-zA-Z][^<>]*>")
-_COMMAND = re.compile(r"/([A-Za-z]{1,32})(?:@\S*)?(?:\s+(.*))?", re.DOTALL)
+#: the events whose ``caption`` may carry a command: a photo's, a sticker's, a kind Zalo adds
+#: later; ``message.unsupported.received`` (FIELD-NOTES) carries nothing to read
+_CAPTIONED = re.compile(r"message\.(?!unsupported\.)[a-z_]+\.received")
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
-    """A text message to the bot: where it came from and what it says."""
+    """A message to the bot: where it came from and what it says (a photo's caption too)."""
 
     chat_id: str
     chat_type: str  # private | group
@@ -59,17 +63,18 @@ def is_zalo_id(text: str) -> bool:
 
 
 def parse_update(body: Any) -> Incoming | None:
-    """The text message in ``body`` (an update, or ``{"result": update}``); None for anything
-    else (images, stickers, unknown shapes), which the bot ignores."""
+    """The message in ``body`` (an update, or ``{"result": update}``) with the text a command
+    is read from (:func:`_said`); None for anything else (a photo or sticker without a
+    caption, unknown shapes), which the bot ignores."""
     if isinstance(body, dict) and isinstance(body.get("result"), dict):
         body = body["result"]
     if not isinstance(body, dict):
         return None
     message = body.get("message")
-    if not isinstance(message, dict) or body.get("event_name") != "message.text.received":
+    if not isinstance(message, dict):
         return None
-    chat, sender, text = message.get("chat"), message.get("from"), message.get("text")
-    if not isinstance(chat, dict) or not isinstance(text, str):
+    chat, sender, text = message.get("chat"), message.get("from"), _said(body, message)
+    if not isinstance(chat, dict) or text is None:
         return None
     chat_id = chat.get("id")
     if isinstance(chat_id, bool) or not isinstance(chat_id, str | int):
@@ -88,6 +93,22 @@ def parse_update(body: Any) -> Incoming | None:
     sent_at = _sent_at(message.get("date"))
     key = _update_key(message.get("message_id"), user_id, message.get("date"), text)
     return Incoming(str(chat_id), kind, title, text, user_id, key, sent_at)
+
+
+def _said(update: dict[str, Any], message: dict[str, Any]) -> str | None:
+    """The text a command is read from: a text message's ``text``; a photo's (a sticker's, any
+    ``message.<kind>.received`` but ``unsupported``'s) ``caption``, as the Telegram bot reads a
+    photo's caption (``/sub an ninh`` under a picture). FIELD-NOTES names these events but not
+    a caption's field; ``caption`` is the public clients' (the shape ``sendPhoto`` takes)."""
+    event = update.get("event_name")
+    if event == "message.text.received":
+        field = "text"
+    elif isinstance(event, str) and _CAPTIONED.fullmatch(event):
+        field = "caption"
+    else:
+        return None
+    said = message.get(field)
+    return said if isinstance(said, str) else None
 
 
 def _sent_at(date: Any) -> datetime | None:
@@ -114,11 +135,11 @@ def _update_key(message_id: Any, user_id: str | None, date: Any, text: str) -> s
 
 
 def parse_command(text: str) -> tuple[str, str] | None:
-    """``"/sub kien-thuy"`` → ``("sub", "kien-thuy")``; None when ``text`` is no command."""
-    found = _COMMAND.fullmatch(text.strip())
-    if found is None:
-        return None
-    return found.group(1).lower(), (found.group(2) or "").strip()
+    """``"/sub kien-thuy"`` → ``("sub", "kien-thuy")``; None when ``text`` is no command. Read
+    as the Telegram bot reads one (:func:`feedsvc.bot.typed.read_command`): after invisible
+    characters too (``"\u200b/sub an ninh"``); an ``@addressee`` is ignored."""
+    command = read_command(text)
+    return None if command is None else (command[0], command[2])
 
 
 def plain_reply(reply: str) -> str:
