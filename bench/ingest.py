@@ -39,7 +39,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import PG_ADMIN, machine, postgres_or_skip, state_db, timed
 from matching import Generator
 
-from feedsvc.articles import Article
+from feedsvc.articles import DEFAULT_TZ, Article
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.importer import import_articles
@@ -152,7 +152,7 @@ def import_file(db: Database, path: Path) -> Clock:
     """``feedsvc import FILE``'s work in-process (read, validate, upsert); (wall, CPU) s."""
     t0 = clock()
     with path.open(encoding="utf-8") as fh:
-        report = import_articles(db, read_jsonl(fh), now=lambda: datetime.now(UTC))
+        report = import_articles(db, read_jsonl(fh, DEFAULT_TZ), now=lambda: datetime.now(UTC))
     assert not report.rejected, report.rejected[:3]
     return since(t0)
 
@@ -221,7 +221,7 @@ def floor(db: Database, path: Path) -> Clock:
     0010; before it, by the insert trigger): what the state DB itself costs; (wall, CPU) s."""
     index = TopicIndex()
     with path.open(encoding="utf-8") as fh:
-        items = [a for _, a in read_jsonl(fh) if isinstance(a, Article)]
+        items = [a for _, a in read_jsonl(fh, DEFAULT_TZ) if isinstance(a, Article)]
     now = datetime.now(UTC)
     rows = [
         {
@@ -266,7 +266,7 @@ def normaliser_alone(path: Path) -> Clock:
     first sync's matching leg whatever the topics (issue 17 §2). Run twice, the second timed,
     so its per-chunk cache is as warm as a long sync's; (wall, CPU) s."""
     with path.open(encoding="utf-8") as fh:
-        texts = [article_text(a) for _, a in read_jsonl(fh) if isinstance(a, Article)]
+        texts = [article_text(a) for _, a in read_jsonl(fh, DEFAULT_TZ) if isinstance(a, Article)]
     for item in texts:
         match_text(None, item)
     t0 = clock()

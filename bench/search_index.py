@@ -30,7 +30,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 from common import machine, timed
 from ingest import articles_file
 
-from feedsvc.articles import Article
+from feedsvc.articles import DEFAULT_TZ, Article
 from feedsvc.db import Database, upgrade
 from feedsvc.jsonlines import read_jsonl
 from feedsvc.matching import candidate_key_sets, document_from_article, parse_query, search_keys
@@ -132,7 +132,7 @@ def main() -> None:
         source = Path(tmp) / "articles.jsonl"
         articles_file(source, args.count)
         with source.open(encoding="utf-8") as fh:
-            items = [a for _, a in read_jsonl(fh) if isinstance(a, Article)]
+            items = [a for _, a in read_jsonl(fh, DEFAULT_TZ) if isinstance(a, Article)]
         rows: Rows = [
             (a, search_keys(document_from_article(a)), SourcePosition(a.published_at, str(i)))
             for i, a in enumerate(items)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import IO, Any, overload
 
-from feedsvc.articles import DEFAULT_TZ, Article, ArticleError, parse_article
+from feedsvc.articles import Article, ArticleError, parse_article
 from feedsvc.fieldtext import shown_key
 from feedsvc.jsonkeys import DuplicateKey, loads_unique
 from feedsvc.unknown_keys import unknown_keys
@@ -85,11 +85,15 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
         raise ArticleError(None, f"invalid JSON: {exc}") from None
 
 
-def parse_json_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
+def parse_json_article(record: Any, tz: tzinfo) -> Article:
     """A decoded JSON line as an article: :func:`feedsvc.articles.parse_article`, and no key
     that is no field (:func:`feedsvc.unknown_keys.unknown_keys`: ``"visible": false``,
     ``"withdrawm": true`` were dropped unseen, the takedown not done). The one rule of
     ``import`` and ``match``; a source row at ingest is not a JSON line and is not checked so.
+    ``tz`` reads a naive timestamp: ``site.timezone`` on every CLI path (``Settings.tz``), no
+    default, so no path reads it in a zone of its own (``match`` read Asia/Ho_Chi_Minh time
+    whatever ``site.timezone`` said, while ``import`` of the same line read the configured
+    zone).
     Raises :class:`ArticleError` with every problem of the line at once, the fields' first."""
     unknown = unknown_keys(record) if isinstance(record, dict) else []
     try:
@@ -210,16 +214,17 @@ def _has_content(line: bytes | str, *, first: bool) -> bool:
 
 @overload
 def read_jsonl(
-    stream: Iterable[bytes | str | OverlongLine], tz: tzinfo = DEFAULT_TZ
+    stream: Iterable[bytes | str | OverlongLine], tz: tzinfo
 ) -> Iterator[tuple[int, Article | Rejected]]: ...
 @overload
 def read_jsonl(
-    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo = DEFAULT_TZ
+    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo
 ) -> Iterator[tuple[int, Article | Rejected | Pause]]: ...
 def read_jsonl(
-    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo = DEFAULT_TZ
+    stream: Iterable[bytes | str | OverlongLine | Pause], tz: tzinfo
 ) -> Iterator[tuple[int, Article | Rejected | Pause]]:
-    """Yield ``(line_number, Article | Rejected)`` for each non-blank line; never raises.
+    """Yield ``(line_number, Article | Rejected)`` for each non-blank line, a naive timestamp
+    read in ``tz`` (:func:`parse_json_article`); never raises.
 
     Give it bytes (a file opened ``"rb"``, ``sys.stdin.buffer``; through
     :func:`bounded_lines` to bound the memory a line takes) so invalid UTF-8 is reported with

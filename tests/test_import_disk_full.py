@@ -29,6 +29,7 @@ import pytest
 from conftest import PG_ADMIN_URL, PG_TEST_DB, pg_skip_reason
 from sqlalchemy import create_engine, event, func, select, text
 
+from feedsvc.articles import DEFAULT_TZ
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
 from feedsvc.importer import BATCH, ImportAborted, import_articles
@@ -79,7 +80,9 @@ def test_sqlite_page_limit_stops_import_and_reports_committed(
     db.engine.dispose()  # reconnect with the limit
     data = corpus(3 * BATCH)
     with pytest.raises(ImportAborted) as caught:
-        import_articles(db, read_jsonl(data.splitlines()), now=lambda: datetime.now(UTC))
+        import_articles(
+            db, read_jsonl(data.splitlines(), DEFAULT_TZ), now=lambda: datetime.now(UTC)
+        )
     exc = caught.value
     assert exc.disk_full, exc.reason
     assert "database or disk is full" in exc.reason

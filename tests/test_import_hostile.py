@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import select, text
 
-from feedsvc.articles import ArticleError, parse_article
+from feedsvc.articles import DEFAULT_TZ, ArticleError, parse_article
 from feedsvc.cli import cli
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_articles
@@ -335,7 +335,9 @@ def test_a_database_refusing_every_line_stops_the_import(poisoned_db: str) -> No
 def test_only_keys_at_the_top_are_fields() -> None:
     """A key inside a field's value is no field: the value is refused by its type, and the
     key is not named unknown (nor checked: nothing takes an object)."""
-    [(_, refused)] = list(read_jsonl([line(tags={"visible": False}, body={"Title": "x"})]))
+    [(_, refused)] = list(
+        read_jsonl([line(tags={"visible": False}, body={"Title": "x"})], DEFAULT_TZ)
+    )
     assert isinstance(refused, Rejected)
     assert [field for field, _ in refused.error.problems] == ["body", "tags"]
 
@@ -350,7 +352,7 @@ def test_match_skips_a_line_with_an_unknown_key_as_import_rejects_it() -> None:
 
 
 def test_read_jsonl_accepts_str_lines() -> None:
-    items = list(read_jsonl(["\ufeff" + good(1).decode(), "", "{bad"]))
+    items = list(read_jsonl(["\ufeff" + good(1).decode(), "", "{bad"], DEFAULT_TZ))
     assert [n for n, _ in items] == [1, 3]
     assert str(items[1][1]).startswith("line 3: invalid JSON")
 
@@ -392,7 +394,7 @@ def test_parse_json_article_raises_only_article_error(record: dict[str, object])
     record = {**GOOD, **record}
     unknown = [key for key in record if key not in [*FIELDS, "withdrawn"]]
     try:
-        parse_json_article(record)
+        parse_json_article(record, DEFAULT_TZ)
     except ArticleError as exc:
         said = [field for field, _ in exc.problems]
         assert len(said) >= len(unknown)
@@ -588,7 +590,7 @@ def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
     lines = [good(i) for i in range(BATCH * 2 + 5)]
     try:
         with pytest.raises(ImportInterrupted) as caught:
-            import_articles(db, read_jsonl(lines), now=lambda: datetime.now(UTC))
+            import_articles(db, read_jsonl(lines, DEFAULT_TZ), now=lambda: datetime.now(UTC))
     finally:
         db.dispose()
         restore()
@@ -619,7 +621,7 @@ def test_a_ctrl_c_while_a_batch_is_written_stores_none_of_it(
     try:
         with pytest.raises(importer.ImportInterrupted) as caught:
             importer.import_articles(
-                db, read_jsonl([good(1), good(2)]), now=lambda: datetime.now(UTC)
+                db, read_jsonl([good(1), good(2)], DEFAULT_TZ), now=lambda: datetime.now(UTC)
             )
     finally:
         db.dispose()

@@ -11,7 +11,7 @@ from factories import article, jsonl
 from lifecycle_world import CHAT, SLUG, Clock, World, entry_keys, make_world
 from sqlalchemy import select, update
 
-from feedsvc.articles import ArticleError, parse_article
+from feedsvc.articles import DEFAULT_TZ, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.jsonlines import read_jsonl
@@ -57,7 +57,7 @@ def test_withdrawn_json_field_is_strict() -> None:
             parse_article({**base, "withdrawn": bad})
         assert info.value.field == "withdrawn"
     line = jsonl({**base, "withdrawn": True})
-    [(_, parsed)] = list(read_jsonl([line]))
+    [(_, parsed)] = list(read_jsonl([line], DEFAULT_TZ))
     assert getattr(parsed, "withdrawn", None) is True
     assert parse_article({**base, "withdrawn": True}).to_json()["withdrawn"] is True
     assert "withdrawn" not in parse_article(base).to_json()  # optional in SPEC §3

@@ -263,9 +263,10 @@ def _demo_lock(base: Path) -> int:
 async def _demo(
     settings: Settings, count: int, every: float, sock: socket.socket, signals: StopSignals
 ) -> None:
-    """Prepare the demo's DB, seed it, serve. A signal before here skips it all; one during
-    it ends the step under way at its next stage (the first render between topics), skips
-    the rest, and ``serve`` stops the service in order."""
+    """Prepare the demo's DB, seed it, ingest the seed (its feeds hold it when the banner names
+    them), serve. A signal before here skips it all; one during it ends the step under way at
+    its next stage (the first render between topics, the ingest after its batch), skips the
+    rest, and ``serve`` stops the service in order."""
     import asyncio
     import shlex
 
@@ -285,6 +286,10 @@ async def _demo(
     gen = gen_module.ArticleGenerator(seed=2026)
     stop = lambda: bool(signals.received)  # noqa: E731
     seeded = await asyncio.to_thread(gen_module.seed, service.db, count, gen, stop)
+    # the seeded rows are in the built-in source only: the first ingest moves them into the
+    # feeds before the banner names them (printed first, its feeds were empty for ~1 s)
+    if not signals.received:
+        await asyncio.to_thread(service.ingest_tick)
     if signals.received:
         await serve(settings, Roles(), service=service, sock=sock, signals=signals)
         return

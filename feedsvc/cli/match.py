@@ -5,20 +5,23 @@ is reported on stderr (with its line number) and skipped, and the exit status is
 ``--query Q`` prints the ``source_key`` of each match (``--explain`` adds indented lines: which
 term matched in which field, with a snippet); ``--topics FILE`` prints
 ``source_key<TAB>slug1,slug2`` per article matching any enabled topic; the file is checked as
-``topics import`` checks it (an invalid one is exit 2, nothing matched).
+``topics import`` checks it (an invalid one is exit 2, nothing matched). A naive
+``published_at``/``updated_at`` is read in ``site.timezone``, as ``import`` reads the same line
+(the configuration is read as every command reads it: an invalid one is exit 2).
 """
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Iterator
+from datetime import tzinfo
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import cell, query_failed, topics_file_problems
-from feedsvc.cli.params import PathParam
+from feedsvc.cli.common import cell, load_settings, query_failed, topics_file_problems
+from feedsvc.cli.params import PathParam, config_option
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
@@ -28,17 +31,19 @@ FAILED_EXIT = 1
 
 
 class _Input:
-    """Valid articles from stdin; each rejected line is reported on stderr and counted."""
+    """Valid articles from stdin (a naive time read in ``tz``: ``site.timezone``); each
+    rejected line is reported on stderr and counted."""
 
-    def __init__(self, stream: IO[bytes]) -> None:
+    def __init__(self, stream: IO[bytes], tz: tzinfo) -> None:
         self.stream = stream
+        self.tz = tz
         self.skipped = 0
 
     def __iter__(self) -> Iterator[Article]:
         from feedsvc.articles import Article
         from feedsvc.jsonlines import bounded_lines, read_jsonl
 
-        for _number, item in read_jsonl(bounded_lines(self.stream)):
+        for _number, item in read_jsonl(bounded_lines(self.stream), self.tz):
             if isinstance(item, Article):
                 yield item
             else:
@@ -52,10 +57,17 @@ class _Input:
             sys.exit(FAILED_EXIT)
 
 
-def _run_query(query: Query, with_explain: bool) -> None:
+def _site_tz(config_file: str | None) -> tzinfo:
+    """``site.timezone``, which a naive article time is read in, as ``import`` reads the same
+    line; read after the query or the topics file is checked (their problems come first), and
+    an invalid configuration is exit 2 as for every command that reads it."""
+    return load_settings(config_file).tz
+
+
+def _run_query(query: Query, with_explain: bool, tz: tzinfo) -> None:
     from feedsvc.matching import document_from_article, explain, match_document
 
-    articles = _Input(sys.stdin.buffer)
+    articles = _Input(sys.stdin.buffer, tz)
     for article in articles:
         doc = document_from_article(article)
         if not with_explain:
@@ -71,7 +83,7 @@ def _run_query(query: Query, with_explain: bool) -> None:
     articles.finish()
 
 
-def _run_topics(path: Path) -> None:
+def _run_topics(path: Path, config_file: str | None) -> None:
     """Every enabled topic of the file over stdin. The file is read and checked by the loader
     ``topics import`` and ``config check`` use (unknown keys and tables, slugs, ``enabled``,
     every query with its ``@refs``): a file they refuse is refused here too, with every
@@ -93,7 +105,7 @@ def _run_topics(path: Path) -> None:
         topics_file_problems(
             str(path), [f"topic {slug}: query: {exc}" for slug, exc in matcher.errors.items()]
         )
-    articles = _Input(sys.stdin.buffer)
+    articles = _Input(sys.stdin.buffer, _site_tz(config_file))
     for article in articles:
         matched = matcher.match_slugs(document_from_article(article))
         if matched:
@@ -110,14 +122,20 @@ def _run_topics(path: Path) -> None:
     type=PathParam(exists=True, dir_okay=False, path_type=Path),
     help="A topics TOML file (like config/topics.toml): match all enabled topics at once.",
 )
-def match(query_text: str | None, with_explain: bool, topics_file: Path | None) -> None:
+@config_option
+def match(
+    query_text: str | None,
+    with_explain: bool,
+    topics_file: Path | None,
+    config_file: str | None,
+) -> None:
     """Match JSON Lines articles on stdin against a query or a topics file."""
     if (query_text is None) == (topics_file is None):
         raise click.UsageError("give exactly one of --query or --topics")
     if topics_file is not None:
         if with_explain:
             raise click.UsageError("--explain works with --query only")
-        _run_topics(topics_file)
+        _run_topics(topics_file, config_file)
         return
     assert query_text is not None
     from feedsvc.matching import QueryError, parse_query
@@ -126,7 +144,7 @@ def match(query_text: str | None, with_explain: bool, topics_file: Path | None) 
         query = parse_query(query_text)
     except QueryError as exc:
         query_failed(query_text, _without_topics(exc))
-    _run_query(query, with_explain)
+    _run_query(query, with_explain, _site_tz(config_file))
 
 
 #: ``match --query`` reads no topics (no state DB): an ``@slug`` names nothing there, whatever

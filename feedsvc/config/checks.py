@@ -17,6 +17,7 @@ from feedsvc.config.models import Settings
 from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.secrets import (
     secret_problems,
+    telegram_token_warnings,
     weak_token_warnings,
 )
 from feedsvc.config.sources import (
@@ -279,10 +280,12 @@ def zalo_webhook_warnings(settings: Settings) -> list[Problem]:
 
 def advice(settings: Settings) -> list[Problem]:
     """Every warning about a configuration that works (``config check`` prints them, ``run``
-    logs them at start): a weak admin token, an unset ``http.public_url`` on a public host, a
+    logs them at start): a weak admin token, a Telegram bot token of another length than
+    @BotFather's (cut short when pasted?), an unset ``http.public_url`` on a public host, a
     Zalo webhook Zalo cannot reach, a poll interval that hammers the CMS."""
     return (
         weak_token_warnings(settings)
+        + telegram_token_warnings(settings)
         + public_url_warnings(settings)
         + zalo_webhook_warnings(settings)
         + _poll_warnings(settings)

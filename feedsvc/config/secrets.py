@@ -111,6 +111,41 @@ def telegram_token_problem(text: str) -> str | None:
     )
 
 
+#: The length of the secret after a Telegram bot token's ':' in every token @BotFather has
+#: issued (``110201543:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw``). Telegram's Bot API documents the
+#: token only by that example, no fixed length (FIELD-NOTES.md): another length is a warning
+#: (:func:`telegram_token_warnings`), never a refusal.
+TELEGRAM_SECRET_CHARS = 35
+
+
+def telegram_token_warnings(settings: Settings) -> list[Problem]:
+    """A ``telegram.token`` of the right shape whose secret (after ':') is not
+    :data:`TELEGRAM_SECRET_CHARS` characters: a token cut short by a bad paste (``123:abc``,
+    one missing its last characters) passed ``config check`` and only Telegram refused it, once
+    the service ran. Advice, told by the length only (never any of the token); a token that is
+    no token at all is :func:`telegram_token_problem`'s refusal, so nothing is said twice."""
+    try:
+        token = settings.telegram_token()
+    except (OSError, UnicodeDecodeError):
+        return []  # an unreadable token file is a problem, reported as one
+    if token is None or telegram_token_problem(token) is not None:
+        return []
+    secret = token.split(":", 1)[1]
+    if len(secret) == TELEGRAM_SECRET_CHARS:
+        return []
+    given = settings.telegram.token
+    key = "telegram.token" if given and given.get_secret_value() else "telegram.token_file"
+    return [
+        Problem(
+            key,
+            f"its part after ':' has {len(secret)} characters; the tokens @BotFather gives "
+            f"have {TELEGRAM_SECRET_CHARS}: if it was cut short (or joined to more) when "
+            "pasted, copy the whole token from @BotFather again (/mybots, API Token); Telegram "
+            "refuses a wrong one only once feedsvc run uses it",
+        )
+    ]
+
+
 def zalo_token_problem(text: str) -> str | None:
     """Why ``text`` (one line, no whitespace: :func:`secret_text_problem`) cannot be a Zalo bot
     token, or None; never any of it. Zalo's token format is not documented where feedsvc looked
