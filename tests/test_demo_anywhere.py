@@ -19,6 +19,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from processes import free_port, get, wait_until
 
@@ -70,8 +71,11 @@ def _start(
         "the demo's banner",
     )
     assert proc.poll() is None, log.read_text("utf-8")
-    health = get(f"http://127.0.0.1:{port}/healthz")
-    assert health is not None and health.status_code == 200, log.read_text("utf-8")
+    # the listening socket is open at the banner; a loaded machine's server may take seconds
+    # more to answer (a request waits, it is not refused), longer than `get`'s 2 s timeout
+    with httpx.Client(timeout=30) as client:
+        health = client.get(f"http://127.0.0.1:{port}/healthz")
+    assert health.status_code == 200, log.read_text("utf-8")
     return proc
 
 
