@@ -5,6 +5,7 @@ CMS table is on the test's backend: a SQLite file, or a table in the PostgreSQL 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -74,7 +75,7 @@ def old_world(db: Database, cms: Cms, posts: int = 6) -> World:
 
 @pytest.mark.parametrize("batch_size", [2, 100])
 def test_rows_after_the_old_cursor_alert_while_old_ones_become_visible_silently(
-    db: Database, cms: Cms, batch_size: int
+    db: Database, cms: Cms, batch_size: int, caplog: pytest.LogCaptureFixture
 ) -> None:
     """A widened ``visible``: old 'featured' posts appear in the feed without an alert (old
     news); posts the old cursor had not reached, and one the CMS adds while the re-read is
@@ -92,7 +93,10 @@ def test_rows_after_the_old_cursor_alert_while_old_ones_become_visible_silently(
             cms.put(9, "featured", cms.clock() - timedelta(seconds=30))
 
     ing.after_commit.insert(0, arrives)
+    caplog.set_level(logging.INFO, logger="feedsvc.ingest")
     w.poll()
+    said = "catching up (read again after a mapping change: only rows after the old cursor"
+    assert (said in caplog.text) == (batch_size == 2)  # a backlog: several batches
     w.poll()  # row 9, when it came after the tick's last batch
     old, new = ["TEST-00001", "TEST-00003", "TEST-00005"], ["TEST-00007", "TEST-00008"]
     assert alerted(w) == [*old, *new, "TEST-00009"]

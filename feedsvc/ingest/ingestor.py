@@ -52,7 +52,7 @@ from feedsvc.ingest.model import (
 )
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
-from feedsvc.ingest.remap import MappingCheck, alert_boundary, alerting_keys
+from feedsvc.ingest.remap import MappingCheck, alert_boundary, alerting_keys, catching_up_note
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
@@ -203,7 +203,7 @@ class Ingestor:
                     log.info(
                         "ingest: %d rows behind the cursor, catching up%s",
                         progress.total,
-                        " (a first sync: no alerts)" if first else "",
+                        catching_up_note(first, self._boundary),
                     )
                 ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
                 if following is None and batch.full and not self._stop.is_set():

@@ -142,3 +142,13 @@ def alerting_keys(
         return frozenset()
     after = source.after_position(*boundary, [i.at.id for i in items])
     return frozenset(i.article.source_key for i in items if i.at.id in after)
+
+
+def catching_up_note(first: bool, boundary: tuple[Any, Any] | None) -> str:
+    """The tail of the tick's "catching up" line: what a catch-up alerts (a first sync none,
+    a re-read after a mapping change only the rows after its boundary)."""
+    if not first:
+        return ""
+    if boundary is None:
+        return " (a first sync: no alerts)"
+    return " (read again after a mapping change: only rows after the old cursor alert)"
