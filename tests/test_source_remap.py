@@ -264,6 +264,7 @@ def test_upgrade_from_0030_keeps_the_cursor_and_adopts_the_running_zone(
     start records its zone without reading anything again, and the downgrade drops only the
     new columns."""
     from feedsvc.ingest.remap import MappingCheck
+    from feedsvc.store.cursors import get_state
 
     db = database_at(db_url, "0030")
     try:
@@ -277,7 +278,9 @@ def test_upgrade_from_0030_keeps_the_cursor_and_adopts_the_running_zone(
             with db.read() as conn:
                 row = conn.execute(select(source_cursors)).one()._mapping
             assert (row["mapping_zone"], row["mapping_at"], row["alert_ts"]) == (None,) * 3
-            assert MappingCheck(VN).lead(db, source, lambda conn, now: None)
+            with db.read() as conn:
+                state = get_state(conn, name)
+            assert MappingCheck(VN).lead(db, source, state, lambda conn, now: None)
             with db.read() as conn:
                 cursor = get_cursor(conn, name)
                 zone = conn.execute(select(source_cursors.c.mapping_zone)).scalar_one()

@@ -168,14 +168,15 @@ class Ingestor:
                 hook.prepare(self.db)
 
     def _run(self, result: TickResult) -> None:
-        if not self.remap.lead(self.db, self.source, self._check_lease):
-            result.standby = True  # a newer config leads: this replica must not ingest
+        with self.db.read() as conn:
+            self.index.refresh(conn)
+            state = cursors.get_state(conn, self.source.name)
+        cursor = self.remap.lead(self.db, self.source, state, self._check_lease)
+        if cursor is None:  # a newer config leads: this replica must not ingest
+            result.standby = True
             if self.lease is not None:
                 self.lease.release(self.db)
             return
-        with self.db.read() as conn:
-            self.index.refresh(conn)
-            cursor = cursors.get_cursor(conn, self.source.name)
         self._boundary = alert_boundary(self.source, cursor)
         self._prepare_hooks()
         codec = self.source.codec  # reflects the source table on first use

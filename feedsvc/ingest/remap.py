@@ -68,46 +68,52 @@ class MappingCheck:
         self.started: datetime | None = None  # this process's first check (state DB clock)
         self._warned: Recorded | None = None
 
-    def _read(self, db: Database, source: SqlSource) -> tuple[Recorded, datetime]:
-        with db.read() as conn:
-            recorded = cursors.recorded_mapping(conn, source.name)
+    def _started(self, db: Database) -> datetime:
         if self.started is None:
             self.started = db.now()
-        return recorded, self.started
+        return self.started
 
     def standing_by(self, db: Database, source: SqlSource) -> None:
         """Another replica leads ingest: warn (once) when it reads with another mapping."""
-        recorded, started = self._read(db, source)
-        zone = zone_key(source, self.tz)
+        with db.read() as conn:
+            recorded = cursors.recorded_mapping(conn, source.name)
+        zone, started = zone_key(source, self.tz), self._started(db)
         self._warn(source, recorded, decide(recorded, source.mapping_key, zone, started))
 
     def lead(
-        self, db: Database, source: SqlSource, fence: Callable[[Connection, datetime], None]
-    ) -> bool:
-        """As ingest leader: record this replica's mapping when it is to be (``fence``: the
-        lease check, in the same transaction); False when a newer replica's is recorded (this
-        one must not ingest). A change moves the cursor back (:func:`cursors.apply_mapping`)."""
-        recorded, started = self._read(db, source)
-        key, zone = source.mapping_key, zone_key(source, self.tz)
+        self,
+        db: Database,
+        source: SqlSource,
+        state: tuple[Cursor, Recorded],
+        fence: Callable[[Connection, datetime], None],
+    ) -> Cursor | None:
+        """As ingest leader, with the cursor and mapping the tick read
+        (:func:`cursors.get_state`: no read of its own when nothing changed): record this
+        replica's mapping when it is to be (``fence``: the lease check, in the same
+        transaction) and return the cursor to read from (moved back by a change,
+        :func:`cursors.apply_mapping`); None when a newer replica's mapping is recorded: this
+        one must not ingest."""
+        cursor, recorded = state
+        key, zone, started = source.mapping_key, zone_key(source, self.tz), self._started(db)
         if decide(recorded, key, zone, started) == "same":
-            return True
+            return cursor
         with db.write() as conn:
             now = db.now()
             fence(conn, now)
             recorded = cursors.recorded_mapping(conn, source.name)
             decision = decide(recorded, key, zone, started)
-            if decision == "superseded":
-                changed = False
-            else:
-                changed = cursors.apply_mapping(conn, source.name, key, zone, now)
+            if decision != "superseded" and cursors.apply_mapping(
+                conn, source.name, key, zone, now
+            ):
+                log.warning("ingest: [source.columns] or source.timezone changed since the "
+                            "stored articles were read: reading every row of %s again to "
+                            "apply it (rows the cursor had passed do not alert)",
+                            source.name)  # fmt: skip
+            cursor = cursors.get_cursor(conn, source.name)
         if decision == "superseded":
             self._warn(source, recorded, decision)
-            return False
-        if changed:
-            log.warning("ingest: [source.columns] or source.timezone changed since the stored "
-                        "articles were read: reading every row of %s again to apply it (rows "
-                        "the cursor had passed do not alert)", source.name)  # fmt: skip
-        return True
+            return None
+        return cursor
 
     def _warn(self, source: SqlSource, recorded: Recorded, decision: Decision) -> None:
         if decision not in ("apply", "superseded") or recorded == self._warned:

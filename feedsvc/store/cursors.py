@@ -12,12 +12,29 @@ from feedsvc.store.records import Cursor as Cursor
 from feedsvc.store.upsert import insert_missing
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The mapping a source's stored rows were read with (all None: none recorded): its
+    fingerprint (:attr:`feedsvc.source.sql.SqlSource.mapping_key`), the zone naive times were
+    read in (None: not recorded, before 0031, or a source without naive times) and when it
+    was recorded (state DB clock; None before 0031)."""
+
+    key: str | None
+    zone: str | None
+    at: datetime | None
+
+
 def get_cursor(conn: Connection, name: str) -> Cursor:
+    return get_state(conn, name)[0]
+
+
+def get_state(conn: Connection, name: str) -> tuple[Cursor, Recorded]:
+    """The cursor and the mapping recorded with it, in one read (an ingest tick's)."""
     row = conn.execute(select(t).where(t.c.name == name)).first()
     if row is None:
-        return Cursor(None, None)
+        return Cursor(None, None), Recorded(None, None, None)
     m = row._mapping
-    return Cursor(
+    cursor = Cursor(
         m["cursor_ts"],
         m["cursor_id"],
         m["last_tick_at"],
@@ -30,6 +47,7 @@ def get_cursor(conn: Connection, name: str) -> Cursor:
         m["alert_ts"],
         m["alert_id"],
     )
+    return cursor, Recorded(m["mapping"], m["mapping_zone"], m["mapping_at"])
 
 
 def _ensure(conn: Connection, name: str) -> None:
@@ -69,23 +87,8 @@ def record_success(
     conn.execute(update(t).where(t.c.name == name).values(**values))
 
 
-@dataclass(frozen=True, slots=True)
-class Recorded:
-    """The mapping a source's stored rows were read with (all None: none recorded): its
-    fingerprint (:attr:`feedsvc.source.sql.SqlSource.mapping_key`), the zone naive times were
-    read in (None: not recorded, before 0031, or a source without naive times) and when it
-    was recorded (state DB clock; None before 0031)."""
-
-    key: str | None
-    zone: str | None
-    at: datetime | None
-
-
 def recorded_mapping(conn: Connection, name: str) -> Recorded:
-    row = conn.execute(
-        select(t.c.mapping, t.c.mapping_zone, t.c.mapping_at).where(t.c.name == name)
-    ).first()
-    return Recorded(None, None, None) if row is None else Recorded(*row)
+    return get_state(conn, name)[1]
 
 
 def apply_mapping(
