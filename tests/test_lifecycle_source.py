@@ -19,11 +19,11 @@ from feedsvc.config import SourceColumns
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import source_cursors
 from feedsvc.ingest import Ingestor
-from feedsvc.ingest.remap import apply_source_mapping
+from feedsvc.ingest.remap import MappingCheck
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.source import external_source
 from feedsvc.source.recent import NotReconcilable
-from feedsvc.store.cursors import Cursor, get_cursor, record_success
+from feedsvc.store.cursors import Cursor, get_cursor, get_state, record_success
 from feedsvc.topic_index import TopicIndex
 
 
@@ -226,7 +226,9 @@ def test_upgrade_from_0029_keeps_the_cursor_and_reads_nothing_again(
             with db.write() as conn:  # what 0029's ingest left
                 record_success(conn, name, at, "7", at)
             upgrade(db)
-            assert apply_source_mapping(db, cms.source())
+            with db.read() as conn:
+                state = get_state(conn, name)
+            assert MappingCheck(UTC).lead(db, cms.source(), state, lambda conn, now: None)
             with db.read() as conn:
                 cursor = get_cursor(conn, name)
                 mapping = conn.execute(select(source_cursors.c.mapping)).scalar_one()

@@ -75,6 +75,7 @@ def check(config_file: str | None, rows: int) -> None:
     from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 
     from feedsvc.source import SourceError
+    from feedsvc.source.diagnose import probe
 
     settings = load_settings(config_file, logging_=False)
     src, where = _open(settings)
@@ -104,7 +105,7 @@ def check(config_file: str | None, rows: int) -> None:
         elif f.kind == "expression":
             line = f"expression {f.source}"
             try:
-                src.probe(f.field)
+                probe(src, f.field)
             except SQLAlchemyError as exc:
                 problems.append((f"source.columns.{f.field}", _expression_fails(f.source, exc)))
                 line += "  ← FAILS"
@@ -304,6 +305,7 @@ def _zone_warnings(
         newest_warning,
         written_offset,
     )
+    from feedsvc.source.diagnose import source_clock
 
     kind = src.codec.kind
     if kind not in ("naive", "text"):
@@ -314,7 +316,7 @@ def _zone_warnings(
     preferred = [settings.site.timezone]
     cursor = f"source.columns.cursor {s.columns.cursor!r}"
     try:
-        clock, db_zone = src.clock()
+        clock, db_zone = source_clock(src)
     except SQLAlchemyError as exc:
         problems.append(("source.url", f"reading the source's clock fails: {_first_line(exc)}"))
         return

@@ -331,6 +331,13 @@ source_cursors = Table(
     # the fingerprint of the column mapping the stored rows were read with; another one reads
     # the source again from its start (0030, feedsvc.source.sql.SqlSource.mapping)
     Column("mapping", String(64)),
+    # the zone naive times were read in, and when the mapping was recorded (a replica started
+    # before runs an older config); where the cursor stood when the mapping changed: rows after
+    # it alert during the re-read (0031, feedsvc.ingest.remap)
+    Column("mapping_zone", String(64)),
+    Column("mapping_at", UTCDateTime),
+    Column("alert_ts", UTCDateTime),
+    Column("alert_id", String(255)),
 )
 
 # Source rows ingest could not take (issue 12 §3): one row per (source, source row id), kept

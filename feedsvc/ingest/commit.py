@@ -68,6 +68,7 @@ class BatchCommit:
         first_sync: bool | None,
         listed: Container[str] = frozenset(),
         matched_with: object = None,
+        alerting: Container[str] = frozenset(),
     ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
         """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
         behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
@@ -75,10 +76,12 @@ class BatchCommit:
         (a re-check): refused again, they are not evidence of a systemic failure, and a batch
         of only such rows is stored row by row without a warning. Returns the changes and the
         rows refused. ``matched_with``: the topics version the items were matched with (None:
-        not checked). Also returns the rows not applied to be said now it is committed
+        not checked). ``alerting``: keys a first sync's changes still alert for (a re-read's
+        rows after its alert boundary, :func:`feedsvc.ingest.remap.alerting_keys`). Also
+        returns the rows not applied to be said now it is committed
         (:func:`feedsvc.ingest.unapplied.say`). Raises a database fault, :class:`LeaseLost`,
         :class:`SystemicError` or :class:`TopicsMoved` (rolled back)."""
-        batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with)
+        batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with, alerting)
         try:
             return self._write(*batch, isolate=False)
         except Exception as exc:
@@ -102,6 +105,7 @@ class BatchCommit:
         first_sync: bool | None,
         listed: Container[str],
         matched_with: object,
+        alerting: Container[str],
         *,
         isolate: bool,
     ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
@@ -122,7 +126,7 @@ class BatchCommit:
                 changes, said = writer.apply(
                     conn, self.index, items, now, name, self.source.withdraw_reason
                 )
-                changes = _archived(changes, first_sync)
+                changes = _archived(changes, first_sync, alerting)
                 for hook in self.hooks:
                     hook(conn, changes, now)
             # row by row: the pending hides read once, under a lock held to the commit (a
@@ -136,7 +140,7 @@ class BatchCommit:
                             conn, self.index, [item], now, name, self.source.withdraw_reason,
                             pending,
                         )  # fmt: skip
-                        one = _archived(one, first_sync)
+                        one = _archived(one, first_sync, alerting)
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
                 except Exception as exc:
@@ -177,9 +181,14 @@ def _rows(item: writer.Item) -> list[SourcePosition]:
     return [item.at, *(at for at, _ in item.others)]
 
 
-def _archived(changes: list[Change], first_sync: bool | None) -> list[Change]:
-    """A first sync's changes, marked so the outbox does not alert them."""
-    return changes if first_sync is None else [replace(c, archive=True) for c in changes]
+def _archived(
+    changes: list[Change], first_sync: bool | None, alerting: Container[str]
+) -> list[Change]:
+    """A first sync's changes, marked so the outbox does not alert them, but for those of the
+    ``alerting`` keys (after a re-read's alert boundary: news)."""
+    if first_sync is None:
+        return changes
+    return [c if c.article.source_key in alerting else replace(c, archive=True) for c in changes]
 
 
 def not_the_rows(exc: BaseException) -> bool:

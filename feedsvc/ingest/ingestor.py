@@ -33,6 +33,7 @@ from feedsvc.ingest import unapplied, unordered, writer
 from feedsvc.ingest.ahead import Prepared, ReadAhead, Unmatched, matched, up_to_date
 from feedsvc.ingest.backoff import Backoff
 from feedsvc.ingest.commit import BatchCommit, TopicsMoved
+from feedsvc.ingest.committed import report
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import (
     Batch,
@@ -51,7 +52,7 @@ from feedsvc.ingest.model import (
 )
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
-from feedsvc.ingest.remap import apply_source_mapping
+from feedsvc.ingest.remap import MappingCheck, alert_boundary, alerting_keys, catching_up_note
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
@@ -98,7 +99,9 @@ class Ingestor:
         self.batch_open = False
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
-        self._mapping_applied = False  # [source.columns] compared with the stored rows
+        #: [source.columns] and the zone compared with the recorded ones at each tick
+        self.remap = MappingCheck(tz)
+        self._boundary: tuple[Any, Any] | None = None  # a re-read's (remap.alert_boundary)
         self._held_seen: dict[tuple[str, datetime], float] = {}  # (row id, position): listed
         #: batches committed since start: a long tick's progress (the scheduler's overrun
         #: warning is for ticks that make none)
@@ -127,6 +130,7 @@ class Ingestor:
             log.info("ingest: the %s answers again, retrying now", SIDE[outage])
         try:
             if self.lease is not None and not self.lease.take(self.db):
+                self.remap.standing_by(self.db, self.source)
                 result.skipped = result.standby = True
                 return result
             with self._busy:
@@ -164,11 +168,16 @@ class Ingestor:
                 hook.prepare(self.db)
 
     def _run(self, result: TickResult) -> None:
-        if not self._mapping_applied:  # once per process: read again on a new mapping
-            self._mapping_applied = apply_source_mapping(self.db, self.source)
         with self.db.read() as conn:
             self.index.refresh(conn)
-            cursor = cursors.get_cursor(conn, self.source.name)
+            state = cursors.get_state(conn, self.source.name)
+        cursor = self.remap.lead(self.db, self.source, state, self._check_lease)
+        if cursor is None:  # a newer config leads: this replica must not ingest
+            result.standby = True
+            if self.lease is not None:
+                self.lease.release(self.db)
+            return
+        self._boundary = alert_boundary(self.source, cursor)
         self._prepare_hooks()
         codec = self.source.codec  # reflects the source table on first use
         ts, raw_id = codec.decode(cursor.ts, cursor.id)
@@ -195,7 +204,7 @@ class Ingestor:
                     log.info(
                         "ingest: %d rows behind the cursor, catching up%s",
                         progress.total,
-                        " (a first sync: no alerts)" if first else "",
+                        catching_up_note(first, self._boundary),
                     )
                 ts, id_ = batch.last.cursor, self.source.native_id(batch.last.id)
                 if following is None and batch.full and not self._stop.is_set():
@@ -323,16 +332,19 @@ class Ingestor:
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
         batch = read_batch(self.source, ts, id_, self._limit, horizon)
         self._limit = next_limit(batch, self.batch_size)
-        return batch, self._choose(batch.rows, batch.unreadable)
+        return batch, self._choose(
+            batch.rows, batch.unreadable, remapped=self._boundary is not None
+        )
 
     def _choose(
         self,
         rows: Sequence[SourceRow],
         unreadable: Sequence[Quarantined] = (),
         orphaned: Collection[str] = frozenset(),
+        remapped: bool = False,
     ) -> Unmatched:
         parsed, rejected = parse_rows(rows, self.tz)
-        chosen = writer.choose(self.db, parsed, self.clock(), orphaned)
+        chosen = writer.choose(self.db, parsed, self.clock(), orphaned, remapped)
         return Unmatched(len(rows) + len(unreadable), chosen, [*unreadable, *rejected])
 
     def _match(self, read: Unmatched) -> Prepared | None:
@@ -366,10 +378,12 @@ class Ingestor:
         self.window.forget()  # our side of the window changes
         self._prepare_hooks()
         commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
+        boundary = self._boundary if first_sync is not None else None
+        alerting = alerting_keys(self.source, boundary, prepared.items)
         for tries in range(3):  # topics saved over and over: the third write takes its items
             try:
                 version = prepared.topics if tries < 2 else None
-                batch = (advance_to, backlog, first_sync, listed, version)
+                batch = (advance_to, backlog, first_sync, listed, version, alerting)
                 changes, refused, said = commit.store(prepared.items, skipped, *batch)
                 break
             except TopicsMoved:
@@ -379,24 +393,5 @@ class Ingestor:
         self.batches_committed += 1
         unapplied.say(self.source, said)  # rows not applied: once each, now committed
         fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
-        for q in fresh:
-            log.warning(
-                "source %s row id=%s%s quarantined (%s): %s",
-                self.source.name,
-                q.source_id,
-                f" ({q.source_key})" if q.source_key else "",
-                q.stage,
-                q.reason,
-            )
-        result.quarantined += fresh
-        result.stored += len(changes)
-        result.new += sum(c.is_new for c in changes)
-        result.updated += sum(not c.is_new for c in changes)
-        result.matches += sum(len(c.topic_ids) for c in changes)
-        if changes:
-            for callback in self.after_commit:
-                try:
-                    callback(changes)
-                except Exception:  # a broken listener must not undo a committed ingest
-                    log.exception("after-ingest callback failed")
+        report(self.source.name, result, changes, fresh, self.after_commit)
         return refused

@@ -62,6 +62,11 @@ class Item:
     #: the batch's other rows of the key, set aside by :func:`choose` (position, version):
     #: not applied, and recorded as such (:mod:`feedsvc.ingest.unapplied`)
     others: tuple[tuple[SourcePosition, datetime], ...] = ()
+    #: read again after the mapping or zone changed (:mod:`feedsvc.ingest.remap`): as the
+    #: held article's own row reading otherwise (``edited``), it replaces it whatever the
+    #: versions, which are the old mapping's reading too (a zone moved east dates every row
+    #: older than what is held)
+    remapped: bool = False
 
 
 def _needs_match(
@@ -87,18 +92,27 @@ def _needs_match(
 
 
 def _edited(
-    conn: Connection, items: Sequence[tuple[SourcePosition, Article]], known: dict[str, Known]
+    conn: Connection,
+    items: Sequence[tuple[SourcePosition, Article]],
+    known: dict[str, Known],
+    remapped: bool = False,
 ) -> set[str]:
     """Keys whose row is the held article's own, at its version, with other content: one read
-    of the held articles, for those items only (an overlap re-read of an edited row)."""
+    of the held articles, for those items only (an overlap re-read of an edited row). With
+    ``remapped`` (:attr:`Item.remapped`), at any version: another version is other content."""
     same = [
         (at, a, k)
         for at, a in items
-        if (k := known.get(a.source_key)) is not None and a.version == k.version
-        and _own_row(k, at)
+        if (k := known.get(a.source_key)) is not None
+        and (remapped or a.version == k.version) and _own_row(k, at)
     ]  # fmt: skip
+    if not same:
+        return set()
     held = article_store.articles_by_ids(conn, [k.id for _, _, k in same])
-    return {a.source_key for _, a, k in same if k.id in held and differing(a, held[k.id])}
+    return {
+        a.source_key for _, a, k in same
+        if k.id in held and (a.version != k.version or differing(a, held[k.id]))
+    }  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,12 +128,14 @@ def choose(
     parsed: Sequence[tuple[SourceRow, Article]],
     now: datetime | None = None,
     orphaned: Collection[str] = frozenset(),
+    remapped: bool = False,
 ) -> Chosen:
     """One item per source key (its newest version; among equal ones the held article's own
     row, else the first, as a row-by-row pass would keep; the others go with it, in
     :attr:`Item.others`, to be recorded as not applied), and whether each needs a match: it
     is new or takes over what we hold. ``orphaned``: keys whose held article's row is gone
-    (reconciliation): their newest remaining row takes over. Matching is :func:`matched`'s,
+    (reconciliation): their newest remaining row takes over. ``remapped``: the rows are read
+    again after a mapping change (:attr:`Item.remapped`). Matching is :func:`matched`'s,
     outside any transaction (a catch-up matches batch k+1 while k is written and k+2 chosen,
     :mod:`feedsvc.ingest.ahead`)."""
     with db.read() as conn:
@@ -140,11 +156,11 @@ def choose(
             ):  # fmt: skip
                 chosen[key], (row, article) = (row, article), previous
             others.setdefault(key, []).append((_at(row), article.version))
-        edits = _edited(conn, [(_at(r), a) for r, a in chosen.values()], known)
+        edits = _edited(conn, [(_at(r), a) for r, a in chosen.values()], known, remapped)
     items = [
         Item(
             row, _at(row), article, None, key in edits, key in orphaned and key in known,
-            key not in known, tuple(others.get(key, ())),
+            key not in known, tuple(others.get(key, ())), remapped,
         )
         for key, (row, article) in chosen.items()
     ]  # fmt: skip
@@ -179,7 +195,8 @@ def _takes(item: Item, known: Known | None, now: datetime | None) -> bool:
     """Whether ``item`` is stored over ``known`` (:func:`_needs_match` with its flags; an
     orphaned item only from another row than the held one's)."""
     orphaned = item.orphaned and known is not None and known.source_id != item.at.id
-    return _needs_match(item.article, known, now, item.edited, orphaned)
+    remapped = item.remapped and item.edited and _own_row(known, item.at)
+    return _needs_match(item.article, known, now, item.edited, orphaned or remapped)
 
 
 def apply(
@@ -204,7 +221,9 @@ def apply(
     known = article_store.known_versions(conn, [i.article.source_key for i in items])
     # a correction choose() found is checked again under the lock (only those items, and
     # those not held then: a batch read before the one holding them committed)
-    still = _edited(conn, [(i.at, i.article) for i in items if i.edited or i.unheld], known)
+    checked = [i for i in items if i.edited or i.unheld]
+    still = _edited(conn, [(i.at, i.article) for i in checked if not i.remapped], known)
+    still |= _edited(conn, [(i.at, i.article) for i in checked if i.remapped], known, True)
     new: list[Item] = []
     newer: list[tuple[Known, Item]] = []
     moved: list[tuple[int, SourcePosition]] = []

@@ -29,7 +29,6 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
-    text,
 )
 
 from feedsvc.config import SourceColumns
@@ -263,6 +262,19 @@ class SqlSource:
         with self.engine.connect() as conn:
             return int(conn.execute(stmt).scalar_one())
 
+    def after_position(self, ts: Any, id_: Any, ids: Sequence[str]) -> set[str]:
+        """Which of ``ids`` (row ids as text) sort strictly after the keyset position ``(ts,
+        id_)`` (native values), in the source's own order (collation, id type): primary-key
+        lookups, :data:`ID_CHUNK` at a time."""
+        b = self.bind()
+        found: set[str] = set()
+        with self.engine.connect() as conn:
+            for start in range(0, len(ids), ID_CHUNK):
+                chunk = [self.native_id(i) for i in ids[start : start + ID_CHUNK]]
+                stmt = self._keyset(select(b.id).select_from(b.table), ts, id_)
+                found.update(str(i) for i in conn.execute(stmt.where(b.id.in_(chunk))).scalars())
+        return found
+
     def _window_where(self, stmt: Select[Any], lo: Any, hi: Any, hi_id: Any) -> Select[Any]:
         """Rows at or behind the keyset position ``(hi, hi_id)`` and at or after ``lo``."""
         b = self.bind()
@@ -350,35 +362,6 @@ class SqlSource:
         with self.engine.connect() as conn:
             rows = conn.execute(stmt.order_by(b.ts.desc(), b.id.desc()).limit(limit)).all()
         return [WindowKey(ts, self.codec.position(ts), str(id_)) for ts, id_ in reversed(rows)]
-
-    def clock(self) -> tuple[datetime | None, str | None]:
-        """The source database's clock as a naive value and the name of its zone
-        (``feedsvc.source.clock.CLOCK_SQL``: what ``NOW()``/``CURRENT_TIMESTAMP`` writes into a
-        naive column, and ``TimeZone`` / ``time_zone``; one query), for ``source check``;
-        ``(None, None)`` for a dialect not listed there."""
-        from feedsvc.source.clock import CLOCK_SQL
-
-        sql = CLOCK_SQL.get(self.engine.dialect.name)
-        if sql is None:
-            return None, None
-        with self.engine.connect() as conn:
-            value, zone = conn.execute(text(sql)).one()
-        if isinstance(value, str):  # SQLite's text
-            value = datetime.fromisoformat(value)
-        name = zone.decode(errors="replace") if isinstance(zone, bytes) else zone
-        name = name if isinstance(name, str) else None
-        if not isinstance(value, datetime):
-            return None, name
-        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None), name
-
-    def probe(self, field: str) -> None:
-        """Run one mapped expression on its own, so a failing one is reported by its key."""
-        b = self.bind()
-        label = f"f_{field}"
-        for col in b.fields:
-            if col.name == label:
-                with self.engine.connect() as conn:
-                    conn.execute(select(col).select_from(b.table).limit(1)).all()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import Connection, select, update
@@ -11,12 +12,29 @@ from feedsvc.store.records import Cursor as Cursor
 from feedsvc.store.upsert import insert_missing
 
 
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """The mapping a source's stored rows were read with (all None: none recorded): its
+    fingerprint (:attr:`feedsvc.source.sql.SqlSource.mapping_key`), the zone naive times were
+    read in (None: not recorded, before 0031, or a source without naive times) and when it
+    was recorded (state DB clock; None before 0031)."""
+
+    key: str | None
+    zone: str | None
+    at: datetime | None
+
+
 def get_cursor(conn: Connection, name: str) -> Cursor:
+    return get_state(conn, name)[0]
+
+
+def get_state(conn: Connection, name: str) -> tuple[Cursor, Recorded]:
+    """The cursor and the mapping recorded with it, in one read (an ingest tick's)."""
     row = conn.execute(select(t).where(t.c.name == name)).first()
     if row is None:
-        return Cursor(None, None)
+        return Cursor(None, None), Recorded(None, None, None)
     m = row._mapping
-    return Cursor(
+    cursor = Cursor(
         m["cursor_ts"],
         m["cursor_id"],
         m["last_tick_at"],
@@ -26,7 +44,10 @@ def get_cursor(conn: Connection, name: str) -> Cursor:
         m["backlog"],
         m["rate"],
         bool(m["first_sync"]),
+        m["alert_ts"],
+        m["alert_id"],
     )
+    return cursor, Recorded(m["mapping"], m["mapping_zone"], m["mapping_at"])
 
 
 def _ensure(conn: Connection, name: str) -> None:
@@ -61,22 +82,37 @@ def record_success(
         values |= {"backlog": backlog, "rate": rate}
     if first_sync is not None:
         values["first_sync"] = first_sync
+    if first_sync is False:  # caught up: a re-read's alert boundary is behind the cursor
+        values |= {"alert_ts": None, "alert_id": None}
     conn.execute(update(t).where(t.c.name == name).values(**values))
 
 
-def apply_mapping(conn: Connection, name: str, mapping: str) -> bool:
-    """Record ``mapping`` (:attr:`feedsvc.source.sql.SqlSource.mapping`) as the one source
-    ``name`` is read with; True when another one was recorded: the cursor is then moved back
-    to the start as a first sync (no alerts), so every stored row is read again with it. None
-    recorded (a new source, a database from before 0030) is no change."""
+def recorded_mapping(conn: Connection, name: str) -> Recorded:
+    return get_state(conn, name)[1]
+
+
+def apply_mapping(
+    conn: Connection, name: str, mapping: str, zone: str | None, now: datetime
+) -> bool:
+    """Record ``mapping`` and ``zone`` as what source ``name`` is read with (at ``now``); True
+    when another mapping or zone was recorded and rows were read with it: the cursor then goes
+    back to the start as a first sync (no alerts), so every stored row is read again, and
+    where it stood is kept as the alert boundary (a re-read under way keeps its own): rows
+    after it alert (:func:`get_cursor`'s ``alert_ts``/``alert_id``). Nothing recorded (a new
+    source, a database from before 0030), or no zone recorded with the same mapping (before
+    0031), is no change: the running ones are taken as the recorded ones."""
     _ensure(conn, name)
-    stored = conn.execute(select(t.c.mapping).where(t.c.name == name)).scalar_one()
-    if stored == mapping:
+    row = conn.execute(select(t).where(t.c.name == name)).one()._mapping
+    if (row["mapping"], row["mapping_zone"]) == (mapping, zone):
         return False
-    values: dict[str, object] = {"mapping": mapping}
-    changed = stored is not None
+    values: dict[str, object] = {"mapping": mapping, "mapping_zone": zone, "mapping_at": now}
+    adopted = row["mapping"] is None or (row["mapping"] == mapping and row["mapping_zone"] is None)
+    read = row["cursor_ts"] is not None or row["first_sync"]
+    changed = read and not adopted
     if changed:
         values |= {"cursor_ts": None, "cursor_id": None, "first_sync": True, "backlog": None}
+        if not row["first_sync"]:  # else a re-read (or a first sync) is under way: its own
+            values |= {"alert_ts": row["cursor_ts"], "alert_id": row["cursor_id"]}
     conn.execute(update(t).where(t.c.name == name).values(**values))
     return changed
 

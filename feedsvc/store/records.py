@@ -51,6 +51,10 @@ class Cursor:
     backlog: int | None = None  # rows behind the cursor at the last batch of a catch-up
     rate: float | None = None  # rows/s of that catch-up
     first_sync: bool = False  # a first sync is under way: what it stores does not alert
+    #: a re-read after a mapping change: where the cursor stood then (as ``ts``/``id``); rows
+    #: after it alert as in any sync (None: no re-read, or one with nothing read before)
+    alert_ts: datetime | None = None
+    alert_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
