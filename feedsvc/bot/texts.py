@@ -185,7 +185,7 @@ def invalid_query(query: str, error: QueryError) -> str:
 def quote_refusal(query: str, problem: QuoteProblem) -> str:
     """A chat query whose quotes cannot be read (:func:`feedsvc.bot.typed.quote_problem`),
     worded as the parser's errors are, with where the mark is (counted from 1)."""
-    text = t(f"quote_{problem.code}", mark=problem.mark)
+    text = _t(f"op.quote_{problem.code}", mark=problem.mark)  # the admin's and API's words too
     text += " " + t("at_position", position=problem.position + 1)
     return t("invalid_query", query=escape(query), error=escape(text))
 

@@ -223,19 +223,6 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ready-made topics: /topics. Put phrases of several words in double quotes.",
     ),
     "bot.at_position": ("(tại ký tự {position})", "(at character {position})"),
-    # a chat query's quotes that cannot be read (feedsvc.bot.typed.QuoteProblem)
-    "bot.quote_unclosed": (
-        "dấu {mark} mở một cụm từ nhưng không có dấu đóng",
-        "the quote {mark} opens a phrase that is never closed",
-    ),
-    "bot.quote_nested": (
-        'dấu {mark} nằm trong một cụm từ đang mở: không lồng ngoặc, dùng một cặp "…"',
-        'the quote {mark} is inside an open phrase: no quotes within quotes, use one pair "…"',
-    ),
-    "bot.quote_stray": (
-        "dấu đóng {mark} không có dấu mở",
-        "the closing quote {mark} has no opening one",
-    ),
     "bot.topics_head": (
         "<b>Chủ đề</b> (đăng ký: <code>/sub &lt;mã&gt;</code>)",
         "<b>Topics</b> (subscribe: <code>/sub &lt;slug&gt;</code>)",

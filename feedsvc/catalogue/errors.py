@@ -249,6 +249,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Give exactly one of a topic or a query.",
     ),
     "op.query_empty": ("Truy vấn trống.", "The query is empty."),
+    # a chat query's quotes that cannot be read (feedsvc.bot.typed.QuoteProblem): the bots'
+    # refusal and the admin's and the API's (operations.recipients)
+    "op.quote_unclosed": (
+        "dấu {mark} mở một cụm từ nhưng không có dấu đóng",
+        "the quote {mark} opens a phrase that is never closed",
+    ),
+    "op.quote_nested": (
+        'dấu {mark} nằm trong một cụm từ đang mở: không lồng ngoặc, dùng một cặp "…"',
+        'the quote {mark} is inside an open phrase: no quotes within quotes, use one pair "…"',
+    ),
+    "op.quote_stray": (
+        "dấu đóng {mark} không có dấu mở",
+        "the closing quote {mark} has no opening one",
+    ),
     "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
     "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
     "op.too_many_subscriptions": (

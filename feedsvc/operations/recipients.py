@@ -10,6 +10,8 @@ from sqlalchemy import Connection
 
 from feedsvc.bot.actions import MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
+from feedsvc.bot.typed import quote_problem
+from feedsvc.catalogue import ENGLISH
 from feedsvc.db import Database
 from feedsvc.limits import CHAT_QUERY, too_long
 from feedsvc.logs import quoted
@@ -61,6 +63,12 @@ def add_subscription(
             raise OperationError("invalid", "query is empty", code="query_empty", field="query")
         if (over := too_long("query", query, CHAT_QUERY)) is not None:
             raise too_long_error(over)
+        if (quotes := quote_problem(query)) is not None:  # as the bots refuse it
+            code, params = f"quote_{quotes.code}", dict[str, object](mark=quotes.mark)
+            raise OperationError(
+                "invalid", ENGLISH(f"op.{code}", **params), code=code, params=params,
+                field="query", position=quotes.position,
+            )  # fmt: skip
     with db.write() as conn:
         if query is not None:  # its @slugs checked against topics no delete removes meanwhile
             topic_store.serialize(conn)
