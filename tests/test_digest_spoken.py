@@ -60,7 +60,7 @@ def test_spoken_times_are_read_in_a_digest_and_at_either_end_of_a_window(
         ("sáng 7h, tối 7h", "07:00,19:00"), ("sáng 7h; tối 7h", "07:00,19:00"),
         ("tối 7h sáng 6h", "06:00,19:00"),  # two times, never "7h sáng"
         ("sáng 6h tối 7h", "06:00,19:00"), ("7h tối 6h sáng", "06:00,19:00"),
-        ("7h sáng tối 7h", "07:00,19:00"), ("tối 7h 8h", "08:00,19:00"),
+        ("7h sáng tối 7h", "07:00,19:00"), ("tối 7h 8h", "19:00,20:00"),
         ("7h sáng và 7h tối", "07:00,19:00"), ("7h va 19h", "07:00,19:00"),
         ("7h kém 15 8h", "06:45,08:00"), ("7 rưỡi 8h", "07:30,08:00"),
         ("sáng 7h, trưa 12h, chiều 5h, tối 9h", "07:00,12:00,17:00,21:00"),

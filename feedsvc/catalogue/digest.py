@@ -57,6 +57,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}” là 12 giờ trưa hay nửa đêm? Hãy gõ 12h trưa (12:00) hoặc 12h đêm (00:00).",
         "Does “{value}” mean noon or midnight? Give 12:00 (12 noon) or 00:00 (12 midnight).",
     ),
+    "digest.error.word_scope": (
+        "“{value}”: không rõ buổi nào đi với giờ nào. Hãy ghi buổi cạnh từng giờ hoặc ngăn các"
+        " giờ bằng dấu phẩy (ví dụ 7h sáng, 8h tối).",
+        "“{value}”: which part of the day goes with which time is unclear. Put the part of the"
+        " day next to each time, or separate the times with commas (e.g. 7am, 8pm).",
+    ),
     "digest.error.minus_range": (
         "“{value}”: “kém” đi với 1 đến 59 phút (ví dụ 7h kém 15 là 06:45).",
         "“{value}”: “kém” (minutes to the hour) takes 1 to 59 minutes (7h kém 15 is 06:45).",

@@ -13,8 +13,17 @@ A time is read as people write it — ``08:00``, ``8h30``, ``7 giờ 30``, ``7h 
 ``7 giờ kém 15``, ``7:30 pm`` — by one grammar, :mod:`feedsvc.digest.spoken` (its table says
 what each day-part word does to the hour, and what is refused). A digest list is split at
 commas, semicolons and ``và`` ("and"), and at a space that cannot continue a time: ``7h 18h``
-is two times, ``7h tối`` and ``7 giờ 30`` one each. A quiet window is two times joined by
-``-``, ``~``, ``to``, ``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
+is two times, ``7h tối`` and ``7 giờ 30`` one each; a day-part word goes with the bare times
+of its run (``tối 7h 8h``: 19:00, 20:00). A stray separator around one value changes nothing
+(``1h,`` is asked about as ``1h`` is; ``off;`` is off). A quiet window is two times joined by
+a dash (any: ``-``, ``–``, ``−`` minus, ``‐``, ``﹘``, ``〜``…, Unicode Pd), ``~``, ``to``,
+``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
+
+Invisible format characters (Unicode Cf: ZERO WIDTH SPACE, WORD JOINER, BOM, LRM/RLM, SOFT
+HYPHEN; :data:`feedsvc.matching.normalize.INVISIBLE_RE`, the matcher's one definition) are
+dropped first, as a paste brings them along: ``7h\u200b30`` is 07:30, ``t\u00adắt`` off. They
+read as what they show, nothing: ``7h\u200b8h`` shows ``7h8h`` and is refused as that, never
+split into two times the reader sees no space between.
 """
 
 from __future__ import annotations
@@ -24,8 +33,11 @@ import unicodedata
 from dataclasses import dataclass, field
 from datetime import time
 
+import regex
+
 from feedsvc.digest.errors import SettingError
 from feedsvc.digest.spoken import hhmm, read_time, read_times
+from feedsvc.matching.normalize import INVISIBLE_RE
 from feedsvc.typed_forms import plain_forms
 
 __all__ = ["ChatSettings", "DigestSchedule", "QuietWindow", "SettingError", "hhmm", "parse_digest",
@@ -47,8 +59,10 @@ _HOURLY = frozenset({HOURLY, "hằng giờ", "hàng giờ", "mỗi giờ"})
 #: below). It meant hourly alone and 01:00 in a list ("1h,7h"); now it is asked about. "giờ" is
 #: both "hour" and "o'clock", so "1 giờ" alone is asked about too; "1h sáng", "1h30" are times.
 _AMBIGUOUS = frozenset({"1h", "1 h", "1 giờ", "1giờ", "1 gio", "1gio"})
-#: between a quiet window's two times: a dash or tilde, "to", "đến"/"tới" ("until", also "den")
-_RANGE_SEP = re.compile(r"\s*[-–—~]\s*|\s+(?:to|đến|den|tới)\s+")
+#: between a quiet window's two times: a dash or tilde, "to", "đến"/"tới" ("until", also "den").
+#: Any dash (Unicode Pd: hyphen, figure dash, en/em dash, horizontal bar, ﹘, 〜) and the
+#: MINUS SIGN: "22h−6h" was refused; full-width "－", "～" arrive as "-", "~" (typed_forms)
+_RANGE_SEP = regex.compile(r"\s*[\p{Pd}\u2212~]\s*|\s+(?:to|đến|den|tới)\s+")
 #: before a quiet window: "từ 22h đến 6h" ("from … until …")
 _FROM = re.compile(r"^(?:từ|tu) ")
 #: between a digest list's times: commas, semicolons, "và" ("and": "7h sáng và 7h tối")
@@ -125,7 +139,8 @@ class ChatSettings:
 
 
 def _clean(text: str, field_name: str) -> str:
-    """Spaces collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
+    """Invisible format characters dropped (``7h\u200b30``: the module's docstring), spaces
+    collapsed, lower case, Unicode NFC: a Vietnamese keyboard or a paste may send
     ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows.
     Longer than :data:`MAX_CHARS` is a :class:`SettingError` (``too_long``): refused whole,
     never cut, so no front end validates a truncated value (the admin's form used to).
@@ -133,7 +148,8 @@ def _clean(text: str, field_name: str) -> str:
     if len(text) > MAX_CHARS:
         raise SettingError(field_name, "too_long", f"longer than {MAX_CHARS} characters",
                            limit=MAX_CHARS)  # fmt: skip
-    return unicodedata.normalize("NFC", " ".join(plain_forms(text).split()).lower())
+    visible = INVISIBLE_RE.sub("", text)
+    return unicodedata.normalize("NFC", " ".join(plain_forms(visible).split()).lower())
 
 
 def parse_time(text: str, field_name: str) -> time:
@@ -150,19 +166,18 @@ def parse_digest(text: str) -> DigestSchedule:
     semicolons or ``và``, or by spaces where a space cannot continue a time (``7h 18h``; ``7h
     tối 6h sáng``; ``tối 7h sáng 6h``); at most :data:`MAX_TIMES` distinct times, kept
     sorted. Raises :class:`SettingError` (field ``digest``)."""
-    value = _clean(text, "digest")
-    if not value:
+    chunks = [c for c in (c.strip() for c in _LIST_SEP.split(_clean(text, "digest"))) if c]
+    if not chunks:  # nothing, or only separators (",", ", ;"): no time given (it read as off)
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
-    if value in _INSTANT:
+    # a stray separator changes no lone value: "1h," and "1h và" were saved as 01:00 unasked
+    # while "1h" was asked about; "off;" and "hourly," were refused
+    if len(chunks) == 1 and chunks[0] in _INSTANT:
         return DigestSchedule()
-    if value in _HOURLY:
+    if len(chunks) == 1 and chunks[0] in _HOURLY:
         return DigestSchedule(hourly=True)
-    if value in _AMBIGUOUS:
-        raise SettingError("digest", "digest_ambiguous", f"{value}: hourly or 01:00? give either",
-                           value=value)  # fmt: skip
-    chunks = [c.strip() for c in _LIST_SEP.split(value)]
-    if not any(chunks):  # only separators (",", ", ;"): no time given, as for "" (it read as off)
-        raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
+    if len(chunks) == 1 and chunks[0] in _AMBIGUOUS:
+        raise SettingError("digest", "digest_ambiguous", f"{chunks[0]}: hourly or 01:00? give "
+                           "either", value=chunks[0])  # fmt: skip
     times = sorted({t for c in chunks for t in read_times(c, "digest")})
     if len(times) > MAX_TIMES:
         raise SettingError("digest", "digest_too_many", f"at most {MAX_TIMES} times a day",

@@ -22,15 +22,28 @@ it (``time_contradicts``, naming the hours):
     noon / midnight    12 → 12:00 / 12 (or 0) → 00:00               12 noon → 12:00
 
 ``kém`` is taken after the word moved the hour: ``8 giờ kém 5 tối`` is 20:00 − 5 = 19:55, ``12
-giờ kém 15 đêm`` 23:45. ``kém`` takes 1–59 minutes (``minus_range``), and a written hour 0
-has nothing to take them from (``0h kém 15``: ``minus_midnight``, which suggests ``23:45``).
+giờ kém 15 đêm`` 23:45; it may follow the word too, once (``12h trưa kém 15``, "a quarter to
+noon": 11:45; ``8 giờ tối kém 5`` 19:55). ``kém`` takes 1–59 minutes (``minus_range``), and a
+written hour 0 has nothing to take them from (``0h kém 15``: ``minus_midnight``, which
+suggests ``23:45``).
 A setting repeats every day, so ``7h sáng mai`` ("tomorrow") and ``tối nay`` ("tonight") are
 refused as such (``time_day``), not read as a one-off.
 
 A time ends at a space or the end, so a list splits where a space cannot continue one: ``7h
 18h`` and ``7h tối 6h sáng`` are two times, ``7 giờ 30`` one. A time has one word: after one
 written first nothing attaches after, so ``tối 7h sáng 6h`` is 19:00 and 06:00 (never ``7h
-sáng``); ``7h tối 6h`` reads the word with the first time (19:00, 06:00).
+sáng``).
+
+A word is shared by the bare times of its run (:func:`_owners`), as a reader shares it: one
+written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and 20:00, was
+19:00 and 08:00), one written after a time back to the bare times before it (``7h 8h tối``:
+19:00 and 20:00, was 07:00 and 20:00), each up to the next time with a word of its own or a
+comma / ``và``. A word after a time does not go on: ``7h tối 6h`` is 19:00 and 06:00 (as ``7h
+18h`` is two times as written). A shared word contradicted by a time is refused like its own
+(``sáng 7h 19h``: ``time_contradicts``); where a reader could mean either reading it is
+refused as ``word_scope``, never guessed: a bare time between a word going on and another
+coming back (``sáng 6h 7h 8h tối``), or a word shared by a time it moves and one written in
+24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and 19:00?).
 """
 
 from __future__ import annotations
@@ -59,6 +72,8 @@ TIME = re.compile(
     rf"|{_MARK}?(?: ?(?P<half>rưỡi|ruoi)| ?(?:kém|kem) ?(?P<less>[0-9]+){_PHUT})"
     rf"|{_MARK})?"
     rf"(?(before)|(?: ?(?P<after>{_WORD}))?)"
+    # "kém" after the word too, once: "12h trưa kém 15" (a quarter to noon) as "12h kém 15 trưa"
+    rf"(?(less)|(?(half)|(?(after)(?: ?(?:kém|kem) ?(?P<late>[0-9]+){_PHUT})?)))"
     r"(?= |$)"
 )
 #: The day-part words: the hours each goes with, as written (first, last, what to add). A
@@ -96,15 +111,16 @@ def read_time(value: str, field_name: str) -> time:
             _refuse_day_word(word, field_name)
         raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {value!r}",
                            value=value)  # fmt: skip
-    return _resolve(m, field_name)
+    return _resolve(m, _own_word(m), m[0], field_name)
 
 
 def read_times(chunk: str, field_name: str) -> list[time]:
     """The times in one comma-free piece of cleaned text, read left to right: several when
     separated by spaces ("7:30 18:00", "7h 18h"), one when the spaces are inside a time
-    ("7 giờ 30", "7h tối", "tối 7h"). The first word that does not start a time is named
-    (``bad_time``), or a day word there or just after it (``time_day``: ``tối nay 7h``)."""
-    found: list[time] = []
+    ("7 giờ 30", "7h tối", "tối 7h"); a day-part word is shared by the bare times next to it
+    (:func:`_owners`). The first word that does not start a time is named (``bad_time``), or a
+    day word there or just after it (``time_day``: ``tối nay 7h``)."""
+    found: list[re.Match[str]] = []
     at = 0
     while at < len(chunk):
         if chunk[at] == " ":
@@ -117,9 +133,78 @@ def read_times(chunk: str, field_name: str) -> list[time]:
                 _refuse_day_word(day, field_name)
             raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {word!r}",
                                value=word)  # fmt: skip
-        found.append(_resolve(m, field_name))
+        found.append(m)
         at = m.end()
-    return found
+    owners = _owners(chunk, found, field_name)
+    times: list[time] = []
+    for i, (m, owner) in enumerate(zip(found, owners, strict=True)):
+        shared = None if owner is None else _own_word(found[owner])
+        value = m[0] if owner in (None, i) else _span(chunk, found, [i, owner])
+        times.append(_resolve(m, shared, value, field_name))
+    _refuse_mixed_forms(chunk, found, owners, field_name)
+    return times
+
+
+def _own_word(m: re.Match[str]) -> str | None:
+    return m["before"] or m["after"]
+
+
+def _span(chunk: str, found: list[re.Match[str]], indexes: list[int]) -> str:
+    """The text from the first to the last of these times: what a refusal names."""
+    return chunk[min(found[i].start() for i in indexes) : max(found[i].end() for i in indexes)]
+
+
+def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int | None]:
+    """For each time, the index of the time whose day-part word it takes (its own, or None).
+
+    A word written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and
+    20:00), one written after a time back to the bare times before it (``7h 8h tối``), each up
+    to the next time with a word of its own; a comma or ``và`` ends the run too (the caller
+    splits there). A word after a time does not go on (``7h tối 6h`` is 19:00 and 06:00, as
+    ``7h 18h`` is two times as written), nor one before a time back. A bare time between a
+    word going on and another going back (``sáng 6h 7h 8h tối``) could take either: refused
+    (``word_scope``), never guessed; the same part of the day from both sides is no doubt."""
+    lead: list[int | None] = []
+    going: int | None = None
+    for i, m in enumerate(found):
+        if _own_word(m) is not None:
+            going = i if m["before"] else None
+        lead.append(going)
+    trail: list[int | None] = []
+    coming: int | None = None
+    for i in reversed(range(len(found))):
+        if _own_word(found[i]) is not None:
+            coming = i if found[i]["after"] else None
+        trail.append(coming)
+    trail.reverse()
+    for i, (first, last) in enumerate(zip(lead, trail, strict=True)):
+        if first is None or last is None or first == last:
+            continue
+        if _part(_own_word(found[first]) or "") != _part(_own_word(found[last]) or ""):
+            value = _span(chunk, found, [first, last])
+            raise SettingError(field_name, "word_scope",
+                               f"{value!r}: which part of the day goes with {found[i][0]!r}?",
+                               value=value)  # fmt: skip
+    return [first if first is not None else last for first, last in zip(lead, trail, strict=True)]
+
+
+def _refuse_mixed_forms(
+    chunk: str, found: list[re.Match[str]], owners: list[int | None], field_name: str
+) -> None:
+    """A word shared by a time it moves and one written in 24-hour form (``tối 7h 19h``, ``7h
+    21h tối``, ``tối 19h 8h``): does it go with both (19:00 twice; 19:00, 21:00) or only with the
+    time it touches (07:00, 21:00)? Refused (``word_scope``), not guessed: a 24-hour time
+    needs no word, so one written next to it may be meant for it alone."""
+    for owner in {o for o in owners if o is not None}:
+        group = [i for i, o in enumerate(owners) if o == owner]
+        word = _own_word(found[owner]) or ""
+        hours = [int(found[i]["hour"]) for i in group]
+        moved = any(_moved_hour(hour, word, "", field_name) != hour for hour in hours)
+        if moved and any(13 <= hour <= 23 for hour in hours):
+            value = _span(chunk, found, group)
+            raise SettingError(field_name, "word_scope",
+                               f"{value!r}: does {word!r} go with each of these times?",
+                               value=value)  # fmt: skip
 
 
 def _refuse_day_word(word: str, field_name: str) -> None:
@@ -129,22 +214,28 @@ def _refuse_day_word(word: str, field_name: str) -> None:
                            value=word)  # fmt: skip
 
 
-def _resolve(m: re.Match[str], field_name: str) -> time:
-    """A :data:`TIME` match → the time: its day-part word applied, then ``kém``'s minutes."""
+def _resolve(m: re.Match[str], word: str | None, value: str, field_name: str) -> time:
+    """A :data:`TIME` match → the time: ``word`` (its own or shared, :func:`_owners`; ``value``
+    names both for a refusal) applied, then ``kém``'s minutes."""
     hour = int(m["hour"])
-    word = m["before"] or m["after"]
     if word is not None:
-        hour = _moved_hour(hour, word, m[0], field_name)
-    if m["less"] is not None:
-        return _minus(hour, int(m["less"]), m, field_name)
+        hour = _moved_hour(hour, word, value, field_name)
+    less = m["less"] or m["late"]
+    if less is not None:
+        return _minus(hour, int(less), m, field_name)
     return time(hour, 30 if m["half"] else int(m["minute"] or 0))
+
+
+def _part(word: str) -> str:
+    """The :data:`_PARTS` key of a day-part word as written (``buổi tối``, ``toi``, ``p.m.``)."""
+    bare = re.sub(r"^(?:buổi|buoi) ?", "", word).replace(".", "")
+    return _WORDS.get(bare, bare)
 
 
 def _moved_hour(hour: int, word: str, value: str, field_name: str) -> int:
     """The written ``hour`` as ``word`` places it in the day (:data:`_PARTS`); raises
     ``time_ambiguous`` (12 sáng) or ``time_contradicts`` (naming the hours the word goes with)."""
-    bare = re.sub(r"^(?:buổi|buoi) ?", "", word).replace(".", "")
-    part = _WORDS.get(bare, bare)
+    part = _part(word)
     if part == "sáng" and hour == 12:
         raise SettingError(field_name, "time_ambiguous", f"{value!r}: noon or midnight?",
                            value=value)  # fmt: skip
