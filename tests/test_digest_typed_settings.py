@@ -158,6 +158,7 @@ def test_a_separator_beside_a_lone_value_reads_as_the_value(typed: str, stored: 
         ("tối 7h sáng 6h", "06:00,19:00"), ("7h tối 6h sáng", "06:00,19:00"),
         ("7h 18h", "07:00,18:00"), ("7h 5", "05:00,07:00"), ("7 giờ 5", "07:05"),
         ("7h tối 6h", "06:00,19:00"), ("sáng 7h, tối 7h", "07:00,19:00"),
+        ("7h sáng 8h tối 9h", "07:00,09:00,20:00"), ("tối 7h sáng 6h 5h", "05:00,06:00,19:00"),
     ],
 )  # fmt: skip
 def test_a_day_part_word_goes_with_the_bare_times_of_its_run(typed: str, stored: str) -> None:
@@ -181,6 +182,11 @@ def test_a_day_part_word_goes_with_the_bare_times_of_its_run(typed: str, stored:
         # a shared word over a time it moves and a 24-hour one: 19:00 twice, or 07:00 and 19:00?
         ("7h 19h tối", "word_scope", "7h 19h tối"), ("tối 7h 19h", "word_scope", "tối 7h 19h"),
         ("tối 19h 8h", "word_scope", "tối 19h 8h"), ("5h 17h chiều", "word_scope", "5h 17h chiều"),
+        # a word between two times that could go back to several or on to the next
+        ("7h 8h tối 9h", "word_scope", "7h 8h tối 9h"),
+        ("tối 7h 8h sáng 9h", "word_scope", "tối 7h 8h sáng 9h"),
+        ("sáng 6h 7h tối 6h", "word_scope", "sáng 6h 7h tối 6h"),
+        ("5h, 6h 7h chiều 8h", "word_scope", "6h 7h chiều 8h"),
     ],
 )  # fmt: skip
 def test_a_shared_word_that_cannot_hold_is_refused_not_mixed(typed: str, code: str, value: str

@@ -42,8 +42,10 @@ comma / ``và``. A word after a time does not go on: ``7h tối 6h`` is 19:00 an
 18h`` is two times as written). A shared word contradicted by a time is refused like its own
 (``sáng 7h 19h``: ``time_contradicts``); where a reader could mean either reading it is
 refused as ``word_scope``, never guessed: a bare time between a word going on and another
-coming back (``sáng 6h 7h 8h tối``), or a word shared by a time it moves and one written in
-24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and 19:00?).
+coming back (``sáng 6h 7h 8h tối``), a word between times that could go back to several or on
+to the next (``7h 8h tối 9h``: 19:00, 20:00, 09:00 or 07:00, 08:00, 21:00?), or a word shared
+by a time it moves and one written in 24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and
+19:00?).
 """
 
 from __future__ import annotations
@@ -161,7 +163,8 @@ def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int
     20:00), one written after a time back to the bare times before it (``7h 8h tối``), each up
     to the next time with a word of its own; a comma or ``và`` ends the run too (the caller
     splits there). A word after a time does not go on (``7h tối 6h`` is 19:00 and 06:00, as
-    ``7h 18h`` is two times as written), nor one before a time back. A bare time between a
+    ``7h 18h`` is two times as written; :func:`_refuse_word_between` says when that is in
+    doubt), nor one before a time back. A bare time between a
     word going on and another going back (``sáng 6h 7h 8h tối``) could take either: refused
     (``word_scope``), never guessed; the same part of the day from both sides is no doubt."""
     lead: list[int | None] = []
@@ -185,7 +188,32 @@ def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int
             raise SettingError(field_name, "word_scope",
                                f"{value!r}: which part of the day goes with {found[i][0]!r}?",
                                value=value)  # fmt: skip
-    return [first if first is not None else last for first, last in zip(lead, trail, strict=True)]
+    owners = [first if first is not None else last for first, last in zip(lead, trail, strict=True)]
+    _refuse_word_between(chunk, found, lead, owners, field_name)
+    return owners
+
+
+def _refuse_word_between(
+    chunk: str,
+    found: list[re.Match[str]],
+    lead: list[int | None],
+    owners: list[int | None],
+    field_name: str,
+) -> None:
+    """A word between two times goes with the one before (``7h tối 6h``: 19:00, 06:00), but
+    not when that one shares it back or is in another word's run: ``7h 8h tối 9h`` is 19:00,
+    20:00 and 09:00 or 07:00, 08:00 and 21:00, ``tối 7h 8h sáng 9h`` 08:00 or 20:00 and 09:00;
+    refused (``word_scope``), never guessed."""
+    for i in range(1, len(found) - 1):
+        if not found[i]["after"] or _own_word(found[i + 1]) is not None:
+            continue
+        going = lead[i - 1]
+        back = [j for j in range(i) if owners[j] == i]
+        if going is not None or back:
+            value = _span(chunk, found, [going if going is not None else back[0], i + 1])
+            raise SettingError(field_name, "word_scope",
+                               f"{value!r}: does {found[i]['after']!r} go before or after?",
+                               value=value)  # fmt: skip
 
 
 def _refuse_mixed_forms(
