@@ -238,6 +238,7 @@ def test_kem_after_the_day_part_word(typed: str, stored: str) -> None:
     ("typed", "code"),
     [("12h trưa kém 60", "minus_range"), ("0h đêm kém 15", "minus_midnight"),
      ("7h kém 15 tối kém 5", "bad_time"), ("7 rưỡi tối kém 5", "bad_time"),
+     ("7h30 tối kém 15", "bad_time"), ("7 giờ 5 tối kém 5", "bad_time"),
      ("19h sáng kém 15", "time_contradicts")],
 )  # fmt: skip
 def test_kem_after_the_word_keeps_its_refusals(typed: str, code: str) -> None:

@@ -74,8 +74,9 @@ TIME = re.compile(
     rf"|{_MARK}?(?: ?(?P<half>rưỡi|ruoi)| ?(?:kém|kem) ?(?P<less>[0-9]+){_PHUT})"
     rf"|{_MARK})?"
     rf"(?(before)|(?: ?(?P<after>{_WORD}))?)"
-    # "kém" after the word too, once: "12h trưa kém 15" (a quarter to noon) as "12h kém 15 trưa"
-    rf"(?(less)|(?(half)|(?(after)(?: ?(?:kém|kem) ?(?P<late>[0-9]+){_PHUT})?)))"
+    # "kém" after the word too: "12h trưa kém 15" (a quarter to noon) as "12h kém 15 trưa"; not
+    # after minutes, half past or another "kém" ("7h30 tối kém 15" is no time, as "7h30 kém 15")
+    rf"(?(minute)|(?(less)|(?(half)|(?(after)(?: ?(?:kém|kem) ?(?P<late>[0-9]+){_PHUT})?))))"
     r"(?= |$)"
 )
 #: The day-part words: the hours each goes with, as written (first, last, what to add). A
