@@ -184,7 +184,7 @@ class _Reading:
 
 def _unmarked(text: str, mark: _Mark, phrase: tuple[_Mark, _Mark]) -> str:
     """What a double-kind ``mark`` inside ``phrase`` is written as: a space between two
-    characters that show (``«a"b"c»``: the syllables stay apart), else nothing (``«báo
+    characters that show (``«a "b"c»``: b and c stay apart), else nothing (``«báo
     "Tuổi trẻ" hôm nay»`` is ``"báo Tuổi trẻ hôm nay"``, not ``"báo  Tuổi trẻ  hôm nay"``)."""
     before = mark.start > phrase[0].end and not text[mark.start - 1].isspace()
     after = mark.end < phrase[1].start and not text[mark.end].isspace()
@@ -198,7 +198,7 @@ def _read(text: str) -> _Reading:
     inner: list[tuple[_Mark, str]] = []
     quoted: list[_Mark] = []  # double-kind marks inside the open phrase
     stack: list[_Mark] = []  # the open phrase, then the quotations open inside it
-    left_open: dict[str, _Mark] = {}  # by kind: a quotation a phrase closed over, last first
+    left_open: dict[str, _Mark] = {}  # by kind: the last quotation a phrase closed over
 
     def problem(code: str, mark: _Mark) -> _Reading:
         return _Reading(phrases, inner, QuoteProblem(code, mark.start, text[mark.start : mark.end]))
