@@ -26,7 +26,6 @@ UNREADABLE = [
     ("„an ninh", "„", 1),
     ("「an ninh", "「", 1),
     ("《an ninh", "《", 1),
-    ("'an ninh", "'", 1),
     ("an «ninh", "«", 4),
     ("«an ninh» OR «công an", "«", 14),
 ]

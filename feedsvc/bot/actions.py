@@ -151,9 +151,10 @@ def normalise(arg: str) -> str:
     forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
     show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing.
     A phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are ``"``
-    (:func:`feedsvc.bot.typed.plain_quotes`; the admin's topic language is unchanged)."""
+    (:func:`feedsvc.bot.typed.plain_quotes`; the admin's topic language is unchanged); the
+    whitespace is collapsed after them, as quotes taken out of a phrase may leave two spaces."""
     visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
-    return plain_quotes(nfc(" ".join(plain_forms(visible).split())))
+    return " ".join(plain_quotes(nfc(plain_forms(visible))).split())
 
 
 def argument_problem(arg: str) -> str | None:

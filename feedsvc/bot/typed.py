@@ -61,70 +61,172 @@ def read_command(text: str) -> tuple[str, str, str] | None:
 # most were words ANDed in any order (``«an`` and ``ninh»``: "an" and "ninh" anywhere in an
 # article) while the bot said "Đã đăng ký". A chat reader's query (not the admin's topic
 # language) is rewritten to ASCII quotes first (:func:`plain_quotes`, in the bots' normaliser).
+#
+# How the marks are read (:func:`_read`), so that a mark that is text is never a phrase mark:
+# * A phrase opens at a mark outside any phrase and closes at the next mark of its kind
+#   (``«…»``, ``»…«``, ``“…“``: one kind closes the other either way, so ``"a “b” c"`` is
+#   ``"a "``, b, ``" c"`` as before), or at its bracket's partner (``「…」``).
+# * Inside a phrase, a mark of another kind with nothing alphanumeric just before it (and any
+#   opening bracket) opens a quotation within the phrase: ``"báo «Tuổi trẻ» hôm nay"``,
+#   ``«tin "nóng" hôm nay»`` are each one phrase, the inner marks text (the normaliser reads a
+#   quote as a separator only, so the phrase matches "Báo “Tuổi trẻ” hôm nay"). Inner marks of
+#   the double kind are taken out (:func:`_unmarked`): kept, the parser would end the phrase
+#   at them.
+# * A quotation opened inside a phrase and still open when the phrase closes is text:
+#   ``"báo «Tuổi trẻ hôm nay"`` is the phrase "báo Tuổi trẻ hôm nay".
+# * Single quotes pair among themselves as brackets do (:func:`_paired_singles`): one with a
+#   letter or digit after it and none before opens, one with none after it closes the nearest
+#   open one before it. One that pairs with none is an apostrophe, text: ``'90s``, ``nhạc
+#   '9x``, ``rock 'n roll``, ``Tom's``, ``students' union``; ``'rock 'n' roll'`` is the phrase
+#   "rock 'n' roll" (the syllables rock n roll) and ``'rock 'n roll'`` the word "rock" then
+#   the phrase "n roll" (its first quote pairs with none). A closing single quote whose
+#   partner a phrase closed over is text: ``«a 'b» c'`` is the phrase "a 'b", then c.
+# What is refused (:class:`QuoteProblem`): a phrase never closed (``«an ninh``; the query
+# language's own ``"``/``“``/``”`` left open is the parser's to word, as it always was), a
+# closing mark that closes nothing open (``an ninh」``, ``"an ninh»``) and quotes that cross
+# (``"a «b" c»``: « opens inside the phrase and closes after it), whose meaning is unreadable.
 
 #: marks of one kind close each other in either direction (``»…«`` and ``”…”`` are typed too)
 _KINDS = ('"“”„‟〝〞〟', "'‘’‚‛", "«»", "‹›")
+_DOUBLE, _SINGLE = _KINDS[0], _KINDS[1]
 #: corner and angle brackets: each opens only, its partner closes only
 _BRACKETS = {"「": "」", "『": "』", "｢": "｣", "《": "》", "〈": "〉"}
-_SINGLE = _KINDS[1]
+_CLOSING = {close: open_ for open_, close in _BRACKETS.items()}
 
 
 @dataclass(frozen=True, slots=True)
 class QuoteProblem:
     """Why a chat query's quotes cannot be read: ``code`` ``unclosed`` (a phrase never closed),
-    ``nested`` (a quote inside a phrase) or ``stray`` (a closing mark nothing opened);
-    ``position``: 0-based offset of the mark in the text; ``mark``: as typed."""
+    ``nested`` (a quotation opened inside a phrase and closed after it: the quotes cross) or
+    ``stray`` (a closing mark that closes nothing open); ``position``: 0-based offset of the
+    mark in the text (for ``nested``, of the inner quotation's opening mark); ``mark``: as
+    typed."""
 
     code: str
     position: int
     mark: str
 
 
-def _mark(text: str, i: int, open_kind: str | None) -> tuple[str, int, bool] | None:
-    """``(kind, length, closes)`` of the quote mark at ``text[i]``, None when there is none.
-    A single quote is one only where it can open (no letter or digit before it, one after)
-    or close an open one (none after it); elsewhere it is an apostrophe (``Tom's``,
-    ``students' union``). Two single quotes in a row are one double mark. ``closes``: it may
-    close a phrase its kind opened."""
-    char = text[i]
-    if char in _BRACKETS or char in _BRACKETS.values():
-        return char, 1, True
-    kind = next((kind for kind in _KINDS if char in kind), None)
-    if kind != _SINGLE:
-        return (kind, 1, True) if kind is not None else None
-    if i + 1 < len(text) and text[i + 1] in _SINGLE:
-        return _KINDS[0], 2, True
-    before = i > 0 and text[i - 1].isalnum()
-    after = i + 1 < len(text) and text[i + 1].isalnum()
-    closes = open_kind == _SINGLE and not after
-    return (kind, 1, closes) if closes or (after and not before) else None
+@dataclass(frozen=True, slots=True)
+class _Mark:
+    """A quote mark: ``text[start:end]``; ``kind``: one of :data:`_KINDS` or a bracket's
+    opening character; ``role``: ``open`` or ``close`` (brackets, single quotes) or ``either``;
+    ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation."""
+
+    start: int
+    end: int
+    kind: str
+    role: str
+    leads: bool
 
 
-def _quote_spans(text: str) -> tuple[list[tuple[int, int]], QuoteProblem | None]:
-    """The ``(start, end)`` of each phrase's opening and closing mark, in order, up to the
-    :class:`QuoteProblem` that stops reading them (None: all read)."""
-    spans: list[tuple[int, int]] = []
-    opened: tuple[int, int, str] | None = None  # the open phrase's mark: start, end, kind
+def _marks(text: str) -> list[_Mark]:
+    """The quote marks in ``text``, in order. Two single quotes in a row are one double mark; a
+    single quote between letters or digits (``Tom's``) is none."""
+    marks: list[_Mark] = []
     i = 0
     while i < len(text):
-        found = _mark(text, i, opened[2] if opened else None)
-        if found is None:
+        char, leads = text[i], not (i > 0 and text[i - 1].isalnum())
+        after = text[i + 1 : i + 2]
+        if char in _BRACKETS or char in _CLOSING:
+            opens = char in _BRACKETS
+            marks.append(_Mark(i, i + 1, char if opens else _CLOSING[char],
+                               "open" if opens else "close", leads))  # fmt: skip
+        elif char in _SINGLE and after != "" and after in _SINGLE:
+            marks.append(_Mark(i, i + 2, _DOUBLE, "either", leads))
             i += 1
-            continue
-        kind, length, closes = found
-        if opened is None and kind in _BRACKETS.values():
-            return spans, QuoteProblem("stray", i, text[i : i + length])
-        if opened is None:
-            opened = (i, i + length, kind)
-        elif (kind == opened[2] and kind in _KINDS and closes) or kind == _BRACKETS.get(opened[2]):
-            spans += [opened[:2], (i, i + length)]
-            opened = None
+        elif char in _SINGLE and (leads or not after.isalnum()):
+            marks.append(_Mark(i, i + 1, _SINGLE, "open" if after.isalnum() else "close", leads))
+        elif char not in _SINGLE and (kind := next((k for k in _KINDS if char in k), None)):
+            marks.append(_Mark(i, i + 1, kind, "either", leads))
+        i += 1
+    return marks
+
+
+def _paired_singles(marks: list[_Mark]) -> tuple[list[_Mark], dict[int, int]]:
+    """``marks`` without the single quotes that pair with none (apostrophes: text), and each
+    closing single quote's partner (start → start). They pair as brackets do: a closing one
+    with the nearest opening one before it still unpaired."""
+    opened: list[int] = []
+    partner: dict[int, int] = {}
+    for mark in marks:
+        if mark.kind == _SINGLE and mark.role == "open":
+            opened.append(mark.start)
+        elif mark.kind == _SINGLE and opened:
+            partner[mark.start] = opened.pop()
+    paired = set(partner) | set(partner.values())
+    return [m for m in marks if m.kind != _SINGLE or m.start in paired], partner
+
+
+def _closed(mark: _Mark, stack: list[_Mark], partner: dict[int, int]) -> int | None:
+    """How deep in ``stack`` (the open phrase first, then the quotations open inside it) the
+    quotation ``mark`` closes is, None when it closes none."""
+    if mark.role == "open":
+        return None
+    if mark.kind == _SINGLE:
+        wanted = partner[mark.start]
+        return next((n for n, o in enumerate(stack) if o.start == wanted), None)
+    if mark.role == "either" and mark.leads and stack and stack[-1].kind != mark.kind:
+        return None  # it opens a quotation inside
+    return next((n for n in reversed(range(len(stack))) if stack[n].kind == mark.kind), None)
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """The phrases read (opening and closing mark), the double-kind marks inside them with
+    what they are written as (:func:`_unmarked`) and the :class:`QuoteProblem` that stopped
+    the reading, if any."""
+
+    phrases: list[tuple[_Mark, _Mark]]
+    inner: list[tuple[_Mark, str]]
+    problem: QuoteProblem | None
+
+
+def _unmarked(text: str, mark: _Mark, phrase: tuple[_Mark, _Mark]) -> str:
+    """What a double-kind ``mark`` inside ``phrase`` is written as: a space between two
+    characters that show (``«a "b"c»``: b and c stay apart), else nothing (``«báo
+    "Tuổi trẻ" hôm nay»`` is ``"báo Tuổi trẻ hôm nay"``, not ``"báo  Tuổi trẻ  hôm nay"``)."""
+    before = mark.start > phrase[0].end and not text[mark.start - 1].isspace()
+    after = mark.end < phrase[1].start and not text[mark.end].isspace()
+    return " " if before and after else ""
+
+
+def _read(text: str) -> _Reading:
+    """``text``'s phrases as the comment above this module's quote section says."""
+    marks, partner = _paired_singles(_marks(text))
+    phrases: list[tuple[_Mark, _Mark]] = []
+    inner: list[tuple[_Mark, str]] = []
+    quoted: list[_Mark] = []  # double-kind marks inside the open phrase
+    stack: list[_Mark] = []  # the open phrase, then the quotations open inside it
+    left_open: dict[str, _Mark] = {}  # by kind: the last quotation a phrase closed over
+
+    def problem(code: str, mark: _Mark) -> _Reading:
+        return _Reading(phrases, inner, QuoteProblem(code, mark.start, text[mark.start : mark.end]))
+
+    for mark in marks:
+        depth = _closed(mark, stack, partner)
+        if depth is not None:
+            left_open |= {o.kind: o for o in stack[depth + 1 :] if o.kind != _SINGLE}
+            if depth == 0:
+                phrases.append((stack[0], mark))
+                inner += [(m, _unmarked(text, m, phrases[-1])) for m in quoted]
+                quoted = []
+            elif mark.kind == _DOUBLE:
+                quoted.append(mark)
+            del stack[depth:]
+        elif mark.kind == _SINGLE and mark.role == "close":
+            continue  # its partner was left open in a phrase closed before: text
+        elif mark.role == "open" or (
+            mark.role == "either" and (mark.leads or (not stack and mark.kind not in left_open))
+        ):
+            if stack and mark.kind == _DOUBLE:
+                quoted.append(mark)
+            stack.append(mark)
+        elif mark.kind in left_open:
+            return problem("nested", left_open[mark.kind])
         else:
-            return spans, QuoteProblem("nested", i, text[i : i + length])
-        i += length
-    if opened is not None:
-        return spans, QuoteProblem("unclosed", opened[0], text[opened[0] : opened[1]])
-    return spans, None
+            return problem("stray", mark)
+    return problem("unclosed", stack[0]) if stack else _Reading(phrases, inner, None)
 
 
 def quote_problem(text: str) -> QuoteProblem | None:
@@ -132,7 +234,7 @@ def quote_problem(text: str) -> QuoteProblem | None:
     given a query of other words than meant), or None. A phrase the query language's own
     marks (``"``, ``“``, ``”``) leave open at the end is the parser's to word, as it always
     was (:func:`plain_quotes` rewrites the phrases before it)."""
-    problem = _quote_spans(text)[1]
+    problem = _read(text).problem
     return None if problem is None or _parsers(problem) else problem
 
 
@@ -142,13 +244,16 @@ def _parsers(problem: QuoteProblem) -> bool:
 
 def plain_quotes(text: str) -> str:
     """``text`` with each phrase's marks, whatever a keyboard typed (``„…“``, ``«…»``,
-    ``「…」``, ``'…'``, ``''…''``), as the ASCII ``"`` the query language reads; unchanged when
-    its quotes cannot be read (:func:`quote_problem` says why)."""
-    spans, problem = _quote_spans(text)
-    if problem is not None and not _parsers(problem):
+    ``「…」``, ``'…'``, ``''…''``), as the ASCII ``"`` the query language reads, and the marks of
+    that kind inside a phrase (``«báo "Tuổi trẻ" hôm nay»``) taken out, which the phrase's
+    matching reads alike (:func:`_unmarked`); unchanged when its quotes cannot be read
+    (:func:`quote_problem` says why)."""
+    reading = _read(text)
+    if reading.problem is not None and not _parsers(reading.problem):
         return text
+    marks = [(m, '"') for pair in reading.phrases for m in pair] + reading.inner
     parts, last = [], 0
-    for start, end in spans:
-        parts += [text[last:start], '"']
-        last = end
+    for mark, written in sorted(marks, key=lambda item: item[0].start):
+        parts += [text[last : mark.start], written]
+        last = mark.end
     return "".join(parts) + text[last:]

@@ -256,12 +256,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the quote {mark} opens a phrase that is never closed",
     ),
     "op.quote_nested": (
-        'dấu {mark} nằm trong một cụm từ đang mở: không lồng ngoặc, dùng một cặp "…"',
-        'the quote {mark} is inside an open phrase: no quotes within quotes, use one pair "…"',
+        "dấu {mark} mở trong một cụm từ nhưng được đóng sau cụm từ ấy: đóng ngoặc trong "
+        "trước ngoặc ngoài",
+        "the quote {mark} opens inside a phrase but is closed after it: close the inner "
+        "quotes before the outer ones",
     ),
     "op.quote_stray": (
-        "dấu đóng {mark} không có dấu mở",
-        "the closing quote {mark} has no opening one",
+        "dấu đóng {mark} không đóng dấu mở nào",
+        "the closing quote {mark} closes no opening one",
     ),
     "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
     "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
