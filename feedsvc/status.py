@@ -40,7 +40,9 @@ class Fact:
 
 
 #: Ingest's state (catalogue ``ingest.<code>``; ``feedsvc_ingest_state{state=…}`` on /metrics).
-IngestCode = Literal["never", "ok", "lagging", "failing", "first_sync", "catching_up"]
+#: ``rereading``: a first sync that is the source read again after a ``[source.columns]`` or
+#: source zone change (:func:`rereading`): the feeds are full, nothing was lost.
+IngestCode = Literal["never", "ok", "lagging", "failing", "first_sync", "rereading", "catching_up"]
 INGEST_CODES: tuple[IngestCode, ...] = get_args(IngestCode)
 
 
@@ -51,7 +53,8 @@ class IngestState:
     ``lag_seconds`` is how far behind the source ingest is (UTC clock of the database): now
     minus the moment up to which it has read everything, i.e. the cursor's time while rows are
     still behind it (a first sync, a catch-up after an outage: months, not the seconds since
-    the last batch), else the last successful tick. ``failures`` counts failed ticks in a row.
+    the last batch; a re-read, :func:`read_up_to`), else the last successful tick.
+    ``failures`` counts failed ticks in a row.
     """
 
     code: IngestCode
@@ -65,6 +68,25 @@ def catching_up(cursor: Cursor) -> bool:
     return cursor.first_sync or bool(cursor.backlog)
 
 
+def rereading(cursor: Cursor) -> bool:
+    """A first sync that reads the source again after a mapping change
+    (:mod:`feedsvc.ingest.remap`), not a first one: the change kept where the cursor stood as
+    the alert boundary (``alert_ts``), cleared when the re-read catches up. Everything before
+    it was read (with the old mapping) and is in the feeds: an operator told "first sync"
+    feared it lost. A first sync proper has no boundary."""
+    return cursor.first_sync and cursor.alert_ts is not None
+
+
+def read_up_to(cursor: Cursor) -> datetime | None:
+    """The source time up to which ingest has read every row: the cursor's, or during a
+    re-read the later of it and the alert boundary (the rows before the boundary were read
+    before the change; the re-read's cursor starts at the oldest row, and "12 years behind"
+    for a source read minutes ago was as wrong as "first sync")."""
+    if rereading(cursor) and cursor.alert_ts is not None:
+        return cursor.alert_ts if cursor.ts is None else max(cursor.ts, cursor.alert_ts)
+    return cursor.ts
+
+
 def ingest_lag(cursor: Cursor, now: datetime) -> float | None:
     """Seconds ingest is behind the source (see :class:`IngestState`); None before any success.
     The one definition behind ``ingest_lag_seconds`` in ``feedsvc status``, ``/api/status``, the
@@ -72,14 +94,15 @@ def ingest_lag(cursor: Cursor, now: datetime) -> float | None:
     if cursor.last_success_at is None:
         return None
     lag = (now - cursor.last_success_at).total_seconds()
-    if cursor.ts is not None and catching_up(cursor):
-        lag = max(lag, (now - cursor.ts).total_seconds())
+    if (position := read_up_to(cursor)) is not None and catching_up(cursor):
+        lag = max(lag, (now - position).total_seconds())
     return lag
 
 
 def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestState:
     """``failing`` after a failed tick, ``lagging`` when the last success is older than three
-    polls (a tick may take a while; nothing works through a backlog now), ``first_sync`` or
+    polls (a tick may take a while; nothing works through a backlog now), ``first_sync``
+    (``rereading`` when it is a re-read after a mapping change, :func:`rereading`) or
     ``catching_up`` while rows are still behind the cursor (:func:`catching_up`), ``ok``
     otherwise, ``never`` before the first success."""
     lag = ingest_lag(cursor, now)
@@ -90,7 +113,9 @@ def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestSt
     if (now - cursor.last_success_at).total_seconds() > 3 * poll_seconds:
         return IngestState("lagging", lag)
     if catching_up(cursor):
-        return IngestState("first_sync" if cursor.first_sync else "catching_up", lag)
+        if not cursor.first_sync:
+            return IngestState("catching_up", lag)
+        return IngestState("rereading" if rereading(cursor) else "first_sync", lag)
     return IngestState("ok", lag)
 
 
