@@ -119,27 +119,30 @@ def ingest_state(cursor: Cursor, now: datetime, poll_seconds: float) -> IngestSt
     return IngestState("ok", lag)
 
 
-#: Catch-up progress (backlog, rate) is written as each batch commits, about a second apart
-#: during a catch-up. Older than this (or than three polls, when shorter), nothing is catching up
-#: now (the service stopped mid-sync, or a batch is stuck): the backlog is shown "as of" then,
-#: with no rate or ETA.
+#: Catch-up progress (backlog, rate) is written as each batch commits (with
+#: ``last_success_at``), about a second apart during a catch-up. Older than this (or than three
+#: polls, when shorter), nothing is catching up now (the service stopped mid-sync, a batch is
+#: stuck, or every tick fails): the backlog is shown "as of" then, with no rate or ETA.
 PROGRESS_FRESH_SECONDS = 15.0
 
 
 def progress_current(cursor: Cursor, now: datetime, poll_seconds: float) -> bool:
     """Whether the cursor's backlog and rate describe ingest now (see
-    :data:`PROGRESS_FRESH_SECONDS`): the one rule the CLI, the API and the admin page follow."""
-    if cursor.last_tick_at is None:
+    :data:`PROGRESS_FRESH_SECONDS`): the one rule the CLI, the API and the admin page follow.
+    Measured from the last success, when they were written: a failed tick moves
+    ``last_tick_at`` too, and a sync failing at every poll showed an ETA of minutes for hours."""
+    if cursor.last_success_at is None:
         return False
-    age = (now - cursor.last_tick_at).total_seconds()
+    age = (now - cursor.last_success_at).total_seconds()
     return age <= min(3 * poll_seconds, PROGRESS_FRESH_SECONDS)
 
 
 def eta_seconds(cursor: Cursor) -> int | None:
     """When a catch-up (first sync, or after an outage) should be done at the rate it moved:
-    0 when caught up, None when unknown."""
+    0 when caught up, None when unknown. Never 0 while rows remain (0 is "caught up": 3 rows
+    at 500 rows/s rounded to it, and the admin said "caught up" beside a backlog)."""
     if cursor.backlog and cursor.rate:
-        return round(cursor.backlog / cursor.rate)
+        return max(1, round(cursor.backlog / cursor.rate))
     return 0 if cursor.backlog == 0 else None
 
 
@@ -198,8 +201,9 @@ def facts_from(
     cursor = reads.cursor
     state = ingest_state(cursor, now, poll_seconds)
     current = progress_current(cursor, now, poll_seconds)
-    # a backlog no tick is working through now: its count and when it was true, no rate/ETA
-    as_of = cursor.last_tick_at if cursor.backlog and not current else None
+    # a backlog no tick is working through now: its count and when it was true (written with
+    # the last success), no rate/ETA
+    as_of = cursor.last_success_at if cursor.backlog and not current else None
     facts = [
         Fact("ingest", state, "ingest"),
         Fact("last_ingest_success", cursor.last_success_at, "time"),
