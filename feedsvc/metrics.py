@@ -44,7 +44,8 @@ QUARANTINED = Counter(
 INGEST_LAG = Gauge(
     "feedsvc_ingest_lag_seconds",
     "Seconds ingest is behind the source: since the cursor's time while rows are still behind "
-    "it (first sync, catch-up), else since the last successful tick (as feedsvc status); "
+    "it (first sync, re-read, catch-up), else since the last successful tick (as feedsvc "
+    "status); "
     "NaN before the first successful tick or when the state DB does not answer",
     registry=REGISTRY,
 )

@@ -84,9 +84,10 @@ def stopped_sync(url: str) -> Database:
     ing = builtin_ingestor(db, batch_size=100)
     ing.after_commit.append(lambda _c: ing.request_stop())
     assert ing.tick().new == 100
+    ago = db.now() - timedelta(minutes=1)  # its batch wrote both times: moved back together
     with db.write() as conn:
         conn.execute(update(source_cursors).values(
-            last_tick_at=db.now() - timedelta(minutes=1), rate=416560.8,
+            last_tick_at=ago, last_success_at=ago, rate=416560.8,
         ))  # fmt: skip
     return db
 

@@ -119,6 +119,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "đang đồng bộ lần đầu, còn chậm {lag}",
         "first sync under way, {lag} behind",
     ),
+    # rereading: the source read again from its start after a [source.columns] or zone change
+    # (feedsvc.ingest.remap); "first sync" made operators fear the stored articles were lost
+    "ingest.rereading": (
+        "đang đọc lại nguồn sau khi đổi ánh xạ cột hoặc múi giờ (bài đã lưu vẫn giữ nguyên), "
+        "còn chậm {lag}",
+        "re-reading the source after a change to its column mapping or time zone (stored "
+        "articles stay), {lag} behind",
+    ),
     "ingest.catching_up": ("đang đọc bù, còn chậm {lag}", "catching up, {lag} behind"),
     "ingest.standby": ("bản sao khác đang cập nhật", "another replica is ingesting"),
     # -- what people follow (feedsvc.stats) ---------------------------------------------------

@@ -187,8 +187,9 @@ class StatusOut(Out):
     last_ingest_tick: datetime | None
     ingest_lag_seconds: float | None = Field(
         description="Seconds ingest is behind the source: since the cursor's time while rows "
-        "are still behind it (ingest_state first_sync or catching_up), else since the last "
-        "successful tick"
+        "are still behind it (ingest_state first_sync, rereading or catching_up; in a re-read "
+        "since the later of the cursor and where it stood before the mapping change), else "
+        "since the last successful tick"
     )
     articles_stored: int
     queue_depth: int

@@ -1,0 +1,279 @@
+"""The source read again after a mapping change is no "first sync" on any status surface.
+
+A changed ``[source.columns]`` (or source zone) sends the cursor back to the start
+(:mod:`feedsvc.ingest.remap`): a first sync as far as alerts go, with the old cursor kept as
+the alert boundary. ``feedsvc status`` (text and ``--json``), ``/api/status``, ``/metrics``
+and the admin page said ``first_sync`` / "first sync under way, 3 months behind" meanwhile:
+an operator whose feeds were full read that the data was gone. Here a real ingestor reads a
+CMS table (a SQLite file, or a table in the test's PostgreSQL schema) to the end, is restarted
+with another mapping or zone and stopped after the re-read's first batch, and every surface
+is read; a genuine first sync, and one interrupted by a mapping change, still say first sync,
+and once the re-read catches up the usual words return.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+from cms_table import COLUMNS, Cms, cms_table
+from starlette.testclient import TestClient
+from test_admin import TOKEN, login
+from test_status_first_sync import _metrics_answered, _sqlalchemy_only
+
+from feedsvc.app import Service
+from feedsvc.catalogue import Translator
+from feedsvc.config import SourceColumns, load_config
+from feedsvc.db import Database, upgrade
+from feedsvc.ingest import Ingestor
+from feedsvc.roles import Roles
+from feedsvc.server import create_app
+from feedsvc.source import external_source
+from feedsvc.status import StatusReads, facts_from, flatten, ingest_state
+from feedsvc.store.cursors import get_cursor
+from feedsvc.store.records import Cursor
+from feedsvc.topic_index import TopicIndex
+
+HOUR, DAY = 3600.0, 86400.0
+ARCHIVE = 250  # rows 90 days old: three batches of 100
+RECENT = 3  # rows written 70 minutes ago: where the cursor stands once caught up
+FEATURED = COLUMNS.model_copy(update={"visible": "status IN ('published', 'featured')"})
+VN = ZoneInfo("Asia/Ho_Chi_Minh")
+REREAD_EN = "re-reading the source after a change to its column mapping or time zone"
+REREAD_VI = "đang đọc lại nguồn sau khi đổi ánh xạ cột hoặc múi giờ"
+
+
+@pytest.fixture
+def state(db_url: str) -> Iterator[Database]:
+    db = Database(db_url)
+    upgrade(db)
+    yield db
+    db.dispose()
+
+
+@pytest.fixture
+def cms(state: Database, tmp_path: Path) -> Iterator[Cms]:
+    """The CMS's archive: :data:`ARCHIVE` rows modified 90 days ago, :data:`RECENT` 70
+    minutes ago (real time: the status surfaces read the state DB's clock); every fourth
+    'featured'."""
+    with cms_table(state, tmp_path) as table:
+        now = datetime.now(UTC).replace(microsecond=0)
+        table.clock.now = now - timedelta(days=90)
+        for n in range(1, ARCHIVE + RECENT + 1):
+            if n == ARCHIVE + 1:
+                table.clock.now = now - timedelta(minutes=70)
+            table.clock.advance(seconds=1)
+            # every fourth a 'featured' post: not visible until FEATURED (a change to read)
+            status = "featured" if n % 4 == 0 else "published"
+            table.put(n, status, table.clock() - timedelta(minutes=5))
+        yield table
+
+
+def ingestor(db: Database, cms: Cms, columns: SourceColumns = COLUMNS, tz: tzinfo = UTC) -> Any:
+    """The service's ingest (started again) reading ``cms`` with ``columns`` in zone ``tz``."""
+    source = external_source(cms.url, "posts", columns, tz)
+    return Ingestor(db=db, source=source, index=TopicIndex(), tz=tz, poll_seconds=1,
+                    overlap_seconds=60, batch_size=100)  # fmt: skip
+
+
+def one_batch(db: Database, cms: Cms, columns: SourceColumns = COLUMNS, tz: tzinfo = UTC) -> None:
+    """A tick stopped after its first batch committed: a sync under way, as status sees it."""
+    ing = ingestor(db, cms, columns, tz)
+    ing.after_commit.append(lambda _c: ing.request_stop())
+    result = ing.tick()
+    assert result.error is None and result.read == 100, result
+
+
+def to_the_end(db: Database, cms: Cms, columns: SourceColumns = COLUMNS, tz: tzinfo = UTC) -> None:
+    result = ingestor(db, cms, columns, tz).tick()
+    assert result.error is None, result.error
+    with db.read() as conn:
+        done = get_cursor(conn, cms.source().name)
+    assert not done.first_sync and done.alert_ts is None
+
+
+def _cli(db_url: str, cms: Cms, cwd: Path, *args: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": db_url,
+            "FEEDSVC_SOURCE__URL": cms.url, "FEEDSVC_SOURCE__TABLE": "posts"}  # fmt: skip
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "status", *args], env=env, cwd=cwd,
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    return done.stdout
+
+
+def _served(
+    db_url: str, cms: Cms, monkeypatch: pytest.MonkeyPatch, language: str
+) -> Iterator[TestClient]:
+    """The real app (HTTP only, a web replica) on ``db_url`` reading ``cms``, the admin in
+    ``language``, logged in."""
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(None, {
+        "database": {"url": db_url}, "topics": {"import_on_start": False},
+        "admin": {"language": language}, "source": {"url": cms.url, "table": "posts"},
+    })  # fmt: skip
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+        login(client)
+        yield client
+    service.db.dispose()
+
+
+def surfaces(
+    db_url: str, cms: Cms, cwd: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[list[dict[str, Any]], str, str, dict[str, str]]:
+    """Every status surface now: the JSON ones (``feedsvc status --json`` on the driver's
+    path and SQLAlchemy's, ``/api/status``), the CLI's text, ``/metrics``, the admin page in
+    each language."""
+    views = [json.loads(_cli(db_url, cms, cwd, "--json"))]
+    if (full := _sqlalchemy_only(db_url)) is not None:
+        views.append(json.loads(_cli(full, cms, cwd, "--json")))
+    text = _cli(db_url, cms, cwd)
+    pages: dict[str, str] = {}
+    metrics = ""
+    for language in ("en", "vi"):
+        for client in _served(db_url, cms, monkeypatch, language):
+            if language == "en":
+                auth = {"Authorization": f"Bearer {TOKEN}"}
+                views.append(client.get("/api/status", headers=auth).json())
+                metrics = _metrics_answered(client)
+            pages[language] = client.get("/admin/status").text
+    return views, text, metrics, pages
+
+
+def says(
+    code: str,
+    found: tuple[list[dict[str, Any]], str, str, dict[str, str]],
+    words: dict[str, str],
+) -> None:
+    views, text, metrics, pages = found
+    for view in views:
+        assert view["ingest_state"] == code, view
+    assert "ingest_state" in text and f" {code}\n" in text, text
+    assert f'feedsvc_ingest_state{{state="{code}"}} 1.0' in metrics
+    for language, page in pages.items():
+        assert words[language] in page, (language, page)
+
+
+FIRST = {"en": "first sync under way, 3 months behind", "vi": "đang đồng bộ lần đầu"}
+CHANGES: dict[str, tuple[SourceColumns, tzinfo]] = {
+    "columns": (FEATURED, UTC),  # `visible` widened
+    "zone": (COLUMNS, VN),  # source.timezone set: every naive time moves
+}
+
+
+@pytest.mark.parametrize("change", sorted(CHANGES))
+def test_a_re_read_is_no_first_sync_anywhere(
+    db_url: str, state: Database, cms: Cms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+    change: str,
+) -> None:  # fmt: skip
+    one_batch(state, cms)  # a genuine first sync: still said so
+    first = surfaces(db_url, cms, tmp_path, monkeypatch)
+    says("first_sync", first, FIRST)
+    assert all(v["ingest_backlog"] == ARCHIVE + RECENT - 100 for v in first[0])
+    to_the_end(state, cms)
+    ok = surfaces(db_url, cms, tmp_path, monkeypatch)
+    says("ok", ok, {"en": "up to date", "vi": "đang cập nhật đều"})
+
+    stored = ok[0][0]["articles_stored"]
+    assert stored >= ARCHIVE * 3 // 4
+    columns, tz = CHANGES[change]
+    one_batch(state, cms, columns, tz)  # the change's re-read, one batch in
+    reread = surfaces(db_url, cms, tmp_path, monkeypatch)
+    says("rereading", reread, {"en": REREAD_EN, "vi": REREAD_VI})
+    views, _text, metrics, pages = reread
+    assert 'feedsvc_ingest_state{state="first_sync"} 0.0' in metrics
+    for page in pages.values():
+        assert "first sync" not in page and "lần đầu" not in page
+    for view, before in zip(views, first[0], strict=True):
+        # the figures a first sync shows, from the same bookkeeping
+        for key in ("ingest_backlog", "ingest_rate_per_second", "ingest_eta_seconds"):
+            assert view[key] == before[key], key
+        assert view["articles_stored"] >= stored  # the feeds are full
+        # behind by what waits after where the old cursor stood (70 minutes ago), not by the
+        # re-read's own position in the archive (3 months)
+        assert HOUR < view["ingest_lag_seconds"] < 2 * HOUR, view
+    assert "3 months behind" not in pages["en"] and "1 hour behind" in pages["en"]
+
+    to_the_end(state, cms, columns, tz)  # caught up: the usual words again
+    says(
+        "ok",
+        surfaces(db_url, cms, tmp_path, monkeypatch),
+        {"en": "up to date", "vi": "đang cập nhật đều"},
+    )
+
+
+def test_a_change_during_a_first_sync_leaves_it_a_first_sync(
+    db_url: str, state: Database, cms: Cms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Nothing was read to the end before the change: no feeds to keep, it is still the
+    first sync (no alert boundary)."""
+    one_batch(state, cms)
+    one_batch(state, cms, FEATURED)
+    says("first_sync", surfaces(db_url, cms, tmp_path, monkeypatch), FIRST)
+
+
+def test_a_second_change_during_the_re_read_is_still_a_re_read(
+    db_url: str, state: Database, cms: Cms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    to_the_end(state, cms)
+    one_batch(state, cms, FEATURED)
+    one_batch(state, cms, FEATURED, VN)
+    says(
+        "rereading",
+        surfaces(db_url, cms, tmp_path, monkeypatch),
+        {"en": REREAD_EN, "vi": REREAD_VI},
+    )
+
+
+NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
+BOUNDARY = NOW - timedelta(hours=1)  # where the cursor stood when the mapping changed
+
+
+def _cursor(**fields: Any) -> Cursor:
+    tick = NOW - timedelta(seconds=1)
+    base: dict[str, Any] = {"last_tick_at": tick, "last_success_at": tick, "first_sync": True,
+                            "alert_ts": BOUNDARY, "alert_id": "x"}  # fmt: skip
+    base |= {"ts": NOW - timedelta(days=90), "id": "1"}
+    return Cursor(**(base | fields))
+
+
+@pytest.mark.parametrize(
+    ("cursor", "code", "lag"),
+    [
+        (_cursor(backlog=500), "rereading", HOUR),
+        (_cursor(ts=None, id=None), "rereading", HOUR),  # the change applied, nothing read yet
+        # past the boundary: behind by the cursor again
+        (_cursor(ts=NOW - timedelta(minutes=10), backlog=5), "rereading", 600.0),
+        (_cursor(alert_ts=None, alert_id=None, backlog=500), "first_sync", 90 * DAY),
+        (_cursor(first_sync=False, alert_ts=None, alert_id=None, backlog=0), "ok", 1.0),
+        # failing or stopped during a re-read: behind by the boundary, not by the archive
+        (_cursor(failures=2, last_error="boom"), "failing", HOUR),
+        (_cursor(last_success_at=NOW - timedelta(minutes=10)), "lagging", HOUR),
+    ],
+)
+def test_state_and_lag_of_a_re_read(cursor: Cursor, code: str, lag: float) -> None:
+    state = ingest_state(cursor, NOW, 30.0)
+    assert (state.code, state.lag_seconds) == (code, lag)
+    reads = StatusReads(cursor, 0, 0, 0, 0, None, [])
+    shown = flatten(
+        facts_from(reads, source="external:posts", now=NOW, poll_seconds=30.0,
+                   database="sqlite://", started_at=None)
+    )  # fmt: skip
+    assert (shown["ingest_state"], shown["ingest_lag_seconds"]) == (code, lag)
+
+
+@pytest.mark.parametrize(("language", "words"), [("en", REREAD_EN), ("vi", REREAD_VI)])
+def test_the_words_of_a_re_read(language: str, words: str) -> None:
+    t = Translator(language)
+    said = t("ingest.rereading", lag=t.duration(HOUR))
+    assert said.startswith(words) and t.duration(HOUR) in said, said
