@@ -12,9 +12,10 @@ import os
 import signal
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
 from migrated import admin, copy_template, drop_spares, premigrated, release_schema
@@ -24,6 +25,11 @@ from feedsvc import logs
 from feedsvc.db import Database, upgrade
 from feedsvc.db.provision import ensure_database
 from feedsvc.logs import setup_logging
+
+if TYPE_CHECKING:
+    from fakebot import FakeBotAPI
+
+    from feedsvc.bot import BotService
 
 # Ctrl-C as a terminal gives it, however the suite was launched: a shell starting a command in
 # the background (`cmd &` without job control) starts it with SIGINT ignored, every process
@@ -245,3 +251,24 @@ def service_logging() -> Iterator[io.StringIO]:
     yield out
     root.handlers[:], root.level = saved[0], saved[1]
     apprise_log.setLevel(saved[2])
+
+
+# The Telegram bot's two everyday fixtures, shared by the bot test modules (each had its copy):
+# a module whose fake Bot API needs chats of its own (tests/test_bot.py) defines its own ``fake``,
+# which this ``lite_bot`` then runs against (pytest resolves a fixture's fixtures per test).
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    """A fake Telegram Bot API (tests/fakebot.py) on 127.0.0.1, without chats."""
+    from test_bot import fast_fake
+
+    with fast_fake() as server:
+        yield server
+
+
+@pytest.fixture
+async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
+    """The bot on SQLite, polling ``fake``, with test_bot's topics seeded."""
+    from test_bot import running
+
+    async with running(lite_db, fake) as service:
+        yield service

@@ -6,11 +6,11 @@ unknown ``@name`` is said to be neither. Real bot, fake Bot API over HTTP."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
+from test_bot import ADMIN, USER, ask, fast_fake, subs_of
 
 from feedsvc.bot import BotService
 from feedsvc.catalogue import Translator
@@ -22,12 +22,6 @@ def fake() -> Iterator[FakeBotAPI]:
     with fast_fake() as server:
         server.add_chat(-1001234567, "channel", "Tin nhanh", admins=[ADMIN], username="tinnhanh")
         yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 @pytest.mark.parametrize(

@@ -7,26 +7,12 @@ error of the bot itself is still an ERROR and still apologised for."""
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Iterator
 
 import pytest
 from fakebot import FakeBotAPI, Fault
-from test_bot import DEADLINE, USER, ask, fast_fake, running
+from test_bot import DEADLINE, USER, ask
 
 from feedsvc.bot import BotService
-from feedsvc.db import Database
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 def sends(fake: FakeBotAPI, chat_id: int) -> list[int]:

@@ -6,11 +6,11 @@ at all (PTB's ``CommandHandler`` reads only ``text``). Real bot, fake Bot API ov
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import DEADLINE, USER, fast_fake, running, subs_of
+from test_bot import DEADLINE, USER, fast_fake, subs_of
 
 from feedsvc.bot import BotService
 from feedsvc.db import Database
@@ -24,12 +24,6 @@ def fake() -> Iterator[FakeBotAPI]:
     with fast_fake() as server:
         server.add_chat(GROUP, "supergroup", "Nhóm", admins=[GROUP_ADMIN])
         yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 async def caption(fake: FakeBotAPI, chat_id: int, text: str, user_id: int | None = None) -> str:

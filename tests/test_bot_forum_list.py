@@ -5,14 +5,13 @@ subscriptions lists as before. Real bot, fake Bot API over HTTP; replies stay in
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import DEADLINE, fast_fake, running
+from test_bot import DEADLINE, fast_fake
 
 from feedsvc.bot import BotService
-from feedsvc.db import Database
 
 FORUM = -1001777
 ADMIN_OF_GROUP = 7
@@ -24,12 +23,6 @@ def fake() -> Iterator[FakeBotAPI]:
     with fast_fake() as server:
         server.add_chat(FORUM, "supergroup", "Diễn đàn", admins=[ADMIN_OF_GROUP]).is_forum = True
         yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 async def ask_in(fake: FakeBotAPI, text: str, thread: int | None) -> tuple[str, int | None]:

@@ -8,13 +8,13 @@ groups)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
-from test_bot import DEADLINE, USER, fast_fake, running, subs_of
+from test_bot import DEADLINE, USER, fast_fake, subs_of
 
 from feedsvc.bot import BotService, actions
 from feedsvc.channels.zalo import ZaloBotAPI
@@ -37,12 +37,6 @@ def fake() -> Iterator[FakeBotAPI]:
     with fast_fake() as server:
         server.add_chat(GROUP, "supergroup", "Nhóm", admins=[GROUP_ADMIN])
         yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 async def said(

@@ -17,19 +17,13 @@ import pytest
 from fakebot import FakeBotAPI
 from sqlalchemy import create_engine, event, text, update
 from sqlalchemy.engine import make_url
-from test_bot import ADMIN, USER, ask, fast_fake, make_bot, seed_topics
+from test_bot import ADMIN, USER, ask, make_bot, seed_topics
 
 from feedsvc.bot import LEASE_NAME, BotService
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.schema_service import leases as leases_table
 from feedsvc.store import leases
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
 
 
 async def wait_until(predicate: Callable[[], bool], timeout: float) -> None:

@@ -7,7 +7,7 @@ effect is the point.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +16,7 @@ import pytest
 from fakebot import FakeBotAPI
 from pydantic import SecretStr
 from sqlalchemy import select, text
-from test_bot import ADMIN, USER, ask, fast_fake, running, seed_topics, subs_of
+from test_bot import ADMIN, USER, ask, running, seed_topics, subs_of
 from test_digest_bot import alert_with_buttons
 from upgrades import database_at
 
@@ -39,12 +39,6 @@ def seed_big(db: Database) -> None:
     with db.write() as conn:
         for slug, query in BIG.items():
             save_topic(conn, TopicSpec(slug, slug, query), "cli", datetime.now(UTC))
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
 
 
 @pytest.fixture

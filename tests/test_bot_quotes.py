@@ -8,12 +8,12 @@ saying which and where, never a query of other words than meant. Apostrophes sta
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import USER, ask, fast_fake, running, subs_of
+from test_bot import USER, ask, subs_of
 
 from feedsvc.bot import BotService, actions, texts
 from feedsvc.channels.zalo import ZaloBotAPI
@@ -115,18 +115,6 @@ def test_quotes_that_cannot_be_read_are_refused_saying_where(
     assert reply.startswith(("Truy vấn không hợp lệ", "Invalid query")), reply
     assert mark in reply.split("\n")[1] and str(column) in reply.split("\n")[1], reply
     assert ("Xin lỗi" not in reply) and stored(db) == []
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 async def test_telegram_reads_them_alike(

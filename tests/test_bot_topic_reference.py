@@ -6,21 +6,15 @@ terms stay queries."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import USER, ask, fast_fake, running, subs_of
+from test_bot import USER, ask, running, subs_of
 
 from feedsvc.bot import BotService, options
 from feedsvc.db import Database
 from feedsvc.store.topics import get_topic
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
 
 
 @pytest.fixture

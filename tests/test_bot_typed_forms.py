@@ -5,28 +5,14 @@ other scripts stay refused. Driven through the real bot against the fake Bot API
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import USER, ask, fast_fake, running, subs_of
+from test_bot import USER, ask, subs_of
 
 from feedsvc.bot import BotService, actions
 from feedsvc.db import Database
 from feedsvc.digest.settings import parse_digest, parse_quiet, parse_switch
 from feedsvc.store import digests as held
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 def settings_of(db: Database, chat_id: int) -> tuple[str, str | None, bool]:

@@ -5,26 +5,12 @@ A word that names no topic either way stays a query as typed. Real bot, fake Bot
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from fakebot import FakeBotAPI
-from test_bot import USER, ask, fast_fake, running, subs_of
+from test_bot import USER, ask, subs_of
 
 from feedsvc.bot import BotService
 from feedsvc.db import Database
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ worse, saved as a reading the reader did not mean; the last tests go through the
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import httpx
@@ -15,7 +15,7 @@ import pytest
 from apiworld import asgi_client
 from fakebot import FakeBotAPI
 from migrated import premigrated
-from test_bot import USER, ask, fast_fake, running
+from test_bot import USER, ask, running
 
 from feedsvc.app import Roles, Service
 from feedsvc.catalogue import Translator
@@ -246,12 +246,6 @@ def test_kem_after_the_word_keeps_its_refusals(typed: str, code: str) -> None:
 
 
 # --- through the Telegram bot (fake Bot API) and the API (SQLite) ----------------------------
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
 
 
 def stored_settings(db: Database, chat_id: int) -> tuple[str, str | None, bool]:

@@ -6,23 +6,17 @@ one up from the id's sign), and ``@username`` is found in any case, as Telegram 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI
 from telegram import Bot
 from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
-from test_bot import ADMIN, ask, fast_fake, running, subs_of
+from test_bot import ADMIN, ask, running, subs_of
 
 from feedsvc.bot import BotService
 from feedsvc.db import Database
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
 
 
 @pytest.fixture

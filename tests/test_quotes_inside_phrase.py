@@ -15,13 +15,11 @@ closes nothing open, quotes that cross."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
-
 import pytest
 from click.testing import CliRunner
 from fakebot import FakeBotAPI
 from starlette.testclient import TestClient
-from test_bot import USER, ask, fast_fake, running, subs_of
+from test_bot import USER, ask, subs_of
 from test_field_limits import API, served
 
 from feedsvc.app import Service
@@ -181,18 +179,6 @@ def test_subs_add_and_the_api_take_them(served: tuple[TestClient, Service]) -> N
         '"báo «Tuổi trẻ» hôm nay"',
         "'90s",
     ]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with fast_fake() as server:
-        yield server
-
-
-@pytest.fixture
-async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotService]:
-    async with running(lite_db, fake) as service:
-        yield service
 
 
 async def test_telegram_subscribes_them(
