@@ -73,7 +73,9 @@ def read_command(text: str) -> tuple[str, str, str] | None:
 #   the double kind are taken out (:func:`_unmarked`): kept, the parser would end the phrase
 #   at them.
 # * A quotation opened inside a phrase and still open when the phrase closes is text:
-#   ``"báo «Tuổi trẻ hôm nay"`` is the phrase "báo Tuổi trẻ hôm nay".
+#   ``"báo «Tuổi trẻ hôm nay"`` is the phrase "báo Tuổi trẻ hôm nay". A mark of the phrase's
+#   kind with nothing alphanumeric after it closes the phrase even after punctuation
+#   (``„xem 「phim mới…“``, ``«tin "nóng!»``): it opened another quotation, refused unclosed.
 # * Single quotes pair among themselves as brackets do (:func:`_paired_singles`): one with a
 #   letter or digit after it and none before opens, one with none after it closes the nearest
 #   open one before it. One that pairs with none is an apostrophe, text: ``'90s``, ``nhạc
@@ -111,13 +113,15 @@ class QuoteProblem:
 class _Mark:
     """A quote mark: ``text[start:end]``; ``kind``: one of :data:`_KINDS` or a bracket's
     opening character; ``role``: ``open`` or ``close`` (brackets, single quotes) or ``either``;
-    ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation."""
+    ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation;
+    ``trails``: nothing alphanumeric just after it, so it may close one (:func:`_closed`)."""
 
     start: int
     end: int
     kind: str
     role: str
     leads: bool
+    trails: bool
 
 
 def _marks(text: str) -> list[_Mark]:
@@ -128,17 +132,21 @@ def _marks(text: str) -> list[_Mark]:
     while i < len(text):
         char, leads = text[i], not (i > 0 and text[i - 1].isalnum())
         after = text[i + 1 : i + 2]
+        trails = not after.isalnum()
         if char in _BRACKETS or char in _CLOSING:
             opens = char in _BRACKETS
             marks.append(_Mark(i, i + 1, char if opens else _CLOSING[char],
-                               "open" if opens else "close", leads))  # fmt: skip
+                               "open" if opens else "close", leads, trails))  # fmt: skip
         elif char in _SINGLE and after != "" and after in _SINGLE:
-            marks.append(_Mark(i, i + 2, _DOUBLE, "either", leads))
+            marks.append(
+                _Mark(i, i + 2, _DOUBLE, "either", leads, not text[i + 2 : i + 3].isalnum())
+            )
             i += 1
         elif char in _SINGLE and (leads or not after.isalnum()):
-            marks.append(_Mark(i, i + 1, _SINGLE, "open" if after.isalnum() else "close", leads))
+            role = "close" if trails else "open"
+            marks.append(_Mark(i, i + 1, _SINGLE, role, leads, trails))
         elif char not in _SINGLE and (kind := next((k for k in _KINDS if char in k), None)):
-            marks.append(_Mark(i, i + 1, kind, "either", leads))
+            marks.append(_Mark(i, i + 1, kind, "either", leads, trails))
         i += 1
     return marks
 
@@ -166,8 +174,12 @@ def _closed(mark: _Mark, stack: list[_Mark], partner: dict[int, int]) -> int | N
     if mark.kind == _SINGLE:
         wanted = partner[mark.start]
         return next((n for n, o in enumerate(stack) if o.start == wanted), None)
-    if mark.role == "either" and mark.leads and stack and stack[-1].kind != mark.kind:
-        return None  # it opens a quotation inside
+    kinds = [o.kind for o in stack]
+    # it opens a quotation inside, unless nothing alphanumeric follows it and its kind is open
+    # below: ``„xem 「phim mới…“``, ``«tin "nóng!»`` close their phrase after the punctuation
+    inside = mark.role == "either" and mark.leads and kinds and kinds[-1] != mark.kind
+    if inside and not (mark.trails and mark.kind in kinds):
+        return None
     return next((n for n in reversed(range(len(stack))) if stack[n].kind == mark.kind), None)
 
 

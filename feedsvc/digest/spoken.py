@@ -63,8 +63,11 @@ _WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight"
 _MARK = r"(?:[:.hg]| ?(?:giờ|gio))"  # the hour mark: "7h", "7g", "7 giờ", "7:" (no minutes)
 # before minutes, a space only after "giờ": "7h 15" is two times (07:00, 15:00), "7 giờ 15" one
 _MARK_MINUTES = r"(?:[:.hg]| ?(?:giờ|gio) ?)"
-# minutes are two digits ("7h05"), or one after "giờ": "7 giờ 5" is 07:05 (it was 05:00, 07:00)
-_MINUTES = r"(?P<minute>[0-5][0-9]|(?:(?<=giờ )|(?<=gio )|(?<=giờ)|(?<=gio))[0-9])"
+# minutes are two digits ("7h05"), or one after "giờ": "7 giờ 5" is 07:05 (it was 05:00, 07:00);
+# never a number with its own "giờ": "7 giờ 8 giờ" is two times (was 07:08, then "giờ" refused)
+_MINUTES = (
+    r"(?P<minute>[0-5][0-9]|(?:(?<=giờ )|(?<=gio )|(?<=giờ)|(?<=gio))[0-9])(?! ?(?:giờ|gio)(?= |$))"
+)
 _PHUT = r"(?: ?(?:phút|phut)|p)?"  # "phút" (minutes) after the minutes, or "p" ("7h30p")
 TIME = re.compile(
     r"(?:(?:lúc|luc) ?)?"

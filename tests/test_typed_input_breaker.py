@@ -1,0 +1,148 @@
+"""What a chat reader types, attacked: a phrase closed after punctuation while a quotation
+inside it is still open, and ``giờ`` written after each of several times.
+
+* ``/sub „xem 「phim mới…“`` (a quotation left open, the phrase closed after ``…``) was refused
+  as "a quote never closed" on both bots, ``subs add --query``, the API and the admin, and
+  ``«tin "nóng hôm nay!»`` too, though the documented rule is that a quotation left open inside
+  a phrase is text: a closing mark after punctuation was taken to open another quotation.
+* ``/digest 7 giờ 8 giờ`` was read as 07:08 then refused naming ``giờ`` (not a time), by the
+  bot, ``PATCH /api/chats/{id}`` and the admin alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import pytest
+from fakebot import FakeBotAPI
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from starlette.testclient import TestClient
+from test_bot import USER, ask, fast_fake, running, subs_of
+from test_field_limits import API, served
+
+from feedsvc.app import Service
+from feedsvc.bot import actions
+from feedsvc.bot.typed import quote_problem
+from feedsvc.db import Database
+from feedsvc.digest import SettingError, parse_digest, parse_quiet
+from feedsvc.matching import QueryError, parse_chat_query
+
+__all__ = ["served"]  # the fixture, shared with test_field_limits
+
+#: (typed, the query it is): the phrase closes at its own mark after punctuation, the
+#: quotation left open inside it is text
+CLOSED_AFTER_PUNCTUATION = [
+    ("„xem 「phim mới…“", '"xem 「phim mới…"'),
+    ('«tin "nóng hôm nay!»', '"tin nóng hôm nay!"'),
+    ("«a ‹b!» c", '"a ‹b!" c'),
+    ("“báo «Tuổi trẻ hôm nay!”", '"báo «Tuổi trẻ hôm nay!"'),
+    ("“vụ «X…” mới", '"vụ «X…" mới'),
+    ("„tin 『nóng?“ OR bão", '"tin 『nóng?" OR bão'),
+    ("«bão ‹Yagi).» hôm nay", '"bão ‹Yagi)." hôm nay'),
+    ("'phim «mới!'", '"phim «mới!"'),
+    ("‘ca sĩ «Mỹ Tâm 🎤’", '"ca sĩ «Mỹ Tâm 🎤"'),
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), CLOSED_AFTER_PUNCTUATION)
+def test_a_phrase_closed_after_punctuation_is_a_phrase(typed: str, meant: str) -> None:
+    assert quote_problem(actions.normalise(typed)) is None
+    assert actions.normalise(typed) == meant
+    assert actions.normalise(meant) == meant  # stored, it reads back as itself
+    parse_chat_query(meant)
+
+
+#: what is not a phrase closing stays as it was: an inner quotation closed, crossing refused
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [
+        ('«tin "nóng!" hôm nay»', '"tin nóng! hôm nay"'),
+        ('"báo «Tuổi trẻ» hôm nay"', '"báo «Tuổi trẻ» hôm nay"'),
+        ("«a (b) c»", '"a (b) c"'),
+    ],
+)
+def test_inner_quotations_after_punctuation_still_close_themselves(typed: str, meant: str) -> None:
+    assert actions.normalise(typed) == meant
+
+
+def test_crossing_quotes_are_still_refused() -> None:
+    problem = quote_problem('"a «b" c»')
+    assert problem is not None and problem.code == "nested"
+
+
+MARKS = [*"ab ố'\"«»‹›„“”‘’‚「」『』()!…", "''", "😀", "o\u0302", "\u200b"]
+
+
+@settings(max_examples=1500, suppress_health_check=list(HealthCheck), deadline=None)
+@given(st.lists(st.sampled_from(MARKS), max_size=14).map("".join))
+def test_a_query_the_bot_keeps_reads_back_as_itself(typed: str) -> None:
+    """Whatever the marks, normalising raises nothing, and a query whose quotes are read is
+    stored as a spelling that reads as itself (so ``/unsub`` with it finds the row) and that
+    the parser takes or refuses with a :class:`QueryError` only."""
+    query = actions.normalise(typed)
+    if quote_problem(query) is not None:
+        return
+    assert actions.normalise(query) == query
+    assert quote_problem(query) is None
+    with contextlib.suppress(QueryError):
+        parse_chat_query(query)
+
+
+def test_many_marks_are_read_quickly() -> None:
+    for text in ("„「…“ " * 80, "«‹!» " * 100, "“a «b!” " * 60):
+        actions.normalise(text[:480])  # no time limit asserted: a quadratic reading would hang
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeBotAPI]:
+    with fast_fake() as server:
+        yield server
+
+
+async def test_telegram_sub_unsub_and_a_retyped_equivalent(
+    lite_db: Database, fake: FakeBotAPI
+) -> None:
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/sub „xem 「phim mới…“")
+        assert reply.startswith("Đã đăng ký: truy vấn"), reply
+        again = await ask(fake, USER, '/sub "xem 「phim mới…"')
+        assert again.startswith("Đã đăng ký rồi"), again
+        assert subs_of(lite_db, USER) == ['"xem 「phim mới…"']
+        gone = await ask(fake, USER, "/unsub „xem 「phim mới…“")
+        assert gone.startswith("Đã huỷ đăng ký"), gone
+        assert subs_of(lite_db, USER) == []
+
+
+def test_the_api_takes_them(served: tuple[TestClient, Service]) -> None:
+    client, _ = served
+    body = {"chat_id": 1020, "chat_type": "private", "query": '«tin "nóng hôm nay!»'}
+    answer = client.post("/api/subscriptions", json=body, headers=API)
+    assert answer.status_code == 201, answer.text
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("7 giờ 8 giờ", "07:00,08:00"),
+        ("tối 7 giờ 8 giờ", "19:00,20:00"),
+        ("7 giờ 8 giờ tối", "19:00,20:00"),
+        ("7 giờ 18 giờ", "07:00,18:00"),
+        ("7giờ 8giờ", "07:00,08:00"),
+        ("7 gio 8 gio", "07:00,08:00"),
+        ("6 giờ 30 7 giờ", "06:30,07:00"),
+        ("7 giờ 5", "07:05"),  # one-digit minutes after giờ stay minutes
+        ("7 giờ 5 phút 8 giờ", "07:05,08:00"),
+    ],
+)
+def test_gio_after_each_time_is_a_list(typed: str, stored: str) -> None:
+    assert parse_digest(typed).text() == stored
+
+
+def test_gio_after_each_bound_of_a_window() -> None:
+    window = parse_quiet("22 giờ - 6 giờ")
+    assert window is not None and window.stored() == "22:00-06:00"
+    with pytest.raises(SettingError) as err:
+        parse_digest("7 giờ 30 giờ")
+    assert err.value.code == "bad_time"
