@@ -7,6 +7,8 @@ inside it is still open, and ``giờ`` written after each of several times.
   a phrase is text: a closing mark after punctuation was taken to open another quotation.
 * ``/digest 7 giờ 8 giờ`` was read as 07:08 then refused naming ``giờ`` (not a time), by the
   bot, ``PATCH /api/chats/{id}`` and the admin alike.
+* A full stop a phone puts after a double space (``/digest 7h tối.``, ``/quiet 22h-6h.``,
+  ``/silent tắt.``) made the setting refused, naming ``tối.`` as no time.
 """
 
 from __future__ import annotations
@@ -14,22 +16,24 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
+import httpx
 import pytest
 from fakebot import FakeBotAPI
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from starlette.testclient import TestClient
 from test_bot import USER, ask, fast_fake, running, subs_of
+from test_digest_typed_settings import AUTH, CHAT, client
 from test_field_limits import API, served
 
 from feedsvc.app import Service
 from feedsvc.bot import actions
 from feedsvc.bot.typed import quote_problem
 from feedsvc.db import Database
-from feedsvc.digest import SettingError, parse_digest, parse_quiet
+from feedsvc.digest import SettingError, parse_digest, parse_quiet, parse_switch
 from feedsvc.matching import QueryError, parse_chat_query
 
-__all__ = ["served"]  # the fixture, shared with test_field_limits
+__all__ = ["client", "served"]  # the fixtures, shared with test_field_limits and the digest's
 
 #: (typed, the query it is): the phrase closes at its own mark after punctuation, the
 #: quotation left open inside it is text
@@ -146,3 +150,56 @@ def test_gio_after_each_bound_of_a_window() -> None:
     with pytest.raises(SettingError) as err:
         parse_digest("7 giờ 30 giờ")
     assert err.value.code == "bad_time"
+
+
+@pytest.mark.parametrize(
+    ("typed", "stored"),
+    [
+        ("7h tối.", "19:00"),
+        ("tối 7h 8h.", "19:00,20:00"),
+        ("7h, 8h.", "07:00,08:00"),
+        ("7h30 tối!", "19:30"),
+        ("7 giờ tối…", "19:00"),
+        ("off.", "off"),
+        ("hourly.", "hourly"),
+        ("7.", "07:00"),  # "7." was 07:00 and stays so
+        ("7 p.m.", "19:00"),
+        ("7 p.m.!", "19:00"),
+    ],
+)
+def test_a_sentence_stop_after_the_value_is_not_part_of_it(typed: str, stored: str) -> None:
+    assert parse_digest(typed).text() == stored
+
+
+def test_a_sentence_stop_after_a_window_or_a_switch() -> None:
+    window = parse_quiet("22h-6h.")
+    assert window is not None and window.stored() == "22:00-06:00"
+    assert parse_quiet("tắt.") is None
+    assert parse_switch("tắt.") is False and parse_switch("bật!") is True
+    with pytest.raises(SettingError) as err:
+        parse_digest("1h.")  # asked about, as 1h is, never saved as 01:00
+    assert err.value.code == "digest_ambiguous"
+    with pytest.raises(SettingError) as err:
+        parse_digest("15 p.m.")  # the word named as typed, its dot too
+    assert err.value.params["value"] == "15 p.m."
+    with pytest.raises(SettingError) as err:
+        parse_digest("7h?")  # a question is not a stop: still refused
+    assert err.value.code == "bad_time"
+
+
+async def test_telegram_settings_read_back(lite_db: Database, fake: FakeBotAPI) -> None:
+    async with running(lite_db, fake):
+        reply = await ask(fake, USER, "/digest tối 7 giờ 8 giờ.")
+        assert reply.startswith("Đã lưu.") and "bản tổng hợp lúc 19:00, 20:00" in reply, reply
+        assert "Đã lưu." in await ask(fake, USER, "/quiet 22h-6h.")
+        shown = await ask(fake, USER, "/settings")
+        assert "bản tổng hợp lúc 19:00, 20:00" in shown and "yên lặng 22:00-06:00" in shown, shown
+
+
+async def test_the_api_reads_them_as_the_bot(client: tuple[httpx.AsyncClient, Service]) -> None:
+    http, _ = client
+    body = {"digest": "7 giờ 8 giờ tối.", "quiet": "22h-6h.", "silent": False}
+    answer = await http.patch(f"/api/chats/{CHAT}", headers=AUTH, json=body)
+    assert answer.status_code == 200, answer.text
+    got = (await http.get(f"/api/chats/{CHAT}", headers=AUTH)).json()
+    assert (got["digest"], got["quiet"]) == ("19:00,20:00", "22:00-06:00")
