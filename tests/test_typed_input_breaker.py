@@ -76,20 +76,62 @@ def test_crossing_quotes_are_still_refused() -> None:
     assert problem is not None and problem.code == "nested"
 
 
+#: (typed, the query it is): a single quote with a quotation, bracket, emoji or ``#`` after it
+#: opens a phrase (iOS smart quotes write ``'"Tuổi trẻ" hôm nay'`` as ``‘“Tuổi trẻ” hôm nay’``);
+#: read as an apostrophe, the phrase was saved as its words, matching articles never meant
+SINGLE_BEFORE_A_MARK = [
+    ("‘“Tuổi trẻ” hôm nay’", '"Tuổi trẻ hôm nay"'),
+    ("'«Tuổi trẻ» hôm nay'", '"«Tuổi trẻ» hôm nay"'),
+    ("'「phim」 mới'", '"「phim」 mới"'),
+    ("‘🔥 tin nóng’", '"🔥 tin nóng"'),
+    ("'(HN) an ninh'", '"(HN) an ninh"'),
+    ("'#bão số 3' OR lũ", '"#bão số 3" OR lũ'),
+    ("'chào!', 'tạm biệt'", '"chào!", "tạm biệt"'),  # a stop after it still closes
+    ("' an ninh '", "' an ninh '"),  # spaces both sides: no phrase, as before
+]
+
+
+@pytest.mark.parametrize(("typed", "meant"), SINGLE_BEFORE_A_MARK)
+def test_a_single_quote_before_a_mark_opens_a_phrase(typed: str, meant: str) -> None:
+    assert quote_problem(actions.normalise(typed)) is None
+    assert actions.normalise(typed) == meant
+    assert actions.normalise(meant) == meant
+
+
 MARKS = [*"ab ố'\"«»‹›„“”‘’‚「」『』()!…", "''", "😀", "o\u0302", "\u200b"]
 
 
 @settings(max_examples=1500, suppress_health_check=list(HealthCheck), deadline=None)
 @given(st.lists(st.sampled_from(MARKS), max_size=14).map("".join))
-def test_a_query_the_bot_keeps_reads_back_as_itself(typed: str) -> None:
-    """Whatever the marks, normalising raises nothing, and a query whose quotes are read is
-    stored as a spelling that reads as itself (so ``/unsub`` with it finds the row) and that
-    the parser takes or refuses with a :class:`QueryError` only."""
+def test_any_marks_are_read_or_refused_never_raised(typed: str) -> None:
+    """Whatever the marks, normalising raises nothing, and the parser takes a query whose
+    quotes are read or refuses it with a :class:`QueryError` only."""
+    query = actions.normalise(typed)
+    if quote_problem(query) is None:
+        with contextlib.suppress(QueryError):
+            parse_chat_query(query)
+
+
+PAIRS = ['""', "“”", "”‚", "„“", "«»", "»«", "‹›", "「」", "『』", "''", "‘’", "’’", "‚‘"]
+WORDS = ["an", "ninh", "Tuổi", "trẻ", "'90s", "Tom's", "🔥", "(HN)", "mới!", "…", "#bão"]
+phrase = st.tuples(
+    st.sampled_from(PAIRS), st.lists(st.sampled_from(WORDS), min_size=1, max_size=3)
+).map(lambda pw: pw[0][0] + " ".join(pw[1]) + pw[0][1])
+inside = st.tuples(st.sampled_from(PAIRS), phrase, st.sampled_from(WORDS)).map(
+    lambda ppw: ppw[0][0] + ppw[1] + " " + ppw[2] + ppw[0][1]
+)
+
+
+@settings(max_examples=1500, suppress_health_check=list(HealthCheck), deadline=None)
+@given(st.lists(st.one_of(st.sampled_from(WORDS), phrase, inside), min_size=1, max_size=4))
+def test_quoted_phrases_as_people_type_them_read_back_as_themselves(parts: list[str]) -> None:
+    """Phrases in any keyboard's quotes, a quotation of another kind maybe inside one: the
+    stored spelling reads as itself (``/unsub`` and a re-typed ``/sub`` find the row by it)."""
+    typed = " ".join(parts)
     query = actions.normalise(typed)
     if quote_problem(query) is not None:
-        return
-    assert actions.normalise(query) == query
-    assert quote_problem(query) is None
+        return  # same-kind quotes inside a phrase cross: refused, as documented
+    assert actions.normalise(query) == query, typed
     with contextlib.suppress(QueryError):
         parse_chat_query(query)
 
@@ -113,6 +155,11 @@ async def test_telegram_sub_unsub_and_a_retyped_equivalent(
         assert reply.startswith("Đã đăng ký: truy vấn"), reply
         again = await ask(fake, USER, '/sub "xem 「phim mới…"')
         assert again.startswith("Đã đăng ký rồi"), again
+        smart = await ask(fake, USER, "/sub ‘“Tuổi trẻ” hôm nay’")
+        assert smart.startswith("Đã đăng ký: truy vấn"), smart
+        retyped = await ask(fake, USER, '/sub «"Tuổi trẻ" hôm nay»')
+        assert retyped.startswith("Đã đăng ký rồi"), retyped
+        assert "Đã huỷ" in await ask(fake, USER, "/unsub ‘“Tuổi trẻ” hôm nay’")
         assert subs_of(lite_db, USER) == ['"xem 「phim mới…"']
         gone = await ask(fake, USER, "/unsub „xem 「phim mới…“")
         assert gone.startswith("Đã huỷ đăng ký"), gone

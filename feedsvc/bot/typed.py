@@ -78,9 +78,10 @@ def read_command(text: str) -> tuple[str, str, str] | None:
 #   (``„xem 「phim mới…“``, ``«tin "nóng!»``): it opened another quotation, refused unclosed.
 # * Single quotes pair among themselves as brackets do (:func:`_paired_singles`): one with a
 #   letter or digit after it and none before opens, one with none after it closes the nearest
-#   open one before it. One that pairs with none is an apostrophe, text: ``'90s``, ``nhạc
-#   '9x``, ``rock 'n roll``, ``Tom's``, ``students' union``; ``'rock 'n' roll'`` is the phrase
-#   "rock 'n' roll" (the syllables rock n roll) and ``'rock 'n roll'`` the word "rock" then
+#   open one before it (a quotation, bracket or emoji after it opens too: ``‘“Tuổi trẻ” hôm
+#   nay’``, :func:`_begins_text`). One that pairs with none is an apostrophe, text: ``'90s``,
+#   ``nhạc '9x``, ``rock 'n roll``, ``Tom's``, ``students' union``; ``'rock 'n' roll'`` is the
+#   phrase "rock 'n' roll" (the syllables rock n roll) and ``'rock 'n roll'`` the word "rock" then
 #   the phrase "n roll" (its first quote pairs with none). A closing single quote whose
 #   partner a phrase closed over is text: ``«a 'b» c'`` is the phrase "a 'b", then c.
 # What is refused (:class:`QuoteProblem`): a phrase never closed (``«an ninh``; the query
@@ -143,12 +144,26 @@ def _marks(text: str) -> list[_Mark]:
             )
             i += 1
         elif char in _SINGLE and (leads or not after.isalnum()):
-            role = "close" if trails else "open"
+            role = "open" if not trails or (leads and _begins_text(after)) else "close"
             marks.append(_Mark(i, i + 1, _SINGLE, role, leads, trails))
         elif char not in _SINGLE and (kind := next((k for k in _KINDS if char in k), None)):
             marks.append(_Mark(i, i + 1, kind, "either", leads, trails))
         i += 1
     return marks
+
+
+def _begins_text(char: str) -> bool:
+    """Whether a single quote with nothing alphanumeric before it and ``char`` after it opens
+    a phrase though ``char`` is no letter: a quotation (``‘“Tuổi trẻ” hôm nay’``, as a
+    phone's smart quotes write ``'"Tuổi trẻ" hôm nay'``; ``'«X» mới'``), an opening bracket
+    (``'(HN) an ninh'``), an emoji or symbol (``‘🔥 tin nóng’``), ``#``/``@``. Read as a closing
+    quote, it paired with none and the phrase was saved as its words. Punctuation that ends
+    (``'chào!', 'x'``) still closes."""
+    if char == "":
+        return False
+    if char in '"#@' or char in _BRACKETS or any(char in k for k in _KINDS if k != _SINGLE):
+        return True
+    return unicodedata.category(char) in ("So", "Sm", "Sc", "Ps", "Pi")
 
 
 def _paired_singles(marks: list[_Mark]) -> tuple[list[_Mark], dict[int, int]]:
