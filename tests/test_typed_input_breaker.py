@@ -250,3 +250,22 @@ async def test_the_api_reads_them_as_the_bot(client: tuple[httpx.AsyncClient, Se
     assert answer.status_code == 200, answer.text
     got = (await http.get(f"/api/chats/{CHAT}", headers=AUTH)).json()
     assert (got["digest"], got["quiet"]) == ("19:00,20:00", "22:00-06:00")
+
+
+@pytest.mark.parametrize(
+    ("typed", "named"),
+    [
+        ("tối 7h/8h", "tối 7h/8h"),
+        ("tối (7h 8h)", "tối (7h"),
+        ("buổi tối 7h/8h", "buổi tối 7h/8h"),
+        ("lúc 7h30'", "lúc 7h30'"),
+        ("7h, tối", "tối"),  # nothing after the word: the word is what is missing a time
+        ("tối 7h & 8h", "&"),
+    ],
+)
+def test_a_refusal_names_the_time_a_day_part_word_leads_to(typed: str, named: str) -> None:
+    """``/digest tối 7h/8h`` answered "“tối” is not a time of day": the word the reader wrote
+    right was named, not the time after it that cannot be read."""
+    with pytest.raises(SettingError) as err:
+        parse_digest(typed)
+    assert (err.value.code, err.value.params["value"]) == ("bad_time", named)
