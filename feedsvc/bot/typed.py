@@ -16,6 +16,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 
 #: ``/name`` or ``/name@addressee`` (Telegram's command names: 1-32 of ``[A-Za-z0-9_]``)
@@ -73,12 +75,15 @@ def read_command(text: str) -> tuple[str, str, str] | None:
 #   the double kind are taken out (:func:`_unmarked`): kept, the parser would end the phrase
 #   at them.
 # * A quotation opened inside a phrase and still open when the phrase closes is text:
-#   ``"báo «Tuổi trẻ hôm nay"`` is the phrase "báo Tuổi trẻ hôm nay".
+#   ``"báo «Tuổi trẻ hôm nay"`` is the phrase "báo Tuổi trẻ hôm nay". A mark of the phrase's
+#   kind with nothing alphanumeric after it closes the phrase even after punctuation
+#   (``„xem 「phim mới…“``, ``«tin "nóng!»``): it opened another quotation, refused unclosed.
 # * Single quotes pair among themselves as brackets do (:func:`_paired_singles`): one with a
 #   letter or digit after it and none before opens, one with none after it closes the nearest
-#   open one before it. One that pairs with none is an apostrophe, text: ``'90s``, ``nhạc
-#   '9x``, ``rock 'n roll``, ``Tom's``, ``students' union``; ``'rock 'n' roll'`` is the phrase
-#   "rock 'n' roll" (the syllables rock n roll) and ``'rock 'n roll'`` the word "rock" then
+#   open one before it (a quotation, bracket or emoji after it opens too: ``‘“Tuổi trẻ” hôm
+#   nay’``, :func:`_begins_text`). One that pairs with none is an apostrophe, text: ``'90s``,
+#   ``nhạc '9x``, ``rock 'n roll``, ``Tom's``, ``students' union``; ``'rock 'n' roll'`` is the
+#   phrase "rock 'n' roll" (the syllables rock n roll) and ``'rock 'n roll'`` the word "rock" then
 #   the phrase "n roll" (its first quote pairs with none). A closing single quote whose
 #   partner a phrase closed over is text: ``«a 'b» c'`` is the phrase "a 'b", then c.
 # What is refused (:class:`QuoteProblem`): a phrase never closed (``«an ninh``; the query
@@ -111,13 +116,15 @@ class QuoteProblem:
 class _Mark:
     """A quote mark: ``text[start:end]``; ``kind``: one of :data:`_KINDS` or a bracket's
     opening character; ``role``: ``open`` or ``close`` (brackets, single quotes) or ``either``;
-    ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation."""
+    ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation;
+    ``trails``: nothing alphanumeric just after it, so it may close one (:func:`_closed`)."""
 
     start: int
     end: int
     kind: str
     role: str
     leads: bool
+    trails: bool
 
 
 def _marks(text: str) -> list[_Mark]:
@@ -128,19 +135,37 @@ def _marks(text: str) -> list[_Mark]:
     while i < len(text):
         char, leads = text[i], not (i > 0 and text[i - 1].isalnum())
         after = text[i + 1 : i + 2]
+        trails = not after.isalnum()
         if char in _BRACKETS or char in _CLOSING:
             opens = char in _BRACKETS
             marks.append(_Mark(i, i + 1, char if opens else _CLOSING[char],
-                               "open" if opens else "close", leads))  # fmt: skip
+                               "open" if opens else "close", leads, trails))  # fmt: skip
         elif char in _SINGLE and after != "" and after in _SINGLE:
-            marks.append(_Mark(i, i + 2, _DOUBLE, "either", leads))
+            marks.append(
+                _Mark(i, i + 2, _DOUBLE, "either", leads, not text[i + 2 : i + 3].isalnum())
+            )
             i += 1
         elif char in _SINGLE and (leads or not after.isalnum()):
-            marks.append(_Mark(i, i + 1, _SINGLE, "open" if after.isalnum() else "close", leads))
+            role = "open" if not trails or (leads and _begins_text(after)) else "close"
+            marks.append(_Mark(i, i + 1, _SINGLE, role, leads, trails))
         elif char not in _SINGLE and (kind := next((k for k in _KINDS if char in k), None)):
-            marks.append(_Mark(i, i + 1, kind, "either", leads))
+            marks.append(_Mark(i, i + 1, kind, "either", leads, trails))
         i += 1
     return marks
+
+
+def _begins_text(char: str) -> bool:
+    """Whether a single quote with nothing alphanumeric before it and ``char`` after it opens
+    a phrase though ``char`` is no letter: a quotation (``‘“Tuổi trẻ” hôm nay’``, as a
+    phone's smart quotes write ``'"Tuổi trẻ" hôm nay'``; ``'«X» mới'``), an opening bracket
+    (``'(HN) an ninh'``), an emoji or symbol (``‘🔥 tin nóng’``), ``#``/``@``. Read as a closing
+    quote, it paired with none and the phrase was saved as its words. Punctuation that ends
+    (``'chào!', 'x'``) still closes."""
+    if char == "":
+        return False
+    if char in '"#@' or char in _BRACKETS or any(char in k for k in _KINDS if k != _SINGLE):
+        return True
+    return unicodedata.category(char) in ("So", "Sm", "Sc", "Ps", "Pi")
 
 
 def _paired_singles(marks: list[_Mark]) -> tuple[list[_Mark], dict[int, int]]:
@@ -158,17 +183,59 @@ def _paired_singles(marks: list[_Mark]) -> tuple[list[_Mark], dict[int, int]]:
     return [m for m in marks if m.kind != _SINGLE or m.start in paired], partner
 
 
-def _closed(mark: _Mark, stack: list[_Mark], partner: dict[int, int]) -> int | None:
+class _Open:
+    """The open phrase, then the quotations open inside it — with how many of each kind and
+    which marks are open, so that whether a mark closes one is found without a walk through
+    all of them: a walk per mark made 1,000 marks a million steps (``「「…“ “ …``)."""
+
+    def __init__(self) -> None:
+        self.marks: list[_Mark] = []
+        self._kinds: Counter[str] = Counter()
+        self._starts: set[int] = set()
+
+    def push(self, mark: _Mark) -> None:
+        self.marks.append(mark)
+        self._kinds[mark.kind] += 1
+        self._starts.add(mark.start)
+
+    def cut(self, depth: int) -> list[_Mark]:
+        """Closes the marks from ``depth`` on (each is pushed and cut once: linear overall)."""
+        gone = self.marks[depth:]
+        del self.marks[depth:]
+        for mark in gone:
+            self._kinds[mark.kind] -= 1
+            self._starts.discard(mark.start)
+        return gone
+
+    def has_kind(self, kind: str) -> bool:
+        return self._kinds[kind] > 0
+
+    def has_start(self, start: int) -> bool:
+        return start in self._starts
+
+    def depth(self, found: Callable[[_Mark], bool], present: bool) -> int | None:
+        """The depth of the innermost open mark ``found`` picks, None when ``present`` says
+        there is none (the walk then stops at it, and the marks above it are closed)."""
+        if not present:
+            return None
+        return next(n for n in reversed(range(len(self.marks))) if found(self.marks[n]))
+
+
+def _closed(mark: _Mark, stack: _Open, partner: dict[int, int]) -> int | None:
     """How deep in ``stack`` (the open phrase first, then the quotations open inside it) the
     quotation ``mark`` closes is, None when it closes none."""
     if mark.role == "open":
         return None
     if mark.kind == _SINGLE:
         wanted = partner[mark.start]
-        return next((n for n, o in enumerate(stack) if o.start == wanted), None)
-    if mark.role == "either" and mark.leads and stack and stack[-1].kind != mark.kind:
-        return None  # it opens a quotation inside
-    return next((n for n in reversed(range(len(stack))) if stack[n].kind == mark.kind), None)
+        return stack.depth(lambda o: o.start == wanted, stack.has_start(wanted))
+    top = stack.marks[-1].kind if stack.marks else None
+    # it opens a quotation inside, unless nothing alphanumeric follows it and its kind is open
+    # below: ``„xem 「phim mới…“``, ``«tin "nóng!»`` close their phrase after the punctuation
+    inside = mark.role == "either" and mark.leads and top is not None and top != mark.kind
+    if inside and not (mark.trails and stack.has_kind(mark.kind)):
+        return None
+    return stack.depth(lambda o: o.kind == mark.kind, stack.has_kind(mark.kind))
 
 
 @dataclass(frozen=True, slots=True)
@@ -197,7 +264,7 @@ def _read(text: str) -> _Reading:
     phrases: list[tuple[_Mark, _Mark]] = []
     inner: list[tuple[_Mark, str]] = []
     quoted: list[_Mark] = []  # double-kind marks inside the open phrase
-    stack: list[_Mark] = []  # the open phrase, then the quotations open inside it
+    stack = _Open()
     left_open: dict[str, _Mark] = {}  # by kind: the last quotation a phrase closed over
 
     def problem(code: str, mark: _Mark) -> _Reading:
@@ -206,27 +273,28 @@ def _read(text: str) -> _Reading:
     for mark in marks:
         depth = _closed(mark, stack, partner)
         if depth is not None:
-            left_open |= {o.kind: o for o in stack[depth + 1 :] if o.kind != _SINGLE}
+            opened = stack.marks[0]
+            left_open |= {o.kind: o for o in stack.cut(depth)[1:] if o.kind != _SINGLE}
             if depth == 0:
-                phrases.append((stack[0], mark))
+                phrases.append((opened, mark))
                 inner += [(m, _unmarked(text, m, phrases[-1])) for m in quoted]
                 quoted = []
             elif mark.kind == _DOUBLE:
                 quoted.append(mark)
-            del stack[depth:]
         elif mark.kind == _SINGLE and mark.role == "close":
             continue  # its partner was left open in a phrase closed before: text
         elif mark.role == "open" or (
-            mark.role == "either" and (mark.leads or (not stack and mark.kind not in left_open))
+            mark.role == "either"
+            and (mark.leads or (not stack.marks and mark.kind not in left_open))
         ):
-            if stack and mark.kind == _DOUBLE:
+            if stack.marks and mark.kind == _DOUBLE:
                 quoted.append(mark)
-            stack.append(mark)
+            stack.push(mark)
         elif mark.kind in left_open:
             return problem("nested", left_open[mark.kind])
         else:
             return problem("stray", mark)
-    return problem("unclosed", stack[0]) if stack else _Reading(phrases, inner, None)
+    return problem("unclosed", stack.marks[0]) if stack.marks else _Reading(phrases, inner, None)
 
 
 def quote_problem(text: str) -> QuoteProblem | None:

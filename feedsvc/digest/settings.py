@@ -15,7 +15,8 @@ what each day-part word does to the hour, and what is refused). A digest list is
 commas, semicolons and ``và`` ("and"), and at a space that cannot continue a time: ``7h 18h``
 is two times, ``7h tối`` and ``7 giờ 30`` one each; a day-part word goes with the bare times
 of its run (``tối 7h 8h``: 19:00, 20:00). A stray separator around one value changes nothing
-(``1h,`` is asked about as ``1h`` is; ``off;`` is off). A quiet window is two times joined by
+(``1h,`` is asked about as ``1h`` is; ``off;`` is off), nor does a full stop a phone puts
+at the end (``7h tối.``). A quiet window is two times joined by
 a dash (any: ``-``, ``–``, ``−`` minus, ``‐``, ``﹘``, ``〜``…, Unicode Pd), ``~``, ``to``,
 ``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
 
@@ -67,6 +68,10 @@ _RANGE_SEP = regex.compile(r"\s*[\p{Pd}\u2212~]\s*|\s+(?:to|đến|den|tới)\s+
 _FROM = re.compile(r"^(?:từ|tu) ")
 #: between a digest list's times: commas, semicolons, "và" ("and": "7h sáng và 7h tối")
 _LIST_SEP = re.compile(r"[,;]| (?:và|va)(?= |$)")
+#: a sentence's end after the value: phones put ". " on a double space ("7h tối." was refused
+#: naming "tối." as no time, "off." as no switch). "7." stays 07:00 read as "7"; "?" is kept,
+#: and so is the dot of "a.m."/"p.m.", a refusal naming the word as typed
+_END_STOP = re.compile(r"\s*(?:(?<!\.m)\.|[!…。])+$")
 # a window's end written as the day's end (22:00-24:00, 22h-24h, 22 giờ-24 giờ): midnight, 00:00
 _DAY_END = re.compile(r"24(?:[:h.g](?:00)?| ?(?:giờ|gio)(?: ?00)?)?")
 
@@ -144,12 +149,14 @@ def _clean(text: str, field_name: str) -> str:
     ``tắt`` decomposed (``ta`` + U+0306 U+0301 + ``t``), which must read as the word it shows.
     Longer than :data:`MAX_CHARS` is a :class:`SettingError` (``too_long``): refused whole,
     never cut, so no front end validates a truncated value (the admin's form used to).
-    Full-width ``７:３０`` (CJK phone keyboards) reads as ``7:30``: :mod:`feedsvc.typed_forms`."""
+    Full-width ``７:３０`` (CJK phone keyboards) reads as ``7:30``: :mod:`feedsvc.typed_forms`.
+    A full stop or ``!`` at the end is dropped (:data:`_END_STOP`)."""
     if len(text) > MAX_CHARS:
         raise SettingError(field_name, "too_long", f"longer than {MAX_CHARS} characters",
                            limit=MAX_CHARS)  # fmt: skip
     visible = INVISIBLE_RE.sub("", text)
-    return unicodedata.normalize("NFC", " ".join(plain_forms(visible).split()).lower())
+    value = unicodedata.normalize("NFC", " ".join(plain_forms(visible).split()).lower())
+    return _END_STOP.sub("", value)
 
 
 def parse_time(text: str, field_name: str) -> time:

@@ -60,11 +60,16 @@ _VI_WORD = (
     r"(?:sáng|sang|trưa|trua|chiều|chieu|tối|toi|nửa đêm|nua dem|đêm|dem|khuya)"
 )
 _WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight"
+#: a word that stands before a time: a day-part word (one word of it) or "lúc" ("at")
+_LEAD = re.compile(r"sáng|sang|trưa|trua|chiều|chieu|tối|toi|đêm|dem|khuya|buổi|buoi|lúc|luc")
 _MARK = r"(?:[:.hg]| ?(?:giờ|gio))"  # the hour mark: "7h", "7g", "7 giờ", "7:" (no minutes)
 # before minutes, a space only after "giờ": "7h 15" is two times (07:00, 15:00), "7 giờ 15" one
 _MARK_MINUTES = r"(?:[:.hg]| ?(?:giờ|gio) ?)"
-# minutes are two digits ("7h05"), or one after "giờ": "7 giờ 5" is 07:05 (it was 05:00, 07:00)
-_MINUTES = r"(?P<minute>[0-5][0-9]|(?:(?<=giờ )|(?<=gio )|(?<=giờ)|(?<=gio))[0-9])"
+# minutes are two digits ("7h05"), or one after "giờ": "7 giờ 5" is 07:05 (it was 05:00, 07:00);
+# never a number with its own "giờ": "7 giờ 8 giờ" is two times (was 07:08, then "giờ" refused)
+_MINUTES = (
+    r"(?P<minute>[0-5][0-9]|(?:(?<=giờ )|(?<=gio )|(?<=giờ)|(?<=gio))[0-9])(?! ?(?:giờ|gio)(?= |$))"
+)
 _PHUT = r"(?: ?(?:phút|phut)|p)?"  # "phút" (minutes) after the minutes, or "p" ("7h30p")
 TIME = re.compile(
     r"(?:(?:lúc|luc) ?)?"
@@ -134,6 +139,12 @@ def read_times(chunk: str, field_name: str) -> list[time]:
             word, *rest = chunk[at:].split(" ", 2)
             for day in (word, *rest[:1]):  # "mai"…, or "tối nay 7h"'s "nay"
                 _refuse_day_word(day, field_name)
+            # "tối 7h/8h": the time after the word is at fault; "tối" alone said it was no time
+            words = chunk[at:].split(" ")
+            shown = 1
+            while shown < len(words) and _LEAD.fullmatch(words[shown - 1]):
+                shown += 1
+            word = " ".join(words[:shown])
             raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {word!r}",
                                value=word)  # fmt: skip
         found.append(m)
