@@ -149,10 +149,9 @@ def normalise(arg: str) -> str:
     such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
     alike in /list, and ``/unsub`` typed composed answered "no subscription". Presentation
     forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
-    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing.
-    A phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are ``"``
-    (:func:`feedsvc.bot.typed.plain_quotes`; the admin's topic language is unchanged); the
-    whitespace is collapsed after them, as quotes taken out of a phrase may leave two spaces."""
+    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing. A
+    phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are ``"``
+    (:func:`feedsvc.bot.typed.plain_quotes`; not the topic language), spaces collapsed again."""
     visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
     return " ".join(plain_quotes(nfc(plain_forms(visible))).split())
 
