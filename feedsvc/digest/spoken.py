@@ -288,10 +288,10 @@ def _refuse_word_across(
         for m, owner in zip(found, owners, strict=True)
     ]
     last = {item[0]: i for i, item in enumerate(items)}  # each piece's last time
+    worded = [j for j, item in enumerate(items) if _own_word(item[2]) is not None]
     for i, (k, start, m, owner) in enumerate(items):
         if owner is not None or (len(m["hour"]) == 2 and m["hour"][0] == "0"):
             continue
-        worded = [j for j, item in enumerate(items) if _own_word(item[2]) is not None]
         near = [j for j in worded if j < i][-1:] + [j for j in worded if j > i][:1]
         for j in near:
             wk, wstart, wm, _ = items[j]
