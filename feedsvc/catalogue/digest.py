@@ -58,10 +58,16 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Does “{value}” mean noon or midnight? Give 12:00 (12 noon) or 00:00 (12 midnight).",
     ),
     "digest.error.word_scope": (
-        "“{value}”: không rõ buổi nào đi với giờ nào. Hãy ghi buổi cạnh từng giờ hoặc ngăn các"
-        " giờ bằng dấu phẩy (ví dụ 7h sáng, 8h tối).",
+        "“{value}”: không rõ buổi nào đi với giờ nào. Hãy ghi buổi cạnh từng giờ (ví dụ 7h"
+        " sáng, 8h tối).",
         "“{value}”: which part of the day goes with which time is unclear. Put the part of the"
-        " day next to each time, or separate the times with commas (e.g. 7am, 8pm).",
+        " day next to each time (e.g. 7am, 8pm).",
+    ),
+    "digest.error.word_across_list": (
+        "“{value}”: “{word}” có đi cả với “{time}” không? Hãy ghi buổi cạnh từng giờ, ví dụ"
+        " 7h tối, 8h tối (hoặc 7h tối, 8h sáng).",
+        "“{value}”: does “{word}” go with “{time}” too? Write the part of the day with each"
+        " time, e.g. 7h tối, 8h tối (or 7h tối, 8h sáng).",
     ),
     "digest.error.minus_range": (
         "“{value}”: “kém” đi với 1 đến 59 phút (ví dụ 7h kém 15 là 06:45).",

@@ -14,9 +14,10 @@ A time is read as people write it — ``08:00``, ``8h30``, ``7 giờ 30``, ``7h 
 what each day-part word does to the hour, and what is refused). A digest list is split at
 commas, semicolons and ``và`` ("and"), and at a space that cannot continue a time: ``7h 18h``
 is two times, ``7h tối`` and ``7 giờ 30`` one each; a day-part word goes with the bare times
-of its run (``tối 7h 8h``: 19:00, 20:00). A stray separator around one value changes nothing
-(``1h,`` is asked about as ``1h`` is; ``off;`` is off), nor does a full stop a phone puts
-at the end (``7h tối.``). A quiet window is two times joined by
+of its run (``tối 7h 8h``: 19:00, 20:00); one that would move a bare time across a separator
+is asked about (``tối 7h, 8h``: 20:00 or 08:00?, ``word_across_list``). A stray separator
+around one value changes nothing (``1h,`` is asked about as ``1h`` is; ``off;`` is off), nor
+does a full stop a phone puts at the end (``7h tối.``). A quiet window is two times joined by
 a dash (any: ``-``, ``–``, ``−`` minus, ``‐``, ``﹘``, ``〜``…, Unicode Pd), ``~``, ``to``,
 ``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
 
@@ -37,7 +38,7 @@ from datetime import time
 import regex
 
 from feedsvc.digest.errors import SettingError
-from feedsvc.digest.spoken import hhmm, read_time, read_times
+from feedsvc.digest.spoken import hhmm, read_list, read_time
 from feedsvc.matching.normalize import INVISIBLE_RE
 from feedsvc.typed_forms import plain_forms
 
@@ -173,7 +174,9 @@ def parse_digest(text: str) -> DigestSchedule:
     semicolons or ``và``, or by spaces where a space cannot continue a time (``7h 18h``; ``7h
     tối 6h sáng``; ``tối 7h sáng 6h``); at most :data:`MAX_TIMES` distinct times, kept
     sorted. Raises :class:`SettingError` (field ``digest``)."""
-    chunks = [c for c in (c.strip() for c in _LIST_SEP.split(_clean(text, "digest"))) if c]
+    value = _clean(text, "digest")
+    spans = _pieces(value)
+    chunks = [value[start:end] for start, end in spans]
     if not chunks:  # nothing, or only separators (",", ", ;"): no time given (it read as off)
         raise SettingError("digest", "digest_empty", "give off, hourly or HH:MM times")
     # a stray separator changes no lone value: "1h," and "1h và" were saved as 01:00 unasked
@@ -185,11 +188,27 @@ def parse_digest(text: str) -> DigestSchedule:
     if len(chunks) == 1 and chunks[0] in _AMBIGUOUS:
         raise SettingError("digest", "digest_ambiguous", f"{chunks[0]}: hourly or 01:00? give "
                            "either", value=chunks[0])  # fmt: skip
-    times = sorted({t for c in chunks for t in read_times(c, "digest")})
+    times = sorted(set(read_list(value, spans, "digest")))
     if len(times) > MAX_TIMES:
         raise SettingError("digest", "digest_too_many", f"at most {MAX_TIMES} times a day",
                            limit=MAX_TIMES)  # fmt: skip
     return DigestSchedule(times=tuple(times))
+
+
+def _pieces(value: str) -> list[tuple[int, int]]:
+    """Where each non-empty piece of a digest list lies in ``value``, spaces trimmed: the list
+    split at :data:`_LIST_SEP`, kept as places so a refusal can name text across a separator
+    (``tối 7h, 8h``)."""
+    spans: list[tuple[int, int]] = []
+    at = 0
+    for sep in [*_LIST_SEP.finditer(value), None]:
+        end = len(value) if sep is None else sep.start()
+        piece = value[at:end]
+        start = at + len(piece) - len(piece.lstrip())
+        if piece.strip():
+            spans.append((start, start + len(piece.strip())))
+        at = end if sep is None else sep.end()
+    return spans
 
 
 def parse_quiet(text: str) -> QuietWindow | None:

@@ -46,6 +46,13 @@ coming back (``sáng 6h 7h 8h tối``), a word between times that could go back 
 to the next (``7h 8h tối 9h``: 19:00, 20:00, 09:00 or 07:00, 08:00, 21:00?), or a word shared
 by a time it moves and one written in 24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and
 19:00?).
+
+A comma, semicolon or ``và`` ends a word's run, but the list is still one: a bare time the word
+nearest it in another piece would move (``tối 7h, 8h``, ``tối 7h và 8h``, ``7h, 8h tối``, ``7h
+tối, 8h``, ``7pm, 8``) is refused as ``word_across_list`` (write the word with each time), not
+saved as 08:00 the reader likely did not mean; ``sáng 7h, 8h``, ``tối 7h, 18h``, ``tối 7h,
+08:00`` (a leading zero is the 24-hour clock's) and ``7h, tối 8h`` read as written
+(:func:`_refuse_word_across`).
 """
 
 from __future__ import annotations
@@ -122,12 +129,24 @@ def read_time(value: str, field_name: str) -> time:
     return _resolve(m, _own_word(m), m[0], field_name)
 
 
-def read_times(chunk: str, field_name: str) -> list[time]:
-    """The times in one comma-free piece of cleaned text, read left to right: several when
+def read_list(text: str, spans: list[tuple[int, int]], field_name: str) -> list[time]:
+    """The times of a digest list: cleaned ``text`` and the ``(start, end)`` of each piece the
+    list's separators (comma, semicolon, ``và``) leave, each read by :func:`_read_piece`; then
+    a word that might reach across a separator is asked about (:func:`_refuse_word_across`)."""
+    pieces = [(start, *_read_piece(text[start:end], field_name)) for start, end in spans]
+    _refuse_word_across(text, pieces, field_name)
+    return [t for _, _, _, times in pieces for t in times]
+
+
+def _read_piece(
+    chunk: str, field_name: str
+) -> tuple[list[re.Match[str]], list[int | None], list[time]]:
+    """The times in one separator-free piece of cleaned text, read left to right: several when
     separated by spaces ("7:30 18:00", "7h 18h"), one when the spaces are inside a time
     ("7 giờ 30", "7h tối", "tối 7h"); a day-part word is shared by the bare times next to it
-    (:func:`_owners`). The first word that does not start a time is named (``bad_time``), or a
-    day word there or just after it (``time_day``: ``tối nay 7h``)."""
+    (:func:`_owners`, whose answer is returned with the matches and times). The first word that
+    does not start a time is named (``bad_time``), or a day word there or just after it
+    (``time_day``: ``tối nay 7h``)."""
     found: list[re.Match[str]] = []
     at = 0
     while at < len(chunk):
@@ -156,7 +175,7 @@ def read_times(chunk: str, field_name: str) -> list[time]:
         value = m[0] if owner in (None, i) else _span(chunk, found, [i, owner])
         times.append(_resolve(m, shared, value, field_name))
     _refuse_mixed_forms(chunk, found, owners, field_name)
-    return times
+    return found, owners, times
 
 
 def _own_word(m: re.Match[str]) -> str | None:
@@ -173,12 +192,13 @@ def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int
 
     A word written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and
     20:00), one written after a time back to the bare times before it (``7h 8h tối``), each up
-    to the next time with a word of its own; a comma or ``và`` ends the run too (the caller
-    splits there). A word after a time does not go on (``7h tối 6h`` is 19:00 and 06:00, as
-    ``7h 18h`` is two times as written; :func:`_refuse_word_between` says when that is in
-    doubt), nor one before a time back. A bare time between a
-    word going on and another going back (``sáng 6h 7h 8h tối``) could take either: refused
-    (``word_scope``), never guessed; the same part of the day from both sides is no doubt."""
+    to the next time with a word of its own; a comma or ``và`` ends the run too (the list is
+    split there; :func:`_refuse_word_across` asks where the word might still be meant). A word
+    after a time does not go on (``7h tối 6h`` is 19:00 and 06:00, as ``7h 18h`` is two times
+    as written; :func:`_refuse_word_between` says when that is in doubt), nor one before a time
+    back. A bare time between a word going on and another going back (``sáng 6h 7h 8h tối``)
+    could take either: refused (``word_scope``), never guessed; the same part of the day from
+    both sides is no doubt."""
     lead: list[int | None] = []
     going: int | None = None
     for i, m in enumerate(found):
@@ -245,6 +265,52 @@ def _refuse_mixed_forms(
             raise SettingError(field_name, "word_scope",
                                f"{value!r}: does {word!r} go with each of these times?",
                                value=value)  # fmt: skip
+
+
+def _refuse_word_across(
+    text: str,
+    pieces: list[tuple[int, list[re.Match[str]], list[int | None], list[time]]],
+    field_name: str,
+) -> None:
+    """A bare time no word of its piece reaches, next to a word in another piece of the list
+    that would move its hour (``tối 7h, 8h``: 20:00 or 08:00? ``7h, 8h tối``: 07:00 or 19:00?),
+    is asked about (``word_across_list``), never guessed: a separator ended the word's run, but
+    a reader who wrote "evening 7, 8" most likely meant 20:00. The word nearest the time on each
+    side is weighed, if it could carry that far as it would inside a piece: one written before
+    its time goes on, one written after goes back, and one after the last time of its piece
+    also on (``7h tối, 8h``, as ``7pm, 8``; inside a piece, ``7h tối 6h`` stays 19:00, 06:00).
+    No doubt where the word leaves the hour as it is (``sáng 7h, 8h``; ``tối 7h, 18h``) or does
+    not go with it (``tối 7h, 3h``: 03:00), nor for an hour written with a leading zero
+    (``tối 7h, 08:00``: the 24-hour clock's form, written to say exactly 08:00)."""
+    items = [
+        (k, start, m, owner)
+        for k, (start, found, owners, _) in enumerate(pieces)
+        for m, owner in zip(found, owners, strict=True)
+    ]
+    last = {item[0]: i for i, item in enumerate(items)}  # each piece's last time
+    worded = [j for j, item in enumerate(items) if _own_word(item[2]) is not None]
+    for i, (k, start, m, owner) in enumerate(items):
+        if owner is not None or (len(m["hour"]) == 2 and m["hour"][0] == "0"):
+            continue
+        near = [j for j in worded if j < i][-1:] + [j for j in worded if j > i][:1]
+        for j in near:
+            wk, wstart, wm, _ = items[j]
+            carries = bool(wm["before"]) or j == last[wk] if j < i else bool(wm["after"])
+            if wk == k or not carries:
+                continue
+            word = _own_word(wm) or ""
+            hour = int(m["hour"])
+            try:
+                moved = _moved_hour(hour, word, "", field_name)
+            except SettingError:  # the word does not go with the hour: it cannot be meant
+                continue
+            if moved != hour:
+                ends = sorted((wstart + wm.start(), wstart + wm.end(), start + m.start(),
+                               start + m.end()))  # fmt: skip
+                value = text[ends[0] : ends[-1]]
+                raise SettingError(field_name, "word_across_list",
+                                   f"{value!r}: does {word!r} go with {m[0]!r} too?",
+                                   value=value, word=word, time=m[0])  # fmt: skip
 
 
 def _refuse_day_word(word: str, field_name: str) -> None:
