@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from lifecycle_world import CHAT, SLUG, Clock, World, make_world
+from migrated import premigrated
 from sqlalchemy import inspect, select, text, update
 from upgrades import database_at, downgrade
 from wp_posts import COLUMNS, WpPosts, wp_posts
 
-from feedsvc.config import SourceColumns
+from feedsvc.app import Roles, Service
+from feedsvc.config import SourceColumns, load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, deliveries, source_cursors
 from feedsvc.ingest import Ingestor
@@ -34,7 +36,7 @@ from feedsvc.lifecycle.published import PublishedCheck
 from feedsvc.source import SqlSource, external_source
 from feedsvc.store.cursors import apply_mapping, get_state, record_success
 from feedsvc.store.subscriptions import ensure_chat, subscribe
-from feedsvc.store.topics import get_topic
+from feedsvc.store.topics import TopicSpec, get_topic, save_topic
 from feedsvc.topic_index import TopicIndex
 
 #: another subscriber of the topic: each is alerted once
@@ -237,6 +239,46 @@ def test_a_re_read_begun_before_0032_stays_silent(room: Newsroom) -> None:
     room.poll()
     assert room.reason(2) is None
     assert room.alerts() == each("tin-3")
+
+
+def test_the_service_alerts_it_through_its_own_wiring(
+    db_url: str, lite_db: Database, tmp_path: Path
+) -> None:
+    """``Service``: started again with another column mapped, a post cron published after its
+    time (cron late) is reached by the re-read inside ``ingest_tick`` and alerted once."""
+    with wp_posts(lite_db, tmp_path) as wp:
+        url, now = premigrated(db_url), wp.clock()
+
+        def service(columns: SourceColumns) -> Service:
+            settings = load_config(None, {
+                "database": {"url": url}, "topics": {"import_on_start": False},
+                "source": {"url": wp.url, "table": "wp_posts", "match_workers": 0,
+                           "columns": columns.model_dump(exclude_unset=True)},
+            })  # fmt: skip
+            started = Service(settings, Roles(scheduler=True, bot=False))
+            started.prepare()
+            return started
+
+        first = service(COLUMNS)
+        with first.db.write() as conn:
+            save_topic(conn, TopicSpec(SLUG, "Kiến Thụy", '"Kiến Thụy"', ""), "cli", now)
+            topic = get_topic(conn, SLUG)
+            assert topic is not None
+            ensure_chat(conn, CHAT, "private", "Phóng viên", now)
+            subscribe(conn, CHAT, topic_id=topic.id, query=None, now=now)
+        wp.save(1, "publish", now - timedelta(days=3))  # too old to alert (48 hours)
+        wp.save(2, "future", now - timedelta(minutes=5))  # its time came; cron has not run
+        assert first.ingest_tick().error is None
+        first.db.dispose()
+        again = service(SUMMARY)
+        wp.cron_publish(2)
+        assert again.ingest_tick().error is None
+        with again.db.read() as conn:
+            stmt = select(articles.c.source_key).join(
+                deliveries, deliveries.c.article_id == articles.c.id
+            )
+            assert list(conn.execute(stmt).scalars()) == ["tin-2"]
+        again.db.dispose()
 
 
 def test_whether_visible_changed_is_kept_for_the_re_read_s_life(db: Database) -> None:
