@@ -158,6 +158,24 @@ def test_a_draft_published_by_status_during_a_re_read_alerts_once(
     assert room.alerts() == each("tin-3", "tin-2")
 
 
+def test_a_draft_published_before_its_time_alerts_at_its_time_once(room: Newsroom) -> None:
+    """Cron flipped the status before ``published_at`` (a CMS that schedules so) and the
+    re-read stored it scheduled: the due check alerts it at its time, once."""
+    wp, clock = room.wp, room.world.clock
+    wp.save(1, "publish", clock() - timedelta(hours=30))
+    wp.save(2, "future", clock() + timedelta(minutes=10))
+    room.poll()
+    clock.advance(minutes=1)
+    room.restart(SUMMARY)
+    wp.cron_publish(2)
+    room.poll()
+    assert room.alerts() == []
+    clock.advance(minutes=10)
+    room.poll()
+    room.poll()
+    assert room.alerts() == each("tin-2")
+
+
 def test_a_changed_zone_alerts_the_draft_published_by_status(room: Newsroom) -> None:
     """The zone changed (``source.timezone``), not ``visible``: the same rule."""
     held_then_passed(room)
