@@ -149,6 +149,8 @@ class Service:
                 self.published = PublishedCheck(
                     self.db, self._source, self._ingestor.reread, window
                 )
+                # a re-read reaching a draft published by status first alerts it by this rule
+                self._ingestor.remap.published = self.published.alerts
         return self._ingestor
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:

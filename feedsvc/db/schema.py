@@ -338,6 +338,11 @@ source_cursors = Table(
     Column("mapping_at", UTCDateTime),
     Column("alert_ts", UTCDateTime),
     Column("alert_id", String(255)),
+    # the fingerprint of `visible` alone, and whether the re-read under way changed it (NULL:
+    # none under way, or unknown): a draft published by status alone before the boundary
+    # alerts only when it did not (0032, feedsvc.ingest.remap)
+    Column("mapping_visible", String(64)),
+    Column("reread_visible", Boolean),
 )
 
 # Source rows ingest could not take (issue 12 §3): one row per (source, source row id), kept

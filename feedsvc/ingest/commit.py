@@ -18,7 +18,7 @@ PostgreSQL the check holds the topics (:func:`feedsvc.store.topics.hold_topics`)
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Container, Sequence
+from collections.abc import Callable, Container, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
@@ -30,6 +30,7 @@ from feedsvc.ingest import writer
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.lease import LeaseLost
 from feedsvc.ingest.model import Change, TransactionHook
+from feedsvc.ingest.remap import Alerting
 from feedsvc.ingest.unapplied import SetAside
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine, unapplied
@@ -39,6 +40,10 @@ from feedsvc.store.topics import hold_topics, topics_version
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
+
+
+#: a batch outside a re-read: nothing of a first sync alerts
+_SILENT = Alerting()
 
 
 class TopicsMoved(Exception):
@@ -68,7 +73,7 @@ class BatchCommit:
         first_sync: bool | None,
         listed: Container[str] = frozenset(),
         matched_with: object = None,
-        alerting: Container[str] = frozenset(),
+        alerting: Alerting = _SILENT,
     ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
         """Write the batch and move the cursor to ``advance_to`` (with ``backlog``: rows still
         behind it and the catch-up's rows/s); with ``first_sync`` (whether the first sync goes
@@ -76,8 +81,9 @@ class BatchCommit:
         (a re-check): refused again, they are not evidence of a systemic failure, and a batch
         of only such rows is stored row by row without a warning. Returns the changes and the
         rows refused. ``matched_with``: the topics version the items were matched with (None:
-        not checked). ``alerting``: keys a first sync's changes still alert for (a re-read's
-        rows after its alert boundary, :func:`feedsvc.ingest.remap.alerting_keys`). Also
+        not checked). ``alerting``: what of a first sync's changes still alerts (a re-read's
+        rows after its alert boundary and drafts it finds published by status,
+        :func:`feedsvc.ingest.remap.alerting_keys`). Also
         returns the rows not applied to be said now it is committed
         (:func:`feedsvc.ingest.unapplied.say`). Raises a database fault, :class:`LeaseLost`,
         :class:`SystemicError` or :class:`TopicsMoved` (rolled back)."""
@@ -105,7 +111,7 @@ class BatchCommit:
         first_sync: bool | None,
         listed: Container[str],
         matched_with: object,
-        alerting: Container[str],
+        alerting: Alerting,
         *,
         isolate: bool,
     ) -> tuple[list[Change], list[Quarantined], list[SetAside]]:
@@ -122,16 +128,19 @@ class BatchCommit:
             hold_topics(conn)  # no topic change commits between this check and the commit
             if matched_with is not None and topics_version(conn) != matched_with:
                 raise TopicsMoved()
+            # a re-read's drafts as held before this write (which shows them)
+            keys = [i.article.source_key for i in items]
+            drafts = alerting.held(conn, keys) if first_sync is not None else {}
+            archived = _archiving(first_sync, alerting, drafts, now)
             if not isolate:
                 changes, said = writer.apply(
                     conn, self.index, items, now, name, self.source.withdraw_reason
                 )
-                changes = _archived(changes, first_sync, alerting)
+                changes = archived(changes)
                 for hook in self.hooks:
                     hook(conn, changes, now)
             # row by row: the pending hides read once, under a lock held to the commit (a
             # lock and a read per row made a batch of refused rows ~2x slower on PostgreSQL)
-            keys = [i.article.source_key for i in items] if isolate else []
             pending = pending_hides.read_locked(conn, keys) if isolate else None
             for item in items if isolate else ():
                 try:
@@ -140,7 +149,7 @@ class BatchCommit:
                             conn, self.index, [item], now, name, self.source.withdraw_reason,
                             pending,
                         )  # fmt: skip
-                        one = _archived(one, first_sync, alerting)
+                        one = archived(one)
                         for hook in self.hooks if one else ():
                             hook(conn, one, now)
                 except Exception as exc:
@@ -181,14 +190,20 @@ def _rows(item: writer.Item) -> list[SourcePosition]:
     return [item.at, *(at for at, _ in item.others)]
 
 
-def _archived(
-    changes: list[Change], first_sync: bool | None, alerting: Container[str]
-) -> list[Change]:
-    """A first sync's changes, marked so the outbox does not alert them, but for those of the
-    ``alerting`` keys (after a re-read's alert boundary: news)."""
-    if first_sync is None:
-        return changes
-    return [c if c.article.source_key in alerting else replace(c, archive=True) for c in changes]
+def _archiving(
+    first_sync: bool | None, alerting: Alerting, held: Mapping[str, datetime], now: datetime
+) -> Callable[[list[Change]], list[Change]]:
+    """How a batch's changes are marked: a first sync's so the outbox does not alert them,
+    but for those ``alerting`` says are news (after a re-read's alert boundary, or a draft
+    ``held`` before the write that the source now shows and the published check would
+    alert)."""
+
+    def archived(changes: list[Change]) -> list[Change]:
+        if first_sync is None:
+            return changes
+        return [c if alerting.alerts(c, held, now) else replace(c, archive=True) for c in changes]
+
+    return archived
 
 
 def not_the_rows(exc: BaseException) -> bool:

@@ -52,7 +52,7 @@ from feedsvc.ingest.model import (
 )
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
-from feedsvc.ingest.remap import MappingCheck, alert_boundary, alerting_keys, catching_up_note
+from feedsvc.ingest.remap import Boundary, MappingCheck, alerting_keys, catching_up_note
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
@@ -101,7 +101,7 @@ class Ingestor:
         self.matching = BatchMatcher(index, match_workers)
         #: [source.columns] and the zone compared with the recorded ones at each tick
         self.remap = MappingCheck(tz)
-        self._boundary: tuple[Any, Any] | None = None  # a re-read's (remap.alert_boundary)
+        self._boundary: Boundary | None = None  # a re-read's (MappingCheck.boundary)
         self._held_seen: dict[tuple[str, datetime], float] = {}  # (row id, position): listed
         #: batches committed since start: a long tick's progress (the scheduler's overrun
         #: warning is for ticks that make none)
@@ -177,7 +177,7 @@ class Ingestor:
             if self.lease is not None:
                 self.lease.release(self.db)
             return
-        self._boundary = alert_boundary(self.source, cursor)
+        self._boundary = self.remap.boundary(self.source, cursor)
         self._prepare_hooks()
         codec = self.source.codec  # reflects the source table on first use
         ts, raw_id = codec.decode(cursor.ts, cursor.id)

@@ -8,7 +8,12 @@ the zone expects every stored date to move, not only those of rows edited since.
 
 The re-read is a first sync (no alerts) only up to where the cursor stood when the mapping
 changed (:func:`feedsvc.store.cursors.apply_mapping` keeps that alert boundary): rows after it
-(new ones, or ones the old cursor had not reached) alert as in any sync.
+(new ones, or ones the old cursor had not reached) alert as in any sync. So does a row before
+it held as a draft and now shown that the published check would alert
+(:meth:`feedsvc.lifecycle.published.PublishedCheck.alerts`: a status flip, WordPress's cron,
+that the re-read reached first), when the change left ``visible`` as it was: a widened
+``visible`` that shows old drafts is no news, so with it (or not knowing, a re-read begun
+before migration 0032) they stay silent.
 
 Replicas sharing a state DB may run different configs for a while (a rolling deploy). Only
 the ingest leader records a mapping (inside its fenced write), and one that another replica
@@ -20,16 +25,18 @@ start and every change of leader).
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
 from sqlalchemy import Connection
 
 from feedsvc.db import Database
+from feedsvc.ingest.model import Change
 from feedsvc.ingest.writer import Item
 from feedsvc.source.sql import BUILTIN_NAME, SqlSource
-from feedsvc.store import cursors
+from feedsvc.store import cursors, drafts
 from feedsvc.store.cursors import Cursor, Recorded
 
 log = logging.getLogger(__name__)
@@ -38,6 +45,47 @@ log = logging.getLogger(__name__)
 #: as it (nothing was recorded: ``adopt``), records its own and reads again (``apply``), or
 #: stands by (another replica recorded its own after this one started: ``superseded``)
 Decision = Literal["same", "adopt", "apply", "superseded"]
+
+#: whether a held draft with this ``published_at``, found shown at this moment, alerts
+#: (:meth:`feedsvc.lifecycle.published.PublishedCheck.alerts`)
+Published = Callable[[datetime, datetime], bool]
+
+
+@dataclass(frozen=True, slots=True)
+class Boundary:
+    """A re-read under way: where the cursor stood when the mapping changed (native values,
+    as the keyset binds them), and the rule drafts published by status alone before it alert
+    by (None: the change touched ``visible``, or it is not known, or no check runs)."""
+
+    at: tuple[Any, Any]
+    published: Published | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Alerting:
+    """Which of a re-read batch's changes alert: those of ``keys`` (rows after the boundary)
+    and, with ``published``, drafts before it (``withdrawn_reason`` = ``reason``) now shown."""
+
+    keys: frozenset[str] = frozenset()
+    published: Published | None = None
+    reason: str = "draft"
+
+    def held(self, conn: Connection, keys: Sequence[str]) -> dict[str, datetime]:
+        """Before the batch's write: its keys held as drafts (their ``published_at``) the
+        rule may alert; nothing read without one."""
+        if self.published is None:
+            return {}
+        return drafts.held_among(conn, self.reason, [k for k in keys if k not in self.keys])
+
+    def alerts(self, change: Change, held: Mapping[str, datetime], now: datetime) -> bool:
+        """``change`` alerts: after the boundary, or a draft ``held`` (read before the write)
+        that the source shows now and the published check would alert at ``now``."""
+        key = change.article.source_key
+        if key in self.keys:
+            return True
+        at = held.get(key)
+        rule = self.published
+        return at is not None and change.revealed and rule is not None and rule(at, now)
 
 
 def zone_key(source: SqlSource, tz: tzinfo) -> str | None:
@@ -67,6 +115,17 @@ class MappingCheck:
         self.tz = tz  # the zone naive times are read in (the Ingestor's)
         self.started: datetime | None = None  # this process's first check (state DB clock)
         self._warned: Recorded | None = None
+        #: the published check's rule, where one runs (the service sets it): drafts a re-read
+        #: finds published by status alone alert by it (:meth:`boundary`)
+        self.published: Published | None = None
+
+    def boundary(self, source: SqlSource, cursor: Cursor) -> Boundary | None:
+        """The re-read under way (:func:`alert_boundary`), with :attr:`published` when its
+        change left ``visible`` as it was (``cursor.visible_changed`` False)."""
+        at = alert_boundary(source, cursor)
+        if at is None:
+            return None
+        return Boundary(at, self.published if cursor.visible_changed is False else None)
 
     def _started(self, db: Database) -> datetime:
         if self.started is None:
@@ -95,15 +154,16 @@ class MappingCheck:
         one must not ingest."""
         cursor, recorded = state
         key, zone, started = source.mapping_key, zone_key(source, self.tz), self._started(db)
-        if decide(recorded, key, zone, started) == "same":
-            return cursor
+        visible = source.visible_key
+        if decide(recorded, key, zone, started) == "same" and recorded.visible == visible:
+            return cursor  # (a ``visible`` not recorded yet, before 0032: recorded below)
         with db.write() as conn:
             now = db.now()
             fence(conn, now)
             recorded = cursors.recorded_mapping(conn, source.name)
             decision = decide(recorded, key, zone, started)
             if decision != "superseded" and cursors.apply_mapping(
-                conn, source.name, key, zone, now
+                conn, source.name, (key, visible), zone, now
             ):
                 log.warning("ingest: [source.columns] or source.timezone changed since the "
                             "stored articles were read: reading every row of %s again to "
@@ -138,19 +198,20 @@ def alert_boundary(source: SqlSource, cursor: Cursor) -> tuple[Any, Any] | None:
     return None if ts is None or id_ is None else (ts, source.native_id(id_))
 
 
-def alerting_keys(
-    source: SqlSource, boundary: tuple[Any, Any] | None, items: Sequence[Item]
-) -> frozenset[str]:
-    """The keys of ``items`` whose row sorts after ``boundary`` (the source's own keyset
-    order, one primary-key lookup per chunk): in a re-read, what alerts as in any sync. Empty
-    without a boundary (all of a first sync is archive)."""
+def alerting_keys(source: SqlSource, boundary: Boundary | None, items: Sequence[Item]) -> Alerting:
+    """What of ``items`` alerts in a re-read (:class:`Alerting`): the keys whose row sorts after
+    ``boundary`` (the source's own keyset order, one primary-key lookup per chunk), as in any
+    sync, and the boundary's rule for drafts published by status. Nothing without a boundary
+    (all of a first sync is archive)."""
+    reason = source.withdraw_reason
     if boundary is None or not items:
-        return frozenset()
-    after = source.after_position(*boundary, [i.at.id for i in items])
-    return frozenset(i.article.source_key for i in items if i.at.id in after)
+        return Alerting(reason=reason)
+    after = source.after_position(*boundary.at, [i.at.id for i in items])
+    keys = frozenset(i.article.source_key for i in items if i.at.id in after)
+    return Alerting(keys, boundary.published, reason)
 
 
-def catching_up_note(first: bool, boundary: tuple[Any, Any] | None) -> str:
+def catching_up_note(first: bool, boundary: Boundary | None) -> str:
     """The tail of the tick's "catching up" line: what a catch-up alerts (a first sync none,
     a re-read after a mapping change only the rows after its boundary)."""
     if not first:

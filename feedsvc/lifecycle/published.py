@@ -85,6 +85,14 @@ def schedule(window: timedelta) -> tuple[Band, ...]:
     return tuple(b for b in cut if b.oldest > b.newest)
 
 
+def looked_up(published_at: datetime, now: datetime, window: timedelta) -> bool:
+    """Pure: whether the check looks a held draft up at all, and so alerts it once shown: its
+    ``published_at`` has come and is within ``window`` (the span :func:`schedule`'s bands
+    cover). A re-read after a mapping change that finds a held draft shown by its status alone
+    alerts it by this rule too (:mod:`feedsvc.ingest.remap`): it reaches such a row first."""
+    return now - window < published_at <= now
+
+
 class Reread(Protocol):
     """Reads source rows by id through ingest's batch write; returns how many it stored."""
 
@@ -125,9 +133,15 @@ class PublishedCheck:
         self.db = db
         self.source = source
         self.reread = reread
+        self.window = window
         self.bands = schedule(window)
         self.clock = clock or db.now
         self._turns = [_Turn() for _ in self.bands]
+
+    def alerts(self, published_at: datetime, now: datetime) -> bool:
+        """Whether a held draft with this ``published_at``, found shown at ``now``, is one
+        this check would alert (:func:`looked_up`)."""
+        return looked_up(published_at, now, self.window)
 
     def run(self) -> Checked:
         """Look up the drafts due this tick, store the ones now shown. Raises the source's or

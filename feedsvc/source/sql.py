@@ -99,8 +99,14 @@ class SqlSource:
         the cursor (:func:`feedsvc.store.cursors.apply_mapping`), so a changed mapping is read
         again over every stored row. The table is in :attr:`name` (another table, another
         cursor)."""
-        shown = json.dumps(self.columns.model_dump(), sort_keys=True, ensure_ascii=False)
-        return hashlib.sha256(shown.encode()).hexdigest()[:32]
+        return _fingerprint(self.columns.model_dump())
+
+    @property
+    def visible_key(self) -> str:
+        """The fingerprint of ``visible`` alone (as :attr:`mapping_key`'s): a re-read whose
+        change left it as it was alerts the drafts it finds published
+        (:mod:`feedsvc.ingest.remap`)."""
+        return _fingerprint(self.columns.visible)
 
     # -- lazy reflection -----------------------------------------------------------------------
     def bind(self) -> Bound:
@@ -369,6 +375,11 @@ class SqlSource:
 
 #: The source's name: the key of its cursor in the state DB, and what ``feedsvc status`` shows.
 BUILTIN_NAME = BUILTIN_SOURCE
+
+
+def _fingerprint(value: object) -> str:
+    shown = json.dumps(value, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(shown.encode()).hexdigest()[:32]
 
 
 def external_name(table: str) -> str:

@@ -243,16 +243,17 @@ def _cursor(reader: Reader, source: str) -> Cursor:
     """As ``feedsvc.store.cursors.get_cursor``."""
     rows = reader.rows(
         "SELECT cursor_ts, cursor_id, last_tick_at, last_success_at, last_error, failures, "
-        "backlog, rate, first_sync, alert_ts, alert_id FROM source_cursors WHERE name = ?",
+        "backlog, rate, first_sync, alert_ts, alert_id, reread_visible FROM source_cursors "
+        "WHERE name = ?",
         (source,),
     )
     if not rows:
         return Cursor(None, None)
-    ts, id_, tick, success, error, failures, backlog, rate, first, alert, alert_id = rows[0]
+    ts, id_, tick, success, error, failures, backlog, rate, first, alert, alert_id, vis = rows[0]
     at = reader.maybe_time
     return Cursor(
         at(ts), id_, at(tick), at(success), error, failures, backlog, rate, bool(first),
-        at(alert), alert_id,
+        at(alert), alert_id, None if vis is None else bool(vis),
     )  # fmt: skip
 
 

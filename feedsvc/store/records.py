@@ -55,6 +55,9 @@ class Cursor:
     #: after it alert as in any sync (None: no re-read, or one with nothing read before)
     alert_ts: datetime | None = None
     alert_id: str | None = None
+    #: that re-read changed ``visible`` (None: no re-read under way, or not known, before
+    #: 0032): when False, a draft it finds published by its status alone alerts
+    visible_changed: bool | None = None
 
 
 @dataclass(frozen=True, slots=True)
