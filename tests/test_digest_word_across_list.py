@@ -8,21 +8,16 @@ tests, then ``PATCH /api/chats/{id}`` on a real SQLite database (nothing stored)
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
-from apiworld import asgi_client
-from migrated import premigrated
+from test_digest_typed_settings import AUTH, CHAT, client  # noqa: F401  (client: the fixture)
 
-from feedsvc.app import Roles, Service
+from feedsvc.app import Service
 from feedsvc.catalogue import Translator
-from feedsvc.config import load_config
 from feedsvc.digest import SettingError, parse_digest
 from feedsvc.digest.options import error_text
 from feedsvc.store import digests as held
-from feedsvc.store.subscriptions import ensure_chat
 
 ASKED = [
     # (typed, the text named, the word, the time it might go with)
@@ -114,27 +109,9 @@ def test_a_doubt_inside_a_piece_is_named_first() -> None:
     assert caught.value.code == "word_scope"
 
 
-ADMIN_TOKEN = "adm-across-0123456789abcdef"
-AUTH = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
-CHAT = 779
-
-
-@pytest.fixture
-async def client(sqlite_url: str, monkeypatch: pytest.MonkeyPatch
-                 ) -> AsyncIterator[tuple[httpx.AsyncClient, Service]]:  # fmt: skip
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", ADMIN_TOKEN)
-    settings = load_config(None, {"database": {"url": premigrated(sqlite_url)},
-                                  "topics": {"import_on_start": False}})  # fmt: skip
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    with service.db.write() as conn:
-        ensure_chat(conn, CHAT, "private", "Lan", datetime.now(UTC))
-    async with asgi_client(service) as c:
-        yield c, service
-    service.db.dispose()
-
-
-async def test_the_api_asks_and_stores_nothing(client: tuple[httpx.AsyncClient, Service]) -> None:
+async def test_the_api_asks_and_stores_nothing(
+    client: tuple[httpx.AsyncClient, Service],  # noqa: F811  (the imported fixture)
+) -> None:
     """``PATCH /api/chats/{id}`` with ``tối 7h, 8h`` stored 19:00 and 08:00; it is a 400 now,
     the chat's settings (digest and quiet of the same request) left as they were."""
     http, service = client

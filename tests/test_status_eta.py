@@ -18,22 +18,18 @@ from sqlalchemy import update
 from starlette.testclient import TestClient
 from test_admin import TOKEN, login
 from test_status_first_sync import partial_sync, serve_app
+from test_status_progress import facts as progress_facts
 
 from feedsvc.db import Database
 from feedsvc.db.schema import source_cursors
-from feedsvc.status import StatusReads, facts_from, flatten
 from feedsvc.store.cursors import get_cursor, record_failure
 from feedsvc.store.records import BUILTIN_SOURCE, Cursor
 
 NOW = datetime(2026, 12, 4, 12, 0, tzinfo=UTC)
 
 
-def facts(cursor: Cursor, poll_seconds: float = 30.0) -> dict[str, Any]:
-    reads = StatusReads(cursor, 0, 0, 0, 0, None, [])
-    return flatten(
-        facts_from(reads, source="builtin", now=NOW, poll_seconds=poll_seconds,
-                   database="sqlite://", started_at=None)
-    )  # fmt: skip
+def facts(cursor: Cursor) -> dict[str, Any]:
+    return progress_facts(cursor, now=NOW)
 
 
 def _cursor(success_age: float, tick_age: float = 1.0, **fields: Any) -> Cursor:

@@ -30,10 +30,11 @@ from feedsvc.store.records import Cursor
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 
 
-def facts(cursor: Cursor, poll_seconds: float = 30.0) -> dict[str, Any]:
+def facts(cursor: Cursor, poll_seconds: float = 30.0, now: datetime = NOW) -> dict[str, Any]:
+    """The status facts of ``cursor`` alone (no other reads), as of ``now``."""
     reads = StatusReads(cursor, 0, 0, 0, 0, None, [])
     return flatten(
-        facts_from(reads, source="builtin", now=NOW, poll_seconds=poll_seconds,
+        facts_from(reads, source="builtin", now=now, poll_seconds=poll_seconds,
                    database="sqlite://", started_at=None)
     )  # fmt: skip
 
