@@ -69,6 +69,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{value}”: does “{word}” go with “{time}” too? Write the part of the day with each"
         " time, e.g. 7h tối, 8h tối (or 7h tối, 8h sáng).",
     ),
+    "digest.error.window_scope": (
+        "“{value}” là {first} hay {second}? Hãy ghi buổi cạnh cả hai giờ (ví dụ 10h tối - 6h"
+        " sáng) hoặc gõ giờ dạng 24 giờ (ví dụ 22:00-06:00).",
+        "Does “{value}” mean {first} or {second}? Write the part of the day with both times"
+        " (e.g. 10pm - 6am) or give 24-hour times (e.g. 22:00-06:00).",
+    ),
     "digest.error.minus_range": (
         "“{value}”: “kém” đi với 1 đến 59 phút (ví dụ 7h kém 15 là 06:45).",
         "“{value}”: “kém” (minutes to the hour) takes 1 to 59 minutes (7h kém 15 is 06:45).",

@@ -39,6 +39,7 @@ import regex
 
 from feedsvc.digest.errors import SettingError
 from feedsvc.digest.spoken import hhmm, read_list, read_time
+from feedsvc.digest.window import read_window
 from feedsvc.matching.normalize import INVISIBLE_RE
 from feedsvc.typed_forms import plain_forms
 
@@ -218,16 +219,17 @@ def parse_quiet(text: str) -> QuietWindow | None:
     value = _clean(text, "quiet")
     if value in _OFF:
         return None
-    value = _FROM.sub("", value, count=1)
-    bounds = _RANGE_SEP.split(value)
+    bounds = _RANGE_SEP.split(_FROM.sub("", value, count=1))
     if len(bounds) != 2 or not all(bounds):
         raise SettingError("quiet", "quiet_format", "give HH:MM-HH:MM or off",
                            value=text.strip())  # fmt: skip
-    start = parse_time(bounds[0], "quiet")
+    first, last = (_clean(bound, "quiet").strip() for bound in bounds)
     # "22:00-24:00" is how many people write "until midnight": refused as "not a time", it
     # left them guessing; as an end it is 00:00 (a start of 24:00 is no time and refused)
-    ends_day = _DAY_END.fullmatch(bounds[1].strip()) is not None
-    end = time(0) if ends_day else parse_time(bounds[1], "quiet")
+    if _DAY_END.fullmatch(last) is not None:
+        start, end = read_time(first, "quiet"), time(0)
+    else:  # a day-part word on one end may go with the other (feedsvc.digest.window)
+        start, end = read_window(value, first, last, "quiet")
     if start == end:
         raise SettingError("quiet", "quiet_empty", "start and end are the same time")
     return QuietWindow(start, end)

@@ -19,6 +19,7 @@ it (``time_contradicts``, naming the hours):
     nửa đêm (nua dem)  12 (or 0) → 00:00                            12h nửa đêm → 00:00
     am (a.m.)          1–11 as is; 12 → 00                          12:30 AM → 00:30
     pm (p.m.)          1–11 → 13–23; 12 as is                       7:30 pm → 19:30
+    SA / CH            as am / pm: a phone's (vi locale) AM / PM    7:30 CH → 19:30
     noon / midnight    12 → 12:00 / 12 (or 0) → 00:00               12 noon → 12:00
 
 ``kém`` is taken after the word moved the hour: ``8 giờ kém 5 tối`` is 20:00 − 5 = 19:55, ``12
@@ -38,21 +39,19 @@ A word is shared by the bare times of its run (:func:`_owners`), as a reader sha
 written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and 20:00, was
 19:00 and 08:00), one written after a time back to the bare times before it (``7h 8h tối``:
 19:00 and 20:00, was 07:00 and 20:00), each up to the next time with a word of its own or a
-comma / ``và``. A word after a time does not go on: ``7h tối 6h`` is 19:00 and 06:00 (as ``7h
-18h`` is two times as written). A shared word contradicted by a time is refused like its own
-(``sáng 7h 19h``: ``time_contradicts``); where a reader could mean either reading it is
-refused as ``word_scope``, never guessed: a bare time between a word going on and another
-coming back (``sáng 6h 7h 8h tối``), a word between times that could go back to several or on
-to the next (``7h 8h tối 9h``: 19:00, 20:00, 09:00 or 07:00, 08:00, 21:00?), or a word shared
-by a time it moves and one written in 24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and
-19:00?).
+comma / ``và``. A shared word contradicted by a time is refused like its own (``sáng 7h
+19h``: ``time_contradicts``); where a reader could mean either reading it is refused as
+``word_scope``, never guessed: a bare time between a word going on and another coming back
+(``sáng 6h 7h 8h tối``), a word after a time that would move the next bare time (``7h tối
+8h``: 19:00 and 08:00 or 20:00? it was saved as 08:00, while ``7h tối, 8h`` was asked about)
+or could go back to several (``7h 8h tối 9h``), or a word shared by a time it moves and one
+in 24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and 19:00?). ``7h tối 6h sáng``, ``7h
+tối 18h``, ``7h tối 3h`` (03:00) and ``7h sáng 8h`` read as written. A quiet window's two ends
+are weighed together by :mod:`feedsvc.digest.window` (``9h-11h tối``: 21:00-23:00).
 
-A comma, semicolon or ``và`` ends a word's run, but the list is still one: a bare time the word
-nearest it in another piece would move (``tối 7h, 8h``, ``tối 7h và 8h``, ``7h, 8h tối``, ``7h
-tối, 8h``, ``7pm, 8``) is refused as ``word_across_list`` (write the word with each time), not
-saved as 08:00 the reader likely did not mean; ``sáng 7h, 8h``, ``tối 7h, 18h``, ``tối 7h,
-08:00`` (a leading zero is the 24-hour clock's) and ``7h, tối 8h`` read as written
-(:func:`_refuse_word_across`).
+A comma, semicolon or ``và`` ends a word's run, but a bare time the word nearest it in another
+piece would move is asked about (``tối 7h, 8h``, ``7h, 8h tối``: ``word_across_list``), not
+saved as 08:00 (:func:`_refuse_word_across`).
 """
 
 from __future__ import annotations
@@ -66,7 +65,8 @@ _VI_WORD = (
     r"(?:(?:buổi|buoi) ?)?"
     r"(?:sáng|sang|trưa|trua|chiều|chieu|tối|toi|nửa đêm|nua dem|đêm|dem|khuya)"
 )
-_WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight"
+# "SA"/"CH": a Vietnamese phone's AM/PM ("7:30 CH"; CLDR's vi day periods, after the time only)
+_WORD = _VI_WORD + r"|a\.?m\.?|p\.?m\.?|noon|midnight|sa|ch"
 #: a word that stands before a time: a day-part word (one word of it) or "lúc" ("at")
 _LEAD = re.compile(r"sáng|sang|trưa|trua|chiều|chieu|tối|toi|đêm|dem|khuya|buổi|buoi|lúc|luc")
 _MARK = r"(?:[:.hg]| ?(?:giờ|gio))"  # the hour mark: "7h", "7g", "7 giờ", "7:" (no minutes)
@@ -105,10 +105,11 @@ _PARTS: dict[str, tuple[tuple[int, int, int], ...]] = {
     "noon": ((12, 12, 0),),
     "midnight": ((12, 12, -12), (0, 0, 0)),
 }
-#: the same words without their marks, another word for the night ("11h khuya"), and "nửa
-#: đêm" (midnight: "12h nửa đêm" is 00:00)
+#: the same words without their marks, another word for the night ("11h khuya"), "nửa đêm"
+#: (midnight: "12h nửa đêm" is 00:00), and a phone's "SA"/"CH" (sáng/chiều: its AM/PM)
 _WORDS = {"sang": "sáng", "trua": "trưa", "chieu": "chiều", "toi": "tối", "dem": "đêm",
-          "khuya": "đêm", "nửa đêm": "midnight", "nua dem": "midnight"}  # fmt: skip
+          "khuya": "đêm", "nửa đêm": "midnight", "nua dem": "midnight", "sa": "am",
+          "ch": "pm"}  # fmt: skip
 #: words naming a day, not a time of it ("mai" tomorrow, "nay"/"hôm nay" today, "ngày" day)
 _DAY_WORDS = frozenset({"mai", "nay", "hôm", "hom", "ngày"})
 
@@ -118,15 +119,21 @@ def hhmm(value: time) -> str:
 
 
 def read_time(value: str, field_name: str) -> time:
-    """Exactly one time in cleaned ``value`` (a window's bound), else a :class:`SettingError`:
-    ``bad_time`` naming the whole value, or as :func:`_resolve` and :func:`_unreadable` say."""
+    """Exactly one time in cleaned ``value``, else a :class:`SettingError`: ``bad_time`` naming
+    the whole value, or as :func:`_resolve` and :func:`_unreadable` say."""
+    return read_end(value, field_name)[0]
+
+
+def read_end(value: str, field_name: str) -> tuple[time, re.Match[str]]:
+    """:func:`read_time` with its :data:`TIME` match: a quiet window's end, which
+    :mod:`feedsvc.digest.window` weighs with the other end (:func:`with_word`)."""
     m = TIME.fullmatch(value)
     if m is None:
         for word in value.split(" "):
             _refuse_day_word(word, field_name)
         raise SettingError(field_name, "bad_time", f"not a time of day (HH:MM): {value!r}",
                            value=value)  # fmt: skip
-    return _resolve(m, _own_word(m), m[0], field_name)
+    return _resolve(m, own_word(m), m[0], field_name), m
 
 
 def read_list(text: str, spans: list[tuple[int, int]], field_name: str) -> list[time]:
@@ -171,14 +178,14 @@ def _read_piece(
     owners = _owners(chunk, found, field_name)
     times: list[time] = []
     for i, (m, owner) in enumerate(zip(found, owners, strict=True)):
-        shared = None if owner is None else _own_word(found[owner])
+        shared = None if owner is None else own_word(found[owner])
         value = m[0] if owner in (None, i) else _span(chunk, found, [i, owner])
         times.append(_resolve(m, shared, value, field_name))
     _refuse_mixed_forms(chunk, found, owners, field_name)
     return found, owners, times
 
 
-def _own_word(m: re.Match[str]) -> str | None:
+def own_word(m: re.Match[str]) -> str | None:
     return m["before"] or m["after"]
 
 
@@ -188,34 +195,29 @@ def _span(chunk: str, found: list[re.Match[str]], indexes: list[int]) -> str:
 
 
 def _owners(chunk: str, found: list[re.Match[str]], field_name: str) -> list[int | None]:
-    """For each time, the index of the time whose day-part word it takes (its own, or None).
-
-    A word written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and
-    20:00), one written after a time back to the bare times before it (``7h 8h tối``), each up
-    to the next time with a word of its own; a comma or ``và`` ends the run too (the list is
-    split there; :func:`_refuse_word_across` asks where the word might still be meant). A word
-    after a time does not go on (``7h tối 6h`` is 19:00 and 06:00, as ``7h 18h`` is two times
-    as written; :func:`_refuse_word_between` says when that is in doubt), nor one before a time
-    back. A bare time between a word going on and another going back (``sáng 6h 7h 8h tối``)
-    could take either: refused (``word_scope``), never guessed; the same part of the day from
-    both sides is no doubt."""
+    """For each time, the index of the time whose day-part word it takes (its own, or None):
+    one written before a time goes on to the bare times after it, one after a time back to those
+    before it, up to the next time with a word of its own (the module's docstring). Neither goes
+    the other way: :func:`_refuse_word_between` asks where a reader may mean it (``7h tối 8h``).
+    A bare time between a word going on and another coming back (``sáng 6h 7h 8h tối``) could
+    take either: refused (``word_scope``); the same part of the day from both sides is no doubt."""
     lead: list[int | None] = []
     going: int | None = None
     for i, m in enumerate(found):
-        if _own_word(m) is not None:
+        if own_word(m) is not None:
             going = i if m["before"] else None
         lead.append(going)
     trail: list[int | None] = []
     coming: int | None = None
     for i in reversed(range(len(found))):
-        if _own_word(found[i]) is not None:
+        if own_word(found[i]) is not None:
             coming = i if found[i]["after"] else None
         trail.append(coming)
     trail.reverse()
     for i, (first, last) in enumerate(zip(lead, trail, strict=True)):
         if first is None or last is None or first == last:
             continue
-        if _part(_own_word(found[first]) or "") != _part(_own_word(found[last]) or ""):
+        if _part(own_word(found[first]) or "") != _part(own_word(found[last]) or ""):
             value = _span(chunk, found, [first, last])
             raise SettingError(field_name, "word_scope",
                                f"{value!r}: which part of the day goes with {found[i][0]!r}?",
@@ -232,20 +234,35 @@ def _refuse_word_between(
     owners: list[int | None],
     field_name: str,
 ) -> None:
-    """A word between two times goes with the one before (``7h tối 6h``: 19:00, 06:00), but
-    not when that one shares it back or is in another word's run: ``7h 8h tối 9h`` is 19:00,
-    20:00 and 09:00 or 07:00, 08:00 and 21:00, ``tối 7h 8h sáng 9h`` 08:00 or 20:00 and 09:00;
-    refused (``word_scope``), never guessed."""
-    for i in range(1, len(found) - 1):
-        if not found[i]["after"] or _own_word(found[i + 1]) is not None:
+    """A word between two times goes with the one before, but may be meant for the next bare
+    time too: ``7h tối 8h`` is 19:00 and 08:00 or 20:00 (or 07:00 and 20:00?), ``7h 8h tối 9h``
+    19:00, 20:00, 09:00 or 07:00, 08:00, 21:00. Refused (``word_scope``), never guessed, where
+    the word would move that time's hour (:func:`_moves`), or the time before shares it back or
+    is in another word's run (``tối 7h 8h sáng 9h``: 08:00 or 20:00?)."""
+    for i in range(len(found) - 1):
+        after, nxt = found[i]["after"], found[i + 1]
+        if not after or own_word(nxt) is not None:
             continue
-        going = lead[i - 1]
+        going = lead[i - 1] if i else None
         back = [j for j in range(i) if owners[j] == i]
-        if going is not None or back:
-            value = _span(chunk, found, [going if going is not None else back[0], i + 1])
+        if going is not None or back or (owners[i + 1] is None and _moves(nxt, after)):
+            first = going if going is not None else back[0] if back else i
+            value = _span(chunk, found, [first, i + 1])
             raise SettingError(field_name, "word_scope",
-                               f"{value!r}: does {found[i]['after']!r} go before or after?",
+                               f"{value!r}: does {after!r} go before or after?",
                                value=value)  # fmt: skip
+
+
+def _moves(m: re.Match[str], word: str) -> bool:
+    """Would ``word`` move the bare time ``m``'s hour? Not one it leaves as is (``sáng`` 8h, ``tối``
+    18h), nor one it does not go with (``tối`` 3h: it cannot be meant), nor one written with a
+    leading zero (``08:00``: the 24-hour clock's form, written to say exactly that hour)."""
+    if len(m["hour"]) == 2 and m["hour"][0] == "0":
+        return False
+    try:
+        return _moved_hour(int(m["hour"]), word, "", "") != int(m["hour"])
+    except SettingError:
+        return False
 
 
 def _refuse_mixed_forms(
@@ -257,7 +274,7 @@ def _refuse_mixed_forms(
     needs no word, so one written next to it may be meant for it alone."""
     for owner in {o for o in owners if o is not None}:
         group = [i for i, o in enumerate(owners) if o == owner]
-        word = _own_word(found[owner]) or ""
+        word = own_word(found[owner]) or ""
         hours = [int(found[i]["hour"]) for i in group]
         moved = any(_moved_hour(hour, word, "", field_name) != hour for hour in hours)
         if moved and any(13 <= hour <= 23 for hour in hours):
@@ -278,33 +295,25 @@ def _refuse_word_across(
     a reader who wrote "evening 7, 8" most likely meant 20:00. The word nearest the time on each
     side is weighed, if it could carry that far as it would inside a piece: one written before
     its time goes on, one written after goes back, and one after the last time of its piece
-    also on (``7h tối, 8h``, as ``7pm, 8``; inside a piece, ``7h tối 6h`` stays 19:00, 06:00).
-    No doubt where the word leaves the hour as it is (``sáng 7h, 8h``; ``tối 7h, 18h``) or does
-    not go with it (``tối 7h, 3h``: 03:00), nor for an hour written with a leading zero
-    (``tối 7h, 08:00``: the 24-hour clock's form, written to say exactly 08:00)."""
+    also on (``7h tối, 8h``, as ``7pm, 8``, and as ``7h tối 8h`` inside a piece). No doubt
+    where the word does not move the hour (:func:`_moves`: ``sáng 7h, 8h``; ``tối 7h, 18h``;
+    ``tối 7h, 3h``, 03:00; ``tối 7h, 08:00``, the 24-hour clock's form, exactly 08:00)."""
     items = [
         (k, start, m, owner)
         for k, (start, found, owners, _) in enumerate(pieces)
         for m, owner in zip(found, owners, strict=True)
     ]
     last = {item[0]: i for i, item in enumerate(items)}  # each piece's last time
-    worded = [j for j, item in enumerate(items) if _own_word(item[2]) is not None]
+    worded = [j for j, item in enumerate(items) if own_word(item[2]) is not None]
     for i, (k, start, m, owner) in enumerate(items):
-        if owner is not None or (len(m["hour"]) == 2 and m["hour"][0] == "0"):
+        if owner is not None:
             continue
         near = [j for j in worded if j < i][-1:] + [j for j in worded if j > i][:1]
         for j in near:
             wk, wstart, wm, _ = items[j]
             carries = bool(wm["before"]) or j == last[wk] if j < i else bool(wm["after"])
-            if wk == k or not carries:
-                continue
-            word = _own_word(wm) or ""
-            hour = int(m["hour"])
-            try:
-                moved = _moved_hour(hour, word, "", field_name)
-            except SettingError:  # the word does not go with the hour: it cannot be meant
-                continue
-            if moved != hour:
+            word = own_word(wm) or ""
+            if wk != k and carries and _moves(m, word):
                 ends = sorted((wstart + wm.start(), wstart + wm.end(), start + m.start(),
                                start + m.end()))  # fmt: skip
                 value = text[ends[0] : ends[-1]]
@@ -330,6 +339,21 @@ def _resolve(m: re.Match[str], word: str | None, value: str, field_name: str) ->
     if less is not None:
         return _minus(hour, int(less), m, field_name)
     return time(hour, 30 if m["half"] else int(m["minute"] or 0))
+
+
+def with_word(m: re.Match[str], word: str) -> time | None:
+    """The bare time ``m`` with another time's day-part ``word``; None where the word does not
+    go with its hour (``time_contradicts``, ``time_ambiguous``: it cannot be meant for it)."""
+    try:
+        return _resolve(m, word, m[0], "")
+    except SettingError:
+        return None
+
+
+def part_hours(word: str) -> frozenset[int]:
+    """The hours of the day (0–23) ``word``'s part covers, by :data:`_PARTS`: ``tối`` 18–23."""
+    return frozenset(h + add for first, last, add in _PARTS[_part(word)]
+                     for h in range(first, last + 1))  # fmt: skip
 
 
 def _part(word: str) -> str:
