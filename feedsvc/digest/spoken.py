@@ -36,18 +36,17 @@ written first nothing attaches after, so ``tối 7h sáng 6h`` is 19:00 and 06:0
 sáng``).
 
 A word is shared by the bare times of its run (:func:`_owners`), as a reader shares it: one
-written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and 20:00, was
-19:00 and 08:00), one written after a time back to the bare times before it (``7h 8h tối``:
-19:00 and 20:00, was 07:00 and 20:00), each up to the next time with a word of its own or a
-comma / ``và``. A shared word contradicted by a time is refused like its own (``sáng 7h
-19h``: ``time_contradicts``); where a reader could mean either reading it is refused as
-``word_scope``, never guessed: a bare time between a word going on and another coming back
-(``sáng 6h 7h 8h tối``), a word after a time that would move the next bare time (``7h tối
-8h``: 19:00 and 08:00 or 20:00? it was saved as 08:00, while ``7h tối, 8h`` was asked about)
-or could go back to several (``7h 8h tối 9h``), or a word shared by a time it moves and one
-in 24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and 19:00?). ``7h tối 6h sáng``, ``7h
-tối 18h``, ``7h tối 3h`` (03:00) and ``7h sáng 8h`` read as written. A quiet window's two ends
-are weighed together by :mod:`feedsvc.digest.window` (``9h-11h tối``: 21:00-23:00).
+written before a time goes on to the bare times after it (``tối 7h 8h``: 19:00 and 20:00), one
+written after a time back to the bare times before it (``7h 8h tối``: 19:00 and 20:00), each up
+to the next time with a word of its own or a comma / ``và``. A shared word contradicted by a
+time is refused like its own (``sáng 7h 19h``: ``time_contradicts``); where a reader could
+mean either reading it is refused as ``word_scope``, never guessed: a bare time between a word
+going on and another coming back (``sáng 6h 7h 8h tối``), a word after a time that would move
+the next bare time (``7h tối 8h``: 19:00 and 08:00 or 20:00?, as ``7h tối, 8h`` is asked) or
+could go back to several (``7h 8h tối 9h``), or a word shared by a time it moves and one in
+24-hour form (``7h 19h tối``: 19:00 twice, or 07:00 and 19:00?). ``7h tối 6h sáng``, ``7h tối
+18h``, ``7h tối 3h`` and ``7h sáng 8h`` read as written. A quiet window's ends are weighed
+together by :mod:`feedsvc.digest.window` (``9h-11h tối``: 21:00-23:00).
 
 A comma, semicolon or ``và`` ends a word's run, but a bare time the word nearest it in another
 piece would move is asked about (``tối 7h, 8h``, ``7h, 8h tối``: ``word_across_list``), not
@@ -149,11 +148,10 @@ def _read_piece(
     chunk: str, field_name: str
 ) -> tuple[list[re.Match[str]], list[int | None], list[time]]:
     """The times in one separator-free piece of cleaned text, read left to right: several when
-    separated by spaces ("7:30 18:00", "7h 18h"), one when the spaces are inside a time
-    ("7 giờ 30", "7h tối", "tối 7h"); a day-part word is shared by the bare times next to it
-    (:func:`_owners`, whose answer is returned with the matches and times). The first word that
-    does not start a time is named (``bad_time``), or a day word there or just after it
-    (``time_day``: ``tối nay 7h``)."""
+    separated by spaces ("7h 18h"), one when the spaces are inside a time ("7 giờ 30", "tối 7h");
+    a day-part word is shared by the bare times next to it (:func:`_owners`, whose answer is
+    returned with the matches and times). The first word that does not start a time is named
+    (``bad_time``), or a day word there or just after it (``time_day``: ``tối nay 7h``)."""
     found: list[re.Match[str]] = []
     at = 0
     while at < len(chunk):
@@ -254,9 +252,8 @@ def _refuse_word_between(
 
 
 def _moves(m: re.Match[str], word: str) -> bool:
-    """Would ``word`` move the bare time ``m``'s hour? Not one it leaves as is (``sáng`` 8h, ``tối``
-    18h), nor one it does not go with (``tối`` 3h: it cannot be meant), nor one written with a
-    leading zero (``08:00``: the 24-hour clock's form, written to say exactly that hour)."""
+    """Would ``word`` move bare ``m``'s hour? Not one it keeps (``sáng`` 8h, ``tối`` 18h) or cannot
+    go with (``tối`` 3h), nor one with a leading zero (``08:00``: the 24-hour clock's, exact)."""
     if len(m["hour"]) == 2 and m["hour"][0] == "0":
         return False
     try:
@@ -342,8 +339,8 @@ def _resolve(m: re.Match[str], word: str | None, value: str, field_name: str) ->
 
 
 def with_word(m: re.Match[str], word: str) -> time | None:
-    """The bare time ``m`` with another time's day-part ``word``; None where the word does not
-    go with its hour (``time_contradicts``, ``time_ambiguous``: it cannot be meant for it)."""
+    """Bare ``m``'s time with another time's day-part ``word``; None where the word does not go
+    with its hour (``time_contradicts``, ``time_ambiguous``: it cannot be meant for it)."""
     try:
         return _resolve(m, word, m[0], "")
     except SettingError:
