@@ -211,6 +211,8 @@ def test_a_word_that_cannot_move_the_next_time_reads_as_written(typed: str, stor
         ("７:３０ ＣＨ", "19:30"), ("lúc 7:30 CH", "19:30"), ("7:30 CH.", "19:30"),
         ("7:30 SA, 7:30 CH", "07:30,19:30"), ("6:30 SA và 5:00 CH", "06:30,17:00"),
         ("6:30 SA 5:00 CH", "06:30,17:00"), ("7:30 8:30 CH", "19:30,20:30"),
+        # copied from a phone: a (narrow) no-break space before the marker
+        ("7:30\u202fCH", "19:30"), ("7:30\u00a0SA", "07:30"),
     ],
 )  # fmt: skip
 def test_a_phones_sa_and_ch_are_am_and_pm(typed: str, stored: str) -> None:
@@ -230,7 +232,8 @@ def test_sa_and_ch_keep_the_am_pm_refusals(typed: str, code: str) -> None:
 @pytest.mark.parametrize(
     ("typed", "stored"),
     [("10:00 CH - 6:00 SA", "22:00-06:00"), ("9:00 - 11:00 CH", "21:00-23:00"),
-     ("từ 10 CH đến 6 SA", "22:00-06:00"), ("１０:００ ＣＨ－６:００ ＳＡ", "22:00-06:00")],
+     ("từ 10 CH đến 6 SA", "22:00-06:00"), ("１０:００ ＣＨ－６:００ ＳＡ", "22:00-06:00"),
+     ("10:00\u202fCH\u2009–\u20096:00\u202fSA", "22:00-06:00")],
 )  # fmt: skip
 def test_sa_and_ch_in_a_quiet_window(typed: str, stored: str) -> None:
     assert stored_window(typed) == stored
