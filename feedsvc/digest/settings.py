@@ -19,7 +19,8 @@ is asked about (``tối 7h, 8h``: 20:00 or 08:00?, ``word_across_list``). A stra
 around one value changes nothing (``1h,`` is asked about as ``1h`` is; ``off;`` is off), nor
 does a full stop a phone puts at the end (``7h tối.``). A quiet window is two times joined by
 a dash (any: ``-``, ``–``, ``−`` minus, ``‐``, ``﹘``, ``〜``…, Unicode Pd), ``~``, ``to``,
-``đến``/``tới`` ("until"), maybe after ``từ`` ("from").
+``đến``/``tới`` ("until"), maybe after ``từ`` ("from"); a day-part word on one end may go with
+the other (``9h-11h tối``: 21:00-23:00) or be asked about (:mod:`feedsvc.digest.window`).
 
 Invisible format characters (Unicode Cf: ZERO WIDTH SPACE, WORD JOINER, BOM, LRM/RLM, SOFT
 HYPHEN; :data:`feedsvc.matching.normalize.INVISIBLE_RE`, the matcher's one definition) are
