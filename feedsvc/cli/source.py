@@ -13,6 +13,7 @@ import click
 
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
+from feedsvc.cli.source_visible import hidden_by_source, not_visible_note, visible_warning
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
@@ -114,6 +115,8 @@ def check(config_file: str | None, rows: int) -> None:
         click.echo(f"  {f.field:<13}{line}")
     if not problems:
         sample = _samples(src, settings, rows, problems)
+        if (hidden := visible_warning(settings, sample)) is not None:
+            click.echo(f"warning: {cell(hidden, 1000)}", err=True)
         _cursor_warnings(src, settings, problems)
         _key_warnings(src, settings)
         if not problems:
@@ -179,6 +182,7 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.isoformat()} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}"
+        + (f" | {not_visible_note(settings)}" if hidden_by_source(row) else "")
     )
     return None
 
