@@ -73,7 +73,7 @@ def _connect_advice(exc: BaseException) -> str:
 )  # fmt: skip
 def check(config_file: str | None, rows: int) -> None:
     """Reflect the table, show the mapping and sample rows; exit 2 on mapping errors."""
-    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.source import SourceError
     from feedsvc.source.diagnose import probe
@@ -84,8 +84,6 @@ def check(config_file: str | None, rows: int) -> None:
     click.echo(f"source: {where}, table {table}")
     try:
         bound = src.bind()
-    except NoSuchTableError:
-        _report([("source.table", f"table {table!r} not found")])
     except SourceError as exc:
         _report(exc.problems)
     except SQLAlchemyError as exc:
