@@ -29,7 +29,10 @@ from typing import Any
 
 from feedsvc.bidi import BIDI_CONTROLS
 
-_STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+#: A record's attributes that are not its extras: the standard ones, and uvicorn's
+#: ``color_message`` (its message again with ANSI colours, for its own console formatter),
+#: which in a JSON log was a second, unformatted message full of escape sequences.
+_STD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "color_message"}
 
 
 #: Secrets learnt while running (Apprise destination URLs and their credentials, read from the

@@ -13,6 +13,7 @@ import click
 
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
+from feedsvc.cli.source_visible import hidden_by_source, not_visible_note, visible_warning
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
@@ -72,7 +73,7 @@ def _connect_advice(exc: BaseException) -> str:
 )  # fmt: skip
 def check(config_file: str | None, rows: int) -> None:
     """Reflect the table, show the mapping and sample rows; exit 2 on mapping errors."""
-    from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+    from sqlalchemy.exc import SQLAlchemyError
 
     from feedsvc.source import SourceError
     from feedsvc.source.diagnose import probe
@@ -83,8 +84,6 @@ def check(config_file: str | None, rows: int) -> None:
     click.echo(f"source: {where}, table {table}")
     try:
         bound = src.bind()
-    except NoSuchTableError:
-        _report([("source.table", f"table {table!r} not found")])
     except SourceError as exc:
         _report(exc.problems)
     except SQLAlchemyError as exc:
@@ -114,6 +113,8 @@ def check(config_file: str | None, rows: int) -> None:
         click.echo(f"  {f.field:<13}{line}")
     if not problems:
         sample = _samples(src, settings, rows, problems)
+        if (hidden := visible_warning(settings, sample)) is not None:
+            click.echo(f"warning: {cell(hidden, 1000)}", err=True)
         _cursor_warnings(src, settings, problems)
         _key_warnings(src, settings)
         if not problems:
@@ -179,6 +180,7 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.isoformat()} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}"
+        + (f" | {not_visible_note(settings)}" if hidden_by_source(row) else "")
     )
     return None
 

@@ -228,7 +228,7 @@ def weak_token_warnings(settings: Settings) -> list[Problem]:
         Problem(
             "admin.token",
             f"only {len(token)} characters; use {MIN_ADMIN_TOKEN_CHARS} or more random ones, "
-            "e.g. python -c 'import secrets; print(secrets.token_urlsafe(32))'",
+            "e.g. python3 -c 'import secrets; print(secrets.token_urlsafe(32))'",
         )
     ]
 

@@ -106,3 +106,31 @@ def _user(shown: str) -> str | None:
 def _quoted(name: str) -> str:
     """``name`` as an SQL identifier in double quotes: the statement typed as printed."""
     return '"' + name.replace('"', '""') + '"'
+
+
+#: PostgreSQL: ``permission denied for schema public`` (42501), the first ``CREATE TABLE`` of a
+#: role that may not create in the schema: since PostgreSQL 15 only the database's owner (and
+#: whom it grants CREATE) may in ``public``.
+_NO_SCHEMA_CREATE = re.compile(r"permission denied for schema (?P<name>\S+)")
+
+
+def schema_privilege_advice(text: str, key: str, shown: str) -> str | None:
+    """What to do when the role in ``key`` (its URL as printed, ``shown``) may not create
+    tables in a schema (``text``: the server's error), as statements to run as typed; None for
+    another refusal (a table's grant: the generic advice stands). The line said only "grant
+    the role … the privileges it needs", and a newcomer who made the database as
+    ``postgres`` on PostgreSQL 15 met it at the first ``feedsvc db upgrade``."""
+    found = _NO_SCHEMA_CREATE.search(text)
+    user = _user(shown)
+    if found is None or user is None:
+        return None
+    schema, role = _quoted(found.group("name")), _quoted(user)
+    database = unquote(urlsplit(shown).path.lstrip("/"))
+    owner = f"ALTER DATABASE {_quoted(database)} OWNER TO {role};" if database else ""
+    return (
+        f"the role {role} may not create feedsvc's tables in schema {found.group('name')} "
+        f"(PostgreSQL 15 and later let only the database's owner do so): as a superuser, in "
+        f"that database run GRANT USAGE, CREATE ON SCHEMA {schema} TO {role};"
+        + (f" (or make the role its owner: {owner})" if owner else "")
+        + f", then run `feedsvc db upgrade` again; or use a role in {key} that may"
+    )

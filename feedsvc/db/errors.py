@@ -323,7 +323,19 @@ def explain(exc: BaseException) -> str:
     }.get(kind or "")
     if said is None:
         return f"database error in {where}: {detail}" + _connect_advice(exc, where)
-    return f"{where} {said} ({detail}): {_advice(kind, where)}"
+    advice = _schema_advice(exc, where) if kind == "privilege" else None
+    return f"{where} {said} ({detail}): {advice or _advice(kind, where)}"
+
+
+def _schema_advice(exc: BaseException, where: Where) -> str | None:
+    """The statements that let the role create in a schema it may not (PostgreSQL), or None;
+    only for the state DB: a source is only read (a schema's USAGE is its only need there)."""
+    from feedsvc.db.connect_errors import schema_privilege_advice
+
+    if where.key != "database.url":
+        return None
+    orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
+    return schema_privilege_advice(str(orig), where.key, where.shown)
 
 
 def _connect_advice(exc: BaseException, where: Where) -> str:

@@ -10,7 +10,18 @@ from dataclasses import dataclass
 from datetime import tzinfo
 from typing import Any
 
-from sqlalchemy import JSON, Column, ColumnElement, Table, literal_column, type_coerce
+from sqlalchemy import (
+    JSON,
+    Column,
+    ColumnElement,
+    Engine,
+    MetaData,
+    Table,
+    inspect,
+    literal_column,
+    type_coerce,
+)
+from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
 from sqlalchemy.types import NullType, TypeDecorator
 
 from feedsvc.config import SourceColumns
@@ -163,3 +174,38 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
     readable = readable_range(ts_col, codec, dialect)
     nullable = bool(ts_col.nullable)
     return Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping, readable, nullable)
+
+
+#: Tables named when ``source.table`` is not found: enough to spot a typo, never a screenful.
+LISTED_TABLES = 30
+
+
+def missing_table(engine: Engine, table: str) -> str:
+    """``source.table``'s problem when the database has no such table: with the tables and
+    views the source's user sees there (in its schema, for ``schema.table``), as a mistyped
+    column is told with the table's columns; a typo (``baiviet`` for ``bai_viet``) or the
+    wrong database in ``source.url`` is then seen at once, in ``source check`` and in
+    ingest's log line alike (it said ``NoSuchTableError: baiviet``)."""
+    schema = table.rpartition(".")[0] or None
+    said = f"table {table!r} not found"
+    try:
+        seen = inspect(engine)
+        names = sorted({*seen.get_table_names(schema), *seen.get_view_names(schema)})
+    except SQLAlchemyError:
+        return said
+    if not names:
+        where = f"schema {schema!r}" if schema else "the database in source.url"
+        return f"{said}: {where} has no table or view its user can see (is it the CMS's?)"
+    more = len(names) - LISTED_TABLES
+    listed = ", ".join(names[:LISTED_TABLES]) + (f", and {more} more" if more > 0 else "")
+    return f"{said} (tables and views: {listed})"
+
+
+def reflect_table(engine: Engine, table: str) -> Table:
+    """``source.table`` (``schema.table`` on PostgreSQL) as the database describes it; a table
+    it does not have is a :class:`SourceError` naming the ones it has (:func:`missing_table`)."""
+    schema, _, name = table.rpartition(".")
+    try:
+        return Table(name, MetaData(), autoload_with=engine, schema=schema or None)
+    except NoSuchTableError:
+        raise SourceError([("source.table", missing_table(engine, table))]) from None

@@ -20,7 +20,6 @@ from sqlalchemy import (
     ColumnElement,
     Engine,
     Integer,
-    MetaData,
     Select,
     String,
     Table,
@@ -38,7 +37,7 @@ from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
-from feedsvc.source.mapping import Bound, bind_mapping
+from feedsvc.source.mapping import Bound, bind_mapping, reflect_table
 from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
@@ -114,8 +113,7 @@ class SqlSource:
         if self._b is None:
             table = self._table
             if isinstance(table, str):
-                schema, _, name = table.rpartition(".")
-                table = Table(name, MetaData(), autoload_with=self.engine, schema=schema or None)
+                table = reflect_table(self.engine, table)
             self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
         return self._b
 
