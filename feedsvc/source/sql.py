@@ -25,6 +25,7 @@ from sqlalchemy import (
     String,
     Table,
     cast,
+    false,
     func,
     literal_column,
     or_,
@@ -118,6 +119,18 @@ class SqlSource:
                 table = Table(name, MetaData(), autoload_with=self.engine, schema=schema or None)
             self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
         return self._b
+
+    def forget(self) -> None:
+        """Drop the binding: the next use reflects the table and checks the mapping again.
+
+        A CMS table changes under a running service (a plugin update drops or renames a
+        column, a view is recreated); the binding reflected at the first use then names a
+        column the table no longer has. Asked after a failed tick
+        (:meth:`feedsvc.ingest.failures.Failures.failed`), so the next tick sees the table as
+        a restart would: a column named in ``[source.columns]`` and gone is a
+        :class:`SourceError` naming its key, a default-named one reads as null, a restored one
+        reads again."""
+        self._b = None
 
     @property
     def table(self) -> Table:
@@ -353,6 +366,20 @@ class SqlSource:
         """A cheap round trip: does the source answer at all? (backoff probes)"""
         with self.engine.connect() as conn:
             conn.execute(select(literal_column("1"))).all()
+
+    def check_statement(self) -> None:
+        """Run the mapped ``SELECT`` (cursor, id, every field) on no row at all: raises the
+        database's error when the statement itself fails, whatever the rows hold, or when the
+        source does not answer (as :meth:`ping`).
+
+        Asked before a failed read is blamed on its rows (``ingest.isolate``, the
+        quarantine's re-check): a mapped column dropped or renamed in the CMS since the table
+        was reflected fails every read, and SQLite and MariaDB say so as an
+        ``OperationalError``, as they say a value they cannot convert; each row read alone
+        failed in that one field, so every row written meanwhile was quarantined and the
+        cursor moved past them. The same statement on no row fails only for the statement."""
+        with self.engine.connect() as conn:
+            conn.execute(self._select().where(false())).all()
 
     def latest(self, limit: int) -> list[SourceRow]:
         """The newest rows (``feedsvc source check`` samples)."""
