@@ -19,7 +19,6 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Integer,
     MetaData,
     Select,
     String,
@@ -39,7 +38,7 @@ from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
-from feedsvc.source.mapping import Bound, bind_mapping
+from feedsvc.source.mapping import Bound, bind_mapping, id_value
 from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
@@ -121,15 +120,9 @@ class SqlSource:
         return self._b
 
     def forget(self) -> None:
-        """Drop the binding: the next use reflects the table and checks the mapping again.
-
-        A CMS table changes under a running service (a plugin update drops or renames a
-        column, a view is recreated); the binding reflected at the first use then names a
-        column the table no longer has. Asked after a failed tick
-        (:meth:`feedsvc.ingest.failures.Failures.failed`), so the next tick sees the table as
-        a restart would: a column named in ``[source.columns]`` and gone is a
-        :class:`SourceError` naming its key, a default-named one reads as null, a restored one
-        reads again."""
+        """Drop the binding, so the next use reflects the table again, as a restart would: a
+        CMS column dropped or renamed under a running service (asked after a failed tick,
+        :mod:`feedsvc.ingest.failures`; a named column gone is then a :class:`SourceError`)."""
         self._b = None
 
     @property
@@ -164,7 +157,8 @@ class SqlSource:
         return out
 
     def native_id(self, value: str) -> Any:
-        return int(value) if isinstance(self.bind().id.type, Integer) else value
+        """A row id kept as text as the id column's own value (:func:`id_value`)."""
+        return id_value(self.bind().id.type, self.engine.dialect.name, value)
 
     def _keyset(self, stmt: Select[Any], ts: Any, id_: Any) -> Select[Any]:
         """Rows strictly after the keyset position ``(ts, id_)``, or every row that has a
@@ -368,16 +362,10 @@ class SqlSource:
             conn.execute(select(literal_column("1"))).all()
 
     def check_statement(self) -> None:
-        """Run the mapped ``SELECT`` (cursor, id, every field) on no row at all: raises the
-        database's error when the statement itself fails, whatever the rows hold, or when the
-        source does not answer (as :meth:`ping`).
-
-        Asked before a failed read is blamed on its rows (``ingest.isolate``, the
-        quarantine's re-check): a mapped column dropped or renamed in the CMS since the table
-        was reflected fails every read, and SQLite and MariaDB say so as an
-        ``OperationalError``, as they say a value they cannot convert; each row read alone
-        failed in that one field, so every row written meanwhile was quarantined and the
-        cursor moved past them. The same statement on no row fails only for the statement."""
+        """Run the mapped ``SELECT`` on no row: raises when the statement itself fails (a mapped
+        column dropped in the CMS: SQLite and MariaDB say so as an ``OperationalError``, as for
+        a value they cannot convert) or the source does not answer. Asked before a failed read
+        is blamed on its rows (``ingest.isolate``, ``ingest.unordered``)."""
         with self.engine.connect() as conn:
             conn.execute(self._select().where(false())).all()
 
