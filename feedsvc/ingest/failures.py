@@ -60,6 +60,7 @@ class Failures:
         back off, and log one line saying which side is down and when the next try comes."""
         error = describe(exc)
         result.error = error
+        self.source.forget()  # the table may have changed under us: reflected again next tick
         outage = self.outage()
         recorded: int | None = None
         if outage != "state":

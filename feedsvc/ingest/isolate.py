@@ -6,9 +6,11 @@ column's own such values are kept out of every read, :func:`read_batch`) makes t
 ``SELECT`` raise. The batch's positions are then read alone — only the cursor and id columns,
 which read fine — and its rows are fetched by id in halves until each failing part is one row:
 about ``2 × log2(batch)`` extra queries per bad row. A single row that still fails while the
-source answers a probe is quarantined, its reason naming the fields that fail alone
-(:func:`feedsvc.source.recent.unreadable_fields`); when the probe fails too, the source itself
-went away and the tick fails as any outage does (nothing quarantined).
+source runs the same statement on no row (:meth:`SqlSource.check_statement`) is quarantined, its
+reason naming the fields that fail alone (:func:`feedsvc.source.recent.unreadable_fields`); when
+that probe fails too, the source itself went away or the statement no longer fits the table (a
+mapped column dropped in the CMS) and the tick fails as any outage does (nothing quarantined;
+the table is reflected again at the next tick).
 """
 
 from __future__ import annotations
@@ -126,6 +128,7 @@ def _read_in_parts(
     """A batch the driver cannot read whole: its positions (up to the horizon, so a cursor
     value the driver cannot convert, PostgreSQL's ``'infinity'``, is left out and named as
     held back), then its rows in parts."""
+    source.check_statement()  # the statement itself fails: the tick fails, no row is blamed
     until = None if horizon is None else source.codec.bound(horizon)
     keys = source.positions_after(ts, id_, limit, until)  # a failure here fails the tick
     keys, ahead = _split(source, keys, horizon, lambda k: k.cursor)
@@ -237,7 +240,7 @@ def read_isolated(
                 return
             if isinstance(exc, ProgrammingError):
                 raise  # our query, not the row's data
-            source.ping()  # raises when the source went away rather than this row
+            source.check_statement()  # raises when the source or the statement fails, not the row
             reason, in_fields = _fault(source, part[0].id, exc)
             named += in_fields
             bad.append(Quarantined(part[0].id, part[0].cursor_ts, None, "read", reason))

@@ -217,7 +217,7 @@ def _placed(
                 visit(part[:half])
                 visit(part[half:])
                 return
-            source.ping()  # raises when the source went away rather than this row
+            source.check_statement()  # raises when the source or the statement fails, not the row
             log.log(
                 logging.DEBUG if part[0] in quiet else logging.WARNING,
                 "source %s row id=%s cannot be read: %s",

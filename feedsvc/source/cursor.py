@@ -31,6 +31,7 @@ from typing import Any, Literal
 from sqlalchemy import Column, ColumnElement, Date, DateTime, Integer, Numeric, String, type_coerce
 
 from feedsvc.db.types import UTCDateTime
+from feedsvc.source.folds import repeated_hour
 
 Kind = Literal["aware", "naive", "text", "epoch"]
 #: Unix seconds this large (the year 33658; 9999-12-31 is 2.5e11) are a unit mistake, not a time:
@@ -114,9 +115,21 @@ class CursorCodec:
         """A native upper bound for reads up to ``moment`` (the horizon, :meth:`ahead`): exact
         for typed columns; for ``text`` the ``T``-separated form, which sorts after every
         space-separated value of that day, so a CMS writing either shape is never cut short
-        (:meth:`ahead` then decides exactly, row by row)."""
-        if self.kind == "text":
-            return moment.astimezone(self.tz).replace(tzinfo=None).isoformat()
+        (:meth:`ahead` then decides exactly, row by row).
+
+        A ``moment`` in the hour the zone shows a second time (its clocks went back,
+        :mod:`feedsvc.source.folds`) bounds naive wall times at that hour's end: every wall
+        time of the hour was first shown before it, and :meth:`ahead` reads a wall time as its
+        first showing. The wall time of ``moment`` itself held rows written an hour before as
+        "after now" (PostgreSQL, and any read in parts), named in the log as held back."""
+        if self.kind in ("naive", "text"):
+            local = moment.astimezone(self.tz)
+            wall = local.replace(tzinfo=None, fold=0)
+            if local.fold:
+                hour = repeated_hour(self.tz, wall, wall)
+                if hour is not None:
+                    wall = hour[1] - timedelta(microseconds=1)
+            return wall.isoformat() if self.kind == "text" else wall
         return self.from_instant(moment)
 
     def ahead(self, value: Any, moment: datetime) -> bool:
@@ -164,17 +177,35 @@ class CursorCodec:
         )
 
     def minus(self, value: Any, seconds: float) -> Any:
-        """``value - seconds`` in the same native form (the overlap window's lower bound)."""
+        """``value - seconds`` in the same native form (the overlap window's lower bound).
+
+        For wall times without a zone (``naive``, ``text`` without an offset), back to the
+        start of an hour the zone shows twice that the window meets (:meth:`_reach`): the rows
+        the CMS writes in its second showing sort behind the cursor's first-showing row."""
         if self.kind == "epoch":
             if isinstance(value, Decimal):
                 return value - Decimal(str(seconds))
             return int(value - seconds) if isinstance(value, int) else value - seconds
         try:
             if self.kind == "text":
-                return _shift_text(str(value), -seconds)
-            return value - timedelta(seconds=seconds)
+                return _shift_text(str(value), -self._reach(str(value), seconds))
+            return value - timedelta(seconds=self._reach(value, seconds))
         except (ValueError, OverflowError, TypeError):  # a placeholder like 0001-01-01
             return value
+
+    def _reach(self, value: Any, seconds: float) -> float:
+        """How far back in wall time the overlap window behind ``value`` reaches: ``seconds``,
+        or to the start of a repeated hour (:func:`repeated_hour`) that
+        ``value - seconds`` .. ``value`` meets. A value with its own offset (aware, or text
+        ending in ``+07:00``) is no wall time: ``seconds``. Raises ``ValueError`` for text that
+        is no timestamp."""
+        if self.kind not in ("naive", "text"):
+            return seconds
+        wall = datetime.fromisoformat(value) if isinstance(value, str) else value
+        if not isinstance(wall, datetime) or wall.tzinfo is not None:
+            return seconds
+        hour = repeated_hour(self.tz, wall - timedelta(seconds=seconds), wall)
+        return seconds if hour is None else max(seconds, (wall - hour[0]).total_seconds())
 
     def from_instant(self, moment: datetime) -> Any:
         """A native value for an instant (cursors stored before native values were kept)."""

@@ -6,8 +6,10 @@ use of a source, and every read then selects what :func:`bind_mapping` bound.
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass
 from datetime import tzinfo
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -15,14 +17,17 @@ from sqlalchemy import (
     Column,
     ColumnElement,
     Engine,
+    Integer,
     MetaData,
+    Numeric,
     Table,
+    Uuid,
     inspect,
     literal_column,
     type_coerce,
 )
 from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
-from sqlalchemy.types import NullType, TypeDecorator
+from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.schema import source_articles
@@ -67,7 +72,7 @@ class FieldMap:
 class Bound:
     table: Table
     ts: ColumnElement[Any]
-    id: Column[Any]
+    id: ColumnElement[Any]  # the id column as read and compared (:func:`id_column`)
     codec: CursorCodec
     fields: list[ColumnElement[Any]]
     mapping: list[FieldMap]
@@ -173,7 +178,39 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
     assert id_col is not None and ts_col is not None and codec is not None
     readable = readable_range(ts_col, codec, dialect)
     nullable = bool(ts_col.nullable)
-    return Bound(table, codec.expr(ts_col), id_col, codec, fields, mapping, readable, nullable)
+    id_read = id_column(id_col, dialect)
+    return Bound(table, codec.expr(ts_col), id_read, codec, fields, mapping, readable, nullable)
+
+
+def id_column(col: Column[Any], dialect: str) -> ColumnElement[Any]:
+    """The id column as read and compared: on SQLite a ``NUMERIC``/``DECIMAL`` one without
+    SQLAlchemy's conversion, which reads SQLite's numbers through a float: ids past 2**53
+    (64-bit "snowflake" ids) came back rounded, several rows as one id, and a tick re-read
+    the same rows batch after batch, for ever (``4611686018427387904.0000000000``, the text
+    kept as ``articles.source_id``). Read raw, SQLite gives the integer it holds. Elsewhere,
+    and for any other type, the column as it is (the drivers' own values are exact)."""
+    if dialect == "sqlite" and isinstance(col.type, Numeric) and not isinstance(col.type, Integer):
+        return type_coerce(col, NullType())
+    return col
+
+
+def id_value(column_type: TypeEngine[Any], dialect: str, value: str) -> Any:
+    """A row id kept as text (``articles.source_id``, the cursor, the quarantine) as the id
+    column's own value, to bind back: ``int`` for an integer column, ``Decimal`` for a
+    ``NUMERIC``/``DECIMAL`` one, ``uuid.UUID`` for a ``UUID`` one, else the text.
+
+    Why: bound as text, a PostgreSQL ``NUMERIC`` id failed every keyset read after the first
+    batch ("operator does not exist: numeric <= character varying") and a MariaDB ``UUID`` one
+    raised inside SQLAlchemy ("'str' object has no attribute 'hex'"): ingest stopped for good
+    after one batch. SQLite keeps the text: its ``NUMERIC`` column compares text exactly by
+    its affinity, where SQLAlchemy would bind a ``Decimal`` as a float (inexact past 2**53)."""
+    if isinstance(column_type, Integer):
+        return int(value)
+    if isinstance(column_type, Uuid) and column_type.as_uuid:
+        return uuid.UUID(value)
+    if isinstance(column_type, Numeric) and dialect != "sqlite":
+        return Decimal(value)
+    return value
 
 
 #: Tables named when ``source.table`` is not found: enough to spot a typo, never a screenful.

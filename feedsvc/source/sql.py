@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Engine,
-    Integer,
     Select,
     String,
     Table,
     cast,
+    false,
     func,
     literal_column,
     or_,
@@ -37,7 +37,7 @@ from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
 from feedsvc.source.mapping import REQUIRED as REQUIRED
-from feedsvc.source.mapping import Bound, bind_mapping, reflect_table
+from feedsvc.source.mapping import Bound, bind_mapping, id_value, reflect_table
 from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
 from feedsvc.source.values import field_record, record_fields
@@ -117,6 +117,12 @@ class SqlSource:
             self._b = bind_mapping(table, self.columns, self.engine.dialect.name, self.tz)
         return self._b
 
+    def forget(self) -> None:
+        """Drop the binding, so the next use reflects the table again, as a restart would: a
+        CMS column dropped or renamed under a running service (asked after a failed tick,
+        :mod:`feedsvc.ingest.failures`; a named column gone is then a :class:`SourceError`)."""
+        self._b = None
+
     @property
     def table(self) -> Table:
         return self.bind().table
@@ -149,7 +155,8 @@ class SqlSource:
         return out
 
     def native_id(self, value: str) -> Any:
-        return int(value) if isinstance(self.bind().id.type, Integer) else value
+        """A row id kept as text as the id column's own value (:func:`id_value`)."""
+        return id_value(self.bind().id.type, self.engine.dialect.name, value)
 
     def _keyset(self, stmt: Select[Any], ts: Any, id_: Any) -> Select[Any]:
         """Rows strictly after the keyset position ``(ts, id_)``, or every row that has a
@@ -351,6 +358,14 @@ class SqlSource:
         """A cheap round trip: does the source answer at all? (backoff probes)"""
         with self.engine.connect() as conn:
             conn.execute(select(literal_column("1"))).all()
+
+    def check_statement(self) -> None:
+        """Run the mapped ``SELECT`` on no row: raises when the statement itself fails (a mapped
+        column dropped in the CMS: SQLite and MariaDB say so as an ``OperationalError``, as for
+        a value they cannot convert) or the source does not answer. Asked before a failed read
+        is blamed on its rows (``ingest.isolate``, ``ingest.unordered``)."""
+        with self.engine.connect() as conn:
+            conn.execute(self._select().where(false())).all()
 
     def latest(self, limit: int) -> list[SourceRow]:
         """The newest rows (``feedsvc source check`` samples)."""
