@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import VN, article
-from fakebot import FakeBotAPI
+from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
 from sqlalchemy import select
 from test_dispatch import Env, make_env, subscribe_chat
@@ -34,6 +34,7 @@ from feedsvc.ingest import Ingestor
 from feedsvc.notify import OutcomeKind, TelegramSender, format_alert
 from feedsvc.notify.outcome import MAX_RETRY_AFTER
 from feedsvc.outbox import Outbox
+from feedsvc.store.deliveries import follow_migration
 from feedsvc.store.source_articles import upsert_source_articles
 
 PAGE = b"<html><head><title>%d</title></head><body><h1>Access denied</h1>" + b"<p>proxy</p>" * 200
@@ -120,6 +121,14 @@ async def test_telegram_a_migration_to_no_supergroup_is_not_followed(
     outcome = await _telegram_send(fake, 400, body)
     assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
     assert outcome.new_chat_id is None  # type: ignore[attr-defined]
+
+
+async def test_telegram_a_migration_of_a_chat_to_itself_is_not_followed(fake: FakeBotAPI) -> None:
+    fake.script(-1001234567890, Fault.migrate(-1001234567890))
+    async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=10) as sender:
+        outcome = await sender.send(-1001234567890, MSG, link_preview=False)
+    assert outcome.kind is OutcomeKind.TRANSIENT, outcome
+    assert "itself" in outcome.description
 
 
 async def test_telegram_the_bot_apis_own_answers_read_as_before(fake: FakeBotAPI) -> None:
@@ -259,3 +268,30 @@ async def test_zalo_a_proxy_refusing_for_a_while_disables_no_recipient_and_loses
     with db.read() as conn:
         errors = list(conn.execute(select(deliveries.c.error)).scalars())
     assert errors == [None] * 9
+
+
+@pytest.mark.parametrize("twice", [False, True])
+async def test_telegram_a_group_told_to_migrate_to_itself_keeps_its_alert_and_subscription(
+    db: Database, fake: FakeBotAPI, twice: bool
+) -> None:
+    """Before: the chat, its subscription and the alert were deleted (the store dropped the
+    "old" chat beside the "new" one, both the same), nothing sent and nothing recorded."""
+    async with make_env(db, fake, 10.0) as env:
+        subscribe_chat(db, -2001, "group", "kien-thuy")
+        fake.script(-2001, *[Fault.migrate(-2001)] * (2 if twice else 1))
+        _publish(db, env.ingestor, 1)
+        await _dispatch(env)
+        assert [(c, s) for c, s, _ in env.states()] == [(-2001, "sent")]
+        assert len(fake.messages(-2001)) == 1
+        with db.read() as conn:
+            assert list(conn.execute(select(subscriptions.c.chat_id)).scalars()) == [-2001]
+
+
+def test_the_store_moves_no_chat_onto_itself(db: Database) -> None:
+    """The one place that moves a chat refuses the move that would drop it, whoever asks
+    (an alert's or a digest's outcome, the bot's service message)."""
+    subscribe_chat(db, -2001, "group")
+    with db.write() as conn:
+        follow_migration(conn, -2001, -2001, datetime.now(UTC))
+    with db.read() as conn:
+        assert list(conn.execute(select(chats.c.chat_id)).scalars()) == [-2001]

@@ -12,8 +12,9 @@ classifier (:func:`feedsvc.notify.telegram.classify_outcome`) retries like a 5xx
 
 The answer's ``parameters`` are outside data too: PTB builds a timedelta from ``retry_after``
 (one of 10**15 seconds or more, or ``1e999``, raised ``OverflowError`` out of the send) and
-takes any ``migrate_to_chat_id`` (``true``, a text, another channel's id) as the chat's new id,
-to which the outbox then moves the chat. A pause is bounded here
+takes any ``migrate_to_chat_id`` (``true``, a text, another channel's id, the chat's own id) as
+the chat's new id, to which the outbox then moves the chat (its own: the chat, its
+subscriptions and the alert were deleted). A pause is bounded here
 (:func:`feedsvc.notify.outcome.bounded_pause`); a migration to what cannot be a supergroup's
 id, or a pause that is no number, is not the Bot API's answer either.
 """
@@ -34,9 +35,10 @@ class NotBotApiAnswer(NetworkError):
     """An error status whose body is not the Bot API's: nothing was sent; retry later."""
 
 
-def read_error_answer(status: int, payload: bytes) -> TelegramError | None:
-    """The exception to raise for the answer ``(status, payload)`` instead of PTB's reading,
-    or None when PTB reads it right (a 2xx, or a Bot API error it takes as it is)."""
+def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> TelegramError | None:
+    """The exception to raise for the answer ``(status, payload)`` to a call naming ``chat``
+    instead of PTB's reading, or None when PTB reads it right (a 2xx, or a Bot API error it
+    takes as it is)."""
     if 200 <= status <= 299:
         return None
     try:
@@ -52,9 +54,10 @@ def read_error_answer(status: int, payload: bytes) -> TelegramError | None:
         return NotBotApiAnswer(_foreign(status, payload, "parameters that are no object"))
     migrate = parameters.get("migrate_to_chat_id")
     if migrate:  # PTB's test, first, as PTB reads them
-        if supergroup_id(migrate):
+        if supergroup_id(migrate) and migrate != chat:
             return None
-        return NotBotApiAnswer(_foreign(status, payload, "a migrate_to_chat_id no chat has"))
+        what = "the chat itself" if migrate == chat else "no chat"
+        return NotBotApiAnswer(_foreign(status, payload, f"a migrate_to_chat_id naming {what}"))
     retry = parameters.get("retry_after")
     if not retry:
         return None

@@ -74,10 +74,11 @@ class ChargedRequest(HTTPXRequest):
         *args: Any,
         **kwargs: Any,
     ) -> tuple[int, bytes]:
+        chat = chat_of(request_data)
         if self.charge is not None and message_call(url):
-            await self.charge(chat_of(request_data))
+            await self.charge(chat)
         status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
-        error = read_error_answer(status, payload)
+        error = read_error_answer(status, payload, chat)
         if error is not None:
             raise error
         return status, payload
