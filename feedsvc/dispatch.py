@@ -251,7 +251,7 @@ class Dispatcher:
             else:
                 target = Target(
                     d.chat_id, d.channel, d.address, d.chat_type, d.link_preview, d.plain_text,
-                    options,
+                    options, after_unknown=d.ambiguous > 0,
                 )  # fmt: skip
                 if options.thread_id is not None:
                     self._threads[d.id] = options.thread_id

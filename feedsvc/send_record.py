@@ -3,8 +3,10 @@ records into one short write transaction (the dispatcher's, :mod:`feedsvc.dispat
 
 Send-then-commit: ``sent`` only once the channel accepted the message. A 429 pauses only its
 chat and re-queues the alert; a chat-level refusal ends it and counts toward disabling the
-chat; a parse error is retried once as plain text; a second unknown outcome ends as
-``unknown_outcome`` (never re-sent blindly); other failures back off until ``max_attempts``.
+chat; a migration is followed (never one naming the chat itself, which would drop it: that is
+retried like a failure); a parse error is retried once as plain text; a second unknown outcome
+ends as ``unknown_outcome`` (never re-sent blindly); other failures back off until
+``max_attempts``.
 The same rules, applied to a set of rows, record a digest part (:mod:`feedsvc.digest.record`,
 whose :class:`~feedsvc.digest.record.Policy` both take).
 """
@@ -50,7 +52,7 @@ def record_alert(
         claims.block_chat_until(conn, d.chat_id, until)
         q.retry_later(conn, d.id, owner, until, text)
         log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
-    elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
+    elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text)
         q.follow_migration(conn, d.chat_id, o.new_chat_id, now)
         log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)

@@ -85,6 +85,10 @@ class Target:
     # the chat's options for this message (issue 15): sound, forum thread, buttons, a notice;
     # a channel applies what it has (feedsvc.notify.message.with_options) and ignores the rest
     options: DeliveryOptions = field(default_factory=DeliveryOptions)
+    #: an earlier try of this alert went unanswered (a read timeout, a crash mid-send): the
+    #: re-send leaves out what can make a send slow and is only an extra — Telegram's photo,
+    #: which Telegram fetches from the article's image host before it answers
+    after_unknown: bool = False
 
 
 @runtime_checkable

@@ -63,8 +63,14 @@ class TelegramChannel:
         await self.sender.close()
 
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
-        """Format (HTML, optional photo) and send; ``target.plain_text`` sends the plain form."""
-        msg = format_alert(article, topics, self.tz, with_image=self.images)
+        """Format (HTML, optional photo) and send; ``target.plain_text`` sends the plain form.
+
+        A re-send after an unknown outcome goes as text (``target.after_unknown``): Telegram
+        fetches a photo from the article's image host before it answers, so a slow host timed
+        out the photo again and the alert ended ``unknown_outcome``, a dead letter, though its
+        text would have gone (a second copy is possible either way: SPEC §6)."""
+        with_image = self.images and not target.after_unknown
+        msg = format_alert(article, topics, self.tz, with_image=with_image)
         return await self.send_message(target, msg)
 
     async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:

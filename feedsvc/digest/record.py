@@ -59,7 +59,7 @@ def record_part(
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, batch.chat_id, until)
         store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text)
-    elif kind is OutcomeKind.MIGRATED and o.new_chat_id is not None:
+    elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, batch.chat_id):
         store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text)
         q.follow_migration(conn, batch.chat_id, o.new_chat_id, now)
     elif kind.chat_level:

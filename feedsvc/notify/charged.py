@@ -6,6 +6,10 @@ them against the bot's ~30 messages a second and each chat's pace), and lets eve
 (``getUpdates``, ``getMe``, ``getChatMember``, ``answerCallbackQuery``: a toast, not a message,
 ``setMyCommands``) through at once. The alert sender and the bot's Application both use it, so
 no call site has to remember: what a charge costs is :meth:`feedsvc.budget.SendBudget.charge`.
+
+It is also where an answer's status and bytes are seen before PTB reads them: an error answer
+that is not the Bot API's (a proxy's HTML page) or whose parameters PTB would misread is raised
+as :func:`feedsvc.notify.answers.read_error_answer` says, for the alert sender and the bot alike.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from typing import Any
 from telegram.request import HTTPXRequest, RequestData
 
 from feedsvc.digits import ascii_int
+from feedsvc.notify.answers import read_error_answer
 
 # Bot API methods that send, edit or delete a message (lower case: Telegram's method names are
 # case-insensitive). Deletes count as the follow-up worker has always counted them (SPEC §10).
@@ -69,6 +74,11 @@ class ChargedRequest(HTTPXRequest):
         *args: Any,
         **kwargs: Any,
     ) -> tuple[int, bytes]:
+        chat = chat_of(request_data)
         if self.charge is not None and message_call(url):
-            await self.charge(chat_of(request_data))
-        return await super().do_request(url, method, request_data, *args, **kwargs)
+            await self.charge(chat)
+        status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+        error = read_error_answer(status, payload, chat)
+        if error is not None:
+            raise error
+        return status, payload

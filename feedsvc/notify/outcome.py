@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Protocol
 
+from feedsvc.digits import MAX_ID
+from feedsvc.feeds.sanitize import xml_clean
 from feedsvc.notify.message import AlertMessage
 
 
@@ -64,6 +66,22 @@ class SendOutcome:
     #: False: nothing was handed to the channel (the dispatcher's own refusal, an article no
     #: longer stored), so the delivery counts no attempt
     attempted: bool = True
+
+    def __post_init__(self) -> None:
+        """What the outbox stores of an outcome is outside data (the API's words, its message
+        id): kept to what every state DB can hold. A description holding a NUL (PostgreSQL text
+        refuses it) or a lone surrogate (neither driver encodes it), or a message id beyond
+        BIGINT, made the record fail at every try: the lease ran out, the alert was sent again
+        (a copy per lease when the send had worked) and the chat's later alerts waited behind
+        it for good. Descriptions are cleaned as every shown text is
+        (:func:`feedsvc.feeds.sanitize.xml_clean`) and cut to :data:`NOTE_CHARS`; a message
+        id that is no integer in BIGINT's range is 0, "none given" (as Zalo's that are no
+        number are)."""
+        if self.description:
+            object.__setattr__(self, "description", xml_clean(self.description)[:NOTE_CHARS])
+        given = self.message_id
+        if given is not None and not (type(given) is int and 0 <= given <= MAX_ID):
+            object.__setattr__(self, "message_id", 0)  # also a text or a float a server gave
 
     @classmethod
     def sent(cls, message_id: int, description: str = "") -> SendOutcome:

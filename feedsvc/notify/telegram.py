@@ -5,7 +5,11 @@ Everything python-telegram-bot can raise is folded into a small closed set of ou
 "Delivery semantics"), so the dispatcher decides retries and terminal states from data, never
 from exception types or message strings. Order of ``except`` clauses matters: ``RetryAfter`` and
 ``ChatMigrated`` first (PTB raises them whatever the HTTP status), then ``Forbidden`` and
-``BadRequest``, then ``TimedOut`` (a ``NetworkError``), then ``NetworkError``.
+``BadRequest``, then ``TimedOut`` (a ``NetworkError``), then ``NetworkError``. An error answer
+that is not the Bot API's own (a proxy's HTML 403) never reaches the 403/400 reading: the
+request edge raises it as :class:`~feedsvc.notify.answers.NotBotApiAnswer`, a ``NetworkError``
+(transient), and bounds or refuses the ``retry_after`` and ``migrate_to_chat_id`` PTB would
+misread (:func:`feedsvc.notify.answers.read_error_answer`).
 
 The bot token is a credential: it is scrubbed from every description returned and from the
 ``httpx`` request log (which prints full URLs, ``/bot<TOKEN>/`` included, at INFO).

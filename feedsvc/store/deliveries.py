@@ -328,6 +328,8 @@ def follow_migration(conn: Connection, old: int, new: int, now: datetime) -> Non
     alerts the supergroup has too), so no later article is queued for the dead id."""
     from feedsvc.store.subscriptions import adopt_subscriptions
 
+    if old == new:  # "moved to itself" (a hostile answer): both exist, so the chat, its
+        return  # subscriptions and its queue would be dropped as what stayed behind
     migrate_chat(conn, old, new)
     adopt_subscriptions(conn, old, new, now)
 

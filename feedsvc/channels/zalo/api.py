@@ -34,6 +34,9 @@ MESSAGE_METHODS = frozenset({"sendmessage", "sendphoto", "sendsticker"})
 #: awaited before a message call with the Zalo chat id it names (None: none given); returns
 #: when the call may leave
 Charge = Callable[[str | None], Awaitable[None]]
+#: characters of an error's description kept: the API's words are outside data, stored with
+#: the delivery and logged
+DESCRIPTION_CHARS = 500
 
 
 def message_call(method: str) -> bool:
@@ -42,14 +45,20 @@ def message_call(method: str) -> bool:
 
 
 class ZaloError(Exception):
-    """The API answered ``ok: false`` (or a non-JSON error status): ``code`` is its
-    ``error_code`` (else the HTTP status), ``description`` its words (token-free)."""
+    """The API answered ``ok: false``, or an error status came with a body that is not the
+    API's (``foreign``: a proxy's page, no ``ok``): ``code`` is its ``error_code`` (else the
+    HTTP status), ``description`` its words (token-free, at most :data:`DESCRIPTION_CHARS`)."""
 
-    def __init__(self, code: int, description: str, retry_after: float | None = None) -> None:
+    def __init__(
+        self, code: int, description: str, retry_after: float | None = None, *,
+        foreign: bool = False,
+    ) -> None:  # fmt: skip
+        description = description[:DESCRIPTION_CHARS]
         super().__init__(f"{code}: {description}")
         self.code = code
         self.description = description
         self.retry_after = retry_after
+        self.foreign = foreign
 
 
 class _TokenFilter(logging.Filter):
@@ -132,17 +141,26 @@ class ZaloBotAPI:
             body = response.json()
         except (ValueError, RecursionError):  # not JSON, or nested past the recursion limit
             body = None
-        if not isinstance(body, dict):
-            if response.is_success:  # 2xx with a body we cannot read: did it send? unknown
+        if not isinstance(body, dict) or not isinstance(body.get("ok"), bool):
+            # not the API's answer (FIELD-NOTES: always an object with "ok"): a proxy's page,
+            # a body cut short. 2xx: did it send? unknown. An error status: the path failed,
+            # never the API's verdict on the chat or the message (a proxy's 403 read as Zalo's
+            # disabled every recipient it reached)
+            if response.is_success:
                 raise httpx.DecodingError("unreadable Zalo answer", request=response.request)
-            raise ZaloError(response.status_code, response.reason_phrase or "HTTP error")
-        if body.get("ok") is True:
+            raise ZaloError(
+                response.status_code,
+                f"HTTP {response.status_code} answer of {len(response.content)} bytes: "
+                "not a Zalo Bot API answer",
+                foreign=True,
+            )
+        if body["ok"]:
             return body.get("result")
         code = body.get("error_code")
         params = body.get("parameters")
         retry = params.get("retry_after") if isinstance(params, dict) else None
         raise ZaloError(
-            int(code) if isinstance(code, int) else response.status_code,
+            code if isinstance(code, int) and not isinstance(code, bool) else response.status_code,
             self.scrub(str(body.get("description") or "error")),
             retry_seconds(retry),
         )

@@ -45,12 +45,16 @@ def classify(exc: BaseException) -> SendOutcome:
     recipient is chat-level, other 400s are this message's fault; a 404 that names no recipient
     is a wrong ``base_url``, retried (never a reason to disable every chat). Transport errors
     before the request was complete are transient; after it (read timeout, dropped connection,
-    unreadable answer) the outcome is unknown.
+    unreadable answer) the outcome is unknown. An error status whose body is not the API's
+    (``ZaloError.foreign``: a proxy's HTML page) says nothing of the chat or the message: a 429
+    still pauses, any other is retried like a 5xx.
     """
     if isinstance(exc, ZaloError):
-        text = f"{exc.code}: {exc.description}"
+        text = exc.description if exc.foreign else f"{exc.code}: {exc.description}"
         if exc.code == 429:
             return SendOutcome.retry_after(exc.retry_after or RETRY_AFTER_DEFAULT, text)
+        if exc.foreign:
+            return SendOutcome.transient(text)
         if exc.code == 403:
             return classify_refusal(text, forbidden=True)
         if exc.code in (400, 404):
