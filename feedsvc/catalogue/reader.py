@@ -41,6 +41,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",
         "It may have been renamed, switched off or removed.",
     ),
+    "reader.not_found_title": ("Không tìm thấy trang — {site}", "Page not found — {site}"),
+    "reader.not_found_hint": (
+        "Không có trang nào ở địa chỉ này: có thể liên kết đã cũ hoặc bị gõ sai.",
+        "There is no page at this address: the link may be old or mistyped.",
+    ),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),
     "reader.find": ("Tìm", "Search"),

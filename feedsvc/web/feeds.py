@@ -46,6 +46,7 @@ from feedsvc.web.feed_requests import (
     browser_navigation,
     parse_limit,
     split_feed_name,
+    wants_html,
 )
 from feedsvc.web.http_cache import (
     Snapshot,
@@ -250,7 +251,7 @@ def feed_routes(
         HTML) the site's page saying so, with the way to every topic; a reader following an
         old link got one plain-text line and no way on. Anything else (curl, a script, a feed
         reader) keeps the one line, its controls escaped. Cached briefly, by ``Accept``."""
-        if "text/html" in request.headers.get("accept", ""):
+        if wants_html(request.headers):
             response = Response(backend.missing_page(slug), 404, media_type="text/html")
             response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
             response.headers["x-content-type-options"] = "nosniff"
