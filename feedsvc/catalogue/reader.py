@@ -55,6 +55,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader.next": ("Trang sau →", "Next →"),
     "reader.article_count": ("{count} bài", "{count} articles"),
     "reader.no_articles": ("Chưa có bài nào.", "No articles yet."),
+    # under a topic page's list, when the topic holds more than the page shows
+    "reader.shown_newest": (
+        "Đây là {shown} bài mới nhất trong {count} bài của chủ đề.",
+        "These are the newest {shown} of {count} articles in this topic.",
+    ),
     "reader.latest": ("Bài mới", "Latest"),
     "reader.all_articles": ("Xem {count} bài mới nhất", "See the newest {count} articles"),
     "reader.back": ("← Tất cả chủ đề", "← All topics"),
