@@ -114,3 +114,19 @@ async def test_the_api_and_feed_addresses_keep_their_formats_in_a_browser(
     assert r.status_code == 404 and r.json()["code"] == "not_found"
     r = await client.get("/feeds/khong-co", headers=BROWSER)  # no format: not a feed
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/plain")
+
+
+async def test_a_feed_address_of_a_missing_topic_opened_in_a_browser(
+    client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
+) -> None:
+    """An old feed link clicked in a browser: the topic page's 404, as ``/topics/{slug}``;
+    a feed reader (even one that names HTML in ``Accept``) keeps the one line."""
+    for fmt in ("rss", "atom", "json"):
+        r = await client.get(f"/feeds/khong-co.{fmt}", headers=BROWSER)
+        assert r.status_code == 404 and r.headers["content-type"] == "text/html; charset=utf-8"
+        assert f"<h1>{vi('http.no_topic').format(slug='khong-co')}</h1>" in r.text
+        assert '<html lang="vi">' in r.text and r.headers["cache-control"] == "no-store"
+        assert "Sec-Fetch-Mode" in r.headers["vary"]
+        reader = {"Accept": "application/rss+xml, text/html;q=0.1"}
+        r = await client.get(f"/feeds/khong-co.{fmt}", headers=reader)
+        assert r.status_code == 404 and r.text == vi("http.no_topic").format(slug="khong-co") + "\n"

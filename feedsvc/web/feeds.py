@@ -171,6 +171,8 @@ def feed_routes(
                 count_feed_response(fmt, 301)
                 return moved(request, f"/feeds/{stored}.{fmt}")
             count_feed_response(fmt, 404)
+            if slug != SEARCH_SLUG and browser_navigation(request.headers):
+                return missing_navigated(slug)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
             page_url = redirect_target(mount or None, f"/topics/{slug}", b"")  # the host asked
@@ -259,6 +261,13 @@ def feed_routes(
             response = error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         response.headers["vary"] = "Accept"
         return response
+
+    def missing_navigated(slug: str) -> Response:
+        """A person opening the feed address of a topic that is not there (an old link): the
+        page ``/topics/{slug}`` would show, never kept by a cache (the address is a feed's:
+        feed readers get the plain line)."""
+        headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
+        return Response(backend.missing_page(slug), 404, headers, media_type="text/html")
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]
