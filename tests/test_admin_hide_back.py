@@ -49,7 +49,7 @@ def test_a_filter_the_list_refuses_is_replaced_by_the_key(
     client, csrf = admin
     where, status, page = act(client, csrf, "hide", "TEST-00001", q)
     assert (where, status) == ("/admin/articles?q=TEST-00001", 200)
-    assert "Đã ẩn bài TEST-00001" in page and 'class="error"' not in page
+    assert "Đã ẩn bài TEST-00001" in page and 'id="q-error"' not in page
     assert "Kiến Thụy khánh thành cầu mới" in page  # the article, shown hidden
     assert state(service, "TEST-00001").hidden_by == "admin"
     where, status, _ = act(client, csrf, "unhide", "TEST-00001", q)

@@ -41,6 +41,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",
         "It may have been renamed, switched off or removed.",
     ),
+    "reader.not_found_title": ("Không tìm thấy trang — {site}", "Page not found — {site}"),
+    "reader.not_found_hint": (
+        "Không có trang nào ở địa chỉ này: có thể liên kết đã cũ hoặc bị gõ sai.",
+        "There is no page at this address: the link may be old or mistyped.",
+    ),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),
     "reader.find": ("Tìm", "Search"),
@@ -50,6 +55,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader.next": ("Trang sau →", "Next →"),
     "reader.article_count": ("{count} bài", "{count} articles"),
     "reader.no_articles": ("Chưa có bài nào.", "No articles yet."),
+    # under a topic page's list, when the topic holds more than the page shows
+    "reader.shown_newest": (
+        "Đây là {shown} bài mới nhất trong {count} bài của chủ đề.",
+        "These are the newest {shown} of {count} articles in this topic.",
+    ),
     "reader.latest": ("Bài mới", "Latest"),
     "reader.all_articles": ("Xem {count} bài mới nhất", "See the newest {count} articles"),
     "reader.back": ("← Tất cả chủ đề", "← All topics"),

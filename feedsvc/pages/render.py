@@ -253,4 +253,27 @@ def render_missing(t: Translator, site: Site, slug: str) -> bytes:
     topic switched off or removed): the site's page saying so, with the way to every topic,
     not indexed. ``slug`` is shown as given, its control characters as escapes
     (:func:`feedsvc.logs.escape_controls`, as the plain-text answers show it)."""
-    return _render("missing.html", t, site, slug=escape_controls(slug))
+    slug = escape_controls(slug)
+    return _render(
+        "missing.html",
+        t,
+        site,
+        title=t("reader.missing_title", slug=slug, site=site.title),
+        heading=t("http.no_topic", slug=slug),
+        hint=t("reader.missing_hint"),
+    )
+
+
+def render_not_found(t: Translator, site: Site) -> bytes:
+    """The 404 page of any other address no route serves (a mistyped or truncated link),
+    for a browser: the site's page saying so, in its language, with the way to every topic,
+    not indexed. It was one plain-text line, in a monospace font on a phone (no viewport),
+    with no ``lang``, no title and no way on."""
+    return _render(
+        "missing.html",
+        t,
+        site,
+        title=t("reader.not_found_title", site=site.title),
+        heading=t("http.not_found"),
+        hint=t("reader.not_found_hint"),
+    )

@@ -23,6 +23,7 @@ from feedsvc.pages import (
     page_article,
     page_topic,
     render_missing,
+    render_not_found,
     subscribe_links,
 )
 from feedsvc.pages.listing import paging
@@ -199,6 +200,11 @@ class Rendered(Served):
     def missing_page(self, slug: str) -> bytes:
         """``/topics/{slug}``'s 404 page (:func:`feedsvc.pages.render_missing`)."""
         return render_missing(self.t, self.site, slug)
+
+    def not_found_page(self) -> bytes:
+        """The HTML 404 page of an address no route serves
+        (:func:`feedsvc.pages.render_not_found`)."""
+        return render_not_found(self.t, self.site)
 
     def _read_entries(self, topics: list[Topic]) -> list[IndexEntry]:
         """The index's parts of a few topics (a page of a search's matches), read through

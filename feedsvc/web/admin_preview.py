@@ -20,6 +20,7 @@ from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
 from feedsvc.preview import preview
 from feedsvc.web.admin import PREFIX, SECURITY_HEADERS, Ctx
+from feedsvc.web.admin_text import shown
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -96,7 +97,9 @@ def preview_routes(admin: Admin) -> list[Route]:
             )
         samples = [
             {
-                "title": s.stored.article.title,
+                # outside text as every admin page shows it (its bidi controls as ``\u202e``):
+                # the script writes it as it is, and a U+202E reversed the rest of the title
+                "title": shown(s.stored.article.title),
                 "url": s.stored.article.url,
                 "published": t.time(s.stored.article.published_at),
                 "hits": [

@@ -72,6 +72,13 @@ def browser_navigation(headers: Mapping[str, str]) -> bool:
     )
 
 
+def wants_html(headers: Mapping[str, str]) -> bool:
+    """An error answer a person will read in a browser: its ``Accept`` names HTML (every
+    browser's navigation does; curl, scripts and feed readers do not), so the site's HTML page
+    rather than one plain-text line."""
+    return "text/html" in headers.get("accept", "")
+
+
 #: The answer to a browser opening a feed: the topic's page, at that format's address box.
 #: Never stored by a cache (the same URL gives feed readers the feed) and saying what it
 #: depends on.

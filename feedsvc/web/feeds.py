@@ -46,6 +46,7 @@ from feedsvc.web.feed_requests import (
     browser_navigation,
     parse_limit,
     split_feed_name,
+    wants_html,
 )
 from feedsvc.web.http_cache import (
     Snapshot,
@@ -170,6 +171,8 @@ def feed_routes(
                 count_feed_response(fmt, 301)
                 return moved(request, f"/feeds/{stored}.{fmt}")
             count_feed_response(fmt, 404)
+            if slug != SEARCH_SLUG and browser_navigation(request.headers):
+                return missing_navigated(slug)
             return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
             page_url = redirect_target(mount or None, f"/topics/{slug}", b"")  # the host asked
@@ -250,7 +253,7 @@ def feed_routes(
         HTML) the site's page saying so, with the way to every topic; a reader following an
         old link got one plain-text line and no way on. Anything else (curl, a script, a feed
         reader) keeps the one line, its controls escaped. Cached briefly, by ``Accept``."""
-        if "text/html" in request.headers.get("accept", ""):
+        if wants_html(request.headers):
             response = Response(backend.missing_page(slug), 404, media_type="text/html")
             response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
             response.headers["x-content-type-options"] = "nosniff"
@@ -258,6 +261,13 @@ def feed_routes(
             response = error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         response.headers["vary"] = "Accept"
         return response
+
+    def missing_navigated(slug: str) -> Response:
+        """A person opening the feed address of a topic that is not there (an old link): the
+        page ``/topics/{slug}`` would show, never kept by a cache (the address is a feed's:
+        feed readers get the plain line)."""
+        headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
+        return Response(backend.missing_page(slug), 404, headers, media_type="text/html")
 
     async def telegram_qr(request: Request) -> Response:
         slug = request.path_params["slug"]

@@ -2,7 +2,9 @@
 
 Readers (feeds, reader pages, unknown URLs) get ``site.language``; the JSON API gets the
 request's ``Accept-Language`` when it names Vietnamese or English, else ``admin.language``
-(the admin pages use ``admin.language`` as they always did). Every text comes from
+(the admin pages use ``admin.language`` as they always did, and so do the 404/405 answers
+under ``/admin``). A browser asking for an address no route has gets the site's HTML 404
+page (:func:`not_found_page`), anything else one plain-text line. Every text comes from
 :mod:`feedsvc.catalogue`.
 """
 
@@ -16,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Match
 
 from feedsvc.catalogue import LANGUAGES, Translator
+from feedsvc.web.feed_requests import wants_html
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.queries import QueryNotText, not_text_response
 
@@ -55,6 +58,18 @@ def reader_words(service: Service) -> Translator:
     return Translator(site.language, site.timezone)
 
 
+def admin_words(service: Service) -> Translator:
+    """The admin's language (``admin.language``): its pages and, under ``/admin``, the
+    answers to an address or method no admin route has (they said it in the site's)."""
+    settings = service.settings
+    return Translator(settings.admin.language, settings.site.timezone)
+
+
+def _admin(request: Request) -> bool:
+    path = request.url.path
+    return path == "/admin" or path.startswith("/admin/")
+
+
 def api_words(service: Service, request: Request) -> Translator:
     settings = service.settings
     language = preferred_language(
@@ -79,13 +94,18 @@ def error_handlers(
             headers["Allow"] = allowed_methods(request)
         if key is None:
             response = text_response(exc.status_code, f"{exc.detail}\n")
+        elif exc.status_code == 404 and browser_reader(request):
+            response = not_found_page(service)
         elif request.url.path.startswith("/api/"):
             words = api_words(service, request)
             code = key.partition(".")[2]
             body = {"error": code.replace("_", " "), "code": code, "message": words(key)}
             response = JSONResponse(body, exc.status_code)
         else:
-            response = text_response(exc.status_code, reader_words(service)(key) + "\n")
+            words = admin_words(service) if _admin(request) else reader_words(service)
+            response = text_response(exc.status_code, words(key) + "\n")
+        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
+            response.headers["vary"] = "Accept"  # the page for a browser, a line for the rest
         response.headers.update(headers)
         return response
 
@@ -98,10 +118,26 @@ def error_handlers(
 
     async def query_not_text(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, QueryNotText)
-        admin = Translator(service.settings.admin.language, service.settings.site.timezone)
+        admin = admin_words(service)
         return not_text_response(request, exc, reader=reader_words(service), admin=admin)
 
     return {HTTPException: http_error, ClientDisconnect: gone, QueryNotText: query_not_text}
+
+
+def browser_reader(request: Request) -> bool:
+    """A person in a browser asked for an address of the reader side (not the API, not the
+    admin, not a feed reader's ``/feeds/`` address): it gets the site's 404 page."""
+    path = request.url.path
+    reader = not path.startswith(("/api/", "/feeds/")) and not _admin(request)
+    return reader and wants_html(request.headers)
+
+
+def not_found_page(service: Service) -> Response:
+    """The site's HTML 404 page (:func:`feedsvc.pages.render_not_found`), never stored by a
+    cache (as the plain-text line), varying by ``Accept``."""
+    body = service.publisher.not_found_page()
+    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
+    return Response(body, 404, headers, media_type="text/html")
 
 
 def allowed_methods(request: Request) -> str:
