@@ -331,7 +331,7 @@ class Ingestor:
         passed because the CMS clock runs ahead by less than that."""
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
         batch = read_batch(self.source, ts, id_, self._limit, horizon)
-        self._limit = next_limit(batch, self.batch_size)
+        self._limit = next_limit(batch.rows, self.batch_size)
         return batch, self._choose(
             batch.rows, batch.unreadable, remapped=self._boundary is not None
         )
