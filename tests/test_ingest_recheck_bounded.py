@@ -10,6 +10,9 @@ most ``source.batch_size`` ids, fewer after a batch of big rows, each batch's te
 tests count: the source's lookups of whole rows by id (a SQLAlchemy ``before_execute`` hook on
 the CMS engine: the ids each asks for) and the text of each write (the ingestor's after-commit
 listeners); what they check: fixed rows are taken in, still-bad ones stay quarantined by id.
+The same class, the same bound: rows committed late inside the overlap window were read and
+written in one batch whatever their number, and ``Ingestor.reread`` (rows reconciliation
+finds again, drafts published by status) looked every row up at once.
 """
 
 from __future__ import annotations
@@ -161,4 +164,78 @@ def test_fixed_big_rows_are_written_in_batches_within_the_text_budget(
     assert sorted(entries(db), key=int) == ["4", "7"]
     assert max(written) <= 2_000_000 + len(body), written  # one row past the budget at most
     assert sum(written) == 6 * len(body)
+    ing.source.dispose()
+
+
+# -- the other reads of rows by id: late commits in the overlap window, rows read again ------
+FAIR = "<p>" + "Công an Hải Phòng " * 83_000 + "</p>"  # ~1.5 MB: within the article limit
+
+
+def fair_rows(cms: Cms, numbers: range, minute: int | None = None) -> None:
+    """Rows ``numbers`` with ~1.5 MB bodies (dated ``minute`` minutes after T when given)."""
+    add_rows(cms, numbers)
+    with cms.engine.begin() as conn:
+        low, high = numbers.start, numbers.stop - 1
+        where = f"id BETWEEN {low} AND {high}"
+        conn.execute(text(f"UPDATE posts SET body = :b WHERE {where}"), {"b": FAIR})
+        if minute is not None:
+            at = T + timedelta(minutes=minute)
+            conn.execute(text(f"UPDATE posts SET modified = :m WHERE {where}"), {"m": at})
+
+
+def written(ing: Ingestor) -> list[int]:
+    """The body text of each write the ingestor commits from now on."""
+    texts: list[int] = []
+    ing.after_commit.append(
+        lambda changes: texts.append(sum(len(c.article.body or "") for c in changes))
+    )
+    return texts
+
+
+@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+def test_late_commits_in_the_overlap_window_are_written_within_the_text_budget(
+    db: Database, cms_at: Any, monkeypatch: pytest.MonkeyPatch, backend: str, ts: str
+) -> None:
+    """Six big rows committed late, behind the cursor inside the overlap window: they were
+    read and written in one batch, whatever their number or size (9 MB here)."""
+    from feedsvc.ingest import isolate
+
+    cms = cms_at(backend, ts)
+    add_rows(cms, range(1, 4))
+    ing = cms.ingestor(db, batch_size=3)
+    assert bounded_tick(ing).new == 3
+    monkeypatch.setattr(isolate, "BATCH_TEXT", 2_000_000)
+    fair_rows(cms, range(10, 16), minute=2)  # between rows 2 and 3: behind the cursor
+    texts = written(ing)
+    result = bounded_tick(ing)
+    assert (result.error, result.new) == (None, 6)
+    assert max(texts) <= 2_000_000 + len(FAIR), texts  # was one write of 6 rows
+    assert sum(texts) == 6 * len(FAIR)
+    ing.source.dispose()
+
+
+@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+def test_rows_read_again_by_id_are_read_and_written_in_bounded_batches(
+    db: Database,
+    cms_at: Any,
+    lookups: list[Lookups],
+    monkeypatch: pytest.MonkeyPatch,
+    backend: str,
+    ts: str,
+) -> None:
+    """``Ingestor.reread`` (rows reconciliation finds again, drafts published by status):
+    every row was looked up at once, then written ``batch_size`` at a time."""
+    from feedsvc.ingest import isolate
+
+    cms = cms_at(backend, ts)
+    fair_rows(cms, range(1, 7))
+    ing = cms.ingestor(db, batch_size=3)
+    monkeypatch.setattr(isolate, "BATCH_TEXT", 2_000_000)
+    seen = Lookups(ing.source.engine)
+    lookups.append(seen)
+    texts = written(ing)
+    assert ing.reread([str(n) for n in range(1, 7)]) == 6
+    assert held(db) == [f"p-{n}" for n in range(1, 7)]
+    assert max(len(ids) for ids in seen.ids) <= 3, seen.ids  # was one lookup of 6
+    assert max(texts) <= 2_000_000 + len(FAIR), texts  # was 3 rows a write
     ing.source.dispose()

@@ -131,27 +131,30 @@ Lookup = Callable[[Sequence[str]], tuple[list[SourceRow], set[str]]]
 
 
 def by_id(
-    look_up: Lookup, ids: Sequence[str], most: int
+    look_up: Lookup, ids: Sequence[str], most: int, cut: bool = True
 ) -> Iterator[tuple[list[SourceRow], set[str], list[str]]]:
     """Rows of ``ids`` (text) looked up in batches bounded as :func:`read_batch`'s: at most
     ``most`` ids a lookup (``source.batch_size``), fewer after a batch of big rows
     (:func:`next_limit`), and each batch's text within :data:`BATCH_TEXT` (the rows the cut
-    leaves out are looked up again with the next). Yields ``(rows, unreadable ids, ids
-    settled)``: the ids asked but for the ones cut, each settled once. Why: the 10-minute
+    leaves out are looked up again with the next); with ``cut`` False, ``most`` ids a lookup
+    whatever their text (rows that must be written together). Yields ``(rows, unreadable ids,
+    ids settled)``: the ids asked but for the ones cut, each settled once. Why: the 10-minute
     re-check of quarantined rows read every listed row at once; 200 rows of 5 MB bodies
-    (quarantined as too long) took ~1.1 GB at every check, 5000 would take 25 GB."""
+    (quarantined as too long) peaked at 1.85 GB at every check, against 1.0 GB for their first
+    ingest (``bench/recheck_memory.py``), and 5,000 would take ~50 GB."""
     pending = list(ids)
     limit = most
     while pending:
         part, pending = pending[:limit], pending[limit:]
         rows, unreadable = look_up(part)
-        kept, cut = _within_text_budget(rows)
-        if cut:
+        kept, over = _within_text_budget(rows) if cut else (rows, False)
+        if over:
             back = [str(r.id) for r in rows[len(kept) :]]
             pending = back + pending
-            part = [sid for sid in part if sid not in set(back)]
+            again = set(back)
+            part = [sid for sid in part if sid not in again]
         del rows  # the rows cut are not held while the caller works on the batch
-        limit = next_limit(kept, most)
+        limit = next_limit(kept, most) if cut else most
         yield kept, unreadable, part
         del kept  # nor this batch while the next is read
 
