@@ -10,7 +10,8 @@ rules below hold the same on every path and for every state DB:
 * identifiers have their surrounding whitespace trimmed, all alike (as browsers trim URLs), by
   :func:`feedsvc.keys.trim_key` (tabs, line breaks, NBSP, the Unicode spaces, a BOM);
   ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
-  ``url``/``image_url`` hold no whitespace or control characters; ``image_url`` is an http(s)
+  ``url``/``image_url`` hold no whitespace or control characters, and a character no reader
+  sees (a bidi control, LRM, a zero-width space) is percent-encoded; ``image_url`` is an http(s)
   URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused);
 * text shown to readers is stored in NFC (:mod:`feedsvc.nfc`), markup untouched;
 * a ``title`` of only invisible characters (a U+200B, a soft hyphen, NBSP) is empty: refused
@@ -31,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import quote, urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.bidi import BIDI_CONTROLS
@@ -239,7 +240,27 @@ def _url(name: str, value: str, absolute: bool) -> str:
         raise ArticleError(name, f"not a valid URL ({exc}): {url[:80]!r}") from None
     if absolute and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
         raise ArticleError(name, f"must be an absolute http(s) URL, got {url[:80]!r}")
-    return url
+    return url if url.isprintable() else _unseen_encoded(name, url, parts.netloc)
+
+
+def _unseen_encoded(name: str, url: str, netloc: str) -> str:
+    """``url`` with each character no reader sees percent-encoded (its UTF-8 bytes, RFC 3987
+    §3.1, as a browser sends it: ``/\\u202e/a`` is ``/%E2%80%AE/a``): not printable, whitespace
+    and controls refused already, so a bidi control (:mod:`feedsvc.bidi`), LRM/RLM/ALM, a
+    zero-width space or joiner, a BOM, a soft hyphen, a private-use or unassigned code point.
+    Why: feeds, pages and alerts delete the bidi controls from what they show
+    (:func:`feedsvc.feeds.sanitize.xml_clean`), so ``https://x.vn/\\u202e/a`` was linked as
+    ``https://x.vn//a``, another page, while the JSON API gave it raw; encoded, every output
+    links to the page the CMS meant. One in the host names no host (IDNA refuses them): the
+    record is refused, naming the field."""
+    at = url.find("//" + netloc) + 3  # the host's first character, counted from 1
+    for i, c in enumerate(netloc):
+        if not c.isprintable():
+            raise ArticleError(
+                name,
+                f"contains an invisible character ({_char(c)}) in its host at character {at + i}",
+            )
+    return "".join(c if c.isprintable() else quote(c, safe="") for c in url)
 
 
 def _tags(value: Any) -> tuple[str, ...]:

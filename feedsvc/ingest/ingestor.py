@@ -37,6 +37,7 @@ from feedsvc.ingest.committed import report
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import (
     Batch,
+    by_id,
     hold_back,
     next_limit,
     parse_rows,
@@ -267,16 +268,20 @@ class Ingestor:
         result = TickResult()
         with self._busy:
             horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
-            rows = [r for r in self.source.placed_rows(ids) if r.cursor_ts <= horizon]
             with self.db.read() as conn:
                 self.index.refresh(conn)
-            # the rows of an orphaned key in one batch: its newest takes over, once
-            size = max(len(rows), 1) if orphaned else self.batch_size
-            for i in range(0, len(rows), size):
+
+            def look_up(part: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+                return [r for r in self.source.placed_rows(part) if r.cursor_ts <= horizon], set()
+
+            # the rows of an orphaned key in one batch: its newest takes over, once; else in
+            # the keyset read's bounded batches (by_id), never every row at once
+            size = max(len(ids), 1) if orphaned else self.batch_size
+            for rows, _, _ in by_id(look_up, ids, size, cut=not orphaned):
                 if self._stop.is_set():
                     break
-                batch = rows[i : i + size]
-                self._store(self._prepare(batch, orphaned=orphaned), result, None)
+                if rows:
+                    self._store(self._prepare(rows, orphaned=orphaned), result, None)
         return result.stored
 
     def request_stop(self) -> None:
@@ -301,8 +306,13 @@ class Ingestor:
                 "ingest: %d row(s) behind the cursor not held yet (late commits), re-reading",
                 len(unseen),
             )
-            rows = self.source.rows_by_ids(lo, hi, hi_id, unseen)
-            self._store(self._prepare(rows), result, None, first_sync=first or None)
+
+            def look_up(ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+                return self.source.rows_by_ids(lo, hi, hi_id, ids), set()
+
+            for rows, _, _ in by_id(look_up, unseen, self.batch_size):  # bounded, as a batch
+                if rows:
+                    self._store(self._prepare(rows), result, None, first_sync=first or None)
 
     def _check_unordered(self, result: TickResult, start: bool, first: bool) -> None:
         """Every :attr:`unordered_every` seconds (and at this process's first tick), and at the
@@ -331,7 +341,7 @@ class Ingestor:
         passed because the CMS clock runs ahead by less than that."""
         horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
         batch = read_batch(self.source, ts, id_, self._limit, horizon)
-        self._limit = next_limit(batch, self.batch_size)
+        self._limit = next_limit(batch.rows, self.batch_size)
         return batch, self._choose(
             batch.rows, batch.unreadable, remapped=self._boundary is not None
         )

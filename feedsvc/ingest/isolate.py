@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
@@ -105,21 +105,58 @@ def _within_text_budget(rows: list[SourceRow]) -> tuple[list[SourceRow], bool]:
     holding SQLite's lock past every other writer's busy timeout."""
     total = 0
     for i, row in enumerate(rows):
-        total += sum(len(v) for v in row.record.values() if isinstance(v, str))
+        total += _text(row)
         if total > BATCH_TEXT and i:
             return rows[:i], True
     return rows, False
 
 
-def next_limit(batch: Batch, most: int) -> int:
-    """How many rows to ask for next: ``most``, or fewer after a batch of big rows (about
-    :data:`BATCH_TEXT` of text at the last batch's size per row), so the rows the cut leaves
-    out are not read, then dropped, batch after batch."""
-    rows = batch.rows
-    text = sum(len(v) for r in rows for v in r.record.values() if isinstance(v, str))
+def _text(row: SourceRow) -> int:
+    """Characters of text in ``row`` (what :data:`BATCH_TEXT` counts)."""
+    return sum(len(v) for v in row.record.values() if isinstance(v, str))
+
+
+def next_limit(rows: Sequence[SourceRow], most: int) -> int:
+    """How many rows to ask for next: ``most``, or fewer after a batch (``rows``) of big rows
+    (about :data:`BATCH_TEXT` of text at the last batch's size per row), so the rows the cut
+    leaves out are not read, then dropped, batch after batch."""
+    text = sum(_text(r) for r in rows)
     if not rows or text <= BATCH_TEXT // 2:
         return most
     return max(1, min(most, BATCH_TEXT * len(rows) // text))
+
+
+#: a lookup by id: the rows found among the ids asked, and the ids the driver cannot read
+Lookup = Callable[[Sequence[str]], tuple[list[SourceRow], set[str]]]
+
+
+def by_id(
+    look_up: Lookup, ids: Sequence[str], most: int, cut: bool = True
+) -> Iterator[tuple[list[SourceRow], set[str], list[str]]]:
+    """Rows of ``ids`` (text) looked up in batches bounded as :func:`read_batch`'s: at most
+    ``most`` ids a lookup (``source.batch_size``), fewer after a batch of big rows
+    (:func:`next_limit`), and each batch's text within :data:`BATCH_TEXT` (the rows the cut
+    leaves out are looked up again with the next); with ``cut`` False, ``most`` ids a lookup
+    whatever their text (rows that must be written together). Yields ``(rows, unreadable ids,
+    ids settled)``: the ids asked but for the ones cut, each settled once. Why: the 10-minute
+    re-check of quarantined rows read every listed row at once; 200 rows of 5 MB bodies
+    (quarantined as too long) peaked at 1.85 GB at every check, against 1.0 GB for their first
+    ingest (``bench/recheck_memory.py``), and 5,000 would take ~50 GB."""
+    pending = list(ids)
+    limit = most
+    while pending:
+        part, pending = pending[:limit], pending[limit:]
+        rows, unreadable = look_up(part)
+        kept, over = _within_text_budget(rows) if cut else (rows, False)
+        if over:
+            back = [str(r.id) for r in rows[len(kept) :]]
+            pending = back + pending
+            again = set(back)
+            part = [sid for sid in part if sid not in again]
+        del rows  # the rows cut are not held while the caller works on the batch
+        limit = next_limit(kept, most) if cut else most
+        yield kept, unreadable, part
+        del kept  # nor this batch while the next is read
 
 
 def _read_in_parts(

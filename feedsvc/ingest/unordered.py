@@ -28,8 +28,11 @@ late row), which stores them row by row when one is refused again, quietly (each
 already).
 
 Why not with each batch: the listing is one query over the rows with no place (an index range
-on the cursor column) and the re-check one primary-key lookup per 500 listed rows; the idle
-tick pays them once per :data:`CHECK_EVERY`, not at every poll. At most :data:`LISTED` rows are
+on the cursor column) and the re-check one primary-key lookup per ``source.batch_size`` listed
+rows, fewer after big ones (:func:`~feedsvc.ingest.isolate.by_id`: the keyset read's bounds,
+its text budget included, each batch written before the next is read: 200 rows of 5 MB
+bodies read at once took ~1.1 GB every check); the idle tick pays them once per
+:data:`CHECK_EVERY`, not at every poll. At most :data:`LISTED` rows are
 listed by id (the first by id); beyond that they are counted (the log line, ``source check``)
 and each listed row's reason says there are more.
 """
@@ -38,15 +41,16 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Container, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, tzinfo
 
 from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
-from feedsvc.ingest.isolate import held_entries, parse_rows
+from feedsvc.ingest.isolate import by_id, held_entries, parse_rows
 from feedsvc.source import SourceRow, SqlSource
+from feedsvc.source.sql import ID_CHUNK
 from feedsvc.store import quarantine
 from feedsvc.store.quarantine import NO_POSITION, Quarantined
 
@@ -71,8 +75,8 @@ class Found:
     values: dict[str, str | None]  # their cursor values as text (None: NULL)
     total: int  # how many rows have no place (may exceed LISTED)
     known: dict[str, str]  # such rows already quarantined: {row id: reason}
-    fixed: list[SourceRow]  # quarantined rows that have a place now, up to the horizon
-    # (and parse): to write; the state DB may refuse one again (stage ``store``)
+    fixed: list[str]  # ids of quarantined rows that have a place now, up to the horizon
+    # (and parse): written; the state DB may refuse one again (stage ``store``: ``again``)
     held: list[Quarantined]  # quarantined rows now dated after the horizon (stage ``ahead``)
     gone: list[str]  # quarantined rows the CMS no longer has
     still: list[Quarantined]  # rows refused for their values, still refused
@@ -81,6 +85,8 @@ class Found:
     written: frozenset[str] = frozenset()  # rows the state DB refused (stage ``store``)
     # looked up by this check: at most STORE_WRITTEN, the longest unchecked
     more_written: bool = False  # more such rows wait than this check writes
+    again: list[Quarantined] = field(default_factory=list)  # ``fixed`` rows the state DB
+    # refused again when written
 
 
 #: the ingestor's one batch write of rows looked up by id (``listed``: quarantined already, so
@@ -97,29 +103,26 @@ def check(
     batch_size: int,
 ) -> tuple[list[Quarantined], bool]:
     """One check: where the cursor column can hold a value with no place in the order,
-    quarantine such rows by id, and ingest through ``store``, in batches of ``batch_size`` (a
-    batch's write lock each), the quarantined ones the CMS has given a time since, wherever it
-    sorts, and the ones refused for their values (by the parser, the driver or the state DB)
-    that parse now; one the state DB refuses again stays listed, quietly. ``read_in``: the
-    horizon (:func:`find`) and the zone of naive values. At a first sync (``start``: no cursor
-    yet) the keyset read takes the fixed rows itself. Returns the rows newly quarantined and
-    whether to check again at the next tick (:func:`again_next_tick`). Raises what the source
-    or the state DB raise."""
+    quarantine such rows by id, and ingest through ``store`` the quarantined ones the CMS has
+    given a time since, wherever it sorts, and the ones refused for their values (by the
+    parser, the driver or the state DB) that parse now; one the state DB refuses again stays
+    listed, quietly. Rows are looked up and written in the keyset read's batches (at most
+    ``batch_size``, within :data:`~feedsvc.ingest.isolate.BATCH_TEXT` of text: a batch's write
+    lock each), never all at once. ``read_in``: the horizon (:func:`find`) and the zone of
+    naive values. At a first sync (``start``: no cursor yet) the keyset read takes the fixed
+    rows itself. Returns the rows newly quarantined and whether to check again at the next
+    tick (:func:`again_next_tick`). Raises what the source or the state DB raise."""
     if not source.may_be_unordered:
         with db.read() as conn:
             if not quarantine.refused(conn, source.name, 1):
                 return [], False
-    found = find(db, source, *read_in)
+    found = find(db, source, *read_in, None if start else store, batch_size)
     if start:
         found = replace(found, fixed=[])
     new = record(db, source.name, found)
     report(source.name, source.columns.cursor, found, new)
-    listed = frozenset(str(r.id) for r in found.fixed)
-    refused: list[Quarantined] = []
-    for i in range(0, len(found.fixed), batch_size):
-        refused += store(found.fixed[i : i + batch_size], listed)
-    report_ingested(source.name, found.fixed, refused)
-    return new, again_next_tick(found, {q.source_id for q in refused})
+    report_ingested(source.name, found.fixed, found.again)
+    return new, again_next_tick(found, {q.source_id for q in found.again})
 
 
 def again_next_tick(found: Found, refused: Container[str]) -> bool:
@@ -132,14 +135,23 @@ def again_next_tick(found: Found, refused: Container[str]) -> bool:
     short write transaction each."""
     if not found.more_written:
         return False
-    return any(str(r.id) in found.written and str(r.id) not in refused for r in found.fixed)
+    return any(sid in found.written and sid not in refused for sid in found.fixed)
 
 
-def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Found:
+def find(
+    db: Database,
+    source: SqlSource,
+    horizon: datetime,
+    tz: tzinfo,
+    store: Store | None = None,
+    batch_size: int = ID_CHUNK,
+) -> Found:
     """Which rows have no place in the order now, and what became of the ones quarantined for
     it or held for their values (:func:`~feedsvc.store.quarantine.refused`; parsed in ``tz``,
-    ``source.timezone``). Raises the source's or the state DB's error (the tick fails as for
-    any read)."""
+    ``source.timezone``), looked up by id in bounded batches (:func:`~feedsvc.ingest.isolate.by_id`,
+    at most ``batch_size`` ids each); the ones that parse now go to ``store`` batch by batch
+    (none when None), so no more than one batch of rows is held at a time. Raises the
+    source's or the state DB's error (the tick fails as for any read)."""
     listed = source.unordered(LISTED + 1)
     total = len(listed) if len(listed) <= LISTED else source.count_unordered()
     more = total > LISTED
@@ -154,29 +166,77 @@ def find(db: Database, source: SqlSource, horizon: datetime, tz: tzinfo) -> Foun
     stored = [sid for sid, stage in refused.items() if stage == "store"]  # longest unchecked
     for sid in stored[STORE_WRITTEN:]:  # first; the rest first at the next check (not seen)
         del refused[sid]
-    written = frozenset(stored[:STORE_WRITTEN])
     now_unplaced = {q.source_id for q in entries}
     others = [sid for sid in known if sid not in now_unplaced]
     if more and others:  # not among the first LISTED, but maybe still with no place
         unplaced = source.unordered_among(others)
         others = [sid for sid in others if sid not in unplaced]
     others += sorted(refused.keys() - now_unplaced - set(known))
-    rows, unreadable = _placed(source, others, quiet=refused)
-    found = {str(r.id) for r in rows}
-    gone = [sid for sid in others if sid not in found and sid not in unreadable]
-    codec = source.codec
-    ahead = [r for r in rows if codec.ahead(r.cursor, horizon)]
-    waiting = {str(r.id) for r in ahead if refused.get(str(r.id)) == "ahead"}  # read each tick
-    ahead = [r for r in ahead if str(r.id) not in waiting]
-    fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
-    retried = [r for r in fixed if str(r.id) in refused]
-    _, still = parse_rows(retried, tz)
-    fixed = [r for r in fixed if str(r.id) not in {q.source_id for q in still}]
-    held = held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
-    values = dict(listed[:LISTED])
-    left = sorted((unreadable & refused.keys()) | waiting)
-    beyond = len(stored) > STORE_WRITTEN
-    return Found(entries, values, total, known, fixed, held, gone, still, left, written, beyond)
+    looked = _Looked()
+    listed_ids = frozenset(others)  # each quarantined already: refused again, said no more
+
+    def look_up(ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+        return _placed(source, ids, quiet=refused)
+
+    for rows, unreadable, asked in by_id(look_up, others, batch_size):
+        fixed = looked.add(source, rows, unreadable, asked, refused, (horizon, tz))
+        if store is not None and fixed:
+            looked.again += store(fixed, listed_ids)
+        del rows, fixed  # this batch's rows are not held while the next is read
+    return Found(
+        entries,
+        dict(listed[:LISTED]),
+        total,
+        known,
+        looked.fixed,
+        looked.held,
+        looked.gone,
+        looked.still,
+        sorted(looked.left),
+        frozenset(stored[:STORE_WRITTEN]),
+        len(stored) > STORE_WRITTEN,
+        looked.again,
+    )
+
+
+@dataclass(slots=True)
+class _Looked:
+    """What a check's lookups by id found so far (ids and entries: no row is kept)."""
+
+    fixed: list[str] = field(default_factory=list)
+    held: list[Quarantined] = field(default_factory=list)
+    gone: list[str] = field(default_factory=list)
+    still: list[Quarantined] = field(default_factory=list)
+    left: set[str] = field(default_factory=set)
+    again: list[Quarantined] = field(default_factory=list)
+
+    def add(
+        self,
+        source: SqlSource,
+        rows: list[SourceRow],
+        unreadable: set[str],
+        asked: Sequence[str],
+        refused: dict[str, str],
+        read_in: tuple[datetime, tzinfo],
+    ) -> list[SourceRow]:
+        """Sort one batch of lookups (``asked``: the ids it settles); returns its rows to
+        ingest now: placed, up to the horizon, and parsing when they were refused before."""
+        horizon, tz = read_in
+        found = {str(r.id) for r in rows}
+        self.gone += [sid for sid in asked if sid not in found and sid not in unreadable]
+        codec = source.codec
+        ahead = [r for r in rows if codec.ahead(r.cursor, horizon)]
+        waiting = {str(r.id) for r in ahead if refused.get(str(r.id)) == "ahead"}  # read each tick
+        ahead = [r for r in ahead if str(r.id) not in waiting]
+        fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
+        _, still = parse_rows([r for r in fixed if str(r.id) in refused], tz)
+        failing = {q.source_id for q in still}
+        fixed = [r for r in fixed if str(r.id) not in failing]
+        self.held += held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)
+        self.still += still
+        self.left |= (unreadable & refused.keys()) | waiting
+        self.fixed += [str(r.id) for r in fixed]
+        return fixed
 
 
 def reason(column: str, value: str | None, more: bool) -> str:
@@ -277,17 +337,17 @@ def report(name: str, column: str, found: Found, new: Sequence[Quarantined]) -> 
         )
 
 
-def report_ingested(name: str, fixed: Sequence[SourceRow], refused: Sequence[Quarantined]) -> None:
-    """The log line of the quarantined rows a check wrote and the state DB took (``fixed``
-    but for ``refused``: still listed, quietly, as they were logged once already)."""
+def report_ingested(name: str, fixed: Sequence[str], refused: Sequence[Quarantined]) -> None:
+    """The log line of the quarantined rows a check wrote (ids: ``fixed``) and the state DB
+    took (but for ``refused``: still listed, quietly, as they were logged once already)."""
     again = {q.source_id for q in refused}
-    taken = [r for r in fixed if str(r.id) not in again]
+    taken = [sid for sid in fixed if sid not in again]
     if taken:
         log.info(
             "source %s: %d quarantined row(s) taken now: ingested by id (%s)",
             name,
             len(taken),
-            ", ".join(f"id={r.id}" for r in taken[:LOGGED]),
+            ", ".join(f"id={sid}" for sid in taken[:LOGGED]),
         )
     if again:
         log.debug("source %s: %d quarantined row(s) still refused", name, len(again))
