@@ -12,6 +12,7 @@ environment. Real service over HTTP (Starlette's test client), SQLite and Postgr
 
 from __future__ import annotations
 
+import os
 import re
 import warnings
 from collections.abc import Iterator
@@ -20,6 +21,7 @@ from xml.etree import ElementTree
 
 import html5lib
 import pytest
+from click.testing import CliRunner
 from migrated import premigrated
 from test_config_urls import check, one_problem
 
@@ -29,6 +31,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.updates import Incoming
+from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.pages import qr_svg
 from feedsvc.publish.warm_start import fingerprint
@@ -206,7 +209,19 @@ def test_a_link_that_is_no_absolute_https_url_is_refused(tmp_path: Path, value: 
 
 def test_a_wrong_type_is_refused_and_a_good_link_passes(tmp_path: Path) -> None:
     assert one_problem(tmp_path, "zalo.link", "[zalo]\nlink = 5")
-    assert check(tmp_path, f'[zalo]\nlink = "{LINK}"') == (0, [])
-    assert check(tmp_path, FEEDSVC_ZALO__LINK=LINK) == (0, [])
+    with_bot = check(tmp_path, f'[zalo]\nlink = "{LINK}"', FEEDSVC_ZALO__TOKEN=TOKEN)
+    assert with_bot == (0, [])
+    assert check(tmp_path, FEEDSVC_ZALO__LINK=LINK, FEEDSVC_ZALO__TOKEN=TOKEN) == (0, [])
+    # without a bot the link works but shows nothing: config check says so, once, by key
+    (tmp_path / "feedsvc.toml").write_text(
+        f'[zalo]\nlink = "{LINK}"\n[topics]\nfile = "{tmp_path}/topics.toml"\n', encoding="utf-8"
+    )
+    clean = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    config = str(tmp_path / "feedsvc.toml")
+    checked = CliRunner().invoke(cli, ["config", "check", "--config", config], env=clean)
+    warned = [line for line in checked.output.splitlines() if line.startswith("warning:")]
+    assert checked.exit_code == 0 and checked.output.rstrip().endswith(": OK"), checked.output
+    assert len(warned) == 1 and warned[0].startswith("warning: zalo.link: "), warned
+    assert "zalo.token" in warned[0]
     assert check(tmp_path, "[zalo]\nlinks = 1")[0] == 2  # a misspelt key names the real one
     assert "link" in " ".join(check(tmp_path, "[zalo]\nlinks = 1")[1])
