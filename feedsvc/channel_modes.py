@@ -45,3 +45,10 @@ def off_reason(channel: str) -> str:
     error text; the delivery log shows it)."""
     setting = MISSING_SETTING.get(channel, f"{channel} settings")
     return f"channel {channel} is not configured ({setting} is not set): nothing was sent"
+
+
+def zalo_link(settings: Settings) -> str | None:
+    """The Zalo bot's link the reader pages show (SPEC §13: "Zalo when configured"):
+    ``zalo.link`` while the channel is ``on``; None without it or with the channel off (a link
+    to a bot that cannot answer would take readers nowhere)."""
+    return settings.zalo.link if channel_modes(settings)["zalo"] == "on" else None

@@ -279,8 +279,20 @@ def no_sideways_scroll(b: Any) -> None:
     assert overflow <= 0, f"{b.current_url} scrolls sideways by {overflow} px"
 
 
+@pytest.fixture
+def zalo_bot(monkeypatch: pytest.MonkeyPatch) -> str:
+    """The Zalo channel on with its public link (the pages show its button, QR code and
+    command); requested before ``server``, which reads the config. No Zalo call leaves the
+    machine: the server runs no bot and no dispatcher."""
+    link = "https://zalo.me/2468013579135792468"
+    monkeypatch.setenv("FEEDSVC_ZALO__TOKEN", "1234567890:zalo-browser-token-abcdefgh")
+    monkeypatch.setenv("FEEDSVC_ZALO__LINK", link)
+    monkeypatch.setenv("FEEDSVC_ZALO__BASE_URL", "http://127.0.0.1:9")
+    return link
+
+
 def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
-    server: str, driver: Any, tmp_path: Path
+    zalo_bot: str, server: str, driver: Any, tmp_path: Path
 ) -> None:
     shots = shots_dir(tmp_path)
     b = driver
@@ -299,7 +311,12 @@ def test_reader_index_topic_page_and_a_feed_opened_in_the_browser(
     assert qr.size["width"] >= 100 and qr.size["height"] >= 100  # big enough to scan
     # fetched and drawn by the browser (a broken image has no natural width)
     wait(b).until(lambda _: b.execute_script("return arguments[0].naturalWidth", qr) > 0)
-    b.set_window_size(1100, 1000)
+    assert section.find_element(By.CSS_SELECTOR, "a.zalo").get_attribute("href") == zalo_bot
+    zalo_qr = section.find_element(By.CSS_SELECTOR, ".zl img.qr")
+    wait(b).until(lambda _: b.execute_script("return arguments[0].naturalWidth", zalo_qr) > 0)
+    command = section.find_element(By.ID, "zalo-kien-thuy").get_attribute("value")
+    assert command == "/sub kien-thuy"
+    b.set_window_size(1100, 1250)  # the topic, its Telegram and Zalo ways and its feeds
     b.save_screenshot(str(shots / "reader-subscribe.png"))
 
     # a person clicking the RSS address: the topic page, the RSS box highlighted

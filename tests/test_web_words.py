@@ -216,7 +216,7 @@ async def test_opml_with_hostile_topic_titles_is_valid_xml(
 # -- 405: the Allow header (RFC 9110 §15.5.6) ---------------------------------------------------
 
 PATH_SAMPLES = {"slug": "kien-thuy", "name": "kien-thuy.rss", "source_key": "A-1", "id": "1",
-                "chat_id": "5", "sub_id": "1", "delivery_id": "1"}  # fmt: skip
+                "chat_id": "5", "sub_id": "1", "delivery_id": "1", "chat": "zalo"}  # fmt: skip
 METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"]
 
 

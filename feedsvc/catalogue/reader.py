@@ -70,6 +70,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Scan with your phone to open Telegram",
     ),
     "reader.zalo": ("Nhận tin qua Zalo", "Get alerts on Zalo"),
+    "reader.zalo_qr": (
+        "Quét mã bằng điện thoại để mở Zalo",
+        "Scan with your phone to open Zalo",
+    ),
+    # the Zalo bot has no start link: the reader sends the command shown (``/sub <slug>``)
+    "reader.zalo_command": (
+        "Rồi gửi lệnh này cho bot để theo dõi chủ đề:",
+        "Then send the bot this command to follow the topic:",
+    ),
     "reader.feed_hint": (
         "Chép địa chỉ này vào ứng dụng đọc tin (Feedly, Inoreader, NetNewsWire…):",
         "Copy this address into your feed reader (Feedly, Inoreader, NetNewsWire…):",

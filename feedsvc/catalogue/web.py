@@ -120,6 +120,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chưa cấu hình bot Telegram, nên chủ đề {slug} chưa có mã QR để đăng ký.",
         "No Telegram bot is configured, so topic {slug} has no subscription QR code.",
     ),
+    "http.no_zalo_link": (
+        "Trang chưa có liên kết bot Zalo (zalo.link), nên chủ đề {slug} chưa có mã QR Zalo.",
+        "No Zalo bot link is shown (zalo.link), so topic {slug} has no Zalo QR code.",
+    ),
     "http.telegram_slug_too_long": (
         "Tên chủ đề {slug} dài quá {most} ký tự của liên kết Telegram, nên không có mã QR.",
         "Topic {slug}'s name is longer than a Telegram link allows ({most} characters),"

@@ -282,14 +282,27 @@ def advice(settings: Settings) -> list[Problem]:
     """Every warning about a configuration that works (``config check`` prints them, ``run``
     logs them at start): a weak admin token, a Telegram bot token of another length than
     @BotFather's (cut short when pasted?), an unset ``http.public_url`` on a public host, a
-    Zalo webhook Zalo cannot reach, a poll interval that hammers the CMS."""
+    Zalo webhook Zalo cannot reach, a Zalo link without a Zalo bot, a poll interval that
+    hammers the CMS."""
     return (
         weak_token_warnings(settings)
         + telegram_token_warnings(settings)
         + public_url_warnings(settings)
         + zalo_webhook_warnings(settings)
+        + _zalo_link_warnings(settings)
         + _poll_warnings(settings)
     )
+
+
+def _zalo_link_warnings(settings: Settings) -> list[Problem]:
+    """``zalo.link`` set without a Zalo token: the reader pages show no Zalo (a link to a bot
+    that cannot answer), which ``config check`` said nothing about. Told from whether the keys
+    are set, never by reading a secret."""
+    zalo = settings.zalo
+    if zalo.link is None or zalo.token is not None or zalo.token_file is not None:
+        return []
+    return [Problem("zalo.link", "is set but zalo.token is not: the reader pages show no "
+                    "Zalo until the Zalo bot has a token")]  # fmt: skip
 
 
 #: ``source.poll_seconds`` below this is warned about (a few seconds is already near real time)

@@ -33,6 +33,7 @@ from feedsvc.config.urls import (
     check_networks,
     check_state_backend,
     check_url,
+    https_link,
     listener_url,
     public_base_url,
 )
@@ -304,11 +305,19 @@ class ZaloSettings(_Section):
     webhook_secret_file: Path | None = None
     set_webhook: bool = True
     global_rate: float = Field(default=10.0, gt=0, le=100)
+    #: the bot's public link (``https://zalo.me/…``, as Zalo's bot creator gives it): with a
+    #: token, the reader pages show it, its QR code and the ``/sub <slug>`` to send (SPEC §13)
+    link: str | None = None
 
     @field_validator("base_url")
     @classmethod
     def _absolute(cls, value: str) -> str:
         return absolute_url(value)
+
+    @field_validator("link")
+    @classmethod
+    def _https(cls, value: str | None) -> str | None:
+        return https_link(value) if value else None  # "" unset, as ``http.websub_hub``
 
 
 class AdminSettings(_Section):

@@ -123,6 +123,27 @@ def absolute_url(value: str) -> str:
     return value
 
 
+def https_link(value: str) -> str:
+    """``zalo.link``, the address a reader opens to chat with the Zalo bot (as Zalo's bot
+    creator gives it): an absolute URL (:func:`absolute_url`) over https, without a user or
+    password. It is printed on the public reader pages and drawn as a QR code for phones, so
+    a plain-http, relative or credential-bearing value is refused by ``config check`` rather
+    than shown to every reader."""
+    from urllib.parse import urlsplit
+
+    expected = "must be an absolute https URL (e.g. https://zalo.me/...)"
+    try:
+        absolute_url(value)
+    except ValueError:
+        raise ValueError(expected) from None
+    parts = urlsplit(value)
+    if parts.scheme != "https":
+        raise ValueError(f"{expected}: it begins with {parts.scheme}://")
+    if parts.username is not None or parts.password is not None:
+        raise ValueError(f"{expected}: no user or password before the host")
+    return value
+
+
 #: What python-telegram-bot replaces with the token in a base URL (``telegram._bot``); any
 #: other base URL gets the token appended to it as it is.
 _TOKEN_INSERTIONS = ("{token}", "{TOKEN}", "{bot_token}", "{BOT_TOKEN}", "{bot-token}",

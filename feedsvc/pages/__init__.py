@@ -5,6 +5,7 @@ snapshots like the feeds."""
 
 from .render import (
     INDEX_HEADLINES,
+    QR_CHATS,
     IndexEntry,
     IndexView,
     PageArticle,
@@ -14,6 +15,7 @@ from .render import (
     index_entries,
     page_article,
     page_topic,
+    qr_path,
     qr_svg,
     render_index,
     render_index_of,
@@ -26,6 +28,7 @@ from .render import (
 
 __all__ = [
     "INDEX_HEADLINES",
+    "QR_CHATS",
     "IndexEntry",
     "IndexView",
     "PageArticle",
@@ -35,6 +38,7 @@ __all__ = [
     "index_entries",
     "page_article",
     "page_topic",
+    "qr_path",
     "qr_svg",
     "render_index",
     "render_index_of",

@@ -59,15 +59,20 @@ class PageArticle:
 
 @dataclass(frozen=True, slots=True)
 class Subscribe:
-    """Every way to follow one topic: feed URLs by format, and chat deep links when the channel
-    is configured (``telegram``: ``https://t.me/<bot>?start=<slug>``; ``zalo`` when the Zalo
-    channel exists). ``telegram_qr`` is the URL of the Telegram link's QR code (an SVG image,
-    ``/topics/{slug}/telegram.svg``)."""
+    """Every way to follow one topic: feed URLs by format, and chat links when the channel
+    is configured (``telegram``: ``https://t.me/<bot>?start=<slug>``; ``zalo``: the bot's
+    ``zalo.link``, :func:`feedsvc.channel_modes.zalo_link`). ``telegram_qr``/``zalo_qr`` are
+    the URLs of each link's QR code (an SVG image, ``/topics/{slug}/telegram.svg``,
+    ``…/zalo.svg``). ``zalo_command`` is what to send the Zalo bot, ``/sub <slug>``: its Bot
+    API has no start payload like Telegram's ``?start=`` (FIELD-NOTES), so the link opens the
+    chat and the reader sends the command."""
 
     feeds: dict[str, str]
     telegram: str | None = None
     telegram_qr: str | None = None
     zalo: str | None = None
+    zalo_qr: str | None = None
+    zalo_command: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,7 +125,8 @@ def page_topic(
 
 def qr_svg(url: str) -> bytes:
     """The QR code of ``url`` as an SVG document (error correction M, 3 px modules, black on
-    white), ~7 ms: :meth:`feedsvc.publish.serving.Served.telegram_qr` keeps each one drawn."""
+    white), ~7 ms: :meth:`feedsvc.publish.serving.Served.telegram_qr` (and ``zalo_qr``) keeps
+    each one drawn."""
     code = segno.make(url, error="m", micro=False)
     out = io.BytesIO()
     code.save(out, kind="svg", scale=3, border=2, dark="#000", light="#fff", xmldecl=False)
@@ -135,13 +141,36 @@ def telegram_link(bot_username: str | None, slug: str) -> str | None:
     return f"https://t.me/{quote(bot_username)}?start={quote(slug)}"
 
 
+def qr_path(slug: str, chat: str) -> str:
+    """The path of a topic's QR code of ``chat``'s link (:data:`QR_CHATS`), served by the one
+    route ``/topics/{slug}/{chat}.svg``."""
+    return f"/topics/{quote(slug)}/{chat}.svg"
+
+
+#: the chats whose link a topic's QR code draws (``/topics/{slug}/{chat}.svg``)
+QR_CHATS = ("telegram", "zalo")
+
+
+def zalo_command(slug: str) -> str:
+    """What a reader sends the Zalo bot to follow the topic (``/sub <slug>``, the bot's
+    command: :mod:`feedsvc.channels.zalo.bot`)."""
+    return f"/sub {slug}"
+
+
 def subscribe_links(
     public_url: str, slug: str, bot_username: str | None, zalo_url: str | None = None
 ) -> Subscribe:
+    """A topic's :class:`Subscribe`; ``zalo_url`` is the Zalo bot's link when the pages show
+    it (:func:`feedsvc.channel_modes.zalo_link`)."""
+    base = public_url.rstrip("/")
     telegram = telegram_link(bot_username, slug)
-    qr = f"{public_url.rstrip('/')}/topics/{quote(slug)}/telegram.svg" if telegram else None
     return Subscribe(
-        feeds=feed_urls(public_url, slug), telegram=telegram, telegram_qr=qr, zalo=zalo_url
+        feeds=feed_urls(public_url, slug),
+        telegram=telegram,
+        telegram_qr=base + qr_path(slug, "telegram") if telegram else None,
+        zalo=zalo_url,
+        zalo_qr=base + qr_path(slug, "zalo") if zalo_url else None,
+        zalo_command=zalo_command(slug) if zalo_url else None,
     )
 
 

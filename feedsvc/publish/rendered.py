@@ -65,7 +65,7 @@ class Rendered(Served):
             topic.description,
             count,
             [page_article(a, self.settings.site.url, self.settings.site.language) for a in items],
-            subscribe_links(self.public_url, topic.slug, self.bot_username),
+            subscribe_links(self.public_url, topic.slug, self.bot_username, self.zalo_link),
         )
 
     def _etag(self, slug: str, fmt: str) -> str | None:

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
+from feedsvc.channel_modes import zalo_link
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import render_feed
@@ -48,6 +49,9 @@ class Served:
         #: the Telegram bot's @username for deep links and their QR codes (config, or getMe
         #: at start: :meth:`FeedPublisher.set_bot_username`)
         self.bot_username: str | None = settings.telegram.username
+        #: the Zalo bot's link the pages show, None when they show none (``zalo.link`` unset or
+        #: the channel off)
+        self.zalo_link: str | None = zalo_link(settings)
         self.polls = PollCounter()
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
@@ -105,6 +109,15 @@ class Served:
             return NoQr.BOT
         link = telegram_link(self.bot_username, slug)
         return NoQr.SLUG if link is None else _qr_snapshot(link)
+
+    def zalo_qr(self, slug: str) -> Snapshot | NoQr:
+        """``/topics/{slug}/zalo.svg``: the QR code of the Zalo bot's link on an enabled
+        topic's page (the same link for every topic: drawn once, kept like Telegram's), else
+        why not (:class:`~feedsvc.web.feed_backend.NoQr`: no such topic, no link shown)."""
+        topic = self._topics.get(slug)
+        if topic is None or not topic.enabled:
+            return NoQr.TOPIC
+        return NoQr.ZALO if self.zalo_link is None else _qr_snapshot(self.zalo_link)
 
 
 #: QR codes kept (~2 KB each): every enabled topic's at one bot name, at 5,000 topics.

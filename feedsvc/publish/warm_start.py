@@ -45,6 +45,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import feedsvc
+from feedsvc.channel_modes import zalo_link
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.store.lifecycle import changed_keys, topics_changed, unpublic_articles
@@ -78,7 +79,9 @@ WRITE_EVERY = 60.0
 
 def fingerprint(settings: Settings) -> str:
     """A digest of what every render reads besides the data: feedsvc's version, the site
-    section, the public URL, the WebSub hub and the bot's configured @username (hex SHA-256)."""
+    section, the public URL, the WebSub hub, the bot's configured @username and the Zalo link
+    the pages show (only when they show one: a deployment without it keeps its digest) (hex
+    SHA-256)."""
     parts = {
         "version": feedsvc.__version__,
         "site": settings.site.model_dump(mode="json"),
@@ -86,6 +89,8 @@ def fingerprint(settings: Settings) -> str:
         "hub": settings.http.websub_hub,
         "bot": settings.telegram.username,
     }
+    if (zalo := zalo_link(settings)) is not None:
+        parts["zalo"] = zalo
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 

@@ -12,8 +12,9 @@ from feedsvc.web.http_cache import Snapshot
 
 
 class NoQr(enum.Enum):
-    """Why ``/topics/{slug}/telegram.svg`` is a 404: the answer says which (newcomer F2: without
-    a bot it said the topic did not exist). Values are the catalogue keys of the 404 text."""
+    """Why ``/topics/{slug}/telegram.svg`` (or ``zalo.svg``) is a 404: the answer says which
+    (newcomer F2: without a bot it said the topic did not exist). Values are the catalogue keys
+    of the 404 text."""
 
     #: no such topic, or it is switched off (not public: not told apart from unknown)
     TOPIC = "http.no_topic"
@@ -21,6 +22,8 @@ class NoQr(enum.Enum):
     BOT = "http.no_telegram_bot"
     #: the slug is longer than a ``/start`` payload may be (``pages.START_PAYLOAD_MAX``)
     SLUG = "http.telegram_slug_too_long"
+    #: the topic is served but the pages show no Zalo link (``zalo.link`` unset, Zalo off)
+    ZALO = "http.no_zalo_link"
 
 
 class RenderJob(Protocol):
@@ -91,6 +94,11 @@ class FeedBackend(Protocol):
         """``/topics/{slug}/telegram.svg``, the QR code of the topic's Telegram link (see
         :func:`feedsvc.pages.qr_svg`), ``image/svg+xml``; else why there is none (→ 404 worded
         by it). May draw it (~7 ms): called off the event loop."""
+        ...
+
+    def zalo_qr(self, slug: str) -> Snapshot | NoQr:
+        """``/topics/{slug}/zalo.svg``, the QR code of the Zalo bot's link the topic's page
+        shows, drawn as :meth:`telegram_qr`'s; else why there is none (→ 404)."""
         ...
 
     def polled(self, slug: str) -> None:

@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, cast
 from xml.sax.saxutils import escape as xml_escape
 
 import anyio.to_thread
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from feedsvc.logs import escape_controls
 from feedsvc.pages.listing import clean_query, read_page, shown_query
-from feedsvc.pages.render import START_PAYLOAD_MAX
+from feedsvc.pages.render import QR_CHATS, START_PAYLOAD_MAX, qr_path
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.fast_path import count_feed_response
@@ -102,7 +103,8 @@ def feed_routes(
     mount: str = "",
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
-    ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` and ``/feed.xsl``.
+    ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` (and ``zalo.svg``) and
+    ``/feed.xsl``.
     ``cache_seconds`` feeds ``Cache-Control: public, max-age=N``.
 
     Requests that may render on demand (search feeds, a non-default ``?limit=``) first spend a
@@ -269,11 +271,17 @@ def feed_routes(
         headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
         return Response(backend.missing_page(slug), 404, headers, media_type="text/html")
 
-    async def telegram_qr(request: Request) -> Response:
-        slug = request.path_params["slug"]
-        found = await anyio.to_thread.run_sync(backend.telegram_qr, slug)
+    async def chat_qr(request: Request) -> Response:
+        """``/topics/{slug}/{chat}.svg``: the QR code of a chat's link on the topic's page
+        (:data:`~feedsvc.pages.QR_CHATS`: ``telegram``, ``zalo``), one route, one renderer
+        and cache (:func:`~feedsvc.pages.qr_svg`); any other name is not found, as before."""
+        slug, chat = request.path_params["slug"], request.path_params["chat"]
+        if chat not in QR_CHATS:
+            raise HTTPException(404)
+        draw = backend.telegram_qr if chat == "telegram" else backend.zalo_qr
+        found = await anyio.to_thread.run_sync(draw, slug)
         if isinstance(found, NoQr) and (stored := stored_slug(slug, backend.page)) is not None:
-            return moved(request, f"/topics/{stored}/telegram.svg")
+            return moved(request, qr_path(stored, chat))
         if isinstance(found, NoQr):
             return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
         return serve(request, found)
@@ -314,5 +322,5 @@ def feed_routes(
         Route("/feed.xsl", stylesheet, methods=["GET", "HEAD"], name="feed_xsl"),
         Route("/feeds/{name}", feed, methods=["GET", "HEAD"], name="feed"),
         Route("/topics/{slug}", page, methods=["GET", "HEAD"], name="topic_page"),
-        Route("/topics/{slug}/telegram.svg", telegram_qr, methods=["GET", "HEAD"], name="qr"),
+        Route("/topics/{slug}/{chat}.svg", chat_qr, methods=["GET", "HEAD"], name="qr"),
     ]
