@@ -32,7 +32,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
-from urllib.parse import quote, urljoin, urlsplit
+from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
 from feedsvc.bidi import BIDI_CONTROLS
@@ -41,6 +41,7 @@ from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 from feedsvc.shown_values import shown_value
 from feedsvc.timestamps import unparsable_reason
+from feedsvc.url_chars import unseen_encoded
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
@@ -244,15 +245,15 @@ def _url(name: str, value: str, absolute: bool) -> str:
 
 
 def _unseen_encoded(name: str, url: str, netloc: str) -> str:
-    """``url`` with each character no reader sees percent-encoded (its UTF-8 bytes, RFC 3987
-    §3.1, as a browser sends it: ``/\\u202e/a`` is ``/%E2%80%AE/a``): not printable, whitespace
-    and controls refused already, so a bidi control (:mod:`feedsvc.bidi`), LRM/RLM/ALM, a
-    zero-width space or joiner, a BOM, a soft hyphen, a private-use or unassigned code point.
-    Why: feeds, pages and alerts delete the bidi controls from what they show
-    (:func:`feedsvc.feeds.sanitize.xml_clean`), so ``https://x.vn/\\u202e/a`` was linked as
-    ``https://x.vn//a``, another page, while the JSON API gave it raw; encoded, every output
-    links to the page the CMS meant. One in the host names no host (IDNA refuses them): the
-    record is refused, naming the field."""
+    """``url`` with each character no reader sees percent-encoded by the one rule,
+    :func:`feedsvc.url_chars.unseen_encoded` (the outputs apply it to URLs stored before it):
+    not printable, whitespace and controls refused already, so a bidi control
+    (:mod:`feedsvc.bidi`), LRM/RLM/ALM, a zero-width space or joiner, a BOM, a soft hyphen, a
+    private-use or unassigned code point. Why: feeds, pages and alerts deleted the bidi
+    controls from what they show (:func:`feedsvc.feeds.sanitize.xml_clean`), so
+    ``https://x.vn/\\u202e/a`` was linked as ``https://x.vn//a``, another page, while the JSON
+    API gave it raw; encoded, every output links to the page the CMS meant. One in the host
+    names no host (IDNA refuses them): the record is refused, naming the field."""
     at = url.find("//" + netloc) + 3  # the host's first character, counted from 1
     for i, c in enumerate(netloc):
         if not c.isprintable():
@@ -260,7 +261,7 @@ def _unseen_encoded(name: str, url: str, netloc: str) -> str:
                 name,
                 f"contains an invisible character ({_char(c)}) in its host at character {at + i}",
             )
-    return "".join(c if c.isprintable() else quote(c, safe="") for c in url)
+    return unseen_encoded(url)
 
 
 def _tags(value: Any) -> tuple[str, ...]:

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import xml_clean
+from feedsvc.feeds.sanitize import link_url, xml_clean
 from feedsvc.notify.message import (
     MIN_SUMMARY,
     TITLE_CAP,
@@ -46,7 +46,7 @@ def format_plain_alert(
     """The plain-text alert for ``article`` matching ``topic_titles``; at most ``limit`` UTF-16
     units (``limit`` ≥ 1,800 leaves room for the capped title, meta, topics and link), whatever
     the article holds."""
-    url = xml_clean(article.url).strip()
+    url = link_url(article.url)
     link = url if utf16_len(url) <= LINK_CAP else ""
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     meta = meta_line(article, tz)

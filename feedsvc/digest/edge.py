@@ -22,6 +22,7 @@ from feedsvc.catalogue import Translator
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
 from feedsvc.digest.schedule import release_at
 from feedsvc.digits import MAX_ID, ascii_int
+from feedsvc.feeds.sanitize import link_url
 from feedsvc.graphemes import shortened
 from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
@@ -167,7 +168,9 @@ class DigestEdge:
                 silent,
                 _thread(topics, labels, threads),
                 self.buttons_for(
-                    article.url if article else "", topics, (undo or {}).get(delivery_id, ())
+                    link_url(article.url) if article else "",
+                    topics,
+                    (undo or {}).get(delivery_id, ()),
                 ),
                 self.t(f"digest.notice.{notice}") if notice else None,
             )

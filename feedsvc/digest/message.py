@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import xml_clean
+from feedsvc.feeds.sanitize import link_url, xml_clean
 from feedsvc.notify.message import (
     TEXT_LIMIT,
     TITLE_CAP,
@@ -103,7 +103,7 @@ def _sorted_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
 def _item(entry: DigestEntry, tz: tzinfo, *, with_link: bool = True) -> _Line:
     """An article's line; ``with_link=False`` leaves the spelled-out link out of the plain form
     (the HTML keeps it in ``href``, which Telegram does not count)."""
-    url = xml_clean(entry.article.url).strip()
+    url = link_url(entry.article.url)
     title = trim_utf16(visible_text(entry.article.title) or url, TITLE_CAP)
     when = entry.article.published_at.astimezone(tz).strftime("%H:%M %d/%m")
     link = url if with_link and utf16_len(url) <= URL_CAP else ""
@@ -123,7 +123,7 @@ def _heading(group: DigestGroup) -> _Line:
 def _read_all(group: DigestGroup, words: DigestWords) -> _Line | None:
     if not group.url:
         return None
-    url = xml_clean(group.url).strip()
+    url = link_url(group.url)
     return _Line(f'<a href="{html.escape(url)}">{html.escape(words.read_all)} »</a>',
                  f"{words.read_all}: {url}")  # fmt: skip
 

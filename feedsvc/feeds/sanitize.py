@@ -31,6 +31,7 @@ from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, sett
 from feedsvc.feeds.words import feed_words
 from feedsvc.graphemes import prefix
 from feedsvc.markup import field_literals, html_literals
+from feedsvc.url_chars import stored_url
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
 # surrogates, U+FFFE/U+FFFF), plus C1 controls, DEL and the other noncharacters (U+FDD0..U+FDEF,
@@ -113,6 +114,18 @@ def xml_legal(text: str) -> str:
     return _XML_ILLEGAL.sub("", _SEPARATORS.sub(" ", text))
 
 
+def link_url(url: str) -> str:
+    """A stored URL as every output writes it into a link (feeds and reader pages through
+    :func:`absolute_url`, the Telegram, Zalo/Apprise and digest texts, the admin's and the JSON
+    API's ``url``): the form ingest stores now (:func:`feedsvc.url_chars.stored_url`: a bidi
+    control, LRM, ZWSP… percent-encoded, never deleted — deleted, ``https://x.vn/\u202e/a``
+    linked to ``https://x.vn//a``, another page), then :func:`xml_clean` for what no URL
+    stored may hold and no XML document can (a C0 control: removed, a separator a space, as
+    before) and the ends stripped. One row stored before ingest encoded them links to the
+    same page in every output."""
+    return xml_clean(stored_url(url)).strip()
+
+
 def absolute_url(url: str, base: str) -> str | None:
     """``url`` resolved against ``base`` as a URI; None unless the result is http(s).
 
@@ -124,11 +137,12 @@ def absolute_url(url: str, base: str) -> str | None:
 
 
 def _resolve(url: str, base: str) -> str | None:
-    """Join and percent-encode; the common shapes skip ``urljoin`` (the render hot spot)."""
-    url = xml_clean(url).strip()
+    """Join and percent-encode (:func:`link_url` first: an invisible character encoded, never
+    deleted); the common shapes skip ``urljoin`` (the render hot spot)."""
+    url = link_url(url)
     if _CLEAN_ABSOLUTE.match(url):
         return url  # already an absolute http(s) URI: by far the most common case
-    base = xml_clean(base).strip()
+    base = link_url(base)
     try:
         origin = _origin(base) if url.startswith("/") and not url.startswith("//") else ""
         joined = origin + url if origin else urljoin(base, url)
@@ -232,12 +246,15 @@ def sanitize_html(
     A fragment longer than ``max_chars`` is truncated (nh3 re-balances the cut markup) and ends
     with a link to the full article, worded in ``language`` (:mod:`feedsvc.feeds.words`).
     """
-    text = xml_clean(fragment)
+    # Only what nh3 cannot take goes before it (lone surrogates: ``xml_legal``); a bidi control
+    # stays until after, so a link's address holding one is percent-encoded (``_filter_url``,
+    # :func:`link_url`), not linked to another page, while the text loses it as before.
+    text = xml_legal(fragment)
     truncated = len(text) > max_chars
     if truncated:  # between grapheme clusters: never half a flag before the "read on" link
         text = prefix(text, max_chars)
     if "<" not in text:  # plain text (some CMS exports): keep its paragraphs and line breaks
-        text = _paragraphs(text)
+        text = _paragraphs(xml_clean(text))
         if "&" not in text and not truncated:
             return text  # nothing for the parser to clean
     text = html_literals(text)  # "<Số đỏ>" is text, not an unknown element (feedsvc.markup)

@@ -18,7 +18,13 @@ from datetime import tzinfo
 
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
-from feedsvc.feeds.sanitize import field_text, plain_text, shown_summary, xml_clean
+from feedsvc.feeds.sanitize import (
+    field_text,
+    link_url,
+    plain_text,
+    shown_summary,
+    xml_clean,
+)
 from feedsvc.graphemes import prefix, utf16_units
 
 TEXT_LIMIT = 4096  # sendMessage text, UTF-16 units after entity parsing
@@ -165,12 +171,12 @@ def format_alert(
     image the text is a caption (1024 units), else a message (4096 units); ``caption`` keeps
     the caption budget even without an image (a correction of an alert sent as a photo).
     """
-    photo = article.image_url if with_image else None
+    photo = link_url(article.image_url) if with_image and article.image_url else None
     if photo is not None and not photo.startswith(("http://", "https://")):
         photo = None
     limit = CAPTION_LIMIT if photo or caption else TEXT_LIMIT
 
-    url = xml_clean(article.url).strip()
+    url = link_url(article.url)
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     meta = meta_line(article, tz)
     topics = [t for t in (_clean(t) for t in topic_titles) if t]

@@ -25,6 +25,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from feedsvc.catalogue import translator
+from feedsvc.feeds.sanitize import link_url
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
@@ -103,6 +104,7 @@ class Admin:
             number=self.t.number,
             form_value=form_value,
             key_text=key_text,
+            link_url=link_url,  # a stored article URL as every output links to it
         )
 
     # -- helpers --------------------------------------------------------------------------

@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from feedsvc.feeds.sanitize import link_url
 from feedsvc.fieldtext import control_char
 from feedsvc.matching import QueryError
 from feedsvc.operations.errors import refused_character
@@ -100,7 +101,7 @@ def preview_routes(admin: Admin) -> list[Route]:
                 # outside text as every admin page shows it (its bidi controls as ``\u202e``):
                 # the script writes it as it is, and a U+202E reversed the rest of the title
                 "title": shown(s.stored.article.title),
-                "url": s.stored.article.url,
+                "url": link_url(s.stored.article.url),
                 "published": t.time(s.stored.article.published_at),
                 "hits": [
                     {"term": h.term, "field": t(f"field.{h.field}"), "snippet_html": h.snippet_html}

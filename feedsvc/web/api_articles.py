@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
+from feedsvc.feeds.sanitize import link_url
 from feedsvc.lifecycle import editors
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.store.lifecycle import EditorState
@@ -73,7 +74,7 @@ def article_out(a: EditorState, now: datetime, message: str | None = None) -> Ar
     return ArticleStateOut(
         source_key=a.source_key,
         title=a.title,
-        url=a.url,
+        url=link_url(a.url),  # the page every output links to (feeds.sanitize.link_url)
         published_at=a.published_at,
         state=a.state(now),
         withdrawn_at=a.withdrawn_at,

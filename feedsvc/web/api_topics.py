@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from feedsvc import operations as ops
 from feedsvc.feeds import feed_urls
+from feedsvc.feeds.sanitize import link_url
 from feedsvc.logs import quoted
 from feedsvc.matching import QueryError
 from feedsvc.preview import preview
@@ -188,7 +189,7 @@ def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
                 article_id=sample.stored.id,
                 source_key=a.source_key,
                 title=a.title,
-                url=a.url,
+                url=link_url(a.url),
                 published_at=a.published_at,
                 terms=sorted({h.term for h in hits}),
                 hits=[HitOut.model_validate(h.to_json()) for h in hits],
