@@ -12,14 +12,20 @@ they are dropped while a URL is checked and cleaned of it during a send (:mod:`.
 destination never takes the threads the database work uses), each bounded by Apprise's socket
 timeouts and by :data:`SEND_TIMEOUT` overall, counted from when a thread starts the send (time
 queued behind hung destinations does not count). Apprise reports only success or failure; what
-its HTTP requests raised is watched (:mod:`.apprise_transport`), so :func:`classify` tells a failure
-before the request went out (refused, unreachable, an error status: retried with backoff like a
-5xx, dead-lettered after the outbox's attempts) from one after it (a read timeout, a connection
+its HTTP requests raised and answered is watched (:mod:`.apprise_transport`), so :func:`classify`
+tells a failure before the request went out (refused, unreachable, a 5xx: retried with backoff,
+dead-lettered after the outbox's attempts) from one after it (a read timeout, a connection
 closed before the answer: the destination may have shown it, an unknown outcome the outbox
 re-sends once). A throttling answer (429, or 503 with ``Retry-After``) pauses that recipient
 for as long as it asked, the alert kept, like a Telegram or Zalo 429. No answer within
 :data:`SEND_TIMEOUT` is an unknown outcome too, unless the send never left the pool's queue
 (its threads still held by hung destinations past their bound): nothing was sent, retried.
+An answer that says "never" is not retried (:func:`refusal`): 404/410 (a deleted webhook) and
+401/403 (a revoked credential) are the recipient that can never receive, ``chat_not_found`` and
+``blocked`` as for Telegram and Zalo (the recipient disabled after :attr:`ChannelLimits.
+disable_after` in a row); 400/413/422 on the request carrying the message is this message
+refused, ``bad_content`` (a dead letter; the recipient's next alerts go on). Each was retried
+25 times over about 1.6 h, every later alert of the recipient waiting behind it.
 
 A notification Apprise sends as several requests (a URL with several targets, a message it
 splits) that reached the destination in part is ``sent``, with a note (the delivery log and
@@ -44,8 +50,13 @@ from urllib.parse import SplitResult, parse_qsl, unquote, urlsplit
 
 from feedsvc.articles import Article
 from feedsvc.channels import apprise_logs
-from feedsvc.channels.apprise_transport import Watched, after_request_sent, watch_transport
-from feedsvc.channels.base import ChannelLimits, SendOutcome, Target
+from feedsvc.channels.apprise_transport import (
+    Failure,
+    Watched,
+    after_request_sent,
+    watch_transport,
+)
+from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
 from feedsvc.notify.message import AlertMessage, trim_utf16, visible_text
@@ -58,7 +69,7 @@ LIMITS = ChannelLimits(
     # Discord webhooks take 5 requests per 2 s, Slack's about 1 per second: one a second each
     private_interval=timedelta(seconds=1.05),
     group_interval=timedelta(seconds=1.05),
-    disable_after=3,  # never reached: Apprise failures are all retried (transient)
+    disable_after=3,  # 401/403/404/410 in a row (:func:`refusal`), as Telegram's blocked
     max_in_flight=8,  # also the thread pool's size
 )
 MAX_URL_CHARS = 2000
@@ -234,9 +245,10 @@ def classify(result: bool | None, watched: Watched) -> SendOutcome:
     when none), the alert kept, as for a Telegram or Zalo 429.
     A failure whose request had gone out unanswered (read timeout, connection closed before
     the answer) is ``ambiguous``: the destination may have shown it, so a blind retry may
-    duplicate it. Any other failure (an error status, a refused or unreachable destination, a
-    plugin that is not HTTP) is ``transient``. Descriptions name exception types only: their
-    text holds the URL.
+    duplicate it. A failure every answer of which says "never" is permanent (:func:`refusal`).
+    Any other failure (a 5xx, a refused or unreachable destination, a plugin that is not HTTP)
+    is ``transient``. Descriptions name exception types and status codes only: the text of an
+    exception holds the URL, and an answer's body may echo it.
     """
     if result is None:
         return SendOutcome.bad_content("not a URL Apprise can send to")
@@ -256,7 +268,53 @@ def classify(result: bool | None, watched: Watched) -> SendOutcome:
         return SendOutcome.retry_after(seconds, "the destination asked to wait (HTTP 429/503)")
     if errors:
         return SendOutcome.transient(f"not sent ({type(errors[-1]).__name__})")
-    return SendOutcome.transient("the destination did not accept the notification")
+    refused = refusal(watched.failures)
+    if refused is not None:
+        return refused
+    statuses = ", ".join(str(f.status) for f in watched.failures)
+    said = f" (HTTP {statuses})" if statuses else ""
+    return SendOutcome.transient(f"the destination did not accept the notification{said}")
+
+
+#: Answers that say the recipient can never receive (RFC 9110 §15.5): the address is gone (a
+#: deleted webhook, channel or topic), or its credentials are refused (revoked, wrong).
+GONE = frozenset({404, 410})
+DENIED = frozenset({401, 403})
+#: Answers that refuse this message, not the recipient: malformed, too large, unprocessable.
+MESSAGE_REFUSED = frozenset({400, 413, 422})
+
+
+def refusal(failures: Sequence[Failure]) -> SendOutcome | None:
+    """The permanent outcome a send's error answers (:class:`.apprise_transport.Failure`, in
+    order) say, or None when any of them may pass (5xx, 429, a 3xx not followed, another 4xx):
+    then the whole notification is retried. Conservative where a send made several requests
+    (a log-in, a look-up, one request per target): only when every failed request says
+    "never". A message refused (400/413/422) counts only from a request that carried it (a
+    log-in's 400 is no fault of the message) and wins over a recipient-level answer (a
+    notification half refused is dead-lettered, never the recipient disabled); otherwise the
+    last failed request's: ``blocked`` (401/403) or ``chat_not_found`` (404/410), the kinds
+    Telegram's and Zalo's classifiers give a chat that can never receive."""
+    if not failures:
+        return None
+    kinds = [_permanent(f) for f in failures]
+    if any(kind is None for kind in kinds):
+        return None
+    statuses = ", ".join(str(f.status) for f in failures)
+    if OutcomeKind.BAD_CONTENT in kinds:
+        return SendOutcome.bad_content(f"HTTP {statuses}: the destination refused this message")
+    if kinds[-1] is OutcomeKind.BLOCKED:
+        return SendOutcome.blocked(f"HTTP {statuses}: the destination refused the credentials")
+    return SendOutcome.chat_not_found(f"HTTP {statuses}: the destination no longer exists")
+
+
+def _permanent(failure: Failure) -> OutcomeKind | None:
+    if failure.status in DENIED:
+        return OutcomeKind.BLOCKED
+    if failure.status in GONE:
+        return OutcomeKind.CHAT_NOT_FOUND
+    if failure.status in MESSAGE_REFUSED and failure.carries:
+        return OutcomeKind.BAD_CONTENT
+    return None
 
 
 def _notify(url: str, title: str, body: str, read_timeout: float) -> tuple[bool | None, Watched]:

@@ -19,6 +19,14 @@ when any one failed, even after others were shown. The watch therefore counts, a
 requests that carry the notification (:meth:`Watched.carries`: their payload holds a piece of
 its text, which a log-in or room-join request does not), those the destination accepted
 (a 2xx answer) and those that failed: ``parts_sent``, ``parts_failed``.
+
+Apprise hides the status of an error answer too: a deleted webhook (404, 410), a revoked
+credential (401, 403) and a message the destination refuses (400, 413, 422) are all ``False``,
+like a 500. The watch keeps the final status of every request that was answered with no 2xx
+(``failures``: the status and whether the request carried the notification), so the channel's
+classifier (:func:`feedsvc.channels.apprise.classify`) can tell "never again" from "later".
+A redirect's hops are ``Session.send`` calls inside the outer one: only the outermost call's
+answer, the one the plugin sees, is kept there.
 ``requests`` is imported on first use (the CLI's start-up imports this module).
 """
 
@@ -55,6 +63,8 @@ def _install() -> None:
         def send(self: Any, request: Any, **kwargs: Any) -> Any:
             seen: Watched | None = getattr(_local, "watched", None)
             carries = seen is not None and seen.carries(request.url, request.body)
+            depth = getattr(_local, "depth", 0)  # > 0: a redirect's hop inside a send
+            _local.depth = depth + 1
             try:
                 response = original(self, request, **kwargs)
             except BaseException as exc:
@@ -62,8 +72,12 @@ def _install() -> None:
                     seen.errors.append(exc)
                     seen.parts_failed += carries
                 raise
+            finally:
+                _local.depth = depth
             if seen is not None:
                 seen.note(response.status_code, response.headers.get("Retry-After"))
+                if depth == 0 and not 200 <= response.status_code < 300:
+                    seen.failures.append(Failure(response.status_code, carries))
                 if carries and 200 <= response.status_code < 300:
                     seen.parts_sent += 1
                 elif carries:
@@ -74,16 +88,28 @@ def _install() -> None:
         _installed = True
 
 
+@dataclass(frozen=True)
+class Failure:
+    """A request answered with a status other than 2xx: the final ``status`` (after any
+    redirects ``requests`` followed) and whether the request ``carries`` the notification
+    (:meth:`Watched.carries`; False for a log-in or a room look-up)."""
+
+    status: int
+    carries: bool
+
+
 @dataclass
 class Watched:
     """What one thread's HTTP requests met while watched: ``errors`` in order,
     ``throttled``, one entry per throttling answer: its ``Retry-After`` in seconds, or None
-    when it gave none (or none that parses); of the requests that carried the notification
-    (``text``: its title and body; empty: every request counts), ``parts_sent`` the
-    destination accepted (2xx) and ``parts_failed`` it did not (another status, or no answer)."""
+    when it gave none (or none that parses); ``failures``, every answer that was no 2xx, in
+    order (:class:`Failure`); of the requests that carried the notification (``text``: its
+    title and body; empty: every request counts), ``parts_sent`` the destination accepted
+    (2xx) and ``parts_failed`` it did not (another status, or no answer)."""
 
     errors: list[BaseException] = field(default_factory=list)
     throttled: list[float | None] = field(default_factory=list)
+    failures: list[Failure] = field(default_factory=list)
     text: str = ""
     parts_sent: int = 0
     parts_failed: int = 0

@@ -111,7 +111,10 @@ def add_subscription(
 
 def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> int:
     """The recipient's chat id, its row created if missing (an Apprise row's title is its
-    masked URL, so every listing of titles is safe to show)."""
+    masked URL, so every listing of titles is safe to show). An Apprise recipient disabled
+    after refusals in a row (a 404 while its webhook was redeployed) is switched on again: an
+    admin adding the URL again is its "/start", the only way back an Apprise destination has
+    (it sends no commands)."""
     from feedsvc.channels.recipients import shown_address
 
     if spec.chat_id is not None:  # Telegram
@@ -124,6 +127,8 @@ def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> i
     if spec.channel == "apprise":
         title = shown_address(spec.channel, spec.address)
     chat = sub_store.ensure_recipient(conn, spec.channel, spec.address, spec.chat_type, title, now)
+    if spec.channel == "apprise":
+        sub_store.reenable_chat(conn, chat.chat_id)
     return chat.chat_id
 
 
