@@ -5,11 +5,18 @@ from __future__ import annotations
 MESSAGES: dict[str, tuple[str, str]] = {
     "reader.index_title": ("{site}: tin theo chủ đề", "{site}: news by topic"),
     "reader.index_intro": (
-        "Chọn chủ đề bạn quan tâm và theo dõi theo cách bạn thích: nhận tin qua Telegram, "
+        "Chọn chủ đề bạn quan tâm và theo dõi theo cách bạn thích: nhận tin qua {chats}, "
         "hoặc chép địa chỉ nguồn tin (RSS, Atom, JSON Feed) vào ứng dụng đọc tin.",
-        "Pick the topics you care about and follow them your way: alerts on Telegram, or copy "
+        "Pick the topics you care about and follow them your way: alerts on {chats}, or copy "
         "a feed address (RSS, Atom, JSON Feed) into your feed reader.",
     ),
+    "reader.index_intro_feeds": (
+        "Chọn chủ đề bạn quan tâm và chép địa chỉ nguồn tin (RSS, Atom, JSON Feed) vào ứng dụng "
+        "đọc tin.",
+        "Pick the topics you care about and copy a feed address (RSS, Atom, JSON Feed) into "
+        "your feed reader.",
+    ),
+    "reader.chats_or": ("{first} hoặc {second}", "{first} or {second}"),
     "reader.opml": (
         "Tất cả chủ đề trong một tệp OPML",
         "Every topic in one OPML file",

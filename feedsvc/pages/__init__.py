@@ -22,6 +22,7 @@ from .render import (
     render_missing,
     render_not_found,
     render_topic,
+    shown_chats,
     subscribe_links,
     telegram_link,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "render_missing",
     "render_not_found",
     "render_topic",
+    "shown_chats",
     "subscribe_links",
     "telegram_link",
 ]

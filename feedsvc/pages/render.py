@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import io
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from functools import cache
 from typing import Any
@@ -157,6 +157,12 @@ def zalo_command(slug: str) -> str:
     return f"/sub {slug}"
 
 
+def shown_chats(bot_username: str | None, zalo_url: str | None) -> tuple[str, ...]:
+    """The chat apps whose buttons :func:`subscribe_links` gives (a topic whose slug is too
+    long for a ``/start`` payload lacks Telegram's alone), as :attr:`Site.chats` names them."""
+    return (("Telegram",) if bot_username else ()) + (("Zalo",) if zalo_url else ())
+
+
 def subscribe_links(
     public_url: str, slug: str, bot_username: str | None, zalo_url: str | None = None
 ) -> Subscribe:
@@ -189,9 +195,14 @@ def _env() -> jinja2.Environment:
 
 @dataclass(frozen=True, slots=True)
 class Site:
+    """The site a page belongs to; ``chats``: the chat apps whose subscribe buttons the pages
+    show (``"Telegram"``, ``"Zalo"``, in that order), named by the index's introduction so it
+    never promises a channel a reader cannot find on the page."""
+
     title: str
     url: str
     public_url: str
+    chats: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,7 +239,7 @@ class IndexView:
 
 
 def _context(t: Translator, site: Site) -> dict[str, object]:
-    site = Site(xml_clean(site.title), site.url, site.public_url)  # config text: no controls
+    site = replace(site, title=xml_clean(site.title))  # config text: no controls
     return {"t": t, "lang": t.language, "site": site, "base": site.public_url.rstrip("/")}
 
 

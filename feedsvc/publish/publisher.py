@@ -13,6 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -21,7 +22,7 @@ from feedsvc.articles import Article
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import RenderStopped, feed_urls, render_formats
-from feedsvc.pages import render_topic
+from feedsvc.pages import render_topic, shown_chats
 from feedsvc.stale import StaleTopics
 from feedsvc.store.article_reads import topic_article_counts, topic_articles
 from feedsvc.store.snapshots import (
@@ -312,6 +313,8 @@ class FeedPublisher(Rendered):
             if username == self.bot_username:
                 return
             self.bot_username = username
+            self.site = replace(self.site, chats=shown_chats(username, self.zalo_link))
+            self._pages.site = self.site  # the index's introduction names the chats shown
             slugs = sorted(self._topics)
         for start in range(0, len(slugs), VERIFY_BATCH):
             if self._stopping.is_set():

@@ -24,6 +24,7 @@ from feedsvc.pages import (
     page_topic,
     render_missing,
     render_not_found,
+    shown_chats,
     subscribe_links,
 )
 from feedsvc.pages.listing import paging
@@ -52,7 +53,8 @@ class Rendered(Served):
         self.settings = settings
         self.public_url = settings.http.public_url.rstrip("/")
         self.t = Translator(settings.site.language, settings.site.timezone)
-        self.site = Site(settings.site.title, settings.site.url, self.public_url)
+        chats = shown_chats(self.bot_username, self.zalo_link)
+        self.site = Site(settings.site.title, settings.site.url, self.public_url, chats)
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         self._index = IndexEntries()
         self._pages = IndexPages(self.t, self.site, self.cache)
