@@ -28,6 +28,7 @@ from feedsvc.logs import setup_logging
 
 if TYPE_CHECKING:
     from fakebot import FakeBotAPI
+    from fakezalo import FakeZaloAPI
 
     from feedsvc.bot import BotService
 
@@ -262,6 +263,16 @@ def fake() -> Iterator[FakeBotAPI]:
     from test_bot import fast_fake
 
     with fast_fake() as server:
+        yield server
+
+
+@pytest.fixture
+def zalo() -> Iterator[FakeZaloAPI]:
+    """A fake Zalo Bot API (tests/fakezalo.py) on 127.0.0.1; the modules that drive Zalo's
+    channel or bot with more set up name their own (often ``fake``)."""
+    from fakezalo import FakeZaloAPI
+
+    with FakeZaloAPI() as server:
         yield server
 
 

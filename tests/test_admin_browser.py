@@ -44,7 +44,9 @@ SHOTS_ENV = os.environ.get("FEEDSVC_SCREENSHOTS")
 TOKEN = "browser-test-token-0123456789"
 
 webdriver = pytest.importorskip("selenium.webdriver", reason="selenium is not installed")
-pytestmark = [
+#: every browser module's marks (``pytestmark = BROWSER_MARKS``): slow, and skipped without
+#: Chromium; such a module imports ``By``, ``ec`` and the fixtures from here too
+BROWSER_MARKS = [
     pytest.mark.slow,
     pytest.mark.skipif(
         not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
@@ -52,6 +54,7 @@ pytestmark = [
         "/usr/bin/chromedriver); .ci/run installs them",
     ),
 ]
+pytestmark = BROWSER_MARKS
 
 from selenium.common.exceptions import TimeoutException  # noqa: E402
 from selenium.webdriver.chrome.service import Service as DriverService  # noqa: E402

@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 from factories import article
 from test_admin_browser import (  # noqa: F401  (driver, server: the fixtures)
-    CHROMEDRIVER,
-    CHROMIUM,
+    BROWSER_MARKS,
     SERVICES,
+    By,
     driver,
+    ec,
     login_as_admin,
     save_topic_in,
     server,
@@ -34,16 +35,7 @@ from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (see tests/test_admin_browser.py)",
-    ),
-]
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+pytestmark = BROWSER_MARKS
 
 LONG_SLUG = ("kien-thuy-an-ninh-trat-tu-cac-xa-ven-bien-" * 3)[: SLUG - 1] + "x"
 RUN = "abcdefghij" * 12  # no break opportunity in 120 characters
@@ -129,16 +121,22 @@ def misfits(b: Any, selector: str) -> list[str]:
     return out
 
 
+def admin_at_width(base: str, b: Any, width: int) -> Any:
+    """Browser ``b`` logged in to the admin at ``base``, seeded with the long texts
+    (``seed_long_text``), its window ``width`` px wide and 900 px high."""
+    seed_long_text(SERVICES[base])
+    login_as_admin(b, base)
+    b.set_window_size(width, 900)
+    return b
+
+
 @pytest.mark.parametrize("width", [1280, 1024, 390])
 def test_admin_tables_fit_the_window_whatever_the_text(
     server: str,  # noqa: F811  (the imported fixture)
     driver: Any,  # noqa: F811
     width: int,
 ) -> None:
-    seed_long_text(SERVICES[server])
-    b = driver
-    login_as_admin(b, server)
-    b.set_window_size(width, 900)
+    b = admin_at_width(server, driver, width)
     problems = {}
     for path, actions in (
         ("/admin/topics", "td.actions .button, td.actions button"),
@@ -166,10 +164,7 @@ def test_the_topic_editor_and_its_preview_fit_the_window(
     driver: Any,  # noqa: F811
     width: int,
 ) -> None:
-    seed_long_text(SERVICES[server])
-    b = driver
-    login_as_admin(b, server)
-    b.set_window_size(width, 900)
+    b = admin_at_width(server, driver, width)
     b.get(f"{server}/admin/topics/kt/edit")
     titles = wait(b).until(
         lambda _: (

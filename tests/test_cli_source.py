@@ -11,9 +11,30 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from feedsvc.cli import cli
+
+
+def source_config(tmp_path: Path, cms: Path, visible: str | None = None) -> Path:
+    """A config (``tmp_path/feedsvc.toml``) reading the SQLite CMS ``cms``'s table ``posts``
+    (columns slug, link, title, created, modified; ``visible`` when given), state DB beside."""
+    config = tmp_path / "feedsvc.toml"
+    config.write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
+        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
+        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
+        'title = "title"\npublished_at = "created"\n'
+        + ("" if visible is None else f'visible = "{visible}"\n'),
+        encoding="utf-8",
+    )
+    return config
+
+
+def source_check(config: Path, *args: str) -> Result:
+    """``feedsvc source check --config config *args``, no ``FEEDSVC_*`` variable set."""
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    return CliRunner().invoke(cli, ["source", "check", "--config", str(config), *args], env=env)
 
 
 @pytest.mark.parametrize("control", ["\n", "\r", "\u2028", "\x85", "\x1b", "\t"])
@@ -27,16 +48,7 @@ def test_the_sample_shows_each_row_on_one_line(tmp_path: Path, control: str) -> 
             (f"p-1{control}forged key", f"Tin{control}forged title",
              f"2026-11-30 10:00:00{control}forged cursor"),
         )  # fmt: skip
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
-        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
-        'title = "title"\npublished_at = "created"\n',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    out = source_check(source_config(tmp_path, cms))
     lines = out.output.split("\n")
     [row] = [line for line in lines if line.startswith("  id=1 ")]
     assert "forged cursor" in row, out.output
@@ -50,16 +62,7 @@ def _check(tmp_path: Path, rows: list[tuple[object, ...]], visible: str) -> tupl
         conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
                      " title BLOB, status TEXT, created TEXT, modified TEXT)")  # fmt: skip
         conn.executemany("INSERT INTO posts VALUES (?, ?, ?, ?, ?, '2026-11-30 10:00:00', ?)", rows)
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
-        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
-        f'title = "title"\npublished_at = "created"\nvisible = "{visible}"\n',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    out = source_check(source_config(tmp_path, cms, visible))
     return out.exit_code, out.output
 
 

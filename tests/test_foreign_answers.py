@@ -15,7 +15,6 @@ channel's id range) moved the chat and its subscriptions there. On Zalo a 2xx an
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -54,33 +53,34 @@ FOREIGN = [
 MSG = format_alert(article(1), ["Kiến Thụy"], VN)
 
 
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def zalo() -> Iterator[FakeZaloAPI]:
-    with FakeZaloAPI() as server:
-        yield server
-
-
 async def _telegram_send(fake: FakeBotAPI, status: int, body: bytes) -> object:
     fake.script_raw("sendmessage", (status, body))
     async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=10) as sender:
         return await sender.send(7, MSG, link_preview=False)
 
 
+async def _telegram_429(fake: FakeBotAPI, retry_after: str, description: str) -> object:
+    """A Bot API 429 whose ``parameters.retry_after`` is ``retry_after``, raw JSON as written."""
+    body = (f'{{"ok": false, "error_code": 429, "description": "{description}",'
+            f' "parameters": {{"retry_after": {retry_after}}}}}').encode()  # fmt: skip
+    return await _telegram_send(fake, 429, body)
+
+
+def _retried(outcome: object, status: int) -> str:
+    """The outcome of a foreign error answer: transient, its description naming the HTTP
+    status and holding none of the answer's markup. Returns the description."""
+    assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
+    description: str = outcome.description  # type: ignore[attr-defined]
+    assert f"HTTP {status}" in description and "<" not in description, description
+    return description
+
+
 @pytest.mark.parametrize(("status", "body"), FOREIGN, ids=range(len(FOREIGN)))
 async def test_telegram_a_foreign_error_answer_is_retried_not_the_chats_fault(
     fake: FakeBotAPI, status: int, body: bytes
 ) -> None:
-    outcome = await _telegram_send(fake, status, body)
-    assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
-    description = outcome.description  # type: ignore[attr-defined]
-    assert f"HTTP {status}" in description and len(description) < 120, description
-    assert "<" not in description and "proxy" not in description
+    description = _retried(await _telegram_send(fake, status, body), status)
+    assert len(description) < 120 and "proxy" not in description, description
     assert fake.messages(7) == []
 
 
@@ -91,9 +91,7 @@ async def test_telegram_a_foreign_error_answer_is_retried_not_the_chats_fault(
 async def test_telegram_a_huge_retry_after_is_the_longest_pause(
     fake: FakeBotAPI, retry_after: str
 ) -> None:
-    body = ('{"ok": false, "error_code": 429, "description": "Too Many Requests: retry later",'
-            f' "parameters": {{"retry_after": {retry_after}}}}}').encode()  # fmt: skip
-    outcome = await _telegram_send(fake, 429, body)
+    outcome = await _telegram_429(fake, retry_after, "Too Many Requests: retry later")
     assert outcome.kind is OutcomeKind.RETRY_AFTER, outcome  # type: ignore[attr-defined]
     assert outcome.seconds == MAX_RETRY_AFTER  # type: ignore[attr-defined]
 
@@ -102,9 +100,7 @@ async def test_telegram_a_huge_retry_after_is_the_longest_pause(
 async def test_telegram_a_retry_after_that_is_no_number_is_retried(
     fake: FakeBotAPI, retry_after: str
 ) -> None:
-    body = ('{"ok": false, "error_code": 429, "description": "Too Many Requests",'
-            f' "parameters": {{"retry_after": {retry_after}}}}}').encode()  # fmt: skip
-    outcome = await _telegram_send(fake, 429, body)
+    outcome = await _telegram_429(fake, retry_after, "Too Many Requests")
     assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
 
 
@@ -182,6 +178,17 @@ async def _dispatch(env: Env) -> None:
     await env.dispatch_until_done(timeout=60, disable_after=3)
 
 
+async def _one_alert_kept_by_group(db: Database, env: Env, fake: FakeBotAPI) -> None:
+    """One article published and dispatched: group -2001 got it as it was, its id and its
+    subscription kept (the answers scripted before decide the way)."""
+    _publish(db, env.ingestor, 1)
+    await _dispatch(env)
+    assert [(c, s) for c, s, _ in env.states()] == [(-2001, "sent")]
+    assert len(fake.messages(-2001)) == 1
+    with db.read() as conn:
+        assert list(conn.execute(select(subscriptions.c.chat_id)).scalars()) == [-2001]
+
+
 async def test_telegram_a_migration_to_no_supergroup_moves_nothing(
     db: Database, fake: FakeBotAPI
 ) -> None:
@@ -191,12 +198,7 @@ async def test_telegram_a_migration_to_no_supergroup_moves_nothing(
         subscribe_chat(db, -2001, "group", "kien-thuy")
         body = b'{"ok": false, "error_code": 400, "description": "Bad Request: group chat was upgraded to a supergroup chat", "parameters": {"migrate_to_chat_id": true}}'  # noqa: E501
         fake.script_raw("sendmessage", (400, body))
-        _publish(db, env.ingestor, 1)
-        await _dispatch(env)
-        assert [(c, s) for c, s, _ in env.states()] == [(-2001, "sent")]
-        assert len(fake.messages(-2001)) == 1
-        with db.read() as conn:
-            assert list(conn.execute(select(subscriptions.c.chat_id)).scalars()) == [-2001]
+        await _one_alert_kept_by_group(db, env, fake)
 
 
 ZALO_FOREIGN = [(s, b) for s, b in FOREIGN if not b.startswith(b'{"ok": true')]
@@ -206,10 +208,7 @@ ZALO_FOREIGN = [(s, b) for s, b in FOREIGN if not b.startswith(b'{"ok": true')]
 async def test_zalo_a_foreign_error_answer_is_retried_not_the_chats_fault(
     zalo: FakeZaloAPI, status: int, body: bytes
 ) -> None:
-    outcome = await _zalo_send(zalo, status, body)
-    assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
-    description = outcome.description  # type: ignore[attr-defined]
-    assert f"HTTP {status}" in description and "<" not in description, description
+    _retried(await _zalo_send(zalo, status, body), status)
 
 
 @pytest.mark.parametrize(
@@ -279,12 +278,7 @@ async def test_telegram_a_group_told_to_migrate_to_itself_keeps_its_alert_and_su
     async with make_env(db, fake, 10.0) as env:
         subscribe_chat(db, -2001, "group", "kien-thuy")
         fake.script(-2001, *[Fault.migrate(-2001)] * (2 if twice else 1))
-        _publish(db, env.ingestor, 1)
-        await _dispatch(env)
-        assert [(c, s) for c, s, _ in env.states()] == [(-2001, "sent")]
-        assert len(fake.messages(-2001)) == 1
-        with db.read() as conn:
-            assert list(conn.execute(select(subscriptions.c.chat_id)).scalars()) == [-2001]
+        await _one_alert_kept_by_group(db, env, fake)
 
 
 def test_the_store_moves_no_chat_onto_itself(db: Database) -> None:

@@ -17,7 +17,7 @@ finds again, drafts published by status) looked every row up at once.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -31,7 +31,7 @@ from test_ingest_unordered import add_rows, entries
 
 from feedsvc.articles import MAX_FIELD_LEN
 from feedsvc.db import Database
-from feedsvc.ingest import Change, Ingestor
+from feedsvc.ingest import Ingestor
 
 __all__ = ["cms_at", "pg_cms_url"]  # fixtures
 
@@ -81,24 +81,51 @@ class Lookups:
         event.remove(self.engine, "before_execute", self._seen)
 
 
+Watch = Callable[[Ingestor], Lookups]
+Budget = Callable[[int], None]
+
+
 @pytest.fixture
-def lookups() -> Iterator[list[Lookups]]:
+def lookups() -> Iterator[Watch]:
+    """Counts an ingestor's lookups by id from the call on (``lookups(ing)``: its ``Lookups``),
+    until the test ends."""
     made: list[Lookups] = []
-    yield made
+
+    def watch(ing: Ingestor) -> Lookups:
+        made.append(Lookups(ing.source.engine))
+        return made[-1]
+
+    yield watch
     for seen in made:
         seen.close()
 
 
+@pytest.fixture
+def text_budget(monkeypatch: pytest.MonkeyPatch) -> Budget:
+    """Sets the keyset read's text budget (``isolate.BATCH_TEXT``, characters) for the test."""
+    from feedsvc.ingest import isolate
+
+    return lambda chars: monkeypatch.setattr(isolate, "BATCH_TEXT", chars)
+
+
+def written(ing: Ingestor) -> list[int]:
+    """The body text of each write the ingestor commits from now on."""
+    texts: list[int] = []
+    ing.after_commit.append(
+        lambda changes: texts.append(sum(len(c.article.body or "") for c in changes))
+    )
+    return texts
+
+
 @pytest.mark.parametrize(("backend", "ts"), BACKENDS)
 def test_the_recheck_reads_big_rows_in_bounded_lookups(
-    db: Database, cms_at: Any, lookups: list[Lookups], backend: str, ts: str
+    db: Database, cms_at: Any, lookups: Watch, backend: str, ts: str
 ) -> None:
     """The shown input scaled down: rows quarantined as too long, two fixed since. Before:
     one lookup of all 8 ids (the whole set of bodies held at once)."""
     cms, ing = quarantined_big(db, cms_at, backend, ts)
     fix(cms, "2, 6")
-    seen = Lookups(ing.source.engine)
-    lookups.append(seen)
+    seen = lookups(ing)
     result = first_check(ing)
     assert (result.new, result.quarantined) == (2, [])  # taken in; the others quietly listed
     assert held(db) == ["p-100", "p-2", "p-6"]
@@ -113,22 +140,14 @@ def test_the_recheck_reads_big_rows_in_bounded_lookups(
 
 @pytest.mark.parametrize(("backend", "ts"), BACKENDS)
 def test_the_recheck_keeps_each_lookup_within_the_batch_text_budget(
-    db: Database,
-    cms_at: Any,
-    lookups: list[Lookups],
-    monkeypatch: pytest.MonkeyPatch,
-    backend: str,
-    ts: str,
+    db: Database, cms_at: Any, lookups: Watch, text_budget: Budget, backend: str, ts: str
 ) -> None:
     """The keyset read's text budget (``BATCH_TEXT``, here 3 MB: one big row and some) bounds
     the lookups by id too: after a lookup of big rows the next asks for fewer ids, so no
     lookup but the first reads much more than the budget; nothing fixed, all stay listed."""
-    from feedsvc.ingest import isolate
-
     _, ing = quarantined_big(db, cms_at, backend, ts)
-    monkeypatch.setattr(isolate, "BATCH_TEXT", 3_000_000)
-    seen = Lookups(ing.source.engine)
-    lookups.append(seen)
+    text_budget(3_000_000)
+    seen = lookups(ing)
     result = first_check(ing)
     assert (result.new, result.quarantined) == (0, [])
     assert sorted(entries(db), key=int) == [str(n) for n in range(1, ROWS + 1)]
@@ -141,29 +160,22 @@ def test_the_recheck_keeps_each_lookup_within_the_batch_text_budget(
 
 @pytest.mark.parametrize(("backend", "ts"), BACKENDS)
 def test_fixed_big_rows_are_written_in_batches_within_the_text_budget(
-    db: Database, cms_at: Any, monkeypatch: pytest.MonkeyPatch, backend: str, ts: str
+    db: Database, cms_at: Any, text_budget: Budget, backend: str, ts: str
 ) -> None:
     """Six rows fixed to 1.5 MB bodies (within the article limit), ``BATCH_TEXT`` 2 MB: each
     write holds one of them, as the keyset read's would; before, batches of
     ``source.batch_size`` (3: 4.5 MB in one write transaction)."""
-    from feedsvc.ingest import isolate
-
     cms, ing = quarantined_big(db, cms_at, backend, ts)
-    monkeypatch.setattr(isolate, "BATCH_TEXT", 2_000_000)
+    text_budget(2_000_000)
     body = "<p>" + "Công an Hải Phòng " * 83_000 + "</p>"  # ~1.5 MB
     fix(cms, "1, 2, 3, 5, 6, 8", body)
-    written: list[int] = []
-
-    def count(changes: list[Change]) -> None:
-        written.append(sum(len(c.article.body or "") for c in changes))
-
-    ing.after_commit.append(count)
+    texts = written(ing)
     result = first_check(ing)
     assert (result.new, result.quarantined) == (6, [])
     assert held(db) == ["p-1", "p-100", "p-2", "p-3", "p-5", "p-6", "p-8"]
     assert sorted(entries(db), key=int) == ["4", "7"]
-    assert max(written) <= 2_000_000 + len(body), written  # one row past the budget at most
-    assert sum(written) == 6 * len(body)
+    assert max(texts) <= 2_000_000 + len(body), texts  # one row past the budget at most
+    assert sum(texts) == 6 * len(body)
     ing.source.dispose()
 
 
@@ -183,28 +195,17 @@ def fair_rows(cms: Cms, numbers: range, minute: int | None = None) -> None:
             conn.execute(text(f"UPDATE posts SET modified = :m WHERE {where}"), {"m": at})
 
 
-def written(ing: Ingestor) -> list[int]:
-    """The body text of each write the ingestor commits from now on."""
-    texts: list[int] = []
-    ing.after_commit.append(
-        lambda changes: texts.append(sum(len(c.article.body or "") for c in changes))
-    )
-    return texts
-
-
 @pytest.mark.parametrize(("backend", "ts"), BACKENDS)
 def test_late_commits_in_the_overlap_window_are_written_within_the_text_budget(
-    db: Database, cms_at: Any, monkeypatch: pytest.MonkeyPatch, backend: str, ts: str
+    db: Database, cms_at: Any, text_budget: Budget, backend: str, ts: str
 ) -> None:
     """Six big rows committed late, behind the cursor inside the overlap window: they were
     read and written in one batch, whatever their number or size (9 MB here)."""
-    from feedsvc.ingest import isolate
-
     cms = cms_at(backend, ts)
     add_rows(cms, range(1, 4))
     ing = cms.ingestor(db, batch_size=3)
     assert bounded_tick(ing).new == 3
-    monkeypatch.setattr(isolate, "BATCH_TEXT", 2_000_000)
+    text_budget(2_000_000)
     fair_rows(cms, range(10, 16), minute=2)  # between rows 2 and 3: behind the cursor
     texts = written(ing)
     result = bounded_tick(ing)
@@ -216,23 +217,15 @@ def test_late_commits_in_the_overlap_window_are_written_within_the_text_budget(
 
 @pytest.mark.parametrize(("backend", "ts"), BACKENDS)
 def test_rows_read_again_by_id_are_read_and_written_in_bounded_batches(
-    db: Database,
-    cms_at: Any,
-    lookups: list[Lookups],
-    monkeypatch: pytest.MonkeyPatch,
-    backend: str,
-    ts: str,
+    db: Database, cms_at: Any, lookups: Watch, text_budget: Budget, backend: str, ts: str
 ) -> None:
     """``Ingestor.reread`` (rows reconciliation finds again, drafts published by status):
     every row was looked up at once, then written ``batch_size`` at a time."""
-    from feedsvc.ingest import isolate
-
     cms = cms_at(backend, ts)
     fair_rows(cms, range(1, 7))
     ing = cms.ingestor(db, batch_size=3)
-    monkeypatch.setattr(isolate, "BATCH_TEXT", 2_000_000)
-    seen = Lookups(ing.source.engine)
-    lookups.append(seen)
+    text_budget(2_000_000)
+    seen = lookups(ing)
     texts = written(ing)
     assert ing.reread([str(n) for n in range(1, 7)]) == 6
     assert held(db) == [f"p-{n}" for n in range(1, 7)]

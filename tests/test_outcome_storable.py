@@ -10,25 +10,23 @@ delivered), and the chat's later alerts, which go in order, waited behind it for
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import pytest
-from factories import VN, article, builtin_ingestor
+from factories import builtin_ingestor
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from sqlalchemy import select
 from test_dispatch import make_env, subscribe_chat
+from test_foreign_answers import _publish
 from test_zalo import add_topic, dispatch_until_done, zalo_subscriber
 
 from feedsvc.db import Database
 from feedsvc.db.schema import deliveries
 from feedsvc.digits import MAX_ID
-from feedsvc.ingest import Ingestor
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.notify.outcome import NOTE_CHARS
 from feedsvc.outbox import Outbox
-from feedsvc.store.source_articles import upsert_source_articles
 
 CHAT = 1001
 # Error words no state DB stores as they are, and the kind each refusal is
@@ -38,26 +36,6 @@ WORDS = [
     ("Forbidden: bot was blocked \udfff by the user", 403, "blocked"),
     ("Bad Request: " + "\u0000\x07" * 3000, 400, "bad_content"),
 ]
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
-
-
-@pytest.fixture
-def zalo() -> Iterator[FakeZaloAPI]:
-    with FakeZaloAPI() as server:
-        yield server
-
-
-def _publish(db: Database, ingestor: Ingestor, count: int) -> None:
-    now = datetime.now(VN)
-    with db.write() as conn:
-        upsert_source_articles(conn, [article(n, published_at=now) for n in range(1, count + 1)],
-                               datetime.now(UTC))  # fmt: skip
-    assert ingestor.tick().error is None
 
 
 def _rows(db: Database) -> list[tuple[str, int, str | None]]:

@@ -10,7 +10,7 @@ a crash mid-send) goes as the text message; a first try still carries the photo.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI, Fault
@@ -25,12 +25,6 @@ IMAGE = "https://img.example/anh.jpg"
 #: the sender's read timeout (seconds): a slow photo outlasts it; long enough that a loaded
 #: machine's ordinary answer does not (that would be one more unknown outcome)
 READ_TIMEOUT = 2.0
-
-
-@pytest.fixture
-def fake() -> Iterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
 
 
 @pytest.fixture

@@ -13,28 +13,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from test_admin_browser import (  # noqa: F401  (driver, server: the fixtures)
-    CHROMEDRIVER,
-    CHROMIUM,
-    SERVICES,
-    driver,
-    server,
-    wait,
-)
+from test_admin_browser import BROWSER_MARKS, SERVICES, By, driver, ec, server, wait  # noqa: F401  (driver, server: fixtures)
 
 from feedsvc.operations.backfill import backfill_topic
 from feedsvc.store.topics import TopicSpec, save_topic
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (see tests/test_admin_browser.py)",
-    ),
-]
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+pytestmark = BROWSER_MARKS
 
 #: [tag, text, colour, background, ratio] of each element whose own text is below AA: the
 #: background is the nearest opaque one among the element and its ancestors.

@@ -11,10 +11,11 @@ from typing import Any
 
 import pytest
 from test_admin_browser import (  # noqa: F401  (driver, server: the fixtures)
-    CHROMEDRIVER,
-    CHROMIUM,
+    BROWSER_MARKS,
     SERVICES,
+    By,
     driver,
+    ec,
     no_sideways_scroll,
     server,
     shots_dir,
@@ -22,16 +23,7 @@ from test_admin_browser import (  # noqa: F401  (driver, server: the fixtures)
 )
 from test_reader_contrast import LOW_CONTRAST, many_topics
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(
-        not (CHROMIUM.exists() and CHROMEDRIVER.exists()),
-        reason="needs Debian's chromium and chromium-driver (see tests/test_admin_browser.py)",
-    ),
-]
-
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+pytestmark = BROWSER_MARKS
 
 LINK = "https://zalo.me/2468013579135792468"
 #: a fetched and drawn image (a broken one has no natural width)

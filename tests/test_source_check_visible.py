@@ -16,19 +16,15 @@ import sqlite3
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import CliRunner
 from conftest import mariadb_database
 from sqlalchemy import create_engine
+from test_cli_source import source_check, source_config
 
 from feedsvc.cli import cli
 
 WARNING = "warning: source.columns.visible:"
 MARK = "NOT VISIBLE: stored, never shown"
-
-
-def check(config: Path, *args: str) -> Result:
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    return CliRunner().invoke(cli, ["source", "check", "--config", str(config), *args], env=env)
 
 
 def sqlite_cms(tmp_path: Path, statuses: list[str], visible: str) -> Path:
@@ -42,15 +38,7 @@ def sqlite_cms(tmp_path: Path, statuses: list[str], visible: str) -> Path:
             [(n, f"p-{n}", f"https://e.vn/{n}", f"Tin số {n}", status, f"2026-11-30 10:0{n}:00")
              for n, status in enumerate(statuses, start=1)],
         )  # fmt: skip
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
-        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
-        f'title = "title"\npublished_at = "created"\nvisible = "{visible}"\n',
-        encoding="utf-8",
-    )
-    return config
+    return source_config(tmp_path, cms, visible)
 
 
 def row_line(output: str, n: int) -> str:
@@ -61,7 +49,7 @@ def row_line(output: str, n: int) -> str:
 @pytest.mark.parametrize("visible", ["status = 'publish'", "status = 'Published'", "0"])
 def test_an_expression_that_shows_no_row_is_said(tmp_path: Path, visible: str) -> None:
     config = sqlite_cms(tmp_path, ["published", "published", "published"], visible)
-    result = check(config)
+    result = source_check(config)
     assert result.exit_code == 0, result.output  # a warning: drafts may be all there is
     for n in (1, 2, 3):
         assert MARK in row_line(result.output, n), result.output
@@ -74,7 +62,7 @@ def test_an_expression_that_shows_no_row_is_said(tmp_path: Path, visible: str) -
 
 def test_one_row_sampled_is_said_of_one_row(tmp_path: Path) -> None:
     config = sqlite_cms(tmp_path, ["published"], "status = 'publish'")
-    result = check(config, "--rows", "1")
+    result = source_check(config, "--rows", "1")
     assert result.exit_code == 0, result.output
     [warning] = [ln for ln in result.output.splitlines() if ln.startswith(WARNING)]
     assert warning.startswith(f"{WARNING} the newest row is not visible (")
@@ -82,7 +70,7 @@ def test_one_row_sampled_is_said_of_one_row(tmp_path: Path) -> None:
 
 def test_a_right_expression_marks_only_the_drafts(tmp_path: Path) -> None:
     config = sqlite_cms(tmp_path, ["published", "draft", "published"], "status = 'published'")
-    result = check(config)
+    result = source_check(config)
     assert result.exit_code == 0, result.output
     assert MARK in row_line(result.output, 2)
     assert MARK not in row_line(result.output, 1) + row_line(result.output, 3)
@@ -94,7 +82,7 @@ def test_without_visible_nothing_is_marked(tmp_path: Path) -> None:
     config = sqlite_cms(tmp_path, ["draft", "draft"], "status = 'published'")
     text = config.read_text(encoding="utf-8").replace("visible = \"status = 'published'\"\n", "")
     config.write_text(text, encoding="utf-8")
-    result = check(config)
+    result = source_check(config)
     assert result.exit_code == 0, result.output
     assert MARK not in result.output and WARNING not in result.output
 
@@ -113,7 +101,7 @@ def test_the_built_in_table_marks_a_withdrawn_line(tmp_path: Path) -> None:
     env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
     imported = CliRunner().invoke(cli, ["import", str(lines), "--config", str(config)], env=env)
     assert imported.exit_code == 0, imported.output
-    result = check(config)
+    result = source_check(config)
     assert result.exit_code == 0, result.output
     [line] = [ln for ln in result.output.splitlines() if "→ K-1 |" in ln]
     assert 'NOT VISIBLE: stored, never shown (imported with "withdrawn": true)' in line
@@ -148,7 +136,7 @@ def test_a_wordpress_table_mapped_with_published(tmp_path: Path) -> None:
             "visible = \"post_status = 'published'\"\n",
             encoding="utf-8",
         )
-        result = check(config)
+        result = source_check(config)
     assert result.exit_code == 0, result.output
     assert MARK in row_line(result.output, 1) and MARK in row_line(result.output, 2)
     assert f"{WARNING} none of the newest 2 rows is visible" in result.output

@@ -13,27 +13,16 @@ table's missing grant keeps the general advice (``tests/test_state_db_read_only.
 
 from __future__ import annotations
 
-import os
 import re
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, create_engine, make_url, text
+from test_state_db_read_only import feedsvc
 
 pytestmark = pytest.mark.postgres
-
-
-def feedsvc(url: str, cwd: Path, *argv: str) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("FEEDSVC_", "PG"))}
-    env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
-    return subprocess.run(
-        [sys.executable, "-m", "feedsvc", *argv], cwd=cwd, env=env, capture_output=True,
-        text=True, timeout=120, check=False,
-    )  # fmt: skip
 
 
 @pytest.fixture
