@@ -13,24 +13,15 @@ from __future__ import annotations
 import io
 import json
 import logging
-import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from processes import free_port, wait_until
+from test_web_stopping_log import service_env
 
 from feedsvc.logs import JsonFormatter
-
-
-def service_env(tmp_path: Path) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
-    return env | {
-        "FEEDSVC_CONFIG": "/dev/null",
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
-        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
-    }
 
 
 def run_and_stop(tmp_path: Path) -> tuple[int, list[dict[str, object]]]:
