@@ -187,14 +187,17 @@ class SendBudget:
         await self.release(at or 0.0)
 
     async def charge(self, chat: Chat) -> None:
-        """Before one message call: free when the running send has a paid slot left, an
-        :meth:`extra` slot inside a send whose slots are spent, else a :meth:`reply`."""
+        """Just before one message call: free when the running send has a paid slot left, an
+        :meth:`extra` slot inside a send whose slots are spent, else a :meth:`reply`. The
+        gate then counts the next call's gap from now (:meth:`ReleaseGate.leaving`)."""
         ticket = _TICKET.get()
         if ticket is None:
-            return await self.reply(chat)
-        if ticket.paid <= 0:
-            await self.extra(time.monotonic())
-        ticket.paid -= 1
+            await self.reply(chat)
+        else:
+            if ticket.paid <= 0:
+                await self.extra(time.monotonic())
+            ticket.paid -= 1
+        self.gate.leaving()
 
     # -- DB side (threads) -----------------------------------------------------------------
     def _reserve_one(self, ahead: float) -> float | None:

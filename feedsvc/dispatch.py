@@ -276,6 +276,7 @@ class Dispatcher:
     async def _deliver_digest(self, job: DigestJob, at: float) -> None:
         try:
             try:
+                await self._digest_sender.set_aside(job)  # before the slot, as _send_labels
                 await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1

@@ -34,7 +34,7 @@ from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.db.schema_service import rate_buckets
 from feedsvc.dispatch import Dispatcher, DispatchSettings
-from feedsvc.notify import TelegramSender
+from feedsvc.notify import AlertMessage, TelegramSender
 from feedsvc.notify.charged import chat_of, message_call
 from feedsvc.store import rate as buckets
 from feedsvc.store.subscriptions import ensure_chat
@@ -320,3 +320,44 @@ def test_one_budget_per_channel_object() -> None:
     a, b = Channel(), Channel()
     assert send_budget(a, LIMITS) is send_budget(a)
     assert send_budget(a, LIMITS) is not send_budget(b, LIMITS)
+
+
+# --- a call that leaves late ----------------------------------------------------------------------
+@pytest.mark.parametrize("stall", [0.3, 0.6])
+@pytest.mark.parametrize("second", ["paid", "extra"])
+async def test_a_call_stalled_after_its_release_pushes_the_next_one_back(
+    lite_db: Database, stall: float, second: str
+) -> None:
+    """A call released at its slot, then the process stalled before its request (the OS or
+    another thread holding the CPU on a loaded machine; ``time.sleep`` here is that fault, not
+    a wait). The next call, released at its own slot meanwhile, went out right behind it:
+    17 ms apart at 4/s in a CI run (``test_a_digests_later_parts_draw_on_the_global_budget``).
+    The gap now counts from when the stalled call left, for a call the claim paid and for a
+    digest's later part alike."""
+    rate = 4.0
+    with FakeBotAPI() as fake, handoffs(fake) as sent:
+        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=5)
+        async with sender:
+            channel = TelegramChannel(sender, VN, global_rate=rate)
+            budget = send_budget(channel).bind(lite_db, rate)
+            start = time.monotonic()
+
+            async def stalled() -> None:
+                await budget.release(start)
+                time.sleep(stall)  # the fault: the process stalls after the release
+                with prepaid(1):
+                    await sender.send(ALERTED[0], AlertMessage("một", "một"), False)
+
+            async def on_time() -> None:  # runs once the stalled call yields (gather's order)
+                if second == "paid":
+                    await budget.release(start + budget.gap)
+                    with prepaid(1):
+                        await sender.send(ALERTED[1], AlertMessage("hai", "hai"), False)
+                else:
+                    with prepaid(0):  # a send whose slots are spent: a later part
+                        await sender.send(ALERTED[1], AlertMessage("hai", "hai"), False)
+
+            await asyncio.gather(stalled(), on_time())
+        first, then = sent.times("sendmessage")
+    assert len(fake.all_messages) == 2
+    assert then - first >= budget.gap * 0.9, then - first

@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, time, timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import test_lifecycle_dispatch as dispatching
@@ -265,18 +265,26 @@ async def test_a_queued_alert_waits_for_the_new_time(
     assert sends(fake) == 1 and delivery(w)[0] == "sent"
 
 
+def on_the_hour() -> datetime:
+    """The next full hour, 5 s past (a quiet window starting at minute 0 of the hour)."""
+    now = datetime.now(UTC)
+    return now.replace(minute=0, second=5, microsecond=0) + timedelta(hours=1)
+
+
+@pytest.mark.parametrize("start", [None, on_the_hour], ids=["now", "on-the-hour"])
 async def test_a_digest_held_alert_waits_for_the_new_time(
-    db: Database, fake: FakeBotAPI, sender: TelegramSender
+    db: Database, fake: FakeBotAPI, sender: TelegramSender, start: Callable[[], datetime] | None
 ) -> None:
-    """Held for the end of the chat's quiet hours: the digest due before the new time leaves
-    it out and keeps it held; the first digest after its time carries it."""
-    w = make_world(db, Clock())
+    """Held for the end of the chat's quiet hours (a window from the clock's minute, whatever
+    that minute is: minute 0 once started the window a minute late, a CI flake): the digest due
+    before the new time leaves it out and keeps it held; the first digest after its time
+    carries it."""
+    w = make_world(db, Clock() if start is None else Clock(start()))
     local = w.clock().astimezone(VN)
     end = local + timedelta(minutes=30)
     with w.db.write() as conn:
         held.save_settings(conn, CHAT, ChatSettings(quiet=QuietWindow(
-            time(local.hour, local.minute) if local.minute else time(local.hour, 1),
-            time(end.hour, end.minute),
+            time(local.hour, local.minute), time(end.hour, end.minute),
         )))  # fmt: skip
     item = article(1, published_at=w.clock() - timedelta(minutes=5),
                    updated_at=w.clock() - timedelta(minutes=5))  # fmt: skip

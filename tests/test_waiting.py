@@ -58,6 +58,27 @@ async def test_a_late_release_pushes_the_next_one_back() -> None:
     assert gate._last - first >= 0.1
 
 
+async def test_a_call_that_leaves_late_pushes_the_next_one_back() -> None:
+    """Released on time, then the process stalled before the request left: the next call,
+    already waiting at the gate for its own (on-time) slot, counts its gap from the leaving
+    (:meth:`ReleaseGate.leaving`), not from the release."""
+    gate, left = ReleaseGate(), []
+    start = time.monotonic()
+
+    async def stalled() -> None:
+        await gate.wait(start, 0.1)
+        time.sleep(0.3)  # the fault under test: a stall before the request (not a wait)
+        gate.leaving()
+        left.append(time.monotonic())
+
+    async def next_call() -> None:
+        await gate.wait(start + 0.1, 0.1)
+        left.append(time.monotonic())
+
+    await asyncio.gather(stalled(), next_call())
+    assert left[1] - left[0] >= 0.1, left
+
+
 def test_one_gate_per_channel_object() -> None:
     """A channel's dispatcher and follow-up worker are handed the same channel object and so
     share a gate; another channel (or another instance) has its own."""

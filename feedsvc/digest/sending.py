@@ -42,10 +42,16 @@ class DigestSender:
         self.owner, self.now, self.policy = owner, now, policy
         self.extra_slot = extra_slot  # a later part's slot, no sooner than a monotonic time
 
-    async def deliver(self, job: DigestJob) -> None:
-        batch = job.batch
+    async def set_aside(self, job: DigestJob) -> None:
+        """Record the digest's alerts that do not go (withdrawn, moved later, unsubscribed).
+        Called before the digest's slot, not between the slot and the first part: a DB write
+        there sent that part late and the next call, released on time, right after it."""
         if job.withdrawn or job.later or job.unsubscribed:
             await asyncio.to_thread(self._set_aside, job)
+
+    async def deliver(self, job: DigestJob) -> None:
+        """Send ``job``'s parts (its slot has come; :meth:`set_aside` already ran)."""
+        batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
