@@ -28,20 +28,21 @@ and every output cleans them (:func:`feedsvc.feeds.sanitize.xml_clean`).
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any, TypeVar
-from urllib.parse import urljoin, urlsplit
 from zoneinfo import ZoneInfo
 
+from feedsvc.article_errors import ArticleError as ArticleError
+from feedsvc.article_errors import char_name
+from feedsvc.article_urls import checked_image_url, checked_url
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.blank_text import shows_nothing
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 from feedsvc.shown_values import shown_value
 from feedsvc.timestamps import unparsable_reason
-from feedsvc.url_chars import unseen_encoded
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
@@ -65,12 +66,6 @@ MAX_DATE = datetime(2200, 1, 1, tzinfo=UTC)
 # control_char`: a bidi override too, else `articles hide` refused a key import had stored, and
 # "K\u202e1gnp.exe" showed as "Kexe.png1"), and any line break.
 _KEY_BAD = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CONTROLS}\ud800-\udfff]")
-# URLs: no whitespace (of any kind) and no control characters inside.
-_URL_BAD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
-# The common URL, checked without ``urlsplit`` (a third of parsing an article): http(s), a host
-# of letters, digits, dots and hyphens, a port of at most 4 digits, then printable ASCII
-# without spaces. ``urlsplit`` accepts each such URL, with a host, so ``_url`` would return it.
-_PLAIN_URL = re.compile(r"[Hh][Tt][Tt][Pp][Ss]?://[A-Za-z0-9.-]+(?::[0-9]{1,4})?(?:[/?#][!-~]*)?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,32 +111,6 @@ class Article:
         if self.withdrawn:
             out["withdrawn"] = True
         return out
-
-
-class ArticleError(ValueError):
-    """A record that cannot be an article. ``problems`` lists every problem found, each
-    ``(field, reason)`` (field None: the record as a whole), so a line missing both ``title``
-    and ``published_at`` says both at once; ``field`` and ``reason`` are the first one's. The
-    message joins them with ``"; "`` (an import's rejected line, a quarantine reason)."""
-
-    def __init__(
-        self, field: str | None, reason: str, more: Sequence[tuple[str | None, str]] = ()
-    ) -> None:
-        self.field = field
-        self.reason = reason
-        self.problems: list[tuple[str | None, str]] = [(field, reason), *more]
-        super().__init__("; ".join(f"{f}: {r}" if f else r for f, r in self.problems))
-
-    @classmethod
-    def of(cls, errors: Sequence[ArticleError]) -> ArticleError:
-        """One error holding the problems of ``errors`` (not empty), in order."""
-        problems = [p for e in errors for p in e.problems]
-        return cls(problems[0][0], problems[0][1], problems[1:])
-
-
-def _char(c: str) -> str:
-    """``U+D83D`` style name of one character for error messages."""
-    return f"U+{ord(c):04X}"
 
 
 def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> datetime:
@@ -218,50 +187,9 @@ def _check_storable(name: str, value: str) -> None:
     except UnicodeEncodeError as exc:
         raise ArticleError(
             name,
-            f"contains a lone surrogate ({_char(value[exc.start])}) at character {exc.start + 1}",
+            f"contains a lone surrogate ({char_name(value[exc.start])}) at character"
+            f" {exc.start + 1}",
         ) from None
-
-
-def _url(name: str, value: str, absolute: bool) -> str:
-    """Trimmed ``value`` if it is a usable URL; ``absolute``: must be http(s) with a host."""
-    url = trim_key(value)
-    if _PLAIN_URL.fullmatch(url):  # passes every check below (tests/test_articles_url.py)
-        return url
-    bad = _URL_BAD.search(url)
-    if bad is not None:
-        raise ArticleError(
-            name,
-            f"contains whitespace or a control character ({_char(bad.group())}) at character"
-            f" {bad.start() + 1}: percent-encode it (a space is %20)",
-        )
-    try:
-        parts = urlsplit(url)
-        parts.port  # noqa: B018 - raises ValueError on a bad port
-    except ValueError as exc:
-        raise ArticleError(name, f"not a valid URL ({exc}): {url[:80]!r}") from None
-    if absolute and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
-        raise ArticleError(name, f"must be an absolute http(s) URL, got {url[:80]!r}")
-    return url if url.isprintable() else _unseen_encoded(name, url, parts.netloc)
-
-
-def _unseen_encoded(name: str, url: str, netloc: str) -> str:
-    """``url`` with each character no reader sees percent-encoded by the one rule,
-    :func:`feedsvc.url_chars.unseen_encoded` (the outputs apply it to URLs stored before it):
-    not printable, whitespace and controls refused already, so a bidi control
-    (:mod:`feedsvc.bidi`), LRM/RLM/ALM, a zero-width space or joiner, a BOM, a soft hyphen, a
-    private-use or unassigned code point. Why: feeds, pages and alerts deleted the bidi
-    controls from what they show (:func:`feedsvc.feeds.sanitize.xml_clean`), so
-    ``https://x.vn/\\u202e/a`` was linked as ``https://x.vn//a``, another page, while the JSON
-    API gave it raw; encoded, every output links to the page the CMS meant. One in the host
-    names no host (IDNA refuses them): the record is refused, naming the field."""
-    at = url.find("//" + netloc) + 3  # the host's first character, counted from 1
-    for i, c in enumerate(netloc):
-        if not c.isprintable():
-            raise ArticleError(
-                name,
-                f"contains an invisible character ({_char(c)}) in its host at character {at + i}",
-            )
-    return unseen_encoded(url)
 
 
 def _tags(value: Any) -> tuple[str, ...]:
@@ -296,32 +224,6 @@ def _withdrawn(value: Any) -> bool:
     raise ArticleError("withdrawn", f"expected true or false, got {shown_value(value)}")
 
 
-def _image_url(value: str, page: str | None) -> str:
-    """``image_url`` as an absolute http(s) URL: a relative one (``/anh/1.jpg``, ``1.jpg``,
-    ``//cdn…``) resolved against the article's ``url``, as feeds resolved it at every render
-    (and a Telegram alert, which needs it absolute, dropped it). Any other scheme
-    (``javascript:``, ``data:``, ``ftp:``) is refused, as for ``url``: every output left such
-    an image out without a word. ``page`` None: the ``url`` is refused itself (reported)."""
-    image = _url("image_url", value, absolute=False)
-    if _PLAIN_URL.fullmatch(image):
-        return image
-    try:
-        joined = urljoin(page, image) if page else image
-        parts = urlsplit(joined)
-        host = parts.hostname
-    except ValueError as exc:
-        raise ArticleError("image_url", f"not a valid URL ({exc}): {image[:80]!r}") from None
-    if parts.scheme.lower() in ("http", "https") and host:
-        return joined
-    if page is None and not parts.scheme:
-        return image  # relative, and no url to resolve it against: the record is refused
-    raise ArticleError(
-        "image_url",
-        f"must be an http(s) URL, absolute or relative to url, got {image[:80]!r}"
-        " (an image of another kind is shown nowhere)",
-    )
-
-
 def _source_key(value: str) -> str:
     """``source_key`` trimmed like ``url`` (:func:`feedsvc.keys.trim_key`, the one rule for the
     whitespace around identifiers, which migration 0019 applied to the keys stored before: a
@@ -336,7 +238,8 @@ def _source_key(value: str) -> str:
     if bad is not None:
         raise ArticleError(
             "source_key",
-            f"contains a control character ({_char(bad.group())}) at character {bad.start() + 1}",
+            f"contains a control character ({char_name(bad.group())}) at character"
+            f" {bad.start() + 1}",
         )
     return key
 
@@ -376,10 +279,10 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         key = _checked(problems, _source_key, key)
     url = values["url"]
     if url is not None:
-        url = _checked(problems, _url, "url", url, True)
+        url = _checked(problems, checked_url, "url", url, True)
     image = values["image_url"]
     if image is not None:
-        image = _checked(problems, _image_url, image, url)
+        image = _checked(problems, checked_image_url, image, url)
     published = None
     if record.get("published_at") is None:
         problems.append(ArticleError("published_at", "is required"))

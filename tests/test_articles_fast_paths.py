@@ -14,7 +14,8 @@ from urllib.parse import urlsplit
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feedsvc.articles import _PLAIN_URL, ArticleError, _check_storable, _unseen_encoded, _url
+from feedsvc.article_urls import _PLAIN_URL, _unseen_encoded, checked_url
+from feedsvc.articles import ArticleError, _check_storable
 
 _URL_BAD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -85,7 +86,8 @@ URLS = st.lists(PIECES, max_size=12).map("".join) | st.text(max_size=40)
 @example(url="https:///tin", absolute=True)
 @example(url="http://[::1/", absolute=False)
 def test_url_decides_as_the_full_check(url: str, absolute: bool) -> None:
-    assert outcome(_url, "url", url, absolute) == outcome(reference_url, "url", url, absolute)
+    got = outcome(checked_url, "url", url, absolute)
+    assert got == outcome(reference_url, "url", url, absolute)
 
 
 @settings(max_examples=500)

@@ -117,7 +117,8 @@ def environment_error(exc: BaseException) -> str | None:
 
     if isinstance(exc, SchemaError):  # e.g. `run` on a DB newer than this feedsvc
         return str(exc)
-    from feedsvc.db.errors import explain, is_database_error  # no SQLAlchemy import
+    from feedsvc.db.errors import explain  # no SQLAlchemy import
+    from feedsvc.db.where import is_database_error
 
     # SQLAlchemy's, or the driver's own from the read-only commands (feedsvc.store.lite): which
     # database, what it said (no SQL or parameters) and what to do when that is known

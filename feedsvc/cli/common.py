@@ -312,8 +312,8 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
     :func:`open_db`: other URL forms). A missing or older DB ends the command as
     :func:`open_db` does (exit 1, naming `feedsvc db upgrade`); a server that cannot be reached
     raises the driver's error, which the CLI's root reports in one line (exit 1)."""
-    from feedsvc.db.errors import naming, state_db
     from feedsvc.db.revision import DatabaseUrlError, SchemaError
+    from feedsvc.db.where import naming, state_db
     from feedsvc.store import lite
 
     opened = lite.read_only_url(settings.database.url, settings.database.timeouts())

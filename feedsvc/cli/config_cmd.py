@@ -67,7 +67,8 @@ def check(config_file: str | None) -> None:
 def _state_db_problems(url: str) -> list[str]:
     """An SQLite ``database.url`` that opens the state DB read-only (``mode=ro``,
     ``immutable=1``), told without connecting: ``run`` refuses it at start (exit 2)."""
-    from feedsvc.db.errors import read_only_url_advice, state_db
+    from feedsvc.db.errors import read_only_url_advice
+    from feedsvc.db.where import state_db
 
     where = state_db(url)
     if where.read_only is None:

@@ -164,7 +164,8 @@ def _fresh_line() -> str:
 
 def _aborted(exc: ImportAborted) -> NoReturn:
     """Say why the import stopped, what is stored, and how to go on; exit 1."""
-    from feedsvc.db.errors import explain, is_database_error
+    from feedsvc.db.errors import explain
+    from feedsvc.db.where import is_database_error
 
     report = exc.report
     error = exc.__cause__

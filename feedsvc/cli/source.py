@@ -18,7 +18,7 @@ from feedsvc.cli.source_visible import hidden_by_source, not_visible_note, visib
 if TYPE_CHECKING:
     from feedsvc.config import Settings
     from feedsvc.source import SqlSource
-    from feedsvc.source.sql import SourceRow
+    from feedsvc.source.rows import SourceRow
 
 
 def _first_line(exc: BaseException) -> str:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
-    from feedsvc.source.sql import SourceRow
+    from feedsvc.source.rows import SourceRow
 
 
 def not_visible_note(settings: Settings) -> str:

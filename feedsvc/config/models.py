@@ -9,24 +9,22 @@ token methods of :class:`Settings` read them from the setting or its ``*_file``.
 from __future__ import annotations
 
 import re
-import typing
 from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
     BaseModel,
-    ConfigDict,
     Field,
     SecretStr,
     ValidationError,
-    ValidationInfo,
     ValidatorFunctionWrapHandler,
     field_validator,
     model_validator,
 )
 
 from feedsvc.config.secret_file import read_secret_file
+from feedsvc.config.section import SECTION_RULES, Section, TimeoutsSection
 from feedsvc.config.urls import (
     absolute_url,
     check_host,
@@ -37,73 +35,9 @@ from feedsvc.config.urls import (
     listener_url,
     public_base_url,
 )
-from feedsvc.db.timeouts import DbTimeouts
-
-#: Every section's rules: a misspelt key is a problem, and so is a number that is not finite.
-#: ``inf`` (TOML), ``"infinity"`` (env) and ``1e400`` passed ``gt=0`` bounds, and an unbounded
-#: one reached ``timedelta(hours=inf)``: every ingest tick of ``run`` then ended in an
-#: OverflowError traceback while ``config check`` said OK.
-SECTION_RULES = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
-class _Section(BaseModel):
-    model_config = SECTION_RULES
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _not_a_boolean(cls, value: object, info: ValidationInfo) -> object:
-        """``port = true`` is no number: pydantic's lax mode read it as 1 (``batch_size = true``
-        one row per batch, ``port = true`` port 1) and ``config check`` said OK. A list of
-        numbers (``telegram.admins``) likewise. ``source.match_workers`` says so itself."""
-        kind = cls.model_fields[str(info.field_name)].annotation
-        numbers = (int, float)
-        if isinstance(value, bool) and kind in numbers:
-            raise ValueError("must be a number, not true/false")
-        if (
-            isinstance(value, list)
-            and typing.get_origin(kind) is list
-            and typing.get_args(kind)[0] in numbers
-            and any(isinstance(item, bool) for item in value)
-        ):
-            raise ValueError("must be a list of numbers, not of true/false")
-        return value
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_empty_path(cls, value: object, info: ValidationInfo) -> object:
-        """A file's path given as ``""`` or blanks (``topics.file = ""``, an env override
-        ``FEEDSVC_TOPICS__FILE=`` left empty) is refused: pydantic made it ``Path(".")``, the
-        working directory, and the commands said "cannot read .: Is a directory", "topics file
-        . not found", ". is a directory, not a file": never that the value was empty. No key
-        has an empty value meaning "none" (the README documents none; ``topics.import_on_start
-        = false`` is how a start skips the file), so the message says how to get the default:
-        unset the key. Every ``Path`` key, the ``*_file`` secrets' too, by this one rule."""
-        field = cls.model_fields[str(info.field_name)]
-        kind = field.annotation
-        if isinstance(value, str) and not value.strip() and Path in (kind, *typing.get_args(kind)):
-            default = field.default
-            instead = (
-                f"unset the key to use the default, {default}"
-                if isinstance(default, Path)
-                else "name the file, or unset the key"
-            )
-            raise ValueError(f"is empty, which names no file (read as a path, it is the "
-                             f"current directory): {instead}")  # fmt: skip
-        return value
-
-
-class _Timeouts(_Section):
-    """Bounds on every wait on a network DB's sockets (seconds; see feedsvc.db.timeouts)."""
-
-    connect_timeout: float = Field(default=10.0, gt=0, le=600)
-    statement_timeout: float = Field(default=60.0, ge=0, le=86400)  # 0: unbounded
-    keepalive_seconds: float = Field(default=30.0, ge=1, le=7200)
-
-    def timeouts(self) -> DbTimeouts:
-        return DbTimeouts(self.connect_timeout, self.statement_timeout, self.keepalive_seconds)
-
-
-class DatabaseSettings(_Timeouts):
+class DatabaseSettings(TimeoutsSection):
     url: str = "sqlite:///var/feedsvc.db"
 
     @field_validator("url")
@@ -114,7 +48,7 @@ class DatabaseSettings(_Timeouts):
         return value
 
 
-class SourceColumns(_Section):
+class SourceColumns(Section):
     """Which column of an external source holds each article field (absent → null)."""
 
     id: str = "id"
@@ -147,7 +81,7 @@ class SourceColumns(_Section):
         return value
 
 
-class SourceSettings(_Timeouts):
+class SourceSettings(TimeoutsSection):
     url: str | None = None
     table: str = "source_articles"
     poll_seconds: float = Field(default=30.0, gt=0, le=86400)
@@ -182,7 +116,7 @@ class SourceSettings(_Timeouts):
             raise ValueError(expected + shown) from None
 
 
-class HttpSettings(_Section):
+class HttpSettings(Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=0, le=65535)
     # Unset: the listening address (listener_url), kept so by follow_listener.
@@ -249,11 +183,11 @@ class HttpSettings(_Section):
         return absolute_url(value) if value else None
 
 
-class TelegramSettings(_Section):
+class TelegramSettings(Section):
     token: SecretStr | None = None
     token_file: Path | None = None
     base_url: str = "https://api.telegram.org/bot"
-    admins: list[int] = []
+    admins: list[int] = []  # noqa: RUF012 - a pydantic field: each instance gets a copy
     global_rate: float = Field(default=25.0, gt=0, le=30)
     alert_max_age_hours: float = Field(default=48.0, gt=0, le=24 * 3660)  # ten years
     images: bool = False
@@ -293,7 +227,7 @@ class TelegramSettings(_Section):
         return value
 
 
-class ZaloSettings(_Section):
+class ZaloSettings(Section):
     """The Zalo bot (SPEC §11). Off without a token; ``webhook_secret`` set: updates arrive at
     ``POST /zalo/webhook`` (and the webhook is registered at ``http.public_url`` when
     ``set_webhook``); unset: long polling, one poller across replicas."""
@@ -320,13 +254,13 @@ class ZaloSettings(_Section):
         return https_link(value) if value else None  # "" unset, as ``http.websub_hub``
 
 
-class AdminSettings(_Section):
+class AdminSettings(Section):
     token: SecretStr | None = None
     token_file: Path | None = None
     language: Literal["vi", "en"] = "vi"
 
 
-class SiteSettings(_Section):
+class SiteSettings(Section):
     title: str = "Tin tức"
     url: str = "https://example.vn/"
     timezone: str = "Asia/Ho_Chi_Minh"
@@ -347,7 +281,7 @@ class SiteSettings(_Section):
         return value
 
 
-class TopicsSettings(_Section):
+class TopicsSettings(Section):
     file: Path = Path("config/topics.toml")
     import_on_start: bool = True
 
@@ -359,7 +293,7 @@ class TopicsSettings(_Section):
         return "file" in self.model_fields_set
 
 
-class LogSettings(_Section):
+class LogSettings(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     format: Literal["text", "json"] = "text"
 

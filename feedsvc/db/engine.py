@@ -18,9 +18,9 @@ from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from feedsvc.db.drivers import DEFAULT_DRIVERS, driver_url
-from feedsvc.db.errors import state_db, watch
 from feedsvc.db.outage import watch_answers
 from feedsvc.db.timeouts import DbTimeouts, bound_engine, connect_args, unbounded
+from feedsvc.db.where import state_db, watch
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -12,7 +12,7 @@ row) keeps its traceback, logged by the caller.
 The end is seen by the engine itself (:func:`watch_answers`: a statement that completed), so a
 request that needs no database never ends an outage it knows nothing about. Every engine of
 one database shares one :class:`Outage` (:func:`outage_of`, keyed by
-:class:`~feedsvc.db.errors.Where`): the web's engine and the workers' count together.
+:class:`~feedsvc.db.where.Where`): the web's engine and the workers' count together.
 """
 
 from __future__ import annotations
@@ -23,7 +23,8 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from feedsvc.db.errors import Where, describe, is_database_error, marked, trouble
+from feedsvc.db.errors import describe, trouble
+from feedsvc.db.where import Where, is_database_error, marked
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine

@@ -70,7 +70,8 @@ def writable(db: Database) -> Iterator[None]:
     anything connects), or for a database error inside that says the state DB cannot be written
     (:data:`REFUSALS`); any other error is raised as it is (a server down is exit 1, a lock is
     a moment's)."""
-    from feedsvc.db.errors import explain, is_database_error, read_only_url, state_db, trouble
+    from feedsvc.db.errors import explain, read_only_url, trouble
+    from feedsvc.db.where import is_database_error, state_db
 
     if db.dialect == "sqlite" and (refusal := read_only_url(state_db(db.url))):
         raise ReadOnlyError(refusal)  # no connection: one would create a missing file

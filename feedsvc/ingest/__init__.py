@@ -1,6 +1,7 @@
 """Incremental ingest: the publisher's rows into our articles, matches and outbox.
 
 ``ingestor``  the tick (keyset batches, one transaction each, cursor included)
+``pipeline``  a batch's way from source rows to its commit, the ingestor's base
 ``window``    the overlap window check for late commits
 ``backoff``   when to retry after failures, and the probe that ends an outage early
 ``lease``     one ingest leader among replicas; the PostgreSQL wake-up hook

@@ -26,34 +26,18 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
-from sqlalchemy import Connection
-
 from feedsvc.db import Database
-from feedsvc.ingest import unapplied, unordered, writer
-from feedsvc.ingest.ahead import Prepared, ReadAhead, Unmatched, matched, up_to_date
+from feedsvc.ingest import unordered
+from feedsvc.ingest.ahead import ReadAhead, up_to_date
 from feedsvc.ingest.backoff import Backoff
-from feedsvc.ingest.commit import BatchCommit, TopicsMoved
-from feedsvc.ingest.committed import report
 from feedsvc.ingest.failures import SIDE, Failures
-from feedsvc.ingest.isolate import (
-    Batch,
-    by_id,
-    hold_back,
-    next_limit,
-    parse_rows,
-    read_batch,
-)
+from feedsvc.ingest.isolate import by_id, hold_back
 from feedsvc.ingest.lease import IngestLease, LeaseLost
-from feedsvc.ingest.model import (
-    AfterCommit,
-    IngestHealth,
-    Prepares,
-    TickResult,
-    TransactionHook,
-)
+from feedsvc.ingest.model import AfterCommit, IngestHealth, TickResult, TransactionHook
+from feedsvc.ingest.pipeline import BatchPipeline
 from feedsvc.ingest.pool import BatchMatcher
 from feedsvc.ingest.progress import Progress
-from feedsvc.ingest.remap import Boundary, MappingCheck, alerting_keys, catching_up_note
+from feedsvc.ingest.remap import Boundary, MappingCheck, catching_up_note
 from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
@@ -63,7 +47,10 @@ from feedsvc.topic_index import TopicIndex
 log = logging.getLogger(__name__)
 
 
-class Ingestor:
+class Ingestor(BatchPipeline):
+    """The tick, the re-read by id and their state; each batch goes through the one way to a
+    commit, :class:`~feedsvc.ingest.pipeline.BatchPipeline`."""
+
     def __init__(
         self,
         db: Database,
@@ -161,13 +148,6 @@ class Ingestor:
         return IngestHealth(b.failures, b.outage, round(b.seconds_left(), 1))
 
     # -- the pass ------------------------------------------------------------------------------
-    def _prepare_hooks(self) -> None:
-        """The hooks' slow part (e.g. compiling chats' queries), with no transaction open: at
-        each tick (so it is ready before the first article) and before each batch's write."""
-        for hook in self.hooks:
-            if isinstance(hook, Prepares):
-                hook.prepare(self.db)
-
     def _run(self, result: TickResult) -> None:
         with self.db.read() as conn:
             self.index.refresh(conn)
@@ -294,11 +274,6 @@ class Ingestor:
         """Stop the match pool's processes (the service's shutdown, after the last tick)."""
         self.matching.close()
 
-    def _check_lease(self, conn: Connection, now: datetime) -> None:
-        """Fencing: renewing takes the lease row lock until this transaction ends."""
-        if self.lease is not None and not self.lease.renew(conn, now):
-            raise LeaseLost
-
     def _recheck_window(self, hi: Any, hi_id: Any, result: TickResult, first: bool) -> None:
         lo, unseen = self.window.unseen(self.db, self.source, hi, hi_id, self.overlap_seconds)
         if unseen:
@@ -332,76 +307,3 @@ class Ingestor:
         )
         result.quarantined += new
         self._unordered_at = at
-
-    def _read(self, ts: Any, id_: Any) -> tuple[Batch, Unmatched]:
-        """The next keyset batch, read, parsed and its items chosen (the reader thread).
-
-        Rows dated after now (this process's clock: no round trip per batch) plus the overlap
-        window are held back (:func:`read_batch`): the window re-read covers a row the cursor
-        passed because the CMS clock runs ahead by less than that."""
-        horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
-        batch = read_batch(self.source, ts, id_, self._limit, horizon)
-        self._limit = next_limit(batch.rows, self.batch_size)
-        return batch, self._choose(
-            batch.rows, batch.unreadable, remapped=self._boundary is not None
-        )
-
-    def _choose(
-        self,
-        rows: Sequence[SourceRow],
-        unreadable: Sequence[Quarantined] = (),
-        orphaned: Collection[str] = frozenset(),
-        remapped: bool = False,
-    ) -> Unmatched:
-        parsed, rejected = parse_rows(rows, self.tz)
-        chosen = writer.choose(self.db, parsed, self.clock(), orphaned, remapped)
-        return Unmatched(len(rows) + len(unreadable), chosen, [*unreadable, *rejected])
-
-    def _match(self, read: Unmatched) -> Prepared | None:
-        """A batch read ahead, matched (the match thread); None when stopping (dropped)."""
-        return None if self._stop.is_set() else matched(read, self.index, self.matching)
-
-    def _prepare(
-        self,
-        rows: Sequence[SourceRow],
-        unreadable: Sequence[Quarantined] = (),
-        orphaned: Collection[str] = frozenset(),
-    ) -> Prepared:
-        """``rows`` parsed, chosen and matched now (outside a catch-up's read-ahead)."""
-        return matched(self._choose(rows, unreadable, orphaned), self.index, self.matching)
-
-    def _store(
-        self,
-        prepared: Prepared,
-        result: TickResult,
-        advance_to: tuple[datetime, str] | None,
-        backlog: tuple[int, float | None] | None = None,
-        first_sync: bool | None = None,
-        listed: frozenset[str] = frozenset(),
-    ) -> list[Quarantined]:
-        """Store one batch and move the cursor (:class:`BatchCommit`), then count, log what was
-        quarantined and tell the after-commit listeners; returns the rows the state DB refused.
-        Rows ``listed`` in the quarantine already (a re-check by id) are recorded again when
-        refused, but neither logged nor counted a second time."""
-        result.read += prepared.rows
-        skipped = prepared.skipped
-        self.window.forget()  # our side of the window changes
-        self._prepare_hooks()
-        commit = BatchCommit(self.db, self.index, self.source, self.hooks, self._check_lease)
-        boundary = self._boundary if first_sync is not None else None
-        alerting = alerting_keys(self.source, boundary, prepared.items)
-        for tries in range(3):  # topics saved over and over: the third write takes its items
-            try:
-                version = prepared.topics if tries < 2 else None
-                batch = (advance_to, backlog, first_sync, listed, version, alerting)
-                changes, refused, said = commit.store(prepared.items, skipped, *batch)
-                break
-            except TopicsMoved:
-                with self.db.read() as conn:
-                    self.index.refresh(conn)
-                prepared = up_to_date(prepared, self.index, self.matching)
-        self.batches_committed += 1
-        unapplied.say(self.source, said)  # rows not applied: once each, now committed
-        fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
-        report(self.source.name, result, changes, fresh, self.after_commit)
-        return refused

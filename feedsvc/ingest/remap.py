@@ -35,7 +35,8 @@ from sqlalchemy import Connection
 from feedsvc.db import Database
 from feedsvc.ingest.model import Change
 from feedsvc.ingest.writer import Item
-from feedsvc.source.sql import BUILTIN_NAME, SqlSource
+from feedsvc.source.builtin import BUILTIN_NAME
+from feedsvc.source.sql import SqlSource
 from feedsvc.store import cursors, drafts
 from feedsvc.store.cursors import Cursor, Recorded
 

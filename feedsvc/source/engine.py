@@ -14,8 +14,8 @@ from sqlalchemy.engine import make_url
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.drivers import driver_url, never_created, source_connect_args
-from feedsvc.db.errors import source_db, watch
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
+from feedsvc.db.where import source_db, watch
 from feedsvc.source.sql import SqlSource, external_name
 
 

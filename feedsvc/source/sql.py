@@ -1,9 +1,10 @@
 """One reader for every source: a SQL table, a column mapping, and a keyset cursor.
 
 The built-in ``source_articles`` table is read through exactly the same code as a CMS table, so
-the path the demo and tests exercise is the one production uses. An external table is reflected
-on first use, not at construction: a CMS that is down while feedsvc boots is an ingest error
-(logged, backed off, retried), never a crash.
+the path the demo and tests exercise is the one production uses (:mod:`feedsvc.source.builtin`).
+An external table is reflected on first use, not at construction: a CMS that is down while
+feedsvc boots is an ingest error (logged, backed off, retried), never a crash. What a read
+yields: :mod:`feedsvc.source.rows`.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 from sqlalchemy import (
@@ -32,7 +32,6 @@ from sqlalchemy import (
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.errors import describe
-from feedsvc.db.schema import source_articles
 from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
@@ -40,32 +39,13 @@ from feedsvc.source.mapping import REQUIRED as REQUIRED
 from feedsvc.source.mapping import Bound, bind_mapping, id_value, reflect_table
 from feedsvc.source.mapping import FieldMap as FieldMap
 from feedsvc.source.mapping import SourceError as SourceError
+from feedsvc.source.rows import SourceRow, WindowKey
 from feedsvc.source.values import field_record, record_fields
-from feedsvc.store.records import BUILTIN_SOURCE, external_source_name
+from feedsvc.store.records import external_source_name
 
 log = logging.getLogger(__name__)
 
 ID_CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
-
-
-@dataclass(frozen=True, slots=True)
-class SourceRow:
-    cursor: Any  # the cursor column's value exactly as the source holds it
-    cursor_ts: datetime  # the same moment, aware UTC, for our own bookkeeping
-    id: Any
-    record: dict[str, Any]  # SPEC §3 field names → raw values, for parse_article
-    #: Why the row cannot be taken as read (e.g. a field that is not valid UTF-8), or None.
-    #: Ingest quarantines such a row (stage ``read``) instead of altering its text.
-    problem: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class WindowKey:
-    """A source row's position, without its content: the overlap window's unit of comparison."""
-
-    cursor: Any  # native cursor value
-    cursor_ts: datetime  # the same moment, aware UTC
-    id: str  # the row id as text (how feedsvc stores it: ``articles.source_id``)
 
 
 class SqlSource:
@@ -386,10 +366,6 @@ class SqlSource:
         self.engine.dispose()
 
 
-#: The source's name: the key of its cursor in the state DB, and what ``feedsvc status`` shows.
-BUILTIN_NAME = BUILTIN_SOURCE
-
-
 def _fingerprint(value: object) -> str:
     shown = json.dumps(value, sort_keys=True, ensure_ascii=False)
     return hashlib.sha256(shown.encode()).hexdigest()[:32]
@@ -397,12 +373,3 @@ def _fingerprint(value: object) -> str:
 
 def external_name(table: str) -> str:
     return external_source_name(table)
-
-
-#: The built-in table's ``visible``: an imported ``"withdrawn": true`` (SPEC §10).
-BUILTIN_VISIBLE = "NOT withdrawn"
-
-
-def builtin_source(engine: Engine) -> SqlSource:
-    columns = SourceColumns(visible=BUILTIN_VISIBLE)
-    return SqlSource(engine, source_articles, columns, BUILTIN_NAME, withdraw_reason="source")

@@ -27,8 +27,8 @@ from typing import TYPE_CHECKING
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
 from feedsvc.catalogue import Translator
-from feedsvc.db.errors import state_db
 from feedsvc.db.outage import RETRY_AFTER, is_outage, report
+from feedsvc.db.where import state_db
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.words import api_words, reader_words
 
