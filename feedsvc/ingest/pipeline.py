@@ -1,7 +1,7 @@
 """An ingest batch's way from source rows to a commit, shared by every path that stores rows
-(the tick's keyset batches, the overlap window's late commits, the re-check of rows with no
-place in the order, reconciliation's re-read by id): read (:meth:`BatchPipeline._read`),
-parsed and chosen (:meth:`~BatchPipeline._choose`, :func:`feedsvc.ingest.writer.choose`),
+(the tick's keyset batches, read by :meth:`BatchPipeline._read`; the overlap window's late
+commits, the re-check of rows with no place in the order and reconciliation's re-read, read by
+id): parsed and chosen (:meth:`~BatchPipeline._choose`, :func:`feedsvc.ingest.writer.choose`),
 matched (:func:`feedsvc.ingest.ahead.matched`), and stored with the cursor in one fenced
 transaction (:meth:`~BatchPipeline._store`, :class:`~feedsvc.ingest.commit.BatchCommit`), then
 reported (:func:`feedsvc.ingest.committed.report`).
