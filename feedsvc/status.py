@@ -248,8 +248,16 @@ def collect_status(service: Service, db: Database | None = None) -> dict[str, An
     return flatten(status_facts(service, db))
 
 
+#: A fact's second JSON key, the name the other interface gave the same figure: SPEC §9 names
+#: ``/api/status``'s queue depth ``queue_depth``, the CLI's JSON called it only
+#: ``deliveries_pending`` (``feedsvc status --json | jq .queue_depth`` was null). Both keys stay
+#: (§9), written from the one read, so they always agree, in either interface.
+ALIASES = {"deliveries_pending": "queue_depth"}
+
+
 def flatten(facts: list[Fact]) -> dict[str, Any]:
-    """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag)."""
+    """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
+    :data:`ALIASES` under both its keys)."""
     out: dict[str, Any] = {}
     for fact in facts:
         if isinstance(fact.value, IngestState):
@@ -264,4 +272,6 @@ def flatten(facts: list[Fact]) -> dict[str, Any]:
             out[fact.key] = [_quarantine_line(e) for e in fact.value]
         else:
             out[fact.key] = fact.value
+        if (alias := ALIASES.get(fact.key)) is not None:
+            out[alias] = out[fact.key]
     return out

@@ -4,6 +4,11 @@ The rules are :mod:`feedsvc.lifecycle.editors`' (shared with the API and the web
 module parses arguments (a key as :func:`~feedsvc.cli.common.cell` printed it, read back by
 :data:`~feedsvc.cli.params.SHOWN`) and prints. Exit codes: 0 done (``find`` finding none
 too, said on stderr), 1 unknown article, 2 bad input.
+
+A row's time is in ``site.timezone`` with its offset, as every time the CLI prints for people
+(``topics preview``, ``source check``): it was UTC (``2026-11-30T03:34Z`` for an article an
+editor in Hải Phòng saw published at 10:34). ``find --json`` is for scripts: ``GET
+/api/articles``' shape, times in ISO 8601 UTC.
 """
 
 from __future__ import annotations
@@ -17,12 +22,16 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     cell,
     fail,
-    run_operation,
     run_with_settings,
 )
 from feedsvc.cli.params import SHOWN, Int, config_option
 
 if TYPE_CHECKING:
+    from datetime import datetime
+    from typing import Any
+
+    from feedsvc.catalogue import Translator
+    from feedsvc.config import Settings
     from feedsvc.db import Database
     from feedsvc.operations import OperationError
     from feedsvc.store.lifecycle import EditorState
@@ -32,17 +41,23 @@ if TYPE_CHECKING:
 PENDING = "hidden (waiting for ingest)"
 
 
-def _line(a: EditorState) -> str:
-    """``source_key  state  published (UTC)  title  [reason]``, tab-separated, one line: the
-    key (a CMS's), title and reason are free text (:func:`~feedsvc.cli.common.cell`). A
-    pending hide's state is :data:`PENDING`, its time ``-`` when no table here holds the key
-    (an external CMS's)."""
+def _words(settings: Settings) -> Translator:
+    """How a row's time is written: ``2026-11-30 10:34 +07:00``, in ``site.timezone``."""
+    from feedsvc.catalogue import Translator
+
+    return Translator("en", settings.tz)
+
+
+def _line(a: EditorState, words: Translator) -> str:
+    """``source_key  state  published  title  [reason]``, tab-separated, one line: the
+    key (a CMS's), title and reason are free text (:func:`~feedsvc.cli.common.cell`); the time
+    in ``site.timezone`` with its offset (``words``: :func:`_words`). A pending hide's state is
+    :data:`PENDING`, its time ``-`` when no table here holds the key (an external CMS's)."""
     from datetime import UTC, datetime
 
     state = PENDING if a.pending else a.visibility(datetime.now(UTC)).value
     why = a.hidden_reason if a.hidden_at else a.withdrawn_reason if a.withdrawn_at else None
-    when = "-" if a.published_at is None else a.published_at.astimezone(UTC)
-    when = when if isinstance(when, str) else when.strftime("%Y-%m-%dT%H:%MZ")
+    when = "-" if a.published_at is None else words.time(a.published_at)
     texts = [cell(a.title, CELL_CHARS), *([cell(why, CELL_CHARS)] if why else [])]
     return "\t".join([cell(a.source_key, exact=True), state, when, *texts])
 
@@ -73,17 +88,17 @@ def hide(source_key: str, reason: str | None, pending: bool, config_file: str | 
     from feedsvc.lifecycle.editors import hide_article
     from feedsvc.operations.errors import OperationError
 
-    def work(db: Database) -> EditorState:
+    def work(db: Database, settings: Settings) -> tuple[EditorState, Translator]:
         try:
-            return hide_article(db, source_key, reason, "cli", pending=pending)
+            return hide_article(db, source_key, reason, "cli", pending=pending), _words(settings)
         except OperationError as exc:  # feedsvc cannot tell a typo from a key not read yet
             if exc.code != "article_not_found":
                 raise
             hint = f"{exc.message} (not read from the source yet? --pending hides it ahead)"
             raise OperationError(exc.kind, hint, code=exc.code, params=exc.params) from None
 
-    found = run_operation(work, config_file)
-    click.echo(_line(found))
+    found, words = run_with_settings(work, config_file)
+    click.echo(_line(found, words))
     if found.pending:
         from feedsvc.catalogue import ENGLISH
 
@@ -101,8 +116,12 @@ def unhide(source_key: str, config_file: str | None) -> None:
     from feedsvc.lifecycle.editors import unhide_article
     from feedsvc.lifecycle.hooks import release_hooks
 
-    found = run_with_settings(
-        lambda db, settings: unhide_article(db, source_key, release_hooks(settings)), config_file
+    found, words = run_with_settings(
+        lambda db, settings: (
+            unhide_article(db, source_key, release_hooks(settings)),
+            _words(settings),
+        ),
+        config_file,
     )
     if not found.ingested:
         from feedsvc.catalogue import ENGLISH
@@ -110,7 +129,7 @@ def unhide(source_key: str, config_file: str | None) -> None:
         said = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
         click.echo(f"feedsvc: {said}", err=True)
     else:
-        click.echo(_line(found))
+        click.echo(_line(found, words))
         if found.released:
             said = "public for the first time: its subscribers are alerted now, as at its time"
             click.echo(f"feedsvc: {cell(found.source_key, exact=True)}: {said}", err=True)
@@ -119,25 +138,76 @@ def unhide(source_key: str, config_file: str | None) -> None:
 @articles.command("find")
 @click.argument("text", default="", type=SHOWN)
 @click.option("--limit", type=Int(1, 200), default=20, show_default=True)
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Machine-readable output: GET /api/articles' JSON, times in ISO 8601 UTC.",
+)  # fmt: skip
 @config_option
-def find(text: str, limit: int, config_file: str | None) -> None:
-    """Articles whose key is TEXT or whose title contains it (newest first), with their state.
-    Finding none says so on stderr (exit 0: a search that finds nothing did its work)."""
+def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
+    """Articles whose key is TEXT or whose title contains it (newest first), with their state
+    and time (in site.timezone). Finding none says so on stderr (exit 0: a search that finds
+    nothing did its work)."""
     from feedsvc.catalogue import ENGLISH
     from feedsvc.lifecycle.editors import find_articles, search_problem, waiting_problem
 
     if (problem := search_problem(text)) is not None:  # named as the argument, not the web's q
         fail(ENGLISH(f"op.{problem.code}", **{**problem.params, "field": "TEXT"}), EXIT_USAGE)
 
-    def work(db: Database) -> tuple[list[EditorState], OperationError | None]:
+    def work(
+        db: Database, settings: Settings
+    ) -> tuple[list[EditorState], OperationError | None, Translator]:
         found = find_articles(db, text, limit)
-        return found, (waiting_problem(db, text) if not found and text else None)
+        waiting = waiting_problem(db, text) if not found and text else None
+        return found, waiting, _words(settings)
 
-    found, waiting = run_operation(work, config_file, write=False)
-    for article in found:
-        click.echo(_line(article))
+    found, waiting, words = run_with_settings(work, config_file, write=False)
+    if as_json:
+        _print_json(found)
+    else:
+        for article in found:
+            click.echo(_line(article, words))
     if not found:  # it printed nothing at all: a typo and an empty DB looked alike
         said = ENGLISH("cli.find_none", text=f'"{cell(text, exact=True)}"') if text else None
         if waiting is not None:  # imported, not ingested yet: not a typo
             said = waiting.message
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
+
+
+def _print_json(found: list[EditorState]) -> None:
+    """``{"articles": [...]}`` as ``GET /api/articles`` answers (``ArticleStateOut``'s keys;
+    times ISO 8601 UTC, ``Z``, as pydantic writes them; a control character in free text a
+    JSON escape: nothing a terminal acts on)."""
+    import json
+    from datetime import UTC, datetime
+
+    from pydantic_core import to_jsonable_python
+
+    from feedsvc.logs import escape_json
+
+    now = datetime.now(UTC)
+    shown = to_jsonable_python({"articles": [_json_row(a, now) for a in found]})
+    click.echo(escape_json(json.dumps(shown, indent=2, ensure_ascii=False)))
+
+
+def _json_row(a: EditorState, now: datetime) -> dict[str, Any]:
+    from datetime import UTC
+
+    from feedsvc.feeds.sanitize import link_url
+
+    def utc(moment: datetime | None) -> datetime | None:
+        return None if moment is None else moment.astimezone(UTC)
+
+    return {
+        "source_key": a.source_key,
+        "title": a.title,
+        "url": link_url(a.url),  # the page every output links to, as the API's
+        "published_at": utc(a.published_at),
+        "state": a.state(now),
+        "pending": a.pending,
+        "withdrawn_at": utc(a.withdrawn_at),
+        "withdrawn_reason": a.withdrawn_reason,
+        "hidden_at": utc(a.hidden_at),
+        "hidden_reason": a.hidden_reason,
+        "hidden_by": a.hidden_by,
+        "message": None,
+    }

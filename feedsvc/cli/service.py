@@ -140,7 +140,10 @@ def status(config_file: str | None, as_json: bool) -> None:
             facts, pauses, errors = _lite_status(settings, reader)
         else:
             facts, pauses, errors = _db_status(settings)
-    facts["chats_not_receiving"] = _pause_lines(pauses)
+    english = _English()
+    facts["chats_not_receiving"] = _pause_lines(pauses, english)
+    if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
+        facts["chat_pauses"] = _pause_objects(pauses, english)
     facts["recent_errors"] = [
         f"#{d.id} {d.state} chat {d.chat_id}: {cell(d.error or '', CELL_CHARS)}" for d in errors
     ]
@@ -158,8 +161,11 @@ def status(config_file: str | None, as_json: bool) -> None:
     # every value through `cell` once: a quarantined CMS row's key or an error holding a line
     # break or a bidi override printed raw forged a line of its own (the lines of
     # :data:`_SHOWN_LISTS` are cells already: `cell` doubles an escape's backslash)
-    width = max(len(k) for k in facts)
-    for key, value in facts.items():
+    # a second key of a figure (`queue_depth`, `deliveries_pending`'s) is for scripts: a text
+    # line of each said it twice
+    shown_facts = {k: v for k, v in facts.items() if k not in _JSON_ONLY}
+    width = max(len(k) for k in shown_facts)
+    for key, value in shown_facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
             shown = ", ".join(f"{cell(k)} {cell(v)}" for k, v in value.items())
             click.echo(f"{key.ljust(width)}  {shown}")
@@ -174,6 +180,10 @@ def status(config_file: str | None, as_json: bool) -> None:
 #: The facts whose lines ``status`` builds from cells itself (for ``--json`` too).
 _SHOWN_LISTS = frozenset({"recent_errors", "chats_not_receiving"})
 
+#: Keys ``--json`` gives that the text leaves out: a fact's second name
+#: (:data:`feedsvc.status.ALIASES`) and ``chat_pauses`` (``chats_not_receiving``'s lines).
+_JSON_ONLY = frozenset({"queue_depth", "chat_pauses"})
+
 RECENT_ERRORS = 10  # deliveries with an error listed by `feedsvc status`
 
 
@@ -187,25 +197,54 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
     return str(len(value))
 
 
-def _pause_lines(pauses: Sequence[Any]) -> list[str]:
-    """``chat_id (why)`` per chat not receiving alerts. A stored switch-off reason is a code,
-    worded in English from the catalogue, which is imported only then (it brings Babel: start-up
-    cost of a command that usually has no such chat)."""
+class _English:
+    """A stored switch-off reason (a code) worded in English from the catalogue, which is
+    imported only when a chat has one (it brings Babel: start-up cost of a command that
+    usually has no such chat)."""
+
+    def __init__(self) -> None:
+        self._words: Any = None
+
+    def reason(self, code: str | None) -> str | None:
+        if not code:
+            return None
+        if self._words is None:
+            from feedsvc.catalogue import Translator
+
+            self._words = Translator("en")  # the CLI speaks English
+        return cast("str", self._words.reason(code))
+
+
+def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
+    """``chat_id (why)`` per chat not receiving alerts."""
     lines = []
-    english = None
     for p in pauses:
         if p.paused:
             why = "paused"
         elif p.disabled_reason:
-            if english is None:
-                from feedsvc.catalogue import Translator
-
-                english = Translator("en")  # the CLI speaks English
-            why = english.reason(p.disabled_reason)
+            why = english.reason(p.disabled_reason) or ""
         else:
             why = f"429 until {p.blocked_until}"
         lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")
     return lines
+
+
+def _pause_objects(pauses: Sequence[Any], english: _English) -> list[dict[str, Any]]:
+    """The chats not receiving alerts as ``/api/status`` lists them (``chat_pauses``: its
+    ``ChatPauseOut``'s keys and order), the reason worded in English. Scripts read the
+    figure from either interface by one name (the CLI had only ``chats_not_receiving``)."""
+    return [
+        {
+            "chat_id": p.chat_id,
+            "type": p.type,
+            "title": p.title,
+            "paused": p.paused,
+            "blocked_until": p.blocked_until,
+            "disabled_reason": p.disabled_reason,
+            "disabled_reason_message": english.reason(p.disabled_reason),
+        }
+        for p in pauses
+    ]
 
 
 _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors

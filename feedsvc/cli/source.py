@@ -13,10 +13,13 @@ import click
 
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
-from feedsvc.cli.source_visible import hidden_by_source, not_visible_note, visible_warning
+from feedsvc.cli.source_visible import sample_state, sample_summary, state_note, visible_warning
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from feedsvc.config import Settings
+    from feedsvc.lifecycle.visibility import Visibility
     from feedsvc.source import SqlSource
     from feedsvc.source.rows import SourceRow
 
@@ -141,8 +144,15 @@ def _samples(
             problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
             return []
         listed = found
+    from datetime import UTC, datetime
+
     click.echo(f"newest {len(listed)} row(s):")
-    rejected = [r for row in listed if (r := _show_row(row, settings)) is not None]
+    now = datetime.now(UTC)
+    shown = [_show_row(row, settings, now) for row in listed]
+    rejected = [r for r in shown if isinstance(r, tuple)]
+    if listed:
+        states = [r for r in shown if not isinstance(r, tuple)]
+        click.echo(f"summary: {sample_summary(states, len(rejected))}")
     if listed and len(rejected) == len(listed):  # a bad row is quarantined; all: the mapping
         first, key, reason = rejected[0]
         every = f"every one of the newest {len(listed)} row(s) is rejected"
@@ -150,8 +160,11 @@ def _samples(
     return [row for row in listed if not isinstance(row, tuple)]
 
 
-def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str, str, str] | None:
-    """Print one sampled row as the article it makes; (id, mapping key, why) when rejected.
+def _show_row(
+    row: SourceRow | tuple[str, str], settings: Settings, now: datetime
+) -> tuple[str, str, str] | Visibility:
+    """Print one sampled row as the article it makes; (id, mapping key, why) when rejected,
+    else what readers see of it at ``now`` (:func:`~feedsvc.cli.source_visible.sample_state`).
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
     from feedsvc.source.mapping import FIELDS
@@ -176,13 +189,13 @@ def _show_row(row: SourceRow | tuple[str, str], settings: Settings) -> tuple[str
         click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {said}")
         key = f"source.columns.{exc.field}" if exc.field else "row"
         return str(row.id), key, exc.reason
+    state = sample_state(row, a.published_at, now)
     click.echo(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.isoformat()} | "
-        f"tags {cell(list(a.tags))} | {cell(a.url)}"
-        + (f" | {not_visible_note(settings)}" if hidden_by_source(row) else "")
+        f"tags {cell(list(a.tags))} | {cell(a.url)}" + state_note(settings, state, a.published_at)
     )
-    return None
+    return state
 
 
 def _row_by_row(src: SqlSource, rows: int) -> list[SourceRow | tuple[str, str]] | None:

@@ -1,4 +1,5 @@
-"""What ``feedsvc source check`` says of ``[source.columns] visible`` (SPEC §10).
+"""What ``feedsvc source check`` says of a sample row's visibility (SPEC §10): ``[source.columns]
+visible`` and a scheduled row.
 
 A row the ``visible`` expression holds false or NULL is read and stored, never shown: no
 feed, page, preview or alert. A mistyped expression (``post_status = 'published'`` where
@@ -7,14 +8,25 @@ listed each sample row as "published …" and said OK; the service then ran with
 and nothing in its log to say why. Each sample row the expression hides is marked, and a
 sample with no visible row at all is a warning (stderr, exit unchanged: the newest rows of a
 real CMS may all be drafts).
+
+A row whose ``published_at`` is after now (a scheduled post) is stored and shown from that
+time only; it was listed as if it would be alerted now, so a newsroom checking tomorrow
+morning's scheduled story read "published …" and expected the alert. It is marked
+``SCHEDULED: shown from <time>`` in ``site.timezone`` with its offset (as every time the CLI
+prints for people), and the sample's summary counts each kind. A row both held back and
+scheduled is ``NOT VISIBLE``: its time coming shows nothing (``lifecycle.visibility``).
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
     from feedsvc.config import Settings
+    from feedsvc.lifecycle.visibility import Visibility
     from feedsvc.source.rows import SourceRow
 
 
@@ -47,4 +59,41 @@ def visible_warning(settings: Settings, sample: list[SourceRow]) -> str | None:
         "stores such rows and shows none of them (no feed, page or alert). If the CMS has "
         "published what it holds, correct the expression to what the CMS writes for a "
         "published row (WordPress: post_status = 'publish'); `--rows 100` looks at more rows"
+    )
+
+
+def sample_state(row: SourceRow, published_at: datetime, now: datetime) -> Visibility:
+    """What readers see of a parsed sample row at ``now`` (aware UTC), by the service's one
+    rule (:func:`feedsvc.lifecycle.visibility.visibility`): ``WITHDRAWN`` when the source
+    holds it back, whatever its date, else ``SCHEDULED`` while ``published_at`` is ahead."""
+    from feedsvc.lifecycle.visibility import Lifecycle, visibility
+
+    withdrawn = now if hidden_by_source(row) else None
+    return visibility(Lifecycle(published_at, withdrawn_at=withdrawn), now)
+
+
+def state_note(settings: Settings, state: Visibility, published_at: datetime) -> str:
+    """Appended to a sample row's line: ``""`` for a row shown now, else why it is not."""
+    from feedsvc.lifecycle.visibility import Visibility
+
+    if state is Visibility.SCHEDULED:
+        from feedsvc.catalogue import Translator
+
+        when = Translator("en", settings.tz).time(published_at)  # site.timezone, its offset
+        return f" | SCHEDULED: shown from {when} (no feed, page or alert before then)"
+    if state is Visibility.PUBLIC:
+        return ""
+    return f" | {not_visible_note(settings)}"
+
+
+def sample_summary(states: list[Visibility], rejected: int) -> str:
+    """The sample's rows counted by what readers see of them: ``N shown now, N scheduled,
+    N not visible, N rejected`` (every count, zeros too: one shape to read)."""
+    from feedsvc.lifecycle.visibility import Visibility
+
+    n = Counter(states)
+    return (
+        f"{n[Visibility.PUBLIC]} shown now, {n[Visibility.SCHEDULED]} scheduled, "
+        f"{len(states) - n[Visibility.PUBLIC] - n[Visibility.SCHEDULED]} not visible, "
+        f"{rejected} rejected"
     )

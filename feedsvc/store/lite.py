@@ -297,9 +297,12 @@ def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
 
 
 class Pause(NamedTuple):
-    """The fields of ``feedsvc.store.subscriptions.ChatPause`` that ``feedsvc status`` prints."""
+    """``feedsvc.store.subscriptions.ChatPause``'s fields, in its order (``feedsvc status``
+    prints them, ``--json`` as ``/api/status``'s ``chat_pauses``)."""
 
     chat_id: int
+    type: str
+    title: str | None
     paused: bool
     blocked_until: datetime | None
     disabled_reason: str | None
@@ -317,14 +320,15 @@ class Failure(NamedTuple):
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
     """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
     rows = reader.rows(
-        "SELECT chat_id, paused, blocked_until, disabled_reason FROM chats "
+        "SELECT chat_id, type, title, paused, blocked_until, disabled_reason FROM chats "
         "WHERE blocked_until > ? OR paused OR disabled_reason IS NOT NULL ORDER BY chat_id",
         (reader.instant(now),),
     )
     out = []
-    for chat, paused, blocked, why in rows:
+    for chat, type_, title, paused, blocked, why in rows:
         until = reader.maybe_time(blocked)
-        out.append(Pause(int(chat), bool(paused), until if until and until > now else None, why))
+        until = until if until and until > now else None
+        out.append(Pause(int(chat), type_, title, bool(paused), until, why))
     return out
 
 

@@ -167,10 +167,11 @@ def resend_delivery(service: Service, call: Call) -> tuple[int, ResendOut]:
 
 
 def status(service: Service, call: Call) -> tuple[int, StatusOut]:
+    # ``queue_depth`` is the facts' (``status.ALIASES``: ``deliveries_pending``'s read, in the
+    # same transaction); the outbox's own count, a moment later, disagreed with it now and then
     facts = collect_status(service, service.web_db)
     details = ops.status_details(service.web_db)
     outbox = {
-        "queue_depth": details.queue_depth,
         "chat_pauses": [
             ChatPauseOut.model_validate(
                 asdict(p) | {"disabled_reason_message": reason_message(call, p.disabled_reason)}
