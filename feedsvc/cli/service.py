@@ -201,7 +201,7 @@ def _pause_lines(pauses: Sequence[Any]) -> list[str]:
                 from feedsvc.catalogue import Translator
 
                 english = Translator("en")  # the CLI speaks English
-            why = english.reason(p.disabled_reason)
+            why = english.reason(p.disabled_reason, p.channel)
         else:
             why = f"429 until {p.blocked_until}"
         lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")

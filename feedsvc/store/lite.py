@@ -303,6 +303,7 @@ class Pause(NamedTuple):
     paused: bool
     blocked_until: datetime | None
     disabled_reason: str | None
+    channel: str = "telegram"
 
 
 class Failure(NamedTuple):
@@ -317,14 +318,15 @@ class Failure(NamedTuple):
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
     """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
     rows = reader.rows(
-        "SELECT chat_id, paused, blocked_until, disabled_reason FROM chats "
+        "SELECT chat_id, paused, blocked_until, disabled_reason, channel FROM chats "
         "WHERE blocked_until > ? OR paused OR disabled_reason IS NOT NULL ORDER BY chat_id",
         (reader.instant(now),),
     )
     out = []
-    for chat, paused, blocked, why in rows:
+    for chat, paused, blocked, why, channel in rows:
         until = reader.maybe_time(blocked)
-        out.append(Pause(int(chat), bool(paused), until if until and until > now else None, why))
+        shown = until if until and until > now else None
+        out.append(Pause(int(chat), bool(paused), shown, why, channel))
     return out
 
 
