@@ -784,7 +784,9 @@ def test_the_previews_refusals_are_worded_in_the_admins_language(
 def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
     served: tuple[TestClient, Service],
 ) -> None:
-    """The stored reason is a code (+ the channel's technical words), never shown as a code."""
+    """The stored reason is a code (+ the channel's technical words), never shown as a code;
+    the words in the admin's language, the channel's own words on a muted line of their own
+    (test_delivery_words)."""
     from feedsvc.catalogue.reasons import stored_reason
 
     client, service = served
@@ -800,7 +802,8 @@ def test_a_chats_switch_off_reason_is_worded_in_the_admins_language(
     words = CATALOGUE["reason.blocked"][0]
     for path in ("/admin/subscriptions", "/admin/status"):
         page = client.get(path).text
-        assert f"{words} (Forbidden: bot was kicked)" in page, path
+        assert f"<div>{words}</div>" in page, path
+        assert 'translate="no">Forbidden: bot was kicked</span>' in page, path
         assert "blocked|" not in page and "văn bản cũ, trước khi có mã" in page, path
 
 

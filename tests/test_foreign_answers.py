@@ -31,7 +31,7 @@ from feedsvc.db import Database
 from feedsvc.db.schema import NON_TELEGRAM_IDS, chats, deliveries, subscriptions
 from feedsvc.ingest import Ingestor
 from feedsvc.notify import OutcomeKind, TelegramSender, format_alert
-from feedsvc.notify.outcome import MAX_RETRY_AFTER
+from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER
 from feedsvc.outbox import Outbox
 from feedsvc.store.deliveries import follow_migration
 from feedsvc.store.source_articles import upsert_source_articles
@@ -97,11 +97,14 @@ async def test_telegram_a_huge_retry_after_is_the_longest_pause(
 
 
 @pytest.mark.parametrize("retry_after", ['"7"', "[5]", "true", "NaN", '{"s": 3}'])
-async def test_telegram_a_retry_after_that_is_no_number_is_retried(
+async def test_telegram_a_retry_after_that_is_no_number_pauses_the_default(
     fake: FakeBotAPI, retry_after: str
 ) -> None:
+    """Still a 429: the chat paused :data:`DEFAULT_RETRY_AFTER` (before: retried as
+    transient; every variant: ``test_flood_default``)."""
     outcome = await _telegram_429(fake, retry_after, "Too Many Requests")
-    assert outcome.kind is OutcomeKind.TRANSIENT, outcome  # type: ignore[attr-defined]
+    assert outcome.kind is OutcomeKind.RETRY_AFTER, outcome  # type: ignore[attr-defined]
+    assert outcome.seconds == DEFAULT_RETRY_AFTER  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(

@@ -19,7 +19,7 @@ from feedsvc.channels.zalo import service as zalo_service
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.service import ZaloPoller
 from feedsvc.db import Database
-from feedsvc.notify.outcome import MAX_RETRY_AFTER, OutcomeKind, SendOutcome
+from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER, OutcomeKind, SendOutcome
 
 DEEP = b"[" * 100_000  # json.loads: RecursionError, not ValueError
 BROKEN = [
@@ -65,7 +65,8 @@ async def test_the_poller_outlives_broken_answers(
 @pytest.mark.parametrize(
     ("given", "expected"),
     [(float("inf"), MAX_RETRY_AFTER), (10**400, MAX_RETRY_AFTER), (10**9, MAX_RETRY_AFTER),
-     (float("nan"), 5.0), (-5, 5.0), (0, 5.0), ("7", 5.0), (True, 5.0), (7, 7.0), (0.25, 1.0)],
+     (float("nan"), DEFAULT_RETRY_AFTER), (-5, DEFAULT_RETRY_AFTER), (0, DEFAULT_RETRY_AFTER),
+     ("7", DEFAULT_RETRY_AFTER), (True, DEFAULT_RETRY_AFTER), (7, 7.0), (0.25, 1.0)],
 )  # fmt: skip
 async def test_a_send_reads_any_retry_after_as_a_bounded_pause(
     fake: FakeZaloAPI, given: object, expected: float

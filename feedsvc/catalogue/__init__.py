@@ -28,7 +28,19 @@ from babel.units import format_unit
 
 from feedsvc.logs import quoted
 
-from . import admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web
+from . import (
+    admin,
+    bot,
+    channels,
+    deliveries,
+    digest,
+    errors,
+    lifecycle,
+    reader,
+    reasons,
+    status,
+    web,
+)
 
 if TYPE_CHECKING:
     from feedsvc.matching import QueryError
@@ -36,7 +48,9 @@ if TYPE_CHECKING:
 
 Language = Literal["vi", "en"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
-MODULES = (admin, bot, channels, digest, errors, lifecycle, reader, reasons, status, web)
+MODULES = (
+    admin, bot, channels, deliveries, digest, errors, lifecycle, reader, reasons, status, web,
+)  # fmt: skip
 
 #: key → (Vietnamese, English); modules must not share keys (checked by the tests).
 CATALOGUE: dict[str, tuple[str, str]] = {}
@@ -152,16 +166,46 @@ class Translator:
         wording of every front end: "The title is too long: 612 characters, at most 500."."""
         return self("op.too_long", what=self(f"too_long.{field}"), length=length, limit=limit)
 
-    def reason(self, stored: str | None) -> str:
-        """Why a chat is switched off, from its stored ``disabled_reason`` (:mod:`.reasons`):
-        the code in words, then the technical detail; "" for None."""
+    def reason(self, stored: str | None, channel: str | None = None) -> str:
+        """Why a recipient of ``channel`` is switched off, from its stored ``disabled_reason``
+        (:mod:`.reasons`): the code in the channel's words, then the technical detail (an
+        Apprise recipient's: the HTTP status it met); "" for None. The CLI's and the API's
+        wording; the admin shows :meth:`reason_words` and the detail apart."""
         if not stored:
             return ""
+        words, detail = self._reason(stored, channel)
+        return f"{words} ({detail})" if detail else words
+
+    def reason_words(self, stored: str | None, channel: str | None = None) -> str:
+        """:meth:`reason` without the channel's own text: words in this language only (an
+        Apprise recipient's with its HTTP status); a value stored before codes as it is."""
+        return self._reason(stored, channel)[0] if stored else ""
+
+    def _reason(self, stored: str, channel: str | None) -> tuple[str, str]:
+        """``(words, detail still to show)`` of a stored reason."""
         code, detail = reasons.split_reason(stored)
         if code is None:
-            return detail  # stored before reasons had codes
-        words = self(f"reason.{code}")
-        return f"{words} ({detail})" if detail else words
+            return detail, ""  # stored before reasons had codes
+        key = reasons.words_key(code, channel)
+        status = reasons.http_status(detail) if key != f"reason.{code}" else None
+        if status is not None:  # the channel's words name the status; the rest is ours
+            return f"{self(key)} (HTTP {status})", ""
+        return self(key), detail
+
+    @staticmethod
+    def reason_detail(stored: str | None) -> str:
+        """The channel's own text kept with a stored reason ("" when none or not coded)."""
+        code, detail = reasons.split_reason(stored or "")
+        return detail if code is not None else ""
+
+    def state(self, state: str, channel: str | None = None) -> str:
+        """A delivery's state in words, as its recipient's ``channel`` says it."""
+        return self(deliveries.state_key(state, channel))
+
+    def delivery_error(self, state: str, channel: str | None = None) -> str:
+        """What the error of a delivery in ``state`` to a recipient of ``channel`` means, by
+        outcome kind (:mod:`.deliveries`): shown above the channel's own text, kept as is."""
+        return self(deliveries.error_key(state, channel))
 
     def subscriptions(self, counts: Mapping[str, int]) -> str:
         """channel → subscriptions as "3 subscriptions: 2 Telegram, 1 Apprise": the one wording

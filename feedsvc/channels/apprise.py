@@ -60,6 +60,7 @@ from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Targe
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
 from feedsvc.notify.message import AlertMessage, trim_utf16, visible_text
+from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
 
 LIMITS = ChannelLimits(
     name="apprise",
@@ -77,8 +78,9 @@ CONNECT_TIMEOUT = 5.0  # seconds, Apprise's socket_connect_timeout
 READ_TIMEOUT = 10.0  # seconds, Apprise's socket_read_timeout
 SEND_TIMEOUT = 20.0  # seconds for one notify() in all (it may do several requests)
 TITLE_CAP = 250
-#: Seconds a recipient is paused after a throttling answer that gave no usable Retry-After.
-RETRY_AFTER_DEFAULT = 30.0
+#: Seconds a recipient is paused after a throttling answer that gave no usable Retry-After:
+#: the one default of every channel (:data:`feedsvc.notify.outcome.DEFAULT_RETRY_AFTER`).
+RETRY_AFTER_DEFAULT = DEFAULT_RETRY_AFTER
 
 
 def _split(url: str) -> SplitResult | None:

@@ -205,14 +205,15 @@ class _English:
     def __init__(self) -> None:
         self._words: Any = None
 
-    def reason(self, code: str | None) -> str | None:
+    def reason(self, code: str | None, channel: str) -> str | None:
+        """``code`` in ``channel``'s words (``Translator.reason``); None when there is none."""
         if not code:
             return None
         if self._words is None:
             from feedsvc.catalogue import Translator
 
             self._words = Translator("en")  # the CLI speaks English
-        return cast("str", self._words.reason(code))
+        return cast("str", self._words.reason(code, channel))
 
 
 def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
@@ -222,7 +223,7 @@ def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
         if p.paused:
             why = "paused"
         elif p.disabled_reason:
-            why = english.reason(p.disabled_reason) or ""
+            why = english.reason(p.disabled_reason, p.channel) or ""
         else:
             why = f"429 until {p.blocked_until}"
         lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")
@@ -241,7 +242,7 @@ def _pause_objects(pauses: Sequence[Any], english: _English) -> list[dict[str, A
             "paused": p.paused,
             "blocked_until": p.blocked_until,
             "disabled_reason": p.disabled_reason,
-            "disabled_reason_message": english.reason(p.disabled_reason),
+            "disabled_reason_message": english.reason(p.disabled_reason, p.channel),
         }
         for p in pauses
     ]

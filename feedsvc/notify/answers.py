@@ -17,6 +17,13 @@ the chat's new id, to which the outbox then moves the chat (its own: the chat, i
 subscriptions and the alert were deleted). A pause is bounded here
 (:func:`feedsvc.notify.outcome.bounded_pause`); a migration to what cannot be a supergroup's
 id, or a pause that is no number, is not the Bot API's answer either.
+
+A 429 is the flood limit whatever else its answer says: one without a usable ``retry_after``
+(none, 0, negative, no number; :func:`feedsvc.notify.outcome.retry_after_seconds`), or whose
+body is not the Bot API's, was PTB's ``NetworkError`` (or ours): a transient failure, that one
+alert backed off while the chat's next alerts walked into the limit again. It is a
+:class:`DefaultPause`, a ``RetryAfter`` of :data:`~feedsvc.notify.outcome.DEFAULT_RETRY_AFTER`
+seconds: the chat paused, the alert kept, as for any 429.
 """
 
 from __future__ import annotations
@@ -28,11 +35,25 @@ from typing import Any
 from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from feedsvc.db.schema import NON_TELEGRAM_IDS
-from feedsvc.notify.outcome import bounded_pause
+from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, bounded_pause, retry_after_seconds
+
+TOO_MANY_REQUESTS = 429
 
 
 class NotBotApiAnswer(NetworkError):
     """An error status whose body is not the Bot API's: nothing was sent; retry later."""
+
+
+class DefaultPause(RetryAfter):
+    """A 429 without a usable ``retry_after``: pause the chat :data:`DEFAULT_RETRY_AFTER`
+    seconds. Its text (the delivery's stored error) is the answer's own words and says so."""
+
+    def __init__(self, said: str) -> None:
+        super().__init__(math.ceil(DEFAULT_RETRY_AFTER))
+        self.message = f"{said} (no usable retry_after: paused {DEFAULT_RETRY_AFTER:.0f} s)"
+
+    def __reduce__(self) -> tuple[type, tuple[str]]:  # type: ignore[override]
+        return self.__class__, (self.message,)
 
 
 def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> TelegramError | None:
@@ -46,12 +67,12 @@ def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> T
     except (ValueError, RecursionError):  # not UTF-8 JSON (UnicodeDecodeError is a ValueError)
         body = None
     if not isinstance(body, dict) or body.get("ok") is not False:
-        return NotBotApiAnswer(_foreign(status, payload, "not a Bot API answer"))
+        return _refused(status, _foreign(status, payload, "not a Bot API answer"))
     parameters = body.get("parameters")
     if parameters is None:
-        return None
+        return DefaultPause(_said(body)) if status == TOO_MANY_REQUESTS else None
     if not isinstance(parameters, dict):
-        return NotBotApiAnswer(_foreign(status, payload, "parameters that are no object"))
+        return _refused(status, _foreign(status, payload, "parameters that are no object"))
     migrate = parameters.get("migrate_to_chat_id")
     if migrate:  # PTB's test, first, as PTB reads them
         if supergroup_id(migrate) and migrate != chat:
@@ -59,11 +80,28 @@ def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> T
         what = "the chat itself" if migrate == chat else "no chat"
         return NotBotApiAnswer(_foreign(status, payload, f"a migrate_to_chat_id naming {what}"))
     retry = parameters.get("retry_after")
+    seconds = retry_after_seconds(retry)
+    if seconds is not None:
+        return RetryAfter(math.ceil(bounded_pause(seconds)))
+    if status == TOO_MANY_REQUESTS:
+        return DefaultPause(_said(body))
     if not retry:
         return None
     if isinstance(retry, bool) or not isinstance(retry, int | float) or retry != retry:  # NaN
         return NotBotApiAnswer(_foreign(status, payload, "a retry_after that is no number"))
-    return RetryAfter(math.ceil(bounded_pause(_seconds(retry))))
+    return RetryAfter(1)  # a negative one on another status: the shortest pause, as before
+
+
+def _refused(status: int, what: str) -> TelegramError:
+    """What an answer that is not the Bot API's own is: a 429's :class:`DefaultPause` (the
+    limit, whoever says it), else a :class:`NotBotApiAnswer` retried."""
+    return DefaultPause(what) if status == TOO_MANY_REQUESTS else NotBotApiAnswer(what)
+
+
+def _said(body: dict[str, Any]) -> str:
+    """The Bot API answer's own words (its ``description``), for the stored error."""
+    description = body.get("description")
+    return description if isinstance(description, str) and description else "Too Many Requests"
 
 
 def supergroup_id(value: object) -> bool:
@@ -71,13 +109,6 @@ def supergroup_id(value: object) -> bool:
     bits (Bot API ``Chat.id``; ``migrate_to_chat_id`` names a supergroup, ids below zero),
     never a boolean, a text or an id of feedsvc's other channels (:data:`NON_TELEGRAM_IDS`)."""
     return isinstance(value, int) and not isinstance(value, bool) and -NON_TELEGRAM_IDS < value < 0
-
-
-def _seconds(value: int | float) -> float:
-    try:
-        return float(value)
-    except OverflowError:  # an int beyond float's range: "a very long time"
-        return math.inf
 
 
 def _foreign(status: int, payload: bytes, what: str) -> str:

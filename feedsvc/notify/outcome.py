@@ -44,11 +44,38 @@ class OutcomeKind(StrEnum):
 MAX_RETRY_AFTER = 86_400.0
 
 
+#: Seconds a chat is paused after a 429 that gives no usable ``retry_after`` (none, 0, a
+#: negative number, a text, NaN; in ``parameters`` or not), on Telegram and Zalo (and Apprise's
+#: throttled destinations without ``Retry-After``). No source gives a figure: Telegram's FAQ
+#: ("My bot is hitting limits") states the limits — about one message a second to a chat, 20 a
+#: minute to a group — but no wait for a 429 without ``retry_after``, FIELD-NOTES says only
+#: that a 429 carries one, Zalo publishes nothing. A documented constant, then: half a group's
+#: one-minute window, so the chat's next alerts do not walk into the same limit at once, short
+#: enough that a chat paused for nothing loses half a minute. After it the alert is sent again
+#: (a lasting flood answers 429 again and pauses again); never dropped.
+DEFAULT_RETRY_AFTER = 30.0
+
+
 def bounded_pause(seconds: float) -> float:
     """``seconds`` within [1, :data:`MAX_RETRY_AFTER`]; NaN and infinities → the maximum."""
     if not math.isfinite(seconds):
         return MAX_RETRY_AFTER
     return min(max(seconds, 1.0), MAX_RETRY_AFTER)
+
+
+def retry_after_seconds(value: object) -> float | None:
+    """A Bot API ``parameters.retry_after`` (Telegram's, Zalo's) as seconds when it is usable:
+    a positive number (infinity for an integer beyond float's range); None for anything else —
+    missing, 0, negative, NaN, a boolean, a text, a list — which a 429 reads as
+    :data:`DEFAULT_RETRY_AFTER`. The one reading of the field, for both classifiers; outside
+    data, bounded by :meth:`SendOutcome.retry_after`."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        seconds = float(value)
+    except OverflowError:
+        return math.inf
+    return seconds if seconds > 0 else None  # NaN > 0 is False
 
 
 NOTE_CHARS = 1000  # characters of a sent delivery's note kept (its ``error`` column is text)

@@ -306,6 +306,7 @@ class Pause(NamedTuple):
     paused: bool
     blocked_until: datetime | None
     disabled_reason: str | None
+    channel: str = "telegram"
 
 
 class Failure(NamedTuple):
@@ -320,15 +321,16 @@ class Failure(NamedTuple):
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
     """As ``feedsvc.store.subscriptions.chat_pauses``: chats not receiving alerts now."""
     rows = reader.rows(
-        "SELECT chat_id, type, title, paused, blocked_until, disabled_reason FROM chats "
+        "SELECT chat_id, type, title, paused, blocked_until, disabled_reason, channel "
+        "FROM chats "
         "WHERE blocked_until > ? OR paused OR disabled_reason IS NOT NULL ORDER BY chat_id",
         (reader.instant(now),),
     )
     out = []
-    for chat, type_, title, paused, blocked, why in rows:
+    for chat, type_, title, paused, blocked, why, channel in rows:
         until = reader.maybe_time(blocked)
         until = until if until and until > now else None
-        out.append(Pause(int(chat), type_, title, bool(paused), until, why))
+        out.append(Pause(int(chat), type_, title, bool(paused), until, why, channel))
     return out
 
 

@@ -363,6 +363,7 @@ class ChatPause:
     paused: bool  # by the chat itself (/pause) or an admin
     blocked_until: datetime | None  # Telegram's 429 retry_after, when still in the future
     disabled_reason: str | None
+    channel: str = "telegram"  # whose words the reason takes (catalogue.reasons)
 
 
 def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
@@ -374,6 +375,7 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
             chats.c.paused,
             chats.c.blocked_until,
             chats.c.disabled_reason,
+            chats.c.channel,
         )
         .where(
             (chats.c.blocked_until > now)
@@ -383,9 +385,9 @@ def chat_pauses(conn: Connection, now: datetime) -> list[ChatPause]:
         .order_by(chats.c.chat_id)
     )
     out = []
-    for chat_id, type_, title, paused, blocked, reason in conn.execute(stmt).tuples():
+    for chat_id, type_, title, paused, blocked, reason, channel in conn.execute(stmt).tuples():
         blocked = blocked if blocked is not None and blocked > now else None
-        out.append(ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason))
+        out.append(ChatPause(int(chat_id), type_, title, bool(paused), blocked, reason, channel))
     return out
 
 

@@ -73,12 +73,12 @@ def delete_subscription(service: Service, call: Call) -> tuple[int, Subscription
     return 200, subscription_out(removed, service)
 
 
-def reason_message(call: Call, stored: str | None) -> str | None:
+def reason_message(call: Call, stored: str | None, channel: str) -> str | None:
     """A chat's stored ``disabled_reason`` in the caller's words (the catalogue's
-    ``reason.<code>`` plus the detail); None when the chat is on."""
+    ``reason.<code>`` as its ``channel`` words it, plus the detail); None when the chat is on."""
     if not stored or call.words is None:
         return None
-    return call.words.reason(stored)
+    return call.words.reason(stored, channel)
 
 
 def _chat_out(chat: sub_store.Chat, call: Call) -> ChatOut:
@@ -88,7 +88,7 @@ def _chat_out(chat: sub_store.Chat, call: Call) -> ChatOut:
         title=chat.title,
         paused=chat.paused,
         disabled_reason=chat.disabled_reason,
-        disabled_reason_message=reason_message(call, chat.disabled_reason),
+        disabled_reason_message=reason_message(call, chat.disabled_reason, chat.channel),
     )
 
 
@@ -174,7 +174,8 @@ def status(service: Service, call: Call) -> tuple[int, StatusOut]:
     outbox = {
         "chat_pauses": [
             ChatPauseOut.model_validate(
-                asdict(p) | {"disabled_reason_message": reason_message(call, p.disabled_reason)}
+                asdict(p)
+                | {"disabled_reason_message": reason_message(call, p.disabled_reason, p.channel)}
             )
             for p in details.chat_pauses
         ],

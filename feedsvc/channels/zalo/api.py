@@ -18,11 +18,12 @@ The token is a credential in every URL: this module never logs a URL, and
 from __future__ import annotations
 
 import logging
-import math
 from collections.abc import Awaitable, Callable
 from typing import Any, Self
 
 import httpx
+
+from feedsvc.notify.outcome import retry_after_seconds
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 log = logging.getLogger("feedsvc.zalo")
@@ -47,15 +48,19 @@ def message_call(method: str) -> bool:
 class ZaloError(Exception):
     """The API answered ``ok: false``, or an error status came with a body that is not the
     API's (``foreign``: a proxy's page, no ``ok``): ``code`` is its ``error_code`` (else the
-    HTTP status), ``description`` its words (token-free, at most :data:`DESCRIPTION_CHARS`)."""
+    HTTP status), ``status`` the HTTP status (``code`` when not given), ``description`` its
+    words (token-free, at most :data:`DESCRIPTION_CHARS`), ``retry_after`` its usable
+    ``parameters.retry_after`` in seconds (:func:`~feedsvc.notify.outcome.retry_after_seconds`)
+    or None."""
 
     def __init__(
         self, code: int, description: str, retry_after: float | None = None, *,
-        foreign: bool = False,
+        foreign: bool = False, status: int | None = None,
     ) -> None:  # fmt: skip
         description = description[:DESCRIPTION_CHARS]
         super().__init__(f"{code}: {description}")
         self.code = code
+        self.status = code if status is None else status
         self.description = description
         self.retry_after = retry_after
         self.foreign = foreign
@@ -162,7 +167,8 @@ class ZaloBotAPI:
         raise ZaloError(
             code if isinstance(code, int) and not isinstance(code, bool) else response.status_code,
             self.scrub(str(body.get("description") or "error")),
-            retry_seconds(retry),
+            retry_after_seconds(retry),
+            status=response.status_code,
         )
 
     async def get_me(self) -> dict[str, Any]:
@@ -189,16 +195,3 @@ class ZaloBotAPI:
 
     async def delete_webhook(self) -> None:
         await self.call("deleteWebhook", {})
-
-
-def retry_seconds(value: object) -> float | None:
-    """Zalo's ``parameters.retry_after`` as seconds when it is a positive number (infinity for
-    one beyond float's range), else None (the caller's default). Outside data: any JSON value;
-    :meth:`SendOutcome.retry_after` bounds what is used."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    try:
-        seconds = float(value)
-    except OverflowError:
-        return math.inf
-    return seconds if seconds > 0 else None  # NaN > 0 is False

@@ -22,6 +22,7 @@ from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Targe
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.message import TEXT_LIMIT, format_zalo_alert
 from feedsvc.notify.message import AlertMessage, trim_utf16
+from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
 from feedsvc.notify.telegram import classify_refusal
 
 LIMITS = ChannelLimits(
@@ -34,14 +35,16 @@ LIMITS = ChannelLimits(
     disable_after=3,
     max_in_flight=32,
 )
-RETRY_AFTER_DEFAULT = 5.0  # seconds, for a 429 that does not say how long
+TOO_MANY_REQUESTS = 429
 
 
 def classify(exc: BaseException) -> SendOutcome:
     """Fold what a ``sendMessage`` raised into an outcome (the channel's one classifier).
 
-    429 pauses the chat; 401 (a wrong token) and 5xx are the service's problem, retried; 403 is
-    the recipient refusing (blocked the bot); a 400/404 whose words name a missing or refusing
+    429 — as the HTTP status or as ``error_code`` — pauses the chat, for its ``retry_after``
+    or, none usable, :data:`~feedsvc.notify.outcome.DEFAULT_RETRY_AFTER` (Telegram's rule);
+    401 (a wrong token) and 5xx are the service's problem, retried; 403 is the recipient
+    refusing (blocked the bot); a 400/404 whose words name a missing or refusing
     recipient is chat-level, other 400s are this message's fault; a 404 that names no recipient
     is a wrong ``base_url``, retried (never a reason to disable every chat). Transport errors
     before the request was complete are transient; after it (read timeout, dropped connection,
@@ -51,8 +54,11 @@ def classify(exc: BaseException) -> SendOutcome:
     """
     if isinstance(exc, ZaloError):
         text = exc.description if exc.foreign else f"{exc.code}: {exc.description}"
-        if exc.code == 429:
-            return SendOutcome.retry_after(exc.retry_after or RETRY_AFTER_DEFAULT, text)
+        if TOO_MANY_REQUESTS in (exc.code, exc.status):
+            if exc.retry_after is not None:
+                return SendOutcome.retry_after(exc.retry_after, text)
+            said = f"{text} (no usable retry_after: paused {DEFAULT_RETRY_AFTER:.0f} s)"
+            return SendOutcome.retry_after(DEFAULT_RETRY_AFTER, said)
         if exc.foreign:
             return SendOutcome.transient(text)
         if exc.code == 403:

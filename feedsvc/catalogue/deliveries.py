@@ -1,0 +1,88 @@
+"""What a delivery's error means (``delivery_error.*``), worded for the admin by outcome kind.
+
+A delivery keeps the channel's own text as its ``error`` ("Forbidden: bot was blocked by the
+user", "HTTP 404: the destination no longer exists"): the operators' evidence, in English
+whatever the admin's language, and kept so. The admin shows, above it, what happened in its
+own language: the outcome kind, which a finished delivery's state names (``blocked``,
+``chat_not_found``, ``bad_content``, ``failed``: retries used up, ``unknown_outcome``: no answer
+twice, ``disabled``, ``withdrawn``); a delivery still queued or sending with an error is one
+whose last try failed and that will be tried again; a sent one with an error carries a note. As
+for switch-off reasons (:mod:`.reasons`), a channel may word a kind its own way
+(``delivery_error.<channel>.<state>``, and its state's label ``state.<channel>.<state>``): an
+Apprise recipient is a destination, not a chat.
+"""
+
+from __future__ import annotations
+
+MESSAGES: dict[str, tuple[str, str]] = {
+    "delivery_error.blocked": (
+        "Kênh từ chối gửi vào cuộc trò chuyện này: bot bị chặn, bị mời ra hoặc không có quyền.",
+        "The chat refuses the bot: it was blocked or removed, or has no right to post there.",
+    ),
+    "delivery_error.apprise.blocked": (
+        "Điểm nhận từ chối thông báo (không được phép: thông tin đăng nhập bị từ chối).",
+        "The destination refused the notification (not authorised: its credentials were refused).",
+    ),
+    "delivery_error.chat_not_found": (
+        "Không tìm thấy cuộc trò chuyện: đã bị xoá, hoặc bot chưa từng ở trong đó.",
+        "The chat was not found: it was deleted, or the bot was never in it.",
+    ),
+    "delivery_error.apprise.chat_not_found": (
+        "Không tìm thấy điểm nhận: địa chỉ đã bị xoá hoặc không đúng.",
+        "The destination was not found: its address was deleted or is wrong.",
+    ),
+    "delivery_error.bad_content": (
+        "Kênh từ chối chính tin này (nội dung, định dạng hoặc độ dài); gửi lại y nguyên sẽ bị "
+        "từ chối lần nữa.",
+        "The channel refused this message itself (its content, format or length); sent again "
+        "as it is, it would be refused again.",
+    ),
+    "delivery_error.failed": (
+        "Không gửi được sau nhiều lần thử (lỗi mạng hoặc lỗi phía kênh).",
+        "Not sent after repeated tries (network errors or the channel's own).",
+    ),
+    "delivery_error.unknown_outcome": (
+        "Đã gửi nhưng không nhận được trả lời: tin có thể đã đến, nên không tự gửi lại.",
+        "Sent without an answer: the message may have arrived, so it is not sent again by itself.",
+    ),
+    "delivery_error.disabled": (
+        "Không gửi: người nhận đã bị tắt sau nhiều lần bị từ chối liên tiếp.",
+        "Not sent: the recipient was switched off after repeated refusals.",
+    ),
+    "delivery_error.withdrawn": (
+        "Không gửi: bài đã bị rút hoặc bị ẩn trước khi gửi.",
+        "Not sent: the article was withdrawn or hidden before it went out.",
+    ),
+    "delivery_error.unsubscribed": (
+        "Không gửi: người nhận không còn theo dõi chủ đề hay truy vấn khớp với bài.",
+        "Not sent: the recipient no longer follows a topic or query the article matches.",
+    ),
+    "delivery_error.sent": ("Đã gửi, kèm ghi chú của kênh.", "Sent, with a note from the channel."),
+    # an Apprise delivery's state, where Telegram's label names a chat and a bot
+    "state.apprise.blocked": ("Điểm nhận từ chối", "Destination refused"),
+    "state.apprise.chat_not_found": ("Không tìm thấy điểm nhận", "Destination not found"),
+    "delivery_error.retrying": (
+        "Lần gửi trước chưa thành công; sẽ tự động thử lại.",
+        "The last try did not go through; it will be tried again.",
+    ),
+}
+
+#: States of a delivery that is not finished: its error is the last try's.
+_UNFINISHED = frozenset({"pending", "held", "sending"})
+
+
+def error_key(state: str, channel: str | None) -> str:
+    """The catalogue key explaining the error of a delivery in ``state`` to a recipient of
+    ``channel``: the channel's own wording of the kind when it has one."""
+    kind = "retrying" if state in _UNFINISHED else state
+    own = f"delivery_error.{channel}.{kind}"
+    if own in MESSAGES:
+        return own
+    common = f"delivery_error.{kind}"
+    return common if common in MESSAGES else "delivery_error.retrying"
+
+
+def state_key(state: str, channel: str | None) -> str:
+    """The catalogue key labelling a delivery ``state`` of a recipient of ``channel``."""
+    own = f"state.{channel}.{state}"
+    return own if own in MESSAGES else f"state.{state}"
