@@ -95,7 +95,7 @@ def create_app(service: Service) -> FeedFastPath:
     from feedsvc.web.queries import QueryText
     from feedsvc.web.slashes import redirect_base, slash_redirects
     from feedsvc.web.stopping import StopAnswer
-    from feedsvc.web.words import error_handlers
+    from feedsvc.web.words import error_handlers, error_pages
 
     @asynccontextmanager
     async def lifespan(_app: Starlette) -> AsyncIterator[None]:
@@ -106,9 +106,11 @@ def create_app(service: Service) -> FeedFastPath:
             await service.stop()
 
     http = service.settings.http
+    # a browser's page for every error outside /api/, the line for everyone else
+    pages = error_pages(service)
     # inside Starlette's error middleware, so a body over the cap is a 413, not a 500
     too_large = Translator(service.settings.admin.language)("http.body_too_large")
-    limit = Middleware(BodyLimit, prefix="/admin", message=too_large)
+    limit = Middleware(BodyLimit, prefix="/admin", message=too_large, pages=pages)
     # a path that is not UTF-8 text: a worded 400, or the API's 422 naming the parameter;
     # query parameters that are not: taken out of the query string outside /api/, a worded 400
     # (or the index page's notice) only where a route reads one (web.queries.query_param)
@@ -118,11 +120,11 @@ def create_app(service: Service) -> FeedFastPath:
         "admin": Translator(service.settings.admin.language, site.timezone),
     }
     # the state DB unavailable: a 503 in the route's format, one log line per outage
-    handlers = {**error_handlers(service), SQLAlchemyError: state_db_handler(service)}
+    handlers = {**error_handlers(service, pages), SQLAlchemyError: state_db_handler(service)}
     app = Starlette(
-        routes=routes(service),
+        routes=routes(service, pages),
         lifespan=lifespan,
-        middleware=[Middleware(PathText, **words), Middleware(QueryText), limit],
+        middleware=[Middleware(PathText, **words, pages=pages), Middleware(QueryText), limit],
         exception_handlers=handlers,
     )
     # `/feeds/x.rss/` → `/feeds/x.rss` at http.public_url (as set), never at the Host header

@@ -6,7 +6,8 @@ kien-thuy``, ``/topics/kien-thuy/x``, ``/kien-thuy``) got "Không tìm thấy tr
 no title, no way on. ``/topics/{slug}`` already had a page for this. Now a browser (an
 ``Accept`` naming HTML) gets the site's page, in ``site.language``, with the way to every
 topic; curl, scripts and feed readers keep the line, the API its JSON. And under ``/admin``
-the line is in ``admin.language`` (it was in the site's).
+the answer is in ``admin.language`` (it was in the site's); every other error a browser is
+answered: ``test_error_pages``.
 """
 
 from __future__ import annotations
@@ -78,9 +79,12 @@ async def test_in_the_sites_language_and_the_admins_under_admin(
     assert r.status_code == 404 and '<html lang="en">' in r.text
     assert title_of(r.text).startswith("Page not found — ")
     assert en("reader.not_found_hint") in r.text and vi("reader.back") not in r.text
-    # the admin's side: its own language, in text (the admin's pages say it in theirs)
+    # the admin's side: its own language, its own page (test_error_pages), the line for curl
     for path in ("/admin/khong-co", "/admin/topics/kien-thuy/x"):
         r = await client.get(path, headers=BROWSER)
+        assert r.status_code == 404 and '<html lang="vi">' in r.text, path
+        assert f'<p class="flash bad">{vi("http.not_found")}</p>' in r.text
+        r = await client.get(path, headers={"Accept": "*/*"})
         assert (r.status_code, r.text) == (404, vi("http.not_found") + "\n"), path
     r = await client.delete("/admin/login")
     assert (r.status_code, r.text) == (405, vi("http.method_not_allowed") + "\n")
@@ -107,12 +111,16 @@ async def test_anything_else_keeps_the_plain_line(
     assert r.headers["vary"] == "Accept"
 
 
-async def test_the_api_and_feed_addresses_keep_their_formats_in_a_browser(
+async def test_the_api_keeps_its_format_in_a_browser_and_feed_readers_theirs(
     client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
 ) -> None:
     r = await client.get("/api/khong-co", headers=BROWSER)
     assert r.status_code == 404 and r.json()["code"] == "not_found"
-    r = await client.get("/feeds/khong-co", headers=BROWSER)  # no format: not a feed
+    # no format: not a feed; a browser's navigation gets the site's page (test_error_pages),
+    # a feed reader naming HTML the line
+    r = await client.get("/feeds/khong-co", headers=BROWSER)
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html")
+    r = await client.get("/feeds/khong-co", headers={"Accept": BROWSER["Accept"]})
     assert r.status_code == 404 and r.headers["content-type"].startswith("text/plain")
 
 

@@ -171,6 +171,30 @@ def test_the_command_shown_subscribes_on_the_zalo_bot(serve: object) -> None:
         assert [s.topic_slug for s in subs] == [slug]
 
 
+@pytest.mark.parametrize("language", ["vi", "en"])
+def test_the_command_is_said_to_be_for_a_private_chat(serve: object, language: str) -> None:
+    """The bot takes ``/sub`` only in a private chat (in a group it answers that subscribing is
+    done there): the page says so under the command, in the site's language, and the command's
+    box is described by that line (a screen reader reads it with the box)."""
+    client, service = serve(language, token=TOKEN, link=LINK)  # type: ignore[operator]
+    t = Translator(language)
+    for path in PATHS:
+        html = client.get(path).text
+        for slug in SLUGS if path == "/" else [path.rsplit("/", 1)[1]]:
+            line = f'<p class="small muted" id="zalo-{slug}-private"'
+            assert line in html and f'aria-describedby="zalo-{slug}-private"' in html, path
+        assert html.count(t("reader.zalo_private")) == (2 if path == "/" else 1), path
+        other = Translator("en" if language == "vi" else "vi")
+        assert other("reader.zalo_private") not in html
+    # what the line says: the same command sent in a group is refused, with that reason
+    bot = ZaloBot(service.db, ZaloBotAPI(TOKEN, NOWHERE))
+    command = command_shown(client.get("/topics/kien-thuy").text, "kien-thuy")
+    reply = bot.answer(Incoming("z-group-1", "group", "Nhóm tin", command, "u9"))
+    assert reply == Translator("vi")("bot.zalo_private_only")
+    with service.db.read() as conn:
+        assert find_recipient(conn, "zalo", "z-group-1") is None
+
+
 def test_a_restart_renders_again_when_the_shown_link_changes() -> None:
     """The warm start's fingerprint covers the link the pages show (a restart with a new link
     renders every page before serving), and stays as it was when none is shown."""

@@ -53,6 +53,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Không có trang nào ở địa chỉ này: có thể liên kết đã cũ hoặc bị gõ sai.",
         "There is no page at this address: the link may be old or mistyped.",
     ),
+    # the <title> of the page a browser gets for any other error (feedsvc.web.error_pages)
+    "reader.error_title": ("{error} — {site}", "{error} — {site}"),
     "reader.find_label": ("Tìm chủ đề", "Find a topic"),
     "reader.find_hint": ("Tên xã, huyện, người, sự kiện…", "A commune, district, person, event…"),
     "reader.find": ("Tìm", "Search"),
@@ -85,6 +87,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "reader.zalo_command": (
         "Rồi gửi lệnh này cho bot để theo dõi chủ đề:",
         "Then send the bot this command to follow the topic:",
+    ),
+    # in a Zalo group the bot refuses /sub (bot.zalo_private_only): said under the command
+    "reader.zalo_private": (
+        "Gửi lệnh trong chat riêng với bot (bot không nhận đăng ký trong nhóm Zalo).",
+        "Send it in a private chat with the bot (it takes no subscriptions in a Zalo group).",
     ),
     "reader.feed_hint": (
         "Chép địa chỉ này vào ứng dụng đọc tin (Feedly, Inoreader, NetNewsWire…):",

@@ -188,6 +188,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Nội dung gửi lên quá lớn.",
         "Request body too large.",
     ),
+    # the heading of the HTML page a browser gets for each error (feedsvc.web.error_pages)
+    "http.title_400": ("Yêu cầu không hợp lệ", "Bad request"),
+    "http.title_404": ("Không tìm thấy trang", "Page not found"),
+    "http.title_405": ("Không dùng được phương thức này", "Method not allowed"),
+    "http.title_413": ("Nội dung gửi lên quá lớn", "Request too large"),
+    "http.title_429": ("Quá nhiều yêu cầu", "Too many requests"),
+    "http.title_500": ("Lỗi máy chủ", "Server error"),
+    "http.title_503": ("Tạm thời gián đoạn", "Temporarily unavailable"),
     "http.server_error": (
         "Lỗi máy chủ; đã ghi nhật ký. Thử lại sau.",
         "Server error; it has been logged. Try again later.",

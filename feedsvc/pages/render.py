@@ -317,3 +317,18 @@ def render_not_found(t: Translator, site: Site) -> bytes:
         heading=t("http.not_found"),
         hint=t("reader.not_found_hint"),
     )
+
+
+def render_error(t: Translator, site: Site, title: str, text: str) -> bytes:
+    """The page of any other error a browser is answered (a 405, a 400, a 429…:
+    :mod:`feedsvc.web.error_pages`): the site's page with ``title`` (the status in words) as
+    its heading and ``text``, the worded answer the plain line gives, below it, with the way to
+    every topic, not indexed."""
+    return _render(
+        "missing.html",
+        t,
+        site,
+        title=t("reader.error_title", error=title, site=site.title),
+        heading=title,
+        hint=text,
+    )

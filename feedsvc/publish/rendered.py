@@ -22,6 +22,7 @@ from feedsvc.pages import (
     index_entries,
     page_article,
     page_topic,
+    render_error,
     render_missing,
     render_not_found,
     shown_chats,
@@ -207,6 +208,11 @@ class Rendered(Served):
         """The HTML 404 page of an address no route serves
         (:func:`feedsvc.pages.render_not_found`)."""
         return render_not_found(self.t, self.site)
+
+    def error_page(self, title: str, text: str) -> bytes:
+        """The HTML page of any other error a browser is answered
+        (:func:`feedsvc.pages.render_error`): ``title``, the status in words, and ``text``."""
+        return render_error(self.t, self.site, title, text)
 
     def _read_entries(self, topics: list[Topic]) -> list[IndexEntry]:
         """The index's parts of a few topics (a page of a search's matches), read through

@@ -8,9 +8,12 @@ from starlette.routing import BaseRoute
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
+    from feedsvc.web.error_pages import ErrorPages
 
 
-def routes(service: Service) -> list[BaseRoute]:
+def routes(service: Service, pages: ErrorPages | None = None) -> list[BaseRoute]:
+    """Every route; ``pages``: a browser's page for the feed routes' errors
+    (:mod:`feedsvc.web.error_pages`)."""
     from feedsvc.web.admin import admin_routes
     from feedsvc.web.api import api_routes
     from feedsvc.web.clients import RateLimiter
@@ -32,6 +35,7 @@ def routes(service: Service) -> list[BaseRoute]:
             reader_words(service),
             redirect_base(http),
             mount_path(http),
+            pages,
         ),
         *api_routes(service),
         *admin_routes(service),

@@ -37,6 +37,7 @@ from feedsvc.pages.listing import clean_query, read_page, shown_query
 from feedsvc.pages.render import QR_CHATS, START_PAYLOAD_MAX, qr_path
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
+from feedsvc.web.error_pages import route_path
 from feedsvc.web.fast_path import count_feed_response
 from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
@@ -61,6 +62,7 @@ from feedsvc.web.slashes import redirect_target
 if TYPE_CHECKING:
     from feedsvc.catalogue import Translator
     from feedsvc.matching import QueryError
+    from feedsvc.web.error_pages import ErrorPages
 
 ERROR_MAX_AGE = 10  # seconds a 404 may be cached: short, a topic may be created any moment
 REFUSAL_DELAY = 1.0  # seconds a 429/503 waits before it is sent (see ``refusal``)
@@ -101,6 +103,7 @@ def feed_routes(
     t: Translator | None = None,
     base: str | None = None,
     mount: str = "",
+    pages: ErrorPages | None = None,
 ) -> list[Route]:
     """Routes for ``/feeds/{slug}.{rss,atom,json}``, ``/feeds/search.*``, ``/feeds.opml``,
     ``/``, ``/topics/{slug}``, ``/topics/{slug}/telegram.svg`` (and ``zalo.svg``) and
@@ -116,6 +119,8 @@ def feed_routes(
     redirect_base`: ``http.public_url`` when set, else a path-absolute ``Location``). A
     browser's navigation to a topic's feed answers 303 to its reader page, path-absolute under
     ``mount`` (:func:`~feedsvc.web.mount.mount_path`): the host the browser asked stays.
+    ``pages``: a browser's page for each error (:mod:`feedsvc.web.error_pages`; at a feed's
+    address only a browser's navigation); None, the line for everyone.
     """
     if t is None:
         from feedsvc.catalogue import Translator
@@ -123,11 +128,20 @@ def feed_routes(
         t = Translator("vi")
     words = t
 
-    def error(status: int, key: str, max_age: int = 0, **params: object) -> Response:
+    def answer(request: Request, status: int, text: str, max_age: int = 0) -> Response:
+        """The worded line, or a browser's page of it (:mod:`feedsvc.web.error_pages`)."""
+        plain = text_response(status, text + "\n", max_age)
+        if pages is None:
+            return plain
+        return pages.answer(route_path(request.scope), request.headers, status, text, plain)
+
+    def error(
+        request: Request, status: int, key: str, max_age: int = 0, **params: object
+    ) -> Response:
         # a slug echoed from the URL shows its controls as escapes: `%1b]0;…%07` set the
         # terminal title of whoever curled a crafted link, and `%00` answered a raw NUL
         shown = {k: escape_controls(v) if isinstance(v, str) else v for k, v in params.items()}
-        return text_response(status, words(key, **shown) + "\n", max_age)
+        return answer(request, status, words(key, **shown), max_age)
 
     def serve(request: Request, snapshot: Snapshot) -> Response:
         return snapshot_response(snapshot, request.headers, request.method, cache_seconds)
@@ -142,7 +156,7 @@ def feed_routes(
     async def feed(request: Request) -> Response:
         parsed = split_feed_name(request.path_params["name"])
         if parsed is None:
-            return error(404, "http.feed_suffix")
+            return error(request, 404, "http.feed_suffix")
         slug, fmt = parsed
         try:  # a parameter not text is refused when read (web.queries), never read as U+FFFD
             query = query_param(request, "q", "") if slug == SEARCH_SLUG else ""
@@ -153,20 +167,20 @@ def feed_routes(
                 wait = limiter.take(request_client(request)) if limiter is not None else None
                 if wait is not None:
                     count_feed_response(fmt, 429)
-                    return await refusal(429, "http.too_many", wait)
+                    return await refusal(request, 429, "http.too_many", wait)
                 if slug == SEARCH_SLUG:
                     return serve_feed(request, await _search(query, fmt, limit), fmt, slug)
                 found = backend.limited(slug, fmt, limit)
                 snapshot = None if found is None else await rendered(found)
         except BadRequest as exc:
             count_feed_response(fmt, 400)
-            return text_response(400, bad_request(exc) + "\n")
+            return answer(request, 400, bad_request(exc))
         except QueryNotText as exc:  # the app's words for it (queries.not_text_response)
             count_feed_response(fmt, 400)
-            return error(400, "http.query_not_text", bytes=exc.shown)
+            return error(request, 400, "http.query_not_text", bytes=exc.shown)
         except Overloaded as exc:
             count_feed_response(fmt, 503)
-            return await refusal(503, "http.busy", exc.retry_after)
+            return await refusal(request, 503, "http.busy", exc.retry_after)
         if snapshot is None:
             served = partial(backend.snapshot, fmt=fmt, limit=DEFAULT_LIMIT)
             if slug != SEARCH_SLUG and (stored := stored_slug(slug, served)) is not None:
@@ -175,7 +189,7 @@ def feed_routes(
             count_feed_response(fmt, 404)
             if slug != SEARCH_SLUG and browser_navigation(request.headers):
                 return missing_navigated(slug)
-            return error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+            return error(request, 404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         if browser_navigation(request.headers) and backend.page(slug) is not None:
             page_url = redirect_target(mount or None, f"/topics/{slug}", b"")  # the host asked
             return RedirectResponse(f"{page_url}#{fmt}", 303, NAVIGATION_HEADERS)
@@ -223,7 +237,7 @@ def feed_routes(
             return serve(request, backend.index_html(page))
         wait = limiter.take(request_client(request)) if limiter is not None else None
         if wait is not None:
-            return await refusal(429, "http.too_many", wait)
+            return await refusal(request, 429, "http.too_many", wait)
         return serve(request, await anyio.to_thread.run_sync(backend.index_search, query, page))
 
     def stored_slug(slug: str, served: Callable[[str], object | None]) -> str | None:
@@ -260,7 +274,7 @@ def feed_routes(
             response.headers["cache-control"] = f"public, max-age={ERROR_MAX_AGE}"
             response.headers["x-content-type-options"] = "nosniff"
         else:
-            response = error(404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
+            response = error(request, 404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         response.headers["vary"] = "Accept"
         return response
 
@@ -283,7 +297,9 @@ def feed_routes(
         if isinstance(found, NoQr) and (stored := stored_slug(slug, backend.page)) is not None:
             return moved(request, qr_path(stored, chat))
         if isinstance(found, NoQr):
-            return error(404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX)
+            return error(
+                request, 404, found.value, ERROR_MAX_AGE, slug=slug, most=START_PAYLOAD_MAX
+            )
         return serve(request, found)
 
     xsl = _load_xsl(words)
@@ -301,19 +317,19 @@ def feed_routes(
             details = f"{words('at_position', position=coded.column)}: {details}"
         return words(exc.key, details=details)
 
-    async def refusal(status: int, key: str, wait: float) -> Response:
+    async def refusal(request: Request, status: int, key: str, wait: float) -> Response:
         """429/503 with ``Retry-After``, sent after :data:`REFUSAL_DELAY`: a client that does
         not wait as told (a flood) then costs one cheap answer per second per connection
         instead of keeping the event loop busy answering it."""
         await asyncio.sleep(REFUSAL_DELAY)
         seconds = max(1, math.ceil(wait))
-        response = error(status, key, seconds=seconds)
+        response = error(request, status, key, seconds=seconds)
         response.headers["Retry-After"] = str(seconds)
         return response
 
     async def stylesheet(request: Request) -> Response:
         if xsl is None:
-            return error(404, "http.no_stylesheet")
+            return error(request, 404, "http.no_stylesheet")
         return serve(request, xsl)
 
     return [

@@ -8,7 +8,8 @@ Now the app's exception handler for SQLAlchemy's errors (:func:`state_db_handler
 **503 with** ``Retry-After`` (:data:`feedsvc.db.outage.RETRY_AFTER`) in the format the route
 speaks — JSON ``{"error", "code": "state_db_unavailable", "message"}`` under ``/api/``, plain
 text for feeds (as the search-concurrency 503), an HTML page elsewhere (reader pages in
-``site.language``, the admin in ``admin.language``) — and counts the failure on the
+``site.language``, the admin in ``admin.language``); a browser, the side's own page
+(:mod:`feedsvc.web.error_pages`) — and counts the failure on the
 database's :class:`~feedsvc.db.outage.Outage` (one log line per outage, no traceback).
 
 An error that is not an outage (:func:`feedsvc.db.outage.is_outage`: bad SQL, a constraint)
@@ -29,8 +30,9 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from feedsvc.catalogue import Translator
 from feedsvc.db.outage import RETRY_AFTER, is_outage, report
 from feedsvc.db.where import state_db
+from feedsvc.web.error_pages import is_admin, reads_page, route_path, varies_by
 from feedsvc.web.http_cache import text_response
-from feedsvc.web.words import api_words, reader_words
+from feedsvc.web.words import admin_words, api_words, error_pages, reader_words
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
@@ -89,6 +91,11 @@ def unavailable(request: Request, service: Service, reason: Reason = STATE_DB) -
             "message": words(reason.api, seconds=seconds),
         }
         return JSONResponse(body, 503, headers)
+    browser = _page(request, service, reason.text, seconds)
+    if browser is not None:
+        browser.headers.update(headers)
+        return browser
+    headers["Vary"] = varies_by(route_path(request.scope))  # a browser gets the side's page
     if path.startswith(_PLAIN):
         text = reader_words(service)(reason.text, seconds=seconds)
         response = text_response(503, text + "\n")
@@ -104,6 +111,17 @@ def unavailable(request: Request, service: Service, reason: Reason = STATE_DB) -
         text=escape(words(reason.text, seconds=seconds)),
     )
     return HTMLResponse(page, 503, headers)
+
+
+def _page(request: Request, service: Service, key: str, seconds: int) -> Response | None:
+    """A browser's page of the 503 in the look of the side it asked
+    (:mod:`feedsvc.web.error_pages`), else None."""
+    path = route_path(request.scope)
+    if not reads_page(path, request.headers):
+        return None  # the service's pages are not made for it
+    words = admin_words(service) if is_admin(path) else reader_words(service)
+    text = words(key, seconds=seconds)
+    return error_pages(service).page(path, request.headers, 503, text)
 
 
 _PAGE = """<!doctype html>

@@ -10,7 +10,8 @@ with a slug no topic has and answered 404 "not found" — as if a topic ``�`` 
   answered in the protocol (:mod:`feedsvc.web.wire`) read their path with it too;
 * :class:`PathText`, the app's first Starlette middleware, answers every such path outside
   ``/api/`` with a worded 400 (``http.path_not_text``: the site's language, the
-  admin's under ``/admin``), naming the bytes; under ``/api/`` it routes the path with the
+  admin's under ``/admin``), naming the bytes (a browser: that as a page,
+  :mod:`feedsvc.web.error_pages`); under ``/api/`` it routes the path with the
   bytes kept as lone surrogates (``surrogateescape``) and without trailing slashes (no redirect
   is built from it), so the API names the path parameter
   that holds them (:func:`refused_param`: 422 ``not_text``, worded by ``api.not_text``) like every
@@ -23,12 +24,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from feedsvc.catalogue import Translator
 from feedsvc.web.http_cache import text_response
+
+if TYPE_CHECKING:
+    from feedsvc.web.error_pages import ErrorPages
 
 #: What ``surrogateescape`` makes of a byte that is not part of any UTF-8 character; a strictly
 #: decoded path never holds one (UTF-8 cannot encode a surrogate).
@@ -84,10 +90,18 @@ class PathText:
     is routed escaped (under ``/api/``). ``reader`` and ``admin``: the site's and the admin's
     words (:mod:`feedsvc.web.words`)."""
 
-    def __init__(self, app: ASGIApp, *, reader: Translator, admin: Translator) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        reader: Translator,
+        admin: Translator,
+        pages: ErrorPages | None = None,
+    ) -> None:
         self.app = app
         self.reader = reader
         self.admin = admin
+        self.pages = pages  # a browser's page for the 400 (web.error_pages); None: the line
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         raw = scope.get("raw_path") if scope["type"] == "http" else None
@@ -96,7 +110,11 @@ class PathText:
             if not escaped.startswith("/api/"):
                 words = answer_words(escaped, reader=self.reader, admin=self.admin)
                 text = words("http.path_not_text", bytes=shown_bytes(escaped))
-                await text_response(400, text + "\n")(scope, receive, send)
+                answer = text_response(400, text + "\n")
+                if self.pages is not None:
+                    headers = Headers(scope=scope)
+                    answer = self.pages.answer(escaped, headers, 400, text, answer)
+                await answer(scope, receive, send)
                 return
             # Without its trailing slashes: Starlette's redirect of "/api/topics/%FF/" to the
             # path without them builds its Location from the escaped path, and a lone surrogate

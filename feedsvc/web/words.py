@@ -3,22 +3,24 @@
 Readers (feeds, reader pages, unknown URLs) get ``site.language``; the JSON API gets the
 request's ``Accept-Language`` when it names Vietnamese or English, else ``admin.language``
 (the admin pages use ``admin.language`` as they always did, and so do the 404/405 answers
-under ``/admin``). A browser asking for an address no route has gets the site's HTML 404
-page (:func:`not_found_page`), anything else one plain-text line. Every text comes from
+under ``/admin``). A browser asking for an address no route has, or with a method its route
+does not take, gets an HTML page (:mod:`feedsvc.web.error_pages`: the site's 404 page, the
+admin's look under ``/admin``), anything else one plain-text line. Every text comes from
 :mod:`feedsvc.catalogue`.
 """
 
 from __future__ import annotations
 
+import weakref
 from typing import TYPE_CHECKING
 
 from starlette.exceptions import HTTPException
 from starlette.requests import ClientDisconnect, Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Match
 
 from feedsvc.catalogue import LANGUAGES, Translator
-from feedsvc.web.feed_requests import wants_html
+from feedsvc.web.error_pages import ErrorPages, is_admin, route_path
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.queries import QueryNotText, not_text_response
 
@@ -78,13 +80,45 @@ def api_words(service: Service, request: Request) -> Translator:
     return Translator(language, settings.site.timezone)
 
 
+#: each service's pages, made once (the app's handlers and middleware, the 503s)
+_PAGES: weakref.WeakKeyDictionary[Service, ErrorPages] = weakref.WeakKeyDictionary()
+
+
+def error_pages(service: Service) -> ErrorPages:
+    """The service's :class:`~feedsvc.web.error_pages.ErrorPages` (one per service): the
+    site's page from the publisher, the admin's from an :class:`~feedsvc.web.admin.Admin`
+    logged out."""
+    found = _PAGES.get(service)
+    if found is None:
+        found = _PAGES[service] = _make_pages(service)
+    return found
+
+
+def _make_pages(service: Service) -> ErrorPages:
+    from feedsvc.web.admin import Admin
+
+    admin = Admin(service)
+
+    def admin_page(status: int, title: str, text: str) -> Response:
+        return admin.page("error.html", None, status, title=title, text=text)
+
+    return ErrorPages(
+        service.publisher.error_page,
+        admin_page,
+        reader=reader_words(service),
+        admin=admin_words(service),
+    )
+
+
 def error_handlers(
-    service: Service,
+    service: Service, pages: ErrorPages | None = None
 ) -> dict[type[Exception] | int, Callable[[Request, Exception], Awaitable[Response]]]:
     """Starlette's 404 (unknown URL) and 405 answers in the reader's language; JSON under
     ``/api/`` (``{"error", "code", "message"}`` like every API error); a query parameter a
     route read that is not UTF-8 text (:class:`~feedsvc.web.queries.QueryNotText`), the worded
-    400, in the admin's language under ``/admin``."""
+    400, in the admin's language under ``/admin``; a browser gets each as a page
+    (:mod:`feedsvc.web.error_pages`), and a 500 too (others: Starlette's line)."""
+    pages = pages or error_pages(service)
 
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
@@ -92,20 +126,19 @@ def error_handlers(
         headers = dict(exc.headers or {})
         if exc.status_code == 405:
             headers["Allow"] = allowed_methods(request)
+        path = route_path(request.scope)
         if key is None:
             response = text_response(exc.status_code, f"{exc.detail}\n")
-        elif exc.status_code == 404 and browser_reader(request):
-            response = not_found_page(service)
-        elif request.url.path.startswith("/api/"):
+        elif path.startswith("/api/"):
             words = api_words(service, request)
             code = key.partition(".")[2]
             body = {"error": code.replace("_", " "), "code": code, "message": words(key)}
             response = JSONResponse(body, exc.status_code)
         else:
-            words = admin_words(service) if _admin(request) else reader_words(service)
-            response = text_response(exc.status_code, words(key) + "\n")
-        if exc.status_code == 404 and not request.url.path.startswith("/api/"):
-            response.headers["vary"] = "Accept"  # the page for a browser, a line for the rest
+            text = (admin_words(service) if _admin(request) else reader_words(service))(key)
+            plain = text_response(exc.status_code, text + "\n")
+            site = service.publisher.not_found_page() if exc.status_code == 404 else None
+            response = pages.answer(path, request.headers, exc.status_code, text, plain, site)
         response.headers.update(headers)
         return response
 
@@ -119,25 +152,28 @@ def error_handlers(
     async def query_not_text(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, QueryNotText)
         admin = admin_words(service)
-        return not_text_response(request, exc, reader=reader_words(service), admin=admin)
+        plain = not_text_response(request, exc, reader=reader_words(service), admin=admin)
+        path = route_path(request.scope)
+        words = admin if is_admin(path) else reader_words(service)
+        text = words("http.query_not_text", bytes=exc.shown)
+        return pages.answer(path, request.headers, 400, text, plain)
 
-    return {HTTPException: http_error, ClientDisconnect: gone, QueryNotText: query_not_text}
+    async def server_error(request: Request, exc: Exception) -> Response:
+        """A bug (its traceback is logged by the server all the same): Starlette's line, or
+        for a browser outside ``/api/`` the page saying so in the side's words."""
+        path = route_path(request.scope)
+        text = (admin_words(service) if _admin(request) else reader_words(service))(
+            "http.server_error"
+        )
+        found = pages.page(path, request.headers, 500, text)
+        return found or PlainTextResponse("Internal Server Error", status_code=500)
 
-
-def browser_reader(request: Request) -> bool:
-    """A person in a browser asked for an address of the reader side (not the API, not the
-    admin, not a feed reader's ``/feeds/`` address): it gets the site's 404 page."""
-    path = request.url.path
-    reader = not path.startswith(("/api/", "/feeds/")) and not _admin(request)
-    return reader and wants_html(request.headers)
-
-
-def not_found_page(service: Service) -> Response:
-    """The site's HTML 404 page (:func:`feedsvc.pages.render_not_found`), never stored by a
-    cache (as the plain-text line), varying by ``Accept``."""
-    body = service.publisher.not_found_page()
-    headers = {"cache-control": "no-store", "x-content-type-options": "nosniff"}
-    return Response(body, 404, headers, media_type="text/html")
+    return {
+        HTTPException: http_error,
+        ClientDisconnect: gone,
+        QueryNotText: query_not_text,
+        500: server_error,
+    }
 
 
 def allowed_methods(request: Request) -> str:
