@@ -189,7 +189,8 @@ class SendBudget:
     async def charge(self, chat: Chat) -> None:
         """Just before one message call: free when the running send has a paid slot left, an
         :meth:`extra` slot inside a send whose slots are spent, else a :meth:`reply`. The
-        gate then counts the next call's gap from now (:meth:`ReleaseGate.leaving`)."""
+        gate then keeps the next call at least half a gap after now
+        (:meth:`ReleaseGate.leaving`)."""
         ticket = _TICKET.get()
         if ticket is None:
             await self.reply(chat)

@@ -332,8 +332,8 @@ async def test_a_call_stalled_after_its_release_pushes_the_next_one_back(
     another thread holding the CPU on a loaded machine; ``time.sleep`` here is that fault, not
     a wait). The next call, released at its own slot meanwhile, went out right behind it:
     17 ms apart at 4/s in a CI run (``test_a_digests_later_parts_draw_on_the_global_budget``).
-    The gap now counts from when the stalled call left, for a call the claim paid and for a
-    digest's later part alike."""
+    The next now leaves at least half a gap after the stalled one, for a call the claim paid
+    and for a digest's later part alike."""
     rate = 4.0
     with FakeBotAPI() as fake, handoffs(fake) as sent:
         sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=5)
@@ -360,4 +360,4 @@ async def test_a_call_stalled_after_its_release_pushes_the_next_one_back(
             await asyncio.gather(stalled(), on_time())
         first, then = sent.times("sendmessage")
     assert len(fake.all_messages) == 2
-    assert then - first >= budget.gap * 0.9, then - first
+    assert then - first >= budget.gap / 2, then - first  # ReleaseGate.leaving's bound
