@@ -348,6 +348,18 @@ class RunningClock:
         return datetime.now(UTC) + self.ahead
 
 
+def digests_due_together(env: Env, chats: list[int]) -> RunningClock:
+    """``chats`` subscribed to ``an-ninh`` in private, each with a daily digest at the same
+    minute, a minute ahead of the returned running clock (set its ``ahead`` to reach it)."""
+    for chat in chats:
+        subscribe_chat(env.db, chat, "private", "an-ninh")
+    clock = RunningClock()
+    due_wall = local_hhmm(clock() + timedelta(minutes=1))
+    for chat in chats:
+        env.settings(chat, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    return clock
+
+
 async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None:
     """A digest is claimed with one slot of the global budget, but a long one goes out in
     several messages: the later parts, paced only to the chat's 1 s, took no slot and passed
@@ -356,12 +368,7 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
     API's 5 per second broken. Each part must be a call like any other: within the budget and
     1 / rate after the call before it."""
     chats = [6100 + i for i in range(6)]
-    for chat in chats:
-        subscribe_chat(env.db, chat, "private", "an-ninh")
-    clock = RunningClock()
-    due_wall = local_hhmm(clock() + timedelta(minutes=1))
-    for chat in chats:
-        env.settings(chat, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    clock = digests_due_together(env, chats)
     env.publish(*(f"Công an Kiến Thụy: tin thứ {n} về an ninh khu phố" for n in range(1, 5)))
     with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake, handoffs(fake) as sent:
         sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)

@@ -18,11 +18,10 @@ from factories import VN
 from fakebot import FakeBotAPI
 from handoffs import handoffs
 from sqlalchemy import update
-from test_digest_dispatch import PUBLIC_URL, Env, RunningClock, local_hhmm, subscribe_chat, wait_for
+from test_digest_dispatch import PUBLIC_URL, Env, digests_due_together, wait_for
 
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db.schema import articles
-from feedsvc.digest import ChatSettings, DigestSchedule
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.digest.sending import DigestSender
 from feedsvc.dispatch import Dispatcher, DispatchSettings
@@ -41,12 +40,7 @@ async def test_a_slow_set_aside_does_not_bunch_the_next_digest(
     just over the 0.25 s release gap: the next digest was released on time and left within
     10-50 ms of it (shorter stalls send it ahead of the next, longer ones past it)."""
     chats = [6200 + i for i in range(4)]
-    for chat in chats:
-        subscribe_chat(env.db, chat, "private", "an-ninh")
-    clock = RunningClock()
-    due_wall = local_hhmm(clock() + timedelta(minutes=1))
-    for chat in chats:
-        env.settings(chat, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    clock = digests_due_together(env, chats)
     _kept, hidden = env.publish("Công an giữ lại", "Công an bị ẩn")
     real, slow = DigestSender._set_aside, [stall]
 

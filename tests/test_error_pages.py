@@ -113,26 +113,6 @@ async def test_an_unknown_feed_address_opened_in_a_browser_is_the_sites_page(
         ("GET", "/admin/preview", "POST"),
         ("DELETE", "/admin/login", "GET, HEAD, POST"),
         ("POST", "/admin", "GET, HEAD"),
-    ],
-)
-async def test_a_405_under_admin_is_the_admins_page(
-    client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
-    method: str,
-    path: str,
-    allow: str,
-) -> None:
-    r = await client.request(method, path, headers={**BROWSER, **FORM}, content=b"a=1")
-    admin_page(r, 405, vi("http.title_405"), vi("http.method_not_allowed"))
-    assert r.headers["allow"] == allow
-    for headers in NOT_BROWSERS:
-        r = await client.request(method, path, headers=headers)
-        plain(r, 405, vi("http.method_not_allowed"))
-        assert r.headers["allow"] == allow and r.headers["vary"] == "Accept"
-
-
-@pytest.mark.parametrize(
-    ("method", "path", "allow"),
-    [
         ("POST", "/", "GET, HEAD"),  # a form posted to a page
         ("POST", "/topics/kien-thuy", "GET, HEAD"),
         ("PUT", "/topics/kien-thuy/telegram.svg", "GET, HEAD"),
@@ -140,19 +120,20 @@ async def test_a_405_under_admin_is_the_admins_page(
         ("GET", "/zalo/webhook", "POST"),
     ],
 )
-async def test_a_405_elsewhere_is_the_sites_page(
+async def test_a_405_is_the_admins_page_under_admin_and_the_sites_elsewhere(
     client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
     method: str,
     path: str,
     allow: str,
 ) -> None:
     r = await client.request(method, path, headers={**BROWSER, **FORM}, content=b"a=1")
-    site_page(r, 405, vi("http.title_405"), vi("http.method_not_allowed"))
+    page = admin_page if path.startswith("/admin") else site_page
+    page(r, 405, vi("http.title_405"), vi("http.method_not_allowed"))
     assert r.headers["allow"] == allow
     for headers in NOT_BROWSERS:
         r = await client.request(method, path, headers=headers)
         plain(r, 405, vi("http.method_not_allowed"))
-        assert r.headers["allow"] == allow
+        assert r.headers["allow"] == allow and r.headers["vary"] == "Accept"
 
 
 @pytest.mark.parametrize("path", ["/feeds/kt.rss", "/feeds.opml", "/feed.xsl"])

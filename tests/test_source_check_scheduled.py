@@ -10,18 +10,14 @@ SQLite CMS (naive times in ``source.timezone``) and the built-in table (an impor
 
 from __future__ import annotations
 
-import os
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from click.testing import CliRunner
 from test_cli_source import source_check, source_config
-from test_source_check_visible import MARK, row_line
-
-from feedsvc.cli import cli
+from test_source_check_visible import MARK, import_lines, row_line
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -113,17 +109,13 @@ def test_the_built_in_table_marks_a_scheduled_line(tmp_path: Path) -> None:
         encoding="utf-8",
     )
     at = _minute(datetime.now(UTC) + timedelta(days=3))
-    lines = tmp_path / "a.jsonl"
-    lines.write_text(
+    import_lines(
+        config,
         f'{{"source_key": "K-1", "url": "https://e.vn/1", "title": "Tin hẹn giờ", '
         f'"published_at": "{at.astimezone(HANOI).isoformat()}"}}\n'
         f'{{"source_key": "K-2", "url": "https://e.vn/2", "title": "Tin gỡ", '
         f'"published_at": "{at.isoformat()}", "withdrawn": true}}\n',
-        encoding="utf-8",
     )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    imported = CliRunner().invoke(cli, ["import", str(lines), "--config", str(config)], env=env)
-    assert imported.exit_code == 0, imported.output
     result = source_check(config)
     assert result.exit_code == 0, result.output
     [first] = [ln for ln in result.output.splitlines() if "→ K-1 |" in ln]

@@ -92,15 +92,11 @@ def test_the_built_in_table_marks_a_withdrawn_line(tmp_path: Path) -> None:
     those words; no warning, which is about an expression the operator wrote."""
     config = tmp_path / "feedsvc.toml"
     config.write_text(f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n', encoding="utf-8")
-    lines = tmp_path / "a.jsonl"
-    lines.write_text(
+    import_lines(
+        config,
         '{"source_key": "K-1", "url": "https://e.vn/1", "title": "Tin một", '
         '"published_at": "2026-11-30T10:00:00+07:00", "withdrawn": true}\n',
-        encoding="utf-8",
     )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    imported = CliRunner().invoke(cli, ["import", str(lines), "--config", str(config)], env=env)
-    assert imported.exit_code == 0, imported.output
     result = source_check(config)
     assert result.exit_code == 0, result.output
     [line] = [ln for ln in result.output.splitlines() if "→ K-1 |" in ln]
@@ -141,3 +137,13 @@ def test_a_wordpress_table_mapped_with_published(tmp_path: Path) -> None:
     assert MARK in row_line(result.output, 1) and MARK in row_line(result.output, 2)
     assert f"{WARNING} none of the newest 2 rows is visible" in result.output
     assert "post_status = 'publish'" in result.output  # the value WordPress writes
+
+
+def import_lines(config: Path, text: str) -> None:
+    """``feedsvc import`` of JSON lines ``text`` into the built-in table (``config``'s state
+    DB), with no ``FEEDSVC_*`` variable of the test run in its way."""
+    lines = config.with_name("a.jsonl")
+    lines.write_text(text, encoding="utf-8")
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    imported = CliRunner().invoke(cli, ["import", str(lines), "--config", str(config)], env=env)
+    assert imported.exit_code == 0, imported.output
