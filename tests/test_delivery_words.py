@@ -37,7 +37,7 @@ from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db import Database
-from feedsvc.db.schema import chats
+from feedsvc.db.schema import chats, deliveries
 from feedsvc.store.deliveries import TERMINAL
 from feedsvc.store.topics import TopicSpec, save_topic
 
@@ -58,12 +58,12 @@ LANGUAGES = ("vi", "en")
 EXPLAINED = {
     "vi": ("Kênh từ chối gửi vào cuộc trò chuyện này: bot bị chặn, bị mời ra hoặc không có quyền.",
            "Không gửi: người nhận đã bị tắt sau nhiều lần bị từ chối liên tiếp.",
-           "kênh từ chối nhận tin nhiều lần liên tiếp (bot bị chặn, bị mời ra hoặc không có "
-           "quyền)"),
+           "kênh từ chối nhận tin nhiều lần liên tiếp: bot bị chặn, bị mời ra hoặc không có "
+           "quyền"),
     "en": ("The chat refuses the bot: it was blocked or removed, or has no right to post there.",
            "Not sent: the recipient was switched off after repeated refusals.",
-           "the channel refused messages several times in a row (the bot is blocked, was removed "
-           "or has no rights)"),
+           "the channel refused messages several times in a row: the bot is blocked, was removed "
+           "or has no rights"),
 }  # fmt: skip
 
 
@@ -159,6 +159,10 @@ async def test_a_delivery_error_is_explained_in_the_admins_language(
         await env.dispatch_until_done(disable_after=3)
     assert [s for _, s, _ in env.states()] == ["blocked"] * 3 + ["disabled"]
     raw = "Forbidden: bot was blocked by the user"
+    # the switch-off's delivery keeps the channel's words, never the stored ``code|`` form
+    with db.read() as conn:
+        ended = conn.execute(select(deliveries.c.error).where(deliveries.c.state == "disabled"))
+        assert list(ended.scalars()) == [f"chat disabled: {raw}"]
     for language in LANGUAGES:
         blocked, disabled, reason = EXPLAINED[language]
         with admin_service(db, language, monkeypatch) as client:

@@ -25,9 +25,10 @@ MAX_STORED = 500  # characters kept in ``chats.disabled_reason``
 
 MESSAGES: dict[str, tuple[str, str]] = {
     "reason.blocked": (
-        "kênh từ chối nhận tin nhiều lần liên tiếp (bot bị chặn, bị mời ra hoặc không có quyền)",
-        "the channel refused messages several times in a row (the bot is blocked, was removed "
-        "or has no rights)",
+        # no brackets: the channel's own words follow in brackets (Translator.reason)
+        "kênh từ chối nhận tin nhiều lần liên tiếp: bot bị chặn, bị mời ra hoặc không có quyền",
+        "the channel refused messages several times in a row: the bot is blocked, was removed "
+        "or has no rights",
     ),
     "reason.chat_not_found": (
         "kênh báo không có cuộc trò chuyện này nhiều lần liên tiếp",

@@ -23,6 +23,8 @@ from feedsvc.cli.params import Int, config_option
 
 if TYPE_CHECKING:
     import socket
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
 
     from feedsvc.app import Service
     from feedsvc.config import Settings
@@ -140,7 +142,7 @@ def status(config_file: str | None, as_json: bool) -> None:
             facts, pauses, errors = _lite_status(settings, reader)
         else:
             facts, pauses, errors = _db_status(settings)
-    english = _English()
+    english = _English(settings.tz)
     facts["chats_not_receiving"] = _pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
         facts["chat_pauses"] = _pause_objects(pauses, english)
@@ -198,22 +200,30 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
 
 
 class _English:
-    """A stored switch-off reason (a code) worded in English from the catalogue, which is
-    imported only when a chat has one (it brings Babel: start-up cost of a command that
-    usually has no such chat)."""
+    """A stored switch-off reason (a code) worded in English, and a pause's end in the site's
+    zone, from the catalogue, which is imported only when a chat has one (it brings Babel:
+    start-up cost of a command that usually has no such chat)."""
 
-    def __init__(self) -> None:
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
         self._words: Any = None
+
+    def _translator(self) -> Any:
+        if self._words is None:
+            from feedsvc.catalogue import Translator
+
+            self._words = Translator("en", self._tz)  # the CLI speaks English
+        return self._words
 
     def reason(self, code: str | None, channel: str) -> str | None:
         """``code`` in ``channel``'s words (``Translator.reason``); None when there is none."""
         if not code:
             return None
-        if self._words is None:
-            from feedsvc.catalogue import Translator
+        return cast("str", self._translator().reason(code, channel))
 
-            self._words = Translator("en")  # the CLI speaks English
-        return cast("str", self._words.reason(code, channel))
+    def time(self, moment: datetime) -> str:
+        """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""
+        return cast("str", self._translator().time(moment))
 
 
 def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
@@ -225,7 +235,7 @@ def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
         elif p.disabled_reason:
             why = english.reason(p.disabled_reason, p.channel) or ""
         else:
-            why = f"429 until {p.blocked_until}"
+            why = f"429 until {english.time(p.blocked_until)}"
         lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")
     return lines
 

@@ -284,9 +284,18 @@ def chat_failed(
     conn.execute(
         update(deliveries)
         .where(deliveries.c.chat_id == chat_id, deliveries.c.state.in_(("pending", "held")))
-        .values(state="disabled", error=f"chat disabled: {reason}"[:1000], finished_at=now)
+        .values(state="disabled", error=f"chat disabled: {_said(reason)}"[:1000], finished_at=now)
     )
     return True
+
+
+def _said(reason: str) -> str:
+    """What a stored switch-off reason (``code|the channel's words``,
+    :func:`feedsvc.catalogue.reasons.stored_reason`) puts in its deliveries' error: the
+    channel's words when it gave any, else the code; never the ``code|`` form, which the admin
+    and ``feedsvc status`` showed as if the channel had said it."""
+    code, sep, detail = reason.partition("|")
+    return detail if sep and detail else code
 
 
 def migrate_chat(conn: Connection, old: int, new: int) -> None:
