@@ -13,14 +13,13 @@ the API its JSON. Run against the whole app (``create_app``) with a real SQLite 
 from __future__ import annotations
 
 import re
-import shutil
 import sqlite3
 from pathlib import Path
 
 import httpx
 import pytest
 from test_not_found_page import BROWSER, title_of
-from test_state_outage import SLUG, client_of, service_on
+from test_state_outage import SLUG, client_of, service_on, unopenable
 from test_web_words import client, en, service, vi  # noqa: F401  (client, service: fixtures)
 
 #: a browser's request that is no navigation (a link's prefetch, an older browser): HTML only
@@ -287,14 +286,7 @@ def test_the_state_dbs_503_is_each_sides_page(tmp_path: Path) -> None:
     with ``Retry-After``; everyone else the answer as it was."""
     file = tmp_path / "state.db"
     svc = service_on(f"sqlite:///{file}")
-    with client_of(svc) as browser:
-        aside = tmp_path / "aside"
-        aside.mkdir()
-        for part in tmp_path.glob("state.db*"):
-            shutil.move(part, aside / part.name)
-        file.mkdir()  # SQLite: "unable to open database file"
-        svc.db.dispose()
-        svc.web_db.dispose()
+    with client_of(svc) as browser, unopenable(file, svc):
         r = browser.get("/admin/topics", headers=BROWSER)
         text = vi("http.state_db_down").format(seconds=r.headers["retry-after"])
         admin_page(r, 503, vi("http.title_503"), text)  # logged in, yet no navigation

@@ -183,20 +183,30 @@ def test_sqlite_unopenable_is_503(tmp_path: Path, caplog: pytest.LogCaptureFixtu
     file = tmp_path / "state.db"
     service = service_on(f"sqlite:///{file}")
     with client_of(service) as client:
-        aside = tmp_path / "aside"
-        aside.mkdir()
-        for part in tmp_path.glob("state.db*"):
-            shutil.move(part, aside / part.name)
-        file.mkdir()  # SQLite: "unable to open database file"
-        service.db.dispose()  # open connections keep the moved file: new ones fail
-        service.web_db.dispose()
-        try:
+        with unopenable(file, service):
             check_outage(client, caplog)
-        finally:
-            file.rmdir()
-            for part in aside.iterdir():
-                shutil.move(part, tmp_path / part.name)
         answers_again(client, caplog)
+
+
+@contextmanager
+def unopenable(file: Path, service: Service) -> Iterator[None]:
+    """The SQLite state DB ``file`` (and its -wal, -shm) moved aside and a directory in its
+    place (SQLite: "unable to open database file"), the service's pools emptied so new
+    connections meet it; put back on leaving."""
+    aside = file.parent / "aside"
+    aside.mkdir()
+    for part in file.parent.glob(f"{file.name}*"):
+        shutil.move(part, aside / part.name)
+    file.mkdir()
+    service.db.dispose()  # open connections keep the moved file: new ones fail
+    service.web_db.dispose()
+    try:
+        yield
+    finally:
+        file.rmdir()
+        for part in aside.iterdir():
+            shutil.move(part, file.parent / part.name)
+        aside.rmdir()
 
 
 # -- PostgreSQL -------------------------------------------------------------------------------

@@ -294,8 +294,10 @@ def _said(reason: str) -> str:
     :func:`feedsvc.catalogue.reasons.stored_reason`) puts in its deliveries' error: the
     channel's words when it gave any, else the code; never the ``code|`` form, which the admin
     and ``feedsvc status`` showed as if the channel had said it."""
-    code, sep, detail = reason.partition("|")
-    return detail if sep and detail else code
+    from feedsvc.catalogue.reasons import split_reason  # only when a chat is switched off
+
+    code, detail = split_reason(reason)
+    return detail or code or reason
 
 
 def migrate_chat(conn: Connection, old: int, new: int) -> None:
