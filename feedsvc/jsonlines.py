@@ -196,7 +196,9 @@ def bounded_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes
     """The lines of a binary stream, as iterating it gives them, but a line longer than
     ``limit`` bytes (default :data:`MAX_LINE_BYTES`; the line end not counted) is read past in
     chunks and given as an :class:`OverlongLine` (:class:`LineSplitter`). Each line is given
-    as soon as its end is read (``read1``: a pipe's or a terminal's lines as they come)."""
+    as soon as its end is read (``read1``: a pipe's or a terminal's lines as they come; the
+    CLI reads those through :func:`feedsvc.pipe_lines.paced_lines`, whose waits a signal always
+    ends)."""
     splitter = LineSplitter(limit)
     read = getattr(stream, "read1", None) or stream.read
     while chunk := read(READ_CHUNK):

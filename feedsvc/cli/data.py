@@ -6,7 +6,6 @@ loads this module, and ``feedsvc match`` or ``--version`` should not pay for the
 
 from __future__ import annotations
 
-import io
 import logging
 import os
 import sys
@@ -89,7 +88,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         import_articles,
     )
     from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
-    from feedsvc.pipe_lines import paced_lines
+    from feedsvc.pipe_lines import paced_lines, wait_for_input
 
     settings = load_settings(config_file)
     # before reading a line or touching the state DB: the rows would go where nothing reads
@@ -100,9 +99,8 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     # batch is refused; the refused line is reported below, once and bounded.
     logging.getLogger("psycopg").setLevel(logging.ERROR)
     # a closed stdin is said (feedsvc.cli.streams) before the state DB is created or migrated;
-    # peek waits for the first input, which the import needs anyway
-    if isinstance(file, io.BufferedReader):
-        file.peek(1)
+    # this waits for the first input (which the import needs anyway), reading none of it
+    wait_for_input(file)
     try:
         database = open_db(settings, write=True)
     except SQLAlchemyError as exc:

@@ -41,9 +41,12 @@ class _Input:
 
     def __iter__(self) -> Iterator[Article]:
         from feedsvc.articles import Article
-        from feedsvc.jsonlines import bounded_lines, read_jsonl
+        from feedsvc.jsonlines import read_jsonl
+        from feedsvc.pipe_lines import paced_lines
 
-        for _number, item in read_jsonl(bounded_lines(self.stream), self.tz):
+        # paced: a wait for the next line that a signal always ends (no pause: each answer is
+        # printed as its line is read)
+        for _number, item in read_jsonl(paced_lines(self.stream, None), self.tz):
             if isinstance(item, Article):
                 yield item
             else:
