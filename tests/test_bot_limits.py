@@ -84,6 +84,17 @@ async def test_bot_refuses_an_oversized_query_saying_the_limit(
     assert subs_of(db, USER) == ["@xa0 bão", "xa"]
 
 
+async def test_a_chat_query_over_the_term_limit_says_what_the_chat_can_do(
+    db: Database, fake: FakeBotAPI, bot: BotService
+) -> None:
+    """A chat's /sub of 101 words was told to "split it into several topics" (only an admin
+    makes topics); nothing is subscribed."""
+    reply = await ask(fake, USER, "/sub " + " ".join(f"từ{n}" for n in range(101)))
+    assert "quá 100 từ — tách thành nhiều lệnh /sub" in reply, reply
+    assert "chủ đề" not in reply, reply
+    assert subs_of(db, USER) == []
+
+
 def test_api_and_cli_path_refuses_it_too(db: Database) -> None:
     seed_big(db)
     with pytest.raises(ops.OperationError) as caught:

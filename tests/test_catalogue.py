@@ -104,6 +104,50 @@ def test_query_errors_are_worded_in_both_languages(query: str) -> None:
     assert Translator("vi").query_error(caught.value) != Translator("en").query_error(caught.value)
 
 
+#: A query over the term limits: its own terms (101 words), and after expanding its @reference.
+OVER_LIMITS = {
+    "too_many_terms": (" ".join(f"từ{n}" for n in range(101)), {}),
+    "too_many_expanded": (
+        "@big OR @big2",
+        {"big": " OR ".join(f"a{n}" for n in range(100)),
+         "big2": " OR ".join(f"@p{k}" for k in range(10)),
+         **{f"p{k}": " OR ".join(f"b{k}x{n}" for n in range(100)) for k in range(10)}},
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("code", sorted(OVER_LIMITS))
+def test_a_query_errors_hint_is_one_its_writer_can_follow(code: str) -> None:
+    """ "Split it into several topics" was the hint on a reader's search page and in a chat's
+    /sub answer: neither has a topic to split. The search's and the chat's hints name what
+    they can do; an admin's topic keeps its own."""
+    query, refs = OVER_LIMITS[code]
+    with pytest.raises(QueryError) as caught:
+        parse_query(query, refs.get)
+    assert caught.value.code == code
+    for lang in LANGUAGES:
+        words = Translator(lang)
+        topic = words.query_error(caught.value)
+        search = words.query_error(caught.value, "search")
+        chat = words.query_error(caught.value, "chat")
+        assert len({topic, search, chat}) == 3, (lang, topic, search, chat)
+        assert ("chủ đề" if lang == "vi" else "topic") in topic
+        for text in (search, chat):
+            assert "chủ đề" not in text and "topic" not in text, text
+        assert "/sub" in chat or "@" in chat
+        assert search.split(" — ")[0] == topic.split(" — ")[0]  # the same fault, worded once
+
+
+def test_every_writers_hint_has_a_general_one() -> None:
+    """A hint for one writer (``query.<code>.hint.<who>``) stands beside the topic's, for a
+    writer it is not meant for."""
+    own = [k for k in CATALOGUE if re.fullmatch(r"query\.\w+\.hint\.\w+", k)]
+    assert own, "the scan itself works"
+    for key in own:
+        assert key.rsplit(".", 1)[1] in ("search", "chat"), key
+        assert key.rsplit(".", 1)[0] in CATALOGUE, key
+
+
 def test_an_error_inside_a_reference_names_the_topic() -> None:
     with pytest.raises(QueryError) as caught:
         parse_query("@a", {"a": '"unclosed'}.get)

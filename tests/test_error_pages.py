@@ -236,6 +236,19 @@ async def test_a_broken_search_query_opened_in_a_browser_is_the_sites_page(
     assert r.status_code == 400 and r.text.startswith("Truy vấn không hợp lệ: ")
 
 
+async def test_a_search_over_the_term_limit_says_what_a_reader_can_do(
+    client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
+) -> None:
+    """A reader's search of 101 words was told to "split it into several topics", on the page
+    and in the line: a reader has no topics to split."""
+    words = "%20".join(f"t{n}" for n in range(101))
+    for headers in (BROWSER, {}):
+        r = await client.get(f"/feeds/search.rss?q={words}", headers=headers)
+        assert r.status_code == 400
+        assert "quá 100 từ — tìm với ít từ hơn" in r.text, r.text
+        assert "tách thành nhiều chủ đề" not in r.text
+
+
 # -- 413, 429 -----------------------------------------------------------------------------------
 async def test_the_admins_413_is_its_page(
     client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)

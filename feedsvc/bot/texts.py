@@ -176,7 +176,7 @@ def too_many(limit: int) -> str:
 
 def invalid_query(query: str, error: QueryError) -> str:
     """The parser's error worded from its code, with where it is in the query."""
-    text = _t.query_error(error)
+    text = _t.query_error(error, "chat")
     if error.column is not None:
         text += " " + t("at_position", position=error.column)
     return t("invalid_query", query=escape(query), error=escape(text))

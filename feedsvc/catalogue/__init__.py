@@ -47,6 +47,8 @@ if TYPE_CHECKING:
     from feedsvc.operations import OperationError
 
 Language = Literal["vi", "en"]
+#: Who wrote a query, for its error's hint (:meth:`Translator.query_error`).
+QueryAuthor = Literal["topic", "search", "chat"]
 LANGUAGES: tuple[Language, ...] = ("vi", "en")
 MODULES = (
     admin, bot, channels, deliveries, digest, errors, lifecycle, reader, reasons, status, web,
@@ -147,18 +149,24 @@ class Translator:
         return _decimal(value, self.language)
 
     # -- errors by code -------------------------------------------------------------------
-    def query_error(self, exc: QueryError) -> str:
-        """A query error in words, with its hint; an error inside ``@slug`` names the topic."""
+    def query_error(self, exc: QueryError, for_whom: QueryAuthor = "topic") -> str:
+        """A query error in words, with its hint; an error inside ``@slug`` names the topic.
+
+        ``for_whom``: who wrote the query, so the hint is one they can follow: ``"topic"`` (an
+        admin's topic: "split it into several topics"), ``"search"`` (a reader's search on the
+        site, who has no topics to split), ``"chat"`` (a chat's ``/sub`` query). A code with no
+        hint of its own for them takes the topic's (``query.<code>.hint.<for_whom>``, else
+        ``query.<code>.hint``)."""
         if exc.cause is not None:
-            inner = self.query_error(exc.cause)
+            inner = self.query_error(exc.cause, for_whom)
             return self("query.in_ref", slug=exc.params.get("slug", ""), inner=inner)
         if exc.code == "too_long":
             text = self.too_long(**exc.params)
         else:
             text = self(f"query.{exc.code}", **exc.params)
-        hint_key = f"query.{exc.code}.hint"
-        if hint_key in CATALOGUE:
-            text += " — " + self(hint_key, **exc.params)
+        for hint_key in (f"query.{exc.code}.hint.{for_whom}", f"query.{exc.code}.hint"):
+            if hint_key in CATALOGUE:
+                return text + " — " + self(hint_key, **exc.params)
         return text
 
     def too_long(self, field: object, length: object, limit: object) -> str:

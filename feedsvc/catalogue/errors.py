@@ -97,6 +97,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "query.too_many_terms": ("quá {limit} từ", "more than {limit} terms"),
     "query.too_many_terms.hint": ("tách thành nhiều chủ đề", "split it into several topics"),
+    "query.too_many_terms.hint.search": ("tìm với ít từ hơn", "search with fewer words"),
+    "query.too_many_terms.hint.chat": (
+        "tách thành nhiều lệnh /sub",
+        "split it into several /sub queries",
+    ),
     "query.circular_ref": ("tham chiếu vòng {chain}", "circular reference {chain}"),
     "query.circular_ref.hint": (
         "một chủ đề không thể chứa chính nó",
@@ -114,6 +119,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "more than {limit} terms after expanding @references",
     ),
     "query.too_many_expanded.hint": ("tách chủ đề", "split the topic"),
+    "query.too_many_expanded.hint.search": (
+        "tìm với ít từ hoặc ít tham chiếu @ hơn",
+        "search with fewer words or @references",
+    ),
+    "query.too_many_expanded.hint.chat": (
+        "dùng ít từ hoặc ít tham chiếu @ hơn",
+        "use fewer words or @references",
+    ),
     "query.chat_query_too_big": (
         "truy vấn mở rộng thành {terms} từ cùng các tham chiếu @ (tối đa {limit} từ)",
         "the query expands to {terms} terms with its @references (at most {limit})",

@@ -312,7 +312,7 @@ def feed_routes(
         if not (isinstance(cause, query_error) and hasattr(cause, "code")):
             return words(exc.key, details=str(cause))
         coded = cast("QueryError", cause)
-        details = words.query_error(coded)
+        details = words.query_error(coded, "search")  # a reader's: no topics to split
         if coded.column is not None:  # the character it points at, counted from 1
             details = f"{words('at_position', position=coded.column)}: {details}"
         return words(exc.key, details=details)
