@@ -89,6 +89,20 @@ def test_a_scheduled_row_is_marked_with_its_local_time(
     assert result.output.rstrip().endswith("OK")
 
 
+@pytest.mark.parametrize("site_zone", [None, "Europe/Paris", "Asia/Tokyo"])
+def test_a_sample_rows_published_time_is_in_the_sites_zone(
+    tmp_path: Path, site_zone: str | None
+) -> None:
+    """A sample row's ``published`` was printed in the zone it was read in
+    (``source.timezone``), beside a SCHEDULED mark in the site's: two zones on one line when
+    they differ. It is the site's, to the second, with its offset, as every CLI time."""
+    at = (datetime.now(UTC) - timedelta(days=1)).replace(microsecond=0)
+    result = source_check(cms_rows(tmp_path, [(at, "publish")], site_zone), "--rows", "1")
+    assert result.exit_code == 0, result.output
+    local = at.astimezone(ZoneInfo(site_zone or "Asia/Ho_Chi_Minh"))
+    assert f"| published {local.isoformat()} |" in row_line(result.output, 1), result.output
+
+
 def test_a_sample_of_scheduled_rows_only(tmp_path: Path) -> None:
     """Every sampled row scheduled (a newsroom's queue for the morning): each marked, counted,
     and no warning about ``visible`` (the rows are visible, from their time)."""

@@ -192,7 +192,7 @@ def _show_row(
     state = sample_state(row, a.published_at, now)
     click.echo(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
-        f"{cell(a.title, 60)} | published {a.published_at.isoformat()} | "
+        f"{cell(a.title, 60)} | published {a.published_at.astimezone(settings.tz).isoformat()} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}" + state_note(settings, state, a.published_at)
     )
     return state
