@@ -238,3 +238,41 @@ def test_a_list_of_none_says_so_on_stderr(run: Run, tmp_path: Path) -> None:
     )
     listed = run("subs", "list")
     assert "kien-thuy" in listed.stdout and listed.stderr == "", listed.output
+
+
+def test_a_listed_chat_that_receives_no_alerts_is_said_on_stderr(run: Run, tmp_path: Path) -> None:
+    """`subs list` showed a switched-off chat's subscriptions as any other: an operator read
+    them as live (only `feedsvc status` said why nothing went). Each listed chat that receives
+    nothing now is named on stderr, with why (switched off, paused, a 429 pause); stdout's
+    lines keep their columns, and an unlisted chat is not named."""
+    from datetime import timedelta
+
+    from feedsvc.catalogue.reasons import stored_reason
+    from feedsvc.db import Database
+    from feedsvc.store import subscriptions as subs
+    from feedsvc.store.claims import block_chat_until
+
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.write() as conn:
+        for chat in (-77, 42, 43, 44):
+            subs.ensure_chat(conn, chat, "group" if chat < 0 else "private", None, db.now())
+            subs.subscribe(conn, chat, topic_id=None, query="mưa", now=db.now())
+        subs.disable_chat(conn, -77, stored_reason("blocked", "Forbidden: bot was kicked"))
+        subs.set_paused(conn, 43, True)
+        block_chat_until(conn, 44, db.now() + timedelta(minutes=5))
+    db.dispose()
+    listed = run("subs", "list")
+    assert listed.exit_code == 0, listed.output
+    assert [line.count("\t") for line in listed.stdout.splitlines()] == [4, 4, 4, 4]
+    notes = listed.stderr.splitlines()
+    assert notes[0].startswith(
+        "feedsvc: chat -77 receives no alerts now: the channel refused messages several times"
+    ), notes
+    assert "(Forbidden: bot was kicked)" in notes[0] and "blocked|" not in notes[0]
+    assert notes[1] == "feedsvc: chat 43 receives no alerts now: paused"
+    assert notes[2].startswith("feedsvc: chat 44 receives no alerts now: 429 until "), notes
+    assert notes[2].endswith("+07:00") and len(notes) == 3
+    one = run("subs", "list", "--chat", "42")
+    assert one.exit_code == 0 and one.stderr == "" and one.stdout.count("\n") == 1
+    paused = run("subs", "list", "--chat", "43")
+    assert paused.stderr == "feedsvc: chat 43 receives no alerts now: paused\n"

@@ -20,11 +20,10 @@ from feedsvc.cli.common import (
     run_async,
 )
 from feedsvc.cli.params import Int, config_option
+from feedsvc.cli.pauses import English, pause_lines, pause_objects
 
 if TYPE_CHECKING:
     import socket
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
 
     from feedsvc.app import Service
     from feedsvc.config import Settings
@@ -142,10 +141,10 @@ def status(config_file: str | None, as_json: bool) -> None:
             facts, pauses, errors = _lite_status(settings, reader)
         else:
             facts, pauses, errors = _db_status(settings)
-    english = _English(settings.tz)
-    facts["chats_not_receiving"] = _pause_lines(pauses, english)
+    english = English(settings.tz)
+    facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
-        facts["chat_pauses"] = _pause_objects(pauses, english)
+        facts["chat_pauses"] = pause_objects(pauses, english)
     facts["recent_errors"] = [
         f"#{d.id} {d.state} chat {d.chat_id}: {cell(d.error or '', CELL_CHARS)}" for d in errors
     ]
@@ -197,65 +196,6 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
     if key == "quarantined_rows" and isinstance(total, int) and total > len(value):
         return f"newest {len(value)} of {total}"
     return str(len(value))
-
-
-class _English:
-    """A stored switch-off reason (a code) worded in English, and a pause's end in the site's
-    zone, from the catalogue, which is imported only when a chat has one (it brings Babel:
-    start-up cost of a command that usually has no such chat)."""
-
-    def __init__(self, tz: ZoneInfo) -> None:
-        self._tz = tz
-        self._words: Any = None
-
-    def _translator(self) -> Any:
-        if self._words is None:
-            from feedsvc.catalogue import Translator
-
-            self._words = Translator("en", self._tz)  # the CLI speaks English
-        return self._words
-
-    def reason(self, code: str | None, channel: str) -> str | None:
-        """``code`` in ``channel``'s words (``Translator.reason``); None when there is none."""
-        if not code:
-            return None
-        return cast("str", self._translator().reason(code, channel))
-
-    def time(self, moment: datetime) -> str:
-        """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""
-        return cast("str", self._translator().time(moment))
-
-
-def _pause_lines(pauses: Sequence[Any], english: _English) -> list[str]:
-    """``chat_id (why)`` per chat not receiving alerts."""
-    lines = []
-    for p in pauses:
-        if p.paused:
-            why = "paused"
-        elif p.disabled_reason:
-            why = english.reason(p.disabled_reason, p.channel) or ""
-        else:
-            why = f"429 until {english.time(p.blocked_until)}"
-        lines.append(f"{p.chat_id} ({cell(why, CELL_CHARS)})")
-    return lines
-
-
-def _pause_objects(pauses: Sequence[Any], english: _English) -> list[dict[str, Any]]:
-    """The chats not receiving alerts as ``/api/status`` lists them (``chat_pauses``: its
-    ``ChatPauseOut``'s keys and order), the reason worded in English. Scripts read the
-    figure from either interface by one name (the CLI had only ``chats_not_receiving``)."""
-    return [
-        {
-            "chat_id": p.chat_id,
-            "type": p.type,
-            "title": p.title,
-            "paused": p.paused,
-            "blocked_until": p.blocked_until,
-            "disabled_reason": p.disabled_reason,
-            "disabled_reason_message": english.reason(p.disabled_reason, p.channel),
-        }
-        for p in pauses
-    ]
 
 
 _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import click
 
 from feedsvc.cli.common import (
+    CELL_CHARS,
     EXIT_USAGE,
     cell,
     fail,
@@ -21,6 +22,7 @@ from feedsvc.cli.common import (
 from feedsvc.cli.params import ID, config_option
 
 if TYPE_CHECKING:
+    from feedsvc.cli.pauses import English
     from feedsvc.config import Settings
     from feedsvc.db import Database
     from feedsvc.store import subscriptions as store
@@ -51,22 +53,36 @@ def subs() -> None:
 @click.option("--channel", type=click.Choice(CHANNELS), default=None, help="Only this channel.")
 @config_option
 def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) -> None:
-    """List subscriptions: id, chat, channel, address (Apprise URLs masked), topic or query."""
+    """List subscriptions: id, chat, channel, address (Apprise URLs masked), topic or query.
+    A listed chat that receives no alerts now (paused, switched off, a 429 pause) is said on
+    stderr, with why."""
+    from datetime import UTC, datetime
+
+    from feedsvc.cli.pauses import English, why
     from feedsvc.store import subscriptions as store
 
     shown = ""
+    pauses: list[store.ChatPause] = []
+    english: English | None = None
 
     def action(db: Database, settings: Settings) -> list[store.Subscription]:
-        nonlocal shown
+        nonlocal shown, english
         from feedsvc.db.urls import shown_url
 
         shown = shown_url(settings.database.url)
+        english = English(settings.tz)
         with db.read() as conn:
+            pauses.extend(store.chat_pauses(conn, datetime.now(UTC)))
             return store.list_subscriptions(conn, chat_id, channel=channel)
 
     subscriptions = run_with_settings(action, config_file, write=False)
     for sub in subscriptions:
         click.echo(_line(sub))
+    listed = {sub.chat_id for sub in subscriptions}
+    for pause in pauses:  # on stderr: the list's lines keep their columns for scripts
+        if pause.chat_id in listed and english is not None:
+            said = cell(why(pause, english), CELL_CHARS)
+            click.echo(f"feedsvc: chat {pause.chat_id} receives no alerts now: {said}", err=True)
     if not subscriptions:  # nothing printed: an empty state DB and a wrong one looked alike
         from feedsvc.catalogue import ENGLISH
 

@@ -1,0 +1,76 @@
+"""Chats that receive no alerts now, in the CLI's English: ``feedsvc status``'s
+``chats_not_receiving`` and ``chat_pauses``, and ``feedsvc subs list``'s notes.
+
+The catalogue (Babel) is imported only when a chat has a reason to word: the start-up cost of
+commands that usually have none."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
+
+from feedsvc.cli.common import CELL_CHARS, cell
+
+if TYPE_CHECKING:
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+
+class English:
+    """A stored switch-off reason (a code) worded in English, and a pause's end in the site's
+    zone, from the catalogue, which is imported only when a chat has one (it brings Babel:
+    start-up cost of a command that usually has no such chat)."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self._tz = tz
+        self._words: Any = None
+
+    def _translator(self) -> Any:
+        if self._words is None:
+            from feedsvc.catalogue import Translator
+
+            self._words = Translator("en", self._tz)  # the CLI speaks English
+        return self._words
+
+    def reason(self, code: str | None, channel: str) -> str | None:
+        """``code`` in ``channel``'s words (``Translator.reason``); None when there is none."""
+        if not code:
+            return None
+        return cast("str", self._translator().reason(code, channel))
+
+    def time(self, moment: datetime) -> str:
+        """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""
+        return cast("str", self._translator().time(moment))
+
+
+def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:
+    """``chat_id (why)`` per chat not receiving alerts."""
+    return [f"{p.chat_id} ({cell(why(p, english), CELL_CHARS)})" for p in pauses]
+
+
+def why(pause: Any, english: English) -> str:
+    """Why a chat receives no alerts now (a ``store.subscriptions.ChatPause``), in English:
+    ``paused``, its switch-off reason, or its 429 pause's end in the site's zone."""
+    if pause.paused:
+        return "paused"
+    if pause.disabled_reason:
+        return english.reason(pause.disabled_reason, pause.channel) or ""
+    return f"429 until {english.time(pause.blocked_until)}"
+
+
+def pause_objects(pauses: Sequence[Any], english: English) -> list[dict[str, Any]]:
+    """The chats not receiving alerts as ``/api/status`` lists them (``chat_pauses``: its
+    ``ChatPauseOut``'s keys and order), the reason worded in English. Scripts read the
+    figure from either interface by one name (the CLI had only ``chats_not_receiving``)."""
+    return [
+        {
+            "chat_id": p.chat_id,
+            "type": p.type,
+            "title": p.title,
+            "paused": p.paused,
+            "blocked_until": p.blocked_until,
+            "disabled_reason": p.disabled_reason,
+            "disabled_reason_message": english.reason(p.disabled_reason, p.channel),
+        }
+        for p in pauses
+    ]
