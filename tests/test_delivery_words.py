@@ -202,3 +202,17 @@ def test_apprise_reasons_read_their_status(stored: str, words: str) -> None:
     """The HTTP status a detail begins with is the words'; a detail without one follows them."""
     assert Translator("en").reason(stored, "apprise") == words
     assert Translator("en").reason(stored, "telegram") != words or "codes" in stored
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_a_destinations_states_are_worded_as_a_destination(language: str) -> None:
+    """An Apprise recipient's deliveries ended by its switch-off were labelled "Chat đã tắt" /
+    "Chat disabled": a webhook or a mailbox is no chat. Every state naming the recipient is a
+    destination's; the others, and every Telegram and Zalo label, are the chats' as before."""
+    words = Translator(language)
+    destination = {"vi": "điểm nhận", "en": "destination"}[language]
+    for state in ("blocked", "chat_not_found", "disabled"):
+        assert destination in words.state(state, "apprise").lower(), state
+        for chat_channel in ("telegram", "zalo"):
+            assert words.state(state, chat_channel) == words(f"state.{state}")
+    assert words.state("sent", "apprise") == words("state.sent")

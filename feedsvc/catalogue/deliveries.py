@@ -61,6 +61,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # an Apprise delivery's state, where Telegram's label names a chat and a bot
     "state.apprise.blocked": ("Điểm nhận từ chối", "Destination refused"),
     "state.apprise.chat_not_found": ("Không tìm thấy điểm nhận", "Destination not found"),
+    "state.apprise.disabled": ("Điểm nhận đã tắt", "Destination switched off"),
     "delivery_error.retrying": (
         "Lần gửi trước chưa thành công; sẽ tự động thử lại.",
         "The last try did not go through; it will be tried again.",
