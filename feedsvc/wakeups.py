@@ -104,27 +104,32 @@ class WakeListener:
                 self._stop.wait(delay)
 
     def _listen(self, conn: psycopg.Connection[tuple[object, ...]], schema: str) -> str:
-        """Wake for ``schema``'s notifications (and empty ones) arriving within
-        ``POLL_SECONDS``; returns the schema to compare with from now on. Another payload
-        makes us ask the server again first: the search_path may name a schema created since
-        we connected (``"$user", public`` once the role's schema is made), which is then the
-        ingest's ``current_schema()``. Asked outside the iteration, which holds the
-        connection."""
-        other = None
-        for note in conn.notifies(timeout=POLL_SECONDS):
-            if note.payload not in ("", schema):
-                other = note.payload
-                break
-            self.received += 1
-            self.on_wake()
-        if other is None:
+        """Wake for ``schema``'s notifications (and empty ones) in the next batch to arrive
+        within ``POLL_SECONDS``; returns the schema to compare with from now on.
+
+        A batch is what one read of the connection brought (the notifications of one commit
+        come together); psycopg drops what is left of a batch when its generator is left inside
+        it, so it is always read to its end (``stop_after=1`` stops after a whole batch): a
+        ``break`` at another schema's notification lost this schema's that came with it (CI).
+        Another payload makes us ask the server again, once the batch is read: the search_path
+        may name a schema created since we connected (``"$user", public`` once the role's
+        schema is made), which is then the ingest's ``current_schema()``."""
+        others: list[str] = []
+        for note in conn.notifies(timeout=POLL_SECONDS, stop_after=1):
+            if note.payload in ("", schema):
+                self.received += 1
+                self.on_wake()
+            else:
+                others.append(note.payload)
+        if not others:
             return schema
         schema = _current_schema(conn)
-        if other == schema:
-            self.received += 1
-            self.on_wake()
-        else:
-            self.ignored += 1
+        for payload in others:
+            if payload == schema:
+                self.received += 1
+                self.on_wake()
+            else:
+                self.ignored += 1
         return schema
 
 
