@@ -30,6 +30,7 @@ partial line is lost when a signal ends the command, never stored.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import io
 import math
 import os
@@ -159,10 +160,15 @@ def _drain(fd: int) -> None:
 
 def _waitable_fd(stream: IO[bytes]) -> int | None:
     """``stream``'s file descriptor when a read of it can block (a pipe, a terminal or other
-    character device, a socket), else None (a regular file, or no descriptor)."""
+    character device, a socket, open for reading), else None (a regular file, no descriptor,
+    or one open for writing only: ``poll`` would wait for ever for input on a pipe's write
+    end, where a read fails at once, ``EBADF``, which the CLI reports)."""
     try:
         fd = stream.fileno()
         mode = os.fstat(fd).st_mode
+        access = fcntl.fcntl(fd, fcntl.F_GETFL) & os.O_ACCMODE
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last
+        return None
+    if access == os.O_WRONLY:
         return None
     return fd if stat.S_ISFIFO(mode) or stat.S_ISCHR(mode) or stat.S_ISSOCK(mode) else None

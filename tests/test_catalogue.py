@@ -107,6 +107,7 @@ def test_query_errors_are_worded_in_both_languages(query: str) -> None:
 #: A query over the term limits: its own terms (101 words), and after expanding its @reference.
 OVER_LIMITS = {
     "too_many_terms": (" ".join(f"từ{n}" for n in range(101)), {}),
+    "too_long": ("a" * 2001, {}),
     "too_many_expanded": (
         "@big OR @big2",
         {"big": " OR ".join(f"a{n}" for n in range(100)),
@@ -134,8 +135,28 @@ def test_a_query_errors_hint_is_one_its_writer_can_follow(code: str) -> None:
         assert ("chủ đề" if lang == "vi" else "topic") in topic
         for text in (search, chat):
             assert "chủ đề" not in text and "topic" not in text, text
-        assert "/sub" in chat or "@" in chat
         assert search.split(" — ")[0] == topic.split(" — ")[0]  # the same fault, worded once
+
+
+#: Query errors only an admin's topic can meet, whose hint may name topics: a reader's search
+#: and a chat's query are checked against the saved topics, which never hold a cycle, and a
+#: chat's expansion has its own code; "check the slug" fits anyone who typed one.
+TOPIC_ONLY_HINTS = {"circular_ref", "chat_query_too_big", "unknown_ref"}
+
+
+def test_no_hint_sends_a_reader_or_a_chat_to_make_topics() -> None:
+    """Every hint that names topics (but :data:`TOPIC_ONLY_HINTS`) has a search's and a
+    chat's own: a new one that does not fails here (the too-long hint was missed once)."""
+    topical = {
+        key.split(".")[1]
+        for key, texts in CATALOGUE.items()
+        if re.fullmatch(r"query\.\w+\.hint", key)
+        and any(w in " ".join(texts).lower() for w in ("chủ đề", "topic", "@mã", "@slug"))
+    }
+    assert "too_long" in topical  # the scan itself works
+    for code in sorted(topical - TOPIC_ONLY_HINTS):
+        for who in ("search", "chat"):
+            assert f"query.{code}.hint.{who}" in CATALOGUE, (code, who)
 
 
 def test_every_writers_hint_has_a_general_one() -> None:

@@ -261,6 +261,17 @@ def test_a_listed_chat_that_receives_no_alerts_is_said_on_stderr(run: Run, tmp_p
         subs.set_paused(conn, 43, True)
         block_chat_until(conn, 44, db.now() + timedelta(minutes=5))
     db.dispose()
+    hook = run("subs", "add", "--channel", "apprise", "--to", HOOK, "--topic", "kien-thuy")
+    apprise_id = int(hook.output.split("\t")[1])
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.write() as conn:
+        subs.disable_chat(conn, apprise_id, stored_reason("blocked", "HTTP 403: Forbidden"))
+    db.dispose()
+    listed = run("subs", "list", "--channel", "apprise")
+    assert listed.stderr.startswith(  # a webhook is no chat
+        f"feedsvc: destination {apprise_id} receives no alerts now: the destination refused"
+    ), listed.stderr
+    run("subs", "remove", hook.output.split("\t")[0])
     listed = run("subs", "list")
     assert listed.exit_code == 0, listed.output
     assert [line.count("\t") for line in listed.stdout.splitlines()] == [4, 4, 4, 4]
@@ -272,7 +283,14 @@ def test_a_listed_chat_that_receives_no_alerts_is_said_on_stderr(run: Run, tmp_p
     assert notes[1] == "feedsvc: chat 43 receives no alerts now: paused"
     assert notes[2].startswith("feedsvc: chat 44 receives no alerts now: 429 until "), notes
     assert notes[2].endswith("+07:00") and len(notes) == 3
-    one = run("subs", "list", "--chat", "42")
-    assert one.exit_code == 0 and one.stderr == "" and one.stdout.count("\n") == 1
     paused = run("subs", "list", "--chat", "43")
     assert paused.stderr == "feedsvc: chat 43 receives no alerts now: paused\n"
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    with db.write() as conn:  # an empty reason is still off (delivery asks IS NULL)
+        subs.disable_chat(conn, 43, "")
+        subs.set_paused(conn, 43, False)
+    db.dispose()
+    empty = run("subs", "list", "--chat", "43")
+    assert empty.stderr == "feedsvc: chat 43 receives no alerts now: switched off\n"
+    one = run("subs", "list", "--chat", "42")
+    assert one.exit_code == 0 and one.stderr == "" and one.stdout.count("\n") == 1

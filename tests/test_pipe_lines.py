@@ -237,3 +237,27 @@ def test_wait_for_input_reads_nothing(tmp_path: Path) -> None:
     with path.open("rb") as stream:
         wait_for_input(stream)
         assert list(paced_lines(stream, 1.0)) == [b"a\n", b"b\n"]
+
+
+@pytest.mark.parametrize("command", [("match", "--query", "a"), ("import", "-")])
+def test_stdin_open_for_writing_only_fails_at_once(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    """stdin given a pipe's write end (``0<&1`` in a miswired script): a read fails at once
+    (EBADF), said in one line, exit 1; a wait for input on it would never end."""
+    read_fd, write_fd = os.pipe()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env |= {"FEEDSVC_CONFIG": "/dev/null",
+            "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}  # fmt: skip
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *command], cwd=tmp_path, env=env,
+            stdin=write_fd, capture_output=True, timeout=ENDS_WITHIN,
+        )  # fmt: skip
+    finally:
+        os.close(read_fd)
+        os.close(write_fd)
+    err = proc.stderr.decode()
+    assert proc.returncode == 1, err
+    assert err.startswith("feedsvc: ") and "Bad file descriptor" in err, err
+    assert "Traceback" not in err, err

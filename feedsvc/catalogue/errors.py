@@ -47,6 +47,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "tách thành nhiều chủ đề rồi ghép bằng @mã",
         "split it into several topics and combine them with @slug",
     ),
+    "query.too_long.hint.search": ("tìm với ít từ hơn", "search with fewer words"),
+    "query.too_long.hint.chat": ("dùng truy vấn ngắn hơn", "use a shorter query"),
     "query.empty": ("truy vấn trống", "empty query"),
     "query.empty.hint": (
         'viết ít nhất một từ, ví dụ "an ninh"',

@@ -53,8 +53,8 @@ def why(pause: Any, english: English) -> str:
     ``paused``, its switch-off reason, or its 429 pause's end in the site's zone."""
     if pause.paused:
         return "paused"
-    if pause.disabled_reason:
-        return english.reason(pause.disabled_reason, pause.channel) or ""
+    if pause.disabled_reason is not None:  # off whatever it holds (delivery asks IS NULL)
+        return english.reason(pause.disabled_reason, pause.channel) or "switched off"
     return f"429 until {english.time(pause.blocked_until)}"
 
 

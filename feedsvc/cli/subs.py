@@ -82,7 +82,8 @@ def list_cmd(chat_id: int | None, channel: str | None, config_file: str | None) 
     for pause in pauses:  # on stderr: the list's lines keep their columns for scripts
         if pause.chat_id in listed and english is not None:
             said = cell(why(pause, english), CELL_CHARS)
-            click.echo(f"feedsvc: chat {pause.chat_id} receives no alerts now: {said}", err=True)
+            who = "destination" if pause.channel == "apprise" else "chat"  # a webhook is no chat
+            click.echo(f"feedsvc: {who} {pause.chat_id} receives no alerts now: {said}", err=True)
     if not subscriptions:  # nothing printed: an empty state DB and a wrong one looked alike
         from feedsvc.catalogue import ENGLISH
 
