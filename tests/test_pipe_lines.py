@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pytest
 from migrated import premigrated
-from test_import_slow_pipe import stored, wait_stored
+from test_import_slow_pipe import send, stored, wait_stored
 
 from feedsvc.pipe_lines import InputWait, paced_lines, wait_for_input
 
@@ -73,12 +73,6 @@ def cli(
         if proc.poll() is None:
             proc.kill()
         proc.communicate()
-
-
-def send(proc: subprocess.Popen[bytes], data: bytes) -> None:
-    assert proc.stdin is not None
-    proc.stdin.write(data)
-    proc.stdin.flush()
 
 
 def asleep(pid: int, steady: float = 0.3) -> None:
