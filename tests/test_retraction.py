@@ -557,7 +557,7 @@ async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent
     d = Dispatcher(env.db, patient, VN, settings)
     task = asyncio.create_task(d.run())
     try:
-        await env.fake.await_for(lambda: env.fake.in_flight == 1)  # the old title, on its way
+        await env.fake.await_for(lambda: env.fake.in_flight == 1, 30)  # the old title, on its way
         fixed = replace(first, title="Công an huyện Kiến Thụy bắt đối tượng trộm cắp",
                         updated_at=datetime.now(UTC))  # fmt: skip
         await asyncio.to_thread(env.publish, fixed)
