@@ -848,3 +848,23 @@ def test_a_head_is_the_get_it_asks_for_never_a_form_sent(
         assert head.status_code == get.status_code == 200, path
         assert head.content == b"", path
     assert CHAT_FIELDS.findall(client.get("/admin/chats/-100").text) == before
+
+
+@pytest.mark.parametrize(
+    "path", ["/admin/chats/abc", "/admin/chats/424242", "/admin/topics/ghost/edit"]
+)
+def test_a_signed_in_admins_not_found_page_keeps_the_navigation(
+    client: TestClient, path: str
+) -> None:
+    """An id or slug that names nothing, opened by a signed-in admin, was a bare red line with
+    no way on (the logged-out look, not even a link to the list it came from). It keeps the
+    admin's navigation; signed out, the same address still goes to the login, showing nothing."""
+    signed_out = client.get(path, follow_redirects=False)
+    assert signed_out.status_code in (303, 307), signed_out.status_code
+    assert login(client).status_code == 303
+    r = client.get(path)
+    assert r.status_code == 404
+    assert '<p class="flash bad">Không tìm thấy.</p>' in r.text
+    for link in ("/admin/topics", "/admin/subscriptions", "/admin/deliveries"):
+        assert f'href="{link}"' in r.text, link
+    assert 'action="/admin/logout"' in r.text

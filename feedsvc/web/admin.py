@@ -144,8 +144,12 @@ class Admin:
         resolved against the URL the browser asked for, RFC 9110 §10.2.2)."""
         return self.base + path
 
-    def message(self, text: str, status: int) -> HTMLResponse:
-        return self.page("message.html", None, status, text=text)
+    def message(self, text: str, status: int, ctx: Ctx | None = None) -> HTMLResponse:
+        """``text`` as an error page. With ``ctx`` (a signed-in admin's request, inside
+        :meth:`guard`) it has the admin's navigation, so an id that names nothing
+        (``/admin/chats/abc``) leaves a way on; without, the logged-out look (nothing about the
+        admin shown to a visitor)."""
+        return self.page("message.html", ctx, status, text=text)
 
     def redirect(self, ctx: Ctx, path: str, flash: str | None = None, ok: bool = True) -> Response:
         """303 after a POST (so reload does not resubmit), with a one-shot flash message."""

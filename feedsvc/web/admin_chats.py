@@ -44,7 +44,7 @@ def chat_routes(admin: Admin) -> list[Route]:
         chat_id = id_param(request.path_params["chat_id"])
         found = None if chat_id is None else await run_in_threadpool(load, chat_id)
         if chat_id is None or found is None:
-            return admin.message(t("not_found"), 404)
+            return admin.message(t("not_found"), 404, ctx)
         if request.method == "GET":
             return admin.page("chat.html", ctx, **found, values=None, error=None)
         form = await request.form()
@@ -63,7 +63,7 @@ def chat_routes(admin: Admin) -> list[Route]:
         try:
             await run_in_threadpool(chat_options.apply, db, chat_id, changes, tz)
         except chat_options.ChatNotFound:
-            return admin.message(t("not_found"), 404)
+            return admin.message(t("not_found"), 404, ctx)
         service.dispatcher.wake.set()  # held alerts may be due now
         return admin.redirect(ctx, f"/chats/{chat_id}", t("chat_saved", chat=chat_id))
 

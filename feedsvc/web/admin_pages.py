@@ -114,7 +114,7 @@ def page_routes(admin: Admin) -> list[Route]:
             topic = await db_call(ops.get_topic, db, slug)
         except ops.OperationError:
             if request.method == "GET":
-                return admin.message(t("not_found"), 404)
+                return admin.message(t("not_found"), 404, ctx)
             return await save(request, ctx, slug)  # deleted meanwhile: said by the save
         if request.method == "GET":
             return editor(ctx, topic.spec, new=False)
@@ -245,7 +245,7 @@ def page_routes(admin: Admin) -> list[Route]:
         async def handler(request: Request, ctx: Ctx) -> Response:
             chat_id = id_param(request.path_params["chat_id"])  # groups have negative ids
             if chat_id is None:
-                return admin.message(t("not_found"), 404)
+                return admin.message(t("not_found"), 404, ctx)
 
             def run() -> bool:
                 with db.write() as conn:
@@ -255,7 +255,7 @@ def page_routes(admin: Admin) -> list[Route]:
                     return True
 
             if not await db_call(run):
-                return admin.message(t("not_found"), 404)
+                return admin.message(t("not_found"), 404, ctx)
             if not paused:
                 service.wake_dispatchers()  # what the chat had queued may go out now
             key = "paused_msg" if paused else "resumed_msg"
@@ -266,7 +266,7 @@ def page_routes(admin: Admin) -> list[Route]:
     async def sub_delete(request: Request, ctx: Ctx) -> Response:
         sub_id = id_param(request.path_params["sub_id"])
         if sub_id is None:
-            return admin.message(t("not_found"), 404)
+            return admin.message(t("not_found"), 404, ctx)
 
         def run() -> int:
             with db.write() as conn:
@@ -276,7 +276,7 @@ def page_routes(admin: Admin) -> list[Route]:
             return 0
 
         if not await db_call(run):
-            return admin.message(t("not_found"), 404)
+            return admin.message(t("not_found"), 404, ctx)
         return admin.redirect(ctx, "/subscriptions", t("sub_deleted", id=sub_id))
 
     # -- deliveries -----------------------------------------------------------------------
@@ -315,7 +315,7 @@ def page_routes(admin: Admin) -> list[Route]:
         delivery_id = id_param(request.path_params["delivery_id"])
         back = "/deliveries?state=dead"
         if delivery_id is None:
-            return admin.message(t("not_found"), 404)
+            return admin.message(t("not_found"), 404, ctx)
         try:
             await db_call(ops.resend_delivery, db, delivery_id, off_channels(service.settings))
         except ops.OperationError as exc:
