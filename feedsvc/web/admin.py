@@ -31,6 +31,8 @@ from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.admin_text import form_value, key_text, shown
 from feedsvc.web.clients import request_client
+from feedsvc.web.error_pages import add_vary, reads_page, route_path
+from feedsvc.web.http_cache import text_response
 from feedsvc.web.mount import mount_path
 from feedsvc.web.queries import query_param, read_query
 
@@ -151,6 +153,19 @@ class Admin:
         admin shown to a visitor)."""
         return self.page("message.html", ctx, status, text=text)
 
+    def refusal(self, request: Request, text: str, status: int) -> Response:
+        """``text`` refused with ``status`` before any session is read (the admin closed, a
+        file or id that names nothing, a cookie no feedsvc issued): the logged-out page for a
+        browser, one plain-text line for curl and scripts, by the app's one rule
+        (:func:`feedsvc.web.error_pages.reads_page`: an ``Accept`` naming HTML); ``Vary:
+        Accept`` either way."""
+        if reads_page(route_path(request.scope), request.headers):
+            response: Response = self.message(text, status)
+        else:
+            response = text_response(status, text + "\n")
+            response.headers.update(SECURITY_HEADERS)
+        return add_vary(response, "Accept")
+
     def redirect(self, ctx: Ctx, path: str, flash: str | None = None, ok: bool = True) -> Response:
         """303 after a POST (so reload does not resubmit), with a one-shot flash message."""
         response = RedirectResponse(self.location(path), 303, headers=SECURITY_HEADERS)
@@ -179,10 +194,12 @@ class Admin:
 
         return await run_in_threadpool(check)
 
-    def malformed(self, request: Request) -> Response:
+    def malformed(self, request: Request, as_json: bool = False) -> Response:
         """400 for a cookie or CSRF value no feedsvc issued; a damaged admin cookie is cleared
-        so the browser's next request starts clean."""
-        response = self.message(self.t("malformed"), 400)
+        so the browser's next request starts clean. ``as_json``: a route answering JSON (the
+        preview), ``{"error": words}``, the one shape its script shows."""
+        words = self.t("malformed")
+        response = self._refuse(words, True) if as_json else self.refusal(request, words, 400)
         for name in (auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE):
             if not request.cookies.get(name, "").isascii():
                 response.delete_cookie(name, path=self.base)
@@ -193,15 +210,17 @@ class Admin:
         async def endpoint(request: Request) -> Response:
             key = self.key()
             if key is None:
-                return self.message(self.t("not_configured"), 503)
+                if json_errors:
+                    return self._refuse(self.t("not_configured"), True, 503)
+                return self.refusal(request, self.t("not_configured"), 503)
             try:
                 return await checked(as_get(request), key)
             except auth.Malformed:
-                return self.malformed(request)
+                return self.malformed(request, json_errors)
 
         async def checked(request: Request, key: bytes) -> Response:
             if any("\x00" in str(value) for value in request.path_params.values()):
-                return self.message(self.t("not_found"), 404)  # no slug or id holds a NUL
+                return self.refusal(request, self.t("not_found"), 404)  # no id holds a NUL
             session = auth.read_session(key, request.cookies.get(auth.SESSION_COOKIE))
             if session is None or await self.revoked(session.id):
                 if request.method != "GET" or json_errors:
@@ -258,10 +277,10 @@ class Admin:
             seen.add(name)
         return None
 
-    def _refuse(self, words: str, as_json: bool) -> Response:
+    def _refuse(self, words: str, as_json: bool, status: int = 400) -> Response:
         if as_json:
-            return JSONResponse({"error": words}, status_code=400, headers=SECURITY_HEADERS)
-        return self.message(words, 400)
+            return JSONResponse({"error": words}, status_code=status, headers=SECURITY_HEADERS)
+        return self.message(words, status)
 
     def _deny(self, as_json: bool, status: int) -> Response:
         """401 (no session) or 403 (cross-origin, CSRF): for the JSON route ``{"error": words}``
@@ -276,7 +295,7 @@ class Admin:
     async def login(self, request: Request) -> Response:
         key = self.key()
         if key is None:
-            return self.message(self.t("not_configured"), 503)
+            return self.refusal(request, self.t("not_configured"), 503)
         try:
             return await self._login(as_get(request), key)
         except auth.Malformed:
@@ -347,7 +366,7 @@ class Admin:
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC:
-            return self.message(self.t("not_found"), 404)
+            return self.refusal(request, self.t("not_found"), 404)
         body = resources.files("feedsvc.web").joinpath("static", name).read_bytes()
         return Response(
             body, media_type=STATIC[name], headers={"Cache-Control": "public, max-age=300"}

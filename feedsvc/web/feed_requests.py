@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from feedsvc.digits import ascii_count
+from feedsvc.digits import ascii_count, ascii_decimal
 from feedsvc.feeds.model import FORMATS
 
 DEFAULT_LIMIT = 50
@@ -68,7 +68,7 @@ def browser_navigation(headers: Mapping[str, str]) -> bool:
     return (
         headers.get("sec-fetch-mode") == "navigate"
         and headers.get("sec-fetch-dest") == "document"
-        and "text/html" in headers.get("accept", "")
+        and accepts_html(headers.get("accept", ""))
     )
 
 
@@ -76,7 +76,34 @@ def wants_html(headers: Mapping[str, str]) -> bool:
     """An error answer a person will read in a browser: its ``Accept`` names HTML (every
     browser's navigation does; curl, scripts and feed readers do not), so the site's HTML page
     rather than one plain-text line."""
-    return "text/html" in headers.get("accept", "")
+    return accepts_html(headers.get("accept", ""))
+
+
+def accepts_html(accept: str) -> bool:
+    """``accept`` (an ``Accept`` header's value) names ``text/html`` with a weight above 0.
+
+    A media range is compared whole and without case (RFC 9110 §12.5.1): ``text/html;q=0``
+    says HTML is *not* acceptable, and ``text/html-fragment`` or ``x-text/html`` are other
+    types; a weight that is not a number counts as 1, as most servers read it. ``*/*`` and
+    ``text/*`` do not count: curl and feed readers send them, and they are not reading a page.
+    """
+    for media_range in accept.split(","):
+        kind, *params = media_range.split(";")
+        if kind.strip().lower() != "text/html":
+            continue
+        if _weight(params) > 0:
+            return True
+    return False
+
+
+def _weight(params: list[str]) -> float:
+    """The ``q`` of a media range's parameters (1 when absent or not a number 0–1)."""
+    for param in params:
+        name, _, value = param.partition("=")
+        if name.strip().lower() == "q":
+            weight = ascii_decimal(value.strip())
+            return weight if weight is not None and 0 <= weight <= 1 else 1.0
+    return 1.0
 
 
 #: The answer to a browser opening a feed: the topic's page, at that format's address box.
