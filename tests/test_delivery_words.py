@@ -121,11 +121,14 @@ async def test_a_disabled_apprise_recipient_is_worded_as_a_destination(
     refused / was not found" with the HTTP status, never the bot's words."""
     subscribe(db, receiver.url("hook"))
     receiver.statuses.extend([status] * 10)
-    publish(db, 1, 2, 3)
+    publish(db, 1, 2, 3, 4)  # three refusals switch it off, the fourth alert ends with it
     await dispatch(db, AppriseChannel(VN), done, max_attempts=5, timeout=30)
     stored = disabled_reason(db)
     assert stored is not None and stored.startswith(f"{kind}|HTTP {status}:"), stored  # as before
     detail = stored.split("|", 1)[1]
+    with db.read() as conn:  # the ended alerts keep the destination's words, none of a chat's
+        ended = conn.execute(select(deliveries.c.error).where(deliveries.c.state == "disabled"))
+        assert set(ended.scalars()) == {detail}
     chat = _apprise_chat(db)
     for index, language in enumerate(LANGUAGES):
         words = f"{APPRISE_REASON[kind][index]} (HTTP {status})"
@@ -162,7 +165,7 @@ async def test_a_delivery_error_is_explained_in_the_admins_language(
     # the switch-off's delivery keeps the channel's words, never the stored ``code|`` form
     with db.read() as conn:
         ended = conn.execute(select(deliveries.c.error).where(deliveries.c.state == "disabled"))
-        assert list(ended.scalars()) == [f"chat disabled: {raw}"]
+        assert list(ended.scalars()) == [raw]
     for language in LANGUAGES:
         blocked, disabled, reason = EXPLAINED[language]
         with admin_service(db, language, monkeypatch) as client:

@@ -284,7 +284,7 @@ def chat_failed(
     conn.execute(
         update(deliveries)
         .where(deliveries.c.chat_id == chat_id, deliveries.c.state.in_(("pending", "held")))
-        .values(state="disabled", error=f"chat disabled: {_said(reason)}"[:1000], finished_at=now)
+        .values(state="disabled", error=_said(reason)[:1000], finished_at=now)
     )
     return True
 
@@ -293,7 +293,9 @@ def _said(reason: str) -> str:
     """What a stored switch-off reason (``code|the channel's words``,
     :func:`feedsvc.catalogue.reasons.stored_reason`) puts in its deliveries' error: the
     channel's words when it gave any, else the code; never the ``code|`` form, which the admin
-    and ``feedsvc status`` showed as if the channel had said it."""
+    and ``feedsvc status`` showed as if the channel had said it. No words of ours before them:
+    the state (``disabled``) says the recipient was switched off, worded for its channel where
+    shown; an English "chat disabled:" read wrong for an Apprise destination."""
     from feedsvc.catalogue.reasons import split_reason  # only when a chat is switched off
 
     code, detail = split_reason(reason)
