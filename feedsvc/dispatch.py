@@ -28,9 +28,11 @@ from feedsvc.channels.base import Channel, Target
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.outage import report
+from feedsvc.db.schema import deliveries
 from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
+from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
@@ -119,12 +121,24 @@ class Dispatcher:
         #: worker and the bot: every call that sends is charged to it (feedsvc.budget)
         self.budget = send_budget(self.channel).bind(db, self.rate)
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
+        #: the leases of what this process is sending, renewed while it is (feedsvc.lease_keeper)
+        self.leases = LeaseKeeper(
+            db, deliveries, self.owner, settings.lease, leased="sending", clock=self.now
+        )
 
     # -- the loop --------------------------------------------------------------------------
     async def run(self) -> None:
         """Claim and send until :meth:`stop`; in-flight sends are awaited and recorded."""
         if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
             await asyncio.to_thread(self._recover, True)
+        keeper = asyncio.create_task(self.leases.run())
+        try:
+            await self._loop()
+        finally:
+            self.leases.stop()  # after the last send is recorded: the drain is renewed too
+            await keeper
+
+    async def _loop(self) -> None:
         while not self._stop.is_set():
             self.wake.clear()  # before the step: a wake-up during it must not be lost
             try:
@@ -157,6 +171,8 @@ class Dispatcher:
         if room <= 0:  # the next release frees room within one gap
             return 1 / self.rate
         claimed, jobs, wait = await asyncio.to_thread(self._claim, room)
+        self.leases.hold(c[0].id for c in claimed)
+        self.leases.hold(row.id for job, _ in jobs for row in job.batch.rows)
         for delivery, article, at, options in claimed:
             await self._start(self._deliver(delivery, article, at, options))
         for job, at in jobs:
@@ -269,6 +285,7 @@ class Dispatcher:
             if not report(exc, "dispatcher"):
                 log.exception("could not record delivery %s; its lease will expire and retry", d.id)
         finally:
+            self.leases.drop([d.id])
             self._threads.pop(d.id, None)
             self._slots.release()
             self.wake.set()
@@ -285,6 +302,7 @@ class Dispatcher:
         except Exception:
             log.exception("digest for chat %s failed; its lease will expire", job.batch.chat_id)
         finally:
+            self.leases.drop(row.id for row in job.batch.rows)
             self._slots.release()
             self.wake.set()
 

@@ -35,8 +35,10 @@ from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.outage import report
+from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import default_owner
+from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
@@ -134,10 +136,22 @@ class FollowupWorker:
         #: the DB clock of the last committed sweep (None: none yet since start)
         self.last_sweep: datetime | None = None
         self.on_done: list[Callable[[q.Followup, Next], None]] = []
+        #: the leases of the calls under way, renewed while they are (feedsvc.lease_keeper)
+        self.leases = LeaseKeeper(
+            db, alert_followups, self.owner, settings.lease, leased="working", clock=db.now
+        )
 
     async def run(self) -> None:
         if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
             await asyncio.to_thread(self._recover_all)
+        keeper = asyncio.create_task(self.leases.run())
+        try:
+            await self._loop()
+        finally:
+            self.leases.stop()  # after the last call is recorded
+            await keeper
+
+    async def _loop(self) -> None:
         while not self._stop.is_set():
             self.wake.clear()
             try:
@@ -163,6 +177,7 @@ class FollowupWorker:
         if room <= 0:
             return 0.05
         jobs, wait = await asyncio.to_thread(self._claim, room)
+        self.leases.hold(job.followup.id for job in jobs)
         for job in jobs:
             task = asyncio.create_task(self._do(job))
             self._tasks.add(task)
@@ -285,6 +300,8 @@ class FollowupWorker:
         except Exception as exc:
             if not report(exc, "follow-ups"):
                 log.exception("follow-up %s not recorded; its lease will expire and retry", f.id)
+        finally:
+            self.leases.drop([f.id])
 
     async def _attempt(self, job: _Job) -> tuple[Next, bool]:
         """One Bot API call, or a decision that none is needed; (what next, called?)."""

@@ -11,7 +11,7 @@ leased; once the lease has run out :func:`recover` puts them back in the queue. 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -92,6 +92,20 @@ def recover(
         update(table)
         .where(table.c.state == leased, table.c.lease_until < now, *where)
         .values(lease_until=None, lease_owner=None, **values)
+    )
+    return result.rowcount
+
+
+def renew(
+    conn: Connection, table: Table, ids: Sequence[int], owner: str, until: datetime, *, leased: str
+) -> int:
+    """Move the lease of ``ids`` that ``owner`` still holds to ``until`` (its worker is alive
+    and working on them: :mod:`feedsvc.lease_keeper`); a row another worker took back, or
+    already released, is left as it is. Returns how many."""
+    result = conn.execute(
+        update(table)
+        .where(table.c.id.in_(list(ids)), table.c.state == leased, table.c.lease_owner == owner)
+        .values(lease_until=until)
     )
     return result.rowcount
 

@@ -1,0 +1,241 @@
+"""A sender's leases are kept alive while it works (:mod:`feedsvc.lease_keeper`): a send slower
+than its lease is not taken back and sent again by another replica; a row whose outcome could
+not be recorded is left to its lease's end, and taken back as before."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from factories import VN
+from fakebot import FakeBotAPI, Fault
+from sqlalchemy import select
+from test_dispatch import PRIVATE, PRIVATE2, Env, make_env, subscribe_chat
+from test_dispatch import fake as fake  # the fixture
+
+from feedsvc.db import Database
+from feedsvc.db.schema import deliveries
+from feedsvc.dispatch import Dispatcher, DispatchSettings
+from feedsvc.lease_keeper import LeaseKeeper
+from feedsvc.store import deliveries as q
+
+LEASE = timedelta(seconds=1)
+SETTINGS = DispatchSettings(backoff_base=0.05, poll_seconds=0.05, lease=LEASE)
+
+
+@pytest.fixture
+async def env(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    async with make_env(db, fake, 60.0) as e:  # a held answer never times out
+        yield e
+
+
+def row(db: Database) -> tuple[str, str | None, datetime | None]:
+    with db.read() as conn:
+        got = conn.execute(
+            select(deliveries.c.state, deliveries.c.lease_owner, deliveries.c.lease_until)
+        ).one()
+    return got.state, got.lease_owner, got.lease_until
+
+
+async def until(predicate: object, timeout: float = 30) -> None:
+    """Poll ``predicate`` (a callable) until true, failing after ``timeout`` seconds."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not predicate():  # type: ignore[operator]
+        assert asyncio.get_running_loop().time() < deadline, "not within the deadline"
+        await asyncio.sleep(0.02)
+
+
+async def past(db: Database, moment: datetime) -> None:
+    """Until the database's clock is past ``moment`` (a lease's end, as replicas judge it)."""
+    await until(lambda: db.now() > moment)
+
+
+async def test_a_send_slower_than_its_lease_is_neither_taken_back_nor_sent_twice(
+    env: Env,
+) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    gate = threading.Event()
+    env.fake.script(PRIVATE, Fault.held(gate))  # the send is under way until the gate opens
+    env.publish(env.fresh())
+    # a replica beside it on PostgreSQL (SQLite has one dispatcher per file: a second one's
+    # start takes back every lease, by design); on both, the expiry check every claim makes
+    names = ["a", "b"] if env.db.dialect == "postgresql" else ["a"]
+    dispatchers = [Dispatcher(env.db, env.sender, VN, SETTINGS, owner=n) for n in names]
+    tasks = [asyncio.create_task(d.run()) for d in dispatchers]
+    try:
+        await until(lambda: env.fake.in_flight == 1)
+        state, owner, claimed_until = row(env.db)
+        assert state == "sending" and claimed_until is not None
+        await past(env.db, claimed_until + 2 * LEASE)  # three leases after the claim
+        state, owner_now, lease_until = row(env.db)
+        assert (state, owner_now) == ("sending", owner), "another replica took it back"
+        assert lease_until is not None and lease_until > env.db.now() - LEASE / 3
+        with env.db.write() as conn:
+            assert q.recover_expired(conn, env.db.now()) == 0
+        gate.set()
+        await until(lambda: row(env.db)[0] == "sent")
+    finally:
+        gate.set()
+        for d in dispatchers:
+            d.stop()
+        await asyncio.gather(*tasks)
+    assert [m.chat_id for m in env.fake.all_messages] == [PRIVATE]
+    assert row(env.db)[1:] == (None, None)
+
+
+async def test_a_row_left_unrecorded_is_taken_back_when_its_lease_ends(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(env.fresh())
+    a = Dispatcher(env.db, env.sender, VN, SETTINGS, owner="a")
+
+    def cannot_record(outcomes: object) -> None:
+        raise RuntimeError("the record cannot be written")
+
+    monkeypatch.setattr(a, "_record_many", cannot_record)
+    a._recorder = type(a._recorder)(cannot_record)
+    task = asyncio.create_task(a.run())
+    try:
+        await until(lambda: len(env.fake.all_messages) == 1)
+        await until(lambda: not a._tasks)  # its task ended without a record
+        _, owner, lease_until = row(env.db)
+        assert owner == "a" and lease_until is not None
+        # the lease ends (never renewed), the row is taken back and sent again
+        await until(lambda: len(env.fake.all_messages) == 2)
+        assert env.db.now() > lease_until
+    finally:
+        a.stop()
+        await task
+
+
+async def test_the_keeper_renews_only_what_its_owner_holds(env: Env) -> None:
+    for chat in (PRIVATE, PRIVATE2):
+        subscribe_chat(env.db, chat, "private", "an-ninh")
+    env.publish(env.fresh())
+    now = env.db.now()
+    with env.db.write() as conn:
+        mine, theirs = q.claim(conn, "a", now, 2, LEASE)
+        [other] = q.claim(conn, "b", now, 1, LEASE) or [None]
+    assert other is None  # both rows are claimed, one chat each
+    with env.db.write() as conn:  # the second row is another replica's now
+        conn.execute(
+            deliveries.update().where(deliveries.c.id == theirs.id).values(lease_owner="b")
+        )
+    clock = [now + timedelta(minutes=5)]
+    keeper = LeaseKeeper(env.db, deliveries, "a", LEASE, leased="sending", clock=lambda: clock[0])
+    keeper.hold([mine.id, theirs.id])
+    keeper.hold([mine.id])
+    keeper.drop([mine.id])  # a second holder of the same row ended: still held once
+    assert keeper.renew() == 1
+    with env.db.read() as conn:
+        found = conn.execute(select(deliveries.c.id, deliveries.c.lease_until))
+        ends = {id_: end for id_, end in found}
+    assert _utc(ends[mine.id]) == clock[0] + LEASE
+    assert _utc(ends[theirs.id]) == now + LEASE  # not its lease to renew
+    keeper.drop([mine.id, theirs.id])
+    clock[0] += timedelta(minutes=5)
+    assert keeper.renew() == 0
+
+
+def _utc(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def test_a_renewal_comes_every_third_of_a_lease() -> None:
+    keeper = LeaseKeeper(
+        None,  # type: ignore[arg-type]
+        deliveries, "a", timedelta(seconds=60), leased="sending", clock=lambda: datetime.now(UTC),
+    )  # fmt: skip
+    assert keeper.every == 20
+
+
+async def test_a_digest_held_at_the_channel_keeps_its_rows(db: Database) -> None:
+    """A digest's rows are leased together and sent part by part: they are renewed as long as
+    the digest is being sent (the clock is the test's, moved past three leases)."""
+    from test_digest_dispatch import CHAT, digest_env, local_hhmm
+    from test_digest_dispatch import subscribe_chat as follow
+
+    from feedsvc.digest import ChatSettings, DigestSchedule
+    from feedsvc.notify import TelegramSender
+
+    async with digest_env(db) as env:
+        follow(env.db, CHAT, "private", "an-ninh")
+        due_wall = local_hhmm(env.clock.at + timedelta(minutes=1))
+        env.settings(CHAT, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+        env.publish("Công an Kiến Thụy bắt trộm", "An ninh khu phố")
+        await env.step()
+        assert env.states() == ["held"] * 2
+        sender = TelegramSender(env.fake.token, base_url=env.fake.base_url, read_timeout=60)
+        await sender.start()  # a held answer never times out
+        d = Dispatcher(
+            env.db, sender, VN, SETTINGS, digests=env.dispatcher.digests, clock=env.clock
+        )
+        gate = threading.Event()
+        env.fake.script(CHAT, Fault.held(gate))
+        env.clock.at += timedelta(minutes=1, seconds=1)  # past the digest's time
+        task = asyncio.create_task(d.run())
+        try:
+            await until(lambda: env.fake.in_flight == 1)
+            assert env.states() == ["sending"] * 2
+
+            def renewed() -> bool:  # a lease from the clock's time now
+                with env.db.read() as conn:
+                    ends = conn.execute(select(deliveries.c.lease_until)).scalars().all()
+                return all(end is not None and _utc(end) == env.clock.at + LEASE for end in ends)
+
+            # the clock moves half a lease at a time (a real one never jumps past a renewal)
+            for _ in range(6):
+                env.clock.at += LEASE / 2
+                await until(renewed, timeout=10)
+            with env.db.write() as conn:
+                assert q.recover_expired(conn, env.clock.at) == 0
+            gate.set()
+            await until(lambda: env.states() == ["sent"] * 2)
+        finally:
+            gate.set()
+            d.stop()
+            await task
+            await sender.close()
+        assert len(env.fake.messages(CHAT)) == 1
+
+
+async def test_a_retraction_slower_than_its_lease_is_done_once(db: Database) -> None:
+    """The follow-up worker's calls (a withdrawn alert's delete) keep their leases too."""
+    from test_retraction import PRIVATE as READER
+    from test_retraction import fresh, retraction_env
+    from test_retraction import subscribe_chat as follow
+
+    from feedsvc.db.schema import alert_followups
+    from feedsvc.store import followups
+
+    with FakeBotAPI() as server:
+        async with retraction_env(db, server) as env:
+            follow(env.db, READER, "private", "an-ninh")
+            env.publish(fresh(1))
+            await env.dispatch()
+            mid = env.sent()[READER]
+            gate = threading.Event()
+            server.script(READER, Fault.held(gate).on("deletemessage"))
+            env.retire("TEST-00001")
+            worker = env.worker(lease=LEASE)
+            task = asyncio.create_task(worker.run())
+            try:
+                await until(lambda: server.in_flight == 1)
+                with env.db.read() as conn:
+                    [claimed_until] = conn.execute(select(alert_followups.c.lease_until)).scalars()
+                await past(env.db, _utc(claimed_until) + 2 * LEASE)
+                with env.db.write() as conn:
+                    assert followups.recover_expired(conn, env.db.now()) == 0
+                gate.set()
+                await until(lambda: env.rows(alert_followups.c.state) == [("done",)])
+            finally:
+                gate.set()
+                worker.stop()
+                await task
+            assert [o for _, _, o in env.outcomes()] == ["deleted"]
+            deletes = [c for c in server.calls if c.method == "deletemessage"]
+            assert len(deletes) == 1 and env.fake.live(READER, mid).deleted
