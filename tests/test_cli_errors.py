@@ -9,6 +9,7 @@ state DB must name `feedsvc db upgrade` when it is missing, and must not create 
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import shutil
@@ -628,7 +629,7 @@ def test_ctrl_c_in_any_command_is_exit_130_in_one_line(
     monkeypatch.setattr(command_at(path), "callback", _interrupted)
     result = CliRunner().invoke(cli, argv_for(path), input="")
     assert result.exit_code == 130, result.output
-    assert result.output == "\nfeedsvc: interrupted\n"
+    assert result.output == "feedsvc: interrupted\n"
 
 
 @pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
@@ -640,7 +641,7 @@ def test_sigterm_in_any_command_is_exit_143_in_one_line(
     monkeypatch.setattr(command_at(path), "callback", _terminated)
     result = CliRunner().invoke(cli, argv_for(path), input="")
     assert result.exit_code == 143, result.output
-    assert result.output == "\nfeedsvc: terminated (SIGTERM)\n"
+    assert result.output == "feedsvc: terminated (SIGTERM)\n"
 
 
 @pytest.mark.parametrize("path", ALL, ids=[" ".join(p) for p in ALL])
@@ -701,7 +702,7 @@ def test_ctrl_c_while_match_waits_for_input(
         proc.wait()
         raise AssertionError(proc.stderr.read().decode()[-4000:]) from None
     assert exit_code == code
-    assert proc.stderr.read().decode() == f"\nfeedsvc: {words}\n"
+    assert proc.stderr.read().decode() == f"feedsvc: {words}\n"
     proc.stdin.close()
 
 
@@ -922,3 +923,44 @@ def test_readers_say_why_db_upgrade_cannot_create_the_state_db(
         assert "Traceback" not in output, (name, output)
         assert (code, output) == (2, upgrade), name
     assert sorted(p.name for p in clean_env.iterdir()) == []  # not a probe file left either
+
+
+@pytest.mark.parametrize(
+    ("sig", "code", "words"),
+    [("SIGINT", 130, "interrupted"), ("SIGTERM", 143, "terminated (SIGTERM)")],
+    ids=["SIGINT", "SIGTERM"],
+)
+def test_the_stop_line_begins_a_fresh_line_on_a_terminal_only(
+    tmp_path: Path, sig: str, code: int, words: str
+) -> None:
+    """A terminal has ``^C`` (or a progress bar) on the cursor's line: the stop line begins a
+    line of its own there. On a pipe or a file (above) that line break was a blank first line."""
+    import pty
+    import signal
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONUNBUFFERED"] = "1"
+    master, terminal = pty.openpty()
+    with closing(os.fdopen(master, "rb", buffering=0)) as screen:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "match", "--query", '"công an"'],
+            cwd=tmp_path, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+            stderr=terminal,
+        )  # fmt: skip
+        os.close(terminal)
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(
+            b'{"source_key": "K1", "url": "https://e.vn/1", "title": "C\xc3\xb4ng an", '
+            b'"published_at": "2026-11-20T10:00:00+07:00"}\n'
+        )
+        proc.stdin.flush()
+        assert proc.stdout.readline() == b"K1\n"
+        proc.send_signal(getattr(signal, sig))
+        assert proc.wait(timeout=60) == code
+        said = b""
+        with contextlib.suppress(OSError):  # EIO once the process's side is closed
+            while chunk := screen.read(4096):
+                said += chunk
+        proc.stdin.close()
+        proc.stdout.close()
+    assert said.decode() == f"\r\nfeedsvc: {words}\r\n"

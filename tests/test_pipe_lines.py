@@ -117,7 +117,7 @@ def test_match_query_ends_on_a_signal_while_it_waits(
             assert proc.stdout.readline() == b"K1\n"
         asleep(proc.pid)
         exit_code, _out, err = ended(proc, sig)
-    assert (exit_code, err) == (code, f"\nfeedsvc: {words}\n")
+    assert (exit_code, err) == (code, f"feedsvc: {words}\n")
 
 
 @pytest.mark.parametrize(("sig", "code", "words"), SIGNALS)
@@ -132,7 +132,7 @@ def test_match_topics_ends_on_a_signal_while_it_waits(
         assert proc.stdout.readline() == b"K1\tan-ninh\n"
         asleep(proc.pid)
         exit_code, _out, err = ended(proc, sig)
-    assert (exit_code, err) == (code, f"\nfeedsvc: {words}\n")
+    assert (exit_code, err) == (code, f"feedsvc: {words}\n")
 
 
 @pytest.mark.parametrize(("sig", "code", "words"), SIGNALS)
@@ -152,7 +152,7 @@ def test_import_from_a_pipe_ends_on_a_signal_while_it_waits(
         exit_code, _out, err = ended(proc, sig)
     assert exit_code == code, err
     if when == "before-any-input":  # nothing read yet: the CLI's one line, as for any command
-        assert err == f"\nfeedsvc: {words}\n"
+        assert err == f"feedsvc: {words}\n"
         assert stored(url) == {}
         return
     assert f"feedsvc import: {words.split()[0]}" in err, err

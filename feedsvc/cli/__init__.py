@@ -92,12 +92,12 @@ class _Root(click.Group):
             # Ctrl-C: Click said "Aborted!" and exit 1, the code of work that failed; a shell
             # reports 130 (128 + SIGINT), as `import` does with what it stored; SIGTERM
             # (terminate.Terminated) alike, 143
-            click.echo(f"\nfeedsvc: {terminate.word(exc)}", err=True)
+            terminate.say(exc)
             raise SystemExit(terminate.exit_code(exc)) from None
         except Exception as exc:
             if terminate.received():  # its interrupt was lost in a cleanup (terminate.received)
                 interrupt = terminate.lost()
-                click.echo(f"\nfeedsvc: {terminate.word(interrupt)}", err=True)
+                terminate.say(interrupt)
                 raise SystemExit(terminate.exit_code(interrupt)) from None
             message = environment_error(exc)
             if message is None:
@@ -178,5 +178,5 @@ def main() -> None:
         gc.freeze()
         unheard = terminate.finish()
         if unheard is not None:  # it came while no command ran: `--help`, a usage error
-            click.echo(f"\nfeedsvc: {terminate.word(unheard)}", err=True)
+            terminate.say(unheard)
             sys.exit(terminate.exit_code(unheard))

@@ -152,14 +152,6 @@ def _stored(through: int) -> str:
     return "line 1 is stored" if through == 1 else f"lines 1-{through} are stored"
 
 
-def _fresh_line() -> str:
-    """A line break when stderr is a terminal, where a Ctrl-C left ``^C`` (or the progress
-    bar) on the current line; nothing on a pipe or a file, whose first line it would blank."""
-    import sys
-
-    return "\n" if sys.stderr.isatty() else ""
-
-
 def _aborted(exc: ImportAborted) -> NoReturn:
     """Say why the import stopped, what is stored, and how to go on; exit 1."""
     from feedsvc.db.errors import explain
@@ -201,7 +193,7 @@ def _interrupted(
         else "Send the lines again."
     )
     click.echo(
-        f"{_fresh_line()}feedsvc import: {terminate.word(interrupt)}: {stored} "
+        f"{terminate.fresh_line()}feedsvc import: {terminate.word(interrupt)}: {stored} "
         f"({report.summary()}).\n  {how}",
         err=True,
     )

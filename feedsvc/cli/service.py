@@ -123,8 +123,10 @@ def stopped_early(signum: int) -> NoReturn:
     so nothing is left to stop. SIGTERM is exit 0 (README: an orderly stop), SIGINT 130."""
     import signal
 
+    from feedsvc.cli.terminate import fresh_line
+
     if signum == signal.SIGINT:
-        click.echo("\nfeedsvc: interrupted", err=True)
+        click.echo(f"{fresh_line()}feedsvc: interrupted", err=True)
         raise SystemExit(128 + signal.SIGINT)
     click.echo("feedsvc: stopped by SIGTERM during start-up", err=True)
     raise SystemExit(0)

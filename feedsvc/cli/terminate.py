@@ -104,3 +104,19 @@ def exit_code(interrupt: BaseException) -> int:
 def word(interrupt: BaseException) -> str:
     """How an interrupted command says what stopped it."""
     return "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
+
+
+def fresh_line() -> str:
+    """A line break when stderr is a terminal, where a Ctrl-C left ``^C`` (or a progress bar)
+    on the current line; nothing on a pipe or a file, whose first line it would blank."""
+    import sys
+
+    return "\n" if sys.stderr.isatty() else ""
+
+
+def say(interrupt: BaseException) -> None:
+    """The one line on stderr of a command stopped by ``interrupt`` (``feedsvc: interrupted``),
+    on a line of its own."""
+    import click
+
+    click.echo(f"{fresh_line()}feedsvc: {word(interrupt)}", err=True)
