@@ -340,7 +340,7 @@ class Dispatcher:
             if seen is Visibility.SCHEDULED:
                 due = lifecycle.published_at(conn, d.article_id) or now
                 q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet",
-                              attempted=False)  # fmt: skip
+                              kind="scheduled", attempted=False)  # fmt: skip
             else:
                 reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
                 q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now,

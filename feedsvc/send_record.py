@@ -41,7 +41,7 @@ def record_alert(
     if kind is OutcomeKind.THREAD_GONE and thread is not None:
         # the forum thread was deleted: this alert, once more, to the chat itself, saying so
         held.forget_thread(conn, d.chat_id, thread)
-        q.retry_later(conn, d.id, owner, now, text)
+        q.retry_later(conn, d.id, owner, now, text, kind="thread_gone")
         held.set_notice(conn, d.id, "thread_gone")
         log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
     elif kind is OutcomeKind.SENT:
@@ -50,10 +50,10 @@ def record_alert(
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, d.chat_id, until)
-        q.retry_later(conn, d.id, owner, until, text)
+        q.retry_later(conn, d.id, owner, until, text, kind="rate_limited")
         log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
-        q.retry_later(conn, d.id, owner, now, text)
+        q.retry_later(conn, d.id, owner, now, text, kind="migrated")
         q.follow_migration(conn, d.chat_id, o.new_chat_id, now)
         log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
     elif kind.chat_level:
@@ -62,7 +62,7 @@ def record_alert(
         if q.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
             log.warning("chat %s disabled: %s", d.chat_id, text)
     elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
-        q.retry_later(conn, d.id, owner, now, text, plain_text=True)
+        q.retry_later(conn, d.id, owner, now, text, kind="plain_text", plain_text=True)
     elif kind in (OutcomeKind.PARSE_ERROR, OutcomeKind.BAD_CONTENT, OutcomeKind.THREAD_GONE):
         q.mark_terminal(conn, d.id, owner, "bad_content", text, now, attempted=o.attempted)
     elif kind is OutcomeKind.AMBIGUOUS and d.ambiguous >= policy.max_unknown_resends:
@@ -73,7 +73,9 @@ def record_alert(
         q.mark_terminal(conn, d.id, owner, "failed", text, now)
     else:  # transient, or a first unknown outcome: try again later (may duplicate, counted)
         due = now + policy.backoff(d.attempts)
-        q.retry_later(conn, d.id, owner, due, text, ambiguous=kind is OutcomeKind.AMBIGUOUS)
+        unknown = kind is OutcomeKind.AMBIGUOUS
+        why = "unknown" if unknown else "transient"
+        q.retry_later(conn, d.id, owner, due, text, kind=why, ambiguous=unknown)
 
 
 class BatchRecorder:

@@ -210,10 +210,13 @@ class Translator:
         """A delivery's state in words, as its recipient's ``channel`` says it."""
         return self(deliveries.state_key(state, channel))
 
-    def delivery_error(self, state: str, channel: str | None = None) -> str:
+    def delivery_error(
+        self, state: str, channel: str | None = None, retry_kind: str | None = None
+    ) -> str:
         """What the error of a delivery in ``state`` to a recipient of ``channel`` means, by
-        outcome kind (:mod:`.deliveries`): shown above the channel's own text, kept as is."""
-        return self(deliveries.error_key(state, channel))
+        outcome kind (:mod:`.deliveries`; for one still queued, by why it waits,
+        ``retry_kind``): shown above the channel's own text, kept as is."""
+        return self(deliveries.error_key(state, channel, retry_kind))
 
     def subscriptions(self, counts: Mapping[str, int]) -> str:
         """channel → subscriptions as "3 subscriptions: 2 Telegram, 1 Apprise": the one wording

@@ -66,15 +66,50 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lần gửi trước chưa thành công; sẽ tự động thử lại.",
         "The last try did not go through; it will be tried again.",
     ),
+    # why a queued alert waits (``retry_kind``, store.deliveries.RETRY_KINDS); "Due" shows when
+    "delivery_error.retrying.rate_limited": (
+        "Kênh yêu cầu chờ (giới hạn tốc độ, 429): cuộc trò chuyện tạm dừng, tin sẽ gửi khi hết "
+        "thời gian chờ.",
+        "The channel asked to wait (rate limit, 429): the chat is paused; it will be sent when "
+        "the wait is over.",
+    ),
+    "delivery_error.retrying.transient": (
+        "Lỗi mạng hoặc lỗi phía kênh; sẽ tự động thử lại, mỗi lần chờ lâu hơn.",
+        "A network error or the channel's own; it will be tried again, waiting longer each time.",
+    ),
+    "delivery_error.retrying.unknown": (
+        "Đã gửi nhưng không nhận được trả lời; sẽ gửi lại một lần, nên người nhận có thể nhận "
+        "hai lần.",
+        "Sent without an answer; it will be sent once more, so the recipient may get it twice.",
+    ),
+    "delivery_error.retrying.plain_text": (
+        "Kênh không đọc được định dạng của tin; sẽ gửi lại dạng chữ thường.",
+        "The channel could not read the message's formatting; it will be sent again as plain text.",
+    ),
+    "delivery_error.retrying.migrated": (
+        "Nhóm đã được nâng cấp thành siêu nhóm; tin sẽ gửi tới siêu nhóm mới.",
+        "The group was upgraded to a supergroup; it will be sent to the new supergroup.",
+    ),
+    "delivery_error.retrying.thread_gone": (
+        "Chủ đề diễn đàn của cuộc trò chuyện đã bị xoá; tin sẽ gửi vào cuộc trò chuyện.",
+        "The chat's forum topic was deleted; it will be sent to the chat itself.",
+    ),
+    "delivery_error.retrying.scheduled": (
+        "Bài được hẹn giờ đăng muộn hơn; tin sẽ gửi khi bài được đăng.",
+        "The article was rescheduled for later; it will be sent when it is published.",
+    ),
 }
 
 #: States of a delivery that is not finished: its error is the last try's.
 _UNFINISHED = frozenset({"pending", "held", "sending"})
 
 
-def error_key(state: str, channel: str | None) -> str:
+def error_key(state: str, channel: str | None, retry_kind: str | None = None) -> str:
     """The catalogue key explaining the error of a delivery in ``state`` to a recipient of
-    ``channel``: the channel's own wording of the kind when it has one."""
+    ``channel``: the channel's own wording of the kind when it has one; for one still queued,
+    why it waits (``retry_kind``) when that was recorded, else the general words."""
+    if state in _UNFINISHED and f"delivery_error.retrying.{retry_kind}" in MESSAGES:
+        return f"delivery_error.retrying.{retry_kind}"
     kind = "retrying" if state in _UNFINISHED else state
     own = f"delivery_error.{channel}.{kind}"
     if own in MESSAGES:

@@ -279,6 +279,9 @@ deliveries = Table(
     # 0028): a group upgraded to a supergroup moves its rows to the new ``chat_id``, but their
     # messages stay in the old group (Telegram's message ids are per chat)
     Column("sent_chat_id", BigInteger),
+    # why an unfinished row waits to be tried again (migration 0033; ``store.deliveries.
+    # RETRY_KINDS``): the admin says what happened and what comes next, not only "will retry"
+    Column("retry_kind", String(20)),
     UniqueConstraint("chat_id", "article_id"),
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)

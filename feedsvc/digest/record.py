@@ -58,9 +58,11 @@ def record_part(
     if kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, batch.chat_id, until)
-        store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text)
+        store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text,
+                          retry_kind="rate_limited")  # fmt: skip
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, batch.chat_id):
-        store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text)
+        store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text,
+                          retry_kind="migrated")  # fmt: skip
         q.follow_migration(conn, batch.chat_id, o.new_chat_id, now)
     elif kind.chat_level:
         store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
@@ -73,14 +75,15 @@ def record_part(
                               finished_at=now, attempt=True, unknown=True)  # fmt: skip
         else:
             store.finish_rows(conn, part, owner, state="held", due_at=now + backoff,
-                              error=text, attempt=True, unknown=True)  # fmt: skip
+                              error=text, attempt=True, unknown=True,
+                              retry_kind="unknown")  # fmt: skip
         store.finish_rows(conn, later, owner, state="held", due_at=now + backoff)
     elif max(rows[i].attempts for i in everything) + 1 >= policy.max_attempts:
         store.finish_rows(conn, everything, owner, state="failed", error=text, finished_at=now,
                           attempt=True)  # fmt: skip
     else:
         store.finish_rows(conn, everything, owner, state="held", due_at=now + backoff,
-                          error=text, attempt=True)  # fmt: skip
+                          error=text, attempt=True, retry_kind="transient")  # fmt: skip
     return False
 
 

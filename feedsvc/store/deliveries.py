@@ -37,7 +37,17 @@ TERMINAL = (
 )  # fmt: skip
 # finished without being sent and worth sending again: what ``resend`` accepts
 DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
-STATES = ("pending", "held", "sending", *TERMINAL)
+UNFINISHED = ("pending", "held", "sending")
+STATES = (*UNFINISHED, *TERMINAL)
+#: Why an unfinished row waits to be tried again (``retry_kind``, migration 0033): a 429
+#: (``rate_limited``), a 5xx or network error (``transient``), a send whose answer never came,
+#: re-sent once and maybe twice received (``unknown``), a parse error re-sent as plain text
+#: (``plain_text``), a group upgraded to a supergroup (``migrated``), a deleted forum thread
+#: (``thread_gone``), an article whose time was moved ahead (``scheduled``). Worded by the
+#: catalogue's ``delivery_error.retrying.<kind>``.
+RETRY_KINDS = (
+    "rate_limited", "transient", "unknown", "plain_text", "migrated", "thread_gone", "scheduled",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)
@@ -244,14 +254,19 @@ def retry_later(
     due: datetime,
     error: str,
     *,
+    kind: str,
     plain_text: bool | None = None,
     ambiguous: bool = False,
     attempted: bool = True,
 ) -> bool:
-    """Back to the queue, due at ``due``; ``attempted`` false: no send was made (an article
-    moved into the future, waiting for its time), so none is counted — nor brings the row
-    nearer ``max_attempts``."""
-    values: dict[str, Any] = {"state": "pending", "due_at": due, "error": error[:1000]}
+    """Back to the queue, due at ``due``, waiting for the reason ``kind`` (one of
+    :data:`RETRY_KINDS`); ``attempted`` false: no send was made (an article moved into the
+    future, waiting for its time), so none is counted — nor brings the row nearer
+    ``max_attempts``."""
+    assert kind in RETRY_KINDS, kind
+    values: dict[str, Any] = {
+        "state": "pending", "due_at": due, "error": error[:1000], "retry_kind": kind,
+    }  # fmt: skip
     if attempted:
         values["attempts"] = deliveries.c.attempts + 1
     if plain_text is not None:
@@ -402,6 +417,6 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
             deliveries.c.id == id_,
             deliveries.c.state.in_(DEAD_STATES),
         )
-        .values(state="pending", due_at=now, finished_at=None, plain_text=False)
+        .values(state="pending", due_at=now, finished_at=None, plain_text=False, retry_kind=None)
     )
     return result.rowcount == 1

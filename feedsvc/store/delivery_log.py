@@ -7,14 +7,14 @@ with its chat, its article and the follow-ups owed on it (SPEC §10), filtered b
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
-from feedsvc.store.deliveries import DEAD_STATES, UNSUBSCRIBED, of_channel
+from feedsvc.store.deliveries import DEAD_STATES, UNFINISHED, UNSUBSCRIBED, of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
 
@@ -43,6 +43,8 @@ class DeliveryRow:
     correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed | …
     corrected_at: datetime | None = None
     channel: str = "telegram"
+    #: why it waits to be tried again, when unfinished (``store.deliveries.RETRY_KINDS``)
+    retry_kind: str | None = None
 
     @property
     def dead(self) -> bool:
@@ -60,7 +62,7 @@ def _rows_select() -> Any:
             deliveries.c.created_at, deliveries.c.finished_at,
             func.coalesce(retract.c.outcome, retract.c.state), retract.c.finished_at,
             func.coalesce(correct.c.outcome, correct.c.state), correct.c.finished_at,
-            chats.c.channel,
+            chats.c.channel, deliveries.c.retry_kind,
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .join(articles, articles.c.id == deliveries.c.article_id)
@@ -76,7 +78,10 @@ def _to_rows(result: Any) -> list[DeliveryRow]:
     for row in result.tuples():
         values = list(row)
         values[6] = list(values[6] or [])
-        out.append(DeliveryRow(*values))
+        row = DeliveryRow(*values)
+        if row.state not in UNFINISHED and row.retry_kind is not None:  # a finished row's past
+            row = replace(row, retry_kind=None)
+        out.append(row)
     return out
 
 

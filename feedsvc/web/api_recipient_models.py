@@ -155,6 +155,16 @@ class DeliveryOut(Out):
     correction: str | None = None
     corrected_at: datetime | None = None
     channel: str = "telegram"
+    retry_kind: str | None = Field(
+        None,
+        description="why a delivery still queued waits to be tried again (its last try's "
+        "`error` failed so): `rate_limited` (a 429; `due_at` is the pause's end), `transient` "
+        "(network or server error), `unknown` (no answer came: re-sent once, may arrive twice), "
+        "`plain_text` (refused formatting: re-sent as plain text), `migrated` (the group became "
+        "a supergroup), `thread_gone` (the forum topic was deleted: sent to the chat), "
+        "`scheduled` (the article's time moved ahead); null otherwise, or recorded before this "
+        "field existed",
+    )
 
 
 class DeliveryList(Out):

@@ -1,0 +1,165 @@
+"""Why a queued alert waits to be tried again (``deliveries.retry_kind``, migration 0033): each
+outcome that re-queues records its kind, the admin words it (both languages), the API returns
+it, and a state DB upgraded with queued retries keeps them, worded as before. Before, every
+one of them was "the last try did not go through; it will be tried again" — a 429 pause, an
+answer that never came (the re-send may arrive twice), a parse error re-sent as plain text."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from factories import VN
+from fakebot import FakeBotAPI, Fault
+from sqlalchemy import inspect, select, text, update
+from test_admin_text import TOKEN
+from test_delivery_words import LANGUAGES, _page, admin_service
+from test_dispatch import GROUP, PRIVATE, Env, make_env, subscribe_chat
+from test_dispatch import fake as fake  # the fixture
+from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
+
+from feedsvc.catalogue import CATALOGUE, Translator
+from feedsvc.db import Database, upgrade
+from feedsvc.db.schema import deliveries
+from feedsvc.digest.record import Policy
+from feedsvc.notify import SendOutcome
+from feedsvc.send_record import record_alert
+from feedsvc.store import deliveries as q
+from feedsvc.store.delivery_log import list_deliveries
+
+POLICY = Policy(3, 25, 1, lambda attempts: timedelta(seconds=30))
+
+#: an outcome that re-queues the alert → the kind it records
+REQUEUED: list[tuple[Callable[[], SendOutcome], str]] = [
+    (lambda: SendOutcome.retry_after(30, "Too Many Requests: retry after 30"), "rate_limited"),
+    (lambda: SendOutcome.transient("HTTP 502: Bad Gateway"), "transient"),
+    (lambda: SendOutcome.ambiguous("ReadTimeout"), "unknown"),
+    (lambda: SendOutcome.parse_error("Bad Request: can't parse entities"), "plain_text"),
+    (lambda: SendOutcome.migrated(-100777, "Bad Request: group chat was upgraded"), "migrated"),
+    (lambda: SendOutcome.thread_gone("Bad Request: message thread not found"), "thread_gone"),
+]
+
+
+def kinds(db: Database) -> list[tuple[str, str | None]]:
+    with db.read() as conn:
+        got = conn.execute(select(deliveries.c.state, deliveries.c.retry_kind))
+        return [(s, k) for s, k in got.tuples()]
+
+
+@pytest.mark.parametrize(("outcome", "kind"), REQUEUED, ids=[k for _, k in REQUEUED])
+async def test_each_requeueing_outcome_records_its_kind(
+    db: Database,
+    fake: FakeBotAPI,
+    outcome: Callable[[], SendOutcome],
+    kind: str,
+) -> None:
+    async with make_env(db, fake, 10.0) as env:
+        subscribe_chat(db, GROUP, "group", "an-ninh")
+        env.publish(env.fresh())
+        with db.write() as conn:
+            [claimed] = q.claim(conn, "me", db.now(), 1, timedelta(minutes=5))
+        thread = 7 if kind == "thread_gone" else None
+        with db.write() as conn:
+            record_alert(conn, db.now(), "me", claimed, outcome(), thread, POLICY)
+    assert kinds(db) == [("pending", kind)]
+    with db.read() as conn:
+        [row], _ = list_deliveries(conn)
+    assert row.retry_kind == kind
+    for index, language in enumerate(LANGUAGES):
+        shown = Translator(language).delivery_error("pending", "telegram", kind)
+        assert shown == CATALOGUE[f"delivery_error.retrying.{kind}"][index]
+
+
+async def test_a_429_is_worded_on_the_admins_pages_and_named_by_the_api(
+    db: Database,
+    fake: FakeBotAPI,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    async with make_env(db, fake, 10.0) as env:
+        await _queued_after(env, Fault.flood(3600))
+    assert kinds(db) == [("pending", "rate_limited")]
+    for index, language in enumerate(LANGUAGES):
+        words = CATALOGUE["delivery_error.retrying.rate_limited"][index]
+        general = CATALOGUE["delivery_error.retrying"][index]
+        with admin_service(db, language, monkeypatch) as client:
+            for path in ("/admin/deliveries", "/admin/status"):
+                page = _page(client, path)
+                assert words in page and general not in page, (language, path)
+            api = client.get("/api/deliveries", headers={"Authorization": f"Bearer {TOKEN}"})
+            [item] = api.json()["items"]
+            assert (item["state"], item["retry_kind"]) == ("pending", "rate_limited")
+
+
+async def _queued_after(env: Env, fault: Fault) -> None:
+    """One alert to ``PRIVATE`` tried once against ``fault``, then left queued."""
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.fake.script(PRIVATE, fault)
+    env.publish(env.fresh())
+    from feedsvc.dispatch import Dispatcher, DispatchSettings
+
+    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(poll_seconds=0.05))
+    await d.step()
+    await d.drain()
+
+
+async def test_a_finished_row_shows_no_kind_and_a_resend_starts_afresh(
+    db: Database,
+    fake: FakeBotAPI,
+) -> None:
+    async with make_env(db, fake, 10.0) as env:
+        subscribe_chat(db, GROUP, "group", "an-ninh")
+        env.publish(env.fresh())
+        with db.write() as conn:
+            [claimed] = q.claim(conn, "me", db.now(), 1, timedelta(minutes=5))
+            record_alert(conn, db.now(), "me", claimed, SendOutcome.transient("502"), None, POLICY)
+            conn.execute(update(deliveries).values(state="failed"))  # its retries used up
+        with db.read() as conn:
+            [row], _ = list_deliveries(conn)
+        assert (row.state, row.retry_kind) == ("failed", None)
+        with db.write() as conn:
+            assert q.resend(conn, claimed.id, db.now())
+        assert kinds(db) == [("pending", None)]  # the general words until the next try
+
+
+def test_upgrade_from_0032_keeps_queued_retries_worded_as_before(
+    db_url: str, tmp_path: Path
+) -> None:
+    db = database_at(db_url, "0032")
+    try:
+        run_sql(
+            db,
+            OLD_ARTICLE,
+            "INSERT INTO chats (chat_id, channel, address, type, paused, failures,"
+            " link_preview, created_at) VALUES (501, 'telegram', '501', 'private',"
+            " false, 0, false, :t)",
+            "INSERT INTO deliveries (chat_id, article_id, topics, state, attempts, ambiguous,"
+            " plain_text, due_at, created_at, error)"
+            " VALUES (501, 1, '[]', 'pending', 1, 0, false, :t, :t, 'HTTP 502')",
+            t="2026-12-01 10:00:00",
+        )
+        upgrade(db)
+        assert kinds(db) == [("pending", None)]
+        with db.read() as conn:
+            [row], _ = list_deliveries(conn)
+        assert row.error == "HTTP 502" and row.retry_kind is None
+        words = Translator("en").delivery_error(row.state, row.channel, row.retry_kind)
+        assert words == CATALOGUE["delivery_error.retrying"][1]
+        downgrade(db, "0032")
+        with db.read() as conn:
+            names = {c["name"] for c in inspect(conn).get_columns("deliveries")}
+            kept = conn.execute(text("SELECT state, error FROM deliveries")).one()
+        assert "retry_kind" not in names and tuple(kept) == ("pending", "HTTP 502")
+    finally:
+        db.dispose()
+
+
+def test_every_kind_is_worded_in_both_languages() -> None:
+    for kind in q.RETRY_KINDS:
+        vi, en = CATALOGUE[f"delivery_error.retrying.{kind}"]
+        assert vi and en and vi != en
+    assert (
+        Translator("en").delivery_error("sent", "telegram", "transient")
+        == (CATALOGUE["delivery_error.sent"][1])
+    )  # a finished row's kind is not read
