@@ -131,12 +131,8 @@ class Dispatcher:
         """Claim and send until :meth:`stop`; in-flight sends are awaited and recorded."""
         if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
             await asyncio.to_thread(self._recover, True)
-        keeper = asyncio.create_task(self.leases.run())
-        try:
+        async with self.leases.running():  # until the last send is recorded
             await self._loop()
-        finally:
-            self.leases.stop()  # after the last send is recorded: the drain is renewed too
-            await keeper
 
     async def _loop(self) -> None:
         while not self._stop.is_set():

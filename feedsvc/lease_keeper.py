@@ -6,19 +6,25 @@ A lease fixed at claim time also ran out under a sender that was alive and still
 slow channel, a loaded machine, a digest of several parts, a send slot far ahead —: another
 replica sent the alert again, and the first one's record was refused, so the chat got it twice
 (seen with three replicas on a loaded machine, ``test_replicas``). A :class:`LeaseKeeper`
-extends the leases of the rows its process is working on every third of a lease, so a lease
-runs out only when its holder has stopped (killed, or hung past every timeout of its own).
+extends the leases of the rows its process is working on every quarter of a lease, on a fixed
+schedule, so three renewals in a row may fail (a locked SQLite file, an outage) before one
+runs out.
 
 Only rows a task is working on are renewed (:meth:`LeaseKeeper.hold` at the claim,
 :meth:`LeaseKeeper.drop` when the task ends, however it ends): a row whose outcome could not be
-recorded keeps its lease's end, and is taken back and tried again as before.
+recorded keeps its lease's end, and is taken back and tried again as before. A task that hangs
+(every channel call has its own timeouts; this is the guard behind them) keeps its rows for
+:data:`MAX_HOLD_LEASES` leases at most, then they are left to run out. A killed or cancelled
+sender renews nothing: its leases run out as before.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from collections.abc import Callable, Iterable
+import time
+from collections.abc import AsyncIterator, Callable, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import Table
@@ -30,10 +36,16 @@ from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
 
+#: Renewals per lease: three may fail before it runs out.
+RENEWALS_PER_LEASE = 4
+#: How long (in leases, from the claim) a row is renewed at most: 10 min at the default 60 s.
+#: A digest of many parts is sent in seconds to a minute; a task still at it after that hangs.
+MAX_HOLD_LEASES = 10
+
 
 class LeaseKeeper:
     """Renews ``owner``'s leases on the held rows of ``table`` (state ``leased``) to ``lease``
-    from ``clock()`` (UTC) every ``lease / 3``, until :meth:`stop`."""
+    from ``clock()`` (UTC) every ``lease / 4``, until :meth:`stop`."""
 
     def __init__(
         self,
@@ -51,42 +63,73 @@ class LeaseKeeper:
         self.lease = lease
         self.leased = leased
         self.clock = clock
-        self._held: dict[int, int] = {}  # row id → the tasks working on it
+        #: row id → (the tasks working on it, the clock when it was first held)
+        self._held: dict[int, tuple[int, datetime]] = {}
         self._stop = asyncio.Event()
 
     @property
     def every(self) -> float:
-        """Seconds between renewals: a third of the lease, so two may fail before it ends."""
-        return self.lease.total_seconds() / 3
+        """Seconds between renewals' starts."""
+        return self.lease.total_seconds() / RENEWALS_PER_LEASE
+
+    @property
+    def held(self) -> set[int]:
+        """The ids renewed now (a snapshot)."""
+        return set(self._held)
 
     def hold(self, ids: Iterable[int]) -> None:
         """Keep the leases of ``ids`` alive (just claimed by a task of this process)."""
+        now = self.clock()
         for id_ in ids:
-            self._held[id_] = self._held.get(id_, 0) + 1
+            count, since = self._held.get(id_, (0, now))
+            self._held[id_] = (count + 1, since)
 
     def drop(self, ids: Iterable[int]) -> None:
         """Stop renewing ``ids`` (their task ended: recorded, or left to the lease's end)."""
         for id_ in ids:
-            left = self._held.get(id_, 0) - 1
-            if left > 0:
-                self._held[id_] = left
+            count, since = self._held.get(id_, (0, self.clock()))
+            if count > 1:
+                self._held[id_] = (count - 1, since)
             else:
                 self._held.pop(id_, None)
 
     def stop(self) -> None:
         self._stop.set()
 
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[None]:
+        """Renewing while the block runs (a sender's loop, its drain too); at its end, however
+        it ends (a cancelled sender's included), stopped at once: a renewal under way is
+        cancelled, never waited for (a locked SQLite file: seconds of the stop's grace)."""
+        self._stop.clear()  # a sender run again (a test's restart) renews again
+        keeper = asyncio.create_task(self.run())
+        try:
+            yield
+        finally:
+            self.stop()
+            keeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await keeper
+
     async def run(self) -> None:
-        """Renew until :meth:`stop`: the caller stops it after its last task ended."""
+        """Renew until :meth:`stop`, each renewal starting ``every`` seconds after the last
+        one started (a slow, failing one does not push the next back). The caller stops it
+        after its last task ended (:meth:`running`)."""
+        start = time.monotonic()
         while not self._stop.is_set():
-            await sleep_or_wake(self.every, self._stop)
+            start += self.every
+            await sleep_or_wake(max(0.0, start - time.monotonic()), self._stop)
             if self._held and not self._stop.is_set():
-                await asyncio.to_thread(self.renew)
+                # which ids, decided here: hold and drop run on this loop, never beside it
+                await asyncio.to_thread(self._write, self._renewable())
+            start = max(start, time.monotonic() - self.every)  # never a burst to catch up
 
     def renew(self) -> int:
-        """One renewal of the held rows this owner still holds; how many. A failure (an
-        outage) is logged and the next renewal tries again: a lease outlives two misses."""
-        ids = sorted(self._held)
+        """One renewal of the held rows this owner still holds, now; how many. A failure (an
+        outage) is logged and the next renewal tries again."""
+        return self._write(self._renewable())
+
+    def _write(self, ids: list[int]) -> int:
         if not ids:
             return 0
         try:
@@ -97,5 +140,19 @@ class LeaseKeeper:
                 )  # fmt: skip
         except Exception as exc:
             if not report(exc, "leases"):
-                log.exception("could not renew %d leases of %s", len(ids), self.table.name)
+                log.exception("could not renew the leases of %s", self.table.name)
             return 0
+
+    def _renewable(self) -> list[int]:
+        """The held ids, but those held past :data:`MAX_HOLD_LEASES` leases (let go, said once:
+        their task hangs, and their leases now run out)."""
+        limit = self.clock() - MAX_HOLD_LEASES * self.lease
+        for id_, (_, since) in list(self._held.items()):
+            if since < limit:
+                self._held.pop(id_, None)
+                log.warning(
+                    "%s row %s: still being worked on %s after its claim; its lease is left "
+                    "to run out and another try to take it",
+                    self.table.name, id_, MAX_HOLD_LEASES * self.lease,
+                )  # fmt: skip
+        return sorted(self._held)

@@ -48,6 +48,15 @@ def kinds(db: Database) -> list[tuple[str, str | None]]:
         return [(s, k) for s, k in got.tuples()]
 
 
+def _claimed(env: Env) -> q.Claimed:
+    """One alert to ``GROUP``, claimed by "me" (a dispatcher's lease, nothing sent yet)."""
+    subscribe_chat(env.db, GROUP, "group", "an-ninh")
+    env.publish(env.fresh())
+    with env.db.write() as conn:
+        [claimed] = q.claim(conn, "me", env.db.now(), 1, timedelta(minutes=5))
+    return claimed
+
+
 @pytest.mark.parametrize(("outcome", "kind"), REQUEUED, ids=[k for _, k in REQUEUED])
 async def test_each_requeueing_outcome_records_its_kind(
     db: Database,
@@ -56,10 +65,7 @@ async def test_each_requeueing_outcome_records_its_kind(
     kind: str,
 ) -> None:
     async with make_env(db, fake, 10.0) as env:
-        subscribe_chat(db, GROUP, "group", "an-ninh")
-        env.publish(env.fresh())
-        with db.write() as conn:
-            [claimed] = q.claim(conn, "me", db.now(), 1, timedelta(minutes=5))
+        claimed = _claimed(env)
         thread = 7 if kind == "thread_gone" else None
         with db.write() as conn:
             record_alert(conn, db.now(), "me", claimed, outcome(), thread, POLICY)
@@ -109,10 +115,8 @@ async def test_a_finished_row_shows_no_kind_and_a_resend_starts_afresh(
     fake: FakeBotAPI,
 ) -> None:
     async with make_env(db, fake, 10.0) as env:
-        subscribe_chat(db, GROUP, "group", "an-ninh")
-        env.publish(env.fresh())
+        claimed = _claimed(env)
         with db.write() as conn:
-            [claimed] = q.claim(conn, "me", db.now(), 1, timedelta(minutes=5))
             record_alert(conn, db.now(), "me", claimed, SendOutcome.transient("502"), None, POLICY)
             conn.execute(update(deliveries).values(state="failed"))  # its retries used up
         with db.read() as conn:

@@ -72,7 +72,7 @@ async def test_a_send_slower_than_its_lease_is_neither_taken_back_nor_sent_twice
         await past(env.db, claimed_until + 2 * LEASE)  # three leases after the claim
         state, owner_now, lease_until = row(env.db)
         assert (state, owner_now) == ("sending", owner), "another replica took it back"
-        assert lease_until is not None and lease_until > env.db.now() - LEASE / 3
+        assert lease_until is not None and _utc(lease_until) > env.db.now()
         with env.db.write() as conn:
             assert q.recover_expired(conn, env.db.now()) == 0
         gate.set()
@@ -84,6 +84,7 @@ async def test_a_send_slower_than_its_lease_is_neither_taken_back_nor_sent_twice
         await asyncio.gather(*tasks)
     assert [m.chat_id for m in env.fake.all_messages] == [PRIVATE]
     assert row(env.db)[1:] == (None, None)
+    assert all(d.leases.held == set() for d in dispatchers)  # dropped when the task ended
 
 
 async def test_a_row_left_unrecorded_is_taken_back_when_its_lease_ends(
@@ -137,20 +138,19 @@ async def test_the_keeper_renews_only_what_its_owner_holds(env: Env) -> None:
     assert _utc(ends[mine.id]) == clock[0] + LEASE
     assert _utc(ends[theirs.id]) == now + LEASE  # not its lease to renew
     keeper.drop([mine.id, theirs.id])
-    clock[0] += timedelta(minutes=5)
-    assert keeper.renew() == 0
+    assert keeper.held == set()
 
 
 def _utc(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def test_a_renewal_comes_every_third_of_a_lease() -> None:
+def test_a_renewal_comes_every_quarter_of_a_lease() -> None:
     keeper = LeaseKeeper(
         None,  # type: ignore[arg-type]
         deliveries, "a", timedelta(seconds=60), leased="sending", clock=lambda: datetime.now(UTC),
     )  # fmt: skip
-    assert keeper.every == 20
+    assert keeper.every == 15
 
 
 async def test_a_digest_held_at_the_channel_keeps_its_rows(db: Database) -> None:
@@ -201,6 +201,7 @@ async def test_a_digest_held_at_the_channel_keeps_its_rows(db: Database) -> None
             await task
             await sender.close()
         assert len(env.fake.messages(CHAT)) == 1
+        assert d.leases.held == set()  # the digest's rows dropped when it was recorded
 
 
 async def test_a_retraction_slower_than_its_lease_is_done_once(db: Database) -> None:
@@ -239,3 +240,93 @@ async def test_a_retraction_slower_than_its_lease_is_done_once(db: Database) -> 
             assert [o for _, _, o in env.outcomes()] == ["deleted"]
             deletes = [c for c in server.calls if c.method == "deletemessage"]
             assert len(deletes) == 1 and env.fake.live(READER, mid).deleted
+            assert worker.leases.held == set()
+
+
+async def test_a_row_held_too_long_is_let_go(env: Env, caplog: pytest.LogCaptureFixture) -> None:
+    """A task that hangs (past every timeout of its channel) keeps its row ten leases at most."""
+    from feedsvc.lease_keeper import MAX_HOLD_LEASES
+
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(env.fresh())
+    now = env.db.now()
+    with env.db.write() as conn:
+        [claimed] = q.claim(conn, "a", now, 1, LEASE)
+    clock = [now]
+    keeper = LeaseKeeper(env.db, deliveries, "a", LEASE, leased="sending", clock=lambda: clock[0])
+    keeper.hold([claimed.id])
+    clock[0] += (MAX_HOLD_LEASES - 1) * LEASE
+    assert keeper.renew() == 1
+    clock[0] += 2 * LEASE
+    assert keeper.renew() == 0 and keeper.held == set()
+    assert f"deliveries row {claimed.id}: still being worked on" in caplog.text
+    keeper.drop([claimed.id])  # its task, ending at last, drops nothing more
+    assert keeper.held == set()
+
+
+async def test_a_stop_never_waits_for_a_renewal_under_way(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A renewal waiting for a locked database (SQLite's busy timeout: seconds) must not hold
+    up the service's stop, which cancels the dispatcher after its grace period."""
+    d = Dispatcher(env.db, env.sender, VN, SETTINGS, owner="a")
+    entered, release = threading.Event(), threading.Event()
+
+    def stuck(ids: list[int]) -> int:
+        entered.set()
+        release.wait(60)
+        return 0
+
+    monkeypatch.setattr(d.leases, "_write", stuck)
+    d.leases.hold([1])  # something to renew
+    task = asyncio.create_task(d.run())
+    try:
+        await until(entered.is_set)
+        d.stop()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(task, timeout=20)
+        assert not release.is_set()  # it ended while the renewal still waited
+    finally:
+        release.set()
+
+
+def test_a_row_locked_by_a_record_is_skipped_not_waited_for(pg_db: Database) -> None:
+    """PostgreSQL: a batch record locks rows in the order sends finished; a renewal that waited
+    for them, holding others, deadlocked with it (PostgreSQL failed one side)."""
+    from test_dispatch import GROUP
+
+    from feedsvc.db.schema import articles, chats
+
+    now = pg_db.now()
+    with pg_db.write() as conn:
+        for chat in (PRIVATE, GROUP):
+            conn.execute(chats.insert().values(
+                chat_id=chat, channel="telegram", address=str(chat), type="private",
+                paused=False, failures=0, link_preview=False, created_at=now,
+            ))  # fmt: skip
+        article_id = conn.execute(articles.insert().values(
+            source_key="K1", version=now, url="https://e.vn/1", title="T", tags=[],
+            published_at=now, search_text="", source_cursor=now, first_seen_at=now,
+            last_changed_at=now,
+        ).returning(articles.c.id)).scalar_one()  # fmt: skip
+        ids = [conn.execute(deliveries.insert().values(
+            chat_id=chat, article_id=article_id, topics=[], state="sending", attempts=0,
+            ambiguous=0, plain_text=False, due_at=now, created_at=now, lease_owner="a",
+            lease_until=now + LEASE,
+        ).returning(deliveries.c.id)).scalar_one() for chat in (PRIVATE, GROUP)]  # fmt: skip
+    keeper = LeaseKeeper(pg_db, deliveries, "a", LEASE, leased="sending", clock=pg_db.now)
+    keeper.hold(ids)
+    with pg_db.engine.connect() as recording:  # a record of the second row, under way
+        recording.execute(
+            deliveries.update().where(deliveries.c.id == ids[1]).values(error="recording")
+        )
+        done: list[int] = []
+        renewal = threading.Thread(target=lambda: done.append(keeper.renew()))
+        renewal.start()
+        renewal.join(timeout=20)
+        waited = renewal.is_alive()
+        recording.rollback()
+    renewal.join()
+    assert not waited, "the renewal waited for the locked row"
+    assert done == [1]  # the first row's lease, the second skipped

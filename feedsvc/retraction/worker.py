@@ -144,12 +144,8 @@ class FollowupWorker:
     async def run(self) -> None:
         if self.db.dialect == "sqlite":  # one process per SQLite file: old leases are dead
             await asyncio.to_thread(self._recover_all)
-        keeper = asyncio.create_task(self.leases.run())
-        try:
+        async with self.leases.running():  # until the last call is recorded
             await self._loop()
-        finally:
-            self.leases.stop()  # after the last call is recorded
-            await keeper
 
     async def _loop(self) -> None:
         while not self._stop.is_set():

@@ -101,10 +101,18 @@ def renew(
 ) -> int:
     """Move the lease of ``ids`` that ``owner`` still holds to ``until`` (its worker is alive
     and working on them: :mod:`feedsvc.lease_keeper`); a row another worker took back, or
-    already released, is left as it is. Returns how many."""
+    already released, is left as it is. Returns how many.
+
+    A row locked right now is skipped (PostgreSQL's ``FOR UPDATE SKIP LOCKED``; SQLite has one
+    writer): it is being recorded. Locking the ids in the scan's order crossed a batch record
+    locking them in the order sends finished — a deadlock, which PostgreSQL broke by failing
+    one side."""
+    mine = select(table.c.id).where(
+        table.c.id.in_(list(ids)), table.c.state == leased, table.c.lease_owner == owner
+    )
     result = conn.execute(
         update(table)
-        .where(table.c.id.in_(list(ids)), table.c.state == leased, table.c.lease_owner == owner)
+        .where(table.c.id.in_(mine.with_for_update(skip_locked=True).scalar_subquery()))
         .values(lease_until=until)
     )
     return result.rowcount
