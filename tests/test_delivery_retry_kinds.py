@@ -137,24 +137,34 @@ def test_upgrade_from_0032_keeps_queued_retries_worded_as_before(
             OLD_ARTICLE,
             "INSERT INTO chats (chat_id, channel, address, type, paused, failures,"
             " link_preview, created_at) VALUES (501, 'telegram', '501', 'private',"
-            " false, 0, false, :t)",
+            " false, 0, false, :t), (502, 'telegram', '502', 'private', false, 0, false, :t)",
             "INSERT INTO deliveries (chat_id, article_id, topics, state, attempts, ambiguous,"
             " plain_text, due_at, created_at, error)"
             " VALUES (501, 1, '[]', 'pending', 1, 0, false, :t, :t, 'HTTP 502')",
+            # an alert's history, which a rebuilt ``deliveries`` (SQLite) would cascade away
+            "INSERT INTO deliveries (chat_id, article_id, topics, state, attempts, ambiguous,"
+            " plain_text, due_at, created_at, message_id, finished_at)"
+            " VALUES (502, 1, '[]', 'sent', 1, 0, false, :t, :t, 9, :t)",
+            "INSERT INTO alert_followups (delivery_id, kind, state, due_at, attempts, outcome,"
+            " created_at) SELECT id, 'correct', 'done', :t, 1, 'edited', :t FROM deliveries"
+            " WHERE chat_id = 502",
             t="2026-12-01 10:00:00",
         )
         upgrade(db)
-        assert kinds(db) == [("pending", None)]
+        assert sorted(kinds(db)) == [("pending", None), ("sent", None)]
         with db.read() as conn:
-            [row], _ = list_deliveries(conn)
+            [row], _ = list_deliveries(conn, state="pending")
         assert row.error == "HTTP 502" and row.retry_kind is None
         words = Translator("en").delivery_error(row.state, row.channel, row.retry_kind)
         assert words == CATALOGUE["delivery_error.retrying"][1]
         downgrade(db, "0032")
         with db.read() as conn:
             names = {c["name"] for c in inspect(conn).get_columns("deliveries")}
-            kept = conn.execute(text("SELECT state, error FROM deliveries")).one()
-        assert "retry_kind" not in names and tuple(kept) == ("pending", "HTTP 502")
+            kept = conn.execute(text("SELECT state, error FROM deliveries ORDER BY id")).all()
+            history = conn.execute(text("SELECT outcome FROM alert_followups")).scalars().all()
+        assert "retry_kind" not in names
+        assert [tuple(r) for r in kept] == [("pending", "HTTP 502"), ("sent", None)]
+        assert history == ["edited"]  # the history survived both ways
     finally:
         db.dispose()
 

@@ -27,5 +27,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("deliveries") as batch:
-        batch.drop_column("retry_kind")
+    # no batch rebuild: on SQLite a rebuilt ``deliveries`` cascades into ``alert_followups``
+    # (its history of retractions and corrections; 0028's downgrade alike)
+    op.execute("ALTER TABLE deliveries DROP COLUMN retry_kind")
