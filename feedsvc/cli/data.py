@@ -112,35 +112,43 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         # in order (`cell`, no length limit: the whole reason is the point)
         click.echo(f"rejected {cell(r)}", err=True)
 
-    with click.progressbar(
-        length=size or 0,
-        label="importing",
-        file=sys.stderr,
-        hidden=not (sys.stderr.isatty() and size),
-    ) as bar:
+    report = None
+    try:
+        with click.progressbar(
+            length=size or 0,
+            label="importing",
+            file=sys.stderr,
+            hidden=not (sys.stderr.isatty() and size),
+        ) as bar:
 
-        def lines() -> Iterator[bytes | OverlongLine | Pause]:
-            # bytes: invalid UTF-8 is reported per line, never replaced; a line too long to be
-            # an article is read past, not held (a JSON array exported on one line); a pipe's
-            # line that waits a batch's time with none after it is stored then (a Pause)
-            for line in paced_lines(file, BATCH_SECONDS):
-                if not isinstance(line, Pause):
-                    bar.update(line.size if isinstance(line, OverlongLine) else len(line))
-                yield line
+            def lines() -> Iterator[bytes | OverlongLine | Pause]:
+                # bytes: invalid UTF-8 is reported per line, never replaced; a line too long
+                # to be an article is read past, not held (a JSON array exported on one line);
+                # a pipe's line that waits a batch's time with none after it is stored then
+                for line in paced_lines(file, BATCH_SECONDS):
+                    if not isinstance(line, Pause):
+                        bar.update(line.size if isinstance(line, OverlongLine) else len(line))
+                    yield line
 
-        try:
-            report = import_articles(
-                database,
-                read_jsonl(lines(), settings.tz),
-                now=lambda: datetime.now(UTC),
-                on_reject=reject,
-            )
-        except ImportAborted as exc:
-            report = exc.report
-            _aborted(exc)
-        except ImportInterrupted as exc:
-            _interrupted(exc.report, exc.interrupt, from_file=size is not None)
-    click.echo(report.summary())
+            try:
+                report = import_articles(
+                    database,
+                    read_jsonl(lines(), settings.tz),
+                    now=lambda: datetime.now(UTC),
+                    on_reject=reject,
+                )
+            except ImportAborted as exc:
+                report = exc.report
+                _aborted(exc)
+            except ImportInterrupted as exc:
+                _interrupted(exc.report, exc.interrupt, from_file=size is not None)
+        click.echo(report.summary())
+    except KeyboardInterrupt as exc:
+        if report is None:
+            raise
+        # every line was read and stored; a signal as the bar ended or the summary was written
+        # got the root's bare "interrupted", as if nothing had been (a hammered import, CI)
+        _interrupted(report, exc, from_file=size is not None, finished=True)
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
 
@@ -175,18 +183,21 @@ def _aborted(exc: ImportAborted) -> NoReturn:
 
 
 def _interrupted(
-    report: ImportReport, interrupt: KeyboardInterrupt, *, from_file: bool
+    report: ImportReport, interrupt: KeyboardInterrupt, *, from_file: bool, finished: bool = False
 ) -> NoReturn:
     """Ctrl-C or SIGTERM: what is stored and how to go on, instead of Click's bare "Aborted!"
     (Ctrl-C) or nothing at all (SIGTERM: ``timeout``, systemd, cron); exit 130 or 143 (128 +
     the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`). Every line read is
     stored (:func:`feedsvc.importer.import_articles`); a pipe's lines after them were not read,
-    and only its producer can give them again (``from_file``: a regular file, run again)."""
+    and only its producer can give them again (``from_file``: a regular file, run again).
+    ``finished``: the signal came once every line was read and stored: nothing is left."""
     from feedsvc.cli import terminate
 
     stored = _stored(report.committed_through)
     how = (
-        "Run the same import again to go on: stored lines count as unchanged."
+        "Every line was read: nothing is left to import."
+        if finished
+        else "Run the same import again to go on: stored lines count as unchanged."
         if from_file
         else f"The lines after line {report.committed_through} were not read: send them again."
         if report.committed_through
