@@ -56,15 +56,17 @@ class LeaseKeeper:
         *,
         leased: str,
         clock: Callable[[], datetime],
+        ticks: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.table = table
         self.owner = owner
         self.lease = lease
         self.leased = leased
-        self.clock = clock
-        #: row id → (the tasks working on it, the clock when it was first held)
-        self._held: dict[int, tuple[int, datetime]] = {}
+        self.clock = clock  # the leases' clock: PostgreSQL's is a query, read in a thread only
+        self.ticks = ticks  # seconds, monotonic: how long a row has been held (the event loop's)
+        #: row id → (the tasks working on it, ``ticks()`` when it was first held)
+        self._held: dict[int, tuple[int, float]] = {}
         self._stop = asyncio.Event()
 
     @property
@@ -79,7 +81,7 @@ class LeaseKeeper:
 
     def hold(self, ids: Iterable[int]) -> None:
         """Keep the leases of ``ids`` alive (just claimed by a task of this process)."""
-        now = self.clock()
+        now = self.ticks()
         for id_ in ids:
             count, since = self._held.get(id_, (0, now))
             self._held[id_] = (count + 1, since)
@@ -87,7 +89,7 @@ class LeaseKeeper:
     def drop(self, ids: Iterable[int]) -> None:
         """Stop renewing ``ids`` (their task ended: recorded, or left to the lease's end)."""
         for id_ in ids:
-            count, since = self._held.get(id_, (0, self.clock()))
+            count, since = self._held.get(id_, (0, 0.0))
             if count > 1:
                 self._held[id_] = (count - 1, since)
             else:
@@ -146,7 +148,7 @@ class LeaseKeeper:
     def _renewable(self) -> list[int]:
         """The held ids, but those held past :data:`MAX_HOLD_LEASES` leases (let go, said once:
         their task hangs, and their leases now run out)."""
-        limit = self.clock() - MAX_HOLD_LEASES * self.lease
+        limit = self.ticks() - MAX_HOLD_LEASES * self.lease.total_seconds()
         for id_, (_, since) in list(self._held.items()):
             if since < limit:
                 self._held.pop(id_, None)

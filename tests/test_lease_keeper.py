@@ -249,19 +249,44 @@ async def test_a_row_held_too_long_is_let_go(env: Env, caplog: pytest.LogCapture
 
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.publish(env.fresh())
-    now = env.db.now()
     with env.db.write() as conn:
-        [claimed] = q.claim(conn, "a", now, 1, LEASE)
-    clock = [now]
-    keeper = LeaseKeeper(env.db, deliveries, "a", LEASE, leased="sending", clock=lambda: clock[0])
+        [claimed] = q.claim(conn, "a", env.db.now(), 1, LEASE)
+    ticks = [1000.0]
+    keeper = LeaseKeeper(
+        env.db, deliveries, "a", LEASE, leased="sending", clock=env.db.now, ticks=lambda: ticks[0]
+    )
     keeper.hold([claimed.id])
-    clock[0] += (MAX_HOLD_LEASES - 1) * LEASE
+    ticks[0] += (MAX_HOLD_LEASES - 1) * LEASE.total_seconds()
     assert keeper.renew() == 1
-    clock[0] += 2 * LEASE
+    ticks[0] += 2 * LEASE.total_seconds()
     assert keeper.renew() == 0 and keeper.held == set()
     assert f"deliveries row {claimed.id}: still being worked on" in caplog.text
     keeper.drop([claimed.id])  # its task, ending at last, drops nothing more
     assert keeper.held == set()
+
+
+async def test_the_leases_clock_is_read_off_the_event_loop(env: Env) -> None:
+    """PostgreSQL's clock is a query (``Database.now``): read on the event loop, a dead state
+    DB stalled every sender for its 6 s timeout, and a stop took 8 s (CI)."""
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    env.publish(env.fresh())
+    with env.db.write() as conn:
+        [claimed] = q.claim(conn, "a", env.db.now(), 1, LEASE)
+    loop_thread = threading.current_thread()
+    readers: list[threading.Thread] = []
+
+    def clock() -> datetime:
+        readers.append(threading.current_thread())
+        return env.db.now()
+
+    keeper = LeaseKeeper(env.db, deliveries, "a", LEASE, leased="sending", clock=clock)
+    async with keeper.running():
+        keeper.hold([claimed.id])
+        keeper.hold([claimed.id])
+        keeper.drop([claimed.id])
+        await until(lambda: bool(readers))  # a renewal came
+        keeper.drop([claimed.id])
+    assert readers and loop_thread not in readers
 
 
 async def test_a_stop_never_waits_for_a_renewal_under_way(
