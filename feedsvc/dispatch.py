@@ -29,6 +29,7 @@ from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.outage import report
 from feedsvc.db.schema import deliveries
+from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
@@ -325,7 +326,7 @@ class Dispatcher:
             return want.labels
         if want is not None:
             with self.db.write() as conn:
-                q.mark_terminal(conn, d.id, self.owner, q.UNSUBSCRIBED, "unsubscribed", now,
+                q.mark_terminal(conn, d.id, self.owner, UNSUBSCRIBED, "unsubscribed", now,
                                 attempted=False)  # fmt: skip
             log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
             return None
@@ -339,7 +340,7 @@ class Dispatcher:
                               kind="scheduled", attempted=False)  # fmt: skip
             else:
                 reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
-                q.mark_terminal(conn, d.id, self.owner, q.WITHDRAWN, reason, now,
+                q.mark_terminal(conn, d.id, self.owner, WITHDRAWN, reason, now,
                                 attempted=False)  # fmt: skip
         log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
         return None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import logging
 import os
+import resource
 import signal
 import sys
 import uuid
@@ -283,3 +284,30 @@ async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotServ
 
     async with running(lite_db, fake) as service:
         yield service
+
+
+# What each test costs in CPU (this process's threads and the children it waited for), for
+# finding what makes the suite slow: on 2 cores its workers keep the CPU busy, so a test's
+# wall time says more about the others than about itself. Off unless
+# FEEDSVC_TEST_CPU_LOG names a file; each worker appends "seconds<TAB>test id" lines.
+_CPU_LOG = os.environ.get("FEEDSVC_TEST_CPU_LOG")
+
+
+def _cpu_seconds() -> float:
+    own, children = (
+        resource.getrusage(resource.RUSAGE_SELF),
+        resource.getrusage(resource.RUSAGE_CHILDREN),
+    )
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    if not _CPU_LOG:
+        return (yield)
+    before = _cpu_seconds()
+    try:
+        return (yield)
+    finally:
+        with open(_CPU_LOG, "a", encoding="utf-8") as out:
+            out.write(f"{_cpu_seconds() - before:.3f}\t{item.nodeid}\n")

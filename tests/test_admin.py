@@ -17,12 +17,12 @@ from factories import article
 from migrated import premigrated
 from sqlalchemy import select, update
 
+from feedsvc import delivery_states
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
 from feedsvc.channels.apprise import mask
 from feedsvc.config import load_config
 from feedsvc.db.schema import articles, deliveries
-from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
@@ -601,9 +601,9 @@ def test_unknown_outcome_is_a_dead_letter_named_in_the_log(
 
 
 def test_every_delivery_state_has_a_label_and_an_api_name() -> None:
-    for state in delivery_store.STATES:
+    for state in delivery_states.STATES:
         assert f"state.{state}" in CATALOGUE, state
-    assert set(get_args(DeliveryState)) == {*delivery_store.STATES, delivery_log.DEAD}
+    assert set(get_args(DeliveryState)) == {*delivery_states.STATES, delivery_log.DEAD}
 
 
 def test_delivery_log_pages(

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from feedsvc.catalogue import CATALOGUE, LANGUAGES, MODULES, Translator
+from feedsvc.delivery_states import STATES
 from feedsvc.matching import FIELDS, QueryError, parse_query
 from feedsvc.operations import CHAT_TYPES
-from feedsvc.store.deliveries import STATES
 from feedsvc.store.delivery_log import DEAD
 from feedsvc.store.followups import KINDS as FOLLOWUP_KINDS
 from feedsvc.store.followups import OUTCOMES as FOLLOWUP_OUTCOMES

@@ -6,6 +6,7 @@ answer that never came (the re-send may arrive twice), a parse error re-sent as 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from datetime import timedelta
 from pathlib import Path
@@ -18,11 +19,13 @@ from test_admin_text import TOKEN
 from test_delivery_words import LANGUAGES, _page, admin_service
 from test_dispatch import GROUP, PRIVATE, Env, make_env, subscribe_chat
 from test_dispatch import fake as fake  # the fixture
+from test_store_lite import cli_text, sqlalchemy_only
 from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
 
 from feedsvc.catalogue import CATALOGUE, Translator
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
+from feedsvc.delivery_states import RETRY_KINDS
 from feedsvc.digest.record import Policy
 from feedsvc.notify import SendOutcome
 from feedsvc.send_record import record_alert
@@ -170,10 +173,34 @@ def test_upgrade_from_0032_keeps_queued_retries_worded_as_before(
 
 
 def test_every_kind_is_worded_in_both_languages() -> None:
-    for kind in q.RETRY_KINDS:
+    for kind in RETRY_KINDS:
         vi, en = CATALOGUE[f"delivery_error.retrying.{kind}"]
         assert vi and en and vi != en
     assert (
         Translator("en").delivery_error("sent", "telegram", "transient")
         == (CATALOGUE["delivery_error.sent"][1])
     )  # a finished row's kind is not read
+
+
+async def test_feedsvc_status_says_why_a_queued_alert_waits(
+    db: Database, db_url: str, fake: FakeBotAPI, tmp_path: Path
+) -> None:
+    """``feedsvc status``'s recent errors gave the raw error alone ("Too Many Requests: retry
+    after 3600"): now why the alert waits comes first, in either of the command's reads of
+    the state DB (the driver's, SQLAlchemy's), text and JSON; a finished row's line is as
+    before (its state says it)."""
+    async with make_env(db, fake, 10.0) as env:
+        await _queued_after(env, Fault.flood(3600))
+        claimed = _claimed(env)
+        with db.write() as conn:
+            record_alert(conn, db.now(), "me", claimed, SendOutcome.transient("502"), None, POLICY)
+            conn.execute(update(deliveries).where(deliveries.c.id == claimed.id)
+                         .values(state="failed"))  # fmt: skip
+    words = CATALOGUE["delivery_error.retrying.rate_limited"][1]
+    lite_text = cli_text(["status"], db_url, tmp_path)
+    full = json.loads(cli_text(["status", "--json"], sqlalchemy_only(db_url), tmp_path, fast=False))
+    for lines in ([line.strip() for line in lite_text.splitlines()], full["recent_errors"]):
+        [waiting] = [line for line in lines if " pending chat " in str(line)]
+        assert words in waiting and "(last error: " in waiting and "Retry in 3600" in waiting
+        [ended] = [line for line in lines if " failed chat " in str(line)]
+        assert str(ended).endswith(": 502")  # ended: no reason to wait, the error as it was

@@ -38,7 +38,7 @@ from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.db.schema import chats, deliveries
-from feedsvc.store.deliveries import TERMINAL
+from feedsvc.delivery_states import TERMINAL
 from feedsvc.store.topics import TopicSpec, save_topic
 
 #: Telegram's words of a switch-off (the common ``reason.*``), never an Apprise recipient's.

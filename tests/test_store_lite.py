@@ -288,6 +288,12 @@ _NO_LITE = (
 
 
 def _cli(args: list[str], url: str, cwd: Path, *, fast: bool = True) -> dict[str, object]:
+    return json.loads(cli_text(args, url, cwd, fast=fast))  # type: ignore[no-any-return]
+
+
+def cli_text(args: list[str], url: str, cwd: Path, *, fast: bool = True) -> str:
+    """What ``feedsvc ARGS`` prints on the state DB at ``url``; ``fast`` false: SQLAlchemy's
+    read, never the driver's (:data:`_NO_LITE`)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env |= {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
     start = ["-m", "feedsvc"] if fast else ["-c", _NO_LITE]
@@ -295,7 +301,7 @@ def _cli(args: list[str], url: str, cwd: Path, *, fast: bool = True) -> dict[str
         [sys.executable, *start, *args], env=env, cwd=cwd, capture_output=True,
         text=True, check=True, timeout=120,
     )  # fmt: skip
-    return json.loads(done.stdout)  # type: ignore[no-any-return]
+    return done.stdout
 
 
 def sqlalchemy_only(url: str) -> str:

@@ -14,6 +14,8 @@ Apprise recipient is a destination, not a chat.
 
 from __future__ import annotations
 
+from feedsvc.delivery_states import UNFINISHED
+
 MESSAGES: dict[str, tuple[str, str]] = {
     "delivery_error.blocked": (
         "Kênh từ chối gửi vào cuộc trò chuyện này: bot bị chặn, bị mời ra hoặc không có quyền.",
@@ -66,7 +68,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Lần gửi trước chưa thành công; sẽ tự động thử lại.",
         "The last try did not go through; it will be tried again.",
     ),
-    # why a queued alert waits (``retry_kind``, store.deliveries.RETRY_KINDS); "Due" shows when
+    # why a queued alert waits (``retry_kind``, delivery_states.RETRY_KINDS); "Due" shows when
     "delivery_error.retrying.rate_limited": (
         "Kênh yêu cầu chờ (giới hạn tốc độ, 429): cuộc trò chuyện tạm dừng, tin sẽ gửi khi hết "
         "thời gian chờ.",
@@ -100,17 +102,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
 }
 
-#: States of a delivery that is not finished: its error is the last try's.
-_UNFINISHED = frozenset({"pending", "held", "sending"})
-
 
 def error_key(state: str, channel: str | None, retry_kind: str | None = None) -> str:
     """The catalogue key explaining the error of a delivery in ``state`` to a recipient of
     ``channel``: the channel's own wording of the kind when it has one; for one still queued,
     why it waits (``retry_kind``) when that was recorded, else the general words."""
-    if state in _UNFINISHED and f"delivery_error.retrying.{retry_kind}" in MESSAGES:
+    if state in UNFINISHED and f"delivery_error.retrying.{retry_kind}" in MESSAGES:
         return f"delivery_error.retrying.{retry_kind}"
-    kind = "retrying" if state in _UNFINISHED else state
+    kind = "retrying" if state in UNFINISHED else state
     own = f"delivery_error.{channel}.{kind}"
     if own in MESSAGES:
         return own

@@ -1,8 +1,9 @@
-"""Chats that receive no alerts now, in the CLI's English: ``feedsvc status``'s
-``chats_not_receiving`` and ``chat_pauses``, and ``feedsvc subs list``'s notes.
+"""Chats that receive no alerts now, and why a queued alert waits, in the CLI's English:
+``feedsvc status``'s ``chats_not_receiving``, ``chat_pauses`` and ``recent_errors``, and
+``feedsvc subs list``'s notes.
 
-The catalogue (Babel) is imported only when a chat has a reason to word: the start-up cost of
-commands that usually have none."""
+The catalogue (Babel) is imported only when there is something to word: the start-up cost of
+commands that usually have nothing."""
 
 from __future__ import annotations
 
@@ -38,6 +39,18 @@ class English:
             return None
         return cast("str", self._translator().reason(code, channel))
 
+    def waiting(self, failure: Any) -> str | None:
+        """Why a delivery still queued after a failed try waits (``Translator.delivery_error``
+        of its ``retry_kind``): "it will be tried again" is not all an operator needs when
+        the chat is paused for a 429 or the alert may arrive twice. None for a finished row,
+        or one recorded before the kind was (migration 0033): its state and error say it."""
+        if failure.retry_kind is None:
+            return None
+        words = self._translator().delivery_error(
+            failure.state, failure.channel, failure.retry_kind
+        )
+        return cast("str", words)
+
     def time(self, moment: datetime) -> str:
         """``moment`` as every CLI line writes one: ``2026-11-30 10:34 +07:00``, site zone."""
         return cast("str", self._translator().time(moment))
@@ -46,6 +59,17 @@ class English:
 def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:
     """``chat_id (why)`` per chat not receiving alerts."""
     return [f"{p.chat_id} ({cell(why(p, english), CELL_CHARS)})" for p in pauses]
+
+
+def error_lines(failures: Sequence[Any], english: English) -> list[str]:
+    """``#id state chat N: error`` per recent error (a ``delivery_log.DeliveryRow`` or a
+    ``store.lite.Failure``), why it waits first while it is queued to be tried again."""
+    lines = []
+    for f in failures:
+        words = english.waiting(f)
+        shown = f"{words} (last error: {f.error or ''})" if words else f.error or ""
+        lines.append(f"#{f.id} {f.state} chat {f.chat_id}: {cell(shown, CELL_CHARS)}")
+    return lines
 
 
 def why(pause: Any, english: English) -> str:

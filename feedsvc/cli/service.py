@@ -9,7 +9,6 @@ from typing import TYPE_CHECKING, Any, NoReturn, cast
 import click
 
 from feedsvc.cli.common import (
-    CELL_CHARS,
     EXIT_USAGE,
     cell,
     configure_logging,
@@ -20,7 +19,7 @@ from feedsvc.cli.common import (
     run_async,
 )
 from feedsvc.cli.params import Int, config_option
-from feedsvc.cli.pauses import English, pause_lines, pause_objects
+from feedsvc.cli.pauses import English, error_lines, pause_lines, pause_objects
 
 if TYPE_CHECKING:
     import socket
@@ -147,9 +146,7 @@ def status(config_file: str | None, as_json: bool) -> None:
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
         facts["chat_pauses"] = pause_objects(pauses, english)
-    facts["recent_errors"] = [
-        f"#{d.id} {d.state} chat {d.chat_id}: {cell(d.error or '', CELL_CHARS)}" for d in errors
-    ]
+    facts["recent_errors"] = error_lines(errors, english)
     if as_json:
         # as /api/status writes them (pydantic's JSON mode): ISO 8601 times, "Z" for UTC;
         # json's default=str wrote "2026-12-01 10:02:08.923653+00:00"

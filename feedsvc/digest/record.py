@@ -18,6 +18,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import Connection
 
 from feedsvc.catalogue.reasons import stored_reason
+from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.notify import OutcomeKind, SendOutcome
 from feedsvc.store import claims
 from feedsvc.store import deliveries as q
@@ -94,9 +95,9 @@ def set_aside(
     """Rows left out of a digest: an article no longer public ends ``withdrawn`` (SPEC §10:
     never sent); one still scheduled goes back to ``held`` until its publication time; one
     the chat no longer wants ends ``unsubscribed`` (:mod:`feedsvc.wanted`)."""
-    store.finish_rows(conn, withdrawn, owner, state=q.WITHDRAWN, error="withdrawn",
+    store.finish_rows(conn, withdrawn, owner, state=WITHDRAWN, error="withdrawn",
                       finished_at=now)  # fmt: skip
-    store.finish_rows(conn, unsubscribed, owner, state=q.UNSUBSCRIBED, error="unsubscribed",
+    store.finish_rows(conn, unsubscribed, owner, state=UNSUBSCRIBED, error="unsubscribed",
                       finished_at=now)  # fmt: skip
     for delivery_id, due in later:
         store.finish_rows(conn, [delivery_id], owner, state="held", due_at=due)

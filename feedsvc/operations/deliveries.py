@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from feedsvc import metrics
+from feedsvc import delivery_states, metrics
 from feedsvc.db import Database
 from feedsvc.operations.errors import OperationError
 from feedsvc.store import deliveries as delivery_store
@@ -26,7 +26,7 @@ def resend_delivery(db: Database, delivery_id: int, off_channels: Collection[str
     service restarted) the same dead letter is re-sent as any other."""
     with db.write() as conn:
         found = delivery_log.delivery_channel(conn, delivery_id) if off_channels else None
-        if found is not None and found[0] in delivery_store.DEAD_STATES:
+        if found is not None and found[0] in delivery_states.DEAD_STATES:
             _refuse_if_off(delivery_id, found[1], off_channels)
         if not delivery_store.resend(conn, delivery_id, db.now()):
             state = delivery_log.delivery_state(conn, delivery_id)
@@ -73,7 +73,7 @@ def list_deliveries(
 ) -> tuple[list[delivery_log.DeliveryRow], int]:
     """The delivery log, newest first; ``topic`` is a slug (its matched articles), ``state``
     a state or ``dead`` (every dead letter), ``channel`` one channel's recipients."""
-    if state is not None and state not in (*delivery_store.STATES, delivery_log.DEAD):
+    if state is not None and state not in (*delivery_states.STATES, delivery_log.DEAD):
         raise OperationError(
             "invalid",
             f"unknown delivery state {state!r}",

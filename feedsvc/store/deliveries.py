@@ -24,30 +24,10 @@ from typing import Any
 from sqlalchemy import Connection, case, func, select, update
 
 from feedsvc.db.schema import chats, deliveries
+from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, WITHDRAWN
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
-
-WITHDRAWN = "withdrawn"
-#: the chat no longer subscribes to anything the article matches (:mod:`feedsvc.wanted`)
-UNSUBSCRIBED = "unsubscribed"
-TERMINAL = (
-    "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
-    WITHDRAWN, UNSUBSCRIBED,
-)  # fmt: skip
-# finished without being sent and worth sending again: what ``resend`` accepts
-DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
-UNFINISHED = ("pending", "held", "sending")
-STATES = (*UNFINISHED, *TERMINAL)
-#: Why an unfinished row waits to be tried again (``retry_kind``, migration 0033): a 429
-#: (``rate_limited``), a 5xx or network error (``transient``), a send whose answer never came,
-#: re-sent once and maybe twice received (``unknown``), a parse error re-sent as plain text
-#: (``plain_text``), a group upgraded to a supergroup (``migrated``), a deleted forum thread
-#: (``thread_gone``), an article whose time was moved ahead (``scheduled``). Worded by the
-#: catalogue's ``delivery_error.retrying.<kind>``.
-RETRY_KINDS = (
-    "rate_limited", "transient", "unknown", "plain_text", "migrated", "thread_gone", "scheduled",
-)  # fmt: skip
 
 
 @dataclass(frozen=True, slots=True)

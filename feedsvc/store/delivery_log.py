@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import Connection, and_, func, select
 
 from feedsvc.db.schema import alert_followups, article_topics, articles, chats, deliveries
-from feedsvc.store.deliveries import DEAD_STATES, UNFINISHED, UNSUBSCRIBED, of_channel
+from feedsvc.delivery_states import DEAD_STATES, UNSUBSCRIBED, waits_because
+from feedsvc.store.deliveries import of_channel
 
 DEAD = "dead"  # a listing filter: every terminal state but ``sent`` (what ``resend`` accepts)
 
@@ -43,7 +44,7 @@ class DeliveryRow:
     correction: str | None = None  # edited | unchanged | gone | kept | cancelled | failed | …
     corrected_at: datetime | None = None
     channel: str = "telegram"
-    #: why it waits to be tried again, when unfinished (``store.deliveries.RETRY_KINDS``)
+    #: why it waits to be tried again, when unfinished (``delivery_states.RETRY_KINDS``)
     retry_kind: str | None = None
 
     @property
@@ -79,9 +80,7 @@ def _to_rows(result: Any) -> list[DeliveryRow]:
         values = list(row)
         values[6] = list(values[6] or [])
         row = DeliveryRow(*values)
-        if row.state not in UNFINISHED and row.retry_kind is not None:  # a finished row's past
-            row = replace(row, retry_kind=None)
-        out.append(row)
+        out.append(replace(row, retry_kind=waits_because(row.state, row.retry_kind)))
     return out
 
 

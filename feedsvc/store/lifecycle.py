@@ -12,11 +12,11 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, Connection, and_, func, not_, or_, select, update
 
 from feedsvc.db.schema import article_topics, articles, deliveries
+from feedsvc.delivery_states import WITHDRAWN
 from feedsvc.keys import trim_key
 from feedsvc.lifecycle.visibility import Lifecycle, Visibility, public_clause, visibility
 
 CHUNK = 500  # ids per IN (...) list: well inside every backend's parameter limit
-WITHDRAWN = "withdrawn"  # the delivery state (store.deliveries.WITHDRAWN)
 NOT_INGESTED = "not_ingested"  # an unhide's answer for a pending hide it cancelled
 
 

@@ -38,6 +38,7 @@ from feedsvc.db.revision import (
     not_a_database,
     sqlite_location_problem,
 )
+from feedsvc.delivery_states import waits_because
 from feedsvc.status import StatusReads
 from feedsvc.store.records import (
     BUILTIN_SOURCE,
@@ -316,6 +317,8 @@ class Failure(NamedTuple):
     state: str
     chat_id: int
     error: str | None
+    channel: str = "telegram"
+    retry_kind: str | None = None  # why it waits, while unfinished (``delivery_states``)
 
 
 def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
@@ -337,10 +340,13 @@ def chat_pauses(reader: Reader, now: datetime) -> list[Pause]:
 def recent_errors(reader: Reader, limit: int) -> list[Failure]:
     """As ``feedsvc.store.delivery_log.recent_errors``: newest deliveries that recorded an error."""
     rows = reader.rows(
-        "SELECT d.id, d.state, d.chat_id, d.error FROM deliveries d "
+        "SELECT d.id, d.state, d.chat_id, d.error, c.channel, d.retry_kind FROM deliveries d "
         "JOIN chats c ON c.chat_id = d.chat_id JOIN articles a ON a.id = d.article_id "
         "WHERE d.error IS NOT NULL AND d.state <> 'unsubscribed'"
         " ORDER BY coalesce(d.finished_at, d.due_at) DESC LIMIT ?",
         (limit,),
     )
-    return [Failure(int(id_), state, int(chat), error) for id_, state, chat, error in rows]
+    return [
+        Failure(int(id_), state, int(chat), error, channel, waits_because(state, kind))
+        for id_, state, chat, error, channel, kind in rows
+    ]

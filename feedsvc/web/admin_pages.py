@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from feedsvc import delivery_states
 from feedsvc import operations as ops
 from feedsvc.channel_modes import MISSING_SETTING, off_channels
 from feedsvc.channels.apprise import mask
@@ -26,7 +27,6 @@ from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
 from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
-from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import delivery_log
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
@@ -282,7 +282,7 @@ def page_routes(admin: Admin) -> list[Route]:
     # -- deliveries -----------------------------------------------------------------------
     async def deliveries(request: Request, ctx: Ctx) -> Response:
         state = query_param(request, "state", "")
-        if state not in ("", delivery_log.DEAD, *delivery_store.STATES):
+        if state not in ("", delivery_log.DEAD, *delivery_states.STATES):
             state = ""
         channel = channel_param(query_param(request, "channel", ""))
         page = page_param(query_param(request, "page", "1"))
@@ -303,7 +303,7 @@ def page_routes(admin: Admin) -> list[Route]:
             state=state,
             channel=channel,
             channels=CHANNELS,
-            states=(delivery_log.DEAD, *delivery_store.STATES),
+            states=(delivery_log.DEAD, *delivery_states.STATES),
             page=page,
             first=(page - 1) * per_page + 1,
             last=(page - 1) * per_page + len(rows),

@@ -4,7 +4,7 @@ A delivery whose last try failed was shown as "the last try did not go through; 
 tried again" whatever happened: a 429 pause, a network error, an answer that never came (the
 re-send may arrive twice), a parse error (re-sent as plain text), a group upgraded to a
 supergroup, a deleted forum thread, an article moved into the future. The dispatcher now
-records which (:data:`feedsvc.store.deliveries.RETRY_KINDS`) and the admin words each.
+records which (:data:`feedsvc.delivery_states.RETRY_KINDS`) and the admin words each.
 
 Existing rows get NULL: the general words, as before.
 

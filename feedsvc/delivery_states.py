@@ -1,0 +1,35 @@
+"""The names of an outbox row's states and of why an unfinished one waits: one list, read by
+the store (its SQL), the catalogue (its words) and the CLI's driver-level reads, none of which
+may import the others (the catalogue and ``store.lite`` stay free of SQLAlchemy).
+
+The states' life is told in :mod:`feedsvc.store.deliveries`."""
+
+from __future__ import annotations
+
+WITHDRAWN = "withdrawn"
+#: the chat no longer subscribes to anything the article matches (:mod:`feedsvc.wanted`)
+UNSUBSCRIBED = "unsubscribed"
+TERMINAL = (
+    "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
+    WITHDRAWN, UNSUBSCRIBED,
+)  # fmt: skip
+#: finished without being sent and worth sending again: what ``resend`` accepts
+DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
+#: not finished: the row's error, if any, is its last try's
+UNFINISHED = ("pending", "held", "sending")
+STATES = (*UNFINISHED, *TERMINAL)
+#: Why an unfinished row waits to be tried again (``retry_kind``, migration 0033): a 429
+#: (``rate_limited``), a 5xx or network error (``transient``), a send whose answer never came,
+#: re-sent once and maybe twice received (``unknown``), a parse error re-sent as plain text
+#: (``plain_text``), a group upgraded to a supergroup (``migrated``), a deleted forum thread
+#: (``thread_gone``), an article whose time was moved ahead (``scheduled``). Worded by the
+#: catalogue's ``delivery_error.retrying.<kind>``.
+RETRY_KINDS = (
+    "rate_limited", "transient", "unknown", "plain_text", "migrated", "thread_gone", "scheduled",
+)  # fmt: skip
+
+
+def waits_because(state: str, retry_kind: str | None) -> str | None:
+    """Why a row in ``state`` waits now: its recorded ``retry_kind`` while it is unfinished;
+    None once it has ended (the column keeps its last retry's kind: history, not a reason)."""
+    return retry_kind if state in UNFINISHED else None
