@@ -18,17 +18,14 @@ logged (token-free) and retried, while the web server and the dispatcher keep ru
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 import os
 import socket
-import ssl
 import time
 from collections.abc import Callable
 from contextlib import suppress
 from datetime import timedelta
 
-import certifi
 from telegram import BotCommand, Update
 from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
@@ -44,6 +41,7 @@ from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
 from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
+from feedsvc.notify.tls import tls_context
 from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
@@ -53,12 +51,6 @@ MAX_BACKOFF = 5  # doublings of standby_seconds after repeated start failures
 ALLOWED_UPDATES = [
     Update.MESSAGE, Update.EDITED_MESSAGE, Update.MY_CHAT_MEMBER, Update.CALLBACK_QUERY,
 ]  # fmt: skip
-
-
-@functools.cache
-def tls_context() -> ssl.SSLContext:
-    """One verified TLS context per process: building one (loading CA certs) costs ~50 ms."""
-    return ssl.create_default_context(cafile=certifi.where())
 
 
 def file_url(base_url: str) -> str:

@@ -38,10 +38,12 @@ from telegram.error import (
     TelegramError,
     TimedOut,
 )
+from telegram.request import HTTPXRequest
 
 from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
+from feedsvc.notify.tls import tls_context
 
 log = logging.getLogger("feedsvc.notify")
 DEFAULT_BASE_URL = "https://api.telegram.org/bot"
@@ -112,8 +114,12 @@ class TelegramSender:
             write_timeout=write_timeout,
             pool_timeout=pool_timeout,
             media_write_timeout=write_timeout,
+            httpx_kwargs={"verify": tls_context()},
         )
-        self.bot = Bot(token, base_url=base_url, request=request)
+        # getUpdates is never asked of a sender, but PTB builds its client anyway: given ours,
+        # with the process's TLS context rather than one of its own (:mod:`.tls`)
+        updates = HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+        self.bot = Bot(token, base_url=base_url, request=request, get_updates_request=updates)
         from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
 
         self.editor = TelegramEditor(self.bot, token)

@@ -24,6 +24,7 @@ from typing import Any, Self
 import httpx
 
 from feedsvc.notify.outcome import retry_after_seconds
+from feedsvc.notify.tls import tls_context
 
 DEFAULT_BASE_URL = "https://bot-api.zaloplatforms.com"
 log = logging.getLogger("feedsvc.zalo")
@@ -111,7 +112,9 @@ class ZaloBotAPI:
 
     async def start(self) -> None:
         if self._client is None:
-            self._client = httpx.AsyncClient(timeout=self._timeout, limits=self._limits)
+            self._client = httpx.AsyncClient(
+                timeout=self._timeout, limits=self._limits, verify=tls_context()
+            )
 
     async def close(self) -> None:
         client, self._client = self._client, None
