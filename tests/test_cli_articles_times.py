@@ -112,3 +112,49 @@ def test_find_json_finding_none(tmp_path: Path) -> None:
     none = articles(env, "find", "Cát Bà", "--json")
     assert json.loads(none.stdout) == {"articles": []}
     assert none.stderr == 'feedsvc: no article matches "Cát Bà"\n'
+
+
+def test_hide_and_unhide_json_are_the_apis_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``hide --json`` and ``unhide --json`` print the article as ``POST
+    /api/articles/{key}/hide|unhide`` answer it (the same keys, in order; times UTC); a
+    pending hide and its cancel carry their words in ``message``, as stderr says them."""
+    env = stored(tmp_path, "Europe/Paris")
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    settings = load_config(None, {"database": {"url": env["FEEDSVC_DATABASE__URL"]}})
+    service = Service(settings, Roles(scheduler=False, bot=False))
+
+    def api_item(client: TestClient, key: str) -> dict[str, Any]:
+        listed = client.get("/api/articles", headers={"Authorization": f"Bearer {TOKEN}"})
+        [item] = [a for a in listed.json()["articles"] if a["source_key"] == key]
+        return item  # type: ignore[no-any-return]
+
+    with TestClient(create_app(service)) as client:
+        hidden = articles(env, "hide", "TEST-00001", "--reason", "toà án", "--json")
+        shown = json.loads(hidden.stdout)
+        assert list(shown) == list(api_item(client, "TEST-00001"))  # the API's keys, in order
+        assert shown == api_item(client, "TEST-00001") and hidden.stderr == ""
+        assert (shown["state"], shown["hidden_reason"]) == ("hidden", "toà án")
+        assert shown["published_at"] == "2026-11-30T03:34:00Z"
+        back = json.loads(articles(env, "unhide", "TEST-00001", "--json").stdout)
+        assert back == api_item(client, "TEST-00001") and back["state"] == "public"
+
+        ahead = articles(env, "hide", "CMS-9", "--pending", "--json")
+        pending = json.loads(ahead.stdout)
+        assert (pending["state"], pending["pending"], pending["published_at"]) == (
+            "hidden", True, None,
+        )  # fmt: skip
+        assert ahead.stderr == f"feedsvc: {pending['message']}\n" and "CMS-9" in ahead.stderr
+        cancel = articles(env, "unhide", "CMS-9", "--json")
+        cancelled = json.loads(cancel.stdout)
+        assert (cancelled["state"], cancelled["pending"]) == ("not_ingested", False)
+        assert cancel.stderr == f"feedsvc: {cancelled['message']}\n"
+        articles(env, "hide", "CMS-10", "--pending")
+        auth = {"Authorization": f"Bearer {TOKEN}"}
+        api = client.post("/api/articles/CMS-10/unhide", headers=auth).json()
+        assert list(api) == list(cancelled)
+        differ = ("source_key", "message")
+        assert {k: v for k, v in api.items() if k not in differ} == {
+            k: v for k, v in cancelled.items() if k not in differ
+        }

@@ -7,8 +7,9 @@ too, said on stderr), 1 unknown article, 2 bad input.
 
 A row's time is in ``site.timezone`` with its offset, as every time the CLI prints for people
 (``topics preview``, ``source check``): it was UTC (``2026-11-30T03:34Z`` for an article an
-editor in Hải Phòng saw published at 10:34). ``find --json`` is for scripts: ``GET
-/api/articles``' shape, times in ISO 8601 UTC.
+editor in Hải Phòng saw published at 10:34). ``--json`` is for scripts: ``find``'s is ``GET
+/api/articles``' shape, ``hide``'s and ``unhide``'s the article as ``POST
+/api/articles/{key}/hide|unhide`` answer it, times in ISO 8601 UTC.
 """
 
 from __future__ import annotations
@@ -62,6 +63,13 @@ def _line(a: EditorState, words: Translator) -> str:
     return "\t".join([cell(a.source_key, exact=True), state, when, *texts])
 
 
+#: ``--json`` of the commands that print one article: the API's answer for the same action
+_JSON_ONE = click.option(
+    "--json", "as_json", is_flag=True,
+    help="Machine-readable output: the article as the API's POST answers it (ISO 8601 UTC).",
+)  # fmt: skip
+
+
 @click.group()
 def articles() -> None:
     r"""Hide and unhide stored articles (takedowns), and find them.
@@ -80,8 +88,11 @@ def articles() -> None:
     help="Record the hide even though feedsvc knows no such key yet (an external CMS's "
     "article it has not read): ingest applies it when it stores the article.",
 )
+@_JSON_ONE
 @config_option
-def hide(source_key: str, reason: str | None, pending: bool, config_file: str | None) -> None:
+def hide(
+    source_key: str, reason: str | None, pending: bool, as_json: bool, config_file: str | None
+) -> None:
     """Hide SOURCE_KEY from every feed and alert until `unhide`, whatever the source says. A key
     imported but not ingested yet (or any key, with --pending) is hidden ahead: the article
     arrives hidden, never public, never alerted."""
@@ -98,18 +109,24 @@ def hide(source_key: str, reason: str | None, pending: bool, config_file: str | 
             raise OperationError(exc.kind, hint, code=exc.code, params=exc.params) from None
 
     found, words = run_with_settings(work, config_file)
-    click.echo(_line(found, words))
+    said = None
     if found.pending:
         from feedsvc.catalogue import ENGLISH
 
-        key = cell(found.source_key, exact=True)
-        click.echo(f"feedsvc: {ENGLISH('hide_pending', key=key)}", err=True)
+        said = ENGLISH("hide_pending", key=cell(found.source_key, exact=True))
+    if as_json:
+        _echo_json(_json_row(found, said))
+    else:
+        click.echo(_line(found, words))
+    if said is not None:
+        click.echo(f"feedsvc: {said}", err=True)
 
 
 @articles.command("unhide")
 @click.argument("source_key", type=SHOWN)
+@_JSON_ONE
 @config_option
-def unhide(source_key: str, config_file: str | None) -> None:
+def unhide(source_key: str, as_json: bool, config_file: str | None) -> None:
     """Show SOURCE_KEY again (unless the source itself withdrew it). One hidden since before
     its scheduled time alerts its subscribers now, as at its time; any other does not. A hide
     of a key not ingested yet is cancelled (said on stderr, no row: there is no article)."""
@@ -123,13 +140,18 @@ def unhide(source_key: str, config_file: str | None) -> None:
         ),
         config_file,
     )
+    cancelled = None
     if not found.ingested:
         from feedsvc.catalogue import ENGLISH
 
-        said = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
-        click.echo(f"feedsvc: {said}", err=True)
+        cancelled = ENGLISH("hide_pending_cancelled", key=cell(found.source_key, exact=True))
+    if as_json:  # a cancelled hide too, as the API answers it: state not_ingested
+        _echo_json(_json_row(found, cancelled))
+    if cancelled is not None:
+        click.echo(f"feedsvc: {cancelled}", err=True)
     else:
-        click.echo(_line(found, words))
+        if not as_json:
+            click.echo(_line(found, words))
         if found.released:
             said = "public for the first time: its subscribers are alerted now, as at its time"
             click.echo(f"feedsvc: {cell(found.source_key, exact=True)}: {said}", err=True)
@@ -162,7 +184,7 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
 
     found, waiting, words = run_with_settings(work, config_file, write=False)
     if as_json:
-        _print_json(found)
+        _echo_json({"articles": [_json_row(a) for a in found]})
     else:
         for article in found:
             click.echo(_line(article, words))
@@ -173,26 +195,27 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
 
 
-def _print_json(found: list[EditorState]) -> None:
-    """``{"articles": [...]}`` as ``GET /api/articles`` answers (``ArticleStateOut``'s keys;
-    times ISO 8601 UTC, ``Z``, as pydantic writes them; a control character in free text a
-    JSON escape: nothing a terminal acts on)."""
+def _echo_json(value: dict[str, Any]) -> None:
+    """``value`` as the API writes JSON (times ISO 8601 UTC, ``Z``, as pydantic writes them; a
+    control character in free text a JSON escape: nothing a terminal acts on)."""
     import json
-    from datetime import UTC, datetime
 
     from pydantic_core import to_jsonable_python
 
     from feedsvc.logs import escape_json
 
-    now = datetime.now(UTC)
-    shown = to_jsonable_python({"articles": [_json_row(a, now) for a in found]})
+    shown = to_jsonable_python(value)
     click.echo(escape_json(json.dumps(shown, indent=2, ensure_ascii=False)))
 
 
-def _json_row(a: EditorState, now: datetime) -> dict[str, Any]:
-    from datetime import UTC
+def _json_row(a: EditorState, message: str | None = None) -> dict[str, Any]:
+    """One article as the API's ``ArticleStateOut`` (its keys, in its order); ``message``: a
+    pending hide's (or its cancel's) words, as the API's answer to that action gives them."""
+    from datetime import UTC, datetime
 
     from feedsvc.feeds.sanitize import link_url
+
+    now = datetime.now(UTC)
 
     def utc(moment: datetime | None) -> datetime | None:
         return None if moment is None else moment.astimezone(UTC)
@@ -209,5 +232,5 @@ def _json_row(a: EditorState, now: datetime) -> dict[str, Any]:
         "hidden_at": utc(a.hidden_at),
         "hidden_reason": a.hidden_reason,
         "hidden_by": a.hidden_by,
-        "message": None,
+        "message": message,
     }

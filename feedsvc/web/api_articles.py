@@ -142,7 +142,7 @@ ENDPOINTS = [
         "POST", "/api/articles/{source_key}/unhide", unhide_article, "Unhide an article",
         "articles", {200: ArticleStateOut}, errors=(404, 422),
         description="Shown again unless the source itself withdrew it. A pending hide is "
-        "cancelled (200, `pending` true: the hide that was)." + _KEY_NOTE,
+        "cancelled (200, `state` `not_ingested`: no article yet, nothing hidden)." + _KEY_NOTE,
         slashes=("source_key",), stored_keys=("source_key",),
     ),
 ]  # fmt: skip
