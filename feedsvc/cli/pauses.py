@@ -63,12 +63,15 @@ def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:
 
 def error_lines(failures: Sequence[Any], english: English) -> list[str]:
     """``#id state chat N: error`` per recent error (a ``delivery_log.DeliveryRow`` or a
-    ``store.lite.Failure``), why it waits first while it is queued to be tried again."""
+    ``store.lite.Failure``), why it waits first while it is queued to be tried again. The
+    error keeps its own ``CELL_CHARS``: the words (up to ~100 characters) cut into the whole
+    line's left a long proxy page or Apprise detail half of the room it had."""
     lines = []
     for f in failures:
         words = english.waiting(f)
-        shown = f"{words} (last error: {f.error or ''})" if words else f.error or ""
-        lines.append(f"#{f.id} {f.state} chat {f.chat_id}: {cell(shown, CELL_CHARS)}")
+        error = cell(f.error or "", CELL_CHARS)
+        shown = f"{cell(words)} (last error: {error})" if words else error
+        lines.append(f"#{f.id} {f.state} chat {f.chat_id}: {shown}")
     return lines
 
 

@@ -17,8 +17,9 @@ if TYPE_CHECKING:
 def tls_context() -> ssl.SSLContext:
     """The process's verified client context, built once: httpx's own default
     (``httpx.create_ssl_context``: certifi's CA bundle, or ``SSL_CERT_FILE``/``SSL_CERT_DIR``
-    when set, as every httpx client honours them). An ``SSLContext`` may be shared by
-    clients and threads (Python's ``ssl`` docs: contexts hold settings, sockets their state)."""
+    when set, as every httpx client honours them). Shared because every client that takes it
+    speaks HTTP/1.1 from the service's event loop: httpcore sets the context's ALPN protocols
+    at each new connection, so a client with ``http2=True`` would need a context of its own."""
     import httpx
 
     return httpx.create_ssl_context()
