@@ -67,6 +67,26 @@ def listeners(port: int) -> int:
     )
 
 
+def unread_by_server(client: socket.socket) -> int | None:
+    """Bytes ``client`` sent that the server's end of the connection (loopback, IPv4) has not
+    read yet — its receive queue in Linux's /proc/net/tcp; None when that end is gone. 0 means
+    the server process holds everything sent (its HTTP parser has seen it)."""
+    host, port = client.getsockname()
+    peer_host, peer_port = client.getpeername()
+    local = f"{_hex_addr(peer_host)}:{peer_port:04X}"
+    remote = f"{_hex_addr(host)}:{port:04X}"
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        if fields[1] == local and fields[2] == remote:
+            return int(fields[4].split(":")[1], 16)
+    return None
+
+
+def _hex_addr(ip: str) -> str:
+    """An IPv4 address as /proc/net/tcp writes it: 127.0.0.1 → 0100007F."""
+    return "".join(f"{int(part):02X}" for part in reversed(ip.split(".")))
+
+
 @contextmanager
 def uvicorn_thread(
     config: uvicorn.Config, sock: socket.socket | None = None
