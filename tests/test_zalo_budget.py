@@ -25,6 +25,7 @@ from factories import VN, followed
 from fakebot import most_in_window
 from fakezalo import FakeZaloAPI, Sent
 from handoffs import Handoffs, handoffs
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 from test_budget import WINDOW, assert_within
 from test_dispatch_fair import add_articles
@@ -96,7 +97,7 @@ def send_times(sent: Handoffs, fake: FakeZaloAPI) -> list[float]:
 @asynccontextmanager
 async def dispatching(db: Database, fake: FakeZaloAPI) -> AsyncIterator[Dispatcher]:
     """A Zalo dispatcher at :data:`RATE` (its own client and channel: a process of its own)."""
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=3)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)  # exact counts
     channel = ZaloChannel(api, VN, global_rate=RATE)
     d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.05, backoff_base=0.05))
     async with api:
