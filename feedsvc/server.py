@@ -53,21 +53,15 @@ async def learn_bot_username(
     bot; until getMe answers (Telegram unreachable) they keep the configured one."""
     from telegram import Bot
     from telegram.error import TelegramError
-    from telegram.request import HTTPXRequest
 
-    from feedsvc.notify.telegram import scrub_token
-    from feedsvc.notify.tls import tls_context
+    from feedsvc.notify.telegram import bare_request, scrub_token
 
     configured = service.settings.telegram.username
     base_url = service.settings.telegram.base_url
-
-    def request() -> HTTPXRequest:  # PTB's defaults, the process's TLS context
-        return HTTPXRequest(httpx_kwargs={"verify": tls_context()})
-
     for attempt in range(attempts):
         try:
             async with Bot(
-                token, base_url=base_url, request=request(), get_updates_request=request()
+                token, base_url=base_url, request=bare_request(), get_updates_request=bare_request()
             ) as bot:
                 username = bot.username
         except (TelegramError, OSError) as exc:

@@ -118,8 +118,9 @@ class TelegramSender:
         )
         # getUpdates is never asked of a sender, but PTB builds its client anyway: given ours,
         # with the process's TLS context rather than one of its own (:mod:`.tls`)
-        updates = HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
-        self.bot = Bot(token, base_url=base_url, request=request, get_updates_request=updates)
+        self.bot = Bot(
+            token, base_url=base_url, request=request, get_updates_request=bare_request()
+        )
         from feedsvc.notify.edits import TelegramEditor  # edits.py builds on this module
 
         self.editor = TelegramEditor(self.bot, token)
@@ -200,6 +201,13 @@ class TelegramSender:
         if not outcome.delivered:
             log.debug("send outcome %s: %s", outcome.kind, outcome.description)
         return outcome
+
+
+def bare_request() -> HTTPXRequest:
+    """PTB's default HTTP client with the process's TLS context (:mod:`.tls`): for a ``Bot``'s
+    client that feedsvc does not tune (a sender's getUpdates, which it never asks; getMe at
+    start), which PTB would otherwise build with a CA store of its own."""
+    return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
 
 
 def _options(msg: AlertMessage) -> dict[str, Any]:
