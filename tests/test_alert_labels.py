@@ -16,6 +16,7 @@ import pytest
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
+from patience import PATIENT_READ_TIMEOUT
 from receiver import Receiver
 from sqlalchemy import select
 from test_digest_dispatch import CHAT, PUBLIC_URL, Clock, digest_env
@@ -134,8 +135,8 @@ async def other_channel(db: Database, kind: str) -> AsyncIterator[World]:
     with FakeZaloAPI() as fake, Receiver() as receiver:
         channel: Channel
         if kind == "zalo":
-            channel = ZaloChannel(ZaloBotAPI(fake.token, fake.base_url, read_timeout=5), VN,
-                                  global_rate=50)  # fmt: skip
+            api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
+            channel = ZaloChannel(api, VN, global_rate=50)
             address = "z-lan"
 
             def received() -> list[str]:

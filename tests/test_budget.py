@@ -341,7 +341,9 @@ async def test_a_call_stalled_after_its_release_pushes_the_next_one_back(
     and for a digest's later part alike."""
     rate = 4.0
     with FakeBotAPI() as fake, handoffs(fake) as sent:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=5)
+        sender = TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        )
         async with sender:
             channel = TelegramChannel(sender, VN, global_rate=rate)
             budget = send_budget(channel).bind(lite_db, rate)

@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from factories import VN, followed
 from fakebot import FakeBotAPI
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import insert, select
 
 from feedsvc.articles import Article
@@ -88,7 +89,9 @@ async def test_a_hanging_channel_leaves_telegram_on_time(db: Database) -> None:
     with FakeBotAPI() as fake:
         for c in tg_chats:
             fake.add_chat(c, "group", f"g{c}")
-        async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2) as sender:
+        async with TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        ) as sender:
             dispatchers = [
                 Dispatcher(db, sender, VN, settings, owner="tg"),
                 Dispatcher(db, stuck, VN, settings, owner="zalo"),

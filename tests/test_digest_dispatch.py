@@ -15,6 +15,7 @@ import pytest
 from factories import VN, article, builtin_ingestor, clock_start
 from fakebot import FakeBotAPI, Limit, most_in_window
 from handoffs import HANDOFF_SLACK, handoffs
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, update
 
 from feedsvc.articles import Article
@@ -119,7 +120,9 @@ async def digest_env(db: Database) -> AsyncIterator[Env]:
     ing = builtin_ingestor(db)
     ing.hooks.append(Outbox(timedelta(hours=48)))
     with FakeBotAPI() as fake:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        sender = TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        )
         await sender.start()
         clock = Clock()
         dispatcher = Dispatcher(
@@ -376,7 +379,9 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
     clock = digests_due_together(env, chats)
     env.publish(*(f"Công an Kiến Thụy: tin thứ {n} về an ninh khu phố" for n in range(1, 5)))
     with FakeBotAPI(global_limit=Limit(5, 1.0)) as fake, handoffs(fake) as sent:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2)
+        sender = TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        )
         async with sender:
             channel = TelegramChannel(sender, VN, global_rate=4)
             d = Dispatcher(

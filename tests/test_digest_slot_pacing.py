@@ -17,6 +17,7 @@ import test_digest_dispatch as digests
 from factories import VN
 from fakebot import FakeBotAPI
 from handoffs import HANDOFF_SLACK, handoffs
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import update
 from test_digest_dispatch import PUBLIC_URL, Env, digests_due_together, wait_for
 
@@ -51,7 +52,9 @@ async def test_a_slow_set_aside_does_not_bunch_the_next_digest(
 
     monkeypatch.setattr(DigestSender, "_set_aside", set_aside)
     with FakeBotAPI() as fake, handoffs(fake) as sent:
-        sender = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=5)
+        sender = TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        )
         async with sender:
             channel = TelegramChannel(sender, VN, global_rate=4)
             d = Dispatcher(

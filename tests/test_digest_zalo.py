@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from factories import VN, article, builtin_ingestor
 from fakezalo import FakeZaloAPI
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 from test_zalo import add_topic, zalo_subscriber
 
@@ -45,7 +46,7 @@ async def test_a_zalo_digest_is_one_plain_message(db: Database, fake: FakeZaloAP
         upsert_source_articles(conn, items, datetime.now(UTC))
     assert ingest.tick().error is None
     clock = [datetime.now(UTC)]
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=2)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN, global_rate=50)
     settings = Settings(http=HttpSettings(public_url="https://tin.example"))
     d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.05),

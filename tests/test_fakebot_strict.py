@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from fakebot import FakeBotAPI
+from patience import PATIENT_READ_TIMEOUT
 from telegram import Bot
 from telegram.error import BadRequest
 from telegram.request import HTTPXRequest
@@ -21,7 +22,7 @@ from feedsvc.db import Database
 
 @pytest.fixture
 async def bot(fake: FakeBotAPI) -> AsyncIterator[Bot]:
-    request = HTTPXRequest(connect_timeout=1, read_timeout=5)
+    request = HTTPXRequest(connect_timeout=1, read_timeout=PATIENT_READ_TIMEOUT)
     async with Bot(fake.token, base_url=fake.base_url, request=request) as client:
         yield client
 

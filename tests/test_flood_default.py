@@ -22,6 +22,7 @@ import pytest
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 from test_dispatch import PRIVATE, PRIVATE2, make_env, subscribe_chat
 from test_foreign_answers import PAGE, _telegram_send
@@ -117,7 +118,7 @@ ZALO_429 = {
 
 async def _zalo_send(fake: FakeZaloAPI, status: int, body: bytes) -> SendOutcome:
     fake.script_raw("sendMessage", (status, body))
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=10)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN)
     try:
         target = Target(1, "zalo", "z-1", "private", False, True)
@@ -287,7 +288,7 @@ async def test_zalo_a_429_said_by_the_status_only_pauses_the_recipient(
         upsert_source_articles(conn, [article(1, published_at=datetime.now(VN))],
                                datetime.now(UTC))  # fmt: skip
     assert ing.tick().error is None
-    api = ZaloBotAPI(zalo.token, zalo.base_url, read_timeout=10)
+    api = ZaloBotAPI(zalo.token, zalo.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN, global_rate=50)
     clock = Skewed()
     await channel.start()

@@ -16,6 +16,7 @@ import itertools
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
 from handoffs import handoffs
+from patience import PATIENT_READ_TIMEOUT
 
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.notify import TelegramSender
@@ -25,7 +26,7 @@ SPACING = 0.2
 
 async def test_a_stalled_fake_bunches_its_own_times_not_the_handoffs() -> None:
     with FakeZaloAPI() as fake, handoffs(fake) as sent:
-        async with ZaloBotAPI(fake.token, fake.base_url, read_timeout=5) as api:
+        async with ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT) as api:
             await api.get_me()
 
             async def send(chat: str, after: float) -> None:

@@ -12,6 +12,7 @@ import pytest
 from factories import VN, article
 from fakebot import FakeBotAPI
 from lifecycle_world import CHAT, Clock, World, make_world
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, update
 
 from feedsvc.db import Database
@@ -30,7 +31,9 @@ def fake() -> Iterator[FakeBotAPI]:
 @pytest.fixture
 async def sender(fake: FakeBotAPI) -> AsyncIterator[TelegramSender]:
     # connect: 5 s, a loopback connect timed out at 0.5 s under CI's load
-    s = TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2, connect_timeout=5)
+    s = TelegramSender(
+        fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT, connect_timeout=5
+    )
     await s.start()
     yield s
     await s.close()

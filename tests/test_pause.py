@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 import pytest
 from factories import VN as VN_TZ
 from fakebot import FakeBotAPI
+from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select
 from test_channel_isolation import queue
 
@@ -79,7 +80,9 @@ async def test_telegram_queued_alerts_wait_for_resume(db: Database) -> None:
     queue(db, [paused, other], 3)  # queued before the pause
     ops.set_chat_paused(db, paused, True)
     with FakeBotAPI() as fake:
-        async with TelegramSender(fake.token, base_url=fake.base_url, read_timeout=2) as sender:
+        async with TelegramSender(
+            fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
+        ) as sender:
             d = Dispatcher(db, sender, VN_TZ, SETTINGS)
             await run_until(d, lambda: states(db, other) == ["sent"] * 3)
             assert fake.messages(paused) == [] and states(db, paused) == ["pending"] * 3

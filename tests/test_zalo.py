@@ -228,7 +228,9 @@ async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> No
     """Two replicas poll with one lease: updates are answered once; when the holder stops, the
     standby takes over."""
     add_topic(db)
-    apis = [ZaloBotAPI(fake.token, fake.base_url, read_timeout=5) for _ in range(2)]
+    apis = [
+        ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT) for _ in range(2)
+    ]
     pollers = [
         ZaloPoller(db, api, ZaloBot(db, api), lease_seconds=3, poll_timeout=0.5,
                    standby_seconds=0.2, holder=f"r{i}")
@@ -303,7 +305,7 @@ async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
         items = [article(n, published_at=datetime.now(VN), summary=long) for n in range(1, 41)]
         upsert_source_articles(conn, items, datetime.now(UTC))
     assert ing.tick().error is None
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN, global_rate=50)
     d = Dispatcher(db, channel, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05),
                    digests=DigestEdge(VN, public_url="https://tin.example", limit=2000,

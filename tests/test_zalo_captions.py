@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from fakezalo import FakeZaloAPI
+from patience import PATIENT_READ_TIMEOUT
 
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
@@ -39,7 +40,7 @@ async def bot_on(db: Database, fake: FakeZaloAPI) -> AsyncIterator[ZaloBot]:
     with db.write() as conn:
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
                    datetime.now(UTC))  # fmt: skip
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     bot = ZaloBot(db, api)
     try:
         yield bot

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 import pytest
 from factories import VN, article
 from fakezalo import FakeZaloAPI
+from patience import PATIENT_READ_TIMEOUT
 
 from feedsvc.channels.base import Target
 from feedsvc.channels.zalo import ZaloBotAPI, ZaloChannel
@@ -45,7 +46,7 @@ async def test_the_poller_outlives_broken_answers(
     next command is answered. Before: the first deep answer ended the poller's task for good."""
     monkeypatch.setattr(zalo_service, "MAX_BACKOFF", 0.05)
     fake.script_raw("getUpdates", *BROKEN)
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     poller = ZaloPoller(db, api, ZaloBot(db, api), lease_seconds=3, poll_timeout=0.5,
                         standby_seconds=0.1, holder="r1")  # fmt: skip
     poller.start()
@@ -76,7 +77,7 @@ async def test_a_send_reads_any_retry_after_as_a_bounded_pause(
     body = {"ok": False, "error_code": 429, "description": "Too many",
             "parameters": {"retry_after": given}}  # fmt: skip
     fake.script_raw("sendMessage", (429, json.dumps(body).encode()))  # Infinity, NaN
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN)
     try:
         target = Target(1, "zalo", "z-2", "private", False, True)
@@ -95,7 +96,7 @@ async def test_a_send_with_a_broken_answer_has_an_outcome(
     """Whatever Zalo answers, a send ends in an outcome the outbox records (before: a deep answer
     raised RecursionError out of ``deliver``)."""
     fake.script_raw("sendMessage", (status, body))
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     channel = ZaloChannel(api, VN)
     try:
         target = Target(1, "zalo", "z-3", "private", False, True)

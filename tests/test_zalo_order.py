@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fakezalo import FakeZaloAPI
 from migrated import premigrated
+from patience import PATIENT_READ_TIMEOUT
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.bot import texts
@@ -81,7 +82,7 @@ async def test_polling_keeps_each_chat_s_commands_in_order(db: Database, fake: F
     """The tester's reproduction by long polling: every update of the eight chats queued at
     Zalo's side at once, each chat's in order."""
     add_topic(db)
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     poller = ZaloPoller(db, api, ZaloBot(db, api), lease_seconds=3, poll_timeout=0.5,
                         standby_seconds=0.1, holder="r")  # fmt: skip
     poller.start()
@@ -199,7 +200,7 @@ async def test_a_slow_command_holds_back_its_own_chat_only(
 
 @asynccontextmanager
 async def bot_on(db: Database, fake: FakeZaloAPI) -> AsyncIterator[ZaloBot]:
-    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+    api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
     bot = ZaloBot(db, api)
     try:
         yield bot

@@ -22,6 +22,7 @@ import httpx
 import pytest
 from fakezalo import FakeZaloAPI
 from migrated import premigrated
+from patience import PATIENT_READ_TIMEOUT
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.channels.zalo import ZaloBotAPI
@@ -118,7 +119,7 @@ async def test_the_same_update_by_polling_after_the_webhook_acts_once(
         await subscribed_to_three(service, client, fake, "zp1")
         unsub = fake.update("zp1", "/unsub 1")
         await post(service, client, unsub)
-        api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=5)
+        api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)
         bot = ZaloBot(service.db, api)
         poller = ZaloPoller(service.db, api, bot, lease_seconds=3, poll_timeout=0.5,
                             standby_seconds=0.1, holder="other")  # fmt: skip
