@@ -11,6 +11,7 @@ Threaded ``http.server``: real HTTP on loopback, nothing else.
 from __future__ import annotations
 
 import json
+import ssl
 import threading
 import time
 from collections import deque
@@ -33,7 +34,8 @@ class Received:
 
 
 class Receiver:
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        """``tls``: a server context: the receiver speaks HTTPS (Apprise's ``jsons://``)."""
         self.received: list[Received] = []
         self.statuses: deque[int] = deque()  # answered (and not recorded) before any 200
         self.hang = threading.Event()  # set: requests wait until released
@@ -86,11 +88,14 @@ class Receiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        if tls is not None:  # each accepted connection's handshake; a refused one is dropped
+            self.server.socket = tls.wrap_socket(self.server.socket, server_side=True)
+        self.scheme = "jsons" if tls is not None else "json"
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def url(self, path: str = "hook", credentials: str = "") -> str:
-        return f"json://{credentials}127.0.0.1:{self.port}/{path}"
+        return f"{self.scheme}://{credentials}127.0.0.1:{self.port}/{path}"
 
     def at(self, path: str) -> list[Received]:
         with self.lock:

@@ -61,6 +61,7 @@ from feedsvc.channels.plain import format_plain_alert
 from feedsvc.logs import register_secret
 from feedsvc.notify.message import AlertMessage, trim_utf16, visible_text
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
+from feedsvc.notify.tls import share_trust_with_requests
 
 LIMITS = ChannelLimits(
     name="apprise",
@@ -180,6 +181,7 @@ class AppriseChannel:
 
     async def start(self) -> None:
         if self._pool is None:
+            share_trust_with_requests()  # an operator's SSL_CERT_FILE, as Telegram's and Zalo's
             self._pool = ThreadPoolExecutor(LIMITS.max_in_flight, thread_name_prefix="apprise")
 
     async def close(self) -> None:

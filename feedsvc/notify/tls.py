@@ -23,3 +23,26 @@ def tls_context() -> ssl.SSLContext:
     import httpx
 
     return httpx.create_ssl_context()
+
+
+def share_trust_with_requests() -> str | None:
+    """Give ``requests`` (Apprise's plugins send through it) the CA bundle httpx honours.
+
+    An operator whose outbound TLS is re-signed (a company proxy, an internal ntfy or
+    Mattermost on a private CA) sets ``SSL_CERT_FILE`` or ``SSL_CERT_DIR``; every httpx client
+    here reads them (:func:`tls_context`), but ``requests`` reads only ``REQUESTS_CA_BUNDLE``
+    or ``CURL_CA_BUNDLE`` (requests' ``Session.merge_environment_settings``) and otherwise
+    certifi's bundle, so an Apprise destination behind the same proxy failed verification
+    while Telegram and Zalo worked. Sets ``REQUESTS_CA_BUNDLE`` in this process's environment
+    to the file (or, without one, the directory) when neither of requests' own variables is
+    set: an operator's explicit choice for requests is kept. Returns the path now used, or
+    ``None`` when nothing was set. Called before Apprise's first send; idempotent."""
+    import os
+
+    if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
+        return None
+    path = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
+    if not path:
+        return None
+    os.environ["REQUESTS_CA_BUNDLE"] = path
+    return path
