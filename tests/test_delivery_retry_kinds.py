@@ -14,23 +14,29 @@ from pathlib import Path
 import pytest
 from factories import VN
 from fakebot import FakeBotAPI, Fault
+from receiver import Receiver
 from sqlalchemy import inspect, select, text, update
 from test_admin_text import TOKEN
+from test_apprise import publish
 from test_delivery_words import LANGUAGES, _page, admin_service
 from test_dispatch import GROUP, PRIVATE, Env, make_env, subscribe_chat
 from test_dispatch import fake as fake  # the fixture
 from test_store_lite import cli_text, sqlalchemy_only
 from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
 
+from feedsvc import operations as ops
 from feedsvc.catalogue import CATALOGUE, Translator
+from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.delivery_states import RETRY_KINDS
 from feedsvc.digest.record import Policy
+from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import SendOutcome
 from feedsvc.send_record import record_alert
 from feedsvc.store import deliveries as q
 from feedsvc.store.delivery_log import list_deliveries
+from feedsvc.store.topics import TopicSpec, save_topic
 
 POLICY = Policy(3, 25, 1, lambda attempts: timedelta(seconds=30))
 LONG = "x" * 150  # with the rest, an error of 190 characters: under the CLI's cell of 200
@@ -107,8 +113,6 @@ async def _queued_after(env: Env, fault: Fault) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.fake.script(PRIVATE, fault)
     env.publish(env.fresh())
-    from feedsvc.dispatch import Dispatcher, DispatchSettings
-
     d = Dispatcher(env.db, env.sender, VN, DispatchSettings(poll_seconds=0.05))
     await d.step()
     await d.drain()
@@ -211,3 +215,42 @@ async def test_feedsvc_status_says_why_a_queued_alert_waits(
         )
         [ended] = [line for line in lines if " failed chat " in str(line)]
         assert str(ended).endswith(": 502")  # ended: no reason to wait, the error as it was
+
+
+async def test_an_apprise_destinations_429_is_worded_for_a_destination(
+    db: Database, db_url: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """An Apprise destination that answered 429 is paused like a chat, but it is no chat:
+    the admin's pages, the API's words and ``feedsvc status`` said "the chat is paused"."""
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "cli", db.now())
+    with Receiver() as receiver:
+        ops.add_subscription(db, None, None, topic="an-ninh", query=None, channel="apprise",
+                             address=receiver.url("busy"))  # fmt: skip
+        receiver.statuses.append(429)
+        receiver.retry_after = "3600"
+        publish(db, 1, title="Tin an ninh khu phố")
+        channel = AppriseChannel(VN)
+        await channel.start()
+        try:
+            d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.05))
+            await d.step()
+            await d.drain()
+        finally:
+            await channel.close()
+        assert receiver.all() == [] and len(receiver.refused) == 1
+    assert kinds(db) == [("pending", "rate_limited")]
+    chat_words = CATALOGUE["delivery_error.retrying.rate_limited"]
+    own_words = CATALOGUE["delivery_error.apprise.retrying.rate_limited"]
+    for index, language in enumerate(LANGUAGES):
+        assert (
+            Translator(language).delivery_error("pending", "apprise", "rate_limited")
+            == (own_words[index])
+        )
+        with admin_service(db, language, monkeypatch) as client:
+            for path in ("/admin/deliveries", "/admin/status"):
+                page = _page(client, path)
+                assert own_words[index] in page and chat_words[index] not in page, path
+    lite_text = cli_text(["status"], db_url, tmp_path)
+    [line] = [line.strip() for line in lite_text.splitlines() if " pending " in line]
+    assert line.startswith("#") and " pending destination " in line and own_words[1] in line

@@ -75,6 +75,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The channel asked to wait (rate limit, 429): the chat is paused; it will be sent when "
         "the wait is over.",
     ),
+    # an Apprise destination's throttling: a 429, or a 503 with Retry-After (RFC 9110 §10.2.3)
+    "delivery_error.apprise.retrying.rate_limited": (
+        "Điểm nhận yêu cầu chờ (429, hoặc 503 kèm Retry-After): tạm ngừng gửi tới điểm nhận "
+        "này, tin sẽ gửi khi hết thời gian chờ.",
+        "The destination asked to wait (429, or 503 with Retry-After): sending to it is paused; "
+        "this will be sent when the wait is over.",
+    ),
     "delivery_error.retrying.transient": (
         "Lỗi mạng hoặc lỗi phía kênh; sẽ tự động thử lại, mỗi lần chờ lâu hơn.",
         "A network error or the channel's own; it will be tried again, waiting longer each time.",
@@ -106,9 +113,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
 def error_key(state: str, channel: str | None, retry_kind: str | None = None) -> str:
     """The catalogue key explaining the error of a delivery in ``state`` to a recipient of
     ``channel``: the channel's own wording of the kind when it has one; for one still queued,
-    why it waits (``retry_kind``) when that was recorded, else the general words."""
-    if state in UNFINISHED and f"delivery_error.retrying.{retry_kind}" in MESSAGES:
-        return f"delivery_error.retrying.{retry_kind}"
+    why it waits (``retry_kind``, in the channel's own words when it has them) when that was
+    recorded, else the general words."""
+    if state in UNFINISHED:
+        for key in (f"delivery_error.{channel}.retrying.{retry_kind}",
+                    f"delivery_error.retrying.{retry_kind}"):  # fmt: skip
+            if key in MESSAGES:
+                return key
     kind = "retrying" if state in UNFINISHED else state
     own = f"delivery_error.{channel}.{kind}"
     if own in MESSAGES:

@@ -62,16 +62,18 @@ def pause_lines(pauses: Sequence[Any], english: English) -> list[str]:
 
 
 def error_lines(failures: Sequence[Any], english: English) -> list[str]:
-    """``#id state chat N: error`` per recent error (a ``delivery_log.DeliveryRow`` or a
-    ``store.lite.Failure``), why it waits first while it is queued to be tried again. The
-    error keeps its own ``CELL_CHARS``: the words (up to ~100 characters) cut into the whole
-    line's left a long proxy page or Apprise detail half of the room it had."""
+    """``#id state chat N: error`` (``destination N`` for Apprise) per recent error (a
+    ``delivery_log.DeliveryRow`` or a ``store.lite.Failure``), why it waits first while it is
+    queued to be tried again. The error keeps its own ``CELL_CHARS``: the words (up to ~100
+    characters) cut into the whole line's left a long proxy page or Apprise detail half of the
+    room it had."""
     lines = []
     for f in failures:
         words = english.waiting(f)
         error = cell(f.error or "", CELL_CHARS)
         shown = f"{cell(words)} (last error: {error})" if words else error
-        lines.append(f"#{f.id} {f.state} chat {f.chat_id}: {shown}")
+        noun = "destination" if f.channel == "apprise" else "chat"  # as ``subs list`` says
+        lines.append(f"#{f.id} {f.state} {noun} {f.chat_id}: {shown}")
     return lines
 
 
