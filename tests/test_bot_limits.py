@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from fakebot import FakeBotAPI
+from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
 from sqlalchemy import select, text
 from test_bot import ADMIN, USER, ask, running, seed_topics, subs_of
@@ -158,7 +159,7 @@ def limited_bot(
     )
     return BotService(
         db, settings, holder="a", poll_timeout=1, lease_seconds=1.5, renew_seconds=0.2,
-        standby_seconds=0.05, connect_timeout=1, read_timeout=2, clock=clock,
+        standby_seconds=0.05, connect_timeout=1, read_timeout=PATIENT_READ_TIMEOUT, clock=clock,
     )  # fmt: skip
 
 
