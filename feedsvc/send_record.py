@@ -23,7 +23,7 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
-from feedsvc.store import claims
+from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 
@@ -54,7 +54,7 @@ def record_alert(
         log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text, kind="migrated")
-        q.follow_migration(conn, d.chat_id, o.new_chat_id, now)
+        chat_migration.follow_migration(conn, d.chat_id, o.new_chat_id, now)
         log.info("chat %s migrated to %s", d.chat_id, o.new_chat_id)
     elif kind.chat_level:
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)

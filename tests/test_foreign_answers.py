@@ -33,7 +33,7 @@ from feedsvc.ingest import Ingestor
 from feedsvc.notify import OutcomeKind, TelegramSender, format_alert
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, MAX_RETRY_AFTER
 from feedsvc.outbox import Outbox
-from feedsvc.store.deliveries import follow_migration
+from feedsvc.store.chat_migration import follow_migration
 from feedsvc.store.source_articles import upsert_source_articles
 
 PAGE = b"<html><head><title>%d</title></head><body><h1>Access denied</h1>" + b"<p>proxy</p>" * 200

@@ -29,7 +29,7 @@ from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.nfc import nfc
 from feedsvc.ratelimit import MAX_CLIENTS, RateLimiter
-from feedsvc.store import deliveries as outbox_rows
+from feedsvc.store import chat_migration
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
@@ -371,7 +371,7 @@ def set_paused(db: Database, target: Target, paused: bool) -> str:
 def follow_migration(db: Database, old: int, new: int) -> None:
     """A group became a supergroup: its subscriptions and queued alerts follow the new id."""
     with db.write() as conn:
-        outbox_rows.follow_migration(conn, old, new, db.now())
+        chat_migration.follow_migration(conn, old, new, db.now())
 
 
 def bot_removed(db: Database, chat_id: int, reason: str) -> bool:

@@ -20,7 +20,7 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.notify import OutcomeKind, SendOutcome
-from feedsvc.store import claims
+from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as store
 
@@ -64,7 +64,7 @@ def record_part(
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, batch.chat_id):
         store.finish_rows(conn, everything, owner, state="held", due_at=now, error=text,
                           retry_kind="migrated")  # fmt: skip
-        q.follow_migration(conn, batch.chat_id, o.new_chat_id, now)
+        chat_migration.follow_migration(conn, batch.chat_id, o.new_chat_id, now)
     elif kind.chat_level:
         store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
                           attempt=True)  # fmt: skip

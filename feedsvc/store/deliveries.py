@@ -297,51 +297,6 @@ def _said(reason: str) -> str:
     return detail or code or reason
 
 
-def migrate_chat(conn: Connection, old: int, new: int) -> None:
-    """A group became a supergroup: move the chat (FKs cascade) unless the new id exists.
-
-    Sent rows move too (their history, and the chat's one row per article) but keep
-    ``sent_chat_id``, the old group, where their messages are: Telegram's message ids are per
-    chat and the old group is deactivated (FIELD-NOTES: calls on its id answer
-    ``migrate_to_chat_id``), so their follow-ups end ``unreachable``
-    (:mod:`feedsvc.retraction.worker`), never touching the supergroup's message of that id.
-
-    When both exist (the bot already knew the supergroup), the old chat's deliveries move to
-    the new one except those of an article the new one already has (one row per chat and
-    article: it gets, or got, that alert through its own row); those stay behind and go with the
-    old chat (:func:`follow_migration`). Moving them all broke that uniqueness: the recording
-    failed at every try and the alert was never ended. Those left behind are dropped with the
-    old chat: a sent one's message is in the old group, beyond reach (its follow-ups could only
-    end ``unreachable``); the supergroup's own row of the article is the one followed up."""
-    exists = conn.execute(select(chats.c.chat_id).where(chats.c.chat_id == new)).first()
-    if exists is None:
-        conn.execute(
-            update(chats)
-            .where(chats.c.chat_id == old)
-            .values(chat_id=new, address=str(new), type="supergroup")
-        )
-        return
-    has = select(deliveries.c.article_id).where(deliveries.c.chat_id == new).scalar_subquery()
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.chat_id == old, deliveries.c.article_id.not_in(has))
-        .values(chat_id=new)
-    )
-
-
-def follow_migration(conn: Connection, old: int, new: int, now: datetime) -> None:
-    """A group became a supergroup (the bot's service message, or a send answered with
-    ``migrate_to_chat_id``): its queued alerts and its subscriptions follow the new id, and an
-    old chat row left beside a known supergroup is dropped with what could not move (its
-    alerts the supergroup has too), so no later article is queued for the dead id."""
-    from feedsvc.store.subscriptions import adopt_subscriptions
-
-    if old == new:  # "moved to itself" (a hostile answer): both exist, so the chat, its
-        return  # subscriptions and its queue would be dropped as what stayed behind
-    migrate_chat(conn, old, new)
-    adopt_subscriptions(conn, old, new, now)
-
-
 def _heads() -> Any:
     """The oldest unfinished delivery id of each chat: deliveries to one chat go in order."""
     return (

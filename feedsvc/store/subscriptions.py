@@ -296,26 +296,6 @@ def count_subscriptions(conn: Connection, chat_id: int) -> int:
     return int(conn.execute(stmt).scalar_one())
 
 
-def adopt_subscriptions(conn: Connection, old: int, new: int, now: datetime) -> int:
-    """After a group → supergroup migration, give ``new`` every subscription ``old`` still has.
-
-    ``deliveries.migrate_chat`` renames the chat when the supergroup is unknown; when both rows
-    exist (the supergroup talked to the bot first) it only moves the queue, so the subscriptions
-    are merged here and the old chat row, now empty, is dropped. Returns subscriptions moved.
-    """
-    if get_chat(conn, old) is None or get_chat(conn, new) is None:
-        return 0
-    moved = 0
-    for sub in conn.execute(select(subscriptions).where(subscriptions.c.chat_id == old)):
-        if subscribe(
-            conn, new, topic_id=sub.topic_id, query=sub.query, now=now, created_by=sub.created_by
-        ):
-            moved += 1
-    conn.execute(delete(subscriptions).where(subscriptions.c.chat_id == old))
-    conn.execute(delete(chats).where(chats.c.chat_id == old))
-    return moved
-
-
 #: The ids ``subscriptions.id`` (an INTEGER: PostgreSQL's int4) can hold. An id typed outside
 #: it (the API and ``subs remove`` take any 64-bit id) names no subscription; bound as it is,
 #: PostgreSQL refused the statement ("integer out of range"): a 500 with a traceback from
