@@ -45,6 +45,7 @@ from sqlalchemy import Connection
 
 from feedsvc.channels.base import RATE_MARGIN, ChannelLimits
 from feedsvc.db.errors import describe
+from feedsvc.notify.outcome import REPLY_PAUSE_WAIT
 from feedsvc.store import claims, rate
 from feedsvc.store.subscriptions import find_recipient
 from feedsvc.waiting import ReleaseGate, release_gate
@@ -186,6 +187,27 @@ class SendBudget:
             at = None
         await self.release(at or 0.0)
 
+    async def refused(self, chat: Chat, seconds: float) -> bool:
+        """A reply was answered 429 with ``seconds`` to wait: the chat's pause is recorded
+        (``blocked_until``, kept if longer: its alerts wait too, and the next reply waits for it
+        in :meth:`reply`), and True when the reply should wait it out and go again (``seconds``
+        ≤ :data:`REPLY_PAUSE_WAIT`). Before, the answer was dropped, an apology sent into the
+        same pause, and the chat's alerts went on as if nothing had been said (a tester's
+        report). A state DB that cannot be reached records nothing; the answer still waits."""
+        if self.db is not None and math.isfinite(seconds):
+            try:
+                await asyncio.to_thread(self._pause, chat, seconds)
+            except Exception as exc:
+                log.warning("send budget: a reply's 429 pause not recorded (%s)", describe(exc))
+        return seconds <= REPLY_PAUSE_WAIT
+
+    def _pause(self, chat: Chat, seconds: float) -> None:
+        assert self.db is not None
+        with self.db.write() as conn:
+            chat_id = self._chat_id(conn, chat)
+            if chat_id is not None:
+                claims.extend_pause(conn, chat_id, self.db.now() + timedelta(seconds=seconds))
+
     async def charge(self, chat: Chat) -> None:
         """Just before one message call: free when the running send has a paid slot left, an
         :meth:`extra` slot inside a send whose slots are spent, else a :meth:`reply`. The
@@ -222,9 +244,8 @@ class SendBudget:
             chat_id = self._chat_id(conn, chat)
             ours = None if chat_id is None else self._booked.pop(chat_id, None)
             if chat_id is not None:
-                found = claims.book_reply(
-                    conn, self.limits.name, chat_id, self.limits.interval, now, ours
-                )
+                found = claims.book_reply(conn, self.limits.name, chat_id, self.limits.interval,
+                                          now, ours, REPLY_PAUSE_WAIT)  # fmt: skip
             if found is not None and found[0] > 0:
                 self._remember(chat_id, found[1])
                 return found[0], None

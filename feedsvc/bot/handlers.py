@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from telegram import Chat, LinkPreviewOptions, Message, Update
 from telegram.constants import ChatMemberStatus, ChatType, ParseMode
-from telegram.error import Forbidden, TelegramError
+from telegram.error import Forbidden, RetryAfter, TelegramError
 from telegram.ext import (
     Application,
     CallbackQueryHandler,
@@ -50,6 +50,7 @@ from feedsvc.bot.incoming import (
 )
 from feedsvc.db import Database
 from feedsvc.digest import SettingError, parse_switch
+from feedsvc.notify.answers import pause_seconds
 from feedsvc.notify.telegram import scrub_token
 
 log = logging.getLogger("feedsvc.bot")
@@ -201,10 +202,15 @@ class Handlers:
 
     async def error(self, update: object, context: Context) -> None:
         """Log (token-free, traceback included) and apologise; never show a traceback. A reply
-        the chat refuses (403: the user blocked the bot) is no fault: one line, no apology."""
+        the chat refuses (403: the user blocked the bot) is no fault: one line, no apology; nor
+        is one Telegram keeps refusing with 429 (the chat's pause is recorded for its alerts)."""
         err = context.error
         if isinstance(err, Forbidden):
             return log.info("bot: reply not delivered: %s", scrub_token(str(err), self._token))
+        if isinstance(err, RetryAfter):  # paused longer than an answer waits, or still after
+            # its re-sends (the budget's REPLY_PAUSE_WAIT): an apology would be refused too
+            return log.warning("bot: reply not delivered: Telegram asked to wait %.0f s",
+                               pause_seconds(err))  # fmt: skip
         detail = "".join(traceback.format_exception(err)) if err else "unknown error"
         log.error("bot handler failed: %s", scrub_token(detail, self._token))
         if isinstance(update, Update) and update.effective_message is not None:

@@ -39,7 +39,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
-from feedsvc.notify.charged import Charge, ChargedRequest
+from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.notify.tls import tls_context
 from feedsvc.store import leases
@@ -160,7 +160,7 @@ class BotService:
             .token(token)
             .base_url(base)
             .base_file_url(file_url(base))
-            .request(self._request(pool=16, charge=self.budget.charge))
+            .request(self._request(pool=16, charge=self.budget.charge, refused=self.budget.refused))
             .get_updates_request(self._request(pool=1))
             .job_queue(None)
             .concurrent_updates(PerChatUpdates())  # replies wait for the budget: not in turn
@@ -171,13 +171,17 @@ class BotService:
         Handlers(self.db, telegram.admins, token, limits, self.settings.tz, self.clock).install(app)
         return app
 
-    def _request(self, pool: int, charge: Charge | None = None) -> HTTPXRequest:
-        """PTB's HTTP client; with ``charge``, every message call awaits it first."""
+    def _request(
+        self, pool: int, charge: Charge | None = None, refused: Refused | None = None
+    ) -> HTTPXRequest:
+        """PTB's HTTP client; with ``charge``, every message call awaits it first; with
+        ``refused``, one answered 429 waits the pause and goes again (an answer is not
+        dropped for a short pause)."""
         connect, read = self._timeouts
         return ChargedRequest(
             connection_pool_size=pool, connect_timeout=connect, read_timeout=read,
             write_timeout=read, pool_timeout=connect, httpx_kwargs={"verify": tls_context()},
-            charge=charge,
+            charge=charge, refused=refused,
         )  # fmt: skip
 
     # --- the lease loop -----------------------------------------------------------------------

@@ -30,6 +30,8 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
+from datetime import timedelta
 from typing import Any
 
 from telegram.error import NetworkError, RetryAfter, TelegramError
@@ -115,3 +117,15 @@ def _foreign(status: int, payload: bytes, what: str) -> str:
     """A short description of an answer that is not the Bot API's: its status and size, never
     its body (a proxy's page: kilobytes of HTML in every dead letter and log line)."""
     return f"HTTP {status} answer of {len(payload)} bytes: {what}"
+
+
+def pause_seconds(exc: RetryAfter) -> float:
+    """A ``RetryAfter``'s wait in seconds (``inf`` for an int beyond a float's range: "a very
+    long time"), whichever form PTB 22 gives it (an int now, a ``timedelta`` later)."""
+    with warnings.catch_warnings():  # PTB 22 warns that the int form becomes a timedelta
+        warnings.simplefilter("ignore")
+        value = exc.retry_after
+    try:
+        return value.total_seconds() if isinstance(value, timedelta) else float(value)
+    except OverflowError:
+        return math.inf

@@ -14,13 +14,16 @@ as :func:`feedsvc.notify.answers.read_error_answer` says, for the alert sender a
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from telegram.error import RetryAfter
 from telegram.request import HTTPXRequest, RequestData
 
 from feedsvc.digits import ascii_int
-from feedsvc.notify.answers import read_error_answer
+from feedsvc.notify.answers import pause_seconds, read_error_answer
+from feedsvc.notify.outcome import REPLY_RESENDS
 
 # Bot API methods that send, edit or delete a message (lower case: Telegram's method names are
 # case-insensitive). Deletes count as the follow-up worker has always counted them (SPEC §10).
@@ -40,6 +43,12 @@ MESSAGE_METHODS = frozenset(
 #: awaited before a message call with the chat id it names (None: an inline message, a
 #: ``@channel`` username): returns when the call may leave
 Charge = Callable[[int | None], Awaitable[None]]
+#: awaited when a message call was answered 429, with its chat (Telegram's id, or a Zalo
+#: address: :data:`feedsvc.budget.Chat`) and the seconds asked: records
+#: the chat's pause; True: wait them and send the call again (a bot's answer), False: raise
+#: (:meth:`feedsvc.budget.SendBudget.refused`). The alert sender has none: its outbox pauses
+#: the chat and keeps the alert.
+Refused = Callable[[int | str | None, float], Awaitable[bool]]
 
 
 def message_call(url: str) -> bool:
@@ -60,11 +69,18 @@ def chat_of(request_data: RequestData | None) -> int | None:
 class ChargedRequest(HTTPXRequest):
     """:class:`HTTPXRequest` that awaits ``charge`` before each message call (none: uncharged,
     a sender used on its own). ``charge`` may be set after construction (the channel that owns
-    the sender sets its budget's)."""
+    the sender sets its budget's). With ``refused`` (the bot's), a message call answered 429
+    waits the pause asked and goes again, at most
+    :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, when ``refused`` says so; otherwise
+    the ``RetryAfter`` is raised as before."""
 
-    def __init__(self, *args: Any, charge: Charge | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, charge: Charge | None = None, refused: Refused | None = None,
+        **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
         self.charge = charge
+        self.refused = refused
 
     async def do_request(
         self,
@@ -75,10 +91,19 @@ class ChargedRequest(HTTPXRequest):
         **kwargs: Any,
     ) -> tuple[int, bytes]:
         chat = chat_of(request_data)
-        if self.charge is not None and message_call(url):
-            await self.charge(chat)
-        status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
-        error = read_error_answer(status, payload, chat)
-        if error is not None:
-            raise error
-        return status, payload
+        message = message_call(url)
+        for resend in range(REPLY_RESENDS + 1):
+            if self.charge is not None and message:
+                await self.charge(chat)
+            status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+            error = read_error_answer(status, payload, chat)
+            if error is None:
+                return status, payload
+            if not (message and isinstance(error, RetryAfter) and self.refused is not None
+                    and resend < REPLY_RESENDS):  # fmt: skip
+                raise error
+            seconds = pause_seconds(error)
+            if not await self.refused(chat, seconds):
+                raise error
+            await asyncio.sleep(seconds)
+        raise AssertionError("unreachable: the last try returns or raises")

@@ -55,6 +55,14 @@ MAX_RETRY_AFTER = 86_400.0
 #: (a lasting flood answers 429 again and pauses again); never dropped.
 DEFAULT_RETRY_AFTER = 30.0
 
+#: Seconds a reply (a bot's answer: Telegram's, Zalo's) waits for its chat's 429 pause,
+#: before it is sent or after its own 429, to be sent then: an answer a minute late still
+#: answers; one refused for longer is dropped with a log line (the person has moved on; the
+#: pause is kept for the alerts).
+REPLY_PAUSE_WAIT = 60.0
+#: How often a reply refused with a 429 is sent again after waiting (then dropped, logged).
+REPLY_RESENDS = 2
+
 
 def bounded_pause(seconds: float) -> float:
     """``seconds`` within [1, :data:`MAX_RETRY_AFTER`]; NaN and infinities → the maximum."""

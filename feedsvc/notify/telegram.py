@@ -18,12 +18,9 @@ The bot token is a credential: it is scrubbed from every description returned an
 from __future__ import annotations
 
 import logging
-import math
 import re
-import warnings
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
-from datetime import timedelta
 from typing import Any, Self
 
 import httpx
@@ -40,6 +37,7 @@ from telegram.error import (
 )
 from telegram.request import HTTPXRequest
 
+from feedsvc.notify.answers import pause_seconds
 from feedsvc.notify.charged import Charge, ChargedRequest
 from feedsvc.notify.message import AlertMessage, Button
 from feedsvc.notify.outcome import OutcomeKind, SendOutcome
@@ -257,7 +255,7 @@ async def classify_outcome(
     try:
         result = await request
     except RetryAfter as exc:
-        return SendOutcome.retry_after(_seconds(exc), _describe(exc, token))
+        return SendOutcome.retry_after(pause_seconds(exc), _describe(exc, token))
     except ChatMigrated as exc:
         return SendOutcome.migrated(exc.new_chat_id, _describe(exc, token))
     except Forbidden as exc:
@@ -343,16 +341,6 @@ def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcom
     if forbidden or _REFUSED.search(words):
         return SendOutcome.blocked(description)
     return SendOutcome.bad_content(description)
-
-
-def _seconds(exc: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB 22 warns that the int form becomes a timedelta
-        warnings.simplefilter("ignore")
-        value = exc.retry_after
-    try:
-        return value.total_seconds() if isinstance(value, timedelta) else float(value)
-    except OverflowError:  # an int beyond float's range: "a very long time"
-        return math.inf
 
 
 def _describe(exc: Exception, token: str | None, cause: BaseException | None = None) -> str:

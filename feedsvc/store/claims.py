@@ -155,20 +155,24 @@ def book_reply(
     interval: Interval,
     now: datetime,
     ours: datetime | None = None,
+    pause_within: float = 0.0,
 ) -> tuple[float, datetime] | None:
     """Book the chat's next send for a reply outside the outbox (a bot's answer to a command
     or a button press): (seconds to wait before sending it, the slot booked after it).
 
     The wait is the chat's pacing slot as the outbox booked it (an alert just sent or claimed
-    for it), capped at one interval of the chat's type: a reply never waits for a 429 pause
-    (Telegram answers it, the handler logs it). A slot equal to ``ours`` (what the previous
-    reply booked) is not waited for: replies are bounded by the command budgets, and a
-    conversation must not slow to one answer per interval. The slot after the reply is booked
-    one interval on, so the next alert to that chat keeps its gap. None: no such chat (a first
-    ``/start`` before it registers), nothing to pace against.
+    for it), capped at one interval of the chat's type; or the chat's 429
+    pause (``blocked_until``) when it ends within ``pause_within`` seconds — sent during it, the
+    reply would be refused too; a longer pause is not waited for (the answer goes, and its own
+    429 says what then: :meth:`feedsvc.budget.SendBudget.refused`). A slot equal to ``ours``
+    (what the previous reply booked) is not waited for: replies are bounded by the command
+    budgets, and a conversation must not slow to one answer per interval. The slot after the
+    reply is booked one interval on, so the next alert to that chat keeps its gap. None: no
+    such chat (a first ``/start`` before it registers), nothing to pace against.
     """
     where = and_(chats.c.chat_id == chat_id, chats.c.channel == channel)
-    row = conn.execute(select(chats.c.type, chats.c.next_send_at).where(where)).first()
+    columns = (chats.c.type, chats.c.next_send_at, chats.c.blocked_until)
+    row = conn.execute(select(*columns).where(where)).first()
     if row is None:
         return None
     gap = interval(row.type)
@@ -177,6 +181,10 @@ def book_reply(
         wait = 0.0
     else:
         wait = min(max(0.0, (due - now).total_seconds()), gap.total_seconds())
+    if row.blocked_until is not None:
+        paused = (row.blocked_until - now).total_seconds()
+        if 0 < paused <= pause_within:
+            wait = max(wait, paused)
     booked = now + timedelta(seconds=wait) + gap
     conn.execute(update(chats).where(where).values(next_send_at=booked))
     return wait, booked
@@ -185,3 +193,11 @@ def book_reply(
 def block_chat_until(conn: Connection, chat_id: int, until: datetime) -> None:
     """Pause every send to the chat until ``until`` (Telegram's 429 ``retry_after``)."""
     conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(blocked_until=until))
+
+
+def extend_pause(conn: Connection, chat_id: int, until: datetime) -> None:
+    """Pause every send to the chat until ``until`` at least: a pause already longer stays (a
+    bot's answer refused with a short ``retry_after`` while the outbox holds a longer one)."""
+    later = or_(chats.c.blocked_until.is_(None), chats.c.blocked_until < until)
+    conn.execute(update(chats).where(chats.c.chat_id == chat_id, later)
+                 .values(blocked_until=until))  # fmt: skip

@@ -40,7 +40,9 @@ import httpx
 
 from feedsvc.bot import actions, options, texts
 from feedsvc.bot.actions import Target
+from feedsvc.channels.base import OutcomeKind
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
+from feedsvc.channels.zalo.channel import classify
 from feedsvc.channels.zalo.lanes import ChatLanes
 from feedsvc.channels.zalo.updates import (
     MAX_AGE,
@@ -51,6 +53,8 @@ from feedsvc.channels.zalo.updates import (
     plain_reply,
 )
 from feedsvc.db import Database
+from feedsvc.notify.charged import Refused
+from feedsvc.notify.outcome import REPLY_RESENDS
 from feedsvc.store import subscriptions as subs
 from feedsvc.store import zalo_updates
 
@@ -81,10 +85,11 @@ class ZaloBot:
 
     def __init__(
         self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None,
-        tz: tzinfo = SITE_ZONE,
+        tz: tzinfo = SITE_ZONE, refused: Refused | None = None,
     ) -> None:  # fmt: skip
         self.db = db
         self.api = api
+        self.refused = refused  # the send budget's: a reply's 429 (None: dropped, logged)
         self.tz = tz
         self.limits = limits or actions.Limits()
         self.gate = actions.CommandGate(self.limits)
@@ -115,12 +120,29 @@ class ZaloBot:
         except Exception:
             log.exception("zalo: command failed")
             reply = texts.t("apology")
-        if reply is None:
-            return
-        try:
-            await self.api.send_message(incoming.chat_id, plain_reply(reply))
-        except (ZaloError, httpx.HTTPError) as exc:
-            log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
+        if reply is not None:
+            await self._reply(incoming.chat_id, plain_reply(reply))
+
+    async def _reply(self, chat_id: str, text: str) -> None:
+        """Send one answer. One refused with a 429 waits the pause asked and goes again, at most
+        :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, when :attr:`refused` says so (the pause
+        is recorded for the chat's alerts too), as on Telegram (:mod:`feedsvc.notify.charged`);
+        otherwise, or on any other failure, it is dropped with a log line."""
+        for resend in range(REPLY_RESENDS + 1):
+            try:
+                await self.api.send_message(chat_id, text)
+                return
+            except (ZaloError, httpx.HTTPError) as exc:
+                outcome = classify(exc)
+                pause = outcome.seconds if outcome.kind is OutcomeKind.RETRY_AFTER else None
+                again = (pause is not None and self.refused is not None
+                         and resend < REPLY_RESENDS
+                         and await self.refused(chat_id, pause))  # fmt: skip
+                if not again:
+                    said = self.api.scrub(f"{type(exc).__name__} {exc}")
+                    log.warning("zalo: reply not sent: %s", said)
+                    return
+            await asyncio.sleep(pause or 0.0)
 
     def _answer_once(self, incoming: Incoming) -> str | None:
         """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise."""

@@ -166,7 +166,8 @@ class ZaloService:
     ) -> None:
         self.budget = budget or bot_budget(db, global_rate, LIMITS)
         self.api = ZaloBotAPI(token, base_url, read_timeout=10.0, charge=self.budget.charge)
-        self.bot = ZaloBot(db, self.api, limits, tz or ZoneInfo("Asia/Ho_Chi_Minh"))
+        self.bot = ZaloBot(db, self.api, limits, tz or ZoneInfo("Asia/Ho_Chi_Minh"),
+                           refused=self.budget.refused)  # fmt: skip
         self.webhook_secret = webhook_secret
         self.webhook_url = webhook_url
         self.poller = (
