@@ -156,6 +156,33 @@ def test_a_public_url_with_a_query_fragment_or_credentials_is_refused(
     assert why in line, line  # one_problem also checks the password is never repeated
 
 
+CREDENTIALS = [
+    f"https://editor:{SECRET}@tin.example.vn/",
+    "https://editor@tin.example.vn/",
+    f"https://:{SECRET}@tin.example.vn/hub",
+    f"http://u:{SECRET}@127.0.0.1:9/hub",
+]
+
+
+@pytest.mark.parametrize("url", CREDENTIALS)
+@pytest.mark.parametrize("key", ["site.url", "http.websub_hub"])
+@pytest.mark.parametrize("where", ["file", "environment"])
+def test_every_published_url_refuses_credentials(
+    tmp_path: Path, key: str, url: str, where: str
+) -> None:
+    """``site.url`` and ``http.websub_hub`` are published in every feed (the channel's link,
+    the JSON Feed's ``home_page_url`` and ``hubs``, ``rel="hub"``), on the home page, and the
+    hub's was logged with each failed ping: a tester's ``https://u:SECRET@…`` reached all of
+    them while ``config check`` said OK (16 of 16 cases passed before). Refused as
+    ``http.public_url``'s, the password never repeated."""
+    section, name = key.split(".")
+    if where == "file":
+        line = one_problem(tmp_path, key, f'[{section}]\n{name} = "{url}"')
+    else:
+        line = one_problem(tmp_path, key, **{f"FEEDSVC_{section.upper()}__{name.upper()}": url})
+    assert "must not hold a user name or password" in line
+
+
 def test_run_refuses_it_before_starting(tmp_path: Path) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     env["FEEDSVC_HTTP__PUBLIC_URL"] = f"https://u:{SECRET}@tin.example.vn/rss/"

@@ -34,6 +34,7 @@ from feedsvc.config.urls import (
     https_link,
     listener_url,
     public_base_url,
+    published_url,
 )
 
 
@@ -180,7 +181,7 @@ class HttpSettings(Section):
     @field_validator("websub_hub")
     @classmethod
     def _hub(cls, value: str | None) -> str | None:
-        return absolute_url(value) if value else None
+        return published_url(value) if value else None
 
 
 class TelegramSettings(Section):
@@ -268,8 +269,8 @@ class SiteSettings(Section):
 
     @field_validator("url")
     @classmethod
-    def _absolute(cls, value: str) -> str:
-        return absolute_url(value)
+    def _published(cls, value: str) -> str:
+        return published_url(value)
 
     @field_validator("timezone")
     @classmethod

@@ -167,17 +167,27 @@ def bot_api_base_problem(value: str) -> str | None:
     )
 
 
-def public_base_url(value: str) -> str:
-    """``http.public_url``: :func:`absolute_url`, and a base other addresses are appended to
-    (``<public_url>/feeds/x.rss``), so no query or fragment (``https://x.vn/rss?a=1`` became
-    ``https://x.vn/rss?a=1/feeds/x.rss`` in every feed), and no user or password: it is
-    published in every feed, page and alert."""
+def published_url(value: str) -> str:
+    """An http(s) URL setting every feed or page shows (``http.public_url``, ``site.url``,
+    ``http.websub_hub``: feeds name the hub for subscribers to reach): :func:`absolute_url`,
+    without a user name or password. ``site.url`` and the hub's were published as they were —
+    in every feed's links, the JSON Feed's ``home_page_url`` and ``hubs``, the home page — and
+    the hub's password was logged with each failed ping (a tester's report), while
+    ``config show`` masked it as a secret."""
     from urllib.parse import urlsplit
 
     value = absolute_url(value)
     parts = urlsplit(value)
     if parts.username is not None or parts.password is not None:
         raise ValueError("must not hold a user name or password: it is published in every feed")
+    return value
+
+
+def public_base_url(value: str) -> str:
+    """``http.public_url``: :func:`published_url`, and a base other addresses are appended to
+    (``<public_url>/feeds/x.rss``), so no query or fragment (``https://x.vn/rss?a=1`` became
+    ``https://x.vn/rss?a=1/feeds/x.rss`` in every feed)."""
+    value = published_url(value)
     if "?" in value:  # an empty query ("…/rss?") too
         raise ValueError("must not have a query string (?…): feed addresses are appended to it")
     if "#" in value:  # an empty fragment too
