@@ -242,7 +242,7 @@ class ApiCall:
     at: float
 
 
-_EDITS = ("editmessagetext", "editmessagecaption")
+_EDITS = ("editmessagetext", "editmessagecaption", "editmessagemedia")
 _NOT_MODIFIED = (
     "message is not modified: specified new message content and reply markup are "
     "exactly the same as a current content and reply markup of the message"
@@ -262,6 +262,7 @@ class LiveMessage:
     sent_wall: float  # time.time() of sending: deleteMessage works for ``delete_window`` s
     deleted: bool = False
     edits: list[str] = field(default_factory=list)  # each edit's body, in order
+    photo: str | None = None  # a photo message's picture: its URL, or "<upload NAME>"
 
     @property
     def alive(self) -> bool:
@@ -883,8 +884,9 @@ class FakeBotAPI(FakeServer[int, Fault]):
                 )
             )
             self._live[(chat.id, payload["message_id"])] = LiveMessage(
-                chat.id, payload["message_id"], key, body, p.get("parse_mode"), visible, time.time()
-            )
+                chat.id, payload["message_id"], key, body, p.get("parse_mode"), visible,
+                time.time(), photo=p.get("photo") if method == "sendphoto" else None,
+            )  # fmt: skip
             self._cond.notify_all()
         if fault and fault.deliver_first:
             await self._stall(fault.delay)
@@ -920,7 +922,29 @@ class FakeBotAPI(FakeServer[int, Fault]):
     async def _m_editmessagecaption(self, p: dict[str, Any]) -> Any:
         return await self._edit("editmessagecaption", "caption", p)
 
-    async def _edit(self, method: str, key: str, p: dict[str, Any]) -> Any:
+    async def _m_editmessagemedia(self, p: dict[str, Any]) -> Any:
+        """A photo message's picture and caption replaced (``media``: an ``InputMediaPhoto``
+        as JSON, its file an upload named by ``attach://``). Only photos: what feedsvc sends."""
+        media = p.get("media")
+        try:
+            media = json.loads(media) if isinstance(media, str) else media
+        except ValueError:
+            media = None
+        if not isinstance(media, dict) or media.get("type") != "photo":
+            raise ApiError(400, "Bad Request: can't parse InputMedia: media type is not photo")
+        ref = str(media.get("media") or "")
+        picture = p.get(ref.removeprefix("attach://")) if ref.startswith("attach://") else ref
+        if not picture:
+            raise ApiError(400, "Bad Request: wrong file identifier/HTTP URL specified")
+        edit = {"chat_id": p.get("chat_id"), "message_id": p.get("message_id"),
+                "caption": media.get("caption") or "", "parse_mode": media.get("parse_mode"),
+                "reply_markup": p.get("reply_markup")}  # fmt: skip
+        payload = await self._edit("editmessagemedia", "caption", edit, picture=str(picture))
+        return payload
+
+    async def _edit(
+        self, method: str, key: str, p: dict[str, Any], picture: str | None = None
+    ) -> Any:
         chat, fault = await self._before(method, p)
         _refuse_markup(p)
         body = str(p.get(key) or "")
@@ -934,7 +958,8 @@ class FakeBotAPI(FakeServer[int, Fault]):
         with self._cond:
             live = self._target(chat, p, "edit")
             if live.kind != key:
-                raise ApiError(400, f"Bad Request: there is no {key} in the message to edit")
+                what = "media" if picture is not None else key
+                raise ApiError(400, f"Bad Request: there is no {what} in the message to edit")
             if key == "text" and not visible.strip():
                 raise ApiError(400, "Bad Request: message text is empty")
             if utf16_len(visible) > (4096 if key == "text" else 1024):
@@ -944,10 +969,12 @@ class FakeBotAPI(FakeServer[int, Fault]):
                     if key == "text"
                     else "Bad Request: message caption is too long",
                 )
-            if (body, parse_mode) == (live.body, live.parse_mode):
+            after = (body, parse_mode, picture or live.photo)
+            if after == (live.body, live.parse_mode, live.photo):
                 raise ApiError(400, f"Bad Request: {_NOT_MODIFIED}")
             self._pace(chat)
             live.body, live.parse_mode, live.visible = body, parse_mode, visible
+            live.photo = picture or live.photo
             live.edits.append(body)
             markup = p.get("reply_markup")  # Telegram: an edit naming no keyboard drops it
             markup = json.loads(markup) if isinstance(markup, str) else markup
@@ -959,6 +986,14 @@ class FakeBotAPI(FakeServer[int, Fault]):
                 "chat": chat.to_api(),
                 key: visible,
             }
+            if picture is not None:
+                size = {
+                    "file_id": f"photo-{chat.id}-{live.message_id}-edited",
+                    "file_unique_id": f"e{live.message_id}",
+                    "width": 320,
+                    "height": 180,
+                }
+                payload["photo"] = [size]  # fmt: skip
             if chat.type != "channel":
                 payload["from"] = self._member(self.bot_id, "member")["user"]
             self._cond.notify_all()

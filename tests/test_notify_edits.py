@@ -7,6 +7,8 @@ the same meaning is caught by its words, not by a list.
 
 from __future__ import annotations
 
+import struct
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
@@ -16,7 +18,7 @@ from fakebot import FakeBotAPI, Fault
 
 from feedsvc.articles import Article
 from feedsvc.notify import ConsoleSender, SendOutcome, TelegramSender, format_alert
-from feedsvc.notify.edits import EditKind, classify_edit, editor_of
+from feedsvc.notify.edits import EditKind, blank_photo, classify_edit, editor_of
 from feedsvc.notify.message import Button
 from feedsvc.notify.telegram import classify_refusal
 
@@ -236,3 +238,40 @@ async def test_a_refusal_of_the_text_itself_is_not_tried_twice(
     again = await sender.editor.edit(42, mid, "<b>Đã sửa</b>", caption=False, html=True,
                                      buttons=buttons)  # fmt: skip
     assert again.kind is EditKind.REFUSED and fake.live(42, mid).edits == []
+
+
+async def test_cover_replaces_a_photos_picture_and_caption(
+    fake: FakeBotAPI, sender: TelegramSender
+) -> None:
+    """What a retracted photo alert becomes when it cannot be deleted: a blank picture, the
+    notice as its caption (``editMessageMedia``, an upload); a text message has no media to
+    replace, which reads as the other kind (the plan then edits its text)."""
+    mid = await _sent(sender, photo=True)
+    done = await sender.editor.cover(42, mid, "<i>Tin này đã được gỡ bỏ.</i>", html=True)
+    assert done.kind is EditKind.DONE, done
+    live = fake.live(42, mid)
+    assert live.visible == "Tin này đã được gỡ bỏ." and live.photo == "<upload blank.png>"
+    again = await sender.editor.cover(42, mid, "<i>Tin này đã được gỡ bỏ.</i>", html=True)
+    assert again.kind in (EditKind.DONE, EditKind.NOT_MODIFIED)  # a retry after a crash
+    text = await _sent(sender)
+    wrong = await sender.editor.cover(42, text, "Đã gỡ", html=False)
+    assert wrong.kind is EditKind.WRONG_KIND, wrong
+
+
+def test_the_blank_photo_is_a_png_telegram_takes() -> None:
+    """A valid PNG (signature, chunks with their CRCs, the pixels' size) within Telegram's
+    photo rules: width + height ≤ 10,000, ratio ≤ 20."""
+    png = blank_photo()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    chunks, at = {}, 8
+    while at < len(png):
+        (size,) = struct.unpack(">I", png[at : at + 4])
+        tag, data = png[at + 4 : at + 8], png[at + 8 : at + 8 + size]
+        (crc,) = struct.unpack(">I", png[at + 8 + size : at + 12 + size])
+        assert crc == zlib.crc32(tag + data), tag
+        chunks[tag], at = data, at + 12 + size
+    assert list(chunks) == [b"IHDR", b"IDAT", b"IEND"]
+    width, height, depth, colour = struct.unpack(">IIBB", chunks[b"IHDR"][:10])
+    assert (depth, colour) == (8, 2) and width + height <= 10_000
+    assert max(width, height) <= 20 * min(width, height)
+    assert len(zlib.decompress(chunks[b"IDAT"])) == height * (1 + 3 * width)

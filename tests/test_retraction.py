@@ -301,9 +301,12 @@ async def test_a_channel_that_cannot_edit_records_kept(env: Env) -> None:
 
 
 @pytest.mark.parametrize("guess", [True, False])
-async def test_photo_alerts_get_their_caption_edited(env: Env, guess: bool) -> None:
-    """``guess``: images still on (the first edit is the caption's); off, Telegram's "no text
-    in the message to edit" turns the edit to the caption, one call more."""
+async def test_photo_alerts_lose_their_picture_with_the_notice(env: Env, guess: bool) -> None:
+    """A retracted photo alert past the delete window: its caption became the notice and the
+    article's photo stayed in the chat above it — the picture a takedown is often for (a
+    tester's report). Now the picture is replaced by a blank one (``editMessageMedia``).
+    ``guess``: images still on (the first call is the cover); off, Telegram's "no text in the
+    message to edit" turns it to the cover, one call more."""
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.publish(fresh(1, image_url="https://img.example/1.jpg"))
     d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.05))
@@ -313,12 +316,17 @@ async def test_photo_alerts_get_their_caption_edited(env: Env, guess: bool) -> N
     await task
     mid = env.sent()[PRIVATE]
     assert env.fake.live(PRIVATE, mid).kind == "caption"
+    photo = env.fake.live(PRIVATE, mid).photo
+    assert photo == "https://img.example/1.jpg"
     env.age_sent(50)
     env.retire("TEST-00001")
     await env.follow_up(env.worker(images=guess))
-    assert env.fake.live(PRIVATE, mid).visible == NOTICE
-    edits = [c for c in env.fake.calls if c.method.startswith("editmessage")]
-    assert len(edits) == (1 if guess else 2)
+    live = env.fake.live(PRIVATE, mid)
+    assert live.visible == NOTICE and live.alive
+    assert live.photo is not None and live.photo.startswith("<upload")  # the blank picture
+    edits = [c.method for c in env.fake.calls if c.method.startswith("editmessage")]
+    assert edits == (["editmessagemedia"] if guess else ["editmessagetext", "editmessagemedia"])
+    assert env.fake.markups.get((PRIVATE, mid)) is None  # no keyboard under a notice
 
 
 @pytest.mark.parametrize(

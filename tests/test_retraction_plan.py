@@ -28,7 +28,8 @@ NOW = datetime(2026, 11, 30, 6, 0, tzinfo=UTC)
         (RETRACT, OnWithdraw.DELETE, 1, False, "delete"),
         (RETRACT, OnWithdraw.DELETE, 47.9, True, "delete"),
         (RETRACT, OnWithdraw.DELETE, 48, False, "text"),  # Telegram: no delete past 48 h
-        (RETRACT, OnWithdraw.DELETE, 200, True, "caption"),
+        (RETRACT, OnWithdraw.DELETE, 200, True, "cover"),  # a photo's picture goes too
+        (RETRACT, OnWithdraw.EDIT, 1, True, "cover"),
         (RETRACT, OnWithdraw.EDIT, 1, False, "text"),
         (CORRECT, OnWithdraw.DELETE, 1, False, "text"),  # a correction never deletes
         (CORRECT, OnWithdraw.DELETE, 1, True, "caption"),
@@ -56,7 +57,19 @@ def _o(kind: EditKind, seconds: float | None = None) -> EditOutcome:
         (RETRACT, "delete", _o(EditKind.UNDELETABLE), Next(method="text", error="x")),
         (RETRACT, "delete", _o(EditKind.REFUSED), Next(method="text", error="x")),
         (RETRACT, "delete", _o(EditKind.CHAT_GONE), Next("failed", error="x")),
-        (RETRACT, "text", _o(EditKind.WRONG_KIND), Next(method="caption", error="x")),
+        (RETRACT, "text", _o(EditKind.WRONG_KIND), Next(method="cover", error="x")),
+        (RETRACT, "text_plain", _o(EditKind.WRONG_KIND), Next(method="cover_plain", error="x")),
+        (CORRECT, "text", _o(EditKind.WRONG_KIND), Next(method="caption", error="x")),
+        (RETRACT, "cover", _o(EditKind.DONE), Next("edited")),
+        (RETRACT, "cover", _o(EditKind.NOT_MODIFIED), Next("edited")),
+        (RETRACT, "cover", _o(EditKind.WRONG_KIND), Next(method="text", error="x")),
+        (RETRACT, "cover", _o(EditKind.PARSE_ERROR), Next(method="cover_plain", error="x")),
+        (RETRACT, "cover_plain", _o(EditKind.PARSE_ERROR), Next(method="caption_plain", error="x")),
+        (RETRACT, "cover", _o(EditKind.REFUSED), Next(method="caption", error="x")),
+        (RETRACT, "cover", _o(EditKind.CHAT_GONE), Next("failed", error="x")),
+        (RETRACT, "cover", _o(EditKind.MIGRATED), Next("unreachable", error="x")),
+        (RETRACT, "cover", _o(EditKind.RETRY_AFTER, 3),
+         Next(method="cover", delay=3, pause_chat=3, error="x")),
         (CORRECT, "caption_plain", _o(EditKind.WRONG_KIND), Next(method="text_plain", error="x")),
         (CORRECT, "text", _o(EditKind.PARSE_ERROR), Next(method="text_plain", error="x")),
         (CORRECT, "text_plain", _o(EditKind.PARSE_ERROR), Next("failed", error="x")),
@@ -76,7 +89,7 @@ def test_decide(kind: str, method: str, answer: EditOutcome, expected: Next) -> 
 
 
 def test_a_refused_delete_edits_the_caption_when_that_is_the_guess() -> None:
-    assert decide(RETRACT, "delete", _o(EditKind.UNDELETABLE), 0, caption=True).method == "caption"
+    assert decide(RETRACT, "delete", _o(EditKind.UNDELETABLE), 0, caption=True).method == "cover"
 
 
 @pytest.mark.parametrize("answer", [EditKind.TRANSIENT, EditKind.RETRY_AFTER, EditKind.WRONG_KIND])

@@ -18,14 +18,17 @@ as reported by python-telegram-bot users and MTProto error names (core.telegram.
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import struct
+import zlib
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
-from telegram import Bot, LinkPreviewOptions, Message
+from telegram import Bot, InputFile, InputMediaPhoto, LinkPreviewOptions, Message
 from telegram.constants import ParseMode
 
 from feedsvc.notify.message import Button
@@ -72,7 +75,7 @@ _UNDELETABLE = re.compile(
 _UNEDITABLE = re.compile(
     r"\bcan(?:'t|not| not) be edited\b|\bedit time expired\b|\bauthor required\b"
 )
-_WRONG_KIND = re.compile(r"\bthere is no (?:text|caption) in the message\b")
+_WRONG_KIND = re.compile(r"\bthere is no (?:text|caption|media) in the message\b")
 
 
 def classify_edit(outcome: SendOutcome) -> EditOutcome:
@@ -135,6 +138,12 @@ class MessageEditor(Protocol):
         when an edit does not name one: a correction passes the alert's, a notice none)."""
         ...
 
+    async def cover(self, chat_id: int, message_id: int, text: str, *, html: bool) -> EditOutcome:
+        """Replace a photo message's picture by a blank one (:func:`blank_photo`) and its
+        caption by ``text`` (a notice), dropping its keyboard: what a retracted photo alert
+        becomes when it cannot be deleted."""
+        ...
+
 
 def editor_of(sender: object) -> MessageEditor | None:
     """The sender's editor, or None when its channel cannot change sent alerts."""
@@ -188,6 +197,13 @@ class TelegramEditor:
                                    link_preview=link_preview)  # fmt: skip
         return outcome
 
+    async def cover(self, chat_id: int, message_id: int, text: str, *, html: bool) -> EditOutcome:
+        picture = InputFile(blank_photo(), filename="blank.png", attach=True)  # image/png
+        media = InputMediaPhoto(picture, caption=text, parse_mode=ParseMode.HTML if html else None)
+        return await self._run(
+            self._bot.edit_message_media(media, chat_id=chat_id, message_id=message_id)
+        )
+
     async def _run(self, request: Awaitable[Message | bool]) -> EditOutcome:
         outcome = classify_edit(await classify_outcome(request, self._token))
         if not outcome.kind.settled:
@@ -219,3 +235,25 @@ class ConsoleEditor:
     ) -> EditOutcome:
         log.info("alert #%s in chat %s edited:\n%s", message_id, chat_id, text)
         return EditOutcome(EditKind.DONE)
+
+    async def cover(self, chat_id: int, message_id: int, text: str, *, html: bool) -> EditOutcome:
+        log.info("alert #%s in chat %s: picture removed, caption edited:\n%s",
+                 message_id, chat_id, text)  # fmt: skip
+        return EditOutcome(EditKind.DONE)
+
+
+@functools.cache
+def blank_photo(width: int = 320, height: int = 180) -> bytes:
+    """A plain light grey PNG (RGB, 8 bits), the picture a retracted photo alert is left
+    with: Telegram cannot turn a photo message into a text one, so ``editMessageMedia`` swaps
+    the photo instead (core.telegram.org/bots/api#editmessagemedia; a photo's width + height
+    at most 10,000, their ratio at most 20). Built with zlib (PNG, RFC 2083): a flat image
+    needs no imaging library."""
+    row = b"\x00" + bytes((0xE5, 0xE5, 0xE5)) * width  # filter byte 0, then the pixels
+
+    def chunk(tag: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + tag + data + struct.pack(">I", zlib.crc32(tag + data))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(row * height, 9)) + chunk(b"IEND", b""))  # fmt: skip

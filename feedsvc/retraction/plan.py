@@ -1,11 +1,13 @@
 """What to do with a sent alert that must be retracted or corrected, step by step — pure.
 
 A follow-up is a small state machine over Bot API calls ("methods"): ``delete``, ``text`` /
-``caption`` (edit the message's text or a photo's caption, Telegram HTML) and ``text_plain`` /
-``caption_plain`` (the same without parse mode). :func:`first_method` picks the first call,
-:func:`decide` reads the classified answer and says what happens next: finish with an outcome,
-call again (another method, or the same later), or pause the chat (429). The worker
-(:mod:`feedsvc.retraction.worker`) only carries these decisions out.
+``caption`` (edit the message's text or a photo's caption, Telegram HTML), ``cover`` (replace
+a photo alert's picture by a blank one, the notice as its caption: ``editMessageMedia``) and
+``text_plain`` / ``caption_plain`` / ``cover_plain`` (the same without parse mode).
+:func:`first_method` picks the first call, :func:`decide` reads the classified answer and says
+what happens next: finish with an outcome, call again (another method, or the same later), or
+pause the chat (429). The worker (:mod:`feedsvc.retraction.worker`) only carries these
+decisions out.
 
 Telegram facts (FIELD-NOTES "Telegram, more"; core.telegram.org/bots/api#deletemessage): a bot
 deletes its own messages only within 48 h of sending; editing keeps working later; "message to
@@ -41,7 +43,7 @@ class OnWithdraw(StrEnum):
 RETRACT, CORRECT = "retract", "correct"
 #: the outcome of a follow-up on a message in a group that became a supergroup
 UNREACHABLE = "unreachable"
-EDIT_METHODS = ("text", "caption", "text_plain", "caption_plain")
+EDIT_METHODS = ("text", "caption", "cover", "text_plain", "caption_plain", "cover_plain")
 
 
 def is_correction(before: Article, after: Article) -> bool:
@@ -55,7 +57,8 @@ def first_method(
 ) -> str:
     """The first call for a follow-up. ``sent_at`` is when the alert was recorded sent (UTC);
     ``caption``: the alert was most likely a photo caption (images on, the article has one) —
-    a wrong guess costs one call (Telegram says "there is no text/caption to edit")."""
+    a wrong guess costs one call (Telegram says "there is no text/caption to edit"). A photo
+    alert's notice covers its picture too (:func:`notice_method`)."""
     if (
         kind == RETRACT
         and on_withdraw is OnWithdraw.DELETE
@@ -63,7 +66,18 @@ def first_method(
         and now - sent_at < DELETE_WINDOW
     ):
         return "delete"
+    if kind == RETRACT:
+        return notice_method(caption)
     return "caption" if caption else "text"
+
+
+def notice_method(caption: bool) -> str:
+    """How a retracted alert becomes the notice: a text alert's text is edited; a photo
+    alert's picture is replaced by a blank one, the notice as its caption (``cover``). Editing
+    only the caption left the article's photo in the chat under "this article was removed" —
+    the very picture a takedown is often for (a wrong suspect, a minor; a tester's report):
+    every retraction past Telegram's 48 h delete window, or with ``on_withdraw = "edit"``."""
+    return "cover" if caption else "text"
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,9 +142,28 @@ def decide(
     if method == "delete":
         if r is EditKind.CHAT_GONE:
             return Next("failed", error=text)
-        return Next(method="caption" if caption else "text", error=text)  # the notice instead
-    if r is EditKind.WRONG_KIND:
-        return Next(method=_other_kind(method), error=text)
+        return Next(method=notice_method(caption), error=text)  # the notice instead
+    if method.startswith("cover"):
+        return _after_cover(method, r, text)
+    if r is EditKind.WRONG_KIND:  # a photo after all: a notice covers its picture too
+        plain = "_plain" if method.endswith("_plain") else ""
+        return Next(method="cover" + plain if kind == RETRACT else _other_kind(method),
+                    error=text)  # fmt: skip
     if r is EditKind.PARSE_ERROR and not method.endswith("_plain"):
         return Next(method=method + "_plain", error=text)
     return Next("failed", error=text)
+
+
+def _after_cover(method: str, r: EditKind, text: str | None) -> Next:
+    """A refused ``cover``: a text alert after all (the guess was wrong) gets its text edited;
+    the notice's markup refused, the same cover in plain text; any other refusal (the chat
+    cannot take a new picture) at least the caption's notice — never a follow-up given up
+    while the photo's caption still reads as the article."""
+    plain = method.endswith("_plain")
+    if r is EditKind.WRONG_KIND:
+        return Next(method="text_plain" if plain else "text", error=text)
+    if r is EditKind.PARSE_ERROR and not plain:
+        return Next(method="cover_plain", error=text)
+    if r is EditKind.CHAT_GONE:
+        return Next("failed", error=text)
+    return Next(method="caption_plain" if plain else "caption", error=text)

@@ -348,6 +348,8 @@ class FollowupWorker:
         html = not method.endswith("_plain")
         if f.kind == RETRACT:  # a digest of several articles says the general notice
             text = self._rescheduled if job.rescheduled and not f.siblings else self._notice
+            if method.startswith("cover"):  # a photo alert: its picture goes too
+                return await editor.cover(f.message_chat, f.message_id, text, html=html)
         else:
             assert job.article is not None
             msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)
