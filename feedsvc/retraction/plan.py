@@ -76,7 +76,10 @@ def notice_method(caption: bool) -> str:
     alert's picture is replaced by a blank one, the notice as its caption (``cover``). Editing
     only the caption left the article's photo in the chat under "this article was removed" —
     the very picture a takedown is often for (a wrong suspect, a minor; a tester's report):
-    every retraction past Telegram's 48 h delete window, or with ``on_withdraw = "edit"``."""
+    every retraction past Telegram's 48 h delete window, or with ``on_withdraw = "edit"``.
+    (core.telegram.org/bots/api#editmessagemedia: the current Bot API also adds media to a
+    text message, so a wrong guess there shows the notice under the blank picture; an older
+    server's "there is no media in the message" turns it to the text edit.)"""
     return "cover" if caption else "text"
 
 
