@@ -55,11 +55,19 @@ class BroadTerm:
     count: int
     scanned: int
     indexed: bool  # ``scanned`` is every stored article (else: the most recent ones)
+    exact: bool = True  # False: ``count`` is a lower bound (the preview's, cut at ``scan``)
+
+    @property
+    def share(self) -> str:
+        """``count`` of ``scanned`` as a percentage, ``≥33%`` when ``count`` is a lower bound:
+        "2000 of 6050 (33%)" read as the share where 6,008 (99%) matched (a tester's report)."""
+        return f"{'' if self.exact else '≥'}{self.count / self.scanned:.0%}"
 
     def english(self) -> str:
+        least = "" if self.exact else "at least "
         return (
-            f"term {self.term} matches {self.count} of {scope(self.scanned, self.indexed)} "
-            f"({self.count / self.scanned:.0%}): too broad?"
+            f"term {self.term} matches {least}{self.count} of "
+            f"{scope(self.scanned, self.indexed)} ({self.share}): too broad?"
         )
 
 
@@ -144,5 +152,6 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
     if result.scanned >= 20:
         for term, n in sorted(term_counts.items(), key=lambda kv: -kv[1]):
             if n / result.scanned > BROAD_SHARE:
-                result.broad_terms.append(BroadTerm(term, n, result.scanned, result.indexed))
+                broad = BroadTerm(term, n, result.scanned, result.indexed, result.exact)
+                result.broad_terms.append(broad)
     return result

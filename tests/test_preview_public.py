@@ -4,12 +4,13 @@ and count were public only, the N was every stored row. SQLite and PostgreSQL.""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from factories import article
 from lifecycle_world import World, make_world
 
+from feedsvc.catalogue import CATALOGUE
 from feedsvc.db import Database
 from feedsvc.lifecycle.editors import hide_article
 from feedsvc.preview import preview
@@ -54,3 +55,26 @@ def test_a_scheduled_article_counts_once_its_time_came(db: Database) -> None:
     result = preview(w.db, '"Kiến Thụy"')
     assert (result.count, result.scanned) == (2, 2)
     assert result.english() == "2 of all 2 published articles match"
+
+
+def test_a_broad_terms_share_is_a_lower_bound_when_the_count_is(db: Database) -> None:
+    """A preview cut at ``scan`` counts at least that many: its "too broad" warning said
+    "matches 2000 of all 6050 (33%)" where 6,008 (99%) matched (a tester's report). It now
+    says "at least" and "≥", in the CLI's and API's English and in the admin's words."""
+    from test_search_index import store
+
+    base = datetime.now(UTC) - timedelta(days=100)  # every one public (none scheduled)
+    store(db, *(article(n, title=f"Tin giao thông số {n}", published_at=base + timedelta(days=n))
+                for n in range(1, 60)))  # fmt: skip
+    cut = preview(db, '"giao thông"', scan=20)
+    assert (cut.count, cut.scanned, cut.exact) == (20, 59, False)
+    [warning] = cut.warnings
+    assert warning == (
+        'term "giao thông" matches at least 20 of all 59 published articles (≥34%): too broad?'
+    )
+    whole = preview(db, '"giao thông"', scan=100)
+    assert whole.exact and whole.warnings == [
+        'term "giao thông" matches 59 of all 59 published articles (100%): too broad?'
+    ]
+    vi, en = CATALOGUE["warn.broad_term_least"]
+    assert "ít nhất" in vi and "at least" in en

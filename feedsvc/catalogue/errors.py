@@ -294,4 +294,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Từ {term} khớp {count} / {scanned} bài ({share}): có quá rộng không?",
         "The term {term} matches {count} of {scanned} articles ({share}): too broad?",
     ),
+    "warn.broad_term_least": (  # the count cut at the preview's scan: a lower bound
+        "Từ {term} khớp ít nhất {count} / {scanned} bài ({share}): có quá rộng không?",
+        "The term {term} matches at least {count} of {scanned} articles ({share}): too broad?",
+    ),
 }

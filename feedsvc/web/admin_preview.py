@@ -125,11 +125,11 @@ def preview_routes(admin: Admin) -> list[Route]:
                 "exact": result.exact,
                 "warnings": [
                     t(
-                        "warn.broad_term",
+                        "warn.broad_term" if b.exact else "warn.broad_term_least",
                         term=b.term,
                         count=t.number(b.count),
                         scanned=t.number(b.scanned),
-                        share=f"{b.count / b.scanned:.0%}",
+                        share=b.share,
                     )
                     for b in result.broad_terms
                 ],
