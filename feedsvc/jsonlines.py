@@ -41,14 +41,17 @@ _BOM = "\ufeff"
 _BOM_BYTES = _BOM.encode("utf-8")
 
 
-def decode_json_line(line: bytes | str, first: bool = False) -> Any:
+def decode_json_line(line: bytes | str) -> Any:
     """One JSON Lines record, strictly: UTF-8, RFC 8259 JSON, no duplicate keys (the product's
     one rule, :func:`feedsvc.jsonkeys.loads_unique`: the first repeated key in document order,
     ``"\\u0061"`` the same key as ``"a"``; the field named is the key itself, as an article's
     fields are its top-level keys).
 
-    A UTF-8 byte order mark is allowed at the start of the first line only (Windows editors
-    write one). Raises :class:`ArticleError` (field None) with the reason.
+    A UTF-8 byte order mark is allowed at the start of any line: Windows editors write one
+    before a file's first line, and files joined with ``cat a.jsonl b.jsonl`` carry the second
+    one's in the middle (rejected before, with Python's own hint "decode using utf-8-sig"; a
+    tester's report). A BOM anywhere else is invalid JSON. Raises :class:`ArticleError` (field
+    None) with the reason.
     """
     if isinstance(line, bytes | bytearray):
         try:
@@ -60,8 +63,7 @@ def decode_json_line(line: bytes | str, first: bool = False) -> Any:
             ) from None
     else:
         text = line
-    if first and text.startswith(_BOM):
-        text = text[1:]
+    text = text.removeprefix(_BOM)
     # without its line end: json counted the "\n" as a second line, so a record cut short was
     # reported at "column 1" (of that empty line 2)
     text = text.rstrip("\r\n")
@@ -206,11 +208,10 @@ def bounded_lines(stream: IO[bytes], limit: int | None = None) -> Iterator[bytes
     yield from splitter.end()
 
 
-def _has_content(line: bytes | str, *, first: bool) -> bool:
-    """False for a line with nothing but whitespace (or, as the first line, a byte order mark
-    and whitespace: an editor's BOM before an empty first line is not a record)."""
-    if first:
-        line = line.removeprefix(_BOM_BYTES) if isinstance(line, bytes) else line.removeprefix(_BOM)
+def _has_content(line: bytes | str) -> bool:
+    """False for a line with nothing but whitespace, a byte order mark before it or not (an
+    editor's BOM before an empty first line is not a record)."""
+    line = line.removeprefix(_BOM_BYTES) if isinstance(line, bytes) else line.removeprefix(_BOM)
     return bool(line.strip())
 
 
@@ -248,9 +249,9 @@ def read_jsonl(
             )
             yield number, Rejected(number, error)
             continue
-        if not _has_content(line, first=number == 1):
+        if not _has_content(line):
             continue
         try:
-            yield number, parse_json_article(decode_json_line(line, first=number == 1), tz)
+            yield number, parse_json_article(decode_json_line(line), tz)
         except ArticleError as exc:
             yield number, Rejected(number, exc)

@@ -171,7 +171,7 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
     ),
     "invalid UTF-8": (b'{"source_key": "BAD", "title": "C\xf4ng"}', "UTF-8 at byte 34 (0xF4)"),
     "truncated UTF-8": (b'{"source_key": "BAD", "title": "\xe1\xbb"}', "invalid UTF-8"),
-    "BOM not at the start of the file": (b"\xef\xbb\xbf" + good(99), "invalid JSON"),
+    "BOM inside a line": (good(99)[:1] + b"\xef\xbb\xbf" + good(99)[1:], "invalid JSON"),
     "array where a string is expected": (line(title=["a", "b"]), "title: expected a string"),
     "object where a string is expected": (line(url={"href": "x"}), "url: expected a string"),
     "bool in tags": (line(tags=[True]), "tags: item 0 is true, expected a string"),
@@ -253,8 +253,11 @@ def test_bad_line_rejected_alone(db: Database, case: str) -> None:
     "head", [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \t\r\n", b"\n\n"]
 )
 def test_bom_crlf_and_blank_lines_are_fine(db_url: str, head: bytes) -> None:
-    """A byte order mark alone on the first line (an editor's empty first line) is blank too."""
-    data = head + good(1) + b"\r\n\r\n" + good(2) + b"\r\n" + good(3)
+    """A byte order mark alone on the first line (an editor's empty first line) is blank too;
+    one before a later line is two Windows files joined (``cat a.jsonl b.jsonl``): was
+    rejected with Python's "decode using utf-8-sig"."""
+    bom = b"\xef\xbb\xbf"
+    data = head + good(1) + b"\r\n\r\n" + bom + good(2) + b"\r\n" + bom + b"\r\n" + good(3)
     code, output = run_import(db_url, data)
     assert code == 0, output
     assert "inserted 3, updated 0, unchanged 0, rejected 0" in output
