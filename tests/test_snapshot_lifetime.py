@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 import pytest
 from factories import article, builtin_ingestor
+from starlette.datastructures import Headers
 
 from feedsvc.config import load_config
 from feedsvc.db import Database
@@ -49,7 +50,7 @@ def test_a_served_snapshot_is_freed_by_refcount() -> None:
     for max_age in (0, 300):  # two prepared reply sets
         for method, ae, inm, ims in REQUESTS:
             replies(snap, max_age).reply(method, ae, inm, ims)
-    snapshot_response(snap, {"accept-encoding": "gzip"}, "GET", 60)
+    snapshot_response(snap, Headers({"accept-encoding": "gzip"}), "GET", 60)
     ref = weakref.ref(snap)
     del snap
     assert ref() is None, "the snapshot is kept alive by a reference cycle"

@@ -213,6 +213,31 @@ def test_bytes_are_what_uvicorn_itself_sends(
     assert without_date(wired) == without_date(plain)
 
 
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (('If-None-Match: "stale"', f"If-None-Match: {ETAG}"), b"304"),
+        ((f"If-None-Match: {ETAG}", 'If-None-Match: "stale"'), b"304"),
+        (('If-None-Match: "stale"', 'If-None-Match: W/"older"'), b"200"),
+        (("Accept-Encoding: br", "Accept-Encoding: gzip"), b"200"),
+    ],
+)
+def test_a_list_field_on_several_lines_is_read_whole(
+    headers: tuple[str, ...], status: bytes
+) -> None:
+    """RFC 9110 §5.3: a list field (``If-None-Match``, ``Accept-Encoding``) sent on several
+    lines is one list. The first line alone was read: a client with the current tag on its
+    second ``If-None-Match`` line got the whole feed (a tester's report). Both paths."""
+    for wire in (False, True):
+        config, port = serve(make_app(), wire=wire)
+        with uvicorn_thread(config), Conn(port) as sock:
+            sock.sendall(request("/feeds/kien-thuy.rss", *headers))
+            answer = sock.read_response()
+        assert answer.startswith(b"HTTP/1.1 " + status + b" "), (wire, answer[:60])
+        if "Accept-Encoding: gzip" in headers:  # the second line's coding is taken
+            assert b"\r\ncontent-encoding: gzip\r\n" in answer.lower(), (wire, answer[:300])
+
+
 def test_only_plain_polls_are_answered_in_the_protocol(wired: tuple[SpyFastPath, int]) -> None:
     app, port = wired
     with Conn(port) as sock:  # one keep-alive connection throughout

@@ -17,7 +17,7 @@ from feedsvc import metrics
 from feedsvc.feeds.model import FORMATS
 from feedsvc.web.feed_backend import FeedBackend
 from feedsvc.web.feed_requests import DEFAULT_LIMIT, SEARCH_SLUG, split_feed_name
-from feedsvc.web.http_cache import Reply, replies
+from feedsvc.web.http_cache import Reply, list_field, replies
 from feedsvc.web.paths import path_text
 
 # Pre-bound children for the common answers: the fast path counts every poll.
@@ -110,17 +110,17 @@ class FeedFastPath:
         snapshot = self.backend.snapshot(parsed[0], parsed[1], DEFAULT_LIMIT)
         if snapshot is None:
             return None
-        read: dict[bytes, bytes] = {}
+        read: dict[bytes, list[str]] = {}
         for name, value in headers:
-            if name in _READ and name not in read:  # the first wins, as in Starlette
-                read[name] = value
-        if read.get(b"sec-fetch-mode") == b"navigate":
+            if name in _READ:  # every line, in order: lists are joined, as the route does
+                read.setdefault(name, []).append(value.decode("latin-1"))
+        if read.get(b"sec-fetch-mode", [""])[0] == "navigate":
             return None  # perhaps a person in a browser: the route decides
-        ae, inm, ims = read.get(_AE), read.get(_INM), read.get(_IMS)
+        since = read.get(_IMS)  # one date: the first line wins, as in Starlette
         reply = replies(snapshot, self.max_age).reply(
             method,
-            None if ae is None else ae.decode("latin-1"),
-            None if inm is None else inm.decode("latin-1"),
-            None if ims is None else ims.decode("latin-1"),
+            list_field(read.get(_AE, [])),
+            list_field(read.get(_INM, [])),
+            None if since is None else since[0],
         )
         return reply, parsed[1], parsed[0]

@@ -31,12 +31,13 @@ import gzip
 import hashlib
 import threading
 import time
-from collections.abc import Hashable, Mapping
+from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime, parsedate_to_datetime
 
 from cachetools import TTLCache
+from starlette.datastructures import Headers as RequestHeaders
 from starlette.responses import Response
 
 #: Bodies smaller than this are sent as they are: gzip would save nothing worth a CPU cycle.
@@ -241,17 +242,26 @@ def replies(snapshot: Snapshot, max_age: int) -> Replies:
     return found
 
 
+def list_field(values: Sequence[str]) -> str | None:
+    """A list-valued request field (``If-None-Match``, ``Accept-Encoding``) sent on several
+    lines, as one value: RFC 9110 §5.3 lets a recipient join them, in order, with commas. The
+    first line alone was read, so a client sending a stale tag and the current one on two
+    ``If-None-Match`` lines got the whole feed (200) where one line listing both got a 304 (a
+    tester's report). None when the field is absent."""
+    return ", ".join(values) if values else None
+
+
 def snapshot_response(
-    snapshot: Snapshot, headers: Mapping[str, str], method: str, max_age: int
+    snapshot: Snapshot, headers: RequestHeaders, method: str, max_age: int
 ) -> Response:
     """Serve ``snapshot`` honouring conditional GET, HEAD and gzip; see the module docstring.
 
-    ``headers`` is the request's headers (case-insensitive mapping such as Starlette's).
+    ``headers`` is the request's headers (Starlette's, case-insensitive, with every line).
     """
     reply = replies(snapshot, max_age).reply(
         method,
-        headers.get("accept-encoding"),
-        headers.get("if-none-match"),
+        list_field(headers.getlist("accept-encoding")),
+        list_field(headers.getlist("if-none-match")),
         headers.get("if-modified-since"),
     )
     response = Response(status_code=reply.status)
