@@ -396,7 +396,8 @@ async def test_long_list_fits_and_slugs_ignore_case(
             query = f'"tin số {i}" ' + " ".join(f"từ{i}x{j}" for j in range(60))
             subs.subscribe(conn, USER, topic_id=None, query=query, now=lite_db.now())
     listing = await ask(fake, USER, "/list")  # the fake rejects > 4096 visible characters
-    assert "1. Thể thao (the-thao)" in listing and "mục khác" in listing
+    assert "1. Thể thao (the-thao)" in listing and "\n50. " in listing  # each line, shortened
+    assert "mục khác" not in listing
     assert "Đã đạt giới hạn" in await ask(fake, USER, "/sub xe buýt")
 
 
@@ -444,6 +445,25 @@ def test_list_reply_fits_telegram_with_emoji_topic_titles(count: int) -> None:
     ]
     reply = texts.subscription_list(items, paused=False, disabled=None, label=None)
     assert _visible_units(reply) <= 4096 and utf16_units(reply) <= texts.MAX_REPLY
+
+
+@pytest.mark.parametrize("kind", ["queries", "topics"])
+def test_a_full_list_shows_every_subscription(kind: str) -> None:
+    """50 subscriptions (the per-chat cap) of long own queries or long topic titles: ``/list``
+    showed 26 and "… và 24 mục khác", and nothing showed the rest, which ``/unsub`` names by
+    number (a tester's report). Each line is now shortened as much as the whole list needs."""
+    long = "công an huyện Kiến Thụy tuần tra ban đêm " * 12  # ~490 characters
+    items = [
+        subs.Subscription(i, USER, None, None, f"{long} {i}") if kind == "queries"
+        else subs.Subscription(i, USER, f"chu-de-so-{i}", f"{long} {i}", None)
+        for i in range(1, actions.MAX_SUBSCRIPTIONS + 1)
+    ]  # fmt: skip
+    for limit in (texts.MAX_REPLY, 3000):  # Telegram's, and less
+        reply = texts.subscription_list(items, False, None, None, limit=limit)
+        assert utf16_units(reply) <= limit and "mục khác" not in reply
+        assert all(f"\n{n}. " in reply for n in range(1, actions.MAX_SUBSCRIPTIONS + 1))
+    few = texts.subscription_list(items[:3], False, None, None)
+    assert long[:100] in few  # a short list keeps its lines as wide as before
 
 
 # --- groups ----------------------------------------------------------------------------------

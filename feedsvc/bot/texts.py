@@ -28,6 +28,11 @@ COMMAND_NAMES = (
 # is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+#: The widths ``/list`` tries for each own query and topic title, widest first: the first
+#: whose whole list fits one reply. At :data:`MAX_SHOWN_QUERY` alone, 50 own queries (the
+#: per-chat cap) showed 26 and "… and 24 more", and nothing could show the rest, which
+#: ``/unsub`` names by number (a tester's report).
+LIST_WIDTHS = (MAX_SHOWN_QUERY, 60, 32, 20, 12)
 #: A topic's description as ``/topics`` shows it (stored ones take 5,000: ``limits.DESCRIPTION``).
 MAX_SHOWN_DESCRIPTION = 300
 #: answerCallbackQuery's text: "0-200 characters" (Bot API); counted in UTF-16 units, never fewer.
@@ -92,16 +97,22 @@ def fit(lines: list[str], limit: int = MAX_REPLY) -> str:
     the visible text's): counted in code points, two topics whose descriptions hold 1,800 emoji
     each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long. Cut to
     Zalo's limit afterwards, a Telegram-sized list lost its tail mid-line, with no count."""
-    out: list[str] = []
+    kept = _fitting(lines, limit)
+    out = lines[:kept]
+    if kept < len(lines):
+        out.append(t("more_items", count=len(lines) - kept))
+    return "\n".join(out)
+
+
+def _fitting(lines: list[str], limit: int) -> int:
+    """How many of ``lines``, from the first, :func:`fit` keeps whole (room for its count)."""
     size = 0
     for i, line in enumerate(lines):
         units = utf16_units(line)
         if size + units + 1 > limit - 40:
-            out.append(t("more_items", count=len(lines) - i))
-            break
-        out.append(line)
+            return i
         size += units + 1
-    return "\n".join(out)
+    return len(lines)
 
 
 def channel_label(name: str) -> str:
@@ -211,7 +222,8 @@ def subscription_list(
     subs: list[Subscription], paused: bool, disabled: str | None, label: str | None,
     variant: str = "", limit: int = MAX_REPLY, here: int | None = None,
 ) -> str:  # fmt: skip
-    """``/list`` within ``limit`` UTF-16 units (:func:`fit`). ``variant`` prefixes the keys of
+    """``/list`` within ``limit`` UTF-16 units (:func:`fit`), each query and title shortened
+    as much as :data:`LIST_WIDTHS` needs for every line to fit. ``variant`` prefixes the keys of
     the hints naming commands (``list_paused``, ``list_empty``) when a chat cannot use those
     commands (``"zalo_group_"``). In a forum group whose subscriptions go to topic threads,
     each line says where it delivers, seen from the thread ``here`` the list was asked in."""
@@ -222,15 +234,18 @@ def subscription_list(
         head += "\n" + t("list_disabled", reason=escape(_t.reason(disabled)))
     if not subs:
         return f"{head}\n{t(f'{variant}list_empty')}"
-    lines = [head]
     threads = any(sub.thread_id is not None for sub in subs)
-    for i, sub in enumerate(subs, 1):
-        if sub.topic_slug is not None:
-            title = escape(sub.topic_title or sub.topic_slug)
-            line = f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)"
-        else:
-            line = f"{i}. {query_label(shortened(sub.query or '', MAX_SHOWN_QUERY))}"
-        lines.append(line + (_thread_note(sub, here) if threads else ""))
+    for width in LIST_WIDTHS:  # the widest whose whole list fits
+        lines = [head]
+        for i, sub in enumerate(subs, 1):
+            if sub.topic_slug is not None:
+                title = escape(shortened(sub.topic_title or sub.topic_slug, width))
+                line = f"{i}. <b>{title}</b> (<code>{escape(sub.topic_slug)}</code>)"
+            else:
+                line = f"{i}. {query_label(shortened(sub.query or '', width))}"
+            lines.append(line + (_thread_note(sub, here) if threads else ""))
+        if _fitting(lines, limit) == len(lines):
+            break
     return fit(lines, limit)
 
 
