@@ -126,3 +126,32 @@ async def test_a_zalo_answer_refused_with_a_short_pause_is_sent_after_it(db: Dat
     assert "/sub" in reply.text and "Xin lỗi" not in reply.text
     until = paused_until(db, chat_id)
     assert until is not None and until >= asked + timedelta(seconds=1)
+
+
+OTHER = 15202
+
+
+@pytest.mark.parametrize("paused_by", ["its own answer's 429", "an alert's 429"])
+async def test_a_paused_chats_queue_does_not_hold_other_chats(
+    db: Database, fake: FakeBotAPI, bot: BotService, paused_by: str
+) -> None:
+    """16 commands queued in one chat while its answer waits out a pause (a busy group under
+    Telegram's group limit): each held one of the bot's 16 update slots, and another chat's
+    ``/help`` was answered after the whole pause (20 s in the reviewer's run; 0.1 s before
+    answers waited). Now a
+    chat's queued updates wait for their line without a slot (a reviewer's finding)."""
+    with db.write() as conn:
+        ensure_chat(conn, OTHER, "private", "Minh", datetime.now(UTC))
+        if paused_by == "an alert's 429":
+            conn.execute(update(chats).where(chats.c.chat_id == CHAT)
+                         .values(blocked_until=db.now() + timedelta(seconds=10)))  # fmt: skip
+    if paused_by == "its own answer's 429":
+        fake.script(CHAT, Fault.flood(10))
+    for _ in range(16):
+        fake.user_sends(CHAT, CHAT, "/help")
+    await fake.await_for(lambda: fake.pending_updates == 0, timeout=WAIT)  # all taken by the bot
+    asked = time.monotonic()
+    fake.user_sends(OTHER, OTHER, "/help")
+    [reply] = await fake.await_for(lambda: fake.messages(OTHER), timeout=WAIT)
+    assert reply.at - asked < 5, reply.at - asked  # not the 10 s pause
+    assert fake.messages(CHAT) == []  # the paused chat still waits

@@ -19,6 +19,7 @@ from telegram import Update
 from telegram.ext import BaseUpdateProcessor
 
 MAX_CONCURRENT = 16  # updates in hand at once: the bot's HTTP pool size
+UNBOUNDED = 2**30  # PTB's semaphore's size: updates waiting for their line hold none of ours
 
 
 def update_line(update: object) -> Hashable:
@@ -34,10 +35,18 @@ def update_line(update: object) -> Hashable:
 
 
 class PerChatUpdates(BaseUpdateProcessor):
-    """Up to ``max_concurrent`` updates at once, one at a time per :func:`update_line`."""
+    """Up to ``max_concurrent`` updates at once, one at a time per :func:`update_line`.
+
+    An update waits for its line first and only then for one of the ``max_concurrent`` slots.
+    PTB's own semaphore (taken before :meth:`do_process_update`, in a method PTB declares
+    final) is given no say: in that order a chat whose answer waits out a 429 pause (up to
+    :data:`~feedsvc.notify.outcome.REPLY_PAUSE_WAIT`) held a slot for each of its queued
+    updates — 16 queued ``/help`` of one paused group held every slot, and every other chat
+    waited the pause out with it (a reviewer's finding). Now it holds one."""
 
     def __init__(self, max_concurrent: int = MAX_CONCURRENT) -> None:
-        super().__init__(max_concurrent)
+        super().__init__(UNBOUNDED)  # PTB's semaphore: never the one that waits
+        self._slots = asyncio.Semaphore(max_concurrent)
         self._lines: dict[Hashable, tuple[asyncio.Lock, int]] = {}  # lock, updates in it
 
     async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
@@ -45,7 +54,7 @@ class PerChatUpdates(BaseUpdateProcessor):
         lock, waiting = self._lines.get(key, (asyncio.Lock(), 0))
         self._lines[key] = (lock, waiting + 1)
         try:
-            async with lock:
+            async with lock, self._slots:
                 await coroutine
         finally:
             lock, waiting = self._lines[key]

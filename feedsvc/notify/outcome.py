@@ -56,10 +56,10 @@ MAX_RETRY_AFTER = 86_400.0
 DEFAULT_RETRY_AFTER = 30.0
 
 #: Seconds a reply (a bot's answer: Telegram's, Zalo's) waits for its chat's 429 pause,
-#: before it is sent or after its own 429, to be sent then: an answer a minute late still
+#: before it is sent or after its own 429, to be sent then: an answer half a minute late still
 #: answers; one refused for longer is dropped with a log line (the person has moved on; the
 #: pause is kept for the alerts).
-REPLY_PAUSE_WAIT = 60.0
+REPLY_PAUSE_WAIT = 30.0
 #: How often a reply refused with a 429 is sent again after waiting (then dropped, logged).
 REPLY_RESENDS = 2
 
