@@ -717,3 +717,31 @@ def _msg() -> object:
     from feedsvc.notify import format_alert
 
     return format_alert(fresh(1), ["An ninh"], VN)
+
+
+@pytest.mark.parametrize("digest", ["one message for two alerts", "a digest of one"])
+async def test_a_retracted_digest_gets_its_text_edited_never_a_picture(
+    env: Env, digest: str
+) -> None:
+    """A digest is a text message, whatever images its articles have: the photo guess sent
+    ``editMessageMedia`` first — a wasted call, and on today's Bot API (which adds media to a
+    text message) a grey picture put on the digest (a reviewer's finding)."""
+    subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
+    items = [fresh(1, image_url="https://img.example/1.jpg")]
+    if digest == "one message for two alerts":
+        items.append(
+            fresh(2, title="Công an Kiến Thụy: tin hai", image_url="https://img.example/2.jpg")
+        )
+    env.publish(*items)
+    await env.dispatch()  # text alerts (images off at this dispatcher)
+    mid = min(m.message_id for m in env.fake.messages(PRIVATE))
+    with env.db.write() as conn:  # recorded as a digest sender records one message
+        conn.execute(update(deliveries).values(message_id=mid, digest=True))
+    env.age_sent(50)
+    for item in items:
+        env.retire(item.source_key)
+    await env.follow_up(env.worker(images=True))
+    edits = [c.method for c in env.fake.calls if c.method.startswith("editmessage")]
+    assert edits and set(edits) == {"editmessagetext"}, edits
+    live = env.fake.live(PRIVATE, mid)
+    assert live.kind == "text" and live.photo is None and live.visible == NOTICE

@@ -318,7 +318,7 @@ class FollowupWorker:
             error = f"digest message: {job.public_siblings} other article(s) still public"
             return Next("kept", error=error), False
         assert self.editor is not None  # settled as "kept" at claim time otherwise
-        caption = self._caption_guess(job.article)
+        caption = self._caption_guess(job.article) and not (f.digest or f.siblings)  # text
         method = f.method or first_method(
             f.kind, self.cfg.on_withdraw, f.sent_at, self.db.now(), caption
         )

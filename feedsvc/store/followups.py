@@ -64,6 +64,7 @@ class Followup:
     # the chat the message went to (``deliveries.sent_chat_id``); not ``chat_id`` once the
     # group became a supergroup (the row moved, its message stayed in the old group)
     sent_chat_id: int | None = None
+    digest: bool = False  # the alert went out in a digest: a text message, never a photo
     # articles of the OTHER deliveries recorded with the same message (a digest: one message,
     # several alerts); deleting or editing that message touches them all
     siblings: tuple[int, ...] = ()
@@ -311,6 +312,7 @@ def claim(
             deliveries.c.chat_id, chats.c.type, deliveries.c.message_id,
             deliveries.c.finished_at, deliveries.c.article_id, deliveries.c.topics,
             deliveries.c.plain_text, chats.c.link_preview, deliveries.c.sent_chat_id,
+            deliveries.c.digest,
         )
         .join(deliveries, deliveries.c.id == f.c.delivery_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
