@@ -194,6 +194,25 @@ def test_requests_own_variables_are_the_operators_choice(
     assert os.environ["REQUESTS_CA_BUNDLE"] == str(private_ca[0])
 
 
+@pytest.mark.parametrize("shape", ["a list of directories", "a missing file", "a missing dir"])
+def test_what_requests_cannot_read_is_not_handed_to_it(
+    private_ca: tuple[Path, ssl.SSLContext], trust_env: pytest.MonkeyPatch, shape: str
+) -> None:
+    """OpenSSL (and so httpx) takes ``SSL_CERT_DIR=/etc/ssl/certs:/opt/corp``; requests takes
+    one path, and handed the list raised ``OSError`` at every Apprise send, to public
+    destinations too (a reviewer's finding). A path requests cannot read is not handed on:
+    Apprise keeps certifi's bundle, as before the operator's variable was shared."""
+    here = str(private_ca[0].parent)
+    if shape == "a list of directories":
+        trust_env.setenv("SSL_CERT_DIR", f"/etc/ssl/certs{os.pathsep}{here}")
+    elif shape == "a missing file":
+        trust_env.setenv("SSL_CERT_FILE", f"{here}/none.pem")
+    else:
+        trust_env.setenv("SSL_CERT_DIR", f"{here}/none")
+    assert share_trust_with_requests() is None
+    assert os.environ["REQUESTS_CA_BUNDLE"] == ""
+
+
 async def _send_once(url: str) -> SendOutcome:
     channel = AppriseChannel(VN, send_timeout=15)
     await channel.start()

@@ -215,7 +215,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "topic_errors": ("Chủ đề có truy vấn lỗi", "Topics with invalid queries"),
     "none": ("Không có.", "None."),
     "language": ("Ngôn ngữ", "Language"),
-    "rate_limited": ("Bị Telegram giới hạn tốc độ", "Rate-limited by Telegram"),
+    # any channel (Telegram, Zalo, an Apprise destination): a 429 paused it
+    "rate_limited": ("Bị giới hạn tốc độ (429)", "Rate-limited (429)"),
     "malformed": (
         "Yêu cầu không hợp lệ: cookie hoặc mã biểu mẫu bị hỏng. Đã xoá; "
         "hãy tải lại trang và đăng nhập lại.",

@@ -35,14 +35,20 @@ def share_trust_with_requests() -> str | None:
     certifi's bundle, so an Apprise destination behind the same proxy failed verification
     while Telegram and Zalo worked. Sets ``REQUESTS_CA_BUNDLE`` in this process's environment
     to the file (or, without one, the directory) when neither of requests' own variables is
-    set: an operator's explicit choice for requests is kept. Returns the path now used, or
-    ``None`` when nothing was set. Called before Apprise's first send; idempotent."""
+    set: an operator's explicit choice for requests is kept. Only an existing file or one
+    existing directory is handed on: OpenSSL takes a ``:``-separated list of directories,
+    requests a single path (given the list, every Apprise send raised ``OSError``, public
+    destinations too; a reviewer's finding), so a list leaves requests on certifi as before.
+    As for httpx, the bundle named replaces certifi's. Returns the path now used, or ``None``
+    when nothing was set. Called before Apprise's first send; idempotent."""
     import os
 
     if os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE"):
         return None
-    path = os.environ.get("SSL_CERT_FILE") or os.environ.get("SSL_CERT_DIR")
-    if not path:
-        return None
+    path = os.environ.get("SSL_CERT_FILE")
+    if not (path and os.path.isfile(path)):
+        path = os.environ.get("SSL_CERT_DIR")  # one directory: requests takes no list
+        if not (path and os.pathsep not in path and os.path.isdir(path)):
+            return None
     os.environ["REQUESTS_CA_BUNDLE"] = path
     return path
