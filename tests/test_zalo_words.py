@@ -112,3 +112,23 @@ def test_zalo_list_ends_on_a_whole_line(bot: ZaloBot, db: Database, title: str) 
     # list ended "… and 3 more" and nothing showed those three
     assert all(f"(dai-{i})" in reply for i in range(8)) and last.endswith("(dai-7)"), last
     assert texts.translator()("bot.more_items", count=1)[:5] not in reply
+
+
+def test_a_full_zalo_list_is_measured_as_zalo_shows_it(bot: ZaloBot, db: Database) -> None:
+    """50 long own queries (the per-chat cap) on Zalo: measured as Telegram HTML against
+    Zalo's 2,000 units, every query was cut to 12 characters and the last line still dropped,
+    in a list whose plain text was 1,296 units (a reviewer's finding). Measured as the plain
+    text Zalo gets, all 50 fit at a readable width."""
+    from feedsvc.store.subscriptions import subscribe
+
+    with db.write() as conn:
+        chat = ensure_recipient(conn, "zalo", "z-full", "private", "Lan", db.now()).chat_id
+        for i in range(50):
+            query = f'"công an huyện Kiến Thụy tuần tra ban đêm số {i}" ' + "an ninh " * 50
+            subscribe(conn, chat, topic_id=None, query=query.strip(), now=db.now())
+    reply = say(bot, "z-full", "/list")
+    lines = reply.splitlines()
+    assert len(reply.encode("utf-16-le")) // 2 <= REPLY_LIMIT
+    assert all(any(line.startswith(f"{n}. ") for line in lines) for n in range(1, 51)), reply
+    assert texts.translator()("bot.more_items", count=1)[:5] not in reply
+    assert "Kiến" in lines[1]  # wider than the 12 characters measuring the HTML allowed

@@ -25,6 +25,7 @@ from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
 from feedsvc.bot.typed import plain_quotes, quote_problem
 from feedsvc.config import TelegramSettings
 from feedsvc.db import Database
+from feedsvc.graphemes import utf16_units
 from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.nfc import nfc
@@ -339,15 +340,19 @@ def _several_topics(db: Database, arg: str) -> list[str] | None:
     return None
 
 
-def list_for(db: Database, target: Target, variant: str = "", limit: int = texts.MAX_REPLY) -> str:
-    """``/list`` within ``limit`` UTF-16 units (the channel's reply limit)."""
+def list_for(
+    db: Database, target: Target, variant: str = "", limit: int = texts.MAX_REPLY,
+    units: texts.Units = utf16_units,
+) -> str:  # fmt: skip
+    """``/list`` within ``limit`` UTF-16 units (the channel's reply limit), each line measured
+    by ``units`` (Zalo's: the plain text it sends)."""
     with db.read() as conn:
         chat = subs.get_chat(conn, target.chat_id)
         items = subs.list_subscriptions(conn, target.chat_id)
     paused = chat.paused if chat else False
     disabled = chat.disabled_reason if chat else None
     return texts.subscription_list(
-        items, paused, disabled, target.label, variant, limit, here=target.thread_id
+        items, paused, disabled, target.label, variant, limit, here=target.thread_id, units=units
     )
 
 

@@ -8,6 +8,7 @@ the tests rejects anything Telegram would). The language is process-wide: one bo
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from html import escape
 
 from feedsvc.bot.typed import QuoteProblem
@@ -28,6 +29,8 @@ COMMAND_NAMES = (
 # is safe. Code points are not: an emoji in a topic's title or description counts 2 units.
 MAX_REPLY = 3900
 MAX_SHOWN_QUERY = 120
+#: how a reply's line is measured against its limit, in UTF-16 units
+Units = Callable[[str], int]
 #: The widths ``/list`` tries for each own query and topic title, widest first: the first
 #: whose whole list fits one reply. At :data:`MAX_SHOWN_QUERY` alone, 50 own queries (the
 #: per-chat cap) showed 26 and "… and 24 more", and nothing could show the rest, which
@@ -88,7 +91,7 @@ def start_unknown_topic(slug: str) -> str:
     return t("start_unknown_topic", slug=escape(slug))
 
 
-def fit(lines: list[str], limit: int = MAX_REPLY) -> str:
+def fit(lines: list[str], limit: int = MAX_REPLY, units: Units = utf16_units) -> str:
     """Join ``lines``, dropping the tail (with a count) to stay within ``limit`` UTF-16 units
     (Telegram's by default; Zalo's 2,000 for its replies, which its plain text never exceeds:
     tags and entities only add to the source).
@@ -96,22 +99,23 @@ def fit(lines: list[str], limit: int = MAX_REPLY) -> str:
     Lines are measured in UTF-16 units of their HTML source (Telegram's unit, never fewer than
     the visible text's): counted in code points, two topics whose descriptions hold 1,800 emoji
     each passed as 3,700 and were 7,200 units, a reply Telegram refuses as too long. Cut to
-    Zalo's limit afterwards, a Telegram-sized list lost its tail mid-line, with no count."""
-    kept = _fitting(lines, limit)
+    Zalo's limit afterwards, a Telegram-sized list lost its tail mid-line, with no count.
+    ``units`` measures a line: its source by default; Zalo's, the plain text it sends."""
+    kept = _fitting(lines, limit, units)
     out = lines[:kept]
     if kept < len(lines):
         out.append(t("more_items", count=len(lines) - kept))
     return "\n".join(out)
 
 
-def _fitting(lines: list[str], limit: int) -> int:
+def _fitting(lines: list[str], limit: int, units: Units = utf16_units) -> int:
     """How many of ``lines``, from the first, :func:`fit` keeps whole (room for its count)."""
     size = 0
     for i, line in enumerate(lines):
-        units = utf16_units(line)
-        if size + units + 1 > limit - 40:
+        length = units(line)
+        if size + length + 1 > limit - 40:
             return i
-        size += units + 1
+        size += length + 1
     return len(lines)
 
 
@@ -221,6 +225,7 @@ def topics(items: list[Topic], head: str = "topics_head", limit: int = MAX_REPLY
 def subscription_list(
     subs: list[Subscription], paused: bool, disabled: str | None, label: str | None,
     variant: str = "", limit: int = MAX_REPLY, here: int | None = None,
+    units: Units = utf16_units,
 ) -> str:  # fmt: skip
     """``/list`` within ``limit`` UTF-16 units (:func:`fit`), each query and title shortened
     as much as :data:`LIST_WIDTHS` needs for every line to fit. ``variant`` prefixes the keys of
@@ -244,9 +249,9 @@ def subscription_list(
             else:
                 line = f"{i}. {query_label(shortened(sub.query or '', width))}"
             lines.append(line + (_thread_note(sub, here) if threads else ""))
-        if _fitting(lines, limit) == len(lines):
+        if _fitting(lines, limit, units) == len(lines):
             break
-    return fit(lines, limit)
+    return fit(lines, limit, units)
 
 
 def _thread_note(sub: Subscription, here: int | None) -> str:
