@@ -22,6 +22,7 @@ from fakezalo import Fault as ZaloFault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, update
 from test_bot import running
+from test_dispatch import fake as fake  # the fixture
 
 from feedsvc.bot import BotService, texts
 from feedsvc.budget import bot_budget
@@ -34,12 +35,6 @@ from feedsvc.store.subscriptions import ensure_chat, ensure_recipient
 
 CHAT = 15201
 WAIT = 30.0  # seconds: a poll's deadline, not a cost when the test passes
-
-
-@pytest.fixture
-def fake() -> AsyncIterator[FakeBotAPI]:
-    with FakeBotAPI() as server:
-        yield server
 
 
 @pytest.fixture
