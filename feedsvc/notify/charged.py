@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from telegram.error import RetryAfter
 from telegram.request import HTTPXRequest, RequestData
@@ -49,6 +49,7 @@ Charge = Callable[[int | None], Awaitable[None]]
 #: (:meth:`feedsvc.budget.SendBudget.refused`). The alert sender has none: its outbox pauses
 #: the chat and keeps the alert.
 Refused = Callable[[int | str | None, float], Awaitable[bool]]
+T = TypeVar("T")
 
 
 def message_call(url: str) -> bool:
@@ -92,18 +93,42 @@ class ChargedRequest(HTTPXRequest):
     ) -> tuple[int, bytes]:
         chat = chat_of(request_data)
         message = message_call(url)
-        for resend in range(REPLY_RESENDS + 1):
+        sent = super().do_request
+
+        async def once() -> tuple[int, bytes]:
             if self.charge is not None and message:
                 await self.charge(chat)
-            status, payload = await super().do_request(url, method, request_data, *args, **kwargs)
+            status, payload = await sent(url, method, request_data, *args, **kwargs)
             error = read_error_answer(status, payload, chat)
-            if error is None:
-                return status, payload
-            if not (message and isinstance(error, RetryAfter) and self.refused is not None
-                    and resend < REPLY_RESENDS):  # fmt: skip
+            if error is not None:
                 raise error
-            seconds = pause_seconds(error)
-            if not await self.refused(chat, seconds):
-                raise error
-            await asyncio.sleep(seconds)
-        raise AssertionError("unreachable: the last try returns or raises")
+            return status, payload
+
+        if not message or self.refused is None:
+            return await once()
+        return await resent_after_pause(once, _telegram_pause, self.refused, chat)
+
+
+def _telegram_pause(exc: Exception) -> float | None:
+    return pause_seconds(exc) if isinstance(exc, RetryAfter) else None
+
+
+async def resent_after_pause(
+    send: Callable[[], Awaitable[T]],
+    pause_of: Callable[[Exception], float | None],
+    refused: Refused,
+    chat: int | str | None,
+) -> T:
+    """``send()`` (a bot's answer, any channel's), sent again after the pause a 429 asks —
+    ``pause_of`` reads the seconds from what ``send`` raised, None for anything else — at
+    most :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, while ``refused`` (the budget's:
+    it records the chat's pause) says to wait. Raises what the last try raised otherwise."""
+    for resend in range(REPLY_RESENDS + 1):
+        try:
+            return await send()
+        except Exception as exc:
+            seconds = pause_of(exc)
+            if seconds is None or resend == REPLY_RESENDS or not await refused(chat, seconds):
+                raise
+        await asyncio.sleep(seconds)
+    raise AssertionError("unreachable: the last try returns or raises")

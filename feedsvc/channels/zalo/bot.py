@@ -54,8 +54,7 @@ from feedsvc.channels.zalo.updates import (
 )
 from feedsvc.db import Database
 from feedsvc.graphemes import utf16_units
-from feedsvc.notify.charged import Refused
-from feedsvc.notify.outcome import REPLY_RESENDS
+from feedsvc.notify.charged import Refused, resent_after_pause
 from feedsvc.store import subscriptions as subs
 from feedsvc.store import zalo_updates
 
@@ -125,25 +124,18 @@ class ZaloBot:
             await self._reply(incoming.chat_id, plain_reply(reply))
 
     async def _reply(self, chat_id: str, text: str) -> None:
-        """Send one answer. One refused with a 429 waits the pause asked and goes again, at most
-        :data:`~feedsvc.notify.outcome.REPLY_RESENDS` times, when :attr:`refused` says so (the pause
-        is recorded for the chat's alerts too), as on Telegram (:mod:`feedsvc.notify.charged`);
-        otherwise, or on any other failure, it is dropped with a log line."""
-        for resend in range(REPLY_RESENDS + 1):
-            try:
+        """Send one answer. One refused with a 429 waits the pause asked and goes again when
+        :attr:`refused` says so (the pause recorded for the chat's alerts too), as on Telegram
+        (:func:`feedsvc.notify.charged.resent_after_pause`); otherwise, or on any other
+        failure, it is dropped with a log line."""
+        try:
+            if self.refused is None:
                 await self.api.send_message(chat_id, text)
-                return
-            except (ZaloError, httpx.HTTPError) as exc:
-                outcome = classify(exc)
-                pause = outcome.seconds if outcome.kind is OutcomeKind.RETRY_AFTER else None
-                again = (pause is not None and self.refused is not None
-                         and resend < REPLY_RESENDS
-                         and await self.refused(chat_id, pause))  # fmt: skip
-                if not again:
-                    said = self.api.scrub(f"{type(exc).__name__} {exc}")
-                    log.warning("zalo: reply not sent: %s", said)
-                    return
-            await asyncio.sleep(pause or 0.0)
+            else:
+                await resent_after_pause(lambda: self.api.send_message(chat_id, text),
+                                         _zalo_pause, self.refused, chat_id)  # fmt: skip
+        except (ZaloError, httpx.HTTPError) as exc:
+            log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
 
     def _answer_once(self, incoming: Incoming) -> str | None:
         """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise."""
@@ -238,3 +230,9 @@ def _sent_units(line: str) -> int:
     UTF-16 units: measured as Telegram HTML, 50 long subscriptions were cut to 12 characters
     and the last still dropped, in a list whose plain text was 1,296 units of 2,000."""
     return utf16_units(plain_reply(line))
+
+
+def _zalo_pause(exc: Exception) -> float | None:
+    """The pause a 429 asks (the channel's one classifier), None for any other failure."""
+    outcome = classify(exc)
+    return outcome.seconds if outcome.kind is OutcomeKind.RETRY_AFTER else None
