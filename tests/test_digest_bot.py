@@ -55,7 +55,8 @@ async def test_digest_quiet_silent_settings(db: Database, fake: FakeBotAPI, bot:
     assert settings_of(db, USER) == ("07:30,18:00", "22:00-06:00", True)
     shown = await ask(fake, USER, "/settings")
     assert shown.startswith("Cách nhận tin")
-    assert "/quiet: yên lặng 22:00-06:00 (22:00-06:00)" in shown
+    assert "/quiet: yên lặng 22:00-06:00\n" in shown
+    assert "/digest: bản tổng hợp lúc 07:30, 18:00\n" in shown
     assert "/silent: không chuông (on)" in shown
     assert "mỗi giờ" in await ask(fake, USER, "/digest hourly")
     assert "gửi ngay từng tin" in await ask(fake, USER, "/digest off")

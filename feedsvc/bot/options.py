@@ -57,14 +57,18 @@ def show(db: Database, target: Target, fields: tuple[str, ...] = FIELDS) -> str:
 
 
 def _lines(settings: ChatSettings, t: Translator, fields: tuple[str, ...]) -> str:
+    """One line per setting: its words, then the value to type where the words do not already
+    show it (times are shown as times: "lúc 07:30, 18:00" needs no "(07:30,18:00)" after it)."""
     words = chat_options.describe(settings, t)
+    lines = (
+        ("digest", settings.digest.text(), bool(settings.digest.times)),
+        ("quiet", settings.quiet.stored() if settings.quiet else "off", settings.quiet is not None),
+        ("silent", "on" if settings.silent else "off", False),
+    )
     return "\n".join(
-        f"• /{name}: {escape(words[name])} (<code>{escape(value)}</code>)"
-        for name, value in (
-            ("digest", settings.digest.text()),
-            ("quiet", settings.quiet.stored() if settings.quiet else "off"),
-            ("silent", "on" if settings.silent else "off"),
-        )
+        f"• /{name}: {escape(words[name])}"
+        + ("" if in_words else f" (<code>{escape(value)}</code>)")
+        for name, value, in_words in lines
         if name in fields
     )
 
