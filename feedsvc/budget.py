@@ -16,7 +16,7 @@ Three kinds of callers draw on it:
   at most that long plus the replies before it, never behind the backlog), is never dropped,
   and waits for the chat's pacing slot when the outbox booked it (an alert just sent to it),
   booking the next one so the next alert keeps its gap after the reply. Replies do not wait
-  for one another: the command budgets (``feedsvc.bot.actions.CommandGate``) bound them.
+  for one another: the command budgets (``feedsvc.bot.gate.CommandGate``) bound them.
 
 Each channel's HTTP edge asks :meth:`SendBudget.charge` before every message call
 (Telegram: :class:`feedsvc.notify.charged.ChargedRequest`; Zalo:

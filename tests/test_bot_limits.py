@@ -22,7 +22,7 @@ from test_digest_bot import alert_with_buttons
 from upgrades import database_at
 
 from feedsvc import operations as ops
-from feedsvc.bot import BotService, actions
+from feedsvc.bot import BotService
 from feedsvc.config import Settings, TelegramSettings
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import subscriptions
@@ -104,38 +104,6 @@ def test_api_and_cli_path_refuses_it_too(db: Database) -> None:
     assert "360 terms" in str(caught.value)
     sub, created = ops.add_subscription(db, 77, "private", topic=None, query="@xa0")
     assert created and sub.query == "@xa0"
-
-
-# --- command rate limits ------------------------------------------------------------------------
-def test_gate_answers_the_first_refusal_then_stays_silent_until_allowed() -> None:
-    gate = actions.CommandGate(actions.Limits(user_command_burst=3, user_commands_per_minute=6))
-    verdicts = [gate.admit("telegram:1", "telegram:1", now=100.0) for _ in range(6)]
-    assert [ok for ok, _ in verdicts] == [True, True, True, False, False, False]
-    refusals = [reply for _, reply in verdicts[3:]]
-    assert refusals[0] is not None and "10 giây" in refusals[0]  # 1 token per 10 s
-    assert refusals[1:] == [None, None]  # one reply per spell, then silence
-    assert gate.admit("telegram:1", "telegram:1", now=109.0) == (False, None)
-    assert gate.admit("telegram:1", "telegram:1", now=110.0) == (True, None)  # refilled
-    ok, reply = gate.admit("telegram:1", "telegram:1", now=110.5)
-    assert not ok and reply is not None  # a new spell is answered again
-    assert gate.admit("telegram:2", "telegram:2", now=110.5) == (True, None)  # others unaffected
-
-
-def test_gate_limits_a_chat_whoever_sends() -> None:
-    gate = actions.CommandGate(actions.Limits(chat_command_burst=4, chat_commands_per_minute=1))
-    verdicts = [gate.admit(f"telegram:{u}", "telegram:-5", now=0.0) for u in range(10)]
-    assert [ok for ok, _ in verdicts] == [True] * 4 + [False] * 6
-    assert verdicts[4][1] is not None and "Cuộc trò chuyện này" in verdicts[4][1]
-    assert all(reply is None for _, reply in verdicts[5:])
-    assert gate.admit("telegram:99", "telegram:-6", now=0.0) == (True, None)
-
-
-def test_gate_memory_is_bounded() -> None:
-    gate = actions.CommandGate(actions.Limits(user_command_burst=1), max_keys=100)
-    for n in range(5000):
-        gate.admit(f"telegram:{n}", f"telegram:{n}", now=0.0)
-        gate.admit(f"telegram:{n}", f"telegram:{n}", now=0.0)  # refused: remembered as told
-    assert max(gate.tracked()) <= 200
 
 
 def still() -> float:

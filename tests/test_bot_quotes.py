@@ -15,7 +15,7 @@ import pytest
 from fakebot import FakeBotAPI
 from test_bot import USER, ask, subs_of
 
-from feedsvc.bot import BotService, actions, texts
+from feedsvc.bot import BotService, actions, gate, texts
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.updates import Incoming, plain_reply
@@ -67,7 +67,7 @@ def zalo(db: Database) -> ZaloBot:
     with db.write() as conn:
         save_topic(conn, TopicSpec("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'), "cli",
                    datetime.now(UTC))  # fmt: skip
-    limits = actions.Limits(user_command_burst=1000, chat_command_burst=1000)  # not the point
+    limits = gate.Limits(user_command_burst=1000, chat_command_burst=1000)  # not the point
     return ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), limits)
 
 

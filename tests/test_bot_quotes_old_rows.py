@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from feedsvc.bot import actions
+from feedsvc.bot import gate
 from feedsvc.channels.zalo import ZaloBotAPI
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.updates import Incoming, plain_reply
@@ -35,7 +35,7 @@ def test_an_old_row_of_words_is_not_the_phrase(db: Database, old: str) -> None:
     with db.write() as conn:
         chat = subs.ensure_recipient(conn, "zalo", "z1", "private", "Lan", datetime.now(UTC))
         subs.subscribe(conn, chat.chat_id, topic_id=None, query=old, now=datetime.now(UTC))
-    limits = actions.Limits(user_command_burst=1000, chat_command_burst=1000)
+    limits = gate.Limits(user_command_burst=1000, chat_command_burst=1000)
     bot = ZaloBot(db, ZaloBotAPI("1:unused", "http://127.0.0.1:9"), limits)
     assert say(bot, f"/sub {old}").startswith("Đã đăng ký: truy vấn")
     assert stored(db) == [old, '"an ninh"']

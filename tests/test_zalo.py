@@ -260,7 +260,7 @@ async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> No
 def test_the_command_limits_of_the_telegram_bot_hold_on_zalo(db: Database) -> None:
     """One policy for both bots (bot/actions): per-user command budget, then one reply and
     silence; the per-user subscription cap counts Zalo users too."""
-    from feedsvc.bot.actions import Limits
+    from feedsvc.bot.gate import Limits
     from feedsvc.channels.zalo.updates import Incoming
 
     add_topic(db)

@@ -20,7 +20,8 @@ from telegram.error import TelegramError
 from telegram.ext import ContextTypes
 
 from feedsvc.bot import options, texts
-from feedsvc.bot.actions import CommandGate, Target
+from feedsvc.bot.actions import Target
+from feedsvc.bot.gate import CommandGate
 from feedsvc.db import Database
 from feedsvc.digest.edge import MUTE, UNDO, button_title, callback_data, parse_callback
 

@@ -36,7 +36,7 @@ from telegram.ext import (
     filters,
 )
 
-from feedsvc.bot import actions, options, texts
+from feedsvc.bot import actions, gate, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.bot.addressing import ADMIN_STATUSES, channel_target, is_ours
 from feedsvc.bot.buttons import ButtonHandlers
@@ -73,15 +73,15 @@ class Handlers:
         db: Database,
         admins: list[int],
         token: str,
-        limits: actions.Limits | None = None,
+        limits: gate.Limits | None = None,
         tz: tzinfo = DEFAULT_TZ,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.db = db
         self.admins = frozenset(admins)
         self._token = token
-        self.limits = limits or actions.Limits()
-        self.gate = actions.CommandGate(self.limits, clock=clock)
+        self.limits = limits or gate.Limits()
+        self.gate = gate.CommandGate(self.limits, clock=clock)
         self.tz = tz
         self.buttons = ButtonHandlers(db, self.admins, self.gate)
         self._commands: dict[str, Callback] = {}  # name → checked callback (:meth:`install`)
@@ -237,7 +237,7 @@ class Handlers:
         return checked
 
     async def _admitted(self, update: Update) -> bool:
-        """Within this user's and this chat's command budgets (`actions.CommandGate`); when
+        """Within this user's and this chat's command budgets (`gate.CommandGate`); when
         not, the first refusal is answered and the rest ignored. Bot admins are not limited."""
         user_id = update.effective_user.id if update.effective_user else None
         if user_id is not None and user_id in self.admins:

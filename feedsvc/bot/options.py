@@ -11,7 +11,8 @@ from datetime import tzinfo
 from html import escape
 
 from feedsvc.bot import texts
-from feedsvc.bot.actions import MAX_USER_SUBSCRIPTIONS, Target, cap_refusal
+from feedsvc.bot.actions import Target, cap_refusal
+from feedsvc.bot.gate import MAX_USER_SUBSCRIPTIONS
 from feedsvc.catalogue import Translator
 from feedsvc.db import Database
 from feedsvc.digest import ChatSettings, SettingError

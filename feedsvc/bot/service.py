@@ -31,7 +31,7 @@ from telegram.error import TelegramError
 from telegram.ext import ApplicationBuilder
 from telegram.request import HTTPXRequest
 
-from feedsvc.bot import actions, texts
+from feedsvc.bot import gate, texts
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
@@ -95,7 +95,7 @@ class BotService:
         self.standby_seconds = standby_seconds
         self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
         self._timeouts = (connect_timeout, read_timeout)
-        #: the command budgets' clock (monotonic seconds; :class:`~feedsvc.bot.actions.CommandGate`)
+        #: the command budgets' clock (monotonic seconds; :class:`~feedsvc.bot.gate.CommandGate`)
         self.clock = clock
         #: what each reply (a message sent, a keyboard edited) costs: a slot of the send budget
         #: the alerts share, and the chat's pace; the Telegram channel's in a full process
@@ -167,7 +167,7 @@ class BotService:
             .build()
         )
         telegram = self.settings.telegram
-        limits = actions.Limits.of(telegram)
+        limits = gate.Limits.of(telegram)
         Handlers(self.db, telegram.admins, token, limits, self.settings.tz, self.clock).install(app)
         return app
 

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
-from feedsvc.bot.actions import Limits
+from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget
 from feedsvc.channel_modes import off_channels
 from feedsvc.channels.apprise import AppriseChannel

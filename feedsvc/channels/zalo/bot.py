@@ -1,7 +1,7 @@
 """The Zalo bot: the Telegram bot's commands, in Vietnamese, over the same actions.
 
 Commands go through :mod:`feedsvc.bot.actions` exactly as on Telegram (argument checks, the
-per-user and per-chat command budgets of :class:`~feedsvc.bot.actions.CommandGate`, subscription
+per-user and per-chat command budgets of :class:`~feedsvc.bot.gate.CommandGate`, subscription
 caps, idempotence), acting on the chat's recipient row ``("zalo", chat id)``; the limits are the
 ``[telegram]`` keys of the same names, one policy for both bots. Zalo offers no way we
 know of to tell a group's admins, so in a group only the read-only commands answer; subscribing
@@ -38,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from feedsvc.bot import actions, options, texts
+from feedsvc.bot import actions, gate, options, texts
 from feedsvc.bot.actions import Target
 from feedsvc.channels.base import OutcomeKind
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
@@ -84,15 +84,15 @@ class ZaloBot:
     concurrently; only the lanes keep a chat's commands in order."""
 
     def __init__(
-        self, db: Database, api: ZaloBotAPI, limits: actions.Limits | None = None,
+        self, db: Database, api: ZaloBotAPI, limits: gate.Limits | None = None,
         tz: tzinfo = SITE_ZONE, refused: Refused | None = None,
     ) -> None:  # fmt: skip
         self.db = db
         self.api = api
         self.refused = refused  # the send budget's: a reply's 429 (None: dropped, logged)
         self.tz = tz
-        self.limits = limits or actions.Limits()
-        self.gate = actions.CommandGate(self.limits)
+        self.limits = limits or gate.Limits()
+        self.gate = gate.CommandGate(self.limits)
         per_chat = max(MAX_WAITING_PER_CHAT, self.limits.chat_command_burst + 1)
         self.lanes = ChatLanes(self.handle, concurrency=MAX_CONCURRENT, per_chat=per_chat)
         self._next_prune = 0.0  # time.monotonic() of the next pruning

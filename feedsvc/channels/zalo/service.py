@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
-from feedsvc.bot.actions import Limits
+from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
