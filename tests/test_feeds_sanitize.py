@@ -82,6 +82,20 @@ def test_relative_urls_made_absolute() -> None:
     assert 'cite="https://baohaiphong.example/nguon"' in out
 
 
+@pytest.mark.parametrize(
+    ("href", "kept"),
+    [
+        ("tel:0225123456", "tel:0225123456"),  # the tester's: a hotline link lost its href
+        ("TEL:+84-225-123-456", "TEL:+84-225-123-456"),
+        ("tel:02251%2023", "tel:02251%2023"),
+        ("mailto:toasoan@baohaiphong.example", "mailto:toasoan@baohaiphong.example"),
+    ],
+)
+def test_phone_and_mail_links_keep_their_address(href: str, kept: str) -> None:
+    out = sanitize_html(f'<p>Đường dây nóng: <a href="{href}">gọi</a></p>', BASE)
+    assert f'href="{kept}"' in out
+
+
 def test_absolute_urls_and_mailto_kept() -> None:
     out = sanitize_html(
         '<a href="https://x.example/a?b=1&amp;c=2">x</a><a href="mailto:a@b.vn">m</a>', BASE

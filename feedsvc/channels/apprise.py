@@ -144,6 +144,27 @@ def address_problem(url: str) -> str | None:
     return None if _instantiate(url) is not None else "address_invalid"
 
 
+def same_destination(url: str, others: Sequence[str]) -> str | None:
+    """The first of ``others`` that Apprise reads as the same destination with the same options
+    as ``url``, or None. Apprise's own canonical form decides (``URLBase.url(privacy=False)``:
+    the scheme's case, parameter order, a default spelled out or left out, a slash Apprise's
+    plugin ignores — ``ntfy://host/topic/`` — are not differences; a target, an option's value,
+    a webhook's path ``/hook`` against ``/hook/``, which a web server may route apart, are).
+    Why not ``url_id()``: Apprise leaves targets out of it, so two ntfy topics or two mail
+    recipients of one account share one. ``url`` must be valid (:func:`address_problem`); an
+    unparsable entry of ``others`` matches nothing. The canonical forms hold credentials: they
+    stay in this call."""
+    wanted = _canonical(url)
+    if wanted is None:
+        return None
+    return next((other for other in others if _canonical(other) == wanted), None)
+
+
+def _canonical(url: str) -> str | None:
+    plugin: Any = _instantiate(url)
+    return None if plugin is None else str(plugin.url(privacy=False))
+
+
 def _port_out_of_range(parts: SplitResult) -> bool:
     """Whether the host's port is a number no TCP port has (0, or above 65535). Apprise's
     plugins take ``json://host:99999/x`` and only fail at the first send, in the delivery

@@ -52,6 +52,9 @@ def recipient_spec(
     address (an Apprise URL is a secret)."""
     if channel not in CHANNELS:
         raise RecipientError("channel_invalid", f"channel must be {_one_of(CHANNELS)}", "channel")
+    # spaces around an address are a paste's, never the address's: every channel and entry
+    # point alike (an Apprise URL pasted with them was "not an Apprise URL", a tester's)
+    address = None if address is None else address.strip()
     if channel == "telegram":
         if chat_id is not None and address is not None and address.strip() != str(chat_id):
             # two different recipients: one of them would have been dropped without a word

@@ -9,7 +9,7 @@ Two different dangers are handled here:
 * **Hostile or sloppy HTML.** Article bodies are shown by feed readers, some of which render
   them with little sandboxing. :func:`sanitize_html` runs them through nh3 (Rust ammonia, an
   allow-list sanitiser): scripts and styles are dropped with their content, event-handler and
-  style attributes are dropped, only ``http``/``https``/``mailto`` URLs survive (no
+  style attributes are dropped, only ``http``/``https``/``mailto``/``tel`` URLs survive (no
   ``javascript:``, no ``data:``), and relative URLs are made absolute against the article URL
   because a feed reader has no base URL to resolve them against. A lazy-loaded image gets its
   real source from its ``data-src``-style attribute, or is dropped (:mod:`.images`).
@@ -62,9 +62,11 @@ MAX_HTML_CHARS = 100_000
 #: URL-valued attributes that we resolve against the article URL.
 _URL_ATTRS = frozenset({"href", "src", "cite"})
 
-_URL_SCHEMES = {"http", "https", "mailto"}
+#: ``tel:`` too: a newspaper's hotline ("Đường dây nóng: <a href="tel:0225…">") is a link a
+#: reader taps on a phone, and runs nothing.
+_URL_SCHEMES = {"http", "https", "mailto", "tel"}
 _HTTP = ("http://", "https://")
-_SAFE_PREFIXES = ("http://", "https://", "mailto:")
+_SAFE_PREFIXES = ("http://", "https://", "mailto:", "tel:")
 # RFC 3986 reserved + unreserved characters and "%": everything else gets percent-encoded.
 _URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
 _URI_CHARS = re.compile(r"[A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*\Z")

@@ -122,14 +122,31 @@ def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> i
         title = chat.title if chat else None
         sub_store.ensure_chat(conn, spec.chat_id, spec.chat_type, title, now)
         return spec.chat_id
-    found = sub_store.find_recipient(conn, spec.channel, spec.address)
+    address = spec.address
+    found = sub_store.find_recipient(conn, spec.channel, address)
+    if found is None and spec.channel == "apprise":
+        address = _known_spelling(conn, address)
+        found = sub_store.find_recipient(conn, spec.channel, address)
     title = found.title if found else None
     if spec.channel == "apprise":
-        title = shown_address(spec.channel, spec.address)
-    chat = sub_store.ensure_recipient(conn, spec.channel, spec.address, spec.chat_type, title, now)
+        title = shown_address(spec.channel, address)
+    chat = sub_store.ensure_recipient(conn, spec.channel, address, spec.chat_type, title, now)
     if spec.channel == "apprise":
         sub_store.reenable_chat(conn, chat.chat_id)
     return chat.chat_id
+
+
+def _known_spelling(conn: Connection, url: str) -> str:
+    """The address of the Apprise recipient that is ``url``'s destination spelt otherwise
+    (``JSON://`` for ``json://``, options in another order: :func:`~feedsvc.channels.apprise.
+    same_destination`), else ``url``. Why: each spelling was a recipient of its own, and an
+    article matching topics subscribed under two spellings reached the destination twice (a
+    tester's three POSTs for one article), which §6 forbids for any chat; masked, the admin
+    could not see they were one."""
+    from feedsvc.channels.apprise import same_destination
+
+    known = sub_store.recipient_addresses(conn, "apprise")
+    return same_destination(url, known) or url
 
 
 def remove_subscription(db: Database, subscription_id: int) -> sub_store.Subscription:

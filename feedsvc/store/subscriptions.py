@@ -107,6 +107,12 @@ def find_recipient(conn: Connection, channel: str, address: str) -> Chat | None:
     return None if row is None else _chat(row)
 
 
+def recipient_addresses(conn: Connection, channel: str) -> list[str]:
+    """Every address of ``channel``'s recipients, oldest first."""
+    stmt = select(chats.c.address).where(chats.c.channel == channel).order_by(chats.c.chat_id)
+    return [row[0] for row in conn.execute(stmt) if row[0] is not None]
+
+
 def ensure_recipient(
     conn: Connection, channel: str, address: str, type_: str, title: str | None, now: datetime
 ) -> Chat:

@@ -1,0 +1,112 @@
+"""One Apprise destination, one recipient, however its URL is spelt (a tester's finding: three
+spellings of one webhook were three recipients, and one article reached it three times, which
+§6 forbids for any chat). Apprise's canonical form decides what is the same destination
+(``channels.apprise.same_destination``); spaces around a pasted address are dropped on every
+channel. SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import pytest
+from factories import VN
+from receiver import Receiver
+from test_apprise import dispatch, done, publish, rows
+
+from feedsvc import operations as ops
+from feedsvc.channels.apprise import AppriseChannel, same_destination
+from feedsvc.channels.recipients import recipient_spec
+from feedsvc.db import Database
+from feedsvc.store.subscriptions import list_subscriptions
+from feedsvc.store.topics import TopicSpec, save_topic
+
+HOOK = "json://127.0.0.1:9/hook"
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        "JSON://127.0.0.1:9/hook",  # the tester's: the scheme in capitals
+        "Json://127.0.0.1:9/hook?method=POST",  # a default spelt out
+        "json://127.0.0.1:9/hook?wait=0.5&method=POST",  # two, in another order
+    ],
+)
+def test_spellings_of_one_destination_are_one(other: str) -> None:
+    assert same_destination(other, ["ntfy://ntfy.example/tin", HOOK]) == HOOK
+
+
+@pytest.mark.parametrize(
+    ("url", "known"),
+    [
+        ("json://127.0.0.1:9/hook/", HOOK),  # a web server may route /hook/ apart from /hook
+        ("json://127.0.0.1:9/hook?format=text", HOOK),  # another option: another destination
+        ("json://127.0.0.1:9/other", HOOK),
+        ("ntfy://ntfy.example/an-ninh", "ntfy://ntfy.example/kien-thuy"),  # url_id() is one
+        ("mailto://u:p@mail.example?to=a@b.vn", "mailto://u:p@mail.example?to=c@b.vn"),
+        ("discord://123/abc", "discord://123/abd"),
+    ],
+)
+def test_other_destinations_stay_apart(url: str, known: str) -> None:
+    assert same_destination(url, [known]) is None
+
+
+@pytest.mark.parametrize("channel", ["apprise", "zalo"])
+@pytest.mark.parametrize("pad", [" ", "\t", " \n", "\u00a0"])
+def test_spaces_around_a_pasted_address_are_dropped(channel: str, pad: str) -> None:
+    address = HOOK if channel == "apprise" else "a1b2c3d4e5"
+    spec = recipient_spec(channel, None, None, f"{pad}{address}{pad}")
+    assert spec.address == address
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    with Receiver() as r:
+        yield r
+
+
+@pytest.fixture
+def topics(db: Database) -> None:
+    with db.write() as conn:
+        for slug, title, query in (
+            ("kien-thuy", "Kiến Thụy", '"Kiến Thụy"'),
+            ("cong-an", "Công an", '"công an"'),
+            ("trom-cap", "Trộm cắp", '"trộm cắp"'),
+        ):
+            save_topic(conn, TopicSpec(slug, title, query), "cli", datetime.now(UTC))
+
+
+@pytest.mark.usefixtures("topics")
+async def test_one_article_reaches_a_destination_once_whatever_the_spellings(
+    db: Database, receiver: Receiver
+) -> None:
+    url = receiver.url("hook")
+    spellings = {
+        "kien-thuy": url,
+        "cong-an": " " + url.replace("json://", "JSON://") + " ",  # pasted with spaces
+        "trom-cap": url + "?method=POST",
+    }
+    created = [
+        ops.add_subscription(
+            db, None, None, topic=slug, query=None, channel="apprise", address=spelt
+        )
+        for slug, spelt in spellings.items()
+    ]
+    assert all(was_new for _, was_new in created)  # three subscriptions…
+    assert len({sub.chat_id for sub, _ in created}) == 1  # …of one recipient
+    publish(db, 1)  # "Công an Kiến Thụy bắt đối tượng trộm cắp số 1": all three topics
+    await dispatch(db, AppriseChannel(VN), done)
+    assert [s for s, _, _ in rows(db)] == ["sent"]
+    assert len(receiver.at("hook")) == 1
+
+
+@pytest.mark.usefixtures("topics")
+async def test_another_path_or_option_is_another_recipient(
+    db: Database, receiver: Receiver
+) -> None:
+    urls = [receiver.url("hook"), receiver.url("hook") + "/", receiver.url("hook") + "?format=text"]
+    for url in urls:
+        ops.add_subscription(db, None, None, topic="kien-thuy", query=None, channel="apprise",
+                             address=url)  # fmt: skip
+    with db.read() as conn:
+        assert len({s.chat_id for s in list_subscriptions(conn, channel="apprise")}) == 3
