@@ -181,6 +181,28 @@ def set_query(browser: Any, text: str) -> None:
     box.send_keys(text)
 
 
+def type_in(browser: Any, text: str) -> None:
+    """``text`` into the query box as if typed: chromedriver's keys reach only the BMP (an
+    emoji is refused), so the value is set and the input event the page listens to sent."""
+    browser.execute_script(
+        "arguments[0].value = arguments[1];"
+        "arguments[0].dispatchEvent(new Event('input', {bubbles: true}));",
+        browser.find_element(By.ID, "query"),
+        text,
+    )
+
+
+def caret_of(browser: Any, query: str) -> str | None:
+    """The character the preview's caret is under once it shows ``query`` (the box is redrawn
+    with each answer: read in one script, never through a stale element), else None."""
+    return browser.execute_script(  # type: ignore[no-any-return]
+        "var pre = document.querySelector('#preview-error pre.caret');"
+        "if (!pre || pre.textContent !== arguments[0]) return null;"
+        "return pre.querySelector('span.at').textContent;",
+        query,
+    )
+
+
 def test_create_topic_with_live_preview(server: str, driver: Any, tmp_path: Path) -> None:
     shots = Path(SHOTS_ENV) if SHOTS_ENV else tmp_path
     shots.mkdir(parents=True, exist_ok=True)
@@ -463,6 +485,13 @@ def test_the_admin_speaks_one_language_on_every_page(
     words = error.text.replace(error.find_element(By.CSS_SELECTOR, "pre.caret").text, "")
     assert not untranslated(words, language), words  # the query itself is data
     assert ("ký tự 18" if language == "vi" else "character 18") in words
+    # the caret under the offending character after characters beyond the BMP (an emoji is two
+    # UTF-16 units in the script, one character in the server's position: a tester's caret sat
+    # one to the left per emoji), and after decomposed (NFD) letters
+    for typed in ('"cháy 🔥 nổ" OR b c', '"🚒🔥 cháy" OR b c', '"Kie\u0302\u0301n 🔥" OR b c'):
+        type_in(b, typed)
+        under = wait(b).until(lambda _, q=typed: caret_of(b, q))
+        assert under == "c", typed
     # times: local, with the offset; the charts drawn (SVG images that loaded)
     for path in ("/admin/topics", "/admin/status"):
         b.get(f"{server}{path}")

@@ -282,6 +282,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
     "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
+    "op.checkbox_invalid": (
+        "Ô {field} chỉ nhận on hoặc off (true/false, 1/0, yes/no).",
+        "The box {field} takes on or off (true/false, 1/0, yes/no).",
+    ),
     "op.too_many_subscriptions": (
         "Cuộc trò chuyện {chat} đã có {limit} đăng ký.",
         "Chat {chat} already has {limit} subscriptions.",

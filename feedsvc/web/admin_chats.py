@@ -18,6 +18,7 @@ from feedsvc.digest import options as chat_options
 from feedsvc.store import digests as digest_store
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.admin_forms import CheckboxError, checkbox
 from feedsvc.web.admin_pages import id_param
 
 if TYPE_CHECKING:
@@ -51,11 +52,14 @@ def chat_routes(admin: Admin) -> list[Route]:
         # whole, never cut: an over-long value is the parser's ``too_long`` error, not a shorter
         # value validated instead (digest.settings.MAX_CHARS)
         values = {name: str(form.get(name) or "") for name in ("digest", "quiet")}
-        silent = form.get("silent") == "on"
         try:
+            silent = checkbox({k: str(v) for k, v in form.items()}, "silent")
             changes = chat_options.parse_changes(
                 values["digest"] or "off", values["quiet"] or "off", silent
             )
+        except CheckboxError as exc:
+            error = {"field": exc.field, "text": t("op.checkbox_invalid", field=exc.field)}
+            return admin.page("chat.html", ctx, 422, **found, values=values, error=error)
         except SettingError as exc:
             error = {"field": exc.field, "text": chat_options.error_text(exc, t)}
             return admin.page("chat.html", ctx, 422, **found, values=values, error=error)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy.exc import SQLAlchemyError
@@ -33,6 +34,7 @@ from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
+from feedsvc.web.admin_forms import CheckboxError, checkbox
 from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
@@ -156,8 +158,16 @@ def page_routes(admin: Admin) -> list[Route]:
             title=data.get("title", ""),  # normalised by ops.save_topic (feedsvc.fieldtext)
             query=data.get("query", ""),
             description=data.get("description", ""),
-            enabled=data.get("enabled") == "on",
         )
+        try:
+            spec = replace(spec, enabled=checkbox(data, "enabled"))
+            backfill = checkbox(data, "backfill")
+        except CheckboxError as exc:
+            error = ops.OperationError(
+                "invalid", f"{exc.field} is on or off", code="checkbox_invalid",
+                params={"field": exc.field}, field=exc.field,
+            )  # fmt: skip
+            return editor(ctx, spec, new=slug is None, error=error)
         try:
             outcome = await db_call(
                 lambda: ops.save_topic(
@@ -171,7 +181,7 @@ def page_routes(admin: Admin) -> list[Route]:
                 return editor(ctx, spec, new=True, error=exc, status=409)
             return editor(ctx, spec, new=slug is None, error=exc)
         message, ok = t(f"saved_{outcome}", slug=spec.slug), True
-        if data.get("backfill") == "on":
+        if backfill:
             try:  # the topic is saved whatever the backfill does: said so, not the editor's error
                 r = await db_call(backfill_now, spec.slug)
                 message += " " + backfilled(spec.slug, r)

@@ -39,13 +39,15 @@
     if (data.where) errorBox.appendChild(el("span", "muted", " (" + data.where + ")"));
     errorBox.appendChild(el("p", "message", data.error)); // worded by the server, hint included
     if (data.position !== null && data.position !== undefined) {
-      // The query with a caret under the offending character.
-      var text = query.value;
+      // The query with a caret under the offending character. The server counts characters
+      // (code points); a string here counts UTF-16 units, two for an emoji: split by code point.
+      var chars = Array.from(query.value);
+      var at = data.position;
       var pre = el("pre", "caret");
       pre.setAttribute("translate", "no");
-      pre.appendChild(document.createTextNode(text.slice(0, data.position)));
-      pre.appendChild(el("span", "at", text.slice(data.position, data.position + 1) || " "));
-      pre.appendChild(document.createTextNode(text.slice(data.position + 1)));
+      pre.appendChild(document.createTextNode(chars.slice(0, at).join("")));
+      pre.appendChild(el("span", "at", chars[at] || " "));
+      pre.appendChild(document.createTextNode(chars.slice(at + 1).join("")));
       errorBox.appendChild(pre);
     }
     errorBox.hidden = false;

@@ -1,0 +1,38 @@
+"""Reading the admin's HTML forms: a checkbox's value (:func:`checkbox`). Pure.
+
+Why: a browser sends a ticked box as ``name=on`` and leaves an unticked one out, but the forms
+are also posted by scripts (``curl -d enabled=true``), and the admin read only ``on`` as ticked:
+``enabled=true``, ``1`` or ``yes`` saved a topic switched off, with no word (a tester's).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+#: what a script sends for a ticked box (any case, spaces around ignored); the browser's is "on"
+TICKED = frozenset({"on", "true", "1", "yes"})
+#: and for an unticked one; a browser sends nothing
+UNTICKED = frozenset({"", "off", "false", "0", "no"})
+
+
+class CheckboxError(ValueError):
+    """A checkbox posted with a value that says neither ticked nor unticked."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
+
+
+def checkbox(form: Mapping[str, str], name: str) -> bool:
+    """Whether the box ``name`` of a posted ``form`` is ticked: absent → False, a value of
+    :data:`TICKED` → True, of :data:`UNTICKED` → False. Raises :class:`CheckboxError` for any
+    other value (``enabled=maybe``): a guess either way would save what nobody asked for."""
+    value = form.get(name)
+    if value is None:
+        return False
+    said = value.strip().lower()
+    if said in TICKED:
+        return True
+    if said in UNTICKED:
+        return False
+    raise CheckboxError(name)
