@@ -11,10 +11,13 @@ so anyone can make the service work; each such request is bounded (issue #12 §1
   index cannot serve (only terms without indexable keys) checks the newest ``SEARCH_CHECK``.
   So a search feed lists matches among the newest candidates, not necessarily all matches.
 * **Only the requested format is rendered.**
-* **The cache is keyed on the parsed query** (:func:`feedsvc.matching.query_digest`), so
-  equivalent spellings share one entry, and it is bounded in bytes
-  (:class:`feedsvc.web.http_cache.SnapshotCache`), shared with the ``?limit=`` variants. A
-  shared entry shows the query text of the request that rendered it.
+* **The search is cached under the parsed query** (:func:`feedsvc.matching.query_digest`), so
+  equivalent spellings share one search; **each spelling gets its own rendering**, since a
+  feed names its query in its title, ``id`` and ``rel="self"`` link, which must be the URL
+  asked for (SPEC §5; the W3C validator flagged "Self reference doesn't match document
+  location" when one spelling was served another's feed). Both are kept in one cache bounded
+  in bytes (:class:`feedsvc.web.http_cache.SnapshotCache`), shared with the ``?limit=``
+  variants.
 * **At most** ``http.search_concurrency`` uncached renders run at once (:class:`RenderSlots`,
   taken on the event loop); a request beyond that is refused at once
   (:class:`feedsvc.web.feed_backend.Overloaded`, a 503 with ``Retry-After``) rather than
@@ -158,19 +161,30 @@ class SearchFeeds:
         ``QueryError`` (→ 400) or ``Overloaded`` (→ 503).
         """
         parsed = parse_query(query, self.resolve)
-        key = ("search", query_digest(parsed), fmt, limit)
+        meaning = query_digest(parsed)
+        key = ("search", meaning, query, fmt, limit)
         cached = self.cache.get(key)
         if cached is not None:
             return cached
-        return self.slots.reserve(lambda: self._render(key, parsed, query, fmt, limit))
+        searched = ("search-results", meaning, limit)
+        return self.slots.reserve(lambda: self._render(key, searched, parsed, query, fmt, limit))
 
     def _render(
-        self, key: tuple[object, ...], parsed: Query, query: str, fmt: str, limit: int
+        self,
+        key: tuple[object, ...],
+        searched: tuple[object, ...],
+        parsed: Query,
+        query: str,
+        fmt: str,
+        limit: int,
     ) -> Snapshot:
-        cached = self.cache.get(key)  # rendered meanwhile for an equivalent request
+        cached = self.cache.get(key)  # rendered meanwhile for the same request
         if cached is not None:
             return cached
-        result = self.results(parsed, limit)
+        result = self.cache.recall(searched)  # searched for an equivalent spelling
+        if not isinstance(result, SearchResult):
+            result = self.results(parsed, limit)
+            self.cache.keep(searched, result, result.cost)
         body = render_feed(self.metas(query)[fmt], result.articles, fmt)
         snapshot = make_snapshot(body, MEDIA_TYPES[fmt], result.last_modified)
         self.cache.put(key, snapshot)
@@ -225,6 +239,20 @@ class SearchResult:
     @property
     def last_modified(self) -> datetime:
         return results_modified(self.listed, self.left_out, self.now)
+
+    @property
+    def cost(self) -> int:
+        """About the bytes these results hold (their articles' text, two bytes a character as
+        CPython keeps Vietnamese text, and an allowance per article): the cache's unit."""
+        texts = sum(_text_chars(s.article) for s in (*self.listed, *self.left_out))
+        return 2 * texts + 1024 * (len(self.listed) + len(self.left_out)) + 1024
+
+
+def _text_chars(article: Article) -> int:
+    return sum(
+        len(text or "")
+        for text in (article.title, article.summary, article.body, article.url, article.image_url)
+    )
 
 
 def results_modified(

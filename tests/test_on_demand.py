@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import json
 import threading
 import time
 import tracemalloc
@@ -14,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote_plus
 
 import feedparser
 import httpx
@@ -105,17 +107,39 @@ def test_different_queries_have_different_digests(other: str) -> None:
     assert query_digest(parse_query(other)) != query_digest(parse_query("Kiến Thụy"))
 
 
-def test_equivalent_search_feeds_share_one_render(db: Database) -> None:
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+def test_equivalent_search_feeds_share_one_search_and_name_their_own_url(
+    db: Database, fmt: str
+) -> None:
     ing, pub = setup(db)
     ingest(db, ing, [article(i) for i in range(1, 6)])
-    first = search(pub, "Kiến Thụy", "rss", 50)
+    first = search(pub, "Kiến Thụy", fmt, 50)
     statements: list[str] = []
     event.listen(pub.web_db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     event.listen(db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
-    for variant in ("kiến thuỵ", "  THỤY   KIẾN ", "(kiến thụy) kiến", "kiến AND thụy"):
-        assert search(pub, variant, "rss", 50).body == first.body
-    assert statements == []  # no DB work, no render: the parsed query found the entry
-    assert len(feedparser.parse(first.body).entries) == 5
+    feeds = {"Kiến Thụy": read_feed(first.body, fmt)}
+    for variant in ("kiến thuỵ", "THỤY   KIẾN", "(kiến thụy) kiến", "kiến AND thụy"):
+        feeds[variant] = read_feed(search(pub, variant, fmt, 50).body, fmt)
+        assert search(pub, variant, fmt, 50) is search(pub, variant, fmt, 50)  # cached
+    assert statements == []  # no DB work: the parsed query found the search's results
+    links, _ = feeds["Kiến Thụy"]
+    assert len(links) == 5
+    for spelt, (items, own) in feeds.items():
+        # the tester's: the second spelling's feed named the first's URL as its own, and the
+        # W3C validator said "Self reference doesn't match document location"
+        assert items == links
+        assert unquote_plus(own.split("q=", 1)[1]) == spelt, (spelt, own)
+
+
+def read_feed(body: bytes, fmt: str) -> tuple[list[str], str]:
+    """A feed's item links and its URL for itself (``rel="self"``; JSON Feed's ``feed_url``)."""
+    if fmt == "json":
+        doc = json.loads(body)
+        return [item["url"] for item in doc["items"]], doc["feed_url"]
+    feed = feedparser.parse(body)
+    assert feed.bozo == 0
+    own = next(link.href for link in feed.feed.links if link.rel == "self")
+    return [e.link for e in feed.entries], own
 
 
 # --- matcher work is bounded by the index, not the archive ------------------------------

@@ -289,6 +289,16 @@ def text_response(status: int, message: str, max_age: int = 0) -> Response:
 SNAPSHOT_OVERHEAD = 2048
 
 
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    value: object
+    cost: int
+
+
+def _kept_cost(kept: _Kept) -> int:
+    return kept.cost
+
+
 def snapshot_cost(snapshot: Snapshot) -> int:
     """Bytes a cached snapshot may hold once served: body, its gzip copy, headers (an upper
     bound, so the cache's budget holds however the snapshot is later served)."""
@@ -301,23 +311,35 @@ class SnapshotCache:
 
     A bound on entries would not bound memory: one entry may be a 200-item feed of 1 MB. A
     snapshot larger than the whole budget is served but not kept. Thread-safe (routes render
-    in the thread pool). Built on ``cachetools.TTLCache`` with ``getsizeof``.
+    in the thread pool). Built on ``cachetools.TTLCache`` with ``getsizeof``. What a render
+    was made from (a search's results, shared by its spellings) may be kept beside the
+    snapshots (:meth:`keep`, :meth:`recall`) under the same budget, expiry and clearing.
     """
 
     def __init__(self, max_bytes: int, ttl: float) -> None:
         self.max_bytes = max_bytes
-        self._data: TTLCache[Hashable, Snapshot] = TTLCache(max_bytes, ttl, getsizeof=snapshot_cost)
+        self._data: TTLCache[Hashable, _Kept] = TTLCache(max_bytes, ttl, getsizeof=_kept_cost)
         self._lock = threading.Lock()
 
     def get(self, key: Hashable) -> Snapshot | None:
-        with self._lock:
-            return self._data.get(key)
+        found = self.recall(key)
+        return found if isinstance(found, Snapshot) else None
 
     def put(self, key: Hashable, snapshot: Snapshot) -> None:
-        if snapshot_cost(snapshot) > self.max_bytes:
+        self.keep(key, snapshot, snapshot_cost(snapshot))
+
+    def recall(self, key: Hashable) -> object | None:
+        """What :meth:`keep` or :meth:`put` stored under ``key`` and is still kept, or None."""
+        with self._lock:
+            found = self._data.get(key)
+        return None if found is None else found.value
+
+    def keep(self, key: Hashable, value: object, cost: int) -> None:
+        """Keep ``value``, which holds about ``cost`` bytes, unless it alone is over budget."""
+        if cost > self.max_bytes:
             return
         with self._lock:
-            self._data[key] = snapshot
+            self._data[key] = _Kept(value, cost)
 
     def clear(self) -> None:
         with self._lock:
