@@ -9,7 +9,7 @@ import pytest
 
 from feedsvc.articles import parse_article
 from feedsvc.matching import document_from_article, document_from_text, search_keys
-from feedsvc.matching.html_text import BLOCK_TAGS, SKIP_TAGS, html_to_text
+from feedsvc.matching.html_text import BLOCK_TAGS, PRE_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import (
     clean_text,
     normalize_query_terms,
@@ -183,14 +183,17 @@ class _Reference(HTMLParser):
         super().__init__(convert_charrefs=True)
         self.parts: list[str] = []
         self.skip = 0
+        self.pre = 0
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.pre += tag in PRE_TAGS
         if tag in SKIP_TAGS:
             self.skip += 1
         elif tag in BLOCK_TAGS:
             self.parts.append("\n")
 
     def handle_endtag(self, tag: str) -> None:
+        self.pre = max(0, self.pre - (tag in PRE_TAGS))
         if tag in SKIP_TAGS:
             self.skip -= 1
         elif tag in BLOCK_TAGS:
@@ -201,7 +204,11 @@ class _Reference(HTMLParser):
             self.parts.append("\n")
 
     def handle_data(self, data: str) -> None:
-        if not self.skip:
+        if self.skip:
+            return
+        if self.pre:  # a preformatted line break is shown as one
+            self.parts.append(data.replace("\r\n", "\n").replace("\r", "\n"))
+        else:
             self.parts.append(data.replace("\n", " ").replace("\r", " "))
 
 
@@ -223,6 +230,10 @@ SAMPLES = [
     "<p>Tr&#7853;t t&#x1EF1; &quot;đô thị&quot; &hellip; &#39;x&#39;</p>",
     '<img src="a.jpg" alt="không phải chữ"><figure><figcaption>Chú thích</figcaption></figure>',
     "<p>dòng\nmới\r\nvẫn là một câu</p>",
+    "<pre>công\nan</pre> công\nan",  # a line break shown in <pre>, a space after it
+    "<PRE class='x'>a\r\nb\rc&#10;d</PRE>e\nf",
+    "<pre>một <pre>hai\n</pre>ba\n</pre>bốn\nnăm",  # nested
+    "<div><pre><code>x = 1\ny = 2</code></pre></div>",
 ]
 
 
@@ -245,6 +256,32 @@ def test_fast_html_scanner_agrees_on_generated_articles() -> None:
     for _ in range(50):
         body = str(gen.article()["body"])
         assert html_to_text(body) == reference_text(body)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "<pre>công\nan</pre>",  # the tester's
+        "<pre>Công\r\nAn huyện</pre>",
+        "<pre class='tin'>công\ran</pre>",
+        "<p>Tin</p><PRE>trật tự, công\n  an</PRE>",
+        "<pre>công&#10;an</pre>",
+        "<pre><code>công\nan</code></pre>",
+    ],
+)
+def test_a_line_break_in_pre_text_ends_a_phrase(body: str) -> None:
+    from feedsvc.matching import match_document, parse_query
+
+    shown = document_from_text("Tin", body)
+    assert not match_document(parse_query('"công an"'), shown), body
+    assert match_document(parse_query("công an"), shown), body  # both words are still there
+
+
+def test_outside_pre_a_newline_is_still_a_space() -> None:
+    from feedsvc.matching import match_document, parse_query
+
+    for body in ("<p>công\nan</p>", "<pre>x</pre><p>công\nan</p>", "<pre>x</pre>công\nan"):
+        assert match_document(parse_query('"công an"'), document_from_text("Tin", body)), body
 
 
 def test_unterminated_markup_is_handled() -> None:

@@ -11,8 +11,10 @@ linear in the markup's size whatever it holds (a body is hostile input: up to 2 
 * ``<script>``, ``<style>`` etc. (:data:`SKIP_TAGS`): everything up to the matching end tag is
   dropped;
 * block elements (:data:`BLOCK_TAGS`) become ``"\\n"`` — a sentence break;
-* newlines inside text are ordinary spaces; entities are decoded with :func:`html.unescape`
-  (the HTML5 rules, the same function ``html.parser`` uses);
+* newlines inside text are ordinary spaces, except inside ``<pre>`` (:data:`PRE_TAGS`), where
+  a browser shows each as a line break: there a newline is a sentence break as ``<br>`` is (a
+  tester's ``<pre>công\nan</pre>`` matched the phrase "công an"); entities are decoded with
+  :func:`html.unescape` (the HTML5 rules, the same function ``html.parser`` uses);
 * a ``<`` that does not start a tag (``a < b``, ``<3``) is text, and so is one whose tag name
   holds a non-ASCII character (``<Số đỏ>``, ``<Dế Mèn>``): :data:`feedsvc.markup.TAG_NAME`,
   the rule the feeds' cleaner shares (an HTML parser would hide those words).
@@ -39,6 +41,8 @@ BLOCK_TAGS = frozenset(
     }
 )
 # fmt: on
+#: Elements whose line breaks are shown as such (preformatted text).
+PRE_TAGS = frozenset({"pre", "listing", "xmp", "textarea"})
 #: Elements whose content is never visible text.
 SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "math"})
 
@@ -121,9 +125,11 @@ class _TagEnds:
         return stop if last < 0 else last
 
 
-def _text(segment: str) -> str:
+def _text(segment: str, pre: bool = False) -> str:
     if "&" in segment:
         segment = html.unescape(segment)
+    if pre:  # every line break a browser shows: "\r\n", "\r" and "\n" alike
+        return segment.replace("\r\n", "\n").replace("\r", "\n")
     return segment.replace("\n", " ").replace("\r", " ")
 
 
@@ -134,10 +140,11 @@ def html_to_text(markup: str) -> str:
     at = 0  # where to look for markup next
     n = len(markup)
     tags: _TagEnds | None = None
+    pre = 0  # open preformatted elements
     while pos < n:
         m = _MARKUP_RE.search(markup, at)
         if m is None:
-            parts.append(_text(markup[pos:]))
+            parts.append(_text(markup[pos:], pre > 0))
             break
         end = m.end()
         name = m.group(2)
@@ -149,11 +156,13 @@ def html_to_text(markup: str) -> str:
                 at = tags.skip(m.start() + 1)
                 continue
         if m.start() > pos:
-            parts.append(_text(markup[pos : m.start()]))
+            parts.append(_text(markup[pos : m.start()], pre > 0))
         pos = at = end
         if name is None:
             continue
         name = name.lower()
+        if name in PRE_TAGS and markup[end - 2] != "/":
+            pre = max(0, pre - 1) if m.group(1) else pre + 1
         if name in BLOCK_TAGS:
             parts.append("\n")
         elif name in SKIP_TAGS and not m.group(1) and markup[end - 2] != "/":
