@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from feedsvc.db import Database
 from feedsvc.matching import (
     Explanation,
+    Query,
     candidate_key_sets,
     document_from_article,
     explain,
@@ -28,6 +29,7 @@ from feedsvc.matching import (
     parse_query,
 )
 from feedsvc.matching.evaluate import term_in_document
+from feedsvc.nfc import nfc
 from feedsvc.store.article_reads import (
     StoredArticle,
     count_public,
@@ -71,6 +73,42 @@ class BroadTerm:
         )
 
 
+#: Words an editor types meaning an operator, which the language reads as words the articles
+#: must contain (SPEC §4: operators are OR, AND, NOT in capitals): ``covid or 19`` matched
+#: nothing and said nothing (a tester's). "và" and "không" are not here: they are ordinary
+#: words of nearly every article, so typing them costs no match.
+OPERATOR_WORDS = {"or": "OR", "and": "AND", "not": "NOT", "hoặc": "OR"}
+
+
+@dataclass(frozen=True)
+class OperatorWord:
+    """A bare term that is an operator's name in lower case (or Vietnamese): the preview's
+    warning as data. ``position``: the term's first character in the query, counted from 1."""
+
+    word: str
+    operator: str
+    position: int
+
+    def english(self) -> str:
+        return (
+            f"{self.word} (character {self.position}) is a word the articles must contain;"
+            f" for the operator, write {self.operator}"
+        )
+
+
+def operator_words(parsed: Query) -> list[OperatorWord]:
+    """The bare terms of ``parsed`` (no quotes, field or ``~``) that are :data:`OPERATOR_WORDS`,
+    when the query has other terms (``or`` alone is a search for the word). Pure."""
+    terms = [term for term, _ in parsed.terms()]
+    if len(terms) < 2:
+        return []
+    return [
+        OperatorWord(term.label, OPERATOR_WORDS[nfc(term.label).casefold()], term.position + 1)
+        for term in terms
+        if nfc(term.label).casefold() in OPERATOR_WORDS
+    ]
+
+
 def scope(scanned: int, indexed: bool) -> str:
     """What a preview covered, in English: ``all 30000 published articles`` (every public one,
     through the search index) or ``the 1990 latest published articles`` (no usable index terms:
@@ -92,6 +130,7 @@ class PreviewResult:
     count: int
     samples: list[Sample] = field(default_factory=list)
     broad_terms: list[BroadTerm] = field(default_factory=list)
+    operator_words: list[OperatorWord] = field(default_factory=list)
     indexed: bool = False
     checked: int = 0
     exact: bool = True
@@ -104,8 +143,8 @@ class PreviewResult:
 
     @property
     def warnings(self) -> list[str]:
-        """The warnings in English (CLI, API)."""
-        return [b.english() for b in self.broad_terms]
+        """The warnings in English (CLI, API): words meant as operators first."""
+        return [w.english() for w in self.operator_words] + [b.english() for b in self.broad_terms]
 
 
 def resolver(db: Database) -> Callable[[str], str | None]:
@@ -130,6 +169,7 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
             total = count_public(conn, now)
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
+    result.operator_words = operator_words(parsed)
     checked = [stored for stored in checked if not stored.retired]
     term_counts: dict[str, int] = {}
     positives = [term for term, positive in parsed.terms() if positive]

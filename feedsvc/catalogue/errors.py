@@ -294,6 +294,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "op.chat_not_found": ("Không có cuộc trò chuyện {chat}.", "There is no chat {chat}."),
     "op.state_invalid": ("Trạng thái không hợp lệ.", "Unknown delivery state."),
     # -- the live preview's warnings (feedsvc.preview) ------------------------------------
+    "warn.operator_word": (
+        "“{word}” (ký tự {position}) là một từ bài viết phải có; muốn dùng toán tử thì viết"
+        " {operator} (chữ hoa).",
+        "“{word}” (character {position}) is a word the articles must contain; for the"
+        " operator, write {operator} (capitals).",
+    ),
     "warn.broad_term": (
         "Từ {term} khớp {count} / {scanned} bài ({share}): có quá rộng không?",
         "The term {term} matches {count} of {scanned} articles ({share}): too broad?",

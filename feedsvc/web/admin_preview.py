@@ -124,6 +124,10 @@ def preview_routes(admin: Admin) -> list[Route]:
                 ),
                 "exact": result.exact,
                 "warnings": [
+                    t("warn.operator_word", word=w.word, operator=w.operator, position=w.position)
+                    for w in result.operator_words
+                ]
+                + [
                     t(
                         "warn.broad_term" if b.exact else "warn.broad_term_least",
                         term=b.term,
