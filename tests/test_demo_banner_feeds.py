@@ -98,3 +98,34 @@ def test_the_feeds_the_banner_names_hold_the_seeded_articles(
     assert rss_body.count("<item>") > 0, rss_body[:500]
     assert atom_body.count("<entry>") > 0, atom_body[:500]
     assert len(found["items"]) > 0, found
+
+
+def test_the_banners_cli_settings_render_the_feed_the_demo_serves(
+    demo: Start, tmp_path: Path
+) -> None:
+    """A tester followed the banner's hint (its ``export``) and ran ``feedsvc render`` on the
+    demo's database: the feed's self and stylesheet links named port 8080, not the demo's. Run
+    from another directory, the command renders what the demo serves, byte for byte (an article
+    may be added between the two reads: read again until both agree, within a deadline)."""
+    banner = _banner(demo("--articles", "40"))
+    [exports] = _named(r"\n +export (.+)\n", banner)
+    [rss] = _named(r"  feeds +(\S+\.rss) ", banner)
+    slug = rss.rsplit("/", 1)[1].removesuffix(".rss")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")]))
+    for assignment in exports.split():
+        name, _, value = assignment.partition("=")
+        env[name] = value.strip("'")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    deadline = time.monotonic() + 60
+    with httpx.Client(timeout=30) as client:
+        while True:
+            served = client.get(rss).content
+            rendered = subprocess.run(
+                [sys.executable, "-m", "feedsvc", "render", slug, "--format", "rss"],
+                cwd=elsewhere, env=env, capture_output=True, timeout=60, check=True,
+            ).stdout  # fmt: skip
+            if rendered == served or time.monotonic() > deadline:
+                break
+    assert rendered == served, (rendered[:600], served[:600])
