@@ -86,7 +86,7 @@ def cms_table(db: Database, tmp_path: Path) -> Iterator[Cms]:
             text(
                 "CREATE TABLE posts (id INTEGER PRIMARY KEY, slug VARCHAR(100) NOT NULL, "
                 "link VARCHAR(300) NOT NULL, title VARCHAR(300) NOT NULL, status VARCHAR(20), "
-                "created TIMESTAMP NOT NULL, modified TIMESTAMP NOT NULL, "
+                "created TIMESTAMP NULL, modified TIMESTAMP NOT NULL, "
                 "edited TIMESTAMP NOT NULL)"
             )
         )

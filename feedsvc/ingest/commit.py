@@ -27,7 +27,7 @@ from sqlalchemy import Connection
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_database_fault
 from feedsvc.ingest import writer
-from feedsvc.ingest.isolate import SystemicError
+from feedsvc.ingest.isolate import UNPUBLISHED, SystemicError, set_aside
 from feedsvc.ingest.lease import LeaseLost
 from feedsvc.ingest.model import Change, TransactionHook
 from feedsvc.ingest.remap import Alerting
@@ -35,6 +35,7 @@ from feedsvc.ingest.unapplied import SetAside
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine, unapplied
 from feedsvc.store.articles import SourcePosition
+from feedsvc.store.lifecycle import withdraw_rows
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.store.topics import hold_topics, topics_version
 from feedsvc.topic_index import TopicIndex
@@ -165,11 +166,13 @@ class BatchCommit:
                 # no row stores alone: the write path itself fails (e.g. a broken hook or
                 # schema), so quarantining every row would skip them all for good
                 raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
-            quarantine.put(conn, name, [*skipped, *refused], now)
+            unpublished = [q.source_id for q in skipped if q.stage == UNPUBLISHED]
+            self._withdraw(conn, unpublished)
+            quarantine.put(conn, name, set_aside([*skipped, *refused]), now)
             bad = {q.source_id for q in refused}
             # decided, stored or not: the other rows of a key a batch sets aside too
             held = [r.id for i in items if i.at.id not in bad for r in _rows(i)]
-            quarantine.release(conn, name, held)
+            quarantine.release(conn, name, held + unpublished)
             if advance_to is not None:
                 unapplied.prune(conn, name, advance_to[0])
                 rows, rate = backlog if backlog is not None else (None, None)
@@ -183,6 +186,19 @@ class BatchCommit:
                     first_sync=first_sync,
                 )
         return changes, refused, said
+
+    def _withdraw(self, conn: Connection, source_ids: Sequence[str]) -> None:
+        """The articles read from rows the source now says are not shown, whose values are no
+        article (:data:`~feedsvc.ingest.isolate.UNPUBLISHED`), withdrawn as its drafts are."""
+        if not source_ids:
+            return
+        reason = self.source.withdraw_reason
+        withdrawn = withdraw_rows(conn, source_ids, reason, self.db.now)
+        if withdrawn:
+            log.info(
+                "source %s: %d article(s) withdrawn: their rows are not shown now (%s: row id=%s)",
+                self.source.name, len(withdrawn), reason, ", ".join(source_ids[:5]),
+            )  # fmt: skip
 
 
 def _rows(item: writer.Item) -> list[SourcePosition]:

@@ -307,11 +307,21 @@ def _fault(source: SqlSource, id_: str, exc: Exception) -> tuple[str, bool]:
     return "; ".join(f"{field}: cannot be read: {describe(e)}" for field, e in faults), True
 
 
+#: The stage of a row the source says is not shown (``visible`` false) whose values are no
+#: article (no ``published_at``: a CMS's "unpublished" is often ``published_at IS NULL``, or
+#: MySQL's zero date of a WordPress draft): never quarantined, but the article read from it
+#: before is withdrawn (:meth:`feedsvc.ingest.commit.BatchCommit.store`). Quarantined, such a
+#: row left its article public with its alerts, against SPEC §10's "a row going back to draft
+#: is seen and withdrawn", and every new draft raised a quarantine warning (a tester's).
+UNPUBLISHED = "unpublished"
+
+
 def parse_rows(
     rows: Sequence[SourceRow], tz: tzinfo
 ) -> tuple[list[tuple[SourceRow, Article]], list[Quarantined]]:
     """A batch's rows as articles, and the rows that are not (held back, stage ``read`` or
-    ``parse``, whatever a row's values make the parser raise: one row never stops a batch)."""
+    ``parse``, whatever a row's values make the parser raise: one row never stops a batch;
+    :data:`UNPUBLISHED` when the row says it is not shown)."""
     parsed, rejected = [], []
     for row in rows:
         if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
@@ -321,8 +331,14 @@ def parse_rows(
             parsed.append((row, parse_article(row.record, tz)))
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
-            rejected.append(quarantined(row, "parse", reason))
+            hidden = row.record.get("withdrawn") is True
+            rejected.append(quarantined(row, UNPUBLISHED if hidden else "parse", reason))
     return parsed, rejected
+
+
+def set_aside(rows: Sequence[Quarantined]) -> list[Quarantined]:
+    """``rows`` without the :data:`UNPUBLISHED` ones: what is quarantined and said."""
+    return [q for q in rows if q.stage != UNPUBLISHED]
 
 
 def quarantined(row: SourceRow, stage: str, reason: str) -> Quarantined:

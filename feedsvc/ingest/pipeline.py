@@ -24,7 +24,7 @@ from feedsvc.ingest import unapplied, writer
 from feedsvc.ingest.ahead import Prepared, Unmatched, matched, up_to_date
 from feedsvc.ingest.commit import BatchCommit, TopicsMoved
 from feedsvc.ingest.committed import report
-from feedsvc.ingest.isolate import Batch, next_limit, parse_rows, read_batch
+from feedsvc.ingest.isolate import Batch, next_limit, parse_rows, read_batch, set_aside
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import AfterCommit, Prepares, TickResult, TransactionHook
 from feedsvc.ingest.pool import BatchMatcher
@@ -136,6 +136,6 @@ class BatchPipeline:
                 prepared = up_to_date(prepared, self.index, self.matching)
         self.batches_committed += 1
         unapplied.say(self.source, said)  # rows not applied: once each, now committed
-        fresh = [q for q in (*skipped, *refused) if q.source_id not in listed]
+        fresh = [q for q in set_aside([*skipped, *refused]) if q.source_id not in listed]
         report(self.source.name, result, changes, fresh, self.after_commit)
         return refused

@@ -48,7 +48,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
-from feedsvc.ingest.isolate import by_id, held_entries, parse_rows
+from feedsvc.ingest.isolate import by_id, held_entries, parse_rows, set_aside
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.source.sql import ID_CHUNK
 from feedsvc.store import quarantine
@@ -229,7 +229,8 @@ class _Looked:
         waiting = {str(r.id) for r in ahead if refused.get(str(r.id)) == "ahead"}  # read each tick
         ahead = [r for r in ahead if str(r.id) not in waiting]
         fixed = [r for r in rows if not codec.ahead(r.cursor, horizon)]
-        _, still = parse_rows([r for r in fixed if str(r.id) in refused], tz)
+        _, failing_now = parse_rows([r for r in fixed if str(r.id) in refused], tz)
+        still = set_aside(failing_now)  # a row unpublished since: released, its article withdrawn
         failing = {q.source_id for q in still}
         fixed = [r for r in fixed if str(r.id) not in failing]
         self.held += held_entries(source, [(str(r.id), r.cursor) for r in ahead], horizon)

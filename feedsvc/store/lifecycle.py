@@ -242,28 +242,39 @@ def withdraw_deleted(
     (published at/after ``since``) are withdrawn as ``deleted``; their queued deliveries end.
     Returns the article ids withdrawn. The rows are locked first and the change time is read
     from ``clock`` after that wait (see :func:`lock_article`)."""
+    return withdraw_rows(conn, source_ids, "deleted", clock, since)
+
+
+def withdraw_rows(
+    conn: Connection,
+    source_ids: Sequence[str],
+    reason: str,
+    clock: Callable[[], datetime],
+    since: datetime | None = None,
+) -> list[int]:
+    """The held, not yet withdrawn articles read from these source rows (``articles.source_id``;
+    published at/after ``since`` when given) withdrawn with ``reason`` (``deleted``, or the
+    source's ``withdraw_reason`` for a row its ``visible`` says is not shown); their queued
+    deliveries end as ``withdrawn:<reason>``; the retraction sweep owes their sent alerts a
+    follow-up (:func:`feedsvc.store.followups.sweep_retired`). Returns the article ids. Locked
+    first, the change time read from ``clock`` after that wait (see :func:`lock_article`)."""
     ids: list[int] = []
     for start in range(0, len(source_ids), CHUNK):
-        ids += [
-            int(i)
-            for i in conn.execute(
-                select(articles.c.id)
-                .where(
-                    articles.c.source_id.in_(list(source_ids[start : start + CHUNK])),
-                    articles.c.withdrawn_at.is_(None),
-                    articles.c.published_at >= since,
-                )
-                .with_for_update()
-            ).scalars()
-        ]
+        stmt = select(articles.c.id).where(
+            articles.c.source_id.in_(list(source_ids[start : start + CHUNK])),
+            articles.c.withdrawn_at.is_(None),
+        )
+        if since is not None:
+            stmt = stmt.where(articles.c.published_at >= since)
+        ids += [int(i) for i in conn.execute(stmt.with_for_update()).scalars()]
     now = clock()
     for start in range(0, len(ids), CHUNK):
         conn.execute(
             update(articles)
             .where(articles.c.id.in_(ids[start : start + CHUNK]))
-            .values(withdrawn_at=now, withdrawn_reason="deleted", last_changed_at=now)
+            .values(withdrawn_at=now, withdrawn_reason=reason, last_changed_at=now)
         )
-    end_queued_deliveries(conn, ids, "withdrawn:deleted", now)
+    end_queued_deliveries(conn, ids, f"withdrawn:{reason}", now)
     return ids
 
 
