@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.pool import NullPool
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.drivers import driver_url, never_created, source_connect_args
@@ -46,7 +47,13 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     parsed = driver_url(make_url(url))
     bounds = timeouts or DbTimeouts()
     args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
-    engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
+    if parsed.get_backend_name() == "sqlite":
+        # A connection per use: a pooled one kept the file it opened, so a CMS file replaced
+        # by a rename (an rsync, a restore, an atomic deploy) was never read again, and status
+        # said all was well (a tester's). Opening an SQLite file costs microseconds a read.
+        engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
+    else:
+        engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
     bound_engine(engine, bounds)
     if engine.dialect.name == "sqlite":
         never_created(engine)  # a CMS file that is not there is an outage, never made empty
