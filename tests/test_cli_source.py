@@ -95,7 +95,7 @@ def test_a_row_ingest_cannot_read_is_shown_rejected(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "created", ["2026-02-30 10:00:00", "garbage", "1764756000", "2026-11-30T25:00:00"]
+    "created", ["2026-02-30 10:00:00", "garbage", "1764756000000", "2026-11-30T25:00:00"]
 )
 def test_a_sample_date_sqlalchemy_cannot_convert_is_a_row_not_a_traceback(
     tmp_path: Path, created: str

@@ -95,7 +95,10 @@ SQLITE_COLUMNS = COLUMNS.model_copy(
 SQLITE_ROWS: list[tuple[object, object, object, str | None]] = [
     ("2026-11-30 10:00:00", None, 1, None),
     ("2026-02-30 10:00:00", None, 1, "published_at: no such date: '2026-02-30 10:00:00'"),
-    (1764756000, None, 1, "published_at: expected an ISO 8601 timestamp, got the number"),
+    (1764756000, None, 1, None),  # Unix seconds (NukeViet, Drupal): 2025-12-03 10:00 UTC
+    (1764756000000, None, 1, "published_at: expected an ISO 8601 timestamp, got the number"),
+    (42, None, 1, "published_at: expected an ISO 8601 timestamp, got the number"),  # an id?
+    ("2026-11-30 10:00:00", 0, 1, None),  # NukeViet's "never edited"
     ("2026-11-30 10:00:00", "garbage", 1, "updated_at: not an ISO 8601 timestamp: 'garbage'"),
     ("2026-11-30 10:00:00", "0000-00-00 00:00:00", 1, None),  # MySQL's "never set"
     ("2026-11-30 10:00:00", "2026-11-00 00:00:00", 1, "updated_at: no such date"),

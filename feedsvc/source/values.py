@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
 
 from feedsvc.shown_values import shown_value
+from feedsvc.source.cursor import SECONDS_BEYOND
 
 #: Fields that are not text: kept as the driver gives them.
 _NOT_TEXT = frozenset({"tags", "published_at", "updated_at", "visible"})
@@ -146,6 +147,32 @@ def _clean(field: str, value: Any) -> Any:
         value = bytes(value).decode("utf-8")
     if field not in _NOT_TEXT and isinstance(value, int | Decimal):
         return str(value)
-    if field in ("published_at", "updated_at") and type(value) is date:
-        return datetime(value.year, value.month, value.day)
+    if field in ("published_at", "updated_at"):
+        if type(value) is date:
+            return datetime(value.year, value.month, value.day)
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+            return _unix_time(value)
     return value
+
+
+def _unix_time(value: int | float | Decimal) -> datetime | int | float | Decimal | None:
+    """A time column holding a number (NukeViet's ``publtime``, Drupal's ``created``): Unix
+    seconds, an instant whatever ``source.timezone`` says, as the cursor reads such a column
+    (:mod:`feedsvc.source.cursor`, ``epoch``). 0 is how those schemas say "never" (NukeViet's
+    ``edittime`` of an article never edited): no time, as MySQL's zero date is. A number that
+    is no Unix seconds of an article (below :data:`SECONDS_SINCE`, not finite, milliseconds:
+    ``>=`` :data:`~feedsvc.source.cursor.SECONDS_BEYOND`) is handed on as it is, for the
+    parser's error naming the field and the number. Why: such columns were refused ("expected an ISO
+    8601 timestamp, got the number 1796458330"), and ``FROM_UNIXTIME(publtime)``, the way
+    round, gives a naive time read in the site's zone: 7 hours early (a tester's)."""
+    if value == 0:
+        return None
+    if not SECONDS_SINCE <= value < SECONDS_BEYOND:  # NaN compares False: handed on too
+        return value
+    return datetime.fromtimestamp(float(value), UTC)
+
+
+#: The least number read as Unix seconds (March 1973: before any newsroom's web archive): a
+#: smaller one is a wrong column (``published_at`` mapped to an id read as 1970) or a unit
+#: other than seconds, refused naming the number rather than dated in 1970.
+SECONDS_SINCE = 100_000_000
