@@ -211,7 +211,9 @@ def facts_from(
         Fact("last_ingest_error", cursor.last_error),
         Fact("ingest_cursor", cursor.ts, "time", detail=cursor.id),
         Fact("ingest_backlog", cursor.backlog, "backlog", detail=as_of),
-        Fact("ingest_rate_per_second", cursor.rate if current else None, "rate"),
+        # only while rows remain: caught up, idle ticks keep the last success fresh, and the
+        # catch-up's last rate stood beside a backlog of 0 for good (a tester's)
+        Fact("ingest_rate_per_second", cursor.rate if current and cursor.backlog else None, "rate"),
         Fact("ingest_eta_seconds", None if as_of else eta_seconds(cursor), "duration"),
         Fact("ingest_quarantined", reads.quarantined, "count"),
         Fact("articles_stored", reads.articles, "count"),
