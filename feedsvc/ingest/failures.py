@@ -72,6 +72,9 @@ class Failures:
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
         what = f"the {SIDE[outage]} does not answer" if outage else "failed"
+        refusal = refused_connection(exc)
+        if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)
+            what, error = f"the {SIDE[outage]} refuses the connection", f"{error}: {refusal}"
         log.warning(
             "ingest from %s: %s (%d in a row), retrying %s: %s",
             self.source.name,
@@ -81,3 +84,20 @@ class Failures:
             error,
             exc_info=None if isinstance(exc, EXPECTED) else exc,  # a bug: show where, once
         )
+
+
+def refused_connection(exc: BaseException) -> str | None:
+    """What to do when ``exc`` is a server's refusal to connect — a user and password it
+    refuses, a database it does not have (:mod:`feedsvc.db.connect_errors`) — worded as
+    ``source check`` and the CLI word it; else None (nothing answered, or another error)."""
+    from feedsvc.db.connect_errors import connect_advice, connect_trouble
+    from feedsvc.db.where import marked
+
+    orig = getattr(exc, "orig", None) or exc
+    if not isinstance(orig, BaseException):
+        return None
+    kind = connect_trouble(orig)
+    where = marked(exc)
+    if kind not in ("refused_login", "no_database") or where is None:
+        return None
+    return connect_advice(kind, orig, where.key, where.shown, where.key == "database.url")

@@ -1,0 +1,72 @@
+"""A source that answers with a refusal — a user and password it refuses, a database it does
+not have — is logged as such with what to do, not as a source that "does not answer" (a
+tester's: ``the source does not answer (1 in a row) … (1045, "Access denied …")``, while
+``source check`` said "the server refused the user and password in source.url"). MariaDB and
+PostgreSQL sources; the state DB is each backend."""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC
+
+import pytest
+from conftest import MARIADB_ADMIN, mariadb_database
+
+from feedsvc.config import SourceColumns
+from feedsvc.db import Database
+from feedsvc.ingest import Ingestor
+from feedsvc.source import external_source
+from feedsvc.topic_index import TopicIndex
+
+COLUMNS = SourceColumns(cursor="modified", source_key="slug", url="link", published_at="created")
+PG_HOST = "127.0.0.1:5432"
+
+
+def tick_log(db: Database, url: str, caplog: pytest.LogCaptureFixture) -> str:
+    source = external_source(url, "posts", COLUMNS)
+    ing = Ingestor(db, source, TopicIndex(), tz=UTC, poll_seconds=1, overlap_seconds=60,
+                   batch_size=50)  # fmt: skip
+    try:
+        with caplog.at_level(logging.WARNING, logger="feedsvc.ingest"):
+            assert ing.tick().error is not None
+    finally:
+        source.dispose()
+    [line] = [r.getMessage() for r in caplog.records if "ingest from" in r.getMessage()]
+    return line
+
+
+@pytest.mark.parametrize(
+    ("url", "said"),
+    [
+        (
+            f"postgresql+psycopg://no_such_role_x@{PG_HOST}/postgres",
+            "refused the user and password",
+        ),
+        (f"postgresql+psycopg://postgres@{PG_HOST}/no_such_db_x", "correct the database name"),
+    ],
+)
+def test_a_postgresql_source_refusing_is_said_so(
+    db: Database, caplog: pytest.LogCaptureFixture, url: str, said: str
+) -> None:
+    line = tick_log(db, url, caplog)
+    assert "the source refuses the connection" in line and said in line, line
+    assert "does not answer" not in line
+
+
+def test_a_mariadb_source_refusing_a_password_is_said_so(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    with mariadb_database("refused") as url:
+        wrong = url.replace("root@", "root:not-the-password@", 1)
+        assert wrong != url, (url, MARIADB_ADMIN)
+        line = tick_log(db, wrong, caplog)
+    assert "the source refuses the connection" in line, line
+    assert "the server refused the user and password in source.url" in line
+    assert "not-the-password" not in line
+
+
+def test_a_source_nothing_answers_at_still_does_not_answer(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    line = tick_log(db, "postgresql+psycopg://postgres@127.0.0.1:9/postgres", caplog)
+    assert "the source does not answer" in line, line
