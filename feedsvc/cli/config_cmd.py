@@ -61,7 +61,10 @@ def check(config_file: str | None) -> None:
         for problem in problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_USAGE)
-    click.echo(f"{source}: OK")
+    # the file's OK, not the CMS's: a wrong password or table passed unseen (a tester's)
+    unchecked = settings is not None and settings.source.url
+    tried = " (source.url not connected to: `feedsvc source check` tries it)" if unchecked else ""
+    click.echo(f"{source}: OK{tried}")
 
 
 def _state_db_problems(url: str) -> list[str]:

@@ -123,6 +123,23 @@ def expression(expr: str) -> ColumnElement[Any]:
     return literal_column(f"{expr}\n")
 
 
+def _expression_refused(key: str, name: str, table: str) -> str:
+    """Why ``id`` or ``cursor`` cannot be the expression ``name``, and what to map instead."""
+    why = (
+        "the row id names each row for good"
+        if key == "id"
+        else "the reads are ordered and resumed by it, through an index"
+    )
+    text = f'"{name}" is not a column of table {table}: {key} must be a column ({why}).'
+    if key == "cursor":
+        text += (
+            " A cursor column that is NULL until a row's first edit cannot be one: map a column"
+            " every save sets, or give source.table a view or generated column that has one"
+            " (e.g. COALESCE(updated, created), indexed)"
+        )
+    return text
+
+
 def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo) -> Bound:
     """Check the mapping against the reflected table; raises :class:`SourceError` with all
     problems. A default-named optional column the table lacks reads as null (SPEC §3); one the
@@ -141,13 +158,19 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
             (f"source.columns.{key}", f'column "{name}" not in table {table.name}{also}')
         )
 
+    def not_found(key: str, name: str) -> None:
+        if name.isidentifier() or not name.strip():
+            missing(key, name)
+        else:  # "COALESCE(updated, created)" was said as a column the table lacks (a tester's)
+            problems.append((f"source.columns.{key}", _expression_refused(key, name, table.name)))
+
     id_col = _column(table, columns.id)
     if id_col is None:
-        missing("id", columns.id)
+        not_found("id", columns.id)
     ts_col = _column(table, columns.cursor)
     codec: CursorCodec | None = None
     if ts_col is None:
-        missing("cursor", columns.cursor)
+        not_found("cursor", columns.cursor)
     else:
         try:
             codec = CursorCodec.for_column(ts_col, dialect, tz)
