@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from source_checks import run_check
 
 from feedsvc.cli import cli
 
@@ -113,16 +114,10 @@ def test_a_sample_date_sqlalchemy_cannot_convert_is_a_row_not_a_traceback(
                 (n, f"p-{n}", f"https://e.vn/{n}",
                  created if n == 3 else "2026-11-30 10:00:00", f"2026-11-30 10:0{n}:00"),
             )  # fmt: skip
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "posts"\n'
-        '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
-        'title = "title"\npublished_at = "created"\n',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    out = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    out = run_check(tmp_path, f"sqlite:///{cms}", "posts", {
+        "cursor": "modified", "source_key": "slug", "url": "link", "title": "title",
+        "published_at": "created",
+    })  # fmt: skip
     assert out.exception is None or isinstance(out.exception, SystemExit), out.output
     assert out.exit_code == 0, out.output
     [row] = [line for line in out.output.split("\n") if line.startswith("  id=3 ")]

@@ -225,32 +225,21 @@ def test_an_external_sqlite_json_column_is_read_as_a_list(db: Database, tmp_path
 def test_an_expression_for_the_cursor_or_id_is_said_so(
     tmp_path: Path, key: str, value: str
 ) -> None:
-    import os
     import sqlite3
 
-    from click.testing import CliRunner
-
-    from feedsvc.cli import cli
+    from source_checks import run_check
 
     cms = tmp_path / "cms.db"
     with sqlite3.connect(cms) as conn:
         conn.execute("CREATE TABLE news2 (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
                      " title TEXT, created TEXT, updated TEXT)")  # fmt: skip
     mapping = {"cursor": "created", "id": "id", key: value}
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "news2"\n[source.columns]\n'
-        f'cursor = "{mapping["cursor"]}"\nid = "{mapping["id"]}"\nsource_key = "slug"\n'
-        'url = "link"\ntitle = "title"\npublished_at = "created"\n',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    result = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    mapping |= {"source_key": "slug", "url": "link", "title": "title", "published_at": "created"}
+    result = run_check(tmp_path, f"sqlite:///{cms}", "news2", mapping)
     assert result.exit_code == 2, result.output
     assert f'"{value}" is not a column of table news2: {key} must be a column' in result.output
     assert "not in table" not in result.output
-    checked = CliRunner().invoke(cli, ["config", "check", "--config", str(config)], env=env)
+    checked = run_check(tmp_path, f"sqlite:///{cms}", "news2", mapping, command="config")
     assert checked.exit_code == 0
     assert checked.output.endswith(
         ": OK (source.url not connected to: `feedsvc source check` tries it)\n"

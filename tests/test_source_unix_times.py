@@ -8,17 +8,15 @@ PostgreSQL, whose ``NUMERIC`` the driver gives as ``Decimal``)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from lifecycle_world import Clock, World, make_world
+from source_checks import run_check
 from sqlalchemy import Engine, create_engine, select, text
 
-from feedsvc.cli import cli
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
 from feedsvc.db.schema import articles
@@ -106,15 +104,9 @@ def test_source_check_takes_integer_time_columns(tmp_path: Path) -> None:
     now = int(Clock()().timestamp())
     put(engine, 1, now - 600, now - 60)
     engine.dispose()
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{cms}"\ntable = "nv_rows"\n[source.columns]\n'
-        'cursor = "edittime"\nsource_key = "alias"\nurl = "link"\ntitle = "title"\n'
-        'published_at = "publtime"\nupdated_at = "edittime"\n',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    result = CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    result = run_check(tmp_path, f"sqlite:///{cms}", "nv_rows", {
+        "cursor": "edittime", "source_key": "alias", "url": "link", "title": "title",
+        "published_at": "publtime", "updated_at": "edittime",
+    })  # fmt: skip
     assert result.exit_code == 0, result.output
     assert "REJECTED" not in result.output and "expected an ISO 8601" not in result.output
