@@ -12,17 +12,16 @@ the schema of a ``schema.table``), at most 30, and a database or schema with non
 from __future__ import annotations
 
 import logging
-import os
 import sqlite3
 from datetime import UTC
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
 from conftest import mariadb_database
+from source_checks import run_check
 from sqlalchemy import create_engine
 
-from feedsvc.cli import cli
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
@@ -30,21 +29,14 @@ from feedsvc.source import external_source
 from feedsvc.store.cursors import get_cursor
 from feedsvc.topic_index import TopicIndex
 
-MAPPING = (
-    '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
-    'title = "title"\npublished_at = "created"\n'
-)
+MAPPING = {
+    "cursor": "modified", "source_key": "slug", "url": "link", "title": "title",
+    "published_at": "created",
+}  # fmt: skip
 
 
 def check(tmp_path: Path, url: str, table: str) -> Result:
-    config = tmp_path / "feedsvc.toml"
-    config.write_text(
-        f'[database]\nurl = "sqlite:///{tmp_path / "s.db"}"\n'
-        f'[source]\nurl = "{url}"\ntable = "{table}"\n{MAPPING}',
-        encoding="utf-8",
-    )
-    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
-    return CliRunner().invoke(cli, ["source", "check", "--config", str(config)], env=env)
+    return run_check(tmp_path, url, table, MAPPING)
 
 
 def sqlite_cms(tmp_path: Path, *tables: str, views: tuple[str, ...] = ()) -> str:
