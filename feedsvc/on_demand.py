@@ -33,9 +33,10 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from feedsvc.articles import Article
@@ -181,14 +182,20 @@ class SearchFeeds:
         cached = self.cache.get(key)  # rendered meanwhile for the same request
         if cached is not None:
             return cached
+        generation = self.cache.generation  # before the reads: a takedown's clear wins
         result = self.cache.recall(searched)  # searched for an equivalent spelling
-        if not isinstance(result, SearchResult):
+        if not isinstance(result, SearchResult) or self._stale(result):
             result = self.results(parsed, limit)
-            self.cache.keep(searched, result, result.cost)
+            self.cache.keep(searched, result, result.cost, generation)
         body = render_feed(self.metas(query)[fmt], result.articles, fmt)
         snapshot = make_snapshot(body, MEDIA_TYPES[fmt], result.last_modified)
-        self.cache.put(key, snapshot)
+        self.cache.put(key, snapshot, generation)
         return snapshot
+
+    def _stale(self, result: SearchResult) -> bool:
+        """Whether ``result`` is as old as a rendered feed may be (the cache's TTL): a spelling
+        rendered from it would outlive it by another TTL (a reviewer's)."""
+        return time.monotonic() - result.made >= self.cache.ttl
 
     def matches(self, parsed: Query, limit: int) -> list[Article]:
         """Up to ``limit`` public matches, newest first (see :meth:`results`)."""
@@ -231,6 +238,8 @@ class SearchResult:
     listed: list[StoredArticle]
     left_out: list[StoredArticle]
     now: datetime
+    #: when the search ran, monotonic seconds (how long it may be kept: ``SearchFeeds._stale``)
+    made: float = field(default_factory=time.monotonic, compare=False)
 
     @property
     def articles(self) -> list[Article]:

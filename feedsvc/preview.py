@@ -21,7 +21,6 @@ from dataclasses import dataclass, field
 from feedsvc.db import Database
 from feedsvc.matching import (
     Explanation,
-    Query,
     candidate_key_sets,
     document_from_article,
     explain,
@@ -96,17 +95,26 @@ class OperatorWord:
         )
 
 
-def operator_words(parsed: Query) -> list[OperatorWord]:
-    """The bare terms of ``parsed`` (no quotes, field or ``~``) that are :data:`OPERATOR_WORDS`,
-    when the query has other terms (``or`` alone is a search for the word). Pure."""
-    terms = [term for term, _ in parsed.terms()]
+def operator_words(query: str) -> list[OperatorWord]:
+    """The bare terms typed in ``query`` (no quotes, field or ``~``; its ``@slug`` references
+    not opened: their terms are another topic's, at positions of another text) that are
+    :data:`OPERATOR_WORDS` and must be in the articles (``-or``, ``NOT or`` are not: they keep
+    articles out, not empty the result), when the query has other terms (``or`` alone is a
+    search for the word). ``query`` must parse (:class:`~feedsvc.matching.QueryError`
+    otherwise). Pure."""
+    parsed = parse_query(query, lambda _slug: _REFERENCE)
+    terms = list(parsed.terms())
     if len(terms) < 2:
         return []
     return [
         OperatorWord(term.label, OPERATOR_WORDS[nfc(term.label).casefold()], term.position + 1)
-        for term in terms
-        if nfc(term.label).casefold() in OPERATOR_WORDS
+        for term, positive in terms
+        if positive and nfc(term.label).casefold() in OPERATOR_WORDS
     ]
+
+
+#: What an ``@slug`` stands for in :func:`operator_words`: one term that is no operator's name.
+_REFERENCE = "x"
 
 
 def scope(scanned: int, indexed: bool) -> str:
@@ -169,7 +177,7 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
             total = count_public(conn, now)
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
-    result.operator_words = operator_words(parsed)
+    result.operator_words = operator_words(query)
     checked = [stored for stored in checked if not stored.retired]
     term_counts: dict[str, int] = {}
     positives = [term for term, positive in parsed.terms() if positive]

@@ -110,3 +110,22 @@ async def test_another_path_or_option_is_another_recipient(
                              address=url)  # fmt: skip
     with db.read() as conn:
         assert len({s.chat_id for s in list_subscriptions(conn, channel="apprise")}) == 3
+
+
+def test_a_plugin_that_cannot_say_its_url_is_compared_by_text(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A reviewer's: one stored URL whose plugin raised in ``url()`` would have failed every
+    new subscription."""
+    import feedsvc.channels.apprise as module
+
+    class Broken:
+        def url(self, privacy: bool) -> str:
+            raise RuntimeError("plugin bug")
+
+    real = module._instantiate
+    monkeypatch.setattr(
+        module, "_instantiate", lambda url: Broken() if "broken" in url else real(url)
+    )
+    assert same_destination(HOOK, ["json://127.0.0.1:9/broken", HOOK]) == HOOK
+    assert same_destination("json://127.0.0.1:9/broken", [HOOK]) is None

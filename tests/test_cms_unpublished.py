@@ -130,3 +130,34 @@ def test_published_again_with_a_time_it_is_shown_and_not_alerted_twice(
     assert w.feed_keys("rss") == ["1.html"]
     assert held(w, 1) == (None, None)
     assert [state for _, state, _ in w.deliveries()] == ["sent"]  # one per (chat, article)
+
+
+def test_unpublished_rows_are_not_read_again_at_every_poll(db: Database, cms: Cms) -> None:
+    """A reviewer's: such a row was held nowhere, so the overlap window took it for a late
+    commit and read and wrote it again at every poll while the cursor stayed near it."""
+    w = make_world(db, cms.clock, source=cms.source())
+    cms.put(1, "published", cms.clock() - timedelta(minutes=10))
+    w.poll()
+    unpublish(cms, 1, created=None)  # withdrawn
+    cms.put(2, "draft", cms.clock() - timedelta(minutes=10))
+    unpublish(cms, 2, created=None)  # never shown
+    assert w.ing.tick().read == 2
+    for _ in range(3):
+        cms.clock.advance(seconds=2)
+        assert w.ing.tick().read == 0
+    assert quarantined(w) == 0
+
+
+def test_an_article_stored_before_row_ids_were_kept_is_withdrawn_by_its_key(
+    db: Database, cms: Cms
+) -> None:
+    w = make_world(db, cms.clock, source=cms.source())
+    cms.put(1, "published", cms.clock() - timedelta(minutes=10))
+    cms.put(2, "published", cms.clock() - timedelta(minutes=10))
+    w.poll()
+    with db.write() as conn:  # as an article stored before migration 0003 kept row ids
+        conn.execute(update(articles).values(source_id=None))
+    unpublish(cms, 1, created=None)
+    w.poll()
+    assert held(w, 1)[1] == "draft" and held(w, 2) == (None, None)
+    assert w.feed_keys("rss") == ["2.html"]

@@ -131,6 +131,44 @@ def test_equivalent_search_feeds_share_one_search_and_name_their_own_url(
         assert unquote_plus(own.split("q=", 1)[1]) == spelt, (spelt, own)
 
 
+def test_a_search_begun_before_a_takedowns_clear_keeps_nothing(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer's: a render whose reads began before the publisher cleared the cache (a
+    takedown) put its pre-takedown results and feed back, and every spelling was then served
+    from them for a whole TTL."""
+    ing, pub = setup(db)
+    ingest(db, ing, [article(i) for i in range(1, 4)])
+    searches = pub.searches
+    real = searches.results
+
+    def cleared_meanwhile(*args: Any) -> Any:
+        found = real(*args)
+        pub.cache.clear()  # the takedown's clear, while this search was reading
+        return found
+
+    monkeypatch.setattr(searches, "results", cleared_meanwhile)
+    served = search(pub, "Kiến Thụy", "rss", 50)
+    assert len(feedparser.parse(served.body).entries) == 3  # served once, as read
+    assert len(pub.cache) == 0  # but nothing of it kept
+
+
+def test_a_search_is_not_rendered_from_again_once_as_old_as_a_feed_may_be(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A reviewer's: a spelling first asked for just before the shared results expired got a
+    feed that lived another TTL: up to two TTLs old."""
+    ing, pub = setup(db)
+    ingest(db, ing, [article(i) for i in range(1, 4)])
+    search(pub, "Kiến Thụy", "rss", 50)
+    later = time.monotonic() + pub.cache.ttl
+    monkeypatch.setattr("feedsvc.on_demand.time.monotonic", lambda: later)
+    statements: list[str] = []
+    event.listen(pub.web_db.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    search(pub, "thụy kiến", "rss", 50)
+    assert statements  # searched again, not rendered from the old results
+
+
 def read_feed(body: bytes, fmt: str) -> tuple[list[str], str]:
     """A feed's item links and its URL for itself (``rel="self"``; JSON Feed's ``feed_url``)."""
     if fmt == "json":

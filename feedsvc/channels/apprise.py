@@ -161,8 +161,16 @@ def same_destination(url: str, others: Sequence[str]) -> str | None:
 
 
 def _canonical(url: str) -> str | None:
+    """Apprise's canonical form of ``url``, or None when no plugin takes it or its plugin
+    fails to say it (one odd stored URL must not fail every new subscription)."""
     plugin: Any = _instantiate(url)
-    return None if plugin is None else str(plugin.url(privacy=False))
+    if plugin is None:
+        return None
+    try:
+        with apprise_logs.checking():
+            return str(plugin.url(privacy=False))
+    except Exception:  # a plugin's own bug: that URL is compared by its text alone
+        return None
 
 
 def _port_out_of_range(parts: SplitResult) -> bool:

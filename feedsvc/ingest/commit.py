@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Container, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from sqlalchemy import Connection
@@ -35,9 +35,10 @@ from feedsvc.ingest.unapplied import SetAside
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine, unapplied
 from feedsvc.store.articles import SourcePosition
-from feedsvc.store.lifecycle import withdraw_rows
+from feedsvc.store.lifecycle import held_keys, withdraw_rows
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.store.topics import hold_topics, topics_version
+from feedsvc.store.unapplied import Unapplied
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,9 @@ class BatchCommit:
     source: SqlSource
     hooks: Sequence[TransactionHook]
     check_lease: Callable[[Connection, datetime], None]
+    #: keys of the articles the batch being written withdrew (:meth:`_withdraw`), said after
+    #: its commit
+    _withdrawn: list[str] = field(default_factory=list, init=False)
 
     def store(
         self,
@@ -89,9 +93,11 @@ class BatchCommit:
         (:func:`feedsvc.ingest.unapplied.say`). Raises a database fault, :class:`LeaseLost`,
         :class:`SystemicError` or :class:`TopicsMoved` (rolled back)."""
         batch = (items, skipped, advance_to, backlog, first_sync, listed, matched_with, alerting)
+        self._withdrawn.clear()
         try:
-            return self._write(*batch, isolate=False)
+            done = self._write(*batch, isolate=False)
         except Exception as exc:
+            self._withdrawn.clear()  # rolled back
             if isinstance(exc, TopicsMoved) or not_the_rows(exc):
                 raise
             again = all(i.at.id in listed for i in items)
@@ -101,7 +107,9 @@ class BatchCommit:
                 len(items),
                 describe(exc),
             )
-            return self._write(*batch, isolate=True)
+            done = self._write(*batch, isolate=True)
+        self._say_withdrawn()
+        return done
 
     def _write(
         self,
@@ -166,13 +174,13 @@ class BatchCommit:
                 # no row stores alone: the write path itself fails (e.g. a broken hook or
                 # schema), so quarantining every row would skip them all for good
                 raise SystemicError(f"no row of {len(items)} could be stored: {refused[0].reason}")
-            unpublished = [q.source_id for q in skipped if q.stage == UNPUBLISHED]
-            self._withdraw(conn, unpublished)
+            unpublished = [q for q in skipped if q.stage == UNPUBLISHED]
+            self._withdraw(conn, unpublished, now)
             quarantine.put(conn, name, set_aside([*skipped, *refused]), now)
             bad = {q.source_id for q in refused}
             # decided, stored or not: the other rows of a key a batch sets aside too
             held = [r.id for i in items if i.at.id not in bad for r in _rows(i)]
-            quarantine.release(conn, name, held + unpublished)
+            quarantine.release(conn, name, held + [q.source_id for q in unpublished])
             if advance_to is not None:
                 unapplied.prune(conn, name, advance_to[0])
                 rows, rate = backlog if backlog is not None else (None, None)
@@ -187,17 +195,38 @@ class BatchCommit:
                 )
         return changes, refused, said
 
-    def _withdraw(self, conn: Connection, source_ids: Sequence[str]) -> None:
-        """The articles read from rows the source now says are not shown, whose values are no
-        article (:data:`~feedsvc.ingest.isolate.UNPUBLISHED`), withdrawn as its drafts are."""
-        if not source_ids:
+    def _withdraw(self, conn: Connection, rows: Sequence[Quarantined], now: datetime) -> None:
+        """Rows the source now says are not shown, whose values are no article
+        (:data:`~feedsvc.ingest.isolate.UNPUBLISHED`): the articles read from them withdrawn
+        as its drafts are (by row id; by key for one stored before row ids were kept), and
+        their positions recorded as decided (:mod:`feedsvc.store.unapplied`), so the overlap
+        window does not take them for late commits and read them again at every poll (a
+        reviewer's: a draft with no time was re-read and re-written each tick). The log line
+        waits for the commit (:meth:`store`)."""
+        if not rows:
             return
-        reason = self.source.withdraw_reason
-        withdrawn = withdraw_rows(conn, source_ids, reason, self.db.now)
+        name = self.source.name
+        keys = [q.source_key for q in rows if q.source_key]
+        ids = [q.source_id for q in rows]
+        withdrawn = withdraw_rows(conn, ids, self.source.withdraw_reason, self.db.now, keys=keys)
+        decided = [  # the version: the row's own time (it has no article's)
+            Unapplied(
+                SourcePosition(q.source_cursor, q.source_id), q.source_key or "", q.source_cursor
+            )
+            for q in rows
+        ]
+        unapplied.record(conn, name, decided, now)
         if withdrawn:
+            self._withdrawn.extend(held_keys(conn, withdrawn))
+
+    def _say_withdrawn(self) -> None:
+        """After the commit: the articles :meth:`_withdraw` withdrew, by key."""
+        keys = list(self._withdrawn)
+        self._withdrawn.clear()
+        if keys:
             log.info(
-                "source %s: %d article(s) withdrawn: their rows are not shown now (%s: row id=%s)",
-                self.source.name, len(withdrawn), reason, ", ".join(source_ids[:5]),
+                "source %s: %d article(s) withdrawn: their rows are not shown now (%s: %s)",
+                self.source.name, len(keys), self.source.withdraw_reason, ", ".join(keys[:5]),
             )  # fmt: skip
 
 

@@ -41,8 +41,13 @@ BLOCK_TAGS = frozenset(
     }
 )
 # fmt: on
-#: Elements whose line breaks are shown as such (preformatted text).
-PRE_TAGS = frozenset({"pre", "listing", "xmp", "textarea"})
+#: Elements whose line breaks are shown as such (preformatted text; ``listing`` is parsed as
+#: ``pre``). ``xmp`` and ``textarea`` hold raw text, which this scanner does not model: not here.
+PRE_TAGS = frozenset({"pre", "listing"})
+#: The elements whose end closes a preformatted element left open inside (:func:`_block_edge`):
+#: the blocks that hold something, and the raw text elements (``<xmp><pre></xmp>``: a browser
+#: reads that ``<pre>`` as text).
+_CONTAINERS = (BLOCK_TAGS - {"br", "hr"}) | {"xmp", "textarea"}
 #: Elements whose content is never visible text.
 SKIP_TAGS = frozenset({"script", "style", "template", "noscript", "head", "title", "svg", "math"})
 
@@ -133,6 +138,21 @@ def _text(segment: str, pre: bool = False) -> str:
     return segment.replace("\n", " ").replace("\r", " ")
 
 
+def _block_edge(blocks: int, pres: list[int], name: str, closing: bool) -> int:
+    """Count a block element's start or end tag; ``pres`` loses each preformatted element the
+    end closes — its own, or an enclosing block's when it was never closed (``<div><pre>…
+    </div>``: a browser's line breaks stop there, so do ours; a reviewer's). Returns the
+    blocks open now."""
+    if not closing:
+        if name in PRE_TAGS:
+            pres.append(blocks)
+        return blocks + 1
+    blocks = max(0, blocks - 1)
+    while pres and blocks <= pres[-1]:
+        pres.pop()
+    return blocks
+
+
 def html_to_text(markup: str) -> str:
     """Visible text of ``markup`` with ``"\\n"`` at block boundaries; never raises."""
     parts: list[str] = []
@@ -140,11 +160,12 @@ def html_to_text(markup: str) -> str:
     at = 0  # where to look for markup next
     n = len(markup)
     tags: _TagEnds | None = None
-    pre = 0  # open preformatted elements
+    blocks = 0  # block elements open
+    pres: list[int] = []  # for each open preformatted element, the blocks open around it
     while pos < n:
         m = _MARKUP_RE.search(markup, at)
         if m is None:
-            parts.append(_text(markup[pos:], pre > 0))
+            parts.append(_text(markup[pos:], bool(pres)))
             break
         end = m.end()
         name = m.group(2)
@@ -156,13 +177,13 @@ def html_to_text(markup: str) -> str:
                 at = tags.skip(m.start() + 1)
                 continue
         if m.start() > pos:
-            parts.append(_text(markup[pos : m.start()], pre > 0))
+            parts.append(_text(markup[pos : m.start()], bool(pres)))
         pos = at = end
         if name is None:
             continue
         name = name.lower()
-        if name in PRE_TAGS and markup[end - 2] != "/":
-            pre = max(0, pre - 1) if m.group(1) else pre + 1
+        if name in _CONTAINERS and markup[end - 2] != "/":
+            blocks = _block_edge(blocks, pres, name, bool(m.group(1)))
         if name in BLOCK_TAGS:
             parts.append("\n")
         elif name in SKIP_TAGS and not m.group(1) and markup[end - 2] != "/":

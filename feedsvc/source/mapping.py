@@ -159,7 +159,7 @@ def bind_mapping(table: Table, columns: SourceColumns, dialect: str, tz: tzinfo)
         )
 
     def not_found(key: str, name: str) -> None:
-        if name.isidentifier() or not name.strip():
+        if "(" not in name:  # a typo'd name (`post-modified`, `2nd_date`) is a missing column
             missing(key, name)
         else:  # "COALESCE(updated, created)" was said as a column the table lacks (a tester's)
             problems.append((f"source.columns.{key}", _expression_refused(key, name, table.name)))

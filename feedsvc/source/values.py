@@ -160,14 +160,16 @@ def _unix_time(value: int | float | Decimal) -> datetime | int | float | Decimal
     seconds, an instant whatever ``source.timezone`` says, as the cursor reads such a column
     (:mod:`feedsvc.source.cursor`, ``epoch``). 0 is how those schemas say "never" (NukeViet's
     ``edittime`` of an article never edited): no time, as MySQL's zero date is. A number that
-    is no Unix seconds of an article (below :data:`SECONDS_SINCE`, not finite, milliseconds:
-    ``>=`` :data:`~feedsvc.source.cursor.SECONDS_BEYOND`) is handed on as it is, for the
-    parser's error naming the field and the number. Why: such columns were refused ("expected an ISO
+    is no Unix seconds of an article (below :data:`SECONDS_SINCE`, not finite, after the year
+    9999 — milliseconds are — :data:`SECONDS_UNTIL`) is handed on as it is, for the parser's
+    error naming the field and the number. Why: such columns were refused ("expected an ISO
     8601 timestamp, got the number 1796458330"), and ``FROM_UNIXTIME(publtime)``, the way
     round, gives a naive time read in the site's zone: 7 hours early (a tester's)."""
+    if isinstance(value, Decimal) and not value.is_finite():  # NaN would raise on compare
+        return value
     if value == 0:
         return None
-    if not SECONDS_SINCE <= value < SECONDS_BEYOND:  # NaN compares False: handed on too
+    if not SECONDS_SINCE <= value < SECONDS_UNTIL:  # float NaN compares False: handed on
         return value
     return datetime.fromtimestamp(float(value), UTC)
 
@@ -176,3 +178,6 @@ def _unix_time(value: int | float | Decimal) -> datetime | int | float | Decimal
 #: smaller one is a wrong column (``published_at`` mapped to an id read as 1970) or a unit
 #: other than seconds, refused naming the number rather than dated in 1970.
 SECONDS_SINCE = 100_000_000
+#: The first Unix second Python's datetime cannot hold (year 10000): a larger number is handed
+#: on for the parser's error, never raised out of the read of a whole batch.
+SECONDS_UNTIL = min(SECONDS_BEYOND, 253_402_300_800)

@@ -251,19 +251,26 @@ def withdraw_rows(
     reason: str,
     clock: Callable[[], datetime],
     since: datetime | None = None,
+    keys: Sequence[str] = (),
 ) -> list[int]:
     """The held, not yet withdrawn articles read from these source rows (``articles.source_id``;
-    published at/after ``since`` when given) withdrawn with ``reason`` (``deleted``, or the
-    source's ``withdraw_reason`` for a row its ``visible`` says is not shown); their queued
-    deliveries end as ``withdrawn:<reason>``; the retraction sweep owes their sent alerts a
-    follow-up (:func:`feedsvc.store.followups.sweep_retired`). Returns the article ids. Locked
-    first, the change time read from ``clock`` after that wait (see :func:`lock_article`)."""
+    published at/after ``since`` when given), and those of ``keys`` stored before row ids were
+    kept (``source_id`` NULL), withdrawn with ``reason`` (``deleted``, or the source's
+    ``withdraw_reason`` for a row its ``visible`` says is not shown); their queued deliveries
+    end as ``withdrawn:<reason>``; the retraction sweep owes their sent alerts a follow-up
+    (:func:`feedsvc.store.followups.sweep_retired`). Returns the article ids. Locked first, the
+    change time read from ``clock`` after that wait (see :func:`lock_article`)."""
     ids: list[int] = []
-    for start in range(0, len(source_ids), CHUNK):
-        stmt = select(articles.c.id).where(
-            articles.c.source_id.in_(list(source_ids[start : start + CHUNK])),
-            articles.c.withdrawn_at.is_(None),
-        )
+    wanted: list[ColumnElement[bool]] = [
+        articles.c.source_id.in_(list(source_ids[i : i + CHUNK]))
+        for i in range(0, len(source_ids), CHUNK)
+    ]
+    wanted += [
+        and_(articles.c.source_id.is_(None), articles.c.source_key.in_(list(keys[i : i + CHUNK])))
+        for i in range(0, len(keys), CHUNK)
+    ]
+    for which in wanted:
+        stmt = select(articles.c.id).where(which, articles.c.withdrawn_at.is_(None))
         if since is not None:
             stmt = stmt.where(articles.c.published_at >= since)
         ids += [int(i) for i in conn.execute(stmt.with_for_update()).scalars()]
@@ -276,6 +283,12 @@ def withdraw_rows(
         )
     end_queued_deliveries(conn, ids, f"withdrawn:{reason}", now)
     return ids
+
+
+def held_keys(conn: Connection, article_ids: Sequence[int]) -> list[str]:
+    """The source keys of these articles, in id order (for a log line: at most 500)."""
+    stmt = select(articles.c.source_key).where(articles.c.id.in_(list(article_ids[:CHUNK])))
+    return list(conn.execute(stmt.order_by(articles.c.id)).scalars())
 
 
 def deleted_window(

@@ -318,6 +318,9 @@ class SnapshotCache:
 
     def __init__(self, max_bytes: int, ttl: float) -> None:
         self.max_bytes = max_bytes
+        self.ttl = ttl
+        #: moved by each :meth:`clear`: a render begun before one keeps nothing after it
+        self.generation = 0
         self._data: TTLCache[Hashable, _Kept] = TTLCache(max_bytes, ttl, getsizeof=_kept_cost)
         self._lock = threading.Lock()
 
@@ -325,8 +328,8 @@ class SnapshotCache:
         found = self.recall(key)
         return found if isinstance(found, Snapshot) else None
 
-    def put(self, key: Hashable, snapshot: Snapshot) -> None:
-        self.keep(key, snapshot, snapshot_cost(snapshot))
+    def put(self, key: Hashable, snapshot: Snapshot, generation: int | None = None) -> None:
+        self.keep(key, snapshot, snapshot_cost(snapshot), generation)
 
     def recall(self, key: Hashable) -> object | None:
         """What :meth:`keep` or :meth:`put` stored under ``key`` and is still kept, or None."""
@@ -334,16 +337,20 @@ class SnapshotCache:
             found = self._data.get(key)
         return None if found is None else found.value
 
-    def keep(self, key: Hashable, value: object, cost: int) -> None:
-        """Keep ``value``, which holds about ``cost`` bytes, unless it alone is over budget."""
+    def keep(self, key: Hashable, value: object, cost: int, generation: int | None = None) -> None:
+        """Keep ``value``, which holds about ``cost`` bytes, unless it alone is over budget or
+        it was made from reads before a :meth:`clear` (``generation``: :attr:`generation`
+        when the work began; a takedown's clear must not be undone by a render under way)."""
         if cost > self.max_bytes:
             return
         with self._lock:
-            self._data[key] = _Kept(value, cost)
+            if generation is None or generation == self.generation:
+                self._data[key] = _Kept(value, cost)
 
     def clear(self) -> None:
         with self._lock:
             self._data.clear()
+            self.generation += 1
 
     @property
     def size(self) -> int:
