@@ -20,7 +20,7 @@ from sqlalchemy import select
 from feedsvc.db import Database
 from feedsvc.db.schema import articles
 from feedsvc.lifecycle.reconcile import Reconciler
-from feedsvc.store.lifecycle import withdraw_deleted
+from feedsvc.store.withdrawals import withdraw_deleted
 
 __all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 

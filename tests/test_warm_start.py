@@ -40,11 +40,12 @@ from feedsvc.publish.warm_start import (
     plan_start,
     topics_digest,
 )
-from feedsvc.store.lifecycle import set_hidden, withdraw_deleted
+from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.records import Topic
 from feedsvc.store.snapshots import StoredWatermark, get_watermark
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.topics import TopicSpec, delete_topic, save_topic, set_enabled
+from feedsvc.store.withdrawals import withdraw_deleted
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 FORMATS = frozenset(SNAPSHOT_TYPES)

@@ -35,10 +35,10 @@ from feedsvc.ingest.unapplied import SetAside
 from feedsvc.source import SqlSource
 from feedsvc.store import cursors, pending_hides, quarantine, unapplied
 from feedsvc.store.articles import SourcePosition
-from feedsvc.store.lifecycle import held_keys, withdraw_rows
 from feedsvc.store.quarantine import Quarantined
 from feedsvc.store.topics import hold_topics, topics_version
 from feedsvc.store.unapplied import Unapplied
+from feedsvc.store.withdrawals import held_keys, withdraw_rows
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)

@@ -48,7 +48,7 @@ from typing import Protocol
 from feedsvc.db import Database
 from feedsvc.source import SqlSource
 from feedsvc.source.recent import existing_ids, recent_ids, rows_with_keys
-from feedsvc.store.lifecycle import deleted_window, held_window, withdraw_deleted
+from feedsvc.store.withdrawals import deleted_window, held_window, withdraw_deleted
 
 log = logging.getLogger(__name__)
 
