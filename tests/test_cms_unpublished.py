@@ -161,3 +161,28 @@ def test_an_article_stored_before_row_ids_were_kept_is_withdrawn_by_its_key(
     w.poll()
     assert held(w, 1)[1] == "draft" and held(w, 2) == (None, None)
     assert w.feed_keys("rss") == ["2.html"]
+
+
+def test_source_check_shows_such_a_draft_as_not_visible_not_rejected(tmp_path: Path) -> None:
+    """``source check`` said "REJECTED … published_at: is required" of the row ingest now
+    takes as a draft; every row of a sample of such drafts made it exit 2."""
+    import sqlite3
+
+    from source_checks import run_check
+
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute(
+            "CREATE TABLE news (id INTEGER PRIMARY KEY, slug TEXT, link TEXT, title TEXT,"
+            " status TEXT, pub TIMESTAMP NULL, modified TIMESTAMP)"
+        )
+        conn.execute("INSERT INTO news VALUES (1, 'b', 'https://e.vn/2', 'Tin', 'draft', NULL,"
+                     " '2026-12-05 08:02:00')")  # fmt: skip
+    result = run_check(tmp_path, f"sqlite:///{cms}", "news", {
+        "cursor": "modified", "source_key": "slug", "url": "link", "title": "title",
+        "published_at": "pub", "visible": "status = 'published'",
+    })  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "id=1 cursor=2026-12-05 08:02:00: NOT VISIBLE, its values not read" in result.output
+    assert "REJECTED" not in result.output
+    assert "0 shown now, 0 scheduled, 1 not visible, 0 rejected" in result.output

@@ -13,7 +13,13 @@ import click
 
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
-from feedsvc.cli.source_visible import sample_state, sample_summary, state_note, visible_warning
+from feedsvc.cli.source_visible import (
+    hidden_by_source,
+    sample_state,
+    sample_summary,
+    state_note,
+    visible_warning,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -186,6 +192,14 @@ def _show_row(
             f"{f'source.columns.{field}' if field else 'row'}: {cell(reason)}"
             for field, reason in exc.problems
         )
+        if hidden_by_source(row):  # ingest withdraws its article, never quarantines it
+            from feedsvc.lifecycle.visibility import Visibility
+
+            click.echo(
+                f"  id={cell(row.id)} cursor={cell(row.cursor)}: NOT VISIBLE, its values not"
+                f" read ({said}): not stored; an article read from it before is withdrawn"
+            )
+            return Visibility.WITHDRAWN
         click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {said}")
         key = f"source.columns.{exc.field}" if exc.field else "row"
         return str(row.id), key, exc.reason
