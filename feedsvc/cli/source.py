@@ -124,6 +124,7 @@ def check(config_file: str | None, rows: int) -> None:
         sample = _samples(src, settings, rows, problems)
         if (hidden := visible_warning(settings, sample)) is not None:
             click.echo(f"warning: {cell(hidden, 1000)}", err=True)
+        _misread_warnings(settings, sample)
         _cursor_warnings(src, settings, problems)
         _key_warnings(src, settings)
         if not problems:
@@ -210,6 +211,21 @@ def _show_row(
         f"tags {cell(list(a.tags))} | {cell(a.url)}" + state_note(settings, state, a.published_at)
     )
     return state
+
+
+def _misread_warnings(settings: Settings, sample: list[SourceRow]) -> None:
+    """Warn of sample text that is UTF-8 read as Latin-1 (:mod:`feedsvc.source.misread`)."""
+    from feedsvc.source.misread import misread_fields
+
+    for field, id_, read, meant in misread_fields((str(r.id), r.record) for r in sample):
+        column = getattr(settings.source.columns, field)
+        click.echo(
+            f"warning: source.columns.{field}: row id={cell(id_)} reads {cell(read, 60)!r}, UTF-8"
+            f" read as Latin-1 ({cell(meant, 60)!r} was meant): the CMS wrote UTF-8 into a"
+            f" latin1 column; map it as CONVERT(CAST({column} AS BINARY) USING utf8mb4)"
+            " (MySQL/MariaDB), or correct the column's character set",
+            err=True,
+        )
 
 
 def _row_by_row(src: SqlSource, rows: int) -> list[SourceRow | tuple[str, str]] | None:
