@@ -107,6 +107,10 @@ def test_the_banners_cli_settings_render_the_feed_the_demo_serves(
     demo's database: the feed's self and stylesheet links named port 8080, not the demo's. Run
     from another directory, the command renders what the demo serves, byte for byte (an article
     may be added between the two reads: read again until both agree, within a deadline)."""
+    (tmp_path / "config").mkdir()  # the demo's directory's config: its [site] is the feeds'
+    (tmp_path / "config" / "feedsvc.toml").write_text(
+        '[site]\ntitle = "Tin tức Hải Phòng"\n', encoding="utf-8"
+    )
     banner = _banner(demo("--articles", "40"))
     [exports] = _named(r"\n +export (.+)\n", banner)
     [rss] = _named(r"  feeds +(\S+\.rss) ", banner)
@@ -129,3 +133,4 @@ def test_the_banners_cli_settings_render_the_feed_the_demo_serves(
             if rendered == served or time.monotonic() > deadline:
                 break
     assert rendered == served, (rendered[:600], served[:600])
+    assert "Tin tức Hải Phòng".encode() in served

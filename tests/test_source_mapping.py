@@ -239,7 +239,7 @@ def test_an_expression_for_the_cursor_or_id_is_said_so(
     result = run_check(tmp_path, f"sqlite:///{cms}", "news2", mapping)
     assert result.exit_code == 2, result.output
     if "(" in value:
-        said = f'"{value}" is not a column of table news2: {key} must be a column'
+        said = f'"{value}" is an expression, not a column of table news2: {key} must be a column'
         assert said in result.output and "not in table" not in result.output
     else:
         assert f'column "{value}" not in table news2' in result.output

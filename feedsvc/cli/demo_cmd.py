@@ -103,7 +103,11 @@ def _demo_in(
         raise
     try:
         configure_logging(settings)
-        run_async(_demo(settings, articles, every, sock, signals))
+        from feedsvc.config import config_path
+
+        used = config_path(config_file)
+        config = used.resolve() if used is not None else None
+        run_async(_demo(settings, articles, every, sock, signals, config))
     finally:
         os.close(lock)
         if base != target:  # made by _demo_dir for this demo alone: never --dir or ./var/demo
@@ -261,12 +265,18 @@ def _demo_lock(base: Path) -> int:
 
 
 async def _demo(
-    settings: Settings, count: int, every: float, sock: socket.socket, signals: StopSignals
+    settings: Settings,
+    count: int,
+    every: float,
+    sock: socket.socket,
+    signals: StopSignals,
+    config: Path | None = None,
 ) -> None:
     """Prepare the demo's DB, seed it, ingest the seed (its feeds hold it when the banner names
     them), serve. A signal before here skips it all; one during it ends the step under way at
     its next stage (the first render between topics, the ingest after its batch), skips the
-    rest, and ``serve`` stops the service in order."""
+    rest, and ``serve`` stops the service in order. ``config``: the config file it read (its
+    ``[site]`` the CLI hint hands on)."""
     import asyncio
     import shlex
 
@@ -302,6 +312,9 @@ async def _demo(
 
     service.jobs.every("demo-generator", every, add, start_now=False)
     url = settings.http.public_url
+    # the file's [site] too: a command run from another directory read another file, or none,
+    # and rendered another title (a verifier's)
+    config_export = f" FEEDSVC_CONFIG={shlex.quote(str(config))}" if config else ""
     cmd = command_name()  # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path
     from feedsvc.topics_file import load_topics_file
 
@@ -318,7 +331,7 @@ async def _demo(
         f"  topics   {settings.topics.file}\n"
         "  CLI      the feedsvc commands work on this demo's database while it runs, e.g.\n"
         f"           export FEEDSVC_DATABASE__URL={shlex.quote(settings.database.url)}"
-        f" FEEDSVC_HTTP__PUBLIC_URL={shlex.quote(url)}\n"
+        f" FEEDSVC_HTTP__PUBLIC_URL={shlex.quote(url)}{config_export}\n"
         f"           {cmd} topics list; {cmd} status; {cmd} topics backfill {slugs[0]}\n"
         "Alerts for new matching articles are logged below (set FEEDSVC_TELEGRAM__TOKEN to\n"
         "send them to Telegram instead). Ctrl-C to stop.\n"

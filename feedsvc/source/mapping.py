@@ -130,7 +130,8 @@ def _expression_refused(key: str, name: str, table: str) -> str:
         if key == "id"
         else "the reads are ordered and resumed by it, through an index"
     )
-    text = f'"{name}" is not a column of table {table}: {key} must be a column ({why}).'
+    text = f'"{name}" is an expression, not a column of table {table}: {key} must be a column'
+    text += f" ({why})."
     if key == "cursor":
         text += (
             " A cursor column that is NULL until a row's first edit cannot be one: map a column"
