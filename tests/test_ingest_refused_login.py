@@ -11,9 +11,11 @@ from datetime import UTC
 
 import pytest
 from conftest import MARIADB_ADMIN, mariadb_database
+from sqlalchemy import select
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
+from feedsvc.db.schema import source_cursors
 from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
 from feedsvc.topic_index import TopicIndex
@@ -63,6 +65,10 @@ def test_a_mariadb_source_refusing_a_password_is_said_so(
     assert "the source refuses the connection" in line, line
     assert "the server refused the user and password in source.url" in line
     assert "not-the-password" not in line
+    with db.read() as conn:  # `status`' last error says what to do as well (a verifier's)
+        [shown] = conn.execute(select(source_cursors.c.last_error)).scalars()
+    assert "the server refused the user and password in source.url" in shown
+    assert "not-the-password" not in shown
 
 
 def test_a_source_nothing_answers_at_still_does_not_answer(

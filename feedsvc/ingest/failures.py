@@ -59,9 +59,13 @@ class Failures:
         """Record ``exc`` in ``result`` and (when the state DB answers) in ``source_cursors``,
         back off, and log one line saying which side is down and when the next try comes."""
         error = describe(exc)
-        result.error = error
         self.source.forget()  # the table may have changed under us: reflected again next tick
         outage = self.outage()
+        what = f"the {SIDE[outage]} does not answer" if outage else "failed"
+        refusal = refused_connection(exc)
+        if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)
+            what, error = f"the {SIDE[outage]} refuses the connection", f"{error}: {refusal}"
+        result.error = error  # `status`' last error says what to do too (a verifier's)
         recorded: int | None = None
         if outage != "state":
             try:
@@ -71,10 +75,6 @@ class Failures:
                 log.warning("ingest: could not record the failure: %s", describe(db_exc))
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
-        what = f"the {SIDE[outage]} does not answer" if outage else "failed"
-        refusal = refused_connection(exc)
-        if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)
-            what, error = f"the {SIDE[outage]} refuses the connection", f"{error}: {refusal}"
         log.warning(
             "ingest from %s: %s (%d in a row), retrying %s: %s",
             self.source.name,
