@@ -98,7 +98,7 @@ RENDER_SECONDS = Histogram(
 )
 HTTP_REQUESTS = Counter(
     "feedsvc_http_requests",
-    "HTTP requests by route kind and status",
+    "JSON API requests by route and status (feeds: feedsvc_feed_responses)",
     ["route", "status"],
     registry=REGISTRY,
 )

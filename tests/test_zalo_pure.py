@@ -160,7 +160,8 @@ def test_zalo_config(monkeypatch: pytest.MonkeyPatch, tmp_path: object) -> None:
         load_config(None, {"zalo": {"webhook_secret_file": str(secret),
                                     "token_file": str(tmp_path / "missing")}})  # fmt: skip
     keys = {p.key for p in err.value.problems}
-    assert keys == {"zalo.webhook_secret", "zalo.token_file"}
+    # zalo.token: given twice, in FEEDSVC_ZALO__TOKEN and as token_file (test_config_secret_twice)
+    assert keys == {"zalo.webhook_secret", "zalo.token_file", "zalo.token"}
     with pytest.raises(ConfigError):
         load_config(None, {"zalo": {"base_url": "ftp://x", "global_rate": 0}})
 

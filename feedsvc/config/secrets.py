@@ -41,6 +41,24 @@ def _secret_file_problem(path: Path) -> str | None:
     return None
 
 
+def _given_twice(settings: Settings) -> list[Problem]:
+    """A secret given both itself and in its ``*_file``: the value won without a word, so a
+    token rotated by rewriting the file kept the old one a stale ``FEEDSVC_ADMIN__TOKEN`` in
+    an ``.env`` still gave (a tester's). One of them must go; neither is shown."""
+    problems: list[Problem] = []
+    for section, key in SECRET_KEYS:
+        part = getattr(settings, section)
+        value, path = getattr(part, key), getattr(part, f"{key}_file")
+        if value is not None and value.get_secret_value() and path is not None:
+            env = f"FEEDSVC_{section.upper()}__{key.upper()}"
+            problems.append(Problem(
+                f"{section}.{key}",
+                f"is given twice, as {section}.{key} (or {env}) and as {section}.{key}_file"
+                f" ({path}): remove one, so the secret in use is the one you see",
+            ))  # fmt: skip
+    return problems
+
+
 def _secret_text_problems(settings: Settings) -> list[Problem]:
     """Each secret (:data:`SECRET_KEYS`, given itself or in its ``*_file``) that cannot be what
     was meant, named by the key it came from, never shown: a file of two lines (``abc\\ndef``:
@@ -265,6 +283,7 @@ def secret_problems(settings: Settings) -> list[Problem]:
             problem = _secret_file_problem(path)
             if problem is not None:
                 problems.append(Problem(key, problem))
+    problems.extend(_given_twice(settings))
     problems.extend(_secret_text_problems(settings))
     problems.extend(_base_url_problems(settings))
     problems.extend(_zalo_problems(settings))
