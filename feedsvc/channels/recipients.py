@@ -56,7 +56,7 @@ def recipient_spec(
     # point alike (an Apprise URL pasted with them was "not an Apprise URL", a tester's)
     address = None if address is None else address.strip()
     if channel == "telegram":
-        if chat_id is not None and address is not None and address.strip() != str(chat_id):
+        if chat_id is not None and address is not None and address != str(chat_id):
             # two different recipients: one of them would have been dropped without a word
             raise RecipientError(
                 "address_conflict", "give the chat id or the address, not two different ones",
@@ -64,7 +64,7 @@ def recipient_spec(
             )  # fmt: skip
         if chat_id is None and address is not None:
             # ASCII digits only (feedsvc.digits): "--5" passed the old lstrip check, then int()
-            chat_id = ascii_int(address.strip()) if len(address.strip()) <= 20 else None
+            chat_id = ascii_int(address) if len(address) <= 20 else None
             if chat_id is None:
                 raise RecipientError("address_invalid", "not a Telegram chat id", "address")
         if chat_id is None:

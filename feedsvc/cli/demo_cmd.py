@@ -92,7 +92,7 @@ def _demo_in(
     try:
         if (problem := _writable(base)) is not None:
             _unwritable(base, problem)
-        settings = _demo_settings(base, port, config_file)
+        settings, config = _demo_settings(base, port, config_file)
         lock = _demo_lock(base)  # held (by the kernel) until this process ends, however
         if (problem := _clear_last_demo(base)) is not None:  # only under the lock
             _unwritable(base, problem)
@@ -103,10 +103,6 @@ def _demo_in(
         raise
     try:
         configure_logging(settings)
-        from feedsvc.config import config_path
-
-        used = config_path(config_file)
-        config = used.resolve() if used is not None else None
         run_async(_demo(settings, articles, every, sock, signals, config))
     finally:
         os.close(lock)
@@ -133,11 +129,12 @@ def _unwritable(base: Path, problem: str) -> NoReturn:
          "(without --dir: ./var/demo, else a temporary directory)", EXIT_USAGE)  # fmt: skip
 
 
-def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
+def _demo_settings(base: Path, port: int, config_file: str | None) -> tuple[Settings, Path | None]:
     """The demo's settings: its SQLite DB in ``base``, HTTP on 127.0.0.1:``port``, the built-in
     source, a throw-away admin token, and ``topics.file`` when set, else ``config/topics.toml``
     when present, else the packaged :data:`DEMO_TOPICS`. A bad config or a ``topics.file`` set
-    but missing or with problems (:func:`~feedsvc.topics_file.load_topics_file`) is exit 2."""
+    but missing or with problems (:func:`~feedsvc.topics_file.load_topics_file`) is exit 2.
+    Also returns the config file read (absolute), None for none."""
     import secrets
 
     from feedsvc.config import ConfigError, config_path, load_config
@@ -149,14 +146,15 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
         "http": {"port": port, "host": "127.0.0.1", "public_url": f"http://127.0.0.1:{port}"},
     }
     try:
-        settings = load_config(config_path(config_file), overrides)
+        used = config_path(config_file)
+        settings = load_config(used, overrides)
         added: dict[str, dict[str, object]] = {}
         if not settings.topics.file_is_set and not settings.topics.file.exists():
             added["topics"] = {"file": str(DEMO_TOPICS)}  # none set, none here: the packaged one
         if settings.admin_token() is None:  # a throw-away token so the demo's admin can be tried
             added["admin"] = {"token": secrets.token_urlsafe(12)}
         if added:
-            settings = load_config(config_path(config_file), overrides | added)
+            settings = load_config(used, overrides | added)
     except ConfigError as exc:
         fail(f"invalid configuration: {exc}", 2)
     if not settings.topics.file.is_file():
@@ -174,7 +172,7 @@ def _demo_settings(base: Path, port: int, config_file: str | None) -> Settings:
     if not any(spec.enabled for spec in specs):  # an empty file: a demo of nothing
         fail(f"topics file {settings.topics.file} holds no enabled topic: add one, or leave "
              "topics.file unset for the demo's own topics", EXIT_USAGE)  # fmt: skip
-    return settings
+    return settings, (used.resolve() if used is not None else None)
 
 
 #: The demo's topics, shipped in the package (the repository's ``config/topics.toml`` is a

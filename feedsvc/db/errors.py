@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import errno
 import re
+from collections.abc import Container
 from typing import Any
 
 from feedsvc.db.where import Where, marked
@@ -228,16 +229,30 @@ def _schema_advice(exc: BaseException, where: Where) -> str | None:
     return schema_privilege_advice(str(orig), where.key, where.shown)
 
 
-def _connect_advice(exc: BaseException, where: Where) -> str:
-    """``": <what to do>"`` for a PostgreSQL connection that could not be made (no such
-    database, a refused user, no server: :mod:`feedsvc.db.connect_errors`), else ``""``."""
+def _connect_advice(exc: BaseException, where: Where, kinds: Container[str] | None = None) -> str:
+    """``": <what to do>"`` for a connection that could not be made (no such database, a
+    refused user, no server: :mod:`feedsvc.db.connect_errors`; only those of ``kinds`` when
+    given), else ``""``."""
     from feedsvc.db.connect_errors import connect_advice, connect_trouble
 
     orig = getattr(exc, "orig", None) if _is_statement_error(exc) else exc
     if not isinstance(orig, BaseException) or (kind := connect_trouble(orig)) is None:
         return ""
+    if kinds is not None and kind not in kinds:
+        return ""
     state = where.key == "database.url"
     return ": " + connect_advice(kind, orig, where.key, where.shown, state)
+
+
+def refusal_advice(exc: BaseException) -> str | None:
+    """What to do when ``exc`` is a server's refusal to connect — a user and password it
+    refuses, a database it does not have — on a marked database (:func:`marked`); None when
+    nothing answered, or for any other error. Ingest says it of its source (a server that
+    answers "no" does not "not answer")."""
+    where = marked(exc)
+    if where is None:
+        return None
+    return _connect_advice(exc, where, ("refused_login", "no_database"))[2:] or None
 
 
 def read_only_url(where: Where) -> str | None:

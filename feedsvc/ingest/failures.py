@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
-from feedsvc.db.errors import describe
+from feedsvc.db.errors import describe, refusal_advice
 from feedsvc.ingest.backoff import Backoff, Outage
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.model import TickResult
@@ -62,7 +62,7 @@ class Failures:
         self.source.forget()  # the table may have changed under us: reflected again next tick
         outage = self.outage()
         what = f"the {SIDE[outage]} does not answer" if outage else "failed"
-        refusal = refused_connection(exc)
+        refusal = refusal_advice(exc)
         if outage and refusal:  # it answered: with a no (a tester's "does not answer" for 1045)
             what, error = f"the {SIDE[outage]} refuses the connection", f"{error}: {refusal}"
         result.error = error  # `status`' last error says what to do too (a verifier's)
@@ -84,20 +84,3 @@ class Failures:
             error,
             exc_info=None if isinstance(exc, EXPECTED) else exc,  # a bug: show where, once
         )
-
-
-def refused_connection(exc: BaseException) -> str | None:
-    """What to do when ``exc`` is a server's refusal to connect — a user and password it
-    refuses, a database it does not have (:mod:`feedsvc.db.connect_errors`) — worded as
-    ``source check`` and the CLI word it; else None (nothing answered, or another error)."""
-    from feedsvc.db.connect_errors import connect_advice, connect_trouble
-    from feedsvc.db.where import marked
-
-    orig = getattr(exc, "orig", None) or exc
-    if not isinstance(orig, BaseException):
-        return None
-    kind = connect_trouble(orig)
-    where = marked(exc)
-    if kind not in ("refused_login", "no_database") or where is None:
-        return None
-    return connect_advice(kind, orig, where.key, where.shown, where.key == "database.url")
