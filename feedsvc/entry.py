@@ -1,5 +1,5 @@
-"""The ``feedsvc`` console script (``[project.scripts]``, ``python -m feedsvc``): SIGINT and
-SIGTERM taken at the process's first line, and one rule for them until it exits.
+"""The ``feedsvc`` console script (``[project.scripts]``, ``python -m feedsvc``): SIGINT,
+SIGTERM and SIGHUP taken at the process's first line, and one rule for them until it exits.
 
 Why: the CLI's handlers came with the command (``cli.terminate.install``, once Click had
 resolved it), after ~80 ms of imports: a SIGTERM before that had its default action (the
@@ -10,12 +10,12 @@ SQLAlchemy's pool logged "Exception during reset or similar" with a traceback,
 ``threading._shutdown`` "Exception ignored", or Python's exit, which puts the default action
 back over a Python handler before it tears the modules down, was killed by it (exit -2).
 
-One handler for both signals, whose answer depends on the phase:
+One handler for the three signals, whose answer depends on the phase:
 
 - before a command runs (imports, Click's parsing): noted. The command takes it as it starts
   (:func:`arm` then :func:`deliver`: raised there; ``run``/``demo``: :func:`hand_over` to
   ``shutdown.StopSignals``); when no command runs (``--help``, a usage error) the CLI's
-  ``main`` reports it (:func:`finish`), exit 130/143 as later in a command;
+  ``main`` reports it (:func:`finish`), exit 130/143/129 as later in a command;
 - while a command runs (:func:`arm`): the first signal raises (the command's ``raiser``:
   ``KeyboardInterrupt``, ``Terminated``); every later one is only noted: one signal, one
   stop, whose cleanup (a commit held by ``signal_hold``, the pool's reset, the report) is
@@ -40,14 +40,17 @@ if TYPE_CHECKING:
     from types import FrameType
     from typing import Any
 
-#: The signals a CLI process takes (Ctrl-C; ``timeout``, systemd, cron's stop).
-SIGNALS = (signal.SIGINT, signal.SIGTERM)
+#: The signals a CLI process takes (Ctrl-C; ``timeout``, systemd, cron's stop; a terminal or
+#: SSH session that closed: SIGHUP, which killed a foreground ``run`` as a crash did).
+SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 #: What each signal must have for the CLI to take it: Python's own Ctrl-C handler, SIGTERM's
-#: default action. An ignored signal (``nohup``, a job started in the background) stays so.
+#: and SIGHUP's default action. An ignored signal (``nohup``, a job started in the background)
+#: stays so.
 _DEFAULTS: dict[int, object] = {
     signal.SIGINT: signal.default_int_handler,
     signal.SIGTERM: signal.SIG_DFL,
+    signal.SIGHUP: signal.SIG_DFL,
 }
 
 _HOLD, _RAISE, _STOPPING, _DONE = "hold", "raise", "stopping", "done"
@@ -73,7 +76,7 @@ _previous_hook: list[Callable[[Any], object]] = []  # the unraisable hook :func:
 
 
 def handle(signum: int, frame: FrameType | None) -> None:
-    """The handler of both signals (see the module's docstring for its phases)."""
+    """The handler of the three signals (see the module's docstring for its phases)."""
     if _state.first is None:
         _state.first = signum
     if _state.phase == _HOLD:
@@ -92,12 +95,12 @@ def handle(signum: int, frame: FrameType | None) -> None:
 
 
 def take() -> bool:
-    """Handle SIGINT and SIGTERM here, noting them until a command arms; True when this call
+    """Handle :data:`SIGNALS` here, noting them until a command arms; True when this call
     took them (False: taken already, not the main thread — the only one that may —, or
-    neither has its default handling)."""
+    none has its default handling)."""
     if _state.saved:
         return False
-    # held before the first handler is set, and both set while the two are blocked: a signal
+    # held before the first handler is set, and all set while they are blocked: a signal
     # the moment after one handler is set is the command's, never ignored (the phase was still
     # "done": a demo sent SIGINT once it handled SIGTERM ran on, in CI) or killing (SIGTERM
     # while only SIGINT's handler was set); the kernel delivers it once they are unblocked

@@ -197,11 +197,6 @@ def uvicorn_config(settings: Settings, app: FeedFastPath) -> uvicorn.Config:
     )
 
 
-#: The exit code of a service stopped in order by SIGINT (Ctrl-C): 128 + SIGINT, as a shell
-#: reports it and as every other command exits on it (README: exit codes). SIGTERM's is 0.
-EXIT_INTERRUPTED = 128 + signal.SIGINT
-
-
 class _Server(uvicorn.Server):
     """uvicorn's server, telling the service when it receives SIGTERM/SIGINT (``on_exit``: the
     exit guard is armed and long work is asked to stop at once, not after the connections'
@@ -222,6 +217,10 @@ class _Server(uvicorn.Server):
         super().handle_exit(sig, frame)
         if self.exits == 1:
             self.force_exit = False
+
+
+#: What sends a signal that stops the service, for the log line that says why it stops.
+STOP_CAUSES: dict[int, str] = {signal.SIGHUP: " (the terminal or SSH session it ran in closed)"}
 
 
 def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
@@ -246,8 +245,9 @@ async def serve(
     A signal during start-up stops the start-up's long work (the first render pass) between
     topics and the service stops without serving. A stop that had to abandon work ends the
     process at once with exit 1 (:meth:`ExitGuard.exit_now`); after a stop in order, SystemExit
-    with :data:`EXIT_INTERRUPTED` (130) when the first signal was SIGINT (Ctrl-C: what a shell
-    reports, and what every other command exits on it), else a return (exit 0: SIGTERM).
+    with 128 + the first signal when it was SIGINT (Ctrl-C, 130) or SIGHUP (a closed terminal,
+    129: what a shell reports, and what every other command exits on it), else a return (exit
+    0: SIGTERM, :attr:`StopSignals.exit_code`).
 
     ``sock``: the listening socket, already bound (the CLI binds it first, so that a busy
     port is reported before anything starts); None binds ``http.host:http.port`` here.
@@ -290,6 +290,8 @@ async def _serve(
     server = _http_server(service, on_exit) if roles.http else None
 
     def on_signal(sig: int) -> None:  # every signal, noted by ``signals`` (guard armed)
+        if not stop.is_set():  # the first: why the service stops, in its log
+            log.info("%s received: stopping%s", signal.Signals(sig).name, STOP_CAUSES.get(sig, ""))
         service.interrupt()
         stop.set()
         if server is not None:  # a signal just before uvicorn serves: it stops at once

@@ -142,7 +142,8 @@ class StartupStopped(KeyboardInterrupt):
 
 
 class StopSignals:
-    """SIGTERM and SIGINT for ``run`` and ``demo``, from the command's first line to its end.
+    """SIGTERM, SIGINT and SIGHUP for ``run`` and ``demo``, from the command's first line to
+    its end.
 
     Why: the service's own handlers came with the event loop (``server.serve``), after seconds
     of imports, configuration, migrations and the demo's seeding; a SIGTERM in that window had
@@ -157,9 +158,13 @@ class StopSignals:
     next step (:meth:`check`), so cleanup such as the demo's is never cut short; while the
     event loop runs, :meth:`on_loop` hands the signals to the loop (``add_signal_handler``),
     whose callbacks may touch asyncio objects.
+
+    Why SIGHUP too: a terminal or SSH session that closes sends it to a foreground ``run``,
+    whose default action killed the process as a crash does (no orderly stop: leases left to
+    expire, an alert in flight sent again at the next start).
     """
 
-    SIGNALS = (signal.SIGTERM, signal.SIGINT)
+    SIGNALS = entry.SIGNALS
 
     def __init__(self, guard: ExitGuard | None = None) -> None:
         self.guard = guard or ExitGuard()
@@ -169,10 +174,10 @@ class StopSignals:
         self._old: dict[int, Any] = {}
 
     def install(self) -> StopSignals:
-        """Take SIGTERM and SIGINT (main thread only: the only one that may), keeping the
+        """Take :attr:`SIGNALS` (main thread only: the only one that may), keeping the
         handlers they had for :meth:`restore`, and one that came before the command ran
-        (``feedsvc.entry`` noted it at the process's first line). An ignored SIGTERM (a
-        parent's choice) stays ignored."""
+        (``feedsvc.entry`` noted it at the process's first line). An ignored SIGTERM or SIGHUP
+        (a parent's choice, ``nohup``) stays ignored."""
         if threading.current_thread() is not threading.main_thread():
             return self
         for sig in self.SIGNALS:
@@ -255,5 +260,7 @@ class StopSignals:
 
     @property
     def exit_code(self) -> int:
-        """0 after SIGTERM (an orderly stop), 130 after SIGINT (README: exit codes)."""
-        return 128 + signal.SIGINT if self.received[:1] == [signal.SIGINT] else 0
+        """0 after SIGTERM (the orderly stop asked for), 128 + the signal after another: 130
+        after SIGINT, 129 after SIGHUP (README: exit codes)."""
+        first = self.received[0] if self.received else signal.SIGTERM
+        return 0 if first == signal.SIGTERM else 128 + first

@@ -1,14 +1,14 @@
-"""Ctrl-C and SIGTERM held back from a short critical section, then delivered.
+"""Ctrl-C, SIGTERM and SIGHUP held back from a short critical section, then delivered.
 
-Why: the CLI ends a command on SIGINT (KeyboardInterrupt) and SIGTERM (its ``Terminated``,
-``feedsvc.cli.terminate``) by raising in the main thread at whatever bytecode runs when the
-signal arrives. Inside a database write that point can be SQLAlchemy's commit, or its pool's
-reset of a connection after a rollback: the exception then leaves the commit uncounted (import
-said "nothing was stored" over 2,000 stored lines, seen in CI) or a SQLite connection that
-still holds the write lock, alive in the exception's traceback, so a cleanup's own write failed
-"database is locked" (a backfill's version bump, 2 of ~110 timed SIGTERMs). Holding the signal
-for a batch's write and its counting moves the stop to the batch's edge, where the work done is
-both stored and known.
+Why: the CLI ends a command on SIGINT (KeyboardInterrupt), SIGTERM and SIGHUP (its
+``Terminated``, ``feedsvc.cli.terminate``) by raising in the main thread at whatever bytecode
+runs when the signal arrives. Inside a database write that point can be SQLAlchemy's commit, or
+its pool's reset of a connection after a rollback: the exception then leaves the commit
+uncounted (import said "nothing was stored" over 2,000 stored lines, seen in CI) or a SQLite
+connection that still holds the write lock, alive in the exception's traceback, so a cleanup's
+own write failed "database is locked" (a backfill's version bump, 2 of ~110 timed SIGTERMs).
+Holding the signal for a batch's write and its counting moves the stop to the batch's edge,
+where the work done is both stored and known.
 """
 
 from __future__ import annotations
@@ -19,15 +19,19 @@ from collections.abc import Callable
 from types import FrameType
 from typing import Any
 
+from feedsvc import entry
+
 
 class SignalHold:
-    """SIGINT and SIGTERM noted instead of raised between :meth:`hold` and :meth:`release`.
+    """SIGINT, SIGTERM and SIGHUP noted instead of raised between :meth:`hold` and
+    :meth:`release`.
 
     Held by a Python handler that notes the signal (it runs in the main thread whichever thread
     the kernel picked, which a signal mask cannot promise), and only from the main thread, which
     alone may set handlers: elsewhere (the service's worker threads, where no signal raises)
-    both are no-ops. SIGTERM is held only when a Python handler has it (the CLI's): under the
-    default action it ends the process, as it always did outside the CLI. Holds nest.
+    both are no-ops. SIGTERM and SIGHUP are held only when a Python handler has them (the
+    CLI's): under the default action they end the process, as they always did outside the CLI.
+    Holds nest.
     """
 
     def __init__(self) -> None:
@@ -37,10 +41,10 @@ class SignalHold:
     def hold(self) -> None:
         if threading.current_thread() is not threading.main_thread():
             return
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in entry.SIGNALS:  # the CLI's stop signals
             old = signal.getsignal(sig)
             # None: a handler set outside Python, which could not be put back
-            if old is None or (sig == signal.SIGTERM and not callable(old)):
+            if old is None or (sig != signal.SIGINT and not callable(old)):
                 continue
             signal.signal(sig, self._note)
             self._old[sig] = old

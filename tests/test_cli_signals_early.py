@@ -31,7 +31,11 @@ HOOK = Path(__file__).parent / "signal_at_import"
 BEFORE_CLICK = ("feedsvc.cli", "click.core", "feedsvc.cli.topics")
 IN_THE_COMMAND = "feedsvc.config"
 
-WORDS = {"SIGINT": (130, "feedsvc: interrupted"), "SIGTERM": (143, "feedsvc: terminated (SIGTERM)")}
+WORDS = {
+    "SIGINT": (130, "feedsvc: interrupted"),
+    "SIGTERM": (143, "feedsvc: terminated (SIGTERM)"),
+    "SIGHUP": (129, "feedsvc: hung up (SIGHUP)"),  # a terminal or SSH session that closed
+}
 
 
 def console_script() -> list[str]:
@@ -85,26 +89,26 @@ def signalled(
 
 
 @pytest.mark.parametrize("launcher", list(LAUNCHERS))
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", list(WORDS))
 @pytest.mark.parametrize("at", [*BEFORE_CLICK, IN_THE_COMMAND])
 def test_a_signal_during_the_imports_ends_the_command_in_one_line(
     env: dict[str, str], at: str, sig: str, launcher: str
 ) -> None:
-    """`topics list`: nothing listed, the command's one line, exit 130/143."""
+    """`topics list`: nothing listed, the command's one line, exit 130/143/129."""
     done = signalled(env, ["topics", "list"], at, sig, launcher)
     code, line = WORDS[sig]
     assert (done.returncode, done.stdout) == (code, ""), done.stderr
     assert done.stderr.strip() == line, done.stderr
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+@pytest.mark.parametrize("sig", list(WORDS))
 @pytest.mark.parametrize(
     "argv", [["--version"], ["--help"], ["topics", "nosuch"]], ids=["version", "help", "usage"]
 )
 def test_a_signal_before_no_command_runs_is_said_too(
     env: dict[str, str], argv: list[str], sig: str
 ) -> None:
-    """No command ran (what Click answers itself): the signal is still said, 130/143."""
+    """No command ran (what Click answers itself): the signal is still said, 130/143/129."""
     done = signalled(env, argv, "click.core", sig, "console script")
     code, line = WORDS[sig]
     assert done.returncode == code, done.stderr
@@ -118,6 +122,7 @@ def test_a_signal_before_no_command_runs_is_said_too(
     [
         ("SIGTERM", 0, "feedsvc: stopped by SIGTERM during start-up"),
         ("SIGINT", 130, "feedsvc: interrupted"),
+        ("SIGHUP", 129, "feedsvc: hung up (SIGHUP)"),
     ],
 )
 def test_run_signalled_during_the_imports_stops_as_at_its_start(
@@ -129,17 +134,18 @@ def test_run_signalled_during_the_imports_stops_as_at_its_start(
     assert done.stderr.strip() == line, done.stderr
 
 
-def test_an_ignored_sigterm_stays_ignored(env: dict[str, str]) -> None:
-    """A parent's choice (``nohup``-like): the command runs to its end."""
+@pytest.mark.parametrize("sig", ["SIGTERM", "SIGHUP"])
+def test_an_ignored_signal_stays_ignored(env: dict[str, str], sig: str) -> None:
+    """A parent's choice (``nohup`` ignores SIGHUP): the command runs to its end."""
     done = subprocess.run(
         [*console_script(), "topics", "list"],
-        env=env | {"SIGNAL_AT_IMPORT": "click.core:SIGTERM"},
+        env=env | {"SIGNAL_AT_IMPORT": f"click.core:{sig}"},
         stdin=subprocess.DEVNULL,
         capture_output=True,
         text=True,
         timeout=60,
-        preexec_fn=lambda: signal.signal(signal.SIGTERM, signal.SIG_IGN),
+        preexec_fn=lambda: signal.signal(getattr(signal, sig), signal.SIG_IGN),
     )
     assert done.returncode == 0, done.stderr  # ran to its end: the DB's no-topic line only
     assert done.stderr.startswith("feedsvc: no topic is stored in the state DB "), done.stderr
-    assert "terminated" not in done.stderr, done.stderr
+    assert "terminated" not in done.stderr and "hung up" not in done.stderr, done.stderr

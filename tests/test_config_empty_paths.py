@@ -7,6 +7,10 @@ directory, not a file" — never that the value was empty, nor how to get the de
 ``Path`` key (``topics.file`` and the ``*_file`` secrets) now refuses an empty or blank value
 with one problem naming the key and saying to unset it; every command that loads the
 configuration (``config check``, ``run``, ``demo``, ``topics import``) exits 2 with it.
+
+``FEEDSVC_CONFIG`` set but empty (a template's ``FEEDSVC_CONFIG=$CONF`` with ``CONF`` unset)
+read ``config/feedsvc.toml`` or the built-in defaults in silence: the service ran on the
+default SQLite state DB in the working directory, not the deployment's. Now the same refusal.
 """
 
 from __future__ import annotations
@@ -167,3 +171,53 @@ def test_a_named_file_and_the_default_still_load(tmp_path: Path) -> None:
     assert settings.topics.file == topics and settings.topics.file_is_set
     assert settings.admin.token_file == secret
     assert load_config(None, {}).topics.file == Path("config/topics.toml")
+
+
+def assert_config_variable_empty(output: str) -> None:
+    assert (
+        "FEEDSVC_CONFIG: is empty, which names no file: name the configuration file, or "
+        "unset the variable to read config/feedsvc.toml when it is there" in output
+    ), output
+
+
+@pytest.mark.parametrize("value", EMPTY)
+@pytest.mark.parametrize(
+    "command", [["config", "check"], ["status"], ["topics", "list"], ["db", "upgrade"]]
+)
+def test_an_empty_feedsvc_config_is_refused(tmp_path: Path, value: str, command: list[str]) -> None:
+    """Even with a ``config/feedsvc.toml`` in the working directory, which it read instead."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "feedsvc.toml").write_text("[site]\ntitle = 'Báo'\n", "utf-8")
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", *command], cwd=tmp_path,
+        env=_env() | {"FEEDSVC_CONFIG": value}, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    assert_config_variable_empty(done.stderr)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config"]  # no state DB made
+
+
+@pytest.mark.parametrize("command", [["run", "--no-bot"], ["demo"]])
+def test_run_and_the_demo_refuse_an_empty_feedsvc_config(
+    tmp_path: Path, command: list[str]
+) -> None:
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "feedsvc", *command, "--port", str(free_port())], cwd=tmp_path,
+            env=_env() | {"FEEDSVC_CONFIG": ""}, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    except subprocess.TimeoutExpired:
+        pytest.fail("started with FEEDSVC_CONFIG empty")
+    assert done.returncode == 2, done.stderr
+    assert_config_variable_empty(done.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_config_given_on_the_command_line_wins_over_an_empty_variable(tmp_path: Path) -> None:
+    config = tmp_path / "feedsvc.toml"
+    config.write_text("[site]\ntitle = 'Báo'\n", encoding="utf-8")
+    out = CliRunner().invoke(
+        cli, ["config", "check", "--config", str(config)], env=CLEAN | {"FEEDSVC_CONFIG": ""}
+    )
+    assert out.exit_code == 0, out.output
+    assert out.output.startswith(f"{config}: OK"), out.output

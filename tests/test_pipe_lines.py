@@ -47,6 +47,7 @@ ENDS_WITHIN = 30.0
 SIGNALS = [
     pytest.param(signal.SIGINT, 130, "interrupted", id="SIGINT"),
     pytest.param(signal.SIGTERM, 143, "terminated (SIGTERM)", id="SIGTERM"),
+    pytest.param(signal.SIGHUP, 129, "hung up (SIGHUP)", id="SIGHUP"),
 ]
 
 

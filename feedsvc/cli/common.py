@@ -198,9 +198,8 @@ def topics_file_problems(path: str, problems: list[str]) -> NoReturn:
 def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings:
     from feedsvc.config import ConfigError, config_path, load_config
 
-    path = config_path(config_file)
     try:
-        settings = load_config(path)
+        settings = load_config(config_path(config_file))
     except ConfigError as exc:
         click.echo(f"feedsvc: invalid configuration ({exc.source}):", err=True)
         for problem in exc.problems:
@@ -212,7 +211,7 @@ def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings
 
 
 def configure_logging(settings: Settings) -> None:
-    """The process's logging set up from ``settings``, with SIGINT and SIGTERM held meanwhile.
+    """The process's logging set up from ``settings``, with the stop signals held meanwhile.
 
     Why held: a command's signal raises at whatever bytecode runs, and inside ``logging`` that
     can be the moment a handler is registered for ``logging.shutdown`` but has no lock yet;

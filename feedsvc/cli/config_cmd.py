@@ -29,11 +29,13 @@ def check(config_file: str | None) -> None:
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
 
-    path = config_path(config_file)
+    path, source = None, "built-in defaults"
     try:  # every problem in one run; with invalid keys at their defaults for the checks below
+        path = config_path(config_file)
+        source = str(path) if path else source
         settings, found = check_config(path)
     except ConfigError as exc:  # the file does not read or parse: nothing more can be said
-        settings, found = None, exc.problems
+        settings, found, source = None, exc.problems, str(path or exc.source)
     problems = [str(p) for p in found]
     # a [topics] key refused: the file it names is not the default one, so neither is read
     topics = None if any(p.key.startswith("topics.") for p in found) else settings
@@ -55,7 +57,6 @@ def check(config_file: str | None) -> None:
             warnings += source_warnings(settings)
     for warning in warnings:
         click.echo(f"warning: {warning}", err=True)
-    source = str(path) if path else "built-in defaults"
     if problems:
         click.echo(f"{source}: {len(problems)} problem(s):", err=True)
         for problem in problems:

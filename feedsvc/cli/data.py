@@ -185,11 +185,12 @@ def _aborted(exc: ImportAborted) -> NoReturn:
 def _interrupted(
     report: ImportReport, interrupt: KeyboardInterrupt, *, from_file: bool, finished: bool = False
 ) -> NoReturn:
-    """Ctrl-C or SIGTERM: what is stored and how to go on, instead of Click's bare "Aborted!"
-    (Ctrl-C) or nothing at all (SIGTERM: ``timeout``, systemd, cron); exit 130 or 143 (128 +
-    the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`). Every line read is
-    stored (:func:`feedsvc.importer.import_articles`); a pipe's lines after them were not read,
-    and only its producer can give them again (``from_file``: a regular file, run again).
+    """Ctrl-C, SIGTERM or SIGHUP: what is stored and how to go on, instead of Click's bare
+    "Aborted!" (Ctrl-C) or nothing at all (SIGTERM: ``timeout``, systemd, cron); exit 130, 143
+    or 129 (128 + the signal, as a shell reports it: :mod:`feedsvc.cli.terminate`). Every line
+    read is stored (:func:`feedsvc.importer.import_articles`); a pipe's lines after them were
+    not read, and only its producer can give them again (``from_file``: a regular file, run
+    again).
     ``finished``: the signal came once every line was read and stored: nothing is left."""
     from feedsvc.cli import terminate
 
@@ -203,10 +204,9 @@ def _interrupted(
         if report.committed_through
         else "Send the lines again."
     )
-    click.echo(
+    terminate.tell(
         f"{terminate.fresh_line()}feedsvc import: {terminate.word(interrupt)}: {stored} "
-        f"({report.summary()}).\n  {how}",
-        err=True,
+        f"({report.summary()}).\n  {how}"
     )
     raise SystemExit(terminate.exit_code(interrupt))
 

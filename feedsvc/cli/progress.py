@@ -82,8 +82,8 @@ class ProgressLine:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        """End the bar's line: kept (a newline) or, on an exception, erased. Ctrl-C and
-        SIGTERM are held meanwhile (raised after it): a stop here would leave the cursor
+        """End the bar's line: kept (a newline) or, on an exception, erased. Ctrl-C, SIGTERM
+        and SIGHUP are held meanwhile (raised after it): a stop here would leave the cursor
         hidden or the line half-ended."""
         if self._bar is None:
             return

@@ -119,16 +119,18 @@ def run(
 
 def stopped_early(signum: int) -> NoReturn:
     """A signal while the command imported or read its configuration: nothing had started,
-    so nothing is left to stop. SIGTERM is exit 0 (README: an orderly stop), SIGINT 130."""
+    so nothing is left to stop. SIGTERM is exit 0 (README: an orderly stop), SIGINT 130,
+    SIGHUP 129 (:attr:`feedsvc.shutdown.StopSignals.exit_code`)."""
     import signal
 
-    from feedsvc.cli.terminate import fresh_line
+    from feedsvc.cli import terminate
 
-    if signum == signal.SIGINT:
-        click.echo(f"{fresh_line()}feedsvc: interrupted", err=True)
-        raise SystemExit(128 + signal.SIGINT)
-    click.echo("feedsvc: stopped by SIGTERM during start-up", err=True)
-    raise SystemExit(0)
+    if signum == signal.SIGTERM:
+        terminate.tell("feedsvc: stopped by SIGTERM during start-up")
+        raise SystemExit(0)
+    interrupt = terminate.interrupt_for(signum)
+    terminate.say(interrupt)
+    raise SystemExit(terminate.exit_code(interrupt))
 
 
 @click.command()

@@ -1,4 +1,4 @@
-"""SIGTERM for the CLI's finite commands: ended as Ctrl-C ends them, exit 143.
+"""SIGTERM and SIGHUP for the CLI's finite commands: ended as Ctrl-C ends them, exit 143/129.
 
 Why: ``timeout``, systemd and cron wrappers stop a command with SIGTERM, and nothing handled it
 outside ``run``/``demo``: Python died with the default action, exit 143 and nothing printed,
@@ -6,11 +6,14 @@ while Ctrl-C let ``import`` say which lines are stored (tester F9). SIGTERM now 
 :class:`Terminated`, a :class:`KeyboardInterrupt`, so every path that ends a command in order
 on Ctrl-C (``import``'s report, a commit held until counted: ``signal_hold.SignalHold``, the root's
 one line) ends it the same way; only the words and the exit code say which signal it was.
+SIGHUP (the terminal or SSH session the command ran in closed) is a :class:`Terminated` too:
+an ``import`` over SSH whose connection dropped stored its last batch and stopped between
+batches, where the default action killed it mid-batch.
 
-``run`` and ``demo`` keep their own handling (``server.serve``: an orderly stop, exit 0), so
-they are not given this handler. The handler itself is ``feedsvc.entry``'s, taken at the
-process's first line (a signal during the imports is the command's too) and, after the first
-signal, deaf to the next ones until the process is gone.
+``run`` and ``demo`` keep their own handling (``server.serve``: an orderly stop), so they are
+not given this handler. The handler itself is ``feedsvc.entry``'s, taken at the process's first
+line (a signal during the imports is the command's too) and, after the first signal, deaf to
+the next ones until the process is gone.
 """
 
 from __future__ import annotations
@@ -21,20 +24,27 @@ from typing import NoReturn
 
 from feedsvc import entry
 
-#: 128 + SIGTERM: what a shell (and ``timeout``) reports for a command SIGTERM ended.
-EXIT_TERMINATED = 128 + signal.SIGTERM
-
 #: The commands that stop on SIGTERM themselves (``server.serve``), not by this handler.
 OWN_HANDLING = frozenset({"run", "demo"})
 
 
+#: How a command stopped by each signal says so (README: exit codes), Ctrl-C's being the rest.
+_WORDS: dict[int, str] = {signal.SIGTERM: "terminated (SIGTERM)", signal.SIGHUP: "hung up (SIGHUP)"}
+
+
 class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised in the main thread where Ctrl-C's KeyboardInterrupt would be."""
+    """SIGTERM or SIGHUP (``signum``), raised in the main thread where Ctrl-C's
+    KeyboardInterrupt would be."""
+
+    def __init__(self, signum: int = signal.SIGTERM) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 def interrupt_for(signum: int) -> KeyboardInterrupt:
-    """What a signal raises in a command: :class:`Terminated` for SIGTERM, else Ctrl-C's."""
-    return Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+    """What a signal raises in a command: :class:`Terminated` for SIGTERM and SIGHUP, else
+    Ctrl-C's KeyboardInterrupt."""
+    return Terminated(signum) if signum in _WORDS else KeyboardInterrupt()
 
 
 def _raise(signum: int) -> NoReturn:
@@ -58,12 +68,12 @@ def lost() -> KeyboardInterrupt:
 
 
 def install() -> Callable[[], None]:
-    """Make the command's first SIGINT or SIGTERM raise (:class:`Terminated` for SIGTERM),
-    later ones only noted (``feedsvc.entry``: one signal, one stop); the function that ends
-    that when the command ends. Call :func:`deliver` once the command has it.
+    """Make the command's first SIGINT, SIGTERM or SIGHUP raise (:class:`Terminated` for the
+    last two), later ones only noted (``feedsvc.entry``: one signal, one stop); the function
+    that ends that when the command ends. Call :func:`deliver` once the command has it.
 
-    Only over a signal's default handling: an ignored SIGTERM (``nohup``-like wrappers, a
-    parent's choice) stays ignored. The console script took the signals at its first line; a
+    Only over a signal's default handling: an ignored SIGTERM or SIGHUP (``nohup``, a parent's
+    choice) stays ignored. The console script took the signals at its first line; a
     command run in-process (Click's runner) has them taken here and put back by the result."""
     taken_here = entry.take()
     if not entry.taken():
@@ -97,13 +107,14 @@ def finish() -> KeyboardInterrupt | None:
 
 
 def exit_code(interrupt: BaseException) -> int:
-    """143 for SIGTERM, 130 for Ctrl-C (SIGINT): 128 + the signal, as a shell reports it."""
-    return EXIT_TERMINATED if isinstance(interrupt, Terminated) else 128 + signal.SIGINT
+    """143 for SIGTERM, 129 for SIGHUP, 130 for Ctrl-C (SIGINT): 128 + the signal, as a shell
+    reports it."""
+    return 128 + (interrupt.signum if isinstance(interrupt, Terminated) else signal.SIGINT)
 
 
 def word(interrupt: BaseException) -> str:
     """How an interrupted command says what stopped it."""
-    return "terminated (SIGTERM)" if isinstance(interrupt, Terminated) else "interrupted"
+    return _WORDS[interrupt.signum] if isinstance(interrupt, Terminated) else "interrupted"
 
 
 def fresh_line() -> str:
@@ -114,9 +125,19 @@ def fresh_line() -> str:
     return "\n" if sys.stderr.isatty() else ""
 
 
+def tell(text: str) -> None:
+    """``text`` on stderr, as a stopped command's last words; nothing when stderr no longer
+    takes them (a terminal that hung up: EIO, the SIGHUP's cause), so that the exit code still
+    says which signal stopped the command instead of an error about writing it."""
+    import contextlib
+
+    import click
+
+    with contextlib.suppress(OSError, ValueError):  # ValueError: stderr closed by Python
+        click.echo(text, err=True)
+
+
 def say(interrupt: BaseException) -> None:
     """The one line on stderr of a command stopped by ``interrupt`` (``feedsvc: interrupted``),
     on a line of its own."""
-    import click
-
-    click.echo(f"{fresh_line()}feedsvc: {word(interrupt)}", err=True)
+    tell(f"{fresh_line()}feedsvc: {word(interrupt)}")

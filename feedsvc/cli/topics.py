@@ -222,12 +222,11 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 
     try:
         result = run_operation(run, config_file)
-    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (:mod:`feedsvc.cli.terminate`)
+    except KeyboardInterrupt as exc:  # Ctrl-C, SIGTERM, SIGHUP (:mod:`feedsvc.cli.terminate`)
         lead = "" if line.erased else "\n"  # a "^C" echoed on the line: a line of its own
-        click.echo(
+        terminate.tell(
             f"{lead}feedsvc topics backfill: {terminate.word(exc)}: the batches done are stored,"
-            " and the service's feeds show them.\n  Run the same backfill again to finish it.",
-            err=True,
+            " and the service's feeds show them.\n  Run the same backfill again to finish it."
         )
         raise SystemExit(terminate.exit_code(exc)) from None
     click.echo(

@@ -29,12 +29,22 @@ ENV_NESTING = "__"
 def config_path(explicit: str | os.PathLike[str] | None) -> Path | None:
     """``--config`` wins, then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml`` if present.
 
+    Raises :class:`ConfigError` when ``FEEDSVC_CONFIG`` is set but empty (or blank): an unset
+    variable in a deployment's template, which read the working directory's file or the
+    defaults in silence, so the service ran without the configuration meant for it.
+
     Present is anything at that path, a dangling link or a directory too (then a problem when it
     is read): a directory there (Docker makes one for a bind mount of a host file that does not
     exist) was passed over in silence, and the service ran on the built-in defaults."""
     if explicit:
         return Path(explicit)
     env = os.environ.get("FEEDSVC_CONFIG")
+    if env is not None and not env.strip():  # `FEEDSVC_CONFIG=$CONF` with CONF unset
+        said = (
+            "is empty, which names no file: name the configuration file, or unset the variable "
+            f"to read {DEFAULT_CONFIG} when it is there, else the built-in defaults"
+        )
+        raise ConfigError("FEEDSVC_CONFIG", [Problem("FEEDSVC_CONFIG", said)])
     if env:
         return Path(env)
     return DEFAULT_CONFIG if os.path.lexists(DEFAULT_CONFIG) else None

@@ -39,11 +39,18 @@ POLL_SECONDS = 0.05
 STOP_SECONDS = 0.5
 
 
-class PoolError(Exception):
-    """This batch could not be matched in the pool; match it in-process. ``stopped``: a worker
-    ended by SIGTERM (a service manager stopping the whole process group), not a failure."""
+#: Signals sent to the whole process group to stop the service: a service manager's SIGTERM,
+#: Ctrl-C, a closed terminal's SIGHUP. A worker ignores the last two once it runs (its
+#: ``serve``), but one that arrives while it is still starting ends it.
+GROUP_STOPS = frozenset({signal.SIGTERM, signal.SIGINT, signal.SIGHUP})
 
-    def __init__(self, message: str, *, stopped: bool = False) -> None:
+
+class PoolError(Exception):
+    """This batch could not be matched in the pool; match it in-process. ``stopped``: the name
+    of the signal of :data:`GROUP_STOPS` that ended the worker (the service is being stopped),
+    not a failure; None otherwise."""
+
+    def __init__(self, message: str, *, stopped: str | None = None) -> None:
         super().__init__(message)
         self.stopped = stopped
 
@@ -63,7 +70,8 @@ def _exited(process: BaseProcess) -> PoolError:
         )
     else:
         how = f"exit code {code}"
-    return PoolError(f"match worker exited ({how})", stopped=code == -signal.SIGTERM)
+    stopped = signal.Signals(-code).name if code is not None and -code in GROUP_STOPS else None
+    return PoolError(f"match worker exited ({how})", stopped=stopped)
 
 
 class _Worker:
@@ -241,7 +249,9 @@ class BatchMatcher:
             )
         except PoolError as exc:
             if exc.stopped:  # the service is being stopped: its next batch may not come
-                log.info("ingest: match worker stopped (SIGTERM); this batch is matched here")
+                log.info(
+                    "ingest: match worker stopped (%s); this batch is matched here", exc.stopped
+                )
             elif not pool.closed:
                 self._failed(pool, len(articles), exc)
             return [self.index.match(a, compiled) for a in articles]

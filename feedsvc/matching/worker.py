@@ -57,14 +57,17 @@ def match_texts(matcher: TopicMatcher | None, texts: Sequence[ArticleText]) -> l
 def serve(conn: Connection) -> None:
     """A match-pool worker: answer batches until told to stop or the parent's end closes.
 
-    Ctrl-C reaches the whole process group: the parent decides what it means, so SIGINT is
-    ignored here (no KeyboardInterrupt traceback from a worker). SIGTERM ends the worker as it
+    Ctrl-C reaches the whole process group, as does the SIGHUP of a terminal that closed: the
+    parent decides what they mean (an orderly stop), so SIGINT and SIGHUP are ignored here (no
+    KeyboardInterrupt traceback from a worker, no worker killed under a batch the parent still
+    waits for). SIGTERM ends the worker as it
     ends any process: ``multiprocessing`` relies on that at interpreter exit (it terminates,
     then joins, daemon children; a worker ignoring SIGTERM hung the parent's exit forever), and a
     service manager's SIGTERM to the whole group just makes the parent match its last batch
     in-process. The worker also ends when told to and when the parent's end of the pipe closes
     (the parent died or dropped the pool)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
     version: object = None
     matcher: TopicMatcher | None = None
     while True:
