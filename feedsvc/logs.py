@@ -221,9 +221,16 @@ def escape_json(dumped: str) -> str:
     return _JSON_RAW.sub(lambda m: f"\\u{ord(m[0]):04x}", dumped)
 
 
+#: A text log line's time: the date, the time of day and the UTC offset of the process's local
+#: time (``TZ``). The time of day alone could not be placed once a log outlived a day or was
+#: read on a machine in another zone (a file that ``nohup`` or a redirect kept).
+TEXT_TIME = "%Y-%m-%d %H:%M:%S%z"
+
+
 class TextFormatter(logging.Formatter):
-    """``HH:MM:SS LEVEL logger: message`` with control characters escaped (see the module
-    docstring); exception and stack text follow, each line indented."""
+    """``YYYY-MM-DD HH:MM:SS+ZZZZ LEVEL logger: message`` (:data:`TEXT_TIME`) with control
+    characters escaped (see the module docstring); exception and stack text follow, each line
+    indented."""
 
     def formatMessage(self, record: logging.LogRecord) -> str:
         record.message = escape_controls(record.message)
@@ -272,7 +279,7 @@ def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str]
         handler.setFormatter(JsonFormatter())
     else:
         handler.setFormatter(
-            TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
+            TextFormatter("%(asctime)s %(levelname)-7s %(name)s: %(message)s", TEXT_TIME)
         )
     root = logging.getLogger()
     root.handlers[:] = [handler]

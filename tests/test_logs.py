@@ -7,7 +7,10 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,7 +22,9 @@ from sqlalchemy.engine.default import DefaultDialect
 
 from feedsvc.logs import setup_logging
 
-RECORD = re.compile(r"^\d\d:\d\d:\d\d (DEBUG|INFO|WARNING|ERROR|CRITICAL)\s")
+RECORD = re.compile(
+    r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d[+-]\d{4} (DEBUG|INFO|WARNING|ERROR|CRITICAL)\s"
+)
 FORGED = "https://example.vn/tin.html\n12:00:00 INFO    feedsvc.dispatch: sent to chat 1"
 
 
@@ -167,3 +172,24 @@ def test_an_error_inside_the_pools_close_is_still_logged(
     engine.dispose()  # SQLAlchemy logs an Exception and goes on
     assert "Exception closing connection" in captured.getvalue()
     assert "disk I/O error" in captured.getvalue()
+
+
+@pytest.mark.parametrize(("zone", "offset"), [("Asia/Ho_Chi_Minh", "+0700"), ("UTC", "+0000")])
+def test_a_text_line_carries_the_date_and_the_offset(zone: str, offset: str) -> None:
+    """The time of day alone could not be placed in a log kept past midnight or read in
+    another zone: each line says its date and the process's UTC offset."""
+    code = (
+        "import logging, time\n"
+        "from feedsvc.logs import setup_logging\n"
+        "setup_logging('INFO', 'text')\n"
+        "logging.getLogger('feedsvc.app').info('feedsvc started')\n"
+        "print(time.strftime('%Y-%m-%d', time.localtime()))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "TZ"} | {"TZ": zone}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                          timeout=60, check=True)  # fmt: skip
+    (line,) = done.stderr.splitlines()
+    assert RECORD.match(line), line
+    day = done.stdout.strip()
+    assert line.startswith(day + " ") and line[19:24] == offset, line
+    assert line.endswith(" INFO    feedsvc.app: feedsvc started"), line
