@@ -264,6 +264,16 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
     log_applied(str(topics.file), applied)
 
 
+def relisted_words(fields: list[str]) -> str:
+    """How a topic the file lists again is told (``topics import``'s line, a start's log): the
+    file had left it out, which switched it off; never "the state DB's edits", which nobody
+    made (a tester's, after a file cut short by mistake was put back)."""
+    return (
+        "listed in the file again (leaving it out had switched it off): its entry is applied "
+        f"({', '.join(fields)})"
+    )
+
+
 def log_applied(path: str, applied: Applied) -> None:
     """The topics whose state DB edits a start replaced (a WARNING each, naming the fields:
     the file's entry for it changed, so the file won), kept, or kept because no entry was
@@ -275,6 +285,8 @@ def log_applied(path: str, applied: Applied) -> None:
             "imported; the file's version replaced the state DB's edits (%s)",
             path, slug, ", ".join(fields),
         )  # fmt: skip
+    for slug, fields in applied.relisted.items():
+        log.info("topics file %s: topic %s: %s", path, slug, relisted_words(fields))
     for slug, fields in applied.adopted.items():
         log.warning(
             "topics file %s: topic %s differs from its entry in the file (%s): the state DB's "

@@ -110,13 +110,16 @@ class EmptiedTopicsFile(FileNotApplied):
 @dataclass
 class Applied:
     """What applying a file did. ``replaced``: slug → fields of the DB's version (edited since
-    the file's last import) the file's changed entry replaced; ``kept``: slug → fields in which
-    the DB's version differs from the file's unchanged entry, kept; ``adopted``: the same for
-    a topic with no entry recorded yet (the first start after migration 0017), whose DB version
-    was kept and the file's entry recorded; ``kept_on``: topics gone from the file but switched
-    on and with no entry recorded, kept on; ``kept_deleted``: file topics deleted in the state
-    DB whose entries did not change, not created again; ``recreated``: deleted ones the file
-    created again because their entries changed (a start) or it was imported explicitly."""
+    the file's last import) the file's changed entry replaced; ``relisted``: the same for a
+    topic the configured file had left out, which switched it off, and lists again (its entry
+    applied: no edit in the DB is implied, ``enabled`` is the file's own doing); ``kept``:
+    slug → fields in which the DB's version differs from the file's unchanged entry, kept;
+    ``adopted``: the same for a topic with no entry recorded yet (the first start after
+    migration 0017), whose DB version was kept and the file's entry recorded; ``kept_on``:
+    topics gone from the file but switched on and with no entry recorded, kept on;
+    ``kept_deleted``: file topics deleted in the state DB whose entries did not change, not
+    created again; ``recreated``: deleted ones the file created again because their entries
+    changed (a start) or it was imported explicitly."""
 
     counts: dict[str, int] = field(
         default_factory=lambda: (
@@ -124,6 +127,7 @@ class Applied:
         )
     )
     replaced: dict[str, list[str]] = field(default_factory=dict)
+    relisted: dict[str, list[str]] = field(default_factory=dict)
     kept: dict[str, list[str]] = field(default_factory=dict)
     adopted: dict[str, list[str]] = field(default_factory=dict)
     kept_on: list[str] = field(default_factory=list)
@@ -236,7 +240,10 @@ def _apply_entry(
         applied.counts["kept" if changed else "unchanged"] += 1
     else:
         edited = stored is not None and last not in (fingerprint(stored), _digest(stored))
-        if topic is not None and edited and (changed := differences(topic.spec, spec)):
+        changed = differences(topic.spec, spec) if topic is not None else []
+        if changed and configured and last == REMOVED:  # the file switched it off itself
+            applied.relisted[spec.slug] = changed
+        elif changed and edited:
             applied.replaced[spec.slug] = changed  # edited in the DB since the last import
         if topic is None and last is not None:
             applied.recreated.append(spec.slug)  # deleted in the DB; created again

@@ -127,6 +127,50 @@ def test_a_removed_topic_is_switched_off_once(
     assert shown(db)["an"] == ("An ninh 2", '"an ninh"', True)
 
 
+@pytest.mark.parametrize("title", ["An ninh", "An ninh trật tự"])
+def test_a_topic_listed_again_is_not_called_edited_in_the_state_db(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture, title: str
+) -> None:
+    """A file cut short by mistake, then put back (a tester's): the start that reads it again
+    switched the topic off itself; no edit was made in the state DB, and no WARNING says so."""
+    db, path = started
+    path.write_text(KT + PL, encoding="utf-8")
+    restart(db, caplog)
+    path.write_text(KT + PL + AN.replace("An ninh", title), encoding="utf-8")
+    lines = restart(db, caplog)
+    assert shown(db)["an"] == (title, '"an ninh"', True)
+    fields = "enabled" if title == "An ninh" else "title, enabled"
+    said = (
+        f"topics file {path}: topic an: listed in the file again (leaving it out had switched it "
+        f"off): its entry is applied ({fields})"
+    )
+    assert (logging.INFO, said) in lines, lines
+    assert all(level < logging.WARNING for level, _ in lines), lines
+
+
+def test_topics_import_words_a_topic_listed_again_alike(
+    started: tuple[Database, Path], caplog: pytest.LogCaptureFixture
+) -> None:
+    """The same through `topics import` of the configured file; an editor's switch-off after
+    that is an edit in the state DB again, which the next import replaces and says so."""
+    db, path = started
+    url = str(db.engine.url.render_as_string(hide_password=False))
+    env = {"FEEDSVC_DATABASE__URL": url, "FEEDSVC_TOPICS__FILE": str(path)}
+    path.write_text(KT + PL, encoding="utf-8")
+    cut = CliRunner().invoke(cli, ["topics", "import"], env=env)
+    assert cut.exit_code == 0 and "1 disabled" in cut.output, cut.output
+    path.write_text(KT + PL + AN, encoding="utf-8")
+    back = CliRunner().invoke(cli, ["topics", "import"], env=env)
+    assert back.exit_code == 0, back.output
+    assert back.output.splitlines()[1:] == [
+        "an: listed in the file again (leaving it out had switched it off): its entry is "
+        "applied (enabled)"
+    ], back.output
+    set_topic_enabled(db, "an", False)
+    again = CliRunner().invoke(cli, ["topics", "import"], env=env)
+    assert "an: the file's version replaced the state DB's edits (enabled)" in again.output
+
+
 def test_topics_import_applies_the_whole_file(
     started: tuple[Database, Path],
 ) -> None:

@@ -240,7 +240,7 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
-    from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
+    from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file, relisted_words
     from feedsvc.topics_sync import FileNotApplied, sync_topics
 
     settings = load_settings(config_file)
@@ -268,6 +268,8 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     for slug, fields in applied.replaced.items():  # edits made in the DB since, now undone
         done = ", ".join(fields)
         click.echo(f"{slug}: the file's version replaced the state DB's edits ({done})")
+    for slug, fields in applied.relisted.items():
+        click.echo(f"{slug}: {relisted_words(fields)}")
 
 
 def _no_default_file(path: Path) -> NoReturn:
