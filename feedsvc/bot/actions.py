@@ -100,6 +100,20 @@ def register(db: Database, target: Target) -> None:
         subs.reenable_chat(conn, target.chat_id)
 
 
+def heard_from(db: Database, channel: str, address: str) -> bool:
+    """The recipient wrote to the bot (any command on Telegram, any message on Zalo): one that
+    was switched off after refusing alerts (blocked the bot, the chat gone) is live again, as
+    README promises ("until it writes to the bot again"); True when it was. Only /start, /sub,
+    /pause and /resume did that: a Zalo user who unblocked the OA and wrote "xin chào" or
+    /list stayed off, and each new article was never queued for them (a tester's). A read
+    first: a live recipient's message costs no write."""
+    with db.read() as conn:
+        if not subs.is_disabled(conn, channel, address):
+            return False
+    with db.write() as conn:
+        return subs.reenable_recipient(conn, channel, address)
+
+
 def enabled_topics(db: Database, head: str = "topics_head", limit: int = texts.MAX_REPLY) -> str:
     """``/topics`` within ``limit`` UTF-16 units (the channel's reply limit)."""
     with db.read() as conn:
@@ -204,11 +218,20 @@ def start_topic(
 
 
 def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_REPLY) -> str:
-    """By topic slug, by the query's text (or one the matcher reads alike:
-    :mod:`feedsvc.bot.meaning`), by ``@slug`` alone (the topic a ``/sub @slug`` subscribed
-    to), by its number in ``/list``, by a topic's own query, or by several slugs (in that
-    order)."""
+    """By its number in ``/list`` (several: ``/unsub 1 3``), by topic slug, by the query's
+    text (or one the matcher reads alike: :mod:`feedsvc.bot.meaning`), by ``@slug`` alone (the
+    topic a ``/sub @slug`` subscribed to), by a topic's own query, or by several slugs (in that
+    order). A number first: ``/help`` offers ``/unsub <số thứ tự>``, and a query whose text is
+    that number took its place (``/unsub 1`` removed line 3, "1"); such a query is still
+    removed by its own line's number, or by its text once no line has that number."""
     arg = normalise(arg)
+    with db.write() as conn:
+        lines = _list_lines(conn, target.chat_id, arg)
+        if lines:
+            for chosen in lines:
+                subs.unsubscribe_id(conn, target.chat_id, chosen.id)
+    if lines:
+        return texts.fit([texts.unsubscribed(_sub_label(c), target.label) for c in lines], limit)
     with db.write() as conn:
         topic = typed_topic(conn, arg)
         what = _label(topic, arg)
@@ -223,13 +246,6 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
         if not removed and topic is None and (ref := _referenced_topic(conn, arg)) is not None:
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=ref.id, query=None)
             what = _label(ref, arg)
-        number = list_number(arg)
-        if not removed and number is not None:
-            current = subs.list_subscriptions(conn, target.chat_id)
-            if 1 <= number <= len(current):
-                chosen = current[number - 1]
-                removed = subs.unsubscribe_id(conn, target.chat_id, chosen.id)
-                what = _sub_label(chosen)
         if not removed and topic is None and (meant := topic_meant(topics, arg, known.get)):
             removed = subs.unsubscribe(conn, target.chat_id, topic_id=meant.id, query=None)
             what = _label(meant, arg)
@@ -238,6 +254,20 @@ def unsubscribe(db: Database, target: Target, arg: str, limit: int = texts.MAX_R
     if not removed:
         return texts.not_subscribed(arg)
     return texts.unsubscribed(what, target.label)
+
+
+def _list_lines(conn: Connection, chat_id: int, arg: str) -> list[subs.Subscription]:
+    """The subscriptions ``arg`` names by their numbers in ``/list`` (one, or several apart:
+    ``1 3``, ``1, 3``), each once, resolved before any is removed (removing line 1 first made
+    line 3 the old line 4); empty unless every part is a number of a line."""
+    parts = [part for part in _SLUG_LIST_SEP.split(arg) if part]
+    numbers = [list_number(part) for part in parts]
+    if not numbers or None in numbers:
+        return []
+    current = subs.list_subscriptions(conn, chat_id)
+    if not all(n is not None and 1 <= n <= len(current) for n in numbers):
+        return []
+    return [current[n - 1] for n in dict.fromkeys(n for n in numbers if n is not None)]
 
 
 def _several_topics(db: Database, arg: str) -> list[str] | None:

@@ -151,6 +151,7 @@ class Handlers:
         """Hint at /help, but only when the command is ours: groups host other bots too."""
         message = _message(update)
         if is_ours(message, context.bot.username, any_name=False) and await self._admitted(update):
+            await self._heard(update)
             await _reply(message, texts.t("unknown_command"))
 
     async def loose(self, update: Update, context: Context) -> None:
@@ -170,6 +171,7 @@ class Handlers:
         answer that never came. In groups only a command of ours, as :meth:`unknown` says."""
         message = _message(update)
         if is_ours(message, context.bot.username, any_name=True) and await self._admitted(update):
+            await self._heard(update)
             head = (command_text(message) or "/").split(maxsplit=1)[0]
             await _reply(message, texts.t("edited_command", command=escape(head)))
 
@@ -228,6 +230,7 @@ class Handlers:
             message = _message(update)
             if not await self._admitted(update):
                 return
+            await self._heard(update)
             problem = actions.argument_problem(command_arg(message))
             if problem is not None:
                 await _reply(message, problem)
@@ -235,6 +238,13 @@ class Handlers:
             await callback(update, context)
 
         return checked
+
+    async def _heard(self, update: Update) -> None:
+        """A command of ours came from this chat: switched off after refusing alerts, it is
+        live again (:func:`actions.heard_from`)."""
+        chat = _chat(update)
+        if await asyncio.to_thread(actions.heard_from, self.db, "telegram", str(chat.id)):
+            log.info("chat %s re-enabled: it wrote to the bot again", chat.id)
 
     async def _admitted(self, update: Update) -> bool:
         """Within this user's and this chat's command budgets (`gate.CommandGate`); when

@@ -138,8 +138,14 @@ class ZaloBot:
             log.warning("zalo: reply not sent: %s", self.api.scrub(f"{type(exc).__name__} {exc}"))
 
     def _answer_once(self, incoming: Incoming) -> str | None:
-        """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise."""
-        return self.answer(incoming) if self._first_delivery(incoming) else None
+        """:meth:`answer` for the first copy of a fresh update; None (no reply) otherwise. Any
+        such update, a command or not, is the chat writing to the OA: switched off after
+        refusing alerts, it is live again (:func:`actions.heard_from`)."""
+        if not self._first_delivery(incoming):
+            return None
+        if actions.heard_from(self.db, "zalo", incoming.chat_id):
+            log.info("zalo: chat %s re-enabled: it wrote to the OA again", incoming.chat_id)
+        return self.answer(incoming)
 
     def _first_delivery(self, incoming: Incoming) -> bool:
         """Whether ``incoming`` may act: not older than ``MAX_AGE``, and the first copy of its
