@@ -38,9 +38,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from functools import wraps
 from typing import Any
+
+from feedsvc.http_dates import parse_http_date
 
 _local = threading.local()
 _install_lock = threading.Lock()
@@ -197,12 +198,9 @@ def retry_after_seconds(value: str | None, now: datetime | None = None) -> float
     text = value.strip()
     if text.isascii() and text.isdigit():
         return float(text)
-    try:
-        when = parsedate_to_datetime(text)
-    except (TypeError, ValueError, IndexError):
+    when = parse_http_date(text)
+    if when is None:
         return None
-    if when.tzinfo is None:  # "-0000": UTC per RFC 5322
-        when = when.replace(tzinfo=UTC)
     seconds = (when - (now or datetime.now(UTC))).total_seconds()
     return max(seconds, 0.0) if math.isfinite(seconds) else None
 

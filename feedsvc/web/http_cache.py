@@ -34,11 +34,13 @@ import time
 from collections.abc import Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import format_datetime, parsedate_to_datetime
+from email.utils import format_datetime
 
 from cachetools import TTLCache
 from starlette.datastructures import Headers as RequestHeaders
 from starlette.responses import Response
+
+from feedsvc.http_dates import parse_http_date
 
 #: Bodies smaller than this are sent as they are: gzip would save nothing worth a CPU cycle.
 GZIP_MIN_BYTES = 512
@@ -129,12 +131,9 @@ def _not_modified_since(header: str, last_modified: datetime) -> bool:
     A date later than the server's clock is invalid (RFC 2616 §14.25 a; Apache and Tomcat
     ignore it): a reader that stored a future ``Last-Modified`` (a 2064 article dated every
     feed before issue #13) would otherwise get 304 until 2064."""
-    try:
-        since = parsedate_to_datetime(header)
-    except (TypeError, ValueError, IndexError):
+    since = parse_http_date(header)
+    if since is None:  # no date: ignored, the whole answer sent
         return False
-    if since.tzinfo is None:  # "-0000" or obsolete forms: HTTP dates are always GMT
-        since = since.replace(tzinfo=UTC)
     if since.timestamp() > time.time():
         return False
     return last_modified.astimezone(UTC).replace(microsecond=0) <= since
