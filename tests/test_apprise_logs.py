@@ -144,10 +144,11 @@ def test_what_apprise_logs_in_a_send_is_cleaned_of_every_form_of_the_url(
         except OSError:
             log.exception("Connection error")
     lines = service_logging.getvalue().splitlines()
-    assert [line.split()[1:3] for line in lines] == [
+    # a text line: date, time with offset, level, logger, message (logs.TEXT_TIME)
+    assert [line.split()[2:4] for line in lines] == [
         [level, "feedsvc.apprise:"] for level in ("WARNING", "WARNING", "ERROR", "WARNING", "ERROR")
     ]  # none of Apprise's own records, none below WARNING, no traceback lines
-    assert all(line.split(None, 3)[3].startswith(mask(url) + ": ") for line in lines)
+    assert all(line.split(None, 4)[4].startswith(mask(url) + ": ") for line in lines)
     text = "\n".join(lines)
     assert "Connection error (OSError)" in text and "Could not load E-Mail URL: ***" in text
     assert_clean(text, ["Bob.Smith", "bob.smith", "Hu@nter2", "Hu%40nter2", "carol",
