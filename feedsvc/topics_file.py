@@ -334,13 +334,13 @@ def stays_deleted(t: Translator, slug: str, path: Path, command: str = "feedsvc"
     another configuration than the service's), it is not said to list it: a start with this
     configuration does not bring the topic back, and the line says that instead."""
     shown = shown_file(t, path)
-    if _lists(path, slug) is False:
+    if lists_slug(path, slug) is False:
         return t("topics_file.not_listed", slug=slug, path=shown)
     return t("topics_file.stays_deleted", slug=slug, path=shown,
              bring_back=_bring_back(t, command))  # fmt: skip
 
 
-def _lists(path: Path, slug: str) -> bool | None:
+def lists_slug(path: Path, slug: str) -> bool | None:
     """Whether the topics file at ``path`` has an entry for ``slug``; None when it cannot be
     read as TOML (absent, unreadable, broken: :func:`shown_file` says the first two)."""
     try:

@@ -294,3 +294,61 @@ def test_a_listed_chat_that_receives_no_alerts_is_said_on_stderr(run: Run, tmp_p
     assert empty.stderr == "feedsvc: chat 43 receives no alerts now: switched off\n"
     one = run("subs", "list", "--chat", "42")
     assert one.exit_code == 0 and one.stderr == "" and one.stdout.count("\n") == 1
+
+
+def _fresh(tmp_path: Path, topics_file: Path) -> Run:
+    """A state DB with no topic, ``topics.file`` at ``topics_file``."""
+    env = {
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'fresh.db'}",
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_TOPICS__FILE": str(topics_file),
+    }
+    return lambda *args: CliRunner().invoke(cli, list(args), env=env)
+
+
+APPRISE = ("subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--topic")
+
+
+def test_a_topic_the_topics_file_lists_but_never_imported_is_told_how_to_import(
+    tmp_path: Path,
+) -> None:
+    """Tester: on a fresh DB `subs add … --topic an-ninh` said only "unknown topic 'an-ninh'"
+    while the topics file listed it (applied only by a start or `topics import`)."""
+    from feedsvc.cli.common import command_name
+
+    listed = tmp_path / "topics.toml"
+    listed.write_text('[[topic]]\nslug = "an-ninh"\ntitle = "An ninh"\nquery = "\\"an ninh\\""\n')
+    run = _fresh(tmp_path, listed)
+    command = command_name()
+    result = run(*APPRISE, "an-ninh")
+    assert result.exit_code == 1
+    assert result.output == (
+        f"feedsvc: unknown topic 'an-ninh'. It is in the topics file {listed} but not imported "
+        f"yet: run `{command} topics import` (or start the service).\n"
+    )
+    result = run(*APPRISE, "khac")  # not in the file either: the DB is empty, said so
+    assert result.exit_code == 1
+    assert result.output == (
+        "feedsvc: unknown topic 'khac'. The state DB has no topics yet: add one with "
+        f"`{command} topics add SLUG --title T --query Q`, or import a topics file: "
+        f"`{command} topics import FILE`.\n"
+    )
+    assert run("topics", "import").exit_code == 0
+    assert run(*APPRISE, "an-ninh").exit_code == 0
+    result = run(*APPRISE, "khac")  # topics there, the file does not list it: no hint
+    assert (result.exit_code, result.output) == (1, "feedsvc: unknown topic 'khac'\n")
+
+
+@pytest.mark.parametrize("kind", ["directory", "not toml", "missing"])
+def test_a_topics_file_that_cannot_be_read_gives_no_hint_and_no_failure(
+    tmp_path: Path, kind: str
+) -> None:
+    path = tmp_path / "topics.toml"
+    if kind == "directory":
+        path.mkdir()
+    elif kind == "not toml":
+        path.write_bytes(b"\xff[[topic\n")
+    run = _fresh(tmp_path, path)
+    assert run("topics", "add", "khac", "--title", "Khác", "--query", "khác").exit_code == 0
+    result = run(*APPRISE, "an-ninh")
+    assert (result.exit_code, result.output) == (1, "feedsvc: unknown topic 'an-ninh'\n")

@@ -11,6 +11,7 @@ from factories import EMPTIED_SUMMARIES, article
 from feedsvc.feeds.model import prepare_item
 from feedsvc.feeds.sanitize import (
     absolute_url,
+    plain_lines,
     plain_text,
     sanitize_html,
     shown_summary,
@@ -377,3 +378,22 @@ def test_a_feed_item_of_an_emptied_summary_shows_the_body(summary: str) -> None:
 def test_a_feed_item_showing_no_text_at_all_falls_back_to_its_title(body: str) -> None:
     item = prepare_item("https://example.vn/", article(1, summary="\u200b", body=body), "vi")
     assert item.summary_text == item.title
+
+
+@pytest.mark.parametrize(
+    ("fragment", "lines"),
+    [
+        ("<p>Đoạn 1 &amp; 2</p><p>Đoạn 2…</p>", "Đoạn 1 & 2\nĐoạn 2…"),
+        ("a<br>b<br/><br>c", "a\nb\nc"),  # one line break per boundary, however many
+        ("<ul><li>một</li><li>hai</li></ul><h2>Tiêu đề</h2>", "một\nhai\nTiêu đề"),
+        ("<p>&nbsp;</p><div>x\n   y</div>", "x y"),  # HTML's newline is whitespace
+        ("<b>a &#10; b</b>", "a b"),  # a decoded one too
+        ("dòng một\n\n  dòng  hai\r\nba", "dòng một\ndòng hai\nba"),  # plain text: its own
+        ("AT&T\nx &amp; y", "AT&T\nx & y"),
+        ("Sách <Số đỏ> tái bản<br>mới", "Sách <Số đỏ> tái bản\nmới"),
+        ("<script>x()</script>ok\u202e", "ok"),
+        ("", ""),
+    ],
+)
+def test_plain_lines_keeps_paragraphs_and_line_breaks(fragment: str, lines: str) -> None:
+    assert plain_lines(fragment) == lines

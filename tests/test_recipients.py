@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import insert, select, text
@@ -174,3 +175,27 @@ def test_a_dispatcher_recovers_only_its_own_channel(db: Database) -> None:
         assert q.recover_expired(conn, far, "zalo") == 1
         states = dict(conn.execute(select(deliveries.c.chat_id, deliveries.c.state)).tuples().all())
     assert states == {1001: "sending", zalo.chat_id: "pending"}
+
+
+def test_an_unknown_topic_s_hint_is_worded_in_the_admin_s_language(
+    db: Database, tmp_path: Path
+) -> None:
+    """The API and the admin word ``topic_unknown`` from the catalogue: the topics file's hint
+    too (``subs add``'s English is tests/test_cli_subs.py's)."""
+    from feedsvc import operations as ops
+    from feedsvc.catalogue import Translator
+    from feedsvc.config import TopicsSettings
+
+    listed = tmp_path / "topics.toml"
+    listed.write_text('[[topic]]\nslug = "an-ninh"\ntitle = "An ninh"\nquery = "an"\n')
+    with pytest.raises(ops.OperationError) as caught:
+        ops.add_subscription(
+            db, None, None, topic="an-ninh", query=None, channel="apprise",
+            address="json://127.0.0.1:9/x", topics_config=TopicsSettings(file=listed,
+                                                                         import_on_start=False),
+        )  # fmt: skip
+    assert caught.value.code == "topic_unknown"
+    assert Translator("vi").operation_error(caught.value) == (
+        f"Không có chủ đề 'an-ninh'. Chủ đề này có trong tệp chủ đề {listed} nhưng chưa được "
+        "nhập vào cơ sở dữ liệu trạng thái: chạy `feedsvc topics import`."
+    )

@@ -46,6 +46,19 @@ def test_a_short_article_is_whole_with_local_time() -> None:
     assert text.endswith("Chủ đề: Kiến Thụy\n" + URL)
 
 
+def test_paragraphs_and_line_breaks_are_lines_of_the_zalo_alert() -> None:
+    """Tester: "<p>Đoạn 1 &amp; 2</p><p>Đoạn 2…</p>" arrived as "Đoạn 1 & 2 Đoạn 2…". Zalo
+    keeps its title line (it has no title field); the summary a line per paragraph."""
+    summary = "<p>Đoạn 1 &amp; 2</p>\n<p>Đoạn 2 có <b>chữ đậm</b><br>và dòng mới</p><p>&nbsp;</p>"
+    text = format_zalo_alert(article(1, summary=summary), ["Kiến Thụy"], VN)
+    assert text == (
+        "Công an Kiến Thụy bắt đối tượng trộm cắp số 1\n"
+        "An ninh - Trật tự · Minh Châu · 10:35 20/11/2026\n\n"
+        "Đoạn 1 & 2\nĐoạn 2 có chữ đậm\nvà dòng mới\n\n"
+        "Chủ đề: Kiến Thụy\n" + URL
+    )
+
+
 def test_an_absurd_url_is_left_out_rather_than_the_message() -> None:
     long_url = "https://example.vn/" + "a" * 3000
     text = format_zalo_alert(article(1, url=long_url, summary="z" * 5000), ["T"], VN)

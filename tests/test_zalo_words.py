@@ -13,7 +13,7 @@ from factories import VN
 
 from feedsvc.bot import texts
 from feedsvc.channels.zalo import ZaloBotAPI
-from feedsvc.channels.zalo.bot import READ_ONLY, ZaloBot
+from feedsvc.channels.zalo.bot import READ_ONLY, TELEGRAM_ONLY, ZaloBot
 from feedsvc.channels.zalo.updates import REPLY_LIMIT, Incoming, plain_reply
 from feedsvc.db import Database
 from feedsvc.store.subscriptions import ensure_recipient, set_paused
@@ -132,3 +132,47 @@ def test_a_full_zalo_list_is_measured_as_zalo_shows_it(bot: ZaloBot, db: Databas
     assert all(any(line.startswith(f"{n}. ") for line in lines) for n in range(1, 51)), reply
     assert texts.translator()("bot.more_items", count=1)[:5] not in reply
     assert "Kiến" in lines[1]  # wider than the 12 characters measuring the HTML allowed
+
+
+SILENT = {
+    "vi": "Zalo không có tin báo im lặng (không chuông): lệnh /silent chỉ dùng được trên Telegram. "
+    "Trên Zalo, dùng /quiet HH:MM-HH:MM để giữ tin trong giờ yên lặng (nhận một tin gộp khi "
+    "hết giờ), hoặc /digest để nhận tin gộp vào giờ đã chọn. Gõ /help để xem các lệnh.",
+    "en": "Zalo has no silent alerts: /silent works on Telegram only. On Zalo, use /quiet "
+    "HH:MM-HH:MM to hold alerts during quiet hours (one digest when they end), or /digest "
+    "to get digests at the times you choose. Type /help to see the commands.",
+}
+PREVIEW = {
+    "vi": "Lệnh /preview (xem trước liên kết dưới tin) chỉ dùng được trên Telegram: bot Zalo gửi "
+    "tin dạng văn bản, không bật/tắt được phần xem trước. Gõ /help để xem các lệnh.",
+    "en": "/preview (link previews under alerts) works on Telegram only: the Zalo bot sends plain "
+    "text, with no link-preview switch. Type /help to see the commands.",
+}
+
+
+@pytest.mark.parametrize("kind", ["private", "group"])
+@pytest.mark.parametrize(
+    "text", ["/silent on", "/silent", "/SILENT off", "/silent bật", "/silent x y"]
+)
+def test_a_telegram_only_silent_is_told_zalo_has_none_and_what_instead(
+    bot: ZaloBot, language: str, text: str, kind: str
+) -> None:
+    """Tester: ``/silent on`` on Zalo answered "Lệnh không rõ. Gõ /help…"."""
+    reply = say(bot, f"z-{kind}", text, kind)
+    assert reply == SILENT[language]
+    assert "/quiet" in texts.t("zalo_help")  # what it points to is a command Zalo runs
+
+
+@pytest.mark.parametrize("kind", ["private", "group"])
+def test_a_telegram_only_preview_is_told_so(bot: ZaloBot, language: str, kind: str) -> None:
+    assert say(bot, f"z-p{kind}", "/preview on", kind) == PREVIEW[language]
+
+
+def test_every_telegram_command_zalo_lacks_is_worded(bot: ZaloBot) -> None:
+    """The class, not a list of names: each Telegram command (its menu,
+    ``texts.COMMAND_NAMES``) the Zalo bot does not run gets its own answer, never "unknown"."""
+    assert {"silent", "preview"} == TELEGRAM_ONLY
+    unknown = say(bot, "z-u", "/nosuchcommand")
+    for name in texts.COMMAND_NAMES:
+        assert say(bot, f"z-{name}", f"/{name} on") != unknown, name  # each its own budget
+    assert say(bot, "z-u", "/settings") != unknown

@@ -251,7 +251,18 @@ class Translator:
             params["state"] = self(f"state.{params['state']}")
         if "channel" in params:  # "zalo" → "Zalo"
             params["channel"] = self(f"channel.{params['channel']}")
-        return self(f"op.{exc.code}", **params)
+        said = self(f"op.{exc.code}", **params)
+        hint = self.topic_hint(params) if exc.code == "topic_unknown" else ""
+        return f"{said} {hint}" if hint else said
+
+    def topic_hint(self, params: Mapping[str, object]) -> str:
+        """Why a typed slug names no topic (``op.topic_unknown.<hint>``, the parameters
+        ``operations.recipients`` gives an unknown topic's error), or ""."""
+        hint = params.get("hint")
+        if not isinstance(hint, str):
+            return ""
+        start = self("op.topic_unknown.start") if params.get("start") else ""
+        return self(f"op.topic_unknown.{hint}", **{**params, "start": start})
 
 
 #: The command line's and the log's words: feedsvc's CLI and log lines speak English.

@@ -35,6 +35,21 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "In a Zalo group only /help, /topics, /list and /settings work; subscribe and change "
         "settings in a private chat with the bot.",
     ),
+    # a Telegram command the Zalo bot has not (channels.zalo.bot.TELEGRAM_ONLY), any argument
+    "bot.zalo_no_silent": (
+        "Zalo không có tin báo im lặng (không chuông): lệnh /silent chỉ dùng được trên Telegram. "
+        "Trên Zalo, dùng /quiet HH:MM-HH:MM để giữ tin trong giờ yên lặng (nhận một tin gộp khi "
+        "hết giờ), hoặc /digest để nhận tin gộp vào giờ đã chọn. Gõ /help để xem các lệnh.",
+        "Zalo has no silent alerts: /silent works on Telegram only. On Zalo, use /quiet "
+        "HH:MM-HH:MM to hold alerts during quiet hours (one digest when they end), or /digest "
+        "to get digests at the times you choose. Type /help to see the commands.",
+    ),
+    "bot.zalo_no_preview": (
+        "Lệnh /preview (xem trước liên kết dưới tin) chỉ dùng được trên Telegram: bot Zalo gửi "
+        "tin dạng văn bản, không bật/tắt được phần xem trước. Gõ /help để xem các lệnh.",
+        "/preview (link previews under alerts) works on Telegram only: the Zalo bot sends plain "
+        "text, with no link-preview switch. Type /help to see the commands.",
+    ),
     # a Zalo group's /topics and /list: /sub, /resume are refused there (tester4 G3)
     "bot.zalo_group_topics_head": (
         "<b>Chủ đề</b> (đăng ký trong chat riêng với bot: <code>/sub &lt;mã&gt;</code>)",

@@ -281,6 +281,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the closing quote {mark} closes no opening one",
     ),
     "op.topic_unknown": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    # added to op.topic_unknown (operations.recipients._unknown_hint): why the topic is not there
+    "op.topic_unknown.not_imported": (
+        "Chủ đề này có trong tệp chủ đề {path} nhưng chưa được nhập vào cơ sở dữ liệu trạng "
+        "thái: chạy `{command} topics import`{start}.",
+        "It is in the topics file {path} but not imported yet: run `{command} topics "
+        "import`{start}.",
+    ),
+    "op.topic_unknown.start": (" (hoặc khởi động dịch vụ)", " (or start the service)"),
+    "op.topic_unknown.no_topics": (
+        "Cơ sở dữ liệu trạng thái chưa có chủ đề nào: thêm bằng `{command} topics add SLUG "
+        "--title T --query Q`, hoặc nhập một tệp chủ đề: `{command} topics import FILE`.",
+        "The state DB has no topics yet: add one with `{command} topics add SLUG --title T "
+        "--query Q`, or import a topics file: `{command} topics import FILE`.",
+    ),
     "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
     "op.checkbox_invalid": (
         "Ô {field} chỉ nhận on hoặc off (true/false, 1/0, yes/no).",

@@ -57,9 +57,9 @@ from feedsvc.channels.apprise_transport import (
     watch_transport,
 )
 from feedsvc.channels.base import ChannelLimits, OutcomeKind, SendOutcome, Target
-from feedsvc.channels.plain import format_plain_alert
+from feedsvc.channels.plain import format_plain_alert, plain_title
 from feedsvc.logs import register_secret
-from feedsvc.notify.message import AlertMessage, trim_utf16, visible_text
+from feedsvc.notify.message import AlertMessage, trim_utf16
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER
 from feedsvc.notify.tls import share_trust_with_requests
 
@@ -219,16 +219,24 @@ class AppriseChannel:
             pool.shutdown(wait=False, cancel_futures=True)
 
     async def deliver(self, target: Target, article: Article, topics: Sequence[str]) -> SendOutcome:
-        body = format_plain_alert(article, topics, self.tz, LIMITS.max_text)
-        return await self._send(target.address, trim_utf16(visible_text(article.title), TITLE_CAP),
-                                body)  # fmt: skip
+        """The plain alert without its title line, the title in Apprise's title field: Apprise
+        itself puts the title above the body for a service that has no title field
+        (``NotifyBase._apply_overflow``, ``title_maxlen`` 0), so a body that began with it
+        showed the title twice there, and twice at every service that has one (tester)."""
+        body = format_plain_alert(article, topics, self.tz, LIMITS.max_text, titled=False)
+        title = trim_utf16(plain_title(article), TITLE_CAP)
+        return await self._send(target.address, title, body)
 
     async def send_message(self, target: Target, msg: AlertMessage) -> SendOutcome:
         """A message composed elsewhere (a digest part): its plain text, titled by its first
-        line (the digest's heading)."""
-        body = trim_utf16(msg.plain_text, LIMITS.max_text)
-        title = trim_utf16(body.split("\n", 1)[0], TITLE_CAP)
-        return await self._send(target.address, title, body)
+        line (the digest's heading), which the body then leaves out, as :meth:`deliver` does
+        (a one-line message is its body, untitled: Apprise sends no empty body)."""
+        text = trim_utf16(msg.plain_text, LIMITS.max_text)
+        first, _, rest = text.partition("\n")
+        body = rest.strip("\n")
+        if not body:
+            return await self._send(target.address, "", text)
+        return await self._send(target.address, trim_utf16(first, TITLE_CAP), body)
 
     async def _send(self, url: str, title: str, body: str) -> SendOutcome:
         """One notification through the pool. :attr:`send_timeout` (seconds) bounds the send

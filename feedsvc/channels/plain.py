@@ -5,31 +5,41 @@ Pure. Zalo Bot messages are plain text (markup support is unclear between versio
 plain text with the link written out. Lengths are counted in UTF-16 code units, which are never
 fewer than code points: the text fits whichever unit the service counts in. Layout:
 
-    title
+    title                                  (left out with ``titled=False``: Apprise)
     section · author · HH:MM dd/mm/YYYY
     <blank>
-    summary, trimmed to what is left
+    summary, trimmed to what is left; a line per paragraph
     <blank>
     Chủ đề: topic, topic
     https://link
 
 The title, meta line, topic line and link are capped first (``notify.message``'s caps), so the
 summary always gets the rest: a 5,000-character summary is trimmed, never the link.
+
+The summary keeps its paragraphs and line breaks, one line each (:func:`plain_summary`): plain
+text has no other way to show them, and "<p>a</p><p>b</p>" ran together as "a b". The one
+rule of every plain-text alert, Zalo's and Apprise's (Telegram's HTML alert is
+``notify.message``'s).
+
+Apprise sends the title in a field of its own and, for a service without one (its plugin's
+``title_maxlen`` 0: SMS, Mattermost, Rocket.Chat…), puts it above the body itself
+(``NotifyBase._apply_overflow``): a body that began with the title showed it twice.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 from datetime import tzinfo
 
 from feedsvc.articles import Article
-from feedsvc.feeds.sanitize import link_url, xml_clean
+from feedsvc.blank_text import shows_nothing
+from feedsvc.feeds.sanitize import link_url, plain_lines, shown_summary, xml_clean
 from feedsvc.notify.message import (
     MIN_SUMMARY,
     TITLE_CAP,
     TOPICS_CAP,
     TOPICS_LABEL,
-    alert_summary,
     meta_line,
     trim_utf16,
     utf16_len,
@@ -40,21 +50,41 @@ TEXT_LIMIT = 2000  # Zalo's sendMessage text (FIELD-NOTES "Zalo Bot Platform"); 
 LINK_CAP = 1000  # a longer article URL is left out rather than crowd out the message
 
 
+def plain_title(article: Article) -> str:
+    """The alert's title: the article's visible title (its link when that shows nothing), at
+    most ``TITLE_CAP`` UTF-16 units; the first line of a titled alert, Apprise's title field."""
+    return trim_utf16(visible_text(article.title) or link_url(article.url), TITLE_CAP)
+
+
+def plain_summary(article: Article) -> str:
+    """The text under a plain alert's head: the summary, else the body
+    (:func:`feedsvc.feeds.sanitize.shown_summary`), a line per paragraph or line break
+    (:func:`feedsvc.feeds.sanitize.plain_lines`), in NFC; "" when it shows nothing."""
+    text = plain_lines(shown_summary(article.summary) or article.body or "")
+    text = unicodedata.normalize("NFC", text)
+    return "" if shows_nothing(text) else text
+
+
 def format_plain_alert(
-    article: Article, topic_titles: Sequence[str], tz: tzinfo, limit: int = TEXT_LIMIT
+    article: Article,
+    topic_titles: Sequence[str],
+    tz: tzinfo,
+    limit: int = TEXT_LIMIT,
+    *,
+    titled: bool = True,
 ) -> str:
     """The plain-text alert for ``article`` matching ``topic_titles``; at most ``limit`` UTF-16
     units (``limit`` ≥ 1,800 leaves room for the capped title, meta, topics and link), whatever
-    the article holds."""
+    the article holds. ``titled=False`` leaves the title line out, for a channel that sends the
+    title apart (Apprise: :func:`plain_title`; see the module docstring)."""
     url = link_url(article.url)
     link = url if utf16_len(url) <= LINK_CAP else ""
-    title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     meta = meta_line(article, tz)
     topics = [t for t in (" ".join(xml_clean(t).split()) for t in topic_titles) if t]
     topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
     tail = "\n".join(part for part in (topic_line, link) if part)
-    head = f"{title}\n{meta}"
+    head = f"{plain_title(article)}\n{meta}" if titled else meta
     room = limit - utf16_len(head) - (2 + utf16_len(tail) if tail else 0) - 2
-    summary = alert_summary(article)
+    summary = plain_summary(article)
     body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
     return "\n\n".join(part for part in (head, body, tail) if part)

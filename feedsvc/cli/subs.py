@@ -14,6 +14,7 @@ from feedsvc.cli.common import (
     CELL_CHARS,
     EXIT_USAGE,
     cell,
+    command_name,
     fail,
     load_settings,
     run_operation,
@@ -137,12 +138,13 @@ def add(
         )
     if channel != "telegram" and (address is None or chat_id is not None):
         fail(f"{channel} needs --to ADDRESS (and no CHAT_ID)", EXIT_USAGE)
-    sub, created = run_operation(
-        lambda db: ops.add_subscription(
-            db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address
+    sub, created = run_with_settings(
+        lambda db, settings: ops.add_subscription(
+            db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address,
+            topics_config=settings.topics, command=command_name(),
         ),
         config_file,
-    )
+    )  # fmt: skip
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
     _warn_if_off(channel, config_file)
 

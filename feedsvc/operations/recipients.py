@@ -19,9 +19,11 @@ from feedsvc.matching import QueryError, parse_chat_query
 from feedsvc.operations.errors import OperationError, query_invalid, refuse_control, too_long_error
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
+from feedsvc.topics_file import lists_slug
 
 if TYPE_CHECKING:
     from feedsvc.channels.recipients import RecipientSpec
+    from feedsvc.config import TopicsSettings
 
 
 CHAT_TYPES = ("private", "group", "supergroup", "channel")
@@ -36,12 +38,16 @@ def add_subscription(
     query: str | None,
     channel: str = "telegram",
     address: str | None = None,
+    topics_config: TopicsSettings | None = None,
+    command: str = "feedsvc",
 ) -> tuple[sub_store.Subscription, bool]:
     """Subscribe a recipient — a Telegram chat (``chat_id``), or ``(channel, address)`` of any
     channel (:mod:`feedsvc.channels.recipients`) — to a topic or to its own query, with the bot's
     rules (enabled topics only; a query's ``@slug`` may name any topic, a disabled one too, as
     topic queries, previews, search feeds and matching resolve it; length and count limits).
-    Idempotent: returns the subscription and whether it was created."""
+    Idempotent: returns the subscription and whether it was created. ``topics_config``: the
+    ``[topics]`` settings, for the hint of an unknown topic (:func:`_unknown_hint`); ``command``:
+    how feedsvc is typed, in that hint."""
     from feedsvc.channels.recipients import RecipientError, recipient_spec
 
     for name, value in (("address", address), ("topic", topic), ("query", query)):
@@ -78,12 +84,14 @@ def add_subscription(
             found = topic_store.find_topic(conn, topic)
             if found is None or not found.enabled:
                 state = "unknown" if found is None else "disabled"
+                said: dict[str, object] = {"slug": topic}
+                if found is None:
+                    said |= _unknown_hint(conn, topic, topics_config, command)
+                message = f"{state} topic {quoted(topic)}"
+                if hint := ENGLISH.topic_hint(said):
+                    message = f"{message}. {hint}"
                 raise OperationError(
-                    "invalid",
-                    f"{state} topic {quoted(topic)}",
-                    code=f"topic_{state}",
-                    params={"slug": topic},
-                    field="topic",
+                    "invalid", message, code=f"topic_{state}", params=said, field="topic"
                 )
             topic_id = found.id
         else:
@@ -107,6 +115,22 @@ def add_subscription(
         sub = sub_store.get_subscription(conn, sub_id or 0)
     assert sub is not None
     return sub, created
+
+
+def _unknown_hint(
+    conn: Connection, slug: str, topics: TopicsSettings | None, command: str
+) -> dict[str, object]:
+    """Why ``slug`` names no topic, as parameters of ``op.topic_unknown.<hint>``: the topics file
+    lists it but it was never imported (a fresh state DB: the file is applied only by a start
+    or ``topics import``, and ``subs add`` said only "unknown topic"), or the state DB has no
+    topic at all. Read only on this error path; a file that cannot be read gives no hint."""
+    if topics is not None and lists_slug(topics.file, slug.strip()):
+        path = str(topics.file.absolute())
+        return {"hint": "not_imported", "path": path, "command": command,
+                "start": topics.import_on_start}  # fmt: skip
+    if not topic_store.list_topics(conn):
+        return {"hint": "no_topics", "command": command}
+    return {}
 
 
 def _ensure_recipient(conn: Connection, spec: RecipientSpec, now: datetime) -> int:

@@ -242,7 +242,14 @@ def page_routes(admin: Admin) -> list[Route]:
         try:
             await db_call(
                 lambda: ops.add_subscription(
-                    db, None, None, topic=topic, query=query, channel="apprise", address=url
+                    db,
+                    None,
+                    None,
+                    topic=topic,
+                    query=query,
+                    channel="apprise",
+                    address=url,
+                    topics_config=service.settings.topics,
                 )
             )
         except ops.OperationError as exc:

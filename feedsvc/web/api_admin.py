@@ -63,7 +63,7 @@ def create_subscription(service: Service, call: Call) -> tuple[int, Subscription
     body = call.body_as(SubscriptionIn)
     sub, created = ops.add_subscription(
         service.web_db, body.chat_id, body.chat_type, topic=body.topic, query=body.query,
-        channel=body.channel, address=body.address,
+        channel=body.channel, address=body.address, topics_config=service.settings.topics,
     )  # fmt: skip
     return (201 if created else 200), subscription_out(sub, service)
 

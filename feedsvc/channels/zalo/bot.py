@@ -63,6 +63,13 @@ READ_ONLY = frozenset({"help", "topics", "list", "settings"})
 #: the delivery options of issue 15 that mean something on Zalo (no silent messages there): the
 #: commands, and the lines of ``/settings`` (no ``/silent`` line inviting an unknown command)
 OPTIONS = ("digest", "quiet")
+#: every command the Zalo bot runs
+COMMANDS = frozenset({"start", "help", "topics", "list", "pause", "resume", "sub", "unsub",
+                      "settings", *OPTIONS})  # fmt: skip
+#: the Telegram bot's commands the Zalo bot has not (``/silent``: Zalo sends no silent
+#: messages; ``/preview``: no link-preview switch): a user who knows them from Telegram is told
+#: so and what to use instead (``bot.zalo_no_<name>``), not "unknown command" (tester)
+TELEGRAM_ONLY = frozenset(texts.COMMAND_NAMES) - COMMANDS
 SITE_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")  # site.timezone's default; the service passes its own
 MAX_CONCURRENT = 16  # updates handled at once, across chats (one per chat at a time)
 #: updates of one chat waiting behind the one being handled, at least (a chat's command budget,
@@ -177,6 +184,8 @@ class ZaloBot:
         allowed, refusal = self.gate.admit(user, f"zalo:{incoming.chat_id}")
         if not allowed:
             return refusal  # one reply per spell, then silence
+        if name in TELEGRAM_ONLY:  # whatever its argument, in a group too: no chat has it
+            return texts.t(f"zalo_no_{name}")
         problem = actions.argument_problem(arg)
         if problem is not None:
             return problem
