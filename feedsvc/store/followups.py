@@ -200,10 +200,9 @@ def queue_corrections(
 
     An existing correction is re-armed whatever its state: if one is being done right now, its
     lease is cleared, so its (older) outcome is not recorded and the newest text goes out next.
-    A delivery whose retraction is done is left alone (deleted, or its notice, which
-    :mod:`~feedsvc.store.restores` takes back); one still open is cancelled by the worker for
-    a public article, so the edit is owed (it kept the old title: a republish with a new one
-    before the retraction's turn). Returns how many were queued or re-armed."""
+    A delivery whose retraction is done is left alone (deleted, or its notice: ``restores``);
+    one still open is cancelled by the worker for a public article, so the edit is owed (a
+    republish's new title was lost). Returns how many were queued or re-armed."""
     if not article_ids:
         return 0
     retracted = _has_retraction(open_counts=False)
