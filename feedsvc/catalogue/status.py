@@ -31,6 +31,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "followup.gone": ("tin đã không còn", "already gone"),
     "followup.kept": ("giữ nguyên", "kept"),
     "followup.cancelled": ("huỷ (không cần nữa)", "cancelled (no longer needed)"),
+    "followup.restored": (
+        "đã khôi phục: bài đăng lại, tin được sửa lại theo bài",
+        "restored: the article is public again, the alert edited back to it",
+    ),
     "followup.failed": ("không thực hiện được", "failed"),
     "followup.unreachable": (
         "không tới được: tin nằm ở nhóm cũ, nhóm đã nâng cấp thành siêu nhóm",

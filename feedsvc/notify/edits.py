@@ -144,6 +144,15 @@ class MessageEditor(Protocol):
         becomes when it cannot be deleted."""
         ...
 
+    async def uncover(
+        self, chat_id: int, message_id: int, photo_url: str, text: str, *, html: bool,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+    ) -> EditOutcome:  # fmt: skip
+        """Put the article's picture (``photo_url``, as the alert was sent) back in place of
+        :meth:`cover`'s blank one, ``text`` as its caption, ``buttons`` under it: a notice
+        taken back once the article is public again (``store.restores``)."""
+        ...
+
 
 def editor_of(sender: object) -> MessageEditor | None:
     """The sender's editor, or None when its channel cannot change sent alerts."""
@@ -204,6 +213,24 @@ class TelegramEditor:
             self._bot.edit_message_media(media, chat_id=chat_id, message_id=message_id)
         )
 
+    async def uncover(
+        self, chat_id: int, message_id: int, photo_url: str, text: str, *, html: bool,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+    ) -> EditOutcome:  # fmt: skip
+        media = InputMediaPhoto(photo_url, caption=text,
+                                parse_mode=ParseMode.HTML if html else None)  # fmt: skip
+        markup = keyboard(buttons) if buttons else None
+        outcome = await self._run(self._bot.edit_message_media(
+            media, chat_id=chat_id, message_id=message_id, reply_markup=markup
+        ))  # fmt: skip
+        if (
+            buttons
+            and outcome.kind is EditKind.REFUSED
+            and keyboard_refused(OutcomeKind.BAD_CONTENT, outcome.description)
+        ):  # a refused keyboard must not cost the restore (see edit)
+            return await self.uncover(chat_id, message_id, photo_url, text, html=html)
+        return outcome
+
     async def _run(self, request: Awaitable[Message | bool]) -> EditOutcome:
         outcome = classify_edit(await classify_outcome(request, self._token))
         if not outcome.kind.settled:
@@ -239,6 +266,14 @@ class ConsoleEditor:
     async def cover(self, chat_id: int, message_id: int, text: str, *, html: bool) -> EditOutcome:
         log.info("alert #%s in chat %s: picture removed, caption edited:\n%s",
                  message_id, chat_id, text)  # fmt: skip
+        return EditOutcome(EditKind.DONE)
+
+    async def uncover(
+        self, chat_id: int, message_id: int, photo_url: str, text: str, *, html: bool,
+        buttons: tuple[tuple[Button, ...], ...] = (),
+    ) -> EditOutcome:  # fmt: skip
+        log.info("alert #%s in chat %s: picture %s back, caption edited:\n%s",
+                 message_id, chat_id, photo_url, text)  # fmt: skip
         return EditOutcome(EditKind.DONE)
 
 

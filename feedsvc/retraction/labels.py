@@ -15,13 +15,16 @@ not a label's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
+from feedsvc.retraction.plan import CORRECT
+from feedsvc.store.followups import Followup
 from feedsvc.wanted import Pair, labels, wants
 
-__all__ = ["Pair", "current_labels", "labels"]
+__all__ = ["Pair", "current_labels", "labels", "relabelled"]
 
 
 def current_labels(
@@ -30,3 +33,18 @@ def current_labels(
     """Each (chat, article) pair's labels now (see the module docstring); pairs whose article
     is not in ``found`` (deleted since) are left out: the caller keeps the stored labels."""
     return {pair: want.labels for pair, want in wants(conn, pairs, found).items()}
+
+
+def relabelled(
+    conn: Connection, claimed: list[Followup], found: dict[int, Article]
+) -> list[Followup]:
+    """Corrections (restores too) carry the topic labels the article has for the chat now,
+    not the ones they were queued with; retractions are left as they are."""
+    pairs = [(c.chat_id, c.article_id) for c in claimed if c.kind == CORRECT]
+    now = current_labels(conn, pairs, found)
+    return [
+        replace(c, topics=now[(c.chat_id, c.article_id)])
+        if c.kind == CORRECT and (c.chat_id, c.article_id) in now
+        else c
+        for c in claimed
+    ]

@@ -43,7 +43,21 @@ class OnWithdraw(StrEnum):
 RETRACT, CORRECT = "retract", "correct"
 #: the outcome of a follow-up on a message in a group that became a supergroup
 UNREACHABLE = "unreachable"
-EDIT_METHODS = ("text", "caption", "cover", "text_plain", "caption_plain", "cover_plain")
+#: a retraction whose notice was taken back: its article became public again (republished,
+#: unhidden, its new time come) while the alert could still be edited (:func:`restorable`)
+RESTORED = "restored"
+#: retraction outcomes that left the alert reading as the notice
+SHOWS_NOTICE = ("edited",)
+#: retraction outcomes that no longer stand: the alert reads as the article again (cancelled
+#: before its call, or its notice restored). Such a retraction is owed again by the next
+#: withdrawal, and corrections edit the alert meanwhile.
+UNDONE = ("cancelled", RESTORED)
+#: a correction follow-up queued to restore a notice: its first call may put the photo back
+RESTORE_METHOD = "restore"
+EDIT_METHODS = (
+    "text", "caption", "cover", "photo",
+    "text_plain", "caption_plain", "cover_plain", "photo_plain",
+)  # fmt: skip
 
 
 def is_correction(before: Article, after: Article) -> bool:
@@ -52,13 +66,24 @@ def is_correction(before: Article, after: Article) -> bool:
     return (before.title, before.summary or "") != (after.title, after.summary or "")
 
 
+def restorable(outcome: str | None, sent_at: datetime | None, now: datetime) -> bool:
+    """Whether a sent alert's retraction, its article public again, is taken back by editing
+    the alert to the article's current text (SPEC §10; a tester's report: after a withdraw and
+    a republish the chat kept "Tin này đã được gỡ bỏ." about a live article). Only a notice
+    (``edited``) within :data:`EDIT_WINDOW` of the send, the corrections' window: a deleted
+    alert is not sent again (one alert per chat and article), a kept or failed one still reads
+    as the article. The SQL form of this rule is ``store.restores.restorable``."""
+    return outcome in SHOWS_NOTICE and sent_at is not None and now - sent_at < EDIT_WINDOW
+
+
 def first_method(
     kind: str, on_withdraw: OnWithdraw, sent_at: datetime | None, now: datetime, caption: bool
 ) -> str:
     """The first call for a follow-up. ``sent_at`` is when the alert was recorded sent (UTC);
     ``caption``: the alert was most likely a photo caption (images on, the article has one) —
     a wrong guess costs one call (Telegram says "there is no text/caption to edit"). A photo
-    alert's notice covers its picture too (:func:`notice_method`)."""
+    alert's notice covers its picture too (:func:`notice_method`); a restore
+    (:data:`RESTORE_METHOD`) of a photo alert puts the article's picture back (``photo``)."""
     if (
         kind == RETRACT
         and on_withdraw is OnWithdraw.DELETE
@@ -69,6 +94,13 @@ def first_method(
     if kind == RETRACT:
         return notice_method(caption)
     return "caption" if caption else "text"
+
+
+def restore_method(caption: bool) -> str:
+    """How a notice is taken back: a photo alert's blank picture (``cover``) is replaced by the
+    article's own again with its caption (``photo``: ``editMessageMedia``, the URL the alert
+    was sent with), a text alert's text edited as a correction edits it."""
+    return "photo" if caption else "text"
 
 
 def notice_method(caption: bool) -> str:
@@ -148,6 +180,8 @@ def decide(
         return Next(method=notice_method(caption), error=text)  # the notice instead
     if method.startswith("cover"):
         return _after_cover(method, r, text)
+    if method.startswith("photo"):
+        return _after_photo(method, r, text)
     if r is EditKind.WRONG_KIND:  # a photo after all: a notice covers its picture too
         plain = "_plain" if method.endswith("_plain") else ""
         return Next(method="cover" + plain if kind == RETRACT else _other_kind(method),
@@ -167,6 +201,21 @@ def _after_cover(method: str, r: EditKind, text: str | None) -> Next:
         return Next(method="text_plain" if plain else "text", error=text)
     if r is EditKind.PARSE_ERROR and not plain:
         return Next(method="cover_plain", error=text)
+    if r is EditKind.CHAT_GONE:
+        return Next("failed", error=text)
+    return Next(method="caption_plain" if plain else "caption", error=text)
+
+
+def _after_photo(method: str, r: EditKind, text: str | None) -> Next:
+    """A refused restore of a photo: a text alert after all gets its text edited; the markup
+    refused, the same in plain text; the picture refused (its URL no longer answers, the chat
+    takes no photos) at least the caption — the article's words under the blank picture beat
+    a notice that is no longer true."""
+    plain = method.endswith("_plain")
+    if r is EditKind.WRONG_KIND:
+        return Next(method="text_plain" if plain else "text", error=text)
+    if r is EditKind.PARSE_ERROR and not plain:
+        return Next(method="photo_plain", error=text)
     if r is EditKind.CHAT_GONE:
         return Next("failed", error=text)
     return Next(method="caption_plain" if plain else "caption", error=text)

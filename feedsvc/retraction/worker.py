@@ -22,10 +22,8 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
-
-from sqlalchemy import Connection
 
 from feedsvc import metrics
 from feedsvc.articles import Article
@@ -43,18 +41,21 @@ from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
 from feedsvc.notify.message import Button
-from feedsvc.retraction.labels import current_labels
+from feedsvc.retraction.labels import relabelled
 from feedsvc.retraction.plan import (
     CORRECT,
+    RESTORE_METHOD,
     RETRACT,
     UNREACHABLE,
     Next,
     OnWithdraw,
     decide,
     first_method,
+    restore_method,
 )
 from feedsvc.retraction.undo import muted_topics
 from feedsvc.store import followups as q
+from feedsvc.store import restores
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids, visibilities
@@ -189,18 +190,20 @@ class FollowupWorker:
     def sweep(self) -> int:
         """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
         ingest, reconciliation, an editor on another replica), or scheduled now after their
-        alert went out (``followups.retired_since``); returns how many."""
+        alert went out (``followups.retired_since``), and the restores of notices whose
+        article is public again (``restores.restorable``); returns how many retractions."""
         now, last = self.db.now(), self.last_sweep
         since = now - self.cfg.sweep_horizon if last is None else last - SWEEP_OVERLAP
-        with self.db.read() as conn:  # an idle sweep is one indexed read, no write lock
-            ids = q.retired_since(conn, since, now)
-        queued = 0
-        if ids:
+        with self.db.read() as conn:  # an idle sweep is two indexed reads, no write lock
+            ids, back = q.retired_since(conn, since, now), restores.restorable(conn, now)
+        queued = restored = 0
+        if ids or back:
             with self.db.write() as conn:
                 queued = q.retract_deliveries(conn, ids, self.db.now())
+                restored = restores.restore(conn, back, self.db.now())
         self.last_sweep = now  # only once committed: a failed sweep covers its window again
-        if queued:
-            log.info("%d sent alert(s) to retract", queued)
+        if queued or restored:
+            log.info("%d sent alert(s) to retract, %d to restore", queued, restored)
         return queued
 
     def _claim(self, room: int) -> tuple[list[_Job], float]:
@@ -240,7 +243,7 @@ class FollowupWorker:
             # the labels each alert went out with: which topics it named (a mute's undo)
             sent = [(c.delivery_id, c.chat_id, c.article_id, c.topics, c.sent_at)
                     for c in claimed if c.kind == CORRECT]  # fmt: skip
-            claimed = _relabelled(conn, claimed, found)
+            claimed = relabelled(conn, claimed, found)
             fixes = [(c.delivery_id, c.chat_id, c.article_id, c.topics)
                      for c in claimed if c.kind == CORRECT]  # fmt: skip
             options = {}
@@ -322,6 +325,7 @@ class FollowupWorker:
         method = f.method or first_method(
             f.kind, self.cfg.on_withdraw, f.sent_at, self.db.now(), caption
         )
+        method = restore_method(caption) if method == RESTORE_METHOD else method
         try:
             result = await self._call(job, method)
         except Exception as exc:  # an editor bug must not lose the follow-up
@@ -352,28 +356,18 @@ class FollowupWorker:
                 return await editor.cover(f.message_chat, f.message_id, text, html=html)
         else:
             assert job.article is not None
+            photo = method.startswith("photo")
+            caption = caption or photo
             msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)
             html = html and not f.plain_text and not editor.plain_only
             text = msg.text if html else msg.plain_text
+            if photo and msg.photo_url:  # a restore: the article's picture over the blank one
+                return await editor.uncover(f.message_chat, f.message_id, msg.photo_url, text,
+                                            html=html, buttons=job.buttons)  # fmt: skip
         return await editor.edit(
             f.message_chat, f.message_id, text, caption=caption, html=html,
             link_preview=f.link_preview, buttons=job.buttons if f.kind == CORRECT else (),
         )  # fmt: skip
-
-
-def _relabelled(
-    conn: Connection, claimed: list[q.Followup], found: dict[int, Article]
-) -> list[q.Followup]:
-    """Corrections carry the topic labels the article has for the chat now
-    (:mod:`feedsvc.retraction.labels`), not the ones it was queued with."""
-    pairs = [(c.chat_id, c.article_id) for c in claimed if c.kind == CORRECT]
-    now = current_labels(conn, pairs, found)
-    return [
-        replace(c, topics=now[(c.chat_id, c.article_id)])
-        if c.kind == CORRECT and (c.chat_id, c.article_id) in now
-        else c
-        for c in claimed
-    ]
 
 
 def followup_worker(

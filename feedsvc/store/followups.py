@@ -10,7 +10,8 @@ modified", both success. A follow-up waits while its delivery is still queued or
 message may yet go out) and ends ``cancelled`` when no message was sent after all.
 
 One follow-up of each kind per delivery: a later correction re-arms the row (the newest text is
-what gets sent), a second withdrawal re-arms a retraction that was cancelled by a re-publish.
+what gets sent), a second withdrawal re-arms a retraction that was cancelled or restored by a
+re-publish (:data:`~feedsvc.retraction.plan.UNDONE`; restores: :mod:`feedsvc.store.restores`).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from sqlalchemy import Connection, and_, func, or_, select, update
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.lifecycle.visibility import retired_clause, scheduled_clause
+from feedsvc.retraction.plan import UNDONE
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_missing
@@ -33,9 +35,11 @@ RETRACT, CORRECT = "retract", "correct"
 KINDS = (RETRACT, CORRECT)
 # A follow-up waits while its delivery may still be sent.
 _UNSETTLED = ("pending", "held", "sending")  # held: waiting for a digest (issue 15)
-# unreachable: the message is in a group since upgraded to a supergroup (`Followup.migrated_away`)
+# unreachable: the message is in a group since upgraded to a supergroup (`Followup.migrated_away`);
+# restored: a retraction's notice taken back, its article public again (`store.restores`)
 OUTCOMES = (
     "deleted", "edited", "unchanged", "gone", "kept", "cancelled", "failed", "unreachable",
+    "restored",
 )  # fmt: skip
 # A sent alert's article moved less than this far into the future is not retracted: a CMS clock
 # a little ahead (an edit that re-dates the article to "now") must not take an alert away for
@@ -108,19 +112,16 @@ def _rearm(
     return result.rowcount
 
 
-def _has_retraction() -> Any:
-    """The delivery owes or had a retraction (a cancelled one does not count): a correlated
-    EXISTS on the unique (delivery_id, kind) index, whatever the size of the history."""
+def _has_retraction(*, open_counts: bool = True) -> Any:
+    """The delivery owes or had a retraction (one cancelled or restored, ``UNDONE``, does not
+    count; nor, with ``open_counts`` false, one not done yet): a correlated EXISTS on the
+    unique (delivery_id, kind) index, whatever the size of the history."""
     r = f.alias("r")
-    return (
-        select(r.c.id)
-        .where(
-            r.c.delivery_id == deliveries.c.id,
-            r.c.kind == RETRACT,
-            or_(r.c.outcome.is_(None), r.c.outcome != "cancelled"),
-        )
-        .exists()
-    )
+    standing = or_(r.c.outcome.is_(None), r.c.outcome.not_in(UNDONE))
+    if not open_counts:
+        standing = and_(r.c.state == "done", r.c.outcome.not_in(UNDONE))
+    return select(r.c.id).where(r.c.delivery_id == deliveries.c.id, r.c.kind == RETRACT,
+                                standing).exists()  # fmt: skip
 
 
 def _retract(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int:
@@ -132,7 +133,7 @@ def _retract(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> in
         .where(f.c.kind == CORRECT, f.c.delivery_id.in_(ids), f.c.state == "pending")
         .values(state="done", outcome="cancelled", error="withdrawn", finished_at=now)
     )
-    rearmed = _rearm(conn, RETRACT, ids, now, f.c.state == "done", f.c.outcome == "cancelled")
+    rearmed = _rearm(conn, RETRACT, ids, now, f.c.state == "done", f.c.outcome.in_(UNDONE))
     return _queue(conn, RETRACT, ids, now) + rearmed
 
 
@@ -199,10 +200,12 @@ def queue_corrections(
 
     An existing correction is re-armed whatever its state: if one is being done right now, its
     lease is cleared, so its (older) outcome is not recorded and the newest text goes out next.
-    A delivery with a retraction is left alone. Returns how many were queued or re-armed."""
+    A delivery whose retraction is done is left alone (deleted, or its notice: ``restores``);
+    one still open is cancelled by the worker for a public article, so the edit is owed (a
+    republish's new title was lost). Returns how many were queued or re-armed."""
     if not article_ids:
         return 0
-    retracted = _has_retraction()
+    retracted = _has_retraction(open_counts=False)
     sent_lately = and_(
         deliveries.c.state == "sent",
         deliveries.c.message_id.is_not(None),
