@@ -58,6 +58,14 @@ def split_feed_name(name: str) -> tuple[str, str] | None:
     return slug, fmt
 
 
+def name_with_lower_suffix(name: str) -> str:
+    """``"Kien-Thuy.RSS"`` → ``"Kien-Thuy.rss"``: a feed's address with its extension in
+    lower case, what a reader typing ``.RSS`` or ``.Atom`` meant (answered with a 301 to it,
+    as a slug's case is; the 404 said the address must end in ``.rss``, which it did)."""
+    slug, dot, fmt = name.rpartition(".")
+    return f"{slug}{dot}{fmt.lower()}" if dot else name
+
+
 def browser_navigation(headers: Mapping[str, str]) -> bool:
     """A person opening the URL in a browser tab, not a feed reader, ``curl`` or a cache.
 

@@ -46,6 +46,7 @@ from feedsvc.web.feed_requests import (
     SEARCH_SLUG,
     BadRequest,
     browser_navigation,
+    name_with_lower_suffix,
     parse_limit,
     split_feed_name,
     wants_html,
@@ -154,10 +155,17 @@ def feed_routes(
         return response
 
     async def feed(request: Request) -> Response:
-        parsed = split_feed_name(request.path_params["name"])
+        name = request.path_params["name"]
+        parsed = split_feed_name(name)
         if parsed is None:
+            if (cased := split_feed_name(name_with_lower_suffix(name))) is not None:
+                count_feed_response(cased[1], 301)  # `.RSS`: the address as served
+                return moved(request, f"/feeds/{cased[0]}.{cased[1]}")
             return error(request, 404, "http.feed_suffix")
         slug, fmt = parsed
+        if slug != SEARCH_SLUG and slug.lower() == SEARCH_SLUG:  # `/feeds/Search.rss?q=…`
+            count_feed_response(fmt, 301)
+            return moved(request, f"/feeds/{SEARCH_SLUG}.{fmt}")
         try:  # a parameter not text is refused when read (web.queries), never read as U+FFFD
             query = query_param(request, "q", "") if slug == SEARCH_SLUG else ""
             limit = parse_limit(query_param(request, "limit"))
