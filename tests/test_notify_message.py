@@ -298,3 +298,25 @@ def test_a_summary_that_shows_nothing_gives_way_to_the_body(summary: str) -> Non
     msg = format_alert(article, ["Kiến Thụy"], ZoneInfo("Asia/Ho_Chi_Minh"))
     assert shown in check_html(msg.text) and shown in msg.plain_text
     assert shown in format_plain_alert(article, ["Kiến Thụy"], ZoneInfo("Asia/Ho_Chi_Minh"))
+
+
+@pytest.mark.parametrize(
+    ("labels", "shown"),
+    [
+        # a tester's: the topic Kiến Thụy and the chat's own query `Kiến Thụy`
+        (["Kiến Thụy", "An ninh", "Kiến Thụy", "công an"], "Kiến Thụy, An ninh, công an"),
+        (["Kiến Thụy", "Kiến Thụy"], "Kiến Thụy"),
+        (["Kiến Thụy", '"Kiến Thụy"'], "Kiến Thụy"),  # the query between quotes
+        (["Kiến Thụy", "KIẾN THỤY", "kiến  thụy"], "Kiến Thụy"),  # case, spaces
+        (["Kie\u0302\u0301n Thu\u0323y", "Kiến Thụy"], "Kiến Thụy"),  # NFD
+        (["An ninh", "“an ninh”"], "An ninh"),
+        (["Kiến Thụy", "Kiến Thụy mới"], "Kiến Thụy, Kiến Thụy mới"),  # another label stays
+    ],
+)
+def test_a_label_is_shown_once(labels: list[str], shown: str) -> None:
+    """Telegram's alert and the plain channels' (Zalo, Apprise) alike."""
+    from feedsvc.channels.plain import format_plain_alert
+
+    msg = format_alert(_article(summary="Tóm tắt."), labels, TZ)
+    assert f"Chủ đề: {shown}" in _check(msg).splitlines()
+    assert f"Chủ đề: {shown}" in format_plain_alert(_article(), labels, TZ).splitlines()

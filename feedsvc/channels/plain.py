@@ -34,13 +34,12 @@ from datetime import tzinfo
 
 from feedsvc.articles import Article
 from feedsvc.blank_text import shows_nothing
-from feedsvc.feeds.sanitize import link_url, plain_lines, shown_summary, xml_clean
+from feedsvc.feeds.sanitize import link_url, plain_lines, shown_summary
 from feedsvc.notify.message import (
     MIN_SUMMARY,
     TITLE_CAP,
-    TOPICS_CAP,
-    TOPICS_LABEL,
     meta_line,
+    topic_line,
     trim_utf16,
     utf16_len,
     visible_text,
@@ -80,9 +79,7 @@ def format_plain_alert(
     url = link_url(article.url)
     link = url if utf16_len(url) <= LINK_CAP else ""
     meta = meta_line(article, tz)
-    topics = [t for t in (" ".join(xml_clean(t).split()) for t in topic_titles) if t]
-    topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
-    tail = "\n".join(part for part in (topic_line, link) if part)
+    tail = "\n".join(part for part in (topic_line(topic_titles), link) if part)
     head = f"{plain_title(article)}\n{meta}" if titled else meta
     room = limit - utf16_len(head) - (2 + utf16_len(tail) if tail else 0) - 2
     summary = plain_summary(article)

@@ -156,6 +156,27 @@ def _clean(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
+#: Characters around a label that do not make it another label: a chat's query `"Kiến Thụy"`
+#: beside the topic Kiến Thụy.
+_LABEL_EDGES = " \"'“”„«»"
+
+
+def topic_line(topic_titles: Sequence[str]) -> str:
+    """The alert's "Chủ đề: A, B" line (Telegram's and the plain channels'), each label cleaned
+    (:func:`_clean`) and shown once: a chat's own query that reads as one of its topics' titles
+    (the topic Kiến Thụy and the query `Kiến Thụy`, in any case or between quotes) made
+    "Chủ đề: Kiến Thụy, An ninh, Kiến Thụy" (a tester's); the first one stays, in the outbox's
+    order. Empty when no label is left; at most :data:`TOPICS_CAP` UTF-16 units."""
+    seen: set[str] = set()
+    shown: list[str] = []
+    for label in map(_clean, topic_titles):
+        key = label.strip(_LABEL_EDGES).casefold()
+        if key and key not in seen:
+            seen.add(key)
+            shown.append(label)
+    return trim_utf16(TOPICS_LABEL + ", ".join(shown), TOPICS_CAP) if shown else ""
+
+
 def format_alert(
     article: Article,
     topic_titles: Sequence[str],
@@ -179,14 +200,13 @@ def format_alert(
     url = link_url(article.url)
     title = trim_utf16(visible_text(article.title) or url, TITLE_CAP)
     meta = meta_line(article, tz)
-    topics = [t for t in (_clean(t) for t in topic_titles) if t]
-    topic_line = trim_utf16(TOPICS_LABEL + ", ".join(topics), TOPICS_CAP) if topics else ""
+    topics_line = topic_line(topic_titles)
     summary = alert_summary(article)
 
     def compose(link: str | None, as_html: bool) -> str:
         # Visible layout: title \n meta [\n\n summary] [\n\n topics] [\n url]
         fixed = utf16_len(title) + 1 + utf16_len(meta)
-        fixed += 2 + utf16_len(topic_line) if topic_line else 0
+        fixed += 2 + utf16_len(topics_line) if topics_line else 0
         fixed += 1 + utf16_len(link) if link else 0
         room = limit - fixed - 2
         body = trim_utf16(summary, room) if room >= MIN_SUMMARY else ""
@@ -199,8 +219,8 @@ def format_alert(
         parts = [head]
         if body:
             parts.append(esc(body))
-        if topic_line:
-            parts.append(esc(topic_line))
+        if topics_line:
+            parts.append(esc(topics_line))
         text = "\n\n".join(parts)
         return f"{text}\n{link}" if link else text
 
