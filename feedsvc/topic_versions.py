@@ -46,6 +46,11 @@ def version_of(spec: TopicSpec) -> str:
     return "-".join(("1", *_parts(spec)))
 
 
+def readable(version: str) -> bool:
+    """Whether ``version`` is one :func:`version_of` gives (an API's ``If-Match`` checked)."""
+    return _TOKEN.fullmatch(version.strip()) is not None
+
+
 def changed_since(version: str, spec: TopicSpec) -> tuple[str, ...] | None:
     """The fields (of :data:`FIELDS`) of the stored ``spec`` that differ from the topic
     ``version`` was taken of; () when none does; None when ``version`` is no version this

@@ -304,3 +304,29 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
     finally:
         service.web_db.dispose()
         service.db.dispose()
+
+
+def test_the_api_put_takes_the_same_precondition(admin: tuple[TestClient, Service]) -> None:
+    """``If-Match`` with the ``version`` GET gave: the same one decision as the editor's."""
+    client, service = admin
+    version = api(client, "GET", "/api/topics/d6").json()["version"]
+    assert version == ops.get_topic(service.db, "d6").version
+    body = {"title": "Sửa", "query": '"Đồ Sơn"', "description": "Mô tả", "enabled": True}
+    assert api(client, "POST", "/api/topics/d6/disable").status_code == 200
+    late = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": f'"{version}"'})
+    assert late.status_code == 412, late.text
+    assert late.json()["code"] == "topic_changed_meanwhile"
+    assert stored(service, "d6").enabled is False and stored(service, "d6").title == "Chủ để d6"
+    now = api(client, "GET", "/api/topics/d6").json()["version"]
+    done = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": f'"{now}"'})
+    assert done.status_code == 200 and done.json()["version"] != now
+    assert stored(service, "d6").enabled is True
+    for bad in ('"x"', f'W/"{now}"', f'"{now}", "{now}"'):
+        refused = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": bad})
+        assert refused.status_code == 400 and refused.json()["code"] == "if_match_invalid"
+    gone = api(client, "PUT", "/api/topics/nope", json=body, headers={"If-Match": "*"})
+    assert gone.status_code == 412 and gone.json()["code"] == "topic_deleted_meanwhile"
+    with pytest.raises(ops.OperationError):
+        ops.get_topic(service.db, "nope")
+    plain = api(client, "PUT", "/api/topics/d6", json={**body, "title": "Không điều kiện"})
+    assert plain.status_code == 200  # no If-Match: no precondition, as before
