@@ -110,7 +110,7 @@ def refused(response: Any, service: Service, slug: str, *fields: str) -> str:
     assert response.status_code == 409, response.text
     said = html.unescape(response.text)
     assert f"Chủ đề {slug} đã được người khác sửa trong lúc bạn sửa" in said, said
-    assert f": {', '.join(VI(f) for f in fields)} giờ đã khác" in said, said
+    assert f"đã đổi: {', '.join(VI(f) for f in fields)}; chưa lưu gì" in said, said
     assert form_of(response.text)["version"] == ops.get_topic(service.db, slug).version
     return said
 
@@ -298,7 +298,8 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
             said = html.unescape(late.text)
             assert (
                 "Topic d6 was changed by someone else while you were editing it (in another "
-                "admin page, through the API or the command line): Enabled now differ" in said
+                "admin page, through the API or the command line), changed: Enabled; nothing"
+                in said
             ), said
             assert re.search(r"<dt>Enabled</dt>\s*<dd>off</dd>", said), said
     finally:

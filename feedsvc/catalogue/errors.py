@@ -214,11 +214,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "op.topic_changed_meanwhile": (
         "Chủ đề {slug} đã được người khác sửa trong lúc bạn sửa (ở trang quản trị khác, qua "
-        "API hoặc dòng lệnh): {fields} giờ đã khác; chưa lưu gì. Nội dung bạn gõ vẫn ở dưới "
+        "API hoặc dòng lệnh), đã đổi: {fields}; chưa lưu gì. Nội dung bạn gõ vẫn ở dưới "
         "đây, giá trị đang lưu ở bên dưới thông báo này: xem lại rồi bấm Lưu để ghi đè, hoặc "
         "Huỷ.",
         "Topic {slug} was changed by someone else while you were editing it (in another admin "
-        "page, through the API or the command line): {fields} now differ; nothing was saved. "
+        "page, through the API or the command line), changed: {fields}; nothing was saved. "
         "What you typed is below, the stored values under this message: review them, then "
         "Save overwrites them, or Cancel.",
     ),
