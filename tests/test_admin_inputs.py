@@ -348,6 +348,8 @@ def test_the_topic_editor_shows_the_description_in_a_textarea(
         in page
     )
     form = {"title": "Nhiều dòng", "query": "a", "description": text.replace("\n", "\r\n")}
+    form["version"] = ops.get_topic(service.db, "nhieu-dong").version  # the form's hidden field
+    assert f'name="version" value="{form["version"]}"' in page
     saved = client.post(
         "/admin/topics/nhieu-dong/edit", data={**form, "csrf": _csrf(client)},
         follow_redirects=False,

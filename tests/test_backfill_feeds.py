@@ -74,6 +74,15 @@ def admin_login(client: TestClient) -> str:
     return found.group(1)
 
 
+def opened_at(client: TestClient, slug: str) -> str:
+    """The version the topic's edit form was opened at (``feedsvc.topic_versions``)."""
+    found = re.search(
+        r'name="version" value="([^"]*)"', client.get(f"/admin/topics/{slug}/edit").text
+    )
+    assert found
+    return html.unescape(found.group(1))
+
+
 def test_admin_backfill_button_fills_the_feed(served: tuple[TestClient, Service, Path]) -> None:
     client, _service, _config = served
     csrf = admin_login(client)
@@ -286,7 +295,7 @@ def test_saving_with_backfill_says_saved_when_the_backfill_stops(
     csrf = admin_login(client)
     stopped_after_one_batch(monkeypatch, lambda: widened(service))
     form = {"csrf": csrf, "title": "KT mới", "query": '"Kiến Thụy" OR "Núi Đối"',
-            "enabled": "on", "backfill": "on"}  # fmt: skip
+            "enabled": "on", "backfill": "on", "version": opened_at(client, "kt")}  # fmt: skip
     r = client.post("/admin/topics/kt/edit", data=form)
     assert r.status_code == 200 and r.url.path == "/admin/topics", (r.status_code, r.url)
     kind, text = flash_of(r.text)
@@ -339,7 +348,7 @@ def test_saving_with_backfill_says_saved_when_the_database_fails_the_backfill(
 
     monkeypatch.setattr(ops, "backfill_topic", locked)
     form = {"csrf": csrf, "title": "KT mới", "query": '"Kiến Thụy"', "enabled": "on",
-            "backfill": "on"}  # fmt: skip
+            "backfill": "on", "version": opened_at(client, "kt")}  # fmt: skip
     r = client.post("/admin/topics/kt/edit", data=form)
     assert r.status_code == 200 and r.url.path == "/admin/topics", (r.status_code, r.url)
     kind, text = flash_of(r.text)

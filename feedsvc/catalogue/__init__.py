@@ -247,6 +247,8 @@ class Translator:
             params["subs"] = self.subscriptions(counts)
         if isinstance(chats := params.pop("chat_queries", None), tuple):
             params["chats"] = self.chat_queries(*chats)
+        if isinstance(fields := params.pop("fields", None), tuple):  # a topic's: "Title, Query"
+            params["fields"] = ", ".join(self(f) for f in fields)
         if "state" in params:
             params["state"] = self(f"state.{params['state']}")
         if "channel" in params:  # "zalo" → "Zalo"

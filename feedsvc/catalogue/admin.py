@@ -169,6 +169,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "topics_file.gone": ("{path} (hiện không có tệp này)", "{path} (no such file now)"),
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
+    # the editor after a conflict: what is stored now in the fields changed meanwhile
+    "stored_now": ("Giá trị đang lưu", "Stored now"),
+    "topic_on": ("bật", "on"),
+    "topic_off": ("tắt", "off"),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),
     "backfilled": (
         "{slug}: đã quét {scanned} bài, {matched} bài khớp, thêm {added} bài vào nguồn, "

@@ -212,6 +212,24 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the API or the command line); nothing was saved. What you typed is below: Save "
         "creates the topic again, or Cancel.",
     ),
+    "op.topic_changed_meanwhile": (
+        "Chủ đề {slug} đã được người khác sửa trong lúc bạn sửa (ở trang quản trị khác, qua "
+        "API hoặc dòng lệnh), đã đổi: {fields}; chưa lưu gì. Nội dung bạn gõ vẫn ở dưới "
+        "đây, giá trị đang lưu ở bên dưới thông báo này: xem lại rồi bấm Lưu để ghi đè, hoặc "
+        "Huỷ.",
+        "Topic {slug} was changed by someone else while you were editing it (in another admin "
+        "page, through the API or the command line), changed: {fields}; nothing was saved. "
+        "What you typed is below, the stored values under this message: review them, then "
+        "Save overwrites them, or Cancel.",
+    ),
+    "op.topic_version_missing": (
+        "Biểu mẫu không có trường {field} (phiên bản của chủ đề {slug}): có thể trang được mở "
+        "từ trước khi cập nhật feedsvc. Chưa lưu gì. Nội dung bạn gõ vẫn ở dưới đây: đối chiếu "
+        "với chủ đề đang lưu rồi bấm Lưu lại, hoặc Huỷ.",
+        "The form has no {field} field (the version of topic {slug}): the page may have been "
+        "opened before feedsvc was updated. Nothing was saved. What you typed is below: check "
+        "it against the stored topic, then Save again, or Cancel.",
+    ),
     "op.backfill_topic_deleted": (
         "Chủ đề {slug} đã bị xoá trong lúc nạp lại; phần đã làm đi cùng chủ đề đó.",
         "Topic {slug} was deleted during the backfill; what was done went with it.",

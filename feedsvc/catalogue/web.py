@@ -23,6 +23,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Dịch vụ đang dừng và không kịp trả lời yêu cầu này; thử lại sau {seconds} giây.",
         "The service is stopping and could not finish this request; retry in {seconds} s.",
     ),
+    "api.if_match_invalid": (
+        'If-Match phải là một phiên bản của chủ đề như GET trả về ("version"), hoặc *.',
+        'If-Match must be one topic version as GET gives it ("version"), or *.',
+    ),
     "api.unauthorized": (
         "Thiếu mã Bearer hoặc sai mã.",
         "Missing or wrong Bearer token.",

@@ -25,6 +25,7 @@ from feedsvc.slugs import slug_forms
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.topic_versions import changed_since
 from feedsvc.topics_file import SLUG_PROBLEMS, slug_problem
 
 if TYPE_CHECKING:
@@ -106,14 +107,25 @@ def save_topic(
     *,
     create_only: bool = False,
     update_only: bool = False,
+    expected_version: str | None = None,
 ) -> str:
     """Create or update a topic after validating slug, title and query (with ``@refs``); the
     title and description are saved as :mod:`feedsvc.fieldtext` normalises them.
     ``create_only``: an existing slug is ``topic_exists``. ``update_only`` (the admin's edit
     form): a topic that is gone — deleted since the form was opened — is ``conflict``
     ``topic_deleted_meanwhile``, never created again (an upsert did, and said "created"; a
-    topics-file topic deleted on purpose came back with it)."""
-    return _save(db, spec, origin, create_only=create_only, update_only=update_only).outcome
+    topics-file topic deleted on purpose came back with it).
+
+    ``expected_version``: the topic's version as the caller last saw it
+    (:attr:`Topic.version`: the admin's form, an API ``If-Match``); None checks nothing (the
+    CLI, the topics file, an API ``PUT`` without ``If-Match``). **The one decision** on a save
+    over a stale view (:func:`_check_version`): another change meanwhile is ``conflict``
+    ``topic_changed_meanwhile`` and nothing is saved; an empty or unreadable version is
+    ``invalid`` ``topic_version_missing``; a topic gone is ``topic_deleted_meanwhile``."""
+    return _save(
+        db, spec, origin, create_only=create_only, update_only=update_only,
+        expected_version=expected_version,
+    ).outcome  # fmt: skip
 
 
 def edit_topic(db: Database, edit: TopicEdit, origin: str) -> Saved:
@@ -129,6 +141,7 @@ def _save(
     *,
     create_only: bool = False,
     update_only: bool = False,
+    expected_version: str | None = None,
 ) -> Saved:
     refuse_control("slug", given.slug)
     if not create_only:
@@ -152,7 +165,7 @@ def _save(
                 params={"slug": spec.slug},
                 field="slug",
             )
-        if update_only and current is None:
+        if (update_only or expected_version is not None) and current is None:
             raise _deleted_meanwhile(spec.slug)
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
@@ -169,6 +182,8 @@ def _save(
                 field="query",
             )
         _refuse_broken_chat_queries(spec.slug, broken.chats)
+        if expected_version is not None and current is not None:  # last: all else is valid
+            _check_version(current, expected_version)
         outcome = topic_store.save_topic(conn, spec, origin, db.now())
         if update_only and outcome == "created":  # deleted after the read above: undone
             raise _deleted_meanwhile(spec.slug)
@@ -213,6 +228,35 @@ def _refuse_broken_chat_queries(slug: str, broken: list[tuple[int, int]]) -> Non
         params={"slug": slug, "chat_queries": (shown, more)},
         field="query",
     )
+
+
+def _check_version(current: Topic, expected: str) -> None:
+    """Refuse a save made from a stale view of ``current`` (:mod:`feedsvc.topic_versions`):
+    ``topic_changed_meanwhile`` names the fields changed since ``expected`` was read and
+    carries the stored topic (``now``: field → value) and its ``version``, which the admin's
+    form takes, so that saving again overwrites deliberately; ``topic_version_missing`` when
+    ``expected`` is no version (a form from before versions, a script), with the same
+    ``version``: refused rather than unchecked, since such a form is exactly one opened long
+    ago, and what was typed is shown again, not lost."""
+    fields = changed_since(expected, current.spec)
+    version = current.version
+    if fields is None:
+        raise OperationError(
+            "invalid",
+            f"the form has no topic version (field 'version'); nothing was saved: reload "
+            f"topic {current.slug} and save again",
+            code="topic_version_missing",
+            params={"slug": current.slug, "field": "version", "version": version},
+        )
+    if fields:
+        raise OperationError(
+            "conflict",
+            f"topic {current.slug} was changed meanwhile ({', '.join(fields)}); nothing was "
+            "saved",
+            code="topic_changed_meanwhile",
+            params={"slug": current.slug, "fields": fields, "version": version,
+                    "now": {f: getattr(current, f) for f in fields}},
+        )  # fmt: skip
 
 
 def _deleted_meanwhile(slug: str) -> OperationError:

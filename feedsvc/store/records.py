@@ -37,6 +37,14 @@ class Topic:
     def spec(self) -> TopicSpec:
         return TopicSpec(self.slug, self.title, self.query, self.description, self.enabled)
 
+    @property
+    def version(self) -> str:
+        """Its fields' version, as an editor's form or an API client holds it
+        (:func:`feedsvc.topic_versions.version_of`)."""
+        from feedsvc.topic_versions import version_of
+
+        return version_of(self.spec)
+
 
 @dataclass(frozen=True, slots=True)
 class Cursor:

@@ -118,8 +118,8 @@ def page_routes(admin: Admin) -> list[Route]:
             if request.method == "GET":
                 return admin.message(t("not_found"), 404, ctx)
             return await save(request, ctx, slug)  # deleted meanwhile: said by the save
-        if request.method == "GET":
-            return editor(ctx, topic.spec, new=False)
+        if request.method == "GET":  # the version it is saved against (feedsvc.topic_versions)
+            return editor(ctx, topic.spec, new=False, version=topic.version)
         return await save(request, ctx, topic.slug)
 
     def backfilled(slug: str, r: Any) -> str:
@@ -140,7 +140,11 @@ def page_routes(admin: Admin) -> list[Route]:
         new: bool,
         error: ops.OperationError | None = None,
         status: int | None = None,
+        version: str = "",
     ) -> Response:
+        """``version``: the topic's version the form saves against — the one it was opened
+        with, kept through a refused save, the stored one after a conflict (saving again is
+        then a deliberate overwrite)."""
         return admin.page(
             "editor.html",
             ctx,
@@ -149,6 +153,7 @@ def page_routes(admin: Admin) -> list[Route]:
             new=new,
             error=error,
             backfill=new,
+            version=version,
         )
 
     async def save(request: Request, ctx: Ctx, slug: str | None) -> Response:
@@ -159,6 +164,7 @@ def page_routes(admin: Admin) -> list[Route]:
             query=data.get("query", ""),
             description=data.get("description", ""),
         )
+        sent = data.get("version", "")
         try:
             spec = replace(spec, enabled=checkbox(data, "enabled"))
             backfill = checkbox(data, "backfill")
@@ -167,11 +173,18 @@ def page_routes(admin: Admin) -> list[Route]:
                 "invalid", f"{exc.field} is on or off", code="checkbox_invalid",
                 params={"field": exc.field}, field=exc.field,
             )  # fmt: skip
-            return editor(ctx, spec, new=slug is None, error=error)
+            return editor(ctx, spec, new=slug is None, error=error, version=sent)
+        # an edit always states the version it was opened at; "" (no field) is refused there
+        expected = None if slug is None else sent
         try:
             outcome = await db_call(
                 lambda: ops.save_topic(
-                    db, spec, "admin", create_only=slug is None, update_only=slug is not None
+                    db,
+                    spec,
+                    "admin",
+                    create_only=slug is None,
+                    update_only=slug is not None,
+                    expected_version=expected,
                 )
             )
         except ops.OperationError as exc:
@@ -179,7 +192,12 @@ def page_routes(admin: Admin) -> list[Route]:
                 # 409, and what the editor typed is kept, in a "new topic" form: saving it
                 # again creates the topic, deliberately (the edit URL never does)
                 return editor(ctx, spec, new=True, error=exc, status=409)
-            return editor(ctx, spec, new=slug is None, error=exc)
+            if exc.code in ("topic_changed_meanwhile", "topic_version_missing"):
+                # what was typed kept, the stored version taken: Save again overwrites
+                status = 409 if exc.kind == "conflict" else 400
+                now = str(exc.params["version"])
+                return editor(ctx, spec, new=False, error=exc, status=status, version=now)
+            return editor(ctx, spec, new=slug is None, error=exc, version=sent)
         message, ok = t(f"saved_{outcome}", slug=spec.slug), True
         if backfill:
             try:  # the topic is saved whatever the backfill does: said so, not the editor's error

@@ -42,7 +42,8 @@ __all__ = ["MAX_BODY", "ApiError", "Call", "Endpoint", "check_token", "to_route"
 
 M = TypeVar("M", bound=BaseModel)
 
-OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503}
+OPERATION_STATUS = {"invalid": 422, "not_found": 404, "conflict": 409, "unavailable": 503,
+                    "precondition": 412}  # fmt: skip
 PATH_PARAM = re.compile(r"{(\w+)}")
 
 
@@ -56,6 +57,8 @@ class Call:
     body: BaseModel | None = None
     params: BaseModel | None = None
     words: Translator | None = None
+    #: the request's headers (``If-Match`` on a topic's ``PUT``)
+    headers: Mapping[str, str] = field(default_factory=dict)
 
     def body_as(self, model: type[M]) -> M:
         assert isinstance(self.body, model)
@@ -173,7 +176,8 @@ def to_route(endpoint: Endpoint, service: Service) -> Route:
         status = 500
         try:
             check_token(service, request)
-            call = Call(dict(request.path_params), words=api_words(service, request))
+            words = api_words(service, request)
+            call = Call(dict(request.path_params), words=words, headers=request.headers)
             check_path(endpoint, call.path)
             if endpoint.params is not None:
                 call.params = read_params(request, endpoint)

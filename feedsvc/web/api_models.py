@@ -141,11 +141,16 @@ class TopicPut(TopicFields):
     of a ``GET``'s body was a 400 for "extra inputs"); a ``slug`` given must name the path's
     topic (in any case), a topic is never renamed by a ``PUT``."""
 
-    READ_ONLY: ClassVar[frozenset[str]] = frozenset({"origin", "updated_at", "feeds", "stats"})
+    READ_ONLY: ClassVar[frozenset[str]] = frozenset(
+        {"origin", "updated_at", "version", "feeds", "stats"}
+    )
 
     slug: str | None = Field(None, description="read-only: must name the path's topic")
     origin: str | None = Field(None, description="read-only, ignored")
     updated_at: datetime | None = Field(None, description="read-only, ignored")
+    version: str | None = Field(
+        None, description='read-only, ignored: a precondition is `If-Match: "<version>"`'
+    )
     feeds: dict[str, str] | None = Field(None, description="read-only, ignored")
     stats: dict[str, Any] | None = Field(None, description="read-only, ignored")
 
@@ -177,6 +182,11 @@ class TopicOut(Out):
     enabled: bool
     origin: str
     updated_at: datetime
+    version: str = Field(
+        description="the version of title, description, query and enabled: send it back as "
+        '`If-Match: "<version>"` on a PUT to save only over this version (412 '
+        "`topic_changed_meanwhile` otherwise); `updated_at` also moves on a backfill"
+    )
     feeds: dict[str, str]  # format → absolute feed URL
     stats: TopicStatsOut | None = Field(
         None, description="the last 7 days' figures (in listings and GET /api/topics/{slug})"

@@ -19,8 +19,9 @@ from feedsvc.slugs import typed_slug
 from feedsvc.stats import TopicStats, activity, topic_stats
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import Topic, TopicSpec
+from feedsvc.topic_versions import readable
 from feedsvc.topics_file import stays_deleted
-from feedsvc.web.api_base import Call, Endpoint
+from feedsvc.web.api_base import ApiError, Call, Endpoint
 from feedsvc.web.api_models import (
     BackfillIn,
     BackfillOut,
@@ -71,6 +72,7 @@ def topic_out(service: Service, topic: Topic, stats: TopicStats | None = None) -
         enabled=topic.enabled,
         origin=topic.origin,
         updated_at=topic.updated_at,
+        version=topic.version,
         feeds=feed_urls(service.settings.http.public_url, topic.slug),
         stats=stats_out(stats) if stats is not None else None,
     )
@@ -83,12 +85,50 @@ def list_topics(service: Service, call: Call) -> tuple[int, TopicList]:
     return 200, TopicList(topics=[topic_out(service, t, stats.get(t.slug)) for t in topics])
 
 
-def _save(service: Service, slug: str, fields: TopicFields, *, create_only: bool) -> int:
+def _save(
+    service: Service,
+    slug: str,
+    fields: TopicFields,
+    *,
+    create_only: bool,
+    if_match: str | None = None,
+) -> int:
     # title, query and description as sent: ops.save_topic normalises them (feedsvc.fieldtext)
     given = typed_slug(slug)  # a line break is refused, never stripped (feedsvc.slugs)
     spec = TopicSpec(given, fields.title, fields.query, fields.description, fields.enabled)
-    outcome = ops.save_topic(service.web_db, spec, "api", create_only=create_only)
+    expected = None if if_match in (None, "*") else if_match
+    try:
+        outcome = ops.save_topic(
+            service.web_db, spec, "api", create_only=create_only,
+            update_only=if_match is not None, expected_version=expected,
+        )  # fmt: skip
+    except ops.OperationError as exc:  # If-Match not met: 412 (RFC 9110 §13.1.1)
+        if if_match is not None and exc.code in MEANWHILE:
+            exc.kind = "precondition"
+        raise
     return 201 if outcome == "created" else 200
+
+
+#: The refusals of a save whose ``If-Match`` the stored topic does not meet.
+MEANWHILE = ("topic_changed_meanwhile", "topic_deleted_meanwhile")
+
+
+def if_match(call: Call) -> str | None:
+    """A ``PUT``'s ``If-Match``: None (absent: no precondition), ``*`` (the topic must
+    exist), else the one version it names (:attr:`TopicOut.version`, quoted as an entity tag
+    or not); a list of tags, a weak one or any other text is 400 ``if_match_invalid``."""
+    value = call.headers.get("if-match")
+    if value is None or value.strip() == "*":
+        return None if value is None else "*"
+    tag = value.strip()
+    if len(tag) >= 2 and tag[0] == tag[-1] == '"':
+        tag = tag[1:-1]
+    if not readable(tag):
+        raise ApiError(
+            400, "If-Match must be one topic version as GET gives it (\"version\"), or *",
+            code="if_match_invalid", field="If-Match",
+        )  # fmt: skip
+    return tag
 
 
 def create_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
@@ -136,7 +176,7 @@ def put_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
             params={"slug": slug},
             field="slug",
         )
-    status = _save(service, slug, body, create_only=False)
+    status = _save(service, slug, body, create_only=False, if_match=if_match(call))
     topic = ops.get_topic(service.web_db, slug)
     service.topic_changed(topic.slug)
     return status, topic_out(service, topic)
@@ -249,7 +289,11 @@ ENDPOINTS = [
              errors=(404,)),
     Endpoint(
         "PUT", "/api/topics/{slug}", put_topic, "Create or update a topic", "topics",
-        {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(422,),
+        {200: TopicOut, 201: TopicOut}, body=TopicPut, errors=(400, 412, 422),
+        description="`If-Match` (optional): the topic's `version` as last read, quoted; the "
+        "save happens only while the stored topic is still that version, else 412 "
+        "`topic_changed_meanwhile` (nothing saved; a topic gone: `topic_deleted_meanwhile`). "
+        "`If-Match: *` updates only an existing topic.",
     ),
     Endpoint(
         "DELETE", "/api/topics/{slug}", delete_topic, "Delete a topic and its matches",
