@@ -29,7 +29,7 @@ from feedsvc.store import subscriptions as sub_store
 from feedsvc.store.deliveries import enqueue
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.web import admin_auth as auth
-from feedsvc.web import admin_pages
+from feedsvc.web import admin_recipients
 from feedsvc.web.api_models import DeliveryState
 
 with warnings.catch_warnings():  # starlette 1.x prefers httpx2; the test extra ships httpx
@@ -394,6 +394,31 @@ def test_a_topic_a_chat_query_uses_is_not_deleted(served: tuple[TestClient, Serv
     assert ops.get_topic(service.db, "rt-1").slug == "rt-1"
 
 
+def test_a_topic_another_topic_uses_shows_why_it_has_no_delete_button(
+    served: tuple[TestClient, Service],
+) -> None:
+    """A tester's: the delete button of a topic another topic uses by ``@slug`` asked to
+    confirm deleting its subscriptions, then the delete was refused for the reference. The
+    list now says so in place of the button; other topics keep theirs; once the user drops the
+    reference the button is back."""
+    client, _ = served
+    login(client)
+    create_topic(client, "kt", "Kiến Thụy", '"Kiến Thụy"')
+    create_topic(client, "an-kt", "An ninh Kiến Thụy", '@kt "an ninh"')
+    create_topic(client, "an-kt-2", "An ninh 2", "@kt OR @an-kt")
+    page = html.unescape(client.get("/admin/topics").text)
+    assert "Không xoá được: an-kt, an-kt-2 dùng @kt trong truy vấn" in page
+    assert "Không xoá được: an-kt-2 dùng @an-kt trong truy vấn" in page
+    assert 'action="/admin/topics/kt/delete"' not in page
+    assert 'action="/admin/topics/an-kt/delete"' not in page
+    assert 'action="/admin/topics/an-kt-2/delete"' in page
+    done = client.post("/admin/topics/an-kt-2/delete", data={"csrf": csrf_of(client)})
+    assert done.status_code in (200, 303), done.text
+    page = html.unescape(client.get("/admin/topics").text)
+    assert 'action="/admin/topics/an-kt/delete"' in page
+    assert "Không xoá được: an-kt dùng @kt trong truy vấn" in page
+
+
 @pytest.mark.parametrize("language", ["vi", "en"])
 def test_an_edit_of_a_topic_deleted_meanwhile_never_recreates_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, language: str
@@ -640,7 +665,7 @@ def test_delivery_log_pages(
     served: tuple[TestClient, Service], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     client, service = served
-    monkeypatch.setattr(admin_pages, "DELIVERIES_PER_PAGE", 2)
+    monkeypatch.setattr(admin_recipients, "DELIVERIES_PER_PAGE", 2)
     db = service.db
     with db.write() as conn:
         now = db.now()

@@ -109,6 +109,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # what a topic's delete takes with it (Translator.subscriptions): CLI, API, admin
     "topic_subs.one": ("{count} đăng ký ({channels})", "{count} subscription ({channels})"),
     "topic_subs.other": ("{count} đăng ký ({channels})", "{count} subscriptions ({channels})"),
+    # in the topics list, in place of the delete button of a topic others use by @slug
+    "delete_blocked": (
+        "Không xoá được: {users} dùng @{slug} trong truy vấn",
+        "Cannot be deleted: {users} use @{slug} in their queries",
+    ),
     "confirm_delete_topic": (
         "Xoá chủ đề {slug}? Không thể hoàn tác.",
         "Delete topic {slug}? This cannot be undone.",

@@ -236,30 +236,22 @@ DEMO_LOCK = "demo.lock"
 
 
 def _demo_lock(base: Path) -> int:
-    """Hold ``base``'s demo lock (``flock``, exclusive) and write this pid into it; the file
-    descriptor, to keep open while the demo runs. The kernel releases the lock when the
-    process ends, even by SIGKILL: a stale pid file cannot block the next demo. Another demo
-    holding it is exit 2, naming the directory and the pid it wrote."""
-    import fcntl
+    """Hold ``base``'s demo lock (:func:`feedsvc.pid_lock.take`); the file descriptor, to keep
+    open while the demo runs. Another demo holding it is exit 2, naming the directory and the
+    pid it wrote."""
+    from feedsvc.pid_lock import Held, take
 
     try:
-        fd = os.open(base / DEMO_LOCK, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
-    except OSError as exc:
-        _unwritable(base, _cannot_write(exc))
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # BlockingIOError: held; another error (no flock on this FS) alike
-        holder = os.read(fd, 32).decode("ascii", "replace").strip()
-        os.close(fd)
-        pid = f" (pid {holder})" if holder.isdigit() else ""
+        return take(base / DEMO_LOCK)
+    except Held as held:
+        pid = f" (pid {held.pid})" if held.pid else ""
         fail(
             f"a demo is already running in {base}{pid}: stop it, or run this one in another "
             "directory with --dir",
             EXIT_USAGE,
         )
-    os.ftruncate(fd, 0)
-    os.write(fd, f"{os.getpid()}\n".encode())
-    return fd
+    except OSError as exc:
+        _unwritable(base, _cannot_write(exc))
 
 
 async def _demo(

@@ -105,6 +105,8 @@ def run(
                 settings.http.port = port
             configure_logging(settings)
             roles = Roles(http=not no_http, scheduler=not no_scheduler, bot=not no_bot)
+            if roles.scheduler:
+                one_scheduler(settings.database.url)  # held until the process ends
             http = settings.http
             sock = listen(http.host, http.port, reuse_port=http.reuse_port) if roles.http else None
             if sock is not None:  # `--port 0`: the port the system gave, for the start-up log
@@ -115,6 +117,43 @@ def run(
         stopped_early(stopped.signum)
     finally:
         signals.restore()
+
+
+#: Beside an SQLite state DB ``X``: the file whose lock the one scheduler of ``X`` holds.
+SCHEDULER_LOCK_SUFFIX = "-scheduler.lock"
+
+
+def one_scheduler(url: str) -> None:
+    """On an SQLite state DB, hold its scheduler lock (:mod:`feedsvc.pid_lock`) for as long as
+    the process runs (its descriptor is never closed; nothing on another database, nor when
+    the lock file cannot be made: the state DB's own errors say why next); another ``run``
+    with the scheduler holding it is exit 2, before anything starts.
+
+    Why: a dispatcher on SQLite takes back every lease at its start (one file, one process),
+    so a second scheduler took the first one's alerts in flight and sent them twice (a
+    tester's: 48 messages for 45 deliveries). Several schedulers need PostgreSQL, where leases
+    expire; a second process on the same SQLite file may serve HTTP and the bot
+    (``--no-scheduler``)."""
+    from feedsvc.db.where import state_db
+    from feedsvc.pid_lock import Held, take
+
+    where = state_db(url)
+    if not where.sqlite or where.file is None:
+        return
+    lock = where.file.with_name(where.file.name + SCHEDULER_LOCK_SUFFIX)
+    try:
+        take(lock)
+    except Held as held:
+        pid = f" (pid {held.pid})" if held.pid else ""
+        fail(
+            f"another feedsvc run{pid} runs the scheduler (ingest and alerts) on the SQLite "
+            f"state DB {where.file}: two would take each other's alerts in flight and send "
+            "them twice. Stop it, or start this one with --no-scheduler (HTTP and the bot "
+            "only); several schedulers need PostgreSQL",
+            EXIT_USAGE,
+        )
+    except OSError:
+        return
 
 
 def stopped_early(signum: int) -> NoReturn:

@@ -12,7 +12,7 @@ from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
 from .parser import parse_chat_query, parse_query, parse_topic
-from .query import FIELDS, Query, QueryError, Term, references, users_of
+from .query import FIELDS, Query, QueryError, Term, referenced_by, references, users_of
 
 __all__ = [
     "FIELDS",
@@ -34,6 +34,7 @@ __all__ = [
     "parse_query",
     "parse_topic",
     "query_digest",
+    "referenced_by",
     "references",
     "search_keys",
     "syllable_keys",

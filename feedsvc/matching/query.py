@@ -287,15 +287,23 @@ def references(text: str) -> frozenset[str]:
         return frozenset()
 
 
+def referenced_by(queries: Mapping[str, str]) -> dict[str, set[str]]:
+    """Slug → the slugs of ``queries`` (slug → query) that name it as ``@slug`` themselves
+    (:func:`references`): what a delete of that slug is refused for, and the first step of
+    :func:`users_of`."""
+    named_by: dict[str, set[str]] = {}
+    for user, query in queries.items():
+        for ref in references(query):
+            named_by.setdefault(ref, set()).add(user)
+    return named_by
+
+
 def users_of(slug: str, queries: Mapping[str, str]) -> frozenset[str]:
     """The slugs of ``queries`` (slug → query) whose query reaches ``slug`` through ``@slug``
     references at any depth: ``a`` → ``@b``, ``b`` → ``@slug`` gives ``{a, b}``. A change to
     ``slug``'s query can break each of them (nesting depth, expanded terms), not only those
     naming it (a 10-deep chain grew to 11 and its first topic was skipped by the matcher)."""
-    named_by: dict[str, set[str]] = {}
-    for user, query in queries.items():
-        for ref in references(query):
-            named_by.setdefault(ref, set()).add(user)
+    named_by = referenced_by(queries)
     found: set[str] = set()
     todo = [slug]
     while todo:

@@ -381,6 +381,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.admin_chats import chat_routes
     from feedsvc.web.admin_pages import page_routes
     from feedsvc.web.admin_preview import preview_routes
+    from feedsvc.web.admin_recipients import recipient_routes
     from feedsvc.web.admin_stats import chart_routes
 
     admin = Admin(service)
@@ -395,6 +396,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
         Route(PREFIX + "/logout", admin.guard(admin.logout), methods=["POST"]),
         Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
         *page_routes(admin),
+        *recipient_routes(admin),
         *preview_routes(admin),
         *chat_routes(admin),
         *article_routes(admin),

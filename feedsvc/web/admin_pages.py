@@ -17,25 +17,19 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from feedsvc import delivery_states
 from feedsvc import operations as ops
-from feedsvc.channel_modes import MISSING_SETTING, off_channels
-from feedsvc.channels.apprise import mask
 from feedsvc.channels.base import CHANNELS
-from feedsvc.channels.recipients import shown_address
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds import feed_urls
 from feedsvc.feeds.model import FORMAT_LABELS
+from feedsvc.matching import referenced_by
 from feedsvc.stats import topic_stats
 from feedsvc.status import status_facts
-from feedsvc.store import delivery_log
-from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.store.topics import TopicSpec
 from feedsvc.topics_file import stays_deleted
 from feedsvc.web.admin import PREFIX, Ctx
 from feedsvc.web.admin_forms import CheckboxError, checkbox
-from feedsvc.web.queries import query_param
 
 if TYPE_CHECKING:
     from feedsvc.web.admin import Admin
@@ -61,25 +55,26 @@ def page_param(text: str) -> int:
     return 1 if value is None or value < 1 else min(value, MAX_PAGE)
 
 
-DELIVERIES_PER_PAGE = 100
-
-
 def channel_param(text: str) -> str:
     """A ``?channel=`` filter: one of the channels, else "" (all)."""
     return text if text in CHANNELS else ""
+
+
+async def db_call(fn: Callable[..., T], *args: Any) -> T:
+    """``fn(*args)`` in the thread pool: a page's database work off the event loop."""
+    return await run_in_threadpool(fn, *args)
+
+
+async def form(request: Request) -> dict[str, str]:
+    """A posted form's text fields (a file field, which no admin form has, is left out)."""
+    data = await request.form()
+    return {k: str(v) for k, v in data.items() if isinstance(v, str)}
 
 
 def page_routes(admin: Admin) -> list[Route]:
     service = admin.service
     db = service.web_db  # request work: its own pool (feedsvc.app.Service)
     t = admin.t
-
-    async def db_call(fn: Callable[..., T], *args: Any) -> T:
-        return await run_in_threadpool(fn, *args)
-
-    async def form(request: Request) -> dict[str, str]:
-        data = await request.form()
-        return {k: str(v) for k, v in data.items() if isinstance(v, str)}
 
     # -- topics ---------------------------------------------------------------------------
     async def topics_list(request: Request, ctx: Ctx) -> Response:
@@ -95,8 +90,15 @@ def page_routes(admin: Admin) -> list[Route]:
         confirms = {tp.slug: delete_question(tp.slug, counts.get(tp.slug)) for tp in topics}
         return admin.page(
             "topics.html", ctx, topics=topics, links=links, formats=FORMAT_LABELS, stats=stats,
-            confirms=confirms,
+            confirms=confirms, used_by=topic_users(topics),
         )  # fmt: skip
+
+    def topic_users(topics: list[topic_store.Topic]) -> dict[str, str]:
+        """Slug → the topics that use it by ``@slug`` (their slugs, ", "-joined; "" for none):
+        such a topic's delete is refused (``ops.delete_topic``), so the list shows why in place
+        of a button whose question asked about its subscriptions first (a tester's)."""
+        named_by = referenced_by({tp.slug: tp.query for tp in topics})
+        return {tp.slug: ", ".join(sorted(named_by.get(tp.slug, ()))) for tp in topics}
 
     def delete_question(slug: str, subs: dict[str, int] | None) -> str:
         """The delete button's question names the subscriptions that go with the topic (the
@@ -235,129 +237,6 @@ def page_routes(admin: Admin) -> list[Route]:
 
         return handler
 
-    # -- subscriptions --------------------------------------------------------------------
-    async def subscriptions(request: Request, ctx: Ctx) -> Response:
-        channel = channel_param(query_param(request, "channel", ""))
-
-        def load() -> tuple[list[sub_store.Subscription], dict[int, sub_store.Chat], Any]:
-            with db.read() as conn:
-                subs = sub_store.list_subscriptions(conn, channel=channel or None)
-                topics = topic_store.list_topics(conn, enabled_only=True)
-                return subs, sub_store.list_chats(conn), topics
-
-        subs, chats, topics = await db_call(load)
-        off = [c for c in off_channels(service.settings) if any(s.channel == c for s in subs)]
-        return admin.page(
-            "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel, off=off,
-            channels=CHANNELS, topics=topics, shown_address=shown_address, setting=MISSING_SETTING,
-        )  # fmt: skip
-
-    async def apprise_add(request: Request, ctx: Ctx) -> Response:
-        """The admin's form: subscribe an Apprise URL to a topic or a query."""
-        data = await form(request)
-        topic, query = data.get("topic") or None, data.get("query", "").strip() or None
-        url = data.get("url", "").strip()
-        try:
-            await db_call(
-                lambda: ops.add_subscription(
-                    db,
-                    None,
-                    None,
-                    topic=topic,
-                    query=query,
-                    channel="apprise",
-                    address=url,
-                    topics_config=service.settings.topics,
-                )
-            )
-        except ops.OperationError as exc:
-            return admin.redirect(ctx, "/subscriptions", t.operation_error(exc), ok=False)
-        return admin.redirect(
-            ctx, "/subscriptions?channel=apprise", t("apprise.added", address=mask(url))
-        )
-
-    def chat_pause(paused: bool) -> Callable[[Request, Ctx], Any]:
-        async def handler(request: Request, ctx: Ctx) -> Response:
-            chat_id = id_param(request.path_params["chat_id"])  # groups have negative ids
-            if chat_id is None:
-                return admin.message(t("not_found"), 404, ctx)
-
-            def run() -> bool:
-                with db.write() as conn:
-                    if sub_store.get_chat(conn, chat_id) is None:
-                        return False
-                    sub_store.set_paused(conn, chat_id, paused)
-                    return True
-
-            if not await db_call(run):
-                return admin.message(t("not_found"), 404, ctx)
-            if not paused:
-                service.wake_dispatchers()  # what the chat had queued may go out now
-            key = "paused_msg" if paused else "resumed_msg"
-            return admin.redirect(ctx, "/subscriptions", t(key, chat=chat_id))
-
-        return handler
-
-    async def sub_delete(request: Request, ctx: Ctx) -> Response:
-        sub_id = id_param(request.path_params["sub_id"])
-        if sub_id is None:
-            return admin.message(t("not_found"), 404, ctx)
-
-        def run() -> int:
-            with db.write() as conn:
-                for sub in sub_store.list_subscriptions(conn):
-                    if sub.id == sub_id:
-                        return sub_store.unsubscribe_id(conn, sub.chat_id, sub_id)
-            return 0
-
-        if not await db_call(run):
-            return admin.message(t("not_found"), 404, ctx)
-        return admin.redirect(ctx, "/subscriptions", t("sub_deleted", id=sub_id))
-
-    # -- deliveries -----------------------------------------------------------------------
-    async def deliveries(request: Request, ctx: Ctx) -> Response:
-        state = query_param(request, "state", "")
-        if state not in ("", delivery_log.DEAD, *delivery_states.STATES):
-            state = ""
-        channel = channel_param(query_param(request, "channel", ""))
-        page = page_param(query_param(request, "page", "1"))
-        per_page = DELIVERIES_PER_PAGE
-        rows, total = await db_call(
-            lambda: ops.list_deliveries(
-                db,
-                state=state or None,
-                channel=channel or None,
-                limit=per_page,
-                offset=(page - 1) * per_page,
-            )
-        )
-        return admin.page(
-            "deliveries.html",
-            ctx,
-            rows=rows,
-            state=state,
-            channel=channel,
-            channels=CHANNELS,
-            states=(delivery_log.DEAD, *delivery_states.STATES),
-            page=page,
-            first=(page - 1) * per_page + 1,
-            last=(page - 1) * per_page + len(rows),
-            total=total,
-            more=page * per_page < total,
-        )
-
-    async def resend(request: Request, ctx: Ctx) -> Response:
-        delivery_id = id_param(request.path_params["delivery_id"])
-        back = "/deliveries?state=dead"
-        if delivery_id is None:
-            return admin.message(t("not_found"), 404, ctx)
-        try:
-            await db_call(ops.resend_delivery, db, delivery_id, off_channels(service.settings))
-        except ops.OperationError as exc:
-            return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
-        service.wake_dispatchers()
-        return admin.redirect(ctx, back, t("resent", id=delivery_id))
-
     # -- status ---------------------------------------------------------------------------
     async def status(request: Request, ctx: Ctx) -> Response:
         def load() -> dict[str, Any]:
@@ -400,12 +279,5 @@ def page_routes(admin: Admin) -> list[Route]:
         Route(p + "/topics/{slug}/disable", g(disable), methods=["POST"]),
         Route(p + "/topics/{slug}/delete", g(delete), methods=["POST"]),
         Route(p + "/topics/{slug}/backfill", g(backfill), methods=["POST"]),
-        Route(p + "/subscriptions", g(subscriptions), methods=["GET"]),
-        Route(p + "/chats/{chat_id}/pause", g(chat_pause(True)), methods=["POST"]),
-        Route(p + "/chats/{chat_id}/resume", g(chat_pause(False)), methods=["POST"]),
-        Route(p + "/subscriptions/{sub_id}/delete", g(sub_delete), methods=["POST"]),
-        Route(p + "/subscriptions/apprise", g(apprise_add), methods=["POST"]),
-        Route(p + "/deliveries", g(deliveries), methods=["GET"]),
-        Route(p + "/deliveries/{delivery_id}/resend", g(resend), methods=["POST"]),
         Route(p + "/status", g(status), methods=["GET"]),
     ]

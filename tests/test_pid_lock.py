@@ -1,0 +1,131 @@
+"""One scheduler per SQLite state DB (``feedsvc.pid_lock``, ``cli.service.one_scheduler``).
+
+A tester's: a second ``feedsvc run`` on the same SQLite file started without a word, and its
+dispatcher took back every lease at start — the first process's alerts in flight included —
+and sent them again: 48 messages for 45 deliveries. Now the second scheduler is refused
+(exit 2, naming the file and the first one's pid) before anything starts; a web/bot replica
+(``--no-scheduler``) still may run beside it; a lock left by a killed process holds nothing.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from processes import wait_until
+
+from feedsvc.cli.service import SCHEDULER_LOCK_SUFFIX, one_scheduler
+from feedsvc.db import Database, upgrade
+from feedsvc.pid_lock import Held, take
+
+
+def test_a_lock_is_held_once_and_names_its_holder(tmp_path: Path) -> None:
+    path = tmp_path / "x.lock"
+    fd = take(path)
+    try:
+        with pytest.raises(Held) as held:
+            take(path)  # another open file: refused, even in this process
+        assert held.value.pid == os.getpid()
+    finally:
+        os.close(fd)
+    os.close(take(path))  # released with its descriptor
+
+
+def test_other_databases_take_no_lock(tmp_path: Path) -> None:
+    one_scheduler("postgresql://postgres@127.0.0.1/nothing")  # no file, nothing connected
+    one_scheduler("sqlite://")  # in memory
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def state(tmp_path: Path) -> Path:
+    path = tmp_path / "state.db"
+    db = Database(f"sqlite:///{path}")
+    upgrade(db)
+    db.dispose()
+    return path
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def env_for(state: Path) -> dict[str, str]:
+    """The environment of a run on ``state``: this checkout's feedsvc, no machine settings."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    return env | {
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+        "FEEDSVC_CONFIG": "/dev/null",
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{state}",
+        "FEEDSVC_TOPICS__IMPORT_ON_START": "false",
+    }
+
+
+@contextmanager
+def running(state: Path, *flags: str) -> Iterator[subprocess.Popen[str]]:
+    """``feedsvc run --no-bot --port 0 FLAGS`` until it logged its start."""
+    log = state.with_name(f"run{len(list(state.parent.glob('run*.log')))}.log")
+    with log.open("w") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", "0", *flags],
+            cwd=state.parent, env=env_for(state), stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "feedsvc started" in log.read_text() or proc.poll() is not None, 60,
+                   "the start")  # fmt: skip
+        assert proc.poll() is None, log.read_text()
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=30)
+
+
+def second_run(state: Path, *flags: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", "0", *flags],
+        cwd=state.parent, env=env_for(state), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_a_second_scheduler_on_the_same_sqlite_file_is_refused(state: Path) -> None:
+    with running(state) as first:
+        done = second_run(state)
+        assert done.returncode == 2, done.stderr
+        said = done.stderr.strip().splitlines()[-1]
+        assert said.startswith(
+            f"feedsvc: another feedsvc run (pid {first.pid}) runs the "
+            f"scheduler (ingest and alerts) on the SQLite state DB {state}"
+        )
+        assert "--no-scheduler" in said and "PostgreSQL" in said
+        assert "feedsvc started" not in done.stderr
+        # the same file by another name: a symlink to it
+        link = state.with_name("link.db")
+        link.symlink_to(state)
+        again = subprocess.run(
+            [sys.executable, "-m", "feedsvc", "run", "--no-bot", "--port", "0"],
+            cwd=state.parent, env=env_for(state) | {"FEEDSVC_DATABASE__URL": f"sqlite:///{link}"},
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 2, again.stderr
+        assert first.poll() is None  # the first one runs on
+
+
+def test_a_web_replica_beside_the_scheduler_still_runs(state: Path) -> None:
+    with running(state), running(state, "--no-scheduler") as web:
+        assert web.poll() is None
+    assert web.returncode == 0
+
+
+def test_a_killed_schedulers_lock_holds_nothing(state: Path) -> None:
+    with running(state) as first:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+        assert (state.parent / (state.name + SCHEDULER_LOCK_SUFFIX)).exists()
+        with running(state) as second:
+            assert second.poll() is None
