@@ -36,7 +36,7 @@ from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
 from feedsvc.config import Settings
-from feedsvc.db import Database
+from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
@@ -236,18 +236,21 @@ class BotService:
             held = await attempt
         except Exception as exc:
             self._renew_failed = True
+            # a state DB outage is the outage's to tell (once, then a summary a minute): a
+            # line per check was ~1,000 an hour, faster as the lease neared its end (a tester's)
+            told = outage.report(exc, "bot: poller lease")
             held = self.polling and time.monotonic() < self._valid_until
-            if held:
+            if held and not told:
                 left = self._valid_until - time.monotonic()
                 log.warning(
                     "bot: could not renew the poller lease (%s); still ours for %.1f s, retrying",
                     describe(exc),
                     left,
                 )
-            elif self.polling:
+            elif not held and self.polling:
                 self._expired(f"renewing it failed: {describe(exc)}")
                 await self._stop_polling()
-            else:
+            elif not held and not told:
                 log.warning("bot: lease check failed: %s", describe(exc))
         else:
             self._renew_failed = False

@@ -30,7 +30,7 @@ from feedsvc.channels.zalo.api import ZaloBotAPI, ZaloError
 from feedsvc.channels.zalo.bot import ZaloBot
 from feedsvc.channels.zalo.channel import LIMITS
 from feedsvc.config.checks import ZALO_WEBHOOK_PATH
-from feedsvc.db import Database
+from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
 from feedsvc.store import leases
@@ -121,7 +121,8 @@ class ZaloPoller:
         try:
             held = await asyncio.to_thread(self._acquire)
         except Exception as exc:
-            log.warning("zalo: lease check failed: %s", describe(exc))
+            if not outage.report(exc, "zalo: poller lease"):  # an outage: the outage's to tell
+                log.warning("zalo: lease check failed: %s", describe(exc))
             age = time.monotonic() - self._renewed_at
             held = self.polling and age < self.lease.total_seconds() - self.poll_timeout
         else:
