@@ -127,3 +127,42 @@ def test_admin_status_page_after_a_stopped_sync(
         page = client.get("/admin/status").text
     tokens = re.sub(r"[0-9a-f]{32,}", "<token>", page)  # a CSRF token's hex held "e2416…"
     assert "as of" in page and "416" not in tokens
+
+
+@pytest.mark.parametrize("first_sync", [True, False])
+def test_rows_held_back_as_ahead_leave_no_backlog_when_a_catch_up_ends(
+    tmp_path: Path, first_sync: bool
+) -> None:
+    """A tester's: rows dated ahead (a CMS writing local time read as UTC) were counted in a
+    catch-up's backlog, held back, and the backlog stayed at their number: "catching_up",
+    backlog 327, ETA 1 s, for the 7 h they stayed ahead. Once nothing more can be read now,
+    the backlog is 0 and ingest is ``ok``; the held rows are the quarantine list's."""
+    from factories import article
+
+    from feedsvc.status import ingest_state
+    from feedsvc.store.cursors import get_cursor
+    from feedsvc.store.source_articles import upsert_source_articles
+
+    db = Database(f"sqlite:///{tmp_path / 'state.db'}")
+    upgrade(db)
+    ing = builtin_ingestor(db, batch_size=100)
+    if not first_sync:
+        archive(db, 50)
+        assert ing.tick().new == 50  # caught up: a catch-up comes after
+    archive(db, 300) if first_sync else None
+    now = datetime.now(UTC)
+    with db.write() as conn:
+        if not first_sync:
+            upsert_source_articles(conn, [article(n, published_at=now) for n in range(1000, 1200)],
+                                   now)  # fmt: skip
+        upsert_source_articles(conn, [article(n, published_at=now) for n in range(2000, 2030)],
+                               now + timedelta(hours=7))  # fmt: skip
+    result = ing.tick()
+    assert result.error is None and result.new == (300 if first_sync else 200)
+    for _ in range(2):  # and at the idle ticks after it
+        with db.read() as conn:
+            cursor = get_cursor(conn, ing.source.name)
+        assert (cursor.backlog, cursor.first_sync) == (0, False)
+        assert ingest_state(cursor, db.now(), 1.0).code == "ok"
+        assert ing.tick().new == 0
+    db.dispose()

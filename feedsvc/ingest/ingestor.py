@@ -223,16 +223,19 @@ class Ingestor(BatchPipeline):
         elif progress is not None:
             log.info("ingest from %s: caught up, %s", self.source.name, progress.line())
         # the tick's bookkeeping without a batch (success, failures reset), or the end of a
-        # first sync whose last batch was full (the one read after it found nothing)
-        if not dropped and (
-            not advanced or (first and batch.last is None and not self._stop.is_set())
-        ):
+        # catch-up whose last batch was full (the one read after it found nothing): nothing is
+        # behind the cursor that can be read now, so the backlog is 0 — rows held back as
+        # dated ahead were counted in it, and it stayed at their number, "catching up" with an
+        # ETA of 1 s for as long as they were ahead (a tester's: 7 h)
+        ended = batch.last is None and not self._stop.is_set()
+        if not dropped and (not advanced or (ended and (first or progress is not None))):
             with self.db.write() as conn:
                 now = self.db.now()
                 self._check_lease(conn, now)
                 cursors.record_success(
-                    conn, self.source.name, None, None, now, first_sync=False if first else None
-                )
+                    conn, self.source.name, None, None, now,
+                    first_sync=False if first else None, backlog=0 if ended else None,
+                )  # fmt: skip
 
     def reread(self, ids: Sequence[str], orphaned: Collection[str] = frozenset()) -> int:
         """Read these source rows whole by id, wherever they sort, and store them through the
