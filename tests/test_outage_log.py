@@ -63,3 +63,24 @@ def test_flapping_database_is_one_line_a_minute(caplog: pytest.LogCaptureFixture
         outage.failed(_operational("attempt to write a readonly database"), "web")
         outage.answered()
     assert len(caplog.records) <= 2 + 2 * (50 // 60 + 1), [r.getMessage() for r in caplog.records]
+
+
+@pytest.mark.parametrize(
+    ("statement", "writes"),
+    [
+        ("INSERT INTO articles VALUES (1)", True),
+        ("  update chats SET paused = 1", True),
+        ("\nDELETE FROM leases", True),
+        ("BEGIN IMMEDIATE", True),
+        ("begin  exclusive", True),
+        ("BEGIN", False),
+        ("SELECT * FROM topics", False),
+        ("WITH x AS (SELECT 1) SELECT * FROM x", False),
+        ("", False),
+    ],
+)
+def test_which_statements_write(statement: str, writes: bool) -> None:
+    """Only a write ends an outage in which reads never failed (``Outage.answered``)."""
+    from feedsvc.db.outage import is_write
+
+    assert is_write(statement) is writes

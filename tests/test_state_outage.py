@@ -176,6 +176,52 @@ def test_sqlite_locked_is_503(tmp_path: Path, caplog: pytest.LogCaptureFixture) 
         answers_again(client, caplog)
 
 
+@pytest.mark.parametrize("hold", ["BEGIN EXCLUSIVE", "BEGIN IMMEDIATE"])
+def test_a_held_write_lock_ends_only_when_a_write_gets_through(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, hold: str
+) -> None:
+    """A tester's: another process held SQLite's write lock (WAL: readers go on); the first
+    read that completed logged "available again after 1 s" while ingest, the dispatcher and the
+    bot's lease kept failing for 75 s, with no line more. Reads completing now leave such an
+    outage on; the first write that gets through ends it."""
+    from feedsvc.db import outage
+
+    caplog.set_level(logging.INFO, logger="feedsvc.db.outage")
+    file = tmp_path / "state.db"
+    db = Database(f"sqlite:///{file}")
+    upgrade(db)
+    db.dispose()
+
+    @event.listens_for(db.engine, "connect")
+    def _busy(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.execute("PRAGMA busy_timeout=100")
+
+    holder = sqlite3.connect(file, isolation_level=None, timeout=5)
+    holder.execute(hold)
+    holder.execute("DELETE FROM topics WHERE 0")  # the write that takes the lock
+    try:
+        for _ in range(3):
+            with pytest.raises(sa_exc.OperationalError) as refused, db.write() as conn:
+                conn.execute(text("DELETE FROM topics WHERE 0"))
+            assert outage.report(refused.value, "ingest")
+            with db.read() as conn:  # reads answer meanwhile
+                assert conn.execute(text("SELECT count(*) FROM topics")).scalar() == 0
+            assert db.outage.down
+        said = [r.getMessage() for r in caplog.records]
+        assert len(said) == 1 and "is unavailable" in said[0], said
+    finally:
+        holder.execute("COMMIT")
+        holder.close()
+    with db.read() as conn:
+        conn.execute(text("SELECT 1")).scalar()
+    assert db.outage.down  # a read still says nothing of writes
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM topics WHERE 0"))
+    assert not db.outage.down
+    assert "available again after" in caplog.records[-1].getMessage()
+    db.dispose()
+
+
 def test_sqlite_unopenable_is_503(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The file cannot be opened (moved away, a directory in its place: what a wrong mount or
     a restore in progress looks like): 503 on every DB route, one log line."""

@@ -65,6 +65,22 @@ def is_outage(exc: BaseException) -> bool:
     return isinstance(exc, sqlite3.OperationalError | sqlite3.InterfaceError)
 
 
+#: Outages in which reads still work (WAL readers beside a held write lock, a full disk, a
+#: read-only file): only a write that completes ends them (:meth:`Outage.answered`).
+WRITES_REFUSED = frozenset({"locked", "read_only", "disk_full"})
+#: How a statement that writes begins (its first two words, upper case): SQLite's
+#: ``BEGIN IMMEDIATE`` takes the write lock a write transaction starts with.
+_WRITE_VERBS = (
+    "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER",
+    "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE",
+)  # fmt: skip
+
+
+def is_write(statement: str) -> bool:
+    """Whether ``statement`` (SQL as sent) writes (or takes the write lock)."""
+    return " ".join(statement.split(None, 2)[:2]).upper().startswith(_WRITE_VERBS)
+
+
 #: SQLite's words for a schema that lacks what the code asks (an ``OperationalError`` there,
 #: PostgreSQL's ``ProgrammingError``): a database at the wrong revision, not an outage.
 _SQLITE_SCHEMA = ("no such table", "no such column")
@@ -94,6 +110,7 @@ class Outage:
         self._last_line: float | None = None
         self._counts: dict[str, int] = {}  # failures by who, since the last line
         self._total = 0  # failures in the current outage
+        self._writes_only = False  # every failure of it refused writes only: reads do not end it
 
     @property
     def down(self) -> bool:
@@ -107,6 +124,13 @@ class Outage:
             self._counts[who] = self._counts.get(who, 0) + 1
             self._total += 1
             due = self._last_line is None or now - self._last_line >= self.summary_seconds
+            # a write refused for a lock, a full disk, a read-only file: reads may still work
+            # (a read refused so, or a failure of another kind, and they do not)
+            statement = getattr(exc, "statement", None)
+            refused_write = trouble(exc) in WRITES_REFUSED and (
+                isinstance(statement, str) and is_write(statement)
+            )
+            self._writes_only = refused_write and (self.since is None or self._writes_only)
             if self.since is None:
                 self.since, self._total = now, 1
                 if due:
@@ -130,13 +154,16 @@ class Outage:
                 )
                 self._announced = True
 
-    def answered(self) -> None:
-        """The database completed a statement: end the outage (one line if it was logged).
-        Called on every statement: costs one attribute read when there is no outage."""
-        if self.since is None:
+    def answered(self, write: bool = True) -> None:
+        """The database completed a statement (``write``: one that writes, :func:`is_write`):
+        end the outage (one line if it was logged), unless reads never failed in it and this
+        was one (a held lock, a full disk: a read completing said "available again after 1 s"
+        while every write went on failing — a tester's). Called on every statement: costs one
+        attribute read when there is no outage."""
+        if self.since is None or (self._writes_only and not write):
             return
         with self._lock:
-            if self.since is None:
+            if self.since is None or (self._writes_only and not write):
                 return
             now = self.clock()
             if self._announced:
@@ -148,6 +175,7 @@ class Outage:
                     level=logging.INFO,
                 )
             self.since, self._announced, self._total = None, False, 0
+            self._writes_only = False
 
     def _counted(self) -> str:
         parts = [f"{n} {who}" for who, n in sorted(self._counts.items())]
@@ -191,7 +219,8 @@ def watch_answers(engine: Engine, where: Where) -> Outage:
     outage = outage_of(where)
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _answered(*_args: Any) -> None:
-        outage.answered()
+    def _answered(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if outage.since is not None:  # no outage: no look at the statement
+            outage.answered(is_write(statement))
 
     return outage
