@@ -146,7 +146,11 @@ async def other_channel(db: Database, kind: str) -> AsyncIterator[World]:
             address = receiver.url("lan")
 
             def received() -> list[str]:
-                return [r.body["message"] for r in receiver.at("lan")]
+                # what a person sees: the title Apprise sends apart, above the body
+                return [
+                    (f"{r.body['title']}\n\n" if r.body.get("title") else "") + r.body["message"]
+                    for r in receiver.at("lan")
+                ]
 
         clock = Clock()
         dispatcher = Dispatcher(
