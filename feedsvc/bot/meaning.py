@@ -96,12 +96,14 @@ def topic_meant(topics: list[Topic], query: str, resolve: Resolver) -> Topic | N
 def typed_topic(conn: Connection, word: str) -> Topic | None:
     """The topic ``word`` names: as any slug is (:func:`~feedsvc.store.topics.find_topic`), or
     once a leading ``#`` and trailing sentence punctuation are taken off (``#kien-thuy``,
-    ``kien-thuy.``, ``the-thao!``). Read as queries, those were subscriptions to the slug's
-    syllables as words ("kien" "thuy", toneless), matching next to nothing, under "Đã đăng
-    ký"; a word that names no topic either way stays what it was typed as."""
-    if (topic := find_topic(conn, word)) is not None:
-        return topic
+    ``kien-thuy.``, ``the-thao!``), or with its underscores read as hyphens (``kien_thuy``,
+    ``#kien_thuy``, as hashtags are often written). Read as queries, those were subscriptions
+    to the slug's syllables as words ("kien" "thuy", toneless), matching next to nothing,
+    under "Đã đăng ký"; a word that names no topic either way stays what it was typed as."""
     found = _SLUG_WRAPPING.fullmatch(word)
-    if found is None or found.group("slug") == word:
-        return None
-    return find_topic(conn, found.group("slug"))
+    unwrapped = found.group("slug") if found is not None else word
+    # underscores for hyphens (`kien_thuy`: no slug has one, `topics_file.SLUG`)
+    for name in dict.fromkeys((word, unwrapped, unwrapped.replace("_", "-"))):
+        if (topic := find_topic(conn, name)) is not None:
+            return topic
+    return None
