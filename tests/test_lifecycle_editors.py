@@ -131,6 +131,9 @@ def test_cli_find_says_when_nothing_matches(service: Service, tmp_path: Path) ->
         ("Cầu mới", ["TEST-00001"]),
         ("khánh thành", ["TEST-00001"]),  # the plain substring still works
         ("TEST-00002", ["TEST-00002"]),  # a source key
+        ("test-00002", ["TEST-00002"]),  # a tester's: a key in another case
+        ("Test-00001", ["TEST-00001"]),
+        ("test-0000", []),  # a key is found whole, not by a part of it
         ("Thủy", []),  # accents typed are accents meant
         ('"', []), ("%", []), ("_", []),
     ],

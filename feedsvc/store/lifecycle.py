@@ -160,9 +160,11 @@ def editor_state(conn: Connection, source_key: str) -> EditorState | None:
 
 
 def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorState]:
-    """Newest first: articles whose source key is ``text``, or whose title contains it
-    (case-insensitive as the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``:
-    the newest articles. ``%`` and ``_`` are matched literally."""
+    """Newest first: articles whose source key is ``text`` (in any case, as the backend's
+    ``lower`` folds it: ``host-1`` finds ``HOST-1``, which an editor typed from a listing in
+    another case and was told nothing matched), or whose title contains it (case-insensitive as
+    the backend's LIKE is; SQLite: ASCII letters only). Empty ``text``: the newest articles.
+    ``%`` and ``_`` are matched literally."""
     stmt = select(*_EDITOR_COLUMNS)
     text = trim_key(text)
     if text:
@@ -170,6 +172,7 @@ def find_for_editors(conn: Connection, text: str, limit: int) -> list[EditorStat
         stmt = stmt.where(
             or_(
                 articles.c.source_key == text,
+                func.lower(articles.c.source_key) == func.lower(text),
                 articles.c.title.ilike(pattern, escape="\\"),
             )
         )
