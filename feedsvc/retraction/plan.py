@@ -178,10 +178,8 @@ def decide(
         if r is EditKind.CHAT_GONE:
             return Next("failed", error=text)
         return Next(method=notice_method(caption), error=text)  # the notice instead
-    if method.startswith("cover"):
-        return _after_cover(method, r, text)
-    if method.startswith("photo"):
-        return _after_photo(method, r, text)
+    if method.startswith(("cover", "photo")):
+        return _after_picture(method, r, text)
     if r is EditKind.WRONG_KIND:  # a photo after all: a notice covers its picture too
         plain = "_plain" if method.endswith("_plain") else ""
         return Next(method="cover" + plain if kind == RETRACT else _other_kind(method),
@@ -191,31 +189,17 @@ def decide(
     return Next("failed", error=text)
 
 
-def _after_cover(method: str, r: EditKind, text: str | None) -> Next:
-    """A refused ``cover``: a text alert after all (the guess was wrong) gets its text edited;
-    the notice's markup refused, the same cover in plain text; any other refusal (the chat
-    cannot take a new picture) at least the caption's notice — never a follow-up given up
-    while the photo's caption still reads as the article."""
+def _after_picture(method: str, r: EditKind, text: str | None) -> Next:
+    """A refused edit of a photo alert's picture — ``cover`` (the notice's blank picture) or
+    ``photo`` (a restore: the article's picture back): a text alert after all (the guess was
+    wrong) gets its text edited; the markup refused, the same edit in plain text; any other
+    refusal (the picture's URL no longer answers, the chat takes no new photos) at least the
+    caption — never a follow-up given up while the caption says what is no longer true."""
     plain = method.endswith("_plain")
     if r is EditKind.WRONG_KIND:
         return Next(method="text_plain" if plain else "text", error=text)
     if r is EditKind.PARSE_ERROR and not plain:
-        return Next(method="cover_plain", error=text)
-    if r is EditKind.CHAT_GONE:
-        return Next("failed", error=text)
-    return Next(method="caption_plain" if plain else "caption", error=text)
-
-
-def _after_photo(method: str, r: EditKind, text: str | None) -> Next:
-    """A refused restore of a photo: a text alert after all gets its text edited; the markup
-    refused, the same in plain text; the picture refused (its URL no longer answers, the chat
-    takes no photos) at least the caption — the article's words under the blank picture beat
-    a notice that is no longer true."""
-    plain = method.endswith("_plain")
-    if r is EditKind.WRONG_KIND:
-        return Next(method="text_plain" if plain else "text", error=text)
-    if r is EditKind.PARSE_ERROR and not plain:
-        return Next(method="photo_plain", error=text)
+        return Next(method=method + "_plain", error=text)
     if r is EditKind.CHAT_GONE:
         return Next("failed", error=text)
     return Next(method="caption_plain" if plain else "caption", error=text)
