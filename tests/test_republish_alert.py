@@ -165,6 +165,28 @@ async def test_a_photo_alert_gets_its_picture_and_caption_back(env: Env, title: 
     assert _kinds(env) == [("correct", "edited"), ("retract", "restored")]
 
 
+@pytest.mark.parametrize("edits", [1, 2])
+async def test_an_edit_saved_before_the_restore_runs_keeps_it_a_restore(
+    env: Env, edits: int
+) -> None:
+    """A reviewer's: the sweep queued the restore, then the CMS saved the article again (or
+    twice) before the worker's turn; the correction re-armed it as a plain caption edit, and
+    the chat kept the blank picture for good under the new words."""
+    first = fresh(1, image_url=PHOTO)
+    mid = await _photo_alerted(env, first)
+    _withdraw(env, first, 1)
+    await env.follow_up(env.worker(images=True, **EDIT))
+    _republish(env, first, 2)
+    worker = env.worker(images=True, **EDIT)
+    await asyncio.to_thread(worker.sweep)  # the restore queued
+    for n in range(edits):
+        _republish(env, first, 3 + n, title=f"{NEW_TITLE} {n}")
+    await env.follow_up(worker)
+    live = env.fake.live(PRIVATE, mid)
+    assert live.photo == PHOTO and f"{NEW_TITLE} {edits - 1}" in live.visible
+    assert NOTICE not in live.visible
+
+
 async def test_a_refused_picture_still_restores_the_caption(env: Env) -> None:
     """The article's picture refused at the restore (its URL gone): the caption is edited
     (``editMessageCaption``), the notice never left standing."""

@@ -222,6 +222,32 @@ def test_a_held_write_lock_ends_only_when_a_write_gets_through(
     db.dispose()
 
 
+def test_a_read_only_state_db_stays_one_outage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A reviewer's: SQLite takes ``BEGIN IMMEDIATE`` on a read-only file, then refuses the
+    INSERT; counted as a write, the BEGIN ended the outage and the next failure began another,
+    "available again after 1 s" a minute. Nothing is committed: one outage, no end."""
+    from feedsvc.db import outage
+
+    caplog.set_level(logging.INFO, logger="feedsvc.db.outage")
+    file = tmp_path / "state.db"
+    made = Database(f"sqlite:///{file}")
+    upgrade(made)
+    made.dispose()
+    db = Database(f"sqlite:///file:{file}?mode=ro&uri=true")
+    for _ in range(3):
+        with pytest.raises(sa_exc.OperationalError) as refused, db.write() as conn:
+            conn.execute(text("DELETE FROM topics"))
+        assert outage.report(refused.value, "ingest")
+        with db.read() as conn:
+            conn.execute(text("SELECT count(*) FROM topics")).scalar()
+    said = [r.getMessage() for r in caplog.records]
+    assert len(said) == 1 and "is unavailable" in said[0], said
+    assert db.outage.down
+    db.dispose()
+
+
 def test_sqlite_unopenable_is_503(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """The file cannot be opened (moved away, a directory in its place: what a wrong mount or
     a restore in progress looks like): 503 on every DB route, one log line."""

@@ -68,17 +68,24 @@ def is_outage(exc: BaseException) -> bool:
 #: Outages in which reads still work (WAL readers beside a held write lock, a full disk, a
 #: read-only file): only a write that completes ends them (:meth:`Outage.answered`).
 WRITES_REFUSED = frozenset({"locked", "read_only", "disk_full"})
-#: How a statement that writes begins (its first two words, upper case): SQLite's
-#: ``BEGIN IMMEDIATE`` takes the write lock a write transaction starts with.
-_WRITE_VERBS = (
-    "INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER",
-    "BEGIN IMMEDIATE", "BEGIN EXCLUSIVE",
-)  # fmt: skip
+#: How a statement that writes begins (its first word, upper case).
+_WRITE_VERBS = ("INSERT", "UPDATE", "DELETE", "REPLACE", "CREATE", "DROP", "ALTER")
+#: SQLite's start of a write transaction: refused, a write was (a held lock); answered, no
+#: write is known to work yet (a read-only file takes it, then refuses the INSERT).
+_WRITE_LOCKS = ("BEGIN IMMEDIATE", "BEGIN EXCLUSIVE")
 
 
 def is_write(statement: str) -> bool:
-    """Whether ``statement`` (SQL as sent) writes (or takes the write lock)."""
-    return " ".join(statement.split(None, 2)[:2]).upper().startswith(_WRITE_VERBS)
+    """Whether ``statement`` (SQL as sent) writes; only a committed write ends an outage in
+    which reads never failed (:func:`watch_answers`)."""
+    return statement.lstrip()[:8].upper().startswith(_WRITE_VERBS)
+
+
+def _refused_a_write(statement: object) -> bool:
+    """Whether a failure of ``statement`` (an error's ``statement``) was a write's."""
+    if not isinstance(statement, str):
+        return False
+    return is_write(statement) or " ".join(statement.split()[:2]).upper() in _WRITE_LOCKS
 
 
 #: SQLite's words for a schema that lacks what the code asks (an ``OperationalError`` there,
@@ -126,9 +133,8 @@ class Outage:
             due = self._last_line is None or now - self._last_line >= self.summary_seconds
             # a write refused for a lock, a full disk, a read-only file: reads may still work
             # (a read refused so, or a failure of another kind, and they do not)
-            statement = getattr(exc, "statement", None)
-            refused_write = trouble(exc) in WRITES_REFUSED and (
-                isinstance(statement, str) and is_write(statement)
+            refused_write = trouble(exc) in WRITES_REFUSED and _refused_a_write(
+                getattr(exc, "statement", None)
             )
             self._writes_only = refused_write and (self.since is None or self._writes_only)
             if self.since is None:
@@ -213,14 +219,34 @@ def report(exc: BaseException, who: str, where: Where | None = None) -> bool:
 
 
 def watch_answers(engine: Engine, where: Where) -> Outage:
-    """End ``where``'s outage when ``engine`` completes a statement; returns that outage."""
+    """End ``where``'s outage when ``engine`` completes a statement — for one in which only
+    writes failed, when a transaction that wrote commits; returns that outage. Such an outage
+    lasts until something writes (the scheduler's ingest does at every poll; a web-only
+    replica's log may say it late)."""
     from sqlalchemy import event
 
     outage = outage_of(where)
 
     @event.listens_for(engine, "after_cursor_execute")
-    def _answered(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if outage.since is not None:  # no outage: no look at the statement
-            outage.answered(is_write(statement))
+    def _answered(conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        if outage.since is None:  # no outage: no look at the statement
+            return
+        if is_write(statement):  # proof once its transaction commits (a full disk: at COMMIT)
+            conn.info[_WROTE] = True
+        else:
+            outage.answered(write=False)
+
+    @event.listens_for(engine, "commit")
+    def _committed(conn: Any) -> None:
+        if conn.info.pop(_WROTE, False):
+            outage.answered(write=True)
+
+    @event.listens_for(engine, "rollback")
+    def _rolled_back(conn: Any) -> None:
+        conn.info.pop(_WROTE, None)
 
     return outage
+
+
+#: A connection's mark of a write completed in its open transaction during an outage.
+_WROTE = "feedsvc.outage.wrote"

@@ -21,12 +21,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, and_, func, or_, select, update
+from sqlalchemy import Connection, and_, case, func, or_, select, update
 
 from feedsvc.db.schema import alert_followups as f
 from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.lifecycle.visibility import retired_clause, scheduled_clause
-from feedsvc.retraction.plan import UNDONE
+from feedsvc.retraction.plan import RESTORE_METHOD, UNDONE
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_missing
@@ -85,7 +85,7 @@ class Followup:
         return self.message_chat != self.chat_id
 
 
-def _queue(conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime) -> int:
+def queue_new(conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime) -> int:
     """Insert missing follow-ups of ``kind`` for these deliveries; returns how many are new."""
     if not delivery_ids:
         return 0
@@ -98,15 +98,25 @@ def _queue(conn: Connection, kind: str, delivery_ids: Sequence[int], now: dateti
     return len(list(conn.execute(stmt, rows).scalars()))
 
 
-def _rearm(
+#: The methods of a restore not finished (:data:`RESTORE_METHOD`, then its picture's edit).
+_RESTORING = (RESTORE_METHOD, "photo", "photo_plain")
+
+
+def rearm(
     conn: Connection, kind: str, delivery_ids: Sequence[int], now: datetime, *cond: Any
 ) -> int:
+    """Owe ``kind`` again, from its first step, on these deliveries' follow-ups that meet
+    ``cond``; how many. A restore not finished (its notice's picture not yet back) stays a
+    restore: re-armed as a plain correction by an edit saved meanwhile, it edited the caption
+    only and the chat kept the blank picture for good (a reviewer's)."""
+    restoring = and_(f.c.method.in_(_RESTORING), f.c.state != "done")
     result = conn.execute(
         update(f)
         .where(f.c.kind == kind, f.c.delivery_id.in_(list(delivery_ids)), *cond)
         .values(
-            state="pending", method=None, due_at=now, attempts=0, lease_until=None,
-            lease_owner=None, outcome=None, error=None, created_at=now, finished_at=None,
+            state="pending", method=case((restoring, RESTORE_METHOD), else_=None), due_at=now,
+            attempts=0, lease_until=None, lease_owner=None, outcome=None, error=None,
+            created_at=now, finished_at=None,
         )
     )  # fmt: skip
     return result.rowcount
@@ -133,8 +143,8 @@ def _retract(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> in
         .where(f.c.kind == CORRECT, f.c.delivery_id.in_(ids), f.c.state == "pending")
         .values(state="done", outcome="cancelled", error="withdrawn", finished_at=now)
     )
-    rearmed = _rearm(conn, RETRACT, ids, now, f.c.state == "done", f.c.outcome.in_(UNDONE))
-    return _queue(conn, RETRACT, ids, now) + rearmed
+    rearmed = rearm(conn, RETRACT, ids, now, f.c.state == "done", f.c.outcome.in_(UNDONE))
+    return queue_new(conn, RETRACT, ids, now) + rearmed
 
 
 def queue_retractions(conn: Connection, article_ids: Sequence[int], now: datetime) -> int:
@@ -222,7 +232,7 @@ def queue_corrections(
     )
     if not ids:
         return 0
-    return _rearm(conn, CORRECT, ids, now) + _queue(conn, CORRECT, ids, now)
+    return rearm(conn, CORRECT, ids, now) + queue_new(conn, CORRECT, ids, now)
 
 
 def _of_channel(channel: str) -> Any:

@@ -36,7 +36,7 @@ from feedsvc.retraction.plan import (
     RETRACT,
     SHOWS_NOTICE,
 )
-from feedsvc.store.followups import _queue, _rearm
+from feedsvc.store.followups import queue_new, rearm
 
 # A retraction is due once its article is withdrawn, which may be before its alert was
 # recorded sent (an alert in flight: the retraction waits for it). Its ``due_at`` bounds the
@@ -87,7 +87,7 @@ def restore(conn: Connection, delivery_ids: Sequence[int], now: datetime) -> int
     ids = sorted(marked.scalars())
     if not ids:
         return 0
-    queued = _rearm(conn, CORRECT, ids, now) + _queue(conn, CORRECT, ids, now)
+    queued = rearm(conn, CORRECT, ids, now) + queue_new(conn, CORRECT, ids, now)
     conn.execute(
         update(f)
         .where(f.c.kind == CORRECT, f.c.delivery_id.in_(ids), f.c.state == "pending")
