@@ -109,8 +109,8 @@ def refused(response: Any, service: Service, slug: str, *fields: str) -> str:
     """The 409 editor: the catalogue's words naming ``fields``, the stored version in the form."""
     assert response.status_code == 409, response.text
     said = html.unescape(response.text)
-    assert f"Chủ đề {slug} đã được người khác sửa trong lúc bạn sửa" in said, said
-    assert f"đã đổi: {', '.join(VI(f) for f in fields)}; chưa lưu gì" in said, said
+    assert f"Chủ đề {slug} đã được người khác sửa kể từ khi bạn đọc nó" in said, said
+    assert f"đã đổi: {', '.join(VI(f) for f in fields)}; chưa lưu gì. Nội dung bạn gõ" in said
     assert form_of(response.text)["version"] == ops.get_topic(service.db, slug).version
     return said
 
@@ -297,9 +297,9 @@ def test_the_english_words(db_url: str, monkeypatch: pytest.MonkeyPatch) -> None
             assert late.status_code == 409
             said = html.unescape(late.text)
             assert (
-                "Topic d6 was changed by someone else while you were editing it (in another "
-                "admin page, through the API or the command line), changed: Enabled; nothing"
-                in said
+                "Topic d6 was changed by someone else since you read it (in another admin "
+                "page, through the API or the command line), changed: Enabled; nothing was "
+                "saved. What you typed is below" in said
             ), said
             assert re.search(r"<dt>Enabled</dt>\s*<dd>off</dd>", said), said
     finally:
@@ -317,6 +317,9 @@ def test_the_api_put_takes_the_same_precondition(admin: tuple[TestClient, Servic
     late = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": f'"{version}"'})
     assert late.status_code == 412, late.text
     assert late.json()["code"] == "topic_changed_meanwhile"
+    # no form on the API's side: the verifier's "What you typed is below … Save" is the editor's
+    assert late.json()["message"].endswith("; chưa lưu gì."), late.json()
+    assert "Save" not in late.json()["message"] and "Lưu" not in late.json()["message"]
     assert stored(service, "d6").enabled is False and stored(service, "d6").title == "Chủ để d6"
     now = api(client, "GET", "/api/topics/d6").json()["version"]
     done = api(client, "PUT", "/api/topics/d6", json=body, headers={"If-Match": f'"{now}"'})

@@ -129,3 +129,36 @@ def test_a_killed_schedulers_lock_holds_nothing(state: Path) -> None:
         assert (state.parent / (state.name + SCHEDULER_LOCK_SUFFIX)).exists()
         with running(state) as second:
             assert second.poll() is None
+
+
+def test_the_demo_and_a_run_on_its_database_are_one_scheduler(tmp_path: Path) -> None:
+    """A verifier's: ``feedsvc run`` on the demo's ``demo.db`` (its banner's commands invite
+    it) was a second scheduler beside the demo's; and a demo started beside such a run
+    removed the DB under it. Each is refused while the other runs."""
+    base = tmp_path / "d"
+    env = env_for(tmp_path / "unused.db")
+    del env["FEEDSVC_DATABASE__URL"]
+    log = tmp_path / "demo.log"
+    with log.open("w") as out:
+        demo = subprocess.Popen(
+            [sys.executable, "-m", "feedsvc", "demo", "--port", "0", "--dir", str(base)],
+            cwd=tmp_path, env=env, stdout=out, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+    try:
+        wait_until(lambda: "feedsvc started" in log.read_text() or demo.poll() is not None, 120,
+                   "the demo's start")  # fmt: skip
+        assert demo.poll() is None, log.read_text()
+        done = second_run(base / "demo.db")
+        assert done.returncode == 2, done.stderr
+        assert f"(pid {demo.pid}) runs the scheduler" in done.stderr, done.stderr
+    finally:
+        demo.send_signal(signal.SIGTERM)
+        demo.wait(timeout=30)
+    with running(base / "demo.db") as run:
+        again = subprocess.run(
+            [sys.executable, "-m", "feedsvc", "demo", "--port", "0", "--dir", str(base)],
+            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+        assert again.returncode == 2, again.stderr
+        assert f"(pid {run.pid}) runs the scheduler" in again.stderr, again.stderr
+        assert (base / "demo.db").exists()

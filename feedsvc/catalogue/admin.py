@@ -176,6 +176,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "enabled_msg": ("Đã bật chủ đề {slug}.", "Topic {slug} enabled."),
     # the editor after a conflict: what is stored now in the fields changed meanwhile
     "stored_now": ("Giá trị đang lưu", "Stored now"),
+    # after op.topic_changed_meanwhile, in the editor only (the API's 412 has no form)
+    "changed_meanwhile_hint": (
+        "Nội dung bạn gõ vẫn ở dưới đây, giá trị đang lưu ở bên dưới thông báo này: xem lại "
+        "rồi bấm Lưu để ghi đè, hoặc Huỷ.",
+        "What you typed is below, the stored values under this message: review them, then "
+        "Save overwrites them, or Cancel.",
+    ),
     "topic_on": ("bật", "on"),
     "topic_off": ("tắt", "off"),
     "disabled_msg": ("Đã tắt chủ đề {slug}.", "Topic {slug} disabled."),

@@ -212,15 +212,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "the API or the command line); nothing was saved. What you typed is below: Save "
         "creates the topic again, or Cancel.",
     ),
+    # the API's 412 and the admin's 409 alike; the admin adds admin.changed_meanwhile_hint
     "op.topic_changed_meanwhile": (
-        "Chủ đề {slug} đã được người khác sửa trong lúc bạn sửa (ở trang quản trị khác, qua "
-        "API hoặc dòng lệnh), đã đổi: {fields}; chưa lưu gì. Nội dung bạn gõ vẫn ở dưới "
-        "đây, giá trị đang lưu ở bên dưới thông báo này: xem lại rồi bấm Lưu để ghi đè, hoặc "
-        "Huỷ.",
-        "Topic {slug} was changed by someone else while you were editing it (in another admin "
-        "page, through the API or the command line), changed: {fields}; nothing was saved. "
-        "What you typed is below, the stored values under this message: review them, then "
-        "Save overwrites them, or Cancel.",
+        "Chủ đề {slug} đã được người khác sửa kể từ khi bạn đọc nó (ở trang quản trị khác, qua "
+        "API hoặc dòng lệnh), đã đổi: {fields}; chưa lưu gì.",
+        "Topic {slug} was changed by someone else since you read it (in another admin page, "
+        "through the API or the command line), changed: {fields}; nothing was saved.",
     ),
     "op.topic_version_missing": (
         "Biểu mẫu không có trường {field} (phiên bản của chủ đề {slug}): có thể trang được mở "

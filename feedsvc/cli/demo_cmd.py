@@ -26,7 +26,7 @@ from feedsvc.cli.common import (
     topics_file_problems,
 )
 from feedsvc.cli.params import Float, Int, PathParam, config_option
-from feedsvc.cli.service import listen, stopped_early
+from feedsvc.cli.service import listen, one_scheduler, stopped_early
 
 if TYPE_CHECKING:
     import socket
@@ -94,6 +94,9 @@ def _demo_in(
             _unwritable(base, problem)
         settings, config = _demo_settings(base, port, config_file)
         lock = _demo_lock(base)  # held (by the kernel) until this process ends, however
+        # and its DB's scheduler lock: a `feedsvc run` on demo.db (the banner's commands
+        # invite it) would be a second scheduler, and the clearing below would pull its DB away
+        one_scheduler(settings.database.url)
         if (problem := _clear_last_demo(base)) is not None:  # only under the lock
             _unwritable(base, problem)
     except SystemExit:  # a refusal leaves nothing behind: the directories it made go

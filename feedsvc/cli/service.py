@@ -88,7 +88,7 @@ def run(
     log_json: bool,
     port: int | None,
 ) -> None:
-    """Run the service in the foreground until SIGTERM/SIGINT."""
+    """Run the service in the foreground until SIGTERM, SIGINT or SIGHUP (a closed terminal)."""
     from feedsvc.shutdown import StartupStopped, StopSignals
 
     signals = StopSignals().install()  # first: a signal at any moment of start-up stops it
