@@ -18,7 +18,7 @@ from feedsvc.fieldtext import clean_topic, refusal_code
 from feedsvc.matching import QueryError, parse_topic
 from feedsvc.store.records import TopicSpec
 from feedsvc.tomlfile import TomlFileError, read_toml_file
-from feedsvc.topics_sync import Applied, FileNotApplied, sync_topics
+from feedsvc.topics_sync import Applied, FileNotApplied, relisted_words, sync_topics
 
 if TYPE_CHECKING:  # reading and checking a file needs no SQLAlchemy (`match --topics`)
     from feedsvc.catalogue import Translator
@@ -262,16 +262,6 @@ def import_at_start(db: Database, topics: TopicsSettings) -> None:
         return
     log.info("topics file %s: %s", topics.file, applied.summary())
     log_applied(str(topics.file), applied)
-
-
-def relisted_words(fields: list[str]) -> str:
-    """How a topic the file lists again is told (``topics import``'s line, a start's log): the
-    file had left it out, which switched it off; never "the state DB's edits", which nobody
-    made (a tester's, after a file cut short by mistake was put back)."""
-    return (
-        "listed in the file again (leaving it out had switched it off): its entry is applied "
-        f"({', '.join(fields)})"
-    )
 
 
 def log_applied(path: str, applied: Applied) -> None:

@@ -147,6 +147,16 @@ class Applied:
         return text
 
 
+def relisted_words(fields: list[str]) -> str:
+    """How a topic the file lists again is told (``topics import``'s line, a start's log): the
+    file had left it out, which switched it off; never "the state DB's edits", which nobody
+    made (a tester's, after a file cut short by mistake was put back)."""
+    return (
+        "listed in the file again (leaving it out had switched it off): its entry is applied "
+        f"({', '.join(fields)})"
+    )
+
+
 @dataclass(frozen=True)
 class _Memory:
     """What the state DB remembers of the configured file: slug → entry last applied, for the

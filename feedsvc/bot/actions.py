@@ -108,10 +108,12 @@ def heard_from(db: Database, channel: str, address: str) -> bool:
     /list stayed off, and each new article was never queued for them (a tester's). A read
     first: a live recipient's message costs no write."""
     with db.read() as conn:
-        if not subs.is_disabled(conn, channel, address):
-            return False
+        found = subs.find_recipient(conn, channel, address)
+    if found is None or found.disabled_reason is None:
+        return False
     with db.write() as conn:
-        return subs.reenable_recipient(conn, channel, address)
+        subs.reenable_chat(conn, found.chat_id)
+    return True
 
 
 def enabled_topics(db: Database, head: str = "topics_head", limit: int = texts.MAX_REPLY) -> str:

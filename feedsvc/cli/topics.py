@@ -240,8 +240,8 @@ def backfill(slug: str, days: float, config_file: str | None) -> None:
 @config_option
 def import_cmd(file: str | None, config_file: str | None) -> None:
     """Apply a topics TOML file (default: topics.file); nothing is written if it has errors."""
-    from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file, relisted_words
-    from feedsvc.topics_sync import FileNotApplied, sync_topics
+    from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
+    from feedsvc.topics_sync import FileNotApplied, relisted_words, sync_topics
 
     settings = load_settings(config_file)
     path = Path(file) if file else settings.topics.file

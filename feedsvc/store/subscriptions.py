@@ -174,33 +174,6 @@ def reenable_chat(conn: Connection, chat_id: int) -> None:
     )
 
 
-def is_disabled(conn: Connection, channel: str, address: str) -> bool:
-    """Whether the recipient ``(channel, address)`` exists and is switched off (a Telegram
-    chat's address is its id in decimal)."""
-    found = conn.execute(
-        select(chats.c.chat_id).where(
-            chats.c.channel == channel,
-            chats.c.address == address,
-            chats.c.disabled_reason.is_not(None),
-        )
-    ).first()
-    return found is not None
-
-
-def reenable_recipient(conn: Connection, channel: str, address: str) -> bool:
-    """:func:`reenable_chat` by channel and address; True when it was switched off."""
-    result = conn.execute(
-        update(chats)
-        .where(
-            chats.c.channel == channel,
-            chats.c.address == address,
-            chats.c.disabled_reason.is_not(None),
-        )
-        .values(disabled_reason=None, failures=0)
-    )
-    return result.rowcount == 1
-
-
 def disable_chat(conn: Connection, chat_id: int, reason: str) -> bool:
     """The bot was removed, kicked or blocked: stop queueing alerts for this chat, keep its subs."""
     result = conn.execute(

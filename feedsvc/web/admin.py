@@ -225,8 +225,7 @@ class Admin:
             if session is None or await self.revoked(session.id):
                 if request.method != "GET" or json_errors:
                     return self._deny(json_errors, 401)
-                # the route's path (PREFIX + …) and its query as sent (`?q=Kiến` of a filtered
-                # list: lost at the login before), one `next` value
+                # the route's path (PREFIX + …) and its query (`?q=Kiến`), one `next` value
                 query = request.scope.get("query_string", b"").decode("latin-1")
                 target = quote(request.url.path + (f"?{query}" if query else ""), safe="/")
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
