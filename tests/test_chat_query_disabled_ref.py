@@ -50,7 +50,11 @@ def test_a_topic_subscription_to_it_is_still_refused_naming_the_reason(db: Datab
     try:
         ops.add_subscription(db, 1001, "private", topic="off1", query=None)
     except ops.OperationError as exc:
-        assert (exc.code, exc.message) == ("topic_disabled", "disabled topic 'off1'")
+        assert (exc.code, exc.message) == (
+            "topic_disabled",
+            "disabled topic 'off1': switch it on first (`feedsvc topics enable off1`, or Enable "
+            "in the admin)",
+        )
     else:
         raise AssertionError("subscribed to a disabled topic")
 

@@ -19,7 +19,10 @@ NOT_THERE = [
     (["topics", "remove", "nope"], "unknown topic 'nope'"),
     (["topics", "backfill", "nope"], "unknown topic 'nope'"),
     (["subs", "add", "42", "--type", "private", "--topic", "nope"], "unknown topic 'nope'"),
-    (["subs", "add", "42", "--type", "private", "--topic", "off"], "disabled topic 'off'"),
+    (
+        ["subs", "add", "42", "--type", "private", "--topic", "off"],
+        "disabled topic 'off': switch it on first (`",
+    ),  # a verifier's: how, named with it
     (["subs", "add", "--channel", "zalo", "--to", "123", "--topic", "nope"], "unknown topic"),
     (["subs", "remove", "999"], "unknown subscription 999"),
     (["articles", "hide", "nope"], "unknown article 'nope'"),

@@ -310,7 +310,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "The state DB has no topics yet: add one with `{command} topics add SLUG --title T "
         "--query Q`, or import a topics file: `{command} topics import FILE`.",
     ),
-    "op.topic_disabled": ("Chủ đề {slug} đang tắt.", "Topic {slug} is switched off."),
+    "op.topic_disabled": (
+        "Chủ đề {slug} đang tắt: hãy bật nó trước (nút Bật ở danh sách chủ đề của trang quản "
+        "trị, hoặc lệnh feedsvc topics enable) rồi đăng ký.",
+        "Topic {slug} is switched off: switch it on first (Enable in the admin's topic list, "
+        "or feedsvc topics enable) to subscribe to it.",
+    ),
     "op.checkbox_invalid": (
         "Ô {field} chỉ nhận on hoặc off (true/false, 1/0, yes/no).",
         "The box {field} takes on or off (true/false, 1/0, yes/no).",

@@ -88,6 +88,9 @@ def add_subscription(
                 if found is None:
                     said |= _unknown_hint(conn, topic, topics_config, command)
                 message = f"{state} topic {quoted(topic)}"
+                if found is not None:  # switched off: what to do, as for an unknown one
+                    enable = f"{command or 'feedsvc'} topics enable {found.slug}"
+                    message += f": switch it on first (`{enable}`, or Enable in the admin)"
                 if hint := ENGLISH.topic_hint(said):
                     message = f"{message}. {hint}"
                 raise OperationError(
