@@ -238,14 +238,29 @@ def watch_answers(engine: Engine, where: Where) -> Outage:
 
     @event.listens_for(engine, "commit")
     def _committed(conn: Any) -> None:
-        if conn.info.pop(_WROTE, False):
+        if _take_mark(conn):
             outage.answered(write=True)
 
     @event.listens_for(engine, "rollback")
     def _rolled_back(conn: Any) -> None:
-        conn.info.pop(_WROTE, None)
+        _take_mark(conn)
 
     return outage
+
+
+def _take_mark(conn: Any) -> bool:
+    """Take ``conn``'s mark of a write (:data:`_WROTE`): whether its transaction wrote during
+    an outage. Never raises, and never touches a connection that was not marked or is no
+    longer valid: these run inside every commit and rollback, and ``Connection.info`` of an
+    invalidated connection (a statement cut by Ctrl-C or SIGTERM) tries to reconnect — it
+    raised inside the rollback, which left SQLite's write lock held (CI)."""
+    if conn.closed or conn.invalidated:  # `info` would check out a new connection
+        return False
+    try:
+        info = conn.info
+    except Exception:  # invalid until its transaction is rolled back (PendingRollbackError)
+        return False
+    return bool(info.pop(_WROTE, False))
 
 
 #: A connection's mark of a write completed in its open transaction during an outage.
