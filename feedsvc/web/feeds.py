@@ -159,8 +159,14 @@ def feed_routes(
         parsed = split_feed_name(name)
         if parsed is None:
             if (cased := split_feed_name(name_with_lower_suffix(name))) is not None:
-                count_feed_response(cased[1], 301)  # `.RSS`: the address as served
-                return moved(request, f"/feeds/{cased[0]}.{cased[1]}")
+                slug, fmt = cased  # `.RSS`: the address as served, its slug's case too (one hop)
+                served = partial(backend.snapshot, fmt=fmt, limit=DEFAULT_LIMIT)
+                if slug.lower() == SEARCH_SLUG:
+                    slug = SEARCH_SLUG
+                elif (stored := stored_slug(slug, served)) is not None:
+                    slug = stored
+                count_feed_response(fmt, 301)
+                return moved(request, f"/feeds/{slug}.{fmt}")
             return error(request, 404, "http.feed_suffix")
         slug, fmt = parsed
         if slug != SEARCH_SLUG and slug.lower() == SEARCH_SLUG:  # `/feeds/Search.rss?q=…`
