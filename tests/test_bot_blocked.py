@@ -33,7 +33,10 @@ async def test_a_blocked_users_reply_is_one_info_line(
         fake.block(USER + 1)  # a later update of another chat, handled after this one's end
         fake.user_sends(USER + 1, USER + 1, "/help")
         await fake.await_for(lambda: sends(fake, USER + 1), timeout=DEADLINE)
-    bot_records = [r for r in caplog.records if r.name == "feedsvc.bot"]
+    # the poller's own lease bookkeeping is not the reply's: under CI load the tests' 1.5 s
+    # lease once expired while the command's write held SQLite (ci5), which says nothing here
+    bot_records = [r for r in caplog.records
+                   if r.name == "feedsvc.bot" and "poller lease" not in r.getMessage()]  # fmt: skip
     assert [r.levelno for r in bot_records if "not delivered" not in r.getMessage()] == []
     assert sends(fake, USER) == [403]  # no apology sent after the refusal
 
