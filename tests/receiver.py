@@ -40,6 +40,7 @@ class Receiver:
         self.statuses: deque[int] = deque()  # answered (and not recorded) before any 200
         self.hang = threading.Event()  # set: requests wait until released
         self.release = threading.Event()
+        self.hung: list[float] = []  # monotonic times requests began to hang
         self.lock = threading.Lock()
         self.in_flight = 0  # requests being handled right now
         self.late = 0.0  # seconds between recording a request and answering it
@@ -62,6 +63,8 @@ class Receiver:
                 length = int(self.headers.get("Content-Length") or 0)
                 raw = self.rfile.read(length)
                 if owner.hang.is_set():
+                    with owner.lock:
+                        owner.hung.append(time.monotonic())
                     owner.release.wait(30)
                 with owner.lock:
                     status = owner.statuses.popleft() if owner.statuses else 200

@@ -15,7 +15,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import fakebot
@@ -24,7 +24,7 @@ from factories import VN
 from fakebot import FakeBotAPI, Fault
 from handoffs import HANDOFF_SLACK, Handoffs, handoffs
 from patience import PATIENT_READ_TIMEOUT
-from sqlalchemy import insert, select
+from sqlalchemy import insert, select, update
 from test_bot import make_bot
 from test_dispatch_fair import add_articles, queue
 
@@ -32,12 +32,14 @@ from feedsvc.bot import BotService
 from feedsvc.budget import AHEAD, SendBudget, bot_budget, prepaid, send_budget
 from feedsvc.channels.telegram import LIMITS, TelegramChannel
 from feedsvc.db import Database
-from feedsvc.db.schema import articles, deliveries
+from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.db.schema_service import rate_buckets
 from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import AlertMessage, TelegramSender
 from feedsvc.notify.charged import chat_of, message_call
+from feedsvc.store import deliveries as q
 from feedsvc.store import rate as buckets
+from feedsvc.store.claims import PRIVATE_INTERVAL, book_next_send
 from feedsvc.store.subscriptions import ensure_chat
 
 MESSAGE_CALLS = ("sendmessage", "sendphoto", "editmessagereplymarkup", "editmessagetext")
@@ -201,6 +203,31 @@ async def test_an_alert_after_a_reply_keeps_the_chats_pace(lite_db: Database) ->
     reply, alert = sent.times("sendmessage", chat=chat)  # when each left (:mod:`handoffs`)
     assert alert - reply >= 0.95, alert - reply
     assert [v for v in fake.violations if v.kind == "private"] == []
+
+
+async def test_a_reply_waits_for_an_alert_still_in_flight(db: Database) -> None:
+    """The claim books the chat's slot when it leases an alert, not when the alert leaves: on
+    a loaded machine (CI) the alert left late, its answer was not recorded yet, and a reply
+    went 0.6 s behind it. A reply now waits while the chat has an alert leased, then for the
+    slot its answer books. Here the alert stays in flight 0.4 s after its slot passed."""
+    chat = ALERTED[2]
+    queue(db, [chat], add_articles(db, range(1, 2)), datetime.now(UTC))
+    with db.write() as conn:
+        claimed = q.claim(conn, "stalled", db.now(), 1, timedelta(seconds=30))
+        assert [c.chat_id for c in claimed] == [chat]
+        conn.execute(update(chats).where(chats.c.chat_id == chat)
+                     .values(next_send_at=db.now() - timedelta(seconds=1)))  # fmt: skip
+    budget = bot_budget(db, 10.0)
+    reply = asyncio.create_task(budget.reply(chat))
+    await asyncio.sleep(0.4)  # the alert's request, in flight (a duration, not a wait for)
+    assert not reply.done()
+    with db.write() as conn:  # its answer, recorded as the dispatcher records one
+        answered = time.monotonic()
+        book_next_send(conn, chat, PRIVATE_INTERVAL, db.now())
+        assert q.mark_sent(conn, claimed[0].id, "stalled", 77, db.now())
+    await asyncio.wait_for(reply, 10)
+    assert time.monotonic() - answered >= 0.95
+    assert budget.paced == 1
 
 
 # --- a second call inside one alert -------------------------------------------------------------
