@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import sys
+import threading
 import unicodedata
 from html.parser import HTMLParser
 
 import pytest
 
 from feedsvc.articles import parse_article
-from feedsvc.matching import document_from_article, document_from_text, search_keys
+from feedsvc.matching import document_from_article, document_from_text, normalize, search_keys
 from feedsvc.matching.html_text import BLOCK_TAGS, PRE_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import (
     clean_text,
@@ -322,3 +324,79 @@ def test_bidi_controls_are_deleted_before_matching(bidi: str) -> None:
     assert search_keys(document_from_text(f"Công an Kiến{bidi} Thụy")) == search_keys(
         document_from_text("Công an Kiến Thụy")
     )
+
+
+def test_threads_filling_the_syllable_cache_never_break_a_word(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The cache of syllable keys is filled by several threads at once (ingest, the search
+    feeds' render pool, the dispatcher's checks). Kept as two dicts cleared one after the
+    other, a word another thread remembered in between stayed in one only: ``KeyError`` at
+    every later article, search or alert holding it, until a restart (a tester poisoned
+    "an", "Công", "Kiến" and ":" so), and a word read just after another thread filled the
+    cache was a ``KeyError`` there and then. Here the cache turns over every 50 new words
+    while one thread reads fresh words and three read a news sentence: no ``KeyError``, and
+    every key is right afterwards."""
+    monkeypatch.setattr(normalize, "_CACHE_MAX", 50)
+    sentence = "Hải Phòng: Công an huyện Kiến Thụy bắt giữ đối tượng, thu tài sản tại xã Núi Đối."
+    words = sentence.replace(":", " : ").replace(",", " , ").replace(".", " . ").split()
+    expected = {w: normalize._compute_keys(w) for w in words if w not in ":,."}
+    stop, failures = threading.Event(), []
+
+    def fresh() -> None:
+        n = 0
+        while not stop.is_set():
+            normalize.syllable_keys(f"z{n}")
+            n += 1
+
+    def reader() -> None:
+        while not stop.is_set():
+            for w in words:
+                try:
+                    normalize.syllable_keys(w)
+                except KeyError as exc:  # the failure this test is about, counted below
+                    failures.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)  # switch threads as often as CPython can
+    threads = [threading.Thread(target=fresh)] + [threading.Thread(target=reader) for _ in range(3)]
+    try:
+        for t in threads:
+            t.start()
+        stop.wait(2)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+        sys.setswitchinterval(old)
+    assert len(failures) == 0, failures[:3]  # a search's 500, an ingest batch failed
+    assert {w: normalize.syllable_keys(w) for w in expected} == expected
+    assert normalize.syllable_keys(":") == ("|", "|")
+
+
+class _ClearedWhileAnotherThreadReads(dict):  # type: ignore[type-arg]
+    """A cache whose ``clear`` lets "another thread" read ``word`` right after it emptied:
+    the interleaving CPython makes now and then, made every time."""
+
+    word = "an"
+
+    def clear(self) -> None:
+        super().clear()
+        normalize.syllable_keys(self.word)
+
+
+def test_a_word_read_while_the_cache_is_cleared_stays_readable(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Deterministic form of the test above: every key cache of the normaliser (whichever
+    this version has: two dicts, exact and folded, made "an" a ``KeyError`` for good) is
+    cleared while another reader remembers "an"."""
+    monkeypatch.setattr(normalize, "_CACHE_MAX", 4)
+    for name in ("_EXACT", "_FOLDED", "_KEYS", "_CHUNKS"):
+        if hasattr(normalize, name):
+            monkeypatch.setattr(normalize, name, _ClearedWhileAnotherThreadReads())
+    right = normalize._compute_keys("an")
+    for n in range(20):  # several turnovers
+        normalize.syllable_keys(f"z{n}")
+        assert normalize.syllable_keys("an") == right, n
+    assert document_from_text("Công an huyện Kiến Thụy", "").fields

@@ -156,9 +156,14 @@ def visible_field_text(text: str | None) -> str:
     return visible_text(field_literals(text)) if text else ""
 
 
-_EXACT: dict[str, str] = {}
-_FOLDED: dict[str, str] = {}
+#: ``item → (exact, folded)``: ONE dict, each entry the pair, and a lookup never reads it again
+#: after filling it. Two dicts (exact, folded), filled and cleared one after the other by
+#: threads (ingest, the search feeds' pool, the dispatcher's checks), left an item in one and
+#: not the other once the cache filled up: a ``KeyError`` at every later article, search or
+#: alert holding it, until a restart (a tester's: 813 of 900 searches, ingest stopped).
+_KEYS: dict[str, tuple[str, str]] = {}
 _CACHE_MAX = 200_000
+_BREAK_KEYS = ("|", "|")
 _BREAK_ITEMS = set(BREAK_CHARS)
 
 
@@ -182,22 +187,17 @@ def _compute_keys(token: str) -> tuple[str, str]:
     return sys.intern(exact + tone), sys.intern("".join(folded).replace("đ", "d"))
 
 
-def _remember(item: str) -> None:
-    """Fill the key caches for one scanned item (a break char maps to ``|``)."""
-    if len(_EXACT) >= _CACHE_MAX:
-        _EXACT.clear()
-        _FOLDED.clear()
-    if item in _BREAK_ITEMS:
-        _EXACT[item] = _FOLDED[item] = "|"
-    else:
-        _EXACT[item], _FOLDED[item] = _compute_keys(item)
-
-
 def syllable_keys(token: str) -> tuple[str, str]:
-    """``(exact, folded)`` keys of one syllable (see module doc); cached, it is the hot path."""
-    if token not in _EXACT:
-        _remember(token)
-    return _EXACT[token], _FOLDED[token]
+    """``(exact, folded)`` keys of one syllable (see module doc; a break char's are ``|``);
+    cached, it is the hot path. Thread-safe: a key computed is returned as computed, whatever
+    another thread does to the cache meanwhile (:data:`_KEYS`)."""
+    keys = _KEYS.get(token)
+    if keys is None:
+        keys = _BREAK_KEYS if token in _BREAK_ITEMS else _compute_keys(token)
+        if len(_KEYS) >= _CACHE_MAX:
+            _KEYS.clear()
+        _KEYS[token] = keys
+    return keys
 
 
 class Streams(NamedTuple):
