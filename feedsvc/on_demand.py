@@ -60,7 +60,7 @@ from feedsvc.store.article_reads import (
 )
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.records import Topic
-from feedsvc.web.feed_backend import Overloaded
+from feedsvc.web.feed_backend import SEARCH_PAGE, Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
 #: Candidates the matcher re-checks per search at most (newest first). Re-checking costs about
@@ -135,6 +135,9 @@ class RenderSlots:
 
 
 MetasFor = Callable[[str], dict[str, FeedMeta]]
+#: (query text, its results) → the search's reader page, HTML bytes
+PageFor = Callable[[str, list[Article]], bytes]
+PAGE_TYPE = "text/html; charset=utf-8"
 Resolver = Callable[[str], str | None]
 
 
@@ -148,15 +151,19 @@ class SearchFeeds:
         slots: RenderSlots,
         resolve: Resolver,
         metas: MetasFor,
+        page: PageFor,
     ) -> None:
         self.db = db
         self.cache = cache
         self.slots = slots
         self.resolve = resolve  # @slug → that topic's query text
         self.metas = metas  # query text → {fmt: FeedMeta}
+        self.page = page  # (query text, results) → the reader page's HTML (format ``html``)
 
     def feed(self, query: str, fmt: str, limit: int) -> Snapshot | RenderJob:
-        """The cached search feed, or a job rendering it (holding a render slot).
+        """The cached search feed (``fmt`` a feed format, or
+        :data:`~feedsvc.web.feed_backend.SEARCH_PAGE`: its reader page), or a job rendering it
+        (holding a render slot).
 
         Cheap enough for the event loop: parsing is bounded by the query limits. Raises
         ``QueryError`` (→ 400) or ``Overloaded`` (→ 503).
@@ -187,8 +194,14 @@ class SearchFeeds:
         if not isinstance(result, SearchResult) or self._stale(result):
             result = self.results(parsed, limit)
             self.cache.keep(searched, result, result.cost, generation)
-        body = render_feed(self.metas(query)[fmt], result.articles, fmt)
-        snapshot = make_snapshot(body, MEDIA_TYPES[fmt], result.last_modified)
+        if fmt == SEARCH_PAGE:
+            body, media_type = self.page(query, result.articles), PAGE_TYPE
+        else:
+            body, media_type = (
+                render_feed(self.metas(query)[fmt], result.articles, fmt),
+                MEDIA_TYPES[fmt],
+            )
+        snapshot = make_snapshot(body, media_type, result.last_modified)
         self.cache.put(key, snapshot, generation)
         return snapshot
 

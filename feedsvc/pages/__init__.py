@@ -1,5 +1,6 @@
 """The public reader pages: ``/`` (every enabled topic with its newest headlines and subscribe
-buttons) and ``/topics/{slug}`` (a topic's newest articles). Pure: data in, HTML bytes out; the
+buttons), ``/topics/{slug}`` (a topic's newest articles) and a search feed's page for a
+browser. Pure: data in, HTML bytes out; the
 publisher (:mod:`feedsvc.publish`) renders them when ingest changes a topic and serves them from
 snapshots like the feeds."""
 
@@ -22,7 +23,9 @@ from .render import (
     render_index_of,
     render_missing,
     render_not_found,
+    render_search,
     render_topic,
+    search_subscribe,
     shown_chats,
     subscribe_links,
     telegram_link,
@@ -47,7 +50,9 @@ __all__ = [
     "render_index_of",
     "render_missing",
     "render_not_found",
+    "render_search",
     "render_topic",
+    "search_subscribe",
     "shown_chats",
     "subscribe_links",
     "telegram_link",

@@ -24,7 +24,13 @@ from markupsafe import Markup
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.feeds.model import FORMAT_LABELS, MEDIA_TYPES, article_guid, feed_urls
+from feedsvc.feeds.model import (
+    FORMAT_LABELS,
+    MEDIA_TYPES,
+    article_guid,
+    feed_urls,
+    search_feed_urls,
+)
 from feedsvc.feeds.sanitize import (
     absolute_url,
     field_text,
@@ -180,6 +186,12 @@ def subscribe_links(
     )
 
 
+def search_subscribe(public_url: str, query: str) -> Subscribe:
+    """The search page's ways to follow: the search feed's addresses (no chat link: a chat's
+    own query is typed with ``/sub``, not a link's ``/start`` payload, which takes a slug)."""
+    return Subscribe(feeds=search_feed_urls(public_url, query))
+
+
 @cache
 def _env() -> jinja2.Environment:
     env = jinja2.Environment(
@@ -285,7 +297,14 @@ def render_index(t: Translator, site: Site, topics: Sequence[PageTopic]) -> byte
 
 def render_topic(t: Translator, site: Site, topic: PageTopic) -> bytes:
     """``/topics/{slug}``: the topic's newest articles and its subscribe buttons."""
-    return _render("topic.html", t, site, topic=topic, limit=TOPIC_ARTICLES)
+    return _render("topic.html", t, site, topic=topic, limit=TOPIC_ARTICLES, search=False)
+
+
+def render_search(t: Translator, site: Site, topic: PageTopic) -> bytes:
+    """A search feed's page for a browser: ``topic`` holds the query as its title and the
+    results as its articles, all of them shown (the feed's ``?limit=``); not indexed (any
+    text is a query: a crawler following links would find no end of them)."""
+    return _render("topic.html", t, site, topic=topic, limit=len(topic.articles), search=True)
 
 
 def render_missing(t: Translator, site: Site, slug: str) -> bytes:

@@ -63,6 +63,13 @@ def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
     return _metas(settings, title, description, urls, urls["atom"])
 
 
+def search_page_text(settings: Settings, query: str) -> tuple[str, str]:
+    """The search page's heading and description: the query quoted, as the feed's title
+    shows it, and the feed's description."""
+    words = Translator(settings.site.language)
+    return quoted_query(query), words("reader.search_feed_description", query=query)
+
+
 def opml_body(settings: Settings, topics: Iterable[Topic]) -> bytes:
     """The OPML document listing the enabled ``topics``' RSS feeds, each with its topic's page
     as ``htmlUrl`` (OPML 2.0: the page the feed is about; it was the site's home for all)."""

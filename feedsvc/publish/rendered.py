@@ -10,7 +10,6 @@ import threading
 from datetime import UTC, datetime
 
 from feedsvc.articles import Article
-from feedsvc.catalogue import Translator
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds.model import MEDIA_TYPES
@@ -18,14 +17,12 @@ from feedsvc.pages import (
     INDEX_HEADLINES,
     IndexEntry,
     PageTopic,
-    Site,
     index_entries,
     page_article,
     page_topic,
     render_error,
     render_missing,
     render_not_found,
-    shown_chats,
     subscribe_links,
 )
 from feedsvc.pages.listing import paging
@@ -51,11 +48,6 @@ class Rendered(Served):
     def __init__(self, db: Database, settings: Settings, web_db: Database) -> None:
         super().__init__(settings, web_db)
         self.db, self.web_db = db, web_db
-        self.settings = settings
-        self.public_url = settings.http.public_url.rstrip("/")
-        self.t = Translator(settings.site.language, settings.site.timezone)
-        chats = shown_chats(self.bot_username, self.zalo_link)
-        self.site = Site(settings.site.title, settings.site.url, self.public_url, chats)
         self._lock = threading.RLock()  # one refresh at a time (ingest thread vs sync job)
         self._index = IndexEntries()
         self._pages = IndexPages(self.t, self.site, self.cache)

@@ -10,19 +10,30 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from functools import lru_cache, partial
 
+from feedsvc.articles import Article
+from feedsvc.catalogue import Translator
 from feedsvc.channel_modes import zalo_link
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.feeds import render_feed
 from feedsvc.on_demand import RENDER_TTL, LimitFeeds, RenderJob, RenderSlots, SearchFeeds
-from feedsvc.pages import qr_svg, telegram_link
+from feedsvc.pages import (
+    Site,
+    page_article,
+    page_topic,
+    qr_svg,
+    render_search,
+    search_subscribe,
+    shown_chats,
+    telegram_link,
+)
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.topics import Topic, find_topic
 from feedsvc.web.feed_backend import NoQr
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
-from .metas import search_metas, topic_metas
+from .metas import search_metas, search_page_text, topic_metas
 
 #: Items in a topic feed as stored (``?limit=`` asks for others, rendered on demand).
 DEFAULT_LIMIT = 50
@@ -43,8 +54,9 @@ class Served:
         self.cache = SnapshotCache(http.render_cache_mb * 2**20, RENDER_TTL)
         self.slots = RenderSlots(http.search_concurrency)
         self.searches = SearchFeeds(
-            web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings)
-        )
+            web_db, self.cache, self.slots, self.resolve, partial(search_metas, settings),
+            self.search_page,
+        )  # fmt: skip
         self.limits = LimitFeeds(web_db, self.cache, self.slots, partial(topic_metas, settings))
         #: the Telegram bot's @username for deep links and their QR codes (config, or getMe
         #: at start: :meth:`FeedPublisher.set_bot_username`)
@@ -52,6 +64,11 @@ class Served:
         #: the Zalo bot's link the pages show, None when they show none (``zalo.link`` unset or
         #: the channel off)
         self.zalo_link: str | None = zalo_link(settings)
+        self.settings = settings
+        self.public_url = settings.http.public_url.rstrip("/")
+        self.t = Translator(settings.site.language, settings.site.timezone)
+        chats = shown_chats(self.bot_username, self.zalo_link)
+        self.site = Site(settings.site.title, settings.site.url, self.public_url, chats)
         self.polls = PollCounter()
         #: :meth:`FeedBackend.polled`: the counter's own method, one call on the hot path
         self.polled: Callable[[str], None] = self.polls.count
@@ -88,6 +105,20 @@ class Served:
         :class:`~feedsvc.web.feed_backend.Overloaded` like it."""
         found = self.search_job(query, fmt, limit)
         return found if isinstance(found, Snapshot) else found()
+
+    def search_page(self, query: str, articles: list[Article]) -> bytes:
+        """The reader page of the search feed for ``query`` (a browser opening
+        ``/feeds/search.rss?q=…``, SPEC §13): its results as a topic's page shows them, the
+        feed addresses to copy, not indexed. Chromium 156 shows such a feed as raw text: it no
+        longer applies ``feed.xsl``, and a topic's page exists only for a topic."""
+        site_url, language = self.settings.site.url, self.settings.site.language
+        title, description = search_page_text(self.settings, query)
+        shown = page_topic(
+            "search", title, description, len(articles),
+            [page_article(a, site_url, language) for a in articles],
+            search_subscribe(self.public_url, query),
+        )  # fmt: skip
+        return render_search(self.t, self.site, shown)
 
     def page(self, slug: str) -> Snapshot | None:
         """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""

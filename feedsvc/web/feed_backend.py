@@ -106,6 +106,11 @@ class FeedBackend(Protocol):
         ...
 
 
+#: the format name of a search's reader page beside the feeds' (``search_job``): what a
+#: browser opening ``/feeds/search.FMT?q=`` is shown
+SEARCH_PAGE = "html"
+
+
 class Overloaded(Exception):
     """No capacity for this render now (→ 503 with ``Retry-After: retry_after`` seconds)."""
 

@@ -39,7 +39,7 @@ from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
 from feedsvc.web.error_pages import route_path
 from feedsvc.web.fast_path import count_feed_response
-from feedsvc.web.feed_backend import FeedBackend, NoQr, Overloaded, RenderJob
+from feedsvc.web.feed_backend import SEARCH_PAGE, FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
     DEFAULT_LIMIT,
     NAVIGATION_HEADERS,
@@ -182,6 +182,8 @@ def feed_routes(
                 if wait is not None:
                     count_feed_response(fmt, 429)
                     return await refusal(request, 429, "http.too_many", wait)
+                if slug == SEARCH_SLUG and browser_navigation(request.headers):
+                    return search_page(await _search(query, fmt, limit, SEARCH_PAGE), fmt)
                 if slug == SEARCH_SLUG:
                     return serve_feed(request, await _search(query, fmt, limit), fmt, slug)
                 found = backend.limited(slug, fmt, limit)
@@ -209,7 +211,9 @@ def feed_routes(
             return RedirectResponse(f"{page_url}#{fmt}", 303, NAVIGATION_HEADERS)
         return serve_feed(request, snapshot, fmt, slug)
 
-    async def _search(q: str, fmt: str, limit: int) -> Snapshot:
+    async def _search(q: str, fmt: str, limit: int, rendered_as: str | None = None) -> Snapshot:
+        """The search for ``q`` as the feed of ``fmt`` (asked for), or ``rendered_as``
+        (:data:`~feedsvc.web.feed_backend.SEARCH_PAGE`: its reader page)."""
         # shown in the feed's title and self URL: no bidi override, zero-width or control
         # character (a control character a space, as the search reads it)
         query = shown_query(q).strip()
@@ -219,7 +223,7 @@ def feed_routes(
                 f"missing query: use /feeds/search.{fmt}?q=WORDS", "http.missing_query", fmt=fmt
             )
         try:
-            found = backend.search_job(query, fmt, limit)
+            found = backend.search_job(query, rendered_as or fmt, limit)
         except query_error as exc:
             raise BadRequest(f"invalid query: {exc}", "http.invalid_query", exc) from exc
         return await rendered(found)
@@ -291,6 +295,13 @@ def feed_routes(
             response = error(request, 404, "http.no_topic", ERROR_MAX_AGE, slug=slug)
         response.headers["vary"] = "Accept"
         return response
+
+    def search_page(snapshot: Snapshot, fmt: str) -> Response:
+        """A person opening a search feed's address: the search's page (there is no topic page
+        to send them to), never kept by a cache (feed readers get the feed there)."""
+        count_feed_response(fmt, 200)
+        headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
+        return Response(snapshot.body, 200, headers, media_type="text/html")
 
     def missing_navigated(slug: str) -> Response:
         """A person opening the feed address of a topic that is not there (an old link): the
