@@ -7,11 +7,12 @@ PostgreSQL sources; the state DB is each backend."""
 from __future__ import annotations
 
 import logging
+import uuid
 from datetime import UTC
 
 import pytest
 from conftest import MARIADB_ADMIN, mariadb_database
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
@@ -76,3 +77,45 @@ def test_a_source_nothing_answers_at_still_does_not_answer(
 ) -> None:
     line = tick_log(db, "postgresql+psycopg://postgres@127.0.0.1:9/postgres", caplog)
     assert "the source does not answer" in line, line
+
+
+def test_a_user_refused_the_database_is_not_told_its_password_is_wrong(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    """MariaDB's 1044 (the login succeeded, the database is not the user's) and PostgreSQL's
+    CONNECT refused were worded as a refused user and password (a tester's): the operator
+    re-typed a correct password. Now: the user was accepted, the database refused, the grant."""
+    user, password = f"fa_{uuid.uuid4().hex[:8]}", "pw-ok-123"
+    with mariadb_database("noaccess") as url:
+        admin = create_engine(url)
+        with admin.begin() as conn:  # a user with no grant at all on the database
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{password}'")
+        try:
+            line = tick_log(db, url.replace("root@", f"{user}:{password}@", 1), caplog)
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
+            admin.dispose()
+    assert "accepted the user in source.url but refuses it that database" in line, line
+    assert "GRANT SELECT ON <database>.* TO <user>" in line
+    assert "refused the user and password" not in line and password not in line
+
+
+def test_a_postgresql_role_without_connect_is_told_so(
+    db: Database, caplog: pytest.LogCaptureFixture
+) -> None:
+    role, name = f"fa_{uuid.uuid4().hex[:8]}", f"fa_db_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"postgresql+psycopg://postgres@{PG_HOST}/postgres",
+                          isolation_level="AUTOCOMMIT")  # fmt: skip
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+        conn.exec_driver_sql(f"REVOKE CONNECT ON DATABASE {name} FROM PUBLIC")
+    try:
+        line = tick_log(db, f"postgresql+psycopg://{role}@{PG_HOST}/{name}", caplog)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE {name}")
+            conn.exec_driver_sql(f"DROP ROLE {role}")
+        admin.dispose()
+    assert "refuses it that database" in line and "GRANT CONNECT ON DATABASE" in line, line

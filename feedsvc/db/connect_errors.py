@@ -37,12 +37,15 @@ _NO_SERVER = re.compile(
 
 #: PyMySQL's error numbers (MariaDB/MySQL, a source): ER_BAD_DB_ERROR; ER_ACCESS_DENIED_ERROR,
 #: ER_DBACCESS_DENIED_ERROR; CR_CONN_HOST_ERROR, CR_UNKNOWN_HOST.
-_MYSQL_TROUBLE = {1049: "no_database", 1045: "refused_login", 1044: "refused_login",
+_MYSQL_TROUBLE = {1049: "no_database", 1045: "refused_login", 1044: "no_access",
                   2003: "no_server", 2005: "no_server"}  # fmt: skip
+#: PostgreSQL: a role that logs in but lacks CONNECT on the database
+_NO_ACCESS = re.compile(r"permission denied for database|does not have CONNECT privilege")
 
 
 def connect_trouble(orig: BaseException) -> str | None:
-    """``"no_database"``, ``"refused_login"`` or ``"no_server"`` for psycopg's or PyMySQL's
+    """``"no_database"``, ``"refused_login"``, ``"no_access"`` (logged in, refused the
+    database) or ``"no_server"`` for psycopg's or PyMySQL's
     error of a connection that could not be made (``orig``: the driver's own error), else
     None. PyMySQL numbers its errors, so a MariaDB source is told by number."""
     if type(orig).__module__.startswith("pymysql"):
@@ -55,6 +58,8 @@ def connect_trouble(orig: BaseException) -> str | None:
     text = str(orig)
     if _NO_DATABASE.search(text):
         return "no_database"
+    if _NO_ACCESS.search(text):
+        return "no_access"
     if _REFUSED_LOGIN.search(text):
         return "refused_login"
     if _NO_SERVER.search(text):
@@ -78,6 +83,13 @@ def connect_advice(kind: str, orig: BaseException, key: str, shown: str, state: 
             f"create it on that server first (as a superuser: CREATE DATABASE {_quoted(name)}"
             f"{owner};), then run `feedsvc db upgrade`, which creates feedsvc's tables in it; "
             f"or correct the database name in {key}"
+        )
+    if kind == "no_access":  # MariaDB 1044: it was worded as a wrong password (a tester's)
+        mysql = type(orig).__module__.startswith("pymysql")
+        grant = "GRANT SELECT ON <database>.* TO <user>" if mysql else "GRANT CONNECT ON DATABASE"
+        return (
+            f"the server accepted the user in {key} but refuses it that database: give the "
+            f"user access to it ({grant}), or correct the database name"
         )
     if kind == "refused_login":
         mysql = type(orig).__module__.startswith("pymysql")

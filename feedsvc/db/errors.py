@@ -252,7 +252,7 @@ def refusal_advice(exc: BaseException) -> str | None:
     where = marked(exc)
     if where is None:
         return None
-    return _connect_advice(exc, where, ("refused_login", "no_database"))[2:] or None
+    return _connect_advice(exc, where, ("refused_login", "no_database", "no_access"))[2:] or None
 
 
 def read_only_url(where: Where) -> str | None:
