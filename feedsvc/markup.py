@@ -129,9 +129,8 @@ def html_as_read(fragment: str) -> str:
       a non-ASCII name, ``<Số đỏ>``; a tag nothing closes, ``a<b thì c``, which html5ever
       dropped with all that followed; a ``<`` before what was cut out);
     * comments, doctypes, CDATA, processing instructions and every :data:`HIDDEN_CONTENT`
-      element taken out, tags and content (a self-closed ``<iframe … />`` holds nothing; a
-      parser would hide all that follows it, as it would the text after a ``<p>`` inside an
-      unclosed ``<svg>`` differently);
+      element taken out, tags and content (a self-closed ``<iframe … />`` holds nothing, where
+      html5ever hid all that followed it);
     * every tag of an element no HTML vocabulary names written as a custom element (``<not>``
       is ``<x-not>``: ammonia drops what a MathML or SVG name holds, a browser shows it).
 
