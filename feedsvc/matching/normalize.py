@@ -5,7 +5,7 @@ search keys — goes through this module, so the document side and the query sid
 
 Pipeline for one field:
 
-1. :func:`visible_text` — HTML to the text a reader sees (:mod:`.html_text`): tags and
+1. :func:`visible_text` — HTML to the text a reader sees (:mod:`feedsvc.html_text`): tags and
    attributes dropped, entities decoded, ``<script>``/``<style>`` content dropped, block elements
    turned into ``"\\n"`` (a sentence break); invisible format characters (soft hyphen,
    zero-width chars, bidi marks; Unicode category Cf) deleted so they cannot split a word; NFC.
@@ -49,10 +49,10 @@ from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
+from feedsvc.html_text import html_to_text
 from feedsvc.markup import field_literals
 
 from .abbreviations import abbreviation_dot
-from .html_text import html_to_text
 
 #: Characters that end a sentence for phrase matching (in addition to block elements).
 BREAK_CHARS = ".,;:!?…()[]{}|•·¡¿。，、；：！？\n\r\u2028\u2029"
