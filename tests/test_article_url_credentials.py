@@ -353,3 +353,38 @@ def test_upgrade_removes_it_from_stored_rows(db_url: str) -> None:
         assert rows["a-3"].body == '<p><a href="https://u:s3cret@x.vn/b">nguồn</a></p>'  # kept
     finally:
         db.dispose()
+
+
+def test_after_the_upgrade_a_restart_never_serves_a_stored_render_holding_it(
+    db: Database,
+) -> None:
+    """The stored snapshots an older feedsvc rendered hold the password; a restart serves
+    stored snapshots unless what they show changed. The upgrade's scrub moves the articles'
+    ``last_changed_at``, so the restart renders their topics before serving anything."""
+    from test_warm_start import renders_of, settings, world
+    from upgrades import downgrade
+
+    from feedsvc.publish.publisher import FeedPublisher
+    from feedsvc.store.snapshots import StoredSnapshot, get_snapshots, put_snapshot
+
+    world(db)  # three topics rendered and stored; "Kiến Thụy" article 1 in two of them
+    clean, raw = b"https://example.vn/tin/1.html", b"https://user:s3cret@example.vn/tin/1.html"
+    with db.write() as conn:  # as an older feedsvc stored the row and rendered it
+        conn.execute(update(articles).where(articles.c.source_key == "TEST-00001")
+                     .values(url=raw.decode()))  # fmt: skip
+        old = [s for s in get_snapshots(conn) if clean in s.body]
+        assert {s.slug for s in old} >= {"an-ninh", "kien-thuy"}
+        for s in old:
+            body = s.body.replace(clean, raw)
+            put_snapshot(conn, StoredSnapshot(s.slug, s.fmt, body, s.etag + "x", s.last_modified),
+                         db.now())  # fmt: skip
+    downgrade(db, "0034")
+    upgrade(db)
+    pub = FeedPublisher(db, settings())
+    rendered = renders_of(pub)
+    pub.sync()  # the restart's first sync: what it serves from now on
+    assert {"an-ninh", "kien-thuy"} <= set(rendered)
+    for slug in ("an-ninh", "kien-thuy", "do-son"):
+        for fmt in ("rss", "atom", "json", "html"):
+            snap = pub.page(slug) if fmt == "html" else pub.snapshot(slug, fmt, 50)
+            assert snap is not None and no_secret(snap.body), (slug, fmt)
