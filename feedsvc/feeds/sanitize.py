@@ -33,6 +33,7 @@ from feedsvc.graphemes import prefix
 from feedsvc.html_text import html_to_text, unescape
 from feedsvc.markup import HIDDEN_CONTENT, field_literals, html_as_read
 from feedsvc.url_chars import stored_url
+from feedsvc.url_credentials import without_userinfo
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
 # surrogates, U+FFFE/U+FFFF), plus C1 controls, DEL and the other noncharacters (U+FDD0..U+FDEF,
@@ -72,9 +73,11 @@ _SAFE_PREFIXES = ("http://", "https://", "mailto:", "tel:")
 _URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
 _URI_CHARS = re.compile(r"[A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*\Z")
 # An absolute http(s) URI that needs no work: plain host (IPv6 literals take the slow path,
-# which validates them) and only URI characters after it.
+# which validates them) and only URI characters after it. No ``@`` before the path: a user name
+# and password take the slow path, which drops them (:mod:`feedsvc.url_credentials`; a body's
+# ``<a href="https://u:p@…">`` was published as it was).
 _CLEAN_ABSOLUTE = re.compile(
-    r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@]+"
+    r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:]+"
     r"(?:[/?#][A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*)?\Z"
 )
 
@@ -143,7 +146,11 @@ def _resolve(url: str, base: str) -> str | None:
         joined = origin + url if origin else urljoin(base, url)
     except ValueError:  # e.g. a broken IPv6 literal "http://[::1"
         return None
-    return joined if _URI_CHARS.match(joined) else quote(_ascii_host(joined), safe=_URI_SAFE)
+    if not _URI_CHARS.match(joined):
+        joined = quote(_ascii_host(joined), safe=_URI_SAFE)
+    # the rule once more on what is published: a join or the encoding can make userinfo of
+    # what was none to urllib (``//u:p@cdn`` against the page; ``\\`` written ``%5C``)
+    return without_userinfo(joined)
 
 
 def _ascii_host(url: str) -> str:
