@@ -26,6 +26,7 @@ STATES = (*UNFINISHED, *TERMINAL)
 #: catalogue's ``delivery_error.retrying.<kind>``.
 RETRY_KINDS = (
     "rate_limited", "transient", "unknown", "plain_text", "migrated", "thread_gone", "scheduled",
+    "token_refused",
 )  # fmt: skip
 
 

@@ -35,8 +35,9 @@ from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
 from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
-from feedsvc.notify import Sender, SendOutcome
+from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
+from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
 from feedsvc.send_record import BatchRecorder, record_alert
 from feedsvc.store import claims, lifecycle
 from feedsvc.store import deliveries as q
@@ -122,6 +123,9 @@ class Dispatcher:
         #: worker and the bot: every call that sends is charged to it (feedsvc.budget)
         self.budget = send_budget(self.channel).bind(db, self.rate)
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
+        #: ``time.monotonic()`` until which nothing is claimed: the channel refused the bot's
+        #: token (:meth:`_token_refused`); 0.0 while it is accepted
+        self._refused_until = 0.0
         #: the leases of what this process is sending, renewed while it is (feedsvc.lease_keeper)
         self.leases = LeaseKeeper(
             db, deliveries, self.owner, settings.lease, leased="sending", clock=self.now
@@ -159,6 +163,8 @@ class Dispatcher:
         CPU), the excess stays queued in the DB, where the next claim chooses fairly among
         chats, instead of in a local FIFO that a fresh alert would wait behind.
         """
+        if (refused := self._refused_until - time.monotonic()) > 0:
+            return refused  # the token is refused: nothing claimed until the next try
         if len(self._tasks) >= self.max_in_flight:
             return 0.05
         room = min(
@@ -175,6 +181,17 @@ class Dispatcher:
         for job, at in jobs:
             await self._start(self._deliver_digest(job, at))
         return wait
+
+    def _token_refused(self, said: str) -> None:
+        """The channel refused the bot's token: claim nothing for
+        :data:`~feedsvc.notify.outcome.TOKEN_RETRY_SECONDS` (the alerts wait unspent, as
+        recorded), and say so once per run of refusals, as an ERROR: an operator's to fix,
+        never fixed by waiting (it was retried as a network error until the alerts died)."""
+        if self._refused_until == 0.0:
+            log.error("%s refuses the bot token (%s): fix the token in the configuration; "
+                      "alerts wait, tried again every %.0f s", self.limits.name, said,
+                      TOKEN_RETRY_SECONDS)  # fmt: skip
+        self._refused_until = time.monotonic() + TOKEN_RETRY_SECONDS
 
     async def _start(self, work: Coroutine[Any, Any, None]) -> None:
         await self._slots.acquire()
@@ -275,6 +292,11 @@ class Dispatcher:
                     log.exception("sender raised for delivery %s", d.id)  # no address: a secret
                     outcome = SendOutcome.transient(f"{type(exc).__name__}")
             await self._recorder.record(d, outcome)
+            if outcome.kind is OutcomeKind.TOKEN_REFUSED:
+                self._token_refused(outcome.description)
+            elif outcome.delivered and self._refused_until:
+                self._refused_until = 0.0
+                log.info("%s accepts the bot token again: sending", self.limits.name)
             metrics.DELIVERIES.labels(self.limits.name, outcome.kind.value).inc()
             for callback in self.on_outcome:
                 callback(d.id, outcome)

@@ -4,8 +4,9 @@ records into one short write transaction (the dispatcher's, :mod:`feedsvc.dispat
 Send-then-commit: ``sent`` only once the channel accepted the message. A 429 pauses only its
 chat and re-queues the alert; a chat-level refusal ends it and counts toward disabling the
 chat; a migration is followed (never one naming the chat itself, which would drop it: that is
-retried like a failure); a parse error is retried once as plain text; a second unknown outcome
-ends as ``unknown_outcome`` (never re-sent blindly); other failures back off until
+retried like a failure); a parse error is retried once as plain text; a refused bot token
+waits for the operator, no attempt spent; a second unknown outcome ends as
+``unknown_outcome`` (never re-sent blindly); other failures back off until
 ``max_attempts``.
 The same rules, applied to a set of rows, record a digest part (:mod:`feedsvc.digest.record`,
 whose :class:`~feedsvc.digest.record.Policy` both take).
@@ -23,6 +24,7 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
+from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -52,6 +54,9 @@ def record_alert(
         claims.block_chat_until(conn, d.chat_id, until)
         q.retry_later(conn, d.id, owner, until, text, kind="rate_limited")
         log.warning("chat %s: 429, paused %.0f s", d.chat_id, o.seconds or 1)
+    elif kind is OutcomeKind.TOKEN_REFUSED:  # the operator's to fix: no attempt spent
+        due = now + timedelta(seconds=TOKEN_RETRY_SECONDS)
+        q.retry_later(conn, d.id, owner, due, text, kind="token_refused", attempted=False)
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text, kind="migrated")
         chat_migration.follow_migration(conn, d.chat_id, o.new_chat_id, now)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from test_config_urls import cli_process
 
 from feedsvc.cli import cli
 from feedsvc.config import MIN_ADMIN_TOKEN_CHARS, ConfigError, load_config, secret_warnings
@@ -609,6 +610,39 @@ def test_an_empty_secret_file_is_refused(tmp_path: Path, key: str, content: str)
     assert out.exit_code == 2, out.output
     assert f"{key}: the secret in {secret} is empty: put the " in out.output, out.output
     assert "or unset the key" in out.output and "not a Telegram bot token" not in out.output
+
+
+@pytest.mark.parametrize(
+    "key", ["telegram.token", "admin.token", "zalo.token", "zalo.webhook_secret"]
+)
+@pytest.mark.parametrize("where", ["env", "file"])
+def test_an_empty_or_blank_secret_value_is_refused(tmp_path: Path, key: str, where: str) -> None:
+    """``FEEDSVC_TELEGRAM__TOKEN=`` (a template whose variable was unset) read as "no token":
+    the console stood in and real chats' alerts were logged and counted as sent, lost once
+    the token came back; ``FEEDSVC_ADMIN__TOKEN=" "`` let anyone log in with a space (a
+    tester's). Both are refused by every command, before anything starts (exit 2): here
+    ``config check``; ``run`` below."""
+    section, name = key.split(".")
+    env: dict[str, str | None] = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    for value, said in (("", "is set but empty"), ("   ", "is only whitespace")):
+        if where == "env":
+            env[f"FEEDSVC_{section.upper()}__{name.upper()}"] = value
+            config = write(tmp_path, "")
+        else:
+            config = write(tmp_path, f'[{section}]\n{name} = "{value}"\n')
+        out = CliRunner().invoke(cli, ["config", "check", "--config", str(config)], env=env)
+        assert out.exit_code == 2, (value, out.output)
+        assert f"{key}: " in out.output and said in out.output, out.output
+
+
+@pytest.mark.parametrize("value", ["", "  "])
+def test_run_refuses_an_empty_telegram_token_before_it_starts(tmp_path: Path, value: str) -> None:
+    """The tester's case end to end: ``run`` with the token's variable set but empty started,
+    the console consuming real chats' alerts; now exit 2 before anything starts (a process
+    with a deadline: the old code served until killed)."""
+    code, output = cli_process(tmp_path, "run", "--port", "0", FEEDSVC_TELEGRAM__TOKEN=value)
+    assert code == 2, output
+    assert "telegram.token: " in output and not (tmp_path / "state.db").exists()
 
 
 TOKEN = "123456789:AAFsecretTOKENxyz_-09"

@@ -137,7 +137,7 @@ def test_secret_check() -> None:
         (ZaloError(404, "User not found"), OutcomeKind.CHAT_NOT_FOUND),
         (ZaloError(400, "Text is too long"), OutcomeKind.BAD_CONTENT),
         (ZaloError(404, "Not Found"), OutcomeKind.TRANSIENT),  # a wrong base_url
-        (ZaloError(401, "Unauthorized"), OutcomeKind.TRANSIENT),  # a wrong token
+        (ZaloError(401, "Unauthorized"), OutcomeKind.TOKEN_REFUSED),  # a wrong token
         (ZaloError(500, "Internal server error"), OutcomeKind.TRANSIENT),
         (ZaloError(502, "Bad gateway"), OutcomeKind.TRANSIENT),
         (httpx.ConnectError("refused"), OutcomeKind.TRANSIENT),

@@ -103,6 +103,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chủ đề diễn đàn của cuộc trò chuyện đã bị xoá; tin sẽ gửi vào cuộc trò chuyện.",
         "The chat's forum topic was deleted; it will be sent to the chat itself.",
     ),
+    "delivery_error.retrying.token_refused": (
+        "Kênh từ chối token của bot (bị thu hồi hoặc gõ sai): mọi tin chờ, không mất lượt gửi; "
+        "hãy sửa token trong cấu hình, tin sẽ gửi trong vòng một phút sau đó.",
+        "The channel refuses the bot's token (revoked or mistyped): every alert waits, no "
+        "attempt spent; fix the token in the configuration and they go within a minute.",
+    ),
     "delivery_error.retrying.scheduled": (
         "Bài được hẹn giờ đăng muộn hơn; tin sẽ gửi khi bài được đăng.",
         "The article was rescheduled for later; it will be sent when it is published.",

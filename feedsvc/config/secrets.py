@@ -69,6 +69,9 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
     for section, key in SECRET_KEYS:
         part = getattr(settings, section)
         value, path = getattr(part, key), getattr(part, f"{key}_file")
+        if value is not None and not value.get_secret_value() and path is None:
+            problems.append(Problem(f"{section}.{key}", _empty_value(section, key)))
+            continue
         if value is not None and value.get_secret_value():
             name, text = f"{section}.{key}", value.get_secret_value()
         elif path is not None and path.is_file():  # else said by _secret_file_problem (a FIFO
@@ -80,7 +83,9 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
         else:
             continue
         problem = secret_text_problem(text, bot=(section, key) in BOT_TOKENS)
-        if not text:  # an empty file switched its feature off without a word (the admin, the
+        if text and not text.strip():  # an admin token of one space let anyone log in
+            problem = "is only whitespace: put the secret itself, or unset the key"
+        elif not text:  # an empty file switched its feature off without a word (the admin, the
             # Zalo webhook: long polling instead) or was "no Telegram bot token"
             problem = f"is empty: put the {key.replace('_', ' ')} in it, or unset the key"
         elif problem is None and (section, key) == ("telegram", "token"):
@@ -91,6 +96,15 @@ def _secret_text_problems(settings: Settings) -> list[Problem]:
             what = f"the secret in {path}" if name.endswith("_file") else "the value"
             problems.append(Problem(name, f"{what} {problem}"))
     return problems
+
+
+def _empty_value(section: str, key: str) -> str:
+    """An empty secret value (``FEEDSVC_TELEGRAM__TOKEN=`` from a template whose variable was
+    unset, ``token = ""``) read as "not set": without a Telegram token the console stood in,
+    and real chats' alerts were logged and counted as sent, never to be delivered once the
+    token came back (a tester's); without the admin token the admin was off. An empty file
+    was already refused; a value is now too, naming where it can come from."""
+    return f"is set but empty: give the {key.replace('_', ' ')}, or unset it to run without it"
 
 
 def secret_text_problem(text: str, *, bot: bool) -> str | None:

@@ -20,6 +20,7 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.notify import OutcomeKind, SendOutcome
+from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as store
@@ -56,7 +57,11 @@ def record_part(
                           attempt=True)  # fmt: skip
         return True
     everything = [*part, *later]
-    if kind is OutcomeKind.RETRY_AFTER:
+    if kind is OutcomeKind.TOKEN_REFUSED:  # the operator's to fix: no attempt spent
+        store.finish_rows(conn, everything, owner, state="held", error=text,
+                          due_at=now + timedelta(seconds=TOKEN_RETRY_SECONDS),
+                          retry_kind="token_refused")  # fmt: skip
+    elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, batch.chat_id, until)
         store.finish_rows(conn, everything, owner, state="held", due_at=until, error=text,

@@ -89,8 +89,8 @@ def classify_edit(outcome: SendOutcome) -> EditOutcome:
         return EditOutcome(EditKind.DONE, description=text)
     if kind is OutcomeKind.RETRY_AFTER:
         return EditOutcome(EditKind.RETRY_AFTER, outcome.seconds, text)
-    if kind in (OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS):
-        return EditOutcome(EditKind.TRANSIENT, description=text)
+    if kind in (OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS, OutcomeKind.TOKEN_REFUSED):
+        return EditOutcome(EditKind.TRANSIENT, description=text)  # a refused token: as before
     if kind is OutcomeKind.MIGRATED:
         return EditOutcome(EditKind.MIGRATED, description=text)
     words = text.lower().replace("_", " ")

@@ -29,6 +29,10 @@ class OutcomeKind(StrEnum):
     TRANSIENT = "transient"  # 5xx, connect error, pool timeout: nothing was sent, retry
     AMBIGUOUS = "ambiguous"  # request written, no answer: may have been delivered
     THREAD_GONE = "thread_gone"  # the forum topic thread was deleted: re-send to the chat
+    # The channel refuses the bot itself (Telegram 401/404, PTB's InvalidToken; Zalo 401): a
+    # revoked or mistyped token. No chat's fault and no attempt of the alert's: every alert
+    # waits, unspent, until the operator fixes the token (retried after TOKEN_RETRY_SECONDS).
+    TOKEN_REFUSED = "token_refused"
 
     @property
     def chat_level(self) -> bool:
@@ -42,6 +46,11 @@ class OutcomeKind(StrEnum):
 #: of the outbox nor mute a chat for years; after this the send is tried again (and a real
 #: flood ban answers 429 again).
 MAX_RETRY_AFTER = 86_400.0
+
+#: Seconds between two tries of a channel whose bot token is refused
+#: (:attr:`OutcomeKind.TOKEN_REFUSED`): the alerts wait this long, unspent, and the channel's
+#: dispatcher claims nothing meanwhile (one failing call a minute, not the whole queue's).
+TOKEN_RETRY_SECONDS = 60.0
 
 
 #: Seconds a chat is paused after a 429 that gives no usable ``retry_after`` (none, 0, a
@@ -155,6 +164,10 @@ class SendOutcome:
     @classmethod
     def thread_gone(cls, description: str) -> SendOutcome:
         return cls(OutcomeKind.THREAD_GONE, description=description)
+
+    @classmethod
+    def token_refused(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.TOKEN_REFUSED, description=description)
 
     @classmethod
     def ambiguous(cls, description: str) -> SendOutcome:

@@ -30,6 +30,7 @@ from telegram.error import (
     BadRequest,
     ChatMigrated,
     Forbidden,
+    InvalidToken,
     NetworkError,
     RetryAfter,
     TelegramError,
@@ -274,11 +275,13 @@ async def classify_outcome(
             # The connection died after the request went out: it may have been processed.
             return SendOutcome.ambiguous(_describe(exc, token, cause))
         return SendOutcome.transient(_describe(exc, token, cause))  # 5xx, connect errors
+    except InvalidToken as exc:  # 401 or 404 (PTB): the token or base_url, never a chat's
+        return SendOutcome.token_refused(_describe(exc, token))
     except TelegramError as exc:
         text = _describe(exc, token)
         if "invalid server response" in text.lower():  # 2xx with a body we cannot read
             return SendOutcome.ambiguous(text)
-        return SendOutcome.transient(text)  # InvalidToken, Conflict, EndPointNotFound
+        return SendOutcome.transient(text)  # Conflict, EndPointNotFound
     except (KeyError, AttributeError, TypeError, ValueError) as exc:
         # PTB wraps every HTTP error status and transport failure in a TelegramError; these
         # come from reading a 2xx JSON answer that is not the Bot API's shape (no "result":

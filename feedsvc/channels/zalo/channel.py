@@ -43,7 +43,8 @@ def classify(exc: BaseException) -> SendOutcome:
 
     429 — as the HTTP status or as ``error_code`` — pauses the chat, for its ``retry_after``
     or, none usable, :data:`~feedsvc.notify.outcome.DEFAULT_RETRY_AFTER` (Telegram's rule);
-    401 (a wrong token) and 5xx are the service's problem, retried; 403 is the recipient
+    401 is the bot's token refused (``TOKEN_REFUSED``: every alert waits for the operator,
+    unspent); 5xx is the service's problem, retried; 403 is the recipient
     refusing (blocked the bot); a 400/404 whose words name a missing or refusing
     recipient is chat-level, other 400s are this message's fault; a 404 that names no recipient
     is a wrong ``base_url``, retried (never a reason to disable every chat). Transport errors
@@ -61,6 +62,8 @@ def classify(exc: BaseException) -> SendOutcome:
             return SendOutcome.retry_after(DEFAULT_RETRY_AFTER, said)
         if exc.foreign:
             return SendOutcome.transient(text)
+        if exc.code == 401:
+            return SendOutcome.token_refused(text)
         if exc.code == 403:
             return classify_refusal(text, forbidden=True)
         if exc.code in (400, 404):
