@@ -111,6 +111,33 @@ def test_what_is_a_correction() -> None:
     assert not is_correction(replace(a, summary=None), replace(a, summary=""))
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"url": "https://example.vn/tin/1-sua.html"},  # the link and its "Đọc bài" button
+        {"section": "Thời sự"},
+        {"author": "Minh Anh"},
+        {"published_at": article(1).published_at + timedelta(hours=1)},  # the meta line
+    ],
+)
+def test_a_change_the_alert_shows_is_a_correction(change: dict[str, object]) -> None:
+    """Only the title and summary counted: a corrected link left the alert's title and button
+    on the old URL, the meta line kept the old author (a tester's)."""
+    a = article(1, summary="Tóm tắt")
+    assert is_correction(a, replace(a, **change))  # type: ignore[arg-type]
+
+
+def test_a_body_shown_for_a_missing_summary_is_a_correction() -> None:
+    """No summary: the alert shows the body's start, so a body fixing a name ("Bình" →
+    "Minh") is a correction; a body behind a summary, or an image alone, is not."""
+    a = article(1, summary=None, body="<p>Ông Bình, chủ tịch xã.</p>")
+    assert is_correction(a, replace(a, body="<p>Ông Minh, chủ tịch xã.</p>"))
+    assert not is_correction(a, replace(a, body="<p>Ông Bình, <b>chủ tịch</b> xã.</p>"))
+    b = replace(a, summary="Tóm tắt")
+    assert not is_correction(b, replace(b, body="<p>Ông Minh.</p>"))
+    assert not is_correction(a, replace(a, image_url="https://example.vn/anh/2.jpg"))
+
+
 def test_a_group_upgraded_to_a_supergroup_ends_unreachable() -> None:
     """Telegram answers a call on an upgraded group's id with ``migrate_to_chat_id``: the old
     group is deactivated, its messages beyond reach for good (not retried, not "gone")."""

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import uuid
 from datetime import UTC
 from pathlib import Path
 
@@ -26,6 +27,7 @@ from feedsvc.config import SourceColumns
 from feedsvc.db import Database
 from feedsvc.ingest import Ingestor
 from feedsvc.source import external_source
+from feedsvc.source.mapping import SourceError
 from feedsvc.store.cursors import get_cursor
 from feedsvc.topic_index import TopicIndex
 
@@ -146,3 +148,42 @@ def test_ingest_says_the_same_and_takes_the_table_once_it_is_there(
     ing.backoff.retry_at = None  # the backoff step (30 s) over
     assert ing.tick().new == 1
     source.dispose()
+
+
+@pytest.mark.parametrize("command", ["source check", "ingest"])
+def test_a_view_without_show_view_says_which_grant(tmp_path: Path, command: str) -> None:
+    """A MariaDB view as ``source.table``, its reader user given ``GRANT SELECT`` as for a
+    table: describing a view needs ``SHOW VIEW`` (error 1142), which `source check` reported
+    as "cannot connect to the source" (exit 1) and ingest retried for good (a tester's). Both
+    now name the grant to add; with it, the view is read."""
+    user, password = f"fv_{uuid.uuid4().hex[:8]}", "view-reader-pw"
+    with mariadb_database("feedsvc_view") as url:
+        admin = create_engine(url)
+        database = url.rsplit("/", 1)[1].split("?")[0]
+        with admin.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link TEXT,"
+                " title TEXT, created DATETIME, modified DATETIME)"
+            )
+            conn.exec_driver_sql("CREATE VIEW news AS SELECT * FROM posts")
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{password}'")
+            conn.exec_driver_sql(f"GRANT SELECT ON {database}.news TO '{user}'@'%%'")
+        reader = url.replace("root@", f"{user}:{password}@")
+        try:
+            if command == "source check":
+                result = check(tmp_path, reader, "news")
+                assert result.exit_code == 2, result.output
+                said = problem_line(result)
+            else:
+                columns = SourceColumns(**MAPPING)
+                with pytest.raises(SourceError) as caught:
+                    external_source(reader, "news", columns, UTC).bind()
+                said = str(caught.value)
+            assert "news is a view" in said and "GRANT SELECT, SHOW VIEW ON" in said, said
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"GRANT SHOW VIEW ON {database}.news TO '{user}'@'%%'")
+            assert check(tmp_path, reader, "news").exit_code == 0
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
+            admin.dispose()

@@ -142,6 +142,19 @@ def visible_summary(fragment: str) -> str:
     return _clean(plain_text(fragment)) if fragment else ""
 
 
+def alert_shows(article: Article) -> tuple[object, ...]:
+    """What an alert shows of ``article`` but its picture (:func:`format_alert`): title, link,
+    meta line (section, author, time) and :func:`alert_summary` — a newer version changing any
+    of it is a correction (:func:`feedsvc.retraction.plan.is_correction`). Only the title and
+    summary counted: a corrected link kept the alert's title and "Đọc bài" button on the old
+    URL, a body fixed in an article without a summary kept the wrong words in the chat (a
+    tester's)."""
+    return (
+        article.title, article.url, article.section, article.author, article.published_at,
+        alert_summary(article),
+    )  # fmt: skip
+
+
 def alert_summary(article: Article) -> str:
     """The text an alert shows under its title: the summary's visible text, else the body's
     (:func:`feedsvc.feeds.sanitize.shown_summary`: a summary that shows nothing, what CMS

@@ -26,6 +26,7 @@ from enum import StrEnum
 
 from feedsvc.articles import Article
 from feedsvc.notify.edits import EditKind, EditOutcome
+from feedsvc.notify.message import alert_shows
 
 DELETE_WINDOW = timedelta(hours=48)  # Telegram: deleteMessage on the bot's own messages
 EDIT_WINDOW = timedelta(hours=48)  # corrections edit alerts sent this recently (SPEC §10)
@@ -61,9 +62,11 @@ EDIT_METHODS = (
 
 
 def is_correction(before: Article, after: Article) -> bool:
-    """A new version that changes what an alert shows of the article: its title or summary
-    (SPEC §10). A body, tag or image change alone edits nothing."""
-    return (before.title, before.summary or "") != (after.title, after.summary or "")
+    """A new version that changes what an alert shows of the article
+    (:func:`feedsvc.notify.message.alert_shows`: SPEC §10's title and summary, and the link,
+    the meta line and a body shown for a missing summary). A tag change, a body behind a
+    summary, or an image alone edits nothing (a sent photo is not replaced)."""
+    return alert_shows(before) != alert_shows(after)
 
 
 def restorable(outcome: str | None, sent_at: datetime | None, now: datetime) -> bool:

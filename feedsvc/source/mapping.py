@@ -26,7 +26,7 @@ from sqlalchemy import (
     literal_column,
     type_coerce,
 )
-from sqlalchemy.exc import NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, NoSuchTableError, SQLAlchemyError
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from feedsvc.config import SourceColumns
@@ -270,3 +270,23 @@ def reflect_table(engine: Engine, table: str) -> Table:
         return Table(name, MetaData(), autoload_with=engine, schema=schema or None)
     except NoSuchTableError:
         raise SourceError([("source.table", missing_table(engine, table))]) from None
+    except DBAPIError as exc:
+        if _SHOW_VIEW_DENIED in str(exc.orig):
+            raise SourceError([("source.table", view_needs_show_view(table))]) from None
+        raise
+
+
+#: MariaDB/MySQL error 1142 when a user with SELECT on a view describes it (SHOW CREATE VIEW)
+_SHOW_VIEW_DENIED = "SHOW VIEW command denied"
+
+
+def view_needs_show_view(table: str) -> str:
+    """MariaDB and MySQL describe a view (``SHOW CREATE VIEW``, what reflection reads) only to
+    a user with the ``SHOW VIEW`` privilege, which ``GRANT SELECT`` does not give: a reader
+    user set up as for a table was told "cannot connect to the source" and ingest retried
+    for good (a tester's). Says which grant to add."""
+    return (
+        f"{table} is a view, and MariaDB describes a view only to a user with the SHOW VIEW "
+        f"privilege: GRANT SELECT, SHOW VIEW ON <database>.{table.rpartition('.')[2]} TO "
+        "<the user in source.url>"
+    )
