@@ -11,12 +11,15 @@ was read; and ``"an ninh" –giao`` (an en dash from a word processor) required 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from factories import article
-from test_on_demand import read_feed, setup
+from test_on_demand import app_service, read_feed, setup
 
+from feedsvc.app import create_app
 from feedsvc.bot.actions import normalise
 from feedsvc.catalogue import Translator
 from feedsvc.db import Database
@@ -159,3 +162,25 @@ def test_a_dash_inside_a_word_or_phrase_is_a_separator_as_before() -> None:
     assert match_document(parse_query("2020–2021"), doc("Niên khóa 2020–2021"))
     assert match_document(parse_query("Cháy!"), doc("Cháy ở chợ"))
     assert match_document(parse_query('"Hà Nội – Hải Phòng"'), doc("Cao tốc Hà Nội – Hải Phòng"))
+
+
+async def test_the_search_route_reads_and_refuses_as_the_bot_does(tmp_path: Path) -> None:
+    """Through the app (route, percent-encoding, the 400's words in ``site.language``)."""
+    service = app_service(tmp_path)  # articles titled "Công an Kiến Thụy bắt …"
+    transport = httpx.ASGITransport(app=create_app(service))
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            phrase = await client.get("/feeds/search.json", params={"q": '"Kiến Thụy"'})
+            for typed in ("«Kiến Thụy»", "'Kiến Thụy'", "”Kiến Thụy”", '"Kiến Thụy”'):
+                got = await client.get("/feeds/search.json", params={"q": typed})
+                assert got.status_code == 200, (typed, got.text)
+                items = [i["url"] for i in got.json()["items"]]
+                assert items == [i["url"] for i in phrase.json()["items"]] and items, typed
+            swapped = await client.get("/feeds/search.json", params={"q": "«Thụy Kiến»"})
+            assert swapped.status_code == 200 and swapped.json()["items"] == []  # a phrase
+            refused = await client.get("/feeds/search.rss", params={"q": "«Kiến Thụy"})
+            assert refused.status_code == 400
+            assert "«" in refused.text and "dấu" in refused.text, refused.text
+    finally:
+        service.web_db.dispose()
+        service.db.dispose()

@@ -350,6 +350,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "“{word}” (character {position}) is a word the articles must contain; for the"
         " operator, write {operator} (capitals).",
     ),
+    "warn.keyboard_quotes": (
+        "{typed} (ký tự {position}) là các từ riêng lẻ trong truy vấn của chủ đề; muốn tìm"
+        " cụm từ thì viết {phrase}.",
+        "{typed} (character {position}) is separate words in a topic's query; for the"
+        " phrase, write {phrase}.",
+    ),
     "warn.broad_term": (
         "Từ {term} khớp {count} / {scanned} bài ({share}): có quá rộng không?",
         "The term {term} matches {count} of {scanned} articles ({share}): too broad?",
