@@ -30,7 +30,8 @@ from factories import article, builtin_ingestor
 from sqlalchemy import text
 from feedsvc.db import Database, upgrade
 from feedsvc.store.source_articles import upsert_source_articles
-url = "sqlite:///" + tempfile.mkdtemp() + "/state.db"
+home = tempfile.TemporaryDirectory()
+url = "sqlite:///" + home.name + "/state.db"
 db = Database(url)
 upgrade(db)
 body = " ".join(f"x{{i}}" for i in range({words}))
@@ -49,6 +50,8 @@ result = builtin_ingestor(db).tick()
 with db.read() as conn:
     size = conn.execute(text("SELECT length(search_text) FROM articles")).scalar()
 print(f"{{max(held):.2f}} s, search text {{size}} characters, error {{result.error}}")
+db.dispose()
+home.cleanup()
 """
 
 
