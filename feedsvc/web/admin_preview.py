@@ -128,6 +128,10 @@ def preview_routes(admin: Admin) -> list[Route]:
                     for w in result.operator_words
                 ]
                 + [
+                    t("warn.keyboard_quotes", typed=q.typed, phrase=q.phrase, position=q.position)
+                    for q in result.keyboard_quotes
+                ]
+                + [
                     t(
                         "warn.broad_term" if b.exact else "warn.broad_term_least",
                         term=b.term,
