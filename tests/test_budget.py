@@ -176,12 +176,12 @@ async def test_a_reply_waits_for_the_pace_of_a_chat_just_alerted(lite_db: Databa
     queue(lite_db, [chat], add_articles(lite_db, range(1, 2)), datetime.now(UTC))
     with FakeBotAPI() as fake, handoffs(fake) as sent:
         async with dispatching(lite_db, fake, 10.0), polling(lite_db, fake) as bot:
-            await fake.await_for(lambda: fake.messages(chat), 10)
+            await fake.await_for(lambda: fake.messages(chat), 30)
             fake.user_sends(chat, chat, "/help")
-            await fake.await_for(lambda: fake.messages(chat)[1:], 10)
+            await fake.await_for(lambda: fake.messages(chat)[1:], 30)
             assert fake.violations == []
             fake.user_sends(chat, chat, "/topics")
-            await fake.await_for(lambda: fake.messages(chat)[2:], 10)
+            await fake.await_for(lambda: fake.messages(chat)[2:], 30)
     alert, reply, _ = sent.times("sendmessage", chat=chat)  # when each left (:mod:`handoffs`)
     assert reply - alert >= 0.95, reply - alert
     assert (bot.budget.replies, bot.budget.paced) == (2, 1)  # the second waited for nothing
@@ -218,6 +218,7 @@ async def test_a_reply_waits_for_an_alert_still_in_flight(db: Database) -> None:
         conn.execute(update(chats).where(chats.c.chat_id == chat)
                      .values(next_send_at=db.now() - timedelta(seconds=1)))  # fmt: skip
     budget = bot_budget(db, 10.0)
+    asked = time.monotonic()
     reply = asyncio.create_task(budget.reply(chat))
     await asyncio.sleep(0.4)  # the alert's request, in flight (a duration, not a wait for)
     assert not reply.done()
@@ -225,8 +226,11 @@ async def test_a_reply_waits_for_an_alert_still_in_flight(db: Database) -> None:
         answered = time.monotonic()
         book_next_send(conn, chat, PRIVATE_INTERVAL, db.now())
         assert q.mark_sent(conn, claimed[0].id, "stalled", 77, db.now())
-    await asyncio.wait_for(reply, 10)
-    assert time.monotonic() - answered >= 0.95
+    await asyncio.wait_for(reply, 30)
+    left = time.monotonic()
+    # an interval after the answer; or, when a loaded machine recorded the answer only after
+    # the reply had waited what it waits for an alert in flight (one interval), that wait
+    assert left - answered >= 0.95 or left - asked >= 1.0, (answered - asked, left - asked)
     assert budget.paced == 1
 
 
