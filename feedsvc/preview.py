@@ -27,6 +27,7 @@ from feedsvc.matching import (
     explain,
     match_document,
     parse_query,
+    parse_topic,
 )
 from feedsvc.matching.evaluate import term_in_document
 from feedsvc.nfc import nfc
@@ -196,9 +197,14 @@ def resolver(db: Database) -> Callable[[str], str | None]:
     return queries.get
 
 
-def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) -> PreviewResult:
-    """Raises :class:`feedsvc.matching.QueryError` for an invalid query."""
-    parsed = parse_query(query, resolver(db))
+def preview(
+    db: Database, query: str, *, scan: int = 2000, samples: int = 10, slug: str | None = None
+) -> PreviewResult:
+    """Raises :class:`feedsvc.matching.QueryError` for an invalid query. ``slug``: the topic
+    whose query this is (the admin's editor, the API's ``slug``, ``--slug``), so a reference
+    back to it is the cycle a save refuses: the preview counted matches of
+    ``"Đồ Sơn" OR @kt-an`` typed into kien-thuy (which @kt-an uses), then Save refused it."""
+    parsed = parse_topic(query, resolver(db), slug or None)
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
         now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)
