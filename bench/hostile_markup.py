@@ -27,7 +27,7 @@ _CELL = """
 import sys, time
 sys.path.insert(0, {tests!r})
 from test_hostile_markup import _SHAPES
-from feedsvc.matching.html_text import html_to_text
+from feedsvc.html_text import html_to_text
 from feedsvc.feeds.sanitize import plain_text
 read = {{"html_to_text": html_to_text, "plain_text": plain_text}}[{function!r}]
 body = _SHAPES[{shape!r}][0]({size})

@@ -299,7 +299,7 @@ def report(
         " at 100 topics, 25 at 5,000), not with the number of topics: one Aho-Corasick pass per"
         " field and key form, then only topics whose trigger terms occur are looked at.",
         "- Normalisation (paid once per article, shared by every topic) dominates. HTML is"
-        " scanned by our own one-regex extractor (`feedsvc/matching/html_text.py`), about 5x"
+        " scanned by our own one-regex extractor (`feedsvc/html_text.py`), about 5x"
         " faster than `html.parser` here and checked against it in the tests; lxml was not"
         " needed.",
         "- On this shared 2-CPU machine figures vary about ±20% between runs.",

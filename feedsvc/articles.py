@@ -12,7 +12,9 @@ rules below hold the same on every path and for every state DB:
   ``source_key`` is one printable line (it is printed one per line by ``feedsvc match``);
   ``url``/``image_url`` hold no whitespace or control characters, and a character no reader
   sees (a bidi control, LRM, a zero-width space) is percent-encoded; ``image_url`` is an http(s)
-  URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused);
+  URL, a relative one resolved against ``url`` (``javascript:``/``data:`` are refused); a user
+  name and password in either are dropped (:mod:`feedsvc.url_credentials`:
+  ``Article.credentials_dropped`` names the fields, for the edge to say so);
 * text shown to readers is stored in NFC (:mod:`feedsvc.nfc`), markup untouched;
 * a ``title`` of only invisible characters (a U+200B, a soft hyphen, NBSP) is empty: refused
   with the words of an empty one (``title: is required``);
@@ -36,7 +38,7 @@ from zoneinfo import ZoneInfo
 
 from feedsvc.article_errors import ArticleError as ArticleError
 from feedsvc.article_errors import char_name
-from feedsvc.article_urls import checked_image_url, checked_url
+from feedsvc.article_urls import checked_image_url, checked_url, dropped_fields
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.blank_text import shows_nothing
 from feedsvc.keys import trim_key
@@ -87,6 +89,10 @@ class Article:
     #: ``visible`` expression is false. Not part of :attr:`version`: a CMS may unpublish a row
     #: without touching ``updated_at``.
     withdrawn: bool = False
+    #: the URL fields (``url``, ``image_url``) whose user name and password the parse dropped
+    #: (:mod:`feedsvc.url_credentials`), for the edge to say so (ingest's log line, ``import``'s
+    #: warning); not the article's content: neither compared nor hashed, never stored.
+    credentials_dropped: tuple[str, ...] = field(default=(), compare=False, repr=False)
 
     @property
     def version(self) -> datetime:
@@ -314,4 +320,5 @@ def parse_article(record: Any, tz: tzinfo = DEFAULT_TZ) -> Article:
         tags=tags or (),
         image_url=image,
         withdrawn=bool(withdrawn),
+        credentials_dropped=dropped_fields(values["url"], values["image_url"]),
     )

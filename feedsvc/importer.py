@@ -17,6 +17,7 @@ from datetime import datetime
 
 from sqlalchemy import Connection
 
+from feedsvc.article_urls import DROPPED
 from feedsvc.articles import Article, ArticleError
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, is_disk_full, is_row_error
@@ -54,10 +55,32 @@ def external_source_refusal(source_url: str | None, table: str) -> str | None:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Warned:
+    """A line stored with something changed that its author should know of: a URL's user
+    name and password dropped (:data:`feedsvc.article_urls.DROPPED`; never printed)."""
+
+    line: int
+    text: str
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.text}"
+
+
+def dropped_warnings(line: int, article: Article) -> list[Warned]:
+    """What ``import`` says of a stored line whose URL fields held a user name or password."""
+    return [
+        Warned(line, f"{name} {DROPPED} {article.url if name == 'url' else article.image_url}")
+        for name in article.credentials_dropped
+    ]
+
+
 @dataclass
 class ImportReport:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     rejected: list[Rejected] = field(default_factory=list)
+    #: stored lines with a warning (a URL's user name and password dropped), in line order
+    warned: list[Warned] = field(default_factory=list)
     #: Last line number of the last committed batch (0: nothing committed yet).
     committed_through: int = 0
 
@@ -109,6 +132,7 @@ def import_articles(
     *,
     now: Callable[[], datetime],
     on_reject: Callable[[Rejected], None] = lambda r: None,
+    on_warning: Callable[[Warned], None] = lambda w: None,
 ) -> ImportReport:
     """Store ``items`` (from :func:`feedsvc.jsonlines.read_jsonl`) in batches of :data:`BATCH`.
 
@@ -117,6 +141,9 @@ def import_articles(
     of a pipe: a line has waited that long and none came after it), and on Ctrl-C or SIGTERM
     while lines are read: lines taken from a pipe cannot be read again (a tester's: ``import
     -`` dropped up to 2,000 lines it had read, and said to run it again).
+
+    A stored line whose URL held a user name or password is said (``on_warning``, in line
+    order with the rejections), stored without it.
 
     Returns the report; raises :class:`ImportAborted` when the database stops accepting writes,
     :class:`ImportInterrupted` on Ctrl-C or the CLI's SIGTERM (both carry what was committed).
@@ -128,7 +155,7 @@ def import_articles(
     since = now()  # a row written from now on is this import's: a later line replaces it
     # Rejections are said in line order: those of lines read while a batch is pending wait for
     # its verdicts (a takedown not applied is known only once it is stored), then all in order.
-    pending: list[Rejected] = []
+    pending: list[Rejected | Warned] = []
 
     def reject(line: int, error: ArticleError) -> None:
         pending.append(Rejected(line, error))
@@ -136,10 +163,14 @@ def import_articles(
             say()
 
     def say() -> None:
-        pending.sort(key=lambda r: r.line)
-        for rejected in pending:
-            report.rejected.append(rejected)
-            on_reject(rejected)
+        pending.sort(key=lambda r: r.line)  # stable: a line's rejection before its warning
+        for said in pending:
+            if isinstance(said, Rejected):
+                report.rejected.append(said)
+                on_reject(said)
+            else:
+                report.warned.append(said)
+                on_warning(said)
         pending.clear()
 
     def flush() -> None:
@@ -157,6 +188,13 @@ def import_articles(
             for skipped in counts.not_applied:  # said, not counted "unchanged"
                 line, article = batch[skipped.index]
                 reject(line, not_applied_error(article, skipped, batch, now()))
+            refused = {r.line for r in pending if isinstance(r, Rejected)}
+            pending.extend(
+                w
+                for line, article in batch
+                if article.credentials_dropped and line not in refused
+                for w in dropped_warnings(line, article)
+            )
             counts.not_applied = []
             report.counts.add(counts)  # only once committed
             report.committed_through = batch[-1][0]

@@ -6,11 +6,11 @@ followed by an ASCII letter and reads the rest of the name up to whitespace, ``/
 (``<Dế`` is a tag named "dế", ``Mèn`` an attribute), so every HTML-to-text step dropped the
 name: feeds, reader pages, every channel's alerts and the matcher (a topic "Dế Mèn" never
 matched). Two rules, both stated here and used by the feed/page/alert cleaner
-(:mod:`feedsvc.feeds.sanitize`) and the matcher (:mod:`feedsvc.matching.html_text`,
+(:mod:`feedsvc.feeds.sanitize`) and the matcher (:mod:`feedsvc.html_text`,
 :mod:`feedsvc.matching.normalize`), so the outputs and matching cannot disagree:
 
 * **HTML fields** (summary, body: SPEC §3 says HTML): HTML semantics, except that a tag whose
-  *name* holds a non-ASCII character is text (:data:`TAG_NAME`, :func:`html_literals`). No HTML
+  *name* holds a non-ASCII character is text (:data:`TAG_NAME`, :func:`html_as_read`). No HTML
   element, and no custom element a CMS emits, has such a name; a browser would hide the words,
   but no editor meant them as markup (an editor escapes what it means as text, so such a ``<``
   came from plain text pasted into the field). ``<Em và Trịnh>`` in a body stays an ``em`` tag.
@@ -25,12 +25,29 @@ matched). Two rules, both stated here and used by the feed/page/alert cleaner
 
 Literal ``<`` are rewritten as ``&lt;`` *before* the HTML-to-text step, which then decodes it
 back: the cleaners themselves stay HTML parsers (nh3 cannot be told otherwise). Nothing stored
-changes: these run on output and on matching only. Pure, no imports beyond ``re``.
+changes: these run on output and on matching only.
+
+In an HTML field the matcher's scanner (:func:`markup_spans`, read by
+:func:`feedsvc.html_text.html_to_text`) is **the one reading of what is markup**, and
+:func:`html_as_read` hands the feeds' cleaner the same reading, so feeds, pages, alerts and
+matching show and match the same words (a summary whose text a reader could not see matched, or
+newsroom text vanished from the feed while the matcher read it):
+
+* a tag that nothing closes (``Nếu a<b thì c``: no ``>`` after ``<b``, outside quotes) is text;
+  html5ever dropped it and everything after it;
+* an element no HTML vocabulary names is an unknown inline element whose text shows (a browser
+  shows ``<not>…</not>``'s words): ammonia removed the content of every name MathML or SVG use
+  (``<not>``, ``<text>``, ``<set>``, ``<list>``, ``<max>``, ``<g>``… some 200) outside ``<math>``
+  or ``<svg>``, so :func:`html_as_read` writes such a tag as a custom element (``<x-not>``);
+* :data:`HIDDEN_CONTENT`: the elements whose content no reader sees, dropped by both.
+
+Pure, no imports beyond ``re``.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 #: HTML whitespace (the tokenizer's, not Unicode's): what ends a tag name besides ``/`` and ``>``.
 HTML_SPACE = "\t\n\f\r "
@@ -66,6 +83,21 @@ KNOWN_ELEMENTS = frozenset(
 )
 # fmt: on
 
+#: Elements whose content no reader sees, dropped with it by the feeds' cleaner and the matcher
+#: alike: scripts and styles; ``template`` (inert); ``noscript`` (a lazy-loading page's fallback
+#: ``<img>``, which html5ever reads as raw text, shown as literal markup); a pasted page's
+#: ``title``; an ``iframe``'s, ``noembed``'s and ``noframes``' raw text and the fallback of
+#: ``video``, ``audio`` and ``canvas`` ("Trình duyệt không hỗ trợ video": shown by no current
+#: browser); a ``datalist`` (never rendered); ``svg`` and ``math``, which a feed cannot carry
+#: (the cleaner allows neither) and whose text read flat misleads (``x<sup>2</sup>``'s MathML
+#: read "x2"). Not ``head``: in a fragment a browser ignores the tag and shows what it holds.
+HIDDEN_CONTENT = frozenset(
+    {
+        "audio", "canvas", "datalist", "iframe", "math", "noembed", "noframes", "noscript",
+        "script", "style", "svg", "template", "title", "video",
+    }
+)  # fmt: skip
+
 _SP = f"[{HTML_SPACE}]"
 # An attribute: ASCII name, optional value (quoted, or unquoted up to whitespace or ">").
 # Possessive quantifiers: no backtracking, so a long unterminated "tag" costs linear time.
@@ -77,8 +109,6 @@ _ELEMENT = "|".join(sorted(KNOWN_ELEMENTS, key=len, reverse=True))
 #: A ``<`` that begins markup in a text field (see the module doc).
 _FIELD_MARKUP = rf"!--|/?(?:{_ELEMENT})(?![^{HTML_SPACE}/>])(?:{_ATTRIBUTE})*+[{HTML_SPACE}/]*+>"
 _FIELD_LITERAL = re.compile(rf"<(?!{_FIELD_MARKUP})", re.IGNORECASE | re.ASCII)
-_HTML_LITERAL = re.compile(rf"<(?=/?[a-zA-Z])(?!/?{TAG_NAME})")
-
 ESCAPED_LT = "&lt;"
 
 
@@ -91,10 +121,176 @@ def field_literals(text: str) -> str:
     return _FIELD_LITERAL.sub(ESCAPED_LT, text)
 
 
-def html_literals(fragment: str) -> str:
-    """``fragment`` of an HTML field (summary, body) with the ``<`` of every would-be tag whose
-    name holds a non-ASCII character written ``&lt;``, so an HTML parser keeps ``<Số đỏ>`` as
-    text; unchanged without such a tag (one regex search)."""
-    if "<" not in fragment or _HTML_LITERAL.search(fragment) is None:
+def html_as_read(fragment: str) -> str:
+    """``fragment`` of an HTML field (summary, body) written so that an HTML parser (nh3, the
+    feeds' cleaner) reads in it what the matcher reads (:func:`markup_spans`), and nothing else:
+
+    * every ``<`` of the text that a parser could take for markup written ``&lt;`` (a tag with
+      a non-ASCII name, ``<Số đỏ>``; a tag nothing closes, ``a<b thì c``, which html5ever
+      dropped with all that followed; a ``<`` before what was cut out);
+    * comments, doctypes, CDATA, processing instructions and every :data:`HIDDEN_CONTENT`
+      element taken out, tags and content (a self-closed ``<iframe … />`` holds nothing, where
+      html5ever hid all that followed it);
+    * every tag of an element no HTML vocabulary names written as a custom element (``<not>``
+      is ``<x-not>``: ammonia drops what a MathML or SVG name holds, a browser shows it).
+
+    Unchanged (no copy) without a ``<``, the common case, or when nothing needs writing."""
+    if "<" not in fragment:
         return fragment
-    return _HTML_LITERAL.sub(ESCAPED_LT, fragment)
+    out: list[str] = []
+    pos = 0  # copied up to here
+    text = 0  # the text since the last markup starts here
+    for start, end, name, closing in markup_spans(fragment):
+        if name is not None and name in KNOWN_ELEMENTS and name not in HIDDEN_CONTENT:
+            if _TEXT_LT.search(fragment, text, start) is None:
+                text = end
+                continue  # a tag read as it is: copied later with what precedes it
+            custom = False
+        else:
+            custom = name is not None and name not in KNOWN_ELEMENTS
+        out.append(fragment[pos:text])
+        out.append(_TEXT_LT.sub(ESCAPED_LT, fragment[text:start]))
+        if custom:
+            at = start + 1 + closing  # after "<" or "</"
+            out.append(fragment[start:at] + _CUSTOM + fragment[at:end])
+        elif name is not None and name not in HIDDEN_CONTENT:
+            out.append(fragment[start:end])
+        pos = text = end
+    if _TEXT_LT.search(fragment, text) is not None:
+        out.append(fragment[pos:text])
+        out.append(_TEXT_LT.sub(ESCAPED_LT, fragment[text:]))
+        pos = len(fragment)
+    if not out:
+        return fragment
+    out.append(fragment[pos:])
+    return "".join(out)
+
+
+#: A ``<`` in text that an HTML parser could read as the start of markup: a letter, ``/``,
+#: ``!`` or ``?`` after it, or the end of the text before markup taken out.
+_TEXT_LT = re.compile("<(?=[a-zA-Z/!?]|\\Z)")
+#: What makes an unknown element's name a custom element's (never an HTML, SVG or MathML name).
+_CUSTOM = "x-"
+
+_MARKUP_RE = re.compile(
+    # a comment: up to "-->" or "--!>" (``<!-->`` and ``<!--->`` end where they begin, as in
+    # html5ever and browsers); unterminated, it runs to the end, as in browsers
+    r"<!--(?:-?>|.*?(?:--!?>|\Z))"
+    r"|<[!?][^>]*+(?:>|\Z)"  # doctype, CDATA, processing instruction: not text
+    # start or end tag; group 3 is its ">" when found before any "<" outside quotes
+    rf"|<(/?)({TAG_NAME})(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+(>)?",
+    re.S,
+)
+# What decides a tag's end: ">" closes it, a quote opens a value that may hold ">".
+_TAG_STOP = re.compile("[>\"']")
+# Where markup that needs no ">" may begin (a comment, doctype, CDATA, processing instruction).
+_BANG = re.compile("<[!?]")
+# A hidden element's end tag: its name, then anything up to the next ">".
+_HIDDEN_END = {tag: re.compile(rf"</{tag}\b", re.I) for tag in HIDDEN_CONTENT}
+
+#: One piece of markup in :func:`markup_spans`: start, end, the tag's name in lower case (None
+#: for a comment, doctype, CDATA, processing instruction or a hidden element's content), and
+#: whether it is an end tag (1) or not (0).
+Span = tuple[int, int, str | None, int]
+
+
+def markup_spans(markup: str) -> Iterator[Span]:
+    """The markup in an HTML field, in order; what lies between is text. Never raises, linear in
+    the markup's size whatever it holds (a body is hostile input: up to 2 MB at ingest).
+
+    A tag is a ``<`` or ``</``, a :data:`TAG_NAME`, then up to ``>`` outside quoted values; one
+    that reaches no ``>`` is text (:class:`_TagEnds`). The content of a :data:`HIDDEN_CONTENT`
+    element, up to its end tag and that tag's ``>`` (or the end), is one span named None; a
+    self-closed ``<script/>`` has none."""
+    n = len(markup)
+    at = 0  # where to look for markup next
+    tags: _TagEnds | None = None
+    while at < n:
+        m = _MARKUP_RE.search(markup, at)
+        if m is None:
+            return
+        end = m.end()
+        name = m.group(2)
+        if name is not None and m.group(3) is None:  # not closed yet: walk on to its ">"
+            if tags is None:
+                tags = _TagEnds(markup)
+            end = tags.end(end)
+            if end < 0:  # none: this "<" is text
+                at = tags.skip(m.start() + 1)
+                continue
+        at = end
+        if name is None:
+            yield m.start(), end, None, 0
+            continue
+        name = name.lower()
+        closing = 1 if m.group(1) else 0
+        yield m.start(), end, name, closing
+        if name in HIDDEN_CONTENT and not closing and markup[end - 2] != "/":
+            close = _HIDDEN_END[name].search(markup, end)
+            gt = -1 if close is None else markup.find(">", close.end())
+            at = n if gt < 0 else gt + 1
+            yield end, at, None, 0
+
+
+class _TagEnds:
+    """Where the tags of one document end, for the tags :data:`_MARKUP_RE` could not close
+    itself (a raw ``<`` after the name, outside quotes, or none of ``>``).
+
+    Why: a tag is ``<name`` then ``(?:[^>"']|"[^"]*"|'[^']*')*>``, and matching that with a
+    regex from every ``<`` rescans the rest of the document from each tag that never closes
+    (``"<a " * 8000``, 24 KB, took 12 s; a 2 MB body would take hours). The walk from a name to
+    its ``>`` stops only at quotes and ``>``; two walks that reach the same opening quote go on
+    alike, so a quote seen by a walk that failed is remembered (:attr:`_dead`) and ends a later
+    walk at once, and a walk that succeeds is consumed as the tag: linear in all. The first stop
+    after a name is cached, so ``"<a " * N`` with no ``>`` at all costs one search.
+    """
+
+    __slots__ = ("_dead", "_failed_at", "_markup", "_stop", "_stop_from")
+
+    def __init__(self, markup: str) -> None:
+        self._markup = markup
+        self._dead: set[int] = set()  # opening quotes from which no ">" is reached
+        self._stop_from = -1
+        self._stop = -1  # first of ">\"'" at or after _stop_from (len(markup): none)
+        self._failed_at = -1  # first stop of the last walk that failed
+
+    def _first_stop(self, pos: int) -> int:
+        if not self._stop_from <= pos <= self._stop:
+            found = _TAG_STOP.search(self._markup, pos)
+            self._stop_from = pos
+            self._stop = len(self._markup) if found is None else found.start()
+        return self._stop
+
+    def end(self, pos: int) -> int:
+        """End (after ``>``) of the tag whose walk is outside quotes at ``pos``; -1 if none."""
+        markup = self._markup
+        stop = first = self._first_stop(pos)
+        walked: list[int] = []
+        while stop < len(markup) and stop not in self._dead:
+            quote = markup[stop]
+            if quote == ">":
+                return stop + 1
+            walked.append(stop)
+            close = markup.find(quote, stop + 1)
+            if close < 0:
+                break
+            found = _TAG_STOP.search(markup, close + 1)
+            stop = len(markup) if found is None else found.start()
+        self._dead.update(walked)
+        self._failed_at = first
+        return -1
+
+    def skip(self, pos: int) -> int:
+        """After a tag failed to close: where markup may begin next, from ``pos`` on.
+
+        Every later tag whose name ends before the failed walk's first stop has that stop as
+        its own, so it fails too: only ``<!``/``<?`` and a name running past the stop remain.
+        """
+        stop = self._failed_at
+        if stop <= pos:
+            return pos
+        bang = _BANG.search(self._markup, pos, stop)
+        if bang is not None:
+            return bang.start()
+        last = self._markup.rfind("<", pos, stop)
+        return stop if last < 0 else last

@@ -60,6 +60,7 @@ from feedsvc.store.article_reads import (
 )
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.records import Topic
+from feedsvc.typed_query import parsed_form
 from feedsvc.web.feed_backend import SEARCH_PAGE, Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
@@ -168,7 +169,9 @@ class SearchFeeds:
         Cheap enough for the event loop: parsing is bounded by the query limits. Raises
         ``QueryError`` (→ 400) or ``Overloaded`` (→ 503).
         """
-        parsed = parse_query(query, self.resolve)
+        # read as a reader types it, as /sub reads it (keyboard quotes, full-width forms);
+        # shown and cached under the spelling asked for
+        parsed = parse_query(parsed_form(query), self.resolve)
         meaning = query_digest(parsed)
         key = ("search", meaning, query, fmt, limit)
         cached = self.cache.get(key)

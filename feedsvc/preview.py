@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from feedsvc.bot.typed import keyboard_phrases, plain_quotes
 from feedsvc.db import Database
 from feedsvc.matching import (
     Explanation,
@@ -26,6 +27,7 @@ from feedsvc.matching import (
     explain,
     match_document,
     parse_query,
+    parse_topic,
 )
 from feedsvc.matching.evaluate import term_in_document
 from feedsvc.nfc import nfc
@@ -113,6 +115,33 @@ def operator_words(query: str) -> list[OperatorWord]:
     ]
 
 
+@dataclass(frozen=True)
+class KeyboardQuotes:
+    """A phrase typed between a keyboard's quotes (``«an ninh»``, ``'an ninh'``, ``„an ninh“``)
+    in a topic's query, which the topic language reads as separate words while a chat's
+    ``/sub`` and a search feed read the phrase (:mod:`feedsvc.typed_query`): the preview's
+    warning as data. ``position``: its first character, counted from 1."""
+
+    typed: str
+    phrase: str
+    position: int
+
+    def english(self) -> str:
+        return (
+            f"{self.typed} (character {self.position}) is separate words in a topic's query;"
+            f" for the phrase, write {self.phrase}"
+        )
+
+
+def keyboard_quotes(query: str) -> list[KeyboardQuotes]:
+    """Each phrase of ``query`` between quotes that are not the language's own
+    (:func:`feedsvc.bot.typed.keyboard_phrases`). Why: a topic saved with them matched the
+    words anywhere, silently (a tester's); read as the phrase, every saved topic holding them
+    would match otherwise after an upgrade. Pure."""
+    spans = keyboard_phrases(query)
+    return [KeyboardQuotes(query[a:b], plain_quotes(query[a:b]), a + 1) for a, b in spans]
+
+
 #: What an ``@slug`` stands for in :func:`operator_words`: one term that is no operator's name.
 _REFERENCE = "x"
 
@@ -139,6 +168,7 @@ class PreviewResult:
     samples: list[Sample] = field(default_factory=list)
     broad_terms: list[BroadTerm] = field(default_factory=list)
     operator_words: list[OperatorWord] = field(default_factory=list)
+    keyboard_quotes: list[KeyboardQuotes] = field(default_factory=list)
     indexed: bool = False
     checked: int = 0
     exact: bool = True
@@ -151,8 +181,14 @@ class PreviewResult:
 
     @property
     def warnings(self) -> list[str]:
-        """The warnings in English (CLI, API): words meant as operators first."""
-        return [w.english() for w in self.operator_words] + [b.english() for b in self.broad_terms]
+        """The warnings in English (CLI, API): words meant as operators and phrases meant
+        by a keyboard's quotes first."""
+        said: list[OperatorWord | KeyboardQuotes | BroadTerm] = [
+            *self.operator_words,
+            *self.keyboard_quotes,
+            *self.broad_terms,
+        ]
+        return [w.english() for w in said]
 
 
 def resolver(db: Database) -> Callable[[str], str | None]:
@@ -161,9 +197,14 @@ def resolver(db: Database) -> Callable[[str], str | None]:
     return queries.get
 
 
-def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) -> PreviewResult:
-    """Raises :class:`feedsvc.matching.QueryError` for an invalid query."""
-    parsed = parse_query(query, resolver(db))
+def preview(
+    db: Database, query: str, *, scan: int = 2000, samples: int = 10, slug: str | None = None
+) -> PreviewResult:
+    """Raises :class:`feedsvc.matching.QueryError` for an invalid query. ``slug``: the topic
+    whose query this is (the admin's editor, the API's ``slug``, ``--slug``), so a reference
+    back to it is the cycle a save refuses: the preview counted matches of
+    ``"Đồ Sơn" OR @kt-an`` typed into kien-thuy (which @kt-an uses), then Save refused it."""
+    parsed = parse_topic(query, resolver(db), slug or None)
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
         now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)
@@ -178,6 +219,7 @@ def preview(db: Database, query: str, *, scan: int = 2000, samples: int = 10) ->
             result = PreviewResult(query, total, 0, indexed=True, exact=len(ids) <= scan)
     result.checked = len(checked)
     result.operator_words = operator_words(query)
+    result.keyboard_quotes = keyboard_quotes(query)
     checked = [stored for stored in checked if not stored.retired]
     term_counts: dict[str, int] = {}
     positives = [term for term, positive in parsed.terms() if positive]

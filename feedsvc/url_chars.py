@@ -1,6 +1,7 @@
 """The one rule for the characters no reader sees in a URL (an article's ``url``, ``image_url``):
 each is percent-encoded as its UTF-8 bytes, as a browser sends it (RFC 3987 §3.1: ``/\\u202e/a``
-is ``/%E2%80%AE/a``). Pure, imports nothing of feedsvc's but :mod:`feedsvc.keys`.
+is ``/%E2%80%AE/a``). Pure, imports nothing of feedsvc's but :mod:`feedsvc.keys` and
+:mod:`feedsvc.url_credentials`.
 
 Which characters: those ``str.isprintable`` refuses that are no whitespace, C0/C1 control or
 lone surrogate — a format character (the bidi controls of :mod:`feedsvc.bidi`, LRM/RLM/ALM, a
@@ -21,6 +22,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 from feedsvc.keys import trim_key
+from feedsvc.url_credentials import without_userinfo
 
 
 def _unseen(c: str) -> bool:
@@ -41,6 +43,7 @@ def unseen_encoded(url: str) -> str:
 
 def stored_url(url: str) -> str:
     """``url`` as ingest stores it, once it passed ingest's checks: trimmed by the identifiers'
-    rule (:func:`feedsvc.keys.trim_key`: a ZWSP or BOM at an edge goes), then
-    :func:`unseen_encoded`."""
-    return unseen_encoded(trim_key(url))
+    rule (:func:`feedsvc.keys.trim_key`: a ZWSP or BOM at an edge goes), without a user name or
+    password (:func:`feedsvc.url_credentials.without_userinfo`: never published, whenever the
+    row was stored), then :func:`unseen_encoded`."""
+    return unseen_encoded(without_userinfo(trim_key(url)))

@@ -611,7 +611,7 @@ def test_the_delivery_log_shows_what_became_of_a_sent_alert(
 ) -> None:
     """SPEC §10: a retraction (and a correction) is visible on the delivery, with its outcome."""
     from feedsvc.db.schema import alert_followups
-    from feedsvc.store import followups
+    from feedsvc.store import followup_queue
 
     client, service = served
     delivery_id = seed_delivery(service, "sent")
@@ -619,7 +619,7 @@ def test_the_delivery_log_shows_what_became_of_a_sent_alert(
         now = service.db.now()
         conn.execute(update(deliveries).values(message_id=5))
         aid = conn.execute(select(deliveries.c.article_id)).scalar_one()
-        assert followups.queue_retractions(conn, [aid], now) == 1
+        assert followup_queue.queue_retractions(conn, [aid], now) == 1
     login(client)
     page = client.get("/admin/deliveries").text
     assert "Gỡ tin đã gửi" in page and "đang chờ" in page

@@ -506,7 +506,7 @@ async def test_subscriptions(client: httpx.AsyncClient) -> None:
 async def test_deliveries_show_retraction_and_correction(
     client: httpx.AsyncClient, service: Service
 ) -> None:
-    from feedsvc.store import followups
+    from feedsvc.store import followup_queue
 
     await post(client, "/api/topics", TOPIC)
     await post(client, "/api/subscriptions", SUB_TOPIC)
@@ -515,8 +515,8 @@ async def test_deliveries_show_retraction_and_correction(
     with service.db.write() as conn:
         conn.execute(update(deliveries).values(state="sent", message_id=9, finished_at=now))
         ids = list(conn.execute(select(deliveries.c.article_id)).scalars())
-        followups.queue_corrections(conn, ids[:1], now, timedelta(hours=48))
-        followups.queue_retractions(conn, ids[1:], now)
+        followup_queue.queue_corrections(conn, ids[:1], now, timedelta(hours=48))
+        followup_queue.queue_retractions(conn, ids[1:], now)
     items = (await client.get("/api/deliveries", headers=AUTH)).json()["items"]
     got = {(i["retraction"], i["correction"]) for i in items}
     assert got == {(None, "pending"), ("pending", None)}

@@ -2,7 +2,8 @@
 full checks they skip: the same value or the same error message, for any input.
 
 The references below are the checks as they were before the fast paths (the URL's, with the
-percent-encoding of characters no reader sees added since: ``test_articles_url_unseen.py``)."""
+percent-encoding of characters no reader sees added since: ``test_articles_url_unseen.py``; and a
+user name and password dropped, never quoted: ``test_article_url_credentials.py``)."""
 
 from __future__ import annotations
 
@@ -14,8 +15,10 @@ from urllib.parse import urlsplit
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from feedsvc.article_urls import _PLAIN_URL, _unseen_encoded, checked_url
+from feedsvc.article_urls import _PLAIN_URL, _check_host, _reason, checked_url, shown
 from feedsvc.articles import ArticleError, _check_storable
+from feedsvc.url_chars import unseen_encoded
+from feedsvc.url_credentials import no_host_after, without_userinfo
 
 _URL_BAD = re.compile(r"[\s\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
@@ -37,10 +40,14 @@ def reference_url(name: str, value: str, absolute: bool) -> str:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises ValueError on a bad port
     except ValueError as exc:
-        raise ArticleError(name, f"not a valid URL ({exc}): {url[:80]!r}") from None
+        raise ArticleError(name, f"not a valid URL ({_reason(exc, url)}): {shown(url)}") from None
     if absolute and (parts.scheme.lower() not in ("http", "https") or not parts.hostname):
-        raise ArticleError(name, f"must be an absolute http(s) URL, got {url[:80]!r}")
-    return url if url.isprintable() else _unseen_encoded(name, url, parts.netloc)
+        raise ArticleError(name, f"must be an absolute http(s) URL, got {shown(url)}")
+    if no_host_after(url):
+        raise ArticleError(name, f"names no host after its user name or password: {shown(url)}")
+    if not url.isprintable():
+        _check_host(name, url, parts.netloc.rpartition("@")[2])
+    return unseen_encoded(without_userinfo(url))
 
 
 def reference_storable(name: str, value: str) -> None:

@@ -18,7 +18,7 @@ from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import alert_followups, articles, deliveries
 from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.retraction.hooks import Corrections
-from feedsvc.store.followups import sweep_retired
+from feedsvc.store.followup_queue import sweep_retired
 
 __all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 

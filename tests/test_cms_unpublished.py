@@ -21,7 +21,7 @@ from sqlalchemy import select, text, update
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store import quarantine
-from feedsvc.store.followups import sweep_retired
+from feedsvc.store.followup_queue import sweep_retired
 
 
 @pytest.fixture

@@ -165,7 +165,7 @@ async def test_no_undo_for_a_deleted_topic_or_one_created_after_the_alert(world:
         title, thread = options.mute(world.db, PRIVATE, topic_id(world.db, slug))
         assert title is not None and thread is None
     with world.db.write() as conn:
-        assert delete_topic(conn, "an-ninh") is not None
+        assert delete_topic(conn, "an-ninh", world.db.now()) is not None
     new = add_topic(world.db, "an-ninh-moi", "An ninh", '"công an"')
     keyboard = await corrected(world, mid)
     assert new in matched(world.db)  # the correction matched it

@@ -340,7 +340,7 @@ def test_the_cleaner_and_the_admins_refusal_name_the_same_characters() -> None:
     [
         ("https://ví-dụ.vn/tin/một", "https://xn--v-d-rma6749a.vn/tin/m%E1%BB%99t"),
         ("https://Ví-Dụ.VN:8443/x?q=đ#a", "https://xn--v-d-rma6749a.vn:8443/x?q=%C4%91#a"),
-        ("https://user@báo.vn/", "https://user@xn--bo-mia.vn/"),
+        ("https://user@báo.vn/", "https://xn--bo-mia.vn/"),  # no user name published
         ("https://báo.vn", "https://xn--bo-mia.vn"),
         ("/tin/số-1", "https://xn--bo-mia.vn/tin/s%E1%BB%91-1"),
         ("https://xn--bo-mia.vn/a", "https://xn--bo-mia.vn/a"),

@@ -10,7 +10,7 @@ from upgrades import OLD_ARTICLE, database_at, downgrade, run_sql
 
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import alert_followups, articles, deliveries
-from feedsvc.store import followups
+from feedsvc.store import followup_queue
 
 _T = "2026-11-29 08:00:00"
 
@@ -42,8 +42,8 @@ def test_upgrade_with_sent_alerts_then_retract_them(db_url: str) -> None:
     with db.write() as conn:
         assert conn.execute(select(alert_followups.c.id)).first() is None
         conn.execute(update(articles).values(hidden_at=now))
-        assert followups.sweep_retired(conn, now - timedelta(seconds=5), now) == 1
-        assert followups.sweep_retired(conn, now - timedelta(seconds=5), now) == 0  # idempotent
+        assert followup_queue.sweep_retired(conn, now - timedelta(seconds=5), now) == 1
+        assert followup_queue.sweep_retired(conn, now - timedelta(seconds=5), now) == 0  # again
         row = conn.execute(select(alert_followups.c.kind, alert_followups.c.state)).one()
         assert tuple(row) == ("retract", "pending")
         assert conn.execute(select(deliveries.c.message_id)).scalar_one() == 77

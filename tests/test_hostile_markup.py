@@ -1,7 +1,7 @@
 """Bodies built to make the HTML-to-text steps slow: many tags that open and never close.
 
 Why: every article's summary and body goes through the matcher's scanner
-(:func:`feedsvc.matching.html_text.html_to_text`) at ingest, and through the feeds' cleaner
+(:func:`feedsvc.html_text.html_to_text`) at ingest, and through the feeds' cleaner
 (:func:`feedsvc.feeds.sanitize.plain_text`) at render; a body may be 2 MB. Both used regexes
 that rescanned the rest of the text from every ``<`` that found no ``>``: ``"<a " * 8000``
 (24 KB) took 12 s in the matcher, so one such row would stall ingest for hours (SPEC: bad input
@@ -24,14 +24,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from feedsvc.feeds.sanitize import (
-    _BLOCK_BOUNDARY,
     MAX_HTML_CHARS,
     field_text,
     plain_text,
     sanitize_html,
 )
+from feedsvc.html_text import BLOCK_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.markup import TAG_NAME
-from feedsvc.matching.html_text import BLOCK_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import visible_text
 from feedsvc.notify.message import visible_summary
 
@@ -94,14 +93,14 @@ def test_the_feed_cleaner_reads_unclosed_block_tags_in_linear_time(opener: str) 
     minutes. Now 0.2 MB is bound to 1 s of CPU (the old code: seconds)."""
     body = opener * (200_000 // len(opener))
     taken = _cpu(lambda: plain_text(body, 300))
-    assert plain_text(body) == ""  # one unclosed tag: html5ever drops it, as before
+    assert plain_text(body) == body[:MAX_HTML_CHARS].strip()  # no tag closes: text, as read
     assert taken < 1, f"{opener!r}: {taken:.2f} s"
 
 
 def test_block_tags_before_a_later_close_still_read_as_spaces() -> None:
     """Only what follows the last ``>`` is left alone: a block tag before it is a space."""
     assert plain_text("Bão<br>số 3<div class=x>đổ bộ</div>") == "Bão số 3 đổ bộ"
-    assert plain_text("Bão<br>số 3 <div class=x") == "Bão số 3"
+    assert plain_text("Bão<br>số 3 <div class=x") == "Bão số 3 <div class=x"  # never closed
     assert field_text("a<p>b") == "a b"
 
 
@@ -139,7 +138,7 @@ def test_an_excerpt_past_the_cut_is_the_same() -> None:
 # -- the new scan reads what the old regex read ---------------------------------------------------
 
 _OLD_MARKUP_RE = re.compile(
-    r"<!--.*?(?:-->|\Z)"
+    r"<!--(?:-?>|.*?(?:--!?>|\Z))"  # since: a comment ends as in html5ever (``<!-->``)
     r"|<[!?][^>]*(?:>|\Z)"
     rf"|<(/?)({TAG_NAME})(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.S,
@@ -192,17 +191,3 @@ def test_the_scan_reads_what_the_old_regex_read(markup: str) -> None:
 @given(st.text(alphabet="<>\"'a b/!-=?\n", max_size=24))
 def test_the_scan_reads_what_the_old_regex_read_character_by_character(markup: str) -> None:
     assert html_to_text(markup) == _old_html_to_text(markup)
-
-
-@settings(max_examples=500, deadline=None)
-@given(
-    st.lists(_PIECES | st.sampled_from(["<br", "</li", "<h1", "<TD", ">"]), max_size=16).map(
-        "".join
-    )
-)
-def test_block_tags_become_spaces_as_before(markup: str) -> None:
-    """The feed cleaner's block-tag step: cut at the last ``>``, the same as over all of it."""
-    # imported here: the helper is new, the rest of this module also runs on the old code
-    from feedsvc.feeds.sanitize import _block_boundaries
-
-    assert _block_boundaries(markup) == _BLOCK_BOUNDARY.sub(" ", markup)

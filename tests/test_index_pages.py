@@ -671,7 +671,7 @@ def test_a_topic_added_or_removed_rewrites_the_pages_in_one_write(
     add(service, 3)  # an ingest render: one page, the OPML left as it was
     assert opml == [1]
     with real_write() as conn:
-        delete_topic(conn, slug)
+        delete_topic(conn, slug, service.db.now())
     writes.clear()
     publisher.refresh()
     assert writes == [1] and opml == [1, 1] and stored_pages(service) != after

@@ -86,7 +86,7 @@ def test_a_topic_deleted_after_the_match_gets_no_rows(db: Database) -> None:
         ing.index.refresh(conn)
     batch = matched_ahead(ing)
     with db.write() as conn:
-        delete_topic(conn, "do-son")
+        delete_topic(conn, "do-son", db.now())
     ing._store(batch, TickResult(), None)  # no match row for a topic gone (a foreign key)
     assert matched(db, "kien-thuy") == set(keys) and matched(db, "do-son") == set()
 

@@ -37,7 +37,7 @@ from feedsvc.store.topics import get_topic
 
 WITHDRAWN = "Tin này đã được gỡ bỏ."
 NEWCOMER = 4343  # a chat that subscribes after the first alert
-RESCHEDULE_GRACE = timedelta(minutes=1)  # followups.RESCHEDULE_GRACE, as the README says
+RESCHEDULE_GRACE = timedelta(minutes=1)  # followup_queue.RESCHEDULE_GRACE, as the README says
 
 
 def rescheduled_notice() -> str:
@@ -224,7 +224,7 @@ async def test_moved_only_seconds_ahead_is_not_retracted(
     db: Database, fake: FakeBotAPI, sender: TelegramSender
 ) -> None:
     """A CMS clock a little ahead re-dating an edit to its "now": within a minute
-    (``followups.RESCHEDULE_GRACE``) the alert stays (its time comes before a delete would be
+    (``followup_queue.RESCHEDULE_GRACE``) the alert stays (its time comes before a delete would be
     worth it, and a deleted alert is never sent again); further ahead it is retracted."""
     w = make_world(db, Clock())
     item, mid = await alerted(w, fake, sender)

@@ -30,9 +30,9 @@ from feedsvc.digest.message import DigestEntry, DigestGroup, DigestWords, format
 from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats
 from feedsvc.feeds.model import clear_item_cache
 from feedsvc.feeds.sanitize import field_text, plain_text, sanitize_html
-from feedsvc.markup import field_literals, html_literals
+from feedsvc.html_text import html_to_text
+from feedsvc.markup import field_literals, html_as_read
 from feedsvc.matching import TopicMatcher, document_from_article, match_document, parse_query
-from feedsvc.matching.html_text import html_to_text
 from feedsvc.matching.normalize import visible_field_text, visible_text
 from feedsvc.notify import TelegramSender, format_alert
 from feedsvc.notify.message import visible_summary
@@ -124,7 +124,7 @@ def test_a_body_keeps_html_semantics_for_ascii_tag_names() -> None:
     """In HTML fields an ASCII-named tag stays a tag, as an HTML parser has it (``<Em …>`` is
     ``em``); only text fields use the stricter known-element rule."""
     assert plain_text("Phim <Em và Trịnh> ra rạp") == "Phim ra rạp"
-    assert html_literals("Phim <Em và Trịnh>") == "Phim <Em và Trịnh>"
+    assert html_as_read("Phim <Em và Trịnh>") == "Phim <Em và Trịnh>"
     assert field_literals("Phim <Em và Trịnh>") == "Phim &lt;Em và Trịnh>"
 
 
@@ -136,7 +136,7 @@ def test_html_content_escapes_the_literal_brackets() -> None:
 def test_text_without_a_bracket_is_returned_as_is() -> None:
     """The hot path (issue 17 §2): a title without ``<`` is not copied or scanned again."""
     title = "Công an huyện Kiến Thụy bắt giữ đối tượng"
-    assert field_literals(title) is title and html_literals(title) is title
+    assert field_literals(title) is title and html_as_read(title) is title
 
 
 def test_a_long_unterminated_tag_costs_linear_time() -> None:
@@ -154,7 +154,7 @@ def test_a_run_of_unclosed_tags_is_scanned_in_linear_time() -> None:
     hostile = "<a" * 300
     started = time.process_time()
     assert html_to_text(hostile) == hostile
-    assert html_literals(hostile).count("&lt;") == 299  # the last "<a" could still be a tag
+    assert html_as_read(hostile).count("&lt;") == 300  # the last "<a" too: nothing closes it
     assert field_text(hostile) == hostile
     assert time.process_time() - started < 0.5
 

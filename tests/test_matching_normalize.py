@@ -10,8 +10,8 @@ from html.parser import HTMLParser
 import pytest
 
 from feedsvc.articles import parse_article
+from feedsvc.html_text import BLOCK_TAGS, PRE_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching import document_from_article, document_from_text, normalize, search_keys
-from feedsvc.matching.html_text import BLOCK_TAGS, PRE_TAGS, SKIP_TAGS, html_to_text
 from feedsvc.matching.normalize import (
     clean_text,
     normalize_query_terms,

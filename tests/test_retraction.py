@@ -32,7 +32,7 @@ from feedsvc.outbox import Outbox
 from feedsvc.retraction.hooks import Corrections
 from feedsvc.retraction.plan import OnWithdraw
 from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
-from feedsvc.store import followups
+from feedsvc.store import followup_queue
 from feedsvc.store.delivery_log import list_deliveries
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe
@@ -649,7 +649,7 @@ async def test_a_correction_never_overwrites_a_retraction(env: Env) -> None:
     env.retire("TEST-00001")
     await env.follow_up()
     with env.db.write() as conn:
-        queued = followups.queue_corrections(conn, [1], datetime.now(UTC), timedelta(hours=72))
+        queued = followup_queue.queue_corrections(conn, [1], datetime.now(UTC), timedelta(hours=72))
     assert queued == 0
     assert all(env.fake.live(c, m).visible == NOTICE for c, m in sent.items())
 

@@ -13,7 +13,7 @@ from upgrades import database_at, downgrade, queued_for_followers, run_sql
 
 from feedsvc.db import upgrade
 from feedsvc.db.schema import alert_followups, chats, deliveries
-from feedsvc.store import followups
+from feedsvc.store import followup_queue, followups
 
 NOW = datetime(2026, 12, 3, 6, 0, tzinfo=UTC)
 PRIVATE, SUPER = 1001, -1001234567890
@@ -53,7 +53,7 @@ def test_upgrade_from_0027_gives_sent_rows_their_chat(db_url: str) -> None:
         count = select(func.count()).select_from(alert_followups)
         assert conn.execute(count).scalar_one() == 1  # the history survived both ways
         now = datetime.now(UTC)
-        assert followups.queue_retractions(conn, [article_id], now) == 2
+        assert followup_queue.queue_retractions(conn, [article_id], now) == 2
         claimed = followups.claim(conn, "me", now + timedelta(seconds=1), 10,
                                   timedelta(seconds=60))  # fmt: skip
     assert sorted((c.chat_id, c.message_chat, c.migrated_away) for c in claimed) == [

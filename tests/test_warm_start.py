@@ -306,7 +306,7 @@ def test_topic_edits_while_stopped_are_served_at_once(db: Database) -> None:
     with db.write() as conn:
         save_topic(conn, TopicSpec("kien-thuy", "Huyện Kiến Thụy", '"Kiến Thụy"'), "cli", now)
         assert set_enabled(conn, "do-son", False, now)
-        assert delete_topic(conn, "an-ninh")
+        assert delete_topic(conn, "an-ninh", now)
         save_topic(conn, TopicSpec("hai-an", "Hải An", '"Hải An"'), "cli", now)
     pub = FeedPublisher(db, settings())
     rendered = renders_of(pub)

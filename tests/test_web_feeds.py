@@ -158,6 +158,12 @@ class FakeBackend:
     def missing_page(self, slug: str) -> bytes:
         return render_missing(Translator("vi"), PAGES, slug)
 
+    def gone(self, slug: str) -> bool:
+        return slug == "da-xoa"  # a deleted topic (tests/test_topic_gone.py: the real one)
+
+    def gone_page(self, slug: str) -> bytes:
+        return b"<!doctype html><p>gone"
+
 
 @pytest.fixture
 def backend() -> FakeBackend:
@@ -262,6 +268,19 @@ async def test_unknown_is_404(client: AsyncClient, path: str) -> None:
     response = await client.get(path)
     assert response.status_code == 404
     assert response.headers["content-type"] == "text/plain; charset=utf-8"
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+async def test_a_deleted_topic_is_410_on_every_path(client: AsyncClient, fmt: str) -> None:
+    """Routes, the fast path and the wire path alike: a deleted topic's feed is 410 Gone (feed
+    readers unsubscribe), for GET, HEAD and a conditional GET; a slug never known stays 404."""
+    for method, headers in [("GET", {}), ("HEAD", {}), ("GET", {"if-none-match": '"x"'})]:
+        response = await client.request(method, f"/feeds/da-xoa.{fmt}", headers=headers)
+        assert response.status_code == 410, (method, headers)
+        assert response.headers["cache-control"] == f"public, max-age={MAX_AGE}"
+        if method == "GET":
+            assert "da-xoa đã bị xoá" in response.text
+    assert (await client.get(f"/feeds/khong-co.{fmt}")).status_code == 404
 
 
 async def test_empty_feed(client: AsyncClient) -> None:

@@ -64,6 +64,12 @@ class Backend:
     def missing_page(self, slug: str) -> bytes:
         return b"<!doctype html><p>missing"
 
+    def gone(self, slug: str) -> bool:
+        return False
+
+    def gone_page(self, slug: str) -> bytes:
+        return b"<!doctype html><p>gone"
+
     def polled(self, slug: str) -> None:
         self.polls = getattr(self, "polls", 0) + 1
 

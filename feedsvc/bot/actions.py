@@ -19,17 +19,16 @@ from feedsvc import limits
 from feedsvc.bot import texts
 from feedsvc.bot.gate import MAX_USER_SUBSCRIPTIONS
 from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
-from feedsvc.bot.typed import plain_quotes, quote_problem
+from feedsvc.bot.typed import quote_problem
 from feedsvc.db import Database
 from feedsvc.graphemes import utf16_units
 from feedsvc.limits import too_long
 from feedsvc.matching import QueryError, parse_chat_query
-from feedsvc.nfc import nfc
 from feedsvc.store import chat_migration
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
-from feedsvc.typed_forms import plain_forms
+from feedsvc.typed_query import typed_query
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
 MAX_QUERY_CHARS = limits.CHAT_QUERY
@@ -60,18 +59,12 @@ class Target:
 
 
 def normalise(arg: str) -> str:
-    """One spelling per query: whitespace collapsed, invisible format characters (zero-width
-    spaces, bidi overrides that would show the text reversed in /list and the admin) dropped,
-    and composed to NFC (:func:`feedsvc.nfc.nfc`, the form stored text takes), so idempotence
-    hinges on none of them. Some keyboards send Vietnamese decomposed ("ô" as "o" + U+0302):
-    such a ``/sub "công an"`` was a second subscription beside the composed one, both shown
-    alike in /list, and ``/unsub`` typed composed answered "no subscription". Presentation
-    forms of ASCII (full-width ``１``, "fancy text" ``𝐊𝐢𝐞̂́𝐧``) are the letters and digits they
-    show (:func:`feedsvc.typed_forms.plain_forms`): as typed, a query of them matched nothing. A
-    phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are ``"``
-    (:func:`feedsvc.bot.typed.plain_quotes`; not the topic language), spaces collapsed again."""
-    visible = "".join(c for c in arg if unicodedata.category(c) != "Cf")
-    return " ".join(plain_quotes(nfc(plain_forms(visible))).split())
+    """One spelling per query: a reader's typed query as every surface reads it
+    (:func:`feedsvc.typed_query.typed_query`: invisible characters dropped, full-width and
+    "fancy text" forms plain, NFC, keyboard quotes as ``"``, whitespace collapsed), so
+    idempotence hinges on none of them: a decomposed ``/sub "công an"`` was a second
+    subscription beside the composed one, both shown alike in /list."""
+    return typed_query(arg)
 
 
 def argument_problem(arg: str) -> str | None:

@@ -310,6 +310,27 @@ def _parsers(problem: QuoteProblem) -> bool:
     return problem.code == "unclosed" and problem.mark in '"“”'
 
 
+#: the query language's own phrase marks (SPEC §4 and its lexer, :mod:`feedsvc.matching.query`)
+_LANGUAGE_MARKS = '"“”'
+
+
+def keyboard_phrases(text: str) -> list[tuple[int, int]]:
+    """The ``(start, end)`` spans of ``text``'s phrases a reader's query reads
+    (:func:`plain_quotes`) between marks that are not the query language's own (``«…»``,
+    ``'…'``, ``„…“``, ``「…」``): what an admin's topic query reads as separate words
+    (:func:`feedsvc.preview.keyboard_quotes` warns of each). None when the quotes cannot
+    be read."""
+    reading = _read(text)
+    if reading.problem is not None:
+        return []
+    return [
+        (opened.start, closed.end)
+        for opened, closed in reading.phrases
+        if text[opened.start : opened.end] not in _LANGUAGE_MARKS
+        or text[closed.start : closed.end] not in _LANGUAGE_MARKS
+    ]
+
+
 def plain_quotes(text: str) -> str:
     """``text`` with each phrase's marks, whatever a keyboard typed (``„…“``, ``«…»``,
     ``「…」``, ``'…'``, ``''…''``), as the ASCII ``"`` the query language reads, and the marks of

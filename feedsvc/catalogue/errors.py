@@ -40,6 +40,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "dấu đóng ngoặc kép không có dấu mở",
         "closing quote without an opening one",
     ),
+    # a reader's phrase whose keyboard quotes cannot be read (feedsvc.typed_query.parsed_form:
+    # the search feeds), as op.quote_* words it for a chat's query
+    "query.quote_unclosed": (
+        "dấu {mark} mở một cụm từ nhưng không có dấu đóng",
+        "the quote {mark} opens a phrase that is never closed",
+    ),
+    "query.quote_nested": (
+        "dấu {mark} mở trong một cụm từ nhưng được đóng sau cụm từ ấy: đóng ngoặc trong "
+        "trước ngoặc ngoài",
+        "the quote {mark} opens inside a phrase but is closed after it: close the inner "
+        "quotes before the outer ones",
+    ),
+    "query.quote_stray": (
+        "dấu đóng {mark} không đóng dấu mở nào",
+        "the closing quote {mark} closes no opening one",
+    ),
     "query.bare_at": ("sau '@' phải là mã chủ đề", "'@' must be followed by a topic slug"),
     "query.bare_at.hint": ("ví dụ @kien-thuy", "e.g. @kien-thuy"),
     "query.too_long": TOO_LONG,
@@ -333,6 +349,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         " {operator} (chữ hoa).",
         "“{word}” (character {position}) is a word the articles must contain; for the"
         " operator, write {operator} (capitals).",
+    ),
+    "warn.keyboard_quotes": (
+        "{typed} (ký tự {position}) là các từ riêng lẻ trong truy vấn của chủ đề; muốn tìm"
+        " cụm từ thì viết {phrase}.",
+        "{typed} (character {position}) is separate words in a topic's query; for the"
+        " phrase, write {phrase}.",
     ),
     "warn.broad_term": (
         "Từ {term} khớp {count} / {scanned} bài ({share}): có quá rộng không?",

@@ -48,6 +48,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Có thể chủ đề đã đổi tên, đã tắt hoặc đã bị xoá.",
         "It may have been renamed, switched off or removed.",
     ),
+    "reader.gone_title": ("Chủ đề {slug} đã bị xoá — {site}", "Topic {slug} was deleted — {site}"),
+    "reader.gone_hint": (
+        "Các chủ đề đang có ở trang chủ.",
+        "The topics there are now are on the home page.",
+    ),
     "reader.not_found_title": ("Không tìm thấy trang — {site}", "Page not found — {site}"),
     "reader.not_found_hint": (
         "Không có trang nào ở địa chỉ này: có thể liên kết đã cũ hoặc bị gõ sai.",

@@ -120,6 +120,11 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "This method is not allowed here.",
     ),
     "http.no_topic": ("Không có chủ đề {slug}.", "There is no topic {slug}."),
+    # 410 Gone: a feed reader unsubscribes; a person reads why
+    "http.topic_gone": (
+        "Chủ đề {slug} đã bị xoá: nguồn tin này không còn nữa, hãy huỷ đăng ký.",
+        "The topic {slug} was deleted: this feed is gone for good, please unsubscribe.",
+    ),
     "http.no_telegram_bot": (
         "Chưa cấu hình bot Telegram, nên chủ đề {slug} chưa có mã QR để đăng ký.",
         "No Telegram bot is configured, so topic {slug} has no subscription QR code.",

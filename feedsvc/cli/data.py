@@ -112,6 +112,9 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         # in order (`cell`, no length limit: the whole reason is the point)
         click.echo(f"rejected {cell(r)}", err=True)
 
+    def warn(w: object) -> None:  # a stored line: what changed (a URL's password dropped)
+        click.echo(f"warning: {cell(w)}", err=True)
+
     report = None
     try:
         with click.progressbar(
@@ -136,6 +139,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
                     read_jsonl(lines(), settings.tz),
                     now=lambda: datetime.now(UTC),
                     on_reject=reject,
+                    on_warning=warn,
                 )
             except ImportAborted as exc:
                 report = exc.report

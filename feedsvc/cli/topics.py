@@ -304,8 +304,10 @@ def export(output: TextIO, config_file: str | None) -> None:
 @click.argument("query")
 @click.option("--scan", type=Int(1, 1_000_000), default=2000, show_default=True)
 @click.option("--samples", type=Int(0, 100), default=5, show_default=True)
+@click.option("--slug", default=None, help="The topic whose query QUERY is (a reference back "
+              "to it is refused, as saving it would).")  # fmt: skip
 @config_option
-def preview(query: str, scan: int, samples: int, config_file: str | None) -> None:
+def preview(query: str, scan: int, samples: int, slug: str | None, config_file: str | None) -> None:
     """How many stored articles QUERY (or @slug) matches, with highlighted samples: the whole
     archive through the search index, else the --scan latest."""
     from feedsvc.catalogue import Translator
@@ -318,7 +320,7 @@ def preview(query: str, scan: int, samples: int, config_file: str | None) -> Non
     words = Translator("en", settings.tz)
     db = open_db(settings, write=False)
     try:
-        result = run_preview(db, query, scan=scan, samples=samples)
+        result = run_preview(db, query, scan=scan, samples=samples, slug=slug)
     except QueryError as exc:
         query_failed(query, exc)
     click.echo(f"{result.english()} {cell(query)}")

@@ -70,7 +70,7 @@ def is_database_fault(exc: BaseException) -> bool:
     if trouble(exc) is not None or isinstance(exc, sa.DisconnectionError):
         return True
     if isinstance(exc, sa.DBAPIError):
-        if _plpgsql_refusal(exc):
+        if _row_refusal(exc):
             return exc.connection_invalidated
         return exc.connection_invalidated or isinstance(
             exc, sa.OperationalError | sa.InterfaceError | sa.ProgrammingError
@@ -78,15 +78,26 @@ def is_database_fault(exc: BaseException) -> bool:
     return False
 
 
-def _plpgsql_refusal(exc: BaseException) -> bool:
-    """A PL/pgSQL function refused the statement (SQLSTATE class P0: ``RAISE EXCEPTION``
-    without an ERRCODE is P0001, a failed ``ASSERT`` P0004): an operator's trigger refusing a
-    row. psycopg files the class under ``ProgrammingError``, which otherwise means a statement
-    the schema does not support; taken for a database fault, one refused row stopped ingest
-    for good (verifier P3). PostgreSQL's SQLSTATE appendix:
-    https://www.postgresql.org/docs/current/errcodes-appendix.html"""
+#: SQLSTATE classes of PostgreSQL that psycopg files under a DB-API class otherwise taken for
+#: a database fault, but that the data written causes (PostgreSQL's SQLSTATE appendix:
+#: https://www.postgresql.org/docs/current/errcodes-appendix.html):
+#:
+#: * ``P0``, PL/pgSQL: an operator's trigger refusing a row (``RAISE EXCEPTION`` without an
+#:   ERRCODE is P0001, a failed ``ASSERT`` P0004), filed under ``ProgrammingError`` (verifier
+#:   P3: one refused row stopped ingest for good);
+#: * ``54``, program limit exceeded: a value past a limit of the server (``string is too long
+#:   for tsvector``, an index row too big, a statement too complex for a big batch), filed
+#:   under ``OperationalError``: one article of ~60,000 distinct words stopped ingest for good
+#:   (a tester's). Row by row, the batch's other rows are stored and the one the server
+#:   cannot take is quarantined.
+ROW_SQLSTATE_CLASSES = ("P0", "54")
+
+
+def _row_refusal(exc: BaseException) -> bool:
+    """The server refused the statement for the data it writes (:data:`ROW_SQLSTATE_CLASSES`),
+    not because it cannot go on."""
     orig = getattr(exc, "orig", None)
-    return str(getattr(orig, "sqlstate", "") or "").startswith("P0")
+    return str(getattr(orig, "sqlstate", "") or "")[:2] in ROW_SQLSTATE_CLASSES
 
 
 def is_row_error(exc: BaseException) -> bool:

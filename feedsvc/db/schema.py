@@ -157,6 +157,16 @@ deleted_file_topics = Table(
     Column("file_entry", String(64), nullable=False),
 )
 
+# Every topic deleted through the CLI, the API or the admin (migration 0034): its slug and when,
+# so its feeds answer 410 Gone — feed readers unsubscribe — while a slug never known stays 404.
+# Creating the slug again deletes its row (``store.topics``); switching a topic off writes none.
+deleted_topics = Table(
+    "deleted_topics",
+    metadata,
+    Column("slug", String(100), primary_key=True),
+    Column("deleted_at", UTCDateTime, nullable=False),
+)
+
 # An editor's hide of a key ingest has not stored yet (migration 0023): applied, and deleted,
 # by the ingest transaction that inserts the article (`store.pending_hides`), so the article
 # arrives hidden; an unhide before that deletes it. Keyed by the trimmed source key.

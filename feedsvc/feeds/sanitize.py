@@ -30,8 +30,10 @@ from feedsvc.blank_text import shows_nothing
 from feedsvc.feeds.images import LAZY_ATTRS, SRCSET_ATTRS, first_candidate, settle_images
 from feedsvc.feeds.words import feed_words
 from feedsvc.graphemes import prefix
-from feedsvc.markup import field_literals, html_literals
+from feedsvc.html_text import html_to_text, unescape
+from feedsvc.markup import HIDDEN_CONTENT, field_literals, html_as_read
 from feedsvc.url_chars import stored_url
+from feedsvc.url_credentials import without_userinfo
 
 # Everything outside the XML 1.0 ``Char`` production (C0 controls but tab/LF/CR, lone
 # surrogates, U+FFFE/U+FFFF), plus C1 controls, DEL and the other noncharacters (U+FDD0..U+FDEF,
@@ -71,23 +73,17 @@ _SAFE_PREFIXES = ("http://", "https://", "mailto:", "tel:")
 _URI_SAFE = ":/?#[]@!$&'()*+,;=-._~%"
 _URI_CHARS = re.compile(r"[A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*\Z")
 # An absolute http(s) URI that needs no work: plain host (IPv6 literals take the slow path,
-# which validates them) and only URI characters after it.
+# which validates them) and only URI characters after it. No ``@`` before the path: a user name
+# and password take the slow path, which drops them (:mod:`feedsvc.url_credentials`; a body's
+# ``<a href="https://u:p@…">`` was published as it was).
 _CLEAN_ABSOLUTE = re.compile(
-    r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:@]+"
+    r"https?://[A-Za-z0-9\-._~%!$&'()*+,;=:]+"
     r"(?:[/?#][A-Za-z0-9:/?#\[\]@!$&'()*+,;=\-._~%]*)?\Z"
 )
 
 # The scheme and authority of a URL that ``_CLEAN_ABSOLUTE`` accepted (cheaper than urlsplit,
 # which the render path would otherwise call several times per article).
 _ORIGIN = re.compile(r"https?://[^/?#]+")
-
-# A block element's tag, which reads as a space. Right after "<", as the HTML tokenizer has it:
-# "x < h1 thì y > z" is text (it read as "x z").
-_BLOCK_BOUNDARY = re.compile(
-    r"<(?:br|/?p|/?div|/?li|/?h[1-6]|/?tr|/?td|/?th|/?blockquote|/?section|/?article"
-    r"|/?figcaption|/?pre|hr)\b[^>]*>",
-    re.IGNORECASE,
-)
 
 
 def xml_clean(text: str) -> str:
@@ -150,7 +146,11 @@ def _resolve(url: str, base: str) -> str | None:
         joined = origin + url if origin else urljoin(base, url)
     except ValueError:  # e.g. a broken IPv6 literal "http://[::1"
         return None
-    return joined if _URI_CHARS.match(joined) else quote(_ascii_host(joined), safe=_URI_SAFE)
+    if not _URI_CHARS.match(joined):
+        joined = quote(_ascii_host(joined), safe=_URI_SAFE)
+    # the rule once more on what is published: a join or the encoding can make userinfo of
+    # what was none to urllib (``//u:p@cdn`` against the page; ``\\`` written ``%5C``)
+    return without_userinfo(joined)
 
 
 def _ascii_host(url: str) -> str:
@@ -213,12 +213,17 @@ def _filter_url(value: str) -> str | None:
 
 
 # Built once: nh3.clean() would rebuild the allow-lists on every call.
-#: Elements dropped with their content. ``noscript`` holds a lazy-loading page's fallback
-#: ``<img>``, which html5ever reads as raw text: kept, it showed as literal markup in feeds (the
-#: image itself is resolved from its lazy attributes). The matcher skips the same content.
-_DROPPED_WITH_CONTENT = {"script", "style", "noscript", "template"}
+#: Elements dropped with their content: :data:`feedsvc.markup.HIDDEN_CONTENT`, what no reader
+#: sees, which the matcher skips too.
+_DROPPED_WITH_CONTENT = set(HIDDEN_CONTENT)
+
+#: Block elements nh3 does not allow by default, kept (harmless, attributes filtered as any
+#: tag's): stripped, ``<section>Hà Nội</section><section>Kiến An</section>`` read "Hà NộiKiến An"
+#: in the feed. ``form``, ``dialog`` (hidden unless open) and ``option`` are still stripped.
+_BLOCKS = {"address", "dir", "fieldset", "main", "menu", "section", "tfoot"}
 
 _CLEANER = nh3.Cleaner(
+    tags=nh3.ALLOWED_TAGS | _BLOCKS,
     clean_content_tags=_DROPPED_WITH_CONTENT,
     attributes={**nh3.ALLOWED_ATTRIBUTES, "img": nh3.ALLOWED_ATTRIBUTES["img"] | LAZY_ATTRS},
     url_schemes=_URL_SCHEMES,
@@ -226,9 +231,6 @@ _CLEANER = nh3.Cleaner(
     strip_comments=True,
     link_rel="noopener noreferrer",
 )
-
-
-_TEXT_CLEANER = nh3.Cleaner(tags=set(), clean_content_tags=_DROPPED_WITH_CONTENT, attributes={})
 
 
 def _origin(url: str) -> str:
@@ -259,7 +261,7 @@ def sanitize_html(
         text = _paragraphs(xml_clean(text))
         if "&" not in text and not truncated:
             return text  # nothing for the parser to clean
-    text = html_literals(text)  # "<Số đỏ>" is text, not an unknown element (feedsvc.markup)
+    text = html_as_read(text)  # the markup the matcher reads, no other (feedsvc.markup)
     token = _BASE.set((base_url, _origin(base_url)))
     try:
         # Cleaned twice: before, because nh3 cannot take lone surrogates; after, because it
@@ -292,18 +294,6 @@ def _paragraphs(text: str) -> str:
     )
 
 
-def _block_boundaries(text: str, mark: str = " ") -> str:
-    """``text`` with each block element's tag ``mark``, a space (:data:`_BLOCK_BOUNDARY`).
-
-    Only up to the last ``>``: every block tag before it closes at the next ``>``, none after it
-    can; searched over the whole text, each ``<div`` of a body of ``"<div "`` repeated and no
-    ``>`` rescanned the rest of it (quadratic: 0.2 MB took 2.8 s, 2 MB minutes)."""
-    last = text.rfind(">")
-    if last < 0:
-        return text
-    return _BLOCK_BOUNDARY.sub(mark, text[: last + 1]) + text[last + 1 :]
-
-
 def field_text(value: str) -> str:
     """Visible text of a one-line CMS text field (title, section, author, tag): as
     :func:`plain_text`, but a ``<`` that begins no known markup is the character itself
@@ -315,21 +305,20 @@ def field_text(value: str) -> str:
 def plain_text(fragment: str, max_chars: int | None = None) -> str:
     """Visible text of an HTML fragment (or of plain text), whitespace collapsed.
 
-    Block elements become spaces so "<p>a</p><p>b</p>" reads "a b", not "ab". ``max_chars``
-    shortens at a word boundary and appends an ellipsis. A would-be tag with a non-ASCII name
-    (``<Số đỏ>``) is text (:func:`feedsvc.markup.html_literals`); for a title or other text
-    field use :func:`field_text`.
+    The matcher's reading (:func:`feedsvc.html_text.html_to_text`: one reading of what an
+    article shows, so an alert or excerpt never lacks a word the article matched on, nor holds
+    one it did not): block elements are spaces, "<p>a</p><p>b</p>" reads "a b", not "ab";
+    what no reader sees (:data:`feedsvc.markup.HIDDEN_CONTENT`) is dropped, a ``<`` that
+    begins no markup (``<Số đỏ>``, a tag nothing closes) is text. ``max_chars`` shortens at a
+    word boundary and appends an ellipsis. For a title or other text field use
+    :func:`field_text`.
 
     Only the first :data:`MAX_HTML_CHARS` characters are read, as :func:`sanitize_html` reads
-    them: every caller shows at most a few thousand (an excerpt, an alert's summary, a field),
-    and nh3's parser is quadratic in a long run of ``&`` (html5ever issue 289): a 2 MB body of
-    ``&`` took ~30 s of CPU each time its item was rendered or alerted; 100,000 take 0.1 s.
+    them: every caller shows at most a few thousand (an excerpt, an alert's summary, a field).
     """
     text = xml_clean(fragment[:MAX_HTML_CHARS])
-    if "<" in text or "&" in text:  # plain text skips the HTML parser
-        text = html_literals(text)
-        text = html.unescape(_TEXT_CLEANER.clean(_block_boundaries(text)))
-        text = xml_clean(text)  # entities such as &#1; may decode to illegal characters
+    if "<" in text or "&" in text:  # plain text skips the HTML scan
+        text = xml_clean(html_to_text(text))  # &#1; may decode to an illegal character
     # whitespace collapsed and trimmed: str.split()'s whitespace is re's ``\s`` (checked for
     # every code point in the tests), 3x faster than ``re.sub(r"\s+", " ", text).strip()``
     # over a body of a few MB whose excerpt is wanted
@@ -341,12 +330,6 @@ def plain_text(fragment: str, max_chars: int | None = None) -> str:
     return text
 
 
-#: Where a block element or ``<br>`` was, until the source's own whitespace is collapsed: a
-#: noncharacter, which :func:`xml_clean` took out of the text before (an ``&#xFDD0;`` decoded
-#: by the parser is one more line break, nothing worse).
-_LINE_MARK = "\ufdd0"
-
-
 def plain_lines(fragment: str) -> str:
     """Visible text of a summary or body for plain-text messages (Zalo, Apprise): as
     :func:`plain_text`, but each paragraph, block element and ``<br>`` begins a new line.
@@ -355,15 +338,14 @@ def plain_lines(fragment: str) -> str:
     plain-text alert. One line break per boundary (``<br><br>`` or ``</p><p>`` is one; a line
     that shows nothing, ``<p>&nbsp;</p>``, is dropped), whitespace inside a line collapsed. A
     text with no markup keeps its own line breaks, as :func:`sanitize_html` keeps them for
-    feeds; in HTML a newline is whitespace. Reads the first :data:`MAX_HTML_CHARS` characters,
-    as :func:`plain_text`."""
+    feeds; in HTML a newline is whitespace (but in ``<pre>``, where a browser shows it). Reads
+    the first :data:`MAX_HTML_CHARS` characters, as :func:`plain_text`."""
     text = xml_clean(fragment[:MAX_HTML_CHARS])
     if "<" in text:  # in HTML a line break, typed or ``&#10;``, is only whitespace
-        text = _block_boundaries(html_literals(text), _LINE_MARK)
-        text = " ".join(html.unescape(_TEXT_CLEANER.clean(text)).split())
+        text = html_to_text(text)
     elif "&" in text:
-        text = html.unescape(_TEXT_CLEANER.clean(text))
-    text = xml_clean(text.replace(_LINE_MARK, "\n"))
+        text = unescape(text)
+    text = xml_clean(text)
     lines = (" ".join(line.split()) for line in text.split("\n"))
     return "\n".join(line for line in lines if line)
 

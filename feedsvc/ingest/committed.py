@@ -1,12 +1,15 @@
 """What follows a committed ingest batch: its counts in the tick's result, one warning per row
-quarantined for the first time, and the after-commit listeners (feeds, the dispatchers'
+quarantined for the first time, one per URL field stored without the user name and password
+its row held (:func:`say_dropped`), and the after-commit listeners (feeds, the dispatchers'
 wake-up), none of which may undo the commit."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 
+from feedsvc.article_urls import DROPPED
+from feedsvc.articles import Article
 from feedsvc.ingest.model import AfterCommit, Change, TickResult
 from feedsvc.store.quarantine import Quarantined
 
@@ -43,3 +46,27 @@ def report(
                 callback(changes)
             except Exception:  # a broken listener must not undo a committed ingest
                 log.exception("after-ingest callback failed")
+
+
+def say_dropped(
+    source: str, items: Iterable[tuple[str, Article]], changes: Sequence[Change]
+) -> None:
+    """Log, for each of ``items`` (``(source row id, article)``) stored by this batch
+    (``changes``: new or a new version, so an overlap re-read of the row says nothing again),
+    each URL field whose user name and password the parse dropped
+    (``Article.credentials_dropped``), naming the row, its key and the field, and the URL as
+    stored (without them): the CMS row is the one to correct. Never the password itself."""
+    stored = {id(c.article) for c in changes}  # the item's own article: not another row's
+    for row_id, article in items:
+        if not article.credentials_dropped or id(article) not in stored:
+            continue
+        for name in article.credentials_dropped:
+            log.warning(
+                "source %s row id=%s (%s): %s %s %s",
+                source,
+                row_id,
+                article.source_key,
+                name,
+                DROPPED,
+                article.url if name == "url" else article.image_url,
+            )

@@ -23,7 +23,7 @@ from feedsvc.db import Database
 from feedsvc.ingest import unapplied, writer
 from feedsvc.ingest.ahead import Prepared, Unmatched, matched, up_to_date
 from feedsvc.ingest.commit import BatchCommit, TopicsMoved
-from feedsvc.ingest.committed import report
+from feedsvc.ingest.committed import report, say_dropped
 from feedsvc.ingest.isolate import Batch, next_limit, parse_rows, read_batch, set_aside
 from feedsvc.ingest.lease import IngestLease, LeaseLost
 from feedsvc.ingest.model import AfterCommit, Prepares, TickResult, TransactionHook
@@ -138,4 +138,5 @@ class BatchPipeline:
         unapplied.say(self.source, said)  # rows not applied: once each, now committed
         fresh = [q for q in set_aside([*skipped, *refused]) if q.source_id not in listed]
         report(self.source.name, result, changes, fresh, self.after_commit)
+        say_dropped(self.source.name, ((i.at.id, i.article) for i in prepared.items), changes)
         return refused

@@ -32,12 +32,14 @@ from __future__ import annotations
 import unicodedata
 from itertools import product
 
+from .normalize import LOOKED_UP_KEY_CHARS
 from .query import And, Node, Not, Or, Query, Term
 
 #: Above this many AND-sets an AND falls back to its most selective child.
 MAX_SETS = 64
-#: Longer keys are left out (PostgreSQL does not index words over 2047 bytes).
-MAX_KEY_CHARS = 200
+#: Longer keys are left out (PostgreSQL does not index words over 2047 bytes; a long article's
+#: search text leaves them out too, :data:`~.normalize.LOOKED_UP_KEY_CHARS`).
+MAX_KEY_CHARS = LOOKED_UP_KEY_CHARS
 
 #: Letters to Python's ``unicodedata`` that SQLite's ``unicode61`` tokenizer splits a word at
 #: (its Unicode tables predate their change from spacing marks to letters): New

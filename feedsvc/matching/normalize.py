@@ -5,7 +5,7 @@ search keys — goes through this module, so the document side and the query sid
 
 Pipeline for one field:
 
-1. :func:`visible_text` — HTML to the text a reader sees (:mod:`.html_text`): tags and
+1. :func:`visible_text` — HTML to the text a reader sees (:mod:`feedsvc.html_text`): tags and
    attributes dropped, entities decoded, ``<script>``/``<style>`` content dropped, block elements
    turned into ``"\\n"`` (a sentence break); invisible format characters (soft hyphen,
    zero-width chars, bidi marks; Unicode category Cf) deleted so they cannot split a word; NFC.
@@ -49,10 +49,10 @@ from itertools import chain
 from operator import itemgetter
 from typing import NamedTuple
 
+from feedsvc.html_text import html_to_text
 from feedsvc.markup import field_literals
 
 from .abbreviations import abbreviation_dot
-from .html_text import html_to_text
 
 #: Characters that end a sentence for phrase matching (in addition to block elements).
 BREAK_CHARS = ".,;:!?…()[]{}|•·¡¿。，、；：！？\n\r\u2028\u2029"
@@ -258,10 +258,43 @@ def chunk_keys(parts: Sequence[str]) -> list[ChunkKeys]:
         return [get(c) or _remember_chunk(c) for c in parts]
 
 
+#: UTF-8 bytes of an article's search text at most (:func:`join_search_keys`): the keys first
+#: met — the title's, then the text's from its start — up to this, the rest left out of the
+#: archive search index. Why: PostgreSQL refuses a tsvector over 1 MiB (SQLSTATE 54000, "string
+#: is too long for tsvector"), and one article of ~60,000 distinct words (an exam-results list,
+#: a pasted table, base64) stopped ingest for good; on SQLite its index entry held the write
+#: lock ~1 s. A tsvector counts each lexeme as its bytes rounded up to even plus 4 (one
+#: position), so at most 3x a text of one-byte keys: 256 KiB stays under 768 KiB whatever the
+#: keys. A long news article's keys take ~30 KB. Matching (topics, alerts, chat queries) reads
+#: the whole text: only the archive's lookups (search feeds, previews, backfill) miss a word
+#: past it.
+SEARCH_TEXT_BYTES = 256 * 1024
+#: Keys longer than this are never looked up (:func:`feedsvc.matching.candidates.indexable_key`;
+#: PostgreSQL indexes no word over 2047 bytes), so a text over :data:`SEARCH_TEXT_BYTES` leaves
+#: them out before it is cut (a hex dump is one "syllable").
+LOOKED_UP_KEY_CHARS = 200
+
+
 def join_search_keys(keys: Iterable[tuple[str, ...]]) -> str:
     """Chunks' :attr:`ChunkKeys.search` as one space-separated text, each key once, in the order
-    first met: ``dict.fromkeys`` over the keys (cached hashes) is one C loop."""
-    return " ".join(dict.fromkeys(chain.from_iterable(keys)))
+    first met (``dict.fromkeys`` over the keys, cached hashes, is one C loop), at most
+    :data:`SEARCH_TEXT_BYTES` of UTF-8, cut after a whole key."""
+    text = " ".join(dict.fromkeys(chain.from_iterable(keys)))
+    if len(text) <= SEARCH_TEXT_BYTES // 4:  # 4 bytes a character at most: surely within
+        return text
+    if len(text.encode()) <= SEARCH_TEXT_BYTES:
+        return text
+    kept: list[str] = []
+    room = SEARCH_TEXT_BYTES + 1  # the first key has no space before it
+    for key in text.split(" "):
+        size = len(key.encode()) + 1
+        if len(key) > LOOKED_UP_KEY_CHARS or size > room:
+            continue  # a shorter key further on may still fit
+        kept.append(key)
+        room -= size
+        if room < 2:
+            break
+    return " ".join(kept)
 
 
 def streams_of(parts: Sequence[str]) -> Streams:

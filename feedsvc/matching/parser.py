@@ -58,12 +58,31 @@ class _Parser:
                 code="too_long",
                 params=over.params,
             )
-        self.toks = lex(text)
+        self.toks: list[Tok] = []
 
     def peek(self) -> Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
     def parse(self) -> Node:
+        """The query's tree; raises :class:`QueryError`. A text the lexer's quote reading
+        refuses (:func:`~.query.lex`) but its reading before took (``legacy``) is parsed as
+        before, so a query saved then reads as it did: only refusals became meanings."""
+        try:
+            return self._parse(lex(self.text))
+        except QueryError as exc:
+            try:
+                legacy = lex(self.text, legacy=True)
+            except QueryError:
+                raise exc from None
+            if legacy == self.toks:
+                raise
+            try:
+                return self._parse(legacy)
+            except QueryError:
+                raise exc from None
+
+    def _parse(self, toks: list[Tok]) -> Node:
+        self.toks, self.i, self.own_terms, self.total_terms = toks, 0, 0, 0
         if not self.toks:
             raise QueryError(
                 "empty query", 0, 'write at least one word, e.g. "an ninh"', code="empty"

@@ -40,6 +40,12 @@ _OPERATORS = {"AND", "OR", "NOT"}
 #: What ends a bare word besides whitespace; whitespace is any ``str.isspace()`` character, as for
 #: the gaps between tokens (a word pasted with NBSP or U+2028 between syllables is two words).
 _STOP = frozenset('()"“”')
+#: What reads as ``-`` (NOT) where ``-`` does, glued in front of a term: the dashes a word
+#: processor or keyboard puts there (en dash, em dash, minus sign, full-width hyphen-minus,
+#: hyphen, non-breaking hyphen, small hyphen-minus) and ``!`` (NOT in Lucene's syntax). Read as
+#: typed, the normaliser dropped the mark and the term was *required*: ``"an ninh" –giao``
+#: matched exactly "an ninh giao thông", which it was written to leave out (a tester's).
+NOT_MARKS = frozenset("-\u2013\u2014\u2212\uff0d\u2010\u2011\ufe63!")
 _SLUG_RE = re.compile(r"[A-Za-z0-9_-]+")
 _FIELD_RE = re.compile(r"([A-Za-z]+):")
 
@@ -172,6 +178,14 @@ def _attached(text: str, i: int, what: str) -> None:
         )
 
 
+def _glued(text: str, i: int) -> bool:
+    """Whether a :data:`NOT_MARKS` mark before ``text[i]`` is glued to a term: something that
+    is neither whitespace nor another such mark follows. Else it is read as it was before it
+    meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no letters or digits"): a
+    dash typed as a separator is not told to be glued to the next word, which would negate it."""
+    return i < len(text) and not text[i].isspace() and text[i] not in NOT_MARKS
+
+
 def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     j = i
     while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
@@ -197,11 +211,31 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     return Tok("WORD", word, i), j
 
 
-def _lex_quote(text: str, i: int) -> tuple[Tok, int]:
-    closers = '"' if text[i] == '"' else '"”'
-    j = i + 1
-    while j < len(text) and text[j] not in closers:
+def _lex_quote(text: str, i: int, legacy: bool) -> tuple[Tok, int]:
+    """The phrase opened at ``text[i]`` (``"``, ``“`` or ``”``) and where the text goes on.
+
+    It closes at the next ``"`` or ``”``, or at a ``“`` right after a letter or digit
+    (``“an ninh“``); a ``“`` with none before it opens a quotation inside the phrase, which
+    its ``”`` closes (``"báo “Tuổi trẻ” hôm nay"`` is one phrase). ``legacy``: the reading
+    before that (a ``"`` closed at ``"`` only, a ``“`` at ``"`` or ``”``, a ``”`` opened
+    nothing), which refused ``"an ninh”`` and ``”an ninh”`` (a tester's); a text it reads and
+    the new one refuses is read so still (:func:`read_tokens`)."""
+    j, inner = i + 1, 0
+    if legacy:
+        closers = '"' if text[i] == '"' else '"”'
+        while j < len(text) and text[j] not in closers:
+            j += 1
+    while not legacy and j < len(text):
+        ch = text[j]
+        if ch == "“" and not text[j - 1].isalnum():
+            inner += 1
+        elif ch == "”" and inner:
+            inner -= 1
+        elif ch in '"”“':
+            break
         j += 1
+    if j >= len(text) and text[i] == "”":  # nothing after it closes: it closes nothing
+        raise QueryError("closing quote without an opening one", i, code="stray_quote")
     if j >= len(text):
         raise QueryError(
             "unterminated phrase", i, 'close it with a second "', code="unterminated_phrase"
@@ -209,7 +243,21 @@ def _lex_quote(text: str, i: int) -> tuple[Tok, int]:
     return Tok("PHRASE", text[i + 1 : j], i), j + 1
 
 
-def lex(text: str) -> list[Tok]:
+def read_tokens(text: str) -> list[Tok]:
+    """:func:`lex`'s tokens of ``text``, or, when it refuses the text, the tokens of the quote
+    reading before (``legacy``, :func:`_lex_quote`) when that one takes it: a query saved
+    before reads as it did (the parser does the same, :class:`~.parser._Parser`). Raises the
+    new reading's :class:`QueryError` when neither takes it."""
+    try:
+        return lex(text)
+    except QueryError as exc:
+        try:
+            return lex(text, legacy=True)
+        except QueryError:
+            raise exc from None
+
+
+def lex(text: str, *, legacy: bool = False) -> list[Tok]:
     """Split query text into tokens; raises :class:`QueryError` at the offending character.
 
     Invisible format characters (:data:`.normalize.INVISIBLE_RE`: zero-width space and joiners,
@@ -223,12 +271,12 @@ def lex(text: str) -> list[Tok]:
     """
     cleaned = INVISIBLE_RE.sub("", text)
     if len(cleaned) == len(text):
-        return _lex(text)
+        return _lex(text, legacy)
     # where each character of ``cleaned`` (and its end) is in ``text``
     origin = [i for i, ch in enumerate(text) if not INVISIBLE_RE.match(ch)]
     origin.append(len(text))
     try:
-        toks = _lex(cleaned)
+        toks = _lex(cleaned, legacy)
     except QueryError as exc:
         if exc.position is None or not 0 <= exc.position < len(origin):
             raise
@@ -243,7 +291,7 @@ def lex(text: str) -> list[Tok]:
     return [Tok(tok.kind, tok.text, origin[tok.pos]) for tok in toks]
 
 
-def _lex(text: str) -> list[Tok]:
+def _lex(text: str, legacy: bool) -> list[Tok]:
     """:func:`lex` of a text without invisible format characters."""
     out: list[Tok] = []
     i = 0
@@ -254,14 +302,14 @@ def _lex(text: str) -> list[Tok]:
         elif ch in "()":
             out.append(Tok("LPAREN" if ch == "(" else "RPAREN", ch, i))
             i += 1
-        elif ch in '"“':
-            tok, i = _lex_quote(text, i)
+        elif ch in '"“' or (ch == "”" and not legacy):
+            tok, i = _lex_quote(text, i, legacy)
             out.append(tok)
         elif ch == "”":
             raise QueryError("closing quote without an opening one", i, code="stray_quote")
-        elif ch in "-~":
+        elif ch in "-~" or (ch in NOT_MARKS and _glued(text, i + 1)):
             _attached(text, i + 1, ch)
-            out.append(Tok("MINUS" if ch == "-" else "TILDE", ch, i))
+            out.append(Tok("TILDE" if ch == "~" else "MINUS", ch, i))
             i += 1
         elif ch == "@":
             m = _SLUG_RE.match(text, i + 1)
@@ -282,7 +330,7 @@ def references(text: str) -> frozenset[str]:
     no reference to ``rt``, and ``"email @rt"`` is a phrase). A text the lexer refuses names
     none (a stored query always lexed when it was saved)."""
     try:
-        return frozenset(tok.text for tok in lex(text) if tok.kind == "REF")
+        return frozenset(tok.text for tok in read_tokens(text) if tok.kind == "REF")
     except QueryError:
         return frozenset()
 

@@ -340,7 +340,7 @@ def delete_topic(db: Database, slug: str, *, with_subscriptions: bool = False) -
                 code="topic_has_subscriptions",
                 params={"slug": slug, "counts": subs},
             )
-        deleted = topic_store.delete_topic(conn, slug)
+        deleted = topic_store.delete_topic(conn, slug, db.now())
         if deleted is None:
             raise _unknown_topic(slug)
         return TopicDeleted(deleted.kept_deleted, subs, slug)

@@ -323,6 +323,20 @@ def render_missing(t: Translator, site: Site, slug: str) -> bytes:
     )
 
 
+def render_gone(t: Translator, site: Site, slug: str) -> bytes:
+    """The 410 page of a deleted topic's addresses (its reader page; its feeds, for a browser's
+    navigation): :func:`render_missing`'s page saying the topic was deleted."""
+    slug = escape_controls(slug)
+    return _render(
+        "missing.html",
+        t,
+        site,
+        title=t("reader.gone_title", slug=slug, site=site.title),
+        heading=t("http.topic_gone", slug=slug),
+        hint=t("reader.gone_hint"),
+    )
+
+
 def render_not_found(t: Translator, site: Site) -> bytes:
     """The 404 page of any other address no route serves (a mistyped or truncated link),
     for a browser: the site's page saying so, in its language, with the way to every topic,

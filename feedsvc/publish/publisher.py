@@ -31,7 +31,7 @@ from feedsvc.store.snapshots import (
     get_snapshots,
     snapshot_etags,
 )
-from feedsvc.store.topics import Topic, list_topics
+from feedsvc.store.topics import Topic, deleted_slugs, list_topics
 from feedsvc.touched import TouchedTopics
 from feedsvc.web.http_cache import Snapshot, make_snapshot
 from feedsvc.websub import HubPinger
@@ -96,6 +96,7 @@ class FeedPublisher(Rendered):
         with self._lock:
             with self.db.read() as conn:
                 topics = {t.slug: t for t in list_topics(conn)}
+                self._gone = deleted_slugs(conn)  # 410 Gone (cheap: a small table)
             wanted = (
                 set(slugs)
                 if slugs is not None

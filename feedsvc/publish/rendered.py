@@ -21,6 +21,7 @@ from feedsvc.pages import (
     page_article,
     page_topic,
     render_error,
+    render_gone,
     render_missing,
     render_not_found,
     subscribe_links,
@@ -195,6 +196,10 @@ class Rendered(Served):
     def missing_page(self, slug: str) -> bytes:
         """``/topics/{slug}``'s 404 page (:func:`feedsvc.pages.render_missing`)."""
         return render_missing(self.t, self.site, slug)
+
+    def gone_page(self, slug: str) -> bytes:
+        """A deleted topic's 410 page (:func:`feedsvc.pages.render_gone`)."""
+        return render_gone(self.t, self.site, slug)
 
     def not_found_page(self) -> bytes:
         """The HTML 404 page of an address no route serves

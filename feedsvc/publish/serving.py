@@ -27,6 +27,7 @@ from feedsvc.pages import (
     shown_chats,
     telegram_link,
 )
+from feedsvc.slugs import slug_forms
 from feedsvc.stats.polls import PollCounter
 from feedsvc.store.article_reads import topic_articles
 from feedsvc.store.topics import Topic, find_topic
@@ -48,6 +49,8 @@ class Served:
     def __init__(self, settings: Settings, web_db: Database) -> None:
         self._snaps: dict[tuple[str, str], Snapshot] = {}
         self._topics: dict[str, Topic] = {}
+        #: the slugs of topics deleted (``deleted_topics``), read with the topics: 410 Gone
+        self._gone: frozenset[str] = frozenset()
         self._opml: Snapshot | None = None
         http = settings.http
         #: On-demand renders (search feeds and ``?limit=`` variants), bounded in bytes.
@@ -119,6 +122,15 @@ class Served:
             search_subscribe(self.public_url, query),
         )  # fmt: skip
         return render_search(self.t, self.site, shown)
+
+    def gone(self, slug: str) -> bool:
+        """Whether ``slug`` (as given, or in the forms :func:`feedsvc.slugs.slug_forms` reads
+        it) names a topic that was deleted and not created again: its feeds and page answer
+        410 Gone. A switched-off topic is not (it may be switched on: 404), nor a slug never
+        known."""
+        if not self._gone:
+            return False
+        return any(f in self._gone and f not in self._topics for f in slug_forms(slug))
 
     def page(self, slug: str) -> Snapshot | None:
         """``/topics/{slug}``: an enabled topic's reader page, None otherwise (→ 404)."""

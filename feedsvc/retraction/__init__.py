@@ -4,7 +4,8 @@ article match a topic for the first time.
 
 ``plan`` (pure): which Bot API call next, and what an answer means. ``hooks``: the ingest
 transaction hooks that queue the work. ``worker``: claims follow-ups under leases within the
-send budgets and carries the plan out. SQL lives in :mod:`feedsvc.store.followups`.
+send budgets and carries the plan out. SQL lives in :mod:`feedsvc.store.followups`
+(the worker's) and :mod:`feedsvc.store.followup_queue` (what is owed).
 """
 
 from feedsvc.retraction.plan import OnWithdraw

@@ -2,7 +2,7 @@
 
 Runs inside the ingest transaction (after the article rows are updated), so a correction and
 the edits it owes commit together. Retractions need no hook: the worker's sweep finds articles
-withdrawn or hidden by any path (see :func:`feedsvc.store.followups.sweep_retired`).
+withdrawn or hidden by any path (see :func:`feedsvc.store.followup_queue.sweep_retired`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from sqlalchemy import Connection
 
 from feedsvc.ingest import Change
 from feedsvc.retraction.plan import EDIT_WINDOW, is_correction
-from feedsvc.store.followups import queue_corrections
+from feedsvc.store.followup_queue import queue_corrections
 from feedsvc.store.lifecycle import public_ids
 
 log = logging.getLogger(__name__)

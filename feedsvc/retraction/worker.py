@@ -54,8 +54,8 @@ from feedsvc.retraction.plan import (
     restore_method,
 )
 from feedsvc.retraction.undo import muted_topics
+from feedsvc.store import followup_queue, restores
 from feedsvc.store import followups as q
-from feedsvc.store import restores
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
 from feedsvc.store.lifecycle import public_ids, visibilities
@@ -190,16 +190,17 @@ class FollowupWorker:
     def sweep(self) -> int:
         """Queue retractions for articles withdrawn or hidden since the last sweep (any path:
         ingest, reconciliation, an editor on another replica), or scheduled now after their
-        alert went out (``followups.retired_since``), and the restores of notices whose
+        alert went out (``followup_queue.retired_since``), and the restores of notices whose
         article is public again (``restores.restorable``); returns how many retractions."""
         now, last = self.db.now(), self.last_sweep
         since = now - self.cfg.sweep_horizon if last is None else last - SWEEP_OVERLAP
         with self.db.read() as conn:  # an idle sweep is two indexed reads, no write lock
-            ids, back = q.retired_since(conn, since, now), restores.restorable(conn, now)
+            ids = followup_queue.retired_since(conn, since, now)
+            back = restores.restorable(conn, now)
         queued = restored = 0
         if ids or back:
             with self.db.write() as conn:
-                queued = q.retract_deliveries(conn, ids, self.db.now())
+                queued = followup_queue.retract_deliveries(conn, ids, self.db.now())
                 restored = restores.restore(conn, back, self.db.now())
         self.last_sweep = now  # only once committed: a failed sweep covers its window again
         if queued or restored:

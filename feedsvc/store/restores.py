@@ -7,13 +7,13 @@ corrections). A notice that is no longer true is worse than none.
 
 The decision is :func:`feedsvc.retraction.plan.restorable`: a retraction that ended ``edited``
 (the alert shows the notice), its article public now, the alert sent within the corrections'
-window (48 h). Found by state, like retractions (``followups.retired_since``), by the worker's
+window (48 h). Found by state, like retractions (``followup_queue.retired_since``), by the worker's
 sweep: so every way back is covered — an imported ``"withdrawn": false``, a ``visible``
 expression true again, an editor's unhide, a rescheduled article's time come, a retraction
 whose call was in flight when the article came back — without a hook on each path.
 
 Restoring marks the retraction ``restored`` (:data:`~feedsvc.retraction.plan.UNDONE`: a
-later withdrawal owes it again, ``followups._retract`` re-arms it) and owes the alert a
+later withdrawal owes it again, ``followup_queue._retract`` re-arms it) and owes the alert a
 correction, queued with the method ``restore``: the worker edits it to the article's current
 alert, the one a correction sends, and a photo alert gets its picture back.
 """
@@ -36,7 +36,7 @@ from feedsvc.retraction.plan import (
     RETRACT,
     SHOWS_NOTICE,
 )
-from feedsvc.store.followups import queue_new, rearm
+from feedsvc.store.followup_queue import queue_new, rearm
 
 # A retraction is due once its article is withdrawn, which may be before its alert was
 # recorded sent (an alert in flight: the retraction waits for it). Its ``due_at`` bounds the

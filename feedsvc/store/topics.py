@@ -10,7 +10,13 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, func, select, text, update
 
-from feedsvc.db.schema import article_topics, articles, deleted_file_topics, topics
+from feedsvc.db.schema import (
+    article_topics,
+    articles,
+    deleted_file_topics,
+    deleted_topics,
+    topics,
+)
 from feedsvc.slugs import slug_forms
 from feedsvc.store.bulk import BulkInsert
 from feedsvc.store.records import Topic as Topic
@@ -119,6 +125,7 @@ def save_topic(conn: Connection, spec: TopicSpec, origin: str, now: datetime) ->
         )
         if conn.execute(stmt.returning(topics.c.id)).first() is not None:
             _take_back_file_entry(conn, spec.slug)
+            conn.execute(delete(deleted_topics).where(deleted_topics.c.slug == spec.slug))
             return "created"
         current = get_topic(conn, spec.slug)  # the other writer's, committed meanwhile
         assert current is not None
@@ -178,12 +185,14 @@ class Deleted:
     kept_deleted: bool
 
 
-def delete_topic(conn: Connection, slug: str) -> Deleted | None:
-    """Delete a topic and its matches (None: there is no such topic). A topic the topics file
-    applied an entry to has that entry recorded in ``deleted_file_topics`` in the same
-    transaction: the next start must not take the deletion for a new entry and create the
-    topic again (it did: the entry was kept in the deleted row). Every front end (CLI, API,
-    admin) deletes through here. Takes :func:`serialize`'s lock (:func:`hold_topics`)."""
+def delete_topic(conn: Connection, slug: str, now: datetime) -> Deleted | None:
+    """Delete a topic and its matches (None: there is no such topic), and record its slug as
+    deleted at ``now`` (``deleted_topics``: its feeds answer 410 Gone, :func:`deleted_slugs`). A
+    topic the topics file applied an entry to has that entry recorded in
+    ``deleted_file_topics`` in the same transaction: the next start must not take the deletion
+    for a new entry and create the topic again (it did: the entry was kept in the deleted
+    row). Every front end (CLI, API, admin) deletes through here. Takes :func:`serialize`'s
+    lock (:func:`hold_topics`)."""
     serialize(conn)
     row = conn.execute(select(topics.c.id, topics.c.file_entry).where(topics.c.slug == slug))
     found = row.first()
@@ -196,7 +205,15 @@ def delete_topic(conn: Connection, slug: str) -> Deleted | None:
     kept = entry is not None and entry != REMOVED
     if kept:
         conn.execute(deleted_file_topics.insert().values(slug=slug, file_entry=entry))
+    conn.execute(delete(deleted_topics).where(deleted_topics.c.slug == slug))
+    conn.execute(deleted_topics.insert().values(slug=slug, deleted_at=now))
     return Deleted(kept_deleted=kept)
+
+
+def deleted_slugs(conn: Connection) -> frozenset[str]:
+    """The slugs of topics deleted and not created again: what the feeds answer 410 Gone for
+    (``publish``'s served state reads them with the topics)."""
+    return frozenset(str(slug) for slug in conn.execute(select(deleted_topics.c.slug)).scalars())
 
 
 def deleted_file_entries(conn: Connection) -> dict[str, str]:

@@ -36,7 +36,7 @@ def withdraw_rows(
     kept (``source_id`` NULL), withdrawn with ``reason`` (``deleted``, or the source's
     ``withdraw_reason`` for a row its ``visible`` says is not shown); their queued deliveries
     end as ``withdrawn:<reason>``; the retraction sweep owes their sent alerts a follow-up
-    (:func:`feedsvc.store.followups.sweep_retired`). Returns the article ids. Locked first, the
+    (:func:`feedsvc.store.followup_queue.sweep_retired`). Returns the article ids. Locked first, the
     change time read from ``clock`` after that wait (see :func:`lock_article`)."""
     ids: list[int] = []
     wanted: list[ColumnElement[bool]] = [

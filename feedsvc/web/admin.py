@@ -1,4 +1,5 @@
-"""The web admin at ``/admin``: login, sessions, CSRF and rendering (pages in ``admin_pages``).
+"""The web admin at ``/admin``: sessions, CSRF and rendering (pages in ``admin_pages``, the
+login page and logout in ``admin_login``).
 
 Every request goes through :meth:`Admin.guard`: without a configured admin token the admin is
 closed (503, never open); without a valid session it redirects to the login page; a POST needs
@@ -12,7 +13,6 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -30,11 +30,10 @@ from feedsvc.logs import quoted
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.admin_text import form_value, key_text, shown
-from feedsvc.web.clients import request_client
 from feedsvc.web.error_pages import add_vary, reads_page, route_path
 from feedsvc.web.http_cache import text_response
 from feedsvc.web.mount import mount_path
-from feedsvc.web.queries import query_param, read_query
+from feedsvc.web.queries import read_query
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
@@ -171,10 +170,12 @@ class Admin:
         response = RedirectResponse(self.location(path), 303, headers=SECURITY_HEADERS)
         if flash is not None:
             value = auth.sign_value(ctx.key, json.dumps({"ok": ok, "text": flash}))
-            self._cookie(response, auth.FLASH_COOKIE, value, 120)
+            self.cookie(response, auth.FLASH_COOKIE, value, 120)
         return response
 
-    def _cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
+    def cookie(self, response: Response, name: str, value: str, max_age: int) -> None:
+        """Set one of the admin's cookies: under its path only, never read by scripts, never
+        sent cross-site, over https only behind an https ``http.public_url``."""
         response.set_cookie(
             name,
             value,
@@ -231,7 +232,7 @@ class Admin:
                 return RedirectResponse(self.location(f"/login?next={target}"), 303)
             ctx = Ctx(request, key, session, auth.csrf_token(key, session.id))
             if request.method == "POST" and (
-                refused := await self._form_refused(request, json_errors)
+                refused := await self.form_refused(request, json_errors)
             ):
                 return refused
             if request.method == "POST":
@@ -246,7 +247,7 @@ class Admin:
 
         return endpoint
 
-    async def _form_refused(self, request: Request, as_json: bool = False) -> Response | None:
+    async def form_refused(self, request: Request, as_json: bool = False) -> Response | None:
         """A form refused whole (400, nothing saved), else None; for a route answering JSON
         (the preview) as ``{"error": words}``, which its script shows as the preview's own 400s:
 
@@ -293,78 +294,6 @@ class Admin:
             return JSONResponse({"error": words}, status_code=status, headers=SECURITY_HEADERS)
         return self.message(words, status)
 
-    # -- login / logout -------------------------------------------------------------------
-    async def login(self, request: Request) -> Response:
-        key = self.key()
-        if key is None:
-            return self.refusal(request, self.t("not_configured"), 503)
-        try:
-            return await self._login(as_get(request), key)
-        except auth.Malformed:
-            return self.malformed(request)
-
-    async def _login(self, request: Request, key: bytes) -> Response:
-        next_path = query_param(request, "next", "")
-        if not next_path.startswith(PREFIX + "/") or next_path.startswith(PREFIX + "//"):
-            next_path = PREFIX + "/topics"
-        if request.method == "GET":
-            return self._login_form(key, next_path)
-        if not auth.origin_allowed(request, self.settings.http.public_url):
-            return self.message(self.t("forbidden"), 403)
-        if refused := await self._form_refused(request):
-            return refused
-        form = await request.form()
-        given = auth.require_ascii(str(form.get("csrf", "")))
-        nonce = auth.unsign_value(key, request.cookies.get(auth.LOGIN_COOKIE))
-        if nonce is None or not auth.check_csrf(key, "login:" + nonce, given):
-            return self.message(self.t("forbidden"), 403)
-        client = request_client(request)  # through http.trusted_proxies only
-        wait = self.limiter.blocked(client)
-        if wait is not None:
-            response = self._login_form(
-                key, next_path, self.t("login_limited", seconds=round(wait)), 429
-            )
-            response.headers["Retry-After"] = str(round(wait))
-            return response
-        token = auth.configured_token(self.settings) or ""
-        if not auth.check_token(str(form.get("token", "")), token):
-            self.limiter.failed(client)
-            return self._login_form(key, next_path, self.t("login_failed"), 401)
-        self.limiter.succeeded(client)
-        done = RedirectResponse(self.location(next_path.removeprefix(PREFIX)), 303)
-        self._cookie(done, auth.SESSION_COOKIE, auth.new_session_cookie(key), auth.SESSION_SECONDS)
-        done.delete_cookie(auth.LOGIN_COOKIE, path=self.base)
-        return done
-
-    def _login_form(
-        self, key: bytes, next_path: str, error: str | None = None, status: int = 200
-    ) -> HTMLResponse:
-        import secrets
-
-        nonce = secrets.token_urlsafe(12)
-        response = self.page(
-            "login.html",
-            None,
-            status,
-            error=error,
-            next=next_path,
-            login_csrf=auth.csrf_token(key, "login:" + nonce),
-        )
-        self._cookie(response, auth.LOGIN_COOKIE, auth.sign_value(key, nonce), 3600)
-        return response
-
-    async def logout(self, request: Request, ctx: Ctx) -> Response:
-        expires = datetime.fromtimestamp(ctx.session.issued + auth.SESSION_SECONDS, UTC)
-
-        def revoke() -> None:
-            with self.service.web_db.write() as conn:
-                sessions.revoke(conn, ctx.session.id, expires, datetime.now(UTC))
-
-        await run_in_threadpool(revoke)
-        response = RedirectResponse(self.location("/login"), 303)
-        response.delete_cookie(auth.SESSION_COOKIE, path=self.base)
-        return response
-
     async def static(self, request: Request) -> Response:
         name = request.path_params["name"]
         if name not in STATIC:
@@ -378,6 +307,7 @@ class Admin:
 def admin_routes(service: Service) -> list[BaseRoute]:
     from feedsvc.web.admin_articles import article_routes
     from feedsvc.web.admin_chats import chat_routes
+    from feedsvc.web.admin_login import login_routes
     from feedsvc.web.admin_pages import page_routes
     from feedsvc.web.admin_preview import preview_routes
     from feedsvc.web.admin_recipients import recipient_routes
@@ -391,8 +321,7 @@ def admin_routes(service: Service) -> list[BaseRoute]:
     return [
         Route(PREFIX, home, methods=["GET"]),
         Route(PREFIX + "/", home, methods=["GET"]),
-        Route(PREFIX + "/login", admin.login, methods=["GET", "POST"]),
-        Route(PREFIX + "/logout", admin.guard(admin.logout), methods=["POST"]),
+        *login_routes(admin),
         Route(PREFIX + "/static/{name}", admin.static, methods=["GET"]),
         *page_routes(admin),
         *recipient_routes(admin),

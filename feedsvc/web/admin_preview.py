@@ -62,13 +62,17 @@ def preview_routes(admin: Admin) -> list[Route]:
         as a form: the CSRF check has read its body already, and reading it again as JSON
         raised "Stream consumed", a 500."""
         if "form" in request.headers.get("content-type", ""):
-            query: object = (await request.form()).get("query")  # kept by Starlette
+            form = await request.form()  # kept by Starlette
+            query: object = form.get("query")
+            slug: object = form.get("slug")
         else:
             try:
                 body = await request.json()
             except ValueError:
                 body = None
             query = body.get("query") if isinstance(body, dict) else None
+            slug = body.get("slug") if isinstance(body, dict) else None
+        topic = slug if isinstance(slug, str) and slug else None  # the topic being edited
         if not isinstance(query, str):
             return JSONResponse({"error": t("query_not_text")}, 400, SECURITY_HEADERS)
         # no length cap of its own (it had 4,000, the parser 2,000, the API 5,000): a query
@@ -81,7 +85,7 @@ def preview_routes(admin: Admin) -> list[Route]:
             return refused_answer(query, refused)
         try:
             result = await run_in_threadpool(
-                lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES)
+                lambda: preview(db, query, scan=PREVIEW_SCAN, samples=PREVIEW_SAMPLES, slug=topic)
             )
         except QueryError as exc:
             return JSONResponse(
@@ -126,6 +130,10 @@ def preview_routes(admin: Admin) -> list[Route]:
                 "warnings": [
                     t("warn.operator_word", word=w.word, operator=w.operator, position=w.position)
                     for w in result.operator_words
+                ]
+                + [
+                    t("warn.keyboard_quotes", typed=q.typed, phrase=q.phrase, position=q.position)
+                    for q in result.keyboard_quotes
                 ]
                 + [
                     t(

@@ -226,6 +226,8 @@ class TopicList(Out):
 
 class PreviewIn(Body):
     query: Annotated[str, limited(limits.QUERY, "the filter query", required=True)]
+    #: the topic whose query this is: a reference back to it is refused as a save would
+    slug: Annotated[str | None, limited(limits.SLUG, "the topic being edited")] = None
     scan: Annotated[int, Field(ge=1, le=20_000)] = 2000
     samples: Annotated[int, Field(ge=0, le=50)] = 10
 

@@ -217,7 +217,8 @@ def disable_topic(service: Service, call: Call) -> tuple[int, TopicOut]:
 def preview_topic(service: Service, call: Call) -> tuple[int, PreviewOut]:
     body = call.body_as(PreviewIn)
     try:
-        result = preview(service.web_db, body.query, scan=body.scan, samples=body.samples)
+        result = preview(service.web_db, body.query, scan=body.scan, samples=body.samples,
+                         slug=body.slug)  # fmt: skip
     except QueryError as exc:
         raise ops.query_invalid(exc) from None
     samples = []

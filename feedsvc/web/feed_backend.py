@@ -101,6 +101,17 @@ class FeedBackend(Protocol):
         shows, drawn as :meth:`telegram_qr`'s; else why there is none (→ 404)."""
         ...
 
+    def gone(self, slug: str) -> bool:
+        """Whether ``slug`` names a topic that was deleted (→ 410 Gone: feed readers
+        unsubscribe); False for a switched-off topic or a slug never known (→ 404). Never
+        touches the DB."""
+        ...
+
+    def gone_page(self, slug: str) -> bytes:
+        """The HTML 410 page of a deleted topic (see :func:`feedsvc.pages.render_gone`), in
+        the site's language; cheap."""
+        ...
+
     def polled(self, slug: str) -> None:
         """A topic feed was served (200 or 304): counted in memory, on the event loop."""
         ...

@@ -37,7 +37,7 @@ from feedsvc.pages.listing import clean_query, read_page, shown_query
 from feedsvc.pages.render import QR_CHATS, START_PAYLOAD_MAX, qr_path
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
-from feedsvc.web.error_pages import route_path
+from feedsvc.web.error_pages import add_vary, route_path, varies_by
 from feedsvc.web.fast_path import count_feed_response
 from feedsvc.web.feed_backend import SEARCH_PAGE, FeedBackend, NoQr, Overloaded, RenderJob
 from feedsvc.web.feed_requests import (
@@ -202,6 +202,9 @@ def feed_routes(
             if slug != SEARCH_SLUG and (stored := stored_slug(slug, served)) is not None:
                 count_feed_response(fmt, 301)
                 return moved(request, f"/feeds/{stored}.{fmt}")
+            if slug != SEARCH_SLUG and backend.gone(slug):
+                count_feed_response(fmt, 410)
+                return gone(request, slug, browser_navigation(request.headers), navigated=True)
             count_feed_response(fmt, 404)
             if slug != SEARCH_SLUG and browser_navigation(request.headers):
                 return missing_navigated(slug)
@@ -279,6 +282,8 @@ def feed_routes(
         if snapshot is None:
             if (stored := stored_slug(slug, backend.page)) is not None:
                 return moved(request, f"/topics/{stored}")
+            if backend.gone(slug):
+                return gone(request, slug, wants_html(request.headers), navigated=False)
             return missing(request, slug)
         return serve(request, snapshot)
 
@@ -302,6 +307,23 @@ def feed_routes(
         count_feed_response(fmt, 200)
         headers = {**NAVIGATION_HEADERS, "x-content-type-options": "nosniff"}
         return Response(snapshot.body, 200, headers, media_type="text/html")
+
+    def gone(request: Request, slug: str, page: bool, *, navigated: bool) -> Response:
+        """410 Gone for a deleted topic's feed or page (:meth:`FeedBackend.gone`): what feed
+        readers take for "unsubscribe" (RFC 9110 §15.5.11), where a 404 kept them polling for
+        good. One line saying so (its controls escaped), or for ``page`` (a browser: a feed's
+        navigation, ``navigated``; a page's ``Accept`` naming HTML) the site's page of it.
+        Cacheable as long as a feed (``cache_seconds``): a slug created again serves within
+        that; a navigation's page is never kept, as a feed address's page never is."""
+        if not page:
+            response = error(request, 410, "http.topic_gone", cache_seconds, slug=slug)
+            return add_vary(response, varies_by(route_path(request.scope)))
+        headers = {"x-content-type-options": "nosniff"}
+        if navigated:
+            headers |= NAVIGATION_HEADERS
+        else:
+            headers |= {"cache-control": f"public, max-age={cache_seconds}", "vary": "Accept"}
+        return Response(backend.gone_page(slug), 410, headers, media_type="text/html")
 
     def missing_navigated(slug: str) -> Response:
         """A person opening the feed address of a topic that is not there (an old link): the

@@ -12,6 +12,7 @@
   var query = document.getElementById("query");
   if (!query || !query.dataset.preview) return;
   var summary = document.getElementById("preview-summary");
+  var slugBox = document.getElementById("slug");
   var errorBox = document.getElementById("preview-error");
   var warnings = document.getElementById("preview-warnings");
   var samples = document.getElementById("preview-samples");
@@ -104,7 +105,8 @@
       method: "POST",
       credentials: "same-origin",
       headers: { "Content-Type": "application/json", "X-CSRF-Token": query.dataset.csrf },
-      body: JSON.stringify({ query: text }),
+      // the topic being edited: its query may not name it (a cycle Save would refuse)
+      body: JSON.stringify({ query: text, slug: slugBox ? slugBox.value : "" }),
     })
       .then(function (r) {
         var type = r.headers.get("Content-Type") || "";
