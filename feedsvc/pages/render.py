@@ -312,28 +312,25 @@ def render_missing(t: Translator, site: Site, slug: str) -> bytes:
     topic switched off or removed): the site's page saying so, with the way to every topic,
     not indexed. ``slug`` is shown as given, its control characters as escapes
     (:func:`feedsvc.logs.escape_controls`, as the plain-text answers show it)."""
-    slug = escape_controls(slug)
-    return _render(
-        "missing.html",
-        t,
-        site,
-        title=t("reader.missing_title", slug=slug, site=site.title),
-        heading=t("http.no_topic", slug=slug),
-        hint=t("reader.missing_hint"),
-    )
+    return _slug_page(t, site, slug, "reader.missing_title", "http.no_topic", "reader.missing_hint")
 
 
 def render_gone(t: Translator, site: Site, slug: str) -> bytes:
     """The 410 page of a deleted topic's addresses (its reader page; its feeds, for a browser's
     navigation): :func:`render_missing`'s page saying the topic was deleted."""
+    return _slug_page(t, site, slug, "reader.gone_title", "http.topic_gone", "reader.gone_hint")
+
+
+def _slug_page(t: Translator, site: Site, slug: str, title: str, heading: str, hint: str) -> bytes:
+    """The page of a topic address that serves no topic, its words by catalogue key."""
     slug = escape_controls(slug)
     return _render(
         "missing.html",
         t,
         site,
-        title=t("reader.gone_title", slug=slug, site=site.title),
-        heading=t("http.topic_gone", slug=slug),
-        hint=t("reader.gone_hint"),
+        title=t(title, slug=slug, site=site.title),
+        heading=t(heading, slug=slug),
+        hint=t(hint),
     )
 
 
