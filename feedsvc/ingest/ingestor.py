@@ -255,7 +255,10 @@ class Ingestor(BatchPipeline):
                 self.index.refresh(conn)
 
             def look_up(part: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
-                return [r for r in self.source.placed_rows(part) if r.cursor_ts <= horizon], set()
+                # a row the driver cannot read whole is read field by field (a draft among
+                # them withdrawn, another quarantined), never failing the lookup of the rest
+                rows, unreadable = unordered.placed(self.source, part)
+                return [r for r in rows if r.cursor_ts <= horizon], unreadable
 
             # the rows of an orphaned key in one batch: its newest takes over, once; else in
             # the keyset read's bounded batches (by_id), never every row at once
