@@ -236,3 +236,23 @@ def test_postgresql_batch_of_only_such_drafts_is_no_systemic_failure(
         w.poll()  # asserts the tick did not fail
         assert state(w, 1) == (True, "draft") and state(w, 2) == (True, "draft")
         assert entries(w) == []
+
+
+def test_postgresql_row_whose_visible_cannot_be_read_says_a_takedown_may_wait(
+    db: Database, tmp_path: Path
+) -> None:
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's own values")
+    with posts_table(db, tmp_path, "same") as news:
+        w = published(news, db, 1)
+        columns = mapping().model_copy(update={"visible": "edited"})  # no boolean: a timestamp
+        w.ing.source = external_source(news.url, "posts", columns, UTC)
+        news.put(1)
+        with news.engine.begin() as conn:
+            conn.execute(text("UPDATE posts SET edited = 'infinity' WHERE id = 1"))
+        w.poll()
+        [q] = entries(w)
+        assert (q.source_id, q.source_key, q.stage) == ("1", "TEST-1", "read")
+        assert "; visible: cannot be read:" in q.reason, q.reason
+        assert "a takedown may be waiting" in q.reason and "articles hide" in q.reason
+        assert shown(w, 1)  # not known to be taken down: left as it was
