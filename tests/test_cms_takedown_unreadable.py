@@ -256,3 +256,35 @@ def test_postgresql_row_whose_visible_cannot_be_read_says_a_takedown_may_wait(
         assert "; visible: cannot be read:" in q.reason, q.reason
         assert "a takedown may be waiting" in q.reason and "articles hide" in q.reason
         assert shown(w, 1)  # not known to be taken down: left as it was
+
+
+def test_postgresql_late_commit_of_such_a_draft_is_withdrawn_and_fails_no_tick(
+    db: Database, tmp_path: Path
+) -> None:
+    """Committed late (its cursor value behind the cursor, within the overlap window), such a
+    row failed the tick, and the next tick neither stored nor quarantined it."""
+    if db.dialect != "postgresql":
+        pytest.skip("PostgreSQL's own values")
+    with posts_table(db, tmp_path, "same") as news:
+        w = published(news, db, 1)
+        news.put(3)  # the cursor moves past the late commits below
+        w.poll()
+        late = (news.clock() - timedelta(seconds=20)).replace(tzinfo=None)
+        with news.engine.begin() as conn:
+            conn.execute(
+                text("UPDATE posts SET status = 'draft', created = 'infinity', modified = :m "
+                     "WHERE id = 1"),
+                {"m": late},
+            )  # fmt: skip
+            conn.execute(
+                text("INSERT INTO posts (id, slug, link, title, status, created, modified, "
+                     "edited) VALUES (2, 'TEST-2', 'https://example.vn/tin/2.html', 'Tin 2', "
+                     "'published', 'infinity', :m, :m)"),
+                {"m": late},
+            )  # fmt: skip
+        news.clock.advance(seconds=2)
+        w.poll()  # asserts the tick did not fail
+        assert state(w, 1) == (True, "draft") and not shown(w, 1)
+        assert [(q.source_id, q.source_key, q.stage) for q in entries(w)] == [
+            ("2", "TEST-2", "read")
+        ]
