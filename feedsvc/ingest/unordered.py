@@ -275,6 +275,8 @@ def placed(
         except ProgrammingError:
             raise  # our query, not the row's data
         except Exception as exc:  # a value the driver cannot convert, in one row or more
+            if len(part) == len(ids):  # the first failure: a source down fails at once, not
+                source.check_statement()  # after 2 x len(ids) lookups (a connect timeout each)
             if len(part) > 1:
                 half = len(part) // 2
                 visit(part[:half])
