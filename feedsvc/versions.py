@@ -93,8 +93,10 @@ def replaces(
     new_published: datetime | None = None,
     held_published: datetime | None = None,
     new_unstamped: bool = False,
+    held_stored: datetime | None = None,
 ) -> bool:
-    """Whether version ``new`` replaces the ``held`` one at ``now`` (all aware, UTC): newer;
+    """Whether version ``new`` replaces the ``held`` one at ``now`` (all aware, UTC): newer
+    (than ``held`` as far as ``held_stored`` lets it be believed, :func:`newer`);
     or different while ``held`` is not believed (more than :data:`VERSION_AHEAD` after ``now``,
     or :func:`undated`: an edit or a new time given before a scheduled article's time wins);
     never an undated ``new`` over a dated ``held`` (the scheduled record again, after an edit),
@@ -109,7 +111,24 @@ def replaces(
         return False
     if new_unstamped and scheduled_again(new, new_published, held, held_published):
         return False
-    return new > held
+    return newer(new, held, held_stored)
+
+
+def newer(new: datetime, held: datetime, stored: datetime | None) -> bool:
+    """Whether version ``new`` is newer than ``held``, believed only up to ``stored``, when
+    feedsvc read it (its clock as it stored the record; None: not known, ``held`` believed as
+    it is). All aware.
+
+    An edit cannot have been made after feedsvc read it, so a version ahead of that moment is
+    a clock running fast (a CMS app server 10 minutes ahead), and counts as that moment: the
+    row's next edit on a correct clock, dated at or after it, replaces it. Believed whole, it was
+    newer than every edit made before the skewed time passed: the headline fixed a minute
+    later was refused "an older version" (INFO only) and kept in feeds and alerts, and the
+    row was not read again (a tester's H2). A copy restored with its own old ``updated_at``
+    (dated before the held record was read) is still older, and not applied."""
+    if stored is None or held <= stored:
+        return new > held
+    return new >= stored and new != held
 
 
 def takes_over(
@@ -126,6 +145,8 @@ def takes_over(
     may_be_stale: bool = False,
     edited: bool = False,
     held_gone: bool = False,
+    own_row: bool = False,
+    held_stored: datetime | None = None,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
     version with the other visibility, or a version that :func:`replaces` it (``now`` None:
@@ -147,8 +168,17 @@ def takes_over(
     content differs (the caller compares): at the same version it replaces the held one — the
     CMS's row as it is now, a correction — unless ``may_be_stale``. ``held_gone``: the held
     record's source row no longer exists and this record is another row with its key: it
-    replaces the held one whatever the versions (a key with no other row is deleted)."""
+    replaces the held one whatever the versions (a key with no other row is deleted).
+
+    ``own_row``: the record is the held record's own source row as the CMS holds it now (not
+    an import line): when it says the article is not shown while the held record is shown, it
+    replaces it whatever the versions — a takedown is never refused for a version, which a
+    clock running fast or slow on one CMS server makes "older" (a tester's H2). Another row of
+    the key, or an import line (``may_be_stale``), takes it down only as a newer version.
+    ``held_stored``: when feedsvc stored the held record (:func:`newer`)."""
     if held_gone:
+        return True
+    if own_row and new_withdrawn and not held_withdrawn and not may_be_stale:
         return True
     if new == held:
         if new_withdrawn != held_withdrawn:
@@ -157,8 +187,8 @@ def takes_over(
             return True
         return held_unstamped and not new_unstamped
     if now is None:
-        return new > held
+        return newer(new, held, held_stored)
     return replaces(
         new, held, now, new_published=new_published, held_published=held_published,
-        new_unstamped=new_unstamped,
+        new_unstamped=new_unstamped, held_stored=held_stored,
     )  # fmt: skip

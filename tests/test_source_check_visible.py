@@ -147,3 +147,40 @@ def import_lines(config: Path, text: str) -> None:
     env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
     imported = CliRunner().invoke(cli, ["import", str(lines), "--config", str(config)], env=env)
     assert imported.exit_code == 0, imported.output
+
+
+def test_a_draft_with_unreadable_text_and_an_edit_time_ahead_are_said(tmp_path: Path) -> None:
+    """A draft whose author is not UTF-8 is NOT VISIBLE, as ingest withdraws it (it was
+    REJECTED); an ``updated_at`` 10 minutes after this machine's clock is said (a CMS server
+    clock running fast: the tester's H1 and H2)."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    ahead = datetime.now(UTC) + timedelta(minutes=10, seconds=20)
+    local = ahead.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m-%d %H:%M:%S")
+    cms = tmp_path / "cms.db"
+    with sqlite3.connect(cms) as conn:
+        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, slug TEXT, link TEXT,"
+                     " title TEXT, status TEXT, created TEXT, modified TEXT, raw BLOB,"
+                     " edited TEXT)")  # fmt: skip
+        conn.executemany(
+            "INSERT INTO posts VALUES (?, ?, ?, ?, ?, '2026-11-30 10:00:00', ?, ?, ?)",
+            [(1, "p-1", "https://e.vn/1", "Tin 1", "published", "2026-11-30 10:01:00",
+              b"PV", local),
+             (2, "p-2", "https://e.vn/2", "Tin 2", "draft", "2026-11-30 10:02:00",
+              b"\xc3\x28", None),
+             (3, "p-3", "https://e.vn/3", "Tin 3", "published", "2026-11-30 10:03:00",
+              b"\xc3\x28", None)],
+        )  # fmt: skip
+    config = source_config(tmp_path, cms, "status = 'published'")
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text + 'author = "raw"\nupdated_at = "edited"\n[site]\ntimezone = "Asia/Ho_Chi_Minh"\n',
+        encoding="utf-8",
+    )
+    result = source_check(config)
+    assert "is 10 min after this machine's clock" in row_line(result.output, 1), result.output
+    assert "NOT VISIBLE, its values not read (author is not valid UTF-8" in row_line(
+        result.output, 2
+    )
+    assert "REJECTED author is not valid UTF-8" in row_line(result.output, 3)

@@ -93,3 +93,39 @@ def test_a_scheduled_records_own_time_is_no_edit_time(
     if new != held:  # a takedown follows the same rule
         assert takes_over(new, True, held, False, NOW, new_published=new_published,
                           held_published=held_published) is wins  # fmt: skip
+
+
+M = timedelta(minutes=1)
+
+
+@pytest.mark.parametrize(
+    ("new", "held", "stored", "wins"),
+    [
+        (NOW + 2 * M, NOW + 10 * M, NOW, True),  # the tester's H2: held 10 min ahead of its read
+        (NOW, NOW + 10 * M, NOW, True),  # an edit dated the very moment of the read
+        (NOW - M, NOW + 10 * M, NOW, False),  # dated before the read: a restored copy
+        (NOW + 10 * M, NOW + 10 * M, NOW, False),  # the same version again
+        (NOW + 11 * M, NOW + 10 * M, NOW, True),  # newer anyway
+        (NOW - M, NOW - 5 * M, NOW, True),  # a held version behind its read: as before
+        (NOW - 6 * M, NOW - 5 * M, NOW, False),
+        (NOW + 2 * M, NOW + 10 * M, None, False),  # no read time known (an import line)
+    ],
+)
+def test_a_version_is_believed_up_to_when_it_was_read(
+    new: datetime, held: datetime, stored: datetime | None, wins: bool
+) -> None:
+    assert replaces(new, held, NOW + 3 * M, held_stored=stored) is wins
+    assert takes_over(new, False, held, False, None, held_stored=stored) is wins
+
+
+@pytest.mark.parametrize("new", [NOW - 1000 * H, NOW - M, NOW, NOW + H])
+def test_the_held_rows_own_takedown_wins_whatever_its_version(new: datetime) -> None:
+    held = NOW + 10 * M
+    assert takes_over(new, True, held, False, NOW, own_row=True, held_stored=NOW)
+    assert takes_over(new, True, held, False, None, own_row=True)
+    # an import line, or another row of the key: only as a newer version
+    stale = takes_over(new, True, held, False, NOW, own_row=True, may_be_stale=True)
+    other = takes_over(new, True, held, False, NOW)
+    assert stale is other is (new > held)
+    # publishing again is no takedown: the version rule as ever
+    assert takes_over(new, False, held, True, NOW, own_row=True) is (new > held)

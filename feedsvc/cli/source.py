@@ -14,6 +14,7 @@ import click
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
 from feedsvc.cli.source_visible import (
+    edit_time_note,
     hidden_by_source,
     sample_state,
     sample_summary,
@@ -180,6 +181,14 @@ def _show_row(
         id_, why = row
         click.echo(f"  id={cell(id_)}: REJECTED row: cannot be read: {cell(why)}")
         return id_, "row", f"cannot be read: {why}"
+    if row.problem is not None and hidden_by_source(row):  # ingest withdraws, as below
+        from feedsvc.lifecycle.visibility import Visibility
+
+        click.echo(
+            f"  id={cell(row.id)} cursor={cell(row.cursor)}: NOT VISIBLE, its values not read"
+            f" ({cell(row.problem)}): not stored; an article read from it before is withdrawn"
+        )
+        return Visibility.WITHDRAWN
     if row.problem is not None:  # ingest quarantines it (stage "read"): never shown as good
         key = next(
             (f"source.columns.{f}" for f in FIELDS if row.problem.startswith(f"{f} ")), "row"
@@ -208,7 +217,9 @@ def _show_row(
     click.echo(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.astimezone(settings.tz).isoformat()} | "
-        f"tags {cell(list(a.tags))} | {cell(a.url)}" + state_note(settings, state, a.published_at)
+        f"tags {cell(list(a.tags))} | {cell(a.url)}"
+        + state_note(settings, state, a.published_at)
+        + edit_time_note(settings, a.updated_at, now)
     )
     return state
 

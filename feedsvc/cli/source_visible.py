@@ -97,3 +97,22 @@ def sample_summary(states: list[Visibility], rejected: int) -> str:
         f"{len(states) - n[Visibility.PUBLIC] - n[Visibility.SCHEDULED]} not visible, "
         f"{rejected} rejected"
     )
+
+
+def edit_time_note(settings: Settings, updated_at: datetime | None, now: datetime) -> str:
+    """Appended to a sample row's line whose ``updated_at`` is more than a minute after
+    ``now`` (this machine's clock, aware UTC): the CMS server that wrote it runs fast, or
+    ``source.timezone`` is off. Ingest believes such a version only up to when it reads it
+    (``feedsvc.versions.newer``) and logs it; said here so it is seen before a first sync."""
+    from datetime import timedelta
+
+    if updated_at is None or updated_at <= now + timedelta(minutes=1):
+        return ""
+    from feedsvc.catalogue import Translator
+
+    minutes = round((updated_at - now).total_seconds() / 60)
+    when = Translator("en", settings.tz).time(updated_at)
+    return (
+        f" | updated_at {when} is {minutes} min after this machine's clock: a CMS server "
+        "clock running fast, or source.timezone (its version counts as the time it is read)"
+    )

@@ -26,6 +26,8 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
+from sqlalchemy.exc import ProgrammingError
+
 from feedsvc.db import Database
 from feedsvc.ingest import unordered
 from feedsvc.ingest.ahead import ReadAhead, up_to_date
@@ -255,7 +257,10 @@ class Ingestor(BatchPipeline):
                 self.index.refresh(conn)
 
             def look_up(part: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
-                return [r for r in self.source.placed_rows(part) if r.cursor_ts <= horizon], set()
+                # a row the driver cannot read whole is read field by field (a draft among
+                # them withdrawn, another quarantined), never failing the lookup of the rest
+                rows, unreadable = unordered.placed(self.source, part)
+                return [r for r in rows if r.cursor_ts <= horizon], unreadable
 
             # the rows of an orphaned key in one batch: its newest takes over, once; else in
             # the keyset read's bounded batches (by_id), never every row at once
@@ -286,7 +291,17 @@ class Ingestor(BatchPipeline):
             )
 
             def look_up(ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
-                return self.source.rows_by_ids(lo, hi, hi_id, ids), set()
+                try:
+                    return self.source.rows_by_ids(lo, hi, hi_id, ids), set()
+                except ProgrammingError:
+                    raise  # our query, not the rows' data
+                except Exception:
+                    # a row the driver cannot read whole: read in halves, it field by field
+                    # (a draft withdrawn, another quarantined); it failed the tick, and the
+                    # next one neither stored nor quarantined it: a takedown lost
+                    rows, unreadable = unordered.placed(self.source, ids)
+                    upto = self.source.codec.position(hi)
+                    return [r for r in rows if r.cursor_ts <= upto], unreadable
 
             for rows, _, _ in by_id(look_up, unseen, self.batch_size):  # bounded, as a batch
                 if rows:

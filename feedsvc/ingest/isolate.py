@@ -7,7 +7,8 @@ column's own such values are kept out of every read, :func:`read_batch`) makes t
 which read fine — and its rows are fetched by id in halves until each failing part is one row:
 about ``2 × log2(batch)`` extra queries per bad row. A single row that still fails while the
 source runs the same statement on no row (:meth:`SqlSource.check_statement`) is quarantined, its
-reason naming the fields that fail alone (:func:`feedsvc.source.recent.unreadable_fields`); when
+reason naming the fields that fail alone (:func:`feedsvc.source.recent.read_alone`; a row
+whose ``visible`` reads false is a takedown, :func:`parse_rows`); when
 that probe fails too, the source itself went away or the statement no longer fits the table (a
 mapped column dropped in the CMS) and the tick fails as any outage does (nothing quarantined;
 the table is reflected again at the next tick).
@@ -18,7 +19,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any, TypeVar
 
@@ -28,7 +29,7 @@ from feedsvc.articles import MAX_KEY_LEN, Article, ArticleError, parse_article
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.source import SourceRow, SqlSource, WindowKey
-from feedsvc.source.recent import unreadable_fields
+from feedsvc.source.recent import read_alone
 from feedsvc.store import quarantine
 from feedsvc.store.quarantine import Quarantined
 
@@ -259,7 +260,7 @@ def read_isolated(
     """The rows at ``keys`` (oldest first), and the ones the driver cannot read."""
     rows: list[SourceRow] = []
     bad: list[Quarantined] = []
-    named = 0  # bad rows whose fault is in some of their fields, each named
+    named = 0  # rows whose fault is in some of their fields, read field by field
 
     def visit(part: Sequence[WindowKey]) -> None:
         nonlocal named
@@ -278,33 +279,53 @@ def read_isolated(
             if isinstance(exc, ProgrammingError):
                 raise  # our query, not the row's data
             source.check_statement()  # raises when the source or the statement fails, not the row
-            reason, in_fields = _fault(source, part[0].id, exc)
-            named += in_fields
+            row, reason = row_alone(source, part[0].id, exc, part[0])
+            if row is not None:  # its fault lies in some fields: parse_rows decides on it
+                named += 1
+                rows.append(row)
+                return
             bad.append(Quarantined(part[0].id, part[0].cursor_ts, None, "read", reason))
 
     visit(keys)
-    if not rows and len(bad) > 1 and named < len(bad):
+    if len(rows) == named and bad and named + len(bad) > 1:
         # no row of the batch reads alone, and not for its own values: a systematic failure
         raise SystemicError(f"no row of {len(keys)} could be read: {bad[0].reason}")
     return rows, bad
 
 
-def _fault(source: SqlSource, id_: str, exc: Exception) -> tuple[str, bool]:
-    """Why row ``id_`` cannot be read, by field (``published_at: cannot be read: DataError:
-    timestamp too large (after year 10K): 'infinity'``), and whether the fault lies in some
-    of its fields (the others read alone). A row failing in every field, or in none alone,
-    is said as the whole row's error: then it may be the query or the source, not the row.
+def row_alone(
+    source: SqlSource, id_: str, exc: Exception, at: WindowKey | None = None
+) -> tuple[SourceRow | None, str]:
+    """Row ``id_``, which the driver cannot read whole (``exc``), read field by field: the
+    row with the fields that read, its :attr:`~SourceRow.problem` naming the others
+    (``published_at: cannot be read: DataError: timestamp too large (after year 10K):
+    'infinity'``), and that reason; or None and the whole row's error, when the row fails in
+    every field or in none alone (then it may be the query or the source, not the row), or
+    is gone. ``at``: its position, when known.
 
-    Why: the whole row's error named no field, and a batch of only such rows (two rows given
-    ``'infinity'`` with nothing after them) was taken for a systemic failure, so ingest
-    failed tick after tick until another row was written."""
+    Why: the whole row's error named no field, and a batch of only such rows was taken for a
+    systemic failure; and a row quarantined whole was never known to be a draft: sent back
+    to draft with such a value, its article stayed public with its alerts (a tester's H1).
+    Its ``visible`` and key, read alone, now let :func:`parse_rows` withdraw it."""
     try:
-        faults = unreadable_fields(source, id_)
+        row, faults = read_alone(source, id_, at)
     except Exception:  # the diagnosis is a courtesy: the row is quarantined all the same
-        return describe(exc), False
-    if not faults or len(faults) == len(source.bind().fields):
-        return describe(exc), False
-    return "; ".join(f"{field}: cannot be read: {describe(e)}" for field, e in faults), True
+        return None, describe(exc)
+    if row is None or not faults or len(faults) == len(source.bind().fields):
+        return None, describe(exc)
+    said = [f"{name}: cannot be read: {describe(e)}" for name, e in faults]
+    said += [row.problem] if row.problem else []
+    if any(name == "visible" for name, _ in faults):
+        said.append(TAKEDOWN_UNKNOWN)
+    reason = "; ".join(said)
+    return replace(row, problem=reason), reason
+
+
+#: Said of a row whose ``visible`` cannot be read: whether the CMS took it down is not known.
+TAKEDOWN_UNKNOWN = (
+    "whether the CMS still shows this row is not known, so a takedown may be waiting: the "
+    "article read from it before stays as it was (feedsvc articles hide KEY takes it down)"
+)
 
 
 #: The stage of a row the source says is not shown (``visible`` false) whose values are no
@@ -324,14 +345,16 @@ def parse_rows(
     :data:`UNPUBLISHED` when the row says it is not shown)."""
     parsed, rejected = [], []
     for row in rows:
+        hidden = row.record.get("withdrawn") is True
         if row.problem is not None:  # e.g. text that is not UTF-8: never altered, held back
-            rejected.append(quarantined(row, "read", row.problem))
+            # but a row the source says is not shown needs no article values, readable or
+            # not: the article read from it is withdrawn (by row id, its key if readable)
+            rejected.append(quarantined(row, UNPUBLISHED if hidden else "read", row.problem))
             continue
         try:
             parsed.append((row, parse_article(row.record, tz)))
         except Exception as exc:
             reason = str(exc) if isinstance(exc, ArticleError) else describe(exc)
-            hidden = row.record.get("withdrawn") is True
             rejected.append(quarantined(row, UNPUBLISHED if hidden else "parse", reason))
     return parsed, rejected
 

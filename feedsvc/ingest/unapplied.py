@@ -23,14 +23,16 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Connection
 
+from feedsvc.articles import Article
 from feedsvc.source import SqlSource
 from feedsvc.store import unapplied as store
 from feedsvc.store.articles import Known, SourcePosition
 from feedsvc.store.unapplied import Unapplied
+from feedsvc.versions import newer, undated
 
 log = logging.getLogger("feedsvc.ingest.writer")  # the lines operators know, where they were
 
@@ -133,18 +135,74 @@ _said: set[tuple[str, str, datetime]] = set()
 
 def _say_older(at: SourcePosition, key: str, version: datetime, held: Known) -> None:
     """Log, once per row and version, the held article's own row read at an older version
-    than the one held (a restored copy, not an edit). Its position moves onto the article,
-    so the window does not read it again; an edit moves it and it is said again only at
-    another version. The row at the held version, unchanged, is not logged."""
-    if version >= held.version:
+    than the one held (a restored copy, not an edit), as a WARNING with both times in UTC
+    (the times feedsvc compared: one offset, whatever the CMS wrote). Its position moves onto
+    the article, so the window does not read it again; an edit moves it and it is said again
+    only at another version. The row at the held version, unchanged, is not logged. Why a
+    WARNING: an edit not applied leaves feeds and alerts other than the CMS; at INFO, a
+    correction refused for a clock running fast went unseen (a tester's H2)."""
+    if version == held.version or newer(version, held.version, held.stored_at):
         return
-    said = (key, at.id, version)
+    if not _first(key, at.id, version):
+        return
+    log.warning(
+        "ingest: row id=%s (%s) not applied: an older version (%s) than the one held (%s)%s",
+        at.id, key, _utc(version), _utc(held.version), _ahead_note(held),
+    )  # fmt: skip
+
+
+def _first(key: str, row: str, version: datetime) -> bool:
+    """Whether ``(key, row, version)`` is said for the first time by this process."""
+    said = (key, row, version)
     if said in _said:
-        return
+        return False
     if len(_said) > 10_000:
         _said.clear()
     _said.add(said)
-    log.info(
-        "ingest: row id=%s (%s) not applied: an older version (%s) than the one held (%s)",
-        at.id, key, version.isoformat(), held.version.isoformat(),
+    return True
+
+
+def _utc(at: datetime) -> str:
+    return at.astimezone(UTC).isoformat()
+
+
+def _ahead_note(held: Known) -> str:
+    """What to make of a held version dated after feedsvc stored it (a clock running fast)."""
+    if held.stored_at is None or held.version <= held.stored_at:
+        return "; a copy restored with its old updated_at? save the row again to have it shown"
+    return (
+        f"; the held version was dated {_utc(held.version)} when feedsvc stored it at "
+        f"{_utc(held.stored_at)}, by a CMS clock running fast, so it counts as that moment"
+    )
+
+
+#: How far after feedsvc's clock an edit time is said (a CMS clock a few seconds off is not).
+AHEAD_SAID = timedelta(minutes=1)
+
+
+def say_ahead(at: SourcePosition, article: Article, now: datetime) -> None:
+    """Log (WARNING, once per row and version) a row stored with an ``updated_at`` more than
+    :data:`AHEAD_SAID` after ``now`` (feedsvc's clock, UTC), naming the row and both times in
+    UTC: the CMS server that wrote it has a clock running fast (or ``source.timezone`` is
+    wrong). Such a version is believed only up to ``now`` (:func:`feedsvc.versions.newer`):
+    the row's next edit replaces it, and a takedown always does. Not a scheduled record's
+    ``updated_at`` set to its own time to come (:func:`feedsvc.versions.undated`)."""
+    key, updated_at = article.source_key, article.updated_at
+    if updated_at is None or updated_at <= now + AHEAD_SAID:
+        return
+    if undated(updated_at, article.published_at, now) or not _first(key, at.id, updated_at):
+        return
+    log.warning(
+        "ingest: row id=%s (%s): updated_at %s is %s after feedsvc's clock (%s): the CMS "
+        "server that wrote it runs fast, or source.timezone is wrong (feedsvc source check); "
+        "its version counts as the time it was read",
+        at.id, key, _utc(updated_at), _span(updated_at - now), _utc(now),
     )  # fmt: skip
+
+
+def _span(ahead: timedelta) -> str:
+    """``ahead`` as people say it: ``90 s``, ``10 min``, ``7 h``."""
+    seconds = round(ahead.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    return f"{round(seconds / 60)} min" if seconds < 7200 else f"{round(seconds / 3600)} h"

@@ -48,7 +48,7 @@ from sqlalchemy.exc import ProgrammingError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
-from feedsvc.ingest.isolate import by_id, held_entries, parse_rows, set_aside
+from feedsvc.ingest.isolate import by_id, held_entries, parse_rows, row_alone, set_aside
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.source.sql import ID_CHUNK
 from feedsvc.store import quarantine
@@ -176,7 +176,7 @@ def find(
     listed_ids = frozenset(others)  # each quarantined already: refused again, said no more
 
     def look_up(ids: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
-        return _placed(source, ids, quiet=refused)
+        return placed(source, ids, quiet=refused)
 
     for rows, unreadable, asked in by_id(look_up, others, batch_size):
         fixed = looked.add(source, rows, unreadable, asked, refused, (horizon, tz))
@@ -256,12 +256,14 @@ def reason(column: str, value: str | None, more: bool) -> str:
     return text
 
 
-def _placed(
+def placed(
     source: SqlSource, ids: Sequence[str], quiet: Container[str] = ()
 ) -> tuple[list[SourceRow], set[str]]:
-    """The rows of ``ids`` that have a place in the order now, and the ids of the ones the
-    driver cannot read whole (left as they are: neither gone nor fixed; logged, but for the
-    ``quiet`` ones: refused rows whose reason is listed already). A lookup the driver fails
+    """The rows of ``ids`` that have a place in the order now (one the driver cannot read
+    whole read field by field, :func:`~feedsvc.ingest.isolate.row_alone`, when the fault lies
+    in some fields), and the ids of the ones the driver cannot read at all (left as they
+    are: neither gone nor fixed; logged, but for the ``quiet`` ones: refused rows whose
+    reason is listed already). A lookup the driver fails
     is narrowed down in halves, as a batch read is: one unreadable row among 5000 costs about
     ``2 * log2(5000)`` lookups more, not 5000 (one per row: seconds on a remote CMS)."""
     rows: list[SourceRow] = []
@@ -273,12 +275,18 @@ def _placed(
         except ProgrammingError:
             raise  # our query, not the row's data
         except Exception as exc:  # a value the driver cannot convert, in one row or more
+            if len(part) == len(ids):  # the first failure: a source down fails at once, not
+                source.check_statement()  # after 2 x len(ids) lookups (a connect timeout each)
             if len(part) > 1:
                 half = len(part) // 2
                 visit(part[:half])
                 visit(part[half:])
                 return
             source.check_statement()  # raises when the source or the statement fails, not the row
+            row, _ = row_alone(source, part[0], exc)
+            if row is not None:  # read field by field: parse_rows decides (a draft withdrawn)
+                rows.append(row)
+                return
             log.log(
                 logging.DEBUG if part[0] in quiet else logging.WARNING,
                 "source %s row id=%s cannot be read: %s",

@@ -75,19 +75,21 @@ def _needs_match(
     now: datetime | None,
     edited: bool = False,
     orphaned: bool = False,
+    own: bool = False,
 ) -> bool:
     """New, or a record that takes over the held one (:func:`feedsvc.versions.takes_over`, the
     rule ``feedsvc import`` applies too): a replacing version (newer, or the held one far in
     the future), or the same version the source now shows or hides (a CMS may send a row back
     to draft without touching ``updated_at``; SPEC §10), or shows with other content
-    (``edited``), or another row of the key when the held one's is gone (``orphaned``)."""
+    (``edited``), or another row of the key when the held one's is gone (``orphaned``); and
+    from the held article's own row (``own``), a takedown whatever its version."""
     if known is None:
         return True
     return takes_over(
         article.version, article.withdrawn, known.version, known.withdrawn, now,
         new_published=article.published_at, held_published=known.published_at,
         new_unstamped=article.updated_at is None, held_unstamped=known.unstamped,
-        edited=edited, held_gone=orphaned,
+        edited=edited, held_gone=orphaned, own_row=own, held_stored=known.stored_at,
     )  # fmt: skip
 
 
@@ -196,7 +198,8 @@ def _takes(item: Item, known: Known | None, now: datetime | None) -> bool:
     orphaned item only from another row than the held one's)."""
     orphaned = item.orphaned and known is not None and known.source_id != item.at.id
     remapped = item.remapped and item.edited and _own_row(known, item.at)
-    return _needs_match(item.article, known, now, item.edited, orphaned or remapped)
+    own = _own_row(known, item.at)
+    return _needs_match(item.article, known, now, item.edited, orphaned or remapped, own)
 
 
 def apply(
@@ -237,6 +240,8 @@ def apply(
         orphaned = item.orphaned and held is not None and held.source_id != item.at.id
         fate = decide(item.article.source_key, rows, held, taken, orphaned)
         aside += fate.aside
+        if taken:
+            unapplied.say_ahead(item.at, item.article, now)
         if not taken:
             assert held is not None
             # already held at this version (an overlap re-read, a stale edit): only note

@@ -11,8 +11,9 @@ from typing import Any
 from sqlalchemy import Column, ColumnElement, Label, func, select
 
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
+from feedsvc.source.rows import SourceRow, WindowKey
 from feedsvc.source.sql import ID_CHUNK, SqlSource
-from feedsvc.source.values import is_visible
+from feedsvc.source.values import is_visible, row_record
 
 
 class NotReconcilable(Exception):
@@ -125,24 +126,33 @@ def duplicate_keys(source: SqlSource, limit: int, scan: int = DUPLICATE_SCAN) ->
         return [str(k) for k in conn.execute(stmt).scalars().all()]
 
 
-def unreadable_fields(source: SqlSource, id_: str) -> list[tuple[str, BaseException]]:
-    """The mapped fields of row ``id_`` that the driver cannot read, each alone, with the
-    error (empty: every field reads alone, or the row is gone).
+def read_alone(
+    source: SqlSource, id_: str, at: WindowKey | None = None
+) -> tuple[SourceRow | None, list[tuple[str, BaseException]]]:
+    """Row ``id_`` read one mapped field at a time: the row with the fields the driver reads
+    (its :attr:`~SourceRow.problem` naming none of the others: the caller words them), and
+    the fields it cannot read, each with its error. ``(None, [])`` when the row is gone or
+    has no place in the order; ``at``: its position, when known (else read alone too).
 
-    A row the driver cannot read whole (PostgreSQL's ``'infinity'`` in ``published_at``, a
-    year BC) was quarantined as ``DataError: timestamp too large …`` without naming which
-    field, and two such rows alone in a batch were taken for a systemic failure: ingest
-    stopped until another row came (``ingest.isolate.read_isolated``). One primary-key
-    lookup per mapped field, only for a row that already failed alone."""
+    Why: a row the driver cannot read whole (PostgreSQL's ``'infinity'`` in ``published_at``,
+    a year BC, bytes a text column cannot decode) was quarantined for that field alone, its
+    ``visible`` and key unread, so a row sent back to draft stayed public with its alerts
+    (``ingest.isolate.parse_rows`` withdraws such a row's article when ``visible`` says it is
+    not shown). One primary-key lookup per mapped field, only for a row that failed alone."""
+    at = source.position_of(id_) if at is None else at
+    if at is None:
+        return None, []
     b = source.bind()
     key = source.native_id(id_)
+    values: dict[str, Any] = {}
     failed: list[tuple[str, BaseException]] = []
     for field in b.fields:
         name = str(getattr(field, "name", ""))
         stmt = select(field).select_from(b.table).where(b.id == key)
         try:
             with source.engine.connect() as conn:  # a failed read leaves no aborted transaction
-                conn.execute(stmt).all()
+                values[name] = conn.execute(stmt).scalar()
         except Exception as exc:
             failed.append((name.removeprefix("f_"), exc))
-    return failed
+    record, problem = row_record(values)
+    return SourceRow(at.cursor, at.cursor_ts, source.native_id(at.id), record, problem), failed

@@ -246,6 +246,16 @@ class SqlSource:
             out += self._rows(stmt.order_by(b.ts, b.id))
         return out
 
+    def position_of(self, id_: str) -> WindowKey | None:
+        """Row ``id_``'s position, when it has one in the order (as :meth:`placed_rows`
+        takes rows); None when it has none or is gone. Read alone, so a row whose other
+        values the driver cannot convert still gives it (``source.recent.read_alone``)."""
+        b = self.bind()
+        stmt = self._keyset(select(b.ts, b.id).select_from(b.table), None, None)
+        with self.engine.connect() as conn:
+            found = conn.execute(stmt.where(b.id == self.native_id(id_))).first()
+        return None if found is None else WindowKey(found[0], self.codec.position(found[0]), id_)
+
     def count_after(self, ts: Any, id_: Any) -> int:
         """How many rows are after the keyset position (a catch-up's total; one index range
         count, run only when a tick finds a backlog)."""

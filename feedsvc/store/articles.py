@@ -66,6 +66,9 @@ class Known(NamedTuple):
     withdrawn: bool = False  # the source has taken it back (``withdrawn_at`` is set)
     published_at: datetime | None = None  # as held (a future one: not shown yet)
     unstamped: bool = False  # held without ``updated_at`` (its version: its ``published_at``)
+    #: when feedsvc last wrote it (``last_changed_at``): a version after it was dated by a
+    #: clock running fast, believed only up to then (:func:`feedsvc.versions.newer`)
+    stored_at: datetime | None = None
 
 
 def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
@@ -83,11 +86,12 @@ def known_versions(conn: Connection, keys: Iterable[str]) -> dict[str, Known]:
             articles.c.withdrawn_at,
             articles.c.published_at,
             articles.c.updated_at,
+            articles.c.last_changed_at,
         ).where(articles.c.source_key.in_(wanted))
     ).tuples()
     return {
-        key: Known(id_, version, cursor, sid, gone is not None, published, updated is None)
-        for key, id_, version, cursor, sid, gone, published, updated in rows
+        key: Known(id_, version, cursor, sid, gone is not None, published, updated is None, at)
+        for key, id_, version, cursor, sid, gone, published, updated, at in rows
     }
 
 
