@@ -20,7 +20,7 @@ from sqlalchemy import select, update
 
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
-from feedsvc.store.followups import sweep_retired
+from feedsvc.store.followup_queue import sweep_retired
 
 __all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 

@@ -27,7 +27,7 @@ from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.source import SqlSource, external_source
 from feedsvc.store import quarantine
-from feedsvc.store.followups import sweep_retired
+from feedsvc.store.followup_queue import sweep_retired
 
 BAD = b"\xc3\x28 bad"  # the tester's: a lead byte with no continuation
 
