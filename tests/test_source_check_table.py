@@ -187,3 +187,40 @@ def test_a_view_without_show_view_says_which_grant(tmp_path: Path, command: str)
             with admin.begin() as conn:
                 conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
             admin.dispose()
+
+
+@pytest.mark.parametrize("fault", ["no grant on the table", "a view over a dropped table"])
+def test_a_table_the_user_may_not_read_or_a_broken_view_is_named(
+    tmp_path: Path, fault: str
+) -> None:
+    """MariaDB's 1142 on a table the reader was given no SELECT on, and 1356 for a view whose
+    table was dropped, read "cannot connect to the source" (exit 1; a verifier's). Each now
+    says what is wrong and what to do, exit 2."""
+    user, password = f"fv_{uuid.uuid4().hex[:8]}", "table-reader-pw"
+    with mariadb_database("feedsvc_grant") as url:
+        admin = create_engine(url)
+        database = url.rsplit("/", 1)[1].split("?")[0]
+        with admin.begin() as conn:
+            conn.exec_driver_sql(
+                "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link TEXT,"
+                " title TEXT, created DATETIME, modified DATETIME)"
+            )
+            conn.exec_driver_sql("CREATE TABLE other (id INT PRIMARY KEY)")
+            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{password}'")
+            if fault == "no grant on the table":
+                conn.exec_driver_sql(f"GRANT SELECT ON {database}.other TO '{user}'@'%%'")
+                table, said = "posts", "the user in source.url may not read posts: GRANT SELECT"
+            else:
+                conn.exec_driver_sql("CREATE VIEW news AS SELECT * FROM posts")
+                conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON {database}.* TO '{user}'@'%%'")
+                conn.exec_driver_sql("DROP TABLE posts")
+                table, said = "news", "news is a view that refers to a table or column that is gone"
+        try:
+            result = check(tmp_path, url.replace("root@", f"{user}:{password}@"), table)
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
+            admin.dispose()
+    assert result.exit_code == 2, result.output
+    assert said in problem_line(result), result.output
+    assert "cannot connect" not in result.output

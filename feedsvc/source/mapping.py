@@ -6,6 +6,7 @@ use of a source, and every read then selects what :func:`bind_mapping` bound.
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 from datetime import tzinfo
@@ -26,7 +27,12 @@ from sqlalchemy import (
     literal_column,
     type_coerce,
 )
-from sqlalchemy.exc import DBAPIError, NoSuchTableError, SQLAlchemyError
+from sqlalchemy.exc import (
+    DBAPIError,
+    NoSuchTableError,
+    SQLAlchemyError,
+    UnreflectableTableError,
+)
 from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
 
 from feedsvc.config import SourceColumns
@@ -270,14 +276,40 @@ def reflect_table(engine: Engine, table: str) -> Table:
         return Table(name, MetaData(), autoload_with=engine, schema=schema or None)
     except NoSuchTableError:
         raise SourceError([("source.table", missing_table(engine, table))]) from None
-    except DBAPIError as exc:
-        if _SHOW_VIEW_DENIED in str(exc.orig):
+    except (DBAPIError, UnreflectableTableError) as exc:  # the latter wraps a view's error
+        said = str(getattr(exc, "orig", exc))
+        number = found.group(1) if (found := _MYSQL_ERROR.search(said)) else None
+        if _SHOW_VIEW_DENIED in said:
             raise SourceError([("source.table", view_needs_show_view(table))]) from None
+        if number == "1142":
+            raise SourceError([("source.table", table_not_granted(table))]) from None
+        if number == "1356":
+            raise SourceError([("source.table", view_broken(table))]) from None
         raise
 
 
 #: MariaDB/MySQL error 1142 when a user with SELECT on a view describes it (SHOW CREATE VIEW)
 _SHOW_VIEW_DENIED = "SHOW VIEW command denied"
+#: PyMySQL's error text: ``(1142, "…")``; 1142 a command denied on the table (no grant on it),
+#: 1356 a view that references a table or column that is gone
+_MYSQL_ERROR = re.compile(r"\((\d{4}), ")
+
+
+def table_not_granted(table: str) -> str:
+    """MariaDB refused the source's user the table itself (error 1142, no SELECT on it): it
+    read "cannot connect to the source" (a verifier's). Says which grant to give."""
+    return (
+        f"the user in source.url may not read {table}: GRANT SELECT ON "
+        f"<database>.{table.rpartition('.')[2]} TO <the user in source.url>"
+    )
+
+
+def view_broken(table: str) -> str:
+    """A view over a table or column dropped since (MariaDB error 1356)."""
+    return (
+        f"{table} is a view that refers to a table or column that is gone (or that its "
+        "definer may no longer read): re-create the view"
+    )
 
 
 def view_needs_show_view(table: str) -> str:
