@@ -15,7 +15,6 @@ row ("1 of all 4" with 3 of the 4 scheduled).
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from feedsvc.bot.typed import keyboard_phrases, plain_quotes
@@ -191,10 +190,16 @@ class PreviewResult:
         return [w.english() for w in said]
 
 
-def resolver(db: Database) -> Callable[[str], str | None]:
+def topic_queries(db: Database) -> dict[str, str]:
+    """Every topic's query by slug (what ``@slug`` resolves to)."""
     with db.read() as conn:
-        queries = {t.slug: t.query for t in list_topics(conn)}
-    return queries.get
+        return {t.slug: t.query for t in list_topics(conn)}
+
+
+def _stored_slug(queries: dict[str, str], slug: str) -> str:
+    """``slug`` as stored when typed in another case (``KIEN-THUY``: a save takes it for
+    kien-thuy, so the preview's cycle check must too; a verifier's), else as given."""
+    return next((s for s in queries if s.casefold() == slug.casefold()), slug)
 
 
 def preview(
@@ -204,7 +209,8 @@ def preview(
     whose query this is (the admin's editor, the API's ``slug``, ``--slug``), so a reference
     back to it is the cycle a save refuses: the preview counted matches of
     ``"Đồ Sơn" OR @kt-an`` typed into kien-thuy (which @kt-an uses), then Save refused it."""
-    parsed = parse_topic(query, resolver(db), slug or None)
+    queries = topic_queries(db)
+    parsed = parse_topic(query, queries.get, _stored_slug(queries, slug) if slug else None)
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
         now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)
