@@ -368,7 +368,8 @@ async def test_token_never_leaks(fake: FakeBotAPI, caplog: pytest.LogCaptureFixt
         "123456789:AAwrongTokenButWellFormed_xyz", base_url=fake.base_url
     ) as wrong:
         refused = await wrong.send(1, MSG, link_preview=False)
-    assert refused.kind is OutcomeKind.TRANSIENT and "wrongToken" not in refused.description
+    # the token refused (401): the alerts wait for the operator (tests/test_token_refused.py)
+    assert refused.kind is OutcomeKind.TOKEN_REFUSED and "wrongToken" not in refused.description
     assert caplog.records and not [
         r
         for r in caplog.records
