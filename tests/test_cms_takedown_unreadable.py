@@ -198,10 +198,9 @@ def test_a_quarantined_row_flipped_to_draft_in_place_is_withdrawn_by_the_recheck
 
 @pytest.mark.parametrize("value", ["infinity", "-infinity", "10000-01-01 00:00:00"])
 def test_postgresql_draft_with_a_time_the_driver_cannot_read_is_withdrawn(
-    db: Database, tmp_path: Path, value: str
+    pg_db: Database, tmp_path: Path, value: str
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("PostgreSQL's own values")
+    db = pg_db  # PostgreSQL's own values (infinity, bytea)
     with posts_table(db, tmp_path, "same") as news:
         w = published(news, db, 1, 2, 3)
         news.infinity(1, value, status="draft")  # the tester's B05
@@ -225,10 +224,9 @@ def test_postgresql_draft_with_a_time_the_driver_cannot_read_is_withdrawn(
 
 
 def test_postgresql_batch_of_only_such_drafts_is_no_systemic_failure(
-    db: Database, tmp_path: Path
+    pg_db: Database, tmp_path: Path
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("PostgreSQL's own values")
+    db = pg_db  # PostgreSQL's own values (infinity, bytea)
     with posts_table(db, tmp_path, "same") as news:
         w = published(news, db, 1, 2)
         news.infinity(1, status="draft")
@@ -239,10 +237,9 @@ def test_postgresql_batch_of_only_such_drafts_is_no_systemic_failure(
 
 
 def test_postgresql_row_whose_visible_cannot_be_read_says_a_takedown_may_wait(
-    db: Database, tmp_path: Path
+    pg_db: Database, tmp_path: Path
 ) -> None:
-    if db.dialect != "postgresql":
-        pytest.skip("PostgreSQL's own values")
+    db = pg_db  # PostgreSQL's own values (infinity, bytea)
     with posts_table(db, tmp_path, "same") as news:
         w = published(news, db, 1)
         columns = mapping().model_copy(update={"visible": "edited"})  # no boolean: a timestamp
@@ -259,12 +256,11 @@ def test_postgresql_row_whose_visible_cannot_be_read_says_a_takedown_may_wait(
 
 
 def test_postgresql_late_commit_of_such_a_draft_is_withdrawn_and_fails_no_tick(
-    db: Database, tmp_path: Path
+    pg_db: Database, tmp_path: Path
 ) -> None:
     """Committed late (its cursor value behind the cursor, within the overlap window), such a
     row failed the tick, and the next tick neither stored nor quarantined it."""
-    if db.dialect != "postgresql":
-        pytest.skip("PostgreSQL's own values")
+    db = pg_db  # PostgreSQL's own values (infinity, bytea)
     with posts_table(db, tmp_path, "same") as news:
         w = published(news, db, 1)
         news.put(3)  # the cursor moves past the late commits below
