@@ -14,6 +14,8 @@ from __future__ import annotations
 import logging
 import sqlite3
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC
 from pathlib import Path
 
@@ -21,7 +23,7 @@ import pytest
 from click.testing import Result
 from conftest import mariadb_database
 from source_checks import run_check
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine
 
 from feedsvc.config import SourceColumns
 from feedsvc.db import Database
@@ -150,77 +152,80 @@ def test_ingest_says_the_same_and_takes_the_table_once_it_is_there(
     source.dispose()
 
 
+POSTS = (
+    "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link TEXT, title TEXT,"
+    " created DATETIME, modified DATETIME)"
+)
+
+
+@contextmanager
+def mariadb_reader(*statements: str) -> Iterator[tuple[Engine, dict[str, str], str]]:
+    """A fresh MariaDB database with ``posts`` and a reader user, ``statements`` run as root
+    after them (``{db}``, ``{user}`` filled in: its grants, views): (root's engine, those
+    fillers, the reader's URL). The user is dropped afterwards."""
+    user, password = f"fv_{uuid.uuid4().hex[:8]}", "reader-pw-123"
+    with mariadb_database("feedsvc_reader") as url:
+        admin = create_engine(url)
+        names = {"db": url.rsplit("/", 1)[1].split("?")[0], "user": f"'{user}'@'%%'"}
+        try:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(POSTS)
+                conn.exec_driver_sql(f"CREATE USER {names['user']} IDENTIFIED BY '{password}'")
+                for statement in statements:
+                    conn.exec_driver_sql(statement.format(**names))
+            yield admin, names, url.replace("root@", f"{user}:{password}@")
+        finally:
+            with admin.begin() as conn:
+                conn.exec_driver_sql(f"DROP USER {names['user']}")
+            admin.dispose()
+
+
 @pytest.mark.parametrize("command", ["source check", "ingest"])
 def test_a_view_without_show_view_says_which_grant(tmp_path: Path, command: str) -> None:
     """A MariaDB view as ``source.table``, its reader user given ``GRANT SELECT`` as for a
     table: describing a view needs ``SHOW VIEW`` (error 1142), which `source check` reported
     as "cannot connect to the source" (exit 1) and ingest retried for good (a tester's). Both
     now name the grant to add; with it, the view is read."""
-    user, password = f"fv_{uuid.uuid4().hex[:8]}", "view-reader-pw"
-    with mariadb_database("feedsvc_view") as url:
-        admin = create_engine(url)
-        database = url.rsplit("/", 1)[1].split("?")[0]
+    view = "CREATE VIEW news AS SELECT * FROM posts"
+    with mariadb_reader(view, "GRANT SELECT ON {db}.news TO {user}") as (admin, names, reader):
+        if command == "source check":
+            result = check(tmp_path, reader, "news")
+            assert result.exit_code == 2, result.output
+            said = problem_line(result)
+        else:
+            columns = SourceColumns(**MAPPING)
+            with pytest.raises(SourceError) as caught:
+                external_source(reader, "news", columns, UTC).bind()
+            said = str(caught.value)
+        assert "news is a view" in said and "GRANT SELECT, SHOW VIEW ON" in said, said
         with admin.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link TEXT,"
-                " title TEXT, created DATETIME, modified DATETIME)"
-            )
-            conn.exec_driver_sql("CREATE VIEW news AS SELECT * FROM posts")
-            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{password}'")
-            conn.exec_driver_sql(f"GRANT SELECT ON {database}.news TO '{user}'@'%%'")
-        reader = url.replace("root@", f"{user}:{password}@")
-        try:
-            if command == "source check":
-                result = check(tmp_path, reader, "news")
-                assert result.exit_code == 2, result.output
-                said = problem_line(result)
-            else:
-                columns = SourceColumns(**MAPPING)
-                with pytest.raises(SourceError) as caught:
-                    external_source(reader, "news", columns, UTC).bind()
-                said = str(caught.value)
-            assert "news is a view" in said and "GRANT SELECT, SHOW VIEW ON" in said, said
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"GRANT SHOW VIEW ON {database}.news TO '{user}'@'%%'")
-            assert check(tmp_path, reader, "news").exit_code == 0
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
-            admin.dispose()
+            conn.exec_driver_sql("GRANT SHOW VIEW ON {db}.news TO {user}".format(**names))
+        assert check(tmp_path, reader, "news").exit_code == 0
 
 
-@pytest.mark.parametrize("fault", ["no grant on the table", "a view over a dropped table"])
+FAULTS = {
+    "no grant on the table": (
+        ("CREATE TABLE other (id INT PRIMARY KEY)", "GRANT SELECT ON {db}.other TO {user}"),
+        "posts", "the user in source.url may not read posts: GRANT SELECT",
+    ),
+    "a view over a dropped table": (
+        ("CREATE VIEW news AS SELECT * FROM posts", "GRANT SELECT, SHOW VIEW ON {db}.* TO {user}",
+         "DROP TABLE posts"),
+        "news", "news is a view that refers to a table or column that is gone",
+    ),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("fault", list(FAULTS))
 def test_a_table_the_user_may_not_read_or_a_broken_view_is_named(
     tmp_path: Path, fault: str
 ) -> None:
     """MariaDB's 1142 on a table the reader was given no SELECT on, and 1356 for a view whose
     table was dropped, read "cannot connect to the source" (exit 1; a verifier's). Each now
     says what is wrong and what to do, exit 2."""
-    user, password = f"fv_{uuid.uuid4().hex[:8]}", "table-reader-pw"
-    with mariadb_database("feedsvc_grant") as url:
-        admin = create_engine(url)
-        database = url.rsplit("/", 1)[1].split("?")[0]
-        with admin.begin() as conn:
-            conn.exec_driver_sql(
-                "CREATE TABLE posts (id INT PRIMARY KEY, slug VARCHAR(50), link TEXT,"
-                " title TEXT, created DATETIME, modified DATETIME)"
-            )
-            conn.exec_driver_sql("CREATE TABLE other (id INT PRIMARY KEY)")
-            conn.exec_driver_sql(f"CREATE USER '{user}'@'%%' IDENTIFIED BY '{password}'")
-            if fault == "no grant on the table":
-                conn.exec_driver_sql(f"GRANT SELECT ON {database}.other TO '{user}'@'%%'")
-                table, said = "posts", "the user in source.url may not read posts: GRANT SELECT"
-            else:
-                conn.exec_driver_sql("CREATE VIEW news AS SELECT * FROM posts")
-                conn.exec_driver_sql(f"GRANT SELECT, SHOW VIEW ON {database}.* TO '{user}'@'%%'")
-                conn.exec_driver_sql("DROP TABLE posts")
-                table, said = "news", "news is a view that refers to a table or column that is gone"
-        try:
-            result = check(tmp_path, url.replace("root@", f"{user}:{password}@"), table)
-        finally:
-            with admin.begin() as conn:
-                conn.exec_driver_sql(f"DROP USER '{user}'@'%%'")
-            admin.dispose()
+    statements, table, said = FAULTS[fault]
+    with mariadb_reader(*statements) as (_, _, reader):
+        result = check(tmp_path, reader, table)
     assert result.exit_code == 2, result.output
     assert said in problem_line(result), result.output
     assert "cannot connect" not in result.output
