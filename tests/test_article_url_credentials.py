@@ -18,7 +18,6 @@ import json
 import logging
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -30,21 +29,24 @@ from factories import article
 from migrated import premigrated
 from sqlalchemy import select, update
 from test_lifecycle_editors import AUTH, CSRF_FIELD, TOKEN
-from test_stored_url_unseen import TOPIC, feed_items, feed_links
+from test_stored_url_unseen import (  # noqa: F401  (service: the fixture)
+    TOPIC,
+    feed_items,
+    feed_links,
+    service,
+)
 from upgrades import database_at, run_sql
 
 from feedsvc.app import Service, create_app
 from feedsvc.articles import ArticleError, parse_article
 from feedsvc.channels.plain import format_plain_alert
 from feedsvc.cli import cli
-from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import articles, source_articles
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestWords, format_digest
 from feedsvc.feeds import FeedMeta, render_feed
 from feedsvc.notify.message import format_alert
 from feedsvc.pages.render import page_article
-from feedsvc.roles import Roles
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -176,25 +178,9 @@ def test_the_shown_input_links_to_the_page() -> None:
 # -- 4. through the service, on SQLite and PostgreSQL ----------------------------------------
 
 
-@pytest.fixture
-def service(db_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service]:
-    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
-    settings = load_config(
-        None,
-        {
-            "database": {"url": premigrated(db_url)},
-            "topics": {"import_on_start": False},
-            "site": {"url": SITE},
-        },
-    )
-    service = Service(settings, Roles(scheduler=False, bot=False))
-    service.prepare()
-    yield service
-    service.db.dispose()
-
-
 def test_ingest_stores_it_without_and_says_which_row_and_field(
-    service: Service, caplog: pytest.LogCaptureFixture
+    service: Service,  # noqa: F811  (the imported fixture)
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     now = service.db.now()
     rows = [
@@ -226,7 +212,7 @@ def test_ingest_stores_it_without_and_says_which_row_and_field(
     assert not [r for r in caplog.records if "user name or password" in r.getMessage()]
 
 
-def store_old_rows(service: Service, client: TestClient, raw: list[str]) -> None:
+def store_old_rows(service: Service, client: TestClient, raw: list[str]) -> None:  # noqa: F811
     """Articles ingested clean, then given credentialed URLs in the state DB, as an install
     from before this change holds them."""
     assert client.post("/api/topics", json=TOPIC, headers=AUTH).status_code == 201
@@ -244,7 +230,9 @@ def store_old_rows(service: Service, client: TestClient, raw: list[str]) -> None
     service.topic_changed("kien-thuy")
 
 
-def test_rows_stored_before_are_published_without_it_everywhere(service: Service) -> None:
+def test_rows_stored_before_are_published_without_it_everywhere(
+    service: Service,  # noqa: F811  (the imported fixture)
+) -> None:
     raw = [r for r, _ in FORMS.values()]
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
         store_old_rows(service, client, raw)
