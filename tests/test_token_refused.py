@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 import pytest
 from factories import VN
 from fakebot import FakeBotAPI
+from fakeserver import await_until
 from handoffs import handoffs
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import select, update
@@ -57,14 +58,6 @@ async def dispatching(db: Database, fake: FakeBotAPI, token: str) -> AsyncIterat
             await task
 
 
-async def until(predicate: object, timeout: float = 20) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():  # type: ignore[operator]
-        assert loop.time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_alerts_wait_unspent_for_a_fixed_token(
     db: Database, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -76,7 +69,7 @@ async def test_alerts_wait_unspent_for_a_fixed_token(
         with handoffs(fake) as sent:
             async with dispatching(db, fake, WRONG):
                 # refused many times over (max_attempts is 2): none may end or spend a try
-                await until(lambda: len(sent.times("sendmessage")) >= 12)
+                await await_until(lambda: len(sent.times("sendmessage")) >= 12, 20)
         assert all(r[:2] == ("pending", 0) for r in rows(db)), rows(db)
         assert sum(r[2] == "token_refused" for r in rows(db)) >= len(CHATS)
         assert fake.messages(CHATS[0]) == []
@@ -86,7 +79,7 @@ async def test_alerts_wait_unspent_for_a_fixed_token(
         with db.write() as conn:  # the minute passed
             conn.execute(update(deliveries).values(due_at=db.now()))
         async with dispatching(db, fake, fake.token):
-            await until(lambda: all(r[0] == "sent" for r in rows(db)))
+            await await_until(lambda: all(r[0] == "sent" for r in rows(db)), 20)
         for chat in CHATS:
             assert len(fake.messages(chat)) == 2  # each alert once
 
@@ -99,7 +92,7 @@ async def test_claims_pause_between_tries(db: Database, monkeypatch: pytest.Monk
     queue(db, [7200 + n for n in range(30)], add_articles(db, range(1, 2)), datetime.now(UTC))
     with FakeBotAPI() as fake, handoffs(fake) as sent:
         async with dispatching(db, fake, WRONG):
-            await until(lambda: any(r[2] == "token_refused" for r in rows(db)))
+            await await_until(lambda: any(r[2] == "token_refused" for r in rows(db)), 20)
             first = len(sent.times("sendmessage"))
             waited = asyncio.get_running_loop().time() + 1.5
             while asyncio.get_running_loop().time() < waited:  # a span to count calls in
