@@ -22,7 +22,9 @@ from datetime import datetime, timedelta
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
+from feedsvc.channel_modes import Mode, channel_modes, waiting_channels
 from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
+from feedsvc.channels.tokens import settle_modes
 from feedsvc.channels.zalo.service import ZaloService
 from feedsvc.config import Settings, advice, match_processes
 from feedsvc.db.errors import describe
@@ -100,6 +102,8 @@ class Service:
         #: one dispatcher per channel (feedsvc.channels); ``dispatcher`` is Telegram's
         self.dispatchers = Dispatchers(self.db, settings, build_channels(settings))
         self.dispatcher: Dispatcher = self.dispatchers.telegram
+        #: each channel's mode (feedsvc.channel_modes), settled against the DB by prepare()
+        self.channel_modes: dict[str, Mode] = channel_modes(settings)
         self._dispatching = False
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
@@ -167,6 +171,7 @@ class Service:
             return
         self._prepared = True
         ensure_schema(self.db)  # a migration is one transaction: not cut, a signal waits
+        self.channel_modes = settle_modes(self.db, self.settings)
         if self.settings.topics.import_on_start and not self.interrupted:
             import_at_start(self.db, self.settings.topics)
         if self.interrupted:  # a signal during start-up: stop() follows
@@ -245,7 +250,7 @@ class Service:
             return
         self.started_at = self.db.now()
         if self.roles.scheduler:
-            await self.dispatchers.start()
+            await self.dispatchers.start(waiting_channels(self.channel_modes))
             self._dispatching = True
             if self.db.dialect == "postgresql":
                 loop = self._loop
@@ -302,7 +307,8 @@ class Service:
         log.info("feedsvc started: %s", self.describe_roles())
 
     def describe_roles(self) -> str:
-        return describe_roles(self.settings, self.roles, bot_running=self.bot is not None)
+        return describe_roles(self.settings, self.roles, bot_running=self.bot is not None,
+                              telegram=self.channel_modes["telegram"])  # fmt: skip
 
     def topic_changed(self, slug: str) -> None:
         """A topic saved, enabled, disabled or deleted by the admin or the API (off the loop):

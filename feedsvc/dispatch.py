@@ -193,6 +193,12 @@ class Dispatcher:
                       TOKEN_RETRY_SECONDS)  # fmt: skip
         self._refused_until = time.monotonic() + TOKEN_RETRY_SECONDS
 
+    def wait_for_token(self) -> None:
+        """Claim nothing in this process: the channel's token is not set though the state DB
+        ran with one (``channel_modes`` ``waiting``); its alerts wait, queued, for a process
+        that has it. The loop is not started then either (``Dispatchers.start``)."""
+        self._refused_until = math.inf
+
     async def _start(self, work: Coroutine[Any, Any, None]) -> None:
         await self._slots.acquire()
         self._unreleased += 1

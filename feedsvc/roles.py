@@ -18,9 +18,12 @@ class Roles:
 ALL_ROLES = Roles()  # `feedsvc run` without flags
 
 
-def describe_roles(settings: Settings, roles: Roles, *, bot_running: bool) -> str:
+def describe_roles(
+    settings: Settings, roles: Roles, *, bot_running: bool, telegram: str = "console"
+) -> str:
     """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
-    Telegram token: alerts go to the log)``: an operator sees at start what this process does."""
+    Telegram token: alerts go to the log)``: an operator sees at start what this process does.
+    ``telegram``: the channel's mode (``feedsvc.channel_modes``) when no token is set."""
     http = settings.http
     parts = [
         f"HTTP on {http.host}:{http.port}" if roles.http else "HTTP off (--no-http)",
@@ -33,5 +36,9 @@ def describe_roles(settings: Settings, roles: Roles, *, bot_running: bool) -> st
     else:
         parts.append("bot on")
     if roles.scheduler and not settings.telegram_token():
-        parts.append("alerts go to the log (no Telegram token)")
+        parts.append(
+            "Telegram alerts wait for the token (this state DB ran with one)"
+            if telegram == "waiting"
+            else "alerts go to the log (no Telegram token)"
+        )
     return ", ".join(parts)

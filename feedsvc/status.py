@@ -17,6 +17,7 @@ from feedsvc.store.records import Cursor, QuarantineEntry
 
 if TYPE_CHECKING:
     from feedsvc.app import Service
+    from feedsvc.channel_modes import Mode
     from feedsvc.db import Database
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
@@ -161,11 +162,14 @@ class StatusReads:
     deliveries_pending: int  # pending or sending
     source_articles: int | None  # rows of the built-in source table; None for an external one
     quarantine_newest: list[QuarantineEntry]  # the newest QUARANTINE_LISTED, newest first
+    #: channels this DB has run with a token (``store.channel_tokens``: ``waiting`` modes)
+    tokens_seen: tuple[str, ...] = ()
+    #: channels with an alert queued that waits because the channel refused the bot token
+    token_refused: tuple[str, ...] = ()
 
 
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
     """``db``: the engine to read with (web requests pass theirs); default the service's."""
-    from feedsvc.channel_modes import channel_modes
     from feedsvc.db.urls import shown_url
     from feedsvc.store.status import read_status
 
@@ -181,7 +185,7 @@ def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
         poll_seconds=service.settings.source.poll_seconds,
         database=shown_url(db.url, drivername=db.engine.url.drivername),
         started_at=service.started_at,
-        channels=dict(channel_modes(service.settings)),
+        channels=dict(service.channel_modes),
     )
 
 
@@ -193,11 +197,14 @@ def facts_from(
     poll_seconds: float,
     database: str,
     started_at: datetime | None,
-    channels: dict[str, str] | None = None,
+    channels: dict[str, Mode] | None = None,
 ) -> list[Fact]:
     """The facts, in display order (``database``: the state DB URL with its password masked;
     ``now`` in UTC, on the database's clock; ``channels``: each channel's mode, ``on`` |
-    ``console`` | ``off``, :mod:`feedsvc.channel_modes`)."""
+    ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown ``refused`` where
+    the reads find alerts waiting for a token the channel refuses)."""
+    from feedsvc.channel_modes import shown_modes
+
     cursor = reads.cursor
     state = ingest_state(cursor, now, poll_seconds)
     current = progress_current(cursor, now, poll_seconds)
@@ -219,7 +226,11 @@ def facts_from(
         Fact("articles_stored", reads.articles, "count"),
         Fact("topics_enabled", reads.topics_enabled, "count"),
         Fact("deliveries_pending", reads.deliveries_pending, "count"),
-        *([Fact("channels", channels, "channels")] if channels is not None else []),
+        *(
+            [Fact("channels", shown_modes(channels, reads.token_refused), "channels")]
+            if channels is not None
+            else []
+        ),
         Fact("source", source, "source"),
     ]
     if reads.source_articles is not None:

@@ -711,6 +711,7 @@ async def test_channel_modes_are_a_metric(
         ("telegram", "on"): 1, ("telegram", "console"): 0, ("telegram", "off"): 0,
         ("zalo", "on"): int(zalo), ("zalo", "console"): 0, ("zalo", "off"): int(not zalo),
         ("apprise", "on"): 1, ("apprise", "console"): 0, ("apprise", "off"): 0,
+        ("telegram", "waiting"): 0, ("zalo", "waiting"): 0, ("apprise", "waiting"): 0,
     }  # fmt: skip
     assert samples == {
         f'feedsvc_channel_mode{{channel="{c}",mode="{m}"}}': float(v)

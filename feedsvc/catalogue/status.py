@@ -97,6 +97,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "tắt: chưa cấu hình, người nhận không nhận được gì",
         "off: not configured, its recipients get nothing",
     ),
+    "channel_mode.waiting": (
+        "chờ token: CSDL này từng chạy với token mà nay chưa đặt; tin chờ, không gửi, không mất",
+        "waiting: its token is not set, though this database ran with one; alerts wait, "
+        "none is lost",
+    ),
+    "channel_mode.refused": (
+        "kênh từ chối token của bot: tin chờ; hãy sửa token trong cấu hình",
+        "the channel refuses the bot token: alerts wait; fix the token in the configuration",
+    ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------

@@ -11,12 +11,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import timedelta
 
 from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget
-from feedsvc.channel_modes import off_channels
+from feedsvc.channel_modes import channel_modes, off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
 from feedsvc.channels.off import OffChannel
@@ -92,7 +92,7 @@ class Dispatchers:
             followup_worker(db, ch, settings, owner, digest_edge(settings, ch)) for ch in channels
         ]
         #: channels not configured here: their queued alerts end as failed, with the reason
-        self.off = [OffChannel(db, name) for name in off_channels(settings)]
+        self.off = [OffChannel(db, name) for name in off_channels(channel_modes(settings))]
         self._tasks: list[asyncio.Task[None]] = []
 
     @property
@@ -102,10 +102,16 @@ class Dispatchers:
     def by_channel(self, name: str) -> Dispatcher | None:
         return next((d for d in self.all if d.limits.name == name), None)
 
-    async def start(self) -> None:
+    async def start(self, waiting: Collection[str] = ()) -> None:
         """Open each channel's client and start its loop; a channel that cannot open is
-        logged and its loop still runs (its sends fail as transient and are retried)."""
+        logged and its loop still runs (its sends fail as transient and are retried).
+        ``waiting``: channels whose token this DB ran with is not set here
+        (:mod:`feedsvc.channels.tokens`): no loop of theirs runs — no console, no off worker —,
+        their alerts wait as queued."""
         for d in self.all:
+            if d.limits.name in waiting:
+                d.wait_for_token()
+                continue
             try:
                 await d.channel.start()
             except Exception as exc:
@@ -113,7 +119,9 @@ class Dispatchers:
             task = asyncio.create_task(d.run(), name=f"dispatcher-{d.limits.name}")
             self._tasks.append(task)
         for f in self.followups:
-            self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
+            if f.channel not in waiting:
+                self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
+        self.off = [o for o in self.off if o.channel not in waiting]
         for o in self.off:
             # info, not a warning: most deployments never set up every channel; alerts that
             # were queued for it anyway are warned about as they are ended (OffChannel)

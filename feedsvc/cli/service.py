@@ -269,7 +269,7 @@ def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
         poll_seconds=settings.source.poll_seconds,
         database=reader.shown,  # password masked
         started_at=None,
-        channels=dict(channel_modes(settings)),
+        channels=channel_modes(settings, reads.tokens_seen),
     )
     pauses = lite.chat_pauses(reader, now)
     return flatten(facts), pauses, lite.recent_errors(reader, RECENT_ERRORS)
@@ -298,6 +298,11 @@ class _StatusView:
         self.started_at = None  # not a running service
         self.source = _SourceName(_source_name(settings))
         self.ingestor = self
+        from feedsvc.channel_modes import channel_modes
+        from feedsvc.store.channel_tokens import tokens_seen
+
+        with db.read() as conn:  # as a service started with these settings would settle them
+            self.channel_modes = channel_modes(settings, tokens_seen(conn))
 
 
 def _status_view(settings: Settings, db: Database) -> Service:

@@ -16,13 +16,13 @@ from feedsvc.cli.common import (
     cell,
     command_name,
     fail,
-    load_settings,
     run_operation,
     run_with_settings,
 )
 from feedsvc.cli.params import ID, config_option
 
 if TYPE_CHECKING:
+    from feedsvc.channel_modes import Mode
     from feedsvc.cli.pauses import English
     from feedsvc.config import Settings
     from feedsvc.db import Database
@@ -138,26 +138,46 @@ def add(
         )
     if channel != "telegram" and (address is None or chat_id is not None):
         fail(f"{channel} needs --to ADDRESS (and no CHAT_ID)", EXIT_USAGE)
-    sub, created = run_with_settings(
-        lambda db, settings: ops.add_subscription(
-            db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address,
-            topics_config=settings.topics, command=command_name(),
+    (sub, created), modes = run_with_settings(
+        lambda db, settings: (
+            ops.add_subscription(
+                db, chat_id, chat_type, topic=topic, query=query, channel=channel,
+                address=address, topics_config=settings.topics, command=command_name(),
+            ),
+            _modes(db, settings),
         ),
         config_file,
     )  # fmt: skip
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
-    _warn_if_off(channel, config_file)
+    _warn_if_not_sending(channel, modes)
 
 
-def _warn_if_off(channel: str, config_file: str | None) -> None:
-    """A recipient on a channel this configuration cannot send on (no ``zalo.token``) is
-    subscribed (the token may come later) but gets nothing until then: say so, on stderr."""
-    from feedsvc.channel_modes import MISSING_SETTING, off_channels
+def _modes(db: Database, settings: Settings) -> dict[str, Mode]:
+    """The channel modes a service with these settings has on this DB (``channel_modes``)."""
+    from feedsvc.channel_modes import channel_modes
+    from feedsvc.store.channel_tokens import tokens_seen
 
-    if channel in off_channels(load_settings(config_file, logging_=False)):
+    with db.read() as conn:
+        return channel_modes(settings, tokens_seen(conn))
+
+
+def _warn_if_not_sending(channel: str, modes: dict[str, Mode]) -> None:
+    """A recipient on a channel this configuration cannot send on (no ``zalo.token``; a token
+    this DB ran with, unset) is subscribed (the token may come later) but gets nothing until
+    then: say so, on stderr."""
+    from feedsvc.channel_modes import MISSING_SETTING
+
+    mode, setting = modes.get(channel), MISSING_SETTING.get(channel)
+    if mode == "off":
         click.echo(
-            f"warning: channel {channel} is not configured ({MISSING_SETTING.get(channel)} is not "
+            f"warning: channel {channel} is not configured ({setting} is not "
             "set): this recipient gets nothing until it is; its alerts end as failed",
+            err=True,
+        )
+    elif mode == "waiting":
+        click.echo(
+            f"warning: {setting} is not set, but this state DB ran with it: this recipient's "
+            "alerts wait until it is set again",
             err=True,
         )
 

@@ -1,6 +1,6 @@
 """The service's own bookkeeping tables: rendered snapshots and what they are known to show,
 the due check's watermark, feed poll counts, leases, Zalo updates acted on, the shared send
-budget and ended admin sessions.
+budget, ended admin sessions and the channels this DB has run with a bot token.
 
 Why apart from :mod:`feedsvc.db.schema`: these hold no newsroom data (articles, topics,
 recipients, the outbox); each is owned by one ``feedsvc.store`` module. They join the one
@@ -95,4 +95,16 @@ revoked_sessions = Table(
     metadata,
     Column("session_id", String(64), primary_key=True),
     Column("expires_at", UTCDateTime, nullable=False, index=True),
+)
+
+# The channels a process has started with a bot token on this state DB (migration 0036): a
+# start without that token afterwards is a configuration lost (a template's variable, a secret
+# file not mounted), not a new install: the channel's alerts wait for it (``channel_modes``
+# ``waiting``) instead of going to the console (Telegram) or ending as failed (Zalo).
+channel_tokens = Table(
+    "channel_tokens",
+    metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("first_at", UTCDateTime, nullable=False),  # the first start with a token seen
+    Column("last_at", UTCDateTime, nullable=False),  # the latest
 )

@@ -12,7 +12,7 @@ from sqlalchemy import Connection, Select, func, select
 
 from feedsvc.db.schema import articles, deliveries, source_articles, topics
 from feedsvc.status import StatusReads
-from feedsvc.store import quarantine
+from feedsvc.store import channel_tokens, quarantine
 from feedsvc.store.cursors import get_cursor
 from feedsvc.store.records import BUILTIN_SOURCE
 
@@ -44,4 +44,6 @@ def read_status(conn: Connection, source: str, listed: int) -> StatusReads:
             else None
         ),
         quarantine_newest=quarantine.newest(conn, listed),
+        tokens_seen=tuple(sorted(channel_tokens.tokens_seen(conn))),
+        token_refused=channel_tokens.refusing(conn),
     )

@@ -55,7 +55,7 @@ def recipient_routes(admin: Admin) -> list[Route]:
                 return subs, sub_store.list_chats(conn), topics
 
         subs, chats, topics = await db_call(load)
-        off = [c for c in off_channels(service.settings) if any(s.channel == c for s in subs)]
+        off = [c for c in off_channels(service.channel_modes) if any(s.channel == c for s in subs)]
         return admin.page(
             "subscriptions.html", ctx, subs=subs, chats=chats, channel=channel, off=off,
             channels=CHANNELS, topics=topics, shown_address=shown_address, setting=MISSING_SETTING,
@@ -161,7 +161,7 @@ def recipient_routes(admin: Admin) -> list[Route]:
         if delivery_id is None:
             return admin.message(t("not_found"), 404, ctx)
         try:
-            await db_call(ops.resend_delivery, db, delivery_id, off_channels(service.settings))
+            await db_call(ops.resend_delivery, db, delivery_id, off_channels(service.channel_modes))
         except ops.OperationError as exc:
             return admin.redirect(ctx, back, t.operation_error(exc), ok=False)
         service.wake_dispatchers()

@@ -41,7 +41,7 @@ if TYPE_CHECKING:
 
 def subscription_out(sub: sub_store.Subscription, service: Service) -> SubscriptionOut:
     return SubscriptionOut(
-        channel_off=sub.channel in off_channels(service.settings),
+        channel_off=sub.channel in off_channels(service.channel_modes),
         id=sub.id,
         chat_id=sub.chat_id,
         channel=sub.channel,
@@ -162,7 +162,7 @@ def list_deliveries(service: Service, call: Call) -> tuple[int, DeliveryList]:
 
 def resend_delivery(service: Service, call: Call) -> tuple[int, ResendOut]:
     delivery_id = call.int_param("id")
-    ops.resend_delivery(service.web_db, delivery_id, off_channels(service.settings))
+    ops.resend_delivery(service.web_db, delivery_id, off_channels(service.channel_modes))
     return 200, ResendOut(id=delivery_id, state="pending")
 
 

@@ -38,7 +38,6 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from feedsvc import metrics
-from feedsvc.channel_modes import channel_modes
 from feedsvc.db import Database
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
@@ -127,7 +126,7 @@ def serving(service: Service, probe: ProbeResult) -> Readiness:
     checks: dict[str, Any] = {
         "database": "ok" if probe.error is None else f"error: {probe.error}",
         "snapshots": "loaded" if loaded else "not loaded yet",
-        "channels": channel_modes(service.settings),
+        "channels": service.channel_modes,
     }
     return Readiness(probe.error is None and loaded, checks)
 
@@ -208,7 +207,7 @@ def health_routes(service: Service) -> list[Route]:
         metrics.record_ingest(
             result.cursor, datetime.now(UTC), service.settings.source.poll_seconds
         )
-        metrics.record_channel_modes(channel_modes(service.settings))
+        metrics.record_channel_modes(service.channel_modes)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return [

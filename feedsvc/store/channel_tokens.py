@@ -1,0 +1,53 @@
+"""Which channels this state DB has run with a bot token (``channel_tokens``, migration 0036).
+
+A start with a token records the channel (:func:`note_tokens`); a later start without it reads
+that (:func:`tokens_seen`), and :mod:`feedsvc.channel_modes` makes the channel wait for the token
+instead of logging its alerts as sent (Telegram's console) or ending them as failed (Zalo off).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+from sqlalchemy import Connection, func, select, update
+
+from feedsvc.db.schema import chats, deliveries
+from feedsvc.db.schema_service import channel_tokens as t
+from feedsvc.delivery_states import UNFINISHED
+from feedsvc.store.upsert import insert_missing
+
+
+def note_tokens(conn: Connection, channels: Collection[str], now: datetime) -> None:
+    """Record that a process starts now (UTC) with a token for each of ``channels``."""
+    for channel in channels:
+        done = conn.execute(update(t).where(t.c.channel == channel).values(last_at=now))
+        if done.rowcount == 0:  # a replica starting at the same moment may insert it first
+            conn.execute(insert_missing(conn, t).values(channel=channel, first_at=now, last_at=now))
+
+
+def tokens_seen(conn: Connection) -> dict[str, datetime]:
+    """``{channel: the latest start with its token (UTC)}`` for every channel recorded."""
+    return {c: at for c, at in conn.execute(select(t.c.channel, t.c.last_at))}
+
+
+def queued_for(conn: Connection, channel: str) -> int:
+    """Alerts of ``channel``'s recipients not yet finished (pending, held or sending)."""
+    stmt = (
+        select(func.count())
+        .select_from(deliveries.join(chats, chats.c.chat_id == deliveries.c.chat_id))
+        .where(chats.c.channel == channel, deliveries.c.state.in_(UNFINISHED))
+    )
+    return int(conn.execute(stmt).scalar_one())
+
+
+def refusing(conn: Connection) -> tuple[str, ...]:
+    """The channels (sorted) with an alert queued that waits because the channel refused the
+    bot token (``retry_kind`` ``token_refused``: ``send_record``, ``digest.record``)."""
+    stmt = (
+        select(chats.c.channel)
+        .distinct()
+        .select_from(deliveries.join(chats, chats.c.chat_id == deliveries.c.chat_id))
+        .where(deliveries.c.retry_kind == "token_refused", deliveries.c.state.in_(UNFINISHED))
+    )
+    return tuple(sorted(conn.execute(stmt).scalars()))
