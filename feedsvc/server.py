@@ -54,6 +54,7 @@ async def learn_bot_username(
     from telegram import Bot
     from telegram.error import TelegramError
 
+    from feedsvc.notify.answers import not_bot_api_hint
     from feedsvc.notify.telegram import bare_request, scrub_token
 
     configured = service.settings.telegram.username
@@ -65,7 +66,8 @@ async def learn_bot_username(
             ) as bot:
                 username = bot.username
         except (TelegramError, OSError) as exc:
-            log.warning("bot username (getMe) failed: %s", scrub_token(str(exc), token))
+            log.warning("bot username (getMe) failed: %s%s", scrub_token(str(exc), token),
+                        not_bot_api_hint(exc, base_url))  # fmt: skip
         else:
             if configured and configured.lower() == username.lower():  # Telegram: any case
                 return

@@ -164,3 +164,25 @@ async def test_commands_to_the_real_bot_are_ours_when_the_name_differs(
         assert len(fake.messages(-5)) == before + 1  # the other bot's command: no answer
     finally:
         await bot.stop()
+
+
+@pytest.mark.parametrize("status", [404, 401, 403, 500])
+def test_a_base_url_that_is_no_bot_api_is_not_called_a_token_problem(
+    db_url: str, fake: FakeBotAPI, caplog: pytest.LogCaptureFixture, status: int
+) -> None:
+    """A wrong ``telegram.base_url`` (another site, a proxy's page) answering getMe with a
+    page of its own: the start said "The token … was rejected by the server" (PTB's reading of
+    any 401/404) and the operator changed a good token. It names the base URL now."""
+    page = b"<html><body><h1>Not Found</h1>nginx</body></html>"
+    fake.script_raw("getMe", (status, page))
+    service = _service(db_url, fake, None)
+    caplog.set_level(logging.WARNING, logger="feedsvc")
+    try:
+        asyncio.run(learn_bot_username(service, fake.token, attempts=1))
+    finally:
+        service.db.dispose()
+    said = [r.getMessage() for r in caplog.records if "getMe" in r.getMessage()]
+    assert len(said) == 1, caplog.text
+    assert "rejected" not in said[0] and "token" not in said[0].replace("telegram.", ""), said
+    assert f"HTTP {status} answer" in said[0] and f"is telegram.base_url {fake.base_url}" in said[0]
+    assert fake.token not in caplog.text

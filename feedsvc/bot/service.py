@@ -39,6 +39,7 @@ from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
 from feedsvc.logs import brief_error
+from feedsvc.notify.answers import not_bot_api_hint
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.notify.tls import tls_context
@@ -287,7 +288,8 @@ class BotService:
                 error_callback=self._polling_error,
             )
         except TelegramError as exc:
-            log.warning("bot: cannot start polling yet (%s); will retry", self._scrub(exc))
+            log.warning("bot: cannot start polling yet (%s%s); will retry", self._scrub(exc),
+                        not_bot_api_hint(exc, self.settings.telegram.base_url))  # fmt: skip
             await self._stop_polling()
             return False
         self.polling = True

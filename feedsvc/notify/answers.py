@@ -38,6 +38,7 @@ from telegram.error import NetworkError, RetryAfter, TelegramError
 
 from feedsvc.db.schema import NON_TELEGRAM_IDS
 from feedsvc.notify.outcome import DEFAULT_RETRY_AFTER, bounded_pause, retry_after_seconds
+from feedsvc.url_credentials import masked
 
 TOO_MANY_REQUESTS = 429
 
@@ -92,6 +93,16 @@ def read_error_answer(status: int, payload: bytes, chat: int | None = None) -> T
     if isinstance(retry, bool) or not isinstance(retry, int | float) or retry != retry:  # NaN
         return NotBotApiAnswer(_foreign(status, payload, "a retry_after that is no number"))
     return RetryAfter(1)  # a negative one on another status: the shortest pause, as before
+
+
+def not_bot_api_hint(exc: BaseException, base_url: str) -> str:
+    """What to add to a log line about ``exc`` when it is a :class:`NotBotApiAnswer` at
+    ``base_url`` (``telegram.base_url``; it holds no token, ``config.urls``): at start, a
+    wrong base URL answers so on every call, and a page of a proxy's own may be the cause."""
+    if not isinstance(exc, NotBotApiAnswer):
+        return ""
+    shown = masked(base_url)  # a proxy's user and password never logged
+    return f" (is telegram.base_url {shown} a Bot API? a proxy's own page answers so too)"
 
 
 def _refused(status: int, what: str) -> TelegramError:

@@ -205,8 +205,11 @@ class TelegramSender:
 def bare_request() -> HTTPXRequest:
     """PTB's default HTTP client with the process's TLS context (:mod:`.tls`): for a ``Bot``'s
     client that feedsvc does not tune (a sender's getUpdates, which it never asks; getMe at
-    start), which PTB would otherwise build with a CA store of its own."""
-    return HTTPXRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
+    start), which PTB would otherwise build with a CA store of its own. Uncharged, but its
+    error answers are read as every call's are (:func:`feedsvc.notify.answers.
+    read_error_answer`): a ``telegram.base_url`` that is no Bot API answering 404 with a page of
+    its own was reported at start as "the token was rejected"."""
+    return ChargedRequest(connection_pool_size=1, httpx_kwargs={"verify": tls_context()})
 
 
 def _options(msg: AlertMessage) -> dict[str, Any]:
