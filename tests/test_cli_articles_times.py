@@ -158,3 +158,20 @@ def test_hide_and_unhide_json_are_the_apis_answers(
         assert {k: v for k, v in api.items() if k not in differ} == {
             k: v for k, v in cancelled.items() if k not in differ
         }
+
+
+@pytest.mark.parametrize("as_json", [False, True])
+def test_find_says_when_more_match_than_listed(tmp_path: Path, as_json: bool) -> None:
+    """``--limit`` (default 20) cut the list silently: 20 lines read as "all there are" (a
+    tester's). A cut list says so on stderr (stdout unchanged: the rows, or the API's JSON)."""
+    env = stored(tmp_path, None)
+    flags = ["--json"] if as_json else []
+    cut = CliRunner().invoke(cli, ["articles", "find", "--limit", "1", *flags], env=env)
+    assert cut.exit_code == 0, cut.output
+    assert "the newest 1 shown; more match" in cut.stderr
+    listed = json.loads(cut.stdout)["articles"] if as_json else cut.stdout.splitlines()
+    assert len(listed) == 1
+    whole = CliRunner().invoke(cli, ["articles", "find", "--limit", "2", *flags], env=env)
+    assert whole.exit_code == 0 and whole.stderr == ""
+    found = json.loads(whole.stdout)["articles"] if as_json else whole.stdout.splitlines()
+    assert len(found) == 2

@@ -16,6 +16,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
     # `feedsvc articles find` finding nothing: a stderr line after "feedsvc: " (exit 0)
     "cli.find_none": ("không có bài nào khớp với {text}", "no article matches {text}"),
     "cli.find_none_stored": ("chưa có bài nào", "no article is stored"),
+    # more matched than --limit: the list is the newest ones only (a stderr line, exit 0)
+    "cli.find_more": (
+        "chỉ hiện {limit} bài mới nhất; còn bài khớp khác: dùng --limit (tối đa 200) hoặc tìm cụ "
+        "thể hơn",
+        "the newest {limit} shown; more match: --limit (up to 200) or a narrower TEXT",
+    ),
     "hide": ("Ẩn", "Hide"),
     "unhide": ("Bỏ ẩn", "Unhide"),
     "hide_reason": ("Lý do (không bắt buộc)", "Reason (optional)"),

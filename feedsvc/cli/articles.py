@@ -178,11 +178,13 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
     def work(
         db: Database, settings: Settings
     ) -> tuple[list[EditorState], OperationError | None, Translator]:
-        found = find_articles(db, text, limit)
+        found = find_articles(db, text, limit + 1)  # one more: whether the list is cut
         waiting = waiting_problem(db, text) if not found and text else None
         return found, waiting, _words(settings)
 
     found, waiting, words = run_with_settings(work, config_file, write=False)
+    if cut := len(found) > limit:  # said, never silent: 20 lines read as "all there are"
+        found = found[:limit]
     if as_json:
         _echo_json({"articles": [_json_row(a) for a in found]})
     else:
@@ -193,6 +195,8 @@ def find(text: str, limit: int, as_json: bool, config_file: str | None) -> None:
         if waiting is not None:  # imported, not ingested yet: not a typo
             said = waiting.message
         click.echo(f"feedsvc: {said or ENGLISH('cli.find_none_stored')}", err=True)
+    elif cut:
+        click.echo(f"feedsvc: {ENGLISH('cli.find_more', limit=limit)}", err=True)
 
 
 def _echo_json(value: dict[str, Any]) -> None:

@@ -286,7 +286,7 @@ def find_articles(db: Database, text: str, limit: int = 50) -> list[EditorState]
     before keys refused them is found by its exact text (:func:`search_problem`)."""
     if (problem := search_problem(text)) is not None:
         raise problem
-    limit = max(1, min(limit, MAX_FOUND))
+    limit = max(1, min(limit, MAX_FOUND + 1))  # one more: a caller's probe for more
     query = title_query(text)
     key = trim_key(text)
     with db.read() as conn:
