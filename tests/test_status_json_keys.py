@@ -112,3 +112,41 @@ def test_both_names_come_from_one_figure(pending: int) -> None:
                    started_at=None)
     )  # fmt: skip
     assert flat["queue_depth"] == flat["deliveries_pending"] == pending
+
+
+@pytest.mark.parametrize(
+    ("zone", "shown"),
+    [
+        (None, "2026-12-06 00:23:23 +07:00"),
+        ("UTC", "2026-12-05 17:23:23 +00:00"),
+        ("America/Sao_Paulo", "2026-12-05 14:23:23 -03:00"),
+        ("Asia/Kathmandu", "2026-12-05 23:08:23 +05:45"),
+    ],
+)
+def test_the_text_says_times_in_the_site_zone(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, zone: str | None, shown: str
+) -> None:
+    """``last_ingest_success 2026-12-05 17:23:23.292177+00:00`` (UTC, microseconds) beside
+    every other CLI line's site time (a tester's): the site's zone to the second, its offset.
+    ``--json`` keeps ISO 8601 UTC (the API's)."""
+    from feedsvc.store.cursors import record_success
+    from feedsvc.store.records import BUILTIN_SOURCE
+
+    url = f"sqlite:///{tmp_path / 'state.db'}"
+    monkeypatch.setenv("FEEDSVC_DATABASE__URL", url)
+    monkeypatch.setenv("FEEDSVC_CONFIG", "/dev/null")
+    if zone is not None:
+        monkeypatch.setenv("FEEDSVC_SITE__TIMEZONE", zone)
+    assert CliRunner().invoke(cli, ["db", "upgrade"]).exit_code == 0
+    db = Database(url)
+    with db.write() as conn:
+        at = datetime(2026, 12, 5, 17, 23, 23, 292177, tzinfo=UTC)
+        record_success(conn, BUILTIN_SOURCE, None, None, at)
+    db.dispose()
+    text = CliRunner().invoke(cli, ["status"])
+    assert text.exit_code == 0, text.output
+    lines = {line.split()[0]: line.split(None, 1)[1] for line in text.output.splitlines()
+             if line[:1].strip()}  # fmt: skip
+    assert lines["last_ingest_success"] == lines["last_ingest_tick"] == shown
+    as_json = json.loads(CliRunner().invoke(cli, ["status", "--json"]).output)
+    assert as_json["last_ingest_success"] == "2026-12-05T17:23:23.292177Z"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
@@ -214,8 +215,19 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
             for line in value:
                 click.echo(f"{'':{width}}    {line if key in _SHOWN_LISTS else cell(line)}")
+        elif isinstance(value, datetime):
+            click.echo(f"{key.ljust(width)}  {local_time(value, settings.tz)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
+
+
+def local_time(moment: datetime, tz: tzinfo) -> str:
+    """``moment`` in the site's zone to the second, with its offset: ``2026-12-06 00:23:23
+    +07:00`` (it was ``2026-12-05 17:23:23.292177+00:00``: UTC, microseconds, while every other
+    CLI line says the site's time). No Babel: ``status`` reads a few rows and must start fast."""
+    local = moment.astimezone(tz)
+    offset = local.strftime("%z")  # +0700
+    return f"{local:%Y-%m-%d %H:%M:%S} {offset[:3]}:{offset[3:5]}"
 
 
 #: The facts whose lines ``status`` builds from cells itself (for ``--json`` too).
