@@ -13,6 +13,7 @@ import click
 
 from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
 from feedsvc.cli.params import Int, config_option
+from feedsvc.cli.source_reconcile import reconcile
 from feedsvc.cli.source_visible import (
     edit_time_note,
     hidden_by_source,
@@ -31,7 +32,7 @@ if TYPE_CHECKING:
     from feedsvc.source.rows import SourceRow
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     detail = getattr(exc, "orig", None) or exc
     return str(detail).strip().splitlines()[0][:300] if str(detail).strip() else type(exc).__name__
 
@@ -42,7 +43,7 @@ def _expression_fails(expression: str | None, exc: BaseException) -> str:
     statement around it (``feedsvc.db.errors.unaliased``)."""
     from feedsvc.db.errors import unaliased
 
-    return f'the SQL expression "{cell(expression, 200)}" fails: {unaliased(_first_line(exc))}'
+    return f'the SQL expression "{cell(expression, 200)}" fails: {unaliased(first_line(exc))}'
 
 
 def _open(settings: Settings) -> tuple[SqlSource, str]:
@@ -60,10 +61,13 @@ def _open(settings: Settings) -> tuple[SqlSource, str]:
 
 @click.group()
 def source() -> None:
-    """Inspect the article source (the built-in table or an external CMS table)."""
+    """Inspect the article source (the built-in table or an external CMS table), reconcile it."""
 
 
-def _connect_advice(exc: BaseException) -> str:
+source.add_command(reconcile)
+
+
+def connect_advice(exc: BaseException) -> str:
     """``": <what to do>"`` when the source's server refused the connection for a reason an
     operator acts on (no such database, a refused user, no server:
     :mod:`feedsvc.db.connect_errors`), else ``""``: it said only the driver's words."""
@@ -97,7 +101,7 @@ def check(config_file: str | None, rows: int) -> None:
     except SourceError as exc:
         _report(exc.problems)
     except SQLAlchemyError as exc:
-        said = f"cannot connect to the source: {_first_line(exc)}{_connect_advice(exc)}"
+        said = f"cannot connect to the source: {first_line(exc)}{connect_advice(exc)}"
         click.echo(f"feedsvc: {said}", err=True)
         raise SystemExit(EXIT_FAILED) from None
     finally:
@@ -149,7 +153,7 @@ def _samples(
     except Exception as exc:
         found = _row_by_row(src, rows)
         if found is None:
-            problems.append(("source.columns", f"sample query fails: {_first_line(exc)}"))
+            problems.append(("source.columns", f"sample query fails: {first_line(exc)}"))
             return []
         listed = found
     from datetime import UTC, datetime
@@ -283,7 +287,7 @@ def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[st
             *src.beyond(None, None, src.codec.bound(horizon), _SHOWN + 1)
         ]
     except SQLAlchemyError as exc:
-        problems.append(("source.columns.cursor", f"cursor check fails: {_first_line(exc)}"))
+        problems.append(("source.columns.cursor", f"cursor check fails: {first_line(exc)}"))
         return
     if unordered:
         rest = total - _SHOWN
@@ -329,7 +333,7 @@ def _key_warnings(src: SqlSource, settings: Settings) -> None:
     try:
         keys = duplicate_keys(src, _SHOWN + 1)
     except SQLAlchemyError as exc:
-        click.echo(f"warning: the key check fails: {_first_line(exc)}", err=True)
+        click.echo(f"warning: the key check fails: {first_line(exc)}", err=True)
         return
     if keys:
         more = ", and more" if len(keys) > _SHOWN else ""
@@ -374,7 +378,7 @@ def _zone_warnings(
     try:
         clock, db_zone = source_clock(src)
     except SQLAlchemyError as exc:
-        problems.append(("source.url", f"reading the source's clock fails: {_first_line(exc)}"))
+        problems.append(("source.url", f"reading the source's clock fails: {first_line(exc)}"))
         return
     if db_zone:
         preferred.append(db_zone)

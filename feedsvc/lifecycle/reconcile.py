@@ -80,6 +80,9 @@ class Pass:
     back: tuple[str, ...] = ()
     #: keys whose row is gone while another row carries them: not withdrawn, that row re-read
     fallen_back: tuple[str, ...] = ()
+    #: (source id, key) of the rows found deleted: withdrawn, or what would be (a dry run, a
+    #: refusal)
+    gone: tuple[tuple[str, str], ...] = ()
 
 
 def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
@@ -124,12 +127,14 @@ class Reconciler:
         self.reread = reread
         self._after = 0  # the last article id looked up again (the next pass goes on after it)
 
-    def run(self) -> Pass:
+    def run(self, *, bulk: bool = False, dry_run: bool = False) -> Pass:
         """One pass. Raises the source's or the state DB's errors (nothing is withdrawn then);
-        the caller logs them and tries again next time."""
+        the caller logs them and tries again next time. ``bulk``: the share rule does not
+        hold (an operator confirmed the newsroom deleted that many: ``feedsvc source
+        reconcile --bulk``); ``dry_run``: decide, withdraw and re-read nothing."""
         now = self.clock()
         since = now - self.window
-        back = self._bring_back(since)
+        back = () if dry_run else self._bring_back(since)
         with self.db.read() as conn:
             keys = {sid: key for sid, key in held_window(conn, since) if sid and key}
         held = list(keys)
@@ -147,15 +152,22 @@ class Reconciler:
             gone = [sid for sid in gone if keys[sid] not in rows]
         else:
             rows = {}
-        if len(held) >= MIN_FOR_SHARE and len(gone) > MAX_SHARE * len(held):
-            why = f"{len(gone)} of {len(held)} held articles would go at once"
-            return self._refuse(held, seen, why, back)
+        if not bulk and len(held) >= MIN_FOR_SHARE and len(gone) > MAX_SHARE * len(held):
+            why = (
+                f"{len(gone)} of {len(held)} held articles would go at once (if the newsroom "
+                "did delete them: feedsvc source reconcile --bulk)"
+            )
+            return self._refuse(held, seen, why, back, _pairs(gone, keys))
+        if dry_run:
+            return Pass(len(held), len(seen), (), fallen_back=tuple(sorted(rows)),
+                        gone=_pairs(gone, keys))  # fmt: skip
         with self.db.write() as conn:
             ids = withdraw_deleted(conn, gone, since, self.clock)
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
         self._fall_back(rows)
-        return Pass(len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)))
+        return Pass(len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)),
+                    gone=_pairs(gone, keys))  # fmt: skip
 
     def _carriers(self, gone: Sequence[str], keys: dict[str, str]) -> dict[str, set[str]]:
         """The rows that carry the keys of the ``gone`` ones now (one ``IN`` list)."""
@@ -205,7 +217,12 @@ class Reconciler:
         return tuple(back)
 
     def _refuse(
-        self, held: list[str], seen: set[str], why: str, back: tuple[str, ...] = ()
-    ) -> Pass:
+        self, held: list[str], seen: set[str], why: str, back: tuple[str, ...] = (),
+        gone: tuple[tuple[str, str], ...] = (),
+    ) -> Pass:  # fmt: skip
         log.warning("reconciliation withdrew nothing: %s (%s)", why, self.source.name)
-        return Pass(len(held), len(seen), (), why, back)
+        return Pass(len(held), len(seen), (), why, back, gone=gone)
+
+
+def _pairs(gone: Sequence[str], keys: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple((sid, keys[sid]) for sid in gone)

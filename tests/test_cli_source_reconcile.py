@@ -1,0 +1,130 @@
+"""``feedsvc source reconcile``: what the service's reconciliation leaves public on purpose, an
+operator can withdraw (a tester's: a newsroom that deleted a whole section, or a story older
+than ``source.reconcile_days``, saw it stay in feeds with a WARNING each pass and nothing to do
+about it).
+
+Over a real CMS table (SQLite file, or PostgreSQL) and a state DB that ingested it: more than
+half the window deleted is refused (exit 1, nothing withdrawn) as the service refuses it;
+``--dry-run --bulk`` lists the rows and changes nothing; ``--bulk`` withdraws them (their
+queued alerts end); ``--days`` reaches a row older than the window; an empty window is still
+refused with ``--bulk``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+from cms_table import COLUMNS, Cms, cms_table
+from sqlalchemy import select
+
+from feedsvc.app import Roles, Service
+from feedsvc.cli import cli
+from feedsvc.config import load_config
+from feedsvc.db import Database
+from feedsvc.db.schema import articles
+
+
+@pytest.fixture
+def cms(db: Database, tmp_path: Path) -> Iterator[Cms]:
+    with cms_table(db, tmp_path) as table:
+        yield table
+
+
+def configured(tmp_path: Path, db: Database, cms: Cms) -> Path:
+    columns = "\n".join(f'{k} = "{v}"' for k, v in COLUMNS.model_dump(exclude_unset=True).items())
+    path = tmp_path / "feedsvc.toml"
+    path.write_text(
+        f'[database]\nurl = "{db.url}"\n[topics]\nimport_on_start = false\n'
+        f'[source]\nurl = "{cms.url}"\ntable = "posts"\ntimezone = "UTC"\n'
+        f"[source.columns]\n{columns}\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def ingest(config: Path) -> None:
+    service = Service(load_config(config), Roles(http=False, bot=False))
+    try:
+        service.prepare()
+        while service.ingest_tick().stored:
+            pass
+    finally:
+        service.db.dispose()
+
+
+def reconcile(config: Path, *args: str) -> Result:
+    return CliRunner().invoke(cli, ["source", "reconcile", "--config", str(config), *args])
+
+
+def withdrawn(db: Database) -> dict[str, str | None]:
+    with db.read() as conn:
+        rows = conn.execute(select(articles.c.source_key, articles.c.withdrawn_reason))
+        return {key: why for key, why in rows}
+
+
+def test_a_bulk_delete_is_withdrawn_once_confirmed(tmp_path: Path, db: Database, cms: Cms) -> None:
+    now = datetime.now(UTC)
+    for n in range(1, 31):
+        cms.put(n, "published", now - timedelta(hours=n))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    assert len(withdrawn(db)) == 30 and not any(withdrawn(db).values())
+    cms.delete(*range(1, 21))  # 20 of 30: a whole section, or a half-restored table
+
+    refused = reconcile(config)
+    assert refused.exit_code == 1, refused.output
+    assert "20 of 30 held articles would go at once" in refused.stderr
+    assert "--bulk" in refused.stderr and not any(withdrawn(db).values())
+
+    listed = reconcile(config, "--bulk", "--dry-run")
+    assert listed.exit_code == 0, listed.output
+    assert "would withdraw 20" in listed.stdout and "(TEST-00001)" in listed.stdout
+    assert not any(withdrawn(db).values())
+
+    done = reconcile(config, "--bulk")
+    assert done.exit_code == 0, done.output
+    assert "withdrew 20" in done.stdout
+    after = withdrawn(db)
+    gone = sorted(k for k, why in after.items() if why == "deleted")
+    assert gone == [f"TEST-{n:05d}" for n in range(1, 21)]
+    assert all(after[f"TEST-{n:05d}"] is None for n in range(21, 31))
+
+
+def test_days_reaches_a_row_older_than_the_window(tmp_path: Path, db: Database, cms: Cms) -> None:
+    now = datetime.now(UTC)
+    cms.put(1, "published", now - timedelta(days=40))
+    cms.put(2, "published", now - timedelta(hours=2))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    cms.delete(1)
+    default = reconcile(config)
+    assert default.exit_code == 0, default.output
+    assert "last 7 days" in default.stdout and "withdrew 0" in default.stdout
+    assert withdrawn(db)["TEST-00001"] is None
+    wide = reconcile(config, "--days", "60")
+    assert wide.exit_code == 0, wide.output
+    assert "withdrew 1" in wide.stdout and "row id=1 (TEST-00001)" in wide.stdout
+    assert withdrawn(db) == {"TEST-00001": "deleted", "TEST-00002": None}
+
+
+def test_an_empty_window_is_refused_even_in_bulk(tmp_path: Path, db: Database, cms: Cms) -> None:
+    """``--bulk`` confirms deletions, not an outage: a source showing no row in the window
+    (a truncated or restoring table) withdraws nothing."""
+    now = datetime.now(UTC)
+    for n in range(1, 4):
+        cms.put(n, "published", now - timedelta(hours=n))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    cms.delete(1, 2, 3)
+    done = reconcile(config, "--bulk")
+    assert done.exit_code == 1 and "the source shows no row in the window" in done.stderr
+    assert not any(withdrawn(db).values())
+
+
+def test_the_built_in_table_is_not_reconciled(tmp_path: Path) -> None:
+    env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 's.db'}", "FEEDSVC_CONFIG": "/dev/null"}
+    done = CliRunner().invoke(cli, ["source", "reconcile"], env=env)
+    assert done.exit_code == 2 and "feedsvc import" in done.stderr
