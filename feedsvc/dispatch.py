@@ -395,12 +395,3 @@ class Dispatcher:
                 claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 # read, not popped: a failed batch is written again row by row (BatchRecorder)
                 record_alert(conn, now, self.owner, d, o, self._threads.get(d.id), self.policy)
-
-
-def choose_sender(token: str | None, base_url: str) -> Sender:
-    """Telegram when a token is configured, else the console (the demo's alerts)."""
-    from feedsvc.notify import ConsoleSender, TelegramSender
-
-    if token:
-        return TelegramSender(token, base_url=base_url)
-    return ConsoleSender()

@@ -27,7 +27,8 @@ from feedsvc.channels.zalo.service import WEBHOOK_PATH, ZaloService
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.dispatch import Dispatcher, DispatchSettings, choose_sender, default_owner
+from feedsvc.dispatch import Dispatcher, DispatchSettings, default_owner
+from feedsvc.notify import ConsoleSender, Sender, TelegramSender
 from feedsvc.retraction.worker import followup_worker
 
 log = logging.getLogger(__name__)
@@ -37,7 +38,10 @@ def build_channels(settings: Settings) -> list[Channel]:
     """Every channel the service delivers to, Telegram first. Telegram is always there (the
     console stands in without a token)."""
     tg = settings.telegram
-    sender = choose_sender(settings.telegram_token(), tg.base_url)
+    token = settings.telegram_token()
+    # without a token, the console (the demo's alerts); a DB that ran with one makes the
+    # channel wait instead (Dispatchers.start): this sender is then never started
+    sender: Sender = TelegramSender(token, base_url=tg.base_url) if token else ConsoleSender()
     telegram = TelegramChannel(sender, settings.tz, images=tg.images, global_rate=tg.global_rate)
     channels: list[Channel] = [telegram]
     zalo_token = settings.zalo_token()
