@@ -22,6 +22,7 @@ from feedsvc.cli.source_visible import (
     state_note,
     visible_warning,
 )
+from feedsvc.cli.source_zones import zone_warnings
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -133,7 +134,7 @@ def check(config_file: str | None, rows: int) -> None:
         _cursor_warnings(src, settings, problems)
         _key_warnings(src, settings)
         if not problems:
-            _zone_warnings(src, settings, sample, problems)
+            zone_warnings(src, settings, sample, problems)
     if settings.source.url:
         src.dispose()
     if problems:
@@ -345,55 +346,6 @@ def _key_warnings(src: SqlSource, settings: Settings) -> None:
             "takes over only when that one is deleted)",
             err=True,
         )
-
-
-def _zone_warnings(
-    src: SqlSource, settings: Settings, sample: list[SourceRow], problems: list[tuple[str, str]]
-) -> None:
-    """Warn (stderr, exit unchanged) when ``source.timezone`` does not match the zone the
-    source's naive cursor values are written in (``feedsvc.source.clock``): the database's
-    clock read as ingest reads them (one query; none for a column with its own zone), and the
-    newest sample row's value."""
-    from datetime import UTC, datetime
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    from feedsvc.source.clock import (
-        Zone,
-        clock_warning,
-        naive_value,
-        newest_warning,
-        written_offset,
-    )
-    from feedsvc.source.diagnose import source_clock
-
-    kind = src.codec.kind
-    if kind not in ("naive", "text"):
-        return  # an aware or epoch cursor: source.timezone plays no part
-    s = settings.source
-    key = "source.timezone" if s.timezone else "source.timezone (unset: site.timezone)"
-    zone = Zone(s.timezone or settings.site.timezone, settings.source_tz, key)
-    preferred = [settings.site.timezone]
-    cursor = f"source.columns.cursor {s.columns.cursor!r}"
-    try:
-        clock, db_zone = source_clock(src)
-    except SQLAlchemyError as exc:
-        problems.append(("source.url", f"reading the source's clock fails: {first_line(exc)}"))
-        return
-    if db_zone:
-        preferred.append(db_zone)
-    now = datetime.now(UTC)
-    clock_offset = None
-    value = naive_value(kind, sample[0].cursor) if sample else None
-    if clock is not None:
-        clock_offset = written_offset(clock, now)
-        if (said := clock_warning(clock, zone, now, cursor, preferred, value)) is not None:
-            click.echo(f"warning: {cell(said, 1000)}", err=True)
-    if sample and value is not None:
-        row = cell(str(sample[0].id), 40)
-        said = newest_warning(value, row, zone, now, cursor, clock_offset, preferred)
-        if said is not None:
-            click.echo(f"warning: {cell(said, 1000)}", err=True)
 
 
 def _some(rows: list[tuple[str, str | None]]) -> str:
