@@ -262,3 +262,39 @@ def test_upgrade_to_0036_marks_channels_a_bot_sent_on(db_url: str) -> None:
         downgrade(db, "0035")
     finally:
         db.dispose()
+
+
+def test_the_api_the_metrics_and_the_admin_show_waiting(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A state DB that ran with a Telegram token, started without it: every surface an
+    operator looks at says ``waiting`` (and the re-send of a Telegram alert is not refused as
+    for a channel off: it waits with the rest)."""
+    from test_admin import TestClient, login
+    from test_channel_off import AUTH, TOKEN, make_service
+
+    from feedsvc.app import create_app
+    from feedsvc.store.channel_tokens import note_tokens
+
+    monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
+    monkeypatch.delenv("FEEDSVC_TELEGRAM__TOKEN", raising=False)
+    monkeypatch.delenv("FEEDSVC_ZALO__TOKEN", raising=False)
+    first = make_service(tmp_path)
+    with first.db.write() as conn:
+        note_tokens(conn, ["telegram"], datetime.now(UTC))
+    first.db.dispose()
+    service = make_service(tmp_path)  # prepared: its modes settled against the DB
+    try:
+        assert service.channel_modes["telegram"] == "waiting"
+        with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
+            status = client.get("/api/status", headers=AUTH).json()
+            assert status["channels"] == {"telegram": "waiting", "zalo": "off", "apprise": "on"}
+            assert client.get("/readyz", headers=AUTH).json()["channels"]["telegram"] == "waiting"
+            metrics = client.get("/metrics").text
+            assert 'feedsvc_channel_mode{channel="telegram",mode="waiting"} 1.0' in metrics
+            assert 'feedsvc_channel_mode{channel="telegram",mode="console"} 0.0' in metrics
+            login(client)
+            page = client.get("/admin/status").text
+            assert 'Telegram: <span class="channel waiting">chờ token' in page
+    finally:
+        service.db.dispose()
