@@ -171,7 +171,7 @@ class Service:
             return
         self._prepared = True
         ensure_schema(self.db)  # a migration is one transaction: not cut, a signal waits
-        self.channel_modes = settle_modes(self.db, self.settings)
+        self.channel_modes = settle_modes(self.db, self.settings, dispatching=self.roles.scheduler)
         if self.settings.topics.import_on_start and not self.interrupted:
             import_at_start(self.db, self.settings.topics)
         if self.interrupted:  # a signal during start-up: stop() follows
@@ -307,8 +307,9 @@ class Service:
         log.info("feedsvc started: %s", self.describe_roles())
 
     def describe_roles(self) -> str:
+        modes = self.channel_modes
         return describe_roles(self.settings, self.roles, bot_running=self.bot is not None,
-                              telegram=self.channel_modes["telegram"])  # fmt: skip
+                              telegram=modes["telegram"], zalo=modes["zalo"])  # fmt: skip
 
     def topic_changed(self, slug: str) -> None:
         """A topic saved, enabled, disabled or deleted by the admin or the API (off the loop):

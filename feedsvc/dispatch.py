@@ -19,7 +19,7 @@ import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from feedsvc import metrics
 from feedsvc.articles import Article
@@ -45,6 +45,9 @@ from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.waiting import sleep_or_wake
 from feedsvc.wanted import wants
+
+if TYPE_CHECKING:
+    from feedsvc.channels.tokens import TokenWatch
 
 log = logging.getLogger(__name__)
 
@@ -124,8 +127,10 @@ class Dispatcher:
         self.budget = send_budget(self.channel).bind(db, self.rate)
         self._unreleased = 0  # claimed sends still waiting for their slot (see step)
         #: ``time.monotonic()`` until which nothing is claimed: the channel refused the bot's
-        #: token (:meth:`_token_refused`); 0.0 while it is accepted
+        #: token (:meth:`_token_refused`), or it waits for one (inf); 0.0 while it is accepted
         self._refused_until = 0.0
+        #: the token's record in the state DB (``channels.tokens``; set by the fleet)
+        self.tokens: TokenWatch | None = None
         #: the leases of what this process is sending, renewed while it is (feedsvc.lease_keeper)
         self.leases = LeaseKeeper(
             db, deliveries, self.owner, settings.lease, leased="sending", clock=self.now
@@ -195,8 +200,8 @@ class Dispatcher:
 
     def wait_for_token(self) -> None:
         """Claim nothing in this process: the channel's token is not set though the state DB
-        ran with one (``channel_modes`` ``waiting``); its alerts wait, queued, for a process
-        that has it. The loop is not started then either (``Dispatchers.start``)."""
+        has sent with one (``channel_modes`` ``waiting``, or recorded since it started); its
+        alerts wait, queued, for a process that has it."""
         self._refused_until = math.inf
 
     async def _start(self, work: Coroutine[Any, Any, None]) -> None:
@@ -228,6 +233,9 @@ class Dispatcher:
         claiming again. Alerts a chat holds (digest, quiet hours) are held first."""
         with self.db.write() as conn:
             q.recover_expired(conn, self.now())  # also takes the writer lock on SQLite
+            if self.tokens is not None and self.tokens.stands_down(conn):
+                self.wait_for_token()
+                return [], [], self.cfg.poll_seconds
             # read the clocks only now: a wait for the lock must not put slots in the past
             now, start = self.now(), time.monotonic()
             channel = self.limits.name
@@ -391,6 +399,8 @@ class Dispatcher:
     def _record_many(self, outcomes: Sequence[tuple[q.Claimed, SendOutcome]]) -> None:
         with self.db.write() as conn:
             now = self.now()
+            if self.tokens is not None and any(o.delivered for _, o in outcomes):
+                self.tokens.accepted(conn, now)
             for d, o in outcomes:
                 claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 # read, not popped: a failed batch is written again row by row (BatchRecorder)

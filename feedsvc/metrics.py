@@ -85,7 +85,8 @@ QUEUE_DEPTH = Gauge(
 )
 CHANNEL_MODE = Gauge(
     "feedsvc_channel_mode",
-    "1 for each delivery channel's mode in this process (on, console, off), 0 for the others",
+    "1 for each delivery channel's mode in this process (on, console, off, waiting), 0 for "
+    "the others",
     ["channel", "mode"],
     registry=REGISTRY,
 )

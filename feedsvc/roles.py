@@ -19,11 +19,12 @@ ALL_ROLES = Roles()  # `feedsvc run` without flags
 
 
 def describe_roles(
-    settings: Settings, roles: Roles, *, bot_running: bool, telegram: str = "console"
-) -> str:
+    settings: Settings, roles: Roles, *, bot_running: bool, telegram: str = "console",
+    zalo: str = "off",
+) -> str:  # fmt: skip
     """The roles in words, e.g. ``HTTP on 127.0.0.1:8080, ingest and alerts, bot off (no
     Telegram token: alerts go to the log)``: an operator sees at start what this process does.
-    ``telegram``: the channel's mode (``feedsvc.channel_modes``) when no token is set."""
+    ``telegram``, ``zalo``: the channels' modes (``feedsvc.channel_modes``)."""
     http = settings.http
     parts = [
         f"HTTP on {http.host}:{http.port}" if roles.http else "HTTP off (--no-http)",
@@ -37,8 +38,10 @@ def describe_roles(
         parts.append("bot on")
     if roles.scheduler and not settings.telegram_token():
         parts.append(
-            "Telegram alerts wait for the token (this state DB ran with one)"
+            "Telegram alerts wait for the token (this state DB has sent with one)"
             if telegram == "waiting"
             else "alerts go to the log (no Telegram token)"
         )
+    if roles.scheduler and zalo == "waiting":
+        parts.append("Zalo alerts wait for the token (this state DB has sent with one)")
     return ", ".join(parts)

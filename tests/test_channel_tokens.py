@@ -33,11 +33,11 @@ from feedsvc.config import Settings, load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.db.schema_service import channel_tokens
+from feedsvc.store.channel_tokens import note_tokens
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat
 
 USER = 4242
-ZALO_TOKEN = "1234567890:zalo-token-for-tests-only"
 
 
 @pytest.fixture
@@ -144,15 +144,13 @@ def test_a_db_that_never_had_the_token_keeps_the_console_and_zalo_off(
 async def test_a_zalo_token_lost_keeps_its_alerts_queued(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Zalo without its token on a DB that ran with it: no off worker ends its alerts."""
+    """Zalo without its token on a DB that has sent with it: no off worker ends its alerts."""
     monkeypatch.delenv("FEEDSVC_TELEGRAM__TOKEN", raising=False)
     base = {"database": {"url": db.url}, "topics": {"import_on_start": False},
             "zalo": {"base_url": "http://127.0.0.1:9"}}  # fmt: skip
-    monkeypatch.setenv("FEEDSVC_ZALO__TOKEN", ZALO_TOKEN)
-    with_token = Service(load_config(None, base), Roles(scheduler=False, bot=False))
-    with_token.prepare()
-    with_token.db.dispose()
-    monkeypatch.delenv("FEEDSVC_ZALO__TOKEN")
+    with db.write() as conn:  # a Zalo alert was delivered with the token (TokenWatch)
+        note_tokens(conn, ["zalo"], datetime.now(UTC))
+    monkeypatch.delenv("FEEDSVC_ZALO__TOKEN", raising=False)  # the token lost
     settings = load_config(None, base)
     service = Service(settings, Roles(scheduler=False, bot=False))
     try:
@@ -274,7 +272,6 @@ def test_the_api_the_metrics_and_the_admin_show_waiting(
     from test_channel_off import AUTH, TOKEN, make_service
 
     from feedsvc.app import create_app
-    from feedsvc.store.channel_tokens import note_tokens
 
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
     monkeypatch.delenv("FEEDSVC_TELEGRAM__TOKEN", raising=False)

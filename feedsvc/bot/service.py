@@ -43,7 +43,7 @@ from feedsvc.notify.answers import not_bot_api_hint
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.notify.tls import tls_context
-from feedsvc.store import leases
+from feedsvc.store import channel_tokens, leases
 
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
@@ -294,7 +294,18 @@ class BotService:
             return False
         self.polling = True
         log.info("bot: polling as @%s (lease holder %s)", app.bot.username, self.holder)
+        await asyncio.to_thread(self._token_accepted)
         return True
+
+    def _token_accepted(self) -> None:
+        """getMe answered: the token works; recorded (``channels.tokens``) so a later start
+        without it waits instead of handing this bot's chats to the console."""
+        try:
+            with self.db.write() as conn:
+                channel_tokens.note_tokens(conn, ["telegram"], self.db.now())
+        except Exception as exc:  # the next start or delivered alert records it
+            if not outage.report(exc, "bot"):  # an outage is the outage's one line
+                log.warning("bot: cannot record that the token works: %s", describe(exc))
 
     async def _stop_polling(self) -> None:
         app, self.polling = self._app, False

@@ -16,11 +16,13 @@ from datetime import timedelta
 
 from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget
-from feedsvc.channel_modes import channel_modes, off_channels
+from feedsvc.channel_modes import MISSING_SETTING, channel_modes, off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
+from feedsvc.channels.failures import FailureLog
 from feedsvc.channels.off import OffChannel
 from feedsvc.channels.telegram import TelegramChannel
+from feedsvc.channels.tokens import TokenWatch
 from feedsvc.channels.zalo.api import ZaloBotAPI
 from feedsvc.channels.zalo.channel import ZaloChannel
 from feedsvc.channels.zalo.service import WEBHOOK_PATH, ZaloService
@@ -91,6 +93,11 @@ class Dispatchers:
             Dispatcher(db, ch, settings.tz, cfg, owner=owner, digests=digest_edge(settings, ch))
             for ch in channels
         ]
+        console = not settings.telegram_token()  # it stands in for Telegram without a token
+        for d in self.all:  # one bot each (Apprise: a destination's failures are its own)
+            if (name := d.limits.name) in MISSING_SETTING:
+                d.tokens = TokenWatch(name, stand_in=console and name == "telegram")
+                d.on_outcome.append(FailureLog(name))
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
         self.followups = [
             followup_worker(db, ch, settings, owner, digest_edge(settings, ch)) for ch in channels

@@ -13,6 +13,7 @@ import asyncio
 import logging
 
 from feedsvc.channel_modes import off_reason
+from feedsvc.channels.tokens import TokenWatch
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.db.outage import report
@@ -33,10 +34,15 @@ class OffChannel:
         self.poll_seconds = poll_seconds
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
+        self.tokens = TokenWatch(channel, stand_in=True)
 
     def close_queued(self) -> int:
-        """One pass (a thread): end what is queued for the channel; returns how many."""
+        """One pass (a thread): end what is queued for the channel; returns how many. Nothing
+        once another process has sent with the channel's token (``channels.tokens``): its
+        alerts are then that process's to send, never ended here."""
         with self.db.write() as conn:
+            if self.tokens.stands_down(conn):
+                return 0
             ended = queue.end_off_channel(conn, self.channel, off_reason(self.channel),
                                           self.db.now())  # fmt: skip
         if ended:

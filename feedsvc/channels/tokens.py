@@ -1,14 +1,21 @@
-"""A process's channel modes, settled against its state DB at start (``Service.prepare``).
+"""A channel's token and the state DB: recorded once the channel accepts it, read at start
+(``Service.prepare``) and by a stand-in while it runs.
 
-A channel started with its token is recorded (``store.channel_tokens``); one whose token is
-not set on a DB that has run with it is ``waiting`` (:mod:`feedsvc.channel_modes`), said once
-as an ERROR naming the setting and how many alerts wait. The console (Telegram) and the off
-worker (Zalo) stay what a DB that never had the token gets: the demo, a first install.
+A channel whose token was accepted (an alert delivered, the bot's getMe: :class:`TokenWatch`,
+``store.channel_tokens``; a token never accepted — a placeholder, a typo — marks nothing) and
+that a later start lacks is ``waiting`` (:mod:`feedsvc.channel_modes`), said once as an ERROR
+naming the setting and how many alerts wait. The console (Telegram) and the off worker (Zalo)
+stay what a DB that never had the token gets — the demo, a first install — and stand down as
+soon as another process records one (a replica started without the token before any with it:
+it ran the console for its whole life, a tester's).
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
+
+from sqlalchemy import Connection
 
 from feedsvc.channel_modes import MISSING_SETTING, Mode, channel_modes, waiting_channels
 from feedsvc.config import Settings
@@ -18,19 +25,48 @@ from feedsvc.store import channel_tokens
 log = logging.getLogger(__name__)
 
 
-def settle_modes(db: Database, settings: Settings) -> dict[str, Mode]:
-    """Record the channels this process has a token for, and answer every channel's mode
-    (one write transaction; the schema must be current)."""
-    tokens = {"telegram": settings.telegram_token(), "zalo": settings.zalo_token()}
-    with db.write() as conn:
-        channel_tokens.note_tokens(conn, [c for c, token in tokens.items() if token], db.now())
+def settle_modes(db: Database, settings: Settings, *, dispatching: bool = True) -> dict[str, Mode]:
+    """Every channel's mode for this process (one read; the schema must be current); the
+    ERROR for a ``waiting`` channel only where it matters, in a process that dispatches."""
+    with db.read() as conn:
         seen = channel_tokens.tokens_seen(conn)
         modes = channel_modes(settings, seen)
         waiting = {c: channel_tokens.queued_for(conn, c) for c in waiting_channels(modes)}
-    for channel, queued in waiting.items():
+    for channel, queued in waiting.items() if dispatching else ():
         log.error(
-            "%s is not set, but this state DB ran with it (last started so %s UTC): %s "
-            "alerts wait for it (%d now), none is sent, logged or ended; set it and restart",
-            MISSING_SETTING[channel], f"{seen[channel]:%Y-%m-%d %H:%M}", channel, queued,
+            "%s is not set, but this state DB has sent with it (last %s UTC): %s alerts wait "
+            "for it (%d now), none is sent, logged or ended; set it and restart (or, to drop "
+            "the channel for good: feedsvc db forget-token %s)",
+            MISSING_SETTING[channel], f"{seen[channel]:%Y-%m-%d %H:%M}", channel, queued, channel,
         )  # fmt: skip
     return modes
+
+
+class TokenWatch:
+    """A dispatcher's side of ``channel_tokens`` (Telegram's and Zalo's; None elsewhere):
+    :meth:`accepted` records the token once an alert is delivered with it (once per process);
+    for a stand-in (the console: no token here), :meth:`stands_down` says when another process
+    has recorded one, after which nothing more is claimed here."""
+
+    def __init__(self, channel: str, *, stand_in: bool) -> None:
+        self.channel = channel
+        self.stand_in = stand_in
+        self._noted = False
+        self._down = False
+
+    def accepted(self, conn: Connection, now: datetime) -> None:
+        """In the transaction recording a delivered alert: the token works."""
+        if not self.stand_in and not self._noted:
+            channel_tokens.note_tokens(conn, [self.channel], now)
+            self._noted = True
+
+    def stands_down(self, conn: Connection) -> bool:
+        """In a claim's transaction: whether this stand-in must claim nothing (said once)."""
+        if self.stand_in and not self._down and channel_tokens.has_token(conn, self.channel):
+            self._down = True
+            log.error(
+                "%s: another process has sent with %s since this one started without it: "
+                "this process sends no more %s alerts (they wait for one that has the token)",
+                self.channel, MISSING_SETTING[self.channel], self.channel,
+            )  # fmt: skip
+        return self._down

@@ -67,6 +67,31 @@ def db_current(config_file: str | None) -> None:
             sys.exit(EXIT_FAILED)
 
 
+@db.command("forget-token")
+@click.argument("channel", type=click.Choice(["telegram", "zalo"]))
+@config_option
+def db_forget_token(channel: str, config_file: str | None) -> None:
+    """Drop CHANNEL for good on this state DB: it forgets that CHANNEL sent with a token.
+
+    A DB that has sent with a channel's token makes a start without it wait (`telegram
+    waiting`: its alerts wait for the token). Forgotten, a start without the token is a first
+    install's again: the console logs Telegram's alerts as sent, Zalo's end as failed (the
+    alerts waiting now too). Setting the token again later records it anew."""
+    from feedsvc.store.channel_tokens import forget_token, queued_for
+
+    def work(database: Database) -> tuple[bool, int]:
+        with database.write() as conn:
+            return forget_token(conn, channel), queued_for(conn, channel)
+
+    forgot, queued = run_operation(work, config_file)
+    if not forgot:
+        click.echo(f"{channel}: this state DB has no token recorded: nothing to forget")
+        return
+    then = "logged as sent by the console" if channel == "telegram" else "ended as failed"
+    click.echo(f"{channel}: forgotten; without its token the {queued} alert(s) queued for it "
+               f"are {then} at the next start")  # fmt: skip
+
+
 @click.command("import")
 @click.argument("file", type=click.File("rb"))
 @config_option

@@ -14,6 +14,7 @@ refused it or the source could not be read, 2 for a configuration it cannot run 
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 import click
@@ -54,6 +55,8 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
         fail("the built-in table's rows are withdrawn by `feedsvc import` (\"withdrawn\": "
              "true): nothing to reconcile without source.url", EXIT_USAGE)  # fmt: skip
     window = float(days) if days is not None else s.reconcile_days
+    # the pass's own WARNING on a refusal is the service's log line: here _report says it
+    logging.getLogger("feedsvc.lifecycle.reconcile").setLevel(logging.ERROR)
     src = external_source(s.url, s.table, s.columns, settings.source_tz, s.timeouts())
     db = open_db(settings, write=not dry_run)
     try:
@@ -71,8 +74,8 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
 
 def _report(done: Pass, window: float, dry_run: bool) -> None:
     """What the pass found and did, one line, then the keys (``LISTED`` of them)."""
-    verb = "would withdraw" if dry_run else "withdrew"
-    count = len(done.gone) if dry_run else len(done.withdrawn)
+    verb = "refused to withdraw" if done.refused else "would withdraw" if dry_run else "withdrew"
+    count = len(done.gone) if dry_run or done.refused else len(done.withdrawn)
     click.echo(
         f"last {window:g} days: {done.held} articles held, {done.seen} rows in the source; "
         f"{verb} {count}"

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Collection
 from datetime import datetime
 
-from sqlalchemy import Connection, func, select, update
+from sqlalchemy import Connection, delete, func, select, update
 
 from feedsvc.db.schema import chats, deliveries
 from feedsvc.db.schema_service import channel_tokens as t
@@ -19,11 +19,21 @@ from feedsvc.store.upsert import insert_missing
 
 
 def note_tokens(conn: Connection, channels: Collection[str], now: datetime) -> None:
-    """Record that a process starts now (UTC) with a token for each of ``channels``."""
+    """Record that each of ``channels`` accepted this process's token now (UTC)."""
     for channel in channels:
         done = conn.execute(update(t).where(t.c.channel == channel).values(last_at=now))
         if done.rowcount == 0:  # a replica starting at the same moment may insert it first
             conn.execute(insert_missing(conn, t).values(channel=channel, first_at=now, last_at=now))
+
+
+def forget_token(conn: Connection, channel: str) -> bool:
+    """Forget ``channel``'s record (``feedsvc db forget-token``); whether there was one."""
+    return bool(conn.execute(delete(t).where(t.c.channel == channel)).rowcount)
+
+
+def has_token(conn: Connection, channel: str) -> bool:
+    """Whether a process has recorded ``channel``'s token (one primary-key read)."""
+    return conn.execute(select(t.c.channel).where(t.c.channel == channel)).first() is not None
 
 
 def tokens_seen(conn: Connection) -> dict[str, datetime]:

@@ -3,14 +3,16 @@
 Without ``telegram.token`` the console stands in for Telegram (SPEC §6, the demo's way): it
 logs each alert and records it ``sent``. On a production DB started once without the token (a
 template's variable unset, a secret file not mounted) the real chats' alerts were consumed so,
-and Zalo's ended as failed. A start with a token now records the channel here; a later start
-without it makes the channel wait (``feedsvc.channel_modes``: ``waiting``).
+and Zalo's ended as failed. A token the channel accepts (an alert delivered, the bot's getMe)
+is now recorded here; a later start without it makes the channel wait
+(``feedsvc.channel_modes``: ``waiting``).
 
 Existing DBs are marked where their outbox shows a real bot: a Zalo alert sent (there is no
-Zalo console); a Telegram alert the Bot API refused the token for (``retry_kind``
-``token_refused``), or sent with a Bot API message id (a chat's counter: the console numbers
-by the clock in milliseconds, above 10**12) to a chat other than the demo's (chat 1). Their
-time is that of the newest such alert, else the upgrade's.
+Zalo console); a Telegram alert sent with a Bot API message id (a chat's counter: the console
+numbers by the clock in milliseconds, above 10**12) to a chat other than the demo's (chat 1).
+Their time is that of the newest such alert. (A console of before the clock's numbering
+counted from 1: a DB it sent from to another chat is marked too; ``feedsvc db forget-token``
+undoes it.)
 
 Revision ID: 0036
 Revises: 0035
@@ -38,9 +40,8 @@ _SENT_BY_A_BOT = (
     "SELECT c.channel, max(coalesce(d.finished_at, d.created_at)) FROM deliveries d"
     " JOIN chats c ON c.chat_id = d.chat_id"
     " WHERE (c.channel = 'zalo' AND d.state = 'sent')"
-    " OR (c.channel = 'telegram' AND (d.retry_kind = 'token_refused'"
-    " OR (d.state = 'sent' AND d.message_id > 0 AND d.message_id < :console"
-    " AND d.chat_id <> :demo)))"
+    " OR (c.channel = 'telegram' AND d.state = 'sent' AND d.message_id > 0"
+    " AND d.message_id < :console AND d.chat_id <> :demo)"
     " GROUP BY c.channel"
 )
 
