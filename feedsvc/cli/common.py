@@ -273,7 +273,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
         require_schema,
     )
 
-    db = state_database(settings)
+    db = state_database(settings, reading=not write)
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
@@ -281,7 +281,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     return db
 
 
-def state_database(settings: Settings) -> Database:
+def state_database(settings: Settings, *, reading: bool = False) -> Database:
     """The state DB's engine for the running command, its connections closed when the command
     ends, however it ends (the CLI's root context's close: a return, ``fail``, Ctrl-C, SIGTERM).
 
@@ -291,10 +291,11 @@ def state_database(settings: Settings) -> Database:
     or `import` the data sat in ``state.db-wal`` and ``cp state.db`` copied an empty DB. A
     connection a running service holds keeps its WAL (SQLite checkpoints on a close only when
     that close is the last one), so closing ours never disturbs it. Outside a command (a test
-    calling this directly) the caller disposes."""
+    calling this directly) the caller disposes. ``reading``: the command only reads (an SQLite
+    file this user cannot write is opened read-only: ``feedsvc.db.sqlite_reading``)."""
     from feedsvc.db import Database
 
-    db = Database(settings.database.url, timeouts=settings.database.timeouts())
+    db = Database(settings.database.url, timeouts=settings.database.timeouts(), reading=reading)
     if (ctx := click.get_current_context(silent=True)) is not None:
         # at the root context's close, after the command has ended (cli._Root.invoke): a
         # signal during the close is then ignored; at the command's own close, it ended an

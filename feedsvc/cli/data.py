@@ -59,7 +59,7 @@ def db_current(config_file: str | None) -> None:
     from feedsvc.db.revision import schema_status
 
     settings = load_settings(config_file)
-    status = schema_status(state_database(settings))
+    status = schema_status(state_database(settings, reading=True))
     click.echo(status.revision or "empty")
     if (problem := status.problem()) is not None:  # what to do about it, beside the answer
         click.echo(f"feedsvc: {problem}", err=True)
