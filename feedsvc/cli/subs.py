@@ -143,7 +143,7 @@ def add(
             db, chat_id, chat_type, topic=topic, query=query, channel=channel, address=address,
             topics_config=settings.topics, command=command_name(),
         ),
-        config_file,
+        config_file, secrets=True,  # _warn_if_off reads the channel's token: refused first
     )  # fmt: skip
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
     _warn_if_off(channel, config_file)
