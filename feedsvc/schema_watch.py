@@ -33,14 +33,17 @@ SCHEMA_CHECK_SECONDS = 60.0
 
 
 def schema_problem(db: Database) -> str | None:
-    """What to log when ``db`` is no longer at this feedsvc's revision, else None."""
+    """What to log when ``db`` records a revision other than this feedsvc's, else None. No
+    revision read (an SQLite file gone from its path, a table emptied) is not taken for an
+    upgrade: the service's own connections still hold the DB, and the next start says what
+    is wrong (``run``'s check)."""
     from feedsvc.db.revision import schema_status
 
     status = schema_status(db)
     problem = status.problem()
-    if problem is None:
+    if problem is None or status.revision is None:
         return None
-    found = status.revision or "none recorded"
+    found = status.revision
     return (
         f"{problem} — its schema revision changed from {status.head} to {found} while this "
         f"feedsvc (schema {status.head}) was running (`feedsvc db upgrade` of another "
@@ -56,8 +59,14 @@ def watch_schema(
     ``give_up(message)`` stops the service. A DB that does not answer is an outage, logged by
     the jobs' runner as every job's (``feedsvc.db.outage``), and checked again next time."""
 
+    from feedsvc.db.revision import SchemaError
+
     async def check() -> None:
-        problem = await asyncio.to_thread(schema_problem, db)
+        try:
+            problem = await asyncio.to_thread(schema_problem, db)
+        except SchemaError as exc:  # the path cannot be examined now: not an upgrade
+            log.warning("schema check: %s", exc)
+            return
         if problem is not None:
             give_up(problem)
 

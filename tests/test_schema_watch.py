@@ -128,3 +128,20 @@ def test_a_stopped_start_on_the_newer_revision_says_the_same_rule(
         set_revision(state_url, head_revision())
     assert code == 1, err
     assert f"is at schema revision {NEWER}, newer than this feedsvc knows" in err, err
+
+
+def test_no_revision_read_is_not_taken_for_an_upgrade(db: Database) -> None:
+    """An emptied ``alembic_version`` (or an SQLite file gone from its path) stops nothing: the
+    service's own connections still hold its DB, and the next start says what is wrong."""
+    with db.write() as conn:
+        conn.execute(text("DELETE FROM alembic_version"))
+    try:
+        assert schema_problem(db) is None
+    finally:
+        with db.write() as conn:
+            conn.execute(text("INSERT INTO alembic_version VALUES (:r)"), {"r": head_revision()})
+    set_revision(db.url, NEWER)
+    try:
+        assert f"changed from {head_revision()} to {NEWER}" in (schema_problem(db) or "")
+    finally:
+        set_revision(db.url, head_revision())
