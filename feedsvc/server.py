@@ -263,10 +263,14 @@ async def serve(
     signals = signals or StopSignals().install()
     try:
         with signals.on_loop():
-            await _serve(settings, roles, service or Service(settings, roles), sock, signals)
+            gave_up = await _serve(
+                settings, roles, service or Service(settings, roles), sock, signals
+            )
     finally:
         if own:
             signals.restore()
+    if gave_up and not signals.received:  # the schema changed under it: as at start, exit 1
+        raise SystemExit(1)
     if not signals.received:  # uvicorn ended by itself (should_exit set by a test)
         return
     if signals.exit_code:
@@ -279,8 +283,11 @@ async def _serve(
     service: Service,
     sock: socket.socket | None,
     signals: StopSignals,
-) -> None:
-    """:func:`serve`'s start, run and stop, the signals on the loop."""
+) -> bool:
+    """:func:`serve`'s start, run and stop, the signals on the loop; True when the service
+    stopped itself (:mod:`feedsvc.schema_watch`: its state DB's schema changed under it)."""
+    from feedsvc.schema_watch import watch_schema
+
     service.exit_guard = signals.guard  # one countdown, whenever the signal came
     sys.setswitchinterval(GIL_SWITCH_SECONDS)
     sockets = _sockets(settings, sock) if roles.http else None
@@ -299,8 +306,23 @@ async def _serve(
         if server is not None:  # a signal just before uvicorn serves: it stops at once
             server.should_exit = True
 
+    gave_up: list[str] = []
+
+    def give_up(message: str) -> None:  # as a signal, but logged as an ERROR, exit 1
+        if stop.is_set():
+            return
+        log.error("%s", message)
+        gave_up.append(message)
+        signals.guard.arm()  # the stop is bounded as a SIGTERM's
+        service.interrupt()
+        stop.set()
+        if server is not None:
+            server.should_exit = True
+
     signals.listen(on_signal)
     await service.start()
+    if not service.interrupted:
+        watch_schema(service.jobs, service.db, give_up)
     try:
         if server is not None and not stop.is_set():
             await server.serve(sockets=sockets)
@@ -312,6 +334,7 @@ async def _serve(
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()
+    return bool(gave_up)
 
 
 def _sockets(settings: Settings, sock: socket.socket | None) -> list[socket.socket] | None:

@@ -195,19 +195,41 @@ def topics_file_problems(path: str, problems: list[str]) -> NoReturn:
     raise SystemExit(EXIT_USAGE)
 
 
-def load_settings(config_file: str | None, *, logging_: bool = True) -> Settings:
+def load_settings(
+    config_file: str | None, *, logging_: bool = True, secrets: bool = True
+) -> Settings:
+    """The settings, or exit 2 naming every problem. ``secrets=False``: the command needs no
+    secret (``status``, ``topics list``, ``render``…), so a ``*_file`` secret this user cannot
+    read (the service's, mode 0600) is one warning line naming it, taken as unset, instead of a
+    refusal; commands that use a secret (``run``, ``subs add``'s channel check, ``config
+    show``) keep refusing, exit 2, naming the file."""
     from feedsvc.config import ConfigError, config_path, load_config
 
     try:
-        settings = load_config(config_path(config_file))
+        settings = load_config(config_path(config_file), secrets=secrets)
     except ConfigError as exc:
         click.echo(f"feedsvc: invalid configuration ({exc.source}):", err=True)
         for problem in exc.problems:
             click.echo(f"  {problem}", err=True)
         raise SystemExit(EXIT_USAGE) from None
+    if not secrets:
+        from feedsvc.config.secrets import unreadable_secret_files
+
+        for problem, _path in unreadable_secret_files(settings):
+            if problem not in _WARNED:  # once a process (`render` loads the settings twice)
+                _WARNED.add(problem)
+                click.echo(
+                    f"feedsvc: warning: {problem} (this command needs no secret and goes on "
+                    "without it; run it as the service's user to read it)",
+                    err=True,
+                )
     if logging_:
         configure_logging(settings)
     return settings
+
+
+#: The unreadable secret files a command of this process warned about (:func:`load_settings`).
+_WARNED: set[object] = set()
 
 
 def configure_logging(settings: Settings) -> None:
@@ -273,7 +295,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
         require_schema,
     )
 
-    db = state_database(settings)
+    db = state_database(settings, reading=not write)
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
@@ -281,7 +303,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     return db
 
 
-def state_database(settings: Settings) -> Database:
+def state_database(settings: Settings, *, reading: bool = False) -> Database:
     """The state DB's engine for the running command, its connections closed when the command
     ends, however it ends (the CLI's root context's close: a return, ``fail``, Ctrl-C, SIGTERM).
 
@@ -291,10 +313,11 @@ def state_database(settings: Settings) -> Database:
     or `import` the data sat in ``state.db-wal`` and ``cp state.db`` copied an empty DB. A
     connection a running service holds keeps its WAL (SQLite checkpoints on a close only when
     that close is the last one), so closing ours never disturbs it. Outside a command (a test
-    calling this directly) the caller disposes."""
+    calling this directly) the caller disposes. ``reading``: the command only reads (an SQLite
+    file this user cannot write is opened read-only: ``feedsvc.db.sqlite_reading``)."""
     from feedsvc.db import Database
 
-    db = Database(settings.database.url, timeouts=settings.database.timeouts())
+    db = Database(settings.database.url, timeouts=settings.database.timeouts(), reading=reading)
     if (ctx := click.get_current_context(silent=True)) is not None:
         # at the root context's close, after the command has ended (cli._Root.invoke): a
         # signal during the close is then ignored; at the command's own close, it ended an
@@ -350,13 +373,18 @@ def run_operation(
 
 
 def run_with_settings(
-    action: Callable[[Database, Settings], T], config_file: str | None, *, write: bool = True
+    action: Callable[[Database, Settings], T],
+    config_file: str | None,
+    *,
+    write: bool = True,
+    secrets: bool = False,
 ) -> T:
     """:func:`run_operation` for an action that needs the settings too (an unhide's alert
-    hooks: ``telegram.alert_max_age_hours``)."""
+    hooks: ``telegram.alert_max_age_hours``). ``secrets``: the command uses a secret after the
+    action (``subs add``: is the channel's token set?), so an unreadable one refuses first."""
     from feedsvc import operations as ops
 
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=secrets)
     db = open_db(settings, write=write)  # closed when the command ends (state_database)
     try:
         return action(db, settings)

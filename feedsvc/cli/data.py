@@ -43,7 +43,7 @@ def db_upgrade(config_file: str | None) -> None:
     """Create or upgrade the state DB and the built-in source table."""
     from feedsvc.db.revision import schema_status
 
-    database = open_db(load_settings(config_file), write=True)
+    database = open_db(load_settings(config_file, secrets=False), write=True)
     click.echo(f"database at revision {schema_status(database).revision}")
 
 
@@ -58,8 +58,8 @@ def db_current(config_file: str | None) -> None:
     this feedsvc, while `status` and `topics list` exit 1)."""
     from feedsvc.db.revision import schema_status
 
-    settings = load_settings(config_file)
-    status = schema_status(state_database(settings))
+    settings = load_settings(config_file, secrets=False)
+    status = schema_status(state_database(settings, reading=True))
     click.echo(status.revision or "empty")
     if (problem := status.problem()) is not None:  # what to do about it, beside the answer
         click.echo(f"feedsvc: {problem}", err=True)
@@ -115,7 +115,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
     from feedsvc.pipe_lines import paced_lines, wait_for_input
 
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     # before reading a line or touching the state DB: the rows would go where nothing reads
     refusal = external_source_refusal(settings.source.url, settings.source.table)
     if refusal is not None:
@@ -259,7 +259,7 @@ def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
     from feedsvc.operations import refuse_control
     from feedsvc.publish import render_topic_feed
 
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     if settings.http.port == 0 and "public_url" not in settings.http.model_fields_set:
         # an unset public_url is the address `run` listens on, learnt as it starts; this
         # process listens on none: every link read http://127.0.0.1:0/…, exit 0

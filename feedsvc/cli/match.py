@@ -64,7 +64,7 @@ def _site_tz(config_file: str | None) -> tzinfo:
     """``site.timezone``, which a naive article time is read in, as ``import`` reads the same
     line; read after the query or the topics file is checked (their problems come first), and
     an invalid configuration is exit 2 as for every command that reads it."""
-    return load_settings(config_file).tz
+    return load_settings(config_file, secrets=False).tz
 
 
 def _run_query(query: Query, with_explain: bool, tz: tzinfo) -> None:

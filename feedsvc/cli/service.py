@@ -178,7 +178,7 @@ def stopped_early(signum: int) -> NoReturn:
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     with lite_read(settings) as reader:
         if reader is not None:
             facts, pauses, errors = _lite_status(settings, reader)

@@ -93,7 +93,7 @@ def check(config_file: str | None, rows: int) -> None:
     from feedsvc.source import SourceError
     from feedsvc.source.diagnose import probe
 
-    settings = load_settings(config_file, logging_=False)
+    settings = load_settings(config_file, logging_=False, secrets=False)
     src, where = _open(settings)
     table = settings.source.table if settings.source.url else "source_articles"
     click.echo(f"source: {where}, table {table}")

@@ -146,7 +146,7 @@ def add(
             ),
             _modes(db, settings),
         ),
-        config_file,
+        config_file, secrets=True,  # _warn_if_off reads the channel's token: refused first
     )  # fmt: skip
     click.echo(f"{_line(sub)}\t{'added' if created else 'already subscribed'}")
     _warn_if_not_sending(channel, modes)

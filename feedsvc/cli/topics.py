@@ -42,7 +42,7 @@ def topics() -> None:
 @config_option
 def list_cmd(config_file: str | None) -> None:
     """List topics: slug, state, title, query."""
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     with lite_read(settings) as reader:
         if reader is not None:
             from feedsvc.store import lite
@@ -243,7 +243,7 @@ def import_cmd(file: str | None, config_file: str | None) -> None:
     from feedsvc.topics_file import TopicsFileError, is_start_file, load_topics_file
     from feedsvc.topics_sync import FileNotApplied, relisted_words, sync_topics
 
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     path = Path(file) if file else settings.topics.file
     if not file and not settings.topics.file_is_set and not os.path.lexists(path):
         _no_default_file(path)
@@ -294,7 +294,7 @@ def export(output: TextIO, config_file: str | None) -> None:
     from feedsvc.store import topics as store
     from feedsvc.topics_file import dump_topics
 
-    db = open_db(load_settings(config_file), write=False)
+    db = open_db(load_settings(config_file, secrets=False), write=False)
     with db.read() as conn:
         specs = [t.spec for t in store.list_topics(conn)]
     write_output(output, dump_topics(specs))
@@ -314,7 +314,7 @@ def preview(query: str, scan: int, samples: int, slug: str | None, config_file: 
     from feedsvc.matching import QueryError
     from feedsvc.preview import preview as run_preview
 
-    settings = load_settings(config_file)
+    settings = load_settings(config_file, secrets=False)
     # a sample's time in site.timezone with its offset, as the admin's live preview shows it:
     # it printed the UTC wall time with no zone, 03:34 for an article published 10:34 +07:00
     words = Translator("en", settings.tz)

@@ -18,6 +18,7 @@ from feedsvc.config.problems import ConfigError, Problem, describe
 from feedsvc.config.secrets import (
     secret_problems,
     telegram_token_warnings,
+    unreadable_secret_files,
     weak_token_warnings,
 )
 from feedsvc.config.sources import (
@@ -33,11 +34,24 @@ from feedsvc.config.zones import zone_problem
 from feedsvc.db.timeouts import DbTimeouts
 
 
-def load_config(path: Path | None, overrides: dict[str, Any] | None = None) -> Settings:
-    """Load and validate; raises :class:`ConfigError` listing every problem."""
+def load_config(
+    path: Path | None, overrides: dict[str, Any] | None = None, *, secrets: bool = True
+) -> Settings:
+    """Load and validate; raises :class:`ConfigError` listing every problem. ``secrets=False``:
+    for a command that needs no secret, a ``*_file`` secret this user cannot read is no
+    problem but unset (:func:`unreadable_secret_files` words them for the command's warning):
+    an operator's ``feedsvc status`` refused to run because the bot token file was the service
+    user's, mode 0600."""
     settings, problems = check_config(path, overrides)
+    unread = unreadable_secret_files(settings) if settings is not None and not secrets else []
+    # by key and words (an env override adds "(set by FEEDSVC_…)" to the words)
+    problems = [
+        p for p in problems
+        if not any(p.key == u.key and p.message.startswith(u.message) for u, _ in unread)
+    ]  # fmt: skip
     if problems or settings is None:
         raise ConfigError(str(path) if path else "defaults", problems)
+    settings.without_secret_files(frozenset(file for _, file in unread))
     return settings
 
 

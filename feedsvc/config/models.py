@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 from pydantic import (
     BaseModel,
     Field,
+    PrivateAttr,
     SecretStr,
     ValidationError,
     ValidatorFunctionWrapHandler,
@@ -322,22 +323,30 @@ class Settings(BaseModel):
     def source_tz(self) -> ZoneInfo:
         return ZoneInfo(self.source.timezone or self.site.timezone)
 
+    #: ``*_file`` secrets this user cannot read, taken as unset: only for a command that needs
+    #: no secret (``load_config(secrets=False)``: ``status``, ``topics list``…), which says so
+    _unread: frozenset[Path] = PrivateAttr(default=frozenset())
+
+    def without_secret_files(self, paths: frozenset[Path]) -> None:
+        """Take the secrets in ``paths`` as unset (see :attr:`_unread`)."""
+        self._unread = paths
+
     def telegram_token(self) -> str | None:
-        return _secret(self.telegram.token, self.telegram.token_file)
+        return _secret(self.telegram.token, self.telegram.token_file, self._unread)
 
     def admin_token(self) -> str | None:
-        return _secret(self.admin.token, self.admin.token_file)
+        return _secret(self.admin.token, self.admin.token_file, self._unread)
 
     def zalo_token(self) -> str | None:
-        return _secret(self.zalo.token, self.zalo.token_file)
+        return _secret(self.zalo.token, self.zalo.token_file, self._unread)
 
     def zalo_webhook_secret(self) -> str | None:
-        return _secret(self.zalo.webhook_secret, self.zalo.webhook_secret_file)
+        return _secret(self.zalo.webhook_secret, self.zalo.webhook_secret_file, self._unread)
 
 
-def _secret(value: SecretStr | None, path: Path | None) -> str | None:
+def _secret(value: SecretStr | None, path: Path | None, unread: frozenset[Path]) -> str | None:
     if value is not None and value.get_secret_value():
         return value.get_secret_value()
-    if path is not None:
+    if path is not None and path not in unread:
         return read_secret_file(path) or None
     return None

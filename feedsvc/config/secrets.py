@@ -281,6 +281,27 @@ def secret_warnings(path: Path | None) -> list[Problem]:
     ]
 
 
+def unreadable_secret_files(settings: Settings) -> list[tuple[Problem, Path]]:
+    """Each ``*_file`` secret this user may not read (a regular file whose read is refused:
+    owned by the service's user, mode 0600), with its problem as :func:`secret_problems` words it. A
+    command that needs no secret (``status``) does without them: ``load_config(secrets=
+    False)``; a missing file, a directory or a secret that is no secret stay refusals."""
+    unread: list[tuple[Problem, Path]] = []
+    for section, key in SECRET_KEYS:
+        path = getattr(getattr(settings, section), f"{key}_file")
+        if path is None or not path.is_file():
+            continue
+        try:
+            read_secret_file(path)
+        except PermissionError:  # this user's; a huge file, a device stay refusals
+            unread.append(
+                (Problem(f"{section}.{key}_file", _secret_file_problem(path) or ""), path)
+            )
+        except (OSError, UnicodeDecodeError):
+            continue
+    return unread
+
+
 def secret_problems(settings: Settings) -> list[Problem]:
     """Every problem of the secrets: a ``*_file`` that cannot be read as the service reads it,
     a secret no secret can be (lines, controls, invisible characters, empty), a bot token's

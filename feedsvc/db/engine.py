@@ -25,6 +25,8 @@ from feedsvc.db.where import state_db, watch
 if TYPE_CHECKING:
     from alembic.config import Config
 
+    from feedsvc.db.sqlite_reading import ReadOpening
+
 log = logging.getLogger(__name__)
 
 MIGRATIONS = Path(__file__).with_name("migrations")
@@ -48,6 +50,28 @@ def _sqlite_setup(engine: Engine) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
 
 
+def _read_only_opening(engine: Engine, where: str) -> ReadOpening | None:
+    """:func:`feedsvc.db.sqlite_reading.reading` for the file ``engine`` opens, made what
+    each of its connections opens; None when it opens the URL as it is."""
+    from feedsvc.db.sqlite_reading import reading
+    from feedsvc.db.sqlite_url import SqliteTarget
+
+    args, kwargs = engine.dialect.create_connect_args(engine.url)
+    target = SqliteTarget(str(args[0]), bool(kwargs.get("uri", False)))
+    if target.file() is None:
+        return None
+    opening = reading(target, where)
+    if opening.target == target:
+        return None
+    opens = opening.target
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
+        return dialect.connect(opens.filename, *cargs[1:], **{**cparams, "uri": True})
+
+    return opening
+
+
 class Database:
     """One engine plus the two ways to use it: a read transaction or a write transaction."""
 
@@ -58,11 +82,15 @@ class Database:
         echo: bool = False,
         pool: Mapping[str, Any] | None = None,
         timeouts: DbTimeouts | None = None,
+        reading: bool = False,
     ) -> None:
         """``pool``: extra ``create_engine`` pool arguments (``pool_size``, ``max_overflow``,
         ``pool_timeout``, ``poolclass``) for an engine with a job of its own. ``timeouts``:
         connect/statement/keepalive bounds for a network DB (default: :class:`DbTimeouts`'
-        defaults; ``database.*`` in the config)."""
+        defaults; ``database.*`` in the config). ``reading``: a command that only reads; an
+        SQLite file this user cannot write is then opened read-only
+        (``feedsvc.db.sqlite_reading``), and :meth:`read` checks it was not written meanwhile
+        when it is read without locks."""
         self.url = url
         parsed = make_url(url)
         self.dialect = parsed.get_backend_name()
@@ -80,8 +108,12 @@ class Database:
         watch(self.engine, where)  # its errors name it (the CLI's one line)
         #: the outage this DB's failures are logged as (one line per outage, feedsvc.db.outage)
         self.outage = watch_answers(self.engine, where)
+        #: how a reader opens an SQLite file it cannot write (None: as the URL says)
+        self.opening: ReadOpening | None = None
         if self.dialect == "sqlite":
             _sqlite_setup(self.engine)
+            if reading:
+                self.opening = _read_only_opening(self.engine, where.shown)
         else:
             bound_engine(self.engine, bounds)
 
@@ -89,6 +121,8 @@ class Database:
     def read(self) -> Iterator[Connection]:
         with self.engine.connect() as conn, conn.begin():
             yield conn
+        if self.opening is not None:
+            self.opening.check()  # read without locks: nobody may have written meanwhile
 
     @contextmanager
     def write(self) -> Iterator[Connection]:

@@ -10,13 +10,14 @@ logged with where it happened.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy.exc import SQLAlchemyError
 
 from feedsvc.db import Database
 from feedsvc.db.errors import describe, refusal_advice
 from feedsvc.ingest.backoff import Backoff, Outage
+from feedsvc.ingest.failure_log import FailureLog, spoken
 from feedsvc.ingest.isolate import SystemicError
 from feedsvc.ingest.model import TickResult
 from feedsvc.source import SourceError, SqlSource
@@ -38,6 +39,7 @@ class Failures:
     db: Database
     source: SqlSource
     backoff: Backoff
+    told: FailureLog = field(default_factory=FailureLog)
 
     def answers(self, side: Outage) -> bool:
         """The backoff probe: one ``SELECT 1`` to the side that was down."""
@@ -75,12 +77,35 @@ class Failures:
                 log.warning("ingest: could not record the failure: %s", describe(db_exc))
         delay = self.backoff.failed(outage, recorded)
         when = f"in {delay:.0f} s" + (" or as soon as it answers" if outage else "")
-        log.warning(
+        kind = self.told.failed(what, error)  # said once, again when it changes or in a while
+        if kind == "reminder":
+            what = f"{what} for {spoken(self.told.lasting())} now"
+        log.log(
+            logging.DEBUG if kind is None else logging.WARNING,
             "ingest from %s: %s (%d in a row), retrying %s: %s",
             self.source.name,
             what,
             self.backoff.failures,
             when,
             error,
-            exc_info=None if isinstance(exc, EXPECTED) else exc,  # a bug: show where, once
+            exc_info=None if isinstance(exc, EXPECTED) or kind is None else exc,  # a bug: where
+        )
+
+    def succeeded(self) -> None:
+        """A tick went through: the backoff ends, and a run of failures ends with one INFO line
+        saying how long it lasted."""
+        outage = self.backoff.outage
+        self.backoff.succeeded()
+        ended = self.told.ended()
+        if ended is None:
+            return
+        seconds, tries = ended
+        again = f"the {SIDE[outage]} answers again" if outage else "ingest works again"
+        log.info(
+            "ingest from %s: %s after %s of failures (%d failed tr%s)",
+            self.source.name,
+            again,
+            spoken(seconds),
+            tries,
+            "y" if tries == 1 else "ies",
         )

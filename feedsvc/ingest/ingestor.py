@@ -32,6 +32,7 @@ from feedsvc.db import Database
 from feedsvc.ingest import unordered
 from feedsvc.ingest.ahead import ReadAhead, up_to_date
 from feedsvc.ingest.backoff import Backoff
+from feedsvc.ingest.failure_log import FailureLog
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import by_id, hold_back
 from feedsvc.ingest.lease import IngestLease, LeaseLost
@@ -79,6 +80,8 @@ class Ingestor(BatchPipeline):
         self.hooks: list[TransactionHook] = []
         self.after_commit: list[AfterCommit] = []
         self.backoff = Backoff(poll_seconds)
+        #: how often a run of failed ticks is told in the log (:mod:`feedsvc.ingest.failure_log`)
+        self.failure_log = FailureLog()
         self.lease = lease
         self._stop = threading.Event()
         self._busy = threading.Lock()  # a tick and a re-read by id (reconciliation) never overlap
@@ -117,7 +120,8 @@ class Ingestor(BatchPipeline):
             if outage is None or not self.failures.answers(outage):
                 result.skipped = True
                 return result
-            log.info("ingest: the %s answers again, retrying now", SIDE[outage])
+            # DEBUG: the tick's success says it, with how long it lasted (Failures.succeeded)
+            log.debug("ingest: the %s answers again, retrying now", SIDE[outage])
         try:
             if self.lease is not None and not self.lease.take(self.db):
                 self.remap.standing_by(self.db, self.source)
@@ -135,14 +139,14 @@ class Ingestor(BatchPipeline):
         except Exception as exc:  # a tick must never take the scheduler down
             self.failures.failed(result, exc)
         else:
-            self.backoff.succeeded()
+            self.failures.succeeded()
         return result
 
     @property
     def failures(self) -> Failures:
         """Failure handling over the current state DB, source and backoff (read at each use:
         tests and a re-bound source swap them)."""
-        return Failures(self.db, self.source, self.backoff)
+        return Failures(self.db, self.source, self.backoff, self.failure_log)
 
     def health(self) -> IngestHealth:
         """For ``/readyz?ingest=1``, status and metrics: no I/O, safe from any thread."""

@@ -185,8 +185,13 @@ def read_only(
         raise LocationError(problem)
     if not path.is_file():
         raise SchemaError(SchemaStatus(None, head_revision(), where).problem() or "")
+    from feedsvc.db.sqlite_reading import reading
+
+    # a file this user cannot write: read-only, never a -shm made beside it (sqlite_reading)
+    opening = reading(target, where)
+    opens = opening.target
     connection = sqlite3.connect(
-        target.filename, timeout=BUSY_TIMEOUT, isolation_level=None, uri=target.uri
+        opens.filename, timeout=BUSY_TIMEOUT, isolation_level=None, uri=opens.uri
     )
     with closing(connection) as conn:
         conn.execute("BEGIN")  # one snapshot for every read below
@@ -198,6 +203,7 @@ def read_only(
                 raise SchemaError(not_a_database(where)) from None
             raise
         yield reader  # closing ends the transaction: it only read
+    opening.check()  # read without locks: nothing may have written meanwhile
 
 
 @contextmanager

@@ -1,0 +1,150 @@
+"""How a command that only reads opens an SQLite state DB that this user cannot write.
+
+Why: the state DB is in WAL mode, and SQLite reads a WAL database only through its ``-shm``
+index, which it creates beside the file when it is missing. ``feedsvc status``, ``topics
+list``, ``articles find``, ``render``, ``db current``… run by an operator other than the
+service's user (the file or its directory owned by the service, a 0444 file in a 0555
+directory, a read-only mount, ``chattr +i``) therefore failed with "attempt to write a
+readonly database", exit 1, although they only read. Where the directory was writable but the
+file was not, SQLite made ``-wal``/``-shm`` files owned by the operator with the file's mode
+and left them behind, which a service running as another user could then not write.
+
+:func:`reading` is the one decision, taken before anything connects, for the lite path
+(``feedsvc.store.lite``) and for SQLAlchemy's (``feedsvc.db.Database(..., reading=True)``):
+
+- the file and its directory writable by this process (or the URL already says
+  ``immutable``): opened as the URL says, as before;
+- a ``-wal`` or ``-shm`` beside it (a service running, or one that stopped without cleaning
+  up): ``mode=ro``, which reads that index read-only (SQLite ≥ 3.22) and the log's newest
+  writes with it, taking its locks as every reader does;
+- neither (no process has the DB open: a WAL database's last close removes both): the file is
+  everything there is, read with ``immutable=1`` (no lock, no ``-shm``); that is safe only
+  while nobody writes, so :meth:`ReadOpening.check` compares the file's identity, size and
+  modification time, and the absence of a ``-wal``, after the reads with before, and a change
+  (a service started and checkpointed meanwhile) is :class:`ChangedWhileRead`: the command
+  says to run it again rather than print what may be a torn read. A DB in rollback-journal
+  mode (not feedsvc's, but a copy may be) needs no ``-shm``: ``mode=ro``.
+
+Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote_from_bytes
+
+from feedsvc.db.revision import SchemaError
+from feedsvc.db.sqlite_url import SqliteTarget, uri_params
+
+#: Byte 18 of an SQLite file header: 2 when the file is in WAL mode ("file format" version).
+_WAL_FORMAT_OFFSET = 18
+
+
+class ChangedWhileRead(SchemaError):
+    """The state DB file changed while a command read it without locks (exit 1: run again)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stamp:
+    """What a write to an SQLite file changes, as ``stat`` sees it, and whether a ``-wal`` is
+    beside it."""
+
+    device: int
+    inode: int
+    size: int
+    modified_ns: int
+    wal: bool
+
+    @classmethod
+    def of(cls, path: Path) -> Stamp:
+        found = path.stat()
+        wal = os.path.lexists(f"{path}-wal")
+        return cls(found.st_dev, found.st_ino, found.st_size, found.st_mtime_ns, wal)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadOpening:
+    """What to hand ``sqlite3.connect`` (``target``) and, for an ``immutable`` opening chosen
+    here, the file as it was before (``stamp``), checked by :meth:`check` after reading."""
+
+    target: SqliteTarget
+    path: Path | None = None
+    stamp: Stamp | None = None
+    where: str = ""
+
+    def check(self) -> None:
+        """Raise :class:`ChangedWhileRead` when the file read without locks has changed."""
+        if self.stamp is None or self.path is None:
+            return
+        try:
+            now = Stamp.of(self.path)
+        except OSError:
+            now = None
+        if now != self.stamp:
+            raise ChangedWhileRead(
+                f"the state DB {self.where} changed while it was read (this user cannot write "
+                f"{self.path} or its directory, so it was read without SQLite's locks, and "
+                "another process wrote it meanwhile): run the command again"
+            )
+
+
+def reading(target: SqliteTarget, where: str) -> ReadOpening:
+    """How a command that only reads opens the SQLite file ``target`` names (``where``: its
+    URL as shown, for :meth:`ReadOpening.check`'s message). See the module docstring. A path
+    that cannot be examined (a directory above it that cannot be entered) is opened as the URL
+    says: the revision check words that (``revision.sqlite_location_problem``)."""
+    try:
+        path = target.file()
+        if path is None or _says_immutable(target) or not path.is_file() or _writable(path):
+            return ReadOpening(target)
+        if os.path.lexists(f"{path}-wal") or os.path.lexists(f"{path}-shm"):
+            return ReadOpening(_with_options(target, path, mode="ro"))
+        if not _wal_mode(path):
+            return ReadOpening(_with_options(target, path, mode="ro"))
+        stamp = Stamp.of(path)
+    except (OSError, ValueError):  # SqlitePathError is a ValueError
+        return ReadOpening(target)
+    return ReadOpening(_with_options(target, path, mode="ro", immutable="1"), path, stamp, where)
+
+
+def _writable(path: Path) -> bool:
+    """Whether this process may write the file and make files beside it (``access``: a
+    read-only mount and ``chattr +i`` say no too; root passes the permission bits)."""
+    return os.access(path, os.W_OK) and os.access(path.parent, os.W_OK | os.X_OK)
+
+
+def _wal_mode(path: Path) -> bool:
+    """Whether the file's header says WAL mode (unreadable or short: assumed so, the state
+    DB's own mode, so the careful opening is taken)."""
+    try:
+        with path.open("rb") as file:
+            header = file.read(_WAL_FORMAT_OFFSET + 2)
+    except OSError:
+        return True
+    return len(header) < _WAL_FORMAT_OFFSET + 2 or header[_WAL_FORMAT_OFFSET] == 2
+
+
+def _says_immutable(target: SqliteTarget) -> bool:
+    option = target.read_only()
+    return option is not None and option.startswith("immutable")
+
+
+def _with_options(target: SqliteTarget, path: Path, **options: str) -> SqliteTarget:
+    """``target`` as a URI with ``options`` set (replacing the URL's own of those keys, its
+    other keys kept: ``vfs``, ``cache``…); a plain path becomes ``file:`` + the resolved path,
+    %-escaped as SQLite reads it."""
+    if target.uri and target.filename.startswith("file:"):
+        base, hash_, fragment = target.filename.partition("#")
+        head, _, _query = base.partition("?")
+        kept = {k: v for k, v in uri_params(target.filename).items() if k and k not in options}
+    else:
+        head = f"file:{quote_from_bytes(os.fsencode(str(path)), safe='/')}"
+        hash_, fragment, kept = "", "", {}
+    pairs = [f"{_escaped(k)}={_escaped(v)}" for k, v in {**kept, **options}.items()]
+    return SqliteTarget(f"{head}?{'&'.join(pairs)}{hash_}{fragment}", True)
+
+
+def _escaped(text: str) -> str:
+    return quote_from_bytes(os.fsencode(text), safe="")
