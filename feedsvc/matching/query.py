@@ -178,12 +178,21 @@ def _attached(text: str, i: int, what: str) -> None:
         )
 
 
-def _glued(text: str, i: int) -> bool:
-    """Whether a :data:`NOT_MARKS` mark before ``text[i]`` is glued to a term: something that
-    is neither whitespace nor another such mark follows. Else it is read as it was before it
-    meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no letters or digits"): a
-    dash typed as a separator is not told to be glued to the next word, which would negate it."""
-    return i < len(text) and not text[i].isspace() and text[i] not in NOT_MARKS
+def _not_run(text: str, i: int) -> int:
+    """Where the run of :data:`NOT_MARKS` that begins at ``text[i]`` ends."""
+    j = i + 1
+    while j < len(text) and text[j] in NOT_MARKS:
+        j += 1
+    return j
+
+
+def _glued(text: str, j: int) -> bool:
+    """Whether a run of :data:`NOT_MARKS` ending before ``text[j]`` is glued to a term:
+    something other than whitespace follows. Else a run that does not begin with ``-`` is read
+    as it was before such marks meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no
+    letters or digits"): a dash typed as a separator is not told to be glued to the next word,
+    which would negate it."""
+    return j < len(text) and not text[j].isspace()
 
 
 def _lex_word(text: str, i: int) -> tuple[Tok, int]:
@@ -307,10 +316,18 @@ def _lex(text: str, legacy: bool) -> list[Tok]:
             out.append(tok)
         elif ch == "”":
             raise QueryError("closing quote without an opening one", i, code="stray_quote")
-        elif ch in "-~" or (ch in NOT_MARKS and _glued(text, i + 1)):
+        elif ch == "~":
             _attached(text, i + 1, ch)
-            out.append(Tok("TILDE" if ch == "~" else "MINUS", ch, i))
+            out.append(Tok("TILDE", ch, i))
             i += 1
+        elif ch in NOT_MARKS and (ch == "-" or _glued(text, _not_run(text, i))):
+            # A run of marks glued to a term is one NOT, whatever it holds: ``--giao`` (a
+            # keyboard's em dash typed as two hyphens), ``–-giao``, ``!!giao``, ``－－giao``
+            # were NOT NOT giao or the word giao, both *required*, where ``-giao`` left it out.
+            j = _not_run(text, i)
+            _attached(text, j, ch)
+            out.append(Tok("MINUS", text[i:j], i))
+            i = j
         elif ch == "@":
             m = _SLUG_RE.match(text, i + 1)
             if not m:
