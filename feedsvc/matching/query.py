@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from feedsvc import limits
 
 from .normalize import INVISIBLE_RE
+from .typed_names import field_refusal, slug_refusal
 
 #: A topic's query, in characters as :mod:`feedsvc.limits` counts them (its one owner).
 MAX_QUERY_CHARS = limits.QUERY
@@ -200,6 +201,7 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
         j += 1
     word = text[i:j]
+    _typed_field(word, i)
     field = _FIELD_RE.match(word)
     if field:
         name = field.group(1)
@@ -218,6 +220,28 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     if word in _OPERATORS:
         return Tok(word, word, i), j
     return Tok("WORD", word, i), j
+
+
+def _typed_field(word: str, i: int) -> None:
+    """Refuse a word that begins with a field name other than SPEC §4's ASCII ones, saying
+    which field to write (:func:`.typed_names.field_refusal`: ``tiêu_đề:``, ``tieude:``)."""
+    refusal = field_refusal(word, FIELDS)
+    if refusal is not None:
+        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
+
+
+def _lex_ref(text: str, i: int) -> tuple[Tok, int]:
+    """The ``@slug`` at ``text[i]``; one typed with marks is refused naming its slug form
+    (:func:`.typed_names.slug_refusal`: ``@kiến-thụy`` was "unknown topic @ki")."""
+    m = _SLUG_RE.match(text, i + 1)
+    refusal = slug_refusal(text, i + 1, m.end() if m else i + 1)
+    if refusal is not None:
+        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
+    if not m:
+        raise QueryError(
+            "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
+        )
+    return Tok("REF", m.group(), i), m.end()
 
 
 def _lex_quote(text: str, i: int, legacy: bool) -> tuple[Tok, int]:
@@ -329,13 +353,8 @@ def _lex(text: str, legacy: bool) -> list[Tok]:
             out.append(Tok("MINUS", text[i:j], i))
             i = j
         elif ch == "@":
-            m = _SLUG_RE.match(text, i + 1)
-            if not m:
-                raise QueryError(
-                    "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
-                )
-            out.append(Tok("REF", m.group(), i))
-            i = m.end()
+            tok, i = _lex_ref(text, i)
+            out.append(tok)
         else:
             tok, i = _lex_word(text, i)
             out.append(tok)
