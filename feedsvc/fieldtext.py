@@ -106,9 +106,16 @@ _QUOTES = frozenset('"“”')
 
 
 def quoted_query(query: str) -> str:
-    """A query as a title or label shows it: between “ ”, unless it has double quotes of its
-    own (a phrase, ``"công an"``), which then delimit it — wrapped again it read
-    ``“"công an"”`` in a search feed's title (newcomer, cosmetic)."""
-    if _QUOTES.intersection(query):
+    """A reader's query as a title or label shows it — a search feed's title, its page's
+    heading and title, its description, and an alert's topic line for a chat's own query:
+    between “ ”, unless it has phrase quotes of its own (``"công an"``), which then delimit it
+    (wrapped again it read ``“"công an"”``). Its own quotes are those the reader's query is
+    read with (:func:`feedsvc.typed_query.typed_query`): a keyboard's ``«an ninh»``,
+    ``'an ninh'``, ``「an ninh」`` searched for the same phrase as ``"an ninh"`` but were
+    wrapped again (``“«an ninh»”``) while ``"an ninh"`` and ``„an ninh“`` were not. Shown as
+    typed: the reader may copy it."""
+    from feedsvc.typed_query import typed_query
+
+    if _QUOTES.intersection(query) or '"' in typed_query(query):
         return query
     return f"“{query}”"

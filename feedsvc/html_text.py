@@ -15,7 +15,9 @@ to 2 MB at ingest):
   instructions are not text; an unterminated comment runs to the end, as in browsers;
 * what no reader sees (:data:`SKIP_TAGS`, :data:`feedsvc.markup.HIDDEN_CONTENT`: scripts,
   styles, ``template``, ``title``, ``svg``, ``math``, an iframe's or a video's fallback…):
-  everything up to the matching end tag is dropped;
+  everything up to the matching end tag is dropped; such a start tag with no end tag after it
+  is text (``Lỗi <script> khiến trang trắng``), as is an unclosed ``textarea``, ``xmp`` or
+  ``plaintext`` (:data:`feedsvc.markup.RAW_TEXT`);
 * block elements (:data:`BLOCK_TAGS`) become ``"\\n"`` — a sentence break;
 * newlines inside text are ordinary spaces, except inside ``<pre>`` (:data:`PRE_TAGS`), where
   a browser shows each as a line break: there a newline is a sentence break as ``<br>`` is (a
@@ -27,8 +29,9 @@ to 2 MB at ingest):
   one whose tag nothing closes (``a<b thì c``): an HTML parser would hide those words;
 * an element of no HTML vocabulary (``<not>``, ``<o:p>``) is inline: its text shows.
 
-Known differences from a browser: the raw text of ``xmp``, ``textarea`` and ``plaintext`` is read
-as markup, and a quote where HTML takes none (``<b "x>``, ``<b c=x"y>``) as opening a value.
+Known differences from a browser: the raw text of a closed ``xmp`` or ``textarea`` is read as
+markup; an unclosed hidden element's words are shown (a browser hides all after its tag); a
+quote where HTML takes none (``<b "x>``, ``<b c=x"y>``) opens a value.
 The tests compare it with an ``html.parser`` reference on generated articles.
 """
 

@@ -39,7 +39,11 @@ newsroom text vanished from the feed while the matcher read it):
   shows ``<not>…</not>``'s words): ammonia removed the content of every name MathML or SVG use
   (``<not>``, ``<text>``, ``<set>``, ``<list>``, ``<max>``, ``<g>``… some 200) outside ``<math>``
   or ``<svg>``, so :func:`html_as_read` writes such a tag as a custom element (``<x-not>``);
-* :data:`HIDDEN_CONTENT`: the elements whose content no reader sees, dropped by both.
+* :data:`HIDDEN_CONTENT`: the elements whose content no reader sees, dropped by both, up to
+  their end tag; a start tag that no end tag of its element follows is text (a journalist's
+  ``Cách chặn thẻ <script> trên trang`` or ``Lỗi <title> khiến trang trắng``, in a title or a
+  plain-text summary: a parser hid every word after it in feeds, pages, alerts and matching), as
+  is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``).
 
 Pure, no imports beyond ``re``.
 """
@@ -97,6 +101,16 @@ HIDDEN_CONTENT = frozenset(
         "script", "style", "svg", "template", "title", "video",
     }
 )  # fmt: skip
+
+#: Elements whose content an HTML parser reads as text up to their end tag (raw text, not
+#: markup): a ``<textarea>`` or ``<xmp>`` nothing closes took the rest of a feed's HTML as one
+#: text, its markup shown as written, and ``<plaintext>`` has no end tag at all.
+RAW_TEXT = frozenset({"plaintext", "textarea", "xmp"})
+
+#: The start tags that are text when no end tag of theirs follows (:func:`markup_spans`): a
+#: journalist's ``Cách chặn thẻ <script> trên trang`` or ``Lỗi <title> khiến trang trắng`` in a
+#: title or plain-text summary is words, where a parser hides (or reads raw) all that follows.
+_READ_TO_END_TAG = HIDDEN_CONTENT | RAW_TEXT
 
 _SP = f"[{HTML_SPACE}]"
 # An attribute: ASCII name, optional value (quoted, or unquoted up to whitespace or ">").
@@ -185,8 +199,13 @@ _MARKUP_RE = re.compile(
 _TAG_STOP = re.compile("[>\"']")
 # Where markup that needs no ">" may begin (a comment, doctype, CDATA, processing instruction).
 _BANG = re.compile("<[!?]")
-# A hidden element's end tag: its name, then anything up to the next ">".
-_HIDDEN_END = {tag: re.compile(rf"</{tag}\b", re.I) for tag in HIDDEN_CONTENT}
+# A hidden element's end tag: ``</`` and its name, then whitespace, "/" or ">" (the tokenizer's
+# "appropriate end tag": ``</scripts>``, ``</script-x>`` and ``</script`` at the end are text),
+# then anything up to the next ">".
+_HIDDEN_END = {
+    tag: re.compile(rf"</{tag}(?=[{HTML_SPACE}/>])", re.I)
+    for tag in _READ_TO_END_TAG - {"plaintext"}
+}
 
 #: One piece of markup in :func:`markup_spans`: start, end, the tag's name in lower case (None
 #: for a comment, doctype, CDATA, processing instruction or a hidden element's content), and
@@ -200,11 +219,14 @@ def markup_spans(markup: str) -> Iterator[Span]:
 
     A tag is a ``<`` or ``</``, a :data:`TAG_NAME`, then up to ``>`` outside quoted values; one
     that reaches no ``>`` is text (:class:`_TagEnds`). The content of a :data:`HIDDEN_CONTENT`
-    element, up to its end tag and that tag's ``>`` (or the end), is one span named None; a
-    self-closed ``<script/>`` has none."""
+    element, up to its end tag and that tag's ``>``, is one span named None; a self-closed
+    ``<script/>`` has none. A hidden or :data:`RAW_TEXT` start tag that no complete end tag of
+    its element follows (``</script>``, ``</SCRIPT >``; not ``</script`` at the end) is text,
+    not markup (:class:`_HiddenEnds`)."""
     n = len(markup)
     at = 0  # where to look for markup next
     tags: _TagEnds | None = None
+    hidden: _HiddenEnds | None = None
     while at < n:
         m = _MARKUP_RE.search(markup, at)
         if m is None:
@@ -224,12 +246,54 @@ def markup_spans(markup: str) -> Iterator[Span]:
             continue
         name = name.lower()
         closing = 1 if m.group(1) else 0
+        if name in _READ_TO_END_TAG and not closing:
+            if name in HIDDEN_CONTENT and markup[end - 2] == "/":
+                yield m.start(), end, name, closing  # ``<script/>``: holds nothing
+                continue
+            if hidden is None:
+                hidden = _HiddenEnds(markup)
+            after = hidden.end(name, end)
+            if after < 0:  # nothing closes it: a journalist's "Lỗi <script> khiến…" is text
+                continue
+            yield m.start(), end, name, closing
+            if name in HIDDEN_CONTENT:
+                yield end, after, None, 0
+                at = after
+            continue
         yield m.start(), end, name, closing
-        if name in HIDDEN_CONTENT and not closing and markup[end - 2] != "/":
-            close = _HIDDEN_END[name].search(markup, end)
-            gt = -1 if close is None else markup.find(">", close.end())
-            at = n if gt < 0 else gt + 1
-            yield end, at, None, 0
+
+
+class _HiddenEnds:
+    """Where a hidden element's content ends (after its end tag's ``>``), or -1: none does.
+
+    Why cached: a start tag nothing closes is text and the scan goes on after it, so
+    ``"<script>" * N`` would search to the end from each of them (quadratic). A search from
+    ``pos`` that found no end tag finds none from any later ``pos``; one that found an end tag
+    finds the same from any ``pos`` up to it. One entry per element name: linear in all.
+    """
+
+    __slots__ = ("_found", "_markup")
+
+    def __init__(self, markup: str) -> None:
+        self._markup = markup
+        self._found: dict[str, tuple[int, int, int]] = {}  # name -> (from, "</" at, end or -1)
+
+    def end(self, name: str, pos: int) -> int:
+        """End of the content of the ``name`` element whose start tag ends at ``pos``."""
+        cached = self._found.get(name)
+        if cached is not None:
+            start, close, after = cached
+            if start <= pos and (after < 0 or pos <= close):
+                return after
+        ends = _HIDDEN_END.get(name)
+        if ends is None:  # plaintext: nothing ends it
+            return -1
+        markup = self._markup
+        found = ends.search(markup, pos)
+        gt = -1 if found is None else markup.find(">", found.end())
+        after = -1 if gt < 0 else gt + 1
+        self._found[name] = (pos, -1 if found is None else found.start(), after)
+        return after
 
 
 class _TagEnds:

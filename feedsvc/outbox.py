@@ -31,6 +31,7 @@ from feedsvc.store import deliveries
 from feedsvc.store.audience import live_query_targets, live_topic_subscribers
 from feedsvc.store.lifecycle import public_ids
 from feedsvc.store.topics import list_topics
+from feedsvc.wanted import query_label
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,7 @@ class Outbox:
                     if topic_id in new_topics:
                         owed.add(chat_id)
             for sid, chat_id, query in own.get(change.article_id, ()):
-                labels.setdefault(chat_id, []).append(query)
+                labels.setdefault(chat_id, []).append(query_label(query))
                 if old_queries is not None and sid not in old_queries:
                     owed.add(chat_id)
             rows += [

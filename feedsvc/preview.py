@@ -25,11 +25,10 @@ from feedsvc.matching import (
     document_from_article,
     explain,
     match_document,
-    parse_query,
     parse_topic,
 )
 from feedsvc.matching.evaluate import term_in_document
-from feedsvc.nfc import nfc
+from feedsvc.query_hints import OperatorWord, operator_words
 from feedsvc.store.article_reads import (
     StoredArticle,
     count_public,
@@ -73,47 +72,6 @@ class BroadTerm:
         )
 
 
-#: Words an editor types meaning an operator, which the language reads as words the articles
-#: must contain (SPEC §4: operators are OR, AND, NOT in capitals): ``covid or 19`` matched
-#: nothing and said nothing (a tester's). "và" and "không" are not here: they are ordinary
-#: words of nearly every article, so typing them costs no match.
-OPERATOR_WORDS = {"or": "OR", "and": "AND", "not": "NOT", "hoặc": "OR"}
-
-
-@dataclass(frozen=True)
-class OperatorWord:
-    """A bare term that is an operator's name in lower case (or Vietnamese): the preview's
-    warning as data. ``position``: the term's first character in the query, counted from 1."""
-
-    word: str
-    operator: str
-    position: int
-
-    def english(self) -> str:
-        return (
-            f"{self.word} (character {self.position}) is a word the articles must contain;"
-            f" for the operator, write {self.operator}"
-        )
-
-
-def operator_words(query: str) -> list[OperatorWord]:
-    """The bare terms typed in ``query`` (no quotes, field or ``~``; its ``@slug`` references
-    not opened: their terms are another topic's, at positions of another text) that are
-    :data:`OPERATOR_WORDS` and must be in the articles (``-or``, ``NOT or`` are not: they keep
-    articles out, not empty the result), when the query has other terms (``or`` alone is a
-    search for the word). ``query`` must parse (:class:`~feedsvc.matching.QueryError`
-    otherwise). Pure."""
-    parsed = parse_query(query, lambda _slug: _REFERENCE)
-    terms = list(parsed.terms())
-    if len(terms) < 2:
-        return []
-    return [
-        OperatorWord(term.label, OPERATOR_WORDS[nfc(term.label).casefold()], term.position + 1)
-        for term, positive in terms
-        if positive and nfc(term.label).casefold() in OPERATOR_WORDS
-    ]
-
-
 @dataclass(frozen=True)
 class KeyboardQuotes:
     """A phrase typed between a keyboard's quotes (``«an ninh»``, ``'an ninh'``, ``„an ninh“``)
@@ -139,10 +97,6 @@ def keyboard_quotes(query: str) -> list[KeyboardQuotes]:
     would match otherwise after an upgrade. Pure."""
     spans = keyboard_phrases(query)
     return [KeyboardQuotes(query[a:b], plain_quotes(query[a:b]), a + 1) for a, b in spans]
-
-
-#: What an ``@slug`` stands for in :func:`operator_words`: one term that is no operator's name.
-_REFERENCE = "x"
 
 
 def scope(scanned: int, indexed: bool) -> str:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Connection
 
 from feedsvc.articles import Article
+from feedsvc.fieldtext import quoted_query
 from feedsvc.store.audience import chat_query_subscriptions
 from feedsvc.store.digests import Match, matches_for
 from feedsvc.store.topics import get_topic
@@ -41,10 +42,19 @@ if TYPE_CHECKING:
 Pair = tuple[int, int]  # (chat id, article id)
 
 
+def query_label(query: str) -> str:
+    """Pure: the label of a chat's own query on an alert, a digest's group and the admin's
+    delivery log: the query as a search feed's title shows it
+    (:func:`feedsvc.fieldtext.quoted_query`: ``an ninh`` is “an ninh”, ``"an ninh"`` stays).
+    It went out bare, "Chủ đề: An ninh, an ninh or công an", under a feed titled “…”."""
+    return quoted_query(query)
+
+
 def labels(topics: Iterable[tuple[int, str]], queries: Iterable[tuple[int, str]]) -> list[str]:
     """Pure: the labels of ``topics`` (topic id, title) by topic id, then ``queries``
-    (subscription id, text) by subscription id, as :class:`feedsvc.outbox.Outbox` lists them."""
-    return [t for _, t in sorted(topics)] + [q for _, q in sorted(queries)]
+    (subscription id, text) by subscription id (:func:`query_label`), as
+    :class:`feedsvc.outbox.Outbox` lists them."""
+    return [t for _, t in sorted(topics)] + [query_label(q) for _, q in sorted(queries)]
 
 
 @dataclass(frozen=True, slots=True)

@@ -287,6 +287,21 @@ async def test_labels_stay_as_queued_while_both_are_followed(world: World) -> No
     assert world.recorded() == [["An ninh", "Thể thao"], ["An ninh", QUERY]]
 
 
+@pytest.mark.parametrize("kind", CHANNELS, indirect=True)
+async def test_an_own_query_of_words_is_labelled_as_its_search_feed_is_titled(
+    world: World,
+) -> None:
+    """Quoted as a search feed's title quotes it (``fieldtext.quoted_query``): a chat's own
+    query of bare words went out "Chủ đề: An ninh, tuần tra", a topic's title to the eye."""
+    world.follow(topic="an-ninh")
+    world.follow(query="tuần tra")
+    world.publish("Công an phường tuần tra")
+    await world.settle()
+    [text] = world.received()
+    assert topic_lines(text) == ["Chủ đề: An ninh, “tuần tra”"]
+    assert world.recorded() == [["An ninh", "“tuần tra”"]]
+
+
 # -- digests ------------------------------------------------------------------------------------
 async def test_a_digest_lists_an_entry_under_a_topic_still_followed(world: World) -> None:
     """The chat's first topic was disabled: its articles go under the one it still follows."""
@@ -314,6 +329,15 @@ async def test_a_digest_entry_goes_under_the_own_query_left(world: World) -> Non
     assert headings(digest) == [QUERY] and "An ninh" not in digest
     assert "Công an phường tuần tra" in digest
     assert world.states() == ["sent", "unsubscribed"] and world.recorded()[0] == [QUERY]
+
+
+async def test_a_digest_group_of_an_own_query_of_words_is_quoted(world: World) -> None:
+    world.follow(query="tuần tra")
+    world.digest()
+    world.publish("Công an phường tuần tra")
+    await world.digest_due()
+    [digest] = world.received()
+    assert headings(digest) == ["“tuần tra”"] and world.recorded() == [["“tuần tra”"]]
 
 
 async def test_a_digest_entry_leaves_an_own_query_it_no_longer_matches(world: World) -> None:

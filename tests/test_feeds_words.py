@@ -28,8 +28,8 @@ WHEN = datetime(2026, 1, 1, tzinfo=UTC)
 TOPIC = Topic(1, "kt", "Kiến Thụy", "", "Kiến Thụy", True, "cli", WHEN)
 #: What each language says, and what the other one would have said.
 WORDS = {
-    "vi": ("vi", "(Không có tiêu đề)", "Đọc tiếp", "Tìm kiếm: bão"),
-    "en": ("en", "(Untitled)", "Read more", "Search: bão"),
+    "vi": ("vi", "(Không có tiêu đề)", "Đọc tiếp", "Tìm kiếm: “bão”"),  # quoted as the title
+    "en": ("en", "(Untitled)", "Read more", "Search: “bão”"),
 }
 #: Titles with no visible text: markup only, a control character's reference, an image.
 BLANK_TITLES = ["<br>", "<b></b>", "&#11;", "<img src=x>"]

@@ -51,7 +51,11 @@ _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
     "unclosed comments": (lambda n: "<!--" * (n // 4), lambda body: ""),
     "unclosed CDATA": (lambda n: "<![CDATA[" * (n // 9), lambda body: ""),
     "'&#' runs": (lambda n: "&#" * (n // 2), lambda body: body),
-    "script never closed": (lambda n: "<script>" + "</script " * (n // 9), lambda body: ""),
+    # an end tag that reaches no ">" closes nothing: the "<script>" is text, as is all after it
+    "script never closed": (lambda n: "<script>" + "</script " * (n // 9), lambda body: body),
+    # each hidden start tag looks for its end tag: once, not to the end from each of them
+    "hidden tags never closed": (lambda n: "<script><style>" * (n // 15), lambda body: body),
+    "raw text tags never closed": (lambda n: "<textarea><xmp>" * (n // 15), lambda body: body),
 }
 
 
@@ -143,7 +147,8 @@ _OLD_MARKUP_RE = re.compile(
     rf"|<(/?)({TAG_NAME})(?:[^>\"']|\"[^\"]*\"|'[^']*')*>",
     re.S,
 )
-_OLD_SKIP_END = {tag: re.compile(rf"</{tag}\b[^>]*>", re.I) for tag in SKIP_TAGS}
+# since: an end tag is its name then whitespace, "/" or ">" (``</scripts>`` is another's)
+_OLD_SKIP_END = {tag: re.compile(rf"</{tag}(?=[\t\n\f\r />])[^>]*>", re.I) for tag in SKIP_TAGS}
 
 
 def _old_html_to_text(markup: str) -> str:
@@ -166,7 +171,10 @@ def _old_html_to_text(markup: str) -> str:
             parts.append("\n")
         elif name in SKIP_TAGS and not m.group(1) and not m.group().endswith("/>"):
             end = _OLD_SKIP_END[name].search(markup, pos)
-            pos = len(markup) if end is None else end.end()
+            if end is None:  # since: a hidden start tag nothing closes is text
+                parts.append(_old_text(m.group()))
+            else:
+                pos = end.end()
     return "".join(parts)
 
 

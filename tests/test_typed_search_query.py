@@ -58,6 +58,11 @@ TYPED = {
     '"an ninh" —giao': WITHOUT_GIAO,  # em dash
     '"an ninh" −giao': WITHOUT_GIAO,  # minus sign
     '"an ninh" !giao': WITHOUT_GIAO,
+    # a run of marks glued to a term is one NOT: "--" is how some keyboards type an em dash
+    '"an ninh" --giao': WITHOUT_GIAO,
+    '"an ninh" －－giao': WITHOUT_GIAO,
+    '"an ninh" –-giao': WITHOUT_GIAO,
+    '"an ninh" !!giao': WITHOUT_GIAO,
     "'an ninh' NOT giao": WITHOUT_GIAO,
     "an ninh": [1, 2, 3],  # words: unchanged
 }
@@ -143,6 +148,37 @@ def test_a_dash_or_bang_glued_to_a_term_is_not(mark: str) -> None:
     with pytest.raises(QueryError) as detached:  # as before: a separator is not told to glue
         parse_query(f'"an ninh" {mark} giao')
     assert detached.value.code == ("detached_prefix" if mark == "-" else "no_letters")
+
+
+#: runs of NOT marks as typed: two hyphens for an em dash, a word processor's dash after a
+#: hyphen, doubled bangs, full-width and minus-sign pairs
+RUNS = ["--", "---", "–-", "-–", "——", "!!", "-!", "!-", "－－", "−−", "‐‐", "-－"]
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_a_run_of_dashes_or_bangs_glued_to_a_term_is_one_not(run: str) -> None:
+    """``--giao`` was NOT NOT giao, ``–-giao`` and ``!!giao`` the word giao: giao *required*,
+    in topics, ``/sub`` and search feeds alike, where ``-giao`` and ``–giao`` left it out."""
+    for term, plain in (
+        ("giao", "-giao"),
+        ('"giao thông"', '-"giao thông"'),
+        ("(giao OR xe)", "-(giao OR xe)"),
+        ("title:giao", "-title:giao"),
+        ("~giao", "-~giao"),
+    ):
+        meant = query_digest(parse_query(f'"an ninh" {plain}'))
+        assert query_digest(parse_query(f'"an ninh" {run}{term}')) == meant, term
+        assert query_digest(parse_query(normalise(f'"an ninh" {run}{term}'))) == meant, term
+    matcher = TopicMatcher.build({"dash": f'"an ninh" {run}giao'})  # ingest's path
+    assert [bool(matcher.match(doc(t))) for t in ARTICLES.values()] == [True, False, False]
+
+
+@pytest.mark.parametrize("run", ["--", "–-", "!!"])
+def test_a_run_of_marks_before_a_space_is_no_not(run: str) -> None:
+    """Not glued to a term, a run is refused or a separator, as a single mark is."""
+    with pytest.raises(QueryError) as detached:
+        parse_query(f'"an ninh" {run} giao')
+    assert detached.value.code == ("detached_prefix" if run[0] == "-" else "no_letters")
 
 
 @pytest.mark.parametrize("mark", ["–", "!"])

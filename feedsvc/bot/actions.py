@@ -194,9 +194,12 @@ def subscribe(
             created_by=target.user,
             thread_id=target.thread_id,
         )
+    hints = texts.query_hints(query) if query is not None else ""
     if not added and was_in != target.thread_id:
-        return note + texts.moved_subscription(what, target.thread_id)
-    return note + (texts.subscribed if added else texts.already_subscribed)(what, target.label)
+        return note + texts.moved_subscription(what, target.thread_id) + hints
+    return (
+        note + (texts.subscribed if added else texts.already_subscribed)(what, target.label) + hints
+    )
 
 
 def start_topic(

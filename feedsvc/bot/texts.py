@@ -282,6 +282,23 @@ def query_is_topic(query: str, topic: Topic) -> str:
     return t("query_is_topic", query=escape(query), topic=topic_label(topic)) + "\n"
 
 
+def query_hints(query: str) -> str:
+    """The lines after a ``/sub`` reply of a chat's own ``query`` that will rarely match as
+    typed (:mod:`feedsvc.query_hints`): an operator typed as a lower-case word (``an ninh or
+    công an``), Vietnamese typed without its marks (``kien thuy``, which finds only text
+    written so). Subscribed all the same: a hint, never a refusal. ``""`` when none."""
+    from feedsvc.query_hints import operator_words, unaccented_words
+
+    lines = [
+        t("hint_operator_word", word=escape(w.word), operator=w.operator, position=w.position)
+        for w in operator_words(query)
+    ]
+    if words := unaccented_words(query):
+        folded = " ".join(f"~{word}" for word in words)
+        lines.append(t("hint_no_marks", query=shown(query), folded=shown(folded)))
+    return "".join("\n" + line for line in lines)
+
+
 def channel_not_found(ref: str) -> str:
     """No chat ``ref``; an ``@name`` is no topic either (a topic's ``@slug`` never reaches
     the channel lookup), so the reply says both: the sender may have meant a topic."""

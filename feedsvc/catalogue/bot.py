@@ -147,6 +147,20 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Truy vấn {query} chính là truy vấn của chủ đề {topic}, nên được đăng ký theo chủ đề.",
         "The query {query} is the topic {topic}'s own query, so it is subscribed as the topic.",
     ),
+    # hints after /sub of a query that parses but will rarely match as typed (query_hints)
+    "bot.hint_operator_word": (
+        "Lưu ý: “{word}” (ký tự {position}) là một từ bài viết phải có; muốn dùng toán tử thì"
+        " viết {operator} (chữ hoa).",
+        "Note: “{word}” (character {position}) is a word the articles must contain; for the"
+        " operator, write {operator} (capitals).",
+    ),
+    "bot.hint_no_marks": (
+        "Lưu ý: tìm kiếm phân biệt dấu, nên {query} chỉ khớp chữ viết không dấu. Muốn tìm cả"
+        " chữ có dấu, hãy gõ có dấu (ví dụ Kiến Thụy) hoặc thêm ~ trước từ: {folded}",
+        "Note: matching is accent-sensitive, so {query} only matches text written without"
+        " Vietnamese marks. To find the marked words too, type the marks (e.g. Kiến Thụy) or"
+        " put ~ before each word: {folded}",
+    ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
     "bot.arg_too_long": (
         "Lệnh quá dài (tối đa {limit} ký tự sau tên lệnh).",

@@ -34,6 +34,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "đặt đoạn chữ có dấu ':' trong ngoặc kép",
         "put text that contains ':' in quotes",
     ),
+    "query.field_meant": (
+        "không có trường {name!r}; các trường: {valid}",
+        "unknown field {name!r}; valid fields are {valid}",
+    ),
+    "query.field_meant.hint": (
+        "muốn tìm theo trường này thì viết {field}:",
+        "for this field, write {field}:",
+    ),
     "query.unterminated_phrase": ("cụm từ chưa đóng ngoặc kép", "unterminated phrase"),
     "query.unterminated_phrase.hint": ('thêm dấu " thứ hai', 'close it with a second "'),
     "query.stray_quote": (
@@ -58,6 +66,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
     ),
     "query.bare_at": ("sau '@' phải là mã chủ đề", "'@' must be followed by a topic slug"),
     "query.bare_at.hint": ("ví dụ @kien-thuy", "e.g. @kien-thuy"),
+    "query.slug_chars": (
+        "mã chủ đề viết không dấu, chỉ gồm chữ, số và '-': @{slug}, không phải @{typed}",
+        "a topic slug is written without marks, in letters, digits and '-': @{slug}, not @{typed}",
+    ),
+    "query.slug_chars.hint": ("viết @{slug}", "write @{slug}"),
+    "query.slug_chars.hint.chat": (
+        "viết @{slug} (các mã chủ đề: /topics)",
+        "write @{slug} (the topics' slugs: /topics)",
+    ),
     "query.too_long": TOO_LONG,
     "query.too_long.hint": (
         "tách thành nhiều chủ đề rồi ghép bằng @mã",

@@ -28,7 +28,7 @@ from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.lifecycle import public_ids
-from feedsvc.wanted import Wants, wants
+from feedsvc.wanted import Wants, query_label, wants
 
 MAX_MUTE_BUTTONS = 3  # one per matched topic; an alert matching more offers the first three
 #: A topic's title as a mute or undo button shows it (titles take 500 characters,
@@ -143,7 +143,7 @@ class DigestEdge:
         if want.topics:
             first = want.topics[0]
             return DigestGroup(first.title, self.topic_url(first.slug))
-        return DigestGroup(want.queries[0][1])
+        return DigestGroup(query_label(want.queries[0][1]))
 
     def options(
         self, conn: Connection, claimed: Sequence[tuple[int, int, int, list[str]]],
@@ -236,11 +236,13 @@ def button_url(url: str) -> bool:
 
 def _thread(topics: list[store.Match], labels: list[str], threads: dict[str, int]) -> int | None:
     """The forum thread of the first matching subscription that has one (topics, then own
-    queries by their label), else None: the chat itself."""
+    queries by their label, :func:`feedsvc.wanted.query_label`, or their text: a label queued
+    before labels were quoted), else None: the chat itself."""
     for match in topics:
         if match.thread_id is not None:
             return match.thread_id
+    by_label = {query_label(query): thread for query, thread in threads.items()}
     for label in labels:
-        if label in threads:
-            return threads[label]
+        if label in threads or label in by_label:
+            return threads.get(label, by_label.get(label))
     return None

@@ -25,6 +25,8 @@ Vietnamese newsrooms; it is data, extend it here (tests in ``tests/test_matching
 
 from __future__ import annotations
 
+from .letters import is_letter
+
 #: Multi-letter abbreviations that usually precede a name or number, lower case.
 ABBREVIATIONS = frozenset(
     {
@@ -59,7 +61,7 @@ def abbreviation_dot(text: str, i: int) -> bool:
     if i + 1 < len(text) and not text[i + 1].isspace():
         return False
     start = i
-    while start > 0 and (text[start - 1].isalnum() or text[start - 1] == "."):
+    while start > 0 and (is_letter(text[start - 1]) or text[start - 1] == "."):
         start -= 1
     run = text[start:i]
     return bool(run) and (is_abbreviation(run) or is_abbreviation(run.rpartition(".")[2]))

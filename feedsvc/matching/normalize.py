@@ -53,17 +53,20 @@ from feedsvc.html_text import html_to_text
 from feedsvc.markup import field_literals
 
 from .abbreviations import abbreviation_dot
+from .letters import LETTER
 
 #: Characters that end a sentence for phrase matching (in addition to block elements).
 BREAK_CHARS = ".,;:!?…()[]{}|•·¡¿。，、；：！？\n\r\u2028\u2029"
 
 _TONES = {"\u0301": "1", "\u0300": "2", "\u0309": "3", "\u0303": "4", "\u0323": "5"}
 _COMBINING = r"\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f"
-_WORD = rf"[^\W_](?:[^\W_]|[{_COMBINING}])*"
+#: A letter or digit of a syllable (:mod:`.letters`: not ``_``, nor an apostrophe such as ``ʼ``).
+_LETTER = LETTER
+_WORD = rf"{_LETTER}(?:{_LETTER}|[{_COMBINING}])*"
 _BREAK = (
     r"[;!?…()\[\]{}|•·¡¿。，、；：！？\n\r\u2028\u2029]"
     r"|(?<!\d)[,:]|[,:](?!\d)"  # "1,5", "10:30" are numbers, not breaks
-    r"|(?<![^\W_])\.|\.(?![^\W_])"  # "1.000", "TP.HCM", "Q.1": a dot inside a token
+    rf"|(?<!{_LETTER})\.|\.(?!{_LETTER})"  # "1.000", "TP.HCM", "Q.1": a dot inside a token
 )
 #: One scan finds syllables and sentence breaks; group 1 is set for a syllable.
 _ITEM_RE = re.compile(f"({_WORD})|{_BREAK}")

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from feedsvc import limits
 
 from .normalize import INVISIBLE_RE
+from .typed_names import field_refusal, slug_refusal
 
 #: A topic's query, in characters as :mod:`feedsvc.limits` counts them (its one owner).
 MAX_QUERY_CHARS = limits.QUERY
@@ -178,12 +179,21 @@ def _attached(text: str, i: int, what: str) -> None:
         )
 
 
-def _glued(text: str, i: int) -> bool:
-    """Whether a :data:`NOT_MARKS` mark before ``text[i]`` is glued to a term: something that
-    is neither whitespace nor another such mark follows. Else it is read as it was before it
-    meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no letters or digits"): a
-    dash typed as a separator is not told to be glued to the next word, which would negate it."""
-    return i < len(text) and not text[i].isspace() and text[i] not in NOT_MARKS
+def _not_run(text: str, i: int) -> int:
+    """Where the run of :data:`NOT_MARKS` that begins at ``text[i]`` ends."""
+    j = i + 1
+    while j < len(text) and text[j] in NOT_MARKS:
+        j += 1
+    return j
+
+
+def _glued(text: str, j: int) -> bool:
+    """Whether a run of :data:`NOT_MARKS` ending before ``text[j]`` is glued to a term:
+    something other than whitespace follows. Else a run that does not begin with ``-`` is read
+    as it was before such marks meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no
+    letters or digits"): a dash typed as a separator is not told to be glued to the next word,
+    which would negate it."""
+    return j < len(text) and not text[j].isspace()
 
 
 def _lex_word(text: str, i: int) -> tuple[Tok, int]:
@@ -191,6 +201,7 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
         j += 1
     word = text[i:j]
+    _typed_field(word, i)
     field = _FIELD_RE.match(word)
     if field:
         name = field.group(1)
@@ -209,6 +220,28 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     if word in _OPERATORS:
         return Tok(word, word, i), j
     return Tok("WORD", word, i), j
+
+
+def _typed_field(word: str, i: int) -> None:
+    """Refuse a word that begins with a field name other than SPEC §4's ASCII ones, saying
+    which field to write (:func:`.typed_names.field_refusal`: ``tiêu_đề:``, ``tieude:``)."""
+    refusal = field_refusal(word, FIELDS)
+    if refusal is not None:
+        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
+
+
+def _lex_ref(text: str, i: int) -> tuple[Tok, int]:
+    """The ``@slug`` at ``text[i]``; one typed with marks is refused naming its slug form
+    (:func:`.typed_names.slug_refusal`: ``@kiến-thụy`` was "unknown topic @ki")."""
+    m = _SLUG_RE.match(text, i + 1)
+    refusal = slug_refusal(text, i + 1, m.end() if m else i + 1)
+    if refusal is not None:
+        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
+    if not m:
+        raise QueryError(
+            "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
+        )
+    return Tok("REF", m.group(), i), m.end()
 
 
 def _lex_quote(text: str, i: int, legacy: bool) -> tuple[Tok, int]:
@@ -307,18 +340,21 @@ def _lex(text: str, legacy: bool) -> list[Tok]:
             out.append(tok)
         elif ch == "”":
             raise QueryError("closing quote without an opening one", i, code="stray_quote")
-        elif ch in "-~" or (ch in NOT_MARKS and _glued(text, i + 1)):
+        elif ch == "~":
             _attached(text, i + 1, ch)
-            out.append(Tok("TILDE" if ch == "~" else "MINUS", ch, i))
+            out.append(Tok("TILDE", ch, i))
             i += 1
+        elif ch in NOT_MARKS and (ch == "-" or _glued(text, _not_run(text, i))):
+            # A run of marks glued to a term is one NOT, whatever it holds: ``--giao`` (a
+            # keyboard's em dash typed as two hyphens), ``–-giao``, ``!!giao``, ``－－giao``
+            # were NOT NOT giao or the word giao, both *required*, where ``-giao`` left it out.
+            j = _not_run(text, i)
+            _attached(text, j, ch)
+            out.append(Tok("MINUS", text[i:j], i))
+            i = j
         elif ch == "@":
-            m = _SLUG_RE.match(text, i + 1)
-            if not m:
-                raise QueryError(
-                    "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
-                )
-            out.append(Tok("REF", m.group(), i))
-            i = m.end()
+            tok, i = _lex_ref(text, i)
+            out.append(tok)
         else:
             tok, i = _lex_word(text, i)
             out.append(tok)

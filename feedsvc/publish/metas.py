@@ -58,16 +58,16 @@ def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
     """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it)."""
     urls = search_feed_urls(settings.http.public_url.rstrip("/"), query)
     title = f"{quoted_query(query)} — {settings.site.title}"
-    words = Translator(settings.site.language)
-    description = words("reader.search_feed_description", query=query)
-    return _metas(settings, title, description, urls, urls["atom"])
+    return _metas(settings, title, search_page_text(settings, query)[1], urls, urls["atom"])
 
 
 def search_page_text(settings: Settings, query: str) -> tuple[str, str]:
-    """The search page's heading and description: the query quoted, as the feed's title
-    shows it, and the feed's description."""
+    """The search page's heading and the feed's and page's description: the query quoted
+    (:func:`feedsvc.fieldtext.quoted_query`, as the feed's title and alerts show it; the
+    description showed it bare, "Tìm kiếm: an ninh" under "“an ninh”")."""
     words = Translator(settings.site.language)
-    return quoted_query(query), words("reader.search_feed_description", query=query)
+    shown = quoted_query(query)
+    return shown, words("reader.search_feed_description", query=shown)
 
 
 def opml_body(settings: Settings, topics: Iterable[Topic]) -> bytes:
