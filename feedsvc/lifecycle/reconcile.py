@@ -35,6 +35,14 @@ another row with the key remains, the key is not deleted: each candidate's key i
 are handed to ``reread`` as *orphaned*: the newest of them takes the article over, whatever its
 version (a draft one withdraws it as a draft, not as deleted). The same holds for an article
 withdrawn as deleted earlier whose row is gone but whose key another row carries.
+
+The same window shows rows feedsvc never read (a newsroom tester's M4): a CMS clock running
+slow, or a transaction committed long after its timestamp, writes a row behind the ingest
+cursor and its overlap window, where no read looks. Each pass hands the window's ids that hold
+no public article to ``recover`` (:meth:`feedsvc.ingest.Ingestor.recover`), which keeps the
+ones ingest never decided on that lie behind the window, says each at WARNING and stores them
+as late commits (:mod:`feedsvc.ingest.behind`). Found within ``source.reconcile_seconds``
+(default 5 minutes) when the row's ``published_at`` is in the window.
 """
 
 from __future__ import annotations
@@ -67,6 +75,13 @@ class Reread(Protocol):
     def __call__(self, ids: Sequence[str], orphaned: Collection[str] = ..., /) -> int: ...
 
 
+class Recover(Protocol):
+    """Stores the rows of these ids ingest never read that lie behind its cursor's window
+    (:meth:`feedsvc.ingest.Ingestor.recover`); returns how many it stored."""
+
+    def __call__(self, ids: Sequence[str], /) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Pass:
     """What one pass did: articles held and rows seen in the window, ids withdrawn, and why
@@ -80,6 +95,10 @@ class Pass:
     back: tuple[str, ...] = ()
     #: keys whose row is gone while another row carries them: not withdrawn, that row re-read
     fallen_back: tuple[str, ...] = ()
+    #: window rows holding no public article handed to ``recover``, and how many it stored
+    #: (rows ingest never read, behind its cursor: M4)
+    unheld: int = 0
+    found: int = 0
 
 
 def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
@@ -116,12 +135,14 @@ class Reconciler:
         days: float,
         clock: Callable[[], datetime] | None = None,
         reread: Reread | None = None,
+        recover: Recover | None = None,
     ) -> None:
         self.db = db
         self.source = source
         self.window = timedelta(days=days)
         self.clock = clock or db.now
         self.reread = reread
+        self.recover = recover
         self._after = 0  # the last article id looked up again (the next pass goes on after it)
 
     def run(self) -> Pass:
@@ -133,14 +154,18 @@ class Reconciler:
         with self.db.read() as conn:
             keys = {sid: key for sid, key in held_window(conn, since) if sid and key}
         held = list(keys)
-        if not held:
+        if not held and self.recover is None:
             return Pass(0, 0, (), back=back)
         seen = recent_ids(self.source, since)
+        unheld = sorted(seen.difference(keys))
+        found = self.recover(unheld) if self.recover is not None and unheld else 0
+        if not held:
+            return Pass(0, len(seen), (), back=back, unheld=len(unheld), found=found)
         if not seen:  # an empty (truncated, restoring) table or window is not 7 days of deletions
             return self._refuse(held, seen, "the source shows no row in the window", back)
         candidates = [sid for sid in held if sid not in seen]
         if not candidates:
-            return Pass(len(held), len(seen), (), back=back)
+            return Pass(len(held), len(seen), (), back=back, unheld=len(unheld), found=found)
         gone = decide(candidates, seen, existing_ids(self.source, candidates))
         if gone:  # a key another row still carries is not deleted: that row takes over
             rows = remaining({sid: keys[sid] for sid in gone}, self._carriers(gone, keys))
@@ -155,7 +180,10 @@ class Reconciler:
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
         self._fall_back(rows)
-        return Pass(len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)))
+        return Pass(
+            len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)),
+            unheld=len(unheld), found=found,
+        )  # fmt: skip
 
     def _carriers(self, gone: Sequence[str], keys: dict[str, str]) -> dict[str, set[str]]:
         """The rows that carry the keys of the ``gone`` ones now (one ``IN`` list)."""
