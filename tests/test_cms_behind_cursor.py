@@ -26,7 +26,7 @@ from feedsvc.source import external_source
 
 __all__ = ["news"]  # the CMS table fixture, shared (cms_news)
 
-FOUND = "found by reconciliation behind the ingest cursor"
+FOUND = "written behind the ingest cursor, found by reconciliation"
 LATE = "not held yet (late commits)"
 
 
@@ -254,3 +254,124 @@ def stored_in(db: Database, key: str) -> tuple[str, str | None] | None:
     with db.read() as conn:
         row = conn.execute(select(articles).where(articles.c.source_key == key)).first()
         return None if row is None else (row.source_id, row.withdrawn_reason)
+
+
+def test_found_during_a_first_sync_it_is_archive(
+    db: Database, news: News, caplog: pytest.LogCaptureFixture
+) -> None:
+    """While a source's first sync goes on (its archive, which never alerts), a row found
+    behind the cursor is stored as archive too: in the feed, not alerted."""
+    from feedsvc.store.cursors import record_success
+
+    w, rec = world(db, news)
+    live(w, news)
+    with w.db.write() as conn:  # a first sync still under way (a long catch-up's cursor)
+        record_success(conn, w.ing.source.name, None, None, news.clock(), first_sync=True)
+    slow_row(news, 3, timedelta(minutes=10))
+    assert rec.run().found == 1
+    w.due.run()
+    w.pub.sync()
+    assert stored(w, "k3") == ("3", None)
+    assert "3.html" in w.feed_keys("rss")
+    assert [d for d in w.deliveries() if d[0] == "k3"] == []
+
+
+def slow_edit(news: News, n: int, behind: timedelta, **values: object) -> datetime:
+    """Row ``n`` updated by a server whose clock is ``behind`` slow (``modified`` and
+    ``edited`` that far back; ``News.put`` would stamp ``modified`` with the true time)."""
+    at = news.clock() - behind
+    news.put(n, **values)
+    with news.engine.begin() as conn:
+        from sqlalchemy import text
+
+        naive = at.astimezone(UTC).replace(tzinfo=None)
+        conn.execute(
+            text("UPDATE news SET modified = :at, edited = :at WHERE id = :n"),
+            {"at": naive, "n": n},
+        )
+    return at
+
+
+def title(w: World, key: str) -> str:
+    with w.db.read() as conn:
+        return str(
+            conn.execute(select(articles.c.title).where(articles.c.source_key == key)).one()[0]
+        )
+
+
+def test_a_correction_written_behind_the_cursor(
+    db: Database, news: News, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Row 1, read long ago, is corrected by the slow server: its new position is behind the
+    window, so no poll read the correction; reconciliation does (its position moved), once."""
+    w, rec = world(db, news)
+    live(w, news)
+    news.clock.advance(minutes=20)
+    news.put(9, "other", title="Tin khác")  # the cursor moves on to now
+    w.poll()
+    slow_edit(news, 1, timedelta(minutes=10), title="Kiến Thụy tin một (đính chính)")
+    w.poll()
+    assert title(w, "k1") == "Kiến Thụy tin một"  # the fault: the correction never read
+    done = passes(w, rec, caplog, 3)
+    assert [p.found for p in done] == [1, 0, 0]
+    assert title(w, "k1") == "Kiến Thụy tin một (đính chính)"
+    lines = said(caplog, FOUND)
+    assert len(lines) == 1 and "row id=1 (key k1)" in lines[0], lines
+
+
+def test_a_takedown_written_behind_the_cursor(
+    db: Database, news: News, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The slow server sends row 1 back to draft: the article leaves the feeds at the pass."""
+    w, rec = world(db, news)
+    live(w, news)
+    news.clock.advance(minutes=20)
+    news.put(9, "other", title="Tin khác")  # the cursor moves on to now
+    w.poll()
+    slow_edit(news, 1, timedelta(minutes=10), status="draft")
+    w.poll()
+    assert "1.html" in w.feed_keys("rss")
+    assert passes(w, rec, caplog)[0].found == 1
+    assert stored(w, "k1") == ("1", "draft")
+    assert "1.html" not in w.feed_keys("rss")
+
+
+def test_a_revision_restored_with_its_old_dates_is_said_once(
+    db: Database, news: News, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A row put back with an older ``edited`` (and ``modified``) than what feedsvc holds: read
+    by the pass, not applied (an older version: said as such, with what to do), and not read
+    again."""
+    w, rec = world(db, news)
+    live(w, news)
+    news.put(1, title="Kiến Thụy tin một (bản mới)", edited=news.clock())
+    w.poll()
+    news.clock.advance(minutes=20)
+    news.put(9, "other", title="Tin khác")  # the cursor moves on to now
+    w.poll()
+    slow_edit(news, 1, timedelta(hours=2), title="Kiến Thụy tin một")
+    done = passes(w, rec, caplog, 3)
+    assert [p.found for p in done] == [0, 0, 0]  # read, nothing stored
+    assert title(w, "k1") == "Kiến Thụy tin một (bản mới)"
+    assert len(said(caplog, "not applied: an older version")) == 1
+
+
+def test_a_cursor_value_the_driver_cannot_read_does_not_fail_the_pass(
+    db: Database, news: News, caplog: pytest.LogCaptureFixture
+) -> None:
+    """PostgreSQL's ``'infinity'`` in the cursor column of a window row: the positions read
+    falls back to the ids, the pass still withdraws and finds as before."""
+    from sqlalchemy import text
+
+    if db.dialect != "postgresql" or "postgres" not in news.url:
+        pytest.skip("PostgreSQL's own value")
+    w, rec = world(db, news)
+    live(w, news)
+    slow_row(news, 3, timedelta(minutes=10))
+    news.put(4, title="Kiến Thụy tin bốn")
+    with news.engine.begin() as conn:
+        conn.execute(text("UPDATE news SET modified = 'infinity' WHERE id = 4"))
+    news.delete(2)
+    done = rec.run()
+    assert done.refused is None and len(done.withdrawn) == 1, done
+    assert done.found == 1 and stored(w, "k3") == ("3", None)

@@ -164,3 +164,21 @@ def test_a_draft_article_taken_over_by_a_newer_draft(db: object, news: News) -> 
     news.put(2, "k", title="Kiến Thụy bản 2", status="draft", edited=news.clock())
     w.poll()
     assert held(w) == ("Kiến Thụy bản 2", "2", "draft")
+
+
+def test_an_import_line_is_the_keys_own_record(db: object) -> None:
+    """``feedsvc import``'s built-in table holds one row per key: a line with
+    ``"withdrawn": true`` and a newer ``updated_at`` is the deliberate takedown (SPEC §10),
+    never another row's copy."""
+    from factories import article
+
+    w = make_world(db)  # type: ignore[arg-type]
+    now = w.clock()
+    w.publish(article(1, title="Kiến Thụy bản chính", published_at=now - timedelta(hours=1)))
+    assert len(w.feed_keys("rss")) == 1
+    w.clock.advance(seconds=5)
+    w.publish(
+        article(1, title="Kiến Thụy bản chính", published_at=now - timedelta(hours=1),
+                updated_at=w.clock(), withdrawn=True)
+    )  # fmt: skip
+    assert w.feed_keys("rss") == []

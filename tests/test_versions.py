@@ -200,3 +200,15 @@ def test_which_row_of_a_key_goes_forward_in_a_batch(
 def test_public_is_the_records_own_word() -> None:
     assert public(False, NOW - H, NOW) and public(False, None, NOW) and public(False, LATER, None)
     assert not public(True, NOW - H, NOW) and not public(False, LATER, NOW)
+
+
+def test_another_rows_draft_never_takes_a_public_article_whatever_the_held_version() -> None:
+    """Older too: a held version not believed (far ahead, or dated after feedsvc stored it:
+    a CMS clock running fast) gives way to any other version, but not to another row's
+    draft while it is public."""
+    far = NOW + VERSION_AHEAD + H
+    assert takes_over(NOW - H, True, far, False, NOW) is True  # the held row's own, as before
+    assert takes_over(NOW - H, True, far, False, NOW, other_row=True) is False
+    ahead_of_store = dict(held_stored=NOW - 2 * H, other_row=True)
+    assert takes_over(NOW - H, True, NOW, False, NOW, **ahead_of_store) is False  # type: ignore[arg-type]
+    assert takes_over(NOW - H, False, NOW, False, NOW, **ahead_of_store) is True  # type: ignore[arg-type]

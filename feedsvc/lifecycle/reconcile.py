@@ -37,25 +37,28 @@ version (a draft one withdraws it as a draft, not as deleted). The same holds fo
 withdrawn as deleted earlier whose row is gone but whose key another row carries.
 
 The same window shows rows feedsvc never read (a newsroom tester's M4): a CMS clock running
-slow, or a transaction committed long after its timestamp, writes a row behind the ingest
-cursor and its overlap window, where no read looks. Each pass hands the window's ids that hold
-no public article to ``recover`` (:meth:`feedsvc.ingest.Ingestor.recover`), which keeps the
-ones ingest never decided on that lie behind the window, says each at WARNING and stores them
-as late commits (:mod:`feedsvc.ingest.behind`). Found within ``source.reconcile_seconds``
-(default 5 minutes) when the row's ``published_at`` is in the window.
+slow, or a transaction committed long after its timestamp, writes a row (or an edit) behind
+the ingest cursor and its overlap window, where no read looks. With ``recover``, the window is
+read with each row's position (:func:`feedsvc.source.recent.recent_positions`, the same one
+statement), and the rows that hold no public article or not at the position ingest read
+(:func:`unread`) go to ``recover`` (:meth:`feedsvc.ingest.Ingestor.recover`), which keeps the
+ones ingest has not decided on where they are, lying behind the window, stores them as late
+commits and says each at WARNING (:mod:`feedsvc.ingest.behind`). Found within
+``source.reconcile_seconds`` (default 5 minutes) when the row's ``published_at`` is in the
+window.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from feedsvc.db import Database
 from feedsvc.source import SqlSource
-from feedsvc.source.recent import existing_ids, recent_ids, rows_with_keys
+from feedsvc.source.recent import existing_ids, recent_ids, recent_positions, rows_with_keys
 from feedsvc.store.withdrawals import deleted_window, held_window, withdraw_deleted
 
 log = logging.getLogger(__name__)
@@ -76,10 +79,11 @@ class Reread(Protocol):
 
 
 class Recover(Protocol):
-    """Stores the rows of these ids ingest never read that lie behind its cursor's window
+    """Stores the rows of these (row id → position, None when not known) that ingest has not
+    read where they are and that lie behind its cursor's window
     (:meth:`feedsvc.ingest.Ingestor.recover`); returns how many it stored."""
 
-    def __call__(self, ids: Sequence[str], /) -> int: ...
+    def __call__(self, positions: Mapping[str, datetime | None], /) -> int: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,8 +99,8 @@ class Pass:
     back: tuple[str, ...] = ()
     #: keys whose row is gone while another row carries them: not withdrawn, that row re-read
     fallen_back: tuple[str, ...] = ()
-    #: window rows holding no public article handed to ``recover``, and how many it stored
-    #: (rows ingest never read, behind its cursor: M4)
+    #: window rows handed to ``recover`` (holding no public article, or not where ingest
+    #: read them), and how many it stored (rows written behind the cursor: M4)
     unheld: int = 0
     found: int = 0
 
@@ -105,6 +109,16 @@ def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
     """Pure core: held source ids to withdraw, given the ids the window shows (``seen``) and
     the candidates that still exist outside it (``still``)."""
     return [sid for sid in held if sid not in seen and sid not in still]
+
+
+def unread(
+    positions: Mapping[str, datetime | None], held: Mapping[str, datetime]
+) -> dict[str, datetime | None]:
+    """Pure core of the search for rows written behind the cursor (M4): the window's rows
+    (``positions``, row id → position) that hold no public article (``held``: where ingest
+    read each), or whose position is not the one it read: ``recover`` decides which ingest
+    never read where they are now."""
+    return {sid: at for sid, at in positions.items() if sid not in held or held[sid] != at}
 
 
 def returned(deleted: Sequence[str], existing: set[str]) -> list[str]:
@@ -152,12 +166,18 @@ class Reconciler:
         since = now - self.window
         back = self._bring_back(since)
         with self.db.read() as conn:
-            keys = {sid: key for sid, key in held_window(conn, since) if sid and key}
+            window = [(sid, key, at) for sid, key, at in held_window(conn, since) if sid and key]
+        keys = {sid: key for sid, key, _at in window}
         held = list(keys)
         if not held and self.recover is None:
             return Pass(0, 0, (), back=back)
-        seen = recent_ids(self.source, since)
-        unheld = sorted(seen.difference(keys))
+        if self.recover is None:
+            seen = recent_ids(self.source, since)
+            unheld: dict[str, datetime | None] = {}
+        else:
+            positions = recent_positions(self.source, since)
+            seen = set(positions)
+            unheld = unread(positions, {sid: at for sid, _key, at in window})
         found = self.recover(unheld) if self.recover is not None and unheld else 0
         if not held:
             return Pass(0, len(seen), (), back=back, unheld=len(unheld), found=found)
