@@ -182,3 +182,21 @@ def test_an_import_line_is_the_keys_own_record(db: object) -> None:
                 updated_at=w.clock(), withdrawn=True)
     )  # fmt: skip
     assert w.feed_keys("rss") == []
+
+
+def test_the_held_row_deleted_a_public_row_before_a_newer_draft(db: object, news: News) -> None:
+    """Row 2 holds the key; row 1 (published, older) and row 3 (a draft copy, newer than row 1)
+    carry it too. Row 2 deleted: the remaining public row holds the article, not the draft."""
+    w, rec = world(news, db)
+    now = news.clock()
+    news.put(1, "k", title="Kiến Thụy bản 1", edited=now - timedelta(minutes=60))
+    news.put(2, "k", title="Kiến Thụy bản 2", edited=now - timedelta(minutes=5))
+    news.put(3, "k", title="Kiến Thụy bản nháp", status="draft", edited=now - timedelta(minutes=10))
+    w.poll()
+    assert held(w) == ("Kiến Thụy bản 2", "2", None)
+    news.delete(2)
+    news.clock.advance(seconds=5)
+    assert rec.run().fallen_back == ("k",)
+    assert held(w) == ("Kiến Thụy bản 1", "1", None)
+    w.poll()
+    assert w.feed_keys("rss") == ["1.html"]
