@@ -251,8 +251,9 @@ class Ingestor(BatchPipeline):
         Raises the source's or the state DB's errors, or :class:`LeaseLost`.
 
         ``orphaned``: keys whose held article's row is gone while these rows carry them (a key
-        column that is not unique): the newest of them takes the article over, whatever its
-        version (:func:`feedsvc.versions.takes_over`, ``held_gone``)."""
+        column that is not unique): the newest of them (a public one before a draft,
+        :func:`feedsvc.versions.ahead`) takes the article over, whatever its version
+        (:func:`feedsvc.versions.takes_over`, ``held_gone``)."""
         result = TickResult()
         with self._busy:
             horizon = self.clock() + timedelta(seconds=self.overlap_seconds)

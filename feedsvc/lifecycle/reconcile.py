@@ -32,8 +32,9 @@ A key column need not be unique (a re-post, a copy in another section; tester 3 
 article is read from one row (the newest version of its key); when that row is deleted while
 another row with the key remains, the key is not deleted: each candidate's key is looked up
 (:func:`feedsvc.source.recent.rows_with_keys`, the few candidates only) and the remaining rows
-are handed to ``reread`` as *orphaned*: the newest of them takes the article over, whatever its
-version (a draft one withdraws it as a draft, not as deleted). The same holds for an article
+are handed to ``reread`` as *orphaned*: the newest of them (a public one before a draft,
+:func:`feedsvc.versions.ahead`) takes the article over, whatever its version (a draft one
+withdraws it as a draft, not as deleted). The same holds for an article
 withdrawn as deleted earlier whose row is gone but whose key another row carries.
 
 The same window shows rows feedsvc never read (a newsroom tester's M4): a CMS clock running
