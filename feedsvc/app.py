@@ -202,7 +202,7 @@ class Service:
         if self._reconciler is None:
             self._reconciler = Reconciler(
                 self.db, self.ingestor.source, self.settings.source.reconcile_days,
-                reread=self.ingestor.reread,
+                reread=self.ingestor.reread, recover=self.ingestor.recover,
             )  # fmt: skip
         try:
             self._reconciler.run()

@@ -44,6 +44,18 @@ a stale copy; the import reports it not applied). And when the held record's row
 the source while another row with its key remains (``held_gone``, reconciliation's finding,
 tester 3 F3), that row is the key's record now, whatever its version: the article falls back
 to it rather than being withdrawn as deleted.
+
+Nor does another row of the key take a public article down (a newsroom tester's M2): a
+second row with the key that is not public (:func:`public`: a draft, hidden, or dated in the
+future) appears — an editor's working copy, newer — and was stored as the article's new
+version: the live article left every feed and its alerts were retracted, by a row that never
+held it. A takedown a reader sees comes from the row holding the article (``own_row``), an
+editor's hide, or the key's last row deleted (reconciliation); another row of the key takes a
+public article over only as a public record (``other_row``), and a draft one holds the key
+once the held row is gone (``held_gone``) or has taken the article down itself. Among rows
+of one key read together, :func:`ahead` applies the same rule. An import line is the key's
+one record (the built-in table holds one row per key): never ``other_row``, its
+``"withdrawn": true`` with a newer ``updated_at`` is the deliberate takedown SPEC §10 names.
 """
 
 from __future__ import annotations
@@ -131,6 +143,33 @@ def newer(new: datetime, held: datetime, stored: datetime | None) -> bool:
     return new >= stored and new != held
 
 
+def public(withdrawn: bool, published: datetime | None, now: datetime | None) -> bool:
+    """Whether a record says its article is public at ``now``: not withdrawn by its source,
+    its ``published_at`` come (None, or ``now`` None: not known, taken as come). The
+    record's own word only: an editor's hide is not a record's (SPEC §10)."""
+    return not withdrawn and (published is None or now is None or published <= now)
+
+
+def ahead(
+    new: datetime,
+    new_public: bool,
+    first: datetime,
+    first_public: bool,
+    *,
+    new_own: bool = False,
+    first_own: bool = False,
+) -> bool:
+    """Whether row ``new`` goes forward instead of ``first``, another row of the same key read
+    in the same batch (one of them is stored, :func:`takes_over` judging it against what is
+    held): a row that is not public and not the held article's own (``*_own``) never
+    displaces a public one, and a public one displaces it — another row's draft does not take
+    a live article down, nor, when nothing is held yet, keep it from showing (M2); otherwise
+    the newer version, and at the same version the held article's own row."""
+    if new_public != first_public and not (new_own if first_public else first_own):
+        return new_public
+    return new > first or (new == first and new_own and not first_own)
+
+
 def takes_over(
     new: datetime,
     new_withdrawn: bool,
@@ -146,6 +185,7 @@ def takes_over(
     edited: bool = False,
     held_gone: bool = False,
     own_row: bool = False,
+    other_row: bool = False,
     held_stored: datetime | None = None,
 ) -> bool:
     """Whether a record (version ``new``, ``new_withdrawn``) replaces the held one: the same
@@ -175,11 +215,22 @@ def takes_over(
     replaces it whatever the versions — a takedown is never refused for a version, which a
     clock running fast or slow on one CMS server makes "older" (a tester's H2). Another row of
     the key, or an import line (``may_be_stale``), takes it down only as a newer version.
+    ``other_row``: the record is another source row of the key than the held record's, which
+    is still there (a key column that is not unique): while the held record is public
+    (:func:`public`), a record that is not — a draft, hidden, dated in the future — does not
+    replace it, whatever its version (M2: an editor's copy took a live article down). Needs
+    ``held_published``/``new_published`` to tell a scheduled record (None: taken as come).
     ``held_stored``: when feedsvc stored the held record (:func:`newer`)."""
     if held_gone:
         return True
     if own_row and new_withdrawn and not held_withdrawn and not may_be_stale:
         return True
+    if (
+        other_row
+        and public(held_withdrawn, held_published, now)
+        and not public(new_withdrawn, new_published, now)
+    ):
+        return False
     if new == held:
         if new_withdrawn != held_withdrawn:
             return new_withdrawn or not may_be_stale

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from feedsvc.versions import VERSION_AHEAD, replaces, takes_over
+from feedsvc.versions import VERSION_AHEAD, ahead, public, replaces, takes_over
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -129,3 +129,86 @@ def test_the_held_rows_own_takedown_wins_whatever_its_version(new: datetime) -> 
     assert stale is other is (new > held)
     # publishing again is no takedown: the version rule as ever
     assert takes_over(new, False, held, True, NOW, own_row=True) is (new > held)
+
+
+LATER = NOW + 24 * H
+
+
+@pytest.mark.parametrize(
+    ("new_gone", "new_published", "held_gone", "held_published", "wins"),
+    [
+        (True, NOW - H, False, NOW - 2 * H, False),  # a draft copy over a live article (M2)
+        (False, LATER, False, NOW - 2 * H, False),  # a copy scheduled for tomorrow
+        (True, LATER, False, NOW - 2 * H, False),
+        (False, NOW - H, False, NOW - 2 * H, True),  # a public re-post, newer: takes over
+        (True, NOW - H, True, NOW - 2 * H, True),  # held a draft: a newer draft may hold it
+        (True, NOW - H, False, LATER, True),  # held scheduled, not public yet: as before
+        (False, NOW - H, True, NOW - 2 * H, True),  # held a draft: a public row takes over
+    ],
+)
+def test_another_row_of_the_key_takes_a_public_article_only_public(
+    new_gone: bool,
+    new_published: datetime,
+    held_gone: bool,
+    held_published: datetime,
+    wins: bool,
+) -> None:
+    """Another CMS row of the key (``other_row``), newer, over the held record."""
+    got = takes_over(
+        NOW, new_gone, NOW - H, held_gone, NOW,
+        new_published=new_published, held_published=held_published, other_row=True,
+    )  # fmt: skip
+    assert got is wins
+
+
+def test_the_held_rows_own_draft_and_a_deleted_held_row_still_take_over() -> None:
+    """The rule is another row's: the held row's own takedown, a deleted held row's remaining
+    row, and an import line (never ``other_row``) take a public article down as before."""
+    args = (NOW, True, NOW - H, False, NOW)
+    assert takes_over(*args, own_row=True) is True
+    assert takes_over(*args, other_row=True, held_gone=True) is True
+    assert takes_over(*args, may_be_stale=True) is True  # a newer takedown line
+    assert takes_over(*args, new_published=LATER, other_row=False) is True
+    assert takes_over(*args, other_row=True) is False
+
+
+@pytest.mark.parametrize(
+    ("new", "new_public", "first", "first_public", "new_own", "first_own", "goes"),
+    [
+        (NOW, False, NOW - H, True, False, False, False),  # newer draft vs live: live
+        (NOW - H, True, NOW, False, False, False, True),  # live read second: live
+        (NOW, True, NOW - H, True, False, False, True),  # both public: newer
+        (NOW, False, NOW - H, False, False, False, True),  # both not: newer
+        (NOW, False, NOW - H, True, True, False, True),  # the held row's own takedown
+        (NOW - H, True, NOW, False, False, True, False),  # ... read first: it stays
+        (NOW, True, NOW, True, True, False, True),  # the same version: the held row's own
+    ],
+)
+def test_which_row_of_a_key_goes_forward_in_a_batch(
+    new: datetime,
+    new_public: bool,
+    first: datetime,
+    first_public: bool,
+    new_own: bool,
+    first_own: bool,
+    goes: bool,
+) -> None:
+    got = ahead(new, new_public, first, first_public, new_own=new_own, first_own=first_own)
+    assert got is goes
+
+
+def test_public_is_the_records_own_word() -> None:
+    assert public(False, NOW - H, NOW) and public(False, None, NOW) and public(False, LATER, None)
+    assert not public(True, NOW - H, NOW) and not public(False, LATER, NOW)
+
+
+def test_another_rows_draft_never_takes_a_public_article_whatever_the_held_version() -> None:
+    """Older too: a held version not believed (far ahead, or dated after feedsvc stored it:
+    a CMS clock running fast) gives way to any other version, but not to another row's
+    draft while it is public."""
+    far = NOW + VERSION_AHEAD + H
+    assert takes_over(NOW - H, True, far, False, NOW) is True  # the held row's own, as before
+    assert takes_over(NOW - H, True, far, False, NOW, other_row=True) is False
+    ahead_of_store = dict(held_stored=NOW - 2 * H, other_row=True)
+    assert takes_over(NOW - H, True, NOW, False, NOW, **ahead_of_store) is False  # type: ignore[arg-type]
+    assert takes_over(NOW - H, False, NOW, False, NOW, **ahead_of_store) is True  # type: ignore[arg-type]

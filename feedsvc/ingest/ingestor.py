@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 
@@ -32,6 +32,8 @@ from feedsvc.db import Database
 from feedsvc.ingest import unordered
 from feedsvc.ingest.ahead import ReadAhead, up_to_date
 from feedsvc.ingest.backoff import Backoff
+from feedsvc.ingest.behind import behind, wanted
+from feedsvc.ingest.behind import say as say_behind
 from feedsvc.ingest.failure_log import FailureLog
 from feedsvc.ingest.failures import SIDE, Failures
 from feedsvc.ingest.isolate import by_id, hold_back
@@ -45,6 +47,7 @@ from feedsvc.ingest.window import WindowCheck
 from feedsvc.source import SourceRow, SqlSource
 from feedsvc.store import cursors
 from feedsvc.store.quarantine import Quarantined
+from feedsvc.store.unapplied import KEEP, decided_positions
 from feedsvc.topic_index import TopicIndex
 
 log = logging.getLogger(__name__)
@@ -252,8 +255,9 @@ class Ingestor(BatchPipeline):
         Raises the source's or the state DB's errors, or :class:`LeaseLost`.
 
         ``orphaned``: keys whose held article's row is gone while these rows carry them (a key
-        column that is not unique): the newest of them takes the article over, whatever its
-        version (:func:`feedsvc.versions.takes_over`, ``held_gone``)."""
+        column that is not unique): the newest of them (a public one before a draft,
+        :func:`feedsvc.versions.ahead`) takes the article over, whatever its version
+        (:func:`feedsvc.versions.takes_over`, ``held_gone``)."""
         result = TickResult()
         with self._busy:
             horizon = self.clock() + timedelta(seconds=self.overlap_seconds)
@@ -274,6 +278,43 @@ class Ingestor(BatchPipeline):
                     break
                 if rows:
                     self._store(self._prepare(rows, orphaned=orphaned), result, None)
+        return result.stored
+
+    def recover(self, positions: Mapping[str, datetime | None]) -> int:
+        """Of these source rows (reconciliation's window: row id → its position, None when not
+        known), read and store the ones written behind the cursor's overlap window that ingest
+        has not decided on where they are now — never read, or written again since — within
+        :data:`~feedsvc.store.unapplied.KEEP` of the cursor: a CMS clock running slow
+        (:mod:`feedsvc.ingest.behind`, M4). Each goes through the one batch write as a late
+        commit does (a first sync's archive does not alert) and is said at WARNING. Returns
+        how many were stored. Waits for a running tick; raises the source's or the state DB's
+        errors, or :class:`LeaseLost`."""
+        result = TickResult()
+        with self._busy:
+            with self.db.read() as conn:
+                self.index.refresh(conn)
+                cursor, _ = cursors.get_state(conn, self.source.name)
+                if cursor.ts is None:  # no cursor: every row is ahead of it
+                    return 0
+                decided = decided_positions(conn, self.source.name, list(positions))
+            codec = self.source.codec
+            ts, _raw = codec.decode(cursor.ts, cursor.id)
+            lo = codec.position(codec.minus(ts, self.overlap_seconds))
+            kept = cursor.ts - KEEP
+            ids = wanted(positions, decided, lo, kept)
+            self._boundary = self.remap.boundary(self.source, cursor)
+
+            def look_up(part: Sequence[str]) -> tuple[list[SourceRow], set[str]]:
+                rows, unreadable = unordered.placed(self.source, part)
+                return behind(rows, decided, lo, kept), unreadable
+
+            for rows, _, _ in by_id(look_up, ids, self.batch_size):
+                if self._stop.is_set():
+                    break
+                if rows:
+                    first = cursor.first_sync or None
+                    self._store(self._prepare(rows), result, None, first_sync=first)
+                    say_behind(rows, codec.position(ts), lo, self.overlap_seconds)
         return result.stored
 
     def request_stop(self) -> None:

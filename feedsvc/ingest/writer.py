@@ -37,7 +37,7 @@ from feedsvc.store.pending_hides import PendingHide
 from feedsvc.store.source_articles import differing
 from feedsvc.store.topics import store_matches, topic_ids_of_articles
 from feedsvc.topic_index import ArticleMatch, TopicIndex
-from feedsvc.versions import takes_over
+from feedsvc.versions import ahead, public, takes_over
 
 log = logging.getLogger(__name__)
 
@@ -76,20 +76,23 @@ def _needs_match(
     edited: bool = False,
     orphaned: bool = False,
     own: bool = False,
+    other: bool = False,
 ) -> bool:
     """New, or a record that takes over the held one (:func:`feedsvc.versions.takes_over`, the
     rule ``feedsvc import`` applies too): a replacing version (newer, or the held one far in
     the future), or the same version the source now shows or hides (a CMS may send a row back
     to draft without touching ``updated_at``; SPEC §10), or shows with other content
     (``edited``), or another row of the key when the held one's is gone (``orphaned``); and
-    from the held article's own row (``own``), a takedown whatever its version."""
+    from the held article's own row (``own``), a takedown whatever its version; from another
+    row of the key (``other``), never a record that is not public over a public one (M2)."""
     if known is None:
         return True
     return takes_over(
         article.version, article.withdrawn, known.version, known.withdrawn, now,
         new_published=article.published_at, held_published=known.published_at,
         new_unstamped=article.updated_at is None, held_unstamped=known.unstamped,
-        edited=edited, held_gone=orphaned, own_row=own, held_stored=known.stored_at,
+        edited=edited, held_gone=orphaned, own_row=own, other_row=other,
+        held_stored=known.stored_at,
     )  # fmt: skip
 
 
@@ -133,7 +136,8 @@ def choose(
     remapped: bool = False,
 ) -> Chosen:
     """One item per source key (its newest version; among equal ones the held article's own
-    row, else the first, as a row-by-row pass would keep; the others go with it, in
+    row, else the first, as a row-by-row pass would keep; never another row's draft over a
+    public row, :func:`feedsvc.versions.ahead`; the others go with it, in
     :attr:`Item.others`, to be recorded as not applied), and whether each needs a match: it
     is new or takes over what we hold. ``orphaned``: keys whose held article's row is gone
     (reconciliation): their newest remaining row takes over. ``remapped``: the rows are read
@@ -150,11 +154,11 @@ def choose(
             if previous is None:
                 chosen[key] = (row, article)
                 continue
-            if (
-                article.version > previous[1].version
-                or (article.version == previous[1].version
-                    and _own_row(known.get(key), _at(row))
-                    and not _own_row(known.get(key), _at(previous[0])))
+            held, first = known.get(key), previous[1]
+            if ahead(
+                article.version, public(article.withdrawn, article.published_at, now),
+                first.version, public(first.withdrawn, first.published_at, now),
+                new_own=_own_row(held, _at(row)), first_own=_own_row(held, _at(previous[0])),
             ):  # fmt: skip
                 chosen[key], (row, article) = (row, article), previous
             others.setdefault(key, []).append((_at(row), article.version))
@@ -199,7 +203,8 @@ def _takes(item: Item, known: Known | None, now: datetime | None) -> bool:
     orphaned = item.orphaned and known is not None and known.source_id != item.at.id
     remapped = item.remapped and item.edited and _own_row(known, item.at)
     own = _own_row(known, item.at)
-    return _needs_match(item.article, known, now, item.edited, orphaned or remapped, own)
+    other = known is not None and not own
+    return _needs_match(item.article, known, now, item.edited, orphaned or remapped, own, other)
 
 
 def apply(

@@ -32,22 +32,34 @@ A key column need not be unique (a re-post, a copy in another section; tester 3 
 article is read from one row (the newest version of its key); when that row is deleted while
 another row with the key remains, the key is not deleted: each candidate's key is looked up
 (:func:`feedsvc.source.recent.rows_with_keys`, the few candidates only) and the remaining rows
-are handed to ``reread`` as *orphaned*: the newest of them takes the article over, whatever its
-version (a draft one withdraws it as a draft, not as deleted). The same holds for an article
+are handed to ``reread`` as *orphaned*: the newest of them (a public one before a draft,
+:func:`feedsvc.versions.ahead`) takes the article over, whatever its version (a draft one
+withdraws it as a draft, not as deleted). The same holds for an article
 withdrawn as deleted earlier whose row is gone but whose key another row carries.
+
+The same window shows rows feedsvc never read (a newsroom tester's M4): a CMS clock running
+slow, or a transaction committed long after its timestamp, writes a row (or an edit) behind
+the ingest cursor and its overlap window, where no read looks. With ``recover``, the window is
+read with each row's position (:func:`feedsvc.source.recent.recent_positions`, the same one
+statement), and the rows that hold no public article or not at the position ingest read
+(:func:`unread`) go to ``recover`` (:meth:`feedsvc.ingest.Ingestor.recover`), which keeps the
+ones ingest has not decided on where they are, lying behind the window, stores them as late
+commits and says each at WARNING (:mod:`feedsvc.ingest.behind`). Found within
+``source.reconcile_seconds`` (default 5 minutes) when the row's ``published_at`` is in the
+window.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
 from feedsvc.db import Database
 from feedsvc.source import SqlSource
-from feedsvc.source.recent import existing_ids, recent_ids, rows_with_keys
+from feedsvc.source.recent import existing_ids, recent_ids, recent_positions, rows_with_keys
 from feedsvc.store.withdrawals import deleted_window, held_window, withdraw_deleted
 
 log = logging.getLogger(__name__)
@@ -67,6 +79,14 @@ class Reread(Protocol):
     def __call__(self, ids: Sequence[str], orphaned: Collection[str] = ..., /) -> int: ...
 
 
+class Recover(Protocol):
+    """Stores the rows of these (row id → position, None when not known) that ingest has not
+    read where they are and that lie behind its cursor's window
+    (:meth:`feedsvc.ingest.Ingestor.recover`); returns how many it stored."""
+
+    def __call__(self, positions: Mapping[str, datetime | None], /) -> int: ...
+
+
 @dataclass(frozen=True, slots=True)
 class Pass:
     """What one pass did: articles held and rows seen in the window, ids withdrawn, and why
@@ -83,12 +103,26 @@ class Pass:
     #: (source id, key) of the rows found deleted: withdrawn, or what would be (a dry run, a
     #: refusal)
     gone: tuple[tuple[str, str], ...] = ()
+    #: window rows handed to ``recover`` (holding no public article, or not where ingest
+    #: read them), and how many it stored (rows written behind the cursor: M4)
+    unheld: int = 0
+    found: int = 0
 
 
 def decide(held: list[str], seen: set[str], still: set[str]) -> list[str]:
     """Pure core: held source ids to withdraw, given the ids the window shows (``seen``) and
     the candidates that still exist outside it (``still``)."""
     return [sid for sid in held if sid not in seen and sid not in still]
+
+
+def unread(
+    positions: Mapping[str, datetime | None], held: Mapping[str, datetime]
+) -> dict[str, datetime | None]:
+    """Pure core of the search for rows written behind the cursor (M4): the window's rows
+    (``positions``, row id → position) that hold no public article (``held``: where ingest
+    read each), or whose position is not the one it read: ``recover`` decides which ingest
+    never read where they are now."""
+    return {sid: at for sid, at in positions.items() if sid not in held or held[sid] != at}
 
 
 def returned(deleted: Sequence[str], existing: set[str]) -> list[str]:
@@ -119,12 +153,14 @@ class Reconciler:
         days: float,
         clock: Callable[[], datetime] | None = None,
         reread: Reread | None = None,
+        recover: Recover | None = None,
     ) -> None:
         self.db = db
         self.source = source
         self.window = timedelta(days=days)
         self.clock = clock or db.now
         self.reread = reread
+        self.recover = recover
         self._after = 0  # the last article id looked up again (the next pass goes on after it)
 
     def run(self, *, bulk: bool = False, dry_run: bool = False) -> Pass:
@@ -136,16 +172,26 @@ class Reconciler:
         since = now - self.window
         back = () if dry_run else self._bring_back(since)
         with self.db.read() as conn:
-            keys = {sid: key for sid, key in held_window(conn, since) if sid and key}
+            window = [(sid, key, at) for sid, key, at in held_window(conn, since) if sid and key]
+        keys = {sid: key for sid, key, _at in window}
         held = list(keys)
-        if not held:
+        if not held and self.recover is None:
             return Pass(0, 0, (), back=back)
-        seen = recent_ids(self.source, since)
+        if self.recover is None:
+            seen = recent_ids(self.source, since)
+            unheld: dict[str, datetime | None] = {}
+        else:
+            positions = recent_positions(self.source, since)
+            seen = set(positions)
+            unheld = unread(positions, {sid: at for sid, _key, at in window})
+        found = self.recover(unheld) if self.recover is not None and unheld and not dry_run else 0
+        if not held:
+            return Pass(0, len(seen), (), back=back, unheld=len(unheld), found=found)
         if not seen:  # an empty (truncated, restoring) table or window is not 7 days of deletions
             return self._refuse(held, seen, "the source shows no row in the window", back)
         candidates = [sid for sid in held if sid not in seen]
         if not candidates:
-            return Pass(len(held), len(seen), (), back=back)
+            return Pass(len(held), len(seen), (), back=back, unheld=len(unheld), found=found)
         gone = decide(candidates, seen, existing_ids(self.source, candidates))
         if gone:  # a key another row still carries is not deleted: that row takes over
             rows = remaining({sid: keys[sid] for sid in gone}, self._carriers(gone, keys))
@@ -166,8 +212,10 @@ class Reconciler:
         if ids:
             log.info("reconciliation: %d article(s) deleted from the source withdrawn", len(ids))
         self._fall_back(rows)
-        return Pass(len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)),
-                    gone=_pairs(gone, keys))  # fmt: skip
+        return Pass(
+            len(held), len(seen), tuple(ids), back=back, fallen_back=tuple(sorted(rows)),
+            gone=_pairs(gone, keys), unheld=len(unheld), found=found,
+        )  # fmt: skip
 
     def _carriers(self, gone: Sequence[str], keys: dict[str, str]) -> dict[str, set[str]]:
         """The rows that carry the keys of the ``gone`` ones now (one ``IN`` list)."""

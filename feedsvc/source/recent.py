@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Column, ColumnElement, Label, func, select
+from sqlalchemy.exc import DBAPIError, ProgrammingError
 
 from feedsvc.source.cursor import CursorCodec, CursorTypeError
 from feedsvc.source.rows import SourceRow, WindowKey
@@ -42,6 +43,32 @@ def recent_ids(source: SqlSource, since: datetime) -> set[str]:
     stmt = select(b.id).select_from(b.table).where(codec.expr(column) >= codec.from_instant(since))
     with source.engine.connect() as conn:
         return {str(i) for i in conn.execute(stmt).scalars().all()}
+
+
+def recent_positions(source: SqlSource, since: datetime) -> dict[str, datetime | None]:
+    """:func:`recent_ids` with each row's position (its cursor value as an instant, UTC, as
+    ingest keeps it): reconciliation's read when it also looks for rows written behind the
+    cursor (:mod:`feedsvc.ingest.behind`). One statement, whole or raising, as
+    :func:`recent_ids`; when the driver cannot read some cursor value in the window (a
+    PostgreSQL ``'infinity'``, a MySQL zero date), the ids alone, each position None (read
+    later by id, where such a row is handled alone) — never a failed pass for that."""
+    column, codec = _published(source)
+    b = source.bind()
+    where = codec.expr(column) >= codec.from_instant(since)
+    stmt = select(b.id, b.ts).select_from(b.table).where(where)
+    try:
+        with source.engine.connect() as conn:
+            rows = conn.execute(stmt).tuples().all()
+    except ProgrammingError:
+        raise  # our query, not a value
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            raise  # an outage: the pass fails, as recent_ids would
+        return dict.fromkeys(recent_ids(source, since))
+    except (ValueError, OverflowError, TypeError):  # a value the driver cannot convert
+        return dict.fromkeys(recent_ids(source, since))
+    position = source.codec.position
+    return {str(i): (None if at is None else position(at)) for i, at in rows}
 
 
 def existing_ids(source: SqlSource, ids: Sequence[str]) -> set[str]:

@@ -91,10 +91,11 @@ def deleted_window(
     return [(int(i), str(sid), key) for i, sid, key in conn.execute(stmt).tuples()]
 
 
-def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None]]:
-    """``(source_id, source_key)`` of held, not withdrawn articles published at/after ``since``
-    (the ``published_at`` index bounds it): what reconciliation compares with the source."""
-    stmt = select(articles.c.source_id, articles.c.source_key).where(
+def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None, datetime]]:
+    """``(source_id, source_key, source_cursor)`` of held, not withdrawn articles published
+    at/after ``since`` (the ``published_at`` index bounds it): what reconciliation compares
+    with the source (the position: where ingest read the row, to tell one written again)."""
+    stmt = select(articles.c.source_id, articles.c.source_key, articles.c.source_cursor).where(
         articles.c.published_at >= since, articles.c.withdrawn_at.is_(None)
     )
-    return [(sid or "", key) for sid, key in conn.execute(stmt).tuples()]
+    return [(sid or "", key, at) for sid, key, at in conn.execute(stmt).tuples()]
