@@ -129,8 +129,7 @@ class Dispatcher:
         #: ``time.monotonic()`` until which nothing is claimed: the channel refused the bot's
         #: token (:meth:`_token_refused`), or it waits for one (inf); 0.0 while it is accepted
         self._refused_until = 0.0
-        #: the token's record in the state DB (``channels.tokens``; set by the fleet)
-        self.tokens: TokenWatch | None = None
+        self.tokens: TokenWatch | None = None  # the token's record (channels.tokens; the fleet)
         #: the leases of what this process is sending, renewed while it is (feedsvc.lease_keeper)
         self.leases = LeaseKeeper(
             db, deliveries, self.owner, settings.lease, leased="sending", clock=self.now
@@ -199,9 +198,8 @@ class Dispatcher:
         self._refused_until = time.monotonic() + TOKEN_RETRY_SECONDS
 
     def wait_for_token(self) -> None:
-        """Claim nothing in this process: the channel's token is not set though the state DB
-        has sent with one (``channel_modes`` ``waiting``, or recorded since it started); its
-        alerts wait, queued, for a process that has it."""
+        """Claim nothing here: a token the state DB has sent with is not set in this process
+        (``channel_modes`` ``waiting``); the alerts wait for a process that has it."""
         self._refused_until = math.inf
 
     async def _start(self, work: Coroutine[Any, Any, None]) -> None:
@@ -232,7 +230,8 @@ class Dispatcher:
         budget grants; returns them with each one's send time, and how long to wait before
         claiming again. Alerts a chat holds (digest, quiet hours) are held first."""
         with self.db.write() as conn:
-            q.recover_expired(conn, self.now())  # also takes the writer lock on SQLite
+            # also takes the writer lock on SQLite; never this process's own sends in flight
+            q.recover_expired(conn, self.now(), keep=self.leases.held)
             if self.tokens is not None and self.tokens.stands_down(conn):
                 self.wait_for_token()
                 return [], [], self.cfg.poll_seconds

@@ -113,6 +113,32 @@ async def test_a_row_left_unrecorded_is_taken_back_when_its_lease_ends(
         await task
 
 
+def test_a_process_never_takes_back_its_own_rows_in_flight(db: Database) -> None:
+    """Under load the keeper's renewal can lag behind the clock: the follow-up worker took its
+    own retraction back at its next claim and deleted the message a second time while the
+    first call was still out (CI, load 13 on 2 cores). What the caller keeps is never taken
+    back; the same expired row is, for anyone else."""
+    from test_dispatch_fair import add_articles, queue
+
+    from feedsvc.store import followups
+
+    now = datetime.now(UTC)
+    queue(db, [7500, 7501], add_articles(db, range(1, 2)), now)
+    with db.write() as conn:
+        claimed = q.claim(conn, "me", now, 2, timedelta(seconds=1))
+        assert len(claimed) == 2
+    ids = sorted(c.id for c in claimed)
+    later = now + timedelta(seconds=5)
+    with db.write() as conn:
+        assert q.recover_expired(conn, later, keep={ids[0]}) == 1  # the other one only
+        assert followups.recover_expired(conn, later, keep={ids[0]}) == 0
+    with db.read() as conn:
+        states = dict(conn.execute(select(deliveries.c.id, deliveries.c.state)).tuples().all())
+    assert states == {ids[0]: "sending", ids[1]: "pending"}
+    with db.write() as conn:
+        assert q.recover_expired(conn, later) == 1  # not kept: taken back
+
+
 async def test_the_keeper_renews_only_what_its_owner_holds(env: Env) -> None:
     for chat in (PRIVATE, PRIVATE2):
         subscribe_chat(env.db, chat, "private", "an-ninh")

@@ -11,7 +11,7 @@ leased; once the lease has run out :func:`recover` puts them back in the queue. 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -83,14 +83,19 @@ def lease(
 
 
 def recover(
-    conn: Connection, table: Table, now: datetime, *where: Any, leased: str, **values: Any
-) -> int:
+    conn: Connection, table: Table, now: datetime, *where: Any, leased: str,
+    keep: Collection[int] = (), **values: Any,
+) -> int:  # fmt: skip
     """Rows of ``table`` still ``leased`` whose lease ran out before ``now`` (a crashed or killed
     worker), narrowed by ``where``, get ``values`` (their state back in the queue) and lose the
-    lease. Returns how many."""
+    lease. Returns how many. ``keep``: the caller's own rows in flight (its
+    :class:`~feedsvc.lease_keeper.LeaseKeeper`'s): never taken back by the process sending
+    them, whose renewal may lag behind a loaded machine's clock — it took one back and sent
+    it a second time while the first call was still out."""
+    mine = [table.c.id.not_in(sorted(keep))] if keep else []
     result = conn.execute(
         update(table)
-        .where(table.c.state == leased, table.c.lease_until < now, *where)
+        .where(table.c.state == leased, table.c.lease_until < now, *where, *mine)
         .values(lease_until=None, lease_owner=None, **values)
     )
     return result.rowcount

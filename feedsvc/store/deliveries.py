@@ -16,7 +16,7 @@ these rows are in :mod:`feedsvc.store.delivery_log`.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -93,14 +93,17 @@ def _revive_withdrawn(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[t
     return found
 
 
-def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
+def recover_expired(
+    conn: Connection, now: datetime, channel: str | None = None, keep: Collection[int] = ()
+) -> int:
     """Leases that ran out before ``now`` (a crashed or killed sender) go back to the queue;
     ``channel``: only that channel's (a dispatcher recovering its own at start must never take
-    back what another channel's dispatcher holds right now)."""
+    back what another channel's dispatcher holds right now); ``keep``: the caller's own rows
+    in flight (:func:`feedsvc.store.claims.recover`)."""
     mine = [] if channel is None else [of_channel(channel)]
     return claims.recover(
         conn, deliveries, now, *mine,
-        leased="sending",
+        leased="sending", keep=keep,
         state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
         ambiguous=deliveries.c.ambiguous + 1,
     )  # fmt: skip

@@ -13,6 +13,7 @@ message may yet go out) and ends ``cancelled`` when no message was sent after al
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,11 +100,13 @@ def settle_pending(
     return result.rowcount
 
 
-def recover_expired(conn: Connection, now: datetime, channel: str | None = None) -> int:
+def recover_expired(
+    conn: Connection, now: datetime, channel: str | None = None, keep: Collection[int] = ()
+) -> int:
     """Leases that ran out by ``now`` (a crashed or killed worker), of ``channel``'s follow-ups
-    or all: back to the queue, done again."""
+    or all, but ``keep`` (the caller's own in flight): back to the queue, done again."""
     mine = [] if channel is None else [_of_channel(channel)]
-    return claims.recover(conn, f, now, *mine, leased="working", state="pending")
+    return claims.recover(conn, f, now, *mine, leased="working", keep=keep, state="pending")
 
 
 def _ready(now: datetime) -> Any:
