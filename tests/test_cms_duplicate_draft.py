@@ -200,3 +200,34 @@ def test_the_held_row_deleted_a_public_row_before_a_newer_draft(db: object, news
     assert held(w) == ("Kiến Thụy bản 1", "1", None)
     w.poll()
     assert w.feed_keys("rss") == ["1.html"]
+
+
+@pytest.mark.parametrize("carrier", ["public", "none"])
+def test_the_holding_row_sent_to_draft_then_deleted(
+    db: object, news: News, carrier: str
+) -> None:
+    """Two public rows of key k, the newer (row 2) holding it; row 2 sent back to draft (the
+    article withdrawn, its own row's takedown), then deleted: the article stayed withdrawn for
+    good, row 1's edits "not applied: held from row id=2", a row that was gone (a verifier's
+    N1). Reconciliation looks up the drafts it holds too: row 1 takes the key back, public.
+    With no other row, the key stays withdrawn as the draft it was."""
+    w, rec = world(news, db)
+    news.put(1, "k", title="Kiến Thụy bản cũ", edited=news.clock() - timedelta(minutes=9))
+    news.put(2, "k", title="Kiến Thụy bản mới", edited=news.clock() - timedelta(minutes=5))
+    w.poll()
+    assert held(w) == ("Kiến Thụy bản mới", "2", None)
+    if carrier == "none":
+        news.delete(1)
+    news.put(2, status="draft", edited=news.clock())
+    w.poll()
+    assert held(w) == ("Kiến Thụy bản mới", "2", "draft")
+    news.delete(2)
+    news.clock.advance(seconds=5)
+    rec.run()
+    w.poll()
+    if carrier == "public":
+        assert held(w) == ("Kiến Thụy bản cũ", "1", None)
+        assert w.feed_keys("rss") == ["1.html"]
+    else:
+        assert held(w) == ("Kiến Thụy bản mới", "2", "draft")
+        assert w.feed_keys("rss") == []

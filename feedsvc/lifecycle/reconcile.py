@@ -236,21 +236,25 @@ class Reconciler:
         )  # fmt: skip
 
     def _bring_back(self, since: datetime) -> tuple[str, ...]:
-        """Look up the next :data:`LOOKUP` articles withdrawn as deleted (by id, after the
-        last pass's) and have the rows that exist again read whole and stored (``reread``).
-        Returns their source ids. Raises the source's or the state DB's errors."""
+        """Look up the next :data:`LOOKUP` articles withdrawn as deleted or as the source's
+        drafts (by id, after the last pass's); have the rows withdrawn as deleted that exist
+        again read whole and stored (``reread``), and the key of any whose row is gone taken
+        over by another row that carries it (a verifier's: a key's newer row set to draft,
+        then deleted, left the article withdrawn for good while its older row was public).
+        Returns the source ids read again. Raises the source's or the state DB's errors."""
         if self.reread is None:
             return ()
+        reasons = ("deleted", self.source.withdraw_reason)
         with self.db.read() as conn:
-            slice_ = deleted_window(conn, since, self._after, LOOKUP)
+            slice_ = deleted_window(conn, since, self._after, LOOKUP, reasons)
         self._after = slice_[-1][0] if len(slice_) == LOOKUP else 0  # then from the start
         if not slice_:
             return ()
-        sids = [sid for _id, sid, _key in slice_]
+        sids = [sid for _id, sid, _key, _why in slice_]
         existing = existing_ids(self.source, sids)
-        back = returned(sids, existing)
-        absent = {sid: key for _id, sid, key in slice_ if sid not in existing}
-        if absent:  # withdrawn as deleted while another row carried the key (before 0.x)
+        back = returned([sid for _i, sid, _k, why in slice_ if why == "deleted"], existing)
+        absent = {sid: key for _id, sid, key, _why in slice_ if sid not in existing}
+        if absent:  # gone while another row carries the key: that row takes it over
             carriers = rows_with_keys(self.source, sorted(set(absent.values())))
             self._fall_back(remaining(absent, carriers))
         if back:

@@ -70,17 +70,19 @@ def held_keys(conn: Connection, article_ids: Sequence[int]) -> list[str]:
 
 
 def deleted_window(
-    conn: Connection, since: datetime, after: int, limit: int
-) -> list[tuple[int, str, str]]:
-    """``(article id, source_id, source_key)`` of articles reconciliation withdrew as
-    ``deleted`` that were published at/after ``since``, ids after ``after``, the first ``limit``
-    by id: the ones it looks up again, a bounded slice per pass
-    (``feedsvc.lifecycle.reconcile``)."""
+    conn: Connection, since: datetime, after: int, limit: int, reasons: Sequence[str] = ("deleted",)
+) -> list[tuple[int, str, str, str]]:
+    """``(article id, source_id, source_key, withdrawn_reason)`` of articles withdrawn with one
+    of ``reasons`` (reconciliation's ``deleted``; the source's own draft reason) that were
+    published at/after ``since``, ids after ``after``, the first ``limit`` by id: the ones it
+    looks up again, a bounded slice per pass (``feedsvc.lifecycle.reconcile``)."""
     stmt = (
-        select(articles.c.id, articles.c.source_id, articles.c.source_key)
+        select(
+            articles.c.id, articles.c.source_id, articles.c.source_key, articles.c.withdrawn_reason
+        )
         .where(
             articles.c.published_at >= since,
-            articles.c.withdrawn_reason == "deleted",
+            articles.c.withdrawn_reason.in_(reasons),
             articles.c.withdrawn_at.is_not(None),
             articles.c.source_id.is_not(None),
             articles.c.id > after,
@@ -88,7 +90,7 @@ def deleted_window(
         .order_by(articles.c.id)
         .limit(limit)
     )
-    return [(int(i), str(sid), key) for i, sid, key in conn.execute(stmt).tuples()]
+    return [(int(i), str(sid), key, why) for i, sid, key, why in conn.execute(stmt).tuples()]
 
 
 def held_window(conn: Connection, since: datetime) -> list[tuple[str, str | None, datetime]]:
