@@ -203,9 +203,7 @@ def test_the_held_row_deleted_a_public_row_before_a_newer_draft(db: object, news
 
 
 @pytest.mark.parametrize("carrier", ["public", "none"])
-def test_the_holding_row_sent_to_draft_then_deleted(
-    db: object, news: News, carrier: str
-) -> None:
+def test_the_holding_row_sent_to_draft_then_deleted(db: object, news: News, carrier: str) -> None:
     """Two public rows of key k, the newer (row 2) holding it; row 2 sent back to draft (the
     article withdrawn, its own row's takedown), then deleted: the article stayed withdrawn for
     good, row 1's edits "not applied: held from row id=2", a row that was gone (a verifier's
