@@ -86,7 +86,7 @@ def _timestamp_warning(
     """Warn of the TIMESTAMP columns among the mapped time columns, given in the session's
     zone (``clock_offset``: ``NOW()`` read) other than ``zone``'s (:func:`feedsvc.source.
     session_zone.timestamp_warning`); whether it warned."""
-    from feedsvc.source.session_zone import timestamp_warning
+    from feedsvc.source.session_zone import CONVERTING, session_value, timestamp_warning
 
     if clock_offset is None:
         return False
@@ -98,7 +98,25 @@ def _timestamp_warning(
         for f in bound.mapping
         if f.field in times and f.kind == "column" and f.source and f.type
     ]
-    said = timestamp_warning(src.engine.dialect.name, columns, clock_offset, zone, now)
+    dialect, url = src.engine.dialect.name, settings.source.url or ""
+    known = _zone_known(src, session_value(zone, now)) if dialect in CONVERTING else True
+    said = timestamp_warning(dialect, columns, clock_offset, zone, now, url, known)
     if said is not None:
-        click.echo(f"warning: {cell(said, 1000)}", err=True)
+        click.echo(f"warning: {cell(said, 2000)}", err=True)
     return said is not None
+
+
+def _zone_known(src: SqlSource, value: str) -> bool:
+    """Whether the MariaDB/MySQL server takes ``value`` in ``SET time_zone`` (an offset
+    always; a name only with its zone tables loaded: ``CONVERT_TZ`` gives NULL otherwise)."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    if value[:1] in "+-":
+        return True
+    try:
+        with src.engine.connect() as conn:
+            sql = text("SELECT CONVERT_TZ('2000-01-01 00:00:00', '+00:00', :zone)")
+            return conn.execute(sql, {"zone": value}).scalar() is not None
+    except SQLAlchemyError:
+        return False
