@@ -13,6 +13,7 @@ Real dispatchers against the fake Bot API; both state DBs."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import UTC, datetime
 
@@ -177,3 +178,21 @@ def test_a_web_replica_says_nothing_of_a_channel_it_does_not_send_on(
         service.prepare()
         said = [r for r in caplog.records if "telegram.token is not set" in r.getMessage()]
         assert len(said) == errors, roles
+
+
+async def test_a_worker_records_its_token_at_start(db: Database) -> None:
+    """A worker replica (no bot) with the token: getMe at its start records it, before any
+    alert, so a replica without it stands down at once (a verifier's: a burst queued before
+    the worker's first delivery went to the other replica's console). A refused token marks
+    nothing."""
+    with FakeBotAPI() as fake:
+        for token, recorded in ((WRONG, False), (fake.token, True)):
+            settings = settings_on(db, token=token, base_url=fake.base_url)
+            fleet = Dispatchers(db, settings, build_channels(settings))
+            await fleet.start()
+            try:
+                await asyncio.wait_for(fleet.tokens_confirmed(), 15)
+            finally:
+                await fleet.stop(timeout=5)
+            with db.read() as conn:
+                assert ("telegram" in tokens_seen(conn)) is recorded, token == WRONG

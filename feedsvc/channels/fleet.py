@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
 
 from feedsvc.bot.gate import Limits
@@ -105,6 +105,7 @@ class Dispatchers:
         #: channels not configured here: their queued alerts end as failed, with the reason
         self.off = [OffChannel(db, name) for name in off_channels(channel_modes(settings))]
         self._tasks: list[asyncio.Task[None]] = []
+        self._probes: list[asyncio.Task[None]] = []  # getMe at start (TokenWatch.confirm)
 
     @property
     def telegram(self) -> Dispatcher:
@@ -129,6 +130,8 @@ class Dispatchers:
                 log.error("channel %s did not start: %s", d.limits.name, type(exc).__name__)
             task = asyncio.create_task(d.run(), name=f"dispatcher-{d.limits.name}")
             self._tasks.append(task)
+            if d.tokens is not None and (ask := _who_am_i(d.channel)) is not None:
+                self._probes.append(asyncio.create_task(d.tokens.confirm(d.db, ask)))
         for f in self.followups:
             if f.channel not in waiting:
                 self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
@@ -138,6 +141,10 @@ class Dispatchers:
             # were queued for it anyway are warned about as they are ended (OffChannel)
             log.info("channel %s off (not configured): alerts for it end as failed", o.channel)
             self._tasks.append(asyncio.create_task(o.run(), name=f"off-{o.channel}"))
+
+    async def tokens_confirmed(self) -> None:
+        """Until each channel's getMe at start has answered (or failed) and been recorded."""
+        await asyncio.gather(*self._probes, return_exceptions=True)
 
     def wake(self) -> None:
         """On the event loop: new work may be queued for any channel."""
@@ -152,6 +159,8 @@ class Dispatchers:
         """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
         the channels' clients; what is still in flight after that is retried by lease. False
         when something was cut short (the service's stop was then not an orderly one: exit 1)."""
+        for probe in self._probes:  # a getMe still out at stop records nothing
+            probe.cancel()
         for d in self.all:
             d.stop()
         for f in self.followups:
@@ -171,3 +180,13 @@ class Dispatchers:
             with contextlib.suppress(Exception):
                 await d.channel.close()
         return not late
+
+
+def _who_am_i(channel: Channel) -> Callable[[], Awaitable[object]] | None:
+    """The channel's getMe, for a bot with a token (Telegram's sender, Zalo's API); None for
+    the console and Apprise."""
+    if isinstance(channel, TelegramChannel) and isinstance(channel.sender, TelegramSender):
+        return channel.sender.bot.get_me
+    if isinstance(channel, ZaloChannel):
+        return channel.api.get_me
+    return None

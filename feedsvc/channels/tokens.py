@@ -12,14 +12,17 @@ it ran the console for its whole life, a tester's).
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 
 from sqlalchemy import Connection
 
 from feedsvc.channel_modes import MISSING_SETTING, Mode, channel_modes, waiting_channels
 from feedsvc.config import Settings
-from feedsvc.db import Database
+from feedsvc.db import Database, outage
+from feedsvc.db.errors import describe
 from feedsvc.store import channel_tokens
 
 log = logging.getLogger(__name__)
@@ -53,6 +56,26 @@ class TokenWatch:
         self.stand_in = stand_in
         self._noted = False
         self._down = False
+
+    async def confirm(self, db: Database, ask: Callable[[], Awaitable[object]]) -> None:
+        """At start: ``ask`` the channel who the bot is (getMe); an answer records the token,
+        so a replica without it stands down before this one's first alert (a verifier's: a
+        burst queued before it went to the other replica's console). A refusal or no answer
+        records nothing (the send path and its logs say why)."""
+        try:
+            await ask()
+        except Exception:
+            return
+        try:
+            await asyncio.to_thread(self._record, db)
+        except Exception as exc:  # the first alert delivered records it
+            if not outage.report(exc, f"{self.channel} token"):
+                log.warning("%s: cannot record that the token works: %s", self.channel,
+                            describe(exc))  # fmt: skip
+
+    def _record(self, db: Database) -> None:
+        with db.write() as conn:
+            self.accepted(conn, db.now())
 
     def accepted(self, conn: Connection, now: datetime) -> None:
         """In the transaction recording a delivered alert: the token works."""
