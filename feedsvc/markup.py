@@ -186,15 +186,22 @@ _TEXT_LT = re.compile("<(?=[a-zA-Z/!?]|\\Z)")
 #: What makes an unknown element's name a custom element's (never an HTML, SVG or MathML name).
 _CUSTOM = "x-"
 
+_TAGS = rf"<(/?)({TAG_NAME})(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+(>)?"
 _MARKUP_RE = re.compile(
     # a comment: up to "-->" or "--!>" (``<!-->`` and ``<!--->`` end where they begin, as in
-    # html5ever and browsers); unterminated, it runs to the end, as in browsers
+    # html5ever and browsers); one that reaches the end unterminated is text (a journalist's
+    # "<!--" hid the rest, a verifier's; browsers run it to the end): :func:`markup_spans`
     r"<!--(?:-?>|.*?(?:--!?>|\Z))"
     r"|<[!?][^>]*+(?:>|\Z)"  # doctype, CDATA, processing instruction: not text
     # start or end tag; group 3 is its ">" when found before any "<" outside quotes
-    rf"|<(/?)({TAG_NAME})(?:[^<>\"']++|\"[^\"<]*+\"|'[^'<]*+')*+(>)?",
+    rf"|{_TAGS}",
     re.S,
 )
+#: :data:`_MARKUP_RE` after an unterminated comment: no later "<!--" is a comment either (none
+#: has an end after it), and none is looked at again (linear however many there are)
+_MARKUP_NO_COMMENT_RE = re.compile(rf"<(?!!--)[!?][^>]*+(?:>|\Z)|{_TAGS}", re.S)
+#: a comment's end, as :data:`_MARKUP_RE` reads it
+_COMMENT_END = re.compile("--!?>\\Z")
 # What decides a tag's end: ">" closes it, a quote opens a value that may hold ">".
 _TAG_STOP = re.compile("[>\"']")
 # Where markup that needs no ">" may begin (a comment, doctype, CDATA, processing instruction).
@@ -227,11 +234,20 @@ def markup_spans(markup: str) -> Iterator[Span]:
     at = 0  # where to look for markup next
     tags: _TagEnds | None = None
     hidden: _HiddenEnds | None = None
+    markup_re = _MARKUP_RE
     while at < n:
-        m = _MARKUP_RE.search(markup, at)
+        m = markup_re.search(markup, at)
         if m is None:
             return
         end = m.end()
+        if (
+            end == n
+            and markup.startswith("<!--", m.start())
+            and not _COMMENT_END.search(markup, max(m.start(), n - 4))
+        ):  # an unterminated comment: its "<" is text, and every later "<!--" too
+            markup_re = _MARKUP_NO_COMMENT_RE
+            at = m.start() + 1
+            continue
         name = m.group(2)
         if name is not None and m.group(3) is None:  # not closed yet: walk on to its ">"
             if tags is None:

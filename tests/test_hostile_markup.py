@@ -48,7 +48,7 @@ _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
     "one tag, 2 MB of attributes": (lambda n: "<a " + "x " * (n // 2), lambda body: body),
     "one tag, an unclosed value": (lambda n: '<a x="' + "y" * n, lambda body: body),
     "quotes only": (lambda n: "<a " + '"' * n, lambda body: body),
-    "unclosed comments": (lambda n: "<!--" * (n // 4), lambda body: ""),
+    "unclosed comments": (lambda n: "<!--" * (n // 4), lambda body: body),  # since: text
     "unclosed CDATA": (lambda n: "<![CDATA[" * (n // 9), lambda body: ""),
     "'&#' runs": (lambda n: "&#" * (n // 2), lambda body: body),
     # an end tag that reaches no ">" closes nothing: the "<script>" is text, as is all after it
@@ -151,18 +151,32 @@ _OLD_MARKUP_RE = re.compile(
 _OLD_SKIP_END = {tag: re.compile(rf"</{tag}(?=[\t\n\f\r />])[^>]*>", re.I) for tag in SKIP_TAGS}
 
 
+# since: a comment nothing ends is text, and so is every "<!--" after it
+_OLD_NO_COMMENT_RE = re.compile(
+    r"<(?!!--)[!?][^>]*(?:>|\Z)" rf"|<(/?)({TAG_NAME})(?:[^>\"']|\"[^\"]*\"|'[^']*')*>", re.S
+)
+
+
 def _old_html_to_text(markup: str) -> str:
     """The matcher's scanner before this change (quadratic on unclosed tags), as a reference."""
     parts: list[str] = []
-    pos = 0
+    pos = look = 0
+    markup_re = _OLD_MARKUP_RE
     while pos < len(markup):
-        m = _OLD_MARKUP_RE.search(markup, pos)
+        m = markup_re.search(markup, look)
         if m is None:
             parts.append(_old_text(markup[pos:]))
             break
+        if (
+            m.group().startswith("<!--")
+            and m.end() == len(markup)
+            and not re.search(r"--!?>\Z", markup[max(m.start(), len(markup) - 4) :])
+        ):
+            markup_re, look = _OLD_NO_COMMENT_RE, m.start() + 1
+            continue
         if m.start() > pos:
             parts.append(_old_text(markup[pos : m.start()]))
-        pos = m.end()
+        pos = look = m.end()
         name = m.group(2)
         if name is None:
             continue
@@ -174,7 +188,7 @@ def _old_html_to_text(markup: str) -> str:
             if end is None:  # since: a hidden start tag nothing closes is text
                 parts.append(_old_text(m.group()))
             else:
-                pos = end.end()
+                pos = look = end.end()
     return "".join(parts)
 
 

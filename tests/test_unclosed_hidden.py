@@ -51,6 +51,13 @@ LITERAL = [
     "Lỗi <script> khiến trang trắng </scripts",  # another element's end tag
     "Lỗi <script> khiến trang trắng </style",
     "Lỗi <style> khiến <script>x</script> trang trắng",  # a closed one after it still hides x
+    # a comment nothing ends (a verifier's): text, as an unclosed hidden element is
+    "Lỗi <!-- khiến trang trắng",
+    "Lỗi <!--khiến trang trắng",
+    "Lỗi <!-- khiến <!-- trang trắng",
+    "Lỗi <!-- khiến trang trắng -- >",
+    "Lỗi <!-- khiến trang trắng --",
+    "Lỗi <!-- khiến <script> trang trắng",
 ]
 WORDS = "trang trắng"
 
