@@ -196,3 +196,30 @@ async def test_a_worker_records_its_token_at_start(db: Database) -> None:
                 await fleet.stop(timeout=5)
             with db.read() as conn:
                 assert ("telegram" in tokens_seen(conn)) is recorded, token == WRONG
+
+
+def test_a_token_forgotten_while_it_works_is_recorded_again(
+    db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``db forget-token`` while a replica sends with the token: it was never recorded again by
+    that replica (a verifier's N3): at most a minute later it is."""
+    from feedsvc.channels import tokens
+    from feedsvc.channels.tokens import TokenWatch
+    from feedsvc.store.channel_tokens import forget_token
+
+    def seen() -> bool:
+        with db.read() as conn:
+            return "telegram" in tokens_seen(conn)
+
+    watch = TokenWatch("telegram", stand_in=False)
+    with db.write() as conn:
+        watch.accepted(conn, datetime.now(UTC))
+    assert seen()
+    with db.write() as conn:
+        assert forget_token(conn, "telegram")
+        watch.accepted(conn, datetime.now(UTC))  # the same minute: one UPDATE a minute at most
+    assert not seen()
+    monkeypatch.setattr(tokens, "NOTE_SECONDS", 0.0)  # the minute passed
+    with db.write() as conn:
+        watch.accepted(conn, datetime.now(UTC))
+    assert seen()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 
@@ -45,16 +46,21 @@ def settle_modes(db: Database, settings: Settings, *, dispatching: bool = True) 
     return modes
 
 
+#: Seconds between two records of a token that keeps working (one UPDATE of one row)
+NOTE_SECONDS = 60.0
+
+
 class TokenWatch:
     """A dispatcher's side of ``channel_tokens`` (Telegram's and Zalo's; None elsewhere):
-    :meth:`accepted` records the token once an alert is delivered with it (once per process);
+    :meth:`accepted` records the token once an alert is delivered with it (again at most once
+    every :data:`NOTE_SECONDS`: a ``db forget-token`` while it sends is undone within that);
     for a stand-in (the console: no token here), :meth:`stands_down` says when another process
     has recorded one, after which nothing more is claimed here."""
 
     def __init__(self, channel: str, *, stand_in: bool) -> None:
         self.channel = channel
         self.stand_in = stand_in
-        self._noted = False
+        self._noted_at: float | None = None  # time.monotonic() of the last record
         self._down = False
 
     async def confirm(self, db: Database, ask: Callable[[], Awaitable[object]]) -> None:
@@ -79,9 +85,12 @@ class TokenWatch:
 
     def accepted(self, conn: Connection, now: datetime) -> None:
         """In the transaction recording a delivered alert: the token works."""
-        if not self.stand_in and not self._noted:
+        if self.stand_in:
+            return
+        at = time.monotonic()
+        if self._noted_at is None or at - self._noted_at >= NOTE_SECONDS:
             channel_tokens.note_tokens(conn, [self.channel], now)
-            self._noted = True
+            self._noted_at = at
 
     def stands_down(self, conn: Connection) -> bool:
         """In a claim's transaction: whether this stand-in must claim nothing (said once)."""
