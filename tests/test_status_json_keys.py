@@ -141,12 +141,13 @@ def test_the_text_says_times_in_the_site_zone(
     db = Database(url)
     with db.write() as conn:
         at = datetime(2026, 12, 5, 17, 23, 23, 292177, tzinfo=UTC)
-        record_success(conn, BUILTIN_SOURCE, None, None, at)
+        record_success(conn, BUILTIN_SOURCE, at, "42", at)
     db.dispose()
     text = CliRunner().invoke(cli, ["status"])
     assert text.exit_code == 0, text.output
     lines = {line.split()[0]: line.split(None, 1)[1] for line in text.output.splitlines()
              if line[:1].strip()}  # fmt: skip
     assert lines["last_ingest_success"] == lines["last_ingest_tick"] == shown
+    assert lines["ingest_cursor"] == f"{shown} / 42"  # the cursor too, with its row id
     as_json = json.loads(CliRunner().invoke(cli, ["status", "--json"]).output)
     assert as_json["last_ingest_success"] == "2026-12-05T17:23:23.292177Z"

@@ -217,6 +217,10 @@ def status(config_file: str | None, as_json: bool) -> None:
                 click.echo(f"{'':{width}}    {line if key in _SHOWN_LISTS else cell(line)}")
         elif isinstance(value, datetime):
             click.echo(f"{key.ljust(width)}  {local_time(value, settings.tz)}")
+        elif key == "ingest_cursor" and isinstance(value, str):  # "<ISO UTC> / <row id>"
+            at, _, row = value.partition(" / ")
+            moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            click.echo(f"{key.ljust(width)}  {local_time(moment, settings.tz)} / {cell(row)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
 
