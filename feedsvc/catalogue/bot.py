@@ -154,12 +154,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Note: “{word}” (character {position}) is a word the articles must contain; for the"
         " operator, write {operator} (capitals).",
     ),
+    # said of a right unmarked query too (an ninh): it says there is then nothing to change,
+    # and that ~ matches every marked form (ăn, ẩn…), not only the one meant (a verifier's)
     "bot.hint_no_marks": (
-        "Lưu ý: tìm kiếm phân biệt dấu, nên {query} chỉ khớp chữ viết không dấu. Muốn tìm cả"
-        " chữ có dấu, hãy gõ có dấu (ví dụ Kiến Thụy) hoặc thêm ~ trước từ: {folded}",
+        "Lưu ý: tìm kiếm phân biệt dấu, nên {query} chỉ khớp chữ viết không dấu (từ vốn không"
+        " dấu thì không cần đổi). Muốn tìm chữ có dấu, hãy gõ có dấu (ví dụ Kiến Thụy); ~ trước"
+        " một từ khớp nó với mọi dấu: {folded}",
         "Note: matching is accent-sensitive, so {query} only matches text written without"
-        " Vietnamese marks. To find the marked words too, type the marks (e.g. Kiến Thụy) or"
-        " put ~ before each word: {folded}",
+        " Vietnamese marks (nothing to change for words that have none). For marked words,"
+        " type the marks (e.g. Kiến Thụy); ~ before a word matches it with any marks: {folded}",
     ),
     "bot.no_topics": ("Chưa có chủ đề nào.", "There are no topics yet."),
     "bot.arg_too_long": (
