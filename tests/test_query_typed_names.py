@@ -113,3 +113,22 @@ async def test_sub_says_the_slug_to_write(
     reply = await ask(fake, USER, "/sub tiêu_đề:bão")
     assert "không có trường 'tiêu_đề'" in reply and "thì viết title:" in reply, reply
     assert subs_of(lite_db, USER) == []
+
+
+@pytest.mark.parametrize(
+    ("typed", "field"),
+    [("tiêu đề:an ninh", "title"), ("Tiêu Đề:an", "title"), ("tác giả:Lan", "author"),
+     ("nội dung:bão", "body"), ("tieu de:an", "title"), ("bão tiêu đề:an", "title")],
+)  # fmt: skip
+def test_a_field_named_as_people_write_it_with_a_space(typed: str, field: str) -> None:
+    """``tiêu đề:an`` was "unknown field 'đề' … put text in quotes" (a verifier's N6): the two
+    words are read together and the field to write is said."""
+    with pytest.raises(QueryError) as caught:
+        parse_query(typed)
+    assert caught.value.code == "field_meant" and f"write {field}:" in caught.value.hint
+
+
+def test_a_word_before_another_name_is_not_read_with_it() -> None:
+    with pytest.raises(QueryError) as caught:
+        parse_query("tin đề:an")
+    assert caught.value.code == "unknown_field"

@@ -201,7 +201,7 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
         j += 1
     word = text[i:j]
-    _typed_field(word, i)
+    _typed_field(word, i, text[:i].split()[-1:])
     field = _FIELD_RE.match(word)
     if field:
         name = field.group(1)
@@ -222,10 +222,10 @@ def _lex_word(text: str, i: int) -> tuple[Tok, int]:
     return Tok("WORD", word, i), j
 
 
-def _typed_field(word: str, i: int) -> None:
+def _typed_field(word: str, i: int, before: list[str]) -> None:
     """Refuse a word that begins with a field name other than SPEC §4's ASCII ones, saying
-    which field to write (:func:`.typed_names.field_refusal`: ``tiêu_đề:``, ``tieude:``)."""
-    refusal = field_refusal(word, FIELDS)
+    which field to write (:func:`.typed_names.field_refusal`: ``tiêu_đề:``, ``tiêu đề:``)."""
+    refusal = field_refusal(word, FIELDS, before[0] if before else "")
     if refusal is not None:
         raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
 

@@ -65,17 +65,23 @@ class Refusal(NamedTuple):
     params: dict[str, object]
 
 
-def field_refusal(word: str, fields: Collection[str]) -> Refusal | None:
+def field_refusal(word: str, fields: Collection[str], before: str = "") -> Refusal | None:
     """Why ``word`` (a bare word of a query) cannot begin with the field name it begins with,
     or None: a name for one of ``fields`` in other words (``tiêu_đề:``, ``tieude:``, ``Tác_giả:
     x``: :func:`meant_field`, code ``field_meant``), or any other non-ASCII name glued to a term
     (``giờ:10``, ``unknown_field``: a term across ``:`` could never match anyway). An ASCII
-    name of no field is the lexer's own ``unknown_field``; ``Phòng: bão`` stays words."""
+    name of no field is the lexer's own ``unknown_field``; ``Phòng: bão`` stays words.
+    ``before``: the word typed before ``word``, read with it when the two name a field as
+    people write it, with a space, a term glued to the ``:`` (``tiêu đề:an`` was "unknown
+    field 'đề'"; ``tiêu đề: bão`` stays words)."""
     typed = TYPED_FIELD.match(word)
     if typed is None or typed.group(1).lower() in fields:
         return None
     name, valid = typed.group(1), ", ".join(fields)
     meant = meant_field(name)
+    glued = typed.end() < len(word)  # "tiêu đề: bão" (a space after ":") stays words
+    if meant is None and before and glued and meant_field(before + name) is not None:
+        name, meant = f"{before} {name}", meant_field(before + name)
     if meant is not None:
         return Refusal(
             f"unknown field {name!r}; valid fields are {valid}",
