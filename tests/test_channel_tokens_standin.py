@@ -26,7 +26,7 @@ from test_channel_off import queue_zalo, rows
 from test_dispatch_fair import add_articles, queue
 
 from feedsvc.app import Roles, Service
-from feedsvc.channels.failures import FailureLog
+from feedsvc.channels.failures import SendFailures
 from feedsvc.channels.fleet import Dispatchers, build_channels
 from feedsvc.channels.off import OffChannel
 from feedsvc.cli import cli
@@ -134,7 +134,7 @@ async def test_the_bot_records_a_token_getme_accepted(
 
 
 def test_one_warning_per_run_of_failures(caplog: pytest.LogCaptureFixture) -> None:
-    log = FailureLog("telegram")
+    log = SendFailures("telegram")
     caplog.set_level(logging.INFO, logger="feedsvc")
     foreign = SendOutcome.transient("HTTP 401 answer of 53 bytes: not a Bot API answer")
     for outcome in (foreign, foreign, SendOutcome.ambiguous("timed out"), SendOutcome.sent(5),

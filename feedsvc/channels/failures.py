@@ -21,7 +21,7 @@ log = logging.getLogger("feedsvc.dispatch")
 FAILING = frozenset({OutcomeKind.TRANSIENT, OutcomeKind.AMBIGUOUS})
 
 
-class FailureLog:
+class SendFailures:
     """``(delivery id, outcome)`` → at most one log line per change between failing and not."""
 
     def __init__(self, channel: str) -> None:

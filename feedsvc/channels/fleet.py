@@ -19,7 +19,7 @@ from feedsvc.budget import SendBudget
 from feedsvc.channel_modes import MISSING_SETTING, channel_modes, off_channels
 from feedsvc.channels.apprise import AppriseChannel
 from feedsvc.channels.base import Channel
-from feedsvc.channels.failures import FailureLog
+from feedsvc.channels.failures import SendFailures
 from feedsvc.channels.off import OffChannel
 from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.channels.tokens import TokenWatch
@@ -97,7 +97,7 @@ class Dispatchers:
         for d in self.all:  # one bot each (Apprise: a destination's failures are its own)
             if (name := d.limits.name) in MISSING_SETTING:
                 d.tokens = TokenWatch(name, stand_in=console and name == "telegram")
-                d.on_outcome.append(FailureLog(name))
+                d.on_outcome.append(SendFailures(name))
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
         self.followups = [
             followup_worker(db, ch, settings, owner, digest_edge(settings, ch)) for ch in channels

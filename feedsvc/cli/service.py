@@ -314,11 +314,10 @@ class _StatusView:
         self.started_at = None  # not a running service
         self.source = _SourceName(_source_name(settings))
         self.ingestor = self
-        from feedsvc.channel_modes import channel_modes
-        from feedsvc.store.channel_tokens import tokens_seen
+        from feedsvc.store.channel_tokens import modes_on
 
         with db.read() as conn:  # as a service started with these settings would settle them
-            self.channel_modes = channel_modes(settings, tokens_seen(conn))
+            self.channel_modes = modes_on(conn, settings)
 
 
 def _status_view(settings: Settings, db: Database) -> Service:

@@ -153,12 +153,10 @@ def add(
 
 
 def _modes(db: Database, settings: Settings) -> dict[str, Mode]:
-    """The channel modes a service with these settings has on this DB (``channel_modes``)."""
-    from feedsvc.channel_modes import channel_modes
-    from feedsvc.store.channel_tokens import tokens_seen
+    from feedsvc.store.channel_tokens import modes_on
 
     with db.read() as conn:
-        return channel_modes(settings, tokens_seen(conn))
+        return modes_on(conn, settings)
 
 
 def _warn_if_not_sending(channel: str, modes: dict[str, Mode]) -> None:

@@ -9,13 +9,19 @@ from __future__ import annotations
 
 from collections.abc import Collection
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, select, update
 
+from feedsvc.channel_modes import channel_modes
 from feedsvc.db.schema import chats, deliveries
 from feedsvc.db.schema_service import channel_tokens as t
 from feedsvc.delivery_states import UNFINISHED
 from feedsvc.store.upsert import insert_missing
+
+if TYPE_CHECKING:
+    from feedsvc.channel_modes import Mode
+    from feedsvc.config import Settings
 
 
 def note_tokens(conn: Connection, channels: Collection[str], now: datetime) -> None:
@@ -34,6 +40,13 @@ def forget_token(conn: Connection, channel: str) -> bool:
 def has_token(conn: Connection, channel: str) -> bool:
     """Whether a process has recorded ``channel``'s token (one primary-key read)."""
     return conn.execute(select(t.c.channel).where(t.c.channel == channel)).first() is not None
+
+
+def modes_on(conn: Connection, settings: Settings) -> dict[str, Mode]:
+    """The channel modes a service started with ``settings`` has on this DB
+    (:func:`feedsvc.channel_modes.channel_modes` of :func:`tokens_seen`): what ``status`` and
+    ``subs add`` say without a running service."""
+    return channel_modes(settings, tokens_seen(conn))
 
 
 def tokens_seen(conn: Connection) -> dict[str, datetime]:
