@@ -35,6 +35,7 @@ from feedsvc.bot import gate, texts
 from feedsvc.bot.handlers import BotApp, Handlers
 from feedsvc.bot.updates import PerChatUpdates
 from feedsvc.budget import SendBudget, bot_budget
+from feedsvc.channels.tokens import TokenWatch
 from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
@@ -43,7 +44,7 @@ from feedsvc.notify.answers import not_bot_api_hint
 from feedsvc.notify.charged import Charge, ChargedRequest, Refused
 from feedsvc.notify.telegram import install_log_scrubber, scrub_token
 from feedsvc.notify.tls import tls_context
-from feedsvc.store import channel_tokens, leases
+from feedsvc.store import leases
 
 log = logging.getLogger("feedsvc.bot")
 LEASE_NAME = "bot-poller"
@@ -294,18 +295,9 @@ class BotService:
             return False
         self.polling = True
         log.info("bot: polling as @%s (lease holder %s)", app.bot.username, self.holder)
-        await asyncio.to_thread(self._token_accepted)
+        # getMe answered: the token works (a later start without it waits, channels.tokens)
+        await asyncio.to_thread(TokenWatch("telegram", stand_in=False).record, self.db)
         return True
-
-    def _token_accepted(self) -> None:
-        """getMe answered: the token works; recorded (``channels.tokens``) so a later start
-        without it waits instead of handing this bot's chats to the console."""
-        try:
-            with self.db.write() as conn:
-                channel_tokens.note_tokens(conn, ["telegram"], self.db.now())
-        except Exception as exc:  # the next start or delivered alert records it
-            if not outage.report(exc, "bot"):  # an outage is the outage's one line
-                log.warning("bot: cannot record that the token works: %s", describe(exc))
 
     async def _stop_polling(self) -> None:
         app, self.polling = self._app, False

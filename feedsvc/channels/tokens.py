@@ -72,16 +72,19 @@ class TokenWatch:
             await ask()
         except Exception:
             return
+        await asyncio.to_thread(self.record, db)
+
+    def record(self, db: Database) -> None:
+        """The channel answered with the token (getMe: here, or the bot's): record it in a
+        transaction of its own; a failure is an outage's one line or a WARNING, never raised
+        (the next getMe or delivered alert records it)."""
         try:
-            await asyncio.to_thread(self._record, db)
-        except Exception as exc:  # the first alert delivered records it
+            with db.write() as conn:
+                self.accepted(conn, db.now())
+        except Exception as exc:
             if not outage.report(exc, f"{self.channel} token"):
                 log.warning("%s: cannot record that the token works: %s", self.channel,
                             describe(exc))  # fmt: skip
-
-    def _record(self, db: Database) -> None:
-        with db.write() as conn:
-            self.accepted(conn, db.now())
 
     def accepted(self, conn: Connection, now: datetime) -> None:
         """In the transaction recording a delivered alert: the token works."""
