@@ -120,10 +120,6 @@ def run(
         signals.restore()
 
 
-#: Beside an SQLite state DB ``X``: the file whose lock the one scheduler of ``X`` holds.
-SCHEDULER_LOCK_SUFFIX = "-scheduler.lock"
-
-
 def one_scheduler(url: str) -> None:
     """On an SQLite state DB, hold its scheduler lock (:mod:`feedsvc.pid_lock`) for as long as
     the process runs (its descriptor is never closed; nothing on another database, nor when
@@ -136,12 +132,12 @@ def one_scheduler(url: str) -> None:
     expire; a second process on the same SQLite file may serve HTTP and the bot
     (``--no-scheduler``)."""
     from feedsvc.db.where import state_db
-    from feedsvc.pid_lock import Held, take
+    from feedsvc.pid_lock import Held, scheduler_lock, take
 
     where = state_db(url)
     if not where.sqlite or where.file is None:
         return
-    lock = where.file.with_name(where.file.name + SCHEDULER_LOCK_SUFFIX)
+    lock = scheduler_lock(where.file)
     try:
         take(lock)
     except Held as held:
