@@ -18,10 +18,11 @@ from sqlalchemy.exc import OperationalError
 
 from feedsvc.db.sqlite_reading import ChangedWhileRead
 from feedsvc.db.sqlite_url import SqliteTarget
+from feedsvc.db.where import Where, mark
 
 
-def never_created(engine: Engine, where: str = "") -> None:
-    """Make ``engine`` (an SQLite source's, ``where``: its URL as shown) open its file only when
+def never_created(engine: Engine, where: Where) -> None:
+    """Make ``engine`` (an SQLite source's, ``where``: which DB it is) open its file only when
     it is there, and read-only where this user cannot write it. SQLite's default opening
     creates an empty DB at a path with nothing (``feedsvc.db.sqlite_url.existing_only``), and a
     missing file is said as such (:data:`~feedsvc.db.sqlite_url.MISSING_SOURCE`, raised as the
@@ -48,7 +49,7 @@ def never_created(engine: Engine, where: str = "") -> None:
     @event.listens_for(engine, "do_connect")
     def _connect(dialect: Any, record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
         target = SqliteTarget(str(cargs[0]), bool(cparams.get("uri", False)))
-        opening = reading(target, where, "source DB", again)
+        opening = reading(target, where.shown, "source DB", again)
         opens = opening.target
         try:
             conn = dialect.connect(existing_only(opens.filename, uri=opens.uri), *cargs[1:],
@@ -66,7 +67,9 @@ def never_created(engine: Engine, where: str = "") -> None:
             try:
                 opening.check()
             except ChangedWhileRead as exc:
-                raise OperationalError(None, None, sqlite3.OperationalError(str(exc))) from None
+                changed = OperationalError(None, None, sqlite3.OperationalError(str(exc)))
+                mark(changed, where)  # said as the source's, as the engine's other errors
+                raise changed from None
 
     @event.listens_for(engine, "handle_error", retval=True)
     def _worded(context: Any) -> Any:  # what fails at a read: an unreadable -shm or -wal
@@ -76,7 +79,9 @@ def never_created(engine: Engine, where: str = "") -> None:
             target = SqliteTarget(str(args[0]), bool(kwargs.get("uri", False)))
             worded = _source_open_error(target, orig)
             if worded is not orig:
-                return OperationalError(context.statement, context.parameters, worded)
+                said = OperationalError(context.statement, context.parameters, worded)
+                mark(said, where)
+                return said
         return None
 
 

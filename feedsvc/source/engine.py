@@ -59,7 +59,7 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
     if engine.dialect.name == "sqlite":
         # a CMS file that is not there is an outage, never made empty; read-only when this
         # user cannot write it
-        never_created(engine, source_db(url).shown)
+        never_created(engine, source_db(url))
     _read_only(engine)
     watch(engine, source_db(url))  # its errors name it, apart from the state DB's
     return engine
