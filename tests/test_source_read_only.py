@@ -51,8 +51,9 @@ def cms(folder: Path, journal: str = "wal") -> Path:
     return path
 
 
-def config(tmp_path: Path, path: Path) -> Path:
-    """A config reading ``path``'s ``posts``; its state DB migrated, writable by anyone."""
+def config(tmp_path: Path, path: Path, url: str = "") -> Path:
+    """A config reading ``path``'s ``posts`` (through ``url`` when given); its state DB
+    migrated, writable by anyone."""
     state = tmp_path / "state"
     state.mkdir(mode=0o777)
     state.chmod(0o777)
@@ -61,7 +62,7 @@ def config(tmp_path: Path, path: Path) -> Path:
     file = tmp_path / "feedsvc.toml"
     file.write_text(
         f'[database]\nurl = "sqlite:///{state / "s.db"}"\n'
-        f'[source]\nurl = "sqlite:///{path}"\ntable = "posts"\ntimezone = "UTC"\n'
+        f'[source]\nurl = "{url or f"sqlite:///{path}"}"\ntable = "posts"\ntimezone = "UTC"\n'
         '[source.columns]\ncursor = "modified"\nsource_key = "slug"\nurl = "link"\n'
         'title = "title"\npublished_at = "created"\n',
         encoding="utf-8",
@@ -109,6 +110,17 @@ def test_source_check_reads_a_cms_file_it_cannot_write(
         done = source_check(conf)
     reads(done)
     # nothing left beside it: a -shm of feedsvc's user would lock the CMS's user out
+    assert sorted(p.name for p in folder.iterdir()) == ALONE
+
+
+def test_a_read_only_uri_reads_too(tmp_path: Path) -> None:
+    """SQLite's own ``mode=ro`` URI in ``source.url``: read-only already, but it too needed a
+    ``-shm`` it could not make."""
+    folder = tmp_path / "cms"
+    path = cms(folder)
+    conf = config(tmp_path, path, f"sqlite:///file:{path}?mode=ro&uri=true")
+    with modes((path, 0o444), (folder, 0o555)):
+        reads(source_check(conf))
     assert sorted(p.name for p in folder.iterdir()) == ALONE
 
 
