@@ -9,6 +9,7 @@ state in words…). Adding a fact is one ``Fact(...)`` here plus its two catalog
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
@@ -242,11 +243,14 @@ def facts_from(
     return facts
 
 
-def _quarantine_line(e: QuarantineEntry) -> str:
+def _quarantine_line(e: QuarantineEntry, when: Callable[[datetime], str]) -> str:
+    """One quarantined row, its last-seen time written by ``when``: ISO 8601 UTC for JSON
+    (``/api/status``, ``status --json``), the site's time for ``feedsvc status``' text
+    (``cli.service.local_time``, as its every other time; it was "… UTC" there alone)."""
     return (
         f"{e.source} row {e.row.source_id}"
         + (f" ({e.row.source_key})" if e.row.source_key else "")
-        + f", {e.row.stage}: {e.row.reason} (last seen {e.last_seen_at:%Y-%m-%d %H:%M} UTC)"
+        + f", {e.row.stage}: {e.row.reason} (last seen {when(e.last_seen_at)})"
     )
 
 
@@ -256,9 +260,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
-    """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``)."""
-    return flatten(status_facts(service, db))
+def collect_status(
+    service: Service, db: Database | None = None, when: Callable[[datetime], str] = _iso
+) -> dict[str, Any]:
+    """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``; ``when``:
+    :func:`flatten`'s)."""
+    return flatten(status_facts(service, db), when)
 
 
 #: A fact's second JSON key, the name the other interface gave the same figure: SPEC §9 names
@@ -268,9 +275,10 @@ def collect_status(service: Service, db: Database | None = None) -> dict[str, An
 ALIASES = {"deliveries_pending": "queue_depth"}
 
 
-def flatten(facts: list[Fact]) -> dict[str, Any]:
+def flatten(facts: list[Fact], when: Callable[[datetime], str] = _iso) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
-    :data:`ALIASES` under both its keys)."""
+    :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
+    line (ISO 8601 UTC, or the text's site time)."""
     out: dict[str, Any] = {}
     for fact in facts:
         if isinstance(fact.value, IngestState):
@@ -282,7 +290,7 @@ def flatten(facts: list[Fact]) -> dict[str, Any]:
         elif fact.key == "ingest_cursor":  # its time as every other time here: ISO, Z
             out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
         elif fact.kind == "quarantine":
-            out[fact.key] = [_quarantine_line(e) for e in fact.value]
+            out[fact.key] = [_quarantine_line(e, when) for e in fact.value]
         else:
             out[fact.key] = fact.value
         if (alias := ALIASES.get(fact.key)) is not None:

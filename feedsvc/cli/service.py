@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
@@ -175,11 +176,13 @@ def stopped_early(signum: int) -> NoReturn:
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
     settings = load_settings(config_file, secrets=False)
+    # a time inside a listed line: ISO UTC for JSON (/api/status's), else as every other time
+    when = None if as_json else partial(local_time, tz=settings.tz)
     with lite_read(settings) as reader:
         if reader is not None:
-            facts, pauses, errors = _lite_status(settings, reader)
+            facts, pauses, errors = _lite_status(settings, reader, when)
         else:
-            facts, pauses, errors = _db_status(settings)
+            facts, pauses, errors = _db_status(settings, when)
     english = English(settings.tz)
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
@@ -253,18 +256,22 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
 _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors
 
 
-def _db_status(settings: Settings) -> _StatusParts:
+_When = Callable[[datetime], str] | None  # how a listed line writes a time (None: ISO UTC)
+
+
+def _db_status(settings: Settings, when: _When) -> _StatusParts:
     """The facts, paused chats and recent errors through SQLAlchemy (any state DB)."""
     from feedsvc import operations as ops
     from feedsvc.status import collect_status
 
     db = open_db(settings, write=False)
-    facts = collect_status(_status_view(settings, db))
+    view = _status_view(settings, db)
+    facts = collect_status(view) if when is None else collect_status(view, when=when)
     details = ops.status_details(db, RECENT_ERRORS)
     return facts, details.chat_pauses, details.recent_errors
 
 
-def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
+def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _StatusParts:
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.channel_modes import channel_modes
@@ -284,7 +291,8 @@ def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
         channels=channel_modes(settings, reads.tokens_seen),
     )
     pauses = lite.chat_pauses(reader, now)
-    return flatten(facts), pauses, lite.recent_errors(reader, RECENT_ERRORS)
+    flat = flatten(facts) if when is None else flatten(facts, when)
+    return flat, pauses, lite.recent_errors(reader, RECENT_ERRORS)
 
 
 def _source_name(settings: Settings) -> str:
