@@ -88,6 +88,7 @@ class Dispatchers:
         cfg = DispatchSettings(
             images=settings.telegram.images,
             lease=timedelta(seconds=settings.telegram.lease_seconds),
+            alert_max_age=timedelta(hours=settings.telegram.alert_max_age_hours),
         )
         self.all = [
             Dispatcher(db, ch, settings.tz, cfg, owner=owner, digests=digest_edge(settings, ch))
