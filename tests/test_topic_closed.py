@@ -20,6 +20,7 @@ from test_digest_dispatch import env as env  # the fixture
 
 from feedsvc.catalogue import CATALOGUE, Translator
 from feedsvc.db.schema import deliveries
+from feedsvc.digest import ChatSettings, DigestSchedule
 from feedsvc.notify.outcome import OutcomeKind
 from feedsvc.notify.telegram import classify_refusal
 
@@ -54,6 +55,29 @@ async def test_a_closed_topic_waits_and_goes_once_reopened(
     [sent] = env.fake.messages(GROUP)
     assert sent.thread_id == thread and "Công an tuần tra" in sent.visible
     assert [s for s, _, _ in rows(env)] == ["sent"]
+
+
+async def test_a_digest_to_a_closed_topic_waits_too(
+    env: Env, caplog: pytest.LogCaptureFixture
+) -> None:
+    env.fake.add_chat(GROUP, "supergroup", "Tòa soạn").is_forum = True
+    subscribe_chat(env.db, GROUP, "supergroup", "an-ninh", thread=77)
+    env.settings(GROUP, ChatSettings(digest=DigestSchedule(hourly=True)))
+    env.publish("Công an tuần tra", "An ninh khu phố")
+    await env.step()
+    env.fake.close_thread(GROUP, 77)
+    caplog.set_level(logging.WARNING, logger="feedsvc")
+    env.clock.at += timedelta(hours=1, minutes=1)
+    await env.step()
+    assert env.fake.messages(GROUP) == []
+    assert rows(env) == [("held", "topic_closed", 0)] * 2  # not two dead letters
+    assert any(f"chat {GROUP}: the forum topic" in r.getMessage() for r in caplog.records)
+    env.fake.close_thread(GROUP, 77, closed=False)
+    env.clock.at += timedelta(minutes=11)
+    await env.step()
+    [digest] = env.fake.messages(GROUP)
+    assert digest.thread_id == 77 and "Công an tuần tra" in digest.visible
+    assert [s for s, _, _ in rows(env)] == ["sent", "sent"]
 
 
 def test_the_wait_is_worded_in_both_languages() -> None:
