@@ -10,13 +10,15 @@ state in words…). Adding a fact is one ``Fact(...)`` here plus its two catalog
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from feedsvc.store.records import Cursor, QuarantineEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from feedsvc.app import Service
     from feedsvc.channel_modes import Mode
     from feedsvc.db import Database
@@ -163,8 +165,9 @@ class StatusReads:
     deliveries_pending: int  # pending or sending
     source_articles: int | None  # rows of the built-in source table; None for an external one
     quarantine_newest: list[QuarantineEntry]  # the newest QUARANTINE_LISTED, newest first
-    #: channels this DB has run with a token (``store.channel_tokens``: ``waiting`` modes)
-    tokens_seen: tuple[str, ...] = ()
+    #: channels this DB has run with a token and when one last accepted it (UTC;
+    #: ``store.channel_tokens``: ``waiting`` and ``sent_elsewhere``)
+    tokens_seen: dict[str, datetime] = field(default_factory=dict)
     #: channels with an alert queued that waits because the channel refused the bot token
     token_refused: tuple[str, ...] = ()
 
@@ -198,12 +201,13 @@ def facts_from(
     poll_seconds: float,
     database: str,
     started_at: datetime | None,
-    channels: dict[str, Mode] | None = None,
+    channels: Mapping[str, Mode] | None = None,
 ) -> list[Fact]:
     """The facts, in display order (``database``: the state DB URL with its password masked;
     ``now`` in UTC, on the database's clock; ``channels``: each channel's mode, ``on`` |
-    ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown ``refused`` where
-    the reads find alerts waiting for a token the channel refuses)."""
+    ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown as
+    :func:`~feedsvc.channel_modes.shown_modes` reads it against the reads: ``refused``,
+    ``sent_elsewhere``)."""
     from feedsvc.channel_modes import shown_modes
 
     cursor = reads.cursor
@@ -228,7 +232,13 @@ def facts_from(
         Fact("topics_enabled", reads.topics_enabled, "count"),
         Fact("deliveries_pending", reads.deliveries_pending, "count"),
         *(
-            [Fact("channels", shown_modes(channels, reads.token_refused), "channels")]
+            [
+                Fact(
+                    "channels",
+                    shown_modes(channels, reads.token_refused, reads.tokens_seen, now),
+                    "channels",
+                )
+            ]
             if channels is not None
             else []
         ),

@@ -208,7 +208,7 @@ def status(config_file: str | None, as_json: bool) -> None:
     width = max(len(k) for k in shown_facts)
     for key, value in shown_facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
-            shown = ", ".join(f"{cell(k)} {cell(v)}" for k, v in value.items())
+            shown = ", ".join(_channel_cell(k, v, english) for k, v in value.items())
             click.echo(f"{key.ljust(width)}  {shown}")
         elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
@@ -222,6 +222,13 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {local_time(moment, settings.tz)} / {cell(row)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
+
+
+def _channel_cell(channel: str, shown: str, english: English) -> str:
+    """``telegram sent_elsewhere (sent by a running service; this shell has no token)``: a
+    channel's shown mode (``channel_modes.shown_modes``) and the catalogue's note on it."""
+    note = english.channel_note(shown)
+    return f"{cell(channel)} {cell(shown)}" + (f" ({note})" if note else "")
 
 
 def local_time(moment: datetime, tz: tzinfo) -> str:
