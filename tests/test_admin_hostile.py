@@ -386,3 +386,66 @@ def test_an_oversized_admin_body_is_413_without_a_session(
     # request without a session before reading its body at all
     assert streamed.status_code == (413 if path == "/admin/login" else 401)
     assert small.status_code == 403  # a normal form still reaches the login check
+
+
+# --- where a login goes on to ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "/admin/../..//evil.com",
+        "/admin/..//evil.com",
+        "/admin/%2e%2e/%2E%2E//evil.com",
+        "/admin/.%2e/x",
+        "/admin/./topics",
+        "/admin/\\evil.com",
+        "/admin/..\\..\\evil.com",
+        "/admin//evil.com",
+        "//evil.com",
+        "https://evil.com/admin/",
+        "/admin/topics\r\nSet-Cookie: x=1",
+        "/admin/topics#frag",
+        "/admin/t\u00f4pics",
+        "/adminx/topics",
+        "",
+    ],
+)
+def test_a_login_goes_on_only_to_an_admin_page(
+    admin: tuple[TestClient, Service], typed: str
+) -> None:
+    """``next`` is an admin page or nothing: dot segments, backslashes, ``//``, controls."""
+    from urllib.parse import quote
+
+    client, _ = admin
+    page = client.get(f"/admin/login?next={quote(typed, safe='')}")
+    found = CSRF_FIELD.search(page.text)
+    assert found, page.text
+    done = client.post(
+        f"/admin/login?next={quote(typed, safe='')}",
+        data={"token": TOKEN, "csrf": found.group(1)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].endswith("/admin/topics"), done.headers["location"]
+
+
+@pytest.mark.parametrize(
+    "typed", ["/admin/topics/kien-thuy/edit", "/admin/deliveries?state=failed&page=2"]
+)
+def test_a_login_goes_on_to_the_admin_page_asked_for(
+    admin: tuple[TestClient, Service], typed: str
+) -> None:
+    from urllib.parse import quote
+
+    client, _ = admin
+    page = client.get(f"/admin/login?next={quote(typed, safe='')}")
+    found = CSRF_FIELD.search(page.text)
+    assert found, page.text
+    done = client.post(
+        f"/admin/login?next={quote(typed, safe='')}",
+        data={"token": TOKEN, "csrf": found.group(1)},
+        follow_redirects=False,
+    )
+    assert done.status_code == 303
+    assert done.headers["location"].endswith(typed), done.headers["location"]

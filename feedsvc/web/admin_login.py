@@ -7,6 +7,7 @@ Every other route goes through :meth:`feedsvc.web.admin.Admin.guard`.
 from __future__ import annotations
 
 import secrets
+import string
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -57,9 +58,7 @@ def login_routes(admin: Admin) -> list[Route]:
 
 async def _login(admin: Admin, request: Request, key: bytes) -> Response:
     """The form, or the token sent with it checked: a session cookie and the ``next`` page."""
-    next_path = query_param(request, "next", "")
-    if not next_path.startswith(PREFIX + "/") or next_path.startswith(PREFIX + "//"):
-        next_path = PREFIX + "/topics"
+    next_path = next_page(query_param(request, "next", ""))
     if request.method == "GET":
         return _login_form(admin, key, next_path)
     if not auth.origin_allowed(request, admin.settings.http.public_url):
@@ -88,6 +87,31 @@ async def _login(admin: Admin, request: Request, key: bytes) -> Response:
     admin.cookie(done, auth.SESSION_COOKIE, auth.new_session_cookie(key), auth.SESSION_SECONDS)
     done.delete_cookie(auth.LOGIN_COOKIE, path=admin.base)
     return done
+
+
+#: Characters a ``next`` page may hold: a path of the admin's own pages and their query.
+_PAGE_CHARS = frozenset(string.ascii_letters + string.digits + "/-._~%?&=+,;:@")
+#: Path segments a browser reads as "this" or "the parent" (percent-encoded dots included,
+#: WHATWG URL "single-dot/double-dot path segment").
+_DOT_SEGMENTS = frozenset({".", "..", "%2e", ".%2e", "%2e.", "%2e%2e"})
+
+
+def next_page(typed: str) -> str:
+    """The page under ``/admin/`` a login goes on to: ``typed`` (the ``next`` parameter)
+    when it is one, else ``/admin/topics``. Refused: anything outside ``/admin/``, ``//``,
+    a backslash (browsers read it as ``/``), dot segments (``/admin/../..//evil.com`` was
+    echoed into ``Location``: same-site, but not an admin page), characters a plain path
+    and query never need (controls, spaces, ``#``)."""
+    path = typed.split("?", 1)[0]
+    segments = path.split("/")
+    if (
+        not typed.startswith(PREFIX + "/")
+        or "//" in path
+        or not set(typed) <= _PAGE_CHARS
+        or any(segment.lower() in _DOT_SEGMENTS for segment in segments)
+    ):
+        return PREFIX + "/topics"
+    return typed
 
 
 def _login_form(
