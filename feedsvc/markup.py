@@ -43,15 +43,19 @@ newsroom text vanished from the feed while the matcher read it):
   their end tag; a start tag that no end tag of its element follows is text (a journalist's
   ``Cách chặn thẻ <script> trên trang`` or ``Lỗi <title> khiến trang trắng``, in a title or a
   plain-text summary: a parser hid every word after it in feeds, pages, alerts and matching), as
-  is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``).
+  is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``);
+  but not an embed's start tag with attributes (``<iframe src=x>``, ``<video controls>``): a
+  CMS's embed, hidden with its fallback as a browser hides it (:mod:`feedsvc.markup_fallback`).
 
-Pure, no imports beyond ``re``.
+Pure, no imports beyond ``re`` and :mod:`feedsvc.markup_fallback`.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+
+from feedsvc.markup_fallback import FALLBACK, TREE_FALLBACK, fallback_end, has_attributes
 
 #: HTML whitespace (the tokenizer's, not Unicode's): what ends a tag name besides ``/`` and ``>``.
 HTML_SPACE = "\t\n\f\r "
@@ -124,6 +128,10 @@ _ELEMENT = "|".join(sorted(KNOWN_ELEMENTS, key=len, reverse=True))
 _FIELD_MARKUP = rf"!--|/?(?:{_ELEMENT})(?![^{HTML_SPACE}/>])(?:{_ATTRIBUTE})*+[{HTML_SPACE}/]*+>"
 _FIELD_LITERAL = re.compile(rf"<(?!{_FIELD_MARKUP})", re.IGNORECASE | re.ASCII)
 ESCAPED_LT = "&lt;"
+#: An embed's start tag in a text field (:data:`feedsvc.markup_fallback.FALLBACK`): one nothing
+#: closes is text there, with or without attributes (``Lỗi <video controls> khi tua``), where in
+#: an HTML field one with attributes hides what follows (:func:`markup_spans`).
+_FIELD_EMBED = re.compile(rf"<({'|'.join(sorted(FALLBACK))})(?![^{HTML_SPACE}/>])", re.I)
 
 
 def field_literals(text: str) -> str:
@@ -132,7 +140,13 @@ def field_literals(text: str) -> str:
     copy) without a ``<``, the common case."""
     if "<" not in text:
         return text
-    return _FIELD_LITERAL.sub(ESCAPED_LT, text)
+    text = _FIELD_LITERAL.sub(ESCAPED_LT, text)
+    if _FIELD_EMBED.search(text) is None:
+        return text
+    ends = _HiddenEnds(text)  # an embed nothing closes is text here: a headline keeps its words
+    return _FIELD_EMBED.sub(
+        lambda m: m[0] if ends.end(m[1].lower(), m.end()) >= 0 else ESCAPED_LT + m[1], text
+    )
 
 
 def html_as_read(fragment: str) -> str:
@@ -220,7 +234,7 @@ _HIDDEN_END = {
 Span = tuple[int, int, str | None, int]
 
 
-def markup_spans(markup: str) -> Iterator[Span]:
+def markup_spans(markup: str, at: int = 0, embeds: bool = True) -> Iterator[Span]:
     """The markup in an HTML field, in order; what lies between is text. Never raises, linear in
     the markup's size whatever it holds (a body is hostile input: up to 2 MB at ingest).
 
@@ -229,9 +243,11 @@ def markup_spans(markup: str) -> Iterator[Span]:
     element, up to its end tag and that tag's ``>``, is one span named None; a self-closed
     ``<script/>`` has none. A hidden or :data:`RAW_TEXT` start tag that no complete end tag of
     its element follows (``</script>``, ``</SCRIPT >``; not ``</script`` at the end) is text,
-    not markup (:class:`_HiddenEnds`)."""
+    not markup (:class:`_HiddenEnds`), except an embed's with attributes (``<iframe src=x>``,
+    ``<video controls>``), whose content ends where a browser ends it
+    (:mod:`feedsvc.markup_fallback`; ``embeds=False``: not, for its scan of that content).
+    ``at``: where to begin (after a start tag)."""
     n = len(markup)
-    at = 0  # where to look for markup next
     tags: _TagEnds | None = None
     hidden: _HiddenEnds | None = None
     markup_re = _MARKUP_RE
@@ -269,6 +285,10 @@ def markup_spans(markup: str) -> Iterator[Span]:
             if hidden is None:
                 hidden = _HiddenEnds(markup)
             after = hidden.end(name, end)
+            if after < 0 and embeds and name in FALLBACK and has_attributes(markup[m.end(2) : end]):
+                after = n  # an embed the CMS left open: hidden as a browser hides it
+                if name in TREE_FALLBACK:
+                    after = fallback_end(markup_spans(markup, end, embeds=False), n)
             if after < 0:  # nothing closes it: a journalist's "Lỗi <script> khiến…" is text
                 continue
             yield m.start(), end, name, closing
