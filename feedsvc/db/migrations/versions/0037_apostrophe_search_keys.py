@@ -25,8 +25,6 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-from feedsvc.matching import search_keys
-from feedsvc.matching.document import build_document
 from feedsvc.matching.letters import APOSTROPHE_LETTERS
 
 revision = "0037"
@@ -62,6 +60,10 @@ def _tags(value: object) -> list[str]:
 
 
 def upgrade() -> None:
+    # the matcher's normaliser is imported here, not when Alembic reads every revision's header
+    from feedsvc.matching import search_keys
+    from feedsvc.matching.document import build_document
+
     conn = op.get_bind()
     table = sa.table(
         "articles",
