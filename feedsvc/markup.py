@@ -245,7 +245,8 @@ def markup_spans(markup: str, at: int = 0, embeds: bool = True) -> Iterator[Span
     its element follows (``</script>``, ``</SCRIPT >``; not ``</script`` at the end) is text,
     not markup (:class:`_HiddenEnds`), except an embed's with attributes (``<iframe src=x>``,
     ``<video controls>``), whose content ends where a browser ends it
-    (:mod:`feedsvc.markup_fallback`; ``embeds=False``: not, for its scan of that content).
+    (:mod:`feedsvc.markup_fallback`; ``embeds=False``, its scan of that content: a video's
+    there is an open element, never scanned again).
     ``at``: where to begin (after a start tag)."""
     n = len(markup)
     tags: _TagEnds | None = None
@@ -285,8 +286,11 @@ def markup_spans(markup: str, at: int = 0, embeds: bool = True) -> Iterator[Span
             if hidden is None:
                 hidden = _HiddenEnds(markup)
             after = hidden.end(name, end)
-            if after < 0 and embeds and name in FALLBACK and has_attributes(markup[m.end(2) : end]):
+            if after < 0 and name in FALLBACK and has_attributes(markup[m.end(2) : end]):
                 after = n  # an embed the CMS left open: hidden as a browser hides it
+                if name in TREE_FALLBACK and not embeds:  # inside another's fallback: an
+                    yield m.start(), end, name, closing  # element open there, read on
+                    continue
                 if name in TREE_FALLBACK:
                     after = fallback_end(markup_spans(markup, end, embeds=False), n)
             if after < 0:  # nothing closes it: a journalist's "Lỗi <script> khiến…" is text

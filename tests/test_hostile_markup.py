@@ -65,6 +65,7 @@ _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
         lambda body: "x",
     ),
     "open iframes": (lambda n: "a<iframe src=x>" * (n // 15), lambda body: "a"),
+    "open videos nested": (lambda n: "<video controls>" * (n // 16), lambda body: ""),
 }
 
 

@@ -50,6 +50,11 @@ OPEN_EMBEDS = [
     ("<p>Hà Nội <video controls><iframe src=y></iframe>Trình duyệt</p> Kiến Thụy", None),
     ("<p>Hà Nội <video controls><script>x</script>Trình duyệt</p> Kiến Thụy", None),
     ("<ul><li>Hà Nội <video controls>Trình duyệt</li><li>Kiến Thụy</li></ul>", None),
+    # nested, neither closed: the inner one's rules hold inside the outer's fallback
+    ("<p>Hà Nội <video controls><iframe src=y>Trình duyệt</p> Kiến Thụy", "Hà Nội"),
+    ("<p>Hà Nội <video controls><AUDIO src=a>Trình duyệt</p> Kiến Thụy", "Hà Nội Kiến Thụy"),
+    ("<div>Hà Nội <canvas id=c><p><video controls>Trình duyệt</p>cũ</div> Kiến Thụy", None),
+    ("Hà Nội <video controls><video controls>Trình duyệt", "Hà Nội"),
 ]
 WORDS_HIDDEN = ("trình duyệt", "không hỗ trợ", "khung", "ẩn", "âm thanh", "nhúng")
 
