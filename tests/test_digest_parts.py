@@ -15,9 +15,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from fakebot import check_html
+from test_digest_dispatch import CHAT, Env, local_hhmm, subscribe_chat
+from test_digest_dispatch import env as env  # the fixture
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
+from feedsvc.digest import ChatSettings, DigestSchedule
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.digest.message import (
     DigestEntry,
@@ -115,3 +118,27 @@ def test_the_service_words_the_number_from_the_catalogue(language: str) -> None:
     assert edge.words.part == Translator(language, "UTC")("digest.part") == "({part}/{parts})"
     parts = format_digest(_entries(120, 1), HANOI, edge.words, limit=2000)
     assert check_html(parts[1].message.text).split("\n")[0].endswith(f"(2/{len(parts)})")
+
+
+async def test_a_long_digest_reaches_telegram_numbered(env: Env) -> None:
+    """Through the dispatcher and the fake Bot API (which parses the HTML and counts its UTF-16
+    units as Telegram does): every part arrives whole, numbered, within the limit, in order
+    (1,200 units here: the env publishes articles of the last ten minutes)."""
+    env.dispatcher.digests.limit = 1200
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    due_wall = local_hhmm(env.clock.at + timedelta(minutes=1))
+    env.settings(CHAT, ChatSettings(digest=DigestSchedule(times=(due_wall,))))
+    title = "Công an Kiến Thụy 🚓 tuần tra đêm & bắt <nhóm> trộm xe máy ở khu phố " * 4
+    env.publish(*(f"{n} {title}" for n in range(8)))
+    await env.step()
+    assert env.states() == ["held"] * 8
+    env.clock.at += timedelta(minutes=1, seconds=1)
+    await env.step()
+    messages = env.fake.messages(CHAT)
+    assert len(messages) > 2 and env.states() == ["sent"] * 8
+    for k, message in enumerate(messages, 1):
+        first = message.visible.split("\n", 1)[0]
+        assert first.endswith(f" ({k}/{len(messages)})")
+        assert first.startswith("Tin tổng hợp · 8 tin" if k == 1 else "(tiếp)")
+        assert utf16_len(message.visible) <= 1200
+    assert sum(m.visible.count("• ") for m in messages) == 8
