@@ -9,13 +9,19 @@ alerts printed markup, and the matcher read the fallback (``Trình duyệt khôn
 it never reads in the closed form. The HTML Living Standard (§13.2.6.4.7 "in body"; §13.2.5
 tokenizer states) says where such content ends:
 
-* :data:`RAW_TEXT_FALLBACK` (``iframe``, ``noembed``, ``noframes``: "generic raw text element
-  parsing") and ``template`` (kept open until ``</template>``, its content inert): the rest of
-  the field is the element's, never shown;
+* :data:`RAW_TEXT_FALLBACK` (``iframe``, ``noembed``, ``noframes``, and ``noscript`` in a
+  browser that runs scripts: "generic raw text element parsing") and ``template`` (kept open
+  until ``</template>``, its content inert): the rest of the field is the element's, never
+  shown;
 * :data:`TREE_FALLBACK` (``video``, ``audio``, ``canvas``: ordinary elements whose children
   are fallback content no current browser renders): up to an end tag that closes an element
   open before it (``<p>Hà Nội <video src=x>…</p>``: "any other end tag" pops the video with
   the ``p``), else the rest of the field (:func:`fallback_end`).
+
+Not here: ``svg`` and ``math`` (a foreign element left open ends at the first HTML tag that
+breaks out of it, ``<p>``, ``<b>``…), ``script``, ``style``, ``title``, ``datalist``: their
+unclosed start tag stays text. ``object``'s fallback is shown, closed or not (a feed cannot
+carry the object; a browser shows the fallback when the object fails).
 
 Known difference: a browser ignores an end tag that matches no open element at all; with only a
 fragment at hand every unmatched end tag is taken to be an ancestor's (a word shown, not lost).
@@ -28,7 +34,7 @@ from collections.abc import Iterable
 
 #: Embeds whose unclosed start tag with attributes hides the rest of the field (raw text, or
 #: ``template``'s inert content, up to an end tag that a fragment without one never has).
-RAW_TEXT_FALLBACK = frozenset({"iframe", "noembed", "noframes", "template"})
+RAW_TEXT_FALLBACK = frozenset({"iframe", "noembed", "noframes", "noscript", "template"})
 #: Embeds whose unclosed start tag with attributes hides what follows up to its parent's end.
 TREE_FALLBACK = frozenset({"audio", "canvas", "video"})
 #: The embeds read by this module: each is in :data:`feedsvc.markup.HIDDEN_CONTENT`.

@@ -41,6 +41,7 @@ OPEN_EMBEDS = [
     ("Hà Nội <noembed lang=vi>Không nhúng được <p>Kiến Thụy</p>", "Hà Nội"),
     ("Hà Nội <noframes class=x>Khung <b>Kiến Thụy</b>", "Hà Nội"),
     ("Hà Nội <template id=t><p>ẩn</p> Kiến Thụy", "Hà Nội"),
+    ('Hà Nội <noscript class="lazy"><img src=a.jpg alt="ảnh"> Kiến Thụy', "Hà Nội"),
     # video, audio, canvas: up to the end tag of an element open before them
     ("Hà Nội <video src=x.mp4>Trình duyệt không hỗ trợ video<p>Kiến Thụy</p>", "Hà Nội"),
     ("<p>Hà Nội <video src=x.mp4>Trình duyệt không hỗ trợ</p><p>Kiến Thụy</p>", "Hà Nội Kiến Thụy"),
