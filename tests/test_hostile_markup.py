@@ -66,6 +66,16 @@ _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
     ),
     "open iframes": (lambda n: "a<iframe src=x>" * (n // 15), lambda body: "a"),
     "open videos nested": (lambda n: "<video controls>" * (n // 16), lambda body: ""),
+    # each open embed's fallback scan shares the document's caches: the unclosed <script> in
+    # each is looked for once, not from every embed to the end
+    "open embeds, unclosed scripts in each": (
+        lambda n: "<i><video controls>a<script></i>" * (n // 32),
+        lambda body: "",
+    ),
+    "open embeds, unclosed tags in each": (
+        lambda n: "<i><canvas id=c>a<b x='</i>" * (n // 27),
+        lambda body: "",
+    ),
 }
 
 
