@@ -16,22 +16,37 @@ state DB has run with a token (pure, cheap to import, outside the ``channels`` p
   ended: the alerts wait for the token (a tester's: the console logged a newsroom's real chats'
   alerts as ``sent``).
 
-Apprise is always ``on``: each destination is its own configuration. ``refused`` is not a
-mode of the process but what status shows of an ``on`` channel whose alerts wait because it
-refuses the token (:func:`shown_modes`).
+Apprise is always ``on``: each destination is its own configuration.
+
+What every surface shows (``feedsvc status``, ``/api/status``, the admin's status page,
+``/readyz``, ``feedsvc_channel_mode``) is :func:`shown_modes`, the one reading of a mode
+against the state DB's evidence (:data:`Shown`): ``refused`` for an ``on`` channel whose
+alerts wait because it refuses the token, ``sent_elsewhere`` for one this process (or an
+operator's shell) has no token for while another process sends with it, and ``waiting`` for a
+console or off stand-in that stood down (another process recorded the token).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Literal, get_args
 
 if TYPE_CHECKING:
     from feedsvc.config import Settings
 
 Mode = Literal["on", "console", "off", "waiting"]
-#: every :data:`Mode`, in that order (the metric ``feedsvc_channel_mode`` has a sample for each)
-MODES: tuple[Mode, ...] = get_args(Mode)
+
+#: What a surface shows of a channel (:func:`shown_modes`): a :data:`Mode` or one of the
+#: readings of the DB's evidence; the metric ``feedsvc_channel_mode`` has a sample for each
+Shown = Literal["on", "console", "off", "waiting", "refused", "sent_elsewhere"]
+SHOWN: tuple[Shown, ...] = get_args(Shown)
+
+#: Seconds within which a token's last record (``channel_tokens.last_at``) means a process
+#: sends with it now: a dispatcher with the token records it at least every
+#: ``channels.tokens.NOTE_SECONDS`` (60 s: a delivered alert, else its getMe), so 180 s is
+#: three records missed — a process stopped or cut off, not one between two alerts.
+ACCEPTED_FRESH_SECONDS = 180.0
 
 #: the setting an ``off`` or ``waiting`` channel lacks (its ``*_file`` form too)
 MISSING_SETTING = {"telegram": "telegram.token", "zalo": "zalo.token"}
@@ -59,11 +74,36 @@ def waiting_channels(modes: dict[str, Mode]) -> list[str]:
     return [name for name, mode in modes.items() if mode == "waiting"]
 
 
-def shown_modes(modes: dict[str, Mode], refused: Collection[str]) -> dict[str, str]:
-    """What status shows: ``modes``, an ``on`` channel among ``refused`` (alerts queued that
-    wait because the channel refused its token: ``retry_kind`` ``token_refused``) as
-    ``refused`` — "on" read as "sending" while every alert waited."""
-    return {n: "refused" if m == "on" and n in refused else m for n, m in modes.items()}
+def shown_modes(
+    modes: Mapping[str, Mode],
+    refused: Collection[str],
+    accepted: Mapping[str, datetime],
+    now: datetime,
+) -> dict[str, Shown]:
+    """**The one reading of a channel's mode for people and monitors.** ``modes``: this
+    process's (:func:`channel_modes`; a shell's: what a service with its settings would have);
+    ``refused``: channels with an alert waiting because the channel refused the token
+    (``retry_kind`` ``token_refused``); ``accepted``: each recorded channel's last acceptance
+    (``channel_tokens.last_at``, UTC); ``now``: the DB's clock, UTC.
+
+    - ``on`` among ``refused``: ``refused`` ("on" read as "sending" while every alert waited);
+    - no token here (``waiting``, or a ``console``/``off`` stand-in, which stands down once
+      the token is recorded: ``channels.tokens.TokenWatch``) while the record is under
+      :data:`ACCEPTED_FRESH_SECONDS` old: ``sent_elsewhere`` — a web-only replica or an
+      operator's shell without the token said ``waiting`` while another replica sent;
+    - a stand-in whose channel has a record, older: ``waiting`` (it sends and logs nothing)."""
+    shown: dict[str, Shown] = {}
+    for name, mode in modes.items():
+        at = accepted.get(name)
+        if mode == "on":
+            shown[name] = "refused" if name in refused else "on"
+        elif at is None:
+            shown[name] = mode
+        elif (now - at).total_seconds() <= ACCEPTED_FRESH_SECONDS:
+            shown[name] = "sent_elsewhere"
+        else:
+            shown[name] = "waiting"
+    return shown
 
 
 def off_reason(channel: str) -> str:

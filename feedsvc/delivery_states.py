@@ -22,11 +22,12 @@ STATES = (*UNFINISHED, *TERMINAL)
 #: (``rate_limited``), a 5xx or network error (``transient``), a send whose answer never came,
 #: re-sent once and maybe twice received (``unknown``), a parse error re-sent as plain text
 #: (``plain_text``), a group upgraded to a supergroup (``migrated``), a deleted forum thread
-#: (``thread_gone``), an article whose time was moved ahead (``scheduled``). Worded by the
+#: (``thread_gone``), an article whose time was moved ahead (``scheduled``), a forum topic the
+#: chat's admins closed (``topic_closed``: waits to be reopened). Worded by the
 #: catalogue's ``delivery_error.retrying.<kind>``.
 RETRY_KINDS = (
     "rate_limited", "transient", "unknown", "plain_text", "migrated", "thread_gone", "scheduled",
-    "token_refused",
+    "token_refused", "topic_closed",
 )  # fmt: skip
 
 

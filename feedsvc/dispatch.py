@@ -39,6 +39,7 @@ from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
 from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
 from feedsvc.send_record import BatchRecorder, record_alert
+from feedsvc.stale_alerts import StaleAlerts
 from feedsvc.store import claims, lifecycle
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -72,6 +73,9 @@ class DispatchSettings:
     poll_seconds: float = 1.0
     images: bool = False  # Telegram photos, when a bare Sender is given
     backoff_base: float = 2.0  # seconds; doubles per attempt up to MAX_BACKOFF
+    #: queued alerts of articles older than this end unsent (``telegram.alert_max_age_hours``,
+    #: :mod:`feedsvc.stale_alerts`); None: never (a bare dispatcher: tests, benches)
+    alert_max_age: timedelta | None = None
 
 
 def default_owner() -> str:
@@ -116,6 +120,8 @@ class Dispatcher:
             db, self.channel, self.digests, self.owner, self.now, self.policy, self._extra_slot
         )
         self._threads: dict[int, int] = {}  # delivery id → the forum thread it is being sent to
+        max_age = settings.alert_max_age
+        self.stale = None if max_age is None else StaleAlerts(max_age, self.now)
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -228,7 +234,10 @@ class Dispatcher:
     def _claim(self, room: int) -> tuple[list[Claim], list[tuple[DigestJob, float]], float]:
         """Lease deliveries (and due digests, one send slot each) for the send slots the shared
         budget grants; returns them with each one's send time, and how long to wait before
-        claiming again. Alerts a chat holds (digest, quiet hours) are held first."""
+        claiming again. Alerts a chat holds (digest, quiet hours) are held first; those too old
+        to send end first (:mod:`feedsvc.stale_alerts`)."""
+        if self.stale is not None:
+            self.stale.sweep(self.db, self.limits.name)
         with self.db.write() as conn:
             # also takes the writer lock on SQLite; never this process's own sends in flight
             q.recover_expired(conn, self.now(), keep=self.leases.held)

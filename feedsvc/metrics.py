@@ -14,13 +14,13 @@ from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
-from feedsvc.channel_modes import MODES
+from feedsvc.channel_modes import SHOWN
 from feedsvc.status import INGEST_CODES, ingest_state
 
 if TYPE_CHECKING:
     from datetime import datetime
 
-    from feedsvc.channel_modes import Mode
+    from feedsvc.channel_modes import Shown
     from feedsvc.ingest import TickResult
     from feedsvc.store.records import Cursor
 
@@ -85,8 +85,8 @@ QUEUE_DEPTH = Gauge(
 )
 CHANNEL_MODE = Gauge(
     "feedsvc_channel_mode",
-    "1 for each delivery channel's mode in this process (on, console, off, waiting), 0 for "
-    "the others",
+    "1 for each delivery channel's mode as this process shows it (on, console, off, waiting, "
+    "refused, sent_elsewhere), 0 for the others",
     ["channel", "mode"],
     registry=REGISTRY,
 )
@@ -125,12 +125,12 @@ def record_tick(result: TickResult) -> None:
     MATCHES.inc(result.matches)
 
 
-def record_channel_modes(modes: dict[str, Mode]) -> None:
-    """Set :data:`CHANNEL_MODE` from ``feedsvc.channel_modes.channel_modes``: every mode of
+def record_channel_modes(modes: dict[str, Shown]) -> None:
+    """Set :data:`CHANNEL_MODE` from ``feedsvc.channel_modes.shown_modes``: every mode of
     every channel gets a sample (1 or 0), so ``feedsvc_channel_mode{mode="off"} == 1`` is an
     alert rule that also sees a channel go back on."""
     for channel, current in modes.items():
-        for mode in MODES:
+        for mode in SHOWN:
             CHANNEL_MODE.labels(channel, mode).set(1 if mode == current else 0)
 
 

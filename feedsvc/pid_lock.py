@@ -13,6 +13,14 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+#: Beside an SQLite state DB ``X``: the file whose lock the one scheduler of ``X`` holds.
+SCHEDULER_LOCK_SUFFIX = "-scheduler.lock"
+
+
+def scheduler_lock(state_file: Path) -> Path:
+    """The lock file of the one scheduler on the SQLite state DB ``state_file``."""
+    return state_file.with_name(state_file.name + SCHEDULER_LOCK_SUFFIX)
+
 
 class Held(Exception):
     """Another process holds the lock; ``pid`` is what it wrote (None when unreadable)."""
@@ -41,3 +49,27 @@ def take(path: Path) -> int:
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
     return fd
+
+
+def holder(path: Path) -> int | None:
+    """The pid of another process holding ``path``'s lock (0 when it holds it but its pid is
+    unreadable), else None: not held, missing (never created here), or held by this process.
+
+    Why the last: ``flock`` locks belong to an open file, so this process's own lock, taken
+    through another descriptor, conflicts with the probe like anyone's; the pid in the file
+    tells them apart."""
+    import fcntl
+
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except OSError:
+        written = os.read(fd, 32).decode("ascii", "replace").strip()
+        pid = int(written) if written.isdigit() else 0
+        return None if pid == os.getpid() else pid
+    finally:
+        os.close(fd)  # closing it drops the probe's own shared lock
+    return None

@@ -24,7 +24,11 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.digest.record import Policy
 from feedsvc.notify import OutcomeKind, SendOutcome
-from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
+from feedsvc.notify.outcome import (
+    TOKEN_RETRY_SECONDS,
+    TOPIC_CLOSED_RETRY_SECONDS,
+    topic_closed_line,
+)
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -57,6 +61,10 @@ def record_alert(
     elif kind is OutcomeKind.TOKEN_REFUSED:  # the operator's to fix: no attempt spent
         due = now + timedelta(seconds=TOKEN_RETRY_SECONDS)
         q.retry_later(conn, d.id, owner, due, text, kind="token_refused", attempted=False)
+    elif kind is OutcomeKind.TOPIC_CLOSED:  # the chat's admins may reopen it: no attempt spent
+        due = now + timedelta(seconds=TOPIC_CLOSED_RETRY_SECONDS)
+        q.retry_later(conn, d.id, owner, due, text, kind="topic_closed", attempted=False)
+        log.warning(topic_closed_line(d.chat_id, thread))
     elif kind is OutcomeKind.MIGRATED and o.new_chat_id not in (None, d.chat_id):
         q.retry_later(conn, d.id, owner, now, text, kind="migrated")
         chat_migration.follow_migration(conn, d.chat_id, o.new_chat_id, now)

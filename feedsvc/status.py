@@ -9,13 +9,16 @@ state in words…). Adding a fact is one ``Fact(...)`` here plus its two catalog
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal, get_args
 
 from feedsvc.store.records import Cursor, QuarantineEntry
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from feedsvc.app import Service
     from feedsvc.channel_modes import Mode
     from feedsvc.db import Database
@@ -162,8 +165,9 @@ class StatusReads:
     deliveries_pending: int  # pending or sending
     source_articles: int | None  # rows of the built-in source table; None for an external one
     quarantine_newest: list[QuarantineEntry]  # the newest QUARANTINE_LISTED, newest first
-    #: channels this DB has run with a token (``store.channel_tokens``: ``waiting`` modes)
-    tokens_seen: tuple[str, ...] = ()
+    #: channels this DB has run with a token and when one last accepted it (UTC;
+    #: ``store.channel_tokens``: ``waiting`` and ``sent_elsewhere``)
+    tokens_seen: dict[str, datetime] = field(default_factory=dict)
     #: channels with an alert queued that waits because the channel refused the bot token
     token_refused: tuple[str, ...] = ()
 
@@ -197,12 +201,13 @@ def facts_from(
     poll_seconds: float,
     database: str,
     started_at: datetime | None,
-    channels: dict[str, Mode] | None = None,
+    channels: Mapping[str, Mode] | None = None,
 ) -> list[Fact]:
     """The facts, in display order (``database``: the state DB URL with its password masked;
     ``now`` in UTC, on the database's clock; ``channels``: each channel's mode, ``on`` |
-    ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown ``refused`` where
-    the reads find alerts waiting for a token the channel refuses)."""
+    ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown as
+    :func:`~feedsvc.channel_modes.shown_modes` reads it against the reads: ``refused``,
+    ``sent_elsewhere``)."""
     from feedsvc.channel_modes import shown_modes
 
     cursor = reads.cursor
@@ -227,7 +232,13 @@ def facts_from(
         Fact("topics_enabled", reads.topics_enabled, "count"),
         Fact("deliveries_pending", reads.deliveries_pending, "count"),
         *(
-            [Fact("channels", shown_modes(channels, reads.token_refused), "channels")]
+            [
+                Fact(
+                    "channels",
+                    shown_modes(channels, reads.token_refused, reads.tokens_seen, now),
+                    "channels",
+                )
+            ]
             if channels is not None
             else []
         ),
@@ -242,11 +253,14 @@ def facts_from(
     return facts
 
 
-def _quarantine_line(e: QuarantineEntry) -> str:
+def _quarantine_line(e: QuarantineEntry, when: Callable[[datetime], str]) -> str:
+    """One quarantined row, its last-seen time written by ``when``: ISO 8601 UTC for JSON
+    (``/api/status``, ``status --json``), the site's time for ``feedsvc status``' text
+    (``cli.service.local_time``, as its every other time; it was "… UTC" there alone)."""
     return (
         f"{e.source} row {e.row.source_id}"
         + (f" ({e.row.source_key})" if e.row.source_key else "")
-        + f", {e.row.stage}: {e.row.reason} (last seen {e.last_seen_at:%Y-%m-%d %H:%M} UTC)"
+        + f", {e.row.stage}: {e.row.reason} (last seen {when(e.last_seen_at)})"
     )
 
 
@@ -256,9 +270,12 @@ def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def collect_status(service: Service, db: Database | None = None) -> dict[str, Any]:
-    """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``)."""
-    return flatten(status_facts(service, db))
+def collect_status(
+    service: Service, db: Database | None = None, when: Callable[[datetime], str] = _iso
+) -> dict[str, Any]:
+    """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``; ``when``:
+    :func:`flatten`'s)."""
+    return flatten(status_facts(service, db), when)
 
 
 #: A fact's second JSON key, the name the other interface gave the same figure: SPEC §9 names
@@ -268,9 +285,10 @@ def collect_status(service: Service, db: Database | None = None) -> dict[str, An
 ALIASES = {"deliveries_pending": "queue_depth"}
 
 
-def flatten(facts: list[Fact]) -> dict[str, Any]:
+def flatten(facts: list[Fact], when: Callable[[datetime], str] = _iso) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
-    :data:`ALIASES` under both its keys)."""
+    :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
+    line (ISO 8601 UTC, or the text's site time)."""
     out: dict[str, Any] = {}
     for fact in facts:
         if isinstance(fact.value, IngestState):
@@ -282,7 +300,7 @@ def flatten(facts: list[Fact]) -> dict[str, Any]:
         elif fact.key == "ingest_cursor":  # its time as every other time here: ISO, Z
             out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
         elif fact.kind == "quarantine":
-            out[fact.key] = [_quarantine_line(e) for e in fact.value]
+            out[fact.key] = [_quarantine_line(e, when) for e in fact.value]
         else:
             out[fact.key] = fact.value
         if (alias := ALIASES.get(fact.key)) is not None:

@@ -352,6 +352,8 @@ class FakeChat:
     last_message_id: int = 0
     is_forum: bool = False
     deleted_threads: set[int] = field(default_factory=set)  # 400 "message thread not found"
+    #: forum topics the chat's admins closed (None: the General topic): 400 "TOPIC_CLOSED"
+    closed_threads: set[int | None] = field(default_factory=set)
 
     def to_api(self) -> dict[str, Any]:
         name = (
@@ -460,6 +462,14 @@ class FakeBotAPI(FakeServer[int, Fault]):
         """A forum topic deleted: sends to ``message_thread_id=thread_id`` answer 400."""
         with self._cond:
             self.chat(chat_id).deleted_threads.add(thread_id)
+
+    def close_thread(self, chat_id: int, thread_id: int | None, closed: bool = True) -> None:
+        """A forum topic closed by the chat's admins (``closed=False``: reopened): the bot's
+        sends to it answer 400 "Bad Request: TOPIC_CLOSED" (what the Bot API passes through
+        from MTProto); ``thread_id`` None is the General topic (a send with no thread)."""
+        with self._cond:
+            threads = self.chat(chat_id).closed_threads
+            threads.add(thread_id) if closed else threads.discard(thread_id)
 
     def migrate_chat(self, old_id: int, new_id: int) -> None:
         """Permanent: every later send, edit or delete naming ``old_id`` answers 400 migrate
@@ -838,6 +848,8 @@ class FakeBotAPI(FakeServer[int, Fault]):
         thread = _int_or_none(p.get("message_thread_id"))
         if thread is not None and thread in chat.deleted_threads:
             raise ApiError(400, "Bad Request: message thread not found")
+        if chat.is_forum and thread in chat.closed_threads:
+            raise ApiError(400, "Bad Request: TOPIC_CLOSED")
         key, limit = ("text", 4096) if method == "sendmessage" else ("caption", 1024)
         body = str(p.get(key) or "")
         visible = body

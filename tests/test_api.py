@@ -712,6 +712,8 @@ async def test_channel_modes_are_a_metric(
         ("zalo", "on"): int(zalo), ("zalo", "console"): 0, ("zalo", "off"): int(not zalo),
         ("apprise", "on"): 1, ("apprise", "console"): 0, ("apprise", "off"): 0,
         ("telegram", "waiting"): 0, ("zalo", "waiting"): 0, ("apprise", "waiting"): 0,
+        **{(c, m): 0 for c in ("telegram", "zalo", "apprise")
+           for m in ("refused", "sent_elsewhere")},
     }  # fmt: skip
     assert samples == {
         f'feedsvc_channel_mode{{channel="{c}",mode="{m}"}}': float(v)

@@ -129,3 +129,50 @@ def test_a_plugin_that_cannot_say_its_url_is_compared_by_text(
     )
     assert same_destination(HOOK, ["json://127.0.0.1:9/broken", HOOK]) == HOOK
     assert same_destination("json://127.0.0.1:9/broken", [HOOK]) is None
+
+
+@pytest.mark.parametrize(
+    ("url", "known"),
+    [
+        ("json://LOCALHOST:9/hook", "json://localhost:9/hook"),  # a tester's
+        ("json://LocalHost:80/hook", "json://localhost/hook"),  # and the default port spelt
+        ("jsons://Example.COM:443/hook", "jsons://example.com/hook"),
+        ("xml://User:PW@HOST.example:8080/x", "xml://User:PW@host.example:8080/x"),
+        ("mailto://u:p@Mail.Example?to=a@b.vn", "mailto://u:p@mail.example?to=a@b.vn"),
+    ],
+)
+def test_a_host_name_in_any_case_is_one_destination(url: str, known: str) -> None:
+    """DNS reads a host name in any case (RFC 3986 §3.2.2): where every URL form of the
+    service puts a host there (Apprise's ``templates``), ``LOCALHOST`` is ``localhost``."""
+    assert same_destination(url, ["ntfy://ntfy.example/tin", known]) == known
+
+
+@pytest.mark.parametrize(
+    ("url", "known"),
+    [
+        ("tgram://123456789:ABCdefGHI/12345", "tgram://123456789:abcdefghi/12345"),  # a token
+        ("ntfy://Tin-Nong", "ntfy://tin-nong"),  # a topic where ntfy.sh's host is implied
+        ("slack://TokenA/TokenB/TokenC", "slack://tokena/TokenB/TokenC"),
+        ("json://u:PW@localhost:9/hook", "json://u:pw@localhost:9/hook"),  # a password
+        ("json://localhost:9/Hook", "json://localhost:9/hook"),  # a path: the server's to read
+    ],
+)
+def test_case_that_may_be_a_secrets_stays_apart(url: str, known: str) -> None:
+    assert same_destination(url, [known]) is None
+
+
+@pytest.mark.usefixtures("topics")
+async def test_a_host_in_capitals_reaches_the_destination_once(
+    db: Database, receiver: Receiver
+) -> None:
+    url = receiver.url("hook").replace("127.0.0.1", "localhost")
+    for slug, spelt in (("kien-thuy", url), ("cong-an", url.replace("localhost", "LOCALHOST")),
+                        ("trom-cap", url.replace("localhost", "LocalHost"))):  # fmt: skip
+        ops.add_subscription(db, None, None, topic=slug, query=None, channel="apprise",
+                             address=spelt)  # fmt: skip
+    with db.read() as conn:
+        assert len({s.chat_id for s in list_subscriptions(conn, channel="apprise")}) == 1
+    publish(db, 1)  # all three topics
+    await dispatch(db, AppriseChannel(VN), done)
+    assert [s for s, _, _ in rows(db)] == ["sent"]
+    assert len(receiver.at("hook")) == 1

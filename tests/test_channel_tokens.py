@@ -15,7 +15,7 @@ import asyncio
 import json
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -107,6 +107,9 @@ async def test_a_token_lost_on_restart_keeps_the_alerts(
     assert any("telegram.token is not set" in e for e in errors), errors
     assert fake.token not in caplog.text
 
+    with service.db.write() as conn:  # read minutes later: no process has sent with it since
+        old = datetime.now(UTC) - timedelta(minutes=10)
+        conn.execute(update(channel_tokens).values(last_at=old))
     env = {"FEEDSVC_DATABASE__URL": db_url, "FEEDSVC_CONFIG": "/dev/null"}
     shown = CliRunner().invoke(cli, ["status", "--json"], env=env)
     assert shown.exit_code == 0, shown.output
@@ -214,7 +217,8 @@ def test_modes_rule() -> None:
     assert channel_modes(bare, ["telegram", "zalo"]) == {
         "telegram": "waiting", "zalo": "waiting", "apprise": "on"}  # fmt: skip
     assert channel_modes(with_both, ["telegram"])["telegram"] == "on"
-    assert shown_modes({"telegram": "on", "zalo": "off"}, ["telegram", "zalo"]) == {
+    now = datetime.now(UTC)
+    assert shown_modes({"telegram": "on", "zalo": "off"}, ["telegram", "zalo"], {}, now) == {
         "telegram": "refused", "zalo": "off"}  # fmt: skip
 
 
@@ -277,8 +281,8 @@ def test_the_api_the_metrics_and_the_admin_show_waiting(
     monkeypatch.delenv("FEEDSVC_TELEGRAM__TOKEN", raising=False)
     monkeypatch.delenv("FEEDSVC_ZALO__TOKEN", raising=False)
     first = make_service(tmp_path)
-    with first.db.write() as conn:
-        note_tokens(conn, ["telegram"], datetime.now(UTC))
+    with first.db.write() as conn:  # an hour ago: no process sends with it now
+        note_tokens(conn, ["telegram"], datetime.now(UTC) - timedelta(hours=1))
     first.db.dispose()
     service = make_service(tmp_path)  # prepared: its modes settled against the DB
     try:

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
@@ -149,8 +149,8 @@ def test_forget_token_gives_a_first_installs_modes_back(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.delenv("FEEDSVC_TELEGRAM__TOKEN", raising=False)
-    with db.write() as conn:
-        note_tokens(conn, ["telegram"], datetime.now(UTC))
+    with db.write() as conn:  # an hour ago: no process sends with it now
+        note_tokens(conn, ["telegram"], datetime.now(UTC) - timedelta(hours=1))
     env = {"FEEDSVC_DATABASE__URL": db.url, "FEEDSVC_CONFIG": "/dev/null"}
     runner = CliRunner()
     before = runner.invoke(cli, ["status"], env=env)

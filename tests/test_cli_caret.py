@@ -1,4 +1,4 @@
-"""The caret under an invalid query's error (``cli.common.caret_lines``): a window of the query
+"""The caret under an invalid query's error (``cli.query_caret.caret_lines``): a window of the query
 around the position, the caret counted in terminal columns (verifier: a 10,001-character query
 printed whole with a caret line of 2,000 spaces; a tab or a wide character moved the caret)."""
 
@@ -8,7 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from feedsvc.cli import cli
-from feedsvc.cli.common import CARET_WINDOW, caret_lines
+from feedsvc.cli.query_caret import CARET_WINDOW, caret_lines
 
 
 def test_a_long_query_is_shown_around_its_error_only() -> None:

@@ -83,6 +83,56 @@ def test_a_visible_column_that_says_neither_is_a_mapping_problem(
     assert "id=3 cursor=2026-11-30 10:03:00: REJECTED visible is not true or false" in output
 
 
+def _bad(n: int, *, link: str = "", title: bytes = b"Tin") -> tuple[object, ...]:
+    row = list(_row(n, title=title))
+    row[2] = link or row[2]
+    return tuple(row)
+
+
+@pytest.mark.parametrize(
+    "rows",
+    [
+        [_bad(1, link="https://e.vn/1 x"), _bad(2, title=b"Gi\xe1 v"), _bad(3, link="e.vn/3")],
+        [_bad(1, title=b"\xff"), _bad(2, link="javascript:alert(1)")],
+        [_bad(1, link="ftp://e.vn/1"), _bad(2, title=b""), _bad(3, title=b"\xc3")],
+    ],
+    ids=["space-bytes-relative", "bytes-javascript", "scheme-empty-bytes"],
+)
+def test_rows_rejected_each_for_its_own_reason_are_the_data_not_the_mapping(
+    tmp_path: Path, rows: list[tuple[object, ...]]
+) -> None:
+    """Every sample row rejected, but by no column they share (a tester's: a URL with a
+    space, a title not UTF-8, a summary's bytes): exit 1 saying it is the data; it was a
+    "mapping problem" naming the first row's column, exit 2, sending the operator to fix a
+    mapping that is right."""
+    code, output = _check(tmp_path, rows, "status = 'published'")
+    assert code == 1, output
+    assert "mapping problem" not in output
+    assert f"every one of the newest {len(rows)} row(s) is rejected, each for reasons of its " in (
+        output
+    )
+    assert "the CMS's data, not the mapping" in output
+    assert "OK" not in output.splitlines()
+
+
+@pytest.mark.parametrize(
+    ("rows", "key"),
+    [
+        ([_bad(1, link="x 1"), _bad(2, link="x 2", title=b""), _bad(3, link="x 3")], "link"),
+        ([_bad(1, title=b"\xff"), _bad(2, title=b"\xc3", link="y z")], "title"),
+    ],
+)
+def test_rows_rejected_by_one_column_they_share_are_still_its_mapping(
+    tmp_path: Path, rows: list[tuple[object, ...]], key: str
+) -> None:
+    field = {"link": "url", "title": "title"}[key]
+    code, output = _check(tmp_path, rows, "status = 'published'")
+    assert code == 2, output
+    assert f"source.columns.{field}: every one of the newest {len(rows)} row(s) is rejected" in (
+        output
+    )
+
+
 def test_a_row_ingest_cannot_read_is_shown_rejected(tmp_path: Path) -> None:
     """A row whose title is not UTF-8 is quarantined by ingest (stage ``read``); the sample
     showed it as a good article (or "title: is required") instead."""

@@ -128,3 +128,54 @@ def test_the_built_in_table_is_not_reconciled(tmp_path: Path) -> None:
     env = {"FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 's.db'}", "FEEDSVC_CONFIG": "/dev/null"}
     done = CliRunner().invoke(cli, ["source", "reconcile"], env=env)
     assert done.exit_code == 2 and "feedsvc import" in done.stderr
+
+
+def head(result: Result) -> str:
+    """The pass's line: "last N days: …; <what it did>"."""
+    [line] = [ln for ln in result.stdout.splitlines() if ln.startswith("last ")]
+    return line
+
+
+def test_each_mode_says_what_it_did(tmp_path: Path, db: Database, cms: Cms) -> None:
+    """The rows were listed under "refused to withdraw 20" in a dry run too, which read as if
+    the dry run had been refused, or as if --bulk had been (an operator's): each mode's line
+    now says what happened, the exit codes as before."""
+    now = datetime.now(UTC)
+    for n in range(1, 31):
+        cms.put(n, "published", now - timedelta(hours=n))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    cms.delete(*range(1, 21))
+    refused_share = (
+        "; refused: 20 rows would be withdrawn, more than half of the 30 articles held; if the "
+        "newsroom did delete them, re-run with --bulk"
+    )
+    for args in [(), ("--dry-run",)]:  # a dry run without --bulk shows the real pass' refusal
+        refused = reconcile(config, *args)
+        assert refused.exit_code == 1, refused.output
+        assert head(refused).endswith(refused_share), refused.stdout
+        assert "refused to withdraw" not in refused.stdout
+        assert "row id=1 (TEST-00001)" in refused.stdout
+    listed = reconcile(config, "--bulk", "--dry-run")
+    assert listed.exit_code == 0, listed.output
+    assert head(listed).endswith("; would withdraw 20 (dry run: nothing changed)"), listed.stdout
+    assert "row id=1 (TEST-00001)" in listed.stdout and not any(withdrawn(db).values())
+    done = reconcile(config, "--bulk")
+    assert done.exit_code == 0 and head(done).endswith("; withdrew 20"), done.stdout
+
+
+@pytest.mark.parametrize("args", [("--bulk",), ("--bulk", "--dry-run")])
+def test_an_empty_window_says_refused_in_every_mode(
+    tmp_path: Path, db: Database, cms: Cms, args: tuple[str, ...]
+) -> None:
+    now = datetime.now(UTC)
+    for n in range(1, 4):
+        cms.put(n, "published", now - timedelta(hours=n))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    cms.delete(1, 2, 3)
+    done = reconcile(config, *args)
+    assert done.exit_code == 1, done.output
+    assert head(done).endswith(
+        "; refused: the source shows no row in the window; nothing withdrawn"
+    ), done.stdout

@@ -49,6 +49,7 @@ REQUEUED: list[tuple[Callable[[], SendOutcome], str]] = [
     (lambda: SendOutcome.parse_error("Bad Request: can't parse entities"), "plain_text"),
     (lambda: SendOutcome.migrated(-100777, "Bad Request: group chat was upgraded"), "migrated"),
     (lambda: SendOutcome.thread_gone("Bad Request: message thread not found"), "thread_gone"),
+    (lambda: SendOutcome.topic_closed("Bad Request: TOPIC_CLOSED"), "topic_closed"),
 ]
 
 

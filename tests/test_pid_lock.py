@@ -20,9 +20,9 @@ from pathlib import Path
 import pytest
 from processes import wait_until
 
-from feedsvc.cli.service import SCHEDULER_LOCK_SUFFIX, one_scheduler
+from feedsvc.cli.service import one_scheduler
 from feedsvc.db import Database, upgrade
-from feedsvc.pid_lock import Held, take
+from feedsvc.pid_lock import SCHEDULER_LOCK_SUFFIX, Held, take
 
 
 def test_a_lock_is_held_once_and_names_its_holder(tmp_path: Path) -> None:

@@ -8,11 +8,16 @@ import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs
 
+import httpx
 import pytest
 from factories import article, builtin_ingestor
+from lxml import etree  # type: ignore[import-untyped]
+from migrated import premigrated
 
+from feedsvc.app import Roles, Service, create_app
 from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.publish import FeedPublisher
@@ -87,3 +92,51 @@ def test_unreachable_hub_is_only_logged(caplog: pytest.LogCaptureFixture) -> Non
         assert thread is not None
         thread.join(10)
     assert "WebSub ping" in caplog.text
+
+
+@pytest.fixture
+def hub_service(tmp_path: Path, hub: Hub) -> Iterator[Service]:
+    url = premigrated(f"sqlite:///{tmp_path / 'state.db'}")
+    db = Database(url)
+    with db.write() as conn:
+        save_topic(conn, TopicSpec("an-ninh", "An ninh", '"an ninh"'), "cli", datetime.now(UTC))
+        upsert_source_articles(conn, [article(1, title="An ninh zzws")], datetime.now(UTC))
+    builtin_ingestor(db).tick()
+    db.dispose()
+    settings = load_config(
+        None,
+        {
+            "database": {"url": url},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": "https://feeds.example.vn", "websub_hub": hub.url},
+        },
+    )
+    svc = Service(settings, Roles(scheduler=False, bot=False))
+    svc.prepare()
+    yield svc
+    svc.db.dispose()
+
+
+def _hubs(fmt: str, body: bytes) -> list[str]:
+    if fmt == "json":
+        return [h["url"] for h in json.loads(body).get("hubs", [])]
+    tree = etree.fromstring(body)
+    return [str(h) for h in tree.xpath("//*[local-name()='link'][@rel='hub']/@href")]
+
+
+@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+@pytest.mark.parametrize("query", ["zzws", '"an ninh"', "~an AND ninh", "an%20ninh&limit=5"])
+async def test_a_search_feed_names_no_hub_that_it_never_pings(
+    hub_service: Service, hub: Hub, fmt: str, query: str
+) -> None:
+    """A search feed is made per request for any query: feedsvc never pings the hub for one,
+    so it must not send subscribers there (a tester's: Inoreader would wait for pings). The
+    topic feed beside it still names the hub."""
+    transport = httpx.ASGITransport(app=create_app(hub_service))
+    async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
+        found = await client.get(f"/feeds/search.{fmt}?q={query}")
+        topic = await client.get(f"/feeds/an-ninh.{fmt}")
+    assert found.status_code == 200, found.text
+    assert _hubs(fmt, found.content) == []
+    assert topic.status_code == 200
+    assert _hubs(fmt, topic.content) == [hub.url]

@@ -103,6 +103,14 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Chủ đề diễn đàn của cuộc trò chuyện đã bị xoá; tin sẽ gửi vào cuộc trò chuyện.",
         "The chat's forum topic was deleted; it will be sent to the chat itself.",
     ),
+    "delivery_error.retrying.topic_closed": (
+        "Quản trị viên của cuộc trò chuyện đã đóng chủ đề diễn đàn nhận tin này: tin chờ, "
+        "không mất lượt gửi, thử lại mỗi 10 phút; hãy mở lại chủ đề trong Telegram (hoặc /sub "
+        "ở một chủ đề đang mở). Tin quá telegram.alert_max_age_hours sẽ không gửi.",
+        "The chat's admins closed the forum topic this alert goes to: it waits, no attempt "
+        "spent, tried again every 10 minutes; reopen the topic in Telegram (or /sub in an open "
+        "topic). Alerts older than telegram.alert_max_age_hours end unsent.",
+    ),
     "delivery_error.retrying.token_refused": (
         "Kênh từ chối token của bot (bị thu hồi hoặc gõ sai): mọi tin chờ, không mất lượt gửi; "
         "hãy sửa token trong cấu hình, tin sẽ gửi trong vòng một phút sau đó.",

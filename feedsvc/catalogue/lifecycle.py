@@ -22,6 +22,30 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "thể hơn",
         "the newest {limit} shown; more match: --limit (up to 200) or a narrower TEXT",
     ),
+    # `feedsvc source reconcile`: the head line, then what the pass did in its mode (stdout)
+    "cli.reconcile_head": (
+        "{days} ngày gần nhất: đang giữ {held} bài, nguồn có {seen} dòng",
+        "last {days} days: {held} articles held, {seen} rows in the source",
+    ),
+    "cli.reconcile_withdrew": ("đã rút {count}", "withdrew {count}"),
+    "cli.reconcile_would": (
+        "sẽ rút {count} (chạy thử --dry-run: không thay đổi gì)",
+        "would withdraw {count} (dry run: nothing changed)",
+    ),
+    # the share rule refused the pass (exit 1); the rows listed below it are the ones it names
+    "cli.reconcile_refused_share": (
+        "từ chối: {count} dòng sẽ bị rút, quá một nửa trong {held} bài đang giữ; nếu toà soạn "
+        "thật sự đã xoá chúng, chạy lại với --bulk",
+        "refused: {count} rows would be withdrawn, more than half of the {held} articles held; "
+        "if the newsroom did delete them, re-run with --bulk",
+    ),
+    # another safety rule refused it (an empty window: --bulk does not lift it), exit 1
+    "cli.reconcile_refused": ("từ chối: {why}; không rút gì", "refused: {why}; nothing withdrawn"),
+    "cli.reconcile_more": ("… và {count} dòng nữa", "… and {count} more"),
+    "cli.reconcile_kept": (
+        "giữ {count}: một dòng khác mang cùng khoá",
+        "kept {count}: another row carries the key",
+    ),
     "hide": ("Ẩn", "Hide"),
     "unhide": ("Bỏ ẩn", "Unhide"),
     "hide_reason": ("Lý do (không bắt buộc)", "Reason (optional)"),

@@ -106,6 +106,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "kênh từ chối token của bot: tin chờ; hãy sửa token trong cấu hình",
         "the channel refuses the bot token: alerts wait; fix the token in the configuration",
     ),
+    # sent_elsewhere: no token in this process (a web-only replica) or this shell, while the
+    # state DB shows another process's token accepted within the last 3 minutes
+    "channel_mode.sent_elsewhere": (
+        "bật ở tiến trình khác: một dịch vụ đang chạy gửi tin bằng token; tiến trình này "
+        "không có token",
+        "on in another process: a running service sends with the token; this process has none",
+    ),
+    "channel_note.sent_elsewhere": (
+        "một dịch vụ đang chạy gửi tin; shell này không có token",
+        "sent by a running service; this shell has no token",
+    ),
     "source.builtin": ("bảng nguồn có sẵn (feedsvc import)", "the built-in table (feedsvc import)"),
     "source.external": ("cơ sở dữ liệu của toà soạn", "the newsroom's database"),
     # -- the ingest state in words (feedsvc.status.ingest_state) -------------------------------

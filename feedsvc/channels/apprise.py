@@ -41,6 +41,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
+import re
 import time
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -168,9 +169,36 @@ def _canonical(url: str) -> str | None:
         return None
     try:
         with apprise_logs.checking():
-            return str(plugin.url(privacy=False))
+            canonical = str(plugin.url(privacy=False))
     except Exception:  # a plugin's own bug: that URL is compared by its text alone
         return None
+    return _host_lowered(canonical) if _names_a_host(plugin) else canonical
+
+
+def _names_a_host(plugin: object) -> bool:
+    """Whether every URL form of ``plugin``'s service (its Apprise ``templates``) has
+    ``{host}`` in the host position (``json://``, ``xml://``, ``form://``, ``mailto://``): a
+    name DNS reads in any case (RFC 3986 §3.2.2). Not where a form puts a token or a topic there
+    (``tgram://{bot_token}``, ``slack://{token_a}``, ``ntfy://{topic}``): its case may matter."""
+    templates = getattr(plugin, "templates", ())
+    hosts = [_HOST_SLOT.match(t) for t in templates if isinstance(t, str)]
+    return bool(hosts) and all(m is not None and m.group(1) == "host" for m in hosts)
+
+
+#: The placeholder in the host position of an Apprise URL template, after any ``…@``
+_HOST_SLOT = re.compile(r"\{schema\}://(?:[^/]*@)?\{(\w+)\}")
+
+
+def _host_lowered(url: str) -> str:
+    """``url`` with its host name in lower case (user, password, port, path kept)."""
+    parts = _split(url)
+    if parts is None or not parts.hostname:
+        return url
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if hostport.startswith("["):  # an IPv6 literal: hex digits, one address in any case
+        return url
+    host, colon, port = hostport.partition(":")
+    return parts._replace(netloc=f"{userinfo}{at}{host.lower()}{colon}{port}").geturl()
 
 
 def _port_out_of_range(parts: SplitResult) -> bool:

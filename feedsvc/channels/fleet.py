@@ -88,6 +88,7 @@ class Dispatchers:
         cfg = DispatchSettings(
             images=settings.telegram.images,
             lease=timedelta(seconds=settings.telegram.lease_seconds),
+            alert_max_age=timedelta(hours=settings.telegram.alert_max_age_hours),
         )
         self.all = [
             Dispatcher(db, ch, settings.tz, cfg, owner=owner, digests=digest_edge(settings, ch))
@@ -106,6 +107,7 @@ class Dispatchers:
         self.off = [OffChannel(db, name) for name in off_channels(channel_modes(settings))]
         self._tasks: list[asyncio.Task[None]] = []
         self._probes: list[asyncio.Task[None]] = []  # getMe at start (TokenWatch.confirm)
+        self._keepers: list[asyncio.Task[None]] = []  # getMe while idle (TokenWatch.keep_fresh)
 
     @property
     def telegram(self) -> Dispatcher:
@@ -132,6 +134,9 @@ class Dispatchers:
             self._tasks.append(task)
             if d.tokens is not None and (ask := _who_am_i(d.channel)) is not None:
                 self._probes.append(asyncio.create_task(d.tokens.confirm(d.db, ask)))
+                if not d.tokens.stand_in:
+                    keeper = d.tokens.keep_fresh(d.db, ask)
+                    self._keepers.append(asyncio.create_task(keeper, name=f"token-{d.limits.name}"))
         for f in self.followups:
             if f.channel not in waiting:
                 self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
@@ -159,7 +164,7 @@ class Dispatchers:
         """Let in-flight sends finish and be recorded (within ``timeout`` seconds), then close
         the channels' clients; what is still in flight after that is retried by lease. False
         when something was cut short (the service's stop was then not an orderly one: exit 1)."""
-        for probe in self._probes:  # a getMe still out at stop records nothing
+        for probe in (*self._probes, *self._keepers):  # a getMe still out records nothing
             probe.cancel()
         for d in self.all:
             d.stop()

@@ -46,7 +46,9 @@ def settle_modes(db: Database, settings: Settings, *, dispatching: bool = True) 
     return modes
 
 
-#: Seconds between two records of a token that keeps working (one UPDATE of one row)
+#: Seconds between two records of a token that keeps working (one UPDATE of one row): a
+#: delivered alert's, else :meth:`TokenWatch.keep_fresh`'s getMe; what another process reads
+#: as "a process sends with it now" (``channel_modes.ACCEPTED_FRESH_SECONDS``, three of these)
 NOTE_SECONDS = 60.0
 
 
@@ -74,6 +76,23 @@ class TokenWatch:
             return
         await asyncio.to_thread(self.record, db)
 
+    async def keep_fresh(self, db: Database, ask: Callable[[], Awaitable[object]]) -> None:
+        """Until cancelled (the fleet's stop): every :data:`NOTE_SECONDS`, when no delivered
+        alert has recorded the token meanwhile, :meth:`confirm` it by getMe — a service with
+        the token and no alert to send for an hour read as gone to a web-only replica and an
+        operator's shell, which said ``waiting`` (``channel_modes.shown_modes``). A refused
+        token fails getMe and records nothing."""
+        while True:
+            await asyncio.sleep(NOTE_SECONDS)  # a timer, not a wait for something
+            if self.due():
+                await self.confirm(db, ask)
+
+    def due(self) -> bool:
+        """Whether the next acceptance would be recorded (none yet here, or the last
+        :data:`NOTE_SECONDS` ago or more)."""
+        at = self._noted_at
+        return at is None or time.monotonic() - at >= NOTE_SECONDS
+
     def record(self, db: Database) -> None:
         """The channel answered with the token (getMe: here, or the bot's): record it in a
         transaction of its own; a failure is an outage's one line or a WARNING, never raised
@@ -90,10 +109,9 @@ class TokenWatch:
         """In the transaction recording a delivered alert: the token works."""
         if self.stand_in:
             return
-        at = time.monotonic()
-        if self._noted_at is None or at - self._noted_at >= NOTE_SECONDS:
+        if self.due():
             channel_tokens.note_tokens(conn, [self.channel], now)
-            self._noted_at = at
+            self._noted_at = time.monotonic()
 
     def stands_down(self, conn: Connection) -> bool:
         """In a claim's transaction: whether this stand-in must claim nothing (said once)."""

@@ -20,8 +20,9 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import cell, load_settings, query_failed, topics_file_problems
+from feedsvc.cli.common import cell, load_settings, topics_file_problems
 from feedsvc.cli.params import PathParam, config_option
+from feedsvc.cli.query_caret import query_failed
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article

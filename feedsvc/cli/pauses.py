@@ -33,6 +33,14 @@ class English:
             self._words = Translator("en", self._tz)  # the CLI speaks English
         return self._words
 
+    def channel_note(self, shown: str) -> str | None:
+        """What ``status``'s text adds to a channel's shown mode (``channel_note.<mode>``;
+        None for a mode that says itself: ``on``, ``off``…). Only ``sent_elsewhere`` has
+        one: a shell without the token while a running service sends with it."""
+        if shown != "sent_elsewhere":
+            return None
+        return cast("str", self._translator()(f"channel_note.{shown}"))
+
     def reason(self, code: str | None, channel: str) -> str | None:
         """``code`` in ``channel``'s words (``Translator.reason``); None when there is none."""
         if not code:

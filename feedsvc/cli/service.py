@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime, tzinfo
+from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, cast
 
 import click
@@ -120,10 +121,6 @@ def run(
         signals.restore()
 
 
-#: Beside an SQLite state DB ``X``: the file whose lock the one scheduler of ``X`` holds.
-SCHEDULER_LOCK_SUFFIX = "-scheduler.lock"
-
-
 def one_scheduler(url: str) -> None:
     """On an SQLite state DB, hold its scheduler lock (:mod:`feedsvc.pid_lock`) for as long as
     the process runs (its descriptor is never closed; nothing on another database, nor when
@@ -136,12 +133,12 @@ def one_scheduler(url: str) -> None:
     expire; a second process on the same SQLite file may serve HTTP and the bot
     (``--no-scheduler``)."""
     from feedsvc.db.where import state_db
-    from feedsvc.pid_lock import Held, take
+    from feedsvc.pid_lock import Held, scheduler_lock, take
 
     where = state_db(url)
     if not where.sqlite or where.file is None:
         return
-    lock = where.file.with_name(where.file.name + SCHEDULER_LOCK_SUFFIX)
+    lock = scheduler_lock(where.file)
     try:
         take(lock)
     except Held as held:
@@ -179,11 +176,13 @@ def stopped_early(signum: int) -> NoReturn:
 def status(config_file: str | None, as_json: bool) -> None:
     """What the service is doing: last ingest, lag, counts, queue depth."""
     settings = load_settings(config_file, secrets=False)
+    # a time inside a listed line: ISO UTC for JSON (/api/status's), else as every other time
+    when = None if as_json else partial(local_time, tz=settings.tz)
     with lite_read(settings) as reader:
         if reader is not None:
-            facts, pauses, errors = _lite_status(settings, reader)
+            facts, pauses, errors = _lite_status(settings, reader, when)
         else:
-            facts, pauses, errors = _db_status(settings)
+            facts, pauses, errors = _db_status(settings, when)
     english = English(settings.tz)
     facts["chats_not_receiving"] = pause_lines(pauses, english)
     if as_json:  # /api/status's name and shape of the same chats (`chats_not_receiving`: kept)
@@ -209,7 +208,7 @@ def status(config_file: str | None, as_json: bool) -> None:
     width = max(len(k) for k in shown_facts)
     for key, value in shown_facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
-            shown = ", ".join(f"{cell(k)} {cell(v)}" for k, v in value.items())
+            shown = ", ".join(_channel_cell(k, v, english) for k, v in value.items())
             click.echo(f"{key.ljust(width)}  {shown}")
         elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
@@ -223,6 +222,13 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {local_time(moment, settings.tz)} / {cell(row)}")
         else:  # unknown (never ingested, no backlog) is "-", as in most CLIs; JSON keeps null
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
+
+
+def _channel_cell(channel: str, shown: str, english: English) -> str:
+    """``telegram sent_elsewhere (sent by a running service; this shell has no token)``: a
+    channel's shown mode (``channel_modes.shown_modes``) and the catalogue's note on it."""
+    note = english.channel_note(shown)
+    return f"{cell(channel)} {cell(shown)}" + (f" ({note})" if note else "")
 
 
 def local_time(moment: datetime, tz: tzinfo) -> str:
@@ -257,18 +263,22 @@ def _listed(key: str, value: list[Any], facts: dict[str, Any]) -> str:
 _StatusParts = tuple[dict[str, Any], Sequence[Any], Sequence[Any]]  # facts, pauses, errors
 
 
-def _db_status(settings: Settings) -> _StatusParts:
+_When = Callable[[datetime], str] | None  # how a listed line writes a time (None: ISO UTC)
+
+
+def _db_status(settings: Settings, when: _When) -> _StatusParts:
     """The facts, paused chats and recent errors through SQLAlchemy (any state DB)."""
     from feedsvc import operations as ops
     from feedsvc.status import collect_status
 
     db = open_db(settings, write=False)
-    facts = collect_status(_status_view(settings, db))
+    view = _status_view(settings, db)
+    facts = collect_status(view) if when is None else collect_status(view, when=when)
     details = ops.status_details(db, RECENT_ERRORS)
     return facts, details.chat_pauses, details.recent_errors
 
 
-def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
+def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _StatusParts:
     """The same over the driver itself (``feedsvc.store.lite``: SQLite or PostgreSQL): no
     SQLAlchemy import. ``now`` is ``Database.now``'s clock (the server's on PostgreSQL)."""
     from feedsvc.channel_modes import channel_modes
@@ -288,7 +298,8 @@ def _lite_status(settings: Settings, reader: lite.Reader) -> _StatusParts:
         channels=channel_modes(settings, reads.tokens_seen),
     )
     pauses = lite.chat_pauses(reader, now)
-    return flatten(facts), pauses, lite.recent_errors(reader, RECENT_ERRORS)
+    flat = flatten(facts) if when is None else flatten(facts, when)
+    return flat, pauses, lite.recent_errors(reader, RECENT_ERRORS)
 
 
 def _source_name(settings: Settings) -> str:

@@ -126,8 +126,9 @@ def check(config_file: str | None, rows: int) -> None:
         else:
             line = f"(absent: null{'' if f.source is None else f', no column {f.source!r}'})"
         click.echo(f"  {f.field:<13}{line}")
+    unreadable: list[str] = []  # the sample's rows all rejected, each for its own reason
     if not problems:
-        sample = _samples(src, settings, rows, problems)
+        sample = _samples(src, settings, rows, problems, unreadable)
         if (hidden := visible_warning(settings, sample)) is not None:
             click.echo(f"warning: {cell(hidden, 1000)}", err=True)
         _misread_warnings(settings, sample)
@@ -139,15 +140,26 @@ def check(config_file: str | None, rows: int) -> None:
         src.dispose()
     if problems:
         _report(problems)
+    if unreadable:
+        click.echo(f"feedsvc: {unreadable[0]}", err=True)
+        raise SystemExit(EXIT_FAILED)
     click.echo("OK")
 
 
 def _samples(
-    src: SqlSource, settings: Settings, rows: int, problems: list[tuple[str, str]]
+    src: SqlSource,
+    settings: Settings,
+    rows: int,
+    problems: list[tuple[str, str]],
+    unreadable: list[str],
 ) -> list[SourceRow]:
     """Print the newest ``rows`` rows parsed as articles; return those read (newest first).
     A sample the driver cannot read whole (any error: a value a conversion step refuses, as
-    ingest's ``read_batch`` takes it) is read row by row, never a traceback."""
+    ingest's ``read_batch`` takes it) is read row by row, never a traceback.
+
+    Every row rejected: by one mapping key they all name, a mapping problem (``problems``,
+    exit 2); each for reasons of its own (a space in one's URL, another's title not UTF-8),
+    the data (``unreadable``, exit 1): it blamed the first row's column's mapping (a tester's)."""
     listed: list[SourceRow | tuple[str, str]]
     try:
         listed = [*src.latest(rows)]
@@ -166,26 +178,56 @@ def _samples(
     if listed:
         states = [r for r in shown if not isinstance(r, tuple)]
         click.echo(f"summary: {sample_summary(states, len(rejected))}")
-    if listed and len(rejected) == len(listed):  # a bad row is quarantined; all: the mapping
-        first, key, reason = rejected[0]
+    if listed and len(rejected) == len(listed):  # a bad row is quarantined; all: look why
         every = f"every one of the newest {len(listed)} row(s) is rejected"
-        problems.append((key, f"{every}, e.g. id={first}: {cell(reason)}; check the mapping"))
+        shared = frozenset.intersection(*(keys for _, keys, _ in rejected))
+        named = [key for key in _key_order() if key in shared]
+        if named:
+            first, _, reason = rejected[0]
+            said = f"{every}, e.g. id={first}: {cell(reason)}; check the mapping"
+            problems.append((named[0], said))
+        else:
+            unreadable.append(
+                f"{every}, each for reasons of its own (above): the CMS's data, not the mapping;"
+                " ingest quarantines such rows (`feedsvc status` lists them)"
+            )
     return [row for row in listed if not isinstance(row, tuple)]
+
+
+def _key_order() -> list[str]:
+    """The keys a rejected row's problems name, in the order a mapping problem names one."""
+    from feedsvc.source.mapping import FIELDS
+
+    return [*(f"source.columns.{field}" for field in FIELDS), "row"]
+
+
+def _problem_keys(problem: str) -> frozenset[str]:
+    """The mapping keys a read-stage problem names (``"summary is not valid UTF-8 …; title:
+    cannot be read …"``: each of its parts starts with its field's name), else ``{"row"}``."""
+    from feedsvc.source.mapping import FIELDS
+
+    parts = problem.split("; ")
+    keys = {
+        f"source.columns.{f}"
+        for f in FIELDS
+        for part in parts
+        if part.startswith((f"{f} ", f"{f}:"))
+    }
+    return frozenset(keys or {"row"})
 
 
 def _show_row(
     row: SourceRow | tuple[str, str], settings: Settings, now: datetime
-) -> tuple[str, str, str] | Visibility:
-    """Print one sampled row as the article it makes; (id, mapping key, why) when rejected,
+) -> tuple[str, frozenset[str], str] | Visibility:
+    """Print one sampled row as the article it makes; (id, mapping keys, why) when rejected,
     else what readers see of it at ``now`` (:func:`~feedsvc.cli.source_visible.sample_state`).
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
-    from feedsvc.source.mapping import FIELDS
 
     if isinstance(row, tuple):
         id_, why = row
         click.echo(f"  id={cell(id_)}: REJECTED row: cannot be read: {cell(why)}")
-        return id_, "row", f"cannot be read: {why}"
+        return id_, frozenset({"row"}), f"cannot be read: {why}"
     if row.problem is not None and hidden_by_source(row):  # ingest withdraws, as below
         from feedsvc.lifecycle.visibility import Visibility
 
@@ -195,11 +237,8 @@ def _show_row(
         )
         return Visibility.WITHDRAWN
     if row.problem is not None:  # ingest quarantines it (stage "read"): never shown as good
-        key = next(
-            (f"source.columns.{f}" for f in FIELDS if row.problem.startswith(f"{f} ")), "row"
-        )
         click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {cell(row.problem)}")
-        return str(row.id), key, row.problem
+        return str(row.id), _problem_keys(row.problem), row.problem
     try:
         a = parse_article(row.record, settings.source_tz)
     except ArticleError as exc:  # every problem of the row, each naming its mapping key
@@ -216,8 +255,8 @@ def _show_row(
             )
             return Visibility.WITHDRAWN
         click.echo(f"  id={cell(row.id)} cursor={cell(row.cursor)}: REJECTED {said}")
-        key = f"source.columns.{exc.field}" if exc.field else "row"
-        return str(row.id), key, exc.reason
+        keys = frozenset(f"source.columns.{f}" if f else "row" for f, _ in exc.problems)
+        return str(row.id), keys, exc.reason
     state = sample_state(row, a.published_at, now)
     click.echo(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "

@@ -6,7 +6,9 @@ The service withdraws nothing when more than half of the window's articles would
 did delete a whole section, or a story older than the window, saw it stay in feeds with a
 WARNING each pass and nothing to do about it (a tester's). ``--bulk`` confirms the deletions
 (the other safety rules hold: an unreadable source or an empty window withdraws nothing);
-``--days`` looks further back; ``--dry-run`` lists what would go. The rows withdrawn end their
+``--days`` looks further back; ``--dry-run`` lists what would go (each mode's line says what
+it did: "withdrew N", "would withdraw N (dry run: nothing changed)", "refused: N rows would
+be withdrawn, …; re-run with --bulk"). The rows withdrawn end their
 queued alerts and retract sent ones as the service's passes do; a running service renders the
 feeds again within a minute (``touched``). Exit 0 when the pass ran, 1 when a safety rule
 refused it or the source could not be read, 2 for a configuration it cannot run with.
@@ -73,18 +75,27 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
 
 
 def _report(done: Pass, window: float, dry_run: bool) -> None:
-    """What the pass found and did, one line, then the keys (``LISTED`` of them)."""
-    verb = "refused to withdraw" if done.refused else "would withdraw" if dry_run else "withdrew"
-    count = len(done.gone) if dry_run or done.refused else len(done.withdrawn)
-    click.echo(
-        f"last {window:g} days: {done.held} articles held, {done.seen} rows in the source; "
-        f"{verb} {count}"
-    )
+    """What the pass found and did, in words that say which mode ran (``catalogue``'s
+    ``cli.reconcile_*``): withdrew N; would withdraw N (``--dry-run``); refused, N rows would be
+    withdrawn (the share rule: ``--bulk``); then the rows concerned (``LISTED`` of them). Under
+    a header "refused to withdraw N" a dry run's list read as a refusal (an operator's)."""
+    from feedsvc.catalogue import ENGLISH
+
+    head = ENGLISH("cli.reconcile_head", days=f"{window:g}", held=done.held, seen=done.seen)
+    if done.refused is not None and done.gone:
+        said = ENGLISH("cli.reconcile_refused_share", count=len(done.gone), held=done.held)
+    elif done.refused is not None:
+        said = ENGLISH("cli.reconcile_refused", why=done.refused)
+    elif dry_run:
+        said = ENGLISH("cli.reconcile_would", count=len(done.gone))
+    else:
+        said = ENGLISH("cli.reconcile_withdrew", count=len(done.withdrawn))
+    click.echo(f"{head}; {said}")
     for sid, key in done.gone[:LISTED]:
         click.echo(f"  row id={cell(sid)} ({cell(key)})")
     if len(done.gone) > LISTED:
-        click.echo(f"  … and {len(done.gone) - LISTED} more")
+        click.echo(f"  {ENGLISH('cli.reconcile_more', count=len(done.gone) - LISTED)}")
     if done.fallen_back:
-        click.echo(f"kept {len(done.fallen_back)}: another row carries the key")
+        click.echo(ENGLISH("cli.reconcile_kept", count=len(done.fallen_back)))
     if done.refused is not None:
         click.echo(f"feedsvc: nothing withdrawn: {done.refused}", err=True)

@@ -19,13 +19,13 @@ from feedsvc.cli.common import (
     lite_read,
     load_settings,
     open_db,
-    query_failed,
     run_operation,
     run_with_settings,
     topics_file_problems,
     write_output,
 )
 from feedsvc.cli.params import Float, Int, PathParam, config_option
+from feedsvc.cli.query_caret import query_failed
 
 if TYPE_CHECKING:
     from feedsvc import operations as ops

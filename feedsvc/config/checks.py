@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -32,6 +32,9 @@ from feedsvc.config.sources import (
 from feedsvc.config.urls import check_url, is_loopback_host
 from feedsvc.config.zones import zone_problem
 from feedsvc.db.timeouts import DbTimeouts
+
+if TYPE_CHECKING:
+    from feedsvc.db.sqlite_url import SqliteTarget
 
 
 def load_config(
@@ -198,8 +201,11 @@ def _sqlite_source_problem(url: str) -> str | None:
     file = target.file()
     if file is None:
         return "an SQLite DB in memory holds no articles: name the publisher's database file"
-    if not file.exists():
-        return None  # absent for now (moved, a share not mounted): source_warnings
+    try:
+        if not file.exists():
+            return None  # absent for now (moved, a share not mounted): source_warnings
+    except PermissionError:  # a directory this user may not enter: source_warnings
+        return None
     if file.is_dir():  # passed, then "unable to open database file" at every ingest tick
         return f"{file} is a directory, not an SQLite file: name the publisher's database file"
     if not file.is_file():
@@ -222,7 +228,7 @@ def source_warnings(settings: Settings) -> list[Problem]:
     target = sqlite_target(url)
     file = None if target is None else missing_file(target.filename, uri=target.uri)
     if file is None:
-        return []
+        return _unreadable_source(target)
     return [
         Problem(
             "source.url",
@@ -230,6 +236,23 @@ def source_warnings(settings: Settings) -> list[Problem]:
             "until the file is there; if the path is wrong, correct it",
         )
     ]
+
+
+def _unreadable_source(target: SqliteTarget | None) -> list[Problem]:
+    """An SQLite source file this user cannot read (``db.sqlite_reading.unreadable``: named,
+    with the permission to grant), a warning as a missing file is: the permission may be
+    granted while ``run`` retries."""
+    from feedsvc.db.sqlite_reading import unreadable
+    from feedsvc.db.sqlite_url import SqlitePathError
+
+    try:
+        path = None if target is None else target.file()
+    except SqlitePathError:
+        return []
+    problem = None if path is None else unreadable(path)
+    if problem is None:
+        return []
+    return [Problem("source.url", f"{problem}: feedsvc run starts and its ingest retries")]
 
 
 def public_url_warnings(settings: Settings) -> list[Problem]:

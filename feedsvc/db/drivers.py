@@ -21,7 +21,7 @@ import inspect
 import warnings
 from typing import Any
 
-from sqlalchemy.engine import URL, Engine
+from sqlalchemy.engine import URL
 
 from feedsvc.db.timeouts import DbTimeouts, connect_args
 from feedsvc.db.urls import is_secret_key
@@ -112,31 +112,3 @@ def _scrubbed(text: str, url: URL) -> str:
         if value:
             text = text.replace(str(value), "***")
     return text.strip().splitlines()[0][:200] if text.strip() else "(no reason given)"
-
-
-def never_created(engine: Engine) -> None:
-    """Make ``engine`` (an SQLite source's) open its file only when it is there: SQLite's
-    default opening creates an empty DB at a path with nothing (``feedsvc.db.sqlite_url.
-    existing_only``), and a missing file is said as such (:data:`~feedsvc.db.sqlite_url.
-    MISSING_SOURCE`, raised as the driver's ``OperationalError``: ingest's one log line, its
-    backoff and probes, ``feedsvc status``' last error, ``source check``'s "cannot connect"),
-    not as "unable to open database file". Why here and not in the config check: a CMS file
-    that is absent for a while (moved, a share not mounted) is an outage that only delays
-    ingest, as a CMS server that does not answer is (README, "Outages")."""
-    import sqlite3
-
-    from sqlalchemy import event
-
-    from feedsvc.db.sqlite_url import MISSING_SOURCE, existing_only, missing_file
-
-    @event.listens_for(engine, "do_connect")
-    def _connect(dialect: Any, _record: Any, cargs: list[Any], cparams: dict[str, Any]) -> Any:
-        filename, uri = str(cargs[0]), bool(cparams.get("uri", False))
-        try:
-            return dialect.connect(existing_only(filename, uri=uri), *cargs[1:],
-                                   **{**cparams, "uri": True})  # fmt: skip
-        except sqlite3.OperationalError:
-            file = missing_file(filename, uri=uri)
-            if file is None:
-                raise
-            raise sqlite3.OperationalError(MISSING_SOURCE.format(file=file)) from None

@@ -374,9 +374,9 @@ def ensure_schema(db: Database) -> None:
 
     Raises :class:`SchemaError` for a DB newer than this feedsvc (never downgraded), at a
     revision no feedsvc has, or with feedsvc's tables but no revision recorded (migrating from
-    nothing would fail on "table … already exists"); ``writable.ReadOnlyError`` (exit 2) for
-    a DB that refuses writes as ``database.url`` opens it.
-    """
+    nothing would fail on "table … already exists"), or to be migrated while another feedsvc
+    runs on it (``feedsvc.db.running``); ``writable.ReadOnlyError`` (exit 2) for a DB that
+    refuses writes as ``database.url`` opens it."""
     from feedsvc.db.writable import probe, writable
 
     with writable(db):
@@ -392,6 +392,10 @@ def _migrate(db: Database) -> None:
         raise SchemaError(status.problem() or "")
     if status.revision is None:
         _make_room(db)
+    else:  # a schema in use: not under a feedsvc still writing with it
+        from feedsvc.db.running import refuse_while_running
+
+        refuse_while_running(db)
     from feedsvc.db.engine import upgrade
 
     upgrade(db)

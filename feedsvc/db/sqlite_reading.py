@@ -26,6 +26,13 @@ and left them behind, which a service running as another user could then not wri
   mode (not feedsvc's, but a copy may be) needs no ``-shm``: ``mode=ro``.
 
 Writers are not decided here: ``feedsvc.db.writable`` refuses them, exit 2, naming the file.
+
+The publisher's SQLite file (``source.url``) is opened the same way, per connection
+(``feedsvc.db.drivers.never_created``): feedsvc only reads it, and a CMS file owned by the
+CMS's user (0444, a directory feedsvc may not write) made ``source check`` and ingest fail with
+"attempt to write a readonly database" (SQLite's ``SQLITE_READONLY_DIRECTORY``: no ``-shm``
+could be made). Where even that reading fails, :func:`unreadable` names the file and the
+permission to grant.
 """
 
 from __future__ import annotations
@@ -73,6 +80,8 @@ class ReadOpening:
     path: Path | None = None
     stamp: Stamp | None = None
     where: str = ""
+    role: str = "state DB"
+    again: str = "run the command again"
 
     def check(self) -> None:
         """Raise :class:`ChangedWhileRead` when the file read without locks has changed."""
@@ -84,15 +93,18 @@ class ReadOpening:
             now = None
         if now != self.stamp:
             raise ChangedWhileRead(
-                f"the state DB {self.where} changed while it was read (this user cannot write "
+                f"the {self.role} {self.where} changed while it was read (this user cannot write "
                 f"{self.path} or its directory, so it was read without SQLite's locks, and "
-                "another process wrote it meanwhile): run the command again"
+                f"another process wrote it meanwhile): {self.again}"
             )
 
 
-def reading(target: SqliteTarget, where: str) -> ReadOpening:
+def reading(
+    target: SqliteTarget, where: str, role: str = "state DB", again: str = "run the command again"
+) -> ReadOpening:
     """How a command that only reads opens the SQLite file ``target`` names (``where``: its
-    URL as shown, for :meth:`ReadOpening.check`'s message). See the module docstring. A path
+    URL as shown, ``role`` what it is and ``again`` what to do, for :meth:`ReadOpening.check`'s
+    message). See the module docstring. A path
     that cannot be examined (a directory above it that cannot be entered) is opened as the URL
     says: the revision check words that (``revision.sqlite_location_problem``)."""
     try:
@@ -106,7 +118,42 @@ def reading(target: SqliteTarget, where: str) -> ReadOpening:
         stamp = Stamp.of(path)
     except (OSError, ValueError):  # SqlitePathError is a ValueError
         return ReadOpening(target)
-    return ReadOpening(_with_options(target, path, mode="ro", immutable="1"), path, stamp, where)
+    immutable = _with_options(target, path, mode="ro", immutable="1")
+    return ReadOpening(immutable, path, stamp, where, role, again)
+
+
+def unreadable(path: Path) -> str | None:
+    """Why this process cannot read the SQLite file ``path``, with what to grant, or None when
+    every permission a reader needs is there: search (``x``) on each directory above it, read
+    on the file and on the ``-wal`` and ``-shm`` beside it (a WAL database while its writer has
+    it open: SQLite reads the newest writes from there). ``os.access`` (real uid): an operator
+    runs feedsvc as the service's user itself, never set-uid."""
+    user = _user()
+    for parent in reversed(path.parents):
+        if not os.access(parent, os.X_OK):
+            return (
+                f"the SQLite file {path} cannot be reached by the user {user}: grant it search "
+                f"permission (x) on the directory {parent}"
+            )
+    for file in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if os.path.lexists(file) and not os.access(file, os.R_OK):
+            return (
+                f"the SQLite file {file} cannot be read by the user {user}: grant it read "
+                f"permission (r) on {file}; feedsvc only reads it"
+                + ("" if file == path else f" (SQLite reads {path}'s newest writes there)")
+            )
+    return None
+
+
+def _user() -> str:
+    """This process's user, by name when it has one (``nobody``), else its uid."""
+    import pwd
+
+    uid = os.getuid()
+    try:
+        return f"{pwd.getpwuid(uid).pw_name} (uid {uid})"
+    except KeyError:
+        return f"uid {uid}"
 
 
 def _writable(path: Path) -> bool:

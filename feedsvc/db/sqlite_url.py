@@ -176,12 +176,21 @@ def existing_only(filename: str, *, uri: bool) -> str:
 
 def missing_file(filename: str, *, uri: bool) -> Path | None:
     """The file ``filename`` names when it is not there (nothing at its path), else None: an
-    in-memory DB, a path SQLite cannot resolve, a file or anything else present."""
+    in-memory DB, a path SQLite cannot resolve, a file or anything else present, or a path
+    this user cannot look at (permission: ``sqlite_reading.unreadable`` words that)."""
     try:
         file = connect_file(filename, uri=uri)
     except SqlitePathError:
         return None
-    return file if file is not None and not os.path.lexists(file) else None
+    if file is None:
+        return None
+    try:
+        os.lstat(file)
+    except (FileNotFoundError, NotADirectoryError):
+        return file
+    except OSError:  # a directory this user may not enter: not "does not exist"
+        return None
+    return None
 
 
 def relative_path(url: str) -> bool:

@@ -11,6 +11,7 @@ Apprise destination took in part says so, as an alert does); anything to retry g
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -20,10 +21,16 @@ from sqlalchemy import Connection
 from feedsvc.catalogue.reasons import stored_reason
 from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.notify import OutcomeKind, SendOutcome
-from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
+from feedsvc.notify.outcome import (
+    TOKEN_RETRY_SECONDS,
+    TOPIC_CLOSED_RETRY_SECONDS,
+    topic_closed_line,
+)
 from feedsvc.store import chat_migration, claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as store
+
+log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +68,11 @@ def record_part(
         store.finish_rows(conn, everything, owner, state="held", error=text,
                           due_at=now + timedelta(seconds=TOKEN_RETRY_SECONDS),
                           retry_kind="token_refused")  # fmt: skip
+    elif kind is OutcomeKind.TOPIC_CLOSED:  # the chat's admins may reopen it: no attempt spent
+        store.finish_rows(conn, everything, owner, state="held", error=text,
+                          due_at=now + timedelta(seconds=TOPIC_CLOSED_RETRY_SECONDS),
+                          retry_kind="topic_closed")  # fmt: skip
+        log.warning(topic_closed_line(batch.chat_id, None))
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, batch.chat_id, until)

@@ -33,6 +33,12 @@ class OutcomeKind(StrEnum):
     # revoked or mistyped token. No chat's fault and no attempt of the alert's: every alert
     # waits, unspent, until the operator fixes the token (retried after TOKEN_RETRY_SECONDS).
     TOKEN_REFUSED = "token_refused"
+    # The forum topic the alert goes to was closed by the chat's admins (Bot API "Bad Request:
+    # TOPIC_CLOSED"; the General topic too): nobody but its admins may post there until it is
+    # reopened. Neither this message's fault nor the chat's: the alert waits, no attempt spent,
+    # tried again every TOPIC_CLOSED_RETRY_SECONDS; ``telegram.alert_max_age_hours`` ends it
+    # unsent if the topic stays closed (:mod:`feedsvc.stale_alerts`).
+    TOPIC_CLOSED = "topic_closed"
 
     @property
     def chat_level(self) -> bool:
@@ -51,6 +57,23 @@ MAX_RETRY_AFTER = 86_400.0
 #: (:attr:`OutcomeKind.TOKEN_REFUSED`): the alerts wait this long, unspent, and the channel's
 #: dispatcher claims nothing meanwhile (one failing call a minute, not the whole queue's).
 TOKEN_RETRY_SECONDS = 60.0
+
+#: Seconds between two tries of a recipient whose forum topic is closed
+#: (:attr:`OutcomeKind.TOPIC_CLOSED`): one refused call per chat every 10 minutes while it stays
+#: closed, and its alerts go within 10 minutes of its reopening.
+TOPIC_CLOSED_RETRY_SECONDS = 600.0
+
+
+def topic_closed_line(chat_id: int, thread: int | None) -> str:
+    """The WARNING for a closed forum topic (an alert's, ``thread`` its forum thread if known;
+    a digest's), saying what an admin can do (English: a log line, as every log line is)."""
+    which = f" ({thread})" if thread is not None else ""
+    return (
+        f"chat {chat_id}: the forum topic{which} its alerts go to is closed (the chat's admins "
+        f"closed it): they wait, tried again every {TOPIC_CLOSED_RETRY_SECONDS / 60:.0f} min; "
+        "reopen the topic in Telegram, or move the subscription (/sub in an open topic); "
+        "alerts older than telegram.alert_max_age_hours end unsent"
+    )
 
 
 #: Seconds a chat is paused after a 429 that gives no usable ``retry_after`` (none, 0, a
@@ -164,6 +187,10 @@ class SendOutcome:
     @classmethod
     def thread_gone(cls, description: str) -> SendOutcome:
         return cls(OutcomeKind.THREAD_GONE, description=description)
+
+    @classmethod
+    def topic_closed(cls, description: str) -> SendOutcome:
+        return cls(OutcomeKind.TOPIC_CLOSED, description=description)
 
     @classmethod
     def token_refused(cls, description: str) -> SendOutcome:

@@ -323,16 +323,21 @@ _PARSE = ("can't parse entities", "can't find end tag")
 # The forum topic thread the message was addressed to is gone (Bot API: "message thread not
 # found"; MTProto: TOPIC_DELETED, TOPIC_ID_INVALID): the chat itself still takes alerts.
 _THREAD_GONE = re.compile(r"\b(?:thread not found|topic (?:deleted|id invalid))\b")
+# The forum topic was closed by the chat's admins (``TOPIC_CLOSED``; "topic is closed", "topic
+# was closed"): it may be reopened, so the alert waits (no dead letter, no attempt spent).
+_TOPIC_CLOSED = re.compile(r"\btopic (?:is |was |has been )?closed\b")
 
 
 def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcome:
     """Fold a 400/403 description into its outcome: the one place that reads Telegram's words.
 
     ``forbidden`` is True for a 403, which always concerns the chat (blocked, kicked, no rights)
-    unless it names one kind of content. Chat-level outcomes (``blocked``, ``chat_not_found``)
-    count towards disabling the chat; ``parse_error`` is re-sent as plain text; anything else
-    is ``bad_content`` (this message, as it is, can never be sent). Source of the wordings: Bot
-    API answers as collected by python-telegram-bot users and Telegram's MTProto error names
+    unless it names one kind of content. A closed forum topic (``TOPIC_CLOSED``) waits to be
+    reopened (``topic_closed``), read before the words naming a part of the message. Chat-level
+    outcomes (``blocked``, ``chat_not_found``) count towards disabling the chat;
+    ``parse_error`` is re-sent as plain text; anything else is ``bad_content`` (this message,
+    as it is, can never be sent). Source of the wordings: Bot API answers as collected by
+    python-telegram-bot users and Telegram's MTProto error names
     (core.telegram.org/api/errors), which the Bot API passes through in upper case.
     """
     words = description.lower().replace("_", " ")
@@ -340,6 +345,8 @@ def classify_refusal(description: str, *, forbidden: bool = False) -> SendOutcom
         return SendOutcome.parse_error(description)
     if _THREAD_GONE.search(words):
         return SendOutcome.thread_gone(description)
+    if _TOPIC_CLOSED.search(words):
+        return SendOutcome.topic_closed(description)
     if _PARTIAL.search(words):
         return SendOutcome.bad_content(description)
     if _UNKNOWN_CHAT.search(words):

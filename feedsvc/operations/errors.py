@@ -50,7 +50,7 @@ def query_invalid(exc: QueryError, text: str | None = None) -> OperationError:
     for one over its length limit the one ``too_long`` error (:func:`too_long_error`): the
     API's preview answers a long query as a topic's save does. ``text``: the query as parsed
     (``params["query"]``), so that the CLI shows it with a caret under ``exc.position`` as
-    ``match`` and ``topics preview`` do (``cli.common.query_failed``)."""
+    ``match`` and ``topics preview`` do (``cli.query_caret.query_failed``)."""
     if exc.code == "too_long" and exc.cause is None:
         p = exc.params
         return too_long_error(TooLong(str(p["field"]), int(str(p["length"])), int(str(p["limit"]))))

@@ -25,6 +25,8 @@ def _metas(
     urls: dict[str, str],
     id_: str,
     empty_updated: datetime = EMPTY_FEED_DATE,
+    *,
+    hub: bool = True,
 ) -> dict[str, FeedMeta]:
     site, public_url = settings.site, settings.http.public_url.rstrip("/")
     return {
@@ -37,7 +39,7 @@ def _metas(
             author=site.title,
             language=site.language,
             stylesheet_url=None if fmt == "json" else f"{public_url}/feed.xsl",
-            hub_url=settings.http.websub_hub,
+            hub_url=settings.http.websub_hub if hub else None,
             empty_updated=empty_updated,
         )
         for fmt, url in urls.items()
@@ -55,10 +57,16 @@ def topic_metas(settings: Settings, topic: Topic) -> dict[str, FeedMeta]:
 
 
 def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:
-    """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it)."""
+    """``format → FeedMeta`` of the search feed for ``query`` (title and self URLs show it).
+
+    No WebSub hub: a search feed is made per request for any query, so feedsvc never knows
+    which of them changed and never pings the hub for one; naming the hub told subscribers
+    (Inoreader, Feedly) to wait for pings that never came, and to poll less (a tester's; W3C
+    WebSub §4: a publisher that advertises a hub MUST ping it on every change)."""
     urls = search_feed_urls(settings.http.public_url.rstrip("/"), query)
     title = f"{quoted_query(query)} — {settings.site.title}"
-    return _metas(settings, title, search_page_text(settings, query)[1], urls, urls["atom"])
+    description = search_page_text(settings, query)[1]
+    return _metas(settings, title, description, urls, urls["atom"], hub=False)
 
 
 def search_page_text(settings: Settings, query: str) -> tuple[str, str]:

@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
 from feedsvc.config import SourceColumns
-from feedsvc.db.drivers import driver_url, never_created, source_connect_args
+from feedsvc.db.drivers import driver_url, source_connect_args
+from feedsvc.db.sqlite_source import never_created
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.db.where import source_db, watch
 from feedsvc.source.sql import SqlSource, external_name
@@ -56,7 +57,9 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
     bound_engine(engine, bounds)
     if engine.dialect.name == "sqlite":
-        never_created(engine)  # a CMS file that is not there is an outage, never made empty
+        # a CMS file that is not there is an outage, never made empty; read-only when this
+        # user cannot write it
+        never_created(engine, source_db(url))
     _read_only(engine)
     watch(engine, source_db(url))  # its errors name it, apart from the state DB's
     return engine

@@ -7,20 +7,20 @@ instead of logging its alerts as sent (Telegram's console) or ending them as fai
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, delete, func, select, update
 
-from feedsvc.channel_modes import channel_modes
+from feedsvc.channel_modes import channel_modes, shown_modes
 from feedsvc.db.schema import chats, deliveries
 from feedsvc.db.schema_service import channel_tokens as t
 from feedsvc.delivery_states import UNFINISHED
 from feedsvc.store.upsert import insert_missing
 
 if TYPE_CHECKING:
-    from feedsvc.channel_modes import Mode
+    from feedsvc.channel_modes import Mode, Shown
     from feedsvc.config import Settings
 
 
@@ -47,6 +47,13 @@ def modes_on(conn: Connection, settings: Settings) -> dict[str, Mode]:
     (:func:`feedsvc.channel_modes.channel_modes` of :func:`tokens_seen`): what ``status`` and
     ``subs add`` say without a running service."""
     return channel_modes(settings, tokens_seen(conn))
+
+
+def modes_shown(conn: Connection, modes: Mapping[str, Mode], now: datetime) -> dict[str, Shown]:
+    """What ``modes`` (a process's, or :func:`modes_on`'s) show on this DB now (UTC, the DB's
+    clock): :func:`feedsvc.channel_modes.shown_modes` of this DB's evidence — ``/readyz``'s
+    and ``/metrics``' probe; the status facts read the same evidence with the rest."""
+    return shown_modes(modes, refusing(conn), tokens_seen(conn), now)
 
 
 def tokens_seen(conn: Connection) -> dict[str, datetime]:

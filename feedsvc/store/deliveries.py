@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select, update
 
-from feedsvc.db.schema import chats, deliveries
+from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, WITHDRAWN
 from feedsvc.store import claims
 from feedsvc.store.claims import Interval, telegram_interval
@@ -318,6 +318,25 @@ def end_off_channel(conn: Connection, channel: str, error: str, now: datetime) -
     result = conn.execute(
         update(deliveries)
         .where(deliveries.c.state.in_(("pending", "held")), of_channel(channel))
+        .values(state="failed", error=error[:1000], finished_at=now)
+    )
+    return result.rowcount
+
+
+def end_stale(
+    conn: Connection, channel: str, published_before: datetime, error: str, now: datetime
+) -> int:
+    """End ``channel``'s queued deliveries (``pending`` or ``held``, never one being sent)
+    whose article was published before ``published_before`` as ``failed`` with ``error``
+    (:mod:`feedsvc.stale_alerts`: too old to alert); returns how many."""
+    old = select(articles.c.id).where(articles.c.published_at < published_before)
+    result = conn.execute(
+        update(deliveries)
+        .where(
+            deliveries.c.state.in_(("pending", "held")),
+            of_channel(channel),
+            deliveries.c.article_id.in_(old),
+        )
         .values(state="failed", error=error[:1000], finished_at=now)
     )
     return result.rowcount

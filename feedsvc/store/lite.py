@@ -300,8 +300,8 @@ def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
             else None
         ),
         quarantine_newest=_quarantine_newest(reader, listed),
-        tokens_seen=tuple(r[0] for r in reader.rows(
-            "SELECT channel FROM channel_tokens ORDER BY channel")),
+        tokens_seen={c: reader.time(at) for c, at in reader.rows(
+            "SELECT channel, last_at FROM channel_tokens ORDER BY channel")},
         token_refused=tuple(r[0] for r in reader.rows(
             "SELECT DISTINCT c.channel FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id"
             " WHERE d.retry_kind = 'token_refused'"

@@ -44,6 +44,6 @@ def read_status(conn: Connection, source: str, listed: int) -> StatusReads:
             else None
         ),
         quarantine_newest=quarantine.newest(conn, listed),
-        tokens_seen=tuple(sorted(channel_tokens.tokens_seen(conn))),
+        tokens_seen=channel_tokens.tokens_seen(conn),
         token_refused=channel_tokens.refusing(conn),
     )

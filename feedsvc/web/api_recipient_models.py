@@ -162,6 +162,8 @@ class DeliveryOut(Out):
         "(network or server error), `unknown` (no answer came: re-sent once, may arrive twice), "
         "`plain_text` (refused formatting: re-sent as plain text), `migrated` (the group became "
         "a supergroup), `thread_gone` (the forum topic was deleted: sent to the chat), "
+        "`topic_closed` (the chat's admins closed its forum topic: waits to be reopened), "
+        "`token_refused` (the channel refuses the bot token), "
         "`scheduled` (the article's time moved ahead); null otherwise, or recorded before this "
         "field existed",
     )

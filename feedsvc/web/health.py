@@ -39,6 +39,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.db import Database
+from feedsvc.store.channel_tokens import modes_shown
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
@@ -47,7 +48,10 @@ from feedsvc.web.queries import query_param
 from feedsvc.web.words import api_words
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Mapping
+
     from feedsvc.app import Service
+    from feedsvc.channel_modes import Mode, Shown
 
 READY_GRACE = timedelta(seconds=15)
 #: Consecutive failed ingest ticks after which ``/readyz?ingest=1`` is not ready.
@@ -67,14 +71,19 @@ class ProbeResult:
     error: str | None = None
     cursor: Cursor | None = None
     queue: int | None = None
+    #: each channel's mode as every surface shows it (``channel_modes.shown_modes``)
+    channels: dict[str, Shown] | None = None
 
 
 class DbProbe:
     """The state DB probe behind ``/readyz``: single-flight, off the loop, with a deadline."""
 
-    def __init__(self, db: Database, source_name: str) -> None:
+    def __init__(
+        self, db: Database, source_name: str, modes: Callable[[], Mapping[str, Mode]]
+    ) -> None:
         self.db = db
         self.source_name = source_name
+        self.modes = modes  # the process's channel modes (Service.channel_modes)
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="readyz-probe")
         self._running: asyncio.Future[ProbeResult] | None = None
         self._last: ProbeResult | None = None
@@ -84,7 +93,9 @@ class DbProbe:
             with self.db.read() as conn:
                 cursor = get_cursor(conn, self.source_name)
                 queue = queue_depth(conn)
-            return ProbeResult(time.monotonic(), cursor=cursor, queue=queue)
+                # the local clock, as ingest_health's: seconds off do not matter to a 180 s bound
+                channels = modes_shown(conn, self.modes(), datetime.now(UTC))
+            return ProbeResult(time.monotonic(), cursor=cursor, queue=queue, channels=channels)
         except (SQLAlchemyError, OSError) as exc:
             return ProbeResult(time.monotonic(), error=type(exc).__name__)
 
@@ -120,13 +131,15 @@ class Readiness:
 
 def serving(service: Service, probe: ProbeResult) -> Readiness:
     """Can this process serve: state DB answered, feed snapshots loaded. The checks also say
-    which delivery channels are ``on``, ``console`` or ``off`` (not configured): a channel off
-    is a configuration fact, not unreadiness (feeds and the other channels serve)."""
+    which delivery channels are ``on``, ``console``, ``off`` (not configured), ``waiting``,
+    ``refused`` or ``sent_elsewhere`` (``channel_modes.shown_modes``, read with the probe; the
+    process's own modes when the DB did not answer): a channel off is a configuration fact,
+    not unreadiness (feeds and the other channels serve)."""
     loaded = service.publisher.loaded
     checks: dict[str, Any] = {
         "database": "ok" if probe.error is None else f"error: {probe.error}",
         "snapshots": "loaded" if loaded else "not loaded yet",
-        "channels": service.channel_modes,
+        "channels": probe.channels if probe.channels is not None else service.channel_modes,
     }
     return Readiness(probe.error is None and loaded, checks)
 
@@ -179,7 +192,9 @@ def health_routes(service: Service) -> list[Route]:
     def get_probe() -> DbProbe:
         nonlocal probe
         if probe is None:
-            probe = DbProbe(probe_database(service), service.ingestor.source.name)
+            probe = DbProbe(
+                probe_database(service), service.ingestor.source.name, lambda: service.channel_modes
+            )
             service.on_stop.append(probe.close)
         return probe
 
@@ -207,7 +222,8 @@ def health_routes(service: Service) -> list[Route]:
         metrics.record_ingest(
             result.cursor, datetime.now(UTC), service.settings.source.poll_seconds
         )
-        metrics.record_channel_modes(service.channel_modes)
+        if result.channels is not None:  # unknown: the last scrape's samples stay
+            metrics.record_channel_modes(result.channels)
         return Response(generate_latest(metrics.REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
     return [

@@ -1,0 +1,146 @@
+"""A schema migration waits for every feedsvc on the DB to stop (``feedsvc.db.running``).
+
+The old behaviour: ``feedsvc db upgrade`` migrated under a running feedsvc, which then wrote
+with its old schema for up to a minute (its revision check, ``feedsvc.schema_watch``).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import insert
+from upgrades import database_at
+
+from feedsvc.cli import cli
+from feedsvc.db import Database
+from feedsvc.db.revision import SchemaError, ensure_schema, schema_status
+from feedsvc.db.schema_service import leases
+from feedsvc.pid_lock import holder, scheduler_lock
+
+OLD = "0035"
+
+
+def _lease(db: Database, name: str, who: str, seconds: float) -> None:
+    with db.engine.begin() as conn:
+        until = db.now() + timedelta(seconds=seconds)
+        conn.execute(insert(leases).values(name=name, holder=who, expires_at=until))
+
+
+def _upgrade(url: str) -> tuple[int, str]:
+    env = {"FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    result = CliRunner().invoke(cli, ["db", "upgrade"], env=env)
+    return result.exit_code, result.output
+
+
+@pytest.mark.parametrize(
+    ("name", "who"), [("ingest", "news-1:4711"), ("telegram-poller", "bot.example:12"),
+                      ("zalo", "x:1")],
+)  # fmt: skip
+def test_a_live_lease_stops_db_upgrade_and_the_schema_stays(
+    db_url: str, name: str, who: str
+) -> None:
+    db = database_at(db_url, OLD)
+    try:
+        _lease(db, name, who, 90)
+        code, output = _upgrade(db_url)
+        assert code == 1, output
+        assert "another feedsvc is running on this state DB" in output
+        assert f"{who} holds the {name} lease until " in output
+        assert "README: Upgrading" in output
+        assert schema_status(db).revision == OLD  # nothing migrated
+    finally:
+        db.dispose()
+
+
+def test_an_expired_lease_and_this_process_own_do_not_stop_it(db_url: str) -> None:
+    db = database_at(db_url, OLD)
+    try:
+        _lease(db, "ingest", "gone:1", -5)  # a killed feedsvc's, lapsed
+        _lease(db, "telegram-poller", f"{socket.gethostname()}:{os.getpid()}", 90)
+        ensure_schema(db)
+        assert schema_status(db).current
+    finally:
+        db.dispose()
+
+
+def test_an_upgrade_with_nothing_to_migrate_runs_beside_a_service(db_url: str) -> None:
+    """`db upgrade` on a DB at head only prints its revision: a running service is no reason
+    to fail (deploy scripts run it every time)."""
+    db = database_at(db_url, "head")
+    try:
+        _lease(db, "ingest", "news-1:4711", 90)
+        code, output = _upgrade(db_url)
+        assert code == 0, output
+        assert output.startswith("database at revision ")
+    finally:
+        db.dispose()
+
+
+def test_ensure_schema_refuses_too_so_run_does(db_url: str) -> None:
+    """``run`` migrates at start through the same ``ensure_schema``: refused alike (exit 1)."""
+    db = database_at(db_url, OLD)
+    try:
+        _lease(db, "ingest", "news-2:99", 60)
+        with pytest.raises(SchemaError, match="news-2:99 holds the ingest lease"):
+            ensure_schema(db)
+        assert schema_status(db).revision == OLD
+    finally:
+        db.dispose()
+
+
+HOLD = """
+import sys
+from pathlib import Path
+from feedsvc.pid_lock import take
+take(Path(sys.argv[1]))
+print("held", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_scheduler_holding_the_sqlite_lock_stops_it_until_it_ends(tmp_path: Path) -> None:
+    """On SQLite the scheduler's lock shows a running ``run`` even without a lease (one just
+    started, one whose lease another took): held → refused naming its pid; after it ends
+    (the kernel drops the lock), the same command migrates."""
+    path = tmp_path / "state.db"
+    url = f"sqlite:///{path}"
+    database_at(url, OLD).dispose()
+    lock = scheduler_lock(path)
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        assert holder(lock) == child.pid
+        code, output = _upgrade(url)
+        assert code == 1, output
+        assert f"a scheduler (pid {child.pid}) holds its lock" in output
+    finally:
+        child.communicate("", timeout=30)
+    assert holder(lock) is None
+    code, output = _upgrade(url)
+    assert code == 0, output
+    db = Database(url)
+    assert schema_status(db).current
+    db.dispose()
+
+
+def test_the_lock_probe_ignores_a_missing_file_and_this_process(tmp_path: Path) -> None:
+    from feedsvc.pid_lock import take
+
+    lock = tmp_path / "x.db-scheduler.lock"
+    assert holder(lock) is None
+    assert not lock.exists()  # the probe creates nothing
+    fd = take(lock)
+    try:
+        assert holder(lock) is None  # our own lock: `run` migrates while holding it
+    finally:
+        os.close(fd)
