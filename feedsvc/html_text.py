@@ -30,7 +30,8 @@ to 2 MB at ingest):
 * an element of no HTML vocabulary (``<not>``, ``<o:p>``) is inline: its text shows.
 
 Known differences from a browser: the raw text of a closed ``xmp`` or ``textarea`` is read as
-markup; an unclosed hidden element's words are shown (a browser hides all after its tag); a
+markup; an unclosed hidden element's words are shown (a browser hides all after its tag),
+but not an embed's whose start tag has attributes (:mod:`feedsvc.markup_fallback`); a
 quote where HTML takes none (``<b "x>``, ``<b c=x"y>``) opens a value.
 The tests compare it with an ``html.parser`` reference on generated articles.
 """

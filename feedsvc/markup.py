@@ -43,9 +43,11 @@ newsroom text vanished from the feed while the matcher read it):
   their end tag; a start tag that no end tag of its element follows is text (a journalist's
   ``Cách chặn thẻ <script> trên trang`` or ``Lỗi <title> khiến trang trắng``, in a title or a
   plain-text summary: a parser hid every word after it in feeds, pages, alerts and matching), as
-  is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``).
+  is a :data:`RAW_TEXT` start tag nothing closes (``<textarea>``, ``<xmp>``, ``<plaintext>``);
+  but not an embed's start tag with attributes (``<iframe src=x>``, ``<video controls>``): a
+  CMS's embed, hidden with its fallback as a browser hides it (:mod:`feedsvc.markup_fallback`).
 
-Pure, no imports beyond ``re``.
+Pure, no imports beyond ``re``, :mod:`feedsvc.markup_fallback` and :mod:`feedsvc.markup_ends`.
 """
 
 from __future__ import annotations
@@ -53,8 +55,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 
-#: HTML whitespace (the tokenizer's, not Unicode's): what ends a tag name besides ``/`` and ``>``.
-HTML_SPACE = "\t\n\f\r "
+from feedsvc.markup_ends import HTML_SPACE as HTML_SPACE
+from feedsvc.markup_ends import Ends, HiddenEnds
+from feedsvc.markup_fallback import FALLBACK, TREE_FALLBACK, fallback_end, has_attributes
 
 #: A tag name the HTML-to-text steps accept (after ``<`` or ``</``): an ASCII letter, then
 #: ASCII up to whitespace, ``/``, ``>`` or the end. A name running into a non-ASCII character
@@ -124,6 +127,10 @@ _ELEMENT = "|".join(sorted(KNOWN_ELEMENTS, key=len, reverse=True))
 _FIELD_MARKUP = rf"!--|/?(?:{_ELEMENT})(?![^{HTML_SPACE}/>])(?:{_ATTRIBUTE})*+[{HTML_SPACE}/]*+>"
 _FIELD_LITERAL = re.compile(rf"<(?!{_FIELD_MARKUP})", re.IGNORECASE | re.ASCII)
 ESCAPED_LT = "&lt;"
+#: An embed's start tag in a text field (:data:`feedsvc.markup_fallback.FALLBACK`): one nothing
+#: closes is text there, with or without attributes (``Lỗi <video controls> khi tua``), where in
+#: an HTML field one with attributes hides what follows (:func:`markup_spans`).
+_FIELD_EMBED = re.compile(rf"<({'|'.join(sorted(FALLBACK))})(?![^{HTML_SPACE}/>])", re.I)
 
 
 def field_literals(text: str) -> str:
@@ -132,7 +139,13 @@ def field_literals(text: str) -> str:
     copy) without a ``<``, the common case."""
     if "<" not in text:
         return text
-    return _FIELD_LITERAL.sub(ESCAPED_LT, text)
+    text = _FIELD_LITERAL.sub(ESCAPED_LT, text)
+    if _FIELD_EMBED.search(text) is None:
+        return text
+    ends = HiddenEnds(text)  # an embed nothing closes is text here: a headline keeps its words
+    return _FIELD_EMBED.sub(
+        lambda m: m[0] if ends.end(m[1].lower(), m.end()) >= 0 else ESCAPED_LT + m[1], text
+    )
 
 
 def html_as_read(fragment: str) -> str:
@@ -202,17 +215,6 @@ _MARKUP_RE = re.compile(
 _MARKUP_NO_COMMENT_RE = re.compile(rf"<(?!!--)[!?][^>]*+(?:>|\Z)|{_TAGS}", re.S)
 #: a comment's end, as :data:`_MARKUP_RE` reads it
 _COMMENT_END = re.compile("--!?>\\Z")
-# What decides a tag's end: ">" closes it, a quote opens a value that may hold ">".
-_TAG_STOP = re.compile("[>\"']")
-# Where markup that needs no ">" may begin (a comment, doctype, CDATA, processing instruction).
-_BANG = re.compile("<[!?]")
-# A hidden element's end tag: ``</`` and its name, then whitespace, "/" or ">" (the tokenizer's
-# "appropriate end tag": ``</scripts>``, ``</script-x>`` and ``</script`` at the end are text),
-# then anything up to the next ">".
-_HIDDEN_END = {
-    tag: re.compile(rf"</{tag}(?=[{HTML_SPACE}/>])", re.I)
-    for tag in _READ_TO_END_TAG - {"plaintext"}
-}
 
 #: One piece of markup in :func:`markup_spans`: start, end, the tag's name in lower case (None
 #: for a comment, doctype, CDATA, processing instruction or a hidden element's content), and
@@ -220,20 +222,26 @@ _HIDDEN_END = {
 Span = tuple[int, int, str | None, int]
 
 
-def markup_spans(markup: str) -> Iterator[Span]:
+def markup_spans(
+    markup: str, at: int = 0, embeds: bool = True, ends: Ends | None = None
+) -> Iterator[Span]:
     """The markup in an HTML field, in order; what lies between is text. Never raises, linear in
     the markup's size whatever it holds (a body is hostile input: up to 2 MB at ingest).
 
     A tag is a ``<`` or ``</``, a :data:`TAG_NAME`, then up to ``>`` outside quoted values; one
-    that reaches no ``>`` is text (:class:`_TagEnds`). The content of a :data:`HIDDEN_CONTENT`
-    element, up to its end tag and that tag's ``>``, is one span named None; a self-closed
-    ``<script/>`` has none. A hidden or :data:`RAW_TEXT` start tag that no complete end tag of
-    its element follows (``</script>``, ``</SCRIPT >``; not ``</script`` at the end) is text,
-    not markup (:class:`_HiddenEnds`)."""
+    that reaches no ``>`` is text (:class:`~feedsvc.markup_ends.TagEnds`). The content of a
+    :data:`HIDDEN_CONTENT` element, up to its end tag and that tag's ``>``, is one span named
+    None; a self-closed ``<script/>`` has none. A hidden or :data:`RAW_TEXT` start tag that no
+    complete end tag of its element follows (``</script>``, ``</SCRIPT >``; not ``</script``
+    at the end) is text, not markup (:class:`~feedsvc.markup_ends.HiddenEnds`), except an
+    embed's with attributes (``<iframe src=x>``, ``<video controls>``), whose content ends
+    where a browser ends it (:mod:`feedsvc.markup_fallback`; ``embeds=False``, its scan of
+    that content: a video's there is an open element, never scanned again). ``at``: where to
+    begin (after a start tag); ``ends``: the document's caches, shared by its scans
+    (:mod:`feedsvc.markup_ends`)."""
     n = len(markup)
-    at = 0  # where to look for markup next
-    tags: _TagEnds | None = None
-    hidden: _HiddenEnds | None = None
+    if ends is None:
+        ends = Ends(markup)
     markup_re = _MARKUP_RE
     while at < n:
         m = markup_re.search(markup, at)
@@ -250,11 +258,9 @@ def markup_spans(markup: str) -> Iterator[Span]:
             continue
         name = m.group(2)
         if name is not None and m.group(3) is None:  # not closed yet: walk on to its ">"
-            if tags is None:
-                tags = _TagEnds(markup)
-            end = tags.end(end)
+            end = ends.tags.end(end)
             if end < 0:  # none: this "<" is text
-                at = tags.skip(m.start() + 1)
+                at = ends.tags.skip(m.start() + 1)
                 continue
         at = end
         if name is None:
@@ -266,9 +272,14 @@ def markup_spans(markup: str) -> Iterator[Span]:
             if name in HIDDEN_CONTENT and markup[end - 2] == "/":
                 yield m.start(), end, name, closing  # ``<script/>``: holds nothing
                 continue
-            if hidden is None:
-                hidden = _HiddenEnds(markup)
-            after = hidden.end(name, end)
+            after = ends.hidden.end(name, end)
+            if after < 0 and name in FALLBACK and has_attributes(markup[m.end(2) : end]):
+                after = n  # an embed the CMS left open: hidden as a browser hides it
+                if name in TREE_FALLBACK and not embeds:  # inside another's fallback: an
+                    yield m.start(), end, name, closing  # element open there, read on
+                    continue
+                if name in TREE_FALLBACK:
+                    after = fallback_end(markup_spans(markup, end, False, ends), n)
             if after < 0:  # nothing closes it: a journalist's "Lỗi <script> khiến…" is text
                 continue
             yield m.start(), end, name, closing
@@ -277,100 +288,3 @@ def markup_spans(markup: str) -> Iterator[Span]:
                 at = after
             continue
         yield m.start(), end, name, closing
-
-
-class _HiddenEnds:
-    """Where a hidden element's content ends (after its end tag's ``>``), or -1: none does.
-
-    Why cached: a start tag nothing closes is text and the scan goes on after it, so
-    ``"<script>" * N`` would search to the end from each of them (quadratic). A search from
-    ``pos`` that found no end tag finds none from any later ``pos``; one that found an end tag
-    finds the same from any ``pos`` up to it. One entry per element name: linear in all.
-    """
-
-    __slots__ = ("_found", "_markup")
-
-    def __init__(self, markup: str) -> None:
-        self._markup = markup
-        self._found: dict[str, tuple[int, int, int]] = {}  # name -> (from, "</" at, end or -1)
-
-    def end(self, name: str, pos: int) -> int:
-        """End of the content of the ``name`` element whose start tag ends at ``pos``."""
-        cached = self._found.get(name)
-        if cached is not None:
-            start, close, after = cached
-            if start <= pos and (after < 0 or pos <= close):
-                return after
-        ends = _HIDDEN_END.get(name)
-        if ends is None:  # plaintext: nothing ends it
-            return -1
-        markup = self._markup
-        found = ends.search(markup, pos)
-        gt = -1 if found is None else markup.find(">", found.end())
-        after = -1 if gt < 0 else gt + 1
-        self._found[name] = (pos, -1 if found is None else found.start(), after)
-        return after
-
-
-class _TagEnds:
-    """Where the tags of one document end, for the tags :data:`_MARKUP_RE` could not close
-    itself (a raw ``<`` after the name, outside quotes, or none of ``>``).
-
-    Why: a tag is ``<name`` then ``(?:[^>"']|"[^"]*"|'[^']*')*>``, and matching that with a
-    regex from every ``<`` rescans the rest of the document from each tag that never closes
-    (``"<a " * 8000``, 24 KB, took 12 s; a 2 MB body would take hours). The walk from a name to
-    its ``>`` stops only at quotes and ``>``; two walks that reach the same opening quote go on
-    alike, so a quote seen by a walk that failed is remembered (:attr:`_dead`) and ends a later
-    walk at once, and a walk that succeeds is consumed as the tag: linear in all. The first stop
-    after a name is cached, so ``"<a " * N`` with no ``>`` at all costs one search.
-    """
-
-    __slots__ = ("_dead", "_failed_at", "_markup", "_stop", "_stop_from")
-
-    def __init__(self, markup: str) -> None:
-        self._markup = markup
-        self._dead: set[int] = set()  # opening quotes from which no ">" is reached
-        self._stop_from = -1
-        self._stop = -1  # first of ">\"'" at or after _stop_from (len(markup): none)
-        self._failed_at = -1  # first stop of the last walk that failed
-
-    def _first_stop(self, pos: int) -> int:
-        if not self._stop_from <= pos <= self._stop:
-            found = _TAG_STOP.search(self._markup, pos)
-            self._stop_from = pos
-            self._stop = len(self._markup) if found is None else found.start()
-        return self._stop
-
-    def end(self, pos: int) -> int:
-        """End (after ``>``) of the tag whose walk is outside quotes at ``pos``; -1 if none."""
-        markup = self._markup
-        stop = first = self._first_stop(pos)
-        walked: list[int] = []
-        while stop < len(markup) and stop not in self._dead:
-            quote = markup[stop]
-            if quote == ">":
-                return stop + 1
-            walked.append(stop)
-            close = markup.find(quote, stop + 1)
-            if close < 0:
-                break
-            found = _TAG_STOP.search(markup, close + 1)
-            stop = len(markup) if found is None else found.start()
-        self._dead.update(walked)
-        self._failed_at = first
-        return -1
-
-    def skip(self, pos: int) -> int:
-        """After a tag failed to close: where markup may begin next, from ``pos`` on.
-
-        Every later tag whose name ends before the failed walk's first stop has that stop as
-        its own, so it fails too: only ``<!``/``<?`` and a name running past the stop remain.
-        """
-        stop = self._failed_at
-        if stop <= pos:
-            return pos
-        bang = _BANG.search(self._markup, pos, stop)
-        if bang is not None:
-            return bang.start()
-        last = self._markup.rfind("<", pos, stop)
-        return stop if last < 0 else last

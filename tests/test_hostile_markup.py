@@ -56,6 +56,26 @@ _SHAPES: dict[str, tuple[Callable[[int], str], Callable[[str], str]]] = {
     # each hidden start tag looks for its end tag: once, not to the end from each of them
     "hidden tags never closed": (lambda n: "<script><style>" * (n // 15), lambda body: body),
     "raw text tags never closed": (lambda n: "<textarea><xmp>" * (n // 15), lambda body: body),
+    # an open embed's fallback (markup_fallback.fallback_end) is scanned once, up to the end
+    # tag of an element open before it, or to the end: never again from a later embed
+    "embeds never closed": (lambda n: "<i><video controls>x</i>" * (n // 24), lambda body: ""),
+    "embeds in open elements": (lambda n: "<b><canvas id=c>" * (n // 16), lambda body: ""),
+    "embed, then deep nesting": (
+        lambda n: "<audio controls>" + "<b>" * (n // 7) + "</b>" * (n // 7) + "</i>x",
+        lambda body: "x",
+    ),
+    "open iframes": (lambda n: "a<iframe src=x>" * (n // 15), lambda body: "a"),
+    "open videos nested": (lambda n: "<video controls>" * (n // 16), lambda body: ""),
+    # each open embed's fallback scan shares the document's caches: the unclosed <script> in
+    # each is looked for once, not from every embed to the end
+    "open embeds, unclosed scripts in each": (
+        lambda n: "<i><video controls>a<script></i>" * (n // 32),
+        lambda body: "",
+    ),
+    "open embeds, unclosed tags in each": (
+        lambda n: "<i><canvas id=c>a<b x='</i>" * (n // 27),
+        lambda body: "",
+    ),
 }
 
 

@@ -22,6 +22,7 @@ from feedsvc.feeds import FeedMeta, feed_id, feed_urls, render_formats
 from feedsvc.feeds.model import clear_item_cache
 from feedsvc.feeds.sanitize import field_text, plain_lines, plain_text, sanitize_html
 from feedsvc.markup import HIDDEN_CONTENT, html_as_read, markup_spans
+from feedsvc.markup_fallback import FALLBACK
 from feedsvc.matching import document_from_text, match_document, parse_query
 from feedsvc.matching.normalize import visible_text
 from feedsvc.notify.message import format_alert
@@ -145,8 +146,12 @@ def test_the_feed_shows_such_a_title_and_summary() -> None:
 def test_each_hidden_element_unclosed_is_text_and_closed_hidden(name: str) -> None:
     for tag in (f"<{name}>", f"<{name.upper()}>", f'<{name} class="x">'):
         text = f"Trước {tag} chữ sau"
-        assert plain_text(text) == field_text(text) == text
-        assert " ".join(visible_text(text).split()) == text
+        assert field_text(text) == text
+        if name in FALLBACK and "class" in tag:  # an embed the CMS left open: test_unclosed_embeds
+            assert plain_text(text) == " ".join(visible_text(text).split()) == "Trước"
+        else:
+            assert plain_text(text) == text
+            assert " ".join(visible_text(text).split()) == text
         closed = f"Trước {tag}ẩn</{name}> chữ sau"
         assert plain_text(closed) == field_text(closed) == "Trước chữ sau"
         assert _feed_html_text(closed) == "Trước chữ sau"

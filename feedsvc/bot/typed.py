@@ -310,7 +310,7 @@ def _parsers(problem: QuoteProblem) -> bool:
     return problem.code == "unclosed" and problem.mark in '"“”'
 
 
-#: the query language's own phrase marks (SPEC §4 and its lexer, :mod:`feedsvc.matching.query`)
+#: the query language's own phrase marks (SPEC §4 and its lexer, :mod:`feedsvc.matching.lexer`)
 _LANGUAGE_MARKS = '"“”'
 
 

@@ -11,6 +11,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "digest.heading": ("Tin tổng hợp · {count} tin", "Digest · {count} articles"),
     "digest.read_all": ("Đọc tất cả", "Read all"),
     "digest.continued": ("(tiếp)", "(continued)"),
+    # after the first line of each part of a digest sent in several messages
+    "digest.part": ("({part}/{parts})", "({part}/{parts})"),
     "digest.button.read": ("Đọc bài", "Read"),
     "digest.button.mute": ("🔕 Tắt {topic}", "🔕 Mute {topic}"),
     "digest.button.undo": ("↩ Bật lại {topic}", "↩ Undo: follow {topic} again"),

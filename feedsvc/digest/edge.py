@@ -88,7 +88,10 @@ class DigestEdge:
         self.limit = limit
         self.buttons = buttons
         self.words = DigestWords(
-            self.t("digest.heading"), self.t("digest.read_all"), self.t("digest.continued")
+            self.t("digest.heading"),
+            self.t("digest.read_all"),
+            self.t("digest.continued"),
+            self.t("digest.part"),
         )
 
     # -- in the claim transaction --------------------------------------------------------------

@@ -60,11 +60,14 @@ class DigestEntry:
 @dataclass(frozen=True, slots=True)
 class DigestWords:
     """The catalogue's words, so this module stays free of language state.
-    ``heading`` has a ``{count}`` placeholder; ``continued`` marks parts after the first."""
+    ``heading`` has a ``{count}`` placeholder; ``continued`` marks parts after the first;
+    ``part`` (``{part}``, ``{parts}``) follows the first line of each part of a digest sent in
+    several, ``(2/3)``: a reader sees that more is coming, or that one is missing."""
 
     heading: str
     read_all: str
     continued: str
+    part: str = "({part}/{parts})"
 
 
 @dataclass(frozen=True, slots=True)
@@ -163,16 +166,49 @@ def format_digest(
     entries: Sequence[DigestEntry], tz: tzinfo, words: DigestWords, limit: int = TEXT_LIMIT
 ) -> list[DigestPart]:
     """The digest of ``entries`` as one or more parts, each within ``limit`` UTF-16 units
-    (Telegram text: 4096). Empty ``entries`` → no parts. Raises ValueError for a ``limit``
-    too small to hold one line (below ~700 units)."""
+    (Telegram text: 4096; Zalo's 2,000 characters, which UTF-16 units never undercount), split
+    only between lines (an article's line, a heading, a "read all" link: never inside a link or
+    an entity). Several parts are numbered on their first line, ``(1/3)``, ``(tiếp) (2/3)``.
+    Empty ``entries`` → no parts. Raises ValueError for a ``limit`` too small to hold one line
+    (below ~700 units)."""
     if not entries:
         return []
-    header = words.heading.format(count=len({e.delivery_id for e in entries}))
-    parts = _Parts(
-        _Line(f"<b>{html.escape(header)}</b>", header),
-        _Line(f"<i>{html.escape(words.continued)}</i>", words.continued),
-        limit,
-    )
+    count = len({e.delivery_id for e in entries})
+    lines = _split(entries, tz, words, limit, count, None)
+    digits = 1
+    while len(lines) > 1:  # numbered: the numbers' width budgeted before the parts are known
+        numbered = _split(entries, tz, words, limit, count, "9" * digits)
+        if len(str(len(numbered))) <= digits:
+            lines = numbered
+            for n, part in enumerate(lines, 1):
+                part[0] = _opening(words, n, count, words.part.format(part=n, parts=len(lines)))
+            break
+        digits = len(str(len(numbered)))
+    return [_part(part) for part in lines]
+
+
+def _opening(words: DigestWords, part: int, count: int, number: str | None) -> _Line:
+    """A part's first line: the heading on the first, ``continued`` on the others, then the
+    part's ``number`` (``(2/3)``) if any."""
+    text = words.heading.format(count=count) if part == 1 else words.continued
+    if number is not None:
+        text = f"{text} {number}"
+    tag = "b" if part == 1 else "i"
+    return _Line(f"<{tag}>{html.escape(text)}</{tag}>", text)
+
+
+def _split(
+    entries: Sequence[DigestEntry],
+    tz: tzinfo,
+    words: DigestWords,
+    limit: int,
+    count: int,
+    widest: str | None,
+) -> list[list[_Line]]:
+    """The digest's lines in parts within ``limit``; each part's first line budgeted with the
+    number ``widest/widest`` (None: no number), :func:`format_digest` writes the real one."""
+    number = None if widest is None else words.part.format(part=widest, parts=widest)
+    parts = _Parts(_opening(words, 1, count, number), _opening(words, 2, count, number), limit)
     for items in _sorted_groups(entries):
         group = items[0].group
         heading, tail = _heading(group), _read_all(group, words)
@@ -194,7 +230,7 @@ def format_digest(
             parts.add(line)
         if tail:
             parts.add(tail)
-    return [_part(lines) for lines in parts.finish()]
+    return parts.finish()
 
 
 def _part(lines: list[_Line]) -> DigestPart:

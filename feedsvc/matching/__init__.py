@@ -12,7 +12,8 @@ from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
 from .parser import parse_chat_query, parse_query, parse_topic
-from .query import FIELDS, Query, QueryError, Term, referenced_by, references, users_of
+from .query import FIELDS, Query, QueryError, Term
+from .references import referenced_by, references, users_of
 
 __all__ = [
     "FIELDS",

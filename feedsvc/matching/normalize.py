@@ -118,7 +118,7 @@ CF_RANGES = (
 _CF_CODES = [c for lo, hi in CF_RANGES for c in range(lo, hi + 1)]
 _CF_RE = re.compile(_char_class(_CF_CODES))
 #: One invisible format character (:data:`CF_RANGES`): what :func:`clean_text` deletes from a
-#: term, and so what the query lexer (:func:`feedsvc.matching.query.lex`) reads past, one class.
+#: term, and so what the query lexer (:func:`feedsvc.matching.lexer.lex`) reads past, one class.
 INVISIBLE_RE = _CF_RE
 #: Line breaks other than "\n".
 _LINE_CODES = [0x0D, 0x0B, 0x0C, 0x1C, 0x1D, 0x1E, 0x85, 0x2028, 0x2029]

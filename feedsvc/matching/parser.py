@@ -6,6 +6,7 @@ import unicodedata
 
 from feedsvc.limits import too_long
 
+from .lexer import Tok, lex
 from .normalize import normalize_query_terms
 from .query import (
     DEFAULT_MASK,
@@ -24,9 +25,7 @@ from .query import (
     QueryError,
     Resolver,
     Term,
-    Tok,
     evaluate,
-    lex,
 )
 
 _MIX_HINT = 'add parentheses, e.g. "(a b) OR c" or "a (b OR c)"'
@@ -65,7 +64,7 @@ class _Parser:
 
     def parse(self) -> Node:
         """The query's tree; raises :class:`QueryError`. A text the lexer's quote reading
-        refuses (:func:`~.query.lex`) but its reading before took (``legacy``) is parsed as
+        refuses (:func:`~.lexer.lex`) but its reading before took (``legacy``) is parsed as
         before, so a query saved then reads as it did: only refusals became meanings."""
         try:
             return self._parse(lex(self.text))

@@ -1,4 +1,6 @@
-"""The topic filter language of SPEC §4: lexer, parser, AST and errors.
+"""The topic filter language of SPEC §4: its grammar, limits, errors and the tree a query
+parses to. The lexer is :mod:`.lexer`, the parser :mod:`.parser`, ``@slug`` references
+between topics :mod:`.references`.
 
 Grammar (operators are upper case; lower-case "and"/"or"/"not" are ordinary words)::
 
@@ -15,14 +17,10 @@ Grammar (operators are upper case; lower-case "and"/"or"/"not" are ordinary word
 
 from __future__ import annotations
 
-import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from feedsvc import limits
-
-from .normalize import INVISIBLE_RE
-from .typed_names import field_refusal, slug_refusal
 
 #: A topic's query, in characters as :mod:`feedsvc.limits` counts them (its one owner).
 MAX_QUERY_CHARS = limits.QUERY
@@ -37,18 +35,6 @@ MAX_CHAT_QUERY_TERMS = 200
 #: Field name → bit.  A term's ``mask`` says where it may match.
 FIELDS = {"title": 1, "body": 2, "tag": 4, "section": 8, "author": 16}
 DEFAULT_MASK = FIELDS["title"] | FIELDS["body"]
-_OPERATORS = {"AND", "OR", "NOT"}
-#: What ends a bare word besides whitespace; whitespace is any ``str.isspace()`` character, as for
-#: the gaps between tokens (a word pasted with NBSP or U+2028 between syllables is two words).
-_STOP = frozenset('()"“”')
-#: What reads as ``-`` (NOT) where ``-`` does, glued in front of a term: the dashes a word
-#: processor or keyboard puts there (en dash, em dash, minus sign, full-width hyphen-minus,
-#: hyphen, non-breaking hyphen, small hyphen-minus) and ``!`` (NOT in Lucene's syntax). Read as
-#: typed, the normaliser dropped the mark and the term was *required*: ``"an ninh" –giao``
-#: matched exactly "an ninh giao thông", which it was written to leave out (a tester's).
-NOT_MARKS = frozenset("-\u2013\u2014\u2212\uff0d\u2010\u2011\ufe63!")
-_SLUG_RE = re.compile(r"[A-Za-z0-9_-]+")
-_FIELD_RE = re.compile(r"([A-Za-z]+):")
 
 
 class QueryError(ValueError):
@@ -158,244 +144,6 @@ def evaluate(node: Node, test: Callable[[Term], bool]) -> bool:
     if isinstance(node, And):
         return all(evaluate(c, test) for c in node.children)
     return any(evaluate(c, test) for c in node.children)
-
-
-@dataclass(frozen=True, slots=True)
-class Tok:
-    kind: str  # WORD PHRASE REF FIELD LPAREN RPAREN AND OR NOT MINUS TILDE
-    text: str
-    pos: int
-
-
-def _attached(text: str, i: int, what: str) -> None:
-    """A prefix operator must be glued to its operand ("-a", "~a", "title:a")."""
-    if i >= len(text) or text[i].isspace():
-        raise QueryError(
-            f"{what} must be followed directly by a term",
-            i - 1,
-            f"write it without a space, e.g. {what}term",
-            code="detached_prefix",
-            params={"op": what},
-        )
-
-
-def _not_run(text: str, i: int) -> int:
-    """Where the run of :data:`NOT_MARKS` that begins at ``text[i]`` ends."""
-    j = i + 1
-    while j < len(text) and text[j] in NOT_MARKS:
-        j += 1
-    return j
-
-
-def _glued(text: str, j: int) -> bool:
-    """Whether a run of :data:`NOT_MARKS` ending before ``text[j]`` is glued to a term:
-    something other than whitespace follows. Else a run that does not begin with ``-`` is read
-    as it was before such marks meant NOT, a word of it (``Hà Nội – Hải Phòng``, ``a !!!``: "no
-    letters or digits"): a dash typed as a separator is not told to be glued to the next word,
-    which would negate it."""
-    return j < len(text) and not text[j].isspace()
-
-
-def _lex_word(text: str, i: int) -> tuple[Tok, int]:
-    j = i
-    while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
-        j += 1
-    word = text[i:j]
-    _typed_field(word, i, text[:i].split()[-1:])
-    field = _FIELD_RE.match(word)
-    if field:
-        name = field.group(1)
-        if name.lower() not in FIELDS:
-            valid = ", ".join(FIELDS)
-            raise QueryError(
-                f"unknown field {name!r}; valid fields are {valid}",
-                i,
-                "put text that contains ':' in quotes",
-                code="unknown_field",
-                params={"name": name, "valid": valid},
-            )
-        end = i + field.end()
-        _attached(text, end, f"{name}:")
-        return Tok("FIELD", name.lower(), i), end
-    if word in _OPERATORS:
-        return Tok(word, word, i), j
-    return Tok("WORD", word, i), j
-
-
-def _typed_field(word: str, i: int, before: list[str]) -> None:
-    """Refuse a word that begins with a field name other than SPEC §4's ASCII ones, saying
-    which field to write (:func:`.typed_names.field_refusal`: ``tiêu_đề:``, ``tiêu đề:``)."""
-    refusal = field_refusal(word, FIELDS, before[0] if before else "")
-    if refusal is not None:
-        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
-
-
-def _lex_ref(text: str, i: int) -> tuple[Tok, int]:
-    """The ``@slug`` at ``text[i]``; one typed with marks is refused naming its slug form
-    (:func:`.typed_names.slug_refusal`: ``@kiến-thụy`` was "unknown topic @ki")."""
-    m = _SLUG_RE.match(text, i + 1)
-    refusal = slug_refusal(text, i + 1, m.end() if m else i + 1)
-    if refusal is not None:
-        raise QueryError(refusal.message, i, refusal.hint, code=refusal.code, params=refusal.params)
-    if not m:
-        raise QueryError(
-            "'@' must be followed by a topic slug", i, "e.g. @kien-thuy", code="bare_at"
-        )
-    return Tok("REF", m.group(), i), m.end()
-
-
-def _lex_quote(text: str, i: int, legacy: bool) -> tuple[Tok, int]:
-    """The phrase opened at ``text[i]`` (``"``, ``“`` or ``”``) and where the text goes on.
-
-    It closes at the next ``"`` or ``”``, or at a ``“`` right after a letter or digit
-    (``“an ninh“``); a ``“`` with none before it opens a quotation inside the phrase, which
-    its ``”`` closes (``"báo “Tuổi trẻ” hôm nay"`` is one phrase). ``legacy``: the reading
-    before that (a ``"`` closed at ``"`` only, a ``“`` at ``"`` or ``”``, a ``”`` opened
-    nothing), which refused ``"an ninh”`` and ``”an ninh”`` (a tester's); a text it reads and
-    the new one refuses is read so still (:func:`read_tokens`)."""
-    j, inner = i + 1, 0
-    if legacy:
-        closers = '"' if text[i] == '"' else '"”'
-        while j < len(text) and text[j] not in closers:
-            j += 1
-    while not legacy and j < len(text):
-        ch = text[j]
-        if ch == "“" and not text[j - 1].isalnum():
-            inner += 1
-        elif ch == "”" and inner:
-            inner -= 1
-        elif ch in '"”“':
-            break
-        j += 1
-    if j >= len(text) and text[i] == "”":  # nothing after it closes: it closes nothing
-        raise QueryError("closing quote without an opening one", i, code="stray_quote")
-    if j >= len(text):
-        raise QueryError(
-            "unterminated phrase", i, 'close it with a second "', code="unterminated_phrase"
-        )
-    return Tok("PHRASE", text[i + 1 : j], i), j + 1
-
-
-def read_tokens(text: str) -> list[Tok]:
-    """:func:`lex`'s tokens of ``text``, or, when it refuses the text, the tokens of the quote
-    reading before (``legacy``, :func:`_lex_quote`) when that one takes it: a query saved
-    before reads as it did (the parser does the same, :class:`~.parser._Parser`). Raises the
-    new reading's :class:`QueryError` when neither takes it."""
-    try:
-        return lex(text)
-    except QueryError as exc:
-        try:
-            return lex(text, legacy=True)
-        except QueryError:
-            raise exc from None
-
-
-def lex(text: str, *, legacy: bool = False) -> list[Tok]:
-    """Split query text into tokens; raises :class:`QueryError` at the offending character.
-
-    Invisible format characters (:data:`.normalize.INVISIBLE_RE`: zero-width space and joiners,
-    LRM/RLM, word joiner, BOM, soft hyphen… that a paste brings along) are read past as if
-    absent, the way the normaliser already deletes them inside a term: ``\u200b@an-ninh`` was
-    the words "an ninh" (a ZWSP in front is no ``@``), ``@an-ninh\u200b`` a term without letters,
-    ``\u200bOR`` the word "or", ``\u200b-x`` the positive term ``x``. Lexing here, the one
-    tokeniser of the parser and of :func:`references`, makes every surface (CLI, API, admin,
-    bots, topics file, stored queries parsed again at a start) read a query the same way.
-    Token and error positions index into ``text`` as given, invisible characters counted.
-    """
-    cleaned = INVISIBLE_RE.sub("", text)
-    if len(cleaned) == len(text):
-        return _lex(text, legacy)
-    # where each character of ``cleaned`` (and its end) is in ``text``
-    origin = [i for i, ch in enumerate(text) if not INVISIBLE_RE.match(ch)]
-    origin.append(len(text))
-    try:
-        toks = _lex(cleaned, legacy)
-    except QueryError as exc:
-        if exc.position is None or not 0 <= exc.position < len(origin):
-            raise
-        raise QueryError(
-            exc.message,
-            origin[exc.position],
-            exc.hint,
-            code=exc.code,
-            params=exc.params,
-            cause=exc.cause,
-        ) from None
-    return [Tok(tok.kind, tok.text, origin[tok.pos]) for tok in toks]
-
-
-def _lex(text: str, legacy: bool) -> list[Tok]:
-    """:func:`lex` of a text without invisible format characters."""
-    out: list[Tok] = []
-    i = 0
-    while i < len(text):
-        ch = text[i]
-        if ch.isspace():
-            i += 1
-        elif ch in "()":
-            out.append(Tok("LPAREN" if ch == "(" else "RPAREN", ch, i))
-            i += 1
-        elif ch in '"“' or (ch == "”" and not legacy):
-            tok, i = _lex_quote(text, i, legacy)
-            out.append(tok)
-        elif ch == "”":
-            raise QueryError("closing quote without an opening one", i, code="stray_quote")
-        elif ch == "~":
-            _attached(text, i + 1, ch)
-            out.append(Tok("TILDE", ch, i))
-            i += 1
-        elif ch in NOT_MARKS and (ch == "-" or _glued(text, _not_run(text, i))):
-            # A run of marks glued to a term is one NOT, whatever it holds: ``--giao`` (a
-            # keyboard's em dash typed as two hyphens), ``–-giao``, ``!!giao``, ``－－giao``
-            # were NOT NOT giao or the word giao, both *required*, where ``-giao`` left it out.
-            j = _not_run(text, i)
-            _attached(text, j, ch)
-            out.append(Tok("MINUS", text[i:j], i))
-            i = j
-        elif ch == "@":
-            tok, i = _lex_ref(text, i)
-            out.append(tok)
-        else:
-            tok, i = _lex_word(text, i)
-            out.append(tok)
-    return out
-
-
-def references(text: str) -> frozenset[str]:
-    """The slugs ``text`` names as ``@slug`` (its REF tokens, not its characters: ``@rt-1`` is
-    no reference to ``rt``, and ``"email @rt"`` is a phrase). A text the lexer refuses names
-    none (a stored query always lexed when it was saved)."""
-    try:
-        return frozenset(tok.text for tok in read_tokens(text) if tok.kind == "REF")
-    except QueryError:
-        return frozenset()
-
-
-def referenced_by(queries: Mapping[str, str]) -> dict[str, set[str]]:
-    """Slug → the slugs of ``queries`` (slug → query) that name it as ``@slug`` themselves
-    (:func:`references`): what a delete of that slug is refused for, and the first step of
-    :func:`users_of`."""
-    named_by: dict[str, set[str]] = {}
-    for user, query in queries.items():
-        for ref in references(query):
-            named_by.setdefault(ref, set()).add(user)
-    return named_by
-
-
-def users_of(slug: str, queries: Mapping[str, str]) -> frozenset[str]:
-    """The slugs of ``queries`` (slug → query) whose query reaches ``slug`` through ``@slug``
-    references at any depth: ``a`` → ``@b``, ``b`` → ``@slug`` gives ``{a, b}``. A change to
-    ``slug``'s query can break each of them (nesting depth, expanded terms), not only those
-    naming it (a 10-deep chain grew to 11 and its first topic was skipped by the matcher)."""
-    named_by = referenced_by(queries)
-    found: set[str] = set()
-    todo = [slug]
-    while todo:
-        for user in named_by.get(todo.pop(), ()):
-            if user not in found:
-                found.add(user)
-                todo.append(user)
-    return frozenset(found)
 
 
 Resolver = Callable[[str], str | None]
