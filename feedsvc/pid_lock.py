@@ -22,6 +22,10 @@ def scheduler_lock(state_file: Path) -> Path:
     return state_file.with_name(state_file.name + SCHEDULER_LOCK_SUFFIX)
 
 
+#: The locks this process took (:func:`take`): resolved path → descriptor.
+_HELD: dict[Path, int] = {}
+
+
 class Held(Exception):
     """Another process holds the lock; ``pid`` is what it wrote (None when unreadable)."""
 
@@ -48,18 +52,23 @@ def take(path: Path) -> int:
         raise Held(path, int(holder) if holder.isdigit() else None) from None
     os.ftruncate(fd, 0)
     os.write(fd, f"{os.getpid()}\n".encode())
+    _HELD[path.resolve()] = fd
     return fd
 
 
 def holder(path: Path) -> int | None:
-    """The pid of another process holding ``path``'s lock (0 when it holds it but its pid is
-    unreadable), else None: not held, missing (never created here), or held by this process.
+    """The pid another process wrote into ``path``'s lock while holding it (0 when unreadable),
+    else None: not held, missing (never created here), or held by this process.
 
-    Why the last: ``flock`` locks belong to an open file, so this process's own lock, taken
-    through another descriptor, conflicts with the probe like anyone's; the pid in the file
-    tells them apart."""
+    Why this process is told by :data:`_HELD`, not by the pid in the file: ``flock`` locks
+    belong to an open file, so our own lock conflicts with the probe like anyone's, and a pid
+    names no process across PID namespaces — a service in a container is pid 1, and so is a
+    ``db upgrade`` in the next container (a verifier's: it took the running service's lock
+    for its own and migrated under it)."""
     import fcntl
 
+    if _holding(path):
+        return None
     try:
         fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     except OSError:
@@ -68,8 +77,23 @@ def holder(path: Path) -> int | None:
         fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
     except OSError:
         written = os.read(fd, 32).decode("ascii", "replace").strip()
-        pid = int(written) if written.isdigit() else 0
-        return None if pid == os.getpid() else pid
+        return int(written) if written.isdigit() else 0
     finally:
         os.close(fd)  # closing it drops the probe's own shared lock
     return None
+
+
+def _holding(path: Path) -> bool:
+    """Does this process still hold ``path``'s lock through :func:`take`'s descriptor (open,
+    on the same file: a descriptor closed since, or its number reused, is not)?"""
+    fd = _HELD.get(path.resolve())
+    if fd is None:
+        return False
+    try:
+        ours, there = os.fstat(fd), os.stat(path)
+        same = (ours.st_dev, ours.st_ino) == (there.st_dev, there.st_ino)
+    except OSError:
+        same = False
+    if not same:
+        _HELD.pop(path.resolve(), None)
+    return same

@@ -144,3 +144,63 @@ def test_the_lock_probe_ignores_a_missing_file_and_this_process(tmp_path: Path) 
         assert holder(lock) is None  # our own lock: `run` migrates while holding it
     finally:
         os.close(fd)
+
+
+def _pid_namespaces() -> bool:
+    try:
+        done = subprocess.run(
+            ["unshare", "--pid", "--fork", "--mount-proc", "true"], capture_output=True, timeout=30
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return done.returncode == 0
+
+
+@pytest.mark.skipif(not _pid_namespaces(), reason="needs unshare --pid (root, util-linux)")
+def test_a_scheduler_that_is_pid_1_of_a_container_is_seen_by_an_upgrade_that_is_too(
+    tmp_path: Path,
+) -> None:
+    """Containers: `feedsvc run` is pid 1 (the Dockerfile's CMD), and so is a `db upgrade` in
+    the next container. The pid written in the lock is this process's own there: it took the
+    running scheduler's lock for its own and migrated under it (a verifier's)."""
+    path = tmp_path / "state.db"
+    url = f"sqlite:///{path}"
+    database_at(url, OLD).dispose()
+    lock = scheduler_lock(path)
+    boxed = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable]
+    env = {**os.environ, "FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
+    child = subprocess.Popen(
+        [*boxed, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        assert lock.read_text().strip() == "1"  # pid 1 of its namespace
+        upgrade = subprocess.run(
+            [*boxed, "-m", "feedsvc", "db", "upgrade"], env=env, capture_output=True, text=True,
+            timeout=120,
+        )  # fmt: skip
+        assert upgrade.returncode == 1, upgrade.stdout + upgrade.stderr
+        assert "a scheduler (pid 1) holds its lock" in upgrade.stderr
+    finally:
+        child.communicate("", timeout=30)
+    db = Database(url)
+    assert schema_status(db).revision == OLD
+    db.dispose()
+
+
+def test_a_lock_this_process_closed_is_anyones_again(tmp_path: Path) -> None:
+    """This process's own lock does not count only while it holds it: closed, another
+    process that takes it is seen (even where its pid would equal ours)."""
+    from feedsvc.pid_lock import take
+
+    lock = tmp_path / "y.db-scheduler.lock"
+    os.close(take(lock))
+    child = subprocess.Popen(
+        [sys.executable, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        assert holder(lock) == child.pid
+    finally:
+        child.communicate("", timeout=30)
