@@ -6,10 +6,10 @@ The rule (README, ``config/feedsvc.toml``): an article published longer ago than
 article's time, an edit or an unhide queues its alerts. An alert queued while fresh and kept
 unsent for longer — its channel ``waiting`` for a lost token for days (``channel_modes``), a
 token refused, a channel or the service down, a long backlog — went out as old news the moment
-it could. Each dispatcher now ends its channel's queued alerts (``pending`` or ``held``, never
-one being sent) whose article is older than the bound as ``failed`` — a dead letter, re-sendable
-from the delivery log if an editor still wants it — with :func:`stale_reason`, and says so in one
-WARNING per pass, not one line per alert.
+it could. Each dispatcher now ends its channel's such alerts as ``failed`` — a dead letter,
+re-sendable from the delivery log if an editor still wants it — with :func:`stale_reason`, and
+says so in one WARNING per pass, not one line per alert. Which ones, and which wait (a paused
+chat's, a digest's or quiet hours' ``held``, a re-sent one): ``store.deliveries.end_stale``.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class StaleAlerts:
         reason = stale_reason(self.max_age)
         with db.write() as conn:
             now = self.clock()
-            ended = queue.end_stale(conn, channel, now - self.max_age, reason, now)
+            ended = queue.end_stale(conn, channel, self.max_age, reason, now)
         if ended:
             log.warning(
                 "%s: %d queued alert(s) ended as failed, not sent: their articles were "

@@ -323,23 +323,42 @@ def end_off_channel(conn: Connection, channel: str, error: str, now: datetime) -
     return result.rowcount
 
 
-def end_stale(
-    conn: Connection, channel: str, published_before: datetime, error: str, now: datetime
-) -> int:
-    """End ``channel``'s queued deliveries (``pending`` or ``held``, never one being sent)
-    whose article was published before ``published_before`` as ``failed`` with ``error``
-    (:mod:`feedsvc.stale_alerts`: too old to alert); returns how many."""
-    old = select(articles.c.id).where(articles.c.published_at < published_before)
-    result = conn.execute(
-        update(deliveries)
+def end_stale(conn: Connection, channel: str, max_age: timedelta, error: str, now: datetime) -> int:
+    """End ``channel``'s alerts kept unsent past the bound as ``failed`` with ``error``
+    (:mod:`feedsvc.stale_alerts`): ``pending`` ones whose article was published more than
+    ``max_age`` before ``now`` and that either became due while it was fresh (never tried
+    since: a channel ``waiting``, a backlog) or wait on a failed try (``retry_kind``: an
+    outage, a refused token, a closed topic). Returns how many.
+
+    Left waiting, as README promises: a paused chat's queue (it goes out after ``/resume``),
+    ``held`` alerts (a digest or quiet hours sends them at its time), one being sent, and a
+    re-sent one (due when an editor re-sent it, after the bound, and not tried since): it was
+    ended again within a minute, before it could go (a verifier's)."""
+    published_before = now - max_age
+    rows = conn.execute(
+        select(deliveries.c.id, deliveries.c.due_at, deliveries.c.retry_kind,
+               articles.c.published_at)
+        .join(articles, articles.c.id == deliveries.c.article_id)
+        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .where(
-            deliveries.c.state.in_(("pending", "held")),
+            deliveries.c.state == "pending",
             of_channel(channel),
-            deliveries.c.article_id.in_(old),
+            claims.chat_unpaused(),
+            articles.c.published_at < published_before,
         )
-        .values(state="failed", error=error[:1000], finished_at=now)
-    )
-    return result.rowcount
+    ).all()  # fmt: skip
+    ids = [
+        row.id
+        for row in rows
+        if row.retry_kind is not None or row.due_at < row.published_at + max_age
+    ]
+    for chunk in range(0, len(ids), 500):
+        conn.execute(
+            update(deliveries)
+            .where(deliveries.c.id.in_(ids[chunk : chunk + 500]), deliveries.c.state == "pending")
+            .values(state="failed", error=error[:1000], finished_at=now)
+        )
+    return len(ids)
 
 
 def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | None:
