@@ -188,6 +188,34 @@ def test_a_shm_it_cannot_read_is_named(tmp_path: Path) -> None:
     assert f"the SQLite file {shm} cannot be read by the user" in done.stderr, done.stderr
 
 
+def test_a_wal_without_its_shm_in_a_directory_it_cannot_write_is_named(tmp_path: Path) -> None:
+    """A CMS writer killed and its ``-shm`` removed (or the files copied without it): SQLite
+    needs a ``-shm`` to read the ``-wal``'s rows and cannot make one; it said "unable to open
+    database file", naming nothing (a verifier's)."""
+    import shutil
+
+    path = cms(tmp_path / "cms")
+    copy = tmp_path / "copy"
+    copy.mkdir()
+    with writer_running(path):
+        shutil.copy(path, copy / "cms.db")
+        shutil.copy(f"{path}-wal", copy / "cms.db-wal")
+    conf = config(tmp_path, copy / "cms.db")
+    with modes((copy / "cms.db", 0o444), (copy / "cms.db-wal", 0o444), (copy, 0o555)):
+        done = source_check(conf)
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr
+    assert f"has writes in {copy / 'cms.db'}-wal but no {copy / 'cms.db'}-shm" in done.stderr, (
+        done.stderr
+    )
+    assert f"grant it write permission (w) on {copy}" in done.stderr
+    assert "wal_checkpoint(TRUNCATE)" in done.stderr
+    with modes((copy, 0o777)):  # granted: read, the WAL's newest row with it
+        done = source_check(conf)
+    assert done.returncode == 0, done.stderr
+    assert "Tin mới" in done.stdout
+
+
 def stored(conf: Path) -> int:
     with sqlite3.connect(conf.parent / "state" / "s.db") as conn:
         (count,) = conn.execute("SELECT count(*) FROM articles").fetchone()

@@ -35,7 +35,7 @@ if TYPE_CHECKING:
 
 def first_line(exc: BaseException) -> str:
     detail = getattr(exc, "orig", None) or exc
-    return str(detail).strip().splitlines()[0][:300] if str(detail).strip() else type(exc).__name__
+    return str(detail).strip().splitlines()[0][:1000] if str(detail).strip() else type(exc).__name__
 
 
 def _expression_fails(expression: str | None, exc: BaseException) -> str:

@@ -126,8 +126,9 @@ def unreadable(path: Path) -> str | None:
     """Why this process cannot read the SQLite file ``path``, with what to grant, or None when
     every permission a reader needs is there: search (``x``) on each directory above it, read
     on the file and on the ``-wal`` and ``-shm`` beside it (a WAL database while its writer has
-    it open: SQLite reads the newest writes from there). ``os.access`` (real uid): an operator
-    runs feedsvc as the service's user itself, never set-uid."""
+    it open: SQLite reads the newest writes from there), and a ``-shm`` it can create when a
+    ``-wal`` has none (a verifier's: "unable to open database file"). ``os.access`` (real
+    uid): an operator runs feedsvc as the service's user itself, never set-uid."""
     user = _user()
     for parent in reversed(path.parents):
         if not os.access(parent, os.X_OK):
@@ -142,6 +143,18 @@ def unreadable(path: Path) -> str | None:
                 f"permission (r) on {file}; feedsvc only reads it"
                 + ("" if file == path else f" (SQLite reads {path}'s newest writes there)")
             )
+    shm = Path(f"{path}-shm")
+    if (
+        os.path.lexists(f"{path}-wal")
+        and not os.path.lexists(shm)
+        and not os.access(path.parent, os.W_OK | os.X_OK)
+    ):  # SQLite reads a -wal only through a -shm it may create (a writer that died, -shm gone)
+        return (
+            f"the SQLite file {path} has writes in {path}-wal but no {shm}, which SQLite needs "
+            f"to read them and the user {user} cannot create in {path.parent}: grant it write "
+            f"permission (w) on {path.parent}, or have the CMS's database checkpoint its WAL "
+            f"(sqlite3 {path} 'PRAGMA wal_checkpoint(TRUNCATE)')"
+        )
     return None
 
 
