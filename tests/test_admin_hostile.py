@@ -415,19 +415,8 @@ def test_a_login_goes_on_only_to_an_admin_page(
     admin: tuple[TestClient, Service], typed: str
 ) -> None:
     """``next`` is an admin page or nothing: dot segments, backslashes, ``//``, controls."""
-    from urllib.parse import quote
-
-    client, _ = admin
-    page = client.get(f"/admin/login?next={quote(typed, safe='')}")
-    found = CSRF_FIELD.search(page.text)
-    assert found, page.text
-    done = client.post(
-        f"/admin/login?next={quote(typed, safe='')}",
-        data={"token": TOKEN, "csrf": found.group(1)},
-        follow_redirects=False,
-    )
-    assert done.status_code == 303
-    assert done.headers["location"].endswith("/admin/topics"), done.headers["location"]
+    location = _login_next(admin[0], typed)
+    assert location.endswith("/admin/topics"), location
 
 
 @pytest.mark.parametrize(
@@ -436,16 +425,19 @@ def test_a_login_goes_on_only_to_an_admin_page(
 def test_a_login_goes_on_to_the_admin_page_asked_for(
     admin: tuple[TestClient, Service], typed: str
 ) -> None:
+    location = _login_next(admin[0], typed)
+    assert location.endswith(typed), location
+
+
+def _login_next(client: TestClient, typed: str) -> str:
+    """Where a login with ``?next=<typed>`` goes on to (its 303's ``Location``)."""
     from urllib.parse import quote
 
-    client, _ = admin
-    page = client.get(f"/admin/login?next={quote(typed, safe='')}")
-    found = CSRF_FIELD.search(page.text)
-    assert found, page.text
+    login_url = f"/admin/login?next={quote(typed, safe='')}"
+    found = CSRF_FIELD.search(client.get(login_url).text)
+    assert found
     done = client.post(
-        f"/admin/login?next={quote(typed, safe='')}",
-        data={"token": TOKEN, "csrf": found.group(1)},
-        follow_redirects=False,
+        login_url, data={"token": TOKEN, "csrf": found.group(1)}, follow_redirects=False
     )
     assert done.status_code == 303
-    assert done.headers["location"].endswith(typed), done.headers["location"]
+    return str(done.headers["location"])

@@ -10,6 +10,8 @@ import os
 import socket
 import subprocess
 import sys
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 
@@ -105,6 +107,20 @@ sys.stdin.read()
 """
 
 
+@contextmanager
+def holding(lock: Path, boxed: Sequence[str] = (sys.executable,)) -> Iterator[int]:
+    """Another process (``boxed``: how it is started) holding ``lock`` until the block ends;
+    its pid as the caller sees it."""
+    child = subprocess.Popen(
+        [*boxed, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert child.stdout is not None and child.stdout.readline() == "held\n"
+        yield child.pid
+    finally:
+        child.communicate("", timeout=30)
+
+
 def test_a_scheduler_holding_the_sqlite_lock_stops_it_until_it_ends(tmp_path: Path) -> None:
     """On SQLite the scheduler's lock shows a running ``run`` even without a lease (one just
     started, one whose lease another took): held → refused naming its pid; after it ends
@@ -113,18 +129,11 @@ def test_a_scheduler_holding_the_sqlite_lock_stops_it_until_it_ends(tmp_path: Pa
     url = f"sqlite:///{path}"
     database_at(url, OLD).dispose()
     lock = scheduler_lock(path)
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "held\n"
-        assert holder(lock) == child.pid
+    with holding(lock) as pid:
+        assert holder(lock) == pid
         code, output = _upgrade(url)
         assert code == 1, output
-        assert f"a scheduler (pid {child.pid}) holds its lock" in output
-    finally:
-        child.communicate("", timeout=30)
+        assert f"a scheduler (pid {pid}) holds its lock" in output
     assert holder(lock) is None
     code, output = _upgrade(url)
     assert code == 0, output
@@ -169,11 +178,7 @@ def test_a_scheduler_that_is_pid_1_of_a_container_is_seen_by_an_upgrade_that_is_
     lock = scheduler_lock(path)
     boxed = ["unshare", "--pid", "--fork", "--mount-proc", sys.executable]
     env = {**os.environ, "FEEDSVC_CONFIG": "/dev/null", "FEEDSVC_DATABASE__URL": url}
-    child = subprocess.Popen(
-        [*boxed, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "held\n"
+    with holding(lock, boxed):
         assert lock.read_text().strip() == "1"  # pid 1 of its namespace
         upgrade = subprocess.run(
             [*boxed, "-m", "feedsvc", "db", "upgrade"], env=env, capture_output=True, text=True,
@@ -181,8 +186,6 @@ def test_a_scheduler_that_is_pid_1_of_a_container_is_seen_by_an_upgrade_that_is_
         )  # fmt: skip
         assert upgrade.returncode == 1, upgrade.stdout + upgrade.stderr
         assert "a scheduler (pid 1) holds its lock" in upgrade.stderr
-    finally:
-        child.communicate("", timeout=30)
     db = Database(url)
     assert schema_status(db).revision == OLD
     db.dispose()
@@ -195,12 +198,5 @@ def test_a_lock_this_process_closed_is_anyones_again(tmp_path: Path) -> None:
 
     lock = tmp_path / "y.db-scheduler.lock"
     os.close(take(lock))
-    child = subprocess.Popen(
-        [sys.executable, "-c", HOLD, str(lock)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-        text=True,
-    )  # fmt: skip
-    try:
-        assert child.stdout is not None and child.stdout.readline() == "held\n"
-        assert holder(lock) == child.pid
-    finally:
-        child.communicate("", timeout=30)
+    with holding(lock) as pid:
+        assert holder(lock) == pid
