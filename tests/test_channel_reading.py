@@ -17,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from click.testing import CliRunner
 from fakebot import FakeBotAPI
+from fleets import telegram_fleet
 from sqlalchemy import insert, select, update
 from starlette.testclient import TestClient
 from test_admin import login
@@ -24,7 +25,6 @@ from test_channel_off import AUTH, TOKEN
 
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.channels import tokens
-from feedsvc.channels.fleet import Dispatchers, build_channels
 from feedsvc.cli import cli
 from feedsvc.config import load_config
 from feedsvc.db import Database
@@ -171,18 +171,11 @@ async def test_an_idle_dispatcher_keeps_its_token_record_fresh(
     ``sent_elsewhere`` through a quiet hour; a refused token records nothing."""
     monkeypatch.setattr(tokens, "NOTE_SECONDS", 0.3)
     with FakeBotAPI() as fake:
-        monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", fake.token)
-        settings = load_config(None, {"database": {"url": db.url},
-                                      "telegram": {"base_url": fake.base_url}})  # fmt: skip
-        fleet = Dispatchers(db, settings, build_channels(settings))
-        await fleet.start()
-        try:
+        async with telegram_fleet(db, fake, monkeypatch) as fleet:
             await fleet.tokens_confirmed()
             first = _last_at(db)
             assert first is not None
             await fake.await_for(lambda: (_last_at(db) or first) > first, timeout=15)
-        finally:
-            await fleet.stop(timeout=5)
 
 
 def _last_at(db: Database) -> datetime | None:
@@ -200,15 +193,8 @@ async def test_a_refused_token_is_never_recorded_as_fresh(
     refused = (401, b'{"ok": false, "error_code": 401, "description": "Unauthorized"}')
     with FakeBotAPI() as fake:
         fake.script_raw("getme", *[refused] * 10)
-        monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", fake.token)
-        settings = load_config(None, {"database": {"url": db.url},
-                                      "telegram": {"base_url": fake.base_url}})  # fmt: skip
-        fleet = Dispatchers(db, settings, build_channels(settings))
-        await fleet.start()
-        try:
+        async with telegram_fleet(db, fake, monkeypatch):
             await fake.await_for(
                 lambda: sum(c.method == "getme" for c in fake.calls) >= 3, timeout=15
             )
-        finally:
-            await fleet.stop(timeout=5)
     assert _last_at(db) is None

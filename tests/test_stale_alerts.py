@@ -13,10 +13,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from fakebot import FakeBotAPI
+from fleets import telegram_fleet
 from sqlalchemy import insert, select
 
-from feedsvc.channels.fleet import Dispatchers, build_channels
-from feedsvc.config import load_config
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.store.subscriptions import ensure_chat, subscribe
@@ -59,16 +58,9 @@ async def test_alerts_queued_for_days_end_unsent_and_fresh_ones_go(
     fresh = queue(db, "fresh", timedelta(hours=1))
     caplog.set_level(logging.INFO, logger="feedsvc")
     with FakeBotAPI() as fake:
-        monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", fake.token)  # the token is back
-        settings = load_config(None, {"database": {"url": db.url},
-                                      "telegram": {"base_url": fake.base_url}})  # fmt: skip
-        fleet = Dispatchers(db, settings, build_channels(settings))
-        await fleet.start()
-        try:
+        async with telegram_fleet(db, fake, monkeypatch):
             await fake.await_for(lambda: len(fake.messages(CHAT)) == 2, timeout=15)
             await fake.await_for(lambda: rows(db)[fresh][0] == "sent", timeout=15)
-        finally:
-            await fleet.stop(timeout=5)
         bodies = [m.body for m in fake.messages(CHAT)]
     assert any("Tin edge" in b for b in bodies) and any("Tin fresh" in b for b in bodies)
     assert not any("Tin old" in b for b in bodies), bodies
@@ -169,13 +161,6 @@ async def test_a_re_sent_stale_alert_is_not_ended_again(
         return
     assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
     with FakeBotAPI() as fake:
-        monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", fake.token)
-        settings = load_config(None, {"database": {"url": db.url},
-                                      "telegram": {"base_url": fake.base_url}})  # fmt: skip
-        fleet = Dispatchers(db, settings, build_channels(settings))
-        await fleet.start()
-        try:
+        async with telegram_fleet(db, fake, monkeypatch):
             await fake.await_for(lambda: rows(db)[ended][0] == "sent", timeout=15)
-        finally:
-            await fleet.stop(timeout=5)
         assert any("Tin ended" in m.body for m in fake.messages(CHAT))
