@@ -20,10 +20,11 @@ Apprise is always ``on``: each destination is its own configuration.
 
 What every surface shows (``feedsvc status``, ``/api/status``, the admin's status page,
 ``/readyz``, ``feedsvc_channel_mode``) is :func:`shown_modes`, the one reading of a mode
-against the state DB's evidence (:data:`Shown`): ``refused`` for an ``on`` channel whose
-alerts wait because it refuses the token, ``sent_elsewhere`` for one this process (or an
-operator's shell) has no token for while another process sends with it, and ``waiting`` for a
-console or off stand-in that stood down (another process recorded the token).
+against the state DB's evidence (:data:`Shown`): ``refused`` while the channel's newest word
+on a token, recorded by whichever process gave it one, is a refusal (in every process: the one
+with the wrong token, a web-only replica, an operator's shell), ``sent_elsewhere`` for one this
+process (or an operator's shell) has no token for while another process sends with it, and
+``waiting`` for a console or off stand-in that stood down (another process recorded the token).
 """
 
 from __future__ import annotations
@@ -47,6 +48,12 @@ SHOWN: tuple[Shown, ...] = get_args(Shown)
 #: ``channels.tokens.NOTE_SECONDS`` (60 s: a delivered alert, else its getMe), so 180 s is
 #: three records missed — a process stopped or cut off, not one between two alerts.
 ACCEPTED_FRESH_SECONDS = 180.0
+
+#: Seconds within which a channel's last refusal of a token (``channel_refusals.last_at``)
+#: means a process holds that token now: a dispatcher whose token is refused records the
+#: refusal at least every ``channels.tokens.NOTE_SECONDS`` (its getMe, else a send refused),
+#: so, as for an acceptance, three records missed — the process stopped (with its wrong token).
+REFUSED_FRESH_SECONDS = 180.0
 
 #: the setting an ``off`` or ``waiting`` channel lacks (its ``*_file`` form too)
 MISSING_SETTING = {"telegram": "telegram.token", "zalo": "zalo.token"}
@@ -76,17 +83,21 @@ def waiting_channels(modes: dict[str, Mode]) -> list[str]:
 
 def shown_modes(
     modes: Mapping[str, Mode],
-    refused: Collection[str],
+    refused: Mapping[str, datetime],
     accepted: Mapping[str, datetime],
     now: datetime,
 ) -> dict[str, Shown]:
     """**The one reading of a channel's mode for people and monitors.** ``modes``: this
     process's (:func:`channel_modes`; a shell's: what a service with its settings would have);
-    ``refused``: channels with an alert waiting because the channel refused the token
-    (``retry_kind`` ``token_refused``); ``accepted``: each recorded channel's last acceptance
+    ``refused``: each channel's last refusal of a token not superseded by an acceptance
+    (``channel_refusals.last_at``, UTC); ``accepted``: each recorded channel's last acceptance
     (``channel_tokens.last_at``, UTC); ``now``: the DB's clock, UTC.
 
-    - ``on`` among ``refused``: ``refused`` ("on" read as "sending" while every alert waited);
+    - a refusal newer than any acceptance and under :data:`REFUSED_FRESH_SECONDS` old:
+      ``refused``, whatever this process's mode and whatever the queue holds ("on" read as
+      "sending" while getMe failed on a quiet channel; a replica without the token said
+      ``waiting``, a shell on a DB that never had one ``console``);
+    - ``on``: ``on``;
     - no token here (``waiting``, or a ``console``/``off`` stand-in, which stands down once
       the token is recorded: ``channels.tokens.TokenWatch``) while the record is under
       :data:`ACCEPTED_FRESH_SECONDS` old: ``sent_elsewhere`` — a web-only replica or an
@@ -94,16 +105,20 @@ def shown_modes(
     - a stand-in whose channel has a record, older: ``waiting`` (it sends and logs nothing)."""
     shown: dict[str, Shown] = {}
     for name, mode in modes.items():
-        at = accepted.get(name)
-        if mode == "on":
-            shown[name] = "refused" if name in refused else "on"
-        elif at is None:
+        at, no = accepted.get(name), refused.get(name)
+        if no is not None and (at is None or no >= at) and _within(no, now, REFUSED_FRESH_SECONDS):
+            shown[name] = "refused"
+        elif mode == "on" or at is None:
             shown[name] = mode
-        elif (now - at).total_seconds() <= ACCEPTED_FRESH_SECONDS:
+        elif _within(at, now, ACCEPTED_FRESH_SECONDS):
             shown[name] = "sent_elsewhere"
         else:
             shown[name] = "waiting"
     return shown
+
+
+def _within(at: datetime, now: datetime, seconds: float) -> bool:
+    return (now - at).total_seconds() <= seconds
 
 
 def off_reason(channel: str) -> str:

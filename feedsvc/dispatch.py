@@ -407,8 +407,11 @@ class Dispatcher:
     def _record_many(self, outcomes: Sequence[tuple[q.Claimed, SendOutcome]]) -> None:
         with self.db.write() as conn:
             now = self.now()
-            if self.tokens is not None and any(o.delivered for _, o in outcomes):
-                self.tokens.accepted(conn, now)
+            if self.tokens is not None:  # what the channel said of the token, if anything
+                if any(o.delivered for _, o in outcomes):
+                    self.tokens.accepted(conn, now)
+                elif any(o.kind is OutcomeKind.TOKEN_REFUSED for _, o in outcomes):
+                    self.tokens.refused(conn, now)
             for d, o in outcomes:
                 claims.book_next_send(conn, d.chat_id, self.limits.interval(d.chat_type), now)
                 # read, not popped: a failed batch is written again row by row (BatchRecorder)

@@ -168,8 +168,9 @@ class StatusReads:
     #: channels this DB has run with a token and when one last accepted it (UTC;
     #: ``store.channel_tokens``: ``waiting`` and ``sent_elsewhere``)
     tokens_seen: dict[str, datetime] = field(default_factory=dict)
-    #: channels with an alert queued that waits because the channel refused the bot token
-    token_refused: tuple[str, ...] = ()
+    #: channels whose latest word on a token was a refusal and when (UTC;
+    #: ``store.channel_tokens.refusals``: ``refused``)
+    refusals: dict[str, datetime] = field(default_factory=dict)
 
 
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
@@ -235,7 +236,7 @@ def facts_from(
             [
                 Fact(
                     "channels",
-                    shown_modes(channels, reads.token_refused, reads.tokens_seen, now),
+                    shown_modes(channels, reads.refusals, reads.tokens_seen, now),
                     "channels",
                 )
             ]

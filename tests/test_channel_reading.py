@@ -84,6 +84,16 @@ def admin_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[pytest.MonkeyPatch]:
 
 
 def queue_refused(db: Database) -> None:
+    """An alert waiting because Telegram refused the token (as ``send_record`` leaves it), and
+    the refusal recorded (as the dispatcher's ``TokenWatch`` does in the same transaction)."""
+    from feedsvc.store.channel_tokens import note_refusal  # migration 0038's
+
+    queue_refused_alert(db)
+    with db.write() as conn:
+        note_refusal(conn, "telegram", datetime.now(UTC))
+
+
+def queue_refused_alert(db: Database) -> None:
     """An alert waiting because Telegram refused the token (as ``send_record`` leaves it)."""
     now = datetime.now(UTC)
     with db.write() as conn:
@@ -145,7 +155,8 @@ def test_a_replica_without_the_token_while_another_sends(
 def test_the_reading_rule() -> None:
     """The pure rule, at its edges: a record exactly at the bound is fresh, a second past is
     not; a console or off stand-in whose channel has an old record waits (it stood down); a
-    refused record does not make an ``on`` channel ``sent_elsewhere``."""
+    refused record does not make an ``on`` channel ``sent_elsewhere`` (refusals:
+    ``test_channel_refusals``)."""
     from feedsvc.channel_modes import ACCEPTED_FRESH_SECONDS, shown_modes  # new: failed before
 
     assert ACCEPTED_FRESH_SECONDS == 180  # the bound README states
@@ -153,14 +164,14 @@ def test_the_reading_rule() -> None:
     edge = now - timedelta(seconds=ACCEPTED_FRESH_SECONDS)
     past = edge - timedelta(seconds=1)
     stand_ins = {"telegram": "console", "zalo": "off", "apprise": "on"}
-    assert shown_modes(stand_ins, (), {}, now) == stand_ins  # the demo, a first install
-    assert shown_modes(stand_ins, (), {"telegram": edge, "zalo": edge}, now) == {
+    assert shown_modes(stand_ins, {}, {}, now) == stand_ins  # the demo, a first install
+    assert shown_modes(stand_ins, {}, {"telegram": edge, "zalo": edge}, now) == {
         "telegram": "sent_elsewhere", "zalo": "sent_elsewhere", "apprise": "on"}  # fmt: skip
-    assert shown_modes(stand_ins, (), {"telegram": past, "zalo": past}, now) == {
+    assert shown_modes(stand_ins, {}, {"telegram": past, "zalo": past}, now) == {
         "telegram": "waiting", "zalo": "waiting", "apprise": "on"}  # fmt: skip
-    assert shown_modes({"telegram": "on"}, ["telegram"], {"telegram": now}, now) == {
+    assert shown_modes({"telegram": "on"}, {"telegram": now}, {"telegram": past}, now) == {
         "telegram": "refused"}  # fmt: skip
-    assert shown_modes({"telegram": "on"}, [], {"telegram": past}, now) == {"telegram": "on"}
+    assert shown_modes({"telegram": "on"}, {}, {"telegram": past}, now) == {"telegram": "on"}
 
 
 async def test_an_idle_dispatcher_keeps_its_token_record_fresh(
@@ -187,8 +198,9 @@ def _last_at(db: Database) -> datetime | None:
 async def test_a_refused_token_is_never_recorded_as_fresh(
     db: Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Each getMe refused (401): three rounds of the keeper record nothing, so no replica
-    reads ``sent_elsewhere`` from a token that does not work."""
+    """Each getMe refused (401): three rounds of the keeper record no acceptance (only the
+    refusals, ``test_channel_refusals``), so no replica reads ``sent_elsewhere`` from a token
+    that does not work."""
     monkeypatch.setattr(tokens, "NOTE_SECONDS", 0.2)
     refused = (401, b'{"ok": false, "error_code": 401, "description": "Unauthorized"}')
     with FakeBotAPI() as fake:

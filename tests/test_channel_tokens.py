@@ -33,7 +33,7 @@ from feedsvc.config import Settings, load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.db.schema import deliveries
 from feedsvc.db.schema_service import channel_tokens
-from feedsvc.store.channel_tokens import note_tokens
+from feedsvc.store.channel_tokens import note_refusal, note_tokens
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat
 
@@ -178,7 +178,8 @@ async def test_a_zalo_token_lost_keeps_its_alerts_queued(
 
 def test_status_shows_a_refused_token(db: Database, monkeypatch: pytest.MonkeyPatch) -> None:
     """A token set but refused by the channel: ``on`` read as "sending" while every alert
-    waited (a tester's); status shows ``refused`` while one waits so."""
+    waited (a tester's); status shows ``refused`` while the channel's last word on the token
+    is a refusal, whether an alert waits or not (``test_channel_refusals``)."""
     monkeypatch.setenv("FEEDSVC_TELEGRAM__TOKEN", "123456789:AAFwrongTOKENwrongTOKENwrong_-0")
     now = datetime.now(UTC)
     with db.write() as conn:
@@ -189,12 +190,14 @@ def test_status_shows_a_refused_token(db: Database, monkeypatch: pytest.MonkeyPa
             attempts=0, ambiguous=0, plain_text=False, due_at=now, created_at=now,
             retry_kind="token_refused",
         ))  # fmt: skip
+        note_refusal(conn, "telegram", now)  # as the dispatcher's TokenWatch records it
     env = {"FEEDSVC_DATABASE__URL": db.url, "FEEDSVC_CONFIG": "/dev/null"}
     shown = CliRunner().invoke(cli, ["status"], env=env)
     assert shown.exit_code == 0, shown.output
     assert "telegram refused, zalo off, apprise on" in shown.output
-    with db.write() as conn:
+    with db.write() as conn:  # the token fixed: the channel accepts it, the alert is sent
         conn.execute(update(deliveries).values(state="sent", retry_kind=None))
+        note_tokens(conn, ["telegram"], datetime.now(UTC))
     shown = CliRunner().invoke(cli, ["status", "--json"], env=env)
     assert json.loads(shown.output)["channels"]["telegram"] == "on"
 
@@ -218,7 +221,7 @@ def test_modes_rule() -> None:
         "telegram": "waiting", "zalo": "waiting", "apprise": "on"}  # fmt: skip
     assert channel_modes(with_both, ["telegram"])["telegram"] == "on"
     now = datetime.now(UTC)
-    assert shown_modes({"telegram": "on", "zalo": "off"}, ["telegram", "zalo"], {}, now) == {
+    assert shown_modes({"telegram": "on", "zalo": "off"}, {"telegram": now}, {}, now) == {
         "telegram": "refused", "zalo": "off"}  # fmt: skip
 
 

@@ -31,7 +31,7 @@ from feedsvc.db.schema import deliveries
 from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class
 from feedsvc.db.urls import psycopg_url
 from feedsvc.status import QUARANTINE_LISTED
-from feedsvc.store import claims, cursors, delivery_log, lite, quarantine
+from feedsvc.store import channel_tokens, claims, cursors, delivery_log, lite, quarantine
 from feedsvc.store import deliveries as delivery_store
 from feedsvc.store import status as status_store
 from feedsvc.store import subscriptions as subs
@@ -88,6 +88,9 @@ def state(db_url: str) -> Iterator[tuple[Database, str]]:
         claims.block_chat_until(conn, 11, datetime.now(UTC) + timedelta(hours=1))
         claims.block_chat_until(conn, 13, datetime.now(UTC) - timedelta(hours=1))
         subs.disable_chat(conn, 12, "blocked by the user")
+        # what the channels said of the tokens (the lite reads and the store's must agree)
+        channel_tokens.note_tokens(conn, ["telegram", "zalo"], NOW - timedelta(minutes=5))
+        channel_tokens.note_refusal(conn, "zalo", NOW)
         delivery_store.enqueue(
             conn,
             [
@@ -127,6 +130,7 @@ def test_status_reads_are_the_same(state: tuple[Database, str], source: str) -> 
     if source == "builtin":
         assert got.cursor.failures == 1 and got.cursor.backlog == 120 and got.quarantined == 3
         assert got.source_articles == 3 and got.deliveries_pending == 3
+        assert got.refusals == {"zalo": NOW} and set(got.tokens_seen) == {"telegram", "zalo"}
     else:
         assert got.source_articles is None and got.cursor.ts is None
 

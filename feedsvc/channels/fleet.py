@@ -31,6 +31,7 @@ from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
 from feedsvc.dispatch import Dispatcher, DispatchSettings, default_owner
 from feedsvc.notify import ConsoleSender, Sender, TelegramSender
+from feedsvc.notify.outcome import SendOutcome
 from feedsvc.retraction.worker import followup_worker
 
 log = logging.getLogger(__name__)
@@ -187,11 +188,12 @@ class Dispatchers:
         return not late
 
 
-def _who_am_i(channel: Channel) -> Callable[[], Awaitable[object]] | None:
-    """The channel's getMe, for a bot with a token (Telegram's sender, Zalo's API); None for
-    the console and Apprise."""
+def _who_am_i(channel: Channel) -> Callable[[], Awaitable[SendOutcome]] | None:
+    """The channel's getMe as an outcome (its own classifier: accepted, refused or no
+    answer), for a bot with a token (Telegram's sender, Zalo's); None for the console and
+    Apprise."""
     if isinstance(channel, TelegramChannel) and isinstance(channel.sender, TelegramSender):
-        return channel.sender.bot.get_me
+        return channel.sender.who_am_i
     if isinstance(channel, ZaloChannel):
-        return channel.api.get_me
+        return channel.who_am_i
     return None

@@ -2,7 +2,8 @@
 (``Service.prepare``) and by a stand-in while it runs.
 
 A channel whose token was accepted (an alert delivered, the bot's getMe: :class:`TokenWatch`,
-``store.channel_tokens``; a token never accepted — a placeholder, a typo — marks nothing) and
+``store.channel_tokens``; a token never accepted — a placeholder, a typo — marks nothing of
+the kind: its refusals are recorded, read as ``refused`` everywhere while they last) and
 that a later start lacks is ``waiting`` (:mod:`feedsvc.channel_modes`), said once as an ERROR
 naming the setting and how many alerts wait. The console (Telegram) and the off worker (Zalo)
 stay what a DB that never had the token gets — the demo, a first install — and stand down as
@@ -17,6 +18,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import Connection
 
@@ -24,6 +26,7 @@ from feedsvc.channel_modes import MISSING_SETTING, Mode, channel_modes, waiting_
 from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
+from feedsvc.notify.outcome import OutcomeKind, SendOutcome
 from feedsvc.store import channel_tokens
 
 log = logging.getLogger(__name__)
@@ -46,72 +49,96 @@ def settle_modes(db: Database, settings: Settings, *, dispatching: bool = True) 
     return modes
 
 
-#: Seconds between two records of a token that keeps working (one UPDATE of one row): a
-#: delivered alert's, else :meth:`TokenWatch.keep_fresh`'s getMe; what another process reads
-#: as "a process sends with it now" (``channel_modes.ACCEPTED_FRESH_SECONDS``, three of these)
+#: Seconds between two records of what the channel says of a token that keeps its word (one
+#: UPDATE of one row): a delivered alert's or a refused send's, else
+#: :meth:`TokenWatch.keep_fresh`'s getMe; what another process reads as "a process holds it
+#: now" (``channel_modes.ACCEPTED_FRESH_SECONDS``/``REFUSED_FRESH_SECONDS``, three of these)
 NOTE_SECONDS = 60.0
+
+#: What a channel said of the token: accepted (``channel_tokens``) or refused
+#: (``channel_refusals``, migration 0038)
+Word = Literal["accepted", "refused"]
 
 
 class TokenWatch:
-    """A dispatcher's side of ``channel_tokens`` (Telegram's and Zalo's; None elsewhere):
-    :meth:`accepted` records the token once an alert is delivered with it (again at most once
-    every :data:`NOTE_SECONDS`: a ``db forget-token`` while it sends is undone within that);
-    for a stand-in (the console: no token here), :meth:`stands_down` says when another process
-    has recorded one, after which nothing more is claimed here."""
+    """A dispatcher's side of ``channel_tokens`` and ``channel_refusals`` (Telegram's and
+    Zalo's; None elsewhere), the one writer of what the channel says of this process's token:
+    :meth:`accepted` records it once an alert is delivered with it, :meth:`refused` once a
+    send is refused for it, :meth:`confirm` by getMe (again at most once every
+    :data:`NOTE_SECONDS` while the word stays the same, at once when it changes: a ``db
+    forget-token`` while it sends is undone within that); for a stand-in (the console: no
+    token here), :meth:`stands_down` says when another process has recorded one, after which
+    nothing more is claimed here."""
 
     def __init__(self, channel: str, *, stand_in: bool) -> None:
         self.channel = channel
         self.stand_in = stand_in
         self._noted_at: float | None = None  # time.monotonic() of the last record
+        self._word: Word | None = None  # what it recorded
         self._down = False
 
-    async def confirm(self, db: Database, ask: Callable[[], Awaitable[object]]) -> None:
-        """At start: ``ask`` the channel who the bot is (getMe); an answer records the token,
-        so a replica without it stands down before this one's first alert (a verifier's: a
-        burst queued before it went to the other replica's console). A refusal or no answer
-        records nothing (the send path and its logs say why)."""
+    async def confirm(self, db: Database, ask: Callable[[], Awaitable[SendOutcome]]) -> None:
+        """``ask`` the channel who the bot is (getMe, folded by the channel's classifier): an
+        answer records the token, so a replica without it stands down before this one's first
+        alert (a verifier's: a burst queued before it went to the other replica's console); a
+        refusal records that, so every process reads ``refused`` on a quiet channel (it read
+        ``on`` until an alert waited); no answer records nothing (the logs say why)."""
         try:
-            await ask()
-        except Exception:
+            outcome = await ask()
+        except Exception:  # a classifier's gap: nothing is known of the token
             return
-        await asyncio.to_thread(self.record, db)
+        if outcome.kind is OutcomeKind.TOKEN_REFUSED:
+            await asyncio.to_thread(self.record, db, "refused")
+        elif outcome.delivered:
+            await asyncio.to_thread(self.record, db, "accepted")
 
-    async def keep_fresh(self, db: Database, ask: Callable[[], Awaitable[object]]) -> None:
-        """Until cancelled (the fleet's stop): every :data:`NOTE_SECONDS`, when no delivered
-        alert has recorded the token meanwhile, :meth:`confirm` it by getMe — a service with
-        the token and no alert to send for an hour read as gone to a web-only replica and an
-        operator's shell, which said ``waiting`` (``channel_modes.shown_modes``). A refused
-        token fails getMe and records nothing."""
+    async def keep_fresh(self, db: Database, ask: Callable[[], Awaitable[SendOutcome]]) -> None:
+        """Until cancelled (the fleet's stop): every :data:`NOTE_SECONDS`, when no alert's
+        outcome has recorded the channel's word meanwhile, :meth:`confirm` it by getMe — a
+        service with the token and no alert to send for an hour read as gone to a web-only
+        replica and an operator's shell, which said ``waiting``; one with a refused token read
+        ``on`` everywhere (``channel_modes.shown_modes``)."""
         while True:
             await asyncio.sleep(NOTE_SECONDS)  # a timer, not a wait for something
             if self.due():
                 await self.confirm(db, ask)
 
-    def due(self) -> bool:
-        """Whether the next acceptance would be recorded (none yet here, or the last
-        :data:`NOTE_SECONDS` ago or more)."""
+    def due(self, word: Word | None = None) -> bool:
+        """Whether ``word`` (None: the last one again) would be recorded now: none recorded
+        here yet, another word than the last, or the last :data:`NOTE_SECONDS` ago or more."""
         at = self._noted_at
-        return at is None or time.monotonic() - at >= NOTE_SECONDS
+        changed = word is not None and word != self._word
+        return at is None or changed or time.monotonic() - at >= NOTE_SECONDS
 
-    def record(self, db: Database) -> None:
-        """The channel answered with the token (getMe: here, or the bot's): record it in a
+    def record(self, db: Database, word: Word = "accepted") -> None:
+        """The channel said ``word`` of the token (getMe: here, or the bot's): record it in a
         transaction of its own; a failure is an outage's one line or a WARNING, never raised
-        (the next getMe or delivered alert records it)."""
+        (the next getMe or alert's outcome records it)."""
         try:
             with db.write() as conn:
-                self.accepted(conn, db.now())
+                self.heard(conn, db.now(), word)
         except Exception as exc:
             if not outage.report(exc, f"{self.channel} token"):
-                log.warning("%s: cannot record that the token works: %s", self.channel,
-                            describe(exc))  # fmt: skip
+                log.warning("%s: cannot record what the channel said of the token: %s",
+                            self.channel, describe(exc))  # fmt: skip
 
     def accepted(self, conn: Connection, now: datetime) -> None:
         """In the transaction recording a delivered alert: the token works."""
-        if self.stand_in:
+        self.heard(conn, now, "accepted")
+
+    def refused(self, conn: Connection, now: datetime) -> None:
+        """In the transaction recording an alert the channel refused for the token."""
+        self.heard(conn, now, "refused")
+
+    def heard(self, conn: Connection, now: datetime, word: Word) -> None:
+        """Record ``word`` (UTC ``now``) when :meth:`due`; a stand-in has no token to record."""
+        if self.stand_in or not self.due(word):
             return
-        if self.due():
+        if word == "accepted":
             channel_tokens.note_tokens(conn, [self.channel], now)
-            self._noted_at = time.monotonic()
+        else:
+            channel_tokens.note_refusal(conn, self.channel, now)
+        self._noted_at, self._word = time.monotonic(), word
 
     def stands_down(self, conn: Connection) -> bool:
         """In a claim's transaction: whether this stand-in must claim nothing (said once)."""

@@ -108,3 +108,15 @@ channel_tokens = Table(
     Column("first_at", UTCDateTime, nullable=False),  # the first start with a token seen
     Column("last_at", UTCDateTime, nullable=False),  # the latest
 )
+
+# When a channel last refused the token a process gave it (migration 0038): getMe at a
+# dispatcher's start or every minute, a send refused (``channels.tokens.TokenWatch``); the row
+# goes when a token is accepted (``channel_tokens``). Every process on the DB reads a fresh one
+# as ``refused`` (``channel_modes.shown_modes``), whatever the queue holds.
+channel_refusals = Table(
+    "channel_refusals",
+    metadata,
+    Column("channel", String(20), primary_key=True),
+    Column("first_at", UTCDateTime, nullable=False),  # the first refusal of this run of them
+    Column("last_at", UTCDateTime, nullable=False),  # the latest
+)

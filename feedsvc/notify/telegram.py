@@ -195,6 +195,11 @@ class TelegramSender:
                  chat_id, outcome.description)  # fmt: skip
         return await self._call(call(replace(msg, buttons=())))
 
+    async def who_am_i(self) -> SendOutcome:
+        """getMe, folded as a send is (:func:`classify_outcome`): ``SENT`` when the token is
+        accepted, ``TOKEN_REFUSED`` when refused (``channels.tokens.TokenWatch`` records which)."""
+        return await classify_outcome(self.bot.get_me(), self._token)
+
     async def _call(self, request: Awaitable[Message]) -> SendOutcome:
         outcome = await classify(request, self._token)
         if not outcome.delivered:
@@ -251,11 +256,9 @@ async def classify(request: Awaitable[Message], token: str | None = None) -> Sen
     return await classify_outcome(request, token)
 
 
-async def classify_outcome(
-    request: Awaitable[Message | bool], token: str | None = None
-) -> SendOutcome:
+async def classify_outcome(request: Awaitable[object], token: str | None = None) -> SendOutcome:
     """:func:`classify` for any Bot API call: a ``True`` answer (``deleteMessage``, an edit of
-    an inline message) is ``SENT`` with message id 0."""
+    an inline message) or another object (getMe's User) is ``SENT`` with message id 0."""
     try:
         result = await request
     except RetryAfter as exc:

@@ -1,8 +1,11 @@
-"""Which channels this state DB has run with a bot token (``channel_tokens``, migration 0036).
+"""What the channels said of the bot tokens given to them: accepted (``channel_tokens``,
+migration 0036) or refused (``channel_refusals``, migration 0038).
 
 A start with a token records the channel (:func:`note_tokens`); a later start without it reads
 that (:func:`tokens_seen`), and :mod:`feedsvc.channel_modes` makes the channel wait for the token
 instead of logging its alerts as sent (Telegram's console) or ending them as failed (Zalo off).
+A refusal (:func:`note_refusal`) stands until a token is accepted (which deletes it): every
+process on the DB reads it as ``refused`` while it is fresh (:func:`refusals`).
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Connection, delete, func, select, update
+from sqlalchemy import Connection, Table, delete, func, select, update
 
 from feedsvc.channel_modes import channel_modes, shown_modes
 from feedsvc.db.schema import chats, deliveries
+from feedsvc.db.schema_service import channel_refusals as r
 from feedsvc.db.schema_service import channel_tokens as t
 from feedsvc.delivery_states import UNFINISHED
 from feedsvc.store.upsert import insert_missing
@@ -25,15 +29,29 @@ if TYPE_CHECKING:
 
 
 def note_tokens(conn: Connection, channels: Collection[str], now: datetime) -> None:
-    """Record that each of ``channels`` accepted this process's token now (UTC)."""
+    """Record that each of ``channels`` accepted this process's token now (UTC): its refusal,
+    if one was recorded, is over."""
     for channel in channels:
-        done = conn.execute(update(t).where(t.c.channel == channel).values(last_at=now))
-        if done.rowcount == 0:  # a replica starting at the same moment may insert it first
-            conn.execute(insert_missing(conn, t).values(channel=channel, first_at=now, last_at=now))
+        _touch(conn, t, channel, now)
+        conn.execute(delete(r).where(r.c.channel == channel))
+
+
+def note_refusal(conn: Connection, channel: str, now: datetime) -> None:
+    """Record that ``channel`` refused this process's token now (UTC: getMe or a send said
+    so); the acceptance record stays (``waiting`` needs it once the token is fixed)."""
+    _touch(conn, r, channel, now)
+
+
+def _touch(conn: Connection, table: Table, channel: str, now: datetime) -> None:
+    done = conn.execute(update(table).where(table.c.channel == channel).values(last_at=now))
+    if done.rowcount == 0:  # a replica recording at the same moment may insert it first
+        conn.execute(insert_missing(conn, table).values(channel=channel, first_at=now, last_at=now))
 
 
 def forget_token(conn: Connection, channel: str) -> bool:
-    """Forget ``channel``'s record (``feedsvc db forget-token``); whether there was one."""
+    """Forget ``channel``'s record (``feedsvc db forget-token``), its refusal too; whether
+    there was an acceptance recorded."""
+    conn.execute(delete(r).where(r.c.channel == channel))
     return bool(conn.execute(delete(t).where(t.c.channel == channel)).rowcount)
 
 
@@ -53,7 +71,13 @@ def modes_shown(conn: Connection, modes: Mapping[str, Mode], now: datetime) -> d
     """What ``modes`` (a process's, or :func:`modes_on`'s) show on this DB now (UTC, the DB's
     clock): :func:`feedsvc.channel_modes.shown_modes` of this DB's evidence — ``/readyz``'s
     and ``/metrics``' probe; the status facts read the same evidence with the rest."""
-    return shown_modes(modes, refusing(conn), tokens_seen(conn), now)
+    return shown_modes(modes, refusals(conn), tokens_seen(conn), now)
+
+
+def refusals(conn: Connection) -> dict[str, datetime]:
+    """``{channel: its latest refusal of a token (UTC)}`` for each refusal not yet superseded
+    by an acceptance."""
+    return {c: at for c, at in conn.execute(select(r.c.channel, r.c.last_at))}
 
 
 def tokens_seen(conn: Connection) -> dict[str, datetime]:
@@ -69,15 +93,3 @@ def queued_for(conn: Connection, channel: str) -> int:
         .where(chats.c.channel == channel, deliveries.c.state.in_(UNFINISHED))
     )
     return int(conn.execute(stmt).scalar_one())
-
-
-def refusing(conn: Connection) -> tuple[str, ...]:
-    """The channels (sorted) with an alert queued that waits because the channel refused the
-    bot token (``retry_kind`` ``token_refused``: ``send_record``, ``digest.record``)."""
-    stmt = (
-        select(chats.c.channel)
-        .distinct()
-        .select_from(deliveries.join(chats, chats.c.chat_id == deliveries.c.chat_id))
-        .where(deliveries.c.retry_kind == "token_refused", deliveries.c.state.in_(UNFINISHED))
-    )
-    return tuple(sorted(conn.execute(stmt).scalars()))

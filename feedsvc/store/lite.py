@@ -302,10 +302,8 @@ def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
         quarantine_newest=_quarantine_newest(reader, listed),
         tokens_seen={c: reader.time(at) for c, at in reader.rows(
             "SELECT channel, last_at FROM channel_tokens ORDER BY channel")},
-        token_refused=tuple(r[0] for r in reader.rows(
-            "SELECT DISTINCT c.channel FROM deliveries d JOIN chats c ON c.chat_id = d.chat_id"
-            " WHERE d.retry_kind = 'token_refused'"
-            " AND d.state IN ('pending', 'held', 'sending') ORDER BY c.channel")),
+        refusals={c: reader.time(at) for c, at in reader.rows(
+            "SELECT channel, last_at FROM channel_refusals ORDER BY channel")},
     )  # fmt: skip
 
 

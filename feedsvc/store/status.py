@@ -45,5 +45,5 @@ def read_status(conn: Connection, source: str, listed: int) -> StatusReads:
         ),
         quarantine_newest=quarantine.newest(conn, listed),
         tokens_seen=channel_tokens.tokens_seen(conn),
-        token_refused=channel_tokens.refusing(conn),
+        refusals=channel_tokens.refusals(conn),
     )

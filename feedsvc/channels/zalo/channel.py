@@ -122,6 +122,15 @@ class ZaloChannel:
         plain-text form, as Zalo takes no markup."""
         return await self._send(target, trim_utf16(msg.plain_text, TEXT_LIMIT))
 
+    async def who_am_i(self) -> SendOutcome:
+        """getMe, folded by :func:`classify`: ``SENT`` when the token is accepted,
+        ``TOKEN_REFUSED`` when refused (``channels.tokens.TokenWatch`` records which)."""
+        try:
+            await self.api.get_me()
+        except (ZaloError, httpx.HTTPError) as exc:
+            return classify(exc)
+        return SendOutcome.sent(0)
+
     async def _send(self, target: Target, text: str) -> SendOutcome:
         try:
             message_id = await self.api.send_message(target.address, text)
