@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import math
-import os
-import socket
 import time
 from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass, replace
@@ -79,7 +77,10 @@ class DispatchSettings:
 
 
 def default_owner() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
+    """This process's claim owner (``store.leases.this_process``)."""
+    from feedsvc.store.leases import this_process
+
+    return this_process()
 
 
 class Dispatcher:

@@ -409,6 +409,7 @@ def test_an_oversized_admin_body_is_413_without_a_session(
         "/admin/t\u00f4pics",
         "/adminx/topics",
         "",
+        "/admin/topics?q=" + "a" * 3000,
     ],
 )
 def test_a_login_goes_on_only_to_an_admin_page(

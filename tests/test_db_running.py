@@ -7,7 +7,6 @@ with its old schema for up to a minute (its revision check, ``feedsvc.schema_wat
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 from collections.abc import Iterator, Sequence
@@ -25,6 +24,7 @@ from feedsvc.db import Database
 from feedsvc.db.revision import SchemaError, ensure_schema, schema_status
 from feedsvc.db.schema_service import leases
 from feedsvc.pid_lock import holder, scheduler_lock
+from feedsvc.store.leases import this_process
 
 OLD = "0035"
 
@@ -65,7 +65,7 @@ def test_an_expired_lease_and_this_process_own_do_not_stop_it(db_url: str) -> No
     db = database_at(db_url, OLD)
     try:
         _lease(db, "ingest", "gone:1", -5)  # a killed feedsvc's, lapsed
-        _lease(db, "telegram-poller", f"{socket.gethostname()}:{os.getpid()}", 90)
+        _lease(db, "telegram-poller", this_process(), 90)
         ensure_schema(db)
         assert schema_status(db).current
     finally:
@@ -200,3 +200,29 @@ def test_a_lock_this_process_closed_is_anyones_again(tmp_path: Path) -> None:
     os.close(take(lock))
     with holding(lock) as pid:
         assert holder(lock) == pid
+
+
+def test_a_lease_of_another_process_with_this_host_and_pid_is_anothers(db_url: str) -> None:
+    """Two containers sharing a host name both run feedsvc as pid 1: a lease written as
+    ``host:pid`` (an older release) or with another nonce is another process's (a verifier's:
+    `db upgrade` took the running service's `vm:1` lease for its own)."""
+    db = database_at(db_url, OLD)
+    try:
+        host_pid = this_process().rsplit(":", 1)[0]
+        for holder_name in (host_pid, f"{host_pid}:0a0b0c"):
+            _lease(db, f"ingest-{holder_name}", holder_name, 90)
+        with pytest.raises(SchemaError, match=f"{host_pid} holds the ingest-{host_pid} lease"):
+            ensure_schema(db)
+        assert schema_status(db).revision == OLD
+    finally:
+        db.dispose()
+
+
+def test_this_process_has_one_name_and_a_child_another() -> None:
+    name = this_process()
+    assert this_process() == name and len(name) <= 64
+    code = "from feedsvc.store.leases import this_process; print(this_process())"
+    child = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=60
+    )
+    assert child.stdout.strip() != name

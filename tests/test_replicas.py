@@ -180,7 +180,7 @@ def delivered(db: Database) -> int:
 
 
 def pid_of(holder: str | None) -> int | None:
-    return int(holder.rsplit(":", 1)[1]) if holder else None
+    return int(holder.rsplit(":", 2)[1]) if holder else None
 
 
 @pytest.mark.slow

@@ -195,7 +195,7 @@ def test_a_wal_without_its_shm_in_a_directory_it_cannot_write_is_named(tmp_path:
     import shutil
 
     path = cms(tmp_path / "cms")
-    copy = tmp_path / "copy"
+    copy = tmp_path / "c d's"  # the command to paste must survive a shell
     copy.mkdir()
     with writer_running(path):
         shutil.copy(path, copy / "cms.db")
@@ -209,7 +209,9 @@ def test_a_wal_without_its_shm_in_a_directory_it_cannot_write_is_named(tmp_path:
         done.stderr
     )
     assert f"grant it write permission (w) on {copy}" in done.stderr
-    assert "wal_checkpoint(TRUNCATE)" in done.stderr
+    assert f"""(sqlite3 '{tmp_path}/c d'"'"'s/cms.db' 'PRAGMA wal_checkpoint(TRUNCATE)')""" in (
+        done.stderr
+    )
     with modes((copy, 0o777)):  # granted: read, the WAL's newest row with it
         done = source_check(conf)
     assert done.returncode == 0, done.stderr

@@ -92,7 +92,8 @@ def test_a_pass_ends_only_its_channels_queued_rows(db: Database) -> None:
                                   ).scalar_one()  # fmt: skip
         zalo_row = conn.execute(insert(deliveries).values(
             chat_id=zalo, article_id=article_id, topics=["Tin"], state="pending", attempts=0,
-            ambiguous=0, plain_text=False, due_at=now - timedelta(days=3), created_at=now,
+            ambiguous=0, plain_text=False, due_at=now - timedelta(days=3),
+            created_at=now - timedelta(days=3),
         ).returning(deliveries.c.id)).scalar_one()  # fmt: skip
     telegram = StaleAlerts(timedelta(hours=48), db.now)
     assert telegram.sweep(db, "telegram") == 1
@@ -117,9 +118,14 @@ def test_a_paused_chats_queue_and_held_alerts_wait(db: Database) -> None:
     assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
     assert rows(db)[paused][0] == "pending" and rows(db)[held][0] == "held"
     with db.write() as conn:
-        set_paused(conn, CHAT, False)
+        set_paused(conn, CHAT, False)  # /resume: what it had queued goes out now
+    assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
+    assert rows(db)[paused][0] == "pending" and rows(db)[held][0] == "held"
+    unpaused = queue(db, "unpaused", timedelta(days=3))  # queued while not paused: stale
+    with db.write() as conn:
+        set_paused(conn, CHAT, False)  # /resume of a chat not paused moves nothing
     assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 1
-    assert rows(db)[paused][0] == "failed" and rows(db)[held][0] == "held"
+    assert rows(db)[unpaused][0] == "failed" and rows(db)[paused][0] == "pending"
 
 
 def test_an_alert_retrying_past_the_bound_ends(db: Database) -> None:
@@ -159,6 +165,10 @@ async def test_a_re_sent_stale_alert_is_not_ended_again(
         assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
         assert rows(db)[ended][0] == "held"
         return
+    assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
+    with db.write() as conn:  # one failed try (a 429 with retry_after) does not end it either
+        conn.execute(deliveries.update().where(deliveries.c.id == ended)
+                     .values(retry_kind="rate_limited", attempts=1))  # fmt: skip
     assert StaleAlerts(timedelta(hours=48), db.now).sweep(db, "telegram") == 0
     with FakeBotAPI() as fake:
         async with telegram_fleet(db, fake, monkeypatch):

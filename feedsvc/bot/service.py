@@ -19,8 +19,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -95,7 +93,7 @@ class BotService:
         self.lease = timedelta(seconds=lease_seconds)
         self.renew_seconds = renew_seconds
         self.standby_seconds = standby_seconds
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder or leases.this_process()
         self._timeouts = (connect_timeout, read_timeout)
         #: the command budgets' clock (monotonic seconds; :class:`~feedsvc.bot.gate.CommandGate`)
         self.clock = clock

@@ -172,40 +172,21 @@ def _canonical(url: str) -> str | None:
             canonical = str(plugin.url(privacy=False))
     except Exception:  # a plugin's own bug: that URL is compared by its text alone
         return None
-    return _host_lowered(canonical) if _names_a_host(plugin, canonical) else canonical
+    return _host_lowered(canonical) if _names_a_host(plugin) else canonical
 
 
-def _names_a_host(plugin: object, url: str) -> bool:
-    """Whether every URL form of ``plugin``'s service (its Apprise ``templates``) that has
-    ``url``'s shape — a ``user@``, a ``:port``, a path, or not — has ``{host}`` in the host
-    position (``json://``, ``xml://``, ``form://``, ``mailto://``; ``ntfy://user:pw@host/topic``
-    but not ``ntfy://topic``): a name DNS reads in any case (RFC 3986 §3.2.2). Not where such a
-    form puts a token or a topic there (``tgram://{bot_token}``, ``slack://{token_a}``): its
-    case may matter. A verifier's: a self-hosted ntfy server's two spellings were two
-    recipients, because ntfy's forms include ``{topic}`` alone."""
-    parts = _split(url)
-    try:
-        port = parts.port if parts is not None else None
-    except ValueError:  # no port number: compared as typed
-        return False
-    if parts is None:
-        return False
-    forms = [
-        found
-        for template in getattr(plugin, "templates", ())
-        if isinstance(template, str) and (found := _HOST_SLOT.match(template)) is not None
-        and (bool(found.group(1)), bool(found.group(3))) == ("@" in parts.netloc, port is not None)
-    ]  # fmt: skip
-    # a path: the forms with one, where the service has some (a JSON hook's path is free)
-    pathed = parts.path.strip("/") != ""
-    if any(bool(found.group(4)) == pathed for found in forms):
-        forms = [found for found in forms if bool(found.group(4)) == pathed]
-    return bool(forms) and all(found.group(2) == "host" for found in forms)
+def _names_a_host(plugin: object) -> bool:
+    """Whether every URL form of ``plugin``'s service (its Apprise ``templates``) has
+    ``{host}`` in the host position (``json://``, ``xml://``, ``form://``, ``mailto://``): a
+    name DNS reads in any case (RFC 3986 §3.2.2). Not where a form puts a token or a topic there
+    (``tgram://{bot_token}``, ``slack://{token_a}``, ``ntfy://{topic}``): its case may matter."""
+    templates = getattr(plugin, "templates", ())
+    hosts = [_HOST_SLOT.match(t) for t in templates if isinstance(t, str)]
+    return bool(hosts) and all(m is not None and m.group(1) == "host" for m in hosts)
 
 
-#: An Apprise URL template's shape: its ``…@`` (1), the placeholder in the host position (2),
-#: a ``:{port}`` (3) and a path (4).
-_HOST_SLOT = re.compile(r"\{schema\}://([^/]*@)?\{(\w+)\}(:\{port\})?(/.*)?$")
+#: The placeholder in the host position of an Apprise URL template, after any ``…@``
+_HOST_SLOT = re.compile(r"\{schema\}://(?:[^/]*@)?\{(\w+)\}")
 
 
 def _host_lowered(url: str) -> str:

@@ -18,8 +18,6 @@ the admin's and the readers' few, and the revision check stops it within a minut
 
 from __future__ import annotations
 
-import os
-import socket
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -35,6 +33,7 @@ def others_running(db: Database) -> list[str]:
     has no lease to show. Raises the driver's error when the DB does not answer."""
     from feedsvc.db.where import state_db
     from feedsvc.pid_lock import holder, scheduler_lock
+    from feedsvc.store.leases import this_process
 
     found: list[str] = []
     where = state_db(db.url)
@@ -42,7 +41,7 @@ def others_running(db: Database) -> list[str]:
         pid = holder(scheduler_lock(where.file))
         if pid is not None:
             found.append(f"a scheduler{f' (pid {pid})' if pid else ''} holds its lock")
-    me = f"{socket.gethostname()}:{os.getpid()}"
+    me = this_process()
     for name, holder_name, until in _live_leases(db):
         if holder_name != me:
             found.append(f"{holder_name} holds the {name} lease until {_clock(until)}")

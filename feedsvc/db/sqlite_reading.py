@@ -38,6 +38,7 @@ permission to grant.
 from __future__ import annotations
 
 import os
+import shlex
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote_from_bytes
@@ -153,7 +154,7 @@ def unreadable(path: Path) -> str | None:
             f"the SQLite file {path} has writes in {path}-wal but no {shm}, which SQLite needs "
             f"to read them and the user {user} cannot create in {path.parent}: grant it write "
             f"permission (w) on {path.parent}, or have the CMS's database checkpoint its WAL "
-            f"(sqlite3 {path} 'PRAGMA wal_checkpoint(TRUNCATE)')"
+            f"({shlex.join(['sqlite3', str(path), 'PRAGMA wal_checkpoint(TRUNCATE)'])})"
         )
     return None
 

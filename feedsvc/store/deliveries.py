@@ -326,18 +326,19 @@ def end_off_channel(conn: Connection, channel: str, error: str, now: datetime) -
 def end_stale(conn: Connection, channel: str, max_age: timedelta, error: str, now: datetime) -> int:
     """End ``channel``'s alerts kept unsent past the bound as ``failed`` with ``error``
     (:mod:`feedsvc.stale_alerts`): ``pending`` ones whose article was published more than
-    ``max_age`` before ``now`` and that either became due while it was fresh (never tried
-    since: a channel ``waiting``, a backlog) or wait on a failed try (``retry_kind``: an
-    outage, a refused token, a closed topic). Returns how many.
+    ``max_age`` before ``now``, queued while it was fresh, and that either became due while
+    it was fresh (never tried since: a channel ``waiting``, a backlog) or wait on a failed try
+    (``retry_kind``: an outage, a refused token, a closed topic). Returns how many.
 
-    Left waiting, as README promises: a paused chat's queue (it goes out after ``/resume``),
-    ``held`` alerts (a digest or quiet hours sends them at its time), one being sent, and a
-    re-sent one (due when an editor re-sent it, after the bound, and not tried since): it was
-    ended again within a minute, before it could go (a verifier's)."""
+    Left waiting, as README promises: a paused chat's queue (it goes out after ``/resume``,
+    which makes it due then: ``subscriptions.set_paused``), ``held`` alerts (a digest or quiet
+    hours sends them at its time), one being sent, and a re-sent one (:func:`resend` queues it
+    again, ``created_at`` then): it was ended again within a minute, or after one failed try,
+    before it could go (verifiers')."""
     published_before = now - max_age
     rows = conn.execute(
         select(deliveries.c.id, deliveries.c.due_at, deliveries.c.retry_kind,
-               articles.c.published_at)
+               deliveries.c.created_at, articles.c.published_at)
         .join(articles, articles.c.id == deliveries.c.article_id)
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .where(
@@ -350,7 +351,8 @@ def end_stale(conn: Connection, channel: str, max_age: timedelta, error: str, no
     ids = [
         row.id
         for row in rows
-        if row.retry_kind is not None or row.due_at < row.published_at + max_age
+        if row.created_at < row.published_at + max_age
+        and (row.retry_kind is not None or row.due_at < row.published_at + max_age)
     ]
     for chunk in range(0, len(ids), 500):
         conn.execute(
@@ -393,6 +395,13 @@ def resend(conn: Connection, id_: int, now: datetime) -> bool:
             deliveries.c.id == id_,
             deliveries.c.state.in_(DEAD_STATES),
         )
-        .values(state="pending", due_at=now, finished_at=None, plain_text=False, retry_kind=None)
+        .values(
+            state="pending",
+            due_at=now,
+            finished_at=None,
+            plain_text=False,
+            retry_kind=None,
+            created_at=now,  # queued again now: never "kept unsent" (stale_alerts), however old
+        )
     )
     return result.rowcount == 1

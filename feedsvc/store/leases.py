@@ -10,6 +10,9 @@ so every replica compares against the same clock.
 
 from __future__ import annotations
 
+import os
+import secrets
+import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,6 +20,24 @@ from sqlalchemy import Connection, delete, or_, select, update
 
 from feedsvc.db.schema_service import leases
 from feedsvc.store.upsert import insert_missing
+
+_THIS: tuple[int, str] | None = None  # (pid, name) of this process, made once per process
+
+
+def this_process() -> str:
+    """This process's name as a lease holder and claim owner: ``host:pid:nonce`` (at most 55
+    characters: ``deliveries.lease_owner`` holds 64).
+
+    Why the nonce: a host name and a pid do not name one process across containers. Two
+    containers sharing a host name (``--network host``, a compose ``hostname:``, one pod) both
+    run feedsvc as pid 1, and ``db upgrade`` in one took the other's leases for its own and
+    migrated under it (a verifier's, ``feedsvc.db.running``); two dispatchers would take each
+    other's claims for their own. Made again in a forked child (its pid differs)."""
+    global _THIS
+    pid = os.getpid()
+    if _THIS is None or _THIS[0] != pid:
+        _THIS = (pid, f"{socket.gethostname()[:40]}:{pid}:{secrets.token_hex(3)}")
+    return _THIS[1]
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,12 +4,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, Select, delete, func, select, update
 
-from feedsvc.db.schema import NON_TELEGRAM_END, NON_TELEGRAM_IDS, chats, subscriptions, topics
+from feedsvc.db.schema import (
+    NON_TELEGRAM_END,
+    NON_TELEGRAM_IDS,
+    chats,
+    deliveries,
+    subscriptions,
+    topics,
+)
 from feedsvc.fieldtext import quoted_query
 from feedsvc.store.upsert import insert_missing
 
@@ -158,7 +165,24 @@ def ensure_recipient(
 
 
 def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
-    conn.execute(update(chats).where(chats.c.chat_id == chat_id).values(paused=paused))
+    """Pause or resume ``chat_id``. Resumed, what it had queued is due now (UTC), in order:
+    README promises it goes out after ``/resume``, and an alert due before the pause read as
+    "kept unsent since due" to ``deliveries.end_stale``, which ended it (a verifier's)."""
+    changed = conn.execute(
+        update(chats).where(chats.c.chat_id == chat_id, chats.c.paused.is_(not paused))
+        .values(paused=paused)
+    ).rowcount  # fmt: skip
+    if changed and not paused:
+        now = datetime.now(UTC)
+        conn.execute(
+            update(deliveries)
+            .where(
+                deliveries.c.chat_id == chat_id,
+                deliveries.c.state == "pending",
+                deliveries.c.due_at < now,
+            )
+            .values(due_at=now)
+        )
 
 
 def set_link_preview(conn: Connection, chat_id: int, on: bool) -> None:

@@ -89,6 +89,8 @@ async def _login(admin: Admin, request: Request, key: bytes) -> Response:
     return done
 
 
+#: The longest ``next`` taken (characters); a 60,000-character one was echoed whole.
+MAX_NEXT = 2000
 #: Characters a ``next`` page may hold: a path of the admin's own pages and their query.
 _PAGE_CHARS = frozenset(string.ascii_letters + string.digits + "/-._~%?&=+,;:@")
 #: Path segments a browser reads as "this" or "the parent" (percent-encoded dots included,
@@ -102,6 +104,8 @@ def next_page(typed: str) -> str:
     a backslash (browsers read it as ``/``), dot segments (``/admin/../..//evil.com`` was
     echoed into ``Location``: same-site, but not an admin page), characters a plain path
     and query never need (controls, spaces, ``#``)."""
+    if len(typed) > MAX_NEXT:  # echoed into Location: a page's path and query are short
+        return PREFIX + "/topics"
     path = typed.split("?", 1)[0]
     segments = path.split("/")
     if (

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 import time
 from contextlib import suppress
 from datetime import timedelta, tzinfo
@@ -61,7 +59,7 @@ class ZaloPoller:
         self.lease = timedelta(seconds=lease_seconds)
         self.poll_timeout = poll_timeout
         self.standby_seconds = standby_seconds
-        self.holder = holder or f"{socket.gethostname()}:{os.getpid()}"
+        self.holder = holder or leases.this_process()
         self.polling = False
         self.polls = 0  # lets tests wait for "N polls done" without sleeping
         self._renewed_at = 0.0
