@@ -42,6 +42,7 @@ from feedsvc.store import claims, lifecycle
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
+from feedsvc.store.leases import this_process
 from feedsvc.waiting import sleep_or_wake
 from feedsvc.wanted import wants
 
@@ -76,13 +77,6 @@ class DispatchSettings:
     alert_max_age: timedelta | None = None
 
 
-def default_owner() -> str:
-    """This process's claim owner (``store.leases.this_process``)."""
-    from feedsvc.store.leases import this_process
-
-    return this_process()
-
-
 class Dispatcher:
     """Sends one channel's deliveries. ``sender`` is a :class:`~feedsvc.channels.Channel`, or
     a bare Telegram :class:`~feedsvc.notify.Sender` (taken as the Telegram channel)."""
@@ -112,7 +106,7 @@ class Dispatcher:
         self.max_in_flight = settings.max_in_flight or limits.max_in_flight
         self.tz = tz
         self.cfg = settings
-        self.owner = owner or default_owner()
+        self.owner = owner or this_process()
         self.digests = digests or DigestEdge(tz, limit=limits.max_text)
         self.policy = Policy(
             self.disable_after, settings.max_attempts, MAX_UNKNOWN_RESENDS, self._backoff

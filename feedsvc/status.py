@@ -272,7 +272,7 @@ def _iso(moment: datetime) -> str:
 
 
 def collect_status(
-    service: Service, db: Database | None = None, when: Callable[[datetime], str] = _iso
+    service: Service, db: Database | None = None, when: Callable[[datetime], str] | None = None
 ) -> dict[str, Any]:
     """The facts as JSON-ready values (``/api/status``, ``feedsvc status --json``; ``when``:
     :func:`flatten`'s)."""
@@ -286,10 +286,11 @@ def collect_status(
 ALIASES = {"deliveries_pending": "queue_depth"}
 
 
-def flatten(facts: list[Fact], when: Callable[[datetime], str] = _iso) -> dict[str, Any]:
+def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
     :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
-    line (ISO 8601 UTC, or the text's site time)."""
+    line (None: ISO 8601 UTC; the text's site time)."""
+    when = when or _iso
     out: dict[str, Any] = {}
     for fact in facts:
         if isinstance(fact.value, IngestState):

@@ -29,10 +29,11 @@ from feedsvc.channels.zalo.service import WEBHOOK_PATH, ZaloService
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.dispatch import Dispatcher, DispatchSettings, default_owner
+from feedsvc.dispatch import Dispatcher, DispatchSettings
 from feedsvc.notify import ConsoleSender, Sender, TelegramSender
 from feedsvc.notify.outcome import SendOutcome
 from feedsvc.retraction.worker import followup_worker
+from feedsvc.store.leases import this_process
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +86,7 @@ class Dispatchers:
     """A dispatcher per channel; ``telegram`` is the first (``Service.dispatcher``)."""
 
     def __init__(self, db: Database, settings: Settings, channels: Sequence[Channel]) -> None:
-        owner = default_owner()
+        owner = this_process()
         cfg = DispatchSettings(
             images=settings.telegram.images,
             lease=timedelta(seconds=settings.telegram.lease_seconds),

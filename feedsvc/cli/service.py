@@ -273,7 +273,7 @@ def _db_status(settings: Settings, when: _When) -> _StatusParts:
 
     db = open_db(settings, write=False)
     view = _status_view(settings, db)
-    facts = collect_status(view) if when is None else collect_status(view, when=when)
+    facts = collect_status(view, when=when)
     details = ops.status_details(db, RECENT_ERRORS)
     return facts, details.chat_pauses, details.recent_errors
 
@@ -298,8 +298,7 @@ def _lite_status(settings: Settings, reader: lite.Reader, when: _When) -> _Statu
         channels=channel_modes(settings, reads.tokens_seen),
     )
     pauses = lite.chat_pauses(reader, now)
-    flat = flatten(facts) if when is None else flatten(facts, when)
-    return flat, pauses, lite.recent_errors(reader, RECENT_ERRORS)
+    return flatten(facts, when), pauses, lite.recent_errors(reader, RECENT_ERRORS)
 
 
 def _source_name(settings: Settings) -> str:

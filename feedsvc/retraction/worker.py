@@ -35,7 +35,6 @@ from feedsvc.db import Database
 from feedsvc.db.outage import report
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.dispatch import default_owner
 from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import format_alert
@@ -58,6 +57,7 @@ from feedsvc.store import followup_queue, restores
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.claims import block_chat_until, book_next_send
+from feedsvc.store.leases import this_process
 from feedsvc.store.lifecycle import public_ids, visibilities
 from feedsvc.waiting import sleep_or_wake
 
@@ -128,7 +128,7 @@ class FollowupWorker:
         self.budget = send_budget(channel)
         if self.budget.db is None:  # a worker without a dispatcher here (tests)
             self.budget.bind(db)
-        self.owner = owner or default_owner()
+        self.owner = owner or this_process()
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
