@@ -430,6 +430,32 @@ def test_a_login_goes_on_to_the_admin_page_asked_for(
     assert location.endswith(typed), location
 
 
+@pytest.mark.parametrize(
+    ("typed", "lands"),
+    [
+        ("/admin/topics/kien-thuy/enable", "/admin/topics"),
+        ("/admin/topics/kien-thuy/delete?x=1", "/admin/topics"),
+        ("/admin/chats/42/pause", "/admin/chats/42"),
+        ("/admin/deliveries/7/resend", "/admin/deliveries"),
+        ("/admin/subscriptions/apprise", "/admin/subscriptions"),
+        ("/admin/preview", "/admin/topics"),
+        ("/admin/logout", "/admin/topics"),
+        ("/admin/login?next=/admin/status", "/admin/topics"),
+        ("/admin/no/such/page", "/admin/topics"),
+        ("/admin/status/", "/admin/status"),
+    ],
+)
+def test_a_login_goes_on_to_a_page_a_browser_can_open(
+    admin: tuple[TestClient, Service], typed: str, lands: str
+) -> None:
+    """A ``next`` the admin answers only to a POST (a button's action: enable, pause, resend)
+    ended the login on a 405; one naming no page on a 404: the nearest page above it opens."""
+    location = _login_next(admin[0], typed)
+    assert location.endswith(lands), location
+    # a chat the DB never saw is the admin's own "not found" page, not a 405
+    assert admin[0].get(location).status_code == (404 if "/chats/" in lands else 200)
+
+
 def _login_next(client: TestClient, typed: str) -> str:
     """Where a login with ``?next=<typed>`` goes on to (its 303's ``Location``)."""
     from urllib.parse import quote

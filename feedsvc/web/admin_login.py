@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Match, Route
 
 from feedsvc.store import sessions
 from feedsvc.web import admin_auth as auth
@@ -58,7 +59,7 @@ def login_routes(admin: Admin) -> list[Route]:
 
 async def _login(admin: Admin, request: Request, key: bytes) -> Response:
     """The form, or the token sent with it checked: a session cookie and the ``next`` page."""
-    next_path = next_page(query_param(request, "next", ""))
+    next_path = shown_page(request.app.routes, next_page(query_param(request, "next", "")))
     if request.method == "GET":
         return _login_form(admin, key, next_path)
     if not auth.origin_allowed(request, admin.settings.http.public_url):
@@ -116,6 +117,20 @@ def next_page(typed: str) -> str:
     ):
         return PREFIX + "/topics"
     return typed
+
+
+def shown_page(routes: Sequence[BaseRoute], page: str) -> str:
+    """``page`` (a :func:`next_page`) when the admin answers a GET there, else the nearest page
+    above it that does (``/admin/topics/kien-thuy/enable`` → ``/admin/topics``,
+    ``/admin/chats/5/pause`` → ``/admin/chats/5``): a POST-only route taken as ``next`` ended
+    the login on a 405, a path naming no route on a 404. Never the login page itself."""
+    path, query = page.split("?", 1) if "?" in page else (page, "")
+    while path.startswith(PREFIX + "/") and path != PREFIX + "/login":
+        scope = {"type": "http", "method": "GET", "path": path, "root_path": ""}
+        if any(route.matches(scope)[0] is Match.FULL for route in routes):
+            return f"{path}?{query}" if query else path
+        path, query = path.rsplit("/", 1)[0] or "/", ""
+    return PREFIX + "/topics"
 
 
 def _login_form(
