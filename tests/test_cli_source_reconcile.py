@@ -179,3 +179,38 @@ def test_an_empty_window_says_refused_in_every_mode(
     assert head(done).endswith(
         "; refused: the source shows no row in the window; nothing withdrawn"
     ), done.stdout
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "named"),
+    [
+        ("table", "postz", "source.table"),
+        ("published_at", "publishd", "source.columns.published_at"),
+        ("title", "headline", "source.columns.title"),
+        ("cursor", "changed", "source.columns.cursor"),
+    ],
+)
+def test_a_mapping_that_does_not_fit_the_table_is_named_as_source_check_names_it(
+    tmp_path: Path, db: Database, cms: Cms, key: str, value: str, named: str
+) -> None:
+    """A mistyped table or column (or a CMS table renamed since) ended the pass in a Python
+    traceback, exit 1; ``source check`` says the same mapping in one line, exit 2."""
+    now = datetime.now(UTC)
+    for n in range(1, 4):
+        cms.put(n, "published", now - timedelta(hours=n))
+    config = configured(tmp_path, db, cms)
+    ingest(config)
+    text = config.read_text(encoding="utf-8")
+    if key == "table":
+        config.write_text(text.replace('table = "posts"', f'table = "{value}"'), encoding="utf-8")
+    else:  # the key's line (if any) replaced; [source.columns] is the file's last table
+        kept = [line for line in text.splitlines() if not line.startswith(f"{key} = ")]
+        config.write_text("\n".join([*kept, f'{key} = "{value}"', ""]), encoding="utf-8")
+    for args in [(), ("--dry-run",), ("--bulk",)]:
+        done = reconcile(config, *args)
+        assert done.exit_code == 2, done.output
+        assert done.exception is None or isinstance(done.exception, SystemExit), done.exception
+        assert "mapping problem(s):" in done.stderr and f"  {named}: " in done.stderr, done.stderr
+        checked = CliRunner().invoke(cli, ["source", "check", "--config", str(config)])
+        assert checked.exit_code == 2 and f"  {named}: " in checked.stderr, checked.output
+    assert not any(withdrawn(db).values())

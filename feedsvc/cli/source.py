@@ -100,7 +100,7 @@ def check(config_file: str | None, rows: int) -> None:
     try:
         bound = src.bind()
     except SourceError as exc:
-        _report(exc.problems)
+        report_mapping(exc.problems)
     except SQLAlchemyError as exc:
         said = f"cannot connect to the source: {first_line(exc)}{connect_advice(exc)}"
         click.echo(f"feedsvc: {said}", err=True)
@@ -139,7 +139,7 @@ def check(config_file: str | None, rows: int) -> None:
     if settings.source.url:
         src.dispose()
     if problems:
-        _report(problems)
+        report_mapping(problems)
     if unreadable:
         click.echo(f"feedsvc: {unreadable[0]}", err=True)
         raise SystemExit(EXIT_FAILED)
@@ -399,7 +399,9 @@ def _ids(rows: list[tuple[str, str | None]]) -> str:
     )
 
 
-def _report(problems: list[tuple[str, str]]) -> None:
+def report_mapping(problems: list[tuple[str, str]]) -> None:
+    """The mapping's problems (config key, message) on stderr, then exit 2 (``source check``'s
+    and ``source reconcile``'s one wording)."""
     click.echo(f"{len(problems)} mapping problem(s):", err=True)
     for key, message in problems:
         click.echo(f"  {key}: {message}", err=True)

@@ -46,9 +46,9 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
     """Withdraw the articles whose source rows were deleted (one pass, now)."""
     from sqlalchemy.exc import SQLAlchemyError
 
-    from feedsvc.cli.source import connect_advice, first_line
+    from feedsvc.cli.source import connect_advice, first_line, report_mapping
     from feedsvc.lifecycle.reconcile import Reconciler
-    from feedsvc.source import external_source
+    from feedsvc.source import SourceError, external_source
     from feedsvc.source.recent import NotReconcilable
 
     settings = load_settings(config_file, logging_=False)
@@ -65,6 +65,8 @@ def reconcile(config_file: str | None, days: int | None, bulk: bool, dry_run: bo
         done = Reconciler(db, src, window).run(bulk=bulk, dry_run=dry_run)
     except NotReconcilable as exc:
         fail(f"cannot reconcile: {exc}", EXIT_USAGE)
+    except SourceError as exc:  # the mapping does not fit the table: `source check`'s words
+        report_mapping(exc.problems)
     except SQLAlchemyError as exc:
         fail(f"cannot read the source: {first_line(exc)}{connect_advice(exc)}", EXIT_FAILED)
     finally:
