@@ -42,9 +42,17 @@ def db() -> None:
 def db_upgrade(config_file: str | None) -> None:
     """Create or upgrade the state DB and the built-in source table."""
     from feedsvc.db.revision import schema_status
+    from feedsvc.db.where import state_db
 
-    database = open_db(load_settings(config_file, secrets=False), write=True)
-    click.echo(f"database at revision {schema_status(database).revision}")
+    settings = load_settings(config_file, secrets=False)
+    # which DB: run without the unit's FEEDSVC_CONFIG, it made ./var/feedsvc.db where the
+    # operator stood and said only the revision (README "Upgrading" step 4)
+    where = state_db(settings.database.url)
+    new_file = where.file is not None and not where.file.exists()
+    database = open_db(settings, write=True)
+    place = str(where.file) if where.file is not None else where.shown
+    made = " (a new file)" if new_file else ""
+    click.echo(f"database at revision {schema_status(database).revision}: {place}{made}")
 
 
 @db.command("current")
