@@ -104,7 +104,8 @@ class Service:
         self.dispatcher: Dispatcher = self.dispatchers.telegram
         #: each channel's mode (feedsvc.channel_modes), settled against the DB by prepare()
         self.channel_modes: dict[str, Mode] = channel_modes(settings)
-        self._dispatching = False
+        self.dispatchers.on_stand_down(self._stood_down)
+        self._dispatching = False  # the dispatchers run (or, in a bot-only process, getMe)
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
         self.zalo: ZaloService | None = None  # the Zalo bot, when zalo.token is set
@@ -278,6 +279,9 @@ class Service:
             self.jobs.every(
                 "reconcile", self.settings.source.reconcile_seconds, reconcile, start_now=False
             )
+        elif self.roles.bot:  # the bots' tokens recorded as a dispatcher's are, refused too
+            await self.dispatchers.watch_tokens()
+            self._dispatching = True
 
         async def feeds_sync() -> None:  # topic edits, and other replicas' renders
             await asyncio.to_thread(self.publisher.sync)
@@ -305,6 +309,11 @@ class Service:
             self.zalo = zalo_service(self.db, self.settings, None if zalo is None else zalo.budget)
             await self.zalo.start()
         log.info("feedsvc started: %s", self.describe_roles())
+
+    def _stood_down(self, channel: str) -> None:
+        """A stand-in (the console, an off worker) claims nothing more: the channel waits here
+        (``channels.tokens.TokenWatch.stands_down``; any thread: the dict is replaced whole)."""
+        self.channel_modes = self.channel_modes | {channel: "waiting"}
 
     def describe_roles(self) -> str:
         modes = self.channel_modes

@@ -20,16 +20,19 @@ Apprise is always ``on``: each destination is its own configuration.
 
 What every surface shows (``feedsvc status``, ``/api/status``, the admin's status page,
 ``/readyz``, ``feedsvc_channel_mode``) is :func:`shown_modes`, the one reading of a mode
-against the state DB's evidence (:data:`Shown`): ``refused`` while the channel's newest word
-on a token, recorded by whichever process gave it one, is a refusal (in every process: the one
-with the wrong token, a web-only replica, an operator's shell), ``sent_elsewhere`` for one this
+against the state DB's evidence (:data:`Shown`): ``refused`` while any running process's
+token for the channel is refused (each process's own record, :class:`Refusal`, whatever another
+process with another token says: in every process — the one with the wrong token, a replica
+with the right one, a web-only replica, an operator's shell), ``sent_elsewhere`` for one this
 process (or an operator's shell) has no token for while another process sends with it, and
 ``waiting`` for a console or off stand-in that stood down (another process recorded the token).
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import hashlib
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal, get_args
 
@@ -49,11 +52,57 @@ SHOWN: tuple[Shown, ...] = get_args(Shown)
 #: three records missed — a process stopped or cut off, not one between two alerts.
 ACCEPTED_FRESH_SECONDS = 180.0
 
-#: Seconds within which a channel's last refusal of a token (``channel_refusals.last_at``)
-#: means a process holds that token now: a dispatcher whose token is refused records the
-#: refusal at least every ``channels.tokens.NOTE_SECONDS`` (its getMe, else a send refused),
-#: so, as for an acceptance, three records missed — the process stopped (with its wrong token).
+#: Seconds within which a process's last refusal record (``channel_refusals.last_at``, one row
+#: per channel and process since migration 0039) means that process holds the refused token
+#: now: a process whose token is refused records the refusal at least every
+#: ``channels.tokens.NOTE_SECONDS`` (its getMe, else a send refused), so, as for an
+#: acceptance, three records missed — the process stopped (with its wrong token).
 REFUSED_FRESH_SECONDS = 180.0
+
+#: Hex digits of a token's fingerprint (:func:`token_fingerprint`)
+FINGERPRINT_DIGITS = 8
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """One process's record that the channel refuses its token (``channel_refusals``):
+    ``holder`` the process (``store.leases.this_process``, ``host:pid:nonce``; None for a
+    record carried over from before migration 0039, whose process was not recorded),
+    ``token`` its token's :func:`token_fingerprint` (None: not recorded), ``last_at`` the
+    latest refusal (UTC)."""
+
+    channel: str
+    holder: str | None
+    token: str | None
+    last_at: datetime
+
+
+def token_fingerprint(token: str) -> str:
+    """A short name for a bot token that cannot be turned back into it, nor holds any part
+    of it: the first :data:`FINGERPRINT_DIGITS` hex digits of its SHA-256 — what status says
+    of the token a process holds. An operator checks a host's with ``printf %s "$TOKEN" |
+    sha256sum | cut -c1-8``."""
+    return hashlib.sha256(token.encode()).hexdigest()[:FINGERPRINT_DIGITS]
+
+
+def fresh_refusals(records: Iterable[Refusal], now: datetime) -> dict[str, list[Refusal]]:
+    """``{channel: [its refusals under REFUSED_FRESH_SECONDS old, newest first]}``: the
+    processes that hold a refused token now (a stopped one's record ages out); ``now``: UTC,
+    the DB's clock."""
+    fresh: dict[str, list[Refusal]] = {}
+    for record in sorted(records, key=lambda r: r.last_at, reverse=True):
+        if _within(record.last_at, now, REFUSED_FRESH_SECONDS):
+            fresh.setdefault(record.channel, []).append(record)
+    return fresh
+
+
+def latest_refusals(records: Iterable[Refusal]) -> dict[str, datetime]:
+    """``{channel: its latest refusal by any process}``: :func:`shown_modes`' ``refused``."""
+    latest: dict[str, datetime] = {}
+    for r in records:
+        latest[r.channel] = max(r.last_at, latest.get(r.channel, r.last_at))
+    return latest
+
 
 #: the setting an ``off`` or ``waiting`` channel lacks (its ``*_file`` form too)
 MISSING_SETTING = {"telegram": "telegram.token", "zalo": "zalo.token"}
@@ -89,14 +138,16 @@ def shown_modes(
 ) -> dict[str, Shown]:
     """**The one reading of a channel's mode for people and monitors.** ``modes``: this
     process's (:func:`channel_modes`; a shell's: what a service with its settings would have);
-    ``refused``: each channel's last refusal of a token not superseded by an acceptance
-    (``channel_refusals.last_at``, UTC); ``accepted``: each recorded channel's last acceptance
+    ``refused``: each channel's latest refusal of a token by any process
+    (:func:`latest_refusals`; a process's own acceptance deletes its own refusal,
+    ``store.channel_tokens``), UTC; ``accepted``: each recorded channel's last acceptance
     (``channel_tokens.last_at``, UTC); ``now``: the DB's clock, UTC.
 
-    - a refusal newer than any acceptance and under :data:`REFUSED_FRESH_SECONDS` old:
-      ``refused``, whatever this process's mode and whatever the queue holds ("on" read as
+    - a refusal under :data:`REFUSED_FRESH_SECONDS` old: ``refused``, whatever this process's
+      mode, whatever the queue holds and whatever another process's token does ("on" read as
       "sending" while getMe failed on a quiet channel; a replica without the token said
-      ``waiting``, a shell on a DB that never had one ``console``);
+      ``waiting``; two replicas with different tokens, one refused, flipped between
+      ``refused`` and ``on`` each minute as their records overwrote each other's);
     - ``on``: ``on``;
     - no token here (``waiting``, or a ``console``/``off`` stand-in, which stands down once
       the token is recorded: ``channels.tokens.TokenWatch``) while the record is under
@@ -106,7 +157,7 @@ def shown_modes(
     shown: dict[str, Shown] = {}
     for name, mode in modes.items():
         at, no = accepted.get(name), refused.get(name)
-        if no is not None and (at is None or no >= at) and _within(no, now, REFUSED_FRESH_SECONDS):
+        if no is not None and _within(no, now, REFUSED_FRESH_SECONDS):
             shown[name] = "refused"
         elif mode == "on" or at is None:
             shown[name] = mode

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from feedsvc.app import Service
-    from feedsvc.channel_modes import Mode
+    from feedsvc.channel_modes import Mode, Refusal
     from feedsvc.db import Database
 
 QUARANTINE_LISTED = 20  # the newest quarantined source rows listed (the count says how many)
@@ -168,9 +168,12 @@ class StatusReads:
     #: channels this DB has run with a token and when one last accepted it (UTC;
     #: ``store.channel_tokens``: ``waiting`` and ``sent_elsewhere``)
     tokens_seen: dict[str, datetime] = field(default_factory=dict)
-    #: channels whose latest word on a token was a refusal and when (UTC;
+    #: channels whose token some process holds is refused, and the latest refusal (UTC;
     #: ``store.channel_tokens.refusals``: ``refused``)
     refusals: dict[str, datetime] = field(default_factory=dict)
+    #: each process's refusal record (``store.channel_tokens.refusal_records``): which
+    #: processes and tokens the status names
+    refused_by: list[Refusal] = field(default_factory=list)
 
 
 def status_facts(service: Service, db: Database | None = None) -> list[Fact]:
@@ -209,7 +212,7 @@ def facts_from(
     ``console`` | ``off`` | ``waiting``, :mod:`feedsvc.channel_modes`, shown as
     :func:`~feedsvc.channel_modes.shown_modes` reads it against the reads: ``refused``,
     ``sent_elsewhere``)."""
-    from feedsvc.channel_modes import shown_modes
+    from feedsvc.channel_modes import fresh_refusals, shown_modes
 
     cursor = reads.cursor
     state = ingest_state(cursor, now, poll_seconds)
@@ -238,6 +241,7 @@ def facts_from(
                     "channels",
                     shown_modes(channels, reads.refusals, reads.tokens_seen, now),
                     "channels",
+                    detail=fresh_refusals(reads.refused_by, now),
                 )
             ]
             if channels is not None
@@ -286,6 +290,23 @@ def collect_status(
 ALIASES = {"deliveries_pending": "queue_depth"}
 
 
+#: The JSON key beside ``channels`` naming the processes whose token a channel refuses now
+#: (:func:`refused_by`)
+REFUSED_BY = "channel_refusals"
+
+
+def refused_by(fresh: Mapping[str, list[Refusal]]) -> dict[str, list[dict[str, Any]]]:
+    """``{channel: [{"process": "host:pid:nonce" | None, "token": "1a2b3c4d" | None,
+    "last_at": <UTC>}, …]}`` for each channel with a fresh refusal
+    (``channel_modes.fresh_refusals``), newest first: a token by its fingerprint
+    (``channel_modes.token_fingerprint``), never itself; None where the record predates
+    migration 0039."""
+    return {
+        channel: [{"process": r.holder, "token": r.token, "last_at": r.last_at} for r in records]
+        for channel, records in fresh.items()
+    }
+
+
 def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) -> dict[str, Any]:
     """Facts as JSON-ready values, keyed by fact (the ingest state as code and lag; a fact of
     :data:`ALIASES` under both its keys); ``when`` writes the times inside a quarantined row's
@@ -303,6 +324,8 @@ def flatten(facts: list[Fact], when: Callable[[datetime], str] | None = None) ->
             out[fact.key] = f"{_iso(fact.value)} / {fact.detail}" if fact.value else None
         elif fact.kind == "quarantine":
             out[fact.key] = [_quarantine_line(e, when) for e in fact.value]
+        elif fact.kind == "channels":  # and which processes hold a refused token
+            out[fact.key], out[REFUSED_BY] = fact.value, refused_by(fact.detail or {})
         else:
             out[fact.key] = fact.value
         if (alias := ALIASES.get(fact.key)) is not None:

@@ -13,7 +13,8 @@ state DBs."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -60,15 +61,19 @@ def _refused_at(db: Database, channel: str = "telegram") -> datetime | None:
         return refusals(conn).get(channel)
 
 
-async def _run_fleet(url: str, settings_extra: dict[str, object]) -> None:
-    """A dispatcher fleet (``run``'s) with the environment's token, until its getMe at start
-    has been answered and recorded, then stopped."""
+@asynccontextmanager
+async def _fleet(url: str, settings_extra: dict[str, object]) -> AsyncIterator[None]:
+    """A dispatcher fleet (``run``'s) with the environment's token, running once its getMe at
+    start has been answered and recorded; stopped when the block ends (an orderly stop
+    withdraws its refusal since migration 0039's per-process records: the token is no longer
+    held; before, the refusal outlived the process for 3 minutes)."""
     db = Database(url)
     settings = load_config(None, {"database": {"url": url}, **settings_extra})
     fleet = Dispatchers(db, settings, build_channels(settings))
     await fleet.start()
     try:
         await fleet.tokens_confirmed()
+        yield
     finally:
         await fleet.stop(timeout=5)
         db.dispose()
@@ -81,24 +86,25 @@ async def test_a_quiet_channel_with_a_refused_token_reads_refused_everywhere(
     replica without it and a shell (either way) say ``refused``; no alert is involved."""
     admin_env.setenv("FEEDSVC_TELEGRAM__TOKEN", BOT_TOKEN)
     with FakeBotAPI() as fake:
-        await _run_fleet(state_url, {"telegram": {"base_url": fake.base_url}})
-    with_token = web_replica(state_url)  # its mode: on
-    try:
-        assert with_token.channel_modes["telegram"] == "on"
-        assert surfaces(with_token) == dict.fromkeys(EVERYWHERE, "refused")
-        assert cli_status(state_url)[0] == "refused"
-    finally:
-        with_token.db.dispose()
-    admin_env.delenv("FEEDSVC_TELEGRAM__TOKEN")
-    without = web_replica(state_url)  # never accepted here: its mode is console
-    try:
-        assert without.channel_modes["telegram"] == "console"
-        assert surfaces(without) == dict.fromkeys(EVERYWHERE, "refused")
-        mode, line = cli_status(state_url)
-        assert mode == "refused" and "telegram refused" in line
-        assert _refused_at(without.db) is not None
-    finally:
-        without.db.dispose()
+        async with _fleet(state_url, {"telegram": {"base_url": fake.base_url}}):
+            with_token = web_replica(state_url)  # its mode: on
+            try:
+                assert with_token.channel_modes["telegram"] == "on"
+                assert surfaces(with_token) == dict.fromkeys(EVERYWHERE, "refused")
+                assert cli_status(state_url)[0] == "refused"
+            finally:
+                with_token.db.dispose()
+            admin_env.delenv("FEEDSVC_TELEGRAM__TOKEN")
+            without = web_replica(state_url)  # never accepted here: its mode is console
+            try:
+                assert without.channel_modes["telegram"] == "console"
+                assert surfaces(without) == dict.fromkeys(EVERYWHERE, "refused")
+                mode, line = cli_status(state_url)
+                assert mode == "refused" and "telegram refused" in line
+                assert _refused_at(without.db) is not None
+            finally:
+                without.db.dispose()
+    assert cli_status(state_url)[0] == "console"  # stopped: no process holds the token
 
 
 async def test_refused_stays_after_the_refused_alert_ends(
@@ -141,15 +147,15 @@ async def test_a_replica_without_the_token_reads_refused_beside_a_refused_sender
     seed.dispose()
     admin_env.setenv("FEEDSVC_TELEGRAM__TOKEN", BOT_TOKEN)
     with FakeBotAPI() as fake:
-        await _run_fleet(state_url, {"telegram": {"base_url": fake.base_url}})
-    admin_env.delenv("FEEDSVC_TELEGRAM__TOKEN")
-    service = web_replica(state_url)
+        async with _fleet(state_url, {"telegram": {"base_url": fake.base_url}}):
+            admin_env.delenv("FEEDSVC_TELEGRAM__TOKEN")
+            service = web_replica(state_url)
+            assert service.channel_modes["telegram"] == "waiting"
+            assert surfaces(service) == dict.fromkeys(EVERYWHERE, "refused")
+            assert cli_status(state_url)[0] == "refused"
+            with service.db.write() as conn:  # the token fixed (this process's record)
+                note_tokens(conn, ["telegram"], datetime.now(UTC))
     try:
-        assert service.channel_modes["telegram"] == "waiting"
-        assert surfaces(service) == dict.fromkeys(EVERYWHERE, "refused")
-        assert cli_status(state_url)[0] == "refused"
-        with service.db.write() as conn:
-            note_tokens(conn, ["telegram"], datetime.now(UTC))  # the token fixed elsewhere
         assert surfaces(service) == dict.fromkeys(EVERYWHERE, "sent_elsewhere")
         from feedsvc.store.channel_tokens import note_refusal
 
@@ -170,16 +176,17 @@ async def test_a_refused_zalo_token_reads_refused_everywhere(
     in the process with the token and in a replica without it (``off`` before)."""
     admin_env.setenv("FEEDSVC_ZALO__TOKEN", ZALO_WRONG)
     with FakeZaloAPI() as fake:
-        await _run_fleet(state_url, {"zalo": {"base_url": fake.base_url}})
-    for token in (ZALO_WRONG, None):
-        if token is None:
-            admin_env.delenv("FEEDSVC_ZALO__TOKEN")
-        service = web_replica(state_url)
-        try:
-            assert service.channel_modes["zalo"] == ("on" if token else "off")
-            assert _zalo_surfaces(service) == dict.fromkeys(("api", "readyz", "metric"), "refused")
-        finally:
-            service.db.dispose()
+        async with _fleet(state_url, {"zalo": {"base_url": fake.base_url}}):
+            for token in (ZALO_WRONG, None):
+                if token is None:
+                    admin_env.delenv("FEEDSVC_ZALO__TOKEN")
+                service = web_replica(state_url)
+                try:
+                    assert service.channel_modes["zalo"] == ("on" if token else "off")
+                    everywhere = dict.fromkeys(("api", "readyz", "metric"), "refused")
+                    assert _zalo_surfaces(service) == everywhere
+                finally:
+                    service.db.dispose()
 
 
 def _zalo_surfaces(service: Service) -> dict[str, str]:
@@ -220,7 +227,9 @@ async def test_the_keeper_keeps_a_refusal_fresh_and_an_acceptance_ends_it(
 
 def test_the_refusal_rule() -> None:
     """The pure rule at its edges: a refusal exactly at the bound is fresh, a second past is
-    not; an acceptance newer than the refusal wins; every mode reads a fresh refusal."""
+    not; every mode reads a fresh refusal, an acceptance newer than it too (another
+    process's token: a process's own acceptance deletes its own refusal, and before 0039 this
+    case flipped every surface between ``refused`` and ``on``, ``test_channel_replicas``)."""
     from feedsvc.channel_modes import REFUSED_FRESH_SECONDS, shown_modes
 
     assert REFUSED_FRESH_SECONDS == 180  # the bound README states
@@ -232,7 +241,7 @@ def test_the_refusal_rule() -> None:
         "telegram": "refused", "zalo": "refused", "apprise": "on"}  # fmt: skip
     assert shown_modes(modes, {"telegram": past, "zalo": past}, {}, now) == modes
     assert shown_modes({"telegram": "on"}, {"telegram": edge}, {"telegram": now}, now) == {
-        "telegram": "on"}  # fmt: skip
+        "telegram": "refused"}  # fmt: skip
     assert shown_modes({"telegram": "waiting"}, {"telegram": now}, {"telegram": edge}, now) == {
         "telegram": "refused"}  # fmt: skip
     assert shown_modes({"telegram": "on"}, {"telegram": past}, {}, now) == {"telegram": "on"}

@@ -106,6 +106,13 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "kênh từ chối token của bot: tin chờ; hãy sửa token trong cấu hình",
         "the channel refuses the bot token: alerts wait; fix the token in the configuration",
     ),
+    # a process whose token the channel refuses now (channel_modes.fresh_refusals): its token
+    # by fingerprint (channel_modes.token_fingerprint, never the token) and its name
+    "channel_refused_by": (
+        "token {token} bị từ chối ở tiến trình {process}",
+        "token {token} refused in process {process}",
+    ),
+    "channel_refused_unknown": ("không rõ (trước bản nâng cấp)", "unknown (before the upgrade)"),
     # sent_elsewhere: no token in this process (a web-only replica) or this shell, while the
     # state DB shows another process's token accepted within the last 3 minutes
     "channel_mode.sent_elsewhere": (

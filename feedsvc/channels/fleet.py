@@ -13,6 +13,7 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from datetime import timedelta
+from functools import partial
 
 from feedsvc.bot.gate import Limits
 from feedsvc.budget import SendBudget
@@ -96,10 +97,12 @@ class Dispatchers:
             Dispatcher(db, ch, settings.tz, cfg, owner=owner, digests=digest_edge(settings, ch))
             for ch in channels
         ]
-        console = not settings.telegram_token()  # it stands in for Telegram without a token
+        tokens = {"telegram": settings.telegram_token(), "zalo": settings.zalo_token()}
         for d in self.all:  # one bot each (Apprise: a destination's failures are its own)
             if (name := d.limits.name) in MISSING_SETTING:
-                d.tokens = TokenWatch(name, stand_in=console and name == "telegram")
+                # no token: the console stands in for Telegram (Zalo has no dispatcher then)
+                token = tokens.get(name)
+                d.tokens = TokenWatch(name, stand_in=not token, token=token)
                 d.on_outcome.append(SendFailures(name))
         #: per channel, the worker that retracts and corrects its sent alerts (SPEC §10)
         self.followups = [
@@ -110,6 +113,13 @@ class Dispatchers:
         self._tasks: list[asyncio.Task[None]] = []
         self._probes: list[asyncio.Task[None]] = []  # getMe at start (TokenWatch.confirm)
         self._keepers: list[asyncio.Task[None]] = []  # getMe while idle (TokenWatch.keep_fresh)
+
+    def on_stand_down(self, callback: Callable[[str], None]) -> None:
+        """``callback(channel)`` once a stand-in (the console, an off worker) stands down for
+        good (``TokenWatch.stands_down``): the service's mode for it is ``waiting`` then."""
+        for watch in [d.tokens for d in self.all] + [o.tokens for o in self.off]:
+            if watch is not None and watch.stand_in:
+                watch.on_down = partial(callback, watch.channel)
 
     @property
     def telegram(self) -> Dispatcher:
@@ -134,11 +144,7 @@ class Dispatchers:
                 log.error("channel %s did not start: %s", d.limits.name, type(exc).__name__)
             task = asyncio.create_task(d.run(), name=f"dispatcher-{d.limits.name}")
             self._tasks.append(task)
-            if d.tokens is not None and (ask := _who_am_i(d.channel)) is not None:
-                self._probes.append(asyncio.create_task(d.tokens.confirm(d.db, ask)))
-                if not d.tokens.stand_in:
-                    keeper = d.tokens.keep_fresh(d.db, ask)
-                    self._keepers.append(asyncio.create_task(keeper, name=f"token-{d.limits.name}"))
+            self._watch(d)
         for f in self.followups:
             if f.channel not in waiting:
                 self._tasks.append(asyncio.create_task(f.run(), name=f"followups-{f.channel}"))
@@ -148,6 +154,31 @@ class Dispatchers:
             # were queued for it anyway are warned about as they are ended (OffChannel)
             log.info("channel %s off (not configured): alerts for it end as failed", o.channel)
             self._tasks.append(asyncio.create_task(o.run(), name=f"off-{o.channel}"))
+
+    async def watch_tokens(self) -> None:
+        """For a process that answers the bots' chats but dispatches nothing (``run
+        --no-scheduler``): each channel with a token here asks getMe at once and every
+        ``NOTE_SECONDS``, recorded as a dispatcher's (``TokenWatch``), so every surface reads a
+        token the channel refuses here too (it recorded nothing: every process elsewhere read
+        ``on``); nothing is claimed or sent. :meth:`stop` ends it."""
+        for d in self.all:
+            if d.tokens is None or d.tokens.stand_in:
+                continue
+            try:
+                await d.channel.start()
+            except Exception as exc:
+                log.error("channel %s did not start: %s", d.limits.name, type(exc).__name__)
+            self._watch(d)
+
+    def _watch(self, d: Dispatcher) -> None:
+        """``d``'s getMe now (:meth:`tokens_confirmed` waits for it) and, for a token held
+        here, every ``NOTE_SECONDS`` until :meth:`stop` (``TokenWatch.keep_fresh``)."""
+        if d.tokens is None or (ask := _who_am_i(d.channel)) is None:
+            return
+        self._probes.append(asyncio.create_task(d.tokens.confirm(d.db, ask)))
+        if not d.tokens.stand_in:
+            keeper = d.tokens.keep_fresh(d.db, ask)
+            self._keepers.append(asyncio.create_task(keeper, name=f"token-{d.limits.name}"))
 
     async def tokens_confirmed(self) -> None:
         """Until each channel's getMe at start has answered (or failed) and been recorded."""
@@ -183,10 +214,19 @@ class Dispatchers:
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError, Exception):
                         await task
+        await self._withdraw()
         for d in self.all:
             with contextlib.suppress(Exception):
                 await d.channel.close()
         return not late
+
+    async def _withdraw(self) -> None:
+        """Once nothing here records a word any more: a refusal this process recorded goes
+        (its refused token is no longer held; after a crash it ages out instead)."""
+        await asyncio.gather(*self._probes, *self._keepers, return_exceptions=True)
+        for d in self.all:
+            if d.tokens is not None:
+                await asyncio.to_thread(d.tokens.withdraw, d.db)
 
 
 def _who_am_i(channel: Channel) -> Callable[[], Awaitable[SendOutcome]] | None:

@@ -38,10 +38,10 @@ class OffChannel:
 
     def close_queued(self) -> int:
         """One pass (a thread): end what is queued for the channel; returns how many. Nothing
-        once another process has sent with the channel's token (``channels.tokens``): its
-        alerts are then that process's to send, never ended here."""
+        once another process has sent with the channel's token, or holds one it refuses now
+        (``channels.tokens``): its alerts are then that process's to send, never ended here."""
         with self.db.write() as conn:
-            if self.tokens.stands_down(conn):
+            if self.tokens.stands_down(conn, self.db.now):
                 return 0
             ended = queue.end_off_channel(conn, self.channel, off_reason(self.channel),
                                           self.db.now())  # fmt: skip

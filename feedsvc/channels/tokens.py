@@ -8,7 +8,12 @@ that a later start lacks is ``waiting`` (:mod:`feedsvc.channel_modes`), said onc
 naming the setting and how many alerts wait. The console (Telegram) and the off worker (Zalo)
 stay what a DB that never had the token gets — the demo, a first install — and stand down as
 soon as another process records one (a replica started without the token before any with it:
-it ran the console for its whole life, a tester's).
+it ran the console for its whole life, a tester's), accepted or refused (a replica whose token
+the channel refuses: the console logged its chats' alerts as sent meanwhile, the off worker
+ended them as failed, while they were that replica's to send once its token is fixed).
+
+Each process records its own word (``store.channel_tokens``: per process, its token by
+fingerprint): two replicas with different tokens for a channel no longer overwrite each other.
 """
 
 from __future__ import annotations
@@ -22,7 +27,13 @@ from typing import Literal
 
 from sqlalchemy import Connection
 
-from feedsvc.channel_modes import MISSING_SETTING, Mode, channel_modes, waiting_channels
+from feedsvc.channel_modes import (
+    MISSING_SETTING,
+    Mode,
+    channel_modes,
+    token_fingerprint,
+    waiting_channels,
+)
 from feedsvc.config import Settings
 from feedsvc.db import Database, outage
 from feedsvc.db.errors import describe
@@ -67,12 +78,19 @@ class TokenWatch:
     send is refused for it, :meth:`confirm` by getMe (again at most once every
     :data:`NOTE_SECONDS` while the word stays the same, at once when it changes: a ``db
     forget-token`` while it sends is undone within that); for a stand-in (the console: no
-    token here), :meth:`stands_down` says when another process has recorded one, after which
-    nothing more is claimed here."""
+    token here), :meth:`stands_down` says when another process has recorded one (accepted, or
+    refused now), after which nothing more is claimed here and ``on_down`` is called (the
+    service shows the channel ``waiting`` from then on). ``token``: this process's, kept only as
+    its fingerprint (``channel_modes.token_fingerprint``), recorded with a refusal."""
 
-    def __init__(self, channel: str, *, stand_in: bool) -> None:
+    def __init__(
+        self, channel: str, *, stand_in: bool, token: str | None = None,
+        on_down: Callable[[], None] | None = None,
+    ) -> None:  # fmt: skip
         self.channel = channel
         self.stand_in = stand_in
+        self.fingerprint = None if token is None else token_fingerprint(token)
+        self.on_down = on_down
         self._noted_at: float | None = None  # time.monotonic() of the last record
         self._word: Word | None = None  # what it recorded
         self._down = False
@@ -122,6 +140,20 @@ class TokenWatch:
                 log.warning("%s: cannot record what the channel said of the token: %s",
                             self.channel, describe(exc))  # fmt: skip
 
+    def withdraw(self, db: Database) -> None:
+        """At an orderly stop: a refusal this process recorded goes with it (the refused token
+        is no longer held: every surface stops saying ``refused`` at once, not when the record
+        ages out, ``channel_modes.REFUSED_FRESH_SECONDS``, which still covers a crash); a
+        failure is a WARNING, never raised."""
+        if self._word != "refused":
+            return
+        try:
+            with db.write() as conn:
+                channel_tokens.forget_refusal(conn, self.channel)
+        except Exception as exc:
+            log.warning("%s: cannot withdraw this process's refusal (it ages out): %s",
+                        self.channel, describe(exc))  # fmt: skip
+
     def accepted(self, conn: Connection, now: datetime) -> None:
         """In the transaction recording a delivered alert: the token works."""
         self.heard(conn, now, "accepted")
@@ -137,16 +169,29 @@ class TokenWatch:
         if word == "accepted":
             channel_tokens.note_tokens(conn, [self.channel], now)
         else:
-            channel_tokens.note_refusal(conn, self.channel, now)
+            channel_tokens.note_refusal(conn, self.channel, now, token=self.fingerprint)
         self._noted_at, self._word = time.monotonic(), word
 
-    def stands_down(self, conn: Connection) -> bool:
-        """In a claim's transaction: whether this stand-in must claim nothing (said once)."""
-        if self.stand_in and not self._down and channel_tokens.has_token(conn, self.channel):
-            self._down = True
-            log.error(
-                "%s: another process has sent with %s since this one started without it: "
-                "this process sends no more %s alerts (they wait for one that has the token)",
-                self.channel, MISSING_SETTING[self.channel], self.channel,
-            )  # fmt: skip
-        return self._down
+    def stands_down(self, conn: Connection, clock: Callable[[], datetime]) -> bool:
+        """In a claim's transaction (``clock``: the DB's, UTC, asked only of a stand-in):
+        whether this stand-in must claim nothing — another process recorded the token,
+        accepted or refused now (said once; for good: its alerts are that process's to send
+        once its token works)."""
+        if not self.stand_in or self._down:
+            return self._down
+        setting = MISSING_SETTING[self.channel]
+        if channel_tokens.has_token(conn, self.channel):
+            why = f"has sent with {setting}"
+        elif channel_tokens.refused_fresh(conn, self.channel, clock()):
+            why = f"holds a {setting} the channel refuses"
+        else:
+            return False
+        self._down = True
+        log.error(
+            "%s: another process %s since this one started without it: this process sends "
+            "no more %s alerts (they wait for a process whose token the channel accepts)",
+            self.channel, why, self.channel,
+        )  # fmt: skip
+        if self.on_down is not None:
+            self.on_down()
+        return True

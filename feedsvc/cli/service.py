@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import datetime, tzinfo
 from functools import partial
 from typing import TYPE_CHECKING, Any, NoReturn, cast
@@ -204,11 +204,17 @@ def status(config_file: str | None, as_json: bool) -> None:
     # :data:`_SHOWN_LISTS` are cells already: `cell` doubles an escape's backslash)
     # a second key of a figure (`queue_depth`, `deliveries_pending`'s) is for scripts: a text
     # line of each said it twice
-    shown_facts = {k: v for k, v in facts.items() if k not in _JSON_ONLY}
+    from feedsvc.status import REFUSED_BY  # the channels line says it
+
+    shown_facts = {k: v for k, v in facts.items() if k not in _JSON_ONLY | {REFUSED_BY}}
     width = max(len(k) for k in shown_facts)
     for key, value in shown_facts.items():
         if isinstance(value, dict):  # channels: "telegram on, zalo off, apprise on"
-            shown = ", ".join(_channel_cell(k, v, english) for k, v in value.items())
+            refused = facts.get(REFUSED_BY) or {}
+            shown = ", ".join(
+                _channel_cell(k, v, english, refused.get(k, ()), settings.tz)
+                for k, v in value.items()
+            )
             click.echo(f"{key.ljust(width)}  {shown}")
         elif isinstance(value, list):
             click.echo(f"{key.ljust(width)}  {_listed(key, value, facts)}")
@@ -224,11 +230,21 @@ def status(config_file: str | None, as_json: bool) -> None:
             click.echo(f"{key.ljust(width)}  {'-' if value is None else cell(value)}")
 
 
-def _channel_cell(channel: str, shown: str, english: English) -> str:
+def _channel_cell(
+    channel: str, shown: str, english: English, refused: Iterable[dict[str, Any]], tz: tzinfo
+) -> str:
     """``telegram sent_elsewhere (sent by a running service; this shell has no token)``: a
-    channel's shown mode (``channel_modes.shown_modes``) and the catalogue's note on it."""
+    channel's shown mode (``channel_modes.shown_modes``) and the catalogue's note on it; for
+    ``refused``, whose tokens (``status.refused_by``: ``token 1a2b3c4d refused in
+    web-2:1:ab12cd at …``, the fingerprint, never the token)."""
     note = english.channel_note(shown)
-    return f"{cell(channel)} {cell(shown)}" + (f" ({note})" if note else "")
+    whose = [
+        f"token {r['token'] or '?'} refused in {r['process'] or 'a process'}"
+        f" at {local_time(r['last_at'], tz)}"
+        for r in refused
+    ]
+    notes = "; ".join([*([note] if note else []), *whose])
+    return f"{cell(channel)} {cell(shown)}" + (f" ({cell(notes)})" if notes else "")
 
 
 def local_time(moment: datetime, tz: tzinfo) -> str:

@@ -109,14 +109,18 @@ channel_tokens = Table(
     Column("last_at", UTCDateTime, nullable=False),  # the latest
 )
 
-# When a channel last refused the token a process gave it (migration 0038): getMe at a
-# dispatcher's start or every minute, a send refused (``channels.tokens.TokenWatch``); the row
-# goes when a token is accepted (``channel_tokens``). Every process on the DB reads a fresh one
-# as ``refused`` (``channel_modes.shown_modes``), whatever the queue holds.
+# When a channel last refused the token each process gave it (migration 0038; one row per
+# channel and process since 0039): getMe at start and every minute, a send refused
+# (``channels.tokens.TokenWatch``); the process's own row goes when its token is accepted
+# (``channel_tokens``), a stopped process's ages out. Every process on the DB reads a fresh one
+# as ``refused`` (``channel_modes.shown_modes``), whatever the queue holds, and status names
+# the process and its token's fingerprint (never the token).
 channel_refusals = Table(
     "channel_refusals",
     metadata,
     Column("channel", String(20), primary_key=True),
+    Column("holder", String(100), primary_key=True),  # store.leases.this_process; "": unknown
+    Column("token", String(16)),  # channel_modes.token_fingerprint of its token; NULL: unknown
     Column("first_at", UTCDateTime, nullable=False),  # the first refusal of this run of them
     Column("last_at", UTCDateTime, nullable=False),  # the latest
 )

@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, NamedTuple
 
+from feedsvc.channel_modes import Refusal, latest_refusals
 from feedsvc.db.revision import (
     FIRST_TABLES,
     LocationError,
@@ -286,6 +287,9 @@ def _count(reader: Reader, sql: str) -> int:
 
 def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
     """As ``feedsvc.store.status.read_status``."""
+    refused = [Refusal(c, h or None, fp, reader.time(at)) for c, h, fp, at in reader.rows(
+        "SELECT channel, holder, token, last_at FROM channel_refusals"
+        " ORDER BY channel, last_at DESC, holder")]  # fmt: skip
     return StatusReads(
         cursor=_cursor(reader, source),
         quarantined=_count(reader, "SELECT count(*) FROM ingest_quarantine"),
@@ -302,8 +306,8 @@ def read_status(reader: Reader, source: str, listed: int) -> StatusReads:
         quarantine_newest=_quarantine_newest(reader, listed),
         tokens_seen={c: reader.time(at) for c, at in reader.rows(
             "SELECT channel, last_at FROM channel_tokens ORDER BY channel")},
-        refusals={c: reader.time(at) for c, at in reader.rows(
-            "SELECT channel, last_at FROM channel_refusals ORDER BY channel")},
+        refusals=latest_refusals(refused),
+        refused_by=refused,
     )  # fmt: skip
 
 

@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, func, select
 
+from feedsvc.channel_modes import latest_refusals
 from feedsvc.db.schema import articles, deliveries, source_articles, topics
 from feedsvc.status import StatusReads
 from feedsvc.store import channel_tokens, quarantine
@@ -26,6 +27,7 @@ def read_status(conn: Connection, source: str, listed: int) -> StatusReads:
     def count(stmt: Select[Any]) -> int:
         return int(conn.execute(stmt).scalar_one())
 
+    refused = channel_tokens.refusal_records(conn)
     return StatusReads(
         cursor=get_cursor(conn, source),
         quarantined=quarantine.count(conn),
@@ -45,5 +47,6 @@ def read_status(conn: Connection, source: str, listed: int) -> StatusReads:
         ),
         quarantine_newest=quarantine.newest(conn, listed),
         tokens_seen=channel_tokens.tokens_seen(conn),
-        refusals=channel_tokens.refusals(conn),
+        refusals=latest_refusals(refused),
+        refused_by=refused,
     )

@@ -191,6 +191,19 @@ class ChatPauseOut(Out):
     disabled_reason_message: str | None = Field(default=None, description=REASON_WORDS)
 
 
+class ChannelRefusalOut(Out):
+    """A running process whose bot token the channel refuses (``status.refused_by``)."""
+
+    process: str | None = Field(
+        description="the process, `host:pid:nonce` (null: recorded before it was kept)"
+    )
+    token: str | None = Field(
+        description="its token's fingerprint: the first 8 hex digits of the token's SHA-256, "
+        "never the token (null: not recorded)"
+    )
+    last_at: datetime = Field(description="its latest refusal")
+
+
 class StatusOut(Out):
     """``feedsvc status``'s facts (open-ended), plus the outbox's side."""
 
@@ -207,3 +220,8 @@ class StatusOut(Out):
     queue_depth: int
     chat_pauses: list[ChatPauseOut]
     recent_errors: list[DeliveryOut]
+    channel_refusals: dict[str, list[ChannelRefusalOut]] = Field(
+        default_factory=dict,
+        description="per channel, the running processes whose token it refuses now (newest "
+        "first): while any is listed, `channels` says `refused` for it",
+    )
