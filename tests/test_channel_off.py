@@ -18,6 +18,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
+from factories import followed
 from migrated import premigrated
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
@@ -53,7 +54,12 @@ def service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Service
     service.db.dispose()
 
 
-def queue_zalo(service: Service, states: tuple[str, ...], first: int = 0) -> int:
+def queue_zalo(
+    service: Service, states: tuple[str, ...], first: int = 0, *, wanted: bool = False
+) -> int:
+    """Alerts for the Zalo chat "z-lan" in ``states``; ``wanted``: the chat follows a topic
+    each article matches, in the same transaction (a worker's send-time check would end an
+    unwanted one ``unsubscribed``)."""
     now = datetime.now(UTC)
     with service.db.write() as conn:
         chat = ensure_recipient(conn, "zalo", "z-lan", "private", None, now).chat_id
@@ -68,6 +74,8 @@ def queue_zalo(service: Service, states: tuple[str, ...], first: int = 0) -> int
                 digest=state == "held", attempts=0, ambiguous=0, plain_text=False,
                 due_at=now + timedelta(hours=1 if state == "held" else 0), created_at=now,
             ))  # fmt: skip
+            if wanted:
+                followed(conn, [{"chat_id": chat, "article_id": article_id}], now)
     return chat
 
 

@@ -151,7 +151,7 @@ def shell(url: str, channel: str = "telegram") -> tuple[str, list[dict[str, Any]
 def after_next_acceptance(db: Database, since: datetime | None) -> datetime:
     """Until the replica with the good token has recorded its acceptance again (the moment
     its record overwrote the other's before): its time."""
-    return poll(lambda: (at := accepted_at(db)) is not None and at != since and at, 15)
+    return poll(lambda: (at := accepted_at(db)) is not None and at != since and at, 30)
 
 
 @pytest.mark.parametrize("good,wrong", [(WORKER, BOT_ONLY), (BOT_ONLY, WORKER)])
@@ -169,7 +169,7 @@ def test_a_token_refused_on_one_replica_reads_refused_steadily(
         replica(state_url, tmp_path, good, 0.2, **telegram(fake, fake.token)),
         replica(state_url, tmp_path, wrong, 1.5, **telegram(fake, WRONG)) as refused,
     ):
-        poll(lambda: any(map(of(refused), refusals(db))), 20)
+        poll(lambda: any(map(of(refused), refusals(db))), 60)
         at = after_next_acceptance(db, None)
         for _ in range(5):  # the good replica's next records: the answer stays
             at = after_next_acceptance(db, at)
@@ -220,7 +220,7 @@ def test_two_workers_with_different_tokens_and_a_crash(
         replica(pg_url, tmp_path, WORKER, 0.2, **telegram(fake, fake.token)),
         replica(pg_url, tmp_path, WORKER, 1.5, **telegram(fake, WRONG)) as refused,
     ):
-        poll(lambda: any(map(of(refused), refusals(db))), 20)
+        poll(lambda: any(map(of(refused), refusals(db))), 60)
         at = after_next_acceptance(db, None)
         for _ in range(3):
             at = after_next_acceptance(db, at)
@@ -253,7 +253,7 @@ def test_a_bot_only_process_records_its_refused_token(
             else {"FEEDSVC_ZALO__TOKEN": ZALO_WRONG, "FEEDSVC_ZALO__BASE_URL": zalo.base_url}
         )
         with replica(state_url, tmp_path, BOT_ONLY, 0.2, **env) as bot:
-            poll(lambda: any(map(of(bot), refusals(db, channel))), 20)
+            poll(lambda: any(map(of(bot), refusals(db, channel))), 60)
             mode, whose, line = shell(state_url, channel)
             token = fingerprint(WRONG if channel == "telegram" else ZALO_WRONG)
             assert (mode, [w["token"] for w in whose]) == ("refused", [token])
@@ -288,13 +288,13 @@ async def test_a_stand_in_claims_nothing_while_another_replicas_token_is_refused
             else {"FEEDSVC_ZALO__TOKEN": ZALO_WRONG, "FEEDSVC_ZALO__BASE_URL": zalo.base_url}
         )
         with replica(state_url, tmp_path, other, 0.2, **env) as refused:
-            poll(lambda: any(map(of(refused), refusals(db, channel))), 20)
+            poll(lambda: any(map(of(refused), refusals(db, channel))), 60)
             if channel == "telegram":
                 queue(db, [7300], add_articles(db, range(1, 2)), datetime.now(UTC))
                 await service.dispatcher.step()
                 await service.dispatcher.drain()
             else:
-                queue_zalo(service, ("pending",))
+                queue_zalo(service, ("pending",), wanted=True)
                 assert service.dispatchers.off[0].close_queued() == 0
             assert _waiting(db)
     said = [r.getMessage() for r in caplog.records if "the channel refuses" in r.getMessage()]
