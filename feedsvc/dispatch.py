@@ -230,7 +230,9 @@ class Dispatcher:
         """Lease deliveries (and due digests, one send slot each) for the send slots the shared
         budget grants; returns them with each one's send time, and how long to wait before
         claiming again. Alerts a chat holds (digest, quiet hours) are held first; those too old
-        to send end first (:mod:`feedsvc.stale_alerts`)."""
+        to send end first (:mod:`feedsvc.stale_alerts`); the claim itself checks each alert it
+        leases against its chat's settings again (:mod:`feedsvc.store.holding`): on PostgreSQL
+        an alert committed between the hold and the claim is seen by the claim only."""
         if self.stale is not None:
             self.stale.sweep(self.db, self.limits.name)
         with self.db.write() as conn:
@@ -249,7 +251,7 @@ class Dispatcher:
             jobs = self.digests.claim(conn, self.owner, now, len(slots), self.cfg.lease, channel)
             claimed = q.claim(
                 conn, self.owner, now, len(slots) - len(jobs), self.cfg.lease,
-                channel=channel, interval=self.limits.interval,
+                channel=channel, interval=self.limits.interval, hold=self.digests.release(now),
             )  # fmt: skip
             for job in jobs:
                 gap = self.limits.interval(job.batch.chat_type)

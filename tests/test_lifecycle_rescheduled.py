@@ -277,8 +277,9 @@ async def test_a_digest_held_alert_waits_for_the_new_time(
 ) -> None:
     """Held for the end of the chat's quiet hours (a window from the clock's minute, whatever
     that minute is: minute 0 once started the window a minute late, a CI flake): the digest due
-    before the new time leaves it out and keeps it held; the first digest after its time
-    carries it."""
+    before the new time leaves it out; the chat (quiet hours only) would not hold an alert at
+    the new time, past the window, so it goes back to the outbox due then and goes as the alert
+    a match then would be, not as a digest of one (``DigestEdge.set_later``)."""
     w = make_world(db, Clock() if start is None else Clock(start()))
     local = w.clock().astimezone(VN)
     end = local + timedelta(minutes=30)
@@ -296,11 +297,13 @@ async def test_a_digest_held_alert_waits_for_the_new_time(
     w.publish(moved(item, w, later))
     w.clock.advance(minutes=31)  # the window is over: its digest is due, the article is not
     await dispatch(w, sender)
-    assert sends(fake) == 0 and delivery(w)[0] == "held"
+    assert sends(fake) == 0 and delivery(w)[0] == "pending"
     w.clock.now = later + timedelta(seconds=1)
     w.poll()
     await dispatch(w, sender)
     assert sends(fake) == 1 and delivery(w)[0] == "sent"
+    [alert] = fake.messages(CHAT)
+    assert not alert.visible.startswith("Tin tổng hợp")  # an alert, not a digest of one
 
 
 # -- never public: unchanged -----------------------------------------------------------------------

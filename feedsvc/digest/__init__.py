@@ -3,8 +3,9 @@
 Pure cores: :mod:`.settings` (what a chat asked for, parsed and validated in one place;
 a typed time's grammar is :mod:`.spoken`),
 :mod:`.schedule` (when held alerts go out: DST-safe local times through :mod:`zoneinfo`) and
-:mod:`.message` (the digest message). The durable edge is :mod:`.hold` (held deliveries in the
-state DB, claimed and recorded by the dispatcher); SQL lives in :mod:`feedsvc.store.digests`.
+:mod:`.message` (the digest message). The durable edge is :mod:`.edge` (held deliveries in the
+state DB, claimed and recorded by the dispatcher); SQL lives in :mod:`feedsvc.store.digests`
+and :mod:`feedsvc.store.holding`.
 """
 
 from feedsvc.digest.schedule import next_digest, next_local, quiet_end, release_at

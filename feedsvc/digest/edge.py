@@ -13,6 +13,7 @@ import ipaddress
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta, tzinfo
+from typing import NamedTuple
 from urllib.parse import urlsplit
 
 from sqlalchemy import Connection
@@ -21,11 +22,13 @@ from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
 from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
 from feedsvc.digest.schedule import release_at
+from feedsvc.digest.settings import ChatSettings
 from feedsvc.digits import MAX_ID, ascii_int
 from feedsvc.feeds.sanitize import link_url
 from feedsvc.graphemes import shortened
 from feedsvc.notify.message import TEXT_LIMIT, Button, DeliveryOptions
 from feedsvc.store import digests as store
+from feedsvc.store import holding
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.lifecycle import public_ids
 from feedsvc.wanted import Wants, query_label, wants
@@ -39,12 +42,22 @@ MAX_BUTTON_TITLE = 40
 MUTE, UNDO = "mute", "undo"  # callback data "mute:<topic id>" / "undo:<topic id>[:<thread>]"
 
 
+class Later(NamedTuple):
+    """A row left out of a digest because its article is still scheduled: due again at
+    ``due``, ``held`` for the chat's digest then, or else pending as an instant alert."""
+
+    delivery_id: int
+    due: datetime
+    held: bool
+
+
 @dataclass(frozen=True, slots=True)
 class DigestJob:
     """One chat's digest, ready to send part by part with ``options`` (sound, thread).
     ``withdrawn``: rows whose article stopped being public (withdrawn, hidden, or no longer
     stored): they end ``withdrawn`` without a message. ``later``: rows of articles still
-    scheduled (not yet public), back to ``held`` until their time. ``unsubscribed``: rows the
+    scheduled (not yet public), due again when an alert matched at their time would go
+    (:meth:`DigestEdge.set_later`). ``unsubscribed``: rows the
     chat no longer wants (:mod:`feedsvc.wanted`), ended ``unsubscribed`` without a message."""
 
     batch: store.HeldBatch
@@ -52,7 +65,7 @@ class DigestJob:
     parts: list[DigestPart]
     options: DeliveryOptions
     withdrawn: list[int]
-    later: list[tuple[int, datetime]]
+    later: list[Later]
     unsubscribed: list[int]
 
 
@@ -95,8 +108,14 @@ class DigestEdge:
         )
 
     # -- in the claim transaction --------------------------------------------------------------
+    def release(self, now: datetime) -> holding.Release:
+        """The chats' rule at ``now``: settings → when their alerts go out (None: now),
+        :func:`~feedsvc.digest.schedule.release_at` in the site's zone; what both the hold and
+        the outbox claim apply (:mod:`feedsvc.store.holding`)."""
+        return lambda settings: release_at(settings, now, self.tz)
+
     def hold(self, conn: Connection, now: datetime, channel: str = "telegram") -> int:
-        return store.hold_pending(conn, now, lambda s: release_at(s, now, self.tz), channel)
+        return holding.hold_pending(conn, now, self.release(now), channel)
 
     def claim(
         self, conn: Connection, owner: str, now: datetime, limit: int, lease: timedelta,
@@ -122,8 +141,8 @@ class DigestEdge:
             want = wanted.get((chat, row.article_id))
             if want is None:  # not public, or no longer stored
                 article = found.get(row.article_id)
-                if article is not None and article.published_at > now:
-                    later.append((row.id, article.published_at))  # scheduled: not yet
+                if article is not None and article.published_at > now:  # scheduled: not yet
+                    later.append(self.set_later(row.id, batch.settings, article.published_at))
                 else:
                     withdrawn.append(row.id)
                 continue
@@ -139,6 +158,15 @@ class DigestEdge:
         thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
         options = DeliveryOptions(batch.silent, thread)
         return DigestJob(batch, entries, parts, options, withdrawn, later, unsubscribed)
+
+    def set_later(self, delivery_id: int, settings: ChatSettings, published_at: datetime) -> Later:
+        """A held alert whose article was moved to ``published_at`` (still scheduled) goes as
+        an alert matched then would: held for the chat's first release after it (its next
+        digest, its quiet window's end), or, when the chat would not hold one then, back in
+        the outbox as an instant alert due then. It was held until the new time itself and
+        went out alone then, as a digest of one, off the chat's schedule (tester tlife, s6)."""
+        due = release_at(settings, published_at, self.tz)
+        return Later(delivery_id, published_at if due is None else due, due is not None)
 
     def _group(self, want: Wants) -> DigestGroup:
         """The heading a wanted article is listed under: its first topic (with the topic's

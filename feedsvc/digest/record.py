@@ -107,14 +107,17 @@ def record_part(
 
 def set_aside(
     conn: Connection, now: datetime, owner: str, withdrawn: Sequence[int],
-    later: Sequence[tuple[int, datetime]], unsubscribed: Sequence[int] = (),
+    later: Sequence[tuple[int, datetime, bool]], unsubscribed: Sequence[int] = (),
 ) -> None:  # fmt: skip
     """Rows left out of a digest: an article no longer public ends ``withdrawn`` (SPEC §10:
-    never sent); one still scheduled goes back to ``held`` until its publication time; one
+    never sent); one still scheduled (``later``: id, due, held) goes back to ``held`` for the
+    chat's digest after its publication time, or to ``pending`` as an instant alert due then
+    when the chat would not hold it (:meth:`feedsvc.digest.edge.DigestEdge.set_later`); one
     the chat no longer wants ends ``unsubscribed`` (:mod:`feedsvc.wanted`)."""
     store.finish_rows(conn, withdrawn, owner, state=WITHDRAWN, error="withdrawn",
                       finished_at=now)  # fmt: skip
     store.finish_rows(conn, unsubscribed, owner, state=UNSUBSCRIBED, error="unsubscribed",
                       finished_at=now)  # fmt: skip
-    for delivery_id, due in later:
-        store.finish_rows(conn, [delivery_id], owner, state="held", due_at=due)
+    for delivery_id, due, held in later:
+        state = {"state": "held"} if held else {"state": "pending", "digest": False}
+        store.finish_rows(conn, [delivery_id], owner, due_at=due, **state)

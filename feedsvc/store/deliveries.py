@@ -25,7 +25,7 @@ from sqlalchemy import Connection, case, func, select, update
 
 from feedsvc.db.schema import articles, chats, deliveries
 from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, WITHDRAWN
-from feedsvc.store import claims
+from feedsvc.store import claims, holding
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
 
@@ -114,7 +114,7 @@ def of_channel(channel: str) -> Any:
     return deliveries.c.chat_id.in_(select(chats.c.chat_id).where(chats.c.channel == channel))
 
 
-def _claimable(now: datetime, limit: int, channel: str) -> Any:
+def _claimable(now: datetime, limit: int, channel: str, *where: Any) -> Any:
     """The oldest unfinished delivery of each chat that may be sent to now (in order per chat),
     chats served longest ago first.
 
@@ -134,6 +134,7 @@ def _claimable(now: datetime, limit: int, channel: str) -> Any:
             chats.c.channel == channel,
             claims.chat_unpaused(),
             claims.chat_ready(now),
+            *where,
         )
         .order_by(chats.c.next_send_at.asc().nulls_first(), deliveries.c.id)
         .limit(limit)
@@ -149,37 +150,40 @@ def claim(
     *,
     channel: str = "telegram",
     interval: Interval = telegram_interval,
+    hold: holding.Release | None = None,
 ) -> list[Claimed]:
     """Lease up to ``limit`` deliveries of ``channel`` (one per chat) and book each chat's next
     send slot ``interval(chat type)`` ahead. Each channel's dispatcher claims only its own
-    recipients, so one channel's backlog or failures never hold another's sends."""
+    recipients, so one channel's backlog or failures never hold another's sends.
+
+    Never an alert its chat holds (a digest schedule, quiet hours): ``hold`` is the chat's rule
+    at ``now`` (:meth:`feedsvc.digest.edge.DigestEdge.release`), applied to every row leased
+    here, in this transaction (:func:`feedsvc.store.holding.hold_leased`: held, not returned),
+    whatever committed since the rows were held; without it (no zone to read a schedule in)
+    no row of a chat with a digest or quiet window is claimed at all."""
     if limit <= 0:
         return []
-    ids_stmt = _claimable(now, limit, channel)
+    ids_stmt = _claimable(now, limit, channel, *([] if hold is not None else [~holding.may_hold()]))
     ids = claims.lease(
         conn, ids_stmt, deliveries, owner, now + lease, idle="pending", leased="sending"
     )
     if not ids:
         return []
-    rows = conn.execute(
+    stmt = (
         select(
-            deliveries.c.id,
-            deliveries.c.chat_id,
-            chats.c.type,
-            deliveries.c.article_id,
-            deliveries.c.topics,
-            deliveries.c.attempts,
-            deliveries.c.ambiguous,
-            deliveries.c.plain_text,
-            chats.c.link_preview,
-            chats.c.channel,
-            chats.c.address,
+            deliveries.c.id, deliveries.c.chat_id, chats.c.type, deliveries.c.article_id,
+            deliveries.c.topics, deliveries.c.attempts, deliveries.c.ambiguous,
+            deliveries.c.plain_text, chats.c.link_preview, chats.c.channel, chats.c.address,
+            chats.c.digest, chats.c.quiet, chats.c.silent,  # the chat's rule: not in Claimed
         )
         .join(chats, chats.c.chat_id == deliveries.c.chat_id)
         .where(deliveries.c.id.in_(ids), deliveries.c.lease_owner == owner)
         .order_by(deliveries.c.id)
-    ).tuples()
-    claimed = [Claimed(*row) for row in rows]
+    )  # fmt: skip
+    rows = conn.execute(stmt).tuples().all()
+    leased: list[holding.Leased] = [(r[0], r[-3], r[-2], bool(r[-1])) for r in rows]
+    held = holding.hold_leased(conn, owner, leased, hold) if hold is not None else set()
+    claimed = [Claimed(*row[:-3]) for row in rows if row[0] not in held]
     claims.book_slots(conn, claimed, interval, now)
     return claimed
 

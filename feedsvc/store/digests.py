@@ -7,12 +7,14 @@ claimed at once (``sending``, under a lease, like any delivery) and sent as one 
 crash mid-digest returns the rows to ``held`` (see :func:`feedsvc.store.deliveries.
 recover_expired`), still due, so the digest goes out after the restart, once (one extra copy
 at most when the crash fell between Telegram's answer and the record, as for any alert).
+Which rows a chat holds, and the check that no claim sends one it should hold, are
+:mod:`feedsvc.store.holding`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -44,6 +46,8 @@ class HeldBatch:
     rows: list[HeldRow]
     channel: str = "telegram"
     address: str = ""  # Apprise: a URL with credentials, never logged
+    #: the chat's options when claimed: when a row set aside for later goes (its next digest)
+    settings: ChatSettings = field(default_factory=ChatSettings)
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,37 +79,6 @@ def save_settings(conn: Connection, chat_id: int, settings: ChatSettings) -> boo
         )
     )
     return result.rowcount == 1
-
-
-Release = Callable[[ChatSettings], datetime | None]
-
-
-def hold_pending(
-    conn: Connection, now: datetime, release: Release, channel: str = "telegram"
-) -> int:
-    """Hold the pending rows of every chat whose settings say "not now" (``release`` → the
-    instant they go out, None: now); returns rows held. Only chats with a digest or quiet
-    window are looked at, so instant chats cost nothing here."""
-    has_pending = exists().where(
-        deliveries.c.chat_id == chats.c.chat_id, deliveries.c.state == "pending"
-    )
-    stmt = select(chats.c.chat_id, chats.c.digest, chats.c.quiet, chats.c.silent).where(
-        or_(chats.c.digest.is_not(None), chats.c.quiet.is_not(None)),
-        chats.c.channel == channel,
-        has_pending,
-    )
-    held = 0
-    for chat_id, digest, quiet, silent in conn.execute(stmt).tuples().all():
-        due = release(ChatSettings.from_row(digest, quiet, silent))
-        if due is None:
-            continue
-        result = conn.execute(
-            update(deliveries)
-            .where(deliveries.c.chat_id == chat_id, deliveries.c.state == "pending")
-            .values(state="held", due_at=due, digest=True)
-        )
-        held += result.rowcount
-    return held
 
 
 def retime_held(conn: Connection, chat_id: int, due: datetime) -> int:
@@ -143,6 +116,8 @@ def _due_chats(now: datetime, limit: int, channel: str) -> Any:
             chats.c.silent,
             chats.c.channel,
             chats.c.address,
+            chats.c.digest,
+            chats.c.quiet,
         )
         .where(
             chats.c.channel == channel,
@@ -169,7 +144,9 @@ def claim_digests(
     if conn.dialect.name == "postgresql":
         stmt = stmt.with_for_update(of=chats, skip_locked=True)
     batches = []
-    for chat_id, chat_type, link_preview, silent, chan, address in conn.execute(stmt).tuples():
+    for chat_id, chat_type, link_preview, silent, chan, address, digest, quiet in conn.execute(
+        stmt
+    ).tuples():
         cond = and_(
             deliveries.c.chat_id == chat_id,
             deliveries.c.state == "held",
@@ -195,8 +172,9 @@ def claim_digests(
         ).tuples()  # fmt: skip
         held = [HeldRow(i, a, list(t or []), n, amb, bool(p)) for i, a, t, n, amb, p in rows]
         if held:
+            settings = ChatSettings.from_row(digest, quiet, bool(silent))
             batches.append(HeldBatch(chat_id, chat_type, bool(link_preview), bool(silent), held,
-                                     chan, address))  # fmt: skip
+                                     chan, address, settings))  # fmt: skip
     return batches
 
 
