@@ -18,7 +18,7 @@ from typing import Any
 
 import pytest
 from cms_table import COLUMNS, Cms, cms_table
-from factories import article
+from factories import article, builtin_ingestor
 from fakebot import FakeBotAPI
 from lifecycle_world import CHAT, SLUG
 from migrated import premigrated
@@ -29,7 +29,9 @@ from feedsvc.config import Settings, load_config
 from feedsvc.db import Database
 from feedsvc.db.schema import articles, deliveries
 from feedsvc.digest.settings import ChatSettings
+from feedsvc.ingest.lease import IngestLease
 from feedsvc.ingest.model import TickResult
+from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.send_gate import SendGate, leader_looked, unread
 from feedsvc.store.digests import hold_pending, save_settings
 from feedsvc.store.records import Cursor
@@ -47,8 +49,10 @@ def fake(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeBotAPI]:
         yield server
 
 
-def settings_for(db_url: str, fake: FakeBotAPI, cms: Cms | None = None) -> Settings:
-    source: dict[str, Any] = {"poll_seconds": 0.3}
+def settings_for(
+    db_url: str, fake: FakeBotAPI, cms: Cms | None = None, batch_size: int = 500
+) -> Settings:
+    source: dict[str, Any] = {"poll_seconds": 0.3, "batch_size": batch_size}
     if cms is not None:
         source |= {
             "url": cms.url, "table": "posts", "timezone": "UTC",
@@ -91,6 +95,8 @@ def before_the_stop(settings: Settings, *, held: bool) -> None:
                 past = run.db.now() - timedelta(minutes=1)
                 assert hold_pending(conn, past, lambda _: past) >= 3
     finally:
+        if run.ingestor.lease is not None:  # as a stop releases it (PostgreSQL)
+            run.ingestor.lease.release(run.db)
         run.ingestor.close()
         run.web_db.dispose()
         run.db.dispose()
@@ -140,27 +146,31 @@ async def test_an_import_withdrawal_while_down_is_never_sent(
     db: Database, db_url: str, fake: FakeBotAPI, digest: bool
 ) -> None:
     """Tester's s4: articles 1-3 owed (instant alerts, or a digest due while down); while
-    stopped, 2 and 3 are re-imported ``"withdrawn": true``. At the restart only 1 goes out."""
+    stopped, other news is imported (a catch-up of a few batches at the start) and then 1 and
+    3 are re-imported ``"withdrawn": true`` (1: the first an instant chat's queue sends). At
+    the restart only 2 goes out."""
     subscribed(db, digest=digest)
     now = datetime.now(UTC).replace(microsecond=0)
     pub = now - timedelta(minutes=5)
     with db.write() as conn:
         upsert_source_articles(conn, [article(n, published_at=pub) for n in (1, 2, 3)], now)
-    settings = settings_for(db_url, fake)
+    settings = settings_for(db_url, fake, batch_size=50)
     before_the_stop(settings, held=digest)
     later = now + timedelta(seconds=5)
+    other = [article(n, published_at=pub, title=f"Thời tiết {n}") for n in range(10, 310)]
     with db.write() as conn:  # `feedsvc import` while the service is down
+        upsert_source_articles(conn, other, later)
         taken_down = [
-            article(n, published_at=pub, updated_at=later, withdrawn=True) for n in (2, 3)
+            article(n, published_at=pub, updated_at=later, withdrawn=True) for n in (1, 3)
         ]
         upsert_source_articles(conn, taken_down, later)
     await restart_and_settle(settings, db, fake)
-    assert "số 1" in sent_text(fake)
-    assert "số 2" not in sent_text(fake) and "số 3" not in sent_text(fake)
+    assert "số 2" in sent_text(fake)
+    assert "số 1" not in sent_text(fake) and "số 3" not in sent_text(fake)
     assert len(fake.messages(CHAT)) == 1
     got = states(db)
-    assert got["TEST-00001"][0] == "sent"
-    assert got["TEST-00002"][0] == got["TEST-00003"][0] == "withdrawn"
+    assert got["TEST-00002"][0] == "sent"
+    assert got["TEST-00001"][0] == got["TEST-00003"][0] == "withdrawn"
 
 
 # -- an external CMS: a row back to draft, a row deleted (reconciliation) ----------------------
@@ -258,6 +268,45 @@ async def test_a_stop_while_sending_waits_sends_nothing(
     assert service.exit_guard.stopped
     assert fake.messages(CHAT) == []
     assert states(db)["TEST-00001"][0] == "pending"
+
+
+# -- a standby replica (PostgreSQL): the leader's pass recorded after its start ---------------
+
+
+async def test_a_standby_sends_after_the_leaders_pass_since_its_start(
+    pg_db: Database, pg_url: str, fake: FakeBotAPI
+) -> None:
+    """Another process holds the ingest lease; this one starts with alerts owed and article 2
+    withdrawn at the source meanwhile. It sends nothing until the leader's tick after its
+    start has read the withdrawal, then only 1 and 3."""
+    subscribed(pg_db, digest=False)
+    now = datetime.now(UTC).replace(microsecond=0)
+    pub = now - timedelta(minutes=5)
+    with pg_db.write() as conn:
+        upsert_source_articles(conn, [article(n, published_at=pub) for n in (1, 2, 3)], now)
+    settings = settings_for(pg_url, fake)
+    before_the_stop(settings, held=False)
+    later = now + timedelta(seconds=5)
+    with pg_db.write() as conn:
+        withdrawn = article(2, published_at=pub, updated_at=later, withdrawn=True)
+        upsert_source_articles(conn, [withdrawn], later)
+    leader = builtin_ingestor(pg_db, lease=IngestLease("leader:1:x", 30.0))
+    leader.hooks.extend(release_hooks(settings))
+    assert leader.lease is not None and leader.lease.take(pg_db)
+    service = Service(settings, Roles(http=False, bot=False))
+    await service.start()
+    try:
+        await until("the standby waiting", lambda: "another replica" in service.send_gate.shown())
+        await asyncio.sleep(0)
+        assert fake.messages(CHAT) == []
+        assert (await asyncio.to_thread(leader.tick)).error is None
+        await until("the alerts sent", lambda: len(fake.messages(CHAT)) == 2)
+        await until("2 withdrawn", lambda: states(pg_db)["TEST-00002"][0] == "withdrawn")
+    finally:
+        await service.stop()
+        leader.close()
+    assert "số 2" not in sent_text(fake)
+    assert service.send_gate.shown().startswith("started: the ingest leader read the source")
 
 
 # -- the pure decisions ------------------------------------------------------------------------
