@@ -51,7 +51,7 @@ def unread(result: TickResult, *, stopping: bool) -> str | None:
     if stopping:
         return "the service is stopping"
     if result.error is not None:
-        return "ingest failed to read the source (its own log line says why)"
+        return "the ingest tick failed (its own log line says which side and why)"
     if result.skipped:
         return "ingest waits to retry after a failure"
     return None
