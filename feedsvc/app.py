@@ -1,10 +1,13 @@
 """Composition root: builds every component from the settings and owns start-up/shutdown order.
 
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
-dispatch) → bot. Stop is the reverse, and lets in-flight work finish first. The HTTP server's
-lifespan drives both, so SIGTERM to uvicorn runs the whole sequence. How the service is served
-(the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; the engines and the article source,
-:mod:`feedsvc.engines`; a tick's metrics, :func:`feedsvc.metrics.record_tick`.
+dispatch) → bot; dispatch starts after the first look at the source when alerts were owed
+from before the start (:mod:`feedsvc.send_gate`: a takedown made while the service was down is
+read before anything is sent; bounded). Stop is the reverse, and lets in-flight work finish
+first. The HTTP server's lifespan drives both, so SIGTERM to uvicorn runs the whole sequence.
+How the service is served (the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; the
+engines and the article source, :mod:`feedsvc.engines`; a tick's metrics,
+:func:`feedsvc.metrics.record_tick`.
 
 Replicas (PostgreSQL state DB): every replica runs the ingest job, but only the holder of the
 ``ingest`` lease does the work (:class:`feedsvc.ingest.IngestLease`); an ingest commit that
@@ -46,6 +49,7 @@ from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
 from feedsvc.scheduler import Jobs
+from feedsvc.send_gate import SendGate, leader_looked
 from feedsvc.server import (
     GIL_SWITCH_SECONDS,
     create_app,
@@ -58,6 +62,8 @@ from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard, bounded
 from feedsvc.source import SqlSource
 from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
+from feedsvc.store.cursors import get_cursor
+from feedsvc.store.deliveries import owed
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import import_at_start
 from feedsvc.wakeups import WakeListener
@@ -106,6 +112,9 @@ class Service:
         self.channel_modes: dict[str, Mode] = channel_modes(settings)
         self.dispatchers.on_stand_down(self._stood_down)
         self._dispatching = False  # the dispatchers run (or, in a bot-only process, getMe)
+        #: dispatch waits for the first look at the source when alerts were owed at start
+        self.send_gate = SendGate()
+        self._gate_task: asyncio.Task[None] | None = None
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
         self.zalo: ZaloService | None = None  # the Zalo bot, when zalo.token is set
@@ -195,11 +204,14 @@ class Service:
         else:
             log.info("feeds and pages ready in %.1f s", took)
 
-    def reconcile(self) -> None:
+    def reconcile(self) -> str:
         """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors
-        are logged and the next pass tries again (nothing is withdrawn on an error)."""
-        if self._standby or self._reconcile_off:
-            return
+        are logged and the next pass tries again (nothing is withdrawn on an error). Returns
+        what happened, in words (the send gate's log line)."""
+        if self._standby:
+            return "reconciliation is the ingest leader's"
+        if self._reconcile_off:
+            return "reconciliation off"
         if self._reconciler is None:
             self._reconciler = Reconciler(
                 self.db, self.ingestor.source, self.settings.source.reconcile_days,
@@ -210,8 +222,11 @@ class Service:
         except NotReconcilable as exc:
             log.warning("reconciliation off: %s", exc)
             self._reconcile_off = True
+            return "reconciliation off"
         except Exception as exc:
             log.warning("reconciliation failed, nothing withdrawn: %s", describe(exc))
+            return "reconciliation failed"
+        return "reconciliation ran"
 
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
@@ -228,6 +243,8 @@ class Service:
                 self.due.run()
             except Exception as exc:  # logged and retried next tick, like an ingest error
                 log.warning("due check failed: %s", describe(exc))
+        # while sending waits: a first reconciliation pass now, not in 5 minutes
+        self.send_gate.after_tick(result, self.interrupted, self._leader_looked, self.reconcile)
         metrics.record_tick(result)
         for callback in self.on_tick:
             callback(result)
@@ -240,6 +257,26 @@ class Service:
             )
         return result
 
+    def _leader_looked(self) -> bool:
+        """A standby's check: has the ingest leader read the source since this start?"""
+        with self.db.read() as conn:
+            cursor = get_cursor(conn, self.ingestor.source.name)
+        return self.started_at is not None and leader_looked(cursor, self.started_at)
+
+    def _owed(self) -> int:
+        with self.db.read() as conn:  # two indexed counts
+            return owed(conn)
+
+    async def _start_sending(self) -> None:
+        await self.dispatchers.start(waiting_channels(self.channel_modes))
+        self._dispatching = True
+
+    async def _send_when_looked(self) -> None:
+        """Start the dispatchers when the send gate opens (never once the service stops)."""
+        catching_up = lambda: bool(self._ingestor and self._ingestor.catching_up)  # noqa: E731
+        if await self.send_gate.wait(catching_up) and not self.interrupted:
+            await self._start_sending()
+
     async def start(self) -> None:
         """Prepare, then start the roles' work; after :meth:`interrupt` (a signal during the
         preparation) nothing more starts: :meth:`stop` follows."""
@@ -251,8 +288,12 @@ class Service:
             return
         self.started_at = self.db.now()
         if self.roles.scheduler:
-            await self.dispatchers.start(waiting_channels(self.channel_modes))
-            self._dispatching = True
+            if waiting := await asyncio.to_thread(self._owed):
+                self.send_gate.arm(waiting)
+                self._gate_task = asyncio.create_task(self._send_when_looked(), name="send-gate")
+            else:
+                self.send_gate.open_now("nothing was owed at start")
+                await self._start_sending()
             if self.db.dialect == "postgresql":
                 loop = self._loop
                 self._wake_listener = WakeListener(
@@ -361,6 +402,7 @@ class Service:
         a driver on a dead connection) is abandoned, never waited for (then the exit is 1)."""
         log.info("feedsvc stopping")
         self.interrupt()
+        self.send_gate.abandon()  # dispatch not started yet: it never starts
         guard = self.exit_guard
         end = asyncio.get_running_loop().time() + guard.remaining(SHUTDOWN_SECONDS)
 
@@ -397,6 +439,8 @@ class Service:
                 await asyncio.wait_for(release, timeout=min(1.0, left(1.5)))
             except Exception as exc:
                 log.warning("could not release the ingest lease (it will expire): %r", exc)
+        if self._gate_task is not None:  # a start of the dispatchers under way ends first
+            orderly &= await bounded(self._gate_task, left(1.0), "dispatch start")
         if self._dispatching:  # in-flight sends finish and are recorded
             orderly &= await self.dispatchers.stop(timeout=left(1.0))
         if self._source is not None and self.settings.source.url:

@@ -78,6 +78,21 @@ async def test_public_answer_is_only_ready_details_need_the_token(
     assert detailed["database"] == "ok" and detailed["snapshots"] == "loaded"
 
 
+async def test_the_checks_say_whether_sending_waits_for_the_first_look(
+    client: httpx.AsyncClient, service: Service
+) -> None:
+    """A start with alerts owed waits for its first look at the source (feedsvc.send_gate):
+    the token's checks say so and why; it is no unreadiness (feeds serve meanwhile)."""
+    service.send_gate.arm(2)
+    waiting = (await client.get("/readyz", headers=AUTH)).json()
+    assert waiting["ready"] is True
+    assert waiting["sending"].startswith("waiting 0 s of at most 60 s: the first ingest pass")
+    service.send_gate.open("the source was read to its head; reconciliation ran")
+    started = (await client.get("/readyz", headers=AUTH)).json()
+    assert started["sending"] == "started: the source was read to its head; reconciliation ran"
+    assert "sending" not in (await client.get("/readyz")).json()  # not for the public
+
+
 def fail_ingest(db: Database, source: str, failures: int, last_success_ago: float) -> None:
     """What an ingest in backoff leaves in ``source_cursors``: failures in a row, an error
     naming an internal host, the last success long ago (ticks skipped while backing off)."""

@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy import Connection, case, func, select, update
 
-from feedsvc.db.schema import articles, chats, deliveries
-from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, WITHDRAWN
+from feedsvc.db.schema import alert_followups, articles, chats, deliveries
+from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, UNFINISHED, WITHDRAWN
 from feedsvc.store import claims, holding
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
@@ -389,6 +389,15 @@ def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | No
 def queue_depth(conn: Connection) -> int:
     stmt = select(func.count()).where(deliveries.c.state.in_(("pending", "sending")))
     return int(conn.execute(stmt).scalar_one())
+
+
+def owed(conn: Connection) -> int:
+    """Unfinished deliveries (pending, held, sending) and follow-ups (pending, working), every
+    channel: what a starting process would send on what the source said before it stopped
+    (:mod:`feedsvc.send_gate`). Two counts on indexed state columns."""
+    rows = select(func.count()).where(deliveries.c.state.in_(UNFINISHED))
+    work = select(func.count()).where(alert_followups.c.state.in_(("pending", "working")))
+    return int(conn.execute(rows).scalar_one()) + int(conn.execute(work).scalar_one())
 
 
 def resend(conn: Connection, id_: int, now: datetime) -> bool:

@@ -134,13 +134,17 @@ def serving(service: Service, probe: ProbeResult) -> Readiness:
     which delivery channels are ``on``, ``console``, ``off`` (not configured), ``waiting``,
     ``refused`` or ``sent_elsewhere`` (``channel_modes.shown_modes``, read with the probe; the
     process's own modes when the DB did not answer): a channel off is a configuration fact,
-    not unreadiness (feeds and the other channels serve)."""
+    not unreadiness (feeds and the other channels serve); and, in a process that dispatches,
+    ``sending``: ``started: <why>`` or, at a start, ``waiting … : <why>`` for the first look at
+    the source (:mod:`feedsvc.send_gate`)."""
     loaded = service.publisher.loaded
     checks: dict[str, Any] = {
         "database": "ok" if probe.error is None else f"error: {probe.error}",
         "snapshots": "loaded" if loaded else "not loaded yet",
         "channels": probe.channels if probe.channels is not None else service.channel_modes,
     }
+    if service.roles.scheduler:  # whether sending waits for a first look at the source
+        checks["sending"] = service.send_gate.shown()  # (feedsvc.send_gate): not unreadiness
     return Readiness(probe.error is None and loaded, checks)
 
 
