@@ -56,6 +56,25 @@ class DigestJob:
     unsubscribed: list[int]
 
 
+@dataclass(frozen=True, slots=True)
+class Sorted:
+    """A digest's rows as :meth:`DigestEdge.sort_rows` found them: ``wanted`` (row id → what
+    the chat wants of its public article), ``withdrawn``, ``later`` (row id, publication time)
+    and ``unsubscribed`` (row ids, as :class:`DigestJob`'s), ``found`` (article id → article,
+    those still stored)."""
+
+    wanted: dict[int, Wants]
+    withdrawn: list[int]
+    later: list[tuple[int, datetime]]
+    unsubscribed: list[int]
+    found: dict[int, Article]
+
+    @property
+    def left_out(self) -> set[int]:
+        """The row ids that do not go."""
+        return {*self.withdrawn, *(i for i, _ in self.later), *self.unsubscribed}
+
+
 def callback_data(action: str, topic_id: int, thread_id: int | None = None) -> str:
     """``mute:12`` / ``undo:12:345`` (≤ 64 bytes: Telegram's limit for callback data)."""
     tail = f":{thread_id}" if thread_id is not None else ""
@@ -107,38 +126,61 @@ class DigestEdge:
 
     def _job(self, conn: Connection, batch: store.HeldBatch, now: datetime) -> DigestJob:
         """One chat's digest of its due rows: each public article goes under what the chat
-        wants of it now (:mod:`feedsvc.wanted`, the dispatcher's decision too), its group the
-        first topic it still follows, else the first own query that still matches; a row it
-        wants nothing of is left out (``unsubscribed``). Rows whose labels changed since they
-        were queued keep the new ones (``deliveries.topics``: what they went out with)."""
-        chat, ids = batch.chat_id, [r.article_id for r in batch.rows]
-        found = articles_by_ids(conn, ids)
-        public = public_ids(conn, ids, now)
-        wanted = wants(conn, [(chat, a) for a in ids if a in public], found)
+        wants of it now (:meth:`sort_rows`), its group the first topic it still follows, else
+        the first own query that still matches. Rows whose labels changed since they were
+        queued keep the new ones (``deliveries.topics``: what they went out with)."""
+        chat = batch.chat_id
+        seen = self.sort_rows(conn, chat, batch.rows, now)
         threads = store.query_threads(conn, chat)
-        entries, withdrawn, later, unsubscribed, thread_ids = [], [], [], [], set()
+        entries, thread_ids = [], set()
         relabelled: dict[int, list[str]] = {}
         for row in batch.rows:
-            want = wanted.get((chat, row.article_id))
-            if want is None:  # not public, or no longer stored
-                article = found.get(row.article_id)
-                if article is not None and article.published_at > now:
-                    later.append((row.id, article.published_at))  # scheduled: not yet
-                else:
-                    withdrawn.append(row.id)
-                continue
-            if not want:
-                unsubscribed.append(row.id)
+            want = seen.wanted.get(row.id)
+            if want is None:
                 continue
             if want.labels != row.topics:
                 relabelled[row.id] = want.labels
-            entries.append(DigestEntry(row.id, found[row.article_id], self._group(want)))
+            entries.append(DigestEntry(row.id, seen.found[row.article_id], self._group(want)))
             thread_ids.add(_thread(list(want.topics), [q for _, q in want.queries], threads))
         store.relabel(conn, relabelled)
         parts = format_digest(entries, self.tz, self.words, self.limit)
         thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
         options = DeliveryOptions(batch.silent, thread)
-        return DigestJob(batch, entries, parts, options, withdrawn, later, unsubscribed)
+        return DigestJob(batch, entries, parts, options, seen.withdrawn, seen.later,
+                         seen.unsubscribed)  # fmt: skip
+
+    def sort_rows(
+        self, conn: Connection, chat: int, rows: Sequence[store.HeldRow], now: datetime
+    ) -> Sorted:
+        """**The one sorting of a digest's rows** at ``now``, at claim and again before each
+        later part (:mod:`.sending`): an article not public goes back to ``held`` until its
+        time when still scheduled, else ends ``withdrawn`` (withdrawn, hidden, no longer
+        stored); one the chat wants nothing of (:mod:`feedsvc.wanted`) ends ``unsubscribed``;
+        the others go, with what the chat wants of them."""
+        ids = [r.article_id for r in rows]
+        found = articles_by_ids(conn, ids)
+        public = public_ids(conn, ids, now)
+        wanted = wants(conn, [(chat, a) for a in ids if a in public], found)
+        out = Sorted({}, [], [], [], found)
+        for row in rows:
+            want = wanted.get((chat, row.article_id))
+            if want is None:  # not public, or no longer stored
+                article = found.get(row.article_id)
+                if article is not None and article.published_at > now:
+                    out.later.append((row.id, article.published_at))  # scheduled: not yet
+                else:
+                    out.withdrawn.append(row.id)
+            elif not want:
+                out.unsubscribed.append(row.id)
+            else:
+                out.wanted[row.id] = want
+        return out
+
+    def rest(self, entries: Sequence[DigestEntry], sent: int) -> list[DigestPart]:
+        """The parts of a digest still to go after ``sent`` parts, laid out again for
+        ``entries`` (in the order they were planned) once a re-check left some out
+        (:func:`~feedsvc.digest.message.format_digest`'s ``sent``)."""
+        return format_digest(entries, self.tz, self.words, self.limit, sent=sent)
 
     def _group(self, want: Wants) -> DigestGroup:
         """The heading a wanted article is listed under: its first topic (with the topic's
