@@ -176,6 +176,29 @@ class DigestEdge:
                 out.wanted[row.id] = want
         return out
 
+    def message_now(
+        self, conn: Connection, chat: int, sent: Mapping[int, Sequence[str]], now: datetime
+    ) -> list[DigestPart]:
+        """**The one rule for what a sent digest message reads once its articles change**
+        (SPEC §10, :mod:`feedsvc.retraction.worker`): those of its articles (``sent``: article
+        id → the labels it went out with, ``store.digests.message_articles``) public at
+        ``now``, as a digest of them, each under what the chat wants of it now, else under
+        the first label it went out with (the chat left its topic since: still listed, as an
+        alert's correction keeps the alert). ``[]``: none is public (the notice, or the
+        message deleted); more than one part: they no longer fit one message."""
+        ids = list(sent)
+        found = articles_by_ids(conn, ids)
+        shown = public_ids(conn, ids, now)
+        public = [a for a in ids if a in shown and a in found]
+        wanted = wants(conn, [(chat, a) for a in public], found)
+        entries = []
+        for a in public:
+            want = wanted.get((chat, a))
+            labels = sent[a]
+            group = self._group(want) if want else DigestGroup(labels[0] if labels else "?")
+            entries.append(DigestEntry(a, found[a], group))
+        return format_digest(entries, self.tz, self.words, self.limit)
+
     def rest(self, entries: Sequence[DigestEntry], sent: int) -> list[DigestPart]:
         """The parts of a digest still to go after ``sent`` parts, laid out again for
         ``entries`` (in the order they were planned) once a re-check left some out
