@@ -130,3 +130,25 @@ async def test_an_alert_gone_between_parts_is_left_out_of_the_later_parts(
     later = [a for a in published if a not in gone and a.source_key not in in_first]
     assert listed == len(in_first) + len(later)
     assert len(messages) >= 1 and messages[0].startswith("Tin tổng hợp · 8 tin")
+
+
+@pytest.mark.parametrize("sent", [1, 2, 9])
+def test_the_rest_of_a_digest_is_numbered_on_from_the_parts_sent(sent: int) -> None:
+    """Pure: the rest after ``sent`` parts opens each part ``(tiếp)``, numbered from
+    ``sent + 1`` to the new total (a single part too: the reader saw ``(1/N)``), within the
+    limit, grouped as given (the planned order), nothing lost."""
+    from test_digest_parts import HANOI, WORDS, _entries
+
+    from feedsvc.digest.message import format_digest
+    from feedsvc.notify.message import utf16_len
+
+    entries = _entries(40, 3)
+    for count in (1, 40):
+        parts = format_digest(entries[:count], HANOI, WORDS, limit=2000, sent=sent)
+        total = sent + len(parts)
+        for k, part in enumerate(parts, sent + 1):
+            first = part.message.plain_text.split("\n", 1)[0]
+            assert first == f"(tiếp) ({k}/{total})", first
+            assert utf16_len(part.message.plain_text) <= 2000
+        ids = [i for p in parts for i in p.delivery_ids]
+        assert sorted(ids) == sorted(e.delivery_id for e in entries[:count])
