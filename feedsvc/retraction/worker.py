@@ -259,7 +259,7 @@ class FollowupWorker:
             if self.digests and fixes:
                 undo = muted_topics(conn, sent)
                 options = self.digests.options(conn, fixes, found, undo)
-            digests = {c.id: self._digest_now(conn, c, now) for c in claimed if c.siblings}
+            shown = {c.id: self._digest_now(conn, c, now) for c in claimed if c.siblings}
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
@@ -268,7 +268,7 @@ class FollowupWorker:
                 found.get(c.article_id),
                 c.article_id in public,
                 start + delay,
-                digests.get(c.id, ()),
+                shown.get(c.id, ()),
                 options[c.delivery_id].buttons if c.delivery_id in options else (),
                 seen.get(c.article_id) is Visibility.SCHEDULED,
             )
