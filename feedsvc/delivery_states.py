@@ -7,12 +7,16 @@ The states' life is told in :mod:`feedsvc.store.deliveries`."""
 from __future__ import annotations
 
 WITHDRAWN = "withdrawn"
-#: the chat no longer subscribes to anything the article matches (:mod:`feedsvc.wanted`)
+#: the chat no longer subscribes to anything the article matches (:mod:`feedsvc.wanted`): it
+#: unsubscribed, or the article stopped matching (a correction) — queued again if it matches again
 UNSUBSCRIBED = "unsubscribed"
 TERMINAL = (
     "sent", "blocked", "chat_not_found", "bad_content", "disabled", "failed", "unknown_outcome",
     WITHDRAWN, UNSUBSCRIBED,
 )  # fmt: skip
+#: ended without a message before it was due to go, and owed again should the article be shown
+#: again or match the chat again (``store.deliveries.enqueue``)
+NEVER_SENT = (WITHDRAWN, UNSUBSCRIBED)
 #: finished without being sent and worth sending again: what ``resend`` accepts
 DEAD_STATES = tuple(s for s in TERMINAL if s not in ("sent", WITHDRAWN, UNSUBSCRIBED))
 #: not finished: the row's error, if any, is its last try's

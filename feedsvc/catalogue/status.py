@@ -18,7 +18,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "state.failed": ("Lỗi (hết lượt thử)", "Failed (retries used up)"),
     "state.unknown_outcome": ("Không rõ đã đến chưa", "Outcome unknown (may have arrived)"),
     "state.withdrawn": ("Bài đã rút, không gửi", "Article withdrawn, not sent"),
-    "state.unsubscribed": ("Không còn đăng ký, không gửi", "No longer subscribed, not sent"),
+    "state.unsubscribed": (
+        "Không còn khớp đăng ký của chat, không gửi",
+        "No longer matches the chat's subscriptions, not sent",
+    ),
     "state.dead": ("tin gửi hỏng", "dead letters"),
     # -- what became of a sent alert (feedsvc.store.followups: outcomes, or still open) --------
     "followup.retract": ("Gỡ tin đã gửi", "Retraction"),

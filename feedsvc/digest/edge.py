@@ -69,6 +69,25 @@ class DigestJob:
     unsubscribed: list[int]
 
 
+@dataclass(frozen=True, slots=True)
+class Sorted:
+    """A digest's rows as :meth:`DigestEdge.sort_rows` found them: ``wanted`` (row id → what
+    the chat wants of its public article), ``withdrawn``, ``later`` (:class:`Later`: when and
+    how each goes instead) and ``unsubscribed`` (row ids, as :class:`DigestJob`'s), ``found``
+    (article id → article, those still stored)."""
+
+    wanted: dict[int, Wants]
+    withdrawn: list[int]
+    later: list[Later]
+    unsubscribed: list[int]
+    found: dict[int, Article]
+
+    @property
+    def left_out(self) -> set[int]:
+        """The row ids that do not go."""
+        return {*self.withdrawn, *(later.delivery_id for later in self.later), *self.unsubscribed}
+
+
 def callback_data(action: str, topic_id: int, thread_id: int | None = None) -> str:
     """``mute:12`` / ``undo:12:345`` (≤ 64 bytes: Telegram's limit for callback data)."""
     tail = f":{thread_id}" if thread_id is not None else ""
@@ -126,38 +145,90 @@ class DigestEdge:
 
     def _job(self, conn: Connection, batch: store.HeldBatch, now: datetime) -> DigestJob:
         """One chat's digest of its due rows: each public article goes under what the chat
-        wants of it now (:mod:`feedsvc.wanted`, the dispatcher's decision too), its group the
-        first topic it still follows, else the first own query that still matches; a row it
-        wants nothing of is left out (``unsubscribed``). Rows whose labels changed since they
-        were queued keep the new ones (``deliveries.topics``: what they went out with)."""
-        chat, ids = batch.chat_id, [r.article_id for r in batch.rows]
-        found = articles_by_ids(conn, ids)
-        public = public_ids(conn, ids, now)
-        wanted = wants(conn, [(chat, a) for a in ids if a in public], found)
+        wants of it now (:meth:`sort_rows`), its group the first topic it still follows, else
+        the first own query that still matches. Rows whose labels changed since they were
+        queued keep the new ones (``deliveries.topics``: what they went out with)."""
+        chat = batch.chat_id
+        seen = self.sort_rows(conn, chat, batch.rows, now, batch.settings)
         threads = store.query_threads(conn, chat)
-        entries, withdrawn, later, unsubscribed, thread_ids = [], [], [], [], set()
+        entries, thread_ids = [], set()
         relabelled: dict[int, list[str]] = {}
         for row in batch.rows:
-            want = wanted.get((chat, row.article_id))
-            if want is None:  # not public, or no longer stored
-                article = found.get(row.article_id)
-                if article is not None and article.published_at > now:  # scheduled: not yet
-                    later.append(self.set_later(row.id, batch.settings, article.published_at))
-                else:
-                    withdrawn.append(row.id)
-                continue
-            if not want:
-                unsubscribed.append(row.id)
+            want = seen.wanted.get(row.id)
+            if want is None:
                 continue
             if want.labels != row.topics:
                 relabelled[row.id] = want.labels
-            entries.append(DigestEntry(row.id, found[row.article_id], self._group(want)))
+            entries.append(DigestEntry(row.id, seen.found[row.article_id], self._group(want)))
             thread_ids.add(_thread(list(want.topics), [q for _, q in want.queries], threads))
         store.relabel(conn, relabelled)
         parts = format_digest(entries, self.tz, self.words, self.limit)
         thread = thread_ids.pop() if len(thread_ids) == 1 else None  # mixed: the chat itself
         options = DeliveryOptions(batch.silent, thread)
-        return DigestJob(batch, entries, parts, options, withdrawn, later, unsubscribed)
+        return DigestJob(batch, entries, parts, options, seen.withdrawn, seen.later,
+                         seen.unsubscribed)  # fmt: skip
+
+    def sort_rows(
+        self,
+        conn: Connection,
+        chat: int,
+        rows: Sequence[store.HeldRow],
+        now: datetime,
+        settings: ChatSettings,
+    ) -> Sorted:
+        """**The one sorting of a digest's rows** at ``now``, at claim and again before each
+        later part (:mod:`.sending`): an article not public goes back to ``held`` until its
+        time when still scheduled, else ends ``withdrawn`` (withdrawn, hidden, no longer
+        stored); one the chat wants nothing of (:mod:`feedsvc.wanted`) ends ``unsubscribed``;
+        the others go, with what the chat wants of them."""
+        ids = [r.article_id for r in rows]
+        found = articles_by_ids(conn, ids)
+        public = public_ids(conn, ids, now)
+        wanted = wants(conn, [(chat, a) for a in ids if a in public], found)
+        out = Sorted({}, [], [], [], found)
+        for row in rows:
+            want = wanted.get((chat, row.article_id))
+            if want is None:  # not public, or no longer stored
+                article = found.get(row.article_id)
+                if article is not None and article.published_at > now:
+                    # scheduled: not yet; then as the chat's rule (``settings``) has it
+                    out.later.append(self.set_later(row.id, settings, article.published_at))
+                else:
+                    out.withdrawn.append(row.id)
+            elif not want:
+                out.unsubscribed.append(row.id)
+            else:
+                out.wanted[row.id] = want
+        return out
+
+    def message_now(
+        self, conn: Connection, chat: int, sent: Mapping[int, Sequence[str]], now: datetime
+    ) -> list[DigestPart]:
+        """**The one rule for what a sent digest message reads once its articles change**
+        (SPEC §10, :mod:`feedsvc.retraction.worker`): those of its articles (``sent``: article
+        id → the labels it went out with, ``store.digests.message_articles``) public at
+        ``now``, as a digest of them, each under what the chat wants of it now, else under
+        the first label it went out with (the chat left its topic since: still listed, as an
+        alert's correction keeps the alert). ``[]``: none is public (the notice, or the
+        message deleted); more than one part: they no longer fit one message."""
+        ids = list(sent)
+        found = articles_by_ids(conn, ids)
+        shown = public_ids(conn, ids, now)
+        public = [a for a in ids if a in shown and a in found]
+        wanted = wants(conn, [(chat, a) for a in public], found)
+        entries = []
+        for a in public:
+            want = wanted.get((chat, a))
+            labels = sent[a]
+            group = self._group(want) if want else DigestGroup(labels[0] if labels else "?")
+            entries.append(DigestEntry(a, found[a], group))
+        return format_digest(entries, self.tz, self.words, self.limit)
+
+    def rest(self, entries: Sequence[DigestEntry], sent: int) -> list[DigestPart]:
+        """The parts of a digest still to go after ``sent`` parts, laid out again for
+        ``entries`` (in the order they were planned) once a re-check left some out
+        (:func:`~feedsvc.digest.message.format_digest`'s ``sent``)."""
+        return format_digest(entries, self.tz, self.words, self.limit, sent=sent)
 
     def set_later(self, delivery_id: int, settings: ChatSettings, published_at: datetime) -> Later:
         """A held alert whose article was moved to ``published_at`` (still scheduled) goes as

@@ -163,28 +163,46 @@ class _Parts:
 
 
 def format_digest(
-    entries: Sequence[DigestEntry], tz: tzinfo, words: DigestWords, limit: int = TEXT_LIMIT
-) -> list[DigestPart]:
+    entries: Sequence[DigestEntry], tz: tzinfo, words: DigestWords, limit: int = TEXT_LIMIT,
+    *, sent: int = 0,
+) -> list[DigestPart]:  # fmt: skip
     """The digest of ``entries`` as one or more parts, each within ``limit`` UTF-16 units
     (Telegram text: 4096; Zalo's 2,000 characters, which UTF-16 units never undercount), split
     only between lines (an article's line, a heading, a "read all" link: never inside a link or
     an entity). Several parts are numbered on their first line, ``(1/3)``, ``(tiếp) (2/3)``.
-    Empty ``entries`` → no parts. Raises ValueError for a ``limit`` too small to hold one line
-    (below ~700 units)."""
+    ``sent``: parts of this digest already sent (a re-check before a later part left articles
+    out, :mod:`feedsvc.digest.sending`): ``entries`` are the rest, kept in the order they were
+    planned, laid out as the parts after those, each opened ``(tiếp)`` and numbered from
+    ``sent + 1`` of the total now (``(1/3)`` went, then ``(tiếp) (2/2)``: the last part says it
+    is the last). Empty ``entries`` → no parts. Raises ValueError for a ``limit`` too small to
+    hold one line (below ~700 units)."""
     if not entries:
         return []
     count = len({e.delivery_id for e in entries})
-    lines = _split(entries, tz, words, limit, count, None)
-    digits = 1
-    while len(lines) > 1:  # numbered: the numbers' width budgeted before the parts are known
-        numbered = _split(entries, tz, words, limit, count, "9" * digits)
-        if len(str(len(numbered))) <= digits:
+    groups = _planned_groups(entries) if sent else _sorted_groups(entries)
+    lines = [] if sent else _split(groups, tz, words, limit, count, None, sent)
+    digits = len(str(sent + 1))
+    while (
+        sent or len(lines) > 1
+    ):  # numbered: the numbers' width budgeted before the parts are known
+        numbered = _split(groups, tz, words, limit, count, "9" * digits, sent)
+        total = sent + len(numbered)
+        if len(str(total)) <= digits:
             lines = numbered
-            for n, part in enumerate(lines, 1):
-                part[0] = _opening(words, n, count, words.part.format(part=n, parts=len(lines)))
+            for n, part in enumerate(lines, sent + 1):
+                part[0] = _opening(words, n, count, words.part.format(part=n, parts=total))
             break
-        digits = len(str(len(numbered)))
+        digits = len(str(total))
     return [_part(part) for part in lines]
+
+
+def _planned_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
+    """``entries`` grouped as they come (a group where it first appears), order kept: the rest
+    of a digest keeps the order its first parts were read in."""
+    groups: dict[DigestGroup, list[DigestEntry]] = {}
+    for entry in entries:
+        groups.setdefault(entry.group, []).append(entry)
+    return list(groups.values())
 
 
 def _opening(words: DigestWords, part: int, count: int, number: str | None) -> _Line:
@@ -198,18 +216,21 @@ def _opening(words: DigestWords, part: int, count: int, number: str | None) -> _
 
 
 def _split(
-    entries: Sequence[DigestEntry],
+    groups: Sequence[Sequence[DigestEntry]],
     tz: tzinfo,
     words: DigestWords,
     limit: int,
     count: int,
     widest: str | None,
+    sent: int = 0,
 ) -> list[list[_Line]]:
     """The digest's lines in parts within ``limit``; each part's first line budgeted with the
-    number ``widest/widest`` (None: no number), :func:`format_digest` writes the real one."""
+    number ``widest/widest`` (None: no number), :func:`format_digest` writes the real one; the
+    first opens ``continued`` too after ``sent`` parts."""
     number = None if widest is None else words.part.format(part=widest, parts=widest)
-    parts = _Parts(_opening(words, 1, count, number), _opening(words, 2, count, number), limit)
-    for items in _sorted_groups(entries):
+    opening = _opening(words, 2 if sent else 1, count, number)
+    parts = _Parts(opening, _opening(words, 2, count, number), limit)
+    for items in groups:
         group = items[0].group
         heading, tail = _heading(group), _read_all(group, words)
         reserve = [tail] if tail else []

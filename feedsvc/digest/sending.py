@@ -19,10 +19,11 @@ from dataclasses import replace
 from datetime import datetime
 
 from feedsvc import metrics
+from feedsvc.budget import AHEAD
 from feedsvc.channels.base import Channel, MessageChannel, Target
 from feedsvc.db import Database
-from feedsvc.digest.edge import DigestEdge, DigestJob
-from feedsvc.digest.message import DigestEntry
+from feedsvc.digest.edge import DigestEdge, DigestJob, Sorted
+from feedsvc.digest.message import DigestEntry, DigestPart
 from feedsvc.digest.record import Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
 from feedsvc.store import claims
@@ -50,25 +51,64 @@ class DigestSender:
             await asyncio.to_thread(self._set_aside, job)
 
     async def deliver(self, job: DigestJob) -> None:
-        """Send ``job``'s parts (its slot has come; :meth:`set_aside` already ran)."""
+        """Send ``job``'s parts (its slot has come; :meth:`set_aside` already ran). Before each
+        later part its alerts are sorted again (:meth:`DigestEdge.sort_rows`, at most
+        ``AHEAD`` before its slot, as an alert's check): one withdrawn, hidden, scheduled again
+        or no longer wanted since the claim is left out, recorded with the part, and the parts
+        still to go are laid out again (:meth:`DigestEdge.rest`); none left, none sent."""
         batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
-        units: list[tuple[Unit, tuple[int, ...]]]
-        if isinstance(self.channel, MessageChannel):
-            units = [(p.message, p.delivery_ids) for p in job.parts]
-        else:
-            units = [(e, (e.delivery_id,)) for e in job.entries]
-        for i, (unit, ids) in enumerate(units):
-            if i:  # pacing: that chat's rate, and the channel's
-                await self.extra_slot(time.monotonic() + gap)
+        units = self._units(job.parts, job.entries)
+        sent = 0
+        while units:
+            out: Sorted | None = None
+            if sent:  # pacing: that chat's rate, and the channel's
+                earliest = time.monotonic() + gap
+                await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
+                checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
+                out = checked
+                if not units:
+                    await asyncio.to_thread(self._set_aside_sorted, checked)
+                    break
+                await self.extra_slot(earliest)
+            (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
-            later = [d for _, p in units[i + 1 :] for d in p]
-            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome)
+            later = [d for _, p in units for d in p]
+            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out)
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
+            sent += 1
             if not go_on:
                 break
+
+    def _units(
+        self, parts: Sequence[DigestPart], entries: Sequence[DigestEntry]
+    ) -> list[tuple[Unit, tuple[int, ...]]]:
+        """What goes, call by call, with the rows each call carries: the parts, or each held
+        alert on its own for a channel without composed messages."""
+        if isinstance(self.channel, MessageChannel):
+            return [(p.message, p.delivery_ids) for p in parts]
+        return [(e, (e.delivery_id,)) for e in entries]
+
+    def _recheck(
+        self, job: DigestJob, units: Sequence[tuple[Unit, tuple[int, ...]]], sent: int
+    ) -> tuple[Sorted, list[tuple[Unit, tuple[int, ...]]]]:
+        """The rows of the parts still to go sorted now; those parts as they are when none is
+        left out, else laid out again without them (in the planned order)."""
+        ids = [d for _, p in units for d in p]
+        chosen = set(ids)
+        with self.db.read() as conn:
+            rows = [r for r in job.batch.rows if r.id in chosen]
+            out = self.edge.sort_rows(conn, job.batch.chat_id, rows, self.now(), job.batch.settings)
+        gone = out.left_out
+        if not gone:
+            return out, list(units)
+        log.info("digest of chat %s: %d alert(s) left out of its later parts (no longer public "
+                 "or wanted)", job.batch.chat_id, len(gone))  # fmt: skip
+        by_id = {e.delivery_id: e for e in job.entries}
+        rest = [by_id[i] for i in ids if i not in gone]
+        return out, self._units(self.edge.rest(rest, sent), rest)
 
     async def _send(self, target: Target, unit: Unit) -> tuple[SendOutcome, Target]:
         """One part; a deleted forum thread falls back to the chat (saying so, once), a part
@@ -97,11 +137,15 @@ class DigestSender:
         return await self.channel.deliver(target, unit.article, [unit.group.title])
 
     def _record(
-        self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome
-    ) -> bool:
+        self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
+        left_out: Sorted | None = None,
+    ) -> bool:  # fmt: skip
         batch = job.batch
         with self.db.write() as conn:
             now = self.now()
+            if left_out is not None:  # a re-check's, written with the part that went without
+                set_aside(conn, now, self.owner, left_out.withdrawn, left_out.later,
+                          left_out.unsubscribed)  # fmt: skip
             claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
@@ -110,6 +154,10 @@ class DigestSender:
     def _set_aside(self, job: DigestJob) -> None:
         with self.db.write() as conn:
             set_aside(conn, self.now(), self.owner, job.withdrawn, job.later, job.unsubscribed)
+
+    def _set_aside_sorted(self, out: Sorted) -> None:
+        with self.db.write() as conn:
+            set_aside(conn, self.now(), self.owner, out.withdrawn, out.later, out.unsubscribed)
 
     def _forget_thread(self, chat_id: int, thread_id: int) -> None:
         with self.db.write() as conn:

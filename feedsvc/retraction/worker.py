@@ -25,6 +25,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
+from sqlalchemy import Connection
+
 from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.budget import AHEAD, prepaid, send_budget
@@ -35,6 +37,7 @@ from feedsvc.db import Database
 from feedsvc.db.outage import report
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
+from feedsvc.digest.message import DigestPart
 from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import format_alert
@@ -53,6 +56,7 @@ from feedsvc.retraction.plan import (
     restore_method,
 )
 from feedsvc.retraction.undo import muted_topics
+from feedsvc.store import digests as digest_store
 from feedsvc.store import followup_queue, restores
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
@@ -94,7 +98,9 @@ class _Job:
     article: Article | None
     public: bool
     at: float  # monotonic time of its send slot
-    public_siblings: int = 0  # other articles in the same (digest) message still public
+    # a digest message (several alerts, one message): what it reads now, its public articles
+    # laid out again (``DigestEdge.message_now``; empty: none is public)
+    digest_now: tuple[DigestPart, ...] = ()
     # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it),
     # a topic the chat muted since offered as its undo (:mod:`.undo`)
     buttons: tuple[tuple[Button, ...], ...] = ()
@@ -121,6 +127,8 @@ class FollowupWorker:
         self.db, self.tz, self.cfg = db, tz, settings
         #: the alert's buttons, built as the dispatcher built them (None: corrections have none)
         self.digests = digests
+        #: a digest message laid out again (the dispatcher's edge, or one in the site's words)
+        self.layout = digests or DigestEdge(tz, settings.language)
         self.limits = channel.limits
         self.channel = channel.limits.name
         self.editor: MessageEditor | None = editor_of(channel)
@@ -238,7 +246,7 @@ class FollowupWorker:
             )  # fmt: skip
             self.budget.give_back(conn, len(slots) - len(claimed))
             ids = [c.article_id for c in claimed]
-            public = public_ids(conn, ids + [a for c in claimed for a in c.siblings], now)
+            public = public_ids(conn, ids, now)
             seen = visibilities(conn, [c.article_id for c in claimed if c.kind == RETRACT], now)
             found = articles_by_ids(conn, ids)  # corrections' text; the caption guess
             # the labels each alert went out with: which topics it named (a mute's undo)
@@ -251,6 +259,7 @@ class FollowupWorker:
             if self.digests and fixes:
                 undo = muted_topics(conn, sent)
                 options = self.digests.options(conn, fixes, found, undo)
+            shown = {c.id: self._digest_now(conn, c, now) for c in claimed if c.siblings}
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
@@ -259,13 +268,24 @@ class FollowupWorker:
                 found.get(c.article_id),
                 c.article_id in public,
                 start + delay,
-                sum(a in public for a in c.siblings),
+                shown.get(c.id, ()),
                 options[c.delivery_id].buttons if c.delivery_id in options else (),
                 seen.get(c.article_id) is Visibility.SCHEDULED,
             )
             for c, delay in zip(claimed, slots, strict=False)
         ]
         return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
+
+    def _digest_now(self, conn: Connection, f: q.Followup, now: datetime) -> tuple[DigestPart, ...]:
+        """What a digest message (``f.siblings``: it carries other alerts) reads now: its
+        public articles laid out again (``DigestEdge.message_now``). A retraction or a
+        correction of one alert edits the message to that — never one alert's text over the
+        whole digest, never the notice while another of its articles is public; none public:
+        the retraction deletes it or edits it to the notice, as an alert's."""
+        if f.message_id is None or f.migrated_away:
+            return ()
+        sent = digest_store.message_articles(conn, f.message_chat, f.message_id)
+        return tuple(self.layout.message_now(conn, f.chat_id, sent, now))
 
     def _record(self, f: q.Followup, nxt: Next, called: bool) -> None:
         with self.db.write() as conn:
@@ -316,17 +336,18 @@ class FollowupWorker:
             error = (f"message in group {f.message_chat}, since upgraded to supergroup "
                      f"{f.chat_id}: Telegram no longer lets the bot change it")  # fmt: skip
             return Next(UNREACHABLE, error=error), False
-        if f.kind == CORRECT and f.siblings:  # one alert's text over a whole digest: never
-            return Next("kept", error=f"digest message shared by {len(f.siblings) + 1}"), False
-        if job.public_siblings:  # the digest also carries articles still public
-            error = f"digest message: {job.public_siblings} other article(s) still public"
+        if len(job.digest_now) > 1:  # its public articles no longer fit one message
+            error = f"digest message of {len(f.siblings) + 1}: too long to lay out again"
             return Next("kept", error=error), False
         assert self.editor is not None  # settled as "kept" at claim time otherwise
         caption = self._caption_guess(job.article) and not (f.digest or f.siblings)  # text
-        method = f.method or first_method(
-            f.kind, self.cfg.on_withdraw, f.sent_at, self.db.now(), caption
-        )
-        method = restore_method(caption) if method == RESTORE_METHOD else method
+        if job.digest_now:  # a digest still carrying public articles: edited to list them
+            method = f.method if f.method in ("text", "text_plain") else "text"
+        else:
+            method = f.method or first_method(
+                f.kind, self.cfg.on_withdraw, f.sent_at, self.db.now(), caption
+            )
+            method = restore_method(caption) if method == RESTORE_METHOD else method
         try:
             result = await self._call(job, method)
         except Exception as exc:  # an editor bug must not lose the follow-up
@@ -351,6 +372,13 @@ class FollowupWorker:
             return await editor.delete(f.message_chat, f.message_id)
         caption = method.startswith("caption")
         html = not method.endswith("_plain")
+        if job.digest_now:  # the digest's public articles, laid out again
+            shown = job.digest_now[0].message
+            html = html and not f.plain_text and not editor.plain_only
+            return await editor.edit(
+                f.message_chat, f.message_id, shown.text if html else shown.plain_text,
+                caption=False, html=html, link_preview=f.link_preview,
+            )  # fmt: skip
         if f.kind == RETRACT:  # a digest of several articles says the general notice
             text = self._rescheduled if job.rescheduled and not f.siblings else self._notice
             if method.startswith("cover"):  # a photo alert: its picture goes too

@@ -21,10 +21,16 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, case, func, select, update
+from sqlalchemy import Connection, and_, case, func, select, update
 
 from feedsvc.db.schema import alert_followups, articles, chats, deliveries
-from feedsvc.delivery_states import DEAD_STATES, RETRY_KINDS, TERMINAL, UNFINISHED, WITHDRAWN
+from feedsvc.delivery_states import (
+    DEAD_STATES,
+    NEVER_SENT,
+    RETRY_KINDS,
+    TERMINAL,
+    UNFINISHED,
+)
 from feedsvc.store import claims, holding
 from feedsvc.store.claims import Interval, telegram_interval
 from feedsvc.store.upsert import insert_rows
@@ -47,45 +53,51 @@ class Claimed:
 
 def enqueue(conn: Connection, rows: Sequence[dict[str, Any]]) -> int:
     """Queue deliveries (rows as ``deliveries`` columns, ``due_at`` the moment they are due),
-    skipping (chat, article) pairs that already exist, except one that ended ``withdrawn``:
-    that alert was never sent (the article stopped being public while it waited), so the
-    article shown again (SPEC §10: "``false`` publishes again") owes it, and the row is queued
-    again with the new labels (``held`` for its digest if it was one). Still at most one alert
+    skipping (chat, article) pairs that already exist, except one that ended without a message
+    (:data:`~feedsvc.delivery_states.NEVER_SENT`): ``withdrawn`` — the article stopped being
+    public while it waited, so the article shown again (SPEC §10: "``false`` publishes again")
+    owes it — or ``unsubscribed`` — it stopped matching what the chat follows (a correction's
+    typo, the chat's query) before it went, so an edit that makes it match again owes it (SPEC
+    §10: a fresh article matching a topic for the first time alerts its subscribers once; this
+    chat never had it). The row is queued again with the new labels. Still at most one alert
     per (chat, article). Returns how many were queued, exactly (rows inserted are counted from
     ``RETURNING``, rows revived from a read in the same transaction; never ``rowcount``)."""
     if not rows:
         return 0
-    revived = _revive_withdrawn(conn, rows)
+    revived = _revive_unsent(conn, rows)
     fresh = [r for r in rows if (r["chat_id"], r["article_id"]) not in revived]
     return len(revived) + len(insert_rows(conn, deliveries, fresh, deliveries.c.id))
 
 
-def _revive_withdrawn(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
-    """The (chat, article) pairs of ``rows`` whose delivery had ended ``withdrawn``, now
-    queued again: ``pending`` and due at the row's ``due_at``, or ``held`` with its digest
-    time kept; attempts and unknown outcomes kept (they happened)."""
+def _revive_unsent(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tuple[int, int]]:
+    """The (chat, article) pairs of ``rows`` whose delivery had ended without a message
+    (``NEVER_SENT``), now queued again: ``held`` with its digest's time kept while that time is
+    still ahead, else ``pending`` and due at the row's ``due_at`` — a digest chat's then held
+    for its next digest by the dispatcher (``store.digests.hold_pending``), never sent alone
+    outside its schedule because its old digest's time has passed; attempts and unknown
+    outcomes kept (they happened)."""
     wanted = {(r["chat_id"], r["article_id"]): r for r in rows}
     found: set[tuple[int, int]] = set()
     article_ids = sorted({a for _, a in wanted})
     for start in range(0, len(article_ids), 500):
         stmt = select(deliveries.c.chat_id, deliveries.c.article_id).where(
             deliveries.c.article_id.in_(article_ids[start : start + 500]),
-            deliveries.c.state == WITHDRAWN,
+            deliveries.c.state.in_(NEVER_SENT),
         )
         found.update(p for p in conn.execute(stmt).tuples() if p in wanted)
     for chat_id, article_id in sorted(found):
         row = wanted[(chat_id, article_id)]
+        its_digest = and_(deliveries.c.digest.is_(True), deliveries.c.due_at > row["due_at"])
         conn.execute(
             update(deliveries)
             .where(
                 deliveries.c.chat_id == chat_id,
                 deliveries.c.article_id == article_id,
-                deliveries.c.state == WITHDRAWN,
+                deliveries.c.state.in_(NEVER_SENT),
             )
             .values(
-                state=case((deliveries.c.digest.is_(True), "held"), else_="pending"),
-                due_at=case((deliveries.c.digest.is_(True), deliveries.c.due_at),
-                            else_=row["due_at"]),
+                state=case((its_digest, "held"), else_="pending"),
+                due_at=case((its_digest, deliveries.c.due_at), else_=row["due_at"]),
                 topics=row["topics"], error=None, finished_at=None,
                 lease_until=None, lease_owner=None,
             )

@@ -362,3 +362,19 @@ def alert_options(
         .where(deliveries.c.id.in_(list(delivery_ids)))
     )
     return {int(i): (bool(s), n) for i, s, n in conn.execute(stmt).tuples()}
+
+
+def message_articles(conn: Connection, chat_id: int, message_id: int) -> dict[int, list[str]]:
+    """The articles one sent message carries (a digest part: several deliveries recorded with
+    its id in the chat it was SENT to, ``sent_chat_id``), each with the labels it went out
+    with: what :meth:`feedsvc.digest.edge.DigestEdge.message_now` lays out again."""
+    stmt = (
+        select(deliveries.c.article_id, deliveries.c.topics)
+        .where(
+            deliveries.c.sent_chat_id == chat_id,
+            deliveries.c.message_id == message_id,
+            deliveries.c.state == "sent",
+        )
+        .order_by(deliveries.c.id)
+    )
+    return {int(a): list(t or []) for a, t in conn.execute(stmt).tuples()}
