@@ -33,7 +33,8 @@ from feedsvc.ingest.lease import IngestLease
 from feedsvc.ingest.model import TickResult
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.send_gate import SendGate, leader_looked, unread
-from feedsvc.store.digests import hold_pending, save_settings
+from feedsvc.store.digests import save_settings
+from feedsvc.store.holding import hold_pending
 from feedsvc.store.records import Cursor
 from feedsvc.store.source_articles import upsert_source_articles
 from feedsvc.store.subscriptions import ensure_chat, subscribe

@@ -73,7 +73,7 @@ def _revive_unsent(conn: Connection, rows: Sequence[dict[str, Any]]) -> set[tupl
     """The (chat, article) pairs of ``rows`` whose delivery had ended without a message
     (``NEVER_SENT``), now queued again: ``held`` with its digest's time kept while that time is
     still ahead, else ``pending`` and due at the row's ``due_at`` — a digest chat's then held
-    for its next digest by the dispatcher (``store.digests.hold_pending``), never sent alone
+    for its next digest by the dispatcher (``store.holding.hold_pending``), never sent alone
     outside its schedule because its old digest's time has passed; attempts and unknown
     outcomes kept (they happened)."""
     wanted = {(r["chat_id"], r["article_id"]): r for r in rows}
