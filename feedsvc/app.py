@@ -368,8 +368,10 @@ class Service:
         stuck = await self.jobs.stop(timeout=left(2.0))
         if "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
             log.warning(
-                "ingest: the batch under way (source.batch_size %d rows) did not finish in "
-                "time: abandoned uncommitted; the next start reads it again",
+                # the tick may be stuck connecting, before any batch was read (a tester's)
+                "ingest: the tick under way (a wait on the source or the state DB, or a batch "
+                "of up to source.batch_size = %d rows) did not finish in time: abandoned "
+                "uncommitted; the next start reads it again",
                 self.settings.source.batch_size,
             )
         orderly &= not stuck
