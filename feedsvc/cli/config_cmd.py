@@ -6,7 +6,7 @@ import json
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, load_settings
+from feedsvc.cli.common import EXIT_USAGE, command_name, load_settings
 from feedsvc.cli.params import config_option
 
 
@@ -64,7 +64,8 @@ def check(config_file: str | None) -> None:
         raise SystemExit(EXIT_USAGE)
     # the file's OK, not the CMS's: a wrong password or table passed unseen (a tester's)
     unchecked = settings is not None and settings.source.url
-    tried = " (source.url not connected to: `feedsvc source check` tries it)" if unchecked else ""
+    check = f"`{command_name()} source check`"
+    tried = f" (source.url not connected to: {check} tries it)" if unchecked else ""
     click.echo(f"{source}: OK{tried}")
 
 

@@ -19,6 +19,7 @@ from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     cell,
+    command_name,
     fail,
     load_settings,
     open_db,
@@ -276,5 +277,5 @@ def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
 
     body = run_operation(rendered, config_file, write=False)
     if body is None:
-        fail(f"unknown topic {quoted(slug)} (see `feedsvc topics list`)", EXIT_FAILED)
+        fail(f"unknown topic {quoted(slug)} (see `{command_name()} topics list`)", EXIT_FAILED)
     sys.stdout.buffer.write(body)

@@ -308,7 +308,8 @@ async def _demo(
     # the file's [site] too: a command run from another directory read another file, or none,
     # and rendered another title (a verifier's)
     config_export = f" FEEDSVC_CONFIG={shlex.quote(str(config))}" if config else ""
-    cmd = command_name()  # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path
+    # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path; its file exported above
+    cmd = command_name(config=False)
     from feedsvc.topics_file import load_topics_file
 
     # the topics it imported (checked above): the banner named the sample ones whatever the file

@@ -11,7 +11,14 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
+from feedsvc.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    cell,
+    command_name,
+    load_settings,
+    open_db,
+)
 from feedsvc.cli.params import Int, config_option
 from feedsvc.cli.source_cursor import SHOWN, cursor_warnings, held_back, mapping_problem
 from feedsvc.cli.source_reconcile import reconcile
@@ -201,7 +208,7 @@ def _samples(
         else:
             unreadable.append(
                 f"{every}, each for reasons of its own (above): the CMS's data, not the mapping;"
-                " ingest quarantines such rows (`feedsvc status` lists them)"
+                f" ingest quarantines such rows (`{command_name()} status` lists them)"
             )
     return [row for row in listed if not isinstance(row, tuple)]
 
