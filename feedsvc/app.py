@@ -42,6 +42,7 @@ from feedsvc.lifecycle.due import DueCheck
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.published import PublishedCheck
 from feedsvc.lifecycle.reconcile import Reconciler
+from feedsvc.listen import listen_socket
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
@@ -50,7 +51,6 @@ from feedsvc.server import (
     GIL_SWITCH_SECONDS,
     create_app,
     learn_bot_username,
-    listen_socket,
     serve,
     uvicorn_config,
 )

@@ -24,6 +24,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from feedsvc.config import Settings
+from feedsvc.listen import listen_socket
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
@@ -223,13 +224,6 @@ class _Server(uvicorn.Server):
 
 #: What sends a signal that stops the service, for the log line that says why it stops.
 STOP_CAUSES: dict[int, str] = {signal.SIGHUP: " (the terminal or SSH session it ran in closed)"}
-
-
-def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
-    """A listening TCP socket; with SO_REUSEPORT sibling processes can bind the same port.
-    Raises OSError (``EADDRINUSE`` for a busy port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
 
 
 async def serve(

@@ -19,7 +19,9 @@ def config() -> None:
 @config_option
 def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
+    from feedsvc.cli.service import host_problem
     from feedsvc.config import (
+        BUILT_IN,
         ConfigError,
         advice,
         check_config,
@@ -29,7 +31,7 @@ def check(config_file: str | None) -> None:
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
 
-    path, source = None, "built-in defaults"
+    path, source = None, BUILT_IN
     try:  # every problem in one run; with invalid keys at their defaults for the checks below
         path = config_path(config_file)
         source = str(path) if path else source
@@ -48,10 +50,17 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     if settings is not None and not any(p.key == "database.url" for p in found):
         problems += _state_db_problems(settings.database.url)
+    listening = None if settings is None or any(p.key == "http.host" for p in found) else settings
+    unlistenable = None if listening is None else host_problem(listening.http.host)
+    if listening is not None and unlistenable is not None:  # run's words (cli.service): exit 2
+        problems.append(
+            f"http.host: feedsvc run cannot listen on {listening.http.host!r}: {unlistenable}"
+        )
     warnings = []
     if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
-        # a key with a problem was read at its default: no advice about that default
-        bad = {p.key for p in found}
+        # a key with a problem was read at its default: no advice about that default (and
+        # none of http.public_url's on a host that cannot be listened on)
+        bad = {p.key for p in found} | ({"http.public_url"} if unlistenable else set())
         warnings = secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
