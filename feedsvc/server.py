@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -222,10 +221,6 @@ class _Server(uvicorn.Server):
             self.force_exit = False
 
 
-#: What sends a signal that stops the service, for the log line that says why it stops.
-STOP_CAUSES: dict[int, str] = {signal.SIGHUP: " (the terminal or SSH session it ran in closed)"}
-
-
 async def serve(
     settings: Settings,
     roles: Roles,
@@ -294,7 +289,7 @@ async def _serve(
 
     def on_signal(sig: int) -> None:  # every signal, noted by ``signals`` (guard armed)
         if not stop.is_set():  # the first: why the service stops, in its log
-            log.info("%s received: stopping%s", signal.Signals(sig).name, STOP_CAUSES.get(sig, ""))
+            signals.announce(sig)
         service.interrupt()
         stop.set()
         if server is not None:  # a signal just before uvicorn serves: it stops at once

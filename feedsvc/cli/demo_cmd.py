@@ -281,7 +281,12 @@ async def _demo(
         return
     service = Service(settings, Roles())
     service.exit_guard = signals.guard  # one countdown, from the signal
-    signals.listen(lambda _sig: service.interrupt())  # signal-safe: flags only
+
+    def stopping(sig: int) -> None:  # signal-safe: a log line and flags only
+        signals.announce(sig)  # before what it stops says so (the order of the log)
+        service.interrupt()
+
+    signals.listen(stopping)
     await asyncio.to_thread(service.prepare)
     if signals.received:
         await serve(settings, Roles(), service=service, sock=sock, signals=signals)
