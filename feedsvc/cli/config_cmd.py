@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
@@ -19,7 +20,6 @@ def config() -> None:
 @config_option
 def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
-    from feedsvc.cli.service import host_problem
     from feedsvc.config import (
         BUILT_IN,
         ConfigError,
@@ -50,18 +50,16 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     if settings is not None and not any(p.key == "database.url" for p in found):
         problems += _state_db_problems(settings.database.url)
-    listening = None if settings is None or any(p.key == "http.host" for p in found) else settings
-    unlistenable = None if listening is None else host_problem(listening.http.host)
-    if listening is not None and unlistenable is not None:  # run's words (cli.service): exit 2
-        problems.append(
-            f"http.host: feedsvc run cannot listen on {listening.http.host!r}: {unlistenable}"
-        )
-    warnings = []
+    host_refused, host_warning = _listen_check(
+        None if settings is None else settings.http.host, found
+    )
+    problems += [host_refused] if host_refused else []
+    warnings: list[object] = [host_warning] if host_warning else []
     if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
         # a key with a problem was read at its default: no advice about that default (and
-        # none of http.public_url's on a host that cannot be listened on)
-        bad = {p.key for p in found} | ({"http.public_url"} if unlistenable else set())
-        warnings = secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
+        # none of http.public_url's, "an address of this machine", on a name no one resolves)
+        bad = {p.key for p in found} | ({"http.public_url"} if host_refused else set())
+        warnings += secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:
@@ -76,6 +74,24 @@ def check(config_file: str | None) -> None:
     check = f"`{command_name()} source check`"
     tried = f" (source.url not connected to: {check} tries it)" if unchecked else ""
     click.echo(f"{source}: OK{tried}")
+
+
+def _listen_check(host: str | None, found: list[Any]) -> tuple[str | None, str | None]:
+    """(problem, warning) for ``http.host`` (None: unread, or refused already), in ``run``'s
+    words (``cli.service.host_problem``): a name that does not resolve is a problem — ``run``
+    exits 2 on it —; an address that is not this machine's a warning (exit 0), since a
+    configuration may be checked elsewhere than where it runs."""
+    from feedsvc.cli.service import host_problem
+
+    if host is None or any(p.key == "http.host" for p in found):
+        return None, None
+    trouble = host_problem(host)
+    if trouble is None:
+        return None, None
+    advice, elsewhere = trouble
+    where = " on this machine" if elsewhere else ""
+    said = f"http.host: feedsvc run cannot listen on {host!r}{where}: {advice}"
+    return (None, said) if elsewhere else (said, None)
 
 
 def _state_db_problems(url: str) -> list[str]:

@@ -46,17 +46,21 @@ def listen(
         fail(f"cannot listen on {host}:{port}: {advice}", EXIT_USAGE)
 
 
-def host_problem(host: str) -> str | None:
+def host_problem(host: str) -> tuple[str, bool] | None:
     """What ``run`` would say of listening on ``host`` (``http.host``), asked by binding it at
-    a free port and closing the socket at once, else None: ``config check`` called an
-    unresolvable ``nosuchhost.invalid`` "an address of this machine" and said OK, and ``run``
-    then exited 2 (a tester's). The port is left out: one taken now may be free at start."""
+    a free port and closing the socket at once, and whether it holds on this machine only (an
+    address that is not this machine's may be the one ``run`` starts on: a configuration
+    checked elsewhere), else None. ``config check`` called an unresolvable
+    ``nosuchhost.invalid`` "an address of this machine" and said OK, and ``run`` then exited 2
+    (a tester's). The port is left out: one taken now may be free at start."""
+    import errno
+
     from feedsvc.listen import listen_socket
 
     try:
         listen_socket(host, 0, reuse_port=False).close()
     except OSError as exc:
-        return _listen_advice(exc)
+        return _listen_advice(exc), exc.errno == errno.EADDRNOTAVAIL
     return None
 
 

@@ -271,9 +271,8 @@ def public_url_warnings(settings: Settings) -> list[Problem]:
     return [
         Problem(
             "http.public_url",
-            f"not set: feed links, pages and alerts point to {http.public_url}, an address of "
-            "this machine; set it to the address readers use "
-            "(e.g. https://tin.example.vn/)",
+            f"not set: feed links, pages and alerts point to {http.public_url}, the address "
+            "listened on; set it to the address readers use (e.g. https://tin.example.vn/)",
         )
     ]
 
