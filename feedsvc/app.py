@@ -45,6 +45,7 @@ from feedsvc.lifecycle.due import DueCheck
 from feedsvc.lifecycle.hooks import release_hooks
 from feedsvc.lifecycle.published import PublishedCheck
 from feedsvc.lifecycle.reconcile import Reconciler
+from feedsvc.listen import listen_socket
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
@@ -54,7 +55,6 @@ from feedsvc.server import (
     GIL_SWITCH_SECONDS,
     create_app,
     learn_bot_username,
-    listen_socket,
     serve,
     uvicorn_config,
 )
@@ -419,8 +419,10 @@ class Service:
         stuck = await self.jobs.stop(timeout=left(2.0))
         if "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
             log.warning(
-                "ingest: the batch under way (source.batch_size %d rows) did not finish in "
-                "time: abandoned uncommitted; the next start reads it again",
+                # the tick may be stuck connecting, before any batch was read (a tester's)
+                "ingest: the tick under way (a wait on the source or the state DB, or a batch "
+                "of up to source.batch_size = %d rows) did not finish in time: abandoned "
+                "uncommitted; the next start reads it again",
                 self.settings.source.batch_size,
             )
         orderly &= not stuck

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import signal
 import socket
 import sys
 from collections.abc import AsyncIterator, Callable
@@ -24,6 +23,7 @@ import uvicorn
 from starlette.applications import Starlette
 
 from feedsvc.config import Settings
+from feedsvc.listen import listen_socket
 
 if TYPE_CHECKING:
     from feedsvc.app import Roles, Service
@@ -221,17 +221,6 @@ class _Server(uvicorn.Server):
             self.force_exit = False
 
 
-#: What sends a signal that stops the service, for the log line that says why it stops.
-STOP_CAUSES: dict[int, str] = {signal.SIGHUP: " (the terminal or SSH session it ran in closed)"}
-
-
-def listen_socket(host: str, port: int, *, reuse_port: bool = True) -> socket.socket:
-    """A listening TCP socket; with SO_REUSEPORT sibling processes can bind the same port.
-    Raises OSError (``EADDRINUSE`` for a busy port)."""
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    return socket.create_server((host, port), family=family, backlog=2048, reuse_port=reuse_port)
-
-
 async def serve(
     settings: Settings,
     roles: Roles,
@@ -300,7 +289,7 @@ async def _serve(
 
     def on_signal(sig: int) -> None:  # every signal, noted by ``signals`` (guard armed)
         if not stop.is_set():  # the first: why the service stops, in its log
-            log.info("%s received: stopping%s", signal.Signals(sig).name, STOP_CAUSES.get(sig, ""))
+            signals.announce(sig)
         service.interrupt()
         stop.set()
         if server is not None:  # a signal just before uvicorn serves: it stops at once

@@ -43,6 +43,10 @@ from typing import Any
 from feedsvc import entry
 
 log = logging.getLogger(__name__)
+_service_log = logging.getLogger("feedsvc.app")  # the stop's line keeps its logger name
+
+#: What sends a signal that stops the service, for the log line that says why it stops.
+STOP_CAUSES: dict[int, str] = {signal.SIGHUP: " (the terminal or SSH session it ran in closed)"}
 
 #: From SIGTERM to the process's end, at most (README: Deployment).
 SHUTDOWN_SECONDS = 5.0
@@ -170,6 +174,7 @@ class StopSignals:
         self.guard = guard or ExitGuard()
         self.received: list[int] = []  # in order: the first decides the exit code
         self._listeners: list[Callable[[int], None]] = []
+        self._announced = False
         self._raising = False
         self._old: dict[int, Any] = {}
 
@@ -215,6 +220,17 @@ class StopSignals:
         self.guard.arm()
         for listener in list(self._listeners):
             listener(signum)
+
+    def announce(self, signum: int) -> None:
+        """Log why the service stops (``SIGTERM received: stopping``), once: called by each
+        listener before it stops anything, so the signal's line comes before the lines of
+        the work it stops (the demo's own listener interrupted its start-up first: "rendering
+        stopped…" and "ingest: stopping between batches" were logged before it, a tester's)."""
+        if self._announced:
+            return
+        self._announced = True
+        cause = STOP_CAUSES.get(signum, "")
+        _service_log.info("%s received: stopping%s", signal.Signals(signum).name, cause)
 
     def listen(self, listener: Callable[[int], None]) -> None:
         """Call ``listener(signum)`` at each signal; at once for one already received (a

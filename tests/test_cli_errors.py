@@ -824,8 +824,9 @@ def test_an_empty_path_is_a_usage_error(
 # -- an SQLite source file that is not there (F4) ----------------------------------------------
 
 #: What the source's absence may change: `config check` warns (exit 0 both ways), `source check`
-#: cannot connect (exit 1). Every other command does not read the source.
-READS_SOURCE = {"source check"}
+#: cannot connect and `source reconcile` cannot read it (exit 1; a pass reads the table even
+#: with nothing held). Every other command does not read the source.
+READS_SOURCE = {"source check": "cannot connect to", "source reconcile": "cannot read"}
 
 
 @pytest.fixture(scope="module")
@@ -851,7 +852,10 @@ def test_every_command_but_source_check_ignores_a_missing_sqlite_source_file(
     cms = clean_env / "ext" / "cms.db"
     cms.parent.mkdir()
     with closing(sqlite3.connect(cms)) as conn:
-        conn.execute("CREATE TABLE posts (id INTEGER PRIMARY KEY, modified TIMESTAMP NOT NULL)")
+        conn.execute(  # the default mapping's columns: a command that reads it finds them
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY, modified TIMESTAMP NOT NULL, "
+            "source_key TEXT, url TEXT, title TEXT, published_at TEXT)"
+        )
     monkeypatch.setenv("FEEDSVC_SOURCE__URL", f"sqlite:///{cms}")
     monkeypatch.setenv("FEEDSVC_SOURCE__TABLE", "posts")
     monkeypatch.setenv("FEEDSVC_SOURCE__COLUMNS__CURSOR", "modified")
@@ -870,7 +874,7 @@ def test_every_command_but_source_check_ignores_a_missing_sqlite_source_file(
     said = f"the SQLite file {cms} does not exist (a source is read, never created)"
     if name in READS_SOURCE:
         assert ends[1][0] == 1, ends[1][1]
-        assert f"feedsvc: cannot connect to the source: {said}" in ends[1][1]
+        assert f"feedsvc: {READS_SOURCE[name]} the source: {said}" in ends[1][1], ends[1][1]
     else:
         assert ends[1][0] == ends[0][0], (ends[0], ends[1])
         assert (said in ends[1][1]) == (name == "config check"), ends[1][1]

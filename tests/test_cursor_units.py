@@ -76,9 +76,11 @@ def _cms(tmp_path: Path) -> tuple[Path, str]:
 
 
 def test_source_check_names_milliseconds(tmp_path: Path) -> None:
+    """Every sampled row's cursor in milliseconds: the mapping, exit 2 (``source_cursor``)."""
     _, config = _cms(tmp_path)
     out = CliRunner().invoke(cli, ["source", "check", "--config", config])
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 2, out.output
+    assert "  source.columns.cursor: 'stamp' holds no time of a write" in out.output
     (warned,) = [line for line in out.output.splitlines() if "dated after now" in line]
     assert "looks like milliseconds, and that time never comes" in warned, warned
 

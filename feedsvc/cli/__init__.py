@@ -102,7 +102,9 @@ class _Root(click.Group):
             message = environment_error(exc)
             if message is None:
                 raise  # a bug: keep its traceback
-            click.echo(f"feedsvc: {message}", err=True)
+            from feedsvc.cli.common import upgrade_hints
+
+            click.echo(f"feedsvc: {upgrade_hints(message)}", err=True)
             from feedsvc.db.revision import DatabaseUrlError  # a light module, as above
 
             code = (

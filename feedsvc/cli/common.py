@@ -66,14 +66,20 @@ def cell(text: object, limit: int | None = None, *, exact: bool = False) -> str:
 
 
 def command_name(
-    argv0: str | None = None, executable: str | None = None, path: str | None = None
+    argv0: str | None = None,
+    executable: str | None = None,
+    path: str | None = None,
+    *,
+    config: bool = True,
 ) -> str:
-    """How the user can type this feedsvc again, for the hints a command prints (the demo's
-    "CLI" lines): ``feedsvc`` when that name on ``PATH`` is this very program; else the
-    absolute path of the one running (``/srv/app/.venv/bin/feedsvc``: the README's install
-    does not put the venv on ``PATH``, and a bare ``feedsvc`` was "command not found"), or
-    ``/usr/bin/python3 -m feedsvc`` when started as a module. Shell-quoted. The arguments
-    default to ``sys.argv[0]``, ``sys.executable`` and ``$PATH`` (tests pass their own)."""
+    """How the user can type this feedsvc again, for the hints a command prints (``run
+    `{command_name()} topics import```): ``feedsvc`` when that name on ``PATH`` is this very
+    program; else the absolute path of the one running (``/srv/app/.venv/bin/feedsvc``: the
+    README's install does not put the venv on ``PATH``, and a bare ``feedsvc`` was "command
+    not found"), or ``/usr/bin/python3 -m feedsvc`` when started as a module; then
+    :func:`given_config` (``config``: the demo exports ``FEEDSVC_CONFIG`` instead), so the
+    command a hint names acts on the same state DB. Shell-quoted. The arguments default to
+    ``sys.argv[0]``, ``sys.executable`` and ``$PATH`` (tests pass their own)."""
     import os
     import shlex
     import shutil
@@ -81,11 +87,41 @@ def command_name(
 
     argv0 = sys.argv[0] if argv0 is None else argv0
     executable = sys.executable if executable is None else executable
+    given = given_config() if config else ""
     if os.path.basename(argv0) == "__main__.py" or not argv0:  # `python -m feedsvc`
         # a venv's python is a symlink to the system's: the same file, not the same packages
-        return f"{shlex.quote(_on_path(executable, path, same_file=False))} -m feedsvc"
+        return f"{shlex.quote(_on_path(executable, path, same_file=False))} -m feedsvc{given}"
     found = argv0 if os.sep in argv0 else shutil.which(argv0, path=path)
-    return shlex.quote(_on_path(os.path.abspath(found) if found else argv0, path))
+    return shlex.quote(_on_path(os.path.abspath(found) if found else argv0, path)) + given
+
+
+def given_config() -> str:
+    """`` --config FILE``, shell-quoted, when the running command was given one (after its
+    name or before it: ``params.config_option``'s value), else ``""`` (``FEEDSVC_CONFIG`` or
+    the default file, which the hinted command reads too). Why: a hint without it — ``subs
+    add --config site.toml`` answering "run `feedsvc topics import`" — named a command that
+    acted on another state DB (a tester's)."""
+    import shlex
+
+    from feedsvc.cli.params import GIVEN_CONFIG
+
+    ctx = click.get_current_context(silent=True)
+    file = None if ctx is None else ctx.find_root().meta.get(GIVEN_CONFIG)
+    return f" --config {shlex.quote(str(file))}" if file else ""
+
+
+def upgrade_hints(message: str) -> str:
+    """``message`` (a state DB's error: ``db.revision``'s schema errors, ``db.connect_errors``'
+    advice) with each `feedsvc db upgrade` it names carrying :func:`given_config`."""
+    from feedsvc.db.revision import UPGRADE_COMMAND
+
+    named = f"`{UPGRADE_COMMAND}`"
+    return message.replace(named, f"`{UPGRADE_COMMAND}{given_config()}`")
+
+
+def schema_failed(exc: Exception, code: int) -> NoReturn:
+    """:func:`fail` with a state DB's schema error (``db.revision.SchemaError``)."""
+    fail(upgrade_hints(str(exc)), code)
 
 
 def _on_path(program: str, path: str | None, *, same_file: bool = True) -> str:
@@ -241,7 +277,7 @@ def open_db(settings: Settings, *, write: bool) -> Database:
     try:
         (ensure_schema if write else require_schema)(db)
     except SchemaError as exc:
-        fail(str(exc), EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
+        schema_failed(exc, EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
     return db
 
 
@@ -289,7 +325,7 @@ def lite_read(settings: Settings) -> Iterator[Reader | None]:
         with naming(state_db(settings.database.url)), opened as reader:
             yield reader
     except SchemaError as exc:
-        fail(str(exc), EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
+        schema_failed(exc, EXIT_USAGE if isinstance(exc, DatabaseUrlError) else EXIT_FAILED)
 
 
 def run_async(main: Coroutine[Any, Any, None]) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import click
 
-from feedsvc.cli.common import EXIT_USAGE, load_settings
+from feedsvc.cli.common import EXIT_USAGE, command_name, load_settings
 from feedsvc.cli.params import config_option
 
 
@@ -20,6 +21,7 @@ def config() -> None:
 def check(config_file: str | None) -> None:
     """Validate the config (and the topics file); print every problem; exit 2 if any."""
     from feedsvc.config import (
+        BUILT_IN,
         ConfigError,
         advice,
         check_config,
@@ -29,7 +31,7 @@ def check(config_file: str | None) -> None:
     )
     from feedsvc.topics_file import TopicsFileError, configured_topics
 
-    path, source = None, "built-in defaults"
+    path, source = None, BUILT_IN
     try:  # every problem in one run; with invalid keys at their defaults for the checks below
         path = config_path(config_file)
         source = str(path) if path else source
@@ -48,11 +50,16 @@ def check(config_file: str | None) -> None:
             problems += [f"topics.file: {p}" for p in exc.problems]
     if settings is not None and not any(p.key == "database.url" for p in found):
         problems += _state_db_problems(settings.database.url)
-    warnings = []
+    host_refused, host_warning = _listen_check(
+        None if settings is None else settings.http.host, found
+    )
+    problems += [host_refused] if host_refused else []
+    warnings: list[object] = [host_warning] if host_warning else []
     if settings is not None:  # advice: the configuration is right (a missing CMS file: outage)
-        # a key with a problem was read at its default: no advice about that default
-        bad = {p.key for p in found}
-        warnings = secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
+        # a key with a problem was read at its default: no advice about that default (and
+        # none of http.public_url's, "an address of this machine", on a name no one resolves)
+        bad = {p.key for p in found} | ({"http.public_url"} if host_refused else set())
+        warnings += secret_warnings(path) + [w for w in advice(settings) if w.key not in bad]
         if not any(p.key == "source.url" for p in found):
             warnings += source_warnings(settings)
     for warning in warnings:
@@ -64,8 +71,27 @@ def check(config_file: str | None) -> None:
         raise SystemExit(EXIT_USAGE)
     # the file's OK, not the CMS's: a wrong password or table passed unseen (a tester's)
     unchecked = settings is not None and settings.source.url
-    tried = " (source.url not connected to: `feedsvc source check` tries it)" if unchecked else ""
+    check = f"`{command_name()} source check`"
+    tried = f" (source.url not connected to: {check} tries it)" if unchecked else ""
     click.echo(f"{source}: OK{tried}")
+
+
+def _listen_check(host: str | None, found: list[Any]) -> tuple[str | None, str | None]:
+    """(problem, warning) for ``http.host`` (None: unread, or refused already), in ``run``'s
+    words (``cli.service.host_problem``): a name that does not resolve is a problem — ``run``
+    exits 2 on it —; an address that is not this machine's a warning (exit 0), since a
+    configuration may be checked elsewhere than where it runs."""
+    from feedsvc.cli.service import host_problem
+
+    if host is None or any(p.key == "http.host" for p in found):
+        return None, None
+    trouble = host_problem(host)
+    if trouble is None:
+        return None, None
+    advice, elsewhere = trouble
+    where = " on this machine" if elsewhere else ""
+    said = f"http.host: feedsvc run cannot listen on {host!r}{where}: {advice}"
+    return (None, said) if elsewhere else (said, None)
 
 
 def _state_db_problems(url: str) -> list[str]:

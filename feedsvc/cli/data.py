@@ -19,6 +19,7 @@ from feedsvc.cli.common import (
     EXIT_FAILED,
     EXIT_USAGE,
     cell,
+    command_name,
     fail,
     load_settings,
     open_db,
@@ -120,6 +121,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         external_source_refusal,
         import_articles,
     )
+    from feedsvc.jsonl_shape import HEAD_BYTES, shape_problem
     from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
     from feedsvc.pipe_lines import paced_lines, wait_for_input
 
@@ -134,6 +136,9 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     # a closed stdin is said (feedsvc.cli.streams) before the state DB is created or migrated;
     # this waits for the first input (which the import needs anyway), reading none of it
     wait_for_input(file)
+    shape = _shape_refusal(file)  # a regular file's head, read in place (a pipe's: its line 1)
+    if shape is not None:
+        fail(shape, EXIT_USAGE)
     try:
         database = open_db(settings, write=True)
     except SQLAlchemyError as exc:
@@ -161,9 +166,13 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
                 # bytes: invalid UTF-8 is reported per line, never replaced; a line too long
                 # to be an article is read past, not held (a JSON array exported on one line);
                 # a pipe's line that waits a batch's time with none after it is stored then
-                for line in paced_lines(file, BATCH_SECONDS):
+                for number, line in enumerate(paced_lines(file, BATCH_SECONDS)):
                     if not isinstance(line, Pause):
                         bar.update(line.size if isinstance(line, OverlongLine) else len(line))
+                    if number == 0 and isinstance(line, bytes):
+                        refused = shape_problem(line[:HEAD_BYTES], _typed_name(file))
+                        if refused is not None:
+                            raise NotJsonLines(refused)
                     yield line
 
             try:
@@ -179,6 +188,8 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
                 _aborted(exc)
             except ImportInterrupted as exc:
                 _interrupted(exc.report, exc.interrupt, from_file=size is not None)
+            except NotJsonLines as exc:  # its first line: nothing stored
+                fail(str(exc), EXIT_USAGE)
         click.echo(report.summary())
     except KeyboardInterrupt as exc:
         if report is None:
@@ -188,6 +199,35 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         _interrupted(report, exc, from_file=size is not None, finished=True)
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
+
+
+class NotJsonLines(Exception):
+    """A piped input's first line is no JSON Lines (``jsonl_shape.shape_problem``)."""
+
+
+def _typed_name(file: BinaryIO) -> str:
+    """The FILE argument as typed (Click names standard input ``<stdin>``): ``-`` for it."""
+    name = getattr(file, "name", "-")
+    return name if isinstance(name, str) and name != "<stdin>" else "-"
+
+
+def _shape_refusal(file: BinaryIO) -> str | None:
+    """``jsonl_shape.shape_problem`` of a regular file's first bytes, read with ``pread`` (the
+    file's position, where the import reads, stays at 0); None for a pipe or a terminal, whose
+    first line is checked as it is read."""
+    import os
+    import stat
+
+    from feedsvc.jsonl_shape import HEAD_BYTES, shape_problem
+
+    try:
+        fd = file.fileno()
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        head = os.pread(fd, HEAD_BYTES, file.tell())
+    except (OSError, ValueError, AttributeError):  # no descriptor (a test's BytesIO)
+        return None
+    return shape_problem(head, _typed_name(file))
 
 
 def _stored(through: int) -> str:
@@ -284,5 +324,5 @@ def render(slug: str, fmt: str, limit: int, config_file: str | None) -> None:
 
     body = run_operation(rendered, config_file, write=False)
     if body is None:
-        fail(f"unknown topic {quoted(slug)} (see `feedsvc topics list`)", EXIT_FAILED)
+        fail(f"unknown topic {quoted(slug)} (see `{command_name()} topics list`)", EXIT_FAILED)
     sys.stdout.buffer.write(body)

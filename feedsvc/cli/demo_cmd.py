@@ -281,7 +281,12 @@ async def _demo(
         return
     service = Service(settings, Roles())
     service.exit_guard = signals.guard  # one countdown, from the signal
-    signals.listen(lambda _sig: service.interrupt())  # signal-safe: flags only
+
+    def stopping(sig: int) -> None:  # signal-safe: a log line and flags only
+        signals.announce(sig)  # before what it stops says so (the order of the log)
+        service.interrupt()
+
+    signals.listen(stopping)
     await asyncio.to_thread(service.prepare)
     if signals.received:
         await serve(settings, Roles(), service=service, sock=sock, signals=signals)
@@ -308,7 +313,8 @@ async def _demo(
     # the file's [site] too: a command run from another directory read another file, or none,
     # and rendered another title (a verifier's)
     config_export = f" FEEDSVC_CONFIG={shlex.quote(str(config))}" if config else ""
-    cmd = command_name()  # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path
+    # `.venv/bin/feedsvc demo` with the venv not on PATH: its full path; its file exported above
+    cmd = command_name(config=False)
     from feedsvc.topics_file import load_topics_file
 
     # the topics it imported (checked above): the banner named the sample ones whatever the file

@@ -121,13 +121,19 @@ def root_config_option(func: F) -> F:
     )(func)
 
 
+#: The root context's ``meta`` key holding the ``--config`` a command was given (or None):
+#: ``common.given_config`` reads it.
+GIVEN_CONFIG = "feedsvc.given_config"
+
+
 def _command_or_root_config(ctx: click.Context, _param: click.Parameter, value: Any) -> Any:
     """The command's own ``--config``, else the one given before the command name (the
     root's), else None (then ``FEEDSVC_CONFIG``, then ``config/feedsvc.toml``:
     :func:`feedsvc.config.config_path`). A file after the name wins: it is the nearer one."""
-    if value is not None:
-        return value
-    return ctx.find_root().params.get("config_file")
+    chosen = value if value is not None else ctx.find_root().params.get("config_file")
+    # for the hints of messages printed after the command's context ended (the root's errors)
+    ctx.find_root().meta[GIVEN_CONFIG] = chosen
+    return chosen
 
 
 def config_option(func: F) -> F:

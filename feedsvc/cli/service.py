@@ -46,6 +46,24 @@ def listen(
         fail(f"cannot listen on {host}:{port}: {advice}", EXIT_USAGE)
 
 
+def host_problem(host: str) -> tuple[str, bool] | None:
+    """What ``run`` would say of listening on ``host`` (``http.host``), asked by binding it at
+    a free port and closing the socket at once, and whether it holds on this machine only (an
+    address that is not this machine's may be the one ``run`` starts on: a configuration
+    checked elsewhere), else None. ``config check`` called an unresolvable
+    ``nosuchhost.invalid`` "an address of this machine" and said OK, and ``run`` then exited 2
+    (a tester's). The port is left out: one taken now may be free at start."""
+    import errno
+
+    from feedsvc.listen import listen_socket
+
+    try:
+        listen_socket(host, 0, reuse_port=False).close()
+    except OSError as exc:
+        return _listen_advice(exc), exc.errno == errno.EADDRNOTAVAIL
+    return None
+
+
 def _listen_advice(exc: OSError, *, configurable: bool = True) -> str:
     """What went wrong binding the HTTP socket and what to change: the port when it is taken
     or privileged, ``http.host`` when the host is unknown or not this machine's.
@@ -66,7 +84,10 @@ def _listen_advice(exc: OSError, *, configurable: bool = True) -> str:
         return f"already in use; stop what holds it, or {port}"
     if exc.errno == errno.EACCES:
         return f"permission denied (ports below 1024 need privileges); {port}"
-    if isinstance(exc, socket.gaierror):
+    # socket.create_server re-raises a lookup's gaierror as a plain OSError with its errno
+    # (getaddrinfo's "no such name": EAI_NONAME, and glibc's EAI_NODATA)
+    no_such_host = {getattr(socket, n) for n in ("EAI_NONAME", "EAI_NODATA") if hasattr(socket, n)}
+    if isinstance(exc, socket.gaierror) or exc.errno in no_such_host:
         return "no such host; set http.host to an address or name of this machine (0.0.0.0: all)"
     if exc.errno == errno.EADDRNOTAVAIL:
         return "not an address of this machine; set http.host to one (0.0.0.0: all)"

@@ -11,8 +11,16 @@ from typing import TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import EXIT_FAILED, EXIT_USAGE, cell, load_settings, open_db
+from feedsvc.cli.common import (
+    EXIT_FAILED,
+    EXIT_USAGE,
+    cell,
+    command_name,
+    load_settings,
+    open_db,
+)
 from feedsvc.cli.params import Int, config_option
+from feedsvc.cli.source_cursor import SHOWN, cursor_warnings, held_back, mapping_problem
 from feedsvc.cli.source_reconcile import reconcile
 from feedsvc.cli.source_visible import (
     edit_time_note,
@@ -132,7 +140,9 @@ def check(config_file: str | None, rows: int) -> None:
         if (hidden := visible_warning(settings, sample)) is not None:
             click.echo(f"warning: {cell(hidden, 1000)}", err=True)
         _misread_warnings(settings, sample)
-        _cursor_warnings(src, settings, problems)
+        if (wrong := mapping_problem(src.codec, settings, sample)) is not None:
+            problems.append(("source.columns.cursor", wrong))
+        cursor_warnings(src, settings, len(sample), problems)
         _key_warnings(src, settings)
         if not problems:
             zone_warnings(src, settings, sample, problems)
@@ -169,15 +179,24 @@ def _samples(
             problems.append(("source.columns", f"sample query fails: {first_line(exc)}"))
             return []
         listed = found
-    from datetime import UTC, datetime
+    from datetime import UTC, datetime, timedelta
 
     click.echo(f"newest {len(listed)} row(s):")
     now = datetime.now(UTC)
-    shown = [_show_row(row, settings, now) for row in listed]
+    horizon = now + timedelta(seconds=settings.source.overlap_seconds)
+    held = [
+        None if isinstance(r, tuple) else held_back(src.codec, r.cursor, horizon) for r in listed
+    ]
+    shown = [_show_row(row, settings, now, note) for row, note in zip(listed, held, strict=True)]
     rejected = [r for r in shown if isinstance(r, tuple)]
-    if listed:
-        states = [r for r in shown if not isinstance(r, tuple)]
-        click.echo(f"summary: {sample_summary(states, len(rejected))}")
+    if listed:  # a row ingest holds back is no "shown now" (a tester's: a code as the cursor)
+        states = [
+            r for r, h in zip(shown, held, strict=True) if h is None and not isinstance(r, tuple)
+        ]
+        waiting = sum(
+            h is not None and not isinstance(r, tuple) for r, h in zip(shown, held, strict=True)
+        )
+        click.echo(f"summary: {sample_summary(states, len(rejected), waiting)}")
     if listed and len(rejected) == len(listed):  # a bad row is quarantined; all: look why
         every = f"every one of the newest {len(listed)} row(s) is rejected"
         shared = frozenset.intersection(*(keys for _, keys, _ in rejected))
@@ -189,7 +208,7 @@ def _samples(
         else:
             unreadable.append(
                 f"{every}, each for reasons of its own (above): the CMS's data, not the mapping;"
-                " ingest quarantines such rows (`feedsvc status` lists them)"
+                f" ingest quarantines such rows (`{command_name()} status` lists them)"
             )
     return [row for row in listed if not isinstance(row, tuple)]
 
@@ -217,10 +236,12 @@ def _problem_keys(problem: str) -> frozenset[str]:
 
 
 def _show_row(
-    row: SourceRow | tuple[str, str], settings: Settings, now: datetime
+    row: SourceRow | tuple[str, str], settings: Settings, now: datetime, held: str | None = None
 ) -> tuple[str, frozenset[str], str] | Visibility:
     """Print one sampled row as the article it makes; (id, mapping keys, why) when rejected,
-    else what readers see of it at ``now`` (:func:`~feedsvc.cli.source_visible.sample_state`).
+    else what readers see of it at ``now`` (:func:`~feedsvc.cli.source_visible.sample_state`)
+    once ingest takes it — ``held``, when ingest holds it back now
+    (:func:`~feedsvc.cli.source_cursor.held_back`), replaces that note on its line.
     ``(id, why)``: a row the driver cannot read (ingest quarantines it by its id)."""
     from feedsvc.articles import ArticleError, parse_article
 
@@ -262,7 +283,7 @@ def _show_row(
         f"  id={cell(row.id)} cursor={cell(row.cursor)} → {cell(a.source_key)} | "
         f"{cell(a.title, 60)} | published {a.published_at.astimezone(settings.tz).isoformat()} | "
         f"tags {cell(list(a.tags))} | {cell(a.url)}"
-        + state_note(settings, state, a.published_at)
+        + (state_note(settings, state, a.published_at) if held is None else f" | {held}")
         + edit_time_note(settings, a.updated_at, now)
     )
     return state
@@ -303,64 +324,6 @@ def _row_by_row(src: SqlSource, rows: int) -> list[SourceRow | tuple[str, str]] 
     return [read.get(k.id) or (k.id, why.get(k.id, "not read")) for k in reversed(keys)]
 
 
-#: Rows named per kind of cursor warning.
-_SHOWN = 5
-
-
-def _cursor_warnings(src: SqlSource, settings: Settings, problems: list[tuple[str, str]]) -> None:
-    """Warn (stderr, exit unchanged) about rows ingest will not take now: a cursor value that
-    is NULL or no moment (``'-infinity'``, a MySQL zero date: quarantined by id, ingested once
-    the CMS sets it; all of them counted) and one dated after now plus the overlap (held back
-    until its time). Why here: both are the CMS's data, not the mapping, and an operator
-    running ``source check`` before a first sync should learn of them before the quarantine
-    list does (SPEC §12 poison data)."""
-    from datetime import UTC, datetime, timedelta
-
-    from sqlalchemy.exc import SQLAlchemyError
-
-    cursor = f"source.columns.cursor = {settings.source.columns.cursor!r}"
-    horizon = datetime.now(UTC) + timedelta(seconds=settings.source.overlap_seconds)
-    try:
-        unordered = src.unordered(_SHOWN + 1)
-        total = len(unordered) if len(unordered) <= _SHOWN else src.count_unordered()
-        ahead: list[tuple[str, str | None]] = [
-            *src.beyond(None, None, src.codec.bound(horizon), _SHOWN + 1)
-        ]
-    except SQLAlchemyError as exc:
-        problems.append(("source.columns.cursor", f"cursor check fails: {first_line(exc)}"))
-        return
-    if unordered:
-        rest = total - _SHOWN
-        click.echo(
-            f"warning: {total} row{'' if total == 1 else 's'} with no cursor value ({cursor}: "
-            f"NULL or no moment) {'is' if total == 1 else 'are'} not ingested until the CMS "
-            f"sets it (listed in quarantine): {_ids(unordered)}"
-            f"{f', and {rest} more' if rest > 0 else ''}; the CMS must set it on every write",
-            err=True,
-        )
-    # no moment: text that is no timestamp, 'infinity' (an epoch past datetime's range is
-    # still "dated": its unit hint says why)
-    epoch = src.codec.kind == "epoch"
-    garbage = [(i, v) for i, v in ahead if not epoch and not src.codec.is_moment(v)]
-    ahead = [(i, v) for i, v in ahead if (i, v) not in garbage]
-    if ahead:
-        hint = next((h for _, v in ahead if (h := src.codec.unit_hint(v))), "")
-        click.echo(
-            f"warning: {_some(ahead)} dated after now ({cursor}) "
-            f"{'waits' if len(ahead) == 1 else 'wait'} until that time before ingest: "
-            f"{_ids(ahead)}{hint}",
-            err=True,
-        )
-    if garbage:  # text that is no timestamp sorts after every date: held back, not "dated"
-        click.echo(
-            f"warning: {_some(garbage)} with a cursor value that is no moment ({cursor}: not "
-            f"a timestamp, or 'infinity'; it sorts after every date) "
-            f"{'waits' if len(garbage) == 1 else 'wait'} until the CMS writes a timestamp: "
-            f"{_ids(garbage)}",
-            err=True,
-        )
-
-
 def _key_warnings(src: SqlSource, settings: Settings) -> None:
     """Warn (stderr, exit unchanged) when ``source_key`` is not unique among the newest rows
     (:data:`feedsvc.source.recent.DUPLICATE_SCAN`, by the cursor index: bounded on a big
@@ -371,13 +334,13 @@ def _key_warnings(src: SqlSource, settings: Settings) -> None:
     from feedsvc.source.recent import DUPLICATE_SCAN, duplicate_keys
 
     try:
-        keys = duplicate_keys(src, _SHOWN + 1)
+        keys = duplicate_keys(src, SHOWN + 1)
     except SQLAlchemyError as exc:
         click.echo(f"warning: the key check fails: {first_line(exc)}", err=True)
         return
     if keys:
-        more = ", and more" if len(keys) > _SHOWN else ""
-        shown = ", ".join(cell(k, 60) for k in keys[:_SHOWN])
+        more = ", and more" if len(keys) > SHOWN else ""
+        shown = ", ".join(cell(k, 60) for k in keys[:SHOWN])
         click.echo(
             f"warning: source.columns.source_key = {settings.source.columns.source_key!r} is "
             f"not unique: several of the newest {DUPLICATE_SCAN} rows carry the key {shown}"
@@ -385,18 +348,6 @@ def _key_warnings(src: SqlSource, settings: Settings) -> None:
             "takes over only when that one is deleted)",
             err=True,
         )
-
-
-def _some(rows: list[tuple[str, str | None]]) -> str:
-    if len(rows) > _SHOWN:
-        return f"more than {_SHOWN} rows"
-    return "1 row" if len(rows) == 1 else f"{len(rows)} rows"
-
-
-def _ids(rows: list[tuple[str, str | None]]) -> str:
-    return ", ".join(
-        f"id={cell(i, 40)} ({'NULL' if v is None else cell(v, 40)})" for i, v in rows[:_SHOWN]
-    )
 
 
 def report_mapping(problems: list[tuple[str, str]]) -> None:

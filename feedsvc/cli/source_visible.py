@@ -86,16 +86,17 @@ def state_note(settings: Settings, state: Visibility, published_at: datetime) ->
     return f" | {not_visible_note(settings)}"
 
 
-def sample_summary(states: list[Visibility], rejected: int) -> str:
+def sample_summary(states: list[Visibility], rejected: int, held: int = 0) -> str:
     """The sample's rows counted by what readers see of them: ``N shown now, N scheduled,
-    N not visible, N rejected`` (every count, zeros too: one shape to read)."""
+    N not visible, N rejected`` (every count, zeros too: one shape to read), then ``, N held
+    back`` when ingest holds ``held`` rows back for their cursor value (not in ``states``)."""
     from feedsvc.lifecycle.visibility import Visibility
 
     n = Counter(states)
     return (
         f"{n[Visibility.PUBLIC]} shown now, {n[Visibility.SCHEDULED]} scheduled, "
         f"{len(states) - n[Visibility.PUBLIC] - n[Visibility.SCHEDULED]} not visible, "
-        f"{rejected} rejected"
+        f"{rejected} rejected" + (f", {held} held back" if held else "")
     )
 
 

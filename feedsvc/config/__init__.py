@@ -19,7 +19,7 @@ neither a plain ``sqlite://`` one nor a PostgreSQL one ``feedsvc.db.urls`` reads
 
 from __future__ import annotations
 
-from feedsvc.config.checks import advice, check_config, load_config, source_warnings
+from feedsvc.config.checks import BUILT_IN, advice, check_config, load_config, source_warnings
 from feedsvc.config.cores import match_processes
 from feedsvc.config.display import printable
 from feedsvc.config.models import (
@@ -51,6 +51,7 @@ from feedsvc.config.sources import (
 )
 
 __all__ = [
+    "BUILT_IN",
     "DEFAULT_CONFIG",
     "ENV_NESTING",
     "ENV_PREFIX",

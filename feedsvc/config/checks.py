@@ -36,6 +36,10 @@ from feedsvc.db.timeouts import DbTimeouts
 if TYPE_CHECKING:
     from feedsvc.db.sqlite_url import SqliteTarget
 
+#: How the CLI names the configuration when no file is read: ``config check``'s "built-in
+#: defaults: OK", and every other command's "invalid configuration (built-in defaults)".
+BUILT_IN = "built-in defaults"
+
 
 def load_config(
     path: Path | None, overrides: dict[str, Any] | None = None, *, secrets: bool = True
@@ -53,7 +57,8 @@ def load_config(
         if not any(p.key == u.key and p.message.startswith(u.message) for u, _ in unread)
     ]  # fmt: skip
     if problems or settings is None:
-        raise ConfigError(str(path) if path else "defaults", problems)
+        # no file: the built-in defaults (and the environment), as `config check` says it
+        raise ConfigError(str(path) if path else BUILT_IN, problems)
     settings.without_secret_files(frozenset(file for _, file in unread))
     return settings
 
@@ -266,9 +271,8 @@ def public_url_warnings(settings: Settings) -> list[Problem]:
     return [
         Problem(
             "http.public_url",
-            f"not set: feed links, pages and alerts point to {http.public_url}, an address of "
-            "this machine; set it to the address readers use "
-            "(e.g. https://tin.example.vn/)",
+            f"not set: feed links, pages and alerts point to {http.public_url}, the address "
+            "listened on; set it to the address readers use (e.g. https://tin.example.vn/)",
         )
     ]
 

@@ -22,7 +22,10 @@ if TYPE_CHECKING:  # SQLAlchemy is imported by the functions that use it: the re
 
 #: Same folder as ``feedsvc.db.engine.MIGRATIONS`` (tests/test_db.py checks the ids against it).
 VERSIONS = Path(__file__).with_name("migrations") / "versions"
-UPGRADE_HINT = "run `feedsvc db upgrade`"
+#: The command the hint names (the CLI appends the ``--config`` a command was given to it:
+#: ``cli.common.schema_failed``).
+UPGRADE_COMMAND = "feedsvc db upgrade"
+UPGRADE_HINT = f"run `{UPGRADE_COMMAND}`"
 
 
 class SchemaError(Exception):

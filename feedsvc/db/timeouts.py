@@ -5,7 +5,10 @@ state lost, a dead host) leaves the driver waiting in ``recv`` for ever. Ingest 
 dispatcher froze, every later tick was skipped, and shutdown hung on the blocked thread
 (issue #18 §1). With these settings every wait ends:
 
-* **connect**: libpq ``connect_timeout`` / PyMySQL ``connect_timeout``.
+* **connect**: libpq ``connect_timeout`` / PyMySQL ``connect_timeout``, which bounds the whole
+  connect: TCP, the server's greeting, TLS and the login (:func:`mysql_connect`: PyMySQL
+  itself reads the greeting under the read timeout, so a proxy in front of a dead server, which
+  accepts TCP and never answers, held a connect ``statement + READ_GRACE`` seconds).
 * **statement**: the server stops a statement after ``statement`` seconds (PostgreSQL
   ``statement_timeout``; MariaDB ``max_statement_time``; MySQL ``max_execution_time``, which
   covers SELECTs only) and answers with an error the caller handles like any other.
@@ -43,6 +46,9 @@ log = logging.getLogger(__name__)
 READ_GRACE = 5.0
 KEEPALIVE_INTERVAL = 10
 KEEPALIVE_PROBES = 3
+#: PyMySQL's error code for a connection lost while waiting (``CR_SERVER_LOST``), which a
+#: timed-out read raises.
+CR_SERVER_LOST = 2013
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +107,12 @@ def bound_engine(engine: Engine, t: DbTimeouts) -> None:
         statement = f"SET statement_timeout = {int(t.statement * 1000)}"
     elif backend in ("mysql", "mariadb"):
         statement = ""
+        if engine.dialect.driver == "pymysql":
+
+            @event.listens_for(engine, "do_connect")
+            def _connect_mysql(_dialect: Any, _record: Any, cargs: Any, cparams: Any) -> Any:
+                return mysql_connect(cargs, cparams, t)
+
     else:
         return
 
@@ -115,6 +127,38 @@ def bound_engine(engine: Engine, t: DbTimeouts) -> None:
                 _mysql_session(dbapi_conn, cur, t)
         finally:
             cur.close()
+
+
+def mysql_connect(cargs: Any, cparams: dict[str, Any], t: DbTimeouts) -> Any:
+    """A PyMySQL connection whose connect — the server's greeting, TLS, the login, ``SET NAMES``
+    and the URL's ``init_command`` — waits at most ``t.connect`` seconds for each answer;
+    afterwards its reads and writes have the ``read_timeout``/``write_timeout`` of
+    ``cparams``. Raises PyMySQL's ``OperationalError``; a silent server's is worded as a
+    connect that timed out (PyMySQL says "Lost connection … during query").
+
+    Why: PyMySQL applies ``connect_timeout`` to the TCP connect only and reads the handshake
+    under ``read_timeout`` (``statement + READ_GRACE``: 65 s by default), which README's
+    "connect_timeout bounds each attempt to connect" did not allow. Sets PyMySQL's private
+    ``_read_timeout``/``_write_timeout`` (there since 0.7; no public setter):
+    ``tests/test_db_connect_timeout.py`` notices if that stops working."""
+    import pymysql
+
+    conn = pymysql.connections.Connection(*cargs, **{**cparams, "defer_connect": True})
+    reading, writing = conn._read_timeout, conn._write_timeout
+    conn._read_timeout = conn._write_timeout = t.connect
+    try:
+        conn.connect()
+    except pymysql.err.OperationalError as exc:
+        if exc.args[:1] != (CR_SERVER_LOST,) or "timed out" not in str(exc.args[1:]):
+            raise
+        raise pymysql.err.OperationalError(
+            CR_SERVER_LOST,
+            f"no answer from {conn.host}:{conn.port} within {t.connect:g} s while connecting "
+            "(connect_timeout): it takes TCP connections but no MariaDB/MySQL server answers "
+            "on them (a proxy in front of a server that is down?)",
+        ) from None
+    conn._read_timeout, conn._write_timeout = reading, writing
+    return conn
 
 
 def _mysql_session(dbapi_conn: Any, cur: Any, t: DbTimeouts) -> None:

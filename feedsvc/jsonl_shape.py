@@ -1,0 +1,64 @@
+"""Whether an input's first bytes are JSON Lines at all: ``feedsvc import``'s one refusal of a
+whole file, said once, instead of the same error on every line.
+
+Why: a UTF-16 file (PowerShell's ``>`` writes one, byte order mark ``FF FE``) was "invalid UTF-8
+at byte 1" and then "Expecting value" on each of its lines; a JSON array (``[{…},{…}]``,
+pretty-printed or on one line) and a file whose lines end in a lone CR (old Mac editors) were
+"Extra data" or one long rejected line (a tester's). None of them holds one article per line:
+the operator needs the conversion, once. Pure.
+"""
+
+from __future__ import annotations
+
+import shlex
+
+#: How much of the input's head :func:`shape_problem` looks at.
+HEAD_BYTES = 64 * 1024
+
+_UTF32 = {b"\xff\xfe\x00\x00": "UTF-32 (little-endian)", b"\x00\x00\xfe\xff": "UTF-32 (big-endian)"}
+_UTF16 = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
+_UTF8_BOM = b"\xef\xbb\xbf"
+
+
+def shape_problem(head: bytes, name: str) -> str | None:
+    """Why the input whose first bytes are ``head`` (up to :data:`HEAD_BYTES`; for a pipe its
+    first line) is no JSON Lines of UTF-8 objects, with the command that converts it, else
+    None. ``name``: the file as typed, ``-`` for standard input."""
+    encoding = _encoding(head)
+    shown = "the input" if name == "-" else name
+    arg = "FILE" if name == "-" else shlex.quote(name)
+    if encoding is not None:
+        return (
+            f"{shown} is {encoding}, not UTF-8 (PowerShell's `>` writes UTF-16): feedsvc import "
+            f"reads UTF-8 JSON Lines; convert it first, e.g. `iconv -f {encoding.split()[0]} -t "
+            f"UTF-8 {arg} > articles.jsonl` (PowerShell: `Out-File -Encoding utf8`); nothing "
+            "imported"
+        )
+    text = head.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
+    if text.startswith(b"["):
+        return (
+            f"{shown} is a JSON array (it begins with `[`), not JSON Lines: feedsvc import reads "
+            f"one JSON object per line; convert it first, e.g. `jq -c '.[]' {arg} > "
+            "articles.jsonl`; nothing imported"
+        )
+    if b"\n" not in head and b"\r" in text.rstrip(b" \t\r"):
+        return (
+            f"{shown}'s lines end in a carriage return alone (CR, no line feed), so it reads as "
+            "one line: feedsvc import reads one JSON object per line (LF or CRLF); convert it "
+            f"first, e.g. `tr '\\r' '\\n' < {arg} > articles.jsonl`; nothing imported"
+        )
+    return None
+
+
+def _encoding(head: bytes) -> str | None:
+    """UTF-32 or UTF-16 told by a byte order mark, or UTF-16 without one by a NUL beside the
+    first character (``{`` of an object, ``[``): never UTF-8 JSON."""
+    for marks in (_UTF32, _UTF16):
+        for mark, encoding in marks.items():
+            if head.startswith(mark):
+                return encoding
+    if len(head) >= 2 and head[0] == 0 and head[1] in b"{[":
+        return "UTF-16 (big-endian)"
+    if len(head) >= 2 and head[1] == 0 and head[0] in b"{[":
+        return "UTF-16 (little-endian)"
+    return None

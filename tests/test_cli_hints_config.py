@@ -1,0 +1,121 @@
+"""A hint naming a feedsvc command carries the ``--config FILE`` the command was given.
+
+``subs add --config site.toml …`` answered "run `feedsvc topics import`": typed as told, that
+read another configuration (``config/feedsvc.toml``, ``FEEDSVC_CONFIG``, or none) and so acted
+on another state DB (a tester's). ``cli.common.command_name`` and the state DB's
+`feedsvc db upgrade` hints (``upgrade_hints``) add it, shell-quoted, given before the command
+name or after it; ``render`` named a bare `feedsvc topics list` unlike the other hints.
+"""
+
+from __future__ import annotations
+
+import os
+import shlex
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+from feedsvc.cli import cli
+
+TOPIC = '[[topic]]\nslug = "an-ninh"\ntitle = "An ninh"\nquery = "\\"an ninh\\""\n'
+APPRISE = ["subs", "add", "--channel", "apprise", "--to", "json://127.0.0.1:9/x", "--topic"]
+
+
+def site(tmp_path: Path, name: str, extra: str = "") -> str:
+    """A configuration file ``name`` in ``tmp_path`` (its state DB and topics file beside it);
+    the path as typed (relative: the runner's working directory is ``tmp_path``)."""
+    (tmp_path / "topics.toml").write_text(TOPIC, encoding="utf-8")
+    (tmp_path / name).write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "other.db"}"\n'
+        f'[topics]\nfile = "{tmp_path / "topics.toml"}"\n{extra}',
+        encoding="utf-8",
+    )
+    return name
+
+
+def run(tmp_path: Path, *args: str) -> Result:
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    old = Path.cwd()
+    os.chdir(tmp_path)
+    try:
+        return CliRunner().invoke(cli, list(args), env=env)
+    finally:
+        os.chdir(old)
+
+
+def hinted(result: Result) -> list[str]:
+    """The commands the output names between backticks."""
+    return result.output.split("`")[1::2]
+
+
+NAMES = ["site.toml", "my site.toml", "cấu hình.toml", "$HOME.toml"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("before", [False, True])
+def test_subs_add_tells_to_import_with_the_same_file(
+    tmp_path: Path, name: str, before: bool
+) -> None:
+    config = site(tmp_path, name)
+    assert run(tmp_path, "db", "upgrade", "--config", config).exit_code == 0
+    where = ["--config", config]
+    args = [*where, *APPRISE, "an-ninh"] if before else [*APPRISE, "an-ninh", *where]
+    result = run(tmp_path, *args)
+    assert result.exit_code == 1, result.output
+    [command] = hinted(result)
+    assert command.endswith(f" --config {shlex.quote(config)} topics import"), command
+    assert shlex.split(command)[-4:] == ["--config", config, "topics", "import"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_render_of_an_unknown_topic_names_the_same_file(tmp_path: Path, name: str) -> None:
+    config = site(tmp_path, name)
+    assert run(tmp_path, "db", "upgrade", "--config", config).exit_code == 0
+    result = run(tmp_path, "render", "nosuch", "--config", config)
+    assert result.exit_code == 1, result.output
+    [command] = hinted(result)
+    assert command.endswith(f" --config {shlex.quote(config)} topics list"), command
+    assert shlex.split(command)[-4:] == ["--config", config, "topics", "list"]
+
+
+@pytest.mark.parametrize("name", NAMES)
+@pytest.mark.parametrize("argv", [["status"], ["topics", "list"], ["subs", "list"]])
+def test_an_uninitialised_state_db_names_db_upgrade_with_the_same_file(
+    tmp_path: Path, name: str, argv: list[str]
+) -> None:
+    config = site(tmp_path, name)
+    result = run(tmp_path, *argv, "--config", config)
+    assert result.exit_code == 1, result.output
+    assert hinted(result) == [f"feedsvc db upgrade --config {shlex.quote(config)}"], result.output
+
+
+def test_an_empty_state_db_names_topics_add_with_the_same_file(tmp_path: Path) -> None:
+    config = site(tmp_path, "my site.toml")
+    assert run(tmp_path, "db", "upgrade", "--config", config).exit_code == 0
+    result = run(tmp_path, "--config", config, "topics", "list")
+    assert hinted(result), result.output
+    assert all(" --config 'my site.toml' topics " in c for c in hinted(result)), result.output
+
+
+def test_config_check_names_source_check_with_the_same_file(tmp_path: Path) -> None:
+    (tmp_path / "cms.db").touch()
+    config = site(tmp_path, "my site.toml", f'[source]\nurl = "sqlite:///{tmp_path / "cms.db"}"\n')
+    result = run(tmp_path, "config", "check", "--config", config)
+    assert result.exit_code == 0, result.output
+    [command] = hinted(result)
+    assert command.endswith(" --config 'my site.toml' source check"), command
+
+
+def test_without_config_the_hints_name_none(tmp_path: Path) -> None:
+    """``FEEDSVC_CONFIG`` or the default file: the hinted command reads it too."""
+    site(tmp_path, "feedsvc.toml")
+    env = {k: None for k in os.environ if k.startswith("FEEDSVC_")}
+    env["FEEDSVC_CONFIG"] = str(tmp_path / "feedsvc.toml")
+    result = CliRunner().invoke(cli, ["status"], env=env)
+    assert result.exit_code == 1
+    assert hinted(result) == ["feedsvc db upgrade"], result.output
+    assert run(tmp_path, "db", "upgrade", "--config", "feedsvc.toml").exit_code == 0
+    result = CliRunner().invoke(cli, ["render", "nosuch"], env=env)
+    [command] = hinted(result)
+    assert "--config" not in command and command.endswith(" topics list"), command

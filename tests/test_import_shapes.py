@@ -1,0 +1,100 @@
+"""``feedsvc import`` of a file that is no JSON Lines at all says so once (``jsonl_shape``).
+
+A UTF-16 file (PowerShell's ``>``) was "invalid UTF-8 at byte 1", then "Expecting value" on every
+line; a JSON array and a file with CR-only line ends were "Extra data" per line (a tester's).
+Now: one line naming what the file is and how to convert it, exit 2 as the other refusals,
+nothing stored and, for a file, no state DB created.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from feedsvc.cli import cli
+
+ARTICLE = {"source_key": "a-{n}", "url": "https://x.vn/{n}", "title": "Kiến Thụy {n}",
+           "published_at": "2026-11-30T10:00:00+07:00"}  # fmt: skip
+
+
+def lines(n: int = 3, end: str = "\n") -> str:
+    return "".join(
+        json.dumps({k: v.format(n=i) for k, v in ARTICLE.items()}, ensure_ascii=False) + end
+        for i in range(1, n + 1)
+    )
+
+
+SHAPES = {
+    "utf-16 le (PowerShell >)": (lines().encode("utf-16"), "is UTF-16 (little-endian), not UTF-8"),
+    "utf-16 be": (b"\xfe\xff" + lines().encode("utf-16-be"), "is UTF-16 (big-endian)"),
+    "utf-16 le, no BOM": (lines().encode("utf-16-le"), "is UTF-16 (little-endian)"),
+    "utf-32": (lines().encode("utf-32"), "is UTF-32"),
+    "utf-16 CRLF": (lines(end="\r\n").encode("utf-16"), "is UTF-16"),
+    "array on one line": (
+        ("[" + ",".join(lines().splitlines()) + "]\n").encode(),
+        "is a JSON array",
+    ),
+    "array pretty-printed": (
+        ("[\n  " + ",\n  ".join(lines().splitlines()) + "\n]\n").encode(),
+        "is a JSON array",
+    ),
+    "array after a UTF-8 BOM": (
+        ("\ufeff[" + ",".join(lines().splitlines()) + "]").encode(),
+        "is a JSON array",
+    ),
+    "CR line ends": (lines(end="\r").encode(), "end in a carriage return alone"),
+}
+
+
+def env(tmp_path: Path) -> dict[str, str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    return base | {"FEEDSVC_CONFIG": "/dev/null",
+                   "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}  # fmt: skip
+
+
+@pytest.mark.parametrize(("data", "said"), SHAPES.values(), ids=SHAPES.keys())
+def test_a_file_that_is_no_json_lines_is_refused_once(
+    tmp_path: Path, data: bytes, said: str
+) -> None:
+    path = tmp_path / "bài viết.jsonl"
+    path.write_bytes(data)
+    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert line.startswith(f"feedsvc: {path} {said}") or line.startswith(
+        f"feedsvc: {path}'s lines"
+    ), line
+    assert said in line and "nothing imported" in line and "convert it first" in line
+    assert not (tmp_path / "state.db").exists()  # refused before the state DB was touched
+
+
+@pytest.mark.parametrize(
+    ("data", "said"),
+    [SHAPES["utf-16 le (PowerShell >)"], SHAPES["array pretty-printed"], SHAPES["CR line ends"]],
+)
+def test_a_pipe_that_is_no_json_lines_is_refused_once(
+    tmp_path: Path, data: bytes, said: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "import", "-"],
+        input=data, cwd=tmp_path, env=env(tmp_path), capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.decode().splitlines()
+    assert line.startswith("feedsvc: the input") and said in line, line
+    assert "rejected" not in done.stdout.decode()
+
+
+@pytest.mark.parametrize("end", ["\n", "\r\n"])
+def test_json_lines_are_imported_as_before(tmp_path: Path, end: str) -> None:
+    path = tmp_path / "ok.jsonl"
+    path.write_bytes(("\ufeff" + lines(end=end)).encode())
+    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "inserted 3, updated 0, unchanged 0, rejected 0" in result.output
