@@ -49,7 +49,10 @@ def db_upgrade(config_file: str | None) -> None:
     # which DB: run without the unit's FEEDSVC_CONFIG, it made ./var/feedsvc.db where the
     # operator stood and said only the revision (README "Upgrading" step 4)
     where = state_db(settings.database.url)
-    new_file = where.file is not None and not where.file.exists()
+    try:  # a directory this user cannot enter: open_db below says so, in its words
+        new_file = where.file is not None and not where.file.exists()
+    except OSError:
+        new_file = False
     database = open_db(settings, write=True)
     place = str(where.file) if where.file is not None else where.shown
     made = " (a new file)" if new_file else ""
