@@ -3,11 +3,12 @@
 Start: migrate → import topics file → build the matcher → scheduler (ingest, snapshots,
 dispatch) → bot; dispatch starts after the first look at the source when alerts were owed
 from before the start (:mod:`feedsvc.send_gate`: a takedown made while the service was down is
-read before anything is sent; bounded). Stop is the reverse, and lets in-flight work finish
-first. The HTTP server's lifespan drives both, so SIGTERM to uvicorn runs the whole sequence.
-How the service is served (the HTTP app, uvicorn, signals) is :mod:`feedsvc.server`; the
-engines and the article source, :mod:`feedsvc.engines`; a tick's metrics,
-:func:`feedsvc.metrics.record_tick`.
+read before anything is sent; bounded; wired by :mod:`feedsvc.send_start`). Stop is the reverse,
+and lets in-flight work finish first. The HTTP server's lifespan drives both, so SIGTERM to
+uvicorn runs the whole sequence. How the service is served (the HTTP app, uvicorn, signals) is
+:mod:`feedsvc.server`; the engines, the article source and the ingestor, :mod:`feedsvc.engines`;
+the ingest leader's due check, draft re-check and reconciliation, :mod:`feedsvc.leader_checks`;
+a tick's metrics, :func:`feedsvc.metrics.record_tick`.
 
 Replicas (PostgreSQL state DB): every replica runs the ingest job, but only the holder of the
 ``ingest`` lease does the work (:class:`feedsvc.ingest.IngestLease`); an ingest commit that
@@ -21,36 +22,33 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from feedsvc import metrics
 from feedsvc.bot import BotService
-from feedsvc.channel_modes import Mode, channel_modes, waiting_channels
+from feedsvc.channel_modes import Mode, channel_modes
 from feedsvc.channels.fleet import Dispatchers, build_channels, zalo_service
 from feedsvc.channels.tokens import settle_modes
 from feedsvc.channels.zalo.service import ZaloService
-from feedsvc.config import Settings, advice, match_processes
-from feedsvc.db.errors import describe
+from feedsvc.config import Settings, advice
 from feedsvc.db.revision import ensure_schema
 from feedsvc.dispatch import Dispatcher
-from feedsvc.engines import make_source, service_databases
+from feedsvc.engines import make_ingestor, make_source, service_databases
 from feedsvc.ingest import (
     WAKE_CHANNEL,
     Change,
-    IngestLease,
     Ingestor,
     TickResult,
 )
-from feedsvc.lifecycle.due import DueCheck
+from feedsvc.leader_checks import LeaderChecks
 from feedsvc.lifecycle.hooks import release_hooks
-from feedsvc.lifecycle.published import PublishedCheck
-from feedsvc.lifecycle.reconcile import Reconciler
 from feedsvc.listen import listen_socket
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
 from feedsvc.scheduler import Jobs
 from feedsvc.send_gate import SendGate, leader_looked
+from feedsvc.send_start import SendStart
 from feedsvc.server import (
     GIL_SWITCH_SECONDS,
     create_app,
@@ -60,10 +58,8 @@ from feedsvc.server import (
 )
 from feedsvc.shutdown import SHUTDOWN_SECONDS, ExitGuard, bounded
 from feedsvc.source import SqlSource
-from feedsvc.source.recent import NotReconcilable
 from feedsvc.stats.polls import FLUSH_SECONDS, store_polls
 from feedsvc.store.cursors import get_cursor
-from feedsvc.store.deliveries import owed
 from feedsvc.topic_index import TopicIndex
 from feedsvc.topics_file import import_at_start
 from feedsvc.wakeups import WakeListener
@@ -95,12 +91,9 @@ class Service:
         self.index = TopicIndex()
         self._source: SqlSource | None = None
         self._ingestor: Ingestor | None = None
-        self.due: DueCheck | None = None  # built with the ingestor
-        #: drafts an external CMS published by a status change alone (built with the ingestor)
-        self.published: PublishedCheck | None = None
-        self._reconciler: Reconciler | None = None
+        #: the leader's due check, draft re-check and reconciliation (built with the ingestor)
+        self.leader: LeaderChecks | None = None
         self._standby = True  # until a tick says this replica leads ingest
-        self._reconcile_off = False  # the mapping cannot bound the window (logged once)
         self.jobs = Jobs()
         self.started_at: datetime | None = None
         self.on_tick: list[Callable[[TickResult], None]] = []
@@ -111,10 +104,9 @@ class Service:
         #: each channel's mode (feedsvc.channel_modes), settled against the DB by prepare()
         self.channel_modes: dict[str, Mode] = channel_modes(settings)
         self.dispatchers.on_stand_down(self._stood_down)
-        self._dispatching = False  # the dispatchers run (or, in a bot-only process, getMe)
         #: dispatch waits for the first look at the source when alerts were owed at start
         self.send_gate = SendGate()
-        self._gate_task: asyncio.Task[None] | None = None
+        self.send_start = SendStart(self.db, self.dispatchers, lambda: self.channel_modes)
         self.publisher = FeedPublisher(self.db, settings, self.web_db)
         self.bot: BotService | None = None
         self.zalo: ZaloService | None = None  # the Zalo bot, when zalo.token is set
@@ -133,38 +125,16 @@ class Service:
         """Built lazily: an external source is reflected on first use, not at import time."""
         if self._ingestor is None:
             self._source = make_source(self.settings, self.db)
-            s = self.settings.source
-            self._ingestor = Ingestor(
-                self.db,
-                self._source,
-                self.index,
-                tz=self.settings.source_tz,
-                poll_seconds=s.poll_seconds,
-                overlap_seconds=s.overlap_seconds,
-                batch_size=s.batch_size,
-                match_workers=match_processes(s.match_workers),
-                lease=(
-                    IngestLease(self.dispatcher.owner, s.poll_seconds)
-                    if self.db.dialect == "postgresql"
-                    else None
-                ),
+            self._ingestor = make_ingestor(
+                self.settings, self.db, self._source, self.index, self.dispatcher.owner
             )
-            max_age = timedelta(hours=self.settings.telegram.alert_max_age_hours)
             self._ingestor.hooks.extend(release_hooks(self.settings))
             self._ingestor.after_commit.append(self._after_ingest)
             if self.interrupted:  # built by a tick that began as the signal came
                 self._ingestor.request_stop()
-            # scheduled articles whose time came go through the same hooks (SPEC §10)
-            self.due = DueCheck(
-                self.db, self._ingestor.hooks, [self._after_ingest], first_lookback=max_age
+            self.leader = LeaderChecks(
+                self.db, self.settings, self._ingestor, self._source, self._after_ingest
             )
-            if s.url:  # the built-in table's withdrawals come by `import`, which moves its cursor
-                window = timedelta(days=s.reconcile_days)
-                self.published = PublishedCheck(
-                    self.db, self._source, self._ingestor.reread, window
-                )
-                # a re-read reaching a draft published by status first alerts it by this rule
-                self._ingestor.remap.published = self.published.alerts
         return self._ingestor
 
     def _after_ingest(self, changes: Sequence[Change]) -> None:
@@ -205,44 +175,19 @@ class Service:
             log.info("feeds and pages ready in %.1f s", took)
 
     def reconcile(self) -> str:
-        """One reconciliation pass (deleted source rows, SPEC §10) on the ingest leader; errors
-        are logged and the next pass tries again (nothing is withdrawn on an error). Returns
-        what happened, in words (the send gate's log line)."""
-        if self._standby:
+        """One reconciliation pass on the ingest leader (:meth:`LeaderChecks.reconcile`);
+        returns what happened, in words (the send gate's log line)."""
+        if self._standby or self.leader is None:  # no tick yet: standby
             return "reconciliation is the ingest leader's"
-        if self._reconcile_off:
-            return "reconciliation off"
-        if self._reconciler is None:
-            self._reconciler = Reconciler(
-                self.db, self.ingestor.source, self.settings.source.reconcile_days,
-                reread=self.ingestor.reread, recover=self.ingestor.recover,
-            )  # fmt: skip
-        try:
-            self._reconciler.run()
-        except NotReconcilable as exc:
-            log.warning("reconciliation off: %s", exc)
-            self._reconcile_off = True
-            return "reconciliation off"
-        except Exception as exc:
-            log.warning("reconciliation failed, nothing withdrawn: %s", describe(exc))
-            return "reconciliation failed"
-        return "reconciliation ran"
+        return self.leader.reconcile()
 
     def ingest_tick(self) -> TickResult:
         result = self.ingestor.tick()
         self._standby = result.standby
         self.publisher.render_stale()  # a catch-up ended: its feeds, now
         leading = not (result.standby or result.skipped or self.interrupted)
-        if leading and result.error is None and self.published is not None:
-            try:  # drafts a CMS published by their status alone: stored and alerted now
-                self.published.run()
-            except Exception as exc:  # nothing changed: the next tick looks again
-                log.warning("draft re-check failed, nothing changed: %s", describe(exc))
-        if leading and self.due is not None:
-            try:
-                self.due.run()
-            except Exception as exc:  # logged and retried next tick, like an ingest error
-                log.warning("due check failed: %s", describe(exc))
+        if leading and self.leader is not None:  # drafts published by status, due articles
+            self.leader.after_tick(ingested=result.error is None)
         # while sending waits: a first reconciliation pass now, not in 5 minutes
         self.send_gate.after_tick(result, self.interrupted, self._leader_looked, self.reconcile)
         metrics.record_tick(result)
@@ -263,20 +208,6 @@ class Service:
             cursor = get_cursor(conn, self.ingestor.source.name)
         return self.started_at is not None and leader_looked(cursor, self.started_at)
 
-    def _owed(self) -> int:
-        with self.db.read() as conn:  # two indexed counts
-            return owed(conn)
-
-    async def _start_sending(self) -> None:
-        await self.dispatchers.start(waiting_channels(self.channel_modes))
-        self._dispatching = True
-
-    async def _send_when_looked(self) -> None:
-        """Start the dispatchers when the send gate opens (never once the service stops)."""
-        catching_up = lambda: bool(self._ingestor and self._ingestor.catching_up)  # noqa: E731
-        if await self.send_gate.wait(catching_up) and not self.interrupted:
-            await self._start_sending()
-
     async def start(self) -> None:
         """Prepare, then start the roles' work; after :meth:`interrupt` (a signal during the
         preparation) nothing more starts: :meth:`stop` follows."""
@@ -288,12 +219,8 @@ class Service:
             return
         self.started_at = self.db.now()
         if self.roles.scheduler:
-            if waiting := await asyncio.to_thread(self._owed):
-                self.send_gate.arm(waiting)
-                self._gate_task = asyncio.create_task(self._send_when_looked(), name="send-gate")
-            else:
-                self.send_gate.open_now("nothing was owed at start")
-                await self._start_sending()
+            catching_up = lambda: bool(self._ingestor and self._ingestor.catching_up)  # noqa: E731
+            await self.send_start.begin(self.send_gate, catching_up, lambda: self.interrupted)
             if self.db.dialect == "postgresql":
                 loop = self._loop
                 self._wake_listener = WakeListener(
@@ -321,8 +248,7 @@ class Service:
                 "reconcile", self.settings.source.reconcile_seconds, reconcile, start_now=False
             )
         elif self.roles.bot:  # the bots' tokens recorded as a dispatcher's are, refused too
-            await self.dispatchers.watch_tokens()
-            self._dispatching = True
+            await self.send_start.watch_tokens()
 
         async def feeds_sync() -> None:  # topic edits, and other replicas' renders
             await asyncio.to_thread(self.publisher.sync)
@@ -441,10 +367,7 @@ class Service:
                 await asyncio.wait_for(release, timeout=min(1.0, left(1.5)))
             except Exception as exc:
                 log.warning("could not release the ingest lease (it will expire): %r", exc)
-        if self._gate_task is not None:  # a start of the dispatchers under way ends first
-            orderly &= await bounded(self._gate_task, left(1.0), "dispatch start")
-        if self._dispatching:  # in-flight sends finish and are recorded
-            orderly &= await self.dispatchers.stop(timeout=left(1.0))
+        orderly &= await self.send_start.stop(left)  # a start under way, then in-flight sends
         if self._source is not None and self.settings.source.url:
             self._source.dispose()  # the CMS engine (the built-in source shares self.db's)
         for callback in self.on_stop:

@@ -27,24 +27,22 @@ from feedsvc.channels.telegram import TelegramChannel
 from feedsvc.db import Database
 from feedsvc.db.outage import report
 from feedsvc.db.schema import deliveries
-from feedsvc.delivery_states import UNSUBSCRIBED, WITHDRAWN
 from feedsvc.digest.edge import DigestEdge, DigestJob
 from feedsvc.digest.record import Policy
 from feedsvc.digest.sending import DigestSender
 from feedsvc.lease_keeper import LeaseKeeper
-from feedsvc.lifecycle.visibility import Visibility
 from feedsvc.notify import OutcomeKind, Sender, SendOutcome
 from feedsvc.notify.message import DeliveryOptions
 from feedsvc.notify.outcome import TOKEN_RETRY_SECONDS
+from feedsvc.send_check import send_labels
 from feedsvc.send_record import BatchRecorder, record_alert
 from feedsvc.stale_alerts import StaleAlerts
-from feedsvc.store import claims, lifecycle
+from feedsvc.store import claims
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 from feedsvc.store.articles import articles_by_ids
 from feedsvc.store.leases import this_process
 from feedsvc.waiting import sleep_or_wake
-from feedsvc.wanted import wants
 
 if TYPE_CHECKING:
     from feedsvc.channels.tokens import TokenWatch
@@ -287,7 +285,7 @@ class Dispatcher:
             try:
                 # checked before the slot, not between the gate and the call: a DB read there
                 # delayed some calls and not others (a reply's), bunching arrivals at Telegram
-                labels = await asyncio.to_thread(self._send_labels, d, article)
+                labels = await asyncio.to_thread(send_labels, self.db, self.owner, d, article)
                 if labels is not None:
                     await self._wait_for_slot(at)
             finally:
@@ -331,7 +329,7 @@ class Dispatcher:
     async def _deliver_digest(self, job: DigestJob, at: float) -> None:
         try:
             try:
-                await self._digest_sender.set_aside(job)  # before the slot, as _send_labels
+                await self._digest_sender.set_aside(job)  # before the slot, as send_labels
                 await self._wait_for_slot(at)
             finally:
                 self._unreleased -= 1
@@ -343,48 +341,6 @@ class Dispatcher:
             self.leases.drop(row.id for row in job.batch.rows)
             self._slots.release()
             self.wake.set()
-
-    def _send_labels(self, d: q.Claimed, article: Article | None) -> list[str] | None:
-        """The check at send time (SPEC §10; just before the send's slot, at most ``AHEAD``
-        and the gate's lag earlier): an article withdrawn or hidden since its alert was
-        queued, or claimed just as it happened, is never sent: the delivery ends as
-        ``withdrawn``. One whose time was moved into the future waits for it. What the chat
-        wants of the article now (:mod:`feedsvc.wanted`, one read) decides both whether it goes
-        and its topic labels: nothing (unsubscribed, the topic disabled or deleted, its query
-        no longer matching) ends it ``unsubscribed``; otherwise it goes out labelled with only
-        what the chat still follows and the article still matches, under current titles, not
-        the labels it was queued with. None: do not send. (A send already under way cannot be
-        stopped; its retraction is the sent alert's concern.) None of these counts an attempt:
-        nothing reached the channel."""
-        want = None
-        with self.db.read() as conn:
-            now = self.db.now()
-            seen = lifecycle.article_visibility(conn, d.article_id, now)
-            if seen is Visibility.PUBLIC and article is not None:
-                pair = (d.chat_id, d.article_id)
-                want = wants(conn, [pair], {d.article_id: article})[pair]
-        if want:
-            return want.labels
-        if want is not None:
-            with self.db.write() as conn:
-                q.mark_terminal(conn, d.id, self.owner, UNSUBSCRIBED, "unsubscribed", now,
-                                attempted=False)  # fmt: skip
-            log.info("delivery %s not sent: chat %s no longer subscribes to it", d.id, d.chat_id)
-            return None
-        if seen in (Visibility.PUBLIC, None):  # no article: the send path says so
-            return d.topics
-        with self.db.write() as conn:
-            now = self.db.now()
-            if seen is Visibility.SCHEDULED:
-                due = lifecycle.published_at(conn, d.article_id) or now
-                q.retry_later(conn, d.id, self.owner, due, "scheduled: not public yet",
-                              kind="scheduled", attempted=False)  # fmt: skip
-            else:
-                reason = "hidden" if seen is Visibility.HIDDEN else "withdrawn"
-                q.mark_terminal(conn, d.id, self.owner, WITHDRAWN, reason, now,
-                                attempted=False)  # fmt: skip
-        log.info("delivery %s not sent: article %s is %s", d.id, d.article_id, seen.value)
-        return None
 
     async def _wait_for_slot(self, at: float) -> None:
         """Wait for this send's slot in the global budget (see ``rate.reserve``), through the

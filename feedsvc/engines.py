@@ -1,19 +1,22 @@
-"""The service's database engines and its article source, built from the settings.
+"""The service's database engines, its article source and its ingestor, built from the settings.
 
 Split from :mod:`feedsvc.app` (the composition root), which builds them through
-:func:`service_databases` and :func:`make_source`. Background work (ingest, dispatch, feed sync,
-the bot) and web requests use separate engines, so requests can never take the connections the
-jobs need: web concurrency is bounded in several places (render slots, the thread pool) but only
-separate pools make "jobs never wait on a drained pool" hold by construction.
+:func:`service_databases`, :func:`make_source` and :func:`make_ingestor`. Background work
+(ingest, dispatch, feed sync, the bot) and web requests use separate engines, so requests can
+never take the connections the jobs need: web concurrency is bounded in several places (render
+slots, the thread pool) but only separate pools make "jobs never wait on a drained pool" hold
+by construction.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.engine import make_url
 
-from feedsvc.config import Settings
+from feedsvc.config import Settings, match_processes
 from feedsvc.db import Database
+from feedsvc.ingest import IngestLease, Ingestor
 from feedsvc.source import SqlSource, builtin_source, external_source
+from feedsvc.topic_index import TopicIndex
 
 #: Pool of the engine serving web requests (admin, API, search feeds, ``?limit=`` renders):
 #: small, and quick to give up (``pool_timeout`` seconds) rather than pile up waiters.
@@ -45,3 +48,23 @@ def make_source(settings: Settings, db: Database) -> SqlSource:
             source.url, source.table, source.columns, settings.source_tz, source.timeouts()
         )
     return builtin_source(db.engine)
+
+
+def make_ingestor(
+    settings: Settings, db: Database, source: SqlSource, index: TopicIndex, owner: str
+) -> Ingestor:
+    """Ingest from ``source`` into ``db``, matched against ``index``, as ``source.*`` says
+    (poll, overlap, batch size, match workers); on a PostgreSQL state DB under the ``ingest``
+    lease, held as ``owner`` (the dispatcher's name), so one replica ingests at a time."""
+    s = settings.source
+    return Ingestor(
+        db,
+        source,
+        index,
+        tz=settings.source_tz,
+        poll_seconds=s.poll_seconds,
+        overlap_seconds=s.overlap_seconds,
+        batch_size=s.batch_size,
+        match_workers=match_processes(s.match_workers),
+        lease=IngestLease(owner, s.poll_seconds) if db.dialect == "postgresql" else None,
+    )

@@ -29,7 +29,7 @@ from feedsvc.notify.outcome import (
     TOPIC_CLOSED_RETRY_SECONDS,
     topic_closed_line,
 )
-from feedsvc.store import chat_migration, claims
+from feedsvc.store import chat_migration, claims, dead_letters
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
 
@@ -52,7 +52,7 @@ def record_alert(
         log.info("chat %s: forum thread %s is gone; alerts go to the chat", d.chat_id, thread)
     elif kind is OutcomeKind.SENT:
         q.mark_sent(conn, d.id, owner, o.message_id or 0, now, o.note, d.topics, chat_id=d.chat_id)
-        q.chat_succeeded(conn, d.chat_id)
+        dead_letters.chat_succeeded(conn, d.chat_id)
     elif kind is OutcomeKind.RETRY_AFTER:
         until = now + timedelta(seconds=o.seconds or 1)
         claims.block_chat_until(conn, d.chat_id, until)
@@ -72,7 +72,7 @@ def record_alert(
     elif kind.chat_level:
         q.mark_terminal(conn, d.id, owner, kind.value, text, now)
         reason = stored_reason(kind.value, text)  # worded when shown, in any language
-        if q.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
+        if dead_letters.chat_failed(conn, d.chat_id, reason, policy.disable_after, now):
             log.warning("chat %s disabled: %s", d.chat_id, text)
     elif kind is OutcomeKind.PARSE_ERROR and not d.plain_text:
         q.retry_later(conn, d.id, owner, now, text, kind="plain_text", plain_text=True)

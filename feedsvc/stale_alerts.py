@@ -9,7 +9,7 @@ token refused, a channel or the service down, a long backlog — went out as old
 it could. Each dispatcher now ends its channel's such alerts as ``failed`` — a dead letter,
 re-sendable from the delivery log if an editor still wants it — with :func:`stale_reason`, and
 says so in one WARNING per pass, not one line per alert. Which ones, and which wait (a paused
-chat's, a digest's or quiet hours' ``held``, a re-sent one): ``store.deliveries.end_stale``.
+chat's, a digest's or quiet hours' ``held``, a re-sent one): ``store.dead_letters.end_stale``.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from feedsvc.db import Database
-from feedsvc.store import deliveries as queue
+from feedsvc.store import dead_letters
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +55,7 @@ class StaleAlerts:
         reason = stale_reason(self.max_age)
         with db.write() as conn:
             now = self.clock()
-            ended = queue.end_stale(conn, channel, self.max_age, reason, now)
+            ended = dead_letters.end_stale(conn, channel, self.max_age, reason, now)
         if ended:
             log.warning(
                 "%s: %d queued alert(s) ended as failed, not sent: their articles were "

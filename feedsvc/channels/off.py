@@ -17,7 +17,7 @@ from feedsvc.channels.tokens import TokenWatch
 from feedsvc.db import Database
 from feedsvc.db.errors import describe
 from feedsvc.db.outage import report
-from feedsvc.store import deliveries as queue
+from feedsvc.store import dead_letters
 from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
@@ -43,7 +43,7 @@ class OffChannel:
         with self.db.write() as conn:
             if self.tokens.stands_down(conn, self.db.now):
                 return 0
-            ended = queue.end_off_channel(conn, self.channel, off_reason(self.channel),
+            ended = dead_letters.end_off_channel(conn, self.channel, off_reason(self.channel),
                                           self.db.now())  # fmt: skip
         if ended:
             log.warning("%s: %d alert(s) ended as failed", off_reason(self.channel), ended)

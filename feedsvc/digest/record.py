@@ -26,8 +26,7 @@ from feedsvc.notify.outcome import (
     TOPIC_CLOSED_RETRY_SECONDS,
     topic_closed_line,
 )
-from feedsvc.store import chat_migration, claims
-from feedsvc.store import deliveries as q
+from feedsvc.store import chat_migration, claims, dead_letters
 from feedsvc.store import digests as store
 
 log = logging.getLogger("feedsvc.dispatch")  # the dispatcher's records, under its name
@@ -57,7 +56,7 @@ def record_part(
         store.finish_rows(conn, part, owner, state="sent", message_id=o.message_id or 0,
                           sent_chat_id=batch.chat_id, finished_at=now, attempt=True,
                           error=o.note)  # fmt: skip
-        q.chat_succeeded(conn, batch.chat_id)
+        dead_letters.chat_succeeded(conn, batch.chat_id)
         return True
     if kind in (OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR, OutcomeKind.THREAD_GONE):
         store.finish_rows(conn, part, owner, state="bad_content", error=text, finished_at=now,
@@ -86,7 +85,7 @@ def record_part(
         store.finish_rows(conn, everything, owner, state=kind.value, error=text, finished_at=now,
                           attempt=True)  # fmt: skip
         reason = stored_reason(kind.value, text)  # a code, worded when shown
-        q.chat_failed(conn, batch.chat_id, reason, policy.disable_after, now)
+        dead_letters.chat_failed(conn, batch.chat_id, reason, policy.disable_after, now)
     elif kind is OutcomeKind.AMBIGUOUS:
         if max(rows[i].ambiguous for i in part) >= policy.max_unknown_resends:
             store.finish_rows(conn, part, owner, state="unknown_outcome", error=text,

@@ -4,8 +4,8 @@ It runs beside the dispatcher and draws from the same budgets: the shared token 
 (``telegram.global_rate``, across replicas) and each chat's pacing slot and 429 pause, booked in
 the DB at claim time exactly as sends book them. Work is durable (:mod:`feedsvc.store.followups`):
 a crash mid-call leaves the row leased; when the lease runs out it is done again, which Telegram
-answers harmlessly ("not found" / "not modified"). Decisions come from :mod:`.plan`; this module
-only carries them out.
+answers harmlessly ("not found" / "not modified"). Decisions come from :mod:`.plan`, each call
+and what the changed message says from :mod:`.calls`; this module claims, paces and records.
 
 Every call names the chat the message was SENT to (``deliveries.sent_chat_id``), not the row's
 chat now: a group upgraded to a supergroup has its rows moved to the new id, while their
@@ -25,24 +25,19 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 
-from sqlalchemy import Connection
-
 from feedsvc import metrics
 from feedsvc.articles import Article
 from feedsvc.budget import AHEAD, prepaid, send_budget
-from feedsvc.catalogue import Translator
 from feedsvc.channels.base import Channel
 from feedsvc.config import Settings
 from feedsvc.db import Database
 from feedsvc.db.outage import report
 from feedsvc.db.schema import alert_followups
 from feedsvc.digest.edge import DigestEdge
-from feedsvc.digest.message import DigestPart
 from feedsvc.lease_keeper import LeaseKeeper
 from feedsvc.lifecycle.visibility import Visibility
-from feedsvc.notify import format_alert
 from feedsvc.notify.edits import EditKind, EditOutcome, MessageEditor, editor_of
-from feedsvc.notify.message import Button
+from feedsvc.retraction.calls import Job, Notices, call, digest_now
 from feedsvc.retraction.labels import relabelled
 from feedsvc.retraction.plan import (
     CORRECT,
@@ -56,7 +51,6 @@ from feedsvc.retraction.plan import (
     restore_method,
 )
 from feedsvc.retraction.undo import muted_topics
-from feedsvc.store import digests as digest_store
 from feedsvc.store import followup_queue, restores
 from feedsvc.store import followups as q
 from feedsvc.store.articles import articles_by_ids
@@ -66,10 +60,6 @@ from feedsvc.store.lifecycle import public_ids, visibilities
 from feedsvc.waiting import sleep_or_wake
 
 log = logging.getLogger(__name__)
-NOTICE_KEY = "bot.alert_withdrawn"
-# the notice of an article moved into the future (SPEC §10): it will be published, so it does
-# not say "withdrawn"
-RESCHEDULED_KEY = "bot.alert_rescheduled"
 
 
 @dataclass(frozen=True)
@@ -90,22 +80,6 @@ class FollowupSettings:
 # A later sweep starts this long before the previous one's clock: replicas' clocks differ a
 # little, and a withdrawal committed just after a sweep may carry an earlier time.
 SWEEP_OVERLAP = timedelta(seconds=120)
-
-
-@dataclass(frozen=True, slots=True)
-class _Job:
-    followup: q.Followup
-    article: Article | None
-    public: bool
-    at: float  # monotonic time of its send slot
-    # a digest message (several alerts, one message): what it reads now, its public articles
-    # laid out again (``DigestEdge.message_now``; empty: none is public)
-    digest_now: tuple[DigestPart, ...] = ()
-    # a correction's inline keyboard, as the alert was sent with (an edit naming none drops it),
-    # a topic the chat muted since offered as its undo (:mod:`.undo`)
-    buttons: tuple[tuple[Button, ...], ...] = ()
-    # scheduled now (moved into the future after its alert), not withdrawn or hidden
-    rescheduled: bool = False
 
 
 class FollowupWorker:
@@ -140,8 +114,7 @@ class FollowupWorker:
         self.wake = asyncio.Event()
         self._stop = asyncio.Event()
         self._tasks: set[asyncio.Task[None]] = set()
-        words = Translator(settings.language)
-        self._notice, self._rescheduled = words(NOTICE_KEY), words(RESCHEDULED_KEY)
+        self.notices = Notices.of(settings.language)
         #: the DB clock of the last committed sweep (None: none yet since start)
         self.last_sweep: datetime | None = None
         self.on_done: list[Callable[[q.Followup, Next], None]] = []
@@ -215,7 +188,7 @@ class FollowupWorker:
             log.info("%d sent alert(s) to retract, %d to restore", queued, restored)
         return queued
 
-    def _claim(self, room: int) -> tuple[list[_Job], float]:
+    def _claim(self, room: int) -> tuple[list[Job], float]:
         due = self.last_sweep is None or (self.db.now() - self.last_sweep).total_seconds() >= (
             self.cfg.sweep_seconds
         )
@@ -259,11 +232,11 @@ class FollowupWorker:
             if self.digests and fixes:
                 undo = muted_topics(conn, sent)
                 options = self.digests.options(conn, fixes, found, undo)
-            shown = {c.id: self._digest_now(conn, c, now) for c in claimed if c.siblings}
+            shown = {c.id: digest_now(conn, self.layout, c, now) for c in claimed if c.siblings}
         if not claimed:  # all owed work waits for pacing, a 429 or a send in flight
             return [], idle
         jobs = [
-            _Job(
+            Job(
                 c,
                 found.get(c.article_id),
                 c.article_id in public,
@@ -275,17 +248,6 @@ class FollowupWorker:
             for c, delay in zip(claimed, slots, strict=False)
         ]
         return jobs, max(0.0, slots[len(claimed) - 1] - AHEAD / 2)
-
-    def _digest_now(self, conn: Connection, f: q.Followup, now: datetime) -> tuple[DigestPart, ...]:
-        """What a digest message (``f.siblings``: it carries other alerts) reads now: its
-        public articles laid out again (``DigestEdge.message_now``). A retraction or a
-        correction of one alert edits the message to that — never one alert's text over the
-        whole digest, never the notice while another of its articles is public; none public:
-        the retraction deletes it or edits it to the notice, as an alert's."""
-        if f.message_id is None or f.migrated_away:
-            return ()
-        sent = digest_store.message_articles(conn, f.message_chat, f.message_id)
-        return tuple(self.layout.message_now(conn, f.chat_id, sent, now))
 
     def _record(self, f: q.Followup, nxt: Next, called: bool) -> None:
         with self.db.write() as conn:
@@ -301,7 +263,7 @@ class FollowupWorker:
                 q.again(conn, f.id, self.owner, due, nxt.method, nxt.error)
 
     # -- one follow-up ---------------------------------------------------------------------
-    async def _do(self, job: _Job) -> None:
+    async def _do(self, job: Job) -> None:
         f = job.followup
         try:
             await self.budget.release(job.at)  # the slot, never bunched by event-loop lag
@@ -323,7 +285,7 @@ class FollowupWorker:
         finally:
             self.leases.drop([f.id])
 
-    async def _attempt(self, job: _Job) -> tuple[Next, bool]:
+    async def _attempt(self, job: Job) -> tuple[Next, bool]:
         """One Bot API call, or a decision that none is needed; (what next, called?)."""
         f = job.followup
         if f.delivery_state != "sent" or f.message_id is None:
@@ -349,7 +311,7 @@ class FollowupWorker:
             )
             method = restore_method(caption) if method == RESTORE_METHOD else method
         try:
-            result = await self._call(job, method)
+            result = await call(self.editor, job, method, self.notices, self.tz)
         except Exception as exc:  # an editor bug must not lose the follow-up
             log.exception("editor raised for follow-up %s", f.id)
             result = EditOutcome(EditKind.TRANSIENT, description=type(exc).__name__)
@@ -364,39 +326,6 @@ class FollowupWorker:
     def _caption_guess(self, article: Article | None) -> bool:
         url = article.image_url if article is not None else None
         return self.cfg.images and bool(url and url.startswith(("http://", "https://")))
-
-    async def _call(self, job: _Job, method: str) -> EditOutcome:
-        f, editor = job.followup, self.editor
-        assert editor is not None and f.message_id is not None
-        if method == "delete":
-            return await editor.delete(f.message_chat, f.message_id)
-        caption = method.startswith("caption")
-        html = not method.endswith("_plain")
-        if job.digest_now:  # the digest's public articles, laid out again
-            shown = job.digest_now[0].message
-            html = html and not f.plain_text and not editor.plain_only
-            return await editor.edit(
-                f.message_chat, f.message_id, shown.text if html else shown.plain_text,
-                caption=False, html=html, link_preview=f.link_preview,
-            )  # fmt: skip
-        if f.kind == RETRACT:  # a digest of several articles says the general notice
-            text = self._rescheduled if job.rescheduled and not f.siblings else self._notice
-            if method.startswith("cover"):  # a photo alert: its picture goes too
-                return await editor.cover(f.message_chat, f.message_id, text, html=html)
-        else:
-            assert job.article is not None
-            photo = method.startswith("photo")
-            caption = caption or photo
-            msg = format_alert(job.article, f.topics, self.tz, with_image=caption, caption=caption)
-            html = html and not f.plain_text and not editor.plain_only
-            text = msg.text if html else msg.plain_text
-            if photo and msg.photo_url:  # a restore: the article's picture over the blank one
-                return await editor.uncover(f.message_chat, f.message_id, msg.photo_url, text,
-                                            html=html, buttons=job.buttons)  # fmt: skip
-        return await editor.edit(
-            f.message_chat, f.message_id, text, caption=caption, html=html,
-            link_preview=f.link_preview, buttons=job.buttons if f.kind == CORRECT else (),
-        )  # fmt: skip
 
 
 def followup_worker(

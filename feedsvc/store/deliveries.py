@@ -11,7 +11,9 @@ when their lease expires. That, and one re-send after a send whose outcome is un
 outcome ends the row as ``unknown_outcome`` (an admin may re-send it). A row leased for a
 digest (``digest`` set) goes back to ``held``, still due: the digest is re-sent whole, not
 dissolved into instant alerts (see :mod:`feedsvc.store.digests`). The admin's listings of
-these rows are in :mod:`feedsvc.store.delivery_log`.
+these rows are in :mod:`feedsvc.store.delivery_log`; queued rows ended in bulk without a send
+(a chat switched off, a channel not configured, alerts kept unsent too long) in
+:mod:`feedsvc.store.dead_letters`.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from typing import Any
 
 from sqlalchemy import Connection, and_, case, func, select, update
 
-from feedsvc.db.schema import alert_followups, articles, chats, deliveries
+from feedsvc.db.schema import alert_followups, chats, deliveries
 from feedsvc.delivery_states import (
     DEAD_STATES,
     NEVER_SENT,
@@ -275,47 +277,6 @@ def retry_later(
     return _finish(conn, id_, owner, **values)
 
 
-def chat_succeeded(conn: Connection, chat_id: int) -> None:
-    conn.execute(
-        update(chats).where(chats.c.chat_id == chat_id, chats.c.failures > 0).values(failures=0)
-    )
-
-
-def chat_failed(
-    conn: Connection, chat_id: int, reason: str, disable_after: int, now: datetime
-) -> bool:
-    """Count a hard failure; at ``disable_after`` in a row the chat is disabled and its queue
-    closed as ``disabled``. Returns True when this call disabled it."""
-    conn.execute(
-        update(chats).where(chats.c.chat_id == chat_id).values(failures=chats.c.failures + 1)
-    )
-    failures = conn.execute(select(chats.c.failures).where(chats.c.chat_id == chat_id)).scalar()
-    if failures is None or failures < disable_after:
-        return False
-    conn.execute(
-        update(chats).where(chats.c.chat_id == chat_id).values(disabled_reason=reason[:500])
-    )
-    conn.execute(
-        update(deliveries)
-        .where(deliveries.c.chat_id == chat_id, deliveries.c.state.in_(("pending", "held")))
-        .values(state="disabled", error=_said(reason)[:1000], finished_at=now)
-    )
-    return True
-
-
-def _said(reason: str) -> str:
-    """What a stored switch-off reason (``code|the channel's words``,
-    :func:`feedsvc.catalogue.reasons.stored_reason`) puts in its deliveries' error: the
-    channel's words when it gave any, else the code; never the ``code|`` form, which the admin
-    and ``feedsvc status`` showed as if the channel had said it. No words of ours before them:
-    the state (``disabled``) says the recipient was switched off, worded for its channel where
-    shown; an English "chat disabled:" read wrong for an Apprise destination."""
-    from feedsvc.catalogue.reasons import split_reason  # only when a chat is switched off
-
-    code, detail = split_reason(reason)
-    return detail or code or reason
-
-
 def _heads() -> Any:
     """The oldest unfinished delivery id of each chat: deliveries to one chat go in order."""
     return (
@@ -324,59 +285,6 @@ def _heads() -> Any:
         .group_by(deliveries.c.chat_id)
         .scalar_subquery()
     )
-
-
-def end_off_channel(conn: Connection, channel: str, error: str, now: datetime) -> int:
-    """End every queued delivery of ``channel`` (``pending`` or ``held``, never one being sent)
-    as ``failed`` with ``error``: the channel is not configured in this service
-    (:mod:`feedsvc.channel_modes`), so nothing can send them; a dead letter says why and can be
-    re-sent once it is. Returns how many."""
-    result = conn.execute(
-        update(deliveries)
-        .where(deliveries.c.state.in_(("pending", "held")), of_channel(channel))
-        .values(state="failed", error=error[:1000], finished_at=now)
-    )
-    return result.rowcount
-
-
-def end_stale(conn: Connection, channel: str, max_age: timedelta, error: str, now: datetime) -> int:
-    """End ``channel``'s alerts kept unsent past the bound as ``failed`` with ``error``
-    (:mod:`feedsvc.stale_alerts`): ``pending`` ones whose article was published more than
-    ``max_age`` before ``now``, queued while it was fresh, and that either became due while
-    it was fresh (never tried since: a channel ``waiting``, a backlog) or wait on a failed try
-    (``retry_kind``: an outage, a refused token, a closed topic). Returns how many.
-
-    Left waiting, as README promises: a paused chat's queue (it goes out after ``/resume``,
-    which makes it due then: ``subscriptions.set_paused``), ``held`` alerts (a digest or quiet
-    hours sends them at its time), one being sent, and a re-sent one (:func:`resend` queues it
-    again, ``created_at`` then): it was ended again within a minute, or after one failed try,
-    before it could go (verifiers')."""
-    published_before = now - max_age
-    rows = conn.execute(
-        select(deliveries.c.id, deliveries.c.due_at, deliveries.c.retry_kind,
-               deliveries.c.created_at, articles.c.published_at)
-        .join(articles, articles.c.id == deliveries.c.article_id)
-        .join(chats, chats.c.chat_id == deliveries.c.chat_id)
-        .where(
-            deliveries.c.state == "pending",
-            of_channel(channel),
-            claims.chat_unpaused(),
-            articles.c.published_at < published_before,
-        )
-    ).all()  # fmt: skip
-    ids = [
-        row.id
-        for row in rows
-        if row.created_at < row.published_at + max_age
-        and (row.retry_kind is not None or row.due_at < row.published_at + max_age)
-    ]
-    for chunk in range(0, len(ids), 500):
-        conn.execute(
-            update(deliveries)
-            .where(deliveries.c.id.in_(ids[chunk : chunk + 500]), deliveries.c.state == "pending")
-            .values(state="failed", error=error[:1000], finished_at=now)
-        )
-    return len(ids)
 
 
 def next_claimable(conn: Connection, channel: str = "telegram") -> datetime | None:

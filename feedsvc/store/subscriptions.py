@@ -167,7 +167,7 @@ def ensure_recipient(
 def set_paused(conn: Connection, chat_id: int, paused: bool) -> None:
     """Pause or resume ``chat_id``. Resumed, what it had queued is due now (UTC), in order:
     README promises it goes out after ``/resume``, and an alert due before the pause read as
-    "kept unsent since due" to ``deliveries.end_stale``, which ended it (a verifier's)."""
+    "kept unsent since due" to ``dead_letters.end_stale``, which ended it (a verifier's)."""
     changed = conn.execute(
         update(chats).where(chats.c.chat_id == chat_id, chats.c.paused.is_(not paused))
         .values(paused=paused)
