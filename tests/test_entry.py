@@ -232,9 +232,9 @@ def test_a_signal_after_the_command_ended_leaves_its_result(
         assert not Path(signalled["FIRED"]).exists()  # read by sqlite3 itself: no pool
         return
     assert Path(signalled["FIRED"]).exists()
-    # the same output, but for the state DB's name (`topics list` of none names it)
-    stderr = done.stderr.replace("signalled.db", "quiet.db")
-    assert (done.returncode, done.stdout, stderr) == (0, quiet.stdout, quiet.stderr)
+    # the same output, but for the state DB's name (`db upgrade` names it on stdout)
+    stdout, stderr = (out.replace("signalled.db", "quiet.db") for out in (done.stdout, done.stderr))
+    assert (done.returncode, stdout, stderr) == (0, quiet.stdout, quiet.stderr)
 
 
 #: Runs the console script with ``ARGV``, sending ``SIG`` to itself (once) inside ``logging``
