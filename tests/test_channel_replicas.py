@@ -110,6 +110,13 @@ def telegram(fake: FakeBotAPI, token: str) -> dict[str, str]:
     return {"FEEDSVC_TELEGRAM__TOKEN": token, "FEEDSVC_TELEGRAM__BASE_URL": fake.base_url}
 
 
+def wrong_token(channel: str, fake: FakeBotAPI, zalo: FakeZaloAPI) -> dict[str, str]:
+    """A process's environment with a token ``channel`` refuses, at the fake's address."""
+    if channel == "telegram":
+        return telegram(fake, WRONG)
+    return {"FEEDSVC_ZALO__TOKEN": ZALO_WRONG, "FEEDSVC_ZALO__BASE_URL": zalo.base_url}
+
+
 def refusals(db: Database, channel: str = "telegram") -> list[tuple[str, str | None]]:
     """Each process's refusal record of ``channel``: (holder, token fingerprint); read as
     ``("", None)`` on the code of before (one row per channel, no process: this module's tests
@@ -247,11 +254,7 @@ def test_a_bot_only_process_records_its_refused_token(
     stopped, the record goes."""
     db = Database(state_url)
     with FakeBotAPI() as fake, FakeZaloAPI() as zalo:
-        env = (
-            telegram(fake, WRONG)
-            if channel == "telegram"
-            else {"FEEDSVC_ZALO__TOKEN": ZALO_WRONG, "FEEDSVC_ZALO__BASE_URL": zalo.base_url}
-        )
+        env = wrong_token(channel, fake, zalo)
         with replica(state_url, tmp_path, BOT_ONLY, 0.2, **env) as bot:
             poll(lambda: any(map(of(bot), refusals(db, channel))), 60)
             mode, whose, line = shell(state_url, channel)
@@ -282,11 +285,7 @@ async def test_a_stand_in_claims_nothing_while_another_replicas_token_is_refused
     assert service.channel_modes[channel] == ("console" if channel == "telegram" else "off")
     caplog.set_level(logging.ERROR, logger="feedsvc")
     with FakeBotAPI() as fake, FakeZaloAPI() as zalo:
-        env = (
-            telegram(fake, WRONG)
-            if channel == "telegram"
-            else {"FEEDSVC_ZALO__TOKEN": ZALO_WRONG, "FEEDSVC_ZALO__BASE_URL": zalo.base_url}
-        )
+        env = wrong_token(channel, fake, zalo)
         with replica(state_url, tmp_path, other, 0.2, **env) as refused:
             poll(lambda: any(map(of(refused), refusals(db, channel))), 60)
             if channel == "telegram":
