@@ -5,12 +5,14 @@ Why: a UTF-16 file (PowerShell's ``>`` writes one, byte order mark ``FF FE``) wa
 at byte 1" and then "Expecting value" on each of its lines; a JSON array (``[{…},{…}]``,
 pretty-printed or on one line) and a file whose lines end in a lone CR (old Mac editors) were
 "Extra data" or one long rejected line (a tester's). None of them holds one article per line:
-the operator needs the conversion, once. Pure.
+the operator needs the conversion, once. ``feedsvc match`` reads the same JSON Lines on stdin
+and refuses the same shapes with its own words. Pure.
 """
 
 from __future__ import annotations
 
 import shlex
+from typing import Literal
 
 #: How much of the input's head :func:`shape_problem` looks at.
 HEAD_BYTES = 64 * 1024
@@ -20,32 +22,39 @@ _UTF16 = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endia
 _UTF8_BOM = b"\xef\xbb\xbf"
 
 
-def shape_problem(head: bytes, name: str) -> str | None:
+#: What each reading command did with an input it refused, said at the end of the refusal.
+_NOTHING = {"import": "nothing imported", "match": "nothing matched"}
+
+
+def shape_problem(
+    head: bytes, name: str, command: Literal["import", "match"] = "import"
+) -> str | None:
     """Why the input whose first bytes are ``head`` (up to :data:`HEAD_BYTES`; for a pipe its
     first line) is no JSON Lines of UTF-8 objects, with the command that converts it, else
-    None. ``name``: the file as typed, ``-`` for standard input."""
+    None. ``name``: the file as typed, ``-`` for standard input; ``command``: the feedsvc
+    command reading it, named in the refusal."""
     encoding = _encoding(head)
+    reads, nothing = f"feedsvc {command} reads", _NOTHING[command]
     shown = "the input" if name == "-" else name
     arg = "FILE" if name == "-" else shlex.quote(name)
     if encoding is not None:
         return (
-            f"{shown} is {encoding}, not UTF-8 (PowerShell's `>` writes UTF-16): feedsvc import "
-            f"reads UTF-8 JSON Lines; convert it first, e.g. `iconv -f {encoding.split()[0]} -t "
-            f"UTF-8 {arg} > articles.jsonl` (PowerShell: `Out-File -Encoding utf8`); nothing "
-            "imported"
+            f"{shown} is {encoding}, not UTF-8 (PowerShell's `>` writes UTF-16): {reads} UTF-8 "
+            f"JSON Lines; convert it first, e.g. `iconv -f {encoding.split()[0]} -t UTF-8 {arg} "
+            f"> articles.jsonl` (PowerShell: `Out-File -Encoding utf8`); {nothing}"
         )
     text = head.removeprefix(_UTF8_BOM).lstrip(b" \t\r\n")
     if text.startswith(b"["):
         return (
-            f"{shown} is a JSON array (it begins with `[`), not JSON Lines: feedsvc import reads "
-            f"one JSON object per line; convert it first, e.g. `jq -c '.[]' {arg} > "
-            "articles.jsonl`; nothing imported"
+            f"{shown} is a JSON array (it begins with `[`), not JSON Lines: {reads} one JSON "
+            f"object per line; convert it first, e.g. `jq -c '.[]' {arg} > articles.jsonl`; "
+            f"{nothing}"
         )
     if b"\n" not in head and b"\r" in text.rstrip(b" \t\r"):
         return (
             f"{shown}'s lines end in a carriage return alone (CR, no line feed), so it reads as "
-            "one line: feedsvc import reads one JSON object per line (LF or CRLF); convert it "
-            f"first, e.g. `tr '\\r' '\\n' < {arg} > articles.jsonl`; nothing imported"
+            f"one line: {reads} one JSON object per line (LF or CRLF); convert it first, e.g. "
+            f"`tr '\\r' '\\n' < {arg} > articles.jsonl`; {nothing}"
         )
     return None
 

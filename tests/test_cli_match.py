@@ -251,3 +251,46 @@ def test_lone_surrogate_and_invalid_utf8_are_skipped_not_fatal() -> None:
     assert keys == ["A1", "A9"]
     assert "line 2: title: contains a lone surrogate (U+D83D)" in result.stderr
     assert "line 4: invalid UTF-8" in result.stderr
+
+
+#: Inputs that are no JSON Lines at all, and what the refusal must name (``jsonl_shape``).
+GOOD = "\n".join([LINES[0], LINES[3]]) + "\n"
+NOT_JSON_LINES = {
+    "utf-16 le (PowerShell >)": (GOOD.encode("utf-16"), "is UTF-16 (little-endian), not UTF-8"),
+    "utf-16 be, no BOM": (GOOD.encode("utf-16-be"), "is UTF-16 (big-endian)"),
+    "utf-32": (GOOD.encode("utf-32"), "is UTF-32"),
+    "array on one line": (("[" + ",".join(GOOD.splitlines()) + "]\n").encode(), "JSON array"),
+    "array pretty-printed": (
+        ("[\n  " + ",\n  ".join(GOOD.splitlines()) + "\n]\n").encode(),
+        "JSON array",
+    ),
+    "array after a BOM": (("\ufeff[" + ",".join(GOOD.splitlines()) + "]").encode(), "JSON array"),
+    "CR line ends": (GOOD.replace("\n", "\r").encode(), "carriage return alone"),
+}
+
+
+@pytest.mark.parametrize("mode", ["query", "topics"])
+@pytest.mark.parametrize(("data", "said"), NOT_JSON_LINES.values(), ids=NOT_JSON_LINES.keys())
+def test_an_input_that_is_no_json_lines_is_refused_once(mode: str, data: bytes, said: str) -> None:
+    """`match` said "skipped line N" for each line of a UTF-16 file (or one long line for an
+    array or CR-only ends) and exit 1, as if the rest had been read: now one refusal naming
+    what the input is and how to convert it, exit 2, nothing printed on stdout."""
+    args = (
+        ["--query", "tai"]
+        if mode == "query"
+        else ["--topics", str(ROOT / "config" / "topics.toml")]
+    )
+    result = CliRunner().invoke(match, args, input=data)
+    assert result.exit_code == 2, result.output
+    assert result.stdout == ""
+    [line] = result.stderr.splitlines()
+    assert line.startswith("feedsvc: the input") and said in line, line
+    assert "feedsvc match reads" in line and "nothing matched" in line, line
+    assert "convert it first" in line and "import" not in line, line
+
+
+def test_the_same_lines_in_utf8_are_matched() -> None:
+    """The control: the articles the refused inputs hold, as UTF-8 JSON Lines, match."""
+    result = CliRunner().invoke(match, ["--query", "tai"], input=GOOD.encode())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["A3"]

@@ -1,7 +1,8 @@
 """``feedsvc match``: run a query or a topics file over JSON Lines articles (SPEC §9).
 
 Reads SPEC §3 articles on stdin (as bytes: invalid UTF-8 is reported, not replaced); a bad line
-is reported on stderr (with its line number) and skipped, and the exit status is then 1.
+is reported on stderr (with its line number) and skipped, and the exit status is then 1; an input
+that is no JSON Lines at all (UTF-16, a JSON array, CR-only line ends) is refused once, exit 2.
 ``--query Q`` prints the ``source_key`` of each match (``--explain`` adds indented lines: which
 term matched in which field, with a snippet); ``--topics FILE`` prints
 ``source_key<TAB>slug1,slug2`` per article matching any enabled topic; the file is checked as
@@ -20,12 +21,13 @@ from typing import IO, TYPE_CHECKING
 
 import click
 
-from feedsvc.cli.common import cell, load_settings, topics_file_problems
+from feedsvc.cli.common import EXIT_USAGE, cell, fail, load_settings, topics_file_problems
 from feedsvc.cli.params import PathParam, config_option
 from feedsvc.cli.query_caret import query_failed
 
 if TYPE_CHECKING:  # imported where used: every CLI command imports this module (start-up cost)
     from feedsvc.articles import Article
+    from feedsvc.jsonlines import OverlongLine, Pause
     from feedsvc.matching import Query, QueryError
 
 FAILED_EXIT = 1
@@ -43,16 +45,28 @@ class _Input:
     def __iter__(self) -> Iterator[Article]:
         from feedsvc.articles import Article
         from feedsvc.jsonlines import read_jsonl
-        from feedsvc.pipe_lines import paced_lines
 
-        # paced: a wait for the next line that a signal always ends (no pause: each answer is
-        # printed as its line is read)
-        for _number, item in read_jsonl(paced_lines(self.stream, None), self.tz):
+        for _number, item in read_jsonl(self._lines(), self.tz):
             if isinstance(item, Article):
                 yield item
             else:
                 self.skipped += 1
                 click.echo(f"skipped {item}", err=True)
+
+    def _lines(self) -> Iterator[bytes | OverlongLine | Pause]:
+        """The input's lines, paced: a wait for the next line that a signal always ends (no
+        pause: each answer is printed as its line is read). An input whose first line is no
+        JSON Lines at all (UTF-16, a JSON array, CR-only line ends) is refused once, exit 2,
+        as ``import`` refuses it (``jsonl_shape``), not reported as a bad line each."""
+        from feedsvc.jsonl_shape import HEAD_BYTES, shape_problem
+        from feedsvc.pipe_lines import paced_lines
+
+        for number, line in enumerate(paced_lines(self.stream, None)):
+            if number == 0 and isinstance(line, bytes):
+                refused = shape_problem(line[:HEAD_BYTES], "-", "match")
+                if refused is not None:
+                    fail(refused, EXIT_USAGE)
+            yield line
 
     def finish(self) -> None:
         """Exit 1 when a line was skipped: the output is then not the whole input's answer."""
