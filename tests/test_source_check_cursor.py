@@ -131,3 +131,37 @@ def test_other_time_columns_of_text_are_mapping_problems_too(tmp_path: Path, fie
     assert (
         f"  source.columns.{field}: every one of the newest 3 row(s) is rejected" in result.output
     )
+
+
+@pytest.mark.parametrize(
+    ("values", "column_type", "shown"),
+    [
+        ([1, 2, 3], "INTEGER", "1970-01-01 00:00:03 UTC"),  # the post's id mapped as the cursor
+        ([1041, 1042, 2093], "INTEGER", "1970-01-01 00:34:53 UTC"),  # ids with gaps
+        ([7, 7, 9], "NUMERIC", "1970-01-01 00:00:09 UTC"),  # a revision counter
+        ([0, 0, 0], "INTEGER", "1970-01-01 00:00:00 UTC"),  # a flag left at 0
+        ([-1, -1, -1], "INTEGER", "1969-12-31 23:59:59 UTC"),  # "unset"
+        ([315_532_799, 315_532_799, 315_532_799], "INTEGER", "1979-12-31 23:59:59 UTC"),
+    ],
+)
+def test_a_counter_as_an_integer_cursor_is_a_mapping_problem(
+    tmp_path: Path, values: list[int], column_type: str, shown: str
+) -> None:
+    """An id (or any counter) mapped as the cursor passed: read as Unix seconds every row is
+    1970's, so ingest took them all and then followed inserts only, never an update."""
+    result = check(tmp_path, list(values), column_type)
+    assert result.exit_code == 2, result.output
+    [line] = [x for x in result.output.splitlines() if x.startswith("  source.columns.cursor: ")]
+    assert "'cur' holds no time of a write" in line, line
+    assert f"read as Unix seconds, {shown}: a row number or counter" in line, line
+    assert "OK" not in result.output.splitlines()
+
+
+@pytest.mark.parametrize("first", [315_532_800, 1_000_000_000, 5])
+def test_unix_seconds_of_real_writes_pass_beside_an_old_one(tmp_path: Path, first: int) -> None:
+    """The controls: Unix seconds since 1980 are times of writes, and one row of the CMS's
+    with a counter-like value among real ones is its data, not the mapping."""
+    stamps = [int(datetime.fromisoformat(s).replace(tzinfo=UTC).timestamp()) for s in STAMPS]
+    result = check(tmp_path, [first, *stamps[1:]], "INTEGER")
+    assert result.exit_code == 0, result.output
+    assert result.output.splitlines()[-1] == "OK"

@@ -30,15 +30,40 @@ SHOWN = 5
 
 def no_moment(codec: CursorCodec, value: Any) -> str | None:
     """Why a cursor value places its row at no moment ingest can reach, else None: NULL, text
-    that is no timestamp (``'BV-0001'``, ``'-infinity'``), or Unix seconds that are really
-    milliseconds (``CursorCodec.unit_hint``: a year no wait reaches)."""
+    that is no timestamp (``'BV-0001'``, ``'-infinity'``), Unix seconds that are really
+    milliseconds (``CursorCodec.unit_hint``: a year no wait reaches) or a counter (an id, a
+    moment before 1980)."""
     if value is None:
         return "NULL"
     if codec.kind == "epoch":  # the warning on rows dated after now gives the hint whole
         if codec.unit_hint(value):
             return "read as Unix seconds, a year that never comes: milliseconds or finer?"
-        return None
+        return _counter(value)
     return None if codec.is_moment(value) else "not a timestamp"
+
+
+#: Unix seconds before this (1980-01-01T00:00:00Z) are no CMS's time of a write: an integer
+#: cursor column holding them counts rows (an id, a revision number), read as 1970's seconds.
+WRITES_SINCE = 315_532_800
+
+
+def _counter(value: Any) -> str | None:
+    """Why an ``epoch`` cursor value is a counter rather than a time (it reads as a moment
+    before :data:`WRITES_SINCE`: the post's id mapped as the cursor follows inserts but never
+    an update, and the overlap's seconds are ids), else None."""
+    from datetime import UTC, datetime
+
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        return None
+    if not seconds < WRITES_SINCE:  # NaN too
+        return None
+    try:
+        when = datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError):  # before year 1
+        when = "before the year 1"
+    return f"read as Unix seconds, {when}: a row number or counter, not the time of a write?"
 
 
 def held_back(codec: CursorCodec, value: Any, horizon: datetime) -> str | None:
