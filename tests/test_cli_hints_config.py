@@ -119,3 +119,37 @@ def test_without_config_the_hints_name_none(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["render", "nosuch"], env=env)
     [command] = hinted(result)
     assert "--config" not in command and command.endswith(" topics list"), command
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("name", ["my site.toml", "cấu hình.toml"])
+@pytest.mark.parametrize("before", [False, True])
+def test_import_into_a_missing_postgresql_database_names_the_same_file(
+    tmp_path: Path, name: str, before: bool
+) -> None:
+    """``import`` said "cannot prepare the state database: … then run `feedsvc db upgrade`"
+    without the ``--config`` it was given (every other command's hint carried it)."""
+    from conftest import pg_skip_reason
+
+    if reason := pg_skip_reason():
+        pytest.skip(reason)
+    url = "postgresql://postgres@127.0.0.1:5432/feedsvc_hint_no_such_db"
+    config = site(tmp_path, name)
+    text = (tmp_path / config).read_text(encoding="utf-8")
+    (tmp_path / config).write_text(text.replace(text.splitlines()[1], f'url = "{url}"'))
+    (tmp_path / "a.jsonl").write_text(
+        '{"source_key": "a", "url": "https://x.vn/a", "title": "An ninh",'
+        ' "published_at": "2026-11-30T10:00:00+07:00"}\n',
+        encoding="utf-8",
+    )
+    argv = (
+        ["--config", config, "import", "a.jsonl"]
+        if before
+        else ["import", "a.jsonl", "--config", config]
+    )
+    result = run(tmp_path, *argv)
+    assert result.exit_code == 1, result.output
+    assert "cannot prepare the state database" in result.output, result.output
+    assert "feedsvc_hint_no_such_db" in result.output, result.output
+    assert hinted(result)[-1].startswith("feedsvc db upgrade --config "), result.output
+    assert f"feedsvc db upgrade --config {shlex.quote(config)}" in hinted(result), result.output
