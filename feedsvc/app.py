@@ -322,6 +322,13 @@ class Service:
             self._ingestor.request_stop()
         self.publisher.stop()
 
+    def _connecting_only(self) -> bool:
+        """Whether the ingest tick's own thread is waiting in a connect to the CMS
+        (:mod:`feedsvc.source.connects`): no row read, no transaction of ours open."""
+        watch = None if self._source is None else self._source.connects
+        tick = None if self._ingestor is None else self._ingestor.tick_thread
+        return watch is not None and watch.under_way(tick)
+
     async def stop(self) -> None:
         """Stop everything, in reverse order, within the shutdown budget (feedsvc.shutdown):
         each step gets what is left of it, and work still blocked after its share (e.g. in
@@ -343,7 +350,14 @@ class Service:
         if self.zalo is not None:
             orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
         stuck = await self.jobs.stop(timeout=left(2.0))
-        if "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
+        guard.left_behind = stuck == ["ingest"] and self._connecting_only()
+        if guard.left_behind:
+            log.info(
+                "ingest: the tick still waiting to connect to the source (source.url, at most "
+                "source.connect_timeout = %g s) is left behind: it holds nothing, nothing is lost",
+                self.settings.source.connect_timeout,
+            )
+        elif "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
             log.warning(
                 # the tick may be stuck connecting, before any batch was read (a tester's)
                 "ingest: the tick under way (a wait on the source or the state DB, or a batch "
@@ -351,7 +365,7 @@ class Service:
                 "uncommitted; the next start reads it again",
                 self.settings.source.batch_size,
             )
-        orderly &= not stuck
+        orderly &= not stuck or guard.left_behind
         if self._ingestor is not None:  # after the last tick, before the engines go
             close = asyncio.to_thread(self._ingestor.close)
             orderly &= await bounded(close, left(1.5), "match workers")

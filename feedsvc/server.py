@@ -323,6 +323,8 @@ async def _serve(
         await service.stop()
     if not service.exit_guard.stopped:
         service.exit_guard.exit_now()
+    if service.exit_guard.left_behind:
+        service.exit_guard.end_now(1 if gave_up else signals.exit_code)
     return bool(gave_up)
 
 

@@ -20,9 +20,12 @@ atomically, so nothing is half-written), leases held by the stuck work expire an
 replica or the next start retries it, and at most one duplicate alert per in-flight send (as
 after a crash, SPEC §6). A forced exit is exit 1, always: exit 0 says the service stopped in
 order, and a stop that abandoned work (a job, a batch under way, a sender) or ran out of time
-did not. A stop that abandoned work does not wait for the guard either: it ends the process as
-soon as its steps are done (:meth:`ExitGuard.exit_now`), so that the abandoned work cannot
-commit after the log said it was abandoned.
+did not. One wait is no work: an ingest tick still connecting to the CMS holds no row and no
+transaction (:mod:`feedsvc.source.connects`), so a stop that leaves only it behind is in order
+and ends at once with the signal's code (:meth:`ExitGuard.end_now`). A stop that abandoned
+work does not wait for the guard either: it ends the process as soon as its steps are done
+(:meth:`ExitGuard.exit_now`), so that the abandoned work cannot commit after the log said it
+was abandoned.
 """
 
 from __future__ import annotations
@@ -61,6 +64,9 @@ class ExitGuard:
         self.seconds = seconds
         self.deadline: float | None = None  # time.monotonic() when the process must be gone
         self.stopped = False  # set when the graceful stop completed, abandoning nothing
+        #: set with ``stopped`` when the stop left behind only a wait that holds nothing (an
+        #: ingest tick's connect to the CMS): the process must still end at once
+        self.left_behind = False
         self._lock = threading.Lock()
 
     def arm(self) -> None:
@@ -88,7 +94,13 @@ class ExitGuard:
         (the interpreter would join its thread, and the guard would end it later anyway)."""
         self._exit("work was abandoned")
 
-    def _exit(self, why: str) -> None:
+    def end_now(self, code: int) -> None:
+        """End the process now with ``code`` (the signal's, 0 for SIGTERM) after a stop in
+        order that left behind a wait holding nothing (:attr:`left_behind`): the interpreter
+        would join that thread until the wait ends, past the 5 s the stop is given."""
+        self._exit("a wait that holds nothing was left behind", code, orderly=True)
+
+    def _exit(self, why: str, code: int = 1, *, orderly: bool = False) -> None:
         busy = sorted(
             t.name
             for t in threading.enumerate()
@@ -96,18 +108,23 @@ class ExitGuard:
             and not t.daemon
             and t is not threading.main_thread()
         )
-        log.warning(
-            "shutdown: %s (busy threads: %s); exiting now, exit 1 — open transactions roll "
-            "back, leases expire and the work is retried",
-            why,
-            ", ".join(busy) or "none",
-        )
+        if not orderly:
+            log.warning(
+                "shutdown: %s (busy threads: %s); exiting now, exit %d — open transactions "
+                "roll back, leases expire and the work is retried",
+                why,
+                ", ".join(busy) or "none",
+                code,
+            )
+        else:
+            log.info("shutdown: %s (busy threads: %s); exiting now, exit %d", why,
+                     ", ".join(busy), code)  # fmt: skip
         for handler in logging.getLogger().handlers:
             handler.flush()
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(OSError, ValueError):
                 stream.flush()
-        os._exit(1)
+        os._exit(code)
 
 
 def _backstop(seconds: float) -> None:

@@ -53,6 +53,11 @@ class Silent:
             except TimeoutError:
                 continue
 
+    @property
+    def accepted(self) -> int:
+        """Connections taken so far (each then held, unanswered)."""
+        return len(self._held)
+
     def close(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)

@@ -93,6 +93,8 @@ class Ingestor(BatchPipeline):
         #: a tick is between reading a batch and committing it (shutdown: an abandoned tick
         #: then leaves that batch uncommitted, which the service logs)
         self.batch_open = False
+        #: the thread a tick runs in, while it runs (shutdown: is it only waiting on a connect?)
+        self.tick_thread: int | None = None
         #: normalising and matching, in ``match_workers`` processes (0: in this one)
         self.matching = BatchMatcher(index, match_workers)
         #: [source.columns] and the zone compared with the recorded ones at each tick
@@ -125,6 +127,7 @@ class Ingestor(BatchPipeline):
                 return result
             # DEBUG: the tick's success says it, with how long it lasted (Failures.succeeded)
             log.debug("ingest: the %s answers again, retrying now", SIDE[outage])
+        self.tick_thread = threading.get_ident()
         try:
             if self.lease is not None and not self.lease.take(self.db):
                 self.remap.standing_by(self.db, self.source)
@@ -143,6 +146,8 @@ class Ingestor(BatchPipeline):
             self.failures.failed(result, exc)
         else:
             self.failures.succeeded()
+        finally:
+            self.tick_thread = None
         return result
 
     @property

@@ -18,6 +18,7 @@ from feedsvc.db.drivers import driver_url, source_connect_args
 from feedsvc.db.sqlite_source import never_created
 from feedsvc.db.timeouts import DbTimeouts, bound_engine
 from feedsvc.db.where import source_db, watch
+from feedsvc.source.connects import ConnectWatch
 from feedsvc.source.sql import SqlSource, external_name
 
 
@@ -42,9 +43,12 @@ def _read_only(engine: Engine) -> None:
             dbapi_conn.commit()
 
 
-def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
+def source_engine(
+    url: str, timeouts: DbTimeouts | None = None, connects: ConnectWatch | None = None
+) -> Engine:
     """A read-only engine for a CMS URL; nothing connects until first use. ``timeouts``
-    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config)."""
+    bound every wait on its sockets (:mod:`feedsvc.db.timeouts`; ``source.*`` in the config);
+    ``connects``, when given, is told of each connect under way (:mod:`.connects`)."""
     parsed = driver_url(make_url(url))
     bounds = timeouts or DbTimeouts()
     args = source_connect_args(parsed, bounds)  # what the config check tried (db.drivers)
@@ -55,6 +59,8 @@ def source_engine(url: str, timeouts: DbTimeouts | None = None) -> Engine:
         engine = create_engine(parsed, poolclass=NullPool, connect_args=args)
     else:
         engine = create_engine(parsed, pool_pre_ping=True, pool_recycle=1800, connect_args=args)
+    if connects is not None:  # ahead of every listener that makes the connection
+        connects.attach(engine)
     bound_engine(engine, bounds)
     if engine.dialect.name == "sqlite":
         # a CMS file that is not there is an outage, never made empty; read-only when this
@@ -73,4 +79,8 @@ def external_source(
     timeouts: DbTimeouts | None = None,
 ) -> SqlSource:
     """A CMS table, reflected lazily (see the module docstring) and read in ``tz`` when naive."""
-    return SqlSource(source_engine(url, timeouts), table, columns, external_name(table), tz)
+    connects = ConnectWatch()
+    engine = source_engine(url, timeouts, connects)
+    source = SqlSource(engine, table, columns, external_name(table), tz)
+    source.connects = connects
+    return source

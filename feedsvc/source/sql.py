@@ -32,6 +32,7 @@ from sqlalchemy import (
 
 from feedsvc.config import SourceColumns
 from feedsvc.db.errors import describe
+from feedsvc.source.connects import ConnectWatch
 from feedsvc.source.cursor import CursorCodec
 from feedsvc.source.digest import REFUSED, Digest, digest_of, digest_select
 from feedsvc.source.mapping import FIELDS as FIELDS
@@ -70,6 +71,8 @@ class SqlSource:
         self._b: Bound | None = None
         #: whether the window's fingerprint is asked (False once the database refused it)
         self.fingerprints = True
+        #: a CMS's connects under way (:mod:`feedsvc.source.connects`; set by external_source)
+        self.connects: ConnectWatch | None = None
 
     @property
     def mapping_key(self) -> str:
