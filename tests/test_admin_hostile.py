@@ -3,7 +3,13 @@
 missing or unreadable token file closes the admin with a 503; the login limiter believes
 ``X-Forwarded-For`` only from ``http.trusted_proxies``; and any path, query or form values a
 client may send to any admin route get an answer below 500 (property test, SQLite and
-PostgreSQL)."""
+PostgreSQL).
+
+A cookie's or CSRF value's bytes and where a login goes on to are read before any SQL: those
+cases run each on one backend, rotating (``backend_cases.on_backends``), and a cookie and its
+non-ASCII value are each-choice (``combos.each_choice``: every reader refuses any non-ASCII
+value first, ``admin_auth.require_ascii``, whatever its shape). Inputs that reach SQL (the
+property test, the odd parameters: NUL and huge numbers fail on PostgreSQL alone) keep both."""
 
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from backend_cases import on_backends
+from combos import each_choice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from migrated import premigrated
@@ -63,8 +71,13 @@ def csrf(client: TestClient) -> str:
 NON_ASCII = ["\u00ff", "é", "Việt", "\x80\x81", "a.b.\u00e9", "😀|sig"]
 
 
-@pytest.mark.parametrize("value", NON_ASCII)
-@pytest.mark.parametrize("cookie", [auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE])
+@pytest.mark.parametrize(
+    ("db_url", "cookie", "value"),
+    on_backends(
+        each_choice([auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE], NON_ASCII)
+    ),
+    indirect=["db_url"],
+)
 def test_non_ascii_cookies_are_400_not_500(
     admin: tuple[TestClient, Service], cookie: str, value: str
 ) -> None:
@@ -95,7 +108,7 @@ def test_non_ascii_cookies_are_400_not_500(
             assert f"{cookie}=" in response.headers.get("set-cookie", "")  # cleared
 
 
-@pytest.mark.parametrize("value", NON_ASCII)
+@pytest.mark.parametrize(("db_url", "value"), on_backends(NON_ASCII), indirect=["db_url"])
 def test_non_ascii_csrf_values_are_400(admin: tuple[TestClient, Service], value: str) -> None:
     client, _ = admin
     assert login(client).status_code == 303
@@ -392,25 +405,28 @@ def test_an_oversized_admin_body_is_413_without_a_session(
 
 
 @pytest.mark.parametrize(
-    "typed",
-    [
-        "/admin/../..//evil.com",
-        "/admin/..//evil.com",
-        "/admin/%2e%2e/%2E%2E//evil.com",
-        "/admin/.%2e/x",
-        "/admin/./topics",
-        "/admin/\\evil.com",
-        "/admin/..\\..\\evil.com",
-        "/admin//evil.com",
-        "//evil.com",
-        "https://evil.com/admin/",
-        "/admin/topics\r\nSet-Cookie: x=1",
-        "/admin/topics#frag",
-        "/admin/t\u00f4pics",
-        "/adminx/topics",
-        "",
-        "/admin/topics?q=" + "a" * 3000,
-    ],
+    ("db_url", "typed"),
+    on_backends(
+        [
+            "/admin/../..//evil.com",
+            "/admin/..//evil.com",
+            "/admin/%2e%2e/%2E%2E//evil.com",
+            "/admin/.%2e/x",
+            "/admin/./topics",
+            "/admin/\\evil.com",
+            "/admin/..\\..\\evil.com",
+            "/admin//evil.com",
+            "//evil.com",
+            "https://evil.com/admin/",
+            "/admin/topics\r\nSet-Cookie: x=1",
+            "/admin/topics#frag",
+            "/admin/t\u00f4pics",
+            "/adminx/topics",
+            "",
+            "/admin/topics?q=" + "a" * 3000,
+        ]
+    ),
+    indirect=["db_url"],
 )
 def test_a_login_goes_on_only_to_an_admin_page(
     admin: tuple[TestClient, Service], typed: str
@@ -421,7 +437,9 @@ def test_a_login_goes_on_only_to_an_admin_page(
 
 
 @pytest.mark.parametrize(
-    "typed", ["/admin/topics/kien-thuy/edit", "/admin/deliveries?state=failed&page=2"]
+    ("db_url", "typed"),
+    on_backends(["/admin/topics/kien-thuy/edit", "/admin/deliveries?state=failed&page=2"]),
+    indirect=["db_url"],
 )
 def test_a_login_goes_on_to_the_admin_page_asked_for(
     admin: tuple[TestClient, Service], typed: str
@@ -431,19 +449,22 @@ def test_a_login_goes_on_to_the_admin_page_asked_for(
 
 
 @pytest.mark.parametrize(
-    ("typed", "lands"),
-    [
-        ("/admin/topics/kien-thuy/enable", "/admin/topics"),
-        ("/admin/topics/kien-thuy/delete?x=1", "/admin/topics"),
-        ("/admin/chats/42/pause", "/admin/chats/42"),
-        ("/admin/deliveries/7/resend", "/admin/deliveries"),
-        ("/admin/subscriptions/apprise", "/admin/subscriptions"),
-        ("/admin/preview", "/admin/topics"),
-        ("/admin/logout", "/admin/topics"),
-        ("/admin/login?next=/admin/status", "/admin/topics"),
-        ("/admin/no/such/page", "/admin/topics"),
-        ("/admin/status/", "/admin/status"),
-    ],
+    ("db_url", "typed", "lands"),
+    on_backends(
+        [
+            ("/admin/topics/kien-thuy/enable", "/admin/topics"),
+            ("/admin/topics/kien-thuy/delete?x=1", "/admin/topics"),
+            ("/admin/chats/42/pause", "/admin/chats/42"),
+            ("/admin/deliveries/7/resend", "/admin/deliveries"),
+            ("/admin/subscriptions/apprise", "/admin/subscriptions"),
+            ("/admin/preview", "/admin/topics"),
+            ("/admin/logout", "/admin/topics"),
+            ("/admin/login?next=/admin/status", "/admin/topics"),
+            ("/admin/no/such/page", "/admin/topics"),
+            ("/admin/status/", "/admin/status"),
+        ]
+    ),
+    indirect=["db_url"],
 )
 def test_a_login_goes_on_to_a_page_a_browser_can_open(
     admin: tuple[TestClient, Service], typed: str, lands: str

@@ -3,7 +3,11 @@ lone surrogate anywhere), other control characters and over-long values: refused
 use cases (:func:`feedsvc.operations.refuse_control`) with the catalogue's words, never a 500
 (newcomer C1/C2: ``/admin/articles?q=%00`` and a hide of ``NC-2\\x00`` were 500 + traceback on
 PostgreSQL). The walk covers every admin route: a new route fails the coverage check until its
-inputs are listed here. SQLite and PostgreSQL."""
+inputs are listed here. SQLite and PostgreSQL.
+
+A query string or form field that is not UTF-8 is refused (or ignored) before any SQL, so those
+cases run each on one backend, rotating (``backend_cases.on_backends``); the hostile values that
+do reach the use cases (NUL, surrogates: the PostgreSQL-only 500s) keep both backends."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from typing import Any
 from urllib.parse import quote_from_bytes
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from starlette.routing import Route
@@ -208,8 +213,8 @@ def test_the_articles_search_refuses_control_characters_with_words(
 
 
 @pytest.mark.parametrize(
-    ("path", "shown"),
-    [
+    ("db_url", "path", "shown"),
+    on_backends([
         ("/admin/deliveries?state=%FF", "%FF"),
         ("/admin/deliveries?channel=%C3&page=1", "%C3"),
         ("/admin/deliveries?state=dead&page=%ED%A0%80", "%ED%A0%80"),
@@ -217,8 +222,9 @@ def test_the_articles_search_refuses_control_characters_with_words(
         ("/admin/subscriptions?channel=%E1%BA", "%E1%BA"),
         ("/admin/articles?q=%C0%AF", "%C0%AF"),
         ("/admin/articles?q=kien&q=%FF", "%FF"),  # given twice: never read as "kien"
-    ],
-)
+    ]),
+    indirect=["db_url"],
+)  # fmt: skip
 def test_a_filter_that_is_not_text_is_a_worded_400(
     admin: tuple[TestClient, Service], path: str, shown: str
 ) -> None:
@@ -232,16 +238,17 @@ def test_a_filter_that_is_not_text_is_a_worded_400(
 
 
 @pytest.mark.parametrize(
-    ("path", "same_as"),
-    [
+    ("db_url", "path", "same_as"),
+    on_backends([
         ("/admin/deliveries?utm_source=caf%E9", "/admin/deliveries"),
         ("/admin/deliveries?state=dead&%FF=1&page=1", "/admin/deliveries?state=dead&page=1"),
         ("/admin/subscriptions?channel=apprise&ref=%FF", "/admin/subscriptions?channel=apprise"),
         ("/admin/articles?x=%C3&q=Ki%E1%BA%BFn", "/admin/articles?q=Ki%E1%BA%BFn"),
         ("/admin/topics?ref=%ED%A0%80", "/admin/topics"),
         ("/admin/status?ref=%FF", "/admin/status"),
-    ],
-)
+    ]),
+    indirect=["db_url"],
+)  # fmt: skip
 def test_an_admin_page_ignores_what_it_does_not_read(
     admin: tuple[TestClient, Service], path: str, same_as: str
 ) -> None:
@@ -359,9 +366,10 @@ def test_the_topic_editor_shows_the_description_in_a_textarea(
 
 
 @pytest.mark.parametrize(
-    ("field", "raw"),
-    [("title", b"Kh\xe1nh H\xf2a"), ("query", b"\xff"), ("description", b"\xed\xa0\x80"),
-     ("title", b"Ki\xe1\xba"), ("slug", b"kh\xc3")],
+    ("db_url", "field", "raw"),
+    on_backends([("title", b"Kh\xe1nh H\xf2a"), ("query", b"\xff"),
+                 ("description", b"\xed\xa0\x80"), ("title", b"Ki\xe1\xba"), ("slug", b"kh\xc3")]),
+    indirect=["db_url"],
 )  # fmt: skip
 def test_a_form_field_that_is_not_text_is_refused_whole(
     admin: tuple[TestClient, Service], field: str, raw: bytes

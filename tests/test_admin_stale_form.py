@@ -3,7 +3,11 @@ editor, admin A switched d6 off, B saved a title fix from the open form: d6 was 
 feed served; and a query A changed was reverted by B's older form, without a word. The form
 now carries the topic's version (:mod:`feedsvc.topic_versions`), and a save from a stale one
 is refused (409) naming the fields changed meanwhile, what was typed kept, the stored version
-taken so that saving again overwrites deliberately. SQLite and PostgreSQL."""
+taken so that saving again overwrites deliberately. SQLite and PostgreSQL.
+
+The way a topic changed meanwhile and the form's missing version are given one backend each,
+rotating (``backend_cases.on_backends``): the version is read and compared in the same code on
+either backend (``test_versions_read_back_the_same_on_each_backend`` runs on both)."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from test_admin import CSRF_FIELD, TOKEN, login
@@ -146,7 +151,11 @@ def test_a_query_changed_meanwhile_is_not_reverted(admin: tuple[TestClient, Serv
     assert stored(service, "d5").title == "Chủ để d5"
 
 
-@pytest.mark.parametrize("way", ["cli", "api", "api_disable", "cli_disable"])
+@pytest.mark.parametrize(
+    ("db_url", "way"),
+    on_backends(["cli", "api", "api_disable", "cli_disable"]),
+    indirect=["db_url"],
+)
 def test_a_change_by_the_cli_or_the_api_is_seen_too(
     admin: tuple[TestClient, Service], way: str
 ) -> None:
@@ -241,7 +250,9 @@ def test_a_topic_deleted_meanwhile_is_still_409(admin: tuple[TestClient, Service
         ops.get_topic(service.db, "d5")
 
 
-@pytest.mark.parametrize("version", [None, "", "garbage", "1-00-00-00-1"])
+@pytest.mark.parametrize(
+    ("db_url", "version"), on_backends([None, "", "garbage", "1-00-00-00-1"]), indirect=["db_url"]
+)
 def test_a_form_without_a_version_is_refused_and_shown_again(
     admin: tuple[TestClient, Service], version: str | None
 ) -> None:

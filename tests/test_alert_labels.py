@@ -3,7 +3,11 @@
 then it left B, B was disabled or deleted, or its own query stopped matching — the alert still
 went out "Chủ đề: A, B", and a digest listed it under B. Corrections already relabelled; now
 single alerts and digests do too, on Telegram (the fake Bot API), Zalo (the fake Zalo Bot API)
-and Apprise (a local JSON receiver), all over real HTTP, each asserting the text received."""
+and Apprise (a local JSON receiver), all over real HTTP, each asserting the text received.
+
+The way a subscription ended and the channel are each given one state DB backend, rotating
+(``backend_cases.on_backends``): the labels are decided by the same SQL on either backend
+(``wanted.wants``, run on both by ``test_wanted.py``), and each test keeps a PostgreSQL case."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
@@ -213,7 +218,11 @@ def _deleted(w: World) -> None:
     ops.delete_topic(w.db, "the-thao", with_subscriptions=True)
 
 
-@pytest.mark.parametrize("end", [_unfollowed, _unsubscribed_by_bot, _disabled, _deleted])
+@pytest.mark.parametrize(
+    ("db_url", "end"),
+    on_backends([_unfollowed, _unsubscribed_by_bot, _disabled, _deleted]),
+    indirect=["db_url"],
+)
 async def test_a_topic_the_chat_no_longer_follows_leaves_the_label(
     world: World, end: Callable[[World], None]
 ) -> None:
@@ -231,7 +240,7 @@ async def test_a_topic_the_chat_no_longer_follows_leaves_the_label(
     assert [row[0]["text"] for row in alert.keyboard[1:]] == ["🔕 Tắt An ninh"]
 
 
-@pytest.mark.parametrize("kind", CHANNELS, indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
 async def test_a_partial_unsubscribe_relabels_on_every_channel(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(topic="the-thao")
@@ -287,7 +296,7 @@ async def test_labels_stay_as_queued_while_both_are_followed(world: World) -> No
     assert world.recorded() == [["An ninh", "Thể thao"], ["An ninh", QUERY]]
 
 
-@pytest.mark.parametrize("kind", CHANNELS, indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
 async def test_an_own_query_of_words_is_labelled_as_its_search_feed_is_titled(
     world: World,
 ) -> None:
@@ -317,7 +326,7 @@ async def test_a_digest_lists_an_entry_under_a_topic_still_followed(world: World
     assert world.states() == ["sent", "sent"]
 
 
-@pytest.mark.parametrize("kind", CHANNELS, indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
 async def test_a_digest_entry_goes_under_the_own_query_left(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(query=QUERY)

@@ -5,6 +5,11 @@
   read "１２" or "+12" as 12, and ``"²".isdigit()`` let a header reach ``int()`` and fail.
 * A body or query string that fails validation is worded from the catalogue per Pydantic error
   type (``feedsvc.web.api_invalid``), so the Vietnamese ``message`` holds no English sentence.
+
+The number tests cross no dimensions: a text that is not ASCII digits and the field it is given
+to are each-choice (``combos.each_choice``), since one check reads every integer (``Params``'
+one validator for every query parameter, ``ascii_int`` for every path id), whatever the field;
+the field only names it.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 from apiworld import api_service, asgi_client
+from combos import each_choice
 from pydantic import BaseModel, ValidationError
 
 from feedsvc.app import Service
@@ -51,11 +57,17 @@ async def client(service: Service) -> AsyncIterator[httpx.AsyncClient]:
 # -- numbers ---------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("text", NOT_ASCII)
-@pytest.mark.parametrize(("method", "path"), [
+PATH_IDS = [
     ("GET", "/api/chats/{}"), ("POST", "/api/chats/{}/pause"), ("DELETE", "/api/subscriptions/{}"),
     ("POST", "/api/deliveries/{}/resend"),
-])  # fmt: skip
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "text"),
+    [(*where, text) for where, text in each_choice(PATH_IDS, NOT_ASCII)],
+    ids=lambda v: str(v),
+)
 async def test_a_path_id_is_ascii_digits(
     client: httpx.AsyncClient, method: str, path: str, text: str
 ) -> None:
@@ -66,11 +78,17 @@ async def test_a_path_id_is_ascii_digits(
     assert out["code"] == "not_integer" and out["field"] in ("chat_id", "id"), out
 
 
-@pytest.mark.parametrize("text", NOT_ASCII)
-@pytest.mark.parametrize(("path", "name"), [
+QUERY_NUMBERS = [
     ("/api/deliveries", "limit"), ("/api/deliveries", "offset"), ("/api/deliveries", "chat_id"),
     ("/api/subscriptions", "chat_id"), ("/api/stats", "days"), ("/api/articles", "limit"),
-])  # fmt: skip
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("path", "name", "text"),
+    [(*where, text) for where, text in each_choice(QUERY_NUMBERS, NOT_ASCII)],
+    ids=lambda v: str(v),
+)
 async def test_a_query_number_is_ascii_digits(
     client: httpx.AsyncClient, path: str, name: str, text: str
 ) -> None:

@@ -1,6 +1,12 @@
 """Apprise destinations end to end against a local JSON receiver (issue 14 §3): alerts sent once,
 failures retried like a 5xx then dead-lettered, sends bounded in time, and the URL — a secret —
-never in a log line. SQLite and PostgreSQL."""
+never in a log line. SQLite and PostgreSQL.
+
+The fault tests give each fault one backend, rotating (``backend_cases.on_backends``): the
+fault picks the outcome, which the dispatcher records in the same SQL on either backend. A
+throttling answer's status and its ``Retry-After`` form are each-choice too: the transport
+reads the header the same way for a 429 and a 503 (``apprise_transport``'s ``note``; every form
+of the header: ``test_retry_after_header_values``)."""
 
 from __future__ import annotations
 
@@ -14,6 +20,8 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
 import pytest
+from backend_cases import on_backends
+from combos import each_choice
 from factories import VN, article, builtin_ingestor
 from receiver import Receiver
 from sqlalchemy import select
@@ -142,7 +150,7 @@ async def test_a_hanging_destination_is_bounded(db: Database, receiver: Receiver
     receiver.release.set()
 
 
-@pytest.mark.parametrize("fault", ["late", "drop"])
+@pytest.mark.parametrize(("db_url", "fault"), on_backends(["late", "drop"]), indirect=["db_url"])
 async def test_a_destination_that_took_it_but_did_not_answer_is_not_sent_again_and_again(
     db: Database, receiver: Receiver, fault: str
 ) -> None:
@@ -163,8 +171,11 @@ async def test_a_destination_that_took_it_but_did_not_answer_is_not_sent_again_a
     assert len(receiver.at("took-it")) == 2  # the first send and its one re-send
 
 
-@pytest.mark.parametrize("status", [429, 503])
-@pytest.mark.parametrize("header", ["seconds", "http-date"])
+@pytest.mark.parametrize(
+    ("db_url", "status", "header"),
+    on_backends(each_choice([429, 503], ["seconds", "http-date"])),
+    indirect=["db_url"],
+)
 async def test_a_throttling_destination_pauses_the_recipient_for_its_retry_after(
     db: Database, receiver: Receiver, status: int, header: str
 ) -> None:

@@ -8,7 +8,10 @@ message is a dead letter (``bad_content``) and the next alert goes on; 5xx still
 send of several requests is permanent only when every failed one says so. Nothing stored or
 logged holds the URL or its credentials; adding the URL again switches the recipient back on.
 Against the local receiver (``tests/receiver.py``) on
-loopback, the real dispatcher; SQLite and PostgreSQL."""
+loopback, the real dispatcher; SQLite and PostgreSQL. The status tests give each status one
+backend, rotating (``backend_cases.on_backends``): the answer picks the outcome
+(``channels.apprise.classify``), the dispatcher records any outcome in the same SQL on either
+backend, so each status runs once and each test still runs on PostgreSQL."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ import io
 from collections.abc import Iterator
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import VN
 from receiver import Receiver
@@ -81,7 +85,9 @@ RECIPIENT_GONE = [(404, "chat_not_found"), (410, "chat_not_found"), (401, "block
                   (403, "blocked")]  # fmt: skip
 
 
-@pytest.mark.parametrize(("status", "kind"), RECIPIENT_GONE)
+@pytest.mark.parametrize(
+    ("db_url", "status", "kind"), on_backends(RECIPIENT_GONE), indirect=["db_url"]
+)
 async def test_a_recipient_that_can_never_receive_is_disabled_after_three(
     db: Database, receiver: Receiver, secret_url: str, service_logging: io.StringIO,
     status: int, kind: str,
@@ -131,7 +137,7 @@ async def test_a_success_between_refusals_starts_the_count_again(
     assert disabled_reason(db) is None
 
 
-@pytest.mark.parametrize("status", [400, 413, 422])
+@pytest.mark.parametrize(("db_url", "status"), on_backends([400, 413, 422]), indirect=["db_url"])
 async def test_a_refused_message_is_a_dead_letter_and_the_next_alert_goes_on(
     db: Database, receiver: Receiver, secret_url: str, service_logging: io.StringIO,
     status: int,
@@ -154,7 +160,9 @@ async def test_a_refused_message_is_a_dead_letter_and_the_next_alert_goes_on(
     assert_no_secret(secret_url, refused, service_logging.getvalue())
 
 
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
+@pytest.mark.parametrize(
+    ("db_url", "status"), on_backends([500, 502, 503, 504]), indirect=["db_url"]
+)
 async def test_server_errors_are_still_retried(
     db: Database, receiver: Receiver, status: int
 ) -> None:
@@ -167,7 +175,9 @@ async def test_server_errors_are_still_retried(
     assert disabled_reason(db) is None
 
 
-@pytest.mark.parametrize("status", [500, 418, 409, 302])
+@pytest.mark.parametrize(
+    ("db_url", "status"), on_backends([500, 418, 409, 302], start=1), indirect=["db_url"]
+)
 async def test_an_error_that_is_not_final_ends_failed_after_the_attempts(
     db: Database, receiver: Receiver, status: int
 ) -> None:
@@ -187,16 +197,17 @@ def ntfy(receiver: Receiver) -> str:
 
 
 @pytest.mark.parametrize(
-    ("answers", "state", "attempts"),
-    [
+    ("db_url", "answers", "state", "attempts"),
+    on_backends([
         ([404, 404], "chat_not_found", 1),  # both targets gone
         ([410, 403], "blocked", 1),  # both refuse: the last one's kind
         ([400, 404], "bad_content", 1),  # one refuses the message: never the recipient off
         ([404, 500, 200, 200], "sent", 2),  # one may pass: retried whole, then delivered
         ([500, 404, 200, 200], "sent", 2),
         ([413, 503, 200, 200], "sent", 2),
-    ],
-)
+    ]),
+    indirect=["db_url"],
+)  # fmt: skip
 async def test_a_send_of_several_requests_is_permanent_only_when_each_failure_says_so(
     db: Database, receiver: Receiver, answers: list[int], state: str, attempts: int
 ) -> None:

@@ -12,7 +12,11 @@
    sent (ending them as failed) while another replica's token read refused: it stands down.
 
 Real ``feedsvc run`` processes (their getMe timer shortened: ``channels.tokens.NOTE_SECONDS``)
-against the fake Bot APIs, the real CLI and web app; both state DBs.
+against the fake Bot APIs, the real CLI and web app; both state DBs. The parametrised tests
+run each case on one backend, rotating (``backend_cases.on_backends``), so each keeps a
+PostgreSQL case: the roles, the order of the replicas and the channel pick which process
+records and reads what, in the same SQL on either backend (``store.channel_tokens``, run on
+both by ``test_upgrade_0039_carries_each_refusal_over`` and the PostgreSQL-only crash test).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
@@ -62,6 +67,11 @@ RUN = (
 )
 WORKER = ("--no-http", "--no-bot")  # ingest and alerts
 BOT_ONLY = ("--no-http", "--no-scheduler")  # the bots' chats, no alerts
+
+
+def role(value: Any) -> str:
+    """A case's id for a value: the roles by name."""
+    return {WORKER: "worker", BOT_ONLY: "bot-only"}.get(value, str(value))
 
 
 def fingerprint(token: str) -> str:
@@ -161,7 +171,11 @@ def after_next_acceptance(db: Database, since: datetime | None) -> datetime:
     return poll(lambda: (at := accepted_at(db)) is not None and at != since and at, 30)
 
 
-@pytest.mark.parametrize("good,wrong", [(WORKER, BOT_ONLY), (BOT_ONLY, WORKER)])
+@pytest.mark.parametrize(
+    ("db_url", "good", "wrong"),
+    on_backends([(WORKER, BOT_ONLY), (BOT_ONLY, WORKER)], label=role),
+    indirect=["db_url"],
+)
 def test_a_token_refused_on_one_replica_reads_refused_steadily(
     state_url: str, tmp_path: Path, shell_env: None, good: tuple[str, ...],
     wrong: tuple[str, ...],
@@ -245,7 +259,9 @@ def test_two_workers_with_different_tokens_and_a_crash(
     db.dispose()
 
 
-@pytest.mark.parametrize("channel", ["telegram", "zalo"])
+@pytest.mark.parametrize(
+    ("db_url", "channel"), on_backends(["telegram", "zalo"]), indirect=["db_url"]
+)
 def test_a_bot_only_process_records_its_refused_token(
     state_url: str, tmp_path: Path, shell_env: None, channel: str
 ) -> None:
@@ -267,7 +283,9 @@ def test_a_bot_only_process_records_its_refused_token(
 
 
 @pytest.mark.parametrize(
-    "channel,other", [("telegram", WORKER), ("zalo", WORKER), ("telegram", BOT_ONLY)]
+    ("db_url", "channel", "other"),
+    on_backends([("telegram", WORKER), ("zalo", WORKER), ("telegram", BOT_ONLY)], label=role),
+    indirect=["db_url"],
 )
 async def test_a_stand_in_claims_nothing_while_another_replicas_token_is_refused(
     state_url: str, tmp_path: Path, shell_env: None, caplog: pytest.LogCaptureFixture,

@@ -8,6 +8,10 @@ pages (a chat's own page did not say it was off), by ``feedsvc status`` and in t
 ``disabled_reason_message``; and the Vietnamese admin showed each delivery error only as the
 channel's English ("Forbidden: bot was blocked by the user") on the deliveries and status
 pages, a switch-off's detail appended to its words.
+
+SQLite only (``db_url`` below): this module is about the words; what the dispatcher stores
+(the statuses, the switch-off, its reason) is run on PostgreSQL by ``test_apprise_refusals.py``
+and the Telegram dispatch tests.
 """
 
 from __future__ import annotations
@@ -65,6 +69,12 @@ EXPLAINED = {
            "the channel refused messages several times in a row: the bot is blocked, was removed "
            "or has no rights"),
 }  # fmt: skip
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only (the module's docstring says why): ``db`` and the fixtures on it read this."""
+    return sqlite_url
 
 
 @pytest.fixture

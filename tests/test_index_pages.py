@@ -2,7 +2,12 @@
 from a real service over a real state DB with 113 topics (three pages of 50): page links and
 counts, whatever a client sends as ``?page=``/``?q=`` answered with a page (never an error),
 Vietnamese spellings of a name finding it, conditional GET per page, and a change to a topic on
-page 3 re-rendering and storing page 3 alone."""
+page 3 re-rendering and storing page 3 alone.
+
+SQLite only: this module is about the pages' rendering and what a client sends; the SQL behind
+them is the storage layer's, run on PostgreSQL by ``test_index_page.py`` (``topics_newest``, the
+kept index entries), ``test_store_snapshots.py`` and ``test_warm_start.py`` (a restart serving
+the stored pages)."""
 
 from __future__ import annotations
 
@@ -12,14 +17,13 @@ import re
 import threading
 import warnings
 from collections.abc import Iterator, Sequence
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from html import unescape
 from urllib.parse import unquote
 
 import html5lib
 import pytest
-from conftest import pg_schema
 from factories import article
 from migrated import premigrated
 from sqlalchemy import Connection, update
@@ -104,27 +108,19 @@ def serving(db_url: str) -> Iterator[tuple[TestClient, Service]]:
 
 
 @pytest.fixture
-def served(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+def served(sqlite_url: str) -> Iterator[tuple[TestClient, Service]]:
     """A service of the test's own: for the tests that change topics, articles or pages."""
-    with serving(db_url) as got:
+    with serving(sqlite_url) as got:
         yield got
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def _shared(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[TestClient]:
-    """One service per backend for every test that only reads (GETs): building one (113
-    topics stored and rendered) was ~1.6 s on SQLite and ~3.6 s on PostgreSQL, two thirds of
-    this module's time when each test had its own."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('index-pages') / 'state.db'}"
-        else:
-            url = stack.enter_context(pg_schema())
-        client, _ = stack.enter_context(serving(url))
+@pytest.fixture(scope="module")
+def _shared(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TestClient]:
+    """One service for every test that only reads (GETs): building one (113 topics stored and
+    rendered) was ~1.6 s on SQLite, two thirds of this module's time when each test had its
+    own."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('index-pages') / 'state.db'}"
+    with serving(url) as (client, _):
         yield client
 
 
@@ -492,13 +488,13 @@ def test_one_page_of_topics_has_no_page_links_and_no_search_box(
     assert client.get("/?page=2").text == page
 
 
-def test_filtered_views_spend_the_clients_render_tokens(db_url: str) -> None:
+def test_filtered_views_spend_the_clients_render_tokens(sqlite_url: str) -> None:
     """A filtered view may render: it spends a token like a search feed (``http.client_burst``
     then ``http.client_rate``); the unfiltered pages are snapshots and never refused."""
     settings = load_config(
         None,
         {
-            "database": {"url": premigrated(db_url)},
+            "database": {"url": premigrated(sqlite_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": BASE, "client_burst": 2, "client_rate": 0.001},
         },
@@ -579,21 +575,14 @@ def topic_id(service: Service, slug: str) -> int:
     return topic.id
 
 
-@pytest.fixture(
-    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
-)
-def restartable(
-    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
-) -> Iterator[tuple[TestClient, Service]]:
-    """One service per backend for the restart searches: each test starts a publisher of its
-    own on it (:func:`restarted_publisher`) and changes no topic or article, only their dates
-    (which every call sets alike); a service each was ~110 s of the suite's CPU."""
-    with ExitStack() as stack:
-        if request.param == "sqlite":
-            url = f"sqlite:///{tmp_path_factory.mktemp('index-restart') / 'state.db'}"
-        else:
-            url = stack.enter_context(pg_schema())
-        yield stack.enter_context(serving(url))
+@pytest.fixture(scope="module")
+def restartable(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[TestClient, Service]]:
+    """One service for the restart searches: each test starts a publisher of its own on it
+    (:func:`restarted_publisher`) and changes no topic or article, only their dates (which
+    every call sets alike); a service each was ~110 s of the suite's CPU."""
+    url = f"sqlite:///{tmp_path_factory.mktemp('index-restart') / 'state.db'}"
+    with serving(url) as got:
+        yield got
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,12 @@ named by id) at the first sync and the rows around them ingested; rows after eve
 value (``'infinity'``, ``NaN``) are held back (stage ``ahead``) as future-dated rows are. A
 ``'-infinity'`` in a *text* column is ordinary text that sorts first: the row is read (and
 quarantined by the parser when the same column is its ``updated_at``), the cursor moves on.
+
+The CMS's backend, column type and value are crossed with where the bad rows sit (they
+interact: where each backend sorts the value decides what a batch ends on); the state DB's
+backend, which only stores the quarantine entries and the cursor the same way whatever the CMS
+held, is each-choice (``backend_cases.on_backends``): each value and each position still meets
+both state DBs.
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from conftest import mariadb_database
 from factories import VN
 from sqlalchemy import Engine, create_engine, event, text
@@ -147,13 +154,16 @@ class SourceStatements:
 
 # -- after every readable value: held back, at no cost per tick --------------------------------
 @pytest.mark.parametrize(
-    ("ts", "value"),
-    [
-        ("TIMESTAMP", "'infinity'"),
-        ("TIMESTAMP", "'10000-01-01 00:00:00'"),
-        ("TIMESTAMPTZ", "'infinity'"),
-        ("TIMESTAMPTZ", "'12026-05-01 00:00+07'"),
-    ],
+    ("db_url", "ts", "value"),
+    on_backends(
+        [
+            ("TIMESTAMP", "'infinity'"),
+            ("TIMESTAMP", "'10000-01-01 00:00:00'"),
+            ("TIMESTAMPTZ", "'infinity'"),
+            ("TIMESTAMPTZ", "'12026-05-01 00:00+07'"),
+        ]
+    ),
+    indirect=["db_url"],
 )
 def test_a_held_row_the_driver_cannot_read_costs_no_failing_read(
     db: Database, cms_at: Any, ts: str, value: str, caplog: pytest.LogCaptureFixture
@@ -187,7 +197,9 @@ def test_a_held_row_the_driver_cannot_read_costs_no_failing_read(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize("nan", ["'NaN'", "'Infinity'"])
+@pytest.mark.parametrize(
+    ("db_url", "nan"), on_backends(["'NaN'", "'Infinity'"]), indirect=["db_url"]
+)
 def test_a_nan_epoch_never_becomes_the_cursor(db: Database, cms_at: Any, nan: str) -> None:
     """PostgreSQL sorts ``NaN`` after every number: a cursor at ``NaN`` hid every row after."""
     cms = cms_at("postgres", "NUMERIC", epoch=True)
@@ -216,8 +228,21 @@ NO_MOMENT = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "ts", "value", "stage"), NO_MOMENT)
-@pytest.mark.parametrize("bad", [(1, 2), (3,), (5, 6)], ids=["first", "middle", "last"])
+BAD = {"first": (1, 2), "middle": (3,), "last": (5, 6)}
+
+
+def _where(value: object) -> str:
+    """A case's id for a value: the CMS's backend as ``cms-…``, the bad rows by position."""
+    if value in ("sqlite", "postgres", "mariadb"):
+        return f"cms-{value}"
+    return next((name for name, bad in BAD.items() if bad == value), str(value))
+
+
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts", "value", "stage", "bad"),
+    on_backends([(*case, bad) for case in NO_MOMENT for bad in BAD.values()], label=_where),
+    indirect=["db_url"],
+)
 def test_a_cursor_value_with_no_place_in_the_order_is_quarantined(
     db: Database, cms_at: Any, backend: str, ts: str, value: str, stage: str, bad: tuple[int]
 ) -> None:

@@ -1,6 +1,10 @@
 """The reader pages from a real service: ``/`` and ``/topics/{slug}`` rendered from the state DB,
 served from snapshots (same bytes and ETag while nothing changes), re-rendered when ingest adds
-an article, valid HTML5, and linking to the bot (learnt with getMe from the fake Bot API)."""
+an article, valid HTML5, and linking to the bot (learnt with getMe from the fake Bot API).
+
+SQLite only: this module is about the pages; the SQL behind them (topics, articles, snapshots)
+is the storage layer's, run on PostgreSQL by ``test_index_page.py``, ``test_store_snapshots.py``,
+``test_publish.py`` and ``test_warm_start.py``."""
 
 from __future__ import annotations
 
@@ -55,11 +59,11 @@ def add(service: Service, first: int, count: int, **fields: object) -> None:
 
 
 @pytest.fixture
-def served(db_url: str) -> Iterator[tuple[TestClient, Service]]:
+def served(sqlite_url: str) -> Iterator[tuple[TestClient, Service]]:
     settings = load_config(
         None,
         {
-            "database": {"url": premigrated(db_url)},
+            "database": {"url": premigrated(sqlite_url)},
             "topics": {"import_on_start": False},
             "http": {"public_url": "https://tin.example.vn"},
         },

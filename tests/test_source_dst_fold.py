@@ -12,6 +12,11 @@ time, so first-pass rows written an hour before were held back as "after now".
 Now the window behind a wall-time cursor reaches back to the start of a repeated hour it meets
 (``feedsvc.source.folds``), and a horizon in that hour bounds reads at its end. Zones without
 daylight saving time (``Asia/Ho_Chi_Minh``, the default) are unchanged.
+
+The zone and the CMS's backend and column type are crossed (the fold's length meets each
+backend's reading of wall times and its horizon in SQL); the state DB, which stores the cursor
+and the alerts the same way whatever the CMS holds, is each-choice
+(``backend_cases.on_backends``): each zone and each CMS still meets both state DBs.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_cases import on_backends
 from conftest import mariadb_database
 from factories import VN
 from sqlalchemy import Engine, create_engine, text
@@ -46,6 +52,11 @@ FOLDS = {
     "Australia/Lord_Howe": (datetime(2026, 4, 5, 1, 30), timedelta(minutes=30)),
 }
 TS = {"sqlite": "TIMESTAMP", "sqlite-text": "TEXT", "postgres": "TIMESTAMP", "mariadb": "DATETIME"}
+
+
+def cms_id(value: object) -> str:
+    """A case's id for a value: the CMS's backend as ``cms-…`` (the state DB's comes first)."""
+    return f"cms-{value}" if value in TS else str(value)
 
 
 class Cms:
@@ -117,7 +128,11 @@ def wall(zone: str, minutes: float) -> datetime:
     return FOLDS[zone][0] + timedelta(minutes=minutes)
 
 
-@pytest.mark.parametrize("zone", list(FOLDS))
+@pytest.mark.parametrize(
+    ("db_url", "cms", "zone"),
+    on_backends([(backend, zone) for backend in TS for zone in FOLDS], label=cms_id),
+    indirect=["db_url", "cms"],
+)
 def test_rows_written_in_the_second_showing_of_the_hour_are_ingested_and_alerted(
     db: Database, cms: Cms, zone: str
 ) -> None:
@@ -151,6 +166,7 @@ def test_rows_written_in_the_second_showing_of_the_hour_are_ingested_and_alerted
     ing.source.dispose()
 
 
+@pytest.mark.parametrize(("db_url", "cms"), on_backends(list(TS), label=cms_id), indirect=True)
 def test_first_showing_rows_are_not_held_back_when_now_is_the_second(
     db: Database, cms: Cms
 ) -> None:

@@ -1,7 +1,11 @@
 """What the Zalo bot says matches what Zalo can do (tester4 G2, G3): no ``/silent`` line in its
 settings (Zalo has no silent messages, README), and in a group, where only /help, /topics, /list
 and /settings answer, no reply invites a /sub or /resume the group would refuse. Vietnamese and
-English."""
+English.
+
+SQLite only (``db_url`` below): this module is about the bot's words; the topics and
+subscriptions it reads are the storage layer's SQL, run on PostgreSQL by the store's and the
+Zalo bot's own tests."""
 
 from __future__ import annotations
 
@@ -18,6 +22,12 @@ from feedsvc.channels.zalo.updates import REPLY_LIMIT, Incoming, plain_reply
 from feedsvc.db import Database
 from feedsvc.store.subscriptions import ensure_recipient, set_paused
 from feedsvc.store.topics import TopicSpec, save_topic
+
+
+@pytest.fixture
+def db_url(sqlite_url: str) -> str:
+    """SQLite only (the module's docstring says why): ``db`` reads this."""
+    return sqlite_url
 
 
 @pytest.fixture(params=["vi", "en"])

@@ -1,0 +1,38 @@
+"""Parameter sets that spread a test's cases over the two state DB backends (each-choice).
+
+Why: a test crossing its own dimension (an HTTP status, a channel, a cookie) with the state
+DB's backend ran every value on SQLite and on PostgreSQL, although the value's code path does
+not depend on where the rows are stored (the storage layer's SQL is covered on both backends by
+its own tests). ``on_backends`` gives each case one backend, rotating, so every value is run
+once and each backend still runs some of them (the PostgreSQL ones marked ``postgres``).
+Use with ``indirect=["db_url"]`` (the ``db`` and ``state_url`` fixtures read it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pytest
+
+BACKENDS = ("sqlite", "postgres")
+
+
+def _shown(value: Any) -> str:
+    return str(getattr(value, "__name__", value))
+
+
+def on_backends(
+    cases: Sequence[Any], start: int = 0, label: Callable[[Any], str] = _shown
+) -> list[Any]:
+    """``pytest.param(backend, *case)`` for each case (a tuple, or one value), the i-th on
+    ``BACKENDS[(start + i) % 2]``: for ``parametrize(("db_url", *names), ...,
+    indirect=["db_url"])``. Ids read ``<backend>-<values>``, each value shown by ``label``."""
+    params = []
+    for i, case in enumerate(cases):
+        values = case if isinstance(case, tuple) else (case,)
+        backend = BACKENDS[(start + i) % len(BACKENDS)]
+        marks = [pytest.mark.postgres] if backend == "postgres" else []
+        ident = "-".join([backend, *(label(v) for v in values)])
+        params.append(pytest.param(backend, *values, marks=marks, id=ident))
+    return params
