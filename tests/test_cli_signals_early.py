@@ -8,6 +8,11 @@ Here the signal comes at a known point: the child sends it to itself when it fir
 module (``signal_at_import/sitecustomize.py``, test-only, on ``PYTHONPATH``), through both
 ways the CLI starts: ``python -m feedsvc`` and the console script ``pyproject.toml`` names
 (run as pip's generated script runs it).
+
+The signal is each-choice over the moments and the launchers: the three take one handler
+(``feedsvc.entry.handle``, noting it until the command arms), whose only difference is the
+exception, words and exit code they end in; the moment × launcher cross is kept (the two
+launchers import different things before the entry takes the signals).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ import tomllib
 from pathlib import Path
 
 import pytest
+from combos import each_choice
 
 from feedsvc.db import Database, upgrade
 
@@ -88,9 +94,16 @@ def signalled(
     return done
 
 
-@pytest.mark.parametrize("launcher", list(LAUNCHERS))
-@pytest.mark.parametrize("sig", list(WORDS))
-@pytest.mark.parametrize("at", [*BEFORE_CLICK, IN_THE_COMMAND])
+#: Moment × launcher crossed, the signal taking each value in turn over them.
+@pytest.mark.parametrize(
+    ("at", "launcher", "sig"),
+    [
+        (at, launcher, list(WORDS)[n % len(WORDS)])
+        for n, (at, launcher) in enumerate(
+            (at, launcher) for at in [*BEFORE_CLICK, IN_THE_COMMAND] for launcher in LAUNCHERS
+        )
+    ],
+)
 def test_a_signal_during_the_imports_ends_the_command_in_one_line(
     env: dict[str, str], at: str, sig: str, launcher: str
 ) -> None:
@@ -101,9 +114,13 @@ def test_a_signal_during_the_imports_ends_the_command_in_one_line(
     assert done.stderr.strip() == line, done.stderr
 
 
-@pytest.mark.parametrize("sig", list(WORDS))
+#: Each-choice: what Click answers itself does not depend on the signal noted meanwhile.
 @pytest.mark.parametrize(
-    "argv", [["--version"], ["--help"], ["topics", "nosuch"]], ids=["version", "help", "usage"]
+    ("argv", "sig"),
+    each_choice([["--version"], ["--help"], ["topics", "nosuch"]], list(WORDS)),
+    ids=lambda v: (
+        v if isinstance(v, str) else {"--version": "version", "--help": "help"}.get(v[0], "usage")
+    ),
 )
 def test_a_signal_before_no_command_runs_is_said_too(
     env: dict[str, str], argv: list[str], sig: str
@@ -116,13 +133,20 @@ def test_a_signal_before_no_command_runs_is_said_too(
     assert "Traceback" not in done.stderr
 
 
-@pytest.mark.parametrize("at", BEFORE_CLICK)
+#: Each-choice: each import moment once, each signal (its own exit code) once; the signal is
+#: noted and handed to ``run``'s start-up alike at any of them (``entry.hand_over``).
 @pytest.mark.parametrize(
-    ("sig", "code", "line"),
+    ("at", "sig", "code", "line"),
     [
-        ("SIGTERM", 0, "feedsvc: stopped by SIGTERM during start-up"),
-        ("SIGINT", 130, "feedsvc: interrupted"),
-        ("SIGHUP", 129, "feedsvc: hung up (SIGHUP)"),
+        (at, *signalled)
+        for at, signalled in each_choice(
+            BEFORE_CLICK,
+            [
+                ("SIGTERM", 0, "feedsvc: stopped by SIGTERM during start-up"),
+                ("SIGINT", 130, "feedsvc: interrupted"),
+                ("SIGHUP", 129, "feedsvc: hung up (SIGHUP)"),
+            ],
+        )
     ],
 )
 def test_run_signalled_during_the_imports_stops_as_at_its_start(

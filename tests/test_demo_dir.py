@@ -169,8 +169,12 @@ def test_the_demo_names_its_command_and_exits_130_on_ctrl_c(
     assert "feedsvc stopped" in log.read_text("utf-8")
 
 
-@pytest.mark.parametrize("roles", [[], ["--no-http"]], ids=["http", "no-http"])
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+#: Each-choice: the exit code is the signal's (``StopSignals.exit_code``) whichever roles run.
+@pytest.mark.parametrize(
+    ("sig", "roles"),
+    [(signal.SIGINT, []), (signal.SIGTERM, ["--no-http"])],
+    ids=["SIGINT-http", "SIGTERM-no-http"],
+)
 def test_run_exits_130_on_sigint_and_0_on_sigterm(
     repo: Path, procs: list[subprocess.Popen[bytes]], sig: signal.Signals, roles: list[str]
 ) -> None:

@@ -24,6 +24,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from combos import each_choice
 from test_cli_signals_early import WORDS, env  # noqa: F401  (env: the fixture)
 
 ROOT = Path(__file__).parent.parent
@@ -144,10 +145,17 @@ def plain_env(**extra: str) -> dict[str, str]:
     return base | {"PYTHONPATH": str(ROOT)} | extra
 
 
-@pytest.mark.parametrize("after", ["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+#: ``after`` × ``sig`` crossed (a signal whose own handler is set yet or not: they interact);
+#: the command alternates over them (``entry.take`` runs before any command is known).
 @pytest.mark.parametrize(
-    "argv", [["--version"], ["topics", "list"]], ids=["no command", "a command"]
+    ("after", "sig", "argv"),
+    [
+        ("SIGINT", "SIGINT", ["--version"]),
+        ("SIGINT", "SIGTERM", ["topics", "list"]),
+        ("SIGTERM", "SIGINT", ["topics", "list"]),
+        ("SIGTERM", "SIGTERM", ["--version"]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]),
 )
 def test_a_signal_the_moment_a_handler_is_set_is_held_for_the_command(
     env: dict[str, str],  # noqa: F811  (the imported fixture)
@@ -201,16 +209,24 @@ def state_copy(environ: dict[str, str], name: str) -> dict[str, str]:
     return environ | {"FEEDSVC_DATABASE__URL": f"sqlite:///{copy}", "FIRED": str(copy) + ".fired"}
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("moment", ["exit", "close", "do_close"])
+AFTER_COMMANDS = [
+    ["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"],
+    ["db", "upgrade"],
+    ["topics", "list"],
+]
+
+
+#: The signal each-choice: once the command has ended both are ignored alike
+#: (``entry.disarm``). Click's ``exit``/``close`` come after the command returned, whatever it
+#: was: each command once over them; ``do_close`` is the command's own engine's (whether it
+#: has a pool at all), so it meets every command.
 @pytest.mark.parametrize(
-    "argv",
+    ("moment", "sig", "argv"),
     [
-        ["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"],
-        ["db", "upgrade"],
-        ["topics", "list"],
+        *each_choice(["exit", "close"], ["SIGINT", "SIGTERM"], AFTER_COMMANDS),
+        *each_choice(["do_close"], ["SIGTERM", "SIGINT"], AFTER_COMMANDS),
     ],
-    ids=" ".join,
+    ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]),
 )
 def test_a_signal_after_the_command_ended_leaves_its_result(
     env: dict[str, str],  # noqa: F811  (the imported fixture)
@@ -269,15 +285,21 @@ sys.exit(main())
 """
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+ADD_KT = ["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"]
+
+
+#: Each moment once: the logging set-up is the settings' load (``common.configure_logging``),
+#: the same for every command before its own code, and both signals raise through the same
+#: handler there; signal × command crossed over the four.
 @pytest.mark.parametrize(
-    "moment",
-    ["_addHandlerRef", "Handler.createLock", "Filterer.addFilter", "Logger.setLevel"],
-)
-@pytest.mark.parametrize(
-    "argv",
-    [["topics", "add", "kt", "--title", "Kiến Thụy", "--query", "Kiến Thụy"], ["topics", "list"]],
-    ids=" ".join,
+    ("moment", "sig", "argv"),
+    [
+        ("_addHandlerRef", "SIGINT", ADD_KT),
+        ("Handler.createLock", "SIGTERM", ADD_KT),
+        ("Filterer.addFilter", "SIGTERM", ["topics", "list"]),
+        ("Logger.setLevel", "SIGINT", ["topics", "list"]),
+    ],
+    ids=lambda v: v if isinstance(v, str) else " ".join(v[:2]),
 )
 def test_a_signal_while_logging_is_set_up_ends_the_command_in_one_line(
     env: dict[str, str],  # noqa: F811  (the imported fixture)
@@ -300,13 +322,13 @@ def test_a_signal_while_logging_is_set_up_ends_the_command_in_one_line(
     assert "kt" not in listed.stdout.split(), listed.stdout
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
+#: The signal each-choice over the moments: both raise through the same handler.
 @pytest.mark.parametrize(
-    ("handler", "moment"),
+    ("handler", "moment", "sig"),
     [
-        ("NullHandler", "_addHandlerRef"),  # its createLock is its own, and can't be cut
-        ("Bridge", "_addHandlerRef"),
-        ("Bridge", "Handler.createLock"),
+        ("NullHandler", "_addHandlerRef", "SIGINT"),  # its createLock is its own: not cut
+        ("Bridge", "_addHandlerRef", "SIGTERM"),
+        ("Bridge", "Handler.createLock", "SIGINT"),
     ],
 )
 def test_a_signal_while_a_command_builds_a_log_handler_ends_it_in_one_line(
@@ -328,8 +350,8 @@ def test_a_signal_while_a_command_builds_a_log_handler_ends_it_in_one_line(
     assert (done.returncode, done.stdout, done.stderr.strip()) == (code, "", line)
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("kind", FINALISERS)
+#: Each-choice: the finaliser's kind decides where the interrupt is dropped, not which one.
+@pytest.mark.parametrize(("kind", "sig"), each_choice(FINALISERS, ["SIGINT", "SIGTERM"]))
 def test_a_commands_interrupt_dropped_by_a_finaliser_is_raised_again(kind: str, sig: str) -> None:
     """The command stops with its signal's interrupt, raised where the main thread runs next;
     nothing is printed about the finaliser."""
@@ -404,8 +426,8 @@ entry.main()
 )
 
 
-@pytest.mark.parametrize("sig", ["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("kind", FINALISERS)
+#: Each-choice, as for ``test_a_commands_interrupt_dropped_by_a_finaliser_is_raised_again``.
+@pytest.mark.parametrize(("kind", "sig"), each_choice(FINALISERS, ["SIGTERM", "SIGINT"]))
 def test_a_command_that_ends_past_its_dropped_signal_keeps_its_result(kind: str, sig: str) -> None:
     """Its work done, the command's own end stands: exit 0, its output, nothing said about the
     finaliser (an `import` that stored every line said "terminated" with no count when the

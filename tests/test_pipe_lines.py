@@ -11,6 +11,10 @@ SIGINT and SIGTERM blocked in its main thread and a second thread open to them, 
 process's signal is always taken by the C-level handler in that thread, and never interrupts
 the main thread's wait, exactly as a signal just before the read. The old reads waited until
 killed in every case below; each wait must now end with the command's words and exit code.
+
+A wait's moment and the signal are each-choice (:func:`signal_at`): every signal ends every
+wait through the same handler (the command's, ``feedsvc.entry``) and wakeup pipe, only the
+words and exit code differ.
 """
 
 from __future__ import annotations
@@ -24,8 +28,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
+from combos import each_choice
 from migrated import premigrated
 from test_import_slow_pipe import send, stored, wait_stored
 
@@ -49,6 +55,14 @@ SIGNALS = [
     pytest.param(signal.SIGTERM, 143, "terminated (SIGTERM)", id="SIGTERM"),
     pytest.param(signal.SIGHUP, 129, "hung up (SIGHUP)", id="SIGHUP"),
 ]
+
+
+def signal_at(whens: list[str]) -> list[Any]:
+    """(sig, code, words, when) cases: each signal and each moment of the wait once."""
+    return [
+        pytest.param(*sig.values, when, id=f"{sig.id}-{when}")
+        for sig, when in each_choice(SIGNALS, whens)
+    ]
 
 
 def line(key: str, title: str = "Công an xã Kiến Thụy") -> bytes:
@@ -106,8 +120,9 @@ def ended(proc: subprocess.Popen[bytes], sig: int) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout.read().decode(), proc.stderr.read().decode()
 
 
-@pytest.mark.parametrize(("sig", "code", "words"), SIGNALS)
-@pytest.mark.parametrize("when", ["after-an-answer", "before-any-input"])
+@pytest.mark.parametrize(
+    ("sig", "code", "words", "when"), signal_at(["after-an-answer", "before-any-input"])
+)
 def test_match_query_ends_on_a_signal_while_it_waits(
     tmp_path: Path, sig: int, code: int, words: str, when: str
 ) -> None:
@@ -136,8 +151,10 @@ def test_match_topics_ends_on_a_signal_while_it_waits(
     assert (exit_code, err) == (code, f"feedsvc: {words}\n")
 
 
-@pytest.mark.parametrize(("sig", "code", "words"), SIGNALS)
-@pytest.mark.parametrize("when", ["before-any-input", "after-a-pause", "in-a-partial-line"])
+@pytest.mark.parametrize(
+    ("sig", "code", "words", "when"),
+    signal_at(["before-any-input", "after-a-pause", "in-a-partial-line"]),
+)
 def test_import_from_a_pipe_ends_on_a_signal_while_it_waits(
     tmp_path: Path, sig: int, code: int, words: str, when: str
 ) -> None:

@@ -9,6 +9,10 @@ CMS table (a SQLite file, or a table in the test's PostgreSQL schema) to the end
 with another mapping or zone and stopped after the re-read's first batch, and every surface
 is read; a genuine first sync, and one interrupted by a mapping change, still say first sync,
 and once the re-read catches up the usual words return.
+
+Each change is read on PostgreSQL; on SQLite only the zone's (the change whose stored times
+move): the state is worked out in Python from the same bookkeeping rows whatever the change,
+so SQLite's reads of them need one case.
 """
 
 from __future__ import annotations
@@ -171,7 +175,17 @@ CHANGES: dict[str, tuple[SourceColumns, tzinfo]] = {
 }
 
 
-@pytest.mark.parametrize("change", sorted(CHANGES))
+@pytest.mark.parametrize(
+    ("db_url", "change"),
+    [
+        pytest.param("sqlite", "zone", id="sqlite-zone"),
+        *(
+            pytest.param("postgres", change, id=f"postgres-{change}", marks=pytest.mark.postgres)
+            for change in sorted(CHANGES)
+        ),
+    ],
+    indirect=["db_url"],
+)
 def test_a_re_read_is_no_first_sync_anywhere(
     db_url: str, state: Database, cms: Cms, tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
     change: str,
