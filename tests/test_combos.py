@@ -27,3 +27,15 @@ def test_one_dimension_is_its_values() -> None:
 def test_an_empty_dimension_is_refused(dims: tuple[list[int], ...]) -> None:
     with pytest.raises(ValueError, match="at least one value"):
         each_choice(*dims)
+
+
+def test_on_backends_rotates_the_state_db_and_marks_postgresql() -> None:
+    """``tests/backend_cases.py``: each case once, on alternating backends."""
+    from backend_cases import on_backends
+
+    params = on_backends([("a", 1), ("b", 2), ("c", 3)], start=1)
+    assert [p.values for p in params] == [("postgres", "a", 1), ("sqlite", "b", 2),
+                                          ("postgres", "c", 3)]  # fmt: skip
+    assert [p.id for p in params] == ["postgres-a-1", "sqlite-b-2", "postgres-c-3"]
+    assert [[m.name for m in p.marks] for p in params] == [["postgres"], [], ["postgres"]]
+    assert [p.values for p in on_backends(["x"])] == [("sqlite", "x")]
