@@ -22,6 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from factories import VN
 from fakebot import Fault
 from sqlalchemy import delete, update
 from test_digest_dispatch import CHAT, Env, local_hhmm, subscribe_chat, wait_for
@@ -152,3 +153,82 @@ def test_the_rest_of_a_digest_is_numbered_on_from_the_parts_sent(sent: int) -> N
             assert utf16_len(part.message.plain_text) <= 2000
         ids = [i for p in parts for i in p.delivery_ids]
         assert sorted(ids) == sorted(e.delivery_id for e in entries[:count])
+
+
+def _followups(env: Env) -> list[tuple[int, str, str]]:
+    from sqlalchemy import select
+
+    from feedsvc.db.schema import alert_followups
+
+    with env.db.read() as conn:
+        stmt = select(alert_followups.c.delivery_id, alert_followups.c.kind,
+                      alert_followups.c.state)  # fmt: skip
+        return [tuple(r) for r in conn.execute(stmt)]  # type: ignore[misc]
+
+
+async def _follow_up(env: Env) -> None:
+    """Run the follow-up worker (the dispatcher's digest layout) until nothing is open."""
+    from test_retraction import _until
+
+    from feedsvc.channels.telegram import TelegramChannel
+    from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
+
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    worker = FollowupWorker(env.db, TelegramChannel(env.sender, VN), VN, settings,
+                            digests=env.dispatcher.digests)  # fmt: skip
+    task = asyncio.create_task(worker.run())
+    try:
+        await _until(lambda: all(s == "done" for _, _, s in _followups(env)), 20)
+    finally:
+        worker.stop()
+        await task
+
+
+@pytest.mark.parametrize("kept", [3, 4])
+async def test_parts_sent_before_the_rest_shrank_are_numbered_again(
+    env: Env, kept: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A verifier's: every article of the later parts hidden as part 1 landed; part 1 still
+    read "(1/3)" and part 2 never came. The parts sent are owed an edit when the number of
+    parts changes, and the follow-up worker lays each out again: no "(1/3)" over a digest of
+    fewer parts. ``kept``: the newest articles left public (part 1's, or part 1's and some)."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    published = env.publish(*(f"{n} {TITLE}" for n in range(8)))  # [0] is the oldest
+    await _digest_with(env, lambda: _hide(env, published[: 8 - kept]))
+    sent = env.fake.messages(CHAT)
+    first = sent[0].visible.split("\n", 1)[0]
+    planned = _NUMBER.search(first)
+    assert planned is not None and int(planned.group(2)) > len(sent), (first, len(sent))
+    with env.db.read() as conn:
+        from sqlalchemy import select
+
+        from feedsvc.db.schema import deliveries
+
+        part1 = sorted(conn.execute(select(deliveries.c.id).where(
+            deliveries.c.message_id == sent[0].message_id)).scalars())  # fmt: skip
+    assert len(part1) >= 2
+    assert (part1[0], "correct", "pending") in _followups(env), _followups(env)
+    # the edit is owed, and the chat's next slot booked, at the dispatcher's clock, which the
+    # test moved ahead: the worker reads the same clock, past the chat's pacing gap
+    env.clock.at += timedelta(seconds=10)
+    monkeypatch.setattr(env.db, "now", env.clock)
+    await _follow_up(env)
+    now_first = env.fake.live(CHAT, sent[0].message_id).visible.split("\n", 1)[0]
+    assert f"(1/{planned.group(2)})" not in now_first, now_first
+    assert now_first.startswith(f"Tin tổng hợp · {len(part1)} tin"), now_first
+    if len(sent) > 1:  # the rest, laid out again, says how many parts there are now
+        assert [_NUMBER.search(m.visible.split("\n", 1)[0]).group(2) for m in sent[1:]] == [  # type: ignore[union-attr]
+            str(len(sent))
+        ] * (len(sent) - 1)
+    assert len(env.fake.messages(CHAT)) == len(sent)  # edited, nothing sent again
+
+
+async def test_a_digest_whose_parts_all_go_is_not_edited(env: Env) -> None:
+    """The control: nothing left out, the numbers hold, no edit is owed."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    env.publish(*(f"{n} {TITLE}" for n in range(8)))
+    await _digest_with(env, lambda: None)
+    sent = env.fake.messages(CHAT)
+    assert len(sent) >= 3
+    _check_numbers([m.visible for m in sent])
+    assert _followups(env) == []

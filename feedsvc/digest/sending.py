@@ -28,6 +28,7 @@ from feedsvc.digest.record import Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
 from feedsvc.store import claims
 from feedsvc.store import digests as store
+from feedsvc.store.followup_queue import queue_relayout
 
 log = logging.getLogger("feedsvc.digest")
 Unit = AlertMessage | DigestEntry  # a digest part, or one held alert (channels without parts)
@@ -55,28 +56,36 @@ class DigestSender:
         later part its alerts are sorted again (:meth:`DigestEdge.sort_rows`, at most
         ``AHEAD`` before its slot, as an alert's check): one withdrawn, hidden, scheduled again
         or no longer wanted since the claim is left out, recorded with the part, and the parts
-        still to go are laid out again (:meth:`DigestEdge.rest`); none left, none sent."""
+        still to go are laid out again (:meth:`DigestEdge.rest`); none left, none sent. When
+        that changes how many parts there are, the parts sent are owed an edit that lays
+        them out again (``store.followup_queue.queue_relayout``): their ``(1/N)`` is off."""
         batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
         units = self._units(job.parts, job.entries)
-        sent = 0
+        sent, delivered = 0, list[tuple[int, ...]]()  # parts sent; rows of those delivered
         while units:
             out: Sorted | None = None
+            renumber: list[tuple[int, ...]] = []
             if sent:  # pacing: that chat's rate, and the channel's
                 earliest = time.monotonic() + gap
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
+                total = sent + len(units)
                 checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
                 out = checked
+                if sent + len(units) != total:  # the numbers the sent parts carry are off
+                    renumber = list(delivered)
                 if not units:
-                    await asyncio.to_thread(self._set_aside_sorted, checked)
+                    await asyncio.to_thread(self._set_aside_sorted, checked, renumber)
                     break
                 await self.extra_slot(earliest)
             (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
+            if outcome.kind is OutcomeKind.SENT and isinstance(self.channel, MessageChannel):
+                delivered.append(ids)
             later = [d for _, p in units for d in p]
-            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out)
+            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out, renumber)
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
             sent += 1
             if not go_on:
@@ -138,7 +147,7 @@ class DigestSender:
 
     def _record(
         self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
-        left_out: Sorted | None = None,
+        left_out: Sorted | None = None, renumber: Sequence[Sequence[int]] = (),
     ) -> bool:  # fmt: skip
         batch = job.batch
         with self.db.write() as conn:
@@ -146,6 +155,7 @@ class DigestSender:
             if left_out is not None:  # a re-check's, written with the part that went without
                 set_aside(conn, now, self.owner, left_out.withdrawn, left_out.later,
                           left_out.unsubscribed)  # fmt: skip
+            queue_relayout(conn, renumber, now)
             claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
@@ -155,9 +165,11 @@ class DigestSender:
         with self.db.write() as conn:
             set_aside(conn, self.now(), self.owner, job.withdrawn, job.later, job.unsubscribed)
 
-    def _set_aside_sorted(self, out: Sorted) -> None:
+    def _set_aside_sorted(self, out: Sorted, renumber: Sequence[Sequence[int]] = ()) -> None:
         with self.db.write() as conn:
-            set_aside(conn, self.now(), self.owner, out.withdrawn, out.later, out.unsubscribed)
+            now = self.now()
+            set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
+            queue_relayout(conn, renumber, now)
 
     def _forget_thread(self, chat_id: int, thread_id: int) -> None:
         with self.db.write() as conn:

@@ -178,3 +178,34 @@ def queue_corrections(
     if not ids:
         return 0
     return rearm(conn, CORRECT, ids, now) + queue_new(conn, CORRECT, ids, now)
+
+
+def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: datetime) -> int:
+    """Owe an edit of these sent digest messages (``parts``: each message's delivery ids): the
+    rest of their digest was laid out again after a re-check left alerts out, so the ``(1/3)``
+    they were numbered with is no longer true (``(1/2)`` over a digest whose part 2 never came:
+    a verifier's). The follow-up worker lays each out again from its public articles
+    (``retraction.calls.digest_now``), as after a correction. One correction per message, on
+    its first delivery still sent and not retracted; a message of one alert is not a digest
+    message to the worker and is left as it is. Returns how many were queued or re-armed."""
+    retracted = _has_retraction(open_counts=False)
+    chosen: list[int] = []
+    for part in parts:
+        if len(part) < 2:
+            continue
+        first = conn.execute(
+            select(deliveries.c.id)
+            .where(
+                deliveries.c.id.in_(list(part)),
+                deliveries.c.state == "sent",
+                deliveries.c.message_id.is_not(None),
+                ~retracted,
+            )
+            .order_by(deliveries.c.id)
+            .limit(1)
+        ).scalar()
+        if first is not None:
+            chosen.append(first)
+    if not chosen:
+        return 0
+    return rearm(conn, CORRECT, chosen, now) + queue_new(conn, CORRECT, chosen, now)
