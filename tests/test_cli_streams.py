@@ -137,17 +137,25 @@ STATE_OUTPUTS = [
 ]
 
 
+@pytest.fixture(scope="module")
+def imported(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A directory whose (default) state DB holds the topics imported: one import for the
+    module's cases, which only read it."""
+    work = tmp_path_factory.mktemp("streams")
+    (work / "topics.toml").write_text(TOPICS, encoding="utf-8")
+    assert feedsvc(work, ["topics", "import", "topics.toml"]).returncode == 0
+    return work
+
+
 @pytest.mark.skipif(not FULL.exists(), reason="no /dev/full")
 @pytest.mark.parametrize("argv", STATE_OUTPUTS, ids=[" ".join(a) for a in STATE_OUTPUTS])
 def test_stdout_on_a_full_disk_is_named_by_commands_reading_the_state_db(
-    tmp_path: Path, argv: list[str]
+    imported: Path, argv: list[str]
 ) -> None:
     """`topics export -o - >/dev/full` (and the other commands printing what the state DB
     holds) names standard output, not ``-`` or ``<stdout>``: `-o FILE`'s own wording
     (``feedsvc.cli.common.write_output``) is for a file named on the command line."""
-    (tmp_path / "topics.toml").write_text(TOPICS, encoding="utf-8")
-    assert feedsvc(tmp_path, ["topics", "import", "topics.toml"]).returncode == 0
     with FULL.open("w") as full:
-        done = feedsvc(tmp_path, argv, stdout=full)
+        done = feedsvc(imported, argv, stdout=full)
     assert done.returncode == 1, done.stderr
     assert done.stderr == "feedsvc: cannot write standard output: No space left on device\n"

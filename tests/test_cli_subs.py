@@ -28,6 +28,24 @@ def run(tmp_path: Path) -> Run:
     return invoke
 
 
+@pytest.fixture(scope="module")
+def refusing(tmp_path_factory: pytest.TempPathFactory) -> Run:
+    """``run``'s state DB, one for the module's refusals (each case migrated its own): a
+    refused recipient stores nothing, which each case checks (``subs list`` prints no line),
+    so none depends on another."""
+    env = {
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path_factory.mktemp('subs') / 'state.db'}",
+        "FEEDSVC_CONFIG": "/dev/null",
+    }
+    runner = CliRunner()
+
+    def invoke(*args: str) -> Result:
+        return runner.invoke(cli, list(args), env=env)
+
+    invoke("topics", "add", "kien-thuy", "--title", "Kiến Thụy", "--query", '"Kiến Thụy"')
+    return invoke
+
+
 def test_add_list_remove(run: Run) -> None:
     ok = run("subs", "add", "42", "--type", "private", "--topic", "kien-thuy")
     assert ok.exit_code == 0, ok.output
@@ -181,11 +199,12 @@ def test_apprise_and_zalo_recipients(run: Run) -> None:
         (("42", "--type", "private", "--to", "", "--topic", "kien-thuy"), "not two different"),
     ],
 )  # fmt: skip
-def test_bad_recipients_exit_2(run: Run, args: tuple[str, ...], message: str) -> None:
-    result = run("subs", "add", *args)
+def test_bad_recipients_exit_2(refusing: Run, args: tuple[str, ...], message: str) -> None:
+    result = refusing("subs", "add", *args)
     assert result.exit_code == 2, result.output
     assert message in result.output
     assert "notaurl" not in result.output and "aaaaaaaa" not in result.output
+    assert refusing("subs", "list").stdout == ""  # nothing stored: the next case's DB is clean
 
 
 def test_the_same_chat_as_chat_id_and_address_is_one_recipient(run: Run) -> None:

@@ -4,14 +4,14 @@
 open until the process ended: SQLite checkpoints the WAL into the database and removes
 ``state.db-wal`` only when the last connection closes. After `db upgrade` or `topics import`,
 ``state.db`` was 4 KB, the data in a 300 KB ``state.db-wal``, and ``cp state.db backup.db`` an
-empty DB (a tester's). Each case runs the commands before it in one process, then the command
-under test as an operator does (``python -m feedsvc``, a fresh interpreter), and copies
-``state.db`` alone to read it with the plain ``sqlite3`` module.
+empty DB (a tester's). Each command runs as an operator runs it (``python -m feedsvc``, a
+fresh interpreter), in order on one DB (each step starts from what the ones before it left: one
+process a step instead of a setup process plus the command for each case), and ``state.db``
+alone is copied and read with the plain ``sqlite3`` module after each.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -22,17 +22,7 @@ from pathlib import Path
 
 import pytest
 from factories import article, jsonl
-
-#: Runs the CLI for each argv of ``sys.argv[1]`` (JSON) in this one process, as setup.
-SETUP = r"""
-import json, sys
-from feedsvc.cli import cli
-for argv in json.loads(sys.argv[1]):
-    try:
-        cli.main(argv, prog_name="feedsvc")
-    except SystemExit as exc:
-        assert not exc.code, (argv, exc.code)
-"""
+from migrated import copy_template
 
 TOPICS = '[[topic]]\nslug = "kien-thuy"\ntitle = "Kiến Thụy"\nquery = \'"Kiến Thụy"\'\n'
 
@@ -116,22 +106,18 @@ def _feedsvc(argv: list[str], work: Path, env: dict[str, str]) -> subprocess.Com
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("k", range(len(STEPS)), ids=[s[0] for s in STEPS])
 def test_a_writing_command_leaves_its_data_in_the_db_file(
-    work: tuple[Path, dict[str, str]], k: int
+    work: tuple[Path, dict[str, str]],
 ) -> None:
+    """Every step as the command under test, in order, each in a fresh interpreter: the DB each
+    one starts from is the one the steps before it left, as a setup process made it before
+    (one process per step, not a setup process as well for each of them)."""
     path, env = work
-    before = [argv for _, argv, _, _ in STEPS[:k]]
-    if before:
-        subprocess.run(
-            [sys.executable, "-c", SETUP, json.dumps(before)],
-            cwd=path, env=env, check=True, capture_output=True, timeout=120,
-        )  # fmt: skip
-    _, argv, sql, rows = STEPS[k]
-    done = _feedsvc(argv, path, env)
-    assert done.returncode == 0, done.stdout + done.stderr
-    assert _wal_left(path) == 0
-    assert _copy_holds(path, sql) == rows
+    for step, argv, sql, rows in STEPS:
+        done = _feedsvc(argv, path, env)
+        assert done.returncode == 0, (step, done.stdout + done.stderr)
+        assert _wal_left(path) == 0, step
+        assert _copy_holds(path, sql) == rows, step
 
 
 @pytest.mark.parametrize(
@@ -149,8 +135,7 @@ def test_a_refused_write_closes_the_db_too(
     """A command that ends by ``fail`` after opening the DB: the write before it is in
     ``state.db`` (the refused command is the last to close the DB)."""
     path, env = work
-    upgraded = _feedsvc(["db", "upgrade"], path, env)
-    assert upgraded.returncode == 0, upgraded.stderr
+    assert copy_template(f"sqlite:///{path / 'state.db'}")  # as `db upgrade` leaves it
     done = _feedsvc(argv, path, env)
     assert done.returncode == code, done.stdout + done.stderr
     assert _wal_left(path) == 0

@@ -6,7 +6,8 @@ logged, then exited 1 at its first write (the PostgreSQL line said "a standby?")
 it can write before it says or does anything (``feedsvc.db.writable``): one line naming
 ``database.url`` and what to change, exit 2 (a configuration error: systemd does not restart
 it). ``config check`` flags SQLite's ``mode=ro`` without connecting. Real SQLite files and the
-machine's PostgreSQL, through the real ``feedsvc`` process.
+machine's PostgreSQL, through the real ``feedsvc`` process. The two starts (scheduler, web
+replica) are covered each-choice with the ways of being read-only: one probe runs before either.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 
 import pytest
+from combos import each_choice
 from sqlalchemy import create_engine, make_url, text
 from test_cli_db_errors import immutable
 
@@ -54,9 +56,15 @@ def migrated(url: str) -> None:
         db.dispose()
 
 
-@pytest.mark.parametrize("argv", RUNS, ids=" ".join)
+#: Each-choice (4 cases, not 8): the URL's query is read before either start
+#: (``feedsvc.db.writable``, the same probe for both), so the query and the kind of start are
+#: independent; each query and each start appears.
+READ_ONLY_QUERIES = ["mode=ro", "immutable=1", "mode=ro&cache=shared", "immutable=yes&mode=rw"]
+SQLITE_CASES = each_choice(READ_ONLY_QUERIES, RUNS)
+
+
 @pytest.mark.parametrize(
-    "query", ["mode=ro", "immutable=1", "mode=ro&cache=shared", "immutable=yes&mode=rw"]
+    ("query", "argv"), SQLITE_CASES, ids=[f"{q}-{' '.join(a)}" for q, a in SQLITE_CASES]
 )
 def test_a_read_only_sqlite_uri(clean_cli: Path, query: str, argv: list[str]) -> None:
     db_file = clean_cli / "state.db"
@@ -136,6 +144,8 @@ def test_config_check_flags_a_read_only_sqlite_uri(
     assert "1 problem(s)" in done.stderr, done.stderr
     assert f"database.url: opens the state DB read-only ({option} in the URL)" in done.stderr
     assert f"remove {option} from database.url" in done.stderr, done.stderr
+    if query != "mode=ro":  # the writable URL's check, the same for every case: run in one
+        return
     writable = f"sqlite:///file:{clean_cli / 'state.db'}?mode=rwc&uri=true"
     assert feedsvc(writable, clean_cli, "config", "check").returncode == 0
 
@@ -167,18 +177,18 @@ def pg_role(pg_url: str, *settings: str, grant: str = "ALL") -> Iterator[str]:
         admin.dispose()
 
 
+PG_HOWS = {
+    "url": "database.url sets it (options=-cdefault_transaction_read_only=on)",
+    "role": "run ALTER ROLE {role} RESET default_transaction_read_only",
+    "role in database":
+        "run ALTER ROLE {role} IN DATABASE feedsvc_test RESET default_transaction_read_only",
+    "select only": "refused access (ProgrammingError (InsufficientPrivilege): permission "
+        "denied for table leases): grant the role in database.url the privileges",
+}  # fmt: skip
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize(
-    ("how", "says"),
-    [
-        ("url", "database.url sets it (options=-cdefault_transaction_read_only=on)"),
-        ("role", "run ALTER ROLE {role} RESET default_transaction_read_only"),
-        ("role in database",
-         "run ALTER ROLE {role} IN DATABASE feedsvc_test RESET default_transaction_read_only"),
-        ("select only", "refused access (ProgrammingError (InsufficientPrivilege): permission "
-         "denied for table leases): grant the role in database.url the privileges"),
-    ],
-)  # fmt: skip
+@pytest.mark.parametrize(("how", "says"), list(PG_HOWS.items()), ids=list(PG_HOWS))
 def test_a_read_only_postgresql(pg_url: str, clean_cli: Path, how: str, says: str) -> None:
     """The line says where the setting comes from, which is what the operator changes (it said
     "the server accepts no writes (a standby?)" after the start)."""
@@ -192,9 +202,11 @@ def test_a_read_only_postgresql(pg_url: str, clean_cli: Path, how: str, says: st
         guard = pg_role(pg_url, "IN DATABASE feedsvc_test SET default_transaction_read_only = on")
     elif how == "select only":
         guard = pg_role(pg_url, grant="SELECT")
+    # one start per case, alternating (each-choice): the probe, and where its line says the
+    # setting comes from, is the same whichever start runs it (test_a_read_only_sqlite_uri)
+    argv = RUNS[list(PG_HOWS).index(how) % len(RUNS)]
     with guard as url:
         role = make_url(url).username
-        for argv in RUNS:
-            line = refused(feedsvc(url, clean_cli, *argv))
-            assert says.format(role=role) in line, line
-            assert "standby" not in line and "password" not in line, line
+        line = refused(feedsvc(url, clean_cli, *argv))
+        assert says.format(role=role) in line, line
+        assert "standby" not in line and "password" not in line, line

@@ -5,7 +5,10 @@ libpq and PyMySQL take the password from the URL's query too (``?password=``, ``
 ``status``, ``source check`` and the "not initialised" error printed the query's in clear. Every
 command that prints a DB URL is run here as the real CLI process, with the secret in each place,
 on both read paths (the driver-only one of ``feedsvc.store.lite`` and SQLAlchemy's), and against
-servers that refuse the connection or the database.
+servers that refuse the connection or the database. Commands and places are covered
+each-choice (every command, every place, every URL at least once; each place on both read
+paths): the masking is one function whatever the command prints, so the cross product of
+processes found nothing more.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from combos import each_choice
 from processes import free_port, wait_until
 
 SECRET = "s3cr3t-Value-9f8e7d"
@@ -58,34 +62,67 @@ def with_secret(url: str, where: str) -> str:
 
 PLACES = ["userinfo", "password", "sslpassword", "multi"]
 
+#: Each command is run once per phase, in one place (each-choice: the masking is one function,
+#: ``feedsvc.db.urls.shown_url``, whatever the command; what the process adds is each command's
+#: printing path and each place's parse), so a case runs ~4 processes instead of 12. Each place
+#: is read by the driver-only path (``status``/``topics list``: ``feedsvc.store.lite``) and by
+#: SQLAlchemy's (``db upgrade``, run by every case), the read paths whose parses of the place
+#: differ.
+NOT_INITIALISED = {  # the state DB's schema empty: "not initialised"
+    "userinfo": [["source", "check"]],
+    "password": [["db", "current"]],
+    "sslpassword": [["status"]],
+    "multi": [["topics", "list"]],
+}
+INITIALISED = {  # after `db upgrade`
+    "userinfo": [["status"], ["source", "check"]],
+    "password": [["status", "--json"], ["db", "current"]],
+    "sslpassword": [["topics", "list"], ["db", "upgrade"]],
+    "multi": [["config", "show"]],
+}
+
 
 @pytest.mark.postgres
 @pytest.mark.parametrize("where", PLACES)
 def test_no_command_prints_the_state_db_password(tmp_path: Path, pg_url: str, where: str) -> None:
     url = with_secret(pg_url, where)
     env = {"FEEDSVC_DATABASE__URL": url}
-    for argv in (["status"], ["topics", "list"], ["source", "check"], ["db", "current"]):
+    for argv in NOT_INITIALISED[where]:
         code, output = cli(tmp_path, *argv, **env)  # an empty schema: "not initialised"
         assert SECRET not in output, (argv, output)
         if argv != ["db", "current"]:
             assert code == 1 and "is not initialised" in output and "***" in output, output
-    assert cli(tmp_path, "db", "upgrade", **env)[0] == 0
-    outputs: dict[str, str] = {}  # each command run once (a process start is ~1-2 s)
-    for argv in (["status"], ["status", "--json"], ["config", "show"], ["source", "check"],
-                 ["topics", "list"], ["db", "current"], ["db", "upgrade"]):  # fmt: skip
+    code, output = cli(tmp_path, "db", "upgrade", **env)
+    assert code == 0 and SECRET not in output, output
+    outputs: dict[str, str] = {}
+    for argv in INITIALISED[where]:
         code, output = cli(tmp_path, *argv, **env)
         assert code == 0, (argv, output)
         assert SECRET not in output, (argv, output)
         outputs[" ".join(argv)] = output
-    shown = json.loads(outputs["status --json"])["database"]
-    assert "***" in shown and "127.0.0.1" in shown, shown
-    config = json.loads(outputs["config show"])
-    assert "***" in config["database"]["url"]
+    if "status --json" in outputs:
+        shown = json.loads(outputs["status --json"])["database"]
+        assert "***" in shown and "127.0.0.1" in shown, shown
+    if "config show" in outputs:
+        config = json.loads(outputs["config show"])
+        assert "***" in config["database"]["url"]
+
+
+def test_each_command_is_run_in_some_place() -> None:
+    """The each-choice tables above leave no command out (a guard for their next edit)."""
+    assert sorted({" ".join(a) for c in NOT_INITIALISED.values() for a in c}) == [
+        "db current", "source check", "status", "topics list"]  # fmt: skip
+    assert sorted({" ".join(a) for c in INITIALISED.values() for a in c}) == [
+        "config show", "db current", "db upgrade", "source check", "status", "status --json",
+        "topics list"]  # fmt: skip
 
 
 @pytest.mark.postgres
-@pytest.mark.parametrize("where", PLACES)
+@pytest.mark.parametrize("where", ["userinfo", "multi"])
 def test_the_service_log_never_holds_the_password(tmp_path: Path, pg_url: str, where: str) -> None:
+    """Two places (a whole service start each): the URL's own password, and the query's in the
+    multi-host form; the query's ``password``/``sslpassword`` reach the service as the multi
+    form's does (connect arguments), and each is checked for every CLI command above."""
     url = with_secret(pg_url, where)
     assert cli(tmp_path, "db", "upgrade", FEEDSVC_DATABASE__URL=url)[0] == 0
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
@@ -116,12 +153,26 @@ UNREACHABLE = [  # nothing listens on the port; the server has no such database 
 ]
 
 
+#: One command of each read path per URL (the driver's error text depends on the URL's failure
+#: and on the path, psycopg's own or SQLAlchemy's, not on which command of a path prints it):
+#: the driver-only path's ``status``/``topics list`` and SQLAlchemy's ``db upgrade``/``run``,
+#: alternating, so every URL meets both paths and every command runs.
+FAILING = [
+    (url, [lite, sqlalchemy])
+    for url, lite, sqlalchemy in each_choice(
+        UNREACHABLE, [["status"], ["topics", "list"]], [["db", "upgrade"], ["run", "--no-http"]]
+    )
+]
+
+
 @pytest.mark.postgres
-@pytest.mark.parametrize("url", UNREACHABLE)
-def test_a_failing_connection_never_prints_the_password(tmp_path: Path, url: str) -> None:
+@pytest.mark.parametrize(("url", "commands"), FAILING, ids=[f"url{i}" for i in range(len(FAILING))])
+def test_a_failing_connection_never_prints_the_password(
+    tmp_path: Path, url: str, commands: list[list[str]]
+) -> None:
     """The driver's error text (psycopg's "connection failed: …") names host and port only."""
     url = url.format(port=free_port())
-    for argv in (["status"], ["topics", "list"], ["db", "upgrade"], ["run", "--no-http"]):
+    for argv in commands:
         code, output = cli(tmp_path, *argv, FEEDSVC_DATABASE__URL=url)
         assert code == 1, (argv, output)
         assert "database error" in output, output
@@ -163,9 +214,21 @@ UNENCODED_AT = [
 ]
 
 
-@pytest.mark.parametrize("url", UNENCODED_AT)
+#: Each command with one URL form (each-choice, 7 cases): the refusal is
+#: ``feedsvc.db.urls``' check of the URL as the configuration is loaded, before any command's
+#: own code, so the URL's form and the command are independent.
+AT_COMMANDS = [["config", "check"], ["config", "show"], ["status"], ["topics", "list"],
+               ["db", "upgrade"], ["source", "check"], ["run", "--no-http"]]  # fmt: skip
+AT_CASES = each_choice(UNENCODED_AT, AT_COMMANDS)
+
+
+@pytest.mark.parametrize(
+    ("url", "argv"),
+    AT_CASES,
+    ids=[f"url{i % len(UNENCODED_AT)}-{' '.join(a)}" for i, (_, a) in enumerate(AT_CASES)],
+)
 def test_a_password_with_an_unencoded_at_is_refused_and_never_printed(
-    tmp_path: Path, url: str
+    tmp_path: Path, url: str, argv: list[str]
 ) -> None:
     """Part of such a password (the text after its '@') was shown by ``config show``,
     ``status``, ``topics list``, ``db upgrade`` and ``run`` (the masked URL and the driver's
@@ -178,10 +241,7 @@ def test_a_password_with_an_unencoded_at_is_refused_and_never_printed(
         if url.startswith("mysql")
         else ("database.url", {"FEEDSVC_DATABASE__URL": url})
     )
-    commands = [["config", "check"], ["config", "show"], ["status"], ["topics", "list"],
-                ["db", "upgrade"], ["source", "check"], ["run", "--no-http"]]  # fmt: skip
-    for argv in commands:
-        code, output = cli(tmp_path, *argv, **env)
-        assert code == 2, (argv, output)
-        assert f"{key}: holds more than one '@' before the host" in output, (argv, output)
-        assert "%40" in output and TAIL not in output and HEAD not in output, (argv, output)
+    code, output = cli(tmp_path, *argv, **env)
+    assert code == 2, (argv, output)
+    assert f"{key}: holds more than one '@' before the host" in output, (argv, output)
+    assert "%40" in output and TAIL not in output and HEAD not in output, (argv, output)
