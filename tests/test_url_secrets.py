@@ -48,7 +48,7 @@ def cli(cwd: Path, *argv: str, **env: str) -> tuple[int, str]:
 def with_secret(url: str, where: str) -> str:
     """``url`` (``postgresql+psycopg://postgres@host:port/db?options=…``) with :data:`SECRET`
     as the userinfo password, the query's ``password`` or ``sslpassword``, or (``multi``) in the
-    query of a form only SQLAlchemy's path reads (``?host=&port=``)."""
+    query of the multi-host form (``?host=&port=``, which both read paths take)."""
     if where == "userinfo":
         return url.replace("postgres@", f"postgres:{SECRET}@", 1)
     if where == "multi":
