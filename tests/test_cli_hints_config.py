@@ -3,7 +3,7 @@
 ``subs add --config site.toml …`` answered "run `feedsvc topics import`": typed as told, that
 read another configuration (``config/feedsvc.toml``, ``FEEDSVC_CONFIG``, or none) and so acted
 on another state DB (a tester's). ``cli.common.command_name`` and the state DB's
-`feedsvc db upgrade` hints (``upgrade_hints``) add it, shell-quoted, given before the command
+`feedsvc db upgrade` hints (``config_hints``) add it, shell-quoted, given before the command
 name or after it; ``render`` named a bare `feedsvc topics list` unlike the other hints.
 """
 
@@ -153,3 +153,18 @@ def test_import_into_a_missing_postgresql_database_names_the_same_file(
     assert "feedsvc_hint_no_such_db" in result.output, result.output
     assert hinted(result)[-1].startswith("feedsvc db upgrade --config "), result.output
     assert f"feedsvc db upgrade --config {shlex.quote(config)}" in hinted(result), result.output
+
+
+@pytest.mark.parametrize("name", ["my site.toml", "cấu hình.toml"])
+def test_a_topics_file_refused_by_the_state_db_names_the_same_file(
+    tmp_path: Path, name: str
+) -> None:
+    """`topics import` of an emptied file (it would switch off every topic it imported) said
+    "use `feedsvc topics disable SLUG`" without the ``--config`` it was given."""
+    config = site(tmp_path, name)
+    assert run(tmp_path, "topics", "import", "--config", config).exit_code == 0
+    (tmp_path / "topics.toml").write_text("", encoding="utf-8")
+    result = run(tmp_path, "topics", "import", "--config", config)
+    assert result.exit_code == 2, result.output
+    assert "it holds no topics" in result.output, result.output
+    assert hinted(result) == [f"feedsvc topics disable SLUG --config {shlex.quote(config)}"]

@@ -102,9 +102,9 @@ class _Root(click.Group):
             message = environment_error(exc)
             if message is None:
                 raise  # a bug: keep its traceback
-            from feedsvc.cli.common import upgrade_hints
+            from feedsvc.cli.common import config_hints
 
-            click.echo(f"feedsvc: {upgrade_hints(message)}", err=True)
+            click.echo(f"feedsvc: {config_hints(message)}", err=True)
             from feedsvc.db.revision import DatabaseUrlError  # a light module, as above
 
             code = (

@@ -110,18 +110,25 @@ def given_config() -> str:
     return f" --config {shlex.quote(str(file))}" if file else ""
 
 
-def upgrade_hints(message: str) -> str:
+def config_hints(message: str) -> str:
     """``message`` (a state DB's error: ``db.revision``'s schema errors, ``db.connect_errors``'
-    advice) with each `feedsvc db upgrade` it names carrying :func:`given_config`."""
-    from feedsvc.db.revision import UPGRADE_COMMAND
+    advice; a topics file the state DB refused, ``topics_sync``) with each command it names
+    between backticks, `feedsvc …`, carrying :func:`given_config` (unless it names one)."""
+    import re
 
-    named = f"`{UPGRADE_COMMAND}`"
-    return message.replace(named, f"`{UPGRADE_COMMAND}{given_config()}`")
+    given = given_config()
+    if not given:
+        return message
+    return re.sub(
+        r"`feedsvc ([^`]+)`",
+        lambda m: m.group(0) if "--config" in m.group(1) else f"`feedsvc {m.group(1)}{given}`",
+        message,
+    )
 
 
 def schema_failed(exc: Exception, code: int) -> NoReturn:
     """:func:`fail` with a state DB's schema error (``db.revision.SchemaError``)."""
-    fail(upgrade_hints(str(exc)), code)
+    fail(config_hints(str(exc)), code)
 
 
 def _on_path(program: str, path: str | None, *, same_file: bool = True) -> str:
@@ -169,7 +176,7 @@ def topics_file_problems(path: str, problems: list[str]) -> NoReturn:
     (bad configuration): how ``topics import`` and ``match --topics`` refuse a file."""
     click.echo(f"feedsvc: {len(problems)} problem(s) in {path}:", err=True)
     for problem in problems:
-        click.echo(f"  {problem}", err=True)
+        click.echo(f"  {config_hints(problem)}", err=True)
     raise SystemExit(EXIT_USAGE)
 
 

@@ -20,12 +20,12 @@ from feedsvc.cli.common import (
     EXIT_USAGE,
     cell,
     command_name,
+    config_hints,
     fail,
     load_settings,
     open_db,
     run_operation,
     state_database,
-    upgrade_hints,
 )
 from feedsvc.cli.params import Int, config_option
 
@@ -146,7 +146,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
     try:
         database = open_db(settings, write=True)
     except SQLAlchemyError as exc:
-        fail(upgrade_hints(f"cannot prepare the state database: {explain(exc)}"))
+        fail(config_hints(f"cannot prepare the state database: {explain(exc)}"))
     size = _size(file)
 
     def reject(r: object) -> None:
