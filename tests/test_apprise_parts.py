@@ -1,13 +1,18 @@
 """An Apprise notification sent as several HTTP requests that reached its destination in part
 (a URL with several targets, a message Apprise splits) is sent with a note, never retried whole:
 the retry showed it again to every target that had it. Against the local receiver
-(``tests/receiver.py``) on loopback; SQLite and PostgreSQL."""
+(``tests/receiver.py``) on loopback; SQLite and PostgreSQL.
+
+The refusing target's status is given one state DB backend, rotating
+(``backend_cases.on_backends``): Apprise reads it before anything is stored, and the outcome is
+recorded by the same statements for either status."""
 
 from __future__ import annotations
 
 import json
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from receiver import Receiver
 from test_apprise import dispatch, done, publish, rows
@@ -35,7 +40,7 @@ def errors(db: Database) -> list[str | None]:
         return list(conn.execute(select(deliveries.c.error).order_by(deliveries.c.id)).scalars())
 
 
-@pytest.mark.parametrize("refusal", [500, 429])
+@pytest.mark.parametrize(("db_url", "refusal"), on_backends([500, 429]), indirect=["db_url"])
 async def test_a_url_with_two_targets_one_refusing_is_not_sent_again_to_the_other(
     db: Database, receiver: Receiver, refusal: int
 ) -> None:

@@ -8,6 +8,13 @@ backslash that would read as an escape, and the commands taking a key read the p
 back (:data:`feedsvc.cli.params.SHOWN`). ``articles find``, ``GET /api/articles?q=`` and the
 admin's search refused a legacy key's exact text (a control character); they find it now. And
 ``articles hide``/``unhide`` answer with their own lines only: no INFO log line on stderr.
+
+The bidi control in a legacy key, and the key an unknown-article message names or a pending
+hide records, are each given one state DB backend, rotating (``backend_cases.on_backends``):
+such characters are plain text to both backends (no case to fold, nothing LIKE treats
+specially), and the printing and reading back are the CLI's. Keys holding backslashes that are
+looked up as typed keep both backends: ``find`` puts the typed text into ``ILIKE … ESCAPE``,
+whose handling differs by backend.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from sqlalchemy import select, update
@@ -39,6 +47,14 @@ with warnings.catch_warnings():
 pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.testclient`")
 
 BIDI = [chr(c) for first, last in BIDI_CONTROL_RANGES for c in range(first, last + 1)]
+
+
+def shown_char(char: str) -> str:
+    return f"U+{ord(char):04X}"
+
+
+# each bidi control on one backend, rotating (this module's docstring); ``start`` varies which
+BIDI_ON_BACKENDS = [on_backends(BIDI, start=s, label=shown_char) for s in (0, 1)]
 TITLE = "Lừa đảo qua tệp 1gnp"
 
 
@@ -88,7 +104,7 @@ def escape_of(char: str) -> str:
 # -- 1. what is printed names one key, and typed back names that key -------------------------
 
 
-@pytest.mark.parametrize("char", BIDI)
+@pytest.mark.parametrize(("db_url", "char"), BIDI_ON_BACKENDS[0], indirect=["db_url"])
 def test_a_bidi_key_and_its_escape_as_text_print_apart_and_each_is_hidden_by_its_line(
     service: Service, char: str
 ) -> None:
@@ -109,7 +125,7 @@ def test_a_bidi_key_and_its_escape_as_text_print_apart_and_each_is_hidden_by_its
     assert hidden_ids(service) == {literal}
 
 
-@pytest.mark.parametrize("char", BIDI)
+@pytest.mark.parametrize(("db_url", "char"), BIDI_ON_BACKENDS[1], indirect=["db_url"])
 def test_the_printed_form_of_a_legacy_key_with_pending_hides_that_key(
     service: Service, char: str
 ) -> None:
@@ -151,14 +167,18 @@ def test_a_key_holding_backslashes_prints_unambiguously_and_round_trips(
 
 
 @pytest.mark.parametrize(
-    ("typed", "recorded"),
-    [
-        ("N\\\\u202e", "N\\u202e"),  # as printed: the six characters, one backslash
-        ("W\\\\x07", "W\\x07"),
-        ("P\\\\\\", "P\\\\"),  # the first doubled: a backslash follows it
-        ("Q\\u0041", "Q\\u0041"),  # an escape of no escaped character: the six characters
-        ("V\\x41\\u1ec7", "V\\x41\\u1ec7"),
-    ],
+    ("db_url", "typed", "recorded"),
+    on_backends(
+        [
+            ("N\\\\u202e", "N\\u202e"),  # as printed: the six characters, one backslash
+            ("W\\\\x07", "W\\x07"),
+            ("P\\\\\\", "P\\\\"),  # the first doubled: a backslash follows it
+            ("Q\\u0041", "Q\\u0041"),  # an escape of no escaped character: the six characters
+            ("V\\x41\\u1ec7", "V\\x41\\u1ec7"),
+        ],
+        label=ascii,
+    ),
+    indirect=["db_url"],
 )
 def test_a_pending_hide_records_the_key_its_line_shows(
     service: Service, typed: str, recorded: str
@@ -179,17 +199,30 @@ def test_an_escape_of_a_bidi_key_not_stored_is_refused_not_recorded(
     assert pending_keys(service) == []
 
 
+NO_KEY_HOLDS = [
+    ("C:\\new", "U+000A"),
+    ("T\\tab", "U+0009"),
+    ("a\\x00b", "U+0000"),
+    ("a\\x1b[31m", "U+001B"),
+    ("a\\u2028", "U+2028"),
+]
+
+
+# each typed key on both backends (stored with its backslashes and hidden as printed), with
+# --pending on one and without on the other, rotating: the usage error is the CLI's, before SQL
 @pytest.mark.parametrize(
-    ("typed", "char"),
+    ("db_url", "typed", "char", "pending"),
     [
-        ("C:\\new", "U+000A"),
-        ("T\\tab", "U+0009"),
-        ("a\\x00b", "U+0000"),
-        ("a\\x1b[31m", "U+001B"),
-        ("a\\u2028", "U+2028"),
+        case
+        for i, (typed, char) in enumerate(NO_KEY_HOLDS)
+        for case in on_backends(
+            [(typed, char, True), (typed, char, False)],
+            start=i,
+            label=lambda v: ("pending" if v else "now") if isinstance(v, bool) else ascii(v),
+        )
     ],
+    indirect=["db_url"],
 )
-@pytest.mark.parametrize("pending", [True, False])
 def test_an_escape_of_a_character_no_key_holds_is_a_usage_error(
     service: Service, typed: str, char: str, pending: bool
 ) -> None:
@@ -217,8 +250,19 @@ def test_the_escape_rule_is_its_own_inverse() -> None:
 
 
 @pytest.mark.parametrize(
-    "key",
-    ["CMS-\u200e42", "CMS-\xa042", "CMS-\xad42", "CMS-\u200d42", "CMS-\U000e0041", "CMS-\\u200e42"],
+    ("db_url", "key"),
+    on_backends(
+        [
+            "CMS-\u200e42",
+            "CMS-\xa042",
+            "CMS-\xad42",
+            "CMS-\u200d42",
+            "CMS-\U000e0041",
+            "CMS-\\u200e42",
+        ],
+        label=ascii,
+    ),
+    indirect=["db_url"],
 )
 def test_the_key_an_unknown_article_message_names_is_the_key_typed_back(
     service: Service, key: str
@@ -257,7 +301,7 @@ def test_the_admin_shows_two_keys_that_print_alike_apart(service: Service) -> No
 # -- 2. a legacy key is found by its exact text ----------------------------------------------
 
 
-@pytest.mark.parametrize("char", BIDI)
+@pytest.mark.parametrize(("db_url", "char"), BIDI_ON_BACKENDS[1], indirect=["db_url"])
 def test_find_finds_a_legacy_key_by_its_exact_text_everywhere(service: Service, char: str) -> None:
     key = f"K{char}1gnp.exe"
     article_id = rekey(service, 1, key)

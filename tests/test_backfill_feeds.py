@@ -1,7 +1,12 @@
 """A backfill shows in the topic's feeds at once, through every entry point: the admin's button,
 ``POST /api/topics/{slug}/backfill`` and ``feedsvc topics backfill`` (picked up by the running
 service's snapshot sync). Before, each said "added N" while the feed stayed empty until the topic
-was edited or a new article arrived."""
+was edited or a new article arrived.
+
+The signal interrupting the CLI's backfill and the entry point the service's stop interrupts are
+each given one state DB backend, rotating (``backend_cases.on_backends``): they pick how the
+backfill is stopped and answered, and the batches it leaves are written by the same statements
+either way; each test keeps a PostgreSQL case."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 
@@ -201,8 +207,14 @@ def feeds_show_what_is_stored(client: TestClient, service: Service) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("signal_raised", "code", "word"),
-    [(terminate.Terminated, 143, "terminated (SIGTERM)"), (KeyboardInterrupt, 130, "interrupted")],
+    ("db_url", "signal_raised", "code", "word"),
+    on_backends(
+        [
+            (terminate.Terminated, 143, "terminated (SIGTERM)"),
+            (KeyboardInterrupt, 130, "interrupted"),
+        ]
+    ),
+    indirect=["db_url"],
 )
 def test_cli_backfill_interrupted_leaves_its_batches_in_the_feeds(
     served: tuple[TestClient, Service, Path],
@@ -247,7 +259,9 @@ def test_api_backfill_409_leaves_its_batches_in_the_feeds(
     assert feeds_show_what_is_stored(client, service)
 
 
-@pytest.mark.parametrize("entry", ["api", "admin"])
+@pytest.mark.parametrize(
+    ("db_url", "entry"), on_backends(["api", "admin"], start=1), indirect=["db_url"]
+)
 def test_a_backfill_the_service_stop_interrupts_answers_and_leaves_its_batches(
     served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch, entry: str
 ) -> None:

@@ -8,6 +8,11 @@ which counts one. It counts none now (nor does an article moved into the future,
 its time), for instant alerts and digests; a real send, failed or not, still counts, and a
 lease that runs out (a crash mid-send) still counts as an unknown outcome (``ambiguous``).
 SQLite and PostgreSQL; Telegram is the fake Bot API over real HTTP.
+
+How the alert's reason ended (unsubscribed, chat disabled or deleted, article hidden or
+withdrawn) is given one state DB backend per case, rotating (``backend_cases.on_backends``,
+the start varied so a deleted chat's cascade runs on each backend in some test): the ending is
+recorded with no attempt by the same statements whichever reason it was.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import article
 from fakebot import Fault
 from sqlalchemy import select, update
@@ -106,7 +112,7 @@ UNSUBSCRIBED = [_unsubscribe, _disable, _delete]
 WITHDRAWN = [_hide, _withdraw]
 
 
-@pytest.mark.parametrize("end", UNSUBSCRIBED)
+@pytest.mark.parametrize(("db_url", "end"), on_backends(UNSUBSCRIBED), indirect=["db_url"])
 async def test_an_unsubscribed_alert_shows_no_attempt(env: Env, end: Callable[[Env], None]) -> None:
     subscribe_chat(env.db, CHAT, "private", "an-ninh")
     env.publish("Công an phường tuần tra", "An ninh trật tự đêm qua")
@@ -116,7 +122,7 @@ async def test_an_unsubscribed_alert_shows_no_attempt(env: Env, end: Callable[[E
     assert rows(env) == [("unsubscribed", 0, 0), ("unsubscribed", 0, 0)]
 
 
-@pytest.mark.parametrize("end", WITHDRAWN)
+@pytest.mark.parametrize(("db_url", "end"), on_backends(WITHDRAWN, start=1), indirect=["db_url"])
 async def test_a_withdrawn_alert_shows_no_attempt(env: Env, end: Callable[[Env], None]) -> None:
     subscribe_chat(env.db, CHAT, "private", "an-ninh")
     env.publish("Công an phường tuần tra")
@@ -144,7 +150,9 @@ async def claim_then(env: Env, action: Callable[[Env], None]) -> None:
         env.dispatcher._claim = real  # type: ignore[method-assign]
 
 
-@pytest.mark.parametrize("end", UNSUBSCRIBED + WITHDRAWN)
+@pytest.mark.parametrize(
+    ("db_url", "end"), on_backends(UNSUBSCRIBED + WITHDRAWN, start=1), indirect=["db_url"]
+)
 async def test_an_alert_ended_at_send_time_shows_no_attempt(
     env: Env, end: Callable[[Env], None]
 ) -> None:
@@ -160,7 +168,9 @@ async def test_an_alert_ended_at_send_time_shows_no_attempt(
     assert rows(env) == [(left_out, 0, 0)]
 
 
-@pytest.mark.parametrize("end", UNSUBSCRIBED + WITHDRAWN)
+@pytest.mark.parametrize(
+    ("db_url", "end"), on_backends(UNSUBSCRIBED + WITHDRAWN), indirect=["db_url"]
+)
 async def test_a_digest_row_left_out_shows_no_attempt(env: Env, end: Callable[[Env], None]) -> None:
     """The digest's own path (``digest.record.set_aside``); the digest sent counts one."""
     subscribe_chat(env.db, CHAT, "private", "an-ninh", "the-thao")

@@ -2,7 +2,11 @@
 outcome that re-queues records its kind, the admin words it (both languages), the API returns
 it, and a state DB upgraded with queued retries keeps them, worded as before. Before, every
 one of them was "the last try did not go through; it will be tried again" — a 429 pause, an
-answer that never came (the re-send may arrive twice), a parse error re-sent as plain text."""
+answer that never came (the re-send may arrive twice), a parse error re-sent as plain text.
+
+Each re-queueing outcome is given one state DB backend, rotating (``backend_cases.on_backends``):
+the kind is a value written by the same statement for every outcome (a migration's move of the
+chat is run on both backends by ``test_dispatch`` and ``test_retraction_migrated``)."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from fakebot import FakeBotAPI, Fault
 from receiver import Receiver
@@ -68,13 +73,13 @@ def _claimed(env: Env) -> q.Claimed:
     return claimed
 
 
-@pytest.mark.parametrize(("outcome", "kind"), REQUEUED, ids=[k for _, k in REQUEUED])
+@pytest.mark.parametrize(
+    ("db_url", "kind"), on_backends([k for _, k in REQUEUED]), indirect=["db_url"]
+)
 async def test_each_requeueing_outcome_records_its_kind(
-    db: Database,
-    fake: FakeBotAPI,
-    outcome: Callable[[], SendOutcome],
-    kind: str,
+    db: Database, fake: FakeBotAPI, kind: str
 ) -> None:
+    outcome = dict((k, o) for o, k in REQUEUED)[kind]
     async with make_env(db, fake, 10.0) as env:
         claimed = _claimed(env)
         thread = 7 if kind == "thread_gone" else None

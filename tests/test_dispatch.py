@@ -1,4 +1,10 @@
-"""The dispatcher against the fake Bot API over real HTTP: outcomes, pacing, no loss, no spam."""
+"""The dispatcher against the fake Bot API over real HTTP: outcomes, pacing, no loss, no spam.
+
+The kind of chat refusing (channel, group, private) is given one state DB backend, rotating
+(``backend_cases.on_backends``): it picks the refusal's wording and the chat's pacing, while
+counting refusals and disabling the chat is the same SQL for every kind; each backend keeps a
+case. A supergroup already known is kept on both backends for either value: whether it follows
+the topic decides whether the move meets the one-delivery-per-(chat, article) rule."""
 
 from __future__ import annotations
 
@@ -11,6 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from handoffs import handoffs
@@ -377,17 +384,19 @@ async def test_old_articles_do_not_alert(env: Env) -> None:
     assert env.states() == []
 
 
+# chat kind -> (chat id, the Bot API's refusal)
+CHAT_REFUSALS = {
+    "channel": (-1001, "Bad Request: need administrator rights in the channel chat"),
+    "group": (GROUP, "Bad Request: group chat was deactivated"),
+    "private": (PRIVATE, "Bad Request: USER_DEACTIVATED"),
+}
+
+
 @pytest.mark.parametrize(
-    ("chat_id", "kind", "description"),
-    [
-        (-1001, "channel", "Bad Request: need administrator rights in the channel chat"),
-        (GROUP, "group", "Bad Request: group chat was deactivated"),
-        (PRIVATE, "private", "Bad Request: USER_DEACTIVATED"),
-    ],
+    ("db_url", "kind"), on_backends(list(CHAT_REFUSALS), start=1), indirect=["db_url"]
 )
-async def test_chat_level_refusals_disable_the_chat_after_three(
-    env: Env, chat_id: int, kind: str, description: str
-) -> None:
+async def test_chat_level_refusals_disable_the_chat_after_three(env: Env, kind: str) -> None:
+    chat_id, description = CHAT_REFUSALS[kind]
     subscribe_chat(env.db, chat_id, kind, "an-ninh")
     env.fake.add_chat(chat_id, kind, "Kênh")
     env.fake.script(chat_id, *[Fault(400, description)] * 10)

@@ -8,6 +8,10 @@ after ``max_attempts`` such answers the alert was a dead letter (``failed``). On
 by the HTTP status but not by ``error_code`` was the same; one said by ``error_code`` paused 5 s.
 Now every such 429 pauses the chat :data:`~feedsvc.notify.outcome.DEFAULT_RETRY_AFTER` seconds,
 keeps the alert, and counts no more toward a dead letter than a 429 with ``retry_after``.
+
+In the dispatcher's tests the 429's body is given one state DB backend, rotating
+(``backend_cases.on_backends``): the channel reads it into a pause before any SQL, and the
+pause is stored by the same statements for every body; each test keeps a PostgreSQL case.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
@@ -212,14 +217,17 @@ TELEGRAM_FAULTS = {
 }
 
 
-@pytest.mark.parametrize("fault", TELEGRAM_FAULTS.values(), ids=TELEGRAM_FAULTS.keys())
+@pytest.mark.parametrize(
+    ("db_url", "kind"), on_backends(list(TELEGRAM_FAULTS)), indirect=["db_url"]
+)
 async def test_the_chat_is_paused_and_its_next_alerts_wait(
-    db: Database, fake: FakeBotAPI, fault: Fault
+    db: Database, fake: FakeBotAPI, kind: str
 ) -> None:
     """Three alerts to each of two chats; the first send to one answered 429 without a usable
     ``retry_after``. That chat is paused the default and gets no other call until the pause is
     over (before: its next alerts were sent at its pace); the other chat is not held up. Then
     every alert arrives once, none dead-lettered."""
+    fault = TELEGRAM_FAULTS[kind]
     async with make_env(db, fake, 10.0) as env:
         for chat in (PRIVATE, PRIVATE2):
             subscribe_chat(db, chat, "private", "an-ninh")
@@ -245,16 +253,23 @@ async def test_the_chat_is_paused_and_its_next_alerts_wait(
         assert len(fake.messages(PRIVATE)) == 3 and len(fake.messages(PRIVATE2)) == 3
 
 
+REPEATED_FAULTS = {
+    "no retry_after": Fault(429, WORDS),
+    "retry_after no number": Fault(429, WORDS, {"retry_after": "soon"}),
+    "retry_after 1 (the reference)": Fault.flood(1),
+}
+
+
 @pytest.mark.parametrize(
-    "fault", [Fault(429, WORDS), Fault(429, WORDS, {"retry_after": "soon"}), Fault.flood(1)],
-    ids=["no retry_after", "retry_after no number", "retry_after 1 (the reference)"],
-)  # fmt: skip
+    ("db_url", "kind"), on_backends(list(REPEATED_FAULTS), start=1), indirect=["db_url"]
+)
 async def test_repeated_429s_never_make_a_dead_letter(
-    db: Database, fake: FakeBotAPI, fault: Fault
+    db: Database, fake: FakeBotAPI, kind: str
 ) -> None:
     """Four 429s in a row with ``max_attempts`` 2: the alert waits each pause out and is sent,
     counting as many attempts as four 429s with ``retry_after`` do (before: ``failed`` after
     the second, a lost alert)."""
+    fault = REPEATED_FAULTS[kind]
     async with make_env(db, fake, 10.0) as env:
         subscribe_chat(db, PRIVATE, "private", "an-ninh")
         fake.script(PRIVATE, *[fault] * 4)

@@ -10,6 +10,11 @@ dispatcher's "sender raised", a traceback, retried at once instead of paused), a
 ``migrate_to_chat_id`` that is no supergroup's id (``true``, a text, a positive id, another
 channel's id range) moved the chat and its subscriptions there. On Zalo a 2xx answer without
 ``"ok"`` was retried as transient (25 copies of what may have been sent).
+
+The proxy's status and whether a group is told once or twice to migrate to itself are each
+given one state DB backend, rotating (``backend_cases.on_backends``): the status is read by the
+channel before any SQL, and a second answer repeats the same statements; each test keeps a
+PostgreSQL case.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
@@ -160,7 +166,7 @@ def _disabled(db: Database) -> list[int]:
         return list(conn.execute(query).scalars())
 
 
-@pytest.mark.parametrize("status", [403, 400])
+@pytest.mark.parametrize(("db_url", "status"), on_backends([403, 400]), indirect=["db_url"])
 async def test_telegram_a_proxy_refusing_for_a_while_disables_no_chat_and_loses_nothing(
     db: Database, fake: FakeBotAPI, status: int
 ) -> None:
@@ -250,7 +256,9 @@ async def _zalo_send(zalo: FakeZaloAPI, status: int, body: bytes) -> object:
         await channel.close()
 
 
-@pytest.mark.parametrize("status", [403, 400])
+@pytest.mark.parametrize(
+    ("db_url", "status"), on_backends([403, 400], start=1), indirect=["db_url"]
+)
 async def test_zalo_a_proxy_refusing_for_a_while_disables_no_recipient_and_loses_nothing(
     db: Database, zalo: FakeZaloAPI, status: int
 ) -> None:
@@ -272,7 +280,11 @@ async def test_zalo_a_proxy_refusing_for_a_while_disables_no_recipient_and_loses
     assert errors == [None] * 9
 
 
-@pytest.mark.parametrize("twice", [False, True])
+@pytest.mark.parametrize(
+    ("db_url", "twice"),
+    on_backends([False, True], label=lambda t: "twice" if t else "once"),
+    indirect=["db_url"],
+)
 async def test_telegram_a_group_told_to_migrate_to_itself_keeps_its_alert_and_subscription(
     db: Database, fake: FakeBotAPI, twice: bool
 ) -> None:

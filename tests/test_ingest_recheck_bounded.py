@@ -13,6 +13,10 @@ listeners); what they check: fixed rows are taken in, still-bad ones stay quaran
 The same class, the same bound: rows committed late inside the overlap window were read and
 written in one batch whatever their number, and ``Ingestor.reread`` (rows reconciliation
 finds again, drafts published by status) looked every row up at once.
+
+The CMS's backend is given one state DB backend per case, rotating (``backend_cases.on_backends``,
+the start alternating between tests so each CMS backend meets each state DB backend): the bounds
+are the ingestor's batching, the state DB's writes the same statements for either CMS.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from sqlalchemy import Engine, event, text
 from sqlalchemy.sql import Select
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
@@ -117,7 +122,9 @@ def written(ing: Ingestor) -> list[int]:
     return texts
 
 
-@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts"), on_backends(BACKENDS, start=0), indirect=["db_url"]
+)
 def test_the_recheck_reads_big_rows_in_bounded_lookups(
     db: Database, cms_at: Any, lookups: Watch, backend: str, ts: str
 ) -> None:
@@ -138,7 +145,9 @@ def test_the_recheck_reads_big_rows_in_bounded_lookups(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts"), on_backends(BACKENDS, start=1), indirect=["db_url"]
+)
 def test_the_recheck_keeps_each_lookup_within_the_batch_text_budget(
     db: Database, cms_at: Any, lookups: Watch, text_budget: Budget, backend: str, ts: str
 ) -> None:
@@ -158,7 +167,9 @@ def test_the_recheck_keeps_each_lookup_within_the_batch_text_budget(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts"), on_backends(BACKENDS, start=0), indirect=["db_url"]
+)
 def test_fixed_big_rows_are_written_in_batches_within_the_text_budget(
     db: Database, cms_at: Any, text_budget: Budget, backend: str, ts: str
 ) -> None:
@@ -195,7 +206,9 @@ def fair_rows(cms: Cms, numbers: range, minute: int | None = None) -> None:
             conn.execute(text(f"UPDATE posts SET modified = :m WHERE {where}"), {"m": at})
 
 
-@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts"), on_backends(BACKENDS, start=1), indirect=["db_url"]
+)
 def test_late_commits_in_the_overlap_window_are_written_within_the_text_budget(
     db: Database, cms_at: Any, text_budget: Budget, backend: str, ts: str
 ) -> None:
@@ -215,7 +228,9 @@ def test_late_commits_in_the_overlap_window_are_written_within_the_text_budget(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize(("backend", "ts"), BACKENDS)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts"), on_backends(BACKENDS, start=0), indirect=["db_url"]
+)
 def test_rows_read_again_by_id_are_read_and_written_in_bounded_batches(
     db: Database, cms_at: Any, lookups: Watch, text_budget: Budget, backend: str, ts: str
 ) -> None:

@@ -13,6 +13,11 @@ A NUL byte in text, which PostgreSQL refuses, never reaches the state DB: the pa
 it on every backend (stage ``parse``, since before the quarantine existed), and such rows were
 re-checked already; :func:`test_a_nul_byte_fixed_in_place_is_ingested_at_the_next_check` keeps
 it so.
+
+Each refusal with each CMS backend runs on both state DB backends (the refusing rule is the
+state DB's own SQL); whether the fix is made in place or dated behind the cursor alternates
+between the two (``backend_cases.on_backends``, the start varied per case): it is a change in
+the CMS, read back by the same lookup by id whichever state DB takes the row.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from sqlalchemy import Connection, event, select, text
 from sqlalchemy.exc import OperationalError
@@ -122,8 +128,19 @@ def last_seen(db: Database) -> dict[str, datetime]:
         return dict(conn.execute(select(t.c.source_id, t.c.last_seen_at)).tuples().all())
 
 
-@pytest.mark.parametrize("moved", [False, True], ids=["in place", "dated behind"])
-@pytest.mark.parametrize(("case", "backend", "ts"), CASES)
+@pytest.mark.parametrize(
+    ("db_url", "case", "backend", "ts", "moved"),
+    [
+        param
+        for i, case in enumerate(CASES)
+        for param in on_backends(
+            [(*case, False), (*case, True)],
+            start=i,
+            label=lambda v: ("dated behind" if v else "in place") if isinstance(v, bool) else v,
+        )
+    ],
+    indirect=["db_url"],
+)
 def test_a_row_the_state_db_refused_fixed_in_the_cms_is_ingested_at_the_next_check(
     db: Database, cms_at: Any, case: str, backend: str, ts: str, moved: bool
 ) -> None:

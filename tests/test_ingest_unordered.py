@@ -11,6 +11,11 @@ no place in the order the keyset cursor follows, so no read takes the row. Fault
   and never named, in the log, the quarantine or ``status``.
 - A quarantined row the CMS later dated in the past (behind the cursor) was never ingested, and
   ``status`` kept listing it; one written with no value after the first sync was never named.
+
+The CMS's side (its backend, column type, bad value and fix) is given one state DB backend per
+case, rotating (``backend_cases.on_backends``): it picks the CMS's reads, while the state DB's
+statements (the quarantine's rows, the ingest) are the same for every CMS case. How many rows
+a first sync quarantines keeps both state DB backends (the quarantine's writes are batched).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from sqlalchemy import event, select, text
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
@@ -32,6 +38,12 @@ from feedsvc.store import quarantine
 from feedsvc.store.status import read_status
 
 __all__ = ["cms_at", "pg_cms_url"]  # fixtures
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, datetime):
+        return "aware" if value.tzinfo else "naive"
+    return str(value)
 
 
 def add_rows(cms: Cms, numbers: range, modified: str | None = None, mode: str = "") -> None:
@@ -71,7 +83,9 @@ def quarantined_count(db: Database, source: str) -> int:
 ZERO = "'0000-00-00 00:00:00'"
 
 
-@pytest.mark.parametrize("updated", ["modified", "created"])
+@pytest.mark.parametrize(
+    ("db_url", "updated"), on_backends(["modified", "created"]), indirect=["db_url"]
+)
 def test_mariadb_zero_dates_are_quarantined_once_and_taken_once_dated(
     db: Database, cms_at: Any, updated: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -109,8 +123,16 @@ def test_mariadb_zero_dates_are_quarantined_once_and_taken_once_dated(
 BACKENDS = [("sqlite", "TEXT", "NULL"), ("postgres", "TIMESTAMP", "NULL")]
 
 
-@pytest.mark.parametrize(("backend", "ts", "value"), BACKENDS)
-@pytest.mark.parametrize("many", [21, 25, 500])
+# each count on both state DB backends, each CMS backend with each state DB backend
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts", "value", "many"),
+    [
+        case
+        for i, many in enumerate([21, 25, 500])
+        for case in on_backends([(*cms, many) for cms in BACKENDS], start=i)
+    ],
+    indirect=["db_url"],
+)
 def test_every_row_with_no_cursor_value_is_quarantined_and_named(
     db: Database,
     cms_at: Any,
@@ -179,7 +201,11 @@ FIXED = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "ts", "value", "past"), FIXED)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts", "value", "past"),
+    on_backends(FIXED, label=_shown),
+    indirect=["db_url"],
+)
 def test_a_quarantined_row_dated_in_the_past_is_ingested_and_leaves_the_list(
     db: Database, cms_at: Any, backend: str, ts: str, value: str, past: Any
 ) -> None:
@@ -218,7 +244,9 @@ def test_a_quarantined_row_dated_in_the_past_is_ingested_and_leaves_the_list(
 
 
 @pytest.mark.parametrize(
-    ("backend", "ts", "value"), [*BACKENDS, ("postgres", "TIMESTAMP", "'-infinity'")]
+    ("db_url", "backend", "ts", "value"),
+    on_backends([*BACKENDS, ("postgres", "TIMESTAMP", "'-infinity'")], start=1),
+    indirect=["db_url"],
 )
 def test_a_row_written_with_no_cursor_value_after_the_first_sync_is_named(
     db: Database, cms_at: Any, backend: str, ts: str, value: str, caplog: pytest.LogCaptureFixture
@@ -285,7 +313,9 @@ FIXES = [
 ]
 
 
-@pytest.mark.parametrize(("backend", "ts", "bad", "fix"), FIXES)
+@pytest.mark.parametrize(
+    ("db_url", "backend", "ts", "bad", "fix"), on_backends(FIXES), indirect=["db_url"]
+)
 def test_a_refused_row_fixed_in_place_is_ingested_at_the_next_check(
     db: Database, cms_at: Any, backend: str, ts: str, bad: str, fix: str
 ) -> None:
@@ -352,7 +382,9 @@ UNREADABLE = [
 ]
 
 
-@pytest.mark.parametrize("bad", UNREADABLE)
+@pytest.mark.parametrize(
+    ("db_url", "bad"), on_backends(UNREADABLE, label=ascii), indirect=["db_url"]
+)
 def test_a_row_refused_when_read_fixed_in_place_is_ingested_at_the_next_check(
     db: Database, cms_at: Any, bad: str, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -514,9 +546,12 @@ def test_rows_still_refused_are_marked_seen_in_a_few_statements(db: Database, cm
 
 
 @pytest.mark.parametrize(
-    ("backend", "column", "value"),
-    [("sqlite", "TEXT", v) for v in ("garbage", "n/a", "~", "zz-01-01", "2026-13-45 25:61:00x")]
-    + [("postgres", "TIMESTAMP", "infinity"), ("postgres", "TIMESTAMPTZ", "infinity")],
+    ("db_url", "backend", "column", "value"),
+    on_backends(
+        [("sqlite", "TEXT", v) for v in ("garbage", "n/a", "~", "zz-01-01", "2026-13-45 25:61:00x")]
+        + [("postgres", "TIMESTAMP", "infinity"), ("postgres", "TIMESTAMPTZ", "infinity")]
+    ),
+    indirect=["db_url"],
 )
 def test_a_cursor_value_that_is_no_moment_is_said_to_be_none(
     db: Database, cms_at: Any, backend: str, column: str, value: str

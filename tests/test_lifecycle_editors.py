@@ -1,6 +1,12 @@
 """Editors hide and unhide (issue #13 §2) through every front end: `feedsvc articles`, the API
 (`POST /api/articles/{source_key}/hide|unhide`, Bearer, JSON errors) and the web admin's
-articles page (search, reason shown, CSRF). State DB on SQLite and PostgreSQL."""
+articles page (search, reason shown, CSRF). State DB on SQLite and PostgreSQL.
+
+A key holding slashes, an API error, the front end and a legacy bidi key are each given one
+state DB backend, rotating (``backend_cases.on_backends``): they are read by the HTTP layer or
+refused before any SQL, and a key is then looked up by equality, the same statement for all
+(every front end calls the same store functions). What ``find`` typed keeps both backends:
+case folding and ``LIKE`` differ by backend."""
 
 from __future__ import annotations
 
@@ -15,6 +21,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from migrated import premigrated
@@ -183,7 +190,11 @@ async def test_api_hide_unhide(client: httpx.AsyncClient, service: Service) -> N
     assert (await client.post("/api/articles/TEST-00001/hide", headers=AUTH)).status_code == 200
 
 
-@pytest.mark.parametrize("key", ["CMS/2026/11/0042", "a/hide", "/lead", "x//y/", "50%/off"])
+@pytest.mark.parametrize(
+    ("db_url", "key"),
+    on_backends(["CMS/2026/11/0042", "a/hide", "/lead", "x//y/", "50%/off"]),
+    indirect=["db_url"],
+)
 async def test_api_hides_a_key_holding_slashes(
     client: httpx.AsyncClient, service: Service, key: str
 ) -> None:
@@ -207,16 +218,20 @@ async def test_api_hides_a_key_holding_slashes(
 
 
 @pytest.mark.parametrize(
-    ("path", "kwargs", "status"),
-    [
-        ("/api/articles/NO-SUCH/hide", {}, 404),
-        ("/api/articles/NO-SUCH/unhide", {}, 404),
-        ("/api/articles/TEST-00001/hide", {"json": {"reason": "x" * 501}}, 400),
-        ("/api/articles/TEST-00001/hide", {"json": {"reason": 5}}, 400),
-        ("/api/articles/TEST-00001/hide", {"json": {"why": "?"}}, 400),
-        ("/api/articles/TEST-00001/hide", {"content": b"{not json"}, 400),
-        ("/api/articles/TEST-00001/hide", {"json": {"reason": "a\x07b"}}, 422),
-    ],
+    ("db_url", "path", "kwargs", "status"),
+    on_backends(
+        [
+            ("/api/articles/NO-SUCH/hide", {}, 404),
+            ("/api/articles/NO-SUCH/unhide", {}, 404),
+            ("/api/articles/TEST-00001/hide", {"json": {"reason": "x" * 501}}, 400),
+            ("/api/articles/TEST-00001/hide", {"json": {"reason": 5}}, 400),
+            ("/api/articles/TEST-00001/hide", {"json": {"why": "?"}}, 400),
+            ("/api/articles/TEST-00001/hide", {"content": b"{not json"}, 400),
+            ("/api/articles/TEST-00001/hide", {"json": {"reason": "a\x07b"}}, 422),
+        ],
+        label=lambda v: ascii(v)[:40],
+    ),
+    indirect=["db_url"],
 )
 async def test_api_errors_are_json(
     client: httpx.AsyncClient, service: Service, path: str, kwargs: dict[str, Any], status: int
@@ -311,7 +326,9 @@ def followed_topic(service: Service, conn: Connection, now: datetime) -> None:
     service.index.refresh(conn)
 
 
-@pytest.mark.parametrize("front", ["cli", "api", "admin"])
+@pytest.mark.parametrize(
+    ("db_url", "front"), on_backends(["cli", "api", "admin"]), indirect=["db_url"]
+)
 def test_every_front_end_alerts_an_article_hidden_before_its_time(
     service: Service, front: str
 ) -> None:
@@ -374,7 +391,9 @@ def legacy_key(service: Service, key: str) -> None:
         )
 
 
-@pytest.mark.parametrize("key", LEGACY_KEYS)
+@pytest.mark.parametrize(
+    ("db_url", "key"), on_backends(LEGACY_KEYS, label=ascii), indirect=["db_url"]
+)
 async def test_a_key_stored_with_a_bidi_control_can_be_taken_down_everywhere(
     client: httpx.AsyncClient, service: Service, key: str
 ) -> None:
@@ -397,8 +416,19 @@ async def test_a_key_stored_with_a_bidi_control_can_be_taken_down_everywhere(
     assert state(service, key).hidden_by == "admin"
 
 
-@pytest.mark.parametrize("key", LEGACY_KEYS)
-@pytest.mark.parametrize("pending", [False, True])
+@pytest.mark.parametrize(
+    ("db_url", "key", "pending"),
+    [
+        case
+        for i, key in enumerate(LEGACY_KEYS)
+        for case in on_backends(
+            [(key, False), (key, True)],
+            start=i,
+            label=lambda v: ("pending" if v else "now") if isinstance(v, bool) else ascii(v),
+        )
+    ],
+    indirect=["db_url"],
+)
 def test_a_bidi_key_not_stored_is_still_refused(service: Service, key: str, pending: bool) -> None:
     """No article can have one now: refused as before, never recorded as a pending hide."""
     with pytest.raises(editors.OperationError) as refused:

@@ -1,7 +1,12 @@
 """Feeds rendered on demand (search feeds, ``?limit=`` variants) cost a bounded amount each
 (issue #12 §1): index candidates, capped matcher work, a cache keyed on the parsed query and
 bounded in bytes, a concurrency limit answered 503, a per-client rate limit, and background jobs
-on a DB pool of their own."""
+on a DB pool of their own.
+
+The format of equivalent search feeds is given one state DB backend, rotating
+(``backend_cases.on_backends``): one search's statements serve every format, which only the
+rendering tells apart. The queries without index candidates keep both backends (the index's
+SQL is the backend's own)."""
 
 from __future__ import annotations
 
@@ -20,6 +25,7 @@ from urllib.parse import unquote_plus
 import feedparser
 import httpx
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from migrated import premigrated
 from processes import free_port, uvicorn_thread
@@ -107,7 +113,9 @@ def test_different_queries_have_different_digests(other: str) -> None:
     assert query_digest(parse_query(other)) != query_digest(parse_query("Kiến Thụy"))
 
 
-@pytest.mark.parametrize("fmt", ["rss", "atom", "json"])
+@pytest.mark.parametrize(
+    ("db_url", "fmt"), on_backends(["rss", "atom", "json"]), indirect=["db_url"]
+)
 def test_equivalent_search_feeds_share_one_search_and_name_their_own_url(
     db: Database, fmt: str
 ) -> None:

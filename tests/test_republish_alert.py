@@ -5,6 +5,11 @@ article kept "Tin này đã được gỡ bỏ." in the chat, and its new title 
 End to end through ingest, the dispatcher and the follow-up worker against the fake Bot API
 (real HTTP), on SQLite and PostgreSQL; the assertions read what the fake received (the edits'
 bodies, the message as it stands) and what the delivery log records.
+
+A new title or the same content, and one edit or two before the restore runs, are each given one
+state DB backend, rotating (``backend_cases.on_backends``): they change what the worker edits,
+not the SQL it runs (the same queue and correction statements for every value, on both
+backends in the tests here without such a value); each test keeps a PostgreSQL case.
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from fakebot import FakeBotAPI, Fault
 from test_retraction import (
@@ -90,7 +96,11 @@ async def _photo_alerted(env: Env, item: Article) -> int:
 
 
 # -- the tester's input --------------------------------------------------------------------------
-@pytest.mark.parametrize("title", [NEW_TITLE, None], ids=["new-title", "same-content"])
+@pytest.mark.parametrize(
+    ("db_url", "title"),
+    on_backends([NEW_TITLE, None], label=lambda t: "new-title" if t else "same-content"),
+    indirect=["db_url"],
+)
 async def test_a_republished_article_takes_its_notice_back(env: Env, title: str | None) -> None:
     """Alert → withdrawn (edited to the notice) → published again, with a new title or not:
     every chat's alert reads as the article's current alert again (the text a correction
@@ -143,7 +153,15 @@ async def test_the_restored_alert_keeps_its_buttons(env: Env) -> None:
         assert markup is not None and markup["inline_keyboard"] == keyboards[chat_id]
 
 
-@pytest.mark.parametrize("title", [NEW_TITLE, None], ids=["new-title", "same-content"])
+@pytest.mark.parametrize(
+    ("db_url", "title"),
+    on_backends(
+        [NEW_TITLE, None],
+        start=1,
+        label=lambda t: "new-title" if t else "same-content",
+    ),
+    indirect=["db_url"],
+)
 async def test_a_photo_alert_gets_its_picture_and_caption_back(env: Env, title: str | None) -> None:
     """A photo alert's notice replaced its picture by a blank one (``editMessageMedia``); the
     restore puts the article's picture back (the URL it was sent with) under its caption."""
@@ -165,7 +183,9 @@ async def test_a_photo_alert_gets_its_picture_and_caption_back(env: Env, title: 
     assert _kinds(env) == [("correct", "edited"), ("retract", "restored")]
 
 
-@pytest.mark.parametrize("edits", [1, 2])
+@pytest.mark.parametrize(
+    ("db_url", "edits"), on_backends([1, 2], label=lambda n: f"edits{n}"), indirect=["db_url"]
+)
 async def test_an_edit_saved_before_the_restore_runs_keeps_it_a_restore(
     env: Env, edits: int
 ) -> None:

@@ -10,7 +10,13 @@ nobody was alerted; the check then no longer saw a draft. A re-read whose change
 ``visible`` as it was now alerts such a draft as the check would (its rule, its window);
 with ``visible`` changed, or not known (a re-read begun before 0032), it stays silent. A real
 ``wp_posts`` table (SQLite file or PostgreSQL), ingest, the check and the outbox on one clock,
-polled as ``Service.ingest_tick`` polls."""
+polled as ``Service.ingest_tick`` polls.
+
+The re-read's batch size, and whether cron also publishes the draft a widened ``visible`` shows,
+are each given one backend (the state DB's and the ``wp_posts`` table's), rotating
+(``backend_cases.on_backends``): they change how many rows a statement takes and which rows
+change, not the statements; each test keeps a PostgreSQL case. How old the draft is keeps both:
+the check's window is a time comparison made in SQL."""
 
 from __future__ import annotations
 
@@ -20,6 +26,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_cases import on_backends
 from lifecycle_world import CHAT, SLUG, Clock, World, make_world
 from migrated import premigrated
 from sqlalchemy import inspect, select, text, update
@@ -140,7 +147,11 @@ def held_then_passed(room: Newsroom) -> None:
     clock.advance(minutes=10)
 
 
-@pytest.mark.parametrize("batch_size", [1, 100])
+@pytest.mark.parametrize(
+    ("db_url", "batch_size"),
+    on_backends([1, 100], label=lambda n: f"batch{n}"),
+    indirect=["db_url"],
+)
 def test_a_draft_published_by_status_during_a_re_read_alerts_once(
     room: Newsroom, batch_size: int
 ) -> None:
@@ -185,7 +196,11 @@ def test_a_changed_zone_alerts_the_draft_published_by_status(room: Newsroom) -> 
     assert room.alerts() == each("tin-3", "tin-2")
 
 
-@pytest.mark.parametrize("publish", [False, True], ids=["revealed", "and-published"])
+@pytest.mark.parametrize(
+    ("db_url", "publish"),
+    on_backends([False, True], start=1, label=lambda p: "and-published" if p else "revealed"),
+    indirect=["db_url"],
+)
 def test_a_widened_visible_shows_the_draft_silently(room: Newsroom, publish: bool) -> None:
     """``visible`` widened: the draft it shows is old news (unchanged behaviour), and so is
     one cron published meanwhile: the re-read cannot tell the two apart."""

@@ -1,6 +1,11 @@
 """Sent alerts after the fact (#13 §2–§3): retracted when their article is withdrawn or hidden,
 edited when it is corrected — end to end through ingest, the dispatcher and the follow-up
-worker, against the fake Bot API (real HTTP), on SQLite and PostgreSQL."""
+worker, against the fake Bot API (real HTTP), on SQLite and PostgreSQL.
+
+Which column retires the article, the photo-edit guess, the Bot API's fault and the digest's
+shape are each given one state DB backend, rotating (``backend_cases.on_backends``): they pick
+the channel's calls, not the SQL (the follow-up queue's queries are the same for every one of
+them and run on both backends here and in ``test_retraction_*``); each keeps a PostgreSQL case."""
 
 from __future__ import annotations
 
@@ -14,6 +19,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault, Limit, most_in_window
 from handoffs import handoffs
@@ -209,7 +215,9 @@ async def _alerted(env: Env, *items: Article) -> dict[int, int]:
 
 
 # -- retraction ----------------------------------------------------------------------------------
-@pytest.mark.parametrize("column", ["withdrawn_at", "hidden_at"])
+@pytest.mark.parametrize(
+    ("db_url", "column"), on_backends(["withdrawn_at", "hidden_at"]), indirect=["db_url"]
+)
 async def test_withdrawn_or_hidden_alerts_are_deleted_within_48h(env: Env, column: str) -> None:
     sent = await _alerted(env, fresh(1))
     env.retire("TEST-00001", column)
@@ -300,7 +308,11 @@ async def test_a_channel_that_cannot_edit_records_kept(env: Env) -> None:
     assert [o for _, _, o in env.outcomes()] == ["kept", "kept"]
 
 
-@pytest.mark.parametrize("guess", [True, False])
+@pytest.mark.parametrize(
+    ("db_url", "guess"),
+    on_backends([True, False], label=lambda g: "guess" if g else "no-guess"),
+    indirect=["db_url"],
+)
 async def test_photo_alerts_lose_their_picture_with_the_notice(env: Env, guess: bool) -> None:
     """A retracted photo alert past the delete window: its caption became the notice and the
     article's photo stayed in the chat above it — the picture a takedown is often for (a
@@ -330,13 +342,19 @@ async def test_photo_alerts_lose_their_picture_with_the_notice(env: Env, guess: 
 
 
 @pytest.mark.parametrize(
-    ("fault", "outcome"),
-    [
-        (Fault.flood(1).on("deletemessage"), "deleted"),  # the chat waits, then it is done
-        (Fault.server_error().on("deletemessage"), "deleted"),  # retried
-        (Fault.blocked().on("deletemessage"), "failed"),  # the chat is unreachable
-        (Fault(400, "Bad Request: message to delete not found").on("deletemessage"), "gone"),
-    ],
+    ("db_url", "fault", "outcome"),
+    # the 429 (which writes the chat's pause) on PostgreSQL, the stricter about its timestamp
+    on_backends(
+        [
+            (Fault.flood(1).on("deletemessage"), "deleted"),  # the chat waits, then it is done
+            (Fault.server_error().on("deletemessage"), "deleted"),  # retried
+            (Fault.blocked().on("deletemessage"), "failed"),  # the chat is unreachable
+            (Fault(400, "Bad Request: message to delete not found").on("deletemessage"), "gone"),
+        ],
+        start=1,
+        label=lambda v: str(v.status) if isinstance(v, Fault) else str(v),
+    ),
+    indirect=["db_url"],
 )
 async def test_faults_while_retracting(env: Env, fault: Fault, outcome: str) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
@@ -723,7 +741,11 @@ def _msg() -> object:
     return format_alert(fresh(1), ["An ninh"], VN)
 
 
-@pytest.mark.parametrize("digest", ["one message for two alerts", "a digest of one"])
+@pytest.mark.parametrize(
+    ("db_url", "digest"),
+    on_backends(["one message for two alerts", "a digest of one"]),
+    indirect=["db_url"],
+)
 async def test_a_retracted_digest_gets_its_text_edited_never_a_picture(
     env: Env, digest: str
 ) -> None:

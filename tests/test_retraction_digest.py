@@ -9,6 +9,10 @@ the restore of vụ 2 ended ``kept`` ("digest message shared by 2") and vụ 1's
 retraction was never restorable. README promised the notice is edited back. A digest message
 is now laid out again from its public articles by every retraction, correction and restore
 of one of them (``DigestEdge.message_now``).
+
+Withdrawn by the source or hidden by an editor is given one state DB backend, rotating
+(``backend_cases.on_backends``): either column retires the article through the same follow-up
+SQL, on both backends in the other tests here.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import on_backends
 from fakebot import FakeBotAPI
 from sqlalchemy import update
 from test_retraction import NOTICE, PRIVATE, Env, fresh, retraction_env, subscribe_chat
@@ -62,7 +67,9 @@ async def _follow(env: Env, mode: OnWithdraw) -> None:
     await env.follow_up(env.worker(on_withdraw=mode))
 
 
-@pytest.mark.parametrize("column", ["withdrawn_at", "hidden_at"])
+@pytest.mark.parametrize(
+    ("db_url", "column"), on_backends(["withdrawn_at", "hidden_at"]), indirect=["db_url"]
+)
 async def test_withdrawn_then_published_again_the_digest_lists_what_is_public(
     env: Env, column: str
 ) -> None:

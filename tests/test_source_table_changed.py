@@ -15,6 +15,11 @@ cursor where it was; the next tick reflects the table again (``SqlSource.forget`
 would: a column ``[source.columns]`` names is then the mapping's error naming its key, a
 default-named one reads as null, and a restored or renamed-back one reads again, every row
 written meanwhile ingested and alerted once.
+
+The CMS's backend is given one state DB backend per case, rotating (``backend_cases.on_backends``,
+the start alternating between tests so each CMS backend meets both): the table's change is met
+by the CMS's reads and reflection, the state DB's statements (cursor, status, quarantine) the
+same for every CMS.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from sqlalchemy import select, text
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
@@ -125,7 +131,7 @@ def assert_stopped(db: Database, ing: Ingestor, result: TickResult, column: str)
     assert last_error(db, ing) == result.error  # what `feedsvc status` shows
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("db_url", "backend"), on_backends(BACKENDS, start=0), indirect=["db_url"])
 def test_a_mapped_column_dropped_and_restored_loses_no_row(
     db: Database, cms_at: Any, backend: str
 ) -> None:
@@ -157,7 +163,7 @@ def test_a_mapped_column_dropped_and_restored_loses_no_row(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("db_url", "backend"), on_backends(BACKENDS, start=1), indirect=["db_url"])
 def test_a_column_renamed_and_renamed_back_loses_no_row(
     db: Database, cms_at: Any, backend: str
 ) -> None:
@@ -181,7 +187,7 @@ def test_a_column_renamed_and_renamed_back_loses_no_row(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("db_url", "backend"), on_backends(BACKENDS, start=0), indirect=["db_url"])
 def test_a_default_named_column_dropped_for_good_reads_as_null(
     db: Database, cms_at: Any, backend: str
 ) -> None:
@@ -203,7 +209,7 @@ def test_a_default_named_column_dropped_for_good_reads_as_null(
     ing.source.dispose()
 
 
-@pytest.mark.parametrize("backend", BACKENDS)
+@pytest.mark.parametrize(("db_url", "backend"), on_backends(BACKENDS, start=1), indirect=["db_url"])
 def test_a_row_held_for_its_value_is_not_blamed_for_a_dropped_column(
     db: Database, cms_at: Any, backend: str
 ) -> None:

@@ -1,6 +1,10 @@
 """A restart serves the stored feeds at once and renders first only what changed since
 (``feedsvc.warm_start``), on SQLite and PostgreSQL: never a takedown, never another topic list,
-other settings or a topic's old definition; the rest rendered again in the background."""
+other settings or a topic's old definition; the rest rendered again in the background.
+
+How an edit takes an article out of a topic is given one state DB backend, rotating
+(``backend_cases.on_backends``): every way removes the article's match row by the same
+statements; the test keeps a PostgreSQL case."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import feedparser
 import pytest
+from backend_cases import on_backends
 from factories import article, builtin_ingestor
 from processes import answers_ok, free_port, get, start_feedsvc, wait_until
 from sqlalchemy import func, insert, select, text, update
@@ -486,7 +491,9 @@ def test_a_withdrawal_that_rewrote_the_text_is_never_served_after_a_crash(db: Da
     assert "mở đường mới" not in pub.index_html().body.decode()
 
 
-@pytest.mark.parametrize("how", ["retitled", "rewritten", "retagged"])
+@pytest.mark.parametrize(
+    ("db_url", "how"), on_backends(["retitled", "rewritten", "retagged"]), indirect=["db_url"]
+)
 def test_an_edit_out_of_a_topic_is_never_served_there_after_a_crash(db: Database, how: str) -> None:
     """The CMS edits TEST-00003 so it no longer mentions Kiến Thụy; ingest commits it and the
     process dies before rendering. Its kien-thuy match row went with the edit, so no timestamp
