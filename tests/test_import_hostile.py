@@ -1,5 +1,11 @@
 """`feedsvc import` never loses a good line (issue #12 §4): every bad line is rejected alone,
-with its number and reason, between good lines, on SQLite and PostgreSQL."""
+with its number and reason, between good lines, on SQLite and PostgreSQL.
+
+A bad line is refused by the parser before any SQL, and a file's head (BOM, CRLF, blank lines)
+is read before it too: those cases run each on one backend, rotating (``on_backends``); what
+the database stores or refuses (titles of any code point, poisoned rows, full batches) runs on
+both. The signal tests cover each signal, moment and batch each-choice: the import holds
+either interrupt the same way whenever it comes (``feedsvc.importer``)."""
 
 from __future__ import annotations
 
@@ -16,7 +22,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
+from combos import each_choice
 from factories import article
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
@@ -232,7 +240,7 @@ BAD_LINES: dict[str, tuple[bytes, str]] = {
 }
 
 
-@pytest.mark.parametrize("case", list(BAD_LINES), ids=list(BAD_LINES))
+@pytest.mark.parametrize(("db_url", "case"), on_backends(list(BAD_LINES)), indirect=["db_url"])
 def test_bad_line_rejected_alone(db: Database, case: str) -> None:
     """Into a migrated state DB (the ``db`` fixture's copy): the 170 cases x 2 backends spent
     most of their time migrating a new one each; a new DB's import is tested below."""
@@ -250,7 +258,11 @@ def test_bad_line_rejected_alone(db: Database, case: str) -> None:
 
 
 @pytest.mark.parametrize(
-    "head", [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \t\r\n", b"\n\n"]
+    ("db_url", "head"),
+    on_backends(
+        [b"", b"\xef\xbb\xbf", b"\xef\xbb\xbf\n", b"\xef\xbb\xbf \t\r\n", b"\n\n"], label=repr
+    ),
+    indirect=["db_url"],
 )
 def test_bom_crlf_and_blank_lines_are_fine(db_url: str, head: bytes) -> None:
     """A byte order mark alone on the first line (an editor's empty first line) is blank too;
@@ -556,8 +568,16 @@ def test_sigterm_stops_a_big_import_as_ctrl_c_does_exit_143(
     )
 
 
-@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-@pytest.mark.parametrize("batches", [1, 2])
+@pytest.mark.parametrize(
+    ("db_url", "sig", "batches"),
+    # each-choice: the signal (which handler raises), the batch it follows (the first or a
+    # later one) and the backend (where COMMIT returned) do not interact
+    on_backends(
+        each_choice([signal.SIGINT, signal.SIGTERM], [1, 2]),
+        label=lambda v: getattr(v, "name", str(v)),
+    ),
+    indirect=["db_url"],
+)
 def test_a_ctrl_c_during_a_commit_is_raised_once_the_batch_is_counted(
     db_url: str, monkeypatch: pytest.MonkeyPatch, batches: int, sig: signal.Signals
 ) -> None:
@@ -640,8 +660,13 @@ def keys_if_ready(url: str) -> set[str]:
         return set()
 
 
-@pytest.mark.parametrize("signal_at", ["the summary", "the bar's end"])
-@pytest.mark.parametrize("interrupt", ["KeyboardInterrupt", "Terminated"])
+@pytest.mark.parametrize(
+    ("signal_at", "interrupt"),
+    # each-choice: where the interrupt comes and which one it is do not interact (the same
+    # handler of the import's report takes both, at either moment)
+    each_choice(["the summary", "the bar's end"], ["Terminated", "KeyboardInterrupt"]),
+    ids=lambda v: str(v).replace(" ", "-"),
+)
 def test_a_signal_once_every_line_is_stored_says_so(
     sqlite_url: str, monkeypatch: pytest.MonkeyPatch, signal_at: str, interrupt: str
 ) -> None:

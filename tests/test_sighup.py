@@ -225,6 +225,8 @@ def test_an_import_whose_terminal_hangs_up_stops_with_what_it_read_stored(
             "updated 0, unchanged 0, rejected 0).\n"
             "  The lines after line 2500 were not read: send them again.\n"
         ), said
+    if stderr_to == "terminal":
+        return  # going on is the same whichever way the last words went: run once, below
     again = subprocess.run([sys.executable, "-m", "feedsvc", "import", "-"], cwd=tmp_path,
                            env=env, input=jsonl(2500, 500), capture_output=True,
                            timeout=120)  # fmt: skip
