@@ -13,10 +13,10 @@ from feedsvc.cli import cli
 Run = Callable[..., Result]
 
 
-@pytest.fixture
-def run(tmp_path: Path) -> Run:
+def with_topic(directory: Path) -> Run:
+    """The CLI on a state DB in ``directory`` holding the topic ``kien-thuy``."""
     env = {
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}",
+        "FEEDSVC_DATABASE__URL": f"sqlite:///{directory / 'state.db'}",
         "FEEDSVC_CONFIG": "/dev/null",
     }
     runner = CliRunner()
@@ -26,6 +26,11 @@ def run(tmp_path: Path) -> Run:
 
     invoke("topics", "add", "kien-thuy", "--title", "Kiến Thụy", "--query", '"Kiến Thụy"')
     return invoke
+
+
+@pytest.fixture
+def run(tmp_path: Path) -> Run:
+    return with_topic(tmp_path)
 
 
 @pytest.fixture(scope="module")
@@ -33,17 +38,7 @@ def refusing(tmp_path_factory: pytest.TempPathFactory) -> Run:
     """``run``'s state DB, one for the module's refusals (each case migrated its own): a
     refused recipient stores nothing, which each case checks (``subs list`` prints no line),
     so none depends on another."""
-    env = {
-        "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path_factory.mktemp('subs') / 'state.db'}",
-        "FEEDSVC_CONFIG": "/dev/null",
-    }
-    runner = CliRunner()
-
-    def invoke(*args: str) -> Result:
-        return runner.invoke(cli, list(args), env=env)
-
-    invoke("topics", "add", "kien-thuy", "--title", "Kiến Thụy", "--query", '"Kiến Thụy"')
-    return invoke
+    return with_topic(tmp_path_factory.mktemp("subs"))
 
 
 def test_add_list_remove(run: Run) -> None:
