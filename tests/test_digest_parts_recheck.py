@@ -184,28 +184,21 @@ async def _follow_up(env: Env) -> None:
         await task
 
 
-@pytest.mark.parametrize("kept", [3, 4])
-async def test_parts_sent_before_the_rest_shrank_are_numbered_again(
-    env: Env, kept: int, monkeypatch: pytest.MonkeyPatch
+async def test_a_part_1_whose_later_parts_all_went_is_laid_out_again(
+    env: Env, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A verifier's: every article of the later parts hidden as part 1 landed; part 1 still
-    read "(1/3)" and part 2 never came. The parts sent are owed an edit when the number of
-    parts changes, and the follow-up worker lays each out again: no "(1/3)" over a digest of
-    fewer parts. ``kept``: the newest articles left public (part 1's, or part 1's and some)."""
+    read "(1/3)" and part 2 never came. Part 1 is then the whole digest: it is owed an edit,
+    and the follow-up worker lays it out again as a digest of its own articles."""
     subscribe_chat(env.db, CHAT, "private", "an-ninh")
     published = env.publish(*(f"{n} {TITLE}" for n in range(8)))  # [0] is the oldest
-    await _digest_with(env, lambda: _hide(env, published[: 8 - kept]))
+    await _digest_with(env, lambda: _hide(env, published[:5]))  # part 1 holds the newest 3
     sent = env.fake.messages(CHAT)
+    assert len(sent) == 1, [m.visible.split("\n", 1)[0] for m in sent]
     first = sent[0].visible.split("\n", 1)[0]
     planned = _NUMBER.search(first)
-    assert planned is not None and int(planned.group(2)) > len(sent), (first, len(sent))
-    with env.db.read() as conn:
-        from sqlalchemy import select
-
-        from feedsvc.db.schema import deliveries
-
-        part1 = sorted(conn.execute(select(deliveries.c.id).where(
-            deliveries.c.message_id == sent[0].message_id)).scalars())  # fmt: skip
+    assert planned is not None and int(planned.group(2)) > 1, first
+    part1 = _message_rows(env, sent[0].message_id)
     assert len(part1) >= 2
     assert (part1[0], "correct", "pending") in _followups(env), _followups(env)
     # the edit is owed, and the chat's next slot booked, at the dispatcher's clock, which the
@@ -214,13 +207,31 @@ async def test_parts_sent_before_the_rest_shrank_are_numbered_again(
     monkeypatch.setattr(env.db, "now", env.clock)
     await _follow_up(env)
     now_first = env.fake.live(CHAT, sent[0].message_id).visible.split("\n", 1)[0]
-    assert f"(1/{planned.group(2)})" not in now_first, now_first
+    assert _NUMBER.search(now_first) is None, now_first
     assert now_first.startswith(f"Tin tổng hợp · {len(part1)} tin"), now_first
-    if len(sent) > 1:  # the rest, laid out again, says how many parts there are now
-        assert [_NUMBER.search(m.visible.split("\n", 1)[0]).group(2) for m in sent[1:]] == [  # type: ignore[union-attr]
-            str(len(sent))
-        ] * (len(sent) - 1)
-    assert len(env.fake.messages(CHAT)) == len(sent)  # edited, nothing sent again
+    assert len(env.fake.messages(CHAT)) == 1  # edited, nothing sent again
+
+
+def _message_rows(env: Env, message_id: int) -> list[int]:
+    from sqlalchemy import select
+
+    from feedsvc.db.schema import deliveries
+
+    with env.db.read() as conn:
+        stmt = select(deliveries.c.id).where(deliveries.c.message_id == message_id)
+        return sorted(conn.execute(stmt).scalars())
+
+
+async def test_parts_that_shrink_but_remain_keep_their_numbers(env: Env) -> None:
+    """README: numbered on from the parts sent, ``(1/3)`` then ``(tiếp) (2/2)``; no edit is
+    owed (one would lay part 1 out as a digest of its own, and a part 2 as a second digest)."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    published = env.publish(*(f"{n} {TITLE}" for n in range(8)))
+    await _digest_with(env, lambda: _hide(env, published[:2]))
+    sent = env.fake.messages(CHAT)
+    assert len(sent) >= 2
+    _check_numbers([m.visible for m in sent])
+    assert _followups(env) == []
 
 
 async def test_a_digest_whose_parts_all_go_is_not_edited(env: Env) -> None:

@@ -26,6 +26,7 @@ from feedsvc.digest.edge import DigestEdge, DigestJob, Sorted
 from feedsvc.digest.message import DigestEntry, DigestPart
 from feedsvc.digest.record import Policy, record_part, set_aside
 from feedsvc.notify import AlertMessage, OutcomeKind, SendOutcome
+from feedsvc.notify.edits import editor_of
 from feedsvc.store import claims
 from feedsvc.store import digests as store
 from feedsvc.store.followup_queue import queue_relayout
@@ -43,6 +44,8 @@ class DigestSender:
         self.db, self.channel, self.edge = db, channel, edge
         self.owner, self.now, self.policy = owner, now, policy
         self.extra_slot = extra_slot  # a later part's slot, no sooner than a monotonic time
+        #: the channel can edit a sent message (``notify.edits``): a part can be laid out again
+        self._edits = editor_of(channel) is not None
 
     async def set_aside(self, job: DigestJob) -> None:
         """Record the digest's alerts that do not go (withdrawn, moved later, unsubscribed).
@@ -57,8 +60,11 @@ class DigestSender:
         ``AHEAD`` before its slot, as an alert's check): one withdrawn, hidden, scheduled again
         or no longer wanted since the claim is left out, recorded with the part, and the parts
         still to go are laid out again (:meth:`DigestEdge.rest`); none left, none sent. When
-        that changes how many parts there are, the parts sent are owed an edit that lays
-        them out again (``store.followup_queue.queue_relayout``): their ``(1/N)`` is off."""
+        none is left after part 1, part 1 is the whole digest: on a channel that edits, it is
+        owed an edit that lays it out again without its ``(1/N)``
+        (``store.followup_queue.queue_relayout``). Parts that shrink but remain keep the
+        numbers README shows (``(1/3)`` then ``(tiếp) (2/2)``): an edit lays a message out as
+        a digest of its own, which would make part 2 of several read as a second digest."""
         batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
@@ -71,11 +77,10 @@ class DigestSender:
             if sent:  # pacing: that chat's rate, and the channel's
                 earliest = time.monotonic() + gap
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
-                total = sent + len(units)
                 checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
                 out = checked
-                if sent + len(units) != total:  # the numbers the sent parts carry are off
-                    renumber = list(delivered)
+                if not units and len(delivered) == sent == 1 and self._edits:
+                    renumber = list(delivered)  # its "(1/N)" is off: it is the whole digest
                 if not units:
                     await asyncio.to_thread(self._set_aside_sorted, checked, renumber)
                     break
