@@ -20,6 +20,7 @@ HEAD_BYTES = 64 * 1024
 _UTF32 = {b"\xff\xfe\x00\x00": "UTF-32 (little-endian)", b"\x00\x00\xfe\xff": "UTF-32 (big-endian)"}
 _UTF16 = {b"\xff\xfe": "UTF-16 (little-endian)", b"\xfe\xff": "UTF-16 (big-endian)"}
 _UTF8_BOM = b"\xef\xbb\xbf"
+_POWERSHELL = " (PowerShell's `>` writes UTF-16)"
 
 
 #: What each reading command did with an input it refused, said at the end of the refusal.
@@ -39,7 +40,8 @@ def shape_problem(
     arg = "FILE" if name == "-" else shlex.quote(name)
     if encoding is not None:
         return (
-            f"{shown} is {encoding}, not UTF-8 (PowerShell's `>` writes UTF-16): {reads} UTF-8 "
+            f"{shown} is {encoding}, not UTF-8{_POWERSHELL if 'UTF-16' in encoding else ''}: "
+            f"{reads} UTF-8 "
             f"JSON Lines; convert it first, e.g. `iconv -f {encoding.split()[0]} -t UTF-8 {arg} "
             f"> articles.jsonl` (PowerShell: `Out-File -Encoding utf8`); {nothing}"
         )
@@ -50,7 +52,7 @@ def shape_problem(
             f"object per line; convert it first, e.g. `jq -c '.[]' {arg} > articles.jsonl`; "
             f"{nothing}"
         )
-    if b"\n" not in head and b"\r" in text.rstrip(b" \t\r"):
+    if b"\n" not in head and _cr_lines(text):
         return (
             f"{shown}'s lines end in a carriage return alone (CR, no line feed), so it reads as "
             f"one line: {reads} one JSON object per line (LF or CRLF); convert it first, e.g. "
@@ -59,15 +61,44 @@ def shape_problem(
     return None
 
 
+#: What JSON Lines can begin with: an object, an array (refused on its own), blank space.
+_FIRST = b"{[ \t\r\n"
+
+
 def _encoding(head: bytes) -> str | None:
-    """UTF-32 or UTF-16 told by a byte order mark, or UTF-16 without one by a NUL beside the
-    first character (``{`` of an object, ``[``): never UTF-8 JSON."""
+    """UTF-32 or UTF-16 told by a byte order mark, or without one by the NULs beside the first
+    character (``{``, ``[`` or blank space: three for UTF-32, one for UTF-16, a verifier's
+    UTF-32 was named UTF-16 and a UTF-16 file opening with a blank line was read line by
+    line): never UTF-8 JSON."""
     for marks in (_UTF32, _UTF16):
         for mark, encoding in marks.items():
             if head.startswith(mark):
                 return encoding
-    if len(head) >= 2 and head[0] == 0 and head[1] in b"{[":
+    if len(head) >= 4 and head[:3] == b"\0\0\0" and head[3] in _FIRST:
+        return "UTF-32 (big-endian)"
+    if len(head) >= 4 and head[1:4] == b"\0\0\0" and head[0] in _FIRST:
+        return "UTF-32 (little-endian)"
+    if len(head) >= 2 and head[0] == 0 and head[1] in _FIRST:
         return "UTF-16 (big-endian)"
-    if len(head) >= 2 and head[1] == 0 and head[0] in b"{[":
+    if len(head) >= 2 and head[1] == 0 and head[0] in _FIRST:
         return "UTF-16 (little-endian)"
     return None
+
+
+def _cr_lines(text: bytes) -> bool:
+    """Whether ``text`` (the head, no line feed in it) holds JSON objects one after another
+    separated by lone CRs: each piece between them an object (``{…}``, the last one maybe cut
+    at the head's end). A CR inside one line's JSON, as blank space between its tokens, is
+    no line end (a verifier's valid one-line file was refused)."""
+    pieces = [p.strip(b" \t") for p in text.split(b"\r") if p.strip(b" \t")]
+    return len(pieces) >= 2 and all(
+        p.startswith(b"{") and (p.endswith(b"}") or last)
+        for last, p in ((i == len(pieces) - 1, p) for i, p in enumerate(pieces))
+    )
+
+
+def blank_line(line: bytes) -> bool:
+    """Whether ``line`` holds nothing but blank space (after a UTF-8 BOM): a pipe's input is
+    checked at its first line that holds something (a verifier's JSON array after two blank
+    lines was read as one rejected line by ``match``)."""
+    return not line.removeprefix(_UTF8_BOM).strip(b" \t\r\n")

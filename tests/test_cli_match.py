@@ -294,3 +294,22 @@ def test_the_same_lines_in_utf8_are_matched() -> None:
     result = CliRunner().invoke(match, ["--query", "tai"], input=GOOD.encode())
     assert result.exit_code == 0, result.output
     assert result.stdout.splitlines() == ["A3"]
+
+
+def test_an_array_after_blank_lines_is_refused_once() -> None:
+    """A verifier's: ``match`` checked line 1 only, blank; the array was one skipped line."""
+    data = ("\n\n  \n[" + ",".join(GOOD.splitlines()) + "]\n").encode()
+    result = CliRunner().invoke(match, ["--query", "tai"], input=data)
+    assert result.exit_code == 2, result.output
+    [line] = result.stderr.splitlines()
+    assert "is a JSON array" in line and "nothing matched" in line, line
+
+
+def test_a_cr_inside_one_lines_json_is_matched() -> None:
+    """A valid one-line input, a CR as blank space between its tokens, no final line feed: it
+    was refused as "lines end in a carriage return alone"."""
+    one = LINES[3].replace(', "url"', ',\r"url"')
+    assert "\r" in one
+    result = CliRunner().invoke(match, ["--query", "tai"], input=one.encode())
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["A3"]

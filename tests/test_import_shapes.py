@@ -98,3 +98,51 @@ def test_json_lines_are_imported_as_before(tmp_path: Path, end: str) -> None:
     result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
     assert result.exit_code == 0, result.output
     assert "inserted 3, updated 0, unchanged 0, rejected 0" in result.output
+
+
+#: A verifier's: shapes the first check missed or misnamed.
+MORE = {
+    "utf-32 le, no BOM": (lines().encode("utf-32-le"), "is UTF-32 (little-endian)"),
+    "utf-32 be, no BOM": (lines().encode("utf-32-be"), "is UTF-32 (big-endian)"),
+    "utf-16 le, no BOM, a blank line first": (
+        ("\n" + lines()).encode("utf-16-le"),
+        "is UTF-16 (little-endian)",
+    ),
+    "utf-16 be, no BOM, a space first": ((" " + lines()).encode("utf-16-be"), "is UTF-16"),
+}
+
+
+@pytest.mark.parametrize(("data", "said"), MORE.values(), ids=MORE.keys())
+def test_utf32_and_utf16_after_blank_space_are_named(
+    tmp_path: Path, data: bytes, said: str
+) -> None:
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(data)
+    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
+    assert result.exit_code == 2, result.output
+    [line] = result.output.splitlines()
+    assert said in line and "nothing imported" in line, line
+    assert ("PowerShell's `>` writes UTF-16" in line) == ("UTF-16" in said), line
+
+
+def test_a_pipe_whose_array_follows_blank_lines_is_refused_once(tmp_path: Path) -> None:
+    data = ("\n \n\r\n[" + ",".join(lines().splitlines()) + "]\n").encode()
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "import", "-"],
+        input=data, cwd=tmp_path, env=env(tmp_path), capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.decode().splitlines()
+    assert "is a JSON array" in line, line
+
+
+@pytest.mark.parametrize("final", ["", "\r"])
+def test_a_cr_between_one_lines_tokens_is_no_line_end(tmp_path: Path, final: str) -> None:
+    """A valid one-line file (no final line feed) with a CR as blank space inside its JSON was
+    refused as "lines end in a carriage return alone" (a verifier's)."""
+    record = json.dumps({k: v.format(n=1) for k, v in ARTICLE.items()}, ensure_ascii=False)
+    path = tmp_path / "one.jsonl"
+    path.write_bytes((record.replace(', "url"', ',\r"url"') + final).encode())
+    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert "inserted 1, updated 0, unchanged 0, rejected 0" in result.output

@@ -125,7 +125,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         external_source_refusal,
         import_articles,
     )
-    from feedsvc.jsonl_shape import HEAD_BYTES, shape_problem
+    from feedsvc.jsonl_shape import HEAD_BYTES, blank_line, shape_problem
     from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
     from feedsvc.pipe_lines import paced_lines, wait_for_input
 
@@ -170,10 +170,12 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
                 # bytes: invalid UTF-8 is reported per line, never replaced; a line too long
                 # to be an article is read past, not held (a JSON array exported on one line);
                 # a pipe's line that waits a batch's time with none after it is stored then
-                for number, line in enumerate(paced_lines(file, BATCH_SECONDS)):
+                checked = False  # the first line that holds something is checked
+                for line in paced_lines(file, BATCH_SECONDS):
                     if not isinstance(line, Pause):
                         bar.update(line.size if isinstance(line, OverlongLine) else len(line))
-                    if number == 0 and isinstance(line, bytes):
+                    if not checked and isinstance(line, bytes) and not blank_line(line):
+                        checked = True
                         refused = shape_problem(line[:HEAD_BYTES], _typed_name(file))
                         if refused is not None:
                             raise NotJsonLines(refused)

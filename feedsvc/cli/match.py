@@ -58,11 +58,13 @@ class _Input:
         pause: each answer is printed as its line is read). An input whose first line is no
         JSON Lines at all (UTF-16, a JSON array, CR-only line ends) is refused once, exit 2,
         as ``import`` refuses it (``jsonl_shape``), not reported as a bad line each."""
-        from feedsvc.jsonl_shape import HEAD_BYTES, shape_problem
+        from feedsvc.jsonl_shape import HEAD_BYTES, blank_line, shape_problem
         from feedsvc.pipe_lines import paced_lines
 
-        for number, line in enumerate(paced_lines(self.stream, None)):
-            if number == 0 and isinstance(line, bytes):
+        checked = False  # the first line that holds something is checked
+        for line in paced_lines(self.stream, None):
+            if not checked and isinstance(line, bytes) and not blank_line(line):
+                checked = True
                 refused = shape_problem(line[:HEAD_BYTES], "-", "match")
                 if refused is not None:
                     fail(refused, EXIT_USAGE)
