@@ -46,7 +46,7 @@ from feedsvc.listen import listen_socket
 from feedsvc.publish import FeedPublisher
 from feedsvc.ratelimit import FailureLimiter
 from feedsvc.roles import ALL_ROLES, Roles, describe_roles
-from feedsvc.scheduler import Jobs
+from feedsvc.scheduler import Jobs, abandoned
 from feedsvc.send_gate import SendGate, leader_looked
 from feedsvc.send_start import SendStart
 from feedsvc.server import (
@@ -351,6 +351,8 @@ class Service:
             orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
         stuck = await self.jobs.stop(timeout=left(2.0))
         guard.left_behind = stuck == ["ingest"] and self._connecting_only()
+        if not guard.left_behind:
+            abandoned(stuck)
         if guard.left_behind:
             log.info(
                 "ingest: the tick still waiting to connect to the source (source.url, at most "

@@ -120,7 +120,7 @@ class Jobs:
 
         Returns the names of the jobs whose tick was still running at the deadline: they are
         abandoned (a tick blocked in a DB driver cannot be interrupted from here; the caller
-        decides whether the process can still exit)."""
+        decides whether the process can still exit, and logs each, ``abandoned``)."""
         self._stopping = True
         if self.scheduler.running:
             self.scheduler.pause()
@@ -128,8 +128,12 @@ class Jobs:
         if self._running:
             _done, pending = await asyncio.wait(set(self._running), timeout=timeout)
             stuck = [n for n, r in self._current.items() if r.task in pending]
-            for name in stuck:
-                log.warning("job %s still running at shutdown; abandoning it", name)
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
         return stuck
+
+
+def abandoned(names: list[str]) -> None:
+    """Log each job :meth:`Jobs.stop` left running that the stop abandons (a WARNING)."""
+    for name in names:
+        log.warning("job %s still running at shutdown; abandoning it", name)
