@@ -58,15 +58,33 @@ def env(tmp_path: Path) -> dict[str, str]:
                    "FEEDSVC_DATABASE__URL": f"sqlite:///{tmp_path / 'state.db'}"}  # fmt: skip
 
 
-@pytest.mark.parametrize(("data", "said"), SHAPES.values(), ids=SHAPES.keys())
-def test_a_file_that_is_no_json_lines_is_refused_once(
-    tmp_path: Path, data: bytes, said: str
-) -> None:
-    path = tmp_path / "bài viết.jsonl"
+def refusal(tmp_path: Path, data: bytes, name: str = "bài viết.jsonl") -> tuple[Path, str]:
+    """``import`` of a file holding ``data``: refused, exit 2, in one line (returned)."""
+    path = tmp_path / name
     path.write_bytes(data)
     result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
     assert result.exit_code == 2, result.output
     [line] = result.output.splitlines()
+    return path, line
+
+
+def piped_refusal(tmp_path: Path, data: bytes) -> str:
+    """``import -`` of ``data`` on a pipe: refused, exit 2, in one line (returned)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "feedsvc", "import", "-"],
+        input=data, cwd=tmp_path, env=env(tmp_path), capture_output=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.decode().splitlines()
+    assert "rejected" not in done.stdout.decode()
+    return line
+
+
+@pytest.mark.parametrize(("data", "said"), SHAPES.values(), ids=SHAPES.keys())
+def test_a_file_that_is_no_json_lines_is_refused_once(
+    tmp_path: Path, data: bytes, said: str
+) -> None:
+    path, line = refusal(tmp_path, data)
     assert line.startswith(f"feedsvc: {path} {said}") or line.startswith(
         f"feedsvc: {path}'s lines"
     ), line
@@ -81,14 +99,8 @@ def test_a_file_that_is_no_json_lines_is_refused_once(
 def test_a_pipe_that_is_no_json_lines_is_refused_once(
     tmp_path: Path, data: bytes, said: str
 ) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "import", "-"],
-        input=data, cwd=tmp_path, env=env(tmp_path), capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    [line] = done.stderr.decode().splitlines()
+    line = piped_refusal(tmp_path, data)
     assert line.startswith("feedsvc: the input") and said in line, line
-    assert "rejected" not in done.stdout.decode()
 
 
 @pytest.mark.parametrize("end", ["\n", "\r\n"])
@@ -116,24 +128,14 @@ MORE = {
 def test_utf32_and_utf16_after_blank_space_are_named(
     tmp_path: Path, data: bytes, said: str
 ) -> None:
-    path = tmp_path / "a.jsonl"
-    path.write_bytes(data)
-    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
-    assert result.exit_code == 2, result.output
-    [line] = result.output.splitlines()
+    _path, line = refusal(tmp_path, data, "a.jsonl")
     assert said in line and "nothing imported" in line, line
     assert ("PowerShell's `>` writes UTF-16" in line) == ("UTF-16" in said), line
 
 
 def test_a_pipe_whose_array_follows_blank_lines_is_refused_once(tmp_path: Path) -> None:
     data = ("\n \n\r\n[" + ",".join(lines().splitlines()) + "]\n").encode()
-    done = subprocess.run(
-        [sys.executable, "-m", "feedsvc", "import", "-"],
-        input=data, cwd=tmp_path, env=env(tmp_path), capture_output=True, timeout=60, check=False,
-    )  # fmt: skip
-    assert done.returncode == 2, done.stderr
-    [line] = done.stderr.decode().splitlines()
-    assert "is a JSON array" in line, line
+    assert "is a JSON array" in piped_refusal(tmp_path, data)
 
 
 @pytest.mark.parametrize("final", ["", "\r"])
