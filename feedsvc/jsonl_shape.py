@@ -91,10 +91,10 @@ def _cr_lines(text: bytes) -> bool:
     at the head's end). A CR inside one line's JSON, as blank space between its tokens, is
     no line end (a verifier's valid one-line file was refused)."""
     pieces = [p.strip(b" \t") for p in text.split(b"\r") if p.strip(b" \t")]
-    return len(pieces) >= 2 and all(
-        p.startswith(b"{") and (p.endswith(b"}") or last)
-        for last, p in ((i == len(pieces) - 1, p) for i, p in enumerate(pieces))
-    )
+    if len(pieces) < 2:
+        return False
+    *whole, last = pieces
+    return last.startswith(b"{") and all(p.startswith(b"{") and p.endswith(b"}") for p in whole)
 
 
 def blank_line(line: bytes) -> bool:

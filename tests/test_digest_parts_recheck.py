@@ -24,13 +24,15 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from factories import VN
 from fakebot import Fault
-from sqlalchemy import delete, update
+from sqlalchemy import delete, select, update
 from test_digest_dispatch import CHAT, Env, local_hhmm, subscribe_chat, wait_for
 from test_digest_dispatch import env as env  # the fixture
 
 from feedsvc.articles import Article
-from feedsvc.db.schema import articles, subscriptions
+from feedsvc.channels.telegram import TelegramChannel
+from feedsvc.db.schema import alert_followups, articles, deliveries, subscriptions
 from feedsvc.digest import ChatSettings, DigestSchedule
+from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
 from feedsvc.store.lifecycle import set_hidden
 from feedsvc.store.source_articles import upsert_source_articles
 
@@ -156,10 +158,6 @@ def test_the_rest_of_a_digest_is_numbered_on_from_the_parts_sent(sent: int) -> N
 
 
 def _followups(env: Env) -> list[tuple[int, str, str]]:
-    from sqlalchemy import select
-
-    from feedsvc.db.schema import alert_followups
-
     with env.db.read() as conn:
         stmt = select(alert_followups.c.delivery_id, alert_followups.c.kind,
                       alert_followups.c.state)  # fmt: skip
@@ -168,17 +166,12 @@ def _followups(env: Env) -> list[tuple[int, str, str]]:
 
 async def _follow_up(env: Env) -> None:
     """Run the follow-up worker (the dispatcher's digest layout) until nothing is open."""
-    from test_retraction import _until
-
-    from feedsvc.channels.telegram import TelegramChannel
-    from feedsvc.retraction.worker import FollowupSettings, FollowupWorker
-
     settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
     worker = FollowupWorker(env.db, TelegramChannel(env.sender, VN), VN, settings,
                             digests=env.dispatcher.digests)  # fmt: skip
     task = asyncio.create_task(worker.run())
     try:
-        await _until(lambda: all(s == "done" for _, _, s in _followups(env)), 20)
+        await wait_for(lambda: all(s == "done" for _, _, s in _followups(env)), 20)
     finally:
         worker.stop()
         await task
@@ -213,10 +206,6 @@ async def test_a_part_1_whose_later_parts_all_went_is_laid_out_again(
 
 
 def _message_rows(env: Env, message_id: int) -> list[int]:
-    from sqlalchemy import select
-
-    from feedsvc.db.schema import deliveries
-
     with env.db.read() as conn:
         stmt = select(deliveries.c.id).where(deliveries.c.message_id == message_id)
         return sorted(conn.execute(stmt).scalars())

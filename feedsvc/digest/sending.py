@@ -70,27 +70,26 @@ class DigestSender:
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
         units = self._units(job.parts, job.entries)
-        sent, delivered = 0, list[tuple[int, ...]]()  # parts sent; rows of those delivered
+        sent = 0
+        first: tuple[int, ...] = ()  # part 1's rows, once it was delivered
         while units:
             out: Sorted | None = None
-            renumber: list[tuple[int, ...]] = []
             if sent:  # pacing: that chat's rate, and the channel's
                 earliest = time.monotonic() + gap
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
                 checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
                 out = checked
-                if not units and len(delivered) == sent == 1 and self._edits:
-                    renumber = list(delivered)  # its "(1/N)" is off: it is the whole digest
-                if not units:
-                    await asyncio.to_thread(self._set_aside_sorted, checked, renumber)
+                if not units:  # part 1 alone went: its "(1/N)" is off, it is the whole digest
+                    whole = [first] if sent == 1 and first and self._edits else []
+                    await asyncio.to_thread(self._set_aside_sorted, checked, whole)
                     break
                 await self.extra_slot(earliest)
             (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
-            if outcome.kind is OutcomeKind.SENT and isinstance(self.channel, MessageChannel):
-                delivered.append(ids)
+            if not sent and outcome.kind is OutcomeKind.SENT:
+                first = ids
             later = [d for _, p in units for d in p]
-            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out, renumber)
+            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out)
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
             sent += 1
             if not go_on:
@@ -152,7 +151,7 @@ class DigestSender:
 
     def _record(
         self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
-        left_out: Sorted | None = None, renumber: Sequence[Sequence[int]] = (),
+        left_out: Sorted | None = None,
     ) -> bool:  # fmt: skip
         batch = job.batch
         with self.db.write() as conn:
@@ -160,7 +159,6 @@ class DigestSender:
             if left_out is not None:  # a re-check's, written with the part that went without
                 set_aside(conn, now, self.owner, left_out.withdrawn, left_out.later,
                           left_out.unsubscribed)  # fmt: skip
-            queue_relayout(conn, renumber, now)
             claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
@@ -170,11 +168,11 @@ class DigestSender:
         with self.db.write() as conn:
             set_aside(conn, self.now(), self.owner, job.withdrawn, job.later, job.unsubscribed)
 
-    def _set_aside_sorted(self, out: Sorted, renumber: Sequence[Sequence[int]] = ()) -> None:
+    def _set_aside_sorted(self, out: Sorted, relayout: Sequence[Sequence[int]] = ()) -> None:
         with self.db.write() as conn:
             now = self.now()
             set_aside(conn, now, self.owner, out.withdrawn, out.later, out.unsubscribed)
-            queue_relayout(conn, renumber, now)
+            queue_relayout(conn, relayout, now)
 
     def _forget_thread(self, chat_id: int, thread_id: int) -> None:
         with self.db.write() as conn:
