@@ -4,9 +4,10 @@ whole file, said once, instead of the same error on every line.
 Why: a UTF-16 file (PowerShell's ``>`` writes one, byte order mark ``FF FE``) was "invalid UTF-8
 at byte 1" and then "Expecting value" on each of its lines; a JSON array (``[{…},{…}]``,
 pretty-printed or on one line) and a file whose lines end in a lone CR (old Mac editors) were
-"Extra data" or one long rejected line (a tester's). None of them holds one article per line:
-the operator needs the conversion, once. ``feedsvc match`` reads the same JSON Lines on stdin
-and refuses the same shapes with its own words. Pure.
+"Extra data" or one long rejected line (a tester's); a pretty-printed object (``jq .``, an
+editor's "format document") was one rejected line per line of it (a verifier's). None of
+them holds one article per line: the operator needs the conversion, once. ``feedsvc match``
+reads the same JSON Lines on stdin and refuses the same shapes with its own words. Pure.
 """
 
 from __future__ import annotations
@@ -52,6 +53,12 @@ def shape_problem(
             f"object per line; convert it first, e.g. `jq -c '.[]' {arg} > articles.jsonl`; "
             f"{nothing}"
         )
+    if _opens_alone(text):
+        return (
+            f"{shown} is pretty-printed JSON (its first line is `{{` alone), not JSON Lines: "
+            f"{reads} one JSON object per line; convert it first, e.g. `jq -c . {arg} > "
+            f"articles.jsonl`; {nothing}"
+        )
     if b"\n" not in head and _cr_lines(text):
         return (
             f"{shown}'s lines end in a carriage return alone (CR, no line feed), so it reads as "
@@ -83,6 +90,15 @@ def _encoding(head: bytes) -> str | None:
     if len(head) >= 2 and head[1] == 0 and head[0] in _FIRST:
         return "UTF-16 (little-endian)"
     return None
+
+
+def _opens_alone(text: bytes) -> bool:
+    """Whether ``text`` (the head from its first character that is not blank) opens with a
+    line holding ``{`` alone: an object spread over lines (``jq .``, ``json.dumps(indent=…)``,
+    PowerShell's ``ConvertTo-Json``; its lines may end in CR alone), never one article's line
+    of JSON Lines."""
+    first = text.replace(b"\r", b"\n").split(b"\n", 1)[0]
+    return first.rstrip(b" \t") == b"{"
 
 
 def _cr_lines(text: bytes) -> bool:

@@ -73,6 +73,22 @@ class RedactSecrets(logging.Filter):
         return True
 
 
+class RewriteMessages(logging.Filter):
+    """Each record's message passed through ``rewrite`` (its arguments merged in first), left
+    as it was when ``rewrite`` changes nothing."""
+
+    def __init__(self, rewrite: Callable[[str], str]) -> None:
+        super().__init__()
+        self.rewrite = rewrite
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        rewritten = self.rewrite(message)
+        if rewritten != message:
+            record.msg, record.args = rewritten, None
+        return True
+
+
 class PoolInterrupts(logging.Filter):
     """Drops SQLAlchemy's pool's ERROR record of an interrupt (Ctrl-C, the CLI's SIGTERM)
     raised inside a connection's close or reset: the pool logs it with its traceback and then
@@ -271,10 +287,19 @@ class JsonFormatter(logging.Formatter):
         return escape_json(json.dumps(doc, ensure_ascii=False, default=str))
 
 
-def setup_logging(level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
+def setup_logging(
+    level: str = "INFO",
+    fmt: str = "text",
+    secrets: Iterable[str] = (),
+    hints: Callable[[str], str] | None = None,
+) -> None:
+    """The root logger's one handler on stderr. ``hints``: rewrites each message (the CLI's
+    ``config_hints``: the commands a line names carry the running command's ``--config``)."""
     handler = logging.StreamHandler(sys.stderr)
     handler.addFilter(PoolInterrupts())  # before RedactSecrets, which formats the traceback
     handler.addFilter(RedactSecrets(secrets))
+    if hints is not None:
+        handler.addFilter(RewriteMessages(hints))
     if fmt == "json":
         handler.setFormatter(JsonFormatter())
     else:

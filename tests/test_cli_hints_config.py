@@ -168,3 +168,73 @@ def test_a_topics_file_refused_by_the_state_db_names_the_same_file(
     assert result.exit_code == 2, result.output
     assert "it holds no topics" in result.output, result.output
     assert hinted(result) == [f"feedsvc topics disable SLUG --config {shlex.quote(config)}"]
+
+
+def test_runs_log_lines_name_the_same_file(tmp_path: Path) -> None:
+    """``run --config FILE``'s own log: "no topics file at …: add them with `feedsvc topics
+    add`" named a command that read another configuration (the last open hint)."""
+    import subprocess
+    import sys
+
+    from processes import answers_ok, free_port, wait_until
+
+    (tmp_path / "my site.toml").write_text(
+        f'[database]\nurl = "sqlite:///{tmp_path / "other.db"}"\n', encoding="utf-8"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
+    port = free_port()
+    argv = ["--config", "my site.toml", "run", "--no-bot", "--port", str(port)]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "feedsvc", *argv],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )  # fmt: skip
+    try:
+        wait_until(
+            lambda: answers_ok(f"http://127.0.0.1:{port}/healthz") or proc.poll() is not None,
+            60,
+            "the service to answer /healthz",
+        )
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 0, out
+    [line] = [x for x in out.splitlines() if "no topics file at" in x]
+    assert "`feedsvc topics add --config 'my site.toml'`" in line, line
+
+
+def test_log_lines_from_other_threads_name_the_same_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The scheduler's and the bot's threads have no Click context: the file is read once, as
+    the logging is set up, not per line. A line naming a ``--config`` already is left."""
+    import logging
+    import threading
+
+    import click
+
+    from feedsvc.cli.common import configure_logging
+    from feedsvc.cli.params import GIVEN_CONFIG
+    from feedsvc.config import load_config
+
+    root = logging.getLogger()
+    saved = root.handlers[:], root.level
+    ctx = click.Context(cli)
+    ctx.meta[GIVEN_CONFIG] = "cấu hình.toml"
+    try:
+        with ctx:
+            configure_logging(load_config(None, {}))
+        log = logging.getLogger("feedsvc.test")
+        lines = [
+            ("topic %s is on: kept on (`feedsvc topics disable %s` switches it off)", "an", "an"),
+            ("run `feedsvc --config a.toml status`", None, None),
+        ]
+        for msg, *args in lines:
+            worker = threading.Thread(target=log.warning, args=(msg, *[a for a in args if a]))
+            worker.start()
+            worker.join()
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    err = capsys.readouterr().err
+    assert "`feedsvc topics disable an --config 'cấu hình.toml'` switches it off" in err, err
+    assert "run `feedsvc --config a.toml status`" in err, err

@@ -266,6 +266,12 @@ NOT_JSON_LINES = {
     ),
     "array after a BOM": (("\ufeff[" + ",".join(GOOD.splitlines()) + "]").encode(), "JSON array"),
     "CR line ends": (GOOD.replace("\n", "\r").encode(), "carriage return alone"),
+    "an object pretty-printed (jq .)": (
+        "".join(
+            json.dumps(json.loads(line), indent=2) + "\n" for line in GOOD.splitlines()
+        ).encode(),
+        "is pretty-printed JSON",
+    ),
 }
 
 

@@ -52,6 +52,50 @@ SHAPES = {
 }
 
 
+def pretty(indent: int | str = 2, end: str = "\n", n: int = 1) -> str:
+    """``n`` articles each spread over lines (``jq .``, ``json.dumps(indent=…)``)."""
+    return "".join(
+        json.dumps({k: v.format(n=i) for k, v in ARTICLE.items()}, ensure_ascii=False,
+                   indent=indent).replace("\n", end) + end
+        for i in range(1, n + 1)
+    )  # fmt: skip
+
+
+#: A verifier's: an object spread over lines was one rejected line per line of it.
+PRETTY = {
+    "jq . of one object": pretty().encode(),
+    "jq . of a stream of objects": pretty(n=3).encode(),
+    "tab-indented, CRLF (ConvertTo-Json)": pretty("\t", "\r\n").encode(),
+    "CR line ends": pretty(4, "\r").encode(),
+    "after a BOM and blank lines, `{ ` with a trailing space": (
+        "\ufeff\n\n" + pretty().replace("{\n", "{ \n", 1)
+    ).encode(),
+}
+
+
+@pytest.mark.parametrize("data", PRETTY.values(), ids=PRETTY.keys())
+def test_a_pretty_printed_object_is_refused_once(tmp_path: Path, data: bytes) -> None:
+    path, line = refusal(tmp_path, data)
+    assert line.startswith(f"feedsvc: {path} is pretty-printed JSON"), line
+    assert f"`jq -c . '{path}' > articles.jsonl`" in line and "nothing imported" in line, line
+    assert not (tmp_path / "state.db").exists()
+
+
+def test_a_pretty_printed_object_on_a_pipe_is_refused_once(tmp_path: Path) -> None:
+    line = piped_refusal(tmp_path, ("\n" + pretty(n=2)).encode())
+    assert line.startswith("feedsvc: the input is pretty-printed JSON"), line
+    assert "`jq -c . FILE > articles.jsonl`" in line, line
+
+
+def test_a_line_that_opens_with_a_brace_and_more_is_read_as_a_line(tmp_path: Path) -> None:
+    """The control: a first line holding ``{`` and a key is one (bad) line, the rest stored."""
+    path = tmp_path / "a.jsonl"
+    path.write_bytes(('{ "source_key": "x",\n' + lines(2)).encode())
+    result = CliRunner().invoke(cli, ["import", str(path)], env=env(tmp_path))
+    assert result.exit_code == 1, result.output
+    assert "inserted 2, updated 0, unchanged 0, rejected 1" in result.output
+
+
 def env(tmp_path: Path) -> dict[str, str]:
     base = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     return base | {"FEEDSVC_CONFIG": "/dev/null",

@@ -110,14 +110,16 @@ def given_config() -> str:
     return f" --config {shlex.quote(str(file))}" if file else ""
 
 
-def config_hints(message: str) -> str:
+def config_hints(message: str, given: str | None = None) -> str:
     """``message`` (a state DB's error: ``db.revision``'s schema errors, ``db.connect_errors``'
-    advice; a topics file the state DB refused, ``topics_sync``) with each command it names
-    between backticks, `feedsvc …`, carrying :func:`given_config` (unless it names one)."""
+    advice; a topics file the state DB refused, ``topics_sync``; a log line of ``run``) with
+    each command it names between backticks, `feedsvc …`, carrying ``given`` (default
+    :func:`given_config`; the log's filter passes it, read once, as its records come from
+    threads with no Click context) unless it names a ``--config`` already."""
     import re
 
-    given = given_config()
-    if not given:
+    given = given_config() if given is None else given
+    if not given or "`feedsvc " not in message:
         return message
     return re.sub(
         r"`feedsvc ([^`]+)`",
@@ -224,15 +226,23 @@ def configure_logging(settings: Settings) -> None:
     can be the moment a handler is registered for ``logging.shutdown`` but has no lock yet;
     the command then ended in its one line, followed by "Exception ignored in atexit callback"
     and an ``AttributeError`` traceback (`import` hammered with signals, CI). Held, the signal
-    is raised once the set-up is whole (:mod:`feedsvc.signal_hold`)."""
+    is raised once the set-up is whole (:mod:`feedsvc.signal_hold`).
+
+    A command a log line names (`feedsvc topics import`) carries this command's ``--config``
+    (:func:`config_hints`): ``run --config site.toml`` logged hints that acted on the default
+    file's state DB."""
+    from functools import partial
+
     from feedsvc.logs import setup_logging
     from feedsvc.signal_hold import SignalHold
 
     secrets = _secrets(settings)  # reads token files: not held
+    given = given_config()
+    hints = partial(config_hints, given=given) if given else None
     hold = SignalHold()
     hold.hold()
     try:
-        setup_logging(settings.log.level, settings.log.format, secrets)
+        setup_logging(settings.log.level, settings.log.format, secrets, hints)
     finally:
         hold.release()
 
