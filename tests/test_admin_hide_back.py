@@ -2,7 +2,11 @@
 list would refuse that filter (over 255 characters, a control character): then filtered by the
 article's key, else the plain list. A hide from a list filtered by a 400-character text hid the
 article and answered 422 (the flash "Article A hidden." above the search box's error), so a
-script or a browser test read success as failure (tester 2, finding 9)."""
+script or a browser test read success as failure (tester 2, finding 9).
+
+The refused filters are given one state DB backend each, rotating
+(``backend_cases.on_backends``): the list refuses them before any SQL, and the hide itself is
+the same statement for every filter."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import re
 from collections.abc import Iterator
 
 import pytest
+from backend_cases import on_backends
 from starlette.testclient import TestClient
 from test_lifecycle_editors import CSRF_FIELD, TOKEN, service, state
 
@@ -42,7 +47,11 @@ def act(client: TestClient, csrf: str, action: str, key: str, q: str) -> tuple[s
     return where, page.status_code, page.text
 
 
-@pytest.mark.parametrize("q", ["z" * 256, "z" * 400, "khánh\x07thành"])
+@pytest.mark.parametrize(
+    ("db_url", "q"),
+    on_backends(["z" * 256, "z" * 400, "khánh\x07thành"], label=lambda q: ascii(q)[1:21]),
+    indirect=["db_url"],
+)
 def test_a_filter_the_list_refuses_is_replaced_by_the_key(
     admin: tuple[TestClient, str], service: Service, q: str
 ) -> None:

@@ -5,7 +5,11 @@ narrowed from ``"an ninh" OR "công an"`` to ``"an ninh"`` kept every "công an"
 feed for good.
 
 Runs on SQLite and PostgreSQL (the ``db`` fixture); the index path (queries with key sets) and
-the full scan (no key sets: ``NOT NOT …``) both.
+the full scan (no key sets: ``NOT NOT …``) both. The narrowed queries are given one backend each,
+rotating (``backend_cases.on_backends``): a query picks which candidates the matcher reads
+(the index path and the full scan each still run on both backends), while adding and dropping
+matches is the same SQL for every query. A signal's cases keep both backends: where a write is
+interrupted, and its rollback, is the backend's transaction handling.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import article
 from sqlalchemy import delete, select, update
 
@@ -81,18 +86,28 @@ def archive(db: Database) -> dict[int, int]:
     return store(db, [plain(n, published_at=db.now() - timedelta(days=n)) for n in TITLES])
 
 
+def _query_label(value: Any) -> str:
+    if isinstance(value, set):
+        return "kept-" + ("-".join(map(str, sorted(value))) or "none")
+    return str(value)
+
+
 @pytest.mark.parametrize(
-    ("wide", "narrow", "kept"),
-    [
-        ('"an ninh" OR "công an"', '"an ninh"', {2, 3}),  # the issue's public-security topic
-        ('"an ninh" OR "công an"', '"công an" AND "an ninh"', {3}),
-        ('"an ninh" OR "công an"', '"an ninh" -"công an"', {2}),
-        ('"Đồ Sơn" OR "Núi Đối" OR "công an"', '"Đồ Sơn"', {4}),
-        ('"an ninh" OR "công an"', '"Kiến Thụy"', {1}),  # rewritten: other candidates
-        ('"an ninh" OR "công an"', '"Hải Phòng"', set()),  # matches nothing any more
-        ("NOT NOT hội", "NOT NOT (hội AND xuân)", {5}),  # no key sets: the full scan
-        ('"công an" OR "Đồ Sơn"', "NOT NOT (công AND tổng)", {3}),  # from the index to a scan
-    ],
+    ("db_url", "wide", "narrow", "kept"),
+    on_backends(
+        [
+            ('"an ninh" OR "công an"', '"an ninh"', {2, 3}),  # the issue's public-security topic
+            ('"an ninh" OR "công an"', '"công an" AND "an ninh"', {3}),
+            ('"an ninh" OR "công an"', '"an ninh" -"công an"', {2}),
+            ('"Đồ Sơn" OR "Núi Đối" OR "công an"', '"Đồ Sơn"', {4}),
+            ('"an ninh" OR "công an"', '"Kiến Thụy"', {1}),  # rewritten: other candidates
+            ('"an ninh" OR "công an"', '"Hải Phòng"', set()),  # matches nothing any more
+            ("NOT NOT hội", "NOT NOT (hội AND xuân)", {5}),  # no key sets: the full scan
+            ('"công an" OR "Đồ Sơn"', "NOT NOT (công AND tổng)", {3}),  # from the index to a scan
+        ],
+        label=_query_label,
+    ),
+    indirect=["db_url"],
 )
 def test_a_narrowed_query_leaves_what_it_no_longer_matches(
     db: Database, archive: dict[int, int], wide: str, narrow: str, kept: set[int]

@@ -4,7 +4,11 @@ reader's query, on both bots (``bot.actions.normalise``, their one normaliser). 
 as words ANDed anywhere (``«an`` and ``ninh»``) while the bot said "Đã đăng ký". Quotes that
 cannot be read (never closed, quotes that cross, a closing mark that closes nothing) are refused
 saying which and where, never a query of other words than meant. Apostrophes stay letters
-(quotations inside a phrase and lone single quotes: tests/test_quotes_inside_phrase.py)."""
+(quotations inside a phrase and lone single quotes: tests/test_quotes_inside_phrase.py).
+
+Quotes that cannot be read are given one state DB backend each, rotating
+(``backend_cases.on_backends``): they are refused by the normaliser before anything is stored
+(``stored(db) == []``). Queries that are stored keep both backends."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import on_backends
 from fakebot import FakeBotAPI
 from test_bot import USER, ask, subs_of
 
@@ -94,19 +99,22 @@ def test_every_form_is_one_subscription_on_zalo(db: Database, zalo: ZaloBot) -> 
 
 
 @pytest.mark.parametrize(
-    ("typed", "mark", "column"),
-    [
-        ("«an ninh", "«", 1),
-        ("„an ninh", "„", 1),
-        ("an ninh»", "»", 8),
-        ("「an ninh", "「", 1),
-        ("an ninh」", "」", 8),
-        ("«an „ninh» x“", "„", 5),
-        ('"a «b" c»', "«", 4),
-        ("「an ninh』", "』", 9),
-        ('"an ninh»', "»", 9),
-        ("title:«công an» OR «an ninh", "«", 20),
-    ],
+    ("db_url", "typed", "mark", "column"),
+    on_backends(
+        [
+            ("«an ninh", "«", 1),
+            ("„an ninh", "„", 1),
+            ("an ninh»", "»", 8),
+            ("「an ninh", "「", 1),
+            ("an ninh」", "」", 8),
+            ("«an „ninh» x“", "„", 5),
+            ('"a «b" c»', "«", 4),
+            ("「an ninh』", "』", 9),
+            ('"an ninh»', "»", 9),
+            ("title:«công an» OR «an ninh", "«", 20),
+        ]
+    ),
+    indirect=["db_url"],
 )
 def test_quotes_that_cannot_be_read_are_refused_saying_where(
     db: Database, zalo: ZaloBot, language: str, typed: str, mark: str, column: int

@@ -7,6 +7,12 @@ Real python-telegram-bot clients against the fake Bot API on 127.0.0.1; rates ar
 when each message call was handed to the HTTP transport, in the client's thread
 (tests/handoffs.py: the fake's own times bunch when its thread stalls), as the most message
 calls in any window of 0.95 s (Telegram counts arrivals; the fake's jitter rule).
+
+The refused photo's replicas are given one state DB backend each (``backend_cases.on_backends``):
+one replica on SQLite, two on PostgreSQL, the only backend that runs two dispatchers (SQLite
+skipped that case); the text's extra slot is charged by the same code either way. The command
+replies keep both backends for both gates: two budgets drawing on one shared bucket row is
+concurrency the backends handle differently.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 
 import fakebot
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from fakebot import FakeBotAPI, Fault
 from handoffs import HANDOFF_SLACK, Handoffs, handoffs
@@ -249,7 +256,9 @@ def add_photo_articles(db: Database, count: int) -> list[int]:
         return sorted(conn.execute(select(articles.c.id)).scalars())
 
 
-@pytest.mark.parametrize("replicas", [1, 2])
+@pytest.mark.parametrize(
+    ("db_url", "replicas"), on_backends([1, 2], label=lambda n: f"replicas{n}"), indirect=["db_url"]
+)
 async def test_the_text_after_a_refused_photo_is_charged_to_the_shared_budget(
     db: Database, replicas: int
 ) -> None:

@@ -6,6 +6,9 @@ that. A Zalo user who unblocked the OA and wrote "xin chào", /list or /settings
 every article published meanwhile was never queued for them; /list even answered "Đã tắt" to
 the user plainly talking to the bot. Now any command (Telegram) or any message (Zalo) from the
 chat switches it back on (``bot.actions.heard_from``); other chats stay as they are.
+
+What the Zalo user writes is given one state DB backend per case (``backend_cases.on_backends``):
+a message or a command reaches the same ``heard_from`` and the same update of the chat's row.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import logging
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
@@ -78,7 +82,9 @@ async def test_a_live_chat_is_left_as_it_is(
     assert row is not None and row.disabled_reason is None
 
 
-@pytest.mark.parametrize("said", ["xin chào", "/settings"])
+@pytest.mark.parametrize(
+    ("db_url", "said"), on_backends(["xin chào", "/settings"]), indirect=["db_url"]
+)
 async def test_a_zalo_chat_that_writes_again_gets_the_next_alert(
     db: Database, said: str, caplog: pytest.LogCaptureFixture
 ) -> None:

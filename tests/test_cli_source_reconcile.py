@@ -7,7 +7,13 @@ Over a real CMS table (SQLite file, or PostgreSQL) and a state DB that ingested 
 half the window deleted is refused (exit 1, nothing withdrawn) as the service refuses it;
 ``--dry-run --bulk`` lists the rows and changes nothing; ``--bulk`` withdraws them (their
 queued alerts end); ``--days`` reaches a row older than the window; an empty window is still
-refused with ``--bulk``."""
+refused with ``--bulk``.
+
+The empty window's modes and the mapping's mistakes are given one backend each (state DB and CMS
+table alike), rotating (``backend_cases.on_backends``): a mode is the command's own branch, and a
+mistyped table or column is found from SQLAlchemy's reflection, which reads either backend the
+same way (a missing table on PostgreSQL, whose listing reads a schema; its SQLite listing is
+``tests/test_source_check_table.py``'s)."""
 
 from __future__ import annotations
 
@@ -16,6 +22,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner, Result
 from cms_table import COLUMNS, Cms, cms_table
 from sqlalchemy import select
@@ -164,7 +171,11 @@ def test_each_mode_says_what_it_did(tmp_path: Path, db: Database, cms: Cms) -> N
     assert done.exit_code == 0 and head(done).endswith("; withdrew 20"), done.stdout
 
 
-@pytest.mark.parametrize("args", [("--bulk",), ("--bulk", "--dry-run")])
+@pytest.mark.parametrize(
+    ("db_url", "args"),
+    on_backends([(("--bulk",),), (("--bulk", "--dry-run"),)], label=" ".join),
+    indirect=["db_url"],
+)
 def test_an_empty_window_says_refused_in_every_mode(
     tmp_path: Path, db: Database, cms: Cms, args: tuple[str, ...]
 ) -> None:
@@ -182,13 +193,17 @@ def test_an_empty_window_says_refused_in_every_mode(
 
 
 @pytest.mark.parametrize(
-    ("key", "value", "named"),
-    [
-        ("table", "postz", "source.table"),
-        ("published_at", "publishd", "source.columns.published_at"),
-        ("title", "headline", "source.columns.title"),
-        ("cursor", "changed", "source.columns.cursor"),
-    ],
+    ("db_url", "key", "value", "named"),
+    on_backends(
+        [
+            ("table", "postz", "source.table"),
+            ("published_at", "publishd", "source.columns.published_at"),
+            ("title", "headline", "source.columns.title"),
+            ("cursor", "changed", "source.columns.cursor"),
+        ],
+        start=1,
+    ),
+    indirect=["db_url"],
 )
 def test_a_mapping_that_does_not_fit_the_table_is_named_as_source_check_names_it(
     tmp_path: Path, db: Database, cms: Cms, key: str, value: str, named: str

@@ -1,7 +1,11 @@
 """SIGKILL the real service around a digest (issue 15 acceptance): killed just before the digest
 reaches Telegram, it is sent once after the restart; killed just after Telegram took it (before
 it was recorded), it is sent at most once more. Never lost, never in pieces. SQLite and
-PostgreSQL, real subprocesses, the fake Bot API over HTTP."""
+PostgreSQL, real subprocesses, the fake Bot API over HTTP.
+
+The two moments are given one state DB backend each (``backend_cases.on_backends``): the moment
+only changes what the fake Bot API does with the request; the state DB is the same at the kill
+in both (every row ``sending``, asserted) and the restart recovers it by the same SQL."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from crashes import follow_topic, private_chats, reap, service_env, start_service, stop_service
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI, Fault
@@ -58,7 +63,9 @@ def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("moment", ["before", "after"])
+@pytest.mark.parametrize(
+    ("db_url", "moment"), on_backends(["before", "after"]), indirect=["db_url"]
+)
 def test_sigkill_around_a_digest(db_url: str, tmp_path: Path, moment: str) -> None:
     db = held_digest(db_url)
     with FakeBotAPI() as fake:

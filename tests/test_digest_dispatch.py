@@ -1,6 +1,10 @@
 """Digests, quiet hours, silent alerts, buttons and forum threads through the real dispatcher,
 against the fake Bot API over HTTP, on SQLite and PostgreSQL. Time is an injected clock: a
-digest "a minute ahead" is reached by moving the clock, never by waiting."""
+digest "a minute ahead" is reached by moving the clock, never by waiting.
+
+The long topic titles of the mute buttons are given one backend each
+(``backend_cases.on_backends``): the buttons are cut in Python, from titles both backends store
+and return unchanged."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article, builtin_ingestor, clock_start
 from fakebot import FakeBotAPI, Limit, most_in_window
 from handoffs import HANDOFF_SLACK, handoffs
@@ -407,12 +412,12 @@ async def test_a_digests_later_parts_draw_on_the_global_budget(env: Env) -> None
         assert min(gaps) >= 0.5 / 4 - HANDOFF_SLACK, sorted(gaps)
 
 
-@pytest.mark.parametrize("title", [
+@pytest.mark.parametrize(("db_url", "title"), on_backends([
     "🔥" * 500,  # an emoji is 12 bytes of the JSON the client sends
     ("Cháy rừng 🔥 " * 50)[:500],
     "𝐓𝐢𝐧 " * 125,  # astral letters
     "Đ" * 500,  # 6 bytes each: under the limit even whole (a guard)
-])  # fmt: skip
+], label=lambda t: ascii(t)[1:13]), indirect=["db_url"])  # fmt: skip
 async def test_mute_buttons_of_long_topic_titles_keep_the_alert(env: Env, title: str) -> None:
     """An alert matching three topics whose titles are long (titles take 500 characters) had
     a mute button holding each whole title: a keyboard over Telegram's ~10 KB ("Reply markup

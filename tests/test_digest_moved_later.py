@@ -3,7 +3,11 @@ that would carry it) goes as an alert matched at its new time would: with the ch
 digest after it, or at its quiet window's end, or at once when the chat would not hold it then
 (tester tlife, finding 5: it went out alone at its new time, a digest of one off the chat's
 schedule, s6). The real dispatcher and ingest on the fake Bot API, SQLite and PostgreSQL, the
-dispatcher's clock moved by the test."""
+dispatcher's clock moved by the test.
+
+The digest schedules are given one state DB backend each, rotating
+(``backend_cases.on_backends``): a schedule is computed in Python (``release_at``) and the held
+alert's new due time is stored by the same statement whichever schedule gave it."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, article
 from sqlalchemy import select
 from test_digest_dispatch import CHAT, Env, digest_env, local_hhmm, subscribe_chat
@@ -60,7 +65,9 @@ async def _moved_past(env: Env, settings: ChatSettings, due: datetime, gap: time
 
 
 @pytest.mark.parametrize(
-    "schedule", ["daily", "hourly", "two times"], ids=["daily", "hourly", "two-times"]
+    ("db_url", "schedule"),
+    on_backends(["daily", "hourly", "two times"], label=lambda s: s.replace(" ", "-")),
+    indirect=["db_url"],
 )
 async def test_moved_later_waits_for_the_next_digest(env: Env, schedule: str) -> None:
     start = env.clock.at

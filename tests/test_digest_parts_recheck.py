@@ -10,6 +10,11 @@ again, no longer wanted: left out and recorded so), the parts still to go laid o
 numbered on from those sent, the last saying it is the last; a part left empty is not sent.
 Here part 1 is held open by the fake while the article changes, so the change always lands
 between part 1 and part 2.
+
+The ways an alert goes between parts are given one state DB backend each, rotating
+(``backend_cases.on_backends``; hiding, three cases, still runs on both): each is an operation
+whose SQL its own tests run on both backends, and the re-check before a later part reads the
+alerts by the same statement whichever happened.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from fakebot import Fault
 from sqlalchemy import delete, select, update
@@ -97,16 +103,23 @@ def _check_numbers(visible: list[str]) -> None:
     assert all(int(m.group(2)) == len(firsts) for m in numbers[1:] if m), firsts
 
 
+def _gone_label(value: object) -> str:
+    if isinstance(value, list):
+        return "items" + "-".join(map(str, value))
+    return str(getattr(value, "__name__", value)).lstrip("_")
+
+
 @pytest.mark.parametrize(
-    ("how", "which", "state"),
-    [
+    ("db_url", "how", "which", "state"),
+    on_backends([
         (_hide, [0], "withdrawn"),  # the oldest: the last part (the tester's case)
         (_hide, [0, 1, 2, 3, 4], "withdrawn"),  # every later part left empty, or most
         (_hide, [0, 3], "withdrawn"),  # one of two later parts each
         (_withdraw, [1], "withdrawn"),  # the source's takedown
         (_reschedule, [0, 2], "held"),  # moved into the future: waits for its time
         (_unsubscribe, list(range(8)), "unsubscribed"),  # the chat left: nothing more goes
-    ],
+    ], label=_gone_label),
+    indirect=["db_url"],
 )  # fmt: skip
 async def test_an_alert_gone_between_parts_is_left_out_of_the_later_parts(
     env: Env, how: Callable[[Env, list[Article]], None], which: list[int], state: str

@@ -3,7 +3,10 @@ the held alerts that do not go: withdrawn, moved later, unsubscribed) runs befor
 slot in the global budget, not between the slot and the call. A slow write there sent that
 digest late and the next chat's digest, released on time, right behind it (Telegram counts
 arrivals). Real dispatcher, the fake Bot API over HTTP, SQLite and PostgreSQL; calls timed
-where the client hands them to its HTTP transport (tests/handoffs.py)."""
+where the client hands them to its HTTP transport (tests/handoffs.py).
+
+The stalls are given one backend each (``backend_cases.on_backends``): a stall is the fault
+injected in the set-aside's worker thread, the same write on either backend."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import test_digest_dispatch as digests
+from backend_cases import on_backends
 from factories import VN
 from fakebot import FakeBotAPI
 from handoffs import HANDOFF_SLACK, handoffs
@@ -31,7 +35,9 @@ from feedsvc.notify import TelegramSender
 env = digests.env  # two topics, an ingestor with the outbox; no chat yet
 
 
-@pytest.mark.parametrize("stall", [0.27, 0.32])
+@pytest.mark.parametrize(
+    ("db_url", "stall"), on_backends([0.27, 0.32], label=lambda s: f"stall{s}"), indirect=["db_url"]
+)
 async def test_a_slow_set_aside_does_not_bunch_the_next_digest(
     env: Env, monkeypatch: pytest.MonkeyPatch, stall: float
 ) -> None:

@@ -3,6 +3,11 @@
 Claims go round-robin by recipient (the chat served longest ago first), keeping per-chat order,
 pacing and the global budget, with one dispatcher or several sharing the state DB (SQLite and
 PostgreSQL, where claims use FOR UPDATE SKIP LOCKED).
+
+The real dispatchers' test gives each number of replicas one backend
+(``backend_cases.on_backends``): one on SQLite, two on PostgreSQL, the only backend that runs
+two dispatchers (SQLite skipped that case); one PostgreSQL dispatcher claims by the same SKIP
+LOCKED statement as two.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN, followed
 from fakebot import FakeBotAPI
 from sqlalchemy import insert, select, update
@@ -98,7 +104,9 @@ def number(body: str) -> int:
     return int(found.group(1))
 
 
-@pytest.mark.parametrize("replicas", [1, 2])
+@pytest.mark.parametrize(
+    ("db_url", "replicas"), on_backends([1, 2], label=lambda n: f"replicas{n}"), indirect=["db_url"]
+)
 async def test_fresh_alert_overtakes_a_backlog(
     db: Database, sender: tuple[FakeBotAPI, TelegramSender], replicas: int
 ) -> None:

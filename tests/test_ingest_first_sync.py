@@ -1,5 +1,9 @@
 """A first sync of a big archive (issue 17 §2): progress in the log and in status, batches that
-commit as they go, no alerts, and SIGTERM honoured between batches within 5 s."""
+commit as they go, no alerts, and SIGTERM honoured between batches within 5 s.
+
+The number of stops in a first sync and the share of big rows are given one state DB backend per
+case, rotating (``backend_cases.on_backends``): they change how many ingestors take turns and
+where batches are cut, in Python; each batch is the same write transaction on both backends."""
 
 from __future__ import annotations
 
@@ -16,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from factories import builtin_ingestor
 from processes import wait_until
 from sqlalchemy import func, insert, select, text
@@ -110,7 +115,9 @@ def subscribed(db: Database) -> None:
         subscribe(conn, 4242, topic_id=topic.id, query=None, now=now)
 
 
-@pytest.mark.parametrize("stops", [0, 1, 3])
+@pytest.mark.parametrize(
+    ("db_url", "stops"), on_backends([0, 1, 3], label=lambda n: f"stops{n}"), indirect=["db_url"]
+)
 def test_a_first_sync_of_recent_articles_never_alerts_across_stops(
     db: Database, stops: int
 ) -> None:
@@ -148,7 +155,11 @@ def test_a_first_sync_of_recent_articles_never_alerts_across_stops(
     assert count(db, deliveries) == 1
 
 
-@pytest.mark.parametrize("every", [1, 10])
+@pytest.mark.parametrize(
+    ("db_url", "every"),
+    on_backends([1, 10], start=1, label=lambda n: f"every{n}"),
+    indirect=["db_url"],
+)
 def test_a_batch_of_big_rows_is_bounded_by_its_text(
     db: Database, monkeypatch: pytest.MonkeyPatch, every: int
 ) -> None:

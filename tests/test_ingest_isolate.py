@@ -6,6 +6,11 @@ the field, and a batch holding only such rows (an editor's two posts given ``inf
 nothing written after them) was taken for a systemic failure: ingest failed tick after tick,
 backing off, until another row came. Each field is now tried alone: the row is quarantined
 naming its field, the cursor moves on; a failure that no field explains stays systemic.
+
+The unreadable rows' cases (the value, and whether good rows came first) are given one state DB
+backend each, rotating (``backend_cases.on_backends``; each value still meets both backends): the
+value is refused by the CMS's driver before anything reaches the state DB, which stores the same
+quarantine entry (a text reason) and cursor for every case.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from collections.abc import Iterator
 from datetime import datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import VN
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
@@ -79,8 +85,21 @@ def reasons(db: Database) -> dict[str, tuple[str, str]]:
         return {e.row.source_id: (e.row.stage, e.row.reason) for e in quarantine.newest(conn, 50)}
 
 
-@pytest.mark.parametrize("first", [True, False], ids=["first-sync", "after-good-rows"])
-@pytest.mark.parametrize("case", list(BAD), ids=list(BAD))
+def _sync_label(value: object) -> str:
+    if isinstance(value, bool):
+        return "first-sync" if value else "after-good-rows"
+    return str(value)
+
+
+@pytest.mark.parametrize(
+    ("db_url", "case", "first"),
+    [
+        param
+        for i, case in enumerate(BAD)
+        for param in on_backends([(case, True), (case, False)], start=i, label=_sync_label)
+    ],
+    indirect=["db_url"],
+)
 def test_a_batch_of_only_unreadable_rows_is_quarantined_by_field(
     db: Database, posts: Posts, case: str, first: bool
 ) -> None:

@@ -7,6 +7,10 @@ more waiting runs again at the next tick, still 500 at most per tick (one short 
 transaction per ``source.batch_size`` rows); a pass that takes none ends the run, so rows still
 refused are looked at once per 10 minutes, as before. No test here moves a clock by 10 minutes:
 ``unordered_every`` stays at ``CHECK_EVERY`` after the first check.
+
+The fixed-at-once figures are given one state DB backend each, rotating
+(``backend_cases.on_backends``): they change how many rows a check takes and how it splits them
+into batches, arithmetic the same on both backends, whose statements are the same for any count.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from sqlalchemy import text
 from test_ingest_cursor_edges import Cms, bounded_tick, cms_at, pg_cms_url
 from test_ingest_quarantine import T, held
@@ -84,7 +89,9 @@ def first_check(ing: Ingestor) -> Any:
 FIXED_AT_ONCE = [(120, 50, 10), (102, 50, 10), (30, 4, 100)]
 
 
-@pytest.mark.parametrize(("refused", "written", "batch"), FIXED_AT_ONCE)
+@pytest.mark.parametrize(
+    ("db_url", "refused", "written", "batch"), on_backends(FIXED_AT_ONCE), indirect=["db_url"]
+)
 def test_refused_rows_fixed_at_once_are_all_ingested_within_a_few_ticks(
     db: Database,
     cms_at: Any,

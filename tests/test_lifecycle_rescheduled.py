@@ -4,7 +4,11 @@ SPEC §10 "no alert shows it until its time": its sent alerts are retracted as
 ``telegram.on_withdraw`` says (the notice saying it was rescheduled, not withdrawn), its alerts
 still queued wait for its new time, and its new time alerts no chat twice. Through the built-in
 source's ingest, the due check, the dispatcher and the follow-up worker, against the fake Bot
-API over real HTTP, on SQLite and PostgreSQL; time is the world's injected clock."""
+API over real HTTP, on SQLite and PostgreSQL; time is the world's injected clock.
+
+The notice's ``on_withdraw`` cases and the held alert's start are given one backend each
+(``backend_cases.on_backends``): they pick what the follow-up asks of Telegram and where the
+quiet window begins, while the rows are read and written by the same statements."""
 
 from __future__ import annotations
 
@@ -15,6 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 
 import pytest
 import test_lifecycle_dispatch as dispatching
+from backend_cases import on_backends
 from factories import VN, article
 from fakebot import FakeBotAPI
 from lifecycle_world import CHAT, SLUG, Clock, World, make_world
@@ -169,8 +174,12 @@ async def test_at_its_new_time_the_chat_that_had_it_is_not_alerted_again(
 
 
 @pytest.mark.parametrize(
-    ("on_withdraw", "age_hours", "outcome"),
-    [(OnWithdraw.EDIT, 0, "edited"), (OnWithdraw.DELETE, 49, "edited")],
+    ("db_url", "on_withdraw", "age_hours", "outcome"),
+    on_backends(
+        [(OnWithdraw.EDIT, 0, "edited"), (OnWithdraw.DELETE, 49, "edited")],
+        label=lambda v: getattr(v, "value", str(v)),
+    ),
+    indirect=["db_url"],
 )
 async def test_rescheduled_alert_edited_to_a_notice_that_says_so(
     db: Database, fake: FakeBotAPI, sender: TelegramSender,
@@ -271,7 +280,11 @@ def on_the_hour() -> datetime:
     return now.replace(minute=0, second=5, microsecond=0) + timedelta(hours=1)
 
 
-@pytest.mark.parametrize("start", [None, on_the_hour], ids=["now", "on-the-hour"])
+@pytest.mark.parametrize(
+    ("db_url", "start"),
+    on_backends([None, on_the_hour], start=1, label=lambda f: "on-the-hour" if f else "now"),
+    indirect=["db_url"],
+)
 async def test_a_digest_held_alert_waits_for_the_new_time(
     db: Database, fake: FakeBotAPI, sender: TelegramSender, start: Callable[[], datetime] | None
 ) -> None:

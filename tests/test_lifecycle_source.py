@@ -1,7 +1,11 @@
 """An external CMS and the lifecycle (issue #13 §2): `[source.columns] visible` (drafts never
 shown, a row sent back to draft withdrawn) and reconciliation of deleted rows (never fooled by
 an outage, an empty table or a date moved out of the window). The CMS table lives on the same
-backend as the state DB: a SQLite file, or a table in the test's PostgreSQL schema."""
+backend as the state DB: a SQLite file, or a table in the test's PostgreSQL schema.
+
+The later ``visible`` mappings are given one backend each (``backend_cases.on_backends``): both
+are portable SQL, and which one is mapped only changes the mapping recorded with the rows (a
+fingerprint made in Python), not the statements that withdraw the drafts."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from datetime import UTC, timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from cms_table import COLUMNS, Cms, cms_table
 from lifecycle_world import World, make_world
 from sqlalchemy import inspect, select, update
@@ -166,7 +171,12 @@ def _cursor(db: Database, cms: Cms) -> Cursor:
 
 
 @pytest.mark.parametrize(
-    "later", [COLUMNS, COLUMNS.model_copy(update={"visible": "status = 'published' AND id > 0"})]
+    ("db_url", "later"),
+    on_backends(
+        [COLUMNS, COLUMNS.model_copy(update={"visible": "status = 'published' AND id > 0"})],
+        label=lambda c: "visible-status" if c == COLUMNS else "visible-with-id",
+    ),
+    indirect=["db_url"],
 )
 def test_a_visible_mapping_added_later_withdraws_the_drafts_already_stored(
     db: Database, cms: Cms, later: SourceColumns

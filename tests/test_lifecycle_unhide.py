@@ -4,7 +4,11 @@ It alerted only when the unhide came within the due check's overlap (10 minutes)
 later, it appeared in every feed and no alert ever went out. An unhide that makes an article
 public for the first time now runs it through the due check's hooks (the outbox), once, within
 ``telegram.alert_max_age_hours``; an article that was public and alerted before its hide is not
-alerted again. The clock is the world's (no sleeping); SQLite and PostgreSQL."""
+alerted again. The clock is the world's (no sleeping); SQLite and PostgreSQL.
+
+How long after its time the article is unhidden, and the alert age limit, are given one backend
+per case, rotating (``backend_cases.on_backends``): a moment and a limit change the values the
+due check compares, not its statements, which each backend still runs."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from dataclasses import replace
 from datetime import timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import article
 from lifecycle_world import World, make_world
 
@@ -41,13 +46,17 @@ def unhide(w: World) -> None:
 
 
 @pytest.mark.parametrize(
-    "after",
-    [
-        timedelta(minutes=5),  # inside the due check's overlap: alerted before the fix too
-        timedelta(minutes=30),
-        timedelta(hours=3),
-        timedelta(hours=23),
-    ],
+    ("db_url", "after"),
+    on_backends(
+        [
+            timedelta(minutes=5),  # inside the due check's overlap: alerted before the fix too
+            timedelta(minutes=30),
+            timedelta(hours=3),
+            timedelta(hours=23),
+        ],
+        label=lambda d: f"{int(d.total_seconds()) // 60}min",
+    ),
+    indirect=["db_url"],
 )
 def test_unhidden_after_its_time_alerts_once(db: Database, after: timedelta) -> None:
     w = make_world(db)
@@ -73,7 +82,11 @@ def test_own_query_subscribers_are_alerted_too(db: Database) -> None:
     assert w.deliveries() == [(KEY, "pending", None)] * 2
 
 
-@pytest.mark.parametrize(("max_age_hours", "alerts"), [(24, 0), (72, 1)])
+@pytest.mark.parametrize(
+    ("db_url", "max_age_hours", "alerts"),
+    on_backends([(24, 0), (72, 1)], start=1, label=lambda n: str(n)),
+    indirect=["db_url"],
+)
 def test_two_days_after_follows_the_alert_age_limit(
     db: Database, max_age_hours: int, alerts: int
 ) -> None:

@@ -8,13 +8,17 @@ then: the unhide after it released nothing, and the article appeared in every fe
 alert. The same for an article hidden while the source still held it back (a draft) and
 published by the source under the hide. The hide now records whether the article was public
 when it was hidden (``articles.hidden_unpublic``, migration 0021); the unhide reads that. The
-clock is the world's (no sleeping); SQLite and PostgreSQL."""
+clock is the world's (no sleeping); SQLite and PostgreSQL.
+
+How far before the hide the time is moved is given one state DB backend per case
+(``backend_cases.on_backends``): a moment changes the values compared, not the statements."""
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import article
 from lifecycle_world import CHAT, World, make_world
 from sqlalchemy import delete, select
@@ -58,11 +62,15 @@ def hide(w: World, reason: str | None = "chờ duyệt") -> None:
 
 
 @pytest.mark.parametrize(
-    "before",
-    [
-        timedelta(seconds=10),  # between its storing and the hide
-        timedelta(hours=1),  # before it was even stored ("published an hour ago")
-    ],
+    ("db_url", "before"),
+    on_backends(
+        [
+            timedelta(seconds=10),  # between its storing and the hide
+            timedelta(hours=1),  # before it was even stored ("published an hour ago")
+        ],
+        label=lambda d: f"{int(d.total_seconds())}s",
+    ),
+    indirect=["db_url"],
 )
 def test_time_moved_before_the_hide_alerts_once_on_unhide(db: Database, before: timedelta) -> None:
     """The sequence from the field: scheduled, hidden for review, the CMS corrects its time to

@@ -1,12 +1,17 @@
 """Withdrawn and hidden articles (issue #13 §2): an import line withdraws (and republishes), an
 editor hides (and unhides), and either way the article leaves every feed within one poll and
-its queued alerts end as ``withdrawn``, never sent. On SQLite and PostgreSQL."""
+its queued alerts end as ``withdrawn``, never sent. On SQLite and PostgreSQL.
+
+A hide's errors are given one backend each, rotating (``backend_cases.on_backends``): a blank key,
+a long or control-character reason are refused before any SQL, and an unknown key is looked up by
+equality, the statement every hide runs on both backends."""
 
 from __future__ import annotations
 
 from datetime import timedelta
 
 import pytest
+from backend_cases import on_backends
 from factories import article, jsonl
 from lifecycle_world import CHAT, SLUG, Clock, World, entry_keys, make_world
 from sqlalchemy import select, update
@@ -207,13 +212,17 @@ def test_unhide_leaves_a_source_withdrawal_alone(db: Database) -> None:
 
 
 @pytest.mark.parametrize(
-    ("key", "reason", "kind"),
-    [
-        ("NO-SUCH-KEY", None, "not_found"),
-        ("   ", None, "invalid"),
-        ("TEST-00011", "x" * 501, "invalid"),
-        ("TEST-00011", "bad\x07bell", "invalid"),
-    ],
+    ("db_url", "key", "reason", "kind"),
+    on_backends(
+        [
+            ("NO-SUCH-KEY", None, "not_found"),
+            ("   ", None, "invalid"),
+            ("TEST-00011", "x" * 501, "invalid"),
+            ("TEST-00011", "bad\x07bell", "invalid"),
+        ],
+        label=lambda v: ascii(v).strip("'")[:24],
+    ),
+    indirect=["db_url"],
 )
 def test_hide_errors(db: Database, key: str, reason: str | None, kind: str) -> None:
     w = make_world(db, Clock())

@@ -1,9 +1,13 @@
 """``feedsvc.operations.topics``: the one place deciding what saving and deleting a topic may do,
-shared by the CLI, the JSON API and the admin (each front end's own tests check its words)."""
+shared by the CLI, the JSON API and the admin (each front end's own tests check its words).
+
+The chains nested too deep are given one backend each (``backend_cases.on_backends``): the
+depth is refused by the matcher's parser before anything is saved."""
 
 from __future__ import annotations
 
 import pytest
+from backend_cases import on_backends
 
 from feedsvc import operations as ops
 from feedsvc.catalogue import ENGLISH, Translator
@@ -271,7 +275,11 @@ def _chain(db: Database, prefix: str, length: int) -> None:
         ops.save_topic(db, TopicSpec(f"{prefix}{i}", "N", query), "api")
 
 
-@pytest.mark.parametrize(("edited", "added"), [("n10", "an-ninh"), ("n9", "z1"), ("n5", "y1")])
+@pytest.mark.parametrize(
+    ("db_url", "edited", "added"),
+    on_backends([("n10", "an-ninh"), ("n9", "z1"), ("n5", "y1")]),
+    indirect=["db_url"],
+)
 def test_a_save_that_nests_a_chain_too_deep_is_refused(
     db: Database, edited: str, added: str
 ) -> None:

@@ -4,6 +4,10 @@
 still sent what was queued before the pause. The claim now leaves paused chats out: their queue
 waits, in order, and goes out after ``/resume``; the other chats are not held up, and a paused
 chat's past-due queue does not make the dispatcher spin. SQLite and PostgreSQL.
+
+The non-Telegram channels are given one backend each (``backend_cases.on_backends``): the
+channel picks the sender and the recipient's address, while the claim leaves a paused chat out
+by the same statement for every channel.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import pytest
+from backend_cases import on_backends
 from factories import VN as VN_TZ
 from fakebot import FakeBotAPI
 from patience import PATIENT_READ_TIMEOUT
@@ -102,7 +107,11 @@ async def test_telegram_queued_alerts_wait_for_resume(db: Database) -> None:
             ]  # all three, in the order they were queued
 
 
-@pytest.mark.parametrize("limits", [ZALO_LIMITS, APPRISE_LIMITS], ids=["zalo", "apprise"])
+@pytest.mark.parametrize(
+    ("db_url", "limits"),
+    on_backends([ZALO_LIMITS, APPRISE_LIMITS], label=lambda limits: limits.name),
+    indirect=["db_url"],
+)
 async def test_every_channel_holds_a_paused_recipient(db: Database, limits: object) -> None:
     name = limits.name  # type: ignore[attr-defined]
     with db.write() as conn:

@@ -6,6 +6,10 @@ makes the call outlast the read timeout, an unknown outcome re-sent once. Before
 the same photo, which timed out again, and the alert ended ``unknown_outcome``, a dead letter,
 though its text would have gone at once. Now a re-send after an unknown outcome (a read timeout,
 a crash mid-send) goes as the text message; a first try still carries the photo.
+
+How many times the photo goes unanswered is given one state DB backend per case, rotating
+(``backend_cases.on_backends``): it is the fake's timing, and each unknown outcome is recorded by
+the same statement whatever the count.
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
+from backend_cases import on_backends
 from fakebot import FakeBotAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
 from sqlalchemy import update
@@ -42,7 +47,11 @@ def _slow_photo() -> Fault:
     return Fault(delay=READ_TIMEOUT + 60.0, photo_only=True)
 
 
-@pytest.mark.parametrize("slow_photos", [1, 2, 3])
+@pytest.mark.parametrize(
+    ("db_url", "slow_photos"),
+    on_backends([1, 2, 3], label=lambda n: f"slow{n}"),
+    indirect=["db_url"],
+)
 async def test_a_photo_that_timed_out_is_followed_by_the_text(env: Env, slow_photos: int) -> None:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.fake.script(PRIVATE, *[_slow_photo()] * slow_photos)  # the image host stays slow

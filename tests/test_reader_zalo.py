@@ -8,6 +8,10 @@ the command to send, ``/sub <slug>`` (the Zalo Bot API has no start payload), wh
 takes. Without the link, or with the channel off, the pages are as before. A value that is not
 an absolute https URL is a ``config check`` problem naming ``zalo.link``, from the file or the
 environment. Real service over HTTP (Starlette's test client), SQLite and PostgreSQL.
+
+The page's language and Zalo settings are given one state DB backend per case, rotating
+(``backend_cases.on_backends``): they pick the page's words and buttons from the settings,
+while the topics behind the pages are read by the same statement for every case.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from xml.etree import ElementTree
 
 import html5lib
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from migrated import premigrated
 from test_config_urls import check, one_problem
@@ -137,10 +142,20 @@ def test_the_zalo_qr_code_is_the_link_drawn_like_telegrams(serve: object) -> Non
     assert client.get("/topics/kien-thuy/telegram.svg").status_code == 404  # no bot: as before
 
 
+ZALO_OFF = {
+    "nothing": {},
+    "token-without-link": {"token": TOKEN},
+    "link-with-zalo-off": {"link": LINK},
+    "empty-link": {"link": ""},
+}
+
+
 @pytest.mark.parametrize(
-    "zalo",
-    [{}, {"token": TOKEN}, {"link": LINK}, {"link": ""}],
-    ids=["nothing", "token-without-link", "link-with-zalo-off", "empty-link"],
+    ("db_url", "zalo"),
+    on_backends(
+        list(ZALO_OFF.values()), label=lambda z: next(k for k, v in ZALO_OFF.items() if v == z)
+    ),
+    indirect=["db_url"],
 )
 def test_without_the_link_or_with_zalo_off_the_pages_show_no_zalo(
     serve: object, zalo: dict[str, str]
@@ -171,7 +186,7 @@ def test_the_command_shown_subscribes_on_the_zalo_bot(serve: object) -> None:
         assert [s.topic_slug for s in subs] == [slug]
 
 
-@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize(("db_url", "language"), on_backends(["vi", "en"]), indirect=["db_url"])
 def test_the_command_is_said_to_be_for_a_private_chat(serve: object, language: str) -> None:
     """The bot takes ``/sub`` only in a private chat (in a group it answers that subscribing is
     done there): the page says so under the command, in the site's language, and the command's

@@ -6,7 +6,10 @@ while the chat's alerts were paused by a 429 was not held back either. Now
 (:meth:`feedsvc.budget.SendBudget.refused`, :mod:`feedsvc.notify.charged`,
 ``ZaloBot._reply``): a pause up to ``REPLY_PAUSE_WAIT`` is waited out and the answer sent
 again; the pause is recorded on the chat for its alerts; a longer one drops the answer with a
-log line and no apology. Against the fake Bot API and Zalo API, both backends."""
+log line and no apology. Against the fake Bot API and Zalo API, both backends.
+
+What paused the chat is given one state DB backend per case (``backend_cases.on_backends``):
+either 429 records the same pause on the chat's row, by the same statement."""
 
 from __future__ import annotations
 
@@ -16,6 +19,7 @@ from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from backend_cases import on_backends
 from fakebot import FakeBotAPI, Fault
 from fakezalo import FakeZaloAPI
 from fakezalo import Fault as ZaloFault
@@ -126,7 +130,11 @@ async def test_a_zalo_answer_refused_with_a_short_pause_is_sent_after_it(db: Dat
 OTHER = 15202
 
 
-@pytest.mark.parametrize("paused_by", ["its own answer's 429", "an alert's 429"])
+@pytest.mark.parametrize(
+    ("db_url", "paused_by"),
+    on_backends(["its own answer's 429", "an alert's 429"]),
+    indirect=["db_url"],
+)
 async def test_a_paused_chats_queue_does_not_hold_other_chats(
     db: Database, fake: FakeBotAPI, bot: BotService, paused_by: str
 ) -> None:

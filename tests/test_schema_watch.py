@@ -7,8 +7,11 @@ revision that is not its own is an ERROR naming both and what to do, the orderly
 (what ``run`` exits with on that DB at start). The real ``feedsvc run`` process, its check
 interval shortened; the "upgrade" is what one leaves: another revision in ``alembic_version``.
 
-On both backends, the change and the roles each-choice: the watch runs alike under every role
-set (``schema_watch``), and which revision it reads only changes the line it logs.
+The change and the roles each-choice, each case on one state DB backend, rotating
+(``backend_cases.on_backends``, PostgreSQL first: the full role set, holding the ingest lease
+there, stops on it): the watch runs alike under every role set (``schema_watch``), reads the
+revision by the same statement on both backends, and which revision it reads only changes the
+line it logs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from combos import each_choice
 from sqlalchemy import create_engine, text
 
@@ -92,7 +96,11 @@ CHANGES = {
 }
 
 
-@pytest.mark.parametrize(("change", "role"), each_choice(list(CHANGES), list(ROLES)))
+@pytest.mark.parametrize(
+    ("db_url", "change", "role"),
+    on_backends(each_choice(list(CHANGES), list(ROLES)), start=1),
+    indirect=["db_url"],
+)
 def test_the_service_stops_when_the_revision_changes(
     state_url: str, tmp_path: Path, change: str, role: str
 ) -> None:

@@ -4,7 +4,12 @@ SQLite and PostgreSQL. Alerts and a digest were owed at the stop; meanwhile an i
 withdrew an article, a CMS row went back to draft or was deleted. The dispatchers used to start
 before the first ingest tick had read that (and reconciliation ran only 5 minutes later): the
 takedown went out, in a digest whose retraction then ends ``kept``. Now sending waits for the
-first look at the source — bounded, and not at all when nothing was owed."""
+first look at the source — bounded, and not at all when nothing was owed.
+
+Whether the owed alerts are instant or a digest is given one state DB backend per case, rotating
+(``backend_cases.on_backends``, the other way round in the second test, so each kind meets each
+backend): it picks the sender, while the gate, the takedown and the restart read the same rows.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from cms_table import COLUMNS, Cms, cms_table
 from factories import article, builtin_ingestor
 from fakebot import FakeBotAPI
@@ -139,10 +145,16 @@ async def restart_and_settle(settings: Settings, db: Database, fake: FakeBotAPI)
     return service
 
 
+def _kind(digest: bool) -> str:
+    return "digest" if digest else "instant"
+
+
 # -- built-in source: an import line withdrawing an article while the service was down --------
 
 
-@pytest.mark.parametrize("digest", [False, True], ids=["instant", "digest"])
+@pytest.mark.parametrize(
+    ("db_url", "digest"), on_backends([False, True], label=_kind), indirect=["db_url"]
+)
 async def test_an_import_withdrawal_while_down_is_never_sent(
     db: Database, db_url: str, fake: FakeBotAPI, digest: bool
 ) -> None:
@@ -183,7 +195,9 @@ def cms(db: Database, tmp_path: Path) -> Iterator[Cms]:
         yield table
 
 
-@pytest.mark.parametrize("digest", [False, True], ids=["instant", "digest"])
+@pytest.mark.parametrize(
+    ("db_url", "digest"), on_backends([False, True], start=1, label=_kind), indirect=["db_url"]
+)
 async def test_a_cms_draft_or_deletion_while_down_is_never_sent(
     db: Database, db_url: str, fake: FakeBotAPI, cms: Cms, digest: bool
 ) -> None:

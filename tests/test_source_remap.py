@@ -1,7 +1,11 @@
 """A changed ``[source.columns]`` or source zone read again (``feedsvc.ingest.remap``): rows the
 old cursor had passed are re-read silently, rows after it (already waiting, or arriving while
 the re-read catches up) alert; replicas with different configs never reset each other. The
-CMS table is on the test's backend: a SQLite file, or a table in the PostgreSQL schema."""
+CMS table is on the test's backend: a SQLite file, or a table in the PostgreSQL schema.
+
+The re-read's batch sizes are given one backend each (``backend_cases.on_backends``): a batch
+size changes where the re-read is cut, not its statements. A changed source zone keeps both
+backends: it changes how the CMS's stored timestamps are read."""
 
 from __future__ import annotations
 
@@ -12,6 +16,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from backend_cases import on_backends
 from cms_table import COLUMNS, Cms, cms_table
 from lifecycle_world import World, make_world
 from sqlalchemy import inspect, select, text, update
@@ -73,7 +78,11 @@ def old_world(db: Database, cms: Cms, posts: int = 6) -> World:
     return w
 
 
-@pytest.mark.parametrize("batch_size", [2, 100])
+@pytest.mark.parametrize(
+    ("db_url", "batch_size"),
+    on_backends([2, 100], label=lambda n: f"batch{n}"),
+    indirect=["db_url"],
+)
 def test_rows_after_the_old_cursor_alert_while_old_ones_become_visible_silently(
     db: Database, cms: Cms, batch_size: int, caplog: pytest.LogCaptureFixture
 ) -> None:

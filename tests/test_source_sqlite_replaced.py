@@ -1,7 +1,10 @@
 """A CMS's SQLite file replaced by a rename (an rsync, a restore, an atomic deploy): the next
 poll reads the new file (a tester's: a pooled connection kept the old file open, so the new
 rows were never read, even after the old file was deleted, while ``status`` said all was
-well). The CMS file is SQLite; the state DB is each backend."""
+well). The CMS file is SQLite; the state DB is each backend.
+
+Whether the old file is kept is given one state DB backend per case
+(``backend_cases.on_backends``): it is about the CMS's SQLite file, whatever the state DB."""
 
 from __future__ import annotations
 
@@ -12,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from cms_table import COLUMNS
 from lifecycle_world import Clock, World, make_world
 from sqlalchemy import create_engine, text
@@ -57,7 +61,9 @@ def world(db: Database, path: Path, clock: Clock) -> World:
     return make_world(db, clock, source=external_source(f"sqlite:///{path}", "posts", COLUMNS))
 
 
-@pytest.mark.parametrize("old_file", ["kept", "deleted"])
+@pytest.mark.parametrize(
+    ("db_url", "old_file"), on_backends(["kept", "deleted"]), indirect=["db_url"]
+)
 def test_a_cms_file_replaced_by_a_rename_is_read_at_the_next_poll(
     db: Database, cms_file: Path, old_file: str
 ) -> None:

@@ -7,6 +7,10 @@ column) or a float: every row read as "not visible", so every article was silent
 is read so; any other is the row's problem, named by row id and field, and the row is
 quarantined: what was public stays public until the mapping is fixed. The MariaDB columns
 (``BIT(1)``, ``DOUBLE``, ``ENUM``) were read right before and stay so.
+
+The MariaDB tests' column kinds are given one state DB backend each, rotating
+(``backend_cases.on_backends``): the kind picks what PyMySQL returns from the CMS, read in
+Python; the state DB then stores the same article, public or not, whatever the kind was.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from conftest import mariadb_database
 from factories import VN
 from sqlalchemy import create_engine, select, text
@@ -106,7 +111,9 @@ def states(db: Database) -> dict[str, bool]:
         return {key: reason is None for key, reason in rows}
 
 
-@pytest.mark.parametrize("column", ["flag", "score", "yn"])
+@pytest.mark.parametrize(
+    ("db_url", "column"), on_backends(["flag", "score", "yn"], start=1), indirect=["db_url"]
+)
 def test_mariadb_boolean_columns_are_read_by_value(db: Database, cms_url: str, column: str) -> None:
     source = external_source(cms_url, "posts", COLUMNS.model_copy(update={"visible": column}), VN)
     ing = Ingestor(
@@ -172,7 +179,9 @@ def test_other_impossible_dates_are_kept_for_the_parser_to_name(value: str) -> N
     )
 
 
-@pytest.mark.parametrize("kind", ["DATETIME", "DATETIME(6)", "DATE"])
+@pytest.mark.parametrize(
+    ("db_url", "kind"), on_backends(["DATETIME", "DATETIME(6)", "DATE"]), indirect=["db_url"]
+)
 def test_a_legacy_mysql_schema_never_edited_rows_are_published(db: Database, kind: str) -> None:
     """``edited DATETIME NOT NULL DEFAULT '0000-00-00 00:00:00'``: every row never edited was
     quarantined ("updated_at: no such date … (year 0000)") and never published."""

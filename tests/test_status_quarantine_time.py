@@ -1,7 +1,11 @@
 """``feedsvc status`` lists quarantined source rows with their last-seen time in
 ``site.timezone``, as its every other time (``cli.service.local_time``); it said "(last seen
 2026-12-05 17:23 UTC)" there alone. ``--json`` and ``/api/status`` write it ISO 8601 UTC, as
-every other time they write."""
+every other time they write.
+
+The site's zones are given one state DB backend each, rotating (``backend_cases.on_backends``):
+the stored last-seen time is the same UTC moment for every zone, and the zone only changes how
+Python writes it."""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 from sqlalchemy import text
@@ -57,7 +62,7 @@ def status(config: Path, *args: str) -> str:
     return out.stdout
 
 
-@pytest.mark.parametrize("zone", list(ZONES))
+@pytest.mark.parametrize(("db_url", "zone"), on_backends(list(ZONES)), indirect=["db_url"])
 def test_the_last_seen_time_is_the_site_s(db_url: str, tmp_path: Path, zone: str) -> None:
     config, service = quarantined(db_url, tmp_path, zone)
     try:

@@ -11,6 +11,10 @@ gave it raw. Now every output writes a stored URL through
 :func:`feedsvc.feeds.sanitize.link_url`: the characters encoded as ingest encodes them, a
 Vietnamese letter as each output wrote it before (as written in alerts, encoded in feeds and
 pages, which need URIs), a C0 control still never in a feed.
+
+The service test's places are given one state DB backend each, rotating
+(``backend_cases.on_backends``): each case stores every character on its backend, and where in
+the URL it sits only changes what the outputs write, never the SQL.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from zoneinfo import ZoneInfo
 
 import feedparser
 import pytest
+from backend_cases import on_backends
 from factories import article
 from migrated import premigrated
 from sqlalchemy import select, update
@@ -223,7 +228,7 @@ def store_old_rows(
     service.topic_changed("kien-thuy")  # its feeds and page rendered from the rows as stored
 
 
-@pytest.mark.parametrize("place", list(PLACES))
+@pytest.mark.parametrize(("db_url", "place"), on_backends(list(PLACES)), indirect=["db_url"])
 def test_rows_stored_raw_link_encoded_everywhere(service: Service, place: str) -> None:
     urls = [stored(place, c) for c in UNSEEN.values()]
     by_title = {f"Tin Kiến Thụy số {n}": u for n, u in enumerate(urls, 1)}

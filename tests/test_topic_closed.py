@@ -6,7 +6,11 @@ doing so after the admins reopened it. A closed topic may be reopened: now the a
 (``retry_kind`` ``topic_closed``, no attempt spent, tried again every 10 minutes), worded by
 the catalogue with what the admin should do, one WARNING per try naming the chat, and goes out
 once the topic is reopened; ``telegram.alert_max_age_hours`` ends it if it never is. Real
-dispatcher, fake Bot API over HTTP, both state DBs; time is the dispatcher's moved clock."""
+dispatcher, fake Bot API over HTTP, both state DBs; time is the dispatcher's moved clock.
+
+A thread or the General topic is given one state DB backend per case
+(``backend_cases.on_backends``): it picks what the fake answers and where the alert goes, while
+the wait and the retry are recorded by the same statements."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ import logging
 from datetime import timedelta
 
 import pytest
+from backend_cases import on_backends
 from sqlalchemy import select
 from test_digest_dispatch import GROUP, Env, subscribe_chat
 from test_digest_dispatch import env as env  # the fixture
@@ -31,7 +36,11 @@ def rows(env: Env) -> list[tuple[str, str | None, int]]:
         return [tuple(r) for r in conn.execute(stmt.order_by(deliveries.c.id))]  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("thread", [77, None], ids=["topic", "general"])
+@pytest.mark.parametrize(
+    ("db_url", "thread"),
+    on_backends([77, None], label=lambda t: "general" if t is None else "topic"),
+    indirect=["db_url"],
+)
 async def test_a_closed_topic_waits_and_goes_once_reopened(
     env: Env, thread: int | None, caplog: pytest.LogCaptureFixture
 ) -> None:

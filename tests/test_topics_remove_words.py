@@ -5,6 +5,9 @@ and the admin's delete, in the words of the start's own line (``topics_file.stay
 
 Only the next start's log line said so (migration 0020 keeps such a topic deleted): the
 command printed "pl: removed" alone, the admin "Topic pl deleted.".
+
+The admin's languages are given one state DB backend each (``backend_cases.on_backends``): a
+language picks the catalogue's words, never a statement.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from backend_cases import on_backends
 from click.testing import CliRunner
 from migrated import premigrated
 from starlette.testclient import TestClient
@@ -199,7 +203,7 @@ def test_a_file_removed_since_is_said_to_be_gone(started: tuple[Database, Path])
     assert f"in the topics file {path} (no such file now): it stays deleted" in said, said
 
 
-@pytest.mark.parametrize("language", ["vi", "en"])
+@pytest.mark.parametrize(("db_url", "language"), on_backends(["vi", "en"]), indirect=["db_url"])
 def test_the_admin_names_the_file_the_service_reads(
     db: Database, relative: Path, monkeypatch: pytest.MonkeyPatch, language: str
 ) -> None:

@@ -3,7 +3,12 @@
 A newcomer removed a subscription (CLI, API), disabled a topic, or deleted it with its
 subscriptions while alerts for it waited (pacing, a backlog, a digest): they all went out
 afterwards, a deleted topic's under its name. The dispatcher and the digest now check at send
-time; such an alert ends ``unsubscribed``. Telegram is the fake Bot API over real HTTP."""
+time; such an alert ends ``unsubscribed``. Telegram is the fake Bot API over real HTTP.
+
+The endings are given one state DB backend each, rotating (``backend_cases.on_backends``; the
+other way round in the digest's test, so each ending meets both backends): each is an
+operation whose SQL its own tests run on both backends, and the send-time check that follows
+reads the rows the same way whichever ended the subscription."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from collections.abc import AsyncIterator, Callable
 from datetime import timedelta
 
 import pytest
+from backend_cases import on_backends
 from test_digest_dispatch import CHAT, Env, digest_env, subscribe_chat
 
 from feedsvc import operations as ops
@@ -53,6 +59,10 @@ def _delete(env: Env) -> None:
 ENDINGS = [_remove, _unsub_by_bot, _disable, _delete]
 
 
+def _ending(end: Callable[[Env], None]) -> str:
+    return end.__name__.lstrip("_")
+
+
 async def settle(env: Env, steps: int = 4) -> None:
     """Dispatcher steps, the clock past each chat's pacing between them."""
     for _ in range(steps):
@@ -60,7 +70,9 @@ async def settle(env: Env, steps: int = 4) -> None:
         env.clock.at += timedelta(seconds=5)
 
 
-@pytest.mark.parametrize("end", ENDINGS)
+@pytest.mark.parametrize(
+    ("db_url", "end"), on_backends(ENDINGS, label=_ending), indirect=["db_url"]
+)
 async def test_a_queued_alert_is_not_sent_once_the_chat_unsubscribed(
     env: Env, end: Callable[[Env], None]
 ) -> None:
@@ -76,7 +88,9 @@ async def test_a_queued_alert_is_not_sent_once_the_chat_unsubscribed(
     assert env.fake.messages(CHAT) == [] and len(env.states()) == 2
 
 
-@pytest.mark.parametrize("end", ENDINGS)
+@pytest.mark.parametrize(
+    ("db_url", "end"), on_backends(ENDINGS, start=1, label=_ending), indirect=["db_url"]
+)
 async def test_a_held_alert_is_left_out_of_the_digest(env: Env, end: Callable[[Env], None]) -> None:
     subscribe_chat(env.db, CHAT, "private", "an-ninh", "the-thao")
     env.settings(CHAT, ChatSettings(digest=DigestSchedule(hourly=True)))
