@@ -70,7 +70,7 @@ def publish(db: Database, *numbers: int, **over: object) -> None:
 
 async def dispatch(db: Database, channel: AppriseChannel, until: object, timeout: float = 20,
                    **cfg: object) -> None:  # fmt: skip
-    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05, **cfg)  # type: ignore[arg-type]
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5, **cfg)  # type: ignore[arg-type]
     d = Dispatcher(db, channel, VN, settings)
     await channel.start()
     task = asyncio.create_task(d.run())
@@ -248,12 +248,14 @@ async def test_an_alert_that_waited_for_a_send_thread_was_not_sent_and_is_retrie
         # healthy send itself timed out, an unknown outcome)
         channel = AppriseChannel(VN, read_timeout=8, send_timeout=3)
         await channel.start()
-        d = Dispatcher(db, channel, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05))
+        d = Dispatcher(db, channel, VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.5))
         task = asyncio.create_task(d.run())
         try:
             publish(db, 1)  # to the hanging destinations: every thread stuck for 8 s
+            d.wake.set()  # as the service's ingest wakes it (its poll is 0.5 s)
             await receiver.await_for(lambda: sum(a for _, _, a in rows(db)) >= 8, timeout=20)
             publish(db, 2, title="Bão số 3 đổ bộ miền Trung")  # to the healthy one only
+            d.wake.set()
             await receiver.await_for(lambda: receiver.at("healthy"), timeout=30)
         finally:
             stuck.release.set()

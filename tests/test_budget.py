@@ -104,7 +104,7 @@ async def dispatching(
         fake.token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
     ) as sender:
         channel = TelegramChannel(sender, VN, images=images)
-        settings = DispatchSettings(global_rate=rate, poll_seconds=0.05, backoff_base=0.05)
+        settings = DispatchSettings(global_rate=rate, poll_seconds=0.5, backoff_base=0.05)
         d = Dispatcher(db, channel, VN, settings, owner=owner)
         task = asyncio.create_task(d.run())
         try:

@@ -85,7 +85,7 @@ async def test_a_hanging_channel_leaves_telegram_on_time(db: Database) -> None:
         ]
     queue(db, tg_chats + zalo, 2)
     stuck = StuckChannel()
-    settings = DispatchSettings(poll_seconds=0.05, backoff_base=0.05)
+    settings = DispatchSettings(poll_seconds=0.5, backoff_base=0.05)
     with FakeBotAPI() as fake:
         for c in tg_chats:
             fake.add_chat(c, "group", f"g{c}")

@@ -307,7 +307,7 @@ def test_a_busy_port_is_named_before_anything_starts(tmp_path: Path, command: st
 
 def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
     """The one command that succeeds in an empty directory: the service on defaults."""
-    from processes import free_port, wait_until
+    from processes import CLIENT, free_port, wait_until
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEEDSVC_")}
     port = free_port()
@@ -329,7 +329,7 @@ def test_run_in_an_empty_dir_starts_and_stops_cleanly(tmp_path: Path) -> None:
 
         def ready() -> bool:
             try:
-                return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
+                return CLIENT.get(f"http://127.0.0.1:{port}/healthz").status_code == 200
             except httpx.HTTPError:
                 return proc.poll() is not None
 

@@ -56,7 +56,7 @@ def publish(db: Database, ing: Ingestor, *items: Article) -> None:
 
 async def one_process_sends(db: Database) -> None:
     """A process's dispatcher, with its own console notifier, until nothing is queued."""
-    d = Dispatcher(db, ConsoleSender(), VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.05))
+    d = Dispatcher(db, ConsoleSender(), VN, DispatchSettings(backoff_base=0.05, poll_seconds=0.5))
     task = asyncio.create_task(d.run())
     try:
         await until(lambda: all(s == "sent" for (s,) in rows(db, deliveries.c.state)))
@@ -66,7 +66,7 @@ async def one_process_sends(db: Database) -> None:
 
 
 async def one_process_follows_up(db: Database) -> None:
-    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5)
     worker = FollowupWorker(db, TelegramChannel(ConsoleSender(), VN), VN, settings)
     task = asyncio.create_task(worker.run())
     try:

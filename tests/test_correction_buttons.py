@@ -104,7 +104,7 @@ async def corrected(world: Env, mid: int, n: int = 1) -> Keyboard:
     title = f"{FIX['title']} ({n})" if n > 1 else FIX["title"]
     when = datetime.now(UTC) + timedelta(seconds=n)
     world.publish(replace(fresh(1, **STORY), title=title, updated_at=when))
-    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5)
     worker = FollowupWorker(world.db, TelegramChannel(world.sender, VN), VN, settings,
                             digests=DigestEdge(VN))  # fmt: skip
     await world.follow_up(worker)

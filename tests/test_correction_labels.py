@@ -126,7 +126,7 @@ async def test_the_console_logs_a_correction_as_it_logs_an_alert(
     await world.dispatch()
     fixed = replace(first, updated_at=datetime.now(UTC), title="Kiến Thụy <mới> & cũ")
     world.publish(fixed)  # type: ignore[arg-type]
-    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5)
     console = FollowupWorker(world.db, TelegramChannel(ConsoleSender(), VN), VN, settings)
     with caplog.at_level("INFO", "feedsvc.notify"):
         await world.follow_up(console)

@@ -179,7 +179,7 @@ def _followups(env: Env) -> list[tuple[int, str, str]]:
 
 async def _follow_up(env: Env) -> None:
     """Run the follow-up worker (the dispatcher's digest layout) until nothing is open."""
-    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5)
     worker = FollowupWorker(env.db, TelegramChannel(env.sender, VN), VN, settings,
                             digests=env.dispatcher.digests)  # fmt: skip
     task = asyncio.create_task(worker.run())

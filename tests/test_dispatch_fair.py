@@ -120,7 +120,7 @@ async def test_fresh_alert_overtakes_a_backlog(
     # the fake refuses past 5/s (a margin for arrival jitter on a loaded machine)
     fake.limits["global"] = type(fake.limits["global"])(5, 1.0)
     queue(db, BACKLOG, add_articles(db, range(1, 4)), datetime.now(UTC))  # 36 queued
-    settings = DispatchSettings(global_rate=4.0, poll_seconds=0.05)
+    settings = DispatchSettings(global_rate=4.0, poll_seconds=0.5)
     # one channel object, as in one process (the fleet gives each process one dispatcher per
     # channel): a bare sender made each dispatcher a channel and a release gate of its own, and
     # a stall of the event loop they share released one call from each at once (6 calls in

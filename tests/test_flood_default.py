@@ -184,7 +184,7 @@ async def _dispatch_until(
 
 
 def _dispatcher(db: Database, sender: object, clock: Skewed, **cfg: object) -> Dispatcher:
-    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05, **cfg)  # type: ignore[arg-type]
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5, **cfg)  # type: ignore[arg-type]
     return Dispatcher(db, sender, VN, settings, clock=clock)  # type: ignore[arg-type]
 
 

@@ -77,7 +77,7 @@ def open_followups(w: World) -> list[str]:
 
 async def follow_up(w: World, sender: TelegramSender, **cfg: object) -> FollowupWorker:
     """Run a follow-up worker until its first sweep has run and no follow-up is open."""
-    base = FollowupSettings(poll_seconds=0.05, sweep_seconds=0.05, backoff_base=0.05)
+    base = FollowupSettings(poll_seconds=0.5, sweep_seconds=0.5, backoff_base=0.05)
     settings = replace(base, **cfg)  # type: ignore[arg-type]
     worker = FollowupWorker(w.db, TelegramChannel(sender, VN), VN, settings)
     task = asyncio.create_task(worker.run())

@@ -38,7 +38,7 @@ from feedsvc.store import deliveries as q
 from feedsvc.store.subscriptions import ensure_chat, ensure_recipient
 
 NOW = datetime.now(UTC)
-SETTINGS = DispatchSettings(poll_seconds=0.05, backoff_base=0.05)
+SETTINGS = DispatchSettings(poll_seconds=0.5, backoff_base=0.05)
 _ids = itertools.count(1)
 
 

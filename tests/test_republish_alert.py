@@ -85,7 +85,7 @@ def _kinds(env: Env) -> list[tuple[object, ...]]:
 async def _photo_alerted(env: Env, item: Article) -> int:
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.publish(item)
-    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.05))
+    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.5))
     task = asyncio.create_task(d.run())
     await _until(lambda: bool(env.sent()))
     d.stop()
@@ -142,7 +142,7 @@ async def test_the_restored_alert_keeps_its_buttons(env: Env) -> None:
     assert all(env.fake.markups[(c, m)] is None for c, m in sent.items())
     _republish(env, first, 2)
     settings = FollowupSettings(
-        on_withdraw=OnWithdraw.EDIT, backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05
+        on_withdraw=OnWithdraw.EDIT, backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5
     )
     worker = FollowupWorker(
         env.db, TelegramChannel(env.sender, VN), VN, settings, digests=DigestEdge(VN)

@@ -113,7 +113,7 @@ class Env:
             self.fake.age_message(chat_id, mid, hours * 3600)
 
     async def dispatch(self) -> None:
-        settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+        settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5)
         d = Dispatcher(self.db, self.sender, VN, settings)
         task = asyncio.create_task(d.run())
         try:
@@ -126,7 +126,7 @@ class Env:
 
     def worker(self, **cfg: object) -> FollowupWorker:
         settings = replace(
-            FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05), **cfg
+            FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5), **cfg
         )
         return FollowupWorker(self.db, TelegramChannel(self.sender, VN), VN, settings)
 
@@ -303,7 +303,7 @@ async def test_on_withdraw_edit_and_keep(env: Env) -> None:
 async def test_a_channel_that_cannot_edit_records_kept(env: Env) -> None:
     await _alerted(env, fresh(1))
     env.retire("TEST-00001")
-    worker = FollowupWorker(env.db, _CannotEdit(), VN, FollowupSettings(poll_seconds=0.05))
+    worker = FollowupWorker(env.db, _CannotEdit(), VN, FollowupSettings(poll_seconds=0.5))
     await env.follow_up(worker)
     assert [o for _, _, o in env.outcomes()] == ["kept", "kept"]
 
@@ -321,7 +321,7 @@ async def test_photo_alerts_lose_their_picture_with_the_notice(env: Env, guess: 
     message to edit" turns it to the cover, one call more."""
     subscribe_chat(env.db, PRIVATE, "private", "an-ninh")
     env.publish(fresh(1, image_url="https://img.example/1.jpg"))
-    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.05))
+    d = Dispatcher(env.db, env.sender, VN, DispatchSettings(images=True, poll_seconds=0.5))
     task = asyncio.create_task(d.run())
     await _until(lambda: bool(env.sent()))
     d.stop()
@@ -581,7 +581,7 @@ async def test_a_correction_made_while_the_alert_is_in_flight_edits_it_once_sent
     release = threading.Event()
     env.fake.script(PRIVATE, Fault.held(release))
     env.publish(first)
-    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5)
     patient = TelegramSender(env.fake.token, base_url=env.fake.base_url, read_timeout=60)
     await patient.start()
     d = Dispatcher(env.db, patient, VN, settings)
@@ -618,7 +618,7 @@ async def test_a_correction_keeps_the_alerts_buttons(env: Env) -> None:
     assert all(keyboards.values())  # a link and a mute button each
     env.publish(replace(first, title="Công an huyện Kiến Thụy bắt đối tượng trộm cắp",
                         updated_at=datetime.now(UTC)))  # fmt: skip
-    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.05, sweep_seconds=0.05)
+    settings = FollowupSettings(backoff_base=0.05, poll_seconds=0.5, sweep_seconds=0.5)
     worker = FollowupWorker(env.db, TelegramChannel(env.sender, VN), VN, settings,
                             digests=DigestEdge(VN))  # fmt: skip
     await env.follow_up(worker)

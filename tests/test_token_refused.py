@@ -48,7 +48,7 @@ async def dispatching(db: Database, fake: FakeBotAPI, token: str) -> AsyncIterat
         token, base_url=fake.base_url, read_timeout=PATIENT_READ_TIMEOUT
     ) as sender:
         channel = TelegramChannel(sender, VN)
-        settings = DispatchSettings(poll_seconds=0.05, backoff_base=0.01, max_attempts=2)
+        settings = DispatchSettings(poll_seconds=0.5, backoff_base=0.01, max_attempts=2)
         d = Dispatcher(db, channel, VN, settings)
         task = asyncio.create_task(d.run())
         try:

@@ -19,7 +19,7 @@ from pathlib import Path
 import httpx
 import pytest
 import uvicorn
-from processes import free_port, uvicorn_thread, wait_until
+from processes import CLIENT, answers_ok, free_port, uvicorn_thread, wait_until
 from test_web_wire import Conn, make_app, request
 
 from feedsvc.web.wire import wire_protocol
@@ -50,7 +50,7 @@ def port() -> Iterator[int]:
 
 
 def get(port: int, path: str, timeout: float = 5) -> httpx.Response:
-    return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
+    return CLIENT.get(f"http://127.0.0.1:{port}{path}", timeout=timeout)
 
 
 def test_a_connection_that_sends_nothing_is_closed(port: int) -> None:
@@ -214,10 +214,7 @@ def test_a_thousand_idle_sockets_do_not_lock_new_clients_out(tmp_path: Path) -> 
 
 
 def _answers(port: int) -> bool:
-    try:
-        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200
-    except httpx.HTTPError:
-        return False
+    return answers_ok(f"http://127.0.0.1:{port}/healthz")
 
 
 def test_raise_fd_limit_lifts_the_soft_limit() -> None:

@@ -30,7 +30,7 @@ import pytest
 import uvicorn
 from factories import article
 from migrated import premigrated
-from processes import free_port, uvicorn_thread, wait_until
+from processes import CLIENT, free_port, uvicorn_thread, wait_until
 
 from feedsvc import operations as ops
 from feedsvc.app import Roles, Service, create_app, uvicorn_config
@@ -330,7 +330,7 @@ def _attack(port: int, n: int, path: str) -> list[socket.socket]:
 
 def _served_within(port: int, path: str, seconds: float) -> bool:
     try:
-        return httpx.get(f"http://127.0.0.1:{port}{path}", timeout=seconds).status_code == 200
+        return CLIENT.get(f"http://127.0.0.1:{port}{path}", timeout=seconds).status_code == 200
     except httpx.HTTPError:
         return False
 

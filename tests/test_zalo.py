@@ -80,7 +80,7 @@ async def dispatch_until_done(
         fake.token, fake.base_url, read_timeout=read_timeout, connect_timeout=read_timeout
     )
     channel = ZaloChannel(api, VN, global_rate=50)
-    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.05)
+    settings = DispatchSettings(backoff_base=0.05, poll_seconds=0.5)
     d = Dispatcher(db, channel, VN, settings)
     await channel.start()
     task = asyncio.create_task(d.run())

@@ -99,7 +99,7 @@ async def dispatching(db: Database, fake: FakeZaloAPI) -> AsyncIterator[Dispatch
     """A Zalo dispatcher at :data:`RATE` (its own client and channel: a process of its own)."""
     api = ZaloBotAPI(fake.token, fake.base_url, read_timeout=PATIENT_READ_TIMEOUT)  # exact counts
     channel = ZaloChannel(api, VN, global_rate=RATE)
-    d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.05, backoff_base=0.05))
+    d = Dispatcher(db, channel, VN, DispatchSettings(poll_seconds=0.5, backoff_base=0.05))
     async with api:
         task = asyncio.create_task(d.run())
         try:

@@ -284,6 +284,10 @@ class FollowupWorker:
                 log.exception("follow-up %s not recorded; its lease will expire and retry", f.id)
         finally:
             self.leases.drop([f.id])
+            # a follow-up of the same chat or message may be owed now (it waited for this
+            # call: pacing, a send in flight): claim again at once, not at the next poll, as
+            # the dispatcher does after each send
+            self.wake.set()
 
     async def _attempt(self, job: Job) -> tuple[Next, bool]:
         """One Bot API call, or a decision that none is needed; (what next, called?)."""
