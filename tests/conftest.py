@@ -6,6 +6,7 @@ reason when the server is not reachable, and `.ci/run` starts it, so in CI they 
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import os
@@ -62,6 +63,15 @@ def pg_skip_reason() -> str | None:
     if _PG_SKIP is False:
         _PG_SKIP = _pg_available()
     return _PG_SKIP if isinstance(_PG_SKIP, str) else None
+
+
+# Python's cyclic garbage collector, at its default thresholds (700, 10, 10), took ~12 % of a
+# worker's CPU (gc.callbacks timed with thread CPU over the test_retraction* modules: 14.0 s of
+# 112.6 s): a worker allocates constantly (SQLAlchemy statements, asyncio, HTTP) and most of
+# what it keeps is long-lived, which every full collection walks again. Collecting less often
+# (every 10,000 net allocations, full collections 20x rarer) keeps the same garbage collected,
+# a little later; the suite's budget is CPU (bench/RESULTS.md, "CI, forty-fifth session").
+gc.set_threshold(10_000, 20, 20)
 
 
 @pytest.fixture(autouse=True)
