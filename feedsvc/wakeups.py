@@ -24,12 +24,14 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psycopg
 from sqlalchemy.engine import make_url
 
 from feedsvc.db.timeouts import DbTimeouts, bounded_connection_class, libpq_params
+
+if TYPE_CHECKING:  # psycopg is imported where a listener runs: a PostgreSQL state DB only
+    import psycopg
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class WakeListener:
             self._thread.join(timeout=timeout)
 
     def _run(self) -> None:
+        import psycopg  # ~0.1 s of a start, paid by PostgreSQL state DBs only
+
         delay = 1.0
         while not self._stop.is_set():
             try:
