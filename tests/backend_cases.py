@@ -36,3 +36,21 @@ def on_backends(
         ident = "-".join([backend, *(label(v) for v in values)])
         params.append(pytest.param(backend, *values, marks=marks, id=ident))
     return params
+
+
+#: Runs a test on SQLite only (its ``db``, ``db_url`` and ``state_url`` fixtures): for a test
+#: whose point is not the backend (a reply's words, a page, the order of Python's steps) while
+#: the SQL it runs is the storage layer's, run on PostgreSQL by that layer's own tests. The
+#: module's docstring says which functions and what covers their SQL on PostgreSQL.
+on_sqlite = pytest.mark.parametrize("db_url", ["sqlite"], indirect=True)
+
+
+def on_sqlite_only(cases: Sequence[Any], label: Callable[[Any], str] = _shown) -> list[Any]:
+    """``on_backends``' parameter sets all on SQLite: for cases refused or decided before any
+    SQL (ids read ``sqlite-<values>`` as before)."""
+    params = []
+    for case in cases:
+        values = case if isinstance(case, tuple) else (case,)
+        ident = "-".join(["sqlite", *(label(v) for v in values)])
+        params.append(pytest.param("sqlite", *values, id=ident))
+    return params

@@ -2,17 +2,16 @@
 tester's ``enabled=true`` (and ``1``, ``yes``) saved a topic switched off without a word, since
 only the browser's ``on`` read as ticked; a value that says neither is refused, naming the box,
 and saves nothing. The topic editor (``enabled``, ``backfill``) and a chat's page (``silent``).
-SQLite and PostgreSQL for the pages.
 
-The box that says neither is given one backend per case (``backend_cases.on_backends``): it is
-refused by the form's reader before any SQL."""
+The pages run on SQLite only (``sqlite_url``): a box is read by the form's reader before any
+SQL, and what is saved is a topic's ``enabled`` and a chat's ``silent``, booleans the store's
+statements write on PostgreSQL in ``test_topic_races.py`` and ``test_digest_admin_api.py``."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from backend_cases import on_backends
 from test_admin import csrf_of
 from test_admin_inputs import admin_world
 
@@ -51,8 +50,8 @@ def test_a_value_that_says_neither_is_refused_naming_the_box(value: str) -> None
 
 
 @pytest.fixture
-def admin(db_url: str) -> Iterator[tuple[object, Service]]:
-    with admin_world(db_url) as world:
+def admin(sqlite_url: str) -> Iterator[tuple[object, Service]]:
+    with admin_world(sqlite_url) as world:
         yield world
 
 
@@ -71,9 +70,7 @@ def test_the_topic_editor_reads_every_spelling_of_a_tick(admin: tuple[object, Se
     assert ops.get_topic(service.db, "moi-tat").enabled is False  # a browser's unticked box
 
 
-@pytest.mark.parametrize(
-    ("db_url", "box"), on_backends(["enabled", "backfill"]), indirect=["db_url"]
-)
+@pytest.mark.parametrize("box", ["enabled", "backfill"])
 def test_the_topic_editor_refuses_a_box_that_says_neither(
     admin: tuple[object, Service], box: str
 ) -> None:

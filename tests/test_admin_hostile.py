@@ -6,10 +6,11 @@ client may send to any admin route get an answer below 500 (property test, SQLit
 PostgreSQL).
 
 A cookie's or CSRF value's bytes and where a login goes on to are read before any SQL: those
-cases run each on one backend, rotating (``backend_cases.on_backends``), and a cookie and its
-non-ASCII value are each-choice (``combos.each_choice``: every reader refuses any non-ASCII
-value first, ``admin_auth.require_ascii``, whatever its shape). Inputs that reach SQL (the
-property test, the odd parameters: NUL and huge numbers fail on PostgreSQL alone) keep both."""
+cases run on SQLite only (``backend_cases.on_sqlite_only``), and a cookie and its non-ASCII
+value are each-choice (``combos.each_choice``: every reader refuses any non-ASCII value first,
+``admin_auth.require_ascii``, whatever its shape). Inputs that reach SQL (the property test, the
+odd parameters: NUL and huge numbers fail on PostgreSQL alone), the logout reaching another
+replica through the state DB and the revoked-sessions migration's data keep both."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from urllib.parse import quote
 
 import httpx
 import pytest
-from backend_cases import on_backends
+from backend_cases import on_sqlite_only
 from combos import each_choice
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -73,7 +74,7 @@ NON_ASCII = ["\u00ff", "é", "Việt", "\x80\x81", "a.b.\u00e9", "😀|sig"]
 
 @pytest.mark.parametrize(
     ("db_url", "cookie", "value"),
-    on_backends(
+    on_sqlite_only(
         each_choice([auth.SESSION_COOKIE, auth.LOGIN_COOKIE, auth.FLASH_COOKIE], NON_ASCII)
     ),
     indirect=["db_url"],
@@ -108,7 +109,7 @@ def test_non_ascii_cookies_are_400_not_500(
             assert f"{cookie}=" in response.headers.get("set-cookie", "")  # cleared
 
 
-@pytest.mark.parametrize(("db_url", "value"), on_backends(NON_ASCII), indirect=["db_url"])
+@pytest.mark.parametrize(("db_url", "value"), on_sqlite_only(NON_ASCII), indirect=["db_url"])
 def test_non_ascii_csrf_values_are_400(admin: tuple[TestClient, Service], value: str) -> None:
     client, _ = admin
     assert login(client).status_code == 303
@@ -406,7 +407,7 @@ def test_an_oversized_admin_body_is_413_without_a_session(
 
 @pytest.mark.parametrize(
     ("db_url", "typed"),
-    on_backends(
+    on_sqlite_only(
         [
             "/admin/../..//evil.com",
             "/admin/..//evil.com",
@@ -438,7 +439,7 @@ def test_a_login_goes_on_only_to_an_admin_page(
 
 @pytest.mark.parametrize(
     ("db_url", "typed"),
-    on_backends(["/admin/topics/kien-thuy/edit", "/admin/deliveries?state=failed&page=2"]),
+    on_sqlite_only(["/admin/topics/kien-thuy/edit", "/admin/deliveries?state=failed&page=2"]),
     indirect=["db_url"],
 )
 def test_a_login_goes_on_to_the_admin_page_asked_for(
@@ -450,7 +451,7 @@ def test_a_login_goes_on_to_the_admin_page_asked_for(
 
 @pytest.mark.parametrize(
     ("db_url", "typed", "lands"),
-    on_backends(
+    on_sqlite_only(
         [
             ("/admin/topics/kien-thuy/enable", "/admin/topics"),
             ("/admin/topics/kien-thuy/delete?x=1", "/admin/topics"),

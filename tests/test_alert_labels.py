@@ -5,9 +5,10 @@ went out "Chủ đề: A, B", and a digest listed it under B. Corrections alread
 single alerts and digests do too, on Telegram (the fake Bot API), Zalo (the fake Zalo Bot API)
 and Apprise (a local JSON receiver), all over real HTTP, each asserting the text received.
 
-The way a subscription ended and the channel are each given one state DB backend, rotating
-(``backend_cases.on_backends``): the labels are decided by the same SQL on either backend
-(``wanted.wants``, run on both by ``test_wanted.py``), and each test keeps a PostgreSQL case."""
+SQLite only (``backend_cases.on_sqlite`` and ``on_sqlite_only``): the point is the text each
+channel receives; the labels are decided by ``wanted.wants``' SQL, run on PostgreSQL by
+``test_wanted.py``, and the digests' and the outbox's statements by ``test_digest_dispatch.py``
+and ``test_dispatch.py``."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import on_sqlite, on_sqlite_only
 from factories import VN, article, builtin_ingestor
 from fakebot import FakeBotAPI
 from fakezalo import FakeZaloAPI
@@ -220,7 +221,7 @@ def _deleted(w: World) -> None:
 
 @pytest.mark.parametrize(
     ("db_url", "end"),
-    on_backends([_unfollowed, _unsubscribed_by_bot, _disabled, _deleted]),
+    on_sqlite_only([_unfollowed, _unsubscribed_by_bot, _disabled, _deleted]),
     indirect=["db_url"],
 )
 async def test_a_topic_the_chat_no_longer_follows_leaves_the_label(
@@ -240,7 +241,7 @@ async def test_a_topic_the_chat_no_longer_follows_leaves_the_label(
     assert [row[0]["text"] for row in alert.keyboard[1:]] == ["🔕 Tắt An ninh"]
 
 
-@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_sqlite_only(CHANNELS), indirect=True)
 async def test_a_partial_unsubscribe_relabels_on_every_channel(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(topic="the-thao")
@@ -251,6 +252,7 @@ async def test_a_partial_unsubscribe_relabels_on_every_channel(world: World) -> 
     assert topic_lines(text) == ["Chủ đề: Thể thao"] and "An ninh" not in text
 
 
+@on_sqlite
 async def test_an_own_query_no_longer_matching_leaves_the_label(world: World) -> None:
     """A correction of the article while its alert waits takes it out of the query."""
     world.follow(topic="an-ninh")
@@ -262,6 +264,7 @@ async def test_an_own_query_no_longer_matching_leaves_the_label(world: World) ->
     assert "trực đêm" in text and topic_lines(text) == ["Chủ đề: An ninh"]
 
 
+@on_sqlite
 async def test_the_own_query_left_is_the_label(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(query=QUERY)
@@ -272,6 +275,7 @@ async def test_the_own_query_left_is_the_label(world: World) -> None:
     assert topic_lines(text) == [f"Chủ đề: {QUERY}"]
 
 
+@on_sqlite
 async def test_a_topic_retitled_meanwhile_shows_its_current_title(world: World) -> None:
     """As a correction's label does (``retraction.labels``): the title the topic has now."""
     world.follow(topic="an-ninh")
@@ -284,6 +288,7 @@ async def test_a_topic_retitled_meanwhile_shows_its_current_title(world: World) 
     assert topic_lines(text) == ["Chủ đề: An ninh - Trật tự, Thể thao"]
 
 
+@on_sqlite
 async def test_labels_stay_as_queued_while_both_are_followed(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(topic="the-thao")
@@ -296,7 +301,7 @@ async def test_labels_stay_as_queued_while_both_are_followed(world: World) -> No
     assert world.recorded() == [["An ninh", "Thể thao"], ["An ninh", QUERY]]
 
 
-@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_sqlite_only(CHANNELS), indirect=True)
 async def test_an_own_query_of_words_is_labelled_as_its_search_feed_is_titled(
     world: World,
 ) -> None:
@@ -312,6 +317,7 @@ async def test_an_own_query_of_words_is_labelled_as_its_search_feed_is_titled(
 
 
 # -- digests ------------------------------------------------------------------------------------
+@on_sqlite
 async def test_a_digest_lists_an_entry_under_a_topic_still_followed(world: World) -> None:
     """The chat's first topic was disabled: its articles go under the one it still follows."""
     world.follow(topic="an-ninh")
@@ -326,7 +332,7 @@ async def test_a_digest_lists_an_entry_under_a_topic_still_followed(world: World
     assert world.states() == ["sent", "sent"]
 
 
-@pytest.mark.parametrize(("db_url", "kind"), on_backends(CHANNELS), indirect=True)
+@pytest.mark.parametrize(("db_url", "kind"), on_sqlite_only(CHANNELS), indirect=True)
 async def test_a_digest_entry_goes_under_the_own_query_left(world: World) -> None:
     world.follow(topic="an-ninh")
     world.follow(query=QUERY)
@@ -340,6 +346,7 @@ async def test_a_digest_entry_goes_under_the_own_query_left(world: World) -> Non
     assert world.states() == ["sent", "unsubscribed"] and world.recorded()[0] == [QUERY]
 
 
+@on_sqlite
 async def test_a_digest_group_of_an_own_query_of_words_is_quoted(world: World) -> None:
     world.follow(query="tuần tra")
     world.digest()
@@ -349,6 +356,7 @@ async def test_a_digest_group_of_an_own_query_of_words_is_quoted(world: World) -
     assert headings(digest) == ["“tuần tra”"] and world.recorded() == [["“tuần tra”"]]
 
 
+@on_sqlite
 async def test_a_digest_entry_leaves_an_own_query_it_no_longer_matches(world: World) -> None:
     world.follow(query=QUERY)
     world.follow(query='"công an"')

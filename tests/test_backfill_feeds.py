@@ -3,10 +3,12 @@
 service's snapshot sync). Before, each said "added N" while the feed stayed empty until the topic
 was edited or a new article arrived.
 
-The signal interrupting the CLI's backfill and the entry point the service's stop interrupts are
-each given one state DB backend, rotating (``backend_cases.on_backends``): they pick how the
-backfill is stopped and answered, and the batches it leaves are written by the same statements
-either way; each test keeps a PostgreSQL case."""
+SQLite only: this module is about each entry point rendering (or leaving to the service) what a
+backfill stored, and what it answers when stopped; the statements are the backfill's and the
+publisher's, run on PostgreSQL by ``test_backfill.py`` (narrowed and widened queries, a query
+changed meanwhile, a signal anywhere and a stop asked for ending it between batches, two at
+once), ``test_store_snapshots.py`` and ``test_publish*.py`` (the snapshot sync a CLI backfill
+reaches the service by)."""
 
 from __future__ import annotations
 
@@ -19,7 +21,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backend_cases import on_backends
 from click.testing import CliRunner
 from factories import article
 
@@ -43,13 +44,13 @@ TITLES = ["Kiến Thụy khánh thành cầu mới", "Núi Đối mở hội", "
 
 @pytest.fixture
 def served(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    sqlite_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[TestClient, Service, Path]]:
     """Articles ingested first, then a topic created without a backfill: its feeds are empty."""
     monkeypatch.setenv("FEEDSVC_ADMIN__TOKEN", TOKEN)
     config = tmp_path / "feedsvc.toml"
     config.write_text(
-        f'[database]\nurl = "{db_url}"\n[topics]\nimport_on_start = false\n', encoding="utf-8"
+        f'[database]\nurl = "{sqlite_url}"\n[topics]\nimport_on_start = false\n', encoding="utf-8"
     )
     service = Service(load_config(config), Roles(scheduler=False, bot=False))
     with TestClient(create_app(service), base_url="http://127.0.0.1") as client:
@@ -207,14 +208,11 @@ def feeds_show_what_is_stored(client: TestClient, service: Service) -> bool:
 
 
 @pytest.mark.parametrize(
-    ("db_url", "signal_raised", "code", "word"),
-    on_backends(
-        [
-            (terminate.Terminated, 143, "terminated (SIGTERM)"),
-            (KeyboardInterrupt, 130, "interrupted"),
-        ]
-    ),
-    indirect=["db_url"],
+    ("signal_raised", "code", "word"),
+    [
+        (terminate.Terminated, 143, "terminated (SIGTERM)"),
+        (KeyboardInterrupt, 130, "interrupted"),
+    ],
 )
 def test_cli_backfill_interrupted_leaves_its_batches_in_the_feeds(
     served: tuple[TestClient, Service, Path],
@@ -259,9 +257,7 @@ def test_api_backfill_409_leaves_its_batches_in_the_feeds(
     assert feeds_show_what_is_stored(client, service)
 
 
-@pytest.mark.parametrize(
-    ("db_url", "entry"), on_backends(["api", "admin"], start=1), indirect=["db_url"]
-)
+@pytest.mark.parametrize("entry", ["api", "admin"])
 def test_a_backfill_the_service_stop_interrupts_answers_and_leaves_its_batches(
     served: tuple[TestClient, Service, Path], monkeypatch: pytest.MonkeyPatch, entry: str
 ) -> None:

@@ -2,7 +2,11 @@
 command rate limits, and the cap on subscriptions per user across chats.
 
 Through real python-telegram-bot against the fake Bot API; SQLite and PostgreSQL where a database
-effect is the point.
+effect is the point: the subscriptions counted across a user's chats (by the mute's undo too)
+and the upgrade that leaves existing ones uncounted. The cap on a query's terms is checked in
+Python before anything is stored, and the command budgets are in memory
+(``feedsvc.bot.gate``, no row shared): those tests run on SQLite only
+(``backend_cases.on_sqlite``, ``lite_db``).
 """
 
 from __future__ import annotations
@@ -13,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
+from backend_cases import on_sqlite
 from fakebot import FakeBotAPI
 from patience import PATIENT_READ_TIMEOUT
 from pydantic import SecretStr
@@ -71,6 +76,7 @@ def test_the_cap_is_inclusive() -> None:
     assert sum(1 for _ in parse_chat_query(f"@xa0 @xa1 {words}", BIG.get).terms()) == 200
 
 
+@on_sqlite
 async def test_bot_refuses_an_oversized_query_saying_the_limit(
     db: Database, fake: FakeBotAPI, bot: BotService
 ) -> None:
@@ -85,6 +91,7 @@ async def test_bot_refuses_an_oversized_query_saying_the_limit(
     assert subs_of(db, USER) == ["@xa0 bão", "xa"]
 
 
+@on_sqlite
 async def test_a_chat_query_over_the_term_limit_says_what_the_chat_can_do(
     db: Database, fake: FakeBotAPI, bot: BotService
 ) -> None:
@@ -96,6 +103,7 @@ async def test_a_chat_query_over_the_term_limit_says_what_the_chat_can_do(
     assert subs_of(db, USER) == []
 
 
+@on_sqlite
 def test_api_and_cli_path_refuses_it_too(db: Database) -> None:
     seed_big(db)
     with pytest.raises(ops.OperationError) as caught:
@@ -299,6 +307,7 @@ async def test_a_token_comes_back_on_the_budgets_clock(lite_db: Database, fake: 
         assert len(replies) == 12 and "quá nhanh" not in replies[-1]
 
 
+@on_sqlite
 async def test_button_presses_share_the_command_budget(db: Database, fake: FakeBotAPI) -> None:
     """A press writes to the state DB and edits a message (the bot's Telegram budget, shared by
     every chat): a user tapping mute/undo in a loop is held to the same per-user budget as

@@ -6,9 +6,9 @@ cannot be read (never closed, quotes that cross, a closing mark that closes noth
 saying which and where, never a query of other words than meant. Apostrophes stay letters
 (quotations inside a phrase and lone single quotes: tests/test_quotes_inside_phrase.py).
 
-Quotes that cannot be read are given one state DB backend each, rotating
-(``backend_cases.on_backends``): they are refused by the normaliser before anything is stored
-(``stored(db) == []``). Queries that are stored keep both backends."""
+Quotes that cannot be read run on SQLite only (``backend_cases.on_sqlite_only``): they are
+refused by the normaliser before anything is stored (``stored(db) == []``). Queries that are
+stored keep both backends."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import on_sqlite_only
 from fakebot import FakeBotAPI
 from test_bot import USER, ask, subs_of
 
@@ -100,7 +100,7 @@ def test_every_form_is_one_subscription_on_zalo(db: Database, zalo: ZaloBot) -> 
 
 @pytest.mark.parametrize(
     ("db_url", "typed", "mark", "column"),
-    on_backends(
+    on_sqlite_only(
         [
             ("«an ninh", "«", 1),
             ("„an ninh", "„", 1),

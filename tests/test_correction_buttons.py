@@ -2,8 +2,12 @@
 unsubscribes the chat and swaps the button for its undo, and a correction of the article then
 rebuilt the keyboard from what the chat follows now, so the undo vanished with the mute. End to
 end through ingest, the dispatcher, the bot's button handler and the follow-up worker against
-the fake Bot API (real HTTP), on SQLite and PostgreSQL; the rule itself is
-:mod:`feedsvc.retraction.undo`."""
+the fake Bot API (real HTTP); the rule itself is :mod:`feedsvc.retraction.undo`.
+
+SQLite only (``lite_db``): the point is which buttons an edited alert carries; the mute and its
+undo are the bot's statements, run on PostgreSQL by ``test_digest_bot.py`` (the mute button
+and its undo), and the correction's way through the follow-up queue by
+``test_retraction.py``."""
 
 from __future__ import annotations
 
@@ -46,8 +50,8 @@ def fake() -> Iterator[FakeBotAPI]:
 
 
 @pytest.fixture
-async def world(db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
-    async with retraction_env(db, fake) as env:
+async def world(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[Env]:
+    async with retraction_env(lite_db, fake) as env:
         yield env
 
 

@@ -1,7 +1,10 @@
 """A corrected alert's topic line follows the article (attack F4): a correction that takes it
 out of a topic edited the sent alert's text but kept "Chủ đề: …" as queued. End to end through
-ingest, the dispatcher and the follow-up worker against the fake Bot API (real HTTP), on SQLite
-and PostgreSQL."""
+ingest, the dispatcher and the follow-up worker against the fake Bot API (real HTTP).
+
+SQLite only (``lite_db``): the point is the topic line an edited alert shows; which topics a
+chat still wants is ``feedsvc.wanted``'s SQL, run on PostgreSQL by ``test_wanted.py``, and the
+correction's way through the follow-up queue by ``test_retraction.py``."""
 
 from __future__ import annotations
 
@@ -27,8 +30,8 @@ def bot() -> Iterator[FakeBotAPI]:
 
 
 @pytest.fixture
-async def world(db: Database, bot: FakeBotAPI) -> AsyncIterator[Env]:
-    async with retraction_env(db, bot) as env:
+async def world(lite_db: Database, bot: FakeBotAPI) -> AsyncIterator[Env]:
+    async with retraction_env(lite_db, bot) as env:
         yield env
 
 

@@ -1,9 +1,12 @@
 """How a chat gets its alerts, through ``GET``/``PATCH /api/chats/{chat_id}`` (SQLite and
 PostgreSQL) and the admin's chat page: the same validation as the bot, errors naming the field.
 
-The contradicting spoken times are given one backend each, rotating
-(``backend_cases.on_backends``): they are refused by the time parser before any SQL. What is
-stored keeps both backends."""
+Values refused before any SQL run on SQLite only (``backend_cases.on_sqlite`` and
+``on_sqlite_only``): contradicting spoken times (refused by the time parser), values a setting
+refuses, separators only and another chat's read-only fields (each reads back that nothing
+was stored). What is stored (the options and their
+canonical times, the held alerts' due time, a chat title with control characters) and a NUL
+keep both backends."""
 
 from __future__ import annotations
 
@@ -14,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 from apiworld import asgi_client
-from backend_cases import on_backends
+from backend_cases import on_sqlite, on_sqlite_only
 from migrated import premigrated
 from sqlalchemy import insert, select
 from starlette.testclient import TestClient
@@ -92,6 +95,7 @@ async def test_get_and_patch_chat_options(client: httpx.AsyncClient, service: Se
         ({"quiet": "6:00-99:00"}, "quiet", "bad_time"),
     ],
 )
+@on_sqlite
 async def test_refused_values_name_their_field(
     client: httpx.AsyncClient, service: Service, body: dict[str, str], field: str, code: str
 ) -> None:
@@ -140,7 +144,7 @@ def _spoken_label(value: object) -> str:
 
 @pytest.mark.parametrize(
     ("db_url", "body", "field", "code", "words"),
-    on_backends([
+    on_sqlite_only([
         ({"digest": "15pm"}, "digest", "time_contradicts", "“15pm” contradicts itself"),
         ({"quiet": "3h tối-6h sáng"}, "quiet", "time_contradicts", "“3h tối” contradicts"),
         ({"quiet": "22:00-12h sáng"}, "quiet", "time_ambiguous", "“12h sáng” mean noon or"),
@@ -179,6 +183,7 @@ async def test_wrong_types_unknown_fields_chats_and_auth(client: httpx.AsyncClie
 
 
 @pytest.mark.parametrize("digest", [",", ",,", ";", " , ; "])
+@on_sqlite
 async def test_a_digest_of_separators_only_changes_nothing(
     client: httpx.AsyncClient, service: Service, digest: str
 ) -> None:
@@ -225,6 +230,7 @@ async def test_what_get_read_is_sent_back_with_a_change(
         ({"type": ["private"], "silent": True}, 400, "type"),
     ],
 )
+@on_sqlite
 async def test_read_only_fields_of_another_chat_or_type_are_refused(
     client: httpx.AsyncClient, service: Service, body: dict[str, object], status: int, field: str
 ) -> None:

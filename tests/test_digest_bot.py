@@ -3,7 +3,9 @@ python-telegram-bot against the fake Bot API (SQLite and PostgreSQL where the DB
 
 The long titles of the mute notice are given one backend each, rotating
 (``backend_cases.on_backends``): the notice is cut in Python, and the title (Vietnamese, flags,
-decomposed) is text both backends store and return unchanged."""
+decomposed) is text both backends store and return unchanged. The usage, help and group
+permission replies run on SQLite only (``backend_cases.on_sqlite``): their one stored setting is
+the statement ``test_digest_quiet_silent_settings`` runs on both."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import unicodedata
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import on_backends, on_sqlite
 from fakebot import FakeBotAPI, utf16_len
 from sqlalchemy import select
 from test_bot import ADMIN, USER, ask, fast_fake, running, subs_of
@@ -90,6 +92,7 @@ async def test_invalid_options_are_refused_clearly(
             assert held.get_settings(conn, USER) in (None, ChatSettings())
 
 
+@on_sqlite
 async def test_usage_help_and_group_permissions(db: Database, fake: FakeBotAPI, bot: BotService
                                                 ) -> None:  # fmt: skip
     assert "Cách dùng: /digest off" in await ask(fake, USER, "/digest")

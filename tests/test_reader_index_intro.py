@@ -7,9 +7,10 @@ and its token), both joined by "hoặc"/"or", or, with none, only the feeds. The
 over HTTP (the test client), SQLite and PostgreSQL; the bot's username arrives as at start
 (``FeedPublisher.set_bot_username``, what getMe calls).
 
-The language and chat cases are given one state DB backend each, rotating
-(``backend_cases.on_backends``): they pick the page's words from the settings and the
-publisher, while the topics behind the page are read by the same statement for every case.
+SQLite only (``serve``, ``tests/test_reader_zalo.py``'s): the language and the chats pick the
+page's words from the settings and the publisher, while the topics behind the page are read by
+the publisher's statements, run on PostgreSQL by ``test_index_page.py`` and
+``test_store_snapshots.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,6 @@ import html
 import re
 
 import pytest
-from backend_cases import on_backends
 from test_reader_zalo import LINK, TOKEN, serve
 
 __all__ = ["serve"]  # the fixture, used by name
@@ -42,23 +42,20 @@ def _intro_label(value: object) -> str:
 
 
 @pytest.mark.parametrize(
-    ("db_url", "language", "bot", "zalo", "said"),
+    ("language", "bot", "zalo", "said"),
     [
-        case
-        for start, cases in enumerate([[
+        pytest.param(*case, id="-".join(_intro_label(v) for v in case))
+        for case in [
             ("vi", None, False, "Chọn chủ đề bạn quan tâm và chép địa chỉ nguồn tin (RSS"),
             ("vi", "tin_hp_bot", False, "theo cách bạn thích: nhận tin qua Telegram, hoặc chép"),
             ("vi", None, True, "theo cách bạn thích: nhận tin qua Zalo, hoặc chép"),
             ("vi", "tin_hp_bot", True, "nhận tin qua Telegram hoặc Zalo, hoặc chép"),
-        ], [
             ("en", None, False, "Pick the topics you care about and copy a feed address"),
             ("en", "tin_hp_bot", False, "follow them your way: alerts on Telegram, or copy"),
             ("en", None, True, "follow them your way: alerts on Zalo, or copy"),
             ("en", "tin_hp_bot", True, "alerts on Telegram or Zalo, or copy"),
-        ]])
-        for case in on_backends(cases, start=start, label=_intro_label)
+        ]
     ],
-    indirect=["db_url"],
 )  # fmt: skip
 def test_the_introduction_names_the_chats_the_page_offers(
     serve: object, language: str, bot: str | None, zalo: bool, said: str

@@ -9,9 +9,11 @@ takes. Without the link, or with the channel off, the pages are as before. A val
 an absolute https URL is a ``config check`` problem naming ``zalo.link``, from the file or the
 environment. Real service over HTTP (Starlette's test client), SQLite and PostgreSQL.
 
-The page's language and Zalo settings are given one state DB backend per case, rotating
-(``backend_cases.on_backends``): they pick the page's words and buttons from the settings,
-while the topics behind the pages are read by the same statement for every case.
+SQLite only (``sqlite_url``): the page's language and Zalo settings pick its words and
+buttons, while the topics behind the pages are read by the publisher's statements, run on
+PostgreSQL by ``test_index_page.py``, ``test_store_snapshots.py`` and ``test_warm_start.py``,
+and the subscription the shown command makes is the Zalo bot's, run on PostgreSQL by
+``test_zalo_replay.py``.
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from xml.etree import ElementTree
 
 import html5lib
 import pytest
-from backend_cases import on_backends
 from click.testing import CliRunner
 from migrated import premigrated
 from test_config_urls import check, one_problem
@@ -68,12 +69,12 @@ def settings_for(db_url: str, language: str = "vi", **zalo: object) -> object:
 
 
 @pytest.fixture
-def serve(db_url: str) -> Iterator[object]:
+def serve(sqlite_url: str) -> Iterator[object]:
     """``serve(language, **zalo)``: a started service with two topics and its test client."""
     clients: list[TestClient] = []
 
     def start(language: str = "vi", **zalo: object) -> tuple[TestClient, Service]:
-        settings = settings_for(db_url, language, **zalo)
+        settings = settings_for(sqlite_url, language, **zalo)
         service = Service(settings, Roles(scheduler=False, bot=False))  # type: ignore[arg-type]
         client = TestClient(create_app(service), base_url="http://127.0.0.1")
         client.__enter__()
@@ -150,13 +151,7 @@ ZALO_OFF = {
 }
 
 
-@pytest.mark.parametrize(
-    ("db_url", "zalo"),
-    on_backends(
-        list(ZALO_OFF.values()), label=lambda z: next(k for k, v in ZALO_OFF.items() if v == z)
-    ),
-    indirect=["db_url"],
-)
+@pytest.mark.parametrize("zalo", list(ZALO_OFF.values()), ids=list(ZALO_OFF))
 def test_without_the_link_or_with_zalo_off_the_pages_show_no_zalo(
     serve: object, zalo: dict[str, str]
 ) -> None:
@@ -186,7 +181,7 @@ def test_the_command_shown_subscribes_on_the_zalo_bot(serve: object) -> None:
         assert [s.topic_slug for s in subs] == [slug]
 
 
-@pytest.mark.parametrize(("db_url", "language"), on_backends(["vi", "en"]), indirect=["db_url"])
+@pytest.mark.parametrize("language", ["vi", "en"])
 def test_the_command_is_said_to_be_for_a_private_chat(serve: object, language: str) -> None:
     """The bot takes ``/sub`` only in a private chat (in a group it answers that subscribing is
     done there): the page says so under the command, in the site's language, and the command's

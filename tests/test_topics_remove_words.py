@@ -6,8 +6,9 @@ and the admin's delete, in the words of the start's own line (``topics_file.stay
 Only the next start's log line said so (migration 0020 keeps such a topic deleted): the
 command printed "pl: removed" alone, the admin "Topic pl deleted.".
 
-The admin's languages are given one state DB backend each (``backend_cases.on_backends``): a
-language picks the catalogue's words, never a statement.
+SQLite only (``backend_cases.on_sqlite``, every test): the point is what each way of deleting
+says, in the catalogue's words; the deletion and the start that keeps such a topic deleted are
+the store's and the topics file's statements, run on PostgreSQL by ``test_topics_deleted.py``.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from backend_cases import on_backends
+from backend_cases import on_sqlite
 from click.testing import CliRunner
 from migrated import premigrated
 from starlette.testclient import TestClient
@@ -36,6 +37,9 @@ from feedsvc.store.records import TopicSpec
 TOKEN = "adm-remove-words-0123456789"
 CSRF_FIELD = re.compile(r'name="csrf" value="([^"]+)"')
 BRING_BACK = "change its entry in the file or run `"
+
+
+pytestmark = on_sqlite
 
 
 @pytest.fixture
@@ -203,7 +207,7 @@ def test_a_file_removed_since_is_said_to_be_gone(started: tuple[Database, Path])
     assert f"in the topics file {path} (no such file now): it stays deleted" in said, said
 
 
-@pytest.mark.parametrize(("db_url", "language"), on_backends(["vi", "en"]), indirect=["db_url"])
+@pytest.mark.parametrize("language", ["vi", "en"])
 def test_the_admin_names_the_file_the_service_reads(
     db: Database, relative: Path, monkeypatch: pytest.MonkeyPatch, language: str
 ) -> None:

@@ -1,6 +1,14 @@
 """Zalo end to end against the fake Zalo Bot API over real HTTP (issue 14 §2): alerts and their
 outcomes through the outbox, the bot's commands by webhook and by long polling (one poller across
-replicas), forged webhook calls refused. SQLite and PostgreSQL."""
+replicas), forged webhook calls refused.
+
+SQLite only (``backend_cases.on_sqlite``) but for the one poller across replicas, which keeps
+PostgreSQL (a lease two pollers contend for): the rest is about the Zalo channel's calls,
+replies and words; their SQL is the outbox's, the dispatcher's, the subscriptions' and the
+digests' own, run on PostgreSQL by ``test_dispatch.py`` (the outbox through faults, a chat
+disabled after three refusals), ``test_digest_dispatch.py``, ``test_digest_zalo.py`` and the
+Telegram bot's tests (``test_bot.py``, ``test_bot_limits.py``: the same commands' statements).
+The bot's command budgets are in memory (``feedsvc.bot.gate``), no row."""
 
 from __future__ import annotations
 
@@ -13,6 +21,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from backend_cases import on_sqlite
 from factories import VN, article, builtin_ingestor, clock_start
 from fakezalo import FakeZaloAPI, Fault
 from patience import PATIENT_READ_TIMEOUT
@@ -96,6 +105,7 @@ async def dispatch_until_done(
         await channel.close()
 
 
+@on_sqlite
 async def test_alerts_reach_zalo_once_through_faults(db: Database, fake: FakeZaloAPI) -> None:
     add_topic(db)
     ing = builtin_ingestor(db)
@@ -123,6 +133,7 @@ async def test_alerts_reach_zalo_once_through_faults(db: Database, fake: FakeZal
     assert fake.violations == []
 
 
+@on_sqlite
 async def test_three_refusals_in_a_row_disable_the_recipient(
     db: Database, fake: FakeZaloAPI
 ) -> None:
@@ -171,6 +182,7 @@ async def webhook_service(
         await service.stop()
 
 
+@on_sqlite
 async def test_webhook_commands_and_forged_calls(
     webhook_service: tuple[Service, httpx.AsyncClient], fake: FakeZaloAPI,
     caplog: pytest.LogCaptureFixture,
@@ -257,6 +269,7 @@ async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> No
             await api.close()
 
 
+@on_sqlite
 def test_the_command_limits_of_the_telegram_bot_hold_on_zalo(db: Database) -> None:
     """One policy for both bots (bot/actions): per-user command budget, then one reply and
     silence; the per-user subscription cap counts Zalo users too."""
@@ -280,6 +293,7 @@ def test_the_command_limits_of_the_telegram_bot_hold_on_zalo(db: Database) -> No
     assert other.answer(Incoming("z-b", "private", "An", "hello", "u2")) is None
 
 
+@on_sqlite
 async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
     db: Database, fake: FakeZaloAPI
 ) -> None:
@@ -327,6 +341,7 @@ async def test_a_zalo_digest_is_one_plain_message_within_the_limit(
     assert "https://tin.example/topics/kien-thuy" in parts[-1].text
 
 
+@on_sqlite
 def test_zalo_chats_set_their_digest_and_quiet_hours(db: Database) -> None:
     """Issue 15's settings from a Zalo chat, through the same code as on Telegram."""
     from feedsvc.channels.zalo.updates import Incoming

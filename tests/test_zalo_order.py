@@ -5,7 +5,14 @@ Why (a tester's reproduction, long polling on PostgreSQL): eight chats each sent
 then ``/unsub an-ninh``; afterwards six were still subscribed, told "no subscription" and then
 "subscribed", and kept getting alerts: every update ran as a task of its own, in any order.
 ``/quiet …`` then ``/settings`` showed the old settings. The webhook took the same path.
-Synchronisation is by events and polls with deadlines, never a sleep. SQLite and PostgreSQL.
+Synchronisation is by events and polls with deadlines, never a sleep.
+
+The order of one chat's commands (by polling, by the webhook) and a slow command holding back
+its own chat only keep SQLite and PostgreSQL: the reproduction was on PostgreSQL, whose
+concurrent writers let commands run out of order where SQLite's one write lock serialises
+them. The flooding chat's bound and the drain run on SQLite only (``backend_cases.on_sqlite``):
+they are about the lanes' tasks (``feedsvc/channels/zalo/lanes.py``), and their commands
+(``/topics``, ``/help``, ``/list``) only read.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import on_sqlite
 from fakezalo import FakeZaloAPI
 from migrated import premigrated
 from patience import PATIENT_READ_TIMEOUT
@@ -209,6 +217,7 @@ async def bot_on(db: Database, fake: FakeZaloAPI) -> AsyncIterator[ZaloBot]:
         await api.close()
 
 
+@on_sqlite
 async def test_a_flooding_chat_is_bounded_and_starves_no_one(
     db: Database, fake: FakeZaloAPI
 ) -> None:
@@ -237,6 +246,7 @@ async def test_a_flooding_chat_is_bounded_and_starves_no_one(
         assert bot.lanes.chats == 0 and all(replies(fake, f"once-{n}") for n in range(50))
 
 
+@on_sqlite
 async def test_drain_handles_what_was_accepted_and_a_cancelled_drain_cleans_up(
     db: Database, fake: FakeZaloAPI
 ) -> None:

@@ -4,7 +4,13 @@ Why: Zalo redelivers (a webhook retry after a timeout or a 5xx, a replayed POST,
 through long polling, a copy at each replica behind one URL) and every copy ran its command
 again: a replayed ``/unsub 1`` removed the next subscription, which the user never named, and
 every command answered twice. An update days old acted as well. The state DB now decides
-(``zalo_updates``), so it holds across restarts and replicas. SQLite and PostgreSQL.
+(``zalo_updates``), so it holds across restarts and replicas.
+
+Copies at once, at one replica and at two, keep SQLite and PostgreSQL: they race for the one
+``zalo_updates`` row. The other tests send their copies one after another and run on SQLite
+only (``backend_cases.on_sqlite``): the row they meet is written by the same statement
+(``store.zalo_updates.first_delivery``), run on PostgreSQL by the racing test and by
+``test_db_zalo_updates.py``; the age of an update is read in Python.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ from typing import Any
 
 import httpx
 import pytest
+from backend_cases import on_sqlite
 from fakezalo import FakeZaloAPI
 from migrated import premigrated
 from patience import PATIENT_READ_TIMEOUT
@@ -98,6 +105,7 @@ async def subscribed_to_three(service: Service, client: httpx.AsyncClient,
     assert slugs(service.db, chat) == [slug for slug, _ in TOPICS]
 
 
+@on_sqlite
 async def test_a_replayed_unsub_1_removes_one_subscription_and_answers_once(
     tmp_path: Path, db_url: str, fake: FakeZaloAPI
 ) -> None:
@@ -112,6 +120,7 @@ async def test_a_replayed_unsub_1_removes_one_subscription_and_answers_once(
         assert len(replies) == 1 and "Kiến Thụy" in replies[0]
 
 
+@on_sqlite
 async def test_the_same_update_by_polling_after_the_webhook_acts_once(
     tmp_path: Path, db_url: str, fake: FakeZaloAPI
 ) -> None:
@@ -156,6 +165,7 @@ async def test_concurrent_copies_at_one_replica_and_at_two_act_once(
         assert "An toàn giao thông" in replies[0] + replies[1]
 
 
+@on_sqlite
 async def test_a_copy_after_a_restart_does_not_act(
     tmp_path: Path, db_url: str, fake: FakeZaloAPI
 ) -> None:
@@ -170,6 +180,7 @@ async def test_a_copy_after_a_restart_does_not_act(
     assert len(texts(fake, "zs1")) == 4
 
 
+@on_sqlite
 async def test_a_stale_update_does_nothing_and_is_logged_once(
     tmp_path: Path, db_url: str, fake: FakeZaloAPI, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -189,6 +200,7 @@ async def test_a_stale_update_does_nothing_and_is_logged_once(
         assert slugs(service.db, "zt1") == []
 
 
+@on_sqlite
 async def test_distinct_updates_all_act_even_with_the_same_text(
     tmp_path: Path, db_url: str, fake: FakeZaloAPI
 ) -> None:
