@@ -13,7 +13,10 @@ reads the same JSON Lines on stdin and refuses the same shapes with its own word
 from __future__ import annotations
 
 import shlex
-from typing import Literal
+from collections.abc import Iterable, Iterator
+from typing import Literal, TypeVar
+
+_Line = TypeVar("_Line")
 
 #: How much of the input's head :func:`shape_problem` looks at.
 HEAD_BYTES = 64 * 1024
@@ -111,6 +114,28 @@ def _cr_lines(text: bytes) -> bool:
         return False
     *whole, last = pieces
     return last.startswith(b"{") and all(p.startswith(b"{") and p.endswith(b"}") for p in whole)
+
+
+class NotJsonLines(Exception):
+    """An input whose first line that holds something is no JSON Lines (:func:`shape_problem`'s
+    words as the message)."""
+
+
+def checked_lines(
+    lines: Iterable[_Line], name: str, command: Literal["import", "match"] = "import"
+) -> Iterator[_Line]:
+    """``lines`` as they come (a pipe's, read as it is written: ``bytes`` lines, and the
+    reader's other items passed on), the first ``bytes`` line that holds something checked by
+    :func:`shape_problem` before it is passed on. Raises :class:`NotJsonLines`: nothing of the
+    input was passed on but blank lines. ``import`` and ``match`` read pipes through it."""
+    checked = False
+    for line in lines:
+        if not checked and isinstance(line, bytes) and not blank_line(line):
+            checked = True
+            refused = shape_problem(line[:HEAD_BYTES], name, command)
+            if refused is not None:
+                raise NotJsonLines(refused)
+        yield line
 
 
 def blank_line(line: bytes) -> bool:

@@ -125,7 +125,7 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         external_source_refusal,
         import_articles,
     )
-    from feedsvc.jsonl_shape import HEAD_BYTES, blank_line, shape_problem
+    from feedsvc.jsonl_shape import NotJsonLines, checked_lines
     from feedsvc.jsonlines import OverlongLine, Pause, read_jsonl
     from feedsvc.pipe_lines import paced_lines, wait_for_input
 
@@ -170,21 +170,15 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
                 # bytes: invalid UTF-8 is reported per line, never replaced; a line too long
                 # to be an article is read past, not held (a JSON array exported on one line);
                 # a pipe's line that waits a batch's time with none after it is stored then
-                checked = False  # the first line that holds something is checked
                 for line in paced_lines(file, BATCH_SECONDS):
                     if not isinstance(line, Pause):
                         bar.update(line.size if isinstance(line, OverlongLine) else len(line))
-                    if not checked and isinstance(line, bytes) and not blank_line(line):
-                        checked = True
-                        refused = shape_problem(line[:HEAD_BYTES], _typed_name(file))
-                        if refused is not None:
-                            raise NotJsonLines(refused)
                     yield line
 
             try:
                 report = import_articles(
                     database,
-                    read_jsonl(lines(), settings.tz),
+                    read_jsonl(checked_lines(lines(), _typed_name(file)), settings.tz),
                     now=lambda: datetime.now(UTC),
                     on_reject=reject,
                     on_warning=warn,
@@ -205,10 +199,6 @@ def import_cmd(file: BinaryIO, config_file: str | None) -> None:
         _interrupted(report, exc, from_file=size is not None, finished=True)
     if report.rejected:
         raise SystemExit(EXIT_FAILED)
-
-
-class NotJsonLines(Exception):
-    """A piped input's first line is no JSON Lines (``jsonl_shape.shape_problem``)."""
 
 
 def _typed_name(file: BinaryIO) -> str:

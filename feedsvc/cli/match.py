@@ -58,17 +58,13 @@ class _Input:
         pause: each answer is printed as its line is read). An input whose first line is no
         JSON Lines at all (UTF-16, a JSON array, CR-only line ends) is refused once, exit 2,
         as ``import`` refuses it (``jsonl_shape``), not reported as a bad line each."""
-        from feedsvc.jsonl_shape import HEAD_BYTES, blank_line, shape_problem
+        from feedsvc.jsonl_shape import NotJsonLines, checked_lines
         from feedsvc.pipe_lines import paced_lines
 
-        checked = False  # the first line that holds something is checked
-        for line in paced_lines(self.stream, None):
-            if not checked and isinstance(line, bytes) and not blank_line(line):
-                checked = True
-                refused = shape_problem(line[:HEAD_BYTES], "-", "match")
-                if refused is not None:
-                    fail(refused, EXIT_USAGE)
-            yield line
+        try:
+            yield from checked_lines(paced_lines(self.stream, None), "-", "match")
+        except NotJsonLines as exc:
+            fail(str(exc), EXIT_USAGE)
 
     def finish(self) -> None:
         """Exit 1 when a line was skipped: the output is then not the whole input's answer."""
