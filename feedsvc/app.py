@@ -351,22 +351,22 @@ class Service:
             orderly &= await bounded(self.zalo.stop(), left(3.0), "zalo bot")
         stuck = await self.jobs.stop(timeout=left(2.0))
         guard.left_behind = stuck == ["ingest"] and self._connecting_only()
-        if not guard.left_behind:
-            abandoned(stuck)
         if guard.left_behind:
             log.info(
                 "ingest: the tick still waiting to connect to the source (source.url, at most "
                 "source.connect_timeout = %g s) is left behind: it holds nothing, nothing is lost",
                 self.settings.source.connect_timeout,
             )
-        elif "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
-            log.warning(
-                # the tick may be stuck connecting, before any batch was read (a tester's)
-                "ingest: the tick under way (a wait on the source or the state DB, or a batch "
-                "of up to source.batch_size = %d rows) did not finish in time: abandoned "
-                "uncommitted; the next start reads it again",
-                self.settings.source.batch_size,
-            )
+        else:
+            abandoned(stuck)
+            if "ingest" in stuck and self._ingestor is not None and self._ingestor.batch_open:
+                log.warning(
+                    # the tick may be stuck connecting, before any batch was read (a tester's)
+                    "ingest: the tick under way (a wait on the source or the state DB, or a "
+                    "batch of up to source.batch_size = %d rows) did not finish in time: "
+                    "abandoned uncommitted; the next start reads it again",
+                    self.settings.source.batch_size,
+                )
         orderly &= not stuck or guard.left_behind
         if self._ingestor is not None:  # after the last tick, before the engines go
             close = asyncio.to_thread(self._ingestor.close)
