@@ -13,6 +13,7 @@ import os
 import resource
 import signal
 import sys
+import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
@@ -299,7 +300,8 @@ async def lite_bot(lite_db: Database, fake: FakeBotAPI) -> AsyncIterator[BotServ
 # What each test costs in CPU (this process's threads and the children it waited for), for
 # finding what makes the suite slow: on 2 cores its workers keep the CPU busy, so a test's
 # wall time says more about the others than about itself. Off unless
-# FEEDSVC_TEST_CPU_LOG names a file; each worker appends "seconds<TAB>test id" lines.
+# FEEDSVC_TEST_CPU_LOG names a file; each worker appends "cpu<TAB>wall<TAB>test id" lines
+# (seconds; wall from setup to teardown).
 _CPU_LOG = os.environ.get("FEEDSVC_TEST_CPU_LOG")
 
 
@@ -315,9 +317,10 @@ def _cpu_seconds() -> float:
 def pytest_runtest_protocol(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
     if not _CPU_LOG:
         return (yield)
-    before = _cpu_seconds()
+    before, started = _cpu_seconds(), time.monotonic()
     try:
         return (yield)
     finally:
+        cpu, wall = _cpu_seconds() - before, time.monotonic() - started
         with open(_CPU_LOG, "a", encoding="utf-8") as out:
-            out.write(f"{_cpu_seconds() - before:.3f}\t{item.nodeid}\n")
+            out.write(f"{cpu:.3f}\t{wall:.3f}\t{item.nodeid}\n")
