@@ -12,11 +12,11 @@ from feedsvc.cli.query_caret import CARET_WINDOW, caret_lines
 
 
 def test_a_long_query_is_shown_around_its_error_only() -> None:
-    query = "a OR " * 2000 + "b"
+    query = "a " * 45 + ") " + "c " * 45
     result = CliRunner().invoke(cli, ["match", "--query", query], input="")
     assert result.exit_code == 2
     lines = result.stderr.splitlines()
-    assert lines[0].startswith("feedsvc: invalid query: at character 2001: query is too long")
+    assert lines[0].startswith("feedsvc: invalid query: at character 91: unbalanced ')'")
     shown, caret = lines[1][2:], lines[2][2:]
     assert len(shown) <= CARET_WINDOW + 2 and shown.startswith("…") and shown.endswith("…")
     assert len(caret) <= CARET_WINDOW + 2 and caret.endswith("^")

@@ -83,7 +83,8 @@ def test_a_reference_says_match_reads_no_topics(query: str) -> None:
     assert result.exit_code == 2 and result.stdout == ""
     assert "unknown topic @" in result.stderr
     assert "check the slug" not in result.stderr
-    assert "hint: match --query reads no topics: give --topics FILE" in result.stderr
+    assert "hint: match --query reads no topics: write out the query of @" in result.stderr
+    assert "--topics FILE instead of --query" in result.stderr  # tests/test_cli_match_hints.py
 
 
 def test_exactly_one_mode_is_required() -> None:

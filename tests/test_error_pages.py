@@ -249,6 +249,22 @@ async def test_a_search_over_the_term_limit_says_what_a_reader_can_do(
         assert "tách thành nhiều chủ đề" not in r.text
 
 
+@pytest.mark.parametrize("length", [2001, 2600])
+async def test_a_search_over_the_length_limit_says_so_once(
+    client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)
+    length: int,
+) -> None:
+    """A 2,001-character search said "Truy vấn không hợp lệ: tại ký tự 2001: Truy vấn quá dài:
+    2001 ký tự, tối đa 2000. — tìm với ít từ hơn": the query named twice, a capital and a full
+    stop inside the line, a place that means nothing, a hint for too many words."""
+    r = await client.get("/feeds/search.rss", params={"q": "a" * length})
+    assert r.status_code == 400
+    assert r.text == (
+        f"Truy vấn không hợp lệ: quá dài ({length} ký tự, tối đa 2000) — rút ngắn nội dung tìm "
+        "kiếm\n"
+    )
+
+
 # -- 413, 429 -----------------------------------------------------------------------------------
 async def test_the_admins_413_is_its_page(
     client: httpx.AsyncClient,  # noqa: F811  (the imported fixture)

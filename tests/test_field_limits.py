@@ -92,10 +92,12 @@ def test_length_is_counted_in_nfc_after_trimming() -> None:
 def test_parser_and_operations_say_it_in_the_same_words(language: str) -> None:
     with pytest.raises(QueryError) as caught:
         parse_query(text(2001))
-    assert caught.value.code == "too_long" and caught.value.message == words("query", 2001, 2000)[0]
+    assert caught.value.code == "too_long" and caught.value.params["length"] == 2001
     t = Translator(language)
     said = words("query", 2001, 2000)[1 if language == "vi" else 2]
-    assert t.query_error(caught.value).startswith(said)  # then the parser's hint
+    # a query error follows words that name the query: the same figures, no second subject
+    figures = "2001 ký tự, tối đa 2000" if language == "vi" else "2001 characters, at most 2000"
+    assert t.query_error(caught.value).split(" — ")[0].endswith(f"({figures})")
     assert t.operation_error(ops.query_invalid(caught.value)) == said
     parse_query(text(2000))
     parse_query(nfd(text(2000)))  # 2,000 characters composed, more code points as typed
@@ -272,7 +274,11 @@ def test_both_previews_refuse_a_query_the_parser_would(
     headers = {"X-CSRF-Token": csrf_of(client)}
     english, vi, _ = words("query", 2001, 2000)
     shown = client.post("/admin/preview", json={"query": text(2001)}, headers=headers).json()
-    assert shown["error"].startswith(vi) and "count" not in shown
+    # under the editor's "Lỗi truy vấn" heading: the parser's error, worded as every query error
+    assert (
+        shown["error"].startswith("quá dài (2001 ký tự, tối đa 2000) — ") and "count" not in shown
+    )
+    assert shown["position"] is None  # the whole query is too long: no caret
     shown = client.post("/admin/preview", json={"query": nfd(text(2000))}, headers=headers)
     assert shown.status_code == 200 and "count" in shown.json()
     api = client.post("/api/topics/preview", json={"query": text(2001)}, headers=API)

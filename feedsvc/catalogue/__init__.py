@@ -160,10 +160,10 @@ class Translator:
         if exc.cause is not None:
             inner = self.query_error(exc.cause, for_whom)
             return self("query.in_ref", slug=exc.params.get("slug", ""), inner=inner)
-        if exc.code == "too_long":
-            text = self.too_long(**exc.params)
-        else:
-            text = self(f"query.{exc.code}", **exc.params)
+        # every code alike, ``too_long`` too: a query error is worded to follow words that
+        # name the query (errors.py's rule), never op.too_long's sentence ("Truy vấn không hợp
+        # lệ: tại ký tự 2001: Truy vấn quá dài: 2001 ký tự, tối đa 2000. — …")
+        text = self(f"query.{exc.code}", **exc.params)
         for hint_key in (f"query.{exc.code}.hint.{for_whom}", f"query.{exc.code}.hint"):
             if hint_key in CATALOGUE:
                 return text + " — " + self(hint_key, **exc.params)

@@ -7,10 +7,11 @@ from __future__ import annotations
 _MIX_VI = 'thêm ngoặc đơn, ví dụ "(a b) OR c" hoặc "a (b OR c)"'
 _MIX_EN = 'add parentheses, e.g. "(a b) OR c" or "a (b OR c)"'
 
-#: A field over its limit (:mod:`feedsvc.limits`), the one wording for every front end: the
-#: parser's ``query.too_long``, the operations' ``op.too_long`` (CLI, API, admin, topics file)
-#: and the bot's reply to a chat query; ``{what}`` is ``too_long.<field>``
-#: (:meth:`feedsvc.catalogue.Translator.too_long`).
+#: A field over its limit (:mod:`feedsvc.limits`), the one sentence for every front end: the
+#: operations' ``op.too_long`` (CLI, API, admin, topics file) and the bot's reply to a chat
+#: query; ``{what}`` is ``too_long.<field>`` (:meth:`feedsvc.catalogue.Translator.too_long`).
+#: The parser's ``query.too_long`` says the same figures as a query error says everything:
+#: after words that already name the query (the query errors' rule, below).
 TOO_LONG = (
     "{what} quá dài: {length} ký tự, tối đa {limit}.",
     "{what} is too long: {length} characters, at most {limit}.",
@@ -18,6 +19,13 @@ TOO_LONG = (
 
 MESSAGES: dict[str, tuple[str, str]] = {
     # -- the query language (feedsvc.matching) --------------------------------------------
+    # How a query error reads (``query.<code>`` and its hints; checked for every code by
+    # tests/test_query_error_wording.py): every front end shows it after words that already
+    # name the query ("Truy vấn không hợp lệ: …", "feedsvc: invalid query: …", the bot's
+    # "Truy vấn không hợp lệ: <code>…</code>", a topic's slug on the status page), so it never
+    # names the query again, begins in lower case (a code such as AND, a quote, an @slug
+    # aside) and is no sentence: no full stop before the hint's " — " or at its end. A hint
+    # fits the error and who wrote the query (``.hint.search``, ``.hint.chat``).
     "query.detached_prefix": (
         "{op} phải viết liền với từ đứng sau",
         "{op} must be followed directly by a term",
@@ -75,14 +83,17 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "viết @{slug} (các mã chủ đề: /topics)",
         "write @{slug} (the topics' slugs: /topics)",
     ),
-    "query.too_long": TOO_LONG,
+    "query.too_long": (
+        "quá dài ({length} ký tự, tối đa {limit})",
+        "too long ({length} characters, at most {limit})",
+    ),
     "query.too_long.hint": (
         "tách thành nhiều chủ đề rồi ghép bằng @mã",
         "split it into several topics and combine them with @slug",
     ),
-    "query.too_long.hint.search": ("tìm với ít từ hơn", "search with fewer words"),
-    "query.too_long.hint.chat": ("dùng truy vấn ngắn hơn", "use a shorter query"),
-    "query.empty": ("truy vấn trống", "empty query"),
+    "query.too_long.hint.search": ("rút ngắn nội dung tìm kiếm", "shorten the search"),
+    "query.too_long.hint.chat": ("viết ngắn lại", "make it shorter"),
+    "query.empty": ("trống", "empty"),
     "query.empty.hint": (
         'viết ít nhất một từ, ví dụ "an ninh"',
         'write at least one word, e.g. "an ninh"',
@@ -104,8 +115,8 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "query.mixed_or_implied.hint": (_MIX_VI, _MIX_EN),
     "query.needs_term": ("sau {op} phải có một từ", "{op} needs a term after it"),
     "query.ends_early": (
-        "truy vấn kết thúc khi còn thiếu một từ",
-        "the query ends where a term is expected",
+        "kết thúc khi còn thiếu một từ",
+        "it ends where a term is expected",
     ),
     "query.too_deep": ("lồng quá {limit} cấp", "nested more than {limit} levels deep"),
     "query.empty_parens": ("cặp ngoặc trống", "empty parentheses"),
@@ -163,22 +174,22 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "use fewer words or @references",
     ),
     "query.chat_query_too_big": (
-        "truy vấn mở rộng thành {terms} từ cùng các tham chiếu @ (tối đa {limit} từ)",
-        "the query expands to {terms} terms with its @references (at most {limit})",
+        "mở rộng thành {terms} từ cùng các tham chiếu @ (tối đa {limit} từ)",
+        "it expands to {terms} terms with its @references (at most {limit})",
     ),
     "query.chat_query_too_big.hint": (
         "đăng ký thẳng chủ đề đó, hoặc dùng ít tham chiếu @ hơn",
         "subscribe to the topic itself, or use fewer or smaller @references",
     ),
     "query.no_positive_term": (
-        "truy vấn không có từ nào bắt buộc phải có: nó sẽ khớp cả những bài không chứa từ nào",
-        "the query has no positive term: it would match articles containing none of its words",
+        "không có từ nào bắt buộc phải có: nó sẽ khớp cả những bài không chứa từ nào",
+        "no positive term: it would match articles containing none of its words",
     ),
     "query.no_positive_term.hint": (
         'thêm một từ bắt buộc, ví dụ "an ninh" -"quảng cáo"',
         'add a term that must occur, e.g. "an ninh" -"quảng cáo"',
     ),
-    "query.not_text": ("truy vấn phải là văn bản", "the query must be text"),
+    "query.not_text": ("không phải văn bản", "not text"),
     # -- admin operations (feedsvc.operations) --------------------------------------------
     "op.slug_format": (
         "Mã chỉ gồm chữ thường không dấu, số và '-' (ví dụ kien-thuy), tối đa {limit} ký tự.",

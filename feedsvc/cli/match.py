@@ -163,15 +163,36 @@ def match(
     _run_query(query, with_explain, _site_tz(config_file))
 
 
-#: ``match --query`` reads no topics (no state DB): an ``@slug`` names nothing there, whatever
-#: the state DB holds, so "check the slug" sent the operator looking for a typo.
-NO_TOPICS_HINT = (
-    "match --query reads no topics: give --topics FILE with the topic in it, or write out its query"
-)
+#: ``match --query`` reads no topics (no state DB): the codes whose topic hint (``check the
+#: slug``, "split it into several topics") cannot be followed there, the topics being nowhere.
+NO_TOPICS_CODES = frozenset({"unknown_ref", "too_long", "too_many_terms", "too_many_expanded"})
+
+
+def no_topics_hint(exc: QueryError) -> str:
+    """The hint ``match --query`` gives instead, each way out one that works as written
+    (``tests/test_cli_match_hints.py`` runs them): "give --topics FILE with the topic in it"
+    read as adding ``--topics`` to ``--query``, which is refused ("give exactly one")."""
+    from feedsvc.cli.common import command_name
+
+    command = command_name()
+    if exc.code == "unknown_ref":
+        return (
+            f"match --query reads no topics: write out the query of @{exc.params.get('slug')} "
+            f"in its place (`{command} topics export` prints each topic's query as stored), "
+            "or match with "
+            f"--topics FILE instead of --query, the topic in FILE (`{command} topics export "
+            "-o FILE` writes them all)"
+        )
+    return (
+        "match --query reads no topics: split the query into several topics of a topics file, "
+        "combined with @slug, and match with --topics FILE instead of --query"
+    )
 
 
 def _without_topics(exc: QueryError) -> QueryError:
-    """``exc`` with the hint ``match --query`` needs for an ``@reference``."""
-    if exc.code != "unknown_ref":
+    """``exc`` with the hint ``match --query`` needs where a topic's would send the operator
+    to topics it cannot read."""
+    if exc.code not in NO_TOPICS_CODES:
         return exc
-    return type(exc)(exc.message, exc.position, NO_TOPICS_HINT, code=exc.code, params=exc.params)
+    hint = no_topics_hint(exc)
+    return type(exc)(exc.message, exc.position, hint, code=exc.code, params=exc.params)

@@ -50,9 +50,9 @@ class _Parser:
         self.own_terms = 0
         self.total_terms = 0
         if (over := too_long("query", text, MAX_QUERY_CHARS)) is not None:  # feedsvc.limits
-            raise QueryError(
-                over.message,
-                MAX_QUERY_CHARS,
+            raise QueryError(  # the whole text is at fault, no one character: no position
+                f"too long ({over.length} characters, at most {over.limit})",
+                None,
                 "split it into several topics and combine them with @slug",
                 code="too_long",
                 params=over.params,
@@ -83,9 +83,7 @@ class _Parser:
     def _parse(self, toks: list[Tok]) -> Node:
         self.toks, self.i, self.own_terms, self.total_terms = toks, 0, 0, 0
         if not self.toks:
-            raise QueryError(
-                "empty query", 0, 'write at least one word, e.g. "an ninh"', code="empty"
-            )
+            raise QueryError("empty", None, 'write at least one word, e.g. "an ninh"', code="empty")
         node = self.expr(0, *self.base)
         tok = self.peek()
         if tok is not None:  # only a stray ')' can stop expr() early
@@ -126,9 +124,7 @@ class _Parser:
     def unary(self, depth: int, fold: bool, field: str | None) -> Node:
         tok = self.peek()
         if tok is None:
-            raise QueryError(
-                "the query ends where a term is expected", len(self.text), code="ends_early"
-            )
+            raise QueryError("it ends where a term is expected", len(self.text), code="ends_early")
         if depth > MAX_NESTING:
             raise QueryError(
                 f"nested more than {MAX_NESTING} levels deep",
@@ -302,8 +298,8 @@ def parse_chat_query(text: str, resolve: Resolver | None = None) -> Query:
     terms = sum(1 for _ in query.terms())
     if terms > MAX_CHAT_QUERY_TERMS:
         raise QueryError(
-            f"the query expands to {terms} terms with its @references "
-            f"(a chat's query may have at most {MAX_CHAT_QUERY_TERMS})",
+            f"it expands to {terms} terms with its @references "
+            f"(at most {MAX_CHAT_QUERY_TERMS} in a chat's own)",
             None,
             "subscribe to the topic itself, or use fewer or smaller @references",
             code="chat_query_too_big",
@@ -315,7 +311,7 @@ def parse_chat_query(text: str, resolve: Resolver | None = None) -> Query:
 def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:
     """:func:`parse_query` for a named topic, so a reference back to ``slug`` is a cycle."""
     if not isinstance(text, str):
-        raise QueryError("the query must be text", code="not_text")
+        raise QueryError("not text", code="not_text")
     parser = _Parser(text, resolve, (slug,) if slug else (), False, None)
     root = parser.parse()
     if parser.total_terms > MAX_EXPANDED_TERMS:
@@ -328,7 +324,7 @@ def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:
         )
     if evaluate(root, lambda _term: False):
         raise QueryError(
-            "the query has no positive term: it would match articles containing none of its words",
+            "no positive term: it would match articles containing none of its words",
             None,
             'add a term that must occur, e.g. "an ninh" -"quảng cáo"',
             code="no_positive_term",
