@@ -305,14 +305,16 @@ def newest(articles: Sequence[Article]) -> datetime:
 
 class LimitFeeds:
     """``/feeds/{slug}.FMT?limit=N`` (N not the default): a topic feed rendered on request,
-    cached per topic version, format and limit, within the render slots like a search."""
+    cached per topic version, format and limit, within the render slots like a search; it names
+    ``…?limit=N`` as its self URL, N as read (a value above 200 the 200 served), without a hub
+    (:func:`feedsvc.publish.metas.topic_metas`)."""
 
     def __init__(
         self,
         db: Database,
         cache: SnapshotCache,
         slots: RenderSlots,
-        metas: Callable[[Topic], dict[str, FeedMeta]],
+        metas: Callable[[Topic, int], dict[str, FeedMeta]],
     ) -> None:
         self.db, self.cache, self.slots, self.metas = db, cache, slots, metas
 
@@ -329,7 +331,7 @@ class LimitFeeds:
         def render() -> Snapshot:
             with self.db.read() as conn:
                 items = topic_articles(conn, topic.id, limit, self.db.now())
-            body = render_feed(self.metas(topic)[fmt], items, fmt)
+            body = render_feed(self.metas(topic, limit)[fmt], items, fmt)
             last = base.last_modified if base else newest(items)
             snap = make_snapshot(body, MEDIA_TYPES[fmt], last)
             self.cache.put(key, snap)

@@ -3,7 +3,10 @@
 Every document is rendered by the real :class:`feedsvc.publish.FeedPublisher` over a real
 state DB, as readers get it: topic feeds (full, empty, hostile text), search feeds (with the
 query in the title and the self URL) and the OPML of all topics, in RSS and Atom. JSON Feed is
-not something the W3C validator knows; ``tests/test_feeds_render.py`` checks it.
+not something the W3C validator knows; ``tests/test_feeds_render.py`` checks it. And every feed
+address feedsvc gives (the demo's banner, the reader pages' links, the search page's, the OPML,
+a ``?limit=`` variant), fetched from the app at that very address and validated with it as the
+document's location: the feed names exactly it (no ``SelfDoesntMatchLocation``).
 
 The validator is not on PyPI: ``FEEDVALIDATOR_SRC`` names a checkout of
 https://github.com/w3c/feedvalidator (the directory holding ``src/feedvalidator``, or ``src``
@@ -21,11 +24,18 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
+from urllib.parse import quote
 
+import httpx
 import pytest
 from factories import article, builtin_ingestor
+from lxml import etree  # type: ignore[import-untyped]
+from migrated import premigrated
 
+from feedsvc.app import Roles, Service, create_app
+from feedsvc.cli.demo_cmd import demo_search_url
 from feedsvc.config import load_config
 from feedsvc.db import Database, upgrade
 from feedsvc.feeds.model import search_feed_urls
@@ -230,3 +240,128 @@ def test_w3c_feedvalidator_on_hostile_text(tmp_path: Path) -> None:
         for name, events in problems.items()
     }
     assert unexpected == {name: [] for name in problems}
+
+
+# --- the addresses feedsvc gives, fetched as a reader follows them ---------------------------
+
+#: a feed reader polling (never a browser's navigation, which gets a page)
+READER = {"Accept": "application/rss+xml, application/atom+xml, application/feed+json"}
+#: a person opening an address in a browser tab (``feed_requests.browser_navigation``)
+BROWSER = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document", "Accept": "text/html"}
+
+
+class FeedLinks(HTMLParser):
+    """The feed addresses a reader page gives: its autodiscovery ``<link rel="alternate">`` and
+    the subscribe box's copyable ``<input type="url">``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = dict(attrs)
+        if tag == "link" and a.get("rel") == "alternate" and a.get("href"):
+            self.urls.append(str(a["href"]))
+        elif tag == "input" and a.get("type") == "url" and a.get("value"):
+            self.urls.append(str(a["value"]))
+
+
+def page_feed_links(html: str) -> list[str]:
+    parser = FeedLinks()
+    parser.feed(html)
+    return parser.urls
+
+
+def self_of(body: bytes, fmt: str) -> str:
+    """The address a fetched feed names as its own."""
+    if fmt == "json":
+        return str(json.loads(body)["feed_url"])
+    root = etree.fromstring(body)
+    ns = {"a": "http://www.w3.org/2005/Atom"}
+    path = "//a:link[@rel='self']/@href"
+    [href] = root.xpath(path, namespaces=ns)
+    return str(href)
+
+
+@pytest.fixture
+def service(tmp_path: Path) -> Iterator[Service]:
+    """The service as readers reach it, at ``PUBLIC``, with the normal topics and articles."""
+    settings = load_config(
+        None,
+        {
+            "database": {"url": premigrated(f"sqlite:///{tmp_path / 'state.db'}")},
+            "topics": {"import_on_start": False},
+            "http": {"public_url": PUBLIC, "websub_hub": "http://127.0.0.1:9/hub"},
+            "site": {"title": "Báo Hải Phòng & bạn đọc", "url": "https://baohaiphong.example/"},
+        },
+    )
+    service = Service(settings, Roles(scheduler=False, bot=False))
+    service.prepare()
+    now = datetime.now(UTC)
+    with service.db.write() as conn:
+        for spec in TOPICS:
+            save_topic(conn, spec, "cli", now - timedelta(days=1))
+        upsert_source_articles(conn, [article(n) for n in range(1, 80)], now)
+    service.ingest_tick()
+    service.publisher.sync()
+    yield service
+    service.web_db.dispose()
+    service.db.dispose()
+
+
+async def test_every_feed_address_feedsvc_gives_names_itself_as_self(
+    service: Service, tmp_path: Path
+) -> None:
+    """A tester's: the demo's banner printed ``search.json?q=%22c%C3%B4ng+an%22`` (``+``), the
+    feed named ``…%20an%22`` as ``rel="self"``/``feed_url``, and the W3C validator warned
+    ``SelfDoesntMatchLocation`` there; ``/feeds/an-ninh.rss?limit=70`` named the plain feed.
+    Every address feedsvc prints or links — the banner, the index's and topic pages'
+    autodiscovery and subscribe boxes, the search page's subscribe box, the OPML — is fetched as
+    a reader follows it, and the feed there names exactly it; the W3C validator, given that
+    address as the document's location, warns of nothing."""
+    validator_src()
+    transport = httpx.ASGITransport(app=create_app(service))
+    async with httpx.AsyncClient(transport=transport, base_url=PUBLIC, timeout=30) as client:
+
+        async def html(url: str, headers: dict[str, str] | None = None) -> str:
+            response = await client.get(url, headers=headers)
+            assert response.status_code == 200, url
+            return response.text
+
+        banner = demo_search_url(PUBLIC)
+        given = {"banner": [banner]}
+        given["index"] = page_feed_links(await html(f"{PUBLIC}/"))
+        for spec in TOPICS:
+            given[f"/topics/{spec.slug}"] = page_feed_links(
+                await html(f"{PUBLIC}/topics/{spec.slug}")
+            )
+        for query in (*SEARCHES, "an ninh -zzqq"):
+            search_rss = f"{PUBLIC}/feeds/search.rss?q={quote(query, safe='')}"
+            given[f"search page {query}"] = page_feed_links(await html(search_rss, BROWSER))
+        opml = etree.fromstring((await client.get(f"{PUBLIC}/feeds.opml")).content)
+        given["opml"] = [str(u) for u in opml.xpath("//outline/@xmlUrl")]
+        # a ``?limit=`` variant, as README documents it (no page links one)
+        given["limit"] = [f"{PUBLIC}/feeds/an-ninh.{fmt}?limit=70" for fmt in ("rss", "atom")]
+        given["limit"].append(f"{PUBLIC}/feeds/an-ninh.json?limit=7")
+        assert all(given.values()), given
+        assert len(given["index"]) >= len(TOPICS) * 3 and len(given["opml"]) == len(TOPICS)
+
+        jobs, named = [], {}
+        for where, urls in given.items():
+            for n, url in enumerate(dict.fromkeys(urls)):
+                response = await client.get(url, headers=READER)
+                assert response.status_code == 200, (where, url)
+                fmt = url.split("?")[0].rsplit(".", 1)[1]
+                named[(where, url)] = self_of(response.content, fmt)
+                if fmt == "json":
+                    continue  # not a format the W3C validator knows: its feed_url above
+                path = tmp_path / f"given-{len(jobs)}-{n}.{fmt}"
+                path.write_bytes(response.content)
+                jobs.append(
+                    {"name": f"{where} {url}", "path": str(path), "base": url,
+                     "content_type": CONTENT_TYPES[fmt]}
+                )  # fmt: skip
+    assert {k: v for k, v in named.items() if v != k[1]} == {}
+    assert banner in given['search page "công an"']  # the page and the banner agree
+    problems = validate(jobs)
+    assert problems == {name: [] for name in problems}

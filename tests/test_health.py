@@ -1,5 +1,6 @@
 """``/readyz`` (issue #12 §7, #18 §3): ready means "this process can serve" (state DB answers,
-snapshots loaded), not "the CMS is up"; ingest health is ``/readyz?ingest=1``; the public answer
+snapshots loaded), not "the CMS is up"; ingest health is ``/readyz?ingest=1`` (``on``, ``true``…;
+a value neither yes nor no refused); the public answer
 is only ready / not ready, details need the admin token; and it answers within its own deadline
 when the DB hangs, with never more than one probe thread."""
 
@@ -19,6 +20,7 @@ import pytest
 from migrated import premigrated
 from sqlalchemy.pool import NullPool
 
+from feedsvc import yes_no
 from feedsvc.app import Roles, Service, create_app
 from feedsvc.catalogue import CATALOGUE
 from feedsvc.config import load_config
@@ -121,6 +123,45 @@ async def test_a_cms_outage_in_backoff_leaves_the_replica_ready(
     assert "cms-db.internal" not in ingest.text
     detailed = (await client.get("/readyz?ingest=1", headers=AUTH)).json()
     assert detailed["failures_in_a_row"] == 6 and "cms-db.internal" in detailed["last_error"]
+
+
+#: what a monitor may write for "check ingest" and for "serving only" (:mod:`feedsvc.yes_no`)
+INGEST_YES = ["1", "true", "yes", "on", "ON", "True", "YES", "%20on%20"]
+INGEST_NO = ["0", "false", "no", "off", "", "Off", "FALSE"]
+#: neither: refused (400) naming the spellings, never the serving answer
+INGEST_UNKNOWN = ["2", "abc", "y", "n", "enable", "onn", "-1", "1.0", "%EF%BC%91"]
+
+
+async def test_every_ingest_spelling_checks_ingest_and_any_other_is_refused(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    """A tester's: ``?ingest=on``, ``True``, ``2``, ``abc`` answered the serving check, ready
+    through an ingest outage; only ``1``/``true``/``yes`` checked ingest."""
+    fail_ingest(service.db, service.ingestor.source.name, failures=6, last_success_ago=600)
+    await asyncio.sleep(health.PROBE_FRESH)
+    ingest_no = {"ready": False, "message": CATALOGUE["ready.ingest_no"][0]}
+    for value in INGEST_YES:
+        response = await client.get(f"/readyz?ingest={value}")
+        assert (response.status_code, response.json()) == (503, ingest_no), value
+    for value in INGEST_NO:
+        response = await client.get(f"/readyz?ingest={value}")
+        assert response.status_code == 200, value
+        assert response.json() == {"ready": True, "message": SERVING_YES}, value
+    for value in INGEST_UNKNOWN:
+        for lang, index in (("vi", 0), ("en", 1)):
+            response = await client.get(
+                f"/readyz?ingest={value}", headers={"Accept-Language": lang, **AUTH}
+            )
+            assert response.status_code == 400, value
+            body = response.json()
+            assert body["ready"] is False and body["accepted"] == [*yes_no.YES, *yes_no.NO]
+            shown = httpx.QueryParams(f"ingest={value}")["ingest"]
+            assert body["message"] == CATALOGUE["ready.bad_ingest"][index].format(
+                value=shown, accepted=yes_no.SPELLINGS
+            )
+            assert all(word in body["message"] for word in ("1", "true", "on", "off")), value
+    head = await client.head("/readyz?ingest=maybe")
+    assert head.status_code == 400
 
 
 @pytest.mark.parametrize(

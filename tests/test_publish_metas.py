@@ -12,7 +12,7 @@ import pytest
 
 from feedsvc.config import load_config
 from feedsvc.fieldtext import quoted_query
-from feedsvc.publish.metas import opml_body, search_metas
+from feedsvc.publish.metas import opml_body, search_metas, topic_metas
 from feedsvc.store.records import Topic
 from feedsvc.store.subscriptions import Subscription
 
@@ -62,3 +62,24 @@ def test_opml_html_url_is_each_topics_page() -> None:
         ("https://tin.example.vn/feeds/kien-thuy.rss", "https://tin.example.vn/topics/kien-thuy"),
         ("https://tin.example.vn/feeds/an-ninh.rss", "https://tin.example.vn/topics/an-ninh"),
     ]
+
+
+def test_a_limit_variant_names_its_own_address_and_no_hub() -> None:
+    """``/feeds/an-ninh.rss?limit=70`` named ``/feeds/an-ninh.rss`` as self (the validator's
+    ``SelfDoesntMatchLocation``); it names itself now, and no WebSub hub, which is pinged for the
+    plain addresses only."""
+    settings = SETTINGS.model_copy(
+        update={"http": SETTINGS.http.model_copy(update={"websub_hub": "https://hub.example/"})}
+    )
+    topic = Topic(2, "an-ninh", "An ninh", "", "an ninh", True, "api", WHEN)
+    plain = topic_metas(settings, topic)
+    for limit in (1, 7, 70, 200):
+        limited = topic_metas(settings, topic, limit)
+        for fmt, meta in limited.items():
+            assert meta.self_url == f"https://tin.example.vn/feeds/an-ninh.{fmt}?limit={limit}"
+            assert meta.hub_url is None
+            assert meta.feed_id == plain[fmt].feed_id  # the same feed, fewer or more items
+    assert {m.self_url for m in plain.values()} == {
+        f"https://tin.example.vn/feeds/an-ninh.{fmt}" for fmt in ("rss", "atom", "json")
+    }
+    assert {m.hub_url for m in plain.values()} == {"https://hub.example/"}

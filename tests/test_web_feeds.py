@@ -252,6 +252,32 @@ async def test_a_limit_above_the_maximum_is_the_maximum(
     assert {key[2] for key in backend.snapshots} == {read}
 
 
+@pytest.mark.parametrize("limit", ["%205", "5%20", "%095", "5%09", "+5", "%20%09%205%20%20"])
+async def test_a_limit_padded_with_spaces_or_tabs_is_read(
+    client: AsyncClient, backend: FakeBackend, limit: str
+) -> None:
+    """Unlike the API's and the CLI's numbers (``/api/articles?limit=%201``, ``render --limit
+    ' 5'``: refused), a feed's ``?limit=`` may carry spaces or tabs around its digits, as it
+    always could (``int(value.strip())`` before the ASCII-digits rule): feed URLs are a stable
+    interface (SPEC §9) and a subscribed URL padded by a reader's template kept working.
+    README says so ("Admin: web UI and JSON API"); ``+`` is a space in a query."""
+    response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
+    assert response.status_code == 200
+    assert {key[2] for key in backend.snapshots} == {5}
+
+
+@pytest.mark.parametrize(
+    "limit",
+    ["%0A5", "5%0D", "%0B5", "%C2%A05", "%E3%80%805", "5%E2%80%8B", "%2B5", "5%205", "%20"],
+)
+async def test_only_spaces_and_tabs_pad_a_limit(client: AsyncClient, limit: str) -> None:
+    """Other whitespace (a line break, a no-break or ideographic space, a zero-width space), a
+    literal ``+`` (``%2B``), a space inside the digits or nothing but spaces: refused."""
+    response = await client.get(f"/feeds/kien-thuy.rss?limit={limit}")
+    assert response.status_code == 400
+    assert "limit" in response.text
+
+
 @pytest.mark.parametrize("limit", ["0", "-1", "abc", "000", "%EF%BC%95"])
 async def test_a_refused_limit_says_the_rule_that_is_applied(
     client: AsyncClient, limit: str

@@ -113,6 +113,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Việc lấy bài đang lỗi hoặc chậm: xem trang trạng thái.",
         "Ingest is failing or behind: see the status page.",
     ),
+    "ready.bad_ingest": (
+        "ingest={value} không đọc được: dùng {accepted} (có/không kiểm tra việc lấy bài).",
+        "ingest={value} is not understood: use {accepted} (check ingest or not).",
+    ),
     # -- plain-text HTTP answers -----------------------------------------------------------------
     "http.not_found": ("Không tìm thấy trang này.", "Page not found."),
     "http.method_not_allowed": (

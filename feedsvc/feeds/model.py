@@ -122,11 +122,16 @@ def feed_id(public_url: str, slug: str) -> str:
     return f"tag:{_host(public_url)},{TAG_DATE}:feed/{quote(xml_clean(slug), safe=_TAG_SAFE)}"
 
 
-def feed_urls(public_url: str, slug: str) -> dict[str, str]:
-    """``{"rss": ".../feeds/SLUG.rss", "atom": ..., "json": ...}`` under ``public_url``."""
+def feed_urls(public_url: str, slug: str, limit: int | None = None) -> dict[str, str]:
+    """``{"rss": ".../feeds/SLUG.rss", "atom": ..., "json": ...}`` under ``public_url``;
+    with ``limit`` (a ``?limit=`` variant's, not the default) ``...rss?limit=N``: the address
+    that variant is served at names itself so (``rel="self"``, ``feed_url``), or the W3C
+    validator warns ``SelfDoesntMatchLocation`` (a tester's: ``?limit=70`` named the plain
+    feed)."""
     base = public_url.rstrip("/")
     path = quote(slug, safe="-._~")
-    return {fmt: f"{base}/feeds/{path}.{fmt}" for fmt in FORMATS}
+    query = "" if limit is None else f"?limit={limit}"
+    return {fmt: f"{base}/feeds/{path}.{fmt}{query}" for fmt in FORMATS}
 
 
 def topic_page_url(public_url: str, slug: str) -> str:
@@ -136,7 +141,11 @@ def topic_page_url(public_url: str, slug: str) -> str:
 
 
 def search_feed_urls(public_url: str, query: str) -> dict[str, str]:
-    """Self URLs of the ad-hoc search feeds for ``query`` (percent-encoded, UTF-8)."""
+    """Self URLs of the ad-hoc search feeds for ``query`` (percent-encoded, UTF-8, a space
+    ``%20``): **the one spelling of a search feed's address**, named as its ``rel="self"`` and
+    by every link feedsvc gives to one (the search page, the demo's banner). Another encoding
+    of the same text (``+`` for the space, ``%41``) is served the same cached feed, which names
+    this address: the feed is cached per query text, not per encoding (README, "Feeds")."""
     base = public_url.rstrip("/")
     q = quote(query, safe="")
     return {fmt: f"{base}/feeds/search.{fmt}?q={q}" for fmt in FORMATS}

@@ -46,14 +46,19 @@ def _metas(
     }
 
 
-def topic_metas(settings: Settings, topic: Topic) -> dict[str, FeedMeta]:
+def topic_metas(settings: Settings, topic: Topic, limit: int | None = None) -> dict[str, FeedMeta]:
     """``format → FeedMeta`` of a topic's feed; an empty feed dates from the topic's last
-    definition (``updated_at``), not from 1970."""
+    definition (``updated_at``), not from 1970. ``limit``: a ``?limit=`` variant's (None: the
+    feed as stored), whose self URL carries it (:func:`feedsvc.feeds.feed_urls`) and which
+    names no WebSub hub: the hub is pinged for the plain addresses only, so a subscriber to
+    ``?limit=N`` through it would wait for pings that never come (as for search feeds)."""
     public_url = settings.http.public_url.rstrip("/")
     title = f"{topic.title} — {settings.site.title}"
-    urls = feed_urls(public_url, topic.slug)
+    urls = feed_urls(public_url, topic.slug, limit)
     id_ = feed_id(public_url, topic.slug)
-    return _metas(settings, title, topic.description, urls, id_, topic.updated_at)
+    return _metas(
+        settings, title, topic.description, urls, id_, topic.updated_at, hub=limit is None
+    )
 
 
 def search_metas(settings: Settings, query: str) -> dict[str, FeedMeta]:

@@ -179,4 +179,7 @@ def render_topic_feed(
     with db.read() as conn:
         topic = find_topic(conn, slug)
         items = [] if topic is None else topic_articles(conn, topic.id, limit, db.now())
-    return None if topic is None else render_feed(topic_metas(settings, topic)[fmt], items, fmt)
+    if topic is None:
+        return None
+    variant = None if limit == DEFAULT_LIMIT else limit  # named as the server names it
+    return render_feed(topic_metas(settings, topic, variant)[fmt], items, fmt)

@@ -9,10 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-#: what a script sends for a ticked box (any case, spaces around ignored); the browser's is "on"
-TICKED = frozenset({"on", "true", "1", "yes"})
-#: and for an unticked one; a browser sends nothing
-UNTICKED = frozenset({"", "off", "false", "0", "no"})
+from feedsvc.yes_no import yes_no
 
 
 class CheckboxError(ValueError):
@@ -25,14 +22,13 @@ class CheckboxError(ValueError):
 
 def checkbox(form: Mapping[str, str], name: str) -> bool:
     """Whether the box ``name`` of a posted ``form`` is ticked: absent → False, a value of
-    :data:`TICKED` → True, of :data:`UNTICKED` → False. Raises :class:`CheckboxError` for any
+    :data:`feedsvc.yes_no.YES` → True, of :data:`~feedsvc.yes_no.NO` → False (the browser's
+    ``on``, a script's ``true``, ``1`` or ``yes``, any case). Raises :class:`CheckboxError` for any
     other value (``enabled=maybe``): a guess either way would save what nobody asked for."""
     value = form.get(name)
     if value is None:
         return False
-    said = value.strip().lower()
-    if said in TICKED:
-        return True
-    if said in UNTICKED:
-        return False
-    raise CheckboxError(name)
+    said = yes_no(value)
+    if said is None:
+        raise CheckboxError(name)
+    return said

@@ -34,8 +34,10 @@ def parse_limit(value: str | None) -> int:
     (:func:`feedsvc.digits.ascii_count`: ``int()`` would read ``"１２"``), one above 200 read as
     200 (SPEC §5: "up to 200"; a reader asking ``?limit=1000`` always got the newest 200, and
     feed URLs are a stable interface, so it is not refused). ``0``, a sign or anything but
-    digits is :class:`BadRequest`, whose text states this rule. Surrounding spaces are allowed,
-    as they always were (a reader's template may pad the value)."""
+    digits is :class:`BadRequest`, whose text states this rule. Spaces and tabs around the
+    digits are allowed, as they always were (``int(value.strip())`` before the ASCII-digits rule,
+    4b17a6b): feed URLs are a stable interface (SPEC §9) and a reader's template may pad the
+    value; the API's and the CLI's numbers refuse them (README says both)."""
     if value is None or value == "":
         return DEFAULT_LIMIT
     limit = ascii_count(value.strip(" \t"), MAX_LIMIT)

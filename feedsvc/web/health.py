@@ -7,7 +7,9 @@ would make that outage total. **Ingest health** is separate, ``/readyz?ingest=1`
 after :data:`INGEST_FAILURES` failed ticks in a row, or when no tick has succeeded within the
 ingest window (three polls plus :data:`READY_GRACE`; this covers a backoff past the window),
 from the tick bookkeeping in ``source_cursors`` that the ingestor keeps, so any replica answers
-for the leader.
+for the leader. ``ingest`` is read by :func:`feedsvc.yes_no.yes_no` (``1``/``true``/``yes``/``on``
+the ingest check, ``0``/``false``/``no``/``off``/empty serving only, any case); any other value
+is a 400 naming them, never the serving answer a monitor would take for ingest's.
 
 **Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503,
 the message in words from the catalogue): no host names, no error text. With the admin token
@@ -39,6 +41,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.db import Database
+from feedsvc.logs import escape_controls
 from feedsvc.store.channel_tokens import modes_shown
 from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
@@ -46,6 +49,7 @@ from feedsvc.web import admin_auth
 from feedsvc.web.clients import request_client
 from feedsvc.web.queries import query_param
 from feedsvc.web.words import api_words
+from feedsvc.yes_no import NO, SPELLINGS, YES, yes_no
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -206,8 +210,11 @@ def health_routes(service: Service) -> list[Route]:
         return PlainTextResponse("ok\n")
 
     async def readyz(request: Request) -> Response:
+        asked = query_param(request, "ingest", "")
+        ingest = yes_no(asked)
+        if ingest is None:  # ``?ingest=on`` read as "no" kept a monitor green through an outage
+            return refused_ingest(request, asked)
         result = await get_probe().result()
-        ingest = query_param(request, "ingest") in ("1", "true", "yes")
         if ingest:
             state = ingest_health(service, result, datetime.now(UTC))
         else:
@@ -219,6 +226,15 @@ def health_routes(service: Service) -> list[Route]:
             body |= state.checks
         headers = {"Cache-Control": "no-store"}
         return JSONResponse(body, status_code=200 if state.ready else 503, headers=headers)
+
+    def refused_ingest(request: Request, asked: str) -> Response:
+        """400 for an ``ingest`` value :func:`feedsvc.yes_no.yes_no` reads neither way, its
+        JSON naming the accepted spellings (``ready`` false: a monitor reading it fails)."""
+        message = api_words(service, request)(
+            "ready.bad_ingest", value=escape_controls(asked), accepted=SPELLINGS
+        )
+        body = {"ready": False, "message": message, "accepted": [*YES, *NO]}
+        return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
 
     async def metrics_endpoint(_request: Request) -> Response:
         result = await get_probe().result()  # refreshes the gauges it feeds (NaN: unknown)
