@@ -20,6 +20,7 @@ from dataclasses import replace
 
 from feedsvc.bidi import BIDI_CONTROLS
 from feedsvc.nfc import nfc
+from feedsvc.phrase_marks import PHRASE_MARKS
 from feedsvc.store.records import TopicSpec
 
 #: The control characters a field may hold before normalising: line breaks and tabs (whitespace
@@ -101,8 +102,8 @@ def clean_topic(spec: TopicSpec) -> tuple[TopicSpec, list[tuple[str, str]]]:
     return cleaned, problems
 
 
-#: The double quotes a query may use around a phrase (the query language takes both).
-_QUOTES = frozenset('"“”')
+#: The double quotes a query may use around a phrase (:mod:`feedsvc.phrase_marks`).
+_QUOTES = frozenset(PHRASE_MARKS)
 
 
 def quoted_query(query: str) -> str:

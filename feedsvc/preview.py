@@ -74,7 +74,7 @@ class BroadTerm:
 
 @dataclass(frozen=True)
 class KeyboardQuotes:
-    """A phrase typed between a keyboard's quotes (``«an ninh»``, ``'an ninh'``, ``„an ninh“``)
+    """A phrase typed between a keyboard's quotes (``«an ninh»``, ``'an ninh'``, ``‚an ninh‘``)
     in a topic's query, which the topic language reads as separate words while a chat's
     ``/sub`` and a search feed read the phrase (:mod:`feedsvc.typed_query`): the preview's
     warning as data. ``position``: its first character, counted from 1."""

@@ -40,9 +40,12 @@ class TopicsFileError(Exception):
         super().__init__("\n".join(f"{path}: {p}" for p in problems))
 
 
+#: :data:`SLUG` in words (also the API document's description of ``slug``).
+SLUG_RULE = "lowercase letters a-z (no marks), digits and '-', with a letter or digit at each end"
+#: What is wrong with a slug, in English (CLI, topics file; the catalogue's ``op.<code>`` alike):
+#: all of :data:`SLUG`, never "lowercase letters, digits and '-'" alone, which ``a-`` is.
 SLUG_PROBLEMS = {
-    "slug_format": "must be lowercase letters, digits and '-' (e.g. kien-thuy), at most "
-    f"{limits.SLUG} long",
+    "slug_format": f"must be {SLUG_RULE} (e.g. kien-thuy), at most {limits.SLUG} long",
     "slug_reserved": "'search' is reserved for /feeds/search",
 }
 

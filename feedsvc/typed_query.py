@@ -14,9 +14,10 @@ giao, while ``/sub`` read each as meant (a tester's).
 
 An admin's topic query (the topics file, ``topics add``, the admin, the API, previews) is the
 topic language as written, stored and shown as typed: its lexer reads the query language's
-own marks (``"``, ``“``, ``”`` in any pairing) and the dashes and ``!`` in front of a term
-(:data:`feedsvc.matching.lexer.NOT_MARKS`) for everyone, but not the other keyboards' quotes,
-whose reading would change what a saved topic matches.
+own marks (:mod:`feedsvc.phrase_marks`: ``"``, ``“``, ``”``, ``„`` in any pairing) and the
+dashes and ``!`` in front of a term (:data:`feedsvc.matching.lexer.NOT_MARKS`) for everyone,
+but not the other keyboards' quotes (single quotes, guillemets, brackets), whose reading would
+change what a saved topic matches.
 """
 
 from __future__ import annotations

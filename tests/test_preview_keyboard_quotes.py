@@ -1,5 +1,5 @@
 """The topic preview warns of a phrase typed between a keyboard's quotes (``«an ninh»``,
-``'an ninh'``, ``„an ninh“``), which a topic's query reads as separate words while a chat's
+``'an ninh'``, ``‚an ninh‘``), which a topic's query reads as separate words while a chat's
 ``/sub`` and a search feed read the phrase (:mod:`feedsvc.typed_query`). The warning as data,
 in the CLI's English and the admin's words (both backends for the CLI)."""
 
@@ -27,9 +27,10 @@ pytestmark = pytest.mark.filterwarnings("ignore:Using `httpx` with `starlette.te
     [
         ("«an ninh» giao", [KeyboardQuotes("«an ninh»", '"an ninh"', 1)]),
         ("x 'Kiến Thụy'", [KeyboardQuotes("'Kiến Thụy'", '"Kiến Thụy"', 3)]),
-        ("„an ninh“ OR ‹Đồ Sơn›", [
-            KeyboardQuotes("„an ninh“", '"an ninh"', 1), KeyboardQuotes("‹Đồ Sơn›", '"Đồ Sơn"', 14)
+        ("‚an ninh‘ OR ‹Đồ Sơn›", [
+            KeyboardQuotes("‚an ninh‘", '"an ninh"', 1), KeyboardQuotes("‹Đồ Sơn›", '"Đồ Sơn"', 14)
         ]),
+        ("„an ninh“ OR »Đồ Sơn«", [KeyboardQuotes("»Đồ Sơn«", '"Đồ Sơn"', 14)]),
         ("「an ninh」", [KeyboardQuotes("「an ninh」", '"an ninh"', 1)]),
     ],
 )  # fmt: skip
@@ -39,7 +40,16 @@ def test_keyboard_phrases_are_found_where_typed(query: str, found: list[Keyboard
 
 @pytest.mark.parametrize(
     "query",
-    ['"an ninh"', "“an ninh”", '"an ninh”', "Tom's", "nhạc '9x", '"báo «Tuổi trẻ» hôm nay"'],
+    [
+        '"an ninh"',
+        "“an ninh”",
+        '"an ninh”',
+        "„an ninh“",
+        "„an ninh”",
+        "Tom's",
+        "nhạc '9x",
+        '"báo «Tuổi trẻ» hôm nay"',
+    ],
 )
 def test_nothing_is_said_of_the_languages_own_quotes_or_an_apostrophe(query: str) -> None:
     assert keyboard_quotes(query) == []

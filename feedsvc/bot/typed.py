@@ -10,6 +10,8 @@ with ``/``: ``\u200b/sub an ninh`` got no answer on either bot while the reader 
 
 A phrase's quotes as keyboards type them (``„…“``, ``«…»``, ``「…」``, ``'…'``) are the
 query language's ``"`` in a chat's query: :func:`plain_quotes`, :func:`quote_problem`.
+:func:`keyboard_phrases`: the phrases a topic's query reads as words (its marks are not the
+language's, :mod:`feedsvc.phrase_marks`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ import unicodedata
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from feedsvc.phrase_marks import CLOSING_MARKS, OPENING_ONLY, PHRASE_MARKS
 
 #: ``/name`` or ``/name@addressee`` (Telegram's command names: 1-32 of ``[A-Za-z0-9_]``)
 _COMMAND = re.compile(r"/([A-Za-z0-9_]{1,32})(?:@(\w+))?", re.ASCII)
@@ -57,10 +61,11 @@ def read_command(text: str) -> tuple[str, str, str] | None:
 
 
 # --- quotes around a phrase ------------------------------------------------------------------
-# The query language reads a phrase between ``"`` (and ``“…”``, SPEC §4); people's keyboards
-# and pastes put other marks around it: ``„an ninh“`` (German), ``”an ninh”`` (Swedish),
-# ``«an ninh»``, ``‹an ninh›``, ``「an ninh」``, ``'an ninh'``, ``''an ninh''``. Read as typed,
-# most were words ANDed in any order (``«an`` and ``ninh»``: "an" and "ninh" anywhere in an
+# The query language reads a phrase between ``"`` and the typographic double quotes
+# (``“…”``, ``”…”``, ``„…“``, ``„…”``: :mod:`feedsvc.phrase_marks`, SPEC §4); people's keyboards
+# and pastes put other marks around it: ``«an ninh»``, ``»an ninh«``, ``‹an ninh›``,
+# ``「an ninh」``, ``'an ninh'``, ``‚an ninh‘``, ``''an ninh''``. Read as typed, most were words
+# ANDed in any order (``«an`` and ``ninh»``: "an" and "ninh" anywhere in an
 # article) while the bot said "Đã đăng ký". A chat reader's query (not the admin's topic
 # language) is rewritten to ASCII quotes first (:func:`plain_quotes`, in the bots' normaliser).
 #
@@ -115,7 +120,8 @@ class QuoteProblem:
 @dataclass(frozen=True, slots=True)
 class _Mark:
     """A quote mark: ``text[start:end]``; ``kind``: one of :data:`_KINDS` or a bracket's
-    opening character; ``role``: ``open`` or ``close`` (brackets, single quotes) or ``either``;
+    opening character; ``role``: ``open`` or ``close`` (brackets, single quotes; ``„`` opens)
+    or ``either``;
     ``leads``: nothing alphanumeric just before it, so inside a phrase it may open a quotation;
     ``trails``: nothing alphanumeric just after it, so it may close one (:func:`_closed`)."""
 
@@ -149,7 +155,10 @@ def _marks(text: str) -> list[_Mark]:
             role = "open" if not trails or (leads and _begins_text(after)) else "close"
             marks.append(_Mark(i, i + 1, _SINGLE, role, leads, trails))
         elif char not in _SINGLE and (kind := next((k for k in _KINDS if char in k), None)):
-            marks.append(_Mark(i, i + 1, kind, "either", leads, trails))
+            # „ and ‟ only open, as in the topic language (feedsvc.phrase_marks.OPENING_ONLY):
+            # ``"báo „Tuổi trẻ“ hôm nay"`` is one phrase, never "báo " closed at the „
+            role = "open" if char in OPENING_ONLY else "either"
+            marks.append(_Mark(i, i + 1, kind, role, leads, trails))
         i += 1
     return marks
 
@@ -299,25 +308,25 @@ def _read(text: str) -> _Reading:
 
 def quote_problem(text: str) -> QuoteProblem | None:
     """Why the quotes around ``text``'s phrases cannot be read (the reader is told, never
-    given a query of other words than meant), or None. A phrase the query language's own
-    marks (``"``, ``“``, ``”``) leave open at the end is the parser's to word, as it always
-    was (:func:`plain_quotes` rewrites the phrases before it)."""
+    given a query of other words than meant), or None. A phrase that ``"``, ``“`` or ``”``
+    (:data:`feedsvc.phrase_marks.CLOSING_MARKS`) leaves open at the end is the parser's to
+    word, as it always was (:func:`plain_quotes` rewrites the phrases before it); one a ``„``
+    leaves open is refused here, naming it: the parser reads such a text as its reading before
+    ``„`` was a phrase mark did, the words (:func:`feedsvc.matching.lexer.earlier_readings`)."""
     problem = _read(text).problem
     return None if problem is None or _parsers(problem) else problem
 
 
 def _parsers(problem: QuoteProblem) -> bool:
-    return problem.code == "unclosed" and problem.mark in '"“”'
-
-
-#: the query language's own phrase marks (SPEC §4 and its lexer, :mod:`feedsvc.matching.lexer`)
-_LANGUAGE_MARKS = '"“”'
+    return problem.code == "unclosed" and problem.mark in CLOSING_MARKS
 
 
 def keyboard_phrases(text: str) -> list[tuple[int, int]]:
     """The ``(start, end)`` spans of ``text``'s phrases a reader's query reads
-    (:func:`plain_quotes`) between marks that are not the query language's own (``«…»``,
-    ``'…'``, ``„…“``, ``「…」``): what an admin's topic query reads as separate words
+    (:func:`plain_quotes`) between marks that are not the query language's own pair (an
+    opening mark of :data:`~feedsvc.phrase_marks.PHRASE_MARKS` and a closing one of
+    :data:`~feedsvc.phrase_marks.CLOSING_MARKS`: ``«…»``, ``»…«``, ``'…'``, ``‚…‘``,
+    ``「…」``): what an admin's topic query reads as separate words
     (:func:`feedsvc.preview.keyboard_quotes` warns of each). None when the quotes cannot
     be read."""
     reading = _read(text)
@@ -326,8 +335,8 @@ def keyboard_phrases(text: str) -> list[tuple[int, int]]:
     return [
         (opened.start, closed.end)
         for opened, closed in reading.phrases
-        if text[opened.start : opened.end] not in _LANGUAGE_MARKS
-        or text[closed.start : closed.end] not in _LANGUAGE_MARKS
+        if text[opened.start : opened.end] not in PHRASE_MARKS
+        or text[closed.start : closed.end] not in CLOSING_MARKS
     ]
 
 

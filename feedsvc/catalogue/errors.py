@@ -51,7 +51,12 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "for this field, write {field}:",
     ),
     "query.unterminated_phrase": ("cụm từ chưa đóng ngoặc kép", "unterminated phrase"),
-    "query.unterminated_phrase.hint": ('thêm dấu " thứ hai', 'close it with a second "'),
+    # {mark}: the mark that opened it, as typed; {close}: what closes it in that style
+    # (feedsvc.phrase_marks.CLOSER: „an ninh is closed with “, never told to add a ")
+    "query.unterminated_phrase.hint": (
+        "đóng bằng dấu {close}, ví dụ {mark}an ninh{close}",
+        "close it with {close}, as in {mark}an ninh{close}",
+    ),
     "query.stray_quote": (
         "dấu đóng ngoặc kép không có dấu mở",
         "closing quote without an opening one",
@@ -192,9 +197,10 @@ MESSAGES: dict[str, tuple[str, str]] = {
     "query.not_text": ("không phải văn bản", "not text"),
     # -- admin operations (feedsvc.operations) --------------------------------------------
     "op.slug_format": (
-        "Mã chỉ gồm chữ thường không dấu, số và '-' (ví dụ kien-thuy), tối đa {limit} ký tự.",
-        "The slug must be lowercase letters, digits and '-' (e.g. kien-thuy), at most {limit} "
-        "long.",
+        "Mã chỉ gồm chữ thường không dấu (a-z), số và '-', bắt đầu và kết thúc bằng chữ hoặc "
+        "số (ví dụ kien-thuy), tối đa {limit} ký tự.",
+        "The slug must be lowercase letters a-z (no marks), digits and '-', with a letter or "
+        "digit at each end (e.g. kien-thuy), at most {limit} long.",
     ),
     "op.slug_reserved": (
         "Mã 'search' dành cho /feeds/search.",

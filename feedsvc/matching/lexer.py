@@ -6,7 +6,10 @@ builds from the tokens are in :mod:`.query`; the parser in :mod:`.parser`.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
+
+from feedsvc.phrase_marks import CLOSER, CLOSING_MARKS, OPENING_ONLY, PHRASE_MARKS
 
 from .normalize import INVISIBLE_RE
 from .query import FIELDS, QueryError
@@ -15,7 +18,13 @@ from .typed_names import field_refusal, slug_refusal
 _OPERATORS = {"AND", "OR", "NOT"}
 #: What ends a bare word besides whitespace; whitespace is any ``str.isspace()`` character, as for
 #: the gaps between tokens (a word pasted with NBSP or U+2028 between syllables is two words).
-_STOP = frozenset('()"“”')
+#: The phrase marks are :data:`feedsvc.phrase_marks.PHRASE_MARKS`; ``„``/``‟`` (``low``) end a
+#: word only in the newest reading (:func:`lex`).
+_STOP = frozenset("()" + PHRASE_MARKS)
+_STOP_BEFORE_LOW = _STOP - frozenset(OPENING_ONLY)
+#: The readings before the newest (:func:`earlier_readings`), newest first: before ``„``/``‟``
+#: opened a phrase (``low``), and before ``"``, ``“`` and ``”`` paired in any way (``legacy``).
+_EARLIER: tuple[dict[str, bool], ...] = ({"low": False}, {"low": False, "legacy": True})
 #: What reads as ``-`` (NOT) where ``-`` does, glued in front of a term: the dashes a word
 #: processor or keyboard puts there (en dash, em dash, minus sign, full-width hyphen-minus,
 #: hyphen, non-breaking hyphen, small hyphen-minus) and ``!`` (NOT in Lucene's syntax). Read as
@@ -62,9 +71,9 @@ def _glued(text: str, j: int) -> bool:
     return j < len(text) and not text[j].isspace()
 
 
-def _lex_word(text: str, i: int) -> tuple[Tok, int]:
+def _lex_word(text: str, i: int, stop: frozenset[str]) -> tuple[Tok, int]:
     j = i
-    while j < len(text) and not (text[j].isspace() or text[j] in _STOP):
+    while j < len(text) and not (text[j].isspace() or text[j] in stop):
         j += 1
     word = text[i:j]
     _typed_field(word, i, text[:i].split()[-1:])
@@ -110,53 +119,82 @@ def _lex_ref(text: str, i: int) -> tuple[Tok, int]:
     return Tok("REF", m.group(), i), m.end()
 
 
-def _lex_quote(text: str, i: int, legacy: bool) -> tuple[Tok, int]:
-    """The phrase opened at ``text[i]`` (``"``, ``“`` or ``”``) and where the text goes on.
+def _lex_quote(text: str, i: int, legacy: bool, low: bool) -> tuple[Tok, int]:
+    """The phrase opened at ``text[i]`` (a mark of :data:`~feedsvc.phrase_marks.PHRASE_MARKS`)
+    and where the text goes on.
 
     It closes at the next ``"`` or ``”``, or at a ``“`` right after a letter or digit
-    (``“an ninh“``); a ``“`` with none before it opens a quotation inside the phrase, which
-    its ``”`` closes (``"báo “Tuổi trẻ” hôm nay"`` is one phrase). ``legacy``: the reading
-    before that (a ``"`` closed at ``"`` only, a ``“`` at ``"`` or ``”``, a ``”`` opened
-    nothing), which refused ``"an ninh”`` and ``”an ninh”`` (a tester's); a text it reads and
-    the new one refuses is read so still (:func:`read_tokens`)."""
-    j, inner = i + 1, 0
+    (``“an ninh“``, ``„an ninh“``); a ``“`` with none before it opens a quotation inside the
+    phrase, which its ``”`` closes (``"báo “Tuổi trẻ” hôm nay"`` is one phrase). Where ``„``
+    or ``‟`` opened (``low``: the phrase, or the quotation inside it a ``“`` would close), a
+    ``“`` with nothing alphanumeric after it closes too (``„tin nóng!“``, ``„xem 「phim…“``),
+    and a ``„`` inside a phrase always opens a quotation (``"báo „Tuổi trẻ“ hôm nay"``).
+    ``legacy``: the reading before any pairing (a ``"`` closed at ``"`` only, a ``“`` at ``"``
+    or ``”``, a ``”`` opened nothing), which refused ``"an ninh”`` and ``”an ninh”`` (a
+    tester's); a text a newer reading refuses and an earlier one reads is read so still
+    (:func:`read_tokens`)."""
+    j, inner = i + 1, list[str]()  # inner: the quotations open inside, by opening mark
     if legacy:
         closers = '"' if text[i] == '"' else '"”'
         while j < len(text) and text[j] not in closers:
             j += 1
     while not legacy and j < len(text):
         ch = text[j]
-        if ch == "“" and not text[j - 1].isalnum():
-            inner += 1
+        if low and ch in OPENING_ONLY:
+            inner.append(ch)
+        elif ch == "“":
+            low_quote = (inner[-1] if inner else text[i]) in OPENING_ONLY
+            after = text[j + 1 : j + 2]
+            if not text[j - 1].isalnum() and not (low_quote and not after.isalnum()):
+                inner.append(ch)
+            elif inner and inner[-1] in OPENING_ONLY:
+                inner.pop()
+            else:
+                break
         elif ch == "”" and inner:
-            inner -= 1
-        elif ch in '"”“':
+            inner.pop()
+        elif ch in CLOSING_MARKS:
             break
         j += 1
     if j >= len(text) and text[i] == "”":  # nothing after it closes: it closes nothing
         raise QueryError("closing quote without an opening one", i, code="stray_quote")
     if j >= len(text):
+        mark, close = text[i], CLOSER[text[i]]
         raise QueryError(
-            "unterminated phrase", i, 'close it with a second "', code="unterminated_phrase"
+            "unterminated phrase",
+            i,
+            f"close it with {close}, as in {mark}an ninh{close}",
+            code="unterminated_phrase",
+            params={"mark": mark, "close": close},
         )
     return Tok("PHRASE", text[i + 1 : j], i), j + 1
 
 
 def read_tokens(text: str) -> list[Tok]:
-    """:func:`lex`'s tokens of ``text``, or, when it refuses the text, the tokens of the quote
-    reading before (``legacy``, :func:`_lex_quote`) when that one takes it: a query saved
-    before reads as it did (the parser does the same, :class:`~.parser._Parser`). Raises the
-    new reading's :class:`QueryError` when neither takes it."""
+    """:func:`lex`'s tokens of ``text``, or, when it refuses the text, the tokens of the first
+    earlier quote reading that takes it (:func:`earlier_readings`): a query saved before reads
+    as it did (the parser does the same, :class:`~.parser._Parser`). Raises the newest
+    reading's :class:`QueryError` when none takes it."""
     try:
         return lex(text)
     except QueryError as exc:
+        for toks in earlier_readings(text):
+            return toks
+        raise exc from None
+
+
+def earlier_readings(text: str) -> Iterator[list[Tok]]:
+    """The tokens of ``text`` by each reading of its quotes before the newest that takes it,
+    newest first (:data:`_EARLIER`): where the newest refuses a query saved before, the
+    reading it was saved under is among them."""
+    for options in _EARLIER:
         try:
-            return lex(text, legacy=True)
+            yield lex(text, **options)
         except QueryError:
-            raise exc from None
+            continue
 
 
-def lex(text: str, *, legacy: bool = False) -> list[Tok]:
+def lex(text: str, *, legacy: bool = False, low: bool = True) -> list[Tok]:
     """Split query text into tokens; raises :class:`QueryError` at the offending character.
 
     Invisible format characters (:data:`.normalize.INVISIBLE_RE`: zero-width space and joiners,
@@ -167,15 +205,16 @@ def lex(text: str, *, legacy: bool = False) -> list[Tok]:
     tokeniser of the parser and of :func:`references`, makes every surface (CLI, API, admin,
     bots, topics file, stored queries parsed again at a start) read a query the same way.
     Token and error positions index into ``text`` as given, invisible characters counted.
+    ``legacy`` and ``low`` select an earlier reading of the quotes (:func:`_lex_quote`).
     """
     cleaned = INVISIBLE_RE.sub("", text)
     if len(cleaned) == len(text):
-        return _lex(text, legacy)
+        return _lex(text, legacy, low)
     # where each character of ``cleaned`` (and its end) is in ``text``
     origin = [i for i, ch in enumerate(text) if not INVISIBLE_RE.match(ch)]
     origin.append(len(text))
     try:
-        toks = _lex(cleaned, legacy)
+        toks = _lex(cleaned, legacy, low)
     except QueryError as exc:
         if exc.position is None or not 0 <= exc.position < len(origin):
             raise
@@ -190,8 +229,9 @@ def lex(text: str, *, legacy: bool = False) -> list[Tok]:
     return [Tok(tok.kind, tok.text, origin[tok.pos]) for tok in toks]
 
 
-def _lex(text: str, legacy: bool) -> list[Tok]:
+def _lex(text: str, legacy: bool, low: bool) -> list[Tok]:
     """:func:`lex` of a text without invisible format characters."""
+    stop = _STOP if low else _STOP_BEFORE_LOW
     out: list[Tok] = []
     i = 0
     while i < len(text):
@@ -201,8 +241,8 @@ def _lex(text: str, legacy: bool) -> list[Tok]:
         elif ch in "()":
             out.append(Tok("LPAREN" if ch == "(" else "RPAREN", ch, i))
             i += 1
-        elif ch in '"“' or (ch == "”" and not legacy):
-            tok, i = _lex_quote(text, i, legacy)
+        elif ch in '"“' or (ch == "”" and not legacy) or (low and ch in OPENING_ONLY):
+            tok, i = _lex_quote(text, i, legacy, low)
             out.append(tok)
         elif ch == "”":
             raise QueryError("closing quote without an opening one", i, code="stray_quote")
@@ -222,6 +262,6 @@ def _lex(text: str, legacy: bool) -> list[Tok]:
             tok, i = _lex_ref(text, i)
             out.append(tok)
         else:
-            tok, i = _lex_word(text, i)
+            tok, i = _lex_word(text, i, stop)
             out.append(tok)
     return out

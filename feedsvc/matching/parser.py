@@ -6,7 +6,7 @@ import unicodedata
 
 from feedsvc.limits import too_long
 
-from .lexer import Tok, lex
+from .lexer import Tok, earlier_readings, lex
 from .normalize import normalize_query_terms
 from .query import (
     DEFAULT_MASK,
@@ -64,21 +64,22 @@ class _Parser:
 
     def parse(self) -> Node:
         """The query's tree; raises :class:`QueryError`. A text the lexer's quote reading
-        refuses (:func:`~.lexer.lex`) but its reading before took (``legacy``) is parsed as
-        before, so a query saved then reads as it did: only refusals became meanings."""
+        refuses (:func:`~.lexer.lex`) but a reading before took (:func:`~.lexer.
+        earlier_readings`) is parsed as then, the newest such first, so a query saved then
+        reads as it did. Raises the newest reading's error when none parses."""
         try:
             return self._parse(lex(self.text))
         except QueryError as exc:
-            try:
-                legacy = lex(self.text, legacy=True)
-            except QueryError:
-                raise exc from None
-            if legacy == self.toks:
-                raise
-            try:
-                return self._parse(legacy)
-            except QueryError:
-                raise exc from None
+            tried = [self.toks]
+            for earlier in earlier_readings(self.text):
+                if earlier in tried:
+                    continue
+                tried.append(earlier)
+                try:
+                    return self._parse(earlier)
+                except QueryError:
+                    continue
+            raise exc from None
 
     def _parse(self, toks: list[Tok]) -> Node:
         self.toks, self.i, self.own_terms, self.total_terms = toks, 0, 0, 0

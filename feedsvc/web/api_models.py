@@ -16,6 +16,7 @@ from pydantic_core import PydanticCustomError
 
 from feedsvc import limits
 from feedsvc.digits import MAX_ID, ascii_int
+from feedsvc.topics_file import SLUG_RULE
 
 # Chat ids are BIGINT: Telegram's fit in 52 bits, other channels' recipients are in [2**52,
 # 2**53) (db.schema.NON_TELEGRAM_IDS; feedsvc.channels.recipients checks a Telegram id's range),
@@ -156,7 +157,7 @@ class TopicPut(TopicFields):
 
 
 class TopicIn(TopicFields):
-    slug: Annotated[str, limited(limits.SLUG, "lowercase letters, digits, '-'", required=True)]
+    slug: Annotated[str, limited(limits.SLUG, SLUG_RULE, required=True)]
 
 
 class DayCount(Out):
