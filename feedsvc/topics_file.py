@@ -29,7 +29,9 @@ log = logging.getLogger(__name__)
 
 #: A topic slug, matched whole (``fullmatch``: with ``match`` and ``$``, "abc\n" passed, ``$``
 #: matching before a final line break, and became a feed URL no one could type).
-SLUG = re.compile(rf"[a-z0-9](?:[a-z0-9-]{{0,{limits.SLUG - 2}}}[a-z0-9])?")
+#: Also the admin slug field's ``pattern``: ``\-`` escaped, as a browser's ``v`` flag needs
+#: (``[a-z0-9-]`` there is a syntax error, and the field checked nothing: a tester's).
+SLUG = re.compile(rf"[a-z0-9](?:[a-z0-9\-]{{0,{limits.SLUG - 2}}}[a-z0-9])?")
 KEYS = {"slug", "title", "description", "query", "enabled"}
 
 

@@ -28,6 +28,7 @@ from feedsvc.catalogue import translator
 from feedsvc.feeds.sanitize import link_url
 from feedsvc.logs import quoted
 from feedsvc.store import sessions
+from feedsvc.topics_file import SLUG
 from feedsvc.web import admin_auth as auth
 from feedsvc.web.admin_text import form_value, key_text, shown
 from feedsvc.web.error_pages import add_vary, reads_page, route_path
@@ -96,8 +97,9 @@ class Admin:
             finalize=shown,  # outside text's controls visible, never acted on (admin_text)
         )
         self.env.globals.update(
-            t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site
-        )
+            t=self.t, prefix=self.base, lang=self.t.language, site=self.settings.site,
+            slug_pattern=SLUG.pattern,  # the slug field's check in the browser: the server's rule
+        )  # fmt: skip
         # every time in site.timezone with its offset, durations in words, numbers grouped
         self.env.filters.update(
             local=self.t.time,
