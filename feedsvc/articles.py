@@ -44,7 +44,7 @@ from feedsvc.blank_text import shows_nothing
 from feedsvc.keys import trim_key
 from feedsvc.nfc import nfc
 from feedsvc.shown_values import shown_value
-from feedsvc.timestamps import unparsable_reason
+from feedsvc.timestamps import edge_of_time, unparsable_reason
 
 REQUIRED = ("source_key", "url", "title", "published_at")
 TEXT_FIELDS = ("source_key", "url", "title", "summary", "body", "author", "section", "image_url")
@@ -136,7 +136,10 @@ def parse_timestamp(value: Any, field_name: str, tz: tzinfo = DEFAULT_TZ) -> dat
         try:
             dt = datetime.fromisoformat(text)
         except ValueError:
-            raise ArticleError(field_name, unparsable_reason(value)) from None
+            edge = edge_of_time(text)  # 24:00, a leap second
+            if edge is None:
+                raise ArticleError(field_name, unparsable_reason(value)) from None
+            dt = edge
     else:
         raise ArticleError(field_name, f"expected an ISO 8601 timestamp, got {shown_value(value)}")
     if dt.tzinfo is None:

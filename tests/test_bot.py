@@ -335,7 +335,7 @@ async def test_invalid_query_gets_parser_message(
 ) -> None:
     cases = {
         "nguon:abc": "không có trường 'nguon'",
-        '"công an': 'cụm từ chưa đóng ngoặc kép — thêm dấu " thứ hai (tại ký tự 1)',
+        '"công an': 'cụm từ chưa đóng ngoặc kép — đóng bằng dấu ", ví dụ "an ninh" (tại ký tự 1)',
         "@khong-co": "không có chủ đề @khong-co",
         "-bóng": "không có từ nào bắt buộc",
     }

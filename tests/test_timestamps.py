@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
-from feedsvc.timestamps import unparsable_reason
+from feedsvc.articles import ArticleError, parse_timestamp
+from feedsvc.timestamps import edge_of_time, unparsable_reason
 
 
 @pytest.mark.parametrize(
@@ -27,3 +30,55 @@ def test_a_date_no_calendar_has_is_named_as_such(value: str, reason: str) -> Non
 def test_a_long_value_is_quoted_in_part() -> None:
     value = "x" * 500
     assert unparsable_reason(value) == f"not an ISO 8601 timestamp: {'x' * 60!r}"
+
+
+ICT = timezone(timedelta(hours=7))
+
+
+@pytest.mark.parametrize(
+    ("text", "instant"),
+    [
+        # a leap second, read as PostgreSQL reads it: the next second (UTC counts none)
+        ("2016-12-31T23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2016-12-31T23:59:60.5+00:00", datetime(2017, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)),
+        ("2016-12-31 23:59:60,25Z", datetime(2017, 1, 1, 0, 0, 0, 250_000, tzinfo=UTC)),
+        ("2017-01-01T06:59:60+07:00", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("2024-05-01T10:15:60", datetime(2024, 5, 1, 10, 16, tzinfo=ICT)),  # naive: site zone
+        # the end of a day: the next day's 00:00
+        ("2024-05-01T24:00:00+07:00", datetime(2024, 5, 2, tzinfo=ICT)),
+        ("2024-05-01T24:00", datetime(2024, 5, 2, tzinfo=ICT)),
+        ("2024-05-01 24:00:00.000Z", datetime(2024, 5, 2, tzinfo=UTC)),
+        ("2024-12-31T24:00:00+0700", datetime(2025, 1, 1, tzinfo=ICT)),
+        ("2024-02-28T24:00Z", datetime(2024, 2, 29, tzinfo=UTC)),  # a leap year's day
+    ],
+)
+def test_what_iso_8601_allows_and_fromisoformat_refuses_is_read(
+    text: str, instant: datetime
+) -> None:
+    """``23:59:60`` (a leap second a CMS logged) and ``24:00`` (a day's end) are ISO 8601;
+    both were refused as "not an ISO 8601 timestamp", the article with them (a tester's)."""
+    assert parse_timestamp(text, "published_at", ICT) == instant
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2024-05-01T24:00:01",  # past the end of the day
+        "2024-05-01T24:30",
+        "2024-05-01T24:00:00.5Z",
+        "2024-05-01T25:00",
+        "2024-05-01T10:15:61",
+        "2024-05-01T24:00:00 junk",
+        "2024-05-01T24:00:00+07:00:00:00",
+        "24:00",
+    ],
+)
+def test_other_times_past_the_clock_stay_refused(text: str) -> None:
+    assert edge_of_time(text) is None
+    with pytest.raises(ArticleError, match="not an ISO 8601 timestamp"):
+        parse_timestamp(text, "published_at", ICT)
+
+
+def test_a_day_that_does_not_exist_is_still_named_at_its_end() -> None:
+    with pytest.raises(ArticleError, match=r"no such date: .*that month has 29 days"):
+        parse_timestamp("2024-02-30T24:00", "published_at", ICT)

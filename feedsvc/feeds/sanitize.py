@@ -104,9 +104,10 @@ def xml_clean(text: str) -> str:
 
 
 def xml_legal(text: str) -> str:
-    """:func:`xml_clean` for identifiers (an item's guid, percent-encoded after this): only
-    what XML cannot hold goes, so a stored article keeps the guid it had (a bidi control
-    there is percent-encoded, shown by no reader; a new guid would show the item twice)."""
+    """:func:`xml_clean` for markup handed to the HTML sanitiser (:func:`sanitize_html`): only
+    what XML cannot hold goes (a lone surrogate nh3 cannot take, a noncharacter), a bidi
+    control stays for the sanitiser's own pass. Never for an identifier: deleting makes two
+    keys one (``feeds.model.article_guid`` percent-encodes instead)."""
     if _XML_ILLEGAL.search(text) is None:
         return text
     return _XML_ILLEGAL.sub("", _SEPARATORS.sub(" ", text))
