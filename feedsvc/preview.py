@@ -26,6 +26,7 @@ from feedsvc.matching import (
     explain,
     match_document,
     parse_topic,
+    parse_typed,
 )
 from feedsvc.matching.evaluate import term_in_document
 from feedsvc.query_hints import OperatorWord, operator_words
@@ -164,7 +165,9 @@ def preview(
     back to it is the cycle a save refuses: the preview counted matches of
     ``"Đồ Sơn" OR @kt-an`` typed into kien-thuy (which @kt-an uses), then Save refused it."""
     queries = topic_queries(db)
-    parsed = parse_topic(query, queries.get, _stored_slug(queries, slug) if slug else None)
+    own = _stored_slug(queries, slug) if slug else None
+    parse = parse_topic if own is not None and queries.get(own) == query else parse_typed
+    parsed = parse(query, queries.get, own)
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
         now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)

@@ -17,30 +17,36 @@ _CALENDAR_DATE = re.compile(r"(\d{4})-(\d{2})-(\d{2})(?:[T ]|$)")
 #: a time of day ``fromisoformat`` refuses and ISO 8601 allows: the end of a day (``24:00``,
 #: ``24:00:00``, ``24:00:00.000``) or a leap second (``:60``, a fraction allowed)
 _EDGE_TIME = re.compile(
-    r"(?P<day>\d{4}-\d{2}-\d{2}[T ])(?:(?P<end>24:00(?::00(?:[.,]0+)?)?)"
-    r"|(?P<hm>\d{2}:\d{2}):60(?P<frac>[.,]\d+)?)(?P<zone>[+-]\d{2}(?::?\d{2})?)?",
+    r"(?P<day>\d{4}-?\d{2}-?\d{2}[Tt ])(?:(?P<end>24(?::?00(?::?00(?:[.,]0+)?)?)?)"
+    r"|(?P<hm>\d{2}:?\d{2}):?60(?P<frac>[.,]\d+)?)(?P<zone>[+-]\d{2}(?::?\d{2})?)?"
 )
 
 
 def edge_of_time(text: str) -> datetime | None:
     """``text`` (ISO 8601, ``Z`` already written ``+00:00``) read where ``fromisoformat``
-    refuses what the standard allows, as PostgreSQL reads it: ``24:00`` is the next day's
-    ``00:00``, a leap second ``23:59:60`` the next second (``00:00:00`` of the next day; UTC
-    counts no leap seconds). None: not one of those, or no timestamp once read so (the
-    caller's error then says why). A CMS that logs a leap second or writes a day's end so
-    had its article refused as "not an ISO 8601 timestamp" (a tester's)."""
+    refuses what the standard allows, in any form it reads (``T`` or ``t``, basic or extended):
+    ``24:00`` is the next day's ``00:00``, a leap second ``23:59:60`` the next second
+    (``00:00:00`` of the next day, as PostgreSQL reads it; UTC counts no leap seconds; a
+    fraction is kept, which PostgreSQL refuses). None: not one of those, or no timestamp once
+    read so (the caller's error then says why); past year 9999, the day itself (the caller's
+    range check names it). A CMS that logs a leap second or writes a day's end so had its
+    article refused as "not an ISO 8601 timestamp" (a tester's)."""
     edge = _EDGE_TIME.fullmatch(text)
     if edge is None:
         return None
-    if edge["end"]:
-        plain, step = f"{edge['day']}00:00{edge['zone'] or ''}", timedelta(days=1)
-    else:
-        plain = f"{edge['day']}{edge['hm']}:59{edge['frac'] or ''}{edge['zone'] or ''}"
+    zone, step = edge["zone"] or "", timedelta(days=1)
+    plain = f"{edge['day']}00:00{zone}"
+    if not edge["end"]:
+        plain = f"{edge['day']}{edge['hm'].replace(':', '')}59{edge['frac'] or ''}{zone}"
         step = timedelta(seconds=1)
     try:
-        return datetime.fromisoformat(plain) + step
-    except (ValueError, OverflowError):
+        read = datetime.fromisoformat(plain)
+    except ValueError:
         return None
+    try:
+        return read + step
+    except OverflowError:
+        return read
 
 
 def unparsable_reason(value: str) -> str:

@@ -47,7 +47,7 @@ SLUG_RULE = "lowercase letters a-z (no marks), digits and '-', with a letter or 
 #: What is wrong with a slug, in English (CLI, topics file; the catalogue's ``op.<code>`` alike):
 #: all of :data:`SLUG`, never "lowercase letters, digits and '-'" alone, which ``a-`` is.
 SLUG_PROBLEMS = {
-    "slug_format": f"must be {SLUG_RULE} (e.g. kien-thuy), at most {limits.SLUG} long",
+    "slug_format": f"must be {SLUG_RULE} (e.g. kien-thuy), at most {limits.SLUG} characters",
     "slug_reserved": "'search' is reserved for /feeds/search",
 }
 

@@ -5,8 +5,8 @@ Why one place: each reader kept its own short list and ignored the rest. The adm
 ``on`` as ticked (``enabled=true`` saved a topic switched off), and ``/readyz`` only
 ``1``/``true``/``yes`` as the ingest check, so a monitor asking ``?ingest=on`` got the plain
 serving answer and stayed green through an ingest outage (a tester's). A value in neither list
-is refused by the caller, naming :data:`SPELLINGS`: a guess either way answers a question nobody
-asked.
+is refused by the caller, naming :data:`YES_WORDS` and :data:`NO_WORDS`: a guess either way
+answers a question nobody asked.
 """
 
 from __future__ import annotations
@@ -15,8 +15,10 @@ from __future__ import annotations
 YES = ("1", "true", "yes", "on")
 #: a no (an empty value too: ``?ingest=``, a box a script posts empty)
 NO = ("0", "false", "no", "off", "")
-#: how a refusal names what is accepted
-SPELLINGS = "1, true, yes, on / 0, false, no, off (or empty)"
+#: how a refusal names what is accepted, each list in the catalogue's sentence (its words for
+#: "or nothing" are the catalogue's: an English "(or empty)" here sat in the Vietnamese too)
+YES_WORDS = ", ".join(YES)
+NO_WORDS = ", ".join(word for word in NO if word)
 
 
 def yes_no(value: str) -> bool | None:

@@ -141,11 +141,11 @@ def test_a_slug_names_the_same_limit_everywhere(db: Database) -> None:
     ops.save_topic(db, TopicSpec("a" * 100, "T", "x"), "cli")
     with pytest.raises(ops.OperationError) as caught:
         ops.save_topic(db, TopicSpec("a" * 101, "T", "x"), "cli")
-    assert caught.value.code == "slug_format" and "at most 100 long" in caught.value.message
+    assert caught.value.code == "slug_format" and "at most 100 characters" in caught.value.message
     assert "tối đa 100 ký tự" in Translator("vi").operation_error(caught.value)
     with pytest.raises(TopicsFileError) as in_file:
         parse_topics({"topic": [{"slug": "a" * 101, "title": "T", "query": "x"}]}, "t.toml")
-    assert "at most 100 long" in in_file.value.problems[0]
+    assert "at most 100 characters" in in_file.value.problems[0]
 
 
 # -- the topics file: `topics import` and the start ------------------------------------------

@@ -7,6 +7,7 @@ when the DB hangs, with never more than one probe thread."""
 from __future__ import annotations
 
 import asyncio
+import re
 import socket
 import threading
 import time
@@ -157,9 +158,15 @@ async def test_every_ingest_spelling_checks_ingest_and_any_other_is_refused(
             assert body["ready"] is False and body["accepted"] == [*yes_no.YES, *yes_no.NO]
             shown = httpx.QueryParams(f"ingest={value}")["ingest"]
             assert body["message"] == CATALOGUE["ready.bad_ingest"][index].format(
-                value=shown, accepted=yes_no.SPELLINGS
+                value=shown, yes=yes_no.YES_WORDS, no=yes_no.NO_WORDS
             )
             assert all(word in body["message"] for word in ("1", "true", "on", "off")), value
+            # one language a message: no English word inside the Vietnamese (a tester's)
+            assert lang == "en" or not {"empty", "or", "check"} & set(
+                re.findall(r"[a-z]+", body["message"])
+            ), body["message"]
+    huge = await client.get("/readyz?ingest=" + "x" * 20_000, headers=AUTH)
+    assert huge.status_code == 400 and len(huge.content) < 1_000  # not echoed whole
     head = await client.head("/readyz?ingest=maybe")
     assert head.status_code == 400
 

@@ -34,9 +34,11 @@ from feedsvc.matching import (
     document_from_text,
     match_document,
     parse_query,
+    parse_typed,
 )
 from feedsvc.preview import keyboard_quotes
 from feedsvc.store import topics as topic_store
+from feedsvc.store.records import TopicSpec
 
 __all__ = ["served"]  # the fixture, shared with test_field_limits
 
@@ -167,3 +169,54 @@ def test_every_entry_point_takes_them(
     stdin = json.dumps(line, ensure_ascii=False) + "\n"
     matched = CliRunner().invoke(match, ["--query", typed], input=stdin)
     assert matched.stdout.split() == (["A1"] if words else []), matched.output
+
+
+#: typed now, refused by the newest reading, and read as other words by the reading kept for
+#: saved queries (``„an ninh“ x“`` was the words an, ninh, x: a tester's)
+STRAY = ["„an ninh“ x“", "„an ninh“ x”", "„an ninh“ „trật tự", "‟an ninh” x“", "„a“ „b“ „c"]
+
+
+@pytest.mark.parametrize("typed", STRAY)
+def test_a_typed_query_is_never_read_by_a_saved_querys_reading(
+    served: tuple[TestClient, Service], typed: str
+) -> None:
+    client, service = served
+    env = {"FEEDSVC_DATABASE__URL": service.db.url, "FEEDSVC_CONFIG": "/dev/null"}
+    added = CliRunner().invoke(cli, ["topics", "add", "q1", "--title", "Q", "--query", typed],
+                               env=env)  # fmt: skip
+    assert added.exit_code == 2, added.output
+    assert "unterminated phrase" in added.output or "closing quote" in added.output
+    previewed = CliRunner().invoke(cli, ["topics", "preview", typed], env=env)
+    assert previewed.exit_code == 2, previewed.output
+    api = client.post("/api/topics/preview", json={"query": typed}, headers=API)
+    assert api.status_code == 422, api.text
+    body = {"slug": "q2", "title": "Q", "query": typed}
+    assert client.post("/api/topics", json=body, headers=API).status_code == 422
+    matched = CliRunner().invoke(match, ["--query", typed], input="")
+    assert matched.exit_code == 2, matched.output
+    with service.db.read() as conn:
+        assert topic_store.list_topics(conn) == []
+
+
+def test_a_lone_low_quote_typed_now_is_still_the_words() -> None:
+    """README: ``„an ninh`` alone is read as the words, as a topic saved with it before."""
+    assert shape(parse_typed("„an ninh")) == shape(parse_query("an ninh"))
+
+
+def test_a_topic_saved_under_an_earlier_reading_is_kept_and_edited(
+    served: tuple[TestClient, Service],
+) -> None:
+    """Saved before the newest reading, ``„an ninh“ x“`` still loads, and its title can be
+    edited: only a query that changes is read as typed now."""
+    client, service = served
+    with service.db.write() as conn:
+        topic_store.save_topic(conn, TopicSpec("old", "Old", STRAY[0]), "cli", service.db.now())
+    body = {"title": "Renamed", "query": STRAY[0]}
+    answer = client.put("/api/topics/old", json=body, headers=API)
+    assert answer.status_code == 200, answer.text
+    body = {"title": "Renamed again", "query": STRAY[1]}
+    refused = client.put("/api/topics/old", json=body, headers=API)
+    assert refused.status_code == 422, refused.text
+    with service.db.read() as conn:
+        (topic,) = topic_store.list_topics(conn)
+    assert (topic.title, topic.query) == ("Renamed", STRAY[0])

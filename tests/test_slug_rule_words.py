@@ -1,8 +1,8 @@
 """A refused slug is told the whole rule (``topics_file.SLUG``): lowercase letters a-z (no
-marks), digits and '-', with a letter or digit at each end, at most 100 long.
+marks), digits and '-', with a letter or digit at each end, at most 100 characters.
 
 ``topics add a- --title T --query an`` was refused "slug must be lowercase letters, digits and
-'-' (e.g. kien-thuy), at most 100 long" — which ``a-`` is (a tester's): the pattern also wants
+'-' (e.g. kien-thuy), at most 100 characters" — which ``a-`` is (a tester's): the pattern also wants
 a letter or digit at each end, and letters without marks (``kiến`` is lowercase letters). The
 same words at every entry point that refuses a slug: the CLI, the topics file, the API and the
 admin, in English and Vietnamese; a doubled hyphen, which the pattern takes, is taken."""
@@ -28,7 +28,7 @@ __all__ = ["served"]  # the fixture, shared with test_field_limits
 BAD = ["a-", "-a", "-", "-kien-thuy-", "Kien-thuy", "AB", "kiến-thụy", "đ", "a_b", "a" * 101]
 ENGLISH = (
     "slug must be lowercase letters a-z (no marks), digits and '-', with a letter or digit at "
-    "each end (e.g. kien-thuy), at most 100 long"
+    "each end (e.g. kien-thuy), at most 100 characters"
 )
 VIETNAMESE = (
     "Mã chỉ gồm chữ thường không dấu (a-z), số và '-', bắt đầu và kết thúc bằng chữ hoặc số "

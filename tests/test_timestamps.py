@@ -50,6 +50,13 @@ ICT = timezone(timedelta(hours=7))
         ("2024-05-01 24:00:00.000Z", datetime(2024, 5, 2, tzinfo=UTC)),
         ("2024-12-31T24:00:00+0700", datetime(2025, 1, 1, tzinfo=ICT)),
         ("2024-02-28T24:00Z", datetime(2024, 2, 29, tzinfo=UTC)),  # a leap year's day
+        # every form fromisoformat reads otherwise: a lower-case t, the basic format
+        ("2016-12-31t23:59:60Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("20161231T235960Z", datetime(2017, 1, 1, tzinfo=UTC)),
+        ("20161231T235960.5+0000", datetime(2017, 1, 1, 0, 0, 0, 500_000, tzinfo=UTC)),
+        ("2024-05-01t24:00:00Z", datetime(2024, 5, 2, tzinfo=UTC)),
+        ("20240501T2400", datetime(2024, 5, 2, tzinfo=ICT)),
+        ("20240501T240000+07", datetime(2024, 5, 2, tzinfo=ICT)),
     ],
 )
 def test_what_iso_8601_allows_and_fromisoformat_refuses_is_read(
@@ -82,3 +89,11 @@ def test_other_times_past_the_clock_stay_refused(text: str) -> None:
 def test_a_day_that_does_not_exist_is_still_named_at_its_end() -> None:
     with pytest.raises(ArticleError, match=r"no such date: .*that month has 29 days"):
         parse_timestamp("2024-02-30T24:00", "published_at", ICT)
+
+
+@pytest.mark.parametrize("text", ["9999-12-31T24:00:00Z", "9999-12-31T23:59:60Z"])
+def test_a_day_end_past_the_calendar_is_named_a_placeholder(text: str) -> None:
+    """Not "not an ISO 8601 timestamp": the range check says what is wrong, as for
+    ``9999-12-31T23:59:59Z``."""
+    with pytest.raises(ArticleError, match="is outside 1900-01-01..2200-01-01 UTC"):
+        parse_timestamp(text, "published_at", ICT)

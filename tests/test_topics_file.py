@@ -42,7 +42,7 @@ def test_a_slug_with_a_line_break_is_refused(slug: str) -> None:
         parse_topics({"topic": [_topic(slug=slug)]}, "topics.toml")
     shown = "".join(c if c.isprintable() else repr(c)[1:-1] for c in slug)  # on one line
     assert caught.value.problems == [
-        f"topic #1 ({shown}): slug must be {SLUG_RULE} (e.g. kien-thuy), at most 100 long"
+        f"topic #1 ({shown}): slug must be {SLUG_RULE} (e.g. kien-thuy), at most 100 characters"
     ]
 
 

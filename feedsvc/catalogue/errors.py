@@ -200,7 +200,7 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Mã chỉ gồm chữ thường không dấu (a-z), số và '-', bắt đầu và kết thúc bằng chữ hoặc "
         "số (ví dụ kien-thuy), tối đa {limit} ký tự.",
         "The slug must be lowercase letters a-z (no marks), digits and '-', with a letter or "
-        "digit at each end (e.g. kien-thuy), at most {limit} long.",
+        "digit at each end (e.g. kien-thuy), at most {limit} characters.",
     ),
     "op.slug_reserved": (
         "Mã 'search' dành cho /feeds/search.",

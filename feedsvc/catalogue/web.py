@@ -114,8 +114,9 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ingest is failing or behind: see the status page.",
     ),
     "ready.bad_ingest": (
-        "ingest={value} không đọc được: dùng {accepted} (có/không kiểm tra việc lấy bài).",
-        "ingest={value} is not understood: use {accepted} (check ingest or not).",
+        "ingest={value} không đọc được: dùng {yes} để kiểm tra cả việc lấy bài, {no} hoặc để"
+        " trống để không kiểm tra.",
+        "ingest={value} is not understood: use {yes} to check ingest too, {no} or nothing not to.",
     ),
     # -- plain-text HTTP answers -----------------------------------------------------------------
     "http.not_found": ("Không tìm thấy trang này.", "Page not found."),

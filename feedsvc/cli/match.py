@@ -154,10 +154,10 @@ def match(
         _run_topics(topics_file, config_file)
         return
     assert query_text is not None
-    from feedsvc.matching import QueryError, parse_query
+    from feedsvc.matching import QueryError, parse_typed
 
     try:
-        query = parse_query(query_text)
+        query = parse_typed(query_text)
     except QueryError as exc:
         query_failed(query_text, _without_topics(exc))
     _run_query(query, with_explain, _site_tz(config_file))

@@ -11,7 +11,7 @@ from .document import Document, Field, document_from_article, document_from_text
 from .evaluate import Explanation, Hit, explain, match_document
 from .multi import TopicMatcher
 from .normalize import normalize_query_terms, syllable_keys, visible_text
-from .parser import parse_chat_query, parse_query, parse_topic
+from .parser import parse_chat_query, parse_query, parse_topic, parse_typed
 from .query import FIELDS, Query, QueryError, Term
 from .references import referenced_by, references, users_of
 
@@ -34,6 +34,7 @@ __all__ = [
     "parse_chat_query",
     "parse_query",
     "parse_topic",
+    "parse_typed",
     "query_digest",
     "referenced_by",
     "references",

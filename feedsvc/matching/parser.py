@@ -6,7 +6,7 @@ import unicodedata
 
 from feedsvc.limits import too_long
 
-from .lexer import Tok, earlier_readings, lex
+from .lexer import Tok, earlier_readings, lex, typed_refusal
 from .normalize import normalize_query_terms
 from .query import (
     DEFAULT_MASK,
@@ -307,6 +307,15 @@ def parse_chat_query(text: str, resolve: Resolver | None = None) -> Query:
             params={"terms": terms, "limit": MAX_CHAT_QUERY_TERMS},
         )
     return query
+
+
+def parse_typed(text: str, resolve: Resolver | None = None, slug: str | None = None) -> Query:
+    """:func:`parse_topic` for a query typed now (a save that changes it, a preview, ``match
+    --query``): refused where the newest quote reading refuses it
+    (:func:`~.lexer.typed_refusal`), never read by a reading kept for saved queries."""
+    if isinstance(text, str) and (refusal := typed_refusal(text)) is not None:
+        raise refusal
+    return parse_topic(text, resolve, slug)
 
 
 def parse_topic(text: str, resolve: Resolver | None, slug: str | None) -> Query:

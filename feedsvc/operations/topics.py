@@ -12,7 +12,7 @@ from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
 from feedsvc.limits import topic_too_long
 from feedsvc.logs import quoted
-from feedsvc.matching import QueryError, parse_topic, references
+from feedsvc.matching import QueryError, parse_topic, parse_typed, references
 from feedsvc.operations.errors import (
     OperationError,
     query_invalid,
@@ -38,9 +38,12 @@ def _unknown_topic(slug: str) -> OperationError:
     )
 
 
-def _check_query(spec: TopicSpec, known: dict[str, str]) -> None:
+def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None) -> None:
+    """A changed query is read as typed now (:func:`~feedsvc.matching.parse_typed`); the one
+    ``saved`` is read as saved (a title edited over it is not refused for its quotes)."""
+    parse = parse_topic if saved == spec.query else parse_typed
     try:
-        parse_topic(spec.query, (known | {spec.slug: spec.query}).get, spec.slug)
+        parse(spec.query, (known | {spec.slug: spec.query}).get, spec.slug)
     except QueryError as exc:
         raise query_invalid(exc, spec.query) from None
 
@@ -169,7 +172,8 @@ def _save(
             raise _deleted_meanwhile(spec.slug)
         if isinstance(given, TopicEdit):
             spec = _clean_text(given.over(current))
-        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug})
+        saved = current.query if current is not None else None
+        _check_query(spec, {s: t.query for s, t in existing.items() if s != spec.slug}, saved)
         # topics and chats' queries reaching this one by @slug, at any depth, must still parse
         before = {s: t.query for s, t in existing.items()}
         broken = broken_users(conn, [spec.slug], before | {spec.slug: spec.query}, before)

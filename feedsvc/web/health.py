@@ -41,6 +41,7 @@ from starlette.routing import Route
 
 from feedsvc import metrics
 from feedsvc.db import Database
+from feedsvc.graphemes import shortened
 from feedsvc.logs import escape_controls
 from feedsvc.store.channel_tokens import modes_shown
 from feedsvc.store.cursors import Cursor, get_cursor
@@ -49,7 +50,7 @@ from feedsvc.web import admin_auth
 from feedsvc.web.clients import request_client
 from feedsvc.web.queries import query_param
 from feedsvc.web.words import api_words
-from feedsvc.yes_no import NO, SPELLINGS, YES, yes_no
+from feedsvc.yes_no import NO, NO_WORDS, YES, YES_WORDS, yes_no
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Mapping
@@ -64,6 +65,8 @@ INGEST_FAILURES = 3
 PROBE_TIMEOUT = 2.0
 #: Seconds a probe result is reused (load balancers poll every few seconds, often several).
 PROBE_FRESH = 1.0
+#: characters of a refused ``ingest`` value its 400 quotes (``graphemes.shortened``)
+SHOWN_VALUE = 60
 
 
 @dataclass(frozen=True)
@@ -230,8 +233,9 @@ def health_routes(service: Service) -> list[Route]:
     def refused_ingest(request: Request, asked: str) -> Response:
         """400 for an ``ingest`` value :func:`feedsvc.yes_no.yes_no` reads neither way, its
         JSON naming the accepted spellings (``ready`` false: a monitor reading it fails)."""
+        shown = escape_controls(shortened(asked, SHOWN_VALUE))  # a 20 kB value: not echoed whole
         message = api_words(service, request)(
-            "ready.bad_ingest", value=escape_controls(asked), accepted=SPELLINGS
+            "ready.bad_ingest", value=shown, yes=YES_WORDS, no=NO_WORDS
         )
         body = {"ready": False, "message": message, "accepted": [*YES, *NO]}
         return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
