@@ -95,5 +95,5 @@ def test_a_day_that_does_not_exist_is_still_named_at_its_end() -> None:
 def test_a_day_end_past_the_calendar_is_named_a_placeholder(text: str) -> None:
     """Not "not an ISO 8601 timestamp": the range check says what is wrong, as for
     ``9999-12-31T23:59:59Z``."""
-    with pytest.raises(ArticleError, match="is outside 1900-01-01..2200-01-01 UTC"):
+    with pytest.raises(ArticleError, match=r"is outside 1900-01-01\.\.2200-01-01 UTC"):
         parse_timestamp(text, "published_at", ICT)
