@@ -224,16 +224,18 @@ def _message_rows(env: Env, message_id: int) -> list[int]:
         return sorted(conn.execute(stmt).scalars())
 
 
-async def test_parts_that_shrink_but_remain_keep_their_numbers(env: Env) -> None:
-    """README: numbered on from the parts sent, ``(1/3)`` then ``(tiếp) (2/2)``; no edit is
-    owed (one would lay part 1 out as a digest of its own, and a part 2 as a second digest)."""
+async def test_parts_that_shrink_but_remain_are_numbered_on(env: Env) -> None:
+    """README: numbered on from the parts sent, ``(1/3)`` then ``(tiếp) (2/2)``; part 1 (its
+    count, its ``(1/3)``) is owed one edit, which lays it out in its place
+    (tests/test_digest_part_one.py), never a later part as a second digest."""
     subscribe_chat(env.db, CHAT, "private", "an-ninh")
     published = env.publish(*(f"{n} {TITLE}" for n in range(8)))
     await _digest_with(env, lambda: _hide(env, published[:2]))
     sent = env.fake.messages(CHAT)
     assert len(sent) >= 2
     _check_numbers([m.visible for m in sent])
-    assert _followups(env) == []
+    part1 = _message_rows(env, sent[0].message_id)
+    assert _followups(env) == [(part1[0], "correct", "pending")]
 
 
 async def test_a_digest_whose_parts_all_go_is_not_edited(env: Env) -> None:

@@ -292,10 +292,15 @@ deliveries = Table(
     # why an unfinished row waits to be tried again (migration 0033; ``store.deliveries.
     # RETRY_KINDS``): the admin says what happened and what comes next, not only "will retry"
     Column("retry_kind", String(20)),
+    # a row sent in a digest of several parts whose part 1 was delivered: part 1's message id
+    # (in ``sent_chat_id``; migration 0040): the parts of one digest share it, so a part laid
+    # out again later keeps its place, ``(1/3)``, and part 1 the digest's count
+    Column("digest_head", BigInteger),
     UniqueConstraint("chat_id", "article_id"),
     Index(None, "state", "due_at"),
     Index(None, "article_id"),  # an article's alerts (retraction, correction)
     Index(None, "sent_chat_id", "message_id"),  # one message's deliveries (a digest)
+    Index(None, "sent_chat_id", "digest_head"),  # one digest's parts (``digests.part_of``)
 )
 
 # Follow-ups owed on a SENT alert (SPEC §10, issue 13): ``retract`` (its article was withdrawn or

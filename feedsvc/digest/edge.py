@@ -20,7 +20,14 @@ from sqlalchemy import Connection
 
 from feedsvc.articles import Article
 from feedsvc.catalogue import Translator
-from feedsvc.digest.message import DigestEntry, DigestGroup, DigestPart, DigestWords, format_digest
+from feedsvc.digest.message import (
+    DigestEntry,
+    DigestGroup,
+    DigestPart,
+    DigestWords,
+    format_digest,
+    format_part,
+)
 from feedsvc.digest.schedule import release_at
 from feedsvc.digest.settings import ChatSettings
 from feedsvc.digits import MAX_ID, ascii_int
@@ -202,18 +209,26 @@ class DigestEdge:
         return out
 
     def message_now(
-        self, conn: Connection, chat: int, sent: Mapping[int, Sequence[str]], now: datetime
-    ) -> list[DigestPart]:
+        self, conn: Connection, chat: int, sent: Mapping[int, Sequence[str]], now: datetime,
+        message_id: int | None = None, digest: Sequence[tuple[int, int]] = (),
+    ) -> list[DigestPart]:  # fmt: skip
         """**The one rule for what a sent digest message reads once its articles change**
         (SPEC §10, :mod:`feedsvc.retraction.worker`): those of its articles (``sent``: article
         id → the labels it went out with, ``store.digests.message_articles``) public at
         ``now``, as a digest of them, each under what the chat wants of it now, else under
         the first label it went out with (the chat left its topic since: still listed, as an
-        alert's correction keeps the alert). ``[]``: none is public (the notice, or the
-        message deleted); more than one part: they no longer fit one message."""
+        alert's correction keeps the alert). A part of a digest sent in several (``digest``:
+        (message id, article id) of every part's rows in the order they went,
+        ``store.digests.digest_rows``; ``message_id``, this one's) keeps its place: its first
+        line says which part of how many messages it is, part 1's heading the digest's
+        articles public now (:func:`~feedsvc.digest.message.format_part`); laid out as a
+        digest of its own it read "Tin tổng hợp · 2 tin" above parts "(tiếp) (2/3)". ``[]``:
+        none is public (the notice, or the message deleted); more than one part: they no
+        longer fit one message."""
         ids = list(sent)
+        everything = list(dict.fromkeys([*ids, *(a for _, a in digest)]))
         found = articles_by_ids(conn, ids)
-        shown = public_ids(conn, ids, now)
+        shown = public_ids(conn, everything, now)
         public = [a for a in ids if a in shown and a in found]
         wanted = wants(conn, [(chat, a) for a in public], found)
         entries = []
@@ -222,7 +237,13 @@ class DigestEdge:
             labels = sent[a]
             group = self._group(want) if want else DigestGroup(labels[0] if labels else "?")
             entries.append(DigestEntry(a, found[a], group))
-        return format_digest(entries, self.tz, self.words, self.limit)
+        messages = list(dict.fromkeys(m for m, _ in digest))
+        if message_id not in messages or len(messages) < 2:
+            return format_digest(entries, self.tz, self.words, self.limit)
+        count = len({a for _, a in digest if a in shown})
+        return format_part(entries, self.tz, self.words, self.limit,
+                           part=messages.index(message_id) + 1, parts=len(messages),
+                           count=count)  # fmt: skip
 
     def rest(self, entries: Sequence[DigestEntry], sent: int) -> list[DigestPart]:
         """The parts of a digest still to go after ``sent`` parts, laid out again for

@@ -185,7 +185,8 @@ def format_digest(
     while (
         sent or len(lines) > 1
     ):  # numbered: the numbers' width budgeted before the parts are known
-        numbered = _split(groups, tz, words, limit, count, "9" * digits, sent)
+        widest = words.part.format(part="9" * digits, parts="9" * digits)
+        numbered = _split(groups, tz, words, limit, count, widest, sent)
         total = sent + len(numbered)
         if len(str(total)) <= digits:
             lines = numbered
@@ -194,6 +195,29 @@ def format_digest(
             break
         digits = len(str(total))
     return [_part(part) for part in lines]
+
+
+def format_part(
+    entries: Sequence[DigestEntry], tz: tzinfo, words: DigestWords, limit: int = TEXT_LIMIT,
+    *, part: int, parts: int, count: int,
+) -> list[DigestPart]:  # fmt: skip
+    """Part ``part`` of a digest sent in ``parts`` messages, laid out again from ``entries``
+    (its articles, listed as a digest lists them): an edit once the rest of its digest shrank
+    or one of its own articles changed. Its first line is the one its place opens with now —
+    part 1 the heading with the digest's ``count`` then ``(1/N)``, a later part ``(tiếp)
+    (2/N)`` —, its article lines as :func:`format_digest` writes them. A digest now of one
+    part (``parts`` 1) is :func:`format_digest` of ``entries``: no number, their count.
+    Usually one part: the numbers and the count never grow after the send, and every part's
+    lines were fitted with the widest number and the last group's "read all" link; more than
+    one part (a topic renamed longer since) means the message no longer fits one (its caller
+    leaves it as it is). Empty ``entries`` → no parts."""
+    if not entries:
+        return []
+    if parts <= 1:
+        return format_digest(entries, tz, words, limit)
+    number = words.part.format(part=part, parts=parts)
+    lines = _split(_sorted_groups(entries), tz, words, limit, count, number, part - 1)
+    return [_part(lines_of) for lines_of in lines]
 
 
 def _planned_groups(entries: Sequence[DigestEntry]) -> list[list[DigestEntry]]:
@@ -221,13 +245,13 @@ def _split(
     words: DigestWords,
     limit: int,
     count: int,
-    widest: str | None,
+    number: str | None,
     sent: int = 0,
 ) -> list[list[_Line]]:
     """The digest's lines in parts within ``limit``; each part's first line budgeted with the
-    number ``widest/widest`` (None: no number), :func:`format_digest` writes the real one; the
-    first opens ``continued`` too after ``sent`` parts."""
-    number = None if widest is None else words.part.format(part=widest, parts=widest)
+    ``number`` (``(99/99)``: the widest the parts may need; None: no number),
+    :func:`format_digest` writes the real one; the first opens ``continued`` too after ``sent``
+    parts."""
     opening = _opening(words, 2 if sent else 1, count, number)
     parts = _Parts(opening, _opening(words, 2, count, number), limit)
     for items in groups:

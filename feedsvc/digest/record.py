@@ -44,10 +44,12 @@ class Policy:
 
 def record_part(
     conn: Connection, now: datetime, owner: str, batch: store.HeldBatch, part: Sequence[int],
-    later: Sequence[int], o: SendOutcome, policy: Policy,
+    later: Sequence[int], o: SendOutcome, policy: Policy, head: int | None = None,
 ) -> bool:  # fmt: skip
     """Record ``o`` for the rows of ``part``; rows of ``later`` parts follow a failure that
-    stops the digest. Returns True when the next part may be sent."""
+    stops the digest. ``head``: part 1's message id, of a digest of several parts whose part 1
+    went (``deliveries.digest_head``: a part laid out again later keeps its place,
+    :func:`feedsvc.store.digests.digest_rows`). Returns True when the next part may be sent."""
     rows = {r.id: r for r in batch.rows}
     text = o.description[:1000]
     kind = o.kind
@@ -55,7 +57,7 @@ def record_part(
     if kind is OutcomeKind.SENT:
         store.finish_rows(conn, part, owner, state="sent", message_id=o.message_id or 0,
                           sent_chat_id=batch.chat_id, finished_at=now, attempt=True,
-                          error=o.note)  # fmt: skip
+                          error=o.note, digest_head=head)  # fmt: skip
         dead_letters.chat_succeeded(conn, batch.chat_id)
         return True
     if kind in (OutcomeKind.BAD_CONTENT, OutcomeKind.PARSE_ERROR, OutcomeKind.THREAD_GONE):

@@ -59,19 +59,26 @@ class DigestSender:
         later part its alerts are sorted again (:meth:`DigestEdge.sort_rows`, at most
         ``AHEAD`` before its slot, as an alert's check): one withdrawn, hidden, scheduled again
         or no longer wanted since the claim is left out, recorded with the part, and the parts
-        still to go are laid out again (:meth:`DigestEdge.rest`); none left, none sent. When
-        none is left after part 1, part 1 is the whole digest: on a channel that edits, it is
-        owed an edit that lays it out again without its ``(1/N)``
-        (``store.followup_queue.queue_relayout``). Parts that shrink but remain keep the
-        numbers README shows (``(1/3)`` then ``(tiếp) (2/2)``): an edit lays a message out as
-        a digest of its own, which would make part 2 of several read as a second digest."""
+        still to go are laid out again (:meth:`DigestEdge.rest`, numbered on: ``(1/3)`` then
+        ``(tiếp) (2/2)``); none left, none sent. The parts that went before are then no longer
+        true: part 1's heading counts the articles planned, and each says the total it was
+        numbered with. On a channel that edits, once the digest ends (with its last part, or
+        with the re-check that left nothing), those parts are owed an edit in the same
+        transaction (``store.followup_queue.queue_relayout``: the follow-up worker's queue,
+        pace and budget): part 1 to the count and the number of parts that went,
+        ``Tin tổng hợp · 7 tin (1/2)``, its own lines as they were; a part numbered with
+        another total, to it; part 1 alone, to a digest of its own (no ``(1/N)``). Each row of
+        a digest of several parts records part 1's message id (``deliveries.digest_head``),
+        which is how the worker knows a message's place (``DigestEdge.message_now``)."""
         batch = job.batch
         gap = self.channel.limits.interval(batch.chat_type).total_seconds()
         target = Target(batch.chat_id, batch.channel, batch.address, batch.chat_type,
                         batch.link_preview, False, job.options)  # fmt: skip
         units = self._units(job.parts, job.entries)
-        sent = 0
-        first: tuple[int, ...] = ()  # part 1's rows, once it was delivered
+        parts = isinstance(self.channel, MessageChannel)  # composed parts, not alerts
+        sent, total, shrunk = 0, len(units), False
+        head: int | None = None  # part 1's message id, part 1 of several delivered
+        went: list[tuple[tuple[int, ...], int]] = []  # parts delivered, the total each said
         while units:
             out: Sorted | None = None
             if sent:  # pacing: that chat's rate, and the channel's
@@ -79,21 +86,41 @@ class DigestSender:
                 await asyncio.sleep(max(0.0, earliest - AHEAD - time.monotonic()))
                 checked, units = await asyncio.to_thread(self._recheck, job, units, sent)
                 out = checked
-                if not units:  # part 1 alone went: its "(1/N)" is off, it is the whole digest
-                    whole = [first] if sent == 1 and first and self._edits else []
-                    await asyncio.to_thread(self._set_aside_sorted, checked, whole)
+                if checked.left_out:
+                    shrunk, total = True, sent + len(units)
+                if not units:  # the parts that went are the whole digest
+                    stale = self._stale(went, shrunk)
+                    await asyncio.to_thread(self._set_aside_sorted, checked, stale)
                     break
                 await self.extra_slot(earliest)
             (unit, ids), units = units[0], units[1:]
             outcome, target = await self._send(target, unit)
-            if not sent and outcome.kind is OutcomeKind.SENT:
-                first = ids
+            delivered = outcome.kind is OutcomeKind.SENT
+            if not sent and delivered and units and parts and outcome.message_id:
+                head = outcome.message_id
+            if delivered and head is not None:
+                went.append((ids, total))
             later = [d for _, p in units for d in p]
-            go_on = await asyncio.to_thread(self._record, job, ids, later, outcome, out)
+            stale = [] if units else self._stale(went, shrunk)  # the last part: the digest ends
+            go_on = await asyncio.to_thread(
+                self._record, job, ids, later, outcome, out, head, stale
+            )
             metrics.DELIVERIES.labels(self.channel.limits.name, outcome.kind.value).inc()
             sent += 1
             if not go_on:
                 break
+
+    def _stale(
+        self, went: Sequence[tuple[tuple[int, ...], int]], shrunk: bool
+    ) -> list[tuple[int, ...]]:
+        """The delivered parts (``went``: each part's rows and the total it was numbered
+        with, part 1 first) whose first line is no longer true once the digest ends: part 1
+        after a re-check left articles out (its count), and any part numbered with another
+        total than the parts that went. None on a channel that cannot edit, nothing left out
+        (a digest as planned: no edit), or part 1 not delivered (no ``digest_head``)."""
+        if not (self._edits and shrunk and went):
+            return []
+        return [ids for k, (ids, said) in enumerate(went) if k == 0 or said != len(went)]
 
     def _units(
         self, parts: Sequence[DigestPart], entries: Sequence[DigestEntry]
@@ -151,8 +178,11 @@ class DigestSender:
 
     def _record(
         self, job: DigestJob, part: Sequence[int], later: Sequence[int], o: SendOutcome,
-        left_out: Sorted | None = None,
+        left_out: Sorted | None = None, head: int | None = None,
+        relayout: Sequence[Sequence[int]] = (),
     ) -> bool:  # fmt: skip
+        """The part's outcome, with the re-check's set-asides, and the edits owed to the parts
+        that went before once this one ends the digest (``relayout``), in one transaction."""
         batch = job.batch
         with self.db.write() as conn:
             now = self.now()
@@ -162,7 +192,9 @@ class DigestSender:
             claims.book_next_send(
                 conn, batch.chat_id, self.channel.limits.interval(batch.chat_type), now
             )
-            return record_part(conn, now, self.owner, batch, part, later, o, self.policy)
+            go_on = record_part(conn, now, self.owner, batch, part, later, o, self.policy, head)
+            queue_relayout(conn, relayout, now)
+            return go_on
 
     def _set_aside(self, job: DigestJob) -> None:
         with self.db.write() as conn:

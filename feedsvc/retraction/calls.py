@@ -73,11 +73,13 @@ def digest_now(
     public articles laid out again (``DigestEdge.message_now``). A retraction or a
     correction of one alert edits the message to that — never one alert's text over the
     whole digest, never the notice while another of its articles is public; none public:
-    the retraction deletes it or edits it to the notice, as an alert's."""
+    the retraction deletes it or edits it to the notice, as an alert's. A part of a digest
+    sent in several keeps its ``(2/3)`` (``store.digests.digest_rows``)."""
     if f.message_id is None or f.migrated_away:
         return ()
     sent = digest_store.message_articles(conn, f.message_chat, f.message_id)
-    return tuple(layout.message_now(conn, f.chat_id, sent, now))
+    digest = digest_store.digest_rows(conn, f.message_chat, f.message_id)  # a part: its place
+    return tuple(layout.message_now(conn, f.chat_id, sent, now, f.message_id, digest))
 
 
 async def call(

@@ -182,10 +182,12 @@ def queue_corrections(
 
 def queue_relayout(conn: Connection, parts: Sequence[Sequence[int]], now: datetime) -> int:
     """Owe an edit of these sent digest messages (``parts``: each message's delivery ids): the
-    rest of their digest was laid out again after a re-check left alerts out, so the ``(1/3)``
-    they were numbered with is no longer true (``(1/2)`` over a digest whose part 2 never came:
-    a verifier's). The follow-up worker lays each out again from its public articles
-    (``retraction.calls.digest_now``), as after a correction. One correction per message, on
+    rest of their digest was laid out again after a re-check left alerts out, so the count and
+    the ``(1/3)`` they were opened with are no longer true (``(1/2)`` over a digest whose part
+    2 never came: a verifier's; "8 tin (1/3)" above "(tiếp) (2/2)" and 7 articles in all). The
+    follow-up worker lays each out again from its public articles, in its place among its
+    digest's parts (``retraction.calls.digest_now``: ``Tin tổng hợp · 7 tin (1/2)``), as after
+    a correction. One correction per message, on
     its first delivery still sent and not retracted; a message of one alert is not a digest
     message to the worker and is left as it is. Returns how many were queued or re-armed."""
     retracted = _has_retraction(open_counts=False)
