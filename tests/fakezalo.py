@@ -19,6 +19,7 @@ import threading
 import time
 from collections import defaultdict, deque
 from contextlib import suppress
+from contextvars import ContextVar
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,6 +28,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 DEFAULT_TOKEN = "3108294405163826071:ZaloFakeTokenForTests-do-not-leak"
+#: the request a method handler answers (``getUpdates`` asks whether its client is still there)
+_REQUEST: ContextVar[Request] = ContextVar("fakezalo_request")
 TEXT_LIMIT = 2000
 
 
@@ -195,6 +198,7 @@ class FakeZaloAPI(FakeServer[str, Fault]):
             handler = getattr(self, f"_m_{method}", None)
             if handler is None:
                 raise ApiError(404, "Not Found")
+            _REQUEST.set(request)
             response = JSONResponse({"ok": True, "result": await handler(params)})
         except ApiError as exc:
             body: dict[str, Any] = {
@@ -224,8 +228,16 @@ class FakeZaloAPI(FakeServer[str, Fault]):
         return {}
 
     async def _m_getUpdates(self, p: dict[str, Any]) -> Any:
+        """One update, or 408 when ``timeout`` passes empty. A long poll its client abandoned
+        (a poller stopping: ``ZaloPoller.stop`` cancels it) takes no update: as the poller
+        assumes of Zalo, the update stays queued for the next ``getUpdates`` (handed to a
+        closed connection it was lost, and a stop with a poll in flight lost the next
+        command: CI, under load)."""
         deadline = time.monotonic() + float(p.get("timeout") or 0)
+        request = _REQUEST.get()
         while True:
+            if await request.is_disconnected():
+                raise ApiError(499, "Client Closed Request")
             with self._cond:
                 if self._updates:
                     return self._updates.popleft()
