@@ -6,11 +6,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import insert, select
-from upgrades import database_at, queued_for_followers
+from sqlalchemy import select
+from upgrades import database_at, queued_for_followers, telegram_chat
 
 from feedsvc.db import upgrade
-from feedsvc.db.schema import chats, deliveries, subscriptions
+from feedsvc.db.schema import deliveries, subscriptions
 from feedsvc.digest import ChatSettings
 from feedsvc.store import deliveries as q
 from feedsvc.store import digests as held
@@ -23,10 +23,7 @@ def test_upgrade_from_0012_with_data(db_url: str) -> None:
     with db.write() as conn:
         queued_for_followers(
             conn, (1001, -1001234567890),
-            lambda chat_id: conn.execute(insert(chats).values(
-                chat_id=chat_id, type="private" if chat_id > 0 else "supergroup", title="c",
-                paused=False, failures=0, link_preview=False, created_at=NOW,
-            )),
+            telegram_chat(conn, NOW, recipient=False),
             NOW,
         )  # fmt: skip
     upgrade(db)

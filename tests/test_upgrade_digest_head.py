@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import func, insert, select, update
-from upgrades import database_at, downgrade, queued_for_followers, run_sql
+from sqlalchemy import func, select, update
+from upgrades import database_at, downgrade, queued_for_followers, run_sql, telegram_chat
 
 from feedsvc.db import upgrade
-from feedsvc.db.schema import alert_followups, chats, deliveries
+from feedsvc.db.schema import alert_followups, deliveries
 from feedsvc.store import digests
 
 NOW = datetime(2026, 12, 12, 6, 0, tzinfo=UTC)
@@ -24,11 +24,7 @@ def test_upgrade_from_0039_keeps_sent_rows_and_finds_parts_after(db_url: str) ->
     with db.write() as conn:
         article_id = queued_for_followers(
             conn, (PRIVATE, SUPER, -77),
-            lambda chat_id: conn.execute(insert(chats).values(
-                chat_id=chat_id, type="private" if chat_id > 0 else "supergroup", title="c",
-                paused=False, failures=0, link_preview=False, created_at=NOW,
-                channel="telegram", address=str(chat_id),
-            )),
+            telegram_chat(conn, NOW),
             NOW,
         )  # fmt: skip
     run_sql(

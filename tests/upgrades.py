@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Connection, insert, text
 
 from feedsvc.db import Database, upgrade
-from feedsvc.db.schema import articles, deliveries, subscriptions, topics
+from feedsvc.db.schema import articles, chats, deliveries, subscriptions, topics
 
 # one article in the columns every revision has; :t is its times (a "YYYY-MM-DD HH:MM:SS" text)
 OLD_ARTICLE = (
@@ -50,6 +50,26 @@ def downgrade(db: Database, revision: str) -> None:
         cfg.attributes["connection"] = conn
         command.downgrade(cfg, revision)
         conn.commit()
+
+
+def telegram_chat(
+    conn: Connection, now: datetime, *, recipient: bool = True
+) -> Callable[[int], object]:
+    """An ``add_chat`` for :func:`queued_for_followers`: a Telegram chat's row (a private chat
+    for a positive id, else a supergroup), with its recipient columns (``channel``,
+    ``address``, since migration 0009) unless ``recipient`` is False."""
+
+    def add(chat_id: int) -> object:
+        values: dict[str, object] = {
+            "chat_id": chat_id, "type": "private" if chat_id > 0 else "supergroup",
+            "title": "c", "paused": False, "failures": 0, "link_preview": False,
+            "created_at": now,
+        }  # fmt: skip
+        if recipient:
+            values |= {"channel": "telegram", "address": str(chat_id)}
+        return conn.execute(insert(chats).values(**values))
+
+    return add
 
 
 def queued_for_followers(
