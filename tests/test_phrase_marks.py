@@ -173,7 +173,14 @@ def test_every_entry_point_takes_them(
 
 #: typed now, refused by the newest reading, and read as other words by the reading kept for
 #: saved queries (``„an ninh“ x“`` was the words an, ninh, x: a tester's)
-STRAY = ["„an ninh“ x“", "„an ninh“ x”", "„an ninh“ „trật tự", "‟an ninh” x“", "„a“ „b“ „c"]
+STRAY = [
+    "„an ninh“ x“",
+    "„an ninh“ x”",
+    "„an ninh“ „trật tự",
+    "‟an ninh” x“",
+    "„a“ „b“ „c",
+    "„an ninh",
+]
 
 
 @pytest.mark.parametrize("typed", STRAY)
@@ -198,9 +205,13 @@ def test_a_typed_query_is_never_read_by_a_saved_querys_reading(
         assert topic_store.list_topics(conn) == []
 
 
-def test_a_lone_low_quote_typed_now_is_still_the_words() -> None:
-    """README: ``„an ninh`` alone is read as the words, as a topic saved with it before."""
-    assert shape(parse_typed("„an ninh")) == shape(parse_query("an ninh"))
+def test_a_lone_low_quote_typed_now_is_refused_naming_its_closing_mark() -> None:
+    """``„an ninh`` saved before reads as the words (above); typed now it is refused like any
+    phrase never closed, the hint naming “ (the preview said nothing of it: a tester's)."""
+    with pytest.raises(QueryError) as caught:
+        parse_typed("„an ninh")
+    assert caught.value.code == "unterminated_phrase" and caught.value.params["close"] == "“"
+    assert shape(parse_query("„an ninh")) == shape(parse_query("an ninh"))
 
 
 def test_a_topic_saved_under_an_earlier_reading_is_kept_and_edited(

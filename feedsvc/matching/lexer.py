@@ -187,15 +187,13 @@ def typed_refusal(text: str) -> QueryError | None:
     """For a query typed now, not one read back from where it was saved: the newest reading's
     refusal, which the earlier readings (:func:`read_tokens`, the parser: there so a saved
     query reads as it did) must not turn into another meaning. ``„an ninh“ x“`` (a stray
-    ``“``) was saved as the words an, ninh, x by the reading from before ``„`` opened a phrase
-    (a tester's). A lone ``„`` or ``‟`` (no other phrase mark: ``„an ninh``) stays the words, as
-    README says. None: the newest reading takes ``text``."""
+    ``“``) was saved as the words an, ninh, x by the reading from before ``„`` opened a phrase,
+    and ``„an ninh`` as the two words with no word of warning (a tester's): both are refused,
+    naming the mark that closes the phrase. None: the newest reading takes ``text``."""
     try:
         lex(text)
     except QueryError as exc:
-        mark = str(exc.params.get("mark", ""))
-        lone = mark != "" and mark in OPENING_ONLY and sum(map(text.count, PHRASE_MARKS)) == 1
-        return None if exc.code == "unterminated_phrase" and lone else exc
+        return exc
     return None
 
 
