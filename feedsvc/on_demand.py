@@ -46,6 +46,7 @@ from feedsvc.feeds.model import EMPTY_FEED_DATE, MEDIA_TYPES
 from feedsvc.lifecycle.visibility import as_of
 from feedsvc.matching import (
     Query,
+    QueryError,
     candidate_key_sets,
     document_from_article,
     match_document,
@@ -60,7 +61,7 @@ from feedsvc.store.article_reads import (
 )
 from feedsvc.store.article_search import candidate_ids
 from feedsvc.store.records import Topic
-from feedsvc.typed_query import parsed_form
+from feedsvc.typed_query import parsed_form, typed_error
 from feedsvc.web.feed_backend import SEARCH_PAGE, Overloaded
 from feedsvc.web.http_cache import Snapshot, SnapshotCache, make_snapshot
 
@@ -171,7 +172,12 @@ class SearchFeeds:
         """
         # read as a reader types it, as /sub reads it (keyboard quotes, full-width forms);
         # shown and cached under the spelling asked for
-        parsed = parse_query(parsed_form(query), self.resolve)
+        # its errors placed in the query as sent (typed_error), not in the rewritten text
+        read = parsed_form(query)  # its quote refusal placed so already
+        try:
+            parsed = parse_query(read, self.resolve)
+        except QueryError as exc:
+            raise typed_error(query, exc) from None
         meaning = query_digest(parsed)
         key = ("search", meaning, query, fmt, limit)
         cached = self.cache.get(key)

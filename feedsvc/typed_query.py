@@ -23,10 +23,20 @@ change what a saved topic matches.
 from __future__ import annotations
 
 import unicodedata
+from dataclasses import replace
+from itertools import pairwise
+from typing import TYPE_CHECKING
 
-from feedsvc.bot.typed import QuoteProblem, plain_quotes, quote_problem
+from feedsvc.bot.typed import QuoteProblem, plain_quotes, quote_edits, quote_problem
 from feedsvc.nfc import nfc
 from feedsvc.typed_forms import plain_forms
+
+if TYPE_CHECKING:
+    from feedsvc.matching import QueryError
+
+#: one character of the rewritten text and the span ``[start, end)`` of the typed text it
+#: was read from (:func:`_read_units`)
+_Unit = tuple[str, int, int]
 
 
 def typed_query(text: str) -> str:
@@ -41,10 +51,92 @@ def typed_query(text: str) -> str:
     return " ".join(plain_quotes(nfc(plain_forms(visible))).split())
 
 
-def quote_refusal(query: str) -> QuoteProblem | None:
-    """Why the quotes of ``query`` (as :func:`typed_query` gives it) cannot be read, or None
-    (:func:`feedsvc.bot.typed.quote_problem`); each surface refuses it in its words."""
-    return quote_problem(query)
+def typed_position(typed: str, position: int) -> int:
+    """Where ``position``, a 0-based place in ``typed_query(typed)``, is in ``typed`` as the
+    person sent it: a query error's place is shown on what they typed (the API's ``position``
+    slices the query sent; the bot's reply and the CLI's caret point at the character typed),
+    not on the rewritten text, whose dropped zero-width characters, composed letters and
+    ``''``/``«`` written ``"`` made it point a few characters early. A place inside a
+    rewritten span (``''`` read as ``"``, ``e`` + U+0302 read as ``ê``) is the span's start;
+    the end of the rewritten text is the end of its last character's span (whitespace and
+    invisible characters the reading dropped after it follow). Computed only when an error is
+    shown: the reading itself stays a few string operations."""
+    units = _read_units(typed)
+    if "".join(c for c, _, _ in units) != typed_query(typed):  # never, by construction
+        return max(0, min(position, len(typed)))
+    if position < len(units):
+        return units[max(0, position)][1]
+    return units[-1][2] if units else 0
+
+
+def typed_error(typed: str, exc: QueryError) -> QueryError:
+    """``exc``, raised on ``typed_query(typed)``, with its place in ``typed``
+    (:func:`typed_position`): **the one turn of a reader's query error into the one shown**
+    (``operations.recipients``, ``bot.actions``, ``on_demand``). Its ``cause`` (an error
+    inside an ``@reference``) keeps its place in that topic's query."""
+    return exc if exc.position is None else exc.placed(typed_position(typed, exc.position))
+
+
+def _read_units(typed: str) -> list[_Unit]:
+    """:func:`typed_query`'s steps over characters that remember their span in ``typed``."""
+    units = [(plain_forms(c), i, i + 1) for i, c in enumerate(typed)
+             if unicodedata.category(c) != "Cf"]  # fmt: skip
+    units = _composed(units)
+    units = _edited(units, quote_edits("".join(c for c, _, _ in units)))
+    out: list[_Unit] = []
+    gap: _Unit | None = None
+    for char, start, end in units:
+        if char.isspace():
+            gap = gap or (" ", start, end)
+        else:
+            if gap is not None and out:
+                out.append(gap)
+            out.append((char, start, end))
+            gap = None
+    return out
+
+
+def _composed(units: list[_Unit]) -> list[_Unit]:
+    """``units`` after :func:`feedsvc.nfc.nfc`: cut where composing the two sides apart gives
+    the same text as composing the whole (before a character that composes with nothing
+    before it), each piece's composed characters spanning the piece (one for one when its
+    length is kept)."""
+    text = "".join(c for c, _, _ in units)
+    whole = nfc(text)
+    if whole == text:
+        return units
+    cuts = [0] + [k for k in range(1, len(text)) if not unicodedata.combining(text[k])
+                  and nfc(text[:k]) + nfc(text[k:]) == whole] + [len(text)]  # fmt: skip
+    out: list[_Unit] = []
+    for a, b in pairwise(cuts):
+        piece = nfc(text[a:b])
+        if len(piece) == b - a:
+            out += [(c, u[1], u[2]) for c, u in zip(piece, units[a:b], strict=True)]
+        else:
+            out += [(c, units[a][1], units[b - 1][2]) for c in piece]
+    return out
+
+
+def _edited(units: list[_Unit], edits: list[tuple[int, int, str]]) -> list[_Unit]:
+    """``units`` with :func:`feedsvc.bot.typed.quote_edits`' rewrites: a mark's characters
+    become what it is written as, spanning the mark."""
+    out: list[_Unit] = []
+    last = 0
+    for start, end, written in edits:
+        out += units[last:start]
+        out += [(c, units[start][1], units[end - 1][2]) for c in written]
+        last = end
+    return out + units[last:]
+
+
+def quote_refusal(typed: str) -> QuoteProblem | None:
+    """Why the quotes of ``typed_query(typed)`` cannot be read, or None
+    (:func:`feedsvc.bot.typed.quote_problem`), its ``position`` in ``typed`` as sent
+    (:func:`typed_position`); each surface refuses it in its words."""
+    problem = quote_problem(typed_query(typed))
+    if problem is None:
+        return None
+    return replace(problem, position=typed_position(typed, problem.position))
 
 
 def parsed_form(text: str) -> str:
@@ -52,14 +144,14 @@ def parsed_form(text: str) -> str:
     answers a refusal as a query error (the search feeds: a 400 in the catalogue's words,
     ``query.quote_<code>``). Raises :class:`~feedsvc.matching.QueryError` (code
     ``quote_unclosed``, ``quote_nested`` or ``quote_stray``, params ``mark``; its position in
-    the text as read) when the quotes cannot be read."""
+    ``text`` as sent) when the quotes cannot be read; an error of the parser on what it
+    returns is placed in ``text`` by :func:`typed_error`."""
     from feedsvc.catalogue import ENGLISH
     from feedsvc.matching import QueryError
 
-    query = typed_query(text)
-    if (problem := quote_refusal(query)) is not None:
+    if (problem := quote_refusal(text)) is not None:
         code, params = f"quote_{problem.code}", dict[str, object](mark=problem.mark)
         raise QueryError(
             ENGLISH(f"query.{code}", **params), problem.position, code=code, params=params
         )
-    return query
+    return typed_query(text)

@@ -19,7 +19,6 @@ from feedsvc import limits
 from feedsvc.bot import texts
 from feedsvc.bot.gate import MAX_USER_SUBSCRIPTIONS
 from feedsvc.bot.meaning import stored_spelling, topic_meant, typed_topic
-from feedsvc.bot.typed import quote_problem
 from feedsvc.db import Database
 from feedsvc.graphemes import utf16_units
 from feedsvc.limits import too_long
@@ -28,7 +27,7 @@ from feedsvc.store import chat_migration
 from feedsvc.store import subscriptions as subs
 from feedsvc.store.topics import Topic, find_topic, list_topics
 from feedsvc.store.topics import serialize as serialize_topics
-from feedsvc.typed_query import typed_query
+from feedsvc.typed_query import quote_refusal, typed_error, typed_query
 
 #: A chat's own query, in characters as :mod:`feedsvc.limits` counts them (its owner).
 MAX_QUERY_CHARS = limits.CHAT_QUERY
@@ -149,11 +148,11 @@ def subscribe(
     more slugs are each their topic (:func:`_several_topics`), the replies within ``limit``
     UTF-16 units (the channel's reply limit).
     """
-    arg = normalise(arg)
+    typed, arg = arg, normalise(arg)
     if (over := too_long("query", arg, MAX_QUERY_CHARS)) is not None:
         return texts.query_too_long(over)
-    if (quotes := quote_problem(arg)) is not None:
-        return texts.quote_refusal(arg, quotes)
+    if (quotes := quote_refusal(typed)) is not None:  # shown on what was typed, as its place
+        return texts.quote_refusal(typed, quotes)
     if (slugs := _several_topics(db, arg)) is not None:
         replies = [subscribe(db, target, slug, per_user=per_user) for slug in slugs]
         return texts.fit(replies, limit)
@@ -173,7 +172,7 @@ def subscribe(
             try:
                 parse_chat_query(arg, known.get)
             except QueryError as exc:
-                return texts.invalid_query(arg, exc)
+                return texts.invalid_query(typed, typed_error(typed, exc))
             if (meant := topic_meant(topics, arg, known.get)) is not None:
                 topic, note = meant, texts.query_is_topic(arg, meant)
         subs.ensure_chat(conn, target.chat_id, target.type, target.title, now)

@@ -346,12 +346,20 @@ def plain_quotes(text: str) -> str:
     that kind inside a phrase (``«báo "Tuổi trẻ" hôm nay»``) taken out, which the phrase's
     matching reads alike (:func:`_unmarked`); unchanged when its quotes cannot be read
     (:func:`quote_problem` says why)."""
+    parts, last = [], 0
+    for start, end, written in quote_edits(text):
+        parts += [text[last:start], written]
+        last = end
+    return "".join(parts) + text[last:]
+
+
+def quote_edits(text: str) -> list[tuple[int, int, str]]:
+    """The rewrites :func:`plain_quotes` makes, in order: ``(start, end, written)``, each mark
+    ``text[start:end]`` written as ``written`` (``"``, or a quotation's inner mark as ``""`` or
+    a space). Apart so that a place in the rewritten text can be found in ``text``
+    (:func:`feedsvc.typed_query.typed_position`); none when the quotes cannot be read."""
     reading = _read(text)
     if reading.problem is not None and not _parsers(reading.problem):
-        return text
+        return []
     marks = [(m, '"') for pair in reading.phrases for m in pair] + reading.inner
-    parts, last = [], 0
-    for mark, written in sorted(marks, key=lambda item: item[0].start):
-        parts += [text[last : mark.start], written]
-        last = mark.end
-    return "".join(parts) + text[last:]
+    return [(m.start, m.end, w) for m, w in sorted(marks, key=lambda item: item[0].start)]

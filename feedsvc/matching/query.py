@@ -73,6 +73,14 @@ class QueryError(ValueError):
         admin said "at character 11" for the same query)."""
         return None if self.position is None else self.position + 1
 
+    def placed(self, position: int) -> QueryError:
+        """The same error at ``position``: a query read before it was parsed (a reader's,
+        :func:`feedsvc.typed_query.typed_error`) is placed in the text as it was sent."""
+        return type(self)(
+            self.message, position, self.hint, code=self.code, params=self.params,
+            cause=self.cause,
+        )  # fmt: skip
+
     def __str__(self) -> str:
         where = f"at character {self.column}: " if self.column is not None else ""
         tail = f" (hint: {self.hint})" if self.hint else ""

@@ -48,7 +48,8 @@ class OperationError(Exception):
 def query_invalid(exc: QueryError, text: str | None = None) -> OperationError:
     """``invalid`` for a query the parser refused (``query_invalid`` with it as ``cause``), or
     for one over its length limit the one ``too_long`` error (:func:`too_long_error`): the
-    API's preview answers a long query as a topic's save does. ``text``: the query as parsed
+    API's preview answers a long query as a topic's save does. ``text``: the query as sent,
+    which ``exc.position`` counts in (a reader's: :func:`feedsvc.typed_query.typed_error`)
     (``params["query"]``), so that the CLI shows it with a caret under ``exc.position`` as
     ``match`` and ``topics preview`` do (``cli.query_caret.query_failed``)."""
     if exc.code == "too_long" and exc.cause is None:

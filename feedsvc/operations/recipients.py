@@ -10,7 +10,6 @@ from sqlalchemy import Connection
 
 from feedsvc.bot.actions import MAX_SUBSCRIPTIONS
 from feedsvc.bot.actions import normalise as normalise_query
-from feedsvc.bot.typed import quote_problem
 from feedsvc.catalogue import ENGLISH
 from feedsvc.db import Database
 from feedsvc.limits import CHAT_QUERY, too_long
@@ -20,6 +19,7 @@ from feedsvc.operations.errors import OperationError, query_invalid, refuse_cont
 from feedsvc.store import subscriptions as sub_store
 from feedsvc.store import topics as topic_store
 from feedsvc.topics_file import lists_slug
+from feedsvc.typed_query import quote_refusal, typed_error
 
 if TYPE_CHECKING:
     from feedsvc.channels.recipients import RecipientSpec
@@ -63,13 +63,14 @@ def add_subscription(
         raise OperationError(
             "invalid", "give exactly one of topic or query", code="topic_or_query", field="topic"
         )
+    typed = query  # as sent: a query error is placed and shown on it (typed_error)
     if query is not None:
         query = normalise_query(query)
         if not query:
             raise OperationError("invalid", "query is empty", code="query_empty", field="query")
         if (over := too_long("query", query, CHAT_QUERY)) is not None:
             raise too_long_error(over)
-        if (quotes := quote_problem(query)) is not None:  # as the bots refuse it
+        if (quotes := quote_refusal(typed or "")) is not None:  # as the bots refuse it
             code, params = f"quote_{quotes.code}", dict[str, object](mark=quotes.mark)
             raise OperationError(
                 "invalid", ENGLISH(f"op.{code}", **params), code=code, params=params,
@@ -103,7 +104,7 @@ def add_subscription(
             try:
                 parse_chat_query(query or "", known.get)
             except QueryError as exc:
-                raise query_invalid(exc, query) from None
+                raise query_invalid(typed_error(typed or "", exc), typed) from None
         chat_id = _ensure_recipient(conn, spec, now)
         existing = sub_store.find_subscription(conn, chat_id, topic_id=topic_id, query=query)
         if existing is None and sub_store.count_subscriptions(conn, chat_id) >= MAX_SUBSCRIPTIONS:

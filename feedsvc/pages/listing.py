@@ -100,6 +100,22 @@ def shown_query(text: str) -> str:
     return without_format_chars(_UNWANTED.sub(" ", text))
 
 
+def shown_position(text: str, position: int) -> int:
+    """Where ``position``, a 0-based place in ``shown_query(text).strip()`` (what a search
+    feed searches), is in ``text`` as sent: a search feed's 400 names the character the reader
+    typed (:func:`feedsvc.typed_query.typed_position` maps the reading's own rewrites)."""
+    places: list[int] = []  # the place in ``text`` of each character of shown_query(text)
+    for found in re.finditer(f"{_UNWANTED.pattern}|.", text, re.DOTALL):
+        kept = _UNWANTED.fullmatch(found.group()) or unicodedata.category(found.group()) != "Cf"
+        if kept:  # a run of controls is one space; a format character is dropped
+            places.append(found.start())
+    shown = shown_query(text)
+    places = places[len(shown) - len(shown.lstrip()) : len(shown.rstrip())]
+    if position < len(places):
+        return places[max(0, position)]
+    return places[-1] + 1 if places else 0  # after the last character searched
+
+
 def without_format_chars(text: str) -> str:
     """``text`` without its format characters (Unicode Cf: bidi controls, zero-width spaces
     and joiners, soft hyphens, a BOM): what a reader typed into a query that is shown back (the

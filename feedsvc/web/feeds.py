@@ -33,7 +33,7 @@ from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
 from feedsvc.logs import escape_controls
-from feedsvc.pages.listing import clean_query, read_page, shown_query
+from feedsvc.pages.listing import clean_query, read_page, shown_position, shown_query
 from feedsvc.pages.render import QR_CHATS, START_PAYLOAD_MAX, qr_path
 from feedsvc.slugs import slug_forms
 from feedsvc.web.clients import RateLimiter, request_client
@@ -227,7 +227,9 @@ def feed_routes(
             )
         try:
             found = backend.search_job(query, rendered_as or fmt, limit)
-        except query_error as exc:
+        except query_error as exc:  # placed in what was sent, not in the query cleaned
+            if (at := getattr(exc, "position", None)) is not None:
+                exc = cast("QueryError", exc).placed(shown_position(q, at))
             raise BadRequest(f"invalid query: {exc}", "http.invalid_query", exc) from exc
         return await rendered(found)
 
