@@ -18,6 +18,7 @@ from datetime import timedelta
 
 import pytest
 from backend_cases import on_backends
+from fakebot import Fault
 from sqlalchemy import select
 from test_digest_dispatch import CHAT, Env, subscribe_chat
 from test_digest_dispatch import env as env  # the fixture
@@ -109,6 +110,26 @@ async def test_part_1_is_edited_to_the_count_and_parts_that_went(
     assert now[1:] == before[1:]  # the later parts went numbered right: left as they are
     _check_numbers(now)
     assert len(_heads(env)) == 1 and None not in _heads(env)  # one digest, part 1's id
+
+
+async def test_a_part_refused_between_leaves_the_numbers_as_they_went(
+    env: Env, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Part 2 refused (400) and an article of part 3 left out: part 3 went as one alert, which
+    no edit lays out again. Part 1 was renumbered alone, "(1/2)" above "(tiếp) (3/3)" (a
+    tester's); now every part keeps the number it went with (part 1's count at most stale)."""
+    subscribe_chat(env.db, CHAT, "private", "an-ninh")
+    published = env.publish(*(f"{n} {TITLE}" for n in range(8)))
+    refused = Fault(400, "Bad Request: message is too long")
+    await _digest_with(env, lambda: _hide(env, [published[0]]), refused)
+    sent = env.fake.messages(CHAT)
+    assert [_first_line(m.visible) for m in sent] == [
+        "Tin tổng hợp · 8 tin (1/3)", "(tiếp) (3/3)",
+    ]  # fmt: skip
+    await _settle(env, monkeypatch)
+    now = [_first_line(env.fake.live(CHAT, m.message_id).visible) for m in sent]
+    totals = {found.group(2) for line in now if (found := _NUMBER.search(line))}
+    assert len(totals) == 1, now
 
 
 async def test_a_digest_whose_parts_all_go_owes_no_edit(
