@@ -25,7 +25,6 @@ from feedsvc.matching import (
     document_from_article,
     explain,
     match_document,
-    parse_topic,
     parse_typed,
 )
 from feedsvc.matching.evaluate import term_in_document
@@ -166,8 +165,7 @@ def preview(
     ``"Đồ Sơn" OR @kt-an`` typed into kien-thuy (which @kt-an uses), then Save refused it."""
     queries = topic_queries(db)
     own = _stored_slug(queries, slug) if slug else None
-    parse = parse_topic if own is not None and queries.get(own) == query else parse_typed
-    parsed = parse(query, queries.get, own)
+    parsed = parse_typed(query, queries.get, own, saved=queries.get(own) if own else None)
     key_sets = candidate_key_sets(parsed)
     with db.read() as conn:
         now = db.now()  # samples and counts are what readers see: public articles (SPEC §10)

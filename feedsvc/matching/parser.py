@@ -309,11 +309,16 @@ def parse_chat_query(text: str, resolve: Resolver | None = None) -> Query:
     return query
 
 
-def parse_typed(text: str, resolve: Resolver | None = None, slug: str | None = None) -> Query:
-    """:func:`parse_topic` for a query typed now (a save that changes it, a preview, ``match
-    --query``): refused where the newest quote reading refuses it
-    (:func:`~.lexer.typed_refusal`), never read by a reading kept for saved queries."""
-    if isinstance(text, str) and (refusal := typed_refusal(text)) is not None:
+def parse_typed(
+    text: str, resolve: Resolver | None = None, slug: str | None = None, *,
+    saved: str | None = None,
+) -> Query:  # fmt: skip
+    """:func:`parse_topic` for a query typed now (a save, a preview, ``match --query``):
+    refused where the newest quote reading refuses it (:func:`~.lexer.typed_refusal`), never
+    read by a reading kept for saved queries. ``saved``: the topic's stored query; ``text``
+    equal to it is read as saved (a title edited over it is not refused for its quotes)."""
+    typed = isinstance(text, str) and text != saved
+    if typed and (refusal := typed_refusal(text)) is not None:
         raise refusal
     return parse_topic(text, resolve, slug)
 

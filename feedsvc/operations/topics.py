@@ -12,7 +12,7 @@ from feedsvc.db import Database
 from feedsvc.fieldtext import clean_topic
 from feedsvc.limits import topic_too_long
 from feedsvc.logs import quoted
-from feedsvc.matching import QueryError, parse_topic, parse_typed, references
+from feedsvc.matching import QueryError, parse_typed, references
 from feedsvc.operations.errors import (
     OperationError,
     query_invalid,
@@ -39,11 +39,10 @@ def _unknown_topic(slug: str) -> OperationError:
 
 
 def _check_query(spec: TopicSpec, known: dict[str, str], saved: str | None) -> None:
-    """A changed query is read as typed now (:func:`~feedsvc.matching.parse_typed`); the one
-    ``saved`` is read as saved (a title edited over it is not refused for its quotes)."""
-    parse = parse_topic if saved == spec.query else parse_typed
+    """``spec``'s query as typed now, ``saved`` (the stored one) as saved
+    (:func:`~feedsvc.matching.parse_typed`)."""
     try:
-        parse(spec.query, (known | {spec.slug: spec.query}).get, spec.slug)
+        parse_typed(spec.query, (known | {spec.slug: spec.query}).get, spec.slug, saved=saved)
     except QueryError as exc:
         raise query_invalid(exc, spec.query) from None
 
