@@ -239,11 +239,25 @@ class FakeZaloAPI(FakeServer[str, Fault]):
             if await request.is_disconnected():
                 raise ApiError(499, "Client Closed Request")
             with self._cond:
-                if self._updates:
-                    return self._updates.popleft()
+                update = self._updates.popleft() if self._updates else None
+            if update is not None:
+                return await self._hand_over(request, update)
             if time.monotonic() >= deadline or (self._stopping and self._stopping.is_set()):
                 raise ApiError(408, "Request timeout")
             await asyncio.sleep(0.02)
+
+    async def _hand_over(self, request: Request, update: dict[str, Any]) -> dict[str, Any]:
+        """``update`` for this poll, or back to the queue's head when its client is gone. A
+        client that sent its request and closed at once (a stop under load) is not yet seen
+        gone when the request is read: the close is read on the loop's next passes, so give
+        it those before handing over (without this, 50 of 50 such polls took an update)."""
+        await asyncio.sleep(0.02)
+        if await request.is_disconnected():
+            with self._cond:
+                self._updates.appendleft(update)
+                self._cond.notify_all()
+            raise ApiError(499, "Client Closed Request")
+        return update
 
     async def _m_sendMessage(self, p: dict[str, Any]) -> Any:
         chat_id, text = p.get("chat_id"), p.get("text")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
@@ -267,6 +268,29 @@ async def test_one_poller_across_replicas(db: Database, fake: FakeZaloAPI) -> No
             await p.bot.drain()
         for api in apis:
             await api.close()
+
+
+@pytest.mark.parametrize("polls", [1, 10])
+def test_a_poll_whose_client_closed_with_its_request_takes_no_update(
+    fake: FakeZaloAPI, polls: int
+) -> None:
+    """A poller stopped under load sends its getUpdates and closes before the fake reads
+    either: the fake must leave the update queued (as ``ZaloPoller.stop`` assumes of Zalo),
+    or the standby never sees the next command (test_one_poller_across_replicas, CI)."""
+    url = httpx.URL(fake.base_url)
+    body = b'{"timeout": 0}'
+    head = (f"POST {url.path.rstrip('/')}/bot{fake.token}/getUpdates HTTP/1.1\r\nHost: x\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n")  # fmt: skip
+    for i in range(polls):
+        fake.user_says("z-gone", f"/list {i}")
+        with socket.create_connection((url.host, url.port)) as sock:
+            sock.sendall(head.encode() + body)
+        fake.wait_for(lambda n=i + 1: len(fake.calls) == n and not fake.in_flight)
+        assert fake.calls[-1] == ("getUpdates", 499)
+        assert fake.pending_updates == i + 1  # still queued, in order
+    taken = [httpx.post(f"{fake.base_url}/bot{fake.token}/getUpdates", json={"timeout": 0})
+             .json()["result"]["message"]["text"] for _ in range(polls)]  # fmt: skip
+    assert taken == [f"/list {i}" for i in range(polls)]  # a client still there gets them
 
 
 @on_sqlite
