@@ -158,7 +158,7 @@ async def test_every_ingest_spelling_checks_ingest_and_any_other_is_refused(
             assert body["ready"] is False and body["accepted"] == [*yes_no.YES, *yes_no.NO]
             shown = httpx.QueryParams(f"ingest={value}")["ingest"]
             assert body["message"] == CATALOGUE["ready.bad_ingest"][index].format(
-                value=shown, yes=yes_no.YES_WORDS, no=yes_no.NO_WORDS
+                value=f"ingest={shown}", yes=yes_no.YES_WORDS, no=yes_no.NO_WORDS
             )
             assert all(word in body["message"] for word in ("1", "true", "on", "off")), value
             # one language a message: no English word inside the Vietnamese (a tester's)
@@ -169,6 +169,64 @@ async def test_every_ingest_spelling_checks_ingest_and_any_other_is_refused(
     assert huge.status_code == 400 and len(huge.content) < 1_000  # not echoed whole
     head = await client.head("/readyz?ingest=maybe")
     assert head.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("query", "status"),
+    [
+        ("ingest", 503),  # bare: a flag, the ingest check (it was the serving answer)
+        ("ingest&x=1", 503),
+        ("ingest&ingest=1", 503),
+        ("ingest=on&ingest=YES&ingest", 503),  # all say yes: one answer
+        ("ingest=&ingest=off", 200),  # all say no
+        ("ingest=0&x&ingest=", 200),
+        ("x=ingest", 200),
+        ("ingesting", 200),  # another name
+    ],
+)
+async def test_ingest_given_bare_or_twice_the_same_way_is_read(
+    service: Service, client: httpx.AsyncClient, query: str, status: int
+) -> None:
+    """A tester's: ``?ingest`` (no ``=``) gave the serving answer, ready through an outage."""
+    fail_ingest(service.db, service.ingestor.source.name, failures=6, last_success_ago=600)
+    response = await client.get(f"/readyz?{query}")
+    assert response.status_code == status, response.text
+
+
+@pytest.mark.parametrize(
+    ("query", "yes_value", "no_value"),
+    [
+        ("ingest=1&ingest=0", "ingest=1", "ingest=0"),  # the last won: 0, serving, green
+        ("ingest=0&ingest=1", "ingest=1", "ingest=0"),  # the last won: 1
+        ("ingest&ingest=", "ingest", "ingest="),
+        ("ingest=off&ingest=on&ingest=true", "ingest=on", "ingest=off"),  # the first of each
+        ("ingest=no&x=1&ingest", "ingest", "ingest=no"),
+    ],
+)
+async def test_ingest_given_twice_with_answers_that_disagree_is_refused(
+    service: Service, client: httpx.AsyncClient, query: str, yes_value: str, no_value: str
+) -> None:
+    """A tester's: ``?ingest=1&ingest=0`` answered whichever came last; a monitor's URL built
+    by appending to one that had it is a mistake to name, not a guess to make."""
+    fail_ingest(service.db, service.ingestor.source.name, failures=6, last_success_ago=600)
+    for lang, index in (("vi", 0), ("en", 1)):
+        response = await client.get(f"/readyz?{query}", headers={"Accept-Language": lang})
+        assert response.status_code == 400
+        body = response.json()
+        assert body["ready"] is False and body["accepted"] == [*yes_no.YES, *yes_no.NO]
+        assert body["message"] == CATALOGUE["ready.ingest_twice"][index].format(
+            yes_value=yes_value, no_value=no_value, yes=yes_no.YES_WORDS, no=yes_no.NO_WORDS
+        )
+
+
+async def test_an_unreadable_ingest_among_several_is_named(
+    service: Service, client: httpx.AsyncClient
+) -> None:
+    response = await client.get(
+        "/readyz?ingest=1&ingest=maybe&ingest=0", headers={"Accept-Language": "en"}
+    )
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("ingest=maybe is not understood")
 
 
 @pytest.mark.parametrize(

@@ -157,6 +157,16 @@ def test_query_param_reads_utf8_and_refuses_only_the_name_read() -> None:
     assert (refused.value.name, refused.value.shown) == ("utm", "%E9")
 
 
+def test_query_values_gives_every_value_and_none_where_given_bare() -> None:
+    from feedsvc.web.queries import QueryNotText, query_values
+
+    request = scope_request(b"ingest&x=1&ingest=&ingest=on&%69ngest&ingest=a=b&bad=%FF")
+    assert query_values(request, "ingest") == [None, "", "on", None, "a=b"]
+    assert query_values(request, "x") == ["1"] and query_values(request, "y") == []
+    with pytest.raises(QueryNotText):
+        query_values(request, "bad")
+
+
 # -- over real sockets, the service's own wiring ----------------------------------------------
 
 

@@ -114,9 +114,15 @@ MESSAGES: dict[str, tuple[str, str]] = {
         "Ingest is failing or behind: see the status page.",
     ),
     "ready.bad_ingest": (
-        "ingest={value} không đọc được: dùng {yes} để kiểm tra cả việc lấy bài, {no} hoặc để"
+        "{value} không đọc được: dùng {yes} để kiểm tra cả việc lấy bài, {no} hoặc để"
         " trống để không kiểm tra.",
-        "ingest={value} is not understood: use {yes} to check ingest too, {no} or nothing not to.",
+        "{value} is not understood: use {yes} to check ingest too, {no} or nothing not to.",
+    ),
+    "ready.ingest_twice": (
+        "ingest được cho nhiều lần với câu trả lời khác nhau ({yes_value} và {no_value}): chỉ"
+        " cho một lần, {yes} để kiểm tra cả việc lấy bài, {no} hoặc để trống để không kiểm tra.",
+        "ingest is given more than once with different answers ({yes_value} and {no_value}):"
+        " give it once, {yes} to check ingest too, {no} or nothing not to.",
     ),
     # -- plain-text HTTP answers -----------------------------------------------------------------
     "http.not_found": ("Không tìm thấy trang này.", "Page not found."),

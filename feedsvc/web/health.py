@@ -8,8 +8,9 @@ after :data:`INGEST_FAILURES` failed ticks in a row, or when no tick has succeed
 ingest window (three polls plus :data:`READY_GRACE`; this covers a backoff past the window),
 from the tick bookkeeping in ``source_cursors`` that the ingestor keeps, so any replica answers
 for the leader. ``ingest`` is read by :func:`feedsvc.yes_no.yes_no` (``1``/``true``/``yes``/``on``
-the ingest check, ``0``/``false``/``no``/``off``/empty serving only, any case); any other value
-is a 400 naming them, never the serving answer a monitor would take for ingest's.
+the ingest check, ``0``/``false``/``no``/``off``/empty serving only, any case; ``?ingest`` given
+bare is a flag: the ingest check); any other value, or ``ingest`` given twice with answers that
+disagree, is a 400 naming them, never the serving answer a monitor would take for ingest's.
 
 **Public answers are only ready / not ready** (``{"ready": true, "message": …}``, 200 or 503,
 the message in words from the catalogue): no host names, no error text. With the admin token
@@ -48,7 +49,7 @@ from feedsvc.store.cursors import Cursor, get_cursor
 from feedsvc.store.deliveries import queue_depth
 from feedsvc.web import admin_auth
 from feedsvc.web.clients import request_client
-from feedsvc.web.queries import query_param
+from feedsvc.web.queries import query_values
 from feedsvc.web.words import api_words
 from feedsvc.yes_no import NO, NO_WORDS, YES, YES_WORDS, yes_no
 
@@ -197,6 +198,14 @@ def probe_database(service: Service) -> Database:
     return service.db if in_memory(url) else Database(url, pool={"poolclass": NullPool})
 
 
+def shown_value(value: str | None) -> str:
+    """An ``ingest`` as a refusal echoes it: ``ingest`` given bare (None), else ``ingest=…``
+    bounded to :data:`SHOWN_VALUE` characters (a 20 kB value is not echoed whole)."""
+    if value is None:
+        return "ingest"
+    return "ingest=" + escape_controls(shortened(value, SHOWN_VALUE))
+
+
 def health_routes(service: Service) -> list[Route]:
     probe: DbProbe | None = None
 
@@ -213,10 +222,16 @@ def health_routes(service: Service) -> list[Route]:
         return PlainTextResponse("ok\n")
 
     async def readyz(request: Request) -> Response:
-        asked = query_param(request, "ingest", "")
-        ingest = yes_no(asked)
-        if ingest is None:  # ``?ingest=on`` read as "no" kept a monitor green through an outage
-            return refused_ingest(request, asked)
+        first: dict[bool, str | None] = {}  # each answer given: the first value that gave it
+        for value in query_values(request, "ingest"):
+            answer = True if value is None else yes_no(value)  # ``?ingest`` bare: a flag
+            if answer is None:  # ``?ingest=on`` read as "no" kept a monitor green in an outage
+                return refused_ingest(request, "ready.bad_ingest", value=shown_value(value))
+            first.setdefault(answer, value)
+        if len(first) == 2:  # ``?ingest=1&ingest=0``: reading either is a guess
+            return refused_ingest(request, "ready.ingest_twice", yes_value=shown_value(first[True]),
+                                  no_value=shown_value(first[False]))  # fmt: skip
+        ingest = True in first
         result = await get_probe().result()
         if ingest:
             state = ingest_health(service, result, datetime.now(UTC))
@@ -230,13 +245,10 @@ def health_routes(service: Service) -> list[Route]:
         headers = {"Cache-Control": "no-store"}
         return JSONResponse(body, status_code=200 if state.ready else 503, headers=headers)
 
-    def refused_ingest(request: Request, asked: str) -> Response:
-        """400 for an ``ingest`` value :func:`feedsvc.yes_no.yes_no` reads neither way, its
-        JSON naming the accepted spellings (``ready`` false: a monitor reading it fails)."""
-        shown = escape_controls(shortened(asked, SHOWN_VALUE))  # a 20 kB value: not echoed whole
-        message = api_words(service, request)(
-            "ready.bad_ingest", value=shown, yes=YES_WORDS, no=NO_WORDS
-        )
+    def refused_ingest(request: Request, key: str, **values: str) -> Response:
+        """400 for an ``ingest`` :func:`feedsvc.yes_no.yes_no` reads neither way, or given as
+        both, its JSON naming the accepted spellings (``ready`` false: a monitor fails)."""
+        message = api_words(service, request)(key, yes=YES_WORDS, no=NO_WORDS, **values)
         body = {"ready": False, "message": message, "accepted": [*YES, *NO]}
         return JSONResponse(body, status_code=400, headers={"Cache-Control": "no-store"})
 

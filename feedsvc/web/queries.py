@@ -81,12 +81,14 @@ class QueryReading:
     """A query string as the routes outside ``/api/`` see it: ``items``, the pairs whose name
     and value are text, in order (``kept``: their bytes, joined by ``&``); ``refused``, each
     name (text) whose value, somewhere in the string, is not: the bytes to name, the first;
-    ``sent``, the query string as the client sent it (a redirect passes it on unread)."""
+    ``sent``, the query string as the client sent it (a redirect passes it on unread);
+    ``bare``, the indexes in ``items`` of names given without ``=`` (``?ingest``: a flag)."""
 
     items: tuple[tuple[str, str], ...]
     kept: bytes
     refused: dict[str, str]
     sent: bytes = b""
+    bare: frozenset[int] = frozenset()
 
 
 def read_query(query_string: bytes) -> QueryReading:
@@ -96,6 +98,7 @@ def read_query(query_string: bytes) -> QueryReading:
     items: list[tuple[str, str]] = []
     kept: list[bytes] = []
     refused: dict[str, str] = {}
+    bare: set[int] = set()
     for piece, raw_name, raw_value in _pieces(query_string):
         try:
             name = _text(raw_name, "strict")
@@ -107,9 +110,11 @@ def read_query(query_string: bytes) -> QueryReading:
             shown = shown_bytes(_text(raw_value, "surrogateescape"))
             refused.setdefault(name, shown or "")
             continue
+        if b"=" not in piece:
+            bare.add(len(items))
         items.append((name, value))
         kept.append(piece)
-    return QueryReading(tuple(items), b"&".join(kept), refused, query_string)
+    return QueryReading(tuple(items), b"&".join(kept), refused, query_string, frozenset(bare))
 
 
 def reading(scope: Scope) -> QueryReading:
@@ -148,6 +153,18 @@ def query_param(request: Request, name: str, default: str | None = None) -> str 
         if key == name:
             value = item
     return value
+
+
+def query_values(request: Request, name: str) -> list[str | None]:
+    """Every value given for the query parameter ``name``, in order, None where it was given
+    bare (``?ingest``, no ``=``; ``?ingest=`` is the empty value): for a route that must not
+    pick one of two answers it was given (:func:`query_param` takes the last).
+    :class:`QueryNotText` as :func:`query_param`."""
+    found = reading(request.scope)
+    if (shown := found.refused.get(name)) is not None:
+        raise QueryNotText(name, shown)
+    return [None if i in found.bare else value
+            for i, (key, value) in enumerate(found.items) if key == name]  # fmt: skip
 
 
 def not_text_response(
